@@ -1,0 +1,62 @@
+/*
+ * main.c - `weft CMD ...`: dispatch to a subcommand. Every capability lives
+ * in the library; the subcommands only parse options and print.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "common/weft.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command_t;
+
+static const command_t commands[] = {
+    {"sim", cmd_sim, "replay a workload on the emulated fabric under one or more policies"},
+    {"gen", cmd_gen, "generate a multi-stage workload from real traces"},
+    {"inspect", cmd_inspect, "summarise a workload: jobs, coflows, bytes, DAG shapes, load"},
+    {"convert", cmd_convert, "convert a trace to weft's workload format"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: weft COMMAND [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "  %-9s %s\n", "help", "this list; `weft COMMAND --help` for one command");
+}
+
+void cli_report(const char *cmd, int err)
+{
+    const char *detail = weft_last_error();
+    fprintf(stderr, "weft %s: %s%s%s\n", cmd, weft_strerror((weft_err_t)err),
+            *detail ? ": " : "", detail);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "help") || !strcmp(name, "--help") || !strcmp(name, "-h")) {
+        if (argc > 2)
+            for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+                if (!strcmp(commands[i].name, argv[2])) {
+                    char *hargv[] = {argv[2], "--help", NULL};
+                    return commands[i].run(2, hargv);
+                }
+        usage(stdout);
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(commands[i].name, name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "weft: unknown command '%s'\n", name);
+    usage(stderr);
+    return CLI_USAGE;
+}

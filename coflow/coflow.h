@@ -1,0 +1,225 @@
+/*
+ * coflow.h - the coflow model (flows, coflows, jobs, workloads), the fabric,
+ * the live scheduler state, and the two interfaces every scheduler shares:
+ * an ordering (the policy) and a rate allocation.
+ *
+ * Terms follow ../shared/DESIGN.md sections 2-4. Units: bytes, seconds,
+ * bytes per second. Ports are 0-based.
+ *
+ * A workload stores everything in flat arrays: jobs own a contiguous range
+ * of coflows, coflows own a contiguous range of flows and of parent
+ * references. Building goes through coflow_workload_add_*() in order (a job,
+ * then its coflows, each followed by its flows and parents), then
+ * coflow_workload_finish_job() to resolve parent ids of that job.
+ */
+#ifndef COFLOW_H
+#define COFLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/weft.h"
+
+/* ------------------------------------------------------------------ model */
+
+typedef struct {
+    uint32_t src;  /* sending port, < workload n_ports */
+    uint32_t dst;  /* receiving port, < workload n_ports (may equal src) */
+    double bytes;  /* size in bytes, finite and > 0 */
+} coflow_flow_t;
+
+typedef struct {
+    int64_t id;            /* id as given by the input, unique within its job */
+    size_t job;            /* index of the owning job in workload jobs[] */
+    size_t first_flow;     /* flows are flows[first_flow .. +n_flows) */
+    size_t n_flows;
+    size_t first_parent;   /* parents are parents[first_parent .. +n_parents) */
+    size_t n_parents;
+    double compute_s;      /* compute time of the sending stage, from the moment
+                              its inputs are ready (job arrival for a root, the
+                              last parent's finish otherwise) to release; >= 0 */
+    /* Derived by coflow_workload_finish_job(): */
+    double total_bytes;    /* sum of its flows' bytes */
+    uint32_t n_senders;    /* distinct source ports */
+    uint32_t n_receivers;  /* distinct destination ports */
+    double max_flow_bytes; /* its largest flow ("length" in Varys' SCF) */
+    /* Derived by dag_analyze() (dag/dag.h), for a given fabric: */
+    uint32_t wave;         /* topological wave: 0 for roots, 1 + max parent wave */
+    uint32_t n_children;   /* coflows that list this one as a parent */
+    uint32_t n_descendants;/* coflows reachable below this one */
+    double iso_s;          /* alone on an empty fabric: max over ports of
+                              bytes through the port / its capacity */
+    double cp_below_s;     /* heaviest path from this coflow's release to its
+                              job's end: iso_s + max over children of
+                              (compute_s + cp_below_s), + job final_compute_s
+                              for a sink */
+} coflow_coflow_t;
+
+typedef struct {
+    int64_t id;            /* id as given by the input, unique in the workload */
+    double arrival_s;      /* arrival time, >= 0 */
+    double weight;         /* importance, finite and > 0 */
+    size_t first_coflow;   /* coflows are coflows[first_coflow .. +n_coflows) */
+    size_t n_coflows;
+    double final_compute_s;/* compute after the last coflow finishes, >= 0 */
+    /* Derived by dag_analyze(): */
+    uint32_t depth;        /* number of waves (1 + max coflow wave) */
+    double lower_bound_s;  /* heaviest root-to-sink path of compute_s + iso_s,
+                              + final_compute_s: no JCT can be lower */
+} coflow_job_t;
+
+typedef struct {
+    size_t n_ports;            /* fabric size the workload was made for */
+    coflow_job_t *jobs;        /* [n_jobs], sorted by nothing in particular */
+    size_t n_jobs, cap_jobs;
+    coflow_coflow_t *coflows;  /* [n_coflows] */
+    size_t n_coflows, cap_coflows;
+    coflow_flow_t *flows;      /* [n_flows] */
+    size_t n_flows, cap_flows;
+    size_t *parents;           /* [n_parents] global coflow indices (after
+                                  finish_job; parent ids before) */
+    size_t n_parents, cap_parents;
+    int64_t *pending_parent_ids; /* builder scratch: parent ids of the open job */
+    size_t n_pending, cap_pending;
+    bool job_open;             /* a job was added and not yet finished */
+} coflow_workload_t;
+
+void coflow_workload_init(coflow_workload_t *wl, size_t n_ports);
+void coflow_workload_destroy(coflow_workload_t *wl);
+
+/* Appends a job; the previous one must be finished. Fails (EINVAL) on a
+ * non-finite or negative arrival, a weight <= 0 or not finite, a negative
+ * final compute time. */
+weft_err_t coflow_workload_add_job(coflow_workload_t *wl, int64_t id, double arrival_s,
+                                   double weight, double final_compute_s);
+/* Appends a coflow to the open job. Fails on a duplicate id in the job or a
+ * negative/non-finite compute time. */
+weft_err_t coflow_workload_add_coflow(coflow_workload_t *wl, int64_t id, double compute_s);
+/* Appends a flow to the last coflow. Fails (EINVAL) on a port >= n_ports or
+ * bytes <= 0 or not finite; the message names job, coflow and value. */
+weft_err_t coflow_workload_add_flow(coflow_workload_t *wl, uint32_t src, uint32_t dst,
+                                    double bytes);
+/* Declares that the last coflow depends on the coflow `parent_id` of the same
+ * job (resolved by finish_job, so a parent may be added later). */
+weft_err_t coflow_workload_add_parent(coflow_workload_t *wl, int64_t parent_id);
+/* Closes the open job: resolves parent ids (ENOTFOUND for a missing parent,
+ * EINVAL for a coflow that is its own parent or has no flows, or a job with
+ * no coflows) and fills the per-coflow derived sizes. Cycle detection is
+ * dag_analyze()'s job. On error the job is removed again, so what was
+ * accepted before stays intact. */
+weft_err_t coflow_workload_finish_job(coflow_workload_t *wl);
+
+/* Deep copy; dst must be uninitialised. */
+weft_err_t coflow_workload_copy(coflow_workload_t *dst, const coflow_workload_t *src);
+
+/* Sum of all flow bytes. O(flows). */
+double coflow_workload_total_bytes(const coflow_workload_t *wl);
+
+/* ----------------------------------------------------------------- fabric */
+
+typedef struct {
+    size_t n_ports;
+    double *cap_out;  /* [n_ports] send capacity, bytes/s, > 0 */
+    double *cap_in;   /* [n_ports] receive capacity, bytes/s, > 0 */
+} coflow_fabric_t;
+
+/* Every port `rate` bytes/s each way. */
+weft_err_t coflow_fabric_init(coflow_fabric_t *fab, size_t n_ports, double rate);
+void coflow_fabric_destroy(coflow_fabric_t *fab);
+
+/* ------------------------------------------------------- scheduler state */
+
+typedef enum {
+    COFLOW_WAITING = 0,  /* job not arrived, or parents (or compute) pending */
+    COFLOW_ACTIVE = 1,   /* released and unfinished: schedulable */
+    COFLOW_DONE = 2
+} coflow_status_t;
+
+/*
+ * The live state a scheduler decides on. Owned by whoever drives it (the
+ * emulator, the gateway); orderings read it, allocators write flow_rate.
+ * Invariants: for an ACTIVE coflow c, its unfinished flows are
+ * open_flows[c.first_flow .. +n_open[c]); flow_remaining > 0 exactly for
+ * those; coflow_remaining[c] is the sum of their flow_remaining.
+ */
+typedef struct {
+    const coflow_workload_t *wl;   /* borrowed */
+    const coflow_fabric_t *fab;    /* borrowed */
+    double now;                    /* seconds */
+    uint8_t *status;               /* [n_coflows] coflow_status_t */
+    double *release_s;             /* [n_coflows] release time, valid once ACTIVE */
+    double *finish_s;              /* [n_coflows] finish time, valid once DONE */
+    double *coflow_remaining;      /* [n_coflows] bytes not yet sent */
+    double *job_sent;              /* [n_jobs] bytes sent over the whole job DAG */
+    size_t *n_open;                /* [n_coflows] unfinished flows */
+    size_t *open_flows;            /* [n_flows] see invariant above */
+    size_t *open_pos;              /* [n_flows] position of a flow in open_flows */
+    double *flow_remaining;        /* [n_flows] bytes not yet sent */
+    double *flow_rate;             /* [n_flows] bytes/s, written by allocators */
+    /* Scratch for policies and allocators, [n_ports] each, all zero between
+       calls (users restore zeros after use): */
+    double *scratch_out, *scratch_in;
+    double *free_out, *free_in;    /* [n_ports] capacity left, allocator use */
+    size_t *touched;               /* [n_ports * 2] port list scratch */
+} coflow_state_t;
+
+/* Allocates the state for wl on fab: every coflow WAITING, every flow full. */
+weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
+                             const coflow_fabric_t *fab);
+void coflow_state_destroy(coflow_state_t *st);
+
+/* Marks c ACTIVE at time `now` and opens all its flows. */
+void coflow_state_release(coflow_state_t *st, size_t c, double now);
+/* Removes finished flow f from its coflow's open list (remaining set to 0).
+ * Returns true if that was the coflow's last open flow (it becomes DONE with
+ * finish_s = st->now). */
+bool coflow_state_finish_flow(coflow_state_t *st, size_t f);
+
+/* Remaining bottleneck time of active coflow c alone on the empty fabric:
+ * max over ports of remaining bytes through the port / capacity. O(open
+ * flows of c). Uses and restores scratch_out/scratch_in. */
+double coflow_state_remaining_iso(coflow_state_t *st, size_t c);
+
+/* --------------------------------------------------------------- policies */
+
+/*
+ * An ordering ranks the schedulable coflows. order() receives the ACTIVE
+ * coflows' indices in ids[0..n) sorted by release time (then index) and
+ * permutes them in place, highest priority first.
+ */
+typedef struct coflow_ordering {
+    const char *name;              /* "fifo", "sebf", ... */
+    const char *description;       /* one line for `weft sim --help` */
+    const char *default_allocator; /* the policy's paper's allocator */
+    bool clairvoyant;              /* uses sizes it would not know online */
+    double tick_s;                 /* > 0: ask for a decision this often */
+    /* Optional per-run context (NULL if unused). */
+    weft_err_t (*create)(void **ctx, const coflow_state_t *st);
+    void (*destroy)(void *ctx);
+    void (*order)(void *ctx, coflow_state_t *st, size_t *ids, size_t n);
+} coflow_ordering_t;
+
+/*
+ * An allocator sets flow_rate for every open flow of the coflows in
+ * order[0..n) (priority order), from zero: it must write every such flow's
+ * rate (0 if it gets nothing) and keep each port's total within capacity.
+ */
+typedef struct coflow_allocator {
+    const char *name;          /* "greedy", "madd", "fair", "srf" */
+    const char *description;
+    void (*allocate)(coflow_state_t *st, const size_t *order, size_t n);
+} coflow_allocator_t;
+
+/* Lookup by name; NULL if unknown. */
+const coflow_ordering_t *coflow_ordering_find(const char *name);
+const coflow_allocator_t *coflow_allocator_find(const char *name);
+/* NULL-terminated lists of every registered one. */
+const coflow_ordering_t *const *coflow_orderings(void);
+const coflow_allocator_t *const *coflow_allocators(void);
+
+/* Sorts ids[0..n) by key[ids[i]] ascending, ties by release time then index;
+ * a stable, deterministic order. key has n_coflows entries. O(n log n). */
+void coflow_sort_by_key(const coflow_state_t *st, size_t *ids, size_t n, const double *key);
+
+#endif

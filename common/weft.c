@@ -1,0 +1,96 @@
+/*
+ * weft.c - error codes, thread-local error details and checked allocation.
+ */
+#include "weft.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DETAIL_MAX 1024
+
+static _Thread_local char detail[DETAIL_MAX];
+
+const char *weft_strerror(weft_err_t err)
+{
+    switch (err) {
+    case WEFT_OK: return "success";
+    case WEFT_ENOMEM: return "out of memory";
+    case WEFT_EIO: return "input/output error";
+    case WEFT_EPARSE: return "parse error";
+    case WEFT_ETRUNC: return "truncated input";
+    case WEFT_ECYCLE: return "cycle in DAG";
+    case WEFT_EINVAL: return "invalid value";
+    case WEFT_EVERSION: return "unsupported version";
+    case WEFT_ENOTFOUND: return "not found";
+    case WEFT_EPROTO: return "protocol error";
+    case WEFT_EAUTH: return "authentication failed";
+    case WEFT_EINTERNAL: return "internal error";
+    }
+    return "unknown error";
+}
+
+weft_err_t weft_fail(weft_err_t err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+weft_err_t weft_wrap(weft_err_t err, const char *fmt, ...)
+{
+    char prefix[DETAIL_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    size_t plen = n < 0 ? 0 : (size_t)n >= sizeof prefix ? sizeof prefix - 1 : (size_t)n;
+    size_t dlen = strlen(detail);
+    if (plen + dlen >= DETAIL_MAX) /* keep the prefix, cut the old detail's tail */
+        dlen = DETAIL_MAX - 1 - plen;
+    memmove(detail + plen, detail, dlen);
+    memcpy(detail, prefix, plen);
+    detail[plen + dlen] = '\0';
+    return err;
+}
+
+const char *weft_last_error(void) { return detail; }
+
+void weft_clear_error(void) { detail[0] = '\0'; }
+
+void *weft_calloc(size_t n, size_t size)
+{
+    if (size != 0 && n > SIZE_MAX / size)
+        return NULL;
+    return calloc(n ? n : 1, size ? size : 1);
+}
+
+void *weft_reallocarray(void *p, size_t n, size_t size)
+{
+    if (size != 0 && n > SIZE_MAX / size)
+        return NULL;
+    size_t bytes = n * size;
+    return realloc(p, bytes ? bytes : 1);
+}
+
+weft_err_t weft_grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return WEFT_OK;
+    size_t ncap = *cap ? *cap : 16;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2)
+            return weft_fail(WEFT_ENOMEM, "cannot grow array to %zu elements", need);
+        ncap *= 2;
+    }
+    void *np = weft_reallocarray(*p, ncap, size);
+    if (!np)
+        return weft_fail(WEFT_ENOMEM, "out of memory growing array to %zu elements of %zu bytes",
+                         ncap, size);
+    *p = np;
+    *cap = ncap;
+    return WEFT_OK;
+}

@@ -1,0 +1,73 @@
+/*
+ * weft.h - what every module of weft shares: the error codes, the
+ * detail message that goes with the last error, and checked allocation.
+ *
+ * Convention: a fallible function returns weft_err_t (0 success, negative
+ * error) and, on failure, records a human-readable detail with weft_fail()
+ * naming what was wrong and where (file:line, job, coflow, value, expected).
+ * The detail is thread-local, so emulator runs on several threads do not
+ * clobber each other's messages.
+ */
+#ifndef WEFT_H
+#define WEFT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    WEFT_OK = 0,
+    WEFT_ENOMEM = -1,    /* allocation failed or size overflowed */
+    WEFT_EIO = -2,       /* file could not be opened, read or written */
+    WEFT_EPARSE = -3,    /* malformed input: expected one thing, found another */
+    WEFT_ETRUNC = -4,    /* input ended before it said it would */
+    WEFT_ECYCLE = -5,    /* a job's coflow DAG has a cycle */
+    WEFT_EINVAL = -6,    /* a value out of range (port, size, weight, option) */
+    WEFT_EVERSION = -7,  /* a file of another format version */
+    WEFT_ENOTFOUND = -8, /* a reference to something that does not exist */
+    WEFT_EPROTO = -9,    /* protocol violation on the wire */
+    WEFT_EAUTH = -10,    /* authentication failed */
+    WEFT_EINTERNAL = -11 /* a bug: an invariant of weft itself was broken */
+} weft_err_t;
+
+/* Short name of an error code ("parse error"); never NULL. */
+const char *weft_strerror(weft_err_t err);
+
+/* Records a detail message for the calling thread and returns err, so a
+ * function can `return weft_fail(WEFT_EPARSE, "%s:%zu: ...", ...)`. */
+weft_err_t weft_fail(weft_err_t err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Prepends context ("file.txt:12: ") to the calling thread's detail message
+ * and returns err unchanged. */
+weft_err_t weft_wrap(weft_err_t err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The detail of the calling thread's last weft_fail(), or "" if none. */
+const char *weft_last_error(void);
+
+/* Clears the calling thread's detail message. */
+void weft_clear_error(void);
+
+/* Propagates an error: needs `weft_err_t err` and a `cleanup:` label. */
+#define WEFT_CHECK(expr)                                                     \
+    do {                                                                     \
+        weft_err_t check_err_ = (expr);                                      \
+        if (check_err_ < 0) {                                                \
+            err = check_err_;                                                \
+            goto cleanup;                                                    \
+        }                                                                    \
+    } while (0)
+
+/* calloc/realloc of n elements of size bytes; NULL on overflow or failure. */
+void *weft_calloc(size_t n, size_t size);
+void *weft_reallocarray(void *p, size_t n, size_t size);
+
+/* Grows *p (holding *cap elements of size bytes) so it holds at least need
+ * elements, doubling. Returns WEFT_ENOMEM (with a detail) on failure and
+ * leaves *p untouched. */
+weft_err_t weft_grow(void **p, size_t *cap, size_t need, size_t size);
+
+/* Bytes per second of 1 Gbit/s, the default port rate. */
+#define WEFT_GBPS_BYTES (1e9 / 8.0)
+
+#endif

@@ -1,0 +1,250 @@
+/*
+ * dag.c - per-job coflow DAG analysis with igraph (0.10 API).
+ *
+ * igraph reports errors through a global handler; weft installs the
+ * "ignore" handler once and maps igraph_error_t codes to weft_err_t, so
+ * a bad job never aborts the process.
+ */
+#include "dag.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static pthread_once_t igraph_setup_once = PTHREAD_ONCE_INIT;
+
+static void igraph_setup(void)
+{
+    igraph_set_error_handler(igraph_error_handler_ignore);
+    igraph_set_warning_handler(igraph_warning_handler_ignore);
+}
+
+static weft_err_t from_igraph(igraph_error_t e, const char *what)
+{
+    if (e == IGRAPH_SUCCESS)
+        return WEFT_OK;
+    if (e == IGRAPH_ENOMEM)
+        return weft_fail(WEFT_ENOMEM, "out of memory in igraph (%s)", what);
+    return weft_fail(WEFT_EINTERNAL, "igraph failed in %s: %s", what, igraph_strerror(e));
+}
+
+weft_err_t dag_job_graph(const coflow_workload_t *wl, size_t j, igraph_t *g)
+{
+    pthread_once(&igraph_setup_once, igraph_setup);
+    const coflow_job_t *job = &wl->jobs[j];
+    size_t n_edges = 0;
+    for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++)
+        n_edges += wl->coflows[c].n_parents;
+    igraph_vector_int_t edges;
+    if (igraph_vector_int_init(&edges, (igraph_integer_t)(2 * n_edges)))
+        return weft_fail(WEFT_ENOMEM, "out of memory for the DAG of job %lld",
+                         (long long)job->id);
+    size_t k = 0;
+    for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
+        const coflow_coflow_t *co = &wl->coflows[c];
+        for (size_t p = 0; p < co->n_parents; p++) {
+            VECTOR(edges)[k++] = (igraph_integer_t)(wl->parents[co->first_parent + p] -
+                                                    job->first_coflow);
+            VECTOR(edges)[k++] = (igraph_integer_t)(c - job->first_coflow);
+        }
+    }
+    igraph_error_t e =
+        igraph_create(g, &edges, (igraph_integer_t)job->n_coflows, IGRAPH_DIRECTED);
+    igraph_vector_int_destroy(&edges);
+    return from_igraph(e, "igraph_create");
+}
+
+/* Names the coflows left on a cycle: after a partial topological sort, the
+ * vertices never emitted are exactly those on or below a cycle. */
+static weft_err_t cycle_error(const coflow_workload_t *wl, size_t j, const igraph_t *g,
+                              const igraph_vector_int_t *sorted)
+{
+    const coflow_job_t *job = &wl->jobs[j];
+    char *emitted = calloc(job->n_coflows, 1);
+    char list[256] = "";
+    size_t len = 0, shown = 0;
+    (void)g;
+    if (emitted) {
+        for (igraph_integer_t i = 0; i < igraph_vector_int_size(sorted); i++)
+            emitted[VECTOR(*sorted)[i]] = 1;
+        for (size_t i = 0; i < job->n_coflows && len + 24 < sizeof list; i++)
+            if (!emitted[i]) {
+                len += (size_t)snprintf(list + len, sizeof list - len, "%s%lld",
+                                        shown++ ? ", " : "",
+                                        (long long)wl->coflows[job->first_coflow + i].id);
+            }
+        free(emitted);
+    }
+    return weft_fail(WEFT_ECYCLE, "cycle in job %lld among coflows %s", (long long)job->id,
+                     list);
+}
+
+weft_err_t dag_topo_order(const coflow_workload_t *wl, size_t j, size_t *order)
+{
+    igraph_t g;
+    weft_err_t err = dag_job_graph(wl, j, &g);
+    if (err)
+        return err;
+    const coflow_job_t *job = &wl->jobs[j];
+    igraph_vector_int_t sorted;
+    if (igraph_vector_int_init(&sorted, 0)) {
+        igraph_destroy(&g);
+        return weft_fail(WEFT_ENOMEM, "out of memory sorting job %lld", (long long)job->id);
+    }
+    /* On a cyclic graph igraph 0.10 returns an error (or, in some builds, a
+     * partial order with a warning); both mean a cycle here. */
+    igraph_error_t e = igraph_topological_sorting(&g, &sorted, IGRAPH_OUT);
+    if (e != IGRAPH_SUCCESS && e != IGRAPH_EINVAL)
+        err = from_igraph(e, "igraph_topological_sorting");
+    else if (e == IGRAPH_EINVAL || (size_t)igraph_vector_int_size(&sorted) != job->n_coflows)
+        err = cycle_error(wl, j, &g, &sorted);
+    else
+        for (size_t i = 0; i < job->n_coflows; i++)
+            order[i] = job->first_coflow + (size_t)VECTOR(sorted)[i];
+    igraph_vector_int_destroy(&sorted);
+    igraph_destroy(&g);
+    return err;
+}
+
+double dag_coflow_iso(const coflow_workload_t *wl, const coflow_fabric_t *fab, size_t c,
+                      double *scratch_out, double *scratch_in)
+{
+    const coflow_coflow_t *co = &wl->coflows[c];
+    const coflow_flow_t *f = &wl->flows[co->first_flow];
+    for (size_t i = 0; i < co->n_flows; i++) {
+        scratch_out[f[i].src] += f[i].bytes;
+        scratch_in[f[i].dst] += f[i].bytes;
+    }
+    double worst = 0;
+    for (size_t i = 0; i < co->n_flows; i++) {
+        uint32_t s = f[i].src, d = f[i].dst;
+        double t = scratch_out[s] / fab->cap_out[s];
+        if (t > worst)
+            worst = t;
+        t = scratch_in[d] / fab->cap_in[d];
+        if (t > worst)
+            worst = t;
+    }
+    for (size_t i = 0; i < co->n_flows; i++)
+        scratch_out[f[i].src] = scratch_in[f[i].dst] = 0;
+    return worst;
+}
+
+weft_err_t dag_analyze(coflow_workload_t *wl, const coflow_fabric_t *fab)
+{
+    weft_err_t err = WEFT_OK;
+    if (fab->n_ports < wl->n_ports)
+        return weft_fail(WEFT_EINVAL, "the workload uses %zu ports but the fabric has %zu",
+                         wl->n_ports, fab->n_ports);
+    size_t max_coflows = 1;
+    for (size_t j = 0; j < wl->n_jobs; j++)
+        if (wl->jobs[j].n_coflows > max_coflows)
+            max_coflows = wl->jobs[j].n_coflows;
+    size_t *order = weft_calloc(max_coflows, sizeof *order);
+    size_t *stack = weft_calloc(max_coflows, sizeof *stack);
+    char *seen = weft_calloc(max_coflows, 1);
+    double *sout = weft_calloc(fab->n_ports, sizeof *sout);
+    double *sin = weft_calloc(fab->n_ports, sizeof *sin);
+    if (!order || !stack || !seen || !sout || !sin) {
+        err = weft_fail(WEFT_ENOMEM, "out of memory analysing DAGs");
+        goto cleanup;
+    }
+    for (size_t c = 0; c < wl->n_coflows; c++) {
+        coflow_coflow_t *co = &wl->coflows[c];
+        co->iso_s = dag_coflow_iso(wl, fab, c, sout, sin);
+        co->n_children = 0;
+    }
+    for (size_t c = 0; c < wl->n_coflows; c++)
+        for (size_t p = 0; p < wl->coflows[c].n_parents; p++)
+            wl->coflows[wl->parents[wl->coflows[c].first_parent + p]].n_children++;
+    for (size_t j = 0; j < wl->n_jobs; j++) {
+        coflow_job_t *job = &wl->jobs[j];
+        size_t n = job->n_coflows, base = job->first_coflow;
+        if (n == 1) { /* the single-stage common case, no igraph needed */
+            coflow_coflow_t *co = &wl->coflows[base];
+            co->wave = 0;
+            co->n_descendants = 0;
+            co->cp_below_s = co->iso_s + job->final_compute_s;
+            job->depth = 1;
+            job->lower_bound_s = co->compute_s + co->cp_below_s;
+            continue;
+        }
+        WEFT_CHECK(dag_topo_order(wl, j, order));
+        uint32_t depth = 0;
+        for (size_t i = 0; i < n; i++) { /* parents first: waves */
+            coflow_coflow_t *co = &wl->coflows[order[i]];
+            uint32_t w = 0;
+            for (size_t p = 0; p < co->n_parents; p++) {
+                uint32_t pw = wl->coflows[wl->parents[co->first_parent + p]].wave + 1;
+                if (pw > w)
+                    w = pw;
+            }
+            co->wave = w;
+            if (w + 1 > depth)
+                depth = w + 1;
+        }
+        for (size_t i = 0; i < n; i++) /* children first: critical path below */
+            wl->coflows[order[i]].cp_below_s = -1;
+        for (size_t i = n; i-- > 0;) {
+            coflow_coflow_t *co = &wl->coflows[order[i]];
+            if (co->cp_below_s < 0) /* a sink: no child raised it */
+                co->cp_below_s = job->final_compute_s;
+            co->cp_below_s += co->iso_s;
+            for (size_t p = 0; p < co->n_parents; p++) {
+                coflow_coflow_t *par = &wl->coflows[wl->parents[co->first_parent + p]];
+                double via = co->compute_s + co->cp_below_s;
+                if (via > par->cp_below_s)
+                    par->cp_below_s = via;
+            }
+        }
+        double lb = 0;
+        for (size_t i = 0; i < n; i++) {
+            coflow_coflow_t *co = &wl->coflows[base + i];
+            if (co->n_parents == 0 && co->compute_s + co->cp_below_s > lb)
+                lb = co->compute_s + co->cp_below_s;
+        }
+        job->depth = depth;
+        job->lower_bound_s = lb;
+        /* Descendants: a DFS from each coflow over child edges. Children are
+         * found by scanning the job's parent lists (jobs are small). */
+        for (size_t i = 0; i < n; i++) {
+            memset(seen, 0, n);
+            size_t top = 0, count = 0;
+            stack[top++] = i;
+            seen[i] = 1;
+            while (top) {
+                size_t v = base + stack[--top];
+                for (size_t k = 0; k < n; k++) {
+                    const coflow_coflow_t *ch = &wl->coflows[base + k];
+                    if (seen[k])
+                        continue;
+                    for (size_t p = 0; p < ch->n_parents; p++)
+                        if (wl->parents[ch->first_parent + p] == v) {
+                            seen[k] = 1;
+                            stack[top++] = k;
+                            count++;
+                            break;
+                        }
+                }
+            }
+            wl->coflows[base + i].n_descendants = (uint32_t)count;
+        }
+    }
+cleanup:
+    free(order);
+    free(stack);
+    free(seen);
+    free(sout);
+    free(sin);
+    return err;
+}
+
+double dag_weighted_bound(const coflow_workload_t *wl)
+{
+    if (wl->n_jobs == 0)
+        return 0;
+    double s = 0;
+    for (size_t j = 0; j < wl->n_jobs; j++)
+        s += wl->jobs[j].weight * wl->jobs[j].lower_bound_s;
+    return s / (double)wl->n_jobs;
+}

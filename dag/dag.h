@@ -1,0 +1,40 @@
+/*
+ * dag.h - job DAGs of coflows on igraph: validation (cycles), topological
+ * waves, children and descendants, isolation times and critical paths.
+ *
+ * Vertex i of a job's graph is the job's i-th coflow (global index
+ * job.first_coflow + i); an edge goes from a parent to its child.
+ */
+#ifndef DAG_H
+#define DAG_H
+
+#include <igraph.h>
+
+#include "../coflow/coflow.h"
+
+/* Builds job j's coflow DAG into *g (uninitialised on entry; the caller
+ * igraph_destroy()s it on success). O(coflows + edges of the job). */
+weft_err_t dag_job_graph(const coflow_workload_t *wl, size_t j, igraph_t *g);
+
+/* Writes job j's coflows as global indices in a topological order (parents
+ * first, ties by index) into order[0..n_coflows). Fails with ECYCLE naming
+ * the job and the coflows on a cycle. */
+weft_err_t dag_topo_order(const coflow_workload_t *wl, size_t j, size_t *order);
+
+/* Checks every job for cycles and fills the derived fields of every coflow
+ * (wave, n_children, n_descendants, iso_s, cp_below_s) and job (depth,
+ * lower_bound_s) for fabric fab. Stops at the first bad job with ECYCLE.
+ * O(sum over jobs of coflows * (coflows + edges) + flows). */
+weft_err_t dag_analyze(coflow_workload_t *wl, const coflow_fabric_t *fab);
+
+/* iso time of coflow c on fab: max over ports of bytes through it over the
+ * port's capacity. scratch_out/scratch_in are zeroed [n_ports] arrays that are
+ * zero again on return. O(flows of c). */
+double dag_coflow_iso(const coflow_workload_t *wl, const coflow_fabric_t *fab, size_t c,
+                      double *scratch_out, double *scratch_in);
+
+/* The mean of the jobs' lower bounds weighted by weight: sum w*LB / n_jobs,
+ * the denominator of "slowdown vs bound". Needs dag_analyze(). */
+double dag_weighted_bound(const coflow_workload_t *wl);
+
+#endif

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs the Debian packages weft needs to build, test and plot, but only
+# those that are missing, so a second run is fast and needs no network.
+set -eu
+PKGS="build-essential cmake pkg-config libigraph-dev libopenblas-dev \
+libevent-dev libmsgpack-dev libcriterion-dev libjansson-dev gnuplot-nox \
+clang libclang-rt-14-dev valgrind"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+        || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing packages:$missing (run as root, or install them)" >&2
+    exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,147 @@
+/*
+ * workload.h - reading, writing, generating and summarising workloads.
+ *
+ * Readers fill an uninitialised coflow_workload_t and either succeed with
+ * the whole file or fail with a detail "file:line: what was expected, what
+ * was found" (weft_last_error()) and leave *wl empty: a truncated file is an
+ * error, never a shorter workload. Every reader finishes with dag_analyze()
+ * on a default fabric of wl->n_ports 1 Gbit/s ports, so derived fields are
+ * filled and cycles are reported.
+ */
+#ifndef WORKLOAD_H
+#define WORKLOAD_H
+
+#include <stdio.h>
+
+#include "../coflow/coflow.h"
+
+typedef enum {
+    WORKLOAD_FORMAT_AUTO = 0, /* guess from the first bytes / extension */
+    WORKLOAD_FORMAT_WEFT,     /* weft's own text format, docs/workload-format.md */
+    WORKLOAD_FORMAT_FB,       /* Facebook coflow benchmark */
+    WORKLOAD_FORMAT_ALIBABA,  /* Alibaba cluster-trace-v2018 batch_task CSV */
+    WORKLOAD_FORMAT_WFCOMMONS /* WfCommons WfFormat JSON */
+} workload_format_t;
+
+/* Options for readers whose formats leave choices open. */
+typedef struct {
+    /* FB: bytes in one MB of the trace (default 1048576). */
+    double fb_mb_bytes;
+    /* Alibaba: keep independent tasks as one-coflow jobs (true) or skip them. */
+    bool alibaba_keep_independent;
+    /* Alibaba: bytes of a flow made from a task's instances when no sizes are
+     * drawn from elsewhere (the shape reader's placeholder; default 1 MiB). */
+    double alibaba_bytes_per_instance;
+    /* Alibaba: read at most this many jobs (0 = all). */
+    size_t alibaba_max_jobs;
+    /* WfCommons: number of ports tasks are placed on (default 16) and the
+     * seed of the placement rule (see docs/workload-format.md). */
+    size_t wf_ports;
+    uint64_t wf_seed;
+} workload_read_opts_t;
+
+/* Defaults for every field above. */
+void workload_read_opts_default(workload_read_opts_t *o);
+
+/* Parses "auto", "weft", "fb", "alibaba", "wfcommons"; EINVAL otherwise. */
+weft_err_t workload_format_parse(const char *s, workload_format_t *out);
+const char *workload_format_name(workload_format_t f);
+
+/* Reads path in the given format (AUTO guesses). opts may be NULL. */
+weft_err_t workload_read(coflow_workload_t *wl, const char *path, workload_format_t fmt,
+                         const workload_read_opts_t *opts);
+
+weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
+                            const workload_read_opts_t *opts);
+weft_err_t workload_read_alibaba(coflow_workload_t *wl, const char *path,
+                                 const workload_read_opts_t *opts);
+weft_err_t workload_read_wfcommons(coflow_workload_t *wl, const char *path,
+                                   const workload_read_opts_t *opts);
+weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path);
+
+/* Writes wl in weft's text format; reading it back gives the same workload
+ * bit for bit (doubles printed with %.17g). */
+weft_err_t workload_write_weft(const coflow_workload_t *wl, FILE *out);
+weft_err_t workload_save_weft(const coflow_workload_t *wl, const char *path);
+
+/* ---------------------------------------------------------- generator */
+
+typedef enum {
+    WORKLOAD_SHAPE_RANDOM = 0, /* random layered DAGs */
+    WORKLOAD_SHAPE_ALIBABA,    /* DAG shapes of Alibaba jobs */
+    WORKLOAD_SHAPE_WFCOMMONS   /* stage graphs of WfCommons workflows */
+} workload_shape_t;
+
+typedef enum {
+    WORKLOAD_WEIGHT_UNIFORM_INT = 0, /* integers weight_min..weight_max uniform */
+    WORKLOAD_WEIGHT_ONE,             /* every job weight 1 */
+    WORKLOAD_WEIGHT_PARETO           /* 1 + Pareto(alpha 2), capped at weight_max */
+} workload_weight_dist_t;
+
+typedef struct {
+    uint64_t seed;
+    size_t n_jobs;               /* jobs to generate */
+    size_t n_ports;              /* fabric size; FB ports are remapped to it */
+    double port_rate;            /* bytes/s per port, for the offered load */
+    double load;                 /* target offered load in (0, 1]: total bytes
+                                    / (arrival span * n_ports * port_rate) */
+    workload_shape_t shape;
+    /* Shape sources (borrowed): DAGs whose structure is reused. For
+     * ALIBABA and WFCOMMONS, shapes must be non-NULL. */
+    const coflow_workload_t *shapes;
+    const coflow_workload_t *fb;  /* coflow pool, borrowed, required */
+    /* RANDOM shape: layers in [1, max_depth], coflows a layer in
+     * [1, max_width], each coflow below the first layer gets 1..2 parents
+     * from the layer above. */
+    size_t max_depth, max_width;
+    workload_weight_dist_t weights;
+    double weight_min, weight_max;
+    /* Compute times: if > 0, each coflow's compute_s is drawn exponential with
+     * this mean (seconds); 0 = none, or the shape's own when it has them. */
+    double compute_mean_s;
+    bool keep_shape_compute;     /* use the shape's compute times if present */
+    double max_coflow_bytes;     /* skip FB coflows larger than this (0 = no cap) */
+} workload_gen_opts_t;
+
+void workload_gen_opts_default(workload_gen_opts_t *o);
+
+/* Generates a workload into uninitialised *wl. Same opts and seed give an
+ * identical workload (and so byte-identical weft text). */
+weft_err_t workload_generate(coflow_workload_t *wl, const workload_gen_opts_t *opts);
+
+/* ---------------------------------------------------------- inspection */
+
+typedef struct {
+    size_t n_jobs, n_coflows, n_flows, n_edges;
+    size_t n_ports_used;        /* ports that any flow touches */
+    double total_bytes;
+    double first_arrival_s, last_arrival_s;
+    double offered_load;        /* total bytes / (arrival span * ports * rate);
+                                   0 if the span is 0 */
+    size_t max_depth;           /* deepest job DAG (waves) */
+    size_t max_width;           /* widest wave of any job */
+    size_t depth_hist[17];      /* jobs by depth 1..16, [16] = deeper */
+    size_t width_hist[17];      /* jobs by widest wave 1..16, [16] = wider */
+    double mean_weight;
+} workload_stats_t;
+
+/* Summarises wl assuming every port runs at port_rate bytes/s. */
+void workload_stats(const coflow_workload_t *wl, double port_rate, workload_stats_t *s);
+/* Prints the stats as a readable report. */
+void workload_stats_print(const workload_stats_t *s, FILE *out);
+
+/* ---------------------------------------------------------- randomness */
+
+/* A small seeded generator (splitmix64 seeding xoshiro256**), the same on
+ * every platform, so generated workloads repeat exactly. */
+typedef struct {
+    uint64_t s[4];
+} workload_rng_t;
+
+void workload_rng_seed(workload_rng_t *r, uint64_t seed);
+uint64_t workload_rng_next(workload_rng_t *r);
+double workload_rng_uniform(workload_rng_t *r); /* in [0, 1) */
+size_t workload_rng_below(workload_rng_t *r, size_t n); /* in [0, n) */
+double workload_rng_exp(workload_rng_t *r, double mean);
+
+#endif
