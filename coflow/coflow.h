@@ -198,6 +198,12 @@ typedef struct coflow_ordering {
     weft_err_t (*create)(void **ctx, const coflow_state_t *st);
     void (*destroy)(void *ctx);
     void (*order)(void *ctx, coflow_state_t *st, size_t *ids, size_t n);
+    /* Optional: given the current flow_rate, the earliest time > st->now at
+     * which this ordering would rank differently without any other event
+     * (Aalo: a job's sent bytes crossing a queue threshold); INFINITY if
+     * none. The emulator takes a decision then, so orderings that change
+     * between events stay exact without a fine tick. */
+    double (*next_change)(void *ctx, const coflow_state_t *st);
 } coflow_ordering_t;
 
 /*
