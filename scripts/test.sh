@@ -1,6 +1,34 @@
 #!/bin/sh
-# Runs every test: the Criterion suites through ctest.
+# Runs every test twice: the Criterion suites of the normal build, then the
+# same suites built with AddressSanitizer + UndefinedBehaviorSanitizer, where
+# any report fails the run (halt_on_error, no recovery).
 set -eu
 BUILD=${1:-build}
+ASAN_BUILD=${ASAN_BUILD:-build-asan}
 cd "$(dirname "$0")/.."
+
+echo "== tests (RelWithDebInfo build: $BUILD)"
 ctest --test-dir "$BUILD" --output-on-failure -j 2 --timeout 600
+
+echo "== tests under AddressSanitizer + UndefinedBehaviorSanitizer ($ASAN_BUILD)"
+cmake -S . -B "$ASAN_BUILD" -DCMAKE_BUILD_TYPE=Debug -DWEFT_SANITIZE=ON >/dev/null
+cmake --build "$ASAN_BUILD" -j "$(nproc)" >/dev/null
+# Criterion runs each test in a child process and reports a passed test as
+# passed even when LeakSanitizer prints a leak at the child's exit, so the
+# log is also scanned for any sanitizer report.
+LOG="$ASAN_BUILD/sanitizer-tests.log"
+status=0
+ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir "$ASAN_BUILD" -V -j 2 --timeout 900 >"$LOG" 2>&1 || status=$?
+grep -E "Synthesis|tests passed|tests failed" "$LOG" || true
+if grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$LOG"; then
+    echo "sanitizer reports found:" >&2
+    grep -E -A 12 "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$LOG" | head -80 >&2
+    exit 1
+fi
+if [ "$status" -ne 0 ]; then
+    tail -60 "$LOG" >&2
+    exit "$status"
+fi
+echo "sanitizers: no reports"
