@@ -1,0 +1,33 @@
+/*
+ * nn_real.h - the scalar type of the neural-network modules (gnn/,
+ * attention/). The library builds them in float (cblas_sgemm); the gradient
+ * tests build the same sources again with WEFT_NN_DOUBLE so central finite
+ * differences run in double, as one code path with two precisions.
+ */
+#ifndef NN_REAL_H
+#define NN_REAL_H
+
+#include <cblas.h>
+#include <math.h>
+
+#ifdef WEFT_NN_DOUBLE
+typedef double weft_real_t;
+#define WEFT_GEMM cblas_dgemm
+#define WEFT_GEMV cblas_dgemv
+#define WEFT_AXPY cblas_daxpy
+#define WEFT_EXP exp
+#define WEFT_LOG log
+#define WEFT_TANH tanh
+#define WEFT_SQRT sqrt
+#else
+typedef float weft_real_t;
+#define WEFT_GEMM cblas_sgemm
+#define WEFT_GEMV cblas_sgemv
+#define WEFT_AXPY cblas_saxpy
+#define WEFT_EXP expf
+#define WEFT_LOG logf
+#define WEFT_TANH tanhf
+#define WEFT_SQRT sqrtf
+#endif
+
+#endif

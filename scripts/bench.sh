@@ -1,0 +1,10 @@
+#!/bin/sh
+# Runs every benchmark, printing tables and BENCH lines (see README).
+set -eu
+BUILD=${1:-build}
+cd "$(dirname "$0")/.."
+for b in "$BUILD"/bench_*; do
+    [ -x "$b" ] || continue
+    echo "== $b"
+    "$b"
+done
