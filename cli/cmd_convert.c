@@ -1,12 +1,186 @@
-/* cmd_convert.c - `weft convert` (placeholder until its module lands). */
+/*
+ * cmd_convert.c - `weft convert INPUT [-f FMT] [-o FILE]`: read a trace in
+ * any supported format and write it in weft's own text format
+ * (docs/workload-format.md), to stdout by default.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "workload/workload.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: weft convert INPUT [options]\n"
+            "\n"
+            "Reads INPUT (a Facebook coflow benchmark trace, an Alibaba batch_task CSV, a\n"
+            "WfCommons WfFormat JSON file or a weft workload) and writes it in weft's\n"
+            "workload format (docs/workload-format.md).\n"
+            "\n"
+            "options:\n"
+            "  -f, --format FMT      input format: auto (default: .json is wfcommons, .csv\n"
+            "                        alibaba, 'weft-workload' on line 1 weft, else fb),\n"
+            "                        weft, fb, alibaba, wfcommons\n"
+            "  -o, --output FILE     write here instead of stdout\n"
+            "      --fb-mb-bytes B   FB: bytes in one MB of the trace (default 1048576)\n"
+            "      --skip-independent  Alibaba: leave out tasks whose names carry no\n"
+            "                        dependencies (default: keep them as parentless coflows)\n"
+            "      --max-jobs N      Alibaba: keep the first N jobs by arrival (default all)\n"
+            "      --wf-ports N      WfCommons: ports to place tasks on (default 16)\n"
+            "      --wf-seed S       WfCommons: seed of the task placement (default 1)\n"
+            "  -h, --help            this help\n"
+            "\n"
+            "exit status: 0 success, 1 error, 2 usage error\n");
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v > SIZE_MAX)
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
 
 int cmd_convert(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "weft convert: not built yet\n");
-    return CLI_ERROR;
+    enum { OPT_FB_MB = 256, OPT_SKIP_IND, OPT_MAX_JOBS, OPT_WF_PORTS, OPT_WF_SEED };
+    static const struct option long_opts[] = {
+        {"format", required_argument, NULL, 'f'},
+        {"output", required_argument, NULL, 'o'},
+        {"fb-mb-bytes", required_argument, NULL, OPT_FB_MB},
+        {"skip-independent", no_argument, NULL, OPT_SKIP_IND},
+        {"max-jobs", required_argument, NULL, OPT_MAX_JOBS},
+        {"wf-ports", required_argument, NULL, OPT_WF_PORTS},
+        {"wf-seed", required_argument, NULL, OPT_WF_SEED},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    workload_format_t fmt = WORKLOAD_FORMAT_AUTO;
+    workload_read_opts_t ro;
+    workload_read_opts_default(&ro);
+    workload_read_report_t rep;
+    ro.report = &rep;
+    const char *output = NULL;
+    int ch;
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":f:o:h", long_opts, NULL)) != -1) {
+        char *end;
+        size_t n;
+        switch (ch) {
+        case 'f':
+            if (workload_format_parse(optarg, &fmt)) {
+                fprintf(stderr,
+                        "weft convert: unknown format '%s' (auto, weft, fb, alibaba, "
+                        "wfcommons)\n",
+                        optarg);
+                return CLI_USAGE;
+            }
+            break;
+        case 'o': output = optarg; break;
+        case OPT_FB_MB:
+            errno = 0;
+            ro.fb_mb_bytes = strtod(optarg, &end);
+            if (errno || *end || end == optarg || !isfinite(ro.fb_mb_bytes) ||
+                ro.fb_mb_bytes <= 0) {
+                fprintf(stderr, "weft convert: --fb-mb-bytes '%s': expected a number > 0\n",
+                        optarg);
+                return CLI_USAGE;
+            }
+            break;
+        case OPT_SKIP_IND: ro.alibaba_keep_independent = false; break;
+        case OPT_MAX_JOBS:
+            if (parse_size(optarg, &n) || n == 0) {
+                fprintf(stderr, "weft convert: --max-jobs '%s': expected an integer >= 1\n",
+                        optarg);
+                return CLI_USAGE;
+            }
+            ro.alibaba_max_jobs = n;
+            break;
+        case OPT_WF_PORTS:
+            if (parse_size(optarg, &n) || n == 0 || n > UINT32_MAX) {
+                fprintf(stderr, "weft convert: --wf-ports '%s': expected an integer >= 1\n",
+                        optarg);
+                return CLI_USAGE;
+            }
+            ro.wf_ports = n;
+            break;
+        case OPT_WF_SEED:
+            if (parse_size(optarg, &n)) {
+                fprintf(stderr, "weft convert: --wf-seed '%s': expected an integer >= 0\n",
+                        optarg);
+                return CLI_USAGE;
+            }
+            ro.wf_seed = (uint64_t)n;
+            break;
+        case 'h': usage(stdout); return CLI_OK;
+        case ':':
+            fprintf(stderr, "weft convert: option '%s' needs a value\n", argv[optind - 1]);
+            usage(stderr);
+            return CLI_USAGE;
+        default:
+            fprintf(stderr, "weft convert: unknown option '%s'\n", argv[optind - 1]);
+            usage(stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "weft convert: %s\n",
+                optind == argc ? "expected an INPUT file" : "expected exactly one INPUT file");
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *input = argv[optind];
+
+    coflow_workload_t wl;
+    weft_err_t err = workload_read(&wl, input, fmt, &ro);
+    if (err) {
+        cli_report("convert", err);
+        coflow_workload_destroy(&wl);
+        return CLI_ERROR;
+    }
+    if (rep.alibaba_dropped_deps)
+        fprintf(stderr, "weft convert: note: dropped %zu dependencies on tasks absent from "
+                        "their job, on the task itself, or repeated\n",
+                rep.alibaba_dropped_deps);
+    if (rep.alibaba_cyclic_jobs)
+        fprintf(stderr, "weft convert: note: skipped %zu jobs whose dependencies form a cycle\n",
+                rep.alibaba_cyclic_jobs);
+    if (rep.alibaba_duplicate_jobs)
+        fprintf(stderr, "weft convert: note: skipped %zu jobs that use a task number twice\n",
+                rep.alibaba_duplicate_jobs);
+    if (rep.alibaba_skipped_tasks)
+        fprintf(stderr, "weft convert: note: left out %zu independent tasks (%zu jobs)\n",
+                rep.alibaba_skipped_tasks, rep.alibaba_skipped_jobs);
+    if (rep.wf_zero_byte_edges)
+        fprintf(stderr, "weft convert: note: %zu stage edges move no bytes; kept as "
+                        "dependencies only\n",
+                rep.wf_zero_byte_edges);
+
+    if (output)
+        err = workload_save_weft(&wl, output);
+    else
+        err = workload_write_weft(&wl, stdout);
+    if (err) {
+        cli_report("convert", err);
+        coflow_workload_destroy(&wl);
+        return CLI_ERROR;
+    }
+    if (output)
+        fprintf(stderr, "weft convert: %s -> %s: %zu jobs, %zu coflows, %zu flows, %.17g bytes\n",
+                input, output, wl.n_jobs, wl.n_coflows, wl.n_flows,
+                coflow_workload_total_bytes(&wl));
+    coflow_workload_destroy(&wl);
+    return CLI_OK;
 }

@@ -1,12 +1,91 @@
-/* cmd_inspect.c - `weft inspect` (placeholder until its module lands). */
+/*
+ * cmd_inspect.c - `weft inspect FILE`: reads a workload in any format and
+ * prints workload_stats_print()'s report (counts, bytes, ports, arrivals,
+ * offered load, DAG depth and width histograms).
+ */
+#include <getopt.h>
 #include <stdio.h>
 
 #include "cli.h"
+#include "netsim/netsim.h"
+#include "workload/workload.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: weft inspect FILE [--format FMT] [--port-rate RATE]\n"
+            "\n"
+            "Summarises a workload: jobs, coflows, flows, bytes, ports used, arrivals, the\n"
+            "offered load (total bytes / (arrival span x ports x rate)) and histograms of\n"
+            "the jobs' DAG depth (topological waves) and width (most coflows in one wave).\n"
+            "\n"
+            "options:\n"
+            "  --format FMT        auto (default), weft, fb, alibaba, wfcommons\n"
+            "  --port-rate RATE    each port's rate for the offered load (default 1Gbps);\n"
+            "                      a number with a unit: bps, Kbps, Mbps, Gbps, Tbps,\n"
+            "                      Kibps.., or B/s with the same prefixes; a plain number\n"
+            "                      is bytes/s\n"
+            "  -h, --help          this text\n");
+}
 
 int cmd_inspect(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "weft inspect: not built yet\n");
-    return CLI_ERROR;
+    static const struct option longopts[] = {
+        {"format", required_argument, NULL, 'f'},
+        {"port-rate", required_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    workload_format_t fmt = WORKLOAD_FORMAT_AUTO;
+    double rate = WEFT_GBPS_BYTES;
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'f':
+            if (workload_format_parse(optarg, &fmt)) {
+                fprintf(stderr, "weft inspect: --format: %s\n", weft_last_error());
+                return CLI_USAGE;
+            }
+            break;
+        case 'r':
+            if (netsim_parse_rate(optarg, &rate)) {
+                fprintf(stderr, "weft inspect: --port-rate: %s\n", weft_last_error());
+                return CLI_USAGE;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            return CLI_OK;
+        case ':':
+            fprintf(stderr, "weft inspect: option '%s' needs a value\n", argv[optind - 1]);
+            usage(stderr);
+            return CLI_USAGE;
+        default:
+            fprintf(stderr, "weft inspect: unknown option '%s'\n", argv[optind - 1]);
+            usage(stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (argc - optind != 1) {
+        fprintf(stderr, "weft inspect: %s\n",
+                argc - optind == 0 ? "which file? give one workload file"
+                                   : "one workload file at a time");
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *path = argv[optind];
+    coflow_workload_t wl;
+    weft_err_t err = workload_read(&wl, path, fmt, NULL);
+    if (err) {
+        cli_report("inspect", err);
+        return CLI_ERROR;
+    }
+    workload_stats_t st;
+    workload_stats(&wl, rate, &st);
+    printf("%s\n", path);
+    workload_stats_print(&st, stdout);
+    coflow_workload_destroy(&wl);
+    return CLI_OK;
 }

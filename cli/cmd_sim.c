@@ -1,12 +1,639 @@
-/* cmd_sim.c - `weft sim` (placeholder until its module lands). */
+/*
+ * cmd_sim.c - `weft sim`: replay a workload on the emulated fabric under one
+ * or more policies and compare them side by side.
+ *
+ * The workload and fabric are read and analysed once, then shared read-only
+ * by one emulator run per policy, up to nproc runs at a time on pthreads
+ * (netsim_run keeps all of its state per run; error details are
+ * thread-local). Output: a table on stdout; optionally per-policy CSV/JSON
+ * files (--out) and a CDF plot of JCT drawn by gnuplot (--plot).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "dag/dag.h"
+#include "netsim/netsim.h"
+#include "workload/workload.h"
+
+#define MAX_POLICIES 64
+#define MAX_PORT_CAPS 1024
+
+typedef struct {
+    char spec[128];  /* as given: "sebf" or "sebf:greedy" */
+    char label[260]; /* file-name prefix: "sebf" or "sebf-greedy" */
+    const coflow_ordering_t *ord;
+    const coflow_allocator_t *alloc;
+    netsim_result_t res;
+    weft_err_t err;
+    char errmsg[1024];
+} sim_task_t;
+
+typedef struct {
+    const coflow_workload_t *wl;
+    const coflow_fabric_t *fab;
+    double tick_s;
+    bool check;
+    sim_task_t *tasks;
+    size_t n_tasks, next;
+    pthread_mutex_t mu;
+} sim_pool_t;
+
+typedef struct {
+    size_t port;
+    double rate;
+} port_cap_t;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: weft sim WORKLOAD --policy P [--policy P2 ...] [options]\n"
+            "\n"
+            "Replays WORKLOAD on a non-blocking fabric (each port sends and receives at its\n"
+            "own rate; a flow from a port to itself uses both) under every policy given,\n"
+            "several at once on all cores, and prints a side-by-side table of completion\n"
+            "times in seconds.\n"
+            "\n"
+            "options:\n"
+            "  --format FMT        auto (default), weft, fb, alibaba, wfcommons\n"
+            "  --policy P          an ordering, or ORDERING:ALLOCATOR (e.g. sebf:greedy);\n"
+            "                      repeat to compare. The name of an allocator alone (fair,\n"
+            "                      srf) runs that allocator under fifo: the per-flow\n"
+            "                      baselines ignore the coflow order anyway.\n"
+            "  --alloc A           allocator for every policy given without one\n"
+            "                      (default: each ordering's own)\n"
+            "  --port-rate RATE    every port's rate each way (default 1Gbps). RATE is a\n"
+            "                      number with a unit: bps, Kbps, Mbps, Gbps, Tbps (powers\n"
+            "                      of 1000), Kibps, Mibps, Gibps (powers of 1024), or B/s\n"
+            "                      with the same prefixes; a plain number is bytes/s\n"
+            "  --port-cap PORT=RATE  one port's rate each way (repeatable)\n"
+            "  --tick S            also take a decision every S seconds\n"
+            "  --check             verify the invariants (capacity at every decision, bytes\n"
+            "                      conserved, DAG order, CCT >= isolation time, JCT >= bound);\n"
+            "                      any violation makes the exit status 1\n"
+            "  --out DIR           write <policy>-coflows.csv, <policy>-jobs.csv and\n"
+            "                      <policy>-summary.json for every policy\n"
+            "                      (<ordering>-<allocator>-... for ORDERING:ALLOCATOR)\n"
+            "  --plot FILE         draw the CDF of JCT per policy into FILE.png or FILE.svg\n"
+            "                      (needs gnuplot)\n"
+            "  --varys             the classic Varys/CoflowSim setting for the Facebook\n"
+            "                      trace: ports of 2^30 bit/s (1Gibps), 1 MB = 2^20 bytes,\n"
+            "                      each reducer's bytes split evenly over its mappers\n"
+            "  -h, --help          this text\n"
+            "\n"
+            "Columns: CCT = coflow finish - release; JCT = job finish (last coflow plus final\n"
+            "compute) - arrival; wJCT = sum of weight * JCT / jobs; vs bound = avg wJCT over\n"
+            "the same average of the jobs' lower bounds (critical path of isolation times).\n");
+    fprintf(out, "\norderings:\n");
+    const coflow_ordering_t *const *ords = coflow_orderings();
+    for (size_t i = 0; ords[i]; i++)
+        fprintf(out, "  %-12s %s (allocator: %s%s)\n", ords[i]->name, ords[i]->description,
+                ords[i]->default_allocator ? ords[i]->default_allocator : "none",
+                ords[i]->clairvoyant ? "" : "; non-clairvoyant");
+    fprintf(out, "\nallocators:\n");
+    const coflow_allocator_t *const *allocs = coflow_allocators();
+    for (size_t i = 0; allocs[i]; i++)
+        fprintf(out, "  %-12s %s\n", allocs[i]->name, allocs[i]->description);
+}
+
+/* Resolves a --policy spec; prints the problem and returns false if bad. */
+static bool resolve_policy(sim_task_t *t, const char *spec, const char *default_alloc)
+{
+    char name[128];
+    snprintf(t->spec, sizeof t->spec, "%s", spec);
+    snprintf(name, sizeof name, "%s", spec);
+    char *colon = strchr(name, ':');
+    const char *alloc_name = default_alloc;
+    if (colon) {
+        *colon = '\0';
+        alloc_name = colon + 1;
+    }
+    t->ord = coflow_ordering_find(name);
+    if (!t->ord && !colon && coflow_allocator_find(name) && coflow_ordering_find("fifo")) {
+        /* a per-flow baseline named by its allocator */
+        t->ord = coflow_ordering_find("fifo");
+        alloc_name = name;
+    }
+    if (!t->ord) {
+        fprintf(stderr, "weft sim: unknown policy '%s'; orderings:", name);
+        for (const coflow_ordering_t *const *o = coflow_orderings(); *o; o++)
+            fprintf(stderr, " %s", (*o)->name);
+        fprintf(stderr, " (see weft sim --help)\n");
+        return false;
+    }
+    if (!alloc_name || !*alloc_name)
+        alloc_name = t->ord->default_allocator;
+    t->alloc = alloc_name ? coflow_allocator_find(alloc_name) : NULL;
+    if (!t->alloc) {
+        fprintf(stderr, "weft sim: policy '%s': unknown allocator '%s'; allocators:", spec,
+                alloc_name ? alloc_name : "(none)");
+        for (const coflow_allocator_t *const *a = coflow_allocators(); *a; a++)
+            fprintf(stderr, " %s", (*a)->name);
+        fprintf(stderr, "\n");
+        return false;
+    }
+    if (colon)
+        snprintf(t->label, sizeof t->label, "%s-%s", name, colon + 1);
+    else
+        snprintf(t->label, sizeof t->label, "%s", spec);
+    return true;
+}
+
+static void *sim_worker(void *arg)
+{
+    sim_pool_t *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        size_t i = p->next < p->n_tasks ? p->next++ : p->n_tasks;
+        pthread_mutex_unlock(&p->mu);
+        if (i >= p->n_tasks)
+            return NULL;
+        sim_task_t *t = &p->tasks[i];
+        netsim_opts_t o = {.ordering = t->ord, .allocator = t->alloc, .tick_s = p->tick_s,
+                           .check = p->check};
+        weft_clear_error();
+        t->err = netsim_run(p->wl, p->fab, &o, &t->res);
+        if (t->err)
+            snprintf(t->errmsg, sizeof t->errmsg, "%s", weft_last_error());
+    }
+}
+
+/* Runs every task, up to nproc at a time. */
+static weft_err_t run_all(sim_pool_t *p)
+{
+    long nproc = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t n_threads = nproc > 0 ? (size_t)nproc : 1;
+    if (n_threads > p->n_tasks)
+        n_threads = p->n_tasks;
+    if (n_threads <= 1) {
+        sim_worker(p);
+        return WEFT_OK;
+    }
+    pthread_t th[MAX_POLICIES];
+    size_t started = 0;
+    for (; started < n_threads; started++)
+        if (pthread_create(&th[started], NULL, sim_worker, p) != 0)
+            break;
+    if (started == 0)
+        sim_worker(p); /* no thread could start: do the work here */
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    return WEFT_OK;
+}
+
+static bool parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(s, &end);
+    if (end == s || *end || errno == ERANGE || !isfinite(x))
+        return false;
+    *out = x;
+    return true;
+}
+
+static int ensure_dir(const char *dir)
+{
+    if (mkdir(dir, 0777) == 0 || errno == EEXIST) {
+        struct stat sb;
+        if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode))
+            return 0;
+    }
+    fprintf(stderr, "weft sim: cannot create directory '%s': %s\n", dir,
+            errno ? strerror(errno) : "exists and is not a directory");
+    return -1;
+}
+
+/* Writes one file of a task's results; returns 0 or prints and returns -1. */
+static int write_result_file(const char *dir, const sim_task_t *t, const char *suffix,
+                             const coflow_workload_t *wl)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s-%s", dir, t->label, suffix);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "weft sim: cannot write '%s': %s\n", path, strerror(errno));
+        return -1;
+    }
+    weft_err_t err;
+    if (!strcmp(suffix, "coflows.csv"))
+        err = netsim_write_coflows_csv(wl, &t->res, f);
+    else if (!strcmp(suffix, "jobs.csv"))
+        err = netsim_write_jobs_csv(wl, &t->res, f);
+    else
+        err = netsim_write_summary_json(&t->res, t->ord->name, t->alloc->name, f);
+    if (fclose(f) != 0 && !err)
+        err = weft_fail(WEFT_EIO, "closing '%s': %s", path, strerror(errno));
+    if (err) {
+        weft_wrap(err, "%s: ", path);
+        cli_report("sim", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* A path as a gnuplot single-quoted string: ' is written ''. */
+static void gp_quote(FILE *out, const char *s)
+{
+    fputc('\'', out);
+    for (; *s; s++) {
+        if (*s == '\'')
+            fputc('\'', out);
+        fputc(*s, out);
+    }
+    fputc('\'', out);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void write_plot_script(FILE *out, const char *terminal, const char *file,
+                              const char *dir, const sim_task_t *tasks, size_t n,
+                              const char *workload)
+{
+    fprintf(out, "set terminal %s size 960,600\nset output ", terminal);
+    gp_quote(out, file);
+    fputs("\nset title ", out);
+    char title[512];
+    snprintf(title, sizeof title, "CDF of job completion time: %s", workload);
+    gp_quote(out, title);
+    fputs("\nset xlabel 'job completion time (s)'\nset ylabel 'fraction of jobs'\n"
+          "set logscale x\nset yrange [0:1]\nset grid\nset key bottom right\nplot ",
+          out);
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s-jct-cdf.dat", dir, tasks[i].label);
+        if (i)
+            fputs(", \\\n     ", out);
+        gp_quote(out, path);
+        fputs(" using 1:2 with steps linewidth 2 title ", out);
+        gp_quote(out, tasks[i].spec);
+    }
+    fputs("\nunset output\n", out);
+}
+
+/* Draws the JCT CDFs with gnuplot. Data files go to out_dir if given (and
+ * stay), otherwise to a temporary directory that is removed afterwards. */
+static int plot_cdf(const char *file, const char *out_dir, const sim_task_t *tasks, size_t n,
+                    const coflow_workload_t *wl, const char *workload)
+{
+    const char *ext = strrchr(file, '.');
+    bool svg = ext && !strcmp(ext, ".svg");
+    char tmp[] = "/tmp/weft-plot-XXXXXX";
+    const char *dir = out_dir;
+    if (!dir) {
+        if (!mkdtemp(tmp)) {
+            fprintf(stderr, "weft sim: cannot create a temporary directory: %s\n",
+                    strerror(errno));
+            return -1;
+        }
+        dir = tmp;
+    }
+    int rc = 0;
+    double *v = calloc(wl->n_jobs ? wl->n_jobs : 1, sizeof *v);
+    if (!v) {
+        fprintf(stderr, "weft sim: out of memory for the plot\n");
+        rc = -1;
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s-jct-cdf.dat", dir, tasks[i].label);
+        FILE *f = fopen(path, "w");
+        if (!f) {
+            fprintf(stderr, "weft sim: cannot write '%s': %s\n", path, strerror(errno));
+            rc = -1;
+            break;
+        }
+        for (size_t j = 0; j < wl->n_jobs; j++)
+            v[j] = tasks[i].res.job_finish_s[j] - wl->jobs[j].arrival_s;
+        qsort(v, wl->n_jobs, sizeof *v, cmp_double);
+        fprintf(f, "# jct_s fraction_of_jobs (%s)\n", tasks[i].spec);
+        for (size_t j = 0; j < wl->n_jobs; j++)
+            fprintf(f, "%.17g %.17g\n", v[j], (double)(j + 1) / (double)wl->n_jobs);
+        if (fclose(f) != 0) {
+            fprintf(stderr, "weft sim: writing '%s' failed\n", path);
+            rc = -1;
+        }
+    }
+    if (rc == 0) {
+        /* pngcairo draws better; plain png (libgd) is the fallback on builds
+           without cairo */
+        const char *terms[2] = {svg ? "svg dynamic" : "pngcairo", svg ? NULL : "png"};
+        rc = -1;
+        for (int k = 0; k < 2 && terms[k] && rc != 0; k++) {
+            FILE *gp = popen("gnuplot", "w");
+            if (!gp)
+                break;
+            write_plot_script(gp, terms[k], file, dir, tasks, n, workload);
+            int status = pclose(gp);
+            if (status == 0)
+                rc = 0;
+            if (status != 0 && WIFEXITED(status) && WEXITSTATUS(status) == 127)
+                break; /* no gnuplot at all */
+        }
+        if (rc != 0)
+            fprintf(stderr, "weft sim: gnuplot failed to draw '%s' (is gnuplot installed?)\n",
+                    file);
+        else if (out_dir) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/plot.gp", out_dir);
+            FILE *f = fopen(path, "w");
+            if (f) {
+                write_plot_script(f, svg ? "svg dynamic" : "pngcairo", file, dir, tasks, n,
+                                  workload);
+                fclose(f);
+            }
+        }
+    }
+cleanup:
+    free(v);
+    if (!out_dir) {
+        for (size_t i = 0; i < n; i++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s-jct-cdf.dat", dir, tasks[i].label);
+            unlink(path);
+        }
+        rmdir(tmp);
+    }
+    return rc;
+}
+
+static void print_table(const sim_task_t *tasks, size_t n, bool check)
+{
+    printf("%-16s %-7s %10s %10s %10s %10s %10s %11s %9s %8s\n", "policy", "alloc",
+           "avgCCT(s)", "p95CCT(s)", "avgJCT(s)", "p95JCT(s)", "p99JCT(s)", "avgwJCT(s)",
+           "vs bound", "wall(s)");
+    for (size_t i = 0; i < n; i++) {
+        const sim_task_t *t = &tasks[i];
+        char name[128]; /* the policy as typed, without its allocator */
+        snprintf(name, sizeof name, "%s", t->spec);
+        name[strcspn(name, ":")] = '\0';
+        if (t->err) {
+            printf("%-16s %-7s  failed: %s\n", name, t->alloc->name, t->errmsg);
+            continue;
+        }
+        const netsim_result_t *r = &t->res;
+        printf("%-16s %-7s %10.4f %10.4f %10.4f %10.4f %10.4f %11.4f %9.4f %8.3f\n", name,
+               t->alloc->name, r->cct.avg, r->cct.p95, r->jct.avg, r->jct.p95, r->jct.p99,
+               r->avg_weighted_jct, r->slowdown_vs_bound, r->wall_s);
+    }
+    if (check)
+        for (size_t i = 0; i < n; i++)
+            if (!tasks[i].err)
+                printf("check %s: %zu violations%s%s\n", tasks[i].spec,
+                       tasks[i].res.n_violations, tasks[i].res.n_violations ? "; first: " : "",
+                       tasks[i].res.first_violation);
+}
 
 int cmd_sim(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "weft sim: not built yet\n");
-    return CLI_ERROR;
+    static const struct option long_opts[] = {
+        {"format", required_argument, NULL, 'f'},
+        {"policy", required_argument, NULL, 'p'},
+        {"alloc", required_argument, NULL, 'a'},
+        {"port-rate", required_argument, NULL, 'r'},
+        {"port-cap", required_argument, NULL, 'c'},
+        {"tick", required_argument, NULL, 't'},
+        {"check", no_argument, NULL, 'k'},
+        {"out", required_argument, NULL, 'o'},
+        {"plot", required_argument, NULL, 'P'},
+        {"varys", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    workload_format_t fmt = WORKLOAD_FORMAT_AUTO;
+    const char *policies[MAX_POLICIES];
+    size_t n_pol = 0;
+    const char *alloc = NULL, *out_dir = NULL, *plot = NULL;
+    double port_rate = 0, tick_s = 0;
+    bool check = false, varys = false;
+    static port_cap_t caps[MAX_PORT_CAPS];
+    size_t n_caps = 0;
+
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
+        switch (ch) {
+        case 'f':
+            if (workload_format_parse(optarg, &fmt)) {
+                fprintf(stderr, "weft sim: --format: %s\n", weft_last_error());
+                return CLI_USAGE;
+            }
+            break;
+        case 'p':
+            if (n_pol == MAX_POLICIES) {
+                fprintf(stderr, "weft sim: at most %d policies\n", MAX_POLICIES);
+                return CLI_USAGE;
+            }
+            policies[n_pol++] = optarg;
+            break;
+        case 'a':
+            alloc = optarg;
+            break;
+        case 'r':
+            if (netsim_parse_rate(optarg, &port_rate)) {
+                fprintf(stderr, "weft sim: --port-rate: %s\n", weft_last_error());
+                return CLI_USAGE;
+            }
+            break;
+        case 'c': {
+            const char *eq = strchr(optarg, '=');
+            char *end;
+            errno = 0;
+            unsigned long long port = strtoull(optarg, &end, 10);
+            if (!eq || end != eq || end == optarg || errno || optarg[0] == '-') {
+                fprintf(stderr, "weft sim: --port-cap '%s': expected PORT=RATE, e.g. 3=10Gbps\n",
+                        optarg);
+                return CLI_USAGE;
+            }
+            if (n_caps == MAX_PORT_CAPS) {
+                fprintf(stderr, "weft sim: at most %d --port-cap options\n", MAX_PORT_CAPS);
+                return CLI_USAGE;
+            }
+            if (netsim_parse_rate(eq + 1, &caps[n_caps].rate)) {
+                fprintf(stderr, "weft sim: --port-cap %s: %s\n", optarg, weft_last_error());
+                return CLI_USAGE;
+            }
+            caps[n_caps++].port = (size_t)port;
+            break;
+        }
+        case 't':
+            if (!parse_double(optarg, &tick_s) || tick_s < 0) {
+                fprintf(stderr, "weft sim: --tick '%s': expected seconds >= 0\n", optarg);
+                return CLI_USAGE;
+            }
+            break;
+        case 'k':
+            check = true;
+            break;
+        case 'o':
+            out_dir = optarg;
+            break;
+        case 'P': {
+            const char *ext = strrchr(optarg, '.');
+            if (!ext || (strcmp(ext, ".png") && strcmp(ext, ".svg"))) {
+                fprintf(stderr, "weft sim: --plot '%s': expected a file name ending in .png "
+                        "or .svg\n", optarg);
+                return CLI_USAGE;
+            }
+            plot = optarg;
+            break;
+        }
+        case 'v':
+            varys = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return CLI_OK;
+        case ':':
+            fprintf(stderr, "weft sim: option '%s' needs a value\n", argv[optind - 1]);
+            usage(stderr);
+            return CLI_USAGE;
+        default:
+            fprintf(stderr, "weft sim: unknown option '%s'\n", argv[optind - 1]);
+            usage(stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, optind >= argc ? "weft sim: no workload given\n"
+                                       : "weft sim: exactly one workload expected\n");
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    if (n_pol == 0) {
+        fprintf(stderr, "weft sim: give at least one --policy (see weft sim --help)\n");
+        return CLI_USAGE;
+    }
+    const char *path = argv[optind];
+
+    sim_task_t *tasks = calloc(n_pol, sizeof *tasks);
+    if (!tasks) {
+        fprintf(stderr, "weft sim: out of memory\n");
+        return CLI_ERROR;
+    }
+    int rc = CLI_OK;
+    for (size_t i = 0; i < n_pol; i++) {
+        netsim_result_init(&tasks[i].res);
+        if (!resolve_policy(&tasks[i], policies[i], alloc))
+            rc = CLI_USAGE;
+    }
+    for (size_t i = 0; i < n_pol && rc == CLI_OK; i++)
+        for (size_t k = 0; k < i; k++)
+            if (!strcmp(tasks[i].label, tasks[k].label)) {
+                fprintf(stderr, "weft sim: policy '%s' given twice\n", tasks[i].spec);
+                rc = CLI_USAGE;
+            }
+    if (rc != CLI_OK) {
+        free(tasks);
+        return rc;
+    }
+
+    coflow_workload_t wl;
+    coflow_fabric_t fab;
+    coflow_workload_init(&wl, 0);
+    memset(&fab, 0, sizeof fab);
+    workload_read_opts_t ro;
+    workload_read_opts_default(&ro);
+    if (varys) {
+        ro.fb_mb_bytes = 1048576.0;
+        if (port_rate == 0)
+            port_rate = 1073741824.0 / 8.0;
+    }
+    if (port_rate == 0)
+        port_rate = WEFT_GBPS_BYTES;
+    weft_err_t err = workload_read(&wl, path, fmt, &ro);
+    if (err) {
+        cli_report("sim", err);
+        free(tasks);
+        return CLI_ERROR;
+    }
+    err = coflow_fabric_init(&fab, wl.n_ports, port_rate);
+    for (size_t i = 0; i < n_caps && !err; i++) {
+        if (caps[i].port >= fab.n_ports)
+            err = weft_fail(WEFT_EINVAL, "--port-cap: port %zu, but the workload has ports "
+                            "0..%zu", caps[i].port, fab.n_ports - 1);
+        else
+            fab.cap_out[caps[i].port] = fab.cap_in[caps[i].port] = caps[i].rate;
+    }
+    if (!err)
+        err = dag_analyze(&wl, &fab);
+    if (err) {
+        cli_report("sim", err);
+        rc = CLI_ERROR;
+        goto cleanup;
+    }
+
+    printf("workload %s: %zu jobs, %zu coflows, %zu flows, %.6g bytes on %zu ports at "
+           "%.6g bytes/s%s\n",
+           path, wl.n_jobs, wl.n_coflows, wl.n_flows, coflow_workload_total_bytes(&wl),
+           fab.n_ports, port_rate, n_caps ? " (some ports set by --port-cap)" : "");
+    printf("bound: average weighted lower bound of JCT %.6g s\n\n", dag_weighted_bound(&wl));
+    fflush(stdout);
+
+    sim_pool_t pool = {.wl = &wl, .fab = &fab, .tick_s = tick_s, .check = check,
+                       .tasks = tasks, .n_tasks = n_pol};
+    pthread_mutex_init(&pool.mu, NULL);
+    run_all(&pool);
+    pthread_mutex_destroy(&pool.mu);
+
+    print_table(tasks, n_pol, check);
+    for (size_t i = 0; i < n_pol; i++) {
+        if (tasks[i].err) {
+            fprintf(stderr, "weft sim: policy %s: %s: %s\n", tasks[i].spec,
+                    weft_strerror(tasks[i].err), tasks[i].errmsg);
+            rc = CLI_ERROR;
+        } else if (check && tasks[i].res.n_violations) {
+            rc = CLI_ERROR;
+        }
+    }
+
+    if (out_dir) {
+        if (ensure_dir(out_dir))
+            rc = CLI_ERROR;
+        else
+            for (size_t i = 0; i < n_pol; i++) {
+                if (tasks[i].err)
+                    continue;
+                if (write_result_file(out_dir, &tasks[i], "coflows.csv", &wl) ||
+                    write_result_file(out_dir, &tasks[i], "jobs.csv", &wl) ||
+                    write_result_file(out_dir, &tasks[i], "summary.json", &wl))
+                    rc = CLI_ERROR;
+            }
+    }
+    if (plot) {
+        bool all_ok = true;
+        for (size_t i = 0; i < n_pol; i++)
+            all_ok = all_ok && !tasks[i].err;
+        if (!all_ok) {
+            fprintf(stderr, "weft sim: not plotting: a policy failed\n");
+            rc = CLI_ERROR;
+        } else if (plot_cdf(plot, out_dir && rc == CLI_OK ? out_dir : NULL, tasks, n_pol, &wl,
+                            path)) {
+            rc = CLI_ERROR;
+        } else {
+            printf("plot: %s\n", plot);
+        }
+    }
+
+cleanup:
+    for (size_t i = 0; i < n_pol; i++)
+        netsim_result_destroy(&tasks[i].res);
+    free(tasks);
+    coflow_fabric_destroy(&fab);
+    coflow_workload_destroy(&wl);
+    return rc;
 }

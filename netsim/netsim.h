@@ -23,6 +23,9 @@ typedef struct {
     bool check;         /* verify invariants at every decision (slower) */
 } netsim_opts_t;
 
+/* A distribution of completion times (seconds). Percentiles are nearest-rank:
+ * p95 is the smallest value with at least 95% of the values <= it. All zero
+ * for an empty set. */
 typedef struct {
     double avg, p50, p95, p99, max;
 } netsim_dist_t;
@@ -44,13 +47,19 @@ typedef struct {
     size_t n_decisions;        /* decisions taken */
     size_t n_events;           /* events processed */
     double wall_s;             /* wall time of the run */
-    size_t max_active_flows;
+    size_t max_active_flows;   /* most flows open at once (of ACTIVE coflows) */
+    /* counts and totals of the workload that was run */
+    size_t n_jobs, n_coflows, n_flows;
+    double total_bytes;        /* sum of flow bytes */
+    double weighted_bound;     /* dag_weighted_bound(): sum w*LB / n_jobs */
     /* invariant checks (when opts.check): number of violations found, and
        the first one described */
     size_t n_violations;
     char first_violation[256];
 } netsim_result_t;
 
+/* A result with no arrays; netsim_run() fills it (freeing what an earlier
+ * run left), netsim_result_destroy() frees it. */
 void netsim_result_init(netsim_result_t *r);
 void netsim_result_destroy(netsim_result_t *r);
 
@@ -58,6 +67,15 @@ void netsim_result_destroy(netsim_result_t *r);
  * read, so several runs may share them on different threads. */
 weft_err_t netsim_run(const coflow_workload_t *wl, const coflow_fabric_t *fab,
                       const netsim_opts_t *opts, netsim_result_t *res);
+
+/* Parses a port rate into bytes per second: a number followed by an
+ * optional unit. Bits per second: "bps", "Kbps", "Mbps", "Gbps", "Tbps"
+ * (powers of 1000) and "Kibps", "Mibps", "Gibps", "Tibps" (powers of 1024,
+ * so "1Gibps" is 2^30 bit/s); bytes per second: "B/s" or "Bps" with the same
+ * prefixes; no unit means bytes per second. The prefix letter's case does
+ * not matter, "b" (bit) and "B" (byte) do. Fails (EINVAL, with a detail) on
+ * anything else or a rate that is not finite and > 0. */
+weft_err_t netsim_parse_rate(const char *s, double *bytes_per_s);
 
 /* Writes per-coflow CSV (job,coflow,release_s,finish_s,cct_s,iso_s), per-job
  * CSV (job,arrival_s,finish_s,jct_s,weight,lower_bound_s) and summary JSON. */

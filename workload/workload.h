@@ -23,6 +23,22 @@ typedef enum {
     WORKLOAD_FORMAT_WFCOMMONS /* WfCommons WfFormat JSON */
 } workload_format_t;
 
+/* What a reader repaired or skipped in a trace it accepted; all zero for a
+ * clean file. Only the foreign-trace readers repair (docs/workload-format.md);
+ * weft's own format is strict and never does. */
+typedef struct {
+    size_t alibaba_dropped_deps;     /* dependencies dropped: on a task absent
+                                        from the job, on the task itself, or
+                                        listed twice */
+    size_t alibaba_cyclic_jobs;      /* jobs skipped: their dependencies cycle */
+    size_t alibaba_duplicate_jobs;   /* jobs skipped: one task number twice */
+    size_t alibaba_skipped_tasks;    /* independent tasks left out
+                                        (alibaba_keep_independent false) */
+    size_t alibaba_skipped_jobs;     /* jobs left with no task, so skipped */
+    size_t wf_zero_byte_edges;       /* stage edges moving no bytes, kept as
+                                        pure dependencies */
+} workload_read_report_t;
+
 /* Options for readers whose formats leave choices open. */
 typedef struct {
     /* FB: bytes in one MB of the trace (default 1048576). */
@@ -38,6 +54,8 @@ typedef struct {
      * seed of the placement rule (see docs/workload-format.md). */
     size_t wf_ports;
     uint64_t wf_seed;
+    /* Optional out (default NULL): zeroed, then filled by the reader. */
+    workload_read_report_t *report;
 } workload_read_opts_t;
 
 /* Defaults for every field above. */
@@ -75,7 +93,10 @@ typedef enum {
 typedef enum {
     WORKLOAD_WEIGHT_UNIFORM_INT = 0, /* integers weight_min..weight_max uniform */
     WORKLOAD_WEIGHT_ONE,             /* every job weight 1 */
-    WORKLOAD_WEIGHT_PARETO           /* 1 + Pareto(alpha 2), capped at weight_max */
+    WORKLOAD_WEIGHT_PARETO           /* weight_min * Pareto(x_m 1, alpha 2) (for
+                                        weight_min 1: 1 + Lomax(2)), capped at
+                                        weight_max; mean
+                                        weight_min * (2 - weight_min / weight_max) */
 } workload_weight_dist_t;
 
 typedef struct {
@@ -83,8 +104,14 @@ typedef struct {
     size_t n_jobs;               /* jobs to generate */
     size_t n_ports;              /* fabric size; FB ports are remapped to it */
     double port_rate;            /* bytes/s per port, for the offered load */
-    double load;                 /* target offered load in (0, 1]: total bytes
-                                    / (arrival span * n_ports * port_rate) */
+    double load;                 /* target offered load, > 0 (usually <= 1):
+                                    total bytes / (arrival span * n_ports *
+                                    port_rate) */
+    bool exact_load;             /* true (default): the Poisson gaps are scaled
+                                    so the span gives exactly `load`; false:
+                                    gaps exponential with mean total bytes /
+                                    (load * n_ports * port_rate * n_jobs), so
+                                    the realised load varies ~1/sqrt(n_jobs) */
     workload_shape_t shape;
     /* Shape sources (borrowed): DAGs whose structure is reused. For
      * ALIBABA and WFCOMMONS, shapes must be non-NULL. */
@@ -103,11 +130,28 @@ typedef struct {
     double max_coflow_bytes;     /* skip FB coflows larger than this (0 = no cap) */
 } workload_gen_opts_t;
 
+/* seed 1, 100 jobs, 150 ports of 1 Gbit/s, load 0.7 (exact), RANDOM shapes
+ * up to 5 deep and 4 wide, integer weights 1..5, no compute times but the
+ * shape's own, no size cap; shapes and fb NULL (the caller sets them). */
 void workload_gen_opts_default(workload_gen_opts_t *o);
 
 /* Generates a workload into uninitialised *wl. Same opts and seed give an
- * identical workload (and so byte-identical weft text). */
+ * identical workload (and so byte-identical weft text). Jobs get ids
+ * 0..n_jobs-1 in arrival order, the first arriving at 0. FB ports p are
+ * mapped to p * n_ports / fb->n_ports (rounded down) when the sizes differ;
+ * when that folds several flows of a coflow onto one (src, dst) pair they are
+ * merged into one flow of their summed bytes. On error *wl is left empty
+ * (initialised). O(flows generated, times log of a coflow's flows when
+ * ports fold) plus dag_analyze(). */
 weft_err_t workload_generate(coflow_workload_t *wl, const workload_gen_opts_t *opts);
+
+/* Appends every job of src to dst (both finished, dst->n_ports raised to
+ * src's if smaller), renumbering the appended jobs' ids to dst's job count
+ * at the time each is added, so ids stay unique when dst's are 0..n-1.
+ * Coflow ids, parents, flows and every derived field are kept as in src.
+ * Used to pool shapes from several files. On error dst keeps what it had.
+ * O(size of src). */
+weft_err_t workload_append(coflow_workload_t *dst, const coflow_workload_t *src);
 
 /* ---------------------------------------------------------- inspection */
 
@@ -123,9 +167,14 @@ typedef struct {
     size_t depth_hist[17];      /* jobs by depth 1..16, [16] = deeper */
     size_t width_hist[17];      /* jobs by widest wave 1..16, [16] = wider */
     double mean_weight;
+    size_t n_ports;             /* the workload's fabric size */
+    double port_rate;           /* bytes/s per port the load was computed for */
 } workload_stats_t;
 
-/* Summarises wl assuming every port runs at port_rate bytes/s. */
+/* Summarises wl assuming every port runs at port_rate bytes/s. Depth and
+ * width come from the coflows' waves, so wl must have been through
+ * dag_analyze() (readers and the generator do it). Never fails, allocates
+ * nothing. O(flows + coflows * (1 + max depth / 256)). */
 void workload_stats(const coflow_workload_t *wl, double port_rate, workload_stats_t *s);
 /* Prints the stats as a readable report. */
 void workload_stats_print(const workload_stats_t *s, FILE *out);

@@ -1,0 +1,219 @@
+/*
+ * bench_sim.c - wall time and peak memory of the emulator on the Facebook
+ * coflow benchmark under every ordering (with its default allocator) and the
+ * per-flow baselines, and the growth of time with workload size.
+ *
+ * Each run happens in a forked child so its peak resident memory
+ * (ru_maxrss from wait4) is its own, including reading the trace. Runs are
+ * sequential: timing several at once on a 2-core machine would measure the
+ * neighbours.
+ *
+ * usage: bench_sim [FB_TRACE] [--scale-only | --policies-only] [--repeat N]
+ * Output: a readable table, then one `BENCH key=value ...` line per run.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dag/dag.h"
+#include "netsim/netsim.h"
+#include "workload/workload.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* k copies of the trace side by side: copy i uses ports [i*P, (i+1)*P), so
+ * per-port load (and so the number of active flows per port) stays that of
+ * the original, and the total grows k-fold. */
+static int scale_workload(coflow_workload_t *out, const coflow_workload_t *in, size_t k)
+{
+    coflow_workload_init(out, in->n_ports * k);
+    for (size_t copy = 0; copy < k; copy++)
+        for (size_t j = 0; j < in->n_jobs; j++) {
+            const coflow_job_t *job = &in->jobs[j];
+            if (coflow_workload_add_job(out, (int64_t)(copy * in->n_jobs + j), job->arrival_s,
+                                        job->weight, job->final_compute_s))
+                return -1;
+            for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
+                const coflow_coflow_t *co = &in->coflows[c];
+                if (coflow_workload_add_coflow(out, co->id, co->compute_s))
+                    return -1;
+                for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++) {
+                    const coflow_flow_t *fl = &in->flows[f];
+                    uint32_t off = (uint32_t)(copy * in->n_ports);
+                    if (coflow_workload_add_flow(out, fl->src + off, fl->dst + off, fl->bytes))
+                        return -1;
+                }
+                for (size_t p = 0; p < co->n_parents; p++)
+                    if (coflow_workload_add_parent(
+                            out, in->coflows[in->parents[co->first_parent + p]].id))
+                        return -1;
+            }
+            if (coflow_workload_finish_job(out))
+                return -1;
+        }
+    return 0;
+}
+
+typedef struct {
+    double read_s, sim_s;
+    long maxrss_kb;
+    size_t events, decisions, flows, coflows;
+    double avg_cct, avg_jct;
+    int ok;
+} run_t;
+
+/* Runs one (policy, allocator, scale) in a child; results come back over a
+ * pipe, peak memory from wait4. */
+static run_t run_child(const char *trace, const char *policy, const char *alloc, size_t scale)
+{
+    run_t r = {0};
+    int fd[2];
+    if (pipe(fd))
+        return r;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[0]);
+        run_t c = {0};
+        double t0 = now_s();
+        coflow_workload_t base, wl;
+        workload_read_opts_t ro;
+        workload_read_opts_default(&ro);
+        ro.fb_mb_bytes = 1048576.0;
+        if (workload_read_fb(&base, trace, &ro)) {
+            fprintf(stderr, "bench_sim: %s\n", weft_last_error());
+            _exit(1);
+        }
+        if (scale > 1) {
+            if (scale_workload(&wl, &base, scale)) {
+                fprintf(stderr, "bench_sim: scaling: %s\n", weft_last_error());
+                _exit(1);
+            }
+            coflow_workload_destroy(&base);
+        } else {
+            wl = base;
+        }
+        coflow_fabric_t fab;
+        /* the Varys/CoflowSim setting: 2^30 bit/s ports */
+        if (coflow_fabric_init(&fab, wl.n_ports, 1073741824.0 / 8.0) || dag_analyze(&wl, &fab))
+            _exit(1);
+        c.read_s = now_s() - t0;
+        netsim_opts_t o = {.ordering = coflow_ordering_find(policy),
+                           .allocator = alloc ? coflow_allocator_find(alloc) : NULL};
+        if (!o.ordering)
+            _exit(1);
+        netsim_result_t res;
+        netsim_result_init(&res);
+        t0 = now_s();
+        if (netsim_run(&wl, &fab, &o, &res)) {
+            fprintf(stderr, "bench_sim: %s: %s\n", policy, weft_last_error());
+            _exit(1);
+        }
+        c.sim_s = now_s() - t0;
+        c.events = res.n_events;
+        c.decisions = res.n_decisions;
+        c.flows = wl.n_flows;
+        c.coflows = wl.n_coflows;
+        c.avg_cct = res.cct.avg;
+        c.avg_jct = res.jct.avg;
+        c.ok = 1;
+        if (write(fd[1], &c, sizeof c) != (ssize_t)sizeof c)
+            _exit(1);
+        _exit(0);
+    }
+    close(fd[1]);
+    if (read(fd[0], &r, sizeof r) != (ssize_t)sizeof r)
+        r.ok = 0;
+    close(fd[0]);
+    int status;
+    struct rusage ru;
+    wait4(pid, &status, 0, &ru);
+    r.maxrss_kb = ru.ru_maxrss;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        r.ok = 0;
+    return r;
+}
+
+static void report(const char *policy, const char *alloc, size_t scale, const run_t *r)
+{
+    if (!r->ok) {
+        printf("%-10s %-7s %5zux  FAILED\n", policy, alloc ? alloc : "default", scale);
+        return;
+    }
+    printf("%-10s %-7s %5zux %9zu %8zu %9zu %9.3f %9.3f %8.1f %10.3f\n", policy,
+           alloc ? alloc : "default", scale, r->flows, r->events, r->decisions, r->read_s,
+           r->sim_s, (double)r->maxrss_kb / 1024.0, r->avg_cct);
+    fflush(stdout);
+}
+
+static void bench_line(const char *policy, const char *alloc, size_t scale, const run_t *r)
+{
+    printf("BENCH bench=sim policy=%s alloc=%s scale=%zu ok=%d flows=%zu events=%zu "
+           "decisions=%zu read_s=%.4f sim_s=%.4f maxrss_mb=%.1f avg_cct_s=%.6f\n",
+           policy, alloc ? alloc : "default", scale, r->ok, r->flows, r->events, r->decisions,
+           r->read_s, r->sim_s, (double)r->maxrss_kb / 1024.0, r->avg_cct);
+}
+
+int main(int argc, char **argv)
+{
+    const char *trace = "data/FB2010-1Hr-150-0.txt";
+    int do_policies = 1, do_scale = 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--scale-only"))
+            do_policies = 0;
+        else if (!strcmp(argv[i], "--policies-only"))
+            do_scale = 0;
+        else
+            trace = argv[i];
+    }
+    static const char *baselines[][2] = {{"fifo", "fair"}, {"fifo", "srf"}};
+    run_t runs[64];
+    const char *names[64], *allocs[64];
+    size_t scales[64], nr = 0;
+    const char *hdr = "policy     alloc    scale     flows   events decisions    read_s     "
+                      "sim_s   rss_MB avg_cct_s\n";
+    if (do_policies) {
+        printf("== full FB trace, every ordering (default allocator) and per-flow baselines\n%s",
+               hdr);
+        const coflow_ordering_t *const *ords = coflow_orderings();
+        for (size_t i = 0; ords[i] && nr < 48; i++) {
+            runs[nr] = run_child(trace, ords[i]->name, NULL, 1);
+            names[nr] = ords[i]->name, allocs[nr] = NULL, scales[nr] = 1;
+            report(names[nr], allocs[nr], 1, &runs[nr]);
+            nr++;
+        }
+        for (size_t i = 0; i < 2; i++) {
+            runs[nr] = run_child(trace, baselines[i][0], baselines[i][1], 1);
+            names[nr] = baselines[i][0], allocs[nr] = baselines[i][1], scales[nr] = 1;
+            report(names[nr], allocs[nr], 1, &runs[nr]);
+            nr++;
+        }
+    }
+    if (do_scale) {
+        printf("== growth with size: k copies of the trace on k*150 ports\n%s", hdr);
+        static const char *scale_policies[] = {"sebf", "fifo"};
+        size_t ks[] = {1, 4, 16};
+        for (size_t p = 0; p < 2; p++)
+            for (size_t i = 0; i < 3; i++) {
+                runs[nr] = run_child(trace, scale_policies[p], NULL, ks[i]);
+                names[nr] = scale_policies[p], allocs[nr] = NULL, scales[nr] = ks[i];
+                report(names[nr], NULL, ks[i], &runs[nr]);
+                nr++;
+            }
+    }
+    for (size_t i = 0; i < nr; i++)
+        bench_line(names[i], allocs[i], scales[i], &runs[i]);
+    int failed = 0;
+    for (size_t i = 0; i < nr; i++)
+        failed |= !runs[i].ok;
+    return failed;
+}

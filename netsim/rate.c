@@ -1,0 +1,64 @@
+/*
+ * rate.c - port rates written the way operators write them ("10Gbps",
+ * "1Gibps", "125MB/s") turned into the bytes per second the model uses.
+ */
+#include "netsim.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+weft_err_t netsim_parse_rate(const char *s, double *bytes_per_s)
+{
+    if (!s || !*s)
+        return weft_fail(WEFT_EINVAL, "empty port rate; expected e.g. 10Gbps, 1Gibps or a "
+                         "number of bytes/s");
+    char *end;
+    errno = 0;
+    double x = strtod(s, &end);
+    if (end == s || errno == ERANGE)
+        return weft_fail(WEFT_EINVAL, "port rate '%s': expected a number, optionally followed "
+                         "by a unit such as Gbps, Gibps or MB/s", s);
+    const char *u = end;
+    while (*u == ' ')
+        u++;
+    double mult = 1, unit = 1; /* unit: 1 for bytes, 1/8 for bits */
+    if (*u) {
+        const char *q = u;
+        double base = 1000;
+        int power = 0;
+        switch (*q) {
+        case 'k': case 'K': power = 1; break;
+        case 'm': case 'M': power = 2; break;
+        case 'g': case 'G': power = 3; break;
+        case 't': case 'T': power = 4; break;
+        default: break;
+        }
+        /* "B/s" and "bps" have no prefix; a prefix letter is followed by one */
+        if (power && q[1]) {
+            q++;
+            if (*q == 'i') {
+                base = 1024;
+                q++;
+            }
+        } else {
+            power = 0;
+        }
+        mult = pow(base, power);
+        if (!strcmp(q, "bps") || !strcmp(q, "bit/s") || !strcmp(q, "b/s"))
+            unit = 1.0 / 8;
+        else if (!strcmp(q, "Bps") || !strcmp(q, "B/s"))
+            unit = 1;
+        else
+            return weft_fail(WEFT_EINVAL, "port rate '%s': unknown unit '%s'; expected bps, "
+                             "Kbps, Mbps, Gbps, Tbps, Kibps, Mibps, Gibps, Tibps, or B/s with "
+                             "the same prefixes (no unit: bytes/s)", s, u);
+    }
+    double r = x * mult * unit;
+    if (!isfinite(r) || r <= 0)
+        return weft_fail(WEFT_EINVAL, "port rate '%s' is %g bytes/s; expected a finite rate > 0",
+                         s, r);
+    *bytes_per_s = r;
+    return WEFT_OK;
+}

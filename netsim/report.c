@@ -1,0 +1,144 @@
+/*
+ * report.c - writing a run's results: per-coflow and per-job CSV, and a
+ * summary JSON object. Times are printed with %.17g so a reader gets back
+ * exactly the doubles the emulator computed; non-finite numbers (never
+ * produced by a successful run) become empty CSV cells and JSON null.
+ */
+#include "netsim.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static weft_err_t finish_write(FILE *out, const char *what)
+{
+    if (fflush(out) != 0 || ferror(out))
+        return weft_fail(WEFT_EIO, "writing the %s failed", what);
+    return WEFT_OK;
+}
+
+/* A number for CSV: empty if not finite. */
+static void csv_num(FILE *out, double x)
+{
+    if (isfinite(x))
+        fprintf(out, "%.17g", x);
+}
+
+weft_err_t netsim_write_coflows_csv(const coflow_workload_t *wl, const netsim_result_t *r,
+                                    FILE *out)
+{
+    if (!r->coflow_release_s || r->n_coflows != wl->n_coflows)
+        return weft_fail(WEFT_EINVAL, "the result does not belong to this workload "
+                         "(%zu coflows in the result, %zu in the workload)",
+                         r->n_coflows, wl->n_coflows);
+    fputs("job,coflow,release_s,finish_s,cct_s,iso_s\n", out);
+    for (size_t c = 0; c < wl->n_coflows; c++) {
+        const coflow_coflow_t *co = &wl->coflows[c];
+        fprintf(out, "%lld,%lld,", (long long)wl->jobs[co->job].id, (long long)co->id);
+        csv_num(out, r->coflow_release_s[c]);
+        fputc(',', out);
+        csv_num(out, r->coflow_finish_s[c]);
+        fputc(',', out);
+        csv_num(out, r->coflow_finish_s[c] - r->coflow_release_s[c]);
+        fputc(',', out);
+        csv_num(out, co->iso_s);
+        fputc('\n', out);
+    }
+    return finish_write(out, "coflows CSV");
+}
+
+weft_err_t netsim_write_jobs_csv(const coflow_workload_t *wl, const netsim_result_t *r,
+                                 FILE *out)
+{
+    if (!r->job_finish_s || r->n_jobs != wl->n_jobs)
+        return weft_fail(WEFT_EINVAL, "the result does not belong to this workload "
+                         "(%zu jobs in the result, %zu in the workload)",
+                         r->n_jobs, wl->n_jobs);
+    fputs("job,arrival_s,finish_s,jct_s,weight,lower_bound_s\n", out);
+    for (size_t j = 0; j < wl->n_jobs; j++) {
+        const coflow_job_t *job = &wl->jobs[j];
+        fprintf(out, "%lld,", (long long)job->id);
+        csv_num(out, job->arrival_s);
+        fputc(',', out);
+        csv_num(out, r->job_finish_s[j]);
+        fputc(',', out);
+        csv_num(out, r->job_finish_s[j] - job->arrival_s);
+        fputc(',', out);
+        csv_num(out, job->weight);
+        fputc(',', out);
+        csv_num(out, job->lower_bound_s);
+        fputc('\n', out);
+    }
+    return finish_write(out, "jobs CSV");
+}
+
+static void json_str(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+static void json_num(FILE *out, double x)
+{
+    if (isfinite(x))
+        fprintf(out, "%.17g", x);
+    else
+        fputs("null", out);
+}
+
+static void json_dist(FILE *out, const char *name, const netsim_dist_t *d)
+{
+    fprintf(out, "  \"%s\": {\"avg\": ", name);
+    json_num(out, d->avg);
+    fputs(", \"p50\": ", out);
+    json_num(out, d->p50);
+    fputs(", \"p95\": ", out);
+    json_num(out, d->p95);
+    fputs(", \"p99\": ", out);
+    json_num(out, d->p99);
+    fputs(", \"max\": ", out);
+    json_num(out, d->max);
+    fputs("},\n", out);
+}
+
+static void json_field(FILE *out, const char *name, double x, bool last)
+{
+    fprintf(out, "  \"%s\": ", name);
+    json_num(out, x);
+    fputs(last ? "\n" : ",\n", out);
+}
+
+weft_err_t netsim_write_summary_json(const netsim_result_t *r, const char *policy,
+                                     const char *allocator, FILE *out)
+{
+    fputs("{\n  \"policy\": ", out);
+    json_str(out, policy);
+    fputs(",\n  \"allocator\": ", out);
+    json_str(out, allocator);
+    fprintf(out, ",\n  \"n_jobs\": %zu,\n  \"n_coflows\": %zu,\n  \"n_flows\": %zu,\n",
+            r->n_jobs, r->n_coflows, r->n_flows);
+    json_field(out, "total_bytes", r->total_bytes, false);
+    json_dist(out, "cct_s", &r->cct);
+    json_dist(out, "jct_s", &r->jct);
+    json_field(out, "avg_weighted_jct_s", r->avg_weighted_jct, false);
+    json_field(out, "weighted_bound_s", r->weighted_bound, false);
+    json_field(out, "slowdown_vs_bound", r->slowdown_vs_bound, false);
+    json_field(out, "makespan_s", r->makespan_s, false);
+    json_field(out, "port_utilization", r->port_utilization, false);
+    fprintf(out, "  \"n_decisions\": %zu,\n  \"n_events\": %zu,\n  \"max_active_flows\": %zu,\n",
+            r->n_decisions, r->n_events, r->max_active_flows);
+    fprintf(out, "  \"n_violations\": %zu,\n  \"first_violation\": ", r->n_violations);
+    json_str(out, r->first_violation);
+    fputs(",\n", out);
+    json_field(out, "wall_s", r->wall_s, true);
+    fputs("}\n", out);
+    return finish_write(out, "summary JSON");
+}

@@ -1,0 +1,833 @@
+/*
+ * test_gen.c - the workload generator, its random numbers and the workload
+ * summary: published rng vectors, determinism, load calibration, coflows
+ * that come whole from the pool, port remapping, DAG shapes kept, weight
+ * distributions, random-DAG bounds, exact stats on a hand-built workload,
+ * and the same on the real traces in data/.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dag/dag.h"
+#include "workload/workload.h"
+
+#define FB_PATH "data/FB2010-1Hr-150-0.txt"
+#define ALIBABA_PATH "data/alibaba/sample_tasks.csv"
+#define WF_BLAST "data/wfcommons/blast-chameleon-small-001.json"
+#define WF_SRA "data/wfcommons/srasearch-chameleon-10a-001.json"
+
+/* ------------------------------------------------------------- helpers */
+
+/* A hand-built FB-like pool on 10 ports: 12 one-coflow jobs, coflow k has
+ * (k % 4) + 1 mappers and (k % 3) + 1 reducers, mapper i on port (k + i) % 10,
+ * reducer r on port (k + 3 + 2r) % 10, flow bytes (k + 1) * 1e6 * (1 + i + r),
+ * so every coflow has a distinct total. */
+static void build_pool(coflow_workload_t *pool)
+{
+    coflow_workload_init(pool, 10);
+    for (int k = 0; k < 12; k++) {
+        cr_assert_eq(coflow_workload_add_job(pool, k, k * 1.0, 1, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_coflow(pool, 0, 0), WEFT_OK);
+        for (int i = 0; i <= k % 4; i++)
+            for (int r = 0; r <= k % 3; r++)
+                cr_assert_eq(coflow_workload_add_flow(pool, (uint32_t)((k + i) % 10),
+                                                      (uint32_t)((k + 3 + 2 * r) % 10),
+                                                      (k + 1) * 1e6 * (1 + i + r)),
+                             WEFT_OK);
+        cr_assert_eq(coflow_workload_finish_job(pool), WEFT_OK, "%s", weft_last_error());
+    }
+    coflow_fabric_t fab;
+    cr_assert_eq(coflow_fabric_init(&fab, 10, WEFT_GBPS_BYTES), WEFT_OK);
+    cr_assert_eq(dag_analyze(pool, &fab), WEFT_OK);
+    coflow_fabric_destroy(&fab);
+}
+
+/* One shape job (id 42): ids 10..15 with
+ *   11 <- 10, 12 <- 10, 13 <- 11 12, 14 <- 13, 15 (alone, a root)
+ * waves: 10:0 11:1 12:1 13:2 14:3 15:0; compute times 0.5 * id; final 7. */
+static void build_shape(coflow_workload_t *sh)
+{
+    coflow_workload_init(sh, 4);
+    static const int64_t parents[6][2] = {{-1, -1}, {10, -1}, {10, -1},
+                                          {11, 12}, {13, -1}, {-1, -1}};
+    cr_assert_eq(coflow_workload_add_job(sh, 42, 0, 1, 7.0), WEFT_OK);
+    for (int64_t id = 10; id < 16; id++) {
+        cr_assert_eq(coflow_workload_add_coflow(sh, id, 0.5 * (double)id), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(sh, 0, 1, 1), WEFT_OK);
+        for (int k = 0; k < 2; k++)
+            if (parents[id - 10][k] >= 0)
+                cr_assert_eq(coflow_workload_add_parent(sh, parents[id - 10][k]), WEFT_OK);
+    }
+    cr_assert_eq(coflow_workload_finish_job(sh), WEFT_OK, "%s", weft_last_error());
+    coflow_fabric_t fab;
+    cr_assert_eq(coflow_fabric_init(&fab, 4, 1.0), WEFT_OK);
+    cr_assert_eq(dag_analyze(sh, &fab), WEFT_OK);
+    coflow_fabric_destroy(&fab);
+}
+
+/* The weft text of wl, malloc'ed; *len its length. */
+static char *to_text(const coflow_workload_t *wl, size_t *len)
+{
+    char *buf = NULL;
+    FILE *f = open_memstream(&buf, len);
+    cr_assert_not_null(f);
+    cr_assert_eq(workload_write_weft(wl, f), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(fclose(f), 0);
+    return buf;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Index of the pool coflow with the same flow count, widths and total bytes
+ * (relative 1e-12: merged flows sum in another order), or -1. */
+static long find_source(const coflow_workload_t *pool, const coflow_coflow_t *c,
+                        bool same_widths)
+{
+    for (size_t k = 0; k < pool->n_coflows; k++) {
+        const coflow_coflow_t *p = &pool->coflows[k];
+        if (fabs(p->total_bytes - c->total_bytes) > 1e-12 * p->total_bytes)
+            continue;
+        if (same_widths && (p->n_flows != c->n_flows || p->n_senders != c->n_senders ||
+                            p->n_receivers != c->n_receivers))
+            continue;
+        return (long)k;
+    }
+    return -1;
+}
+
+/* Same coflow ids in the same order and the same parent ids. */
+static bool same_structure(const coflow_workload_t *a, size_t ja, const coflow_workload_t *b,
+                           size_t jb)
+{
+    const coflow_job_t *x = &a->jobs[ja], *y = &b->jobs[jb];
+    if (x->n_coflows != y->n_coflows)
+        return false;
+    for (size_t i = 0; i < x->n_coflows; i++) {
+        const coflow_coflow_t *cx = &a->coflows[x->first_coflow + i];
+        const coflow_coflow_t *cy = &b->coflows[y->first_coflow + i];
+        if (cx->id != cy->id || cx->n_parents != cy->n_parents || cx->wave != cy->wave)
+            return false;
+        for (size_t p = 0; p < cx->n_parents; p++)
+            if (a->coflows[a->parents[cx->first_parent + p]].id !=
+                b->coflows[b->parents[cy->first_parent + p]].id)
+                return false;
+    }
+    return true;
+}
+
+static coflow_workload_t pool, shapes, out, out2;
+
+static void setup(void)
+{
+    memset(&pool, 0, sizeof pool);
+    memset(&shapes, 0, sizeof shapes);
+    memset(&out, 0, sizeof out);
+    memset(&out2, 0, sizeof out2);
+}
+
+static void teardown(void)
+{
+    coflow_workload_destroy(&pool);
+    coflow_workload_destroy(&shapes);
+    coflow_workload_destroy(&out);
+    coflow_workload_destroy(&out2);
+}
+
+/* Default options on the hand pool, 10 ports. */
+static workload_gen_opts_t pool_opts(void)
+{
+    workload_gen_opts_t o;
+    workload_gen_opts_default(&o);
+    o.fb = &pool;
+    o.n_ports = 10;
+    return o;
+}
+
+static void load_fb(void)
+{
+    cr_assert_eq(workload_read_fb(&pool, FB_PATH, NULL), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(pool.n_coflows, 526);
+}
+
+/* ----------------------------------------------------------------- rng */
+
+TestSuite(gen_rng, .timeout = 10);
+
+Test(gen_rng, published_vectors)
+{
+    /* splitmix64 from 0: the first four outputs are the state (Vigna's
+     * splitmix64.c reference values). */
+    workload_rng_t r;
+    workload_rng_seed(&r, 0);
+    cr_assert_eq(r.s[0], UINT64_C(0xe220a8397b1dcdaf));
+    cr_assert_eq(r.s[1], UINT64_C(0x6e789e6aa1b965f4));
+    cr_assert_eq(r.s[2], UINT64_C(0x06c45d188009454f));
+    cr_assert_eq(r.s[3], UINT64_C(0xf88bb8a8724c81ec));
+    /* xoshiro256** from the state {1, 2, 3, 4}. */
+    r = (workload_rng_t){{1, 2, 3, 4}};
+    cr_assert_eq(workload_rng_next(&r), UINT64_C(11520));
+    cr_assert_eq(workload_rng_next(&r), UINT64_C(0));
+    cr_assert_eq(workload_rng_next(&r), UINT64_C(1509978240));
+    cr_assert_eq(workload_rng_next(&r), UINT64_C(1215971899390074240));
+}
+
+Test(gen_rng, same_seed_same_stream)
+{
+    workload_rng_t a, b, c;
+    workload_rng_seed(&a, 12345);
+    workload_rng_seed(&b, 12345);
+    workload_rng_seed(&c, 12346);
+    int differ = 0;
+    for (int i = 0; i < 1000; i++) {
+        uint64_t x = workload_rng_next(&a);
+        cr_assert_eq(x, workload_rng_next(&b));
+        differ += x != workload_rng_next(&c);
+    }
+    cr_assert_eq(differ, 1000);
+}
+
+Test(gen_rng, below_hits_every_value_evenly)
+{
+    workload_rng_t r;
+    workload_rng_seed(&r, 7);
+    size_t count[7] = {0};
+    for (int i = 0; i < 70000; i++) {
+        size_t v = workload_rng_below(&r, 7);
+        cr_assert_lt(v, 7);
+        count[v]++;
+    }
+    /* 10,000 expected each, sd ~93: 5 sd either way */
+    for (int v = 0; v < 7; v++)
+        cr_assert(count[v] > 9530 && count[v] < 10470, "value %d drawn %zu times", v, count[v]);
+    cr_assert_eq(workload_rng_below(&r, 1), 0);
+    /* Just above 2^63 almost half the raw draws are rejected: still in range. */
+    size_t big = (size_t)1 << 63 | 1;
+    for (int i = 0; i < 1000; i++)
+        cr_assert_lt(workload_rng_below(&r, big), big);
+}
+
+Test(gen_rng, uniform_and_exponential)
+{
+    workload_rng_t r;
+    workload_rng_seed(&r, 99);
+    double su = 0, se = 0, lo = 1, hi = 0;
+    const int n = 100000;
+    for (int i = 0; i < n; i++) {
+        double u = workload_rng_uniform(&r);
+        cr_assert(u >= 0 && u < 1);
+        cr_assert_eq(u, ldexp(floor(ldexp(u, 53)), -53), "not a multiple of 2^-53");
+        lo = fmin(lo, u);
+        hi = fmax(hi, u);
+        su += u;
+        double e = workload_rng_exp(&r, 2.5);
+        cr_assert(e >= 0 && isfinite(e));
+        se += e;
+    }
+    cr_assert_float_eq(su / n, 0.5, 0.005);  /* sd of the mean 0.0009 */
+    cr_assert_float_eq(se / n, 2.5, 0.04);   /* sd of the mean 0.008 */
+    cr_assert_lt(lo, 1e-3);
+    cr_assert_gt(hi, 1 - 1e-3);
+}
+
+/* ---------------------------------------------------------------- stats */
+
+TestSuite(gen_stats, .init = setup, .fini = teardown, .timeout = 10);
+
+/* Job 5 (arrival 2, weight 1): the diamond a(0->1 4B, 0->2 2B), b(1->2 3B),
+ * c(2->0 5B), d(0->0 1B) with b, c <- a and d <- b, c: depth 3, width 2.
+ * Job 6 (arrival 12, weight 3): one coflow 3->3 of 10 bytes.
+ * On 8 ports at 2 bytes/s: 25 bytes over a span of 10 s:
+ * load = 25 / (10 * 8 * 2) = 0.15625; ports used {0, 1, 2, 3}. */
+Test(gen_stats, hand_built_exact)
+{
+    coflow_workload_init(&out, 8);
+    cr_assert_eq(coflow_workload_add_job(&out, 5, 2, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&out, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&out, 0, 1, 4), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&out, 0, 2, 2), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&out, 2, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&out, 1, 2, 3), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_parent(&out, 1), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&out, 3, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&out, 2, 0, 5), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_parent(&out, 1), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&out, 4, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&out, 0, 0, 1), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_parent(&out, 2), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_parent(&out, 3), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&out), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_job(&out, 6, 12, 3, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&out, 0, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&out, 3, 3, 10), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&out), WEFT_OK);
+    coflow_fabric_t fab;
+    cr_assert_eq(coflow_fabric_init(&fab, 8, 2.0), WEFT_OK);
+    cr_assert_eq(dag_analyze(&out, &fab), WEFT_OK);
+    coflow_fabric_destroy(&fab);
+
+    workload_stats_t s;
+    workload_stats(&out, 2.0, &s);
+    cr_assert_eq(s.n_jobs, 2);
+    cr_assert_eq(s.n_coflows, 5);
+    cr_assert_eq(s.n_flows, 6);
+    cr_assert_eq(s.n_edges, 4);
+    cr_assert_eq(s.n_ports_used, 4);
+    cr_assert_eq(s.n_ports, 8);
+    cr_assert_float_eq(s.total_bytes, 25, 1e-12);
+    cr_assert_float_eq(s.first_arrival_s, 2, 1e-12);
+    cr_assert_float_eq(s.last_arrival_s, 12, 1e-12);
+    cr_assert_float_eq(s.offered_load, 0.15625, 1e-15);
+    cr_assert_eq(s.max_depth, 3);
+    cr_assert_eq(s.max_width, 2);
+    size_t depth[17] = {[0] = 1, [2] = 1}, width[17] = {[0] = 1, [1] = 1};
+    cr_assert_arr_eq(s.depth_hist, depth, sizeof depth);
+    cr_assert_arr_eq(s.width_hist, width, sizeof width);
+    cr_assert_float_eq(s.mean_weight, 2, 1e-15);
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    workload_stats_print(&s, f);
+    fclose(f);
+    cr_assert(strstr(text, "25 B ") && strstr(text, "   25 bytes"), "%s", text);
+    cr_assert(strstr(text, "0.1562"), "%s", text);
+    cr_assert(strstr(text, "16 bit/s"), "%s", text);
+    free(text);
+}
+
+Test(gen_stats, empty_and_simultaneous)
+{
+    workload_stats_t s;
+    coflow_workload_init(&out, 3);
+    workload_stats(&out, 1, &s);
+    cr_assert_eq(s.n_jobs, 0);
+    cr_assert_eq(s.offered_load, 0);
+    /* one job: span 0, load 0 rather than a division by zero */
+    cr_assert_eq(coflow_workload_add_job(&out, 0, 5, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&out, 0, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&out, 2, 1, 7), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&out), WEFT_OK);
+    workload_stats(&out, 1, &s);
+    cr_assert_eq(s.offered_load, 0);
+    cr_assert_eq(s.n_ports_used, 2);
+    cr_assert_eq(s.depth_hist[0], 1);
+}
+
+Test(gen_stats, deep_job_goes_to_last_bucket)
+{
+    /* a chain of 20 coflows: depth 20 -> bucket [16], width 1 */
+    coflow_workload_init(&out, 2);
+    cr_assert_eq(coflow_workload_add_job(&out, 0, 0, 1, 0), WEFT_OK);
+    for (int64_t id = 0; id < 20; id++) {
+        cr_assert_eq(coflow_workload_add_coflow(&out, id, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&out, 0, 1, 1), WEFT_OK);
+        if (id)
+            cr_assert_eq(coflow_workload_add_parent(&out, id - 1), WEFT_OK);
+    }
+    cr_assert_eq(coflow_workload_finish_job(&out), WEFT_OK);
+    coflow_fabric_t fab;
+    cr_assert_eq(coflow_fabric_init(&fab, 2, 1.0), WEFT_OK);
+    cr_assert_eq(dag_analyze(&out, &fab), WEFT_OK);
+    coflow_fabric_destroy(&fab);
+    workload_stats_t s;
+    workload_stats(&out, 1, &s);
+    cr_assert_eq(s.max_depth, 20);
+    cr_assert_eq(s.depth_hist[16], 1);
+    cr_assert_eq(s.width_hist[0], 1);
+}
+
+/* ------------------------------------------------------------ generator */
+
+TestSuite(gen_gen, .init = setup, .fini = teardown, .timeout = 10);
+
+Test(gen_gen, deterministic_text)
+{
+    build_pool(&pool);
+    workload_gen_opts_t o = pool_opts();
+    o.seed = 77;
+    o.compute_mean_s = 3;
+    o.weights = WORKLOAD_WEIGHT_PARETO;
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(workload_generate(&out2, &o), WEFT_OK, "%s", weft_last_error());
+    size_t la, lb;
+    char *a = to_text(&out, &la), *b = to_text(&out2, &lb);
+    cr_assert_eq(la, lb);
+    cr_assert_eq(memcmp(a, b, la), 0, "same seed, different text");
+    free(b);
+    coflow_workload_destroy(&out2);
+    o.seed = 78;
+    cr_assert_eq(workload_generate(&out2, &o), WEFT_OK, "%s", weft_last_error());
+    b = to_text(&out2, &lb);
+    cr_assert(la != lb || memcmp(a, b, la) != 0, "another seed, same text");
+    free(a);
+    free(b);
+}
+
+Test(gen_gen, ids_arrivals_and_derived_fields)
+{
+    build_pool(&pool);
+    workload_gen_opts_t o = pool_opts();
+    o.n_jobs = 300;
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(out.n_jobs, 300);
+    cr_assert_eq(out.n_ports, 10);
+    cr_assert_eq(out.jobs[0].arrival_s, 0);
+    for (size_t j = 0; j < out.n_jobs; j++) {
+        const coflow_job_t *job = &out.jobs[j];
+        cr_assert_eq(job->id, (int64_t)j);
+        if (j)
+            cr_assert_geq(job->arrival_s, out.jobs[j - 1].arrival_s);
+        cr_assert_gt(job->lower_bound_s, 0, "dag_analyze not run");
+        cr_assert_geq(job->depth, 1);
+        for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++)
+            for (size_t d = c + 1; d < job->first_coflow + job->n_coflows; d++)
+                cr_assert_neq(out.coflows[c].id, out.coflows[d].id);
+    }
+}
+
+/* Offered load within 5% of the target with free Poisson gaps over 2,000
+ * jobs (sd of the span ~2.2%), and exact with the default scaled gaps. */
+typedef struct {
+    double load;
+    bool exact;
+} load_case_t;
+
+ParameterizedTestParameters(gen_gen, load_calibration)
+{
+    static load_case_t cases[] = {{0.5, false}, {0.9, false}, {0.5, true},
+                                  {0.9, true},  {0.2, true},  {1.5, true}};
+    return cr_make_param_array(load_case_t, cases, sizeof cases / sizeof *cases);
+}
+
+ParameterizedTest(load_case_t *lc, gen_gen, load_calibration)
+{
+    build_pool(&pool);
+    workload_gen_opts_t o = pool_opts();
+    o.n_jobs = 2000;
+    o.max_depth = 3;
+    o.max_width = 3;
+    o.load = lc->load;
+    o.exact_load = lc->exact;
+    o.port_rate = 10e9 / 8;
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    workload_stats_t s;
+    workload_stats(&out, o.port_rate, &s);
+    double tol = lc->exact ? 1e-9 : 0.05;
+    cr_assert(fabs(s.offered_load / lc->load - 1) < tol, "load %g, target %g (exact %d)",
+              s.offered_load, lc->load, lc->exact);
+    /* The gaps are exponential: their coefficient of variation is about 1. */
+    double mean = s.last_arrival_s / 1999, var = 0;
+    for (size_t j = 1; j < out.n_jobs; j++) {
+        double g = out.jobs[j].arrival_s - out.jobs[j - 1].arrival_s;
+        var += (g - mean) * (g - mean);
+    }
+    double cv = sqrt(var / 1998) / mean;
+    cr_assert(cv > 0.9 && cv < 1.1, "gap coefficient of variation %g", cv);
+}
+
+Test(gen_gen, coflows_come_whole_from_pool)
+{
+    build_pool(&pool);
+    workload_gen_opts_t o = pool_opts();
+    o.n_jobs = 200;
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    bool used[12] = {false};
+    for (size_t c = 0; c < out.n_coflows; c++) {
+        const coflow_coflow_t *co = &out.coflows[c];
+        long k = find_source(&pool, co, true);
+        cr_assert_geq(k, 0, "coflow %zu (%g bytes) matches no pool coflow", c, co->total_bytes);
+        used[k] = true;
+        /* same ports, same per-flow sizes, in the same order */
+        const coflow_coflow_t *p = &pool.coflows[k];
+        for (size_t i = 0; i < co->n_flows; i++) {
+            const coflow_flow_t *a = &out.flows[co->first_flow + i];
+            const coflow_flow_t *b = &pool.flows[p->first_flow + i];
+            cr_assert(a->src == b->src && a->dst == b->dst && a->bytes == b->bytes);
+        }
+    }
+    for (int k = 0; k < 12; k++)
+        cr_assert(used[k], "pool coflow %d never drawn", k);
+}
+
+Test(gen_gen, size_cap)
+{
+    build_pool(&pool);
+    workload_gen_opts_t o = pool_opts();
+    o.max_coflow_bytes = 40e6; /* pool coflows 0..3 (4 MB .. 40 MB) and no more */
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    for (size_t c = 0; c < out.n_coflows; c++)
+        cr_assert_leq(out.coflows[c].total_bytes, 40e6);
+    coflow_workload_destroy(&out);
+    o.max_coflow_bytes = 1; /* nothing fits: an error naming the cap */
+    cr_assert_eq(workload_generate(&out, &o), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "cap"), "%s", weft_last_error());
+    cr_assert_eq(out.n_jobs, 0);
+}
+
+/* 10 pool ports onto 5: p -> p * 5 / 10 = p / 2; flows folded onto one pair
+ * merge, so bytes are conserved and widths can only shrink. */
+Test(gen_gen, ports_fold_onto_smaller_fabric)
+{
+    build_pool(&pool);
+    workload_gen_opts_t o = pool_opts();
+    o.n_ports = 5;
+    o.n_jobs = 200;
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(out.n_ports, 5);
+    for (size_t c = 0; c < out.n_coflows; c++) {
+        const coflow_coflow_t *co = &out.coflows[c];
+        long k = find_source(&pool, co, false);
+        cr_assert_geq(k, 0, "coflow %zu: %g bytes, no pool coflow has as many", c,
+                      co->total_bytes);
+        const coflow_coflow_t *p = &pool.coflows[k];
+        cr_assert_leq(co->n_flows, p->n_flows);
+        cr_assert_leq(co->n_senders, p->n_senders);
+        cr_assert_leq(co->n_receivers, p->n_receivers);
+        /* every pool flow lands on an existing pair carrying at least its bytes */
+        for (size_t i = 0; i < p->n_flows; i++) {
+            const coflow_flow_t *b = &pool.flows[p->first_flow + i];
+            bool found = false;
+            for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++) {
+                const coflow_flow_t *a = &out.flows[f];
+                cr_assert(a->src < 5 && a->dst < 5);
+                if (a->src == b->src / 2 && a->dst == b->dst / 2 && a->bytes >= b->bytes)
+                    found = true;
+            }
+            cr_assert(found, "pool flow %u->%u missing after folding", b->src, b->dst);
+        }
+        /* and no pair twice */
+        for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++)
+            for (size_t g = f + 1; g < co->first_flow + co->n_flows; g++)
+                cr_assert(out.flows[f].src != out.flows[g].src ||
+                          out.flows[f].dst != out.flows[g].dst);
+    }
+}
+
+/* 10 pool ports onto 25: p -> floor(2.5 p), injective, nothing merges. */
+Test(gen_gen, ports_spread_onto_larger_fabric)
+{
+    build_pool(&pool);
+    workload_gen_opts_t o = pool_opts();
+    o.n_ports = 25;
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    for (size_t c = 0; c < out.n_coflows; c++) {
+        const coflow_coflow_t *co = &out.coflows[c];
+        long k = find_source(&pool, co, true);
+        cr_assert_geq(k, 0);
+        const coflow_coflow_t *p = &pool.coflows[k];
+        for (size_t i = 0; i < co->n_flows; i++) {
+            const coflow_flow_t *a = &out.flows[co->first_flow + i];
+            const coflow_flow_t *b = &pool.flows[p->first_flow + i];
+            cr_assert_eq(a->src, b->src * 5 / 2);
+            cr_assert_eq(a->dst, b->dst * 5 / 2);
+            cr_assert_eq(a->bytes, b->bytes);
+        }
+    }
+}
+
+Test(gen_gen, shape_structure_and_compute_kept)
+{
+    build_pool(&pool);
+    build_shape(&shapes);
+    workload_gen_opts_t o = pool_opts();
+    o.shape = WORKLOAD_SHAPE_ALIBABA;
+    o.shapes = &shapes;
+    o.n_jobs = 50;
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    workload_stats_t s;
+    workload_stats(&out, o.port_rate, &s);
+    cr_assert_eq(s.n_edges, 50 * 5);
+    cr_assert_eq(s.depth_hist[3], 50); /* depth 4 */
+    cr_assert_eq(s.width_hist[1], 50); /* widest wave 2 */
+    for (size_t j = 0; j < out.n_jobs; j++) {
+        cr_assert(same_structure(&out, j, &shapes, 0), "job %zu lost the shape", j);
+        cr_assert_eq(out.jobs[j].final_compute_s, 7.0);
+        for (size_t c = 0; c < 6; c++) {
+            const coflow_coflow_t *co = &out.coflows[out.jobs[j].first_coflow + c];
+            cr_assert_eq(co->compute_s, 0.5 * (double)co->id);
+        }
+    }
+    /* A drawn mean replaces the shape's times; keep_shape_compute off drops them. */
+    coflow_workload_destroy(&out);
+    o.compute_mean_s = 100;
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    double sum = 0;
+    for (size_t c = 0; c < out.n_coflows; c++)
+        sum += out.coflows[c].compute_s;
+    cr_assert(fabs(sum / (double)out.n_coflows - 100) < 20, "mean compute %g",
+              sum / (double)out.n_coflows);
+    coflow_workload_destroy(&out);
+    o.compute_mean_s = 0;
+    o.keep_shape_compute = false;
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    for (size_t c = 0; c < out.n_coflows; c++)
+        cr_assert_eq(out.coflows[c].compute_s, 0);
+    cr_assert_eq(out.jobs[0].final_compute_s, 0);
+}
+
+Test(gen_gen, random_shapes_bounded_and_covering)
+{
+    build_pool(&pool);
+    workload_gen_opts_t o = pool_opts();
+    o.n_jobs = 1000;
+    o.max_depth = 6;
+    o.max_width = 3;
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    workload_stats_t s;
+    workload_stats(&out, o.port_rate, &s);
+    cr_assert_eq(s.max_depth, 6);
+    cr_assert_eq(s.max_width, 3);
+    for (int d = 0; d < 6; d++) /* depth uniform on 1..6: ~167 each */
+        cr_assert(s.depth_hist[d] > 100 && s.depth_hist[d] < 240, "depth %d: %zu jobs", d + 1,
+                  s.depth_hist[d]);
+    for (size_t j = 0; j < out.n_jobs; j++) {
+        const coflow_job_t *job = &out.jobs[j];
+        cr_assert_leq(job->n_coflows, job->depth * 3);
+        for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
+            const coflow_coflow_t *co = &out.coflows[c];
+            cr_assert_leq(co->n_parents, 2);
+            cr_assert_eq(co->n_parents == 0, co->wave == 0);
+        }
+    }
+    /* one layer of one coflow: single-stage jobs */
+    coflow_workload_destroy(&out);
+    o.max_depth = o.max_width = 1;
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(out.n_coflows, out.n_jobs);
+}
+
+typedef struct {
+    workload_weight_dist_t dist;
+    double lo, hi, mean, tol;
+} weight_case_t;
+
+ParameterizedTestParameters(gen_gen, weights)
+{
+    static weight_case_t cases[] = {
+        {WORKLOAD_WEIGHT_UNIFORM_INT, 1, 5, 3.0, 0.1}, /* sd 1.41/sqrt(2000) = 0.03 */
+        {WORKLOAD_WEIGHT_ONE, 1, 5, 1.0, 0},
+        {WORKLOAD_WEIGHT_PARETO, 1, 5, 1.8, 0.1},      /* 2 - 1/5; sd 0.022 */
+        {WORKLOAD_WEIGHT_PARETO, 2, 100, 3.96, 0.4},   /* 2 * (2 - 2/100); sd 0.1 */
+    };
+    return cr_make_param_array(weight_case_t, cases, sizeof cases / sizeof *cases);
+}
+
+ParameterizedTest(weight_case_t *wc, gen_gen, weights)
+{
+    build_pool(&pool);
+    workload_gen_opts_t o = pool_opts();
+    o.n_jobs = 2000;
+    o.max_depth = o.max_width = 1;
+    o.weights = wc->dist;
+    o.weight_min = wc->lo;
+    o.weight_max = wc->hi;
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    bool hit[6] = {false};
+    double sum = 0;
+    for (size_t j = 0; j < out.n_jobs; j++) {
+        double w = out.jobs[j].weight;
+        sum += w;
+        if (wc->dist == WORKLOAD_WEIGHT_ONE)
+            cr_assert_eq(w, 1.0);
+        else
+            cr_assert(w >= wc->lo && w <= wc->hi, "weight %g outside [%g, %g]", w, wc->lo,
+                      wc->hi);
+        if (wc->dist == WORKLOAD_WEIGHT_UNIFORM_INT) {
+            cr_assert_eq(w, floor(w));
+            hit[(int)w] = true;
+        }
+    }
+    if (wc->dist == WORKLOAD_WEIGHT_UNIFORM_INT)
+        for (int w = 1; w <= 5; w++)
+            cr_assert(hit[w], "weight %d never drawn", w);
+    double mean = sum / (double)out.n_jobs;
+    cr_assert(fabs(mean - wc->mean) <= wc->tol, "mean weight %g, expected %g", mean, wc->mean);
+}
+
+Test(gen_gen, bad_options_rejected)
+{
+    build_pool(&pool);
+    workload_gen_opts_t o = pool_opts();
+    workload_gen_opts_t b;
+    b = o, b.fb = NULL;
+    cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "pool"), "%s", weft_last_error());
+    b = o, b.load = 0;
+    cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
+    b = o, b.load = NAN;
+    cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
+    b = o, b.n_jobs = 0;
+    cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
+    b = o, b.n_ports = 0;
+    cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
+    b = o, b.port_rate = -1;
+    cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
+    b = o, b.shape = WORKLOAD_SHAPE_WFCOMMONS;
+    cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "shapes"), "%s", weft_last_error());
+    b = o, b.max_depth = 0;
+    cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
+    b = o, b.weight_min = 2.2, b.weight_max = 2.8; /* no integer inside */
+    cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
+    b = o, b.weight_min = 0;
+    cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
+    b = o, b.compute_mean_s = -1;
+    cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
+    cr_assert_eq(out.n_jobs, 0);
+    cr_assert_eq(out.n_flows, 0);
+    coflow_workload_destroy(&out); /* empty but safe to destroy */
+}
+
+Test(gen_gen, append_renumbers_and_keeps_structure)
+{
+    build_shape(&shapes);
+    build_pool(&pool);
+    coflow_workload_init(&out, 2);
+    cr_assert_eq(workload_append(&out, &shapes), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(workload_append(&out, &pool), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(workload_append(&out, &shapes), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(out.n_jobs, 14);
+    cr_assert_eq(out.n_ports, 10);
+    for (size_t j = 0; j < out.n_jobs; j++)
+        cr_assert_eq(out.jobs[j].id, (int64_t)j);
+    cr_assert(same_structure(&out, 0, &shapes, 0));
+    cr_assert(same_structure(&out, 13, &shapes, 0));
+    cr_assert_eq(out.jobs[13].depth, 4);
+    cr_assert_eq(out.jobs[5].arrival_s, pool.jobs[4].arrival_s);
+    cr_assert_float_eq(coflow_workload_total_bytes(&out),
+                       coflow_workload_total_bytes(&pool) + 12, 1e-6);
+}
+
+/* ------------------------------------------------------ real traces */
+
+TestSuite(gen_data, .init = setup, .fini = teardown, .timeout = 10);
+
+/* FB pool on its own 150 ports: every coflow is a whole FB coflow. */
+Test(gen_data, fb_coflows_whole)
+{
+    load_fb();
+    workload_gen_opts_t o;
+    workload_gen_opts_default(&o);
+    o.fb = &pool;
+    o.n_jobs = 60;
+    o.max_depth = 3;
+    o.max_width = 2;
+    o.max_coflow_bytes = 20e9; /* keeps the test small: the biggest coflows go */
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    for (size_t c = 0; c < out.n_coflows; c++) {
+        long k = find_source(&pool, &out.coflows[c], true);
+        cr_assert_geq(k, 0, "coflow %zu matches no FB coflow", c);
+    }
+    cr_assert_eq(workload_generate(&out2, &o), WEFT_OK);
+    size_t la, lb;
+    char *a = to_text(&out, &la), *b = to_text(&out2, &lb);
+    cr_assert(la == lb && memcmp(a, b, la) == 0);
+    free(a);
+    free(b);
+}
+
+/* FB onto 16 ports: bytes per coflow conserved, ports in range, the FB
+ * coflows' size distribution survives in the calibrated load. */
+Test(gen_data, fb_remapped_to_16_ports)
+{
+    load_fb();
+    workload_gen_opts_t o;
+    workload_gen_opts_default(&o);
+    o.fb = &pool;
+    o.n_ports = 16;
+    o.n_jobs = 100;
+    o.max_depth = 2;
+    o.max_width = 2;
+    o.load = 0.9;
+    o.max_coflow_bytes = 20e9;
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    for (size_t f = 0; f < out.n_flows; f++)
+        cr_assert(out.flows[f].src < 16 && out.flows[f].dst < 16);
+    double *totals = calloc(pool.n_coflows, sizeof *totals);
+    for (size_t k = 0; k < pool.n_coflows; k++)
+        totals[k] = pool.coflows[k].total_bytes;
+    qsort(totals, pool.n_coflows, sizeof *totals, cmp_double);
+    for (size_t c = 0; c < out.n_coflows; c++) {
+        const coflow_coflow_t *co = &out.coflows[c];
+        cr_assert_geq(find_source(&pool, co, false), 0, "coflow %zu: %.17g bytes", c,
+                      co->total_bytes);
+        cr_assert_leq(co->n_senders, 16);
+        cr_assert_leq(co->n_receivers, 16);
+    }
+    free(totals);
+    workload_stats_t s;
+    workload_stats(&out, o.port_rate, &s);
+    cr_assert_float_eq(s.offered_load, 0.9, 1e-9);
+    cr_assert_leq(s.n_ports_used, 16);
+}
+
+/* Alibaba shapes: every generated job has the structure of some shape job. */
+Test(gen_data, alibaba_shapes_preserved)
+{
+    build_pool(&pool);
+    workload_read_opts_t ro;
+    workload_read_opts_default(&ro);
+    ro.alibaba_keep_independent = false;
+    ro.alibaba_max_jobs = 300;
+    cr_assert_eq(workload_read_alibaba(&shapes, ALIBABA_PATH, &ro), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert_gt(shapes.n_jobs, 0);
+    workload_gen_opts_t o = pool_opts();
+    o.shape = WORKLOAD_SHAPE_ALIBABA;
+    o.shapes = &shapes;
+    o.n_jobs = 200;
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    size_t multi = 0;
+    for (size_t j = 0; j < out.n_jobs; j++) {
+        bool found = false;
+        for (size_t k = 0; k < shapes.n_jobs && !found; k++)
+            found = same_structure(&out, j, &shapes, k) &&
+                    out.jobs[j].depth == shapes.jobs[k].depth;
+        cr_assert(found, "generated job %zu has no source shape", j);
+        multi += out.jobs[j].n_coflows > 1;
+    }
+    cr_assert_gt(multi, 100, "only %zu of 200 jobs are multi-stage", multi);
+}
+
+/* WfCommons shapes from two files pooled with workload_append (what
+ * `weft gen --shape wfcommons` does): both stage graphs show up, kept whole,
+ * with the workflows' compute times. */
+Test(gen_data, wfcommons_two_files_pooled)
+{
+    build_pool(&pool);
+    coflow_workload_t one;
+    coflow_workload_init(&shapes, 1);
+    const char *files[] = {WF_BLAST, WF_SRA};
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(workload_read_wfcommons(&one, files[i], NULL), WEFT_OK, "%s",
+                     weft_last_error());
+        cr_assert_eq(workload_append(&shapes, &one), WEFT_OK, "%s", weft_last_error());
+        coflow_workload_destroy(&one);
+    }
+    cr_assert_eq(shapes.n_jobs, 2);
+    workload_gen_opts_t o = pool_opts();
+    o.shape = WORKLOAD_SHAPE_WFCOMMONS;
+    o.shapes = &shapes;
+    o.n_jobs = 40;
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    size_t from[2] = {0, 0};
+    for (size_t j = 0; j < out.n_jobs; j++) {
+        int k = same_structure(&out, j, &shapes, 0) ? 0
+                : same_structure(&out, j, &shapes, 1) ? 1 : -1;
+        cr_assert_geq(k, 0, "generated job %zu has no source workflow", j);
+        from[k]++;
+        cr_assert_eq(out.jobs[j].final_compute_s, shapes.jobs[k].final_compute_s);
+        for (size_t c = 0; c < out.jobs[j].n_coflows; c++)
+            cr_assert_eq(out.coflows[out.jobs[j].first_coflow + c].compute_s,
+                         shapes.coflows[shapes.jobs[k].first_coflow + c].compute_s);
+    }
+    cr_assert(from[0] > 5 && from[1] > 5, "draws %zu / %zu", from[0], from[1]);
+}

@@ -1,0 +1,641 @@
+/*
+ * test_netsim.c - the emulator: exact small schedules worked out by hand,
+ * invariants with checking on, the stall guard, ticks and next_change, the
+ * result writers and the port-rate parser.
+ *
+ * To stay independent of coflow/'s policies the mechanics tests use orderings
+ * and allocators defined here: "t-index" (lowest coflow index first),
+ * "t-fifo" (keep the emulator's release order), "t-lifo" (highest index
+ * first), and the allocators "t-greedy" (walk coflows in order, each flow
+ * gets min(free send, free receive)), "t-share" (each flow gets the smaller
+ * of its ports' capacity / open flows on it), "t-zero" (nothing) and
+ * "t-over" (twice the port capacity: a broken allocator for the checks).
+ * Every fabric in the hand-worked cases runs at 1 byte/s per port.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dag/dag.h"
+#include "netsim/netsim.h"
+
+/* ------------------------------------------------- test-local policies */
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void order_index(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+{
+    (void)ctx;
+    (void)st;
+    qsort(ids, n, sizeof *ids, cmp_size);
+}
+
+static void order_keep(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+{
+    (void)ctx;
+    (void)st;
+    (void)ids;
+    (void)n;
+}
+
+static void order_lifo(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+{
+    order_index(ctx, st, ids, n);
+    for (size_t i = 0; i < n / 2; i++) {
+        size_t t = ids[i];
+        ids[i] = ids[n - 1 - i];
+        ids[n - 1 - i] = t;
+    }
+}
+
+/* Records every ids[] it is handed (for the release-order test). */
+static size_t seen_ids[64];
+static size_t n_seen;
+
+static void order_record(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+{
+    (void)ctx;
+    (void)st;
+    for (size_t i = 0; i < n && n_seen < 64; i++)
+        seen_ids[n_seen++] = ids[i];
+}
+
+/* next_change at every whole second: decisions at integer times. */
+static double change_each_second(void *ctx, const coflow_state_t *st)
+{
+    (void)ctx;
+    return floor(st->now) + 1;
+}
+
+static const coflow_ordering_t t_index = {"t-index", "lowest index first", "t-greedy", true, 0,
+                                          NULL, NULL, order_index, NULL};
+static const coflow_ordering_t t_fifo = {"t-fifo", "release order", "t-greedy", true, 0,
+                                         NULL, NULL, order_keep, NULL};
+static const coflow_ordering_t t_lifo = {"t-lifo", "highest index first", "t-greedy", true, 0,
+                                         NULL, NULL, order_lifo, NULL};
+static const coflow_ordering_t t_record = {"t-record", "records ids", "t-greedy", true, 0,
+                                           NULL, NULL, order_record, NULL};
+static const coflow_ordering_t t_seconds = {"t-seconds", "index, re-decided each second",
+                                            "t-greedy", true, 0, NULL, NULL, order_index,
+                                            change_each_second};
+
+static void alloc_greedy(coflow_state_t *st, const size_t *order, size_t n)
+{
+    size_t np = st->fab->n_ports;
+    for (size_t p = 0; p < np; p++) {
+        st->free_out[p] = st->fab->cap_out[p];
+        st->free_in[p] = st->fab->cap_in[p];
+    }
+    for (size_t i = 0; i < n; i++) {
+        const coflow_coflow_t *co = &st->wl->coflows[order[i]];
+        for (size_t k = 0; k < st->n_open[order[i]]; k++) {
+            size_t f = st->open_flows[co->first_flow + k];
+            uint32_t s = st->wl->flows[f].src, d = st->wl->flows[f].dst;
+            double r = fmin(st->free_out[s], st->free_in[d]);
+            st->flow_rate[f] = r;
+            st->free_out[s] -= r;
+            st->free_in[d] -= r;
+        }
+    }
+    for (size_t p = 0; p < np; p++)
+        st->free_out[p] = st->free_in[p] = 0;
+}
+
+static void alloc_share(coflow_state_t *st, const size_t *order, size_t n)
+{
+    size_t np = st->fab->n_ports;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n; i++) {
+            const coflow_coflow_t *co = &st->wl->coflows[order[i]];
+            for (size_t k = 0; k < st->n_open[order[i]]; k++) {
+                size_t f = st->open_flows[co->first_flow + k];
+                uint32_t s = st->wl->flows[f].src, d = st->wl->flows[f].dst;
+                if (pass == 0) {
+                    st->scratch_out[s] += 1;
+                    st->scratch_in[d] += 1;
+                } else {
+                    st->flow_rate[f] = fmin(st->fab->cap_out[s] / st->scratch_out[s],
+                                            st->fab->cap_in[d] / st->scratch_in[d]);
+                }
+            }
+        }
+    for (size_t p = 0; p < np; p++)
+        st->scratch_out[p] = st->scratch_in[p] = 0;
+}
+
+static void alloc_zero(coflow_state_t *st, const size_t *order, size_t n)
+{
+    (void)st;
+    (void)order;
+    (void)n;
+}
+
+static void alloc_over(coflow_state_t *st, const size_t *order, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const coflow_coflow_t *co = &st->wl->coflows[order[i]];
+        for (size_t k = 0; k < st->n_open[order[i]]; k++) {
+            size_t f = st->open_flows[co->first_flow + k];
+            st->flow_rate[f] = 2 * st->fab->cap_out[st->wl->flows[f].src];
+        }
+    }
+}
+
+static const coflow_allocator_t t_greedy = {"t-greedy", "greedy", alloc_greedy};
+static const coflow_allocator_t t_share = {"t-share", "equal shares", alloc_share};
+static const coflow_allocator_t t_zero = {"t-zero", "nothing", alloc_zero};
+static const coflow_allocator_t t_over = {"t-over", "too much", alloc_over};
+
+/* ------------------------------------------------------------ fixture */
+
+static coflow_workload_t wl;
+static coflow_fabric_t fab;
+static netsim_result_t res;
+
+static void setup(void)
+{
+    coflow_workload_init(&wl, 4);
+    cr_assert_eq(coflow_fabric_init(&fab, 4, 1.0), WEFT_OK);
+    netsim_result_init(&res);
+    n_seen = 0;
+}
+
+static void teardown(void)
+{
+    netsim_result_destroy(&res);
+    coflow_workload_destroy(&wl);
+    coflow_fabric_destroy(&fab);
+}
+
+/* A one-coflow job with one flow. */
+static void add_single(int64_t id, double arrival, double weight, uint32_t src, uint32_t dst,
+                       double bytes)
+{
+    cr_assert_eq(coflow_workload_add_job(&wl, id, arrival, weight, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, src, dst, bytes), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+}
+
+static void run(const coflow_ordering_t *o, const coflow_allocator_t *a)
+{
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK, "%s", weft_last_error());
+    netsim_opts_t opts = {.ordering = o, .allocator = a, .check = true};
+    weft_err_t err = netsim_run(&wl, &fab, &opts, &res);
+    cr_assert_eq(err, WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(res.n_violations, 0, "%s", res.first_violation);
+}
+
+#define EPS 1e-12
+#define assert_near(a, b) cr_assert_float_eq((a), (b), EPS * fmax(1, fabs((double)(b))), "%.17g vs %.17g", \
+                                             (double)(a), (double)(b))
+
+TestSuite(netsim_schedule, .init = setup, .fini = teardown, .timeout = 10);
+
+/* 10 bytes from port 0 to 1 at 1 byte/s: released at 0, done at 10. */
+Test(netsim_schedule, one_flow)
+{
+    add_single(1, 0, 1, 0, 1, 10);
+    run(&t_index, &t_greedy);
+    assert_near(res.coflow_release_s[0], 0);
+    assert_near(res.coflow_finish_s[0], 10);
+    assert_near(res.job_finish_s[0], 10);
+    assert_near(res.cct.avg, 10);
+    assert_near(res.jct.max, 10);
+    assert_near(res.avg_weighted_jct, 10);
+    assert_near(res.slowdown_vs_bound, 1);
+    assert_near(res.makespan_s, 10);
+    /* 10 bytes over 4 ports * 1 byte/s * 10 s */
+    assert_near(res.port_utilization, 0.25);
+    cr_assert_eq(res.n_events, 1);
+    cr_assert_eq(res.n_decisions, 1);
+}
+
+/* Two coflows share port 0's send side: A (index 0) 0->1 4 bytes, B 0->2 2
+ * bytes, both at t=0. Index order + greedy: A takes port 0 alone, done at 4;
+ * B then runs 4..6. CCTs 4 and 6. */
+Test(netsim_schedule, two_flows_share_a_port)
+{
+    add_single(1, 0, 1, 0, 1, 4);
+    add_single(2, 0, 1, 0, 2, 2);
+    run(&t_index, &t_greedy);
+    assert_near(res.coflow_finish_s[0], 4);
+    assert_near(res.coflow_finish_s[1], 6);
+    assert_near(res.cct.avg, 5);
+    assert_near(res.cct.max, 6);
+    /* With equal shares both run at 1/2: B is done at 4 (2 bytes), A has 2
+     * bytes left and then runs alone at 1: done at 6. */
+    run(&t_index, &t_share);
+    assert_near(res.coflow_finish_s[0], 6);
+    assert_near(res.coflow_finish_s[1], 4);
+}
+
+/* One coflow whose two flows share port 0: greedy gives the first open flow
+ * the port, 0->1 3 bytes done at 3, then 0->2 3 bytes done at 6: CCT 6. */
+Test(netsim_schedule, flows_of_one_coflow_share_a_port)
+{
+    cr_assert_eq(coflow_workload_add_job(&wl, 1, 0, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 3), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 2, 3), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    run(&t_index, &t_greedy);
+    assert_near(res.coflow_finish_s[0], 6);
+    cr_assert_eq(res.n_events, 2);
+}
+
+/* A chain: job arrives at 1; a (compute 2): 0->1 3 bytes; b (parent a,
+ * compute 1.5): 1->0 2 bytes; final compute 0.5.
+ * a released 1 + 2 = 3, done 6; b released 6 + 1.5 = 7.5, done 9.5;
+ * job done 9.5 + 0.5 = 10: JCT 9 = its lower bound (2 + 3 + 1.5 + 2 + 0.5). */
+static void build_chain(void)
+{
+    cr_assert_eq(coflow_workload_add_job(&wl, 5, 1, 2, 0.5), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 10, 2), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 3), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 11, 1.5), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 1, 0, 2), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_parent(&wl, 10), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+}
+
+Test(netsim_schedule, dag_chain_with_compute)
+{
+    build_chain();
+    run(&t_index, &t_greedy);
+    assert_near(res.coflow_release_s[0], 3);
+    assert_near(res.coflow_finish_s[0], 6);
+    assert_near(res.coflow_release_s[1], 7.5);
+    assert_near(res.coflow_finish_s[1], 9.5);
+    assert_near(res.job_finish_s[0], 10);
+    assert_near(res.jct.avg, 9);
+    assert_near(res.cct.avg, 2.5);
+    assert_near(res.avg_weighted_jct, 18); /* weight 2 */
+    assert_near(res.slowdown_vs_bound, 1);
+    assert_near(res.makespan_s, 9);
+}
+
+/* A diamond: a -> {b, c} -> d. a: 0->1 2 bytes; b: 2->3 1 byte; c: 2->1 3
+ * bytes (shares port 2 with b); d (compute 1): 3->0 1 byte.
+ * a 0..2; b and c released at 2: index order gives b port 2 first: b 2..3,
+ * c 3..6; d released when both are done: 6 + 1 = 7, done 8. */
+Test(netsim_schedule, diamond_waits_for_all_parents)
+{
+    cr_assert_eq(coflow_workload_add_job(&wl, 1, 0, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 2), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 2, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 2, 3, 1), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_parent(&wl, 1), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 3, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 2, 1, 3), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_parent(&wl, 1), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 4, 1), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 3, 0, 1), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_parent(&wl, 2), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_parent(&wl, 3), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    run(&t_index, &t_greedy);
+    assert_near(res.coflow_finish_s[0], 2);
+    assert_near(res.coflow_release_s[1], 2);
+    assert_near(res.coflow_release_s[2], 2);
+    assert_near(res.coflow_finish_s[1], 3);
+    assert_near(res.coflow_finish_s[2], 6);
+    assert_near(res.coflow_release_s[3], 7);
+    assert_near(res.coflow_finish_s[3], 8);
+    assert_near(res.jct.avg, 8);
+}
+
+/* Weights: job 1 (weight 3) 0->1 2 bytes; job 2 (weight 1) 0->3 4 bytes,
+ * both at 0 and sharing port 0. Index order: job 1 0..2, job 2 2..6.
+ * JCTs 2 and 6: avg 4, avg weighted (3*2 + 1*6) / 2 = 6; bounds 2 and 4:
+ * weighted bound (3*2 + 1*4) / 2 = 5, slowdown 6 / 5 = 1.2. */
+Test(netsim_schedule, weighted_jct)
+{
+    add_single(1, 0, 3, 0, 1, 2);
+    add_single(2, 0, 1, 0, 3, 4);
+    run(&t_index, &t_greedy);
+    assert_near(res.jct.avg, 4);
+    assert_near(res.avg_weighted_jct, 6);
+    assert_near(res.weighted_bound, 5);
+    assert_near(res.slowdown_vs_bound, 1.2);
+    /* Reversed priority: job 2 0..4, job 1 4..6: (3*6 + 4) / 2 = 11. */
+    run(&t_lifo, &t_greedy);
+    assert_near(res.avg_weighted_jct, 11);
+}
+
+/* Simultaneous finishes: coflow A has 0->1 and 2->3 of 0.3 and 0.1 + 0.2
+ * bytes (0.30000000000000004: equal up to rounding); coflow B 0->3 1 byte
+ * waits behind A for both ports. Both A flows finish in one event at 0.3 and
+ * B is scheduled by the one decision that follows: done at 1.3.
+ * Events: 0.3 and 1.3; decisions: at 0 and at 0.3. */
+Test(netsim_schedule, simultaneous_finishes_one_decision)
+{
+    cr_assert_eq(coflow_workload_add_job(&wl, 1, 0, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 0.3), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 2, 3, 0.1 + 0.2), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    add_single(2, 0, 1, 0, 3, 1);
+    run(&t_index, &t_greedy);
+    assert_near(res.coflow_finish_s[0], 0.3);
+    assert_near(res.coflow_finish_s[1], 1.3);
+    cr_assert_eq(res.n_events, 2);
+    cr_assert_eq(res.n_decisions, 2);
+}
+
+/* An arrival mid-flight preempts: job 1 at 0: 0->1 4 bytes; job 2 at 1:
+ * 0->2 1 byte. Highest index first: job 2 takes port 0 at 1, done at 2;
+ * job 1 has 3 bytes left and resumes: done at 5. */
+Test(netsim_schedule, arrival_mid_flight)
+{
+    add_single(1, 0, 1, 0, 1, 4);
+    add_single(2, 1, 1, 0, 2, 1);
+    run(&t_lifo, &t_greedy);
+    assert_near(res.coflow_release_s[1], 1);
+    assert_near(res.coflow_finish_s[1], 2);
+    assert_near(res.coflow_finish_s[0], 5);
+    assert_near(res.jct.avg, 3);
+    assert_near(res.makespan_s, 5);
+}
+
+/* Orderings receive the active coflows by release time, not by index: job 1
+ * (index 0) arrives at 1, job 2 (index 1) at 0. Keeping that order, job 2
+ * keeps port 0: job 2 0..3, job 1 3..5. */
+Test(netsim_schedule, ids_by_release_time)
+{
+    add_single(1, 1, 1, 0, 1, 2);
+    add_single(2, 0, 1, 0, 2, 3);
+    run(&t_fifo, &t_greedy);
+    assert_near(res.coflow_finish_s[1], 3);
+    assert_near(res.coflow_finish_s[0], 5);
+    n_seen = 0;
+    run(&t_record, &t_greedy);
+    /* decisions at 0: [1]; at 1: [1, 0]; at 3: [0] */
+    cr_assert_eq(n_seen, 4);
+    cr_assert_eq(seen_ids[0], 1);
+    cr_assert_eq(seen_ids[1], 1);
+    cr_assert_eq(seen_ids[2], 0);
+    cr_assert_eq(seen_ids[3], 0);
+}
+
+/* A tick adds decisions, not different answers: 10 bytes with a decision
+ * every 0.5 s; the ordering's next_change at every second likewise. */
+Test(netsim_schedule, tick_and_next_change)
+{
+    add_single(1, 0, 1, 0, 1, 10);
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    netsim_opts_t opts = {.ordering = &t_index, .allocator = &t_greedy, .tick_s = 0.5,
+                          .check = true};
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_OK, "%s", weft_last_error());
+    cr_assert_float_eq(res.coflow_finish_s[0], 10, 1e-9);
+    cr_assert_eq(res.n_decisions, 20); /* at 0, 0.5, ..., 9.5 */
+    cr_assert_eq(res.n_violations, 0, "%s", res.first_violation);
+    run(&t_seconds, &t_greedy);
+    cr_assert_float_eq(res.coflow_finish_s[0], 10, 1e-9);
+    cr_assert_eq(res.n_decisions, 10); /* at 0, 1, ..., 9 */
+}
+
+/* The ordering's default allocator is looked up by name when none is given;
+ * one that is not registered is a clear EINVAL. */
+Test(netsim_schedule, missing_allocator)
+{
+    add_single(1, 0, 1, 0, 1, 1);
+    netsim_opts_t opts = {.ordering = &t_index};
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "t-greedy"), "%s", weft_last_error());
+}
+
+/* ---------------------------------------------------------------- guards */
+
+TestSuite(netsim_guard, .init = setup, .fini = teardown, .timeout = 10);
+
+Test(netsim_guard, stall_is_an_error_not_a_loop)
+{
+    add_single(1, 0, 1, 0, 1, 1);
+    add_single(2, 5, 1, 0, 1, 1);
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    netsim_opts_t opts = {.ordering = &t_index, .allocator = &t_zero, .tick_s = 0.1};
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_EINTERNAL);
+    const char *msg = weft_last_error();
+    cr_assert(strstr(msg, "t-index") && strstr(msg, "t-zero") && strstr(msg, "stalled"), "%s",
+              msg);
+    /* it waited for the second arrival before giving up */
+    cr_assert(strstr(msg, "t=5"), "%s", msg);
+    cr_assert_null(res.coflow_finish_s);
+}
+
+Test(netsim_guard, capacity_violation_is_counted)
+{
+    add_single(1, 0, 1, 0, 1, 4);
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    netsim_opts_t opts = {.ordering = &t_index, .allocator = &t_over, .check = true};
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_OK, "%s", weft_last_error());
+    /* twice the capacity: send and receive over at the one decision, and
+     * the coflow finishes in 2 s, below its isolation time of 4 s and its
+     * job below its lower bound of 4 s */
+    cr_assert_eq(res.n_violations, 4);
+    cr_assert(strstr(res.first_violation, "port 0 sends"), "%s", res.first_violation);
+}
+
+Test(netsim_guard, open_job_refused)
+{
+    cr_assert_eq(coflow_workload_add_job(&wl, 1, 0, 1, 0), WEFT_OK);
+    netsim_opts_t opts = {.ordering = &t_index, .allocator = &t_greedy};
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_EINVAL);
+}
+
+Test(netsim_guard, empty_workload)
+{
+    netsim_opts_t opts = {.ordering = &t_index, .allocator = &t_greedy, .check = true};
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(res.n_jobs, 0);
+    cr_assert_eq(res.avg_weighted_jct, 0);
+}
+
+/* ----------------------------------------------------------- invariants */
+
+/* Random multi-stage workloads (seeded LCG): layered DAGs, compute times,
+ * staggered arrivals, ports shared everywhere. Every run must pass every
+ * check (capacity at each decision, bytes conserved, DAG order, CCT >= iso,
+ * JCT >= bound) under both allocators and all orderings. */
+static uint64_t lcg;
+static double urand(void)
+{
+    lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(lcg >> 11) / 9007199254740992.0;
+}
+
+static void build_random(uint64_t seed, size_t n_jobs)
+{
+    lcg = seed;
+    coflow_workload_destroy(&wl);
+    coflow_workload_init(&wl, 4);
+    double t = 0;
+    for (size_t j = 0; j < n_jobs; j++) {
+        t += urand() * 3;
+        cr_assert_eq(coflow_workload_add_job(&wl, (int64_t)j, t, 1 + floor(urand() * 4),
+                                             urand() < 0.5 ? 0 : urand()), WEFT_OK);
+        size_t layers = 1 + (size_t)(urand() * 3), id = 0, prev_lo = 0, prev_n = 0;
+        for (size_t l = 0; l < layers; l++) {
+            size_t width = 1 + (size_t)(urand() * 3);
+            for (size_t w = 0; w < width; w++) {
+                cr_assert_eq(coflow_workload_add_coflow(&wl, (int64_t)(id + w),
+                                                        urand() < 0.5 ? 0 : urand() * 2),
+                             WEFT_OK);
+                size_t nf = 1 + (size_t)(urand() * 5);
+                for (size_t f = 0; f < nf; f++)
+                    cr_assert_eq(coflow_workload_add_flow(&wl, (uint32_t)(urand() * 4),
+                                                          (uint32_t)(urand() * 4),
+                                                          0.1 + urand() * 5),
+                                 WEFT_OK);
+                if (prev_n) {
+                    cr_assert_eq(coflow_workload_add_parent(
+                                     &wl, (int64_t)(prev_lo + (size_t)(urand() * prev_n))),
+                                 WEFT_OK);
+                }
+            }
+            prev_lo = id;
+            prev_n = width;
+            id += width;
+        }
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK, "%s", weft_last_error());
+    }
+}
+
+Test(netsim_guard, random_workloads_keep_every_invariant)
+{
+    const coflow_ordering_t *ords[] = {&t_index, &t_fifo, &t_lifo};
+    const coflow_allocator_t *allocs[] = {&t_greedy, &t_share};
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        build_random(seed, 12);
+        for (size_t o = 0; o < 3; o++)
+            for (size_t a = 0; a < 2; a++) {
+                run(ords[o], allocs[a]);
+                /* every job's JCT is at least its bound and the finish is
+                 * after every one of its coflows */
+                for (size_t c = 0; c < wl.n_coflows; c++) {
+                    size_t j = wl.coflows[c].job;
+                    cr_assert_geq(res.job_finish_s[j], res.coflow_finish_s[c]);
+                    cr_assert_geq(res.coflow_finish_s[c], res.coflow_release_s[c]);
+                }
+                cr_assert_geq(res.slowdown_vs_bound, 1 - 1e-9);
+                cr_assert_leq(res.port_utilization, 1 + 1e-9);
+            }
+    }
+}
+
+/* -------------------------------------------------------------- writers */
+
+TestSuite(netsim_report, .init = setup, .fini = teardown, .timeout = 10);
+
+static char *write_to_string(int which)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert_not_null(f);
+    weft_err_t err = which == 0   ? netsim_write_coflows_csv(&wl, &res, f)
+                     : which == 1 ? netsim_write_jobs_csv(&wl, &res, f)
+                                  : netsim_write_summary_json(&res, "t-index", "t-greedy", f);
+    cr_assert_eq(err, WEFT_OK, "%s", weft_last_error());
+    fclose(f);
+    return buf;
+}
+
+Test(netsim_report, csv_of_the_chain)
+{
+    build_chain();
+    run(&t_index, &t_greedy);
+    char *c = write_to_string(0);
+    cr_assert_str_eq(c, "job,coflow,release_s,finish_s,cct_s,iso_s\n"
+                        "5,10,3,6,3,3\n"
+                        "5,11,7.5,9.5,2,2\n");
+    free(c);
+    char *j = write_to_string(1);
+    cr_assert_str_eq(j, "job,arrival_s,finish_s,jct_s,weight,lower_bound_s\n"
+                        "5,1,10,9,2,9\n");
+    free(j);
+}
+
+Test(netsim_report, summary_json_parses)
+{
+    build_chain();
+    run(&t_index, &t_greedy);
+    char *s = write_to_string(2);
+    json_error_t jerr;
+    json_t *root = json_loads(s, 0, &jerr);
+    cr_assert_not_null(root, "%s: %s", jerr.text, s);
+    cr_assert_str_eq(json_string_value(json_object_get(root, "policy")), "t-index");
+    cr_assert_str_eq(json_string_value(json_object_get(root, "allocator")), "t-greedy");
+    cr_assert_eq(json_integer_value(json_object_get(root, "n_jobs")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(root, "n_coflows")), 2);
+    cr_assert_float_eq(json_number_value(json_object_get(root, "avg_weighted_jct_s")), 18, 1e-12);
+    json_t *jct = json_object_get(root, "jct_s");
+    cr_assert_float_eq(json_number_value(json_object_get(jct, "p99")), 9, 1e-12);
+    cr_assert_float_eq(json_number_value(json_object_get(root, "slowdown_vs_bound")), 1, 1e-12);
+    cr_assert_eq(json_integer_value(json_object_get(root, "n_violations")), 0);
+    json_decref(root);
+    free(s);
+}
+
+/* Nearest-rank percentiles: 100 one-flow jobs of 100, 99, ..., 1 bytes, each
+ * on its own pair of ports (200 ports), so the CCTs are exactly 100..1. */
+Test(netsim_report, percentiles_nearest_rank)
+{
+    coflow_workload_destroy(&wl);
+    coflow_fabric_destroy(&fab);
+    coflow_workload_init(&wl, 200);
+    cr_assert_eq(coflow_fabric_init(&fab, 200, 1.0), WEFT_OK);
+    for (uint32_t k = 0; k < 100; k++)
+        add_single(k, 0, 1, k, 100 + k, 100 - k); /* CCTs 100, 99, ..., 1 */
+    run(&t_index, &t_greedy);
+    assert_near(res.cct.p50, 50);
+    assert_near(res.cct.p95, 95);
+    assert_near(res.cct.p99, 99);
+    assert_near(res.cct.max, 100);
+    assert_near(res.cct.avg, 50.5);
+}
+
+/* ----------------------------------------------------------- port rates */
+
+typedef struct {
+    char text[24];
+    double bytes_per_s; /* 0: must be refused */
+} rate_case_t;
+
+ParameterizedTestParameters(netsim_rate, parse)
+{
+    static rate_case_t cases[] = {
+        {"1Gbps", 1e9 / 8},       {"10Gbps", 10e9 / 8},    {"100Mbps", 100e6 / 8},
+        {"1Gibps", 1073741824.0 / 8}, {"1gbps", 1e9 / 8},  {"2.5Kbps", 2500.0 / 8},
+        {"125000000", 125e6},     {"1e6", 1e6},            {"125MB/s", 125e6},
+        {"1MiB/s", 1048576},      {"8bps", 1},             {"1Tbps", 1e12 / 8},
+        {"40 Gbps", 40e9 / 8},    {"1GBps", 1e9},
+        {"", 0}, {"fast", 0}, {"1Gbit", 0}, {"-1Gbps", 0}, {"0", 0}, {"1Xbps", 0},
+        {"inf", 0}, {"nan", 0}, {"G", 0},
+    };
+    return cr_make_param_array(rate_case_t, cases, sizeof cases / sizeof *cases);
+}
+
+ParameterizedTest(rate_case_t *tc, netsim_rate, parse)
+{
+    double r = -1;
+    weft_err_t err = netsim_parse_rate(tc->text, &r);
+    if (tc->bytes_per_s == 0) {
+        cr_assert_eq(err, WEFT_EINVAL, "'%s' accepted as %g", tc->text, r);
+        cr_assert(strlen(weft_last_error()) > 0);
+    } else {
+        cr_assert_eq(err, WEFT_OK, "'%s': %s", tc->text, weft_last_error());
+        cr_assert_float_eq(r, tc->bytes_per_s, 1e-9 * tc->bytes_per_s, "'%s': %.17g", tc->text,
+                           r);
+    }
+}

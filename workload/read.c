@@ -1,0 +1,309 @@
+/*
+ * read.c - the entry point of the workload readers (format names, options,
+ * guessing a file's format) and the line reader and number scanners the
+ * text readers share (read_internal.h).
+ *
+ * Every reader either returns the whole file as a finished, analysed
+ * workload or fails with "file:line: what was expected, what was found" and
+ * leaves *wl empty; none of them aborts on anything a file can contain.
+ */
+#include "read_internal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dag/dag.h"
+
+/* ---------------------------------------------------------- lines */
+
+weft_err_t wl_lines_open(wl_lines_t *l, const char *path)
+{
+    memset(l, 0, sizeof *l);
+    l->path = path;
+    l->f = fopen(path, "r");
+    if (!l->f)
+        return weft_fail(WEFT_EIO, "%s: cannot open: %s", path, strerror(errno));
+    return WEFT_OK;
+}
+
+int wl_lines_next(wl_lines_t *l)
+{
+    errno = 0;
+    ssize_t n = getline(&l->buf, &l->cap, l->f);
+    if (n < 0) {
+        if (ferror(l->f))
+            return weft_fail(WEFT_EIO, "%s:%zu: read error: %s", l->path, l->line + 1,
+                             strerror(errno ? errno : EIO));
+        if (errno == ENOMEM)
+            return weft_fail(WEFT_ENOMEM, "%s:%zu: out of memory reading a line", l->path,
+                             l->line + 1);
+        return 0;
+    }
+    l->line++;
+    size_t len = (size_t)n;
+    while (len && (l->buf[len - 1] == '\n' || l->buf[len - 1] == '\r'))
+        l->buf[--len] = '\0';
+    l->len = len;
+    return 1;
+}
+
+void wl_lines_close(wl_lines_t *l)
+{
+    if (l->f)
+        fclose(l->f);
+    free(l->buf);
+    memset(l, 0, sizeof *l);
+}
+
+/* ---------------------------------------------------------- scanners */
+
+const char *wl_skip_blank(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\r')
+        p++;
+    return p;
+}
+
+bool wl_at_eol(const char *p, bool comments)
+{
+    p = wl_skip_blank(p);
+    return *p == '\0' || (comments && *p == '#');
+}
+
+void wl_describe(const char *p, char *out, size_t n)
+{
+    p = wl_skip_blank(p);
+    if (*p == '\0') {
+        snprintf(out, n, "end of line");
+        return;
+    }
+    size_t len = 0;
+    while (p[len] && p[len] != ' ' && p[len] != '\t' && p[len] != '\r')
+        len++;
+    if (len > 40)
+        snprintf(out, n, "'%.40s...'", p);
+    else
+        snprintf(out, n, "'%.*s'", (int)len, p);
+}
+
+static bool ends_token(char c, const char *stops)
+{
+    return c == '\0' || c == ' ' || c == '\t' || c == '\r' || (stops && c && strchr(stops, c));
+}
+
+static weft_err_t expected(const wl_lines_t *l, const char *p, const char *what)
+{
+    char found[64];
+    wl_describe(p, found, sizeof found);
+    return weft_fail(WEFT_EPARSE, "%s:%zu: expected %s, found %s", l->path, l->line, what,
+                     found);
+}
+
+weft_err_t wl_scan_u64(const wl_lines_t *l, const char **p, const char *what,
+                       const char *stops, uint64_t max, uint64_t *out)
+{
+    const char *s = wl_skip_blank(*p), *q = s;
+    uint64_t v = 0;
+    bool overflow = false;
+    while (*q >= '0' && *q <= '9') {
+        unsigned d = (unsigned)(*q - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            overflow = true;
+        else
+            v = v * 10 + d;
+        q++;
+    }
+    if (q == s || !ends_token(*q, stops))
+        return expected(l, s, what);
+    if (overflow || v > max) {
+        char found[64];
+        wl_describe(s, found, sizeof found);
+        return weft_fail(WEFT_EPARSE, "%s:%zu: expected %s (at most %" PRIu64 "), found %s",
+                         l->path, l->line, what, max, found);
+    }
+    *out = v;
+    *p = q;
+    return WEFT_OK;
+}
+
+weft_err_t wl_scan_i64(const wl_lines_t *l, const char **p, const char *what,
+                       const char *stops, int64_t *out)
+{
+    const char *s = wl_skip_blank(*p), *q = s;
+    bool neg = *q == '-';
+    if (neg)
+        q++;
+    uint64_t v = 0, max = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    bool overflow = false;
+    const char *digits = q;
+    while (*q >= '0' && *q <= '9') {
+        unsigned d = (unsigned)(*q - '0');
+        if (v > (max - d) / 10)
+            overflow = true;
+        else
+            v = v * 10 + d;
+        q++;
+    }
+    if (q == digits || !ends_token(*q, stops))
+        return expected(l, s, what);
+    if (overflow) {
+        char found[64];
+        wl_describe(s, found, sizeof found);
+        return weft_fail(WEFT_EPARSE, "%s:%zu: expected %s (a 64-bit integer), found %s",
+                         l->path, l->line, what, found);
+    }
+    *out = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
+    *p = q;
+    return WEFT_OK;
+}
+
+weft_err_t wl_scan_double(const wl_lines_t *l, const char **p, const char *what,
+                          const char *stops, double *out)
+{
+    const char *s = wl_skip_blank(*p);
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || !ends_token(*end, stops))
+        return expected(l, s, what);
+    *out = v;
+    *p = end;
+    return WEFT_OK;
+}
+
+/* ---------------------------------------------------------- endings */
+
+weft_err_t wl_finish_read(coflow_workload_t *wl)
+{
+    if (wl->n_ports == 0)
+        return WEFT_OK; /* nothing was read, nothing to analyse */
+    coflow_fabric_t fab;
+    weft_err_t err = coflow_fabric_init(&fab, wl->n_ports, WEFT_GBPS_BYTES);
+    if (err)
+        return err;
+    err = dag_analyze(wl, &fab);
+    coflow_fabric_destroy(&fab);
+    return err;
+}
+
+weft_err_t wl_fail_read(coflow_workload_t *wl, weft_err_t err)
+{
+    coflow_workload_destroy(wl);
+    coflow_workload_init(wl, 0);
+    return err;
+}
+
+/* ---------------------------------------------------------- entry */
+
+void workload_read_opts_default(workload_read_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->fb_mb_bytes = 1048576.0;
+    o->alibaba_keep_independent = true;
+    o->alibaba_bytes_per_instance = 1048576.0;
+    o->alibaba_max_jobs = 0;
+    o->wf_ports = 16;
+    o->wf_seed = 1;
+    o->report = NULL;
+}
+
+static const char *const format_names[] = {
+    [WORKLOAD_FORMAT_AUTO] = "auto",         [WORKLOAD_FORMAT_WEFT] = "weft",
+    [WORKLOAD_FORMAT_FB] = "fb",             [WORKLOAD_FORMAT_ALIBABA] = "alibaba",
+    [WORKLOAD_FORMAT_WFCOMMONS] = "wfcommons",
+};
+
+weft_err_t workload_format_parse(const char *s, workload_format_t *out)
+{
+    for (size_t i = 0; i < sizeof format_names / sizeof *format_names; i++)
+        if (!strcmp(s, format_names[i])) {
+            *out = (workload_format_t)i;
+            return WEFT_OK;
+        }
+    return weft_fail(WEFT_EINVAL,
+                     "unknown workload format '%s', expected auto, weft, fb, alibaba or "
+                     "wfcommons",
+                     s);
+}
+
+const char *workload_format_name(workload_format_t f)
+{
+    if ((size_t)f < sizeof format_names / sizeof *format_names)
+        return format_names[f];
+    return "unknown";
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcasecmp(s + n - m, suffix);
+}
+
+/* By extension (.json, .csv), else by the first line that is not blank or a
+ * '#' comment: "weft-workload ..." is weft, two integers are the FB header. */
+static weft_err_t guess_format(const char *path, workload_format_t *out)
+{
+    if (has_suffix(path, ".json")) {
+        *out = WORKLOAD_FORMAT_WFCOMMONS;
+        return WEFT_OK;
+    }
+    if (has_suffix(path, ".csv")) {
+        *out = WORKLOAD_FORMAT_ALIBABA;
+        return WEFT_OK;
+    }
+    wl_lines_t l;
+    weft_err_t err = wl_lines_open(&l, path);
+    if (err)
+        return err;
+    int r;
+    while ((r = wl_lines_next(&l)) == 1 && wl_at_eol(l.buf, true))
+        ;
+    if (r < 0) {
+        wl_lines_close(&l);
+        return (weft_err_t)r;
+    }
+    if (r == 0) {
+        wl_lines_close(&l);
+        return weft_fail(WEFT_EPARSE, "%s: the file is empty, cannot tell its format", path);
+    }
+    const char *p = wl_skip_blank(l.buf);
+    uint64_t a, b;
+    if (!strncmp(p, "weft-workload", 13) && ends_token(p[13], NULL)) {
+        *out = WORKLOAD_FORMAT_WEFT;
+    } else if (l.line == 1 && !wl_scan_u64(&l, &p, "", NULL, UINT64_MAX, &a) &&
+               !wl_scan_u64(&l, &p, "", NULL, UINT64_MAX, &b) && wl_at_eol(p, false)) {
+        *out = WORKLOAD_FORMAT_FB;
+    } else {
+        char found[64];
+        wl_describe(l.buf, found, sizeof found);
+        err = weft_fail(WEFT_EPARSE,
+                        "%s:%zu: cannot tell the format: expected 'weft-workload 1' or a "
+                        "Facebook benchmark header '<ports> <coflows>', found %s (give the "
+                        "format explicitly)",
+                        path, l.line, found);
+    }
+    wl_lines_close(&l);
+    return err;
+}
+
+weft_err_t workload_read(coflow_workload_t *wl, const char *path, workload_format_t fmt,
+                         const workload_read_opts_t *opts)
+{
+    coflow_workload_init(wl, 0);
+    weft_err_t err = WEFT_OK;
+    if (fmt == WORKLOAD_FORMAT_AUTO) {
+        err = guess_format(path, &fmt);
+        if (err)
+            return err;
+    }
+    switch (fmt) {
+    case WORKLOAD_FORMAT_WEFT: return workload_read_weft(wl, path);
+    case WORKLOAD_FORMAT_FB: return workload_read_fb(wl, path, opts);
+    case WORKLOAD_FORMAT_ALIBABA: return workload_read_alibaba(wl, path, opts);
+    case WORKLOAD_FORMAT_WFCOMMONS: return workload_read_wfcommons(wl, path, opts);
+    case WORKLOAD_FORMAT_AUTO: break;
+    }
+    return weft_fail(WEFT_EINVAL, "unknown workload format %d", (int)fmt);
+}

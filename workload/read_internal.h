@@ -1,0 +1,60 @@
+/*
+ * read_internal.h - what the workload readers (read.c, fb.c, alibaba.c,
+ * wfcommons.c, text.c) share and nobody else needs: a line reader that
+ * knows its file name and line number, strict number scanners that report
+ * "file:line: expected X, found 'Y'", and the common ending of every read.
+ */
+#ifndef WORKLOAD_READ_INTERNAL_H
+#define WORKLOAD_READ_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "workload.h"
+
+/* One text file read a line at a time with getline(): buf holds the current
+ * line without its newline (and without a trailing '\r'), line its 1-based
+ * number. */
+typedef struct {
+    FILE *f;
+    const char *path; /* borrowed, for messages */
+    char *buf;
+    size_t cap;
+    size_t len;
+    size_t line;
+} wl_lines_t;
+
+/* Opens path; EIO naming the file and the system's reason on failure. */
+weft_err_t wl_lines_open(wl_lines_t *l, const char *path);
+/* Reads the next line: 1 if there is one, 0 at end of file, EIO (negative)
+ * on a read error. */
+int wl_lines_next(wl_lines_t *l);
+void wl_lines_close(wl_lines_t *l);
+
+/* Skips spaces, tabs and '\r'. */
+const char *wl_skip_blank(const char *p);
+/* True if only blanks remain (or, with comments, blanks then '#...'). */
+bool wl_at_eol(const char *p, bool comments);
+/* Writes a printable description of what is at p into out: "'token'" (the
+ * token up to the next blank, cut at 40 characters) or "end of line". */
+void wl_describe(const char *p, char *out, size_t n);
+
+/* Strict scanners: skip blanks at *p, read one number that must end at a
+ * blank, the end of the line or one of the characters in `stops`, and move
+ * *p past it. On failure EPARSE "path:line: expected <what>, found <...>". */
+weft_err_t wl_scan_u64(const wl_lines_t *l, const char **p, const char *what,
+                       const char *stops, uint64_t max, uint64_t *out);
+weft_err_t wl_scan_i64(const wl_lines_t *l, const char **p, const char *what,
+                       const char *stops, int64_t *out);
+/* Any strtod() number, including nan and inf: callers check ranges. */
+weft_err_t wl_scan_double(const wl_lines_t *l, const char **p, const char *what,
+                          const char *stops, double *out);
+
+/* Every reader's last step: dag_analyze() on wl->n_ports ports at
+ * WEFT_GBPS_BYTES (cycles, waves, iso times, bounds). */
+weft_err_t wl_finish_read(coflow_workload_t *wl);
+/* Every reader's failure path: frees *wl and leaves it empty (n_ports 0),
+ * then returns err. */
+weft_err_t wl_fail_read(coflow_workload_t *wl, weft_err_t err);
+
+#endif
