@@ -1,0 +1,405 @@
+/*
+ * attn.h - the scoring half of the learned policy (DESIGN §6): a
+ * Transformer encoder (Vaswani et al. 2017) over the embeddings of the
+ * schedulable coflows, a score head giving one score per coflow, the
+ * Plackett–Luce distribution over priority orders those scores define
+ * (Plackett 1975; Luce 1959), Gumbel top-k sampling from it (Gumbel-max
+ * trick; Kool, van Hoof & Welling 2019), and the msgpack model file of the
+ * whole learned policy.
+ *
+ * Dimension letters used in every comment of this module:
+ *   N  rows: the schedulable coflows of one decision (any N >= 1)
+ *   E  input width (the encoder's embedding width)
+ *   M  model width
+ *   H  attention heads (H divides M)
+ *   K  head width = M / H
+ *   F  feed-forward width = 4M
+ *   B  encoder blocks
+ *
+ * The network, for X [N, E]:
+ *   x^0 = X W_in^T + b_in                                         [N, M]
+ *   block l (pre-LN, Xiong et al. 2020; GPT-2's layout):
+ *     r   = x + Proj(MHA(LN1(x)))
+ *     x'  = r + FFN(LN2(r))
+ *   block l (post-LN, Vaswani et al. 2017):
+ *     r   = LN1(x + Proj(MHA(x)))
+ *     x'  = LN2(r + FFN(r))
+ *   MHA: per head, softmax(Q K^T / sqrt(K)) V, no mask (the coflows are a
+ *   set: every coflow sees every other); FFN(u) = act(u W1^T + b1) W2^T + b2
+ *   with act ReLU or GELU (tanh form, Hendrycks & Gimpel 2016).
+ *   pre-LN only: a final LayerNorm LNf after the last block.
+ *   scores = h W_head^T + b_head                                   [N]
+ * Nothing depends on the row order but the row order itself: permuting the
+ * rows of X permutes the scores (permutation equivariance). The parameter
+ * count depends on E, M, H, B only.
+ *
+ * Typical use (one decision):
+ *   attn_cache_prepare(&cache, &cfg, n);      // grows only when n is a new max
+ *   attn_forward(&cache, &params, &cfg, X, n); // cache.scores [n]
+ *   attn_gumbel_topk(cache.scores, n, &rng, order, work);   // training rollout
+ *   attn_argsort_desc(cache.scores, n, order);               // greedy evaluation
+ * Training (REINFORCE):
+ *   lp = attn_pl_logprob(scores, n, order);
+ *   attn_pl_logprob_backward(scores, n, order, coef, dscores, work);
+ *   attn_params_zero(&grads); attn_backward(&grads, dX, dscores, &cache, &params, &cfg);
+ *   attn_adam_step(&params, &grads, &m, &v, ...);
+ */
+#ifndef ATTN_H
+#define ATTN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/nn_real.h"
+#include "common/weft.h"
+
+/* Most encoder blocks; a bound so parameter pointers live in a fixed
+ * struct (llm.c keeps a fixed tensor list the same way). */
+#define ATTN_MAX_BLOCKS 8
+
+/* Where the LayerNorms sit in a block. */
+typedef enum {
+    ATTN_POST_LN = 0, /* LN after each residual add (Vaswani et al. 2017) */
+    ATTN_PRE_LN = 1   /* LN before each sub-layer, plus a final LN (Xiong et al. 2020) */
+} attn_norm_t;
+
+/* Feed-forward nonlinearity. */
+typedef enum {
+    ATTN_RELU = 0,
+    ATTN_GELU = 1 /* tanh approximation */
+} attn_act_t;
+
+/* The sizes of the scorer; the parameter count depends only on these,
+ * never on N. */
+typedef struct {
+    size_t E;         /* input width, >= 1 */
+    size_t M;         /* model width, >= 1, a multiple of H */
+    size_t H;         /* heads, >= 1 */
+    size_t B;         /* blocks, 1 .. ATTN_MAX_BLOCKS */
+    attn_norm_t norm; /* pre- or post-LN */
+    attn_act_t act;   /* ReLU or GELU */
+} attn_config_t;
+
+/* EINVAL (with a detail naming the field and value) if a size is 0 or too
+ * big, H does not divide M, B is out of range or an enum is unknown. */
+weft_err_t attn_config_check(const attn_config_t *cfg);
+
+/* Largest N a cache accepts (keeps N*N*H*B far from SIZE_MAX). */
+#define ATTN_MAX_ROWS ((size_t)1 << 20)
+
+/* ---------------------------------------------------------------------
+ * Parameters. One contiguous block (memory, n scalars) pointed into by the
+ * fields below in the order of the size table (attn_tensor_info). The same
+ * type holds gradients and Adam moments, so zeroing and Adam are flat loops
+ * over memory[0..n). Weights are row-major (out, in).
+ * ------------------------------------------------------------------- */
+
+typedef struct {
+    weft_real_t *ln1_g;  /* [M] LN1 gain */
+    weft_real_t *ln1_b;  /* [M] LN1 bias */
+    weft_real_t *qkv_w;  /* [3M, M] rows Q | K | V; head h uses rows h*K..h*K+K of each */
+    weft_real_t *qkv_b;  /* [3M] */
+    weft_real_t *proj_w; /* [M, M] attention output projection */
+    weft_real_t *proj_b; /* [M] */
+    weft_real_t *ln2_g;  /* [M] LN2 gain */
+    weft_real_t *ln2_b;  /* [M] LN2 bias */
+    weft_real_t *fc_w;   /* [F, M] feed-forward in */
+    weft_real_t *fc_b;   /* [F] */
+    weft_real_t *fc2_w;  /* [M, F] feed-forward out */
+    weft_real_t *fc2_b;  /* [M] */
+} attn_block_params_t;
+
+typedef struct {
+    weft_real_t *in_w;                          /* [M, E] input projection */
+    weft_real_t *in_b;                          /* [M] */
+    attn_block_params_t block[ATTN_MAX_BLOCKS]; /* first B used */
+    weft_real_t *lnf_g;                         /* [M] final LN gain; pre-LN only, else NULL */
+    weft_real_t *lnf_b;                         /* [M] final LN bias; pre-LN only, else NULL */
+    weft_real_t *head_w;                        /* [1, M] score head */
+    weft_real_t *head_b;                        /* [1] */
+    weft_real_t *memory;                        /* [n] the one block; owned */
+    size_t n;                                   /* scalars in memory == attn_param_count(cfg) */
+} attn_params_t;
+
+/* Scalars of all parameters: a function of E, M, H, B (and norm) only. */
+size_t attn_param_count(const attn_config_t *cfg);
+
+/* Tensors in the size table: 2 + 12*B + 2 (+2 for pre-LN's final LN). */
+size_t attn_tensor_count(const attn_config_t *cfg);
+
+/* Entry i of the size table. */
+typedef struct {
+    char name[24];  /* "in.w", "blk<l 1-based>.<qkv_w|...>", "lnf.g", "head.b" */
+    size_t offset;  /* first scalar in memory */
+    size_t size;    /* scalars = rows * cols */
+    size_t rows;    /* first dimension (out for weights, length for vectors) */
+    size_t cols;    /* second dimension (in for weights), 1 for vectors */
+    size_t ndim;    /* 2 for weight matrices, 1 for vectors */
+} attn_tensor_info_t;
+
+/* i < attn_tensor_count(cfg). O(tensors). */
+attn_tensor_info_t attn_tensor_info(const attn_config_t *cfg, size_t i);
+
+/* Allocates the block (zeroed) and points the fields into it. ENOMEM or
+ * EINVAL (bad cfg); on failure *p is left empty (destroy is safe). */
+weft_err_t attn_params_init(attn_params_t *p, const attn_config_t *cfg);
+void attn_params_destroy(attn_params_t *p);
+
+/* Sets every scalar to 0 (gradients before a backward pass). O(n). */
+void attn_params_zero(attn_params_t *p);
+
+/* Xavier-uniform weights (Glorot & Bengio 2010, bound sqrt(6/(in+out)); Q,
+ * K and V each as their own (M, M) layer), LayerNorm gains 1, biases 0,
+ * from a splitmix64 stream seeded by seed: the same seed gives the same
+ * parameters on every machine. O(n). */
+void attn_params_init_random(attn_params_t *p, const attn_config_t *cfg, uint64_t seed);
+
+/* Euclidean norm of all scalars (for gradient clipping). O(n). */
+double attn_params_norm(const attn_params_t *p);
+
+/* Multiplies every scalar by s (clip: scale by max_norm / norm). O(n). */
+void attn_params_scale(attn_params_t *p, double s);
+
+/* One Adam step (Kingma & Ba 2015) with decoupled weight decay (AdamW,
+ * Loshchilov & Hutter 2019; wd = 0 for plain Adam): p -= lr * (m̂ / (sqrt(v̂)
+ * + eps) + wd * p). m and v are moment blocks of the same config (zeroed
+ * before step 1), t the 1-based step number. O(n). */
+void attn_adam_step(attn_params_t *p, const attn_params_t *g, attn_params_t *m, attn_params_t *v,
+                    double lr, double beta1, double beta2, double eps, double wd, uint64_t t);
+
+/* ---------------------------------------------------------------------
+ * Cache: activations of the last forward (what backward needs), the
+ * scores, gradient buffers, in one block that grows to the largest N seen
+ * and is reused. Every [N, ·] array is row-major with the row stride of its
+ * second dimension, so a cache sized for N serves every n <= N.
+ * ------------------------------------------------------------------- */
+
+typedef struct {
+    weft_real_t *ln1;      /* [N, M] output of LN1 (pre-LN: LN1(x); post-LN: LN1(res1)) */
+    weft_real_t *ln1_mean; /* [N] its input's row means */
+    weft_real_t *ln1_rstd; /* [N] its input's 1/sqrt(var + eps) */
+    weft_real_t *qkv;      /* [N, 3M] row t = q_t | k_t | v_t */
+    weft_real_t *att;      /* [H, N, N] softmax attention weights, head h at h*n*n, row t at t*n */
+    weft_real_t *atty;     /* [N, M] attention output before projection, head h in cols h*K.. */
+    weft_real_t *res1;     /* [N, M] x + proj */
+    weft_real_t *ln2;      /* [N, M] output of LN2 (pre-LN: LN2(res1); post-LN: LN2(res2)) */
+    weft_real_t *ln2_mean; /* [N] */
+    weft_real_t *ln2_rstd; /* [N] */
+    weft_real_t *fch;      /* [N, F] feed-forward pre-activation */
+    weft_real_t *fcact;    /* [N, F] after ReLU/GELU */
+    weft_real_t *res2;     /* [N, M] FFN input + FFN output */
+} attn_block_cache_t;
+
+typedef struct {
+    weft_real_t *x;        /* [N, E] copy of the input */
+    weft_real_t *x0;       /* [N, M] after the input projection */
+    attn_block_cache_t block[ATTN_MAX_BLOCKS];
+    weft_real_t *lnf;      /* [N, M] pre-LN: final LN of the last block's output */
+    weft_real_t *lnf_mean; /* [N] */
+    weft_real_t *lnf_rstd; /* [N] */
+    weft_real_t *scores;   /* [N] the output: one score per row of X */
+    weft_real_t *dA, *dB, *dT; /* [N, M] backward: residual-stream gradients, temporary */
+    weft_real_t *dF1, *dF2;    /* [N, F] backward: d fcact, d fch */
+    weft_real_t *dQKV;         /* [N, 3M] backward */
+    weft_real_t *dATT;         /* [N, N] backward: one head's attention gradient */
+    weft_real_t *block_mem;    /* owned memory behind every array above */
+    size_t block_cap;          /* scalars in block_mem */
+    attn_config_t cfg;         /* config the arrays were pointed for */
+    size_t N;                  /* rows the arrays were pointed for (capacity) */
+    size_t n;                  /* rows of the last forward, 0 if none */
+} attn_cache_t;
+
+void attn_cache_init(attn_cache_t *c);
+void attn_cache_destroy(attn_cache_t *c);
+
+/* Makes the cache hold n rows of cfg, growing the block if n (or cfg) needs
+ * more than it has; a smaller n reuses it without allocating. Old contents
+ * are not kept. ENOMEM, or EINVAL for a bad cfg or n = 0 or n >
+ * ATTN_MAX_ROWS. Memory O(N (B(16M + H N) + 15M + E)). */
+weft_err_t attn_cache_prepare(attn_cache_t *c, const attn_config_t *cfg, size_t n);
+
+/* ---------------------------------------------------------------------
+ * Passes. attn_cache_prepare(c, cfg, n) first; X is [n, E]; the result is
+ * c->scores [n].
+ * ------------------------------------------------------------------- */
+
+/* The forward pass with BLAS GEMMs. O(B (N M F + N^2 M)). */
+void attn_forward(attn_cache_t *c, const attn_params_t *p, const attn_config_t *cfg,
+                  const weft_real_t *X, size_t n);
+
+/* The reference: the same function with plain loops, no BLAS. Fills the
+ * same cache (backward may follow it); agrees with attn_forward up to float
+ * summation order. */
+void attn_forward_naive(attn_cache_t *c, const attn_params_t *p, const attn_config_t *cfg,
+                        const weft_real_t *X, size_t n);
+
+/* Backward for dscores = dLoss/d(c->scores) [n] of the last forward (with
+ * params p): adds dLoss/dparams into *dp (+=; zero it first) and, if dX is
+ * not NULL, dLoss/dX into dX [n, E] (+=). Overwrites the cache's gradient
+ * buffers; the activations are kept. O(same as forward). */
+void attn_backward(attn_params_t *dp, weft_real_t *dX, const weft_real_t *dscores,
+                   attn_cache_t *c, const attn_params_t *p, const attn_config_t *cfg);
+
+/* ---------------------------------------------------------------------
+ * Plackett–Luce orders and sampling.
+ * ------------------------------------------------------------------- */
+
+/* A small seeded generator (splitmix64, Steele, Lea & Flood 2014): the
+ * same seed gives the same stream everywhere. */
+typedef struct {
+    uint64_t state; /* advanced by 0x9e3779b97f4a7c15 per draw */
+} attn_rng_t;
+
+void attn_rng_seed(attn_rng_t *rng, uint64_t seed);
+uint64_t attn_rng_next(attn_rng_t *rng);
+/* Uniform in the open interval (0, 1), 53 bits: never 0 or 1, so the
+ * Gumbel transform -log(-log u) is finite. */
+double attn_rng_uniform(attn_rng_t *rng);
+
+/* log P(order | scores) under Plackett–Luce:
+ *   Σ_i [ s_{π_i} − logsumexp(s_{π_i}, …, s_{π_n}) ]
+ * order is a permutation of 0..n-1 (π_1 first = highest priority).
+ * Computed from the back with a running logsumexp (stable for any scale
+ * of scores). n >= 1. O(n). */
+double attn_pl_logprob(const weft_real_t *scores, size_t n, const size_t *order);
+
+/* Adds coef * d logprob / d scores into dscores [n] (+=):
+ *   d/ds_{π_j} = 1 − Σ_{i<=j} exp(s_{π_j} − lse_i),  lse_i = logsumexp(s_{π_i..π_n}).
+ * work [n] doubles, scratch. O(n). */
+void attn_pl_logprob_backward(const weft_real_t *scores, size_t n, const size_t *order,
+                              double coef, weft_real_t *dscores, double *work);
+
+/* Entropy of the first pick of the Plackett–Luce distribution,
+ * −Σ p log p with p = softmax(scores): the usual cheap entropy bonus (the
+ * entropy of the whole order needs a sum over n! orders). O(n). */
+double attn_pl_first_entropy(const weft_real_t *scores, size_t n);
+
+/* Adds coef * d entropy / d scores into dscores [n] (+=):
+ * dH/ds_j = −p_j (log p_j + H). O(n). */
+void attn_pl_first_entropy_backward(const weft_real_t *scores, size_t n, double coef,
+                                    weft_real_t *dscores);
+
+/* Samples an order from the Plackett–Luce distribution of scores: adds
+ * independent Gumbel(0, 1) noise to each score and sorts descending
+ * (Gumbel-max trick; Gumbel top-k, Kool et al. 2019, Yellott 1977). Writes
+ * order_out [n], a permutation of 0..n-1, highest first; ties (probability
+ * 0) go to the lower index. work [n] doubles, scratch (the perturbed keys).
+ * O(n log n). */
+void attn_gumbel_topk(const weft_real_t *scores, size_t n, attn_rng_t *rng, size_t *order_out,
+                      double *work);
+
+/* The greedy order: indices by descending score, ties to the lower index.
+ * O(n log n), no allocation. */
+void attn_argsort_desc(const weft_real_t *scores, size_t n, size_t *order_out);
+
+/* ---------------------------------------------------------------------
+ * Model file: the learned policy's whole model (encoder, scorer, feature
+ * normalisation) as named integers, float vectors and float tensors.
+ *
+ * Format (msgpack), three objects in sequence:
+ *   "weft-model"                    str, the magic
+ *   1                               uint, the format version
+ *   { "config":  { name: int, ... },                 map str -> int
+ *     "vectors": { name: bin, ... },                 map str -> float32 LE bytes
+ *     "tensors": [ { "name": str, "shape": [d, ...], "data": bin }, ... ] }
+ * Floats are IEEE-754 binary32 little-endian, so a save/load round trip is
+ * bit-exact. Entries keep their insertion order. Unknown keys of the body
+ * map are ignored.
+ * ------------------------------------------------------------------- */
+
+#define ATTN_MODEL_MAGIC "weft-model"
+#define ATTN_MODEL_VERSION 1
+#define ATTN_MODEL_NAME_MAX 64             /* bytes of a name including its NUL */
+#define ATTN_MODEL_MAX_DIMS 8              /* dimensions of a tensor */
+#define ATTN_MODEL_MAX_ENTRIES 4096        /* ints, vectors or tensors, each */
+#define ATTN_MODEL_MAX_ELEMS ((size_t)1 << 28)      /* floats in one vector or tensor */
+#define ATTN_MODEL_MAX_FILE ((size_t)1 << 30)       /* bytes of a model file */
+
+typedef struct {
+    char name[ATTN_MODEL_NAME_MAX]; /* NUL-terminated, unique among ints */
+    int64_t value;
+} attn_model_int_t;
+
+typedef struct {
+    char name[ATTN_MODEL_NAME_MAX]; /* unique among vectors */
+    size_t n;                       /* floats in data */
+    float *data;                    /* [n]; owned */
+} attn_model_vec_t;
+
+typedef struct {
+    char name[ATTN_MODEL_NAME_MAX];    /* unique among tensors */
+    size_t ndim;                       /* 1 .. ATTN_MODEL_MAX_DIMS */
+    size_t shape[ATTN_MODEL_MAX_DIMS]; /* first ndim used, each >= 1 */
+    size_t n;                          /* floats = product of shape */
+    float *data;                       /* [n] row-major; owned */
+} attn_model_tensor_t;
+
+typedef struct {
+    attn_model_int_t *ints;       /* [n_ints] */
+    size_t n_ints, cap_ints;
+    attn_model_vec_t *vecs;       /* [n_vecs] */
+    size_t n_vecs, cap_vecs;
+    attn_model_tensor_t *tensors; /* [n_tensors] */
+    size_t n_tensors, cap_tensors;
+} attn_model_file_t;
+
+void attn_model_init(attn_model_file_t *mf);
+void attn_model_destroy(attn_model_file_t *mf);
+
+/* Add or replace (same name) an entry; the data are copied. EINVAL for a
+ * name that is empty or too long, a shape with 0 or too many dimensions, a
+ * zero or too large size; ENOMEM. */
+weft_err_t attn_model_set_int(attn_model_file_t *mf, const char *name, int64_t value);
+weft_err_t attn_model_set_vector(attn_model_file_t *mf, const char *name, const float *data,
+                                 size_t n);
+weft_err_t attn_model_set_tensor(attn_model_file_t *mf, const char *name, size_t ndim,
+                                 const size_t *shape, const float *data);
+
+/* Look-ups: NULL if absent. The pointers are valid until the next set or
+ * destroy. O(entries). */
+const attn_model_int_t *attn_model_find_int(const attn_model_file_t *mf, const char *name);
+const attn_model_vec_t *attn_model_find_vector(const attn_model_file_t *mf, const char *name);
+const attn_model_tensor_t *attn_model_find_tensor(const attn_model_file_t *mf, const char *name);
+
+/* *value = the int named name; ENOTFOUND (with the name) if absent. */
+weft_err_t attn_model_get_int(const attn_model_file_t *mf, const char *name, int64_t *value);
+
+/* Writes mf to path (through path.tmp and a rename, so a crash never leaves
+ * a half-written model under path). EIO with the OS's reason. */
+weft_err_t attn_model_save(const char *path, const attn_model_file_t *mf);
+
+/* Reads path into mf (initialised by the caller; its old contents are
+ * replaced on success and untouched on failure). Every error's detail
+ * starts with the path:
+ *   EIO       cannot open/read
+ *   EPARSE    "not a weft model file" (wrong magic), malformed msgpack,
+ *             wrong types, duplicate names, trailing bytes
+ *   EVERSION  "model format version V, this build reads version 1"
+ *   ETRUNC    the file ends inside an object or a declared container/bin
+ *             is longer than the bytes left
+ *   EINVAL    a size over a cap (file, entries, elements, dimensions,
+ *             name length), a tensor whose data length does not match its
+ *             shape
+ * Declared counts are checked against the caps and the bytes present
+ * before msgpack-c allocates anything for them. O(file size). */
+weft_err_t attn_model_load(const char *path, attn_model_file_t *mf);
+
+/* Stores this network in mf: ints "attn.E", "attn.M", "attn.H", "attn.B",
+ * "attn.pre_ln", "attn.gelu" and one tensor "attn.<name>" per entry of the
+ * size table (float32; the double build rounds). ENOMEM/EINVAL. */
+weft_err_t attn_params_to_model(const attn_params_t *p, const attn_config_t *cfg,
+                                attn_model_file_t *mf);
+
+/* Reads the config stored by attn_params_to_model into *cfg; ENOTFOUND
+ * naming a missing int, EINVAL for a value out of range. */
+weft_err_t attn_config_from_model(const attn_model_file_t *mf, attn_config_t *cfg);
+
+/* Copies the tensors into p (attn_params_init(p, cfg) done by the caller),
+ * checking first that the ints of mf equal cfg (EINVAL naming the int and
+ * both values) and that each tensor has the shape cfg implies (EINVAL
+ * naming the tensor and both shapes; ENOTFOUND if absent). p is untouched
+ * on error. */
+weft_err_t attn_params_from_model(attn_params_t *p, const attn_config_t *cfg,
+                                  const attn_model_file_t *mf);
+
+#endif

@@ -1,0 +1,788 @@
+/*
+ * model.c - the learned policy's model file (DESIGN §6): a container of
+ * named integers (layer sizes), float vectors (feature normalisation) and
+ * float tensors (weights), written with msgpack-c's packer and read with
+ * msgpack_unpack_next. The format is described in attn.h.
+ *
+ * Invariants of attn_model_file_t: names are non-empty, NUL-terminated,
+ * shorter than ATTN_MODEL_NAME_MAX and unique within their kind; each kind
+ * holds at most ATTN_MODEL_MAX_ENTRIES entries; a tensor's n is the product
+ * of its shape, at most ATTN_MODEL_MAX_ELEMS. So whatever can be saved can
+ * be loaded.
+ *
+ * Loading never trusts the file. msgpack-c allocates from the counts a
+ * container declares (msgpack-c issue #1013), so before msgpack-c sees the
+ * bytes, a walker checks the whole file structurally: every declared length
+ * fits in the bytes left, every container's count is under a cap and within
+ * the bytes left (each entry takes at least one byte), nesting is shallow,
+ * and the total number of objects is bounded. Only then is the body
+ * unpacked, and its schema checked field by field.
+ */
+#include <errno.h>
+#include <msgpack.h>
+#include <msgpack/fbuffer.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attention/attn.h"
+
+/* The file's first 11 bytes: the msgpack fixstr "weft-model". */
+static const char magic_bytes[] = "\xaa" ATTN_MODEL_MAGIC;
+#define MAGIC_LEN (sizeof magic_bytes - 1)
+
+#define MAX_DEPTH 8            /* body > tensors > tensor > shape: 4 used */
+#define MAX_OBJECTS ((size_t)1 << 20) /* msgpack objects in a file: bounds msgpack-c's zone */
+
+/* ------------------------------------------------------------ container */
+
+void attn_model_init(attn_model_file_t *mf) { memset(mf, 0, sizeof *mf); }
+
+void attn_model_destroy(attn_model_file_t *mf)
+{
+    for (size_t i = 0; i < mf->n_vecs; i++)
+        free(mf->vecs[i].data);
+    for (size_t i = 0; i < mf->n_tensors; i++)
+        free(mf->tensors[i].data);
+    free(mf->ints);
+    free(mf->vecs);
+    free(mf->tensors);
+    memset(mf, 0, sizeof *mf);
+}
+
+/* EINVAL unless name [len] (not necessarily NUL-terminated) is 1 ..
+ * ATTN_MODEL_NAME_MAX-1 bytes without a NUL. */
+static weft_err_t check_name(const char *name, size_t len, const char *kind)
+{
+    if (len == 0)
+        return weft_fail(WEFT_EINVAL, "%s name is empty", kind);
+    if (memchr(name, '\0', len))
+        return weft_fail(WEFT_EINVAL, "%s name contains a NUL byte", kind);
+    if (len >= ATTN_MODEL_NAME_MAX)
+        return weft_fail(WEFT_EINVAL, "%s name \"%.24s...\" is %zu bytes, expected at most %d",
+                         kind, name, len, ATTN_MODEL_NAME_MAX - 1);
+    return WEFT_OK;
+}
+
+const attn_model_int_t *attn_model_find_int(const attn_model_file_t *mf, const char *name)
+{
+    for (size_t i = 0; i < mf->n_ints; i++)
+        if (strcmp(mf->ints[i].name, name) == 0)
+            return &mf->ints[i];
+    return NULL;
+}
+
+const attn_model_vec_t *attn_model_find_vector(const attn_model_file_t *mf, const char *name)
+{
+    for (size_t i = 0; i < mf->n_vecs; i++)
+        if (strcmp(mf->vecs[i].name, name) == 0)
+            return &mf->vecs[i];
+    return NULL;
+}
+
+const attn_model_tensor_t *attn_model_find_tensor(const attn_model_file_t *mf, const char *name)
+{
+    for (size_t i = 0; i < mf->n_tensors; i++)
+        if (strcmp(mf->tensors[i].name, name) == 0)
+            return &mf->tensors[i];
+    return NULL;
+}
+
+weft_err_t attn_model_get_int(const attn_model_file_t *mf, const char *name, int64_t *value)
+{
+    const attn_model_int_t *e = attn_model_find_int(mf, name);
+    if (!e)
+        return weft_fail(WEFT_ENOTFOUND, "model has no integer \"%s\"", name);
+    *value = e->value;
+    return WEFT_OK;
+}
+
+/* Room for one more entry in an array of n (capacity *cap); EINVAL at the
+ * entry cap. */
+static weft_err_t grow_entries(void **arr, size_t *cap, size_t n, size_t size, const char *kind)
+{
+    if (n >= ATTN_MODEL_MAX_ENTRIES)
+        return weft_fail(WEFT_EINVAL, "more than %d %s entries", ATTN_MODEL_MAX_ENTRIES, kind);
+    return weft_grow(arr, cap, n + 1, size);
+}
+
+weft_err_t attn_model_set_int(attn_model_file_t *mf, const char *name, int64_t value)
+{
+    weft_err_t err = check_name(name, strlen(name), "integer");
+    if (err)
+        return err;
+    attn_model_int_t *e = (attn_model_int_t *)attn_model_find_int(mf, name);
+    if (!e) {
+        err = grow_entries((void **)&mf->ints, &mf->cap_ints, mf->n_ints, sizeof *mf->ints,
+                           "integer");
+        if (err)
+            return err;
+        e = &mf->ints[mf->n_ints++];
+        memset(e, 0, sizeof *e);
+        strcpy(e->name, name);
+    }
+    e->value = value;
+    return WEFT_OK;
+}
+
+/* Adds or replaces a vector, taking ownership of data [n] (freed on error). */
+static weft_err_t put_vector(attn_model_file_t *mf, const char *name, float *data, size_t n)
+{
+    attn_model_vec_t *e = (attn_model_vec_t *)attn_model_find_vector(mf, name);
+    if (!e) {
+        weft_err_t err = grow_entries((void **)&mf->vecs, &mf->cap_vecs, mf->n_vecs,
+                                      sizeof *mf->vecs, "vector");
+        if (err) {
+            free(data);
+            return err;
+        }
+        e = &mf->vecs[mf->n_vecs++];
+        memset(e, 0, sizeof *e);
+        strcpy(e->name, name);
+    }
+    free(e->data);
+    e->data = data;
+    e->n = n;
+    return WEFT_OK;
+}
+
+/* Adds or replaces a tensor, taking ownership of data (freed on error). */
+static weft_err_t put_tensor(attn_model_file_t *mf, const char *name, size_t ndim,
+                             const size_t *shape, size_t n, float *data)
+{
+    attn_model_tensor_t *e = (attn_model_tensor_t *)attn_model_find_tensor(mf, name);
+    if (!e) {
+        weft_err_t err = grow_entries((void **)&mf->tensors, &mf->cap_tensors, mf->n_tensors,
+                                      sizeof *mf->tensors, "tensor");
+        if (err) {
+            free(data);
+            return err;
+        }
+        e = &mf->tensors[mf->n_tensors++];
+        memset(e, 0, sizeof *e);
+        strcpy(e->name, name);
+    }
+    free(e->data);
+    e->data = data;
+    e->n = n;
+    e->ndim = ndim;
+    memset(e->shape, 0, sizeof e->shape);
+    memcpy(e->shape, shape, ndim * sizeof *shape);
+    return WEFT_OK;
+}
+
+static float *copy_floats(const float *src, size_t n)
+{
+    float *d = weft_calloc(n, sizeof *d);
+    if (d && n)
+        memcpy(d, src, n * sizeof *d);
+    return d;
+}
+
+weft_err_t attn_model_set_vector(attn_model_file_t *mf, const char *name, const float *data,
+                                 size_t n)
+{
+    weft_err_t err = check_name(name, strlen(name), "vector");
+    if (err)
+        return err;
+    if (n > ATTN_MODEL_MAX_ELEMS)
+        return weft_fail(WEFT_EINVAL, "vector \"%s\" has %zu floats, expected at most %zu", name,
+                         n, ATTN_MODEL_MAX_ELEMS);
+    float *d = copy_floats(data, n);
+    if (!d)
+        return weft_fail(WEFT_ENOMEM, "vector \"%s\": cannot allocate %zu floats", name, n);
+    return put_vector(mf, name, d, n);
+}
+
+/* Product of shape[0..ndim) into *n; EINVAL for 0 or too many dimensions,
+ * a zero dimension, or a product over the cap (checked as it grows, so it
+ * cannot overflow). */
+static weft_err_t shape_elems(const char *name, size_t ndim, const size_t *shape, size_t *n)
+{
+    if (ndim == 0 || ndim > ATTN_MODEL_MAX_DIMS)
+        return weft_fail(WEFT_EINVAL, "tensor \"%s\" has %zu dimensions, expected 1..%d", name,
+                         ndim, ATTN_MODEL_MAX_DIMS);
+    size_t p = 1;
+    for (size_t d = 0; d < ndim; d++) {
+        if (shape[d] == 0)
+            return weft_fail(WEFT_EINVAL, "tensor \"%s\": dimension %zu is 0, expected >= 1", name,
+                             d);
+        if (shape[d] > ATTN_MODEL_MAX_ELEMS / p)
+            return weft_fail(WEFT_EINVAL,
+                             "tensor \"%s\": shape holds more than %zu floats (dimension %zu is %zu)",
+                             name, ATTN_MODEL_MAX_ELEMS, d, shape[d]);
+        p *= shape[d];
+    }
+    *n = p;
+    return WEFT_OK;
+}
+
+weft_err_t attn_model_set_tensor(attn_model_file_t *mf, const char *name, size_t ndim,
+                                 const size_t *shape, const float *data)
+{
+    size_t n;
+    weft_err_t err = check_name(name, strlen(name), "tensor");
+    if (!err)
+        err = shape_elems(name, ndim, shape, &n);
+    if (err)
+        return err;
+    float *d = copy_floats(data, n);
+    if (!d)
+        return weft_fail(WEFT_ENOMEM, "tensor \"%s\": cannot allocate %zu floats", name, n);
+    return put_tensor(mf, name, ndim, shape, n, d);
+}
+
+/* ---------------------------------------------------------------- write */
+
+static int pack_cstr(msgpack_packer *pk, const char *s)
+{
+    size_t n = strlen(s);
+    return msgpack_pack_str(pk, n) || msgpack_pack_str_body(pk, s, n);
+}
+
+/* float32 little-endian whatever the host, in chunks (no allocation). */
+static int pack_floats(msgpack_packer *pk, const float *d, size_t n)
+{
+    if (msgpack_pack_bin(pk, n * 4))
+        return -1;
+    unsigned char buf[4096];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &d[i], 4);
+        buf[k++] = (unsigned char)(u & 0xff);
+        buf[k++] = (unsigned char)((u >> 8) & 0xff);
+        buf[k++] = (unsigned char)((u >> 16) & 0xff);
+        buf[k++] = (unsigned char)(u >> 24);
+        if (k == sizeof buf) {
+            if (msgpack_pack_bin_body(pk, buf, k))
+                return -1;
+            k = 0;
+        }
+    }
+    return k ? msgpack_pack_bin_body(pk, buf, k) : 0;
+}
+
+static int pack_model(msgpack_packer *pk, const attn_model_file_t *mf)
+{
+    int rc = pack_cstr(pk, ATTN_MODEL_MAGIC);
+    rc = rc || msgpack_pack_uint32(pk, ATTN_MODEL_VERSION);
+    rc = rc || msgpack_pack_map(pk, 3);
+    rc = rc || pack_cstr(pk, "config") || msgpack_pack_map(pk, mf->n_ints);
+    for (size_t i = 0; i < mf->n_ints && !rc; i++)
+        rc = pack_cstr(pk, mf->ints[i].name) || msgpack_pack_int64(pk, mf->ints[i].value);
+    rc = rc || pack_cstr(pk, "vectors") || msgpack_pack_map(pk, mf->n_vecs);
+    for (size_t i = 0; i < mf->n_vecs && !rc; i++)
+        rc = pack_cstr(pk, mf->vecs[i].name) || pack_floats(pk, mf->vecs[i].data, mf->vecs[i].n);
+    rc = rc || pack_cstr(pk, "tensors") || msgpack_pack_array(pk, mf->n_tensors);
+    for (size_t i = 0; i < mf->n_tensors && !rc; i++) {
+        const attn_model_tensor_t *t = &mf->tensors[i];
+        rc = msgpack_pack_map(pk, 3) || pack_cstr(pk, "name") || pack_cstr(pk, t->name);
+        rc = rc || pack_cstr(pk, "shape") || msgpack_pack_array(pk, t->ndim);
+        for (size_t d = 0; d < t->ndim && !rc; d++)
+            rc = msgpack_pack_uint64(pk, t->shape[d]);
+        rc = rc || pack_cstr(pk, "data") || pack_floats(pk, t->data, t->n);
+    }
+    return rc;
+}
+
+weft_err_t attn_model_save(const char *path, const attn_model_file_t *mf)
+{
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 5);
+    if (!tmp)
+        return weft_fail(WEFT_ENOMEM, "%s: out of memory", path);
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp", 5);
+    FILE *fp = fopen(tmp, "wb");
+    if (!fp) {
+        weft_err_t err = weft_fail(WEFT_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+        free(tmp);
+        return err;
+    }
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, fp, msgpack_fbuffer_write);
+    int rc = pack_model(&pk, mf);
+    int saved_errno = errno;
+    if (fclose(fp) != 0 && !rc) {
+        rc = -1;
+        saved_errno = errno;
+    }
+    if (!rc && rename(tmp, path) != 0) {
+        weft_err_t err = weft_fail(WEFT_EIO, "%s: cannot rename %s to it: %s", path, tmp,
+                                   strerror(errno));
+        remove(tmp);
+        free(tmp);
+        return err;
+    }
+    if (rc) {
+        remove(tmp);
+        free(tmp);
+        return weft_fail(WEFT_EIO, "%s: cannot write: %s", path, strerror(saved_errno));
+    }
+    free(tmp);
+    return WEFT_OK;
+}
+
+/* ----------------------------------------------------------------- read */
+
+/* Reads the whole file (at most ATTN_MODEL_MAX_FILE bytes). */
+static weft_err_t read_file(const char *path, char **buf, size_t *len)
+{
+    *buf = NULL;
+    *len = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return weft_fail(WEFT_EIO, "cannot open: %s", strerror(errno));
+    weft_err_t err = WEFT_OK;
+    off_t size = -1;
+    if (fseeko(fp, 0, SEEK_END) == 0)
+        size = ftello(fp);
+    if (size < 0 || fseeko(fp, 0, SEEK_SET) != 0) {
+        err = weft_fail(WEFT_EIO, "cannot find its size: %s", strerror(errno));
+        goto cleanup;
+    }
+    if ((unsigned long long)size > ATTN_MODEL_MAX_FILE) {
+        err = weft_fail(WEFT_EINVAL, "%lld bytes, over the cap of %zu for a model file",
+                        (long long)size, ATTN_MODEL_MAX_FILE);
+        goto cleanup;
+    }
+    *buf = malloc((size_t)size ? (size_t)size : 1);
+    if (!*buf) {
+        err = weft_fail(WEFT_ENOMEM, "cannot allocate %lld bytes to read it", (long long)size);
+        goto cleanup;
+    }
+    if (size > 0 && fread(*buf, 1, (size_t)size, fp) != (size_t)size) {
+        err = weft_fail(WEFT_EIO, "cannot read %lld bytes: %s", (long long)size,
+                        ferror(fp) ? strerror(errno) : "file shrank while reading");
+        goto cleanup;
+    }
+    *len = (size_t)size;
+cleanup:
+    fclose(fp);
+    if (err) {
+        free(*buf);
+        *buf = NULL;
+    }
+    return err;
+}
+
+/* The structural walker over raw msgpack bytes. */
+typedef struct {
+    const unsigned char *b; /* [len] the file */
+    size_t len;
+    size_t pos;     /* next byte */
+    size_t objects; /* objects seen so far */
+} walk_t;
+
+static uint64_t read_be(const unsigned char *p, size_t k)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < k; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Reads a k-byte big-endian length field of the object starting at `at`. */
+static weft_err_t walk_len(walk_t *w, size_t k, size_t at, const char *what, uint64_t *v)
+{
+    if (w->len - w->pos < k)
+        return weft_fail(WEFT_ETRUNC, "file ends at byte %zu inside the header of a %s at byte %zu",
+                         w->len, what, at);
+    *v = read_be(w->b + w->pos, k);
+    w->pos += k;
+    return WEFT_OK;
+}
+
+/* Skips `bytes` payload bytes of the object at `at`. */
+static weft_err_t walk_payload(walk_t *w, uint64_t bytes, size_t at, const char *what)
+{
+    if (bytes > w->len - w->pos)
+        return weft_fail(WEFT_ETRUNC,
+                         "file ends at byte %zu inside a %s of %llu bytes declared at byte %zu", w->len,
+                         what, (unsigned long long)bytes, at);
+    w->pos += (size_t)bytes;
+    return WEFT_OK;
+}
+
+/* Checks one complete object at w->pos and moves past it. */
+static weft_err_t walk_object(walk_t *w, int depth)
+{
+    size_t at = w->pos;
+    if (depth > MAX_DEPTH)
+        return weft_fail(WEFT_EPARSE, "byte %zu: objects nested deeper than %d", at, MAX_DEPTH);
+    if (w->pos >= w->len)
+        return weft_fail(WEFT_ETRUNC, "file ends at byte %zu where an object should start",
+                         w->len);
+    if (++w->objects > MAX_OBJECTS)
+        return weft_fail(WEFT_EINVAL, "byte %zu: more than %zu msgpack objects in the file", at,
+                         MAX_OBJECTS);
+    unsigned t = w->b[w->pos++];
+    uint64_t n = 0, entries;
+    const char *what;
+    weft_err_t err;
+    if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3)
+        return WEFT_OK; /* fixint, nil, bool */
+    if (t >= 0xa0 && t <= 0xbf)
+        return walk_payload(w, t & 0x1f, at, "string");
+    if (t >= 0x80 && t <= 0x9f) {
+        n = t & 0x0f;
+        what = t <= 0x8f ? "map" : "array";
+        entries = t <= 0x8f ? 2 * n : n;
+        goto container;
+    }
+    switch (t) {
+    case 0xc1: return weft_fail(WEFT_EPARSE, "byte %zu: 0xc1 is not a msgpack type", at);
+    case 0xc4: case 0xc5: case 0xc6: /* bin 8/16/32 */
+        if ((err = walk_len(w, (size_t)1 << (t - 0xc4), at, "bin", &n)))
+            return err;
+        return walk_payload(w, n, at, "bin");
+    case 0xd9: case 0xda: case 0xdb: /* str 8/16/32 */
+        if ((err = walk_len(w, (size_t)1 << (t - 0xd9), at, "string", &n)))
+            return err;
+        return walk_payload(w, n, at, "string");
+    case 0xc7: case 0xc8: case 0xc9: /* ext 8/16/32: length, type byte, data */
+        if ((err = walk_len(w, (size_t)1 << (t - 0xc7), at, "ext", &n)))
+            return err;
+        return walk_payload(w, n + 1, at, "ext");
+    case 0xca: return walk_payload(w, 4, at, "float32");
+    case 0xcb: return walk_payload(w, 8, at, "float64");
+    case 0xcc: case 0xcd: case 0xce: case 0xcf:
+        return walk_payload(w, (uint64_t)1 << (t - 0xcc), at, "uint");
+    case 0xd0: case 0xd1: case 0xd2: case 0xd3:
+        return walk_payload(w, (uint64_t)1 << (t - 0xd0), at, "int");
+    case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: /* fixext: type byte + 1..16 */
+        return walk_payload(w, 1 + ((uint64_t)1 << (t - 0xd4)), at, "fixext");
+    case 0xdc: case 0xdd:
+        what = "array";
+        if ((err = walk_len(w, t == 0xdc ? 2 : 4, at, what, &n)))
+            return err;
+        entries = n;
+        goto container;
+    case 0xde: case 0xdf:
+        what = "map";
+        if ((err = walk_len(w, t == 0xde ? 2 : 4, at, what, &n)))
+            return err;
+        entries = 2 * n;
+        goto container;
+    default:
+        return weft_fail(WEFT_EINTERNAL, "byte %zu: unhandled msgpack type 0x%02x", at, t);
+    }
+container:
+    /* the count is checked before anything loops over or allocates for it */
+    if (n > MAX_OBJECTS)
+        return weft_fail(WEFT_EINVAL, "byte %zu: %s of %llu entries, over the cap of %zu", at, what,
+                         (unsigned long long)n, MAX_OBJECTS);
+    if (entries > w->len - w->pos)
+        return weft_fail(WEFT_ETRUNC,
+                         "byte %zu: %s declares %llu entries but the file ends %zu bytes later", at,
+                         what, (unsigned long long)n, w->len - w->pos);
+    for (uint64_t i = 0; i < entries; i++)
+        if ((err = walk_object(w, depth + 1)))
+            return err;
+    return WEFT_OK;
+}
+
+static const char *type_name(msgpack_object_type t)
+{
+    switch (t) {
+    case MSGPACK_OBJECT_NIL: return "nil";
+    case MSGPACK_OBJECT_BOOLEAN: return "boolean";
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "integer";
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64: return "float";
+    case MSGPACK_OBJECT_STR: return "string";
+    case MSGPACK_OBJECT_ARRAY: return "array";
+    case MSGPACK_OBJECT_MAP: return "map";
+    case MSGPACK_OBJECT_BIN: return "bin";
+    case MSGPACK_OBJECT_EXT: return "ext";
+    }
+    return "unknown";
+}
+
+/* Copies a msgpack string into a name buffer, checking it. */
+static weft_err_t get_name(const msgpack_object *o, char *name, const char *kind)
+{
+    if (o->type != MSGPACK_OBJECT_STR)
+        return weft_fail(WEFT_EPARSE, "%s name is a %s, expected a string", kind,
+                         type_name(o->type));
+    size_t len = o->via.str.size;
+    weft_err_t err = check_name(o->via.str.ptr, len, kind);
+    if (err)
+        return err;
+    memcpy(name, o->via.str.ptr, len);
+    name[len] = '\0';
+    return WEFT_OK;
+}
+
+static int key_is(const msgpack_object *o, const char *s)
+{
+    return o->type == MSGPACK_OBJECT_STR && o->via.str.size == strlen(s) &&
+           memcmp(o->via.str.ptr, s, o->via.str.size) == 0;
+}
+
+/* Decodes a bin of float32 little-endian into a new array of n floats. */
+static weft_err_t get_floats(const msgpack_object *o, size_t n, float **out, const char *kind,
+                             const char *name)
+{
+    *out = NULL;
+    if (o->type != MSGPACK_OBJECT_BIN)
+        return weft_fail(WEFT_EPARSE, "%s \"%s\": data is a %s, expected bin", kind, name,
+                         type_name(o->type));
+    if (o->via.bin.size != 4 * (uint64_t)n)
+        return weft_fail(WEFT_EINVAL, "%s \"%s\": %zu floats (%zu bytes) expected, data has %u bytes",
+                         kind, name, n, 4 * n, (unsigned)o->via.bin.size);
+    float *d = weft_calloc(n, sizeof *d);
+    if (!d)
+        return weft_fail(WEFT_ENOMEM, "%s \"%s\": cannot allocate %zu floats", kind, name, n);
+    const unsigned char *p = (const unsigned char *)o->via.bin.ptr;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
+                     (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
+        memcpy(&d[i], &u, 4);
+    }
+    *out = d;
+    return WEFT_OK;
+}
+
+static weft_err_t read_config(const msgpack_object *o, attn_model_file_t *mf)
+{
+    if (o->type != MSGPACK_OBJECT_MAP)
+        return weft_fail(WEFT_EPARSE, "\"config\" is a %s, expected a map", type_name(o->type));
+    if (o->via.map.size > ATTN_MODEL_MAX_ENTRIES)
+        return weft_fail(WEFT_EINVAL, "\"config\" has %u entries, over the cap of %d",
+                         (unsigned)o->via.map.size, ATTN_MODEL_MAX_ENTRIES);
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        const msgpack_object_kv *kv = &o->via.map.ptr[i];
+        char name[ATTN_MODEL_NAME_MAX];
+        weft_err_t err = get_name(&kv->key, name, "config");
+        if (err)
+            return err;
+        if (attn_model_find_int(mf, name))
+            return weft_fail(WEFT_EPARSE, "config \"%s\" appears twice", name);
+        int64_t v;
+        if (kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER && kv->val.via.u64 <= INT64_MAX)
+            v = (int64_t)kv->val.via.u64;
+        else if (kv->val.type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+            v = kv->val.via.i64;
+        else
+            return weft_fail(WEFT_EPARSE, "config \"%s\" is a%s %s, expected a 64-bit signed integer",
+                             name, kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER ? " too large" : "",
+                             type_name(kv->val.type));
+        if ((err = attn_model_set_int(mf, name, v)))
+            return err;
+    }
+    return WEFT_OK;
+}
+
+static weft_err_t read_vectors(const msgpack_object *o, attn_model_file_t *mf)
+{
+    if (o->type != MSGPACK_OBJECT_MAP)
+        return weft_fail(WEFT_EPARSE, "\"vectors\" is a %s, expected a map", type_name(o->type));
+    if (o->via.map.size > ATTN_MODEL_MAX_ENTRIES)
+        return weft_fail(WEFT_EINVAL, "\"vectors\" has %u entries, over the cap of %d",
+                         (unsigned)o->via.map.size, ATTN_MODEL_MAX_ENTRIES);
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        const msgpack_object_kv *kv = &o->via.map.ptr[i];
+        char name[ATTN_MODEL_NAME_MAX];
+        weft_err_t err = get_name(&kv->key, name, "vector");
+        if (err)
+            return err;
+        if (attn_model_find_vector(mf, name))
+            return weft_fail(WEFT_EPARSE, "vector \"%s\" appears twice", name);
+        if (kv->val.type == MSGPACK_OBJECT_BIN && kv->val.via.bin.size % 4 != 0)
+            return weft_fail(WEFT_EINVAL, "vector \"%s\": %u bytes is not a whole number of floats",
+                             name, (unsigned)kv->val.via.bin.size);
+        size_t n = kv->val.type == MSGPACK_OBJECT_BIN ? kv->val.via.bin.size / 4 : 0;
+        if (n > ATTN_MODEL_MAX_ELEMS)
+            return weft_fail(WEFT_EINVAL, "vector \"%s\" has %zu floats, over the cap of %zu", name,
+                             n, ATTN_MODEL_MAX_ELEMS);
+        float *d;
+        if ((err = get_floats(&kv->val, n, &d, "vector", name)))
+            return err;
+        if ((err = put_vector(mf, name, d, n)))
+            return err;
+    }
+    return WEFT_OK;
+}
+
+static weft_err_t read_tensor(const msgpack_object *o, size_t index, attn_model_file_t *mf)
+{
+    if (o->type != MSGPACK_OBJECT_MAP)
+        return weft_fail(WEFT_EPARSE, "tensor %zu is a %s, expected a map", index,
+                         type_name(o->type));
+    const msgpack_object *oname = NULL, *oshape = NULL, *odata = NULL;
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        const msgpack_object_kv *kv = &o->via.map.ptr[i];
+        const msgpack_object **slot = key_is(&kv->key, "name")    ? &oname
+                                      : key_is(&kv->key, "shape") ? &oshape
+                                      : key_is(&kv->key, "data")  ? &odata
+                                                                  : NULL;
+        if (!slot)
+            return weft_fail(WEFT_EPARSE, "tensor %zu: unknown key (expected name, shape, data)",
+                             index);
+        if (*slot)
+            return weft_fail(WEFT_EPARSE, "tensor %zu: a key appears twice", index);
+        *slot = &kv->val;
+    }
+    if (!oname || !oshape || !odata)
+        return weft_fail(WEFT_EPARSE, "tensor %zu: missing \"%s\"", index,
+                         !oname ? "name" : !oshape ? "shape" : "data");
+    char name[ATTN_MODEL_NAME_MAX];
+    weft_err_t err = get_name(oname, name, "tensor");
+    if (err)
+        return weft_wrap(err, "tensor %zu: ", index);
+    if (attn_model_find_tensor(mf, name))
+        return weft_fail(WEFT_EPARSE, "tensor \"%s\" appears twice", name);
+    if (oshape->type != MSGPACK_OBJECT_ARRAY)
+        return weft_fail(WEFT_EPARSE, "tensor \"%s\": shape is a %s, expected an array", name,
+                         type_name(oshape->type));
+    size_t ndim = oshape->via.array.size, shape[ATTN_MODEL_MAX_DIMS], n;
+    if (ndim == 0 || ndim > ATTN_MODEL_MAX_DIMS)
+        return weft_fail(WEFT_EINVAL, "tensor \"%s\" has %zu dimensions, expected 1..%d", name,
+                         ndim, ATTN_MODEL_MAX_DIMS);
+    for (size_t d = 0; d < ndim; d++) {
+        const msgpack_object *od = &oshape->via.array.ptr[d];
+        if (od->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+            return weft_fail(WEFT_EPARSE, "tensor \"%s\": dimension %zu is a %s, expected a positive integer",
+                             name, d, od->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? "negative integer" : type_name(od->type));
+        /* clamp so the cap check in shape_elems reports it without overflow */
+        shape[d] = od->via.u64 > ATTN_MODEL_MAX_ELEMS ? ATTN_MODEL_MAX_ELEMS + 1 : (size_t)od->via.u64;
+    }
+    if ((err = shape_elems(name, ndim, shape, &n)))
+        return err;
+    float *data;
+    if ((err = get_floats(odata, n, &data, "tensor", name)))
+        return err;
+    return put_tensor(mf, name, ndim, shape, n, data);
+}
+
+static weft_err_t read_tensors(const msgpack_object *o, attn_model_file_t *mf)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY)
+        return weft_fail(WEFT_EPARSE, "\"tensors\" is a %s, expected an array", type_name(o->type));
+    if (o->via.array.size > ATTN_MODEL_MAX_ENTRIES)
+        return weft_fail(WEFT_EINVAL, "\"tensors\" has %u entries, over the cap of %d",
+                         (unsigned)o->via.array.size, ATTN_MODEL_MAX_ENTRIES);
+    for (uint32_t i = 0; i < o->via.array.size; i++) {
+        weft_err_t err = read_tensor(&o->via.array.ptr[i], i, mf);
+        if (err)
+            return err;
+    }
+    return WEFT_OK;
+}
+
+static weft_err_t read_body(const msgpack_object *o, attn_model_file_t *mf)
+{
+    if (o->type != MSGPACK_OBJECT_MAP)
+        return weft_fail(WEFT_EPARSE, "the model body is a %s, expected a map", type_name(o->type));
+    const msgpack_object *sec[3] = {NULL, NULL, NULL};
+    static const char *const sec_names[3] = {"config", "vectors", "tensors"};
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        const msgpack_object_kv *kv = &o->via.map.ptr[i];
+        for (int s = 0; s < 3; s++)
+            if (key_is(&kv->key, sec_names[s])) {
+                if (sec[s])
+                    return weft_fail(WEFT_EPARSE, "\"%s\" appears twice", sec_names[s]);
+                sec[s] = &kv->val;
+            }
+        /* other keys: ignored (documented in attn.h) */
+    }
+    for (int s = 0; s < 3; s++)
+        if (!sec[s])
+            return weft_fail(WEFT_EPARSE, "the model has no \"%s\"", sec_names[s]);
+    weft_err_t err = read_config(sec[0], mf);
+    if (!err)
+        err = read_vectors(sec[1], mf);
+    if (!err)
+        err = read_tensors(sec[2], mf);
+    return err;
+}
+
+/* Unpacks the object at *off (already walked, so complete and bounded). */
+static weft_err_t unpack_at(msgpack_unpacked *res, const char *buf, size_t len, size_t *off)
+{
+    msgpack_unpack_return r = msgpack_unpack_next(res, buf, len, off);
+    if (r == MSGPACK_UNPACK_SUCCESS || r == MSGPACK_UNPACK_EXTRA_BYTES)
+        return WEFT_OK;
+    if (r == MSGPACK_UNPACK_NOMEM_ERROR)
+        return weft_fail(WEFT_ENOMEM, "out of memory unpacking byte %zu", *off);
+    if (r == MSGPACK_UNPACK_CONTINUE)
+        return weft_fail(WEFT_ETRUNC, "file ends inside the object at byte %zu", *off);
+    return weft_fail(WEFT_EPARSE, "malformed msgpack at byte %zu", *off);
+}
+
+static weft_err_t load_buffer(const char *buf, size_t len, attn_model_file_t *mf)
+{
+    if (len < MAGIC_LEN) {
+        if (memcmp(buf, magic_bytes, len) == 0)
+            return weft_fail(WEFT_ETRUNC, "file ends after %zu bytes, inside the magic string", len);
+        return weft_fail(WEFT_EPARSE, "not a weft model file (it does not start with \"%s\")",
+                         ATTN_MODEL_MAGIC);
+    }
+    if (memcmp(buf, magic_bytes, MAGIC_LEN) != 0)
+        return weft_fail(WEFT_EPARSE, "not a weft model file (it does not start with \"%s\")",
+                         ATTN_MODEL_MAGIC);
+    walk_t w = {(const unsigned char *)buf, len, MAGIC_LEN, 0};
+    weft_err_t err = WEFT_OK;
+    msgpack_unpacked res;
+    msgpack_unpacked_init(&res);
+    size_t off = MAGIC_LEN;
+
+    /* the version first, so a file of another version is refused as such
+     * whatever its body looks like */
+    WEFT_CHECK(walk_object(&w, 0));
+    WEFT_CHECK(unpack_at(&res, buf, len, &off));
+    const msgpack_object *v = &res.data;
+    if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        err = weft_fail(WEFT_EVERSION, "model format version %lld, this build reads version %d",
+                        (long long)v->via.i64, ATTN_MODEL_VERSION);
+        goto cleanup;
+    }
+    if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        err = weft_fail(WEFT_EPARSE, "the format version is a %s, expected an integer",
+                        type_name(v->type));
+        goto cleanup;
+    }
+    if (v->via.u64 != ATTN_MODEL_VERSION) {
+        err = weft_fail(WEFT_EVERSION, "model format version %llu, this build reads version %d",
+                        (unsigned long long)v->via.u64, ATTN_MODEL_VERSION);
+        goto cleanup;
+    }
+
+    WEFT_CHECK(walk_object(&w, 0));
+    if (w.pos != len) {
+        err = weft_fail(WEFT_EPARSE, "%zu unexpected bytes after the model's end at byte %zu",
+                        len - w.pos, w.pos);
+        goto cleanup;
+    }
+    WEFT_CHECK(unpack_at(&res, buf, len, &off));
+    if (off != len) { /* the walker and msgpack-c disagree: a bug */
+        err = weft_fail(WEFT_EINTERNAL, "msgpack-c stopped at byte %zu of %zu", off, len);
+        goto cleanup;
+    }
+    WEFT_CHECK(read_body(&res.data, mf));
+cleanup:
+    msgpack_unpacked_destroy(&res);
+    return err;
+}
+
+weft_err_t attn_model_load(const char *path, attn_model_file_t *mf)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    attn_model_file_t tmp;
+    attn_model_init(&tmp);
+    weft_err_t err = read_file(path, &buf, &len);
+    if (!err)
+        err = load_buffer(buf, len, &tmp);
+    free(buf);
+    if (err) {
+        attn_model_destroy(&tmp);
+        return weft_wrap(err, "%s: ", path);
+    }
+    attn_model_destroy(mf);
+    *mf = tmp;
+    return WEFT_OK;
+}

@@ -1,0 +1,184 @@
+/*
+ * bench_attn.c - latency of the self-attention scorer (DESIGN §6) for
+ * n = 10, 100, 250 and 1,000 schedulable coflows: the BLAS forward (what
+ * one scheduling decision costs), the naive reference forward, the
+ * backward pass, and one Gumbel top-k sample plus its Plackett–Luce
+ * log-probability and gradient (what a training rollout adds per decision).
+ *
+ * Sizes: E = 64 input width, M = 32 model width, H = 4 heads (K = 8),
+ * B = 2 blocks, F = 128 feed-forward width, pre-LN, GELU. OpenBLAS runs on
+ * one thread: the policy runs beside the emulator, and these GEMMs are too
+ * small for threads to pay off.
+ *
+ * Each figure is the median of repeated runs (at least 5, until ~0.25 s
+ * per figure, or the --quick budget), timed with CLOCK_MONOTONIC.
+ *
+ * usage: bench_attn [--quick]
+ * Output: a table, then one `BENCH key=value ...` line per n.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "attention/attn.h"
+
+#define MAX_RUNS 10001
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) {
+        fprintf(stderr, "bench_attn: out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
+static void check(weft_err_t err, const char *what)
+{
+    if (err) {
+        fprintf(stderr, "bench_attn: %s: %s: %s\n", what, weft_strerror(err), weft_last_error());
+        exit(1);
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct {
+    attn_config_t cfg;
+    attn_params_t params, grads;
+    attn_cache_t cache;
+    attn_rng_t rng;
+    float *X, *dscores;
+    size_t *order;
+    double *work;
+    size_t n;
+} ctx_t;
+
+enum { OP_FORWARD, OP_NAIVE, OP_BACKWARD, OP_SAMPLE, N_OPS };
+
+static void run_op(ctx_t *cx, int op)
+{
+    switch (op) {
+    case OP_FORWARD: attn_forward(&cx->cache, &cx->params, &cx->cfg, cx->X, cx->n); break;
+    case OP_NAIVE: attn_forward_naive(&cx->cache, &cx->params, &cx->cfg, cx->X, cx->n); break;
+    case OP_BACKWARD:
+        attn_params_zero(&cx->grads);
+        attn_backward(&cx->grads, NULL, cx->dscores, &cx->cache, &cx->params, &cx->cfg);
+        break;
+    default: {
+        attn_gumbel_topk(cx->cache.scores, cx->n, &cx->rng, cx->order, cx->work);
+        volatile double lp = attn_pl_logprob(cx->cache.scores, cx->n, cx->order);
+        (void)lp;
+        memset(cx->dscores, 0, cx->n * sizeof *cx->dscores);
+        attn_pl_logprob_backward(cx->cache.scores, cx->n, cx->order, 1.0, cx->dscores, cx->work);
+    }
+    }
+}
+
+/* Median seconds of op over repeats (>= 5, until budget seconds). */
+static double time_op(ctx_t *cx, int op, double budget)
+{
+    static double t[MAX_RUNS];
+    size_t reps = 0;
+    run_op(cx, op); /* warm caches and BLAS buffers */
+    double start = now_s();
+    while (reps < MAX_RUNS && (reps < 5 || now_s() - start < budget)) {
+        double t0 = now_s();
+        run_op(cx, op);
+        t[reps++] = now_s() - t0;
+    }
+    qsort(t, reps, sizeof t[0], cmp_double);
+    return reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
+}
+
+int main(int argc, char **argv)
+{
+    double budget = 0.25;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick"))
+            budget = 0.03;
+        else {
+            fprintf(stderr, "usage: bench_attn [--quick]\n");
+            return 2;
+        }
+    }
+    openblas_set_num_threads(1);
+    static const size_t sizes[] = {10, 100, 250, 1000};
+    enum { N_SIZES = sizeof sizes / sizeof sizes[0] };
+    double fig[N_SIZES][N_OPS], max_rel[N_SIZES], mib[N_SIZES];
+    ctx_t cx;
+    memset(&cx, 0, sizeof cx);
+    cx.cfg = (attn_config_t){.E = 64, .M = 32, .H = 4, .B = 2, .norm = ATTN_PRE_LN,
+                             .act = ATTN_GELU};
+    check(attn_params_init(&cx.params, &cx.cfg), "params");
+    check(attn_params_init(&cx.grads, &cx.cfg), "grads");
+    attn_params_init_random(&cx.params, &cx.cfg, 7);
+    attn_rng_seed(&cx.rng, 11);
+    size_t n_max = sizes[N_SIZES - 1];
+    cx.X = xcalloc(n_max * cx.cfg.E, sizeof *cx.X);
+    cx.dscores = xcalloc(n_max, sizeof *cx.dscores);
+    cx.order = xcalloc(n_max, sizeof *cx.order);
+    cx.work = xcalloc(n_max, sizeof *cx.work);
+    for (size_t i = 0; i < n_max * cx.cfg.E; i++)
+        cx.X[i] = (float)(2 * attn_rng_uniform(&cx.rng) - 1);
+
+    printf("attn scorer latency, E=64 M=32 H=4 B=2 F=128 pre-LN GELU (%zu parameters), median "
+           "of repeats, 1 BLAS thread\n",
+           attn_param_count(&cx.cfg));
+    printf("%6s | %10s %10s %10s %10s | %8s %9s %9s\n", "n", "fwd_us", "naive_us", "bwd_us",
+           "sample_us", "naive_x", "max_rel", "cache_MiB");
+    for (size_t si = 0; si < N_SIZES; si++) {
+        size_t n = sizes[si];
+        cx.n = n;
+        /* a fresh cache per n, so its size is what this n needs */
+        attn_cache_init(&cx.cache);
+        check(attn_cache_prepare(&cx.cache, &cx.cfg, n), "cache");
+        mib[si] = (double)cx.cache.block_cap * sizeof(float) / (1 << 20);
+        /* sanity: the two forwards agree */
+        float *ref = xcalloc(n, sizeof *ref);
+        attn_forward_naive(&cx.cache, &cx.params, &cx.cfg, cx.X, n);
+        memcpy(ref, cx.cache.scores, n * sizeof *ref);
+        attn_forward(&cx.cache, &cx.params, &cx.cfg, cx.X, n);
+        max_rel[si] = 0;
+        for (size_t i = 0; i < n; i++) {
+            double d = fabs((double)cx.cache.scores[i] - ref[i]) / (1e-3 + fabs((double)ref[i]));
+            max_rel[si] = d > max_rel[si] ? d : max_rel[si];
+        }
+        free(ref);
+        for (size_t i = 0; i < n; i++)
+            cx.dscores[i] = (float)(2 * attn_rng_uniform(&cx.rng) - 1);
+        fig[si][OP_FORWARD] = time_op(&cx, OP_FORWARD, budget);
+        fig[si][OP_NAIVE] = time_op(&cx, OP_NAIVE, budget);
+        attn_forward(&cx.cache, &cx.params, &cx.cfg, cx.X, n); /* backward needs a BLAS forward's cache */
+        fig[si][OP_BACKWARD] = time_op(&cx, OP_BACKWARD, budget);
+        fig[si][OP_SAMPLE] = time_op(&cx, OP_SAMPLE, budget);
+        printf("%6zu | %10.1f %10.1f %10.1f %10.1f | %8.1f %9.1e %9.2f\n", n,
+               1e6 * fig[si][OP_FORWARD], 1e6 * fig[si][OP_NAIVE], 1e6 * fig[si][OP_BACKWARD],
+               1e6 * fig[si][OP_SAMPLE], fig[si][OP_NAIVE] / fig[si][OP_FORWARD], max_rel[si],
+               mib[si]);
+        attn_cache_destroy(&cx.cache);
+    }
+    for (size_t si = 0; si < N_SIZES; si++)
+        printf("BENCH bench=attn n=%zu E=64 M=32 H=4 B=2 norm=pre act=gelu fwd_us=%.2f "
+               "naive_us=%.2f bwd_us=%.2f sample_us=%.2f max_rel=%.2e cache_mib=%.2f\n",
+               sizes[si], 1e6 * fig[si][OP_FORWARD], 1e6 * fig[si][OP_NAIVE],
+               1e6 * fig[si][OP_BACKWARD], 1e6 * fig[si][OP_SAMPLE], max_rel[si], mib[si]);
+    attn_params_destroy(&cx.params);
+    attn_params_destroy(&cx.grads);
+    free(cx.X), free(cx.dscores), free(cx.order), free(cx.work);
+    return 0;
+}

@@ -1,0 +1,691 @@
+/*
+ * test_attn.c - the self-attention scorer in float (links weftlib):
+ * permutation equivariance, a parameter count independent of the number of
+ * coflows, BLAS against the naive reference, the Plackett–Luce
+ * distribution and Gumbel top-k sampling from it, and the model file
+ * (round trips, and every kind of bad file refused with its error).
+ * Gradients are checked in tests/test_attn_f64.c.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <math.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attention/attn.h"
+#include "attention/attn_internal.h"
+
+static uint64_t rng_state;
+
+static double urand(void) /* splitmix64 -> [0, 1) */
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return (double)(z >> 11) * 0x1.0p-53;
+}
+
+static float srandf(void) { return (float)(2 * urand() - 1); }
+
+static void shuffle(size_t *perm, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        perm[i] = i;
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)(urand() * (double)i), t = perm[i - 1];
+        perm[i - 1] = perm[j];
+        perm[j] = t;
+    }
+}
+
+static attn_config_t variant(int k, size_t E, size_t M, size_t H, size_t B)
+{
+    return (attn_config_t){.E = E, .M = M, .H = H, .B = B,
+                           .norm = (k & 1) ? ATTN_PRE_LN : ATTN_POST_LN,
+                           .act = (k & 2) ? ATTN_GELU : ATTN_RELU};
+}
+
+/* ------------------------------------------------------------ network */
+
+Test(attn_net, permutation_equivariance, .timeout = 20)
+{
+    enum { N = 12, E = 16 };
+    for (int k = 0; k < 4; k++) {
+        attn_config_t cfg = variant(k, E, 16, 4, 2);
+        attn_params_t p;
+        attn_cache_t c;
+        attn_cache_init(&c);
+        cr_assert_eq(attn_params_init(&p, &cfg), WEFT_OK);
+        attn_params_init_random(&p, &cfg, 42 + (uint64_t)k);
+        cr_assert_eq(attn_cache_prepare(&c, &cfg, N), WEFT_OK);
+        rng_state = 5 + (uint64_t)k;
+        float X[N * E], Xp[N * E], s[N];
+        for (size_t i = 0; i < N * E; i++)
+            X[i] = 2 * srandf();
+        attn_forward(&c, &p, &cfg, X, N);
+        memcpy(s, c.scores, sizeof s);
+        float lo = s[0], hi = s[0];
+        for (size_t i = 1; i < N; i++)
+            lo = fminf(lo, s[i]), hi = fmaxf(hi, s[i]);
+        /* constant scores would be trivially equivariant */
+        cr_assert_gt(hi - lo, 1e-2, "variant %d: scores all equal (%g)", k, lo);
+        for (int trial = 0; trial < 3; trial++) {
+            size_t perm[N];
+            shuffle(perm, N);
+            for (size_t i = 0; i < N; i++) /* row i of Xp is row perm[i] of X */
+                memcpy(Xp + i * E, X + perm[i] * E, E * sizeof *X);
+            attn_forward(&c, &p, &cfg, Xp, N);
+            for (size_t i = 0; i < N; i++)
+                cr_assert_float_eq(c.scores[i], s[perm[i]], 1e-5f * (1 + fabsf(s[perm[i]])),
+                                   "variant %d: row %zu (from %zu): %.8g vs %.8g", k, i, perm[i],
+                                   c.scores[i], s[perm[i]]);
+        }
+        attn_params_destroy(&p);
+        attn_cache_destroy(&c);
+    }
+}
+
+Test(attn_net, param_count_independent_of_n, .timeout = 60)
+{
+    attn_config_t cfg = variant(1, 24, 16, 4, 2);
+    size_t E = 24, M = 16, F = 64, B = 2;
+    size_t by_hand = M * E + M +
+                     B * (2 * M + 3 * M * M + 3 * M + M * M + M + 2 * M + F * M + F + M * F + M) +
+                     2 * M + M + 1;
+    cr_assert_eq(attn_param_count(&cfg), by_hand);
+    attn_params_t p;
+    attn_cache_t c;
+    attn_cache_init(&c);
+    cr_assert_eq(attn_params_init(&p, &cfg), WEFT_OK);
+    cr_assert_eq(p.n, by_hand);
+    attn_params_init_random(&p, &cfg, 9);
+    static const size_t ns[] = {1, 10, 1000};
+    float *X = malloc(1000 * E * sizeof *X);
+    rng_state = 3;
+    for (size_t i = 0; i < 1000 * E; i++)
+        X[i] = srandf();
+    for (size_t k = 0; k < 3; k++) {
+        size_t n = ns[k];
+        cr_assert_eq(attn_cache_prepare(&c, &cfg, n), WEFT_OK);
+        attn_forward(&c, &p, &cfg, X, n);
+        cr_assert_eq(p.n, by_hand, "n = %zu", n);
+        for (size_t i = 0; i < n; i++)
+            cr_assert(isfinite(c.scores[i]), "n = %zu: score %zu is %g", n, i, c.scores[i]);
+        if (n == 1) /* one coflow attends only to itself */
+            for (size_t h = 0; h < 4; h++)
+                cr_assert_float_eq(c.block[0].att[h], 1.0f, 1e-6f);
+    }
+    /* steady state: a smaller n reuses the block */
+    float *mem = c.block_mem;
+    cr_assert_eq(attn_cache_prepare(&c, &cfg, 10), WEFT_OK);
+    cr_assert_eq(c.block_mem, mem);
+    /* the first 10 rows scored alone: same parameters, a different set */
+    attn_forward(&c, &p, &cfg, X, 10);
+    free(X);
+    attn_params_destroy(&p);
+    attn_cache_destroy(&c);
+}
+
+Test(attn_net, matmul_naive_vs_blas, .timeout = 10)
+{
+    static const size_t shapes[][3] = {{1, 1, 1}, {7, 13, 5}, {33, 16, 48}, {100, 64, 1}};
+    rng_state = 17;
+    for (size_t k = 0; k < 4; k++) {
+        size_t N = shapes[k][0], In = shapes[k][1], Out = shapes[k][2];
+        float *x = malloc(N * In * sizeof *x), *W = malloc(Out * In * sizeof *W);
+        float *b = malloc(Out * sizeof *b), *o1 = malloc(N * Out * sizeof *o1);
+        float *o2 = malloc(N * Out * sizeof *o2);
+        for (size_t i = 0; i < N * In; i++)
+            x[i] = srandf();
+        for (size_t i = 0; i < Out * In; i++)
+            W[i] = srandf();
+        for (size_t i = 0; i < Out; i++)
+            b[i] = srandf();
+        attn_matmul_forward(o1, x, W, b, N, In, Out);
+        attn_matmul_forward_naive(o2, x, W, b, N, In, Out);
+        for (size_t t = 0; t < N; t++)
+            for (size_t o = 0; o < Out; o++) {
+                /* summation order differs: bound by the sum of |terms| */
+                double mag = fabs(b[o]);
+                for (size_t i = 0; i < In; i++)
+                    mag += fabs((double)x[t * In + i] * W[o * In + i]);
+                cr_assert_leq(fabs(o1[t * Out + o] - o2[t * Out + o]), 1e-6 * mag + 1e-7,
+                              "%zux%zu->%zu at (%zu,%zu): %.9g vs %.9g", N, In, Out, t, o,
+                              o1[t * Out + o], o2[t * Out + o]);
+            }
+        free(x), free(W), free(b), free(o1), free(o2);
+    }
+}
+
+Test(attn_net, forward_naive_vs_blas, .timeout = 20)
+{
+    enum { N = 40, E = 12 };
+    for (int k = 0; k < 4; k++) {
+        attn_config_t cfg = variant(k, E, 16, 2, 3);
+        attn_params_t p;
+        attn_cache_t c;
+        attn_cache_init(&c);
+        cr_assert_eq(attn_params_init(&p, &cfg), WEFT_OK);
+        attn_params_init_random(&p, &cfg, 77);
+        cr_assert_eq(attn_cache_prepare(&c, &cfg, N), WEFT_OK);
+        float X[N * E], s[N];
+        rng_state = 8;
+        for (size_t i = 0; i < N * E; i++)
+            X[i] = srandf();
+        attn_forward(&c, &p, &cfg, X, N);
+        memcpy(s, c.scores, sizeof s);
+        attn_forward_naive(&c, &p, &cfg, X, N);
+        for (size_t i = 0; i < N; i++)
+            cr_assert_float_eq(c.scores[i], s[i], 1e-4f * (1 + fabsf(s[i])),
+                               "variant %d row %zu: naive %.8g blas %.8g", k, i, c.scores[i], s[i]);
+        attn_params_destroy(&p);
+        attn_cache_destroy(&c);
+    }
+}
+
+Test(attn_net, bad_config, .timeout = 5)
+{
+    attn_params_t p;
+    attn_config_t cfg = variant(0, 8, 10, 4, 1); /* 4 does not divide 10 */
+    cr_assert_eq(attn_params_init(&p, &cfg), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "not a multiple of H"), "%s", weft_last_error());
+    cfg = variant(0, 8, 8, 2, 0);
+    cr_assert_eq(attn_params_init(&p, &cfg), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "B (blocks) is 0"), "%s", weft_last_error());
+    attn_cache_t c;
+    attn_cache_init(&c);
+    cfg = variant(0, 8, 8, 2, 1);
+    cr_assert_eq(attn_cache_prepare(&c, &cfg, 0), WEFT_EINVAL);
+    attn_params_destroy(&p);
+}
+
+/* ----------------------------------------------------- Plackett–Luce */
+
+static const size_t orders3[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+                                     {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+
+static size_t order_index(const size_t *o)
+{
+    for (size_t k = 0; k < 6; k++)
+        if (memcmp(o, orders3[k], sizeof orders3[k]) == 0)
+            return k;
+    cr_assert_fail("not a permutation of 0, 1, 2: %zu %zu %zu", o[0], o[1], o[2]);
+    return 0;
+}
+
+Test(attn_pl, probabilities_sum_to_one, .timeout = 5)
+{
+    const float s[3] = {0.5f, -1.2f, 2.0f};
+    double total = 0;
+    for (size_t k = 0; k < 6; k++)
+        total += exp(attn_pl_logprob(s, 3, orders3[k]));
+    cr_assert_float_eq(total, 1.0, 1e-6);
+    /* P(2, 0, 1) by hand: pick 2 among all, then 0 among {0, 1} */
+    double e0 = exp(0.5), e1 = exp(-1.2), e2 = exp(2.0);
+    double want = e2 / (e0 + e1 + e2) * e0 / (e0 + e1);
+    cr_assert_float_eq(exp(attn_pl_logprob(s, 3, orders3[4])), want, 1e-6);
+    /* huge scores stay finite (log-space accumulation) */
+    const float big[3] = {1000.f, 999.f, -1000.f};
+    double lp = attn_pl_logprob(big, 3, orders3[0]);
+    cr_assert(isfinite(lp) && lp < 0 && lp > -1, "logprob %g", lp);
+    /* n = 1: the only order is certain */
+    size_t zero = 0;
+    cr_assert_float_eq(attn_pl_logprob(s, 1, &zero), 0.0, 1e-12);
+}
+
+Test(attn_pl, gumbel_topk_frequencies, .timeout = 20)
+{
+    const float s[3] = {0.5f, -1.2f, 2.0f};
+    enum { DRAWS = 60000 };
+    attn_rng_t rng;
+    attn_rng_seed(&rng, 2024);
+    size_t count[6] = {0}, order[3];
+    double work[3];
+    for (size_t d = 0; d < DRAWS; d++) {
+        attn_gumbel_topk(s, 3, &rng, order, work);
+        count[order_index(order)]++;
+    }
+    /* Pearson's chi-square, 5 degrees of freedom: 20.5 is its 0.999
+     * quantile; the seed makes the outcome fixed, the bound makes it
+     * meaningful */
+    double chi2 = 0;
+    char msg[512];
+    size_t len = 0;
+    for (size_t k = 0; k < 6; k++) {
+        double expect = DRAWS * exp(attn_pl_logprob(s, 3, orders3[k]));
+        chi2 += (count[k] - expect) * (count[k] - expect) / expect;
+        len += (size_t)snprintf(msg + len, sizeof msg - len, " %zu%zu%zu: %zu vs %.0f",
+                                orders3[k][0], orders3[k][1], orders3[k][2], count[k], expect);
+    }
+    cr_assert_lt(chi2, 20.5, "chi-square %.2f over 6 orders:%s", chi2, msg);
+    cr_log_info("gumbel top-k: chi-square %.2f (5 dof) over 6 orders:%s", chi2, msg);
+    /* the same seed gives the same draws */
+    attn_rng_t a, b;
+    attn_rng_seed(&a, 7);
+    attn_rng_seed(&b, 7);
+    size_t oa[3], ob[3];
+    for (int i = 0; i < 10; i++) {
+        attn_gumbel_topk(s, 3, &a, oa, work);
+        attn_gumbel_topk(s, 3, &b, ob, work);
+        cr_assert_arr_eq(oa, ob, sizeof oa);
+    }
+}
+
+Test(attn_pl, gumbel_topk_is_a_permutation, .timeout = 10)
+{
+    enum { N = 257 };
+    float s[N];
+    size_t order[N];
+    double work[N];
+    rng_state = 99;
+    for (size_t i = 0; i < N; i++)
+        s[i] = 3 * srandf();
+    attn_rng_t rng;
+    attn_rng_seed(&rng, 1);
+    for (int trial = 0; trial < 20; trial++) {
+        attn_gumbel_topk(s, N, &rng, order, work);
+        char seen[N] = {0};
+        for (size_t i = 0; i < N; i++) {
+            cr_assert_lt(order[i], N);
+            cr_assert(!seen[order[i]], "index %zu twice", order[i]);
+            seen[order[i]] = 1;
+        }
+        for (size_t i = 1; i < N; i++) /* sorted by the perturbed keys */
+            cr_assert_geq(work[order[i - 1]], work[order[i]]);
+    }
+}
+
+Test(attn_pl, argsort_desc, .timeout = 5)
+{
+    const float s[6] = {0.5f, 2.0f, -1.0f, 2.0f, 0.5f, 3.0f};
+    size_t order[6];
+    attn_argsort_desc(s, 6, order);
+    const size_t want[6] = {5, 1, 3, 0, 4, 2}; /* ties to the lower index */
+    cr_assert_arr_eq(order, want, sizeof want);
+}
+
+/* -------------------------------------------------------- model file */
+
+/* A fresh directory for one test's files (each Criterion test runs in its
+ * own process). */
+static char tmpdir[64];
+
+static void make_tmpdir(void)
+{
+    strcpy(tmpdir, "/tmp/weft-attn-XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static void remove_tmpdir(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+static const char *tmp_path(const char *name)
+{
+    static char path[128];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    return path;
+}
+
+static void write_bytes(const char *path, const void *b, size_t n)
+{
+    FILE *fp = fopen(path, "wb");
+    cr_assert_not_null(fp);
+    cr_assert_eq(fwrite(b, 1, n, fp), n);
+    cr_assert_eq(fclose(fp), 0);
+}
+
+static char *read_bytes(const char *path, size_t *n)
+{
+    FILE *fp = fopen(path, "rb");
+    cr_assert_not_null(fp);
+    fseek(fp, 0, SEEK_END);
+    long sz = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *b = malloc((size_t)sz + 1);
+    cr_assert_eq(fread(b, 1, (size_t)sz, fp), (size_t)sz);
+    fclose(fp);
+    *n = (size_t)sz;
+    return b;
+}
+
+/* A small model with every kind of entry and awkward float values. */
+static void sample_model(attn_model_file_t *mf)
+{
+    attn_model_init(mf);
+    cr_assert_eq(attn_model_set_int(mf, "gnn.F", 16), WEFT_OK);
+    cr_assert_eq(attn_model_set_int(mf, "gnn.D", 32), WEFT_OK);
+    cr_assert_eq(attn_model_set_int(mf, "negative", -123456789012LL), WEFT_OK);
+    float mean[5] = {0.f, -0.f, 1e-40f /* subnormal */, INFINITY, 3.14159f};
+    float stdv[5] = {1.f, 2.f, 0.5f, 1e30f, -INFINITY};
+    uint32_t qnan = 0x7fc12345u; /* a NaN with a payload: must survive */
+    memcpy(&stdv[2], &qnan, 4);
+    cr_assert_eq(attn_model_set_vector(mf, "feat.mean", mean, 5), WEFT_OK);
+    cr_assert_eq(attn_model_set_vector(mf, "feat.std", stdv, 5), WEFT_OK);
+    cr_assert_eq(attn_model_set_vector(mf, "empty", NULL, 0), WEFT_OK);
+    float t[2 * 3 * 4];
+    rng_state = 4;
+    for (size_t i = 0; i < 24; i++)
+        t[i] = srandf() * 1e3f;
+    size_t shape3[3] = {2, 3, 4}, shape1[1] = {7}, big[2] = {300, 5};
+    cr_assert_eq(attn_model_set_tensor(mf, "w3", 3, shape3, t), WEFT_OK);
+    cr_assert_eq(attn_model_set_tensor(mf, "v", 1, shape1, t), WEFT_OK);
+    float *bt = malloc(1500 * sizeof *bt); /* more than one 4 KiB packing chunk */
+    for (size_t i = 0; i < 1500; i++)
+        bt[i] = (float)i * 0.001f - 0.7f;
+    cr_assert_eq(attn_model_set_tensor(mf, "big", 2, big, bt), WEFT_OK);
+    free(bt);
+}
+
+static void assert_models_equal(const attn_model_file_t *a, const attn_model_file_t *b)
+{
+    cr_assert_eq(a->n_ints, b->n_ints);
+    cr_assert_eq(a->n_vecs, b->n_vecs);
+    cr_assert_eq(a->n_tensors, b->n_tensors);
+    for (size_t i = 0; i < a->n_ints; i++) {
+        cr_assert_str_eq(a->ints[i].name, b->ints[i].name);
+        cr_assert_eq(a->ints[i].value, b->ints[i].value);
+    }
+    for (size_t i = 0; i < a->n_vecs; i++) {
+        cr_assert_str_eq(a->vecs[i].name, b->vecs[i].name);
+        cr_assert_eq(a->vecs[i].n, b->vecs[i].n);
+        cr_assert(a->vecs[i].n == 0 || memcmp(a->vecs[i].data, b->vecs[i].data,
+                                              a->vecs[i].n * sizeof(float)) == 0,
+                  "vector %s differs", a->vecs[i].name);
+    }
+    for (size_t i = 0; i < a->n_tensors; i++) {
+        const attn_model_tensor_t *x = &a->tensors[i], *y = &b->tensors[i];
+        cr_assert_str_eq(x->name, y->name);
+        cr_assert_eq(x->ndim, y->ndim);
+        cr_assert_arr_eq(x->shape, y->shape, sizeof x->shape);
+        cr_assert_eq(x->n, y->n);
+        cr_assert(memcmp(x->data, y->data, x->n * sizeof(float)) == 0, "tensor %s differs",
+                  x->name);
+    }
+}
+
+Test(attn_model, round_trip_bit_exact, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 10)
+{
+    attn_model_file_t mf, back;
+    sample_model(&mf);
+    attn_model_init(&back);
+    char p1[128], p2[128];
+    snprintf(p1, sizeof p1, "%s", tmp_path("a.wm"));
+    snprintf(p2, sizeof p2, "%s", tmp_path("b.wm"));
+    cr_assert_eq(attn_model_save(p1, &mf), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(attn_model_load(p1, &back), WEFT_OK, "%s", weft_last_error());
+    assert_models_equal(&mf, &back);
+    int64_t v;
+    cr_assert_eq(attn_model_get_int(&back, "negative", &v), WEFT_OK);
+    cr_assert_eq(v, -123456789012LL);
+    cr_assert_eq(attn_model_get_int(&back, "nope", &v), WEFT_ENOTFOUND);
+    cr_assert(strstr(weft_last_error(), "nope"));
+    /* saving what was loaded gives the same bytes */
+    cr_assert_eq(attn_model_save(p2, &back), WEFT_OK);
+    size_t n1, n2;
+    char *b1 = read_bytes(p1, &n1), *b2 = read_bytes(p2, &n2);
+    cr_assert_eq(n1, n2);
+    cr_assert(memcmp(b1, b2, n1) == 0);
+    /* the format: magic fixstr, then version 1 */
+    cr_assert(memcmp(b1, "\xaaweft-model\x01", 12) == 0);
+    cr_assert_eq(access(tmp_path("a.wm.tmp"), F_OK), -1, "temporary file left behind");
+    free(b1), free(b2);
+    attn_model_destroy(&mf);
+    attn_model_destroy(&back);
+}
+
+Test(attn_model, params_round_trip, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 10)
+{
+    attn_config_t cfg = variant(3, 12, 16, 4, 2), cfg2;
+    attn_params_t p, q;
+    cr_assert_eq(attn_params_init(&p, &cfg), WEFT_OK);
+    attn_params_init_random(&p, &cfg, 5);
+    attn_model_file_t mf, back;
+    attn_model_init(&mf);
+    attn_model_init(&back);
+    cr_assert_eq(attn_model_set_int(&mf, "gnn.D", 32), WEFT_OK); /* shares the file */
+    cr_assert_eq(attn_params_to_model(&p, &cfg, &mf), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(attn_model_save(tmp_path("m.wm"), &mf), WEFT_OK);
+    cr_assert_eq(attn_model_load(tmp_path("m.wm"), &back), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(attn_config_from_model(&back, &cfg2), WEFT_OK, "%s", weft_last_error());
+    cr_assert(memcmp(&cfg, &cfg2, sizeof cfg) == 0);
+    cr_assert_eq(attn_params_init(&q, &cfg2), WEFT_OK);
+    cr_assert_eq(attn_params_from_model(&q, &cfg2, &back), WEFT_OK, "%s", weft_last_error());
+    cr_assert(memcmp(p.memory, q.memory, p.n * sizeof *p.memory) == 0);
+
+    /* a config that does not match the file */
+    attn_config_t other = cfg;
+    other.M = 8;
+    attn_params_t r;
+    cr_assert_eq(attn_params_init(&r, &other), WEFT_OK);
+    cr_assert_eq(attn_params_from_model(&r, &other, &back), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "attn.M is 16, expected 8"), "%s", weft_last_error());
+    /* a tensor of the wrong shape */
+    size_t bad_shape[2] = {48, 12};
+    float *zeros = calloc(48 * 12, sizeof *zeros);
+    cr_assert_eq(attn_model_set_tensor(&back, "attn.blk2.qkv_w", 2, bad_shape, zeros), WEFT_OK);
+    memset(q.memory, 0, q.n * sizeof *q.memory);
+    cr_assert_eq(attn_params_from_model(&q, &cfg, &back), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "tensor attn.blk2.qkv_w has shape [48, 12] in the model, "
+                                        "expected [48, 16]"),
+              "%s", weft_last_error());
+    for (size_t i = 0; i < q.n; i++) /* untouched on error */
+        cr_assert_eq(q.memory[i], 0.0f);
+    free(zeros);
+    attn_params_destroy(&p), attn_params_destroy(&q), attn_params_destroy(&r);
+    attn_model_destroy(&mf), attn_model_destroy(&back);
+}
+
+/* Loads path, expecting err and a detail containing the path and want. */
+static void expect_load_error(const char *path, weft_err_t err, const char *want)
+{
+    attn_model_file_t mf;
+    attn_model_init(&mf);
+    weft_clear_error();
+    weft_err_t got = attn_model_load(path, &mf);
+    cr_assert_eq(got, err, "%s: got %s (%s), expected %s", path, weft_strerror(got),
+                 weft_last_error(), weft_strerror(err));
+    cr_assert(strncmp(weft_last_error(), path, strlen(path)) == 0,
+              "detail does not start with the path: %s", weft_last_error());
+    cr_assert(strstr(weft_last_error(), want), "detail \"%s\" lacks \"%s\"", weft_last_error(),
+              want);
+    cr_assert_eq(mf.n_ints + mf.n_vecs + mf.n_tensors, 0);
+    cr_log_info("%s: %s", weft_strerror(got), weft_last_error());
+    attn_model_destroy(&mf);
+}
+
+/* Writes magic, version 1 and the body packed by fn. */
+static void write_crafted(const char *path, void (*fn)(msgpack_packer *))
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_str_with_body(&pk, "weft-model", 10);
+    msgpack_pack_uint32(&pk, 1);
+    fn(&pk);
+    write_bytes(path, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void pack_key(msgpack_packer *pk, const char *k) { msgpack_pack_str_with_body(pk, k, strlen(k)); }
+
+/* one tensor of shape [2, 3] whose data has 5 floats */
+static void body_short_data(msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 3);
+    pack_key(pk, "config"), msgpack_pack_map(pk, 0);
+    pack_key(pk, "vectors"), msgpack_pack_map(pk, 0);
+    pack_key(pk, "tensors"), msgpack_pack_array(pk, 1);
+    msgpack_pack_map(pk, 3);
+    pack_key(pk, "name"), pack_key(pk, "w");
+    pack_key(pk, "shape"), msgpack_pack_array(pk, 2), msgpack_pack_uint32(pk, 2),
+        msgpack_pack_uint32(pk, 3);
+    char data[20] = {0};
+    pack_key(pk, "data"), msgpack_pack_bin_with_body(pk, data, sizeof data);
+}
+
+/* a tensor of shape [2^20, 2^20] */
+static void body_huge_shape(msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 3);
+    pack_key(pk, "config"), msgpack_pack_map(pk, 0);
+    pack_key(pk, "vectors"), msgpack_pack_map(pk, 0);
+    pack_key(pk, "tensors"), msgpack_pack_array(pk, 1);
+    msgpack_pack_map(pk, 3);
+    pack_key(pk, "name"), pack_key(pk, "w");
+    pack_key(pk, "shape"), msgpack_pack_array(pk, 2), msgpack_pack_uint32(pk, 1u << 20),
+        msgpack_pack_uint32(pk, 1u << 20);
+    pack_key(pk, "data"), msgpack_pack_bin_with_body(pk, "abcd", 4);
+}
+
+/* a config value that is a float */
+static void body_float_config(msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 3);
+    pack_key(pk, "config"), msgpack_pack_map(pk, 1), pack_key(pk, "attn.M"),
+        msgpack_pack_double(pk, 16.0);
+    pack_key(pk, "vectors"), msgpack_pack_map(pk, 0);
+    pack_key(pk, "tensors"), msgpack_pack_array(pk, 0);
+}
+
+Test(attn_model, bad_files, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 30)
+{
+    attn_model_file_t mf;
+    sample_model(&mf);
+    char good[128];
+    snprintf(good, sizeof good, "%s", tmp_path("good.wm"));
+    cr_assert_eq(attn_model_save(good, &mf), WEFT_OK);
+    attn_model_destroy(&mf);
+    size_t len;
+    char *b = read_bytes(good, &len);
+    char *m = malloc(len + 64);
+
+    /* truncated anywhere: inside the magic, before/inside the version,
+     * inside a header, a name, a bin, one byte short */
+    const size_t cuts[] = {0, 1, 5, 10, 11, 12, 13, 20, 40, len / 2, len - 100, len - 1};
+    for (size_t k = 0; k < sizeof cuts / sizeof *cuts; k++) {
+        write_bytes(tmp_path("cut.wm"), b, cuts[k]);
+        expect_load_error(tmp_path("cut.wm"), WEFT_ETRUNC, "ends");
+    }
+    /* every prefix, to be sure none crashes or is accepted */
+    for (size_t cut = 0; cut < len; cut += 7) {
+        write_bytes(tmp_path("cut.wm"), b, cut);
+        attn_model_init(&mf);
+        weft_err_t err = attn_model_load(tmp_path("cut.wm"), &mf);
+        cr_assert_eq(err, WEFT_ETRUNC, "cut at %zu: %s", cut, weft_last_error());
+    }
+
+    /* another format version */
+    memcpy(m, b, len);
+    m[11] = 2;
+    write_bytes(tmp_path("v2.wm"), m, len);
+    expect_load_error(tmp_path("v2.wm"), WEFT_EVERSION,
+                      "model format version 2, this build reads version 1");
+
+    /* wrong magic */
+    memcpy(m, b, len);
+    m[1] = 'W';
+    write_bytes(tmp_path("magic.wm"), m, len);
+    expect_load_error(tmp_path("magic.wm"), WEFT_EPARSE, "not a weft model file");
+
+    /* random garbage */
+    rng_state = 1234;
+    for (size_t i = 0; i < 4096 && i < len + 64; i++)
+        m[i] = (char)(urand() * 256);
+    write_bytes(tmp_path("garbage.wm"), m, len);
+    expect_load_error(tmp_path("garbage.wm"), WEFT_EPARSE, "not a weft model file");
+
+    /* a map header claiming 2^32 − 1 entries right after the version (and
+     * an array claiming 2^31 followed by a few bytes) */
+    const char map32[] = "\xaaweft-model\x01\xdf\xff\xff\xff\xff";
+    write_bytes(tmp_path("map32.wm"), map32, sizeof map32 - 1);
+    expect_load_error(tmp_path("map32.wm"), WEFT_EINVAL, "map of 4294967295 entries, over the cap");
+    const char arr32[] = "\xaaweft-model\x01\x81\xa7tensors\xdd\x80\x00\x00\x00\x01\x02\x03";
+    write_bytes(tmp_path("arr32.wm"), arr32, sizeof arr32 - 1);
+    expect_load_error(tmp_path("arr32.wm"), WEFT_EINVAL, "array of 2147483648 entries");
+    /* a count under the cap but beyond the bytes present */
+    const char arr16[] = "\xaaweft-model\x01\xdc\xff\xff\x01\x02";
+    write_bytes(tmp_path("arr16.wm"), arr16, sizeof arr16 - 1);
+    expect_load_error(tmp_path("arr16.wm"), WEFT_ETRUNC, "declares 65535 entries");
+    /* a bin claiming 4 GiB */
+    const char bin32[] = "\xaaweft-model\x01\xc6\xff\xff\xff\xff\x00";
+    write_bytes(tmp_path("bin32.wm"), bin32, sizeof bin32 - 1);
+    expect_load_error(tmp_path("bin32.wm"), WEFT_ETRUNC, "bin of 4294967295 bytes");
+    /* 0xc1 is never valid msgpack */
+    const char c1[] = "\xaaweft-model\x01\xc1";
+    write_bytes(tmp_path("c1.wm"), c1, sizeof c1 - 1);
+    expect_load_error(tmp_path("c1.wm"), WEFT_EPARSE, "0xc1");
+    /* a version that is not an integer */
+    const char vstr[] = "\xaaweft-model\xa1" "1\x80";
+    write_bytes(tmp_path("vstr.wm"), vstr, sizeof vstr - 1);
+    expect_load_error(tmp_path("vstr.wm"), WEFT_EPARSE, "version is a string");
+
+    /* tensor data that does not match its shape; a shape over the cap; a
+     * float where an integer belongs */
+    write_crafted(tmp_path("short.wm"), body_short_data);
+    expect_load_error(tmp_path("short.wm"), WEFT_EINVAL,
+                      "tensor \"w\": 6 floats (24 bytes) expected, data has 20 bytes");
+    write_crafted(tmp_path("huge.wm"), body_huge_shape);
+    expect_load_error(tmp_path("huge.wm"), WEFT_EINVAL, "more than 268435456 floats");
+    write_crafted(tmp_path("float.wm"), body_float_config);
+    expect_load_error(tmp_path("float.wm"), WEFT_EPARSE, "config \"attn.M\" is a float");
+
+    /* trailing bytes after a valid model */
+    memcpy(m, b, len);
+    m[len] = 0x00;
+    write_bytes(tmp_path("trail.wm"), m, len + 1);
+    expect_load_error(tmp_path("trail.wm"), WEFT_EPARSE, "1 unexpected bytes after the model");
+
+    /* no such file */
+    expect_load_error(tmp_path("missing.wm"), WEFT_EIO, "cannot open");
+
+    /* a failed load leaves the caller's model as it was */
+    sample_model(&mf);
+    cr_assert_eq(attn_model_load(tmp_path("v2.wm"), &mf), WEFT_EVERSION);
+    cr_assert_eq(mf.n_tensors, 3);
+    attn_model_destroy(&mf);
+    free(b), free(m);
+}
+
+/* Random damage to a valid file: flipped bytes and random bodies after a
+ * valid header must be refused or read, never crash or hang. */
+Test(attn_model, fuzz_never_crashes, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 60)
+{
+    attn_model_file_t mf;
+    sample_model(&mf);
+    cr_assert_eq(attn_model_save(tmp_path("good.wm"), &mf), WEFT_OK);
+    attn_model_destroy(&mf);
+    size_t len;
+    char *b = read_bytes(tmp_path("good.wm"), &len);
+    char *m = malloc(len);
+    rng_state = 555;
+    size_t accepted = 0;
+    for (int trial = 0; trial < 400; trial++) {
+        memcpy(m, b, len);
+        size_t flips = 1 + (size_t)(urand() * 4);
+        for (size_t f = 0; f < flips; f++) /* keep magic and version: reach the body */
+            m[12 + (size_t)(urand() * (double)(len - 12))] = (char)(urand() * 256);
+        if (trial % 4 == 3) /* or a wholly random body */
+            for (size_t i = 12; i < len; i++)
+                m[i] = (char)(urand() * 256);
+        write_bytes(tmp_path("fuzz.wm"), m, len);
+        attn_model_init(&mf);
+        weft_err_t err = attn_model_load(tmp_path("fuzz.wm"), &mf);
+        cr_assert(err == WEFT_OK || err == WEFT_EPARSE || err == WEFT_ETRUNC ||
+                      err == WEFT_EINVAL,
+                  "trial %d: %s (%s)", trial, weft_strerror(err), weft_last_error());
+        accepted += err == WEFT_OK;
+        attn_model_destroy(&mf);
+    }
+    cr_log_info("fuzz: %zu of 400 damaged files still loaded", accepted);
+    free(b), free(m);
+}
