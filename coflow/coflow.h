@@ -162,6 +162,26 @@ typedef struct {
     double *scratch_out, *scratch_in;
     double *free_out, *free_in;    /* [n_ports] capacity left, allocator use */
     size_t *touched;               /* [n_ports * 2] port list scratch */
+    size_t *flow_list;             /* [2 * n_flows] allocator scratch */
+    size_t *port_index;            /* [2 * n_ports + 1] allocator scratch */
+    double *heap_key;              /* [2 * (n_flows + n_ports)] allocator heap */
+    size_t *heap_val;              /* [2 * (n_flows + n_ports)] */
+    /* Output of an allocator: the flows it gave a positive rate, so drivers
+     * never scan the open flows that did not move. */
+    size_t *rated;                 /* [n_flows] */
+    size_t n_rated;
+    /* Static indexes built by coflow_state_init: */
+    size_t *flow_coflow;           /* [n_flows] owning coflow of each flow */
+    size_t *cport_start;           /* [n_coflows + 1] into cports */
+    uint32_t *cports;              /* distinct sender ports of coflow c, then its
+                                      distinct receivers: cports[cport_start[c]
+                                      .. +n_senders) and the rest to the next */
+    /* Cache of each coflow's remaining bytes per port, parallel to cports;
+     * valid while coflow_remaining and n_open equal the stamps (a coflow
+     * that did not move since it was computed has the same bytes). */
+    double *cport_bytes;
+    double *cache_remaining;       /* [n_coflows] stamp, NAN = never */
+    size_t *cache_open;            /* [n_coflows] stamp */
 } coflow_state_t;
 
 /* Allocates the state for wl on fab: every coflow WAITING, every flow full. */
@@ -177,9 +197,15 @@ void coflow_state_release(coflow_state_t *st, size_t c, double now);
 bool coflow_state_finish_flow(coflow_state_t *st, size_t f);
 
 /* Remaining bottleneck time of active coflow c alone on the empty fabric:
- * max over ports of remaining bytes through the port / capacity. O(open
- * flows of c). Uses and restores scratch_out/scratch_in. */
+ * max over ports of remaining bytes through the port / capacity.
+ * O(distinct ports of c) when c has not moved since last asked, O(open flows
+ * of c) otherwise. */
 double coflow_state_remaining_iso(coflow_state_t *st, size_t c);
+
+/* Active coflow c's remaining bytes through each of its ports, parallel to
+ * st->cports[cport_start[c] .. cport_start[c+1]) (senders, then receivers).
+ * Cached as above; valid until c's flows move again. */
+const double *coflow_state_port_bytes(coflow_state_t *st, size_t c);
 
 /* --------------------------------------------------------------- policies */
 
@@ -207,9 +233,13 @@ typedef struct coflow_ordering {
 } coflow_ordering_t;
 
 /*
- * An allocator sets flow_rate for every open flow of the coflows in
- * order[0..n) (priority order), from zero: it must write every such flow's
- * rate (0 if it gets nothing) and keep each port's total within capacity.
+ * An allocator sets rates for the open flows of the coflows in order[0..n)
+ * (priority order), from zero, keeping each port's total within capacity.
+ * On entry every open flow's rate is 0 and st->n_rated is 0 (the driver
+ * resets the flows rated by the previous decision); the allocator writes
+ * positive rates only, and appends each flow it rates to st->rated. So a
+ * decision costs what moves, not what is open: coflows whose senders or
+ * receivers are all full can be skipped by looking at their ports alone.
  */
 typedef struct coflow_allocator {
     const char *name;          /* "greedy", "madd", "fair", "srf" */

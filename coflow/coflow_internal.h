@@ -1,10 +1,41 @@
 /*
  * coflow_internal.h - what the files of coflow/ share and no one else needs:
- * the policy objects the registry lists.
+ * the policy objects the registry lists, and the per-run context most
+ * key-based orderings use.
  */
 #ifndef COFLOW_INTERNAL_H
 #define COFLOW_INTERNAL_H
 
 #include "coflow.h"
+
+/* Per-run context of the key-based orderings: one key per coflow and one
+ * accumulator per job (zero between calls), plus room for one decision's
+ * active list. Allocated once in create(), so a decision never allocates. */
+typedef struct {
+    double *key;       /* [n_coflows] */
+    double *job_acc;   /* [n_jobs] zero between calls */
+    double *job_acc2;  /* [n_jobs] zero between calls */
+    size_t *ids;       /* [n_coflows] last active list (aalo's next_change) */
+    size_t n_ids;
+} coflow_keyctx_t;
+
+weft_err_t coflow_keyctx_create(void **ctx, const coflow_state_t *st);
+void coflow_keyctx_destroy(void *ctx);
+
+/* Remaining critical path of active coflow c: its remaining bottleneck time
+ * plus the heaviest path below it (cp_below_s without its own iso_s). */
+double coflow_remaining_path(coflow_state_t *st, size_t c);
+
+/* Orderings. */
+extern const coflow_ordering_t coflow_fifo, coflow_scf, coflow_ncf, coflow_lcf, coflow_sebf,
+    coflow_aalo, coflow_sincronia, coflow_wcp, coflow_jsebf, coflow_fair, coflow_srf;
+
+/* Allocators. */
+extern const coflow_allocator_t coflow_alloc_greedy, coflow_alloc_madd, coflow_alloc_fair,
+    coflow_alloc_srf;
+
+/* Rates below this many bytes/s are treated as no capacity at all, so float
+ * residue of a saturated port never becomes a trickle flow. */
+#define COFLOW_RATE_EPS 1e-9
 
 #endif

@@ -8,11 +8,12 @@
 #include <string.h>
 
 static const coflow_ordering_t *const orderings[] = {
-    NULL,
+    &coflow_fifo, &coflow_scf,  &coflow_ncf,  &coflow_lcf,  &coflow_sebf, &coflow_aalo,
+    &coflow_sincronia, &coflow_wcp, &coflow_jsebf, &coflow_fair, &coflow_srf, NULL,
 };
 
 static const coflow_allocator_t *const allocators[] = {
-    NULL,
+    &coflow_alloc_greedy, &coflow_alloc_madd, &coflow_alloc_fair, &coflow_alloc_srf, NULL,
 };
 
 const coflow_ordering_t *const *coflow_orderings(void) { return orderings; }

@@ -8,6 +8,7 @@
  */
 #include "coflow.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,16 +37,58 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
     st->free_out = weft_calloc(np, sizeof(double));
     st->free_in = weft_calloc(np, sizeof(double));
     st->touched = weft_calloc(np, 2 * sizeof(size_t));
+    st->flow_list = weft_calloc(nf, 2 * sizeof(size_t));
+    st->port_index = weft_calloc(2 * np + 1, sizeof(size_t));
+    st->heap_key = weft_calloc(nf + np, 2 * sizeof(double));
+    st->heap_val = weft_calloc(nf + np, 2 * sizeof(size_t));
+    st->rated = weft_calloc(nf, sizeof *st->rated);
+    st->flow_coflow = weft_calloc(nf, sizeof *st->flow_coflow);
+    st->cport_start = weft_calloc(nc + 1, sizeof *st->cport_start);
+    size_t n_cports = 0;
+    for (size_t c = 0; c < nc; c++)
+        n_cports += wl->coflows[c].n_senders + wl->coflows[c].n_receivers;
+    st->cports = weft_calloc(n_cports, sizeof *st->cports);
+    st->cport_bytes = weft_calloc(n_cports, sizeof *st->cport_bytes);
+    st->cache_remaining = weft_calloc(nc, sizeof *st->cache_remaining);
+    st->cache_open = weft_calloc(nc, sizeof *st->cache_open);
     if (!st->status || !st->release_s || !st->finish_s || !st->coflow_remaining ||
         !st->job_sent || !st->n_open || !st->open_flows || !st->open_pos ||
         !st->flow_remaining || !st->flow_rate || !st->scratch_out || !st->scratch_in ||
-        !st->free_out || !st->free_in || !st->touched) {
+        !st->free_out || !st->free_in || !st->touched || !st->flow_list || !st->port_index ||
+        !st->heap_key || !st->heap_val || !st->rated || !st->flow_coflow ||
+        !st->cport_start || !st->cports || !st->cport_bytes || !st->cache_remaining ||
+        !st->cache_open) {
         coflow_state_destroy(st);
         return weft_fail(WEFT_ENOMEM, "out of memory for the state of %zu coflows, %zu flows",
                          nc, nf);
     }
     for (size_t c = 0; c < nc; c++)
         st->coflow_remaining[c] = wl->coflows[c].total_bytes;
+    /* Distinct ports per coflow, marking in scratch_out/scratch_in (zeroed
+     * again right after). */
+    size_t k = 0;
+    for (size_t c = 0; c < nc; c++) {
+        const coflow_coflow_t *co = &wl->coflows[c];
+        const coflow_flow_t *fl = &wl->flows[co->first_flow];
+        st->cport_start[c] = k;
+        for (size_t i = 0; i < co->n_flows; i++)
+            if (!st->scratch_out[fl[i].src]) {
+                st->scratch_out[fl[i].src] = 1;
+                st->cports[k++] = fl[i].src;
+            }
+        for (size_t i = 0; i < co->n_flows; i++)
+            if (!st->scratch_in[fl[i].dst]) {
+                st->scratch_in[fl[i].dst] = 1;
+                st->cports[k++] = fl[i].dst;
+            }
+        for (size_t i = 0; i < co->n_flows; i++)
+            st->scratch_out[fl[i].src] = st->scratch_in[fl[i].dst] = 0;
+        for (size_t i = 0; i < co->n_flows; i++)
+            st->flow_coflow[co->first_flow + i] = c;
+    }
+    st->cport_start[nc] = k;
+    for (size_t c = 0; c < nc; c++)
+        st->cache_remaining[c] = NAN;
     for (size_t f = 0; f < nf; f++) {
         st->flow_remaining[f] = wl->flows[f].bytes;
         st->open_flows[f] = f;
@@ -71,6 +114,17 @@ void coflow_state_destroy(coflow_state_t *st)
     free(st->free_out);
     free(st->free_in);
     free(st->touched);
+    free(st->flow_list);
+    free(st->port_index);
+    free(st->heap_key);
+    free(st->heap_val);
+    free(st->rated);
+    free(st->flow_coflow);
+    free(st->cport_start);
+    free(st->cports);
+    free(st->cport_bytes);
+    free(st->cache_remaining);
+    free(st->cache_open);
     memset(st, 0, sizeof *st);
 }
 
@@ -83,17 +137,8 @@ void coflow_state_release(coflow_state_t *st, size_t c, double now)
 
 bool coflow_state_finish_flow(coflow_state_t *st, size_t f)
 {
-    const coflow_coflow_t *co = NULL;
-    /* Flows are sorted by coflow, so a binary search finds the owner. */
-    size_t lo = 0, hi = st->wl->n_coflows;
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (st->wl->coflows[mid].first_flow <= f)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    size_t c = lo;
+    size_t c = st->flow_coflow[f];
+    const coflow_coflow_t *co;
     co = &st->wl->coflows[c];
     size_t pos = st->open_pos[f];
     size_t last = co->first_flow + st->n_open[c] - 1;
@@ -114,34 +159,43 @@ bool coflow_state_finish_flow(coflow_state_t *st, size_t f)
     return false;
 }
 
-double coflow_state_remaining_iso(coflow_state_t *st, size_t c)
+const double *coflow_state_port_bytes(coflow_state_t *st, size_t c)
 {
+    size_t a = st->cport_start[c], b = st->cport_start[c + 1];
+    double *bytes = st->cport_bytes + a;
+    if (st->cache_remaining[c] == st->coflow_remaining[c] && st->cache_open[c] == st->n_open[c])
+        return bytes;
     const coflow_coflow_t *co = &st->wl->coflows[c];
     const coflow_flow_t *flows = st->wl->flows;
-    size_t nt = 0;
+    size_t mid = a + co->n_senders;
+    /* Sum per port through scratch, then read back in cports order. */
     for (size_t i = 0; i < st->n_open[c]; i++) {
         size_t f = st->open_flows[co->first_flow + i];
-        double r = st->flow_remaining[f];
-        uint32_t s = flows[f].src, d = flows[f].dst;
-        if (st->scratch_out[s] == 0)
-            st->touched[nt++] = s;
-        st->scratch_out[s] += r;
-        if (st->scratch_in[d] == 0)
-            st->touched[nt++] = st->fab->n_ports + d;
-        st->scratch_in[d] += r;
+        st->scratch_out[flows[f].src] += st->flow_remaining[f];
+        st->scratch_in[flows[f].dst] += st->flow_remaining[f];
     }
+    for (size_t i = a; i < mid; i++) {
+        bytes[i - a] = st->scratch_out[st->cports[i]];
+        st->scratch_out[st->cports[i]] = 0;
+    }
+    for (size_t i = mid; i < b; i++) {
+        bytes[i - a] = st->scratch_in[st->cports[i]];
+        st->scratch_in[st->cports[i]] = 0;
+    }
+    st->cache_remaining[c] = st->coflow_remaining[c];
+    st->cache_open[c] = st->n_open[c];
+    return bytes;
+}
+
+double coflow_state_remaining_iso(coflow_state_t *st, size_t c)
+{
+    const double *bytes = coflow_state_port_bytes(st, c);
+    size_t a = st->cport_start[c], mid = a + st->wl->coflows[c].n_senders,
+           b = st->cport_start[c + 1];
     double worst = 0;
-    for (size_t i = 0; i < nt; i++) {
-        size_t k = st->touched[i];
-        double t;
-        if (k < st->fab->n_ports) {
-            t = st->scratch_out[k] / st->fab->cap_out[k];
-            st->scratch_out[k] = 0;
-        } else {
-            k -= st->fab->n_ports;
-            t = st->scratch_in[k] / st->fab->cap_in[k];
-            st->scratch_in[k] = 0;
-        }
+    for (size_t i = a; i < b; i++) {
+        double cap = i < mid ? st->fab->cap_out[st->cports[i]] : st->fab->cap_in[st->cports[i]];
+        double t = bytes[i - a] / cap;
         if (t > worst)
             worst = t;
     }

@@ -15,10 +15,10 @@
  *  - active[0..n_active) holds exactly the ACTIVE coflows, sorted by
  *    (release time, index): the order orderings receive;
  *  - run[0..n_run) holds exactly the open flows of ACTIVE coflows with a
- *    positive rate; every other flow has rate 0. So the decision only zeroes
- *    run[] instead of every open flow, and advancing touches only flows that
- *    move. Building run[] after an allocation is one pass over the open flows
- *    of active coflows, the same order of work as the allocator itself;
+ *    positive rate (the allocator's st->rated list); every other flow has
+ *    rate 0. So the decision only zeroes run[] instead of every open flow,
+ *    and advancing touches only flows that move: a decision costs what the
+ *    ordering and the allocator cost, never a walk over idle open flows;
  *  - the heap holds the coflows whose parents are all done (or roots of
  *    arrived jobs) and which wait for their compute time to pass.
  * Nothing is allocated inside the loop: every array is sized up front.
@@ -39,7 +39,7 @@
 #define FINISH_REL_TOL 1e-9
 /* ... or would take less than this fraction of the current time to send, so
  * `now + remaining / rate` could not move the clock forward. */
-#define FINISH_TIME_TOL 1e-12
+#define FINISH_TIME_TOL 1e-9
 /* Capacity check slack, and the slack of the end-of-run checks. */
 #define CAP_TOL 1e-9
 #define CONSERVE_TOL 1e-6
@@ -300,16 +300,27 @@ static void take_releases(sim_t *s, double now)
 }
 
 /* Moves every flow by rate * dt and collects the ones that are done. The
- * clock must already read the new time. */
+ * clock must already read the new time. Allocators list a coflow's flows
+ * together, so each run of one coflow's bytes is summed first and added to
+ * coflow_remaining and job_sent once: adding each flow's few bytes to a job total of 1e11 bytes one by one
+ * would round most of them away (and an ordering watching job_sent, like
+ * Aalo's queue thresholds, would wait forever for a crossing). */
 static void advance(sim_t *s, double dt)
 {
     coflow_state_t *st = &s->st;
     const coflow_flow_t *flows = s->wl->flows;
     const coflow_coflow_t *coflows = s->wl->coflows;
-    double now = st->now, moved = 0;
+    double now = st->now, moved = 0, acc = 0;
+    size_t cur = s->n_run ? s->run[0].c : 0;
     s->n_done = 0;
     for (size_t k = 0; k < s->n_run; k++) {
         moving_t *m = &s->run[k];
+        if (m->c != cur) {
+            st->coflow_remaining[cur] -= acc;
+            st->job_sent[coflows[cur].job] += acc;
+            acc = 0;
+            cur = m->c;
+        }
         double rem = st->flow_remaining[m->f];
         double sent = m->rate * dt;
         moved += sent;
@@ -320,8 +331,11 @@ static void advance(sim_t *s, double dt)
         } else {
             st->flow_remaining[m->f] = left;
         }
-        st->coflow_remaining[m->c] -= sent;
-        st->job_sent[coflows[m->c].job] += sent;
+        acc += sent;
+    }
+    if (s->n_run) {
+        st->coflow_remaining[cur] -= acc;
+        st->job_sent[coflows[cur].job] += acc;
     }
     s->moved += moved;
 }
@@ -398,30 +412,39 @@ static weft_err_t decide(sim_t *s)
         return WEFT_OK;
     memcpy(s->ids, s->active, s->n_active * sizeof *s->ids);
     s->ord->order(s->ctx, st, s->ids, s->n_active);
+    st->n_rated = 0;
     s->alloc->allocate(st, s->ids, s->n_active);
     s->res->n_decisions++;
 
-    const coflow_coflow_t *coflows = s->wl->coflows;
+    /* run[] is exactly what the allocator rated (coflow.h contract), so a
+     * decision never walks the open flows that did not move. */
     double best = INFINITY;
-    for (size_t i = 0; i < s->n_active; i++) {
-        size_t c = s->active[i];
-        const size_t *open = st->open_flows + coflows[c].first_flow;
-        size_t n = st->n_open[c];
-        for (size_t k = 0; k < n; k++) {
-            size_t f = open[k];
-            double r = st->flow_rate[f];
-            if (r > 0 && r < INFINITY) {
-                s->run[s->n_run++] = (moving_t){f, c, r};
-                double dt = st->flow_remaining[f] / r;
-                if (dt < best)
-                    best = dt;
-            } else if (r != 0) {
-                return weft_fail(WEFT_EINTERNAL,
-                                 "allocator '%s' (ordering '%s') gave flow %zu of coflow %zu "
-                                 "the rate %g at t=%.9g s; expected a finite rate >= 0",
-                                 s->alloc->name, s->ord->name, f, c, r, st->now);
-            }
+    for (size_t k = 0; k < st->n_rated; k++) {
+        size_t f = st->rated[k];
+        double r = st->flow_rate[f];
+        size_t c = st->flow_coflow[f];
+        if (!(r > 0 && r < INFINITY) || st->status[c] != COFLOW_ACTIVE)
+            return weft_fail(WEFT_EINTERNAL,
+                             "allocator '%s' (ordering '%s') gave flow %zu of coflow %zu "
+                             "the rate %g at t=%.9g s; expected a finite rate > 0 for an "
+                             "open flow of an active coflow",
+                             s->alloc->name, s->ord->name, f, c, r, st->now);
+        s->run[s->n_run++] = (moving_t){f, c, r};
+        double dt = st->flow_remaining[f] / r;
+        if (dt < best)
+            best = dt;
+    }
+    if (s->opts->check) { /* nothing moves that was not listed */
+        size_t positive = 0;
+        for (size_t i = 0; i < s->n_active; i++) {
+            size_t c = s->active[i];
+            const size_t *open = st->open_flows + s->wl->coflows[c].first_flow;
+            for (size_t k = 0; k < st->n_open[c]; k++)
+                positive += st->flow_rate[open[k]] != 0;
         }
+        if (positive != st->n_rated)
+            violation(s, "allocator '%s' set %zu nonzero rates but listed %zu as rated",
+                      s->alloc->name, positive, st->n_rated);
     }
     s->next_finish_dt = best;
     if (s->n_open_total > s->res->max_active_flows)
@@ -575,12 +598,14 @@ static double wall_now(void)
 
 /* The earliest next event after s->st.now; INFINITY if none. Sets
  * *external when an arrival or release is pending (events that change the
- * state without any flow moving). */
-static double next_event(sim_t *s, bool *external)
+ * state without any flow moving), and *by_change when the ordering's
+ * next_change() is the earliest. */
+static double next_event(sim_t *s, bool *external, bool *by_change)
 {
     const coflow_workload_t *wl = s->wl;
     double now = s->st.now, t = INFINITY;
     *external = false;
+    *by_change = false;
     if (s->next_job < wl->n_jobs) {
         t = wl->jobs[s->job_order[s->next_job]].arrival_s;
         *external = true;
@@ -605,8 +630,16 @@ static double next_event(sim_t *s, bool *external)
         }
         if (s->ord->next_change) {
             double tc = s->ord->next_change(s->ctx, &s->st);
-            if (tc > now && tc < t)
+            /* A change predicted closer than the finish tolerance is taken
+               that much later, so the clock always moves by a step the
+               state can see (a step of one ulp of `now` moves no byte). */
+            double min_t = now + fmax(now, 1) * FINISH_TIME_TOL;
+            if (tc > now && tc < min_t)
+                tc = min_t;
+            if (tc > now && tc < t) {
                 t = tc;
+                *by_change = true;
+            }
         }
     }
     return t;
@@ -648,14 +681,18 @@ weft_err_t netsim_run(const coflow_workload_t *wl, const coflow_fabric_t *fab,
     WEFT_CHECK(sim_setup(&s));
 
     double now = wl->n_jobs ? wl->jobs[s.job_order[0]].arrival_s : 0;
+    /* Aalo-like orderings may legitimately change once per job and
+       threshold between two flow finishes; far more means a broken
+       prediction. */
+    size_t change_only = 0, change_only_max = 1000000 + 64 * wl->n_jobs;
     s.tick0 = now;
     s.st.now = now;
     for (;;) {
         take_arrivals(&s, now);
         take_releases(&s, now);
         WEFT_CHECK(decide(&s));
-        bool external;
-        double t = next_event(&s, &external);
+        bool external, by_change;
+        double t = next_event(&s, &external, &by_change);
         if (s.n_active > 0 && s.n_run == 0 && !external)
             WEFT_CHECK(weft_fail(WEFT_EINTERNAL,
                                  "stalled at t=%.9g s: ordering '%s' with allocator '%s' gave "
@@ -671,6 +708,18 @@ weft_err_t netsim_run(const coflow_workload_t *wl, const coflow_fabric_t *fab,
         now = t;
         s.st.now = now; /* finish_flow stamps finish_s with it */
         advance(&s, dt);
+        /* Guard against an ordering whose predicted changes never happen:
+           only so many decisions in a row may come from next_change alone. */
+        if (by_change && s.n_done == 0) {
+            if (++change_only > change_only_max)
+                WEFT_CHECK(weft_fail(WEFT_EINTERNAL,
+                                     "ordering '%s': %zu decisions in a row at t=%.17g s came "
+                                     "from next_change() alone without any flow finishing; its "
+                                     "predicted changes do not happen",
+                                     s.ord->name, change_only, now));
+        } else {
+            change_only = 0;
+        }
         finish_done_flows(&s);
         res->n_events++;
     }

@@ -10,6 +10,9 @@
  * gets min(free send, free receive)), "t-share" (each flow gets the smaller
  * of its ports' capacity / open flows on it), "t-zero" (nothing) and
  * "t-over" (twice the port capacity: a broken allocator for the checks).
+ * Like coflow/'s allocators they follow coflow.h's contract: rates are 0 on
+ * entry, only positive rates are written and each rated flow is appended to
+ * st->rated.
  * Every fabric in the hand-worked cases runs at 1 byte/s per port.
  */
 #include <criterion/criterion.h>
@@ -100,7 +103,10 @@ static void alloc_greedy(coflow_state_t *st, const size_t *order, size_t n)
             size_t f = st->open_flows[co->first_flow + k];
             uint32_t s = st->wl->flows[f].src, d = st->wl->flows[f].dst;
             double r = fmin(st->free_out[s], st->free_in[d]);
+            if (r <= 0)
+                continue;
             st->flow_rate[f] = r;
+            st->rated[st->n_rated++] = f;
             st->free_out[s] -= r;
             st->free_in[d] -= r;
         }
@@ -124,6 +130,7 @@ static void alloc_share(coflow_state_t *st, const size_t *order, size_t n)
                 } else {
                     st->flow_rate[f] = fmin(st->fab->cap_out[s] / st->scratch_out[s],
                                             st->fab->cap_in[d] / st->scratch_in[d]);
+                    st->rated[st->n_rated++] = f;
                 }
             }
         }
@@ -145,14 +152,41 @@ static void alloc_over(coflow_state_t *st, const size_t *order, size_t n)
         for (size_t k = 0; k < st->n_open[order[i]]; k++) {
             size_t f = st->open_flows[co->first_flow + k];
             st->flow_rate[f] = 2 * st->fab->cap_out[st->wl->flows[f].src];
+            st->rated[st->n_rated++] = f;
         }
     }
 }
+
+/* Rates every flow 1/4 of its send port but lists none of them: a broken
+ * allocator the check must catch (the emulator moves only listed flows). */
+static void alloc_unlisted(coflow_state_t *st, const size_t *order, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const coflow_coflow_t *co = &st->wl->coflows[order[i]];
+        for (size_t k = 0; k < st->n_open[order[i]]; k++)
+            st->flow_rate[st->open_flows[co->first_flow + k]] = 0.25;
+    }
+    alloc_greedy(st, order, n);
+}
+
+/* next_change that always predicts a change a hair after now: the guard must
+ * end the run instead of crawling. */
+static double change_never_happens(void *ctx, const coflow_state_t *st)
+{
+    (void)ctx;
+    return nextafter(st->now, INFINITY);
+}
+
+static const coflow_ordering_t t_liar = {"t-liar", "predicts changes that never come",
+                                         "t-greedy", true, 0, NULL, NULL, order_index,
+                                         change_never_happens};
 
 static const coflow_allocator_t t_greedy = {"t-greedy", "greedy", alloc_greedy};
 static const coflow_allocator_t t_share = {"t-share", "equal shares", alloc_share};
 static const coflow_allocator_t t_zero = {"t-zero", "nothing", alloc_zero};
 static const coflow_allocator_t t_over = {"t-over", "too much", alloc_over};
+static const coflow_allocator_t t_unlisted = {"t-unlisted", "rates not listed",
+                                              alloc_unlisted};
 
 /* ------------------------------------------------------------ fixture */
 
@@ -444,6 +478,32 @@ Test(netsim_guard, capacity_violation_is_counted)
      * job below its lower bound of 4 s */
     cr_assert_eq(res.n_violations, 4);
     cr_assert(strstr(res.first_violation, "port 0 sends"), "%s", res.first_violation);
+}
+
+Test(netsim_guard, unlisted_rates_are_counted)
+{
+    add_single(1, 0, 1, 0, 1, 4);
+    add_single(2, 0, 1, 0, 2, 4); /* blocked behind job 1, rated 0.25 unlisted */
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    netsim_opts_t opts = {.ordering = &t_index, .allocator = &t_unlisted, .check = true};
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_OK, "%s", weft_last_error());
+    cr_assert_geq(res.n_violations, 1);
+    cr_assert(strstr(res.first_violation, "listed"), "%s", res.first_violation);
+}
+
+/* A next_change one ulp ahead is taken a tolerance later, so the clock
+ * moves in visible steps; one that never stops predicting is ended by the
+ * guard only after very many steps, so here it just slows the run: 2 bytes
+ * at 1 byte/s with steps of 1e-9 s would be 2e9 decisions. The guard's
+ * limit (1e6 + 64 per job) stops it with a message naming the ordering. */
+Test(netsim_guard, next_change_that_never_comes, .timeout = 30)
+{
+    add_single(1, 0, 1, 0, 1, 2);
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    netsim_opts_t opts = {.ordering = &t_liar, .allocator = &t_greedy};
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_EINTERNAL);
+    cr_assert(strstr(weft_last_error(), "t-liar") && strstr(weft_last_error(), "next_change"),
+              "%s", weft_last_error());
 }
 
 Test(netsim_guard, open_job_refused)

@@ -1,0 +1,104 @@
+/*
+ * alloc_greedy.c - greedy rates by priority (Sincronia, sec. 4): walk the
+ * coflows in order and give each open flow all the capacity its two ports
+ * have left. Work-conserving: afterwards no open flow of an ordered coflow
+ * has free capacity at both of its ports. A coflow whose senders or whose
+ * receivers are all full is skipped by its port list alone, so a decision
+ * costs the open flows of the coflows that can still move.
+ *
+ * Also the helpers of alloc_internal.h (the used-capacity convention).
+ */
+#include "alloc_internal.h"
+
+bool alloc_coflow_can_move(const coflow_state_t *st, size_t c)
+{
+    const coflow_fabric_t *fab = st->fab;
+    size_t a = st->cport_start[c], mid = a + st->wl->coflows[c].n_senders,
+           b = st->cport_start[c + 1];
+    bool send = false, recv = false;
+    for (size_t q = a; q < mid && !send; q++) {
+        uint32_t p = st->cports[q];
+        send = fab->cap_out[p] - st->free_out[p] > COFLOW_RATE_EPS * fab->cap_out[p];
+    }
+    for (size_t q = mid; q < b && send && !recv; q++) {
+        uint32_t p = st->cports[q];
+        recv = fab->cap_in[p] - st->free_in[p] > COFLOW_RATE_EPS * fab->cap_in[p];
+    }
+    return send && recv;
+}
+
+void alloc_release_ports(coflow_state_t *st)
+{
+    const coflow_flow_t *flows = st->wl->flows;
+    for (size_t i = 0; i < st->n_rated; i++) {
+        size_t f = st->rated[i];
+        st->free_out[flows[f].src] = 0;
+        st->free_in[flows[f].dst] = 0;
+    }
+}
+
+/* Counts the send and receive ports of coflow c with capacity left. */
+static void free_ports(const coflow_state_t *st, size_t c, size_t *us, size_t *ur)
+{
+    const coflow_fabric_t *fab = st->fab;
+    size_t a = st->cport_start[c], mid = a + st->wl->coflows[c].n_senders,
+           b = st->cport_start[c + 1];
+    *us = *ur = 0;
+    for (size_t q = a; q < mid; q++) {
+        uint32_t p = st->cports[q];
+        *us += fab->cap_out[p] - st->free_out[p] > COFLOW_RATE_EPS * fab->cap_out[p];
+    }
+    for (size_t q = mid; q < b && *us; q++) {
+        uint32_t p = st->cports[q];
+        *ur += fab->cap_in[p] - st->free_in[p] > COFLOW_RATE_EPS * fab->cap_in[p];
+    }
+}
+
+/* Within a coflow every rate given fills one of its ports, so once all its
+ * senders or all its receivers are full the rest of its flows get nothing:
+ * the walk stops there. A coflow of m senders and r receivers thus costs
+ * O(m + r) plus the flows visited before min(m, r)-ish ports fill, not the
+ * m * r flows of a full shuffle. */
+void alloc_greedy_pass(coflow_state_t *st, const size_t *order, size_t n)
+{
+    const coflow_workload_t *wl = st->wl;
+    const double *cap_out = st->fab->cap_out, *cap_in = st->fab->cap_in;
+    for (size_t i = 0; i < n; i++) {
+        size_t c = order[i], us, ur;
+        free_ports(st, c, &us, &ur);
+        if (!us || !ur)
+            continue;
+        const size_t *open = st->open_flows + wl->coflows[c].first_flow;
+        size_t n_open = st->n_open[c];
+        for (size_t j = 0; j < n_open; j++) {
+            size_t f = open[j];
+            uint32_t s = wl->flows[f].src, d = wl->flows[f].dst;
+            double free_s = cap_out[s] - st->free_out[s];
+            double free_d = cap_in[d] - st->free_in[d];
+            double r = free_s < free_d ? free_s : free_d;
+            if (!(r > COFLOW_RATE_EPS * (cap_out[s] < cap_in[d] ? cap_out[s] : cap_in[d])))
+                continue;
+            alloc_add_rate(st, f, r);
+            /* count a port once, when this rate fills it */
+            double eps_s = COFLOW_RATE_EPS * cap_out[s], eps_d = COFLOW_RATE_EPS * cap_in[d];
+            if (free_s > eps_s && free_s - r <= eps_s)
+                us--;
+            if (free_d > eps_d && free_d - r <= eps_d)
+                ur--;
+            if (!us || !ur)
+                break;
+        }
+    }
+}
+
+static void greedy_allocate(coflow_state_t *st, const size_t *order, size_t n)
+{
+    alloc_greedy_pass(st, order, n);
+    alloc_release_ports(st);
+}
+
+const coflow_allocator_t coflow_alloc_greedy = {
+    .name = "greedy",
+    .description = "by priority, each flow takes all its ports have left (Sincronia)",
+    .allocate = greedy_allocate,
+};

@@ -1,0 +1,40 @@
+/*
+ * alloc_internal.h - helpers the allocators share.
+ *
+ * Used-capacity convention: while an allocator runs, st->free_out/free_in
+ * hold the capacity USED so far on each port (zero between calls). Only the
+ * ports of rated flows are ever non-zero, so alloc_release_ports() restores
+ * the zeros by walking st->rated: O(flows rated), never O(ports) or
+ * O(open flows).
+ */
+#ifndef ALLOC_INTERNAL_H
+#define ALLOC_INTERNAL_H
+
+#include "coflow_internal.h"
+
+/* Gives flow f r > 0 more bytes/s, counts it on its two ports and lists f
+ * in st->rated the first time it gets anything. */
+static inline void alloc_add_rate(coflow_state_t *st, size_t f, double r)
+{
+    const coflow_flow_t *fl = &st->wl->flows[f];
+    if (st->flow_rate[f] == 0)
+        st->rated[st->n_rated++] = f;
+    st->flow_rate[f] += r;
+    st->free_out[fl->src] += r;
+    st->free_in[fl->dst] += r;
+}
+
+/* False when every sending port or every receiving port of active coflow c
+ * is full, so none of its flows can get anything: the coflow is skipped
+ * without walking its flows. O(distinct ports of c). */
+bool alloc_coflow_can_move(const coflow_state_t *st, size_t c);
+
+/* Greedy in priority order: each open flow of order[0..n) gets all the
+ * capacity left at both its ports (nothing below COFLOW_RATE_EPS of them),
+ * added to what it has. O(open flows of the coflows that can move). */
+void alloc_greedy_pass(coflow_state_t *st, const size_t *order, size_t n);
+
+/* Zeroes the used capacity of the ports of every rated flow. */
+void alloc_release_ports(coflow_state_t *st);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * alloc_madd.c - Varys' Minimum-Allocation-for-Desired-Duration (Chowdhury
+ * et al., SIGCOMM 2014, sec. 5.3). In priority order, a coflow's effective
+ * bottleneck on what is left of the fabric is
+ *     G = max over its ports p of (its remaining bytes through p) / (free
+ *         capacity of p);
+ * each of its flows then gets remaining / G, so all of them finish together
+ * at G and the coflow takes no more than it needs. A coflow with a port
+ * already full (G infinite) waits. Then a greedy pass hands the leftover
+ * capacity out in the same order (Varys' backfilling for work conservation).
+ */
+#include "alloc_internal.h"
+
+#include <math.h>
+
+static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
+{
+    const coflow_workload_t *wl = st->wl;
+    const coflow_fabric_t *fab = st->fab;
+    for (size_t i = 0; i < n; i++) {
+        size_t c = order[i];
+        const coflow_coflow_t *co = &wl->coflows[c];
+        if (!alloc_coflow_can_move(st, c))
+            continue;
+        /* G over the coflow's distinct ports, from the cached per-port
+         * remaining bytes. */
+        const double *bytes = coflow_state_port_bytes(st, c);
+        size_t a = st->cport_start[c], mid = a + co->n_senders, b = st->cport_start[c + 1];
+        double gamma = 0;
+        for (size_t q = a; q < b && isfinite(gamma); q++) {
+            uint32_t p = st->cports[q];
+            double cap = q < mid ? fab->cap_out[p] : fab->cap_in[p];
+            double free = cap - (q < mid ? st->free_out[p] : st->free_in[p]);
+            if (bytes[q - a] <= 0)
+                continue;
+            double g = free > COFLOW_RATE_EPS * cap ? bytes[q - a] / free : INFINITY;
+            if (g > gamma)
+                gamma = g;
+        }
+        if (!isfinite(gamma) || gamma <= 0)
+            continue;
+        for (size_t j = 0; j < st->n_open[c]; j++) {
+            size_t f = st->open_flows[co->first_flow + j];
+            /* Shave a hair so rounding never pushes a port past capacity. */
+            double r = st->flow_remaining[f] / gamma * (1 - 1e-12);
+            if (r > 0)
+                alloc_add_rate(st, f, r);
+        }
+    }
+    alloc_greedy_pass(st, order, n);
+    alloc_release_ports(st);
+}
+
+const coflow_allocator_t coflow_alloc_madd = {
+    .name = "madd",
+    .description = "Varys MADD: pace each coflow to finish all flows at its bottleneck, "
+                   "then backfill",
+    .allocate = madd_allocate,
+};

@@ -1,0 +1,69 @@
+/*
+ * fifo.c - first in, first out: coflows by release time, ties by their
+ * job's arrival, then by index. The baseline of the Varys paper (as in
+ * Orchestra/Baraat's FIFO).
+ *
+ * Also the two coflow-agnostic baselines as orderings ("fair", "srf"): their
+ * allocators share per flow and ignore the coflow order, so FIFO is only
+ * what they hand over.
+ */
+#include "coflow_internal.h"
+
+#include <stdlib.h>
+
+/* qsort has no context argument in C11; the comparison reads this. */
+static _Thread_local const coflow_workload_t *fifo_wl;
+
+static int cmp_arrival(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    double ax = fifo_wl->jobs[fifo_wl->coflows[x].job].arrival_s;
+    double ay = fifo_wl->jobs[fifo_wl->coflows[y].job].arrival_s;
+    if (ax != ay)
+        return ax < ay ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+/* ids arrive sorted by (release, index): only runs of equal release times
+ * need re-sorting, by (job arrival, index). O(n) plus the sort of the
+ * runs, which are short except at a burst of simultaneous releases. */
+static void fifo_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+{
+    (void)ctx;
+    fifo_wl = st->wl;
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i + 1;
+        while (j < n && st->release_s[ids[j]] == st->release_s[ids[i]])
+            j++;
+        if (j - i > 1)
+            qsort(ids + i, j - i, sizeof *ids, cmp_arrival);
+        i = j;
+    }
+}
+
+const coflow_ordering_t coflow_fifo = {
+    .name = "fifo",
+    .description = "first in, first out by coflow release time (ties: job arrival)",
+    .default_allocator = "greedy",
+    .clairvoyant = false,
+    .order = fifo_order,
+};
+
+/* The coflow-agnostic baselines as policies: the order does not matter to
+ * their allocators, which share per flow. */
+const coflow_ordering_t coflow_fair = {
+    .name = "fair",
+    .description = "per-flow max-min fair sharing, coflow-agnostic (TCP-like)",
+    .default_allocator = "fair",
+    .clairvoyant = false,
+    .order = fifo_order,
+};
+
+const coflow_ordering_t coflow_srf = {
+    .name = "srf",
+    .description = "per-flow shortest remaining first, coflow-agnostic (pFabric-like)",
+    .default_allocator = "srf",
+    .clairvoyant = true,
+    .order = fifo_order,
+};

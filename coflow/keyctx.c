@@ -1,0 +1,41 @@
+/*
+ * keyctx.c - the per-run context shared by key-based orderings.
+ */
+#include "coflow_internal.h"
+
+#include <stdlib.h>
+
+weft_err_t coflow_keyctx_create(void **ctx, const coflow_state_t *st)
+{
+    coflow_keyctx_t *k = calloc(1, sizeof *k);
+    if (!k)
+        return weft_fail(WEFT_ENOMEM, "out of memory for an ordering's context");
+    k->key = weft_calloc(st->wl->n_coflows, sizeof *k->key);
+    k->job_acc = weft_calloc(st->wl->n_jobs, sizeof *k->job_acc);
+    k->job_acc2 = weft_calloc(st->wl->n_jobs, sizeof *k->job_acc2);
+    k->ids = weft_calloc(st->wl->n_coflows, sizeof *k->ids);
+    if (!k->key || !k->job_acc || !k->job_acc2 || !k->ids) {
+        coflow_keyctx_destroy(k);
+        return weft_fail(WEFT_ENOMEM, "out of memory for an ordering's context");
+    }
+    *ctx = k;
+    return WEFT_OK;
+}
+
+void coflow_keyctx_destroy(void *ctx)
+{
+    coflow_keyctx_t *k = ctx;
+    if (!k)
+        return;
+    free(k->key);
+    free(k->job_acc);
+    free(k->job_acc2);
+    free(k->ids);
+    free(k);
+}
+
+double coflow_remaining_path(coflow_state_t *st, size_t c)
+{
+    const coflow_coflow_t *co = &st->wl->coflows[c];
+    return coflow_state_remaining_iso(st, c) + (co->cp_below_s - co->iso_s);
+}

@@ -1,0 +1,26 @@
+/*
+ * lcf.c - lightest first: fewest total bytes (LCF).
+ * Definitions of the Varys paper (Chowdhury et al., SIGCOMM 2014, sec. 5.1),
+ * on the coflow's static size, paired with MADD rates as there.
+ */
+#include "coflow_internal.h"
+
+static void lcf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+{
+    coflow_keyctx_t *k = ctx;
+    for (size_t i = 0; i < n; i++) {
+        const coflow_coflow_t *co = &st->wl->coflows[ids[i]];
+        k->key[ids[i]] = co->total_bytes;
+    }
+    coflow_sort_by_key(st, ids, n, k->key);
+}
+
+const coflow_ordering_t coflow_lcf = {
+    .name = "lcf",
+    .description = "lightest first: fewest total bytes (LCF)",
+    .default_allocator = "madd",
+    .clairvoyant = true,
+    .create = coflow_keyctx_create,
+    .destroy = coflow_keyctx_destroy,
+    .order = lcf_order,
+};

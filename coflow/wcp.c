@@ -1,0 +1,124 @@
+/*
+ * wcp.c - weighted shortest remaining critical path first (DAG-aware).
+ *
+ * A job's remaining critical path RCP(j) is the longest chain of work it
+ * still owes, over its "frontier" coflows:
+ *   - an ACTIVE coflow c contributes remaining_iso(c) + (cp_below_s(c) -
+ *     iso_s(c)): the bottleneck time c still needs alone on the fabric, plus
+ *     the heaviest path of compute and isolation times below it (and the
+ *     job's final compute for a sink);
+ *   - a WAITING coflow c whose parents are all DONE (its inputs are ready,
+ *     its sending stage is still computing) contributes max(0, ready +
+ *     compute_s(c) - now) + cp_below_s(c), where ready is its last parent's
+ *     finish (the job's arrival for a root).
+ * Every other unfinished coflow lies below one of these, so it is already
+ * counted in their cp_below_s.
+ * Every active coflow of job j gets key RCP(j) / weight(j), smallest first:
+ * Smith's rule (weighted shortest job first) with the critical path as the
+ * job's size; on a single-coflow trace it is SEBF weighted by job. Within a
+ * job the coflow with the longer own path goes first (it gates the job);
+ * then release time, then index.
+ *
+ * Default allocator MADD: it finishes the first coflow exactly at its
+ * remaining bottleneck time, the quantity the key is built from, and its
+ * backfilling pass keeps it as work-conserving as greedy.
+ *
+ * Cost per decision: O(open flows of the active coflows + coflows and
+ * parent links of the active jobs + n log n).
+ */
+#include "coflow_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+/* qsort has no context in C11: the comparison reads these. */
+static _Thread_local const coflow_keyctx_t *wcp_k;
+static _Thread_local const coflow_state_t *wcp_st;
+
+static int cmp_wcp(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    const coflow_workload_t *wl = wcp_st->wl;
+    double jx = wcp_k->job_acc[wl->coflows[x].job], jy = wcp_k->job_acc[wl->coflows[y].job];
+    if (jx != jy)
+        return jx < jy ? -1 : 1;
+    double px = wcp_k->key[x], py = wcp_k->key[y];
+    if (px != py)
+        return px > py ? -1 : 1; /* longer own path first */
+    double rx = wcp_st->release_s[x], ry = wcp_st->release_s[y];
+    if (rx != ry)
+        return rx < ry ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+/* Longest remaining path through job j's waiting coflows whose inputs are
+ * ready. O(coflows + parent links of the job). */
+static double waiting_path(const coflow_state_t *st, size_t j)
+{
+    const coflow_workload_t *wl = st->wl;
+    const coflow_job_t *job = &wl->jobs[j];
+    double best = 0;
+    for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
+        if (st->status[c] != COFLOW_WAITING)
+            continue;
+        const coflow_coflow_t *co = &wl->coflows[c];
+        double ready = job->arrival_s;
+        bool inputs_ready = true;
+        for (size_t q = 0; q < co->n_parents && inputs_ready; q++) {
+            size_t p = wl->parents[co->first_parent + q];
+            if (st->status[p] != COFLOW_DONE)
+                inputs_ready = false;
+            else if (q == 0 || st->finish_s[p] > ready)
+                ready = st->finish_s[p];
+        }
+        if (!inputs_ready)
+            continue;
+        double path = fmax(0, ready + co->compute_s - st->now) + co->cp_below_s;
+        if (path > best)
+            best = path;
+    }
+    return best;
+}
+
+static void wcp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+{
+    coflow_keyctx_t *k = ctx;
+    const coflow_workload_t *wl = st->wl;
+    /* job_acc2 marks the jobs seen in this decision; job_acc collects RCP. */
+    for (size_t i = 0; i < n; i++) {
+        size_t c = ids[i];
+        size_t j = wl->coflows[c].job;
+        if (k->job_acc2[j] == 0) {
+            k->job_acc2[j] = 1;
+            k->job_acc[j] = waiting_path(st, j);
+        }
+        double path = coflow_remaining_path(st, c);
+        k->key[c] = path;
+        if (path > k->job_acc[j])
+            k->job_acc[j] = path;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t j = wl->coflows[ids[i]].job;
+        if (k->job_acc2[j] == 1) {
+            k->job_acc2[j] = 2;
+            k->job_acc[j] /= wl->jobs[j].weight;
+        }
+    }
+    wcp_k = k;
+    wcp_st = st;
+    qsort(ids, n, sizeof *ids, cmp_wcp);
+    for (size_t i = 0; i < n; i++) {
+        size_t j = wl->coflows[ids[i]].job;
+        k->job_acc[j] = k->job_acc2[j] = 0;
+    }
+}
+
+const coflow_ordering_t coflow_wcp = {
+    .name = "wcp",
+    .description = "DAG-aware: weighted shortest remaining critical path of the job first",
+    .default_allocator = "madd",
+    .clairvoyant = true,
+    .create = coflow_keyctx_create,
+    .destroy = coflow_keyctx_destroy,
+    .order = wcp_order,
+};

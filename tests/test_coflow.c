@@ -1,0 +1,999 @@
+/*
+ * test_coflow.c - every ordering and allocator of coflow/, one decision at
+ * a time, on states built by hand.
+ *
+ * Orderings: exact orders on cases where the definitions disagree, so a
+ * policy reading the wrong key (or the static size instead of the remaining
+ * one, or ignoring weights, waiting coflows or ties) fails. Allocators:
+ * exact rates on 3-6 port cases worked out in the comments, and the rated
+ * list (exactly the flows given a rate). Invariants on random states for
+ * every ordering x allocator: a permutation comes back, every open flow gets
+ * a finite rate >= 0, no port exceeds its capacity, every open flow has a
+ * saturated port (work conservation) and the scratch arrays are zero again.
+ *
+ * Every fabric here runs at 1 byte/s per port unless a test says otherwise;
+ * flows are numbered in the order they are added.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coflow/coflow.h"
+#include "dag/dag.h"
+
+#define N_PORTS 6
+
+static coflow_workload_t wl;
+static coflow_fabric_t fab;
+static coflow_state_t st;
+static bool st_ready;
+
+static void setup(void)
+{
+    coflow_workload_init(&wl, N_PORTS);
+    cr_assert_eq(coflow_fabric_init(&fab, N_PORTS, 1.0), WEFT_OK);
+    st_ready = false;
+}
+
+static void teardown(void)
+{
+    if (st_ready)
+        coflow_state_destroy(&st);
+    coflow_workload_destroy(&wl);
+    coflow_fabric_destroy(&fab);
+}
+
+TestSuite(coflow_order, .init = setup, .fini = teardown, .timeout = 20);
+TestSuite(coflow_alloc, .init = setup, .fini = teardown, .timeout = 20);
+TestSuite(coflow_invariant, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(coflow_registry, .timeout = 10);
+
+/* ------------------------------------------------------------- builders */
+
+#define OK(expr) cr_assert_eq((expr), WEFT_OK, "%s: %s", #expr, weft_last_error())
+
+static void job(int64_t id, double arrival, double weight)
+{
+    OK(coflow_workload_add_job(&wl, id, arrival, weight, 0));
+}
+static void cof(int64_t id, double compute) { OK(coflow_workload_add_coflow(&wl, id, compute)); }
+static void flow(uint32_t s, uint32_t d, double bytes) { OK(coflow_workload_add_flow(&wl, s, d, bytes)); }
+static void parent(int64_t id) { OK(coflow_workload_add_parent(&wl, id)); }
+static void end_job(void) { OK(coflow_workload_finish_job(&wl)); }
+
+/* A job with one coflow; returns nothing, the coflow index is the number of
+ * coflows added before it. */
+static void single(int64_t id, double weight)
+{
+    job(id, 0, weight);
+    cof(1, 0);
+}
+
+static void ready(void)
+{
+    OK(dag_analyze(&wl, &fab));
+    OK(coflow_state_init(&st, &wl, &fab));
+    st_ready = true;
+}
+
+static size_t coflow_of_flow(size_t f)
+{
+    for (size_t c = 0; c < wl.n_coflows; c++)
+        if (f >= wl.coflows[c].first_flow && f < wl.coflows[c].first_flow + wl.coflows[c].n_flows)
+            return c;
+    cr_assert_fail("flow %zu has no coflow", f);
+    return 0;
+}
+
+/* Says flow f has `left` bytes left (the rest counted as sent by its job). */
+static void set_remaining(size_t f, double left)
+{
+    size_t c = coflow_of_flow(f);
+    double sent = st.flow_remaining[f] - left;
+    st.flow_remaining[f] = left;
+    st.coflow_remaining[c] -= sent;
+    st.job_sent[wl.coflows[c].job] += sent;
+}
+
+/* The ACTIVE coflows by (release time, index): what orderings receive. */
+static size_t active_ids(size_t *ids)
+{
+    size_t n = 0;
+    for (size_t c = 0; c < wl.n_coflows; c++) {
+        if (st.status[c] != COFLOW_ACTIVE)
+            continue;
+        size_t i = n++;
+        while (i > 0 && (st.release_s[ids[i - 1]] > st.release_s[c]))
+            ids[i] = ids[i - 1], i--;
+        ids[i] = c;
+    }
+    return n;
+}
+
+static void run_order(const char *name, size_t *ids, size_t n)
+{
+    const coflow_ordering_t *o = coflow_ordering_find(name);
+    cr_assert_not_null(o, "ordering %s is not registered", name);
+    void *ctx = NULL;
+    if (o->create)
+        OK(o->create(&ctx, &st));
+    o->order(ctx, &st, ids, n);
+    if (o->destroy)
+        o->destroy(ctx);
+}
+
+static void fmt_ids(char *buf, size_t cap, const size_t *ids, size_t n)
+{
+    size_t used = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < n && used < cap; i++)
+        used += (size_t)snprintf(buf + used, cap - used, "%s%zu", i ? " " : "", ids[i]);
+}
+
+/* Orders the active coflows with `name` and compares with want[0..n). */
+static void expect_order(const char *name, const size_t *want, size_t n)
+{
+    size_t ids[64];
+    size_t got = active_ids(ids);
+    cr_assert_eq(got, n, "%s: %zu active coflows, expected %zu", name, got, n);
+    run_order(name, ids, n);
+    char g[256], w[256];
+    fmt_ids(g, sizeof g, ids, n);
+    fmt_ids(w, sizeof w, want, n);
+    cr_assert_str_eq(g, w, "%s ordered [%s], expected [%s]", name, g, w);
+}
+
+/* Checks the allocator's list of rated flows (coflow.h contract): exactly
+ * the flows with a nonzero rate, each once, each > 0 and finite. */
+static void check_rated(const char *name)
+{
+    size_t positive = 0;
+    for (size_t f = 0; f < wl.n_flows; f++) {
+        double r = st.flow_rate[f];
+        cr_assert(isfinite(r) && r >= 0, "%s gave flow %zu rate %g", name, f, r);
+        positive += r != 0;
+    }
+    cr_assert_eq(st.n_rated, positive, "%s listed %zu flows as rated, %zu have a rate", name,
+                 st.n_rated, positive);
+    for (size_t i = 0; i < st.n_rated; i++) {
+        cr_assert(st.flow_rate[st.rated[i]] > 0, "%s listed flow %zu with rate 0", name,
+                  st.rated[i]);
+        for (size_t k = 0; k < i; k++)
+            cr_assert_neq(st.rated[k], st.rated[i], "%s listed flow %zu twice", name,
+                          st.rated[i]);
+    }
+}
+
+/* Allocates with `name` for order[0..n) from the state the driver promises
+ * (every rate 0, nothing rated), then checks the rated list. */
+static void run_alloc(const char *name, const size_t *order, size_t n)
+{
+    const coflow_allocator_t *a = coflow_allocator_find(name);
+    cr_assert_not_null(a, "allocator %s is not registered", name);
+    for (size_t f = 0; f < wl.n_flows; f++)
+        st.flow_rate[f] = 0;
+    st.n_rated = 0;
+    a->allocate(&st, order, n);
+    check_rated(name);
+}
+
+static void expect_rate(size_t f, double want)
+{
+    double r = st.flow_rate[f];
+    cr_assert(fabs(r - want) <= 1e-9 * fmax(1, want), "flow %zu: rate %.12g, expected %.12g", f,
+              r, want);
+}
+
+/* -------------------------------------------------- orderings disagree */
+
+/*
+ * Three single-coflow jobs on ports 0-3 (weights 1):
+ *   X (coflow 0): 0->1 3, 0->2 3, 0->3 3   length 3, width 1, bytes 9, iso 9
+ *   Y (coflow 1): 1->0 5                   length 5, width 1, bytes 5, iso 5
+ *   Z (coflow 2): 2->1 4, 3->2 4           length 4, width 2, bytes 8, iso 4
+ * released Z at 0, X at 1, Y at 2. Then
+ *   fifo  Z X Y (release)         scf  X Z Y (length 3 < 4 < 5)
+ *   ncf   X Y Z (width 1 = 1 < 2, the tie by release: X before Y)
+ *   lcf   Y Z X (bytes 5 < 8 < 9)  sebf Z Y X (iso 4 < 5 < 9)
+ *   aalo  Z X Y (nothing sent: one queue, FIFO)
+ *   sincronia: port loads out0 9 (X), in1 3+4, in2 3+4, in3 3, out1 5,
+ *     in0 5, out2 4, out3 4; the most loaded, out0, carries only X: X last;
+ *     then out1/in0 (5) only Y: Y before it; Z first: Z Y X.
+ *   wcp, jsebf: one coflow per job, so job path = job work = remaining iso:
+ *     Z Y X.
+ */
+static void build_xyz(void)
+{
+    single(10, 1);
+    flow(0, 1, 3);
+    flow(0, 2, 3);
+    flow(0, 3, 3);
+    end_job();
+    single(11, 1);
+    flow(1, 0, 5);
+    end_job();
+    single(12, 1);
+    flow(2, 1, 4);
+    flow(3, 2, 4);
+    end_job();
+    ready();
+    coflow_state_release(&st, 2, 0);
+    coflow_state_release(&st, 0, 1);
+    coflow_state_release(&st, 1, 2);
+    st.now = 2;
+}
+
+Test(coflow_order, keys_disagree)
+{
+    build_xyz();
+    expect_order("fifo", (size_t[]){2, 0, 1}, 3);
+    expect_order("scf", (size_t[]){0, 2, 1}, 3);
+    expect_order("ncf", (size_t[]){0, 1, 2}, 3);
+    expect_order("lcf", (size_t[]){1, 2, 0}, 3);
+    expect_order("sebf", (size_t[]){2, 1, 0}, 3);
+    expect_order("aalo", (size_t[]){2, 0, 1}, 3);
+    expect_order("sincronia", (size_t[]){2, 1, 0}, 3);
+    expect_order("wcp", (size_t[]){2, 1, 0}, 3);
+    expect_order("jsebf", (size_t[]){2, 1, 0}, 3);
+}
+
+/* Y has sent all but 1 byte: its remaining iso is 1, so SEBF (and the
+ * remaining-size policies) move it first, while SCF/NCF/LCF keep using the
+ * coflows' sizes as given (Varys' definitions): unchanged. */
+Test(coflow_order, sebf_reads_remaining_scf_reads_size)
+{
+    build_xyz();
+    set_remaining(3, 1);
+    expect_order("sebf", (size_t[]){1, 2, 0}, 3);
+    expect_order("wcp", (size_t[]){1, 2, 0}, 3);
+    expect_order("jsebf", (size_t[]){1, 2, 0}, 3);
+    expect_order("scf", (size_t[]){0, 2, 1}, 3);
+    expect_order("ncf", (size_t[]){0, 1, 2}, 3);
+    expect_order("lcf", (size_t[]){1, 2, 0}, 3);
+    /* X down to 1 byte per flow: iso 3 < Z's 4 */
+    set_remaining(0, 1);
+    set_remaining(1, 1);
+    set_remaining(2, 1);
+    expect_order("sebf", (size_t[]){1, 0, 2}, 3);
+    expect_order("lcf", (size_t[]){1, 2, 0}, 3);
+}
+
+/* FIFO ties: coflow 0 (job 20, arrival 1, compute 1) and coflow 1 (job 21,
+ * arrival 0, compute 2) are both released at 2; the job that arrived first
+ * goes first although its coflow has the higher index. A third coflow
+ * released at 1.5 comes before both. */
+Test(coflow_order, fifo_ties_by_job_arrival)
+{
+    job(20, 1, 1);
+    cof(1, 1);
+    flow(0, 1, 1);
+    end_job();
+    job(21, 0, 1);
+    cof(1, 2);
+    flow(2, 3, 1);
+    end_job();
+    job(22, 0, 1);
+    cof(1, 1.5);
+    flow(4, 5, 1);
+    end_job();
+    ready();
+    coflow_state_release(&st, 0, 2);
+    coflow_state_release(&st, 1, 2);
+    coflow_state_release(&st, 2, 1.5);
+    expect_order("fifo", (size_t[]){2, 1, 0}, 3);
+}
+
+/* NCF counts the smaller of senders and receivers: coflow 0 has 1 sender
+ * and 3 receivers (width 1), coflow 1 has 2 senders, 2 receivers (width 2),
+ * coflow 2 has 3 senders and 2 receivers (width 2), released 2, 1, 0 ... */
+Test(coflow_order, ncf_min_of_senders_receivers)
+{
+    single(1, 1);
+    flow(0, 1, 1);
+    flow(0, 2, 1);
+    flow(0, 3, 1);
+    end_job();
+    single(2, 1);
+    flow(1, 2, 1);
+    flow(2, 3, 1);
+    end_job();
+    single(3, 1);
+    flow(3, 4, 1);
+    flow(4, 5, 1);
+    flow(5, 5, 1);
+    end_job();
+    ready();
+    coflow_state_release(&st, 2, 0);
+    coflow_state_release(&st, 1, 1);
+    coflow_state_release(&st, 0, 2);
+    /* widths 1, 2, 2: coflow 0 first, then 2 (released 0) before 1 */
+    expect_order("ncf", (size_t[]){0, 2, 1}, 3);
+}
+
+/* -------------------------------------------------------------- aalo */
+
+#define MiB 1048576.0
+
+/*
+ * Three one-flow jobs released at 0, 1, 2 (coflows 0, 1, 2). Job 1 has sent
+ * 20 MiB (queue 1: 10 MiB <= sent < 100 MiB), jobs 0 and 2 less than 10 MiB
+ * (queue 0): order 0 2 1 (queue 0 FIFO, then queue 1).
+ * next_change with rates 1, 10, 1 MiB/s and sent 0, 20, 5 MiB at now = 2:
+ *   job 0 reaches 10 MiB at 2 + 10 = 12, job 1 100 MiB at 2 + 8 = 10,
+ *   job 2 10 MiB at 2 + 5 = 7:  7.
+ * Then job 2 crosses 10 MiB: queue 1, behind job 1 (released earlier).
+ */
+Test(coflow_order, aalo_queues_and_next_change)
+{
+    for (int j = 0; j < 3; j++) {
+        single(j, 1);
+        flow((uint32_t)j, (uint32_t)j + 3, 1000 * MiB);
+        end_job();
+    }
+    ready();
+    for (size_t c = 0; c < 3; c++)
+        coflow_state_release(&st, c, (double)c);
+    st.now = 2;
+    set_remaining(1, 1000 * MiB - 20 * MiB);
+    set_remaining(2, 1000 * MiB - 5 * MiB);
+    expect_order("aalo", (size_t[]){0, 2, 1}, 3);
+
+    const coflow_ordering_t *o = coflow_ordering_find("aalo");
+    cr_assert_not_null(o->next_change);
+    cr_assert(!o->clairvoyant);
+    void *ctx = NULL;
+    if (o->create)
+        OK(o->create(&ctx, &st));
+    size_t ids[3];
+    size_t n = active_ids(ids);
+    o->order(ctx, &st, ids, n);
+    st.flow_rate[0] = 1 * MiB;
+    st.flow_rate[1] = 10 * MiB;
+    st.flow_rate[2] = 1 * MiB;
+    double t = o->next_change(ctx, &st);
+    cr_assert(fabs(t - 7) < 1e-9, "next_change %.12g, expected 7", t);
+    /* nothing moves: no change ever */
+    st.flow_rate[0] = st.flow_rate[1] = st.flow_rate[2] = 0;
+    n = active_ids(ids);
+    o->order(ctx, &st, ids, n);
+    t = o->next_change(ctx, &st);
+    cr_assert(isinf(t) && t > 0, "next_change %.12g with no rate, expected inf", t);
+    if (o->destroy)
+        o->destroy(ctx);
+
+    /* job 2 at exactly 10 MiB: queue 1 */
+    set_remaining(2, 1000 * MiB - 10 * MiB);
+    expect_order("aalo", (size_t[]){0, 1, 2}, 3);
+}
+
+/* Aalo counts bytes over the whole job: a job's second coflow starts in the
+ * queue its job's earlier coflows earned. Coflow 1 (job 0's child, released
+ * at 3) is behind coflow 2 (fresh job) although released earlier. */
+Test(coflow_order, aalo_counts_the_whole_job)
+{
+    job(0, 0, 1);
+    cof(1, 0);
+    flow(0, 1, 50 * MiB);
+    cof(2, 0);
+    flow(0, 1, 1 * MiB);
+    parent(1);
+    end_job();
+    single(1, 1);
+    flow(2, 3, 1 * MiB);
+    end_job();
+    ready();
+    coflow_state_release(&st, 0, 0);
+    set_remaining(0, 0); /* sent all 50 MiB */
+    st.now = 3;
+    coflow_state_finish_flow(&st, 0);
+    coflow_state_release(&st, 1, 3);
+    coflow_state_release(&st, 2, 4);
+    expect_order("aalo", (size_t[]){2, 1}, 2);
+    expect_order("fifo", (size_t[]){1, 2}, 2);
+}
+
+/* ---------------------------------------------------------- sincronia */
+
+/* One bottleneck: BSSI is Smith's rule. A (job 0): 0->1 2 bytes, B (job 1):
+ * 0->1 4 bytes. Port out0 carries 6: ratios w/d: A w/2, B w_B/4.
+ *   w_B = 1: B's 1/4 < A's 1/2, B goes last: A B.
+ *   w_B = 3: A's 1/2 < B's 3/4, A goes last: B A. */
+static void build_two(double wb)
+{
+    single(0, 1);
+    flow(0, 1, 2);
+    end_job();
+    single(1, wb);
+    flow(0, 1, 4);
+    end_job();
+    ready();
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 1, 0);
+}
+
+Test(coflow_order, sincronia_unweighted_smallest_first)
+{
+    build_two(1);
+    expect_order("sincronia", (size_t[]){0, 1}, 2);
+}
+
+Test(coflow_order, sincronia_weight_changes_order)
+{
+    build_two(3);
+    expect_order("sincronia", (size_t[]){1, 0}, 2);
+    /* weighted DAG heuristics follow the weight too: B 4/3 < A 2 */
+    expect_order("wcp", (size_t[]){1, 0}, 2);
+    expect_order("jsebf", (size_t[]){1, 0}, 2);
+    /* ... and the unweighted ones do not */
+    expect_order("sebf", (size_t[]){0, 1}, 2);
+}
+
+/* Equal ratios: the earlier-released of two identical coflows goes first
+ * (FIFO among equals), as with the key-based orderings' ties. */
+Test(coflow_order, sincronia_ties_fifo)
+{
+    single(0, 1);
+    flow(0, 1, 3);
+    end_job();
+    single(1, 1);
+    flow(0, 1, 3);
+    end_job();
+    ready();
+    coflow_state_release(&st, 1, 0);
+    coflow_state_release(&st, 0, 1);
+    expect_order("sincronia", (size_t[]){1, 0}, 2);
+    expect_order("sebf", (size_t[]){1, 0}, 2);
+}
+
+/*
+ * Where the scaling step decides (weights 1, ports 1-3):
+ *   A (coflow 0): 1->2 5, 1->3 2   loads out1 7, in2 5, in3 2
+ *   B (coflow 1): 2->3 6           loads out2 6, in3 6
+ *   C (coflow 2): 2->1 5, 1->1 2   loads out2 5, in1 7, out1 2
+ * Totals: out1 9, in1 7, out2 11, in2 5, in3 8.
+ * Round 1: bottleneck out2 (11): B 1/6 < C 1/5, so B goes last; scale
+ *   w_C = 1 - 1 * 5/6 = 1/6.
+ * Round 2 (B removed): out1 9 is the most loaded: A 1/7 vs C (1/6)/2 =
+ *   1/12: C goes last of the two. Order A C B.
+ * Without the scaling C's ratio would be 1/2 and the order C A B.
+ */
+Test(coflow_order, sincronia_scaling_step)
+{
+    single(0, 1);
+    flow(1, 2, 5);
+    flow(1, 3, 2);
+    end_job();
+    single(1, 1);
+    flow(2, 3, 6);
+    end_job();
+    single(2, 1);
+    flow(2, 1, 5);
+    flow(1, 1, 2);
+    end_job();
+    ready();
+    for (size_t c = 0; c < 3; c++)
+        coflow_state_release(&st, c, 0);
+    expect_order("sincronia", (size_t[]){0, 2, 1}, 3);
+}
+
+/* -------------------------------------------------- DAG-aware orderings */
+
+/*
+ * Job P (weight wp): p1 (coflow 0) 0->1 2 bytes; p2 (coflow 1, after p1,
+ *   compute 1) 0->1 1 byte. Remaining critical path 2 + 1 + 1 = 4, work
+ *   (sum of iso) 2 + 1 = 3.
+ * Job Q (weight wq): q1 (coflow 2) 2->3 3 bytes, q2 (coflow 3) 4->5 3
+ *   bytes, in parallel: critical path 3, work 6.
+ * p1, q1, q2 active at 0.
+ */
+static void build_pq(double wp, double wq)
+{
+    job(0, 0, wp);
+    cof(1, 0);
+    flow(0, 1, 2);
+    cof(2, 1);
+    flow(0, 1, 1);
+    parent(1);
+    end_job();
+    job(1, 0, wq);
+    cof(1, 0);
+    flow(2, 3, 3);
+    cof(2, 0);
+    flow(4, 5, 3);
+    end_job();
+    ready();
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 2, 0);
+    coflow_state_release(&st, 3, 0);
+}
+
+/* Unweighted: wcp puts Q first (path 3 < 4), jsebf P (work 3 < 6). */
+Test(coflow_order, wcp_and_jsebf_disagree)
+{
+    build_pq(1, 1);
+    expect_order("wcp", (size_t[]){2, 3, 0}, 3);
+    expect_order("jsebf", (size_t[]){0, 2, 3}, 3);
+}
+
+/* wq = 3: jsebf Q 6/3 = 2 < P 3: Q first too. */
+Test(coflow_order, jsebf_weighted)
+{
+    build_pq(1, 3);
+    expect_order("jsebf", (size_t[]){2, 3, 0}, 3);
+    expect_order("wcp", (size_t[]){2, 3, 0}, 3);
+}
+
+/* wp = 2: wcp P 4/2 = 2 < Q 3: P first. */
+Test(coflow_order, wcp_weighted)
+{
+    build_pq(2, 1);
+    expect_order("wcp", (size_t[]){0, 2, 3}, 3);
+    expect_order("jsebf", (size_t[]){0, 2, 3}, 3);
+}
+
+/* Within a job wcp puts the coflow on the longer remaining path first: with
+ * q1 down to 1 byte (path 1), q2 (path 3) gates job Q and goes first; Q's
+ * key is still max(1, 3) = 3 < P's 4. */
+Test(coflow_order, wcp_critical_coflow_first_in_job)
+{
+    build_pq(1, 1);
+    set_remaining(2, 1); /* q1 down to 1 byte: q2 (3 bytes) is critical */
+    expect_order("wcp", (size_t[]){3, 2, 0}, 3);
+}
+
+/*
+ * A waiting coflow whose inputs are ready but whose compute is still
+ * running counts toward the job's remaining critical path:
+ * Job R: r1 (coflow 0) 0->1 1 byte, active; r2 (coflow 1) a root with
+ *   compute 5, 2->3 1 byte, waiting. Job S: s1 (coflow 2) 4->5 4 bytes.
+ * At now = 0: R's path = max(1, 5 + 1) = 6 > S's 4: S first.
+ *   jsebf: R's work 1 + 1 = 2 < 4: R first.
+ * At now = 4.5 (r2's compute has 0.5 s left): R's path max(1, 1.5) = 1.5
+ *   < 4: R first.
+ */
+Test(coflow_order, wcp_counts_waiting_coflows)
+{
+    job(0, 0, 1);
+    cof(1, 0);
+    flow(0, 1, 1);
+    cof(2, 5);
+    flow(2, 3, 1);
+    end_job();
+    single(1, 1);
+    flow(4, 5, 4);
+    end_job();
+    ready();
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 2, 0);
+    st.now = 0;
+    expect_order("wcp", (size_t[]){2, 0}, 2);
+    expect_order("jsebf", (size_t[]){0, 2}, 2);
+    st.now = 4.5;
+    expect_order("wcp", (size_t[]){0, 2}, 2);
+}
+
+/* A done coflow counts for nothing: P's p1 finished, p2 active. */
+Test(coflow_order, dag_keys_skip_done_coflows)
+{
+    build_pq(1, 1);
+    st.now = 2;
+    set_remaining(0, 0);
+    coflow_state_finish_flow(&st, 0);
+    coflow_state_release(&st, 1, 3);
+    st.now = 3;
+    /* P: path 1, work 1; Q: path 3, work 6: P first for both */
+    expect_order("wcp", (size_t[]){1, 2, 3}, 3);
+    expect_order("jsebf", (size_t[]){1, 2, 3}, 3);
+}
+
+/* ---------------------------------------------------------- allocators */
+
+/*
+ * greedy on ports 0-2. A (coflow 0): flow 0 0->1 5. B (coflow 1): flows
+ * 1 0->2, 2 2->1, 3 2->0 (1 byte each).
+ * Order A B: A's flow takes out0 and in1; B's 0->2 finds out0 full (0),
+ *   2->1 finds in1 full (0), 2->0 gets 1.
+ * Order B A: 0->2 gets 1, 2->1 gets 1, 2->0 finds out2 full (0); A 0.
+ */
+Test(coflow_alloc, greedy_exact)
+{
+    single(0, 1);
+    flow(0, 1, 5);
+    end_job();
+    single(1, 1);
+    flow(0, 2, 1);
+    flow(2, 1, 1);
+    flow(2, 0, 1);
+    end_job();
+    ready();
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 1, 0);
+    run_alloc("greedy", (size_t[]){0, 1}, 2);
+    expect_rate(0, 1);
+    expect_rate(1, 0);
+    expect_rate(2, 0);
+    expect_rate(3, 1);
+    run_alloc("greedy", (size_t[]){1, 0}, 2);
+    expect_rate(0, 0);
+    expect_rate(1, 1);
+    expect_rate(2, 1);
+    expect_rate(3, 0);
+}
+
+/* A coflow left out of order[] keeps whatever the caller had (the emulator
+ * zeroes it); capacities other than 1 are honoured: port 0 sends at 3. */
+Test(coflow_alloc, greedy_capacities)
+{
+    fab.cap_out[0] = 3;
+    fab.cap_in[2] = 0.5;
+    single(0, 1);
+    flow(0, 1, 5); /* in1 is 1: gets 1 */
+    flow(0, 2, 5); /* in2 is 0.5: gets 0.5 */
+    flow(0, 3, 5); /* out0 has 1.5 left, in3 1: gets 1 */
+    end_job();
+    ready();
+    coflow_state_release(&st, 0, 0);
+    run_alloc("greedy", (size_t[]){0}, 1);
+    expect_rate(0, 1);
+    expect_rate(1, 0.5);
+    expect_rate(2, 1);
+}
+
+/*
+ * madd paces a coflow so its flows finish together. A (coflow 0): 0->1 4,
+ * 0->2 2; B (coflow 1): 1->2 3. Order A B.
+ *   A: Gamma = max(out0 6/1, in1 4/1, in2 2/1) = 6: rates 4/6, 2/6 (both
+ *      done at 6).
+ *   B: in2 has 1 - 1/3 = 2/3 free, out1 1: Gamma = max(3/1, 3/(2/3)) = 4.5:
+ *      rate 2/3.
+ *   Backfill: A's flows find out0 full; B's 1->2 finds in2 full. Done.
+ */
+Test(coflow_alloc, madd_paces_to_bottleneck)
+{
+    single(0, 1);
+    flow(0, 1, 4);
+    flow(0, 2, 2);
+    end_job();
+    single(1, 1);
+    flow(1, 2, 3);
+    end_job();
+    ready();
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 1, 0);
+    run_alloc("madd", (size_t[]){0, 1}, 2);
+    expect_rate(0, 4.0 / 6);
+    expect_rate(1, 2.0 / 6);
+    expect_rate(2, 2.0 / 3);
+    cr_assert(fabs(st.flow_remaining[0] / st.flow_rate[0] -
+                   st.flow_remaining[1] / st.flow_rate[1]) < 1e-9,
+              "A's flows do not finish together");
+}
+
+/*
+ * Pacing leaves room for the next coflow where greedy would not:
+ * A (coflow 0): 0->1 4, 2->3 1; B (coflow 1): 4->3 6. Order A B.
+ *   madd: A's Gamma 4: rates 1 and 1/4; B: in3 has 3/4 left: Gamma 8,
+ *     rate 3/4; backfill finds nothing. Rates 1, 1/4, 3/4.
+ *   greedy: A takes 1 and 1, B finds in3 full: 1, 1, 0.
+ */
+Test(coflow_alloc, madd_leaves_room_greedy_does_not)
+{
+    single(0, 1);
+    flow(0, 1, 4);
+    flow(2, 3, 1);
+    end_job();
+    single(1, 1);
+    flow(4, 3, 6);
+    end_job();
+    ready();
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 1, 0);
+    run_alloc("madd", (size_t[]){0, 1}, 2);
+    expect_rate(0, 1);
+    expect_rate(1, 0.25);
+    expect_rate(2, 0.75);
+    run_alloc("greedy", (size_t[]){0, 1}, 2);
+    expect_rate(0, 1);
+    expect_rate(1, 1);
+    expect_rate(2, 0);
+}
+
+/*
+ * A coflow with a full port waits (Gamma infinite), and the leftover goes
+ * out greedily in priority order:
+ * A (coflow 0): 0->1 4, 2->3 1; C (coflow 1): 0->3 2, 4->5 2. Order A C.
+ *   A: Gamma 4: 1 and 1/4. C: out0 is full: Gamma infinite, nothing.
+ *   Backfill: A's 0->1 nothing left; A's 2->3 gets out2/in3's 3/4 (-> 1);
+ *   C's 0->3 nothing (out0 full); C's 4->5 gets 1.
+ */
+Test(coflow_alloc, madd_backfills_in_order)
+{
+    single(0, 1);
+    flow(0, 1, 4);
+    flow(2, 3, 1);
+    end_job();
+    single(1, 1);
+    flow(0, 3, 2);
+    flow(4, 5, 2);
+    end_job();
+    ready();
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 1, 0);
+    run_alloc("madd", (size_t[]){0, 1}, 2);
+    expect_rate(0, 1);
+    expect_rate(1, 1);
+    expect_rate(2, 0);
+    expect_rate(3, 1);
+}
+
+/*
+ * Max-min fair per flow, whatever the order: A (coflow 0): 0->1, 0->2;
+ * B (coflow 1): 0->3, 4->1. out0 carries three flows: 1/3 each; 4->1 then
+ * has in1 with 1 - 1/3 left: 2/3.
+ */
+Test(coflow_alloc, fair_equal_shares)
+{
+    single(0, 1);
+    flow(0, 1, 5);
+    flow(0, 2, 5);
+    end_job();
+    single(1, 1);
+    flow(0, 3, 5);
+    flow(4, 1, 5);
+    end_job();
+    ready();
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 1, 0);
+    for (int pass = 0; pass < 2; pass++) {
+        run_alloc("fair", pass ? (size_t[]){1, 0} : (size_t[]){0, 1}, 2);
+        expect_rate(0, 1.0 / 3);
+        expect_rate(1, 1.0 / 3);
+        expect_rate(2, 1.0 / 3);
+        expect_rate(3, 2.0 / 3);
+    }
+}
+
+/* Two levels and a self-flow: 0->0 uses out0 and in0. Flows 0->0, 0->1,
+ * 2->1, 3->1, 2->4: in1 has three flows (1/3 each) and is the tightest;
+ * then out0 has 0->0 and 0->1 (1/3 fixed): 0->0 gets 2/3; out2 has 2->1
+ * (1/3): 2->4 gets 2/3. */
+Test(coflow_alloc, fair_two_levels)
+{
+    single(0, 1);
+    flow(0, 0, 5);
+    flow(0, 1, 5);
+    flow(2, 1, 5);
+    flow(3, 1, 5);
+    flow(2, 4, 5);
+    end_job();
+    ready();
+    coflow_state_release(&st, 0, 0);
+    run_alloc("fair", (size_t[]){0}, 1);
+    expect_rate(0, 2.0 / 3);
+    expect_rate(1, 1.0 / 3);
+    expect_rate(2, 1.0 / 3);
+    expect_rate(3, 1.0 / 3);
+    expect_rate(4, 2.0 / 3);
+}
+
+/*
+ * srf favours the shortest flow whatever the coflow order: A (coflow 0):
+ * 0->1 5 bytes; B (coflow 1): 0->2 2, 3->1 1. Order A B.
+ * By bytes left: 3->1 (1) gets 1, 0->2 (2) gets 1, 0->1 (5) finds out0 and
+ * in1 full: 0. (greedy in order A B would give 1, 0, 0.)
+ */
+Test(coflow_alloc, srf_shortest_first)
+{
+    single(0, 1);
+    flow(0, 1, 5);
+    end_job();
+    single(1, 1);
+    flow(0, 2, 2);
+    flow(3, 1, 1);
+    end_job();
+    ready();
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 1, 0);
+    run_alloc("srf", (size_t[]){0, 1}, 2);
+    expect_rate(0, 0);
+    expect_rate(1, 1);
+    expect_rate(2, 1);
+    /* remaining, not size: 0->1 down to 0.5 bytes now goes first */
+    set_remaining(0, 0.5);
+    run_alloc("srf", (size_t[]){0, 1}, 2);
+    expect_rate(0, 1);
+    expect_rate(1, 0);
+    expect_rate(2, 0);
+}
+
+/* An empty order is fine for every allocator. */
+Test(coflow_alloc, empty_order)
+{
+    single(0, 1);
+    flow(0, 1, 5);
+    end_job();
+    ready();
+    for (const coflow_allocator_t *const *a = coflow_allocators(); *a; a++)
+        (*a)->allocate(&st, NULL, 0);
+}
+
+/* ---------------------------------------------------------- invariants */
+
+static uint64_t rng_state;
+
+static double rnd(void)
+{
+    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(rng_state >> 11) / 9007199254740992.0;
+}
+
+static size_t rnd_below(size_t n) { return (size_t)(rnd() * (double)n) % n; }
+
+/*
+ * A random state: heterogeneous port capacities, jobs that are chains of 1-3
+ * coflows with 1-6 flows each; in every job the first k coflows are done,
+ * the next is active with some bytes already sent, the rest wait.
+ */
+static void build_random(uint64_t seed)
+{
+    rng_state = seed;
+    for (size_t p = 0; p < N_PORTS; p++) {
+        fab.cap_out[p] = 0.5 + 2 * rnd();
+        fab.cap_in[p] = 0.5 + 2 * rnd();
+    }
+    size_t n_jobs = 4 + rnd_below(12);
+    for (size_t j = 0; j < n_jobs; j++) {
+        job((int64_t)j, rnd() * 3, 0.5 + 3 * rnd());
+        size_t len = 1 + rnd_below(3);
+        for (size_t k = 0; k < len; k++) {
+            cof((int64_t)k, rnd() < 0.3 ? rnd() : 0);
+            size_t nf = 1 + rnd_below(6);
+            for (size_t f = 0; f < nf; f++)
+                flow((uint32_t)rnd_below(N_PORTS), (uint32_t)rnd_below(N_PORTS),
+                     1 + 100 * rnd());
+            if (k > 0)
+                parent((int64_t)k - 1);
+        }
+        end_job();
+    }
+    ready();
+    st.now = 10;
+    for (size_t j = 0; j < wl.n_jobs; j++) {
+        const coflow_job_t *jb = &wl.jobs[j];
+        size_t done = rnd_below(jb->n_coflows);
+        for (size_t k = 0; k <= done; k++) {
+            size_t c = jb->first_coflow + k;
+            coflow_state_release(&st, c, (double)k + rnd());
+            if (k < done)
+                for (size_t i = 0; i < wl.coflows[c].n_flows; i++) {
+                    size_t f = wl.coflows[c].first_flow + i;
+                    set_remaining(f, 0);
+                    coflow_state_finish_flow(&st, f);
+                }
+        }
+        size_t c = jb->first_coflow + done;
+        for (size_t i = 0; i < wl.coflows[c].n_flows; i++) {
+            size_t f = wl.coflows[c].first_flow + i;
+            if (rnd() < 0.5)
+                set_remaining(f, st.flow_remaining[f] * (0.01 + 0.98 * rnd()));
+        }
+    }
+}
+
+static void check_decision(const coflow_ordering_t *o, const coflow_allocator_t *a,
+                           uint64_t seed)
+{
+    size_t ids[256], before[256];
+    size_t n = active_ids(ids);
+    memcpy(before, ids, n * sizeof *ids);
+    void *ctx = NULL;
+    if (o->create)
+        OK(o->create(&ctx, &st));
+    o->order(ctx, &st, ids, n);
+    /* a permutation of the active coflows */
+    for (size_t i = 0; i < n; i++) {
+        size_t hits = 0;
+        for (size_t k = 0; k < n; k++)
+            hits += ids[k] == before[i];
+        cr_assert_eq(hits, 1, "seed %llu: %s lost or doubled coflow %zu",
+                     (unsigned long long)seed, o->name, before[i]);
+    }
+    for (size_t f = 0; f < wl.n_flows; f++)
+        st.flow_rate[f] = 0;
+    st.n_rated = 0;
+    a->allocate(&st, ids, n);
+    check_rated(a->name);
+    double out[N_PORTS] = {0}, in[N_PORTS] = {0};
+    for (size_t i = 0; i < n; i++) {
+        const coflow_coflow_t *co = &wl.coflows[ids[i]];
+        for (size_t k = 0; k < st.n_open[ids[i]]; k++) {
+            size_t f = st.open_flows[co->first_flow + k];
+            double r = st.flow_rate[f];
+            cr_assert(isfinite(r) && r >= 0, "seed %llu: %s/%s gave flow %zu rate %g",
+                      (unsigned long long)seed, o->name, a->name, f, r);
+            out[wl.flows[f].src] += r;
+            in[wl.flows[f].dst] += r;
+        }
+    }
+    for (size_t p = 0; p < N_PORTS; p++) {
+        cr_assert(out[p] <= fab.cap_out[p] * (1 + 1e-9),
+                  "seed %llu: %s/%s: port %zu sends %.17g > %.17g", (unsigned long long)seed,
+                  o->name, a->name, p, out[p], fab.cap_out[p]);
+        cr_assert(in[p] <= fab.cap_in[p] * (1 + 1e-9),
+                  "seed %llu: %s/%s: port %zu receives %.17g > %.17g",
+                  (unsigned long long)seed, o->name, a->name, p, in[p], fab.cap_in[p]);
+        cr_assert(st.scratch_out[p] == 0 && st.scratch_in[p] == 0 && st.free_out[p] == 0 &&
+                      st.free_in[p] == 0,
+                  "seed %llu: %s/%s left port scratch non-zero", (unsigned long long)seed,
+                  o->name, a->name);
+    }
+    /* Work conservation: every open flow has a saturated port (for fair:
+     * its bottleneck; for the others: nothing was left to give it). */
+    for (size_t i = 0; i < n; i++) {
+        const coflow_coflow_t *co = &wl.coflows[ids[i]];
+        for (size_t k = 0; k < st.n_open[ids[i]]; k++) {
+            size_t f = st.open_flows[co->first_flow + k];
+            uint32_t s = wl.flows[f].src, d = wl.flows[f].dst;
+            bool full = out[s] >= fab.cap_out[s] * (1 - 1e-6) ||
+                        in[d] >= fab.cap_in[d] * (1 - 1e-6);
+            cr_assert(full, "seed %llu: %s/%s: flow %zu (%u->%u) could send more",
+                      (unsigned long long)seed, o->name, a->name, f, s, d);
+        }
+    }
+    if (o->next_change) {
+        double t = o->next_change(ctx, &st);
+        cr_assert(t > st.now, "seed %llu: %s next_change %g at now %g",
+                  (unsigned long long)seed, o->name, t, st.now);
+    }
+    if (o->destroy)
+        o->destroy(ctx);
+}
+
+Test(coflow_invariant, capacity_on_random_states)
+{
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        build_random(seed);
+        for (const coflow_ordering_t *const *o = coflow_orderings(); *o; o++)
+            for (const coflow_allocator_t *const *a = coflow_allocators(); *a; a++)
+                check_decision(*o, *a, seed);
+        coflow_state_destroy(&st);
+        st_ready = false;
+        coflow_workload_destroy(&wl);
+        coflow_workload_init(&wl, N_PORTS);
+    }
+}
+
+/* ------------------------------------------------------------ registry */
+
+Test(coflow_registry, every_policy_is_complete)
+{
+    static const char *const want_ord[] = {"fifo", "scf", "ncf", "lcf", "sebf", "aalo",
+                                          "sincronia", "wcp", "jsebf"};
+    static const char *const want_alloc[] = {"greedy", "madd", "fair", "srf"};
+    for (size_t i = 0; i < sizeof want_ord / sizeof *want_ord; i++)
+        cr_assert_not_null(coflow_ordering_find(want_ord[i]), "%s missing", want_ord[i]);
+    for (size_t i = 0; i < sizeof want_alloc / sizeof *want_alloc; i++)
+        cr_assert_not_null(coflow_allocator_find(want_alloc[i]), "%s missing", want_alloc[i]);
+    for (const coflow_ordering_t *const *o = coflow_orderings(); *o; o++) {
+        cr_assert((*o)->description && *(*o)->description, "%s has no description", (*o)->name);
+        cr_assert_not_null((*o)->order);
+        cr_assert(((*o)->create == NULL) == ((*o)->destroy == NULL), "%s", (*o)->name);
+        cr_assert_not_null(coflow_allocator_find((*o)->default_allocator),
+                           "%s's default allocator %s is not registered", (*o)->name,
+                           (*o)->default_allocator);
+    }
+    for (const coflow_allocator_t *const *a = coflow_allocators(); *a; a++)
+        cr_assert((*a)->description && *(*a)->description && (*a)->allocate, "%s",
+                  (*a)->name);
+    cr_assert_null(coflow_ordering_find("nope"));
+    cr_assert_null(coflow_allocator_find("nope"));
+    cr_assert(!coflow_ordering_find("fifo")->clairvoyant);
+    cr_assert(!coflow_ordering_find("aalo")->clairvoyant);
+    cr_assert(coflow_ordering_find("sebf")->clairvoyant);
+    cr_assert_str_eq(coflow_ordering_find("fifo")->default_allocator, "greedy");
+    cr_assert_str_eq(coflow_ordering_find("sebf")->default_allocator, "madd");
+    cr_assert_str_eq(coflow_ordering_find("aalo")->default_allocator, "greedy");
+    cr_assert_str_eq(coflow_ordering_find("sincronia")->default_allocator, "greedy");
+}
