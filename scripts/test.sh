@@ -1,7 +1,9 @@
 #!/bin/sh
 # Runs every test twice: the Criterion suites of the normal build, then the
 # same suites built with AddressSanitizer + UndefinedBehaviorSanitizer, where
-# any report fails the run (halt_on_error, no recovery).
+# any report fails the run (halt_on_error, no recovery). Then fuzzes every
+# input reader for 20 s (scripts/fuzz.sh, docs/fuzzing.md; FUZZ_SECONDS
+# changes it, 0 skips).
 set -eu
 BUILD=${1:-build}
 ASAN_BUILD=${ASAN_BUILD:-build-asan}
@@ -32,3 +34,9 @@ if [ "$status" -ne 0 ]; then
     exit "$status"
 fi
 echo "sanitizers: no reports"
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+if [ "$FUZZ_SECONDS" -gt 0 ]; then
+    echo "== fuzzing the input readers (libFuzzer + ASan + UBSan, ${FUZZ_SECONDS}s per target)"
+    sh scripts/fuzz.sh "$FUZZ_SECONDS"
+fi

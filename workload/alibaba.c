@@ -479,7 +479,8 @@ weft_err_t workload_read_alibaba(coflow_workload_t *wl, const char *path,
     free(order);
     if (err)
         goto cleanup;
-    qsort(a.jobs, a.n_jobs, sizeof *a.jobs, cmp_job_arrival);
+    if (a.n_jobs > 1) /* a.jobs is NULL for a file without jobs: no qsort(NULL) */
+        qsort(a.jobs, a.n_jobs, sizeof *a.jobs, cmp_job_arrival);
     size_t n_jobs = a.n_jobs;
     if (opts->alibaba_max_jobs && opts->alibaba_max_jobs < n_jobs)
         n_jobs = opts->alibaba_max_jobs;

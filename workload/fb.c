@@ -21,6 +21,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A coflow id and the line it was on: ids are job ids, unique in a workload
+ * (coflow.h), and weft's format refuses a file where one repeats. */
+typedef struct {
+    int64_t id;
+    size_t line;
+} id_line_t;
+
+static int cmp_id_line(const void *a, const void *b)
+{
+    const id_line_t *x = a, *y = b;
+    if (x->id != y->id)
+        return (x->id > y->id) - (x->id < y->id);
+    return (x->line > y->line) - (x->line < y->line);
+}
+
 weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
                             const workload_read_opts_t *opts)
 {
@@ -41,7 +56,8 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
     if (err)
         return err;
     uint32_t *mappers = NULL;
-    size_t cap_mappers = 0;
+    size_t cap_mappers = 0, cap_ids = 0;
+    id_line_t *ids = NULL;
     int r = wl_lines_next(&l);
     if (r <= 0) {
         err = r < 0 ? (weft_err_t)r
@@ -54,7 +70,7 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
     const char *p = l.buf;
     uint64_t n_ports, n_coflows;
     WEFT_CHECK(wl_scan_u64(&l, &p, "the number of ports (header '<ports> <coflows>')", NULL,
-                           UINT32_MAX, &n_ports));
+                           WORKLOAD_MAX_PORTS, &n_ports));
     WEFT_CHECK(wl_scan_u64(&l, &p, "the number of coflows (header '<ports> <coflows>')", NULL,
                            SIZE_MAX, &n_coflows));
     if (!wl_at_eol(p, false)) {
@@ -217,6 +233,8 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
             weft_wrap(err, "%s:%zu: ", path, l.line);
             goto cleanup;
         }
+        WEFT_CHECK(weft_grow((void **)&ids, &cap_ids, done + 1, sizeof *ids));
+        ids[done] = (id_line_t){.id = id, .line = l.line};
         done++;
     }
     while ((r = wl_lines_next(&l)) == 1)
@@ -233,12 +251,24 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
         err = (weft_err_t)r;
         goto cleanup;
     }
+    if (done > 1) {
+        qsort(ids, done, sizeof *ids, cmp_id_line);
+        for (size_t i = 1; i < done; i++)
+            if (ids[i].id == ids[i - 1].id) {
+                err = weft_fail(WEFT_EINVAL,
+                                "%s:%zu: coflow id %lld appears twice (lines %zu and %zu)",
+                                path, ids[i].line, (long long)ids[i].id, ids[i - 1].line,
+                                ids[i].line);
+                goto cleanup;
+            }
+    }
     err = wl_finish_read(wl);
     if (err)
         weft_wrap(err, "%s: ", path);
 
 cleanup:
     free(mappers);
+    free(ids);
     wl_lines_close(&l);
     if (err)
         return wl_fail_read(wl, err);

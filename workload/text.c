@@ -152,8 +152,7 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
         goto cleanup;
     }
     uint64_t n_ports;
-    WEFT_CHECK(wl_scan_u64(&l, &p, "the number of ports", "#", (uint64_t)UINT32_MAX + 1,
-                           &n_ports));
+    WEFT_CHECK(wl_scan_u64(&l, &p, "the number of ports", "#", WORKLOAD_MAX_PORTS, &n_ports));
     if (n_ports == 0) {
         err = weft_fail(WEFT_EINVAL, "%s:%zu: 0 ports, expected at least 1", path, l.line);
         goto cleanup;

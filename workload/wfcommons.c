@@ -213,6 +213,8 @@ static weft_err_t read_file_list(wf_t *w, const json_t *list, size_t t, const ch
             return err;
         w->fidx[w->n_fidx++] = f;
     }
+    if (w->n_fidx == *first)
+        return WEFT_OK; /* an empty list: fidx may still be NULL, no arithmetic on it */
     size_t *a = w->fidx + *first, m = w->n_fidx - *first, u = 0;
     qsort(a, m, sizeof *a, cmp_size);
     for (size_t i = 0; i < m; i++)
@@ -225,8 +227,10 @@ static weft_err_t read_file_list(wf_t *w, const json_t *list, size_t t, const ch
 
 static double shared_bytes(const wf_t *w, size_t p, size_t c)
 {
-    const size_t *a = w->fidx + w->out_first[p], *b = w->fidx + w->in_first[c];
     size_t na = w->out_n[p], nb = w->in_n[c], i = 0, j = 0;
+    if (na == 0 || nb == 0)
+        return 0; /* fidx is NULL when no task lists a file: no arithmetic on it */
+    const size_t *a = w->fidx + w->out_first[p], *b = w->fidx + w->in_first[c];
     double s = 0;
     while (i < na && j < nb) {
         if (a[i] < b[j])

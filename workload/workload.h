@@ -23,6 +23,12 @@ typedef enum {
     WORKLOAD_FORMAT_WFCOMMONS /* WfCommons WfFormat JSON */
 } workload_format_t;
 
+/* The largest fabric a workload file may declare (weft's `ports <n>`, the FB
+ * header's <ports>). Every reader allocates O(n_ports) for the fabric and
+ * dag_analyze()'s scratch, so without a cap a 14-byte header could ask for
+ * 64 GB; 2^20 ports is far beyond any trace (FB has 150). */
+#define WORKLOAD_MAX_PORTS ((size_t)1 << 20)
+
 /* What a reader repaired or skipped in a trace it accepted; all zero for a
  * clean file. Only the foreign-trace readers repair (docs/workload-format.md);
  * weft's own format is strict and never does. */

@@ -1,0 +1,90 @@
+#!/bin/sh
+# Regenerates the seed corpora fuzz/corpus/<target>/ from the real data
+# files (a few KB each; the whole corpus stays far under 200 KB). Needs a
+# built `weft` (BUILD, default build/), python3 and clang or cc.
+#
+#   sh fuzz/make_seeds.sh
+set -eu
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+C=fuzz/corpus
+mkdir -p $C/fb $C/alibaba $C/wfcommons $C/weft $C/model
+
+# FB: the trace's first 19 coflows (header rewritten to say so), and the
+# first 8 short lines, which the mutator handles faster
+{ echo "150 19"; sed -n 2,20p data/FB2010-1Hr-150-0.txt; } >$C/fb/fb2010-first19.txt
+{ echo "150 8"; awk 'NR > 1 && length($0) < 120' data/FB2010-1Hr-150-0.txt | head -8; } \
+    >$C/fb/fb2010-short8.txt
+
+# Alibaba: the sample's first 50 rows
+head -50 data/alibaba/sample_tasks.csv >$C/alibaba/sample-first50.csv
+
+# WfCommons: two workflows trimmed to a few tasks (the root, three of its
+# children, and a sink over them), files and execution records cut to match
+python3 - "$C/wfcommons" <<'PY'
+import json, sys
+out = sys.argv[1]
+
+def trim(src, dst, n_mid):
+    d = json.load(open(src))
+    spec, exe = d["workflow"]["specification"], d["workflow"].get("execution", {})
+    tasks = spec["tasks"]
+    ids = {t["id"] for t in tasks}
+    depth = {}
+    def dep(t):
+        if t["id"] not in depth:
+            ps = [p for p in t.get("parents", []) if p in ids]
+            byid = {x["id"]: x for x in tasks}
+            depth[t["id"]] = 0 if not ps else 1 + max(dep(byid[p]) for p in ps)
+        return depth[t["id"]]
+    for t in tasks:
+        dep(t)
+    roots = [t for t in tasks if depth[t["id"]] == 0][:1]
+    mid = [t for t in tasks if depth[t["id"]] == 1][:n_mid]
+    sinks = [t for t in tasks if depth[t["id"]] == 2][:1]
+    keep = roots + mid + sinks
+    kid = {t["id"] for t in keep}
+    files = set()
+    new_tasks = []
+    for t in keep:
+        nt = {"name": t["name"], "id": t["id"],
+              "parents": [p for p in t.get("parents", []) if p in kid],
+              "children": [c for c in t.get("children", []) if c in kid],
+              "inputFiles": t.get("inputFiles", []), "outputFiles": t.get("outputFiles", [])}
+        # keep only files that connect kept tasks, plus one outside input
+        new_tasks.append(nt)
+    outs = {f for t in new_tasks for f in t["outputFiles"]}
+    ins = {f for t in new_tasks for f in t["inputFiles"]}
+    for t in new_tasks:
+        t["inputFiles"] = [f for f in t["inputFiles"] if f in outs][:4] + \
+                          [f for f in t["inputFiles"] if f not in outs][:1]
+        t["outputFiles"] = [f for f in t["outputFiles"] if f in ins][:4]
+        files.update(t["inputFiles"], t["outputFiles"])
+    new = {"name": d.get("name", ""), "schemaVersion": d.get("schemaVersion", "1.5"),
+           "workflow": {
+               "specification": {"tasks": new_tasks,
+                                 "files": [f for f in spec["files"] if f["id"] in files]},
+               "execution": {"tasks": [{"id": e["id"], "runtimeInSeconds": e["runtimeInSeconds"]}
+                                       for e in exe.get("tasks", []) if e["id"] in kid]}}}
+    json.dump(new, open(dst, "w"), indent=1)
+    open(dst, "a").write("\n")
+
+trim("data/wfcommons/blast-chameleon-small-001.json", out + "/blast-trimmed.json", 3)
+trim("data/wfcommons/1000genome-chameleon-2ch-100k-001.json", out + "/1000genome-trimmed.json", 2)
+PY
+
+# weft: the other seeds converted by `weft convert`
+"$BUILD/weft" convert -f fb -o $C/weft/fb-short8.weft $C/fb/fb2010-short8.txt
+"$BUILD/weft" convert -f alibaba -o $C/weft/alibaba-first50.weft $C/alibaba/sample-first50.csv
+"$BUILD/weft" convert -f wfcommons -o $C/weft/blast-trimmed.weft $C/wfcommons/blast-trimmed.json
+
+# model: files saved by attn_model_save
+CC=${CC:-cc}
+tmp=$(mktemp -d)
+# shellcheck disable=SC2046
+$CC -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. $(pkg-config --cflags msgpack) \
+    fuzz/gen_model_seed.c attention/model.c common/weft.c \
+    $(pkg-config --libs msgpack) -o "$tmp/gen_model_seed"
+"$tmp/gen_model_seed" $C/model
+rm -rf "$tmp"
+du -sh $C

@@ -1,0 +1,84 @@
+#!/bin/sh
+# Builds the libFuzzer targets of fuzz/ with Debian's clang (libFuzzer +
+# AddressSanitizer + UndefinedBehaviorSanitizer) into build-fuzz/ and runs
+# each for SECONDS_PER_TARGET seconds (default 30), one after the other.
+# Prints per target the executions and whether anything was found; exits
+# non-zero on any crash, leak, timeout or out-of-memory, keeping the input in
+# build-fuzz/crashes/. docs/fuzzing.md explains longer campaigns.
+#
+#   sh scripts/fuzz.sh [SECONDS_PER_TARGET]
+#   FUZZ_TARGETS="fb weft" sh scripts/fuzz.sh 600    # only some targets
+set -eu
+SECS=${1:-30}
+CC=${FUZZ_CC:-clang}
+OUT=build-fuzz
+TARGETS=${FUZZ_TARGETS:-fb alibaba wfcommons weft model}
+cd "$(dirname "$0")/.."
+
+# Only what the readers need, not the whole library: the policies and the
+# emulator are not linked into any target (and are often mid-edit).
+LIB_SOURCES="common/weft.c coflow/model.c dag/dag.c workload/read.c workload/fb.c
+workload/alibaba.c workload/wfcommons.c workload/text.c attention/model.c"
+
+# Per target: the largest input libFuzzer makes (the seeds fit; the FB and
+# weft formats are line-based, the JSON needs room for a few tasks).
+max_len() {
+    case "$1" in
+    wfcommons) echo 16384 ;;
+    fb) echo 8192 ;;
+    model) echo 8192 ;;
+    *) echo 4096 ;;
+    esac
+}
+
+echo "== fuzzing: building targets with $CC into $OUT/"
+command -v "$CC" >/dev/null || { echo "fuzz.sh: $CC not found (apt-get install clang)" >&2; exit 1; }
+mkdir -p "$OUT/obj" "$OUT/crashes"
+CFLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer
+-fsanitize=address,undefined -fno-sanitize-recover=undefined -I.
+$(pkg-config --cflags igraph msgpack jansson)"
+LIBS="$(pkg-config --libs igraph msgpack jansson) -lm -pthread"
+OBJS=""
+for src in $LIB_SOURCES; do
+    obj="$OUT/obj/$(echo "$src" | tr / _ | sed 's/\.c$/.o/')"
+    # shellcheck disable=SC2086
+    $CC $CFLAGS -fsanitize=fuzzer-no-link -c "$src" -o "$obj"
+    OBJS="$OBJS $obj"
+done
+for t in $TARGETS; do
+    # shellcheck disable=SC2086
+    $CC $CFLAGS -fsanitize=fuzzer "fuzz/fuzz_$t.c" $OBJS $LIBS -o "$OUT/fuzz_$t"
+done
+
+failed=""
+for t in $TARGETS; do
+    echo "== fuzzing $t for ${SECS}s (max_len $(max_len "$t"))"
+    mkdir -p "$OUT/corpus/$t"
+    seeds="fuzz/corpus/$t"
+    [ -d "tests/regress/$t" ] && seeds="$seeds tests/regress/$t"
+    log="$OUT/fuzz_$t.log"
+    status=0
+    # The first corpus directory collects what the run discovers (kept across
+    # runs); the seeds and the regression inputs are only read.
+    # shellcheck disable=SC2086
+    ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        "./$OUT/fuzz_$t" "$OUT/corpus/$t" $seeds \
+        -max_total_time="$SECS" -rss_limit_mb=2048 -timeout=30 \
+        -max_len="$(max_len "$t")" -print_final_stats=1 \
+        -artifact_prefix="$OUT/crashes/$t-" >"$log" 2>&1 || status=$?
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    cov=$(grep -E '^#[0-9]+.*(DONE|INITED)' "$log" | tail -1 | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
+    if [ "$status" -eq 0 ]; then
+        echo "$t: ${execs:-?} executions, coverage ${cov:-?} edges, nothing found"
+    else
+        echo "$t: FOUND a problem (exit $status) after ${execs:-?} executions:" >&2
+        grep -E "ERROR: |runtime error:|fuzz check failed|SUMMARY:|artifact_prefix|Test unit written" "$log" | head -20 >&2
+        failed="$failed $t"
+    fi
+done
+if [ -n "$failed" ]; then
+    echo "fuzzing found problems in:$failed (inputs in $OUT/crashes/, logs in $OUT/fuzz_*.log)" >&2
+    exit 1
+fi
+echo "fuzzing: nothing found"
