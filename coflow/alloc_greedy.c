@@ -68,25 +68,54 @@ void alloc_greedy_pass(coflow_state_t *st, const size_t *order, size_t n)
         free_ports(st, c, &us, &ur);
         if (!us || !ur)
             continue;
-        const size_t *open = st->open_flows + wl->coflows[c].first_flow;
-        size_t n_open = st->n_open[c];
-        for (size_t j = 0; j < n_open; j++) {
-            size_t f = open[j];
-            uint32_t s = wl->flows[f].src, d = wl->flows[f].dst;
-            double free_s = cap_out[s] - st->free_out[s];
-            double free_d = cap_in[d] - st->free_in[d];
-            double r = free_s < free_d ? free_s : free_d;
-            if (!(r > COFLOW_RATE_EPS * (cap_out[s] < cap_in[d] ? cap_out[s] : cap_in[d])))
+        /* Walk the coflow's flows port group by port group, from the side
+         * whose free ports times the other side's width is smaller (FB
+         * mappers fill long before reducers): a full port's group is
+         * skipped at once and a group's walk stops when its port fills, so
+         * a blocked coflow costs about its ports, not its flows. */
+        const coflow_coflow_t *co = &wl->coflows[c];
+        bool by_src = (double)us * co->n_receivers < (double)ur * co->n_senders;
+        size_t a = st->cport_start[c], mid = a + co->n_senders, b = st->cport_start[c + 1];
+        size_t lo = by_src ? a : mid, hi = by_src ? mid : b;
+        const size_t *grp = by_src ? st->sflows : st->rflows;
+        const size_t *start = by_src ? st->sstart : st->rstart;
+        const uint32_t *open = by_src ? st->sopen : st->ropen;
+        for (size_t q = lo; q < hi && us && ur; q++) {
+            uint32_t g = st->cports[q];
+            double cap_g = by_src ? cap_out[g] : cap_in[g];
+            double *used_g = by_src ? &st->free_out[g] : &st->free_in[g];
+            double eps_g = COFLOW_RATE_EPS * cap_g;
+            if (cap_g - *used_g <= eps_g)
                 continue;
-            alloc_add_rate(st, f, r);
-            /* count a port once, when this rate fills it */
-            double eps_s = COFLOW_RATE_EPS * cap_out[s], eps_d = COFLOW_RATE_EPS * cap_in[d];
-            if (free_s > eps_s && free_s - r <= eps_s)
-                us--;
-            if (free_d > eps_d && free_d - r <= eps_d)
-                ur--;
-            if (!us || !ur)
-                break;
+            for (size_t k = start[q], end = start[q] + open[q]; k < end; k++) {
+                size_t f = grp[k];
+                uint32_t o = by_src ? wl->flows[f].dst : wl->flows[f].src;
+                double cap_o = by_src ? cap_in[o] : cap_out[o];
+                double free_o = cap_o - (by_src ? st->free_in[o] : st->free_out[o]);
+                double eps_o = COFLOW_RATE_EPS * cap_o;
+                if (free_o <= eps_o)
+                    continue;
+                double free_g = cap_g - *used_g;
+                double r = free_g < free_o ? free_g : free_o;
+                alloc_add_rate(st, f, r);
+                /* count a port once, when this rate fills it */
+                bool o_full = free_o - r <= eps_o, g_full = free_g - r <= eps_g;
+                if (o_full) {
+                    if (by_src)
+                        ur--;
+                    else
+                        us--;
+                }
+                if (g_full) {
+                    if (by_src)
+                        us--;
+                    else
+                        ur--;
+                    break;
+                }
+                if (!us || !ur)
+                    break;
+            }
         }
     }
 }

@@ -180,8 +180,30 @@ typedef struct {
      * valid while coflow_remaining and n_open equal the stamps (a coflow
      * that did not move since it was computed has the same bytes). */
     double *cport_bytes;
+    /* Each coflow's flows grouped by receiver: the flows into the receiver
+     * at cports position q (a receiver position) are
+     * rflows[rstart[q] .. rstart[q+1]), in flow index order; sender
+     * positions hold empty ranges. Lets greedy skip a full receiver's flows
+     * in O(1). */
+    size_t *rflows;                /* [n_flows] */
+    size_t *rstart;                /* [number of cports + 1] */
+    /* The same grouped by sender: flows out of the sender at cports
+     * position q are sflows[sstart[q] .. sstart[q+1]); receiver positions
+     * hold empty ranges. */
+    size_t *sflows;                /* [n_flows] */
+    size_t *sstart;                /* [number of cports + 1] */
+    /* Open flows first in every group: group q's open flows are
+     * xflows[xstart[q] .. +xopen[q]); a finishing flow is swapped behind
+     * them (as in open_flows), so walks never meet finished flows. */
+    uint32_t *sopen, *ropen;       /* [number of cports] open flows a group */
+    uint32_t *sgroup, *rgroup;     /* [n_flows] group position of each flow */
+    uint32_t *spos, *rpos;         /* [n_flows] index of each flow in x_flows */
     double *cache_remaining;       /* [n_coflows] stamp, NAN = never */
     size_t *cache_open;            /* [n_coflows] stamp */
+    /* Set by the driver after coflow_state_init and before an ordering's
+     * create(), for policies that load a model (learned): */
+    const char *model_path;        /* borrowed; NULL: random parameters */
+    uint64_t policy_seed;          /* seed of the random parameters */
 } coflow_state_t;
 
 /* Allocates the state for wl on fab: every coflow WAITING, every flow full. */
@@ -257,5 +279,44 @@ const coflow_allocator_t *const *coflow_allocators(void);
 /* Sorts ids[0..n) by key[ids[i]] ascending, ties by release time then index;
  * a stable, deterministic order. key has n_coflows entries. O(n log n). */
 void coflow_sort_by_key(const coflow_state_t *st, size_t *ids, size_t n, const double *key);
+
+/* ------------------------------------------------------ learned policy */
+
+/* The "learned" ordering (coflow/learned.c, DESIGN §6) reads its model from
+ * st->model_path (msgpack, attention/attn.h's model file) or, if NULL,
+ * draws random parameters from st->policy_seed. */
+
+/* Writes a model file of the learned ordering with the default sizes and
+ * random parameters drawn from seed: running with it gives the same
+ * schedule as running without a model and the same seed. EIO/ENOMEM. */
+weft_err_t coflow_learned_save_random(const char *path, uint64_t seed);
+
+/* Number of features per coflow node the learned ordering computes. */
+size_t coflow_learned_n_features(void);
+
+/* How the learned ordering computes embeddings (benchmarks, tests). */
+typedef enum {
+    COFLOW_LEARNED_AUTO = 0,  /* incremental when the node set is unchanged */
+    COFLOW_LEARNED_FULL = 1,  /* always the full pipelined forward */
+    COFLOW_LEARNED_NAIVE = 2  /* always the level-by-level reference forward */
+} coflow_learned_mode_t;
+
+/* What the last decision of a learned context cost (seconds, monotonic
+ * clock) and did. */
+typedef struct {
+    double features_s;  /* live jobs, plan (if rebuilt) and features */
+    double embed_s;     /* encoder forward */
+    double attn_s;      /* gather and attention scorer */
+    double sort_s;      /* argsort and permutation */
+    size_t n_nodes;     /* coflows in the graph */
+    size_t n_active;    /* schedulable coflows scored */
+    size_t n_changed;   /* nodes whose features changed */
+    bool incremental;   /* the embedding was updated incrementally */
+    bool plan_rebuilt;  /* the node set changed: plan rebuilt, full forward */
+} coflow_learned_timing_t;
+
+/* ctx is one made by coflow_learned's create(). */
+void coflow_learned_set_mode(void *ctx, coflow_learned_mode_t mode);
+void coflow_learned_last_timing(const void *ctx, coflow_learned_timing_t *t);
 
 #endif

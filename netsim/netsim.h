@@ -21,6 +21,8 @@ typedef struct {
     const coflow_allocator_t *allocator; /* NULL: the ordering's default */
     double tick_s;      /* > 0: extra decision this often (0: the ordering's) */
     bool check;         /* verify invariants at every decision (slower) */
+    const char *model_path; /* borrowed: model of the learned ordering, NULL: random */
+    uint64_t policy_seed;   /* seed of the learned ordering's random parameters */
 } netsim_opts_t;
 
 /* A distribution of completion times (seconds). Percentiles are nearest-rank:

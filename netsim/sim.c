@@ -194,6 +194,8 @@ static weft_err_t sim_setup(sim_t *s)
     weft_err_t err = coflow_state_init(&s->st, wl, s->fab);
     if (err)
         return err;
+    s->st.model_path = s->opts->model_path; /* for orderings that load a model */
+    s->st.policy_seed = s->opts->policy_seed;
     s->job_order = weft_calloc(nj, sizeof *s->job_order);
     s->job_left = weft_calloc(nj, sizeof *s->job_left);
     s->child_start = weft_calloc(nc + 1, sizeof *s->child_start);
