@@ -229,6 +229,16 @@ double coflow_state_remaining_iso(coflow_state_t *st, size_t c);
  * Cached as above; valid until c's flows move again. */
 const double *coflow_state_port_bytes(coflow_state_t *st, size_t c);
 
+/* True if coflow c's cached per-port bytes are current. A driver that moves
+ * bytes may keep a valid cache exact instead of letting it be rebuilt:
+ * subtract what a flow sent at cport_bytes[sgroup[f]] and [rgroup[f]], then
+ * set cache_remaining[c] to the new coflow_remaining[c] (netsim does). */
+static inline bool coflow_state_cache_valid(const coflow_state_t *st, size_t c)
+{
+    return st->cache_remaining[c] == st->coflow_remaining[c] &&
+           st->cache_open[c] == st->n_open[c];
+}
+
 /* --------------------------------------------------------------- policies */
 
 /*

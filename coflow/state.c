@@ -241,6 +241,11 @@ bool coflow_state_finish_flow(coflow_state_t *st, size_t f)
     st->open_pos[g] = pos;
     st->open_flows[last] = f;
     st->open_pos[f] = last;
+    if (coflow_state_cache_valid(st, c)) { /* its bytes leave the cache */
+        st->cport_bytes[st->sgroup[f]] -= st->flow_remaining[f];
+        st->cport_bytes[st->rgroup[f]] -= st->flow_remaining[f];
+        st->cache_open[c] = st->n_open[c] - 1;
+    }
     st->n_open[c]--;
     group_close(st->sflows, st->sstart, st->sopen, st->sgroup, st->spos, f);
     group_close(st->rflows, st->rstart, st->ropen, st->rgroup, st->rpos, f);

@@ -314,14 +314,21 @@ static void advance(sim_t *s, double dt)
     const coflow_coflow_t *coflows = s->wl->coflows;
     double now = st->now, moved = 0, acc = 0;
     size_t cur = s->n_run ? s->run[0].c : 0;
+    /* A coflow's cached per-port bytes (coflow.h) are kept exact here, so
+     * paced policies never rebuild them from every open flow. A finishing
+     * flow's bytes leave the cache in coflow_state_finish_flow. */
+    bool cached = s->n_run && coflow_state_cache_valid(st, cur);
     s->n_done = 0;
     for (size_t k = 0; k < s->n_run; k++) {
         moving_t *m = &s->run[k];
         if (m->c != cur) {
             st->coflow_remaining[cur] -= acc;
             st->job_sent[coflows[cur].job] += acc;
+            if (cached)
+                st->cache_remaining[cur] = st->coflow_remaining[cur];
             acc = 0;
             cur = m->c;
+            cached = coflow_state_cache_valid(st, cur);
         }
         double rem = st->flow_remaining[m->f];
         double sent = m->rate * dt;
@@ -332,12 +339,18 @@ static void advance(sim_t *s, double dt)
             s->done[s->n_done++] = *m;
         } else {
             st->flow_remaining[m->f] = left;
+            if (cached) {
+                st->cport_bytes[st->sgroup[m->f]] -= sent;
+                st->cport_bytes[st->rgroup[m->f]] -= sent;
+            }
         }
         acc += sent;
     }
     if (s->n_run) {
         st->coflow_remaining[cur] -= acc;
         st->job_sent[coflows[cur].job] += acc;
+        if (cached)
+            st->cache_remaining[cur] = st->coflow_remaining[cur];
     }
     s->moved += moved;
 }

@@ -35,8 +35,18 @@ if [ "$status" -ne 0 ]; then
 fi
 echo "sanitizers: no reports"
 
-FUZZ_SECONDS=${FUZZ_SECONDS:-20}
-if [ "$FUZZ_SECONDS" -gt 0 ]; then
-    echo "== fuzzing the input readers (libFuzzer + ASan + UBSan, ${FUZZ_SECONDS}s per target)"
-    sh scripts/fuzz.sh "$FUZZ_SECONDS"
-fi
+# memcheck on the real program, a representative path through the library:
+# generate, convert, inspect, and replay under every policy with checks on.
+echo "== valgrind memcheck: weft gen / convert / inspect / sim (every policy)"
+VG="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9"
+VGDIR=$(mktemp -d)
+trap 'rm -rf "$VGDIR"' EXIT
+head -41 data/FB2010-1Hr-150-0.txt | sed '1s/.*/150 40/' >"$VGDIR/fb40.txt"
+$VG "$BUILD/weft" gen --shape alibaba --jobs 6 --ports 8 --load 0.7 --seed 3 \
+    -o "$VGDIR/small.weft" 2>/dev/null
+$VG "$BUILD/weft" convert "$VGDIR/fb40.txt" --format fb -o "$VGDIR/fb40.weft"
+$VG "$BUILD/weft" inspect "$VGDIR/fb40.weft" >/dev/null
+POLICIES=$("$BUILD/weft" sim --help | awk '/^orderings:/{on=1;next} /^$/{on=0} on&&/^  [a-z]/{printf "--policy %s ", $1}')
+# shellcheck disable=SC2086
+$VG "$BUILD/weft" sim "$VGDIR/small.weft" --check $POLICIES >/dev/null
+echo "valgrind: no errors, no leaks"
