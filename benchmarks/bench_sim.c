@@ -200,7 +200,7 @@ int main(int argc, char **argv)
     }
     if (do_scale) {
         printf("== growth with size: k copies of the trace on k*150 ports\n%s", hdr);
-        static const char *scale_policies[] = {"sebf", "fifo"};
+        static const char *scale_policies[] = {"fifo", "sincronia"};
         size_t ks[] = {1, 4, 16};
         for (size_t p = 0; p < 2; p++)
             for (size_t i = 0; i < 3; i++) {
