@@ -15,11 +15,21 @@ build: deps
 	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# The main job: replay the Facebook coflow benchmark under the classic
-# policies side by side on the emulator.
+# The main job: build multi-stage jobs from the bundled traces (Alibaba DAG
+# shapes filled with Facebook coflows) and compare every family of policy on
+# the emulator, with a JCT CDF plot; then replay the Facebook trace itself in
+# the classic Varys setting under the fast greedy-rate policies.
+RUN_DIR ?= $(BUILD)/run
 run: build
-	./$(BUILD)/weft sim data/FB2010-1Hr-150-0.txt --format fb \
-	    --policy fifo --policy scf --policy sebf --policy fair
+	@mkdir -p $(RUN_DIR)
+	./$(BUILD)/weft gen --shape alibaba --jobs 60 --ports 32 --load 0.7 --seed 11 \
+	    -o $(RUN_DIR)/alibaba-fb.weft
+	./$(BUILD)/weft sim $(RUN_DIR)/alibaba-fb.weft --out $(RUN_DIR) \
+	    --plot $(RUN_DIR)/jct-cdf.png \
+	    --policy fifo --policy scf --policy sebf --policy aalo --policy sincronia \
+	    --policy wcp --policy jsebf --policy fair
+	./$(BUILD)/weft sim data/FB2010-1Hr-150-0.txt --format fb --varys \
+	    --policy fifo --policy sincronia --policy aalo
 
 test: build
 	@sh scripts/test.sh $(BUILD)

@@ -166,6 +166,7 @@ static void fair_allocate(coflow_state_t *st, const size_t *order, size_t n)
 }
 
 const coflow_allocator_t coflow_alloc_fair = {
+    .work_conserving = true,
     .name = "fair",
     .description = "per-flow max-min fair sharing (TCP-like), ignores the order",
     .allocate = fair_allocate,

@@ -127,6 +127,7 @@ static void greedy_allocate(coflow_state_t *st, const size_t *order, size_t n)
 }
 
 const coflow_allocator_t coflow_alloc_greedy = {
+    .work_conserving = true,
     .name = "greedy",
     .description = "by priority, each flow takes all its ports have left (Sincronia)",
     .allocate = greedy_allocate,

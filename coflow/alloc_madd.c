@@ -22,9 +22,9 @@ static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
         const coflow_coflow_t *co = &wl->coflows[c];
         if (!alloc_coflow_can_move(st, c))
             continue;
-        /* G over the coflow's distinct ports, from the cached per-port
-         * remaining bytes. */
-        const double *bytes = coflow_state_port_bytes(st, c);
+        /* G over the coflow's distinct ports, from its exact per-port
+         * remaining bytes (the rates below walk its open flows anyway). */
+        const double *bytes = coflow_state_port_bytes_exact(st, c);
         size_t a = st->cport_start[c], mid = a + co->n_senders, b = st->cport_start[c + 1];
         double gamma = 0;
         for (size_t q = a; q < b && isfinite(gamma); q++) {
@@ -52,6 +52,7 @@ static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
 }
 
 const coflow_allocator_t coflow_alloc_madd = {
+    .work_conserving = true,
     .name = "madd",
     .description = "Varys MADD: pace each coflow to finish all flows at its bottleneck, "
                    "then backfill",

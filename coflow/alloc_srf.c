@@ -60,6 +60,7 @@ static void srf_allocate(coflow_state_t *st, const size_t *order, size_t n)
 }
 
 const coflow_allocator_t coflow_alloc_srf = {
+    .work_conserving = true,
     .name = "srf",
     .description = "per-flow shortest remaining first (pFabric-like), ignores the order",
     .allocate = srf_allocate,

@@ -229,6 +229,12 @@ double coflow_state_remaining_iso(coflow_state_t *st, size_t c);
  * Cached as above; valid until c's flows move again. */
 const double *coflow_state_port_bytes(coflow_state_t *st, size_t c);
 
+/* The same, summed afresh from the open flows (O(open flows of c)) and
+ * stored as the new cache: for callers whose rates must respect capacity
+ * exactly (MADD), since an incrementally kept cache drifts by rounding once
+ * a coflow's remaining bytes are small next to what it has sent. */
+const double *coflow_state_port_bytes_exact(coflow_state_t *st, size_t c);
+
 /* True if coflow c's cached per-port bytes are current. A driver that moves
  * bytes may keep a valid cache exact instead of letting it be rebuilt:
  * subtract what a flow sent at cport_bytes[sgroup[f]] and [rgroup[f]], then
@@ -277,6 +283,9 @@ typedef struct coflow_allocator {
     const char *name;          /* "greedy", "madd", "fair", "srf" */
     const char *description;
     void (*allocate)(coflow_state_t *st, const size_t *order, size_t n);
+    bool work_conserving;      /* promises: every open flow of the ordered
+                                  coflows has a full port (netsim --check
+                                  verifies it) */
 } coflow_allocator_t;
 
 /* Lookup by name; NULL if unknown. */

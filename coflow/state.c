@@ -262,10 +262,15 @@ bool coflow_state_finish_flow(coflow_state_t *st, size_t f)
 
 const double *coflow_state_port_bytes(coflow_state_t *st, size_t c)
 {
+    if (coflow_state_cache_valid(st, c))
+        return st->cport_bytes + st->cport_start[c];
+    return coflow_state_port_bytes_exact(st, c);
+}
+
+const double *coflow_state_port_bytes_exact(coflow_state_t *st, size_t c)
+{
     size_t a = st->cport_start[c], b = st->cport_start[c + 1];
     double *bytes = st->cport_bytes + a;
-    if (st->cache_remaining[c] == st->coflow_remaining[c] && st->cache_open[c] == st->n_open[c])
-        return bytes;
     const coflow_coflow_t *co = &st->wl->coflows[c];
     const coflow_flow_t *flows = st->wl->flows;
     size_t mid = a + co->n_senders;

@@ -42,6 +42,8 @@
 #define FINISH_TIME_TOL 1e-9
 /* Capacity check slack, and the slack of the end-of-run checks. */
 #define CAP_TOL 1e-9
+/* A port counts as full for the work-conservation check above this share. */
+#define WORK_TOL 1e-6
 #define CONSERVE_TOL 1e-6
 #define TIME_TOL 1e-9
 
@@ -398,6 +400,7 @@ static void check_capacity(sim_t *s)
 {
     const coflow_flow_t *flows = s->wl->flows;
     const coflow_fabric_t *fab = s->fab;
+    coflow_state_t *st = &s->st;
     for (size_t k = 0; k < s->n_run; k++) {
         s->chk_out[flows[s->run[k].f].src] += s->run[k].rate;
         s->chk_in[flows[s->run[k].f].dst] += s->run[k].rate;
@@ -406,12 +409,35 @@ static void check_capacity(sim_t *s)
         uint32_t p = flows[s->run[k].f].src, q = flows[s->run[k].f].dst;
         if (s->chk_out[p] > fab->cap_out[p] * (1 + CAP_TOL))
             violation(s, "t=%.9g s: port %u sends %.9g bytes/s, above its capacity %.9g",
-                      s->st.now, p, s->chk_out[p], fab->cap_out[p]);
+                      st->now, p, s->chk_out[p], fab->cap_out[p]);
         if (s->chk_in[q] > fab->cap_in[q] * (1 + CAP_TOL))
             violation(s, "t=%.9g s: port %u receives %.9g bytes/s, above its capacity %.9g",
-                      s->st.now, q, s->chk_in[q], fab->cap_in[q]);
-        s->chk_out[p] = 0;
-        s->chk_in[q] = 0;
+                      st->now, q, s->chk_in[q], fab->cap_in[q]);
+    }
+    /* Work conservation, which every allocator here promises (greedy and
+     * srf by construction, madd by its backfill, fair as max-min): an open
+     * flow of an active coflow has at least one full port, or it could have
+     * been given more. */
+    for (size_t i = 0; i < s->n_active && s->alloc->work_conserving; i++) {
+        size_t c = s->active[i];
+        const size_t *open = st->open_flows + s->wl->coflows[c].first_flow;
+        for (size_t k = 0; k < st->n_open[c]; k++) {
+            uint32_t p = flows[open[k]].src, q = flows[open[k]].dst;
+            if (s->chk_out[p] < fab->cap_out[p] * (1 - WORK_TOL) &&
+                s->chk_in[q] < fab->cap_in[q] * (1 - WORK_TOL)) {
+                violation(s,
+                          "t=%.9g s: not work-conserving: flow %zu (%u->%u) of coflow %lld "
+                          "gets %.9g bytes/s while both its ports have room (%.9g and %.9g "
+                          "bytes/s used)",
+                          st->now, open[k], p, q, (long long)s->wl->coflows[c].id,
+                          st->flow_rate[open[k]], s->chk_out[p], s->chk_in[q]);
+                break;
+            }
+        }
+    }
+    for (size_t k = 0; k < s->n_run; k++) {
+        s->chk_out[flows[s->run[k].f].src] = 0;
+        s->chk_in[flows[s->run[k].f].dst] = 0;
     }
 }
 

@@ -1,0 +1,122 @@
+/*
+ * test_props.c - the emulator's physics on many random small multi-stage
+ * workloads, for every ordering with every allocator: netsim's --check
+ * (no port above capacity, work conservation for allocators that promise
+ * it, bytes conserved, DAG order and compute times respected, every flow
+ * finishes, no CCT below its isolation time, no JCT below its job's lower
+ * bound) finds nothing, and the same input gives bit-identical results.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "dag/dag.h"
+#include "netsim/netsim.h"
+
+#define N_WORKLOADS 25
+
+static uint64_t rng_state;
+
+static uint64_t next_u64(void)
+{ /* splitmix64: enough for test inputs, and the same everywhere */
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static size_t below(size_t n) { return (size_t)(next_u64() % n); }
+
+/* Random layered DAG jobs on 3-6 ports at 1..2 bytes/s: 1-4 layers of 1-3
+ * coflows, each below the first with 1-2 parents in the layer above, 1-5
+ * flows of 1-20 bytes, compute times 0-2 s, arrivals over 0-10 s, weights
+ * 1-5. Small enough to finish in milliseconds, varied enough to hit
+ * simultaneous events, contention on shared ports and same-port flows. */
+static void random_workload(coflow_workload_t *wl, coflow_fabric_t *fab, uint64_t seed)
+{
+    rng_state = seed;
+    size_t ports = 3 + below(4);
+    coflow_workload_init(wl, ports);
+    cr_assert_eq(coflow_fabric_init(fab, ports, 1.0), WEFT_OK);
+    for (size_t p = 0; p < ports; p++) { /* unequal capacities */
+        fab->cap_out[p] = 1.0 + (double)below(2);
+        fab->cap_in[p] = 1.0 + (double)below(2);
+    }
+    size_t jobs = 2 + below(5);
+    for (size_t j = 0; j < jobs; j++) {
+        cr_assert_eq(coflow_workload_add_job(wl, (int64_t)j, (double)below(11),
+                                             1.0 + (double)below(5), 0.5 * (double)below(3)),
+                     WEFT_OK);
+        size_t layers = 1 + below(4), id = 0, prev_first = 0, prev_n = 0;
+        for (size_t l = 0; l < layers; l++) {
+            size_t width = 1 + below(3), first = id;
+            for (size_t k = 0; k < width; k++, id++) {
+                cr_assert_eq(coflow_workload_add_coflow(wl, (int64_t)id, (double)below(3)),
+                             WEFT_OK);
+                size_t flows = 1 + below(5);
+                for (size_t f = 0; f < flows; f++)
+                    cr_assert_eq(coflow_workload_add_flow(wl, (uint32_t)below(ports),
+                                                          (uint32_t)below(ports),
+                                                          1.0 + (double)below(20)),
+                                 WEFT_OK);
+                if (l > 0) {
+                    size_t a = below(prev_n), b = below(prev_n);
+                    cr_assert_eq(coflow_workload_add_parent(wl, (int64_t)(prev_first + a)),
+                                 WEFT_OK);
+                    if (b != a)
+                        cr_assert_eq(
+                            coflow_workload_add_parent(wl, (int64_t)(prev_first + b)),
+                            WEFT_OK);
+                }
+            }
+            prev_first = first;
+            prev_n = width;
+        }
+        cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK, "%s", weft_last_error());
+    }
+    cr_assert_eq(dag_analyze(wl, fab), WEFT_OK, "%s", weft_last_error());
+}
+
+TestSuite(props, .timeout = 120);
+
+Test(props, every_policy_obeys_the_physics_and_repeats_exactly)
+{
+    const coflow_ordering_t *const *ords = coflow_orderings();
+    const coflow_allocator_t *const *allocs = coflow_allocators();
+    size_t runs = 0;
+    for (uint64_t seed = 1; seed <= N_WORKLOADS; seed++) {
+        coflow_workload_t wl;
+        coflow_fabric_t fab;
+        random_workload(&wl, &fab, seed);
+        for (size_t o = 0; ords[o]; o++)
+            for (size_t a = 0; allocs[a]; a++) {
+                netsim_opts_t opts = {.ordering = ords[o], .allocator = allocs[a],
+                                      .check = true, .policy_seed = seed};
+                netsim_result_t r1, r2;
+                netsim_result_init(&r1);
+                netsim_result_init(&r2);
+                weft_err_t err = netsim_run(&wl, &fab, &opts, &r1);
+                cr_assert_eq(err, WEFT_OK, "seed %llu %s:%s: %s", (unsigned long long)seed,
+                             ords[o]->name, allocs[a]->name, weft_last_error());
+                cr_assert_eq(r1.n_violations, 0, "seed %llu %s:%s: %zu violations; first: %s",
+                             (unsigned long long)seed, ords[o]->name, allocs[a]->name,
+                             r1.n_violations, r1.first_violation);
+                cr_assert_eq(netsim_run(&wl, &fab, &opts, &r2), WEFT_OK);
+                cr_assert_eq(memcmp(r1.coflow_finish_s, r2.coflow_finish_s,
+                                    wl.n_coflows * sizeof(double)),
+                             0, "seed %llu %s:%s: a rerun gave other finish times",
+                             (unsigned long long)seed, ords[o]->name, allocs[a]->name);
+                /* the summary agrees with the per-job results */
+                double wsum = 0;
+                for (size_t j = 0; j < wl.n_jobs; j++)
+                    wsum += wl.jobs[j].weight * (r1.job_finish_s[j] - wl.jobs[j].arrival_s);
+                cr_assert_float_eq(r1.avg_weighted_jct, wsum / (double)wl.n_jobs,
+                                   1e-9 * (1 + wsum));
+                netsim_result_destroy(&r1);
+                netsim_result_destroy(&r2);
+                runs++;
+            }
+        coflow_workload_destroy(&wl);
+        coflow_fabric_destroy(&fab);
+    }
+    cr_assert_gt(runs, N_WORKLOADS * 40, "only %zu runs: are the policies registered?", runs);
+}
