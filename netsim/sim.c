@@ -39,7 +39,7 @@
 #define FINISH_REL_TOL 1e-9
 /* ... or would take less than this fraction of the current time to send, so
  * `now + remaining / rate` could not move the clock forward. */
-#define FINISH_TIME_TOL 1e-9
+#define FINISH_TIME_TOL 1e-12
 /* Capacity check slack, and the slack of the end-of-run checks. */
 #define CAP_TOL 1e-9
 /* A port counts as full for the work-conservation check above this share. */

@@ -13,7 +13,7 @@ echo "== tests (RelWithDebInfo build: $BUILD)"
 ctest --test-dir "$BUILD" --output-on-failure -j 2 --timeout 600
 
 echo "== tests under AddressSanitizer + UndefinedBehaviorSanitizer ($ASAN_BUILD)"
-cmake -S . -B "$ASAN_BUILD" -DCMAKE_BUILD_TYPE=Debug -DWEFT_SANITIZE=ON >/dev/null
+cmake -S . -B "$ASAN_BUILD" -DCMAKE_BUILD_TYPE=Debug -DWEFT_SANITIZE=ON -DWEFT_TEST_JOBS=1 >/dev/null
 cmake --build "$ASAN_BUILD" -j "$(nproc)" >/dev/null
 # Criterion runs each test in a child process and reports a passed test as
 # passed even when LeakSanitizer prints a leak at the child's exit, so the
@@ -50,3 +50,9 @@ POLICIES=$("$BUILD/weft" sim --help | awk '/^orderings:/{on=1;next} /^$/{on=0} o
 # shellcheck disable=SC2086
 $VG "$BUILD/weft" sim "$VGDIR/small.weft" --check $POLICIES >/dev/null
 echo "valgrind: no errors, no leaks"
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+if [ "$FUZZ_SECONDS" -gt 0 ]; then
+    echo "== fuzzing the input readers (libFuzzer + ASan + UBSan, ${FUZZ_SECONDS}s per target)"
+    sh scripts/fuzz.sh "$FUZZ_SECONDS"
+fi
