@@ -42,6 +42,8 @@ typedef struct {
     const coflow_fabric_t *fab;
     double tick_s;
     bool check;
+    const char *model_path; /* --model, NULL if none */
+    uint64_t seed;          /* --seed */
     sim_task_t *tasks;
     size_t n_tasks, next;
     pthread_mutex_t mu;
@@ -84,6 +86,11 @@ static void usage(FILE *out)
             "                      (<ordering>-<allocator>-... for ORDERING:ALLOCATOR)\n"
             "  --plot FILE         draw the CDF of JCT per policy into FILE.png or FILE.svg\n"
             "                      (needs gnuplot)\n"
+            "  --model FILE        model of the learned policy (msgpack, see `--policy\n"
+            "                      learned`); without it its parameters are random\n"
+            "  --seed S            seed of the learned policy's random parameters (default 1)\n"
+            "  --save-model FILE   write the random model of --seed to FILE (with no\n"
+            "                      WORKLOAD, only that)\n"
             "  --varys             the classic Varys/CoflowSim setting for the Facebook\n"
             "                      trace: ports of 2^30 bit/s (1Gibps), 1 MB = 2^20 bytes,\n"
             "                      each reducer's bytes split evenly over its mappers\n"
@@ -158,7 +165,8 @@ static void *sim_worker(void *arg)
             return NULL;
         sim_task_t *t = &p->tasks[i];
         netsim_opts_t o = {.ordering = t->ord, .allocator = t->alloc, .tick_s = p->tick_s,
-                           .check = p->check};
+                           .check = p->check, .model_path = p->model_path,
+                           .policy_seed = p->seed};
         weft_clear_error();
         t->err = netsim_run(p->wl, p->fab, &o, &t->res);
         if (t->err)
@@ -410,6 +418,9 @@ int cmd_sim(int argc, char **argv)
         {"out", required_argument, NULL, 'o'},
         {"plot", required_argument, NULL, 'P'},
         {"varys", no_argument, NULL, 'v'},
+        {"model", required_argument, NULL, 'm'},
+        {"seed", required_argument, NULL, 's'},
+        {"save-model", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -417,6 +428,8 @@ int cmd_sim(int argc, char **argv)
     const char *policies[MAX_POLICIES];
     size_t n_pol = 0;
     const char *alloc = NULL, *out_dir = NULL, *plot = NULL;
+    const char *model_path = NULL, *save_model = NULL;
+    uint64_t seed = 1;
     double port_rate = 0, tick_s = 0;
     bool check = false, varys = false;
     static port_cap_t caps[MAX_PORT_CAPS];
@@ -495,6 +508,23 @@ int cmd_sim(int argc, char **argv)
         case 'v':
             varys = true;
             break;
+        case 'm':
+            model_path = optarg;
+            break;
+        case 'S':
+            save_model = optarg;
+            break;
+        case 's': {
+            char *end;
+            errno = 0;
+            unsigned long long v = strtoull(optarg, &end, 0);
+            if (end == optarg || *end || errno || optarg[0] == '-') {
+                fprintf(stderr, "weft sim: --seed '%s': expected an integer >= 0\n", optarg);
+                return CLI_USAGE;
+            }
+            seed = (uint64_t)v;
+            break;
+        }
         case 'h':
             usage(stdout);
             return CLI_OK;
@@ -507,6 +537,16 @@ int cmd_sim(int argc, char **argv)
             usage(stderr);
             return CLI_USAGE;
         }
+    }
+    if (save_model) {
+        weft_err_t serr = coflow_learned_save_random(save_model, seed);
+        if (serr) {
+            cli_report("sim", serr);
+            return CLI_ERROR;
+        }
+        printf("model: %s (random, seed %llu)\n", save_model, (unsigned long long)seed);
+        if (optind >= argc)
+            return CLI_OK;
     }
     if (optind != argc - 1) {
         fprintf(stderr, optind >= argc ? "weft sim: no workload given\n"
@@ -585,7 +625,8 @@ int cmd_sim(int argc, char **argv)
     fflush(stdout);
 
     sim_pool_t pool = {.wl = &wl, .fab = &fab, .tick_s = tick_s, .check = check,
-                       .tasks = tasks, .n_tasks = n_pol};
+                       .model_path = model_path, .seed = seed, .tasks = tasks,
+                       .n_tasks = n_pol};
     pthread_mutex_init(&pool.mu, NULL);
     run_all(&pool);
     pthread_mutex_destroy(&pool.mu);

@@ -29,6 +29,7 @@ double coflow_remaining_path(coflow_state_t *st, size_t c);
 /* Orderings. */
 extern const coflow_ordering_t coflow_fifo, coflow_scf, coflow_ncf, coflow_lcf, coflow_sebf,
     coflow_aalo, coflow_sincronia, coflow_wcp, coflow_jsebf, coflow_fair, coflow_srf;
+extern const coflow_ordering_t coflow_learned; /* learned.c */
 
 /* Allocators. */
 extern const coflow_allocator_t coflow_alloc_greedy, coflow_alloc_madd, coflow_alloc_fair,

@@ -1,0 +1,723 @@
+/*
+ * learned.c - the learned policy (DESIGN §6) as an emulator ordering:
+ * features of every coflow of the jobs in the system, the DAGNN encoder
+ * (gnn/), the self-attention scorer over the schedulable coflows
+ * (attention/), and the greedy order by descending score.
+ *
+ * One decision:
+ *   1. live jobs: every job that has arrived (arrival_s <= now) and still
+ *      has a coflow that is not DONE, in the order they arrived. Jobs of
+ *      the ACTIVE ids are added too, so a driver that does not move forward
+ *      in time (tests, the gateway) is still served.
+ *   2. nodes: every coflow of every live job, DONE ones included: keeping
+ *      them keeps each job's DAG whole (a coflow's predecessors stay in the
+ *      graph, and what it has already unlocked stays visible) and makes the
+ *      node set change only when a job arrives or finishes, so the plan
+ *      (gnn_plan_build) is rebuilt only then. Node numbers: live jobs in
+ *      order, each job's coflows in index order; parents map global ->
+ *      local by the job's base node.
+ *   3. features (LF per node, below), log1p-scaled, quantised where they
+ *      vary with time, then normalised by the model's feat.mean/feat.std.
+ *   4. embedding: a full gnn_forward when the plan was rebuilt (or the
+ *      mode asks for it); otherwise gnn_forward_incremental over the rows
+ *      whose normalised features changed (none: the previous output stands).
+ *      What forces a full recompute is only a change of the node set (a job
+ *      arriving or finishing) or more than half the rows changing, where a
+ *      full pass is cheaper. Time-varying features (remaining bytes and
+ *      bottleneck time, fraction sent, job age, time since release) are
+ *      quantised (1/16 in log1p units, i.e. ~6% steps; fraction sent in
+ *      1/64) so most of them keep their value between nearby decisions;
+ *      the quantised value *is* the feature, so incremental and full passes
+ *      compute the same function (up to float summation order).
+ *   5. scores: the encoder's output rows of the ACTIVE ids, in the order
+ *      given (release time, then index), go through attn_forward.
+ *   6. order: attn_argsort_desc (ties to the lower row, i.e. earlier
+ *      release, then lower index).
+ *
+ * Features of a node (index: meaning), all log1p of a non-negative value
+ * unless said otherwise; "q" marks the quantised ones:
+ *    0 total bytes            1 q remaining bytes (total if waiting, 0 done)
+ *    2 flows                  3 distinct senders       4 distinct receivers
+ *    5 iso_s                  6 q remaining bottleneck time (remaining_iso
+ *                               if active, iso_s if waiting, 0 if done)
+ *    7 q fraction of bytes sent (plain, in [0, 1])
+ *    8..10 status one-hot waiting / schedulable / done (plain 0/1)
+ *   11 wave (depth in its DAG) 12 children           13 cp_below_s
+ *   14 job weight            15 q job age (now - arrival)
+ *   16 q time since release  (now - release if active; its CCT if done;
+ *                               0 if waiting)
+ *
+ * Memory: create() sizes every per-node array for all coflows of the
+ * workload and the attention cache for the first decisions; the encoder's
+ * cache and the plan grow when the node set does (on an arrival or a
+ * finish), the attention cache and the gather buffer when the active set
+ * reaches a new maximum. A decision in steady state does not allocate.
+ * order() cannot fail: if a plan or cache cannot be built (out of memory),
+ * it leaves ids in release order (FIFO) and counts the failure.
+ */
+#include "coflow_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "attention/attn.h"
+#include "gnn/gnn.h"
+
+/* Features per node; their meaning is listed above. */
+#define LF 17
+/* Bumped when the meaning of the features changes; a model trained on
+ * another feature set is refused. */
+#define LEARNED_FEATURE_SET 1
+
+static const char *const feature_names[LF] = {
+    "total_bytes", "remaining_bytes", "flows",        "senders",      "receivers",
+    "iso_s",       "remaining_iso_s", "frac_sent",    "is_waiting",   "is_active",
+    "is_done",     "wave",            "children",     "cp_below_s",   "job_weight",
+    "job_age_s",   "since_release_s",
+};
+
+/* Default normalisation (random models): rough centres and spreads of the
+ * log1p features on Facebook-like traces at 1 Gbit/s. Training replaces
+ * them with the statistics of its data. */
+static const float default_mean[LF] = {16, 14, 3, 2, 2, 0.3f, 0.2f, 0.5f, 0.33f, 0.33f,
+                                       0.33f, 1, 0.7f, 0.5f, 1.2f, 1, 0.3f};
+static const float default_std[LF] = {4, 6, 2, 1.5f, 1.5f, 0.6f, 0.5f, 0.4f, 0.5f, 0.5f,
+                                      0.5f, 0.7f, 0.6f, 0.8f, 0.5f, 1.5f, 0.6f};
+
+#define QSTEP 16.0   /* quantisation of time-varying log1p features */
+#define QFRAC 64.0   /* quantisation of the fraction sent */
+#define NONE ((size_t)-1)
+
+typedef struct {
+    gnn_config_t gcfg;
+    attn_config_t acfg;
+    gnn_params_t gp;
+    attn_params_t ap;
+    float mean[LF], std[LF];
+    gnn_plan_t plan;
+    gnn_cache_t gcache;
+    attn_cache_t acache;
+    bool plan_valid;  /* plan matches the live set */
+    bool fwd_valid;   /* gcache.out is the encoder's output for X */
+    /* live jobs */
+    size_t *job_order;   /* [n_jobs] by arrival, then index */
+    size_t next_job;     /* job_order[next_job..] have not arrived */
+    size_t *live;        /* [n_jobs] live jobs, in the order they joined */
+    size_t n_live;
+    uint8_t *in_live;    /* [n_jobs] */
+    /* nodes */
+    size_t *node_of;     /* [n_coflows] node of a coflow, NONE if not in the graph */
+    size_t *pred_start;  /* [n_coflows + 1] parents CSR of the nodes */
+    size_t *pred;        /* [n_parents] */
+    size_t *node_job;    /* [n_coflows] live position of a node's job */
+    size_t *node_coflow; /* [n_coflows] coflow of a node */
+    size_t n_nodes;
+    weft_real_t *X;      /* [n_coflows, LF] normalised features of the nodes */
+    size_t *changed;     /* [n_coflows] rows that changed this decision */
+    /* per decision, grown to the largest active set */
+    weft_real_t *gather; /* [cap_rows, E] encoder rows of the active ids */
+    size_t *perm;        /* [cap_rows] argsort output */
+    size_t *ids_copy;    /* [cap_rows] ids as given */
+    size_t cap_rows;
+    coflow_learned_mode_t mode;
+    coflow_learned_timing_t timing;
+    size_t n_failures;   /* decisions left in FIFO order for lack of memory */
+} learned_ctx_t;
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------ model file */
+
+static void default_configs(gnn_config_t *g, attn_config_t *a)
+{
+    *g = (gnn_config_t){.F = LF, .D = 16, .L = 2, .S = 16};
+    *a = (attn_config_t){.E = gnn_out_dim(g), .M = 32, .H = 4, .B = 2, .norm = ATTN_PRE_LN,
+                         .act = ATTN_GELU};
+}
+
+/* Shape of gnn size-table entry i (gnn/params.c's order: per direction and
+ * layer att, wi, bi, wh, bh; then job.w1 b1 w2 b2, glob.w1 b1 w2 b2). */
+static size_t gnn_tensor_shape(const gnn_config_t *cfg, size_t i, size_t shape[2])
+{
+    size_t D = cfg->D, L = cfg->L, S = cfg->S, n_layer = GNN_NDIR * L * 5;
+    if (i < n_layer) {
+        size_t l = (i / 5) % L, k = i % 5, In = l == 0 ? cfg->F : D;
+        switch (k) {
+        case 0: shape[0] = In + D; return 1;
+        case 1: shape[0] = 3 * D, shape[1] = In; return 2;
+        case 3: shape[0] = 3 * D, shape[1] = D; return 2;
+        default: shape[0] = 3 * D; return 1;
+        }
+    }
+    size_t k = i - n_layer;
+    if (k % 2 == 1) {
+        shape[0] = S;
+        return 1;
+    }
+    shape[0] = S;
+    shape[1] = k == 0 ? gnn_embed_dim(cfg) : S;
+    return 2;
+}
+
+static void shape_str(char *buf, size_t len, size_t ndim, const size_t *shape)
+{
+    size_t k = (size_t)snprintf(buf, len, "[");
+    for (size_t d = 0; d < ndim && k < len; d++)
+        k += (size_t)snprintf(buf + k, len - k, "%s%zu", d ? ", " : "", shape[d]);
+    if (k < len)
+        snprintf(buf + k, len - k, "]");
+}
+
+/* Stores the encoder as ints gnn.F/D/L/S and tensors "gnn.<name>",
+ * mirroring attn_params_to_model. */
+static weft_err_t gnn_params_to_model(const gnn_params_t *p, const gnn_config_t *cfg,
+                                      attn_model_file_t *mf)
+{
+    const char *names[4] = {"gnn.F", "gnn.D", "gnn.L", "gnn.S"};
+    size_t vals[4] = {cfg->F, cfg->D, cfg->L, cfg->S};
+    weft_err_t err = WEFT_OK;
+    for (size_t i = 0; i < 4 && !err; i++)
+        err = attn_model_set_int(mf, names[i], (int64_t)vals[i]);
+    size_t biggest = 0;
+    for (size_t i = 0; i < gnn_tensor_count(cfg); i++) {
+        size_t sz = gnn_tensor_info(cfg, i).size;
+        biggest = sz > biggest ? sz : biggest;
+    }
+    float *tmp = weft_calloc(biggest, sizeof *tmp);
+    if (!tmp)
+        return weft_fail(WEFT_ENOMEM, "gnn: cannot allocate %zu floats", biggest);
+    for (size_t i = 0; i < gnn_tensor_count(cfg) && !err; i++) {
+        gnn_tensor_info_t t = gnn_tensor_info(cfg, i);
+        for (size_t k = 0; k < t.size; k++)
+            tmp[k] = (float)p->memory[t.offset + k];
+        char name[ATTN_MODEL_NAME_MAX];
+        snprintf(name, sizeof name, "gnn.%s", t.name);
+        size_t shape[2];
+        size_t nd = gnn_tensor_shape(cfg, i, shape);
+        err = attn_model_set_tensor(mf, name, nd, shape, tmp);
+    }
+    free(tmp);
+    return err;
+}
+
+/* Reads gnn.F/D/L/S into *cfg; ENOTFOUND naming a missing int, EINVAL for
+ * a value out of range or an F this build does not compute. */
+static weft_err_t gnn_config_from_model(const attn_model_file_t *mf, gnn_config_t *cfg)
+{
+    const char *names[4] = {"gnn.F", "gnn.D", "gnn.L", "gnn.S"};
+    int64_t v[4];
+    for (size_t i = 0; i < 4; i++) {
+        weft_err_t err = attn_model_get_int(mf, names[i], &v[i]);
+        if (err)
+            return err;
+        if (v[i] < 1 || v[i] > ((int64_t)1 << 20))
+            return weft_fail(WEFT_EINVAL, "model's %s is %lld, expected 1..%lld", names[i],
+                             (long long)v[i], (long long)1 << 20);
+    }
+    if (v[0] != LF)
+        return weft_fail(WEFT_EINVAL, "model's gnn.F is %lld, but this build computes %d "
+                         "features per coflow", (long long)v[0], LF);
+    gnn_config_t c = {.F = (size_t)v[0], .D = (size_t)v[1], .L = (size_t)v[2],
+                      .S = (size_t)v[3]};
+    weft_err_t err = gnn_config_check(&c);
+    if (err)
+        return weft_wrap(err, "model's ");
+    *cfg = c;
+    return WEFT_OK;
+}
+
+/* Copies the "gnn.*" tensors into p (initialised for cfg), checking every
+ * shape first: EINVAL naming the tensor and both shapes, ENOTFOUND if one
+ * is absent; p is untouched on error. */
+static weft_err_t gnn_params_from_model(gnn_params_t *p, const gnn_config_t *cfg,
+                                        const attn_model_file_t *mf)
+{
+    for (int write = 0; write < 2; write++)
+        for (size_t i = 0; i < gnn_tensor_count(cfg); i++) {
+            gnn_tensor_info_t t = gnn_tensor_info(cfg, i);
+            char name[ATTN_MODEL_NAME_MAX];
+            snprintf(name, sizeof name, "gnn.%s", t.name);
+            const attn_model_tensor_t *mt = attn_model_find_tensor(mf, name);
+            if (!mt)
+                return weft_fail(WEFT_ENOTFOUND, "model has no tensor %s", name);
+            size_t want[2];
+            size_t nd = gnn_tensor_shape(cfg, i, want);
+            if (mt->ndim != nd || memcmp(mt->shape, want, nd * sizeof *want) != 0) {
+                char have_s[128], want_s[64];
+                shape_str(have_s, sizeof have_s, mt->ndim, mt->shape);
+                shape_str(want_s, sizeof want_s, nd, want);
+                return weft_fail(WEFT_EINVAL, "tensor %s has shape %s in the model, expected %s",
+                                 name, have_s, want_s);
+            }
+            if (write)
+                for (size_t k = 0; k < t.size; k++)
+                    p->memory[t.offset + k] = (weft_real_t)mt->data[k];
+        }
+    return WEFT_OK;
+}
+
+/* Writes the whole policy (encoder, scorer, normalisation) to path. */
+static weft_err_t learned_save(const char *path, const gnn_params_t *gp,
+                               const gnn_config_t *gcfg, const attn_params_t *ap,
+                               const attn_config_t *acfg, const float *mean, const float *std)
+{
+    attn_model_file_t mf;
+    attn_model_init(&mf);
+    weft_err_t err = WEFT_OK;
+    WEFT_CHECK(attn_model_set_int(&mf, "learned.feature_set", LEARNED_FEATURE_SET));
+    WEFT_CHECK(gnn_params_to_model(gp, gcfg, &mf));
+    WEFT_CHECK(attn_params_to_model(ap, acfg, &mf));
+    WEFT_CHECK(attn_model_set_vector(&mf, "feat.mean", mean, LF));
+    WEFT_CHECK(attn_model_set_vector(&mf, "feat.std", std, LF));
+    WEFT_CHECK(attn_model_save(path, &mf));
+cleanup:
+    attn_model_destroy(&mf);
+    return err;
+}
+
+static weft_err_t random_params(learned_ctx_t *c, uint64_t seed)
+{
+    default_configs(&c->gcfg, &c->acfg);
+    weft_err_t err = gnn_params_init(&c->gp, &c->gcfg);
+    if (!err)
+        err = attn_params_init(&c->ap, &c->acfg);
+    if (err)
+        return err;
+    gnn_params_init_random(&c->gp, &c->gcfg, seed);
+    /* a different stream for the scorer, so its weights are not the
+       encoder's first numbers again */
+    attn_params_init_random(&c->ap, &c->acfg, seed ^ 0xa0761d6478bd642fULL);
+    memcpy(c->mean, default_mean, sizeof c->mean);
+    memcpy(c->std, default_std, sizeof c->std);
+    return WEFT_OK;
+}
+
+weft_err_t coflow_learned_save_random(const char *path, uint64_t seed)
+{
+    learned_ctx_t c;
+    memset(&c, 0, sizeof c);
+    weft_err_t err = random_params(&c, seed);
+    if (!err)
+        err = learned_save(path, &c.gp, &c.gcfg, &c.ap, &c.acfg, c.mean, c.std);
+    gnn_params_destroy(&c.gp);
+    attn_params_destroy(&c.ap);
+    return err;
+}
+
+static weft_err_t load_vector(const attn_model_file_t *mf, const char *name, float *out,
+                              bool positive)
+{
+    const attn_model_vec_t *v = attn_model_find_vector(mf, name);
+    if (!v)
+        return weft_fail(WEFT_ENOTFOUND, "model has no vector %s", name);
+    if (v->n != LF)
+        return weft_fail(WEFT_EINVAL, "vector %s has %zu entries in the model, expected %d "
+                         "(one per feature)", name, v->n, LF);
+    for (size_t k = 0; k < LF; k++)
+        if (!isfinite(v->data[k]) || (positive && !(v->data[k] > 0)))
+            return weft_fail(WEFT_EINVAL, "%s[%zu] (%s) is %g, expected a finite number%s",
+                             name, k, feature_names[k], (double)v->data[k],
+                             positive ? " > 0" : "");
+    memcpy(out, v->data, LF * sizeof *out);
+    return WEFT_OK;
+}
+
+/* Loads path into c's configs, parameters and normalisation. */
+static weft_err_t load_params(learned_ctx_t *c, const char *path)
+{
+    attn_model_file_t mf;
+    attn_model_init(&mf);
+    weft_err_t err = attn_model_load(path, &mf); /* its details start with the path */
+    if (err) {
+        attn_model_destroy(&mf);
+        return err;
+    }
+    int64_t fs;
+    err = attn_model_get_int(&mf, "learned.feature_set", &fs);
+    if (!err && fs != LEARNED_FEATURE_SET)
+        err = weft_fail(WEFT_EINVAL, "model's learned.feature_set is %lld, this build computes "
+                        "feature set %d", (long long)fs, LEARNED_FEATURE_SET);
+    if (!err)
+        err = gnn_config_from_model(&mf, &c->gcfg);
+    if (!err)
+        err = attn_config_from_model(&mf, &c->acfg);
+    if (!err && c->acfg.E != gnn_out_dim(&c->gcfg))
+        err = weft_fail(WEFT_EINVAL, "model's attn.E is %zu, expected the encoder's output "
+                        "width %zu", c->acfg.E, gnn_out_dim(&c->gcfg));
+    if (!err)
+        err = gnn_params_init(&c->gp, &c->gcfg);
+    if (!err)
+        err = attn_params_init(&c->ap, &c->acfg);
+    if (!err)
+        err = gnn_params_from_model(&c->gp, &c->gcfg, &mf);
+    if (!err)
+        err = attn_params_from_model(&c->ap, &c->acfg, &mf);
+    if (!err)
+        err = load_vector(&mf, "feat.mean", c->mean, false);
+    if (!err)
+        err = load_vector(&mf, "feat.std", c->std, true);
+    if (err)
+        weft_wrap(err, "%s: ", path);
+    attn_model_destroy(&mf);
+    return err;
+}
+
+/* ------------------------------------------------------ create / destroy */
+
+static _Thread_local const coflow_workload_t *arr_wl;
+
+static int cmp_arrival(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    double ax = arr_wl->jobs[x].arrival_s, ay = arr_wl->jobs[y].arrival_s;
+    if (ax != ay)
+        return ax < ay ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+static void learned_destroy(void *ctx)
+{
+    learned_ctx_t *c = ctx;
+    if (!c)
+        return;
+    gnn_params_destroy(&c->gp);
+    attn_params_destroy(&c->ap);
+    gnn_plan_destroy(&c->plan);
+    gnn_cache_destroy(&c->gcache);
+    attn_cache_destroy(&c->acache);
+    free(c->job_order);
+    free(c->live);
+    free(c->in_live);
+    free(c->node_of);
+    free(c->pred_start);
+    free(c->pred);
+    free(c->node_job);
+    free(c->node_coflow);
+    free(c->X);
+    free(c->changed);
+    free(c->gather);
+    free(c->perm);
+    free(c->ids_copy);
+    free(c);
+}
+
+/* Grows the per-decision buffers to n rows. */
+static weft_err_t reserve_rows(learned_ctx_t *c, size_t n)
+{
+    if (n <= c->cap_rows)
+        return WEFT_OK;
+    size_t cap = c->cap_rows ? c->cap_rows : 64;
+    while (cap < n)
+        cap *= 2;
+    size_t E = gnn_out_dim(&c->gcfg);
+    if (cap > SIZE_MAX / E)
+        return weft_fail(WEFT_ENOMEM, "learned: %zu rows of %zu overflow", cap, E);
+    weft_real_t *g = weft_reallocarray(c->gather, cap * E, sizeof *g);
+    if (!g)
+        return weft_fail(WEFT_ENOMEM, "learned: out of memory for %zu active coflows", cap);
+    c->gather = g;
+    size_t *p = weft_reallocarray(c->perm, cap, sizeof *p);
+    if (!p)
+        return weft_fail(WEFT_ENOMEM, "learned: out of memory for %zu active coflows", cap);
+    c->perm = p;
+    p = weft_reallocarray(c->ids_copy, cap, sizeof *p);
+    if (!p)
+        return weft_fail(WEFT_ENOMEM, "learned: out of memory for %zu active coflows", cap);
+    c->ids_copy = p;
+    c->cap_rows = cap;
+    return WEFT_OK;
+}
+
+static weft_err_t learned_create(void **ctx, const coflow_state_t *st)
+{
+    const coflow_workload_t *wl = st->wl;
+    size_t nc = wl->n_coflows, nj = wl->n_jobs;
+    learned_ctx_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return weft_fail(WEFT_ENOMEM, "out of memory for the learned policy");
+    gnn_plan_init(&c->plan);
+    gnn_cache_init(&c->gcache);
+    attn_cache_init(&c->acache);
+    weft_err_t err = st->model_path ? load_params(c, st->model_path)
+                                    : random_params(c, st->policy_seed);
+    if (err)
+        goto fail;
+    c->job_order = weft_calloc(nj, sizeof *c->job_order);
+    c->live = weft_calloc(nj, sizeof *c->live);
+    c->in_live = weft_calloc(nj, sizeof *c->in_live);
+    c->node_of = weft_calloc(nc, sizeof *c->node_of);
+    c->pred_start = weft_calloc(nc + 1, sizeof *c->pred_start);
+    c->pred = weft_calloc(wl->n_parents, sizeof *c->pred);
+    c->node_job = weft_calloc(nc, sizeof *c->node_job);
+    c->node_coflow = weft_calloc(nc, sizeof *c->node_coflow);
+    c->X = nc <= SIZE_MAX / LF ? weft_calloc(nc * LF, sizeof *c->X) : NULL;
+    c->changed = weft_calloc(nc, sizeof *c->changed);
+    if (!c->job_order || !c->live || !c->in_live || !c->node_of || !c->pred_start ||
+        !c->pred || !c->node_job || !c->node_coflow || !c->X || !c->changed) {
+        err = weft_fail(WEFT_ENOMEM, "out of memory for the learned policy (%zu coflows)", nc);
+        goto fail;
+    }
+    for (size_t i = 0; i < nc; i++)
+        c->node_of[i] = NONE;
+    for (size_t j = 0; j < nj; j++)
+        c->job_order[j] = j;
+    arr_wl = wl;
+    qsort(c->job_order, nj, sizeof *c->job_order, cmp_arrival);
+    /* the first decisions need no allocation: room for a modest active set */
+    size_t first = nc < 256 ? (nc ? nc : 1) : 256;
+    if ((err = reserve_rows(c, first)) ||
+        (err = attn_cache_prepare(&c->acache, &c->acfg, first)))
+        goto fail;
+    *ctx = c;
+    return WEFT_OK;
+fail:
+    learned_destroy(c);
+    return err;
+}
+
+/* --------------------------------------------------------------- decision */
+
+static double q_log(double x, bool quantise)
+{
+    double v = log1p(x > 0 ? x : 0);
+    return quantise ? round(v * QSTEP) / QSTEP : v;
+}
+
+/* Updates the live-job list; returns true if it changed. */
+static bool update_live(learned_ctx_t *c, const coflow_state_t *st, const size_t *ids, size_t n)
+{
+    const coflow_workload_t *wl = st->wl;
+    bool changed = false;
+    while (c->next_job < wl->n_jobs && wl->jobs[c->job_order[c->next_job]].arrival_s <= st->now) {
+        size_t j = c->job_order[c->next_job++];
+        if (!c->in_live[j]) {
+            c->in_live[j] = 1;
+            c->live[c->n_live++] = j;
+            changed = true;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t j = wl->coflows[ids[i]].job;
+        if (!c->in_live[j]) {
+            c->in_live[j] = 1;
+            c->live[c->n_live++] = j;
+            changed = true;
+        }
+    }
+    /* drop finished jobs (every coflow DONE), keeping the order */
+    size_t w = 0;
+    for (size_t k = 0; k < c->n_live; k++) {
+        size_t j = c->live[k];
+        const coflow_job_t *job = &wl->jobs[j];
+        bool done = true;
+        for (size_t q = job->n_coflows; q-- > 0 && done;) /* sinks last: test them first */
+            done = st->status[job->first_coflow + q] == COFLOW_DONE;
+        if (done) {
+            c->in_live[j] = 0;
+            changed = true;
+        } else {
+            c->live[w++] = j;
+        }
+    }
+    c->n_live = w;
+    return changed;
+}
+
+/* Renumbers the nodes of the live jobs and rebuilds the plan. */
+static weft_err_t rebuild_plan(learned_ctx_t *c, const coflow_state_t *st)
+{
+    const coflow_workload_t *wl = st->wl;
+    for (size_t v = 0; v < c->n_nodes; v++) /* forget the old numbering */
+        c->node_of[c->node_coflow[v]] = NONE;
+    size_t v = 0, e = 0;
+    c->pred_start[0] = 0;
+    for (size_t k = 0; k < c->n_live; k++) {
+        const coflow_job_t *job = &wl->jobs[c->live[k]];
+        size_t base = v;
+        for (size_t q = 0; q < job->n_coflows; q++, v++) {
+            size_t cf = job->first_coflow + q;
+            const coflow_coflow_t *co = &wl->coflows[cf];
+            c->node_of[cf] = v;
+            c->node_coflow[v] = cf;
+            c->node_job[v] = k;
+            for (size_t r = 0; r < co->n_parents; r++)
+                c->pred[e++] = base + (wl->parents[co->first_parent + r] - job->first_coflow);
+            c->pred_start[v + 1] = e;
+        }
+    }
+    c->n_nodes = v;
+    c->plan_valid = false;
+    c->fwd_valid = false;
+    gnn_plan_destroy(&c->plan);
+    gnn_plan_init(&c->plan);
+    weft_err_t err = gnn_plan_build(&c->plan, v, c->n_live, c->pred_start, c->pred, c->node_job);
+    if (!err)
+        err = gnn_cache_prepare(&c->gcache, &c->gcfg, &c->plan);
+    if (!err)
+        c->plan_valid = true;
+    return err;
+}
+
+/* Computes node v's (coflow cf) normalised features into row[LF]. */
+static void node_features(const learned_ctx_t *c, coflow_state_t *st, size_t cf,
+                          weft_real_t *row)
+{
+    const coflow_workload_t *wl = st->wl;
+    const coflow_coflow_t *co = &wl->coflows[cf];
+    const coflow_job_t *job = &wl->jobs[co->job];
+    uint8_t s = st->status[cf];
+    double rem, rem_iso, since;
+    if (s == COFLOW_ACTIVE) {
+        rem = st->coflow_remaining[cf];
+        rem_iso = coflow_state_remaining_iso(st, cf);
+        since = st->now - st->release_s[cf];
+    } else if (s == COFLOW_DONE) {
+        rem = rem_iso = 0;
+        since = st->finish_s[cf] - st->release_s[cf];
+    } else {
+        rem = co->total_bytes;
+        rem_iso = co->iso_s;
+        since = 0;
+    }
+    double frac = co->total_bytes > 0 ? 1 - rem / co->total_bytes : 0;
+    frac = frac < 0 ? 0 : frac > 1 ? 1 : frac;
+    double f[LF] = {
+        q_log(co->total_bytes, false),
+        q_log(rem, true),
+        q_log((double)co->n_flows, false),
+        q_log(co->n_senders, false),
+        q_log(co->n_receivers, false),
+        q_log(co->iso_s, false),
+        q_log(rem_iso, true),
+        round(frac * QFRAC) / QFRAC,
+        s == COFLOW_WAITING,
+        s == COFLOW_ACTIVE,
+        s == COFLOW_DONE,
+        q_log(co->wave, false),
+        q_log(co->n_children, false),
+        q_log(co->cp_below_s, false),
+        q_log(job->weight, false),
+        q_log(st->now - job->arrival_s, true),
+        q_log(since, true),
+    };
+    for (size_t k = 0; k < LF; k++)
+        row[k] = (weft_real_t)(((float)f[k] - c->mean[k]) / c->std[k]);
+}
+
+static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+{
+    learned_ctx_t *c = ctx;
+    coflow_learned_timing_t *tm = &c->timing;
+    memset(tm, 0, sizeof *tm);
+    if (n == 0)
+        return;
+    const coflow_workload_t *wl = st->wl;
+    double t0 = mono_s();
+
+    /* 1-3: live jobs, nodes, features */
+    bool rebuild = update_live(c, st, ids, n) || !c->plan_valid;
+    if (rebuild) {
+        if (rebuild_plan(c, st))
+            goto fail;
+        tm->plan_rebuilt = true;
+    }
+    size_t n_changed = 0;
+    weft_real_t row[LF];
+    for (size_t k = 0; k < c->n_live; k++) {
+        const coflow_job_t *job = &wl->jobs[c->live[k]];
+        for (size_t q = 0; q < job->n_coflows; q++) {
+            size_t cf = job->first_coflow + q, v = c->node_of[cf];
+            node_features(c, st, cf, row);
+            weft_real_t *x = c->X + v * LF;
+            if (rebuild || memcmp(row, x, sizeof row) != 0) {
+                memcpy(x, row, sizeof row);
+                c->changed[n_changed++] = v;
+            }
+        }
+    }
+    if (reserve_rows(c, n))
+        goto fail;
+    tm->n_nodes = c->n_nodes;
+    tm->n_active = n;
+    tm->n_changed = n_changed;
+    double t1 = mono_s();
+
+    /* 4: embedding */
+    bool full = !c->fwd_valid || c->mode != COFLOW_LEARNED_AUTO || 2 * n_changed > c->n_nodes;
+    if (full) {
+        if (c->mode == COFLOW_LEARNED_NAIVE)
+            gnn_forward_naive(&c->gcache, &c->gp, &c->gcfg, &c->plan, c->X);
+        else
+            gnn_forward(&c->gcache, &c->gp, &c->gcfg, &c->plan, c->X);
+        c->fwd_valid = true;
+    } else if (n_changed > 0) {
+        if (gnn_forward_incremental(&c->gcache, &c->gp, &c->gcfg, &c->plan, c->X, c->changed,
+                                    n_changed)) {
+            c->fwd_valid = false;
+            goto fail;
+        }
+        tm->incremental = true;
+    }
+    double t2 = mono_s();
+
+    /* 5: scores of the active coflows, in the order given */
+    size_t E = gnn_out_dim(&c->gcfg);
+    for (size_t i = 0; i < n; i++) {
+        size_t v = c->node_of[ids[i]];
+        memcpy(c->gather + i * E, c->gcache.out + v * E, E * sizeof *c->gather);
+        c->ids_copy[i] = ids[i];
+    }
+    if (attn_cache_prepare(&c->acache, &c->acfg, n))
+        goto fail;
+    attn_forward(&c->acache, &c->ap, &c->acfg, c->gather, n);
+    double t3 = mono_s();
+
+    /* 6: descending score; ties to the earlier row (release, then index) */
+    attn_argsort_desc(c->acache.scores, n, c->perm);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = c->ids_copy[c->perm[i]];
+    double t4 = mono_s();
+    tm->features_s = t1 - t0;
+    tm->embed_s = t2 - t1;
+    tm->attn_s = t3 - t2;
+    tm->sort_s = t4 - t3;
+    return;
+fail:
+    /* out of memory: keep the release order; retry from scratch next time */
+    c->plan_valid = false;
+    c->fwd_valid = false;
+    c->n_failures++;
+}
+
+void coflow_learned_set_mode(void *ctx, coflow_learned_mode_t mode)
+{
+    learned_ctx_t *c = ctx;
+    c->mode = mode;
+}
+
+void coflow_learned_last_timing(const void *ctx, coflow_learned_timing_t *t)
+{
+    const learned_ctx_t *c = ctx;
+    *t = c->timing;
+}
+
+size_t coflow_learned_n_features(void) { return LF; }
+
+const coflow_ordering_t coflow_learned = {
+    .name = "learned",
+    .description = "DAGNN encoder + self-attention scorer, highest score first "
+                   "(--model FILE, else random from --seed)",
+    .default_allocator = "greedy",
+    .clairvoyant = true,
+    .create = learned_create,
+    .destroy = learned_destroy,
+    .order = learned_order,
+};

@@ -1,0 +1,382 @@
+/*
+ * test_learned.c - the learned ordering (coflow/learned.c) end to end
+ * through the emulator: every job of a multi-stage workload completes with
+ * the invariants checked; the same seed gives the same schedule and another
+ * seed another one; a saved random model gives exactly the in-memory
+ * model's schedule; broken model files are refused by the ordering's
+ * create() through netsim_run's error path; and on random states its output
+ * is a permutation of its input, the same whether embeddings are updated
+ * incrementally or recomputed in full.
+ *
+ * The workload is generated here from a fixed seed: 10 jobs of 1..4 layers
+ * of 1..3 coflows on 4 ports at 1 byte/s, each coflow 1..3 flows of 1..10
+ * bytes, compute times up to 0.5 s, arrivals 0..1.5 s apart. Four ports
+ * for ~50 coflows keep them contending, so the order matters.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attention/attn.h"
+#include "dag/dag.h"
+#include "netsim/netsim.h"
+
+#define TIMEOUT 60
+
+static coflow_workload_t wl;
+static coflow_fabric_t fab;
+static char tmpdir[64];
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static double rng_unif(uint64_t *s) { return (double)(rng_next(s) >> 11) * 0x1p-53; }
+static size_t rng_int(uint64_t *s, size_t n) { return (size_t)(rng_next(s) % n); }
+
+/* Layered random DAGs; parents always come from the layer above, so a
+ * coflow's parents have lower indices. */
+static void build_workload(coflow_workload_t *w, size_t n_jobs, uint64_t seed,
+                           double max_gap)
+{
+    uint64_t s = seed;
+    coflow_workload_init(w, 4);
+    double t = 0;
+    for (size_t j = 0; j < n_jobs; j++) {
+        cr_assert_eq(coflow_workload_add_job(w, (int64_t)j, t, 1 + (double)rng_int(&s, 4),
+                                             rng_unif(&s) * 0.2), WEFT_OK);
+        t += rng_unif(&s) * max_gap;
+        size_t layers = 1 + rng_int(&s, 4), id = 0, prev_first = 0, prev_n = 0;
+        for (size_t l = 0; l < layers; l++) {
+            size_t width = 1 + rng_int(&s, 3), first = id;
+            for (size_t k = 0; k < width; k++, id++) {
+                cr_assert_eq(coflow_workload_add_coflow(w, (int64_t)id, rng_unif(&s) * 0.5),
+                             WEFT_OK);
+                size_t nf = 1 + rng_int(&s, 3);
+                for (size_t f = 0; f < nf; f++)
+                    cr_assert_eq(coflow_workload_add_flow(w, (uint32_t)rng_int(&s, 4),
+                                                          (uint32_t)rng_int(&s, 4),
+                                                          1 + 9 * rng_unif(&s)), WEFT_OK);
+                if (l > 0) {
+                    size_t p1 = prev_first + rng_int(&s, prev_n);
+                    cr_assert_eq(coflow_workload_add_parent(w, (int64_t)p1), WEFT_OK);
+                    size_t p2 = prev_first + rng_int(&s, prev_n);
+                    if (p2 != p1)
+                        cr_assert_eq(coflow_workload_add_parent(w, (int64_t)p2), WEFT_OK);
+                }
+            }
+            prev_first = first;
+            prev_n = width;
+        }
+        cr_assert_eq(coflow_workload_finish_job(w), WEFT_OK, "%s", weft_last_error());
+    }
+}
+
+static void setup(void)
+{
+    build_workload(&wl, 10, 42, 1.5);
+    cr_assert_eq(coflow_fabric_init(&fab, 4, 1.0), WEFT_OK);
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK, "%s", weft_last_error());
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/weft-learned-XXXXXX");
+    cr_assert(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
+    coflow_fabric_destroy(&fab);
+    coflow_workload_destroy(&wl);
+}
+
+TestSuite(learned, .init = setup, .fini = teardown, .timeout = TIMEOUT);
+
+static const char *tmp_path(const char *name)
+{
+    static char buf[2][128];
+    static int k;
+    k ^= 1;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
+    return buf[k];
+}
+
+/* Runs the learned ordering; returns netsim_run's code. */
+static weft_err_t run(netsim_result_t *r, const char *model, uint64_t seed)
+{
+    netsim_opts_t o = {.ordering = coflow_ordering_find("learned"), .check = true,
+                       .model_path = model, .policy_seed = seed};
+    cr_assert(o.ordering, "learned is not registered");
+    netsim_result_init(r);
+    weft_clear_error();
+    return netsim_run(&wl, &fab, &o, r);
+}
+
+static bool same_finishes(const netsim_result_t *a, const netsim_result_t *b)
+{
+    return memcmp(a->coflow_finish_s, b->coflow_finish_s,
+                  wl.n_coflows * sizeof *a->coflow_finish_s) == 0;
+}
+
+Test(learned, registered_with_greedy)
+{
+    const coflow_ordering_t *o = coflow_ordering_find("learned");
+    cr_assert(o);
+    cr_assert_str_eq(o->default_allocator, "greedy");
+    cr_assert(o->clairvoyant);
+    cr_assert(o->create && o->destroy && o->order);
+}
+
+Test(learned, every_job_completes_without_violations)
+{
+    netsim_result_t r;
+    cr_assert_eq(run(&r, NULL, 1), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(r.n_violations, 0, "%s", r.first_violation);
+    cr_assert_gt(r.n_decisions, 10);
+    cr_assert_eq(r.n_coflows, wl.n_coflows);
+    for (size_t j = 0; j < wl.n_jobs; j++) {
+        double jct = r.job_finish_s[j] - wl.jobs[j].arrival_s;
+        cr_assert(isfinite(jct), "job %zu did not finish", j);
+        cr_assert_geq(jct, wl.jobs[j].lower_bound_s * (1 - 1e-9), "job %zu: JCT %g < bound %g",
+                      j, jct, wl.jobs[j].lower_bound_s);
+    }
+    for (size_t c = 0; c < wl.n_coflows; c++)
+        cr_assert_geq(r.coflow_finish_s[c], r.coflow_release_s[c]);
+    netsim_result_destroy(&r);
+}
+
+Test(learned, same_seed_same_schedule_other_seed_another)
+{
+    netsim_result_t a, b, other;
+    cr_assert_eq(run(&a, NULL, 7), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(run(&b, NULL, 7), WEFT_OK, "%s", weft_last_error());
+    cr_assert(same_finishes(&a, &b), "same seed, different schedules");
+    bool differs = false;
+    for (uint64_t seed = 8; seed < 14 && !differs; seed++) {
+        cr_assert_eq(run(&other, NULL, seed), WEFT_OK, "%s", weft_last_error());
+        cr_assert_eq(other.n_violations, 0, "%s", other.first_violation);
+        differs = !same_finishes(&a, &other);
+        netsim_result_destroy(&other);
+    }
+    cr_assert(differs, "six other seeds all gave seed 7's schedule");
+    netsim_result_destroy(&a);
+    netsim_result_destroy(&b);
+}
+
+Test(learned, saved_random_model_gives_the_same_schedule)
+{
+    const char *path = tmp_path("m.wm");
+    cr_assert_eq(coflow_learned_save_random(path, 7), WEFT_OK, "%s", weft_last_error());
+    attn_model_file_t mf;
+    attn_model_init(&mf);
+    cr_assert_eq(attn_model_load(path, &mf), WEFT_OK, "%s", weft_last_error());
+    const attn_model_vec_t *mean = attn_model_find_vector(&mf, "feat.mean");
+    cr_assert(mean && mean->n == coflow_learned_n_features());
+    cr_assert(attn_model_find_tensor(&mf, "gnn.fwd1.wi"));
+    cr_assert(attn_model_find_tensor(&mf, "attn.in.w"));
+    attn_model_destroy(&mf);
+    netsim_result_t a, b;
+    cr_assert_eq(run(&a, NULL, 7), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(run(&b, path, 12345), WEFT_OK, "%s", weft_last_error()); /* seed unused */
+    cr_assert_eq(b.n_violations, 0);
+    cr_assert(same_finishes(&a, &b), "loaded model's schedule differs from the in-memory one");
+    netsim_result_destroy(&a);
+    netsim_result_destroy(&b);
+}
+
+/* Saves the random model of seed 1 with one tensor replaced. */
+static void save_with_tensor(const char *path, const char *name, size_t ndim,
+                             const size_t *shape)
+{
+    cr_assert_eq(coflow_learned_save_random(path, 1), WEFT_OK);
+    attn_model_file_t mf;
+    attn_model_init(&mf);
+    cr_assert_eq(attn_model_load(path, &mf), WEFT_OK);
+    size_t n = 1;
+    for (size_t d = 0; d < ndim; d++)
+        n *= shape[d];
+    float *data = calloc(n, sizeof *data);
+    cr_assert_eq(attn_model_set_tensor(&mf, name, ndim, shape, data), WEFT_OK);
+    free(data);
+    cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
+    attn_model_destroy(&mf);
+}
+
+static void expect_error(const char *path, weft_err_t want, const char *a, const char *b)
+{
+    netsim_result_t r;
+    weft_err_t err = run(&r, path, 1);
+    cr_assert_eq(err, want, "got %d (%s), wanted %d", err, weft_last_error(), want);
+    const char *msg = weft_last_error();
+    cr_assert(strstr(msg, "ordering 'learned'"), "message lacks the ordering: %s", msg);
+    cr_assert(strstr(msg, a), "message lacks '%s': %s", a, msg);
+    if (b)
+        cr_assert(strstr(msg, b), "message lacks '%s': %s", b, msg);
+    netsim_result_destroy(&r);
+}
+
+Test(learned, wrong_tensor_shape_is_refused)
+{
+    const char *path = tmp_path("bad.wm");
+    size_t shape[2] = {48, 5}; /* D = 16 wants [48, 17] */
+    save_with_tensor(path, "gnn.fwd1.wi", 2, shape);
+    expect_error(path, WEFT_EINVAL, "gnn.fwd1.wi", "[48, 17]");
+    size_t hshape[2] = {2, 32};
+    save_with_tensor(path, "attn.head.w", 2, hshape);
+    expect_error(path, WEFT_EINVAL, "attn.head.w", NULL);
+}
+
+Test(learned, bad_normalisation_is_refused)
+{
+    const char *path = tmp_path("std.wm");
+    cr_assert_eq(coflow_learned_save_random(path, 1), WEFT_OK);
+    attn_model_file_t mf;
+    attn_model_init(&mf);
+    cr_assert_eq(attn_model_load(path, &mf), WEFT_OK);
+    float v[64] = {0};
+    cr_assert_eq(attn_model_set_vector(&mf, "feat.std", v, coflow_learned_n_features()),
+                 WEFT_OK);
+    cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
+    expect_error(path, WEFT_EINVAL, "feat.std[0]", "> 0");
+    cr_assert_eq(attn_model_set_vector(&mf, "feat.std", v, 3), WEFT_OK);
+    cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
+    expect_error(path, WEFT_EINVAL, "feat.std", "expected 17");
+    cr_assert_eq(attn_model_set_int(&mf, "gnn.F", 12), WEFT_OK);
+    cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
+    expect_error(path, WEFT_EINVAL, "gnn.F", NULL);
+    attn_model_destroy(&mf);
+}
+
+Test(learned, other_version_and_missing_file)
+{
+    const char *path = tmp_path("v2.wm");
+    cr_assert_eq(coflow_learned_save_random(path, 1), WEFT_OK);
+    FILE *f = fopen(path, "r+b");
+    cr_assert(f);
+    unsigned char head[12];
+    cr_assert_eq(fread(head, 1, 12, f), 12);
+    cr_assert(memcmp(head, "\xaaweft-model\x01", 12) == 0);
+    cr_assert_eq(fseek(f, 11, SEEK_SET), 0);
+    cr_assert_eq(fputc(2, f), 2); /* format version 2 */
+    cr_assert_eq(fclose(f), 0);
+    expect_error(path, WEFT_EVERSION, "version 2", path);
+    expect_error(tmp_path("none.wm"), WEFT_EIO, "none.wm", NULL);
+}
+
+/* ------------------------------------------------------ random states */
+
+/* Moves st forward: releases ready coflows, moves and finishes flows. */
+static void step_state(coflow_state_t *st, uint64_t *s, double dt)
+{
+    const coflow_workload_t *w = st->wl;
+    st->now += dt;
+    for (size_t c = 0; c < w->n_coflows; c++) {
+        const coflow_coflow_t *co = &w->coflows[c];
+        if (st->status[c] == COFLOW_ACTIVE) {
+            for (size_t k = st->n_open[c]; k-- > 0;) {
+                size_t f = st->open_flows[co->first_flow + k];
+                double u = rng_unif(s);
+                if (u < 0.15) {
+                    st->coflow_remaining[c] -= st->flow_remaining[f];
+                    coflow_state_finish_flow(st, f);
+                } else if (u < 0.4) {
+                    double moved = st->flow_remaining[f] * 0.5;
+                    st->flow_remaining[f] -= moved;
+                    st->coflow_remaining[c] -= moved;
+                }
+            }
+        } else if (st->status[c] == COFLOW_WAITING &&
+                   w->jobs[co->job].arrival_s <= st->now && rng_unif(s) < 0.5) {
+            bool ready = true;
+            for (size_t q = 0; q < co->n_parents; q++)
+                ready = ready && st->status[w->parents[co->first_parent + q]] == COFLOW_DONE;
+            if (ready) {
+                coflow_state_release(st, c, st->now); /* flows start full */
+            }
+        }
+    }
+}
+
+static size_t active_ids(const coflow_state_t *st, size_t *ids)
+{
+    size_t n = 0;
+    for (size_t c = 0; c < st->wl->n_coflows; c++)
+        if (st->status[c] == COFLOW_ACTIVE)
+            ids[n++] = c;
+    /* release time, then index (insertion sort: small n) */
+    for (size_t i = 1; i < n; i++)
+        for (size_t k = i; k > 0 && st->release_s[ids[k - 1]] > st->release_s[ids[k]]; k--) {
+            size_t t = ids[k];
+            ids[k] = ids[k - 1];
+            ids[k - 1] = t;
+        }
+    return n;
+}
+
+static void assert_permutation(const size_t *in, const size_t *out, size_t n, size_t nc)
+{
+    uint8_t *seen = calloc(nc, 1);
+    for (size_t i = 0; i < n; i++)
+        seen[in[i]]++;
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_lt(out[i], nc);
+        cr_assert_eq(seen[out[i]], 1, "id %zu not in the input once", out[i]);
+        seen[out[i]] = 0;
+    }
+    free(seen);
+}
+
+Test(learned, output_is_a_permutation_and_incremental_matches_full)
+{
+    coflow_workload_t big;
+    build_workload(&big, 40, 9, 0.05);
+    cr_assert_eq(dag_analyze(&big, &fab), WEFT_OK);
+    const coflow_ordering_t *o = coflow_ordering_find("learned");
+    size_t nc = big.n_coflows;
+    size_t *ids = calloc(nc, sizeof *ids), *in = calloc(nc, sizeof *in),
+           *ids2 = calloc(nc, sizeof *ids2);
+    size_t n_incremental = 0, n_checked = 0;
+    for (uint64_t trial = 0; trial < 4; trial++) {
+        coflow_state_t st;
+        cr_assert_eq(coflow_state_init(&st, &big, &fab), WEFT_OK);
+        st.policy_seed = trial;
+        void *auto_ctx = NULL, *full_ctx = NULL;
+        cr_assert_eq(o->create(&auto_ctx, &st), WEFT_OK, "%s", weft_last_error());
+        cr_assert_eq(o->create(&full_ctx, &st), WEFT_OK, "%s", weft_last_error());
+        coflow_learned_set_mode(full_ctx, COFLOW_LEARNED_FULL);
+        uint64_t s = 100 + trial;
+        for (int step = 0; step < 150; step++) {
+            step_state(&st, &s, 0.02);
+            size_t n = active_ids(&st, in);
+            memcpy(ids, in, n * sizeof *ids);
+            memcpy(ids2, in, n * sizeof *ids2);
+            o->order(auto_ctx, &st, ids, n);
+            coflow_learned_timing_t tm;
+            coflow_learned_last_timing(auto_ctx, &tm);
+            n_incremental += tm.incremental;
+            o->order(full_ctx, &st, ids2, n);
+            assert_permutation(in, ids, n, nc);
+            cr_assert_arr_eq(ids, ids2, n * sizeof *ids, "step %d: incremental and full "
+                             "embeddings ranked differently", step);
+            n_checked += n > 1;
+        }
+        o->destroy(auto_ctx);
+        o->destroy(full_ctx);
+        coflow_state_destroy(&st);
+    }
+    cr_assert_gt(n_checked, 50);
+    cr_assert_gt(n_incremental, 10, "the incremental path was taken only %zu times",
+                 n_incremental);
+    free(ids);
+    free(ids2);
+    free(in);
+    coflow_workload_destroy(&big);
+}
