@@ -8,10 +8,14 @@
  * sequential: timing several at once on a 2-core machine would measure the
  * neighbours.
  *
- * usage: bench_sim [FB_TRACE] [--scale-only | --policies-only] [--repeat N]
+ * usage: bench_sim [FB_TRACE] [--scale-only | --policies-only] [--limit S]
+ *                  [--only P1,P2,...]
+ * --limit S stops a run after S seconds of wall time (default 300) and
+ * reports it as "over S s"; --only runs just the named orderings.
  * Output: a readable table, then one `BENCH key=value ...` line per run.
  */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +74,10 @@ typedef struct {
     size_t events, decisions, flows, coflows;
     double avg_cct, avg_jct;
     int ok;
+    int timed_out;
 } run_t;
+
+static unsigned run_limit_s = 300;
 
 /* Runs one (policy, allocator, scale) in a child; results come back over a
  * pipe, peak memory from wait4. */
@@ -83,6 +90,7 @@ static run_t run_child(const char *trace, const char *policy, const char *alloc,
     pid_t pid = fork();
     if (pid == 0) {
         close(fd[0]);
+        alarm(run_limit_s); /* default SIGALRM action ends the child */
         run_t c = {0};
         double t0 = now_s();
         coflow_workload_t base, wl;
@@ -140,13 +148,35 @@ static run_t run_child(const char *trace, const char *policy, const char *alloc,
     r.maxrss_kb = ru.ru_maxrss;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         r.ok = 0;
+    r.timed_out = WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM;
     return r;
+}
+
+/* Whether name is one of the comma-separated names in list. */
+static int in_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && !strncmp(p, name, n))
+            return 1;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return 0;
 }
 
 static void report(const char *policy, const char *alloc, size_t scale, const run_t *r)
 {
     if (!r->ok) {
-        printf("%-10s %-7s %5zux  FAILED\n", policy, alloc ? alloc : "default", scale);
+        if (r->timed_out)
+            printf("%-10s %-7s %5zux  over %u s (stopped)\n", policy,
+                   alloc ? alloc : "default", scale, run_limit_s);
+        else
+            printf("%-10s %-7s %5zux  FAILED\n", policy, alloc ? alloc : "default", scale);
+        fflush(stdout);
         return;
     }
     printf("%-10s %-7s %5zux %9zu %8zu %9zu %9.3f %9.3f %8.1f %10.3f\n", policy,
@@ -157,9 +187,11 @@ static void report(const char *policy, const char *alloc, size_t scale, const ru
 
 static void bench_line(const char *policy, const char *alloc, size_t scale, const run_t *r)
 {
-    printf("BENCH bench=sim policy=%s alloc=%s scale=%zu ok=%d flows=%zu events=%zu "
-           "decisions=%zu read_s=%.4f sim_s=%.4f maxrss_mb=%.1f avg_cct_s=%.6f\n",
-           policy, alloc ? alloc : "default", scale, r->ok, r->flows, r->events, r->decisions,
+    printf("BENCH bench=sim policy=%s alloc=%s scale=%zu ok=%d timed_out=%d limit_s=%u "
+           "flows=%zu events=%zu decisions=%zu read_s=%.4f sim_s=%.4f maxrss_mb=%.1f "
+           "avg_cct_s=%.6f\n",
+           policy, alloc ? alloc : "default", scale, r->ok, r->timed_out, run_limit_s, r->flows,
+           r->events, r->decisions,
            r->read_s, r->sim_s, (double)r->maxrss_kb / 1024.0, r->avg_cct);
 }
 
@@ -167,8 +199,13 @@ int main(int argc, char **argv)
 {
     const char *trace = "data/FB2010-1Hr-150-0.txt";
     int do_policies = 1, do_scale = 1;
+    const char *only = NULL;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--scale-only"))
+        if (!strcmp(argv[i], "--limit") && i + 1 < argc)
+            run_limit_s = (unsigned)atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+            only = argv[++i];
+        else if (!strcmp(argv[i], "--scale-only"))
             do_policies = 0;
         else if (!strcmp(argv[i], "--policies-only"))
             do_scale = 0;
@@ -186,12 +223,19 @@ int main(int argc, char **argv)
                hdr);
         const coflow_ordering_t *const *ords = coflow_orderings();
         for (size_t i = 0; ords[i] && nr < 48; i++) {
+            /* fair and srf are the per-flow baselines, run below */
+            if (!strcmp(ords[i]->name, "fair") || !strcmp(ords[i]->name, "srf"))
+                continue;
+            if (only && !in_list(only, ords[i]->name))
+                continue;
             runs[nr] = run_child(trace, ords[i]->name, NULL, 1);
             names[nr] = ords[i]->name, allocs[nr] = NULL, scales[nr] = 1;
             report(names[nr], allocs[nr], 1, &runs[nr]);
             nr++;
         }
         for (size_t i = 0; i < 2; i++) {
+            if (only && !in_list(only, baselines[i][1]))
+                continue;
             runs[nr] = run_child(trace, baselines[i][0], baselines[i][1], 1);
             names[nr] = baselines[i][0], allocs[nr] = baselines[i][1], scales[nr] = 1;
             report(names[nr], allocs[nr], 1, &runs[nr]);
