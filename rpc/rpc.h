@@ -1,0 +1,125 @@
+/*
+ * rpc.h - the gateway's wire frames (DESIGN §7, docs/protocol.md).
+ *
+ * A frame is a 4-byte big-endian payload length followed by exactly that
+ * many bytes holding ONE msgpack map. rpc_decoder_t is fed the bytes of one
+ * connection as they arrive, in chunks of any size, and yields complete,
+ * validated frames one at a time. It never trusts the peer:
+ *
+ *   - the payload length is checked against the frame cap as soon as the
+ *     4 header bytes are present, before any payload byte is buffered; the
+ *     decoder's buffer never holds more than cap + 4 bytes;
+ *   - before msgpack-c sees a payload, a walker checks that it is exactly
+ *     one msgpack map (no trailing bytes), that every declared str/bin/ext
+ *     length and array/map count fits in the bytes present, that containers
+ *     nest at most RPC_MAX_DEPTH deep and that the frame holds at most
+ *     max_objects objects, so msgpack-c's allocation is bounded by the
+ *     frame's size;
+ *   - any violation is WEFT_EPROTO (WEFT_ENOMEM when memory runs out) with a
+ *     detail naming the value and the limit, and poisons the decoder: every
+ *     later call returns the same error with the same detail. The server
+ *     answers with an error frame and closes the connection.
+ *
+ * Only the framing exists so far; the message types are for the gateway
+ * (docs/protocol.md lists them as planned).
+ */
+#ifndef RPC_H
+#define RPC_H
+
+#include <msgpack.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/weft.h"
+
+#define RPC_HEADER_BYTES 4                     /* the big-endian payload length */
+#define RPC_MAX_FRAME_DEFAULT ((size_t)1 << 20) /* payload bytes per frame: 1 MiB */
+#define RPC_MAX_OBJECTS_DEFAULT ((size_t)1 << 18) /* msgpack objects per frame */
+#define RPC_MAX_DEPTH 32 /* containers nested in a frame, the top map being depth 1 */
+
+/* Limits of one decoder; a zero field takes its default. */
+typedef struct {
+    size_t max_frame;   /* payload bytes per frame (header excluded), at most
+                           UINT32_MAX; 0: RPC_MAX_FRAME_DEFAULT */
+    size_t max_objects; /* msgpack objects per frame (the map, its keys, values
+                           and everything nested); 0: RPC_MAX_OBJECTS_DEFAULT */
+} rpc_limits_t;
+
+/* One decoded frame. The caller initialises it once with rpc_frame_init,
+ * passes it to rpc_decoder_next any number of times and destroys it once.
+ * Everything in it - msg.data and every string, bin and nested object it
+ * points to - is valid until the next rpc_decoder_next on this frame or
+ * rpc_frame_destroy; feeding the decoder more bytes does not invalidate it
+ * (the frame owns a copy of its payload). Copy out what you keep. */
+typedef struct {
+    msgpack_unpacked msg; /* msg.data: the frame's map (type MSGPACK_OBJECT_MAP);
+                             objects live in msg.zone, strings and bins point
+                             into payload */
+    char *payload;        /* [size] the frame's payload bytes, owned */
+    size_t size;          /* payload bytes of the current frame (header excluded) */
+    size_t payload_cap;   /* bytes allocated at payload */
+} rpc_frame_t;
+
+/* The decoding state of one connection. Fields are read-only for callers
+ * (tests read buf_cap to check the memory bound). */
+typedef struct {
+    unsigned char *buf; /* [buf_cap] bytes received and not yet yielded: the
+                           unconsumed data is buf[start .. len) */
+    size_t start;       /* offset of the first byte not yet yielded */
+    size_t len;         /* end of the received data in buf */
+    size_t buf_cap;     /* bytes allocated at buf; grows as data arrives, by
+                           doubling, never past max_frame + RPC_HEADER_BYTES */
+    size_t scan;        /* offset in buf of the first frame whose header has
+                           not been checked yet; <= len */
+    size_t max_frame;   /* payload cap in bytes (rpc_limits_t) */
+    size_t max_objects; /* object cap per frame (rpc_limits_t) */
+    uint64_t frames;    /* frames yielded so far */
+    uint64_t scanned;   /* frames found complete by feed so far (>= frames) */
+    uint64_t bytes_in;  /* bytes taken by rpc_decoder_feed so far */
+    weft_err_t err;     /* 0, or the error that poisoned the decoder */
+    char errmsg[256];   /* the poisoning error's detail, replayed on each call */
+} rpc_decoder_t;
+
+/* Sets up an empty decoder with the given limits (NULL: the defaults).
+ * Allocates nothing. WEFT_EINVAL if max_frame exceeds UINT32_MAX. */
+weft_err_t rpc_decoder_init(rpc_decoder_t *dec, const rpc_limits_t *limits);
+
+/* Frees the buffer; dec may be initialised again. */
+void rpc_decoder_destroy(rpc_decoder_t *dec);
+
+/* Takes bytes [n] received from the peer (copied; the caller keeps its
+ * buffer). *taken receives how many were taken: all n, unless the buffer
+ * holds cap + 4 bytes, which then hold at least one complete frame - drain
+ * with rpc_decoder_next and feed the rest. Frame headers are checked here,
+ * as soon as their 4 bytes are present: an oversized length is an error
+ * at once, before a byte of its payload is buffered. Returns 0, or the
+ * (poisoning) error; after an error *taken is 0. */
+weft_err_t rpc_decoder_feed(rpc_decoder_t *dec, const void *bytes, size_t n, size_t *taken);
+
+/* Yields the next complete frame into out (rpc_frame_init'ed; its previous
+ * frame is released): returns 1 for a frame, 0 when more bytes are needed,
+ * or a negative weft_err_t (WEFT_EPROTO for a bad frame, WEFT_ENOMEM) that
+ * poisons the decoder. On 0 or an error, out holds no frame (out->size 0). */
+int rpc_decoder_next(rpc_decoder_t *dec, rpc_frame_t *out);
+
+/* Bytes buffered and not yet yielded as frames. */
+size_t rpc_decoder_pending(const rpc_decoder_t *dec);
+
+void rpc_frame_init(rpc_frame_t *frame);
+void rpc_frame_destroy(rpc_frame_t *frame);
+
+/* Encoding, for the server and the tests: appends frames to out.
+ *
+ * rpc_frame_begin appends a 4-byte placeholder and stores its offset in
+ * *mark; the caller then packs one map into out (msgpack_packer on
+ * msgpack_sbuffer_write); rpc_frame_end patches the length in. WEFT_EINVAL
+ * if the payload exceeds max_frame (0: RPC_MAX_FRAME_DEFAULT) - out is then
+ * truncated back to *mark. The payload is not validated: pack one map. */
+weft_err_t rpc_frame_begin(msgpack_sbuffer *out, size_t *mark);
+weft_err_t rpc_frame_end(msgpack_sbuffer *out, size_t mark, size_t max_frame);
+
+/* Appends one frame holding map (which must be a MSGPACK_OBJECT_MAP; else
+ * WEFT_EINVAL) packed with msgpack_pack_object. */
+weft_err_t rpc_frame_encode(msgpack_sbuffer *out, const msgpack_object *map, size_t max_frame);
+
+#endif

@@ -1,0 +1,577 @@
+/*
+ * test_rpc.c - the gateway's wire frames (rpc/rpc.h): maps round-trip
+ * through rpc_frame_encode and the decoder whatever the chunking (byte by
+ * byte, one chunk, random splits, several frames per chunk); hostile input
+ * (an oversized length, a map32 declaring 2^32-1 entries, garbage, a str
+ * instead of a map, a 1000-deep array bomb, trailing bytes, too many
+ * objects) is refused with a clear message and poisons the decoder; a
+ * truncated frame waits; the buffer stays within cap + 4 bytes.
+ */
+#include <criterion/criterion.h>
+#include <msgpack.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpc/rpc.h"
+
+TestSuite(rpc, .timeout = 60);
+
+static uint64_t rng_state = 12345;
+
+static uint64_t rng(void) /* splitmix64 */
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void pack_str(msgpack_packer *pk, const char *s)
+{
+    size_t n = strlen(s);
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, s, n);
+}
+
+/* Appends test map number i (0..N_MAPS-1) as a frame to sb. */
+#define N_MAPS 6
+static void pack_map(msgpack_sbuffer *sb, int i)
+{
+    size_t mark;
+    cr_assert_eq(rpc_frame_begin(sb, &mark), WEFT_OK);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    switch (i) {
+    case 0: /* empty map */
+        msgpack_pack_map(&pk, 0);
+        break;
+    case 1: /* a hello-like message */
+        msgpack_pack_map(&pk, 3);
+        pack_str(&pk, "type"), pack_str(&pk, "hello");
+        pack_str(&pk, "token"), pack_str(&pk, "s3cr3t");
+        pack_str(&pk, "version"), msgpack_pack_uint32(&pk, 1);
+        break;
+    case 2: /* every scalar type, nested containers */
+        msgpack_pack_map(&pk, 8);
+        pack_str(&pk, "neg"), msgpack_pack_int64(&pk, -1234567890123LL);
+        pack_str(&pk, "u64"), msgpack_pack_uint64(&pk, UINT64_MAX);
+        pack_str(&pk, "f64"), msgpack_pack_double(&pk, 3.25);
+        pack_str(&pk, "f32"), msgpack_pack_float(&pk, -0.5f);
+        pack_str(&pk, "nil"), msgpack_pack_nil(&pk);
+        pack_str(&pk, "bool"), msgpack_pack_true(&pk);
+        pack_str(&pk, "bin"), msgpack_pack_bin(&pk, 3), msgpack_pack_bin_body(&pk, "\0\1\2", 3);
+        pack_str(&pk, "flows");
+        msgpack_pack_array(&pk, 2);
+        for (int f = 0; f < 2; f++) {
+            msgpack_pack_map(&pk, 2);
+            pack_str(&pk, "src"), msgpack_pack_int(&pk, f);
+            pack_str(&pk, "bytes"), msgpack_pack_double(&pk, 1e6 * (f + 1));
+        }
+        break;
+    case 3: /* map16: 40 entries */
+        msgpack_pack_map(&pk, 40);
+        for (int k = 0; k < 40; k++) {
+            char key[16];
+            snprintf(key, sizeof key, "k%d", k);
+            pack_str(&pk, key), msgpack_pack_int(&pk, k * 1000);
+        }
+        break;
+    case 4: { /* a 70000-byte str (str32) and a 300-element array16 */
+        char *big = malloc(70000);
+        cr_assert_not_null(big);
+        for (size_t k = 0; k < 70000; k++)
+            big[k] = (char)('a' + k % 26);
+        msgpack_pack_map(&pk, 2);
+        pack_str(&pk, "big"), msgpack_pack_str(&pk, 70000), msgpack_pack_str_body(&pk, big, 70000);
+        pack_str(&pk, "arr"), msgpack_pack_array(&pk, 300);
+        for (int k = 0; k < 300; k++)
+            msgpack_pack_int(&pk, -k);
+        free(big);
+        break;
+    }
+    case 5: /* integer keys, an ext */
+        msgpack_pack_map(&pk, 2);
+        msgpack_pack_int(&pk, 7), msgpack_pack_ext(&pk, 2, 5), msgpack_pack_ext_body(&pk, "ab", 2);
+        msgpack_pack_int(&pk, -7), msgpack_pack_map(&pk, 0);
+        break;
+    }
+    cr_assert_eq(rpc_frame_end(sb, mark, 0), WEFT_OK, "%s", weft_last_error());
+}
+
+/* The stream of all test maps, N times over, and the offsets of each frame. */
+typedef struct {
+    msgpack_sbuffer sb;
+    size_t offs[64]; /* [n + 1] frame starts in sb, then the end */
+    size_t n;
+} stream_t;
+
+static void make_stream(stream_t *s, int times)
+{
+    msgpack_sbuffer_init(&s->sb);
+    s->n = 0;
+    for (int t = 0; t < times; t++)
+        for (int i = 0; i < N_MAPS; i++) {
+            s->offs[s->n++] = s->sb.size;
+            pack_map(&s->sb, i);
+        }
+    s->offs[s->n] = s->sb.size;
+}
+
+/* Checks that frame matches frame k of s: same payload bytes, and the
+ * decoded object packs back to them. */
+static void check_frame(const stream_t *s, size_t k, const rpc_frame_t *fr)
+{
+    cr_assert_lt(k, s->n, "more frames than were sent");
+    size_t len = s->offs[k + 1] - s->offs[k] - 4;
+    cr_assert_eq(fr->size, len, "frame %zu: %zu bytes, expected %zu", k, fr->size, len);
+    cr_assert_eq(fr->msg.data.type, MSGPACK_OBJECT_MAP);
+    msgpack_sbuffer again;
+    msgpack_sbuffer_init(&again);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &again, msgpack_sbuffer_write);
+    cr_assert_eq(msgpack_pack_object(&pk, fr->msg.data), 0);
+    cr_assert_eq(again.size, len);
+    cr_assert(!memcmp(again.data, s->sb.data + s->offs[k] + 4, len), "frame %zu differs", k);
+    msgpack_sbuffer_destroy(&again);
+}
+
+/* Feeds s in chunks chosen by split(offset, remaining) -> chunk size,
+ * draining after every feed; checks every frame and that all arrive. */
+static void feed_stream(const stream_t *s, size_t (*split)(size_t off, size_t left),
+                        const rpc_limits_t *limits)
+{
+    rpc_decoder_t dec;
+    cr_assert_eq(rpc_decoder_init(&dec, limits), WEFT_OK);
+    rpc_frame_t fr;
+    rpc_frame_init(&fr);
+    size_t got = 0, off = 0;
+    while (off < s->sb.size) {
+        size_t chunk = split(off, s->sb.size - off);
+        size_t done = 0;
+        while (done < chunk) {
+            size_t taken;
+            weft_err_t err = rpc_decoder_feed(&dec, s->sb.data + off + done, chunk - done, &taken);
+            cr_assert_eq(err, WEFT_OK, "%s", weft_last_error());
+            done += taken;
+            int r;
+            while ((r = rpc_decoder_next(&dec, &fr)) == 1)
+                check_frame(s, got++, &fr);
+            cr_assert_eq(r, 0, "%s", weft_last_error());
+            cr_assert_leq(dec.buf_cap, dec.max_frame + 4);
+        }
+        off += chunk;
+    }
+    cr_assert_eq(got, s->n, "%zu frames of %zu", got, s->n);
+    cr_assert_eq(rpc_decoder_pending(&dec), 0);
+    rpc_frame_destroy(&fr);
+    rpc_decoder_destroy(&dec);
+}
+
+static size_t split_bytes(size_t off, size_t left) { (void)off, (void)left; return 1; }
+static size_t split_whole(size_t off, size_t left) { (void)off; return left; }
+static size_t split_random(size_t off, size_t left)
+{
+    (void)off;
+    size_t k = 1 + rng() % (rng() % 2 ? 16 : 20000);
+    return k < left ? k : left;
+}
+
+Test(rpc, round_trip_byte_by_byte)
+{
+    stream_t s;
+    make_stream(&s, 1);
+    feed_stream(&s, split_bytes, NULL);
+    msgpack_sbuffer_destroy(&s.sb);
+}
+
+Test(rpc, round_trip_one_chunk)
+{
+    stream_t s;
+    make_stream(&s, 2);
+    feed_stream(&s, split_whole, NULL);
+    msgpack_sbuffer_destroy(&s.sb);
+}
+
+Test(rpc, round_trip_random_splits)
+{
+    stream_t s;
+    make_stream(&s, 3);
+    for (int rep = 0; rep < 50; rep++)
+        feed_stream(&s, split_random, NULL);
+    msgpack_sbuffer_destroy(&s.sb);
+}
+
+Test(rpc, round_trip_with_a_full_buffer)
+{
+    /* a cap just above the largest frame: one chunk holding all frames
+     * cannot be taken at once, feed takes what fits and next drains */
+    stream_t s;
+    make_stream(&s, 2);
+    size_t largest = 0;
+    for (size_t k = 0; k < s.n; k++)
+        if (s.offs[k + 1] - s.offs[k] - 4 > largest)
+            largest = s.offs[k + 1] - s.offs[k] - 4;
+    rpc_limits_t lim = {.max_frame = largest};
+    feed_stream(&s, split_whole, &lim);
+    for (int rep = 0; rep < 20; rep++)
+        feed_stream(&s, split_random, &lim);
+    msgpack_sbuffer_destroy(&s.sb);
+}
+
+Test(rpc, two_frames_in_one_chunk)
+{
+    stream_t s;
+    msgpack_sbuffer_init(&s.sb);
+    s.offs[0] = 0;
+    pack_map(&s.sb, 1);
+    s.offs[1] = s.sb.size;
+    pack_map(&s.sb, 2);
+    s.offs[2] = s.sb.size;
+    s.n = 2;
+    rpc_decoder_t dec;
+    rpc_decoder_init(&dec, NULL);
+    rpc_frame_t fr;
+    rpc_frame_init(&fr);
+    size_t taken;
+    cr_assert_eq(rpc_decoder_feed(&dec, s.sb.data, s.sb.size, &taken), WEFT_OK);
+    cr_assert_eq(taken, s.sb.size);
+    cr_assert_eq(rpc_decoder_next(&dec, &fr), 1);
+    check_frame(&s, 0, &fr);
+    cr_assert_eq(rpc_decoder_next(&dec, &fr), 1);
+    check_frame(&s, 1, &fr);
+    cr_assert_eq(rpc_decoder_next(&dec, &fr), 0);
+    cr_assert_eq(fr.size, 0);
+    cr_assert_eq(dec.frames, 2);
+    rpc_frame_destroy(&fr);
+    rpc_decoder_destroy(&dec);
+    msgpack_sbuffer_destroy(&s.sb);
+}
+
+/* Feeds bytes [n] in one call and drains; returns the first error or the
+ * number of frames. */
+static int feed_drain(rpc_decoder_t *dec, const void *bytes, size_t n)
+{
+    size_t taken;
+    weft_err_t err = rpc_decoder_feed(dec, bytes, n, &taken);
+    if (err)
+        return err;
+    cr_assert_eq(taken, n);
+    rpc_frame_t fr;
+    rpc_frame_init(&fr);
+    int r, frames = 0;
+    while ((r = rpc_decoder_next(dec, &fr)) == 1)
+        frames++;
+    rpc_frame_destroy(&fr);
+    return r < 0 ? r : frames;
+}
+
+/* One frame around payload [n] with its true length. */
+static int decode_payload(const void *payload, size_t n, const rpc_limits_t *lim)
+{
+    unsigned char *b = malloc(n + 4);
+    cr_assert_not_null(b);
+    b[0] = (unsigned char)(n >> 24), b[1] = (unsigned char)(n >> 16);
+    b[2] = (unsigned char)(n >> 8), b[3] = (unsigned char)n;
+    if (n)
+        memcpy(b + 4, payload, n);
+    rpc_decoder_t dec;
+    rpc_decoder_init(&dec, lim);
+    weft_clear_error();
+    int r = feed_drain(&dec, b, n + 4);
+    rpc_decoder_destroy(&dec);
+    free(b);
+    return r;
+}
+
+#define assert_error(r, needle)                                                                  \
+    do {                                                                                         \
+        cr_assert_eq((r), WEFT_EPROTO, "got %d (%s)", (int)(r), weft_last_error());              \
+        cr_assert(strstr(weft_last_error(), (needle)), "message \"%s\" lacks \"%s\"",            \
+                  weft_last_error(), (needle));                                                  \
+    } while (0)
+
+Test(rpc, oversized_length_refused_before_payload)
+{
+    rpc_decoder_t dec;
+    rpc_decoder_init(&dec, NULL);
+    const unsigned char hdr[4] = {0x00, 0x4c, 0x4b, 0x40}; /* 5000000 */
+    size_t taken;
+    cr_assert_eq(rpc_decoder_feed(&dec, hdr, 2, &taken), WEFT_OK);
+    cr_assert_eq(taken, 2);
+    weft_err_t err = rpc_decoder_feed(&dec, hdr + 2, 2, &taken);
+    assert_error(err, "frame of 5000000 bytes exceeds the 1048576-byte cap");
+    cr_assert_eq(taken, 0);
+    cr_assert_leq(rpc_decoder_pending(&dec), 4, "no payload byte was buffered");
+    rpc_decoder_destroy(&dec);
+
+    /* in one chunk with payload behind it: still refused, nothing taken */
+    rpc_decoder_init(&dec, NULL);
+    unsigned char *big = calloc(1, 4 + 200000);
+    memcpy(big, hdr, 4);
+    err = rpc_decoder_feed(&dec, big, 4 + 200000, &taken);
+    assert_error(err, "frame of 5000000 bytes exceeds the 1048576-byte cap");
+    cr_assert_leq(dec.buf_cap, 4096, "payload was buffered: capacity %zu", dec.buf_cap);
+    free(big);
+    rpc_decoder_destroy(&dec);
+
+    /* a configured cap: 4097 > 4096 refused, exactly 4096 accepted */
+    rpc_limits_t lim = {.max_frame = 4096};
+    rpc_decoder_init(&dec, &lim);
+    const unsigned char h2[4] = {0, 0, 0x10, 0x01};
+    assert_error(rpc_decoder_feed(&dec, h2, 4, &taken), "frame of 4097 bytes exceeds the 4096-byte cap");
+    rpc_decoder_destroy(&dec);
+    unsigned char pl[4096] = {0x81, 0xa1, 'b', 0xc5, 0x0f, 0xfa}; /* {"b": bin16 of 4090} */
+    cr_assert_eq(decode_payload(pl, sizeof pl, &lim), 1, "%s", weft_last_error());
+    cr_assert_eq(rpc_decoder_init(&dec, &(rpc_limits_t){.max_frame = (size_t)UINT32_MAX + 1}),
+                 WEFT_EINVAL);
+}
+
+Test(rpc, map32_declaring_2_to_the_32_entries)
+{
+    const unsigned char p[5] = {0xdf, 0xff, 0xff, 0xff, 0xff};
+    assert_error(decode_payload(p, 5, NULL),
+                 "map declares 4294967295 entries but only 0 bytes follow");
+    /* the same inside a map, and an array32 and a str32 */
+    const unsigned char q[8] = {0x81, 0xa1, 'x', 0xdd, 0xff, 0xff, 0xff, 0xff};
+    assert_error(decode_payload(q, 8, NULL),
+                 "array declares 4294967295 entries but only 0 bytes follow (payload byte 3)");
+    const unsigned char r[9] = {0x81, 0xa1, 'x', 0xdb, 0xff, 0xff, 0xff, 0xff, 'z'};
+    assert_error(decode_payload(r, 9, NULL),
+                 "str declares 4294967295 bytes but only 1 bytes follow (payload byte 3)");
+    const unsigned char t[5] = {0x81, 0xa1, 'x', 0xdf, 0xff};
+    assert_error(decode_payload(t, 5, NULL), "needs 4 length bytes but only 1 follow");
+}
+
+Test(rpc, garbage)
+{
+    /* an HTTP request: "GET " as a length */
+    rpc_decoder_t dec;
+    rpc_decoder_init(&dec, NULL);
+    const char *http = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_error(feed_drain(&dec, http, strlen(http)), "frame of 1195725856 bytes exceeds");
+    rpc_decoder_destroy(&dec);
+    const unsigned char c1[3] = {0x81, 0xc1, 0x00};
+    assert_error(decode_payload(c1, 3, NULL), "0xc1 is not a msgpack type");
+    assert_error(decode_payload("", 0, NULL), "payload is empty, expected a map");
+    /* random payloads behind true lengths: a frame or an error with a
+     * message, never a crash */
+    unsigned char buf[64];
+    for (int rep = 0; rep < 20000; rep++) {
+        size_t n = 1 + rng() % sizeof buf;
+        for (size_t k = 0; k < n; k++)
+            buf[k] = (unsigned char)rng();
+        if (rep % 2)
+            buf[0] = (unsigned char)(0x80 | (rng() % 16)); /* start like a map */
+        int r = decode_payload(buf, n, NULL);
+        if (r < 0)
+            cr_assert(weft_last_error()[0], "an error without a message");
+        else
+            cr_assert_eq(r, 1);
+    }
+}
+
+Test(rpc, str_instead_of_a_map)
+{
+    assert_error(decode_payload("\xa3" "abc", 4, NULL), "payload is a str, expected a map");
+    assert_error(decode_payload("\x92\x01\x02", 3, NULL), "payload is an array, expected a map");
+    assert_error(decode_payload("\x2a", 1, NULL), "payload is an int, expected a map");
+}
+
+/* {"a": [[[ ... ]]]} with `levels` arrays, the innermost holding a 1. */
+static int nested(size_t levels)
+{
+    size_t n = 3 + levels + 1;
+    unsigned char *p = malloc(n);
+    p[0] = 0x81, p[1] = 0xa1, p[2] = 'a';
+    memset(p + 3, 0x91, levels);
+    p[n - 1] = 0x01;
+    int r = decode_payload(p, n, NULL);
+    free(p);
+    return r;
+}
+
+Test(rpc, depth_bomb)
+{
+    assert_error(nested(1000), "containers nested deeper than 32");
+    assert_error(nested(32), "containers nested deeper than 32"); /* depth 33 */
+    cr_assert_eq(nested(31), 1, "depth 32 must pass: %s", weft_last_error());
+}
+
+Test(rpc, trailing_bytes)
+{
+    assert_error(decode_payload("\x80\x01\x02\x03", 4, NULL),
+                 "3 trailing bytes after the map");
+    assert_error(decode_payload("\x80\x80", 2, NULL), "1 trailing bytes after the map");
+}
+
+Test(rpc, object_cap)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 20);
+    for (int k = 0; k < 20; k++)
+        msgpack_pack_int(&pk, k), msgpack_pack_nil(&pk);
+    rpc_limits_t lim = {.max_objects = 40};
+    assert_error(decode_payload(sb.data, sb.size, &lim), "more than 40 msgpack objects");
+    lim.max_objects = 41; /* the map and its 40 keys and values */
+    cr_assert_eq(decode_payload(sb.data, sb.size, &lim), 1, "%s", weft_last_error());
+    msgpack_sbuffer_destroy(&sb);
+}
+
+Test(rpc, truncated_frame_waits)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    pack_map(&sb, 2);
+    rpc_decoder_t dec;
+    rpc_decoder_init(&dec, NULL);
+    rpc_frame_t fr;
+    rpc_frame_init(&fr);
+    size_t taken;
+    cr_assert_eq(rpc_decoder_next(&dec, &fr), 0); /* nothing yet */
+    cr_assert_eq(rpc_decoder_feed(&dec, sb.data, 3, &taken), WEFT_OK);
+    cr_assert_eq(rpc_decoder_next(&dec, &fr), 0); /* partial header */
+    cr_assert_eq(rpc_decoder_feed(&dec, sb.data + 3, sb.size - 4, &taken), WEFT_OK);
+    cr_assert_eq(rpc_decoder_next(&dec, &fr), 0); /* one byte short */
+    cr_assert_eq(rpc_decoder_next(&dec, &fr), 0);
+    cr_assert_eq(rpc_decoder_feed(&dec, sb.data + sb.size - 1, 1, &taken), WEFT_OK);
+    cr_assert_eq(rpc_decoder_next(&dec, &fr), 1, "%s", weft_last_error());
+    cr_assert_eq(fr.size, sb.size - 4);
+    rpc_frame_destroy(&fr);
+    rpc_decoder_destroy(&dec);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+Test(rpc, poisoned_after_error)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    pack_map(&sb, 1);
+    const unsigned char bad[8] = {0, 0, 0, 4, 0xa3, 'a', 'b', 'c'};
+    msgpack_sbuffer_write(&sb, (const char *)bad, sizeof bad);
+    pack_map(&sb, 1);
+    rpc_decoder_t dec;
+    rpc_decoder_init(&dec, NULL);
+    rpc_frame_t fr;
+    rpc_frame_init(&fr);
+    size_t taken;
+    cr_assert_eq(rpc_decoder_feed(&dec, sb.data, sb.size, &taken), WEFT_OK);
+    cr_assert_eq(rpc_decoder_next(&dec, &fr), 1);
+    int r = rpc_decoder_next(&dec, &fr);
+    assert_error(r, "frame #2: payload is a str, expected a map");
+    char first[256];
+    snprintf(first, sizeof first, "%s", weft_last_error());
+    cr_assert_eq(fr.size, 0);
+    for (int k = 0; k < 3; k++) {
+        weft_clear_error();
+        cr_assert_eq(rpc_decoder_next(&dec, &fr), WEFT_EPROTO);
+        cr_assert_str_eq(weft_last_error(), first);
+        weft_clear_error();
+        cr_assert_eq(rpc_decoder_feed(&dec, sb.data, sb.size, &taken), WEFT_EPROTO);
+        cr_assert_eq(taken, 0);
+        cr_assert_str_eq(weft_last_error(), first);
+    }
+    rpc_frame_destroy(&fr);
+    rpc_decoder_destroy(&dec);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+Test(rpc, memory_bounded)
+{
+    const size_t cap = 4096, total = 4u << 20;
+    rpc_limits_t lim = {.max_frame = cap};
+    static char filler[4096];
+    memset(filler, 'q', sizeof filler);
+    /* 4 MB of valid frames of all sizes up to the cap, fed in 64 KiB chunks */
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    size_t nframes = 0;
+    while (sb.size < total) {
+        size_t mark;
+        rpc_frame_begin(&sb, &mark);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        size_t blen = rng() % (cap - 16);
+        msgpack_pack_map(&pk, 1);
+        msgpack_pack_int(&pk, 1);
+        msgpack_pack_bin(&pk, blen);
+        msgpack_pack_bin_body(&pk, filler, blen); /* any bytes */
+        cr_assert_eq(rpc_frame_end(&sb, mark, cap), WEFT_OK, "%s", weft_last_error());
+        nframes++;
+    }
+    rpc_decoder_t dec;
+    rpc_decoder_init(&dec, &lim);
+    rpc_frame_t fr;
+    rpc_frame_init(&fr);
+    size_t got = 0;
+    for (size_t off = 0; off < sb.size;) {
+        size_t chunk = sb.size - off < 65536 ? sb.size - off : 65536, taken;
+        cr_assert_eq(rpc_decoder_feed(&dec, sb.data + off, chunk, &taken), WEFT_OK);
+        cr_assert_leq(dec.buf_cap, cap + 4, "capacity %zu", dec.buf_cap);
+        cr_assert_gt(taken, 0);
+        off += taken;
+        int r;
+        while ((r = rpc_decoder_next(&dec, &fr)) == 1)
+            got++;
+        cr_assert_eq(r, 0, "%s", weft_last_error());
+    }
+    cr_assert_eq(got, nframes);
+    cr_assert_leq(fr.payload_cap, 2 * cap);
+    rpc_frame_destroy(&fr);
+    rpc_decoder_destroy(&dec);
+    msgpack_sbuffer_destroy(&sb);
+
+    /* 4 MB of junk in a loop: refused at the first header, nothing grows */
+    unsigned char junk[65536];
+    for (size_t k = 0; k < sizeof junk; k++)
+        junk[k] = (unsigned char)rng();
+    junk[0] = 0x7f; /* a length far over the cap */
+    rpc_decoder_init(&dec, &lim);
+    for (size_t fed = 0; fed < total; fed += sizeof junk) {
+        size_t taken;
+        cr_assert_eq(rpc_decoder_feed(&dec, junk, sizeof junk, &taken), WEFT_EPROTO);
+        cr_assert_leq(dec.buf_cap, cap + 4);
+    }
+    rpc_decoder_destroy(&dec);
+
+    /* a peer trickling a frame that never completes: buffer stays at cap + 4 */
+    rpc_decoder_init(&dec, &lim);
+    const unsigned char hdr[4] = {0, 0, 0x10, 0}; /* exactly the cap */
+    size_t taken;
+    cr_assert_eq(rpc_decoder_feed(&dec, hdr, 4, &taken), WEFT_OK);
+    for (size_t k = 0; k < cap - 1; k++) {
+        cr_assert_eq(rpc_decoder_feed(&dec, junk + 1 + (k % 1000), 1, &taken), WEFT_OK);
+        cr_assert_eq(rpc_decoder_next(&dec, &fr), 0);
+    }
+    cr_assert_leq(dec.buf_cap, cap + 4);
+    rpc_decoder_destroy(&dec);
+}
+
+Test(rpc, encode_errors)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_object o = {.type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = 3};
+    cr_assert_eq(rpc_frame_encode(&sb, &o, 0), WEFT_EINVAL);
+    msgpack_object m = {.type = MSGPACK_OBJECT_MAP};
+    cr_assert_eq(rpc_frame_encode(&sb, &m, 0), WEFT_OK);
+    cr_assert_eq(sb.size, 5);
+    cr_assert(!memcmp(sb.data, "\0\0\0\1\x80", 5));
+    /* over the cap: refused and cut back */
+    size_t mark;
+    cr_assert_eq(rpc_frame_begin(&sb, &mark), WEFT_OK);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_int(&pk, 1);
+    msgpack_pack_str(&pk, 100);
+    char text[100];
+    memset(text, 't', sizeof text);
+    msgpack_pack_str_body(&pk, text, 100);
+    cr_assert_eq(rpc_frame_end(&sb, mark, 64), WEFT_EINVAL);
+    cr_assert_eq(sb.size, 5);
+    msgpack_sbuffer_destroy(&sb);
+}
