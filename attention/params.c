@@ -176,25 +176,6 @@ void attn_params_zero(attn_params_t *p)
         memset(p->memory, 0, p->n * sizeof(weft_real_t));
 }
 
-/* splitmix64 (Steele, Lea & Flood 2014): tiny and good enough for initial
- * weights; keeps attention/ free of any other module's RNG. */
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static void fill_xavier(weft_real_t *w, size_t rows, size_t cols, uint64_t *s)
-{
-    double bound = sqrt(6.0 / (double)(rows + cols));
-    for (size_t i = 0; i < rows * cols; i++) {
-        double u = (double)(splitmix64(s) >> 11) * 0x1.0p-53;
-        w[i] = (weft_real_t)((2.0 * u - 1.0) * bound);
-    }
-}
-
 static void fill_const(weft_real_t *w, size_t n, weft_real_t v)
 {
     for (size_t i = 0; i < n; i++)
@@ -207,20 +188,20 @@ void attn_params_init_random(attn_params_t *p, const attn_config_t *cfg, uint64_
     uint64_t s = seed;
     size_t E = cfg->E, M = cfg->M, F = 4 * cfg->M;
     attn_params_zero(p); /* biases stay 0 */
-    fill_xavier(p->in_w, M, E, &s);
+    weft_fill_xavier(p->in_w, M, E, &s);
     for (size_t l = 0; l < cfg->B; l++) {
         attn_block_params_t *b = &p->block[l];
         fill_const(b->ln1_g, M, 1);
         fill_const(b->ln2_g, M, 1);
         for (size_t g = 0; g < 3; g++) /* Q, K, V each as its own (M, M) layer */
-            fill_xavier(b->qkv_w + g * M * M, M, M, &s);
-        fill_xavier(b->proj_w, M, M, &s);
-        fill_xavier(b->fc_w, F, M, &s);
-        fill_xavier(b->fc2_w, M, F, &s);
+            weft_fill_xavier(b->qkv_w + g * M * M, M, M, &s);
+        weft_fill_xavier(b->proj_w, M, M, &s);
+        weft_fill_xavier(b->fc_w, F, M, &s);
+        weft_fill_xavier(b->fc2_w, M, F, &s);
     }
     if (cfg->norm == ATTN_PRE_LN)
         fill_const(p->lnf_g, M, 1);
-    fill_xavier(p->head_w, 1, M, &s);
+    weft_fill_xavier(p->head_w, 1, M, &s);
 }
 
 double attn_params_norm(const attn_params_t *p)

@@ -30,4 +30,18 @@ typedef float weft_real_t;
 #define WEFT_SQRT sqrtf
 #endif
 
+#include "weft.h"
+
+/* Fills w[rows*cols] with Xavier/Glorot uniform weights (Glorot & Bengio
+ * 2010): U(-b, b), b = sqrt(6 / (rows + cols)), from the top 53 bits of
+ * splitmix64 draws on *s. */
+static inline void weft_fill_xavier(weft_real_t *w, size_t rows, size_t cols, uint64_t *s)
+{
+    double bound = sqrt(6.0 / (double)(rows + cols));
+    for (size_t i = 0; i < rows * cols; i++) {
+        double u = (double)(weft_splitmix64(s) >> 11) * 0x1.0p-53;
+        w[i] = (weft_real_t)((2.0 * u - 1.0) * bound);
+    }
+}
+
 #endif

@@ -67,6 +67,17 @@ void *weft_reallocarray(void *p, size_t n, size_t size);
  * leaves *p untouched. */
 weft_err_t weft_grow(void **p, size_t *cap, size_t need, size_t size);
 
+/* splitmix64 (Steele, Lea & Flood 2014): the next value of a tiny
+ * full-period generator whose state is *s. Seeds the generators and draws
+ * initial weights; the same stream on every platform. */
+static inline uint64_t weft_splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
 /* Bytes per second of 1 Gbit/s, the default port rate. */
 #define WEFT_GBPS_BYTES (1e9 / 8.0)
 

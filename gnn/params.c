@@ -150,30 +150,6 @@ void gnn_params_zero(gnn_params_t *p)
         memset(p->memory, 0, p->n * sizeof(weft_real_t));
 }
 
-/* splitmix64 (Steele, Lea & Flood 2014): tiny, full-period, and good enough
- * for initial weights; keeps gnn/ free of any other module's RNG. */
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [-bound, bound) from the top 53 bits. */
-static weft_real_t uniform_sym(uint64_t *s, double bound)
-{
-    double u = (double)(splitmix64(s) >> 11) * 0x1.0p-53;
-    return (weft_real_t)((2.0 * u - 1.0) * bound);
-}
-
-static void fill_xavier(weft_real_t *w, size_t rows, size_t cols, uint64_t *s)
-{
-    double bound = sqrt(6.0 / (double)(rows + cols));
-    for (size_t i = 0; i < rows * cols; i++)
-        w[i] = uniform_sym(s, bound);
-}
-
 void gnn_params_init_random(gnn_params_t *p, const gnn_config_t *cfg, uint64_t seed)
 {
     assert(p->n == gnn_param_count(cfg));
@@ -184,15 +160,15 @@ void gnn_params_init_random(gnn_params_t *p, const gnn_config_t *cfg, uint64_t s
         for (size_t l = 0; l < cfg->L; l++) {
             gnn_layer_params_t *lp = &p->layer[dir][l];
             size_t In = l == 0 ? F : D;
-            fill_xavier(lp->att, 1, In + D, &s);
+            weft_fill_xavier(lp->att, 1, In + D, &s);
             /* per gate block, as if each gate were its own (D, In) layer */
             for (size_t g = 0; g < 3; g++) {
-                fill_xavier(lp->wi + g * D * In, D, In, &s);
-                fill_xavier(lp->wh + g * D * D, D, D, &s);
+                weft_fill_xavier(lp->wi + g * D * In, D, In, &s);
+                weft_fill_xavier(lp->wh + g * D * D, D, D, &s);
             }
         }
-    fill_xavier(p->job_w1, S, H, &s);
-    fill_xavier(p->job_w2, S, S, &s);
-    fill_xavier(p->glob_w1, S, S, &s);
-    fill_xavier(p->glob_w2, S, S, &s);
+    weft_fill_xavier(p->job_w1, S, H, &s);
+    weft_fill_xavier(p->job_w2, S, S, &s);
+    weft_fill_xavier(p->glob_w1, S, S, &s);
+    weft_fill_xavier(p->glob_w2, S, S, &s);
 }

@@ -16,13 +16,7 @@
 
 static uint64_t rng_state;
 
-static uint64_t next_u64(void)
-{ /* splitmix64: enough for test inputs, and the same everywhere */
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+static uint64_t next_u64(void) { return weft_splitmix64(&rng_state); }
 
 static size_t below(size_t n) { return (size_t)(next_u64() % n); }
 
