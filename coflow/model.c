@@ -272,10 +272,16 @@ weft_err_t coflow_workload_copy(coflow_workload_t *dst, const coflow_workload_t 
         coflow_workload_destroy(dst);
         return weft_fail(WEFT_ENOMEM, "out of memory copying a workload");
     }
-    memcpy(dst->jobs, src->jobs, src->n_jobs * sizeof *dst->jobs);
-    memcpy(dst->coflows, src->coflows, src->n_coflows * sizeof *dst->coflows);
-    memcpy(dst->flows, src->flows, src->n_flows * sizeof *dst->flows);
-    memcpy(dst->parents, src->parents, src->n_parents * sizeof *dst->parents);
+    /* An empty source may hold NULL arrays; memcpy from NULL is undefined
+     * even for zero bytes. */
+    if (src->n_jobs)
+        memcpy(dst->jobs, src->jobs, src->n_jobs * sizeof *dst->jobs);
+    if (src->n_coflows)
+        memcpy(dst->coflows, src->coflows, src->n_coflows * sizeof *dst->coflows);
+    if (src->n_flows)
+        memcpy(dst->flows, src->flows, src->n_flows * sizeof *dst->flows);
+    if (src->n_parents)
+        memcpy(dst->parents, src->parents, src->n_parents * sizeof *dst->parents);
     dst->n_jobs = dst->cap_jobs = src->n_jobs;
     dst->n_coflows = dst->cap_coflows = src->n_coflows;
     dst->n_flows = dst->cap_flows = src->n_flows;

@@ -247,6 +247,20 @@ Test(dag, copy_is_deep_and_equal)
     coflow_workload_destroy(&cp);
 }
 
+/* An empty workload holds NULL arrays: copying it must not hand NULL to
+ * memcpy (undefined; UBSan's nonnull check fails this test if it does). */
+Test(dag, copy_of_empty_workload)
+{
+    coflow_workload_t empty, cp;
+    coflow_workload_init(&empty, 4);
+    cr_assert_eq(coflow_workload_copy(&cp, &empty), WEFT_OK);
+    cr_assert_eq(cp.n_jobs, 0);
+    cr_assert_eq(cp.n_flows, 0);
+    cr_assert_eq(cp.n_ports, 4);
+    coflow_workload_destroy(&cp);
+    coflow_workload_destroy(&empty);
+}
+
 /* A random layered DAG: critical path computed by dag_analyze must equal a
  * brute-force longest path over all root-to-sink paths. */
 static double longest_from(const coflow_workload_t *w, size_t c)
