@@ -21,21 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A coflow id and the line it was on: ids are job ids, unique in a workload
- * (coflow.h), and weft's format refuses a file where one repeats. */
-typedef struct {
-    int64_t id;
-    size_t line;
-} id_line_t;
-
-static int cmp_id_line(const void *a, const void *b)
-{
-    const id_line_t *x = a, *y = b;
-    if (x->id != y->id)
-        return (x->id > y->id) - (x->id < y->id);
-    return (x->line > y->line) - (x->line < y->line);
-}
-
 weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
                             const workload_read_opts_t *opts)
 {
@@ -57,7 +42,7 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
         return err;
     uint32_t *mappers = NULL;
     size_t cap_mappers = 0, cap_ids = 0;
-    id_line_t *ids = NULL;
+    wl_id_line_t *ids = NULL;
     int r = wl_lines_next(&l);
     if (r <= 0) {
         err = r < 0 ? (weft_err_t)r
@@ -234,7 +219,7 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
             goto cleanup;
         }
         WEFT_CHECK(weft_grow((void **)&ids, &cap_ids, done + 1, sizeof *ids));
-        ids[done] = (id_line_t){.id = id, .line = l.line};
+        ids[done] = (wl_id_line_t){.id = id, .line = l.line};
         done++;
     }
     while ((r = wl_lines_next(&l)) == 1)
@@ -251,17 +236,10 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
         err = (weft_err_t)r;
         goto cleanup;
     }
-    if (done > 1) {
-        qsort(ids, done, sizeof *ids, cmp_id_line);
-        for (size_t i = 1; i < done; i++)
-            if (ids[i].id == ids[i - 1].id) {
-                err = weft_fail(WEFT_EINVAL,
-                                "%s:%zu: coflow id %lld appears twice (lines %zu and %zu)",
-                                path, ids[i].line, (long long)ids[i].id, ids[i - 1].line,
-                                ids[i].line);
-                goto cleanup;
-            }
-    }
+    /* ids are job ids, unique in a workload (coflow.h): a repeat is refused. */
+    err = wl_check_unique_ids(ids, done, path, "coflow");
+    if (err)
+        goto cleanup;
     err = wl_finish_read(wl);
     if (err)
         weft_wrap(err, "%s: ", path);

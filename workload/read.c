@@ -307,3 +307,24 @@ weft_err_t workload_read(coflow_workload_t *wl, const char *path, workload_forma
     }
     return weft_fail(WEFT_EINVAL, "unknown workload format %d", (int)fmt);
 }
+
+static int cmp_id_line(const void *a, const void *b)
+{
+    const wl_id_line_t *x = a, *y = b;
+    if (x->id != y->id)
+        return (x->id > y->id) - (x->id < y->id);
+    return (x->line > y->line) - (x->line < y->line);
+}
+
+weft_err_t wl_check_unique_ids(wl_id_line_t *ids, size_t n, const char *path, const char *what)
+{
+    if (n < 2)
+        return WEFT_OK;
+    qsort(ids, n, sizeof *ids, cmp_id_line);
+    for (size_t i = 1; i < n; i++)
+        if (ids[i].id == ids[i - 1].id)
+            return weft_fail(WEFT_EINVAL, "%s:%zu: %s id %lld appears twice (lines %zu and %zu)",
+                             path, ids[i].line, what, (long long)ids[i].id, ids[i - 1].line,
+                             ids[i].line);
+    return WEFT_OK;
+}

@@ -50,6 +50,17 @@ weft_err_t wl_scan_i64(const wl_lines_t *l, const char **p, const char *what,
 weft_err_t wl_scan_double(const wl_lines_t *l, const char **p, const char *what,
                           const char *stops, double *out);
 
+/* An id a file gave and the line it was on, for the duplicate check. */
+typedef struct {
+    int64_t id;
+    size_t line;
+} wl_id_line_t;
+
+/* Sorts ids[0..n) by id, then line, and fails with EINVAL
+ * "path:L: <what> id X appears twice (lines K and L)" naming the first
+ * repeat, lines as in the file. O(n log n). */
+weft_err_t wl_check_unique_ids(wl_id_line_t *ids, size_t n, const char *path, const char *what);
+
 /* Every reader's last step: dag_analyze() on wl->n_ports ports at
  * WEFT_GBPS_BYTES (cycles, waves, iso times, bounds). */
 weft_err_t wl_finish_read(coflow_workload_t *wl);

@@ -28,19 +28,6 @@
 
 #define WEFT_FORMAT_VERSION 1
 
-typedef struct {
-    int64_t id;
-    size_t line;
-} job_line_t;
-
-static int cmp_job_line(const void *a, const void *b)
-{
-    const job_line_t *x = a, *y = b;
-    if (x->id != y->id)
-        return (x->id > y->id) - (x->id < y->id);
-    return (x->line > y->line) - (x->line < y->line);
-}
-
 /* Next line that is not blank or a comment: 1, 0 at end of file, or error. */
 static int next_content(wl_lines_t *l)
 {
@@ -104,7 +91,7 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
     weft_err_t err = wl_lines_open(&l, path);
     if (err)
         return err;
-    job_line_t *ids = NULL;
+    wl_id_line_t *ids = NULL;
     size_t cap_ids = 0, *order = NULL, cap_order = 0;
     int r;
     const char *p;
@@ -338,7 +325,7 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
             goto cleanup;
         }
         WEFT_CHECK(weft_grow((void **)&ids, &cap_ids, wl->n_jobs, sizeof *ids));
-        ids[wl->n_jobs - 1] = (job_line_t){.id = job_id, .line = l.line};
+        ids[wl->n_jobs - 1] = (wl_id_line_t){.id = job_id, .line = l.line};
         in_job = true;
         job_line = l.line;
         coflows_left = (size_t)n_coflows;
@@ -351,16 +338,9 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
         err = (weft_err_t)r;
         goto cleanup;
     }
-    if (wl->n_jobs > 1) {
-        qsort(ids, wl->n_jobs, sizeof *ids, cmp_job_line);
-        for (size_t i = 1; i < wl->n_jobs; i++)
-            if (ids[i].id == ids[i - 1].id) {
-                err = weft_fail(WEFT_EINVAL, "%s:%zu: job id %lld appears twice (lines %zu and %zu)",
-                                path, ids[i].line, (long long)ids[i].id, ids[i - 1].line,
-                                ids[i].line);
-                goto cleanup;
-            }
-    }
+    err = wl_check_unique_ids(ids, wl->n_jobs, path, "job");
+    if (err)
+        goto cleanup;
     err = wl_finish_read(wl);
     if (err)
         weft_wrap(err, "%s: ", path);
