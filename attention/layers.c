@@ -429,6 +429,71 @@ static void softmax_row_libm(weft_real_t *row, size_t n)
         row[s] *= inv;
 }
 
+/* Part of a score row: row[j] (+)= Σ_{u<W} q_t[i0+u] kt[i0+u][j] over the
+ * padded row, the W entries of q_t held in registers (W is a constant at
+ * each call, so the loops unroll). Dims past K get q = 0 and read kt row
+ * i0 again. first: start from 0 rather than row; last: mask the padding
+ * lanes to −inf and fold the row into the running max *m. */
+VINLINE void score_pass(weft_real_t *row, const weft_real_t *kt, size_t Np,
+                        const weft_real_t *qt, size_t K, size_t i0, size_t W, int first,
+                        int last, vmask live, vreal *m)
+{
+    const weft_real_t *kp[8];
+    vreal qv[8], ninf;
+    vsplat(&ninf, -INFINITY);
+#pragma GCC unroll 8
+    for (size_t u = 0; u < W; u++) {
+        kp[u] = kt + (i0 + u < K ? i0 + u : i0) * Np;
+        vsplat(&qv[u], i0 + u < K ? qt[i0 + u] : 0);
+    }
+    for (size_t j = 0; j < Np; j += VL) {
+        vreal acc = {0}, kv;
+        if (!first)
+            vload(&acc, row + j);
+#pragma GCC unroll 8
+        for (size_t u = 0; u < W; u++) {
+            vload(&kv, kp[u] + j);
+            acc += qv[u] * kv;
+        }
+        if (last) {
+            if (j + VL == Np)
+                acc = VSELECT(live, acc, ninf);
+            *m = VSELECT(acc > *m, acc, *m);
+        }
+        vstore(row + j, &acc);
+    }
+}
+
+/* Outputs i0 .. i0+W−1 (those < K) of one row: ot[i] = inv Σ_j w[j]
+ * vt[i][j], W accumulators side by side (a constant W, so the loops
+ * unroll). */
+VINLINE void value_pass(weft_real_t *ot, const weft_real_t *w, const weft_real_t *vt,
+                        size_t Np, size_t K, size_t i0, size_t W, weft_real_t inv)
+{
+    const weft_real_t *vp[8];
+    vreal y[8];
+#pragma GCC unroll 8
+    for (size_t u = 0; u < W; u++) {
+        vp[u] = vt + (i0 + u < K ? i0 + u : i0) * Np;
+        y[u] = (vreal){0};
+    }
+    for (size_t j = 0; j < Np; j += VL) {
+        vreal wv, vv;
+        vload(&wv, w + j);
+#pragma GCC unroll 8
+        for (size_t u = 0; u < W; u++) {
+            vload(&vv, vp[u] + j);
+            y[u] += wv * vv;
+        }
+    }
+    weft_real_t sums[8];
+    vsum4(&y[0], &y[1], &y[2], &y[3], sums);
+    if (W == 8)
+        vsum4(&y[4], &y[5], &y[6], &y[7], sums + 4);
+    for (size_t u = 0; u < W && i0 + u < K; u++)
+        ot[i0 + u] = sums[u] * inv;
+}
+
 /* One head of attention on vectors, fused row by row: for row t, its
  * scores against every key, their softmax and the weighted sum of the
  * values, all while the row sits in L1 (FlashAttention's order of work,
@@ -469,41 +534,13 @@ VINLINE void attention_head_vec(weft_real_t *o, weft_real_t *a, weft_real_t *scr
         const weft_real_t *qt = q + t * C3;
         weft_real_t *at = a + t * N, *ot = o + t * M;
         vreal m = ninf, x;
-        /* scores: row = kt^T q_t, four keys' dimensions per pass with their
-         * q_t entries held in registers (a dimension past K gets q = 0 and
-         * reads row i0 again); the last pass masks the padding lanes to
-         * −inf and takes the max */
-        for (size_t i0 = 0; i0 < K; i0 += 4) {
-            const weft_real_t *k0 = kt + i0 * Np;
-            const weft_real_t *k1 = i0 + 1 < K ? k0 + Np : k0;
-            const weft_real_t *k2 = i0 + 2 < K ? k0 + 2 * Np : k0;
-            const weft_real_t *k3 = i0 + 3 < K ? k0 + 3 * Np : k0;
-            vreal q0, q1, q2, q3, acc, kv;
-            vsplat(&q0, qt[i0]);
-            vsplat(&q1, i0 + 1 < K ? qt[i0 + 1] : 0);
-            vsplat(&q2, i0 + 2 < K ? qt[i0 + 2] : 0);
-            vsplat(&q3, i0 + 3 < K ? qt[i0 + 3] : 0);
-            int first = i0 == 0, last = i0 + 4 >= K;
-            for (size_t j = 0; j < Np; j += VL) {
-                if (first)
-                    acc = zero;
-                else
-                    vload(&acc, row + j);
-                vload(&kv, k0 + j);
-                acc += q0 * kv;
-                vload(&kv, k1 + j);
-                acc += q1 * kv;
-                vload(&kv, k2 + j);
-                acc += q2 * kv;
-                vload(&kv, k3 + j);
-                acc += q3 * kv;
-                if (last) {
-                    if (j + VL == Np)
-                        acc = VSELECT(live, acc, ninf);
-                    m = VSELECT(acc > m, acc, m);
-                }
-                vstore(row + j, &acc);
-            }
+        /* scores: row = kt^T q_t in passes over 8 (or 4) of the K dims */
+        for (size_t i0 = 0; i0 < K; i0 += 8) {
+            int first = i0 == 0, last = i0 + 8 >= K;
+            if (K - i0 > 4)
+                score_pass(row, kt, Np, qt, K, i0, 8, first, last, live, &m);
+            else
+                score_pass(row, kt, Np, qt, K, i0, 4, first, last, live, &m);
         }
         weft_real_t mx = vmax(&m);
         if (mx == -INFINITY) { /* nothing to attend to */
@@ -535,35 +572,12 @@ VINLINE void attention_head_vec(weft_real_t *o, weft_real_t *a, weft_real_t *scr
         }
         for (size_t j = Nv; j < N; j++)
             at[j] = row[j] * inv;
-        /* o_t = (Σ_s w_s v_s) / sum, four value columns at a time */
-        size_t i = 0;
-        for (; i + 4 <= K; i += 4) {
-            vreal y0 = zero, y1 = zero, y2 = zero, y3 = zero, w, vv;
-            const weft_real_t *v0 = vt + i * Np;
-            for (size_t j = 0; j < Np; j += VL) {
-                vload(&w, row + j);
-                vload(&vv, v0 + j);
-                y0 += w * vv;
-                vload(&vv, v0 + Np + j);
-                y1 += w * vv;
-                vload(&vv, v0 + 2 * Np + j);
-                y2 += w * vv;
-                vload(&vv, v0 + 3 * Np + j);
-                y3 += w * vv;
-            }
-            weft_real_t y[4];
-            vsum4(&y0, &y1, &y2, &y3, y);
-            for (size_t u = 0; u < 4; u++)
-                ot[i + u] = y[u] * inv;
-        }
-        for (; i < K; i++) {
-            vreal y = zero, w, vv;
-            for (size_t j = 0; j < Np; j += VL) {
-                vload(&w, row + j);
-                vload(&vv, vt + i * Np + j);
-                y += w * vv;
-            }
-            ot[i] = vsum(&y) * inv;
+        /* o_t = (Σ_s w_s v_s) / sum in passes over 8 (or 4) of the K dims */
+        for (size_t i0 = 0; i0 < K; i0 += 8) {
+            if (K - i0 > 4)
+                value_pass(ot, row, vt, Np, K, i0, 8, inv);
+            else
+                value_pass(ot, row, vt, Np, K, i0, 4, inv);
         }
     }
 }

@@ -293,7 +293,7 @@ Test(attn_kernels, layernorm_fast_vs_naive, .timeout = 10)
 Test(attn_kernels, attention_fast_vs_reference, .timeout = 20)
 {
     static const size_t Ns[] = {1, 3, 8, 9, 17, 70};
-    static const size_t MH[][2] = {{8, 1}, {12, 4}, {32, 4}, {20, 2}, {6, 6}};
+    static const size_t MH[][2] = {{8, 1}, {12, 4}, {32, 4}, {20, 2}, {6, 6}, {32, 2}};
     double worst_att[2] = {0, 0}, worst_out[2] = {0, 0};
     rng_state = 41;
     for (size_t a = 0; a < sizeof Ns / sizeof Ns[0]; a++)
