@@ -436,7 +436,7 @@ static void softmax_row_libm(weft_real_t *row, size_t n)
  * lanes to −inf and fold the row into the running max *m. */
 VINLINE void score_pass(weft_real_t *row, const weft_real_t *kt, size_t Np,
                         const weft_real_t *qt, size_t K, size_t i0, size_t W, int first,
-                        int last, vmask live, vreal *m)
+                        int last, const vmask *live, vreal *m)
 {
     const weft_real_t *kp[8];
     vreal qv[8], ninf;
@@ -457,7 +457,7 @@ VINLINE void score_pass(weft_real_t *row, const weft_real_t *kt, size_t Np,
         }
         if (last) {
             if (j + VL == Np)
-                acc = VSELECT(live, acc, ninf);
+                acc = VSELECT(*live, acc, ninf);
             *m = VSELECT(acc > *m, acc, *m);
         }
         vstore(row + j, &acc);
@@ -538,9 +538,9 @@ VINLINE void attention_head_vec(weft_real_t *o, weft_real_t *a, weft_real_t *scr
         for (size_t i0 = 0; i0 < K; i0 += 8) {
             int first = i0 == 0, last = i0 + 8 >= K;
             if (K - i0 > 4)
-                score_pass(row, kt, Np, qt, K, i0, 8, first, last, live, &m);
+                score_pass(row, kt, Np, qt, K, i0, 8, first, last, &live, &m);
             else
-                score_pass(row, kt, Np, qt, K, i0, 4, first, last, live, &m);
+                score_pass(row, kt, Np, qt, K, i0, 4, first, last, &live, &m);
         }
         weft_real_t mx = vmax(&m);
         if (mx == -INFINITY) { /* nothing to attend to */
