@@ -47,6 +47,7 @@
 #ifndef ATTN_H
 #define ATTN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -208,6 +209,7 @@ typedef struct {
     attn_config_t cfg;         /* config the arrays were pointed for */
     size_t N;                  /* rows the arrays were pointed for (capacity) */
     size_t n;                  /* rows of the last forward, 0 if none */
+    bool no_att;               /* the last forward was attn_forward_infer: no backward */
 } attn_cache_t;
 
 void attn_cache_init(attn_cache_t *c);
@@ -229,6 +231,12 @@ weft_err_t attn_cache_prepare(attn_cache_t *c, const attn_config_t *cfg, size_t 
  * O(B (N M F + N^2 M)). */
 void attn_forward(attn_cache_t *c, const attn_params_t *p, const attn_config_t *cfg,
                   const weft_real_t *X, size_t n);
+
+/* The same scores as attn_forward, for inference only (a scheduling
+ * decision): the attention weights (H N^2 per block) are not written to
+ * the cache, so attn_backward must not follow (it asserts). */
+void attn_forward_infer(attn_cache_t *c, const attn_params_t *p, const attn_config_t *cfg,
+                        const weft_real_t *X, size_t n);
 
 /* The forward as it was before issue 4's kernels: BLAS GEMMs, but softmax,
  * GELU and LayerNorm as scalar loops through libm's exp and tanh. Kept so

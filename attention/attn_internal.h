@@ -60,8 +60,9 @@ void attn_layernorm_backward(weft_real_t *dinp, weft_real_t *dg, weft_real_t *db
 
 /* Multi-head self-attention, no mask. qkv [N, 3M] (q | k | v per row),
  * att [H, N, N] softmax weights (saved), out [N, M]. impl as above: FAST
- * is fused row by row and needs scratch [ATTN_ATT_SCRATCH(N, M/H)]; the
- * others take scratch NULL. */
+ * is fused row by row and needs scratch [ATTN_ATT_SCRATCH(N, M/H)], and
+ * takes att NULL when no backward will follow (the weights are then not
+ * stored); the others take scratch NULL and need att. */
 void attn_attention_forward(weft_real_t *out, weft_real_t *att, weft_real_t *scratch,
                             const weft_real_t *qkv, size_t N, size_t M, size_t H,
                             attn_impl_t impl);

@@ -532,7 +532,7 @@ VINLINE void attention_head_vec(weft_real_t *o, weft_real_t *a, weft_real_t *scr
     vsplat(&ninf, -INFINITY);
     for (size_t t = 0; t < N; t++) {
         const weft_real_t *qt = q + t * C3;
-        weft_real_t *at = a + t * N, *ot = o + t * M;
+        weft_real_t *at = a ? a + t * N : NULL, *ot = o + t * M;
         vreal m = ninf, x;
         /* scores: row = kt^T q_t in passes over 8 (or 4) of the K dims */
         for (size_t i0 = 0; i0 < K; i0 += 8) {
@@ -544,7 +544,8 @@ VINLINE void attention_head_vec(weft_real_t *o, weft_real_t *a, weft_real_t *scr
         }
         weft_real_t mx = vmax(&m);
         if (mx == -INFINITY) { /* nothing to attend to */
-            memset(at, 0, N * sizeof *at);
+            if (a)
+                memset(at, 0, N * sizeof *at);
             for (size_t i = 0; i < K; i++)
                 ot[i] = 0;
             continue;
@@ -565,13 +566,15 @@ VINLINE void attention_head_vec(weft_real_t *o, weft_real_t *a, weft_real_t *scr
         weft_real_t inv = 1 / vsum(&sum);
         vreal vinv;
         vsplat(&vinv, inv);
-        for (size_t j = 0; j < Nv; j += VL) {
-            vload(&x, row + j);
-            x *= vinv;
-            vstore(at + j, &x);
+        if (a) { /* kept for backward */
+            for (size_t j = 0; j < Nv; j += VL) {
+                vload(&x, row + j);
+                x *= vinv;
+                vstore(at + j, &x);
+            }
+            for (size_t j = Nv; j < N; j++)
+                at[j] = row[j] * inv;
         }
-        for (size_t j = Nv; j < N; j++)
-            at[j] = row[j] * inv;
         /* o_t = (Σ_s w_s v_s) / sum in passes over 8 (or 4) of the K dims */
         for (size_t i0 = 0; i0 < K; i0 += 8) {
             if (K - i0 > 4)
@@ -590,13 +593,13 @@ void attn_attention_forward(weft_real_t *out, weft_real_t *att, weft_real_t *scr
                             const weft_real_t *qkv, size_t N, size_t M, size_t H,
                             attn_impl_t impl)
 {
-    assert(out && att && qkv && N > 0 && H > 0 && M % H == 0);
-    assert(impl != ATTN_IMPL_FAST || scratch);
+    assert(out && qkv && N > 0 && H > 0 && M % H == 0);
+    assert(impl == ATTN_IMPL_FAST ? scratch != NULL : att != NULL);
     size_t K = M / H, C3 = 3 * M;
     weft_real_t scale = 1 / WEFT_SQRT((weft_real_t)K);
     for (size_t h = 0; h < H; h++) {
         const weft_real_t *q = qkv + h * K, *k = qkv + M + h * K, *v = qkv + 2 * M + h * K;
-        weft_real_t *a = att + h * N * N; /* [N, N] */
+        weft_real_t *a = att ? att + h * N * N : NULL; /* [N, N] */
         weft_real_t *o = out + h * K;     /* [N, K], row stride M */
         if (impl == ATTN_IMPL_NAIVE) {
             for (size_t t = 0; t < N; t++) {

@@ -30,7 +30,7 @@
  *      the quantised value *is* the feature, so incremental and full passes
  *      compute the same function (up to float summation order).
  *   5. scores: the encoder's output rows of the ACTIVE ids, in the order
- *      given (release time, then index), go through attn_forward.
+ *      given (release time, then index), go through attn_forward_infer.
  *   6. order: attn_argsort_desc (ties to the lower row, i.e. earlier
  *      release, then lower index).
  *
@@ -681,7 +681,7 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     if (c->libm_attn)
         attn_forward_libm(&c->acache, &c->ap, &c->acfg, c->gather, n);
     else
-        attn_forward(&c->acache, &c->ap, &c->acfg, c->gather, n);
+        attn_forward_infer(&c->acache, &c->ap, &c->acfg, c->gather, n);
     double t3 = mono_s();
 
     /* 6: descending score; ties to the earlier row (release, then index) */

@@ -182,6 +182,10 @@ Test(attn_net, forward_naive_vs_blas, .timeout = 20)
         for (size_t i = 0; i < N; i++)
             cr_assert_float_eq(c.scores[i], s[i], 1e-4f * (1 + fabsf(s[i])),
                                "variant %d row %zu: naive %.8g blas %.8g", k, i, c.scores[i], s[i]);
+        attn_forward_infer(&c, &p, &cfg, X, N); /* the same arithmetic, no weights kept */
+        for (size_t i = 0; i < N; i++)
+            cr_assert_eq(c.scores[i], s[i], "variant %d row %zu: infer %.9g fast %.9g", k, i,
+                         c.scores[i], s[i]);
         attn_forward_libm(&c, &p, &cfg, X, N);
         for (size_t i = 0; i < N; i++)
             cr_assert_float_eq(c.scores[i], s[i], 1e-4f * (1 + fabsf(s[i])),
