@@ -47,6 +47,7 @@
 #ifndef ATTN_H
 #define ATTN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -202,11 +203,13 @@ typedef struct {
     weft_real_t *dF1, *dF2;    /* [N, F] backward: d fcact, d fch */
     weft_real_t *dQKV;         /* [N, 3M] backward */
     weft_real_t *dATT;         /* [N, N] backward: one head's attention gradient */
+    weft_real_t *att_scratch;  /* [(2K + 1)(N + 16)] forward: one head's K^T, V^T, one row */
     weft_real_t *block_mem;    /* owned memory behind every array above */
     size_t block_cap;          /* scalars in block_mem */
     attn_config_t cfg;         /* config the arrays were pointed for */
     size_t N;                  /* rows the arrays were pointed for (capacity) */
     size_t n;                  /* rows of the last forward, 0 if none */
+    bool no_att;               /* the last forward was attn_forward_infer: no backward */
 } attn_cache_t;
 
 void attn_cache_init(attn_cache_t *c);
@@ -215,7 +218,7 @@ void attn_cache_destroy(attn_cache_t *c);
 /* Makes the cache hold n rows of cfg, growing the block if n (or cfg) needs
  * more than it has; a smaller n reuses it without allocating. Old contents
  * are not kept. ENOMEM, or EINVAL for a bad cfg or n = 0 or n >
- * ATTN_MAX_ROWS. Memory O(N (B(16M + H N) + 15M + E)). */
+ * ATTN_MAX_ROWS. Memory O(N (B(16M + H N) + 17M + E)). */
 weft_err_t attn_cache_prepare(attn_cache_t *c, const attn_config_t *cfg, size_t n);
 
 /* ---------------------------------------------------------------------
@@ -223,9 +226,24 @@ weft_err_t attn_cache_prepare(attn_cache_t *c, const attn_config_t *cfg, size_t 
  * c->scores [n].
  * ------------------------------------------------------------------- */
 
-/* The forward pass with BLAS GEMMs. O(B (N M F + N^2 M)). */
+/* The forward pass with BLAS GEMMs and vectorised softmax, GELU and
+ * LayerNorm kernels (an exp of their own, within 2 ulp of libm's).
+ * O(B (N M F + N^2 M)). */
 void attn_forward(attn_cache_t *c, const attn_params_t *p, const attn_config_t *cfg,
                   const weft_real_t *X, size_t n);
+
+/* The same scores as attn_forward, for inference only (a scheduling
+ * decision): the attention weights (H N^2 per block) are not written to
+ * the cache, so attn_backward must not follow (it asserts). */
+void attn_forward_infer(attn_cache_t *c, const attn_params_t *p, const attn_config_t *cfg,
+                        const weft_real_t *X, size_t n);
+
+/* The forward as it was before issue 4's kernels: BLAS GEMMs, but softmax,
+ * GELU and LayerNorm as scalar loops through libm's exp and tanh. Kept so
+ * benchmarks can measure both in one run; agrees with attn_forward up to
+ * float rounding. Fills the same cache. */
+void attn_forward_libm(attn_cache_t *c, const attn_params_t *p, const attn_config_t *cfg,
+                       const weft_real_t *X, size_t n);
 
 /* The reference: the same function with plain loops, no BLAS. Fills the
  * same cache (backward may follow it); agrees with attn_forward up to float

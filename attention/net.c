@@ -13,6 +13,7 @@
  * block's res2 (pre-LN) or ln2 (post-LN): no copies of the residual stream.
  */
 #include <assert.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,6 +77,7 @@ static size_t point_cache(attn_cache_t *c, const attn_config_t *cfg, size_t N, w
     TAKE(c->dF2, N * F);
     TAKE(c->dQKV, N * 3 * M);
     TAKE(c->dATT, N * N);
+    TAKE(c->att_scratch, ATTN_ATT_SCRATCH(N, M / H));
 #undef TAKE
     return at;
 }
@@ -130,13 +132,19 @@ static const weft_real_t *head_input(const attn_cache_t *c, const attn_config_t 
 
 typedef void (*matmul_fn)(weft_real_t *, const weft_real_t *, const weft_real_t *,
                           const weft_real_t *, size_t, size_t, size_t);
+typedef void (*layernorm_fn)(weft_real_t *, weft_real_t *, weft_real_t *, const weft_real_t *,
+                             const weft_real_t *, const weft_real_t *, size_t, size_t);
+typedef void (*act_fn)(weft_real_t *, const weft_real_t *, size_t, int);
 
 static void forward_impl(attn_cache_t *c, const attn_params_t *p, const attn_config_t *cfg,
-                         const weft_real_t *X, size_t n, int naive)
+                         const weft_real_t *X, size_t n, attn_impl_t impl, bool keep_att)
 {
     assert(c->block_mem && n >= 1 && n <= c->N);
     assert(memcmp(&c->cfg, cfg, sizeof *cfg) == 0 && p->n == attn_param_count(cfg));
-    matmul_fn matmul = naive ? attn_matmul_forward_naive : attn_matmul_forward;
+    matmul_fn matmul = impl == ATTN_IMPL_NAIVE ? attn_matmul_forward_naive : attn_matmul_forward;
+    layernorm_fn layernorm_forward =
+        impl == ATTN_IMPL_FAST ? attn_layernorm_forward : attn_layernorm_forward_naive;
+    act_fn act_forward = impl == ATTN_IMPL_FAST ? attn_act_forward : attn_act_forward_naive;
     size_t E = cfg->E, M = cfg->M, H = cfg->H, F = 4 * cfg->M;
     int gelu = cfg->act == ATTN_GELU;
 
@@ -147,50 +155,65 @@ static void forward_impl(attn_cache_t *c, const attn_params_t *p, const attn_con
         const attn_block_params_t *bp = &p->block[l];
         const weft_real_t *x = block_input(c, cfg, l); /* [n, M] */
         if (cfg->norm == ATTN_PRE_LN) {
-            attn_layernorm_forward(bc->ln1, bc->ln1_mean, bc->ln1_rstd, x, bp->ln1_g, bp->ln1_b, n,
+            layernorm_forward(bc->ln1, bc->ln1_mean, bc->ln1_rstd, x, bp->ln1_g, bp->ln1_b, n,
                                    M);
             matmul(bc->qkv, bc->ln1, bp->qkv_w, bp->qkv_b, n, M, 3 * M);
-            attn_attention_forward(bc->atty, bc->att, bc->qkv, n, M, H, naive);
+            attn_attention_forward(bc->atty, keep_att ? bc->att : NULL, c->att_scratch, bc->qkv, n,
+                                   M, H, impl);
             matmul(bc->res1, bc->atty, bp->proj_w, bp->proj_b, n, M, M);
             attn_residual_forward(bc->res1, x, bc->res1, n * M);
-            attn_layernorm_forward(bc->ln2, bc->ln2_mean, bc->ln2_rstd, bc->res1, bp->ln2_g,
+            layernorm_forward(bc->ln2, bc->ln2_mean, bc->ln2_rstd, bc->res1, bp->ln2_g,
                                    bp->ln2_b, n, M);
             matmul(bc->fch, bc->ln2, bp->fc_w, bp->fc_b, n, M, F);
-            attn_act_forward(bc->fcact, bc->fch, n * F, gelu);
+            act_forward(bc->fcact, bc->fch, n * F, gelu);
             matmul(bc->res2, bc->fcact, bp->fc2_w, bp->fc2_b, n, F, M);
             attn_residual_forward(bc->res2, bc->res1, bc->res2, n * M);
         } else {
             matmul(bc->qkv, x, bp->qkv_w, bp->qkv_b, n, M, 3 * M);
-            attn_attention_forward(bc->atty, bc->att, bc->qkv, n, M, H, naive);
+            attn_attention_forward(bc->atty, keep_att ? bc->att : NULL, c->att_scratch, bc->qkv, n,
+                                   M, H, impl);
             matmul(bc->res1, bc->atty, bp->proj_w, bp->proj_b, n, M, M);
             attn_residual_forward(bc->res1, x, bc->res1, n * M);
-            attn_layernorm_forward(bc->ln1, bc->ln1_mean, bc->ln1_rstd, bc->res1, bp->ln1_g,
+            layernorm_forward(bc->ln1, bc->ln1_mean, bc->ln1_rstd, bc->res1, bp->ln1_g,
                                    bp->ln1_b, n, M);
             matmul(bc->fch, bc->ln1, bp->fc_w, bp->fc_b, n, M, F);
-            attn_act_forward(bc->fcact, bc->fch, n * F, gelu);
+            act_forward(bc->fcact, bc->fch, n * F, gelu);
             matmul(bc->res2, bc->fcact, bp->fc2_w, bp->fc2_b, n, F, M);
             attn_residual_forward(bc->res2, bc->ln1, bc->res2, n * M);
-            attn_layernorm_forward(bc->ln2, bc->ln2_mean, bc->ln2_rstd, bc->res2, bp->ln2_g,
+            layernorm_forward(bc->ln2, bc->ln2_mean, bc->ln2_rstd, bc->res2, bp->ln2_g,
                                    bp->ln2_b, n, M);
         }
     }
     if (cfg->norm == ATTN_PRE_LN)
-        attn_layernorm_forward(c->lnf, c->lnf_mean, c->lnf_rstd, block_input(c, cfg, cfg->B),
+        layernorm_forward(c->lnf, c->lnf_mean, c->lnf_rstd, block_input(c, cfg, cfg->B),
                                p->lnf_g, p->lnf_b, n, M);
     matmul(c->scores, head_input(c, cfg), p->head_w, p->head_b, n, M, 1);
     c->n = n;
+    c->no_att = !keep_att;
 }
 
 void attn_forward(attn_cache_t *c, const attn_params_t *p, const attn_config_t *cfg,
                   const weft_real_t *X, size_t n)
 {
-    forward_impl(c, p, cfg, X, n, 0);
+    forward_impl(c, p, cfg, X, n, ATTN_IMPL_FAST, true);
+}
+
+void attn_forward_infer(attn_cache_t *c, const attn_params_t *p, const attn_config_t *cfg,
+                        const weft_real_t *X, size_t n)
+{
+    forward_impl(c, p, cfg, X, n, ATTN_IMPL_FAST, false);
+}
+
+void attn_forward_libm(attn_cache_t *c, const attn_params_t *p, const attn_config_t *cfg,
+                       const weft_real_t *X, size_t n)
+{
+    forward_impl(c, p, cfg, X, n, ATTN_IMPL_LIBM, true);
 }
 
 void attn_forward_naive(attn_cache_t *c, const attn_params_t *p, const attn_config_t *cfg,
                         const weft_real_t *X, size_t n)
 {
-    forward_impl(c, p, cfg, X, n, 1);
+    forward_impl(c, p, cfg, X, n, ATTN_IMPL_NAIVE, true);
 }
 
 static void zero(weft_real_t *a, size_t n) { memset(a, 0, n * sizeof *a); }
@@ -200,6 +223,7 @@ void attn_backward(attn_params_t *dp, weft_real_t *dX, const weft_real_t *dscore
 {
     size_t n = c->n;
     assert(n >= 1 && memcmp(&c->cfg, cfg, sizeof *cfg) == 0);
+    assert(!c->no_att); /* attn_forward_infer kept no attention weights */
     assert(p->n == attn_param_count(cfg) && dp->n == p->n);
     size_t E = cfg->E, M = cfg->M, H = cfg->H, F = 4 * cfg->M, nM = n * M;
     int gelu = cfg->act == ATTN_GELU;

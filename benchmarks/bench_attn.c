@@ -1,8 +1,11 @@
 /*
  * bench_attn.c - latency of the self-attention scorer (DESIGN §6) for
- * n = 10, 100, 250 and 1,000 schedulable coflows: the BLAS forward (what
- * one scheduling decision costs), the naive reference forward, the
- * backward pass, and one Gumbel top-k sample plus its Plackett–Luce
+ * n = 10, 100, 250 and 1,000 schedulable coflows: the forward (vector
+ * kernels, fused attention, weights kept for backward), the inference
+ * forward (what one scheduling decision runs: the same without keeping the
+ * attention weights), the forward
+ * as it was before them (attn_forward_libm: BLAS GEMMs, scalar libm
+ * softmax/GELU/LayerNorm), the naive reference forward, the backward pass, and one Gumbel top-k sample plus its Plackett–Luce
  * log-probability and gradient (what a training rollout adds per decision).
  *
  * Sizes: E = 64 input width, M = 32 model width, H = 4 heads (K = 8),
@@ -68,12 +71,14 @@ typedef struct {
     size_t n;
 } ctx_t;
 
-enum { OP_FORWARD, OP_NAIVE, OP_BACKWARD, OP_SAMPLE, N_OPS };
+enum { OP_FORWARD, OP_INFER, OP_LIBM, OP_NAIVE, OP_BACKWARD, OP_SAMPLE, N_OPS };
 
 static void run_op(ctx_t *cx, int op)
 {
     switch (op) {
     case OP_FORWARD: attn_forward(&cx->cache, &cx->params, &cx->cfg, cx->X, cx->n); break;
+    case OP_INFER: attn_forward_infer(&cx->cache, &cx->params, &cx->cfg, cx->X, cx->n); break;
+    case OP_LIBM: attn_forward_libm(&cx->cache, &cx->params, &cx->cfg, cx->X, cx->n); break;
     case OP_NAIVE: attn_forward_naive(&cx->cache, &cx->params, &cx->cfg, cx->X, cx->n); break;
     case OP_BACKWARD:
         attn_params_zero(&cx->grads);
@@ -139,8 +144,9 @@ int main(int argc, char **argv)
     printf("attn scorer latency, E=64 M=32 H=4 B=2 F=128 pre-LN GELU (%zu parameters), median "
            "of repeats, 1 BLAS thread\n",
            attn_param_count(&cx.cfg));
-    printf("%6s | %10s %10s %10s %10s | %8s %9s %9s\n", "n", "fwd_us", "naive_us", "bwd_us",
-           "sample_us", "naive_x", "max_rel", "cache_MiB");
+    printf("%6s | %10s %10s %10s %10s %10s %10s | %7s %8s %9s %9s\n", "n", "fwd_us", "infer_us",
+           "libm_us", "naive_us", "bwd_us", "sample_us", "libm_x", "naive_x", "max_rel",
+           "cache_MiB");
     for (size_t si = 0; si < N_SIZES; si++) {
         size_t n = sizes[si];
         cx.n = n;
@@ -162,20 +168,26 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < n; i++)
             cx.dscores[i] = (float)(2 * attn_rng_uniform(&cx.rng) - 1);
         fig[si][OP_FORWARD] = time_op(&cx, OP_FORWARD, budget);
+        fig[si][OP_INFER] = time_op(&cx, OP_INFER, budget);
+        fig[si][OP_LIBM] = time_op(&cx, OP_LIBM, budget);
         fig[si][OP_NAIVE] = time_op(&cx, OP_NAIVE, budget);
         attn_forward(&cx.cache, &cx.params, &cx.cfg, cx.X, n); /* backward needs a BLAS forward's cache */
         fig[si][OP_BACKWARD] = time_op(&cx, OP_BACKWARD, budget);
         fig[si][OP_SAMPLE] = time_op(&cx, OP_SAMPLE, budget);
-        printf("%6zu | %10.1f %10.1f %10.1f %10.1f | %8.1f %9.1e %9.2f\n", n,
-               1e6 * fig[si][OP_FORWARD], 1e6 * fig[si][OP_NAIVE], 1e6 * fig[si][OP_BACKWARD],
-               1e6 * fig[si][OP_SAMPLE], fig[si][OP_NAIVE] / fig[si][OP_FORWARD], max_rel[si],
-               mib[si]);
+        printf("%6zu | %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f | %7.2f %8.1f %9.1e %9.2f\n", n,
+               1e6 * fig[si][OP_FORWARD], 1e6 * fig[si][OP_INFER], 1e6 * fig[si][OP_LIBM],
+               1e6 * fig[si][OP_NAIVE],
+               1e6 * fig[si][OP_BACKWARD], 1e6 * fig[si][OP_SAMPLE],
+               fig[si][OP_LIBM] / fig[si][OP_FORWARD], fig[si][OP_NAIVE] / fig[si][OP_FORWARD],
+               max_rel[si], mib[si]);
         attn_cache_destroy(&cx.cache);
     }
     for (size_t si = 0; si < N_SIZES; si++)
         printf("BENCH bench=attn n=%zu E=64 M=32 H=4 B=2 norm=pre act=gelu fwd_us=%.2f "
-               "naive_us=%.2f bwd_us=%.2f sample_us=%.2f max_rel=%.2e cache_mib=%.2f\n",
-               sizes[si], 1e6 * fig[si][OP_FORWARD], 1e6 * fig[si][OP_NAIVE],
+               "infer_us=%.2f libm_us=%.2f naive_us=%.2f bwd_us=%.2f sample_us=%.2f max_rel=%.2e "
+               "cache_mib=%.2f\n",
+               sizes[si], 1e6 * fig[si][OP_FORWARD], 1e6 * fig[si][OP_INFER],
+               1e6 * fig[si][OP_LIBM], 1e6 * fig[si][OP_NAIVE],
                1e6 * fig[si][OP_BACKWARD], 1e6 * fig[si][OP_SAMPLE], max_rel[si], mib[si]);
     attn_params_destroy(&cx.params);
     attn_params_destroy(&cx.grads);

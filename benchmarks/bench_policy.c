@@ -10,6 +10,10 @@
  *                and what lies above/below them are recomputed
  *   full         the pipelined wave-batched forward every decision
  *   naive        the level-by-level per-node reference (gnn_forward_naive)
+ * each with the scorer's vector kernels (attn=vec, attn_forward), and the
+ * incremental mode once more with the scorer's kernels before issue 4
+ * (attn=libm, attn_forward_libm: scalar libm softmax/GELU/LayerNorm around
+ * BLAS GEMMs), so the speed-up is measured side by side.
  * Sweeps: schedulable coflows 10, 100, 1,000, 10,000 (in 4x as many nodes,
  * jobs of 10 coflows in 4 waves, 2.5 schedulable per job), and DAG depth
  * 2, 5, 10 at the headline size. Headline: 100 active jobs holding 1,000
@@ -229,9 +233,11 @@ static void perturb(coflow_state_t *st, const size_t *ids, size_t n, size_t rep,
 }
 
 static figure_t measure(const coflow_ordering_t *o, void *ctx, coflow_state_t *st,
-                        const size_t *base, size_t n, coflow_learned_mode_t mode, bool quick)
+                        const size_t *base, size_t n, coflow_learned_mode_t mode, bool libm,
+                        bool quick)
 {
     coflow_learned_set_mode(ctx, mode);
+    coflow_learned_set_libm_attention(ctx, libm);
     size_t max_reps = quick ? 21 : 201;
     double budget = quick ? 0.05 : 0.3;
     double *f = xcalloc(max_reps, sizeof *f), *e = xcalloc(max_reps, sizeof *e),
@@ -277,9 +283,11 @@ static const char *mode_name(coflow_learned_mode_t m)
     return m == COFLOW_LEARNED_AUTO ? "incremental" : m == COFLOW_LEARNED_FULL ? "full" : "naive";
 }
 
-/* One state: every mode, a table row and a BENCH line each. */
-static void run_case(const char *name, size_t n_jobs, size_t per_job, size_t depth,
-                     size_t target, bool quick, bool print)
+/* One state: every mode, a table row and a BENCH line each. Returns the
+ * median total of the incremental mode with the vector kernels, and in
+ * *libm_total the same with the libm kernels (seconds). */
+static double run_case(const char *name, size_t n_jobs, size_t per_job, size_t depth,
+                       size_t target, bool quick, bool print, double *libm_total)
 {
     coflow_workload_t wl;
     coflow_fabric_t fab;
@@ -297,22 +305,28 @@ static void run_case(const char *name, size_t n_jobs, size_t per_job, size_t dep
     uint32_t max_depth = 0;
     for (size_t j = 0; j < wl.n_jobs; j++)
         max_depth = wl.jobs[j].depth > max_depth ? wl.jobs[j].depth : max_depth;
-    static const coflow_learned_mode_t modes[3] = {COFLOW_LEARNED_AUTO, COFLOW_LEARNED_FULL,
-                                                   COFLOW_LEARNED_NAIVE};
-    for (size_t m = 0; m < 3; m++) {
-        figure_t fg = measure(o, ctx, &st, base, n, modes[m], quick);
+    static const coflow_learned_mode_t modes[4] = {COFLOW_LEARNED_AUTO, COFLOW_LEARNED_FULL,
+                                                   COFLOW_LEARNED_NAIVE, COFLOW_LEARNED_AUTO};
+    static const bool libm[4] = {false, false, false, true};
+    double vec_total = 0;
+    for (size_t m = 0; m < 4; m++) {
+        figure_t fg = measure(o, ctx, &st, base, n, modes[m], libm[m], quick);
+        if (m == 0)
+            vec_total = fg.total;
+        if (m == 3 && libm_total)
+            *libm_total = fg.total;
         if (!print)
             continue;
-        printf("%-9s %7zu %6zu %7zu %5u %-11s %10.3f %10.3f %10.3f %9.3f %10.3f %7.0f %5zu\n",
+        printf("%-9s %7zu %6zu %7zu %5u %-11s %-4s %10.3f %10.3f %10.3f %9.3f %10.3f %7.0f %5zu\n",
                name, wl.n_coflows, wl.n_jobs, n, max_depth, mode_name(modes[m]),
-               1e3 * fg.features, 1e3 * fg.embed, 1e3 * fg.attn, 1e3 * fg.sort, 1e3 * fg.total,
-               fg.changed, fg.reps);
+               libm[m] ? "libm" : "vec", 1e3 * fg.features, 1e3 * fg.embed, 1e3 * fg.attn,
+               1e3 * fg.sort, 1e3 * fg.total, fg.changed, fg.reps);
         printf("BENCH bench=policy case=%s nodes=%zu jobs=%zu active=%zu depth=%u mode=%s "
-               "features_us=%.1f embed_us=%.1f attn_us=%.1f sort_us=%.1f total_us=%.1f "
+               "attn=%s features_us=%.1f embed_us=%.1f attn_us=%.1f sort_us=%.1f total_us=%.1f "
                "changed=%.0f incremental=%zu reps=%zu\n",
                name, wl.n_coflows, wl.n_jobs, n, max_depth, mode_name(modes[m]),
-               1e6 * fg.features, 1e6 * fg.embed, 1e6 * fg.attn, 1e6 * fg.sort, 1e6 * fg.total,
-               fg.changed, fg.n_incremental, fg.reps);
+               libm[m] ? "libm" : "vec", 1e6 * fg.features, 1e6 * fg.embed, 1e6 * fg.attn,
+               1e6 * fg.sort, 1e6 * fg.total, fg.changed, fg.n_incremental, fg.reps);
         fflush(stdout);
     }
     o->destroy(ctx);
@@ -320,6 +334,7 @@ static void run_case(const char *name, size_t n_jobs, size_t per_job, size_t dep
     coflow_state_destroy(&st);
     coflow_fabric_destroy(&fab);
     coflow_workload_destroy(&wl);
+    return vec_total;
 }
 
 int main(int argc, char **argv)
@@ -329,24 +344,32 @@ int main(int argc, char **argv)
     printf("learned ordering: decision latency in ms (median), F=%zu D=16 L=2 S=16, "
            "attention M=32 H=4 B=2, one BLAS thread\n\n",
            coflow_learned_n_features());
-    printf("%-9s %7s %6s %7s %5s %-11s %10s %10s %10s %9s %10s %7s %5s\n", "case", "nodes",
-           "jobs", "active", "depth", "embedding", "features", "embed", "attention", "sort",
-           "total", "changed", "reps");
+    printf("%-9s %7s %6s %7s %5s %-11s %-4s %10s %10s %10s %9s %10s %7s %5s\n", "case", "nodes",
+           "jobs", "active", "depth", "embedding", "attn", "features", "embed", "attention",
+           "sort", "total", "changed", "reps");
     /* headline: 100 active jobs, 1,000 coflows, 250 schedulable; after an
        unprinted warm-up run of the same case (page faults, clock ramp-up) */
-    run_case("headline", 100, 10, 4, 250, quick, false);
-    run_case("headline", 100, 10, 4, 250, quick, true);
+    run_case("headline", 100, 10, 4, 250, quick, false, NULL);
+    double libm_total = 0;
+    double head_total = run_case("headline", 100, 10, 4, 250, quick, true, &libm_total);
     /* schedulable coflows */
     static const size_t actives[4] = {10, 100, 1000, 10000};
     for (size_t i = 0; i < 4; i++) {
         if (quick && actives[i] > 1000)
             continue;
         size_t jobs = actives[i] * 4 / 10;
-        run_case("active", jobs, 10, 4, actives[i], quick, true);
+        run_case("active", jobs, 10, 4, actives[i], quick, true, NULL);
     }
     /* DAG depth at the headline size (depth 10 = chains: 1 ready per job) */
     static const size_t depths[3] = {2, 5, 10};
     for (size_t i = 0; i < 3; i++)
-        run_case("depth", 100, 10, depths[i], 250, quick, true);
+        run_case("depth", 100, 10, depths[i], 250, quick, true, NULL);
+    printf("\nheadline (incremental): %.3f ms with the vector kernels, %.3f ms with the libm "
+           "kernels (%.2fx); target 1 ms: %s\n",
+           1e3 * head_total, 1e3 * libm_total, libm_total / head_total,
+           head_total < 1e-3 ? "met" : "not met");
+    printf("BENCH bench=policy case=headline summary=1 total_us=%.1f libm_total_us=%.1f "
+           "speedup=%.2f target_us=1000 met=%d\n",
+           1e6 * head_total, 1e6 * libm_total, libm_total / head_total, head_total < 1e-3);
     return 0;
 }

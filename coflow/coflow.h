@@ -336,6 +336,10 @@ typedef struct {
 
 /* ctx is one made by coflow_learned's create(). */
 void coflow_learned_set_mode(void *ctx, coflow_learned_mode_t mode);
+/* libm true: score with attn_forward_libm (the scorer's kernels before
+ * issue 4's vector ones) instead of attn_forward, so a benchmark can put
+ * both side by side; the scores agree up to float rounding. */
+void coflow_learned_set_libm_attention(void *ctx, bool libm);
 void coflow_learned_last_timing(const void *ctx, coflow_learned_timing_t *t);
 
 #endif

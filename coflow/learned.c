@@ -30,7 +30,7 @@
  *      the quantised value *is* the feature, so incremental and full passes
  *      compute the same function (up to float summation order).
  *   5. scores: the encoder's output rows of the ACTIVE ids, in the order
- *      given (release time, then index), go through attn_forward.
+ *      given (release time, then index), go through attn_forward_infer.
  *   6. order: attn_argsort_desc (ties to the lower row, i.e. earlier
  *      release, then lower index).
  *
@@ -123,6 +123,7 @@ typedef struct {
     size_t *ids_copy;    /* [cap_rows] ids as given */
     size_t cap_rows;
     coflow_learned_mode_t mode;
+    bool libm_attn; /* score through attn_forward_libm (benchmarks) */
     coflow_learned_timing_t timing;
     size_t n_failures;   /* decisions left in FIFO order for lack of memory */
 } learned_ctx_t;
@@ -677,7 +678,10 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     }
     if (attn_cache_prepare(&c->acache, &c->acfg, n))
         goto fail;
-    attn_forward(&c->acache, &c->ap, &c->acfg, c->gather, n);
+    if (c->libm_attn)
+        attn_forward_libm(&c->acache, &c->ap, &c->acfg, c->gather, n);
+    else
+        attn_forward_infer(&c->acache, &c->ap, &c->acfg, c->gather, n);
     double t3 = mono_s();
 
     /* 6: descending score; ties to the earlier row (release, then index) */
@@ -701,6 +705,12 @@ void coflow_learned_set_mode(void *ctx, coflow_learned_mode_t mode)
 {
     learned_ctx_t *c = ctx;
     c->mode = mode;
+}
+
+void coflow_learned_set_libm_attention(void *ctx, bool libm)
+{
+    learned_ctx_t *c = ctx;
+    c->libm_attn = libm;
 }
 
 void coflow_learned_last_timing(const void *ctx, coflow_learned_timing_t *t)

@@ -182,9 +182,173 @@ Test(attn_net, forward_naive_vs_blas, .timeout = 20)
         for (size_t i = 0; i < N; i++)
             cr_assert_float_eq(c.scores[i], s[i], 1e-4f * (1 + fabsf(s[i])),
                                "variant %d row %zu: naive %.8g blas %.8g", k, i, c.scores[i], s[i]);
+        attn_forward_infer(&c, &p, &cfg, X, N); /* the same arithmetic, no weights kept */
+        for (size_t i = 0; i < N; i++)
+            cr_assert_eq(c.scores[i], s[i], "variant %d row %zu: infer %.9g fast %.9g", k, i,
+                         c.scores[i], s[i]);
+        attn_forward_libm(&c, &p, &cfg, X, N);
+        for (size_t i = 0; i < N; i++)
+            cr_assert_float_eq(c.scores[i], s[i], 1e-4f * (1 + fabsf(s[i])),
+                               "variant %d row %zu: libm %.8g fast %.8g", k, i, c.scores[i], s[i]);
         attn_params_destroy(&p);
         attn_cache_destroy(&c);
     }
+}
+
+/* ------------------------------------------------------------ kernels */
+
+/* Distance from a float to the exact value x in units of the float's last
+ * place at x. */
+static double ulps(float got, double x)
+{
+    float near = (float)x;
+    double ulp = (double)nextafterf(fabsf(near), INFINITY) - fabsf(near);
+    return fabs((double)got - x) / ulp;
+}
+
+Test(attn_kernels, vexp_matches_libm, .timeout = 10)
+{
+    enum { N = 200003 }; /* odd: the partial last vector too */
+    float *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y);
+    for (size_t i = 0; i < N; i++) /* evenly over the whole domain, both ends included */
+        x[i] = fminf(-87.0f + 175.0f * (float)i / (float)(N - 1), 88.0f);
+    attn_vexp(y, x, N);
+    double worst = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < N; i++) {
+        double u = ulps(y[i], exp((double)x[i]));
+        if (u > worst)
+            worst = u, at = i;
+    }
+    fprintf(stderr, "attn vexp: worst %.2f ulp from libm's exp on [-87, 88]\n", worst);
+    cr_assert_leq(worst, 2.0, "worst %.2f ulp at x = %.9g: %.9g vs exp %.9g", worst, x[at], y[at],
+                  exp((double)x[at]));
+    /* what the header promises outside the domain */
+    float edge[7] = {-87.5f, -1000.0f, -INFINITY, 88.5f, INFINITY, NAN, 0.0f}, out[7];
+    attn_vexp(out, edge, 7);
+    cr_assert_eq(out[0], 0.0f);
+    cr_assert_eq(out[1], 0.0f);
+    cr_assert_eq(out[2], 0.0f);
+    cr_assert_float_eq(out[3], expf(88.0f), 4 * 1e-7f * expf(88.0f));
+    cr_assert_float_eq(out[4], expf(88.0f), 4 * 1e-7f * expf(88.0f));
+    cr_assert(isnan(out[5]));
+    cr_assert_eq(out[6], 1.0f);
+    free(x), free(y);
+}
+
+Test(attn_kernels, gelu_fast_vs_naive, .timeout = 10)
+{
+    enum { N = 4099 };
+    float *x = malloc(N * sizeof *x), *a = malloc(N * sizeof *a), *b = malloc(N * sizeof *b);
+    float *dy = malloc(N * sizeof *dy), *da = calloc(N, sizeof *da), *db = calloc(N, sizeof *db);
+    rng_state = 23;
+    for (size_t i = 0; i < N; i++) {
+        x[i] = -12.0f + 24.0f * (float)i / (float)(N - 1); /* through both saturations */
+        dy[i] = srandf();
+    }
+    x[0] = -1e4f, x[1] = 1e4f, x[2] = 0;
+    for (int gelu = 0; gelu < 2; gelu++) {
+        attn_act_forward(a, x, N, gelu);
+        attn_act_forward_naive(b, x, N, gelu);
+        for (size_t i = 0; i < N; i++)
+            cr_assert_float_eq(a[i], b[i], 4e-7f * (1 + fabsf(x[i])), "gelu %d x %.9g: %.9g vs %.9g",
+                               gelu, x[i], a[i], b[i]);
+        memset(da, 0, N * sizeof *da), memset(db, 0, N * sizeof *db);
+        attn_act_backward(da, x, dy, N, gelu);
+        attn_act_backward_naive(db, x, dy, N, gelu);
+        for (size_t i = 0; i < N; i++)
+            cr_assert_float_eq(da[i], db[i], 2e-6f, "gelu %d x %.9g: d %.9g vs %.9g", gelu, x[i],
+                               da[i], db[i]);
+    }
+    /* by hand: GELU(1) = 0.5 (1 + tanh(sqrt(2/pi) 1.044715)) = 0.841192 */
+    float one = 1, g;
+    attn_act_forward(&g, &one, 1, 1);
+    cr_assert_float_eq(g, 0.841192f, 1e-6f);
+    free(x), free(a), free(b), free(dy), free(da), free(db);
+}
+
+Test(attn_kernels, layernorm_fast_vs_naive, .timeout = 10)
+{
+    static const size_t widths[] = {1, 7, 8, 9, 32, 37};
+    enum { N = 5 };
+    rng_state = 31;
+    for (size_t k = 0; k < sizeof widths / sizeof widths[0]; k++) {
+        size_t C = widths[k];
+        float x[N * 37], g[37], b[37], o1[N * 37], o2[N * 37], m1[N], m2[N], r1[N], r2[N];
+        for (size_t i = 0; i < N * C; i++)
+            x[i] = 3 + 2 * srandf(); /* an offset, so the mean matters */
+        for (size_t i = 0; i < C; i++)
+            g[i] = 1 + srandf(), b[i] = srandf();
+        attn_layernorm_forward(o1, m1, r1, x, g, b, N, C);
+        attn_layernorm_forward_naive(o2, m2, r2, x, g, b, N, C);
+        for (size_t t = 0; t < N; t++) {
+            cr_assert_float_eq(m1[t], m2[t], 1e-6f * 4, "C %zu row %zu mean", C, t);
+            cr_assert_float_eq(r1[t], r2[t], 1e-5f * fabsf(r2[t]), "C %zu row %zu rstd", C, t);
+        }
+        for (size_t i = 0; i < N * C; i++)
+            cr_assert_float_eq(o1[i], o2[i], 1e-5f * (1 + fabsf(o2[i])), "C %zu at %zu: %g vs %g",
+                               C, i, o1[i], o2[i]);
+    }
+}
+
+/* The fused attention against the BLAS+libm path and the plain loops, on
+ * shapes that leave partial vectors (N), odd head widths (K), and scores
+ * large enough that the softmax is nearly one-hot. */
+Test(attn_kernels, attention_fast_vs_reference, .timeout = 20)
+{
+    static const size_t Ns[] = {1, 3, 8, 9, 17, 70};
+    static const size_t MH[][2] = {{8, 1}, {12, 4}, {32, 4}, {20, 2}, {6, 6}, {32, 2}};
+    double worst_att[2] = {0, 0}, worst_out[2] = {0, 0};
+    rng_state = 41;
+    for (size_t a = 0; a < sizeof Ns / sizeof Ns[0]; a++)
+        for (size_t b = 0; b < sizeof MH / sizeof MH[0]; b++)
+            for (int big = 0; big < 2; big++) {
+                size_t N = Ns[a], M = MH[b][0], H = MH[b][1], K = M / H;
+                float *qkv = malloc(N * 3 * M * sizeof *qkv);
+                float *att[3], *out[3];
+                float *scratch = malloc(ATTN_ATT_SCRATCH(N, K) * sizeof *scratch);
+                for (size_t i = 0; i < N * 3 * M; i++)
+                    qkv[i] = (big ? 8.0f : 1.0f) * srandf();
+                for (int impl = 0; impl < 3; impl++) {
+                    att[impl] = malloc(H * N * N * sizeof *att[impl]);
+                    out[impl] = malloc(N * M * sizeof *out[impl]);
+                    attn_attention_forward(out[impl], att[impl], impl == 0 ? scratch : NULL, qkv,
+                                           N, M, H, (attn_impl_t)impl);
+                }
+                /* scores of magnitude S carry rounding errors of S eps, which
+                 * the softmax turns into relative errors of the weights */
+                float tol = big ? 1e-4f : 1e-6f;
+                for (int impl = 1; impl < 3; impl++) {
+                    double wa = 0, wo = 0;
+                    for (size_t i = 0; i < H * N * N; i++)
+                        wa = fmax(wa, fabs(att[0][i] - att[impl][i]));
+                    for (size_t i = 0; i < N * M; i++)
+                        wo = fmax(wo, fabs(out[0][i] - out[impl][i]) / (1 + fabs(out[impl][i])));
+                    worst_att[big] = fmax(worst_att[big], wa);
+                    worst_out[big] = fmax(worst_out[big], wo);
+                    for (size_t i = 0; i < H * N * N; i++)
+                        cr_assert_float_eq(att[0][i], att[impl][i], tol,
+                                           "N %zu M %zu H %zu big %d impl %d: att[%zu] %.9g vs %.9g",
+                                           N, M, H, big, impl, i, att[0][i], att[impl][i]);
+                    for (size_t i = 0; i < N * M; i++)
+                        cr_assert_float_eq(out[0][i], out[impl][i],
+                                           tol * (1 + fabsf(out[impl][i])),
+                                           "N %zu M %zu H %zu big %d impl %d: out[%zu] %.9g vs %.9g",
+                                           N, M, H, big, impl, i, out[0][i], out[impl][i]);
+                }
+                for (size_t r = 0; r < H * N; r++) { /* every row a distribution */
+                    double sum = 0;
+                    for (size_t s = 0; s < N; s++)
+                        sum += att[0][r * N + s];
+                    cr_assert_float_eq(sum, 1.0, 1e-6, "N %zu M %zu H %zu row %zu sums to %.9g", N,
+                                       M, H, r, sum);
+                }
+                for (int impl = 0; impl < 3; impl++)
+                    free(att[impl]), free(out[impl]);
+                free(qkv), free(scratch);
+            }
+    fprintf(stderr, "attn fused attention vs references: weights %.1e / %.1e, outputs %.1e / "
+            "%.1e (unit / large scores)\n", worst_att[0], worst_att[1], worst_out[0], worst_out[1]);
 }
 
 Test(attn_net, bad_config, .timeout = 5)
