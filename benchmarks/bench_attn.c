@@ -25,40 +25,11 @@
 #include <string.h>
 #include <time.h>
 
+#define BENCH_NAME "bench_attn"
+#include "benchmarks/bench_util.h"
 #include "attention/attn.h"
 
 #define MAX_RUNS 10001
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p) {
-        fprintf(stderr, "bench_attn: out of memory\n");
-        exit(1);
-    }
-    return p;
-}
-
-static void check(weft_err_t err, const char *what)
-{
-    if (err) {
-        fprintf(stderr, "bench_attn: %s: %s: %s\n", what, weft_strerror(err), weft_last_error());
-        exit(1);
-    }
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 typedef struct {
     attn_config_t cfg;
@@ -100,14 +71,13 @@ static double time_op(ctx_t *cx, int op, double budget)
     static double t[MAX_RUNS];
     size_t reps = 0;
     run_op(cx, op); /* warm caches and BLAS buffers */
-    double start = now_s();
-    while (reps < MAX_RUNS && (reps < 5 || now_s() - start < budget)) {
-        double t0 = now_s();
+    double start = bench_now_s();
+    while (reps < MAX_RUNS && (reps < 5 || bench_now_s() - start < budget)) {
+        double t0 = bench_now_s();
         run_op(cx, op);
-        t[reps++] = now_s() - t0;
+        t[reps++] = bench_now_s() - t0;
     }
-    qsort(t, reps, sizeof t[0], cmp_double);
-    return reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
+    return bench_median(t, reps);
 }
 
 int main(int argc, char **argv)
@@ -129,15 +99,15 @@ int main(int argc, char **argv)
     memset(&cx, 0, sizeof cx);
     cx.cfg = (attn_config_t){.E = 64, .M = 32, .H = 4, .B = 2, .norm = ATTN_PRE_LN,
                              .act = ATTN_GELU};
-    check(attn_params_init(&cx.params, &cx.cfg), "params");
-    check(attn_params_init(&cx.grads, &cx.cfg), "grads");
+    bench_check(attn_params_init(&cx.params, &cx.cfg), "params");
+    bench_check(attn_params_init(&cx.grads, &cx.cfg), "grads");
     attn_params_init_random(&cx.params, &cx.cfg, 7);
     attn_rng_seed(&cx.rng, 11);
     size_t n_max = sizes[N_SIZES - 1];
-    cx.X = xcalloc(n_max * cx.cfg.E, sizeof *cx.X);
-    cx.dscores = xcalloc(n_max, sizeof *cx.dscores);
-    cx.order = xcalloc(n_max, sizeof *cx.order);
-    cx.work = xcalloc(n_max, sizeof *cx.work);
+    cx.X = bench_calloc(n_max * cx.cfg.E, sizeof *cx.X);
+    cx.dscores = bench_calloc(n_max, sizeof *cx.dscores);
+    cx.order = bench_calloc(n_max, sizeof *cx.order);
+    cx.work = bench_calloc(n_max, sizeof *cx.work);
     for (size_t i = 0; i < n_max * cx.cfg.E; i++)
         cx.X[i] = (float)(2 * attn_rng_uniform(&cx.rng) - 1);
 
@@ -152,10 +122,10 @@ int main(int argc, char **argv)
         cx.n = n;
         /* a fresh cache per n, so its size is what this n needs */
         attn_cache_init(&cx.cache);
-        check(attn_cache_prepare(&cx.cache, &cx.cfg, n), "cache");
+        bench_check(attn_cache_prepare(&cx.cache, &cx.cfg, n), "cache");
         mib[si] = (double)cx.cache.block_cap * sizeof(float) / (1 << 20);
         /* sanity: the two forwards agree */
-        float *ref = xcalloc(n, sizeof *ref);
+        float *ref = bench_calloc(n, sizeof *ref);
         attn_forward_naive(&cx.cache, &cx.params, &cx.cfg, cx.X, n);
         memcpy(ref, cx.cache.scores, n * sizeof *ref);
         attn_forward(&cx.cache, &cx.params, &cx.cfg, cx.X, n);

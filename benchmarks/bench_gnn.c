@@ -24,42 +24,10 @@
 #include <string.h>
 #include <time.h>
 
+#define BENCH_NAME "bench_gnn"
+#include "benchmarks/bench_util.h"
 #include "gnn/gnn.h"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p) {
-        fprintf(stderr, "bench_gnn: out of memory\n");
-        exit(1);
-    }
-    return p;
-}
-
-static void check(weft_err_t err, const char *what)
-{
-    if (err) {
-        fprintf(stderr, "bench_gnn: %s: %s: %s\n", what, weft_strerror(err), weft_last_error());
-        exit(1);
-    }
-}
-
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-static double urand(uint64_t *s) { return (double)(splitmix(s) >> 11) * 0x1.0p-53; }
-static size_t irand(uint64_t *s, size_t n) { return (size_t)(urand(s) * (double)n); }
 
 typedef struct {
     size_t n, n_jobs, *pred_start, *pred, *job;
@@ -72,33 +40,33 @@ static void gen_batch(batch_t *b, size_t n, size_t n_jobs, size_t max_depth, siz
                       uint64_t seed)
 {
     uint64_t s = seed;
-    size_t *job = xcalloc(n, sizeof *job), *level = xcalloc(n, sizeof *level);
-    size_t *perm = xcalloc(n, sizeof *perm), *first = xcalloc(n_jobs + 1, sizeof *first);
-    size_t ne = 0, *ec = xcalloc(n * max_par, sizeof *ec), *ep = xcalloc(n * max_par, sizeof *ep);
+    size_t *job = bench_calloc(n, sizeof *job), *level = bench_calloc(n, sizeof *level);
+    size_t *perm = bench_calloc(n, sizeof *perm), *first = bench_calloc(n_jobs + 1, sizeof *first);
+    size_t ne = 0, *ec = bench_calloc(n * max_par, sizeof *ec), *ep = bench_calloc(n * max_par, sizeof *ep);
     for (size_t j = 0; j < n_jobs; j++)
         first[j + 1] = n / n_jobs;
     for (size_t r = 0; r < n % n_jobs; r++)
-        first[1 + irand(&s, n_jobs)]++;
+        first[1 + bench_below(&s, n_jobs)]++;
     for (size_t j = 0; j < n_jobs; j++)
         first[j + 1] += first[j];
     for (size_t j = 0; j < n_jobs; j++) {
         size_t a = first[j], size = first[j + 1] - a;
-        size_t depth = 1 + irand(&s, size < max_depth ? size : max_depth);
+        size_t depth = 1 + bench_below(&s, size < max_depth ? size : max_depth);
         for (size_t i = 0; i < size; i++) {
             job[a + i] = j;
-            level[a + i] = i < depth ? i : irand(&s, depth);
+            level[a + i] = i < depth ? i : bench_below(&s, depth);
         }
         for (size_t i = 0; i < size; i++) {
             size_t v = a + i, u;
             if (level[v] == 0)
                 continue;
             do
-                u = a + irand(&s, size);
+                u = a + bench_below(&s, size);
             while (level[u] + 1 != level[v]);
             ec[ne] = v, ep[ne] = u, ne++;
-            size_t extra = irand(&s, max_par);
+            size_t extra = bench_below(&s, max_par);
             for (size_t tries = 0; tries < 4 * extra && extra > 0; tries++) {
-                u = a + irand(&s, size);
+                u = a + bench_below(&s, size);
                 int dup = level[u] >= level[v];
                 for (size_t e = ne; !dup && e-- > 0 && ec[e] == v;)
                     dup |= ep[e] == u;
@@ -112,30 +80,24 @@ static void gen_batch(batch_t *b, size_t n, size_t n_jobs, size_t max_depth, siz
     for (size_t v = 0; v < n; v++)
         perm[v] = v;
     for (size_t v = n; v > 1; v--) {
-        size_t k = irand(&s, v), t = perm[v - 1];
+        size_t k = bench_below(&s, v), t = perm[v - 1];
         perm[v - 1] = perm[k], perm[k] = t;
     }
     b->n = n, b->n_jobs = n_jobs;
-    b->pred_start = xcalloc(n + 1, sizeof(size_t));
-    b->pred = xcalloc(ne, sizeof(size_t));
-    b->job = xcalloc(n, sizeof(size_t));
+    b->pred_start = bench_calloc(n + 1, sizeof(size_t));
+    b->pred = bench_calloc(ne, sizeof(size_t));
+    b->job = bench_calloc(n, sizeof(size_t));
     for (size_t v = 0; v < n; v++)
         b->job[perm[v]] = job[v];
     for (size_t e = 0; e < ne; e++)
         b->pred_start[perm[ec[e]] + 1]++;
     for (size_t v = 0; v < n; v++)
         b->pred_start[v + 1] += b->pred_start[v];
-    size_t *cur = xcalloc(n + 1, sizeof *cur);
+    size_t *cur = bench_calloc(n + 1, sizeof *cur);
     memcpy(cur, b->pred_start, n * sizeof *cur);
     for (size_t e = 0; e < ne; e++)
         b->pred[cur[perm[ec[e]]]++] = perm[ep[e]];
     free(cur), free(job), free(level), free(perm), free(first), free(ec), free(ep);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* What one timed run does. */
@@ -158,7 +120,7 @@ static void run_once(ctx_t *cx, run_t r)
     switch (r) {
     case RUN_PLAN: {
         gnn_plan_t p;
-        check(gnn_plan_build(&p, cx->b.n, cx->b.n_jobs, cx->b.pred_start, cx->b.pred, cx->b.job),
+        bench_check(gnn_plan_build(&p, cx->b.n, cx->b.n_jobs, cx->b.pred_start, cx->b.pred, cx->b.job),
               "plan");
         gnn_plan_destroy(&p);
         break;
@@ -168,10 +130,10 @@ static void run_once(ctx_t *cx, run_t r)
     case RUN_INCREMENTAL: {
         size_t changed[3];
         for (size_t i = 0; i < 3; i++) {
-            changed[i] = irand(&cx->rng, cx->b.n);
-            cx->X[changed[i] * cx->cfg.F] = (float)urand(&cx->rng);
+            changed[i] = bench_below(&cx->rng, cx->b.n);
+            cx->X[changed[i] * cx->cfg.F] = (float)bench_unif(&cx->rng);
         }
-        check(gnn_forward_incremental(&cx->cache, &cx->params, &cx->cfg, &cx->plan, cx->X, changed,
+        bench_check(gnn_forward_incremental(&cx->cache, &cx->params, &cx->cfg, &cx->plan, cx->X, changed,
                                       3),
               "incremental");
         break;
@@ -191,14 +153,13 @@ static double time_run(ctx_t *cx, run_t r, double budget_s)
     static double t[MAX_REPS];
     run_once(cx, r); /* warm up */
     size_t reps = 0;
-    double start = now_s();
-    while (reps < MAX_REPS && (reps < MIN_REPS || now_s() - start < budget_s)) {
-        double t0 = now_s();
+    double start = bench_now_s();
+    while (reps < MAX_REPS && (reps < MIN_REPS || bench_now_s() - start < budget_s)) {
+        double t0 = bench_now_s();
         run_once(cx, r);
-        t[reps++] = now_s() - t0;
+        t[reps++] = bench_now_s() - t0;
     }
-    qsort(t, reps, sizeof t[0], cmp_double);
-    return reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
+    return bench_median(t, reps);
 }
 
 int main(int argc, char **argv)
@@ -228,25 +189,25 @@ int main(int argc, char **argv)
             cx.cfg = (gnn_config_t){16, 16, 2, 16};
             size_t n = sizes[si], jobs = n / 10 ? n / 10 : 1;
             gen_batch(&cx.b, n, jobs, depths[di], 3, 1000 * si + di);
-            check(gnn_plan_build(&cx.plan, cx.b.n, cx.b.n_jobs, cx.b.pred_start, cx.b.pred,
+            bench_check(gnn_plan_build(&cx.plan, cx.b.n, cx.b.n_jobs, cx.b.pred_start, cx.b.pred,
                                  cx.b.job),
                   "plan");
             gnn_cache_init(&cx.cache);
-            check(gnn_cache_prepare(&cx.cache, &cx.cfg, &cx.plan), "cache");
-            check(gnn_params_init(&cx.params, &cx.cfg), "params");
-            check(gnn_params_init(&cx.grads, &cx.cfg), "grads");
+            bench_check(gnn_cache_prepare(&cx.cache, &cx.cfg, &cx.plan), "cache");
+            bench_check(gnn_params_init(&cx.params, &cx.cfg), "params");
+            bench_check(gnn_params_init(&cx.grads, &cx.cfg), "grads");
             gnn_params_init_random(&cx.params, &cx.cfg, 7);
             size_t E = gnn_out_dim(&cx.cfg);
-            cx.X = xcalloc(n * cx.cfg.F, sizeof(float));
-            cx.dOut = xcalloc(n * E, sizeof(float));
+            cx.X = bench_calloc(n * cx.cfg.F, sizeof(float));
+            cx.dOut = bench_calloc(n * E, sizeof(float));
             cx.rng = 99 + n;
             for (size_t i = 0; i < n * cx.cfg.F; i++)
-                cx.X[i] = (float)(2 * urand(&cx.rng) - 1);
+                cx.X[i] = (float)(2 * bench_unif(&cx.rng) - 1);
             for (size_t i = 0; i < n * E; i++)
-                cx.dOut[i] = (float)(2 * urand(&cx.rng) - 1);
+                cx.dOut[i] = (float)(2 * bench_unif(&cx.rng) - 1);
 
             /* sanity: the two full passes agree */
-            float *ref = xcalloc(n * E, sizeof(float));
+            float *ref = bench_calloc(n * E, sizeof(float));
             gnn_forward_naive(&cx.cache, &cx.params, &cx.cfg, &cx.plan, cx.X);
             memcpy(ref, cx.cache.out, n * E * sizeof(float));
             gnn_forward(&cx.cache, &cx.params, &cx.cfg, &cx.plan, cx.X);

@@ -37,46 +37,13 @@
 #include <string.h>
 #include <time.h>
 
+#define BENCH_NAME "bench_policy"
+#include "benchmarks/bench_util.h"
 #include "dag/dag.h"
 #include "netsim/netsim.h"
 
 #define N_PORTS 150
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void check(weft_err_t err, const char *what)
-{
-    if (err) {
-        fprintf(stderr, "bench_policy: %s: %s: %s\n", what, weft_strerror(err),
-                weft_last_error());
-        exit(1);
-    }
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p) {
-        fprintf(stderr, "bench_policy: out of memory\n");
-        exit(1);
-    }
-    return p;
-}
-
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static double unif(uint64_t *s) { return (double)(splitmix(s) >> 11) * 0x1p-53; }
 
 /* n_jobs jobs of per_job coflows spread over `depth` waves (earlier waves
  * get the remainder); each coflow below the first wave has 1-2 parents in
@@ -89,30 +56,30 @@ static void build_workload(coflow_workload_t *wl, size_t n_jobs, size_t per_job,
     if (depth > per_job)
         depth = per_job;
     for (size_t j = 0; j < n_jobs; j++) {
-        check(coflow_workload_add_job(wl, (int64_t)j, 0, 1 + (double)(splitmix(&s) % 5), 0),
+        bench_check(coflow_workload_add_job(wl, (int64_t)j, 0, 1 + (double)(bench_rand(&s) % 5), 0),
               "job");
         size_t id = 0, prev_first = 0, prev_n = 0;
         for (size_t l = 0; l < depth; l++) {
             size_t width = per_job / depth + (l < per_job % depth), first = id;
             for (size_t k = 0; k < width; k++, id++) {
-                check(coflow_workload_add_coflow(wl, (int64_t)id, 0), "coflow");
-                size_t nf = 1 + splitmix(&s) % 8;
+                bench_check(coflow_workload_add_coflow(wl, (int64_t)id, 0), "coflow");
+                size_t nf = 1 + bench_rand(&s) % 8;
                 for (size_t f = 0; f < nf; f++)
-                    check(coflow_workload_add_flow(wl, (uint32_t)(splitmix(&s) % N_PORTS),
-                                                   (uint32_t)(splitmix(&s) % N_PORTS),
-                                                   1e6 + 99e6 * unif(&s)), "flow");
+                    bench_check(coflow_workload_add_flow(wl, (uint32_t)(bench_rand(&s) % N_PORTS),
+                                                   (uint32_t)(bench_rand(&s) % N_PORTS),
+                                                   1e6 + 99e6 * bench_unif(&s)), "flow");
                 if (l > 0) {
-                    size_t p1 = prev_first + splitmix(&s) % prev_n;
-                    size_t p2 = prev_first + splitmix(&s) % prev_n;
-                    check(coflow_workload_add_parent(wl, (int64_t)p1), "parent");
+                    size_t p1 = prev_first + bench_rand(&s) % prev_n;
+                    size_t p2 = prev_first + bench_rand(&s) % prev_n;
+                    bench_check(coflow_workload_add_parent(wl, (int64_t)p1), "parent");
                     if (p2 != p1)
-                        check(coflow_workload_add_parent(wl, (int64_t)p2), "parent");
+                        bench_check(coflow_workload_add_parent(wl, (int64_t)p2), "parent");
                 }
             }
             prev_first = first;
             prev_n = width;
         }
-        check(coflow_workload_finish_job(wl), "finish job");
+        bench_check(coflow_workload_finish_job(wl), "finish job");
     }
 }
 
@@ -162,7 +129,7 @@ static void make_state(coflow_state_t *st, size_t target, size_t *ids, size_t *n
         for (size_t c = fc; c < fc + best_k; c++) {
             coflow_state_release(st, c, 1.0);
             finish_coflow(st, c);
-            st->finish_s[c] = 2.0 + unif(&s);
+            st->finish_s[c] = 2.0 + bench_unif(&s);
         }
         size_t marked = 0;
         for (size_t c = fc + best_k; c < fc + nc && marked < quota; c++) {
@@ -172,10 +139,10 @@ static void make_state(coflow_state_t *st, size_t target, size_t *ids, size_t *n
                 ok = st->status[wl->parents[co->first_parent + q]] == COFLOW_DONE;
             if (!ok)
                 continue;
-            coflow_state_release(st, c, 3.0 + unif(&s));
+            coflow_state_release(st, c, 3.0 + bench_unif(&s));
             for (size_t k = 0; k < st->n_open[c]; k++) { /* part of it sent */
                 size_t f = st->open_flows[co->first_flow + k];
-                double moved = st->flow_remaining[f] * 0.5 * unif(&s);
+                double moved = st->flow_remaining[f] * 0.5 * bench_unif(&s);
                 st->flow_remaining[f] -= moved;
                 st->coflow_remaining[c] -= moved;
             }
@@ -194,18 +161,6 @@ static void make_state(coflow_state_t *st, size_t target, size_t *ids, size_t *n
         ids[k] = x;
     }
     *n = n_act;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 typedef struct {
@@ -240,18 +195,18 @@ static figure_t measure(const coflow_ordering_t *o, void *ctx, coflow_state_t *s
     coflow_learned_set_libm_attention(ctx, libm);
     size_t max_reps = quick ? 21 : 201;
     double budget = quick ? 0.05 : 0.3;
-    double *f = xcalloc(max_reps, sizeof *f), *e = xcalloc(max_reps, sizeof *e),
-           *a = xcalloc(max_reps, sizeof *a), *so = xcalloc(max_reps, sizeof *so),
-           *t = xcalloc(max_reps, sizeof *t), *ch = xcalloc(max_reps, sizeof *ch);
-    size_t *ids = xcalloc(n, sizeof *ids);
-    bool *low = xcalloc(n, sizeof *low);
+    double *f = bench_calloc(max_reps, sizeof *f), *e = bench_calloc(max_reps, sizeof *e),
+           *a = bench_calloc(max_reps, sizeof *a), *so = bench_calloc(max_reps, sizeof *so),
+           *t = bench_calloc(max_reps, sizeof *t), *ch = bench_calloc(max_reps, sizeof *ch);
+    size_t *ids = bench_calloc(n, sizeof *ids);
+    bool *low = bench_calloc(n, sizeof *low);
     figure_t fig = {0};
     /* warm-up: the first decision builds the plan and runs a full forward */
     memcpy(ids, base, n * sizeof *ids);
     o->order(ctx, st, ids, n);
-    double start = now_s();
+    double start = bench_now_s();
     size_t r = 0;
-    for (; r < max_reps && (r < 5 || now_s() - start < budget); r++) {
+    for (; r < max_reps && (r < 5 || bench_now_s() - start < budget); r++) {
         perturb(st, base, n, r, low);
         memcpy(ids, base, n * sizeof *ids);
         o->order(ctx, st, ids, n);
@@ -272,8 +227,8 @@ static figure_t measure(const coflow_ordering_t *o, void *ctx, coflow_state_t *s
             st->coflow_remaining[base[i]] += delta;
         }
     fig.reps = r;
-    fig.features = median(f, r), fig.embed = median(e, r), fig.attn = median(a, r);
-    fig.sort = median(so, r), fig.total = median(t, r), fig.changed = median(ch, r);
+    fig.features = bench_median(f, r), fig.embed = bench_median(e, r), fig.attn = bench_median(a, r);
+    fig.sort = bench_median(so, r), fig.total = bench_median(t, r), fig.changed = bench_median(ch, r);
     free(f), free(e), free(a), free(so), free(t), free(ch), free(ids), free(low);
     return fig;
 }
@@ -292,16 +247,16 @@ static double run_case(const char *name, size_t n_jobs, size_t per_job, size_t d
     coflow_workload_t wl;
     coflow_fabric_t fab;
     build_workload(&wl, n_jobs, per_job, depth, 1000 + n_jobs + depth);
-    check(coflow_fabric_init(&fab, N_PORTS, WEFT_GBPS_BYTES), "fabric");
-    check(dag_analyze(&wl, &fab), "dag_analyze");
+    bench_check(coflow_fabric_init(&fab, N_PORTS, WEFT_GBPS_BYTES), "fabric");
+    bench_check(dag_analyze(&wl, &fab), "dag_analyze");
     coflow_state_t st;
-    check(coflow_state_init(&st, &wl, &fab), "state");
+    bench_check(coflow_state_init(&st, &wl, &fab), "state");
     st.policy_seed = 1;
-    size_t *base = xcalloc(wl.n_coflows, sizeof *base), n = 0;
+    size_t *base = bench_calloc(wl.n_coflows, sizeof *base), n = 0;
     make_state(&st, target, base, &n, 77);
     const coflow_ordering_t *o = coflow_ordering_find("learned");
     void *ctx = NULL;
-    check(o->create(&ctx, &st), "create");
+    bench_check(o->create(&ctx, &st), "create");
     uint32_t max_depth = 0;
     for (size_t j = 0; j < wl.n_jobs; j++)
         max_depth = wl.jobs[j].depth > max_depth ? wl.jobs[j].depth : max_depth;
