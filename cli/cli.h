@@ -14,6 +14,9 @@ int cmd_convert(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
+int cmd_submit(int argc, char **argv);
 
 /* Prints "weft CMD: <weft_strerror>: <detail>" for a failed library call. */
 void cli_report(const char *cmd, int err);
