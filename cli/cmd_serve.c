@@ -185,8 +185,14 @@ int cmd_serve(int argc, char **argv)
         cli_report("serve", err);
         return CLI_ERROR;
     }
-    printf("weft serve: listening on %s:%d (%zu ports, policy %s%s%s)\n", host,
+    rpc_gateway_stats_t st;
+    rpc_gateway_stats(gw, &st);
+    printf("weft serve: listening on %s:%d (%zu ports, policy %s%s%s)", host,
            rpc_gateway_port(gw), o.n_ports, policy, colon ? ":" : "", colon ? colon + 1 : "");
+    if (o.journal)
+        printf("; journal %s: %llu records, %zu jobs, %zu finished", o.journal,
+               (unsigned long long)st.journal_records, st.jobs, st.jobs_finished);
+    printf("\n");
     fflush(stdout);
     if (port_file) {
         FILE *f = fopen(port_file, "w");
@@ -197,7 +203,6 @@ int cmd_serve(int argc, char **argv)
         }
     }
     err = rpc_gateway_run(gw);
-    rpc_gateway_stats_t st;
     rpc_gateway_stats(gw, &st);
     fprintf(stderr, "weft serve: stopped: %llu connections, %llu frames in, %llu decisions, "
             "%llu changes pushed, %llu protocol errors, %llu auth failures, %llu timeouts\n",

@@ -191,6 +191,8 @@ typedef struct {
     uint64_t frames_in, frames_out, decisions, changes_pushed, conns_accepted,
         conns_refused, protocol_errors, auth_failures, timeouts;
     size_t conns_open;
+    size_t jobs, jobs_finished; /* registered (journal included), finished */
+    uint64_t journal_records;   /* replayed + appended */
 } rpc_gateway_stats_t;
 
 /* Binds, replays the journal, and is ready to run. */

@@ -1004,6 +1004,11 @@ void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out)
 {
     *out = gw->stats;
     out->decisions = gw->sched.n_decisions;
+    out->jobs = gw->sched.all.n_jobs;
+    out->jobs_finished = 0;
+    for (size_t j = 0; j < gw->sched.all.n_jobs; j++)
+        out->jobs_finished += gw->sched.jdone[j];
+    out->journal_records = gw->journal.records;
 }
 
 void rpc_gateway_free(rpc_gateway_t *gw)
