@@ -141,8 +141,11 @@ void rpc_sched_forget_port(rpc_sched_t *s, uint32_t src);
 typedef struct {
     int fd;          /* -1: no journal */
     char *path;
-    bool sync;       /* fdatasync after every append (the default policy) */
+    bool sync;       /* records must be fdatasync'ed before they are
+                        acknowledged (the default policy) */
+    bool unsynced;   /* appended since the last rpc_journal_sync */
     uint64_t records;/* records replayed + appended */
+    uint64_t syncs;  /* fdatasync calls made */
 } rpc_journal_t;
 
 #define RPC_JOURNAL_MAX_RECORD ((size_t)4 << 20) /* bytes per record */
@@ -153,8 +156,14 @@ typedef struct {
 weft_err_t rpc_journal_open(rpc_journal_t *j, const char *path, bool sync,
                             weft_err_t (*replay)(void *arg, const msgpack_object *rec),
                             void *arg, FILE *log);
-/* Appends one record (a complete frame) and, with sync, fdatasyncs it. */
+/* Appends one record (a complete frame) with write(2). Durable only after
+ * the next rpc_journal_sync: the gateway appends every record of one event
+ * loop pass, then syncs once before anything of that pass is sent (group
+ * commit). */
 weft_err_t rpc_journal_append(rpc_journal_t *j, const void *frame, size_t n);
+/* fdatasyncs what was appended, if the policy asks for it and anything
+ * was. O(1) when there is nothing to sync. */
+weft_err_t rpc_journal_sync(rpc_journal_t *j);
 void rpc_journal_close(rpc_journal_t *j);
 
 /* --------------------------------------------------------------- server */
@@ -193,6 +202,7 @@ typedef struct {
     size_t conns_open;
     size_t jobs, jobs_finished; /* registered (journal included), finished */
     uint64_t journal_records;   /* replayed + appended */
+    uint64_t journal_syncs;     /* fdatasync calls (one per loop pass at most) */
 } rpc_gateway_stats_t;
 
 /* Binds, replays the journal, and is ready to run. */

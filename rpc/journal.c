@@ -3,7 +3,8 @@
  *
  * Records are frames (rpc.h), appended with one write() each and, under
  * the default policy, made durable with fdatasync() before the gateway
- * acknowledges what they record. A crash can therefore leave at most one
+ * acknowledges what they record: one fdatasync per event-loop pass covers
+ * every record of that pass (group commit, server.c). A crash can therefore leave at most one
  * torn record at the end; replay cuts it off (the peer never got its ack
  * and will send it again). Anything else that does not decode is damage
  * and stops the gateway with the record number and byte offset.
@@ -100,16 +101,28 @@ weft_err_t rpc_journal_append(rpc_journal_t *j, const void *frame, size_t n)
         p += w;
         n -= (size_t)w;
     }
-    if (j->sync && fdatasync(j->fd) != 0)
-        return weft_fail(WEFT_EIO, "journal %s: fdatasync: %s", j->path, strerror(errno));
+    j->unsynced = true;
     j->records++;
+    return WEFT_OK;
+}
+
+weft_err_t rpc_journal_sync(rpc_journal_t *j)
+{
+    if (j->fd < 0 || !j->unsynced || !j->sync)
+        return WEFT_OK;
+    if (fdatasync(j->fd) != 0)
+        return weft_fail(WEFT_EIO, "journal %s: fdatasync: %s", j->path, strerror(errno));
+    j->unsynced = false;
+    j->syncs++;
     return WEFT_OK;
 }
 
 void rpc_journal_close(rpc_journal_t *j)
 {
-    if (j->fd >= 0)
+    if (j->fd >= 0) {
+        rpc_journal_sync(j);
         close(j->fd);
+    }
     free(j->path);
     memset(j, 0, sizeof *j);
     j->fd = -1;

@@ -14,6 +14,15 @@
  * hello_timeout after it was accepted whatever it sends (slow-loris), an
  * authenticated one after idle_timeout of silence.
  *
+ * Durability (group commit): registrations and completions are appended
+ * to the journal while their messages are handled, and the decision event
+ * fdatasyncs them before it pushes anything. Acknowledgements queued by
+ * the handlers cannot leave earlier: a socket bufferevent only schedules
+ * its write event when data is queued, and write events run after the
+ * next epoll, while the decision event was activated in the current pass
+ * and runs in it. So nothing of a pass reaches a peer before its records
+ * are durable, and one fdatasync serves every message of the pass.
+ *
  * Scheduling: every handled message that changes the state activates one
  * decision event, which runs after the read events already queued in the
  * same loop pass (so a burst of reports costs one decision); the tick
@@ -412,7 +421,7 @@ static void handle_register(conn_t *c, const msgpack_object *m)
         return fatal(gw, err);
     }
     coflow_workload_destroy(&tmp);
-    send_ack(c, seq, id, first, false);
+    send_ack(c, seq, id, first, false); /* leaves after the pass's fdatasync */
     request_decision(gw);
 }
 
@@ -821,7 +830,9 @@ static void decide_cb(evutil_socket_t fd, short what, void *arg)
     rpc_gateway_t *gw = arg;
     rpc_sched_t *s = &gw->sched;
     double now = gw_now(gw);
-    weft_err_t err = rpc_sched_tick(s, now);
+    weft_err_t err = rpc_journal_sync(&gw->journal);
+    if (!err)
+        err = rpc_sched_tick(s, now);
     if (err)
         return fatal(gw, err);
     if (gw->peers_dirty)
@@ -1009,6 +1020,7 @@ void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out)
     for (size_t j = 0; j < gw->sched.all.n_jobs; j++)
         out->jobs_finished += gw->sched.jdone[j];
     out->journal_records = gw->journal.records;
+    out->journal_syncs = gw->journal.syncs;
 }
 
 void rpc_gateway_free(rpc_gateway_t *gw)
