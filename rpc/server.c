@@ -841,7 +841,8 @@ static void decide_cb(evutil_socket_t fd, short what, void *arg)
         if ((err = rpc_sched_decide(s, now)))
             return fatal(gw, err);
         gw->stats.decisions++;
-        qsort(s->changes, s->n_changes, sizeof *s->changes, cmp_change);
+        if (s->n_changes > 1)
+            qsort(s->changes, s->n_changes, sizeof *s->changes, cmp_change);
         for (size_t a = 0, b; a < s->n_changes; a = b) {
             for (b = a; b < s->n_changes && s->changes[b].src == s->changes[a].src; b++)
                 ;

@@ -251,9 +251,8 @@ static void start_server(const char *extra1, const char *extra2)
     server_pid = fork();
     cr_assert(server_pid >= 0);
     if (server_pid == 0) {
-        int devnull = open("/dev/null", 1);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1); /* stderr stays: sanitizer reports reach the test log */
         execl(bin, bin, "serve", "--listen", "127.0.0.1:0", "--ports", "4", "--token", TOKEN,
               "--port-file", port_file, "--hello-timeout", "1", extra1, extra2, (char *)NULL);
         _exit(127);
@@ -274,11 +273,16 @@ static void start_server(const char *extra1, const char *extra2)
 
 static void stop_server(void)
 {
+    unlink(port_file);
     if (server_pid > 0) {
         kill(server_pid, SIGTERM);
-        waitpid(server_pid, NULL, 0);
+        int st = 0;
+        waitpid(server_pid, &st, 0);
+        server_pid = 0;
+        /* it survived everything and stopped cleanly on SIGTERM */
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                  "weft serve did not exit cleanly (status %#x)", st);
     }
-    unlink(port_file);
 }
 
 static void server_default(void) { start_server(NULL, NULL); }

@@ -87,6 +87,9 @@ for i in 0 1 2 3; do agent $i; done
     || fail "weft submit (run 1)"
 compare "$TMP/live1.csv" || fail "a live JCT is more than 20% from the emulator's"
 kill $PIDS 2>/dev/null || true
+status=0
+wait $SERVE_PID || status=$?
+[ $status -eq 0 ] || fail "weft serve exited with status $status on SIGTERM"
 wait 2>/dev/null || true
 PIDS=""
 
@@ -116,4 +119,10 @@ wait $SUBMIT || fail "weft submit (run 2) did not see every job complete"
 grep -q "connected to the gateway" "$TMP/agent2.err" || fail "agent 2 never reconnected"
 echo "  restarted gateway: $(tail -1 "$TMP/run2.out" | sed 's/.*journal [^:]*: //')"
 echo "  run 2 JCTs (s): $(tail -n +2 "$TMP/live2.csv" | cut -d, -f3 | tr '\n' ' ')"
+kill $PIDS 2>/dev/null || true
+wait 2>/dev/null || true
+PIDS=""
+if grep -lE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$TMP"/*.err >/dev/null 2>&1; then
+    fail "sanitizer report from a gateway, agent or submit process"
+fi
 echo "test_gateway: ok"
