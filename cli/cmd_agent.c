@@ -56,31 +56,16 @@ int cmd_agent(int argc, char **argv)
                 return CLI_USAGE;
             }
             break;
-        case 'g': {
-            const char *colon = strrchr(optarg, ':');
-            long p = colon ? strtol(colon + 1, &end, 10) : 0;
-            if (!colon || *end || p < 1 || p > 65535 || (size_t)(colon - optarg) >= sizeof host) {
-                fprintf(stderr, "weft agent: --gateway '%s': expected HOST:PORT\n", optarg);
+        case 'g':
+            if (!cli_parse_hostport("agent", "--gateway", optarg, host, sizeof host,
+                                    &o.gateway_port, 1))
                 return CLI_USAGE;
-            }
-            snprintf(host, sizeof host, "%.*s", (int)(colon - optarg), optarg);
-            o.gateway_port = (int)p;
             break;
-        }
         case 't': snprintf(token, sizeof token, "%s", optarg); break;
-        case 'T': {
-            FILE *f = fopen(optarg, "r");
-            if (!f || !fgets(token, sizeof token, f)) {
-                fprintf(stderr, "weft agent: --token-file %s: %s\n", optarg,
-                        f ? "empty" : strerror(errno));
-                if (f)
-                    fclose(f);
+        case 'T':
+            if (!cli_read_token("agent", optarg, token, sizeof token))
                 return CLI_ERROR;
-            }
-            fclose(f);
-            token[strcspn(token, "\r\n")] = 0;
             break;
-        }
         case 'd':
             o.data_port = (int)strtol(optarg, &end, 10);
             if (*end || o.data_port < 0 || o.data_port > 65535) {

@@ -56,23 +56,6 @@ static bool parse_double(const char *s, double lo, double *out)
     return true;
 }
 
-/* Reads the first line of path into buf. */
-static bool read_token(const char *path, char *buf, size_t n)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "weft serve: --token-file %s: %s\n", path, strerror(errno));
-        return false;
-    }
-    bool ok = fgets(buf, (int)n, f) != NULL;
-    fclose(f);
-    if (ok)
-        buf[strcspn(buf, "\r\n")] = 0;
-    if (!ok || !*buf)
-        fprintf(stderr, "weft serve: --token-file %s: empty\n", path);
-    return ok && *buf;
-}
-
 int cmd_serve(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -96,26 +79,13 @@ int cmd_serve(int argc, char **argv)
     int ch;
     while ((ch = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'l': {
-            const char *colon = strrchr(optarg, ':');
-            char *end;
-            long p = colon ? strtol(colon + 1, &end, 10) : -1;
-            if (!colon || colon == optarg || *end || p < 0 || p > 65535 ||
-                (size_t)(colon - optarg) >= sizeof host) {
-                fprintf(stderr, "weft serve: --listen '%s': expected HOST:PORT\n", optarg);
+        case 'l':
+            if (!cli_parse_hostport("serve", "--listen", optarg, host, sizeof host, &port, 0))
                 return CLI_USAGE;
-            }
-            snprintf(host, sizeof host, "%.*s", (int)(colon - optarg), optarg);
-            if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-                memmove(host, host + 1, strlen(host));
-                host[strlen(host) - 1] = 0;
-            }
-            port = (int)p;
             break;
-        }
         case 't': snprintf(token, sizeof token, "%s", optarg); break;
         case 'T':
-            if (!read_token(optarg, token, sizeof token))
+            if (!cli_read_token("serve", optarg, token, sizeof token))
                 return CLI_ERROR;
             break;
         case 'n':

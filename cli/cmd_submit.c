@@ -79,32 +79,15 @@ int cmd_submit(int argc, char **argv)
     int ch;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'g': {
-            const char *colon = strrchr(optarg, ':');
-            char *end;
-            long p = colon ? strtol(colon + 1, &end, 10) : 0;
-            if (!colon || *end || p < 1 || p > 65535 || (size_t)(colon - optarg) >= sizeof host) {
-                fprintf(stderr, "weft submit: --gateway '%s': expected HOST:PORT\n", optarg);
+        case 'g':
+            if (!cli_parse_hostport("submit", "--gateway", optarg, host, sizeof host, &port, 1))
                 return CLI_USAGE;
-            }
-            snprintf(host, sizeof host, "%.*s", (int)(colon - optarg), optarg);
-            port = (int)p;
             break;
-        }
         case 't': snprintf(token, sizeof token, "%s", optarg); break;
-        case 'T': {
-            FILE *f = fopen(optarg, "r");
-            if (!f || !fgets(token, sizeof token, f)) {
-                fprintf(stderr, "weft submit: --token-file %s: %s\n", optarg,
-                        f ? "empty" : strerror(errno));
-                if (f)
-                    fclose(f);
+        case 'T':
+            if (!cli_read_token("submit", optarg, token, sizeof token))
                 return CLI_ERROR;
-            }
-            fclose(f);
-            token[strcspn(token, "\r\n")] = 0;
             break;
-        }
         case 'o': out_path = optarg; break;
         case 'x': timeout = atof(optarg); break;
         case 'f':

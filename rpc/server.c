@@ -333,10 +333,12 @@ static void send_ack(conn_t *c, int64_t seq, int64_t job, uint64_t first_fid, bo
     conn_send(c);
 }
 
-/* Journals a record {"r": kind, key: obj-or-fids}. */
-static weft_err_t journal_job(rpc_gateway_t *gw, const msgpack_object *job)
+/* Appends one journal record: {"r": "job", "job": job} when job is given,
+ * else {"r": "done", "flows": fids[0..n)}. */
+static weft_err_t journal_record(rpc_gateway_t *gw, const msgpack_object *job,
+                                 const uint64_t *fids, size_t n)
 {
-    if (gw->journal.fd < 0)
+    if (gw->journal.fd < 0 || (!job && n == 0))
         return WEFT_OK;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -346,32 +348,14 @@ static weft_err_t journal_job(rpc_gateway_t *gw, const msgpack_object *job)
         msgpack_packer pk;
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
         msgpack_pack_map(&pk, 2);
-        rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, "job");
-        rpc_pack_cstr(&pk, "job"), msgpack_pack_object(&pk, *job);
-        err = rpc_frame_end(&sb, mark, RPC_JOURNAL_MAX_RECORD);
-    }
-    if (!err)
-        err = rpc_journal_append(&gw->journal, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
-    return err;
-}
-
-static weft_err_t journal_done(rpc_gateway_t *gw, const uint64_t *fids, size_t n)
-{
-    if (gw->journal.fd < 0 || n == 0)
-        return WEFT_OK;
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    size_t mark;
-    weft_err_t err = rpc_frame_begin(&sb, &mark);
-    if (!err) {
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, 2);
-        rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, "done");
-        rpc_pack_cstr(&pk, "flows"), msgpack_pack_array(&pk, n);
-        for (size_t i = 0; i < n; i++)
-            msgpack_pack_uint64(&pk, fids[i]);
+        rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, job ? "job" : "done");
+        if (job) {
+            rpc_pack_cstr(&pk, "job"), msgpack_pack_object(&pk, *job);
+        } else {
+            rpc_pack_cstr(&pk, "flows"), msgpack_pack_array(&pk, n);
+            for (size_t i = 0; i < n; i++)
+                msgpack_pack_uint64(&pk, fids[i]);
+        }
         err = rpc_frame_end(&sb, mark, RPC_JOURNAL_MAX_RECORD);
     }
     if (!err)
@@ -415,7 +399,7 @@ static void handle_register(conn_t *c, const msgpack_object *m)
         return;
     }
     uint64_t first;
-    if ((err = journal_job(gw, job)) ||
+    if ((err = journal_record(gw, job, NULL, 0)) ||
         (err = rpc_sched_commit_job(&gw->sched, &tmp, gw_now(gw), &first))) {
         coflow_workload_destroy(&tmp);
         return fatal(gw, err);
@@ -446,7 +430,7 @@ static const char *code_of(weft_err_t err)
 /* Completes fids[0..n): journal first, then the state. */
 static void complete(rpc_gateway_t *gw, const uint64_t *fids, size_t n)
 {
-    weft_err_t err = journal_done(gw, fids, n);
+    weft_err_t err = journal_record(gw, NULL, fids, n);
     for (size_t i = 0; !err && i < n; i++)
         err = rpc_sched_finish(&gw->sched, fids[i], gw_now(gw));
     if (err)
