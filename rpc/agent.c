@@ -271,6 +271,8 @@ static weft_err_t apply_schedule(agent_t *a, const msgpack_object *m)
         }
         aflow_t nf = {.fid = (uint64_t)fid, .dst = (uint32_t)dst, .bytes = bytes,
                       .sent = sent, .reported = sent};
+        if (sent > 0)
+            alog(a, "flow %lld: resuming at %.0f of %.0f bytes", (long long)fid, sent, bytes);
         weft_err_t err = add_flow(a, &nf);
         if (err)
             return err;

@@ -116,7 +116,11 @@ wait $A2 2>/dev/null || true
 agent 2
 wait $SUBMIT || fail "weft submit (run 2) did not see every job complete"
 [ "$(tail -n +2 "$TMP/live2.csv" | wc -l)" -eq 5 ] || fail "run 2: expected 5 jobs"
-grep -q "connected to the gateway" "$TMP/agent2.err" || fail "agent 2 never reconnected"
+[ "$(grep -c "connected to the gateway" "$TMP/agent2.err")" -ge 3 ] \
+    || fail "agent 2 did not connect three times (start, gateway restart, its own restart)"
+grep -q "resuming at [1-9]" "$TMP/agent2.err" \
+    || fail "the restarted agent 2 did not resume a flow from the bytes the gateway knew"
+echo "  agent 2 after its restart: $(grep "resuming at" "$TMP/agent2.err" | head -2 | sed 's/^weft agent 2: //' | tr '\n' ';')"
 echo "  restarted gateway: $(tail -1 "$TMP/run2.out" | sed 's/.*journal [^:]*: //')"
 echo "  run 2 JCTs (s): $(tail -n +2 "$TMP/live2.csv" | cut -d, -f3 | tr '\n' ' ')"
 kill $PIDS 2>/dev/null || true
