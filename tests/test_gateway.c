@@ -600,3 +600,99 @@ Test(gateway_limits, connection_limit, .init = server_max4, .fini = stop_server,
     for (int i = 1; i < 4; i++)
         rpc_client_destroy(&c[i]);
 }
+
+Test(gateway_hostile, a_burst_beyond_the_budget_is_handled_completely)
+{
+    /* 5000 pings in one write: the gateway handles 64 per read event and
+     * comes back for the rest (a budget that forgot to resume would stall
+     * here), and a second client is answered in between. */
+    rpc_client_t c, other;
+    connect_to(&c);
+    hello_client(&c);
+    connect_to(&other);
+    hello_client(&other);
+    for (int i = 0; i < 5000; i++)
+        cr_assert_eq(rpc_client_ping(&c, i), WEFT_OK);
+    cr_assert_eq(rpc_client_flush(&c), WEFT_OK);
+    expect_pong(&other, 1);
+    for (int i = 0; i < 5000; i++) {
+        const msgpack_object *m;
+        cr_assert_eq(wait_msg(&c, &m), 1, "pong %d of 5000 missing", i);
+        int64_t seq;
+        cr_assert_eq(rpc_get_int(m, "seq", 0, INT64_MAX, &seq), WEFT_OK);
+        cr_assert_eq(seq, i, "pongs out of order");
+    }
+    rpc_client_destroy(&other);
+    rpc_client_destroy(&c);
+}
+
+/* ------------------------------------------------------------ journal */
+
+static size_t replayed;
+static weft_err_t count_record(void *arg, const msgpack_object *rec)
+{
+    (void)arg;
+    const char *r;
+    size_t n;
+    if (rpc_get_str(rec, "r", &r, &n))
+        return WEFT_EPARSE;
+    replayed++;
+    return WEFT_OK;
+}
+
+static void append_record(msgpack_sbuffer *sb, const char *kind)
+{
+    size_t mark;
+    cr_assert_eq(rpc_frame_begin(sb, &mark), WEFT_OK);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, kind);
+    cr_assert_eq(rpc_frame_end(sb, mark, 0), WEFT_OK);
+}
+
+Test(gateway, journal_cuts_a_torn_tail_and_refuses_damage)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/weft-journal-test-%d", (int)getpid());
+    unlink(path);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    append_record(&sb, "done");
+    size_t rec2 = sb.size; /* where the second record starts */
+    append_record(&sb, "job");
+    size_t good = sb.size;
+    append_record(&sb, "done");
+    FILE *f = fopen(path, "wb");
+    cr_assert(f);
+    fwrite(sb.data, 1, sb.size - 3, f); /* the last record torn mid-write */
+    fclose(f);
+    rpc_journal_t j;
+    replayed = 0;
+    cr_assert_eq(rpc_journal_open(&j, path, true, count_record, NULL, NULL), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert_eq(replayed, 2);
+    cr_assert_eq(j.records, 2);
+    /* the tail was cut: appending continues right after the last record */
+    cr_assert_eq(rpc_journal_append(&j, sb.data + good, sb.size - good), WEFT_OK);
+    cr_assert_eq(rpc_journal_sync(&j), WEFT_OK);
+    cr_assert_eq(j.syncs, 1);
+    rpc_journal_close(&j);
+    replayed = 0;
+    cr_assert_eq(rpc_journal_open(&j, path, true, count_record, NULL, NULL), WEFT_OK);
+    cr_assert_eq(replayed, 3);
+    rpc_journal_close(&j);
+    /* damage in the middle (the second record's map byte) is refused */
+    f = fopen(path, "r+b");
+    cr_assert(f);
+    fseek(f, (long)(rec2 + RPC_HEADER_BYTES), SEEK_SET);
+    fputc(0xc1, f); /* never a valid msgpack type */
+    fclose(f);
+    replayed = 0;
+    weft_err_t err = rpc_journal_open(&j, path, true, count_record, NULL, NULL);
+    cr_assert_eq(err, WEFT_EPROTO);
+    cr_assert(strstr(weft_last_error(), "damaged after record #1"), "%s", weft_last_error());
+    cr_assert(strstr(weft_last_error(), path), "%s", weft_last_error());
+    unlink(path);
+    msgpack_sbuffer_destroy(&sb);
+}
