@@ -19,6 +19,9 @@ static const command_t commands[] = {
     {"gen", cmd_gen, "generate a multi-stage workload from real traces"},
     {"inspect", cmd_inspect, "summarise a workload: jobs, coflows, bytes, DAG shapes, load"},
     {"convert", cmd_convert, "convert a trace to weft's workload format"},
+    {"serve", cmd_serve, "run the live gateway: online scheduling for real transfers"},
+    {"agent", cmd_agent, "move a port's real bytes at the rates the gateway assigns"},
+    {"submit", cmd_submit, "register a workload's jobs with the gateway and time them"},
 };
 
 static void usage(FILE *out)

@@ -20,13 +20,16 @@
  *     later call returns the same error with the same detail. The server
  *     answers with an error frame and closes the connection.
  *
- * Only the framing exists so far; the message types are for the gateway
- * (docs/protocol.md lists them as planned).
+ * The messages carried in frames (docs/protocol.md) are read with the
+ * rpc_get_* helpers below, which name the message and field in every
+ * error; the gateway itself is rpc/gateway.h, the client library
+ * rpc/client.h.
  */
 #ifndef RPC_H
 #define RPC_H
 
 #include <msgpack.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -121,5 +124,43 @@ weft_err_t rpc_frame_end(msgpack_sbuffer *out, size_t mark, size_t max_frame);
 /* Appends one frame holding map (which must be a MSGPACK_OBJECT_MAP; else
  * WEFT_EINVAL) packed with msgpack_pack_object. */
 weft_err_t rpc_frame_encode(msgpack_sbuffer *out, const msgpack_object *map, size_t max_frame);
+
+/* ------------------------------------------------------------ messages */
+
+#define RPC_PROTOCOL_VERSION 1 /* the "v" of hello; bumped on incompatible changes */
+
+/* The value of key in map (a MSGPACK_OBJECT_MAP), or NULL if absent or map
+ * is not a map. Keys are compared as strings. O(entries). */
+const msgpack_object *rpc_map_get(const msgpack_object *map, const char *key);
+
+/* Typed field readers. Each fails with WEFT_EPROTO, naming the field, when
+ * the field is missing (unless a default is allowed: the *_opt forms leave
+ * *out untouched then) or has the wrong type. */
+weft_err_t rpc_get_str(const msgpack_object *map, const char *key, const char **s, size_t *n);
+/* An integer (positive or negative fixint/int/uint) in [lo, hi]. */
+weft_err_t rpc_get_int(const msgpack_object *map, const char *key, int64_t lo, int64_t hi,
+                       int64_t *out);
+weft_err_t rpc_get_int_opt(const msgpack_object *map, const char *key, int64_t lo, int64_t hi,
+                           int64_t *out);
+/* A finite number (integer or float) in [lo, hi]. */
+weft_err_t rpc_get_num_opt(const msgpack_object *map, const char *key, double lo, double hi,
+                           double *out);
+weft_err_t rpc_get_array(const msgpack_object *map, const char *key,
+                         const msgpack_object_array **out);
+
+/* Converts one object: an integer into *v (false if not an integer or out of
+ * int64 range); a number (integer or float) into *d (false if not one or
+ * not finite). */
+bool rpc_obj_int(const msgpack_object *o, int64_t *v);
+bool rpc_obj_num(const msgpack_object *o, double *d);
+
+/* Packs a NUL-terminated string. */
+void rpc_pack_cstr(msgpack_packer *pk, const char *s);
+
+/* Appends the frame {"type": "error", "code": code, "message": message}. */
+weft_err_t rpc_pack_error(msgpack_sbuffer *out, const char *code, const char *message);
+
+/* Appends the frame {"type": type} plus, when seq >= 0, "seq": seq. */
+weft_err_t rpc_pack_simple(msgpack_sbuffer *out, const char *type, int64_t seq);
 
 #endif

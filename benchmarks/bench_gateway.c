@@ -1,0 +1,397 @@
+/*
+ * bench_gateway.c - the live gateway under load (README "Performance",
+ * "Gateway"): 64 agent connections on loopback send progress reports; how
+ * many per second the gateway sustains, and how long from a report to the
+ * schedule push it causes.
+ *
+ * A `weft serve` gateway (rpc_gateway_t, in a child process: its own
+ * core) with 64 ports; job i is a chain of K coflows of one flow each from
+ * port i to port i+1 (mod 64), so each agent always has one flow with the
+ * whole port. Agents report growing byte counts for it; every M-th report
+ * says the flow is complete, which releases the next coflow of the chain
+ * and makes the gateway push that agent a schedule with the next flow's
+ * rate. Latency = time from packing that report to reading the push (both
+ * in this process, CLOCK_MONOTONIC). Pushes caused by plain progress do not
+ * exist under this workload (rates stay the same), so the latency is the
+ * report -> decision -> push path with the completion in it (and, with
+ * --journal, its fdatasync).
+ *
+ * Two phases, each --seconds long:
+ *  1. paced: the agents together offer --rate reports per second (default
+ *     100,000); achieved rate and p50/p99/max latency;
+ *  2. saturation: every agent writes as fast as its socket takes; at the
+ *     end a ping per connection (answered after everything sent before it)
+ *     closes the window: reports handled / elapsed, and latency under
+ *     saturation.
+ *
+ * usage: bench_gateway [--agents N] [--seconds S] [--rate R] [--every M]
+ *                      [--journal FILE] [--policy P]
+ * Output: a table and one `BENCH gateway ...` line per phase.
+ */
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rpc/client.h"
+#include "rpc/gateway.h"
+
+#define TOKEN "bench-token"
+#define CHAIN 300            /* coflows per job */
+#define FLOW_BYTES 1e12      /* never completed by plain progress */
+#define STEP 1000.0          /* bytes added per report */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "bench_gateway: %s: %s\n", what, weft_last_error());
+    exit(1);
+}
+
+typedef struct {
+    rpc_client_t c;
+    uint64_t first, cur;   /* first fid of its chain, the flow it reports */
+    bool have_flow;        /* cur is announced with a positive rate */
+    double sent;
+    bool marker;           /* a completion is out, waiting for the push */
+    double t_marker;
+    uint64_t n_sent, chain_pos;
+    uint64_t n_phase;      /* reports sent in the current phase */
+    bool pong;
+} bagent_t;
+
+typedef struct {
+    double *v;
+    size_t n, cap;
+} samples_t;
+
+static void sample(samples_t *s, double x)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 4096;
+        s->v = realloc(s->v, s->cap * sizeof *s->v);
+        if (!s->v)
+            exit(1);
+    }
+    s->v[s->n++] = x;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double pct(samples_t *s, double p)
+{
+    if (!s->n)
+        return NAN;
+    qsort(s->v, s->n, sizeof *s->v, cmp_d);
+    size_t r = (size_t)ceil(p * (double)s->n - 1e-9);
+    return s->v[(r ? r : 1) - 1];
+}
+
+/* Handles the gateway's frames for agent a. */
+static void drain(bagent_t *a, samples_t *lat)
+{
+    if (rpc_client_read(&a->c))
+        die("agent connection");
+    const msgpack_object *m;
+    int r;
+    while ((r = rpc_client_next(&a->c, &m)) == 1) {
+        char type[32];
+        rpc_msg_type(m, type, sizeof type);
+        if (!strcmp(type, "pong")) {
+            a->pong = true;
+            continue;
+        }
+        if (!strcmp(type, "error"))
+            die("the gateway sent an error");
+        if (strcmp(type, "schedule"))
+            continue;
+        const msgpack_object_array *fl;
+        if (rpc_get_array(m, "flows", &fl))
+            die("schedule");
+        for (uint32_t i = 0; i < fl->size; i++) {
+            const msgpack_object *e = fl->ptr[i].via.array.ptr;
+            int64_t fid;
+            double rate;
+            if (!rpc_obj_int(&e[0], &fid) || !rpc_obj_num(&e[1], &rate) || rate <= 0)
+                continue;
+            if (!a->have_flow || (uint64_t)fid == a->cur + 1) {
+                if (a->marker)
+                    sample(lat, now_s() - a->t_marker);
+                a->marker = false;
+                a->cur = (uint64_t)fid;
+                a->have_flow = true;
+                a->sent = 0;
+            }
+        }
+    }
+    if (r < 0)
+        die("decoding the gateway's frames");
+}
+
+/* Queues one report for a (a completion every `every`-th). */
+static void report(bagent_t *a, unsigned every)
+{
+    double sent = a->sent + STEP;
+    bool complete = every && a->n_sent % every == every - 1 && a->chain_pos + 1 < CHAIN;
+    if (complete) {
+        sent = FLOW_BYTES;
+        a->marker = true;
+        a->t_marker = now_s();
+        a->have_flow = false;
+        a->chain_pos++;
+    }
+    a->sent = sent;
+    if (rpc_client_progress(&a->c, &a->cur, &sent, 1))
+        die("packing");
+    a->n_sent++;
+}
+
+int main(int argc, char **argv)
+{
+    size_t n = 64;
+    double seconds = 5, rate = 100000;
+    unsigned every = 200;
+    const char *journal = NULL, *policy = "sebf";
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--agents") && i + 1 < argc)
+            n = (size_t)atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
+            seconds = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--rate") && i + 1 < argc)
+            rate = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--every") && i + 1 < argc)
+            every = (unsigned)atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--journal") && i + 1 < argc)
+            journal = argv[++i];
+        else if (!strcmp(argv[i], "--policy") && i + 1 < argc)
+            policy = argv[++i];
+        else {
+            fprintf(stderr, "usage: bench_gateway [--agents N] [--seconds S] [--rate R] "
+                            "[--every M] [--journal FILE] [--policy P]\n");
+            return 2;
+        }
+    }
+    if (n < 2 || n > 1000 || !(seconds > 0) || !(rate > 0) || every < 2) {
+        fprintf(stderr, "bench_gateway: bad option value\n");
+        return 2;
+    }
+    if (journal)
+        unlink(journal);
+    int pfd[2];
+    if (pipe(pfd))
+        return 1;
+    pid_t child = fork();
+    if (child == 0) {
+        close(pfd[0]);
+        rpc_gateway_opts_t o = {0};
+        o.token = TOKEN;
+        o.n_ports = n;
+        o.port_rate = WEFT_GBPS_BYTES;
+        o.ord = coflow_ordering_find(policy);
+        o.journal = journal;
+        o.handle_signals = true;
+        rpc_gateway_t *gw;
+        if (!o.ord || rpc_gateway_new(&gw, &o))
+            die("starting the gateway");
+        int port = rpc_gateway_port(gw);
+        if (write(pfd[1], &port, sizeof port) != sizeof port)
+            _exit(1);
+        close(pfd[1]);
+        weft_err_t err = rpc_gateway_run(gw);
+        rpc_gateway_stats_t st;
+        rpc_gateway_stats(gw, &st);
+        fprintf(stderr, "gateway: %llu frames in, %llu decisions, %llu changes pushed, "
+                "%llu journal records, %llu fdatasyncs\n",
+                (unsigned long long)st.frames_in, (unsigned long long)st.decisions,
+                (unsigned long long)st.changes_pushed, (unsigned long long)st.journal_records,
+                (unsigned long long)st.journal_syncs);
+        rpc_gateway_free(gw);
+        _exit(err ? 1 : 0);
+    }
+    close(pfd[1]);
+    int port;
+    if (read(pfd[0], &port, sizeof port) != sizeof port) {
+        fprintf(stderr, "bench_gateway: the gateway did not start\n");
+        return 1;
+    }
+    close(pfd[0]);
+
+    /* Register the chains from a client connection. */
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, n);
+    for (size_t i = 0; i < n; i++) {
+        coflow_workload_add_job(&wl, (int64_t)i, 0, 1, 0);
+        for (int k = 0; k < CHAIN; k++) {
+            coflow_workload_add_coflow(&wl, k, 0);
+            coflow_workload_add_flow(&wl, (uint32_t)i, (uint32_t)((i + 1) % n), FLOW_BYTES);
+            if (k)
+                coflow_workload_add_parent(&wl, k - 1);
+        }
+        if (coflow_workload_finish_job(&wl))
+            die("building the chains");
+    }
+    rpc_client_t cl;
+    rpc_client_init(&cl);
+    if (rpc_client_connect(&cl, "127.0.0.1", port, 2) || rpc_client_hello_client(&cl, TOKEN))
+        die("client");
+    for (size_t i = 0; i < n; i++)
+        if (rpc_client_register(&cl, (int64_t)i, &wl, i))
+            die("register");
+    bagent_t *ag = calloc(n, sizeof *ag);
+    struct pollfd *pf = calloc(n, sizeof *pf);
+    if (!ag || !pf)
+        return 1;
+    size_t acks = 0;
+    while (acks < n) {
+        const msgpack_object *m;
+        int r = rpc_client_wait(&cl, 30, &m);
+        if (r != 1)
+            die("waiting for acks");
+        char type[32];
+        int64_t seq, first;
+        if (!strcmp(rpc_msg_type(m, type, sizeof type), "ack") &&
+            !rpc_get_int(m, "seq", 0, (int64_t)n - 1, &seq) &&
+            !rpc_get_int(m, "first_flow", 0, INT64_MAX, &first)) {
+            ag[seq].first = (uint64_t)first;
+            acks++;
+        }
+    }
+    samples_t lat = {0};
+    for (size_t i = 0; i < n; i++) {
+        rpc_client_init(&ag[i].c);
+        if (rpc_client_connect(&ag[i].c, "127.0.0.1", port, 2) ||
+            rpc_client_hello_agent(&ag[i].c, TOKEN, (uint32_t)i, 1) ||
+            rpc_client_flush(&ag[i].c))
+            die("agent connect");
+    }
+    /* Wait until every agent holds its first flow. */
+    for (double t_end = now_s() + 30;;) {
+        size_t ready = 0;
+        for (size_t i = 0; i < n; i++) {
+            pf[i] = (struct pollfd){ag[i].c.fd, POLLIN, 0};
+            ready += ag[i].have_flow;
+        }
+        if (ready == n)
+            break;
+        if (now_s() > t_end) {
+            fprintf(stderr, "bench_gateway: only %zu of %zu agents got a flow\n", ready, n);
+            return 1;
+        }
+        poll(pf, n, 100);
+        for (size_t i = 0; i < n; i++)
+            if (pf[i].revents)
+                drain(&ag[i], &lat);
+    }
+    lat.n = 0;
+
+    printf("gateway: %zu agents on loopback, policy %s, a completion every %u reports%s\n",
+           n, policy, every, journal ? ", journal with fdatasync" : ", no journal");
+    printf("%-11s %12s %12s %10s %10s %10s %10s\n", "phase", "offered/s", "handled/s",
+           "pushes", "p50(ms)", "p99(ms)", "max(ms)");
+    for (int phase = 0; phase < 2; phase++) {
+        bool paced = phase == 0;
+        double per_agent = rate / (double)n;
+        uint64_t total0 = 0;
+        for (size_t i = 0; i < n; i++) {
+            total0 += ag[i].n_sent;
+            ag[i].n_phase = 0;
+        }
+        lat.n = 0;
+        double t0 = now_s(), t_stop = t0 + seconds;
+        for (;;) {
+            double t = now_s();
+            if (t >= t_stop)
+                break;
+            for (size_t i = 0; i < n; i++) {
+                bagent_t *a = &ag[i];
+                if (a->have_flow) {
+                    if (paced) {
+                        /* reports due since the phase began, on a steady clock */
+                        uint64_t due = (uint64_t)((t - t0) * per_agent) + 1;
+                        while (a->have_flow && a->n_phase < due) {
+                            report(a, every);
+                            a->n_phase++;
+                        }
+                    } else if (!rpc_client_want_write(&a->c)) {
+                        for (int k = 0; k < 64 && a->have_flow; k++)
+                            report(a, every);
+                    }
+                }
+                if (rpc_client_flush(&a->c))
+                    die("send");
+                pf[i] = (struct pollfd){a->c.fd,
+                                        (short)(POLLIN | (rpc_client_want_write(&a->c) ? POLLOUT : 0)),
+                                        0};
+            }
+            poll(pf, n, paced ? 1 : 0);
+            for (size_t i = 0; i < n; i++)
+                if (pf[i].revents & (POLLIN | POLLHUP | POLLERR))
+                    drain(&ag[i], &lat);
+        }
+        /* Close the window: a ping behind everything sent. */
+        for (size_t i = 0; i < n; i++) {
+            ag[i].pong = false;
+            if (rpc_client_ping(&ag[i].c, 1))
+                die("ping");
+        }
+        for (size_t done = 0; done < n;) {
+            done = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (rpc_client_flush(&ag[i].c))
+                    die("send");
+                pf[i] = (struct pollfd){ag[i].c.fd,
+                                        (short)(POLLIN | (rpc_client_want_write(&ag[i].c) ? POLLOUT : 0)),
+                                        0};
+                done += ag[i].pong;
+            }
+            if (done < n && poll(pf, n, 1000) > 0)
+                for (size_t i = 0; i < n; i++)
+                    if (pf[i].revents & (POLLIN | POLLHUP | POLLERR))
+                        drain(&ag[i], &lat);
+        }
+        double elapsed = now_s() - t0;
+        uint64_t total = 0;
+        for (size_t i = 0; i < n; i++)
+            total += ag[i].n_sent;
+        total -= total0;
+        size_t pushes = lat.n;
+        double p50 = pct(&lat, 0.5) * 1e3, p99 = pct(&lat, 0.99) * 1e3,
+               mx = lat.n ? lat.v[lat.n - 1] * 1e3 : NAN;
+        const char *name = paced ? "paced" : "saturation";
+        char offered[32];
+        snprintf(offered, sizeof offered, paced ? "%.0f" : "max", rate);
+        printf("%-11s %12s %12.0f %10zu %10.3f %10.3f %10.3f\n", name, offered,
+               (double)total / elapsed, pushes, p50, p99, mx);
+        printf("BENCH gateway phase=%s agents=%zu offered=%s handled_per_s=%.0f pushes=%zu "
+               "p50_ms=%.4f p99_ms=%.4f max_ms=%.4f journal=%d\n",
+               name, n, offered, (double)total / elapsed, pushes, p50, p99, mx, journal != NULL);
+        fflush(stdout);
+    }
+    for (size_t i = 0; i < n; i++)
+        rpc_client_destroy(&ag[i].c);
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
+    free(ag);
+    free(pf);
+    free(lat.v);
+    kill(child, SIGTERM);
+    int status;
+    waitpid(child, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}

@@ -1,0 +1,48 @@
+/*
+ * cli_net.c - option parsing shared by the gateway's commands (serve,
+ * agent, submit): addresses and token files.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+bool cli_parse_hostport(const char *cmd, const char *opt, const char *s, char *host, size_t n,
+                        int *port, int min_port)
+{
+    const char *colon = strrchr(s, ':');
+    char *end = NULL;
+    long p = colon ? strtol(colon + 1, &end, 10) : -1;
+    size_t hl = colon ? (size_t)(colon - s) : 0;
+    if (!colon || hl == 0 || hl >= n || !colon[1] || *end || p < min_port || p > 65535) {
+        fprintf(stderr, "weft %s: %s '%s': expected HOST:PORT with PORT %d..65535\n", cmd, opt,
+                s, min_port);
+        return false;
+    }
+    if (s[0] == '[' && hl >= 2 && s[hl - 1] == ']')
+        snprintf(host, n, "%.*s", (int)(hl - 2), s + 1);
+    else
+        snprintf(host, n, "%.*s", (int)hl, s);
+    *port = (int)p;
+    return true;
+}
+
+bool cli_read_token(const char *cmd, const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "weft %s: token file %s: %s\n", cmd, path, strerror(errno));
+        return false;
+    }
+    bool ok = fgets(buf, (int)n, f) != NULL;
+    fclose(f);
+    if (ok)
+        buf[strcspn(buf, "\r\n")] = 0;
+    if (!ok || !*buf) {
+        fprintf(stderr, "weft %s: token file %s is empty\n", cmd, path);
+        return false;
+    }
+    return true;
+}

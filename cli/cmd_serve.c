@@ -1,0 +1,189 @@
+/*
+ * cmd_serve.c - `weft serve`: the live gateway (rpc/gateway.h). Parses
+ * options, prints the bound address, runs until SIGINT/SIGTERM.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "netsim/netsim.h"
+#include "rpc/gateway.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: weft serve --ports N (--token T | --token-file F) [options]\n"
+            "\n"
+            "Runs the online coflow scheduler: agents (weft agent) and clients (weft submit)\n"
+            "connect over TCP (docs/protocol.md); on every event and tick the gateway orders\n"
+            "the released coflows and allocates rates like `weft sim`, and pushes to each\n"
+            "agent the rates and priority classes that changed.\n"
+            "\n"
+            "options:\n"
+            "  --listen HOST:PORT  address to bind (default 127.0.0.1:7470; PORT 0 picks a\n"
+            "                      free port, printed on stdout). Binding anything but\n"
+            "                      loopback exposes the gateway: use a strong token\n"
+            "  --token T           shared secret agents and clients present in hello\n"
+            "  --token-file F      read the token from the first line of F\n"
+            "  --ports N           fabric ports = agent ids 0..N-1 (required)\n"
+            "  --port-rate RATE    every port's rate each way (default 1Gbps; units as in\n"
+            "                      weft sim --help)\n"
+            "  --policy P          ORDERING or ORDERING:ALLOCATOR (default sebf)\n"
+            "  --tick S            decision tick in seconds (default 0.01)\n"
+            "  --journal FILE      append registrations and completions to FILE before\n"
+            "                      acknowledging them, fdatasync'ed; replay it at start\n"
+            "  --no-fsync          do not fdatasync journal records (faster, not durable\n"
+            "                      against a power loss; a SIGKILL loses nothing)\n"
+            "  --max-conns N       connection limit (default 1024)\n"
+            "  --max-frame BYTES   frame payload cap (default 1048576)\n"
+            "  --hello-timeout S   close connections without a valid hello after S s (5)\n"
+            "  --idle-timeout S    close silent authenticated connections after S s (60)\n"
+            "  --port-file FILE    write the bound port number to FILE once listening\n"
+            "  -v, --verbose       log connection events to stderr\n");
+}
+
+static bool parse_double(const char *s, double lo, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo) || v > 1e9)
+        return false;
+    *out = v;
+    return true;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, 'l'},   {"token", required_argument, NULL, 't'},
+        {"token-file", required_argument, NULL, 'T'}, {"ports", required_argument, NULL, 'n'},
+        {"port-rate", required_argument, NULL, 'r'}, {"policy", required_argument, NULL, 'p'},
+        {"tick", required_argument, NULL, 'k'},     {"journal", required_argument, NULL, 'j'},
+        {"no-fsync", no_argument, NULL, 'F'},       {"max-conns", required_argument, NULL, 'c'},
+        {"max-frame", required_argument, NULL, 'm'},
+        {"hello-timeout", required_argument, NULL, 'H'},
+        {"idle-timeout", required_argument, NULL, 'I'},
+        {"port-file", required_argument, NULL, 'P'}, {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    rpc_gateway_opts_t o = {0};
+    char host[256] = "127.0.0.1", token[1024] = "", policy[128] = "sebf";
+    const char *port_file = NULL;
+    int port = 7470;
+    double d;
+    o.port_rate = WEFT_GBPS_BYTES;
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'l':
+            if (!cli_parse_hostport("serve", "--listen", optarg, host, sizeof host, &port, 0))
+                return CLI_USAGE;
+            break;
+        case 't': snprintf(token, sizeof token, "%s", optarg); break;
+        case 'T':
+            if (!cli_read_token("serve", optarg, token, sizeof token))
+                return CLI_ERROR;
+            break;
+        case 'n':
+            if (!parse_double(optarg, 1, &d) || d != (size_t)d) {
+                fprintf(stderr, "weft serve: --ports '%s': expected a whole number >= 1\n",
+                        optarg);
+                return CLI_USAGE;
+            }
+            o.n_ports = (size_t)d;
+            break;
+        case 'r':
+            if (netsim_parse_rate(optarg, &o.port_rate)) {
+                fprintf(stderr, "weft serve: --port-rate: %s\n", weft_last_error());
+                return CLI_USAGE;
+            }
+            break;
+        case 'p': snprintf(policy, sizeof policy, "%s", optarg); break;
+        case 'k':
+        case 'H':
+        case 'I':
+            if (!parse_double(optarg, 1e-6, &d)) {
+                fprintf(stderr, "weft serve: '%s': expected a number of seconds > 0\n", optarg);
+                return CLI_USAGE;
+            }
+            *(ch == 'k' ? &o.tick_s : ch == 'H' ? &o.hello_timeout_s : &o.idle_timeout_s) = d;
+            break;
+        case 'j': o.journal = optarg; break;
+        case 'F': o.journal_nosync = true; break;
+        case 'c':
+        case 'm':
+            if (!parse_double(optarg, 1, &d) || d != (size_t)d) {
+                fprintf(stderr, "weft serve: '%s': expected a whole number >= 1\n", optarg);
+                return CLI_USAGE;
+            }
+            *(ch == 'c' ? &o.max_conns : &o.max_frame) = (size_t)d;
+            break;
+        case 'P': port_file = optarg; break;
+        case 'v': o.log = stderr; break;
+        case 'h': usage(stdout); return CLI_OK;
+        default: usage(stderr); return CLI_USAGE;
+        }
+    }
+    if (optind < argc || !o.n_ports || !*token) {
+        fprintf(stderr, "weft serve: %s\n", optind < argc ? "unexpected argument"
+                                           : !o.n_ports ? "--ports N is required"
+                                                        : "--token or --token-file is required");
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    char *colon = strchr(policy, ':');
+    if (colon)
+        *colon = 0;
+    o.ord = coflow_ordering_find(policy);
+    o.alloc = colon ? coflow_allocator_find(colon + 1) : NULL;
+    if (!o.ord || (colon && !o.alloc)) {
+        fprintf(stderr, "weft serve: unknown %s '%s' (see weft sim --help)\n",
+                !o.ord ? "ordering" : "allocator", !o.ord ? policy : colon + 1);
+        return CLI_USAGE;
+    }
+    o.host = host;
+    o.port = port;
+    o.token = token;
+    o.handle_signals = true;
+    rpc_gateway_t *gw;
+    weft_err_t err = rpc_gateway_new(&gw, &o);
+    if (err) {
+        cli_report("serve", err);
+        return CLI_ERROR;
+    }
+    rpc_gateway_stats_t st;
+    rpc_gateway_stats(gw, &st);
+    printf("weft serve: listening on %s:%d (%zu ports, policy %s%s%s)", host,
+           rpc_gateway_port(gw), o.n_ports, policy, colon ? ":" : "", colon ? colon + 1 : "");
+    if (o.journal)
+        printf("; journal %s: %llu records, %zu jobs, %zu finished", o.journal,
+               (unsigned long long)st.journal_records, st.jobs, st.jobs_finished);
+    printf("\n");
+    fflush(stdout);
+    if (port_file) {
+        FILE *f = fopen(port_file, "w");
+        if (!f || fprintf(f, "%d\n", rpc_gateway_port(gw)) < 0 || fclose(f) != 0) {
+            fprintf(stderr, "weft serve: --port-file %s: %s\n", port_file, strerror(errno));
+            rpc_gateway_free(gw);
+            return CLI_ERROR;
+        }
+    }
+    err = rpc_gateway_run(gw);
+    rpc_gateway_stats(gw, &st);
+    fprintf(stderr, "weft serve: stopped: %llu connections, %llu frames in, %llu decisions, "
+            "%llu changes pushed, %llu protocol errors, %llu auth failures, %llu timeouts\n",
+            (unsigned long long)st.conns_accepted, (unsigned long long)st.frames_in,
+            (unsigned long long)st.decisions, (unsigned long long)st.changes_pushed,
+            (unsigned long long)st.protocol_errors, (unsigned long long)st.auth_failures,
+            (unsigned long long)st.timeouts);
+    rpc_gateway_free(gw);
+    if (err) {
+        cli_report("serve", err);
+        return CLI_ERROR;
+    }
+    return CLI_OK;
+}

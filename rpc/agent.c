@@ -1,0 +1,559 @@
+/*
+ * agent.c - `weft agent` (client.h): enforces the gateway's rates on real
+ * bytes.
+ *
+ * One thread, one poll loop over: the gateway connection, the data
+ * listener, the connections peers opened to send us data (drained and
+ * counted), and one outgoing connection per destination agent, shared by
+ * every flow to it. Each flow has a token bucket filled at its assigned
+ * rate (capped at BURST_S worth of bytes, so a late wake-up catches up but
+ * an idle flow does not hoard); a flow sends only what its bucket holds.
+ *
+ * Resumption: the agent keeps, per flow, the bytes it sent; after a
+ * reconnect it re-reports them (and every completion the gateway has not
+ * acknowledged) before anything else, and when the gateway re-announces a
+ * flow it keeps the larger of its own count and the gateway's. A restarted
+ * agent has no count and takes the gateway's: the bytes sent after the last
+ * report before a crash are sent again.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+
+#define BURST_S 0.02               /* token bucket depth, seconds of rate */
+#define MIN_BURST 16384.0          /* ... but at least this many bytes */
+#define WRITE_CHUNK (256 * 1024)   /* bytes per write call */
+#define MAX_RECEIVERS 1024
+#define BACKOFF_MIN_S 0.05
+#define BACKOFF_MAX_S 2.0
+
+typedef struct {
+    uint64_t fid;
+    uint32_t dst;
+    double bytes;      /* size; sent as ceil(bytes) real bytes */
+    double sent;       /* bytes written to the data connection */
+    double reported;   /* sent at the last progress report */
+    double rate;       /* bytes/s */
+    uint32_t cls;
+    double tokens;     /* bytes it may send now */
+    bool done, done_reported, done_acked;
+    int64_t done_seq;  /* the done message that reported it */
+} aflow_t;
+
+typedef struct {
+    char host[64];
+    int port;          /* 0: unknown */
+    int fd;            /* -1: not connected */
+    bool connecting;
+    double retry_at;
+} peer_t;
+
+typedef struct {
+    const rpc_agent_opts_t *o;
+    rpc_client_t gw;
+    bool welcomed;
+    double next_try, backoff;
+    aflow_t *flows;
+    size_t n_flows, cap_flows;
+    size_t *slot;      /* open-addressing fid -> flows index + 1, [n_slot] */
+    size_t n_slot;
+    peer_t *peers;
+    size_t n_peers;
+    int lfd;
+    int data_port;
+    int recv_fd[MAX_RECEIVERS];
+    size_t n_recv;
+    uint64_t bytes_received;
+    int64_t seq;
+    double last_report;
+    unsigned char *zeros;
+} agent_t;
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void alog(agent_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void alog(agent_t *a, const char *fmt, ...)
+{
+    if (!a->o->log)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(a->o->log, "weft agent %u: ", a->o->id);
+    vfprintf(a->o->log, fmt, ap);
+    fputc('\n', a->o->log);
+    va_end(ap);
+}
+
+/* ------------------------------------------------------------ flow map */
+
+static size_t hash64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (size_t)x;
+}
+
+static aflow_t *find_flow(agent_t *a, uint64_t fid)
+{
+    if (!a->n_slot)
+        return NULL;
+    for (size_t i = hash64(fid) & (a->n_slot - 1);; i = (i + 1) & (a->n_slot - 1)) {
+        if (!a->slot[i])
+            return NULL;
+        if (a->flows[a->slot[i] - 1].fid == fid)
+            return &a->flows[a->slot[i] - 1];
+    }
+}
+
+static void slot_put(agent_t *a, size_t idx)
+{
+    size_t i = hash64(a->flows[idx].fid) & (a->n_slot - 1);
+    while (a->slot[i])
+        i = (i + 1) & (a->n_slot - 1);
+    a->slot[i] = idx + 1;
+}
+
+static weft_err_t add_flow(agent_t *a, const aflow_t *f)
+{
+    weft_err_t err = weft_grow((void **)&a->flows, &a->cap_flows, a->n_flows + 1, sizeof *f);
+    if (err)
+        return err;
+    a->flows[a->n_flows++] = *f;
+    if (2 * a->n_flows > a->n_slot) { /* keep the table at most half full */
+        size_t n = a->n_slot ? 2 * a->n_slot : 64;
+        while (2 * a->n_flows > n)
+            n *= 2;
+        size_t *s = weft_calloc(n, sizeof *s);
+        if (!s)
+            return weft_fail(WEFT_ENOMEM, "out of memory for %zu flows", a->n_flows);
+        free(a->slot);
+        a->slot = s;
+        a->n_slot = n;
+        for (size_t i = 0; i < a->n_flows; i++)
+            slot_put(a, i);
+    } else {
+        slot_put(a, a->n_flows - 1);
+    }
+    return WEFT_OK;
+}
+
+/* --------------------------------------------------------------- peers */
+
+static void peer_close(peer_t *p)
+{
+    if (p->fd >= 0)
+        close(p->fd);
+    p->fd = -1;
+    p->connecting = false;
+}
+
+static void peer_connect(agent_t *a, peer_t *p, double now)
+{
+    if (p->fd >= 0 || !p->port || now < p->retry_at)
+        return;
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", p->port);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(p->host, ps, &hints, &res) || !res) {
+        p->retry_at = now + 0.5;
+        return;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && (connect(fd, res->ai_addr, res->ai_addrlen) == 0 || errno == EINPROGRESS)) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        p->fd = fd;
+        p->connecting = true;
+    } else {
+        if (fd >= 0)
+            close(fd);
+        p->retry_at = now + 0.1;
+        alog(a, "cannot connect to peer %s:%d: %s", p->host, p->port, strerror(errno));
+    }
+    freeaddrinfo(res);
+}
+
+/* --------------------------------------------------------- gateway I/O */
+
+static void gw_lost(agent_t *a, const char *why)
+{
+    alog(a, "gateway connection lost: %s; retrying in %.2f s", why, a->backoff);
+    rpc_client_close(&a->gw);
+    a->welcomed = false;
+    a->next_try = mono() + a->backoff;
+    a->backoff = fmin(a->backoff * 2, BACKOFF_MAX_S);
+    for (size_t i = 0; i < a->n_flows; i++) {
+        a->flows[i].rate = 0; /* wait for the gateway's word again */
+        a->flows[i].done_reported = a->flows[i].done_acked;
+    }
+}
+
+/* After (re)connecting: hello, then everything the gateway may have lost. */
+static weft_err_t gw_resume(agent_t *a)
+{
+    weft_err_t err = rpc_client_hello_agent(&a->gw, a->o->token, a->o->id, a->data_port);
+    for (size_t i = 0; !err && i < a->n_flows; i++) {
+        aflow_t *f = &a->flows[i];
+        if (!f->done && f->sent > 0)
+            err = rpc_client_progress(&a->gw, &f->fid, &f->sent, 1);
+        f->reported = f->sent;
+    }
+    return err;
+}
+
+static void set_peers(agent_t *a, const msgpack_object *m)
+{
+    const msgpack_object_array *arr;
+    if (rpc_get_array(m, "peers", &arr))
+        return;
+    for (uint32_t i = 0; i < arr->size; i++) {
+        const msgpack_object *e = &arr->ptr[i];
+        int64_t id, port;
+        if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 3 ||
+            !rpc_obj_int(&e->via.array.ptr[0], &id) ||
+            e->via.array.ptr[1].type != MSGPACK_OBJECT_STR ||
+            !rpc_obj_int(&e->via.array.ptr[2], &port) || id < 0 || (size_t)id >= a->n_peers)
+            continue;
+        peer_t *p = &a->peers[id];
+        char host[64];
+        snprintf(host, sizeof host, "%.*s", (int)e->via.array.ptr[1].via.str.size,
+                 e->via.array.ptr[1].via.str.ptr);
+        if (p->port != port || strcmp(p->host, host)) {
+            peer_close(p);
+            snprintf(p->host, sizeof p->host, "%s", host);
+            p->port = (int)port;
+            p->retry_at = 0;
+        }
+    }
+}
+
+static weft_err_t apply_schedule(agent_t *a, const msgpack_object *m)
+{
+    const msgpack_object_array *nw, *fl;
+    if (rpc_get_array(m, "new", &nw) || rpc_get_array(m, "flows", &fl))
+        return weft_fail(WEFT_EPROTO, "schedule: %s", weft_last_error());
+    for (uint32_t i = 0; i < nw->size; i++) {
+        const msgpack_object *e = &nw->ptr[i];
+        int64_t fid, dst;
+        double bytes, sent;
+        if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 4 ||
+            !rpc_obj_int(&e->via.array.ptr[0], &fid) ||
+            !rpc_obj_int(&e->via.array.ptr[1], &dst) ||
+            !rpc_obj_num(&e->via.array.ptr[2], &bytes) ||
+            !rpc_obj_num(&e->via.array.ptr[3], &sent) || fid < 0 || dst < 0 ||
+            (size_t)dst >= a->n_peers)
+            return weft_fail(WEFT_EPROTO, "schedule: new entry #%u is malformed", i);
+        aflow_t *f = find_flow(a, (uint64_t)fid);
+        if (f) {
+            if (sent > f->sent)
+                f->sent = f->reported = sent;
+            continue;
+        }
+        aflow_t nf = {.fid = (uint64_t)fid, .dst = (uint32_t)dst, .bytes = bytes,
+                      .sent = sent, .reported = sent};
+        if (sent > 0)
+            alog(a, "flow %lld: resuming at %.0f of %.0f bytes", (long long)fid, sent, bytes);
+        weft_err_t err = add_flow(a, &nf);
+        if (err)
+            return err;
+    }
+    for (uint32_t i = 0; i < fl->size; i++) {
+        const msgpack_object *e = &fl->ptr[i];
+        int64_t fid, cls;
+        double rate;
+        if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 3 ||
+            !rpc_obj_int(&e->via.array.ptr[0], &fid) ||
+            !rpc_obj_num(&e->via.array.ptr[1], &rate) ||
+            !rpc_obj_int(&e->via.array.ptr[2], &cls) || fid < 0 || rate < 0)
+            return weft_fail(WEFT_EPROTO, "schedule: flow entry #%u is malformed", i);
+        aflow_t *f = find_flow(a, (uint64_t)fid);
+        if (!f)
+            return weft_fail(WEFT_EPROTO, "schedule: flow %lld was never announced",
+                             (long long)fid);
+        f->rate = rate;
+        f->cls = (uint32_t)cls;
+    }
+    return WEFT_OK;
+}
+
+static weft_err_t gw_handle(agent_t *a, const msgpack_object *m)
+{
+    char type[32];
+    rpc_msg_type(m, type, sizeof type);
+    if (!strcmp(type, "welcome")) {
+        int64_t ports = 0;
+        if (rpc_get_int(m, "ports", 1, 1 << 24, &ports))
+            return weft_fail(WEFT_EPROTO, "welcome: %s", weft_last_error());
+        if (!a->peers) {
+            a->peers = weft_calloc((size_t)ports, sizeof *a->peers);
+            if (!a->peers)
+                return weft_fail(WEFT_ENOMEM, "out of memory for %lld peers", (long long)ports);
+            a->n_peers = (size_t)ports;
+            for (size_t i = 0; i < a->n_peers; i++)
+                a->peers[i].fd = -1;
+        }
+        a->welcomed = true;
+        a->backoff = BACKOFF_MIN_S;
+        alog(a, "connected to the gateway");
+    } else if (!strcmp(type, "peers")) {
+        set_peers(a, m);
+    } else if (!strcmp(type, "schedule")) {
+        return apply_schedule(a, m);
+    } else if (!strcmp(type, "ack")) {
+        int64_t seq;
+        if (rpc_get_int(m, "seq", INT64_MIN, INT64_MAX, &seq) == WEFT_OK)
+            for (size_t i = 0; i < a->n_flows; i++)
+                if (a->flows[i].done_reported && a->flows[i].done_seq == seq)
+                    a->flows[i].done_acked = true;
+    } else if (!strcmp(type, "error")) {
+        const char *msg = "", *code = "";
+        size_t nm = 0, nc = 0;
+        rpc_get_str(m, "message", &msg, &nm);
+        rpc_get_str(m, "code", &code, &nc);
+        alog(a, "gateway error %.*s: %.*s", (int)nc, code, (int)nm, msg);
+    }
+    return WEFT_OK;
+}
+
+/* ---------------------------------------------------------------- loop */
+
+static weft_err_t open_listener(agent_t *a)
+{
+    const char *host = a->o->data_host ? a->o->data_host : "127.0.0.1";
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", a->o->data_port);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    if (getaddrinfo(host, ps, &hints, &res) || !res)
+        return weft_fail(WEFT_EINVAL, "data listener: cannot resolve %s", host);
+    a->lfd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (a->lfd >= 0)
+        setsockopt(a->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (a->lfd < 0 || bind(a->lfd, res->ai_addr, res->ai_addrlen) || listen(a->lfd, 64)) {
+        freeaddrinfo(res);
+        return weft_fail(WEFT_EIO, "data listener on %s:%d: %s", host, a->o->data_port,
+                         strerror(errno));
+    }
+    freeaddrinfo(res);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    getsockname(a->lfd, (struct sockaddr *)&ss, &len);
+    a->data_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                  : ((struct sockaddr_in *)&ss)->sin_port);
+    return WEFT_OK;
+}
+
+/* Sends what each flow's bucket allows. */
+static void pace(agent_t *a, double dt, double now)
+{
+    for (size_t i = 0; i < a->n_flows; i++) {
+        aflow_t *f = &a->flows[i];
+        if (f->done || f->rate <= 0)
+            continue;
+        peer_t *p = &a->peers[f->dst];
+        if (p->fd < 0 || p->connecting) {
+            peer_connect(a, p, now);
+            continue;
+        }
+        f->tokens = fmin(f->tokens + f->rate * dt, fmax(f->rate * BURST_S, MIN_BURST));
+        double total = ceil(f->bytes);
+        double want = fmin(floor(f->tokens), total - f->sent);
+        while (want >= 1) {
+            size_t n = want > WRITE_CHUNK ? WRITE_CHUNK : (size_t)want;
+            ssize_t w = send(p->fd, a->zeros, n, MSG_NOSIGNAL);
+            if (w < 0) {
+                if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                    alog(a, "data connection to agent %u: %s", f->dst, strerror(errno));
+                    peer_close(p);
+                    p->retry_at = now + 0.1;
+                }
+                break;
+            }
+            f->sent += (double)w;
+            f->tokens -= (double)w;
+            want -= (double)w;
+        }
+        if (f->sent >= total) {
+            f->sent = f->bytes;
+            f->done = true;
+        }
+    }
+}
+
+static weft_err_t report(agent_t *a)
+{
+    uint64_t fids[256];
+    double sent[256];
+    size_t n = 0;
+    weft_err_t err = WEFT_OK;
+    for (size_t i = 0; !err && i < a->n_flows; i++) {
+        aflow_t *f = &a->flows[i];
+        if (f->done || f->sent == f->reported)
+            continue;
+        fids[n] = f->fid;
+        sent[n++] = f->sent;
+        f->reported = f->sent;
+        if (n == 256) {
+            err = rpc_client_progress(&a->gw, fids, sent, n);
+            n = 0;
+        }
+    }
+    if (!err && n)
+        err = rpc_client_progress(&a->gw, fids, sent, n);
+    n = 0;
+    a->seq++;
+    for (size_t i = 0; !err && i < a->n_flows; i++) {
+        aflow_t *f = &a->flows[i];
+        if (!f->done || f->done_reported)
+            continue;
+        fids[n++] = f->fid;
+        f->done_reported = true;
+        f->done_seq = a->seq;
+        if (n == 256) {
+            err = rpc_client_done(&a->gw, a->seq, fids, n);
+            n = 0;
+        }
+    }
+    if (!err && n)
+        err = rpc_client_done(&a->gw, a->seq, fids, n);
+    return err;
+}
+
+weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
+{
+    weft_err_t err = WEFT_OK;
+    agent_t a;
+    memset(&a, 0, sizeof a);
+    a.o = o;
+    a.lfd = -1;
+    a.backoff = BACKOFF_MIN_S;
+    rpc_client_init(&a.gw);
+    double report_s = o->report_s > 0 ? o->report_s : 0.01;
+    a.zeros = weft_calloc(WRITE_CHUNK, 1);
+    struct pollfd *pfd = weft_calloc(MAX_RECEIVERS + 8, sizeof *pfd);
+    if (!a.zeros || !pfd)
+        WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory for the agent"));
+    WEFT_CHECK(open_listener(&a));
+    alog(&a, "data port %d", a.data_port);
+    double last = mono();
+    unsigned char sink[65536];
+    while (!*o->stop) {
+        double now = mono();
+        if (a.gw.fd < 0 && now >= a.next_try) {
+            if (rpc_client_connect(&a.gw, o->gateway_host, o->gateway_port, 1.0) ||
+                gw_resume(&a))
+                gw_lost(&a, weft_last_error());
+        }
+        size_t np = 0;
+        pfd[np++] = (struct pollfd){a.lfd, POLLIN, 0};
+        pfd[np++] = (struct pollfd){a.gw.fd, (short)(POLLIN | (rpc_client_want_write(&a.gw)
+                                                                ? POLLOUT : 0)), 0};
+        for (size_t i = 0; i < a.n_recv; i++)
+            pfd[np++] = (struct pollfd){a.recv_fd[i], POLLIN, 0};
+        bool moving = false;
+        for (size_t i = 0; i < a.n_flows && !moving; i++)
+            moving = !a.flows[i].done && a.flows[i].rate > 0;
+        int timeout = moving ? 1 : 10;
+        if (poll(pfd, np, timeout) < 0 && errno != EINTR)
+            WEFT_CHECK(weft_fail(WEFT_EIO, "poll: %s", strerror(errno)));
+        if (pfd[0].revents & POLLIN) {
+            int fd;
+            while ((fd = accept4(a.lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+                if (a.n_recv == MAX_RECEIVERS)
+                    close(fd);
+                else
+                    a.recv_fd[a.n_recv++] = fd;
+            }
+        }
+        for (size_t i = 2; i < np; i++) {
+            if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t n;
+            while ((n = recv(pfd[i].fd, sink, sizeof sink, 0)) > 0)
+                a.bytes_received += (uint64_t)n;
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+                close(pfd[i].fd);
+                for (size_t k = 0; k < a.n_recv; k++)
+                    if (a.recv_fd[k] == pfd[i].fd)
+                        a.recv_fd[k] = a.recv_fd[--a.n_recv];
+            }
+        }
+        if (a.gw.fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            weft_err_t rerr = rpc_client_read(&a.gw);
+            const msgpack_object *m;
+            int r;
+            while ((r = rpc_client_next(&a.gw, &m)) == 1)
+                if ((err = gw_handle(&a, m)) == WEFT_ENOMEM)
+                    goto cleanup;
+            if (rerr || r < 0 || err) {
+                gw_lost(&a, weft_last_error());
+                err = WEFT_OK;
+            }
+        }
+        for (size_t i = 0; i < a.n_peers; i++) { /* finish non-blocking connects */
+            peer_t *p = &a.peers[i];
+            if (!p->connecting)
+                continue;
+            struct pollfd q = {p->fd, POLLOUT, 0};
+            if (poll(&q, 1, 0) == 1) {
+                int e = 0;
+                socklen_t len = sizeof e;
+                getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &e, &len);
+                if (e) {
+                    peer_close(p);
+                    p->retry_at = now + 0.1;
+                } else {
+                    p->connecting = false;
+                }
+            }
+        }
+        now = mono();
+        if (a.welcomed)
+            pace(&a, now - last, now);
+        last = now;
+        if (a.welcomed && now - a.last_report >= report_s) {
+            a.last_report = now;
+            if (report(&a))
+                gw_lost(&a, weft_last_error());
+        }
+        if (a.gw.fd >= 0 && rpc_client_want_write(&a.gw) && rpc_client_flush(&a.gw))
+            gw_lost(&a, weft_last_error());
+    }
+cleanup:
+    alog(&a, "stopping: %llu bytes received", (unsigned long long)a.bytes_received);
+    for (size_t i = 0; i < a.n_peers; i++)
+        peer_close(&a.peers[i]);
+    for (size_t i = 0; i < a.n_recv; i++)
+        close(a.recv_fd[i]);
+    if (a.lfd >= 0)
+        close(a.lfd);
+    rpc_client_destroy(&a.gw);
+    free(a.flows);
+    free(a.slot);
+    free(a.peers);
+    free(a.zeros);
+    free(pfd);
+    return err;
+}

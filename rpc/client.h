@@ -1,0 +1,100 @@
+/*
+ * client.h - the small C client library of the gateway protocol
+ * (docs/protocol.md), linked by `weft agent`, `weft submit` and users' own
+ * shuffle services.
+ *
+ * A client is one TCP connection: message builders append frames to an
+ * output queue, rpc_client_flush writes what the socket takes, and
+ * rpc_client_read / rpc_client_next yield the gateway's frames, decoded and
+ * validated by the same decoder the gateway uses. The socket is
+ * non-blocking, so an event loop (poll, libevent) can drive it with
+ * rpc_client_fd and rpc_client_want_write; rpc_client_wait is the blocking
+ * convenience for simple programs.
+ */
+#ifndef RPC_CLIENT_H
+#define RPC_CLIENT_H
+
+#include <stdbool.h>
+
+#include "coflow/coflow.h"
+#include "rpc/rpc.h"
+
+typedef struct {
+    int fd;               /* -1 when not connected */
+    rpc_decoder_t dec;    /* the gateway's frames */
+    rpc_frame_t fr;       /* the last frame yielded */
+    msgpack_sbuffer out;  /* queued frames: out.data[out_off .. out.size) unwritten */
+    size_t out_off;
+    msgpack_packer pk;    /* packs into out */
+} rpc_client_t;
+
+void rpc_client_init(rpc_client_t *c);
+void rpc_client_destroy(rpc_client_t *c);
+
+/* Connects to host:port within timeout_s (blocking), then leaves the socket
+ * non-blocking with TCP_NODELAY. Drops any earlier connection, its queued
+ * output and undecoded input. EIO with the reason on failure. */
+weft_err_t rpc_client_connect(rpc_client_t *c, const char *host, int port, double timeout_s);
+void rpc_client_close(rpc_client_t *c);
+static inline int rpc_client_fd(const rpc_client_t *c) { return c->fd; }
+static inline bool rpc_client_want_write(const rpc_client_t *c)
+{
+    return c->out_off < c->out.size;
+}
+
+/* Message builders: each appends one frame to the output queue. */
+weft_err_t rpc_client_hello_agent(rpc_client_t *c, const char *token, uint32_t id,
+                                  int data_port);
+weft_err_t rpc_client_hello_client(rpc_client_t *c, const char *token);
+/* Registers job j of wl (its coflows, flows, parents, compute times). */
+weft_err_t rpc_client_register(rpc_client_t *c, int64_t seq, const coflow_workload_t *wl,
+                               size_t j);
+/* Reports sent[i] bytes sent in total for flow fids[i]. */
+weft_err_t rpc_client_progress(rpc_client_t *c, const uint64_t *fids, const double *sent,
+                               size_t n);
+weft_err_t rpc_client_done(rpc_client_t *c, int64_t seq, const uint64_t *fids, size_t n);
+weft_err_t rpc_client_watch(rpc_client_t *c, const int64_t *jobs, size_t n);
+weft_err_t rpc_client_ping(rpc_client_t *c, int64_t seq);
+
+/* Packs job j of wl as the protocol's job map. */
+void rpc_pack_job(msgpack_packer *pk, const coflow_workload_t *wl, size_t j);
+
+/* Writes as much queued output as the socket takes now. EIO if the
+ * connection is broken. */
+weft_err_t rpc_client_flush(rpc_client_t *c);
+/* Reads what is available now into the decoder. EIO on a closed or broken
+ * connection, EPROTO on a bad frame. */
+weft_err_t rpc_client_read(rpc_client_t *c);
+/* The next complete frame: 1 and *msg (a map, valid until the next call),
+ * 0 if none is complete yet, or a negative error. */
+int rpc_client_next(rpc_client_t *c, const msgpack_object **msg);
+/* Blocking: flushes, then waits up to timeout_s for the next frame.
+ * 1 and *msg, 0 on timeout, or a negative error. */
+int rpc_client_wait(rpc_client_t *c, double timeout_s, const msgpack_object **msg);
+/* The "type" of a message, or "" if it has none. */
+const char *rpc_msg_type(const msgpack_object *msg, char *buf, size_t n);
+
+/* ---------------------------------------------------------------- agent */
+
+/* `weft agent`: one port's sender and receiver. */
+typedef struct {
+    const char *gateway_host;   /* the gateway's address */
+    int gateway_port;
+    const char *token;
+    uint32_t id;                /* the port it speaks for */
+    const char *data_host;      /* address to bind the data listener; NULL: 127.0.0.1 */
+    int data_port;              /* 0: a free port */
+    double report_s;            /* progress report period; 0: 10 ms */
+    FILE *log;                  /* connection events; NULL: quiet */
+    volatile int *stop;         /* set non-zero (e.g. by a signal) to return */
+} rpc_agent_opts_t;
+
+/* Runs the agent until *stop: connects to the gateway (again with back-off
+ * from 50 ms to 2 s whenever the connection is lost), re-reports what its
+ * flows sent, accepts peers' data connections and drains them, and sends
+ * every flow it is told about over a TCP connection to the destination
+ * agent, paced by a token bucket to the assigned rate. Returns 0, or an
+ * error that is not a lost connection (data listener, memory). */
+weft_err_t rpc_agent_run(const rpc_agent_opts_t *opts);
+
+#endif

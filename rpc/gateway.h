@@ -1,0 +1,223 @@
+/*
+ * gateway.h - the live gateway (DESIGN §7, docs/protocol.md): the online
+ * scheduler it runs (rpc_sched_t), its journal (rpc_journal_t) and the
+ * libevent server (rpc_gateway_t) behind `weft serve`.
+ *
+ * The scheduler keeps every registered job in one growing workload (`all`:
+ * a flow's gateway id is its index there, so ids are the same after a
+ * journal replay) and, for deciding, a compact workload of the jobs not yet
+ * finished (`live`) with the emulator's coflow_state_t over it: the very
+ * orderings and allocators of coflow/ run on it, unchanged. The live state
+ * is rebuilt when the set of unfinished jobs changes (a registration, a job
+ * finishing) and updated in place by progress and completions otherwise.
+ */
+#ifndef RPC_GATEWAY_H
+#define RPC_GATEWAY_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "coflow/coflow.h"
+#include "rpc/rpc.h"
+
+/* ------------------------------------------------------------ scheduler */
+
+/* One flow whose rate or priority class changed at a decision (or which its
+ * sending agent has not been told about yet: is_new). */
+typedef struct {
+    uint64_t fid;   /* gateway flow id */
+    uint32_t src;   /* sending port = agent id */
+    uint32_t dst;   /* receiving port */
+    double bytes;   /* flow size, bytes */
+    double sent;    /* bytes reported sent so far */
+    double rate;    /* assigned rate, bytes/s (0: wait) */
+    uint32_t cls;   /* priority class: rank of its coflow among the coflows its
+                       sender sends for, in the policy's order (0 = first) */
+    bool is_new;    /* the agent must be told dst, bytes and sent */
+} rpc_change_t;
+
+typedef struct {
+    double t;   /* gateway clock, seconds */
+    size_t idx; /* coflow (release) or job (finish) index in `all` */
+    bool job;
+} rpc_timed_t;
+
+typedef struct {
+    coflow_fabric_t fab;                 /* owned: n_ports at port_rate */
+    const coflow_ordering_t *ord;
+    const coflow_allocator_t *alloc;
+    coflow_workload_t all;               /* every job registered, in order */
+    /* per flow of all, [cap_f] */
+    double *sent;                        /* bytes reported sent */
+    uint8_t *fdone;                      /* finished */
+    uint8_t *announced;                  /* its agent's connection knows it */
+    double *push_rate;                   /* last rate pushed, bytes/s */
+    uint32_t *push_cls;                  /* last class pushed */
+    size_t *fcoflow;                     /* owning coflow in all */
+    size_t *g2l;                         /* index in live, valid for live jobs */
+    size_t cap_f;
+    /* per coflow of all, [cap_c] */
+    uint8_t *cstatus;                    /* coflow_status_t */
+    double *release_s;                   /* gateway clock */
+    double *ready_s;                     /* last parent finish so far */
+    size_t *parents_left;
+    size_t *g2l_c;
+    size_t cap_c;
+    /* per job of all, [cap_j] */
+    double *arrival_s, *finish_s;        /* gateway clock */
+    size_t *left;                        /* coflows not yet done */
+    uint8_t *jdone;
+    size_t cap_j;
+    rpc_timed_t *pend;                   /* releases and job ends waiting for
+                                            compute time to pass */
+    size_t n_pend, cap_pend;
+    /* the live state */
+    coflow_workload_t live;
+    coflow_state_t st;
+    void *ctx;                           /* the ordering's */
+    bool have_live, need_rebuild, dirty;
+    size_t *l2g_flow, *l2g_coflow, *l2g_job, *ids;
+    size_t cap_lf, cap_lc, cap_lj;
+    size_t *port_rank, *port_last;       /* [n_ports] decision scratch */
+    /* outputs, consumed by the caller */
+    rpc_change_t *changes;               /* of the last decision */
+    size_t n_changes, cap_changes;
+    int64_t *jobs_done;                  /* ids of jobs finished since the
+                                            caller last cleared n_jobs_done */
+    size_t n_jobs_done, cap_jobs_done;
+    size_t n_decisions, n_rebuilds;
+} rpc_sched_t;
+
+/* An empty scheduler for n_ports ports of port_rate bytes/s each way, with
+ * ordering ord and allocator alloc (NULL: the ordering's default). */
+weft_err_t rpc_sched_init(rpc_sched_t *s, size_t n_ports, double port_rate,
+                          const coflow_ordering_t *ord, const coflow_allocator_t *alloc);
+void rpc_sched_destroy(rpc_sched_t *s);
+
+/* Parses and validates a job map of the protocol (docs/protocol.md,
+ * "register") into tmp (uninitialised on entry; destroy it after), cycle
+ * check included. Errors (EPROTO, EINVAL, ECYCLE, ENOTFOUND) name the job,
+ * coflow and field. */
+weft_err_t rpc_sched_parse_job(const rpc_sched_t *s, const msgpack_object *job,
+                               coflow_workload_t *tmp);
+/* Index in all of the job with this id, or SIZE_MAX. O(jobs). */
+size_t rpc_sched_find_job(const rpc_sched_t *s, int64_t id);
+/* Gateway id of the first flow of job j: its flows are first .. + n. */
+uint64_t rpc_sched_first_fid(const rpc_sched_t *s, size_t j);
+/* Adds the single job of tmp (parsed above), arrived at now; its roots are
+ * released (after their compute time). *first_fid: its first flow id. */
+weft_err_t rpc_sched_commit_job(rpc_sched_t *s, const coflow_workload_t *tmp, double now,
+                                uint64_t *first_fid);
+
+/* A flow's sender reports `sent` bytes in total. Returns 0 (recorded, or
+ * stale and ignored), 1 if that completes the flow (the caller journals the
+ * completion, then calls rpc_sched_finish), or an error: ENOTFOUND for an
+ * unknown flow, EINVAL for one not released yet or more bytes than it has. */
+int rpc_sched_progress(rpc_sched_t *s, uint64_t fid, double sent);
+/* Validates a completion report: ENOTFOUND / EINVAL as above. */
+weft_err_t rpc_sched_check_done(const rpc_sched_t *s, uint64_t fid);
+/* Flow fid finished at now (idempotent): releases children, finishes jobs
+ * (their ids are appended to jobs_done). */
+weft_err_t rpc_sched_finish(rpc_sched_t *s, uint64_t fid, double now);
+/* Takes the releases and job ends due by now. */
+weft_err_t rpc_sched_tick(rpc_sched_t *s, double now);
+/* One decision at now: ordering + allocation over the live state; fills
+ * changes[0..n_changes) with what differs from what was pushed. Marks every
+ * change as pushed: call rpc_sched_forget for the flows of an agent that is
+ * not connected. O(open flows of released coflows) + the policy's cost. */
+weft_err_t rpc_sched_decide(rpc_sched_t *s, double now);
+/* Forgets what was pushed for fid (its agent is gone), so the next
+ * decision announces it again. */
+void rpc_sched_forget(rpc_sched_t *s, uint64_t fid);
+/* Forgets every released, unfinished flow sent by port src and marks the
+ * state dirty: the next decision tells that agent everything. O(flows). */
+void rpc_sched_forget_port(rpc_sched_t *s, uint32_t src);
+
+/* -------------------------------------------------------------- journal */
+
+/* An append-only file of frames (rpc.h framing), one record each:
+ * {"r": "job", "job": <job map as registered>} and
+ * {"r": "done", "flows": [fid, ...]}. */
+typedef struct {
+    int fd;          /* -1: no journal */
+    char *path;
+    bool sync;       /* records must be fdatasync'ed before they are
+                        acknowledged (the default policy) */
+    bool unsynced;   /* appended since the last rpc_journal_sync */
+    uint64_t records;/* records replayed + appended */
+    uint64_t syncs;  /* fdatasync calls made */
+} rpc_journal_t;
+
+#define RPC_JOURNAL_MAX_RECORD ((size_t)4 << 20) /* bytes per record */
+
+/* Opens (creating) path; calls replay(arg, record map) for every complete
+ * record in order; a torn last record (a crash mid-write) is cut off with a
+ * note to log. Any other damage fails, naming the record and byte offset. */
+weft_err_t rpc_journal_open(rpc_journal_t *j, const char *path, bool sync,
+                            weft_err_t (*replay)(void *arg, const msgpack_object *rec),
+                            void *arg, FILE *log);
+/* Appends one record (a complete frame) with write(2). Durable only after
+ * the next rpc_journal_sync: the gateway appends every record of one event
+ * loop pass, then syncs once before anything of that pass is sent (group
+ * commit). */
+weft_err_t rpc_journal_append(rpc_journal_t *j, const void *frame, size_t n);
+/* fdatasyncs what was appended, if the policy asks for it and anything
+ * was. O(1) when there is nothing to sync. */
+weft_err_t rpc_journal_sync(rpc_journal_t *j);
+void rpc_journal_close(rpc_journal_t *j);
+
+/* --------------------------------------------------------------- server */
+
+typedef struct {
+    const char *host;          /* address to bind; NULL: 127.0.0.1 */
+    int port;                  /* 0: an ephemeral port (rpc_gateway_port) */
+    const char *token;         /* shared secret agents present in hello */
+    size_t n_ports;            /* fabric ports = agent ids 0 .. n_ports-1 */
+    double port_rate;          /* bytes/s each way */
+    const coflow_ordering_t *ord;
+    const coflow_allocator_t *alloc; /* NULL: the ordering's default */
+    double tick_s;             /* decision tick; 0: 10 ms */
+    double hello_timeout_s;    /* close a connection not authenticated by
+                                  then, whatever it sends; 0: 5 s */
+    double idle_timeout_s;     /* close an authenticated connection silent
+                                  this long; 0: 60 s */
+    size_t max_conns;          /* 0: 1024 */
+    size_t max_frame;          /* payload cap, bytes; 0: 1 MiB */
+    unsigned budget;           /* frames handled per connection per read
+                                  event before others get a turn; 0: 64 */
+    size_t max_output;         /* bytes queued to a peer that does not read
+                                  before it is dropped; 0: 16 MiB */
+    const char *journal;       /* NULL: no journal */
+    bool journal_nosync;       /* do not fdatasync records (benchmarks) */
+    bool handle_signals;       /* stop cleanly on SIGINT / SIGTERM */
+    FILE *log;                 /* one line per connection event; NULL: quiet */
+} rpc_gateway_opts_t;
+
+typedef struct rpc_gateway rpc_gateway_t;
+
+/* Counters of a running gateway. */
+typedef struct {
+    uint64_t frames_in, frames_out, decisions, changes_pushed, conns_accepted,
+        conns_refused, protocol_errors, auth_failures, timeouts;
+    size_t conns_open;
+    size_t jobs, jobs_finished; /* registered (journal included), finished */
+    uint64_t journal_records;   /* replayed + appended */
+    uint64_t journal_syncs;     /* fdatasync calls (one per loop pass at most) */
+} rpc_gateway_stats_t;
+
+/* Binds, replays the journal, and is ready to run. */
+weft_err_t rpc_gateway_new(rpc_gateway_t **gw, const rpc_gateway_opts_t *opts);
+/* The bound TCP port. */
+int rpc_gateway_port(const rpc_gateway_t *gw);
+/* Serves until rpc_gateway_stop or a handled signal. */
+weft_err_t rpc_gateway_run(rpc_gateway_t *gw);
+/* From a callback of the gateway's own loop (or a signal handler event). */
+void rpc_gateway_stop(rpc_gateway_t *gw);
+void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out);
+void rpc_gateway_free(rpc_gateway_t *gw);
+
+/* Compares a presented token with the expected one in time that depends
+ * only on their lengths, never on where they first differ. */
+bool rpc_token_equal(const char *expected, size_t n_expected, const char *got, size_t n_got);
+
+#endif

@@ -1,0 +1,609 @@
+/*
+ * sched.c - the gateway's online scheduler (gateway.h): the emulator's
+ * orderings and allocators over jobs that arrive on the wire.
+ *
+ * Invariants:
+ *  - `all` holds every job ever registered, in registration order, so a
+ *    flow's gateway id (its index in all) is the same after a journal
+ *    replay; the per-flow/coflow/job arrays next to it are authoritative.
+ *  - When need_rebuild is false, `live` holds exactly the jobs of all not
+ *    yet finished (in the same order) and `st` mirrors the authoritative
+ *    arrays: a coflow ACTIVE in all is ACTIVE in st with the same release
+ *    time; an open flow's st->flow_remaining is bytes - sent (> 0); each
+ *    coflow_remaining is the sum over its open flows; job_sent the bytes
+ *    the job sent. Progress and completions update both; a change of the
+ *    job set only sets need_rebuild, and the next use rebuilds.
+ *  - push_rate / push_cls / announced say what the sending agent's current
+ *    connection was told, so a decision emits only differences.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dag/dag.h"
+#include "gateway.h"
+
+/* A rate differing from the pushed one by less than this share is not
+ * pushed again: MADD re-paces from progress reports 10 ms old, which would
+ * otherwise move every rate by a hair at every tick. */
+#define RATE_REL_TOL 1e-3
+/* Reported bytes may exceed a flow's size by this share (float rounding of
+ * a size sent as a double). */
+#define BYTES_REL_TOL 1e-9
+
+/* Grows every array of one dimension (all at once) to hold need entries. */
+static weft_err_t grow_all(void **arrs[], const size_t *sizes, size_t n_arrs, size_t *cap,
+                           size_t need)
+{
+    if (need <= *cap)
+        return WEFT_OK;
+    size_t ncap = *cap ? *cap : 64;
+    while (ncap < need)
+        ncap *= 2;
+    for (size_t i = 0; i < n_arrs; i++) {
+        void *p = weft_reallocarray(*arrs[i], ncap, sizes[i]);
+        if (!p)
+            return weft_fail(WEFT_ENOMEM, "out of memory for %zu scheduler entries", ncap);
+        memset((char *)p + *cap * sizes[i], 0, (ncap - *cap) * sizes[i]);
+        *arrs[i] = p;
+    }
+    *cap = ncap;
+    return WEFT_OK;
+}
+
+weft_err_t rpc_sched_init(rpc_sched_t *s, size_t n_ports, double port_rate,
+                          const coflow_ordering_t *ord, const coflow_allocator_t *alloc)
+{
+    memset(s, 0, sizeof *s);
+    if (!ord)
+        return weft_fail(WEFT_EINVAL, "the gateway needs an ordering");
+    if (!alloc)
+        alloc = coflow_allocator_find(ord->default_allocator);
+    if (!alloc)
+        return weft_fail(WEFT_EINVAL, "ordering '%s' has no default allocator", ord->name);
+    if (n_ports == 0 || n_ports > UINT32_MAX)
+        return weft_fail(WEFT_EINVAL, "%zu ports: expected 1..%u", n_ports, UINT32_MAX);
+    s->ord = ord;
+    s->alloc = alloc;
+    weft_err_t err = coflow_fabric_init(&s->fab, n_ports, port_rate);
+    if (err)
+        return err;
+    coflow_workload_init(&s->all, n_ports);
+    s->port_rank = weft_calloc(n_ports, sizeof *s->port_rank);
+    s->port_last = weft_calloc(n_ports, sizeof *s->port_last);
+    if (!s->port_rank || !s->port_last) {
+        rpc_sched_destroy(s);
+        return weft_fail(WEFT_ENOMEM, "out of memory for %zu ports", n_ports);
+    }
+    return WEFT_OK;
+}
+
+static void drop_live(rpc_sched_t *s)
+{
+    if (!s->have_live)
+        return;
+    if (s->ctx && s->ord->destroy)
+        s->ord->destroy(s->ctx);
+    s->ctx = NULL;
+    coflow_state_destroy(&s->st);
+    coflow_workload_destroy(&s->live);
+    s->have_live = false;
+}
+
+void rpc_sched_destroy(rpc_sched_t *s)
+{
+    drop_live(s);
+    coflow_fabric_destroy(&s->fab);
+    coflow_workload_destroy(&s->all);
+    void *ptrs[] = {s->sent, s->fdone, s->announced, s->push_rate, s->push_cls, s->fcoflow,
+                    s->g2l, s->cstatus, s->release_s, s->ready_s, s->parents_left, s->g2l_c,
+                    s->arrival_s, s->finish_s, s->left, s->jdone, s->pend, s->l2g_flow,
+                    s->l2g_coflow, s->l2g_job, s->ids, s->port_rank, s->port_last,
+                    s->changes, s->jobs_done};
+    for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
+        free(ptrs[i]);
+    memset(s, 0, sizeof *s);
+}
+
+/* ------------------------------------------------------------- parsing */
+
+static weft_err_t parse_coflow(const msgpack_object *co, coflow_workload_t *wl, size_t k)
+{
+    weft_err_t err;
+    if (co->type != MSGPACK_OBJECT_MAP)
+        return weft_fail(WEFT_EPROTO, "coflow #%zu is not a map", k);
+    int64_t id;
+    double compute = 0;
+    const msgpack_object_array *flows;
+    if ((err = rpc_get_int(co, "id", INT64_MIN, INT64_MAX, &id)) ||
+        (err = rpc_get_num_opt(co, "compute", 0, 1e12, &compute)) ||
+        (err = rpc_get_array(co, "flows", &flows)))
+        return weft_wrap(err, "coflow #%zu: ", k);
+    if ((err = coflow_workload_add_coflow(wl, id, compute)))
+        return err;
+    if (flows->size == 0)
+        return weft_fail(WEFT_EPROTO, "coflow %lld has no flows", (long long)id);
+    for (uint32_t i = 0; i < flows->size; i++) {
+        const msgpack_object *f = &flows->ptr[i];
+        int64_t src, dst;
+        double bytes;
+        if (f->type != MSGPACK_OBJECT_ARRAY || f->via.array.size != 3 ||
+            !rpc_obj_int(&f->via.array.ptr[0], &src) ||
+            !rpc_obj_int(&f->via.array.ptr[1], &dst) ||
+            !rpc_obj_num(&f->via.array.ptr[2], &bytes))
+            return weft_fail(WEFT_EPROTO,
+                             "coflow %lld: flow #%u is not [src port, dst port, bytes]",
+                             (long long)id, i);
+        if (src < 0 || dst < 0 || src > UINT32_MAX || dst > UINT32_MAX)
+            return weft_fail(WEFT_EINVAL, "coflow %lld: flow #%u: port %lld is negative or "
+                             "too large", (long long)id, i, (long long)(src < 0 ? src : dst));
+        if ((err = coflow_workload_add_flow(wl, (uint32_t)src, (uint32_t)dst, bytes)))
+            return err;
+    }
+    const msgpack_object *par = rpc_map_get(co, "parents");
+    if (par) {
+        if (par->type != MSGPACK_OBJECT_ARRAY)
+            return weft_fail(WEFT_EPROTO, "coflow %lld: field 'parents' is not an array",
+                             (long long)id);
+        for (uint32_t i = 0; i < par->via.array.size; i++) {
+            int64_t p;
+            if (!rpc_obj_int(&par->via.array.ptr[i], &p))
+                return weft_fail(WEFT_EPROTO, "coflow %lld: parent #%u is not an integer",
+                                 (long long)id, i);
+            if ((err = coflow_workload_add_parent(wl, p)))
+                return err;
+        }
+    }
+    return WEFT_OK;
+}
+
+weft_err_t rpc_sched_parse_job(const rpc_sched_t *s, const msgpack_object *job,
+                               coflow_workload_t *tmp)
+{
+    weft_err_t err = WEFT_OK;
+    coflow_workload_init(tmp, s->fab.n_ports);
+    if (!job || job->type != MSGPACK_OBJECT_MAP)
+        return weft_fail(WEFT_EPROTO, "field 'job' is missing or not a map");
+    int64_t id;
+    double weight = 1, final_compute = 0;
+    const msgpack_object_array *cos;
+    if ((err = rpc_get_int(job, "id", INT64_MIN, INT64_MAX, &id)))
+        return weft_wrap(err, "job: ");
+    if ((err = rpc_get_num_opt(job, "weight", 1e-300, 1e300, &weight)) ||
+        (err = rpc_get_num_opt(job, "final_compute", 0, 1e12, &final_compute)) ||
+        (err = rpc_get_array(job, "coflows", &cos)))
+        return weft_wrap(err, "job %lld: ", (long long)id);
+    if (cos->size == 0)
+        return weft_fail(WEFT_EPROTO, "job %lld has no coflows", (long long)id);
+    WEFT_CHECK(coflow_workload_add_job(tmp, id, 0, weight, final_compute));
+    for (uint32_t k = 0; k < cos->size; k++)
+        WEFT_CHECK(parse_coflow(&cos->ptr[k], tmp, k));
+    WEFT_CHECK(coflow_workload_finish_job(tmp));
+    WEFT_CHECK(dag_analyze(tmp, &s->fab));
+    return WEFT_OK;
+cleanup:
+    return weft_wrap(err, "job %lld: ", (long long)id);
+}
+
+size_t rpc_sched_find_job(const rpc_sched_t *s, int64_t id)
+{
+    for (size_t j = 0; j < s->all.n_jobs; j++)
+        if (s->all.jobs[j].id == id)
+            return j;
+    return SIZE_MAX;
+}
+
+uint64_t rpc_sched_first_fid(const rpc_sched_t *s, size_t j)
+{
+    return s->all.coflows[s->all.jobs[j].first_coflow].first_flow;
+}
+
+/* Appends job j of src to dst as a new job arrived at arrival_s. */
+static weft_err_t copy_job(coflow_workload_t *dst, const coflow_workload_t *src, size_t j,
+                           double arrival_s)
+{
+    const coflow_job_t *job = &src->jobs[j];
+    weft_err_t err = coflow_workload_add_job(dst, job->id, arrival_s, job->weight,
+                                             job->final_compute_s);
+    if (err)
+        return err;
+    for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
+        const coflow_coflow_t *co = &src->coflows[c];
+        if ((err = coflow_workload_add_coflow(dst, co->id, co->compute_s)))
+            return err;
+        for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++)
+            if ((err = coflow_workload_add_flow(dst, src->flows[f].src, src->flows[f].dst,
+                                                src->flows[f].bytes)))
+                return err;
+        for (size_t k = 0; k < co->n_parents; k++)
+            if ((err = coflow_workload_add_parent(
+                     dst, src->coflows[src->parents[co->first_parent + k]].id)))
+                return err;
+    }
+    return coflow_workload_finish_job(dst);
+}
+
+/* ------------------------------------------------------------- events */
+
+static weft_err_t add_timed(rpc_sched_t *s, double t, size_t idx, bool job)
+{
+    weft_err_t err = weft_grow((void **)&s->pend, &s->cap_pend, s->n_pend + 1, sizeof *s->pend);
+    if (err)
+        return err;
+    s->pend[s->n_pend++] = (rpc_timed_t){t, idx, job};
+    return WEFT_OK;
+}
+
+static void release(rpc_sched_t *s, size_t c, double now)
+{
+    s->cstatus[c] = COFLOW_ACTIVE;
+    s->release_s[c] = now;
+    if (!s->need_rebuild)
+        coflow_state_release(&s->st, s->g2l_c[c], now);
+    s->dirty = true;
+}
+
+static weft_err_t job_finished(rpc_sched_t *s, size_t j, double t)
+{
+    weft_err_t err = weft_grow((void **)&s->jobs_done, &s->cap_jobs_done, s->n_jobs_done + 1,
+                               sizeof *s->jobs_done);
+    if (err)
+        return err;
+    s->jdone[j] = 1;
+    s->finish_s[j] = t;
+    s->jobs_done[s->n_jobs_done++] = s->all.jobs[j].id;
+    s->need_rebuild = true; /* drop it from the live state */
+    s->dirty = true;
+    return WEFT_OK;
+}
+
+weft_err_t rpc_sched_commit_job(rpc_sched_t *s, const coflow_workload_t *tmp, double now,
+                                uint64_t *first_fid)
+{
+    coflow_workload_t *all = &s->all;
+    weft_err_t err = copy_job(all, tmp, 0, now);
+    if (err)
+        return err;
+    void **fa[] = {(void **)&s->sent, (void **)&s->fdone, (void **)&s->announced,
+                   (void **)&s->push_rate, (void **)&s->push_cls, (void **)&s->fcoflow,
+                   (void **)&s->g2l};
+    size_t fs[] = {sizeof *s->sent, 1, 1, sizeof *s->push_rate, sizeof *s->push_cls,
+                   sizeof *s->fcoflow, sizeof *s->g2l};
+    void **ca[] = {(void **)&s->cstatus, (void **)&s->release_s, (void **)&s->ready_s,
+                   (void **)&s->parents_left, (void **)&s->g2l_c};
+    size_t cs[] = {1, sizeof(double), sizeof(double), sizeof(size_t), sizeof(size_t)};
+    void **ja[] = {(void **)&s->arrival_s, (void **)&s->finish_s, (void **)&s->left,
+                   (void **)&s->jdone};
+    size_t js[] = {sizeof(double), sizeof(double), sizeof(size_t), 1};
+    if ((err = grow_all(fa, fs, 7, &s->cap_f, all->n_flows)) ||
+        (err = grow_all(ca, cs, 5, &s->cap_c, all->n_coflows)) ||
+        (err = grow_all(ja, js, 4, &s->cap_j, all->n_jobs)))
+        return err; /* the job stays in all but is never released: ENOMEM is fatal */
+    size_t j = all->n_jobs - 1;
+    const coflow_job_t *job = &all->jobs[j];
+    s->arrival_s[j] = now;
+    s->left[j] = job->n_coflows;
+    for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
+        const coflow_coflow_t *co = &all->coflows[c];
+        s->cstatus[c] = COFLOW_WAITING;
+        s->parents_left[c] = co->n_parents;
+        s->ready_s[c] = now;
+        for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++) {
+            s->fcoflow[f] = c;
+            s->push_rate[f] = -1;
+        }
+    }
+    s->need_rebuild = true;
+    for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
+        const coflow_coflow_t *co = &all->coflows[c];
+        if (co->n_parents > 0)
+            continue;
+        if (co->compute_s > 0) {
+            if ((err = add_timed(s, now + co->compute_s, c, false)))
+                return err;
+        } else
+            release(s, c, now);
+    }
+    *first_fid = rpc_sched_first_fid(s, j);
+    return WEFT_OK;
+}
+
+/* Rebuilds live and st from the unfinished jobs of all (invariants above).
+ * O(flows of unfinished jobs) plus dag_analyze. */
+static weft_err_t rebuild(rpc_sched_t *s)
+{
+    weft_err_t err = WEFT_OK;
+    drop_live(s);
+    coflow_workload_init(&s->live, s->fab.n_ports);
+    s->have_live = true;
+    const coflow_workload_t *all = &s->all;
+    for (size_t j = 0; j < all->n_jobs; j++)
+        if (!s->jdone[j])
+            WEFT_CHECK(copy_job(&s->live, all, j, s->arrival_s[j]));
+    coflow_workload_t *lv = &s->live;
+    WEFT_CHECK(dag_analyze(lv, &s->fab));
+    WEFT_CHECK(weft_grow((void **)&s->l2g_flow, &s->cap_lf, lv->n_flows, sizeof(size_t)));
+    WEFT_CHECK(weft_grow((void **)&s->l2g_coflow, &s->cap_lc, lv->n_coflows, sizeof(size_t)));
+    free(s->ids);
+    s->ids = weft_calloc(lv->n_coflows ? lv->n_coflows : 1, sizeof *s->ids);
+    if (!s->ids)
+        WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory for %zu coflow ids", lv->n_coflows));
+    WEFT_CHECK(weft_grow((void **)&s->l2g_job, &s->cap_lj, lv->n_jobs, sizeof(size_t)));
+    for (size_t j = 0, lj = 0; j < all->n_jobs; j++) {
+        if (s->jdone[j])
+            continue;
+        const coflow_job_t *gj = &all->jobs[j], *ljob = &lv->jobs[lj];
+        s->l2g_job[lj] = j;
+        for (size_t k = 0; k < gj->n_coflows; k++) {
+            size_t gc = gj->first_coflow + k, lc = ljob->first_coflow + k;
+            s->l2g_coflow[lc] = gc;
+            s->g2l_c[gc] = lc;
+            const coflow_coflow_t *gco = &all->coflows[gc], *lco = &lv->coflows[lc];
+            for (size_t i = 0; i < gco->n_flows; i++) {
+                s->l2g_flow[lco->first_flow + i] = gco->first_flow + i;
+                s->g2l[gco->first_flow + i] = lco->first_flow + i;
+            }
+        }
+        lj++;
+    }
+    WEFT_CHECK(coflow_state_init(&s->st, lv, &s->fab));
+    coflow_state_t *st = &s->st;
+    for (size_t lc = 0; lc < lv->n_coflows; lc++) {
+        size_t gc = s->l2g_coflow[lc];
+        const coflow_coflow_t *lco = &lv->coflows[lc];
+        double sent = 0;
+        for (size_t i = 0; i < lco->n_flows; i++)
+            sent += s->sent[s->l2g_flow[lco->first_flow + i]];
+        st->job_sent[lco->job] += sent;
+        if (s->cstatus[gc] == COFLOW_DONE) {
+            st->status[lc] = COFLOW_DONE;
+            st->coflow_remaining[lc] = 0;
+            continue;
+        }
+        if (s->cstatus[gc] != COFLOW_ACTIVE)
+            continue;
+        coflow_state_release(st, lc, s->release_s[gc]);
+        for (size_t i = 0; i < lco->n_flows; i++) {
+            size_t lf = lco->first_flow + i, gf = s->l2g_flow[lf];
+            if (s->fdone[gf]) {
+                st->coflow_remaining[lc] -= st->flow_remaining[lf];
+                coflow_state_finish_flow(st, lf);
+            } else {
+                st->coflow_remaining[lc] -= s->sent[gf];
+                st->flow_remaining[lf] -= s->sent[gf];
+            }
+        }
+    }
+    if (s->ord->create)
+        WEFT_CHECK(s->ord->create(&s->ctx, st));
+    s->need_rebuild = false;
+    s->n_rebuilds++;
+    return WEFT_OK;
+cleanup:
+    drop_live(s);
+    s->need_rebuild = true;
+    return err;
+}
+
+static weft_err_t ensure_live(rpc_sched_t *s)
+{
+    return s->need_rebuild || !s->have_live ? rebuild(s) : WEFT_OK;
+}
+
+static weft_err_t check_flow(const rpc_sched_t *s, uint64_t fid)
+{
+    if (fid >= s->all.n_flows)
+        return weft_fail(WEFT_ENOTFOUND, "flow %llu does not exist (%zu flows registered)",
+                         (unsigned long long)fid, s->all.n_flows);
+    size_t c = s->fcoflow[fid];
+    if (s->cstatus[c] == COFLOW_WAITING)
+        return weft_fail(WEFT_EINVAL, "flow %llu belongs to coflow %lld of job %lld, which is "
+                         "not released yet", (unsigned long long)fid,
+                         (long long)s->all.coflows[c].id,
+                         (long long)s->all.jobs[s->all.coflows[c].job].id);
+    return WEFT_OK;
+}
+
+weft_err_t rpc_sched_check_done(const rpc_sched_t *s, uint64_t fid)
+{
+    return check_flow(s, fid);
+}
+
+int rpc_sched_progress(rpc_sched_t *s, uint64_t fid, double sent)
+{
+    weft_err_t err = check_flow(s, fid);
+    if (err)
+        return err;
+    if (s->fdone[fid])
+        return 0; /* a report from before the completion */
+    double bytes = s->all.flows[fid].bytes;
+    if (!(sent >= 0) || sent > bytes * (1 + BYTES_REL_TOL))
+        return weft_fail(WEFT_EINVAL, "flow %llu: %.17g bytes reported sent of %.17g",
+                         (unsigned long long)fid, sent, bytes);
+    if (sent >= bytes)
+        return 1;
+    if (sent <= s->sent[fid])
+        return 0;
+    if ((err = ensure_live(s)))
+        return err;
+    double delta = sent - s->sent[fid];
+    size_t lf = s->g2l[fid], lc = s->st.flow_coflow[lf];
+    s->st.flow_remaining[lf] -= delta;
+    s->st.coflow_remaining[lc] -= delta;
+    s->st.job_sent[s->live.coflows[lc].job] += delta;
+    s->sent[fid] = sent;
+    s->dirty = true;
+    return 0;
+}
+
+/* Coflow c of all is done at now: children whose parents are all done are
+ * released (after their compute time), the job ends with its last one. */
+static weft_err_t coflow_done(rpc_sched_t *s, size_t c, double now)
+{
+    weft_err_t err;
+    const coflow_workload_t *all = &s->all;
+    s->cstatus[c] = COFLOW_DONE;
+    size_t j = all->coflows[c].job;
+    const coflow_job_t *job = &all->jobs[j];
+    for (size_t d = job->first_coflow; d < job->first_coflow + job->n_coflows; d++) {
+        const coflow_coflow_t *co = &all->coflows[d];
+        for (size_t k = 0; k < co->n_parents; k++) {
+            if (all->parents[co->first_parent + k] != c)
+                continue;
+            if (now > s->ready_s[d])
+                s->ready_s[d] = now;
+            if (--s->parents_left[d] == 0) {
+                if (co->compute_s > 0) {
+                    if ((err = add_timed(s, s->ready_s[d] + co->compute_s, d, false)))
+                        return err;
+                } else {
+                    release(s, d, now);
+                }
+            }
+        }
+    }
+    if (--s->left[j] == 0) {
+        if (job->final_compute_s > 0)
+            return add_timed(s, now + job->final_compute_s, j, true);
+        return job_finished(s, j, now);
+    }
+    return WEFT_OK;
+}
+
+/* Releases coflow c at once if it only waits for its compute time (a
+ * completion replayed from the journal may come before that time). */
+static void release_if_ready(rpc_sched_t *s, size_t c, double now)
+{
+    if (s->cstatus[c] != COFLOW_WAITING || s->parents_left[c] != 0)
+        return;
+    for (size_t i = 0; i < s->n_pend; i++)
+        if (!s->pend[i].job && s->pend[i].idx == c) {
+            s->pend[i] = s->pend[--s->n_pend];
+            break;
+        }
+    release(s, c, now);
+}
+
+weft_err_t rpc_sched_finish(rpc_sched_t *s, uint64_t fid, double now)
+{
+    if (fid < s->all.n_flows)
+        release_if_ready(s, s->fcoflow[fid], now);
+    weft_err_t err = check_flow(s, fid);
+    if (err || s->fdone[fid])
+        return err;
+    if ((err = ensure_live(s)))
+        return err;
+    size_t c = s->fcoflow[fid], lf = s->g2l[fid], lc = s->st.flow_coflow[lf];
+    double delta = s->all.flows[fid].bytes - s->sent[fid];
+    s->sent[fid] = s->all.flows[fid].bytes;
+    s->fdone[fid] = 1;
+    s->st.job_sent[s->live.coflows[lc].job] += delta;
+    s->st.coflow_remaining[lc] -= s->st.flow_remaining[lf];
+    s->st.now = now;
+    s->dirty = true;
+    if (coflow_state_finish_flow(&s->st, lf))
+        return coflow_done(s, c, now);
+    return WEFT_OK;
+}
+
+weft_err_t rpc_sched_tick(rpc_sched_t *s, double now)
+{
+    weft_err_t err;
+    for (size_t i = 0; i < s->n_pend;) {
+        if (s->pend[i].t > now) {
+            i++;
+            continue;
+        }
+        rpc_timed_t p = s->pend[i];
+        s->pend[i] = s->pend[--s->n_pend];
+        if (p.job) {
+            if ((err = job_finished(s, p.idx, p.t)))
+                return err;
+        } else {
+            release(s, p.idx, now);
+        }
+    }
+    return WEFT_OK;
+}
+
+static weft_err_t emit(rpc_sched_t *s, size_t gf, double rate, uint32_t cls)
+{
+    weft_err_t err = weft_grow((void **)&s->changes, &s->cap_changes, s->n_changes + 1,
+                               sizeof *s->changes);
+    if (err)
+        return err;
+    const coflow_flow_t *f = &s->all.flows[gf];
+    s->changes[s->n_changes++] = (rpc_change_t){
+        .fid = gf, .src = f->src, .dst = f->dst, .bytes = f->bytes, .sent = s->sent[gf],
+        .rate = rate, .cls = cls, .is_new = !s->announced[gf]};
+    s->announced[gf] = 1;
+    s->push_rate[gf] = rate;
+    s->push_cls[gf] = cls;
+    return WEFT_OK;
+}
+
+weft_err_t rpc_sched_decide(rpc_sched_t *s, double now)
+{
+    weft_err_t err;
+    s->n_changes = 0;
+    if ((err = ensure_live(s)))
+        return err;
+    coflow_state_t *st = &s->st;
+    const coflow_workload_t *lv = &s->live;
+    st->now = now;
+    size_t n = 0;
+    for (size_t c = 0; c < lv->n_coflows; c++)
+        if (st->status[c] == COFLOW_ACTIVE)
+            s->ids[n++] = c;
+    coflow_sort_by_key(st, s->ids, n, st->release_s);
+    if (n > 0)
+        s->ord->order(s->ctx, st, s->ids, n);
+    for (size_t k = 0; k < st->n_rated; k++)
+        st->flow_rate[st->rated[k]] = 0;
+    st->n_rated = 0;
+    if (n > 0)
+        s->alloc->allocate(st, s->ids, n);
+    for (size_t p = 0; p < s->fab.n_ports; p++) {
+        s->port_rank[p] = 0;
+        s->port_last[p] = SIZE_MAX;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t c = s->ids[i];
+        const size_t *open = st->open_flows + lv->coflows[c].first_flow;
+        for (size_t k = 0; k < st->n_open[c]; k++) {
+            size_t lf = open[k], gf = s->l2g_flow[lf];
+            uint32_t src = lv->flows[lf].src;
+            if (s->port_last[src] != c) {
+                s->port_last[src] = c;
+                s->port_rank[src]++;
+            }
+            size_t rank = s->port_rank[src] - 1;
+            uint32_t cls = rank > 65535 ? 65535 : (uint32_t)rank;
+            double rate = st->flow_rate[lf], old = s->push_rate[gf];
+            bool changed = !s->announced[gf] || cls != s->push_cls[gf] ||
+                           fabs(rate - old) > RATE_REL_TOL * fmax(rate, old) ||
+                           ((rate == 0) != (old == 0));
+            if (changed && (err = emit(s, gf, rate, cls)))
+                return err;
+        }
+    }
+    s->dirty = false;
+    s->n_decisions++;
+    return WEFT_OK;
+}
+
+void rpc_sched_forget(rpc_sched_t *s, uint64_t fid)
+{
+    if (fid < s->all.n_flows) {
+        s->announced[fid] = 0;
+        s->push_rate[fid] = -1;
+    }
+}
+
+void rpc_sched_forget_port(rpc_sched_t *s, uint32_t src)
+{
+    for (size_t f = 0; f < s->all.n_flows; f++)
+        if (s->all.flows[f].src == src && !s->fdone[f])
+            rpc_sched_forget(s, f);
+    s->dirty = true;
+}

@@ -1,0 +1,1031 @@
+/*
+ * server.c - the gateway's libevent server (gateway.h, docs/protocol.md).
+ *
+ * One event loop, one bufferevent per connection, memcached's shape: each
+ * connection has an explicit state (conn_state_t, named by conn_state_name
+ * and changed only by conn_set_state); a read event handles at most
+ * `budget` frames before yielding to the others; a protocol violation gets
+ * an error frame and a close once it is written; EMFILE pauses accepting.
+ *
+ * Bounds on what a peer can make the gateway hold: its decoder buffer
+ * (frame cap + 4 bytes, checked before buffering), libevent's input buffer
+ * (read watermark), its output queue (max_output, else dropped), and the
+ * connection count (max_conns). An unauthenticated connection is closed
+ * hello_timeout after it was accepted whatever it sends (slow-loris), an
+ * authenticated one after idle_timeout of silence.
+ *
+ * Durability (group commit): registrations and completions are appended
+ * to the journal while their messages are handled, and the decision event
+ * fdatasyncs them before it pushes anything. Acknowledgements queued by
+ * the handlers cannot leave earlier: a socket bufferevent only schedules
+ * its write event when data is queued, and write events run after the
+ * next epoll, while the decision event was activated in the current pass
+ * and runs in it. So nothing of a pass reaches a peer before its records
+ * are durable, and one fdatasync serves every message of the pass.
+ *
+ * Scheduling: every handled message that changes the state activates one
+ * decision event, which runs after the read events already queued in the
+ * same loop pass (so a burst of reports costs one decision); the tick
+ * timer takes due releases and decides if anything moved since. A
+ * decision's changes are grouped by sending port and pushed to that agent.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gateway.h"
+
+#define READ_HIGH_WATER (256 * 1024) /* bytes libevent buffers per connection */
+#define CLOSE_GRACE_S 1.0            /* time to flush an error frame */
+#define SCHEDULE_CHUNK 8192          /* entries per schedule frame */
+
+typedef enum { CONN_HELLO, CONN_AGENT, CONN_CLIENT, CONN_CLOSING } conn_state_t;
+static const char *const conn_state_name[] = {"hello", "agent", "client", "closing"};
+
+typedef struct conn {
+    rpc_gateway_t *gw;
+    struct bufferevent *bev;
+    struct event *hello_timer, *resume, *close_timer;
+    rpc_decoder_t dec;
+    rpc_frame_t fr;
+    conn_state_t state;
+    int64_t agent;     /* port id of an agent, -1 otherwise */
+    int data_port;     /* an agent's data port */
+    char host[64];     /* peer address */
+    uint64_t serial;
+    struct conn *prev, *next;
+} conn_t;
+
+struct rpc_gateway {
+    rpc_gateway_opts_t o;
+    char *token;
+    struct event_base *base;
+    struct evconnlistener *lis;
+    struct event *tick, *decide_ev, *sigint, *sigterm, *accept_resume;
+    rpc_sched_t sched;
+    rpc_journal_t journal;
+    conn_t *conns;
+    conn_t **agents; /* [n_ports] the connection of each agent, or NULL */
+    msgpack_sbuffer out;
+    double t0;
+    int port;
+    uint64_t serial;
+    bool peers_dirty;
+    weft_err_t fatal;
+    rpc_gateway_stats_t stats;
+};
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double gw_now(const rpc_gateway_t *gw) { return mono() - gw->t0; }
+
+static struct timeval tv_of(double s)
+{
+    struct timeval tv = {(time_t)s, (suseconds_t)((s - floor(s)) * 1e6)};
+    return tv;
+}
+
+bool rpc_token_equal(const char *expected, size_t n_expected, const char *got, size_t n_got)
+{
+    /* Walk the expected token's length whatever was presented, folding every
+     * difference into one accumulator: no early exit reveals a prefix. */
+    volatile unsigned char diff = (unsigned char)(n_expected != n_got);
+    for (size_t i = 0; i < n_expected; i++) {
+        unsigned char g = i < n_got ? (unsigned char)got[i] : 0;
+        diff |= (unsigned char)((unsigned char)expected[i] ^ g);
+    }
+    return diff == 0;
+}
+
+/* ---------------------------------------------------------- connections */
+
+static void conn_set_state(conn_t *c, conn_state_t s)
+{
+    if (c->gw->o.log && c->state != s)
+        fprintf(c->gw->o.log, "weft serve: connection %llu (%s): %s -> %s\n",
+                (unsigned long long)c->serial, c->host, conn_state_name[c->state],
+                conn_state_name[s]);
+    c->state = s;
+}
+
+static void request_decision(rpc_gateway_t *gw)
+{
+    if (!event_pending(gw->decide_ev, EV_TIMEOUT, NULL))
+        event_active(gw->decide_ev, EV_TIMEOUT, 1);
+}
+
+static void conn_free(conn_t *c)
+{
+    rpc_gateway_t *gw = c->gw;
+    if (gw->o.log)
+        fprintf(gw->o.log, "weft serve: connection %llu (%s) closed in state %s\n",
+                (unsigned long long)c->serial, c->host, conn_state_name[c->state]);
+    if (c->agent >= 0 && gw->agents[c->agent] == c) {
+        gw->agents[c->agent] = NULL;
+        gw->peers_dirty = true;
+        request_decision(gw);
+    }
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        gw->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    gw->stats.conns_open--;
+    if (c->hello_timer)
+        event_free(c->hello_timer);
+    if (c->resume)
+        event_free(c->resume);
+    if (c->close_timer)
+        event_free(c->close_timer);
+    bufferevent_free(c->bev);
+    rpc_decoder_destroy(&c->dec);
+    rpc_frame_destroy(&c->fr);
+    free(c);
+}
+
+static void conn_fail(conn_t *c, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Queues the frames in gw->out to c (and empties gw->out). */
+static void conn_send(conn_t *c)
+{
+    rpc_gateway_t *gw = c->gw;
+    if (c->state != CONN_CLOSING && gw->out.size > 0) {
+        bufferevent_write(c->bev, gw->out.data, gw->out.size);
+        gw->stats.frames_out++;
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) > gw->o.max_output) {
+            gw->out.size = 0;
+            conn_fail(c, "slow-reader", "more than %zu bytes queued to a peer that does not "
+                      "read", gw->o.max_output);
+        }
+    }
+    gw->out.size = 0;
+}
+
+static void close_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    conn_free(arg);
+}
+
+static void closing_write_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    conn_free(arg);
+}
+
+/* Sends an error frame and closes c once it is written (or after a grace
+ * period). Never frees c at once, so callers may keep using it. */
+static void conn_fail(conn_t *c, const char *code, const char *fmt, ...)
+{
+    rpc_gateway_t *gw = c->gw;
+    if (c->state == CONN_CLOSING)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (gw->o.log)
+        fprintf(gw->o.log, "weft serve: connection %llu (%s): %s: %s\n",
+                (unsigned long long)c->serial, c->host, code, msg);
+    size_t keep = gw->out.size; /* a caller may be midway through packing */
+    msgpack_sbuffer saved = gw->out;
+    msgpack_sbuffer_init(&gw->out);
+    if (rpc_pack_error(&gw->out, code, msg) == WEFT_OK)
+        bufferevent_write(c->bev, gw->out.data, gw->out.size);
+    msgpack_sbuffer_destroy(&gw->out);
+    gw->out = saved;
+    gw->out.size = keep;
+    conn_set_state(c, CONN_CLOSING);
+    bufferevent_disable(c->bev, EV_READ);
+    bufferevent_setcb(c->bev, NULL, closing_write_cb, NULL, c);
+    bufferevent_enable(c->bev, EV_WRITE);
+    struct timeval tv = tv_of(CLOSE_GRACE_S);
+    event_add(c->close_timer, &tv);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        event_active(c->close_timer, EV_TIMEOUT, 1);
+}
+
+/* An error the peer caused but that does not break the stream: an error
+ * frame, and the connection stays. */
+static void conn_error(conn_t *c, const char *code, weft_err_t err)
+{
+    rpc_gateway_t *gw = c->gw;
+    size_t keep = gw->out.size;
+    msgpack_sbuffer saved = gw->out;
+    msgpack_sbuffer_init(&gw->out);
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s: %s", weft_strerror(err), weft_last_error());
+    if (rpc_pack_error(&gw->out, code, msg) == WEFT_OK)
+        conn_send(c);
+    msgpack_sbuffer_destroy(&gw->out);
+    gw->out = saved;
+    gw->out.size = keep;
+}
+
+/* ------------------------------------------------------------- messages */
+
+static void pack_kv_int(msgpack_packer *pk, const char *k, int64_t v)
+{
+    rpc_pack_cstr(pk, k);
+    msgpack_pack_int64(pk, v);
+}
+
+static void send_welcome(conn_t *c)
+{
+    rpc_gateway_t *gw = c->gw;
+    size_t mark;
+    rpc_frame_begin(&gw->out, &mark);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 4);
+    rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "welcome");
+    pack_kv_int(&pk, "v", RPC_PROTOCOL_VERSION);
+    pack_kv_int(&pk, "ports", (int64_t)gw->sched.fab.n_ports);
+    rpc_pack_cstr(&pk, "rate"), msgpack_pack_double(&pk, gw->o.port_rate);
+    rpc_frame_end(&gw->out, mark, 0);
+    conn_send(c);
+}
+
+static void handle_hello(conn_t *c, const msgpack_object *m)
+{
+    rpc_gateway_t *gw = c->gw;
+    const char *tok, *role = "agent";
+    size_t ntok, nrole = 5;
+    int64_t v, id = -1, port = 0;
+    weft_err_t err;
+    if ((err = rpc_get_int(m, "v", 0, INT32_MAX, &v)))
+        return conn_fail(c, "protocol", "hello: %s", weft_last_error());
+    if (v != RPC_PROTOCOL_VERSION)
+        return conn_fail(c, "version", "hello: protocol version %lld, this gateway speaks %d",
+                         (long long)v, RPC_PROTOCOL_VERSION);
+    if ((err = rpc_get_str(m, "token", &tok, &ntok)))
+        return conn_fail(c, "protocol", "hello: %s", weft_last_error());
+    if (!rpc_token_equal(gw->token, strlen(gw->token), tok, ntok)) {
+        gw->stats.auth_failures++;
+        return conn_fail(c, "auth", "hello: wrong token");
+    }
+    if (rpc_map_get(m, "role") && (err = rpc_get_str(m, "role", &role, &nrole)))
+        return conn_fail(c, "protocol", "hello: %s", weft_last_error());
+    bool agent = nrole == 5 && !memcmp(role, "agent", 5);
+    if (!agent && !(nrole == 6 && !memcmp(role, "client", 6)))
+        return conn_fail(c, "protocol", "hello: role '%.*s', expected 'agent' or 'client'",
+                         (int)(nrole > 32 ? 32 : nrole), role);
+    if (agent) {
+        if ((err = rpc_get_int(m, "id", 0, (int64_t)gw->sched.fab.n_ports - 1, &id)) ||
+            (err = rpc_get_int(m, "port", 1, 65535, &port)))
+            return conn_fail(c, "protocol", "hello: %s", weft_last_error());
+        conn_t *old = gw->agents[id];
+        if (old && old != c) {
+            old->agent = -1; /* its flows now belong to the new connection */
+            conn_fail(old, "replaced", "agent %lld connected again", (long long)id);
+        }
+        gw->agents[id] = c;
+        c->agent = id;
+        c->data_port = (int)port;
+        rpc_sched_forget_port(&gw->sched, (uint32_t)id);
+        gw->peers_dirty = true;
+    }
+    event_del(c->hello_timer);
+    struct timeval idle = tv_of(gw->o.idle_timeout_s);
+    bufferevent_set_timeouts(c->bev, &idle, NULL);
+    conn_set_state(c, agent ? CONN_AGENT : CONN_CLIENT);
+    send_welcome(c);
+    request_decision(gw);
+}
+
+static void send_ack(conn_t *c, int64_t seq, int64_t job, uint64_t first_fid, bool dup)
+{
+    rpc_gateway_t *gw = c->gw;
+    size_t mark;
+    rpc_frame_begin(&gw->out, &mark);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, job == INT64_MIN ? 2 : 5);
+    rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "ack");
+    pack_kv_int(&pk, "seq", seq);
+    if (job != INT64_MIN) {
+        pack_kv_int(&pk, "job", job);
+        rpc_pack_cstr(&pk, "first_flow"), msgpack_pack_uint64(&pk, first_fid);
+        rpc_pack_cstr(&pk, "dup"), dup ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+    }
+    rpc_frame_end(&gw->out, mark, 0);
+    conn_send(c);
+}
+
+/* Appends one journal record: {"r": "job", "job": job} when job is given,
+ * else {"r": "done", "flows": fids[0..n)}. */
+static weft_err_t journal_record(rpc_gateway_t *gw, const msgpack_object *job,
+                                 const uint64_t *fids, size_t n)
+{
+    if (gw->journal.fd < 0 || (!job && n == 0))
+        return WEFT_OK;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    size_t mark;
+    weft_err_t err = rpc_frame_begin(&sb, &mark);
+    if (!err) {
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 2);
+        rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, job ? "job" : "done");
+        if (job) {
+            rpc_pack_cstr(&pk, "job"), msgpack_pack_object(&pk, *job);
+        } else {
+            rpc_pack_cstr(&pk, "flows"), msgpack_pack_array(&pk, n);
+            for (size_t i = 0; i < n; i++)
+                msgpack_pack_uint64(&pk, fids[i]);
+        }
+        err = rpc_frame_end(&sb, mark, RPC_JOURNAL_MAX_RECORD);
+    }
+    if (!err)
+        err = rpc_journal_append(&gw->journal, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    return err;
+}
+
+/* A journal failure leaves the gateway unable to keep its promise: stop. */
+static void fatal(rpc_gateway_t *gw, weft_err_t err)
+{
+    if (gw->o.log)
+        fprintf(gw->o.log, "weft serve: fatal: %s: %s\n", weft_strerror(err),
+                weft_last_error());
+    gw->fatal = err;
+    event_base_loopbreak(gw->base);
+}
+
+static void handle_register(conn_t *c, const msgpack_object *m)
+{
+    rpc_gateway_t *gw = c->gw;
+    int64_t seq = 0;
+    weft_err_t err;
+    if ((err = rpc_get_int_opt(m, "seq", INT64_MIN, INT64_MAX, &seq)))
+        return conn_fail(c, "protocol", "register: %s", weft_last_error());
+    const msgpack_object *job = rpc_map_get(m, "job");
+    int64_t id;
+    if (!job || job->type != MSGPACK_OBJECT_MAP ||
+        rpc_get_int(job, "id", INT64_MIN, INT64_MAX, &id) != WEFT_OK)
+        return conn_fail(c, "protocol", "register: field 'job' must be a map with an "
+                         "integer 'id'");
+    size_t j = rpc_sched_find_job(&gw->sched, id);
+    if (j != SIZE_MAX) /* a resend after a reconnect: already durable */
+        return send_ack(c, seq, id, rpc_sched_first_fid(&gw->sched, j), true);
+    coflow_workload_t tmp;
+    err = rpc_sched_parse_job(&gw->sched, job, &tmp);
+    if (err) {
+        weft_wrap(err, "register (seq %lld): ", (long long)seq);
+        conn_error(c, "invalid-job", err);
+        coflow_workload_destroy(&tmp);
+        return;
+    }
+    uint64_t first;
+    if ((err = journal_record(gw, job, NULL, 0)) ||
+        (err = rpc_sched_commit_job(&gw->sched, &tmp, gw_now(gw), &first))) {
+        coflow_workload_destroy(&tmp);
+        return fatal(gw, err);
+    }
+    coflow_workload_destroy(&tmp);
+    send_ack(c, seq, id, first, false); /* leaves after the pass's fdatasync */
+    request_decision(gw);
+}
+
+/* Validates that agent c may report flow fid. */
+static weft_err_t own_flow(conn_t *c, uint64_t fid)
+{
+    const rpc_sched_t *s = &c->gw->sched;
+    if (fid >= s->all.n_flows)
+        return weft_fail(WEFT_ENOTFOUND, "flow %llu does not exist (%zu flows registered)",
+                         (unsigned long long)fid, s->all.n_flows);
+    if (s->all.flows[fid].src != (uint32_t)c->agent)
+        return weft_fail(WEFT_EINVAL, "flow %llu is sent by agent %u, not by agent %lld",
+                         (unsigned long long)fid, s->all.flows[fid].src, (long long)c->agent);
+    return WEFT_OK;
+}
+
+static const char *code_of(weft_err_t err)
+{
+    return err == WEFT_ENOTFOUND ? "unknown-id" : "invalid";
+}
+
+/* Completes fids[0..n): journal first, then the state. */
+static void complete(rpc_gateway_t *gw, const uint64_t *fids, size_t n)
+{
+    weft_err_t err = journal_record(gw, NULL, fids, n);
+    for (size_t i = 0; !err && i < n; i++)
+        err = rpc_sched_finish(&gw->sched, fids[i], gw_now(gw));
+    if (err)
+        fatal(gw, err);
+}
+
+static bool entry_fid(const msgpack_object *o, uint64_t *fid)
+{
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return false;
+    *fid = o->via.u64;
+    return true;
+}
+
+static void handle_progress(conn_t *c, const msgpack_object *m, bool done)
+{
+    rpc_gateway_t *gw = c->gw;
+    const char *what = done ? "done" : "progress";
+    if (c->state != CONN_AGENT)
+        return conn_fail(c, "protocol", "%s: only agents report flows", what);
+    const msgpack_object_array *a;
+    int64_t seq = -1;
+    if (rpc_get_array(m, "flows", &a) || rpc_get_int_opt(m, "seq", INT64_MIN, INT64_MAX, &seq))
+        return conn_fail(c, "protocol", "%s: %s", what, weft_last_error());
+    uint64_t stack[64], *fin = a->size <= 64 ? stack : weft_calloc(a->size, sizeof *fin);
+    if (!fin)
+        return fatal(gw, weft_fail(WEFT_ENOMEM, "out of memory for %u flows", a->size));
+    size_t n_fin = 0;
+    bool reported = false;
+    for (uint32_t i = 0; i < a->size; i++) {
+        const msgpack_object *e = &a->ptr[i];
+        uint64_t fid;
+        double sent = 0;
+        bool ok = done ? entry_fid(e, &fid)
+                       : e->type == MSGPACK_OBJECT_ARRAY && e->via.array.size == 2 &&
+                             entry_fid(&e->via.array.ptr[0], &fid) &&
+                             rpc_obj_num(&e->via.array.ptr[1], &sent);
+        if (!ok) {
+            conn_fail(c, "protocol", "%s: entry #%u is not %s", what, i,
+                      done ? "a flow id" : "[flow id, bytes sent]");
+            break;
+        }
+        weft_err_t err = own_flow(c, fid);
+        int r = 0;
+        if (!err)
+            r = done ? rpc_sched_check_done(&gw->sched, fid)
+                     : rpc_sched_progress(&gw->sched, fid, sent);
+        if (r < 0 || err) {
+            if (!reported) /* one error frame per message */
+                conn_error(c, code_of(err ? err : (weft_err_t)r),
+                           err ? err : (weft_err_t)r);
+            reported = true;
+            continue;
+        }
+        if (done || r == 1)
+            fin[n_fin++] = fid;
+    }
+    complete(gw, fin, n_fin);
+    if (fin != stack)
+        free(fin);
+    if (done && seq >= 0 && c->state != CONN_CLOSING)
+        send_ack(c, seq, INT64_MIN, 0, false);
+    request_decision(gw);
+}
+
+static void send_job_done(conn_t *c, size_t j)
+{
+    rpc_gateway_t *gw = c->gw;
+    const rpc_sched_t *s = &gw->sched;
+    size_t mark;
+    rpc_frame_begin(&gw->out, &mark);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "job_done");
+    pack_kv_int(&pk, "job", s->all.jobs[j].id);
+    rpc_pack_cstr(&pk, "jct"), msgpack_pack_double(&pk, s->finish_s[j] - s->arrival_s[j]);
+    rpc_frame_end(&gw->out, mark, 0);
+    conn_send(c);
+}
+
+static void handle_watch(conn_t *c, const msgpack_object *m)
+{
+    const msgpack_object_array *a;
+    if (rpc_get_array(m, "jobs", &a))
+        return conn_fail(c, "protocol", "watch: %s", weft_last_error());
+    for (uint32_t i = 0; i < a->size; i++) {
+        int64_t id;
+        if (!rpc_obj_int(&a->ptr[i], &id))
+            return conn_fail(c, "protocol", "watch: entry #%u is not a job id", i);
+        size_t j = rpc_sched_find_job(&c->gw->sched, id);
+        if (j == SIZE_MAX) {
+            conn_error(c, "unknown-id", weft_fail(WEFT_ENOTFOUND, "watch: job %lld was never "
+                                                  "registered", (long long)id));
+            continue;
+        }
+        if (c->gw->sched.jdone[j])
+            send_job_done(c, j);
+    }
+}
+
+static void handle(conn_t *c, const msgpack_object *m)
+{
+    rpc_gateway_t *gw = c->gw;
+    const char *type;
+    size_t nt;
+    if (rpc_get_str(m, "type", &type, &nt) != WEFT_OK)
+        return conn_fail(c, "protocol", "message #%llu: %s",
+                         (unsigned long long)c->dec.frames, weft_last_error());
+#define IS(s) (nt == sizeof(s) - 1 && !memcmp(type, s, nt))
+    if (c->state == CONN_HELLO) {
+        if (!IS("hello")) {
+            gw->stats.auth_failures++;
+            return conn_fail(c, "auth", "expected hello first, got '%.*s'",
+                             (int)(nt > 32 ? 32 : nt), type);
+        }
+        return handle_hello(c, m);
+    }
+    if (IS("ping")) {
+        int64_t seq = -1;
+        rpc_get_int_opt(m, "seq", 0, INT64_MAX, &seq);
+        rpc_pack_simple(&gw->out, "pong", seq);
+        return conn_send(c);
+    }
+    if (IS("register"))
+        return handle_register(c, m);
+    if (IS("progress"))
+        return handle_progress(c, m, false);
+    if (IS("done"))
+        return handle_progress(c, m, true);
+    if (IS("watch"))
+        return handle_watch(c, m);
+    if (IS("hello"))
+        return conn_fail(c, "protocol", "hello sent twice");
+    conn_error(c, "unknown-type", weft_fail(WEFT_EPROTO, "unknown message type '%.*s'",
+                                            (int)(nt > 32 ? 32 : nt), type));
+#undef IS
+}
+
+/* ------------------------------------------------------------- reading */
+
+static void conn_process(conn_t *c)
+{
+    rpc_gateway_t *gw = c->gw;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    unsigned budget = gw->o.budget;
+    while (c->state != CONN_CLOSING) {
+        int r;
+        while (budget > 0 && c->state != CONN_CLOSING &&
+               (r = rpc_decoder_next(&c->dec, &c->fr)) == 1) {
+            gw->stats.frames_in++;
+            budget--;
+            handle(c, &c->fr.msg.data);
+        }
+        if (c->state == CONN_CLOSING)
+            return;
+        if (r < 0) {
+            gw->stats.protocol_errors++;
+            return conn_fail(c, "protocol", "%s", c->dec.errmsg);
+        }
+        if (budget == 0) { /* let the others have a turn; come back */
+            bufferevent_disable(c->bev, EV_READ);
+            event_active(c->resume, EV_TIMEOUT, 1);
+            return;
+        }
+        size_t avail = evbuffer_get_length(in);
+        if (avail == 0)
+            return;
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            return;
+        size_t taken;
+        if (rpc_decoder_feed(&c->dec, v.iov_base, v.iov_len, &taken) != WEFT_OK) {
+            gw->stats.protocol_errors++;
+            return conn_fail(c, "protocol", "%s", c->dec.errmsg);
+        }
+        evbuffer_drain(in, taken);
+    }
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    conn_process(arg);
+}
+
+static void resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    conn_t *c = arg;
+    if (c->state == CONN_CLOSING)
+        return;
+    bufferevent_enable(c->bev, EV_READ);
+    conn_process(c);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    conn_t *c = arg;
+    if (what & BEV_EVENT_TIMEOUT) {
+        c->gw->stats.timeouts++;
+        if (c->state == CONN_CLOSING)
+            return conn_free(c);
+        return conn_fail(c, "timeout", "idle for %g s", c->gw->o.idle_timeout_s);
+    }
+    conn_free(c);
+}
+
+static void hello_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    conn_t *c = arg;
+    c->gw->stats.timeouts++;
+    conn_fail(c, "timeout", "no valid hello within %g s", c->gw->o.hello_timeout_s);
+}
+
+static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    (void)lis, (void)salen;
+    rpc_gateway_t *gw = arg;
+    if (gw->stats.conns_open >= gw->o.max_conns) {
+        gw->stats.conns_refused++;
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        if (rpc_pack_error(&sb, "busy", "connection limit reached") == WEFT_OK)
+            (void)!write(fd, sb.data, sb.size); /* best effort, non-blocking */
+        msgpack_sbuffer_destroy(&sb);
+        evutil_closesocket(fd);
+        return;
+    }
+    conn_t *c = weft_calloc(1, sizeof *c);
+    if (!c) {
+        evutil_closesocket(fd);
+        return;
+    }
+    c->gw = gw;
+    c->agent = -1;
+    c->serial = ++gw->serial;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->host, sizeof c->host);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, c->host, sizeof c->host);
+    rpc_limits_t lim = {gw->o.max_frame, 0};
+    rpc_decoder_init(&c->dec, &lim);
+    rpc_frame_init(&c->fr);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->bev = bufferevent_socket_new(gw->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->hello_timer = evtimer_new(gw->base, hello_timeout_cb, c);
+    c->resume = event_new(gw->base, -1, 0, resume_cb, c);
+    c->close_timer = evtimer_new(gw->base, close_timer_cb, c);
+    c->next = gw->conns;
+    if (gw->conns)
+        gw->conns->prev = c;
+    gw->conns = c;
+    gw->stats.conns_open++;
+    gw->stats.conns_accepted++;
+    if (!c->bev || !c->hello_timer || !c->resume || !c->close_timer) {
+        if (!c->bev)
+            evutil_closesocket(fd);
+        c->bev = c->bev ? c->bev : bufferevent_socket_new(gw->base, -1, 0);
+        conn_free(c);
+        return;
+    }
+    bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, READ_HIGH_WATER);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    struct timeval tv = tv_of(gw->o.hello_timeout_s);
+    evtimer_add(c->hello_timer, &tv);
+    if (gw->o.log)
+        fprintf(gw->o.log, "weft serve: connection %llu from %s\n",
+                (unsigned long long)c->serial, c->host);
+}
+
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    evconnlistener_enable(((rpc_gateway_t *)arg)->lis);
+}
+
+static void accept_error_cb(struct evconnlistener *lis, void *arg)
+{
+    rpc_gateway_t *gw = arg;
+    int e = EVUTIL_SOCKET_ERROR();
+    if (gw->o.log)
+        fprintf(gw->o.log, "weft serve: accept: %s\n", evutil_socket_error_to_string(e));
+    if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+        /* Out of descriptors: stop accepting for a moment instead of
+           spinning on a listener that stays readable. */
+        evconnlistener_disable(lis);
+        struct timeval tv = tv_of(0.1);
+        evtimer_add(gw->accept_resume, &tv);
+    }
+}
+
+/* ------------------------------------------------------------ decisions */
+
+static void push_peers(rpc_gateway_t *gw)
+{
+    size_t n = 0;
+    for (size_t p = 0; p < gw->sched.fab.n_ports; p++)
+        n += gw->agents[p] != NULL;
+    for (size_t q = 0; q < gw->sched.fab.n_ports; q++) {
+        conn_t *c = gw->agents[q];
+        if (!c)
+            continue;
+        size_t mark;
+        rpc_frame_begin(&gw->out, &mark);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 2);
+        rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "peers");
+        rpc_pack_cstr(&pk, "peers"), msgpack_pack_array(&pk, n);
+        for (size_t p = 0; p < gw->sched.fab.n_ports; p++) {
+            conn_t *a = gw->agents[p];
+            if (!a)
+                continue;
+            msgpack_pack_array(&pk, 3);
+            msgpack_pack_uint64(&pk, p);
+            rpc_pack_cstr(&pk, a->host);
+            msgpack_pack_int(&pk, a->data_port);
+        }
+        if (rpc_frame_end(&gw->out, mark, gw->o.max_frame) == WEFT_OK)
+            conn_send(c);
+        gw->out.size = 0;
+    }
+    gw->peers_dirty = false;
+}
+
+static int cmp_change(const void *a, const void *b)
+{
+    const rpc_change_t *x = a, *y = b;
+    if (x->src != y->src)
+        return x->src < y->src ? -1 : 1;
+    return (x->fid > y->fid) - (x->fid < y->fid);
+}
+
+/* Sends changes[a..b) (one sending port) to its agent, in frames of at
+ * most SCHEDULE_CHUNK entries. */
+static void push_schedule(rpc_gateway_t *gw, conn_t *c, const rpc_change_t *ch, size_t n)
+{
+    for (size_t a = 0; a < n; a += SCHEDULE_CHUNK) {
+        size_t b = a + SCHEDULE_CHUNK < n ? a + SCHEDULE_CHUNK : n, n_new = 0;
+        for (size_t i = a; i < b; i++)
+            n_new += ch[i].is_new;
+        size_t mark;
+        rpc_frame_begin(&gw->out, &mark);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 3);
+        rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "schedule");
+        rpc_pack_cstr(&pk, "new"), msgpack_pack_array(&pk, n_new);
+        for (size_t i = a; i < b; i++) {
+            if (!ch[i].is_new)
+                continue;
+            msgpack_pack_array(&pk, 4);
+            msgpack_pack_uint64(&pk, ch[i].fid);
+            msgpack_pack_uint32(&pk, ch[i].dst);
+            msgpack_pack_double(&pk, ch[i].bytes);
+            msgpack_pack_double(&pk, ch[i].sent);
+        }
+        rpc_pack_cstr(&pk, "flows"), msgpack_pack_array(&pk, b - a);
+        for (size_t i = a; i < b; i++) {
+            msgpack_pack_array(&pk, 3);
+            msgpack_pack_uint64(&pk, ch[i].fid);
+            msgpack_pack_double(&pk, ch[i].rate);
+            msgpack_pack_uint32(&pk, ch[i].cls);
+        }
+        if (rpc_frame_end(&gw->out, mark, gw->o.max_frame) == WEFT_OK)
+            conn_send(c);
+        gw->out.size = 0;
+    }
+    gw->stats.changes_pushed += n;
+}
+
+static void decide_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    rpc_gateway_t *gw = arg;
+    rpc_sched_t *s = &gw->sched;
+    double now = gw_now(gw);
+    weft_err_t err = rpc_journal_sync(&gw->journal);
+    if (!err)
+        err = rpc_sched_tick(s, now);
+    if (err)
+        return fatal(gw, err);
+    if (gw->peers_dirty)
+        push_peers(gw);
+    if (s->dirty) {
+        if ((err = rpc_sched_decide(s, now)))
+            return fatal(gw, err);
+        gw->stats.decisions++;
+        if (s->n_changes > 1)
+            qsort(s->changes, s->n_changes, sizeof *s->changes, cmp_change);
+        for (size_t a = 0, b; a < s->n_changes; a = b) {
+            for (b = a; b < s->n_changes && s->changes[b].src == s->changes[a].src; b++)
+                ;
+            conn_t *c = gw->agents[s->changes[a].src];
+            if (c && c->state == CONN_AGENT) {
+                push_schedule(gw, c, s->changes + a, b - a);
+            } else { /* tell it all when it connects */
+                for (size_t i = a; i < b; i++)
+                    rpc_sched_forget(s, s->changes[i].fid);
+            }
+        }
+    }
+    for (size_t k = 0; k < s->n_jobs_done; k++) {
+        size_t j = rpc_sched_find_job(s, s->jobs_done[k]);
+        for (conn_t *c = gw->conns; c; c = c->next)
+            if (c->state == CONN_CLIENT)
+                send_job_done(c, j);
+    }
+    s->n_jobs_done = 0;
+}
+
+/* ---------------------------------------------------------------- setup */
+
+static weft_err_t replay(void *arg, const msgpack_object *rec)
+{
+    rpc_gateway_t *gw = arg;
+    const char *r;
+    size_t nr;
+    weft_err_t err;
+    if ((err = rpc_get_str(rec, "r", &r, &nr)))
+        return err;
+    double now = gw_now(gw);
+    if (nr == 3 && !memcmp(r, "job", 3)) {
+        coflow_workload_t tmp;
+        err = rpc_sched_parse_job(&gw->sched, rpc_map_get(rec, "job"), &tmp);
+        uint64_t first;
+        if (!err && rpc_sched_find_job(&gw->sched, tmp.jobs[0].id) == SIZE_MAX)
+            err = rpc_sched_commit_job(&gw->sched, &tmp, now, &first);
+        coflow_workload_destroy(&tmp);
+        return err;
+    }
+    if (nr == 4 && !memcmp(r, "done", 4)) {
+        const msgpack_object_array *a;
+        if ((err = rpc_get_array(rec, "flows", &a)))
+            return err;
+        for (uint32_t i = 0; i < a->size; i++) {
+            uint64_t fid;
+            if (!entry_fid(&a->ptr[i], &fid))
+                return weft_fail(WEFT_EPARSE, "flow #%u is not a flow id", i);
+            if ((err = rpc_sched_finish(&gw->sched, fid, now)))
+                return err;
+        }
+        return WEFT_OK;
+    }
+    return weft_fail(WEFT_EPARSE, "unknown record kind '%.*s'", (int)(nr > 32 ? 32 : nr), r);
+}
+
+static void signal_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    rpc_gateway_stop(arg);
+}
+
+weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
+{
+    weft_err_t err = WEFT_OK;
+    *out = NULL;
+    rpc_gateway_t *gw = weft_calloc(1, sizeof *gw);
+    if (!gw)
+        return weft_fail(WEFT_ENOMEM, "out of memory for the gateway");
+    gw->o = *opts;
+    gw->journal.fd = -1;
+    msgpack_sbuffer_init(&gw->out);
+    rpc_gateway_opts_t *o = &gw->o;
+    if (!o->host)
+        o->host = "127.0.0.1";
+    if (!(o->tick_s > 0))
+        o->tick_s = 0.01;
+    if (!(o->hello_timeout_s > 0))
+        o->hello_timeout_s = 5;
+    if (!(o->idle_timeout_s > 0))
+        o->idle_timeout_s = 60;
+    if (!o->max_conns)
+        o->max_conns = 1024;
+    if (!o->max_frame)
+        o->max_frame = RPC_MAX_FRAME_DEFAULT;
+    if (!o->budget)
+        o->budget = 64;
+    if (!o->max_output)
+        o->max_output = (size_t)16 << 20;
+    if (!o->token || !*o->token)
+        WEFT_CHECK(weft_fail(WEFT_EINVAL, "the gateway needs a non-empty token"));
+    gw->token = strdup(o->token);
+    gw->t0 = mono();
+    WEFT_CHECK(rpc_sched_init(&gw->sched, o->n_ports, o->port_rate, o->ord, o->alloc));
+    gw->agents = weft_calloc(o->n_ports, sizeof *gw->agents);
+    gw->base = event_base_new();
+    if (!gw->token || !gw->agents || !gw->base)
+        WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory for the gateway"));
+    if (o->journal)
+        WEFT_CHECK(rpc_journal_open(&gw->journal, o->journal, !o->journal_nosync, replay, gw,
+                                    o->log));
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    int sslen = 0;
+    char addr[128];
+    snprintf(addr, sizeof addr, "%s port %d", o->host, o->port);
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    if (o->port < 0 || o->port > 65535)
+        WEFT_CHECK(weft_fail(WEFT_EINVAL, "listen port %d: expected 0..65535", o->port));
+    if (inet_pton(AF_INET, o->host, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)o->port);
+        sslen = sizeof *s4;
+    } else if (inet_pton(AF_INET6, o->host, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)o->port);
+        sslen = sizeof *s6;
+    } else {
+        WEFT_CHECK(weft_fail(WEFT_EINVAL, "listen address '%s': expected a numeric IPv4 or "
+                             "IPv6 address", o->host));
+    }
+    gw->lis = evconnlistener_new_bind(gw->base, accept_cb, gw,
+                                      LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE |
+                                          LEV_OPT_CLOSE_ON_EXEC,
+                                      128, (struct sockaddr *)&ss, sslen);
+    if (!gw->lis)
+        WEFT_CHECK(weft_fail(WEFT_EIO, "cannot listen on %s: %s", addr, strerror(errno)));
+    evconnlistener_set_error_cb(gw->lis, accept_error_cb);
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof bound;
+    getsockname(evconnlistener_get_fd(gw->lis), (struct sockaddr *)&bound, &blen);
+    gw->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                 : ((struct sockaddr_in *)&bound)->sin_port);
+    gw->tick = event_new(gw->base, -1, EV_PERSIST, decide_cb, gw);
+    gw->decide_ev = event_new(gw->base, -1, 0, decide_cb, gw);
+    gw->accept_resume = evtimer_new(gw->base, accept_resume_cb, gw);
+    if (!gw->tick || !gw->decide_ev || !gw->accept_resume)
+        WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory for the gateway's events"));
+    struct timeval tick = tv_of(o->tick_s);
+    event_add(gw->tick, &tick);
+    if (o->handle_signals) {
+        gw->sigint = evsignal_new(gw->base, SIGINT, signal_cb, gw);
+        gw->sigterm = evsignal_new(gw->base, SIGTERM, signal_cb, gw);
+        if (gw->sigint)
+            event_add(gw->sigint, NULL);
+        if (gw->sigterm)
+            event_add(gw->sigterm, NULL);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    gw->sched.dirty = gw->sched.all.n_jobs > 0;
+    *out = gw;
+    return WEFT_OK;
+cleanup:
+    rpc_gateway_free(gw);
+    return err;
+}
+
+int rpc_gateway_port(const rpc_gateway_t *gw) { return gw->port; }
+
+weft_err_t rpc_gateway_run(rpc_gateway_t *gw)
+{
+    event_base_dispatch(gw->base);
+    return gw->fatal;
+}
+
+void rpc_gateway_stop(rpc_gateway_t *gw) { event_base_loopexit(gw->base, NULL); }
+
+void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out)
+{
+    *out = gw->stats;
+    out->decisions = gw->sched.n_decisions;
+    out->jobs = gw->sched.all.n_jobs;
+    out->jobs_finished = 0;
+    for (size_t j = 0; j < gw->sched.all.n_jobs; j++)
+        out->jobs_finished += gw->sched.jdone[j];
+    out->journal_records = gw->journal.records;
+    out->journal_syncs = gw->journal.syncs;
+}
+
+void rpc_gateway_free(rpc_gateway_t *gw)
+{
+    if (!gw)
+        return;
+    while (gw->conns)
+        conn_free(gw->conns);
+    if (gw->lis)
+        evconnlistener_free(gw->lis);
+    struct event *evs[] = {gw->tick, gw->decide_ev, gw->sigint, gw->sigterm, gw->accept_resume};
+    for (size_t i = 0; i < sizeof evs / sizeof *evs; i++)
+        if (evs[i])
+            event_free(evs[i]);
+    if (gw->base)
+        event_base_free(gw->base);
+    rpc_journal_close(&gw->journal);
+    rpc_sched_destroy(&gw->sched);
+    msgpack_sbuffer_destroy(&gw->out);
+    free(gw->agents);
+    free(gw->token);
+    free(gw);
+}

@@ -1,0 +1,698 @@
+/*
+ * test_gateway.c - the live gateway (rpc/gateway.h, rpc/client.h).
+ *
+ * The online scheduler on hand-worked cases (rates, classes, releases,
+ * what is pushed and what is not), the constant-time token compare, and
+ * hostile input against a real `weft serve` process on a loopback port
+ * ($WEFT_BIN, started per test): garbage, an oversized length, a 5-byte
+ * map32 header declaring 2^32 - 1 entries, a wrong token, messages before
+ * hello, a slow-loris hello, unknown ids, a connection over the limit.
+ * Each gets an error frame naming the problem (and a close where the
+ * stream cannot continue), and afterwards a well-behaved client is still
+ * served and the gateway's memory stays bounded.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dag/dag.h"
+#include "rpc/client.h"
+#include "rpc/gateway.h"
+
+#define TOKEN "hostile-test-token"
+
+/* ---------------------------------------------------------- scheduler */
+
+/* Packs and parses a job map from a small workload built in code. */
+static void add_job(rpc_sched_t *s, const coflow_workload_t *wl, size_t j, double now,
+                    uint64_t *first)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    rpc_pack_job(&pk, wl, j);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    cr_assert_eq(msgpack_unpack_next(&up, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
+    coflow_workload_t tmp;
+    cr_assert_eq(rpc_sched_parse_job(s, &up.data, &tmp), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(rpc_sched_commit_job(s, &tmp, now, first), WEFT_OK);
+    coflow_workload_destroy(&tmp);
+    msgpack_unpacked_destroy(&up);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* Job 7: coflow 1 = {0->1 100 B, 0->2 300 B}, coflow 2 (after 1) = {1->2 50 B}.
+ * Job 8: coflow 1 = {0->2 10 B}. Ports of 10 B/s. */
+static void two_jobs(coflow_workload_t *wl)
+{
+    coflow_workload_init(wl, 3);
+    cr_assert_eq(coflow_workload_add_job(wl, 7, 0, 1, 0), WEFT_OK);
+    coflow_workload_add_coflow(wl, 1, 0);
+    coflow_workload_add_flow(wl, 0, 1, 100);
+    coflow_workload_add_flow(wl, 0, 2, 300);
+    coflow_workload_add_coflow(wl, 2, 0);
+    coflow_workload_add_flow(wl, 1, 2, 50);
+    coflow_workload_add_parent(wl, 1);
+    cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK);
+    coflow_workload_add_job(wl, 8, 0, 1, 0);
+    coflow_workload_add_coflow(wl, 1, 0);
+    coflow_workload_add_flow(wl, 0, 2, 10);
+    cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK);
+}
+
+static const rpc_change_t *change_of(const rpc_sched_t *s, uint64_t fid)
+{
+    for (size_t i = 0; i < s->n_changes; i++)
+        if (s->changes[i].fid == fid)
+            return &s->changes[i];
+    return NULL;
+}
+
+Test(gateway, sched_sebf_greedy_by_hand)
+{
+    coflow_workload_t wl;
+    two_jobs(&wl);
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("sebf"),
+                                coflow_allocator_find("greedy")), WEFT_OK);
+    uint64_t f7, f8;
+    add_job(&s, &wl, 0, 0.0, &f7);
+    cr_assert_eq(f7, 0);
+    cr_assert_eq(rpc_sched_decide(&s, 0.0), WEFT_OK);
+    /* Only job 7's first coflow is released: greedy gives flow 0 (0->1) all
+     * of port 0; flow 1 (0->2) waits. Both are new to the agent. */
+    cr_assert_eq(s.n_changes, 2);
+    cr_assert(change_of(&s, 0)->is_new && change_of(&s, 1)->is_new);
+    cr_assert_float_eq(change_of(&s, 0)->rate, 10, 1e-12);
+    cr_assert_float_eq(change_of(&s, 1)->rate, 0, 1e-12);
+    cr_assert_eq(change_of(&s, 0)->cls, 0);
+    /* Nothing moved: nothing to push. */
+    cr_assert_eq(rpc_sched_decide(&s, 0.001), WEFT_OK);
+    cr_assert_eq(s.n_changes, 0);
+    /* Job 8 arrives; its coflow (1 s bottleneck) beats job 7's (40 s) under
+     * SEBF and takes port 0; job 7's flows get class 1, rate 0. */
+    add_job(&s, &wl, 1, 1.0, &f8);
+    cr_assert_eq(f8, 3);
+    cr_assert_eq(rpc_sched_decide(&s, 1.0), WEFT_OK);
+    cr_assert_float_eq(change_of(&s, 3)->rate, 10, 1e-12);
+    cr_assert_eq(change_of(&s, 3)->cls, 0);
+    cr_assert_float_eq(change_of(&s, 0)->rate, 0, 1e-12);
+    cr_assert_eq(change_of(&s, 0)->cls, 1);
+    cr_assert(!change_of(&s, 0)->is_new);
+    /* Progress is recorded; a report above the size is refused; stale
+     * reports are ignored; completion is signalled, not applied. */
+    cr_assert_eq(rpc_sched_progress(&s, 0, 40), 0);
+    cr_assert_float_eq(s.sent[0], 40, 1e-12);
+    cr_assert_eq(rpc_sched_progress(&s, 0, 30), 0);
+    cr_assert_float_eq(s.sent[0], 40, 1e-12);
+    cr_assert_eq(rpc_sched_progress(&s, 0, 101), WEFT_EINVAL);
+    cr_assert_eq(rpc_sched_progress(&s, 3, 10), 1);
+    cr_assert_eq(rpc_sched_progress(&s, 99, 1), WEFT_ENOTFOUND);
+    cr_assert_eq(rpc_sched_progress(&s, 2, 1), WEFT_EINVAL); /* coflow 2 not released */
+    cr_assert(strstr(weft_last_error(), "not released"), "%s", weft_last_error());
+    /* Job 8 finishes: reported, and port 0 goes back to job 7. */
+    cr_assert_eq(rpc_sched_finish(&s, 3, 2.0), WEFT_OK);
+    cr_assert_eq(s.n_jobs_done, 1);
+    cr_assert_eq(s.jobs_done[0], 8);
+    cr_assert_eq(rpc_sched_decide(&s, 2.0), WEFT_OK);
+    cr_assert_float_eq(change_of(&s, 0)->rate, 10, 1e-12);
+    cr_assert_eq(change_of(&s, 0)->cls, 0);
+    /* Coflow 1 of job 7 done: coflow 2 is released and announced with port
+     * 1's whole rate; the job is not done yet. */
+    cr_assert_eq(rpc_sched_finish(&s, 0, 3.0), WEFT_OK);
+    cr_assert_eq(rpc_sched_finish(&s, 1, 4.0), WEFT_OK);
+    cr_assert_eq(rpc_sched_decide(&s, 4.0), WEFT_OK);
+    cr_assert_eq(s.n_changes, 1);
+    cr_assert(change_of(&s, 2)->is_new);
+    cr_assert_float_eq(change_of(&s, 2)->rate, 10, 1e-12);
+    cr_assert_eq(s.n_jobs_done, 1);
+    cr_assert_eq(rpc_sched_finish(&s, 2, 5.0), WEFT_OK);
+    cr_assert_eq(s.n_jobs_done, 2);
+    cr_assert_eq(s.jobs_done[1], 7);
+    cr_assert_float_eq(s.finish_s[0] - s.arrival_s[0], 5.0, 1e-12);
+    /* A completion twice is harmless. */
+    cr_assert_eq(rpc_sched_finish(&s, 2, 6.0), WEFT_OK);
+    cr_assert_eq(s.n_jobs_done, 2);
+    rpc_sched_destroy(&s);
+    coflow_workload_destroy(&wl);
+}
+
+Test(gateway, sched_forget_port_announces_again)
+{
+    coflow_workload_t wl;
+    two_jobs(&wl);
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    uint64_t f;
+    add_job(&s, &wl, 0, 0.0, &f);
+    cr_assert_eq(rpc_sched_decide(&s, 0.0), WEFT_OK);
+    cr_assert_eq(s.n_changes, 2);
+    cr_assert_eq(rpc_sched_progress(&s, 1, 25), 0);
+    rpc_sched_forget_port(&s, 0); /* agent 0 reconnected */
+    cr_assert_eq(rpc_sched_decide(&s, 0.5), WEFT_OK);
+    cr_assert_eq(s.n_changes, 2);
+    cr_assert(change_of(&s, 1)->is_new);
+    cr_assert_float_eq(change_of(&s, 1)->sent, 25, 1e-12); /* resumes from here */
+    rpc_sched_destroy(&s);
+    coflow_workload_destroy(&wl);
+}
+
+Test(gateway, sched_refuses_bad_jobs_by_name)
+{
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 2, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    static const struct {
+        const char *json_like; /* what the case is */
+        const char *expect;
+    } cases[] = {
+        {"port out of range", "port"},
+        {"cycle", "cycle"},
+        {"missing parent", "parent"},
+        {"no coflows", "no coflows"},
+    };
+    for (int k = 0; k < 4; k++) {
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 2);
+        rpc_pack_cstr(&pk, "id"), msgpack_pack_int(&pk, 5);
+        rpc_pack_cstr(&pk, "coflows");
+        if (k == 3) {
+            msgpack_pack_array(&pk, 0);
+        } else {
+            msgpack_pack_array(&pk, 2);
+            for (int c = 1; c <= 2; c++) {
+                msgpack_pack_map(&pk, 3);
+                rpc_pack_cstr(&pk, "id"), msgpack_pack_int(&pk, c);
+                rpc_pack_cstr(&pk, "flows"), msgpack_pack_array(&pk, 1);
+                msgpack_pack_array(&pk, 3);
+                msgpack_pack_int(&pk, 0);
+                msgpack_pack_int(&pk, k == 0 && c == 2 ? 9 : 1);
+                msgpack_pack_double(&pk, 100);
+                rpc_pack_cstr(&pk, "parents");
+                msgpack_pack_array(&pk, k == 0 ? 0 : 1);
+                if (k == 1)
+                    msgpack_pack_int(&pk, c == 1 ? 2 : 1);
+                else if (k == 2)
+                    msgpack_pack_int(&pk, 42);
+            }
+        }
+        msgpack_unpacked up;
+        msgpack_unpacked_init(&up);
+        msgpack_unpack_next(&up, sb.data, sb.size, NULL);
+        coflow_workload_t tmp;
+        weft_err_t err = rpc_sched_parse_job(&s, &up.data, &tmp);
+        cr_assert_neq(err, WEFT_OK, "%s accepted", cases[k].json_like);
+        cr_assert(strstr(weft_last_error(), cases[k].expect), "%s: '%s'", cases[k].json_like,
+                  weft_last_error());
+        cr_assert(strstr(weft_last_error(), "job 5"), "%s", weft_last_error());
+        coflow_workload_destroy(&tmp);
+        msgpack_unpacked_destroy(&up);
+        msgpack_sbuffer_destroy(&sb);
+    }
+    cr_assert_eq(s.all.n_jobs, 0);
+    rpc_sched_destroy(&s);
+}
+
+Test(gateway, token_compare)
+{
+    cr_assert(rpc_token_equal("abc", 3, "abc", 3));
+    cr_assert(!rpc_token_equal("abc", 3, "abd", 3));
+    cr_assert(!rpc_token_equal("abc", 3, "ab", 2));
+    cr_assert(!rpc_token_equal("abc", 3, "abcd", 4));
+    cr_assert(!rpc_token_equal("abc", 3, "", 0));
+    cr_assert(!rpc_token_equal("a\0c", 3, "a\0d", 3));
+}
+
+/* ------------------------------------------------- a real weft serve */
+
+static pid_t server_pid;
+static int server_port;
+static char port_file[64];
+
+static void start_server(const char *extra1, const char *extra2)
+{
+    const char *bin = getenv("WEFT_BIN");
+    cr_assert(bin, "WEFT_BIN is not set (run through ctest)");
+    snprintf(port_file, sizeof port_file, "/tmp/weft-gw-test-%d.port", (int)getpid());
+    unlink(port_file);
+    server_pid = fork();
+    cr_assert(server_pid >= 0);
+    if (server_pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1); /* stderr stays: sanitizer reports reach the test log */
+        execl(bin, bin, "serve", "--listen", "127.0.0.1:0", "--ports", "4", "--token", TOKEN,
+              "--port-file", port_file, "--hello-timeout", "1", extra1, extra2, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 400; i++) {
+        FILE *f = fopen(port_file, "r");
+        if (f) {
+            int ok = fscanf(f, "%d", &server_port);
+            fclose(f);
+            if (ok == 1 && server_port > 0)
+                return;
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    cr_assert_fail("weft serve did not start");
+}
+
+static void stop_server(void)
+{
+    unlink(port_file);
+    if (server_pid > 0) {
+        kill(server_pid, SIGTERM);
+        int st = 0;
+        waitpid(server_pid, &st, 0);
+        server_pid = 0;
+        /* it survived everything and stopped cleanly on SIGTERM */
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                  "weft serve did not exit cleanly (status %#x)", st);
+    }
+}
+
+static void server_default(void) { start_server(NULL, NULL); }
+
+TestSuite(gateway_hostile, .init = server_default, .fini = stop_server, .timeout = 30);
+
+static void connect_to(rpc_client_t *c)
+{
+    rpc_client_init(c);
+    cr_assert_eq(rpc_client_connect(c, "127.0.0.1", server_port, 2.0), WEFT_OK, "%s",
+                 weft_last_error());
+}
+
+static void send_raw(rpc_client_t *c, const void *bytes, size_t n)
+{
+    cr_assert_eq(send(c->fd, bytes, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+/* The next frame that is not an unsolicited push (peers, schedule). */
+static int wait_msg(rpc_client_t *c, const msgpack_object **m)
+{
+    for (;;) {
+        int r = rpc_client_wait(c, 5.0, m);
+        char type[32];
+        if (r != 1 || (strcmp(rpc_msg_type(*m, type, sizeof type), "peers") &&
+                       strcmp(type, "schedule")))
+            return r;
+    }
+}
+
+/* Waits for the next frame and checks it is an error with this code whose
+ * message contains `needle`. */
+static void expect_error(rpc_client_t *c, const char *code, const char *needle)
+{
+    const msgpack_object *m;
+    int r = wait_msg(c, &m);
+    cr_assert_eq(r, 1, "no frame (r=%d: %s)", r, weft_last_error());
+    char type[32];
+    cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "error");
+    const char *s;
+    size_t n;
+    cr_assert_eq(rpc_get_str(m, "code", &s, &n), WEFT_OK);
+    cr_assert(n == strlen(code) && !memcmp(s, code, n), "code '%.*s', expected '%s'", (int)n,
+              s, code);
+    cr_assert_eq(rpc_get_str(m, "message", &s, &n), WEFT_OK);
+    char msg[600];
+    snprintf(msg, sizeof msg, "%.*s", (int)n, s);
+    cr_assert(strstr(msg, needle), "message '%s' lacks '%s'", msg, needle);
+}
+
+/* The gateway closed the connection: reads end with EOF. */
+static void expect_closed(rpc_client_t *c)
+{
+    const msgpack_object *m;
+    int r = wait_msg(c, &m);
+    cr_assert_lt(r, 0, "connection still open (r=%d)", r);
+}
+
+static void hello_client(rpc_client_t *c)
+{
+    cr_assert_eq(rpc_client_hello_client(c, TOKEN), WEFT_OK);
+    const msgpack_object *m;
+    cr_assert_eq(wait_msg(c, &m), 1, "%s", weft_last_error());
+    char type[32];
+    cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "welcome");
+}
+
+static void expect_pong(rpc_client_t *c, int64_t seq)
+{
+    cr_assert_eq(rpc_client_ping(c, seq), WEFT_OK);
+    const msgpack_object *m;
+    cr_assert_eq(wait_msg(c, &m), 1, "%s", weft_last_error());
+    char type[32];
+    cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "pong");
+    int64_t got;
+    cr_assert_eq(rpc_get_int(m, "seq", 0, INT64_MAX, &got), WEFT_OK);
+    cr_assert_eq(got, seq);
+}
+
+/* A fresh, well-behaved client is served. */
+static void still_serving(void)
+{
+    rpc_client_t c;
+    connect_to(&c);
+    hello_client(&c);
+    expect_pong(&c, 77);
+    rpc_client_destroy(&c);
+}
+
+static long server_rss_kb(void)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)server_pid);
+    FILE *f = fopen(path, "r");
+    cr_assert(f);
+    long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
+Test(gateway_hostile, garbage)
+{
+    rpc_client_t c;
+    connect_to(&c);
+    const char http[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    send_raw(&c, http, sizeof http - 1);
+    /* "GET " read as a length is 1195725856 bytes */
+    expect_error(&c, "protocol", "frame of 1195725856 bytes exceeds the 1048576-byte cap");
+    expect_closed(&c);
+    rpc_client_destroy(&c);
+    still_serving();
+}
+
+Test(gateway_hostile, oversized_length)
+{
+    rpc_client_t c;
+    connect_to(&c);
+    const unsigned char h[] = {0x7f, 0xff, 0xff, 0xff, 0x81};
+    send_raw(&c, h, sizeof h);
+    expect_error(&c, "protocol", "exceeds the 1048576-byte cap");
+    expect_closed(&c);
+    rpc_client_destroy(&c);
+    still_serving();
+}
+
+Test(gateway_hostile, map32_header_declaring_2_to_the_32_entries)
+{
+    rpc_client_t c;
+    connect_to(&c);
+    const unsigned char bomb[] = {0, 0, 0, 5, 0xdf, 0xff, 0xff, 0xff, 0xff};
+    send_raw(&c, bomb, sizeof bomb);
+    expect_error(&c, "protocol", "map declares 4294967295 entries but only 0 bytes follow");
+    expect_closed(&c);
+    rpc_client_destroy(&c);
+    still_serving();
+}
+
+Test(gateway_hostile, wrong_token)
+{
+    rpc_client_t c;
+    connect_to(&c);
+    cr_assert_eq(rpc_client_hello_client(&c, TOKEN "x"), WEFT_OK);
+    expect_error(&c, "auth", "wrong token");
+    expect_closed(&c);
+    rpc_client_destroy(&c);
+    still_serving();
+}
+
+Test(gateway_hostile, message_before_hello)
+{
+    rpc_client_t c;
+    connect_to(&c);
+    uint64_t fid = 0;
+    double sent = 1;
+    cr_assert_eq(rpc_client_progress(&c, &fid, &sent, 1), WEFT_OK);
+    expect_error(&c, "auth", "expected hello first, got 'progress'");
+    expect_closed(&c);
+    rpc_client_destroy(&c);
+    still_serving();
+}
+
+Test(gateway_hostile, slow_loris_hello)
+{
+    /* A valid hello trickled one byte per 100 ms would take seconds; the
+     * gateway (--hello-timeout 1) closes it after 1 s whatever arrives. */
+    rpc_client_t c;
+    connect_to(&c);
+    cr_assert_eq(rpc_client_hello_client(&c, TOKEN), WEFT_OK);
+    bool closed = false;
+    for (size_t i = 0; i < c.out.size && !closed; i++) {
+        if (send(c.fd, c.out.data + i, 1, MSG_NOSIGNAL) != 1)
+            closed = true;
+        struct pollfd p = {c.fd, POLLIN, 0};
+        if (poll(&p, 1, 100) == 1)
+            closed = true; /* the gateway spoke: it can only be the error */
+    }
+    cr_assert(closed, "the whole hello trickled in without the gateway closing");
+    c.out.size = 0;
+    expect_error(&c, "timeout", "no valid hello within 1 s");
+    expect_closed(&c);
+    rpc_client_destroy(&c);
+    still_serving();
+}
+
+Test(gateway_hostile, unknown_ids_get_an_error_and_the_connection_stays)
+{
+    rpc_client_t a;
+    connect_to(&a);
+    cr_assert_eq(rpc_client_hello_agent(&a, TOKEN, 1, 9999), WEFT_OK);
+    const msgpack_object *m;
+    cr_assert_eq(wait_msg(&a, &m), 1);
+    uint64_t fid = 123456;
+    double sent = 10;
+    cr_assert_eq(rpc_client_progress(&a, &fid, &sent, 1), WEFT_OK);
+    expect_error(&a, "unknown-id", "flow 123456 does not exist (0 flows registered)");
+    cr_assert_eq(rpc_client_done(&a, 3, &fid, 1), WEFT_OK);
+    expect_error(&a, "unknown-id", "flow 123456 does not exist");
+    /* the done is still acknowledged: nothing of it was kept */
+    cr_assert_eq(wait_msg(&a, &m), 1);
+    char type[32];
+    cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "ack");
+    expect_pong(&a, 5);
+    rpc_client_t c;
+    connect_to(&c);
+    hello_client(&c);
+    int64_t job = 99;
+    cr_assert_eq(rpc_client_watch(&c, &job, 1), WEFT_OK);
+    expect_error(&c, "unknown-id", "job 99 was never registered");
+    rpc_pack_simple(&c.out, "frobnicate", -1);
+    expect_error(&c, "unknown-type", "unknown message type 'frobnicate'");
+    expect_pong(&c, 6);
+    rpc_client_destroy(&c);
+    rpc_client_destroy(&a);
+}
+
+Test(gateway_hostile, register_validates_and_is_idempotent)
+{
+    rpc_client_t c;
+    connect_to(&c);
+    hello_client(&c);
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 8); /* port 6 does not exist on the 4-port gateway */
+    coflow_workload_add_job(&wl, 42, 0, 1, 0);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 6, 1000);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    cr_assert_eq(rpc_client_register(&c, 1, &wl, 0), WEFT_OK);
+    expect_error(&c, "invalid-job", "job 42");
+    wl.flows[0].dst = 3;
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(rpc_client_register(&c, 2 + k, &wl, 0), WEFT_OK);
+        const msgpack_object *m;
+        cr_assert_eq(wait_msg(&c, &m), 1);
+        char type[32];
+        cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "ack");
+        int64_t seq, first;
+        cr_assert_eq(rpc_get_int(m, "seq", 0, 100, &seq), WEFT_OK);
+        cr_assert_eq(seq, 2 + k);
+        cr_assert_eq(rpc_get_int(m, "first_flow", 0, 100, &first), WEFT_OK);
+        cr_assert_eq(first, 0);
+        const msgpack_object *dup = rpc_map_get(m, "dup");
+        cr_assert(dup && dup->type == MSGPACK_OBJECT_BOOLEAN && dup->via.boolean == (k == 1));
+    }
+    coflow_workload_destroy(&wl);
+    rpc_client_destroy(&c);
+}
+
+Test(gateway_hostile, keeps_serving_with_bounded_memory)
+{
+    /* Twenty connections each hold a frame just under the 1 MiB cap, three
+     * more send bombs: the gateway holds at most cap + 4 bytes each, and
+     * answers a good client meanwhile. */
+    long before = server_rss_kb();
+    enum { N = 20 };
+    rpc_client_t c[N];
+    unsigned char *chunk = calloc(1, 1 << 20);
+    cr_assert(chunk);
+    chunk[0] = 0x00, chunk[1] = 0x10, chunk[2] = 0x00, chunk[3] = 0x00; /* 1 MiB frame */
+    for (int i = 0; i < N; i++) {
+        connect_to(&c[i]);
+        size_t off = 0, n = (1 << 20) - 4096; /* all but the last 4 KiB */
+        while (off < n) {
+            ssize_t w = send(c[i].fd, chunk + off, n - off, MSG_NOSIGNAL);
+            if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                struct pollfd p = {c[i].fd, POLLOUT, 0};
+                poll(&p, 1, 1000);
+                continue;
+            }
+            cr_assert_gt(w, 0);
+            off += (size_t)w;
+        }
+    }
+    still_serving();
+    long during = server_rss_kb();
+    cr_assert_lt(during - before, 64 * 1024,
+                 "gateway RSS grew by %ld kB holding 20 partial 1 MiB frames", during - before);
+    for (int i = 0; i < N; i++)
+        rpc_client_destroy(&c[i]);
+    free(chunk);
+}
+
+static void server_max4(void) { start_server("--max-conns", "4"); }
+
+Test(gateway_limits, connection_limit, .init = server_max4, .fini = stop_server,
+     .timeout = 30)
+{
+    rpc_client_t c[4], extra;
+    for (int i = 0; i < 4; i++) {
+        connect_to(&c[i]);
+        hello_client(&c[i]);
+    }
+    connect_to(&extra);
+    expect_error(&extra, "busy", "connection limit reached");
+    expect_closed(&extra);
+    rpc_client_destroy(&extra);
+    expect_pong(&c[3], 1);
+    rpc_client_destroy(&c[0]);
+    /* a slot is free again once the gateway has seen the close */
+    bool served = false;
+    for (int attempt = 0; attempt < 50 && !served; attempt++) {
+        connect_to(&extra);
+        cr_assert_eq(rpc_client_hello_client(&extra, TOKEN), WEFT_OK);
+        const msgpack_object *m;
+        char type[32];
+        served = rpc_client_wait(&extra, 5.0, &m) == 1 &&
+                 !strcmp(rpc_msg_type(m, type, sizeof type), "welcome");
+        rpc_client_destroy(&extra);
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    cr_assert(served);
+    for (int i = 1; i < 4; i++)
+        rpc_client_destroy(&c[i]);
+}
+
+Test(gateway_hostile, a_burst_beyond_the_budget_is_handled_completely)
+{
+    /* 5000 pings in one write: the gateway handles 64 per read event and
+     * comes back for the rest (a budget that forgot to resume would stall
+     * here), and a second client is answered in between. */
+    rpc_client_t c, other;
+    connect_to(&c);
+    hello_client(&c);
+    connect_to(&other);
+    hello_client(&other);
+    for (int i = 0; i < 5000; i++)
+        cr_assert_eq(rpc_client_ping(&c, i), WEFT_OK);
+    cr_assert_eq(rpc_client_flush(&c), WEFT_OK);
+    expect_pong(&other, 1);
+    for (int i = 0; i < 5000; i++) {
+        const msgpack_object *m;
+        cr_assert_eq(wait_msg(&c, &m), 1, "pong %d of 5000 missing", i);
+        int64_t seq;
+        cr_assert_eq(rpc_get_int(m, "seq", 0, INT64_MAX, &seq), WEFT_OK);
+        cr_assert_eq(seq, i, "pongs out of order");
+    }
+    rpc_client_destroy(&other);
+    rpc_client_destroy(&c);
+}
+
+/* ------------------------------------------------------------ journal */
+
+static size_t replayed;
+static weft_err_t count_record(void *arg, const msgpack_object *rec)
+{
+    (void)arg;
+    const char *r;
+    size_t n;
+    if (rpc_get_str(rec, "r", &r, &n))
+        return WEFT_EPARSE;
+    replayed++;
+    return WEFT_OK;
+}
+
+static void append_record(msgpack_sbuffer *sb, const char *kind)
+{
+    size_t mark;
+    cr_assert_eq(rpc_frame_begin(sb, &mark), WEFT_OK);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, kind);
+    cr_assert_eq(rpc_frame_end(sb, mark, 0), WEFT_OK);
+}
+
+Test(gateway, journal_cuts_a_torn_tail_and_refuses_damage)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/weft-journal-test-%d", (int)getpid());
+    unlink(path);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    append_record(&sb, "done");
+    size_t rec2 = sb.size; /* where the second record starts */
+    append_record(&sb, "job");
+    size_t good = sb.size;
+    append_record(&sb, "done");
+    FILE *f = fopen(path, "wb");
+    cr_assert(f);
+    fwrite(sb.data, 1, sb.size - 3, f); /* the last record torn mid-write */
+    fclose(f);
+    rpc_journal_t j;
+    replayed = 0;
+    cr_assert_eq(rpc_journal_open(&j, path, true, count_record, NULL, NULL), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert_eq(replayed, 2);
+    cr_assert_eq(j.records, 2);
+    /* the tail was cut: appending continues right after the last record */
+    cr_assert_eq(rpc_journal_append(&j, sb.data + good, sb.size - good), WEFT_OK);
+    cr_assert_eq(rpc_journal_sync(&j), WEFT_OK);
+    cr_assert_eq(j.syncs, 1);
+    rpc_journal_close(&j);
+    replayed = 0;
+    cr_assert_eq(rpc_journal_open(&j, path, true, count_record, NULL, NULL), WEFT_OK);
+    cr_assert_eq(replayed, 3);
+    rpc_journal_close(&j);
+    /* damage in the middle (the second record's map byte) is refused */
+    f = fopen(path, "r+b");
+    cr_assert(f);
+    fseek(f, (long)(rec2 + RPC_HEADER_BYTES), SEEK_SET);
+    fputc(0xc1, f); /* never a valid msgpack type */
+    fclose(f);
+    replayed = 0;
+    weft_err_t err = rpc_journal_open(&j, path, true, count_record, NULL, NULL);
+    cr_assert_eq(err, WEFT_EPROTO);
+    cr_assert(strstr(weft_last_error(), "damaged after record #1"), "%s", weft_last_error());
+    cr_assert(strstr(weft_last_error(), path), "%s", weft_last_error());
+    unlink(path);
+    msgpack_sbuffer_destroy(&sb);
+}

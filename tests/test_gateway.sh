@@ -1,0 +1,132 @@
+#!/bin/sh
+# test_gateway.sh WEFT_BIN - the live gateway end to end on loopback, with
+# real processes and real bytes (a ctest; README "The live gateway"):
+#  1. weft serve + 4 weft agents + weft submit run tests/gateway/small.weft
+#     (5 multi-stage jobs) at 4 MB/s per port under SEBF: every job
+#     completes, and every job's measured JCT is within 20% of what
+#     `weft sim` predicts for the same workload, policy and port rate;
+#  2. the same run with the gateway SIGKILLed mid-workload and restarted
+#     from its journal on the same port, and then agent 2 SIGKILLed and
+#     restarted: the restarted gateway replays the registered jobs, and
+#     every job completes.
+# Ports are chosen by the kernel (--listen 127.0.0.1:0, --port-file).
+set -eu
+WEFT=${1:?usage: test_gateway.sh WEFT_BIN}
+cd "$(dirname "$0")/.."
+W=tests/gateway/small.weft
+RATE=4MB/s
+POLICY=sebf
+TMP=$(mktemp -d)
+PIDS=""
+cleanup() {
+    for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+fail() {
+    echo "test_gateway: FAIL: $*" >&2
+    for f in "$TMP"/*.err "$TMP"/*.out; do
+        [ -s "$f" ] && { echo "--- $f" >&2; tail -15 "$f" >&2; }
+    done
+    exit 1
+}
+
+# serve NAME [PORT]: starts a gateway, sets SERVE_PID and PORT.
+serve() {
+    rm -f "$TMP/port"
+    "$WEFT" serve --listen "127.0.0.1:${2:-0}" --ports 4 --port-rate $RATE --policy $POLICY \
+        --token-file "$TMP/token" --journal "$TMP/$1.journal" --port-file "$TMP/port" \
+        >>"$TMP/$1.out" 2>>"$TMP/$1.err" &
+    SERVE_PID=$!
+    PIDS="$PIDS $SERVE_PID"
+    i=0
+    while [ ! -s "$TMP/port" ]; do
+        i=$((i + 1))
+        [ $i -gt 200 ] && fail "weft serve did not start"
+        kill -0 $SERVE_PID 2>/dev/null || fail "weft serve exited at start"
+        sleep 0.05
+    done
+    PORT=$(cat "$TMP/port")
+}
+
+# agent ID: starts agent ID, sets AGENT_PID.
+agent() {
+    "$WEFT" agent --id "$1" --gateway "127.0.0.1:$PORT" --token-file "$TMP/token" -v \
+        2>>"$TMP/agent$1.err" &
+    AGENT_PID=$!
+    PIDS="$PIDS $AGENT_PID"
+}
+
+echo "t0ken-$$-gateway-test" >"$TMP/token"
+
+# The emulator's prediction.
+"$WEFT" sim $W --port-rate $RATE --policy $POLICY --out "$TMP/sim" >/dev/null \
+    || fail "weft sim"
+
+# Compares measured (job,arrival_s,jct_s) with the emulator's jobs CSV.
+compare() {
+    awk -F, -v tol=0.20 '
+        NR == FNR { if (FNR > 1) sim[$1] = $4; next }
+        FNR > 1 {
+            n++
+            if (!($1 in sim)) { printf "job %s: not in the emulator output\n", $1; bad++; next }
+            d = ($3 - sim[$1]) / sim[$1]
+            printf "  job %s: live %.3f s, emulator %.3f s (%+.1f%%)\n", $1, $3, sim[$1], 100 * d
+            if (d > tol || d < -tol) bad++
+        }
+        END { if (n != 5) { print "expected 5 jobs, got " n; exit 1 } exit bad > 0 }
+    ' "$TMP/sim/$POLICY-jobs.csv" "$1"
+}
+
+echo "== 1. gateway + 4 agents + submit, JCTs against the emulator"
+serve run1
+for i in 0 1 2 3; do agent $i; done
+"$WEFT" submit $W --gateway "127.0.0.1:$PORT" --token-file "$TMP/token" \
+    --out "$TMP/live1.csv" --timeout 120 >"$TMP/submit1.out" 2>"$TMP/submit1.err" \
+    || fail "weft submit (run 1)"
+compare "$TMP/live1.csv" || fail "a live JCT is more than 20% from the emulator's"
+kill $PIDS 2>/dev/null || true
+status=0
+wait $SERVE_PID || status=$?
+[ $status -eq 0 ] || fail "weft serve exited with status $status on SIGTERM"
+wait 2>/dev/null || true
+PIDS=""
+
+echo "== 2. SIGKILL the gateway mid-run and restart it from its journal; then an agent"
+serve run2
+for i in 0 1 2 3; do
+    agent $i
+    eval "A$i=\$AGENT_PID"
+done
+"$WEFT" submit $W --gateway "127.0.0.1:$PORT" --token-file "$TMP/token" \
+    --out "$TMP/live2.csv" --timeout 120 >"$TMP/submit2.out" 2>"$TMP/submit2.err" &
+SUBMIT=$!
+PIDS="$PIDS $SUBMIT"
+sleep 1.6 # jobs 0, 1 and 2 have arrived and are moving
+kill -9 $SERVE_PID
+wait $SERVE_PID 2>/dev/null || true
+sleep 0.3 # agents and submit notice, back off and retry
+serve run2 "$PORT"
+grep -q "journal .*: [1-9][0-9]* records, [3-9] jobs" "$TMP/run2.out" \
+    || fail "the restarted gateway did not replay the registered jobs: $(tail -1 "$TMP/run2.out")"
+sleep 1.5
+kill -9 $A2
+wait $A2 2>/dev/null || true
+agent 2
+wait $SUBMIT || fail "weft submit (run 2) did not see every job complete"
+[ "$(tail -n +2 "$TMP/live2.csv" | wc -l)" -eq 5 ] || fail "run 2: expected 5 jobs"
+[ "$(grep -c "connected to the gateway" "$TMP/agent2.err")" -ge 3 ] \
+    || fail "agent 2 did not connect three times (start, gateway restart, its own restart)"
+grep -q "resuming at [1-9]" "$TMP/agent2.err" \
+    || fail "the restarted agent 2 did not resume a flow from the bytes the gateway knew"
+echo "  agent 2 after its restart: $(grep "resuming at" "$TMP/agent2.err" | head -2 | sed 's/^weft agent 2: //' | tr '\n' ';')"
+echo "  restarted gateway: $(tail -1 "$TMP/run2.out" | sed 's/.*journal [^:]*: //')"
+echo "  run 2 JCTs (s): $(tail -n +2 "$TMP/live2.csv" | cut -d, -f3 | tr '\n' ' ')"
+kill $PIDS 2>/dev/null || true
+wait 2>/dev/null || true
+PIDS=""
+if grep -lE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$TMP"/*.err >/dev/null 2>&1; then
+    fail "sanitizer report from a gateway, agent or submit process"
+fi
+echo "test_gateway: ok"
