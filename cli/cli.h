@@ -14,6 +14,8 @@ int cmd_convert(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 /* Prints "weft CMD: <weft_strerror>: <detail>" for a failed library call. */
 void cli_report(const char *cmd, int err);

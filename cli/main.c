@@ -19,6 +19,8 @@ static const command_t commands[] = {
     {"gen", cmd_gen, "generate a multi-stage workload from real traces"},
     {"inspect", cmd_inspect, "summarise a workload: jobs, coflows, bytes, DAG shapes, load"},
     {"convert", cmd_convert, "convert a trace to weft's workload format"},
+    {"train", cmd_train, "train the learned policy in the emulator"},
+    {"eval", cmd_eval, "compare the learned policy with every heuristic over many workloads"},
 };
 
 static void usage(FILE *out)

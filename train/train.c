@@ -165,6 +165,7 @@ typedef struct {
     const coflow_ordering_t *teacher;  /* IMITATE, DAGGER */
     const coflow_ordering_t *ordering; /* a heuristic run instead of the model, or NULL */
     const coflow_allocator_t *alloc;   /* NULL: the ordering's default */
+    const char *model_path;            /* learned ordering run from a file, not a hook */
     task_mode_t mode;
     uint64_t seed;                     /* sampling stream */
     double entropy_coef;               /* REPLAY: bonus weight per decision */
@@ -387,7 +388,8 @@ static void task_run(task_t *k)
     k->mismatches = 0;
     coflow_learned_hook_t hook = {.model = k->model, .decide = task_decide, .arg = k};
     netsim_opts_t o = {.ordering = k->ordering ? k->ordering : coflow_ordering_find("learned"),
-                       .allocator = k->alloc, .policy_hook = k->ordering ? NULL : &hook};
+                       .allocator = k->alloc, .model_path = k->model_path,
+                       .policy_hook = k->ordering ? NULL : &hook};
     err = netsim_run(k->wl, &fab, &o, &res);
     if (k->tctx && k->teacher->destroy)
         k->teacher->destroy(k->tctx);
@@ -454,15 +456,15 @@ static weft_err_t run_tasks(task_t *tasks, size_t n, size_t threads)
 /* ------------------------------------------------------------ evaluation */
 
 static weft_err_t evaluate(const coflow_learned_model_t *model, const coflow_ordering_t *ord,
-                           const coflow_allocator_t *alloc, const coflow_workload_t *wls,
-                           size_t n, size_t threads, double *wjct)
+                           const coflow_allocator_t *alloc, const char *model_path,
+                           const coflow_workload_t *wls, size_t n, size_t threads, double *wjct)
 {
     task_t *tasks = weft_calloc(n ? n : 1, sizeof *tasks);
     if (!tasks)
         return weft_fail(WEFT_ENOMEM, "out of memory for %zu evaluations", n);
     for (size_t i = 0; i < n; i++)
         tasks[i] = (task_t){.wl = &wls[i], .model = model, .ordering = ord, .alloc = alloc,
-                            .mode = MODE_GREEDY};
+                            .model_path = model_path, .mode = MODE_GREEDY};
     weft_err_t err = run_tasks(tasks, n, threads);
     for (size_t i = 0; i < n; i++) {
         wjct[i] = tasks[i].wjct;
@@ -478,12 +480,12 @@ weft_err_t train_evaluate(const coflow_learned_model_t *model, const char *alloc
     const coflow_allocator_t *a = allocator ? coflow_allocator_find(allocator) : NULL;
     if (allocator && !a)
         return weft_fail(WEFT_EINVAL, "unknown allocator '%s'", allocator);
-    return evaluate(model, NULL, a, wls, n, threads, wjct);
+    return evaluate(model, NULL, a, NULL, wls, n, threads, wjct);
 }
 
 weft_err_t train_evaluate_policy(const char *ordering, const char *allocator,
-                                 const coflow_workload_t *wls, size_t n, size_t threads,
-                                 double *wjct)
+                                 const char *model_path, const coflow_workload_t *wls, size_t n,
+                                 size_t threads, double *wjct)
 {
     const coflow_ordering_t *o = coflow_ordering_find(ordering);
     if (!o)
@@ -491,7 +493,7 @@ weft_err_t train_evaluate_policy(const char *ordering, const char *allocator,
     const coflow_allocator_t *a = allocator ? coflow_allocator_find(allocator) : NULL;
     if (allocator && !a)
         return weft_fail(WEFT_EINVAL, "unknown allocator '%s'", allocator);
-    return evaluate(NULL, o, a, wls, n, threads, wjct);
+    return evaluate(NULL, o, a, model_path, wls, n, threads, wjct);
 }
 
 /* -------------------------------------------------------------- trainer */

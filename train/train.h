@@ -138,10 +138,11 @@ weft_err_t train_evaluate(const coflow_learned_model_t *model, const char *alloc
                           const coflow_workload_t *wls, size_t n, size_t threads, double *wjct);
 
 /* The same for a registered ordering (with its default allocator when
- * allocator is NULL). */
+ * allocator is NULL); model_path: the learned ordering's model file (NULL:
+ * random from seed 0). */
 weft_err_t train_evaluate_policy(const char *ordering, const char *allocator,
-                                 const coflow_workload_t *wls, size_t n, size_t threads,
-                                 double *wjct);
+                                 const char *model_path, const coflow_workload_t *wls, size_t n,
+                                 size_t threads, double *wjct);
 
 /* Checkpoint: the model, Adam's moments, step, iteration, the reward
  * average, the best validation and the seed, in one model file (msgpack;
