@@ -58,6 +58,7 @@ static void usage(FILE *out)
             "  --curriculum N        ... over N iterations (default %zu)\n"
             "  --lr-imitate X        Adam learning rate, imitation and DAgger (default %g)\n"
             "  --lr-rl X             Adam learning rate, REINFORCE (default %g)\n"
+            "  --topk K              imitation fits the teacher's first K picks (default %zu)\n"
             "  --clip X              gradient norm bound (default %g)\n"
             "  --entropy X           entropy bonus at the first REINFORCE iteration (default %g)\n"
             "  --entropy-decay X     its factor per iteration, in (0, 1] (default %g)\n"
@@ -67,7 +68,7 @@ static void usage(FILE *out)
             "  --threads N           rollout threads (default: all cores)\n"
             "  -h, --help            this text\n",
             d.iterations, d.imitate_iters, d.dagger_iters, d.teacher, d.episodes, d.rollouts,
-            d.jobs_min, d.jobs_max, d.curriculum_iters, d.lr_imitate, d.lr_rl, d.clip,
+            d.jobs_min, d.jobs_max, d.curriculum_iters, d.lr_imitate, d.lr_rl, d.imitate_topk, d.clip,
             d.entropy, d.entropy_decay, d.allocator, (unsigned long long)d.seed);
 }
 
@@ -144,6 +145,7 @@ int cmd_train(int argc, char **argv)
         {"curriculum", required_argument, NULL, 'C'},
         {"lr-imitate", required_argument, NULL, 'l'},
         {"lr-rl", required_argument, NULL, 'L'},
+        {"topk", required_argument, NULL, 'K'},
         {"clip", required_argument, NULL, 'g'},
         {"entropy", required_argument, NULL, 'H'},
         {"entropy-decay", required_argument, NULL, 'd'},
@@ -191,6 +193,7 @@ int cmd_train(int argc, char **argv)
         case 'J': bad = cli_parse_size(C, opt, optarg, 1, &cfg.jobs_max); break;
         case 'C': bad = cli_parse_size(C, opt, optarg, 0, &cfg.curriculum_iters); break;
         case 'l': bad = cli_parse_double(C, opt, optarg, 0, true, &cfg.lr_imitate); break;
+        case 'K': bad = cli_parse_size(C, opt, optarg, 1, &cfg.imitate_topk); break;
         case 'L': bad = cli_parse_double(C, opt, optarg, 0, true, &cfg.lr_rl); break;
         case 'g': bad = cli_parse_double(C, opt, optarg, 0, true, &cfg.clip); break;
         case 'H': bad = cli_parse_double(C, opt, optarg, 0, false, &cfg.entropy); break;

@@ -46,6 +46,14 @@
  *   14 job weight            15 q job age (now - arrival)
  *   16 q time since release  (now - release if active; its CCT if done;
  *                               0 if waiting)
+ * and three of its job, the same for every node of the job (feature set 2:
+ * the quantities the DAG-aware heuristics rank by, so a policy can start
+ * from them rather than rediscover sums over the DAG):
+ *   17 q job remaining work: Σ over its unfinished coflows of their
+ *        remaining bottleneck time (iso_s if waiting), as jsebf sums it
+ *   18 q that work / job weight (jsebf's key)
+ *   19 q longest remaining path of its active coflows / job weight (wcp's
+ *        key; 0 if none is active)
  *
  * Memory: create() sizes every per-node array for all coflows of the
  * workload and the attention cache for the first decisions; the encoder's
@@ -69,22 +77,22 @@
 #define LF COFLOW_LEARNED_NF
 /* Bumped when the meaning of the features changes; a model trained on
  * another feature set is refused. */
-#define LEARNED_FEATURE_SET 1
+#define LEARNED_FEATURE_SET 2
 
 static const char *const feature_names[LF] = {
     "total_bytes", "remaining_bytes", "flows",        "senders",      "receivers",
     "iso_s",       "remaining_iso_s", "frac_sent",    "is_waiting",   "is_active",
     "is_done",     "wave",            "children",     "cp_below_s",   "job_weight",
-    "job_age_s",   "since_release_s",
+    "job_age_s",   "since_release_s", "job_work_s",   "job_work_per_w", "job_cp_per_w",
 };
 
 /* Default normalisation (random models): rough centres and spreads of the
  * log1p features on Facebook-like traces at 1 Gbit/s. Training replaces
  * them with the statistics of its data. */
 static const float default_mean[LF] = {16, 14, 3, 2, 2, 0.3f, 0.2f, 0.5f, 0.33f, 0.33f,
-                                       0.33f, 1, 0.7f, 0.5f, 1.2f, 1, 0.3f};
+                                       0.33f, 1, 0.7f, 0.5f, 1.2f, 1, 0.3f, 3, 2.5f, 2};
 static const float default_std[LF] = {4, 6, 2, 1.5f, 1.5f, 0.6f, 0.5f, 0.4f, 0.5f, 0.5f,
-                                      0.5f, 0.7f, 0.6f, 0.8f, 0.5f, 1.5f, 0.6f};
+                                      0.5f, 0.7f, 0.6f, 0.8f, 0.5f, 1.5f, 0.6f, 2, 2, 2};
 
 #define QSTEP 16.0   /* quantisation of time-varying log1p features */
 #define QFRAC 64.0   /* quantisation of the fraction sent */
@@ -112,6 +120,8 @@ typedef struct {
     size_t *node_job;    /* [n_coflows] live position of a node's job */
     size_t *node_coflow; /* [n_coflows] coflow of a node */
     size_t n_nodes;
+    double *job_work;    /* [n_jobs] per live position: remaining work (feature 17) */
+    double *job_cp;      /* [n_jobs] per live position: longest remaining path (19) */
     weft_real_t *X;      /* [n_coflows, LF] normalised features of the nodes */
     size_t *changed;     /* [n_coflows] rows that changed this decision */
     /* per decision, grown to the largest active set */
@@ -459,6 +469,8 @@ static void learned_destroy(void *ctx)
     free(c->pred);
     free(c->node_job);
     free(c->node_coflow);
+    free(c->job_work);
+    free(c->job_cp);
     free(c->X);
     free(c->changed);
     free(c->gather);
@@ -530,10 +542,13 @@ static weft_err_t learned_create(void **ctx, const coflow_state_t *st)
     c->pred = weft_calloc(wl->n_parents, sizeof *c->pred);
     c->node_job = weft_calloc(nc, sizeof *c->node_job);
     c->node_coflow = weft_calloc(nc, sizeof *c->node_coflow);
+    c->job_work = weft_calloc(nj ? nj : 1, sizeof *c->job_work);
+    c->job_cp = weft_calloc(nj ? nj : 1, sizeof *c->job_cp);
     c->X = nc <= SIZE_MAX / LF ? weft_calloc(nc * LF, sizeof *c->X) : NULL;
     c->changed = weft_calloc(nc, sizeof *c->changed);
     if (!c->job_order || !c->live || !c->in_live || !c->node_of || !c->pred_start ||
-        !c->pred || !c->node_job || !c->node_coflow || !c->X || !c->changed) {
+        !c->pred || !c->node_job || !c->node_coflow || !c->job_work || !c->job_cp || !c->X ||
+        !c->changed) {
         err = weft_fail(WEFT_ENOMEM, "out of memory for the learned policy (%zu coflows)", nc);
         goto fail;
     }
@@ -640,7 +655,7 @@ static weft_err_t rebuild_plan(learned_ctx_t *c, const coflow_state_t *st)
 
 /* Computes node v's (coflow cf) normalised features into row[LF]. */
 static void node_features(const learned_ctx_t *c, coflow_state_t *st, size_t cf,
-                          weft_real_t *row)
+                          size_t live_pos, weft_real_t *row)
 {
     const coflow_workload_t *wl = st->wl;
     const coflow_coflow_t *co = &wl->coflows[cf];
@@ -679,6 +694,9 @@ static void node_features(const learned_ctx_t *c, coflow_state_t *st, size_t cf,
         q_log(job->weight, false),
         q_log(st->now - job->arrival_s, true),
         q_log(since, true),
+        q_log(c->job_work[live_pos], true),
+        q_log(c->job_work[live_pos] / job->weight, true),
+        q_log(c->job_cp[live_pos] / job->weight, true),
     };
     for (size_t k = 0; k < LF; k++)
         row[k] = (weft_real_t)(((float)f[k] - c->m->mean[k]) / c->m->std[k]);
@@ -709,11 +727,26 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     }
     size_t n_changed = 0;
     weft_real_t row[LF];
+    for (size_t k = 0; k < c->n_live; k++) { /* job-level features first */
+        const coflow_job_t *job = &wl->jobs[c->live[k]];
+        double work = 0, cp = 0;
+        for (size_t cf = job->first_coflow; cf < job->first_coflow + job->n_coflows; cf++) {
+            if (st->status[cf] == COFLOW_ACTIVE) {
+                work += coflow_state_remaining_iso(st, cf);
+                double p = coflow_remaining_path(st, cf);
+                cp = p > cp ? p : cp;
+            } else if (st->status[cf] == COFLOW_WAITING) {
+                work += wl->coflows[cf].iso_s;
+            }
+        }
+        c->job_work[k] = work;
+        c->job_cp[k] = cp;
+    }
     for (size_t k = 0; k < c->n_live; k++) {
         const coflow_job_t *job = &wl->jobs[c->live[k]];
         for (size_t q = 0; q < job->n_coflows; q++) {
             size_t cf = job->first_coflow + q, v = c->node_of[cf];
-            node_features(c, st, cf, row);
+            node_features(c, st, cf, k, row);
             weft_real_t *x = c->X + v * LF;
             if (rebuild || memcmp(row, x, sizeof row) != 0) {
                 memcpy(x, row, sizeof row);

@@ -17,7 +17,7 @@
 #include "gnn/gnn.h"
 
 /* Features per coflow node (coflow/learned.c lists them). */
-#define COFLOW_LEARNED_NF 17
+#define COFLOW_LEARNED_NF 20
 
 /* The whole policy: encoder, scorer, feature normalisation and how often
  * it decides. Caller-owned; init then one of random/load, destroy. */

@@ -58,7 +58,7 @@ void train_config_default(train_config_t *c)
     *c = (train_config_t){.seed = 1, .threads = 2, .iterations = 60, .imitate_iters = 20,
                           .dagger_iters = 20, .teacher = "jsebf", .episodes = 4, .rollouts = 4,
                           .jobs_min = 10, .jobs_max = 40, .curriculum_iters = 30,
-                          .lr_imitate = 3e-3, .lr_rl = 3e-4, .clip = 1, .entropy = 0.01,
+                          .lr_imitate = 3e-3, .imitate_topk = 8, .lr_rl = 3e-4, .clip = 1, .entropy = 0.01,
                           .entropy_decay = 0.97, .differential = true, .allocator = "greedy"};
 }
 
@@ -78,6 +78,8 @@ weft_err_t train_config_check(const train_config_t *c)
         !isfinite(c->lr_rl))
         return weft_fail(WEFT_EINVAL, "learning rates %g and %g, expected finite and > 0",
                          c->lr_imitate, c->lr_rl);
+    if (c->imitate_topk < 1)
+        return weft_fail(WEFT_EINVAL, "imitation top-k %zu, expected >= 1", c->imitate_topk);
     if (!(c->clip > 0) || !isfinite(c->clip))
         return weft_fail(WEFT_EINVAL, "gradient clip %g, expected finite and > 0", c->clip);
     if (!(c->entropy >= 0) || !isfinite(c->entropy))
@@ -191,9 +193,42 @@ typedef struct {
     void *tctx;                        /* teacher's context, made at the first decision */
     size_t *tbuf, *row_of, *tord;      /* [n_coflows] */
     double *work;                      /* [n_coflows] */
+    uint8_t *mask;                     /* [n_coflows] */
+    size_t topk;                       /* IMITATE, DAGGER: picks of the teacher fitted */
     weft_real_t *dscores;              /* [n_coflows] */
     weft_real_t *dX, *dOut;            /* [n_coflows * E] */
 } task_t;
+
+/* Top-k Plackett–Luce log-likelihood of order[0..k) (the first k picks of
+ * a full order; k = n is attn_pl_logprob): Σ_{i<k} [s_πi − lse(s over
+ * what is left before pick i)]; adds coef × its gradient into dscores
+ * (d/ds_j = Σ_{i<k} [1{j = π_i} − 1{j left at i} · softmax_i(j)]). mask
+ * [n] scratch. O(n k). Imitation fits the head of the teacher's order
+ * only: under strict priorities the tail barely matters, and the tail of
+ * a heuristic's order is mostly its tie-breaking. */
+static double topk_pl(const weft_real_t *s, size_t n, const size_t *order, size_t k, double coef,
+                      weft_real_t *dscores, uint8_t *mask)
+{
+    memset(mask, 0, n);
+    double lp = 0;
+    for (size_t i = 0; i < k && i < n; i++) {
+        double mx = -INFINITY, z = 0;
+        for (size_t j = 0; j < n; j++)
+            if (!mask[j] && s[j] > mx)
+                mx = s[j];
+        for (size_t j = 0; j < n; j++)
+            if (!mask[j])
+                z += exp(s[j] - mx);
+        double lse = mx + log(z);
+        lp += s[order[i]] - lse;
+        for (size_t j = 0; j < n; j++)
+            if (!mask[j])
+                dscores[j] -= (weft_real_t)(coef * exp(s[j] - lse));
+        dscores[order[i]] += (weft_real_t)coef;
+        mask[order[i]] = 1;
+    }
+    return lp;
+}
 
 static uint64_t order_hash(const size_t *order, size_t n)
 {
@@ -274,10 +309,9 @@ static void task_decide(void *arg, const coflow_learned_step_t *s, size_t *order
             attn_argsort_desc(s->scores, n, order);
             return;
         }
-        k->nll -= attn_pl_logprob(s->scores, n, k->tord);
         if (n > 1) {
             memset(k->dscores, 0, n * sizeof *k->dscores);
-            attn_pl_logprob_backward(s->scores, n, k->tord, 1.0, k->dscores, k->work);
+            k->nll -= topk_pl(s->scores, n, k->tord, k->topk, 1.0, k->dscores, k->mask);
             backprop(k, s);
         }
         if (k->mode == MODE_IMITATE)
@@ -322,10 +356,11 @@ static weft_err_t task_alloc(task_t *k)
     k->row_of = weft_calloc(nc, sizeof *k->row_of);
     k->tord = weft_calloc(nc, sizeof *k->tord);
     k->work = weft_calloc(nc, sizeof *k->work);
+    k->mask = weft_calloc(nc, sizeof *k->mask);
     k->dscores = weft_calloc(nc, sizeof *k->dscores);
     if (!k->job_finish) /* kept from a first pass for the replay */
         k->job_finish = weft_calloc(k->wl->n_jobs ? k->wl->n_jobs : 1, sizeof *k->job_finish);
-    if (!k->tbuf || !k->row_of || !k->tord || !k->work || !k->dscores || !k->job_finish)
+    if (!k->tbuf || !k->row_of || !k->tord || !k->work || !k->mask || !k->dscores || !k->job_finish)
         return weft_fail(WEFT_ENOMEM, "out of memory for a rollout of %zu coflows", nc);
     if (k->want_grad && k->model) {
         size_t E = gnn_out_dim(&k->model->gcfg);
@@ -350,11 +385,13 @@ static void task_free_scratch(task_t *k)
     free(k->row_of);
     free(k->tord);
     free(k->work);
+    free(k->mask);
     free(k->dscores);
     free(k->dX);
     free(k->dOut);
     k->tbuf = k->row_of = k->tord = NULL;
     k->work = NULL;
+    k->mask = NULL;
     k->dscores = k->dX = k->dOut = NULL;
 }
 
@@ -650,6 +687,7 @@ weft_err_t train_iteration(train_t *t, train_stats_t *st)
             task_t *k = &tasks[e * K + r];
             *k = (task_t){.wl = &wls[e], .model = &t->model, .teacher = teacher,
                           .alloc = alloc, .want_grad = phase != TRAIN_REINFORCE,
+                          .topk = cfg->imitate_topk,
                           .seed = seed_of(cfg->seed, STREAM_ROLLOUT, it, e * K + r)};
             k->mode = phase == TRAIN_IMITATE  ? MODE_IMITATE
                       : phase == TRAIN_DAGGER ? MODE_DAGGER

@@ -61,6 +61,8 @@ typedef struct {
     size_t jobs_min, jobs_max;/* curriculum on episode length (jobs) */
     size_t curriculum_iters;  /* iterations to go from jobs_min to jobs_max */
     double lr_imitate;        /* Adam learning rate of phases 1-2 */
+    size_t imitate_topk;      /* phases 1-2 fit the teacher's first k picks (top-k
+                                 Plackett–Luce likelihood), >= 1 */
     double lr_rl;             /* Adam learning rate of phase 3 */
     double clip;              /* global gradient-norm bound, > 0 */
     double entropy;           /* entropy bonus at the first REINFORCE iteration */
@@ -71,7 +73,7 @@ typedef struct {
 
 /* Defaults: seed 1, 2 threads, 60 iterations (20 imitation, 20 DAgger),
  * teacher jsebf, 4 episodes, 4 rollouts, 10..40 jobs over 30 iterations,
- * lr 3e-3 / 3e-4, clip 1, entropy 0.01 decaying 0.97, differential on,
+ * lr 3e-3 / 3e-4, top-8 imitation, clip 1, entropy 0.01 decaying 0.97, differential on,
  * greedy. */
 void train_config_default(train_config_t *c);
 
