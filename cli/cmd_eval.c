@@ -129,9 +129,15 @@ int cmd_eval(int argc, char **argv)
     size_t threads = nproc > 0 ? (size_t)nproc : 1;
     optind = 1;
     opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        const char *opt = argv[optind - 1];
+    int ch, li = -1;
+    while ((ch = getopt_long(argc, argv, ":h", longopts, &li)) != -1) {
+        char optname[64]; /* "--name" of a long option, else what was typed */
+        if (li >= 0)
+            snprintf(optname, sizeof optname, "--%s", longopts[li].name);
+        else
+            snprintf(optname, sizeof optname, "%s", argv[optind - 1]);
+        li = -1;
+        const char *opt = optname;
         switch (ch) {
         case 'm': model = optarg; break;
         case 'p':

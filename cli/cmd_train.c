@@ -58,7 +58,8 @@ static void usage(FILE *out)
             "  --curriculum N        ... over N iterations (default %zu)\n"
             "  --lr-imitate X        Adam learning rate, imitation and DAgger (default %g)\n"
             "  --lr-rl X             Adam learning rate, REINFORCE (default %g)\n"
-            "  --topk K              imitation fits the teacher's first K picks (default %zu)\n"
+            "  --topk K              imitation fits the teacher's first K picks, and its\n"
+            "                        order of jobs (default %zu)\n"
             "  --clip X              gradient norm bound (default %g)\n"
             "  --entropy X           entropy bonus at the first REINFORCE iteration (default %g)\n"
             "  --entropy-decay X     its factor per iteration, in (0, 1] (default %g)\n"
@@ -171,10 +172,16 @@ int cmd_train(int argc, char **argv)
 
     optind = 1;
     opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+    int ch, li = -1;
+    while ((ch = getopt_long(argc, argv, ":h", longopts, &li)) != -1) {
+        char optname[64]; /* "--name" of a long option, else what was typed */
+        if (li >= 0)
+            snprintf(optname, sizeof optname, "--%s", longopts[li].name);
+        else
+            snprintf(optname, sizeof optname, "%s", argv[optind - 1]);
+        li = -1;
         int bad = 0;
-        const char *opt = argv[optind - 1];
+        const char *opt = optname;
         switch (ch) {
         case 'o': out_dir = optarg; break;
         case 'O': model_out = optarg; break;

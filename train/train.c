@@ -203,9 +203,8 @@ typedef struct {
  * a full order; k = n is attn_pl_logprob): Σ_{i<k} [s_πi − lse(s over
  * what is left before pick i)]; adds coef × its gradient into dscores
  * (d/ds_j = Σ_{i<k} [1{j = π_i} − 1{j left at i} · softmax_i(j)]). mask
- * [n] scratch. O(n k). Imitation fits the head of the teacher's order
- * only: under strict priorities the tail barely matters, and the tail of
- * a heuristic's order is mostly its tie-breaking. */
+ * [n] scratch. O(n k). Under strict priorities the head of the order
+ * decides most of the rates. */
 static double topk_pl(const weft_real_t *s, size_t n, const size_t *order, size_t k, double coef,
                       weft_real_t *dscores, uint8_t *mask)
 {
@@ -226,6 +225,50 @@ static double topk_pl(const weft_real_t *s, size_t n, const size_t *order, size_
                 dscores[j] -= (weft_real_t)(coef * exp(s[j] - lse));
         dscores[order[i]] += (weft_real_t)coef;
         mask[order[i]] = 1;
+    }
+    return lp;
+}
+
+/* Imitation loss, second half: a Plackett–Luce likelihood over the
+ * teacher's first k *runs*, a run being consecutive coflows of one job in its order. The
+ * DAG-aware heuristics rank jobs and break ties inside a job by release
+ * order, which no score could (nor should) reproduce; so each run is one
+ * choice whose probability is the softmax mass of its coflows among all
+ * that are left: Σ_{g<k} [lse(s over run g) − lse(s over runs g, g+1, …)],
+ * and coef × its gradient goes into dscores (for c in run g: +softmax_g(c);
+ * for every c left: −softmax_left(c)). job [n] the job of each row, mask
+ * [n] scratch. O(n k). */
+static double topk_runs(const weft_real_t *s, size_t n, const size_t *order, const size_t *job,
+                        size_t k, double coef, weft_real_t *dscores, uint8_t *mask)
+{
+    memset(mask, 0, n);
+    double lp = 0;
+    size_t pos = 0;
+    for (size_t g = 0; g < k && pos < n; g++) {
+        size_t end = pos + 1;
+        while (end < n && job[order[end]] == job[order[pos]])
+            end++;
+        double mx = -INFINITY, z = 0, mg = -INFINITY, zg = 0;
+        for (size_t j = 0; j < n; j++)
+            if (!mask[j] && s[j] > mx)
+                mx = s[j];
+        for (size_t j = 0; j < n; j++)
+            if (!mask[j])
+                z += exp(s[j] - mx);
+        for (size_t q = pos; q < end; q++)
+            mg = s[order[q]] > mg ? s[order[q]] : mg;
+        for (size_t q = pos; q < end; q++)
+            zg += exp(s[order[q]] - mg);
+        double lse = mx + log(z), lseg = mg + log(zg);
+        lp += lseg - lse;
+        for (size_t j = 0; j < n; j++)
+            if (!mask[j])
+                dscores[j] -= (weft_real_t)(coef * exp(s[j] - lse));
+        for (size_t q = pos; q < end; q++) {
+            dscores[order[q]] += (weft_real_t)(coef * exp(s[order[q]] - lseg));
+            mask[order[q]] = 1;
+        }
+        pos = end;
     }
     return lp;
 }
@@ -311,7 +354,11 @@ static void task_decide(void *arg, const coflow_learned_step_t *s, size_t *order
         }
         if (n > 1) {
             memset(k->dscores, 0, n * sizeof *k->dscores);
+            for (size_t i = 0; i < n; i++)
+                k->tbuf[i] = s->st->wl->coflows[s->ids[i]].job;
+            /* the head of the order pick by pick, and the job order whole */
             k->nll -= topk_pl(s->scores, n, k->tord, k->topk, 1.0, k->dscores, k->mask);
+            k->nll -= topk_runs(s->scores, n, k->tord, k->tbuf, n, 1.0, k->dscores, k->mask);
             backprop(k, s);
         }
         if (k->mode == MODE_IMITATE)

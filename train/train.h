@@ -62,7 +62,8 @@ typedef struct {
     size_t curriculum_iters;  /* iterations to go from jobs_min to jobs_max */
     double lr_imitate;        /* Adam learning rate of phases 1-2 */
     size_t imitate_topk;      /* phases 1-2 fit the teacher's first k picks (top-k
-                                 Plackett–Luce likelihood), >= 1 */
+                                 Plackett–Luce) plus its order of jobs (runs of one
+                                 job's coflows, all of them), >= 1 */
     double lr_rl;             /* Adam learning rate of phase 3 */
     double clip;              /* global gradient-norm bound, > 0 */
     double entropy;           /* entropy bonus at the first REINFORCE iteration */
