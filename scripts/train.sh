@@ -34,5 +34,7 @@ done
 start=$(date +%s)
 # shellcheck disable=SC2086
 "$WEFT" train "$OUT"/data/train-*.weft $VAL --out "$OUT" --model-out "$MODEL" \
-    --seed 1 ${TRAIN_ARGS:-}
+    --seed 1 --iters 120 --imitate 60 --dagger 30 --teacher jsebf --episodes 4 \
+    --rollouts 4 --jobs-min 10 --jobs-max 30 --curriculum 40 --lr-imitate 3e-3 \
+    --lr-rl 1e-4 --topk 8 --validate-every 5 --checkpoint-every 5 ${TRAIN_ARGS:-}
 echo "train.sh: wall time $(( $(date +%s) - start )) s; model in $MODEL"

@@ -823,7 +823,11 @@ weft_err_t train_iteration(train_t *t, train_stats_t *st)
         for (size_t q = 0; q < t->gg.n; q++)
             t->gg.memory[q] = (weft_real_t)(t->gg.memory[q] * scale);
         t->step++;
-        double lr = phase == TRAIN_REINFORCE ? cfg->lr_rl : cfg->lr_imitate;
+        double lr = cfg->lr_rl;
+        if (phase != TRAIN_REINFORCE) { /* linear decay to a tenth over phases 1-2 */
+            double span = (double)(cfg->imitate_iters + cfg->dagger_iters);
+            lr = cfg->lr_imitate * (1 - 0.9 * (double)it / span);
+        }
         adam_flat(t->model.gp.memory, t->gg.memory, t->gm.memory, t->gv.memory, t->gg.n, lr,
                   t->step);
         adam_flat(t->model.ap.memory, t->ga.memory, t->am.memory, t->av.memory, t->ga.n, lr,
