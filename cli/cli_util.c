@@ -4,6 +4,7 @@
  * with gnuplot, and finding the shipped model.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -75,6 +76,16 @@ int cli_read_workloads(const char *cmd, char *const *paths, size_t n, coflow_wor
         }
     }
     return 0;
+}
+
+const char *cli_optname(const struct option *longopts, int li, char *const *argv, int optind_,
+                        char *buf, size_t len)
+{
+    if (li >= 0)
+        snprintf(buf, len, "--%s", longopts[li].name);
+    else
+        snprintf(buf, len, "%s", argv[optind_ - 1]);
+    return buf;
 }
 
 void cli_gp_quote(FILE *out, const char *s)

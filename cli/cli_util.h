@@ -27,6 +27,12 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double min
  * read; returns -1. */
 int cli_read_workloads(const char *cmd, char *const *paths, size_t n, coflow_workload_t *out);
 
+/* The option getopt_long just returned, for messages: "--NAME" of long
+ * option li (>= 0), else the argument as typed. Into buf. */
+struct option;
+const char *cli_optname(const struct option *longopts, int li, char *const *argv, int optind_,
+                        char *buf, size_t len);
+
 /* Writes s as a gnuplot single-quoted string. */
 void cli_gp_quote(FILE *out, const char *s);
 

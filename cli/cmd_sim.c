@@ -251,18 +251,6 @@ static int write_result_file(const char *dir, const sim_task_t *t, const char *s
     return 0;
 }
 
-/* A path as a gnuplot single-quoted string: ' is written ''. */
-static void gp_quote(FILE *out, const char *s)
-{
-    fputc('\'', out);
-    for (; *s; s++) {
-        if (*s == '\'')
-            fputc('\'', out);
-        fputc(*s, out);
-    }
-    fputc('\'', out);
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -274,11 +262,11 @@ static void write_plot_script(FILE *out, const char *terminal, const char *file,
                               const char *workload)
 {
     fprintf(out, "set terminal %s size 960,600\nset output ", terminal);
-    gp_quote(out, file);
+    cli_gp_quote(out, file);
     fputs("\nset title ", out);
     char title[512];
     snprintf(title, sizeof title, "CDF of job completion time: %s", workload);
-    gp_quote(out, title);
+    cli_gp_quote(out, title);
     fputs("\nset xlabel 'job completion time (s)'\nset ylabel 'fraction of jobs'\n"
           "set logscale x\nset yrange [0:1]\nset grid\nset key bottom right\nplot ",
           out);
@@ -287,9 +275,9 @@ static void write_plot_script(FILE *out, const char *terminal, const char *file,
         snprintf(path, sizeof path, "%s/%s-jct-cdf.dat", dir, tasks[i].label);
         if (i)
             fputs(", \\\n     ", out);
-        gp_quote(out, path);
+        cli_gp_quote(out, path);
         fputs(" using 1:2 with steps linewidth 2 title ", out);
-        gp_quote(out, tasks[i].spec);
+        cli_gp_quote(out, tasks[i].spec);
     }
     fputs("\nunset output\n", out);
 }

@@ -174,11 +174,8 @@ int cmd_train(int argc, char **argv)
     opterr = 0;
     int ch, li = -1;
     while ((ch = getopt_long(argc, argv, ":h", longopts, &li)) != -1) {
-        char optname[64]; /* "--name" of a long option, else what was typed */
-        if (li >= 0)
-            snprintf(optname, sizeof optname, "--%s", longopts[li].name);
-        else
-            snprintf(optname, sizeof optname, "%s", argv[optind - 1]);
+        char optname[64];
+        cli_optname(longopts, li, argv, optind, optname, sizeof optname);
         li = -1;
         int bad = 0;
         const char *opt = optname;

@@ -205,24 +205,32 @@ typedef struct {
  * (d/ds_j = Σ_{i<k} [1{j = π_i} − 1{j left at i} · softmax_i(j)]). mask
  * [n] scratch. O(n k). Under strict priorities the head of the order
  * decides most of the rates. */
+/* logsumexp of the scores not masked, the max subtracted; subtracts coef
+ * × their softmax from dscores (the normaliser's share of a gradient). */
+static double lse_left(const weft_real_t *s, size_t n, const uint8_t *mask, double coef,
+                       weft_real_t *dscores)
+{
+    double mx = -INFINITY, z = 0;
+    for (size_t j = 0; j < n; j++)
+        if (!mask[j] && s[j] > mx)
+            mx = s[j];
+    for (size_t j = 0; j < n; j++)
+        if (!mask[j])
+            z += exp(s[j] - mx);
+    double lse = mx + log(z);
+    for (size_t j = 0; j < n; j++)
+        if (!mask[j])
+            dscores[j] -= (weft_real_t)(coef * exp(s[j] - lse));
+    return lse;
+}
+
 static double topk_pl(const weft_real_t *s, size_t n, const size_t *order, size_t k, double coef,
                       weft_real_t *dscores, uint8_t *mask)
 {
     memset(mask, 0, n);
     double lp = 0;
     for (size_t i = 0; i < k && i < n; i++) {
-        double mx = -INFINITY, z = 0;
-        for (size_t j = 0; j < n; j++)
-            if (!mask[j] && s[j] > mx)
-                mx = s[j];
-        for (size_t j = 0; j < n; j++)
-            if (!mask[j])
-                z += exp(s[j] - mx);
-        double lse = mx + log(z);
-        lp += s[order[i]] - lse;
-        for (size_t j = 0; j < n; j++)
-            if (!mask[j])
-                dscores[j] -= (weft_real_t)(coef * exp(s[j] - lse));
+        lp += s[order[i]] - lse_left(s, n, mask, coef, dscores);
         dscores[order[i]] += (weft_real_t)coef;
         mask[order[i]] = 1;
     }
@@ -230,8 +238,8 @@ static double topk_pl(const weft_real_t *s, size_t n, const size_t *order, size_
 }
 
 /* Imitation loss, second half: a Plackett–Luce likelihood over the
- * teacher's first k *runs*, a run being consecutive coflows of one job in its order. The
- * DAG-aware heuristics rank jobs and break ties inside a job by release
+ * teacher's first k *runs*, a run being consecutive coflows of one job in
+ * its order. The DAG-aware heuristics rank jobs and break ties inside a job by release
  * order, which no score could (nor should) reproduce; so each run is one
  * choice whose probability is the softmax mass of its coflows among all
  * that are left: Σ_{g<k} [lse(s over run g) − lse(s over runs g, g+1, …)],
@@ -248,22 +256,14 @@ static double topk_runs(const weft_real_t *s, size_t n, const size_t *order, con
         size_t end = pos + 1;
         while (end < n && job[order[end]] == job[order[pos]])
             end++;
-        double mx = -INFINITY, z = 0, mg = -INFINITY, zg = 0;
-        for (size_t j = 0; j < n; j++)
-            if (!mask[j] && s[j] > mx)
-                mx = s[j];
-        for (size_t j = 0; j < n; j++)
-            if (!mask[j])
-                z += exp(s[j] - mx);
+        double mg = -INFINITY, zg = 0;
+        double lse = lse_left(s, n, mask, coef, dscores);
         for (size_t q = pos; q < end; q++)
             mg = s[order[q]] > mg ? s[order[q]] : mg;
         for (size_t q = pos; q < end; q++)
             zg += exp(s[order[q]] - mg);
-        double lse = mx + log(z), lseg = mg + log(zg);
+        double lseg = mg + log(zg);
         lp += lseg - lse;
-        for (size_t j = 0; j < n; j++)
-            if (!mask[j])
-                dscores[j] -= (weft_real_t)(coef * exp(s[j] - lse));
         for (size_t q = pos; q < end; q++) {
             dscores[order[q]] += (weft_real_t)(coef * exp(s[order[q]] - lseg));
             mask[order[q]] = 1;
