@@ -20,6 +20,8 @@ int cmd_sim(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 /* Parses HOST:PORT (HOST may be [v6]) into host[n] and *port, with PORT in
  * min_port..65535; prints "weft CMD: OPT 'VALUE': expected HOST:PORT" and

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "dag/dag.h"
 #include "netsim/netsim.h"
 #include "workload/workload.h"
@@ -87,8 +88,10 @@ static void usage(FILE *out)
             "  --plot FILE         draw the CDF of JCT per policy into FILE.png or FILE.svg\n"
             "                      (needs gnuplot)\n"
             "  --model FILE        model of the learned policy (msgpack, see `--policy\n"
-            "                      learned`); without it its parameters are random\n"
-            "  --seed S            seed of the learned policy's random parameters (default 1)\n"
+            "                      learned`). Default: the shipped trained model,\n"
+            "                      models/" CLI_MODEL_NAME " ($WEFT_MODEL, else found next to\n"
+            "                      the weft program or in the source tree)\n"
+            "  --seed S            random parameters from this seed instead of a model\n"
             "  --save-model FILE   write the random model of --seed to FILE (with no\n"
             "                      WORKLOAD, only that)\n"
             "  --varys             the classic Varys/CoflowSim setting for the Facebook\n"
@@ -248,18 +251,6 @@ static int write_result_file(const char *dir, const sim_task_t *t, const char *s
     return 0;
 }
 
-/* A path as a gnuplot single-quoted string: ' is written ''. */
-static void gp_quote(FILE *out, const char *s)
-{
-    fputc('\'', out);
-    for (; *s; s++) {
-        if (*s == '\'')
-            fputc('\'', out);
-        fputc(*s, out);
-    }
-    fputc('\'', out);
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -271,11 +262,11 @@ static void write_plot_script(FILE *out, const char *terminal, const char *file,
                               const char *workload)
 {
     fprintf(out, "set terminal %s size 960,600\nset output ", terminal);
-    gp_quote(out, file);
+    cli_gp_quote(out, file);
     fputs("\nset title ", out);
     char title[512];
     snprintf(title, sizeof title, "CDF of job completion time: %s", workload);
-    gp_quote(out, title);
+    cli_gp_quote(out, title);
     fputs("\nset xlabel 'job completion time (s)'\nset ylabel 'fraction of jobs'\n"
           "set logscale x\nset yrange [0:1]\nset grid\nset key bottom right\nplot ",
           out);
@@ -284,9 +275,9 @@ static void write_plot_script(FILE *out, const char *terminal, const char *file,
         snprintf(path, sizeof path, "%s/%s-jct-cdf.dat", dir, tasks[i].label);
         if (i)
             fputs(", \\\n     ", out);
-        gp_quote(out, path);
+        cli_gp_quote(out, path);
         fputs(" using 1:2 with steps linewidth 2 title ", out);
-        gp_quote(out, tasks[i].spec);
+        cli_gp_quote(out, tasks[i].spec);
     }
     fputs("\nunset output\n", out);
 }
@@ -430,6 +421,7 @@ int cmd_sim(int argc, char **argv)
     const char *alloc = NULL, *out_dir = NULL, *plot = NULL;
     const char *model_path = NULL, *save_model = NULL;
     uint64_t seed = 1;
+    bool seed_given = false;
     double port_rate = 0, tick_s = 0;
     bool check = false, varys = false;
     static port_cap_t caps[MAX_PORT_CAPS];
@@ -523,6 +515,7 @@ int cmd_sim(int argc, char **argv)
                 return CLI_USAGE;
             }
             seed = (uint64_t)v;
+            seed_given = true;
             break;
         }
         case 'h':
@@ -581,6 +574,18 @@ int cmd_sim(int argc, char **argv)
         free(tasks);
         return rc;
     }
+    char model_buf[4096];
+    for (size_t i = 0; i < n_pol && !model_path && !seed_given; i++)
+        if (!strcmp(tasks[i].ord->name, "learned")) {
+            model_path = cli_default_model(model_buf, sizeof model_buf);
+            if (model_path)
+                printf("model: %s\n", model_path);
+            else
+                fprintf(stderr, "weft sim: no trained model found (models/%s); the learned "
+                        "policy runs with random parameters from seed %llu\n", CLI_MODEL_NAME,
+                        (unsigned long long)seed);
+            break;
+        }
 
     coflow_workload_t wl;
     coflow_fabric_t fab;

@@ -204,6 +204,8 @@ typedef struct {
      * create(), for policies that load a model (learned): */
     const char *model_path;        /* borrowed; NULL: random parameters */
     uint64_t policy_seed;          /* seed of the random parameters */
+    const void *policy_hook;       /* borrowed; learned: a coflow_learned_hook_t
+                                      (coflow/learned.h) for training, else NULL */
 } coflow_state_t;
 
 /* Allocates the state for wl on fab: every coflow WAITING, every flow full. */

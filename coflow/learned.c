@@ -46,6 +46,14 @@
  *   14 job weight            15 q job age (now - arrival)
  *   16 q time since release  (now - release if active; its CCT if done;
  *                               0 if waiting)
+ * and three of its job, the same for every node of the job (feature set 2:
+ * the quantities the DAG-aware heuristics rank by, so a policy can start
+ * from them rather than rediscover sums over the DAG):
+ *   17 q job remaining work: Σ over its unfinished coflows of their
+ *        remaining bottleneck time (iso_s if waiting), as jsebf sums it
+ *   18 q that work / job weight (jsebf's key)
+ *   19 q longest remaining path of its active coflows / job weight (wcp's
+ *        key; 0 if none is active)
  *
  * Memory: create() sizes every per-node array for all coflows of the
  * workload and the attention cache for the first decisions; the encoder's
@@ -63,40 +71,37 @@
 #include <string.h>
 #include <time.h>
 
-#include "attention/attn.h"
-#include "gnn/gnn.h"
+#include "learned.h"
 
 /* Features per node; their meaning is listed above. */
-#define LF 17
+#define LF COFLOW_LEARNED_NF
 /* Bumped when the meaning of the features changes; a model trained on
  * another feature set is refused. */
-#define LEARNED_FEATURE_SET 1
+#define LEARNED_FEATURE_SET 2
 
 static const char *const feature_names[LF] = {
     "total_bytes", "remaining_bytes", "flows",        "senders",      "receivers",
     "iso_s",       "remaining_iso_s", "frac_sent",    "is_waiting",   "is_active",
     "is_done",     "wave",            "children",     "cp_below_s",   "job_weight",
-    "job_age_s",   "since_release_s",
+    "job_age_s",   "since_release_s", "job_work_s",   "job_work_per_w", "job_cp_per_w",
 };
 
 /* Default normalisation (random models): rough centres and spreads of the
  * log1p features on Facebook-like traces at 1 Gbit/s. Training replaces
  * them with the statistics of its data. */
 static const float default_mean[LF] = {16, 14, 3, 2, 2, 0.3f, 0.2f, 0.5f, 0.33f, 0.33f,
-                                       0.33f, 1, 0.7f, 0.5f, 1.2f, 1, 0.3f};
+                                       0.33f, 1, 0.7f, 0.5f, 1.2f, 1, 0.3f, 3, 2.5f, 2};
 static const float default_std[LF] = {4, 6, 2, 1.5f, 1.5f, 0.6f, 0.5f, 0.4f, 0.5f, 0.5f,
-                                      0.5f, 0.7f, 0.6f, 0.8f, 0.5f, 1.5f, 0.6f};
+                                      0.5f, 0.7f, 0.6f, 0.8f, 0.5f, 1.5f, 0.6f, 2, 2, 2};
 
 #define QSTEP 16.0   /* quantisation of time-varying log1p features */
 #define QFRAC 64.0   /* quantisation of the fraction sent */
 #define NONE ((size_t)-1)
 
 typedef struct {
-    gnn_config_t gcfg;
-    attn_config_t acfg;
-    gnn_params_t gp;
-    attn_params_t ap;
-    float mean[LF], std[LF];
+    coflow_learned_model_t own; /* the model loaded or drawn for this run */
+    const coflow_learned_model_t *m; /* &own, or the hook's model */
+    const coflow_learned_hook_t *hook; /* training: chooses the orders; NULL */
     gnn_plan_t plan;
     gnn_cache_t gcache;
     attn_cache_t acache;
@@ -115,12 +120,18 @@ typedef struct {
     size_t *node_job;    /* [n_coflows] live position of a node's job */
     size_t *node_coflow; /* [n_coflows] coflow of a node */
     size_t n_nodes;
+    double *job_work;    /* [n_jobs] per live position: remaining work (feature 17) */
+    double *job_cp;      /* [n_jobs] per live position: longest remaining path (19) */
     weft_real_t *X;      /* [n_coflows, LF] normalised features of the nodes */
     size_t *changed;     /* [n_coflows] rows that changed this decision */
     /* per decision, grown to the largest active set */
     weft_real_t *gather; /* [cap_rows, E] encoder rows of the active ids */
     size_t *perm;        /* [cap_rows] argsort output */
     size_t *ids_copy;    /* [cap_rows] ids as given */
+    size_t *row_node;    /* [cap_rows] encoder node of each active id (hook) */
+    size_t *prev_in;     /* [cap_rows] set_changes_only: the last ids scored */
+    size_t *prev_out;    /* [cap_rows] ... and the order given for them */
+    size_t prev_n;       /* 0: no previous decision */
     size_t cap_rows;
     coflow_learned_mode_t mode;
     bool libm_attn; /* score through attn_forward_libm (benchmarks) */
@@ -265,51 +276,93 @@ static weft_err_t gnn_params_from_model(gnn_params_t *p, const gnn_config_t *cfg
     return WEFT_OK;
 }
 
+void coflow_learned_model_init(coflow_learned_model_t *m)
+{
+    memset(m, 0, sizeof *m);
+}
+
+void coflow_learned_model_destroy(coflow_learned_model_t *m)
+{
+    gnn_params_destroy(&m->gp);
+    attn_params_destroy(&m->ap);
+    coflow_learned_model_init(m);
+}
+
+weft_err_t coflow_learned_model_to_file(const coflow_learned_model_t *m, attn_model_file_t *mf)
+{
+    weft_err_t err = WEFT_OK;
+    WEFT_CHECK(attn_model_set_int(mf, "learned.feature_set", LEARNED_FEATURE_SET));
+    if (m->set_changes_only) /* absent in older files: every decision */
+        WEFT_CHECK(attn_model_set_int(mf, "learned.set_changes_only", 1));
+    WEFT_CHECK(gnn_params_to_model(&m->gp, &m->gcfg, mf));
+    WEFT_CHECK(attn_params_to_model(&m->ap, &m->acfg, mf));
+    WEFT_CHECK(attn_model_set_vector(mf, "feat.mean", m->mean, LF));
+    WEFT_CHECK(attn_model_set_vector(mf, "feat.std", m->std, LF));
+cleanup:
+    return err;
+}
+
 /* Writes the whole policy (encoder, scorer, normalisation) to path. */
-static weft_err_t learned_save(const char *path, const gnn_params_t *gp,
-                               const gnn_config_t *gcfg, const attn_params_t *ap,
-                               const attn_config_t *acfg, const float *mean, const float *std)
+weft_err_t coflow_learned_model_save(const coflow_learned_model_t *m, const char *path)
 {
     attn_model_file_t mf;
     attn_model_init(&mf);
     weft_err_t err = WEFT_OK;
-    WEFT_CHECK(attn_model_set_int(&mf, "learned.feature_set", LEARNED_FEATURE_SET));
-    WEFT_CHECK(gnn_params_to_model(gp, gcfg, &mf));
-    WEFT_CHECK(attn_params_to_model(ap, acfg, &mf));
-    WEFT_CHECK(attn_model_set_vector(&mf, "feat.mean", mean, LF));
-    WEFT_CHECK(attn_model_set_vector(&mf, "feat.std", std, LF));
+    WEFT_CHECK(coflow_learned_model_to_file(m, &mf));
     WEFT_CHECK(attn_model_save(path, &mf));
 cleanup:
     attn_model_destroy(&mf);
     return err;
 }
 
-static weft_err_t random_params(learned_ctx_t *c, uint64_t seed)
+weft_err_t coflow_learned_model_random(coflow_learned_model_t *m, uint64_t seed)
 {
-    default_configs(&c->gcfg, &c->acfg);
-    weft_err_t err = gnn_params_init(&c->gp, &c->gcfg);
+    coflow_learned_model_init(m);
+    default_configs(&m->gcfg, &m->acfg);
+    weft_err_t err = gnn_params_init(&m->gp, &m->gcfg);
     if (!err)
-        err = attn_params_init(&c->ap, &c->acfg);
-    if (err)
+        err = attn_params_init(&m->ap, &m->acfg);
+    if (err) {
+        coflow_learned_model_destroy(m);
         return err;
-    gnn_params_init_random(&c->gp, &c->gcfg, seed);
+    }
+    gnn_params_init_random(&m->gp, &m->gcfg, seed);
     /* a different stream for the scorer, so its weights are not the
        encoder's first numbers again */
-    attn_params_init_random(&c->ap, &c->acfg, seed ^ 0xa0761d6478bd642fULL);
-    memcpy(c->mean, default_mean, sizeof c->mean);
-    memcpy(c->std, default_std, sizeof c->std);
+    attn_params_init_random(&m->ap, &m->acfg, seed ^ 0xa0761d6478bd642fULL);
+    memcpy(m->mean, default_mean, sizeof m->mean);
+    memcpy(m->std, default_std, sizeof m->std);
+    return WEFT_OK;
+}
+
+weft_err_t coflow_learned_model_copy(coflow_learned_model_t *dst,
+                                     const coflow_learned_model_t *src)
+{
+    coflow_learned_model_init(dst);
+    dst->gcfg = src->gcfg;
+    dst->acfg = src->acfg;
+    weft_err_t err = gnn_params_init(&dst->gp, &src->gcfg);
+    if (!err)
+        err = attn_params_init(&dst->ap, &src->acfg);
+    if (err) {
+        coflow_learned_model_destroy(dst);
+        return err;
+    }
+    memcpy(dst->gp.memory, src->gp.memory, src->gp.n * sizeof *src->gp.memory);
+    memcpy(dst->ap.memory, src->ap.memory, src->ap.n * sizeof *src->ap.memory);
+    memcpy(dst->mean, src->mean, sizeof dst->mean);
+    memcpy(dst->std, src->std, sizeof dst->std);
+    dst->set_changes_only = src->set_changes_only;
     return WEFT_OK;
 }
 
 weft_err_t coflow_learned_save_random(const char *path, uint64_t seed)
 {
-    learned_ctx_t c;
-    memset(&c, 0, sizeof c);
-    weft_err_t err = random_params(&c, seed);
+    coflow_learned_model_t m;
+    weft_err_t err = coflow_learned_model_random(&m, seed);
     if (!err)
-        err = learned_save(path, &c.gp, &c.gcfg, &c.ap, &c.acfg, c.mean, c.std);
-    gnn_params_destroy(&c.gp);
-    attn_params_destroy(&c.ap);
+        err = coflow_learned_model_save(&m, path);
+    coflow_learned_model_destroy(&m);
     return err;
 }
 
@@ -331,43 +384,58 @@ static weft_err_t load_vector(const attn_model_file_t *mf, const char *name, flo
     return WEFT_OK;
 }
 
-/* Loads path into c's configs, parameters and normalisation. */
-static weft_err_t load_params(learned_ctx_t *c, const char *path)
+weft_err_t coflow_learned_model_load(coflow_learned_model_t *m, const char *path)
 {
     attn_model_file_t mf;
     attn_model_init(&mf);
     weft_err_t err = attn_model_load(path, &mf); /* its details start with the path */
-    if (err) {
-        attn_model_destroy(&mf);
-        return err;
-    }
-    int64_t fs;
-    err = attn_model_get_int(&mf, "learned.feature_set", &fs);
+    if (!err)
+        err = coflow_learned_model_from_file(m, &mf, path);
+    else
+        coflow_learned_model_init(m);
+    attn_model_destroy(&mf);
+    return err;
+}
+
+weft_err_t coflow_learned_model_from_file(coflow_learned_model_t *m,
+                                          const attn_model_file_t *mf, const char *path)
+{
+    coflow_learned_model_init(m);
+    int64_t fs, sco = 0;
+    weft_err_t err = attn_model_get_int(mf, "learned.feature_set", &fs);
     if (!err && fs != LEARNED_FEATURE_SET)
         err = weft_fail(WEFT_EINVAL, "model's learned.feature_set is %lld, this build computes "
                         "feature set %d", (long long)fs, LEARNED_FEATURE_SET);
+    if (!err && attn_model_find_int(mf, "learned.set_changes_only")) {
+        err = attn_model_get_int(mf, "learned.set_changes_only", &sco);
+        if (!err && sco != 0 && sco != 1)
+            err = weft_fail(WEFT_EINVAL, "model's learned.set_changes_only is %lld, expected 0 "
+                            "or 1", (long long)sco);
+    }
+    m->set_changes_only = sco == 1;
     if (!err)
-        err = gnn_config_from_model(&mf, &c->gcfg);
+        err = gnn_config_from_model(mf, &m->gcfg);
     if (!err)
-        err = attn_config_from_model(&mf, &c->acfg);
-    if (!err && c->acfg.E != gnn_out_dim(&c->gcfg))
+        err = attn_config_from_model(mf, &m->acfg);
+    if (!err && m->acfg.E != gnn_out_dim(&m->gcfg))
         err = weft_fail(WEFT_EINVAL, "model's attn.E is %zu, expected the encoder's output "
-                        "width %zu", c->acfg.E, gnn_out_dim(&c->gcfg));
+                        "width %zu", m->acfg.E, gnn_out_dim(&m->gcfg));
     if (!err)
-        err = gnn_params_init(&c->gp, &c->gcfg);
+        err = gnn_params_init(&m->gp, &m->gcfg);
     if (!err)
-        err = attn_params_init(&c->ap, &c->acfg);
+        err = attn_params_init(&m->ap, &m->acfg);
     if (!err)
-        err = gnn_params_from_model(&c->gp, &c->gcfg, &mf);
+        err = gnn_params_from_model(&m->gp, &m->gcfg, mf);
     if (!err)
-        err = attn_params_from_model(&c->ap, &c->acfg, &mf);
+        err = attn_params_from_model(&m->ap, &m->acfg, mf);
     if (!err)
-        err = load_vector(&mf, "feat.mean", c->mean, false);
+        err = load_vector(mf, "feat.mean", m->mean, false);
     if (!err)
-        err = load_vector(&mf, "feat.std", c->std, true);
-    if (err)
+        err = load_vector(mf, "feat.std", m->std, true);
+    if (err) {
         weft_wrap(err, "%s: ", path);
-    attn_model_destroy(&mf);
+        coflow_learned_model_destroy(m);
+    }
     return err;
 }
 
@@ -389,8 +457,7 @@ static void learned_destroy(void *ctx)
     learned_ctx_t *c = ctx;
     if (!c)
         return;
-    gnn_params_destroy(&c->gp);
-    attn_params_destroy(&c->ap);
+    coflow_learned_model_destroy(&c->own);
     gnn_plan_destroy(&c->plan);
     gnn_cache_destroy(&c->gcache);
     attn_cache_destroy(&c->acache);
@@ -402,11 +469,16 @@ static void learned_destroy(void *ctx)
     free(c->pred);
     free(c->node_job);
     free(c->node_coflow);
+    free(c->job_work);
+    free(c->job_cp);
     free(c->X);
     free(c->changed);
     free(c->gather);
     free(c->perm);
     free(c->ids_copy);
+    free(c->row_node);
+    free(c->prev_in);
+    free(c->prev_out);
     free(c);
 }
 
@@ -418,7 +490,7 @@ static weft_err_t reserve_rows(learned_ctx_t *c, size_t n)
     size_t cap = c->cap_rows ? c->cap_rows : 64;
     while (cap < n)
         cap *= 2;
-    size_t E = gnn_out_dim(&c->gcfg);
+    size_t E = gnn_out_dim(&c->m->gcfg);
     if (cap > SIZE_MAX / E)
         return weft_fail(WEFT_ENOMEM, "learned: %zu rows of %zu overflow", cap, E);
     weft_real_t *g = weft_reallocarray(c->gather, cap * E, sizeof *g);
@@ -429,10 +501,13 @@ static weft_err_t reserve_rows(learned_ctx_t *c, size_t n)
     if (!p)
         return weft_fail(WEFT_ENOMEM, "learned: out of memory for %zu active coflows", cap);
     c->perm = p;
-    p = weft_reallocarray(c->ids_copy, cap, sizeof *p);
-    if (!p)
-        return weft_fail(WEFT_ENOMEM, "learned: out of memory for %zu active coflows", cap);
-    c->ids_copy = p;
+    size_t **lists[4] = {&c->ids_copy, &c->row_node, &c->prev_in, &c->prev_out};
+    for (size_t k = 0; k < 4; k++) {
+        p = weft_reallocarray(*lists[k], cap, sizeof *p);
+        if (!p)
+            return weft_fail(WEFT_ENOMEM, "learned: out of memory for %zu active coflows", cap);
+        *lists[k] = p;
+    }
     c->cap_rows = cap;
     return WEFT_OK;
 }
@@ -447,10 +522,18 @@ static weft_err_t learned_create(void **ctx, const coflow_state_t *st)
     gnn_plan_init(&c->plan);
     gnn_cache_init(&c->gcache);
     attn_cache_init(&c->acache);
-    weft_err_t err = st->model_path ? load_params(c, st->model_path)
-                                    : random_params(c, st->policy_seed);
+    c->hook = st->policy_hook;
+    weft_err_t err = WEFT_OK;
+    if (c->hook)
+        c->m = c->hook->model;
+    else if (st->model_path)
+        err = coflow_learned_model_load(&c->own, st->model_path);
+    else
+        err = coflow_learned_model_random(&c->own, st->policy_seed);
     if (err)
         goto fail;
+    if (!c->m)
+        c->m = &c->own;
     c->job_order = weft_calloc(nj, sizeof *c->job_order);
     c->live = weft_calloc(nj, sizeof *c->live);
     c->in_live = weft_calloc(nj, sizeof *c->in_live);
@@ -459,10 +542,13 @@ static weft_err_t learned_create(void **ctx, const coflow_state_t *st)
     c->pred = weft_calloc(wl->n_parents, sizeof *c->pred);
     c->node_job = weft_calloc(nc, sizeof *c->node_job);
     c->node_coflow = weft_calloc(nc, sizeof *c->node_coflow);
+    c->job_work = weft_calloc(nj ? nj : 1, sizeof *c->job_work);
+    c->job_cp = weft_calloc(nj ? nj : 1, sizeof *c->job_cp);
     c->X = nc <= SIZE_MAX / LF ? weft_calloc(nc * LF, sizeof *c->X) : NULL;
     c->changed = weft_calloc(nc, sizeof *c->changed);
     if (!c->job_order || !c->live || !c->in_live || !c->node_of || !c->pred_start ||
-        !c->pred || !c->node_job || !c->node_coflow || !c->X || !c->changed) {
+        !c->pred || !c->node_job || !c->node_coflow || !c->job_work || !c->job_cp || !c->X ||
+        !c->changed) {
         err = weft_fail(WEFT_ENOMEM, "out of memory for the learned policy (%zu coflows)", nc);
         goto fail;
     }
@@ -475,7 +561,7 @@ static weft_err_t learned_create(void **ctx, const coflow_state_t *st)
     /* the first decisions need no allocation: room for a modest active set */
     size_t first = nc < 256 ? (nc ? nc : 1) : 256;
     if ((err = reserve_rows(c, first)) ||
-        (err = attn_cache_prepare(&c->acache, &c->acfg, first)))
+        (err = attn_cache_prepare(&c->acache, &c->m->acfg, first)))
         goto fail;
     *ctx = c;
     return WEFT_OK;
@@ -561,7 +647,7 @@ static weft_err_t rebuild_plan(learned_ctx_t *c, const coflow_state_t *st)
     gnn_plan_init(&c->plan);
     weft_err_t err = gnn_plan_build(&c->plan, v, c->n_live, c->pred_start, c->pred, c->node_job);
     if (!err)
-        err = gnn_cache_prepare(&c->gcache, &c->gcfg, &c->plan);
+        err = gnn_cache_prepare(&c->gcache, &c->m->gcfg, &c->plan);
     if (!err)
         c->plan_valid = true;
     return err;
@@ -569,7 +655,7 @@ static weft_err_t rebuild_plan(learned_ctx_t *c, const coflow_state_t *st)
 
 /* Computes node v's (coflow cf) normalised features into row[LF]. */
 static void node_features(const learned_ctx_t *c, coflow_state_t *st, size_t cf,
-                          weft_real_t *row)
+                          size_t live_pos, weft_real_t *row)
 {
     const coflow_workload_t *wl = st->wl;
     const coflow_coflow_t *co = &wl->coflows[cf];
@@ -608,9 +694,12 @@ static void node_features(const learned_ctx_t *c, coflow_state_t *st, size_t cf,
         q_log(job->weight, false),
         q_log(st->now - job->arrival_s, true),
         q_log(since, true),
+        q_log(c->job_work[live_pos], true),
+        q_log(c->job_work[live_pos] / job->weight, true),
+        q_log(c->job_cp[live_pos] / job->weight, true),
     };
     for (size_t k = 0; k < LF; k++)
-        row[k] = (weft_real_t)(((float)f[k] - c->mean[k]) / c->std[k]);
+        row[k] = (weft_real_t)(((float)f[k] - c->m->mean[k]) / c->m->std[k]);
 }
 
 static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
@@ -620,6 +709,12 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     memset(tm, 0, sizeof *tm);
     if (n == 0)
         return;
+    if (c->m->set_changes_only && n == c->prev_n &&
+        memcmp(ids, c->prev_in, n * sizeof *ids) == 0) {
+        /* the same schedulable set as last time: keep its order */
+        memcpy(ids, c->prev_out, n * sizeof *ids);
+        return;
+    }
     const coflow_workload_t *wl = st->wl;
     double t0 = mono_s();
 
@@ -632,11 +727,26 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     }
     size_t n_changed = 0;
     weft_real_t row[LF];
+    for (size_t k = 0; k < c->n_live; k++) { /* job-level features first */
+        const coflow_job_t *job = &wl->jobs[c->live[k]];
+        double work = 0, cp = 0;
+        for (size_t cf = job->first_coflow; cf < job->first_coflow + job->n_coflows; cf++) {
+            if (st->status[cf] == COFLOW_ACTIVE) {
+                work += coflow_state_remaining_iso(st, cf);
+                double p = coflow_remaining_path(st, cf);
+                cp = p > cp ? p : cp;
+            } else if (st->status[cf] == COFLOW_WAITING) {
+                work += wl->coflows[cf].iso_s;
+            }
+        }
+        c->job_work[k] = work;
+        c->job_cp[k] = cp;
+    }
     for (size_t k = 0; k < c->n_live; k++) {
         const coflow_job_t *job = &wl->jobs[c->live[k]];
         for (size_t q = 0; q < job->n_coflows; q++) {
             size_t cf = job->first_coflow + q, v = c->node_of[cf];
-            node_features(c, st, cf, row);
+            node_features(c, st, cf, k, row);
             weft_real_t *x = c->X + v * LF;
             if (rebuild || memcmp(row, x, sizeof row) != 0) {
                 memcpy(x, row, sizeof row);
@@ -655,12 +765,12 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     bool full = !c->fwd_valid || c->mode != COFLOW_LEARNED_AUTO || 2 * n_changed > c->n_nodes;
     if (full) {
         if (c->mode == COFLOW_LEARNED_NAIVE)
-            gnn_forward_naive(&c->gcache, &c->gp, &c->gcfg, &c->plan, c->X);
+            gnn_forward_naive(&c->gcache, &c->m->gp, &c->m->gcfg, &c->plan, c->X);
         else
-            gnn_forward(&c->gcache, &c->gp, &c->gcfg, &c->plan, c->X);
+            gnn_forward(&c->gcache, &c->m->gp, &c->m->gcfg, &c->plan, c->X);
         c->fwd_valid = true;
     } else if (n_changed > 0) {
-        if (gnn_forward_incremental(&c->gcache, &c->gp, &c->gcfg, &c->plan, c->X, c->changed,
+        if (gnn_forward_incremental(&c->gcache, &c->m->gp, &c->m->gcfg, &c->plan, c->X, c->changed,
                                     n_changed)) {
             c->fwd_valid = false;
             goto fail;
@@ -670,24 +780,42 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     double t2 = mono_s();
 
     /* 5: scores of the active coflows, in the order given */
-    size_t E = gnn_out_dim(&c->gcfg);
+    size_t E = gnn_out_dim(&c->m->gcfg);
     for (size_t i = 0; i < n; i++) {
         size_t v = c->node_of[ids[i]];
         memcpy(c->gather + i * E, c->gcache.out + v * E, E * sizeof *c->gather);
         c->ids_copy[i] = ids[i];
     }
-    if (attn_cache_prepare(&c->acache, &c->acfg, n))
+    if (attn_cache_prepare(&c->acache, &c->m->acfg, n))
         goto fail;
     if (c->libm_attn)
-        attn_forward_libm(&c->acache, &c->ap, &c->acfg, c->gather, n);
+        attn_forward_libm(&c->acache, &c->m->ap, &c->m->acfg, c->gather, n);
+    else if (c->hook) /* keeps the attention weights: the hook may run backward */
+        attn_forward(&c->acache, &c->m->ap, &c->m->acfg, c->gather, n);
     else
-        attn_forward_infer(&c->acache, &c->ap, &c->acfg, c->gather, n);
+        attn_forward_infer(&c->acache, &c->m->ap, &c->m->acfg, c->gather, n);
     double t3 = mono_s();
 
-    /* 6: descending score; ties to the earlier row (release, then index) */
-    attn_argsort_desc(c->acache.scores, n, c->perm);
+    /* 6: descending score; ties to the earlier row (release, then index);
+       or whatever the training hook chooses */
+    if (c->hook) {
+        for (size_t i = 0; i < n; i++)
+            c->row_node[i] = c->node_of[ids[i]];
+        coflow_learned_step_t step = {
+            .st = st, .ids = c->ids_copy, .n = n, .scores = c->acache.scores,
+            .row_node = c->row_node, .n_nodes = c->n_nodes, .plan = &c->plan,
+            .gcache = &c->gcache, .acache = &c->acache, .model = c->m};
+        c->hook->decide(c->hook->arg, &step, c->perm);
+    } else {
+        attn_argsort_desc(c->acache.scores, n, c->perm);
+    }
     for (size_t i = 0; i < n; i++)
         ids[i] = c->ids_copy[c->perm[i]];
+    if (c->m->set_changes_only) {
+        memcpy(c->prev_in, c->ids_copy, n * sizeof *ids);
+        memcpy(c->prev_out, ids, n * sizeof *ids);
+        c->prev_n = n;
+    }
     double t4 = mono_s();
     tm->features_s = t1 - t0;
     tm->embed_s = t2 - t1;
@@ -698,6 +826,7 @@ fail:
     /* out of memory: keep the release order; retry from scratch next time */
     c->plan_valid = false;
     c->fwd_valid = false;
+    c->prev_n = 0;
     c->n_failures++;
 }
 

@@ -23,6 +23,7 @@ typedef struct {
     bool check;         /* verify invariants at every decision (slower) */
     const char *model_path; /* borrowed: model of the learned ordering, NULL: random */
     uint64_t policy_seed;   /* seed of the learned ordering's random parameters */
+    const void *policy_hook; /* borrowed: coflow_state_t.policy_hook (training) */
 } netsim_opts_t;
 
 /* A distribution of completion times (seconds). Percentiles are nearest-rank:

@@ -198,6 +198,7 @@ static weft_err_t sim_setup(sim_t *s)
         return err;
     s->st.model_path = s->opts->model_path; /* for orderings that load a model */
     s->st.policy_seed = s->opts->policy_seed;
+    s->st.policy_hook = s->opts->policy_hook;
     s->job_order = weft_calloc(nj, sizeof *s->job_order);
     s->job_left = weft_calloc(nj, sizeof *s->job_left);
     s->child_start = weft_calloc(nc + 1, sizeof *s->child_start);

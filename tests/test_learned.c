@@ -226,9 +226,9 @@ static void expect_error(const char *path, weft_err_t want, const char *a, const
 Test(learned, wrong_tensor_shape_is_refused)
 {
     const char *path = tmp_path("bad.wm");
-    size_t shape[2] = {48, 5}; /* D = 16 wants [48, 17] */
+    size_t shape[2] = {48, 5}; /* D = 16 wants [48, 20] */
     save_with_tensor(path, "gnn.fwd1.wi", 2, shape);
-    expect_error(path, WEFT_EINVAL, "gnn.fwd1.wi", "[48, 17]");
+    expect_error(path, WEFT_EINVAL, "gnn.fwd1.wi", "[48, 20]");
     size_t hshape[2] = {2, 32};
     save_with_tensor(path, "attn.head.w", 2, hshape);
     expect_error(path, WEFT_EINVAL, "attn.head.w", NULL);
@@ -248,7 +248,7 @@ Test(learned, bad_normalisation_is_refused)
     expect_error(path, WEFT_EINVAL, "feat.std[0]", "> 0");
     cr_assert_eq(attn_model_set_vector(&mf, "feat.std", v, 3), WEFT_OK);
     cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
-    expect_error(path, WEFT_EINVAL, "feat.std", "expected 17");
+    expect_error(path, WEFT_EINVAL, "feat.std", "expected 20");
     cr_assert_eq(attn_model_set_int(&mf, "gnn.F", 12), WEFT_OK);
     cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
     expect_error(path, WEFT_EINVAL, "gnn.F", NULL);

@@ -1,0 +1,33 @@
+#!/bin/sh
+# The learned policy against every heuristic on workloads training never
+# saw: multi-stage jobs of Facebook coflows in Alibaba and WfCommons DAG
+# shapes, offered loads 0.5, 0.7 and 0.9, SEEDS seeds each (1001.., while
+# scripts/train.sh trains on seeds 1..4 and validates on 501), 30 jobs on
+# 16 ports of 1 Gbit/s, the shapes of scripts/train.sh. Prints
+# `weft eval`'s table; per-workload CSV and a bar plot in OUT.
+#
+#   sh benchmarks/eval.sh [BUILD_DIR]     (MODEL=file to evaluate another model)
+set -eu
+BUILD=${1:-build}
+OUT=${OUT:-$BUILD/eval}
+SEEDS=${SEEDS:-4}
+JOBS=${JOBS:-30}
+WEFT=./$BUILD/weft
+[ -x "$WEFT" ] || { echo "eval.sh: $WEFT not built (make build)" >&2; exit 1; }
+mkdir -p "$OUT/data"
+FILES=""
+for shape in alibaba wfcommons; do
+    for load in 0.5 0.7 0.9; do
+        s=1
+        while [ $s -le "$SEEDS" ]; do
+            seed=$((1000 + s))
+            f="$OUT/data/$shape-l$load-s$seed.weft"
+            [ -s "$f" ] || "$WEFT" gen --shape $shape --load $load --seed $seed --jobs "$JOBS" \
+                --ports 16 -o "$f" 2>/dev/null
+            FILES="$FILES $f"
+            s=$((s + 1))
+        done
+    done
+done
+# shellcheck disable=SC2086
+"$WEFT" eval ${MODEL:+--model "$MODEL"} --csv "$OUT/eval.csv" --plot "$OUT/eval.png" $FILES

@@ -1,0 +1,335 @@
+/*
+ * cmd_eval.c - `weft eval`: the learned policy against every heuristic over
+ * a set of workloads (several seeds of each kind), with means and 95%
+ * confidence intervals, as a table, a CSV and a bar plot. The runs go
+ * through train_evaluate_policy (all cores); this file only groups,
+ * averages and prints.
+ *
+ * Workloads are grouped by file name with a trailing "-s<digits>" (the
+ * seed) removed, so alibaba-l0.7-s1001.weft and alibaba-l0.7-s1002.weft
+ * form the group alibaba-l0.7.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli_util.h"
+#include "train/train.h"
+
+static const char *const default_policies[] = {"learned", "fifo", "scf",       "ncf",
+                                               "lcf",     "sebf", "aalo",      "sincronia",
+                                               "wcp",     "jsebf", NULL};
+
+#define MAX_POLICIES 32
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: weft eval [options] WORKLOAD...\n"
+            "\n"
+            "Replays every workload under the learned policy and every heuristic (each\n"
+            "with its paper's allocator) and compares average weighted JCT: per policy the\n"
+            "mean over workloads with a 95%% confidence interval (Student t), the mean\n"
+            "ratio to the best heuristic (the one with the lowest mean ratio to the\n"
+            "per-workload best) and to the per-workload best heuristic, overall and per\n"
+            "group (file name without a trailing -s<seed>).\n"
+            "\n"
+            "options:\n"
+            "  --model FILE       the learned policy's model (default: the shipped one,\n"
+            "                     models/%s, found as `weft sim` does)\n"
+            "  --policy SPEC      a policy, NAME or NAME:ALLOCATOR (repeatable; default:\n"
+            "                     learned and every heuristic)\n"
+            "  --csv FILE         per-workload results (policy, workload, avg weighted JCT)\n"
+            "  --plot FILE        bar chart of the ratios with their intervals (.png/.svg)\n"
+            "  --threads N        parallel runs (default: all cores)\n"
+            "  -h, --help         this text\n",
+            CLI_MODEL_NAME);
+}
+
+/* Two-sided 95% Student t quantile for df degrees of freedom. */
+static double t95(size_t df)
+{
+    static const double t[] = {0,     12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365,
+                               2.306, 2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+                               2.120, 2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069,
+                               2.064, 2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
+    if (df == 0)
+        return NAN;
+    return df < sizeof t / sizeof *t ? t[df] : 1.96 + 2.5 / (double)df;
+}
+
+/* Mean and 95% half-width of x[idx[0..n)] (or of x[0..n) when idx NULL). */
+static void mean_ci(const double *x, const size_t *idx, size_t n, double *mean, double *half)
+{
+    double s = 0, ss = 0;
+    for (size_t i = 0; i < n; i++)
+        s += x[idx ? idx[i] : i];
+    double m = n ? s / (double)n : NAN;
+    for (size_t i = 0; i < n; i++) {
+        double d = x[idx ? idx[i] : i] - m;
+        ss += d * d;
+    }
+    *mean = m;
+    *half = n > 1 ? t95(n - 1) * sqrt(ss / (double)(n - 1)) / sqrt((double)n) : NAN;
+}
+
+static void group_of(const char *path, char *buf, size_t len)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    snprintf(buf, len, "%s", base);
+    char *dot = strrchr(buf, '.');
+    if (dot)
+        *dot = '\0';
+    char *dash = strrchr(buf, '-');
+    if (dash && dash[1] == 's' && dash[2]) {
+        bool digits = true;
+        for (const char *p = dash + 2; *p; p++)
+            digits = digits && *p >= '0' && *p <= '9';
+        if (digits)
+            *dash = '\0';
+    }
+}
+
+typedef struct {
+    const char *const *names;
+    const double *ratio, *half;
+    size_t n;
+} bars_t;
+
+static void bars_script(FILE *gp, const void *arg)
+{
+    const bars_t *b = arg;
+    fputs("set title 'weft eval: avg weighted JCT / best heuristic (mean, 95% CI)'\n"
+          "set style fill solid 0.6\nset boxwidth 0.7\nset grid ytics\nunset key\n"
+          "set xtics rotate by -30\nset ylabel 'ratio (lower is better)'\n"
+          "plot '-' using 0:2:3:xtic(1) with boxerrorbars lc rgb '#4a7ab5'\n",
+          gp);
+    for (size_t i = 0; i < b->n; i++)
+        fprintf(gp, "\"%s\" %.9g %.9g\n", b->names[i], b->ratio[i],
+                isnan(b->half[i]) ? 0 : b->half[i]);
+    fputs("e\n", gp);
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"model", required_argument, NULL, 'm'},  {"policy", required_argument, NULL, 'p'},
+        {"csv", required_argument, NULL, 'c'},    {"plot", required_argument, NULL, 'P'},
+        {"threads", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *model = NULL, *csv_path = NULL, *plot = NULL;
+    const char *spec[MAX_POLICIES];
+    size_t n_pol = 0;
+    long nproc = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t threads = nproc > 0 ? (size_t)nproc : 1;
+    optind = 1;
+    opterr = 0;
+    int ch, li = -1;
+    while ((ch = getopt_long(argc, argv, ":h", longopts, &li)) != -1) {
+        char optname[64];
+        cli_optname(longopts, li, argv, optind, optname, sizeof optname);
+        li = -1;
+        const char *opt = optname;
+        switch (ch) {
+        case 'm': model = optarg; break;
+        case 'p':
+            if (n_pol == MAX_POLICIES) {
+                fprintf(stderr, "weft eval: at most %d policies\n", MAX_POLICIES);
+                return CLI_USAGE;
+            }
+            spec[n_pol++] = optarg;
+            break;
+        case 'c': csv_path = optarg; break;
+        case 'P': plot = optarg; break;
+        case 't':
+            if (cli_parse_size("eval", opt, optarg, 1, &threads))
+                return CLI_USAGE;
+            break;
+        case 'h': usage(stdout); return CLI_OK;
+        case ':':
+            fprintf(stderr, "weft eval: option '%s' needs a value\n", opt);
+            return CLI_USAGE;
+        default:
+            fprintf(stderr, "weft eval: unknown option '%s'\n", opt);
+            usage(stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "weft eval: no workloads given\n");
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    if (n_pol == 0)
+        for (; default_policies[n_pol]; n_pol++)
+            spec[n_pol] = default_policies[n_pol];
+    /* split NAME:ALLOC and check them before any run */
+    char name[MAX_POLICIES][64], alloc[MAX_POLICIES][64];
+    bool uses_learned = false;
+    for (size_t p = 0; p < n_pol; p++) {
+        const char *colon = strchr(spec[p], ':');
+        size_t k = colon ? (size_t)(colon - spec[p]) : strlen(spec[p]);
+        snprintf(name[p], sizeof name[p], "%.*s", (int)k, spec[p]);
+        snprintf(alloc[p], sizeof alloc[p], "%s", colon ? colon + 1 : "");
+        const coflow_ordering_t *o = coflow_ordering_find(name[p]);
+        if (!o) {
+            fprintf(stderr, "weft eval: --policy '%s': unknown ordering '%s' (see weft sim "
+                    "--help)\n", spec[p], name[p]);
+            return CLI_USAGE;
+        }
+        if (colon && !coflow_allocator_find(alloc[p])) {
+            fprintf(stderr, "weft eval: --policy '%s': unknown allocator '%s'\n", spec[p],
+                    alloc[p]);
+            return CLI_USAGE;
+        }
+        if (!colon)
+            snprintf(alloc[p], sizeof alloc[p], "%s", o->default_allocator);
+        uses_learned = uses_learned || !strcmp(name[p], "learned");
+    }
+    char mbuf[4096];
+    if (uses_learned && !model) {
+        model = cli_default_model(mbuf, sizeof mbuf);
+        if (!model) {
+            fprintf(stderr, "weft eval: no --model and no shipped model (models/%s) found\n",
+                    CLI_MODEL_NAME);
+            return CLI_ERROR;
+        }
+    }
+
+    int rc = CLI_ERROR;
+    size_t n = (size_t)(argc - optind);
+    char *const *paths = argv + optind;
+    coflow_workload_t *wls = calloc(n, sizeof *wls);
+    double *w = calloc(n_pol * n, sizeof *w);       /* [policy][workload] */
+    double *r = calloc(n_pol * n, sizeof *r);       /* ratio to B */
+    double *rb = calloc(n_pol * n, sizeof *rb);     /* ratio to per-workload best */
+    double *best = calloc(n, sizeof *best);
+    size_t *idx = calloc(n, sizeof *idx);
+    char (*grp)[128] = calloc(n, sizeof *grp);
+    bool have_wls = false;
+    if (!wls || !w || !r || !rb || !best || !idx || !grp) {
+        fprintf(stderr, "weft eval: out of memory\n");
+        goto done;
+    }
+    if (cli_read_workloads("eval", paths, n, wls))
+        goto done;
+    have_wls = true;
+    if (uses_learned)
+        printf("model: %s\n", model);
+    printf("%zu workloads, %zu policies\n", n, n_pol);
+    fflush(stdout);
+    for (size_t p = 0; p < n_pol; p++) {
+        weft_err_t err = train_evaluate_policy(name[p], alloc[p], model, wls, n, threads,
+                                               w + p * n);
+        if (err) {
+            fprintf(stderr, "weft eval: policy %s: %s: %s\n", spec[p], weft_strerror(err),
+                    weft_last_error());
+            goto done;
+        }
+    }
+    /* per-workload best heuristic, then B: the heuristic closest to it on average */
+    for (size_t i = 0; i < n; i++) {
+        best[i] = INFINITY;
+        for (size_t p = 0; p < n_pol; p++)
+            if (strcmp(name[p], "learned") && w[p * n + i] < best[i])
+                best[i] = w[p * n + i];
+    }
+    size_t B = n_pol;
+    double bscore = INFINITY;
+    for (size_t p = 0; p < n_pol; p++) {
+        double s = 0;
+        for (size_t i = 0; i < n; i++)
+            s += (rb[p * n + i] = w[p * n + i] / best[i]);
+        if (strcmp(name[p], "learned") && s < bscore)
+            bscore = s, B = p;
+    }
+    if (B == n_pol) {
+        fprintf(stderr, "weft eval: give at least one heuristic to compare with\n");
+        goto done;
+    }
+    for (size_t p = 0; p < n_pol; p++)
+        for (size_t i = 0; i < n; i++)
+            r[p * n + i] = w[p * n + i] / w[B * n + i];
+
+    for (size_t i = 0; i < n; i++)
+        group_of(paths[i], grp[i], sizeof grp[i]);
+    /* the whole set first, then each group in order of first appearance */
+    for (size_t g = 0; g <= n; g++) {
+        size_t m = 0;
+        const char *label = "all workloads";
+        if (g == 0) {
+            for (size_t i = 0; i < n; i++)
+                idx[m++] = i;
+        } else {
+            size_t first = g - 1;
+            bool seen = false;
+            for (size_t i = 0; i < first && !seen; i++)
+                seen = !strcmp(grp[i], grp[first]);
+            if (seen)
+                continue;
+            label = grp[first];
+            for (size_t i = 0; i < n; i++)
+                if (!strcmp(grp[i], grp[first]))
+                    idx[m++] = i;
+            if (m == n)
+                continue; /* one group: the same as the whole set */
+        }
+        printf("\n%s (%zu workloads); B = %s\n", label, m, spec[B]);
+        printf("%-22s %12s %9s %10s %9s %10s %9s\n", "policy", "avgwJCT(s)", "±95%",
+               "vs B", "±95%", "vs best/wl", "±95%");
+        for (size_t p = 0; p < n_pol; p++) {
+            double mw, hw, mr, hr, mb, hb;
+            mean_ci(w + p * n, idx, m, &mw, &hw);
+            mean_ci(r + p * n, idx, m, &mr, &hr);
+            mean_ci(rb + p * n, idx, m, &mb, &hb);
+            printf("%-22s %12.4f %9.4f %10.4f %9.4f %10.4f %9.4f\n", spec[p], mw, hw, mr, hr, mb,
+                   hb);
+        }
+    }
+    for (size_t p = 0; p < n_pol; p++)
+        if (!strcmp(name[p], "learned")) {
+            double mr, hr;
+            mean_ci(r + p * n, NULL, n, &mr, &hr);
+            printf("\nlearned vs %s: avg weighted JCT %.1f%% %s on average over %zu workloads "
+                   "(95%% CI of the ratio %.4f ± %.4f)\n",
+                   spec[B], fabs(1 - mr) * 100, mr <= 1 ? "lower" : "higher", n, mr, hr);
+        }
+    if (csv_path) {
+        FILE *f = fopen(csv_path, "w");
+        if (!f) {
+            fprintf(stderr, "weft eval: cannot write '%s'\n", csv_path);
+            goto done;
+        }
+        fprintf(f, "policy,workload,group,avg_wjct_s,ratio_to_B,ratio_to_best\n");
+        for (size_t p = 0; p < n_pol; p++)
+            for (size_t i = 0; i < n; i++)
+                fprintf(f, "%s,%s,%s,%.9g,%.9g,%.9g\n", spec[p], paths[i], grp[i], w[p * n + i],
+                        r[p * n + i], rb[p * n + i]);
+        fclose(f);
+    }
+    if (plot) {
+        double mr[MAX_POLICIES], hr[MAX_POLICIES];
+        for (size_t p = 0; p < n_pol; p++)
+            mean_ci(r + p * n, NULL, n, &mr[p], &hr[p]);
+        bars_t b = {.names = spec, .ratio = mr, .half = hr, .n = n_pol};
+        if (cli_gnuplot("eval", plot, bars_script, &b))
+            goto done;
+    }
+    rc = CLI_OK;
+done:
+    for (size_t i = 0; have_wls && i < n; i++)
+        coflow_workload_destroy(&wls[i]);
+    free(wls);
+    free(w);
+    free(r);
+    free(rb);
+    free(best);
+    free(idx);
+    free(grp);
+    return rc;
+}

@@ -1,0 +1,412 @@
+/*
+ * cmd_train.c - `weft train`: trains the learned ordering (train/) on a
+ * pool of workload files, validates on fixed ones, keeps the best model,
+ * writes checkpoints, a CSV log and a learning-curve plot, and shows a live
+ * progress line on a terminal. Option parsing and printing only.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli_util.h"
+#include "train/train.h"
+
+/* The heuristics a learned model must beat (each with its paper's allocator). */
+static const char *const heuristics[] = {"fifo", "scf",       "ncf", "lcf",   "sebf",
+                                         "aalo", "sincronia", "wcp", "jsebf", NULL};
+
+static void usage(FILE *out)
+{
+    train_config_t d;
+    train_config_default(&d);
+    fprintf(out,
+            "usage: weft train [options] TRAIN_WORKLOAD...\n"
+            "\n"
+            "Trains the learned policy in the emulator: imitation of a teacher heuristic,\n"
+            "then DAgger, then REINFORCE with several rollouts per arrival sequence (see\n"
+            "README, Training the policy). Episodes are windows of consecutive jobs of the\n"
+            "training workloads (weft gen output). Deterministic for a seed and the inputs,\n"
+            "whatever --threads.\n"
+            "\n"
+            "output (in --out DIR): checkpoint.msgpack (every --checkpoint-every iterations\n"
+            "and at the end), best.msgpack (the model with the best validation so far),\n"
+            "final.msgpack, train.csv (one row per iteration), learning-curve.png.\n"
+            "\n"
+            "options:\n"
+            "  --out DIR             output directory (default train-out)\n"
+            "  --model-out FILE      also copy the best model here at the end\n"
+            "  --val FILE            a validation workload (repeatable); the best model is\n"
+            "                        the one with the lowest mean of avg weighted JCT over\n"
+            "                        the best heuristic's on each validation workload\n"
+            "  --validate-every N    iterations between validations (default 5)\n"
+            "  --checkpoint-every N  iterations between checkpoints (default 5)\n"
+            "  --resume FILE         continue from a checkpoint (same seed and settings)\n"
+            "  --init FILE           start from this model instead of random parameters\n"
+            "  --iters N             iterations in all (default %zu)\n"
+            "  --imitate N           imitation iterations first (default %zu)\n"
+            "  --dagger N            DAgger iterations next (default %zu); REINFORCE after\n"
+            "  --teacher NAME        heuristic imitated (default %s)\n"
+            "  --episodes N          arrival sequences per iteration (default %zu)\n"
+            "  --rollouts K          REINFORCE rollouts per sequence, >= 2 (default %zu)\n"
+            "  --jobs-min N          curriculum: jobs per episode at first (default %zu)\n"
+            "  --jobs-max N          ... growing to this (default %zu)\n"
+            "  --curriculum N        ... over N iterations (default %zu)\n"
+            "  --lr-imitate X        Adam learning rate, imitation and DAgger (default %g)\n"
+            "  --lr-rl X             Adam learning rate, REINFORCE (default %g)\n"
+            "  --topk K              imitation fits the teacher's first K picks, and its\n"
+            "                        order of jobs (default %zu)\n"
+            "  --clip X              gradient norm bound (default %g)\n"
+            "  --entropy X           entropy bonus at the first REINFORCE iteration (default %g)\n"
+            "  --entropy-decay X     its factor per iteration, in (0, 1] (default %g)\n"
+            "  --no-differential     plain returns instead of differential rewards\n"
+            "  --allocator NAME      rate allocation in training and validation (default %s)\n"
+            "  --seed S              seed of everything (default %llu)\n"
+            "  --threads N           rollout threads (default: all cores)\n"
+            "  -h, --help            this text\n",
+            d.iterations, d.imitate_iters, d.dagger_iters, d.teacher, d.episodes, d.rollouts,
+            d.jobs_min, d.jobs_max, d.curriculum_iters, d.lr_imitate, d.lr_rl, d.imitate_topk, d.clip,
+            d.entropy, d.entropy_decay, d.allocator, (unsigned long long)d.seed);
+}
+
+typedef struct {
+    const char *csv;
+} curve_arg_t;
+
+static void curve_script(FILE *gp, const void *arg)
+{
+    const curve_arg_t *a = arg;
+    fputs("set title 'weft train: learning curve'\nset xlabel 'iteration'\n"
+          "set ylabel 'avg weighted JCT of the episodes (s)'\n"
+          "set y2label 'validation: learned / best heuristic'\nset ytics nomirror\n"
+          "set y2tics\nset grid\nset key top right\nset datafile separator ','\n"
+          "set datafile missing 'nan'\nplot ",
+          gp);
+    cli_gp_quote(gp, a->csv);
+    fputs(" using 1:6 with lines linewidth 2 title 'episodes avg wJCT', \\\n     ", gp);
+    cli_gp_quote(gp, a->csv);
+    fputs(" using 1:14 axes x1y2 with linespoints pointtype 7 linewidth 2 "
+          "title 'validation ratio'\n",
+          gp);
+}
+
+static void fmt_time(char *buf, size_t len, double s)
+{
+    if (!(s >= 0) || !isfinite(s))
+        snprintf(buf, len, "?");
+    else if (s >= 3600)
+        snprintf(buf, len, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
+    else
+        snprintf(buf, len, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+}
+
+/* Mean over validation workloads of learned / best heuristic. */
+static int validate(const train_t *t, const coflow_workload_t *val, size_t n_val,
+                    const double *best_ref, double *ratio)
+{
+    double *w = calloc(n_val, sizeof *w);
+    if (!w)
+        return -1;
+    weft_err_t err = train_evaluate(&t->model, t->cfg.allocator, val, n_val, t->cfg.threads, w);
+    if (err) {
+        free(w);
+        cli_report("train", err);
+        return -1;
+    }
+    double s = 0;
+    for (size_t i = 0; i < n_val; i++)
+        s += w[i] / best_ref[i];
+    *ratio = s / (double)n_val;
+    free(w);
+    return 0;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"out", required_argument, NULL, 'o'},
+        {"model-out", required_argument, NULL, 'O'},
+        {"val", required_argument, NULL, 'V'},
+        {"validate-every", required_argument, NULL, 'v'},
+        {"checkpoint-every", required_argument, NULL, 'c'},
+        {"resume", required_argument, NULL, 'r'},
+        {"init", required_argument, NULL, 'i'},
+        {"iters", required_argument, NULL, 'n'},
+        {"imitate", required_argument, NULL, 'I'},
+        {"dagger", required_argument, NULL, 'D'},
+        {"teacher", required_argument, NULL, 'T'},
+        {"episodes", required_argument, NULL, 'e'},
+        {"rollouts", required_argument, NULL, 'k'},
+        {"jobs-min", required_argument, NULL, 'j'},
+        {"jobs-max", required_argument, NULL, 'J'},
+        {"curriculum", required_argument, NULL, 'C'},
+        {"lr-imitate", required_argument, NULL, 'l'},
+        {"lr-rl", required_argument, NULL, 'L'},
+        {"topk", required_argument, NULL, 'K'},
+        {"clip", required_argument, NULL, 'g'},
+        {"entropy", required_argument, NULL, 'H'},
+        {"entropy-decay", required_argument, NULL, 'd'},
+        {"no-differential", no_argument, NULL, 'N'},
+        {"allocator", required_argument, NULL, 'a'},
+        {"seed", required_argument, NULL, 's'},
+        {"threads", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    train_config_t cfg;
+    train_config_default(&cfg);
+    long nproc = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg.threads = nproc > 0 ? (size_t)nproc : 1;
+    const char *out_dir = "train-out", *model_out = NULL, *resume = NULL, *init = NULL;
+    size_t validate_every = 5, ckpt_every = 5;
+    char **val_paths = calloc((size_t)argc + 1, sizeof *val_paths);
+    size_t n_val = 0;
+    if (!val_paths)
+        return CLI_ERROR;
+    int rc = CLI_USAGE;
+    const char *C = "train";
+
+    optind = 1;
+    opterr = 0;
+    int ch, li = -1;
+    while ((ch = getopt_long(argc, argv, ":h", longopts, &li)) != -1) {
+        char optname[64];
+        cli_optname(longopts, li, argv, optind, optname, sizeof optname);
+        li = -1;
+        int bad = 0;
+        const char *opt = optname;
+        switch (ch) {
+        case 'o': out_dir = optarg; break;
+        case 'O': model_out = optarg; break;
+        case 'V': val_paths[n_val++] = optarg; break;
+        case 'v': bad = cli_parse_size(C, opt, optarg, 1, &validate_every); break;
+        case 'c': bad = cli_parse_size(C, opt, optarg, 1, &ckpt_every); break;
+        case 'r': resume = optarg; break;
+        case 'i': init = optarg; break;
+        case 'n': bad = cli_parse_size(C, opt, optarg, 1, &cfg.iterations); break;
+        case 'I': bad = cli_parse_size(C, opt, optarg, 0, &cfg.imitate_iters); break;
+        case 'D': bad = cli_parse_size(C, opt, optarg, 0, &cfg.dagger_iters); break;
+        case 'T': cfg.teacher = optarg; break;
+        case 'e': bad = cli_parse_size(C, opt, optarg, 1, &cfg.episodes); break;
+        case 'k': bad = cli_parse_size(C, opt, optarg, 2, &cfg.rollouts); break;
+        case 'j': bad = cli_parse_size(C, opt, optarg, 1, &cfg.jobs_min); break;
+        case 'J': bad = cli_parse_size(C, opt, optarg, 1, &cfg.jobs_max); break;
+        case 'C': bad = cli_parse_size(C, opt, optarg, 0, &cfg.curriculum_iters); break;
+        case 'l': bad = cli_parse_double(C, opt, optarg, 0, true, &cfg.lr_imitate); break;
+        case 'K': bad = cli_parse_size(C, opt, optarg, 1, &cfg.imitate_topk); break;
+        case 'L': bad = cli_parse_double(C, opt, optarg, 0, true, &cfg.lr_rl); break;
+        case 'g': bad = cli_parse_double(C, opt, optarg, 0, true, &cfg.clip); break;
+        case 'H': bad = cli_parse_double(C, opt, optarg, 0, false, &cfg.entropy); break;
+        case 'd': bad = cli_parse_double(C, opt, optarg, 0, true, &cfg.entropy_decay); break;
+        case 'N': cfg.differential = false; break;
+        case 'a': cfg.allocator = optarg; break;
+        case 's': bad = cli_parse_u64(C, opt, optarg, &cfg.seed); break;
+        case 't': bad = cli_parse_size(C, opt, optarg, 1, &cfg.threads); break;
+        case 'h':
+            usage(stdout);
+            rc = CLI_OK;
+            goto done_usage;
+        case ':':
+            fprintf(stderr, "weft train: option '%s' needs a value\n", opt);
+            goto done_usage;
+        default:
+            fprintf(stderr, "weft train: unknown option '%s'\n", opt);
+            usage(stderr);
+            goto done_usage;
+        }
+        if (bad)
+            goto done_usage;
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "weft train: no training workloads given\n");
+        usage(stderr);
+        goto done_usage;
+    }
+    if (train_config_check(&cfg)) {
+        fprintf(stderr, "weft train: %s\n", weft_last_error());
+        goto done_usage;
+    }
+
+    rc = CLI_ERROR;
+    size_t n_pool = (size_t)(argc - optind);
+    coflow_workload_t *pool = calloc(n_pool, sizeof *pool);
+    coflow_workload_t *val = calloc(n_val ? n_val : 1, sizeof *val);
+    double *ref = calloc(n_val ? n_val : 1, sizeof *ref);
+    double *w = calloc(n_val ? n_val : 1, sizeof *w);
+    bool have_pool = false, have_val = false, have_t = false;
+    FILE *csv = NULL;
+    train_t t;
+    char path[4096], csv_path[4096];
+    if (!pool || !val || !ref || !w) {
+        fprintf(stderr, "weft train: out of memory\n");
+        goto done;
+    }
+    if (cli_read_workloads(C, argv + optind, n_pool, pool))
+        goto done;
+    have_pool = true;
+    if (cli_read_workloads(C, val_paths, n_val, val))
+        goto done;
+    have_val = true;
+    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "weft train: cannot create '%s': %s\n", out_dir, strerror(errno));
+        goto done;
+    }
+
+    /* the best heuristic on each validation workload */
+    for (size_t i = 0; i < n_val; i++)
+        ref[i] = INFINITY;
+    const char *best_name[64] = {0};
+    for (size_t h = 0; heuristics[h] && n_val; h++) {
+        weft_err_t err = train_evaluate_policy(heuristics[h], NULL, NULL, val, n_val, cfg.threads, w);
+        if (err) {
+            cli_report(C, err);
+            goto done;
+        }
+        for (size_t i = 0; i < n_val; i++)
+            if (w[i] < ref[i]) {
+                ref[i] = w[i];
+                if (i < 64)
+                    best_name[i] = heuristics[h];
+            }
+    }
+    for (size_t i = 0; i < n_val; i++)
+        printf("validation %s: best heuristic %s, avg weighted JCT %.4f s\n", val_paths[i],
+               i < 64 ? best_name[i] : "?", ref[i]);
+
+    coflow_learned_model_t m;
+    weft_err_t err = init ? coflow_learned_model_load(&m, init)
+                          : coflow_learned_model_random(&m, cfg.seed);
+    if (!err)
+        err = train_init(&t, &cfg, &m, pool, n_pool);
+    if (err) {
+        cli_report(C, err);
+        goto done;
+    }
+    have_t = true;
+    if (resume) {
+        err = train_checkpoint_load(&t, resume);
+        if (err) {
+            cli_report(C, err);
+            goto done;
+        }
+        printf("resumed from %s at iteration %zu\n", resume, t.iter);
+    }
+    snprintf(csv_path, sizeof csv_path, "%s/train.csv", out_dir);
+    csv = fopen(csv_path, resume ? "a" : "w");
+    if (!csv) {
+        fprintf(stderr, "weft train: cannot write '%s': %s\n", csv_path, strerror(errno));
+        goto done;
+    }
+    if (!resume)
+        fprintf(csv, "iter,phase,jobs,rollouts,mean_return,avg_wjct,teacher_ratio,loss,"
+                     "entropy,grad_norm,decisions,replay_mismatches,wall_s,val_ratio\n");
+    bool tty = isatty(fileno(stderr));
+    double spent = 0;
+    size_t done_here = 0;
+    while (t.iter < cfg.iterations) {
+        train_stats_t s;
+        err = train_iteration(&t, &s);
+        if (err) {
+            if (tty)
+                fputc('\n', stderr);
+            cli_report(C, err);
+            goto done;
+        }
+        spent += s.wall_s;
+        done_here++;
+        double vr = NAN;
+        if (n_val && (t.iter % validate_every == 0 || t.iter == cfg.iterations)) {
+            if (validate(&t, val, n_val, ref, &vr))
+                goto done;
+            if (vr < t.best_val) {
+                t.best_val = vr;
+                t.best_iter = t.iter;
+                snprintf(path, sizeof path, "%s/best.msgpack", out_dir);
+                if ((err = coflow_learned_model_save(&t.model, path))) {
+                    cli_report(C, err);
+                    goto done;
+                }
+            }
+        }
+        fprintf(csv, "%zu,%s,%zu,%zu,%.9g,%.9g,%.6g,%.6g,%.6g,%.6g,%zu,%zu,%.4f,%.6g\n",
+                s.iter + 1, train_phase_name(s.phase), s.jobs, s.rollouts, s.mean_return,
+                s.avg_wjct, s.teacher_ratio, s.loss, s.entropy, s.grad_norm, s.decisions,
+                s.replay_mismatches, s.wall_s, vr);
+        fflush(csv);
+        char left[32];
+        fmt_time(left, sizeof left, spent / (double)done_here * (double)(cfg.iterations - t.iter));
+        char line[256];
+        snprintf(line, sizeof line,
+                 "iter %zu/%zu %-9s jobs %zu  return %.3f  avg wJCT %.3f s  H %.3f  "
+                 "%.1f rollouts/s  left %s",
+                 t.iter, cfg.iterations, train_phase_name(s.phase), s.jobs, s.mean_return,
+                 s.avg_wjct, s.entropy, (double)s.rollouts * (s.phase == TRAIN_REINFORCE ? 2 : 1) /
+                 (s.wall_s > 0 ? s.wall_s : 1e-9), left);
+        if (tty) {
+            fprintf(stderr, "\r\033[K%s", line);
+            if (!isnan(vr))
+                fprintf(stderr, "  val %.4f (best %.4f @%zu)", vr, t.best_val, t.best_iter);
+        } else {
+            printf("%s", line);
+            if (!isnan(vr))
+                printf("  val %.4f (best %.4f @%zu)", vr, t.best_val, t.best_iter);
+            putchar('\n');
+            fflush(stdout);
+        }
+        if (t.iter % ckpt_every == 0 || t.iter == cfg.iterations) {
+            snprintf(path, sizeof path, "%s/checkpoint.msgpack", out_dir);
+            if ((err = train_checkpoint_save(&t, path))) {
+                cli_report(C, err);
+                goto done;
+            }
+        }
+    }
+    if (tty)
+        fputc('\n', stderr);
+    snprintf(path, sizeof path, "%s/final.msgpack", out_dir);
+    if ((err = coflow_learned_model_save(&t.model, path))) {
+        cli_report(C, err);
+        goto done;
+    }
+    if (model_out) {
+        coflow_learned_model_t best;
+        snprintf(path, sizeof path, "%s/%s.msgpack", out_dir, n_val ? "best" : "final");
+        err = coflow_learned_model_load(&best, path);
+        if (!err)
+            err = coflow_learned_model_save(&best, model_out);
+        coflow_learned_model_destroy(&best);
+        if (err) {
+            cli_report(C, err);
+            goto done;
+        }
+        printf("model: %s (%s)\n", model_out, path);
+    }
+    if (n_val)
+        printf("best validation ratio %.4f at iteration %zu\n", t.best_val, t.best_iter);
+    fclose(csv);
+    csv = NULL;
+    snprintf(path, sizeof path, "%s/learning-curve.png", out_dir);
+    curve_arg_t ca = {.csv = csv_path};
+    cli_gnuplot(C, path, curve_script, &ca); /* a missing gnuplot is not fatal */
+    rc = CLI_OK;
+done:
+    if (csv)
+        fclose(csv);
+    if (have_t)
+        train_destroy(&t);
+    for (size_t i = 0; have_pool && i < n_pool; i++)
+        coflow_workload_destroy(&pool[i]);
+    for (size_t i = 0; have_val && i < n_val; i++)
+        coflow_workload_destroy(&val[i]);
+    free(pool);
+    free(val);
+    free(ref);
+    free(w);
+done_usage:
+    free(val_paths);
+    return rc;
+}

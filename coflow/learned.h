@@ -1,0 +1,90 @@
+/*
+ * learned.h - the learned ordering's model in memory and the hook through
+ * which training drives it (train/). Users of the emulator need only
+ * coflow.h; this header adds what a trainer needs: the parameters, the
+ * caches of a decision, and a callback that picks the order.
+ *
+ * A second public header of coflow/ because it pulls in gnn/ and
+ * attention/, which nothing else of coflow.h's users needs.
+ */
+#ifndef COFLOW_LEARNED_H
+#define COFLOW_LEARNED_H
+
+#include <stdbool.h>
+
+#include "attention/attn.h"
+#include "coflow/coflow.h"
+#include "gnn/gnn.h"
+
+/* Features per coflow node (coflow/learned.c lists them). */
+#define COFLOW_LEARNED_NF 20
+
+/* The whole policy: encoder, scorer, feature normalisation and how often
+ * it decides. Caller-owned; init then one of random/load, destroy. */
+typedef struct {
+    gnn_config_t gcfg;
+    attn_config_t acfg;
+    gnn_params_t gp;
+    attn_params_t ap;
+    float mean[COFLOW_LEARNED_NF]; /* subtracted from each log1p feature */
+    float std[COFLOW_LEARNED_NF];  /* then divided by this, > 0 */
+    /* true: score and re-order only when the set of schedulable coflows
+     * changes (an arrival, a release, a finish), keeping the last order in
+     * between; false: at every emulator decision. Trained models set it
+     * (decisions where nothing but time moved teach little and cost the
+     * most); stored in the model file as "learned.set_changes_only". */
+    bool set_changes_only;
+} coflow_learned_model_t;
+
+/* Empty model (destroy is safe). */
+void coflow_learned_model_init(coflow_learned_model_t *m);
+void coflow_learned_model_destroy(coflow_learned_model_t *m);
+
+/* Default sizes, random parameters from seed, default normalisation.
+ * ENOMEM. m must be empty (init or destroyed). */
+weft_err_t coflow_learned_model_random(coflow_learned_model_t *m, uint64_t seed);
+
+/* Reads a model file (msgpack) into empty m; every error names path (and
+ * the tensor, vector or int at fault). m stays empty on error. */
+weft_err_t coflow_learned_model_load(coflow_learned_model_t *m, const char *path);
+/* The same from an already parsed file (checkpoints carry more entries);
+ * path only names the file in errors. */
+weft_err_t coflow_learned_model_from_file(coflow_learned_model_t *m, const attn_model_file_t *mf,
+                                          const char *path);
+
+/* Stores m in mf (added to what it holds) / writes it to path. */
+weft_err_t coflow_learned_model_to_file(const coflow_learned_model_t *m, attn_model_file_t *mf);
+weft_err_t coflow_learned_model_save(const coflow_learned_model_t *m, const char *path);
+
+/* Deep copy into empty dst. ENOMEM. */
+weft_err_t coflow_learned_model_copy(coflow_learned_model_t *dst,
+                                     const coflow_learned_model_t *src);
+
+/* One decision of a hooked learned ordering, after the forward passes:
+ * the caches hold the activations, so the hook may run attn_backward and
+ * gnn_backward on them before returning. */
+typedef struct {
+    coflow_state_t *st;                  /* the live state (now, statuses) */
+    const size_t *ids;                   /* [n] schedulable coflows; row i = ids[i] */
+    size_t n;
+    const weft_real_t *scores;           /* [n] score of each row */
+    const size_t *row_node;              /* [n] encoder node (row of gcache->out) of row i */
+    size_t n_nodes;                      /* rows of gcache->out */
+    const gnn_plan_t *plan;              /* the encoder's graph */
+    gnn_cache_t *gcache;                 /* encoder activations, out [n_nodes, E] */
+    attn_cache_t *acache;                /* scorer activations (with attention weights) */
+    const coflow_learned_model_t *model; /* the parameters the passes used */
+} coflow_learned_step_t;
+
+/* Set netsim_opts_t.policy_hook (or coflow_state_t.policy_hook) to one of
+ * these to run the learned ordering with an in-memory model and let decide
+ * choose each order: it writes order[0..n), a permutation of the rows
+ * 0..n-1, highest priority first. Borrowed for the whole run; the hook is
+ * called on the emulator's thread. */
+typedef struct {
+    const coflow_learned_model_t *model;
+    void (*decide)(void *arg, const coflow_learned_step_t *step, size_t *order);
+    void *arg;
+} coflow_learned_hook_t;
+
+#endif

@@ -1,0 +1,971 @@
+/*
+ * train.c - the trainer of the learned ordering: phases, rollouts on
+ * pthreads, gradients through the hook of coflow/learned.h, Adam, and
+ * checkpoints. train.h describes the algorithm.
+ *
+ * Invariants:
+ *  - a task (one emulator episode) owns its gradient block, buffers and
+ *    generator; nothing it writes is shared, so tasks run on any thread in
+ *    any order and the reduction (in task order) is the same every time;
+ *  - gradients in tasks are ascent directions of the objective (log-
+ *    likelihood, or advantage-weighted log-probability plus entropy);
+ *    train_iteration negates them once before Adam, which minimises.
+ */
+#include "train.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dag/dag.h"
+#include "netsim/netsim.h"
+
+/* Decimal-free domain separators for the seed streams. */
+#define STREAM_EPISODE 0x45504953ULL
+#define STREAM_ROLLOUT 0x524f4c4cULL
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* A seed from a tuple: splitmix64 folded over the parts. */
+static uint64_t seed_of(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
+{
+    uint64_t s = a, parts[3] = {b, c, d};
+    uint64_t z = weft_splitmix64(&s);
+    for (size_t i = 0; i < 3; i++) {
+        s = z ^ parts[i];
+        z = weft_splitmix64(&s);
+    }
+    return z;
+}
+
+const char *train_phase_name(train_phase_t p)
+{
+    static const char *const names[] = {"imitate", "dagger", "reinforce"};
+    return p <= TRAIN_REINFORCE ? names[p] : "?";
+}
+
+void train_config_default(train_config_t *c)
+{
+    *c = (train_config_t){.seed = 1, .threads = 2, .iterations = 60, .imitate_iters = 20,
+                          .dagger_iters = 20, .teacher = "jsebf", .episodes = 4, .rollouts = 4,
+                          .jobs_min = 10, .jobs_max = 40, .curriculum_iters = 30,
+                          .lr_imitate = 3e-3, .imitate_topk = 8, .lr_rl = 3e-4, .clip = 1, .entropy = 0.01,
+                          .entropy_decay = 0.97, .differential = true, .allocator = "greedy"};
+}
+
+weft_err_t train_config_check(const train_config_t *c)
+{
+    if (c->threads < 1 || c->threads > 1024)
+        return weft_fail(WEFT_EINVAL, "threads %zu, expected 1..1024", c->threads);
+    if (c->episodes < 1)
+        return weft_fail(WEFT_EINVAL, "episodes per iteration %zu, expected >= 1", c->episodes);
+    if (c->rollouts < 2)
+        return weft_fail(WEFT_EINVAL, "rollouts %zu, expected >= 2 (their mean is the "
+                         "baseline)", c->rollouts);
+    if (c->jobs_min < 1 || c->jobs_max < c->jobs_min)
+        return weft_fail(WEFT_EINVAL, "episode jobs %zu..%zu, expected 1 <= min <= max",
+                         c->jobs_min, c->jobs_max);
+    if (!(c->lr_imitate > 0) || !(c->lr_rl > 0) || !isfinite(c->lr_imitate) ||
+        !isfinite(c->lr_rl))
+        return weft_fail(WEFT_EINVAL, "learning rates %g and %g, expected finite and > 0",
+                         c->lr_imitate, c->lr_rl);
+    if (c->imitate_topk < 1)
+        return weft_fail(WEFT_EINVAL, "imitation top-k %zu, expected >= 1", c->imitate_topk);
+    if (!(c->clip > 0) || !isfinite(c->clip))
+        return weft_fail(WEFT_EINVAL, "gradient clip %g, expected finite and > 0", c->clip);
+    if (!(c->entropy >= 0) || !isfinite(c->entropy))
+        return weft_fail(WEFT_EINVAL, "entropy bonus %g, expected finite and >= 0", c->entropy);
+    if (!(c->entropy_decay > 0 && c->entropy_decay <= 1))
+        return weft_fail(WEFT_EINVAL, "entropy decay %g, expected in (0, 1]", c->entropy_decay);
+    const coflow_ordering_t *o = coflow_ordering_find(c->teacher ? c->teacher : "");
+    if (!o || !strcmp(o->name, "learned"))
+        return weft_fail(WEFT_EINVAL, "teacher '%s' is not a heuristic ordering (see `weft sim "
+                         "--help`)", c->teacher ? c->teacher : "");
+    if (!coflow_allocator_find(c->allocator ? c->allocator : ""))
+        return weft_fail(WEFT_EINVAL, "unknown allocator '%s'", c->allocator ? c->allocator : "");
+    return WEFT_OK;
+}
+
+train_phase_t train_phase(const train_config_t *cfg, size_t i)
+{
+    if (i < cfg->imitate_iters)
+        return TRAIN_IMITATE;
+    if (i < cfg->imitate_iters + cfg->dagger_iters)
+        return TRAIN_DAGGER;
+    return TRAIN_REINFORCE;
+}
+
+size_t train_jobs(const train_config_t *cfg, size_t i)
+{
+    if (cfg->curriculum_iters == 0 || i >= cfg->curriculum_iters)
+        return cfg->jobs_max;
+    return cfg->jobs_min + (cfg->jobs_max - cfg->jobs_min) * i / cfg->curriculum_iters;
+}
+
+/* ------------------------------------------------------------- workloads */
+
+weft_err_t train_window(coflow_workload_t *dst, const coflow_workload_t *src, size_t first,
+                        size_t n, const coflow_fabric_t *fab)
+{
+    coflow_workload_init(dst, src->n_ports);
+    if (first >= src->n_jobs || n == 0)
+        return weft_fail(WEFT_EINVAL, "job window %zu+%zu of a workload of %zu jobs", first, n,
+                         src->n_jobs);
+    if (n > src->n_jobs - first)
+        n = src->n_jobs - first;
+    weft_err_t err = WEFT_OK;
+    double a0 = src->jobs[first].arrival_s;
+    for (size_t j = first; j < first + n; j++) {
+        const coflow_job_t *job = &src->jobs[j];
+        double a = job->arrival_s - a0;
+        WEFT_CHECK(coflow_workload_add_job(dst, job->id, a > 0 ? a : 0, job->weight,
+                                           job->final_compute_s));
+        for (size_t q = 0; q < job->n_coflows; q++) {
+            const coflow_coflow_t *co = &src->coflows[job->first_coflow + q];
+            WEFT_CHECK(coflow_workload_add_coflow(dst, co->id, co->compute_s));
+            for (size_t f = 0; f < co->n_flows; f++) {
+                const coflow_flow_t *fl = &src->flows[co->first_flow + f];
+                WEFT_CHECK(coflow_workload_add_flow(dst, fl->src, fl->dst, fl->bytes));
+            }
+            for (size_t p = 0; p < co->n_parents; p++)
+                WEFT_CHECK(coflow_workload_add_parent(
+                    dst, src->coflows[src->parents[co->first_parent + p]].id));
+        }
+        WEFT_CHECK(coflow_workload_finish_job(dst));
+    }
+    WEFT_CHECK(dag_analyze(dst, fab));
+    return WEFT_OK;
+cleanup:
+    coflow_workload_destroy(dst);
+    coflow_workload_init(dst, src->n_ports);
+    return err;
+}
+
+/* ----------------------------------------------------------------- tasks */
+
+typedef enum {
+    MODE_GREEDY = 0,   /* argsort: evaluation */
+    MODE_IMITATE,      /* follow the teacher, gradient of log PL(teacher order) */
+    MODE_DAGGER,       /* follow own greedy order, same gradient */
+    MODE_SAMPLE,       /* REINFORCE pass 1: sample, record times and hashes */
+    MODE_REPLAY        /* REINFORCE pass 2: sample again, gradient with advantages */
+} task_mode_t;
+
+typedef struct {
+    /* inputs */
+    const coflow_workload_t *wl;       /* analysed */
+    const coflow_learned_model_t *model;
+    const coflow_ordering_t *teacher;  /* IMITATE, DAGGER */
+    const coflow_ordering_t *ordering; /* a heuristic run instead of the model, or NULL */
+    const coflow_allocator_t *alloc;   /* NULL: the ordering's default */
+    const char *model_path;            /* learned ordering run from a file, not a hook */
+    task_mode_t mode;
+    uint64_t seed;                     /* sampling stream */
+    double entropy_coef;               /* REPLAY: bonus weight per decision */
+    bool want_grad;
+    /* outputs */
+    gnn_params_t gg;                   /* ascent direction, summed over decisions */
+    attn_params_t ga;
+    double wjct;                       /* average weighted JCT */
+    double makespan;                   /* last finish */
+    double *job_finish;                /* [n_jobs] */
+    size_t n_dec;                      /* decisions scored */
+    double nll, entropy;               /* sums over decisions */
+    double *dec_t;                     /* [n_dec] SAMPLE: decision times */
+    uint64_t *dec_hash;                /* [n_dec] SAMPLE: order hashes */
+    size_t cap_dec;
+    const double *adv;                 /* [n_dec of SAMPLE] REPLAY: advantages */
+    size_t n_adv;
+    size_t mismatches;                 /* REPLAY: decisions whose order changed */
+    weft_err_t err;
+    char errmsg[256];
+    /* scratch */
+    attn_rng_t rng;
+    void *tctx;                        /* teacher's context, made at the first decision */
+    size_t *tbuf, *row_of, *tord;      /* [n_coflows] */
+    double *work;                      /* [n_coflows] */
+    uint8_t *mask;                     /* [n_coflows] */
+    size_t topk;                       /* IMITATE, DAGGER: picks of the teacher fitted */
+    weft_real_t *dscores;              /* [n_coflows] */
+    weft_real_t *dX, *dOut;            /* [n_coflows * E] */
+} task_t;
+
+/* Top-k Plackett–Luce log-likelihood of order[0..k) (the first k picks of
+ * a full order; k = n is attn_pl_logprob): Σ_{i<k} [s_πi − lse(s over
+ * what is left before pick i)]; adds coef × its gradient into dscores
+ * (d/ds_j = Σ_{i<k} [1{j = π_i} − 1{j left at i} · softmax_i(j)]). mask
+ * [n] scratch. O(n k). Under strict priorities the head of the order
+ * decides most of the rates. */
+/* logsumexp of the scores not masked, the max subtracted; subtracts coef
+ * × their softmax from dscores (the normaliser's share of a gradient). */
+static double lse_left(const weft_real_t *s, size_t n, const uint8_t *mask, double coef,
+                       weft_real_t *dscores)
+{
+    double mx = -INFINITY, z = 0;
+    for (size_t j = 0; j < n; j++)
+        if (!mask[j] && s[j] > mx)
+            mx = s[j];
+    for (size_t j = 0; j < n; j++)
+        if (!mask[j])
+            z += exp(s[j] - mx);
+    double lse = mx + log(z);
+    for (size_t j = 0; j < n; j++)
+        if (!mask[j])
+            dscores[j] -= (weft_real_t)(coef * exp(s[j] - lse));
+    return lse;
+}
+
+static double topk_pl(const weft_real_t *s, size_t n, const size_t *order, size_t k, double coef,
+                      weft_real_t *dscores, uint8_t *mask)
+{
+    memset(mask, 0, n);
+    double lp = 0;
+    for (size_t i = 0; i < k && i < n; i++) {
+        lp += s[order[i]] - lse_left(s, n, mask, coef, dscores);
+        dscores[order[i]] += (weft_real_t)coef;
+        mask[order[i]] = 1;
+    }
+    return lp;
+}
+
+/* Imitation loss, second half: a Plackett–Luce likelihood over the
+ * teacher's first k *runs*, a run being consecutive coflows of one job in
+ * its order. The DAG-aware heuristics rank jobs and break ties inside a job by release
+ * order, which no score could (nor should) reproduce; so each run is one
+ * choice whose probability is the softmax mass of its coflows among all
+ * that are left: Σ_{g<k} [lse(s over run g) − lse(s over runs g, g+1, …)],
+ * and coef × its gradient goes into dscores (for c in run g: +softmax_g(c);
+ * for every c left: −softmax_left(c)). job [n] the job of each row, mask
+ * [n] scratch. O(n k). */
+static double topk_runs(const weft_real_t *s, size_t n, const size_t *order, const size_t *job,
+                        size_t k, double coef, weft_real_t *dscores, uint8_t *mask)
+{
+    memset(mask, 0, n);
+    double lp = 0;
+    size_t pos = 0;
+    for (size_t g = 0; g < k && pos < n; g++) {
+        size_t end = pos + 1;
+        while (end < n && job[order[end]] == job[order[pos]])
+            end++;
+        double mg = -INFINITY, zg = 0;
+        double lse = lse_left(s, n, mask, coef, dscores);
+        for (size_t q = pos; q < end; q++)
+            mg = s[order[q]] > mg ? s[order[q]] : mg;
+        for (size_t q = pos; q < end; q++)
+            zg += exp(s[order[q]] - mg);
+        double lseg = mg + log(zg);
+        lp += lseg - lse;
+        for (size_t q = pos; q < end; q++) {
+            dscores[order[q]] += (weft_real_t)(coef * exp(s[order[q]] - lseg));
+            mask[order[q]] = 1;
+        }
+        pos = end;
+    }
+    return lp;
+}
+
+static uint64_t order_hash(const size_t *order, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) {
+        h ^= (uint64_t)order[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* Back-propagates dscores [n] of the step into the task's gradients. */
+static void backprop(task_t *k, const coflow_learned_step_t *s)
+{
+    const coflow_learned_model_t *m = s->model;
+    size_t E = gnn_out_dim(&m->gcfg), n = s->n;
+    memset(k->dX, 0, n * E * sizeof *k->dX);
+    attn_backward(&k->ga, k->dX, k->dscores, s->acache, &m->ap, &m->acfg);
+    memset(k->dOut, 0, s->n_nodes * E * sizeof *k->dOut);
+    for (size_t i = 0; i < n; i++) {
+        weft_real_t *o = k->dOut + s->row_node[i] * E;
+        const weft_real_t *d = k->dX + i * E;
+        for (size_t e = 0; e < E; e++)
+            o[e] += d[e];
+    }
+    gnn_backward(&k->gg, NULL, k->dOut, s->gcache, &m->gp, &m->gcfg, s->plan);
+}
+
+/* The teacher's order of the step's rows into k->tord. */
+static bool teacher_order(task_t *k, const coflow_learned_step_t *s)
+{
+    if (!k->tctx && k->teacher->create) {
+        weft_err_t err = k->teacher->create(&k->tctx, s->st);
+        if (err) {
+            k->err = err;
+            snprintf(k->errmsg, sizeof k->errmsg, "teacher %s: %s", k->teacher->name,
+                     weft_last_error());
+            return false;
+        }
+    }
+    memcpy(k->tbuf, s->ids, s->n * sizeof *k->tbuf);
+    k->teacher->order(k->tctx, s->st, k->tbuf, s->n);
+    for (size_t i = 0; i < s->n; i++)
+        k->row_of[s->ids[i]] = i;
+    for (size_t i = 0; i < s->n; i++)
+        k->tord[i] = k->row_of[k->tbuf[i]];
+    return true;
+}
+
+static bool grow_decisions(task_t *k)
+{
+    if (k->n_dec < k->cap_dec)
+        return true;
+    size_t cap = k->cap_dec ? 2 * k->cap_dec : 256;
+    double *t = weft_reallocarray(k->dec_t, cap, sizeof *t);
+    if (!t)
+        return false;
+    k->dec_t = t;
+    uint64_t *h = weft_reallocarray(k->dec_hash, cap, sizeof *h);
+    if (!h)
+        return false;
+    k->dec_hash = h;
+    k->cap_dec = cap;
+    return true;
+}
+
+static void task_decide(void *arg, const coflow_learned_step_t *s, size_t *order)
+{
+    task_t *k = arg;
+    size_t n = s->n;
+    if (k->err || k->mode == MODE_GREEDY) {
+        attn_argsort_desc(s->scores, n, order);
+        return;
+    }
+    k->entropy += attn_pl_first_entropy(s->scores, n);
+    if (k->mode == MODE_IMITATE || k->mode == MODE_DAGGER) {
+        if (!teacher_order(k, s)) {
+            attn_argsort_desc(s->scores, n, order);
+            return;
+        }
+        if (n > 1) {
+            memset(k->dscores, 0, n * sizeof *k->dscores);
+            for (size_t i = 0; i < n; i++)
+                k->tbuf[i] = s->st->wl->coflows[s->ids[i]].job;
+            /* the head of the order pick by pick, and the job order whole */
+            k->nll -= topk_pl(s->scores, n, k->tord, k->topk, 1.0, k->dscores, k->mask);
+            k->nll -= topk_runs(s->scores, n, k->tord, k->tbuf, n, 1.0, k->dscores, k->mask);
+            backprop(k, s);
+        }
+        if (k->mode == MODE_IMITATE)
+            memcpy(order, k->tord, n * sizeof *order);
+        else
+            attn_argsort_desc(s->scores, n, order);
+        k->n_dec++;
+        return;
+    }
+    attn_gumbel_topk(s->scores, n, &k->rng, order, k->work);
+    uint64_t h = order_hash(order, n);
+    if (k->mode == MODE_SAMPLE) {
+        if (!grow_decisions(k)) {
+            k->err = WEFT_ENOMEM;
+            snprintf(k->errmsg, sizeof k->errmsg, "out of memory for %zu decisions", k->n_dec);
+            return;
+        }
+        k->dec_t[k->n_dec] = s->st->now;
+        k->dec_hash[k->n_dec] = h;
+        k->n_dec++;
+        return;
+    }
+    /* MODE_REPLAY */
+    if (k->n_dec >= k->n_adv || k->dec_hash[k->n_dec] != h)
+        k->mismatches++;
+    double a = k->n_dec < k->n_adv ? k->adv[k->n_dec] : 0;
+    k->n_dec++;
+    if (n > 1) {
+        memset(k->dscores, 0, n * sizeof *k->dscores);
+        if (a != 0)
+            attn_pl_logprob_backward(s->scores, n, order, a, k->dscores, k->work);
+        if (k->entropy_coef > 0)
+            attn_pl_first_entropy_backward(s->scores, n, k->entropy_coef, k->dscores);
+        backprop(k, s);
+    }
+}
+
+static weft_err_t task_alloc(task_t *k)
+{
+    size_t nc = k->wl->n_coflows ? k->wl->n_coflows : 1;
+    k->tbuf = weft_calloc(nc, sizeof *k->tbuf);
+    k->row_of = weft_calloc(nc, sizeof *k->row_of);
+    k->tord = weft_calloc(nc, sizeof *k->tord);
+    k->work = weft_calloc(nc, sizeof *k->work);
+    k->mask = weft_calloc(nc, sizeof *k->mask);
+    k->dscores = weft_calloc(nc, sizeof *k->dscores);
+    if (!k->job_finish) /* kept from a first pass for the replay */
+        k->job_finish = weft_calloc(k->wl->n_jobs ? k->wl->n_jobs : 1, sizeof *k->job_finish);
+    if (!k->tbuf || !k->row_of || !k->tord || !k->work || !k->mask || !k->dscores || !k->job_finish)
+        return weft_fail(WEFT_ENOMEM, "out of memory for a rollout of %zu coflows", nc);
+    if (k->want_grad && k->model) {
+        size_t E = gnn_out_dim(&k->model->gcfg);
+        k->dX = weft_calloc(nc * E, sizeof *k->dX);
+        k->dOut = weft_calloc(nc * E, sizeof *k->dOut);
+        if (!k->dX || !k->dOut)
+            return weft_fail(WEFT_ENOMEM, "out of memory for gradients of %zu coflows", nc);
+    }
+    if (k->want_grad && k->model && !k->gg.memory) {
+        weft_err_t err = gnn_params_init(&k->gg, &k->model->gcfg);
+        if (!err)
+            err = attn_params_init(&k->ga, &k->model->acfg);
+        if (err)
+            return err;
+    }
+    return WEFT_OK;
+}
+
+static void task_free_scratch(task_t *k)
+{
+    free(k->tbuf);
+    free(k->row_of);
+    free(k->tord);
+    free(k->work);
+    free(k->mask);
+    free(k->dscores);
+    free(k->dX);
+    free(k->dOut);
+    k->tbuf = k->row_of = k->tord = NULL;
+    k->work = NULL;
+    k->mask = NULL;
+    k->dscores = k->dX = k->dOut = NULL;
+}
+
+static void task_destroy(task_t *k)
+{
+    task_free_scratch(k);
+    free(k->job_finish);
+    free(k->dec_t);
+    free(k->dec_hash);
+    gnn_params_destroy(&k->gg);
+    attn_params_destroy(&k->ga);
+}
+
+/* Runs one episode. Errors land in k->err / k->errmsg. */
+static void task_run(task_t *k)
+{
+    coflow_fabric_t fab = {0};
+    netsim_result_t res;
+    netsim_result_init(&res);
+    weft_err_t err = coflow_fabric_init(&fab, k->wl->n_ports, WEFT_GBPS_BYTES);
+    if (!err)
+        err = task_alloc(k);
+    if (err) {
+        k->err = err;
+        snprintf(k->errmsg, sizeof k->errmsg, "%s", weft_last_error());
+        goto done;
+    }
+    attn_rng_seed(&k->rng, k->seed);
+    k->n_dec = 0;
+    k->nll = k->entropy = 0;
+    k->mismatches = 0;
+    coflow_learned_hook_t hook = {.model = k->model, .decide = task_decide, .arg = k};
+    netsim_opts_t o = {.ordering = k->ordering ? k->ordering : coflow_ordering_find("learned"),
+                       .allocator = k->alloc, .model_path = k->model_path,
+                       .policy_hook = k->ordering ? NULL : &hook};
+    err = netsim_run(k->wl, &fab, &o, &res);
+    if (k->tctx && k->teacher->destroy)
+        k->teacher->destroy(k->tctx);
+    k->tctx = NULL;
+    if (err && !k->err) {
+        k->err = err;
+        snprintf(k->errmsg, sizeof k->errmsg, "%s", weft_last_error());
+    }
+    if (!err) {
+        k->wjct = res.avg_weighted_jct;
+        memcpy(k->job_finish, res.job_finish_s, k->wl->n_jobs * sizeof *k->job_finish);
+        k->makespan = 0;
+        for (size_t j = 0; j < k->wl->n_jobs; j++)
+            k->makespan = res.job_finish_s[j] > k->makespan ? res.job_finish_s[j] : k->makespan;
+    }
+done:
+    netsim_result_destroy(&res);
+    coflow_fabric_destroy(&fab);
+    task_free_scratch(k);
+}
+
+typedef struct {
+    task_t *tasks;
+    size_t n;
+    atomic_size_t next;
+} pool_t;
+
+static void *worker(void *arg)
+{
+    pool_t *p = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&p->next, 1);
+        if (i >= p->n)
+            return NULL;
+        task_run(&p->tasks[i]);
+    }
+}
+
+/* Runs tasks on up to `threads` threads; the first task error (in task
+ * order) is returned with its message. */
+static weft_err_t run_tasks(task_t *tasks, size_t n, size_t threads)
+{
+    openblas_set_num_threads(1); /* parallelism is across episodes */
+    pool_t p = {.tasks = tasks, .n = n};
+    atomic_init(&p.next, 0);
+    size_t nt = threads < n ? threads : n;
+    pthread_t *th = weft_calloc(nt ? nt : 1, sizeof *th);
+    if (!th)
+        return weft_fail(WEFT_ENOMEM, "out of memory for %zu threads", nt);
+    size_t started = 0;
+    for (; started + 1 < nt; started++)
+        if (pthread_create(&th[started], NULL, worker, &p))
+            break;
+    worker(&p); /* the calling thread works too */
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    free(th);
+    for (size_t i = 0; i < n; i++)
+        if (tasks[i].err)
+            return weft_fail(tasks[i].err, "%s", tasks[i].errmsg);
+    return WEFT_OK;
+}
+
+/* ------------------------------------------------------------ evaluation */
+
+static weft_err_t evaluate(const coflow_learned_model_t *model, const coflow_ordering_t *ord,
+                           const coflow_allocator_t *alloc, const char *model_path,
+                           const coflow_workload_t *wls, size_t n, size_t threads, double *wjct)
+{
+    task_t *tasks = weft_calloc(n ? n : 1, sizeof *tasks);
+    if (!tasks)
+        return weft_fail(WEFT_ENOMEM, "out of memory for %zu evaluations", n);
+    for (size_t i = 0; i < n; i++)
+        tasks[i] = (task_t){.wl = &wls[i], .model = model, .ordering = ord, .alloc = alloc,
+                            .model_path = model_path, .mode = MODE_GREEDY};
+    weft_err_t err = run_tasks(tasks, n, threads);
+    for (size_t i = 0; i < n; i++) {
+        wjct[i] = tasks[i].wjct;
+        task_destroy(&tasks[i]);
+    }
+    free(tasks);
+    return err;
+}
+
+weft_err_t train_evaluate(const coflow_learned_model_t *model, const char *allocator,
+                          const coflow_workload_t *wls, size_t n, size_t threads, double *wjct)
+{
+    const coflow_allocator_t *a = allocator ? coflow_allocator_find(allocator) : NULL;
+    if (allocator && !a)
+        return weft_fail(WEFT_EINVAL, "unknown allocator '%s'", allocator);
+    return evaluate(model, NULL, a, NULL, wls, n, threads, wjct);
+}
+
+weft_err_t train_evaluate_policy(const char *ordering, const char *allocator,
+                                 const char *model_path, const coflow_workload_t *wls, size_t n,
+                                 size_t threads, double *wjct)
+{
+    const coflow_ordering_t *o = coflow_ordering_find(ordering);
+    if (!o)
+        return weft_fail(WEFT_EINVAL, "unknown ordering '%s'", ordering);
+    const coflow_allocator_t *a = allocator ? coflow_allocator_find(allocator) : NULL;
+    if (allocator && !a)
+        return weft_fail(WEFT_EINVAL, "unknown allocator '%s'", allocator);
+    return evaluate(NULL, o, a, model_path, wls, n, threads, wjct);
+}
+
+/* -------------------------------------------------------------- trainer */
+
+weft_err_t train_init(train_t *t, const train_config_t *cfg, coflow_learned_model_t *model,
+                      const coflow_workload_t *pool, size_t n_pool)
+{
+    memset(t, 0, sizeof *t);
+    t->model = *model;
+    coflow_learned_model_init(model);
+    t->model.set_changes_only = true;
+    t->cfg = *cfg;
+    t->pool = pool;
+    t->n_pool = n_pool;
+    t->rate_ema = NAN;
+    t->best_val = INFINITY;
+    weft_err_t err = train_config_check(cfg);
+    if (!err && n_pool == 0)
+        err = weft_fail(WEFT_EINVAL, "no training workloads");
+    for (size_t i = 0; i < n_pool && !err; i++)
+        if (pool[i].n_jobs == 0)
+            err = weft_fail(WEFT_EINVAL, "training workload %zu has no jobs", i);
+    const gnn_config_t *g = &t->model.gcfg;
+    const attn_config_t *a = &t->model.acfg;
+    if (!err)
+        err = gnn_params_init(&t->gm, g);
+    if (!err)
+        err = gnn_params_init(&t->gv, g);
+    if (!err)
+        err = gnn_params_init(&t->gg, g);
+    if (!err)
+        err = attn_params_init(&t->am, a);
+    if (!err)
+        err = attn_params_init(&t->av, a);
+    if (!err)
+        err = attn_params_init(&t->ga, a);
+    if (err)
+        train_destroy(t);
+    return err;
+}
+
+void train_destroy(train_t *t)
+{
+    coflow_learned_model_destroy(&t->model);
+    gnn_params_destroy(&t->gm);
+    gnn_params_destroy(&t->gv);
+    gnn_params_destroy(&t->gg);
+    attn_params_destroy(&t->am);
+    attn_params_destroy(&t->av);
+    attn_params_destroy(&t->ga);
+}
+
+/* -G_r(t): weighted job time still to come after t in a rollout. */
+static double to_come(const coflow_workload_t *wl, const double *finish, double t)
+{
+    double s = 0;
+    for (size_t j = 0; j < wl->n_jobs; j++) {
+        double a = wl->jobs[j].arrival_s, from = a > t ? a : t;
+        if (finish[j] > from)
+            s += wl->jobs[j].weight * (finish[j] - from);
+    }
+    return s;
+}
+
+/* Return-to-go of rollout k at time t, differential when rate >= 0:
+ * -(weighted time to come) + rate * (time left in the episode). */
+static double ret_to_go(const task_t *k, double t, double rate)
+{
+    double g = -to_come(k->wl, k->job_finish, t);
+    if (rate >= 0 && k->makespan > t)
+        g += rate * (k->makespan - t);
+    return g;
+}
+
+/* Advantages of the rollouts of one episode (tasks[0..K)), into adv[k]
+ * (allocated here, freed by the caller). */
+static weft_err_t advantages(task_t *tasks, size_t K, double rate, double **adv)
+{
+    double scale = 0;
+    for (size_t r = 0; r < K; r++)
+        scale += to_come(tasks[r].wl, tasks[r].job_finish, 0) / (double)K;
+    scale = scale > 0 ? scale : 1;
+    for (size_t r = 0; r < K; r++) {
+        task_t *k = &tasks[r];
+        adv[r] = weft_calloc(k->n_dec ? k->n_dec : 1, sizeof **adv);
+        if (!adv[r])
+            return weft_fail(WEFT_ENOMEM, "out of memory for %zu advantages", k->n_dec);
+        for (size_t d = 0; d < k->n_dec; d++) {
+            double t = k->dec_t[d], base = 0;
+            for (size_t q = 0; q < K; q++)
+                base += ret_to_go(&tasks[q], t, rate) / (double)K;
+            adv[r][d] = (ret_to_go(k, t, rate) - base) / scale;
+        }
+    }
+    return WEFT_OK;
+}
+
+/* One Adam step on a flat block (the encoder's block has the same layout
+ * rule as the scorer's, so attn_adam_step's flat loop serves both). */
+static void adam_flat(weft_real_t *p, const weft_real_t *g, weft_real_t *m, weft_real_t *v,
+                      size_t n, double lr, uint64_t step)
+{
+    attn_params_t P = {.memory = p, .n = n}, G = {.memory = (weft_real_t *)g, .n = n},
+                  Mm = {.memory = m, .n = n}, V = {.memory = v, .n = n};
+    attn_adam_step(&P, &G, &Mm, &V, lr, 0.9, 0.999, 1e-8, 0, step);
+}
+
+weft_err_t train_iteration(train_t *t, train_stats_t *st)
+{
+    double t0 = mono_s();
+    const train_config_t *cfg = &t->cfg;
+    size_t it = t->iter;
+    train_phase_t phase = train_phase(cfg, it);
+    size_t jobs = train_jobs(cfg, it), E = cfg->episodes;
+    size_t K = phase == TRAIN_REINFORCE ? cfg->rollouts : 1;
+    memset(st, 0, sizeof *st);
+    st->iter = it;
+    st->phase = phase;
+    st->jobs = jobs;
+    st->teacher_ratio = st->loss = NAN;
+
+    const coflow_ordering_t *teacher = coflow_ordering_find(cfg->teacher);
+    const coflow_allocator_t *alloc = coflow_allocator_find(cfg->allocator);
+    coflow_workload_t *wls = weft_calloc(E, sizeof *wls);
+    size_t ntask = E * K;
+    task_t *tasks = weft_calloc(ntask, sizeof *tasks);
+    task_t *ref = phase != TRAIN_REINFORCE ? weft_calloc(E, sizeof *ref) : NULL;
+    double **adv = weft_calloc(ntask, sizeof *adv);
+    size_t n_wl = 0;
+    weft_err_t err = WEFT_OK;
+    if (!wls || !tasks || !adv || (phase != TRAIN_REINFORCE && !ref)) {
+        err = weft_fail(WEFT_ENOMEM, "out of memory for iteration %zu", it);
+        goto cleanup;
+    }
+    /* the episodes: windows of the pool drawn from (seed, iteration) */
+    uint64_t es = seed_of(cfg->seed, STREAM_EPISODE, it, 0);
+    for (size_t e = 0; e < E; e++, n_wl++) {
+        const coflow_workload_t *src = &t->pool[weft_splitmix64(&es) % t->n_pool];
+        size_t n = jobs < src->n_jobs ? jobs : src->n_jobs;
+        size_t first = weft_splitmix64(&es) % (src->n_jobs - n + 1);
+        coflow_fabric_t fab;
+        WEFT_CHECK(coflow_fabric_init(&fab, src->n_ports, WEFT_GBPS_BYTES));
+        err = train_window(&wls[e], src, first, n, &fab);
+        coflow_fabric_destroy(&fab);
+        if (err)
+            goto cleanup;
+    }
+    double ent_coef = cfg->entropy;
+    if (phase == TRAIN_REINFORCE)
+        ent_coef *= pow(cfg->entropy_decay,
+                        (double)(it - cfg->imitate_iters - cfg->dagger_iters));
+    for (size_t e = 0; e < E; e++)
+        for (size_t r = 0; r < K; r++) {
+            task_t *k = &tasks[e * K + r];
+            *k = (task_t){.wl = &wls[e], .model = &t->model, .teacher = teacher,
+                          .alloc = alloc, .want_grad = phase != TRAIN_REINFORCE,
+                          .topk = cfg->imitate_topk,
+                          .seed = seed_of(cfg->seed, STREAM_ROLLOUT, it, e * K + r)};
+            k->mode = phase == TRAIN_IMITATE  ? MODE_IMITATE
+                      : phase == TRAIN_DAGGER ? MODE_DAGGER
+                                              : MODE_SAMPLE;
+        }
+    if (ref) /* the teacher itself on the same episodes, for the ratio */
+        for (size_t e = 0; e < E; e++)
+            ref[e] = (task_t){.wl = &wls[e], .ordering = teacher, .alloc = alloc,
+                              .mode = MODE_GREEDY};
+    WEFT_CHECK(run_tasks(tasks, ntask, cfg->threads));
+    if (ref)
+        WEFT_CHECK(run_tasks(ref, E, cfg->threads));
+
+    double rate = -1;
+    if (phase == TRAIN_REINFORCE) {
+        if (cfg->differential && isfinite(t->rate_ema))
+            rate = t->rate_ema;
+        for (size_t e = 0; e < E; e++)
+            WEFT_CHECK(advantages(&tasks[e * K], K, rate, &adv[e * K]));
+        for (size_t i = 0; i < ntask; i++) {
+            task_t *k = &tasks[i];
+            k->adv = adv[i];
+            k->n_adv = k->n_dec;
+            k->mode = MODE_REPLAY;
+            k->want_grad = true;
+            k->entropy_coef = k->n_dec ? ent_coef / (double)k->n_dec : 0;
+            st->decisions += k->n_dec;
+        }
+        /* the stats of the first pass: the replay repeats them */
+        for (size_t i = 0; i < ntask; i++) {
+            st->avg_wjct += tasks[i].wjct / (double)ntask;
+            st->entropy += tasks[i].entropy;
+        }
+        st->entropy /= st->decisions ? (double)st->decisions : 1;
+        WEFT_CHECK(run_tasks(tasks, ntask, cfg->threads));
+        for (size_t i = 0; i < ntask; i++)
+            st->replay_mismatches += tasks[i].mismatches > 0;
+        /* the average weighted jobs in the system, for differential rewards */
+        double w = 0;
+        for (size_t i = 0; i < ntask; i++)
+            w += tasks[i].makespan > 0
+                     ? to_come(tasks[i].wl, tasks[i].job_finish, 0) / tasks[i].makespan
+                     : 0;
+        w /= (double)ntask;
+        t->rate_ema = isfinite(t->rate_ema) ? 0.9 * t->rate_ema + 0.1 * w : w;
+    } else {
+        double nll = 0, tr = 0;
+        for (size_t i = 0; i < ntask; i++) {
+            st->avg_wjct += tasks[i].wjct / (double)ntask;
+            st->decisions += tasks[i].n_dec;
+            st->entropy += tasks[i].entropy;
+            nll += tasks[i].nll;
+            tr += ref[i].wjct > 0 ? tasks[i].wjct / ref[i].wjct / (double)ntask : 0;
+        }
+        double d = st->decisions ? (double)st->decisions : 1;
+        st->loss = nll / d;
+        st->entropy /= d;
+        st->teacher_ratio = tr;
+    }
+    st->rollouts = ntask;
+    st->mean_return = -st->avg_wjct;
+
+    /* reduce in task order, normalise, clip, descend */
+    gnn_params_zero(&t->gg);
+    attn_params_zero(&t->ga);
+    for (size_t i = 0; i < ntask; i++) {
+        for (size_t q = 0; q < t->gg.n; q++)
+            t->gg.memory[q] += tasks[i].gg.memory[q];
+        for (size_t q = 0; q < t->ga.n; q++)
+            t->ga.memory[q] += tasks[i].ga.memory[q];
+    }
+    double norm_by = phase == TRAIN_REINFORCE ? (double)ntask
+                                              : (st->decisions ? (double)st->decisions : 1);
+    double ss = 0;
+    for (size_t q = 0; q < t->gg.n; q++)
+        ss += (double)t->gg.memory[q] * t->gg.memory[q];
+    for (size_t q = 0; q < t->ga.n; q++)
+        ss += (double)t->ga.memory[q] * t->ga.memory[q];
+    double norm = sqrt(ss) / norm_by;
+    st->grad_norm = norm;
+    double scale = -1.0 / norm_by; /* ascent direction -> descent on the loss */
+    if (norm > cfg->clip)
+        scale *= cfg->clip / norm;
+    if (isfinite(norm)) {
+        attn_params_scale(&t->ga, scale);
+        for (size_t q = 0; q < t->gg.n; q++)
+            t->gg.memory[q] = (weft_real_t)(t->gg.memory[q] * scale);
+        t->step++;
+        double lr = cfg->lr_rl;
+        if (phase != TRAIN_REINFORCE) { /* linear decay to a tenth over phases 1-2 */
+            double span = (double)(cfg->imitate_iters + cfg->dagger_iters);
+            lr = cfg->lr_imitate * (1 - 0.9 * (double)it / span);
+        }
+        adam_flat(t->model.gp.memory, t->gg.memory, t->gm.memory, t->gv.memory, t->gg.n, lr,
+                  t->step);
+        adam_flat(t->model.ap.memory, t->ga.memory, t->am.memory, t->av.memory, t->ga.n, lr,
+                  t->step);
+    }
+    t->iter++;
+
+cleanup:
+    for (size_t i = 0; tasks && i < ntask; i++)
+        task_destroy(&tasks[i]);
+    for (size_t i = 0; ref && i < E; i++)
+        task_destroy(&ref[i]);
+    for (size_t i = 0; adv && i < ntask; i++)
+        free(adv[i]);
+    for (size_t e = 0; e < n_wl; e++)
+        coflow_workload_destroy(&wls[e]);
+    free(adv);
+    free(ref);
+    free(tasks);
+    free(wls);
+    st->wall_s = mono_s() - t0;
+    return err;
+}
+
+/* ------------------------------------------------------------ checkpoints */
+
+static weft_err_t put_block(attn_model_file_t *mf, const char *name, const weft_real_t *x,
+                            size_t n)
+{
+    float *tmp = weft_calloc(n ? n : 1, sizeof *tmp);
+    if (!tmp)
+        return weft_fail(WEFT_ENOMEM, "out of memory for %s", name);
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = (float)x[i];
+    weft_err_t err = attn_model_set_vector(mf, name, tmp, n);
+    free(tmp);
+    return err;
+}
+
+static weft_err_t get_block(const attn_model_file_t *mf, const char *path, const char *name,
+                            weft_real_t *x, size_t n)
+{
+    const attn_model_vec_t *v = attn_model_find_vector(mf, name);
+    if (!v)
+        return weft_fail(WEFT_ENOTFOUND, "%s: checkpoint has no vector %s (a model file, not "
+                         "a checkpoint?)", path, name);
+    if (v->n != n)
+        return weft_fail(WEFT_EINVAL, "%s: checkpoint vector %s has %zu values, the model "
+                         "needs %zu", path, name, v->n, n);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (weft_real_t)v->data[i];
+    return WEFT_OK;
+}
+
+static int64_t dbl_bits(double d)
+{
+    int64_t b;
+    memcpy(&b, &d, sizeof b);
+    return b;
+}
+
+static double bits_dbl(int64_t b)
+{
+    double d;
+    memcpy(&d, &b, sizeof d);
+    return d;
+}
+
+weft_err_t train_checkpoint_save(const train_t *t, const char *path)
+{
+    attn_model_file_t mf;
+    attn_model_init(&mf);
+    weft_err_t err = WEFT_OK;
+    WEFT_CHECK(coflow_learned_model_to_file(&t->model, &mf));
+    WEFT_CHECK(put_block(&mf, "train.adam_m.gnn", t->gm.memory, t->gm.n));
+    WEFT_CHECK(put_block(&mf, "train.adam_v.gnn", t->gv.memory, t->gv.n));
+    WEFT_CHECK(put_block(&mf, "train.adam_m.attn", t->am.memory, t->am.n));
+    WEFT_CHECK(put_block(&mf, "train.adam_v.attn", t->av.memory, t->av.n));
+    WEFT_CHECK(attn_model_set_int(&mf, "train.iter", (int64_t)t->iter));
+    WEFT_CHECK(attn_model_set_int(&mf, "train.step", (int64_t)t->step));
+    WEFT_CHECK(attn_model_set_int(&mf, "train.seed", (int64_t)t->cfg.seed));
+    WEFT_CHECK(attn_model_set_int(&mf, "train.rate_ema_bits", dbl_bits(t->rate_ema)));
+    WEFT_CHECK(attn_model_set_int(&mf, "train.best_val_bits", dbl_bits(t->best_val)));
+    WEFT_CHECK(attn_model_set_int(&mf, "train.best_iter", (int64_t)t->best_iter));
+    WEFT_CHECK(attn_model_save(path, &mf));
+cleanup:
+    attn_model_destroy(&mf);
+    return err;
+}
+
+weft_err_t train_checkpoint_load(train_t *t, const char *path)
+{
+    attn_model_file_t mf;
+    attn_model_init(&mf);
+    coflow_learned_model_t m;
+    coflow_learned_model_init(&m);
+    weft_err_t err = WEFT_OK;
+    WEFT_CHECK(attn_model_load(path, &mf));
+    WEFT_CHECK(coflow_learned_model_from_file(&m, &mf, path));
+    if (m.gp.n != t->model.gp.n || m.ap.n != t->model.ap.n) {
+        err = weft_fail(WEFT_EINVAL, "%s: checkpoint's model has %zu + %zu parameters, the "
+                        "trainer's %zu + %zu (other layer sizes)", path, m.gp.n, m.ap.n,
+                        t->model.gp.n, t->model.ap.n);
+        goto cleanup;
+    }
+    const char *ints[] = {"train.iter", "train.step", "train.seed", "train.rate_ema_bits",
+                          "train.best_val_bits", "train.best_iter"};
+    int64_t v[6];
+    for (size_t i = 0; i < 6; i++)
+        if ((err = attn_model_get_int(&mf, ints[i], &v[i]))) {
+            weft_wrap(err, "%s: not a training checkpoint: ", path);
+            goto cleanup;
+        }
+    if ((uint64_t)v[2] != t->cfg.seed) {
+        err = weft_fail(WEFT_EINVAL, "%s: checkpoint was made with seed %llu, this run has "
+                        "seed %llu", path, (unsigned long long)v[2],
+                        (unsigned long long)t->cfg.seed);
+        goto cleanup;
+    }
+    if (v[0] < 0 || v[1] < 0 || v[5] < 0) {
+        err = weft_fail(WEFT_EINVAL, "%s: negative iteration or step in the checkpoint", path);
+        goto cleanup;
+    }
+    WEFT_CHECK(get_block(&mf, path, "train.adam_m.gnn", t->gm.memory, t->gm.n));
+    WEFT_CHECK(get_block(&mf, path, "train.adam_v.gnn", t->gv.memory, t->gv.n));
+    WEFT_CHECK(get_block(&mf, path, "train.adam_m.attn", t->am.memory, t->am.n));
+    WEFT_CHECK(get_block(&mf, path, "train.adam_v.attn", t->av.memory, t->av.n));
+    coflow_learned_model_destroy(&t->model);
+    t->model = m;
+    coflow_learned_model_init(&m);
+    t->model.set_changes_only = true;
+    t->iter = (size_t)v[0];
+    t->step = (uint64_t)v[1];
+    t->rate_ema = bits_dbl(v[3]);
+    t->best_val = bits_dbl(v[4]);
+    t->best_iter = (size_t)v[5];
+cleanup:
+    coflow_learned_model_destroy(&m);
+    attn_model_destroy(&mf);
+    return err;
+}

@@ -1,0 +1,166 @@
+/*
+ * train.h - training the learned ordering (DESIGN §6) in the emulator.
+ *
+ * Three phases, one after the other, each an iteration count:
+ *   1. imitation: the episode is driven by a teacher heuristic (e.g.
+ *      jsebf); at every decision the policy's gradient is that of the
+ *      Plackett–Luce log-likelihood of the teacher's order (behaviour
+ *      cloning);
+ *   2. DAgger (Ross, Gordon & Bagnell 2011): the same loss, but the episode
+ *      follows the policy's own greedy order, so it learns the teacher's
+ *      answer in the states it reaches itself;
+ *   3. REINFORCE (Williams 1992): K rollouts of each arrival sequence
+ *      sample orders from the Plackett–Luce distribution of the scores
+ *      (Gumbel top-k from a per-rollout seed); the advantage of decision k
+ *      of rollout r is its return-to-go G_r(t_k) minus the mean over the K
+ *      rollouts of their return-to-go at the same time t_k (Decima's
+ *      input-dependent, time-based baseline, Mao et al. 2019), where
+ *      G_r(t) = -Σ_j w_j · max(0, finish_rj - max(arrival_j, t)) is minus
+ *      the weighted job time still to come after t; with differential
+ *      rewards the average weighted number of jobs in the system (an
+ *      average over past iterations) is added back per unit of time, so
+ *      long episodes do not drown the signal in their tails. Plus an
+ *      entropy bonus on the first pick that decays each iteration.
+ * Every phase: gradients of all episodes summed in task order (so the
+ * result does not depend on which thread ran what), clipped to a global
+ * norm, one Adam step. A curriculum grows the episode length (jobs) from
+ * jobs_min to jobs_max over curriculum_iters iterations.
+ *
+ * Episodes are windows of jobs_n consecutive jobs (by arrival) of a
+ * workload drawn from the training pool; the window and the pool entry
+ * come from a generator seeded by (seed, iteration), and each rollout's
+ * sampling by (seed, iteration, episode, rollout): the run is a function of
+ * the seed and the pool, whatever the thread count, and a run resumed from
+ * a checkpoint ends with the same parameters as an uninterrupted one.
+ *
+ * The two rollout passes of REINFORCE: the advantage of a decision needs
+ * the whole episode and the other rollouts, so a first pass only samples
+ * and records decision times; the second replays the same seed (the same
+ * scores, so the same orders: checked by a hash per decision) and
+ * back-propagates each decision with its advantage while its activations
+ * are live.
+ */
+#ifndef TRAIN_H
+#define TRAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coflow/learned.h"
+
+typedef struct {
+    uint64_t seed;            /* everything random derives from it */
+    size_t threads;           /* rollout threads, >= 1 */
+    size_t iterations;        /* total iterations of all phases */
+    size_t imitate_iters;     /* phase 1 length */
+    size_t dagger_iters;      /* phase 2 length; REINFORCE after */
+    const char *teacher;      /* ordering imitated (registered name) */
+    size_t episodes;          /* arrival sequences per iteration, >= 1 */
+    size_t rollouts;          /* REINFORCE rollouts per sequence, >= 2 */
+    size_t jobs_min, jobs_max;/* curriculum on episode length (jobs) */
+    size_t curriculum_iters;  /* iterations to go from jobs_min to jobs_max */
+    double lr_imitate;        /* Adam learning rate at the start of phases 1-2, decaying
+                                 linearly to a tenth of it at their end */
+    size_t imitate_topk;      /* phases 1-2 fit the teacher's first k picks (top-k
+                                 Plackett–Luce) plus its order of jobs (runs of one
+                                 job's coflows, all of them), >= 1 */
+    double lr_rl;             /* Adam learning rate of phase 3 */
+    double clip;              /* global gradient-norm bound, > 0 */
+    double entropy;           /* entropy bonus at the first REINFORCE iteration */
+    double entropy_decay;     /* multiplied in every REINFORCE iteration, in (0, 1] */
+    bool differential;        /* differential rewards (see above) */
+    const char *allocator;    /* rate allocation of the episodes ("greedy") */
+} train_config_t;
+
+/* Defaults: seed 1, 2 threads, 60 iterations (20 imitation, 20 DAgger),
+ * teacher jsebf, 4 episodes, 4 rollouts, 10..40 jobs over 30 iterations,
+ * lr 3e-3 / 3e-4, top-8 imitation, clip 1, entropy 0.01 decaying 0.97, differential on,
+ * greedy. */
+void train_config_default(train_config_t *c);
+
+/* EINVAL naming the field and value for an out-of-range setting or an
+ * unknown teacher or allocator. */
+weft_err_t train_config_check(const train_config_t *c);
+
+typedef enum { TRAIN_IMITATE = 0, TRAIN_DAGGER = 1, TRAIN_REINFORCE = 2 } train_phase_t;
+
+/* What one iteration did. */
+typedef struct {
+    size_t iter;          /* 0-based iteration just done */
+    train_phase_t phase;
+    size_t jobs;          /* episode length (curriculum) */
+    size_t rollouts;      /* emulator episodes run (REINFORCE: first passes) */
+    double mean_return;   /* mean over rollouts of -Σ w·JCT / jobs (= -avg weighted JCT) */
+    double avg_wjct;      /* mean over rollouts of the average weighted JCT, s */
+    double teacher_ratio; /* imitation/DAgger: that over the teacher's on the same episodes;
+                             REINFORCE: NaN */
+    double loss;          /* imitation/DAgger: mean NLL of the teacher's order per
+                             decision; REINFORCE: NaN */
+    double entropy;       /* mean first-pick entropy of the decisions */
+    double grad_norm;     /* before clipping */
+    size_t decisions;     /* decisions scored in all rollouts */
+    size_t replay_mismatches; /* REINFORCE second passes whose orders differed */
+    double wall_s;        /* wall time of the iteration */
+} train_stats_t;
+
+/* The trainer: the model, Adam's moments, the counters and the data. */
+typedef struct {
+    train_config_t cfg;
+    coflow_learned_model_t model;  /* being trained */
+    gnn_params_t gm, gv;           /* Adam moments of the encoder */
+    attn_params_t am, av;          /* ... and of the scorer */
+    gnn_params_t gg;               /* summed gradient of an iteration */
+    attn_params_t ga;
+    uint64_t step;                 /* Adam steps taken */
+    size_t iter;                   /* iterations done */
+    double rate_ema;               /* differential rewards: average weighted jobs in
+                                      the system; NaN before the first estimate */
+    double best_val;               /* lowest validation ratio seen; INFINITY */
+    size_t best_iter;              /* iteration that gave it */
+    const coflow_workload_t *pool; /* [n_pool] training workloads, borrowed */
+    size_t n_pool;
+} train_t;
+
+/* Takes ownership of *model (set_changes_only is turned on) and borrows
+ * pool (analysed workloads, kept alive by the caller). ENOMEM/EINVAL. */
+weft_err_t train_init(train_t *t, const train_config_t *cfg, coflow_learned_model_t *model,
+                      const coflow_workload_t *pool, size_t n_pool);
+void train_destroy(train_t *t);
+
+/* Phase of iteration i. */
+train_phase_t train_phase(const train_config_t *cfg, size_t i);
+/* Episode length of iteration i. */
+size_t train_jobs(const train_config_t *cfg, size_t i);
+
+/* Runs iteration t->iter and advances it. ENOMEM, or an emulator error. */
+weft_err_t train_iteration(train_t *t, train_stats_t *stats);
+
+/* Average weighted JCT of each workload under the model's greedy order
+ * (threads in parallel), into wjct [n]. */
+weft_err_t train_evaluate(const coflow_learned_model_t *model, const char *allocator,
+                          const coflow_workload_t *wls, size_t n, size_t threads, double *wjct);
+
+/* The same for a registered ordering (with its default allocator when
+ * allocator is NULL); model_path: the learned ordering's model file (NULL:
+ * random from seed 0). */
+weft_err_t train_evaluate_policy(const char *ordering, const char *allocator,
+                                 const char *model_path, const coflow_workload_t *wls, size_t n,
+                                 size_t threads, double *wjct);
+
+/* Checkpoint: the model, Adam's moments, step, iteration, the reward
+ * average, the best validation and the seed, in one model file (msgpack;
+ * `weft sim --model` reads it as a model). Load refuses a file whose seed
+ * or parameter shapes differ from t's, naming the file and the field. */
+weft_err_t train_checkpoint_save(const train_t *t, const char *path);
+weft_err_t train_checkpoint_load(train_t *t, const char *path);
+
+/* A window of n consecutive jobs of src from job `first` (src's jobs in
+ * arrival order), shifted so the first arrives at 0, analysed for fab,
+ * into uninitialised dst. */
+weft_err_t train_window(coflow_workload_t *dst, const coflow_workload_t *src, size_t first,
+                        size_t n, const coflow_fabric_t *fab);
+
+const char *train_phase_name(train_phase_t p);
+
+#endif
