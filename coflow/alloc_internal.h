@@ -17,11 +17,30 @@
 static inline void alloc_add_rate(coflow_state_t *st, size_t f, double r)
 {
     const coflow_flow_t *fl = &st->wl->flows[f];
+    const coflow_fabric_t *fab = st->fab;
+    uint32_t s = fl->src, d = fl->dst;
     if (st->flow_rate[f] == 0)
         st->rated[st->n_rated++] = f;
     st->flow_rate[f] += r;
-    st->free_out[fl->src] += r;
-    st->free_in[fl->dst] += r;
+    st->free_out[s] += r;
+    st->free_in[d] += r;
+    /* the full-port sets (coflow.h): the same test as alloc_port_full */
+    if (fab->cap_out[s] - st->free_out[s] <= COFLOW_RATE_EPS * fab->cap_out[s])
+        st->full_out[s >> 6] |= (uint64_t)1 << (s & 63);
+    if (fab->cap_in[d] - st->free_in[d] <= COFLOW_RATE_EPS * fab->cap_in[d])
+        st->full_in[d >> 6] |= (uint64_t)1 << (d & 63);
+}
+
+/* True if port p's send (out) or receive side is full: its bit in the
+ * full-port set, which alloc_add_rate keeps equal to
+ * cap - used <= COFLOW_RATE_EPS * cap. */
+static inline bool alloc_out_full(const coflow_state_t *st, uint32_t p)
+{
+    return (st->full_out[p >> 6] >> (p & 63)) & 1;
+}
+static inline bool alloc_in_full(const coflow_state_t *st, uint32_t p)
+{
+    return (st->full_in[p >> 6] >> (p & 63)) & 1;
 }
 
 /* False when every sending port or every receiving port of active coflow c
@@ -34,7 +53,8 @@ bool alloc_coflow_can_move(const coflow_state_t *st, size_t c);
  * added to what it has. O(open flows of the coflows that can move). */
 void alloc_greedy_pass(coflow_state_t *st, const size_t *order, size_t n);
 
-/* Zeroes the used capacity of the ports of every rated flow. */
+/* Zeroes the used capacity and the full-port bits of the ports of every
+ * rated flow (a port only fills through alloc_add_rate). */
 void alloc_release_ports(coflow_state_t *st);
 
 #endif

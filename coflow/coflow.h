@@ -200,6 +200,40 @@ typedef struct {
     uint32_t *spos, *rpos;         /* [n_flows] index of each flow in x_flows */
     double *cache_remaining;       /* [n_coflows] stamp, NAN = never */
     size_t *cache_open;            /* [n_coflows] stamp */
+    /* Full ports as bit sets, so allocators test a coflow's ports a word
+     * at a time: bit p is set while an allocation runs iff port p's used
+     * capacity (free_out/free_in) is within COFLOW_RATE_EPS of capacity.
+     * alloc_add_rate keeps them; all zero between calls. */
+    size_t n_port_words;           /* ceil(n_ports / 64) */
+    uint64_t *full_out, *full_in;  /* [n_port_words] */
+    /* Each coflow's ports as bit sets over the words they span, so a
+     * greedy walk tests a coflow's ports and a group's flows a word at a
+     * time. NULL (all of them) when they would be too large; allocators
+     * then scan the port lists. pmask_span[4c .. 4c+4) = first word and
+     * number of words of c's senders, then the same of its receivers. */
+    uint32_t *pmask_span;          /* [4 * n_coflows] */
+    size_t *pmask_off;             /* [n_coflows] c's words start here */
+    uint64_t *pmask;               /* its senders' bits, then its receivers' */
+    uint64_t *popen;               /* the same, only ports with an open flow
+                                      of c (kept by coflow_state_finish_flow) */
+    uint32_t *prank;               /* per word of pmask: bits of the side's
+                                      earlier words (rank of a port) */
+    uint32_t *port_local;          /* [number of cports] c's senders' cports
+                                      positions - a, in port order, then its
+                                      receivers' positions - mid */
+    /* For the group at cports position q (a sender or a receiver of c, in a
+     * coflow with a pair matrix below): the other-side ports its open flows
+     * go to, over the other side's words: gmask[gmask_off[q] ..). */
+    uint64_t *gmask;
+    size_t *gmask_off;             /* [number of cports] */
+    /* Each coflow's flows as a dense sender x receiver matrix: the flow
+     * from the sender at cports position a+i to the receiver at position
+     * mid+j is pair_flow[pair_off[c] + i * n_receivers + j] - 1 (0: no
+     * such flow). pair_off[c] is SIZE_MAX (no matrix) for a coflow with
+     * two flows between the same pair of ports or too sparse for a matrix
+     * to pay (more than 4 cells per flow). */
+    uint32_t *pair_flow;
+    size_t *pair_off;              /* [n_coflows] */
     /* Set by the driver after coflow_state_init and before an ordering's
      * create(), for policies that load a model (learned): */
     const char *model_path;        /* borrowed; NULL: random parameters */

@@ -79,6 +79,152 @@ static void group_close(size_t *flows, const size_t *start, uint32_t *open,
     where[f] = (uint32_t)last;
 }
 
+/* Words of the bit sets over ports. */
+#define PORT_WORD(p) ((size_t)(p) >> 6)
+#define PORT_BIT(p) ((uint64_t)1 << ((p) & 63))
+
+/* Span of words [w0, w0 + nw) covering ports cports[lo .. hi). */
+static void port_span(const coflow_state_t *st, size_t lo, size_t hi, uint32_t *w0,
+                      uint32_t *nw)
+{
+    size_t min = SIZE_MAX, max = 0;
+    for (size_t q = lo; q < hi; q++) {
+        size_t w = PORT_WORD(st->cports[q]);
+        if (w < min)
+            min = w;
+        if (w > max)
+            max = w;
+    }
+    *w0 = lo < hi ? (uint32_t)min : 0;
+    *nw = lo < hi ? (uint32_t)(max - min + 1) : 0;
+}
+
+/* Per-coflow port sets and per-group flow sets (coflow.h), unless they
+ * would take more words than a few per flow (coflows each spanning a huge
+ * fabric): then pmask stays NULL. Needs pair_off (a group set exists only
+ * for coflows with a pair matrix). ENOMEM only. */
+static weft_err_t build_masks(coflow_state_t *st)
+{
+    const coflow_workload_t *wl = st->wl;
+    size_t nc = wl->n_coflows, words = 0, gwords = 0, n_cports = st->cport_start[nc];
+    st->pmask_off = weft_calloc(nc ? nc : 1, sizeof *st->pmask_off);
+    st->pmask_span = weft_calloc(nc ? nc : 1, 4 * sizeof *st->pmask_span);
+    st->gmask_off = weft_calloc(n_cports ? n_cports : 1, sizeof *st->gmask_off);
+    if (!st->pmask_off || !st->pmask_span || !st->gmask_off)
+        return WEFT_ENOMEM;
+    for (size_t c = 0; c < nc; c++) {
+        const coflow_coflow_t *co = &wl->coflows[c];
+        size_t a = st->cport_start[c], mid = a + co->n_senders, b = st->cport_start[c + 1];
+        uint32_t *sp = st->pmask_span + 4 * c;
+        port_span(st, a, mid, &sp[0], &sp[1]);
+        port_span(st, mid, b, &sp[2], &sp[3]);
+        st->pmask_off[c] = words;
+        words += (size_t)sp[1] + sp[3];
+        if (st->pair_off[c] != SIZE_MAX)
+            gwords += (size_t)co->n_senders * sp[3] + (size_t)co->n_receivers * sp[1];
+    }
+    if (words + gwords > 4 * wl->n_flows + ((size_t)1 << 16))
+        return WEFT_OK; /* too sparse to pay: scan the port lists */
+    st->pmask = weft_calloc(words ? words : 1, sizeof *st->pmask);
+    st->popen = weft_calloc(words ? words : 1, sizeof *st->popen);
+    st->prank = weft_calloc(words ? words : 1, sizeof *st->prank);
+    st->port_local = weft_calloc(n_cports ? n_cports : 1, sizeof *st->port_local);
+    st->gmask = weft_calloc(gwords ? gwords : 1, sizeof *st->gmask);
+    if (!st->pmask || !st->popen || !st->prank || !st->port_local || !st->gmask)
+        return WEFT_ENOMEM;
+    size_t g = 0;
+    for (size_t c = 0; c < nc; c++) {
+        const coflow_coflow_t *co = &wl->coflows[c];
+        size_t a = st->cport_start[c], mid = a + co->n_senders, b = st->cport_start[c + 1];
+        const uint32_t *sp = st->pmask_span + 4 * c;
+        size_t off = st->pmask_off[c];
+        for (int side = 0; side < 2; side++) {
+            size_t lo = side ? mid : a, hi = side ? b : mid, w0 = sp[2 * side];
+            size_t base = off + (side ? sp[1] : 0), nw = sp[2 * side + 1];
+            uint64_t *m = st->pmask + base;
+            for (size_t q = lo; q < hi; q++)
+                m[PORT_WORD(st->cports[q]) - w0] |= PORT_BIT(st->cports[q]);
+            uint32_t rank = 0;
+            for (size_t w = 0; w < nw; w++) {
+                st->prank[base + w] = rank;
+                rank += (uint32_t)__builtin_popcountll(m[w]);
+                st->popen[base + w] = m[w];
+            }
+            for (size_t q = lo; q < hi; q++) { /* local position by rank */
+                uint32_t p = st->cports[q];
+                size_t w = PORT_WORD(p) - w0;
+                uint32_t r = st->prank[base + w] +
+                             (uint32_t)__builtin_popcountll(m[w] & (PORT_BIT(p) - 1));
+                st->port_local[lo + r] = (uint32_t)(q - lo);
+            }
+        }
+        if (st->pair_off[c] == SIZE_MAX)
+            continue;
+        /* every flow is open: each group's set is all its flows' ports */
+        for (size_t q = a; q < b; q++) {
+            st->gmask_off[q] = g;
+            g += q < mid ? sp[3] : sp[1];
+        }
+        for (size_t i = 0; i < co->n_flows; i++) {
+            size_t f = co->first_flow + i;
+            uint32_t src = wl->flows[f].src, dst = wl->flows[f].dst;
+            st->gmask[st->gmask_off[st->sgroup[f]] + PORT_WORD(dst) - sp[2]] |= PORT_BIT(dst);
+            st->gmask[st->gmask_off[st->rgroup[f]] + PORT_WORD(src) - sp[0]] |= PORT_BIT(src);
+        }
+    }
+    return WEFT_OK;
+}
+
+/* The dense sender x receiver matrix of each coflow with at most one flow
+ * per pair and no more than 4 cells per flow. scratch_out/scratch_in map
+ * a port to its local position + 1 while one coflow is processed. */
+static weft_err_t build_pairs(coflow_state_t *st)
+{
+    const coflow_workload_t *wl = st->wl;
+    size_t nc = wl->n_coflows, cells = 0;
+    st->pair_off = weft_calloc(nc ? nc : 1, sizeof *st->pair_off);
+    if (!st->pair_off)
+        return WEFT_ENOMEM;
+    for (size_t c = 0; c < nc; c++) {
+        const coflow_coflow_t *co = &wl->coflows[c];
+        size_t m = (size_t)co->n_senders * co->n_receivers;
+        st->pair_off[c] = SIZE_MAX;
+        if (m <= 4 * co->n_flows + 16) {
+            st->pair_off[c] = cells;
+            cells += m;
+        }
+    }
+    st->pair_flow = weft_calloc(cells ? cells : 1, sizeof *st->pair_flow);
+    if (!st->pair_flow)
+        return WEFT_ENOMEM;
+    for (size_t c = 0; c < nc; c++) {
+        const coflow_coflow_t *co = &wl->coflows[c];
+        size_t lo = st->pair_off[c];
+        if (lo == SIZE_MAX)
+            continue;
+        size_t a = st->cport_start[c], mid = a + co->n_senders, b = st->cport_start[c + 1];
+        for (size_t q = a; q < mid; q++)
+            st->scratch_out[st->cports[q]] = (double)(q - a + 1);
+        for (size_t q = mid; q < b; q++)
+            st->scratch_in[st->cports[q]] = (double)(q - mid + 1);
+        bool dup = false;
+        for (size_t i = 0; i < co->n_flows && !dup; i++) {
+            const coflow_flow_t *fl = &wl->flows[co->first_flow + i];
+            size_t cell = lo + ((size_t)st->scratch_out[fl->src] - 1) * co->n_receivers +
+                          ((size_t)st->scratch_in[fl->dst] - 1);
+            dup = st->pair_flow[cell] != 0;
+            st->pair_flow[cell] = (uint32_t)(co->first_flow + i + 1);
+        }
+        for (size_t q = a; q < mid; q++)
+            st->scratch_out[st->cports[q]] = 0;
+        for (size_t q = mid; q < b; q++)
+            st->scratch_in[st->cports[q]] = 0;
+        if (dup) /* two flows share a pair: no matrix for it */
+            st->pair_off[c] = SIZE_MAX;
+    }
+    return WEFT_OK;
+}
+
 weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
                              const coflow_fabric_t *fab)
 {
@@ -169,8 +315,15 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
             st->flow_coflow[co->first_flow + i] = c;
     }
     st->cport_start[nc] = k;
+    st->n_port_words = (np + 63) / 64;
+    st->full_out = weft_calloc(st->n_port_words, sizeof *st->full_out);
+    st->full_in = weft_calloc(st->n_port_words, sizeof *st->full_in);
     group_flows(st, false, st->rflows, st->rstart, st->ropen, st->rgroup, st->rpos);
     group_flows(st, true, st->sflows, st->sstart, st->sopen, st->sgroup, st->spos);
+    if (!st->full_out || !st->full_in || build_pairs(st) || build_masks(st)) {
+        coflow_state_destroy(st);
+        return weft_fail(WEFT_ENOMEM, "out of memory for the port sets of %zu coflows", nc);
+    }
     for (size_t c = 0; c < nc; c++)
         st->cache_remaining[c] = NAN;
     for (size_t f = 0; f < nf; f++) {
@@ -219,6 +372,18 @@ void coflow_state_destroy(coflow_state_t *st)
     free(st->rpos);
     free(st->cache_remaining);
     free(st->cache_open);
+    free(st->full_out);
+    free(st->full_in);
+    free(st->pmask);
+    free(st->pmask_off);
+    free(st->pmask_span);
+    free(st->popen);
+    free(st->prank);
+    free(st->port_local);
+    free(st->gmask);
+    free(st->gmask_off);
+    free(st->pair_flow);
+    free(st->pair_off);
     memset(st, 0, sizeof *st);
 }
 
@@ -249,6 +414,19 @@ bool coflow_state_finish_flow(coflow_state_t *st, size_t f)
     st->n_open[c]--;
     group_close(st->sflows, st->sstart, st->sopen, st->sgroup, st->spos, f);
     group_close(st->rflows, st->rstart, st->ropen, st->rgroup, st->rpos, f);
+    if (st->pmask) { /* the port and group sets of open flows */
+        uint32_t src = st->wl->flows[f].src, dst = st->wl->flows[f].dst;
+        const uint32_t *sp = st->pmask_span + 4 * c;
+        size_t qs = st->sgroup[f], qr = st->rgroup[f];
+        if (st->sopen[qs] == 0)
+            st->popen[st->pmask_off[c] + PORT_WORD(src) - sp[0]] &= ~PORT_BIT(src);
+        if (st->ropen[qr] == 0)
+            st->popen[st->pmask_off[c] + sp[1] + PORT_WORD(dst) - sp[2]] &= ~PORT_BIT(dst);
+        if (st->pair_off[c] != SIZE_MAX) {
+            st->gmask[st->gmask_off[qs] + PORT_WORD(dst) - sp[2]] &= ~PORT_BIT(dst);
+            st->gmask[st->gmask_off[qr] + PORT_WORD(src) - sp[0]] &= ~PORT_BIT(src);
+        }
+    }
     st->flow_remaining[f] = 0;
     st->flow_rate[f] = 0;
     if (st->n_open[c] == 0) {
