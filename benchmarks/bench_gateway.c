@@ -25,7 +25,7 @@
  *     saturation.
  *
  * usage: bench_gateway [--agents N] [--seconds S] [--rate R] [--every M]
- *                      [--journal FILE] [--policy P]
+ *                      [--journal FILE] [--policy P] [--tick S]
  * Output: a table and one `BENCH gateway ...` line per phase.
  */
 #include <errno.h>
@@ -168,6 +168,7 @@ int main(int argc, char **argv)
     double seconds = 5, rate = 100000;
     unsigned every = 200;
     const char *journal = NULL, *policy = "sebf";
+    double tick = 0; /* the gateway's default, 10 ms */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--agents") && i + 1 < argc)
             n = (size_t)atoi(argv[++i]);
@@ -181,9 +182,11 @@ int main(int argc, char **argv)
             journal = argv[++i];
         else if (!strcmp(argv[i], "--policy") && i + 1 < argc)
             policy = argv[++i];
+        else if (!strcmp(argv[i], "--tick") && i + 1 < argc)
+            tick = atof(argv[++i]);
         else {
             fprintf(stderr, "usage: bench_gateway [--agents N] [--seconds S] [--rate R] "
-                            "[--every M] [--journal FILE] [--policy P]\n");
+                            "[--every M] [--journal FILE] [--policy P] [--tick S]\n");
             return 2;
         }
     }
@@ -205,6 +208,7 @@ int main(int argc, char **argv)
         o.port_rate = WEFT_GBPS_BYTES;
         o.ord = coflow_ordering_find(policy);
         o.journal = journal;
+        o.tick_s = tick;
         o.handle_signals = true;
         rpc_gateway_t *gw;
         if (!o.ord || rpc_gateway_new(&gw, &o))
