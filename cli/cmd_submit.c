@@ -114,7 +114,7 @@ int cmd_submit(int argc, char **argv)
     job_state_t *js = weft_calloc(wl.n_jobs ? wl.n_jobs : 1, sizeof *js);
     rpc_client_t c;
     rpc_client_init(&c);
-    double t0 = mono(), backoff = 0.05, retry_at = 0;
+    double t0 = mono(), backoff = 0.05, retry_at = 0, last_ping = 0;
     size_t n_done = 0;
     bool up = false;
     if (!js)
@@ -156,6 +156,10 @@ int cmd_submit(int argc, char **argv)
             struct timespec ts = {0, 10 * 1000 * 1000};
             nanosleep(&ts, NULL);
             continue;
+        }
+        if (now - last_ping >= 5.0) { /* keeps the connection from timing out as idle */
+            last_ping = now;
+            rpc_client_ping(&c, -1);
         }
         const msgpack_object *m;
         int r = rpc_client_wait(&c, fmax(next - now, 0.001), &m);

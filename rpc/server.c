@@ -578,7 +578,7 @@ static void conn_process(conn_t *c)
     struct evbuffer *in = bufferevent_get_input(c->bev);
     unsigned budget = gw->o.budget;
     while (c->state != CONN_CLOSING) {
-        int r;
+        int r = 0;
         while (budget > 0 && c->state != CONN_CLOSING &&
                (r = rpc_decoder_next(&c->dec, &c->fr)) == 1) {
             gw->stats.frames_in++;

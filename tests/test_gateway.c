@@ -696,3 +696,19 @@ Test(gateway, journal_cuts_a_torn_tail_and_refuses_damage)
     unlink(path);
     msgpack_sbuffer_destroy(&sb);
 }
+
+static void server_idle1(void) { start_server("--idle-timeout", "1"); }
+
+Test(gateway_limits, idle_connection_times_out, .init = server_idle1, .fini = stop_server,
+     .timeout = 30)
+{
+    rpc_client_t c;
+    connect_to(&c);
+    hello_client(&c);
+    expect_pong(&c, 1);
+    /* silent from here: closed after --idle-timeout 1 s with a reason */
+    expect_error(&c, "timeout", "idle for 1 s");
+    expect_closed(&c);
+    rpc_client_destroy(&c);
+    still_serving();
+}
