@@ -168,9 +168,8 @@ int cmd_submit(int argc, char **argv)
             rpc_client_close(&c);
             up = false;
             retry_at = mono() - t0 + backoff;
-            for (size_t j = 0; j < wl.n_jobs; j++)
-                js[j].acked = js[j].acked && js[j].done;
-            /* unacknowledged or unfinished jobs are registered again (idempotent) */
+            /* connect_all registers again what was not acknowledged
+               (idempotent) and watches what was but is not done */
             continue;
         }
         if (r == 0)
@@ -180,6 +179,11 @@ int cmd_submit(int argc, char **argv)
         int64_t v;
         if (!strcmp(type, "ack") && rpc_get_int(m, "seq", 0, (int64_t)wl.n_jobs - 1, &v) == 0) {
             js[v].acked = true;
+            const msgpack_object *dup = rpc_map_get(m, "dup");
+            /* registered before a lost connection: it may have finished
+               while no one listened, so ask */
+            if (dup && dup->type == MSGPACK_OBJECT_BOOLEAN && dup->via.boolean && !js[v].done)
+                rpc_client_watch(&c, &wl.jobs[v].id, 1);
         } else if (!strcmp(type, "job_done") &&
                    rpc_get_int(m, "job", INT64_MIN, INT64_MAX, &v) == 0) {
             for (size_t j = 0; j < wl.n_jobs; j++)
