@@ -74,6 +74,26 @@ int rpc_client_wait(rpc_client_t *c, double timeout_s, const msgpack_object **ms
 /* The "type" of a message, or "" if it has none. */
 const char *rpc_msg_type(const msgpack_object *msg, char *buf, size_t n);
 
+/* --------------------------------------------------------------- submit */
+
+typedef struct {
+    const char *gateway_host;
+    int gateway_port;
+    const char *token;
+    double timeout_s;   /* give up after this long; 0: 600 s */
+    FILE *out;          /* a line per finished job; NULL: quiet */
+    FILE *log;          /* a line per lost connection and retry; NULL: quiet */
+} rpc_submit_opts_t;
+
+/* `weft submit`: registers every job of wl with the gateway at its
+ * arrival_s counted from the call, and waits until all have finished;
+ * jct_s[j] (caller-allocated, [n_jobs]) receives job j's JCT measured here,
+ * from its arrival time to the job_done message. Reconnects with back-off
+ * when the connection is lost (see submit.c). EINVAL with the gateway's
+ * message if it refuses a job, EIO on timeout. */
+weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *wl,
+                          double *jct_s);
+
 /* ---------------------------------------------------------------- agent */
 
 /* `weft agent`: one port's sender and receiver. */
