@@ -56,8 +56,14 @@ weft_err_t rpc_client_done(rpc_client_t *c, int64_t seq, const uint64_t *fids, s
 weft_err_t rpc_client_watch(rpc_client_t *c, const int64_t *jobs, size_t n);
 weft_err_t rpc_client_ping(rpc_client_t *c, int64_t seq);
 
-/* Packs job j of wl as the protocol's job map. */
-void rpc_pack_job(msgpack_packer *pk, const coflow_workload_t *wl, size_t j);
+/* Packs job j of wl as the protocol's job map (rpc/job.c). */
+void rpc_job_pack(msgpack_packer *pk, const coflow_workload_t *wl, size_t j);
+/* Parses and validates a job map into tmp (uninitialised on entry; destroy
+ * it after, also on error): one job on fab's ports, its DAG checked for
+ * cycles and analysed on fab. Errors (EPROTO, EINVAL, ECYCLE, ENOTFOUND)
+ * name the job, coflow and field. O(size of the job + dag_analyze). */
+weft_err_t rpc_job_parse(const coflow_fabric_t *fab, const msgpack_object *job,
+                         coflow_workload_t *tmp);
 
 /* Writes as much queued output as the socket takes now. EIO if the
  * connection is broken. */

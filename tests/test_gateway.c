@@ -40,12 +40,12 @@ static void add_job(rpc_sched_t *s, const coflow_workload_t *wl, size_t j, doubl
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    rpc_pack_job(&pk, wl, j);
+    rpc_job_pack(&pk, wl, j);
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     cr_assert_eq(msgpack_unpack_next(&up, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
     coflow_workload_t tmp;
-    cr_assert_eq(rpc_sched_parse_job(s, &up.data, &tmp), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(rpc_job_parse(&s->fab, &up.data, &tmp), WEFT_OK, "%s", weft_last_error());
     cr_assert_eq(rpc_sched_commit_job(s, &tmp, now, first), WEFT_OK);
     coflow_workload_destroy(&tmp);
     msgpack_unpacked_destroy(&up);
@@ -213,7 +213,7 @@ Test(gateway, sched_refuses_bad_jobs_by_name)
         msgpack_unpacked_init(&up);
         msgpack_unpack_next(&up, sb.data, sb.size, NULL);
         coflow_workload_t tmp;
-        weft_err_t err = rpc_sched_parse_job(&s, &up.data, &tmp);
+        weft_err_t err = rpc_job_parse(&s.fab, &up.data, &tmp);
         cr_assert_neq(err, WEFT_OK, "%s accepted", cases[k].json_like);
         cr_assert(strstr(weft_last_error(), cases[k].expect), "%s: '%s'", cases[k].json_like,
                   weft_last_error());
