@@ -24,8 +24,11 @@
  *     closes the window: reports handled / elapsed, and latency under
  *     saturation.
  *
+ * Each phase also reports the CPU the gateway and this process used (share
+ * of one core, user + system).
+ *
  * usage: bench_gateway [--agents N] [--seconds S] [--rate R] [--every M]
- *                      [--journal FILE] [--policy P]
+ *                      [--journal FILE] [--policy P] [--tick S]
  * Output: a table and one `BENCH gateway ...` line per phase.
  */
 #include <errno.h>
@@ -35,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,6 +56,30 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* CPU seconds (user + system) used so far by this process, or by pid. */
+static double cpu_self(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+           (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
+}
+
+static double cpu_of(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NAN;
+    unsigned long ut = 0, st = 0;
+    /* fields 14 and 15 (utime, stime in clock ticks), after "(comm)" */
+    int ok = fscanf(f, "%*d (%*[^)]) %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                    &ut, &st);
+    fclose(f);
+    return ok == 2 ? (double)(ut + st) / (double)sysconf(_SC_CLK_TCK) : NAN;
 }
 
 static void die(const char *what)
@@ -168,6 +196,7 @@ int main(int argc, char **argv)
     double seconds = 5, rate = 100000;
     unsigned every = 200;
     const char *journal = NULL, *policy = "sebf";
+    double tick = 0; /* the gateway's default, 10 ms */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--agents") && i + 1 < argc)
             n = (size_t)atoi(argv[++i]);
@@ -181,9 +210,11 @@ int main(int argc, char **argv)
             journal = argv[++i];
         else if (!strcmp(argv[i], "--policy") && i + 1 < argc)
             policy = argv[++i];
+        else if (!strcmp(argv[i], "--tick") && i + 1 < argc)
+            tick = atof(argv[++i]);
         else {
             fprintf(stderr, "usage: bench_gateway [--agents N] [--seconds S] [--rate R] "
-                            "[--every M] [--journal FILE] [--policy P]\n");
+                            "[--every M] [--journal FILE] [--policy P] [--tick S]\n");
             return 2;
         }
     }
@@ -205,6 +236,7 @@ int main(int argc, char **argv)
         o.port_rate = WEFT_GBPS_BYTES;
         o.ord = coflow_ordering_find(policy);
         o.journal = journal;
+        o.tick_s = tick;
         o.handle_signals = true;
         rpc_gateway_t *gw;
         if (!o.ord || rpc_gateway_new(&gw, &o))
@@ -302,8 +334,8 @@ int main(int argc, char **argv)
 
     printf("gateway: %zu agents on loopback, policy %s, a completion every %u reports%s\n",
            n, policy, every, journal ? ", journal with fdatasync" : ", no journal");
-    printf("%-11s %12s %12s %10s %10s %10s %10s\n", "phase", "offered/s", "handled/s",
-           "pushes", "p50(ms)", "p99(ms)", "max(ms)");
+    printf("%-11s %12s %12s %10s %10s %10s %10s %8s %8s\n", "phase", "offered/s", "handled/s",
+           "pushes", "p50(ms)", "p99(ms)", "max(ms)", "gw cpu", "bench cpu");
     for (int phase = 0; phase < 2; phase++) {
         bool paced = phase == 0;
         double per_agent = rate / (double)n;
@@ -313,7 +345,7 @@ int main(int argc, char **argv)
             ag[i].n_phase = 0;
         }
         lat.n = 0;
-        double t0 = now_s(), t_stop = t0 + seconds;
+        double t0 = now_s(), t_stop = t0 + seconds, cg0 = cpu_of(child), cs0 = cpu_self();
         for (;;) {
             double t = now_s();
             if (t >= t_stop)
@@ -366,6 +398,7 @@ int main(int argc, char **argv)
                         drain(&ag[i], &lat);
         }
         double elapsed = now_s() - t0;
+        double gw_cpu = (cpu_of(child) - cg0) / elapsed, me_cpu = (cpu_self() - cs0) / elapsed;
         uint64_t total = 0;
         for (size_t i = 0; i < n; i++)
             total += ag[i].n_sent;
@@ -376,11 +409,12 @@ int main(int argc, char **argv)
         const char *name = paced ? "paced" : "saturation";
         char offered[32];
         snprintf(offered, sizeof offered, paced ? "%.0f" : "max", rate);
-        printf("%-11s %12s %12.0f %10zu %10.3f %10.3f %10.3f\n", name, offered,
-               (double)total / elapsed, pushes, p50, p99, mx);
+        printf("%-11s %12s %12.0f %10zu %10.3f %10.3f %10.3f %7.0f%% %8.0f%%\n", name, offered,
+               (double)total / elapsed, pushes, p50, p99, mx, 100 * gw_cpu, 100 * me_cpu);
         printf("BENCH gateway phase=%s agents=%zu offered=%s handled_per_s=%.0f pushes=%zu "
-               "p50_ms=%.4f p99_ms=%.4f max_ms=%.4f journal=%d\n",
-               name, n, offered, (double)total / elapsed, pushes, p50, p99, mx, journal != NULL);
+               "p50_ms=%.4f p99_ms=%.4f max_ms=%.4f journal=%d gateway_cpu=%.3f bench_cpu=%.3f\n",
+               name, n, offered, (double)total / elapsed, pushes, p50, p99, mx, journal != NULL,
+               gw_cpu, me_cpu);
         fflush(stdout);
     }
     for (size_t i = 0; i < n; i++)

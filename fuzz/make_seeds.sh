@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 C=fuzz/corpus
-mkdir -p $C/fb $C/alibaba $C/wfcommons $C/weft $C/model
+mkdir -p $C/fb $C/alibaba $C/wfcommons $C/weft $C/model $C/job
 
 # FB: the trace's first 19 coflows (header rewritten to say so), and the
 # first 8 short lines, which the mutator handles faster
@@ -87,4 +87,36 @@ $CC -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. $(pkg-config --cflags msgpack) \
     $(pkg-config --libs msgpack) -o "$tmp/gen_model_seed"
 "$tmp/gen_model_seed" $C/model
 rm -rf "$tmp"
+# job: register messages for the jobs of the gateway's end-to-end workload
+# (payloads only: fuzz_job frames them), packed by a throwaway encoder
+mkdir -p $C/job
+python3 - tests/gateway/small.weft $C/job <<'PY'
+import struct, sys
+def pk(o):
+    if isinstance(o, bool): return b"\xc3" if o else b"\xc2"
+    if isinstance(o, int): return bytes([o]) if 0 <= o < 128 else b"\xd3" + struct.pack(">q", o)
+    if isinstance(o, float): return b"\xcb" + struct.pack(">d", o)
+    if isinstance(o, str):
+        b = o.encode(); return bytes([0xa0 | len(b)]) + b
+    if isinstance(o, list): return bytes([0x90 | len(o)]) + b"".join(pk(x) for x in o)
+    if isinstance(o, dict):
+        return bytes([0x80 | len(o)]) + b"".join(pk(k) + pk(v) for k, v in o.items())
+    raise TypeError(o)
+jobs, job, co = [], None, None
+for line in open(sys.argv[1]):
+    f = line.split("#")[0].split()
+    if not f: continue
+    if f[0] == "job":
+        job = {"id": int(f[1]), "weight": float(f[3]), "final_compute": float(f[4]), "coflows": []}
+        jobs.append(job)
+    elif f[0] == "coflow":
+        co = {"id": int(f[1]), "compute": float(f[2]),
+              "parents": [] if f[4] == "-" else [int(x) for x in f[4].split(",")], "flows": []}
+        job["coflows"].append(co)
+    elif len(f) == 3 and co is not None:
+        co["flows"].append([int(f[0]), int(f[1]), float(f[2])])
+for k, j in enumerate(jobs):
+    open("%s/register-job%d.bin" % (sys.argv[2], j["id"]), "wb").write(
+        pk({"type": "register", "seq": k, "job": j}))
+PY
 du -sh $C

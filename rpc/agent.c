@@ -39,6 +39,8 @@
 #define MAX_RECEIVERS 1024
 #define BACKOFF_MIN_S 0.05
 #define BACKOFF_MAX_S 2.0
+#define KEEPALIVE_S 5.0            /* a ping this often, so an agent without
+                                      flows is not closed as idle */
 
 typedef struct {
     uint64_t fid;
@@ -78,7 +80,7 @@ typedef struct {
     size_t n_recv;
     uint64_t bytes_received;
     int64_t seq;
-    double last_report;
+    double last_report, last_ping;
     unsigned char *zeros;
 } agent_t;
 
@@ -292,6 +294,8 @@ static weft_err_t apply_schedule(agent_t *a, const msgpack_object *m)
                              (long long)fid);
         f->rate = rate;
         f->cls = (uint32_t)cls;
+        if (rate == 0)
+            f->tokens = 0; /* a paused flow does not keep credit */
     }
     return WEFT_OK;
 }
@@ -536,6 +540,11 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
         if (a.welcomed && now - a.last_report >= report_s) {
             a.last_report = now;
             if (report(&a))
+                gw_lost(&a, weft_last_error());
+        }
+        if (a.welcomed && now - a.last_ping >= KEEPALIVE_S) {
+            a.last_ping = now;
+            if (rpc_client_ping(&a.gw, -1))
                 gw_lost(&a, weft_last_error());
         }
         if (a.gw.fd >= 0 && rpc_client_want_write(&a.gw) && rpc_client_flush(&a.gw))

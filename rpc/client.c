@@ -133,32 +133,6 @@ weft_err_t rpc_client_hello_client(rpc_client_t *c, const char *token)
     return END(c);
 }
 
-void rpc_pack_job(msgpack_packer *pk, const coflow_workload_t *wl, size_t j)
-{
-    const coflow_job_t *job = &wl->jobs[j];
-    msgpack_pack_map(pk, 4);
-    rpc_pack_cstr(pk, "id"), msgpack_pack_int64(pk, job->id);
-    rpc_pack_cstr(pk, "weight"), msgpack_pack_double(pk, job->weight);
-    rpc_pack_cstr(pk, "final_compute"), msgpack_pack_double(pk, job->final_compute_s);
-    rpc_pack_cstr(pk, "coflows"), msgpack_pack_array(pk, job->n_coflows);
-    for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
-        const coflow_coflow_t *co = &wl->coflows[c];
-        msgpack_pack_map(pk, 4);
-        rpc_pack_cstr(pk, "id"), msgpack_pack_int64(pk, co->id);
-        rpc_pack_cstr(pk, "compute"), msgpack_pack_double(pk, co->compute_s);
-        rpc_pack_cstr(pk, "parents"), msgpack_pack_array(pk, co->n_parents);
-        for (size_t k = 0; k < co->n_parents; k++)
-            msgpack_pack_int64(pk, wl->coflows[wl->parents[co->first_parent + k]].id);
-        rpc_pack_cstr(pk, "flows"), msgpack_pack_array(pk, co->n_flows);
-        for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++) {
-            msgpack_pack_array(pk, 3);
-            msgpack_pack_uint32(pk, wl->flows[f].src);
-            msgpack_pack_uint32(pk, wl->flows[f].dst);
-            msgpack_pack_double(pk, wl->flows[f].bytes);
-        }
-    }
-}
-
 weft_err_t rpc_client_register(rpc_client_t *c, int64_t seq, const coflow_workload_t *wl,
                                size_t j)
 {
@@ -167,7 +141,7 @@ weft_err_t rpc_client_register(rpc_client_t *c, int64_t seq, const coflow_worklo
     rpc_pack_cstr(pk, "type"), rpc_pack_cstr(pk, "register");
     rpc_pack_cstr(pk, "seq"), msgpack_pack_int64(pk, seq);
     rpc_pack_cstr(pk, "job");
-    rpc_pack_job(pk, wl, j);
+    rpc_job_pack(pk, wl, j);
     weft_err_t err = END(c);
     return err ? weft_wrap(err, "job %lld: ", (long long)wl->jobs[j].id) : err;
 }

@@ -56,8 +56,14 @@ weft_err_t rpc_client_done(rpc_client_t *c, int64_t seq, const uint64_t *fids, s
 weft_err_t rpc_client_watch(rpc_client_t *c, const int64_t *jobs, size_t n);
 weft_err_t rpc_client_ping(rpc_client_t *c, int64_t seq);
 
-/* Packs job j of wl as the protocol's job map. */
-void rpc_pack_job(msgpack_packer *pk, const coflow_workload_t *wl, size_t j);
+/* Packs job j of wl as the protocol's job map (rpc/job.c). */
+void rpc_job_pack(msgpack_packer *pk, const coflow_workload_t *wl, size_t j);
+/* Parses and validates a job map into tmp (uninitialised on entry; destroy
+ * it after, also on error): one job on fab's ports, its DAG checked for
+ * cycles and analysed on fab. Errors (EPROTO, EINVAL, ECYCLE, ENOTFOUND)
+ * name the job, coflow and field. O(size of the job + dag_analyze). */
+weft_err_t rpc_job_parse(const coflow_fabric_t *fab, const msgpack_object *job,
+                         coflow_workload_t *tmp);
 
 /* Writes as much queued output as the socket takes now. EIO if the
  * connection is broken. */
@@ -73,6 +79,26 @@ int rpc_client_next(rpc_client_t *c, const msgpack_object **msg);
 int rpc_client_wait(rpc_client_t *c, double timeout_s, const msgpack_object **msg);
 /* The "type" of a message, or "" if it has none. */
 const char *rpc_msg_type(const msgpack_object *msg, char *buf, size_t n);
+
+/* --------------------------------------------------------------- submit */
+
+typedef struct {
+    const char *gateway_host;
+    int gateway_port;
+    const char *token;
+    double timeout_s;   /* give up after this long; 0: 600 s */
+    FILE *out;          /* a line per finished job; NULL: quiet */
+    FILE *log;          /* a line per lost connection and retry; NULL: quiet */
+} rpc_submit_opts_t;
+
+/* `weft submit`: registers every job of wl with the gateway at its
+ * arrival_s counted from the call, and waits until all have finished;
+ * jct_s[j] (caller-allocated, [n_jobs]) receives job j's JCT measured here,
+ * from its arrival time to the job_done message. Reconnects with back-off
+ * when the connection is lost (see submit.c). EINVAL with the gateway's
+ * message if it refuses a job, EIO on timeout. */
+weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *wl,
+                          double *jct_s);
 
 /* ---------------------------------------------------------------- agent */
 

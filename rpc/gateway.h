@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "coflow/coflow.h"
+#include "rpc/client.h"
 #include "rpc/rpc.h"
 
 /* ------------------------------------------------------------ scheduler */
@@ -94,17 +95,11 @@ weft_err_t rpc_sched_init(rpc_sched_t *s, size_t n_ports, double port_rate,
                           const coflow_ordering_t *ord, const coflow_allocator_t *alloc);
 void rpc_sched_destroy(rpc_sched_t *s);
 
-/* Parses and validates a job map of the protocol (docs/protocol.md,
- * "register") into tmp (uninitialised on entry; destroy it after), cycle
- * check included. Errors (EPROTO, EINVAL, ECYCLE, ENOTFOUND) name the job,
- * coflow and field. */
-weft_err_t rpc_sched_parse_job(const rpc_sched_t *s, const msgpack_object *job,
-                               coflow_workload_t *tmp);
 /* Index in all of the job with this id, or SIZE_MAX. O(jobs). */
 size_t rpc_sched_find_job(const rpc_sched_t *s, int64_t id);
 /* Gateway id of the first flow of job j: its flows are first .. + n. */
 uint64_t rpc_sched_first_fid(const rpc_sched_t *s, size_t j);
-/* Adds the single job of tmp (parsed above), arrived at now; its roots are
+/* Adds the single job of tmp (rpc_job_parse on s->fab), arrived at now; its roots are
  * released (after their compute time). *first_fid: its first flow id. */
 weft_err_t rpc_sched_commit_job(rpc_sched_t *s, const coflow_workload_t *tmp, double now,
                                 uint64_t *first_fid);

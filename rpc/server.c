@@ -391,7 +391,7 @@ static void handle_register(conn_t *c, const msgpack_object *m)
     if (j != SIZE_MAX) /* a resend after a reconnect: already durable */
         return send_ack(c, seq, id, rpc_sched_first_fid(&gw->sched, j), true);
     coflow_workload_t tmp;
-    err = rpc_sched_parse_job(&gw->sched, job, &tmp);
+    err = rpc_job_parse(&gw->sched.fab, job, &tmp);
     if (err) {
         weft_wrap(err, "register (seq %lld): ", (long long)seq);
         conn_error(c, "invalid-job", err);
@@ -578,7 +578,7 @@ static void conn_process(conn_t *c)
     struct evbuffer *in = bufferevent_get_input(c->bev);
     unsigned budget = gw->o.budget;
     while (c->state != CONN_CLOSING) {
-        int r;
+        int r = 0;
         while (budget > 0 && c->state != CONN_CLOSING &&
                (r = rpc_decoder_next(&c->dec, &c->fr)) == 1) {
             gw->stats.frames_in++;
@@ -861,7 +861,7 @@ static weft_err_t replay(void *arg, const msgpack_object *rec)
     double now = gw_now(gw);
     if (nr == 3 && !memcmp(r, "job", 3)) {
         coflow_workload_t tmp;
-        err = rpc_sched_parse_job(&gw->sched, rpc_map_get(rec, "job"), &tmp);
+        err = rpc_job_parse(&gw->sched.fab, rpc_map_get(rec, "job"), &tmp);
         uint64_t first;
         if (!err && rpc_sched_find_job(&gw->sched, tmp.jobs[0].id) == SIZE_MAX)
             err = rpc_sched_commit_job(&gw->sched, &tmp, now, &first);

@@ -12,14 +12,15 @@ set -eu
 SECS=${1:-30}
 CC=${FUZZ_CC:-clang}
 OUT=build-fuzz
-TARGETS=${FUZZ_TARGETS:-fb alibaba wfcommons weft model frame}
+TARGETS=${FUZZ_TARGETS:-fb alibaba wfcommons weft model frame job}
 cd "$(dirname "$0")/.."
 
 # Only what the readers and the frame decoder need, not the whole library:
 # the policies and the emulator are not linked into any target (and are
 # often mid-edit).
 LIB_SOURCES="common/weft.c coflow/model.c dag/dag.c workload/read.c workload/fb.c
-workload/alibaba.c workload/wfcommons.c workload/text.c attention/model.c rpc/frame.c"
+workload/alibaba.c workload/wfcommons.c workload/text.c attention/model.c rpc/frame.c
+rpc/msg.c rpc/job.c"
 
 # Per target: the largest input libFuzzer makes (the seeds fit; the FB and
 # weft formats are line-based, the JSON needs room for a few tasks; frame
@@ -30,6 +31,7 @@ max_len() {
     fb) echo 8192 ;;
     model) echo 8192 ;;
     frame) echo 8192 ;;
+    job) echo 8192 ;;
     *) echo 4096 ;;
     esac
 }

@@ -40,12 +40,12 @@ static void add_job(rpc_sched_t *s, const coflow_workload_t *wl, size_t j, doubl
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    rpc_pack_job(&pk, wl, j);
+    rpc_job_pack(&pk, wl, j);
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     cr_assert_eq(msgpack_unpack_next(&up, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
     coflow_workload_t tmp;
-    cr_assert_eq(rpc_sched_parse_job(s, &up.data, &tmp), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(rpc_job_parse(&s->fab, &up.data, &tmp), WEFT_OK, "%s", weft_last_error());
     cr_assert_eq(rpc_sched_commit_job(s, &tmp, now, first), WEFT_OK);
     coflow_workload_destroy(&tmp);
     msgpack_unpacked_destroy(&up);
@@ -213,7 +213,7 @@ Test(gateway, sched_refuses_bad_jobs_by_name)
         msgpack_unpacked_init(&up);
         msgpack_unpack_next(&up, sb.data, sb.size, NULL);
         coflow_workload_t tmp;
-        weft_err_t err = rpc_sched_parse_job(&s, &up.data, &tmp);
+        weft_err_t err = rpc_job_parse(&s.fab, &up.data, &tmp);
         cr_assert_neq(err, WEFT_OK, "%s accepted", cases[k].json_like);
         cr_assert(strstr(weft_last_error(), cases[k].expect), "%s: '%s'", cases[k].json_like,
                   weft_last_error());
@@ -695,4 +695,20 @@ Test(gateway, journal_cuts_a_torn_tail_and_refuses_damage)
     cr_assert(strstr(weft_last_error(), path), "%s", weft_last_error());
     unlink(path);
     msgpack_sbuffer_destroy(&sb);
+}
+
+static void server_idle1(void) { start_server("--idle-timeout", "1"); }
+
+Test(gateway_limits, idle_connection_times_out, .init = server_idle1, .fini = stop_server,
+     .timeout = 30)
+{
+    rpc_client_t c;
+    connect_to(&c);
+    hello_client(&c);
+    expect_pong(&c, 1);
+    /* silent from here: closed after --idle-timeout 1 s with a reason */
+    expect_error(&c, "timeout", "idle for 1 s");
+    expect_closed(&c);
+    rpc_client_destroy(&c);
+    still_serving();
 }

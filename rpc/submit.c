@@ -1,0 +1,156 @@
+/*
+ * submit.c - rpc_submit_run (client.h), what `weft submit` does: registers
+ * a workload's jobs with the gateway at their arrival times (counted from
+ * the call), waits for every job_done and measures each JCT here, from the
+ * job's arrival time to its job_done. Survives a gateway restart: it
+ * reconnects with back-off, registers again what was not acknowledged
+ * (registration is idempotent by job id) and watches the jobs it still
+ * waits for, also those a duplicate ack reveals as registered before the
+ * connection was lost.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client.h"
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct {
+    bool sent, acked, done;
+    double jct;
+} job_state_t;
+
+/* Connects, says hello, registers again what is not acknowledged and
+ * watches what is not done. */
+static weft_err_t connect_all(rpc_client_t *c, const char *host, int port, const char *token,
+                              const coflow_workload_t *wl, const job_state_t *js)
+{
+    weft_err_t err = rpc_client_connect(c, host, port, 1.0);
+    if (!err)
+        err = rpc_client_hello_client(c, token);
+    for (size_t j = 0; !err && j < wl->n_jobs; j++)
+        if (js[j].sent && !js[j].acked)
+            err = rpc_client_register(c, (int64_t)j, wl, j);
+    for (size_t j = 0; !err && j < wl->n_jobs; j++)
+        if (js[j].acked && !js[j].done)
+            err = rpc_client_watch(c, &wl->jobs[j].id, 1);
+    if (!err)
+        err = rpc_client_flush(c);
+    return err;
+}
+
+weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *wl,
+                          double *jct_s)
+{
+    weft_err_t err = WEFT_OK;
+    const char *host = o->gateway_host, *token = o->token;
+    int port = o->gateway_port;
+    double timeout = o->timeout_s > 0 ? o->timeout_s : 600;
+    FILE *log = o->log;
+    job_state_t *js = weft_calloc(wl->n_jobs ? wl->n_jobs : 1, sizeof *js);
+    if (!js)
+        return weft_fail(WEFT_ENOMEM, "out of memory for %zu jobs", wl->n_jobs);
+    rpc_client_t c;
+    rpc_client_init(&c);
+    double t0 = mono(), backoff = 0.05, retry_at = 0, last_ping = 0;
+    size_t n_done = 0;
+    bool up = false;
+    while (n_done < wl->n_jobs) {
+        double now = mono() - t0;
+        if (now > timeout)
+            WEFT_CHECK(weft_fail(WEFT_EIO, "timeout: %zu of %zu jobs finished after %g s",
+                                 n_done, wl->n_jobs, timeout));
+        if (!up && now >= retry_at) {
+            if (connect_all(&c, host, port, token, wl, js) == WEFT_OK) {
+                up = true;
+                backoff = 0.05;
+            } else {
+                if (log)
+                    fprintf(log, "weft submit: %s; retrying in %.2f s\n", weft_last_error(),
+                            backoff);
+                rpc_client_close(&c);
+                retry_at = now + backoff;
+                backoff = fmin(backoff * 2, 2.0);
+            }
+        }
+        double next = now + 0.05;
+        for (size_t j = 0; j < wl->n_jobs; j++) {
+            if (js[j].sent)
+                continue;
+            if (wl->jobs[j].arrival_s <= now) {
+                js[j].sent = true;
+                if (up)
+                    WEFT_CHECK(rpc_client_register(&c, (int64_t)j, wl, j));
+            } else if (wl->jobs[j].arrival_s < next) {
+                next = wl->jobs[j].arrival_s;
+            }
+        }
+        if (!up) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        if (now - last_ping >= 5.0) { /* keeps the connection from timing out as idle */
+            last_ping = now;
+            rpc_client_ping(&c, -1);
+        }
+        const msgpack_object *m;
+        int r = rpc_client_wait(&c, fmax(next - now, 0.001), &m);
+        if (r < 0) {
+            if (log)
+                fprintf(log, "weft submit: %s; reconnecting\n", weft_last_error());
+            rpc_client_close(&c);
+            up = false;
+            retry_at = mono() - t0 + backoff;
+            continue;
+        }
+        if (r == 0)
+            continue;
+        char type[32];
+        rpc_msg_type(m, type, sizeof type);
+        int64_t v;
+        if (!strcmp(type, "ack") && rpc_get_int(m, "seq", 0, (int64_t)wl->n_jobs - 1, &v) == 0) {
+            js[v].acked = true;
+            const msgpack_object *dup = rpc_map_get(m, "dup");
+            /* registered before a lost connection: it may have finished
+               while no one listened, so ask */
+            if (dup && dup->type == MSGPACK_OBJECT_BOOLEAN && dup->via.boolean && !js[v].done)
+                rpc_client_watch(&c, &wl->jobs[v].id, 1);
+        } else if (!strcmp(type, "job_done") &&
+                   rpc_get_int(m, "job", INT64_MIN, INT64_MAX, &v) == 0) {
+            for (size_t j = 0; j < wl->n_jobs; j++)
+                if (wl->jobs[j].id == v && js[j].sent && !js[j].done) {
+                    js[j].done = true;
+                    jct_s[j] = mono() - t0 - wl->jobs[j].arrival_s;
+                    n_done++;
+                    if (o->out) {
+                        fprintf(o->out, "job %lld done: JCT %.3f s\n", (long long)v, jct_s[j]);
+                        fflush(o->out);
+                    }
+                }
+        } else if (!strcmp(type, "error")) {
+            const char *msg = "", *code = "";
+            size_t nm = 0, nc = 0;
+            rpc_get_str(m, "message", &msg, &nm);
+            rpc_get_str(m, "code", &code, &nc);
+            if (nc == 11 && !memcmp(code, "invalid-job", 11))
+                WEFT_CHECK(weft_fail(WEFT_EINVAL, "the gateway refused a job: %.*s", (int)nm,
+                                     msg));
+            if (log)
+                fprintf(log, "weft submit: gateway error %.*s: %.*s\n", (int)nc, code, (int)nm,
+                        msg);
+        }
+    }
+cleanup:
+    rpc_client_destroy(&c);
+    free(js);
+    return err;
+}
