@@ -80,17 +80,20 @@ typedef struct {
 static void curve_script(FILE *gp, const void *arg)
 {
     const curve_arg_t *a = arg;
+    /* episodes differ in size and load, so their raw JCTs are not a curve;
+       the ratios are */
     fputs("set title 'weft train: learning curve'\nset xlabel 'iteration'\n"
-          "set ylabel 'avg weighted JCT of the episodes (s)'\n"
-          "set y2label 'validation: learned / best heuristic'\nset ytics nomirror\n"
-          "set y2tics\nset grid\nset key top right\nset datafile separator ','\n"
-          "set datafile missing 'nan'\nplot ",
+          "set ylabel 'avg weighted JCT ratio (lower is better)'\nset grid\n"
+          "set key top right\nset datafile separator ','\nset datafile missing 'nan'\n"
+          "set logscale y\nplot ",
           gp);
     cli_gp_quote(gp, a->csv);
-    fputs(" using 1:6 with lines linewidth 2 title 'episodes avg wJCT', \\\n     ", gp);
+    fputs(" using 1:14 with linespoints pointtype 7 linewidth 2 "
+          "title 'validation: learned / best heuristic per workload', \\\n     ",
+          gp);
     cli_gp_quote(gp, a->csv);
-    fputs(" using 1:14 axes x1y2 with linespoints pointtype 7 linewidth 2 "
-          "title 'validation ratio'\n",
+    fputs(" using 1:7 with lines linewidth 1 "
+          "title 'imitation, DAgger episodes: learned / teacher'\n",
           gp);
 }
 
@@ -305,8 +308,7 @@ int cmd_train(int argc, char **argv)
         fprintf(csv, "iter,phase,jobs,rollouts,mean_return,avg_wjct,teacher_ratio,loss,"
                      "entropy,grad_norm,decisions,replay_mismatches,wall_s,val_ratio\n");
     bool tty = isatty(fileno(stderr));
-    double spent = 0;
-    size_t done_here = 0;
+    double iter_s = NAN; /* moving average of an iteration's wall time */
     while (t.iter < cfg.iterations) {
         train_stats_t s;
         err = train_iteration(&t, &s);
@@ -316,8 +318,7 @@ int cmd_train(int argc, char **argv)
             cli_report(C, err);
             goto done;
         }
-        spent += s.wall_s;
-        done_here++;
+        iter_s = isnan(iter_s) ? s.wall_s : 0.8 * iter_s + 0.2 * s.wall_s;
         double vr = NAN;
         if (n_val && (t.iter % validate_every == 0 || t.iter == cfg.iterations)) {
             if (validate(&t, val, n_val, ref, &vr))
@@ -338,7 +339,7 @@ int cmd_train(int argc, char **argv)
                 s.replay_mismatches, s.wall_s, vr);
         fflush(csv);
         char left[32];
-        fmt_time(left, sizeof left, spent / (double)done_here * (double)(cfg.iterations - t.iter));
+        fmt_time(left, sizeof left, iter_s * (double)(cfg.iterations - t.iter));
         char line[256];
         snprintf(line, sizeof line,
                  "iter %zu/%zu %-9s jobs %zu  return %.3f  avg wJCT %.3f s  H %.3f  "
