@@ -15,6 +15,7 @@
 #include "coflow_internal.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #define AALO_FIRST_THRESHOLD (10.0 * 1048576.0)
 #define AALO_THRESHOLD_FACTOR 10.0
@@ -58,20 +59,44 @@ static void aalo_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     coflow_sort_by_key(st, ids, n, k->key);
 }
 
+/* Orders flows by their place in open_flows: by coflow, then in the
+ * coflow's open order. */
+static _Thread_local const size_t *aalo_pos;
+
+static int cmp_open_pos(const void *a, const void *b)
+{
+    size_t x = aalo_pos[*(const size_t *)a], y = aalo_pos[*(const size_t *)b];
+    return (x > y) - (x < y);
+}
+
 static double aalo_next_change(void *ctx, const coflow_state_t *st)
 {
     coflow_keyctx_t *k = ctx;
     const coflow_workload_t *wl = st->wl;
-    /* Sum each job's current rate over its active coflows' open flows. */
+    /* Each job's current rate: the flows the allocator rated (the others
+     * have rate 0) summed per coflow in its open order, then per job in
+     * the order of the active list; the same sums as adding every open
+     * flow's rate, without walking the idle ones. */
+    for (size_t i = 0; i < k->n_ids; i++) {
+        size_t c = k->ids[i];
+        k->key[c] = 0;
+        if (st->n_rated == 0 && st->status[c] == COFLOW_ACTIVE) /* no list: every flow */
+            for (size_t j = 0; j < st->n_open[c]; j++)
+                k->key[c] += st->flow_rate[st->open_flows[wl->coflows[c].first_flow + j]];
+    }
+    for (size_t i = 0; i < st->n_rated; i++)
+        k->flows[i] = st->rated[i];
+    aalo_pos = st->open_pos;
+    qsort(k->flows, st->n_rated, sizeof *k->flows, cmp_open_pos);
+    for (size_t i = 0; i < st->n_rated; i++) {
+        size_t f = k->flows[i];
+        k->key[st->flow_coflow[f]] += st->flow_rate[f];
+    }
     for (size_t i = 0; i < k->n_ids; i++) {
         size_t c = k->ids[i];
         if (st->status[c] != COFLOW_ACTIVE)
             continue;
-        const coflow_coflow_t *co = &wl->coflows[c];
-        double r = 0;
-        for (size_t j = 0; j < st->n_open[c]; j++)
-            r += st->flow_rate[st->open_flows[co->first_flow + j]];
-        k->job_acc[co->job] += r;
+        k->job_acc[wl->coflows[c].job] += k->key[c];
     }
     double next = INFINITY;
     for (size_t i = 0; i < k->n_ids; i++) {
@@ -89,13 +114,28 @@ static double aalo_next_change(void *ctx, const coflow_state_t *st)
     return next;
 }
 
+static weft_err_t aalo_create(void **ctx, const coflow_state_t *st)
+{
+    weft_err_t err = coflow_keyctx_create(ctx, st);
+    if (err)
+        return err;
+    coflow_keyctx_t *k = *ctx;
+    k->flows = weft_calloc(st->wl->n_flows ? st->wl->n_flows : 1, sizeof *k->flows);
+    if (!k->flows) {
+        coflow_keyctx_destroy(k);
+        *ctx = NULL;
+        return weft_fail(WEFT_ENOMEM, "out of memory for aalo's flow list");
+    }
+    return WEFT_OK;
+}
+
 const coflow_ordering_t coflow_aalo = {
     .name = "aalo",
     .description = "Aalo D-CLAS: least bytes sent by the job first (10 MiB x10 queues), "
                    "non-clairvoyant",
     .default_allocator = "greedy",
     .clairvoyant = false,
-    .create = coflow_keyctx_create,
+    .create = aalo_create,
     .destroy = coflow_keyctx_destroy,
     .order = aalo_order,
     .next_change = aalo_next_change,

@@ -298,7 +298,10 @@ typedef struct coflow_ordering {
     weft_err_t (*create)(void **ctx, const coflow_state_t *st);
     void (*destroy)(void *ctx);
     void (*order)(void *ctx, coflow_state_t *st, size_t *ids, size_t n);
-    /* Optional: given the current flow_rate, the earliest time > st->now at
+    /* Optional: given the current flow_rate (and st->rated: when n_rated >
+     * 0 it must list exactly the flows with a positive rate, as after an
+     * allocation; with n_rated == 0 every open flow's rate is read), the
+     * earliest time > st->now at
      * which this ordering would rank differently without any other event
      * (Aalo: a job's sent bytes crossing a queue threshold); INFINITY if
      * none. The emulator takes a decision then, so orderings that change

@@ -31,6 +31,7 @@ void coflow_keyctx_destroy(void *ctx)
     free(k->job_acc);
     free(k->job_acc2);
     free(k->ids);
+    free(k->flows);
     free(k);
 }
 
