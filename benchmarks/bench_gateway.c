@@ -43,6 +43,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BENCH_NAME "bench_gateway"
+#include "bench_util.h"
 #include "rpc/client.h"
 #include "rpc/gateway.h"
 
@@ -51,12 +53,6 @@
 #define FLOW_BYTES 1e12      /* never completed by plain progress */
 #define STEP 1000.0          /* bytes added per report */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* CPU seconds (user + system) used so far by this process, or by pid. */
 static double cpu_self(void)
@@ -116,17 +112,12 @@ static void sample(samples_t *s, double x)
     s->v[s->n++] = x;
 }
 
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static double pct(samples_t *s, double p)
 {
     if (!s->n)
         return NAN;
-    qsort(s->v, s->n, sizeof *s->v, cmp_d);
+    qsort(s->v, s->n, sizeof *s->v, bench_cmp_double);
     size_t r = (size_t)ceil(p * (double)s->n - 1e-9);
     return s->v[(r ? r : 1) - 1];
 }
@@ -160,7 +151,7 @@ static void drain(bagent_t *a, samples_t *lat)
                 continue;
             if (!a->have_flow || (uint64_t)fid == a->cur + 1) {
                 if (a->marker)
-                    sample(lat, now_s() - a->t_marker);
+                    sample(lat, bench_now_s() - a->t_marker);
                 a->marker = false;
                 a->cur = (uint64_t)fid;
                 a->have_flow = true;
@@ -180,7 +171,7 @@ static void report(bagent_t *a, unsigned every)
     if (complete) {
         sent = FLOW_BYTES;
         a->marker = true;
-        a->t_marker = now_s();
+        a->t_marker = bench_now_s();
         a->have_flow = false;
         a->chain_pos++;
     }
@@ -313,7 +304,7 @@ int main(int argc, char **argv)
             die("agent connect");
     }
     /* Wait until every agent holds its first flow. */
-    for (double t_end = now_s() + 30;;) {
+    for (double t_end = bench_now_s() + 30;;) {
         size_t ready = 0;
         for (size_t i = 0; i < n; i++) {
             pf[i] = (struct pollfd){ag[i].c.fd, POLLIN, 0};
@@ -321,7 +312,7 @@ int main(int argc, char **argv)
         }
         if (ready == n)
             break;
-        if (now_s() > t_end) {
+        if (bench_now_s() > t_end) {
             fprintf(stderr, "bench_gateway: only %zu of %zu agents got a flow\n", ready, n);
             return 1;
         }
@@ -345,9 +336,9 @@ int main(int argc, char **argv)
             ag[i].n_phase = 0;
         }
         lat.n = 0;
-        double t0 = now_s(), t_stop = t0 + seconds, cg0 = cpu_of(child), cs0 = cpu_self();
+        double t0 = bench_now_s(), t_stop = t0 + seconds, cg0 = cpu_of(child), cs0 = cpu_self();
         for (;;) {
-            double t = now_s();
+            double t = bench_now_s();
             if (t >= t_stop)
                 break;
             for (size_t i = 0; i < n; i++) {
@@ -397,7 +388,7 @@ int main(int argc, char **argv)
                     if (pf[i].revents & (POLLIN | POLLHUP | POLLERR))
                         drain(&ag[i], &lat);
         }
-        double elapsed = now_s() - t0;
+        double elapsed = bench_now_s() - t0;
         double gw_cpu = (cpu_of(child) - cg0) / elapsed, me_cpu = (cpu_self() - cs0) / elapsed;
         uint64_t total = 0;
         for (size_t i = 0; i < n; i++)
