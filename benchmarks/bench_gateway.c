@@ -273,6 +273,7 @@ int main(int argc, char **argv)
     rpc_client_init(&cl);
     if (rpc_client_connect(&cl, "127.0.0.1", port, 2) || rpc_client_hello_client(&cl, TOKEN))
         die("client");
+    double t_reg = bench_now_s();
     for (size_t i = 0; i < n; i++)
         if (rpc_client_register(&cl, (int64_t)i, &wl, i))
             die("register");
@@ -295,6 +296,7 @@ int main(int argc, char **argv)
             acks++;
         }
     }
+    t_reg = bench_now_s() - t_reg;
     samples_t lat = {0};
     for (size_t i = 0; i < n; i++) {
         rpc_client_init(&ag[i].c);
@@ -325,6 +327,9 @@ int main(int argc, char **argv)
 
     printf("gateway: %zu agents on loopback, policy %s, a completion every %u reports%s\n",
            n, policy, every, journal ? ", journal with fdatasync" : ", no journal");
+    printf("registering %zu jobs of %d coflows (all acknowledged): %.3f s\n", n, CHAIN, t_reg);
+    printf("BENCH gateway phase=register jobs=%zu coflows_per_job=%d seconds=%.4f\n", n, CHAIN,
+           t_reg);
     printf("%-11s %12s %12s %10s %10s %10s %10s %8s %8s\n", "phase", "offered/s", "handled/s",
            "pushes", "p50(ms)", "p99(ms)", "max(ms)", "gw cpu", "bench cpu");
     for (int phase = 0; phase < 2; phase++) {
