@@ -5,7 +5,7 @@
  * schedule push it causes.
  *
  * A `weft serve` gateway (rpc_gateway_t, in a child process: its own
- * core) with 64 ports; job i is a chain of K coflows of one flow each from
+ * core) with 64 ports; job i is a chain of K (--chain, 300) coflows of one flow each from
  * port i to port i+1 (mod 64), so each agent always has one flow with the
  * whole port. Agents report growing byte counts for it; every M-th report
  * says the flow is complete, which releases the next coflow of the chain
@@ -28,7 +28,7 @@
  * of one core, user + system).
  *
  * usage: bench_gateway [--agents N] [--seconds S] [--rate R] [--every M]
- *                      [--journal FILE] [--policy P] [--tick S]
+ *                      [--journal FILE] [--policy P] [--tick S] [--chain K]
  * Output: a table and one `BENCH gateway ...` line per phase.
  */
 #include <errno.h>
@@ -49,7 +49,6 @@
 #include "rpc/gateway.h"
 
 #define TOKEN "bench-token"
-#define CHAIN 300            /* coflows per job */
 #define FLOW_BYTES 1e12      /* never completed by plain progress */
 #define STEP 1000.0          /* bytes added per report */
 
@@ -164,10 +163,10 @@ static void drain(bagent_t *a, samples_t *lat)
 }
 
 /* Queues one report for a (a completion every `every`-th). */
-static void report(bagent_t *a, unsigned every)
+static void report(bagent_t *a, unsigned every, int chain)
 {
     double sent = a->sent + STEP;
-    bool complete = every && a->n_sent % every == every - 1 && a->chain_pos + 1 < CHAIN;
+    bool complete = every && a->n_sent % every == every - 1 && a->chain_pos + 1 < (uint64_t)chain;
     if (complete) {
         sent = FLOW_BYTES;
         a->marker = true;
@@ -188,6 +187,7 @@ int main(int argc, char **argv)
     unsigned every = 200;
     const char *journal = NULL, *policy = "sebf";
     double tick = 0; /* the gateway's default, 10 ms */
+    int chain = 300; /* coflows per job: bounds the completions per agent */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--agents") && i + 1 < argc)
             n = (size_t)atoi(argv[++i]);
@@ -201,15 +201,17 @@ int main(int argc, char **argv)
             journal = argv[++i];
         else if (!strcmp(argv[i], "--policy") && i + 1 < argc)
             policy = argv[++i];
+        else if (!strcmp(argv[i], "--chain") && i + 1 < argc)
+            chain = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--tick") && i + 1 < argc)
             tick = atof(argv[++i]);
         else {
             fprintf(stderr, "usage: bench_gateway [--agents N] [--seconds S] [--rate R] "
-                            "[--every M] [--journal FILE] [--policy P] [--tick S]\n");
+                            "[--every M] [--journal FILE] [--policy P] [--tick S] [--chain K]\n");
             return 2;
         }
     }
-    if (n < 2 || n > 1000 || !(seconds > 0) || !(rate > 0) || every < 2) {
+    if (n < 2 || n > 1000 || !(seconds > 0) || !(rate > 0) || every < 2 || chain < 2) {
         fprintf(stderr, "bench_gateway: bad option value\n");
         return 2;
     }
@@ -260,7 +262,7 @@ int main(int argc, char **argv)
     coflow_workload_init(&wl, n);
     for (size_t i = 0; i < n; i++) {
         coflow_workload_add_job(&wl, (int64_t)i, 0, 1, 0);
-        for (int k = 0; k < CHAIN; k++) {
+        for (int k = 0; k < chain; k++) {
             coflow_workload_add_coflow(&wl, k, 0);
             coflow_workload_add_flow(&wl, (uint32_t)i, (uint32_t)((i + 1) % n), FLOW_BYTES);
             if (k)
@@ -327,8 +329,8 @@ int main(int argc, char **argv)
 
     printf("gateway: %zu agents on loopback, policy %s, a completion every %u reports%s\n",
            n, policy, every, journal ? ", journal with fdatasync" : ", no journal");
-    printf("registering %zu jobs of %d coflows (all acknowledged): %.3f s\n", n, CHAIN, t_reg);
-    printf("BENCH gateway phase=register jobs=%zu coflows_per_job=%d seconds=%.4f\n", n, CHAIN,
+    printf("registering %zu jobs of %d coflows (all acknowledged): %.3f s\n", n, chain, t_reg);
+    printf("BENCH gateway phase=register jobs=%zu coflows_per_job=%d seconds=%.4f\n", n, chain,
            t_reg);
     printf("%-11s %12s %12s %10s %10s %10s %10s %8s %8s\n", "phase", "offered/s", "handled/s",
            "pushes", "p50(ms)", "p99(ms)", "max(ms)", "gw cpu", "bench cpu");
@@ -353,12 +355,12 @@ int main(int argc, char **argv)
                         /* reports due since the phase began, on a steady clock */
                         uint64_t due = (uint64_t)((t - t0) * per_agent) + 1;
                         while (a->have_flow && a->n_phase < due) {
-                            report(a, every);
+                            report(a, every, chain);
                             a->n_phase++;
                         }
                     } else if (!rpc_client_want_write(&a->c)) {
                         for (int k = 0; k < 64 && a->have_flow; k++)
-                            report(a, every);
+                            report(a, every, chain);
                     }
                 }
                 if (rpc_client_flush(&a->c))
