@@ -5,7 +5,7 @@
  * schedule push it causes.
  *
  * A `weft serve` gateway (rpc_gateway_t, in a child process: its own
- * core) with 64 ports; job i is a chain of K coflows of one flow each from
+ * core) with 64 ports; job i is a chain of K (--chain, 300) coflows of one flow each from
  * port i to port i+1 (mod 64), so each agent always has one flow with the
  * whole port. Agents report growing byte counts for it; every M-th report
  * says the flow is complete, which releases the next coflow of the chain
@@ -28,7 +28,7 @@
  * of one core, user + system).
  *
  * usage: bench_gateway [--agents N] [--seconds S] [--rate R] [--every M]
- *                      [--journal FILE] [--policy P] [--tick S]
+ *                      [--journal FILE] [--policy P] [--tick S] [--chain K]
  * Output: a table and one `BENCH gateway ...` line per phase.
  */
 #include <errno.h>
@@ -43,20 +43,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BENCH_NAME "bench_gateway"
+#include "bench_util.h"
 #include "rpc/client.h"
 #include "rpc/gateway.h"
 
 #define TOKEN "bench-token"
-#define CHAIN 300            /* coflows per job */
 #define FLOW_BYTES 1e12      /* never completed by plain progress */
 #define STEP 1000.0          /* bytes added per report */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* CPU seconds (user + system) used so far by this process, or by pid. */
 static double cpu_self(void)
@@ -116,17 +111,12 @@ static void sample(samples_t *s, double x)
     s->v[s->n++] = x;
 }
 
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static double pct(samples_t *s, double p)
 {
     if (!s->n)
         return NAN;
-    qsort(s->v, s->n, sizeof *s->v, cmp_d);
+    qsort(s->v, s->n, sizeof *s->v, bench_cmp_double);
     size_t r = (size_t)ceil(p * (double)s->n - 1e-9);
     return s->v[(r ? r : 1) - 1];
 }
@@ -160,7 +150,7 @@ static void drain(bagent_t *a, samples_t *lat)
                 continue;
             if (!a->have_flow || (uint64_t)fid == a->cur + 1) {
                 if (a->marker)
-                    sample(lat, now_s() - a->t_marker);
+                    sample(lat, bench_now_s() - a->t_marker);
                 a->marker = false;
                 a->cur = (uint64_t)fid;
                 a->have_flow = true;
@@ -173,14 +163,14 @@ static void drain(bagent_t *a, samples_t *lat)
 }
 
 /* Queues one report for a (a completion every `every`-th). */
-static void report(bagent_t *a, unsigned every)
+static void report(bagent_t *a, unsigned every, int chain)
 {
     double sent = a->sent + STEP;
-    bool complete = every && a->n_sent % every == every - 1 && a->chain_pos + 1 < CHAIN;
+    bool complete = every && a->n_sent % every == every - 1 && a->chain_pos + 1 < (uint64_t)chain;
     if (complete) {
         sent = FLOW_BYTES;
         a->marker = true;
-        a->t_marker = now_s();
+        a->t_marker = bench_now_s();
         a->have_flow = false;
         a->chain_pos++;
     }
@@ -197,6 +187,7 @@ int main(int argc, char **argv)
     unsigned every = 200;
     const char *journal = NULL, *policy = "sebf";
     double tick = 0; /* the gateway's default, 10 ms */
+    int chain = 300; /* coflows per job: bounds the completions per agent */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--agents") && i + 1 < argc)
             n = (size_t)atoi(argv[++i]);
@@ -210,15 +201,17 @@ int main(int argc, char **argv)
             journal = argv[++i];
         else if (!strcmp(argv[i], "--policy") && i + 1 < argc)
             policy = argv[++i];
+        else if (!strcmp(argv[i], "--chain") && i + 1 < argc)
+            chain = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--tick") && i + 1 < argc)
             tick = atof(argv[++i]);
         else {
             fprintf(stderr, "usage: bench_gateway [--agents N] [--seconds S] [--rate R] "
-                            "[--every M] [--journal FILE] [--policy P] [--tick S]\n");
+                            "[--every M] [--journal FILE] [--policy P] [--tick S] [--chain K]\n");
             return 2;
         }
     }
-    if (n < 2 || n > 1000 || !(seconds > 0) || !(rate > 0) || every < 2) {
+    if (n < 2 || n > 1000 || !(seconds > 0) || !(rate > 0) || every < 2 || chain < 2) {
         fprintf(stderr, "bench_gateway: bad option value\n");
         return 2;
     }
@@ -269,7 +262,7 @@ int main(int argc, char **argv)
     coflow_workload_init(&wl, n);
     for (size_t i = 0; i < n; i++) {
         coflow_workload_add_job(&wl, (int64_t)i, 0, 1, 0);
-        for (int k = 0; k < CHAIN; k++) {
+        for (int k = 0; k < chain; k++) {
             coflow_workload_add_coflow(&wl, k, 0);
             coflow_workload_add_flow(&wl, (uint32_t)i, (uint32_t)((i + 1) % n), FLOW_BYTES);
             if (k)
@@ -282,6 +275,7 @@ int main(int argc, char **argv)
     rpc_client_init(&cl);
     if (rpc_client_connect(&cl, "127.0.0.1", port, 2) || rpc_client_hello_client(&cl, TOKEN))
         die("client");
+    double t_reg = bench_now_s();
     for (size_t i = 0; i < n; i++)
         if (rpc_client_register(&cl, (int64_t)i, &wl, i))
             die("register");
@@ -304,6 +298,7 @@ int main(int argc, char **argv)
             acks++;
         }
     }
+    t_reg = bench_now_s() - t_reg;
     samples_t lat = {0};
     for (size_t i = 0; i < n; i++) {
         rpc_client_init(&ag[i].c);
@@ -313,7 +308,7 @@ int main(int argc, char **argv)
             die("agent connect");
     }
     /* Wait until every agent holds its first flow. */
-    for (double t_end = now_s() + 30;;) {
+    for (double t_end = bench_now_s() + 30;;) {
         size_t ready = 0;
         for (size_t i = 0; i < n; i++) {
             pf[i] = (struct pollfd){ag[i].c.fd, POLLIN, 0};
@@ -321,7 +316,7 @@ int main(int argc, char **argv)
         }
         if (ready == n)
             break;
-        if (now_s() > t_end) {
+        if (bench_now_s() > t_end) {
             fprintf(stderr, "bench_gateway: only %zu of %zu agents got a flow\n", ready, n);
             return 1;
         }
@@ -334,6 +329,9 @@ int main(int argc, char **argv)
 
     printf("gateway: %zu agents on loopback, policy %s, a completion every %u reports%s\n",
            n, policy, every, journal ? ", journal with fdatasync" : ", no journal");
+    printf("registering %zu jobs of %d coflows (all acknowledged): %.3f s\n", n, chain, t_reg);
+    printf("BENCH gateway phase=register jobs=%zu coflows_per_job=%d seconds=%.4f\n", n, chain,
+           t_reg);
     printf("%-11s %12s %12s %10s %10s %10s %10s %8s %8s\n", "phase", "offered/s", "handled/s",
            "pushes", "p50(ms)", "p99(ms)", "max(ms)", "gw cpu", "bench cpu");
     for (int phase = 0; phase < 2; phase++) {
@@ -345,9 +343,9 @@ int main(int argc, char **argv)
             ag[i].n_phase = 0;
         }
         lat.n = 0;
-        double t0 = now_s(), t_stop = t0 + seconds, cg0 = cpu_of(child), cs0 = cpu_self();
+        double t0 = bench_now_s(), t_stop = t0 + seconds, cg0 = cpu_of(child), cs0 = cpu_self();
         for (;;) {
-            double t = now_s();
+            double t = bench_now_s();
             if (t >= t_stop)
                 break;
             for (size_t i = 0; i < n; i++) {
@@ -357,12 +355,12 @@ int main(int argc, char **argv)
                         /* reports due since the phase began, on a steady clock */
                         uint64_t due = (uint64_t)((t - t0) * per_agent) + 1;
                         while (a->have_flow && a->n_phase < due) {
-                            report(a, every);
+                            report(a, every, chain);
                             a->n_phase++;
                         }
                     } else if (!rpc_client_want_write(&a->c)) {
                         for (int k = 0; k < 64 && a->have_flow; k++)
-                            report(a, every);
+                            report(a, every, chain);
                     }
                 }
                 if (rpc_client_flush(&a->c))
@@ -397,7 +395,7 @@ int main(int argc, char **argv)
                     if (pf[i].revents & (POLLIN | POLLHUP | POLLERR))
                         drain(&ag[i], &lat);
         }
-        double elapsed = now_s() - t0;
+        double elapsed = bench_now_s() - t0;
         double gw_cpu = (cpu_of(child) - cg0) / elapsed, me_cpu = (cpu_self() - cs0) / elapsed;
         uint64_t total = 0;
         for (size_t i = 0; i < n; i++)

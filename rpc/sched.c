@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dag/dag.h"
 #include "gateway.h"
 
 /* A rate differing from the pushed one by less than this share is not
@@ -118,7 +117,10 @@ uint64_t rpc_sched_first_fid(const rpc_sched_t *s, size_t j)
     return s->all.coflows[s->all.jobs[j].first_coflow].first_flow;
 }
 
-/* Appends job j of src to dst as a new job arrived at arrival_s. */
+/* Appends job j of src to dst as a new job arrived at arrival_s, with the
+ * fields dag_analyze derived for src (the job was analysed when it was
+ * parsed, and they do not depend on the other jobs), so the live workload
+ * never needs analysing again. */
 static weft_err_t copy_job(coflow_workload_t *dst, const coflow_workload_t *src, size_t j,
                            double arrival_s)
 {
@@ -140,7 +142,21 @@ static weft_err_t copy_job(coflow_workload_t *dst, const coflow_workload_t *src,
                      dst, src->coflows[src->parents[co->first_parent + k]].id)))
                 return err;
     }
-    return coflow_workload_finish_job(dst);
+    if ((err = coflow_workload_finish_job(dst)))
+        return err;
+    coflow_job_t *dj = &dst->jobs[dst->n_jobs - 1];
+    dj->depth = job->depth;
+    dj->lower_bound_s = job->lower_bound_s;
+    for (size_t k = 0; k < job->n_coflows; k++) {
+        const coflow_coflow_t *a = &src->coflows[job->first_coflow + k];
+        coflow_coflow_t *b = &dst->coflows[dj->first_coflow + k];
+        b->wave = a->wave;
+        b->n_children = a->n_children;
+        b->n_descendants = a->n_descendants;
+        b->iso_s = a->iso_s;
+        b->cp_below_s = a->cp_below_s;
+    }
+    return WEFT_OK;
 }
 
 /* ------------------------------------------------------------- events */
@@ -229,7 +245,7 @@ weft_err_t rpc_sched_commit_job(rpc_sched_t *s, const coflow_workload_t *tmp, do
 }
 
 /* Rebuilds live and st from the unfinished jobs of all (invariants above).
- * O(flows of unfinished jobs) plus dag_analyze. */
+ * O(flows and coflows of unfinished jobs). */
 static weft_err_t rebuild(rpc_sched_t *s)
 {
     weft_err_t err = WEFT_OK;
@@ -241,7 +257,6 @@ static weft_err_t rebuild(rpc_sched_t *s)
         if (!s->jdone[j])
             WEFT_CHECK(copy_job(&s->live, all, j, s->arrival_s[j]));
     coflow_workload_t *lv = &s->live;
-    WEFT_CHECK(dag_analyze(lv, &s->fab));
     WEFT_CHECK(weft_grow((void **)&s->l2g_flow, &s->cap_lf, lv->n_flows, sizeof(size_t)));
     WEFT_CHECK(weft_grow((void **)&s->l2g_coflow, &s->cap_lc, lv->n_coflows, sizeof(size_t)));
     free(s->ids);

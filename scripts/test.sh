@@ -37,7 +37,7 @@ echo "sanitizers: no reports"
 
 # memcheck on the real program, a representative path through the library:
 # generate, convert, inspect, and replay under every policy with checks on.
-echo "== valgrind memcheck: weft gen / convert / inspect / sim (every policy)"
+echo "== valgrind memcheck: weft gen / convert / inspect / sim (every policy), serve / agent / submit"
 VG="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9"
 VGDIR=$(mktemp -d)
 trap 'rm -rf "$VGDIR"' EXIT
@@ -59,6 +59,36 @@ $VG "$BUILD/weft" train "$VGDIR/small.weft" $TR --iters 4 \
     --resume "$VGDIR/train/checkpoint.msgpack" >/dev/null
 $VG "$BUILD/weft" eval --model "$VGDIR/train/best.msgpack" --policy learned --policy jsebf \
     --threads 2 "$VGDIR/small.weft" "$VGDIR/small.weft" >/dev/null
+# the gateway: weft serve (with a journal), two of four agents and weft
+# submit under memcheck, a short run of the end-to-end workload
+echo "valgrind-test-token" >"$VGDIR/token"
+$VG "$BUILD/weft" serve --listen 127.0.0.1:0 --ports 4 --port-rate 20MB/s \
+    --token-file "$VGDIR/token" --journal "$VGDIR/journal" --port-file "$VGDIR/port" \
+    >/dev/null 2>"$VGDIR/serve.err" &
+VG_SERVE=$!
+i=0
+while [ ! -s "$VGDIR/port" ] && [ $i -lt 300 ]; do i=$((i + 1)); sleep 0.1; done
+VG_PORT=$(cat "$VGDIR/port")
+VG_AGENTS=""
+for a in 0 1 2 3; do
+    if [ $a -lt 2 ]; then RUN=$VG; else RUN=""; fi
+    $RUN "$BUILD/weft" agent --id $a --gateway "127.0.0.1:$VG_PORT" \
+        --token-file "$VGDIR/token" 2>"$VGDIR/agent$a.err" &
+    VG_AGENTS="$VG_AGENTS $!"
+done
+vg_status=0
+$VG "$BUILD/weft" submit tests/gateway/small.weft --gateway "127.0.0.1:$VG_PORT" \
+    --token-file "$VGDIR/token" --timeout 120 >/dev/null || vg_status=$?
+# shellcheck disable=SC2086
+kill $VG_AGENTS
+for p in $VG_AGENTS; do wait "$p" || vg_status=$?; done
+kill $VG_SERVE
+wait $VG_SERVE || vg_status=$?
+if [ $vg_status -ne 0 ]; then
+    cat "$VGDIR"/*.err >&2
+    echo "valgrind: the gateway run failed (status $vg_status)" >&2
+    exit 1
+fi
 echo "valgrind: no errors, no leaks"
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}

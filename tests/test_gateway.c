@@ -148,6 +148,36 @@ Test(gateway, sched_sebf_greedy_by_hand)
     coflow_workload_destroy(&wl);
 }
 
+Test(gateway, sched_live_state_keeps_the_dag_analysis)
+{
+    /* The live workload is never analysed again: the fields dag_analyze
+     * derived at registration must be there, as a fresh analysis gives. */
+    coflow_workload_t wl;
+    two_jobs(&wl);
+    coflow_fabric_t fab;
+    cr_assert_eq(coflow_fabric_init(&fab, 3, 10), WEFT_OK);
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("wcp"), NULL), WEFT_OK);
+    uint64_t f;
+    add_job(&s, &wl, 0, 0.0, &f);
+    add_job(&s, &wl, 1, 0.0, &f);
+    cr_assert_eq(rpc_sched_decide(&s, 0.0), WEFT_OK);
+    cr_assert_eq(s.live.n_coflows, wl.n_coflows);
+    for (size_t c = 0; c < wl.n_coflows; c++) {
+        cr_assert_float_eq(s.live.coflows[c].iso_s, wl.coflows[c].iso_s, 1e-12);
+        cr_assert_float_eq(s.live.coflows[c].cp_below_s, wl.coflows[c].cp_below_s, 1e-12);
+        cr_assert_eq(s.live.coflows[c].wave, wl.coflows[c].wave);
+        cr_assert_eq(s.live.coflows[c].n_descendants, wl.coflows[c].n_descendants);
+    }
+    /* port 0 sends 400 B at 10 B/s (40 s), then 50 B from port 1 (5 s) */
+    cr_assert_float_eq(s.live.coflows[0].cp_below_s, 45.0, 1e-12);
+    cr_assert_float_eq(s.live.jobs[0].lower_bound_s, wl.jobs[0].lower_bound_s, 1e-12);
+    rpc_sched_destroy(&s);
+    coflow_fabric_destroy(&fab);
+    coflow_workload_destroy(&wl);
+}
+
 Test(gateway, sched_forget_port_announces_again)
 {
     coflow_workload_t wl;
