@@ -106,8 +106,11 @@ static void bars_script(FILE *gp, const void *arg)
     fputs("set title 'weft eval: avg weighted JCT / best heuristic (mean, 95% CI)'\n"
           "set style fill solid 0.6\nset boxwidth 0.7\nset grid ytics\nunset key\n"
           "set xtics rotate by -30\nset ylabel 'ratio (lower is better)'\n"
-          "plot '-' using 0:2:3:xtic(1) with boxerrorbars lc rgb '#4a7ab5'\n",
+          "set yrange [0:*]\n",
           gp);
+    fprintf(gp, "set xrange [-0.6:%g]\nset arrow from -0.6,1 to %g,1 nohead dt 2\n",
+            (double)b->n - 0.4, (double)b->n - 0.4);
+    fputs("plot '-' using 0:2:3:xtic(1) with boxerrorbars lc rgb '#4a7ab5'\n", gp);
     for (size_t i = 0; i < b->n; i++)
         fprintf(gp, "\"%s\" %.9g %.9g\n", b->names[i], b->ratio[i],
                 isnan(b->half[i]) ? 0 : b->half[i]);
