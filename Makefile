@@ -16,9 +16,10 @@ build: deps
 	@cmake --build $(BUILD) -j $(JOBS)
 
 # The main job: build multi-stage jobs from the bundled traces (Alibaba DAG
-# shapes filled with Facebook coflows) and compare every family of policy on
-# the emulator, with a JCT CDF plot; then replay the Facebook trace itself in
-# the classic Varys setting under the fast greedy-rate policies.
+# shapes filled with Facebook coflows) and compare every family of policy,
+# the shipped learned model included, on the emulator with a JCT CDF plot;
+# then replay the Facebook trace itself in the classic Varys setting under the
+# fast greedy-rate policies.
 RUN_DIR ?= $(BUILD)/run
 run: build
 	@mkdir -p $(RUN_DIR)
@@ -27,7 +28,7 @@ run: build
 	./$(BUILD)/weft sim $(RUN_DIR)/alibaba-fb.weft --out $(RUN_DIR) \
 	    --plot $(RUN_DIR)/jct-cdf.png \
 	    --policy fifo --policy scf --policy sebf --policy aalo --policy sincronia \
-	    --policy wcp --policy jsebf --policy fair
+	    --policy wcp --policy jsebf --policy fair --policy learned
 	./$(BUILD)/weft sim data/FB2010-1Hr-150-0.txt --format fb --varys \
 	    --policy fifo --policy sincronia --policy aalo
 
