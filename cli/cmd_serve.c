@@ -41,6 +41,8 @@ static void usage(FILE *out)
             "  --max-frame BYTES   frame payload cap (default 1048576)\n"
             "  --hello-timeout S   close connections without a valid hello after S s (5)\n"
             "  --idle-timeout S    close silent authenticated connections after S s (60)\n"
+            "  --frame-timeout S   close a connection whose frame is still incomplete S s\n"
+            "                      after its first bytes arrived (10)\n"
             "  --port-file FILE    write the bound port number to FILE once listening\n"
             "  -v, --verbose       log connection events to stderr\n");
 }
@@ -67,6 +69,7 @@ int cmd_serve(int argc, char **argv)
         {"max-frame", required_argument, NULL, 'm'},
         {"hello-timeout", required_argument, NULL, 'H'},
         {"idle-timeout", required_argument, NULL, 'I'},
+        {"frame-timeout", required_argument, NULL, 'W'},
         {"port-file", required_argument, NULL, 'P'}, {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     rpc_gateway_opts_t o = {0};
@@ -106,11 +109,15 @@ int cmd_serve(int argc, char **argv)
         case 'k':
         case 'H':
         case 'I':
+        case 'W':
             if (!parse_double(optarg, 1e-6, &d)) {
                 fprintf(stderr, "weft serve: '%s': expected a number of seconds > 0\n", optarg);
                 return CLI_USAGE;
             }
-            *(ch == 'k' ? &o.tick_s : ch == 'H' ? &o.hello_timeout_s : &o.idle_timeout_s) = d;
+            *(ch == 'k'   ? &o.tick_s
+              : ch == 'H' ? &o.hello_timeout_s
+              : ch == 'I' ? &o.idle_timeout_s
+                          : &o.frame_timeout_s) = d;
             break;
         case 'j': o.journal = optarg; break;
         case 'F': o.journal_nosync = true; break;

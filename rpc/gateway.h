@@ -176,6 +176,10 @@ typedef struct {
                                   then, whatever it sends; 0: 5 s */
     double idle_timeout_s;     /* close an authenticated connection silent
                                   this long; 0: 60 s */
+    double frame_timeout_s;    /* close a connection whose started frame is
+                                  not complete this long after its first
+                                  byte arrived (slow-loris after hello);
+                                  0: 10 s */
     size_t max_conns;          /* 0: 1024 */
     size_t max_frame;          /* payload cap, bytes; 0: 1 MiB */
     unsigned budget;           /* frames handled per connection per read

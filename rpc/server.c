@@ -12,7 +12,9 @@
  * (read watermark), its output queue (max_output, else dropped), and the
  * connection count (max_conns). An unauthenticated connection is closed
  * hello_timeout after it was accepted whatever it sends (slow-loris), an
- * authenticated one after idle_timeout of silence.
+ * authenticated one after idle_timeout of silence or when a frame it began
+ * is not complete frame_timeout after its first bytes arrived (a trickled
+ * frame resets no deadline).
  *
  * Durability (group commit): registrations and completions are appended
  * to the journal while their messages are handled, and the decision event
@@ -58,7 +60,7 @@ static const char *const conn_state_name[] = {"hello", "agent", "client", "closi
 typedef struct conn {
     rpc_gateway_t *gw;
     struct bufferevent *bev;
-    struct event *hello_timer, *resume, *close_timer;
+    struct event *hello_timer, *resume, *close_timer, *frame_timer;
     rpc_decoder_t dec;
     rpc_frame_t fr;
     conn_state_t state;
@@ -66,6 +68,7 @@ typedef struct conn {
     int data_port;     /* an agent's data port */
     char host[64];     /* peer address */
     uint64_t serial;
+    uint64_t frame_mark; /* dec.frames when the frame deadline was armed */
     struct conn *prev, *next;
 } conn_t;
 
@@ -156,6 +159,8 @@ static void conn_free(conn_t *c)
         event_free(c->resume);
     if (c->close_timer)
         event_free(c->close_timer);
+    if (c->frame_timer)
+        event_free(c->frame_timer);
     bufferevent_free(c->bev);
     rpc_decoder_destroy(&c->dec);
     rpc_frame_destroy(&c->fr);
@@ -572,7 +577,7 @@ static void handle(conn_t *c, const msgpack_object *m)
 
 /* ------------------------------------------------------------- reading */
 
-static void conn_process(conn_t *c)
+static void conn_process_frames(conn_t *c)
 {
     rpc_gateway_t *gw = c->gw;
     struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -611,6 +616,30 @@ static void conn_process(conn_t *c)
     }
 }
 
+/* Keeps the frame deadline: armed while bytes of an unfinished frame are
+ * buffered, restarted whenever a frame was yielded since it was armed (the
+ * bytes now pending belong to a later frame), disarmed when nothing is. */
+static void frame_deadline(conn_t *c)
+{
+    if (c->state == CONN_CLOSING)
+        return;
+    bool armed = evtimer_pending(c->frame_timer, NULL);
+    if (rpc_decoder_pending(&c->dec) == 0) {
+        if (armed)
+            evtimer_del(c->frame_timer);
+    } else if (!armed || c->dec.frames != c->frame_mark) {
+        c->frame_mark = c->dec.frames;
+        struct timeval tv = tv_of(c->gw->o.frame_timeout_s);
+        evtimer_add(c->frame_timer, &tv);
+    }
+}
+
+static void conn_process(conn_t *c)
+{
+    conn_process_frames(c);
+    frame_deadline(c);
+}
+
 static void read_cb(struct bufferevent *bev, void *arg)
 {
     (void)bev;
@@ -638,6 +667,17 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         return conn_fail(c, "timeout", "idle for %g s", c->gw->o.idle_timeout_s);
     }
     conn_free(c);
+}
+
+static void frame_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    conn_t *c = arg;
+    if (rpc_decoder_pending(&c->dec) == 0 || c->dec.frames != c->frame_mark)
+        return; /* completed meanwhile: conn_process keeps the deadline */
+    c->gw->stats.timeouts++;
+    conn_fail(c, "timeout", "a frame was still incomplete %g s after it began",
+              c->gw->o.frame_timeout_s);
 }
 
 static void hello_timeout_cb(evutil_socket_t fd, short what, void *arg)
@@ -684,13 +724,14 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     c->hello_timer = evtimer_new(gw->base, hello_timeout_cb, c);
     c->resume = event_new(gw->base, -1, 0, resume_cb, c);
     c->close_timer = evtimer_new(gw->base, close_timer_cb, c);
+    c->frame_timer = evtimer_new(gw->base, frame_timeout_cb, c);
     c->next = gw->conns;
     if (gw->conns)
         gw->conns->prev = c;
     gw->conns = c;
     gw->stats.conns_open++;
     gw->stats.conns_accepted++;
-    if (!c->bev || !c->hello_timer || !c->resume || !c->close_timer) {
+    if (!c->bev || !c->hello_timer || !c->resume || !c->close_timer || !c->frame_timer) {
         if (!c->bev)
             evutil_closesocket(fd);
         c->bev = c->bev ? c->bev : bufferevent_socket_new(gw->base, -1, 0);
@@ -909,6 +950,8 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
         o->hello_timeout_s = 5;
     if (!(o->idle_timeout_s > 0))
         o->idle_timeout_s = 60;
+    if (!(o->frame_timeout_s > 0))
+        o->frame_timeout_s = 10;
     if (!o->max_conns)
         o->max_conns = 1024;
     if (!o->max_frame)

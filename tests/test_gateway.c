@@ -742,3 +742,63 @@ Test(gateway_limits, idle_connection_times_out, .init = server_idle1, .fini = st
     rpc_client_destroy(&c);
     still_serving();
 }
+
+static void server_frame1(void) { start_server("--frame-timeout", "1"); }
+
+Test(gateway_limits, slow_loris_frame_after_hello, .init = server_frame1, .fini = stop_server,
+     .timeout = 30)
+{
+    /* Authenticated, then a frame trickled one byte per 100 ms: each byte
+     * resets the idle timeout, but the frame has 1 s from its first byte. */
+    rpc_client_t c;
+    connect_to(&c);
+    hello_client(&c);
+    cr_assert_eq(rpc_client_ping(&c, 9), WEFT_OK);
+    /* all but the last byte, 100 ms apart, until the gateway speaks */
+    bool spoke = false;
+    struct pollfd p = {c.fd, POLLIN, 0};
+    for (size_t i = 0; i + 1 < c.out.size && !spoke; i++) {
+        cr_assert_eq(send(c.fd, c.out.data + i, 1, MSG_NOSIGNAL), 1);
+        spoke = poll(&p, 1, 100) == 1;
+    }
+    cr_assert(spoke || poll(&p, 1, 5000) == 1, "the gateway kept waiting for the frame");
+    c.out.size = 0;
+    expect_error(&c, "timeout", "a frame was still incomplete 1 s after it began");
+    expect_closed(&c);
+    rpc_client_destroy(&c);
+    still_serving();
+}
+
+Test(gateway_limits, frames_split_across_sends_are_not_a_slow_loris, .init = server_frame1,
+     .fini = stop_server, .timeout = 30)
+{
+    /* For 2.5 s (over twice the frame timeout) a frame is always half-sent:
+     * each send carries the end of one ping and the start of the next. The
+     * deadline restarts with every completed frame, so nothing is closed. */
+    rpc_client_t c;
+    connect_to(&c);
+    hello_client(&c);
+    msgpack_sbuffer one;
+    msgpack_sbuffer_init(&one);
+    cr_assert_eq(rpc_pack_simple(&one, "ping", 1), WEFT_OK);
+    size_t half = one.size / 2;
+    cr_assert_eq(send(c.fd, one.data, half, MSG_NOSIGNAL), (ssize_t)half);
+    int pongs = 0;
+    for (int i = 0; i < 25; i++) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        char buf[64];
+        memcpy(buf, one.data + half, one.size - half);
+        memcpy(buf + one.size - half, one.data, half);
+        cr_assert_eq(send(c.fd, buf, one.size, MSG_NOSIGNAL), (ssize_t)one.size);
+        const msgpack_object *m;
+        cr_assert_eq(wait_msg(&c, &m), 1, "closed after %d pongs: %s", pongs,
+                     weft_last_error());
+        char type[32];
+        cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "pong");
+        pongs++;
+    }
+    cr_assert_eq(pongs, 25);
+    msgpack_sbuffer_destroy(&one);
+    rpc_client_destroy(&c);
+}
