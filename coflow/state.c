@@ -265,6 +265,7 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
         n_cports += wl->coflows[c].n_senders + wl->coflows[c].n_receivers;
     st->cports = weft_calloc(n_cports, sizeof *st->cports);
     st->cport_bytes = weft_calloc(n_cports, sizeof *st->cport_bytes);
+    st->cport_comp = weft_calloc(n_cports ? n_cports : 1, sizeof *st->cport_comp);
     st->rflows = weft_calloc(nf, sizeof *st->rflows);
     st->rstart = weft_calloc(n_cports + 1, sizeof *st->rstart);
     st->sflows = weft_calloc(nf, sizeof *st->sflows);
@@ -282,7 +283,7 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
         !st->flow_remaining || !st->flow_rate || !st->scratch_out || !st->scratch_in ||
         !st->free_out || !st->free_in || !st->touched || !st->flow_list || !st->port_index ||
         !st->heap_key || !st->heap_val || !st->rated || !st->flow_coflow ||
-        !st->cport_start || !st->cports || !st->cport_bytes || !st->rflows || !st->rstart ||
+        !st->cport_start || !st->cports || !st->cport_bytes || !st->cport_comp || !st->rflows || !st->rstart ||
         !st->sflows || !st->sstart || !st->sopen || !st->ropen || !st->sgroup ||
         !st->rgroup || !st->spos || !st->rpos || !st->cache_remaining ||
         !st->cache_open) {
@@ -360,6 +361,7 @@ void coflow_state_destroy(coflow_state_t *st)
     free(st->cport_start);
     free(st->cports);
     free(st->cport_bytes);
+    free(st->cport_comp);
     free(st->rflows);
     free(st->rstart);
     free(st->sflows);
@@ -407,8 +409,8 @@ bool coflow_state_finish_flow(coflow_state_t *st, size_t f)
     st->open_flows[last] = f;
     st->open_pos[f] = last;
     if (coflow_state_cache_valid(st, c)) { /* its bytes leave the cache */
-        st->cport_bytes[st->sgroup[f]] -= st->flow_remaining[f];
-        st->cport_bytes[st->rgroup[f]] -= st->flow_remaining[f];
+        coflow_state_cache_sub(st, st->sgroup[f], st->flow_remaining[f], 0);
+        coflow_state_cache_sub(st, st->rgroup[f], st->flow_remaining[f], 0);
         st->cache_open[c] = st->n_open[c] - 1;
     }
     st->n_open[c]--;
@@ -458,6 +460,8 @@ const double *coflow_state_port_bytes_exact(coflow_state_t *st, size_t c)
         st->scratch_out[flows[f].src] += st->flow_remaining[f];
         st->scratch_in[flows[f].dst] += st->flow_remaining[f];
     }
+    for (size_t i = a; i < b; i++)
+        st->cport_comp[i] = 0;
     for (size_t i = a; i < mid; i++) {
         bytes[i - a] = st->scratch_out[st->cports[i]];
         st->scratch_out[st->cports[i]] = 0;

@@ -342,8 +342,12 @@ static void advance(sim_t *s, double dt)
         } else {
             st->flow_remaining[m->f] = left;
             if (cached) {
-                st->cport_bytes[st->sgroup[m->f]] -= sent;
-                st->cport_bytes[st->rgroup[m->f]] -= sent;
+                /* the flow's own rounding: rem - sent == left + e exactly,
+                   so it really lost sent + e */
+                double bb = left - rem;
+                double e = (rem - (left - bb)) + (-sent - bb);
+                coflow_state_cache_sub(st, st->sgroup[m->f], sent, e);
+                coflow_state_cache_sub(st, st->rgroup[m->f], sent, e);
             }
         }
         acc += sent;
