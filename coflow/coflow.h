@@ -212,6 +212,10 @@ typedef struct {
      * capacity (free_out/free_in) is within COFLOW_RATE_EPS of capacity.
      * alloc_add_rate keeps them; all zero between calls. */
     size_t n_port_words;           /* ceil(n_ports / 64) */
+    uint32_t *used_ports;          /* [2 * n_ports] ports given capacity in
+                                      this allocation: p sends, n_ports + p
+                                      receives (empty between calls) */
+    size_t n_used_ports;
     uint64_t *full_out, *full_in;  /* [n_port_words] */
     /* Each coflow's ports as bit sets over the words they span, so a
      * greedy walk tests a coflow's ports and a group's flows a word at a

@@ -317,11 +317,13 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
     }
     st->cport_start[nc] = k;
     st->n_port_words = (np + 63) / 64;
-    st->full_out = weft_calloc(st->n_port_words, sizeof *st->full_out);
-    st->full_in = weft_calloc(st->n_port_words, sizeof *st->full_in);
+    st->full_out = weft_calloc(st->n_port_words + 1, sizeof *st->full_out);
+    st->full_in = weft_calloc(st->n_port_words + 1, sizeof *st->full_in);
+    st->used_ports = weft_calloc(np + 1, 2 * sizeof *st->used_ports);
     group_flows(st, false, st->rflows, st->rstart, st->ropen, st->rgroup, st->rpos);
     group_flows(st, true, st->sflows, st->sstart, st->sopen, st->sgroup, st->spos);
-    if (!st->full_out || !st->full_in || build_pairs(st) || build_masks(st)) {
+    if (!st->full_out || !st->full_in || !st->used_ports || build_pairs(st) ||
+        build_masks(st)) {
         coflow_state_destroy(st);
         return weft_fail(WEFT_ENOMEM, "out of memory for the port sets of %zu coflows", nc);
     }
@@ -376,6 +378,7 @@ void coflow_state_destroy(coflow_state_t *st)
     free(st->cache_open);
     free(st->full_out);
     free(st->full_in);
+    free(st->used_ports);
     free(st->pmask);
     free(st->pmask_off);
     free(st->pmask_span);
