@@ -15,7 +15,6 @@
 #include "coflow_internal.h"
 
 #include <math.h>
-#include <stdlib.h>
 
 #define AALO_FIRST_THRESHOLD (10.0 * 1048576.0)
 #define AALO_THRESHOLD_FACTOR 10.0
@@ -59,14 +58,28 @@ static void aalo_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     coflow_sort_by_key(st, ids, n, k->key);
 }
 
-/* Orders flows by their place in open_flows: by coflow, then in the
- * coflow's open order. */
-static _Thread_local const size_t *aalo_pos;
-
-static int cmp_open_pos(const void *a, const void *b)
+/* Sorts v[0..n) ascending, bottom-up merge sort through tmp[0..n). */
+static void sort_sizes(size_t *v, size_t *tmp, size_t n)
 {
-    size_t x = aalo_pos[*(const size_t *)a], y = aalo_pos[*(const size_t *)b];
-    return (x > y) - (x < y);
+    size_t *src = v, *dst = tmp;
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi)
+                dst[o++] = src[j] < src[i] ? src[j++] : src[i++];
+            while (i < mid)
+                dst[o++] = src[i++];
+            while (j < hi)
+                dst[o++] = src[j++];
+        }
+        size_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v)
+        for (size_t i = 0; i < n; i++)
+            v[i] = src[i];
 }
 
 static double aalo_next_change(void *ctx, const coflow_state_t *st)
@@ -84,12 +97,13 @@ static double aalo_next_change(void *ctx, const coflow_state_t *st)
             for (size_t j = 0; j < st->n_open[c]; j++)
                 k->key[c] += st->flow_rate[st->open_flows[wl->coflows[c].first_flow + j]];
     }
+    /* places in open_flows, sorted: by coflow, then in its open order */
+    size_t *pos = k->flows, *tmp = k->flows + st->wl->n_flows;
     for (size_t i = 0; i < st->n_rated; i++)
-        k->flows[i] = st->rated[i];
-    aalo_pos = st->open_pos;
-    qsort(k->flows, st->n_rated, sizeof *k->flows, cmp_open_pos);
+        pos[i] = st->open_pos[st->rated[i]];
+    sort_sizes(pos, tmp, st->n_rated);
     for (size_t i = 0; i < st->n_rated; i++) {
-        size_t f = k->flows[i];
+        size_t f = st->open_flows[pos[i]];
         k->key[st->flow_coflow[f]] += st->flow_rate[f];
     }
     for (size_t i = 0; i < k->n_ids; i++) {
@@ -120,7 +134,7 @@ static weft_err_t aalo_create(void **ctx, const coflow_state_t *st)
     if (err)
         return err;
     coflow_keyctx_t *k = *ctx;
-    k->flows = weft_calloc(st->wl->n_flows ? st->wl->n_flows : 1, sizeof *k->flows);
+    k->flows = weft_calloc(st->wl->n_flows + 1, 2 * sizeof *k->flows);
     if (!k->flows) {
         coflow_keyctx_destroy(k);
         *ctx = NULL;
