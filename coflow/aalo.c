@@ -58,30 +58,6 @@ static void aalo_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     coflow_sort_by_key(st, ids, n, k->key);
 }
 
-/* Sorts v[0..n) ascending, bottom-up merge sort through tmp[0..n). */
-static void sort_sizes(size_t *v, size_t *tmp, size_t n)
-{
-    size_t *src = v, *dst = tmp;
-    for (size_t w = 1; w < n; w *= 2) {
-        for (size_t lo = 0; lo < n; lo += 2 * w) {
-            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
-            size_t i = lo, j = mid, o = lo;
-            while (i < mid && j < hi)
-                dst[o++] = src[j] < src[i] ? src[j++] : src[i++];
-            while (i < mid)
-                dst[o++] = src[i++];
-            while (j < hi)
-                dst[o++] = src[j++];
-        }
-        size_t *t = src;
-        src = dst;
-        dst = t;
-    }
-    if (src != v)
-        for (size_t i = 0; i < n; i++)
-            v[i] = src[i];
-}
-
 static double aalo_next_change(void *ctx, const coflow_state_t *st)
 {
     coflow_keyctx_t *k = ctx;
@@ -101,7 +77,7 @@ static double aalo_next_change(void *ctx, const coflow_state_t *st)
     size_t *pos = k->flows, *tmp = k->flows + st->wl->n_flows;
     for (size_t i = 0; i < st->n_rated; i++)
         pos[i] = st->open_pos[st->rated[i]];
-    sort_sizes(pos, tmp, st->n_rated);
+    coflow_merge_sort_by(pos, tmp, st->n_rated, NULL);
     for (size_t i = 0; i < st->n_rated; i++) {
         size_t f = st->open_flows[pos[i]];
         k->key[st->flow_coflow[f]] += st->flow_rate[f];

@@ -28,6 +28,10 @@ void coflow_keyctx_destroy(void *ctx);
  * plus the heaviest path below it (cp_below_s without its own iso_s). */
 double coflow_remaining_path(coflow_state_t *st, size_t c);
 
+/* Sorts a[0..m) ascending by key[a[i]] (by a[i] itself when key is NULL),
+ * stably, without allocating: a bottom-up merge sort through buf[0..m). */
+void coflow_merge_sort_by(size_t *a, size_t *buf, size_t m, const double *key);
+
 /* Orderings. */
 extern const coflow_ordering_t coflow_fifo, coflow_scf, coflow_ncf, coflow_lcf, coflow_sebf,
     coflow_aalo, coflow_sincronia, coflow_wcp, coflow_jsebf, coflow_fair, coflow_srf;
