@@ -15,7 +15,6 @@
 #include "coflow_internal.h"
 
 #include <math.h>
-#include <stdlib.h>
 
 #define AALO_FIRST_THRESHOLD (10.0 * 1048576.0)
 #define AALO_THRESHOLD_FACTOR 10.0
@@ -59,16 +58,6 @@ static void aalo_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     coflow_sort_by_key(st, ids, n, k->key);
 }
 
-/* Orders flows by their place in open_flows: by coflow, then in the
- * coflow's open order. */
-static _Thread_local const size_t *aalo_pos;
-
-static int cmp_open_pos(const void *a, const void *b)
-{
-    size_t x = aalo_pos[*(const size_t *)a], y = aalo_pos[*(const size_t *)b];
-    return (x > y) - (x < y);
-}
-
 static double aalo_next_change(void *ctx, const coflow_state_t *st)
 {
     coflow_keyctx_t *k = ctx;
@@ -84,12 +73,13 @@ static double aalo_next_change(void *ctx, const coflow_state_t *st)
             for (size_t j = 0; j < st->n_open[c]; j++)
                 k->key[c] += st->flow_rate[st->open_flows[wl->coflows[c].first_flow + j]];
     }
+    /* places in open_flows, sorted: by coflow, then in its open order */
+    size_t *pos = k->flows, *tmp = k->flows + st->wl->n_flows;
     for (size_t i = 0; i < st->n_rated; i++)
-        k->flows[i] = st->rated[i];
-    aalo_pos = st->open_pos;
-    qsort(k->flows, st->n_rated, sizeof *k->flows, cmp_open_pos);
+        pos[i] = st->open_pos[st->rated[i]];
+    coflow_merge_sort_by(pos, tmp, st->n_rated, NULL);
     for (size_t i = 0; i < st->n_rated; i++) {
-        size_t f = k->flows[i];
+        size_t f = st->open_flows[pos[i]];
         k->key[st->flow_coflow[f]] += st->flow_rate[f];
     }
     for (size_t i = 0; i < k->n_ids; i++) {
@@ -120,7 +110,7 @@ static weft_err_t aalo_create(void **ctx, const coflow_state_t *st)
     if (err)
         return err;
     coflow_keyctx_t *k = *ctx;
-    k->flows = weft_calloc(st->wl->n_flows ? st->wl->n_flows : 1, sizeof *k->flows);
+    k->flows = weft_calloc(st->wl->n_flows + 1, 2 * sizeof *k->flows);
     if (!k->flows) {
         coflow_keyctx_destroy(k);
         *ctx = NULL;

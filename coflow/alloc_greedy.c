@@ -51,14 +51,18 @@ bool alloc_coflow_can_move(const coflow_state_t *st, size_t c)
 
 void alloc_release_ports(coflow_state_t *st)
 {
-    const coflow_flow_t *flows = st->wl->flows;
-    for (size_t i = 0; i < st->n_rated; i++) {
-        size_t f = st->rated[i];
-        st->free_out[flows[f].src] = 0;
-        st->free_in[flows[f].dst] = 0;
-        st->full_out[flows[f].src >> 6] = 0;
-        st->full_in[flows[f].dst >> 6] = 0;
+    size_t np = st->fab->n_ports;
+    for (size_t i = 0; i < st->n_used_ports; i++) {
+        size_t k = st->used_ports[i];
+        if (k < np) {
+            st->free_out[k] = 0;
+            st->full_out[k >> 6] = 0;
+        } else {
+            st->free_in[k - np] = 0;
+            st->full_in[(k - np) >> 6] = 0;
+        }
     }
+    st->n_used_ports = 0;
 }
 
 /* The walk of one port group (below) in one place: the group's port g on

@@ -21,6 +21,10 @@ static inline void alloc_add_rate(coflow_state_t *st, size_t f, double r)
     uint32_t s = fl->src, d = fl->dst;
     if (st->flow_rate[f] == 0)
         st->rated[st->n_rated++] = f;
+    if (st->free_out[s] == 0)
+        st->used_ports[st->n_used_ports++] = s;
+    if (st->free_in[d] == 0)
+        st->used_ports[st->n_used_ports++] = (uint32_t)fab->n_ports + d;
     st->flow_rate[f] += r;
     st->free_out[s] += r;
     st->free_in[d] += r;
@@ -53,8 +57,9 @@ bool alloc_coflow_can_move(const coflow_state_t *st, size_t c);
  * added to what it has. O(open flows of the coflows that can move). */
 void alloc_greedy_pass(coflow_state_t *st, const size_t *order, size_t n);
 
-/* Zeroes the used capacity and the full-port bits of the ports of every
- * rated flow (a port only fills through alloc_add_rate). */
+/* Zeroes the used capacity and the full-port bits of every port
+ * alloc_add_rate gave capacity (the only way a port fills): O(ports used),
+ * not O(flows rated). */
 void alloc_release_ports(coflow_state_t *st);
 
 #endif

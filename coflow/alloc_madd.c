@@ -22,18 +22,22 @@ static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
         const coflow_coflow_t *co = &wl->coflows[c];
         if (!alloc_coflow_can_move(st, c))
             continue;
-        /* G over the coflow's distinct ports, from its exact per-port
-         * remaining bytes (the rates below walk its open flows anyway). */
-        const double *bytes = coflow_state_port_bytes_exact(st, c);
+        /* G over the coflow's distinct ports, from its per-port remaining
+         * bytes with their rounding compensation (coflow.h): as close to
+         * the sum of its open flows as summing them afresh, without
+         * walking them. */
+        const double *bytes = coflow_state_port_bytes(st, c);
         size_t a = st->cport_start[c], mid = a + co->n_senders, b = st->cport_start[c + 1];
+        const double *comp = st->cport_comp + a;
         double gamma = 0;
         for (size_t q = a; q < b && isfinite(gamma); q++) {
             uint32_t p = st->cports[q];
             double cap = q < mid ? fab->cap_out[p] : fab->cap_in[p];
             double free = cap - (q < mid ? st->free_out[p] : st->free_in[p]);
-            if (bytes[q - a] <= 0)
+            double left = bytes[q - a] + comp[q - a];
+            if (left <= 0)
                 continue;
-            double g = free > COFLOW_RATE_EPS * cap ? bytes[q - a] / free : INFINITY;
+            double g = free > COFLOW_RATE_EPS * cap ? left / free : INFINITY;
             if (g > gamma)
                 gamma = g;
         }

@@ -9,31 +9,6 @@
  */
 #include "alloc_internal.h"
 
-/* Sorts a[0..m) by key[a[i]] ascending, stably; buf holds m entries. */
-static void merge_sort_by(size_t *a, size_t *buf, size_t m, const double *key)
-{
-    size_t *src = a, *dst = buf;
-    for (size_t width = 1; width < m; width *= 2) {
-        for (size_t lo = 0; lo < m; lo += 2 * width) {
-            size_t mid = lo + width < m ? lo + width : m;
-            size_t hi = lo + 2 * width < m ? lo + 2 * width : m;
-            size_t i = lo, j = mid, o = lo;
-            while (i < mid && j < hi)
-                dst[o++] = key[src[j]] < key[src[i]] ? src[j++] : src[i++];
-            while (i < mid)
-                dst[o++] = src[i++];
-            while (j < hi)
-                dst[o++] = src[j++];
-        }
-        size_t *t = src;
-        src = dst;
-        dst = t;
-    }
-    if (src != a)
-        for (size_t i = 0; i < m; i++)
-            a[i] = src[i];
-}
-
 static void srf_allocate(coflow_state_t *st, const size_t *order, size_t n)
 {
     const coflow_workload_t *wl = st->wl;
@@ -46,7 +21,7 @@ static void srf_allocate(coflow_state_t *st, const size_t *order, size_t n)
             st->flow_list[m++] = f;
         }
     }
-    merge_sort_by(st->flow_list, st->flow_list + m, m, st->flow_remaining);
+    coflow_merge_sort_by(st->flow_list, st->flow_list + m, m, st->flow_remaining);
     for (size_t i = 0; i < m; i++) {
         size_t f = st->flow_list[i];
         uint32_t s = wl->flows[f].src, d = wl->flows[f].dst;

@@ -198,6 +198,13 @@ typedef struct {
     uint32_t *sopen, *ropen;       /* [number of cports] open flows a group */
     uint32_t *sgroup, *rgroup;     /* [n_flows] group position of each flow */
     uint32_t *spos, *rpos;         /* [n_flows] index of each flow in x_flows */
+    /* What rounding took from cport_bytes, parallel to it: cport_bytes[q]
+     * + cport_comp[q] is c's remaining bytes through the port to within a
+     * few ulps of the smallest flow (compensated summation: a driver that
+     * moves bytes adds each subtraction's rounding error here, see
+     * coflow_state_cache_sub), so MADD paces from it without re-summing
+     * the open flows. Zero after a rebuild. */
+    double *cport_comp;
     double *cache_remaining;       /* [n_coflows] stamp, NAN = never */
     size_t *cache_open;            /* [n_coflows] stamp */
     /* Full ports as bit sets, so allocators test a coflow's ports a word
@@ -205,6 +212,10 @@ typedef struct {
      * capacity (free_out/free_in) is within COFLOW_RATE_EPS of capacity.
      * alloc_add_rate keeps them; all zero between calls. */
     size_t n_port_words;           /* ceil(n_ports / 64) */
+    uint32_t *used_ports;          /* [2 * n_ports] ports given capacity in
+                                      this allocation: p sends, n_ports + p
+                                      receives (empty between calls) */
+    size_t n_used_ports;
     uint64_t *full_out, *full_in;  /* [n_port_words] */
     /* Each coflow's ports as bit sets over the words they span, so a
      * greedy walk tests a coflow's ports and a group's flows a word at a
@@ -279,6 +290,17 @@ static inline bool coflow_state_cache_valid(const coflow_state_t *st, size_t c)
 {
     return st->cache_remaining[c] == st->coflow_remaining[c] &&
            st->cache_open[c] == st->n_open[c];
+}
+
+/* Subtracts x from the cached bytes at cports position q, keeping the
+ * rounding error in cport_comp[q] (Knuth's TwoSum), plus `extra`: the part
+ * of the true decrease that x lacks (a flow's own rounding). */
+static inline void coflow_state_cache_sub(coflow_state_t *st, size_t q, double x, double extra)
+{
+    double a = st->cport_bytes[q], s = a - x, bb = s - a;
+    double err = (a - (s - bb)) + (-x - bb); /* a - x == s + err exactly */
+    st->cport_bytes[q] = s;
+    st->cport_comp[q] += err - extra;
 }
 
 /* --------------------------------------------------------------- policies */

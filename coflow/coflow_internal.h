@@ -17,8 +17,8 @@ typedef struct {
     double *job_acc2;  /* [n_jobs] zero between calls */
     size_t *ids;       /* [n_coflows] last active list (aalo's next_change) */
     size_t n_ids;
-    size_t *flows;     /* [n_flows] flow scratch, NULL unless the ordering
-                          allocates it (aalo) */
+    size_t *flows;     /* [2 * n_flows] flow scratch, NULL unless the
+                          ordering allocates it (aalo) */
 } coflow_keyctx_t;
 
 weft_err_t coflow_keyctx_create(void **ctx, const coflow_state_t *st);
@@ -27,6 +27,10 @@ void coflow_keyctx_destroy(void *ctx);
 /* Remaining critical path of active coflow c: its remaining bottleneck time
  * plus the heaviest path below it (cp_below_s without its own iso_s). */
 double coflow_remaining_path(coflow_state_t *st, size_t c);
+
+/* Sorts a[0..m) ascending by key[a[i]] (by a[i] itself when key is NULL),
+ * stably, without allocating: a bottom-up merge sort through buf[0..m). */
+void coflow_merge_sort_by(size_t *a, size_t *buf, size_t m, const double *key);
 
 /* Orderings. */
 extern const coflow_ordering_t coflow_fifo, coflow_scf, coflow_ncf, coflow_lcf, coflow_sebf,

@@ -1,7 +1,8 @@
 /*
- * sort.c - the deterministic sort every key-based ordering uses.
+ * sort.c - the deterministic sort every key-based ordering uses, and the
+ * allocation-free merge sort of srf and aalo.
  */
-#include "coflow.h"
+#include "coflow_internal.h"
 
 #include <stdlib.h>
 
@@ -25,4 +26,32 @@ void coflow_sort_by_key(const coflow_state_t *st, size_t *ids, size_t n, const d
     sort_key = key;
     sort_release = st->release_s;
     qsort(ids, n, sizeof *ids, cmp_by_key);
+}
+
+void coflow_merge_sort_by(size_t *a, size_t *buf, size_t m, const double *key)
+{
+    size_t *src = a, *dst = buf;
+    for (size_t width = 1; width < m; width *= 2) {
+        for (size_t lo = 0; lo < m; lo += 2 * width) {
+            size_t mid = lo + width < m ? lo + width : m;
+            size_t hi = lo + 2 * width < m ? lo + 2 * width : m;
+            size_t i = lo, j = mid, o = lo;
+            if (key)
+                while (i < mid && j < hi)
+                    dst[o++] = key[src[j]] < key[src[i]] ? src[j++] : src[i++];
+            else
+                while (i < mid && j < hi)
+                    dst[o++] = src[j] < src[i] ? src[j++] : src[i++];
+            while (i < mid)
+                dst[o++] = src[i++];
+            while (j < hi)
+                dst[o++] = src[j++];
+        }
+        size_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        for (size_t i = 0; i < m; i++)
+            a[i] = src[i];
 }

@@ -265,6 +265,7 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
         n_cports += wl->coflows[c].n_senders + wl->coflows[c].n_receivers;
     st->cports = weft_calloc(n_cports, sizeof *st->cports);
     st->cport_bytes = weft_calloc(n_cports, sizeof *st->cport_bytes);
+    st->cport_comp = weft_calloc(n_cports ? n_cports : 1, sizeof *st->cport_comp);
     st->rflows = weft_calloc(nf, sizeof *st->rflows);
     st->rstart = weft_calloc(n_cports + 1, sizeof *st->rstart);
     st->sflows = weft_calloc(nf, sizeof *st->sflows);
@@ -282,7 +283,7 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
         !st->flow_remaining || !st->flow_rate || !st->scratch_out || !st->scratch_in ||
         !st->free_out || !st->free_in || !st->touched || !st->flow_list || !st->port_index ||
         !st->heap_key || !st->heap_val || !st->rated || !st->flow_coflow ||
-        !st->cport_start || !st->cports || !st->cport_bytes || !st->rflows || !st->rstart ||
+        !st->cport_start || !st->cports || !st->cport_bytes || !st->cport_comp || !st->rflows || !st->rstart ||
         !st->sflows || !st->sstart || !st->sopen || !st->ropen || !st->sgroup ||
         !st->rgroup || !st->spos || !st->rpos || !st->cache_remaining ||
         !st->cache_open) {
@@ -316,11 +317,13 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
     }
     st->cport_start[nc] = k;
     st->n_port_words = (np + 63) / 64;
-    st->full_out = weft_calloc(st->n_port_words, sizeof *st->full_out);
-    st->full_in = weft_calloc(st->n_port_words, sizeof *st->full_in);
+    st->full_out = weft_calloc(st->n_port_words + 1, sizeof *st->full_out);
+    st->full_in = weft_calloc(st->n_port_words + 1, sizeof *st->full_in);
+    st->used_ports = weft_calloc(np + 1, 2 * sizeof *st->used_ports);
     group_flows(st, false, st->rflows, st->rstart, st->ropen, st->rgroup, st->rpos);
     group_flows(st, true, st->sflows, st->sstart, st->sopen, st->sgroup, st->spos);
-    if (!st->full_out || !st->full_in || build_pairs(st) || build_masks(st)) {
+    if (!st->full_out || !st->full_in || !st->used_ports || build_pairs(st) ||
+        build_masks(st)) {
         coflow_state_destroy(st);
         return weft_fail(WEFT_ENOMEM, "out of memory for the port sets of %zu coflows", nc);
     }
@@ -360,6 +363,7 @@ void coflow_state_destroy(coflow_state_t *st)
     free(st->cport_start);
     free(st->cports);
     free(st->cport_bytes);
+    free(st->cport_comp);
     free(st->rflows);
     free(st->rstart);
     free(st->sflows);
@@ -374,6 +378,7 @@ void coflow_state_destroy(coflow_state_t *st)
     free(st->cache_open);
     free(st->full_out);
     free(st->full_in);
+    free(st->used_ports);
     free(st->pmask);
     free(st->pmask_off);
     free(st->pmask_span);
@@ -407,8 +412,8 @@ bool coflow_state_finish_flow(coflow_state_t *st, size_t f)
     st->open_flows[last] = f;
     st->open_pos[f] = last;
     if (coflow_state_cache_valid(st, c)) { /* its bytes leave the cache */
-        st->cport_bytes[st->sgroup[f]] -= st->flow_remaining[f];
-        st->cport_bytes[st->rgroup[f]] -= st->flow_remaining[f];
+        coflow_state_cache_sub(st, st->sgroup[f], st->flow_remaining[f], 0);
+        coflow_state_cache_sub(st, st->rgroup[f], st->flow_remaining[f], 0);
         st->cache_open[c] = st->n_open[c] - 1;
     }
     st->n_open[c]--;
@@ -458,6 +463,8 @@ const double *coflow_state_port_bytes_exact(coflow_state_t *st, size_t c)
         st->scratch_out[flows[f].src] += st->flow_remaining[f];
         st->scratch_in[flows[f].dst] += st->flow_remaining[f];
     }
+    for (size_t i = a; i < b; i++)
+        st->cport_comp[i] = 0;
     for (size_t i = a; i < mid; i++) {
         bytes[i - a] = st->scratch_out[st->cports[i]];
         st->scratch_out[st->cports[i]] = 0;

@@ -343,8 +343,12 @@ static void advance(sim_t *s, double dt)
         } else {
             st->flow_remaining[m->f] = left;
             if (cached) {
-                st->cport_bytes[st->sgroup[m->f]] -= sent;
-                st->cport_bytes[st->rgroup[m->f]] -= sent;
+                /* the flow's own rounding: rem - sent == left + e exactly,
+                   so it really lost sent + e */
+                double bb = left - rem;
+                double e = (rem - (left - bb)) + (-sent - bb);
+                coflow_state_cache_sub(st, st->sgroup[m->f], sent, e);
+                coflow_state_cache_sub(st, st->rgroup[m->f], sent, e);
             }
         }
         acc += sent;
@@ -472,9 +476,13 @@ static weft_err_t decide(sim_t *s)
                              "open flow of an active coflow",
                              s->alloc->name, s->ord->name, f, c, r, st->now);
         s->run[s->n_run++] = (moving_t){f, c, r};
-        double dt = st->flow_remaining[f] / r;
-        if (dt < best)
-            best = dt;
+        /* divide only where the quotient may be a new minimum: the
+           product test lets through everything within a few ulps */
+        if (st->flow_remaining[f] <= best * r * (1 + 1e-14)) {
+            double dt = st->flow_remaining[f] / r;
+            if (dt < best)
+                best = dt;
+        }
     }
     if (s->opts->check) { /* nothing moves that was not listed */
         size_t positive = 0;

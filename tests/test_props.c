@@ -7,6 +7,7 @@
  * bound) finds nothing, and the same input gives bit-identical results.
  */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dag/dag.h"
@@ -113,4 +114,106 @@ Test(props, every_policy_obeys_the_physics_and_repeats_exactly)
         coflow_fabric_destroy(&fab);
     }
     cr_assert_gt(runs, N_WORKLOADS * 40, "only %zu runs: are the policies registered?", runs);
+}
+
+/* Wide shuffles (1-20 senders x 1-20 receivers, every pair one flow) on 150
+ * ports, so port sets span several words, with about half the flows
+ * finished. The greedy walk through the port and group sets (coflow.h)
+ * must give exactly the rates of the plain walk over every open flow (the
+ * same code with the sets switched off), under greedy and under MADD's
+ * backfill, for random orders and port capacities. */
+Test(props, greedy_port_sets_give_the_plain_walks_rates)
+{
+    const char *names[] = {"greedy", "madd"};
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        rng_state = seed * 7919;
+        size_t ports = 150, nc = 30;
+        coflow_workload_t wl;
+        coflow_fabric_t fab;
+        coflow_workload_init(&wl, ports);
+        cr_assert_eq(coflow_fabric_init(&fab, ports, 1.0), WEFT_OK);
+        for (size_t p = 0; p < ports; p++) {
+            fab.cap_out[p] = 1.0 + (double)below(3);
+            fab.cap_in[p] = 1.0 + (double)below(3);
+        }
+        uint32_t used[150];
+        for (size_t c = 0; c < nc; c++) {
+            cr_assert_eq(coflow_workload_add_job(&wl, (int64_t)c, 0, 1, 0), WEFT_OK);
+            cr_assert_eq(coflow_workload_add_coflow(&wl, 0, 0), WEFT_OK);
+            size_t ns = 1 + below(20), nr = 1 + below(20);
+            memset(used, 0, sizeof used);
+            uint32_t snd[20], rcv[20];
+            for (size_t i = 0; i < ns + nr; i++) { /* distinct per side */
+                uint32_t p;
+                do
+                    p = (uint32_t)below(ports);
+                while (used[p] & (i < ns ? 1u : 2u));
+                used[p] |= i < ns ? 1u : 2u;
+                if (i < ns)
+                    snd[i] = p;
+                else
+                    rcv[i - ns] = p;
+            }
+            for (size_t i = 0; i < ns; i++)
+                for (size_t j = 0; j < nr; j++)
+                    cr_assert_eq(coflow_workload_add_flow(&wl, snd[i], rcv[j],
+                                                          1.0 + (double)below(100)),
+                                 WEFT_OK);
+            cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+        }
+        cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+        coflow_state_t st;
+        cr_assert_eq(coflow_state_init(&st, &wl, &fab), WEFT_OK);
+        cr_assert_not_null(st.pmask, "the sets should fit");
+        for (size_t c = 0; c < nc; c++)
+            coflow_state_release(&st, c, 0);
+        st.now = 1;
+        for (size_t f = 0; f < wl.n_flows; f++)
+            if (below(2)) {
+                st.coflow_remaining[st.flow_coflow[f]] -= st.flow_remaining[f];
+                if (coflow_state_finish_flow(&st, f))
+                    continue;
+            }
+        size_t order[30], n = 0;
+        for (size_t c = 0; c < nc; c++)
+            if (st.status[c] == COFLOW_ACTIVE)
+                order[n++] = c;
+        double *want = calloc(wl.n_flows, sizeof *want);
+        cr_assert_not_null(want);
+        for (size_t t = 0; t < 6; t++) {
+            for (size_t i = n; i > 1; i--) { /* shuffle the order */
+                size_t j = below(i), x = order[i - 1];
+                order[i - 1] = order[j];
+                order[j] = x;
+            }
+            const coflow_allocator_t *alloc = coflow_allocator_find(names[t % 2]);
+            uint64_t *sets = st.pmask;
+            size_t rated_with_sets = 0;
+            for (int pass = 0; pass < 2; pass++) {
+                st.pmask = pass ? NULL : sets; /* pass 1: the plain walk */
+                st.n_rated = 0;
+                alloc->allocate(&st, order, n);
+                if (pass == 0)
+                    rated_with_sets = st.n_rated;
+                for (size_t f = 0; f < wl.n_flows; f++) {
+                    if (pass == 0)
+                        want[f] = st.flow_rate[f];
+                    else
+                        cr_assert(st.flow_rate[f] == want[f],
+                                  "seed %llu %s: flow %zu gets %.17g with the sets, %.17g "
+                                  "without", (unsigned long long)seed, alloc->name, f,
+                                  want[f], st.flow_rate[f]);
+                }
+                for (size_t k = 0; k < st.n_rated; k++)
+                    st.flow_rate[st.rated[k]] = 0;
+            }
+            cr_assert_eq(st.n_rated, rated_with_sets);
+            cr_assert_gt(rated_with_sets, 0);
+            st.pmask = sets;
+        }
+        free(want);
+        coflow_state_destroy(&st);
+        coflow_workload_destroy(&wl);
+        coflow_fabric_destroy(&fab);
+    }
 }
