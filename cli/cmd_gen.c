@@ -3,7 +3,6 @@
  * (workload_generate), written in weft's text format. Parses options, reads
  * the FB pool and the shape files, and prints; the generator is library code.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <glob.h>
 #include <math.h>
@@ -13,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "netsim/netsim.h"
 #include "workload/workload.h"
 
@@ -67,36 +67,6 @@ static void usage(FILE *out)
             "  -o, --output FILE   write here instead of stdout (a summary goes to stderr)\n"
             "  -h, --help          this text\n",
             DEFAULT_ALIBABA, DEFAULT_WFCOMMONS_GLOB, DEFAULT_FB);
-}
-
-static int parse_size(const char *opt, const char *s, size_t min, size_t *out)
-{
-    char *end;
-    if (*s == '-' || *s == '\0')
-        goto bad;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end || errno || v < min || v > SIZE_MAX)
-        goto bad;
-    *out = (size_t)v;
-    return 0;
-bad:
-    fprintf(stderr, "weft gen: %s: '%s', expected an integer >= %zu\n", opt, s, min);
-    return -1;
-}
-
-/* A finite number >= min, or > min if strict. */
-static int parse_double(const char *opt, const char *s, double min, bool strict, double *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !isfinite(v) || v < min || (strict && v == min)) {
-        fprintf(stderr, "weft gen: %s: '%s', expected a number %s %g\n", opt, s,
-                strict ? ">" : ">=", min);
-        return -1;
-    }
-    *out = v;
-    return 0;
 }
 
 /* Reads every shape file with the shape kind's reader into one pool. */
@@ -190,8 +160,8 @@ int cmd_gen(int argc, char **argv)
             break;
         case 's': shape_files[n_shape_files++] = optarg; break;
         case 'f': fb_path = optarg; break;
-        case 'n': if (parse_size("--jobs", optarg, 1, &go.n_jobs)) goto done; break;
-        case 'p': if (parse_size("--ports", optarg, 1, &go.n_ports)) goto done; break;
+        case 'n': if (cli_parse_size("gen", "--jobs", optarg, 1, &go.n_jobs)) goto done; break;
+        case 'p': if (cli_parse_size("gen", "--ports", optarg, 1, &go.n_ports)) goto done; break;
         case 'r':
             if (netsim_parse_rate(optarg, &go.port_rate)) {
                 fprintf(stderr, "weft gen: --port-rate: %s\n", weft_last_error());
@@ -199,22 +169,12 @@ int cmd_gen(int argc, char **argv)
             }
             break;
         case 'l':
-            if (parse_double("--load", optarg, 0, true, &go.load)) goto done;
+            if (cli_parse_double("gen", "--load", optarg, 0, true, &go.load)) goto done;
             break;
         case 'F': go.exact_load = false; break;
-        case 'e': {
-            char *end;
-            errno = 0;
-            unsigned long long v = strtoull(optarg, &end, 0);
-            if (*optarg == '-' || *optarg == '\0' || *end || errno) {
-                fprintf(stderr, "weft gen: --seed: '%s', expected an integer >= 0\n", optarg);
-                goto done;
-            }
-            go.seed = (uint64_t)v;
-            break;
-        }
-        case 'd': if (parse_size("--max-depth", optarg, 1, &go.max_depth)) goto done; break;
-        case 'w': if (parse_size("--max-width", optarg, 1, &go.max_width)) goto done; break;
+        case 'e': if (cli_parse_u64("gen", "--seed", optarg, &go.seed)) goto done; break;
+        case 'd': if (cli_parse_size("gen", "--max-depth", optarg, 1, &go.max_depth)) goto done; break;
+        case 'w': if (cli_parse_size("gen", "--max-width", optarg, 1, &go.max_width)) goto done; break;
         case 'W':
             if (!strcmp(optarg, "uniform"))
                 go.weights = WORKLOAD_WEIGHT_UNIFORM_INT;
@@ -229,17 +189,17 @@ int cmd_gen(int argc, char **argv)
             }
             break;
         case 'm':
-            if (parse_double("--weight-min", optarg, 0, true, &go.weight_min)) goto done;
+            if (cli_parse_double("gen", "--weight-min", optarg, 0, true, &go.weight_min)) goto done;
             break;
         case 'M':
-            if (parse_double("--weight-max", optarg, 0, true, &go.weight_max)) goto done;
+            if (cli_parse_double("gen", "--weight-max", optarg, 0, true, &go.weight_max)) goto done;
             break;
         case 'c':
-            if (parse_double("--compute-mean", optarg, 0, false, &go.compute_mean_s)) goto done;
+            if (cli_parse_double("gen", "--compute-mean", optarg, 0, false, &go.compute_mean_s)) goto done;
             break;
         case 'C': go.keep_shape_compute = false; break;
         case 'B':
-            if (parse_double("--max-coflow-bytes", optarg, 0, false, &go.max_coflow_bytes))
+            if (cli_parse_double("gen", "--max-coflow-bytes", optarg, 0, false, &go.max_coflow_bytes))
                 goto done;
             break;
         case 'o': out_path = optarg; break;
