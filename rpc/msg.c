@@ -57,13 +57,26 @@ bool rpc_obj_num(const msgpack_object *o, double *d)
     return false;
 }
 
-weft_err_t rpc_get_str(const msgpack_object *map, const char *key, const char **s, size_t *n)
+/* The field key of map, which must be there and of msgpack type `type`
+ * (named `what` in the error). */
+static weft_err_t get_typed(const msgpack_object *map, const char *key, msgpack_object_type type,
+                            const char *what, const msgpack_object **out)
 {
     const msgpack_object *o = rpc_map_get(map, key);
     if (!o)
         return weft_fail(WEFT_EPROTO, "field '%s' is missing", key);
-    if (o->type != MSGPACK_OBJECT_STR)
-        return weft_fail(WEFT_EPROTO, "field '%s' is not a string", key);
+    if (o->type != type)
+        return weft_fail(WEFT_EPROTO, "field '%s' is not %s", key, what);
+    *out = o;
+    return WEFT_OK;
+}
+
+weft_err_t rpc_get_str(const msgpack_object *map, const char *key, const char **s, size_t *n)
+{
+    const msgpack_object *o = NULL;
+    weft_err_t err = get_typed(map, key, MSGPACK_OBJECT_STR, "a string", &o);
+    if (err)
+        return err;
     *s = o->via.str.ptr;
     *n = o->via.str.size;
     return WEFT_OK;
@@ -115,11 +128,10 @@ weft_err_t rpc_get_num_opt(const msgpack_object *map, const char *key, double lo
 weft_err_t rpc_get_array(const msgpack_object *map, const char *key,
                          const msgpack_object_array **out)
 {
-    const msgpack_object *o = rpc_map_get(map, key);
-    if (!o)
-        return weft_fail(WEFT_EPROTO, "field '%s' is missing", key);
-    if (o->type != MSGPACK_OBJECT_ARRAY)
-        return weft_fail(WEFT_EPROTO, "field '%s' is not an array", key);
+    const msgpack_object *o = NULL;
+    weft_err_t err = get_typed(map, key, MSGPACK_OBJECT_ARRAY, "an array", &o);
+    if (err)
+        return err;
     *out = &o->via.array;
     return WEFT_OK;
 }
