@@ -52,6 +52,7 @@ typedef struct {
     uint32_t cls;
     double tokens;     /* bytes it may send now */
     bool done, done_reported, done_acked;
+    bool logged_start; /* its first send was logged (verbose) */
     int64_t done_seq;  /* the done message that reported it */
 } aflow_t;
 
@@ -384,6 +385,13 @@ static void pace(agent_t *a, double dt, double now)
         f->tokens = fmin(f->tokens + f->rate * dt, fmax(f->rate * BURST_S, MIN_BURST));
         double total = ceil(f->bytes);
         double want = fmin(floor(f->tokens), total - f->sent);
+        if (want >= 1 && !f->logged_start) {
+            /* Start and end of each flow in the verbose log: the end-to-end
+             * test waits for a flow caught half way before killing an agent. */
+            f->logged_start = true;
+            alog(a, "flow %llu: sending to agent %u from byte %.0f of %.0f",
+                 (unsigned long long)f->fid, f->dst, f->sent, f->bytes);
+        }
         while (want >= 1) {
             size_t n = want > WRITE_CHUNK ? WRITE_CHUNK : (size_t)want;
             ssize_t w = send(p->fd, a->zeros, n, MSG_NOSIGNAL);
@@ -402,6 +410,7 @@ static void pace(agent_t *a, double dt, double now)
         if (f->sent >= total) {
             f->sent = f->bytes;
             f->done = true;
+            alog(a, "flow %llu: all %.0f bytes sent", (unsigned long long)f->fid, f->bytes);
         }
     }
 }

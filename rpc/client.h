@@ -87,7 +87,8 @@ typedef struct {
     int gateway_port;
     const char *token;
     double timeout_s;   /* give up after this long; 0: 600 s */
-    FILE *out;          /* a line per finished job; NULL: quiet */
+    FILE *out;          /* a line per job acknowledged and per job finished;
+                           NULL: quiet */
     FILE *log;          /* a line per lost connection and retry; NULL: quiet */
 } rpc_submit_opts_t;
 

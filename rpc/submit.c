@@ -118,8 +118,12 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
         rpc_msg_type(m, type, sizeof type);
         int64_t v;
         if (!strcmp(type, "ack") && rpc_get_int(m, "seq", 0, (int64_t)wl->n_jobs - 1, &v) == 0) {
-            js[v].acked = true;
             const msgpack_object *dup = rpc_map_get(m, "dup");
+            if (o->out && !js[v].acked) {
+                fprintf(o->out, "job %lld registered\n", (long long)wl->jobs[v].id);
+                fflush(o->out);
+            }
+            js[v].acked = true;
             /* registered before a lost connection: it may have finished
                while no one listened, so ask */
             if (dup && dup->type == MSGPACK_OBJECT_BOOLEAN && dup->via.boolean && !js[v].done)

@@ -103,14 +103,40 @@ done
     --out "$TMP/live2.csv" --timeout 120 >"$TMP/submit2.out" 2>"$TMP/submit2.err" &
 SUBMIT=$!
 PIDS="$PIDS $SUBMIT"
-sleep 1.6 # jobs 0, 1 and 2 have arrived and are moving
+# Kill the gateway once jobs 0, 1 and 2 are acknowledged (and so in its
+# journal) and moving; waiting on submit's output, not a fixed sleep.
+i=0
+until [ "$(grep -c " registered$" "$TMP/submit2.out" 2>/dev/null)" -ge 3 ]; do
+    i=$((i + 1))
+    [ $i -gt 600 ] && fail "submit did not get 3 jobs acknowledged"
+    sleep 0.05
+done
+sleep 0.3
 kill -9 $SERVE_PID
 wait $SERVE_PID 2>/dev/null || true
 sleep 0.3 # agents and submit notice, back off and retry
 serve run2 "$PORT"
 grep -q "journal .*: [1-9][0-9]* records, [3-9] jobs" "$TMP/run2.out" \
     || fail "the restarted gateway did not replay the registered jobs: $(tail -1 "$TMP/run2.out")"
-sleep 1.5
+# Kill agent 2 while one of its flows is half sent (its verbose log names
+# each flow's first send and its last byte), rather than after a fixed
+# sleep, so a slow or loaded machine cannot move the kill to a moment
+# when agent 2 has nothing in flight.
+half_sent_flow() {
+    awk '/: flow [0-9]+: sending/ { s[$5] = 1 } /: flow [0-9]+: all/ { delete s[$5] }
+         END { for (f in s) { sub(/:$/, "", f); print f; exit } }' "$TMP/agent2.err"
+}
+i=0
+while :; do
+    f=$(half_sent_flow)
+    if [ -n "$f" ]; then
+        sleep 0.1 # a few progress reports (every 10 ms) reach the gateway
+        [ -n "$(half_sent_flow)" ] && break
+    fi
+    i=$((i + 1))
+    [ $i -gt 600 ] && fail "agent 2 never had a flow in flight after the gateway restart"
+    sleep 0.05
+done
 kill -9 $A2
 wait $A2 2>/dev/null || true
 agent 2
@@ -120,6 +146,7 @@ wait $SUBMIT || fail "weft submit (run 2) did not see every job complete"
     || fail "agent 2 did not connect three times (start, gateway restart, its own restart)"
 grep -q "resuming at [1-9]" "$TMP/agent2.err" \
     || fail "the restarted agent 2 did not resume a flow from the bytes the gateway knew"
+echo "  killed agent 2 with flow $f in flight"
 echo "  agent 2 after its restart: $(grep "resuming at" "$TMP/agent2.err" | head -2 | sed 's/^weft agent 2: //' | tr '\n' ';')"
 echo "  restarted gateway: $(tail -1 "$TMP/run2.out" | sed 's/.*journal [^:]*: //')"
 echo "  run 2 JCTs (s): $(tail -n +2 "$TMP/live2.csv" | cut -d, -f3 | tr '\n' ' ')"
