@@ -13,7 +13,9 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -272,7 +274,8 @@ static pid_t server_pid;
 static int server_port;
 static char port_file[64];
 
-static void start_server(const char *extra1, const char *extra2)
+static void start_server4(const char *extra1, const char *extra2, const char *extra3,
+                          const char *extra4)
 {
     const char *bin = getenv("WEFT_BIN");
     cr_assert(bin, "WEFT_BIN is not set (run through ctest)");
@@ -284,7 +287,8 @@ static void start_server(const char *extra1, const char *extra2)
         int devnull = open("/dev/null", O_WRONLY);
         dup2(devnull, 1); /* stderr stays: sanitizer reports reach the test log */
         execl(bin, bin, "serve", "--listen", "127.0.0.1:0", "--ports", "4", "--token", TOKEN,
-              "--port-file", port_file, "--hello-timeout", "1", extra1, extra2, (char *)NULL);
+              "--port-file", port_file, "--hello-timeout", "1", extra1, extra2, extra3, extra4,
+              (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 400; i++) {
@@ -299,6 +303,11 @@ static void start_server(const char *extra1, const char *extra2)
         nanosleep(&ts, NULL);
     }
     cr_assert_fail("weft serve did not start");
+}
+
+static void start_server(const char *extra1, const char *extra2)
+{
+    start_server4(extra1, extra2, NULL, NULL);
 }
 
 static void stop_server(void)
@@ -801,4 +810,234 @@ Test(gateway_limits, frames_split_across_sends_are_not_a_slow_loris, .init = ser
     cr_assert_eq(pongs, 25);
     msgpack_sbuffer_destroy(&one);
     rpc_client_destroy(&c);
+}
+
+/* ------------------------------------- a real agent and priority classes */
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void server_scf_fair(void) { start_server4("--policy", "scf:fair", NULL, NULL); }
+
+static pid_t agent_pid;
+
+/* Also when an assertion ended the test early: no agent outlives it. */
+static void stop_agent_and_server(void)
+{
+    if (agent_pid > 0) {
+        kill(agent_pid, SIGTERM);
+        waitpid(agent_pid, NULL, 0);
+        agent_pid = 0;
+    }
+    stop_server();
+}
+
+/* Two jobs, each one flow from port 0 to port 1, reach a real `weft agent`
+ * 0 whose only path to port 1 is a data connection this test reads at
+ * 8 MB/s, far below the 1 Gbit/s the gateway allocates. Per-flow fair rates
+ * give both flows the same rate, so only the priority classes can order
+ * them on the shared connection. SCF puts the small job (registered second,
+ * so announced to the agent after the big one) in class 0: served in class
+ * order, it finishes in about a quarter of the big one's time; an agent
+ * serving in arrival order would finish the big one first. */
+Test(gateway_agent, classes_order_flows_sharing_a_slow_connection, .init = server_scf_fair,
+     .fini = stop_agent_and_server, .timeout = 60)
+{
+    const double big = 24e6, small = 8e6, read_rate = 8e6;
+    /* The test is agent 1: a data listener with a small receive buffer. */
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert(lfd >= 0);
+    int rcvbuf = 64 * 1024;
+    setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    cr_assert_eq(listen(lfd, 4), 0);
+    socklen_t len = sizeof sa;
+    getsockname(lfd, (struct sockaddr *)&sa, &len);
+    rpc_client_t me, cl;
+    connect_to(&me);
+    cr_assert_eq(rpc_client_hello_agent(&me, TOKEN, 1, ntohs(sa.sin_port)), WEFT_OK);
+    cr_assert_eq(rpc_client_flush(&me), WEFT_OK);
+    /* The sender: a real weft agent 0. */
+    char gw[32];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    agent_pid = fork();
+    cr_assert(agent_pid >= 0);
+    if (agent_pid == 0) {
+        const char *bin = getenv("WEFT_BIN");
+        execl(bin, bin, "agent", "--id", "0", "--gateway", gw, "--token", TOKEN, (char *)NULL);
+        _exit(127);
+    }
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    coflow_workload_add_job(&wl, 10, 0, 1, 0);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 1, big);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    coflow_workload_add_job(&wl, 11, 0, 1, 0);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 1, small);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    connect_to(&cl);
+    hello_client(&cl);
+    cr_assert_eq(rpc_client_register(&cl, 0, &wl, 0), WEFT_OK);
+    cr_assert_eq(rpc_client_register(&cl, 1, &wl, 1), WEFT_OK);
+    cr_assert_eq(rpc_client_flush(&cl), WEFT_OK);
+
+    double jct[2] = {-1, -1}, t0 = mono_s(), read_total = 0;
+    int dfd = -1;
+    static unsigned char sink[65536];
+    while ((jct[0] < 0 || jct[1] < 0) && mono_s() - t0 < 40) {
+        struct pollfd p[4] = {{lfd, POLLIN, 0}, {me.fd, POLLIN, 0}, {cl.fd, POLLIN, 0},
+                              {dfd, POLLIN, 0}};
+        poll(p, dfd >= 0 ? 4 : 3, 2);
+        if ((p[0].revents & POLLIN) && dfd < 0)
+            dfd = accept(lfd, NULL, NULL);
+        const msgpack_object *m;
+        if (p[1].revents) { /* pushes to agent 1: nothing to send, drained */
+            cr_assert_eq(rpc_client_read(&me), WEFT_OK, "%s", weft_last_error());
+            while (rpc_client_next(&me, &m) == 1)
+                ;
+        }
+        if (p[2].revents) {
+            cr_assert_eq(rpc_client_read(&cl), WEFT_OK, "%s", weft_last_error());
+            while (rpc_client_next(&cl, &m) == 1) {
+                char type[32];
+                int64_t id;
+                double v;
+                const msgpack_object *o = rpc_map_get(m, "jct");
+                if (!strcmp(rpc_msg_type(m, type, sizeof type), "job_done") &&
+                    rpc_get_int(m, "job", 10, 11, &id) == WEFT_OK && o && rpc_obj_num(o, &v))
+                    jct[id - 10] = v;
+            }
+        }
+        /* Read no faster than read_rate since the start. */
+        double allowed = read_rate * (mono_s() - t0) - read_total;
+        if (dfd >= 0 && allowed >= 1) {
+            size_t want = allowed > sizeof sink ? sizeof sink : (size_t)allowed;
+            ssize_t n = recv(dfd, sink, want, MSG_DONTWAIT);
+            if (n > 0)
+                read_total += (double)n;
+        }
+    }
+    if (dfd >= 0)
+        close(dfd);
+    close(lfd);
+    rpc_client_destroy(&me);
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
+    cr_assert(jct[0] > 0 && jct[1] > 0, "jobs not done in 40 s (JCTs %g, %g; %g bytes read)",
+              jct[0], jct[1], read_total);
+    /* Class order: small at about small/read_rate = 1 s, big at about 4 s;
+     * arrival order would give big at 3 s and small at 4 s. */
+    cr_assert_lt(jct[1], 0.6 * jct[0], "small job (class 0) %.3f s, big job %.3f s", jct[1],
+                 jct[0]);
+}
+
+static void server_plain(void) { start_server(NULL, NULL); }
+
+/* A real `weft agent` sends 2 x 120 small one-flow jobs, the second batch
+ * registered after the first is done: it forgets the first batch's flows
+ * once the gateway has acknowledged them (its log says so), and the
+ * flows announced after that, kept in the rebuilt table, all complete
+ * without a protocol error or a lost connection. */
+Test(gateway_agent, acknowledged_flows_are_forgotten_and_later_ones_still_complete,
+     .init = server_plain, .fini = stop_agent_and_server, .timeout = 60)
+{
+    enum { BATCH = 120 };
+    char log_path[64];
+    snprintf(log_path, sizeof log_path, "/tmp/weft-agent-test-%d.log", (int)getpid());
+    /* The test is agent 1 (receiving: its data listener is drained). */
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    cr_assert_eq(listen(lfd, 4), 0);
+    socklen_t len = sizeof sa;
+    getsockname(lfd, (struct sockaddr *)&sa, &len);
+    rpc_client_t me, cl;
+    connect_to(&me);
+    cr_assert_eq(rpc_client_hello_agent(&me, TOKEN, 1, ntohs(sa.sin_port)), WEFT_OK);
+    cr_assert_eq(rpc_client_flush(&me), WEFT_OK);
+    char gw[32];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    agent_pid = fork();
+    cr_assert(agent_pid >= 0);
+    if (agent_pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 2);
+        const char *bin = getenv("WEFT_BIN");
+        execl(bin, bin, "agent", "--id", "0", "--gateway", gw, "--token", TOKEN, "-v",
+              (char *)NULL);
+        _exit(127);
+    }
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    for (int j = 0; j < 2 * BATCH; j++) {
+        coflow_workload_add_job(&wl, j, 0, 1, 0);
+        coflow_workload_add_coflow(&wl, 1, 0);
+        coflow_workload_add_flow(&wl, 0, 1, 20000);
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    }
+    connect_to(&cl);
+    hello_client(&cl);
+    int done = 0, registered = 0, dfd = -1;
+    static unsigned char sink[65536];
+    double t0 = mono_s();
+    while (done < 2 * BATCH && mono_s() - t0 < 40) {
+        if (registered == done && registered < 2 * BATCH) { /* the next batch */
+            for (int j = registered; j < registered + BATCH; j++)
+                cr_assert_eq(rpc_client_register(&cl, j, &wl, (size_t)j), WEFT_OK);
+            registered += BATCH;
+            cr_assert_eq(rpc_client_flush(&cl), WEFT_OK);
+        }
+        struct pollfd p[4] = {{lfd, POLLIN, 0}, {me.fd, POLLIN, 0}, {cl.fd, POLLIN, 0},
+                              {dfd, POLLIN, 0}};
+        poll(p, dfd >= 0 ? 4 : 3, 5);
+        if ((p[0].revents & POLLIN) && dfd < 0)
+            dfd = accept(lfd, NULL, NULL);
+        const msgpack_object *m;
+        if (p[1].revents) {
+            cr_assert_eq(rpc_client_read(&me), WEFT_OK, "%s", weft_last_error());
+            while (rpc_client_next(&me, &m) == 1)
+                ;
+        }
+        if (p[2].revents) {
+            cr_assert_eq(rpc_client_read(&cl), WEFT_OK, "%s", weft_last_error());
+            while (rpc_client_next(&cl, &m) == 1) {
+                char type[32];
+                done += !strcmp(rpc_msg_type(m, type, sizeof type), "job_done");
+            }
+        }
+        if (dfd >= 0)
+            while (recv(dfd, sink, sizeof sink, MSG_DONTWAIT) > 0)
+                ;
+    }
+    if (dfd >= 0)
+        close(dfd);
+    close(lfd);
+    rpc_client_destroy(&me);
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
+    cr_assert_eq(done, 2 * BATCH, "%d of %d jobs done in 40 s", done, 2 * BATCH);
+    stop_agent_and_server();
+    FILE *f = fopen(log_path, "r");
+    cr_assert(f);
+    char line[512];
+    bool forgot = false, trouble = false;
+    while (fgets(line, sizeof line, f)) {
+        forgot |= strstr(line, "forgot ") != NULL;
+        trouble |= strstr(line, "connection lost") != NULL || strstr(line, "error") != NULL;
+        if (strstr(line, "connection lost") || strstr(line, "error"))
+            cr_log_error("agent: %s", line);
+    }
+    fclose(f);
+    unlink(log_path);
+    cr_assert(forgot, "the agent never forgot acknowledged flows");
+    cr_assert(!trouble, "the agent lost its gateway connection or got an error");
 }
