@@ -65,6 +65,10 @@ static void usage(FILE *out)
             "  --entropy-decay X     its factor per iteration, in (0, 1] (default %g)\n"
             "  --no-differential     plain returns instead of differential rewards\n"
             "  --allocator NAME      rate allocation in training and validation (default %s)\n"
+            "  --prior X             residual of the teacher: the score is the network's plus\n"
+            "                        X * -log(job remaining work / weight) (jsebf's key), the\n"
+            "                        score head starting at zero, so training starts at\n"
+            "                        jsebf's order (default 0: the network alone)\n"
             "  --seed S              seed of everything (default %llu)\n"
             "  --threads N           rollout threads (default: all cores)\n"
             "  -h, --help            this text\n",
@@ -128,6 +132,27 @@ static int validate(const train_t *t, const coflow_workload_t *val, size_t n_val
     return 0;
 }
 
+/* Validates t's model; if it beats the best so far, it becomes the best and
+ * is written to out_dir/best.msgpack. */
+static int validate_keep_best(train_t *t, const coflow_workload_t *val, size_t n_val,
+                              const double *best_ref, const char *out_dir, double *ratio)
+{
+    if (validate(t, val, n_val, best_ref, ratio))
+        return -1;
+    if (!(*ratio < t->best_val))
+        return 0;
+    t->best_val = *ratio;
+    t->best_iter = t->iter;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/best.msgpack", out_dir);
+    weft_err_t err = coflow_learned_model_save(&t->model, path);
+    if (err) {
+        cli_report("train", err);
+        return -1;
+    }
+    return 0;
+}
+
 int cmd_train(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -155,6 +180,7 @@ int cmd_train(int argc, char **argv)
         {"entropy-decay", required_argument, NULL, 'd'},
         {"no-differential", no_argument, NULL, 'N'},
         {"allocator", required_argument, NULL, 'a'},
+        {"prior", required_argument, NULL, 'P'},
         {"seed", required_argument, NULL, 's'},
         {"threads", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
@@ -166,6 +192,7 @@ int cmd_train(int argc, char **argv)
     cfg.threads = nproc > 0 ? (size_t)nproc : 1;
     const char *out_dir = "train-out", *model_out = NULL, *resume = NULL, *init = NULL;
     size_t validate_every = 5, ckpt_every = 5;
+    double prior = 0;
     char **val_paths = calloc((size_t)argc + 1, sizeof *val_paths);
     size_t n_val = 0;
     if (!val_paths)
@@ -207,6 +234,7 @@ int cmd_train(int argc, char **argv)
         case 'd': bad = cli_parse_double(C, opt, optarg, 0, true, &cfg.entropy_decay); break;
         case 'N': cfg.differential = false; break;
         case 'a': cfg.allocator = optarg; break;
+        case 'P': bad = cli_parse_double(C, opt, optarg, 0, true, &prior); break;
         case 's': bad = cli_parse_u64(C, opt, optarg, &cfg.seed); break;
         case 't': bad = cli_parse_size(C, opt, optarg, 1, &cfg.threads); break;
         case 'h':
@@ -283,6 +311,8 @@ int cmd_train(int argc, char **argv)
     coflow_learned_model_t m;
     weft_err_t err = init ? coflow_learned_model_load(&m, init)
                           : coflow_learned_model_random(&m, cfg.seed);
+    if (!err && prior > 0 && (err = coflow_learned_model_make_residual(&m, prior)))
+        coflow_learned_model_destroy(&m);
     if (!err)
         err = train_init(&t, &cfg, &m, pool, n_pool);
     if (err) {
@@ -307,6 +337,13 @@ int cmd_train(int argc, char **argv)
     if (!resume)
         fprintf(csv, "iter,phase,jobs,rollouts,mean_return,avg_wjct,teacher_ratio,loss,"
                      "entropy,grad_norm,decisions,replay_mismatches,wall_s,val_ratio\n");
+    if (n_val && t.iter == 0) { /* the start is a candidate too (a residual starts at the
+                                   teacher) */
+        double vr;
+        if (validate_keep_best(&t, val, n_val, ref, out_dir, &vr))
+            goto done;
+        printf("iteration 0: validation %.4f\n", vr);
+    }
     bool tty = isatty(fileno(stderr));
     double iter_s = NAN; /* moving average of an iteration's wall time */
     while (t.iter < cfg.iterations) {
@@ -321,17 +358,8 @@ int cmd_train(int argc, char **argv)
         iter_s = isnan(iter_s) ? s.wall_s : 0.8 * iter_s + 0.2 * s.wall_s;
         double vr = NAN;
         if (n_val && (t.iter % validate_every == 0 || t.iter == cfg.iterations)) {
-            if (validate(&t, val, n_val, ref, &vr))
+            if (validate_keep_best(&t, val, n_val, ref, out_dir, &vr))
                 goto done;
-            if (vr < t.best_val) {
-                t.best_val = vr;
-                t.best_iter = t.iter;
-                snprintf(path, sizeof path, "%s/best.msgpack", out_dir);
-                if ((err = coflow_learned_model_save(&t.model, path))) {
-                    cli_report(C, err);
-                    goto done;
-                }
-            }
         }
         fprintf(csv, "%zu,%s,%zu,%zu,%.9g,%.9g,%.6g,%.6g,%.6g,%.6g,%zu,%zu,%.4f,%.6g\n",
                 s.iter + 1, train_phase_name(s.phase), s.jobs, s.rollouts, s.mean_return,

@@ -34,6 +34,14 @@ typedef struct {
      * (decisions where nothing but time moved teach little and cost the
      * most); stored in the model file as "learned.set_changes_only". */
     bool set_changes_only;
+    /* Weight of the teacher prior (feature set 3): every schedulable
+     * coflow's score is the scorer's output plus prior × −log(its job's
+     * remaining work / weight), jsebf's key (the unquantised feature 18).
+     * 0: the network alone. With the score head at zero the greedy order is
+     * then jsebf's (ties inside a job to the earlier release), so training
+     * starts at the teacher and learns a residual. Stored as the vector
+     * "learned.prior" of one entry, finite and >= 0. */
+    float prior;
 } coflow_learned_model_t;
 
 /* Empty model (destroy is safe). */
@@ -43,6 +51,11 @@ void coflow_learned_model_destroy(coflow_learned_model_t *m);
 /* Default sizes, random parameters from seed, default normalisation.
  * ENOMEM. m must be empty (init or destroyed). */
 weft_err_t coflow_learned_model_random(coflow_learned_model_t *m, uint64_t seed);
+
+/* Turns m into a residual of the teacher: prior weight `prior` and the
+ * score head (attn.head.w, attn.head.b) zeroed, so the scorer adds 0 to
+ * every score until trained. EINVAL for a prior not finite and > 0. */
+weft_err_t coflow_learned_model_make_residual(coflow_learned_model_t *m, double prior);
 
 /* Reads a model file (msgpack) into empty m; every error names path (and
  * the tensor, vector or int at fault). m stays empty on error. */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "attention/attn.h"
+#include "coflow/learned.h"
 #include "dag/dag.h"
 #include "netsim/netsim.h"
 
@@ -126,11 +127,11 @@ static bool same_finishes(const netsim_result_t *a, const netsim_result_t *b)
                   wl.n_coflows * sizeof *a->coflow_finish_s) == 0;
 }
 
-Test(learned, registered_with_greedy)
+Test(learned, registered_with_madd)
 {
     const coflow_ordering_t *o = coflow_ordering_find("learned");
     cr_assert(o);
-    cr_assert_str_eq(o->default_allocator, "greedy");
+    cr_assert_str_eq(o->default_allocator, "madd");
     cr_assert(o->clairvoyant);
     cr_assert(o->create && o->destroy && o->order);
 }
@@ -269,6 +270,63 @@ Test(learned, other_version_and_missing_file)
     cr_assert_eq(fclose(f), 0);
     expect_error(path, WEFT_EVERSION, "version 2", path);
     expect_error(tmp_path("none.wm"), WEFT_EIO, "none.wm", NULL);
+}
+
+/* Runs a registered ordering with allocator madd on the fixture. */
+static void run_with(netsim_result_t *r, const char *ordering, const char *model)
+{
+    netsim_opts_t o = {.ordering = coflow_ordering_find(ordering),
+                       .allocator = coflow_allocator_find("madd"), .check = true,
+                       .model_path = model};
+    netsim_result_init(r);
+    cr_assert_eq(netsim_run(&wl, &fab, &o, r), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(r->n_violations, 0, "%s", r->first_violation);
+}
+
+Test(learned, untrained_residual_of_the_teacher_is_jsebf)
+{
+    /* a random network whose score head is zeroed adds nothing to the
+       prior, -log(job work / weight): jsebf's order, ties in a job to the
+       earlier release as jsebf breaks them; a plain random model is not */
+    const char *path = tmp_path("residual.wm"), *plain = tmp_path("plain.wm");
+    coflow_learned_model_t m;
+    cr_assert_eq(coflow_learned_model_random(&m, 3), WEFT_OK);
+    cr_assert_eq(coflow_learned_model_save(&m, plain), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(coflow_learned_model_make_residual(&m, 0), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "prior weight 0"), "%s", weft_last_error());
+    cr_assert_eq(coflow_learned_model_make_residual(&m, 2.5), WEFT_OK);
+    cr_assert_eq(coflow_learned_model_save(&m, path), WEFT_OK, "%s", weft_last_error());
+    coflow_learned_model_destroy(&m);
+    netsim_result_t teacher, res, rnd;
+    run_with(&teacher, "jsebf", NULL);
+    run_with(&res, "learned", path);
+    run_with(&rnd, "learned", plain);
+    cr_assert(same_finishes(&teacher, &res), "the untrained residual is not jsebf's schedule");
+    cr_assert(!same_finishes(&teacher, &rnd), "a random model gave jsebf's schedule");
+    netsim_result_destroy(&teacher);
+    netsim_result_destroy(&res);
+    netsim_result_destroy(&rnd);
+}
+
+Test(learned, older_feature_set_and_bad_prior_are_refused)
+{
+    const char *path = tmp_path("fs2.wm");
+    cr_assert_eq(coflow_learned_save_random(path, 1), WEFT_OK);
+    attn_model_file_t mf;
+    attn_model_init(&mf);
+    cr_assert_eq(attn_model_load(path, &mf), WEFT_OK);
+    cr_assert_eq(attn_model_set_int(&mf, "learned.feature_set", 2), WEFT_OK);
+    cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
+    expect_error(path, WEFT_EINVAL, "learned.feature_set is 2", "feature set 3");
+    cr_assert_eq(attn_model_set_int(&mf, "learned.feature_set", 3), WEFT_OK);
+    float bad[2] = {-1, 0};
+    cr_assert_eq(attn_model_set_vector(&mf, "learned.prior", bad, 1), WEFT_OK);
+    cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
+    expect_error(path, WEFT_EINVAL, "learned.prior", ">= 0");
+    cr_assert_eq(attn_model_set_vector(&mf, "learned.prior", bad, 2), WEFT_OK);
+    cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
+    expect_error(path, WEFT_EINVAL, "learned.prior has 2 entries", NULL);
+    attn_model_destroy(&mf);
 }
 
 /* ------------------------------------------------------ random states */

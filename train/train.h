@@ -71,13 +71,13 @@ typedef struct {
     double entropy;           /* entropy bonus at the first REINFORCE iteration */
     double entropy_decay;     /* multiplied in every REINFORCE iteration, in (0, 1] */
     bool differential;        /* differential rewards (see above) */
-    const char *allocator;    /* rate allocation of the episodes ("greedy") */
+    const char *allocator;    /* rate allocation of the episodes ("madd") */
 } train_config_t;
 
 /* Defaults: seed 1, 2 threads, 60 iterations (20 imitation, 20 DAgger),
  * teacher jsebf, 4 episodes, 4 rollouts, 10..40 jobs over 30 iterations,
  * lr 3e-3 / 3e-4, top-8 imitation, clip 1, entropy 0.01 decaying 0.97, differential on,
- * greedy. */
+ * madd. */
 void train_config_default(train_config_t *c);
 
 /* EINVAL naming the field and value for an out-of-range setting or an
