@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1041,4 +1043,302 @@ Test(gateway_agent, acknowledged_flows_are_forgotten_and_later_ones_still_comple
     unlink(log_path);
     cr_assert(forgot, "the agent never forgot acknowledged flows");
     cr_assert(!trouble, "the agent lost its gateway connection or got an error");
+}
+
+/* ------------------------------------------------------------ compaction */
+
+/* n_jobs jobs of one coflow with flows_per_job flows from port 0 to port
+ * 1 + (j % 2), 1000 B each; every fifth job has a second coflow released
+ * 2 s after the first is done, every seventh a final compute of 1 s
+ * (so compaction meets half-done jobs and pending events). */
+static void many_jobs(coflow_workload_t *wl, int n_jobs, int flows_per_job)
+{
+    coflow_workload_init(wl, 3);
+    for (int j = 0; j < n_jobs; j++) {
+        cr_assert_eq(coflow_workload_add_job(wl, 1000 + j, 0, 1 + j % 3, j % 7 ? 0 : 1.0),
+                     WEFT_OK);
+        coflow_workload_add_coflow(wl, 1, 0);
+        for (int f = 0; f < flows_per_job; f++)
+            coflow_workload_add_flow(wl, 0, 1 + (uint32_t)(j % 2), 1000);
+        if (j % 5 == 0) {
+            coflow_workload_add_coflow(wl, 2, 2.0);
+            coflow_workload_add_flow(wl, 0, 2, 500);
+            coflow_workload_add_parent(wl, 1);
+        }
+        cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK);
+    }
+}
+
+/* Sorted by flow id, so two schedulers' decisions compare entry by entry. */
+static int by_fid(const void *a, const void *b)
+{
+    uint64_t x = ((const rpc_change_t *)a)->fid, y = ((const rpc_change_t *)b)->fid;
+    return (x > y) - (x < y);
+}
+
+static void same_decision(rpc_sched_t *a, rpc_sched_t *b, double now)
+{
+    cr_assert_eq(rpc_sched_decide(a, now), WEFT_OK);
+    cr_assert_eq(rpc_sched_decide(b, now), WEFT_OK);
+    cr_assert_eq(a->n_changes, b->n_changes, "at %g s: %zu changes against %zu", now,
+                 a->n_changes, b->n_changes);
+    qsort(a->changes, a->n_changes, sizeof *a->changes, by_fid);
+    qsort(b->changes, b->n_changes, sizeof *b->changes, by_fid);
+    for (size_t i = 0; i < a->n_changes; i++) {
+        const rpc_change_t *x = &a->changes[i], *y = &b->changes[i];
+        cr_assert(x->fid == y->fid && x->rate == y->rate && x->cls == y->cls &&
+                      x->is_new == y->is_new && x->sent == y->sent && x->dst == y->dst,
+                  "at %g s, change #%zu: flow %llu rate %g class %u against flow %llu rate "
+                  "%g class %u", now, i, (unsigned long long)x->fid, x->rate, x->cls,
+                  (unsigned long long)y->fid, y->rate, y->cls);
+    }
+}
+
+/* Two schedulers see the same registrations, progress and completions;
+ * one compacts whenever it can. Every decision (flow ids, rates, classes,
+ * what is new) and every finished job is the same, ids of jobs compacted
+ * away still answer as duplicates, and a stale report about a compacted
+ * flow is ignored. */
+Test(gateway, sched_compaction_changes_nothing_observable)
+{
+    coflow_workload_t wl;
+    many_jobs(&wl, 60, 3);
+    rpc_sched_t a, b;
+    /* 10 kB/s ports: the 3.5 kB jobs arrive at about 80% load, so most
+     * finish soon after they arrive and compaction runs while later ones
+     * wait for compute times. */
+    cr_assert_eq(rpc_sched_init(&a, 3, 1e4, coflow_ordering_find("sebf"), NULL), WEFT_OK);
+    cr_assert_eq(rpc_sched_init(&b, 3, 1e4, coflow_ordering_find("sebf"), NULL), WEFT_OK);
+    size_t next_job = 0, dropped = 0, with_pending = 0;
+    double now = 0, *rate = calloc(wl.n_flows, sizeof *rate), *sent = calloc(wl.n_flows, 8);
+    uint64_t fa, fb;
+    for (int round = 0; round < 2000; round++, now += 0.25) {
+        if (next_job < wl.n_jobs && round % 3 == 0) { /* arrivals, 2 at a time */
+            for (int k = 0; k < 2 && next_job < wl.n_jobs; k++, next_job++) {
+                add_job(&a, &wl, next_job, now, &fa);
+                add_job(&b, &wl, next_job, now, &fb);
+                cr_assert_eq(fa, fb);
+            }
+        }
+        cr_assert_eq(rpc_sched_tick(&a, now), WEFT_OK);
+        cr_assert_eq(rpc_sched_tick(&b, now), WEFT_OK);
+        same_decision(&a, &b, now);
+        /* Every flow sends a quarter second at the rate it was last given;
+         * those that reach their size are done. The same on both. */
+        for (size_t i = 0; i < a.n_changes; i++)
+            rate[a.changes[i].fid] = a.changes[i].rate;
+        for (size_t f = 0; f < wl.n_flows; f++) {
+            if (rate[f] <= 0 || sent[f] >= wl.flows[f].bytes)
+                continue;
+            sent[f] = fmin(sent[f] + rate[f] * 0.25, wl.flows[f].bytes);
+            int ra = rpc_sched_progress(&a, f, sent[f]);
+            int rb = rpc_sched_progress(&b, f, sent[f]);
+            cr_assert_eq(ra, rb);
+            if (ra == 1) {
+                cr_assert_eq(rpc_sched_finish(&a, f, now), WEFT_OK);
+                cr_assert_eq(rpc_sched_finish(&b, f, now), WEFT_OK);
+                rate[f] = 0;
+            }
+        }
+        cr_assert_eq(a.n_jobs_done, b.n_jobs_done);
+        for (size_t k = 0; k < a.n_jobs_done; k++)
+            cr_assert_eq(a.jobs_done[k], b.jobs_done[k]);
+        a.n_jobs_done = b.n_jobs_done = 0;
+        size_t pending = b.n_pend, k = rpc_sched_compact(&b, 4);
+        dropped += k;
+        with_pending += k > 0 && pending > 0;
+        if (next_job == wl.n_jobs && a.all.n_flows > 0) {
+            size_t done = 0;
+            for (size_t j = 0; j < a.all.n_jobs; j++)
+                done += a.jdone[j];
+            if (done == a.all.n_jobs)
+                break;
+        }
+    }
+    free(rate);
+    free(sent);
+    cr_assert_gt(dropped, 20, "only %zu jobs compacted away", dropped);
+    cr_assert_gt(with_pending, 0, "no compaction met a pending release or job end");
+    cr_assert_lt(b.all.n_jobs, a.all.n_jobs);
+    cr_assert_eq(b.n_gone + b.all.n_jobs, a.all.n_jobs);
+    /* The first job is gone from b but known: same first flow id, its JCT. */
+    uint64_t first;
+    double jct;
+    cr_assert_eq(rpc_sched_find_job(&b, 1000), SIZE_MAX);
+    cr_assert(rpc_sched_find_gone(&b, 1000, &first, &jct));
+    cr_assert_eq(first, rpc_sched_first_fid(&a, rpc_sched_find_job(&a, 1000)));
+    size_t j0 = rpc_sched_find_job(&a, 1000);
+    cr_assert_float_eq(jct, a.finish_s[j0] - a.arrival_s[j0], 1e-12);
+    cr_assert(!rpc_sched_find_gone(&b, 999, &first, &jct));
+    /* A stale report about a compacted flow is ignored, an unknown id is not. */
+    cr_assert_eq(rpc_sched_progress(&b, 0, 10), 0);
+    cr_assert_eq(rpc_sched_check_done(&b, 0), WEFT_OK);
+    cr_assert_eq(rpc_sched_finish(&b, 0, now), WEFT_OK);
+    cr_assert_eq(rpc_sched_progress(&b, b.fid_base + b.all.n_flows, 10), WEFT_ENOTFOUND);
+    /* A job registered after compaction gets the same ids on both. */
+    coflow_workload_t more;
+    many_jobs(&more, 1, 2);
+    more.jobs[0].id = 5000;
+    add_job(&a, &more, 0, now, &fa);
+    add_job(&b, &more, 0, now, &fb);
+    cr_assert_eq(fa, fb);
+    same_decision(&a, &b, now);
+    cr_assert_gt(a.n_changes, 0);
+    coflow_workload_destroy(&more);
+    rpc_sched_destroy(&a);
+    rpc_sched_destroy(&b);
+    coflow_workload_destroy(&wl);
+}
+
+static char journal_path[64];
+
+static void server_journal(void)
+{
+    snprintf(journal_path, sizeof journal_path, "/tmp/weft-gw-journal-%d", (int)getpid());
+    start_server4("--journal", journal_path, "--no-fsync", NULL);
+}
+
+static void stop_server_journal(void)
+{
+    stop_server();
+    unlink(journal_path);
+}
+
+static long file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+/* The next message of this type on c, others skipped. */
+static const msgpack_object *wait_type(rpc_client_t *c, const char *type)
+{
+    for (;;) {
+        const msgpack_object *m;
+        cr_assert_eq(wait_msg(c, &m), 1, "no '%s': %s", type, weft_last_error());
+        char t[32];
+        if (!strcmp(rpc_msg_type(m, t, sizeof t), type))
+            return m;
+    }
+}
+
+/* Registers job j of wl and returns its first flow id and whether the
+ * gateway called it a duplicate. */
+static uint64_t register_job(rpc_client_t *c, const coflow_workload_t *wl, size_t j, bool *dup)
+{
+    cr_assert_eq(rpc_client_register(c, (int64_t)j, wl, j), WEFT_OK);
+    const msgpack_object *m = wait_type(c, "ack");
+    int64_t first;
+    cr_assert_eq(rpc_get_int(m, "first_flow", 0, INT64_MAX, &first), WEFT_OK);
+    const msgpack_object *d = rpc_map_get(m, "dup");
+    *dup = d && d->type == MSGPACK_OBJECT_BOOLEAN && d->via.boolean;
+    return (uint64_t)first;
+}
+
+/* Says hello as agent 0 (data port 9, never used) and takes the welcome. */
+static void hello_agent0(rpc_client_t *c)
+{
+    cr_assert_eq(rpc_client_hello_agent(c, TOKEN, 0, 9), WEFT_OK);
+    const msgpack_object *m;
+    cr_assert_eq(wait_msg(c, &m), 1, "%s", weft_last_error());
+    char type[32];
+    cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "welcome");
+}
+
+/* The next job_done on c (other messages skipped): its job id. */
+static int64_t next_job_done(rpc_client_t *c)
+{
+    int64_t id;
+    cr_assert_eq(rpc_get_int(wait_type(c, "job_done"), "job", INT64_MIN, INT64_MAX, &id),
+                 WEFT_OK);
+    return id;
+}
+
+/* Waits until job_done has come for every job in [lo, hi). */
+static void wait_jobs_done(rpc_client_t *c, int64_t lo, int64_t hi)
+{
+    bool seen[256] = {false};
+    cr_assert(hi - lo <= 256);
+    for (int64_t left = hi - lo; left > 0;) {
+        int64_t id = next_job_done(c);
+        if (id >= lo && id < hi && !seen[id - lo]) {
+            seen[id - lo] = true;
+            left--;
+        }
+    }
+}
+
+/* 200 jobs of 60 flows are registered and the first 190 completed: the
+ * gateway drops them from its table and rewrites its journal smaller. Restarted from that journal, it still knows the
+ * 190 (a re-sent registration is a duplicate with the same first flow id,
+ * watch answers with job_done, a late report about their flows is
+ * ignored) and the 10 kept jobs keep their flow ids and complete. */
+Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_journal,
+     .fini = stop_server_journal, .timeout = 60)
+{
+    enum { JOBS = 200, DONE = 190, FLOWS = 60 };
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    for (int j = 0; j < JOBS; j++) {
+        coflow_workload_add_job(&wl, 7000 + j, 0, 1, 0);
+        coflow_workload_add_coflow(&wl, 1, 0);
+        for (int f = 0; f < FLOWS; f++)
+            coflow_workload_add_flow(&wl, 0, 1 + (uint32_t)(f % 3), 100);
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    }
+    rpc_client_t cl, ag;
+    connect_to(&cl);
+    hello_client(&cl);
+    uint64_t first[JOBS];
+    bool dup;
+    for (int j = 0; j < JOBS; j++) {
+        first[j] = register_job(&cl, &wl, (size_t)j, &dup);
+        cr_assert(!dup);
+    }
+    long before = file_size(journal_path);
+    cr_assert_gt(before, (long)RPC_JOURNAL_REWRITE_MIN, "journal only %ld bytes", before);
+    connect_to(&ag);
+    hello_agent0(&ag);
+    uint64_t fids[FLOWS];
+    for (int j = 0; j < DONE; j++) {
+        for (int f = 0; f < FLOWS; f++)
+            fids[f] = first[j] + (uint64_t)f;
+        cr_assert_eq(rpc_client_done(&ag, -1, fids, FLOWS), WEFT_OK); /* no ack wanted */
+    }
+    expect_pong(&ag, 1); /* every completion handled */
+    wait_jobs_done(&cl, 7000, 7000 + DONE);
+    expect_pong(&cl, 2); /* the pass that compacts has run */
+    long after = file_size(journal_path);
+    /* Rewritten when jobs were first compacted away (it had doubled from
+     * nothing); what came after it is appended, so it ends well below the
+     * size it had with every job's record and completions. */
+    cr_assert_lt(after, before * 3 / 4, "journal %ld bytes before, %ld after", before, after);
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+
+    stop_server();
+    start_server4("--journal", journal_path, "--no-fsync", NULL);
+    connect_to(&cl);
+    hello_client(&cl);
+    cr_assert_eq(register_job(&cl, &wl, 5, &dup), first[5]); /* compacted away */
+    cr_assert(dup);
+    cr_assert_eq(register_job(&cl, &wl, DONE + 3, &dup), first[DONE + 3]); /* kept */
+    cr_assert(dup);
+    int64_t watch = 7005;
+    cr_assert_eq(rpc_client_watch(&cl, &watch, 1), WEFT_OK);
+    wait_jobs_done(&cl, 7005, 7006);
+    connect_to(&ag);
+    hello_agent0(&ag);
+    double sent = 50;
+    cr_assert_eq(rpc_client_progress(&ag, &first[3], &sent, 1), WEFT_OK); /* stale */
+    for (int j = DONE; j < JOBS; j++) {
+        for (int f = 0; f < FLOWS; f++)
+            fids[f] = first[j] + (uint64_t)f;
+        cr_assert_eq(rpc_client_done(&ag, -1, fids, FLOWS), WEFT_OK); /* no ack wanted */
+    }
+    expect_pong(&ag, 3); /* no error frame came before the pong */
+    wait_jobs_done(&cl, 7000 + DONE, 7000 + JOBS);
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
 }
