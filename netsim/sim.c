@@ -115,7 +115,7 @@ typedef struct {
     paced_t *pc;       /* [n_coflows] */
     size_t n_pc;
     double *acc;       /* [n_coflows] bytes sent at this event, zero between */
-    uint8_t *mark;     /* [n_coflows] 1 dirty, 2 finishing whole; 0 between */
+    uint8_t *mark;     /* [n_coflows] MARK_* bits, 0 between decisions */
     size_t *dirty;     /* [n_coflows] coflows with mark != 0 */
     size_t n_dirty;
     double *pace;      /* [n_coflows] st.pace */
@@ -366,12 +366,25 @@ static inline void anc_add(sim_t *s, size_t q, double x)
     s->anc[q] = t;
 }
 
-static inline void mark_dirty(sim_t *s, size_t c)
+/* What happened to a coflow since the last decision (sim_t.mark). */
+enum {
+    MARK_MOVED = 1,  /* bytes moved: its stamps (coflow.h) need renewing */
+    MARK_SCALED = 2, /* its scale moved: every per-port byte count too */
+    MARK_ENDING = 4  /* its scale reached zero: all its open flows finish */
+};
+
+static inline void mark_dirty(sim_t *s, size_t c, uint8_t bits)
 {
-    if (!s->mark[c]) {
-        s->mark[c] = 1;
+    if (!s->mark[c])
         s->dirty[s->n_dirty++] = c;
-    }
+    s->mark[c] |= bits;
+}
+
+/* cport_bytes at cports position q of c from its anchor sum. */
+static inline void port_bytes_from_anchor(sim_t *s, size_t c, size_t q)
+{
+    s->st.cport_bytes[q] = s->sig[c] * (s->anc[q] + s->anc_comp[q]);
+    s->st.cport_comp[q] = 0;
 }
 
 /* A released coflow starts with scale 1: its flows' remaining bytes are
@@ -393,28 +406,22 @@ static void lazy_release(sim_t *s, size_t c)
     s->anc_total[c] = total;
 }
 
-/* Rebuilds the per-port bytes (and the stamps that make them current,
- * coflow.h) of every coflow whose scale or anchors changed, so orderings
- * and the allocator read true remaining bytes. O(ports of those). */
+/* Renews the stamps (coflow.h) of every coflow that moved, so orderings
+ * and the allocator read its per-port bytes as current, after rebuilding
+ * them for the coflows whose scale moved (the others' changed ports were
+ * rewritten where their anchors changed). O(ports of the paced ones). */
 static void lazy_refresh(sim_t *s)
 {
     coflow_state_t *st = &s->st;
     for (size_t i = 0; i < s->n_dirty; i++) {
         size_t c = s->dirty[i];
+        uint8_t mark = s->mark[c];
         s->mark[c] = 0;
         if (st->status[c] != COFLOW_ACTIVE)
             continue;
-        size_t a = st->cport_start[c], mid = a + s->wl->coflows[c].n_senders,
-               b = st->cport_start[c + 1];
-        double sig = s->sig[c], total = 0;
-        for (size_t q = a; q < b; q++) {
-            double x = s->anc[q] + s->anc_comp[q];
-            st->cport_bytes[q] = sig * x;
-            st->cport_comp[q] = 0;
-            if (q < mid)
-                total += x;
-        }
-        s->anc_total[c] = total;
+        if (mark & MARK_SCALED)
+            for (size_t q = st->cport_start[c]; q < st->cport_start[c + 1]; q++)
+                port_bytes_from_anchor(s, c, q);
         st->cache_remaining[c] = st->coflow_remaining[c];
         st->cache_open[c] = st->n_open[c];
     }
@@ -438,13 +445,15 @@ static void lazy_fold_back(sim_t *s)
         st->flow_remaining[f] = na;
         anc_add(s, st->sgroup[f], d);
         anc_add(s, st->rgroup[f], d);
-        mark_dirty(s, c);
+        port_bytes_from_anchor(s, c, st->sgroup[f]);
+        port_bytes_from_anchor(s, c, st->rgroup[f]);
+        mark_dirty(s, c, MARK_MOVED);
     }
     s->n_run = 0;
     for (size_t i = 0; i < s->n_pc; i++) {
         size_t c = s->pc[i].c;
         s->pace[c] = 0;
-        mark_dirty(s, c); /* its scale moved */
+        mark_dirty(s, c, MARK_SCALED);
     }
     s->n_pc = 0;
     s->st.n_paced = 0;
@@ -463,11 +472,11 @@ static void lazy_advance(sim_t *s, double dt)
     for (size_t i = 0; i < s->n_pc; i++) {
         size_t c = s->pc[i].c;
         double q = s->pc[i].q, d = q * dt, left = s->sig[c] - d;
-        mark_dirty(s, c);
+        mark_dirty(s, c, MARK_MOVED);
         if (left <= FINISH_REL_TOL || left <= q * now * FINISH_TIME_TOL) {
             /* flow_remaining <= size, so every open flow is within the
                finish tolerance: all the coflow had is sent */
-            s->mark[c] = 2;
+            s->mark[c] |= MARK_ENDING;
             s->acc[c] = st->coflow_remaining[c];
             const size_t *open = st->open_flows + s->wl->coflows[c].first_flow;
             for (size_t k = 0; k < st->n_open[c]; k++)
@@ -480,9 +489,9 @@ static void lazy_advance(sim_t *s, double dt)
     for (size_t k = 0; k < s->n_run; k++) {
         moving_t *m = &s->run[k];
         size_t f = m->f, c = m->c;
-        if (s->mark[c] == 2)
+        if (s->mark[c] & MARK_ENDING)
             continue; /* finishes with its coflow */
-        mark_dirty(s, c);
+        mark_dirty(s, c, MARK_MOVED);
         /* its paced part is in the scale (and in acc through anc_total) */
         double sent = m->extra * dt, x = s->xsent[f] + sent;
         double left = st->flow_remaining[f] * s->sig[c] - x;
@@ -505,20 +514,21 @@ static void lazy_advance(sim_t *s, double dt)
 
 /* A flow of run[] or of a finishing coflow is done: its anchor leaves its
  * ports' sums (a port with no open flow left sums to exactly zero). */
-static void lazy_finish_flow(sim_t *s, size_t f, size_t c)
+static void lazy_finish_flow(sim_t *s, size_t f, size_t c, double a)
 {
     coflow_state_t *st = &s->st;
     s->xsent[f] = 0;
-    if (s->mark[c] == 2)
+    if (s->mark[c] & MARK_ENDING)
         return; /* the whole coflow goes */
-    double a = st->flow_remaining[f];
     size_t qs = st->sgroup[f], qr = st->rgroup[f];
     anc_add(s, qs, -a);
     anc_add(s, qr, -a);
-    if (st->sopen[qs] == 1)
+    if (st->sopen[qs] == 0)
         s->anc[qs] = s->anc_comp[qs] = 0;
-    if (st->ropen[qr] == 1)
+    if (st->ropen[qr] == 0)
         s->anc[qr] = s->anc_comp[qr] = 0;
+    port_bytes_from_anchor(s, c, qs);
+    port_bytes_from_anchor(s, c, qr);
 }
 
 /* Releases every pending coflow due by `now`, keeping active[] sorted. */
@@ -625,9 +635,11 @@ static void finish_done_flows(sim_t *s)
     for (size_t k = 0; k < s->n_done; k++) {
         moving_t *m = &s->done[k];
         s->n_open_total--;
-        if (s->lazy)
-            lazy_finish_flow(s, m->f, m->c);
-        if (coflow_state_finish_flow(&s->st, m->f))
+        double anchor = s->st.flow_remaining[m->f];
+        bool last = coflow_state_finish_flow(&s->st, m->f);
+        if (s->lazy) /* after finish_flow, which edits the cache its own way */
+            lazy_finish_flow(s, m->f, m->c, anchor);
+        if (last)
             coflow_done(s, m->c);
     }
     s->n_done = 0;
@@ -779,7 +791,10 @@ static void lazy_collect(sim_t *s)
     double best = INFINITY;
     for (size_t i = 0; i < st->n_paced; i++) {
         size_t c = st->paced[i];
-        double q = s->sig[c] * s->pace[c];
+        double q = s->sig[c] * s->pace[c], total = 0;
+        for (size_t k = st->cport_start[c], mid = k + s->wl->coflows[c].n_senders; k < mid; k++)
+            total += s->anc[k] + s->anc_comp[k];
+        s->anc_total[c] = total; /* each open flow has one sender */
         s->pc[s->n_pc++] = (paced_t){c, q};
         double dt = s->sig[c] / q;
         if (dt < best)
