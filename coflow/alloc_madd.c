@@ -43,6 +43,17 @@ static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
         }
         if (!isfinite(gamma) || gamma <= 0)
             continue;
+        if (st->pace) { /* lazy (coflow.h): the coflow's use, port by port */
+            double pace = (1 - 1e-12) / gamma;
+            st->pace[c] = pace;
+            st->paced[st->n_paced++] = c;
+            for (size_t q = a; q < b; q++) {
+                double left = bytes[q - a] + comp[q - a];
+                if (left > 0)
+                    alloc_add_port_use(st, q < mid, st->cports[q], left * pace);
+            }
+            continue;
+        }
         for (size_t j = 0; j < st->n_open[c]; j++) {
             size_t f = st->open_flows[co->first_flow + j];
             /* Shave a hair so rounding never pushes a port past capacity. */
@@ -57,6 +68,7 @@ static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
 
 const coflow_allocator_t coflow_alloc_madd = {
     .work_conserving = true,
+    .lazy_pace = true,
     .name = "madd",
     .description = "Varys MADD: pace each coflow to finish all flows at its bottleneck, "
                    "then backfill",

@@ -55,7 +55,14 @@ typedef struct {
 typedef struct {
     size_t f, c; /* flow and its coflow */
     double rate; /* its rate, bytes/s, > 0 */
+    double extra;/* lazy pacing: the backfill part of rate, bytes/s */
 } moving_t;
+
+typedef struct {
+    size_t c;    /* a paced coflow (lazy pacing) */
+    double q;    /* d sig[c] / dt: each open flow f moves at
+                    flow_remaining[f] * q bytes/s */
+} paced_t;
 
 typedef struct {
     const coflow_workload_t *wl;
@@ -90,6 +97,31 @@ typedef struct {
     moving_t *done; /* [n_flows] flows finishing at this event */
     size_t n_done;
     size_t n_open_total; /* open flows of ACTIVE coflows */
+
+    /* Lazy pacing (madd with an ordering without next_change): an open
+     * flow f of active coflow c has sig[c] * flow_remaining[f] bytes left,
+     * minus xsent[f] while it is backfilled (listed in run[]); a paced
+     * coflow (pc[]) moves every open flow at flow_remaining[f] * q, so
+     * advancing it only lowers sig[c]. anc[q] + anc_comp[q] (compensated)
+     * is the sum of flow_remaining over c's open flows at cports position
+     * q; cport_bytes = sig * anc is rebuilt at a decision for the coflows
+     * in dirty[] only. Backfilled flows are folded back (flow_remaining =
+     * their remaining / sig) at the next decision. */
+    bool lazy;
+    double *sig;       /* [n_coflows] */
+    double *anc_total; /* [n_coflows] sum of flow_remaining of open flows */
+    double *anc, *anc_comp; /* [number of cports] */
+    double *xsent;     /* [n_flows] backfill bytes sent since the decision */
+    paced_t *pc;       /* [n_coflows] */
+    size_t n_pc;
+    double *acc;       /* [n_coflows] bytes sent at this event, zero between */
+    uint8_t *mark;     /* [n_coflows] MARK_* bits, 0 between decisions */
+    size_t *dirty;     /* [n_coflows] coflows with mark != 0 */
+    size_t n_dirty;
+    double *pace;      /* [n_coflows] st.pace */
+    size_t *paced;     /* [n_coflows] st.paced */
+    moving_t *chk_run; /* [n_flows] check: every moving flow */
+    double *chk_rem;   /* [n_flows] check: saved flow_remaining */
 
     double tick_s, tick0;
     double moved; /* integral of all rates over time, bytes */
@@ -187,6 +219,19 @@ static void sim_free(sim_t *s)
     free(s->done);
     free(s->chk_out);
     free(s->chk_in);
+    free(s->sig);
+    free(s->anc_total);
+    free(s->anc);
+    free(s->anc_comp);
+    free(s->xsent);
+    free(s->pc);
+    free(s->acc);
+    free(s->mark);
+    free(s->dirty);
+    free(s->pace);
+    free(s->paced);
+    free(s->chk_run);
+    free(s->chk_rem);
 }
 
 static weft_err_t sim_setup(sim_t *s)
@@ -256,6 +301,34 @@ static weft_err_t sim_setup(sim_t *s)
     }
     free(cursor);
 
+    /* Lazy pacing needs an allocator that knows it (madd) and an ordering
+     * that does not read per-flow rates between decisions (next_change). */
+    s->lazy = s->alloc->lazy_pace && !s->ord->next_change && !s->opts->eager_pacing;
+    if (s->lazy) {
+        size_t ncp = s->st.cport_start[nc];
+        s->sig = weft_calloc(nc, sizeof *s->sig);
+        s->anc_total = weft_calloc(nc, sizeof *s->anc_total);
+        s->anc = weft_calloc(ncp ? ncp : 1, sizeof *s->anc);
+        s->anc_comp = weft_calloc(ncp ? ncp : 1, sizeof *s->anc_comp);
+        s->xsent = weft_calloc(nf, sizeof *s->xsent);
+        s->pc = weft_calloc(nc, sizeof *s->pc);
+        s->acc = weft_calloc(nc, sizeof *s->acc);
+        s->mark = weft_calloc(nc, sizeof *s->mark);
+        s->dirty = weft_calloc(nc, sizeof *s->dirty);
+        s->pace = weft_calloc(nc, sizeof *s->pace);
+        s->paced = weft_calloc(nc, sizeof *s->paced);
+        if (s->opts->check) {
+            s->chk_run = weft_calloc(nf, sizeof *s->chk_run);
+            s->chk_rem = weft_calloc(nf, sizeof *s->chk_rem);
+        }
+        if (!s->sig || !s->anc_total || !s->anc || !s->anc_comp || !s->xsent || !s->pc ||
+            !s->acc || !s->mark || !s->dirty || !s->pace || !s->paced ||
+            (s->opts->check && (!s->chk_run || !s->chk_rem)))
+            return weft_fail(WEFT_ENOMEM, "out of memory for lazy pacing (%zu coflows, "
+                             "%zu flows)", nc, nf);
+        s->st.pace = s->pace;
+        s->st.paced = s->paced;
+    }
     s->tick_s = s->opts->tick_s > 0 ? s->opts->tick_s : s->ord->tick_s;
     if (!(s->tick_s >= 0) || isinf(s->tick_s))
         s->tick_s = 0;
@@ -283,12 +356,189 @@ static void take_arrivals(sim_t *s, double now)
     }
 }
 
+/* ---------------------------------------------------------- lazy pacing */
+
+/* anc[q] += x, the rounding error kept in anc_comp[q] (Knuth's TwoSum). */
+static inline void anc_add(sim_t *s, size_t q, double x)
+{
+    double a = s->anc[q], t = a + x, bb = t - a;
+    s->anc_comp[q] += (a - (t - bb)) + (x - bb);
+    s->anc[q] = t;
+}
+
+/* What happened to a coflow since the last decision (sim_t.mark). */
+enum {
+    MARK_MOVED = 1,  /* bytes moved: its stamps (coflow.h) need renewing */
+    MARK_SCALED = 2, /* its scale moved: every per-port byte count too */
+    MARK_ENDING = 4  /* its scale reached zero: all its open flows finish */
+};
+
+static inline void mark_dirty(sim_t *s, size_t c, uint8_t bits)
+{
+    if (!s->mark[c])
+        s->dirty[s->n_dirty++] = c;
+    s->mark[c] |= bits;
+}
+
+/* cport_bytes at cports position q of c from its anchor sum. */
+static inline void port_bytes_from_anchor(sim_t *s, size_t c, size_t q)
+{
+    s->st.cport_bytes[q] = s->sig[c] * (s->anc[q] + s->anc_comp[q]);
+    s->st.cport_comp[q] = 0;
+}
+
+/* A released coflow starts with scale 1: its flows' remaining bytes are
+ * their sizes, its anchors its per-port bytes. */
+static void lazy_release(sim_t *s, size_t c)
+{
+    coflow_state_t *st = &s->st;
+    size_t a = st->cport_start[c], mid = a + s->wl->coflows[c].n_senders,
+           b = st->cport_start[c + 1];
+    const double *bytes = coflow_state_port_bytes_exact(st, c);
+    double total = 0;
+    for (size_t q = a; q < b; q++) {
+        s->anc[q] = bytes[q - a];
+        s->anc_comp[q] = 0;
+        if (q < mid)
+            total += bytes[q - a];
+    }
+    s->sig[c] = 1;
+    s->anc_total[c] = total;
+}
+
+/* Renews the stamps (coflow.h) of every coflow that moved, so orderings
+ * and the allocator read its per-port bytes as current, after rebuilding
+ * them for the coflows whose scale moved (the others' changed ports were
+ * rewritten where their anchors changed). O(ports of the paced ones). */
+static void lazy_refresh(sim_t *s)
+{
+    coflow_state_t *st = &s->st;
+    for (size_t i = 0; i < s->n_dirty; i++) {
+        size_t c = s->dirty[i];
+        uint8_t mark = s->mark[c];
+        s->mark[c] = 0;
+        if (st->status[c] != COFLOW_ACTIVE)
+            continue;
+        if (mark & MARK_SCALED)
+            for (size_t q = st->cport_start[c]; q < st->cport_start[c + 1]; q++)
+                port_bytes_from_anchor(s, c, q);
+        st->cache_remaining[c] = st->coflow_remaining[c];
+        st->cache_open[c] = st->n_open[c];
+    }
+    s->n_dirty = 0;
+}
+
+/* Folds the flows backfilled at the last decision back into their
+ * coflow's scale: flow_remaining = what is left / sig. */
+static void lazy_fold_back(sim_t *s)
+{
+    coflow_state_t *st = &s->st;
+    for (size_t k = 0; k < s->n_run; k++) {
+        size_t f = s->run[k].f, c = s->run[k].c;
+        st->flow_rate[f] = 0;
+        double x = s->xsent[f];
+        s->xsent[f] = 0;
+        if (st->flow_remaining[f] == 0 || st->status[c] != COFLOW_ACTIVE)
+            continue; /* finished */
+        double sig = s->sig[c], a = st->flow_remaining[f];
+        double na = (a * sig - x) / sig, d = na - a;
+        st->flow_remaining[f] = na;
+        anc_add(s, st->sgroup[f], d);
+        anc_add(s, st->rgroup[f], d);
+        port_bytes_from_anchor(s, c, st->sgroup[f]);
+        port_bytes_from_anchor(s, c, st->rgroup[f]);
+        mark_dirty(s, c, MARK_MOVED);
+    }
+    s->n_run = 0;
+    for (size_t i = 0; i < s->n_pc; i++) {
+        size_t c = s->pc[i].c;
+        s->pace[c] = 0;
+        mark_dirty(s, c, MARK_SCALED);
+    }
+    s->n_pc = 0;
+    s->st.n_paced = 0;
+}
+
+/* advance() under lazy pacing: paced coflows lower their scale, the
+ * backfilled flows of run[] move on their own; a coflow whose scale
+ * reaches zero finishes all its open flows. */
+static void lazy_advance(sim_t *s, double dt)
+{
+    coflow_state_t *st = &s->st;
+    const coflow_flow_t *flows = s->wl->flows;
+    double now = st->now;
+    size_t d0 = s->n_dirty; /* the coflows that move get listed from here */
+    s->n_done = 0;
+    for (size_t i = 0; i < s->n_pc; i++) {
+        size_t c = s->pc[i].c;
+        double q = s->pc[i].q, d = q * dt, left = s->sig[c] - d;
+        mark_dirty(s, c, MARK_MOVED);
+        if (left <= FINISH_REL_TOL || left <= q * now * FINISH_TIME_TOL) {
+            /* flow_remaining <= size, so every open flow is within the
+               finish tolerance: all the coflow had is sent */
+            s->mark[c] |= MARK_ENDING;
+            s->acc[c] = st->coflow_remaining[c];
+            const size_t *open = st->open_flows + s->wl->coflows[c].first_flow;
+            for (size_t k = 0; k < st->n_open[c]; k++)
+                s->done[s->n_done++] = (moving_t){open[k], c, 0, 0};
+        } else {
+            s->sig[c] = left;
+            s->acc[c] = d * s->anc_total[c];
+        }
+    }
+    for (size_t k = 0; k < s->n_run; k++) {
+        moving_t *m = &s->run[k];
+        size_t f = m->f, c = m->c;
+        if (s->mark[c] & MARK_ENDING)
+            continue; /* finishes with its coflow */
+        mark_dirty(s, c, MARK_MOVED);
+        /* its paced part is in the scale (and in acc through anc_total) */
+        double sent = m->extra * dt, x = s->xsent[f] + sent;
+        double left = st->flow_remaining[f] * s->sig[c] - x;
+        if (left <= FINISH_REL_TOL * flows[f].bytes || left <= m->rate * now * FINISH_TIME_TOL) {
+            sent += left; /* the residue counts as sent */
+            s->done[s->n_done++] = *m;
+        }
+        s->xsent[f] = x;
+        s->acc[c] += sent;
+    }
+    for (size_t i = d0; i < s->n_dirty; i++) {
+        size_t c = s->dirty[i];
+        double sent = s->acc[c];
+        s->acc[c] = 0;
+        st->coflow_remaining[c] -= sent;
+        st->job_sent[s->wl->coflows[c].job] += sent;
+        s->moved += sent;
+    }
+}
+
+/* A flow of run[] or of a finishing coflow is done: its anchor leaves its
+ * ports' sums (a port with no open flow left sums to exactly zero). */
+static void lazy_finish_flow(sim_t *s, size_t f, size_t c, double a)
+{
+    coflow_state_t *st = &s->st;
+    s->xsent[f] = 0;
+    if (s->mark[c] & MARK_ENDING)
+        return; /* the whole coflow goes */
+    size_t qs = st->sgroup[f], qr = st->rgroup[f];
+    anc_add(s, qs, -a);
+    anc_add(s, qr, -a);
+    if (st->sopen[qs] == 0)
+        s->anc[qs] = s->anc_comp[qs] = 0;
+    if (st->ropen[qr] == 0)
+        s->anc[qr] = s->anc_comp[qr] = 0;
+    port_bytes_from_anchor(s, c, qs);
+    port_bytes_from_anchor(s, c, qr);
+}
+
 /* Releases every pending coflow due by `now`, keeping active[] sorted. */
 static void take_releases(sim_t *s, double now)
 {
     while (s->n_heap > 0 && s->heap[0].t <= now) {
         pending_t p = heap_pop(s);
         coflow_state_release(&s->st, p.c, p.t);
+        if (s->lazy)
+            lazy_release(s, p.c);
         s->n_open_total += s->wl->coflows[p.c].n_flows;
         /* Releases come in time order, so this is almost always an append. */
         size_t i = s->n_active++;
@@ -385,7 +635,11 @@ static void finish_done_flows(sim_t *s)
     for (size_t k = 0; k < s->n_done; k++) {
         moving_t *m = &s->done[k];
         s->n_open_total--;
-        if (coflow_state_finish_flow(&s->st, m->f))
+        double anchor = s->st.flow_remaining[m->f];
+        bool last = coflow_state_finish_flow(&s->st, m->f);
+        if (s->lazy) /* after finish_flow, which edits the cache its own way */
+            lazy_finish_flow(s, m->f, m->c, anchor);
+        if (last)
             coflow_done(s, m->c);
     }
     s->n_done = 0;
@@ -401,17 +655,18 @@ static void finish_done_flows(sim_t *s)
 
 /* ------------------------------------------------------------- decision */
 
-static void check_capacity(sim_t *s)
+/* Checks capacity and work conservation of the moving flows run[0..n). */
+static void check_capacity(sim_t *s, const moving_t *run, size_t n)
 {
     const coflow_flow_t *flows = s->wl->flows;
     const coflow_fabric_t *fab = s->fab;
     coflow_state_t *st = &s->st;
-    for (size_t k = 0; k < s->n_run; k++) {
-        s->chk_out[flows[s->run[k].f].src] += s->run[k].rate;
-        s->chk_in[flows[s->run[k].f].dst] += s->run[k].rate;
+    for (size_t k = 0; k < n; k++) {
+        s->chk_out[flows[run[k].f].src] += run[k].rate;
+        s->chk_in[flows[run[k].f].dst] += run[k].rate;
     }
-    for (size_t k = 0; k < s->n_run; k++) {
-        uint32_t p = flows[s->run[k].f].src, q = flows[s->run[k].f].dst;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t p = flows[run[k].f].src, q = flows[run[k].f].dst;
         if (s->chk_out[p] > fab->cap_out[p] * (1 + CAP_TOL))
             violation(s, "t=%.9g s: port %u sends %.9g bytes/s, above its capacity %.9g",
                       st->now, p, s->chk_out[p], fab->cap_out[p]);
@@ -440,16 +695,131 @@ static void check_capacity(sim_t *s)
             }
         }
     }
-    for (size_t k = 0; k < s->n_run; k++) {
-        s->chk_out[flows[s->run[k].f].src] = 0;
-        s->chk_in[flows[s->run[k].f].dst] = 0;
+    for (size_t k = 0; k < n; k++) {
+        s->chk_out[flows[run[k].f].src] = 0;
+        s->chk_in[flows[run[k].f].dst] = 0;
     }
+}
+
+/* Relative and absolute (share of a port's capacity) slack between a lazily
+ * paced rate and the same rate recomputed flow by flow. */
+#define LAZY_REL_TOL 1e-9
+#define LAZY_CAP_TOL 1e-9
+
+/* --check under lazy pacing: every moving flow's rate, then capacity and
+ * work conservation over them, then the same decision recomputed from zero
+ * the reference way (the allocator rating every paced flow itself, from
+ * the flows' true remaining bytes) must give every open flow the same
+ * rate, and each coflow's remaining bytes must match its open flows'. */
+static void lazy_check(sim_t *s)
+{
+    coflow_state_t *st = &s->st;
+    const coflow_workload_t *wl = s->wl;
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_active; i++) {
+        size_t c = s->active[i];
+        const size_t *open = st->open_flows + wl->coflows[c].first_flow;
+        double sig = s->sig[c], q = sig * s->pace[c], rem = 0;
+        for (size_t k = 0; k < st->n_open[c]; k++) {
+            size_t f = open[k];
+            double r = st->flow_remaining[f] * q + st->flow_rate[f];
+            rem += st->flow_remaining[f] * sig;
+            s->chk_rem[f] = st->flow_remaining[f];
+            if (r > 0)
+                s->chk_run[n++] = (moving_t){f, c, r, st->flow_rate[f]};
+        }
+        if (fabs(rem - st->coflow_remaining[c]) > CONSERVE_TOL * wl->coflows[c].total_bytes)
+            violation(s, "t=%.9g s: coflow %zu: its open flows hold %.17g bytes, its "
+                      "remaining bytes say %.17g", st->now, c, rem, st->coflow_remaining[c]);
+    }
+    check_capacity(s, s->chk_run, n);
+    /* The reference: true remaining bytes in place, rates from zero. */
+    for (size_t k = 0; k < s->n_run; k++)
+        st->flow_rate[s->run[k].f] = 0;
+    for (size_t i = 0; i < s->n_active; i++) {
+        size_t c = s->active[i];
+        const size_t *open = st->open_flows + wl->coflows[c].first_flow;
+        for (size_t k = 0; k < st->n_open[c]; k++)
+            st->flow_remaining[open[k]] *= s->sig[c];
+    }
+    size_t n_paced = st->n_paced;
+    st->pace = NULL;
+    st->n_rated = 0;
+    s->alloc->allocate(st, s->ids, s->n_active);
+    size_t bad = 0;
+    for (size_t k = 0; k < n; k++) {
+        const moving_t *m = &s->chk_run[k];
+        double ref = st->flow_rate[m->f];
+        const coflow_flow_t *fl = &wl->flows[m->f];
+        double cap = fmin(s->fab->cap_out[fl->src], s->fab->cap_in[fl->dst]);
+        if (fabs(ref - m->rate) > LAZY_REL_TOL * m->rate + LAZY_CAP_TOL * cap && !bad++)
+            violation(s, "t=%.9g s: flow %zu of coflow %zu moves at %.17g bytes/s under "
+                      "lazy pacing, at %.17g recomputed from zero", st->now, m->f, m->c,
+                      m->rate, ref);
+    }
+    size_t n_ref = st->n_rated;
+    for (size_t k = 0; k < n_ref; k++)
+        bad += st->flow_rate[st->rated[k]] > 0 && !(s->chk_rem[st->rated[k]] > 0);
+    if (n_ref > n && !bad)
+        violation(s, "t=%.9g s: %zu flows move when recomputed from zero, %zu under lazy "
+                  "pacing", st->now, n_ref, n);
+    /* Back to the lazy decision. */
+    for (size_t k = 0; k < n_ref; k++)
+        st->flow_rate[st->rated[k]] = 0;
+    for (size_t k = 0; k < n; k++)
+        st->flow_remaining[s->chk_run[k].f] = s->chk_rem[s->chk_run[k].f];
+    for (size_t i = 0; i < s->n_active; i++) {
+        size_t c = s->active[i];
+        const size_t *open = st->open_flows + wl->coflows[c].first_flow;
+        for (size_t k = 0; k < st->n_open[c]; k++)
+            st->flow_remaining[open[k]] = s->chk_rem[open[k]];
+    }
+    st->n_rated = 0;
+    for (size_t k = 0; k < s->n_run; k++) {
+        st->flow_rate[s->run[k].f] = s->run[k].extra;
+        st->rated[st->n_rated++] = s->run[k].f;
+    }
+    st->pace = s->pace;
+    st->n_paced = n_paced;
+}
+
+/* The decision's moving set under lazy pacing: the paced coflows and the
+ * backfilled flows, each flow's next finish from its true remaining. */
+static void lazy_collect(sim_t *s)
+{
+    coflow_state_t *st = &s->st;
+    double best = INFINITY;
+    for (size_t i = 0; i < st->n_paced; i++) {
+        size_t c = st->paced[i];
+        double q = s->sig[c] * s->pace[c], total = 0;
+        for (size_t k = st->cport_start[c], mid = k + s->wl->coflows[c].n_senders; k < mid; k++)
+            total += s->anc[k] + s->anc_comp[k];
+        s->anc_total[c] = total; /* each open flow has one sender */
+        s->pc[s->n_pc++] = (paced_t){c, q};
+        double dt = s->sig[c] / q;
+        if (dt < best)
+            best = dt;
+    }
+    for (size_t k = 0; k < st->n_rated; k++) {
+        size_t f = st->rated[k], c = st->flow_coflow[f];
+        double b = st->flow_rate[f], a = st->flow_remaining[f];
+        double r = a * s->sig[c] * s->pace[c] + b;
+        s->run[s->n_run++] = (moving_t){f, c, r, b};
+        double dt = a * s->sig[c] / r;
+        if (dt < best)
+            best = dt;
+    }
+    s->next_finish_dt = best;
 }
 
 /* Orders the active coflows, allocates rates from zero and rebuilds run[]. */
 static weft_err_t decide(sim_t *s)
 {
     coflow_state_t *st = &s->st;
+    if (s->lazy) {
+        lazy_fold_back(s);
+        lazy_refresh(s);
+    }
     for (size_t k = 0; k < s->n_run; k++)
         st->flow_rate[s->run[k].f] = 0;
     s->n_run = 0;
@@ -461,6 +831,22 @@ static weft_err_t decide(sim_t *s)
     st->n_rated = 0;
     s->alloc->allocate(st, s->ids, s->n_active);
     s->res->n_decisions++;
+    if (s->lazy) {
+        for (size_t k = 0; k < st->n_rated; k++) {
+            size_t f = st->rated[k], c = st->flow_coflow[f];
+            if (!(st->flow_rate[f] > 0 && st->flow_rate[f] < INFINITY) ||
+                st->status[c] != COFLOW_ACTIVE)
+                return weft_fail(WEFT_EINTERNAL, "allocator '%s' backfilled flow %zu of "
+                                 "coflow %zu with %g bytes/s at t=%.9g s", s->alloc->name,
+                                 f, c, st->flow_rate[f], st->now);
+        }
+        lazy_collect(s);
+        if (s->n_open_total > s->res->max_active_flows)
+            s->res->max_active_flows = s->n_open_total;
+        if (s->opts->check)
+            lazy_check(s);
+        return WEFT_OK;
+    }
 
     /* run[] is exactly what the allocator rated (coflow.h contract), so a
      * decision never walks the open flows that did not move. */
@@ -475,7 +861,7 @@ static weft_err_t decide(sim_t *s)
                              "the rate %g at t=%.9g s; expected a finite rate > 0 for an "
                              "open flow of an active coflow",
                              s->alloc->name, s->ord->name, f, c, r, st->now);
-        s->run[s->n_run++] = (moving_t){f, c, r};
+        s->run[s->n_run++] = (moving_t){f, c, r, 0};
         /* divide only where the quotient may be a new minimum: the
            product test lets through everything within a few ulps */
         if (st->flow_remaining[f] <= best * r * (1 + 1e-14)) {
@@ -500,7 +886,7 @@ static weft_err_t decide(sim_t *s)
     if (s->n_open_total > s->res->max_active_flows)
         s->res->max_active_flows = s->n_open_total;
     if (s->opts->check)
-        check_capacity(s);
+        check_capacity(s, s->run, s->n_run);
     return WEFT_OK;
 }
 
@@ -665,9 +1051,10 @@ static double next_event(sim_t *s, bool *external, bool *by_change)
             t = s->heap[0].t;
         *external = true;
     }
-    if (s->n_run > 0 && now + s->next_finish_dt < t)
+    bool moving = s->n_run > 0 || s->n_pc > 0;
+    if (moving && now + s->next_finish_dt < t)
         t = now + s->next_finish_dt;
-    if (s->n_active > 0 && s->n_run > 0) {
+    if (s->n_active > 0 && moving) {
         /* Ticks and next_change only matter while something moves: with no
            rate anywhere nothing an ordering reads can change. */
         if (s->tick_s > 0) {
@@ -743,7 +1130,7 @@ weft_err_t netsim_run(const coflow_workload_t *wl, const coflow_fabric_t *fab,
         WEFT_CHECK(decide(&s));
         bool external, by_change;
         double t = next_event(&s, &external, &by_change);
-        if (s.n_active > 0 && s.n_run == 0 && !external)
+        if (s.n_active > 0 && s.n_run == 0 && s.n_pc == 0 && !external)
             WEFT_CHECK(weft_fail(WEFT_EINTERNAL,
                                  "stalled at t=%.9g s: ordering '%s' with allocator '%s' gave "
                                  "no positive rate to any of the %zu open flows of %zu active "
@@ -757,7 +1144,10 @@ weft_err_t netsim_run(const coflow_workload_t *wl, const coflow_fabric_t *fab,
         double dt = t - now;
         now = t;
         s.st.now = now; /* finish_flow stamps finish_s with it */
-        advance(&s, dt);
+        if (s.lazy)
+            lazy_advance(&s, dt);
+        else
+            advance(&s, dt);
         /* Guard against an ordering whose predicted changes never happen:
            only so many decisions in a row may come from next_change alone. */
         if (by_change && s.n_done == 0) {
