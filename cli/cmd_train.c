@@ -58,6 +58,8 @@ static void usage(FILE *out)
             "  --curriculum N        ... over N iterations (default %zu)\n"
             "  --lr-imitate X        Adam learning rate, imitation and DAgger (default %g)\n"
             "  --lr-rl X             Adam learning rate, REINFORCE (default %g)\n"
+            "  --lr-rl-end X         ... decaying linearly to X at the last iteration\n"
+            "                        (default 0: constant)\n"
             "  --topk K              imitation fits the teacher's first K picks, and its\n"
             "                        order of jobs (default %zu)\n"
             "  --clip X              gradient norm bound (default %g)\n"
@@ -174,6 +176,7 @@ int cmd_train(int argc, char **argv)
         {"curriculum", required_argument, NULL, 'C'},
         {"lr-imitate", required_argument, NULL, 'l'},
         {"lr-rl", required_argument, NULL, 'L'},
+        {"lr-rl-end", required_argument, NULL, 'E'},
         {"topk", required_argument, NULL, 'K'},
         {"clip", required_argument, NULL, 'g'},
         {"entropy", required_argument, NULL, 'H'},
@@ -229,6 +232,7 @@ int cmd_train(int argc, char **argv)
         case 'l': bad = cli_parse_double(C, opt, optarg, 0, true, &cfg.lr_imitate); break;
         case 'K': bad = cli_parse_size(C, opt, optarg, 1, &cfg.imitate_topk); break;
         case 'L': bad = cli_parse_double(C, opt, optarg, 0, true, &cfg.lr_rl); break;
+        case 'E': bad = cli_parse_double(C, opt, optarg, 0, false, &cfg.lr_rl_end); break;
         case 'g': bad = cli_parse_double(C, opt, optarg, 0, true, &cfg.clip); break;
         case 'H': bad = cli_parse_double(C, opt, optarg, 0, false, &cfg.entropy); break;
         case 'd': bad = cli_parse_double(C, opt, optarg, 0, true, &cfg.entropy_decay); break;

@@ -202,6 +202,7 @@ static void mixed_config(train_config_t *c)
     c->curriculum_iters = 3;
     c->entropy = 0.05;
     c->differential = true;
+    c->lr_rl_end = 1e-3; /* the schedule depends on the iteration only */
 }
 
 Test(train, resumed_run_ends_with_the_same_parameters)
@@ -312,6 +313,11 @@ Test(train, bad_settings_are_refused)
     toy_config(&c);
     c.entropy_decay = 0;
     cr_assert_eq(train_config_check(&c), WEFT_EINVAL);
+    toy_config(&c);
+    c.lr_rl_end = -1e-3;
+    cr_assert_eq(train_config_check(&c), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "final REINFORCE learning rate"), "%s",
+              weft_last_error());
     coflow_learned_model_t m;
     cr_assert_eq(coflow_learned_model_random(&m, 1), WEFT_OK);
     train_t t;

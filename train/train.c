@@ -78,6 +78,9 @@ weft_err_t train_config_check(const train_config_t *c)
         !isfinite(c->lr_rl))
         return weft_fail(WEFT_EINVAL, "learning rates %g and %g, expected finite and > 0",
                          c->lr_imitate, c->lr_rl);
+    if (!(c->lr_rl_end >= 0) || !isfinite(c->lr_rl_end))
+        return weft_fail(WEFT_EINVAL, "final REINFORCE learning rate %g, expected finite and "
+                         ">= 0 (0: constant)", c->lr_rl_end);
     if (c->imitate_topk < 1)
         return weft_fail(WEFT_EINVAL, "imitation top-k %zu, expected >= 1", c->imitate_topk);
     if (!(c->clip > 0) || !isfinite(c->clip))
@@ -824,6 +827,10 @@ weft_err_t train_iteration(train_t *t, train_stats_t *st)
             t->gg.memory[q] = (weft_real_t)(t->gg.memory[q] * scale);
         t->step++;
         double lr = cfg->lr_rl;
+        size_t rl0 = cfg->imitate_iters + cfg->dagger_iters;
+        if (phase == TRAIN_REINFORCE && cfg->lr_rl_end > 0 && cfg->iterations > rl0 + 1)
+            lr += (cfg->lr_rl_end - cfg->lr_rl) * (double)(it - rl0) /
+                  (double)(cfg->iterations - rl0 - 1);
         if (phase != TRAIN_REINFORCE) { /* linear decay to a tenth over phases 1-2 */
             double span = (double)(cfg->imitate_iters + cfg->dagger_iters);
             lr = cfg->lr_imitate * (1 - 0.9 * (double)it / span);

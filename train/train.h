@@ -66,7 +66,9 @@ typedef struct {
     size_t imitate_topk;      /* phases 1-2 fit the teacher's first k picks (top-k
                                  Plackett–Luce) plus its order of jobs (runs of one
                                  job's coflows, all of them), >= 1 */
-    double lr_rl;             /* Adam learning rate of phase 3 */
+    double lr_rl;             /* Adam learning rate at the start of phase 3 */
+    double lr_rl_end;         /* ... going linearly to this at its last iteration
+                                 (0: constant lr_rl) */
     double clip;              /* global gradient-norm bound, > 0 */
     double entropy;           /* entropy bonus at the first REINFORCE iteration */
     double entropy_decay;     /* multiplied in every REINFORCE iteration, in (0, 1] */
