@@ -35,7 +35,9 @@ static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
             double cap = q < mid ? fab->cap_out[p] : fab->cap_in[p];
             double free = cap - (q < mid ? st->free_out[p] : st->free_in[p]);
             double left = bytes[q - a] + comp[q - a];
-            if (left <= 0)
+            /* a port none of whose flows is open may keep a rounding
+               residue: it must not hold the coflow back */
+            if (left <= 0 || (q < mid ? st->sopen[q] : st->ropen[q]) == 0)
                 continue;
             double g = free > COFLOW_RATE_EPS * cap ? left / free : INFINITY;
             if (g > gamma)
@@ -49,7 +51,7 @@ static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
             st->paced[st->n_paced++] = c;
             for (size_t q = a; q < b; q++) {
                 double left = bytes[q - a] + comp[q - a];
-                if (left > 0)
+                if (left > 0 && (q < mid ? st->sopen[q] : st->ropen[q]) > 0)
                     alloc_add_port_use(st, q < mid, st->cports[q], left * pace);
             }
             continue;

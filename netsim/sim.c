@@ -122,6 +122,7 @@ typedef struct {
     size_t *paced;     /* [n_coflows] st.paced */
     moving_t *chk_run; /* [n_flows] check: every moving flow */
     double *chk_rem;   /* [n_flows] check: saved flow_remaining */
+    double *chk_bytes; /* [number of cports] check: saved cport_bytes */
 
     double tick_s, tick0;
     double moved; /* integral of all rates over time, bytes */
@@ -232,6 +233,7 @@ static void sim_free(sim_t *s)
     free(s->paced);
     free(s->chk_run);
     free(s->chk_rem);
+    free(s->chk_bytes);
 }
 
 static weft_err_t sim_setup(sim_t *s)
@@ -320,10 +322,11 @@ static weft_err_t sim_setup(sim_t *s)
         if (s->opts->check) {
             s->chk_run = weft_calloc(nf, sizeof *s->chk_run);
             s->chk_rem = weft_calloc(nf, sizeof *s->chk_rem);
+            s->chk_bytes = weft_calloc(ncp ? ncp : 1, sizeof *s->chk_bytes);
         }
         if (!s->sig || !s->anc_total || !s->anc || !s->anc_comp || !s->xsent || !s->pc ||
             !s->acc || !s->mark || !s->dirty || !s->pace || !s->paced ||
-            (s->opts->check && (!s->chk_run || !s->chk_rem)))
+            (s->opts->check && (!s->chk_run || !s->chk_rem || !s->chk_bytes)))
             return weft_fail(WEFT_ENOMEM, "out of memory for lazy pacing (%zu coflows, "
                              "%zu flows)", nc, nf);
         s->st.pace = s->pace;
@@ -733,7 +736,8 @@ static void lazy_check(sim_t *s)
                       "remaining bytes say %.17g", st->now, c, rem, st->coflow_remaining[c]);
     }
     check_capacity(s, s->chk_run, n);
-    /* The reference: true remaining bytes in place, rates from zero. */
+    /* The reference: true remaining bytes in place, per-port bytes summed
+     * afresh from them (and compared with the lazy ones), rates from zero. */
     for (size_t k = 0; k < s->n_run; k++)
         st->flow_rate[s->run[k].f] = 0;
     for (size_t i = 0; i < s->n_active; i++) {
@@ -741,6 +745,15 @@ static void lazy_check(sim_t *s)
         const size_t *open = st->open_flows + wl->coflows[c].first_flow;
         for (size_t k = 0; k < st->n_open[c]; k++)
             st->flow_remaining[open[k]] *= s->sig[c];
+        size_t a = st->cport_start[c], b = st->cport_start[c + 1];
+        for (size_t q = a; q < b; q++)
+            s->chk_bytes[q] = st->cport_bytes[q] + st->cport_comp[q];
+        const double *exact = coflow_state_port_bytes_exact(st, c);
+        for (size_t q = a; q < b; q++)
+            if (fabs(exact[q - a] - s->chk_bytes[q]) > CONSERVE_TOL * wl->coflows[c].total_bytes)
+                violation(s, "t=%.9g s: coflow %zu has %.17g bytes left through port %u, "
+                          "its lazy per-port count says %.17g", st->now, c, exact[q - a],
+                          st->cports[q], s->chk_bytes[q]);
     }
     size_t n_paced = st->n_paced;
     st->pace = NULL;
@@ -773,6 +786,10 @@ static void lazy_check(sim_t *s)
         const size_t *open = st->open_flows + wl->coflows[c].first_flow;
         for (size_t k = 0; k < st->n_open[c]; k++)
             st->flow_remaining[open[k]] = s->chk_rem[open[k]];
+        for (size_t q = st->cport_start[c]; q < st->cport_start[c + 1]; q++) {
+            st->cport_bytes[q] = s->chk_bytes[q]; /* stamps stay current */
+            st->cport_comp[q] = 0;
+        }
     }
     st->n_rated = 0;
     for (size_t k = 0; k < s->n_run; k++) {
