@@ -19,8 +19,8 @@
  * as doubles), fixed = rates of frozen flows (in scratch_out/scratch_in),
  * the end of its slice of pairs in port_index, its level in heap_key[k];
  * heap_val[0 .. 2 np) lists the live ports, flow_list the ports' pairs. */
-void coflow_fair_levels(coflow_state_t *st, size_t n_pairs, const size_t *pair_ports,
-                        double *cnt)
+void coflow_fair_levels(coflow_state_t *st, size_t n_pairs, const size_t *pair_src,
+                        const size_t *pair_dst, double *cnt)
 {
     const coflow_fabric_t *fab = st->fab;
     size_t np = fab->n_ports, nt = 0;
@@ -29,7 +29,7 @@ void coflow_fair_levels(coflow_state_t *st, size_t n_pairs, const size_t *pair_p
 #define CAP(k) ((k) < np ? fab->cap_out[k] : fab->cap_in[(k) - np])
     double m = 0;
     for (size_t i = 0; i < n_pairs; i++) {
-        size_t ks = pair_ports[i] / np, kd = np + pair_ports[i] % np;
+        size_t ks = pair_src[i], kd = np + pair_dst[i];
         if (CNT(ks) == 0)
             st->touched[nt++] = ks;
         CNT(ks) += cnt[i];
@@ -48,8 +48,8 @@ void coflow_fair_levels(coflow_state_t *st, size_t n_pairs, const size_t *pair_p
         FIXED(k) = 0;
     }
     for (size_t i = 0; i < n_pairs; i++) {
-        st->flow_list[st->port_index[pair_ports[i] / np]++] = i;
-        st->flow_list[st->port_index[np + pair_ports[i] % np]++] = i;
+        st->flow_list[st->port_index[pair_src[i]]++] = i;
+        st->flow_list[st->port_index[np + pair_dst[i]]++] = i;
     }
     /* port_index[k] now holds the end of port k's slice of pairs, which
      * lists every pair of the port; CNT counts only the unfrozen flows, so
@@ -83,7 +83,7 @@ void coflow_fair_levels(coflow_state_t *st, size_t n_pairs, const size_t *pair_p
                 continue; /* frozen */
             cnt[i] = -1 - level;
             unfrozen -= c;
-            size_t ks = pair_ports[i] / np, kd = np + pair_ports[i] % np;
+            size_t ks = pair_src[i], kd = np + pair_dst[i];
             CNT(ks) -= c;
             FIXED(ks) += level * c;
             CNT(kd) -= c;
@@ -114,7 +114,8 @@ void coflow_fair_levels(coflow_state_t *st, size_t n_pairs, const size_t *pair_p
  * by sender: scratch_in maps a receiver to its pair + 1 while one sender's
  * flows are read) and filled by coflow_fair_levels. While this runs,
  * flow_rate[f] holds the index of f's pair; pair i's ports are heap_val[H +
- * i] = sender * np + receiver, its flows heap_key[H + i], with H = 2 np
+ * i] (sender) and heap_val[H + m + i] (receiver), m the open flows, its
+ * flows heap_key[H + i], with H = 2 np
  * above what coflow_fair_levels uses; flow_list first holds the flows by
  * sender. O(flows + pairs + ports^2) a decision. */
 static void fair_allocate(coflow_state_t *st, const size_t *order, size_t n)
@@ -149,7 +150,7 @@ static void fair_allocate(coflow_state_t *st, const size_t *order, size_t n)
     }
     size_t H = 2 * np, n_pairs = 0;
     double *pair_cnt = st->heap_key + H;
-    size_t *pair_ports = st->heap_val + H;
+    size_t *pair_src = st->heap_val + H, *pair_dst = pair_src + m;
     for (size_t t = 0, q = 0; t < nt; t++) {
         size_t k = st->touched[t], end = st->port_index[k], first = q;
         for (; q < end; q++) {
@@ -157,7 +158,8 @@ static void fair_allocate(coflow_state_t *st, const size_t *order, size_t n)
             uint32_t d = wl->flows[f].dst;
             if (st->scratch_in[d] == 0) {
                 pair_cnt[n_pairs] = 0;
-                pair_ports[n_pairs] = k * np + d;
+                pair_src[n_pairs] = k;
+                pair_dst[n_pairs] = d;
                 st->scratch_in[d] = (double)++n_pairs;
             }
             size_t i = (size_t)st->scratch_in[d] - 1;
@@ -167,7 +169,7 @@ static void fair_allocate(coflow_state_t *st, const size_t *order, size_t n)
         for (size_t x = first; x < end; x++)
             st->scratch_in[wl->flows[st->flow_list[x]].dst] = 0;
     }
-    coflow_fair_levels(st, n_pairs, pair_ports, pair_cnt);
+    coflow_fair_levels(st, n_pairs, pair_src, pair_dst, pair_cnt);
     /* Each flow takes its pair's level. Rounding: a flow can sit at a level
      * a hair above what its ports had left; trim so the capacity invariant
      * holds exactly. */

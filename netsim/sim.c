@@ -135,7 +135,7 @@ typedef struct {
     bool pairf;
     uint32_t *flow_pair; /* [n_flows] */
     size_t n_pairs;
-    size_t *pport;     /* [n_pairs] sender * n_ports + receiver */
+    size_t *psrc, *pdst; /* [n_pairs] sender and receiver port */
     size_t *pstart;    /* [n_pairs + 1] heap slab of pair p: [pstart[p] ..) */
     double *hk;        /* [n_flows] heap keys (fk) */
     uint32_t *hf;      /* [n_flows] heap flows */
@@ -151,7 +151,7 @@ typedef struct {
     double *atop;      /* smallest fk of the pair (its heap top) */
     double *atol;      /* finish tolerance of that flow: FINISH_REL_TOL * size */
     size_t n_act;
-    size_t *lv_ports;  /* [n_pairs] coflow_fair_levels arguments */
+    size_t *lv_src, *lv_dst; /* [n_pairs] coflow_fair_levels arguments */
     double *lv_cnt;
     size_t n_pmoving;  /* active pairs with a positive rate */
 
@@ -266,7 +266,8 @@ static void sim_free(sim_t *s)
     free(s->chk_rem);
     free(s->chk_bytes);
     free(s->flow_pair);
-    free(s->pport);
+    free(s->psrc);
+    free(s->pdst);
     free(s->pstart);
     free(s->hk);
     free(s->hf);
@@ -279,7 +280,8 @@ static void sim_free(sim_t *s)
     free(s->an);
     free(s->atop);
     free(s->atol);
-    free(s->lv_ports);
+    free(s->lv_src);
+    free(s->lv_dst);
     free(s->lv_cnt);
 }
 
@@ -412,11 +414,12 @@ static weft_err_t pairs_setup(sim_t *s)
     size_t *cur = weft_calloc(np + 1, sizeof *cur);
     uint32_t *map = weft_calloc(np ? np : 1, sizeof *map);
     s->flow_pair = weft_calloc(nf ? nf : 1, sizeof *s->flow_pair);
-    s->pport = weft_calloc(nf ? nf : 1, sizeof *s->pport);
+    s->psrc = weft_calloc(nf ? nf : 1, sizeof *s->psrc);
+    s->pdst = weft_calloc(nf ? nf : 1, sizeof *s->pdst);
     s->hk = weft_calloc(nf ? nf : 1, sizeof *s->hk);
     s->hf = weft_calloc(nf ? nf : 1, sizeof *s->hf);
     s->fk = weft_calloc(nf ? nf : 1, sizeof *s->fk);
-    if (!by_src || !cur || !map || !s->flow_pair || !s->pport || !s->hk || !s->hf || !s->fk) {
+    if (!by_src || !cur || !map || !s->flow_pair || !s->psrc || !s->pdst || !s->hk || !s->hf || !s->fk) {
         free(by_src);
         free(cur);
         free(map);
@@ -434,7 +437,8 @@ static weft_err_t pairs_setup(sim_t *s)
         for (; i < cur[p]; i++) {
             uint32_t d = wl->flows[by_src[i]].dst;
             if (!map[d]) {
-                s->pport[n] = p * np + d;
+                s->psrc[n] = p;
+                s->pdst[n] = d;
                 map[d] = (uint32_t)++n;
             }
             s->flow_pair[by_src[i]] = map[d] - 1;
@@ -455,12 +459,13 @@ static weft_err_t pairs_setup(sim_t *s)
     s->an = weft_calloc(n ? n : 1, sizeof *s->an);
     s->atop = weft_calloc(n ? n : 1, sizeof *s->atop);
     s->atol = weft_calloc(n ? n : 1, sizeof *s->atol);
-    s->lv_ports = weft_calloc(n ? n : 1, sizeof *s->lv_ports);
+    s->lv_src = weft_calloc(n ? n : 1, sizeof *s->lv_src);
+    s->lv_dst = weft_calloc(n ? n : 1, sizeof *s->lv_dst);
     s->lv_cnt = weft_calloc(n ? n : 1, sizeof *s->lv_cnt);
     if (s->opts->check && !s->chk_run)
         s->chk_run = weft_calloc(nf ? nf : 1, sizeof *s->chk_run);
     if (!s->pstart || !s->hn || !s->act || !s->apos || !s->aw || !s->ar || !s->an ||
-        !s->atop || !s->atol || !s->lv_ports || !s->lv_cnt ||
+        !s->atop || !s->atol || !s->lv_src || !s->lv_dst || !s->lv_cnt ||
         (s->opts->check && !s->chk_run))
         return weft_fail(WEFT_ENOMEM, "out of memory for %zu port pairs", n);
     for (size_t f = 0; f < nf; f++)
@@ -634,10 +639,11 @@ static void pairs_decide(sim_t *s)
     if (s->n_active == 0)
         return;
     for (size_t a = 0; a < s->n_act; a++) {
-        s->lv_ports[a] = s->pport[s->act[a]];
+        s->lv_src[a] = s->psrc[s->act[a]];
+        s->lv_dst[a] = s->pdst[s->act[a]];
         s->lv_cnt[a] = s->an[a];
     }
-    coflow_fair_levels(&s->st, s->n_act, s->lv_ports, s->lv_cnt);
+    coflow_fair_levels(&s->st, s->n_act, s->lv_src, s->lv_dst, s->lv_cnt);
     double best = INFINITY;
     for (size_t a = 0; a < s->n_act; a++) {
         double r = s->lv_cnt[a] * (1 - 1e-12); /* the allocator's trim */
