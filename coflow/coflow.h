@@ -362,7 +362,20 @@ typedef struct coflow_allocator {
                                   coflows has a full port (netsim --check
                                   verifies it) */
     bool lazy_pace;            /* honours st->pace (lazy pacing, above) */
+    bool per_pair_fair;        /* per-flow max-min fair, blind to the order:
+                                  a driver may rate whole (sender, receiver)
+                                  pairs with coflow_fair_levels instead */
 } coflow_allocator_t;
+
+/* Max-min fair levels of flows grouped by (sender, receiver) pair: pair i
+ * joins ports pair_src[i] (sending) and pair_dst[i] (receiving) and holds
+ * cnt[i] > 0 flows (a count, as a double); on return
+ * cnt[i] is the rate each of its flows gets (bytes/s, before any trim).
+ * Uses st's port scratch and heap_key/heap_val[0 .. 2 n_ports), flow_list
+ * [0 .. 2 n_pairs) and port_index; leaves the port scratch zero.
+ * O(pairs + ports^2). */
+void coflow_fair_levels(coflow_state_t *st, size_t n_pairs, const size_t *pair_src,
+                        const size_t *pair_dst, double *cnt);
 
 /* Lookup by name; NULL if unknown. */
 const coflow_ordering_t *coflow_ordering_find(const char *name);

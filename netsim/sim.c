@@ -124,6 +124,37 @@ typedef struct {
     double *chk_rem;   /* [n_flows] check: saved flow_remaining */
     double *chk_bytes; /* [number of cports] check: saved cport_bytes */
 
+    /* Per-pair fair (an allocator with per_pair_fair, an ordering without
+     * next_change, no tick): flows between the same two ports share one
+     * max-min rate, so they are kept by pair. aw (below) is what each flow
+     * of a pair sent since the pair last opened; an open flow f has fk[f] -
+     * aw bytes left (fk = its size + aw at its release), so a pair advances in O(1)
+     * and its next finish is the smallest fk, the top of its heap. The
+     * ordering is not consulted (the rates ignore it); coflow_remaining and
+     * job_sent are not kept (nothing reads them). */
+    bool pairf;
+    uint32_t *flow_pair; /* [n_flows] */
+    size_t n_pairs;
+    size_t *psrc, *pdst; /* [n_pairs] sender and receiver port */
+    size_t *pstart;    /* [n_pairs + 1] heap slab of pair p: [pstart[p] ..) */
+    double *hk;        /* [n_flows] heap keys (fk) */
+    uint32_t *hf;      /* [n_flows] heap flows */
+    size_t *hn;        /* [n_pairs] open flows (heap size) */
+    double *fk;        /* [n_flows] */
+    /* The pairs with open flows, densely in first-open order (i < n_act),
+     * so an event walks arrays instead of chasing pairs: */
+    size_t *act;       /* [n_pairs] the pair */
+    size_t *apos;      /* [n_pairs] where pair p sits in act[] */
+    double *aw;        /* bytes sent per flow of the pair */
+    double *ar;        /* rate per flow, bytes/s */
+    double *an;        /* open flows (hn, as a double) */
+    double *atop;      /* smallest fk of the pair (its heap top) */
+    double *atol;      /* finish tolerance of that flow: FINISH_REL_TOL * size */
+    size_t n_act;
+    size_t *lv_src, *lv_dst; /* [n_pairs] coflow_fair_levels arguments */
+    double *lv_cnt;
+    size_t n_pmoving;  /* active pairs with a positive rate */
+
     double tick_s, tick0;
     double moved; /* integral of all rates over time, bytes */
     double *chk_out, *chk_in; /* [n_ports] zero between uses */
@@ -234,7 +265,27 @@ static void sim_free(sim_t *s)
     free(s->chk_run);
     free(s->chk_rem);
     free(s->chk_bytes);
+    free(s->flow_pair);
+    free(s->psrc);
+    free(s->pdst);
+    free(s->pstart);
+    free(s->hk);
+    free(s->hf);
+    free(s->hn);
+    free(s->fk);
+    free(s->act);
+    free(s->apos);
+    free(s->aw);
+    free(s->ar);
+    free(s->an);
+    free(s->atop);
+    free(s->atol);
+    free(s->lv_src);
+    free(s->lv_dst);
+    free(s->lv_cnt);
 }
+
+static weft_err_t pairs_setup(sim_t *s);
 
 static weft_err_t sim_setup(sim_t *s)
 {
@@ -335,12 +386,281 @@ static weft_err_t sim_setup(sim_t *s)
     s->tick_s = s->opts->tick_s > 0 ? s->opts->tick_s : s->ord->tick_s;
     if (!(s->tick_s >= 0) || isinf(s->tick_s))
         s->tick_s = 0;
+    s->pairf = s->alloc->per_pair_fair && !s->ord->next_change && s->tick_s == 0 &&
+               !s->opts->policy_hook && !s->opts->eager_pacing;
+    if (s->pairf) {
+        err = pairs_setup(s);
+        if (err)
+            return err;
+    }
     if (s->ord->create) {
         err = s->ord->create(&s->ctx, &s->st);
         if (err)
             return weft_wrap(err, "ordering '%s': ", s->ord->name);
     }
     return WEFT_OK;
+}
+
+/* ------------------------------------------------------ per-pair fair */
+
+/* Numbers the (sender, receiver) pairs of the workload's flows, sender by
+ * sender (a receiver -> pair map of n_ports entries), and sizes each
+ * pair's heap slab. O(flows + ports). */
+static weft_err_t pairs_setup(sim_t *s)
+{
+    const coflow_workload_t *wl = s->wl;
+    size_t nf = wl->n_flows, np = s->fab->n_ports;
+    size_t *by_src = weft_calloc(nf ? nf : 1, sizeof *by_src);
+    size_t *cur = weft_calloc(np + 1, sizeof *cur);
+    uint32_t *map = weft_calloc(np ? np : 1, sizeof *map);
+    s->flow_pair = weft_calloc(nf ? nf : 1, sizeof *s->flow_pair);
+    s->psrc = weft_calloc(nf ? nf : 1, sizeof *s->psrc);
+    s->pdst = weft_calloc(nf ? nf : 1, sizeof *s->pdst);
+    s->hk = weft_calloc(nf ? nf : 1, sizeof *s->hk);
+    s->hf = weft_calloc(nf ? nf : 1, sizeof *s->hf);
+    s->fk = weft_calloc(nf ? nf : 1, sizeof *s->fk);
+    if (!by_src || !cur || !map || !s->flow_pair || !s->psrc || !s->pdst || !s->hk || !s->hf || !s->fk) {
+        free(by_src);
+        free(cur);
+        free(map);
+        return weft_fail(WEFT_ENOMEM, "out of memory for the pairs of %zu flows", nf);
+    }
+    for (size_t f = 0; f < nf; f++)
+        cur[wl->flows[f].src + 1]++;
+    for (size_t p = 0; p < np; p++)
+        cur[p + 1] += cur[p];
+    for (size_t f = 0; f < nf; f++)
+        by_src[cur[wl->flows[f].src]++] = f;
+    size_t n = 0;
+    for (size_t i = 0, p = 0; i < nf; p++) { /* cur[p] is now the end of p's run */
+        size_t first = i;
+        for (; i < cur[p]; i++) {
+            uint32_t d = wl->flows[by_src[i]].dst;
+            if (!map[d]) {
+                s->psrc[n] = p;
+                s->pdst[n] = d;
+                map[d] = (uint32_t)++n;
+            }
+            s->flow_pair[by_src[i]] = map[d] - 1;
+        }
+        for (size_t x = first; x < i; x++)
+            map[wl->flows[by_src[x]].dst] = 0;
+    }
+    free(by_src);
+    free(cur);
+    free(map);
+    s->n_pairs = n;
+    s->pstart = weft_calloc(n + 1, sizeof *s->pstart);
+    s->hn = weft_calloc(n ? n : 1, sizeof *s->hn);
+    s->act = weft_calloc(n ? n : 1, sizeof *s->act);
+    s->apos = weft_calloc(n ? n : 1, sizeof *s->apos);
+    s->aw = weft_calloc(n ? n : 1, sizeof *s->aw);
+    s->ar = weft_calloc(n ? n : 1, sizeof *s->ar);
+    s->an = weft_calloc(n ? n : 1, sizeof *s->an);
+    s->atop = weft_calloc(n ? n : 1, sizeof *s->atop);
+    s->atol = weft_calloc(n ? n : 1, sizeof *s->atol);
+    s->lv_src = weft_calloc(n ? n : 1, sizeof *s->lv_src);
+    s->lv_dst = weft_calloc(n ? n : 1, sizeof *s->lv_dst);
+    s->lv_cnt = weft_calloc(n ? n : 1, sizeof *s->lv_cnt);
+    if (s->opts->check && !s->chk_run)
+        s->chk_run = weft_calloc(nf ? nf : 1, sizeof *s->chk_run);
+    if (!s->pstart || !s->hn || !s->act || !s->apos || !s->aw || !s->ar || !s->an ||
+        !s->atop || !s->atol || !s->lv_src || !s->lv_dst || !s->lv_cnt ||
+        (s->opts->check && !s->chk_run))
+        return weft_fail(WEFT_ENOMEM, "out of memory for %zu port pairs", n);
+    for (size_t f = 0; f < nf; f++)
+        s->pstart[s->flow_pair[f] + 1]++;
+    for (size_t p = 0; p < n; p++)
+        s->pstart[p + 1] += s->pstart[p];
+    return WEFT_OK;
+}
+
+static inline bool pair_less(const sim_t *s, size_t a, size_t b)
+{
+    return s->hk[a] < s->hk[b] || (s->hk[a] == s->hk[b] && s->hf[a] < s->hf[b]);
+}
+
+static inline void pair_swap(sim_t *s, size_t a, size_t b)
+{
+    double k = s->hk[a];
+    uint32_t f = s->hf[a];
+    s->hk[a] = s->hk[b];
+    s->hf[a] = s->hf[b];
+    s->hk[b] = k;
+    s->hf[b] = f;
+}
+
+/* The dense copy of pair p's heap top (slot a of act[]). */
+static inline void pair_top(sim_t *s, size_t a, size_t p)
+{
+    size_t top = s->pstart[p];
+    s->atop[a] = s->hk[top];
+    s->atol[a] = FINISH_REL_TOL * s->wl->flows[s->hf[top]].bytes;
+}
+
+/* Opens flow f in its pair: onto the pair's heap, keyed by size + what the
+ * pair's flows sent so far (a pair that had no open flow starts at 0). */
+static void pair_open(sim_t *s, size_t f)
+{
+    size_t p = s->flow_pair[f], base = s->pstart[p], i = s->hn[p]++;
+    if (i == 0) {
+        size_t a = s->n_act++;
+        s->act[a] = p;
+        s->apos[p] = a;
+        s->aw[a] = s->ar[a] = s->an[a] = 0;
+    }
+    size_t a = s->apos[p];
+    s->an[a] += 1;
+    s->fk[f] = s->wl->flows[f].bytes + s->aw[a];
+    s->hk[base + i] = s->fk[f];
+    s->hf[base + i] = (uint32_t)f;
+    while (i > 0 && pair_less(s, base + i, base + (i - 1) / 2)) {
+        pair_swap(s, base + i, base + (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+    pair_top(s, a, p);
+}
+
+static void pair_pop(sim_t *s, size_t p)
+{
+    size_t base = s->pstart[p], n = --s->hn[p], i = 0;
+    s->hk[base] = s->hk[base + n];
+    s->hf[base] = s->hf[base + n];
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && pair_less(s, base + l, base + m))
+            m = l;
+        if (l + 1 < n && pair_less(s, base + l + 1, base + m))
+            m = l + 1;
+        if (m == i)
+            break;
+        pair_swap(s, base + i, base + m);
+        i = m;
+    }
+}
+
+/* advance() by pairs: each moving pair's flows send rate * dt; flows at the
+ * top of its heap that are done (same tolerances as advance) finish. */
+static void pairs_advance(sim_t *s, double dt)
+{
+    double now = s->st.now;
+    s->n_done = 0;
+    bool emptied = false;
+    for (size_t a = 0; a < s->n_act; a++) {
+        double r = s->ar[a];
+        if (r == 0)
+            continue;
+        double sent = r * dt, w = s->aw[a] + sent;
+        s->aw[a] = w;
+        s->moved += sent * s->an[a];
+        double left = s->atop[a] - w, ttol = r * now * FINISH_TIME_TOL;
+        if (!(left <= s->atol[a] || left <= ttol))
+            continue;
+        size_t p = s->act[a];
+        while (s->hn[p] > 0) {
+            size_t top = s->pstart[p], f = s->hf[top];
+            left = s->hk[top] - w;
+            if (!(left <= FINISH_REL_TOL * s->wl->flows[f].bytes || left <= ttol))
+                break;
+            s->moved += left; /* the residue counts as sent */
+            s->done[s->n_done++] = (moving_t){f, s->st.flow_coflow[f], r, 0};
+            pair_pop(s, p);
+            s->an[a] -= 1;
+        }
+        if (s->hn[p] > 0)
+            pair_top(s, a, p);
+        else
+            emptied = true;
+    }
+    if (!emptied)
+        return;
+    size_t w = 0; /* pairs left without open flows drop out, in order */
+    for (size_t a = 0; a < s->n_act; a++) {
+        size_t p = s->act[a];
+        if (s->hn[p] == 0)
+            continue;
+        s->act[w] = p;
+        s->apos[p] = w;
+        s->aw[w] = s->aw[a];
+        s->ar[w] = s->ar[a];
+        s->an[w] = s->an[a];
+        s->atop[w] = s->atop[a];
+        s->atol[w] = s->atol[a];
+        w++;
+    }
+    s->n_act = w;
+}
+
+/* --check by pairs: the flows' remaining bytes written out, the allocator
+ * run flow by flow must give every open flow its pair's rate; capacity and
+ * work conservation over those rates. */
+static void check_capacity(sim_t *s, const moving_t *run, size_t n);
+
+static void pairs_check(sim_t *s)
+{
+    coflow_state_t *st = &s->st;
+    const coflow_workload_t *wl = s->wl;
+    size_t n = 0, bad = 0;
+    for (size_t i = 0; i < s->n_active; i++) {
+        size_t c = s->active[i];
+        const size_t *open = st->open_flows + wl->coflows[c].first_flow;
+        for (size_t k = 0; k < st->n_open[c]; k++) {
+            size_t f = open[k], a = s->apos[s->flow_pair[f]];
+            st->flow_remaining[f] = s->fk[f] - s->aw[a];
+            if (s->ar[a] > 0)
+                s->chk_run[n++] = (moving_t){f, c, s->ar[a], 0};
+        }
+    }
+    check_capacity(s, s->chk_run, n);
+    st->n_rated = 0;
+    s->alloc->allocate(st, s->active, s->n_active);
+    for (size_t i = 0; i < s->n_active; i++) {
+        size_t c = s->active[i];
+        const size_t *open = st->open_flows + wl->coflows[c].first_flow;
+        for (size_t k = 0; k < st->n_open[c]; k++) {
+            size_t f = open[k];
+            double r = s->ar[s->apos[s->flow_pair[f]]], ref = st->flow_rate[f];
+            double cap = fmin(s->fab->cap_out[wl->flows[f].src], s->fab->cap_in[wl->flows[f].dst]);
+            if (fabs(ref - r) > 1e-9 * r + 1e-9 * cap && !bad++)
+                violation(s, "t=%.9g s: flow %zu moves at %.17g bytes/s with its pair, at "
+                          "%.17g recomputed flow by flow", st->now, f, r, ref);
+        }
+    }
+    for (size_t k = 0; k < st->n_rated; k++)
+        st->flow_rate[st->rated[k]] = 0;
+    st->n_rated = 0;
+}
+
+/* decide() by pairs: the max-min levels of the open pairs. */
+static void pairs_decide(sim_t *s)
+{
+    s->n_pmoving = 0;
+    s->next_finish_dt = INFINITY;
+    if (s->n_active == 0)
+        return;
+    for (size_t a = 0; a < s->n_act; a++) {
+        s->lv_src[a] = s->psrc[s->act[a]];
+        s->lv_dst[a] = s->pdst[s->act[a]];
+        s->lv_cnt[a] = s->an[a];
+    }
+    coflow_fair_levels(&s->st, s->n_act, s->lv_src, s->lv_dst, s->lv_cnt);
+    double best = INFINITY;
+    for (size_t a = 0; a < s->n_act; a++) {
+        double r = s->lv_cnt[a] * (1 - 1e-12); /* the allocator's trim */
+        s->ar[a] = r > 0 ? r : 0;
+        if (r > 0) {
+            s->n_pmoving++;
+            double dt = (s->atop[a] - s->aw[a]) / r;
+            if (dt < best)
+                best = dt;
+        }
+    }
+    s->next_finish_dt = best;
+    s->res->n_decisions++;
+    if (s->n_open_total > s->res->max_active_flows)
+        s->res->max_active_flows = s->n_open_total;
+    if (s->opts->check)
+        pairs_check(s);
 }
 
 /* --------------------------------------------------------------- events */
@@ -542,6 +862,9 @@ static void take_releases(sim_t *s, double now)
         coflow_state_release(&s->st, p.c, p.t);
         if (s->lazy)
             lazy_release(s, p.c);
+        if (s->pairf)
+            for (size_t k = 0; k < s->wl->coflows[p.c].n_flows; k++)
+                pair_open(s, s->wl->coflows[p.c].first_flow + k);
         s->n_open_total += s->wl->coflows[p.c].n_flows;
         /* Releases come in time order, so this is almost always an append. */
         size_t i = s->n_active++;
@@ -833,6 +1156,10 @@ static void lazy_collect(sim_t *s)
 static weft_err_t decide(sim_t *s)
 {
     coflow_state_t *st = &s->st;
+    if (s->pairf) {
+        pairs_decide(s);
+        return WEFT_OK;
+    }
     if (s->lazy) {
         lazy_fold_back(s);
         lazy_refresh(s);
@@ -1068,7 +1395,7 @@ static double next_event(sim_t *s, bool *external, bool *by_change)
             t = s->heap[0].t;
         *external = true;
     }
-    bool moving = s->n_run > 0 || s->n_pc > 0;
+    bool moving = s->n_run > 0 || s->n_pc > 0 || s->n_pmoving > 0;
     if (moving && now + s->next_finish_dt < t)
         t = now + s->next_finish_dt;
     if (s->n_active > 0 && moving) {
@@ -1147,7 +1474,7 @@ weft_err_t netsim_run(const coflow_workload_t *wl, const coflow_fabric_t *fab,
         WEFT_CHECK(decide(&s));
         bool external, by_change;
         double t = next_event(&s, &external, &by_change);
-        if (s.n_active > 0 && s.n_run == 0 && s.n_pc == 0 && !external)
+        if (s.n_active > 0 && s.n_run == 0 && s.n_pc == 0 && s.n_pmoving == 0 && !external)
             WEFT_CHECK(weft_fail(WEFT_EINTERNAL,
                                  "stalled at t=%.9g s: ordering '%s' with allocator '%s' gave "
                                  "no positive rate to any of the %zu open flows of %zu active "
@@ -1163,6 +1490,8 @@ weft_err_t netsim_run(const coflow_workload_t *wl, const coflow_fabric_t *fab,
         s.st.now = now; /* finish_flow stamps finish_s with it */
         if (s.lazy)
             lazy_advance(&s, dt);
+        else if (s.pairf)
+            pairs_advance(&s, dt);
         else
             advance(&s, dt);
         /* Guard against an ordering whose predicted changes never happen:
