@@ -27,17 +27,20 @@ void coflow_fair_levels(coflow_state_t *st, size_t n_pairs, const size_t *pair_s
 #define CNT(k) (*((k) < np ? &st->free_out[k] : &st->free_in[(k) - np]))
 #define FIXED(k) (*((k) < np ? &st->scratch_out[k] : &st->scratch_in[(k) - np]))
 #define CAP(k) ((k) < np ? fab->cap_out[k] : fab->cap_in[(k) - np])
+    /* the two sides without the branch of CNT/FIXED, in the hot loops */
+    double *cnt_out = st->free_out, *cnt_in = st->free_in;
+    double *fix_out = st->scratch_out, *fix_in = st->scratch_in;
     double m = 0;
     for (size_t i = 0; i < n_pairs; i++) {
-        size_t ks = pair_src[i], kd = np + pair_dst[i];
-        if (CNT(ks) == 0)
-            st->touched[nt++] = ks;
-        CNT(ks) += cnt[i];
-        if (CNT(kd) == 0)
-            st->touched[nt++] = kd;
-        CNT(kd) += cnt[i];
-        FIXED(ks) += 1; /* pairs per port, zero again below */
-        FIXED(kd) += 1;
+        size_t ps = pair_src[i], pd = pair_dst[i];
+        if (cnt_out[ps] == 0)
+            st->touched[nt++] = ps;
+        cnt_out[ps] += cnt[i];
+        if (cnt_in[pd] == 0)
+            st->touched[nt++] = np + pd;
+        cnt_in[pd] += cnt[i];
+        fix_out[ps] += 1; /* pairs per port, zero again below */
+        fix_in[pd] += 1;
         m += cnt[i];
     }
     size_t off = 0;
@@ -76,6 +79,7 @@ void coflow_fair_levels(coflow_state_t *st, size_t n_pairs, const size_t *pair_s
             level = sat[k];
         if (level < 0)
             level = 0;
+        bool out = k < np; /* k sends: the other ends receive */
         for (size_t q = st->port_index[k]; CNT(k) > 0; q--) {
             size_t i = st->flow_list[q - 1];
             double c = cnt[i];
@@ -83,13 +87,17 @@ void coflow_fair_levels(coflow_state_t *st, size_t n_pairs, const size_t *pair_s
                 continue; /* frozen */
             cnt[i] = -1 - level;
             unfrozen -= c;
-            size_t ks = pair_src[i], kd = np + pair_dst[i];
-            CNT(ks) -= c;
-            FIXED(ks) += level * c;
-            CNT(kd) -= c;
-            FIXED(kd) += level * c;
-            size_t other = ks == k ? kd : ks;
-            sat[other] = CNT(other) > 0 ? (CAP(other) - FIXED(other)) / CNT(other) : INFINITY;
+            size_t ps = pair_src[i], pd = pair_dst[i];
+            cnt_out[ps] -= c;
+            fix_out[ps] += level * c;
+            cnt_in[pd] -= c;
+            fix_in[pd] += level * c;
+            if (out)
+                sat[np + pd] = cnt_in[pd] > 0 ? (fab->cap_in[pd] - fix_in[pd]) / cnt_in[pd]
+                                              : INFINITY;
+            else
+                sat[ps] = cnt_out[ps] > 0 ? (fab->cap_out[ps] - fix_out[ps]) / cnt_out[ps]
+                                          : INFINITY;
         }
         for (size_t t = 0; t < n_live;) /* ports left without unfrozen flows */
             if (CNT(live[t]) <= 0)

@@ -255,7 +255,12 @@ typedef struct {
      * per-port use (cport_bytes + cport_comp times pace[c]) on its ports.
      * flow_rate and rated then hold only the backfill, added on top. The
      * driver zeroes pace[] of the listed coflows and n_paced before the
-     * next call, as it does with rated. */
+     * next call, as it does with rated. Such a driver may keep each flow's
+     * flow_remaining as an anchor times a per-coflow scale of its own
+     * (netsim does): the invariant above then holds for the per-coflow
+     * sums (coflow_remaining, the per-port bytes), which it keeps true at
+     * every decision, not for flow_remaining itself, so orderings read
+     * those. */
     double *pace;                  /* [n_coflows] borrowed, or NULL */
     size_t *paced;                 /* [n_coflows] borrowed */
     size_t n_paced;

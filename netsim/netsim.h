@@ -23,10 +23,11 @@ typedef struct {
     bool check;         /* verify invariants at every decision (slower) */
     bool eager_pacing;  /* false (default): an allocator that can (madd)
                            paces a coflow as one shrinking scale, so a
-                           decision costs its ports, not its flows; true:
-                           every paced flow is rated and advanced one by
-                           one (the reference the lazy path is checked
-                           against; same schedule up to float rounding) */
+                           decision costs its ports, not its flows, and
+                           per-flow fair is kept by port pair; true: every
+                           flow is rated and advanced one by one (the
+                           reference both shortcuts are checked against;
+                           same schedule up to float rounding) */
     const char *model_path; /* borrowed: model of the learned ordering, NULL: random */
     uint64_t policy_seed;   /* seed of the learned ordering's random parameters */
     const void *policy_hook; /* borrowed: coflow_state_t.policy_hook (training) */

@@ -151,8 +151,8 @@ typedef struct {
     double *atop;      /* smallest fk of the pair (its heap top) */
     double *atol;      /* finish tolerance of that flow: FINISH_REL_TOL * size */
     size_t n_act;
-    size_t *lv_src, *lv_dst; /* [n_pairs] coflow_fair_levels arguments */
-    double *lv_cnt;
+    size_t *lv_src, *lv_dst; /* the pair's sender and receiver */
+    double *lv_cnt;    /* [n_pairs] coflow_fair_levels' counts in, levels out */
     size_t n_pmoving;  /* active pairs with a positive rate */
 
     double tick_s, tick0;
@@ -508,6 +508,8 @@ static void pair_open(sim_t *s, size_t f)
         s->act[a] = p;
         s->apos[p] = a;
         s->aw[a] = s->ar[a] = s->an[a] = 0;
+        s->lv_src[a] = s->psrc[p];
+        s->lv_dst[a] = s->pdst[p];
     }
     size_t a = s->apos[p];
     s->an[a] += 1;
@@ -543,7 +545,7 @@ static void pair_pop(sim_t *s, size_t p)
  * top of its heap that are done (same tolerances as advance) finish. */
 static void pairs_advance(sim_t *s, double dt)
 {
-    double now = s->st.now;
+    double now = s->st.now, moved = 0;
     s->n_done = 0;
     bool emptied = false;
     for (size_t a = 0; a < s->n_act; a++) {
@@ -552,7 +554,7 @@ static void pairs_advance(sim_t *s, double dt)
             continue;
         double sent = r * dt, w = s->aw[a] + sent;
         s->aw[a] = w;
-        s->moved += sent * s->an[a];
+        moved += sent * s->an[a];
         double left = s->atop[a] - w, ttol = r * now * FINISH_TIME_TOL;
         if (!(left <= s->atol[a] || left <= ttol))
             continue;
@@ -562,7 +564,7 @@ static void pairs_advance(sim_t *s, double dt)
             left = s->hk[top] - w;
             if (!(left <= FINISH_REL_TOL * s->wl->flows[f].bytes || left <= ttol))
                 break;
-            s->moved += left; /* the residue counts as sent */
+            moved += left; /* the residue counts as sent */
             s->done[s->n_done++] = (moving_t){f, s->st.flow_coflow[f], r, 0};
             pair_pop(s, p);
             s->an[a] -= 1;
@@ -572,6 +574,7 @@ static void pairs_advance(sim_t *s, double dt)
         else
             emptied = true;
     }
+    s->moved += moved;
     if (!emptied)
         return;
     size_t w = 0; /* pairs left without open flows drop out, in order */
@@ -586,6 +589,8 @@ static void pairs_advance(sim_t *s, double dt)
         s->an[w] = s->an[a];
         s->atop[w] = s->atop[a];
         s->atol[w] = s->atol[a];
+        s->lv_src[w] = s->lv_src[a];
+        s->lv_dst[w] = s->lv_dst[a];
         w++;
     }
     s->n_act = w;
@@ -638,11 +643,7 @@ static void pairs_decide(sim_t *s)
     s->next_finish_dt = INFINITY;
     if (s->n_active == 0)
         return;
-    for (size_t a = 0; a < s->n_act; a++) {
-        s->lv_src[a] = s->psrc[s->act[a]];
-        s->lv_dst[a] = s->pdst[s->act[a]];
-        s->lv_cnt[a] = s->an[a];
-    }
+    memcpy(s->lv_cnt, s->an, s->n_act * sizeof *s->lv_cnt);
     coflow_fair_levels(&s->st, s->n_act, s->lv_src, s->lv_dst, s->lv_cnt);
     double best = INFINITY;
     for (size_t a = 0; a < s->n_act; a++) {

@@ -127,54 +127,58 @@ Test(props, every_policy_obeys_the_physics_and_repeats_exactly)
     cr_assert_gt(runs, N_WORKLOADS * 40, "only %zu runs: are the policies registered?", runs);
 }
 
-/* Lazy pacing (netsim keeps a paced coflow as one shrinking scale) is an
- * implementation of the same decisions: on the random workloads, every
- * ordering netsim paces lazily under madd gives the same finish times as
- * rating and advancing every paced flow one by one, up to float rounding,
- * and --check (which also recomputes each lazy decision from zero) finds
- * nothing in either. Sizes are fractional: with whole ones, real ties
- * between keys (wcp's paths of two coflows of a job) are broken by the
- * last bit, which the two ways of computing set differently. */
-Test(props, lazy_pacing_matches_flow_by_flow_pacing)
+/* netsim's shortcuts are implementations of the same decisions: lazy
+ * pacing (madd: a paced coflow kept as one shrinking scale) and per-pair
+ * fair (fair: flows kept by port pair). On the random workloads, every
+ * ordering that takes them gives the same finish times as rating and
+ * advancing every flow one by one (eager_pacing), up to float rounding,
+ * and --check (which also recomputes each such decision flow by flow)
+ * finds nothing in either. Sizes are fractional: with whole ones, real
+ * ties between keys (wcp's paths of two coflows of a job) are broken by
+ * the last bit, which the two ways of computing set differently. */
+Test(props, lazy_pacing_and_pair_fair_match_flow_by_flow)
 {
     const coflow_ordering_t *const *ords = coflow_orderings();
-    const coflow_allocator_t *madd = coflow_allocator_find("madd");
-    cr_assert(madd && madd->lazy_pace);
+    const coflow_allocator_t *allocs[2] = {coflow_allocator_find("madd"),
+                                           coflow_allocator_find("fair")};
+    cr_assert(allocs[0] && allocs[0]->lazy_pace && allocs[1] && allocs[1]->per_pair_fair);
     size_t runs = 0;
     for (uint64_t seed = 1; seed <= N_WORKLOADS; seed++) {
         coflow_workload_t wl;
         coflow_fabric_t fab;
         random_workload_of(&wl, &fab, seed, true);
-        for (size_t o = 0; ords[o]; o++) {
-            if (ords[o]->next_change)
-                continue; /* paced flow by flow anyway */
-            netsim_result_t lazy, eager;
-            netsim_result_init(&lazy);
-            netsim_result_init(&eager);
-            netsim_opts_t opts = {.ordering = ords[o], .allocator = madd, .check = true,
-                                  .policy_seed = seed};
-            cr_assert_eq(netsim_run(&wl, &fab, &opts, &lazy), WEFT_OK, "%s",
-                         weft_last_error());
-            opts.eager_pacing = true;
-            cr_assert_eq(netsim_run(&wl, &fab, &opts, &eager), WEFT_OK, "%s",
-                         weft_last_error());
-            cr_assert_eq(lazy.n_violations + eager.n_violations, 0,
-                         "seed %llu %s: %s%s", (unsigned long long)seed, ords[o]->name,
-                         lazy.first_violation, eager.first_violation);
-            for (size_t c = 0; c < wl.n_coflows; c++)
-                cr_assert(fabs(lazy.coflow_finish_s[c] - eager.coflow_finish_s[c]) <=
-                              1e-9 * (1 + eager.coflow_finish_s[c]),
-                          "seed %llu %s: coflow %zu finishes at %.17g lazily, %.17g flow "
-                          "by flow", (unsigned long long)seed, ords[o]->name, c,
-                          lazy.coflow_finish_s[c], eager.coflow_finish_s[c]);
-            netsim_result_destroy(&lazy);
-            netsim_result_destroy(&eager);
-            runs++;
-        }
+        for (size_t o = 0; ords[o]; o++)
+            for (size_t a = 0; a < 2; a++) {
+                if (ords[o]->next_change)
+                    continue; /* flow by flow anyway */
+                netsim_result_t fast, ref;
+                netsim_result_init(&fast);
+                netsim_result_init(&ref);
+                netsim_opts_t opts = {.ordering = ords[o], .allocator = allocs[a],
+                                      .check = true, .policy_seed = seed};
+                cr_assert_eq(netsim_run(&wl, &fab, &opts, &fast), WEFT_OK, "%s",
+                             weft_last_error());
+                opts.eager_pacing = true;
+                cr_assert_eq(netsim_run(&wl, &fab, &opts, &ref), WEFT_OK, "%s",
+                             weft_last_error());
+                cr_assert_eq(fast.n_violations + ref.n_violations, 0, "seed %llu %s:%s: %s%s",
+                             (unsigned long long)seed, ords[o]->name, allocs[a]->name,
+                             fast.first_violation, ref.first_violation);
+                for (size_t c = 0; c < wl.n_coflows; c++)
+                    cr_assert(fabs(fast.coflow_finish_s[c] - ref.coflow_finish_s[c]) <=
+                                  1e-9 * (1 + ref.coflow_finish_s[c]),
+                              "seed %llu %s:%s: coflow %zu finishes at %.17g, at %.17g flow "
+                              "by flow", (unsigned long long)seed, ords[o]->name,
+                              allocs[a]->name, c, fast.coflow_finish_s[c],
+                              ref.coflow_finish_s[c]);
+                netsim_result_destroy(&fast);
+                netsim_result_destroy(&ref);
+                runs++;
+            }
         coflow_workload_destroy(&wl);
         coflow_fabric_destroy(&fab);
     }
-    cr_assert_gt(runs, N_WORKLOADS * 5, "only %zu lazy runs", runs);
+    cr_assert_gt(runs, N_WORKLOADS * 10, "only %zu runs", runs);
 }
 
 /* Wide shuffles (1-20 senders x 1-20 receivers, every pair one flow) on 150
