@@ -244,10 +244,12 @@ int main(int argc, char **argv)
     }
     if (do_scale) {
         printf("== growth with size: k copies of the trace on k*150 ports\n%s", hdr);
-        static const char *scale_policies[] = {"fifo", "sincronia"};
+        static const char *scale_policies[] = {"fifo", "sincronia", "sebf"};
         size_t ks[] = {1, 4, 16};
-        for (size_t p = 0; p < 2; p++)
+        for (size_t p = 0; p < 3; p++)
             for (size_t i = 0; i < 3; i++) {
+                if (only && !in_list(only, scale_policies[p]))
+                    continue;
                 runs[nr] = run_child(trace, scale_policies[p], NULL, ks[i]);
                 names[nr] = scale_policies[p], allocs[nr] = NULL, scales[nr] = ks[i];
                 report(names[nr], NULL, ks[i], &runs[nr]);

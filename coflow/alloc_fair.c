@@ -7,162 +7,182 @@
  * its "saturation level"; at the lowest one, that port's unfrozen flows
  * freeze at the level. Freezing a flow at level L on a port q that is not yet
  * saturated can only raise q's saturation level ((n*s - L)/(n-1) >= s when
- * s >= L), so a min-heap with lazy deletion finds each next port: a
- * decision costs O((flows + ports) log(flows + ports)).
+ * s >= L), so each round freezes the port with the lowest level.
  * The ordering is ignored by design.
  */
 #include "alloc_internal.h"
 
 #include <math.h>
 
-typedef struct {
-    double *key;
-    size_t *val;
-    size_t n;
-} heap_t;
-
-static void heap_push(heap_t *h, double key, size_t val)
+/* Port keys: p < np is p's send side, np + p its receive side. Per key,
+ * while coflow_fair_levels runs: cnt = unfrozen flows (in free_out/free_in,
+ * as doubles), fixed = rates of frozen flows (in scratch_out/scratch_in),
+ * the end of its slice of pairs in port_index, its level in heap_key[k];
+ * heap_val[0 .. 2 np) lists the live ports, flow_list the ports' pairs. */
+void coflow_fair_levels(coflow_state_t *st, size_t n_pairs, const size_t *pair_src,
+                        const size_t *pair_dst, double *cnt)
 {
-    size_t i = h->n++;
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (h->key[parent] <= key)
-            break;
-        h->key[i] = h->key[parent];
-        h->val[i] = h->val[parent];
-        i = parent;
-    }
-    h->key[i] = key;
-    h->val[i] = val;
-}
-
-static void heap_pop(heap_t *h)
-{
-    double key = h->key[--h->n];
-    size_t val = h->val[h->n], i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, m = i;
-        double mk = key;
-        if (l < h->n && h->key[l] < mk)
-            m = l, mk = h->key[l];
-        if (l + 1 < h->n && h->key[l + 1] < mk)
-            m = l + 1;
-        if (m == i)
-            break;
-        h->key[i] = h->key[m];
-        h->val[i] = h->val[m];
-        i = m;
-    }
-    h->key[i] = key;
-    h->val[i] = val;
-}
-
-/* Port keys: p < np is p's send side, np + p its receive side. Per key:
- * cnt = unfrozen flows (in free_out/free_in, as doubles), fixed = rates of
- * frozen flows (in scratch_out/scratch_in), CSR start in port_index. */
-static void fair_allocate(coflow_state_t *st, const size_t *order, size_t n)
-{
-    const coflow_workload_t *wl = st->wl;
     const coflow_fabric_t *fab = st->fab;
-    size_t np = fab->n_ports, nt = 0, m = 0;
+    size_t np = fab->n_ports, nt = 0;
 #define CNT(k) (*((k) < np ? &st->free_out[k] : &st->free_in[(k) - np]))
 #define FIXED(k) (*((k) < np ? &st->scratch_out[k] : &st->scratch_in[(k) - np]))
 #define CAP(k) ((k) < np ? fab->cap_out[k] : fab->cap_in[(k) - np])
-    for (size_t i = 0; i < n; i++) {
-        const coflow_coflow_t *co = &wl->coflows[order[i]];
-        for (size_t j = 0; j < st->n_open[order[i]]; j++) {
-            size_t f = st->open_flows[co->first_flow + j];
-            size_t ks = wl->flows[f].src, kd = np + wl->flows[f].dst;
-            if (CNT(ks) == 0)
-                st->touched[nt++] = ks;
-            CNT(ks) += 1;
-            if (CNT(kd) == 0)
-                st->touched[nt++] = kd;
-            CNT(kd) += 1;
-            st->flow_rate[f] = -1; /* unfrozen */
-            m++;
-        }
+    double m = 0;
+    for (size_t i = 0; i < n_pairs; i++) {
+        size_t ks = pair_src[i], kd = np + pair_dst[i];
+        if (CNT(ks) == 0)
+            st->touched[nt++] = ks;
+        CNT(ks) += cnt[i];
+        if (CNT(kd) == 0)
+            st->touched[nt++] = kd;
+        CNT(kd) += cnt[i];
+        FIXED(ks) += 1; /* pairs per port, zero again below */
+        FIXED(kd) += 1;
+        m += cnt[i];
     }
-    /* CSR of flows by port: port_index[k] is first a fill cursor. */
     size_t off = 0;
     for (size_t t = 0; t < nt; t++) {
         size_t k = st->touched[t];
         st->port_index[k] = off;
-        off += (size_t)CNT(k);
+        off += (size_t)FIXED(k);
+        FIXED(k) = 0;
     }
-    for (size_t i = 0; i < n; i++) {
-        const coflow_coflow_t *co = &wl->coflows[order[i]];
-        for (size_t j = 0; j < st->n_open[order[i]]; j++) {
-            size_t f = st->open_flows[co->first_flow + j];
-            st->flow_list[st->port_index[wl->flows[f].src]++] = f;
-            st->flow_list[st->port_index[np + wl->flows[f].dst]++] = f;
-        }
+    for (size_t i = 0; i < n_pairs; i++) {
+        st->flow_list[st->port_index[pair_src[i]]++] = i;
+        st->flow_list[st->port_index[np + pair_dst[i]]++] = i;
     }
-    heap_t h = {st->heap_key, st->heap_val, 0};
+    /* port_index[k] now holds the end of port k's slice of pairs, which
+     * lists every pair of the port; CNT counts only the unfrozen flows, so
+     * a slice is scanned back from its end until its count reaches zero.
+     * At most 2 np ports take part, so each round finds the lowest level
+     * by a scan of the live ones, cheaper than a heap fed once per frozen
+     * pair. A frozen pair's cnt holds -1 - its level. */
+    double *sat = st->heap_key;
+    size_t *live = st->heap_val, n_live = nt;
     for (size_t t = 0; t < nt; t++) {
         size_t k = st->touched[t];
-        st->port_index[k] -= (size_t)CNT(k); /* back to the start */
-        heap_push(&h, CAP(k) / CNT(k), k);
+        live[t] = k;
+        sat[k] = CAP(k) / CNT(k);
     }
-    /* port_index[k] now holds the start of port k's CSR slice, which lists
-     * every flow of the port; CNT counts only the unfrozen ones, so a
-     * slice is scanned until its count reaches zero. */
-    size_t unfrozen = m;
-    double level = 0;
-    while (unfrozen > 0 && h.n > 0) {
-        size_t k = h.val[0];
-        double key = h.key[0];
-        heap_pop(&h);
-        if (CNT(k) <= 0)
-            continue;
-        double sat = (CAP(k) - FIXED(k)) / CNT(k);
-        if (sat > key * (1 + 1e-15) + 1e-300) { /* stale entry: re-push */
-            heap_push(&h, sat, k);
-            continue;
-        }
-        if (sat > level)
-            level = sat;
+    double unfrozen = m, level = 0;
+    while (unfrozen > 0 && n_live > 0) {
+        size_t best = 0;
+        for (size_t t = 1; t < n_live; t++)
+            if (sat[live[t]] < sat[live[best]])
+                best = t;
+        size_t k = live[best];
+        live[best] = live[--n_live];
+        if (sat[k] > level)
+            level = sat[k];
         if (level < 0)
             level = 0;
-        /* Freeze this port's unfrozen flows at the level. Its slice has one
-         * entry per flow of the port; frozen ones have rate >= 0. */
-        size_t start = st->port_index[k];
-        for (size_t q = start; CNT(k) > 0; q++) {
-            size_t f = st->flow_list[q];
-            if (st->flow_rate[f] >= 0)
-                continue;
-            st->flow_rate[f] = level;
-            unfrozen--;
-            size_t ks = wl->flows[f].src, kd = np + wl->flows[f].dst;
-            CNT(ks) -= 1;
-            FIXED(ks) += level;
-            CNT(kd) -= 1;
-            FIXED(kd) += level;
+        for (size_t q = st->port_index[k]; CNT(k) > 0; q--) {
+            size_t i = st->flow_list[q - 1];
+            double c = cnt[i];
+            if (c < 0)
+                continue; /* frozen */
+            cnt[i] = -1 - level;
+            unfrozen -= c;
+            size_t ks = pair_src[i], kd = np + pair_dst[i];
+            CNT(ks) -= c;
+            FIXED(ks) += level * c;
+            CNT(kd) -= c;
+            FIXED(kd) += level * c;
             size_t other = ks == k ? kd : ks;
-            if (other != k && CNT(other) > 0)
-                heap_push(&h, (CAP(other) - FIXED(other)) / CNT(other), other);
+            sat[other] = CNT(other) > 0 ? (CAP(other) - FIXED(other)) / CNT(other) : INFINITY;
         }
+        for (size_t t = 0; t < n_live;) /* ports left without unfrozen flows */
+            if (CNT(live[t]) <= 0)
+                live[t] = live[--n_live];
+            else
+                t++;
     }
     for (size_t t = 0; t < nt; t++) {
         size_t k = st->touched[t];
         CNT(k) = 0;
         FIXED(k) = 0;
     }
-    /* Rounding: a flow can sit at a level a hair above what its ports had
-     * left; trim so the capacity invariant holds exactly. */
+    for (size_t i = 0; i < n_pairs; i++)
+        cnt[i] = cnt[i] < 0 ? -1 - cnt[i] : 0;
+#undef CNT
+#undef FIXED
+#undef CAP
+}
+
+/* Flows between the same two ports have the same constraints, so max-min
+ * gives them the same rate: the pairs of the open flows are found (sender
+ * by sender: scratch_in maps a receiver to its pair + 1 while one sender's
+ * flows are read) and filled by coflow_fair_levels. While this runs,
+ * flow_rate[f] holds the index of f's pair; pair i's ports are heap_val[H +
+ * i] (sender) and heap_val[H + m + i] (receiver), m the open flows, its
+ * flows heap_key[H + i], with H = 2 np
+ * above what coflow_fair_levels uses; flow_list first holds the flows by
+ * sender. O(flows + pairs + ports^2) a decision. */
+static void fair_allocate(coflow_state_t *st, const size_t *order, size_t n)
+{
+    const coflow_workload_t *wl = st->wl;
+    size_t np = st->fab->n_ports, nt = 0, m = 0;
+    for (size_t i = 0; i < n; i++) {
+        const coflow_coflow_t *co = &wl->coflows[order[i]];
+        for (size_t j = 0; j < st->n_open[order[i]]; j++) {
+            size_t ks = wl->flows[st->open_flows[co->first_flow + j]].src;
+            if (st->free_out[ks] == 0)
+                st->touched[nt++] = ks;
+            st->free_out[ks] += 1;
+            m++;
+        }
+    }
+    if (m == 0)
+        return;
+    size_t off = 0;
+    for (size_t t = 0; t < nt; t++) {
+        size_t k = st->touched[t];
+        st->port_index[k] = off;
+        off += (size_t)st->free_out[k];
+        st->free_out[k] = 0;
+    }
     for (size_t i = 0; i < n; i++) {
         const coflow_coflow_t *co = &wl->coflows[order[i]];
         for (size_t j = 0; j < st->n_open[order[i]]; j++) {
             size_t f = st->open_flows[co->first_flow + j];
-            double r = st->flow_rate[f] * (1 - 1e-12);
+            st->flow_list[st->port_index[wl->flows[f].src]++] = f;
+        }
+    }
+    size_t H = 2 * np, n_pairs = 0;
+    double *pair_cnt = st->heap_key + H;
+    size_t *pair_src = st->heap_val + H, *pair_dst = pair_src + m;
+    for (size_t t = 0, q = 0; t < nt; t++) {
+        size_t k = st->touched[t], end = st->port_index[k], first = q;
+        for (; q < end; q++) {
+            size_t f = st->flow_list[q];
+            uint32_t d = wl->flows[f].dst;
+            if (st->scratch_in[d] == 0) {
+                pair_cnt[n_pairs] = 0;
+                pair_src[n_pairs] = k;
+                pair_dst[n_pairs] = d;
+                st->scratch_in[d] = (double)++n_pairs;
+            }
+            size_t i = (size_t)st->scratch_in[d] - 1;
+            pair_cnt[i] += 1;
+            st->flow_rate[f] = (double)i;
+        }
+        for (size_t x = first; x < end; x++)
+            st->scratch_in[wl->flows[st->flow_list[x]].dst] = 0;
+    }
+    coflow_fair_levels(st, n_pairs, pair_src, pair_dst, pair_cnt);
+    /* Each flow takes its pair's level. Rounding: a flow can sit at a level
+     * a hair above what its ports had left; trim so the capacity invariant
+     * holds exactly. */
+    for (size_t i = 0; i < n; i++) {
+        const coflow_coflow_t *co = &wl->coflows[order[i]];
+        for (size_t j = 0; j < st->n_open[order[i]]; j++) {
+            size_t f = st->open_flows[co->first_flow + j];
+            double r = pair_cnt[(size_t)st->flow_rate[f]] * (1 - 1e-12);
             st->flow_rate[f] = r > 0 ? r : 0;
             if (r > 0)
                 st->rated[st->n_rated++] = f;
         }
     }
-#undef CNT
-#undef FIXED
-#undef CAP
 }
 
 const coflow_allocator_t coflow_alloc_fair = {
@@ -170,4 +190,5 @@ const coflow_allocator_t coflow_alloc_fair = {
     .name = "fair",
     .description = "per-flow max-min fair sharing (TCP-like), ignores the order",
     .allocate = fair_allocate,
+    .per_pair_fair = true,
 };

@@ -35,7 +35,9 @@ static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
             double cap = q < mid ? fab->cap_out[p] : fab->cap_in[p];
             double free = cap - (q < mid ? st->free_out[p] : st->free_in[p]);
             double left = bytes[q - a] + comp[q - a];
-            if (left <= 0)
+            /* a port none of whose flows is open may keep a rounding
+               residue: it must not hold the coflow back */
+            if (left <= 0 || (q < mid ? st->sopen[q] : st->ropen[q]) == 0)
                 continue;
             double g = free > COFLOW_RATE_EPS * cap ? left / free : INFINITY;
             if (g > gamma)
@@ -43,6 +45,17 @@ static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
         }
         if (!isfinite(gamma) || gamma <= 0)
             continue;
+        if (st->pace) { /* lazy (coflow.h): the coflow's use, port by port */
+            double pace = (1 - 1e-12) / gamma;
+            st->pace[c] = pace;
+            st->paced[st->n_paced++] = c;
+            for (size_t q = a; q < b; q++) {
+                double left = bytes[q - a] + comp[q - a];
+                if (left > 0 && (q < mid ? st->sopen[q] : st->ropen[q]) > 0)
+                    alloc_add_port_use(st, q < mid, st->cports[q], left * pace);
+            }
+            continue;
+        }
         for (size_t j = 0; j < st->n_open[c]; j++) {
             size_t f = st->open_flows[co->first_flow + j];
             /* Shave a hair so rounding never pushes a port past capacity. */
@@ -57,6 +70,7 @@ static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
 
 const coflow_allocator_t coflow_alloc_madd = {
     .work_conserving = true,
+    .lazy_pace = true,
     .name = "madd",
     .description = "Varys MADD: pace each coflow to finish all flows at its bottleneck, "
                    "then backfill",

@@ -245,6 +245,20 @@ typedef struct {
      * to pay (more than 4 cells per flow). */
     uint32_t *pair_flow;
     size_t *pair_off;              /* [n_coflows] */
+    /* Lazy pacing, for a driver that keeps a paced coflow's flows as one
+     * shrinking scale instead of per-flow rates (netsim). NULL (the
+     * default): madd writes every paced flow's rate. Otherwise madd gives
+     * each open flow f of a paced coflow c the rate
+     *     pace[c] * (f's remaining bytes)
+     * WITHOUT writing flow_rate[f] or listing f in rated: it sets pace[c]
+     * > 0 (1/s), lists c in paced[0..n_paced) and counts the coflow's
+     * per-port use (cport_bytes + cport_comp times pace[c]) on its ports.
+     * flow_rate and rated then hold only the backfill, added on top. The
+     * driver zeroes pace[] of the listed coflows and n_paced before the
+     * next call, as it does with rated. */
+    double *pace;                  /* [n_coflows] borrowed, or NULL */
+    size_t *paced;                 /* [n_coflows] borrowed */
+    size_t n_paced;
     /* Set by the driver after coflow_state_init and before an ordering's
      * create(), for policies that load a model (learned): */
     const char *model_path;        /* borrowed; NULL: random parameters */
@@ -347,7 +361,21 @@ typedef struct coflow_allocator {
     bool work_conserving;      /* promises: every open flow of the ordered
                                   coflows has a full port (netsim --check
                                   verifies it) */
+    bool lazy_pace;            /* honours st->pace (lazy pacing, above) */
+    bool per_pair_fair;        /* per-flow max-min fair, blind to the order:
+                                  a driver may rate whole (sender, receiver)
+                                  pairs with coflow_fair_levels instead */
 } coflow_allocator_t;
+
+/* Max-min fair levels of flows grouped by (sender, receiver) pair: pair i
+ * joins ports pair_src[i] (sending) and pair_dst[i] (receiving) and holds
+ * cnt[i] > 0 flows (a count, as a double); on return
+ * cnt[i] is the rate each of its flows gets (bytes/s, before any trim).
+ * Uses st's port scratch and heap_key/heap_val[0 .. 2 n_ports), flow_list
+ * [0 .. 2 n_pairs) and port_index; leaves the port scratch zero.
+ * O(pairs + ports^2). */
+void coflow_fair_levels(coflow_state_t *st, size_t n_pairs, const size_t *pair_src,
+                        const size_t *pair_dst, double *cnt);
 
 /* Lookup by name; NULL if unknown. */
 const coflow_ordering_t *coflow_ordering_find(const char *name);

@@ -79,31 +79,57 @@ static weft_err_t cycle_error(const coflow_workload_t *wl, size_t j, const igrap
                      list);
 }
 
+/* Topological order of job j's coflows (global indices) on its graph g. */
+static weft_err_t topo_order(const coflow_workload_t *wl, size_t j, const igraph_t *g,
+                             size_t *order)
+{
+    weft_err_t err = WEFT_OK;
+    const coflow_job_t *job = &wl->jobs[j];
+    igraph_vector_int_t sorted;
+    if (igraph_vector_int_init(&sorted, 0))
+        return weft_fail(WEFT_ENOMEM, "out of memory sorting job %lld", (long long)job->id);
+    /* On a cyclic graph igraph 0.10 returns an error (or, in some builds, a
+     * partial order with a warning); both mean a cycle here. */
+    igraph_error_t e = igraph_topological_sorting(g, &sorted, IGRAPH_OUT);
+    if (e != IGRAPH_SUCCESS && e != IGRAPH_EINVAL)
+        err = from_igraph(e, "igraph_topological_sorting");
+    else if (e == IGRAPH_EINVAL || (size_t)igraph_vector_int_size(&sorted) != job->n_coflows)
+        err = cycle_error(wl, j, g, &sorted);
+    else
+        for (size_t i = 0; i < job->n_coflows; i++)
+            order[i] = job->first_coflow + (size_t)VECTOR(sorted)[i];
+    igraph_vector_int_destroy(&sorted);
+    return err;
+}
+
 weft_err_t dag_topo_order(const coflow_workload_t *wl, size_t j, size_t *order)
 {
     igraph_t g;
     weft_err_t err = dag_job_graph(wl, j, &g);
     if (err)
         return err;
-    const coflow_job_t *job = &wl->jobs[j];
-    igraph_vector_int_t sorted;
-    if (igraph_vector_int_init(&sorted, 0)) {
-        igraph_destroy(&g);
-        return weft_fail(WEFT_ENOMEM, "out of memory sorting job %lld", (long long)job->id);
-    }
-    /* On a cyclic graph igraph 0.10 returns an error (or, in some builds, a
-     * partial order with a warning); both mean a cycle here. */
-    igraph_error_t e = igraph_topological_sorting(&g, &sorted, IGRAPH_OUT);
-    if (e != IGRAPH_SUCCESS && e != IGRAPH_EINVAL)
-        err = from_igraph(e, "igraph_topological_sorting");
-    else if (e == IGRAPH_EINVAL || (size_t)igraph_vector_int_size(&sorted) != job->n_coflows)
-        err = cycle_error(wl, j, &g, &sorted);
-    else
-        for (size_t i = 0; i < job->n_coflows; i++)
-            order[i] = job->first_coflow + (size_t)VECTOR(sorted)[i];
-    igraph_vector_int_destroy(&sorted);
+    err = topo_order(wl, j, &g, order);
     igraph_destroy(&g);
     return err;
+}
+
+/* n_descendants of job j's coflows: the vertices each reaches on g, by a
+ * breadth-first search from each (igraph_neighborhood_size), O(n (n + m)). */
+static weft_err_t count_descendants(coflow_workload_t *wl, size_t j, const igraph_t *g)
+{
+    const coflow_job_t *job = &wl->jobs[j];
+    igraph_vector_int_t size;
+    if (igraph_vector_int_init(&size, 0))
+        return weft_fail(WEFT_ENOMEM, "out of memory for the DAG of job %lld",
+                         (long long)job->id);
+    igraph_error_t e = igraph_neighborhood_size(g, &size, igraph_vss_all(),
+                                                (igraph_integer_t)job->n_coflows, IGRAPH_OUT,
+                                                1);
+    if (e == IGRAPH_SUCCESS)
+        for (size_t i = 0; i < job->n_coflows; i++)
+            wl->coflows[job->first_coflow + i].n_descendants = (uint32_t)VECTOR(size)[i];
+    igraph_vector_int_destroy(&size);
+    return from_igraph(e, "igraph_neighborhood_size");
 }
 
 double dag_coflow_iso(const coflow_workload_t *wl, const coflow_fabric_t *fab, size_t c,
@@ -141,11 +167,9 @@ weft_err_t dag_analyze(coflow_workload_t *wl, const coflow_fabric_t *fab)
         if (wl->jobs[j].n_coflows > max_coflows)
             max_coflows = wl->jobs[j].n_coflows;
     size_t *order = weft_calloc(max_coflows, sizeof *order);
-    size_t *stack = weft_calloc(max_coflows, sizeof *stack);
-    char *seen = weft_calloc(max_coflows, 1);
     double *sout = weft_calloc(fab->n_ports, sizeof *sout);
     double *sin = weft_calloc(fab->n_ports, sizeof *sin);
-    if (!order || !stack || !seen || !sout || !sin) {
+    if (!order || !sout || !sin) {
         err = weft_fail(WEFT_ENOMEM, "out of memory analysing DAGs");
         goto cleanup;
     }
@@ -169,7 +193,14 @@ weft_err_t dag_analyze(coflow_workload_t *wl, const coflow_fabric_t *fab)
             job->lower_bound_s = co->compute_s + co->cp_below_s;
             continue;
         }
-        WEFT_CHECK(dag_topo_order(wl, j, order));
+        igraph_t g;
+        WEFT_CHECK(dag_job_graph(wl, j, &g));
+        err = topo_order(wl, j, &g, order);
+        if (!err)
+            err = count_descendants(wl, j, &g);
+        igraph_destroy(&g);
+        if (err)
+            goto cleanup;
         uint32_t depth = 0;
         for (size_t i = 0; i < n; i++) { /* parents first: waves */
             coflow_coflow_t *co = &wl->coflows[order[i]];
@@ -205,35 +236,9 @@ weft_err_t dag_analyze(coflow_workload_t *wl, const coflow_fabric_t *fab)
         }
         job->depth = depth;
         job->lower_bound_s = lb;
-        /* Descendants: a DFS from each coflow over child edges. Children are
-         * found by scanning the job's parent lists (jobs are small). */
-        for (size_t i = 0; i < n; i++) {
-            memset(seen, 0, n);
-            size_t top = 0, count = 0;
-            stack[top++] = i;
-            seen[i] = 1;
-            while (top) {
-                size_t v = base + stack[--top];
-                for (size_t k = 0; k < n; k++) {
-                    const coflow_coflow_t *ch = &wl->coflows[base + k];
-                    if (seen[k])
-                        continue;
-                    for (size_t p = 0; p < ch->n_parents; p++)
-                        if (wl->parents[ch->first_parent + p] == v) {
-                            seen[k] = 1;
-                            stack[top++] = k;
-                            count++;
-                            break;
-                        }
-                }
-            }
-            wl->coflows[base + i].n_descendants = (uint32_t)count;
-        }
     }
 cleanup:
     free(order);
-    free(stack);
-    free(seen);
     free(sout);
     free(sin);
     return err;

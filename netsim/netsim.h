@@ -21,6 +21,12 @@ typedef struct {
     const coflow_allocator_t *allocator; /* NULL: the ordering's default */
     double tick_s;      /* > 0: extra decision this often (0: the ordering's) */
     bool check;         /* verify invariants at every decision (slower) */
+    bool eager_pacing;  /* false (default): an allocator that can (madd)
+                           paces a coflow as one shrinking scale, so a
+                           decision costs its ports, not its flows; true:
+                           every paced flow is rated and advanced one by
+                           one (the reference the lazy path is checked
+                           against; same schedule up to float rounding) */
     const char *model_path; /* borrowed: model of the learned ordering, NULL: random */
     uint64_t policy_seed;   /* seed of the learned ordering's random parameters */
     const void *policy_hook; /* borrowed: coflow_state_t.policy_hook (training) */

@@ -55,7 +55,14 @@ typedef struct {
 typedef struct {
     size_t f, c; /* flow and its coflow */
     double rate; /* its rate, bytes/s, > 0 */
+    double extra;/* lazy pacing: the backfill part of rate, bytes/s */
 } moving_t;
+
+typedef struct {
+    size_t c;    /* a paced coflow (lazy pacing) */
+    double q;    /* d sig[c] / dt: each open flow f moves at
+                    flow_remaining[f] * q bytes/s */
+} paced_t;
 
 typedef struct {
     const coflow_workload_t *wl;
@@ -90,6 +97,63 @@ typedef struct {
     moving_t *done; /* [n_flows] flows finishing at this event */
     size_t n_done;
     size_t n_open_total; /* open flows of ACTIVE coflows */
+
+    /* Lazy pacing (madd with an ordering without next_change): an open
+     * flow f of active coflow c has sig[c] * flow_remaining[f] bytes left,
+     * minus xsent[f] while it is backfilled (listed in run[]); a paced
+     * coflow (pc[]) moves every open flow at flow_remaining[f] * q, so
+     * advancing it only lowers sig[c]. anc[q] + anc_comp[q] (compensated)
+     * is the sum of flow_remaining over c's open flows at cports position
+     * q; cport_bytes = sig * anc is rebuilt at a decision for the coflows
+     * in dirty[] only. Backfilled flows are folded back (flow_remaining =
+     * their remaining / sig) at the next decision. */
+    bool lazy;
+    double *sig;       /* [n_coflows] */
+    double *anc_total; /* [n_coflows] sum of flow_remaining of open flows */
+    double *anc, *anc_comp; /* [number of cports] */
+    double *xsent;     /* [n_flows] backfill bytes sent since the decision */
+    paced_t *pc;       /* [n_coflows] */
+    size_t n_pc;
+    double *acc;       /* [n_coflows] bytes sent at this event, zero between */
+    uint8_t *mark;     /* [n_coflows] MARK_* bits, 0 between decisions */
+    size_t *dirty;     /* [n_coflows] coflows with mark != 0 */
+    size_t n_dirty;
+    double *pace;      /* [n_coflows] st.pace */
+    size_t *paced;     /* [n_coflows] st.paced */
+    moving_t *chk_run; /* [n_flows] check: every moving flow */
+    double *chk_rem;   /* [n_flows] check: saved flow_remaining */
+    double *chk_bytes; /* [number of cports] check: saved cport_bytes */
+
+    /* Per-pair fair (an allocator with per_pair_fair, an ordering without
+     * next_change, no tick): flows between the same two ports share one
+     * max-min rate, so they are kept by pair. aw (below) is what each flow
+     * of a pair sent since the pair last opened; an open flow f has fk[f] -
+     * aw bytes left (fk = its size + aw at its release), so a pair advances in O(1)
+     * and its next finish is the smallest fk, the top of its heap. The
+     * ordering is not consulted (the rates ignore it); coflow_remaining and
+     * job_sent are not kept (nothing reads them). */
+    bool pairf;
+    uint32_t *flow_pair; /* [n_flows] */
+    size_t n_pairs;
+    size_t *psrc, *pdst; /* [n_pairs] sender and receiver port */
+    size_t *pstart;    /* [n_pairs + 1] heap slab of pair p: [pstart[p] ..) */
+    double *hk;        /* [n_flows] heap keys (fk) */
+    uint32_t *hf;      /* [n_flows] heap flows */
+    size_t *hn;        /* [n_pairs] open flows (heap size) */
+    double *fk;        /* [n_flows] */
+    /* The pairs with open flows, densely in first-open order (i < n_act),
+     * so an event walks arrays instead of chasing pairs: */
+    size_t *act;       /* [n_pairs] the pair */
+    size_t *apos;      /* [n_pairs] where pair p sits in act[] */
+    double *aw;        /* bytes sent per flow of the pair */
+    double *ar;        /* rate per flow, bytes/s */
+    double *an;        /* open flows (hn, as a double) */
+    double *atop;      /* smallest fk of the pair (its heap top) */
+    double *atol;      /* finish tolerance of that flow: FINISH_REL_TOL * size */
+    size_t n_act;
+    size_t *lv_src, *lv_dst; /* [n_pairs] coflow_fair_levels arguments */
+    double *lv_cnt;
+    size_t n_pmoving;  /* active pairs with a positive rate */
 
     double tick_s, tick0;
     double moved; /* integral of all rates over time, bytes */
@@ -187,7 +251,41 @@ static void sim_free(sim_t *s)
     free(s->done);
     free(s->chk_out);
     free(s->chk_in);
+    free(s->sig);
+    free(s->anc_total);
+    free(s->anc);
+    free(s->anc_comp);
+    free(s->xsent);
+    free(s->pc);
+    free(s->acc);
+    free(s->mark);
+    free(s->dirty);
+    free(s->pace);
+    free(s->paced);
+    free(s->chk_run);
+    free(s->chk_rem);
+    free(s->chk_bytes);
+    free(s->flow_pair);
+    free(s->psrc);
+    free(s->pdst);
+    free(s->pstart);
+    free(s->hk);
+    free(s->hf);
+    free(s->hn);
+    free(s->fk);
+    free(s->act);
+    free(s->apos);
+    free(s->aw);
+    free(s->ar);
+    free(s->an);
+    free(s->atop);
+    free(s->atol);
+    free(s->lv_src);
+    free(s->lv_dst);
+    free(s->lv_cnt);
 }
+
+static weft_err_t pairs_setup(sim_t *s);
 
 static weft_err_t sim_setup(sim_t *s)
 {
@@ -256,15 +354,313 @@ static weft_err_t sim_setup(sim_t *s)
     }
     free(cursor);
 
+    /* Lazy pacing needs an allocator that knows it (madd) and an ordering
+     * that does not read per-flow rates between decisions (next_change). */
+    s->lazy = s->alloc->lazy_pace && !s->ord->next_change && !s->opts->eager_pacing;
+    if (s->lazy) {
+        size_t ncp = s->st.cport_start[nc];
+        s->sig = weft_calloc(nc, sizeof *s->sig);
+        s->anc_total = weft_calloc(nc, sizeof *s->anc_total);
+        s->anc = weft_calloc(ncp ? ncp : 1, sizeof *s->anc);
+        s->anc_comp = weft_calloc(ncp ? ncp : 1, sizeof *s->anc_comp);
+        s->xsent = weft_calloc(nf, sizeof *s->xsent);
+        s->pc = weft_calloc(nc, sizeof *s->pc);
+        s->acc = weft_calloc(nc, sizeof *s->acc);
+        s->mark = weft_calloc(nc, sizeof *s->mark);
+        s->dirty = weft_calloc(nc, sizeof *s->dirty);
+        s->pace = weft_calloc(nc, sizeof *s->pace);
+        s->paced = weft_calloc(nc, sizeof *s->paced);
+        if (s->opts->check) {
+            s->chk_run = weft_calloc(nf, sizeof *s->chk_run);
+            s->chk_rem = weft_calloc(nf, sizeof *s->chk_rem);
+            s->chk_bytes = weft_calloc(ncp ? ncp : 1, sizeof *s->chk_bytes);
+        }
+        if (!s->sig || !s->anc_total || !s->anc || !s->anc_comp || !s->xsent || !s->pc ||
+            !s->acc || !s->mark || !s->dirty || !s->pace || !s->paced ||
+            (s->opts->check && (!s->chk_run || !s->chk_rem || !s->chk_bytes)))
+            return weft_fail(WEFT_ENOMEM, "out of memory for lazy pacing (%zu coflows, "
+                             "%zu flows)", nc, nf);
+        s->st.pace = s->pace;
+        s->st.paced = s->paced;
+    }
     s->tick_s = s->opts->tick_s > 0 ? s->opts->tick_s : s->ord->tick_s;
     if (!(s->tick_s >= 0) || isinf(s->tick_s))
         s->tick_s = 0;
+    s->pairf = s->alloc->per_pair_fair && !s->ord->next_change && s->tick_s == 0 &&
+               !s->opts->policy_hook && !s->opts->eager_pacing;
+    if (s->pairf) {
+        err = pairs_setup(s);
+        if (err)
+            return err;
+    }
     if (s->ord->create) {
         err = s->ord->create(&s->ctx, &s->st);
         if (err)
             return weft_wrap(err, "ordering '%s': ", s->ord->name);
     }
     return WEFT_OK;
+}
+
+/* ------------------------------------------------------ per-pair fair */
+
+/* Numbers the (sender, receiver) pairs of the workload's flows, sender by
+ * sender (a receiver -> pair map of n_ports entries), and sizes each
+ * pair's heap slab. O(flows + ports). */
+static weft_err_t pairs_setup(sim_t *s)
+{
+    const coflow_workload_t *wl = s->wl;
+    size_t nf = wl->n_flows, np = s->fab->n_ports;
+    size_t *by_src = weft_calloc(nf ? nf : 1, sizeof *by_src);
+    size_t *cur = weft_calloc(np + 1, sizeof *cur);
+    uint32_t *map = weft_calloc(np ? np : 1, sizeof *map);
+    s->flow_pair = weft_calloc(nf ? nf : 1, sizeof *s->flow_pair);
+    s->psrc = weft_calloc(nf ? nf : 1, sizeof *s->psrc);
+    s->pdst = weft_calloc(nf ? nf : 1, sizeof *s->pdst);
+    s->hk = weft_calloc(nf ? nf : 1, sizeof *s->hk);
+    s->hf = weft_calloc(nf ? nf : 1, sizeof *s->hf);
+    s->fk = weft_calloc(nf ? nf : 1, sizeof *s->fk);
+    if (!by_src || !cur || !map || !s->flow_pair || !s->psrc || !s->pdst || !s->hk || !s->hf || !s->fk) {
+        free(by_src);
+        free(cur);
+        free(map);
+        return weft_fail(WEFT_ENOMEM, "out of memory for the pairs of %zu flows", nf);
+    }
+    for (size_t f = 0; f < nf; f++)
+        cur[wl->flows[f].src + 1]++;
+    for (size_t p = 0; p < np; p++)
+        cur[p + 1] += cur[p];
+    for (size_t f = 0; f < nf; f++)
+        by_src[cur[wl->flows[f].src]++] = f;
+    size_t n = 0;
+    for (size_t i = 0, p = 0; i < nf; p++) { /* cur[p] is now the end of p's run */
+        size_t first = i;
+        for (; i < cur[p]; i++) {
+            uint32_t d = wl->flows[by_src[i]].dst;
+            if (!map[d]) {
+                s->psrc[n] = p;
+                s->pdst[n] = d;
+                map[d] = (uint32_t)++n;
+            }
+            s->flow_pair[by_src[i]] = map[d] - 1;
+        }
+        for (size_t x = first; x < i; x++)
+            map[wl->flows[by_src[x]].dst] = 0;
+    }
+    free(by_src);
+    free(cur);
+    free(map);
+    s->n_pairs = n;
+    s->pstart = weft_calloc(n + 1, sizeof *s->pstart);
+    s->hn = weft_calloc(n ? n : 1, sizeof *s->hn);
+    s->act = weft_calloc(n ? n : 1, sizeof *s->act);
+    s->apos = weft_calloc(n ? n : 1, sizeof *s->apos);
+    s->aw = weft_calloc(n ? n : 1, sizeof *s->aw);
+    s->ar = weft_calloc(n ? n : 1, sizeof *s->ar);
+    s->an = weft_calloc(n ? n : 1, sizeof *s->an);
+    s->atop = weft_calloc(n ? n : 1, sizeof *s->atop);
+    s->atol = weft_calloc(n ? n : 1, sizeof *s->atol);
+    s->lv_src = weft_calloc(n ? n : 1, sizeof *s->lv_src);
+    s->lv_dst = weft_calloc(n ? n : 1, sizeof *s->lv_dst);
+    s->lv_cnt = weft_calloc(n ? n : 1, sizeof *s->lv_cnt);
+    if (s->opts->check && !s->chk_run)
+        s->chk_run = weft_calloc(nf ? nf : 1, sizeof *s->chk_run);
+    if (!s->pstart || !s->hn || !s->act || !s->apos || !s->aw || !s->ar || !s->an ||
+        !s->atop || !s->atol || !s->lv_src || !s->lv_dst || !s->lv_cnt ||
+        (s->opts->check && !s->chk_run))
+        return weft_fail(WEFT_ENOMEM, "out of memory for %zu port pairs", n);
+    for (size_t f = 0; f < nf; f++)
+        s->pstart[s->flow_pair[f] + 1]++;
+    for (size_t p = 0; p < n; p++)
+        s->pstart[p + 1] += s->pstart[p];
+    return WEFT_OK;
+}
+
+static inline bool pair_less(const sim_t *s, size_t a, size_t b)
+{
+    return s->hk[a] < s->hk[b] || (s->hk[a] == s->hk[b] && s->hf[a] < s->hf[b]);
+}
+
+static inline void pair_swap(sim_t *s, size_t a, size_t b)
+{
+    double k = s->hk[a];
+    uint32_t f = s->hf[a];
+    s->hk[a] = s->hk[b];
+    s->hf[a] = s->hf[b];
+    s->hk[b] = k;
+    s->hf[b] = f;
+}
+
+/* The dense copy of pair p's heap top (slot a of act[]). */
+static inline void pair_top(sim_t *s, size_t a, size_t p)
+{
+    size_t top = s->pstart[p];
+    s->atop[a] = s->hk[top];
+    s->atol[a] = FINISH_REL_TOL * s->wl->flows[s->hf[top]].bytes;
+}
+
+/* Opens flow f in its pair: onto the pair's heap, keyed by size + what the
+ * pair's flows sent so far (a pair that had no open flow starts at 0). */
+static void pair_open(sim_t *s, size_t f)
+{
+    size_t p = s->flow_pair[f], base = s->pstart[p], i = s->hn[p]++;
+    if (i == 0) {
+        size_t a = s->n_act++;
+        s->act[a] = p;
+        s->apos[p] = a;
+        s->aw[a] = s->ar[a] = s->an[a] = 0;
+    }
+    size_t a = s->apos[p];
+    s->an[a] += 1;
+    s->fk[f] = s->wl->flows[f].bytes + s->aw[a];
+    s->hk[base + i] = s->fk[f];
+    s->hf[base + i] = (uint32_t)f;
+    while (i > 0 && pair_less(s, base + i, base + (i - 1) / 2)) {
+        pair_swap(s, base + i, base + (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+    pair_top(s, a, p);
+}
+
+static void pair_pop(sim_t *s, size_t p)
+{
+    size_t base = s->pstart[p], n = --s->hn[p], i = 0;
+    s->hk[base] = s->hk[base + n];
+    s->hf[base] = s->hf[base + n];
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && pair_less(s, base + l, base + m))
+            m = l;
+        if (l + 1 < n && pair_less(s, base + l + 1, base + m))
+            m = l + 1;
+        if (m == i)
+            break;
+        pair_swap(s, base + i, base + m);
+        i = m;
+    }
+}
+
+/* advance() by pairs: each moving pair's flows send rate * dt; flows at the
+ * top of its heap that are done (same tolerances as advance) finish. */
+static void pairs_advance(sim_t *s, double dt)
+{
+    double now = s->st.now;
+    s->n_done = 0;
+    bool emptied = false;
+    for (size_t a = 0; a < s->n_act; a++) {
+        double r = s->ar[a];
+        if (r == 0)
+            continue;
+        double sent = r * dt, w = s->aw[a] + sent;
+        s->aw[a] = w;
+        s->moved += sent * s->an[a];
+        double left = s->atop[a] - w, ttol = r * now * FINISH_TIME_TOL;
+        if (!(left <= s->atol[a] || left <= ttol))
+            continue;
+        size_t p = s->act[a];
+        while (s->hn[p] > 0) {
+            size_t top = s->pstart[p], f = s->hf[top];
+            left = s->hk[top] - w;
+            if (!(left <= FINISH_REL_TOL * s->wl->flows[f].bytes || left <= ttol))
+                break;
+            s->moved += left; /* the residue counts as sent */
+            s->done[s->n_done++] = (moving_t){f, s->st.flow_coflow[f], r, 0};
+            pair_pop(s, p);
+            s->an[a] -= 1;
+        }
+        if (s->hn[p] > 0)
+            pair_top(s, a, p);
+        else
+            emptied = true;
+    }
+    if (!emptied)
+        return;
+    size_t w = 0; /* pairs left without open flows drop out, in order */
+    for (size_t a = 0; a < s->n_act; a++) {
+        size_t p = s->act[a];
+        if (s->hn[p] == 0)
+            continue;
+        s->act[w] = p;
+        s->apos[p] = w;
+        s->aw[w] = s->aw[a];
+        s->ar[w] = s->ar[a];
+        s->an[w] = s->an[a];
+        s->atop[w] = s->atop[a];
+        s->atol[w] = s->atol[a];
+        w++;
+    }
+    s->n_act = w;
+}
+
+/* --check by pairs: the flows' remaining bytes written out, the allocator
+ * run flow by flow must give every open flow its pair's rate; capacity and
+ * work conservation over those rates. */
+static void check_capacity(sim_t *s, const moving_t *run, size_t n);
+
+static void pairs_check(sim_t *s)
+{
+    coflow_state_t *st = &s->st;
+    const coflow_workload_t *wl = s->wl;
+    size_t n = 0, bad = 0;
+    for (size_t i = 0; i < s->n_active; i++) {
+        size_t c = s->active[i];
+        const size_t *open = st->open_flows + wl->coflows[c].first_flow;
+        for (size_t k = 0; k < st->n_open[c]; k++) {
+            size_t f = open[k], a = s->apos[s->flow_pair[f]];
+            st->flow_remaining[f] = s->fk[f] - s->aw[a];
+            if (s->ar[a] > 0)
+                s->chk_run[n++] = (moving_t){f, c, s->ar[a], 0};
+        }
+    }
+    check_capacity(s, s->chk_run, n);
+    st->n_rated = 0;
+    s->alloc->allocate(st, s->active, s->n_active);
+    for (size_t i = 0; i < s->n_active; i++) {
+        size_t c = s->active[i];
+        const size_t *open = st->open_flows + wl->coflows[c].first_flow;
+        for (size_t k = 0; k < st->n_open[c]; k++) {
+            size_t f = open[k];
+            double r = s->ar[s->apos[s->flow_pair[f]]], ref = st->flow_rate[f];
+            double cap = fmin(s->fab->cap_out[wl->flows[f].src], s->fab->cap_in[wl->flows[f].dst]);
+            if (fabs(ref - r) > 1e-9 * r + 1e-9 * cap && !bad++)
+                violation(s, "t=%.9g s: flow %zu moves at %.17g bytes/s with its pair, at "
+                          "%.17g recomputed flow by flow", st->now, f, r, ref);
+        }
+    }
+    for (size_t k = 0; k < st->n_rated; k++)
+        st->flow_rate[st->rated[k]] = 0;
+    st->n_rated = 0;
+}
+
+/* decide() by pairs: the max-min levels of the open pairs. */
+static void pairs_decide(sim_t *s)
+{
+    s->n_pmoving = 0;
+    s->next_finish_dt = INFINITY;
+    if (s->n_active == 0)
+        return;
+    for (size_t a = 0; a < s->n_act; a++) {
+        s->lv_src[a] = s->psrc[s->act[a]];
+        s->lv_dst[a] = s->pdst[s->act[a]];
+        s->lv_cnt[a] = s->an[a];
+    }
+    coflow_fair_levels(&s->st, s->n_act, s->lv_src, s->lv_dst, s->lv_cnt);
+    double best = INFINITY;
+    for (size_t a = 0; a < s->n_act; a++) {
+        double r = s->lv_cnt[a] * (1 - 1e-12); /* the allocator's trim */
+        s->ar[a] = r > 0 ? r : 0;
+        if (r > 0) {
+            s->n_pmoving++;
+            double dt = (s->atop[a] - s->aw[a]) / r;
+            if (dt < best)
+                best = dt;
+        }
+    }
+    s->next_finish_dt = best;
+    s->res->n_decisions++;
+    if (s->n_open_total > s->res->max_active_flows)
+        s->res->max_active_flows = s->n_open_total;
+    if (s->opts->check)
+        pairs_check(s);
 }
 
 /* --------------------------------------------------------------- events */
@@ -283,12 +679,192 @@ static void take_arrivals(sim_t *s, double now)
     }
 }
 
+/* ---------------------------------------------------------- lazy pacing */
+
+/* anc[q] += x, the rounding error kept in anc_comp[q] (Knuth's TwoSum). */
+static inline void anc_add(sim_t *s, size_t q, double x)
+{
+    double a = s->anc[q], t = a + x, bb = t - a;
+    s->anc_comp[q] += (a - (t - bb)) + (x - bb);
+    s->anc[q] = t;
+}
+
+/* What happened to a coflow since the last decision (sim_t.mark). */
+enum {
+    MARK_MOVED = 1,  /* bytes moved: its stamps (coflow.h) need renewing */
+    MARK_SCALED = 2, /* its scale moved: every per-port byte count too */
+    MARK_ENDING = 4  /* its scale reached zero: all its open flows finish */
+};
+
+static inline void mark_dirty(sim_t *s, size_t c, uint8_t bits)
+{
+    if (!s->mark[c])
+        s->dirty[s->n_dirty++] = c;
+    s->mark[c] |= bits;
+}
+
+/* cport_bytes at cports position q of c from its anchor sum. */
+static inline void port_bytes_from_anchor(sim_t *s, size_t c, size_t q)
+{
+    s->st.cport_bytes[q] = s->sig[c] * (s->anc[q] + s->anc_comp[q]);
+    s->st.cport_comp[q] = 0;
+}
+
+/* A released coflow starts with scale 1: its flows' remaining bytes are
+ * their sizes, its anchors its per-port bytes. */
+static void lazy_release(sim_t *s, size_t c)
+{
+    coflow_state_t *st = &s->st;
+    size_t a = st->cport_start[c], mid = a + s->wl->coflows[c].n_senders,
+           b = st->cport_start[c + 1];
+    const double *bytes = coflow_state_port_bytes_exact(st, c);
+    double total = 0;
+    for (size_t q = a; q < b; q++) {
+        s->anc[q] = bytes[q - a];
+        s->anc_comp[q] = 0;
+        if (q < mid)
+            total += bytes[q - a];
+    }
+    s->sig[c] = 1;
+    s->anc_total[c] = total;
+}
+
+/* Renews the stamps (coflow.h) of every coflow that moved, so orderings
+ * and the allocator read its per-port bytes as current, after rebuilding
+ * them for the coflows whose scale moved (the others' changed ports were
+ * rewritten where their anchors changed). O(ports of the paced ones). */
+static void lazy_refresh(sim_t *s)
+{
+    coflow_state_t *st = &s->st;
+    for (size_t i = 0; i < s->n_dirty; i++) {
+        size_t c = s->dirty[i];
+        uint8_t mark = s->mark[c];
+        s->mark[c] = 0;
+        if (st->status[c] != COFLOW_ACTIVE)
+            continue;
+        if (mark & MARK_SCALED)
+            for (size_t q = st->cport_start[c]; q < st->cport_start[c + 1]; q++)
+                port_bytes_from_anchor(s, c, q);
+        st->cache_remaining[c] = st->coflow_remaining[c];
+        st->cache_open[c] = st->n_open[c];
+    }
+    s->n_dirty = 0;
+}
+
+/* Folds the flows backfilled at the last decision back into their
+ * coflow's scale: flow_remaining = what is left / sig. */
+static void lazy_fold_back(sim_t *s)
+{
+    coflow_state_t *st = &s->st;
+    for (size_t k = 0; k < s->n_run; k++) {
+        size_t f = s->run[k].f, c = s->run[k].c;
+        st->flow_rate[f] = 0;
+        double x = s->xsent[f];
+        s->xsent[f] = 0;
+        if (st->flow_remaining[f] == 0 || st->status[c] != COFLOW_ACTIVE)
+            continue; /* finished */
+        double sig = s->sig[c], a = st->flow_remaining[f];
+        double na = (a * sig - x) / sig, d = na - a;
+        st->flow_remaining[f] = na;
+        anc_add(s, st->sgroup[f], d);
+        anc_add(s, st->rgroup[f], d);
+        port_bytes_from_anchor(s, c, st->sgroup[f]);
+        port_bytes_from_anchor(s, c, st->rgroup[f]);
+        mark_dirty(s, c, MARK_MOVED);
+    }
+    s->n_run = 0;
+    for (size_t i = 0; i < s->n_pc; i++) {
+        size_t c = s->pc[i].c;
+        s->pace[c] = 0;
+        mark_dirty(s, c, MARK_SCALED);
+    }
+    s->n_pc = 0;
+    s->st.n_paced = 0;
+}
+
+/* advance() under lazy pacing: paced coflows lower their scale, the
+ * backfilled flows of run[] move on their own; a coflow whose scale
+ * reaches zero finishes all its open flows. */
+static void lazy_advance(sim_t *s, double dt)
+{
+    coflow_state_t *st = &s->st;
+    const coflow_flow_t *flows = s->wl->flows;
+    double now = st->now;
+    size_t d0 = s->n_dirty; /* the coflows that move get listed from here */
+    s->n_done = 0;
+    for (size_t i = 0; i < s->n_pc; i++) {
+        size_t c = s->pc[i].c;
+        double q = s->pc[i].q, d = q * dt, left = s->sig[c] - d;
+        mark_dirty(s, c, MARK_MOVED);
+        if (left <= FINISH_REL_TOL || left <= q * now * FINISH_TIME_TOL) {
+            /* flow_remaining <= size, so every open flow is within the
+               finish tolerance: all the coflow had is sent */
+            s->mark[c] |= MARK_ENDING;
+            s->acc[c] = st->coflow_remaining[c];
+            const size_t *open = st->open_flows + s->wl->coflows[c].first_flow;
+            for (size_t k = 0; k < st->n_open[c]; k++)
+                s->done[s->n_done++] = (moving_t){open[k], c, 0, 0};
+        } else {
+            s->sig[c] = left;
+            s->acc[c] = d * s->anc_total[c];
+        }
+    }
+    for (size_t k = 0; k < s->n_run; k++) {
+        moving_t *m = &s->run[k];
+        size_t f = m->f, c = m->c;
+        if (s->mark[c] & MARK_ENDING)
+            continue; /* finishes with its coflow */
+        mark_dirty(s, c, MARK_MOVED);
+        /* its paced part is in the scale (and in acc through anc_total) */
+        double sent = m->extra * dt, x = s->xsent[f] + sent;
+        double left = st->flow_remaining[f] * s->sig[c] - x;
+        if (left <= FINISH_REL_TOL * flows[f].bytes || left <= m->rate * now * FINISH_TIME_TOL) {
+            sent += left; /* the residue counts as sent */
+            s->done[s->n_done++] = *m;
+        }
+        s->xsent[f] = x;
+        s->acc[c] += sent;
+    }
+    for (size_t i = d0; i < s->n_dirty; i++) {
+        size_t c = s->dirty[i];
+        double sent = s->acc[c];
+        s->acc[c] = 0;
+        st->coflow_remaining[c] -= sent;
+        st->job_sent[s->wl->coflows[c].job] += sent;
+        s->moved += sent;
+    }
+}
+
+/* A flow of run[] or of a finishing coflow is done: its anchor leaves its
+ * ports' sums (a port with no open flow left sums to exactly zero). */
+static void lazy_finish_flow(sim_t *s, size_t f, size_t c, double a)
+{
+    coflow_state_t *st = &s->st;
+    s->xsent[f] = 0;
+    if (s->mark[c] & MARK_ENDING)
+        return; /* the whole coflow goes */
+    size_t qs = st->sgroup[f], qr = st->rgroup[f];
+    anc_add(s, qs, -a);
+    anc_add(s, qr, -a);
+    if (st->sopen[qs] == 0)
+        s->anc[qs] = s->anc_comp[qs] = 0;
+    if (st->ropen[qr] == 0)
+        s->anc[qr] = s->anc_comp[qr] = 0;
+    port_bytes_from_anchor(s, c, qs);
+    port_bytes_from_anchor(s, c, qr);
+}
+
 /* Releases every pending coflow due by `now`, keeping active[] sorted. */
 static void take_releases(sim_t *s, double now)
 {
     while (s->n_heap > 0 && s->heap[0].t <= now) {
         pending_t p = heap_pop(s);
         coflow_state_release(&s->st, p.c, p.t);
+        if (s->lazy)
+            lazy_release(s, p.c);
+        if (s->pairf)
+            for (size_t k = 0; k < s->wl->coflows[p.c].n_flows; k++)
+                pair_open(s, s->wl->coflows[p.c].first_flow + k);
         s->n_open_total += s->wl->coflows[p.c].n_flows;
         /* Releases come in time order, so this is almost always an append. */
         size_t i = s->n_active++;
@@ -385,7 +961,11 @@ static void finish_done_flows(sim_t *s)
     for (size_t k = 0; k < s->n_done; k++) {
         moving_t *m = &s->done[k];
         s->n_open_total--;
-        if (coflow_state_finish_flow(&s->st, m->f))
+        double anchor = s->st.flow_remaining[m->f];
+        bool last = coflow_state_finish_flow(&s->st, m->f);
+        if (s->lazy) /* after finish_flow, which edits the cache its own way */
+            lazy_finish_flow(s, m->f, m->c, anchor);
+        if (last)
             coflow_done(s, m->c);
     }
     s->n_done = 0;
@@ -401,17 +981,18 @@ static void finish_done_flows(sim_t *s)
 
 /* ------------------------------------------------------------- decision */
 
-static void check_capacity(sim_t *s)
+/* Checks capacity and work conservation of the moving flows run[0..n). */
+static void check_capacity(sim_t *s, const moving_t *run, size_t n)
 {
     const coflow_flow_t *flows = s->wl->flows;
     const coflow_fabric_t *fab = s->fab;
     coflow_state_t *st = &s->st;
-    for (size_t k = 0; k < s->n_run; k++) {
-        s->chk_out[flows[s->run[k].f].src] += s->run[k].rate;
-        s->chk_in[flows[s->run[k].f].dst] += s->run[k].rate;
+    for (size_t k = 0; k < n; k++) {
+        s->chk_out[flows[run[k].f].src] += run[k].rate;
+        s->chk_in[flows[run[k].f].dst] += run[k].rate;
     }
-    for (size_t k = 0; k < s->n_run; k++) {
-        uint32_t p = flows[s->run[k].f].src, q = flows[s->run[k].f].dst;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t p = flows[run[k].f].src, q = flows[run[k].f].dst;
         if (s->chk_out[p] > fab->cap_out[p] * (1 + CAP_TOL))
             violation(s, "t=%.9g s: port %u sends %.9g bytes/s, above its capacity %.9g",
                       st->now, p, s->chk_out[p], fab->cap_out[p]);
@@ -440,16 +1021,149 @@ static void check_capacity(sim_t *s)
             }
         }
     }
-    for (size_t k = 0; k < s->n_run; k++) {
-        s->chk_out[flows[s->run[k].f].src] = 0;
-        s->chk_in[flows[s->run[k].f].dst] = 0;
+    for (size_t k = 0; k < n; k++) {
+        s->chk_out[flows[run[k].f].src] = 0;
+        s->chk_in[flows[run[k].f].dst] = 0;
     }
+}
+
+/* Relative and absolute (share of a port's capacity) slack between a lazily
+ * paced rate and the same rate recomputed flow by flow. */
+#define LAZY_REL_TOL 1e-9
+#define LAZY_CAP_TOL 1e-9
+
+/* --check under lazy pacing: every moving flow's rate, then capacity and
+ * work conservation over them, then the same decision recomputed from zero
+ * the reference way (the allocator rating every paced flow itself, from
+ * the flows' true remaining bytes) must give every open flow the same
+ * rate, and each coflow's remaining bytes must match its open flows'. */
+static void lazy_check(sim_t *s)
+{
+    coflow_state_t *st = &s->st;
+    const coflow_workload_t *wl = s->wl;
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_active; i++) {
+        size_t c = s->active[i];
+        const size_t *open = st->open_flows + wl->coflows[c].first_flow;
+        double sig = s->sig[c], q = sig * s->pace[c], rem = 0;
+        for (size_t k = 0; k < st->n_open[c]; k++) {
+            size_t f = open[k];
+            double r = st->flow_remaining[f] * q + st->flow_rate[f];
+            rem += st->flow_remaining[f] * sig;
+            s->chk_rem[f] = st->flow_remaining[f];
+            if (r > 0)
+                s->chk_run[n++] = (moving_t){f, c, r, st->flow_rate[f]};
+        }
+        if (fabs(rem - st->coflow_remaining[c]) > CONSERVE_TOL * wl->coflows[c].total_bytes)
+            violation(s, "t=%.9g s: coflow %zu: its open flows hold %.17g bytes, its "
+                      "remaining bytes say %.17g", st->now, c, rem, st->coflow_remaining[c]);
+    }
+    check_capacity(s, s->chk_run, n);
+    /* The reference: true remaining bytes in place, per-port bytes summed
+     * afresh from them (and compared with the lazy ones), rates from zero. */
+    for (size_t k = 0; k < s->n_run; k++)
+        st->flow_rate[s->run[k].f] = 0;
+    for (size_t i = 0; i < s->n_active; i++) {
+        size_t c = s->active[i];
+        const size_t *open = st->open_flows + wl->coflows[c].first_flow;
+        for (size_t k = 0; k < st->n_open[c]; k++)
+            st->flow_remaining[open[k]] *= s->sig[c];
+        size_t a = st->cport_start[c], b = st->cport_start[c + 1];
+        for (size_t q = a; q < b; q++)
+            s->chk_bytes[q] = st->cport_bytes[q] + st->cport_comp[q];
+        const double *exact = coflow_state_port_bytes_exact(st, c);
+        for (size_t q = a; q < b; q++)
+            if (fabs(exact[q - a] - s->chk_bytes[q]) > CONSERVE_TOL * wl->coflows[c].total_bytes)
+                violation(s, "t=%.9g s: coflow %zu has %.17g bytes left through port %u, "
+                          "its lazy per-port count says %.17g", st->now, c, exact[q - a],
+                          st->cports[q], s->chk_bytes[q]);
+    }
+    size_t n_paced = st->n_paced;
+    st->pace = NULL;
+    st->n_rated = 0;
+    s->alloc->allocate(st, s->ids, s->n_active);
+    size_t bad = 0;
+    for (size_t k = 0; k < n; k++) {
+        const moving_t *m = &s->chk_run[k];
+        double ref = st->flow_rate[m->f];
+        const coflow_flow_t *fl = &wl->flows[m->f];
+        double cap = fmin(s->fab->cap_out[fl->src], s->fab->cap_in[fl->dst]);
+        if (fabs(ref - m->rate) > LAZY_REL_TOL * m->rate + LAZY_CAP_TOL * cap && !bad++)
+            violation(s, "t=%.9g s: flow %zu of coflow %zu moves at %.17g bytes/s under "
+                      "lazy pacing, at %.17g recomputed from zero", st->now, m->f, m->c,
+                      m->rate, ref);
+    }
+    size_t n_ref = st->n_rated;
+    for (size_t k = 0; k < n_ref; k++)
+        bad += st->flow_rate[st->rated[k]] > 0 && !(s->chk_rem[st->rated[k]] > 0);
+    if (n_ref > n && !bad)
+        violation(s, "t=%.9g s: %zu flows move when recomputed from zero, %zu under lazy "
+                  "pacing", st->now, n_ref, n);
+    /* Back to the lazy decision. */
+    for (size_t k = 0; k < n_ref; k++)
+        st->flow_rate[st->rated[k]] = 0;
+    for (size_t k = 0; k < n; k++)
+        st->flow_remaining[s->chk_run[k].f] = s->chk_rem[s->chk_run[k].f];
+    for (size_t i = 0; i < s->n_active; i++) {
+        size_t c = s->active[i];
+        const size_t *open = st->open_flows + wl->coflows[c].first_flow;
+        for (size_t k = 0; k < st->n_open[c]; k++)
+            st->flow_remaining[open[k]] = s->chk_rem[open[k]];
+        for (size_t q = st->cport_start[c]; q < st->cport_start[c + 1]; q++) {
+            st->cport_bytes[q] = s->chk_bytes[q]; /* stamps stay current */
+            st->cport_comp[q] = 0;
+        }
+    }
+    st->n_rated = 0;
+    for (size_t k = 0; k < s->n_run; k++) {
+        st->flow_rate[s->run[k].f] = s->run[k].extra;
+        st->rated[st->n_rated++] = s->run[k].f;
+    }
+    st->pace = s->pace;
+    st->n_paced = n_paced;
+}
+
+/* The decision's moving set under lazy pacing: the paced coflows and the
+ * backfilled flows, each flow's next finish from its true remaining. */
+static void lazy_collect(sim_t *s)
+{
+    coflow_state_t *st = &s->st;
+    double best = INFINITY;
+    for (size_t i = 0; i < st->n_paced; i++) {
+        size_t c = st->paced[i];
+        double q = s->sig[c] * s->pace[c], total = 0;
+        for (size_t k = st->cport_start[c], mid = k + s->wl->coflows[c].n_senders; k < mid; k++)
+            total += s->anc[k] + s->anc_comp[k];
+        s->anc_total[c] = total; /* each open flow has one sender */
+        s->pc[s->n_pc++] = (paced_t){c, q};
+        double dt = s->sig[c] / q;
+        if (dt < best)
+            best = dt;
+    }
+    for (size_t k = 0; k < st->n_rated; k++) {
+        size_t f = st->rated[k], c = st->flow_coflow[f];
+        double b = st->flow_rate[f], a = st->flow_remaining[f];
+        double r = a * s->sig[c] * s->pace[c] + b;
+        s->run[s->n_run++] = (moving_t){f, c, r, b};
+        double dt = a * s->sig[c] / r;
+        if (dt < best)
+            best = dt;
+    }
+    s->next_finish_dt = best;
 }
 
 /* Orders the active coflows, allocates rates from zero and rebuilds run[]. */
 static weft_err_t decide(sim_t *s)
 {
     coflow_state_t *st = &s->st;
+    if (s->pairf) {
+        pairs_decide(s);
+        return WEFT_OK;
+    }
+    if (s->lazy) {
+        lazy_fold_back(s);
+        lazy_refresh(s);
+    }
     for (size_t k = 0; k < s->n_run; k++)
         st->flow_rate[s->run[k].f] = 0;
     s->n_run = 0;
@@ -461,6 +1175,22 @@ static weft_err_t decide(sim_t *s)
     st->n_rated = 0;
     s->alloc->allocate(st, s->ids, s->n_active);
     s->res->n_decisions++;
+    if (s->lazy) {
+        for (size_t k = 0; k < st->n_rated; k++) {
+            size_t f = st->rated[k], c = st->flow_coflow[f];
+            if (!(st->flow_rate[f] > 0 && st->flow_rate[f] < INFINITY) ||
+                st->status[c] != COFLOW_ACTIVE)
+                return weft_fail(WEFT_EINTERNAL, "allocator '%s' backfilled flow %zu of "
+                                 "coflow %zu with %g bytes/s at t=%.9g s", s->alloc->name,
+                                 f, c, st->flow_rate[f], st->now);
+        }
+        lazy_collect(s);
+        if (s->n_open_total > s->res->max_active_flows)
+            s->res->max_active_flows = s->n_open_total;
+        if (s->opts->check)
+            lazy_check(s);
+        return WEFT_OK;
+    }
 
     /* run[] is exactly what the allocator rated (coflow.h contract), so a
      * decision never walks the open flows that did not move. */
@@ -475,7 +1205,7 @@ static weft_err_t decide(sim_t *s)
                              "the rate %g at t=%.9g s; expected a finite rate > 0 for an "
                              "open flow of an active coflow",
                              s->alloc->name, s->ord->name, f, c, r, st->now);
-        s->run[s->n_run++] = (moving_t){f, c, r};
+        s->run[s->n_run++] = (moving_t){f, c, r, 0};
         /* divide only where the quotient may be a new minimum: the
            product test lets through everything within a few ulps */
         if (st->flow_remaining[f] <= best * r * (1 + 1e-14)) {
@@ -500,7 +1230,7 @@ static weft_err_t decide(sim_t *s)
     if (s->n_open_total > s->res->max_active_flows)
         s->res->max_active_flows = s->n_open_total;
     if (s->opts->check)
-        check_capacity(s);
+        check_capacity(s, s->run, s->n_run);
     return WEFT_OK;
 }
 
@@ -665,9 +1395,10 @@ static double next_event(sim_t *s, bool *external, bool *by_change)
             t = s->heap[0].t;
         *external = true;
     }
-    if (s->n_run > 0 && now + s->next_finish_dt < t)
+    bool moving = s->n_run > 0 || s->n_pc > 0 || s->n_pmoving > 0;
+    if (moving && now + s->next_finish_dt < t)
         t = now + s->next_finish_dt;
-    if (s->n_active > 0 && s->n_run > 0) {
+    if (s->n_active > 0 && moving) {
         /* Ticks and next_change only matter while something moves: with no
            rate anywhere nothing an ordering reads can change. */
         if (s->tick_s > 0) {
@@ -743,7 +1474,7 @@ weft_err_t netsim_run(const coflow_workload_t *wl, const coflow_fabric_t *fab,
         WEFT_CHECK(decide(&s));
         bool external, by_change;
         double t = next_event(&s, &external, &by_change);
-        if (s.n_active > 0 && s.n_run == 0 && !external)
+        if (s.n_active > 0 && s.n_run == 0 && s.n_pc == 0 && s.n_pmoving == 0 && !external)
             WEFT_CHECK(weft_fail(WEFT_EINTERNAL,
                                  "stalled at t=%.9g s: ordering '%s' with allocator '%s' gave "
                                  "no positive rate to any of the %zu open flows of %zu active "
@@ -757,7 +1488,12 @@ weft_err_t netsim_run(const coflow_workload_t *wl, const coflow_fabric_t *fab,
         double dt = t - now;
         now = t;
         s.st.now = now; /* finish_flow stamps finish_s with it */
-        advance(&s, dt);
+        if (s.lazy)
+            lazy_advance(&s, dt);
+        else if (s.pairf)
+            pairs_advance(&s, dt);
+        else
+            advance(&s, dt);
         /* Guard against an ordering whose predicted changes never happen:
            only so many decisions in a row may come from next_change alone. */
         if (by_change && s.n_done == 0) {

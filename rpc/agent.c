@@ -9,6 +9,13 @@
  * rate (capped at BURST_S worth of bytes, so a late wake-up catches up but
  * an idle flow does not hoard); a flow sends only what its bucket holds.
  *
+ * Priority classes: flows are served in the order of the class the gateway
+ * pushed (0 first), and once a data connection's socket buffer is full no
+ * flow of a later class writes to it in that pass. The rates already
+ * follow the policy's order; the classes keep that order when the real
+ * path is slower than the configured port rate and the flows to one
+ * destination compete for its connection.
+ *
  * Resumption: the agent keeps, per flow, the bytes it sent; after a
  * reconnect it re-reports them (and every completion the gateway has not
  * acknowledged) before anything else, and when the gateway re-announces a
@@ -61,6 +68,7 @@ typedef struct {
     int port;          /* 0: unknown */
     int fd;            /* -1: not connected */
     bool connecting;
+    uint64_t full_pass; /* the pace pass in which its socket buffer filled */
     double retry_at;
 } peer_t;
 
@@ -71,6 +79,10 @@ typedef struct {
     double next_try, backoff;
     aflow_t *flows;
     size_t n_flows, cap_flows;
+    uint64_t *serve;   /* [n_flows] (class << 32 | index), serving order */
+    size_t cap_serve;
+    bool serve_stale;  /* classes or flows changed since serve was sorted */
+    uint64_t pass;     /* pace passes so far */
     size_t *slot;      /* open-addressing fid -> flows index + 1, [n_slot] */
     size_t n_slot;
     peer_t *peers;
@@ -135,24 +147,77 @@ static void slot_put(agent_t *a, size_t idx)
     a->slot[i] = idx + 1;
 }
 
+/* A fresh fid -> index table of n slots (a power of two) over the flows. */
+static weft_err_t rebuild_slots(agent_t *a, size_t n)
+{
+    size_t *s = weft_calloc(n, sizeof *s);
+    if (!s)
+        return weft_fail(WEFT_ENOMEM, "out of memory for %zu flows", a->n_flows);
+    free(a->slot);
+    a->slot = s;
+    a->n_slot = n;
+    for (size_t i = 0; i < a->n_flows; i++)
+        slot_put(a, i);
+    return WEFT_OK;
+}
+
+/* Forgets the flows whose completion the gateway acknowledged (it never
+ * announces them again), once they are at least half of the table, so a
+ * long-running agent's per-pass work follows its open flows, not every
+ * flow it ever sent. */
+static weft_err_t prune_flows(agent_t *a)
+{
+    size_t acked = 0;
+    for (size_t i = 0; i < a->n_flows; i++)
+        acked += a->flows[i].done_acked;
+    if (acked < 64 || 2 * acked < a->n_flows)
+        return WEFT_OK;
+    size_t k = 0;
+    for (size_t i = 0; i < a->n_flows; i++)
+        if (!a->flows[i].done_acked)
+            a->flows[k++] = a->flows[i];
+    a->n_flows = k;
+    a->serve_stale = true;
+    alog(a, "forgot %zu flows the gateway acknowledged as done; %zu open", acked, k);
+    size_t n = 64;
+    while (2 * a->n_flows > n)
+        n *= 2;
+    return rebuild_slots(a, n);
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* Sorts the serving order: by class, then by arrival at this agent. */
+static weft_err_t sort_serve(agent_t *a)
+{
+    weft_err_t err = weft_grow((void **)&a->serve, &a->cap_serve, a->n_flows, sizeof *a->serve);
+    if (err)
+        return err;
+    for (size_t i = 0; i < a->n_flows; i++) {
+        uint64_t cls = a->flows[i].cls > UINT32_MAX - 1 ? UINT32_MAX - 1 : a->flows[i].cls;
+        a->serve[i] = cls << 32 | (uint64_t)i;
+    }
+    qsort(a->serve, a->n_flows, sizeof *a->serve, cmp_u64);
+    a->serve_stale = false;
+    return WEFT_OK;
+}
+
 static weft_err_t add_flow(agent_t *a, const aflow_t *f)
 {
     weft_err_t err = weft_grow((void **)&a->flows, &a->cap_flows, a->n_flows + 1, sizeof *f);
     if (err)
         return err;
     a->flows[a->n_flows++] = *f;
+    a->serve_stale = true;
     if (2 * a->n_flows > a->n_slot) { /* keep the table at most half full */
         size_t n = a->n_slot ? 2 * a->n_slot : 64;
         while (2 * a->n_flows > n)
             n *= 2;
-        size_t *s = weft_calloc(n, sizeof *s);
-        if (!s)
-            return weft_fail(WEFT_ENOMEM, "out of memory for %zu flows", a->n_flows);
-        free(a->slot);
-        a->slot = s;
-        a->n_slot = n;
-        for (size_t i = 0; i < a->n_flows; i++)
-            slot_put(a, i);
+        return rebuild_slots(a, n);
     } else {
         slot_put(a, a->n_flows - 1);
     }
@@ -294,6 +359,8 @@ static weft_err_t apply_schedule(agent_t *a, const msgpack_object *m)
             return weft_fail(WEFT_EPROTO, "schedule: flow %lld was never announced",
                              (long long)fid);
         f->rate = rate;
+        if (f->cls != (uint32_t)cls)
+            a->serve_stale = true;
         f->cls = (uint32_t)cls;
         if (rate == 0)
             f->tokens = 0; /* a paused flow does not keep credit */
@@ -330,6 +397,7 @@ static weft_err_t gw_handle(agent_t *a, const msgpack_object *m)
             for (size_t i = 0; i < a->n_flows; i++)
                 if (a->flows[i].done_reported && a->flows[i].done_seq == seq)
                     a->flows[i].done_acked = true;
+        return prune_flows(a);
     } else if (!strcmp(type, "error")) {
         const char *msg = "", *code = "";
         size_t nm = 0, nc = 0;
@@ -370,16 +438,26 @@ static weft_err_t open_listener(agent_t *a)
     return WEFT_OK;
 }
 
-/* Sends what each flow's bucket allows. */
-static void pace(agent_t *a, double dt, double now)
+/* Sends what each flow's bucket allows, in class order. */
+static weft_err_t pace(agent_t *a, double dt, double now)
 {
-    for (size_t i = 0; i < a->n_flows; i++) {
-        aflow_t *f = &a->flows[i];
+    if (a->serve_stale) {
+        weft_err_t err = sort_serve(a);
+        if (err)
+            return err;
+    }
+    a->pass++;
+    for (size_t k = 0; k < a->n_flows; k++) {
+        aflow_t *f = &a->flows[a->serve[k] & UINT32_MAX];
         if (f->done || f->rate <= 0)
             continue;
         peer_t *p = &a->peers[f->dst];
         if (p->fd < 0 || p->connecting) {
             peer_connect(a, p, now);
+            continue;
+        }
+        if (p->full_pass == a->pass) { /* an earlier class filled it */
+            f->tokens = fmin(f->tokens + f->rate * dt, fmax(f->rate * BURST_S, MIN_BURST));
             continue;
         }
         f->tokens = fmin(f->tokens + f->rate * dt, fmax(f->rate * BURST_S, MIN_BURST));
@@ -396,7 +474,9 @@ static void pace(agent_t *a, double dt, double now)
             size_t n = want > WRITE_CHUNK ? WRITE_CHUNK : (size_t)want;
             ssize_t w = send(p->fd, a->zeros, n, MSG_NOSIGNAL);
             if (w < 0) {
-                if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK)
+                    p->full_pass = a->pass;
+                else if (errno != EINTR) {
                     alog(a, "data connection to agent %u: %s", f->dst, strerror(errno));
                     peer_close(p);
                     p->retry_at = now + 0.1;
@@ -406,6 +486,10 @@ static void pace(agent_t *a, double dt, double now)
             f->sent += (double)w;
             f->tokens -= (double)w;
             want -= (double)w;
+            if ((size_t)w < n) { /* a short write: the buffer is full */
+                p->full_pass = a->pass;
+                break;
+            }
         }
         if (f->sent >= total) {
             f->sent = f->bytes;
@@ -413,6 +497,7 @@ static void pace(agent_t *a, double dt, double now)
             alog(a, "flow %llu: all %.0f bytes sent", (unsigned long long)f->fid, f->bytes);
         }
     }
+    return WEFT_OK;
 }
 
 static weft_err_t report(agent_t *a)
@@ -543,8 +628,8 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
             }
         }
         now = mono();
-        if (a.welcomed)
-            pace(&a, now - last, now);
+        if (a.welcomed && (err = pace(&a, now - last, now)))
+            goto cleanup;
         last = now;
         if (a.welcomed && now - a.last_report >= report_s) {
             a.last_report = now;
@@ -569,6 +654,7 @@ cleanup:
         close(a.lfd);
     rpc_client_destroy(&a.gw);
     free(a.flows);
+    free(a.serve);
     free(a.slot);
     free(a.peers);
     free(a.zeros);

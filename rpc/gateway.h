@@ -3,13 +3,20 @@
  * scheduler it runs (rpc_sched_t), its journal (rpc_journal_t) and the
  * libevent server (rpc_gateway_t) behind `weft serve`.
  *
- * The scheduler keeps every registered job in one growing workload (`all`:
- * a flow's gateway id is its index there, so ids are the same after a
+ * The scheduler keeps the registered jobs in one workload (`all`: a flow's
+ * gateway id is fid_base + its index there, so ids are the same after a
  * journal replay) and, for deciding, a compact workload of the jobs not yet
  * finished (`live`) with the emulator's coflow_state_t over it: the very
  * orderings and allocators of coflow/ run on it, unchanged. The live state
  * is rebuilt when the set of unfinished jobs changes (a registration, a job
  * finishing) and updated in place by progress and completions otherwise.
+ *
+ * Compaction: once the finished jobs at the front of `all` are at least
+ * half of it, rpc_sched_compact drops them (fid_base grows by their flows)
+ * and keeps of each only its id, first flow id and JCT (`gone`), so a
+ * long-running gateway holds the jobs in flight, not every job it ever
+ * saw; the journal is rewritten the same way when it has doubled
+ * (rpc_journal_rewrite).
  */
 #ifndef RPC_GATEWAY_H
 #define RPC_GATEWAY_H
@@ -47,7 +54,20 @@ typedef struct {
     coflow_fabric_t fab;                 /* owned: n_ports at port_rate */
     const coflow_ordering_t *ord;
     const coflow_allocator_t *alloc;
-    coflow_workload_t all;               /* every job registered, in order */
+    coflow_workload_t all;               /* the jobs registered since the last
+                                            compaction's first kept one, in order */
+    uint64_t fid_base;                   /* gateway id of all's flow 0: the flows
+                                            of jobs compacted away */
+    /* Jobs compacted away (finished), in registration order: */
+    int64_t *gone_id;
+    uint64_t *gone_fid;                  /* first flow id */
+    double *gone_jct;                    /* seconds */
+    size_t n_gone, cap_gone;
+    /* Job id -> index in all, or RPC_GONE | index in gone: open
+     * addressing with linear probing, at most half full, no deletions. */
+    int64_t *map_key;
+    uint64_t *map_val;                   /* 0: empty slot, else value + 1 */
+    size_t map_cap, map_n;
     /* per flow of all, [cap_f] */
     double *sent;                        /* bytes reported sent */
     uint8_t *fdone;                      /* finished */
@@ -95,10 +115,23 @@ weft_err_t rpc_sched_init(rpc_sched_t *s, size_t n_ports, double port_rate,
                           const coflow_ordering_t *ord, const coflow_allocator_t *alloc);
 void rpc_sched_destroy(rpc_sched_t *s);
 
-/* Index in all of the job with this id, or SIZE_MAX. O(jobs). */
+#define RPC_GONE ((uint64_t)1 << 63)
+
+/* Index in all of the job with this id, or SIZE_MAX (also for a job
+ * compacted away: see rpc_sched_find_gone). O(1). */
 size_t rpc_sched_find_job(const rpc_sched_t *s, int64_t id);
+/* Whether job id was compacted away; if so its first flow id and JCT. */
+bool rpc_sched_find_gone(const rpc_sched_t *s, int64_t id, uint64_t *first_fid, double *jct);
 /* Gateway id of the first flow of job j: its flows are first .. + n. */
 uint64_t rpc_sched_first_fid(const rpc_sched_t *s, size_t j);
+/* Drops the finished jobs at the front of all once they are at least half
+ * of it (and at least min_jobs), keeping their ids, first flow ids and
+ * JCTs in gone. Returns how many were dropped. O(jobs and flows kept), so
+ * amortised O(1) per job. Call it where no job index is held (after the
+ * decision's job_done pushes). */
+size_t rpc_sched_compact(rpc_sched_t *s, size_t min_jobs);
+/* Records job id as compacted away (a journal's "gone" record). */
+weft_err_t rpc_sched_add_gone(rpc_sched_t *s, int64_t id, uint64_t first_fid, double jct);
 /* Adds the single job of tmp (rpc_job_parse on s->fab), arrived at now; its roots are
  * released (after their compute time). *first_fid: its first flow id. */
 weft_err_t rpc_sched_commit_job(rpc_sched_t *s, const coflow_workload_t *tmp, double now,
@@ -131,8 +164,10 @@ void rpc_sched_forget_port(rpc_sched_t *s, uint32_t src);
 /* -------------------------------------------------------------- journal */
 
 /* An append-only file of frames (rpc.h framing), one record each:
- * {"r": "job", "job": <job map as registered>} and
- * {"r": "done", "flows": [fid, ...]}. */
+ * {"r": "job", "job": <job map as registered>},
+ * {"r": "done", "flows": [fid, ...]}, and, first in a rewritten journal,
+ * {"r": "base", "fid": fid_base} and {"r": "gone", "jobs": [[id, first
+ * fid, jct], ...]} for the jobs compacted away. */
 typedef struct {
     int fd;          /* -1: no journal */
     char *path;
@@ -141,7 +176,15 @@ typedef struct {
     bool unsynced;   /* appended since the last rpc_journal_sync */
     uint64_t records;/* records replayed + appended */
     uint64_t syncs;  /* fdatasync calls made */
+    uint64_t bytes;  /* size of the file */
+    uint64_t rewritten_bytes; /* its size after the last rewrite (or open) */
+    uint64_t rewrites;
 } rpc_journal_t;
+
+/* A journal is rewritten once it is this large and twice its size after
+ * the previous rewrite (and jobs were compacted away since), so rewriting
+ * costs O(1) per byte appended. */
+#define RPC_JOURNAL_REWRITE_MIN ((uint64_t)64 << 10)
 
 #define RPC_JOURNAL_MAX_RECORD ((size_t)4 << 20) /* bytes per record */
 
@@ -160,6 +203,13 @@ weft_err_t rpc_journal_append(rpc_journal_t *j, const void *frame, size_t n);
  * was. O(1) when there is nothing to sync. */
 weft_err_t rpc_journal_sync(rpc_journal_t *j);
 void rpc_journal_close(rpc_journal_t *j);
+/* Whether the journal has grown enough to be rewritten. */
+bool rpc_journal_wants_rewrite(const rpc_journal_t *j);
+/* Replaces the journal with the records of s's state (base, gone, every
+ * job of all and the done flows): written to PATH.tmp, fdatasync'ed,
+ * renamed over PATH, and the directory synced, so a crash leaves either
+ * the old journal or the new one whole. Appends then go to the new file. */
+weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s);
 
 /* --------------------------------------------------------------- server */
 
@@ -200,7 +250,9 @@ typedef struct {
         conns_refused, protocol_errors, auth_failures, timeouts;
     size_t conns_open;
     size_t jobs, jobs_finished; /* registered (journal included), finished */
+    size_t jobs_held;           /* of which held in full (not compacted) */
     uint64_t journal_records;   /* replayed + appended */
+    uint64_t journal_rewrites;
     uint64_t journal_syncs;     /* fdatasync calls (one per loop pass at most) */
 } rpc_gateway_stats_t;
 

@@ -8,12 +8,22 @@
  * torn record at the end; replay cuts it off (the peer never got its ack
  * and will send it again). Anything else that does not decode is damage
  * and stops the gateway with the record number and byte offset.
+ *
+ * Rewriting (compaction): once the file has doubled since it was last
+ * written whole, the gateway replaces it with the records of its state -
+ * the flow id base and the jobs compacted away, then every job it holds and
+ * their done flows - through a temporary file renamed over it, so the file
+ * follows the jobs in flight rather than every job ever registered.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "client.h"
 
 #include "gateway.h"
 
@@ -70,6 +80,7 @@ weft_err_t rpc_journal_open(rpc_journal_t *j, const char *path, bool sync,
             off += taken;
         }
     }
+    j->bytes = j->rewritten_bytes = good;
     if (rpc_decoder_pending(&dec) > 0) {
         if (log)
             fprintf(log, "weft serve: journal %s: cutting off a torn last record (%zu bytes "
@@ -92,6 +103,7 @@ weft_err_t rpc_journal_append(rpc_journal_t *j, const void *frame, size_t n)
     if (j->fd < 0)
         return WEFT_OK;
     const char *p = frame;
+    size_t total = n;
     while (n > 0) {
         ssize_t w = write(j->fd, p, n);
         if (w < 0 && errno == EINTR)
@@ -103,6 +115,7 @@ weft_err_t rpc_journal_append(rpc_journal_t *j, const void *frame, size_t n)
     }
     j->unsynced = true;
     j->records++;
+    j->bytes += total;
     return WEFT_OK;
 }
 
@@ -126,4 +139,120 @@ void rpc_journal_close(rpc_journal_t *j)
     free(j->path);
     memset(j, 0, sizeof *j);
     j->fd = -1;
+}
+
+bool rpc_journal_wants_rewrite(const rpc_journal_t *j)
+{
+    return j->fd >= 0 && j->bytes >= RPC_JOURNAL_REWRITE_MIN && j->bytes >= 2 * j->rewritten_bytes;
+}
+
+/* Writes buffer b to fd whole. */
+static weft_err_t write_all(int fd, const char *path, const msgpack_sbuffer *b)
+{
+    for (size_t off = 0; off < b->size;) {
+        ssize_t w = write(fd, b->data + off, b->size - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return weft_fail(WEFT_EIO, "journal %s: write: %s", path, strerror(errno));
+        off += (size_t)w;
+    }
+    return WEFT_OK;
+}
+
+/* Packs the records of s into b, one frame each. */
+static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s)
+{
+    weft_err_t err;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, b, msgpack_sbuffer_write);
+    size_t mark;
+#define FRAME(body)                                                                         \
+    do {                                                                                    \
+        if ((err = rpc_frame_begin(b, &mark)))                                              \
+            return err;                                                                     \
+        body;                                                                               \
+        if ((err = rpc_frame_end(b, mark, RPC_JOURNAL_MAX_RECORD)))                         \
+            return err;                                                                     \
+    } while (0)
+    FRAME(msgpack_pack_map(&pk, 2); rpc_pack_cstr(&pk, "r"); rpc_pack_cstr(&pk, "base");
+          rpc_pack_cstr(&pk, "fid"); msgpack_pack_uint64(&pk, s->fid_base));
+    enum { CHUNK = 16384 }; /* entries per record: well under the record cap */
+    for (size_t g = 0; g < s->n_gone; g += CHUNK) {
+        size_t n = s->n_gone - g < CHUNK ? s->n_gone - g : CHUNK;
+        FRAME(msgpack_pack_map(&pk, 2); rpc_pack_cstr(&pk, "r"); rpc_pack_cstr(&pk, "gone");
+              rpc_pack_cstr(&pk, "jobs"); msgpack_pack_array(&pk, n);
+              for (size_t i = g; i < g + n; i++) {
+                  msgpack_pack_array(&pk, 3);
+                  msgpack_pack_int64(&pk, s->gone_id[i]);
+                  msgpack_pack_uint64(&pk, s->gone_fid[i]);
+                  msgpack_pack_double(&pk, s->gone_jct[i]);
+              });
+    }
+    for (size_t j = 0; j < s->all.n_jobs; j++)
+        FRAME(msgpack_pack_map(&pk, 2); rpc_pack_cstr(&pk, "r"); rpc_pack_cstr(&pk, "job");
+              rpc_pack_cstr(&pk, "job"); rpc_job_pack(&pk, &s->all, j));
+    for (size_t f = 0; f < s->all.n_flows;) {
+        size_t n = 0, end = f;
+        while (end < s->all.n_flows && n < CHUNK)
+            n += s->fdone[end++];
+        if (n > 0)
+            FRAME(msgpack_pack_map(&pk, 2); rpc_pack_cstr(&pk, "r"); rpc_pack_cstr(&pk, "done");
+                  rpc_pack_cstr(&pk, "flows"); msgpack_pack_array(&pk, n);
+                  for (size_t i = f; i < end; i++) if (s->fdone[i])
+                      msgpack_pack_uint64(&pk, s->fid_base + i));
+        f = end;
+    }
+#undef FRAME
+    return WEFT_OK;
+}
+
+weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s)
+{
+    if (j->fd < 0)
+        return WEFT_OK;
+    weft_err_t err = WEFT_OK;
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    char *tmp = NULL, *dir = NULL;
+    int fd = -1, dfd = -1;
+    size_t n = strlen(j->path) + 5;
+    tmp = malloc(n);
+    dir = strdup(j->path);
+    if (!tmp || !dir)
+        WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory rewriting journal %s", j->path));
+    snprintf(tmp, n, "%s.tmp", j->path);
+    WEFT_CHECK(pack_state(&b, s));
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: %s", tmp, strerror(errno)));
+    WEFT_CHECK(write_all(fd, tmp, &b));
+    if (fdatasync(fd) != 0)
+        WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: fdatasync: %s", tmp, strerror(errno)));
+    if (rename(tmp, j->path) != 0)
+        WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: rename to %s: %s", tmp, j->path,
+                             strerror(errno)));
+    /* The rename is durable once the directory is. */
+    dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) != 0)
+        WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: syncing its directory: %s", j->path,
+                             strerror(errno)));
+    close(j->fd);
+    j->fd = open(j->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (j->fd < 0)
+        WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: reopening: %s", j->path, strerror(errno)));
+    j->bytes = j->rewritten_bytes = b.size;
+    j->unsynced = false;
+    j->rewrites++;
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    if (dfd >= 0)
+        close(dfd);
+    if (err && tmp)
+        unlink(tmp);
+    free(tmp);
+    free(dir);
+    msgpack_sbuffer_destroy(&b);
+    return err;
 }

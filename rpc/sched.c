@@ -3,9 +3,12 @@
  * orderings and allocators over jobs that arrive on the wire.
  *
  * Invariants:
- *  - `all` holds every job ever registered, in registration order, so a
- *    flow's gateway id (its index in all) is the same after a journal
- *    replay; the per-flow/coflow/job arrays next to it are authoritative.
+ *  - `all` holds every job registered since the first one kept by the last
+ *    compaction, in registration order, so a flow's gateway id (fid_base +
+ *    its index in all) is the same after a journal replay; the
+ *    per-flow/coflow/job arrays next to it are authoritative. Ids below
+ *    fid_base are flows of finished jobs compacted away: reports about
+ *    them are stale and ignored.
  *  - When need_rebuild is false, `live` holds exactly the jobs of all not
  *    yet finished (in the same order) and `st` mirrors the authoritative
  *    arrays: a coflow ACTIVE in all is ACTIVE in st with the same release
@@ -98,23 +101,112 @@ void rpc_sched_destroy(rpc_sched_t *s)
                     s->g2l, s->cstatus, s->release_s, s->ready_s, s->parents_left, s->g2l_c,
                     s->arrival_s, s->finish_s, s->left, s->jdone, s->pend, s->l2g_flow,
                     s->l2g_coflow, s->l2g_job, s->ids, s->port_rank, s->port_last,
-                    s->changes, s->jobs_done};
+                    s->changes, s->jobs_done, s->gone_id, s->gone_fid, s->gone_jct,
+                    s->map_key, s->map_val};
     for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
         free(ptrs[i]);
     memset(s, 0, sizeof *s);
 }
 
+/* ------------------------------------------------------- job id map */
+
+static size_t id_hash(int64_t id)
+{
+    uint64_t x = (uint64_t)id;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (size_t)x;
+}
+
+/* The slot of id, or of the empty slot where it would go. */
+static size_t map_slot(const rpc_sched_t *s, int64_t id)
+{
+    size_t i = id_hash(id) & (s->map_cap - 1);
+    while (s->map_val[i] && s->map_key[i] != id)
+        i = (i + 1) & (s->map_cap - 1);
+    return i;
+}
+
+/* 0 if id is not in the map, else its value + 1. */
+static uint64_t map_get(const rpc_sched_t *s, int64_t id)
+{
+    return s->map_cap ? s->map_val[map_slot(s, id)] : 0;
+}
+
+/* Sets id's value (adding it if new). */
+static weft_err_t map_put(rpc_sched_t *s, int64_t id, uint64_t val)
+{
+    if (s->map_cap) { /* an id already there changes in place: cannot fail */
+        size_t k = map_slot(s, id);
+        if (s->map_val[k]) {
+            s->map_val[k] = val + 1;
+            return WEFT_OK;
+        }
+    }
+    if (2 * (s->map_n + 1) > s->map_cap) {
+        size_t ncap = s->map_cap ? 2 * s->map_cap : 256;
+        int64_t *ok = s->map_key;
+        uint64_t *ov = s->map_val;
+        size_t ocap = s->map_cap;
+        s->map_key = weft_calloc(ncap, sizeof *s->map_key);
+        s->map_val = weft_calloc(ncap, sizeof *s->map_val);
+        if (!s->map_key || !s->map_val) {
+            free(s->map_key), free(s->map_val);
+            s->map_key = ok, s->map_val = ov;
+            return weft_fail(WEFT_ENOMEM, "out of memory for %zu job ids", ncap);
+        }
+        s->map_cap = ncap;
+        for (size_t i = 0; i < ocap; i++)
+            if (ov[i]) {
+                size_t k = map_slot(s, ok[i]);
+                s->map_key[k] = ok[i];
+                s->map_val[k] = ov[i];
+            }
+        free(ok), free(ov);
+    }
+    size_t k = map_slot(s, id);
+    if (!s->map_val[k])
+        s->map_n++;
+    s->map_key[k] = id;
+    s->map_val[k] = val + 1;
+    return WEFT_OK;
+}
+
 size_t rpc_sched_find_job(const rpc_sched_t *s, int64_t id)
 {
-    for (size_t j = 0; j < s->all.n_jobs; j++)
-        if (s->all.jobs[j].id == id)
-            return j;
-    return SIZE_MAX;
+    uint64_t v = map_get(s, id);
+    return v && !((v - 1) & RPC_GONE) ? (size_t)(v - 1) : SIZE_MAX;
+}
+
+bool rpc_sched_find_gone(const rpc_sched_t *s, int64_t id, uint64_t *first_fid, double *jct)
+{
+    uint64_t v = map_get(s, id);
+    if (!v || !((v - 1) & RPC_GONE))
+        return false;
+    size_t g = (size_t)((v - 1) & ~RPC_GONE);
+    *first_fid = s->gone_fid[g];
+    *jct = s->gone_jct[g];
+    return true;
 }
 
 uint64_t rpc_sched_first_fid(const rpc_sched_t *s, size_t j)
 {
-    return s->all.coflows[s->all.jobs[j].first_coflow].first_flow;
+    return s->fid_base + s->all.coflows[s->all.jobs[j].first_coflow].first_flow;
+}
+
+/* Index in all of flow fid: 1 and *f, 0 for a flow of a job compacted
+ * away, or ENOTFOUND. */
+static int flow_index(const rpc_sched_t *s, uint64_t fid, size_t *f)
+{
+    if (fid < s->fid_base)
+        return 0;
+    if (fid - s->fid_base >= s->all.n_flows)
+        return weft_fail(WEFT_ENOTFOUND, "flow %llu does not exist (%llu flows registered)",
+                         (unsigned long long)fid,
+                         (unsigned long long)(s->fid_base + s->all.n_flows));
+    *f = (size_t)(fid - s->fid_base);
+    return 1;
 }
 
 /* Appends job j of src to dst as a new job arrived at arrival_s, with the
@@ -217,6 +309,8 @@ weft_err_t rpc_sched_commit_job(rpc_sched_t *s, const coflow_workload_t *tmp, do
         return err; /* the job stays in all but is never released: ENOMEM is fatal */
     size_t j = all->n_jobs - 1;
     const coflow_job_t *job = &all->jobs[j];
+    if ((err = map_put(s, job->id, j)))
+        return err;
     s->arrival_s[j] = now;
     s->left[j] = job->n_coflows;
     for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
@@ -325,36 +419,42 @@ static weft_err_t ensure_live(rpc_sched_t *s)
     return s->need_rebuild || !s->have_live ? rebuild(s) : WEFT_OK;
 }
 
-static weft_err_t check_flow(const rpc_sched_t *s, uint64_t fid)
+/* 1 and *f (fid's index in all) for a released flow, 0 for a flow of a job
+ * compacted away, or an error. */
+static int check_flow(const rpc_sched_t *s, uint64_t fid, size_t *f)
 {
-    if (fid >= s->all.n_flows)
-        return weft_fail(WEFT_ENOTFOUND, "flow %llu does not exist (%zu flows registered)",
-                         (unsigned long long)fid, s->all.n_flows);
-    size_t c = s->fcoflow[fid];
+    int r = flow_index(s, fid, f);
+    if (r <= 0)
+        return r;
+    size_t c = s->fcoflow[*f];
     if (s->cstatus[c] == COFLOW_WAITING)
         return weft_fail(WEFT_EINVAL, "flow %llu belongs to coflow %lld of job %lld, which is "
                          "not released yet", (unsigned long long)fid,
                          (long long)s->all.coflows[c].id,
                          (long long)s->all.jobs[s->all.coflows[c].job].id);
-    return WEFT_OK;
+    return 1;
 }
 
 weft_err_t rpc_sched_check_done(const rpc_sched_t *s, uint64_t fid)
 {
-    return check_flow(s, fid);
+    size_t f;
+    int r = check_flow(s, fid, &f);
+    return r < 0 ? (weft_err_t)r : WEFT_OK;
 }
 
-int rpc_sched_progress(rpc_sched_t *s, uint64_t fid, double sent)
+int rpc_sched_progress(rpc_sched_t *s, uint64_t gid, double sent)
 {
-    weft_err_t err = check_flow(s, fid);
-    if (err)
-        return err;
+    size_t fid;
+    int r = check_flow(s, gid, &fid);
+    if (r <= 0)
+        return r;
+    weft_err_t err;
     if (s->fdone[fid])
         return 0; /* a report from before the completion */
     double bytes = s->all.flows[fid].bytes;
     if (!(sent >= 0) || sent > bytes * (1 + BYTES_REL_TOL))
         return weft_fail(WEFT_EINVAL, "flow %llu: %.17g bytes reported sent of %.17g",
-                         (unsigned long long)fid, sent, bytes);
+                         (unsigned long long)gid, sent, bytes);
     if (sent >= bytes)
         return 1;
     if (sent <= s->sent[fid])
@@ -419,13 +519,17 @@ static void release_if_ready(rpc_sched_t *s, size_t c, double now)
     release(s, c, now);
 }
 
-weft_err_t rpc_sched_finish(rpc_sched_t *s, uint64_t fid, double now)
+weft_err_t rpc_sched_finish(rpc_sched_t *s, uint64_t gid, double now)
 {
-    if (fid < s->all.n_flows)
+    size_t fid = 0;
+    int r = flow_index(s, gid, &fid);
+    if (r == 1)
         release_if_ready(s, s->fcoflow[fid], now);
-    weft_err_t err = check_flow(s, fid);
-    if (err || s->fdone[fid])
-        return err;
+    if ((r = check_flow(s, gid, &fid)) <= 0)
+        return (weft_err_t)r;
+    weft_err_t err;
+    if (s->fdone[fid])
+        return WEFT_OK;
     if ((err = ensure_live(s)))
         return err;
     size_t c = s->fcoflow[fid], lf = s->g2l[fid], lc = s->st.flow_coflow[lf];
@@ -469,7 +573,7 @@ static weft_err_t emit(rpc_sched_t *s, size_t gf, double rate, uint32_t cls)
         return err;
     const coflow_flow_t *f = &s->all.flows[gf];
     s->changes[s->n_changes++] = (rpc_change_t){
-        .fid = gf, .src = f->src, .dst = f->dst, .bytes = f->bytes, .sent = s->sent[gf],
+        .fid = s->fid_base + gf, .src = f->src, .dst = f->dst, .bytes = f->bytes, .sent = s->sent[gf],
         .rate = rate, .cls = cls, .is_new = !s->announced[gf]};
     s->announced[gf] = 1;
     s->push_rate[gf] = rate;
@@ -527,18 +631,132 @@ weft_err_t rpc_sched_decide(rpc_sched_t *s, double now)
     return WEFT_OK;
 }
 
+static void forget(rpc_sched_t *s, size_t f)
+{
+    s->announced[f] = 0;
+    s->push_rate[f] = -1;
+}
+
 void rpc_sched_forget(rpc_sched_t *s, uint64_t fid)
 {
-    if (fid < s->all.n_flows) {
-        s->announced[fid] = 0;
-        s->push_rate[fid] = -1;
-    }
+    size_t f = 0;
+    if (flow_index(s, fid, &f) == 1)
+        forget(s, f);
 }
 
 void rpc_sched_forget_port(rpc_sched_t *s, uint32_t src)
 {
     for (size_t f = 0; f < s->all.n_flows; f++)
         if (s->all.flows[f].src == src && !s->fdone[f])
-            rpc_sched_forget(s, f);
+            forget(s, f);
     s->dirty = true;
+}
+
+/* ---------------------------------------------------------- compaction */
+
+/* Room for need jobs in gone (its three arrays grow together). */
+static weft_err_t grow_gone(rpc_sched_t *s, size_t need)
+{
+    if (need <= s->cap_gone)
+        return WEFT_OK;
+    size_t cap = s->cap_gone ? s->cap_gone : 64;
+    while (cap < need)
+        cap *= 2;
+    void *a = weft_reallocarray(s->gone_id, cap, sizeof *s->gone_id);
+    if (a)
+        s->gone_id = a;
+    void *b = a ? weft_reallocarray(s->gone_fid, cap, sizeof *s->gone_fid) : NULL;
+    if (b)
+        s->gone_fid = b;
+    void *c = b ? weft_reallocarray(s->gone_jct, cap, sizeof *s->gone_jct) : NULL;
+    if (c)
+        s->gone_jct = c;
+    if (!c)
+        return weft_fail(WEFT_ENOMEM, "out of memory for %zu finished jobs", cap);
+    s->cap_gone = cap;
+    return WEFT_OK;
+}
+
+weft_err_t rpc_sched_add_gone(rpc_sched_t *s, int64_t id, uint64_t first_fid, double jct)
+{
+    weft_err_t err = grow_gone(s, s->n_gone + 1);
+    if (!err)
+        err = map_put(s, id, RPC_GONE | s->n_gone);
+    if (err)
+        return err;
+    s->gone_id[s->n_gone] = id;
+    s->gone_fid[s->n_gone] = first_fid;
+    s->gone_jct[s->n_gone++] = jct;
+    return WEFT_OK;
+}
+
+/* Moves entries [k, n) of an array of elements of size sz to the front and
+ * zeroes the k entries after them: commit_job relies on a new entry being
+ * zero, as grow_all leaves it. */
+static void shift(void *a, size_t sz, size_t k, size_t n)
+{
+    if (!a || k == 0)
+        return;
+    if (n > k)
+        memmove(a, (char *)a + k * sz, (n - k) * sz);
+    size_t keep = n > k ? n - k : 0;
+    memset((char *)a + keep * sz, 0, (n - keep) * sz);
+}
+
+size_t rpc_sched_compact(rpc_sched_t *s, size_t min_jobs)
+{
+    coflow_workload_t *all = &s->all;
+    size_t k = 0;
+    while (k < all->n_jobs && s->jdone[k])
+        k++;
+    if (k == 0 || k < min_jobs || 2 * k < all->n_jobs)
+        return 0;
+    if (grow_gone(s, s->n_gone + k))
+        return 0; /* out of memory: keep everything, try again later */
+    for (size_t j = 0; j < k; j++) /* existing ids, room made: cannot fail */
+        rpc_sched_add_gone(s, all->jobs[j].id, rpc_sched_first_fid(s, j),
+                           s->finish_s[j] - s->arrival_s[j]);
+    size_t nc = all->jobs[k - 1].first_coflow + all->jobs[k - 1].n_coflows;
+    size_t nf = nc < all->n_coflows ? all->coflows[nc].first_flow : all->n_flows;
+    size_t np = nc < all->n_coflows ? all->coflows[nc].first_parent : all->n_parents;
+    /* The kept jobs, coflows, flows and parents move to the front of all
+     * and of every array beside it; their indices drop by k, nc, nf, np. */
+    shift(all->jobs, sizeof *all->jobs, k, all->n_jobs);
+    shift(all->coflows, sizeof *all->coflows, nc, all->n_coflows);
+    shift(all->flows, sizeof *all->flows, nf, all->n_flows);
+    shift(all->parents, sizeof *all->parents, np, all->n_parents);
+    all->n_jobs -= k, all->n_coflows -= nc, all->n_flows -= nf, all->n_parents -= np;
+    for (size_t j = 0; j < all->n_jobs; j++) {
+        all->jobs[j].first_coflow -= nc;
+        map_put(s, all->jobs[j].id, j); /* an existing key: cannot fail */
+    }
+    for (size_t c = 0; c < all->n_coflows; c++) {
+        all->coflows[c].job -= k;
+        all->coflows[c].first_flow -= nf;
+        all->coflows[c].first_parent -= np;
+    }
+    for (size_t q = 0; q < all->n_parents; q++)
+        all->parents[q] -= nc;
+    size_t n_f = all->n_flows + nf, n_c = all->n_coflows + nc, n_j = all->n_jobs + k;
+    shift(s->sent, sizeof *s->sent, nf, n_f);
+    shift(s->fdone, 1, nf, n_f);
+    shift(s->announced, 1, nf, n_f);
+    shift(s->push_rate, sizeof *s->push_rate, nf, n_f);
+    shift(s->push_cls, sizeof *s->push_cls, nf, n_f);
+    shift(s->fcoflow, sizeof *s->fcoflow, nf, n_f);
+    for (size_t f = 0; f < all->n_flows; f++)
+        s->fcoflow[f] -= nc;
+    shift(s->cstatus, 1, nc, n_c);
+    shift(s->release_s, sizeof *s->release_s, nc, n_c);
+    shift(s->ready_s, sizeof *s->ready_s, nc, n_c);
+    shift(s->parents_left, sizeof *s->parents_left, nc, n_c);
+    shift(s->arrival_s, sizeof *s->arrival_s, k, n_j);
+    shift(s->finish_s, sizeof *s->finish_s, k, n_j);
+    shift(s->left, sizeof *s->left, k, n_j);
+    shift(s->jdone, 1, k, n_j);
+    for (size_t i = 0; i < s->n_pend; i++) /* only kept jobs have pending events */
+        s->pend[i].idx -= s->pend[i].job ? k : nc;
+    s->fid_base += nf;
+    s->need_rebuild = true; /* g2l and the live maps index the old layout */
+    return k;
 }

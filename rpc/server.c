@@ -80,6 +80,8 @@ struct rpc_gateway {
     struct event *tick, *decide_ev, *sigint, *sigterm, *accept_resume;
     rpc_sched_t sched;
     rpc_journal_t journal;
+    size_t gone_at_rewrite;    /* sched.n_gone when the journal was last
+                                  written whole */
     conn_t *conns;
     conn_t **agents; /* [n_ports] the connection of each agent, or NULL */
     msgpack_sbuffer out;
@@ -395,6 +397,10 @@ static void handle_register(conn_t *c, const msgpack_object *m)
     size_t j = rpc_sched_find_job(&gw->sched, id);
     if (j != SIZE_MAX) /* a resend after a reconnect: already durable */
         return send_ack(c, seq, id, rpc_sched_first_fid(&gw->sched, j), true);
+    uint64_t gone_fid;
+    double gone_jct;
+    if (rpc_sched_find_gone(&gw->sched, id, &gone_fid, &gone_jct)) /* finished long ago */
+        return send_ack(c, seq, id, gone_fid, true);
     coflow_workload_t tmp;
     err = rpc_job_parse(&gw->sched.fab, job, &tmp);
     if (err) {
@@ -418,12 +424,16 @@ static void handle_register(conn_t *c, const msgpack_object *m)
 static weft_err_t own_flow(conn_t *c, uint64_t fid)
 {
     const rpc_sched_t *s = &c->gw->sched;
-    if (fid >= s->all.n_flows)
-        return weft_fail(WEFT_ENOTFOUND, "flow %llu does not exist (%zu flows registered)",
-                         (unsigned long long)fid, s->all.n_flows);
-    if (s->all.flows[fid].src != (uint32_t)c->agent)
+    if (fid < s->fid_base) /* of a job compacted away: a stale report, ignored */
+        return WEFT_OK;
+    if (fid - s->fid_base >= s->all.n_flows)
+        return weft_fail(WEFT_ENOTFOUND, "flow %llu does not exist (%llu flows registered)",
+                         (unsigned long long)fid,
+                         (unsigned long long)(s->fid_base + s->all.n_flows));
+    uint32_t src = s->all.flows[fid - s->fid_base].src;
+    if (src != (uint32_t)c->agent)
         return weft_fail(WEFT_EINVAL, "flow %llu is sent by agent %u, not by agent %lld",
-                         (unsigned long long)fid, s->all.flows[fid].src, (long long)c->agent);
+                         (unsigned long long)fid, src, (long long)c->agent);
     return WEFT_OK;
 }
 
@@ -501,18 +511,17 @@ static void handle_progress(conn_t *c, const msgpack_object *m, bool done)
     request_decision(gw);
 }
 
-static void send_job_done(conn_t *c, size_t j)
+static void send_job_done(conn_t *c, int64_t id, double jct)
 {
     rpc_gateway_t *gw = c->gw;
-    const rpc_sched_t *s = &gw->sched;
     size_t mark;
     rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 3);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "job_done");
-    pack_kv_int(&pk, "job", s->all.jobs[j].id);
-    rpc_pack_cstr(&pk, "jct"), msgpack_pack_double(&pk, s->finish_s[j] - s->arrival_s[j]);
+    pack_kv_int(&pk, "job", id);
+    rpc_pack_cstr(&pk, "jct"), msgpack_pack_double(&pk, jct);
     rpc_frame_end(&gw->out, mark, 0);
     conn_send(c);
 }
@@ -526,14 +535,17 @@ static void handle_watch(conn_t *c, const msgpack_object *m)
         int64_t id;
         if (!rpc_obj_int(&a->ptr[i], &id))
             return conn_fail(c, "protocol", "watch: entry #%u is not a job id", i);
-        size_t j = rpc_sched_find_job(&c->gw->sched, id);
-        if (j == SIZE_MAX) {
+        const rpc_sched_t *s = &c->gw->sched;
+        size_t j = rpc_sched_find_job(s, id);
+        uint64_t first;
+        double jct;
+        if (j != SIZE_MAX && s->jdone[j])
+            send_job_done(c, id, s->finish_s[j] - s->arrival_s[j]);
+        else if (j == SIZE_MAX && rpc_sched_find_gone(s, id, &first, &jct))
+            send_job_done(c, id, jct);
+        else if (j == SIZE_MAX)
             conn_error(c, "unknown-id", weft_fail(WEFT_ENOTFOUND, "watch: job %lld was never "
                                                   "registered", (long long)id));
-            continue;
-        }
-        if (c->gw->sched.jdone[j])
-            send_job_done(c, j);
     }
 }
 
@@ -849,6 +861,10 @@ static void push_schedule(rpc_gateway_t *gw, conn_t *c, const rpc_change_t *ch, 
     gw->stats.changes_pushed += n;
 }
 
+/* Finished jobs at the front of the table are compacted away once they are
+ * this many and at least half of it. */
+#define COMPACT_MIN_JOBS 16
+
 static void decide_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
@@ -884,9 +900,18 @@ static void decide_cb(evutil_socket_t fd, short what, void *arg)
         size_t j = rpc_sched_find_job(s, s->jobs_done[k]);
         for (conn_t *c = gw->conns; c; c = c->next)
             if (c->state == CONN_CLIENT)
-                send_job_done(c, j);
+                send_job_done(c, s->jobs_done[k], s->finish_s[j] - s->arrival_s[j]);
     }
     s->n_jobs_done = 0;
+    /* With no job index held any more: drop the finished jobs at the front,
+     * and rewrite the journal once it has doubled, if jobs were dropped
+     * since its last rewrite (otherwise the rewrite would hold as much). */
+    rpc_sched_compact(s, COMPACT_MIN_JOBS);
+    if (s->n_gone > gw->gone_at_rewrite && rpc_journal_wants_rewrite(&gw->journal)) {
+        if ((err = rpc_journal_rewrite(&gw->journal, s)))
+            return fatal(gw, err);
+        gw->gone_at_rewrite = s->n_gone;
+    }
 }
 
 /* ---------------------------------------------------------------- setup */
@@ -904,10 +929,43 @@ static weft_err_t replay(void *arg, const msgpack_object *rec)
         coflow_workload_t tmp;
         err = rpc_job_parse(&gw->sched.fab, rpc_map_get(rec, "job"), &tmp);
         uint64_t first;
-        if (!err && rpc_sched_find_job(&gw->sched, tmp.jobs[0].id) == SIZE_MAX)
+        uint64_t gf;
+        double gj;
+        if (!err && rpc_sched_find_job(&gw->sched, tmp.jobs[0].id) == SIZE_MAX &&
+            !rpc_sched_find_gone(&gw->sched, tmp.jobs[0].id, &gf, &gj))
             err = rpc_sched_commit_job(&gw->sched, &tmp, now, &first);
         coflow_workload_destroy(&tmp);
         return err;
+    }
+    if (nr == 4 && !memcmp(r, "base", 4)) {
+        int64_t base;
+        if ((err = rpc_get_int(rec, "fid", 0, INT64_MAX, &base)))
+            return err;
+        if (gw->sched.all.n_jobs > 0 || gw->sched.n_gone > 0 || gw->sched.fid_base > 0)
+            return weft_fail(WEFT_EPARSE, "a 'base' record after jobs: only a rewritten "
+                             "journal's first record may set the flow id base");
+        gw->sched.fid_base = (uint64_t)base;
+        return WEFT_OK;
+    }
+    if (nr == 4 && !memcmp(r, "gone", 4)) {
+        const msgpack_object_array *a;
+        if ((err = rpc_get_array(rec, "jobs", &a)))
+            return err;
+        for (uint32_t i = 0; i < a->size; i++) {
+            const msgpack_object *e = &a->ptr[i];
+            int64_t id;
+            uint64_t fid;
+            double jct;
+            if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 3 ||
+                !rpc_obj_int(&e->via.array.ptr[0], &id) ||
+                !entry_fid(&e->via.array.ptr[1], &fid) ||
+                !rpc_obj_num(&e->via.array.ptr[2], &jct))
+                return weft_fail(WEFT_EPARSE, "gone job #%u is not [job id, first flow id, "
+                                 "jct]", i);
+            if ((err = rpc_sched_add_gone(&gw->sched, id, fid, jct)))
+                return err;
+        }
+        return WEFT_OK;
     }
     if (nr == 4 && !memcmp(r, "done", 4)) {
         const msgpack_object_array *a;
@@ -1043,10 +1101,13 @@ void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out)
 {
     *out = gw->stats;
     out->decisions = gw->sched.n_decisions;
-    out->jobs = gw->sched.all.n_jobs;
+    out->jobs = gw->sched.all.n_jobs + gw->sched.n_gone;
+    out->jobs_held = gw->sched.all.n_jobs;
+    out->journal_rewrites = gw->journal.rewrites;
     out->jobs_finished = 0;
     for (size_t j = 0; j < gw->sched.all.n_jobs; j++)
         out->jobs_finished += gw->sched.jdone[j];
+    out->jobs_finished += gw->sched.n_gone;
     out->journal_records = gw->journal.records;
     out->journal_syncs = gw->journal.syncs;
 }

@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dag/dag.h"
@@ -281,6 +282,18 @@ static double longest_from(const coflow_workload_t *w, size_t c)
     return co->iso_s + (has_child ? best_child : best);
 }
 
+/* Marks every coflow below c (its children, theirs, ...) in seen. */
+static void mark_below(const coflow_workload_t *w, size_t c, char *seen)
+{
+    const coflow_job_t *job = &w->jobs[w->coflows[c].job];
+    for (size_t k = job->first_coflow; k < job->first_coflow + job->n_coflows; k++)
+        for (size_t p = 0; p < w->coflows[k].n_parents; p++)
+            if (w->parents[w->coflows[k].first_parent + p] == c && !seen[k]) {
+                seen[k] = 1;
+                mark_below(w, k, seen);
+            }
+}
+
 Test(dag, critical_path_matches_brute_force)
 {
     unsigned seed = 12345;
@@ -315,4 +328,16 @@ Test(dag, critical_path_matches_brute_force)
                 lb = wl.coflows[c].compute_s + wl.coflows[c].cp_below_s;
         cr_assert_float_eq(wl.jobs[j].lower_bound_s, lb, 1e-9);
     }
+    /* Descendants: distinct coflows reachable below, not paths. */
+    char *seen = calloc(wl.n_coflows, 1);
+    for (size_t c = 0; c < wl.n_coflows; c++) {
+        memset(seen, 0, wl.n_coflows);
+        mark_below(&wl, c, seen);
+        uint32_t n = 0;
+        for (size_t k = 0; k < wl.n_coflows; k++)
+            n += seen[k];
+        cr_assert_eq(wl.coflows[c].n_descendants, n, "coflow %zu: %u descendants, expected %u",
+                     c, wl.coflows[c].n_descendants, n);
+    }
+    free(seen);
 }

@@ -9,17 +9,23 @@
  * hello, a slow-loris hello, unknown ids, a connection over the limit.
  * Each gets an error frame naming the problem (and a close where the
  * stream cannot continue), and afterwards a well-behaved client is still
- * served and the gateway's memory stays bounded.
+ * served and the gateway's memory stays bounded. With a real `weft agent`:
+ * flows sharing a slow data connection go in priority-class order, and
+ * flows the gateway acknowledged are forgotten without losing later ones.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <math.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -272,7 +278,8 @@ static pid_t server_pid;
 static int server_port;
 static char port_file[64];
 
-static void start_server(const char *extra1, const char *extra2)
+static void start_server4(const char *extra1, const char *extra2, const char *extra3,
+                          const char *extra4)
 {
     const char *bin = getenv("WEFT_BIN");
     cr_assert(bin, "WEFT_BIN is not set (run through ctest)");
@@ -284,7 +291,8 @@ static void start_server(const char *extra1, const char *extra2)
         int devnull = open("/dev/null", O_WRONLY);
         dup2(devnull, 1); /* stderr stays: sanitizer reports reach the test log */
         execl(bin, bin, "serve", "--listen", "127.0.0.1:0", "--ports", "4", "--token", TOKEN,
-              "--port-file", port_file, "--hello-timeout", "1", extra1, extra2, (char *)NULL);
+              "--port-file", port_file, "--hello-timeout", "1", extra1, extra2, extra3, extra4,
+              (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 400; i++) {
@@ -299,6 +307,11 @@ static void start_server(const char *extra1, const char *extra2)
         nanosleep(&ts, NULL);
     }
     cr_assert_fail("weft serve did not start");
+}
+
+static void start_server(const char *extra1, const char *extra2)
+{
+    start_server4(extra1, extra2, NULL, NULL);
 }
 
 static void stop_server(void)
@@ -801,4 +814,531 @@ Test(gateway_limits, frames_split_across_sends_are_not_a_slow_loris, .init = ser
     cr_assert_eq(pongs, 25);
     msgpack_sbuffer_destroy(&one);
     rpc_client_destroy(&c);
+}
+
+/* ------------------------------------- a real agent and priority classes */
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void server_scf_fair(void) { start_server4("--policy", "scf:fair", NULL, NULL); }
+static void server_plain(void) { start_server(NULL, NULL); }
+
+static pid_t agent_pid;
+
+/* Also when an assertion ended the test early: no agent outlives it. */
+static void stop_agent_and_server(void)
+{
+    if (agent_pid > 0) {
+        kill(agent_pid, SIGTERM);
+        waitpid(agent_pid, NULL, 0);
+        agent_pid = 0;
+    }
+    stop_server();
+}
+
+/* Starts a real `weft agent --id 0` on the test's gateway; with log_path,
+ * verbose, its stderr going there. */
+static void start_agent0(const char *log_path)
+{
+    char gw[32];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    agent_pid = fork();
+    cr_assert(agent_pid >= 0);
+    if (agent_pid == 0) {
+        if (log_path) {
+            int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            dup2(fd, 2);
+        }
+        const char *bin = getenv("WEFT_BIN");
+        execl(bin, bin, "agent", "--id", "0", "--gateway", gw, "--token", TOKEN,
+              log_path ? "-v" : NULL, (char *)NULL);
+        _exit(127);
+    }
+}
+
+/* The test itself as agent 1, the receiver: its gateway connection and a
+ * data listener (receive buffer rcvbuf bytes; 0: the default), and a
+ * client connection that registers jobs and hears job_done. */
+typedef struct {
+    int lfd, dfd;
+    rpc_client_t me, cl;
+    double read_total;
+} receiver_t;
+
+static void receiver_up(receiver_t *r, int rcvbuf)
+{
+    memset(r, 0, sizeof *r);
+    r->dfd = -1;
+    r->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert(r->lfd >= 0);
+    if (rcvbuf > 0)
+        setsockopt(r->lfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert_eq(bind(r->lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    cr_assert_eq(listen(r->lfd, 4), 0);
+    socklen_t len = sizeof sa;
+    getsockname(r->lfd, (struct sockaddr *)&sa, &len);
+    connect_to(&r->me);
+    cr_assert_eq(rpc_client_hello_agent(&r->me, TOKEN, 1, ntohs(sa.sin_port)), WEFT_OK);
+    cr_assert_eq(rpc_client_flush(&r->me), WEFT_OK);
+    connect_to(&r->cl);
+    hello_client(&r->cl);
+}
+
+/* One pass: accepts agent 0's data connection, drains the pushes to agent
+ * 1, hands each message on the client connection to on_msg, and reads at
+ * most may_read data bytes. */
+static void receiver_step(receiver_t *r, double may_read,
+                          void (*on_msg)(const msgpack_object *m, void *arg), void *arg)
+{
+    static unsigned char sink[65536];
+    struct pollfd p[4] = {{r->lfd, POLLIN, 0}, {r->me.fd, POLLIN, 0}, {r->cl.fd, POLLIN, 0},
+                          {r->dfd, POLLIN, 0}};
+    poll(p, r->dfd >= 0 ? 4 : 3, 2);
+    if ((p[0].revents & POLLIN) && r->dfd < 0)
+        r->dfd = accept(r->lfd, NULL, NULL);
+    const msgpack_object *m;
+    if (p[1].revents) {
+        cr_assert_eq(rpc_client_read(&r->me), WEFT_OK, "%s", weft_last_error());
+        while (rpc_client_next(&r->me, &m) == 1)
+            ;
+    }
+    if (p[2].revents) {
+        cr_assert_eq(rpc_client_read(&r->cl), WEFT_OK, "%s", weft_last_error());
+        while (rpc_client_next(&r->cl, &m) == 1)
+            on_msg(m, arg);
+    }
+    while (r->dfd >= 0 && may_read >= 1) {
+        size_t want = may_read > sizeof sink ? sizeof sink : (size_t)may_read;
+        ssize_t n = recv(r->dfd, sink, want, MSG_DONTWAIT);
+        if (n <= 0)
+            break;
+        r->read_total += (double)n;
+        may_read -= (double)n;
+    }
+}
+
+static void receiver_down(receiver_t *r)
+{
+    if (r->dfd >= 0)
+        close(r->dfd);
+    close(r->lfd);
+    rpc_client_destroy(&r->me);
+    rpc_client_destroy(&r->cl);
+}
+
+/* job_done of jobs 10 and 11: their JCTs into arg[0], arg[1]. */
+static void two_jcts(const msgpack_object *m, void *arg)
+{
+    double *jct = arg, v;
+    char type[32];
+    int64_t id;
+    const msgpack_object *o = rpc_map_get(m, "jct");
+    if (!strcmp(rpc_msg_type(m, type, sizeof type), "job_done") &&
+        rpc_get_int(m, "job", 10, 11, &id) == WEFT_OK && o && rpc_obj_num(o, &v))
+        jct[id - 10] = v;
+}
+
+/* Two jobs, each one flow from port 0 to port 1, reach a real `weft agent`
+ * 0 whose only path to port 1 is a data connection this test reads at
+ * 8 MB/s, far below the 1 Gbit/s the gateway allocates. Per-flow fair rates
+ * give both flows the same rate, so only the priority classes can order
+ * them on the shared connection. SCF puts the small job (registered second,
+ * so announced to the agent after the big one) in class 0: served in class
+ * order, it finishes in about a quarter of the big one's time; an agent
+ * serving in arrival order would finish the big one first. */
+Test(gateway_agent, classes_order_flows_sharing_a_slow_connection, .init = server_scf_fair,
+     .fini = stop_agent_and_server, .timeout = 60)
+{
+    const double big = 24e6, small = 8e6, read_rate = 8e6;
+    receiver_t r;
+    receiver_up(&r, 64 * 1024);
+    start_agent0(NULL);
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    coflow_workload_add_job(&wl, 10, 0, 1, 0);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 1, big);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    coflow_workload_add_job(&wl, 11, 0, 1, 0);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 1, small);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    cr_assert_eq(rpc_client_register(&r.cl, 0, &wl, 0), WEFT_OK);
+    cr_assert_eq(rpc_client_register(&r.cl, 1, &wl, 1), WEFT_OK);
+    cr_assert_eq(rpc_client_flush(&r.cl), WEFT_OK);
+    double jct[2] = {-1, -1}, t0 = mono_s();
+    while ((jct[0] < 0 || jct[1] < 0) && mono_s() - t0 < 40) /* at read_rate since t0 */
+        receiver_step(&r, read_rate * (mono_s() - t0) - r.read_total, two_jcts, jct);
+    receiver_down(&r);
+    coflow_workload_destroy(&wl);
+    cr_assert(jct[0] > 0 && jct[1] > 0, "jobs not done in 40 s (JCTs %g, %g)", jct[0], jct[1]);
+    /* Class order: small at about small/read_rate = 1 s, big at about 4 s;
+     * arrival order would give big at 3 s and small at 4 s. */
+    cr_assert_lt(jct[1], 0.6 * jct[0], "small job (class 0) %.3f s, big job %.3f s", jct[1],
+                 jct[0]);
+}
+
+static void count_done(const msgpack_object *m, void *arg)
+{
+    char type[32];
+    *(int *)arg += !strcmp(rpc_msg_type(m, type, sizeof type), "job_done");
+}
+
+/* A real `weft agent` sends 2 x 120 small one-flow jobs, the second batch
+ * registered after the first is done: it forgets the first batch's flows
+ * once the gateway has acknowledged them (its log says so), and the
+ * flows announced after that, kept in the rebuilt table, all complete
+ * without a protocol error or a lost connection. */
+Test(gateway_agent, acknowledged_flows_are_forgotten_and_later_ones_still_complete,
+     .init = server_plain, .fini = stop_agent_and_server, .timeout = 60)
+{
+    enum { BATCH = 120 };
+    char log_path[64];
+    snprintf(log_path, sizeof log_path, "/tmp/weft-agent-test-%d.log", (int)getpid());
+    receiver_t r;
+    receiver_up(&r, 0);
+    start_agent0(log_path);
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    for (int j = 0; j < 2 * BATCH; j++) {
+        coflow_workload_add_job(&wl, j, 0, 1, 0);
+        coflow_workload_add_coflow(&wl, 1, 0);
+        coflow_workload_add_flow(&wl, 0, 1, 20000);
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    }
+    int done = 0, registered = 0;
+    double t0 = mono_s();
+    while (done < 2 * BATCH && mono_s() - t0 < 40) {
+        if (registered == done && registered < 2 * BATCH) { /* the next batch */
+            for (int j = registered; j < registered + BATCH; j++)
+                cr_assert_eq(rpc_client_register(&r.cl, j, &wl, (size_t)j), WEFT_OK);
+            registered += BATCH;
+            cr_assert_eq(rpc_client_flush(&r.cl), WEFT_OK);
+        }
+        receiver_step(&r, 1e12, count_done, &done);
+    }
+    receiver_down(&r);
+    coflow_workload_destroy(&wl);
+    cr_assert_eq(done, 2 * BATCH, "%d of %d jobs done in 40 s", done, 2 * BATCH);
+    stop_agent_and_server();
+    FILE *f = fopen(log_path, "r");
+    cr_assert(f);
+    char line[512];
+    bool forgot = false, trouble = false;
+    while (fgets(line, sizeof line, f)) {
+        forgot |= strstr(line, "forgot ") != NULL;
+        if (strstr(line, "connection lost") || strstr(line, "error")) {
+            trouble = true;
+            cr_log_error("agent: %s", line);
+        }
+    }
+    fclose(f);
+    unlink(log_path);
+    cr_assert(forgot, "the agent never forgot acknowledged flows");
+    cr_assert(!trouble, "the agent lost its gateway connection or got an error");
+}
+
+/* ------------------------------------------------------------ compaction */
+
+/* n_jobs jobs of one coflow with flows_per_job flows from port 0 to port
+ * 1 + (j % 2), 1000 B each; every fifth job has a second coflow released
+ * 2 s after the first is done, every seventh a final compute of 1 s
+ * (so compaction meets half-done jobs and pending events). */
+static void many_jobs(coflow_workload_t *wl, int n_jobs, int flows_per_job)
+{
+    coflow_workload_init(wl, 3);
+    for (int j = 0; j < n_jobs; j++) {
+        cr_assert_eq(coflow_workload_add_job(wl, 1000 + j, 0, 1 + j % 3, j % 7 ? 0 : 1.0),
+                     WEFT_OK);
+        coflow_workload_add_coflow(wl, 1, 0);
+        for (int f = 0; f < flows_per_job; f++)
+            coflow_workload_add_flow(wl, 0, 1 + (uint32_t)(j % 2), 1000);
+        if (j % 5 == 0) {
+            coflow_workload_add_coflow(wl, 2, 2.0);
+            coflow_workload_add_flow(wl, 0, 2, 500);
+            coflow_workload_add_parent(wl, 1);
+        }
+        cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK);
+    }
+}
+
+/* Sorted by flow id, so two schedulers' decisions compare entry by entry. */
+static int by_fid(const void *a, const void *b)
+{
+    uint64_t x = ((const rpc_change_t *)a)->fid, y = ((const rpc_change_t *)b)->fid;
+    return (x > y) - (x < y);
+}
+
+static void same_decision(rpc_sched_t *a, rpc_sched_t *b, double now)
+{
+    cr_assert_eq(rpc_sched_decide(a, now), WEFT_OK);
+    cr_assert_eq(rpc_sched_decide(b, now), WEFT_OK);
+    cr_assert_eq(a->n_changes, b->n_changes, "at %g s: %zu changes against %zu", now,
+                 a->n_changes, b->n_changes);
+    qsort(a->changes, a->n_changes, sizeof *a->changes, by_fid);
+    qsort(b->changes, b->n_changes, sizeof *b->changes, by_fid);
+    for (size_t i = 0; i < a->n_changes; i++) {
+        const rpc_change_t *x = &a->changes[i], *y = &b->changes[i];
+        cr_assert(x->fid == y->fid && x->rate == y->rate && x->cls == y->cls &&
+                      x->is_new == y->is_new && x->sent == y->sent && x->dst == y->dst,
+                  "at %g s, change #%zu: flow %llu rate %g class %u against flow %llu rate "
+                  "%g class %u", now, i, (unsigned long long)x->fid, x->rate, x->cls,
+                  (unsigned long long)y->fid, y->rate, y->cls);
+    }
+}
+
+/* Two schedulers see the same registrations, progress and completions;
+ * one compacts whenever it can. Every decision (flow ids, rates, classes,
+ * what is new) and every finished job is the same, ids of jobs compacted
+ * away still answer as duplicates, and a stale report about a compacted
+ * flow is ignored. */
+Test(gateway, sched_compaction_changes_nothing_observable)
+{
+    coflow_workload_t wl;
+    many_jobs(&wl, 60, 3);
+    rpc_sched_t a, b;
+    /* 10 kB/s ports: the 3.5 kB jobs arrive at about 80% load, so most
+     * finish soon after they arrive and compaction runs while later ones
+     * wait for compute times. */
+    cr_assert_eq(rpc_sched_init(&a, 3, 1e4, coflow_ordering_find("sebf"), NULL), WEFT_OK);
+    cr_assert_eq(rpc_sched_init(&b, 3, 1e4, coflow_ordering_find("sebf"), NULL), WEFT_OK);
+    size_t next_job = 0, dropped = 0, with_pending = 0;
+    double now = 0, *rate = calloc(wl.n_flows, sizeof *rate), *sent = calloc(wl.n_flows, 8);
+    uint64_t fa, fb;
+    for (int round = 0; round < 2000; round++, now += 0.25) {
+        if (next_job < wl.n_jobs && round % 3 == 0) { /* arrivals, 2 at a time */
+            for (int k = 0; k < 2 && next_job < wl.n_jobs; k++, next_job++) {
+                add_job(&a, &wl, next_job, now, &fa);
+                add_job(&b, &wl, next_job, now, &fb);
+                cr_assert_eq(fa, fb);
+            }
+        }
+        cr_assert_eq(rpc_sched_tick(&a, now), WEFT_OK);
+        cr_assert_eq(rpc_sched_tick(&b, now), WEFT_OK);
+        same_decision(&a, &b, now);
+        /* Every flow sends a quarter second at the rate it was last given;
+         * those that reach their size are done. The same on both. */
+        for (size_t i = 0; i < a.n_changes; i++)
+            rate[a.changes[i].fid] = a.changes[i].rate;
+        for (size_t f = 0; f < wl.n_flows; f++) {
+            if (rate[f] <= 0 || sent[f] >= wl.flows[f].bytes)
+                continue;
+            sent[f] = fmin(sent[f] + rate[f] * 0.25, wl.flows[f].bytes);
+            int ra = rpc_sched_progress(&a, f, sent[f]);
+            int rb = rpc_sched_progress(&b, f, sent[f]);
+            cr_assert_eq(ra, rb);
+            if (ra == 1) {
+                cr_assert_eq(rpc_sched_finish(&a, f, now), WEFT_OK);
+                cr_assert_eq(rpc_sched_finish(&b, f, now), WEFT_OK);
+                rate[f] = 0;
+            }
+        }
+        cr_assert_eq(a.n_jobs_done, b.n_jobs_done);
+        for (size_t k = 0; k < a.n_jobs_done; k++)
+            cr_assert_eq(a.jobs_done[k], b.jobs_done[k]);
+        a.n_jobs_done = b.n_jobs_done = 0;
+        size_t pending = b.n_pend, k = rpc_sched_compact(&b, 4);
+        dropped += k;
+        with_pending += k > 0 && pending > 0;
+        if (next_job == wl.n_jobs && a.all.n_flows > 0) {
+            size_t done = 0;
+            for (size_t j = 0; j < a.all.n_jobs; j++)
+                done += a.jdone[j];
+            if (done == a.all.n_jobs)
+                break;
+        }
+    }
+    free(rate);
+    free(sent);
+    cr_assert_gt(dropped, 20, "only %zu jobs compacted away", dropped);
+    cr_assert_gt(with_pending, 0, "no compaction met a pending release or job end");
+    cr_assert_lt(b.all.n_jobs, a.all.n_jobs);
+    cr_assert_eq(b.n_gone + b.all.n_jobs, a.all.n_jobs);
+    /* The first job is gone from b but known: same first flow id, its JCT. */
+    uint64_t first;
+    double jct;
+    cr_assert_eq(rpc_sched_find_job(&b, 1000), SIZE_MAX);
+    cr_assert(rpc_sched_find_gone(&b, 1000, &first, &jct));
+    cr_assert_eq(first, rpc_sched_first_fid(&a, rpc_sched_find_job(&a, 1000)));
+    size_t j0 = rpc_sched_find_job(&a, 1000);
+    cr_assert_float_eq(jct, a.finish_s[j0] - a.arrival_s[j0], 1e-12);
+    cr_assert(!rpc_sched_find_gone(&b, 999, &first, &jct));
+    /* A stale report about a compacted flow is ignored, an unknown id is not. */
+    cr_assert_eq(rpc_sched_progress(&b, 0, 10), 0);
+    cr_assert_eq(rpc_sched_check_done(&b, 0), WEFT_OK);
+    cr_assert_eq(rpc_sched_finish(&b, 0, now), WEFT_OK);
+    cr_assert_eq(rpc_sched_progress(&b, b.fid_base + b.all.n_flows, 10), WEFT_ENOTFOUND);
+    /* A job registered after compaction gets the same ids on both. */
+    coflow_workload_t more;
+    many_jobs(&more, 1, 2);
+    more.jobs[0].id = 5000;
+    add_job(&a, &more, 0, now, &fa);
+    add_job(&b, &more, 0, now, &fb);
+    cr_assert_eq(fa, fb);
+    same_decision(&a, &b, now);
+    cr_assert_gt(a.n_changes, 0);
+    coflow_workload_destroy(&more);
+    rpc_sched_destroy(&a);
+    rpc_sched_destroy(&b);
+    coflow_workload_destroy(&wl);
+}
+
+static char journal_path[64];
+
+static void server_journal(void)
+{
+    snprintf(journal_path, sizeof journal_path, "/tmp/weft-gw-journal-%d", (int)getpid());
+    start_server4("--journal", journal_path, "--no-fsync", NULL);
+}
+
+static void stop_server_journal(void)
+{
+    stop_server();
+    unlink(journal_path);
+}
+
+static long file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+/* The next message of this type on c, others skipped. */
+static const msgpack_object *wait_type(rpc_client_t *c, const char *type)
+{
+    for (;;) {
+        const msgpack_object *m;
+        cr_assert_eq(wait_msg(c, &m), 1, "no '%s': %s", type, weft_last_error());
+        char t[32];
+        if (!strcmp(rpc_msg_type(m, t, sizeof t), type))
+            return m;
+    }
+}
+
+/* Registers job j of wl and returns its first flow id and whether the
+ * gateway called it a duplicate. */
+static uint64_t register_job(rpc_client_t *c, const coflow_workload_t *wl, size_t j, bool *dup)
+{
+    cr_assert_eq(rpc_client_register(c, (int64_t)j, wl, j), WEFT_OK);
+    const msgpack_object *m = wait_type(c, "ack");
+    int64_t first;
+    cr_assert_eq(rpc_get_int(m, "first_flow", 0, INT64_MAX, &first), WEFT_OK);
+    const msgpack_object *d = rpc_map_get(m, "dup");
+    *dup = d && d->type == MSGPACK_OBJECT_BOOLEAN && d->via.boolean;
+    return (uint64_t)first;
+}
+
+/* Says hello as agent 0 (data port 9, never used) and takes the welcome. */
+static void hello_agent0(rpc_client_t *c)
+{
+    cr_assert_eq(rpc_client_hello_agent(c, TOKEN, 0, 9), WEFT_OK);
+    const msgpack_object *m;
+    cr_assert_eq(wait_msg(c, &m), 1, "%s", weft_last_error());
+    char type[32];
+    cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "welcome");
+}
+
+/* The next job_done on c (other messages skipped): its job id. */
+static int64_t next_job_done(rpc_client_t *c)
+{
+    int64_t id;
+    cr_assert_eq(rpc_get_int(wait_type(c, "job_done"), "job", INT64_MIN, INT64_MAX, &id),
+                 WEFT_OK);
+    return id;
+}
+
+/* Waits until job_done has come for every job in [lo, hi). */
+static void wait_jobs_done(rpc_client_t *c, int64_t lo, int64_t hi)
+{
+    bool seen[256] = {false};
+    cr_assert(hi - lo <= 256);
+    for (int64_t left = hi - lo; left > 0;) {
+        int64_t id = next_job_done(c);
+        if (id >= lo && id < hi && !seen[id - lo]) {
+            seen[id - lo] = true;
+            left--;
+        }
+    }
+}
+
+/* 200 jobs of 60 flows are registered and the first 190 completed: the
+ * gateway drops them from its table and rewrites its journal smaller. Restarted from that journal, it still knows the
+ * 190 (a re-sent registration is a duplicate with the same first flow id,
+ * watch answers with job_done, a late report about their flows is
+ * ignored) and the 10 kept jobs keep their flow ids and complete. */
+Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_journal,
+     .fini = stop_server_journal, .timeout = 60)
+{
+    enum { JOBS = 200, DONE = 190, FLOWS = 60 };
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    for (int j = 0; j < JOBS; j++) {
+        coflow_workload_add_job(&wl, 7000 + j, 0, 1, 0);
+        coflow_workload_add_coflow(&wl, 1, 0);
+        for (int f = 0; f < FLOWS; f++)
+            coflow_workload_add_flow(&wl, 0, 1 + (uint32_t)(f % 3), 100);
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    }
+    rpc_client_t cl, ag;
+    connect_to(&cl);
+    hello_client(&cl);
+    uint64_t first[JOBS];
+    bool dup;
+    for (int j = 0; j < JOBS; j++) {
+        first[j] = register_job(&cl, &wl, (size_t)j, &dup);
+        cr_assert(!dup);
+    }
+    long before = file_size(journal_path);
+    cr_assert_gt(before, (long)RPC_JOURNAL_REWRITE_MIN, "journal only %ld bytes", before);
+    connect_to(&ag);
+    hello_agent0(&ag);
+    uint64_t fids[FLOWS];
+    for (int j = 0; j < DONE; j++) {
+        for (int f = 0; f < FLOWS; f++)
+            fids[f] = first[j] + (uint64_t)f;
+        cr_assert_eq(rpc_client_done(&ag, -1, fids, FLOWS), WEFT_OK); /* no ack wanted */
+    }
+    expect_pong(&ag, 1); /* every completion handled */
+    wait_jobs_done(&cl, 7000, 7000 + DONE);
+    expect_pong(&cl, 2); /* the pass that compacts has run */
+    long after = file_size(journal_path);
+    /* Rewritten when jobs were first compacted away (it had doubled from
+     * nothing); what came after it is appended, so it ends well below the
+     * size it had with every job's record and completions. */
+    cr_assert_lt(after, before * 3 / 4, "journal %ld bytes before, %ld after", before, after);
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+
+    stop_server();
+    start_server4("--journal", journal_path, "--no-fsync", NULL);
+    connect_to(&cl);
+    hello_client(&cl);
+    cr_assert_eq(register_job(&cl, &wl, 5, &dup), first[5]); /* compacted away */
+    cr_assert(dup);
+    cr_assert_eq(register_job(&cl, &wl, DONE + 3, &dup), first[DONE + 3]); /* kept */
+    cr_assert(dup);
+    int64_t watch = 7005;
+    cr_assert_eq(rpc_client_watch(&cl, &watch, 1), WEFT_OK);
+    wait_jobs_done(&cl, 7005, 7006);
+    connect_to(&ag);
+    hello_agent0(&ag);
+    double sent = 50;
+    cr_assert_eq(rpc_client_progress(&ag, &first[3], &sent, 1), WEFT_OK); /* stale */
+    for (int j = DONE; j < JOBS; j++) {
+        for (int f = 0; f < FLOWS; f++)
+            fids[f] = first[j] + (uint64_t)f;
+        cr_assert_eq(rpc_client_done(&ag, -1, fids, FLOWS), WEFT_OK); /* no ack wanted */
+    }
+    expect_pong(&ag, 3); /* no error frame came before the pong */
+    wait_jobs_done(&cl, 7000 + DONE, 7000 + JOBS);
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
 }
