@@ -217,7 +217,15 @@ weft_err_t rpc_client_read(rpc_client_t *c)
         return weft_fail(WEFT_EIO, "not connected");
     unsigned char buf[65536];
     for (;;) {
-        ssize_t n = recv(c->fd, buf, sizeof buf, 0);
+        /* Take from the socket only what the decoder has room for: bytes
+         * received and not fed would be lost, and the stream after them
+         * misread. A decoder full of complete frames waits for the caller
+         * to drain them (rpc_client_next); the rest stays in the socket. */
+        size_t room = c->dec.max_frame + RPC_HEADER_BYTES - (c->dec.len - c->dec.start);
+        size_t want = room < sizeof buf ? room : sizeof buf;
+        if (want == 0)
+            return WEFT_OK;
+        ssize_t n = recv(c->fd, buf, want, 0);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -236,7 +244,7 @@ weft_err_t rpc_client_read(rpc_client_t *c)
                                  c->dec.max_frame);
             off += taken;
         }
-        if ((size_t)n < sizeof buf)
+        if ((size_t)n < want)
             return WEFT_OK;
     }
 }

@@ -68,8 +68,10 @@ weft_err_t rpc_job_parse(const coflow_fabric_t *fab, const msgpack_object *job,
 /* Writes as much queued output as the socket takes now. EIO if the
  * connection is broken. */
 weft_err_t rpc_client_flush(rpc_client_t *c);
-/* Reads what is available now into the decoder. EIO on a closed or broken
- * connection, EPROTO on a bad frame. */
+/* Reads what is available now into the decoder, as much as it has room
+ * for (frames not yet taken with rpc_client_next hold up to 1 MiB; the
+ * rest waits in the socket). EIO on a closed or broken connection, EPROTO
+ * on a bad frame. */
 weft_err_t rpc_client_read(rpc_client_t *c);
 /* The next complete frame: 1 and *msg (a map, valid until the next call),
  * 0 if none is complete yet, or a negative error. */
