@@ -128,6 +128,15 @@ half_sent_flow() {
 }
 i=0
 while :; do
+    # Only once agent 2 is back on the restarted gateway: it re-reports its
+    # byte counts on reconnecting (progress is not journaled), so before
+    # that the gateway knows nothing to resume from.
+    if [ "$(grep -c "connected to the gateway" "$TMP/agent2.err")" -lt 2 ]; then
+        i=$((i + 1))
+        [ $i -gt 600 ] && fail "agent 2 did not reconnect to the restarted gateway"
+        sleep 0.05
+        continue
+    fi
     f=$(half_sent_flow)
     if [ -n "$f" ]; then
         sleep 0.1 # a few progress reports (every 10 ms) reach the gateway
