@@ -456,11 +456,9 @@ static weft_err_t pace(agent_t *a, double dt, double now)
             peer_connect(a, p, now);
             continue;
         }
-        if (p->full_pass == a->pass) { /* an earlier class filled it */
-            f->tokens = fmin(f->tokens + f->rate * dt, fmax(f->rate * BURST_S, MIN_BURST));
-            continue;
-        }
         f->tokens = fmin(f->tokens + f->rate * dt, fmax(f->rate * BURST_S, MIN_BURST));
+        if (p->full_pass == a->pass) /* an earlier class filled it */
+            continue;
         double total = ceil(f->bytes);
         double want = fmin(floor(f->tokens), total - f->sent);
         if (want >= 1 && !f->logged_start) {
