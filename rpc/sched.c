@@ -657,24 +657,9 @@ void rpc_sched_forget_port(rpc_sched_t *s, uint32_t src)
 /* Room for need jobs in gone (its three arrays grow together). */
 static weft_err_t grow_gone(rpc_sched_t *s, size_t need)
 {
-    if (need <= s->cap_gone)
-        return WEFT_OK;
-    size_t cap = s->cap_gone ? s->cap_gone : 64;
-    while (cap < need)
-        cap *= 2;
-    void *a = weft_reallocarray(s->gone_id, cap, sizeof *s->gone_id);
-    if (a)
-        s->gone_id = a;
-    void *b = a ? weft_reallocarray(s->gone_fid, cap, sizeof *s->gone_fid) : NULL;
-    if (b)
-        s->gone_fid = b;
-    void *c = b ? weft_reallocarray(s->gone_jct, cap, sizeof *s->gone_jct) : NULL;
-    if (c)
-        s->gone_jct = c;
-    if (!c)
-        return weft_fail(WEFT_ENOMEM, "out of memory for %zu finished jobs", cap);
-    s->cap_gone = cap;
-    return WEFT_OK;
+    void **arrs[] = {(void **)&s->gone_id, (void **)&s->gone_fid, (void **)&s->gone_jct};
+    size_t sizes[] = {sizeof *s->gone_id, sizeof *s->gone_fid, sizeof *s->gone_jct};
+    return grow_all(arrs, sizes, 3, &s->cap_gone, need);
 }
 
 weft_err_t rpc_sched_add_gone(rpc_sched_t *s, int64_t id, uint64_t first_fid, double jct)
