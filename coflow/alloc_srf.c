@@ -119,6 +119,9 @@ struct coflow_srf_pairs {
     uint32_t *dlist;      /* [n_pairs] the dirty pairs */
     size_t n_dirty;
     size_t *rlisted;      /* [n_ports] listed heads into each receiver */
+    size_t n_words;       /* ceil(n_ports / 64) */
+    uint64_t *rmask;      /* [n_ports * n_words] per sender: bit d set iff it
+                             lists a head into receiver d */
     size_t n_live_in;     /* receivers with a listed head */
     srf_node_t *sheap;    /* [n_ports] walk: senders by their cursor's head */
     size_t n_sheap;
@@ -143,6 +146,7 @@ void coflow_srf_pairs_free(coflow_srf_pairs_t *sp)
     free(sp->dirty);
     free(sp->dlist);
     free(sp->rlisted);
+    free(sp->rmask);
     free(sp->sheap);
     free(sp);
 }
@@ -169,10 +173,12 @@ weft_err_t coflow_srf_pairs_new(coflow_srf_pairs_t **out, const coflow_state_t *
         sp->sfirst = weft_calloc(np + 1, sizeof *sp->sfirst);
         sp->nlisted = weft_calloc(np ? np : 1, sizeof *sp->nlisted);
         sp->rlisted = weft_calloc(np ? np : 1, sizeof *sp->rlisted);
+        sp->n_words = (np + 63) / 64;
+        sp->rmask = weft_calloc(np * sp->n_words + 1, sizeof *sp->rmask);
         sp->sheap = weft_calloc(np ? np : 1, sizeof *sp->sheap);
     }
     if (!sp || !by_src || !map || !cur || !sp->flow_pair || !sp->heap || !sp->hpos ||
-        !sp->sfirst || !sp->nlisted || !sp->rlisted || !sp->sheap)
+        !sp->sfirst || !sp->nlisted || !sp->rlisted || !sp->rmask || !sp->sheap)
         goto nomem;
     for (size_t f = 0; f < nf; f++)
         cur[wl->flows[f].src + 1]++;
@@ -356,6 +362,7 @@ static void srf_pairs_refresh(coflow_srf_pairs_t *sp, const coflow_state_t *st)
         }
         if (was != is) {
             sp->nlisted[s] = is ? n + 1 : n - 1;
+            sp->rmask[s * sp->n_words + (d >> 6)] ^= (uint64_t)1 << (d & 63);
             if (is && sp->rlisted[d]++ == 0)
                 sp->n_live_in++;
             if (!is && --sp->rlisted[d] == 0)
@@ -405,9 +412,15 @@ static void sheap_advance_top(coflow_srf_pairs_t *sp, const coflow_state_t *st)
     uint32_t s = top->s;
     const srf_head_t *h = sp->heads + sp->sfirst[s];
     size_t c = top->cur + 1, n = sp->nlisted[s];
-    while (c < n && alloc_in_full(st, h[c].d))
+    /* none of its receivers has room (common late in a walk): out without
+     * passing its heads one by one */
+    const uint64_t *mask = sp->rmask + s * sp->n_words;
+    uint64_t room = 0;
+    for (size_t w = 0; w < sp->n_words && !room; w++)
+        room = mask[w] & ~st->full_in[w];
+    while (room && c < n && alloc_in_full(st, h[c].d))
         c++;
-    if (c == n) {
+    if (!room || c == n) {
         sheap_pop_top(sp);
         return;
     }
