@@ -837,6 +837,21 @@ static void run_srf_pairs(void)
  * flow 0 (0->2) gets 1, flow 2 (1->2) finds out1 and in2 full. Rates 1, 1,
  * 0, 0 in the order A B and in the order B A; the pair form agrees.
  */
+/* The four flows' rates under srf in the coflow orders A B and B A and in
+ * the pair form. */
+static void expect_srf_everywhere(const double want[4])
+{
+    const size_t orders[2][2] = {{0, 1}, {1, 0}};
+    for (int o = 0; o < 3; o++) {
+        if (o < 2)
+            run_alloc("srf", orders[o], 2);
+        else
+            run_srf_pairs();
+        for (size_t f = 0; f < 4; f++)
+            expect_rate(f, want[f]);
+    }
+}
+
 Test(coflow_alloc, srf_ties_by_flow_index)
 {
     single(0, 1);
@@ -850,44 +865,16 @@ Test(coflow_alloc, srf_ties_by_flow_index)
     ready();
     coflow_state_release(&st, 0, 0);
     coflow_state_release(&st, 1, 0);
-    const size_t orders[2][2] = {{0, 1}, {1, 0}};
-    for (int o = 0; o < 3; o++) {
-        if (o < 2)
-            run_alloc("srf", orders[o], 2);
-        else
-            run_srf_pairs();
-        expect_rate(0, 1);
-        expect_rate(1, 1);
-        expect_rate(2, 0);
-        expect_rate(3, 0);
-    }
-    /* flow 1 down to 2 bytes, flow 3 to 2 as well: still flow 1 first (and
-     * then 0->2, as 0->3 finds in3 full) */
+    expect_srf_everywhere((double[]){1, 1, 0, 0});
+    /* flows 1 and 3 down to 2 bytes each: still flow 1 first (and then
+     * 0->2, as 0->3 finds in3 full) */
     set_remaining(1, 2);
     set_remaining(3, 2);
-    for (int o = 0; o < 3; o++) {
-        if (o < 2)
-            run_alloc("srf", orders[o], 2);
-        else
-            run_srf_pairs();
-        expect_rate(0, 1);
-        expect_rate(1, 1);
-        expect_rate(2, 0);
-        expect_rate(3, 0);
-    }
+    expect_srf_everywhere((double[]){1, 1, 0, 0});
     /* flow 3 below flow 1: 0->3 first, then 1->2 (out0 is full, so 0->2
      * gets nothing, and 1->3 finds in3 full) */
     set_remaining(3, 1);
-    for (int o = 0; o < 3; o++) {
-        if (o < 2)
-            run_alloc("srf", orders[o], 2);
-        else
-            run_srf_pairs();
-        expect_rate(0, 0);
-        expect_rate(1, 0);
-        expect_rate(2, 1);
-        expect_rate(3, 1);
-    }
+    expect_srf_everywhere((double[]){0, 0, 1, 1});
 }
 
 /* An empty order is fine for every allocator. */
