@@ -142,8 +142,10 @@ weft_err_t rpc_sched_commit_job(rpc_sched_t *s, const coflow_workload_t *tmp, do
  * completion, then calls rpc_sched_finish), or an error: ENOTFOUND for an
  * unknown flow, EINVAL for one not released yet or more bytes than it has. */
 int rpc_sched_progress(rpc_sched_t *s, uint64_t fid, double sent);
-/* Validates a completion report: ENOTFOUND / EINVAL as above. */
-weft_err_t rpc_sched_check_done(const rpc_sched_t *s, uint64_t fid);
+/* Validates a completion report: 1 if it completes the flow (to be
+ * journaled), 0 if the flow is already done or of a job compacted away
+ * (ignored), or ENOTFOUND / EINVAL as above. */
+int rpc_sched_check_done(const rpc_sched_t *s, uint64_t fid);
 /* Flow fid finished at now (idempotent): releases children, finishes jobs
  * (their ids are appended to jobs_done). */
 weft_err_t rpc_sched_finish(rpc_sched_t *s, uint64_t fid, double now);

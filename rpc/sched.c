@@ -435,11 +435,11 @@ static int check_flow(const rpc_sched_t *s, uint64_t fid, size_t *f)
     return 1;
 }
 
-weft_err_t rpc_sched_check_done(const rpc_sched_t *s, uint64_t fid)
+int rpc_sched_check_done(const rpc_sched_t *s, uint64_t fid)
 {
     size_t f;
     int r = check_flow(s, fid, &f);
-    return r < 0 ? (weft_err_t)r : WEFT_OK;
+    return r == 1 && s->fdone[f] ? 0 : r;
 }
 
 int rpc_sched_progress(rpc_sched_t *s, uint64_t gid, double sent)

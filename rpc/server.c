@@ -500,7 +500,7 @@ static void handle_progress(conn_t *c, const msgpack_object *m, bool done)
             reported = true;
             continue;
         }
-        if (done || r == 1)
+        if (r == 1) /* stale and repeated reports are not journaled */
             fin[n_fin++] = fid;
     }
     complete(gw, fin, n_fin);
