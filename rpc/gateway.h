@@ -3,17 +3,17 @@
  * scheduler it runs (rpc_sched_t), its journal (rpc_journal_t) and the
  * libevent server (rpc_gateway_t) behind `weft serve`.
  *
- * The scheduler keeps the registered jobs in one workload (`all`: a flow's
- * gateway id is fid_base + its index there, so ids are the same after a
- * journal replay) and, for deciding, a compact workload of the jobs not yet
+ * The scheduler keeps the registered jobs in one workload (`all`; the flows of
+ * a job have consecutive gateway ids from its jfid, given out in
+ * registration order and the same after a journal replay) and, for deciding, a compact workload of the jobs not yet
  * finished (`live`) with the emulator's coflow_state_t over it: the very
  * orderings and allocators of coflow/ run on it, unchanged. The live state
  * is rebuilt when the set of unfinished jobs changes (a registration, a job
  * finishing) and updated in place by progress and completions otherwise.
  *
- * Compaction: once the finished jobs at the front of `all` are at least
- * half of it, rpc_sched_compact drops them (fid_base grows by their flows)
- * and keeps of each only its id, first flow id and JCT (`gone`), so a
+ * Compaction: once the finished jobs are at least half of `all`,
+ * rpc_sched_compact drops them, wherever they are (a job that never
+ * finishes holds back nothing but itself), and keeps of each only its id, first flow id and JCT (`gone`), so a
  * long-running gateway holds the jobs in flight, not every job it ever
  * saw; the journal is rewritten the same way when it has doubled
  * (rpc_journal_rewrite).
@@ -54,11 +54,13 @@ typedef struct {
     coflow_fabric_t fab;                 /* owned: n_ports at port_rate */
     const coflow_ordering_t *ord;
     const coflow_allocator_t *alloc;
-    coflow_workload_t all;               /* the jobs registered since the last
-                                            compaction's first kept one, in order */
-    uint64_t fid_base;                   /* gateway id of all's flow 0: the flows
-                                            of jobs compacted away */
-    /* Jobs compacted away (finished), in registration order: */
+    coflow_workload_t all;               /* the jobs registered and not compacted
+                                            away, in registration order */
+    uint64_t next_fid;                   /* gateway id of the next flow registered;
+                                            ids below it not held by a job of all
+                                            are of jobs compacted away */
+    size_t n_jdone;                      /* jobs of all finished */
+    /* Jobs compacted away (finished), in the order they were dropped: */
     int64_t *gone_id;
     uint64_t *gone_fid;                  /* first flow id */
     double *gone_jct;                    /* seconds */
@@ -88,6 +90,7 @@ typedef struct {
     double *arrival_s, *finish_s;        /* gateway clock */
     size_t *left;                        /* coflows not yet done */
     uint8_t *jdone;
+    uint64_t *jfid;                      /* gateway id of its first flow */
     size_t cap_j;
     rpc_timed_t *pend;                   /* releases and job ends waiting for
                                             compute time to pass */
@@ -124,11 +127,19 @@ size_t rpc_sched_find_job(const rpc_sched_t *s, int64_t id);
 bool rpc_sched_find_gone(const rpc_sched_t *s, int64_t id, uint64_t *first_fid, double *jct);
 /* Gateway id of the first flow of job j: its flows are first .. + n. */
 uint64_t rpc_sched_first_fid(const rpc_sched_t *s, size_t j);
-/* Drops the finished jobs at the front of all once they are at least half
- * of it (and at least min_jobs), keeping their ids, first flow ids and
- * JCTs in gone. Returns how many were dropped. O(jobs and flows kept), so
- * amortised O(1) per job. Call it where no job index is held (after the
- * decision's job_done pushes). */
+/* One past the gateway id of job j's last flow. */
+uint64_t rpc_sched_end_fid(const rpc_sched_t *s, size_t j);
+/* Index in all of the flow with gateway id fid: 1 and *f, 0 for a flow of a
+ * job compacted away, or ENOTFOUND for an id never given out. O(log jobs). */
+int rpc_sched_flow_index(const rpc_sched_t *s, uint64_t fid, size_t *f);
+/* Gateway id of flow f of all. */
+uint64_t rpc_sched_flow_gid(const rpc_sched_t *s, size_t f);
+/* Drops the finished jobs of all once they are at least half of it (and
+ * at least min_jobs), wherever they are, keeping their ids, first flow ids
+ * and JCTs in gone; the kept jobs keep their order and flow ids. Returns
+ * how many were dropped. O(jobs and flows kept), so amortised O(1) per job.
+ * Call it where no job index is held (after the decision's job_done
+ * pushes). */
 size_t rpc_sched_compact(rpc_sched_t *s, size_t min_jobs);
 /* Records job id as compacted away (a journal's "gone" record). */
 weft_err_t rpc_sched_add_gone(rpc_sched_t *s, int64_t id, uint64_t first_fid, double jct);
@@ -167,9 +178,9 @@ void rpc_sched_forget_port(rpc_sched_t *s, uint32_t src);
 
 /* An append-only file of frames (rpc.h framing), one record each:
  * {"r": "job", "job": <job map as registered>},
- * {"r": "done", "flows": [fid, ...]}, and, first in a rewritten journal,
- * {"r": "base", "fid": fid_base} and {"r": "gone", "jobs": [[id, first
- * fid, jct], ...]} for the jobs compacted away. */
+ * {"r": "done", "flows": [fid, ...]}, and in a rewritten journal
+ * {"r": "gone", "jobs": [[id, first fid, jct], ...]} for the jobs compacted
+ * away and {"r": "base", "fid": next flow id} where their ids are skipped. */
 typedef struct {
     int fd;          /* -1: no journal */
     char *path;

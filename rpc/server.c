@@ -424,13 +424,11 @@ static void handle_register(conn_t *c, const msgpack_object *m)
 static weft_err_t own_flow(conn_t *c, uint64_t fid)
 {
     const rpc_sched_t *s = &c->gw->sched;
-    if (fid < s->fid_base) /* of a job compacted away: a stale report, ignored */
-        return WEFT_OK;
-    if (fid - s->fid_base >= s->all.n_flows)
-        return weft_fail(WEFT_ENOTFOUND, "flow %llu does not exist (%llu flows registered)",
-                         (unsigned long long)fid,
-                         (unsigned long long)(s->fid_base + s->all.n_flows));
-    uint32_t src = s->all.flows[fid - s->fid_base].src;
+    size_t f;
+    int r = rpc_sched_flow_index(s, fid, &f);
+    if (r <= 0) /* 0: of a job compacted away, a stale report, ignored */
+        return (weft_err_t)r;
+    uint32_t src = s->all.flows[f].src;
     if (src != (uint32_t)c->agent)
         return weft_fail(WEFT_EINVAL, "flow %llu is sent by agent %u, not by agent %lld",
                          (unsigned long long)fid, src, (long long)c->agent);
@@ -941,10 +939,11 @@ static weft_err_t replay(void *arg, const msgpack_object *rec)
         int64_t base;
         if ((err = rpc_get_int(rec, "fid", 0, INT64_MAX, &base)))
             return err;
-        if (gw->sched.all.n_jobs > 0 || gw->sched.n_gone > 0 || gw->sched.fid_base > 0)
-            return weft_fail(WEFT_EPARSE, "a 'base' record after jobs: only a rewritten "
-                             "journal's first record may set the flow id base");
-        gw->sched.fid_base = (uint64_t)base;
+        if ((uint64_t)base < gw->sched.next_fid) /* ids are never given out twice */
+            return weft_fail(WEFT_EPARSE, "a 'base' record moves the next flow id back from "
+                             "%llu to %lld", (unsigned long long)gw->sched.next_fid,
+                             (long long)base);
+        gw->sched.next_fid = (uint64_t)base;
         return WEFT_OK;
     }
     if (nr == 4 && !memcmp(r, "gone", 4)) {

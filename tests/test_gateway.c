@@ -1099,11 +1099,18 @@ static void same_decision(rpc_sched_t *a, rpc_sched_t *b, double now)
  * one compacts whenever it can. Every decision (flow ids, rates, classes,
  * what is new) and every finished job is the same, ids of jobs compacted
  * away still answer as duplicates, and a stale report about a compacted
- * flow is ignored. */
+ * flow is ignored. The second job's coflow waits out a compute time longer
+ * than the run: the jobs after it are compacted away all the same, and its
+ * pending release, moved by every compaction, still comes. */
 Test(gateway, sched_compaction_changes_nothing_observable)
 {
     coflow_workload_t wl;
     many_jobs(&wl, 60, 3);
+    const int64_t stuck_id = 1001;
+    const double stuck_compute_s = 1e6;
+    wl.coflows[wl.jobs[1].first_coflow].compute_s = stuck_compute_s;
+    size_t stuck_lo = wl.coflows[wl.jobs[1].first_coflow].first_flow,
+           stuck_hi = wl.coflows[wl.jobs[2].first_coflow].first_flow;
     rpc_sched_t a, b;
     /* 10 kB/s ports: the 3.5 kB jobs arrive at about 80% load, so most
      * finish soon after they arrive and compaction runs while later ones
@@ -1152,13 +1159,13 @@ Test(gateway, sched_compaction_changes_nothing_observable)
             size_t done = 0;
             for (size_t j = 0; j < a.all.n_jobs; j++)
                 done += a.jdone[j];
-            if (done == a.all.n_jobs)
+            if (done == a.all.n_jobs - 1)
                 break;
         }
     }
     free(rate);
     free(sent);
-    cr_assert_gt(dropped, 20, "only %zu jobs compacted away", dropped);
+    cr_assert_gt(dropped, 20, "only %zu jobs compacted away (%zu done of %zu, %zu registered)", dropped, a.n_jdone, a.all.n_jobs, next_job);
     cr_assert_gt(with_pending, 0, "no compaction met a pending release or job end");
     cr_assert_lt(b.all.n_jobs, a.all.n_jobs);
     cr_assert_eq(b.n_gone + b.all.n_jobs, a.all.n_jobs);
@@ -1171,11 +1178,31 @@ Test(gateway, sched_compaction_changes_nothing_observable)
     size_t j0 = rpc_sched_find_job(&a, 1000);
     cr_assert_float_eq(jct, a.finish_s[j0] - a.arrival_s[j0], 1e-12);
     cr_assert(!rpc_sched_find_gone(&b, 999, &first, &jct));
+    /* The stuck job is held with its flow ids; every later one is gone. */
+    size_t js = rpc_sched_find_job(&b, stuck_id);
+    cr_assert_neq(js, SIZE_MAX);
+    cr_assert(!b.jdone[js]);
+    cr_assert_eq(rpc_sched_first_fid(&b, js), stuck_lo);
+    cr_assert_eq(js, 0);
+    cr_assert_lt(b.all.n_jobs, 5, "%zu jobs held", b.all.n_jobs); /* < min_jobs finished */
+    cr_assert(rpc_sched_find_gone(&b, 1002, &first, &jct));
+    cr_assert_eq(first, stuck_hi);
+    cr_assert_eq(rpc_sched_progress(&b, stuck_hi, 10), 0); /* stale, after the stuck job */
+    cr_assert_eq(rpc_sched_progress(&b, stuck_lo, 1), WEFT_EINVAL); /* held, not released */
     /* A stale report about a compacted flow is ignored, an unknown id is not. */
     cr_assert_eq(rpc_sched_progress(&b, 0, 10), 0);
-    cr_assert_eq(rpc_sched_check_done(&b, 0), WEFT_OK);
+    cr_assert_eq(rpc_sched_check_done(&b, 0), 0);
     cr_assert_eq(rpc_sched_finish(&b, 0, now), WEFT_OK);
-    cr_assert_eq(rpc_sched_progress(&b, b.fid_base + b.all.n_flows, 10), WEFT_ENOTFOUND);
+    cr_assert_eq(rpc_sched_progress(&b, b.next_fid, 10), WEFT_ENOTFOUND);
+    /* The stuck coflow's release comes on both, to the same flows. */
+    now = stuck_compute_s + 1;
+    cr_assert_eq(rpc_sched_tick(&a, now), WEFT_OK);
+    cr_assert_eq(rpc_sched_tick(&b, now), WEFT_OK);
+    same_decision(&a, &b, now);
+    cr_assert_eq(b.n_changes, stuck_hi - stuck_lo);
+    for (size_t i = 0; i < b.n_changes; i++)
+        cr_assert(b.changes[i].fid >= stuck_lo && b.changes[i].fid < stuck_hi &&
+                  b.changes[i].is_new && b.changes[i].rate > 0);
     /* A job registered after compaction gets the same ids on both. */
     coflow_workload_t more;
     many_jobs(&more, 1, 2);
@@ -1269,11 +1296,12 @@ static void wait_jobs_done(rpc_client_t *c, int64_t lo, int64_t hi)
     }
 }
 
-/* 200 jobs of 60 flows are registered and the first 190 completed: the
- * gateway drops them from its table and rewrites its journal smaller. Restarted from that journal, it still knows the
- * 190 (a re-sent registration is a duplicate with the same first flow id,
- * watch answers with job_done, a late report about their flows is
- * ignored) and the 10 kept jobs keep their flow ids and complete. */
+/* 200 jobs of 60 flows are registered and jobs 1 to 189 completed (job 0
+ * is left waiting at the front): the gateway drops them from its table and
+ * rewrites its journal smaller. Restarted from that journal, it still knows
+ * the 189 (a re-sent registration is a duplicate with the same first flow
+ * id, watch answers with job_done, a late report about their flows is
+ * ignored) and the 11 kept jobs keep their flow ids and complete. */
 Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_journal,
      .fini = stop_server_journal, .timeout = 60)
 {
@@ -1301,13 +1329,13 @@ Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_jo
     connect_to(&ag);
     hello_agent0(&ag);
     uint64_t fids[FLOWS];
-    for (int j = 0; j < DONE; j++) {
+    for (int j = 1; j < DONE; j++) {
         for (int f = 0; f < FLOWS; f++)
             fids[f] = first[j] + (uint64_t)f;
         cr_assert_eq(rpc_client_done(&ag, -1, fids, FLOWS), WEFT_OK); /* no ack wanted */
     }
     expect_pong(&ag, 1); /* every completion handled */
-    wait_jobs_done(&cl, 7000, 7000 + DONE);
+    wait_jobs_done(&cl, 7001, 7000 + DONE);
     expect_pong(&cl, 2); /* the pass that compacts has run */
     long after = file_size(journal_path);
     /* Rewritten when jobs were first compacted away (it had doubled from
@@ -1325,6 +1353,8 @@ Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_jo
     cr_assert(dup);
     cr_assert_eq(register_job(&cl, &wl, DONE + 3, &dup), first[DONE + 3]); /* kept */
     cr_assert(dup);
+    cr_assert_eq(register_job(&cl, &wl, 0, &dup), first[0]); /* kept, in front */
+    cr_assert(dup);
     int64_t watch = 7005;
     cr_assert_eq(rpc_client_watch(&cl, &watch, 1), WEFT_OK);
     wait_jobs_done(&cl, 7005, 7006);
@@ -1341,12 +1371,17 @@ Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_jo
     cr_assert_eq(rpc_client_done(&ag, -1, old_done, 2), WEFT_OK);
     expect_pong(&ag, 4);
     cr_assert_eq(file_size(journal_path), replayed_size, "a repeated completion was journaled");
+    for (int f = 0; f < FLOWS; f++)
+        fids[f] = first[0] + (uint64_t)f;
+    cr_assert_eq(rpc_client_done(&ag, -1, fids, FLOWS), WEFT_OK);
+    expect_pong(&ag, 5); /* sends what the client queued */
+    wait_jobs_done(&cl, 7000, 7001);
     for (int j = DONE; j < JOBS; j++) {
         for (int f = 0; f < FLOWS; f++)
             fids[f] = first[j] + (uint64_t)f;
         cr_assert_eq(rpc_client_done(&ag, -1, fids, FLOWS), WEFT_OK); /* no ack wanted */
     }
-    expect_pong(&ag, 5); /* no error frame came before the pong */
+    expect_pong(&ag, 6); /* no error frame came before the pong */
     wait_jobs_done(&cl, 7000 + DONE, 7000 + JOBS);
     rpc_client_destroy(&ag);
     rpc_client_destroy(&cl);
