@@ -42,6 +42,8 @@ typedef struct {
     uint32_t cls;   /* priority class: rank of its coflow among the coflows its
                        sender sends for, in the policy's order (0 = first) */
     bool is_new;    /* the agent must be told dst, bytes and sent */
+    bool drop;      /* its job was cancelled: the agent stops it and forgets
+                       it (only fid and src are set) */
 } rpc_change_t;
 
 typedef struct {
@@ -64,6 +66,7 @@ typedef struct {
     int64_t *gone_id;
     uint64_t *gone_fid;                  /* first flow id */
     double *gone_jct;                    /* seconds */
+    uint8_t *gone_cancelled;
     size_t n_gone, cap_gone;
     /* Job id -> index in all, or RPC_GONE | index in gone: open
      * addressing with linear probing, at most half full, no deletions. */
@@ -91,6 +94,7 @@ typedef struct {
     size_t *left;                        /* coflows not yet done */
     uint8_t *jdone;
     uint64_t *jfid;                      /* gateway id of its first flow */
+    uint8_t *jcancelled;                 /* finished by rpc_sched_cancel */
     size_t cap_j;
     rpc_timed_t *pend;                   /* releases and job ends waiting for
                                             compute time to pass */
@@ -106,6 +110,9 @@ typedef struct {
     /* outputs, consumed by the caller */
     rpc_change_t *changes;               /* of the last decision */
     size_t n_changes, cap_changes;
+    rpc_change_t *drops;                 /* announced flows of cancelled jobs,
+                                            for the next decision's changes */
+    size_t n_drops, cap_drops;
     int64_t *jobs_done;                  /* ids of jobs finished since the
                                             caller last cleared n_jobs_done */
     size_t n_jobs_done, cap_jobs_done;
@@ -142,7 +149,16 @@ uint64_t rpc_sched_flow_gid(const rpc_sched_t *s, size_t f);
  * pushes). */
 size_t rpc_sched_compact(rpc_sched_t *s, size_t min_jobs);
 /* Records job id as compacted away (a journal's "gone" record). */
-weft_err_t rpc_sched_add_gone(rpc_sched_t *s, int64_t id, uint64_t first_fid, double jct);
+weft_err_t rpc_sched_add_gone(rpc_sched_t *s, int64_t id, uint64_t first_fid, double jct,
+                              bool cancelled);
+/* Whether job id (held or compacted away) finished by being cancelled. */
+bool rpc_sched_cancelled(const rpc_sched_t *s, int64_t id);
+/* Cancels job id at now: its unfinished flows count as done, its waiting
+ * coflows are never released, it finishes now (in jobs_done), and the
+ * flows already announced to their agents are listed as drops in the next
+ * decision's changes. Returns 1, 0 if the job had already finished (held
+ * or compacted away: nothing changes), or ENOTFOUND. */
+int rpc_sched_cancel(rpc_sched_t *s, int64_t id, double now);
 /* Adds the single job of tmp (rpc_job_parse on s->fab), arrived at now; its roots are
  * released (after their compute time). *first_fid: its first flow id. */
 weft_err_t rpc_sched_commit_job(rpc_sched_t *s, const coflow_workload_t *tmp, double now,

@@ -185,10 +185,11 @@ static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s)
         FRAME(msgpack_pack_map(&pk, 2); rpc_pack_cstr(&pk, "r"); rpc_pack_cstr(&pk, "gone");
               rpc_pack_cstr(&pk, "jobs"); msgpack_pack_array(&pk, n);
               for (size_t i = g; i < g + n; i++) {
-                  msgpack_pack_array(&pk, 3);
+                  msgpack_pack_array(&pk, s->gone_cancelled[i] ? 4 : 3);
                   msgpack_pack_int64(&pk, s->gone_id[i]);
                   msgpack_pack_uint64(&pk, s->gone_fid[i]);
                   msgpack_pack_double(&pk, s->gone_jct[i]);
+                  if (s->gone_cancelled[i]) msgpack_pack_true(&pk);
               });
     }
     /* Replay gives a job the flow ids from the counter on; a base record
@@ -203,6 +204,12 @@ static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s)
     }
     if (s->next_fid != next)
         BASE(s->next_fid);
+    /* before the done records: replayed after them, a cancelled job's
+     * flows would finish it normally first */
+    for (size_t j = 0; j < s->all.n_jobs; j++)
+        if (s->jcancelled[j])
+            FRAME(msgpack_pack_map(&pk, 2); rpc_pack_cstr(&pk, "r"); rpc_pack_cstr(&pk, "cancel");
+                  rpc_pack_cstr(&pk, "job"); msgpack_pack_int64(&pk, s->all.jobs[j].id));
     for (size_t f = 0; f < s->all.n_flows;) {
         size_t n = 0, end = f;
         while (end < s->all.n_flows && n < CHUNK)

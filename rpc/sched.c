@@ -102,7 +102,8 @@ void rpc_sched_destroy(rpc_sched_t *s)
                     s->arrival_s, s->finish_s, s->left, s->jdone, s->pend, s->l2g_flow,
                     s->l2g_coflow, s->l2g_job, s->ids, s->port_rank, s->port_last,
                     s->changes, s->jobs_done, s->gone_id, s->gone_fid, s->gone_jct,
-                    s->map_key, s->map_val, s->jfid};
+                    s->map_key, s->map_val, s->jfid, s->jcancelled, s->gone_cancelled,
+                    s->drops};
     for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
         free(ptrs[i]);
     memset(s, 0, sizeof *s);
@@ -344,6 +345,7 @@ static side_arrays_t job_arrays(rpc_sched_t *s)
 {
     side_arrays_t d = {.n = 0};
     SIDE(s->arrival_s), SIDE(s->finish_s), SIDE(s->left), SIDE(s->jdone), SIDE(s->jfid);
+    SIDE(s->jcancelled);
     return d;
 }
 
@@ -605,6 +607,57 @@ weft_err_t rpc_sched_finish(rpc_sched_t *s, uint64_t gid, double now)
     return WEFT_OK;
 }
 
+bool rpc_sched_cancelled(const rpc_sched_t *s, int64_t id)
+{
+    uint64_t v = map_get(s, id);
+    if (!v)
+        return false;
+    v--;
+    return v & RPC_GONE ? s->gone_cancelled[v & ~RPC_GONE] : s->jcancelled[v];
+}
+
+int rpc_sched_cancel(rpc_sched_t *s, int64_t id, double now)
+{
+    size_t j = rpc_sched_find_job(s, id);
+    uint64_t first;
+    double jct;
+    if (j == SIZE_MAX && !rpc_sched_find_gone(s, id, &first, &jct))
+        return weft_fail(WEFT_ENOTFOUND, "job %lld was never registered", (long long)id);
+    if (j == SIZE_MAX || s->jdone[j])
+        return 0;
+    const coflow_workload_t *all = &s->all;
+    const coflow_job_t *job = &all->jobs[j];
+    for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
+        const coflow_coflow_t *co = &all->coflows[c];
+        for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++) {
+            if (s->fdone[f])
+                continue;
+            s->fdone[f] = 1; /* later reports about it are stale */
+            if (!s->announced[f])
+                continue;
+            weft_err_t err = weft_grow((void **)&s->drops, &s->cap_drops, s->n_drops + 1,
+                                       sizeof *s->drops);
+            if (err)
+                return err;
+            s->drops[s->n_drops++] = (rpc_change_t){
+                .fid = rpc_sched_flow_gid(s, f), .src = all->flows[f].src, .drop = true};
+            s->announced[f] = 0;
+        }
+        s->cstatus[c] = COFLOW_DONE;
+    }
+    for (size_t i = 0; i < s->n_pend;) { /* its coming releases and end */
+        const rpc_timed_t *p = &s->pend[i];
+        if (p->job ? p->idx == j : all->coflows[p->idx].job == j)
+            s->pend[i] = s->pend[--s->n_pend];
+        else
+            i++;
+    }
+    s->left[j] = 0;
+    s->jcancelled[j] = 1;
+    weft_err_t err = job_finished(s, j, now);
+    return err ? (int)err : 1;
+}
+
 weft_err_t rpc_sched_tick(rpc_sched_t *s, double now)
 {
     weft_err_t err;
@@ -647,6 +700,14 @@ weft_err_t rpc_sched_decide(rpc_sched_t *s, double now)
     s->n_changes = 0;
     if ((err = ensure_live(s)))
         return err;
+    if (s->n_drops > 0) {
+        if ((err = weft_grow((void **)&s->changes, &s->cap_changes, s->n_drops,
+                             sizeof *s->changes)))
+            return err;
+        memcpy(s->changes, s->drops, s->n_drops * sizeof *s->drops);
+        s->n_changes = s->n_drops;
+        s->n_drops = 0;
+    }
     coflow_state_t *st = &s->st;
     const coflow_workload_t *lv = &s->live;
     st->now = now;
@@ -717,12 +778,14 @@ void rpc_sched_forget_port(rpc_sched_t *s, uint32_t src)
 /* Room for need jobs in gone (its three arrays grow together). */
 static weft_err_t grow_gone(rpc_sched_t *s, size_t need)
 {
-    void **arrs[] = {(void **)&s->gone_id, (void **)&s->gone_fid, (void **)&s->gone_jct};
-    size_t sizes[] = {sizeof *s->gone_id, sizeof *s->gone_fid, sizeof *s->gone_jct};
-    return grow_all(arrs, sizes, 3, &s->cap_gone, need);
+    void **arrs[] = {(void **)&s->gone_id, (void **)&s->gone_fid, (void **)&s->gone_jct,
+                     (void **)&s->gone_cancelled};
+    size_t sizes[] = {sizeof *s->gone_id, sizeof *s->gone_fid, sizeof *s->gone_jct, 1};
+    return grow_all(arrs, sizes, 4, &s->cap_gone, need);
 }
 
-weft_err_t rpc_sched_add_gone(rpc_sched_t *s, int64_t id, uint64_t first_fid, double jct)
+weft_err_t rpc_sched_add_gone(rpc_sched_t *s, int64_t id, uint64_t first_fid, double jct,
+                              bool cancelled)
 {
     weft_err_t err = grow_gone(s, s->n_gone + 1);
     if (!err)
@@ -731,6 +794,7 @@ weft_err_t rpc_sched_add_gone(rpc_sched_t *s, int64_t id, uint64_t first_fid, do
         return err;
     s->gone_id[s->n_gone] = id;
     s->gone_fid[s->n_gone] = first_fid;
+    s->gone_cancelled[s->n_gone] = cancelled;
     s->gone_jct[s->n_gone++] = jct;
     return WEFT_OK;
 }
@@ -796,7 +860,8 @@ size_t rpc_sched_compact(rpc_sched_t *s, size_t min_jobs)
         size_t p0 = all->coflows[c0].first_parent,
                p1 = c1 < nc ? all->coflows[c1].first_parent : np;
         if (s->jdone[j]) { /* existing id, room made: cannot fail */
-            rpc_sched_add_gone(s, job.id, s->jfid[j], s->finish_s[j] - s->arrival_s[j]);
+            rpc_sched_add_gone(s, job.id, s->jfid[j], s->finish_s[j] - s->arrival_s[j],
+                               s->jcancelled[j]);
             jnew[j] = SIZE_MAX;
             continue;
         }

@@ -155,6 +155,63 @@ Test(gateway, sched_sebf_greedy_by_hand)
     coflow_workload_destroy(&wl);
 }
 
+/* Job 7 is cancelled while its first coflow runs (flow 0 announced with
+ * port 0's rate, flow 1 announced waiting) and its second waits for it:
+ * both announced flows are dropped at the next decision, job 8 gets port 0
+ * at once, the second coflow is never released, and later reports about
+ * job 7's flows are stale. */
+Test(gateway, sched_cancel_drops_the_job_and_frees_its_ports)
+{
+    coflow_workload_t wl;
+    two_jobs(&wl);
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"),
+                                coflow_allocator_find("greedy")), WEFT_OK);
+    uint64_t f7, f8;
+    add_job(&s, &wl, 0, 0.0, &f7);
+    add_job(&s, &wl, 1, 0.5, &f8);
+    cr_assert_eq(rpc_sched_decide(&s, 0.5), WEFT_OK);
+    /* FIFO: job 7's flow 0 has port 0; job 8's flow 3 waits behind it */
+    cr_assert_float_eq(change_of(&s, 0)->rate, 10, 1e-12);
+    cr_assert_float_eq(change_of(&s, 3)->rate, 0, 1e-12);
+    cr_assert_eq(rpc_sched_progress(&s, 0, 40), 0);
+    cr_assert_eq(rpc_sched_cancel(&s, 7, 1.0), 1);
+    cr_assert_eq(s.n_jobs_done, 1);
+    cr_assert_eq(s.jobs_done[0], 7);
+    cr_assert(rpc_sched_cancelled(&s, 7));
+    cr_assert(!rpc_sched_cancelled(&s, 8));
+    cr_assert_float_eq(s.finish_s[0] - s.arrival_s[0], 1.0, 1e-12);
+    cr_assert_eq(rpc_sched_decide(&s, 1.0), WEFT_OK);
+    cr_assert_eq(s.n_changes, 3, "%zu changes", s.n_changes);
+    cr_assert(change_of(&s, 0)->drop && change_of(&s, 1)->drop);
+    cr_assert_eq(change_of(&s, 0)->src, 0);
+    cr_assert(!change_of(&s, 3)->drop);
+    cr_assert_float_eq(change_of(&s, 3)->rate, 10, 1e-12);
+    /* stale reports; a second cancel changes nothing; unknown ids fail */
+    cr_assert_eq(rpc_sched_progress(&s, 0, 60), 0);
+    cr_assert_eq(rpc_sched_check_done(&s, 1), 0);
+    cr_assert_eq(rpc_sched_finish(&s, 1, 1.5), WEFT_OK);
+    cr_assert_eq(rpc_sched_cancel(&s, 7, 2.0), 0);
+    cr_assert_eq(rpc_sched_cancel(&s, 99, 2.0), WEFT_ENOTFOUND);
+    cr_assert_eq(s.n_jobs_done, 1);
+    /* Job 7's second coflow (flow 2) is never released: only job 8 moves. */
+    cr_assert_eq(rpc_sched_tick(&s, 100.0), WEFT_OK);
+    cr_assert_eq(rpc_sched_decide(&s, 100.0), WEFT_OK);
+    cr_assert_null(change_of(&s, 2));
+    cr_assert_eq(rpc_sched_progress(&s, 2, 1), 0); /* cancelled with its job: stale */
+    cr_assert_eq(rpc_sched_finish(&s, 3, 101.0), WEFT_OK);
+    cr_assert_eq(s.n_jobs_done, 2);
+    cr_assert_eq(s.jobs_done[1], 8);
+    /* A cancelled job is compacted away like a finished one and stays
+     * known as cancelled. */
+    cr_assert_eq(rpc_sched_compact(&s, 1), 2);
+    cr_assert(rpc_sched_cancelled(&s, 7));
+    cr_assert(!rpc_sched_cancelled(&s, 8));
+    cr_assert_eq(rpc_sched_cancel(&s, 7, 102.0), 0);
+    rpc_sched_destroy(&s);
+    coflow_workload_destroy(&wl);
+}
+
 Test(gateway, sched_live_state_keeps_the_dag_analysis)
 {
     /* The live workload is never analysed again: the fields dag_analyze
@@ -1046,6 +1103,152 @@ Test(gateway_agent, acknowledged_flows_are_forgotten_and_later_ones_still_comple
     cr_assert(!trouble, "the agent lost its gateway connection or got an error");
 }
 
+static const msgpack_object *wait_type(rpc_client_t *c, const char *type);
+
+/* Runs `weft cancel ID --gateway (the test's) --token`, its stdout and
+ * stderr into out[n]; returns its exit status. */
+static int run_cancel(const char *id, char *out, size_t n)
+{
+    char gw[32], path[64];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    snprintf(path, sizeof path, "/tmp/weft-cancel-test-%d.out", (int)getpid());
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        const char *bin = getenv("WEFT_BIN");
+        execl(bin, bin, "cancel", id, "--gateway", gw, "--token", TOKEN, (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    FILE *f = fopen(path, "r");
+    cr_assert(f);
+    size_t got = fread(out, 1, n - 1, f);
+    out[got] = 0;
+    fclose(f);
+    unlink(path);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static bool file_has(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    char line[512];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
+typedef struct {
+    int64_t job;       /* the job_done awaited */
+    bool seen, cancelled;
+} done_watch_t;
+
+static void watch_done(const msgpack_object *m, void *arg)
+{
+    done_watch_t *w = arg;
+    char type[32];
+    int64_t id;
+    if (strcmp(rpc_msg_type(m, type, sizeof type), "job_done") ||
+        rpc_get_int(m, "job", INT64_MIN, INT64_MAX, &id) || id != w->job)
+        return;
+    const msgpack_object *c = rpc_map_get(m, "cancelled");
+    w->seen = true;
+    w->cancelled = c && c->type == MSGPACK_OBJECT_BOOLEAN && c->via.boolean;
+}
+
+static char cancel_journal[64];
+
+static void server_cancel_journal(void)
+{
+    snprintf(cancel_journal, sizeof cancel_journal, "/tmp/weft-gw-cancel-%d", (int)getpid());
+    unlink(cancel_journal);
+    start_server4("--journal", cancel_journal, "--no-fsync", NULL);
+}
+
+static void stop_agent_server_journal(void)
+{
+    stop_agent_and_server();
+    unlink(cancel_journal);
+}
+
+/* `weft cancel` on a job whose 400 MB flow a real `weft agent` is sending
+ * to a connection this test reads slowly: the client hears job_done with
+ * "cancelled", the agent drops the flow (its log says so), a job
+ * registered after it completes, and a gateway restarted from its journal
+ * still reports the job as cancelled. Cancelling it again leaves it as it
+ * is; an unknown id fails. */
+Test(gateway_agent, cancel_stops_a_job_for_good, .init = server_cancel_journal,
+     .fini = stop_agent_server_journal, .timeout = 60)
+{
+    char log_path[64], out[1024];
+    snprintf(log_path, sizeof log_path, "/tmp/weft-agent-cancel-%d.log", (int)getpid());
+    receiver_t r;
+    receiver_up(&r, 64 * 1024);
+    start_agent0(log_path);
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    coflow_workload_add_job(&wl, 20, 0, 1, 0);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 1, 400e6);
+    coflow_workload_add_coflow(&wl, 2, 0); /* waits for coflow 1: never released */
+    coflow_workload_add_flow(&wl, 0, 1, 1e6);
+    coflow_workload_add_parent(&wl, 1);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    coflow_workload_add_job(&wl, 21, 0, 1, 0);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 1, 2e6);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    cr_assert_eq(rpc_client_register(&r.cl, 0, &wl, 0), WEFT_OK);
+    cr_assert_eq(rpc_client_flush(&r.cl), WEFT_OK);
+    done_watch_t w = {.job = 20};
+    double t0 = mono_s();
+    while (!file_has(log_path, "flow 0: sending") && mono_s() - t0 < 20)
+        receiver_step(&r, 1e5, watch_done, &w); /* about 50 MB/s at most */
+    cr_assert(file_has(log_path, "flow 0: sending"), "the agent never started flow 0");
+    cr_assert_eq(run_cancel("20", out, sizeof out), 0, "weft cancel: %s", out);
+    cr_assert(strstr(out, "job 20 cancelled"), "%s", out);
+    while (!(w.seen && file_has(log_path, "flow 0: dropped")) && mono_s() - t0 < 30)
+        receiver_step(&r, 1e6, watch_done, &w);
+    cr_assert(w.seen && w.cancelled, "no job_done with cancelled for job 20");
+    cr_assert(file_has(log_path, "flow 0: dropped"), "the agent did not drop flow 0");
+    cr_assert(r.read_total < 400e6, "all of the cancelled flow arrived");
+    /* The port is free for the next job. */
+    cr_assert_eq(rpc_client_register(&r.cl, 1, &wl, 1), WEFT_OK);
+    cr_assert_eq(rpc_client_flush(&r.cl), WEFT_OK);
+    done_watch_t w21 = {.job = 21};
+    while (!w21.seen && mono_s() - t0 < 45)
+        receiver_step(&r, 1e12, watch_done, &w21);
+    cr_assert(w21.seen && !w21.cancelled, "job 21 did not complete after the cancel");
+    cr_assert_eq(run_cancel("20", out, sizeof out), 0, "weft cancel: %s", out);
+    cr_assert(strstr(out, "job 20 had already finished"), "%s", out);
+    cr_assert_eq(run_cancel("999", out, sizeof out), 1, "weft cancel: %s", out);
+    cr_assert(strstr(out, "unknown-id") && strstr(out, "999"), "%s", out);
+    receiver_down(&r);
+    coflow_workload_destroy(&wl);
+    unlink(log_path);
+    /* Replayed from the journal, the job is still cancelled. */
+    stop_agent_and_server();
+    start_server4("--journal", cancel_journal, "--no-fsync", NULL);
+    rpc_client_t cl;
+    connect_to(&cl);
+    hello_client(&cl);
+    int64_t id = 20;
+    cr_assert_eq(rpc_client_watch(&cl, &id, 1), WEFT_OK);
+    done_watch_t again = {.job = 20};
+    while (!again.seen) /* job 21's job_done may come first */
+        watch_done(wait_type(&cl, "job_done"), &again);
+    cr_assert(again.cancelled, "job 20 is not cancelled after the journal's replay");
+    rpc_client_destroy(&cl);
+}
+
 /* ------------------------------------------------------------ compaction */
 
 /* n_jobs jobs of one coflow with flows_per_job flows from port 0 to port
@@ -1296,9 +1499,9 @@ static void wait_jobs_done(rpc_client_t *c, int64_t lo, int64_t hi)
     }
 }
 
-/* 200 jobs of 60 flows are registered and jobs 1 to 189 completed (job 0
- * is left waiting at the front): the gateway drops them from its table and
- * rewrites its journal smaller. Restarted from that journal, it still knows
+/* 200 jobs of 60 flows are registered, job 1 cancelled and jobs 2 to 189
+ * completed (job 0 is left waiting at the front): the gateway drops them
+ * from its table and rewrites its journal smaller. Restarted from that journal, it still knows
  * the 189 (a re-sent registration is a duplicate with the same first flow
  * id, watch answers with job_done, a late report about their flows is
  * ignored) and the 11 kept jobs keep their flow ids and complete. */
@@ -1328,8 +1531,10 @@ Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_jo
     cr_assert_gt(before, (long)RPC_JOURNAL_REWRITE_MIN, "journal only %ld bytes", before);
     connect_to(&ag);
     hello_agent0(&ag);
+    cr_assert_eq(rpc_client_cancel(&cl, 1000, 7001), WEFT_OK);
+    wait_type(&cl, "ack");
     uint64_t fids[FLOWS];
-    for (int j = 1; j < DONE; j++) {
+    for (int j = 2; j < DONE; j++) {
         for (int f = 0; f < FLOWS; f++)
             fids[f] = first[j] + (uint64_t)f;
         cr_assert_eq(rpc_client_done(&ag, -1, fids, FLOWS), WEFT_OK); /* no ack wanted */
@@ -1355,9 +1560,15 @@ Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_jo
     cr_assert(dup);
     cr_assert_eq(register_job(&cl, &wl, 0, &dup), first[0]); /* kept, in front */
     cr_assert(dup);
-    int64_t watch = 7005;
-    cr_assert_eq(rpc_client_watch(&cl, &watch, 1), WEFT_OK);
-    wait_jobs_done(&cl, 7005, 7006);
+    done_watch_t w5 = {.job = 7005}, w1 = {.job = 7001};
+    int64_t watch[2] = {7005, 7001};
+    cr_assert_eq(rpc_client_watch(&cl, watch, 2), WEFT_OK);
+    while (!w5.seen || !w1.seen) {
+        const msgpack_object *m = wait_type(&cl, "job_done");
+        watch_done(m, &w5);
+        watch_done(m, &w1);
+    }
+    cr_assert(!w5.cancelled && w1.cancelled); /* through the gone record */
     connect_to(&ag);
     hello_agent0(&ag);
     double sent = 50;
