@@ -126,6 +126,7 @@ struct coflow_srf_pairs {
     size_t *first[2];     /* [n_ports + 1] slabs, sized by the port's pairs */
     srf_head_t *lh[2];    /* [n_pairs] */
     size_t *nl[2];        /* [n_ports] */
+    uint32_t *pos[2];     /* [n_pairs] where the pair's head sits in its list */
     size_t n_live[2];     /* ports with a listed head */
     double *lkey;         /* [n_pairs] key of the pair's listed head */
     uint32_t *lf;         /* [n_pairs] the listed head, NONE if not listed */
@@ -160,7 +161,8 @@ void coflow_srf_pairs_free(coflow_srf_pairs_t *sp)
     if (!sp)
         return;
     void *all[] = {sp->flow_pair, sp->pair_src, sp->pair_dst, sp->first[0], sp->first[1],
-                   sp->lh[0], sp->lh[1], sp->nl[0], sp->nl[1], sp->lkey, sp->lf,
+                   sp->lh[0], sp->lh[1], sp->nl[0], sp->nl[1], sp->pos[0], sp->pos[1],
+                   sp->lkey, sp->lf,
                    sp->pstart, sp->heap, sp->hpos, sp->hn, sp->dirty, sp->dlist,
                    sp->rated, sp->rated_next, sp->seen, sp->kept, sp->old_rate,
                    sp->affected[0], sp->affected[1], sp->cand, sp->cand_tmp,
@@ -244,6 +246,8 @@ weft_err_t coflow_srf_pairs_new(coflow_srf_pairs_t **out, const coflow_state_t *
         sp->pair_dst = weft_calloc(a, sizeof *sp->pair_dst);
         sp->lh[0] = weft_calloc(a, sizeof *sp->lh[0]);
         sp->lh[1] = weft_calloc(a, sizeof *sp->lh[1]);
+        sp->pos[0] = weft_calloc(a, sizeof *sp->pos[0]);
+        sp->pos[1] = weft_calloc(a, sizeof *sp->pos[1]);
         sp->lkey = weft_calloc(a, sizeof *sp->lkey);
         sp->lf = weft_calloc(a, sizeof *sp->lf);
         sp->pstart = weft_calloc(n + 1, sizeof *sp->pstart);
@@ -255,7 +259,8 @@ weft_err_t coflow_srf_pairs_new(coflow_srf_pairs_t **out, const coflow_state_t *
         sp->old_rate = weft_calloc(a, sizeof *sp->old_rate);
         sp->cand = weft_calloc(a, sizeof *sp->cand);
         sp->cand_tmp = weft_calloc(a, sizeof *sp->cand_tmp);
-        if (!sp->pair_src || !sp->pair_dst || !sp->lh[0] || !sp->lh[1] || !sp->lkey ||
+        if (!sp->pair_src || !sp->pair_dst || !sp->lh[0] || !sp->lh[1] || !sp->pos[0] ||
+            !sp->pos[1] || !sp->lkey ||
             !sp->lf || !sp->pstart || !sp->hn || !sp->dirty || !sp->dlist || !sp->seen ||
             !sp->kept || !sp->old_rate || !sp->cand || !sp->cand_tmp)
             goto nomem;
@@ -364,28 +369,42 @@ static size_t heads_lower_bound(const srf_head_t *h, size_t n, double key, uint3
 }
 
 /* Pair p's head in port q's sorted list (side 0: q sends, 1: receives):
- * out under (okey, of) if `was`, in as `x` if `is`, with one move of the
- * heads in between (a rated head only moves up, usually a few places). */
-static void list_update(coflow_srf_pairs_t *sp, int side, uint32_t q, bool was, double okey,
-                        uint32_t of, bool is, srf_head_t x)
+ * out of its place if `was`, in as x if `is`, with one move of the heads in
+ * between; the moved heads' places are renumbered. A rated head only moves
+ * up, usually a few places: its new place is looked for by stepping up
+ * from the old one first. */
+static void list_update(coflow_srf_pairs_t *sp, int side, uint32_t q, uint32_t p, bool was,
+                        bool is, srf_head_t x)
 {
     srf_head_t *h = sp->lh[side] + sp->first[side][q];
+    uint32_t *pos = sp->pos[side];
     size_t n = sp->nl[side][q];
-    /* i: the old place (n when not listed); j: the new one counted with
-     * the old entry out */
-    size_t i = was ? heads_lower_bound(h, n, okey, of) : n;
+    size_t i = was ? pos[p] : n; /* the old place (n when not listed) */
+    size_t lo = i, hi = i; /* the places whose heads change */
     if (is) {
-        size_t j = heads_lower_bound(h, n, x.key, x.f);
-        if (j > i)
+        size_t j = i; /* the new place, counted with the old entry out */
+        while (j > 0 && i - j < 8 && key_before(x.key, x.f, h[j - 1].key, h[j - 1].f))
             j--;
+        if (j > 0 && i - j == 8 && key_before(x.key, x.f, h[j - 1].key, h[j - 1].f))
+            j = heads_lower_bound(h, j, x.key, x.f);
+        if (j == i && was && i + 1 < n && key_before(h[i + 1].key, h[i + 1].f, x.key, x.f))
+            j = i + heads_lower_bound(h + i + 1, n - i - 1, x.key, x.f); /* down */
         if (j < i)
             memmove(h + j + 1, h + j, (i - j) * sizeof *h);
         else if (j > i)
             memmove(h + i, h + i + 1, (j - i) * sizeof *h);
         h[j] = x;
+        lo = j < i ? j : i;
+        hi = j < i ? i : j;
+        if (!was)
+            hi = n;
     } else if (was) {
         memmove(h + i, h + i + 1, (n - i - 1) * sizeof *h);
+        hi = n - 1;
     }
+    size_t end = n + is - was; /* the list's new length */
+    for (size_t t = lo; t <= hi && t < end; t++)
+        pos[h[t].p] = (uint32_t)t;
     if (was != is) {
         sp->nl[side][q] = is ? n + 1 : n - 1;
         if (is && n == 0)
@@ -409,8 +428,8 @@ static void srf_pairs_refresh(coflow_srf_pairs_t *sp, const coflow_state_t *st)
             x.f = sp->heap[sp->pstart[p]];
             x.key = st->flow_remaining[x.f];
         }
-        list_update(sp, 0, sp->pair_src[p], was, sp->lkey[p], sp->lf[p], is, x);
-        list_update(sp, 1, sp->pair_dst[p], was, sp->lkey[p], sp->lf[p], is, x);
+        list_update(sp, 0, sp->pair_src[p], p, was, is, x);
+        list_update(sp, 1, sp->pair_dst[p], p, was, is, x);
         sp->lkey[p] = x.key;
         sp->lf[p] = x.f;
     }
