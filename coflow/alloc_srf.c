@@ -80,7 +80,8 @@ static void srf_allocate(coflow_state_t *st, const size_t *order, size_t n)
 const coflow_allocator_t coflow_alloc_srf = {
     .work_conserving = true,
     .name = "srf",
-    .description = "per-flow shortest remaining first (pFabric-like), ignores the order",
+    .description = "per-flow shortest remaining first (pFabric-like; ties: the lower flow "
+                   "index), ignores the order",
     .allocate = srf_allocate,
     .per_pair_srf = true,
 };
