@@ -25,18 +25,20 @@
  * calls:
  *  - each pair's open flows form a min-heap by (bytes left, index) in its
  *    slab of `heap`; the top is the head;
- *  - sender s lists the heads of its open pairs sorted by (key, flow) in
- *    heads[sfirst[s] .. + nlisted[s]), where key is the head's bytes left
- *    when it was listed; a pair whose head may have moved or changed since
- *    (it was rated, or a flow of it opened or closed) is marked dirty and
- *    listed afresh at the next decision, so at a walk every key is current.
- * The walk then takes, again and again, the smallest listed head whose two
- * ports have room: each sender's cursor skips its heads into full receivers
- * (ports only fill during a walk, so what is skipped stays skipped) and a
- * heap over the senders' cursors gives the smallest. The heads are thus
- * rated in the reference's order with the same arithmetic: the same rates,
- * bit for bit. A decision costs the dirty pairs times their sender's list
- * (at most the ports) plus the heads the cursors pass, not the open flows.
+ *  - every port lists the heads of its open pairs, as a sender in lh[0]
+ *    and as a receiver in lh[1], sorted by (key, flow), where key is the
+ *    head's bytes left when it was listed, and pos[side][p] is where pair
+ *    p's head sits; a pair whose head may have moved or changed since (it
+ *    was rated, or a flow of it opened or closed) is marked dirty and
+ *    listed afresh at the next decision, so at a walk every key is current;
+ *  - `rated` holds the last decision's rated heads, with their keys and
+ *    rates then.
+ * A decision walks the listed heads in order, as the reference walks the
+ * flows, but only those that can differ from the last decision (see
+ * coflow_srf_pairs_allocate): the heads it rates come in the reference's
+ * order with the same arithmetic, so the rates are the same bit for bit.
+ * It costs the changed pairs and the heads walked (on the FB trace about
+ * 130 and 265 a decision), not the open flows.
  */
 #include "alloc_internal.h"
 

@@ -378,7 +378,8 @@ typedef struct coflow_allocator {
 /* Per-flow shortest remaining first (the "srf" allocator) kept by
  * (sender, receiver) pair, for a driver that reports every flow opening and
  * closing: only the first flow of each pair in walk order can move, so a
- * decision walks the pairs' heads, re-sorting only the pairs that changed,
+ * decision walks the pairs' heads, and of those only the ones that can
+ * differ from the last decision, re-sorting only the pairs that changed,
  * instead of sorting every open flow (coflow/alloc_srf.c). It reads
  * st->flow_remaining, which the driver keeps exact for the flows it moved.
  * The driver opens every flow of a released coflow, closes every flow that
@@ -386,7 +387,7 @@ typedef struct coflow_allocator {
 typedef struct coflow_srf_pairs coflow_srf_pairs_t;
 
 /* For st's workload and fabric, every flow closed. EINVAL with 2^32 - 1
- * flows or ports or more; ENOMEM. O(flows + ports). */
+ * flows or 2^30 - 1 ports or more; ENOMEM. O(flows + ports). */
 weft_err_t coflow_srf_pairs_new(coflow_srf_pairs_t **out, const coflow_state_t *st);
 void coflow_srf_pairs_free(coflow_srf_pairs_t *sp);
 /* Flow f opens with st->flow_remaining[f] bytes left. O(log flows of its pair). */
@@ -395,8 +396,9 @@ void coflow_srf_pairs_open(coflow_srf_pairs_t *sp, const coflow_state_t *st, siz
 void coflow_srf_pairs_close(coflow_srf_pairs_t *sp, const coflow_state_t *st, size_t f);
 /* Sets the rates of every open flow as the srf allocator would over all of
  * them, under the allocator contract (coflow_allocator_t: rates from zero,
- * rated flows listed in st->rated). O(changed pairs x ports + heads walked
- * + ports log ports). */
+ * rated flows listed in st->rated). O(changed pairs x (log ports + places
+ * their heads move) + heads walked x log streams): the heads walked are the
+ * changed ones and those of ports that lost use since the last decision. */
 void coflow_srf_pairs_allocate(coflow_srf_pairs_t *sp, coflow_state_t *st);
 
 /* Max-min fair levels of flows grouped by (sender, receiver) pair: pair i
