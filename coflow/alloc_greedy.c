@@ -270,21 +270,6 @@ static inline __attribute__((always_inline)) void walk_group(coflow_state_t *st,
             room += (size_t)__builtin_popcountll(gm[y] & ~ofull[cw->os0 + y]);
         if (room == 0)
             return;
-        if (room <= 8) { /* few: list them instead of walking the group */
-            size_t *cand = st->touched + st->fab->n_ports;
-            size_t nc = list_local(st, gm, ofull, cw->obase, cw->os0, cw->onw, cw->olo, cand);
-            size_t nr = cw->co->n_receivers;
-            for (size_t k = 0; k < nc; k++) { /* other-side position -> flow */
-                size_t j = cand[k];
-                size_t cell = w->by_src ? gi * nr + j : j * nr + gi;
-                cand[k] = cw->gpos[st->pair_flow[cw->pairs + cell] - 1];
-            }
-            sort_positions(cand, nc); /* group order */
-            for (size_t k = 0; k < nc; k++)
-                if (walk_flow(st, w, grp[cand[k]]))
-                    return;
-            return;
-        }
     }
     for (size_t k = first; k < end; k++) {
         uint32_t o = other[k]; /* a full other port: walk_flow would pass */
