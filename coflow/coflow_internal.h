@@ -28,8 +28,8 @@ void coflow_keyctx_destroy(void *ctx);
  * plus the heaviest path below it (cp_below_s without its own iso_s). */
 double coflow_remaining_path(coflow_state_t *st, size_t c);
 
-/* Sorts a[0..m) ascending by key[a[i]] (by a[i] itself when key is NULL),
- * stably, without allocating: a bottom-up merge sort through buf[0..m). */
+/* Sorts a[0..m) ascending by (key[a[i]], a[i]) (by a[i] alone when key is
+ * NULL), without allocating: a bottom-up merge sort through buf[0..m). */
 void coflow_merge_sort_by(size_t *a, size_t *buf, size_t m, const double *key);
 
 /* Frees an incremental greedy memo (alloc_greedy.c); NULL is fine. */
