@@ -298,7 +298,8 @@ static inline void memo_group(struct coflow_greedy_memo *m, const cwalk_t *cw, s
  * group's set minus the full ports, in group order: the same flows, rates
  * and order as the plain walk, which visits the blocked flows too. With a
  * memo, every group's entries are recorded (memo_group). */
-static void walk_coflow(coflow_state_t *st, size_t c, struct coflow_greedy_memo *memo)
+static inline __attribute__((always_inline)) void walk_coflow(coflow_state_t *st, size_t c,
+                                                              struct coflow_greedy_memo *memo)
 {
     cwalk_t cw;
     if (!walk_begin(st, c, &cw, memo))
@@ -336,6 +337,15 @@ static void walk_coflow(coflow_state_t *st, size_t c, struct coflow_greedy_memo 
         if (memo)
             memo_group(memo, &cw, cw.lo + gi, base, s);
     }
+}
+
+/* The pass from zero and the incremental one's full walk, each compiled
+ * with its memo known (NULL: no recording at all). */
+static void walk_coflow_plain(coflow_state_t *st, size_t c) { walk_coflow(st, c, NULL); }
+
+static void walk_coflow_memo(coflow_state_t *st, size_t c, struct coflow_greedy_memo *memo)
+{
+    walk_coflow(st, c, memo);
 }
 
 /* ------------------------------------------------- incremental greedy */
@@ -729,7 +739,7 @@ void alloc_greedy_pass(coflow_state_t *st, const size_t *order, size_t n)
     struct coflow_greedy_memo *m = st->greedy_memo;
     if (!m) {
         for (size_t i = 0; i < n; i++)
-            walk_coflow(st, order[i], NULL);
+            walk_coflow_plain(st, order[i]);
         return;
     }
     memo_begin(st, m, order, n);
@@ -745,7 +755,7 @@ void alloc_greedy_pass(coflow_state_t *st, const size_t *order, size_t n)
         } else if (walk_coflow_groups(st, m, c)) {
             m->n_grouped++;
         } else {
-            walk_coflow(st, c, m);
+            walk_coflow_memo(st, c, m);
             m->n_walked++;
             memo_compare(st, m, c, s0);
         }
