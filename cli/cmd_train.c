@@ -18,7 +18,8 @@
 
 /* The heuristics a learned model must beat (each with its paper's allocator). */
 static const char *const heuristics[] = {"fifo", "scf",       "ncf", "lcf",   "sebf",
-                                         "aalo", "sincronia", "wcp", "jsebf", NULL};
+                                         "aalo", "sincronia", "wcp", "jsebf",
+                                         "jsebf-cp", NULL};
 
 static void usage(FILE *out)
 {
