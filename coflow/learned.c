@@ -33,8 +33,9 @@
  *      longer remaining path (remaining_iso + cp_below_s - iso_s), then
  *      release time, then index, go through attn_forward_infer;
  *      a model with a teacher prior (model.prior > 0) adds prior ×
- *      −log(job remaining work / weight), jsebf's key unquantised, so the
- *      network learns a correction to jsebf's order.
+ *      −log(job remaining work / weight), jsebf's key unquantised, plus
+ *      prior_path × log(the coflow's remaining path), so the network
+ *      learns a correction to (nearly) jsebf-cp's order.
  *   6. order: attn_argsort_desc (ties to the lower row, i.e. the longer
  *      path, then earlier release, then lower index: an untrained
  *      residual, whose scores tie inside a job, is jsebf-cp's order).
@@ -85,7 +86,8 @@
 /* Bumped when the meaning of the features changes; a model trained on
  * another feature set is refused. */
 #define LEARNED_FEATURE_SET 4 /* 3: 2 plus the teacher prior "learned.prior";
-                                 4: rows (and so ties) by remaining path */
+                                 4: rows (and so ties) by remaining path, and
+                                 the path prior "learned.prior_path" */
 
 static const char *const feature_names[LF] = {
     "total_bytes", "remaining_bytes", "flows",        "senders",      "receivers",
@@ -308,6 +310,7 @@ weft_err_t coflow_learned_model_to_file(const coflow_learned_model_t *m, attn_mo
     WEFT_CHECK(attn_model_set_vector(mf, "feat.mean", m->mean, LF));
     WEFT_CHECK(attn_model_set_vector(mf, "feat.std", m->std, LF));
     WEFT_CHECK(attn_model_set_vector(mf, "learned.prior", &m->prior, 1));
+    WEFT_CHECK(attn_model_set_vector(mf, "learned.prior_path", &m->prior_path, 1));
 cleanup:
     return err;
 }
@@ -364,14 +367,20 @@ weft_err_t coflow_learned_model_copy(coflow_learned_model_t *dst,
     memcpy(dst->std, src->std, sizeof dst->std);
     dst->set_changes_only = src->set_changes_only;
     dst->prior = src->prior;
+    dst->prior_path = src->prior_path;
     return WEFT_OK;
 }
 
-weft_err_t coflow_learned_model_make_residual(coflow_learned_model_t *m, double prior)
+weft_err_t coflow_learned_model_make_residual(coflow_learned_model_t *m, double prior,
+                                              double prior_path)
 {
     if (!(prior > 0) || !isfinite(prior))
         return weft_fail(WEFT_EINVAL, "teacher prior weight %g, expected finite and > 0", prior);
+    if (!(prior_path >= 0) || !isfinite(prior_path))
+        return weft_fail(WEFT_EINVAL, "path prior weight %g, expected finite and >= 0",
+                         prior_path);
     m->prior = (float)prior;
+    m->prior_path = (float)prior_path;
     memset(m->ap.head_w, 0, m->acfg.M * sizeof *m->ap.head_w);
     m->ap.head_b[0] = 0;
     return WEFT_OK;
@@ -405,14 +414,16 @@ static weft_err_t load_vector(const attn_model_file_t *mf, const char *name, flo
     return WEFT_OK;
 }
 
-static weft_err_t load_prior(const attn_model_file_t *mf, float *prior)
+/* Reads the one-entry vector `name` (learned.prior, learned.prior_path). */
+static weft_err_t load_prior(const attn_model_file_t *mf, const char *name, float *prior)
 {
-    const attn_model_vec_t *v = attn_model_find_vector(mf, "learned.prior");
+    const attn_model_vec_t *v = attn_model_find_vector(mf, name);
     if (!v)
-        return weft_fail(WEFT_ENOTFOUND, "model has no vector learned.prior");
+        return weft_fail(WEFT_ENOTFOUND, "model has no vector %s", name);
     if (v->n != 1 || !isfinite(v->data[0]) || v->data[0] < 0)
-        return weft_fail(WEFT_EINVAL, "model's learned.prior has %zu entries (first %g), "
-                         "expected one finite number >= 0", v->n, v->n ? (double)v->data[0] : 0.0);
+        return weft_fail(WEFT_EINVAL, "model's %s has %zu entries (first %g), "
+                         "expected one finite number >= 0", name, v->n,
+                         v->n ? (double)v->data[0] : 0.0);
     *prior = v->data[0];
     return WEFT_OK;
 }
@@ -466,7 +477,9 @@ weft_err_t coflow_learned_model_from_file(coflow_learned_model_t *m,
     if (!err)
         err = load_vector(mf, "feat.std", m->std, true);
     if (!err)
-        err = load_prior(mf, &m->prior);
+        err = load_prior(mf, "learned.prior", &m->prior);
+    if (!err)
+        err = load_prior(mf, "learned.prior_path", &m->prior_path);
     if (err) {
         weft_wrap(err, "%s: ", path);
         coflow_learned_model_destroy(m);
@@ -865,7 +878,9 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
             const coflow_coflow_t *co = &wl->coflows[c->ids_copy[i]];
             double key = c->job_work[c->node_job[c->node_of[c->ids_copy[i]]]] /
                          wl->jobs[co->job].weight;
-            c->acache.scores[i] -= (weft_real_t)(c->m->prior * log(key > 1e-9 ? key : 1e-9));
+            double path = c->path[c->ids_copy[i]];
+            c->acache.scores[i] -= (weft_real_t)(c->m->prior * log(key > 1e-9 ? key : 1e-9) -
+                                                 c->m->prior_path * log(path > 1e-9 ? path : 1e-9));
         }
     double t3 = mono_s();
 

@@ -293,9 +293,19 @@ Test(learned, untrained_residual_of_the_teacher_is_jsebf_cp)
     coflow_learned_model_t m;
     cr_assert_eq(coflow_learned_model_random(&m, 3), WEFT_OK);
     cr_assert_eq(coflow_learned_model_save(&m, plain), WEFT_OK, "%s", weft_last_error());
-    cr_assert_eq(coflow_learned_model_make_residual(&m, 0), WEFT_EINVAL);
+    cr_assert_eq(coflow_learned_model_make_residual(&m, 0, 0), WEFT_EINVAL);
     cr_assert(strstr(weft_last_error(), "prior weight 0"), "%s", weft_last_error());
-    cr_assert_eq(coflow_learned_model_make_residual(&m, 2.5), WEFT_OK);
+    cr_assert_eq(coflow_learned_model_make_residual(&m, 2.5, -1), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "path prior weight -1"), "%s", weft_last_error());
+    cr_assert_eq(coflow_learned_model_make_residual(&m, 2.5, 0.75), WEFT_OK);
+    cr_assert_eq(coflow_learned_model_save(&m, path), WEFT_OK, "%s", weft_last_error());
+    coflow_learned_model_t back;
+    cr_assert_eq(coflow_learned_model_load(&back, path), WEFT_OK, "%s", weft_last_error());
+    cr_assert(back.prior == 2.5f && back.prior_path == 0.75f, "priors %g %g after a round trip",
+              (double)back.prior, (double)back.prior_path);
+    coflow_learned_model_destroy(&back);
+    /* the path prior off: exact ties inside a job, broken by the row order */
+    cr_assert_eq(coflow_learned_model_make_residual(&m, 2.5, 0), WEFT_OK);
     cr_assert_eq(coflow_learned_model_save(&m, path), WEFT_OK, "%s", weft_last_error());
     coflow_learned_model_destroy(&m);
     netsim_result_t teacher, res, rnd, jsebf;
@@ -332,6 +342,10 @@ Test(learned, older_feature_set_and_bad_prior_are_refused)
     cr_assert_eq(attn_model_set_vector(&mf, "learned.prior", bad, 2), WEFT_OK);
     cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
     expect_error(path, WEFT_EINVAL, "learned.prior has 2 entries", NULL);
+    cr_assert_eq(attn_model_set_vector(&mf, "learned.prior", bad + 1, 1), WEFT_OK);
+    cr_assert_eq(attn_model_set_vector(&mf, "learned.prior_path", bad, 1), WEFT_OK);
+    cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
+    expect_error(path, WEFT_EINVAL, "learned.prior_path", ">= 0");
     attn_model_destroy(&mf);
 }
 
