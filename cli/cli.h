@@ -20,6 +20,7 @@ int cmd_sim(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 

@@ -22,6 +22,7 @@ static const command_t commands[] = {
     {"serve", cmd_serve, "run the live gateway: online scheduling for real transfers"},
     {"agent", cmd_agent, "move a port's real bytes at the rates the gateway assigns"},
     {"submit", cmd_submit, "register a workload's jobs with the gateway and time them"},
+    {"cancel", cmd_cancel, "cancel jobs registered with the gateway"},
     {"train", cmd_train, "train the learned policy in the emulator"},
     {"eval", cmd_eval, "compare the learned policy with every heuristic over many workloads"},
 };

@@ -370,7 +370,34 @@ typedef struct coflow_allocator {
     bool per_pair_fair;        /* per-flow max-min fair, blind to the order:
                                   a driver may rate whole (sender, receiver)
                                   pairs with coflow_fair_levels instead */
+    bool per_pair_srf;         /* per-flow shortest remaining first, blind to
+                                  the order: a driver may decide with a
+                                  coflow_srf_pairs_t instead (same rates) */
 } coflow_allocator_t;
+
+/* Per-flow shortest remaining first (the "srf" allocator) kept by
+ * (sender, receiver) pair, for a driver that reports every flow opening and
+ * closing: only the first flow of each pair in walk order can move, so a
+ * decision walks the pairs' heads, re-sorting only the pairs that changed,
+ * instead of sorting every open flow (coflow/alloc_srf.c). It reads
+ * st->flow_remaining, which the driver keeps exact for the flows it moved.
+ * The driver opens every flow of a released coflow, closes every flow that
+ * finishes, and lets only the rated flows move between decisions. */
+typedef struct coflow_srf_pairs coflow_srf_pairs_t;
+
+/* For st's workload and fabric, every flow closed. EINVAL with 2^32 - 1
+ * flows or ports or more; ENOMEM. O(flows + ports). */
+weft_err_t coflow_srf_pairs_new(coflow_srf_pairs_t **out, const coflow_state_t *st);
+void coflow_srf_pairs_free(coflow_srf_pairs_t *sp);
+/* Flow f opens with st->flow_remaining[f] bytes left. O(log flows of its pair). */
+void coflow_srf_pairs_open(coflow_srf_pairs_t *sp, const coflow_state_t *st, size_t f);
+/* Open flow f closes (finished). O(log flows of its pair). */
+void coflow_srf_pairs_close(coflow_srf_pairs_t *sp, const coflow_state_t *st, size_t f);
+/* Sets the rates of every open flow as the srf allocator would over all of
+ * them, under the allocator contract (coflow_allocator_t: rates from zero,
+ * rated flows listed in st->rated). O(changed pairs x ports + heads walked
+ * + ports log ports). */
+void coflow_srf_pairs_allocate(coflow_srf_pairs_t *sp, coflow_state_t *st);
 
 /* Max-min fair levels of flows grouped by (sender, receiver) pair: pair i
  * joins ports pair_src[i] (sending) and pair_dst[i] (receiving) and holds

@@ -39,8 +39,8 @@ double coflow_job_work(coflow_state_t *st, size_t j);
 void coflow_sort_job_then_path(const coflow_state_t *st, const coflow_keyctx_t *k, size_t *ids,
                                size_t n);
 
-/* Sorts a[0..m) ascending by key[a[i]] (by a[i] itself when key is NULL),
- * stably, without allocating: a bottom-up merge sort through buf[0..m). */
+/* Sorts a[0..m) ascending by (key[a[i]], a[i]) (by a[i] alone when key is
+ * NULL), without allocating: a bottom-up merge sort through buf[0..m). */
 void coflow_merge_sort_by(size_t *a, size_t *buf, size_t m, const double *key);
 
 /* Orderings. */

@@ -155,6 +155,13 @@ typedef struct {
     double *lv_cnt;    /* [n_pairs] coflow_fair_levels' counts in, levels out */
     size_t n_pmoving;  /* active pairs with a positive rate */
 
+    /* srf by pairs (an allocator with per_pair_srf, unless eager_pacing):
+     * decisions by coflow_srf_pairs_allocate, which walks the heads of the
+     * (sender, receiver) pairs instead of sorting every open flow; flows
+     * move and finish as usual (run[], advance). NULL otherwise. */
+    coflow_srf_pairs_t *srf;
+    moving_t *srf_chk; /* [n_flows] check: the fast decision, kept aside */
+
     double tick_s, tick0;
     double moved; /* integral of all rates over time, bytes */
     double *chk_out, *chk_in; /* [n_ports] zero between uses */
@@ -283,6 +290,8 @@ static void sim_free(sim_t *s)
     free(s->lv_src);
     free(s->lv_dst);
     free(s->lv_cnt);
+    coflow_srf_pairs_free(s->srf);
+    free(s->srf_chk);
 }
 
 static weft_err_t pairs_setup(sim_t *s);
@@ -392,6 +401,13 @@ static weft_err_t sim_setup(sim_t *s)
         err = pairs_setup(s);
         if (err)
             return err;
+    }
+    if (s->alloc->per_pair_srf && !s->opts->eager_pacing) {
+        err = coflow_srf_pairs_new(&s->srf, &s->st);
+        if (err)
+            return err;
+        if (s->opts->check && !(s->srf_chk = weft_calloc(nf ? nf : 1, sizeof *s->srf_chk)))
+            return weft_fail(WEFT_ENOMEM, "out of memory for the srf check (%zu flows)", nf);
     }
     if (s->ord->create) {
         err = s->ord->create(&s->ctx, &s->st);
@@ -866,6 +882,9 @@ static void take_releases(sim_t *s, double now)
         if (s->pairf)
             for (size_t k = 0; k < s->wl->coflows[p.c].n_flows; k++)
                 pair_open(s, s->wl->coflows[p.c].first_flow + k);
+        if (s->srf)
+            for (size_t k = 0; k < s->wl->coflows[p.c].n_flows; k++)
+                coflow_srf_pairs_open(s->srf, &s->st, s->wl->coflows[p.c].first_flow + k);
         s->n_open_total += s->wl->coflows[p.c].n_flows;
         /* Releases come in time order, so this is almost always an append. */
         size_t i = s->n_active++;
@@ -963,6 +982,8 @@ static void finish_done_flows(sim_t *s)
         moving_t *m = &s->done[k];
         s->n_open_total--;
         double anchor = s->st.flow_remaining[m->f];
+        if (s->srf)
+            coflow_srf_pairs_close(s->srf, &s->st, m->f);
         bool last = coflow_state_finish_flow(&s->st, m->f);
         if (s->lazy) /* after finish_flow, which edits the cache its own way */
             lazy_finish_flow(s, m->f, m->c, anchor);
@@ -1153,6 +1174,41 @@ static void lazy_collect(sim_t *s)
     s->next_finish_dt = best;
 }
 
+/* --check under srf by pairs: the same decision recomputed the reference
+ * way (the srf allocator sorting every open flow) must rate the same flows
+ * at the same rates (within 1e-9); the fast decision is then put back. */
+static void srf_check(sim_t *s)
+{
+    coflow_state_t *st = &s->st;
+    size_t n = st->n_rated, bad = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t f = st->rated[k];
+        s->srf_chk[k] = (moving_t){f, st->flow_coflow[f], st->flow_rate[f], 0};
+        st->flow_rate[f] = 0;
+    }
+    st->n_rated = 0;
+    s->alloc->allocate(st, s->ids, s->n_active);
+    for (size_t k = 0; k < n && !bad; k++) {
+        size_t f = s->srf_chk[k].f;
+        double r = s->srf_chk[k].rate, ref = st->flow_rate[f];
+        double cap = fmin(s->fab->cap_out[s->wl->flows[f].src],
+                          s->fab->cap_in[s->wl->flows[f].dst]);
+        if (fabs(ref - r) > 1e-9 * r + 1e-9 * cap && !bad++)
+            violation(s, "t=%.9g s: srf by pairs gives flow %zu %.17g bytes/s, the srf "
+                      "allocator over every open flow %.17g", st->now, f, r, ref);
+    }
+    if (!bad && st->n_rated != n) /* each of the n has a rate in both: the rest differ */
+        violation(s, "t=%.9g s: srf by pairs rates %zu flows, the srf allocator over every "
+                  "open flow %zu", st->now, n, st->n_rated);
+    for (size_t k = 0; k < st->n_rated; k++)
+        st->flow_rate[st->rated[k]] = 0;
+    for (size_t k = 0; k < n; k++) {
+        st->rated[k] = s->srf_chk[k].f;
+        st->flow_rate[s->srf_chk[k].f] = s->srf_chk[k].rate;
+    }
+    st->n_rated = n;
+}
+
 /* Orders the active coflows, allocates rates from zero and rebuilds run[]. */
 static weft_err_t decide(sim_t *s)
 {
@@ -1174,7 +1230,13 @@ static weft_err_t decide(sim_t *s)
     memcpy(s->ids, s->active, s->n_active * sizeof *s->ids);
     s->ord->order(s->ctx, st, s->ids, s->n_active);
     st->n_rated = 0;
-    s->alloc->allocate(st, s->ids, s->n_active);
+    if (s->srf) {
+        coflow_srf_pairs_allocate(s->srf, st);
+        if (s->opts->check)
+            srf_check(s);
+    } else {
+        s->alloc->allocate(st, s->ids, s->n_active);
+    }
     s->res->n_decisions++;
     if (s->lazy) {
         for (size_t k = 0; k < st->n_rated; k++) {

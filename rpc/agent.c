@@ -365,7 +365,25 @@ static weft_err_t apply_schedule(agent_t *a, const msgpack_object *m)
         if (rate == 0)
             f->tokens = 0; /* a paused flow does not keep credit */
     }
-    return WEFT_OK;
+    const msgpack_object *drop = rpc_map_get(m, "drop"); /* flows of cancelled jobs */
+    if (!drop)
+        return WEFT_OK;
+    if (drop->type != MSGPACK_OBJECT_ARRAY)
+        return weft_fail(WEFT_EPROTO, "schedule: field 'drop' is not an array");
+    for (uint32_t i = 0; i < drop->via.array.size; i++) {
+        int64_t fid;
+        if (!rpc_obj_int(&drop->via.array.ptr[i], &fid))
+            return weft_fail(WEFT_EPROTO, "schedule: drop entry #%u is not a flow id", i);
+        aflow_t *f = find_flow(a, (uint64_t)fid);
+        if (!f || f->done)
+            continue;
+        /* stopped, never reported, forgotten with the acknowledged ones */
+        f->done = f->done_reported = f->done_acked = true;
+        f->rate = f->tokens = 0;
+        alog(a, "flow %lld: dropped at %.0f of %.0f bytes (job cancelled)", (long long)fid,
+             f->sent, f->bytes);
+    }
+    return prune_flows(a);
 }
 
 static weft_err_t gw_handle(agent_t *a, const msgpack_object *m)
@@ -399,11 +417,9 @@ static weft_err_t gw_handle(agent_t *a, const msgpack_object *m)
                     a->flows[i].done_acked = true;
         return prune_flows(a);
     } else if (!strcmp(type, "error")) {
-        const char *msg = "", *code = "";
-        size_t nm = 0, nc = 0;
-        rpc_get_str(m, "message", &msg, &nm);
-        rpc_get_str(m, "code", &code, &nc);
-        alog(a, "gateway error %.*s: %.*s", (int)nc, code, (int)nm, msg);
+        rpc_error_msg_t e;
+        rpc_msg_error(m, &e);
+        alog(a, "gateway error %s: %s", e.code, e.message);
     }
     return WEFT_OK;
 }

@@ -98,6 +98,17 @@ const char *rpc_msg_type(const msgpack_object *msg, char *buf, size_t n)
     return buf;
 }
 
+void rpc_msg_error(const msgpack_object *msg, rpc_error_msg_t *e)
+{
+    const char *s;
+    size_t n;
+    e->code[0] = e->message[0] = 0;
+    if (rpc_get_str(msg, "code", &s, &n) == WEFT_OK)
+        snprintf(e->code, sizeof e->code, "%.*s", (int)n, s);
+    if (rpc_get_str(msg, "message", &s, &n) == WEFT_OK)
+        snprintf(e->message, sizeof e->message, "%.*s", (int)n, s);
+}
+
 /* ------------------------------------------------------------ builders */
 
 #define BEGIN(c)                                                        \
@@ -181,6 +192,16 @@ weft_err_t rpc_client_watch(rpc_client_t *c, const int64_t *jobs, size_t n)
     rpc_pack_cstr(pk, "jobs"), msgpack_pack_array(pk, n);
     for (size_t i = 0; i < n; i++)
         msgpack_pack_int64(pk, jobs[i]);
+    return END(c);
+}
+
+weft_err_t rpc_client_cancel(rpc_client_t *c, int64_t seq, int64_t job)
+{
+    BEGIN(c);
+    msgpack_pack_map(pk, 3);
+    rpc_pack_cstr(pk, "type"), rpc_pack_cstr(pk, "cancel");
+    rpc_pack_cstr(pk, "seq"), msgpack_pack_int64(pk, seq);
+    rpc_pack_cstr(pk, "job"), msgpack_pack_int64(pk, job);
     return END(c);
 }
 

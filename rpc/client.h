@@ -54,6 +54,8 @@ weft_err_t rpc_client_progress(rpc_client_t *c, const uint64_t *fids, const doub
                                size_t n);
 weft_err_t rpc_client_done(rpc_client_t *c, int64_t seq, const uint64_t *fids, size_t n);
 weft_err_t rpc_client_watch(rpc_client_t *c, const int64_t *jobs, size_t n);
+/* Asks the gateway to cancel job `job` (acknowledged with seq). */
+weft_err_t rpc_client_cancel(rpc_client_t *c, int64_t seq, int64_t job);
 weft_err_t rpc_client_ping(rpc_client_t *c, int64_t seq);
 
 /* Packs job j of wl as the protocol's job map (rpc/job.c). */
@@ -81,6 +83,13 @@ int rpc_client_next(rpc_client_t *c, const msgpack_object **msg);
 int rpc_client_wait(rpc_client_t *c, double timeout_s, const msgpack_object **msg);
 /* The "type" of a message, or "" if it has none. */
 const char *rpc_msg_type(const msgpack_object *msg, char *buf, size_t n);
+/* The code and message of an "error" message, NUL-terminated (cut to fit;
+ * "" where missing). */
+typedef struct {
+    char code[32];
+    char message[512];
+} rpc_error_msg_t;
+void rpc_msg_error(const msgpack_object *msg, rpc_error_msg_t *e);
 
 /* --------------------------------------------------------------- submit */
 

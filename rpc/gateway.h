@@ -3,17 +3,17 @@
  * scheduler it runs (rpc_sched_t), its journal (rpc_journal_t) and the
  * libevent server (rpc_gateway_t) behind `weft serve`.
  *
- * The scheduler keeps the registered jobs in one workload (`all`: a flow's
- * gateway id is fid_base + its index there, so ids are the same after a
- * journal replay) and, for deciding, a compact workload of the jobs not yet
+ * The scheduler keeps the registered jobs in one workload (`all`; the flows of
+ * a job have consecutive gateway ids from its jfid, given out in
+ * registration order and the same after a journal replay) and, for deciding, a compact workload of the jobs not yet
  * finished (`live`) with the emulator's coflow_state_t over it: the very
  * orderings and allocators of coflow/ run on it, unchanged. The live state
  * is rebuilt when the set of unfinished jobs changes (a registration, a job
  * finishing) and updated in place by progress and completions otherwise.
  *
- * Compaction: once the finished jobs at the front of `all` are at least
- * half of it, rpc_sched_compact drops them (fid_base grows by their flows)
- * and keeps of each only its id, first flow id and JCT (`gone`), so a
+ * Compaction: once the finished jobs are at least half of `all`,
+ * rpc_sched_compact drops them, wherever they are (a job that never
+ * finishes holds back nothing but itself), and keeps of each only its id, first flow id and JCT (`gone`), so a
  * long-running gateway holds the jobs in flight, not every job it ever
  * saw; the journal is rewritten the same way when it has doubled
  * (rpc_journal_rewrite).
@@ -42,6 +42,8 @@ typedef struct {
     uint32_t cls;   /* priority class: rank of its coflow among the coflows its
                        sender sends for, in the policy's order (0 = first) */
     bool is_new;    /* the agent must be told dst, bytes and sent */
+    bool drop;      /* its job was cancelled: the agent stops it and forgets
+                       it (only fid and src are set) */
 } rpc_change_t;
 
 typedef struct {
@@ -54,14 +56,17 @@ typedef struct {
     coflow_fabric_t fab;                 /* owned: n_ports at port_rate */
     const coflow_ordering_t *ord;
     const coflow_allocator_t *alloc;
-    coflow_workload_t all;               /* the jobs registered since the last
-                                            compaction's first kept one, in order */
-    uint64_t fid_base;                   /* gateway id of all's flow 0: the flows
-                                            of jobs compacted away */
-    /* Jobs compacted away (finished), in registration order: */
+    coflow_workload_t all;               /* the jobs registered and not compacted
+                                            away, in registration order */
+    uint64_t next_fid;                   /* gateway id of the next flow registered;
+                                            ids below it not held by a job of all
+                                            are of jobs compacted away */
+    size_t n_jdone;                      /* jobs of all finished */
+    /* Jobs compacted away (finished), in the order they were dropped: */
     int64_t *gone_id;
     uint64_t *gone_fid;                  /* first flow id */
     double *gone_jct;                    /* seconds */
+    uint8_t *gone_cancelled;
     size_t n_gone, cap_gone;
     /* Job id -> index in all, or RPC_GONE | index in gone: open
      * addressing with linear probing, at most half full, no deletions. */
@@ -88,6 +93,8 @@ typedef struct {
     double *arrival_s, *finish_s;        /* gateway clock */
     size_t *left;                        /* coflows not yet done */
     uint8_t *jdone;
+    uint64_t *jfid;                      /* gateway id of its first flow */
+    uint8_t *jcancelled;                 /* finished by rpc_sched_cancel */
     size_t cap_j;
     rpc_timed_t *pend;                   /* releases and job ends waiting for
                                             compute time to pass */
@@ -103,6 +110,9 @@ typedef struct {
     /* outputs, consumed by the caller */
     rpc_change_t *changes;               /* of the last decision */
     size_t n_changes, cap_changes;
+    rpc_change_t *drops;                 /* announced flows of cancelled jobs,
+                                            for the next decision's changes */
+    size_t n_drops, cap_drops;
     int64_t *jobs_done;                  /* ids of jobs finished since the
                                             caller last cleared n_jobs_done */
     size_t n_jobs_done, cap_jobs_done;
@@ -124,14 +134,31 @@ size_t rpc_sched_find_job(const rpc_sched_t *s, int64_t id);
 bool rpc_sched_find_gone(const rpc_sched_t *s, int64_t id, uint64_t *first_fid, double *jct);
 /* Gateway id of the first flow of job j: its flows are first .. + n. */
 uint64_t rpc_sched_first_fid(const rpc_sched_t *s, size_t j);
-/* Drops the finished jobs at the front of all once they are at least half
- * of it (and at least min_jobs), keeping their ids, first flow ids and
- * JCTs in gone. Returns how many were dropped. O(jobs and flows kept), so
- * amortised O(1) per job. Call it where no job index is held (after the
- * decision's job_done pushes). */
+/* One past the gateway id of job j's last flow. */
+uint64_t rpc_sched_end_fid(const rpc_sched_t *s, size_t j);
+/* Index in all of the flow with gateway id fid: 1 and *f, 0 for a flow of a
+ * job compacted away, or ENOTFOUND for an id never given out. O(log jobs). */
+int rpc_sched_flow_index(const rpc_sched_t *s, uint64_t fid, size_t *f);
+/* Gateway id of flow f of all. */
+uint64_t rpc_sched_flow_gid(const rpc_sched_t *s, size_t f);
+/* Drops the finished jobs of all once they are at least half of it (and
+ * at least min_jobs), wherever they are, keeping their ids, first flow ids
+ * and JCTs in gone; the kept jobs keep their order and flow ids. Returns
+ * how many were dropped. O(jobs and flows kept), so amortised O(1) per job.
+ * Call it where no job index is held (after the decision's job_done
+ * pushes). */
 size_t rpc_sched_compact(rpc_sched_t *s, size_t min_jobs);
 /* Records job id as compacted away (a journal's "gone" record). */
-weft_err_t rpc_sched_add_gone(rpc_sched_t *s, int64_t id, uint64_t first_fid, double jct);
+weft_err_t rpc_sched_add_gone(rpc_sched_t *s, int64_t id, uint64_t first_fid, double jct,
+                              bool cancelled);
+/* Whether job id (held or compacted away) finished by being cancelled. */
+bool rpc_sched_cancelled(const rpc_sched_t *s, int64_t id);
+/* Cancels job id at now: its unfinished flows count as done, its waiting
+ * coflows are never released, it finishes now (in jobs_done), and the
+ * flows already announced to their agents are listed as drops in the next
+ * decision's changes. Returns 1, 0 if the job had already finished (held
+ * or compacted away: nothing changes), or ENOTFOUND. */
+int rpc_sched_cancel(rpc_sched_t *s, int64_t id, double now);
 /* Adds the single job of tmp (rpc_job_parse on s->fab), arrived at now; its roots are
  * released (after their compute time). *first_fid: its first flow id. */
 weft_err_t rpc_sched_commit_job(rpc_sched_t *s, const coflow_workload_t *tmp, double now,
@@ -142,8 +169,10 @@ weft_err_t rpc_sched_commit_job(rpc_sched_t *s, const coflow_workload_t *tmp, do
  * completion, then calls rpc_sched_finish), or an error: ENOTFOUND for an
  * unknown flow, EINVAL for one not released yet or more bytes than it has. */
 int rpc_sched_progress(rpc_sched_t *s, uint64_t fid, double sent);
-/* Validates a completion report: ENOTFOUND / EINVAL as above. */
-weft_err_t rpc_sched_check_done(const rpc_sched_t *s, uint64_t fid);
+/* Validates a completion report: 1 if it completes the flow (to be
+ * journaled), 0 if the flow is already done or of a job compacted away
+ * (ignored), or ENOTFOUND / EINVAL as above. */
+int rpc_sched_check_done(const rpc_sched_t *s, uint64_t fid);
 /* Flow fid finished at now (idempotent): releases children, finishes jobs
  * (their ids are appended to jobs_done). */
 weft_err_t rpc_sched_finish(rpc_sched_t *s, uint64_t fid, double now);
@@ -165,9 +194,9 @@ void rpc_sched_forget_port(rpc_sched_t *s, uint32_t src);
 
 /* An append-only file of frames (rpc.h framing), one record each:
  * {"r": "job", "job": <job map as registered>},
- * {"r": "done", "flows": [fid, ...]}, and, first in a rewritten journal,
- * {"r": "base", "fid": fid_base} and {"r": "gone", "jobs": [[id, first
- * fid, jct], ...]} for the jobs compacted away. */
+ * {"r": "done", "flows": [fid, ...]}, and in a rewritten journal
+ * {"r": "gone", "jobs": [[id, first fid, jct], ...]} for the jobs compacted
+ * away and {"r": "base", "fid": next flow id} where their ids are skipped. */
 typedef struct {
     int fd;          /* -1: no journal */
     char *path;

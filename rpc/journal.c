@@ -11,8 +11,9 @@
  *
  * Rewriting (compaction): once the file has doubled since it was last
  * written whole, the gateway replaces it with the records of its state -
- * the flow id base and the jobs compacted away, then every job it holds and
- * their done flows - through a temporary file renamed over it, so the file
+ * the jobs compacted away, then every job it holds (each preceded by a
+ * flow id base where compacted jobs' ids come before it) and their done
+ * flows - through a temporary file renamed over it, so the file
  * follows the jobs in flight rather than every job ever registered.
  */
 #include <errno.h>
@@ -175,23 +176,40 @@ static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s)
         if ((err = rpc_frame_end(b, mark, RPC_JOURNAL_MAX_RECORD)))                         \
             return err;                                                                     \
     } while (0)
-    FRAME(msgpack_pack_map(&pk, 2); rpc_pack_cstr(&pk, "r"); rpc_pack_cstr(&pk, "base");
-          rpc_pack_cstr(&pk, "fid"); msgpack_pack_uint64(&pk, s->fid_base));
+#define BASE(fid)                                                                           \
+    FRAME(msgpack_pack_map(&pk, 2); rpc_pack_cstr(&pk, "r"); rpc_pack_cstr(&pk, "base");    \
+          rpc_pack_cstr(&pk, "fid"); msgpack_pack_uint64(&pk, fid))
     enum { CHUNK = 16384 }; /* entries per record: well under the record cap */
     for (size_t g = 0; g < s->n_gone; g += CHUNK) {
         size_t n = s->n_gone - g < CHUNK ? s->n_gone - g : CHUNK;
         FRAME(msgpack_pack_map(&pk, 2); rpc_pack_cstr(&pk, "r"); rpc_pack_cstr(&pk, "gone");
               rpc_pack_cstr(&pk, "jobs"); msgpack_pack_array(&pk, n);
               for (size_t i = g; i < g + n; i++) {
-                  msgpack_pack_array(&pk, 3);
+                  msgpack_pack_array(&pk, s->gone_cancelled[i] ? 4 : 3);
                   msgpack_pack_int64(&pk, s->gone_id[i]);
                   msgpack_pack_uint64(&pk, s->gone_fid[i]);
                   msgpack_pack_double(&pk, s->gone_jct[i]);
+                  if (s->gone_cancelled[i]) msgpack_pack_true(&pk);
               });
     }
-    for (size_t j = 0; j < s->all.n_jobs; j++)
+    /* Replay gives a job the flow ids from the counter on; a base record
+     * moves the counter over the ids of jobs compacted away. */
+    uint64_t next = 0;
+    for (size_t j = 0; j < s->all.n_jobs; j++) {
+        if (s->jfid[j] != next)
+            BASE(s->jfid[j]);
         FRAME(msgpack_pack_map(&pk, 2); rpc_pack_cstr(&pk, "r"); rpc_pack_cstr(&pk, "job");
               rpc_pack_cstr(&pk, "job"); rpc_job_pack(&pk, &s->all, j));
+        next = rpc_sched_end_fid(s, j);
+    }
+    if (s->next_fid != next)
+        BASE(s->next_fid);
+    /* before the done records: replayed after them, a cancelled job's
+     * flows would finish it normally first */
+    for (size_t j = 0; j < s->all.n_jobs; j++)
+        if (s->jcancelled[j])
+            FRAME(msgpack_pack_map(&pk, 2); rpc_pack_cstr(&pk, "r"); rpc_pack_cstr(&pk, "cancel");
+                  rpc_pack_cstr(&pk, "job"); msgpack_pack_int64(&pk, s->all.jobs[j].id));
     for (size_t f = 0; f < s->all.n_flows;) {
         size_t n = 0, end = f;
         while (end < s->all.n_flows && n < CHUNK)
@@ -200,9 +218,10 @@ static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s)
             FRAME(msgpack_pack_map(&pk, 2); rpc_pack_cstr(&pk, "r"); rpc_pack_cstr(&pk, "done");
                   rpc_pack_cstr(&pk, "flows"); msgpack_pack_array(&pk, n);
                   for (size_t i = f; i < end; i++) if (s->fdone[i])
-                      msgpack_pack_uint64(&pk, s->fid_base + i));
+                      msgpack_pack_uint64(&pk, rpc_sched_flow_gid(s, i)));
         f = end;
     }
+#undef BASE
 #undef FRAME
     return WEFT_OK;
 }

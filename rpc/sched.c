@@ -3,12 +3,12 @@
  * orderings and allocators over jobs that arrive on the wire.
  *
  * Invariants:
- *  - `all` holds every job registered since the first one kept by the last
- *    compaction, in registration order, so a flow's gateway id (fid_base +
- *    its index in all) is the same after a journal replay; the
- *    per-flow/coflow/job arrays next to it are authoritative. Ids below
- *    fid_base are flows of finished jobs compacted away: reports about
- *    them are stale and ignored.
+ *  - `all` holds every registered job not compacted away, in registration
+ *    order; job j's flows have the gateway ids jfid[j] .. + its flows, so
+ *    jfid increases with j and an id is the same after a journal replay;
+ *    the per-flow/coflow/job arrays next to it are authoritative. Ids below
+ *    next_fid that no job of all holds are flows of finished jobs compacted
+ *    away: reports about them are stale and ignored.
  *  - When need_rebuild is false, `live` holds exactly the jobs of all not
  *    yet finished (in the same order) and `st` mirrors the authoritative
  *    arrays: a coflow ACTIVE in all is ACTIVE in st with the same release
@@ -102,7 +102,8 @@ void rpc_sched_destroy(rpc_sched_t *s)
                     s->arrival_s, s->finish_s, s->left, s->jdone, s->pend, s->l2g_flow,
                     s->l2g_coflow, s->l2g_job, s->ids, s->port_rank, s->port_last,
                     s->changes, s->jobs_done, s->gone_id, s->gone_fid, s->gone_jct,
-                    s->map_key, s->map_val};
+                    s->map_key, s->map_val, s->jfid, s->jcancelled, s->gone_cancelled,
+                    s->drops};
     for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
         free(ptrs[i]);
     memset(s, 0, sizeof *s);
@@ -192,21 +193,51 @@ bool rpc_sched_find_gone(const rpc_sched_t *s, int64_t id, uint64_t *first_fid, 
 
 uint64_t rpc_sched_first_fid(const rpc_sched_t *s, size_t j)
 {
-    return s->fid_base + s->all.coflows[s->all.jobs[j].first_coflow].first_flow;
+    return s->jfid[j];
 }
 
-/* Index in all of flow fid: 1 and *f, 0 for a flow of a job compacted
- * away, or ENOTFOUND. */
-static int flow_index(const rpc_sched_t *s, uint64_t fid, size_t *f)
+/* Index in all of job j's first flow (a job has at least one coflow). */
+static size_t job_first_flow(const coflow_workload_t *all, size_t j)
 {
-    if (fid < s->fid_base)
-        return 0;
-    if (fid - s->fid_base >= s->all.n_flows)
+    return all->coflows[all->jobs[j].first_coflow].first_flow;
+}
+
+static size_t job_end_flow(const coflow_workload_t *all, size_t j)
+{
+    return j + 1 < all->n_jobs ? job_first_flow(all, j + 1) : all->n_flows;
+}
+
+int rpc_sched_flow_index(const rpc_sched_t *s, uint64_t fid, size_t *f)
+{
+    if (fid >= s->next_fid)
         return weft_fail(WEFT_ENOTFOUND, "flow %llu does not exist (%llu flows registered)",
-                         (unsigned long long)fid,
-                         (unsigned long long)(s->fid_base + s->all.n_flows));
-    *f = (size_t)(fid - s->fid_base);
+                         (unsigned long long)fid, (unsigned long long)s->next_fid);
+    size_t lo = 0, hi = s->all.n_jobs; /* the first job with jfid > fid */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->jfid[mid] <= fid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return 0;
+    size_t j = lo - 1, first = job_first_flow(&s->all, j);
+    if (fid - s->jfid[j] >= job_end_flow(&s->all, j) - first)
+        return 0; /* after j's flows, before the next job's: compacted away */
+    *f = first + (size_t)(fid - s->jfid[j]);
     return 1;
+}
+
+uint64_t rpc_sched_end_fid(const rpc_sched_t *s, size_t j)
+{
+    return s->jfid[j] + (job_end_flow(&s->all, j) - job_first_flow(&s->all, j));
+}
+
+uint64_t rpc_sched_flow_gid(const rpc_sched_t *s, size_t f)
+{
+    size_t j = s->all.coflows[s->fcoflow[f]].job;
+    return s->jfid[j] + (f - job_first_flow(&s->all, j));
 }
 
 /* Appends job j of src to dst as a new job arrived at arrival_s, with the
@@ -278,11 +309,51 @@ static weft_err_t job_finished(rpc_sched_t *s, size_t j, double t)
     if (err)
         return err;
     s->jdone[j] = 1;
+    s->n_jdone++;
     s->finish_s[j] = t;
     s->jobs_done[s->n_jobs_done++] = s->all.jobs[j].id;
     s->need_rebuild = true; /* drop it from the live state */
     s->dirty = true;
     return WEFT_OK;
+}
+
+/* The arrays beside all, one entry per flow, coflow or job of it. */
+typedef struct {
+    void **arr[8];
+    size_t size[8], n;
+} side_arrays_t;
+
+#define SIDE(a) (d.arr[d.n] = (void **)&(a), d.size[d.n++] = sizeof *(a))
+
+static side_arrays_t flow_arrays(rpc_sched_t *s)
+{
+    side_arrays_t d = {.n = 0};
+    SIDE(s->sent), SIDE(s->fdone), SIDE(s->announced), SIDE(s->push_rate);
+    SIDE(s->push_cls), SIDE(s->fcoflow), SIDE(s->g2l);
+    return d;
+}
+
+static side_arrays_t coflow_arrays(rpc_sched_t *s)
+{
+    side_arrays_t d = {.n = 0};
+    SIDE(s->cstatus), SIDE(s->release_s), SIDE(s->ready_s), SIDE(s->parents_left);
+    SIDE(s->g2l_c);
+    return d;
+}
+
+static side_arrays_t job_arrays(rpc_sched_t *s)
+{
+    side_arrays_t d = {.n = 0};
+    SIDE(s->arrival_s), SIDE(s->finish_s), SIDE(s->left), SIDE(s->jdone), SIDE(s->jfid);
+    SIDE(s->jcancelled);
+    return d;
+}
+
+#undef SIDE
+
+static weft_err_t grow_side(side_arrays_t d, size_t *cap, size_t need)
+{
+    return grow_all(d.arr, d.size, d.n, cap, need);
 }
 
 weft_err_t rpc_sched_commit_job(rpc_sched_t *s, const coflow_workload_t *tmp, double now,
@@ -292,20 +363,9 @@ weft_err_t rpc_sched_commit_job(rpc_sched_t *s, const coflow_workload_t *tmp, do
     weft_err_t err = copy_job(all, tmp, 0, now);
     if (err)
         return err;
-    void **fa[] = {(void **)&s->sent, (void **)&s->fdone, (void **)&s->announced,
-                   (void **)&s->push_rate, (void **)&s->push_cls, (void **)&s->fcoflow,
-                   (void **)&s->g2l};
-    size_t fs[] = {sizeof *s->sent, 1, 1, sizeof *s->push_rate, sizeof *s->push_cls,
-                   sizeof *s->fcoflow, sizeof *s->g2l};
-    void **ca[] = {(void **)&s->cstatus, (void **)&s->release_s, (void **)&s->ready_s,
-                   (void **)&s->parents_left, (void **)&s->g2l_c};
-    size_t cs[] = {1, sizeof(double), sizeof(double), sizeof(size_t), sizeof(size_t)};
-    void **ja[] = {(void **)&s->arrival_s, (void **)&s->finish_s, (void **)&s->left,
-                   (void **)&s->jdone};
-    size_t js[] = {sizeof(double), sizeof(double), sizeof(size_t), 1};
-    if ((err = grow_all(fa, fs, 7, &s->cap_f, all->n_flows)) ||
-        (err = grow_all(ca, cs, 5, &s->cap_c, all->n_coflows)) ||
-        (err = grow_all(ja, js, 4, &s->cap_j, all->n_jobs)))
+    if ((err = grow_side(flow_arrays(s), &s->cap_f, all->n_flows)) ||
+        (err = grow_side(coflow_arrays(s), &s->cap_c, all->n_coflows)) ||
+        (err = grow_side(job_arrays(s), &s->cap_j, all->n_jobs)))
         return err; /* the job stays in all but is never released: ENOMEM is fatal */
     size_t j = all->n_jobs - 1;
     const coflow_job_t *job = &all->jobs[j];
@@ -313,6 +373,8 @@ weft_err_t rpc_sched_commit_job(rpc_sched_t *s, const coflow_workload_t *tmp, do
         return err;
     s->arrival_s[j] = now;
     s->left[j] = job->n_coflows;
+    s->jfid[j] = s->next_fid;
+    s->next_fid += all->n_flows - job_first_flow(all, j);
     for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
         const coflow_coflow_t *co = &all->coflows[c];
         s->cstatus[c] = COFLOW_WAITING;
@@ -423,7 +485,7 @@ static weft_err_t ensure_live(rpc_sched_t *s)
  * compacted away, or an error. */
 static int check_flow(const rpc_sched_t *s, uint64_t fid, size_t *f)
 {
-    int r = flow_index(s, fid, f);
+    int r = rpc_sched_flow_index(s, fid, f);
     if (r <= 0)
         return r;
     size_t c = s->fcoflow[*f];
@@ -435,11 +497,11 @@ static int check_flow(const rpc_sched_t *s, uint64_t fid, size_t *f)
     return 1;
 }
 
-weft_err_t rpc_sched_check_done(const rpc_sched_t *s, uint64_t fid)
+int rpc_sched_check_done(const rpc_sched_t *s, uint64_t fid)
 {
     size_t f;
     int r = check_flow(s, fid, &f);
-    return r < 0 ? (weft_err_t)r : WEFT_OK;
+    return r == 1 && s->fdone[f] ? 0 : r;
 }
 
 int rpc_sched_progress(rpc_sched_t *s, uint64_t gid, double sent)
@@ -522,7 +584,7 @@ static void release_if_ready(rpc_sched_t *s, size_t c, double now)
 weft_err_t rpc_sched_finish(rpc_sched_t *s, uint64_t gid, double now)
 {
     size_t fid = 0;
-    int r = flow_index(s, gid, &fid);
+    int r = rpc_sched_flow_index(s, gid, &fid);
     if (r == 1)
         release_if_ready(s, s->fcoflow[fid], now);
     if ((r = check_flow(s, gid, &fid)) <= 0)
@@ -543,6 +605,57 @@ weft_err_t rpc_sched_finish(rpc_sched_t *s, uint64_t gid, double now)
     if (coflow_state_finish_flow(&s->st, lf))
         return coflow_done(s, c, now);
     return WEFT_OK;
+}
+
+bool rpc_sched_cancelled(const rpc_sched_t *s, int64_t id)
+{
+    uint64_t v = map_get(s, id);
+    if (!v)
+        return false;
+    v--;
+    return v & RPC_GONE ? s->gone_cancelled[v & ~RPC_GONE] : s->jcancelled[v];
+}
+
+int rpc_sched_cancel(rpc_sched_t *s, int64_t id, double now)
+{
+    size_t j = rpc_sched_find_job(s, id);
+    uint64_t first;
+    double jct;
+    if (j == SIZE_MAX && !rpc_sched_find_gone(s, id, &first, &jct))
+        return weft_fail(WEFT_ENOTFOUND, "job %lld was never registered", (long long)id);
+    if (j == SIZE_MAX || s->jdone[j])
+        return 0;
+    const coflow_workload_t *all = &s->all;
+    const coflow_job_t *job = &all->jobs[j];
+    for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
+        const coflow_coflow_t *co = &all->coflows[c];
+        for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++) {
+            if (s->fdone[f])
+                continue;
+            s->fdone[f] = 1; /* later reports about it are stale */
+            if (!s->announced[f])
+                continue;
+            weft_err_t err = weft_grow((void **)&s->drops, &s->cap_drops, s->n_drops + 1,
+                                       sizeof *s->drops);
+            if (err)
+                return err;
+            s->drops[s->n_drops++] = (rpc_change_t){
+                .fid = rpc_sched_flow_gid(s, f), .src = all->flows[f].src, .drop = true};
+            s->announced[f] = 0;
+        }
+        s->cstatus[c] = COFLOW_DONE;
+    }
+    for (size_t i = 0; i < s->n_pend;) { /* its coming releases and end */
+        const rpc_timed_t *p = &s->pend[i];
+        if (p->job ? p->idx == j : all->coflows[p->idx].job == j)
+            s->pend[i] = s->pend[--s->n_pend];
+        else
+            i++;
+    }
+    s->left[j] = 0;
+    s->jcancelled[j] = 1;
+    weft_err_t err = job_finished(s, j, now);
+    return err ? (int)err : 1;
 }
 
 weft_err_t rpc_sched_tick(rpc_sched_t *s, double now)
@@ -573,7 +686,7 @@ static weft_err_t emit(rpc_sched_t *s, size_t gf, double rate, uint32_t cls)
         return err;
     const coflow_flow_t *f = &s->all.flows[gf];
     s->changes[s->n_changes++] = (rpc_change_t){
-        .fid = s->fid_base + gf, .src = f->src, .dst = f->dst, .bytes = f->bytes, .sent = s->sent[gf],
+        .fid = rpc_sched_flow_gid(s, gf), .src = f->src, .dst = f->dst, .bytes = f->bytes, .sent = s->sent[gf],
         .rate = rate, .cls = cls, .is_new = !s->announced[gf]};
     s->announced[gf] = 1;
     s->push_rate[gf] = rate;
@@ -587,6 +700,14 @@ weft_err_t rpc_sched_decide(rpc_sched_t *s, double now)
     s->n_changes = 0;
     if ((err = ensure_live(s)))
         return err;
+    if (s->n_drops > 0) {
+        if ((err = weft_grow((void **)&s->changes, &s->cap_changes, s->n_drops,
+                             sizeof *s->changes)))
+            return err;
+        memcpy(s->changes, s->drops, s->n_drops * sizeof *s->drops);
+        s->n_changes = s->n_drops;
+        s->n_drops = 0;
+    }
     coflow_state_t *st = &s->st;
     const coflow_workload_t *lv = &s->live;
     st->now = now;
@@ -640,7 +761,7 @@ static void forget(rpc_sched_t *s, size_t f)
 void rpc_sched_forget(rpc_sched_t *s, uint64_t fid)
 {
     size_t f = 0;
-    if (flow_index(s, fid, &f) == 1)
+    if (rpc_sched_flow_index(s, fid, &f) == 1)
         forget(s, f);
 }
 
@@ -657,12 +778,14 @@ void rpc_sched_forget_port(rpc_sched_t *s, uint32_t src)
 /* Room for need jobs in gone (its three arrays grow together). */
 static weft_err_t grow_gone(rpc_sched_t *s, size_t need)
 {
-    void **arrs[] = {(void **)&s->gone_id, (void **)&s->gone_fid, (void **)&s->gone_jct};
-    size_t sizes[] = {sizeof *s->gone_id, sizeof *s->gone_fid, sizeof *s->gone_jct};
-    return grow_all(arrs, sizes, 3, &s->cap_gone, need);
+    void **arrs[] = {(void **)&s->gone_id, (void **)&s->gone_fid, (void **)&s->gone_jct,
+                     (void **)&s->gone_cancelled};
+    size_t sizes[] = {sizeof *s->gone_id, sizeof *s->gone_fid, sizeof *s->gone_jct, 1};
+    return grow_all(arrs, sizes, 4, &s->cap_gone, need);
 }
 
-weft_err_t rpc_sched_add_gone(rpc_sched_t *s, int64_t id, uint64_t first_fid, double jct)
+weft_err_t rpc_sched_add_gone(rpc_sched_t *s, int64_t id, uint64_t first_fid, double jct,
+                              bool cancelled)
 {
     weft_err_t err = grow_gone(s, s->n_gone + 1);
     if (!err)
@@ -671,77 +794,114 @@ weft_err_t rpc_sched_add_gone(rpc_sched_t *s, int64_t id, uint64_t first_fid, do
         return err;
     s->gone_id[s->n_gone] = id;
     s->gone_fid[s->n_gone] = first_fid;
+    s->gone_cancelled[s->n_gone] = cancelled;
     s->gone_jct[s->n_gone++] = jct;
     return WEFT_OK;
 }
 
-/* Moves entries [k, n) of an array of elements of size sz to the front and
- * zeroes the k entries after them: commit_job relies on a new entry being
- * zero, as grow_all leaves it. */
-static void shift(void *a, size_t sz, size_t k, size_t n)
+/* Moves n entries of an array of elements of size sz from index from down
+ * to index to (to <= from). */
+static void move_down(void *a, size_t sz, size_t to, size_t from, size_t n)
 {
-    if (!a || k == 0)
-        return;
-    if (n > k)
-        memmove(a, (char *)a + k * sz, (n - k) * sz);
-    size_t keep = n > k ? n - k : 0;
-    memset((char *)a + keep * sz, 0, (n - keep) * sz);
+    if (to != from && n > 0)
+        memmove((char *)a + to * sz, (char *)a + from * sz, n * sz);
+}
+
+static void move_side(side_arrays_t d, size_t to, size_t from, size_t n)
+{
+    for (size_t i = 0; i < d.n; i++)
+        move_down(*d.arr[i], d.size[i], to, from, n);
+}
+
+/* Zeroes entries [from, to): commit_job relies on a new entry being zero,
+ * as grow_all leaves it. */
+static void zero_tail(void *a, size_t sz, size_t from, size_t to)
+{
+    if (a && to > from)
+        memset((char *)a + from * sz, 0, (to - from) * sz);
+}
+
+static void zero_side(side_arrays_t d, size_t from, size_t to)
+{
+    for (size_t i = 0; i < d.n; i++)
+        zero_tail(*d.arr[i], d.size[i], from, to);
 }
 
 size_t rpc_sched_compact(rpc_sched_t *s, size_t min_jobs)
 {
     coflow_workload_t *all = &s->all;
-    size_t k = 0;
-    while (k < all->n_jobs && s->jdone[k])
-        k++;
-    if (k == 0 || k < min_jobs || 2 * k < all->n_jobs)
+    size_t d = s->n_jdone, nj = all->n_jobs;
+    if (d == 0 || d < min_jobs || 2 * d < nj)
         return 0;
-    if (grow_gone(s, s->n_gone + k))
+    /* new index of each job (SIZE_MAX: dropped), for the pending events */
+    size_t *jnew = weft_calloc(nj, sizeof *jnew);
+    if (!jnew || grow_gone(s, s->n_gone + d)) {
+        free(jnew);
         return 0; /* out of memory: keep everything, try again later */
-    for (size_t j = 0; j < k; j++) /* existing ids, room made: cannot fail */
-        rpc_sched_add_gone(s, all->jobs[j].id, rpc_sched_first_fid(s, j),
-                           s->finish_s[j] - s->arrival_s[j]);
-    size_t nc = all->jobs[k - 1].first_coflow + all->jobs[k - 1].n_coflows;
-    size_t nf = nc < all->n_coflows ? all->coflows[nc].first_flow : all->n_flows;
-    size_t np = nc < all->n_coflows ? all->coflows[nc].first_parent : all->n_parents;
-    /* The kept jobs, coflows, flows and parents move to the front of all
-     * and of every array beside it; their indices drop by k, nc, nf, np. */
-    shift(all->jobs, sizeof *all->jobs, k, all->n_jobs);
-    shift(all->coflows, sizeof *all->coflows, nc, all->n_coflows);
-    shift(all->flows, sizeof *all->flows, nf, all->n_flows);
-    shift(all->parents, sizeof *all->parents, np, all->n_parents);
-    all->n_jobs -= k, all->n_coflows -= nc, all->n_flows -= nf, all->n_parents -= np;
-    for (size_t j = 0; j < all->n_jobs; j++) {
-        all->jobs[j].first_coflow -= nc;
-        map_put(s, all->jobs[j].id, j); /* an existing key: cannot fail */
     }
-    for (size_t c = 0; c < all->n_coflows; c++) {
-        all->coflows[c].job -= k;
-        all->coflows[c].first_flow -= nf;
-        all->coflows[c].first_parent -= np;
+    for (size_t i = 0; i < s->n_pend; i++) { /* (job, offset in it), as indices drop */
+        rpc_timed_t *p = &s->pend[i];
+        if (!p->job) {
+            size_t j = all->coflows[p->idx].job;
+            p->idx = (p->idx - all->jobs[j].first_coflow) * nj + j;
+        }
     }
-    for (size_t q = 0; q < all->n_parents; q++)
-        all->parents[q] -= nc;
-    size_t n_f = all->n_flows + nf, n_c = all->n_coflows + nc, n_j = all->n_jobs + k;
-    shift(s->sent, sizeof *s->sent, nf, n_f);
-    shift(s->fdone, 1, nf, n_f);
-    shift(s->announced, 1, nf, n_f);
-    shift(s->push_rate, sizeof *s->push_rate, nf, n_f);
-    shift(s->push_cls, sizeof *s->push_cls, nf, n_f);
-    shift(s->fcoflow, sizeof *s->fcoflow, nf, n_f);
-    for (size_t f = 0; f < all->n_flows; f++)
-        s->fcoflow[f] -= nc;
-    shift(s->cstatus, 1, nc, n_c);
-    shift(s->release_s, sizeof *s->release_s, nc, n_c);
-    shift(s->ready_s, sizeof *s->ready_s, nc, n_c);
-    shift(s->parents_left, sizeof *s->parents_left, nc, n_c);
-    shift(s->arrival_s, sizeof *s->arrival_s, k, n_j);
-    shift(s->finish_s, sizeof *s->finish_s, k, n_j);
-    shift(s->left, sizeof *s->left, k, n_j);
-    shift(s->jdone, 1, k, n_j);
-    for (size_t i = 0; i < s->n_pend; i++) /* only kept jobs have pending events */
-        s->pend[i].idx -= s->pend[i].job ? k : nc;
-    s->fid_base += nf;
+    /* Kept jobs slide down over the dropped ones, in order, with their
+     * coflows, flows and parents and every array beside them; wj, wc, wf,
+     * wp are where the next kept job's entries go. */
+    size_t wj = 0, wc = 0, wf = 0, wp = 0, nc = all->n_coflows, nf = all->n_flows,
+           np = all->n_parents;
+    side_arrays_t flows_side = flow_arrays(s), coflows_side = coflow_arrays(s),
+                  jobs_side = job_arrays(s);
+    for (size_t j = 0; j < nj; j++) {
+        coflow_job_t job = all->jobs[j];
+        size_t c0 = job.first_coflow, c1 = c0 + job.n_coflows;
+        size_t f0 = all->coflows[c0].first_flow, f1 = j + 1 < nj ? job_first_flow(all, j + 1) : nf;
+        size_t p0 = all->coflows[c0].first_parent,
+               p1 = c1 < nc ? all->coflows[c1].first_parent : np;
+        if (s->jdone[j]) { /* existing id, room made: cannot fail */
+            rpc_sched_add_gone(s, job.id, s->jfid[j], s->finish_s[j] - s->arrival_s[j],
+                               s->jcancelled[j]);
+            jnew[j] = SIZE_MAX;
+            continue;
+        }
+        jnew[j] = wj;
+        job.first_coflow = wc;
+        all->jobs[wj] = job;
+        map_put(s, job.id, wj); /* an existing key: cannot fail */
+        move_side(jobs_side, wj, j, 1);
+        for (size_t c = c0; c < c1; c++) {
+            coflow_coflow_t co = all->coflows[c];
+            co.job = wj;
+            co.first_flow -= f0 - wf;
+            co.first_parent -= p0 - wp;
+            all->coflows[wc + (c - c0)] = co;
+        }
+        move_side(coflows_side, wc, c0, c1 - c0);
+        for (size_t q = p0; q < p1; q++) /* a parent is of the same job */
+            all->parents[wp + (q - p0)] = all->parents[q] - (c0 - wc);
+        move_down(all->flows, sizeof *all->flows, wf, f0, f1 - f0);
+        move_side(flows_side, wf, f0, f1 - f0);
+        for (size_t f = wf; f < wf + (f1 - f0); f++)
+            s->fcoflow[f] -= c0 - wc;
+        wj++, wc += c1 - c0, wf += f1 - f0, wp += p1 - p0;
+    }
+    /* only kept jobs have pending events */
+    for (size_t i = 0; i < s->n_pend; i++) {
+        rpc_timed_t *p = &s->pend[i];
+        p->idx = p->job ? jnew[p->idx]
+                        : all->jobs[jnew[p->idx % nj]].first_coflow + p->idx / nj;
+    }
+    free(jnew);
+    zero_tail(all->jobs, sizeof *all->jobs, wj, nj);
+    zero_tail(all->coflows, sizeof *all->coflows, wc, nc);
+    zero_tail(all->flows, sizeof *all->flows, wf, nf);
+    zero_tail(all->parents, sizeof *all->parents, wp, np);
+    zero_side(flows_side, wf, nf);
+    zero_side(coflows_side, wc, nc);
+    zero_side(jobs_side, wj, nj);
+    all->n_jobs = wj, all->n_coflows = wc, all->n_flows = wf, all->n_parents = wp;
+    s->n_jdone = 0;
     s->need_rebuild = true; /* g2l and the live maps index the old layout */
-    return k;
+    return d;
 }

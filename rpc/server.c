@@ -341,11 +341,12 @@ static void send_ack(conn_t *c, int64_t seq, int64_t job, uint64_t first_fid, bo
 }
 
 /* Appends one journal record: {"r": "job", "job": job} when job is given,
- * else {"r": "done", "flows": fids[0..n)}. */
+ * {"r": "cancel", "job": id} when cancel_id is not INT64_MIN, else
+ * {"r": "done", "flows": fids[0..n)}. */
 static weft_err_t journal_record(rpc_gateway_t *gw, const msgpack_object *job,
-                                 const uint64_t *fids, size_t n)
+                                 int64_t cancel_id, const uint64_t *fids, size_t n)
 {
-    if (gw->journal.fd < 0 || (!job && n == 0))
+    if (gw->journal.fd < 0 || (!job && cancel_id == INT64_MIN && n == 0))
         return WEFT_OK;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -355,9 +356,12 @@ static weft_err_t journal_record(rpc_gateway_t *gw, const msgpack_object *job,
         msgpack_packer pk;
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
         msgpack_pack_map(&pk, 2);
-        rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, job ? "job" : "done");
+        bool cancel = !job && cancel_id != INT64_MIN;
+        rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, job ? "job" : cancel ? "cancel" : "done");
         if (job) {
             rpc_pack_cstr(&pk, "job"), msgpack_pack_object(&pk, *job);
+        } else if (cancel) {
+            pack_kv_int(&pk, "job", cancel_id);
         } else {
             rpc_pack_cstr(&pk, "flows"), msgpack_pack_array(&pk, n);
             for (size_t i = 0; i < n; i++)
@@ -410,7 +414,7 @@ static void handle_register(conn_t *c, const msgpack_object *m)
         return;
     }
     uint64_t first;
-    if ((err = journal_record(gw, job, NULL, 0)) ||
+    if ((err = journal_record(gw, job, INT64_MIN, NULL, 0)) ||
         (err = rpc_sched_commit_job(&gw->sched, &tmp, gw_now(gw), &first))) {
         coflow_workload_destroy(&tmp);
         return fatal(gw, err);
@@ -424,13 +428,11 @@ static void handle_register(conn_t *c, const msgpack_object *m)
 static weft_err_t own_flow(conn_t *c, uint64_t fid)
 {
     const rpc_sched_t *s = &c->gw->sched;
-    if (fid < s->fid_base) /* of a job compacted away: a stale report, ignored */
-        return WEFT_OK;
-    if (fid - s->fid_base >= s->all.n_flows)
-        return weft_fail(WEFT_ENOTFOUND, "flow %llu does not exist (%llu flows registered)",
-                         (unsigned long long)fid,
-                         (unsigned long long)(s->fid_base + s->all.n_flows));
-    uint32_t src = s->all.flows[fid - s->fid_base].src;
+    size_t f;
+    int r = rpc_sched_flow_index(s, fid, &f);
+    if (r <= 0) /* 0: of a job compacted away, a stale report, ignored */
+        return (weft_err_t)r;
+    uint32_t src = s->all.flows[f].src;
     if (src != (uint32_t)c->agent)
         return weft_fail(WEFT_EINVAL, "flow %llu is sent by agent %u, not by agent %lld",
                          (unsigned long long)fid, src, (long long)c->agent);
@@ -445,7 +447,7 @@ static const char *code_of(weft_err_t err)
 /* Completes fids[0..n): journal first, then the state. */
 static void complete(rpc_gateway_t *gw, const uint64_t *fids, size_t n)
 {
-    weft_err_t err = journal_record(gw, NULL, fids, n);
+    weft_err_t err = journal_record(gw, NULL, INT64_MIN, fids, n);
     for (size_t i = 0; !err && i < n; i++)
         err = rpc_sched_finish(&gw->sched, fids[i], gw_now(gw));
     if (err)
@@ -500,7 +502,7 @@ static void handle_progress(conn_t *c, const msgpack_object *m, bool done)
             reported = true;
             continue;
         }
-        if (done || r == 1)
+        if (r == 1) /* stale and repeated reports are not journaled */
             fin[n_fin++] = fid;
     }
     complete(gw, fin, n_fin);
@@ -514,14 +516,17 @@ static void handle_progress(conn_t *c, const msgpack_object *m, bool done)
 static void send_job_done(conn_t *c, int64_t id, double jct)
 {
     rpc_gateway_t *gw = c->gw;
+    bool cancelled = rpc_sched_cancelled(&gw->sched, id);
     size_t mark;
     rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3);
+    msgpack_pack_map(&pk, cancelled ? 4 : 3);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "job_done");
     pack_kv_int(&pk, "job", id);
     rpc_pack_cstr(&pk, "jct"), msgpack_pack_double(&pk, jct);
+    if (cancelled)
+        rpc_pack_cstr(&pk, "cancelled"), msgpack_pack_true(&pk);
     rpc_frame_end(&gw->out, mark, 0);
     conn_send(c);
 }
@@ -547,6 +552,38 @@ static void handle_watch(conn_t *c, const msgpack_object *m)
             conn_error(c, "unknown-id", weft_fail(WEFT_ENOTFOUND, "watch: job %lld was never "
                                                   "registered", (long long)id));
     }
+}
+
+/* Cancels a job: journaled, then applied; acknowledged after the pass's
+ * sync with "dup": true if it had already finished (nothing changes). */
+static void handle_cancel(conn_t *c, const msgpack_object *m)
+{
+    rpc_gateway_t *gw = c->gw;
+    rpc_sched_t *s = &gw->sched;
+    int64_t seq = 0, id;
+    weft_err_t err;
+    if ((err = rpc_get_int_opt(m, "seq", INT64_MIN, INT64_MAX, &seq)) ||
+        (err = rpc_get_int(m, "job", INT64_MIN, INT64_MAX, &id)))
+        return conn_fail(c, "protocol", "cancel: %s", weft_last_error());
+    size_t j = rpc_sched_find_job(s, id);
+    uint64_t first;
+    double jct;
+    if (j == SIZE_MAX && rpc_sched_find_gone(s, id, &first, &jct))
+        return send_ack(c, seq, id, first, true);
+    if (j == SIZE_MAX)
+        return conn_error(c, "unknown-id", weft_fail(WEFT_ENOTFOUND, "cancel: job %lld was "
+                                                     "never registered", (long long)id));
+    first = rpc_sched_first_fid(s, j);
+    if (s->jdone[j])
+        return send_ack(c, seq, id, first, true);
+    int r;
+    if ((err = journal_record(gw, NULL, id, NULL, 0)) ||
+        (r = rpc_sched_cancel(s, id, gw_now(gw))) < 0)
+        return fatal(gw, err ? err : (weft_err_t)r);
+    if (gw->o.log)
+        fprintf(gw->o.log, "weft serve: job %lld cancelled\n", (long long)id);
+    send_ack(c, seq, id, first, false);
+    request_decision(gw);
 }
 
 static void handle(conn_t *c, const msgpack_object *m)
@@ -580,6 +617,8 @@ static void handle(conn_t *c, const msgpack_object *m)
         return handle_progress(c, m, true);
     if (IS("watch"))
         return handle_watch(c, m);
+    if (IS("cancel"))
+        return handle_cancel(c, m);
     if (IS("hello"))
         return conn_fail(c, "protocol", "hello sent twice");
     conn_error(c, "unknown-type", weft_fail(WEFT_EPROTO, "unknown message type '%.*s'",
@@ -828,14 +867,16 @@ static int cmp_change(const void *a, const void *b)
 static void push_schedule(rpc_gateway_t *gw, conn_t *c, const rpc_change_t *ch, size_t n)
 {
     for (size_t a = 0; a < n; a += SCHEDULE_CHUNK) {
-        size_t b = a + SCHEDULE_CHUNK < n ? a + SCHEDULE_CHUNK : n, n_new = 0;
-        for (size_t i = a; i < b; i++)
+        size_t b = a + SCHEDULE_CHUNK < n ? a + SCHEDULE_CHUNK : n, n_new = 0, n_drop = 0;
+        for (size_t i = a; i < b; i++) {
             n_new += ch[i].is_new;
+            n_drop += ch[i].drop;
+        }
         size_t mark;
         rpc_frame_begin(&gw->out, &mark);
         msgpack_packer pk;
         msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, 3);
+        msgpack_pack_map(&pk, n_drop ? 4 : 3);
         rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "schedule");
         rpc_pack_cstr(&pk, "new"), msgpack_pack_array(&pk, n_new);
         for (size_t i = a; i < b; i++) {
@@ -847,12 +888,20 @@ static void push_schedule(rpc_gateway_t *gw, conn_t *c, const rpc_change_t *ch, 
             msgpack_pack_double(&pk, ch[i].bytes);
             msgpack_pack_double(&pk, ch[i].sent);
         }
+        /* a dropped flow is also listed at rate 0, so an agent that does
+         * not know "drop" at least stops sending it */
         rpc_pack_cstr(&pk, "flows"), msgpack_pack_array(&pk, b - a);
         for (size_t i = a; i < b; i++) {
             msgpack_pack_array(&pk, 3);
             msgpack_pack_uint64(&pk, ch[i].fid);
             msgpack_pack_double(&pk, ch[i].rate);
             msgpack_pack_uint32(&pk, ch[i].cls);
+        }
+        if (n_drop) {
+            rpc_pack_cstr(&pk, "drop"), msgpack_pack_array(&pk, n_drop);
+            for (size_t i = a; i < b; i++)
+                if (ch[i].drop)
+                    msgpack_pack_uint64(&pk, ch[i].fid);
         }
         if (rpc_frame_end(&gw->out, mark, gw->o.max_frame) == WEFT_OK)
             conn_send(c);
@@ -941,10 +990,11 @@ static weft_err_t replay(void *arg, const msgpack_object *rec)
         int64_t base;
         if ((err = rpc_get_int(rec, "fid", 0, INT64_MAX, &base)))
             return err;
-        if (gw->sched.all.n_jobs > 0 || gw->sched.n_gone > 0 || gw->sched.fid_base > 0)
-            return weft_fail(WEFT_EPARSE, "a 'base' record after jobs: only a rewritten "
-                             "journal's first record may set the flow id base");
-        gw->sched.fid_base = (uint64_t)base;
+        if ((uint64_t)base < gw->sched.next_fid) /* ids are never given out twice */
+            return weft_fail(WEFT_EPARSE, "a 'base' record moves the next flow id back from "
+                             "%llu to %lld", (unsigned long long)gw->sched.next_fid,
+                             (long long)base);
+        gw->sched.next_fid = (uint64_t)base;
         return WEFT_OK;
     }
     if (nr == 4 && !memcmp(r, "gone", 4)) {
@@ -956,16 +1006,27 @@ static weft_err_t replay(void *arg, const msgpack_object *rec)
             int64_t id;
             uint64_t fid;
             double jct;
-            if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 3 ||
+            if (e->type != MSGPACK_OBJECT_ARRAY ||
+                (e->via.array.size != 3 && e->via.array.size != 4) ||
                 !rpc_obj_int(&e->via.array.ptr[0], &id) ||
                 !entry_fid(&e->via.array.ptr[1], &fid) ||
                 !rpc_obj_num(&e->via.array.ptr[2], &jct))
                 return weft_fail(WEFT_EPARSE, "gone job #%u is not [job id, first flow id, "
-                                 "jct]", i);
-            if ((err = rpc_sched_add_gone(&gw->sched, id, fid, jct)))
+                                 "jct (, cancelled)]", i);
+            bool cancelled = e->via.array.size == 4 &&
+                             e->via.array.ptr[3].type == MSGPACK_OBJECT_BOOLEAN &&
+                             e->via.array.ptr[3].via.boolean;
+            if ((err = rpc_sched_add_gone(&gw->sched, id, fid, jct, cancelled)))
                 return err;
         }
         return WEFT_OK;
+    }
+    if (nr == 6 && !memcmp(r, "cancel", 6)) {
+        int64_t id;
+        if ((err = rpc_get_int(rec, "job", INT64_MIN, INT64_MAX, &id)))
+            return err;
+        int c = rpc_sched_cancel(&gw->sched, id, now);
+        return c < 0 ? (weft_err_t)c : WEFT_OK;
     }
     if (nr == 4 && !memcmp(r, "done", 4)) {
         const msgpack_object_array *a;

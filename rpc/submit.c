@@ -135,22 +135,24 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
                     js[j].done = true;
                     jct_s[j] = mono() - t0 - wl->jobs[j].arrival_s;
                     n_done++;
-                    if (o->out) {
+                    const msgpack_object *cancelled = rpc_map_get(m, "cancelled");
+                    if (o->out && cancelled && cancelled->type == MSGPACK_OBJECT_BOOLEAN &&
+                        cancelled->via.boolean) {
+                        fprintf(o->out, "job %lld cancelled after %.3f s\n", (long long)v,
+                                jct_s[j]);
+                        fflush(o->out);
+                    } else if (o->out) {
                         fprintf(o->out, "job %lld done: JCT %.3f s\n", (long long)v, jct_s[j]);
                         fflush(o->out);
                     }
                 }
         } else if (!strcmp(type, "error")) {
-            const char *msg = "", *code = "";
-            size_t nm = 0, nc = 0;
-            rpc_get_str(m, "message", &msg, &nm);
-            rpc_get_str(m, "code", &code, &nc);
-            if (nc == 11 && !memcmp(code, "invalid-job", 11))
-                WEFT_CHECK(weft_fail(WEFT_EINVAL, "the gateway refused a job: %.*s", (int)nm,
-                                     msg));
+            rpc_error_msg_t e;
+            rpc_msg_error(m, &e);
+            if (!strcmp(e.code, "invalid-job"))
+                WEFT_CHECK(weft_fail(WEFT_EINVAL, "the gateway refused a job: %s", e.message));
             if (log)
-                fprintf(log, "weft submit: gateway error %.*s: %.*s\n", (int)nc, code, (int)nm,
-                        msg);
+                fprintf(log, "weft submit: gateway error %s: %s\n", e.code, e.message);
         }
     }
 cleanup:

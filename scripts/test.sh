@@ -37,7 +37,7 @@ echo "sanitizers: no reports"
 
 # memcheck on the real program, a representative path through the library:
 # generate, convert, inspect, and replay under every policy with checks on.
-echo "== valgrind memcheck: weft gen / convert / inspect / sim (every policy), serve / agent / submit"
+echo "== valgrind memcheck: weft gen / convert / inspect / sim (every policy), serve / agent / submit / cancel"
 VG="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9"
 VGDIR=$(mktemp -d)
 trap 'rm -rf "$VGDIR"' EXIT
@@ -79,6 +79,14 @@ done
 vg_status=0
 $VG "$BUILD/weft" submit tests/gateway/small.weft --gateway "127.0.0.1:$VG_PORT" \
     --token-file "$VGDIR/token" --timeout 120 >/dev/null || vg_status=$?
+# weft cancel: job 0 has finished (left as it is), 999 is unknown (status 1)
+cancel_status=0
+$VG "$BUILD/weft" cancel 0 999 --gateway "127.0.0.1:$VG_PORT" --token-file "$VGDIR/token" \
+    >"$VGDIR/cancel.out" 2>"$VGDIR/cancel.err" || cancel_status=$?
+if [ $cancel_status -ne 1 ] || ! grep -q "job 0 had already finished" "$VGDIR/cancel.out"; then
+    echo "weft cancel: status $cancel_status, expected 1" >>"$VGDIR/cancel.err"
+    vg_status=1
+fi
 # shellcheck disable=SC2086
 kill $VG_AGENTS
 for p in $VG_AGENTS; do wait "$p" || vg_status=$?; done

@@ -854,6 +854,75 @@ Test(coflow_alloc, srf_shortest_first)
     expect_rate(2, 0);
 }
 
+/* The srf pair form's rates after opening every open flow, st->rated
+ * checked against them. */
+static void run_srf_pairs(void)
+{
+    coflow_srf_pairs_t *sp = NULL;
+    OK(coflow_srf_pairs_new(&sp, &st));
+    for (size_t c = 0; c < wl.n_coflows; c++)
+        if (st.status[c] == COFLOW_ACTIVE)
+            for (size_t j = 0; j < st.n_open[c]; j++)
+                coflow_srf_pairs_open(sp, &st, st.open_flows[wl.coflows[c].first_flow + j]);
+    for (size_t f = 0; f < wl.n_flows; f++)
+        st.flow_rate[f] = 0;
+    st.n_rated = 0;
+    coflow_srf_pairs_allocate(sp, &st);
+    size_t positive = 0;
+    for (size_t f = 0; f < wl.n_flows; f++)
+        positive += st.flow_rate[f] > 0;
+    cr_assert_eq(positive, st.n_rated, "%zu flows rated, %zu listed", positive, st.n_rated);
+    coflow_srf_pairs_free(sp);
+}
+
+/*
+ * Ties in bytes left go to the lower flow index, whatever the coflow order
+ * and the flows' places in the open lists: A (coflow 0): 0->2 4 bytes, 1->3
+ * 3; B (coflow 1): 1->2 4 bytes, 0->3 3. The 3-byte flows (1 and 3) come
+ * first: 1->3 gets 1, then 0->3 finds in3 full. Then the 4-byte flows tie:
+ * flow 0 (0->2) gets 1, flow 2 (1->2) finds out1 and in2 full. Rates 1, 1,
+ * 0, 0 in the order A B and in the order B A; the pair form agrees.
+ */
+/* The four flows' rates under srf in the coflow orders A B and B A and in
+ * the pair form. */
+static void expect_srf_everywhere(const double want[4])
+{
+    const size_t orders[2][2] = {{0, 1}, {1, 0}};
+    for (int o = 0; o < 3; o++) {
+        if (o < 2)
+            run_alloc("srf", orders[o], 2);
+        else
+            run_srf_pairs();
+        for (size_t f = 0; f < 4; f++)
+            expect_rate(f, want[f]);
+    }
+}
+
+Test(coflow_alloc, srf_ties_by_flow_index)
+{
+    single(0, 1);
+    flow(0, 2, 4);
+    flow(1, 3, 3);
+    end_job();
+    single(1, 1);
+    flow(1, 2, 4);
+    flow(0, 3, 3);
+    end_job();
+    ready();
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 1, 0);
+    expect_srf_everywhere((double[]){1, 1, 0, 0});
+    /* flows 1 and 3 down to 2 bytes each: still flow 1 first (and then
+     * 0->2, as 0->3 finds in3 full) */
+    set_remaining(1, 2);
+    set_remaining(3, 2);
+    expect_srf_everywhere((double[]){1, 1, 0, 0});
+    /* flow 3 below flow 1: 0->3 first, then 1->2 (out0 is full, so 0->2
+     * gets nothing, and 1->3 finds in3 full) */
+    set_remaining(3, 1);
+    expect_srf_everywhere((double[]){0, 0, 1, 1});
+}
+
 /* An empty order is fine for every allocator. */
 Test(coflow_alloc, empty_order)
 {

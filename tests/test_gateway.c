@@ -155,6 +155,63 @@ Test(gateway, sched_sebf_greedy_by_hand)
     coflow_workload_destroy(&wl);
 }
 
+/* Job 7 is cancelled while its first coflow runs (flow 0 announced with
+ * port 0's rate, flow 1 announced waiting) and its second waits for it:
+ * both announced flows are dropped at the next decision, job 8 gets port 0
+ * at once, the second coflow is never released, and later reports about
+ * job 7's flows are stale. */
+Test(gateway, sched_cancel_drops_the_job_and_frees_its_ports)
+{
+    coflow_workload_t wl;
+    two_jobs(&wl);
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"),
+                                coflow_allocator_find("greedy")), WEFT_OK);
+    uint64_t f7, f8;
+    add_job(&s, &wl, 0, 0.0, &f7);
+    add_job(&s, &wl, 1, 0.5, &f8);
+    cr_assert_eq(rpc_sched_decide(&s, 0.5), WEFT_OK);
+    /* FIFO: job 7's flow 0 has port 0; job 8's flow 3 waits behind it */
+    cr_assert_float_eq(change_of(&s, 0)->rate, 10, 1e-12);
+    cr_assert_float_eq(change_of(&s, 3)->rate, 0, 1e-12);
+    cr_assert_eq(rpc_sched_progress(&s, 0, 40), 0);
+    cr_assert_eq(rpc_sched_cancel(&s, 7, 1.0), 1);
+    cr_assert_eq(s.n_jobs_done, 1);
+    cr_assert_eq(s.jobs_done[0], 7);
+    cr_assert(rpc_sched_cancelled(&s, 7));
+    cr_assert(!rpc_sched_cancelled(&s, 8));
+    cr_assert_float_eq(s.finish_s[0] - s.arrival_s[0], 1.0, 1e-12);
+    cr_assert_eq(rpc_sched_decide(&s, 1.0), WEFT_OK);
+    cr_assert_eq(s.n_changes, 3, "%zu changes", s.n_changes);
+    cr_assert(change_of(&s, 0)->drop && change_of(&s, 1)->drop);
+    cr_assert_eq(change_of(&s, 0)->src, 0);
+    cr_assert(!change_of(&s, 3)->drop);
+    cr_assert_float_eq(change_of(&s, 3)->rate, 10, 1e-12);
+    /* stale reports; a second cancel changes nothing; unknown ids fail */
+    cr_assert_eq(rpc_sched_progress(&s, 0, 60), 0);
+    cr_assert_eq(rpc_sched_check_done(&s, 1), 0);
+    cr_assert_eq(rpc_sched_finish(&s, 1, 1.5), WEFT_OK);
+    cr_assert_eq(rpc_sched_cancel(&s, 7, 2.0), 0);
+    cr_assert_eq(rpc_sched_cancel(&s, 99, 2.0), WEFT_ENOTFOUND);
+    cr_assert_eq(s.n_jobs_done, 1);
+    /* Job 7's second coflow (flow 2) is never released: only job 8 moves. */
+    cr_assert_eq(rpc_sched_tick(&s, 100.0), WEFT_OK);
+    cr_assert_eq(rpc_sched_decide(&s, 100.0), WEFT_OK);
+    cr_assert_null(change_of(&s, 2));
+    cr_assert_eq(rpc_sched_progress(&s, 2, 1), 0); /* cancelled with its job: stale */
+    cr_assert_eq(rpc_sched_finish(&s, 3, 101.0), WEFT_OK);
+    cr_assert_eq(s.n_jobs_done, 2);
+    cr_assert_eq(s.jobs_done[1], 8);
+    /* A cancelled job is compacted away like a finished one and stays
+     * known as cancelled. */
+    cr_assert_eq(rpc_sched_compact(&s, 1), 2);
+    cr_assert(rpc_sched_cancelled(&s, 7));
+    cr_assert(!rpc_sched_cancelled(&s, 8));
+    cr_assert_eq(rpc_sched_cancel(&s, 7, 102.0), 0);
+    rpc_sched_destroy(&s);
+    coflow_workload_destroy(&wl);
+}
+
 Test(gateway, sched_live_state_keeps_the_dag_analysis)
 {
     /* The live workload is never analysed again: the fields dag_analyze
@@ -1046,6 +1103,152 @@ Test(gateway_agent, acknowledged_flows_are_forgotten_and_later_ones_still_comple
     cr_assert(!trouble, "the agent lost its gateway connection or got an error");
 }
 
+static const msgpack_object *wait_type(rpc_client_t *c, const char *type);
+
+/* Runs `weft cancel ID --gateway (the test's) --token`, its stdout and
+ * stderr into out[n]; returns its exit status. */
+static int run_cancel(const char *id, char *out, size_t n)
+{
+    char gw[32], path[64];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    snprintf(path, sizeof path, "/tmp/weft-cancel-test-%d.out", (int)getpid());
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        const char *bin = getenv("WEFT_BIN");
+        execl(bin, bin, "cancel", id, "--gateway", gw, "--token", TOKEN, (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    FILE *f = fopen(path, "r");
+    cr_assert(f);
+    size_t got = fread(out, 1, n - 1, f);
+    out[got] = 0;
+    fclose(f);
+    unlink(path);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static bool file_has(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    char line[512];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
+typedef struct {
+    int64_t job;       /* the job_done awaited */
+    bool seen, cancelled;
+} done_watch_t;
+
+static void watch_done(const msgpack_object *m, void *arg)
+{
+    done_watch_t *w = arg;
+    char type[32];
+    int64_t id;
+    if (strcmp(rpc_msg_type(m, type, sizeof type), "job_done") ||
+        rpc_get_int(m, "job", INT64_MIN, INT64_MAX, &id) || id != w->job)
+        return;
+    const msgpack_object *c = rpc_map_get(m, "cancelled");
+    w->seen = true;
+    w->cancelled = c && c->type == MSGPACK_OBJECT_BOOLEAN && c->via.boolean;
+}
+
+static char cancel_journal[64];
+
+static void server_cancel_journal(void)
+{
+    snprintf(cancel_journal, sizeof cancel_journal, "/tmp/weft-gw-cancel-%d", (int)getpid());
+    unlink(cancel_journal);
+    start_server4("--journal", cancel_journal, "--no-fsync", NULL);
+}
+
+static void stop_agent_server_journal(void)
+{
+    stop_agent_and_server();
+    unlink(cancel_journal);
+}
+
+/* `weft cancel` on a job whose 400 MB flow a real `weft agent` is sending
+ * to a connection this test reads slowly: the client hears job_done with
+ * "cancelled", the agent drops the flow (its log says so), a job
+ * registered after it completes, and a gateway restarted from its journal
+ * still reports the job as cancelled. Cancelling it again leaves it as it
+ * is; an unknown id fails. */
+Test(gateway_agent, cancel_stops_a_job_for_good, .init = server_cancel_journal,
+     .fini = stop_agent_server_journal, .timeout = 60)
+{
+    char log_path[64], out[1024];
+    snprintf(log_path, sizeof log_path, "/tmp/weft-agent-cancel-%d.log", (int)getpid());
+    receiver_t r;
+    receiver_up(&r, 64 * 1024);
+    start_agent0(log_path);
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    coflow_workload_add_job(&wl, 20, 0, 1, 0);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 1, 400e6);
+    coflow_workload_add_coflow(&wl, 2, 0); /* waits for coflow 1: never released */
+    coflow_workload_add_flow(&wl, 0, 1, 1e6);
+    coflow_workload_add_parent(&wl, 1);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    coflow_workload_add_job(&wl, 21, 0, 1, 0);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 1, 2e6);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    cr_assert_eq(rpc_client_register(&r.cl, 0, &wl, 0), WEFT_OK);
+    cr_assert_eq(rpc_client_flush(&r.cl), WEFT_OK);
+    done_watch_t w = {.job = 20};
+    double t0 = mono_s();
+    while (!file_has(log_path, "flow 0: sending") && mono_s() - t0 < 20)
+        receiver_step(&r, 1e5, watch_done, &w); /* about 50 MB/s at most */
+    cr_assert(file_has(log_path, "flow 0: sending"), "the agent never started flow 0");
+    cr_assert_eq(run_cancel("20", out, sizeof out), 0, "weft cancel: %s", out);
+    cr_assert(strstr(out, "job 20 cancelled"), "%s", out);
+    while (!(w.seen && file_has(log_path, "flow 0: dropped")) && mono_s() - t0 < 30)
+        receiver_step(&r, 1e6, watch_done, &w);
+    cr_assert(w.seen && w.cancelled, "no job_done with cancelled for job 20");
+    cr_assert(file_has(log_path, "flow 0: dropped"), "the agent did not drop flow 0");
+    cr_assert(r.read_total < 400e6, "all of the cancelled flow arrived");
+    /* The port is free for the next job. */
+    cr_assert_eq(rpc_client_register(&r.cl, 1, &wl, 1), WEFT_OK);
+    cr_assert_eq(rpc_client_flush(&r.cl), WEFT_OK);
+    done_watch_t w21 = {.job = 21};
+    while (!w21.seen && mono_s() - t0 < 45)
+        receiver_step(&r, 1e12, watch_done, &w21);
+    cr_assert(w21.seen && !w21.cancelled, "job 21 did not complete after the cancel");
+    cr_assert_eq(run_cancel("20", out, sizeof out), 0, "weft cancel: %s", out);
+    cr_assert(strstr(out, "job 20 had already finished"), "%s", out);
+    cr_assert_eq(run_cancel("999", out, sizeof out), 1, "weft cancel: %s", out);
+    cr_assert(strstr(out, "unknown-id") && strstr(out, "999"), "%s", out);
+    receiver_down(&r);
+    coflow_workload_destroy(&wl);
+    unlink(log_path);
+    /* Replayed from the journal, the job is still cancelled. */
+    stop_agent_and_server();
+    start_server4("--journal", cancel_journal, "--no-fsync", NULL);
+    rpc_client_t cl;
+    connect_to(&cl);
+    hello_client(&cl);
+    int64_t id = 20;
+    cr_assert_eq(rpc_client_watch(&cl, &id, 1), WEFT_OK);
+    done_watch_t again = {.job = 20};
+    while (!again.seen) /* job 21's job_done may come first */
+        watch_done(wait_type(&cl, "job_done"), &again);
+    cr_assert(again.cancelled, "job 20 is not cancelled after the journal's replay");
+    rpc_client_destroy(&cl);
+}
+
 /* ------------------------------------------------------------ compaction */
 
 /* n_jobs jobs of one coflow with flows_per_job flows from port 0 to port
@@ -1099,11 +1302,18 @@ static void same_decision(rpc_sched_t *a, rpc_sched_t *b, double now)
  * one compacts whenever it can. Every decision (flow ids, rates, classes,
  * what is new) and every finished job is the same, ids of jobs compacted
  * away still answer as duplicates, and a stale report about a compacted
- * flow is ignored. */
+ * flow is ignored. The second job's coflow waits out a compute time longer
+ * than the run: the jobs after it are compacted away all the same, and its
+ * pending release, moved by every compaction, still comes. */
 Test(gateway, sched_compaction_changes_nothing_observable)
 {
     coflow_workload_t wl;
     many_jobs(&wl, 60, 3);
+    const int64_t stuck_id = 1001;
+    const double stuck_compute_s = 1e6;
+    wl.coflows[wl.jobs[1].first_coflow].compute_s = stuck_compute_s;
+    size_t stuck_lo = wl.coflows[wl.jobs[1].first_coflow].first_flow,
+           stuck_hi = wl.coflows[wl.jobs[2].first_coflow].first_flow;
     rpc_sched_t a, b;
     /* 10 kB/s ports: the 3.5 kB jobs arrive at about 80% load, so most
      * finish soon after they arrive and compaction runs while later ones
@@ -1152,13 +1362,13 @@ Test(gateway, sched_compaction_changes_nothing_observable)
             size_t done = 0;
             for (size_t j = 0; j < a.all.n_jobs; j++)
                 done += a.jdone[j];
-            if (done == a.all.n_jobs)
+            if (done == a.all.n_jobs - 1)
                 break;
         }
     }
     free(rate);
     free(sent);
-    cr_assert_gt(dropped, 20, "only %zu jobs compacted away", dropped);
+    cr_assert_gt(dropped, 20, "only %zu jobs compacted away (%zu done of %zu, %zu registered)", dropped, a.n_jdone, a.all.n_jobs, next_job);
     cr_assert_gt(with_pending, 0, "no compaction met a pending release or job end");
     cr_assert_lt(b.all.n_jobs, a.all.n_jobs);
     cr_assert_eq(b.n_gone + b.all.n_jobs, a.all.n_jobs);
@@ -1171,11 +1381,31 @@ Test(gateway, sched_compaction_changes_nothing_observable)
     size_t j0 = rpc_sched_find_job(&a, 1000);
     cr_assert_float_eq(jct, a.finish_s[j0] - a.arrival_s[j0], 1e-12);
     cr_assert(!rpc_sched_find_gone(&b, 999, &first, &jct));
+    /* The stuck job is held with its flow ids; every later one is gone. */
+    size_t js = rpc_sched_find_job(&b, stuck_id);
+    cr_assert_neq(js, SIZE_MAX);
+    cr_assert(!b.jdone[js]);
+    cr_assert_eq(rpc_sched_first_fid(&b, js), stuck_lo);
+    cr_assert_eq(js, 0);
+    cr_assert_lt(b.all.n_jobs, 5, "%zu jobs held", b.all.n_jobs); /* < min_jobs finished */
+    cr_assert(rpc_sched_find_gone(&b, 1002, &first, &jct));
+    cr_assert_eq(first, stuck_hi);
+    cr_assert_eq(rpc_sched_progress(&b, stuck_hi, 10), 0); /* stale, after the stuck job */
+    cr_assert_eq(rpc_sched_progress(&b, stuck_lo, 1), WEFT_EINVAL); /* held, not released */
     /* A stale report about a compacted flow is ignored, an unknown id is not. */
     cr_assert_eq(rpc_sched_progress(&b, 0, 10), 0);
-    cr_assert_eq(rpc_sched_check_done(&b, 0), WEFT_OK);
+    cr_assert_eq(rpc_sched_check_done(&b, 0), 0);
     cr_assert_eq(rpc_sched_finish(&b, 0, now), WEFT_OK);
-    cr_assert_eq(rpc_sched_progress(&b, b.fid_base + b.all.n_flows, 10), WEFT_ENOTFOUND);
+    cr_assert_eq(rpc_sched_progress(&b, b.next_fid, 10), WEFT_ENOTFOUND);
+    /* The stuck coflow's release comes on both, to the same flows. */
+    now = stuck_compute_s + 1;
+    cr_assert_eq(rpc_sched_tick(&a, now), WEFT_OK);
+    cr_assert_eq(rpc_sched_tick(&b, now), WEFT_OK);
+    same_decision(&a, &b, now);
+    cr_assert_eq(b.n_changes, stuck_hi - stuck_lo);
+    for (size_t i = 0; i < b.n_changes; i++)
+        cr_assert(b.changes[i].fid >= stuck_lo && b.changes[i].fid < stuck_hi &&
+                  b.changes[i].is_new && b.changes[i].rate > 0);
     /* A job registered after compaction gets the same ids on both. */
     coflow_workload_t more;
     many_jobs(&more, 1, 2);
@@ -1269,11 +1499,12 @@ static void wait_jobs_done(rpc_client_t *c, int64_t lo, int64_t hi)
     }
 }
 
-/* 200 jobs of 60 flows are registered and the first 190 completed: the
- * gateway drops them from its table and rewrites its journal smaller. Restarted from that journal, it still knows the
- * 190 (a re-sent registration is a duplicate with the same first flow id,
- * watch answers with job_done, a late report about their flows is
- * ignored) and the 10 kept jobs keep their flow ids and complete. */
+/* 200 jobs of 60 flows are registered, job 1 cancelled and jobs 2 to 189
+ * completed (job 0 is left waiting at the front): the gateway drops them
+ * from its table and rewrites its journal smaller. Restarted from that journal, it still knows
+ * the 189 (a re-sent registration is a duplicate with the same first flow
+ * id, watch answers with job_done, a late report about their flows is
+ * ignored) and the 11 kept jobs keep their flow ids and complete. */
 Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_journal,
      .fini = stop_server_journal, .timeout = 60)
 {
@@ -1300,14 +1531,16 @@ Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_jo
     cr_assert_gt(before, (long)RPC_JOURNAL_REWRITE_MIN, "journal only %ld bytes", before);
     connect_to(&ag);
     hello_agent0(&ag);
+    cr_assert_eq(rpc_client_cancel(&cl, 1000, 7001), WEFT_OK);
+    wait_type(&cl, "ack");
     uint64_t fids[FLOWS];
-    for (int j = 0; j < DONE; j++) {
+    for (int j = 2; j < DONE; j++) {
         for (int f = 0; f < FLOWS; f++)
             fids[f] = first[j] + (uint64_t)f;
         cr_assert_eq(rpc_client_done(&ag, -1, fids, FLOWS), WEFT_OK); /* no ack wanted */
     }
     expect_pong(&ag, 1); /* every completion handled */
-    wait_jobs_done(&cl, 7000, 7000 + DONE);
+    wait_jobs_done(&cl, 7001, 7000 + DONE);
     expect_pong(&cl, 2); /* the pass that compacts has run */
     long after = file_size(journal_path);
     /* Rewritten when jobs were first compacted away (it had doubled from
@@ -1325,19 +1558,41 @@ Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_jo
     cr_assert(dup);
     cr_assert_eq(register_job(&cl, &wl, DONE + 3, &dup), first[DONE + 3]); /* kept */
     cr_assert(dup);
-    int64_t watch = 7005;
-    cr_assert_eq(rpc_client_watch(&cl, &watch, 1), WEFT_OK);
-    wait_jobs_done(&cl, 7005, 7006);
+    cr_assert_eq(register_job(&cl, &wl, 0, &dup), first[0]); /* kept, in front */
+    cr_assert(dup);
+    done_watch_t w5 = {.job = 7005}, w1 = {.job = 7001};
+    int64_t watch[2] = {7005, 7001};
+    cr_assert_eq(rpc_client_watch(&cl, watch, 2), WEFT_OK);
+    while (!w5.seen || !w1.seen) {
+        const msgpack_object *m = wait_type(&cl, "job_done");
+        watch_done(m, &w5);
+        watch_done(m, &w1);
+    }
+    cr_assert(!w5.cancelled && w1.cancelled); /* through the gone record */
     connect_to(&ag);
     hello_agent0(&ag);
     double sent = 50;
     cr_assert_eq(rpc_client_progress(&ag, &first[3], &sent, 1), WEFT_OK); /* stale */
+    /* Completions the gateway already has, of a compacted job and of a
+     * kept one, are acknowledged but not journaled again. */
+    uint64_t old_done[2] = {first[3], first[DONE] + 1};
+    cr_assert_eq(rpc_client_done(&ag, -1, old_done + 1, 1), WEFT_OK);
+    expect_pong(&ag, 3);
+    long replayed_size = file_size(journal_path);
+    cr_assert_eq(rpc_client_done(&ag, -1, old_done, 2), WEFT_OK);
+    expect_pong(&ag, 4);
+    cr_assert_eq(file_size(journal_path), replayed_size, "a repeated completion was journaled");
+    for (int f = 0; f < FLOWS; f++)
+        fids[f] = first[0] + (uint64_t)f;
+    cr_assert_eq(rpc_client_done(&ag, -1, fids, FLOWS), WEFT_OK);
+    expect_pong(&ag, 5); /* sends what the client queued */
+    wait_jobs_done(&cl, 7000, 7001);
     for (int j = DONE; j < JOBS; j++) {
         for (int f = 0; f < FLOWS; f++)
             fids[f] = first[j] + (uint64_t)f;
         cr_assert_eq(rpc_client_done(&ag, -1, fids, FLOWS), WEFT_OK); /* no ack wanted */
     }
-    expect_pong(&ag, 3); /* no error frame came before the pong */
+    expect_pong(&ag, 6); /* no error frame came before the pong */
     wait_jobs_done(&cl, 7000 + DONE, 7000 + JOBS);
     rpc_client_destroy(&ag);
     rpc_client_destroy(&cl);

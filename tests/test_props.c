@@ -128,29 +128,32 @@ Test(props, every_policy_obeys_the_physics_and_repeats_exactly)
 }
 
 /* netsim's shortcuts are implementations of the same decisions: lazy
- * pacing (madd: a paced coflow kept as one shrinking scale) and per-pair
- * fair (fair: flows kept by port pair). On the random workloads, every
+ * pacing (madd: a paced coflow kept as one shrinking scale), per-pair
+ * fair (fair: flows kept by port pair) and srf by pairs (only each pair's
+ * head can move: the heads are walked). On the random workloads, every
  * ordering that takes them gives the same finish times as rating and
  * advancing every flow one by one (eager_pacing), up to float rounding,
  * and --check (which also recomputes each such decision flow by flow)
  * finds nothing in either. Sizes are fractional: with whole ones, real
  * ties between keys (wcp's paths of two coflows of a job) are broken by
  * the last bit, which the two ways of computing set differently. */
-Test(props, lazy_pacing_and_pair_fair_match_flow_by_flow)
+Test(props, lazy_pacing_and_pairs_match_flow_by_flow)
 {
     const coflow_ordering_t *const *ords = coflow_orderings();
-    const coflow_allocator_t *allocs[2] = {coflow_allocator_find("madd"),
-                                           coflow_allocator_find("fair")};
-    cr_assert(allocs[0] && allocs[0]->lazy_pace && allocs[1] && allocs[1]->per_pair_fair);
+    const coflow_allocator_t *allocs[3] = {coflow_allocator_find("madd"),
+                                           coflow_allocator_find("fair"),
+                                           coflow_allocator_find("srf")};
+    cr_assert(allocs[0] && allocs[0]->lazy_pace && allocs[1] && allocs[1]->per_pair_fair &&
+              allocs[2] && allocs[2]->per_pair_srf);
     size_t runs = 0;
     for (uint64_t seed = 1; seed <= N_WORKLOADS; seed++) {
         coflow_workload_t wl;
         coflow_fabric_t fab;
         random_workload_of(&wl, &fab, seed, true);
         for (size_t o = 0; ords[o]; o++)
-            for (size_t a = 0; a < 2; a++) {
-                if (ords[o]->next_change)
-                    continue; /* flow by flow anyway */
+            for (size_t a = 0; a < 3; a++) {
+                if (ords[o]->next_change && a < 2)
+                    continue; /* flow by flow anyway (srf by pairs is not) */
                 netsim_result_t fast, ref;
                 netsim_result_init(&fast);
                 netsim_result_init(&ref);

@@ -1,0 +1,155 @@
+/*
+ * cmd_cancel.c - `weft cancel`: asks the gateway to cancel jobs (for a job
+ * that can never finish, e.g. its sender is gone for good) and prints what
+ * became of each. Cancelling is idempotent, so running it again after a
+ * lost connection is safe.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "cli_util.h"
+#include "rpc/client.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: weft cancel JOB_ID... --gateway HOST:PORT (--token T | --token-file F)\n"
+            "                   [--timeout S]\n"
+            "\n"
+            "Cancels each job: its flows stop (their agents drop them), its waiting coflows\n"
+            "are never released, and it finishes now (job_done with \"cancelled\": true).\n"
+            "A job that has already finished is left as it is. Exit status 1 if a job id\n"
+            "is unknown or the gateway does not answer within the timeout (default 10 s).\n");
+}
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int cmd_cancel(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"gateway", required_argument, NULL, 'g'}, {"token", required_argument, NULL, 't'},
+        {"token-file", required_argument, NULL, 'T'}, {"timeout", required_argument, NULL, 'x'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    char host[256] = "", token[1024] = "";
+    int port = 0;
+    double timeout = 10;
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'g':
+            if (!cli_parse_hostport("cancel", "--gateway", optarg, host, sizeof host, &port, 1))
+                return CLI_USAGE;
+            break;
+        case 't': snprintf(token, sizeof token, "%s", optarg); break;
+        case 'T':
+            if (!cli_read_token("cancel", optarg, token, sizeof token))
+                return CLI_ERROR;
+            break;
+        case 'x':
+            if (cli_parse_double("cancel", "--timeout", optarg, 0, true, &timeout))
+                return CLI_USAGE;
+            break;
+        case 'h': usage(stdout); return CLI_OK;
+        default: usage(stderr); return CLI_USAGE;
+        }
+    }
+    size_t n = optind < argc ? (size_t)(argc - optind) : 0;
+    if (n == 0 || !port || !*token) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    int64_t *ids = calloc(n, sizeof *ids);
+    bool *answered = calloc(n, sizeof *answered);
+    if (!ids || !answered) {
+        free(ids), free(answered);
+        cli_report("cancel", WEFT_ENOMEM);
+        return CLI_ERROR;
+    }
+    int status = CLI_OK;
+    for (size_t i = 0; i < n; i++) {
+        char *end;
+        long long v = strtoll(argv[optind + (int)i], &end, 10);
+        if (end == argv[optind + (int)i] || *end) {
+            fprintf(stderr, "weft cancel: job id '%s': expected an integer\n",
+                    argv[optind + (int)i]);
+            free(ids), free(answered);
+            return CLI_USAGE;
+        }
+        ids[i] = v;
+    }
+    rpc_client_t c;
+    rpc_client_init(&c);
+    weft_err_t err = rpc_client_connect(&c, host, port, timeout);
+    if (!err)
+        err = rpc_client_hello_client(&c, token);
+    for (size_t i = 0; !err && i < n; i++)
+        err = rpc_client_cancel(&c, (int64_t)i, ids[i]);
+    if (!err)
+        err = rpc_client_flush(&c);
+    /* One answer per job: an ack, or an unknown-id error (in order, as the
+     * gateway handles a connection's messages in order). */
+    size_t left = n, next_error = 0;
+    double deadline = mono() + timeout;
+    while (!err && left > 0) {
+        double now = mono();
+        if (now >= deadline) {
+            err = weft_fail(WEFT_EIO, "no answer for %zu of %zu jobs within %g s", left,
+                            n, timeout);
+            break;
+        }
+        const msgpack_object *m;
+        int r = rpc_client_wait(&c, deadline - now, &m);
+        if (r < 0) {
+            err = (weft_err_t)r;
+            break;
+        }
+        if (r == 0)
+            continue;
+        char type[32];
+        rpc_msg_type(m, type, sizeof type);
+        int64_t seq;
+        if (!strcmp(type, "welcome") || !strcmp(type, "job_done"))
+            continue;
+        if (!strcmp(type, "ack") &&
+            rpc_get_int(m, "seq", 0, (int64_t)n - 1, &seq) == WEFT_OK && !answered[seq]) {
+            const msgpack_object *dup = rpc_map_get(m, "dup");
+            bool finished = dup && dup->type == MSGPACK_OBJECT_BOOLEAN && dup->via.boolean;
+            printf("job %lld %s\n", (long long)ids[seq],
+                   finished ? "had already finished: left as it is" : "cancelled");
+            answered[seq] = true;
+            left--;
+        } else if (!strcmp(type, "error")) {
+            rpc_error_msg_t e;
+            rpc_msg_error(m, &e);
+            fprintf(stderr, "weft cancel: gateway error %s: %s\n", e.code, e.message);
+            if (strcmp(e.code, "unknown-id")) {
+                err = weft_fail(WEFT_EPROTO, "the gateway closed the exchange");
+                break;
+            }
+            while (next_error < n && answered[next_error])
+                next_error++;
+            if (next_error < n) { /* the earliest unanswered job is the unknown one */
+                answered[next_error] = true;
+                left--;
+            }
+            status = CLI_ERROR;
+        }
+    }
+    if (err) {
+        cli_report("cancel", err);
+        status = CLI_ERROR;
+    }
+    rpc_client_destroy(&c);
+    free(ids), free(answered);
+    return status;
+}
