@@ -80,7 +80,8 @@ static void srf_allocate(coflow_state_t *st, const size_t *order, size_t n)
 const coflow_allocator_t coflow_alloc_srf = {
     .work_conserving = true,
     .name = "srf",
-    .description = "per-flow shortest remaining first (pFabric-like), ignores the order",
+    .description = "per-flow shortest remaining first (pFabric-like; ties: the lower flow "
+                   "index), ignores the order",
     .allocate = srf_allocate,
     .per_pair_srf = true,
 };
@@ -92,23 +93,42 @@ const coflow_allocator_t coflow_alloc_srf = {
 typedef struct {
     double key;  /* the head's bytes left when listed */
     uint32_t f;  /* the head */
-    uint32_t d;  /* its receiver */
+    uint32_t p;  /* its pair */
 } srf_head_t;
 
 typedef struct {
-    srf_head_t h;  /* the head under the cursor */
-    uint32_t s;    /* the sender */
-    uint32_t cur;  /* its cursor into its list */
+    double key, rate; /* when rated, and at what */
+    uint32_t f, p;    /* the head and its pair */
+} srf_rated_t;
+
+typedef struct {
+    double key;  /* the head under the stream's cursor */
+    uint32_t f;  /* the head */
+    uint32_t p;  /* its pair */
+    uint32_t k;  /* the stream */
 } srf_node_t;
+
+typedef struct {
+    const srf_head_t *h; /* a sorted run of heads: h[pos .. n) are left */
+    size_t pos, n;
+    int side;            /* a port's heads: 0 its sender's, 1 its receiver's;
+                            -1 the changed heads */
+    uint32_t q;          /* the port */
+} srf_stream_t;
 
 struct coflow_srf_pairs {
     size_t n_ports, n_pairs;
     uint32_t *flow_pair;  /* [n_flows] pair of each flow */
     uint32_t *pair_src;   /* [n_pairs] sender; pairs numbered sender by sender */
     uint32_t *pair_dst;   /* [n_pairs] receiver */
-    size_t *sfirst;       /* [n_ports + 1] sender s's pairs: [sfirst[s], sfirst[s+1]) */
-    srf_head_t *heads;    /* [n_pairs] s's listed heads from sfirst[s], sorted */
-    size_t *nlisted;      /* [n_ports] heads listed per sender */
+    /* The listed heads of each port's open pairs, sorted by (key, flow):
+     * side 0 by sender, side 1 by receiver; port q's are
+     * lh[side][first[side][q] .. + nl[side][q]). */
+    size_t *first[2];     /* [n_ports + 1] slabs, sized by the port's pairs */
+    srf_head_t *lh[2];    /* [n_pairs] */
+    size_t *nl[2];        /* [n_ports] */
+    uint32_t *pos[2];     /* [n_pairs] where the pair's head sits in its list */
+    size_t n_live[2];     /* ports with a listed head */
     double *lkey;         /* [n_pairs] key of the pair's listed head */
     uint32_t *lf;         /* [n_pairs] the listed head, NONE if not listed */
     size_t *pstart;       /* [n_pairs + 1] pair p's heap slab: [pstart[p], pstart[p+1]) */
@@ -118,12 +138,22 @@ struct coflow_srf_pairs {
     uint8_t *dirty;       /* [n_pairs] 1: listed afresh at the next decision */
     uint32_t *dlist;      /* [n_pairs] the dirty pairs */
     size_t n_dirty;
-    size_t *rlisted;      /* [n_ports] listed heads into each receiver */
-    size_t n_words;       /* ceil(n_ports / 64) */
-    uint64_t *rmask;      /* [n_ports * n_words] per sender: bit d set iff it
-                             lists a head into receiver d */
-    size_t n_live_in;     /* receivers with a listed head */
-    srf_node_t *sheap;    /* [n_ports] walk: senders by their cursor's head */
+    /* The last decision: its rated heads in walk order. */
+    srf_rated_t *rated, *rated_next; /* [2 n_ports + 1] each */
+    size_t n_rated;
+    /* Per decision, stamped with `stamp` so nothing is cleared: */
+    uint32_t stamp;
+    uint32_t *seen;       /* [n_pairs] the head was walked */
+    uint32_t *kept;       /* [n_pairs] the head was rated last time, at old_rate */
+    double *old_rate;     /* [n_pairs] */
+    uint32_t *affected[2];/* [n_ports] the port's heads are streamed */
+    /* The walk: the heads to look at, as sorted streams merged by a heap. */
+    srf_head_t *cand;     /* [n_pairs] the changed heads, sorted */
+    srf_head_t *cand_tmp; /* [n_pairs] sort buffer */
+    srf_head_t *cand_kept;/* [2 n_ports + 1] last decision's rated heads */
+    srf_stream_t *streams;/* [2 n_ports + 2] */
+    size_t n_streams;
+    srf_node_t *sheap;    /* [2 n_ports + 2] */
     size_t n_sheap;
 };
 
@@ -131,23 +161,15 @@ void coflow_srf_pairs_free(coflow_srf_pairs_t *sp)
 {
     if (!sp)
         return;
-    free(sp->flow_pair);
-    free(sp->pair_src);
-    free(sp->pair_dst);
-    free(sp->sfirst);
-    free(sp->heads);
-    free(sp->nlisted);
-    free(sp->lkey);
-    free(sp->lf);
-    free(sp->pstart);
-    free(sp->heap);
-    free(sp->hpos);
-    free(sp->hn);
-    free(sp->dirty);
-    free(sp->dlist);
-    free(sp->rlisted);
-    free(sp->rmask);
-    free(sp->sheap);
+    void *all[] = {sp->flow_pair, sp->pair_src, sp->pair_dst, sp->first[0], sp->first[1],
+                   sp->lh[0], sp->lh[1], sp->nl[0], sp->nl[1], sp->pos[0], sp->pos[1],
+                   sp->lkey, sp->lf,
+                   sp->pstart, sp->heap, sp->hpos, sp->hn, sp->dirty, sp->dlist,
+                   sp->rated, sp->rated_next, sp->seen, sp->kept, sp->old_rate,
+                   sp->affected[0], sp->affected[1], sp->cand, sp->cand_tmp,
+                   sp->cand_kept, sp->streams, sp->sheap};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        free(all[i]);
     free(sp);
 }
 
@@ -156,29 +178,35 @@ void coflow_srf_pairs_free(coflow_srf_pairs_t *sp)
 weft_err_t coflow_srf_pairs_new(coflow_srf_pairs_t **out, const coflow_state_t *st)
 {
     const coflow_workload_t *wl = st->wl;
-    size_t nf = wl->n_flows, np = st->fab->n_ports;
+    size_t nf = wl->n_flows, np = st->fab->n_ports, nr = 2 * np + 2;
     *out = NULL;
-    if (nf >= NONE || np >= NONE)
+    if (nf >= NONE || np >= NONE / 4)
         return weft_fail(WEFT_EINVAL, "srf by port pairs: %zu flows on %zu ports, at most "
-                         "%u of each", nf, np, NONE - 1);
+                         "%u flows and %u ports", nf, np, NONE - 1, NONE / 4 - 1);
     coflow_srf_pairs_t *sp = weft_calloc(1, sizeof *sp);
     uint32_t *by_src = weft_calloc(nf ? nf : 1, sizeof *by_src);
     uint32_t *map = weft_calloc(np ? np : 1, sizeof *map);
     size_t *cur = weft_calloc(np + 1, sizeof *cur);
-    if (sp) {
-        sp->n_ports = np;
-        sp->flow_pair = weft_calloc(nf ? nf : 1, sizeof *sp->flow_pair);
-        sp->heap = weft_calloc(nf ? nf : 1, sizeof *sp->heap);
-        sp->hpos = weft_calloc(nf ? nf : 1, sizeof *sp->hpos);
-        sp->sfirst = weft_calloc(np + 1, sizeof *sp->sfirst);
-        sp->nlisted = weft_calloc(np ? np : 1, sizeof *sp->nlisted);
-        sp->rlisted = weft_calloc(np ? np : 1, sizeof *sp->rlisted);
-        sp->n_words = (np + 63) / 64;
-        sp->rmask = weft_calloc(np * sp->n_words + 1, sizeof *sp->rmask);
-        sp->sheap = weft_calloc(np ? np : 1, sizeof *sp->sheap);
+    if (!sp || !by_src || !map || !cur)
+        goto nomem;
+    sp->n_ports = np;
+    sp->flow_pair = weft_calloc(nf ? nf : 1, sizeof *sp->flow_pair);
+    sp->heap = weft_calloc(nf ? nf : 1, sizeof *sp->heap);
+    sp->hpos = weft_calloc(nf ? nf : 1, sizeof *sp->hpos);
+    for (int side = 0; side < 2; side++) {
+        sp->first[side] = weft_calloc(np + 1, sizeof *sp->first[side]);
+        sp->nl[side] = weft_calloc(np ? np : 1, sizeof *sp->nl[side]);
+        sp->affected[side] = weft_calloc(np ? np : 1, sizeof *sp->affected[side]);
+        if (!sp->first[side] || !sp->nl[side] || !sp->affected[side])
+            goto nomem;
     }
-    if (!sp || !by_src || !map || !cur || !sp->flow_pair || !sp->heap || !sp->hpos ||
-        !sp->sfirst || !sp->nlisted || !sp->rlisted || !sp->rmask || !sp->sheap)
+    sp->rated = weft_calloc(nr, sizeof *sp->rated);
+    sp->rated_next = weft_calloc(nr, sizeof *sp->rated_next);
+    sp->cand_kept = weft_calloc(nr, sizeof *sp->cand_kept);
+    sp->streams = weft_calloc(nr, sizeof *sp->streams);
+    sp->sheap = weft_calloc(nr, sizeof *sp->sheap);
+    if (!sp->flow_pair || !sp->heap || !sp->hpos || !sp->rated || !sp->rated_next ||
+        !sp->cand_kept || !sp->streams || !sp->sheap)
         goto nomem;
     for (size_t f = 0; f < nf; f++)
         cur[wl->flows[f].src + 1]++;
@@ -186,13 +214,13 @@ weft_err_t coflow_srf_pairs_new(coflow_srf_pairs_t **out, const coflow_state_t *
         cur[p + 1] += cur[p];
     for (size_t f = 0; f < nf; f++)
         by_src[cur[wl->flows[f].src]++] = (uint32_t)f;
-    /* cur[s] is now the end of s's flows in by_src; first pass counts the
-     * pairs, the second (after allocating) records them */
+    /* cur[s] is now the end of s's flows in by_src; the first pass counts
+     * the pairs, the second (after allocating) records them */
     for (int pass = 0; pass < 2; pass++) {
         size_t n = 0;
         for (size_t i = 0, s = 0; s < np; s++) {
             size_t first = i;
-            sp->sfirst[s] = n;
+            sp->first[0][s] = n;
             for (; i < cur[s]; i++) {
                 uint32_t d = wl->flows[by_src[i]].dst;
                 if (!map[d]) {
@@ -210,28 +238,41 @@ weft_err_t coflow_srf_pairs_new(coflow_srf_pairs_t **out, const coflow_state_t *
             for (size_t x = first; x < i; x++)
                 map[wl->flows[by_src[x]].dst] = 0;
         }
-        sp->sfirst[np] = n;
+        sp->first[0][np] = n;
         if (pass)
             break;
         sp->n_pairs = n;
         size_t a = n ? n : 1;
         sp->pair_src = weft_calloc(a, sizeof *sp->pair_src);
         sp->pair_dst = weft_calloc(a, sizeof *sp->pair_dst);
-        sp->heads = weft_calloc(a, sizeof *sp->heads);
+        sp->lh[0] = weft_calloc(a, sizeof *sp->lh[0]);
+        sp->lh[1] = weft_calloc(a, sizeof *sp->lh[1]);
+        sp->pos[0] = weft_calloc(a, sizeof *sp->pos[0]);
+        sp->pos[1] = weft_calloc(a, sizeof *sp->pos[1]);
         sp->lkey = weft_calloc(a, sizeof *sp->lkey);
         sp->lf = weft_calloc(a, sizeof *sp->lf);
         sp->pstart = weft_calloc(n + 1, sizeof *sp->pstart);
         sp->hn = weft_calloc(a, sizeof *sp->hn);
         sp->dirty = weft_calloc(a, sizeof *sp->dirty);
         sp->dlist = weft_calloc(a, sizeof *sp->dlist);
-        if (!sp->pair_src || !sp->pair_dst || !sp->heads || !sp->lkey || !sp->lf ||
-            !sp->pstart || !sp->hn || !sp->dirty || !sp->dlist)
+        sp->seen = weft_calloc(a, sizeof *sp->seen);
+        sp->kept = weft_calloc(a, sizeof *sp->kept);
+        sp->old_rate = weft_calloc(a, sizeof *sp->old_rate);
+        sp->cand = weft_calloc(a, sizeof *sp->cand);
+        sp->cand_tmp = weft_calloc(a, sizeof *sp->cand_tmp);
+        if (!sp->pair_src || !sp->pair_dst || !sp->lh[0] || !sp->lh[1] || !sp->pos[0] ||
+            !sp->pos[1] || !sp->lkey ||
+            !sp->lf || !sp->pstart || !sp->hn || !sp->dirty || !sp->dlist || !sp->seen ||
+            !sp->kept || !sp->old_rate || !sp->cand || !sp->cand_tmp)
             goto nomem;
     }
     for (size_t p = 0; p < sp->n_pairs; p++) {
         sp->pstart[p + 1] += sp->pstart[p];
         sp->lf[p] = NONE;
+        sp->first[1][sp->pair_dst[p] + 1]++;
     }
+    for (size_t q = 0; q < np; q++)
+        sp->first[1][q + 1] += sp->first[1][q];
     free(by_src);
     free(map);
     free(cur);
@@ -309,9 +350,9 @@ void coflow_srf_pairs_close(coflow_srf_pairs_t *sp, const coflow_state_t *st, si
     mark_dirty(sp, p);
 }
 
-static inline bool head_before(const srf_head_t *h, double key, uint32_t f)
+static inline bool key_before(double ka, uint32_t fa, double kb, uint32_t fb)
 {
-    return h->key < key || (h->key == key && h->f < f);
+    return ka < kb || (ka == kb && fa < fb);
 }
 
 /* First place in the sorted heads h[0..n) not before (key, f). */
@@ -320,7 +361,7 @@ static size_t heads_lower_bound(const srf_head_t *h, size_t n, double key, uint3
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (head_before(&h[mid], key, f))
+        if (key_before(h[mid].key, h[mid].f, key, f))
             lo = mid + 1;
         else
             hi = mid;
@@ -328,54 +369,78 @@ static size_t heads_lower_bound(const srf_head_t *h, size_t n, double key, uint3
     return lo;
 }
 
-/* Lists every dirty pair's head afresh: out of its sender's sorted list
- * under the key it was listed with, back in under its bytes left now, with
- * one move of the heads in between (a rated head only moves up, usually a
- * few places). O(dirty pairs x (log + places moved)). */
+/* Pair p's head in port q's sorted list (side 0: q sends, 1: receives):
+ * out of its place if `was`, in as x if `is`, with one move of the heads in
+ * between; the moved heads' places are renumbered. A rated head only moves
+ * up, usually a few places: its new place is looked for by stepping up
+ * from the old one first. */
+static void list_update(coflow_srf_pairs_t *sp, int side, uint32_t q, uint32_t p, bool was,
+                        bool is, srf_head_t x)
+{
+    srf_head_t *h = sp->lh[side] + sp->first[side][q];
+    uint32_t *pos = sp->pos[side];
+    size_t n = sp->nl[side][q];
+    size_t i = was ? pos[p] : n; /* the old place (n when not listed) */
+    size_t lo = i, hi = i; /* the places whose heads change */
+    if (is) {
+        size_t j = i; /* the new place, counted with the old entry out */
+        while (j > 0 && i - j < 8 && key_before(x.key, x.f, h[j - 1].key, h[j - 1].f))
+            j--;
+        if (j > 0 && i - j == 8 && key_before(x.key, x.f, h[j - 1].key, h[j - 1].f))
+            j = heads_lower_bound(h, j, x.key, x.f);
+        if (j == i && was && i + 1 < n && key_before(h[i + 1].key, h[i + 1].f, x.key, x.f))
+            j = i + heads_lower_bound(h + i + 1, n - i - 1, x.key, x.f); /* down */
+        if (j < i)
+            memmove(h + j + 1, h + j, (i - j) * sizeof *h);
+        else if (j > i)
+            memmove(h + i, h + i + 1, (j - i) * sizeof *h);
+        h[j] = x;
+        lo = j < i ? j : i;
+        hi = j < i ? i : j;
+        if (!was)
+            hi = n;
+    } else if (was) {
+        memmove(h + i, h + i + 1, (n - i - 1) * sizeof *h);
+        hi = n - 1;
+    }
+    size_t end = n + is - was; /* the list's new length */
+    for (size_t t = lo; t <= hi && t < end; t++)
+        pos[h[t].p] = (uint32_t)t;
+    if (was != is) {
+        sp->nl[side][q] = is ? n + 1 : n - 1;
+        if (is && n == 0)
+            sp->n_live[side]++;
+        if (!is && n == 1)
+            sp->n_live[side]--;
+    }
+}
+
+/* Lists every dirty pair's head afresh in its sender's and its receiver's
+ * lists. O(dirty pairs x (log + places moved)). The dirty list stays for
+ * the caller. */
 static void srf_pairs_refresh(coflow_srf_pairs_t *sp, const coflow_state_t *st)
 {
     for (size_t k = 0; k < sp->n_dirty; k++) {
-        uint32_t p = sp->dlist[k], s = sp->pair_src[p], d = sp->pair_dst[p];
+        uint32_t p = sp->dlist[k];
         sp->dirty[p] = 0;
-        srf_head_t *h = sp->heads + sp->sfirst[s];
-        size_t n = sp->nlisted[s];
         bool was = sp->lf[p] != NONE, is = sp->hn[p] > 0;
-        /* i: the old place (n when not listed), j: the new place counted
-         * with the old entry out */
-        size_t i = was ? heads_lower_bound(h, n, sp->lkey[p], sp->lf[p]) : n;
+        srf_head_t x = {0, NONE, p};
         if (is) {
-            uint32_t f = sp->heap[sp->pstart[p]];
-            double key = st->flow_remaining[f];
-            size_t j = heads_lower_bound(h, n, key, f);
-            if (j > i)
-                j--; /* the old entry sits before the new place */
-            if (j < i)
-                memmove(h + j + 1, h + j, (i - j) * sizeof *h);
-            else if (j > i)
-                memmove(h + i, h + i + 1, (j - i) * sizeof *h);
-            h[j] = (srf_head_t){key, f, d};
-            sp->lkey[p] = key;
-            sp->lf[p] = f;
-        } else if (was) {
-            memmove(h + i, h + i + 1, (n - i - 1) * sizeof *h);
-            sp->lf[p] = NONE;
+            x.f = sp->heap[sp->pstart[p]];
+            x.key = st->flow_remaining[x.f];
         }
-        if (was != is) {
-            sp->nlisted[s] = is ? n + 1 : n - 1;
-            sp->rmask[s * sp->n_words + (d >> 6)] ^= (uint64_t)1 << (d & 63);
-            if (is && sp->rlisted[d]++ == 0)
-                sp->n_live_in++;
-            if (!is && --sp->rlisted[d] == 0)
-                sp->n_live_in--;
-        }
+        list_update(sp, 0, sp->pair_src[p], p, was, is, x);
+        list_update(sp, 1, sp->pair_dst[p], p, was, is, x);
+        sp->lkey[p] = x.key;
+        sp->lf[p] = x.f;
     }
-    sp->n_dirty = 0;
 }
 
-/* The walk's heap over the senders, each at its cursor's head. */
-static inline bool node_before(const srf_head_t *a, const srf_head_t *b)
+/* ---- the walk's streams, merged by a binary heap on their next head */
+
+static inline bool node_before(const srf_node_t *a, const srf_node_t *b)
 {
-    return head_before(a, b->key, b->f);
+    return key_before(a->key, a->f, b->key, b->f);
 }
 
 static void sheap_down(coflow_srf_pairs_t *sp, size_t i)
@@ -386,9 +451,9 @@ static void sheap_down(coflow_srf_pairs_t *sp, size_t i)
         size_t l = 2 * i + 1, m = l;
         if (l >= n)
             break;
-        if (l + 1 < n && node_before(&h[l + 1].h, &h[l].h))
+        if (l + 1 < n && node_before(&h[l + 1], &h[l]))
             m = l + 1;
-        if (!node_before(&h[m].h, &x.h))
+        if (!node_before(&h[m], &x))
             break;
         h[i] = h[m];
         i = m;
@@ -396,65 +461,178 @@ static void sheap_down(coflow_srf_pairs_t *sp, size_t i)
     h[i] = x;
 }
 
-static void sheap_pop_top(coflow_srf_pairs_t *sp)
+static void sheap_up(coflow_srf_pairs_t *sp, size_t i)
+{
+    srf_node_t *h = sp->sheap, x = h[i];
+    while (i > 0 && node_before(&x, &h[(i - 1) / 2])) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = x;
+}
+
+/* Adds the heads h[pos .. n) as a stream (side, q: see srf_stream_t). */
+static void stream_add(coflow_srf_pairs_t *sp, const srf_head_t *h, size_t pos, size_t n,
+                       int side, uint32_t q)
+{
+    if (pos >= n)
+        return;
+    size_t k = sp->n_streams++;
+    sp->streams[k] = (srf_stream_t){h, pos, n, side, q};
+    sp->sheap[sp->n_sheap] = (srf_node_t){h[pos].key, h[pos].f, h[pos].p, (uint32_t)k};
+    sheap_up(sp, sp->n_sheap++);
+}
+
+/* The top stream leaves the walk. */
+static void stream_drop(coflow_srf_pairs_t *sp)
 {
     sp->sheap[0] = sp->sheap[--sp->n_sheap];
     if (sp->n_sheap > 0)
         sheap_down(sp, 0);
 }
 
-/* The sender at the top of the walk's heap moves its cursor past the head
- * it just had and every head into a full receiver (those stay skipped);
- * it leaves the heap once its list is done. */
-static void sheap_advance_top(coflow_srf_pairs_t *sp, const coflow_state_t *st)
+/* The top stream moves on to its next head, or leaves. */
+static void stream_next(coflow_srf_pairs_t *sp)
 {
     srf_node_t *top = &sp->sheap[0];
-    uint32_t s = top->s;
-    const srf_head_t *h = sp->heads + sp->sfirst[s];
-    size_t c = top->cur + 1, n = sp->nlisted[s];
-    /* none of its receivers has room (common late in a walk): out without
-     * passing its heads one by one */
-    const uint64_t *mask = sp->rmask + s * sp->n_words;
-    uint64_t room = 0;
-    for (size_t w = 0; w < sp->n_words && !room; w++)
-        room = mask[w] & ~st->full_in[w];
-    while (room && c < n && alloc_in_full(st, h[c].d))
-        c++;
-    if (!room || c == n) {
-        sheap_pop_top(sp);
+    srf_stream_t *s = &sp->streams[top->k];
+    if (++s->pos == s->n) {
+        stream_drop(sp);
         return;
     }
-    top->cur = (uint32_t)c;
-    top->h = h[c];
+    top->key = s->h[s->pos].key;
+    top->f = s->h[s->pos].f;
+    top->p = s->h[s->pos].p;
     sheap_down(sp, 0);
 }
 
+/* Port q (side 0: sending, 1: receiving) may have less in use than at the
+ * last decision from (key, f) on: its heads from there are walked. */
+static void affect(coflow_srf_pairs_t *sp, int side, uint32_t q, double key, uint32_t f)
+{
+    if (sp->affected[side][q] == sp->stamp)
+        return;
+    sp->affected[side][q] = sp->stamp;
+    const srf_head_t *h = sp->lh[side] + sp->first[side][q];
+    size_t n = sp->nl[side][q];
+    stream_add(sp, h, heads_lower_bound(h, n, key, f), n, side, q);
+}
+
+/* Sorts a[0..n) by (key, flow), through buf. A bottom-up merge sort that
+ * first finds the runs already in order, so nearly sorted input is O(n). */
+static void heads_sort(srf_head_t *a, srf_head_t *buf, size_t n)
+{
+    bool sorted = true;
+    for (size_t i = 1; i < n && sorted; i++)
+        sorted = !key_before(a[i].key, a[i].f, a[i - 1].key, a[i - 1].f);
+    if (sorted)
+        return;
+    srf_head_t *src = a, *dst = buf;
+    for (size_t width = 1; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n;
+            size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi)
+                dst[o++] = key_before(src[j].key, src[j].f, src[i].key, src[i].f) ? src[j++]
+                                                                                 : src[i++];
+            while (i < mid)
+                dst[o++] = src[i++];
+            while (j < hi)
+                dst[o++] = src[j++];
+        }
+        srf_head_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof *a);
+}
+
+/*
+ * The decision, from the last one. The walk over every listed head in
+ * order rates a head iff both its ports have room at its turn. A head
+ * that was not rated last time, whose pair did not change, and none of
+ * whose ports can have less in use at its turn than last time, is still
+ * not rated: the port that stopped it is still full. So only these heads
+ * are walked, in order (which gives the same rates as the walk over all):
+ *  - the changed heads: every dirty pair's (the rated ones shrank, others
+ *    opened, finished or changed flows);
+ *  - from a port that may have less in use than last time, from the turn
+ *    where that starts, all its heads (sender or receiver list): a port
+ *    whose rated head left (finished, or no longer its pair's head), from
+ *    that head's old turn, and both ports of a head that now gets less
+ *    than it had, from its turn, until the port is full.
+ * Rated heads only shrink, so they only move earlier, which only adds use
+ * before the heads they pass. The walk stops once every live receiver or
+ * sender is full. The first decision walks every head.
+ */
 void coflow_srf_pairs_allocate(coflow_srf_pairs_t *sp, coflow_state_t *st)
 {
     srf_pairs_refresh(sp, st);
-    sp->n_sheap = 0;
-    for (uint32_t s = 0; s < sp->n_ports; s++)
-        if (sp->nlisted[s] > 0)
-            sp->sheap[sp->n_sheap++] = (srf_node_t){sp->heads[sp->sfirst[s]], s, 0};
-    for (size_t i = sp->n_sheap / 2; i-- > 0;)
-        sheap_down(sp, i);
-    /* Every receiver with a head full: nothing further can move. */
-    size_t full_in = 0;
-    while (sp->n_sheap > 0 && full_in < sp->n_live_in) {
-        const srf_node_t *top = &sp->sheap[0];
-        uint32_t s = top->s, d = top->h.d, f = top->h.f;
+    if (++sp->stamp == 0) { /* wrapped: clear the stamps */
+        memset(sp->seen, 0, sp->n_pairs * sizeof *sp->seen);
+        memset(sp->kept, 0, sp->n_pairs * sizeof *sp->kept);
+        memset(sp->affected[0], 0, sp->n_ports * sizeof *sp->affected[0]);
+        memset(sp->affected[1], 0, sp->n_ports * sizeof *sp->affected[1]);
+        sp->stamp = 1;
+    }
+    uint32_t stamp = sp->stamp;
+    sp->n_streams = sp->n_sheap = 0;
+    size_t n_kept = 0, n_cand = 0;
+    for (size_t k = 0; k < sp->n_rated; k++) {
+        const srf_rated_t *e = &sp->rated[k];
+        uint32_t p = e->p;
+        if (sp->lf[p] == e->f) { /* still the head: it shrank */
+            sp->kept[p] = stamp;
+            sp->old_rate[p] = e->rate;
+            sp->cand_kept[n_kept++] = (srf_head_t){sp->lkey[p], e->f, p};
+        } else { /* gone: its ports have its rate free from its old turn */
+            affect(sp, 0, sp->pair_src[p], e->key, e->f);
+            affect(sp, 1, sp->pair_dst[p], e->key, e->f);
+        }
+    }
+    for (size_t k = 0; k < sp->n_dirty; k++) {
+        uint32_t p = sp->dlist[k];
+        if (sp->kept[p] != stamp && sp->lf[p] != NONE)
+            sp->cand[n_cand++] = (srf_head_t){sp->lkey[p], sp->lf[p], p};
+    }
+    sp->n_dirty = 0;
+    /* last time's order, unless unequal rates made some cross */
+    heads_sort(sp->cand_kept, sp->cand_tmp, n_kept);
+    heads_sort(sp->cand, sp->cand_tmp, n_cand);
+    stream_add(sp, sp->cand_kept, 0, n_kept, -1, 0);
+    stream_add(sp, sp->cand, 0, n_cand, -1, 0);
+    size_t full[2] = {0, 0}, n_rated = 0;
+    while (sp->n_sheap > 0 && full[0] < sp->n_live[0] && full[1] < sp->n_live[1]) {
+        srf_node_t top = sp->sheap[0];
+        const srf_stream_t *sm = &sp->streams[top.k];
+        if (sm->side >= 0 && (sm->side ? alloc_in_full(st, sm->q) : alloc_out_full(st, sm->q))) {
+            stream_drop(sp); /* its port is full: none of its later heads moves */
+            continue;
+        }
+        stream_next(sp);
+        uint32_t p = top.p;
+        if (sp->seen[p] == stamp)
+            continue; /* walked already, from another stream */
+        sp->seen[p] = stamp;
+        uint32_t s = sp->pair_src[p], d = sp->pair_dst[p];
         double r = srf_room(st, s, d);
         if (r > 0) {
-            alloc_add_rate(st, f, r);
-            mark_dirty(sp, sp->flow_pair[f]); /* it moves: its key shrinks */
-            if (alloc_in_full(st, d))
-                full_in++;
-            if (alloc_out_full(st, s)) {
-                sheap_pop_top(sp);
-                continue;
-            }
+            alloc_add_rate(st, top.f, r);
+            mark_dirty(sp, p); /* it moves: its key shrinks */
+            sp->rated_next[n_rated++] = (srf_rated_t){top.key, r, top.f, p};
+            full[0] += alloc_out_full(st, s);
+            full[1] += alloc_in_full(st, d);
         }
-        sheap_advance_top(sp, st);
+        if (sp->kept[p] == stamp && r < sp->old_rate[p]) {
+            affect(sp, 0, s, top.key, top.f);
+            affect(sp, 1, d, top.key, top.f);
+        }
     }
+    srf_rated_t *t = sp->rated;
+    sp->rated = sp->rated_next;
+    sp->rated_next = t;
+    sp->n_rated = n_rated;
     alloc_release_ports(st);
 }

@@ -198,6 +198,10 @@ typedef struct {
     uint32_t *sopen, *ropen;       /* [number of cports] open flows a group */
     uint32_t *sgroup, *rgroup;     /* [n_flows] group position of each flow */
     uint32_t *spos, *rpos;         /* [n_flows] index of each flow in x_flows */
+    uint32_t *sother, *rother;     /* [n_flows] parallel to sflows / rflows: the
+                                      flow's receiver / sender port, so a walk
+                                      tests a group's flows without reading
+                                      them */
     /* What rounding took from cport_bytes, parallel to it: cport_bytes[q]
      * + cport_comp[q] is c's remaining bytes through the port to within a
      * few ulps of the smallest flow (compensated summation: a driver that
@@ -264,6 +268,10 @@ typedef struct {
     double *pace;                  /* [n_coflows] borrowed, or NULL */
     size_t *paced;                 /* [n_coflows] borrowed */
     size_t n_paced;
+    /* Incremental greedy (coflow_state_keep_greedy): what the last greedy
+     * pass did, so the next one redoes only the coflows whose inputs
+     * changed. NULL (the default): every pass from zero. Owned. */
+    struct coflow_greedy_memo *greedy_memo;
     /* Set by the driver after coflow_state_init and before an ordering's
      * create(), for policies that load a model (learned): */
     const char *model_path;        /* borrowed; NULL: random parameters */
@@ -276,6 +284,26 @@ typedef struct {
 weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
                              const coflow_fabric_t *fab);
 void coflow_state_destroy(coflow_state_t *st);
+
+/* Makes every later greedy pass (greedy, and madd's backfill) incremental:
+ * the pass remembers, coflow by coflow, the rates it gave, and the next
+ * pass gives a coflow the same rates again without searching its flows
+ * when nothing its walk reads has changed (its open flows, its position
+ * relative to the coflows before it, and the used capacity of each of its
+ * ports when the walk reaches it); only the cascade of coflows downstream
+ * of a port whose use changed is walked again. The rates, their order in
+ * st->rated and every float are the same as a pass from zero. A driver
+ * that enables it must only ever close flows (coflow_state_finish_flow)
+ * and release coflows between passes; it may set st->greedy_memo to NULL
+ * around a reference pass from zero and put it back. ENOMEM. */
+weft_err_t coflow_state_keep_greedy(coflow_state_t *st);
+
+/* What the incremental greedy did so far, in coflows: walked whole
+ * (searched), walked group by group (only the groups whose inputs changed
+ * searched), and given their last rates again without a search. Zeros
+ * without coflow_state_keep_greedy. */
+void coflow_greedy_memo_counts(const coflow_state_t *st, size_t *walked, size_t *grouped,
+                               size_t *replayed);
 
 /* Marks c ACTIVE at time `now` and opens all its flows. */
 void coflow_state_release(coflow_state_t *st, size_t c, double now);

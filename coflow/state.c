@@ -6,7 +6,7 @@
  * flow is a swap with the last open one: O(1), and walking a coflow's open
  * flows never touches finished ones.
  */
-#include "coflow.h"
+#include "coflow_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -18,7 +18,7 @@
  * other side get empty ranges. scratch_out/scratch_in map a port to its
  * position + 1 while one coflow is processed, and are zero again after. */
 static void group_flows(coflow_state_t *st, bool by_src, size_t *out, size_t *start,
-                        uint32_t *open, uint32_t *group, uint32_t *where)
+                        uint32_t *open, uint32_t *group, uint32_t *where, uint32_t *other)
 {
     const coflow_workload_t *wl = st->wl;
     size_t pos = 0;
@@ -62,21 +62,25 @@ static void group_flows(coflow_state_t *st, bool by_src, size_t *out, size_t *st
             for (size_t k = start[q]; k < start[q + 1]; k++) {
                 group[out[k]] = (uint32_t)q;
                 where[out[k]] = (uint32_t)k;
+                other[k] = by_src ? wl->flows[out[k]].dst : wl->flows[out[k]].src;
             }
         }
 }
 
 /* Swaps finished flow f behind the open flows of its group. */
 static void group_close(size_t *flows, const size_t *start, uint32_t *open,
-                        const uint32_t *group, uint32_t *where, size_t f)
+                        const uint32_t *group, uint32_t *where, uint32_t *other, size_t f)
 {
     size_t q = group[f];
     size_t last = start[q] + --open[q];
     size_t pos = where[f], g = flows[last];
+    uint32_t o = other[pos];
     flows[pos] = g;
     where[g] = (uint32_t)pos;
+    other[pos] = other[last];
     flows[last] = f;
     where[f] = (uint32_t)last;
+    other[last] = o;
 }
 
 /* Words of the bit sets over ports. */
@@ -276,6 +280,8 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
     st->rgroup = weft_calloc(nf, sizeof *st->rgroup);
     st->spos = weft_calloc(nf, sizeof *st->spos);
     st->rpos = weft_calloc(nf, sizeof *st->rpos);
+    st->sother = weft_calloc(nf, sizeof *st->sother);
+    st->rother = weft_calloc(nf, sizeof *st->rother);
     st->cache_remaining = weft_calloc(nc, sizeof *st->cache_remaining);
     st->cache_open = weft_calloc(nc, sizeof *st->cache_open);
     if (!st->status || !st->release_s || !st->finish_s || !st->coflow_remaining ||
@@ -285,7 +291,7 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
         !st->heap_key || !st->heap_val || !st->rated || !st->flow_coflow ||
         !st->cport_start || !st->cports || !st->cport_bytes || !st->cport_comp || !st->rflows || !st->rstart ||
         !st->sflows || !st->sstart || !st->sopen || !st->ropen || !st->sgroup ||
-        !st->rgroup || !st->spos || !st->rpos || !st->cache_remaining ||
+        !st->rgroup || !st->spos || !st->rpos || !st->sother || !st->rother || !st->cache_remaining ||
         !st->cache_open) {
         coflow_state_destroy(st);
         return weft_fail(WEFT_ENOMEM, "out of memory for the state of %zu coflows, %zu flows",
@@ -320,8 +326,8 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
     st->full_out = weft_calloc(st->n_port_words + 1, sizeof *st->full_out);
     st->full_in = weft_calloc(st->n_port_words + 1, sizeof *st->full_in);
     st->used_ports = weft_calloc(np + 1, 2 * sizeof *st->used_ports);
-    group_flows(st, false, st->rflows, st->rstart, st->ropen, st->rgroup, st->rpos);
-    group_flows(st, true, st->sflows, st->sstart, st->sopen, st->sgroup, st->spos);
+    group_flows(st, false, st->rflows, st->rstart, st->ropen, st->rgroup, st->rpos, st->rother);
+    group_flows(st, true, st->sflows, st->sstart, st->sopen, st->sgroup, st->spos, st->sother);
     if (!st->full_out || !st->full_in || !st->used_ports || build_pairs(st) ||
         build_masks(st)) {
         coflow_state_destroy(st);
@@ -374,6 +380,8 @@ void coflow_state_destroy(coflow_state_t *st)
     free(st->rgroup);
     free(st->spos);
     free(st->rpos);
+    free(st->sother);
+    free(st->rother);
     free(st->cache_remaining);
     free(st->cache_open);
     free(st->full_out);
@@ -389,6 +397,7 @@ void coflow_state_destroy(coflow_state_t *st)
     free(st->gmask_off);
     free(st->pair_flow);
     free(st->pair_off);
+    coflow_greedy_memo_free(st->greedy_memo);
     memset(st, 0, sizeof *st);
 }
 
@@ -417,8 +426,8 @@ bool coflow_state_finish_flow(coflow_state_t *st, size_t f)
         st->cache_open[c] = st->n_open[c] - 1;
     }
     st->n_open[c]--;
-    group_close(st->sflows, st->sstart, st->sopen, st->sgroup, st->spos, f);
-    group_close(st->rflows, st->rstart, st->ropen, st->rgroup, st->rpos, f);
+    group_close(st->sflows, st->sstart, st->sopen, st->sgroup, st->spos, st->sother, f);
+    group_close(st->rflows, st->rstart, st->ropen, st->rgroup, st->rpos, st->rother, f);
     if (st->pmask) { /* the port and group sets of open flows */
         uint32_t src = st->wl->flows[f].src, dst = st->wl->flows[f].dst;
         const uint32_t *sp = st->pmask_span + 4 * c;

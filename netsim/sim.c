@@ -303,6 +303,11 @@ static weft_err_t sim_setup(sim_t *s)
     weft_err_t err = coflow_state_init(&s->st, wl, s->fab);
     if (err)
         return err;
+    if (s->opts->greedy_incremental) {
+        err = coflow_state_keep_greedy(&s->st);
+        if (err)
+            return err;
+    }
     s->st.model_path = s->opts->model_path; /* for orderings that load a model */
     s->st.policy_seed = s->opts->policy_seed;
     s->st.policy_hook = s->opts->policy_hook;
@@ -1101,9 +1106,12 @@ static void lazy_check(sim_t *s)
                           st->cports[q], s->chk_bytes[q]);
     }
     size_t n_paced = st->n_paced;
+    struct coflow_greedy_memo *memo = st->greedy_memo;
+    st->greedy_memo = NULL; /* from zero, leaving the memo as it was */
     st->pace = NULL;
     st->n_rated = 0;
     s->alloc->allocate(st, s->ids, s->n_active);
+    st->greedy_memo = memo;
     size_t bad = 0;
     for (size_t k = 0; k < n; k++) {
         const moving_t *m = &s->chk_run[k];
@@ -1143,6 +1151,46 @@ static void lazy_check(sim_t *s)
     }
     st->pace = s->pace;
     st->n_paced = n_paced;
+}
+
+/* --check of an incremental greedy decision (coflow_state_keep_greedy):
+ * the allocator run again from zero must rate the same flows in the same
+ * order with the same rates (within 1e-9; the incremental pass repeats the
+ * same float operations, so they agree to the bit). run[] holds the
+ * decision; it is put back afterwards. */
+static void greedy_check(sim_t *s)
+{
+    coflow_state_t *st = &s->st;
+    const coflow_workload_t *wl = s->wl;
+    for (size_t k = 0; k < s->n_run; k++)
+        st->flow_rate[s->run[k].f] = 0;
+    struct coflow_greedy_memo *memo = st->greedy_memo;
+    st->greedy_memo = NULL;
+    st->n_rated = 0;
+    s->alloc->allocate(st, s->ids, s->n_active);
+    st->greedy_memo = memo;
+    size_t bad = 0;
+    if (st->n_rated != s->n_run)
+        violation(s, "t=%.9g s: %zu flows move when the greedy is recomputed from zero, %zu "
+                  "incrementally", st->now, st->n_rated, s->n_run), bad++;
+    for (size_t k = 0; k < s->n_run && !bad; k++) {
+        size_t f = s->run[k].f;
+        double ref = st->flow_rate[f], r = s->run[k].rate;
+        const coflow_flow_t *fl = &wl->flows[f];
+        double cap = fmin(s->fab->cap_out[fl->src], s->fab->cap_in[fl->dst]);
+        if (st->rated[k] != f || fabs(ref - r) > 1e-9 * r + 1e-9 * cap)
+            violation(s, "t=%.9g s: flow %zu of coflow %zu moves at %.17g bytes/s under the "
+                      "incremental greedy, at %.17g recomputed from zero (listed %zu-th, "
+                      "from zero flow %zu)", st->now, f, s->run[k].c, r, ref, k, st->rated[k]),
+                bad++;
+    }
+    for (size_t k = 0; k < st->n_rated; k++)
+        st->flow_rate[st->rated[k]] = 0;
+    st->n_rated = 0;
+    for (size_t k = 0; k < s->n_run; k++) {
+        st->flow_rate[s->run[k].f] = s->run[k].rate;
+        st->rated[st->n_rated++] = s->run[k].f;
+    }
 }
 
 /* The decision's moving set under lazy pacing: the paced coflows and the
@@ -1292,8 +1340,11 @@ static weft_err_t decide(sim_t *s)
     s->next_finish_dt = best;
     if (s->n_open_total > s->res->max_active_flows)
         s->res->max_active_flows = s->n_open_total;
-    if (s->opts->check)
+    if (s->opts->check) {
         check_capacity(s, s->run, s->n_run);
+        if (st->greedy_memo)
+            greedy_check(s);
+    }
     return WEFT_OK;
 }
 

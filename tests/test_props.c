@@ -184,6 +184,48 @@ Test(props, lazy_pacing_and_pairs_match_flow_by_flow)
     cr_assert_gt(runs, N_WORKLOADS * 10, "only %zu runs", runs);
 }
 
+/* Wide shuffles: nc coflows (one job each, released at 0) of 1-20 senders
+ * x 1-20 receivers, every pair one flow of 1-100 bytes, on `ports` ports
+ * of 1-3 bytes/s each way, so port sets span several words. */
+static void wide_shuffles(coflow_workload_t *wl, coflow_fabric_t *fab, uint64_t seed,
+                          size_t ports, size_t nc)
+{
+    cr_assert(ports <= 150);
+    rng_state = seed * 7919;
+    coflow_workload_init(wl, ports);
+    cr_assert_eq(coflow_fabric_init(fab, ports, 1.0), WEFT_OK);
+    for (size_t p = 0; p < ports; p++) {
+        fab->cap_out[p] = 1.0 + (double)below(3);
+        fab->cap_in[p] = 1.0 + (double)below(3);
+    }
+    uint32_t used[150];
+    for (size_t c = 0; c < nc; c++) {
+        cr_assert_eq(coflow_workload_add_job(wl, (int64_t)c, 0, 1, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_coflow(wl, 0, 0), WEFT_OK);
+        size_t ns = 1 + below(20), nr = 1 + below(20);
+        memset(used, 0, sizeof used);
+        uint32_t snd[20], rcv[20];
+        for (size_t i = 0; i < ns + nr; i++) { /* distinct per side */
+            uint32_t p;
+            do
+                p = (uint32_t)below(ports);
+            while (used[p] & (i < ns ? 1u : 2u));
+            used[p] |= i < ns ? 1u : 2u;
+            if (i < ns)
+                snd[i] = p;
+            else
+                rcv[i - ns] = p;
+        }
+        for (size_t i = 0; i < ns; i++)
+            for (size_t j = 0; j < nr; j++)
+                cr_assert_eq(coflow_workload_add_flow(wl, snd[i], rcv[j],
+                                                      1.0 + (double)below(100)),
+                             WEFT_OK);
+        cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK);
+    }
+    cr_assert_eq(dag_analyze(wl, fab), WEFT_OK);
+}
+
 /* Wide shuffles (1-20 senders x 1-20 receivers, every pair one flow) on 150
  * ports, so port sets span several words, with about half the flows
  * finished. The greedy walk through the port and group sets (coflow.h)
@@ -194,42 +236,10 @@ Test(props, greedy_port_sets_give_the_plain_walks_rates)
 {
     const char *names[] = {"greedy", "madd"};
     for (uint64_t seed = 1; seed <= 8; seed++) {
-        rng_state = seed * 7919;
         size_t ports = 150, nc = 30;
         coflow_workload_t wl;
         coflow_fabric_t fab;
-        coflow_workload_init(&wl, ports);
-        cr_assert_eq(coflow_fabric_init(&fab, ports, 1.0), WEFT_OK);
-        for (size_t p = 0; p < ports; p++) {
-            fab.cap_out[p] = 1.0 + (double)below(3);
-            fab.cap_in[p] = 1.0 + (double)below(3);
-        }
-        uint32_t used[150];
-        for (size_t c = 0; c < nc; c++) {
-            cr_assert_eq(coflow_workload_add_job(&wl, (int64_t)c, 0, 1, 0), WEFT_OK);
-            cr_assert_eq(coflow_workload_add_coflow(&wl, 0, 0), WEFT_OK);
-            size_t ns = 1 + below(20), nr = 1 + below(20);
-            memset(used, 0, sizeof used);
-            uint32_t snd[20], rcv[20];
-            for (size_t i = 0; i < ns + nr; i++) { /* distinct per side */
-                uint32_t p;
-                do
-                    p = (uint32_t)below(ports);
-                while (used[p] & (i < ns ? 1u : 2u));
-                used[p] |= i < ns ? 1u : 2u;
-                if (i < ns)
-                    snd[i] = p;
-                else
-                    rcv[i - ns] = p;
-            }
-            for (size_t i = 0; i < ns; i++)
-                for (size_t j = 0; j < nr; j++)
-                    cr_assert_eq(coflow_workload_add_flow(&wl, snd[i], rcv[j],
-                                                          1.0 + (double)below(100)),
-                                 WEFT_OK);
-            cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
-        }
-        cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+        wide_shuffles(&wl, &fab, seed, ports, nc);
         coflow_state_t st;
         cr_assert_eq(coflow_state_init(&st, &wl, &fab), WEFT_OK);
         cr_assert_not_null(st.pmask, "the sets should fit");
@@ -284,4 +294,195 @@ Test(props, greedy_port_sets_give_the_plain_walks_rates)
         coflow_workload_destroy(&wl);
         coflow_fabric_destroy(&fab);
     }
+}
+
+/* Allocates order[0..n) with alloc on st with its greedy memo, then again
+ * from zero, and requires the same rates for every flow and the same rated
+ * list, in the same order, bit for bit. Leaves every rate zero; returns
+ * how many flows were rated (listed in want_rated). */
+static size_t allocate_both_ways(coflow_state_t *st, const coflow_allocator_t *alloc,
+                               const size_t *order, size_t n, double *want, size_t *want_rated,
+                               uint64_t seed, size_t step)
+{
+    size_t nf = st->wl->n_flows;
+    st->n_rated = 0;
+    alloc->allocate(st, order, n);
+    size_t n_rated = st->n_rated;
+    memcpy(want, st->flow_rate, nf * sizeof *want);
+    memcpy(want_rated, st->rated, n_rated * sizeof *want_rated);
+    for (size_t k = 0; k < n_rated; k++)
+        st->flow_rate[st->rated[k]] = 0;
+    struct coflow_greedy_memo *memo = st->greedy_memo;
+    st->greedy_memo = NULL;
+    st->n_rated = 0;
+    alloc->allocate(st, order, n);
+    st->greedy_memo = memo;
+    cr_assert_eq(st->n_rated, n_rated, "seed %llu step %zu %s: %zu flows rated from zero, %zu "
+                 "incrementally", (unsigned long long)seed, step, alloc->name, st->n_rated,
+                 n_rated);
+    for (size_t f = 0; f < nf; f++)
+        cr_assert(st->flow_rate[f] == want[f], "seed %llu step %zu %s: flow %zu gets %.17g "
+                  "incrementally, %.17g from zero", (unsigned long long)seed, step, alloc->name,
+                  f, want[f], st->flow_rate[f]);
+    for (size_t k = 0; k < n_rated; k++)
+        cr_assert_eq(st->rated[k], want_rated[k], "seed %llu step %zu: rated list differs at %zu",
+                     (unsigned long long)seed, step, k);
+    for (size_t k = 0; k < n_rated; k++)
+        st->flow_rate[st->rated[k]] = 0;
+    st->n_rated = 0;
+    return n_rated;
+}
+
+/* The incremental greedy (coflow_state_keep_greedy) against the pass from
+ * zero, on wide shuffles over 150 ports through long sequences of the
+ * changes a driver makes between decisions: flows finish (mostly ones
+ * that had a rate, as in the emulator, so capacity is freed and must
+ * cascade to the coflows after them), coflows are released at the end or
+ * in the middle of the order, leave it, or move (adjacent swaps: the
+ * orderings that re-rank). Under greedy and under MADD's backfill (whose
+ * pacing changes the ports' use before the pass), every decision must
+ * give every flow the same rate, bit for bit, and the same rated list.
+ * The memo must also have had work to skip, or the test proves nothing. */
+Test(props, incremental_greedy_gives_the_rates_from_zero)
+{
+    const coflow_allocator_t *allocs[2] = {coflow_allocator_find("greedy"),
+                                           coflow_allocator_find("madd")};
+    size_t walked = 0, grouped = 0, replayed = 0, steps = 0;
+    for (uint64_t seed = 1; seed <= 6; seed++) {
+        size_t ports = 150, nc = 40;
+        coflow_workload_t wl;
+        coflow_fabric_t fab;
+        wide_shuffles(&wl, &fab, seed + 100, ports, nc);
+        coflow_state_t st;
+        cr_assert_eq(coflow_state_init(&st, &wl, &fab), WEFT_OK);
+        cr_assert_eq(coflow_state_keep_greedy(&st), WEFT_OK);
+        double *want = calloc(wl.n_flows, sizeof *want);
+        size_t *want_rated = calloc(wl.n_flows, sizeof *want_rated);
+        size_t *order = calloc(nc, sizeof *order), n = 0, next = 0, parked = SIZE_MAX;
+        cr_assert(want && want_rated && order);
+        for (; next < 25; next++) {
+            coflow_state_release(&st, next, 0);
+            order[n++] = next;
+        }
+        st.now = 1;
+        for (size_t step = 0; step < 150 && n + (parked != SIZE_MAX) > 0; step++, steps++) {
+            const coflow_allocator_t *alloc = allocs[step % 5 == 4];
+            size_t n_rated = allocate_both_ways(&st, alloc, order, n, want, want_rated, seed, step);
+            /* what changes before the next decision */
+            size_t kind = below(10);
+            if (kind < 6 && n > 0) { /* 1-3 flows finish, most of them ones that moved */
+                for (size_t k = 1 + below(3); k > 0; k--) {
+                    size_t f = n_rated ? want_rated[below(n_rated)] : SIZE_MAX;
+                    if (f == SIZE_MAX || below(4) == 0) {
+                        size_t c = order[below(n)];
+                        if (st.n_open[c] == 0)
+                            continue;
+                        f = st.open_flows[wl.coflows[c].first_flow + below(st.n_open[c])];
+                    }
+                    size_t c = st.flow_coflow[f];
+                    if (st.status[c] != COFLOW_ACTIVE ||
+                        st.open_pos[f] >= wl.coflows[c].first_flow + st.n_open[c])
+                        continue;
+                    st.coflow_remaining[c] -= st.flow_remaining[f];
+                    if (coflow_state_finish_flow(&st, f)) { /* the coflow leaves */
+                        size_t w = 0;
+                        for (size_t i = 0; i < n; i++)
+                            if (order[i] != c)
+                                order[w++] = order[i];
+                        n = w;
+                        if (n == 0)
+                            break;
+                    }
+                }
+            } else if (kind < 8 && next < nc) { /* a release, at the end or inside */
+                coflow_state_release(&st, next, st.now);
+                size_t at = below(2) ? n : below(n + 1);
+                memmove(order + at + 1, order + at, (n - at) * sizeof *order);
+                order[at] = next++;
+                n++;
+            } else if (kind == 8 && n > 1) { /* two neighbours swap */
+                size_t i = below(n - 1), x = order[i];
+                order[i] = order[i + 1];
+                order[i + 1] = x;
+            } else if (n > 1) { /* one leaves the order for a decision, or moves to its end */
+                size_t i = below(n), c = order[i];
+                memmove(order + i, order + i + 1, (n - i - 1) * sizeof *order);
+                n--;
+                if (below(2))
+                    order[n++] = c;
+                else
+                    parked = c;
+                continue;
+            }
+            if (parked != SIZE_MAX && st.status[parked] == COFLOW_ACTIVE)
+                order[n++] = parked; /* back after a decision without it */
+            parked = SIZE_MAX;
+        }
+        size_t w, g, r;
+        coflow_greedy_memo_counts(&st, &w, &g, &r);
+        walked += w, grouped += g, replayed += r;
+        free(want);
+        free(want_rated);
+        free(order);
+        coflow_state_destroy(&st);
+        coflow_workload_destroy(&wl);
+        coflow_fabric_destroy(&fab);
+    }
+    cr_assert_gt(steps, 500);
+    cr_assert(replayed > 0 && grouped > 0 && walked > 0,
+              "the memo walked %zu coflows, walked %zu group by group, gave %zu their last "
+              "rates: some of each are needed to test it", walked, grouped, replayed);
+}
+
+/* netsim with the incremental greedy (greedy_incremental) and with every
+ * pass from zero (the default) gives the same finish times, bit for bit,
+ * under every ordering with greedy and with madd (whose backfill is the
+ * greedy pass), on the random workloads and on wide shuffles released
+ * over time; --check, which recomputes every incremental decision from
+ * zero, finds nothing. */
+Test(props, incremental_greedy_runs_match_from_zero)
+{
+    const coflow_ordering_t *const *ords = coflow_orderings();
+    const coflow_allocator_t *allocs[2] = {coflow_allocator_find("greedy"),
+                                           coflow_allocator_find("madd")};
+    size_t runs = 0;
+    for (uint64_t seed = 1; seed <= N_WORKLOADS + 4; seed++) {
+        coflow_workload_t wl;
+        coflow_fabric_t fab;
+        if (seed <= N_WORKLOADS)
+            random_workload_of(&wl, &fab, seed, true);
+        else { /* wide shuffles arriving one a second */
+            wide_shuffles(&wl, &fab, seed, 150, 12);
+            for (size_t j = 0; j < wl.n_jobs; j++)
+                wl.jobs[j].arrival_s = (double)j;
+            cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+        }
+        for (size_t o = 0; ords[o]; o++)
+            for (size_t a = 0; a < 2; a++) {
+                netsim_result_t inc, zero;
+                netsim_result_init(&inc);
+                netsim_result_init(&zero);
+                netsim_opts_t opts = {.ordering = ords[o], .allocator = allocs[a],
+                                      .check = true, .policy_seed = seed,
+                                      .greedy_incremental = true};
+                cr_assert_eq(netsim_run(&wl, &fab, &opts, &inc), WEFT_OK, "%s",
+                             weft_last_error());
+                opts.greedy_incremental = false;
+                cr_assert_eq(netsim_run(&wl, &fab, &opts, &zero), WEFT_OK, "%s",
+                             weft_last_error());
+                cr_assert_eq(inc.n_violations + zero.n_violations, 0, "seed %llu %s:%s: %s%s",
+                             (unsigned long long)seed, ords[o]->name, allocs[a]->name,
+                             inc.first_violation, zero.first_violation);
+                cr_assert_eq(memcmp(inc.coflow_finish_s, zero.coflow_finish_s,
+                                    wl.n_coflows * sizeof(double)),
+                             0, "seed %llu %s:%s: other finish times from zero",
+                             (unsigned long long)seed, ords[o]->name, allocs[a]->name);
+                netsim_result_destroy(&inc);
+                netsim_result_destroy(&zero);
+                runs++;
+            }
+        coflow_workload_destroy(&wl);
+        coflow_fabric_destroy(&fab);
+    }
+    cr_assert_gt(runs, N_WORKLOADS * 10, "only %zu runs", runs);
 }
