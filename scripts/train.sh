@@ -49,7 +49,7 @@ done
 
 # shellcheck disable=SC2086
 "$WEFT" train "$OUT"/data/train-*.weft "$OUT"/data/train32-*.weft $VAL --out "$OUT" \
-    --model-out "$MODEL" --seed 1 --prior 3 --prior-path 0.6 --iters 72 --imitate 0 --dagger 0 \
+    --model-out "$MODEL" --seed 1 --prior 3 --prior-path 0.6 --iters 40 --imitate 0 --dagger 0 \
     --episodes 4 --rollouts 4 --jobs-min 30 --jobs-max 30 --curriculum 0 \
     --lr-rl 3e-4 --lr-rl-end 3e-5 --clip 0.5 --entropy 0.001 \
     --validate-every 4 --checkpoint-every 4 ${TRAIN_ARGS:-}
