@@ -21,7 +21,7 @@
 
 static const char *const default_policies[] = {"learned", "fifo", "scf",       "ncf",
                                                "lcf",     "sebf", "aalo",      "sincronia",
-                                               "wcp",     "jsebf", NULL};
+                                               "wcp",     "jsebf", "jsebf-cp", NULL};
 
 #define MAX_POLICIES 32
 

@@ -18,7 +18,8 @@
 
 /* The heuristics a learned model must beat (each with its paper's allocator). */
 static const char *const heuristics[] = {"fifo", "scf",       "ncf", "lcf",   "sebf",
-                                         "aalo", "sincronia", "wcp", "jsebf", NULL};
+                                         "aalo", "sincronia", "wcp", "jsebf",
+                                         "jsebf-cp", NULL};
 
 static void usage(FILE *out)
 {
@@ -71,6 +72,9 @@ static void usage(FILE *out)
             "                        X * -log(job remaining work / weight) (jsebf's key), the\n"
             "                        score head starting at zero, so training starts at\n"
             "                        jsebf's order (default 0: the network alone)\n"
+            "  --prior-path X        with --prior: the score also gets X * log(the coflow's\n"
+            "                        remaining path), preferring inside a job the coflow\n"
+            "                        that gates the longest chain, as jsebf-cp (default 0)\n"
             "  --seed S              seed of everything (default %llu)\n"
             "  --threads N           rollout threads (default: all cores)\n"
             "  -h, --help            this text\n",
@@ -184,6 +188,7 @@ int cmd_train(int argc, char **argv)
         {"no-differential", no_argument, NULL, 'N'},
         {"allocator", required_argument, NULL, 'a'},
         {"prior", required_argument, NULL, 'P'},
+        {"prior-path", required_argument, NULL, 'Q'},
         {"seed", required_argument, NULL, 's'},
         {"threads", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
@@ -195,7 +200,7 @@ int cmd_train(int argc, char **argv)
     cfg.threads = nproc > 0 ? (size_t)nproc : 1;
     const char *out_dir = "train-out", *model_out = NULL, *resume = NULL, *init = NULL;
     size_t validate_every = 5, ckpt_every = 5;
-    double prior = 0;
+    double prior = 0, prior_path = 0;
     char **val_paths = calloc((size_t)argc + 1, sizeof *val_paths);
     size_t n_val = 0;
     if (!val_paths)
@@ -239,6 +244,7 @@ int cmd_train(int argc, char **argv)
         case 'N': cfg.differential = false; break;
         case 'a': cfg.allocator = optarg; break;
         case 'P': bad = cli_parse_double(C, opt, optarg, 0, true, &prior); break;
+        case 'Q': bad = cli_parse_double(C, opt, optarg, 0, true, &prior_path); break;
         case 's': bad = cli_parse_u64(C, opt, optarg, &cfg.seed); break;
         case 't': bad = cli_parse_size(C, opt, optarg, 1, &cfg.threads); break;
         case 'h':
@@ -263,6 +269,11 @@ int cmd_train(int argc, char **argv)
     }
     if (train_config_check(&cfg)) {
         fprintf(stderr, "weft train: %s\n", weft_last_error());
+        goto done_usage;
+    }
+    if (prior_path > 0 && !(prior > 0)) {
+        fprintf(stderr, "weft train: --prior-path %g needs --prior (a residual of the teacher)\n",
+                prior_path);
         goto done_usage;
     }
 
@@ -315,7 +326,7 @@ int cmd_train(int argc, char **argv)
     coflow_learned_model_t m;
     weft_err_t err = init ? coflow_learned_model_load(&m, init)
                           : coflow_learned_model_random(&m, cfg.seed);
-    if (!err && prior > 0 && (err = coflow_learned_model_make_residual(&m, prior)))
+    if (!err && prior > 0 && (err = coflow_learned_model_make_residual(&m, prior, prior_path)))
         coflow_learned_model_destroy(&m);
     if (!err)
         err = train_init(&t, &cfg, &m, pool, n_pool);

@@ -28,6 +28,17 @@ void coflow_keyctx_destroy(void *ctx);
  * plus the heaviest path below it (cp_below_s without its own iso_s). */
 double coflow_remaining_path(coflow_state_t *st, size_t c);
 
+/* Remaining work of job j, jsebf's size: the sum over its unfinished
+ * coflows of their bottleneck times (remaining_iso if ACTIVE, iso_s if
+ * WAITING). O(coflows of the job + open flows of its active coflows). */
+double coflow_job_work(coflow_state_t *st, size_t j);
+
+/* Sorts ids[0..n) by their job's k->job_acc ascending, then by the
+ * coflow's k->key descending (within a job the longer own remaining path
+ * first), then release time, then index. O(n log n). */
+void coflow_sort_job_then_path(const coflow_state_t *st, const coflow_keyctx_t *k, size_t *ids,
+                               size_t n);
+
 /* Sorts a[0..m) ascending by (key[a[i]], a[i]) (by a[i] alone when key is
  * NULL), without allocating: a bottom-up merge sort through buf[0..m). */
 void coflow_merge_sort_by(size_t *a, size_t *buf, size_t m, const double *key);
@@ -37,7 +48,8 @@ void coflow_greedy_memo_free(struct coflow_greedy_memo *m);
 
 /* Orderings. */
 extern const coflow_ordering_t coflow_fifo, coflow_scf, coflow_ncf, coflow_lcf, coflow_sebf,
-    coflow_aalo, coflow_sincronia, coflow_wcp, coflow_jsebf, coflow_fair, coflow_srf;
+    coflow_aalo, coflow_sincronia, coflow_wcp, coflow_jsebf, coflow_jsebf_cp,
+    coflow_fair, coflow_srf;
 extern const coflow_ordering_t coflow_learned; /* learned.c */
 
 /* Allocators. */

@@ -28,15 +28,7 @@ static void jsebf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         if (k->job_acc2[j] != 0)
             continue;
         k->job_acc2[j] = 1;
-        const coflow_job_t *job = &wl->jobs[j];
-        double work = 0;
-        for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
-            if (st->status[c] == COFLOW_ACTIVE)
-                work += coflow_state_remaining_iso(st, c);
-            else if (st->status[c] == COFLOW_WAITING)
-                work += wl->coflows[c].iso_s;
-        }
-        k->job_acc[j] = work / job->weight;
+        k->job_acc[j] = coflow_job_work(st, j) / wl->jobs[j].weight;
     }
     for (size_t i = 0; i < n; i++)
         k->key[ids[i]] = k->job_acc[wl->coflows[ids[i]].job];

@@ -40,3 +40,17 @@ double coflow_remaining_path(coflow_state_t *st, size_t c)
     const coflow_coflow_t *co = &st->wl->coflows[c];
     return coflow_state_remaining_iso(st, c) + (co->cp_below_s - co->iso_s);
 }
+
+double coflow_job_work(coflow_state_t *st, size_t j)
+{
+    const coflow_workload_t *wl = st->wl;
+    const coflow_job_t *job = &wl->jobs[j];
+    double work = 0;
+    for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
+        if (st->status[c] == COFLOW_ACTIVE)
+            work += coflow_state_remaining_iso(st, c);
+        else if (st->status[c] == COFLOW_WAITING)
+            work += wl->coflows[c].iso_s;
+    }
+    return work;
+}

@@ -29,13 +29,16 @@
  *      1/64) so most of them keep their value between nearby decisions;
  *      the quantised value *is* the feature, so incremental and full passes
  *      compute the same function (up to float summation order).
- *   5. scores: the encoder's output rows of the ACTIVE ids, in the order
- *      given (release time, then index), go through attn_forward_infer;
+ *   5. scores: the encoder's output rows of the ACTIVE ids, ordered by
+ *      longer remaining path (remaining_iso + cp_below_s - iso_s), then
+ *      release time, then index, go through attn_forward_infer;
  *      a model with a teacher prior (model.prior > 0) adds prior ×
- *      −log(job remaining work / weight), jsebf's key unquantised, so the
- *      network learns a correction to jsebf's order.
- *   6. order: attn_argsort_desc (ties to the lower row, i.e. earlier
- *      release, then lower index).
+ *      −log(job remaining work / weight), jsebf's key unquantised, plus
+ *      prior_path × log(the coflow's remaining path), so the network
+ *      learns a correction to (nearly) jsebf-cp's order.
+ *   6. order: attn_argsort_desc (ties to the lower row, i.e. the longer
+ *      path, then earlier release, then lower index: an untrained
+ *      residual, whose scores tie inside a job, is jsebf-cp's order).
  *
  * Features of a node (index: meaning), all log1p of a non-negative value
  * unless said otherwise; "q" marks the quantised ones:
@@ -82,7 +85,9 @@
 #define LF COFLOW_LEARNED_NF
 /* Bumped when the meaning of the features changes; a model trained on
  * another feature set is refused. */
-#define LEARNED_FEATURE_SET 3 /* 3: 2 plus the teacher prior "learned.prior" */
+#define LEARNED_FEATURE_SET 4 /* 3: 2 plus the teacher prior "learned.prior";
+                                 4: rows (and so ties) by remaining path, and
+                                 the path prior "learned.prior_path" */
 
 static const char *const feature_names[LF] = {
     "total_bytes", "remaining_bytes", "flows",        "senders",      "receivers",
@@ -127,6 +132,7 @@ typedef struct {
     size_t n_nodes;
     double *job_work;    /* [n_jobs] per live position: remaining work (feature 17) */
     double *job_cp;      /* [n_jobs] per live position: longest remaining path (19) */
+    double *path;        /* [n_coflows] remaining path of an active coflow (row order) */
     weft_real_t *X;      /* [n_coflows, LF] normalised features of the nodes */
     size_t *changed;     /* [n_coflows] rows that changed this decision */
     /* per decision, grown to the largest active set */
@@ -304,6 +310,7 @@ weft_err_t coflow_learned_model_to_file(const coflow_learned_model_t *m, attn_mo
     WEFT_CHECK(attn_model_set_vector(mf, "feat.mean", m->mean, LF));
     WEFT_CHECK(attn_model_set_vector(mf, "feat.std", m->std, LF));
     WEFT_CHECK(attn_model_set_vector(mf, "learned.prior", &m->prior, 1));
+    WEFT_CHECK(attn_model_set_vector(mf, "learned.prior_path", &m->prior_path, 1));
 cleanup:
     return err;
 }
@@ -360,14 +367,20 @@ weft_err_t coflow_learned_model_copy(coflow_learned_model_t *dst,
     memcpy(dst->std, src->std, sizeof dst->std);
     dst->set_changes_only = src->set_changes_only;
     dst->prior = src->prior;
+    dst->prior_path = src->prior_path;
     return WEFT_OK;
 }
 
-weft_err_t coflow_learned_model_make_residual(coflow_learned_model_t *m, double prior)
+weft_err_t coflow_learned_model_make_residual(coflow_learned_model_t *m, double prior,
+                                              double prior_path)
 {
     if (!(prior > 0) || !isfinite(prior))
         return weft_fail(WEFT_EINVAL, "teacher prior weight %g, expected finite and > 0", prior);
+    if (!(prior_path >= 0) || !isfinite(prior_path))
+        return weft_fail(WEFT_EINVAL, "path prior weight %g, expected finite and >= 0",
+                         prior_path);
     m->prior = (float)prior;
+    m->prior_path = (float)prior_path;
     memset(m->ap.head_w, 0, m->acfg.M * sizeof *m->ap.head_w);
     m->ap.head_b[0] = 0;
     return WEFT_OK;
@@ -401,14 +414,16 @@ static weft_err_t load_vector(const attn_model_file_t *mf, const char *name, flo
     return WEFT_OK;
 }
 
-static weft_err_t load_prior(const attn_model_file_t *mf, float *prior)
+/* Reads the one-entry vector `name` (learned.prior, learned.prior_path). */
+static weft_err_t load_prior(const attn_model_file_t *mf, const char *name, float *prior)
 {
-    const attn_model_vec_t *v = attn_model_find_vector(mf, "learned.prior");
+    const attn_model_vec_t *v = attn_model_find_vector(mf, name);
     if (!v)
-        return weft_fail(WEFT_ENOTFOUND, "model has no vector learned.prior");
+        return weft_fail(WEFT_ENOTFOUND, "model has no vector %s", name);
     if (v->n != 1 || !isfinite(v->data[0]) || v->data[0] < 0)
-        return weft_fail(WEFT_EINVAL, "model's learned.prior has %zu entries (first %g), "
-                         "expected one finite number >= 0", v->n, v->n ? (double)v->data[0] : 0.0);
+        return weft_fail(WEFT_EINVAL, "model's %s has %zu entries (first %g), "
+                         "expected one finite number >= 0", name, v->n,
+                         v->n ? (double)v->data[0] : 0.0);
     *prior = v->data[0];
     return WEFT_OK;
 }
@@ -462,7 +477,9 @@ weft_err_t coflow_learned_model_from_file(coflow_learned_model_t *m,
     if (!err)
         err = load_vector(mf, "feat.std", m->std, true);
     if (!err)
-        err = load_prior(mf, &m->prior);
+        err = load_prior(mf, "learned.prior", &m->prior);
+    if (!err)
+        err = load_prior(mf, "learned.prior_path", &m->prior_path);
     if (err) {
         weft_wrap(err, "%s: ", path);
         coflow_learned_model_destroy(m);
@@ -502,6 +519,7 @@ static void learned_destroy(void *ctx)
     free(c->node_coflow);
     free(c->job_work);
     free(c->job_cp);
+    free(c->path);
     free(c->X);
     free(c->changed);
     free(c->gather);
@@ -575,10 +593,11 @@ static weft_err_t learned_create(void **ctx, const coflow_state_t *st)
     c->node_coflow = weft_calloc(nc, sizeof *c->node_coflow);
     c->job_work = weft_calloc(nj ? nj : 1, sizeof *c->job_work);
     c->job_cp = weft_calloc(nj ? nj : 1, sizeof *c->job_cp);
+    c->path = weft_calloc(nc ? nc : 1, sizeof *c->path);
     c->X = nc <= SIZE_MAX / LF ? weft_calloc(nc * LF, sizeof *c->X) : NULL;
     c->changed = weft_calloc(nc, sizeof *c->changed);
     if (!c->job_order || !c->live || !c->in_live || !c->node_of || !c->pred_start ||
-        !c->pred || !c->node_job || !c->node_coflow || !c->job_work || !c->job_cp || !c->X ||
+        !c->pred || !c->node_job || !c->node_coflow || !c->job_work || !c->job_cp || !c->path || !c->X ||
         !c->changed) {
         err = weft_fail(WEFT_ENOMEM, "out of memory for the learned policy (%zu coflows)", nc);
         goto fail;
@@ -733,6 +752,27 @@ static void node_features(const learned_ctx_t *c, coflow_state_t *st, size_t cf,
         row[k] = (weft_real_t)(((float)f[k] - c->m->mean[k]) / c->m->std[k]);
 }
 
+/* qsort has no context in C11: the comparison reads these. */
+static _Thread_local const double *rows_path, *rows_release;
+
+static int cmp_rows(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    if (rows_path[x] != rows_path[y])
+        return rows_path[x] > rows_path[y] ? -1 : 1;
+    if (rows_release[x] != rows_release[y])
+        return rows_release[x] < rows_release[y] ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+/* Sorts coflow ids by path[id] descending, then release_s[id], then id. */
+static void rows_by_path(size_t *ids, size_t n, const double *path, const double *release_s)
+{
+    rows_path = path;
+    rows_release = release_s;
+    qsort(ids, n, sizeof *ids, cmp_rows);
+}
+
 static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     learned_ctx_t *c = ctx;
@@ -810,12 +850,20 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     }
     double t2 = mono_s();
 
-    /* 5: scores of the active coflows, in the order given */
+    /* 5: scores of the active coflows, rows by longer remaining path, then
+       release, then index (feature set 4), so that equal scores -- all of
+       one job's under an untrained residual -- fall in jsebf-cp's order */
     size_t E = gnn_out_dim(&c->m->gcfg);
+    if (c->m->set_changes_only)
+        memcpy(c->prev_in, ids, n * sizeof *ids);
     for (size_t i = 0; i < n; i++) {
-        size_t v = c->node_of[ids[i]];
-        memcpy(c->gather + i * E, c->gcache.out + v * E, E * sizeof *c->gather);
         c->ids_copy[i] = ids[i];
+        c->path[ids[i]] = coflow_remaining_path(st, ids[i]);
+    }
+    rows_by_path(c->ids_copy, n, c->path, st->release_s);
+    for (size_t i = 0; i < n; i++) {
+        size_t v = c->node_of[c->ids_copy[i]];
+        memcpy(c->gather + i * E, c->gcache.out + v * E, E * sizeof *c->gather);
     }
     if (attn_cache_prepare(&c->acache, &c->m->acfg, n))
         goto fail;
@@ -827,17 +875,20 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         attn_forward_infer(&c->acache, &c->m->ap, &c->m->acfg, c->gather, n);
     if (c->m->prior > 0) /* the teacher prior; attn_backward never reads scores */
         for (size_t i = 0; i < n; i++) {
-            const coflow_coflow_t *co = &wl->coflows[ids[i]];
-            double key = c->job_work[c->node_job[c->node_of[ids[i]]]] / wl->jobs[co->job].weight;
-            c->acache.scores[i] -= (weft_real_t)(c->m->prior * log(key > 1e-9 ? key : 1e-9));
+            const coflow_coflow_t *co = &wl->coflows[c->ids_copy[i]];
+            double key = c->job_work[c->node_job[c->node_of[c->ids_copy[i]]]] /
+                         wl->jobs[co->job].weight;
+            double path = c->path[c->ids_copy[i]];
+            c->acache.scores[i] -= (weft_real_t)(c->m->prior * log(key > 1e-9 ? key : 1e-9) -
+                                                 c->m->prior_path * log(path > 1e-9 ? path : 1e-9));
         }
     double t3 = mono_s();
 
-    /* 6: descending score; ties to the earlier row (release, then index);
+    /* 6: descending score; ties to the earlier row (path, release, index);
        or whatever the training hook chooses */
     if (c->hook) {
         for (size_t i = 0; i < n; i++)
-            c->row_node[i] = c->node_of[ids[i]];
+            c->row_node[i] = c->node_of[c->ids_copy[i]];
         coflow_learned_step_t step = {
             .st = st, .ids = c->ids_copy, .n = n, .scores = c->acache.scores,
             .row_node = c->row_node, .n_nodes = c->n_nodes, .plan = &c->plan,
@@ -849,7 +900,6 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     for (size_t i = 0; i < n; i++)
         ids[i] = c->ids_copy[c->perm[i]];
     if (c->m->set_changes_only) {
-        memcpy(c->prev_in, c->ids_copy, n * sizeof *ids);
         memcpy(c->prev_out, ids, n * sizeof *ids);
         c->prev_n = n;
     }

@@ -42,6 +42,13 @@ typedef struct {
      * starts at the teacher and learns a residual. Stored as the vector
      * "learned.prior" of one entry, finite and >= 0. */
     float prior;
+    /* Weight of the path prior (feature set 4): every schedulable coflow's
+     * score also gets prior_path × log(its remaining path: remaining
+     * bottleneck time plus the heaviest path below it), so inside a job the
+     * coflow that gates the longest chain is preferred, as jsebf-cp does,
+     * by a margin the scorer's early noise does not undo. Stored as
+     * "learned.prior_path", one entry, finite and >= 0; 0: none. */
+    float prior_path;
 } coflow_learned_model_t;
 
 /* Empty model (destroy is safe). */
@@ -52,10 +59,12 @@ void coflow_learned_model_destroy(coflow_learned_model_t *m);
  * ENOMEM. m must be empty (init or destroyed). */
 weft_err_t coflow_learned_model_random(coflow_learned_model_t *m, uint64_t seed);
 
-/* Turns m into a residual of the teacher: prior weight `prior` and the
- * score head (attn.head.w, attn.head.b) zeroed, so the scorer adds 0 to
- * every score until trained. EINVAL for a prior not finite and > 0. */
-weft_err_t coflow_learned_model_make_residual(coflow_learned_model_t *m, double prior);
+/* Turns m into a residual of the teacher: prior weights `prior` and
+ * `prior_path` and the score head (attn.head.w, attn.head.b) zeroed, so the
+ * scorer adds 0 to every score until trained. EINVAL for a prior not finite
+ * and > 0 or a prior_path not finite and >= 0. */
+weft_err_t coflow_learned_model_make_residual(coflow_learned_model_t *m, double prior,
+                                              double prior_path);
 
 /* Reads a model file (msgpack) into empty m; every error names path (and
  * the tensor, vector or int at fault). m stays empty on error. */

@@ -9,7 +9,7 @@
 
 static const coflow_ordering_t *const orderings[] = {
     &coflow_fifo, &coflow_scf,  &coflow_ncf,  &coflow_lcf,  &coflow_sebf, &coflow_aalo,
-    &coflow_sincronia, &coflow_wcp, &coflow_jsebf, &coflow_fair, &coflow_srf,
+    &coflow_sincronia, &coflow_wcp, &coflow_jsebf, &coflow_jsebf_cp, &coflow_fair, &coflow_srf,
     &coflow_learned, NULL,
 };
 

@@ -28,6 +28,33 @@ void coflow_sort_by_key(const coflow_state_t *st, size_t *ids, size_t n, const d
     qsort(ids, n, sizeof *ids, cmp_by_key);
 }
 
+static _Thread_local const coflow_keyctx_t *jp_k;
+static _Thread_local const coflow_state_t *jp_st;
+
+static int cmp_job_then_path(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    const coflow_workload_t *wl = jp_st->wl;
+    double jx = jp_k->job_acc[wl->coflows[x].job], jy = jp_k->job_acc[wl->coflows[y].job];
+    if (jx != jy)
+        return jx < jy ? -1 : 1;
+    double px = jp_k->key[x], py = jp_k->key[y];
+    if (px != py)
+        return px > py ? -1 : 1; /* longer own path first */
+    double rx = jp_st->release_s[x], ry = jp_st->release_s[y];
+    if (rx != ry)
+        return rx < ry ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+void coflow_sort_job_then_path(const coflow_state_t *st, const coflow_keyctx_t *k, size_t *ids,
+                               size_t n)
+{
+    jp_k = k;
+    jp_st = st;
+    qsort(ids, n, sizeof *ids, cmp_job_then_path);
+}
+
 void coflow_merge_sort_by(size_t *a, size_t *buf, size_t m, const double *key)
 {
     size_t *src = a, *dst = buf;

@@ -29,27 +29,6 @@
 #include "coflow_internal.h"
 
 #include <math.h>
-#include <stdlib.h>
-
-/* qsort has no context in C11: the comparison reads these. */
-static _Thread_local const coflow_keyctx_t *wcp_k;
-static _Thread_local const coflow_state_t *wcp_st;
-
-static int cmp_wcp(const void *a, const void *b)
-{
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    const coflow_workload_t *wl = wcp_st->wl;
-    double jx = wcp_k->job_acc[wl->coflows[x].job], jy = wcp_k->job_acc[wl->coflows[y].job];
-    if (jx != jy)
-        return jx < jy ? -1 : 1;
-    double px = wcp_k->key[x], py = wcp_k->key[y];
-    if (px != py)
-        return px > py ? -1 : 1; /* longer own path first */
-    double rx = wcp_st->release_s[x], ry = wcp_st->release_s[y];
-    if (rx != ry)
-        return rx < ry ? -1 : 1;
-    return (x > y) - (x < y);
-}
 
 /* Longest remaining path through job j's waiting coflows whose inputs are
  * ready. O(coflows + parent links of the job). */
@@ -104,9 +83,7 @@ static void wcp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
             k->job_acc[j] /= wl->jobs[j].weight;
         }
     }
-    wcp_k = k;
-    wcp_st = st;
-    qsort(ids, n, sizeof *ids, cmp_wcp);
+    coflow_sort_job_then_path(st, k, ids, n);
     for (size_t i = 0; i < n; i++) {
         size_t j = wl->coflows[ids[i]].job;
         k->job_acc[j] = k->job_acc2[j] = 0;

@@ -5,10 +5,11 @@
 # 16 and 32 ports), trains with `weft train` and copies the best validated
 # model.
 #
-# The model is a residual of jsebf (--prior): its score is the network's plus
-# 3 × −log(job remaining work / weight), the network's score head starting
-# at zero, so iteration 0 is jsebf's order and REINFORCE learns corrections;
-# the best validated model (iteration 0 included) is kept.
+# The model is a residual of jsebf-cp (--prior, --prior-path): its score is
+# the network's plus 3 × −log(job remaining work / weight) plus 0.6 ×
+# log(the coflow's remaining path), the network's score head starting at
+# zero, so iteration 0 is (nearly) jsebf-cp's order and REINFORCE learns
+# corrections; the best validated model (iteration 0 included) is kept.
 #
 # Seeds: training workloads 1..4 (16 ports) and 1..2 (32 ports), validation
 # 501..503 (16 ports) and 501 (32 ports); `benchmarks/eval.sh` evaluates on
@@ -48,7 +49,7 @@ done
 
 # shellcheck disable=SC2086
 "$WEFT" train "$OUT"/data/train-*.weft "$OUT"/data/train32-*.weft $VAL --out "$OUT" \
-    --model-out "$MODEL" --seed 1 --prior 3 --iters 72 --imitate 0 --dagger 0 \
+    --model-out "$MODEL" --seed 1 --prior 3 --prior-path 0.6 --iters 40 --imitate 0 --dagger 0 \
     --episodes 4 --rollouts 4 --jobs-min 30 --jobs-max 30 --curriculum 0 \
     --lr-rl 3e-4 --lr-rl-end 3e-5 --clip 0.5 --entropy 0.001 \
     --validate-every 4 --checkpoint-every 4 ${TRAIN_ARGS:-}

@@ -525,6 +525,52 @@ Test(coflow_order, jsebf_weighted)
     expect_order("wcp", (size_t[]){2, 3, 0}, 3);
 }
 
+/*
+ * jsebf-cp: jsebf between jobs, longest remaining path first inside one.
+ * Job A (weight 1): a1 (coflow 0) 0->1 1 byte and a2 (coflow 1) 2->3 1
+ *   byte, both roots released at 0; a3 (coflow 2, after a2) 4->5 5 bytes.
+ *   Work 1 + 1 + 5 = 7; a1's path 1, a2's 1 + 5 = 6.
+ * Job B (weight 1): b1 (coflow 3) 1->0 3 bytes, released at 0: work 3.
+ * Both put B first (3 < 7); inside A jsebf keeps release order (a1, the
+ * lower index), jsebf-cp puts a2 first: it gates a3.
+ */
+Test(coflow_order, jsebf_cp_puts_the_gating_coflow_first)
+{
+    job(0, 0, 1);
+    cof(1, 0);
+    flow(0, 1, 1);
+    cof(2, 0);
+    flow(2, 3, 1);
+    cof(3, 0);
+    flow(4, 5, 5);
+    parent(2);
+    end_job();
+    job(1, 0, 1);
+    cof(1, 0);
+    flow(1, 0, 3);
+    end_job();
+    ready();
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 1, 0);
+    coflow_state_release(&st, 3, 0);
+    expect_order("jsebf", (size_t[]){3, 0, 1}, 3);
+    expect_order("jsebf-cp", (size_t[]){3, 1, 0}, 3);
+}
+
+/* jsebf-cp ranks jobs as jsebf: P first unweighted (work 3 < 6), Q first
+ * with wq = 3 (6/3 = 2 < 3; q1 and q2 tie on path 3: release, index). */
+Test(coflow_order, jsebf_cp_ranks_jobs_as_jsebf)
+{
+    build_pq(1, 1);
+    expect_order("jsebf-cp", (size_t[]){0, 2, 3}, 3);
+}
+
+Test(coflow_order, jsebf_cp_weighted)
+{
+    build_pq(1, 3);
+    expect_order("jsebf-cp", (size_t[]){2, 3, 0}, 3);
+}
+
 /* wp = 2: wcp P 4/2 = 2 < Q 3: P first. */
 Test(coflow_order, wcp_weighted)
 {
@@ -1039,7 +1085,7 @@ Test(coflow_invariant, capacity_on_random_states)
 Test(coflow_registry, every_policy_is_complete)
 {
     static const char *const want_ord[] = {"fifo", "scf", "ncf", "lcf", "sebf", "aalo",
-                                          "sincronia", "wcp", "jsebf"};
+                                          "sincronia", "wcp", "jsebf", "jsebf-cp"};
     static const char *const want_alloc[] = {"greedy", "madd", "fair", "srf"};
     for (size_t i = 0; i < sizeof want_ord / sizeof *want_ord; i++)
         cr_assert_not_null(coflow_ordering_find(want_ord[i]), "%s missing", want_ord[i]);

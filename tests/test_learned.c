@@ -283,29 +283,45 @@ static void run_with(netsim_result_t *r, const char *ordering, const char *model
     cr_assert_eq(r->n_violations, 0, "%s", r->first_violation);
 }
 
-Test(learned, untrained_residual_of_the_teacher_is_jsebf)
+Test(learned, untrained_residual_of_the_teacher_is_jsebf_cp)
 {
     /* a random network whose score head is zeroed adds nothing to the
-       prior, -log(job work / weight): jsebf's order, ties in a job to the
-       earlier release as jsebf breaks them; a plain random model is not */
+       prior, -log(job work / weight): jsebf's order of jobs, ties in a job
+       to the longer remaining path as jsebf-cp breaks them; a plain random
+       model is not */
     const char *path = tmp_path("residual.wm"), *plain = tmp_path("plain.wm");
     coflow_learned_model_t m;
     cr_assert_eq(coflow_learned_model_random(&m, 3), WEFT_OK);
     cr_assert_eq(coflow_learned_model_save(&m, plain), WEFT_OK, "%s", weft_last_error());
-    cr_assert_eq(coflow_learned_model_make_residual(&m, 0), WEFT_EINVAL);
+    cr_assert_eq(coflow_learned_model_make_residual(&m, 0, 0), WEFT_EINVAL);
     cr_assert(strstr(weft_last_error(), "prior weight 0"), "%s", weft_last_error());
-    cr_assert_eq(coflow_learned_model_make_residual(&m, 2.5), WEFT_OK);
+    cr_assert_eq(coflow_learned_model_make_residual(&m, 2.5, -1), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "path prior weight -1"), "%s", weft_last_error());
+    cr_assert_eq(coflow_learned_model_make_residual(&m, 2.5, 0.75), WEFT_OK);
+    cr_assert_eq(coflow_learned_model_save(&m, path), WEFT_OK, "%s", weft_last_error());
+    coflow_learned_model_t back;
+    cr_assert_eq(coflow_learned_model_load(&back, path), WEFT_OK, "%s", weft_last_error());
+    cr_assert(back.prior == 2.5f && back.prior_path == 0.75f, "priors %g %g after a round trip",
+              (double)back.prior, (double)back.prior_path);
+    coflow_learned_model_destroy(&back);
+    /* the path prior off: exact ties inside a job, broken by the row order */
+    cr_assert_eq(coflow_learned_model_make_residual(&m, 2.5, 0), WEFT_OK);
     cr_assert_eq(coflow_learned_model_save(&m, path), WEFT_OK, "%s", weft_last_error());
     coflow_learned_model_destroy(&m);
-    netsim_result_t teacher, res, rnd;
-    run_with(&teacher, "jsebf", NULL);
+    netsim_result_t teacher, res, rnd, jsebf;
+    run_with(&teacher, "jsebf-cp", NULL);
     run_with(&res, "learned", path);
     run_with(&rnd, "learned", plain);
-    cr_assert(same_finishes(&teacher, &res), "the untrained residual is not jsebf's schedule");
-    cr_assert(!same_finishes(&teacher, &rnd), "a random model gave jsebf's schedule");
+    run_with(&jsebf, "jsebf", NULL);
+    /* the fixture's jobs release coflows together: jsebf's release order
+       inside a job gives another schedule, so the tie-break is tested */
+    cr_assert(!same_finishes(&jsebf, &res), "the untrained residual kept jsebf's ties");
+    cr_assert(same_finishes(&teacher, &res), "the untrained residual is not jsebf-cp's schedule");
+    cr_assert(!same_finishes(&teacher, &rnd), "a random model gave jsebf-cp's schedule");
     netsim_result_destroy(&teacher);
     netsim_result_destroy(&res);
     netsim_result_destroy(&rnd);
+    netsim_result_destroy(&jsebf);
 }
 
 Test(learned, older_feature_set_and_bad_prior_are_refused)
@@ -315,10 +331,10 @@ Test(learned, older_feature_set_and_bad_prior_are_refused)
     attn_model_file_t mf;
     attn_model_init(&mf);
     cr_assert_eq(attn_model_load(path, &mf), WEFT_OK);
-    cr_assert_eq(attn_model_set_int(&mf, "learned.feature_set", 2), WEFT_OK);
-    cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
-    expect_error(path, WEFT_EINVAL, "learned.feature_set is 2", "feature set 3");
     cr_assert_eq(attn_model_set_int(&mf, "learned.feature_set", 3), WEFT_OK);
+    cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
+    expect_error(path, WEFT_EINVAL, "learned.feature_set is 3", "feature set 4");
+    cr_assert_eq(attn_model_set_int(&mf, "learned.feature_set", 4), WEFT_OK);
     float bad[2] = {-1, 0};
     cr_assert_eq(attn_model_set_vector(&mf, "learned.prior", bad, 1), WEFT_OK);
     cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
@@ -326,6 +342,10 @@ Test(learned, older_feature_set_and_bad_prior_are_refused)
     cr_assert_eq(attn_model_set_vector(&mf, "learned.prior", bad, 2), WEFT_OK);
     cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
     expect_error(path, WEFT_EINVAL, "learned.prior has 2 entries", NULL);
+    cr_assert_eq(attn_model_set_vector(&mf, "learned.prior", bad + 1, 1), WEFT_OK);
+    cr_assert_eq(attn_model_set_vector(&mf, "learned.prior_path", bad, 1), WEFT_OK);
+    cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
+    expect_error(path, WEFT_EINVAL, "learned.prior_path", ">= 0");
     attn_model_destroy(&mf);
 }
 

@@ -429,10 +429,14 @@ Test(train, cli_trains_resumes_evaluates_and_refuses_bad_input)
     snprintf(cmd, sizeof cmd, "%s train %s --prior -1 >/dev/null 2>%s", bin, wl, err);
     cr_assert_eq(run_cmd(cmd), 2);
     cr_assert(file_contains(err, "--prior '-1'"), "message does not name the option");
+    snprintf(cmd, sizeof cmd, "%s train %s --prior-path 0.5 >/dev/null 2>%s", bin, wl, err);
+    cr_assert_eq(run_cmd(cmd), 2);
+    cr_assert(file_contains(err, "--prior-path 0.5 needs --prior"), "no message for a lone "
+              "--prior-path");
     /* a residual of the teacher: its start is validated and kept as the best */
     snprintf(cmd, sizeof cmd, "%s train %s --val %s --out %s/res --iters 1 --imitate 0 "
              "--dagger 0 --rollouts 2 --episodes 1 --jobs-min 8 --threads 2 --prior 3 "
-             ">%s/res.txt 2>%s", bin, wl, wl, out, tmpdir, err);
+             "--prior-path 0.6 >%s/res.txt 2>%s", bin, wl, wl, out, tmpdir, err);
     cr_assert_eq(run_cmd(cmd), 0, "weft train --prior failed: see %s", err);
     snprintf(path, sizeof path, "%s/res.txt", tmpdir);
     cr_assert(file_contains(path, "iteration 0: validation"), "no validation at iteration 0");
@@ -440,6 +444,7 @@ Test(train, cli_trains_resumes_evaluates_and_refuses_bad_input)
     snprintf(path, sizeof path, "%s/res/best.msgpack", out);
     cr_assert_eq(coflow_learned_model_load(&rm, path), WEFT_OK, "%s", weft_last_error());
     cr_assert_float_eq(rm.prior, 3.0f, 1e-6);
+    cr_assert_float_eq(rm.prior_path, 0.6f, 1e-6);
     coflow_learned_model_destroy(&rm);
     snprintf(cmd, sizeof cmd, "%s eval --policy nope %s >/dev/null 2>%s", bin, wl, err);
     cr_assert_eq(run_cmd(cmd), 2);

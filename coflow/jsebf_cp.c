@@ -1,0 +1,50 @@
+/*
+ * jsebf_cp.c - jsebf with critical-path-first inside a job (DAG-aware).
+ *
+ * Between jobs, exactly jsebf's rule: every active coflow of job j gets
+ * key work(j) / weight(j), the sum of its unfinished coflows' bottleneck
+ * times over its weight, smallest first. Inside a job, where jsebf falls
+ * back to release order, the coflow with the longer remaining path below it
+ * goes first (remaining_iso + cp_below_s - iso_s, as wcp breaks its ties):
+ * a WfCommons or Alibaba job often has several coflows released together,
+ * and the one that gates the longest chain of later stages decides when
+ * the job ends. Then release time, then index.
+ *
+ * Measured (README, "Training the policy"): 1.1% below jsebf on the
+ * validation workloads, 0.2% below on the held-out ones.
+ *
+ * Default allocator MADD, as jsebf's. Cost per decision: jsebf's plus
+ * O(n) remaining paths.
+ */
+#include "coflow_internal.h"
+
+static void jsebf_cp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+{
+    coflow_keyctx_t *k = ctx;
+    const coflow_workload_t *wl = st->wl;
+    /* job_acc2 marks jobs already summed in this decision. */
+    for (size_t i = 0; i < n; i++) {
+        size_t c = ids[i];
+        size_t j = wl->coflows[c].job;
+        k->key[c] = coflow_remaining_path(st, c);
+        if (k->job_acc2[j] != 0)
+            continue;
+        k->job_acc2[j] = 1;
+        k->job_acc[j] = coflow_job_work(st, j) / wl->jobs[j].weight;
+    }
+    coflow_sort_job_then_path(st, k, ids, n);
+    for (size_t i = 0; i < n; i++) {
+        size_t j = wl->coflows[ids[i]].job;
+        k->job_acc[j] = k->job_acc2[j] = 0;
+    }
+}
+
+const coflow_ordering_t coflow_jsebf_cp = {
+    .name = "jsebf-cp",
+    .description = "DAG-aware: jsebf between jobs, longest remaining path first inside a job",
+    .default_allocator = "madd",
+    .clairvoyant = true,
+    .create = coflow_keyctx_create,
+    .destroy = coflow_keyctx_destroy,
+    .order = jsebf_cp_order,
+};
