@@ -139,7 +139,7 @@ while :; do
     fi
     f=$(half_sent_flow)
     if [ -n "$f" ]; then
-        sleep 0.1 # a few progress reports (every 10 ms) reach the gateway
+        sleep 0.3 # progress reports (every 10 ms) reach the gateway, even on a loaded machine
         [ -n "$(half_sent_flow)" ] && break
     fi
     i=$((i + 1))
