@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define BENCH_NAME "bench_attn"
 #include "benchmarks/bench_util.h"
@@ -71,11 +70,11 @@ static double time_op(ctx_t *cx, int op, double budget)
     static double t[MAX_RUNS];
     size_t reps = 0;
     run_op(cx, op); /* warm caches and BLAS buffers */
-    double start = bench_now_s();
-    while (reps < MAX_RUNS && (reps < 5 || bench_now_s() - start < budget)) {
-        double t0 = bench_now_s();
+    double start = weft_mono_s();
+    while (reps < MAX_RUNS && (reps < 5 || weft_mono_s() - start < budget)) {
+        double t0 = weft_mono_s();
         run_op(cx, op);
-        t[reps++] = bench_now_s() - t0;
+        t[reps++] = weft_mono_s() - t0;
     }
     return bench_median(t, reps);
 }

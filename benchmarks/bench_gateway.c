@@ -40,7 +40,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define BENCH_NAME "bench_gateway"
@@ -150,7 +149,7 @@ static void drain(bagent_t *a, samples_t *lat)
                 continue;
             if (!a->have_flow || (uint64_t)fid == a->cur + 1) {
                 if (a->marker)
-                    sample(lat, bench_now_s() - a->t_marker);
+                    sample(lat, weft_mono_s() - a->t_marker);
                 a->marker = false;
                 a->cur = (uint64_t)fid;
                 a->have_flow = true;
@@ -170,7 +169,7 @@ static void report(bagent_t *a, unsigned every, int chain)
     if (complete) {
         sent = FLOW_BYTES;
         a->marker = true;
-        a->t_marker = bench_now_s();
+        a->t_marker = weft_mono_s();
         a->have_flow = false;
         a->chain_pos++;
     }
@@ -275,7 +274,7 @@ int main(int argc, char **argv)
     rpc_client_init(&cl);
     if (rpc_client_connect(&cl, "127.0.0.1", port, 2) || rpc_client_hello_client(&cl, TOKEN))
         die("client");
-    double t_reg = bench_now_s();
+    double t_reg = weft_mono_s();
     for (size_t i = 0; i < n; i++)
         if (rpc_client_register(&cl, (int64_t)i, &wl, i))
             die("register");
@@ -298,7 +297,7 @@ int main(int argc, char **argv)
             acks++;
         }
     }
-    t_reg = bench_now_s() - t_reg;
+    t_reg = weft_mono_s() - t_reg;
     samples_t lat = {0};
     for (size_t i = 0; i < n; i++) {
         rpc_client_init(&ag[i].c);
@@ -308,7 +307,7 @@ int main(int argc, char **argv)
             die("agent connect");
     }
     /* Wait until every agent holds its first flow. */
-    for (double t_end = bench_now_s() + 30;;) {
+    for (double t_end = weft_mono_s() + 30;;) {
         size_t ready = 0;
         for (size_t i = 0; i < n; i++) {
             pf[i] = (struct pollfd){ag[i].c.fd, POLLIN, 0};
@@ -316,7 +315,7 @@ int main(int argc, char **argv)
         }
         if (ready == n)
             break;
-        if (bench_now_s() > t_end) {
+        if (weft_mono_s() > t_end) {
             fprintf(stderr, "bench_gateway: only %zu of %zu agents got a flow\n", ready, n);
             return 1;
         }
@@ -343,9 +342,9 @@ int main(int argc, char **argv)
             ag[i].n_phase = 0;
         }
         lat.n = 0;
-        double t0 = bench_now_s(), t_stop = t0 + seconds, cg0 = cpu_of(child), cs0 = cpu_self();
+        double t0 = weft_mono_s(), t_stop = t0 + seconds, cg0 = cpu_of(child), cs0 = cpu_self();
         for (;;) {
-            double t = bench_now_s();
+            double t = weft_mono_s();
             if (t >= t_stop)
                 break;
             for (size_t i = 0; i < n; i++) {
@@ -395,7 +394,7 @@ int main(int argc, char **argv)
                     if (pf[i].revents & (POLLIN | POLLHUP | POLLERR))
                         drain(&ag[i], &lat);
         }
-        double elapsed = bench_now_s() - t0;
+        double elapsed = weft_mono_s() - t0;
         double gw_cpu = (cpu_of(child) - cg0) / elapsed, me_cpu = (cpu_self() - cs0) / elapsed;
         uint64_t total = 0;
         for (size_t i = 0; i < n; i++)

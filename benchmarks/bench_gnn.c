@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define BENCH_NAME "bench_gnn"
 #include "benchmarks/bench_util.h"
@@ -153,11 +152,11 @@ static double time_run(ctx_t *cx, run_t r, double budget_s)
     static double t[MAX_REPS];
     run_once(cx, r); /* warm up */
     size_t reps = 0;
-    double start = bench_now_s();
-    while (reps < MAX_REPS && (reps < MIN_REPS || bench_now_s() - start < budget_s)) {
-        double t0 = bench_now_s();
+    double start = weft_mono_s();
+    while (reps < MAX_REPS && (reps < MIN_REPS || weft_mono_s() - start < budget_s)) {
+        double t0 = weft_mono_s();
         run_once(cx, r);
-        t[reps++] = bench_now_s() - t0;
+        t[reps++] = weft_mono_s() - t0;
     }
     return bench_median(t, reps);
 }

@@ -35,7 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define BENCH_NAME "bench_policy"
 #include "benchmarks/bench_util.h"
@@ -204,9 +203,9 @@ static figure_t measure(const coflow_ordering_t *o, void *ctx, coflow_state_t *s
     /* warm-up: the first decision builds the plan and runs a full forward */
     memcpy(ids, base, n * sizeof *ids);
     o->order(ctx, st, ids, n);
-    double start = bench_now_s();
+    double start = weft_mono_s();
     size_t r = 0;
-    for (; r < max_reps && (r < 5 || bench_now_s() - start < budget); r++) {
+    for (; r < max_reps && (r < 5 || weft_mono_s() - start < budget); r++) {
         perturb(st, base, n, r, low);
         memcpy(ids, base, n * sizeof *ids);
         o->order(ctx, st, ids, n);

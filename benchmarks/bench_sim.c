@@ -23,19 +23,11 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "dag/dag.h"
 #include "netsim/netsim.h"
 #include "workload/workload.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* k copies of the trace side by side: copy i uses ports [i*P, (i+1)*P), so
  * per-port load (and so the number of active flows per port) stays that of
@@ -97,7 +89,7 @@ static run_t run_child(const char *trace, const char *policy, const char *alloc,
         close(fd[0]);
         alarm(run_limit_s); /* default SIGALRM action ends the child */
         run_t c = {0};
-        double t0 = now_s();
+        double t0 = weft_mono_s();
         coflow_workload_t base, wl;
         workload_read_opts_t ro;
         workload_read_opts_default(&ro);
@@ -119,7 +111,7 @@ static run_t run_child(const char *trace, const char *policy, const char *alloc,
         /* the Varys/CoflowSim setting: 2^30 bit/s ports */
         if (coflow_fabric_init(&fab, wl.n_ports, 1073741824.0 / 8.0) || dag_analyze(&wl, &fab))
             _exit(1);
-        c.read_s = now_s() - t0;
+        c.read_s = weft_mono_s() - t0;
         netsim_opts_t o = {.greedy_incremental = incremental,
                            .ordering = coflow_ordering_find(policy),
                            .allocator = alloc ? coflow_allocator_find(alloc) : NULL};
@@ -127,12 +119,12 @@ static run_t run_child(const char *trace, const char *policy, const char *alloc,
             _exit(1);
         netsim_result_t res;
         netsim_result_init(&res);
-        t0 = now_s();
+        t0 = weft_mono_s();
         if (netsim_run(&wl, &fab, &o, &res)) {
             fprintf(stderr, "bench_sim: %s: %s\n", policy, weft_last_error());
             _exit(1);
         }
-        c.sim_s = now_s() - t0;
+        c.sim_s = weft_mono_s() - t0;
         c.events = res.n_events;
         c.decisions = res.n_decisions;
         c.flows = wl.n_flows;

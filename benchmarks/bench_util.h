@@ -9,20 +9,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "common/weft.h"
 
 #ifndef BENCH_NAME
 #error "define BENCH_NAME before including bench_util.h"
 #endif
-
-static inline double bench_now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static inline void *bench_calloc(size_t n, size_t size)
 {

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "cli_util.h"
@@ -24,13 +23,6 @@ static void usage(FILE *out)
             "are never released, and it finishes now (job_done with \"cancelled\": true).\n"
             "A job that has already finished is left as it is. Exit status 1 if a job id\n"
             "is unknown or the gateway does not answer within the timeout (default 10 s).\n");
-}
-
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 int cmd_cancel(int argc, char **argv)
@@ -99,9 +91,9 @@ int cmd_cancel(int argc, char **argv)
     /* One answer per job: an ack, or an unknown-id error (in order, as the
      * gateway handles a connection's messages in order). */
     size_t left = n, next_error = 0;
-    double deadline = mono() + timeout;
+    double deadline = weft_mono_s() + timeout;
     while (!err && left > 0) {
-        double now = mono();
+        double now = weft_mono_s();
         if (now >= deadline) {
             err = weft_fail(WEFT_EIO, "no answer for %zu of %zu jobs within %g s", left,
                             n, timeout);

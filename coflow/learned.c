@@ -77,7 +77,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "learned.h"
 
@@ -149,13 +148,6 @@ typedef struct {
     coflow_learned_timing_t timing;
     size_t n_failures;   /* decisions left in FIFO order for lack of memory */
 } learned_ctx_t;
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------ model file */
 
@@ -787,7 +779,7 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         return;
     }
     const coflow_workload_t *wl = st->wl;
-    double t0 = mono_s();
+    double t0 = weft_mono_s();
 
     /* 1-3: live jobs, nodes, features */
     bool rebuild = update_live(c, st, ids, n) || !c->plan_valid;
@@ -830,7 +822,7 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     tm->n_nodes = c->n_nodes;
     tm->n_active = n;
     tm->n_changed = n_changed;
-    double t1 = mono_s();
+    double t1 = weft_mono_s();
 
     /* 4: embedding */
     bool full = !c->fwd_valid || c->mode != COFLOW_LEARNED_AUTO || 2 * n_changed > c->n_nodes;
@@ -848,7 +840,7 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         }
         tm->incremental = true;
     }
-    double t2 = mono_s();
+    double t2 = weft_mono_s();
 
     /* 5: scores of the active coflows, rows by longer remaining path, then
        release, then index (feature set 4), so that equal scores -- all of
@@ -882,7 +874,7 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
             c->acache.scores[i] -= (weft_real_t)(c->m->prior * log(key > 1e-9 ? key : 1e-9) -
                                                  c->m->prior_path * log(path > 1e-9 ? path : 1e-9));
         }
-    double t3 = mono_s();
+    double t3 = weft_mono_s();
 
     /* 6: descending score; ties to the earlier row (path, release, index);
        or whatever the training hook chooses */
@@ -903,7 +895,7 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         memcpy(c->prev_out, ids, n * sizeof *ids);
         c->prev_n = n;
     }
-    double t4 = mono_s();
+    double t4 = weft_mono_s();
     tm->features_s = t1 - t0;
     tm->embed_s = t2 - t1;
     tm->attn_s = t3 - t2;

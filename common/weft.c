@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define DETAIL_MAX 1024
 
@@ -93,4 +94,11 @@ weft_err_t weft_grow(void **p, size_t *cap, size_t need, size_t size)
     *p = np;
     *cap = ncap;
     return WEFT_OK;
+}
+
+double weft_mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }

@@ -67,6 +67,9 @@ void *weft_reallocarray(void *p, size_t n, size_t size);
  * leaves *p untouched. */
 weft_err_t weft_grow(void **p, size_t *cap, size_t need, size_t size);
 
+/* Seconds on the monotonic clock (for durations, deadlines and timing). */
+double weft_mono_s(void);
+
 /* splitmix64 (Steele, Lea & Flood 2014): the next value of a tiny
  * full-period generator whose state is *s. Seeds the generators and draws
  * initial weights; the same stream on every platform. */

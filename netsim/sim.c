@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../dag/dag.h"
 
@@ -1483,13 +1482,6 @@ void netsim_result_destroy(netsim_result_t *r)
     memset(r, 0, sizeof *r);
 }
 
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* The earliest next event after s->st.now; INFINITY if none. Sets
  * *external when an arrival or release is pending (events that change the
  * state without any flow moving), and *by_change when the ordering's
@@ -1543,7 +1535,7 @@ static double next_event(sim_t *s, bool *external, bool *by_change)
 weft_err_t netsim_run(const coflow_workload_t *wl, const coflow_fabric_t *fab,
                       const netsim_opts_t *opts, netsim_result_t *res)
 {
-    double t_start = wall_now();
+    double t_start = weft_mono_s();
     weft_err_t err = WEFT_OK;
     sim_t s;
     memset(&s, 0, sizeof s);
@@ -1631,7 +1623,7 @@ weft_err_t netsim_run(const coflow_workload_t *wl, const coflow_fabric_t *fab,
                 WEFT_CHECK(weft_fail(WEFT_EINTERNAL, "coflow %zu never finished", c));
     }
     WEFT_CHECK(summarise(&s));
-    res->wall_s = wall_now() - t_start;
+    res->wall_s = weft_mono_s() - t_start;
 
 cleanup:
     sim_free(&s);

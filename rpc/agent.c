@@ -35,7 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -96,13 +95,6 @@ typedef struct {
     double last_report, last_ping;
     unsigned char *zeros;
 } agent_t;
-
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void alog(agent_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void alog(agent_t *a, const char *fmt, ...)
@@ -268,7 +260,7 @@ static void gw_lost(agent_t *a, const char *why)
     alog(a, "gateway connection lost: %s; retrying in %.2f s", why, a->backoff);
     rpc_client_close(&a->gw);
     a->welcomed = false;
-    a->next_try = mono() + a->backoff;
+    a->next_try = weft_mono_s() + a->backoff;
     a->backoff = fmin(a->backoff * 2, BACKOFF_MAX_S);
     for (size_t i = 0; i < a->n_flows; i++) {
         a->flows[i].rate = 0; /* wait for the gateway's word again */
@@ -569,10 +561,10 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
         WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory for the agent"));
     WEFT_CHECK(open_listener(&a));
     alog(&a, "data port %d", a.data_port);
-    double last = mono();
+    double last = weft_mono_s();
     unsigned char sink[65536];
     while (!*o->stop) {
-        double now = mono();
+        double now = weft_mono_s();
         if (a.gw.fd < 0 && now >= a.next_try) {
             if (rpc_client_connect(&a.gw, o->gateway_host, o->gateway_port, 1.0) ||
                 gw_resume(&a))
@@ -641,7 +633,7 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
                 }
             }
         }
-        now = mono();
+        now = weft_mono_s();
         if (a.welcomed && (err = pace(&a, now - last, now)))
             goto cleanup;
         last = now;

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -278,16 +277,9 @@ int rpc_client_next(rpc_client_t *c, const msgpack_object **msg)
     return r;
 }
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int rpc_client_wait(rpc_client_t *c, double timeout_s, const msgpack_object **msg)
 {
-    double end = mono() + timeout_s;
+    double end = weft_mono_s() + timeout_s;
     for (;;) {
         int r = rpc_client_next(c, msg);
         if (r != 0)
@@ -295,7 +287,7 @@ int rpc_client_wait(rpc_client_t *c, double timeout_s, const msgpack_object **ms
         weft_err_t err = rpc_client_flush(c);
         if (err)
             return err;
-        double left = end - mono();
+        double left = end - weft_mono_s();
         if (left <= 0)
             return 0;
         struct pollfd p = {c->fd, (short)(POLLIN | (rpc_client_want_write(c) ? POLLOUT : 0)), 0};

@@ -93,14 +93,7 @@ struct rpc_gateway {
     rpc_gateway_stats_t stats;
 };
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double gw_now(const rpc_gateway_t *gw) { return mono() - gw->t0; }
+static double gw_now(const rpc_gateway_t *gw) { return weft_mono_s() - gw->t0; }
 
 static struct timeval tv_of(double s)
 {
@@ -1082,7 +1075,7 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     if (!o->token || !*o->token)
         WEFT_CHECK(weft_fail(WEFT_EINVAL, "the gateway needs a non-empty token"));
     gw->token = strdup(o->token);
-    gw->t0 = mono();
+    gw->t0 = weft_mono_s();
     WEFT_CHECK(rpc_sched_init(&gw->sched, o->n_ports, o->port_rate, o->ord, o->alloc));
     gw->agents = weft_calloc(o->n_ports, sizeof *gw->agents);
     gw->base = event_base_new();

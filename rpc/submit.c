@@ -16,13 +16,6 @@
 
 #include "client.h"
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 typedef struct {
     bool sent, acked, done;
     double jct;
@@ -60,11 +53,11 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
         return weft_fail(WEFT_ENOMEM, "out of memory for %zu jobs", wl->n_jobs);
     rpc_client_t c;
     rpc_client_init(&c);
-    double t0 = mono(), backoff = 0.05, retry_at = 0, last_ping = 0;
+    double t0 = weft_mono_s(), backoff = 0.05, retry_at = 0, last_ping = 0;
     size_t n_done = 0;
     bool up = false;
     while (n_done < wl->n_jobs) {
-        double now = mono() - t0;
+        double now = weft_mono_s() - t0;
         if (now > timeout)
             WEFT_CHECK(weft_fail(WEFT_EIO, "timeout: %zu of %zu jobs finished after %g s",
                                  n_done, wl->n_jobs, timeout));
@@ -109,7 +102,7 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
                 fprintf(log, "weft submit: %s; reconnecting\n", weft_last_error());
             rpc_client_close(&c);
             up = false;
-            retry_at = mono() - t0 + backoff;
+            retry_at = weft_mono_s() - t0 + backoff;
             continue;
         }
         if (r == 0)
@@ -133,7 +126,7 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
             for (size_t j = 0; j < wl->n_jobs; j++)
                 if (wl->jobs[j].id == v && js[j].sent && !js[j].done) {
                     js[j].done = true;
-                    jct_s[j] = mono() - t0 - wl->jobs[j].arrival_s;
+                    jct_s[j] = weft_mono_s() - t0 - wl->jobs[j].arrival_s;
                     n_done++;
                     const msgpack_object *cancelled = rpc_map_get(m, "cancelled");
                     if (o->out && cancelled && cancelled->type == MSGPACK_OBJECT_BOOLEAN &&

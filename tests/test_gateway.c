@@ -876,13 +876,6 @@ Test(gateway_limits, frames_split_across_sends_are_not_a_slow_loris, .init = ser
 
 /* ------------------------------------- a real agent and priority classes */
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void server_scf_fair(void) { start_server4("--policy", "scf:fair", NULL, NULL); }
 static void server_plain(void) { start_server(NULL, NULL); }
 
@@ -1031,9 +1024,9 @@ Test(gateway_agent, classes_order_flows_sharing_a_slow_connection, .init = serve
     cr_assert_eq(rpc_client_register(&r.cl, 0, &wl, 0), WEFT_OK);
     cr_assert_eq(rpc_client_register(&r.cl, 1, &wl, 1), WEFT_OK);
     cr_assert_eq(rpc_client_flush(&r.cl), WEFT_OK);
-    double jct[2] = {-1, -1}, t0 = mono_s();
-    while ((jct[0] < 0 || jct[1] < 0) && mono_s() - t0 < 40) /* at read_rate since t0 */
-        receiver_step(&r, read_rate * (mono_s() - t0) - r.read_total, two_jcts, jct);
+    double jct[2] = {-1, -1}, t0 = weft_mono_s();
+    while ((jct[0] < 0 || jct[1] < 0) && weft_mono_s() - t0 < 40) /* at read_rate since t0 */
+        receiver_step(&r, read_rate * (weft_mono_s() - t0) - r.read_total, two_jcts, jct);
     receiver_down(&r);
     coflow_workload_destroy(&wl);
     cr_assert(jct[0] > 0 && jct[1] > 0, "jobs not done in 40 s (JCTs %g, %g)", jct[0], jct[1]);
@@ -1072,8 +1065,8 @@ Test(gateway_agent, acknowledged_flows_are_forgotten_and_later_ones_still_comple
         cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
     }
     int done = 0, registered = 0;
-    double t0 = mono_s();
-    while (done < 2 * BATCH && mono_s() - t0 < 40) {
+    double t0 = weft_mono_s();
+    while (done < 2 * BATCH && weft_mono_s() - t0 < 40) {
         if (registered == done && registered < 2 * BATCH) { /* the next batch */
             for (int j = registered; j < registered + BATCH; j++)
                 cr_assert_eq(rpc_client_register(&r.cl, j, &wl, (size_t)j), WEFT_OK);
@@ -1209,13 +1202,13 @@ Test(gateway_agent, cancel_stops_a_job_for_good, .init = server_cancel_journal,
     cr_assert_eq(rpc_client_register(&r.cl, 0, &wl, 0), WEFT_OK);
     cr_assert_eq(rpc_client_flush(&r.cl), WEFT_OK);
     done_watch_t w = {.job = 20};
-    double t0 = mono_s();
-    while (!file_has(log_path, "flow 0: sending") && mono_s() - t0 < 20)
+    double t0 = weft_mono_s();
+    while (!file_has(log_path, "flow 0: sending") && weft_mono_s() - t0 < 20)
         receiver_step(&r, 1e5, watch_done, &w); /* about 50 MB/s at most */
     cr_assert(file_has(log_path, "flow 0: sending"), "the agent never started flow 0");
     cr_assert_eq(run_cancel("20", out, sizeof out), 0, "weft cancel: %s", out);
     cr_assert(strstr(out, "job 20 cancelled"), "%s", out);
-    while (!(w.seen && file_has(log_path, "flow 0: dropped")) && mono_s() - t0 < 30)
+    while (!(w.seen && file_has(log_path, "flow 0: dropped")) && weft_mono_s() - t0 < 30)
         receiver_step(&r, 1e6, watch_done, &w);
     cr_assert(w.seen && w.cancelled, "no job_done with cancelled for job 20");
     cr_assert(file_has(log_path, "flow 0: dropped"), "the agent did not drop flow 0");
@@ -1224,7 +1217,7 @@ Test(gateway_agent, cancel_stops_a_job_for_good, .init = server_cancel_journal,
     cr_assert_eq(rpc_client_register(&r.cl, 1, &wl, 1), WEFT_OK);
     cr_assert_eq(rpc_client_flush(&r.cl), WEFT_OK);
     done_watch_t w21 = {.job = 21};
-    while (!w21.seen && mono_s() - t0 < 45)
+    while (!w21.seen && weft_mono_s() - t0 < 45)
         receiver_step(&r, 1e12, watch_done, &w21);
     cr_assert(w21.seen && !w21.cancelled, "job 21 did not complete after the cancel");
     cr_assert_eq(run_cancel("20", out, sizeof out), 0, "weft cancel: %s", out);

@@ -19,7 +19,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "dag/dag.h"
 #include "netsim/netsim.h"
@@ -27,13 +26,6 @@
 /* Decimal-free domain separators for the seed streams. */
 #define STREAM_EPISODE 0x45504953ULL
 #define STREAM_ROLLOUT 0x524f4c4cULL
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* A seed from a tuple: splitmix64 folded over the parts. */
 static uint64_t seed_of(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
@@ -690,7 +682,7 @@ static void adam_flat(weft_real_t *p, const weft_real_t *g, weft_real_t *m, weft
 
 weft_err_t train_iteration(train_t *t, train_stats_t *st)
 {
-    double t0 = mono_s();
+    double t0 = weft_mono_s();
     const train_config_t *cfg = &t->cfg;
     size_t it = t->iter;
     train_phase_t phase = train_phase(cfg, it);
@@ -855,7 +847,7 @@ cleanup:
     free(ref);
     free(tasks);
     free(wls);
-    st->wall_s = mono_s() - t0;
+    st->wall_s = weft_mono_s() - t0;
     return err;
 }
 
