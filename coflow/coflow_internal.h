@@ -33,6 +33,13 @@ double coflow_remaining_path(coflow_state_t *st, size_t c);
  * WAITING). O(coflows of the job + open flows of its active coflows). */
 double coflow_job_work(coflow_state_t *st, size_t j);
 
+/* Sets k->job_acc[j] = coflow_job_work / weight (jsebf's key) once for each
+ * job of ids[0..n), marking it in k->job_acc2. */
+void coflow_keyctx_job_work(coflow_keyctx_t *k, coflow_state_t *st, const size_t *ids, size_t n);
+/* Zeroes k->job_acc and k->job_acc2 of the jobs of ids[0..n) again. */
+void coflow_keyctx_clear_jobs(coflow_keyctx_t *k, const coflow_state_t *st, const size_t *ids,
+                              size_t n);
+
 /* Sorts ids[0..n) by their job's k->job_acc ascending, then by the
  * coflow's k->key descending (within a job the longer own remaining path
  * first), then release time, then index. O(n log n). */

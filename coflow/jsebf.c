@@ -21,21 +21,10 @@
 static void jsebf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     coflow_keyctx_t *k = ctx;
-    const coflow_workload_t *wl = st->wl;
-    /* job_acc2 marks jobs already summed in this decision. */
-    for (size_t i = 0; i < n; i++) {
-        size_t j = wl->coflows[ids[i]].job;
-        if (k->job_acc2[j] != 0)
-            continue;
-        k->job_acc2[j] = 1;
-        k->job_acc[j] = coflow_job_work(st, j) / wl->jobs[j].weight;
-    }
+    coflow_keyctx_job_work(k, st, ids, n);
     for (size_t i = 0; i < n; i++)
-        k->key[ids[i]] = k->job_acc[wl->coflows[ids[i]].job];
-    for (size_t i = 0; i < n; i++) {
-        size_t j = wl->coflows[ids[i]].job;
-        k->job_acc[j] = k->job_acc2[j] = 0;
-    }
+        k->key[ids[i]] = k->job_acc[st->wl->coflows[ids[i]].job];
+    coflow_keyctx_clear_jobs(k, st, ids, n);
     coflow_sort_by_key(st, ids, n, k->key);
 }
 

@@ -21,22 +21,11 @@
 static void jsebf_cp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     coflow_keyctx_t *k = ctx;
-    const coflow_workload_t *wl = st->wl;
-    /* job_acc2 marks jobs already summed in this decision. */
-    for (size_t i = 0; i < n; i++) {
-        size_t c = ids[i];
-        size_t j = wl->coflows[c].job;
-        k->key[c] = coflow_remaining_path(st, c);
-        if (k->job_acc2[j] != 0)
-            continue;
-        k->job_acc2[j] = 1;
-        k->job_acc[j] = coflow_job_work(st, j) / wl->jobs[j].weight;
-    }
+    coflow_keyctx_job_work(k, st, ids, n);
+    for (size_t i = 0; i < n; i++)
+        k->key[ids[i]] = coflow_remaining_path(st, ids[i]);
     coflow_sort_job_then_path(st, k, ids, n);
-    for (size_t i = 0; i < n; i++) {
-        size_t j = wl->coflows[ids[i]].job;
-        k->job_acc[j] = k->job_acc2[j] = 0;
-    }
+    coflow_keyctx_clear_jobs(k, st, ids, n);
 }
 
 const coflow_ordering_t coflow_jsebf_cp = {

@@ -54,3 +54,24 @@ double coflow_job_work(coflow_state_t *st, size_t j)
     }
     return work;
 }
+
+void coflow_keyctx_job_work(coflow_keyctx_t *k, coflow_state_t *st, const size_t *ids, size_t n)
+{
+    const coflow_workload_t *wl = st->wl;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = wl->coflows[ids[i]].job;
+        if (k->job_acc2[j] != 0)
+            continue;
+        k->job_acc2[j] = 1;
+        k->job_acc[j] = coflow_job_work(st, j) / wl->jobs[j].weight;
+    }
+}
+
+void coflow_keyctx_clear_jobs(coflow_keyctx_t *k, const coflow_state_t *st, const size_t *ids,
+                              size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t j = st->wl->coflows[ids[i]].job;
+        k->job_acc[j] = k->job_acc2[j] = 0;
+    }
+}

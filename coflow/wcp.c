@@ -84,10 +84,7 @@ static void wcp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         }
     }
     coflow_sort_job_then_path(st, k, ids, n);
-    for (size_t i = 0; i < n; i++) {
-        size_t j = wl->coflows[ids[i]].job;
-        k->job_acc[j] = k->job_acc2[j] = 0;
-    }
+    coflow_keyctx_clear_jobs(k, st, ids, n);
 }
 
 const coflow_ordering_t coflow_wcp = {
