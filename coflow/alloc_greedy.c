@@ -70,6 +70,7 @@ void alloc_release_ports(coflow_state_t *st)
  * the walked side, the flow's other port on the other side. */
 typedef struct {
     bool by_src;       /* groups are senders */
+    uint32_t g;        /* the group's port */
     double cap_g, eps_g;
     double *used_g;    /* g's used capacity */
     size_t us, ur;     /* free senders and receivers of the coflow */
@@ -98,13 +99,12 @@ static inline void memo_push(const coflow_state_t *st, struct coflow_greedy_memo
         fp[kd] = m->pass, fa[kd] = m->at;
 }
 
-/* Gives open flow f of the group what both its ports have left. Returns
+/* Gives open flow f of the group, whose other port is o, what both its ports have left. Returns
  * true when the group's walk ends (g filled, or one side of the coflow
  * has no free port left). */
-static inline __attribute__((always_inline)) bool walk_flow(coflow_state_t *st, walk_t *w, size_t f)
+static inline __attribute__((always_inline)) bool walk_flow(coflow_state_t *st, walk_t *w, size_t f,
+                                                            uint32_t o)
 {
-    const coflow_flow_t *fl = &st->wl->flows[f];
-    uint32_t o = w->by_src ? fl->dst : fl->src;
     double cap_o = w->by_src ? st->fab->cap_in[o] : st->fab->cap_out[o];
     double free_o = cap_o - (w->by_src ? st->free_in[o] : st->free_out[o]);
     double eps_o = COFLOW_RATE_EPS * cap_o;
@@ -112,7 +112,10 @@ static inline __attribute__((always_inline)) bool walk_flow(coflow_state_t *st, 
         return false;
     double free_g = w->cap_g - *w->used_g;
     double r = free_g < free_o ? free_g : free_o;
-    alloc_add_rate(st, f, r);
+    if (w->by_src)
+        alloc_add_rate_at(st, f, w->g, o, r);
+    else
+        alloc_add_rate_at(st, f, o, w->g, r);
     if (w->memo)
         memo_push(st, w->memo, f, r);
     /* count a port once, when this rate fills it */
@@ -193,8 +196,9 @@ typedef struct {
     size_t lo, hi;             /* walked side: cports positions [lo, hi) */
     size_t olo, wbase, obase, pairs;
     uint32_t ws0, wnw, os0, onw;
-    const size_t *grp, *start;
-    const uint32_t *open, *other, *gpos;
+    const coflow_member_t *grp;
+    const size_t *start;
+    const uint32_t *open, *gpos;
     const uint64_t *wfull, *ofull;
 } cwalk_t;
 
@@ -224,10 +228,9 @@ static bool walk_begin(coflow_state_t *st, size_t c, cwalk_t *cw, struct coflow_
     size_t a = st->cport_start[c], mid = a + co->n_senders, b = st->cport_start[c + 1];
     cw->lo = by_src ? a : mid;
     cw->hi = by_src ? mid : b;
-    cw->grp = by_src ? st->sflows : st->rflows;
+    cw->grp = by_src ? st->smembers : st->rmembers;
     cw->start = by_src ? st->sstart : st->rstart;
     cw->open = by_src ? st->sopen : st->ropen;
-    cw->other = by_src ? st->sother : st->rother;
     cw->wfull = by_src ? st->full_out : st->full_in;
     cw->ofull = by_src ? st->full_in : st->full_out;
     cw->pairs = st->pair_off[c];
@@ -257,11 +260,11 @@ static inline __attribute__((always_inline)) void walk_group(coflow_state_t *st,
     if (cw->open[q] == 0 || ((cw->wfull[g >> 6] >> (g & 63)) & 1))
         return;
     const uint64_t *ofull = cw->ofull;
-    const uint32_t *other = cw->other;
-    const size_t *grp = cw->grp;
+    const coflow_member_t *grp = cw->grp;
     size_t first = cw->start[q], end = first + cw->open[q];
     w->cap_g = w->by_src ? st->fab->cap_out[g] : st->fab->cap_in[g];
     w->used_g = w->by_src ? &st->free_out[g] : &st->free_in[g];
+    w->g = g;
     w->eps_g = COFLOW_RATE_EPS * w->cap_g;
     if (cw->matrix) {
         const uint64_t *gm = st->gmask + st->gmask_off[q];
@@ -272,8 +275,8 @@ static inline __attribute__((always_inline)) void walk_group(coflow_state_t *st,
             return;
     }
     for (size_t k = first; k < end; k++) {
-        uint32_t o = other[k]; /* a full other port: walk_flow would pass */
-        if (((ofull[o >> 6] >> (o & 63)) & 1) == 0 && walk_flow(st, w, grp[k]))
+        uint32_t o = grp[k].other; /* a full other port: walk_flow would pass */
+        if (((ofull[o >> 6] >> (o & 63)) & 1) == 0 && walk_flow(st, w, grp[k].flow, o))
             return;
     }
 }

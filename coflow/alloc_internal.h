@@ -12,13 +12,14 @@
 
 #include "coflow_internal.h"
 
-/* Gives flow f r > 0 more bytes/s, counts it on its two ports and lists f
- * in st->rated the first time it gets anything. */
-static inline void alloc_add_rate(coflow_state_t *st, size_t f, double r)
+/* Gives flow f, from port s to port d, r > 0 more bytes/s, counts it on
+ * its two ports and lists f in st->rated the first time it gets anything.
+ * A caller that knows f's ports (a greedy walk over millions of flows)
+ * passes them, so the flow itself is never read. */
+static inline void alloc_add_rate_at(coflow_state_t *st, size_t f, uint32_t s, uint32_t d,
+                                     double r)
 {
-    const coflow_flow_t *fl = &st->wl->flows[f];
     const coflow_fabric_t *fab = st->fab;
-    uint32_t s = fl->src, d = fl->dst;
     if (st->flow_rate[f] == 0)
         st->rated[st->n_rated++] = f;
     if (st->free_out[s] == 0)
@@ -33,6 +34,13 @@ static inline void alloc_add_rate(coflow_state_t *st, size_t f, double r)
         st->full_out[s >> 6] |= (uint64_t)1 << (s & 63);
     if (fab->cap_in[d] - st->free_in[d] <= COFLOW_RATE_EPS * fab->cap_in[d])
         st->full_in[d >> 6] |= (uint64_t)1 << (d & 63);
+}
+
+/* The same, reading f's ports from the workload. */
+static inline void alloc_add_rate(coflow_state_t *st, size_t f, double r)
+{
+    const coflow_flow_t *fl = &st->wl->flows[f];
+    alloc_add_rate_at(st, f, fl->src, fl->dst, r);
 }
 
 /* Counts r > 0 bytes/s of use on port p's send (out) or receive side

@@ -136,6 +136,13 @@ typedef enum {
     COFLOW_DONE = 2
 } coflow_status_t;
 
+/* One flow of a port group (coflow_state_t smembers / rmembers): the flow
+ * and its port on the other side of the group. */
+typedef struct {
+    uint32_t flow;
+    uint32_t other;
+} coflow_member_t;
+
 /*
  * The live state a scheduler decides on. Owned by whoever drives it (the
  * emulator, the gateway); orderings read it, allocators write flow_rate.
@@ -182,26 +189,24 @@ typedef struct {
     double *cport_bytes;
     /* Each coflow's flows grouped by receiver: the flows into the receiver
      * at cports position q (a receiver position) are
-     * rflows[rstart[q] .. rstart[q+1]), in flow index order; sender
+     * rmembers[rstart[q] .. rstart[q+1]), in flow index order; sender
      * positions hold empty ranges. Lets greedy skip a full receiver's flows
-     * in O(1). */
-    size_t *rflows;                /* [n_flows] */
+     * in O(1). Each member holds the flow and its port on the other side
+     * (its sender here), so a walk tests a group's flows from the lines it
+     * scans, without reading the flows themselves. */
+    coflow_member_t *rmembers;     /* [n_flows] */
     size_t *rstart;                /* [number of cports + 1] */
-    /* The same grouped by sender: flows out of the sender at cports
-     * position q are sflows[sstart[q] .. sstart[q+1]); receiver positions
-     * hold empty ranges. */
-    size_t *sflows;                /* [n_flows] */
+    /* The same grouped by sender (other = the flow's receiver): flows out
+     * of the sender at cports position q are smembers[sstart[q] ..
+     * sstart[q+1]); receiver positions hold empty ranges. */
+    coflow_member_t *smembers;     /* [n_flows] */
     size_t *sstart;                /* [number of cports + 1] */
     /* Open flows first in every group: group q's open flows are
-     * xflows[xstart[q] .. +xopen[q]); a finishing flow is swapped behind
+     * xmembers[xstart[q] .. +xopen[q]); a finishing flow is swapped behind
      * them (as in open_flows), so walks never meet finished flows. */
     uint32_t *sopen, *ropen;       /* [number of cports] open flows a group */
     uint32_t *sgroup, *rgroup;     /* [n_flows] group position of each flow */
-    uint32_t *spos, *rpos;         /* [n_flows] index of each flow in x_flows */
-    uint32_t *sother, *rother;     /* [n_flows] parallel to sflows / rflows: the
-                                      flow's receiver / sender port, so a walk
-                                      tests a group's flows without reading
-                                      them */
+    uint32_t *spos, *rpos;         /* [n_flows] index of each flow in xmembers */
     /* What rounding took from cport_bytes, parallel to it: cport_bytes[q]
      * + cport_comp[q] is c's remaining bytes through the port to within a
      * few ulps of the smallest flow (compensated summation: a driver that

@@ -17,8 +17,8 @@
  * at cports position q is out[start[q] .. start[q+1]); positions of the
  * other side get empty ranges. scratch_out/scratch_in map a port to its
  * position + 1 while one coflow is processed, and are zero again after. */
-static void group_flows(coflow_state_t *st, bool by_src, size_t *out, size_t *start,
-                        uint32_t *open, uint32_t *group, uint32_t *where, uint32_t *other)
+static void group_flows(coflow_state_t *st, bool by_src, coflow_member_t *out, size_t *start,
+                        uint32_t *open, uint32_t *group, uint32_t *where)
 {
     const coflow_workload_t *wl = st->wl;
     size_t pos = 0;
@@ -42,7 +42,8 @@ static void group_flows(coflow_state_t *st, bool by_src, size_t *out, size_t *st
         }
         for (size_t i = 0; i < co->n_flows; i++) {
             size_t f = co->first_flow + i;
-            out[start[GROUP_OF(f)]++] = f;
+            const coflow_flow_t *fl = &wl->flows[f];
+            out[start[GROUP_OF(f)]++] = (coflow_member_t){(uint32_t)f, by_src ? fl->dst : fl->src};
         }
 #undef GROUP_OF
         /* Cursors now sit at each group's end, the next group's start. */
@@ -60,27 +61,24 @@ static void group_flows(coflow_state_t *st, bool by_src, size_t *out, size_t *st
         for (size_t q = st->cport_start[c]; q < st->cport_start[c + 1]; q++) {
             open[q] = (uint32_t)(start[q + 1] - start[q]);
             for (size_t k = start[q]; k < start[q + 1]; k++) {
-                group[out[k]] = (uint32_t)q;
-                where[out[k]] = (uint32_t)k;
-                other[k] = by_src ? wl->flows[out[k]].dst : wl->flows[out[k]].src;
+                group[out[k].flow] = (uint32_t)q;
+                where[out[k].flow] = (uint32_t)k;
             }
         }
 }
 
 /* Swaps finished flow f behind the open flows of its group. */
-static void group_close(size_t *flows, const size_t *start, uint32_t *open,
-                        const uint32_t *group, uint32_t *where, uint32_t *other, size_t f)
+static void group_close(coflow_member_t *members, const size_t *start, uint32_t *open,
+                        const uint32_t *group, uint32_t *where, size_t f)
 {
     size_t q = group[f];
     size_t last = start[q] + --open[q];
-    size_t pos = where[f], g = flows[last];
-    uint32_t o = other[pos];
-    flows[pos] = g;
-    where[g] = (uint32_t)pos;
-    other[pos] = other[last];
-    flows[last] = f;
+    size_t pos = where[f];
+    coflow_member_t closing = members[pos], moved = members[last];
+    members[pos] = moved;
+    where[moved.flow] = (uint32_t)pos;
+    members[last] = closing;
     where[f] = (uint32_t)last;
-    other[last] = o;
 }
 
 /* Words of the bit sets over ports. */
@@ -270,9 +268,9 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
     st->cports = weft_calloc(n_cports, sizeof *st->cports);
     st->cport_bytes = weft_calloc(n_cports, sizeof *st->cport_bytes);
     st->cport_comp = weft_calloc(n_cports ? n_cports : 1, sizeof *st->cport_comp);
-    st->rflows = weft_calloc(nf, sizeof *st->rflows);
+    st->rmembers = weft_calloc(nf, sizeof *st->rmembers);
     st->rstart = weft_calloc(n_cports + 1, sizeof *st->rstart);
-    st->sflows = weft_calloc(nf, sizeof *st->sflows);
+    st->smembers = weft_calloc(nf, sizeof *st->smembers);
     st->sstart = weft_calloc(n_cports + 1, sizeof *st->sstart);
     st->sopen = weft_calloc(n_cports, sizeof *st->sopen);
     st->ropen = weft_calloc(n_cports, sizeof *st->ropen);
@@ -280,8 +278,6 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
     st->rgroup = weft_calloc(nf, sizeof *st->rgroup);
     st->spos = weft_calloc(nf, sizeof *st->spos);
     st->rpos = weft_calloc(nf, sizeof *st->rpos);
-    st->sother = weft_calloc(nf, sizeof *st->sother);
-    st->rother = weft_calloc(nf, sizeof *st->rother);
     st->cache_remaining = weft_calloc(nc, sizeof *st->cache_remaining);
     st->cache_open = weft_calloc(nc, sizeof *st->cache_open);
     if (!st->status || !st->release_s || !st->finish_s || !st->coflow_remaining ||
@@ -289,9 +285,9 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
         !st->flow_remaining || !st->flow_rate || !st->scratch_out || !st->scratch_in ||
         !st->free_out || !st->free_in || !st->touched || !st->flow_list || !st->port_index ||
         !st->heap_key || !st->heap_val || !st->rated || !st->flow_coflow ||
-        !st->cport_start || !st->cports || !st->cport_bytes || !st->cport_comp || !st->rflows || !st->rstart ||
-        !st->sflows || !st->sstart || !st->sopen || !st->ropen || !st->sgroup ||
-        !st->rgroup || !st->spos || !st->rpos || !st->sother || !st->rother || !st->cache_remaining ||
+        !st->cport_start || !st->cports || !st->cport_bytes || !st->cport_comp || !st->rmembers || !st->rstart ||
+        !st->smembers || !st->sstart || !st->sopen || !st->ropen || !st->sgroup ||
+        !st->rgroup || !st->spos || !st->rpos || !st->cache_remaining ||
         !st->cache_open) {
         coflow_state_destroy(st);
         return weft_fail(WEFT_ENOMEM, "out of memory for the state of %zu coflows, %zu flows",
@@ -326,8 +322,8 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
     st->full_out = weft_calloc(st->n_port_words + 1, sizeof *st->full_out);
     st->full_in = weft_calloc(st->n_port_words + 1, sizeof *st->full_in);
     st->used_ports = weft_calloc(np + 1, 2 * sizeof *st->used_ports);
-    group_flows(st, false, st->rflows, st->rstart, st->ropen, st->rgroup, st->rpos, st->rother);
-    group_flows(st, true, st->sflows, st->sstart, st->sopen, st->sgroup, st->spos, st->sother);
+    group_flows(st, false, st->rmembers, st->rstart, st->ropen, st->rgroup, st->rpos);
+    group_flows(st, true, st->smembers, st->sstart, st->sopen, st->sgroup, st->spos);
     if (!st->full_out || !st->full_in || !st->used_ports || build_pairs(st) ||
         build_masks(st)) {
         coflow_state_destroy(st);
@@ -370,9 +366,9 @@ void coflow_state_destroy(coflow_state_t *st)
     free(st->cports);
     free(st->cport_bytes);
     free(st->cport_comp);
-    free(st->rflows);
+    free(st->rmembers);
     free(st->rstart);
-    free(st->sflows);
+    free(st->smembers);
     free(st->sstart);
     free(st->sopen);
     free(st->ropen);
@@ -380,8 +376,6 @@ void coflow_state_destroy(coflow_state_t *st)
     free(st->rgroup);
     free(st->spos);
     free(st->rpos);
-    free(st->sother);
-    free(st->rother);
     free(st->cache_remaining);
     free(st->cache_open);
     free(st->full_out);
@@ -426,8 +420,8 @@ bool coflow_state_finish_flow(coflow_state_t *st, size_t f)
         st->cache_open[c] = st->n_open[c] - 1;
     }
     st->n_open[c]--;
-    group_close(st->sflows, st->sstart, st->sopen, st->sgroup, st->spos, st->sother, f);
-    group_close(st->rflows, st->rstart, st->ropen, st->rgroup, st->rpos, st->rother, f);
+    group_close(st->smembers, st->sstart, st->sopen, st->sgroup, st->spos, f);
+    group_close(st->rmembers, st->rstart, st->ropen, st->rgroup, st->rpos, f);
     if (st->pmask) { /* the port and group sets of open flows */
         uint32_t src = st->wl->flows[f].src, dst = st->wl->flows[f].dst;
         const uint32_t *sp = st->pmask_span + 4 * c;
