@@ -9,9 +9,11 @@
  * neighbours.
  *
  * usage: bench_sim [FB_TRACE] [--scale-only | --policies-only] [--limit S]
- *                  [--only P1,P2,...] [--incremental]
+ *                  [--only P1,P2,...] [--scales K1,K2,...] [--incremental]
  * --limit S stops a run after S seconds of wall time (default 300) and
  * reports it as "over S s"; --only runs just the named orderings;
+ * --scales runs the growth runs at just those numbers of copies (default
+ * 1,4,16);
  * --incremental runs the greedy passes incrementally (greedy=incremental
  * in the BENCH lines) instead of from zero.
  * Output: a readable table, then one `BENCH key=value ...` line per run.
@@ -200,12 +202,22 @@ int main(int argc, char **argv)
 {
     const char *trace = "data/FB2010-1Hr-150-0.txt";
     int do_policies = 1, do_scale = 1;
-    const char *only = NULL;
+    const char *only = NULL, *scale_list = "1,4,16";
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--limit") && i + 1 < argc)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: bench_sim [FB_TRACE] [--scale-only | --policies-only] [--limit S]\n"
+                   "                 [--only P1,P2,...] [--scales K1,K2,...] [--incremental]\n"
+                   "Times the emulator on the Facebook trace (default %s) under every\n"
+                   "ordering and the per-flow baselines, then on K side-by-side copies of\n"
+                   "it (default 1,4,16); each run in its own process, stopped after S s\n"
+                   "(default 300).\n", trace);
+            return 0;
+        } else if (!strcmp(argv[i], "--limit") && i + 1 < argc)
             run_limit_s = (unsigned)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--only") && i + 1 < argc)
             only = argv[++i];
+        else if (!strcmp(argv[i], "--scales") && i + 1 < argc)
+            scale_list = argv[++i];
         else if (!strcmp(argv[i], "--scale-only"))
             do_policies = 0;
         else if (!strcmp(argv[i], "--policies-only"))
@@ -248,9 +260,20 @@ int main(int argc, char **argv)
     if (do_scale) {
         printf("== growth with size: k copies of the trace on k*150 ports\n%s", hdr);
         static const char *scale_policies[] = {"fifo", "sincronia", "sebf"};
-        size_t ks[] = {1, 4, 16};
+        size_t ks[8], nk = 0;
+        for (const char *q = scale_list; *q;) {
+            char *end;
+            unsigned long k = strtoul(q, &end, 10);
+            if (end == q || k == 0 || k > 64 || (*end && *end != ',') || nk == 8) {
+                fprintf(stderr, "bench_sim: --scales '%s': expected up to 8 numbers of "
+                        "copies from 1 to 64, comma-separated\n", scale_list);
+                return 2;
+            }
+            ks[nk++] = k;
+            q = *end ? end + 1 : end;
+        }
         for (size_t p = 0; p < 3; p++)
-            for (size_t i = 0; i < 3; i++) {
+            for (size_t i = 0; i < nk && nr < 64; i++) {
                 if (only && !in_list(only, scale_policies[p]))
                     continue;
                 runs[nr] = run_child(trace, scale_policies[p], NULL, ks[i]);
