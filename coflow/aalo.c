@@ -63,9 +63,11 @@ static double aalo_next_change(void *ctx, const coflow_state_t *st)
     coflow_keyctx_t *k = ctx;
     const coflow_workload_t *wl = st->wl;
     /* Each job's current rate: the flows the allocator rated (the others
-     * have rate 0) summed per coflow in its open order, then per job in
-     * the order of the active list; the same sums as adding every open
-     * flow's rate, without walking the idle ones. */
+     * have rate 0) summed per coflow in the order they were rated, then
+     * per job in the order of the active list. Summing them in their open
+     * order instead, as adding every open flow would, cost a sort of the
+     * rated flows at every decision (a sixth of aalo's time on the FB
+     * trace) for the same sums up to rounding. */
     for (size_t i = 0; i < k->n_ids; i++) {
         size_t c = k->ids[i];
         k->key[c] = 0;
@@ -74,12 +76,8 @@ static double aalo_next_change(void *ctx, const coflow_state_t *st)
                 k->key[c] += st->flow_rate[st->open_flows[wl->coflows[c].first_flow + j]];
     }
     /* places in open_flows, sorted: by coflow, then in its open order */
-    size_t *pos = k->flows, *tmp = k->flows + st->wl->n_flows;
-    for (size_t i = 0; i < st->n_rated; i++)
-        pos[i] = st->open_pos[st->rated[i]];
-    coflow_merge_sort_by(pos, tmp, st->n_rated, NULL);
     for (size_t i = 0; i < st->n_rated; i++) {
-        size_t f = st->open_flows[pos[i]];
+        size_t f = st->rated[i];
         k->key[st->flow_coflow[f]] += st->flow_rate[f];
     }
     for (size_t i = 0; i < k->n_ids; i++) {
@@ -104,28 +102,13 @@ static double aalo_next_change(void *ctx, const coflow_state_t *st)
     return next;
 }
 
-static weft_err_t aalo_create(void **ctx, const coflow_state_t *st)
-{
-    weft_err_t err = coflow_keyctx_create(ctx, st);
-    if (err)
-        return err;
-    coflow_keyctx_t *k = *ctx;
-    k->flows = weft_calloc(st->wl->n_flows + 1, 2 * sizeof *k->flows);
-    if (!k->flows) {
-        coflow_keyctx_destroy(k);
-        *ctx = NULL;
-        return weft_fail(WEFT_ENOMEM, "out of memory for aalo's flow list");
-    }
-    return WEFT_OK;
-}
-
 const coflow_ordering_t coflow_aalo = {
     .name = "aalo",
     .description = "Aalo D-CLAS: least bytes sent by the job first (10 MiB x10 queues), "
                    "non-clairvoyant",
     .default_allocator = "greedy",
     .clairvoyant = false,
-    .create = aalo_create,
+    .create = coflow_keyctx_create,
     .destroy = coflow_keyctx_destroy,
     .order = aalo_order,
     .next_change = aalo_next_change,

@@ -17,8 +17,6 @@ typedef struct {
     double *job_acc2;  /* [n_jobs] zero between calls */
     size_t *ids;       /* [n_coflows] last active list (aalo's next_change) */
     size_t n_ids;
-    size_t *flows;     /* [2 * n_flows] flow scratch, NULL unless the
-                          ordering allocates it (aalo) */
 } coflow_keyctx_t;
 
 weft_err_t coflow_keyctx_create(void **ctx, const coflow_state_t *st);

@@ -31,7 +31,6 @@ void coflow_keyctx_destroy(void *ctx)
     free(k->job_acc);
     free(k->job_acc2);
     free(k->ids);
-    free(k->flows);
     free(k);
 }
 
