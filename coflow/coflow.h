@@ -178,7 +178,7 @@ typedef struct {
     size_t *rated;                 /* [n_flows] */
     size_t n_rated;
     /* Static indexes built by coflow_state_init: */
-    size_t *flow_coflow;           /* [n_flows] owning coflow of each flow */
+    uint32_t *flow_coflow;         /* [n_flows] owning coflow of each flow */
     size_t *cport_start;           /* [n_coflows + 1] into cports */
     uint32_t *cports;              /* distinct sender ports of coflow c, then its
                                       distinct receivers: cports[cport_start[c]

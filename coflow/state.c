@@ -315,7 +315,7 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
         for (size_t i = 0; i < co->n_flows; i++)
             st->scratch_out[fl[i].src] = st->scratch_in[fl[i].dst] = 0;
         for (size_t i = 0; i < co->n_flows; i++)
-            st->flow_coflow[co->first_flow + i] = c;
+            st->flow_coflow[co->first_flow + i] = (uint32_t)c; /* c < n_flows < UINT32_MAX */
     }
     st->cport_start[nc] = k;
     st->n_port_words = (np + 63) / 64;
