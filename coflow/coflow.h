@@ -277,6 +277,9 @@ typedef struct {
      * pass did, so the next one redoes only the coflows whose inputs
      * changed. NULL (the default): every pass from zero. Owned. */
     struct coflow_greedy_memo *greedy_memo;
+    /* The greedy allocator's last pass (coflow_state_keep_greedy_prefix),
+     * or NULL (the default): every pass walks every coflow. Owned. */
+    struct coflow_greedy_prefix *greedy_prefix;
     /* Set by the driver after coflow_state_init and before an ordering's
      * create(), for policies that load a model (learned): */
     const char *model_path;        /* borrowed; NULL: random parameters */
@@ -302,6 +305,18 @@ void coflow_state_destroy(coflow_state_t *st);
  * and release coflows between passes; it may set st->greedy_memo to NULL
  * around a reference pass from zero and put it back. ENOMEM. */
 weft_err_t coflow_state_keep_greedy(coflow_state_t *st);
+
+/* Makes the greedy allocator replay, at each pass, the rates of the
+ * coflows in front of the first one whose open flows or place in the
+ * order changed since its last pass, instead of walking them again: the
+ * same rates, rated order and floats as a pass from zero. For a driver
+ * that only finishes flows and releases coflows between passes and keeps
+ * the fabric's capacities (netsim). ENOMEM only. */
+weft_err_t coflow_state_keep_greedy_prefix(coflow_state_t *st);
+
+/* Coflows the greedy allocator replayed and walked so far (0 and 0
+ * without coflow_state_keep_greedy_prefix). */
+void coflow_greedy_prefix_counts(const coflow_state_t *st, size_t *replayed, size_t *walked);
 
 /* What the incremental greedy did so far, in coflows: walked whole
  * (searched), walked group by group (only the groups whose inputs changed

@@ -50,6 +50,7 @@ void coflow_merge_sort_by(size_t *a, size_t *buf, size_t m, const double *key);
 
 /* Frees an incremental greedy memo (alloc_greedy.c); NULL is fine. */
 void coflow_greedy_memo_free(struct coflow_greedy_memo *m);
+void coflow_greedy_prefix_free(struct coflow_greedy_prefix *p);
 
 /* Orderings. */
 extern const coflow_ordering_t coflow_fifo, coflow_scf, coflow_ncf, coflow_lcf, coflow_sebf,

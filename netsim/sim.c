@@ -307,6 +307,9 @@ static weft_err_t sim_setup(sim_t *s)
         if (err)
             return err;
     }
+    err = coflow_state_keep_greedy_prefix(&s->st);
+    if (err)
+        return err;
     s->st.model_path = s->opts->model_path; /* for orderings that load a model */
     s->st.policy_seed = s->opts->policy_seed;
     s->st.policy_hook = s->opts->policy_hook;
@@ -1152,7 +1155,8 @@ static void lazy_check(sim_t *s)
     st->n_paced = n_paced;
 }
 
-/* --check of an incremental greedy decision (coflow_state_keep_greedy):
+/* --check of an incremental greedy decision (coflow_state_keep_greedy, or
+ * the greedy allocator's replayed prefix, coflow_state_keep_greedy_prefix):
  * the allocator run again from zero must rate the same flows in the same
  * order with the same rates (within 1e-9; the incremental pass repeats the
  * same float operations, so they agree to the bit). run[] holds the
@@ -1164,10 +1168,13 @@ static void greedy_check(sim_t *s)
     for (size_t k = 0; k < s->n_run; k++)
         st->flow_rate[s->run[k].f] = 0;
     struct coflow_greedy_memo *memo = st->greedy_memo;
+    struct coflow_greedy_prefix *prefix = st->greedy_prefix;
     st->greedy_memo = NULL;
+    st->greedy_prefix = NULL;
     st->n_rated = 0;
     s->alloc->allocate(st, s->ids, s->n_active);
     st->greedy_memo = memo;
+    st->greedy_prefix = prefix;
     size_t bad = 0;
     if (st->n_rated != s->n_run)
         violation(s, "t=%.9g s: %zu flows move when the greedy is recomputed from zero, %zu "
@@ -1341,7 +1348,7 @@ static weft_err_t decide(sim_t *s)
         s->res->max_active_flows = s->n_open_total;
     if (s->opts->check) {
         check_capacity(s, s->run, s->n_run);
-        if (st->greedy_memo)
+        if (st->greedy_memo || (st->greedy_prefix && !strcmp(s->alloc->name, "greedy")))
             greedy_check(s);
     }
     return WEFT_OK;

@@ -296,8 +296,8 @@ Test(props, greedy_port_sets_give_the_plain_walks_rates)
     }
 }
 
-/* Allocates order[0..n) with alloc on st with its greedy memo, then again
- * from zero, and requires the same rates for every flow and the same rated
+/* Allocates order[0..n) with alloc on st with its greedy memo or prefix,
+ * then again from zero, and requires the same rates for every flow and the same rated
  * list, in the same order, bit for bit. Leaves every rate zero; returns
  * how many flows were rated (listed in want_rated). */
 static size_t allocate_both_ways(coflow_state_t *st, const coflow_allocator_t *alloc,
@@ -313,10 +313,13 @@ static size_t allocate_both_ways(coflow_state_t *st, const coflow_allocator_t *a
     for (size_t k = 0; k < n_rated; k++)
         st->flow_rate[st->rated[k]] = 0;
     struct coflow_greedy_memo *memo = st->greedy_memo;
+    struct coflow_greedy_prefix *prefix = st->greedy_prefix;
     st->greedy_memo = NULL;
+    st->greedy_prefix = NULL;
     st->n_rated = 0;
     alloc->allocate(st, order, n);
     st->greedy_memo = memo;
+    st->greedy_prefix = prefix;
     cr_assert_eq(st->n_rated, n_rated, "seed %llu step %zu %s: %zu flows rated from zero, %zu "
                  "incrementally", (unsigned long long)seed, step, alloc->name, st->n_rated,
                  n_rated);
@@ -331,6 +334,113 @@ static size_t allocate_both_ways(coflow_state_t *st, const coflow_allocator_t *a
         st->flow_rate[st->rated[k]] = 0;
     st->n_rated = 0;
     return n_rated;
+}
+
+/* One of the changes a driver makes between two decisions, at random:
+ * 1-3 flows finish (mostly among the n_rated just rated, listed in rated),
+ * a coflow is released at the end of order[0..*n) or inside it, two
+ * neighbours swap, or one leaves the order for a decision (parked, put
+ * back at the next call) or moves to its end. */
+static void apply_random_change(coflow_state_t *st, const coflow_workload_t *wl, size_t *order,
+                                size_t *n, size_t *next, size_t nc, size_t *parked,
+                                const size_t *rated, size_t n_rated)
+{
+    size_t kind = below(10);
+    if (kind < 6 && *n > 0) { /* 1-3 flows finish, most of them ones that moved */
+        for (size_t k = 1 + below(3); k > 0; k--) {
+            size_t f = n_rated ? rated[below(n_rated)] : SIZE_MAX;
+            if (f == SIZE_MAX || below(4) == 0) {
+                size_t c = order[below(*n)];
+                if (st->n_open[c] == 0)
+                    continue;
+                f = st->open_flows[wl->coflows[c].first_flow + below(st->n_open[c])];
+            }
+            size_t c = st->flow_coflow[f];
+            if (st->status[c] != COFLOW_ACTIVE ||
+                st->open_pos[f] >= wl->coflows[c].first_flow + st->n_open[c])
+                continue;
+            st->coflow_remaining[c] -= st->flow_remaining[f];
+            if (coflow_state_finish_flow(st, f)) { /* the coflow leaves */
+                size_t w = 0;
+                for (size_t i = 0; i < *n; i++)
+                    if (order[i] != c)
+                        order[w++] = order[i];
+                *n = w;
+                if (*n == 0)
+                    break;
+            }
+        }
+    } else if (kind < 8 && *next < nc) { /* a release, at the end or inside */
+        coflow_state_release(st, *next, st->now);
+        size_t at = below(2) ? *n : below(*n + 1);
+        memmove(order + at + 1, order + at, (*n - at) * sizeof *order);
+        order[at] = (*next)++;
+        (*n)++;
+    } else if (kind == 8 && *n > 1) { /* two neighbours swap */
+        size_t i = below(*n - 1), x = order[i];
+        order[i] = order[i + 1];
+        order[i + 1] = x;
+    } else if (*n > 1) { /* one leaves the order for a decision, or moves to its end */
+        size_t i = below(*n), c = order[i];
+        memmove(order + i, order + i + 1, (*n - i - 1) * sizeof *order);
+        (*n)--;
+        if (below(2))
+            order[(*n)++] = c;
+        else
+            *parked = c;
+        return;
+    }
+    if (*parked != SIZE_MAX && st->status[*parked] == COFLOW_ACTIVE)
+        order[(*n)++] = *parked; /* back after a decision without it */
+    *parked = SIZE_MAX;
+}
+
+/* The greedy allocator's replayed prefix (coflow_state_keep_greedy_prefix)
+ * against the pass from zero through the same kinds of changes as below:
+ * flows finish (mostly ones with a rate, so the coflow's rates and those
+ * after it change), coflows are released at the end or inside the order,
+ * leave it, come back or swap with a neighbour. Every decision must give
+ * every flow the same rate, bit for bit, and the same rated list; some
+ * coflows must have been replayed and some walked, or nothing was tested. */
+Test(props, greedy_prefix_gives_the_rates_from_zero)
+{
+    const coflow_allocator_t *greedy = coflow_allocator_find("greedy");
+    size_t replayed = 0, walked = 0, steps = 0;
+    for (uint64_t seed = 1; seed <= 6; seed++) {
+        size_t ports = 150, nc = 40;
+        coflow_workload_t wl;
+        coflow_fabric_t fab;
+        wide_shuffles(&wl, &fab, seed + 200, ports, nc);
+        coflow_state_t st;
+        cr_assert_eq(coflow_state_init(&st, &wl, &fab), WEFT_OK);
+        cr_assert_eq(coflow_state_keep_greedy_prefix(&st), WEFT_OK);
+        double *want = calloc(wl.n_flows, sizeof *want);
+        size_t *want_rated = calloc(wl.n_flows, sizeof *want_rated);
+        size_t *order = calloc(nc, sizeof *order), n = 0, next = 0, parked = SIZE_MAX;
+        cr_assert(want && want_rated && order);
+        for (; next < 25; next++) {
+            coflow_state_release(&st, next, 0);
+            order[n++] = next;
+        }
+        st.now = 1;
+        for (size_t step = 0; step < 200 && n + (parked != SIZE_MAX) > 0; step++, steps++) {
+            size_t n_rated =
+                allocate_both_ways(&st, greedy, order, n, want, want_rated, seed, step);
+            apply_random_change(&st, &wl, order, &n, &next, nc, &parked, want_rated, n_rated);
+        }
+        size_t r, w;
+        coflow_greedy_prefix_counts(&st, &r, &w);
+        replayed += r, walked += w;
+        free(want);
+        free(want_rated);
+        free(order);
+        coflow_state_destroy(&st);
+        coflow_workload_destroy(&wl);
+        coflow_fabric_destroy(&fab);
+    }
+    cr_assert_gt(steps, 500);
+    cr_assert(replayed > 0 && walked > 0, "the prefix replayed %zu coflows and walked %zu: "
+              "some of each are needed to test it", replayed, walked);
 }
 
 /* The incremental greedy (coflow_state_keep_greedy) against the pass from
@@ -368,55 +478,7 @@ Test(props, incremental_greedy_gives_the_rates_from_zero)
         for (size_t step = 0; step < 150 && n + (parked != SIZE_MAX) > 0; step++, steps++) {
             const coflow_allocator_t *alloc = allocs[step % 5 == 4];
             size_t n_rated = allocate_both_ways(&st, alloc, order, n, want, want_rated, seed, step);
-            /* what changes before the next decision */
-            size_t kind = below(10);
-            if (kind < 6 && n > 0) { /* 1-3 flows finish, most of them ones that moved */
-                for (size_t k = 1 + below(3); k > 0; k--) {
-                    size_t f = n_rated ? want_rated[below(n_rated)] : SIZE_MAX;
-                    if (f == SIZE_MAX || below(4) == 0) {
-                        size_t c = order[below(n)];
-                        if (st.n_open[c] == 0)
-                            continue;
-                        f = st.open_flows[wl.coflows[c].first_flow + below(st.n_open[c])];
-                    }
-                    size_t c = st.flow_coflow[f];
-                    if (st.status[c] != COFLOW_ACTIVE ||
-                        st.open_pos[f] >= wl.coflows[c].first_flow + st.n_open[c])
-                        continue;
-                    st.coflow_remaining[c] -= st.flow_remaining[f];
-                    if (coflow_state_finish_flow(&st, f)) { /* the coflow leaves */
-                        size_t w = 0;
-                        for (size_t i = 0; i < n; i++)
-                            if (order[i] != c)
-                                order[w++] = order[i];
-                        n = w;
-                        if (n == 0)
-                            break;
-                    }
-                }
-            } else if (kind < 8 && next < nc) { /* a release, at the end or inside */
-                coflow_state_release(&st, next, st.now);
-                size_t at = below(2) ? n : below(n + 1);
-                memmove(order + at + 1, order + at, (n - at) * sizeof *order);
-                order[at] = next++;
-                n++;
-            } else if (kind == 8 && n > 1) { /* two neighbours swap */
-                size_t i = below(n - 1), x = order[i];
-                order[i] = order[i + 1];
-                order[i + 1] = x;
-            } else if (n > 1) { /* one leaves the order for a decision, or moves to its end */
-                size_t i = below(n), c = order[i];
-                memmove(order + i, order + i + 1, (n - i - 1) * sizeof *order);
-                n--;
-                if (below(2))
-                    order[n++] = c;
-                else
-                    parked = c;
-                continue;
-            }
-            if (parked != SIZE_MAX && st.status[parked] == COFLOW_ACTIVE)
-                order[n++] = parked; /* back after a decision without it */
-            parked = SIZE_MAX;
+            apply_random_change(&st, &wl, order, &n, &next, nc, &parked, want_rated, n_rated);
         }
         size_t w, g, r;
         coflow_greedy_memo_counts(&st, &w, &g, &r);
