@@ -296,6 +296,64 @@ Test(props, greedy_port_sets_give_the_plain_walks_rates)
     }
 }
 
+/* Sincronia finds the coflows on a bottleneck port through their port sets
+ * when there are few of them, else from a per-port list: both must give the
+ * same order (the plain list with the sets switched off). Few wide
+ * shuffles at a time on 150 ports, with about half their flows finished so
+ * the loads differ. */
+Test(props, sincronia_port_set_lookup_gives_the_listed_order)
+{
+    const coflow_ordering_t *sinc = coflow_ordering_find("sincronia");
+    cr_assert_not_null(sinc);
+    size_t trials = 0;
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        size_t ports = 150, nc = 30;
+        coflow_workload_t wl;
+        coflow_fabric_t fab;
+        wide_shuffles(&wl, &fab, seed + 300, ports, nc);
+        coflow_state_t st;
+        cr_assert_eq(coflow_state_init(&st, &wl, &fab), WEFT_OK);
+        cr_assert_not_null(st.pmask, "the sets should fit");
+        for (size_t c = 0; c < nc; c++)
+            coflow_state_release(&st, c, 0);
+        st.now = 1;
+        for (size_t f = 0; f < wl.n_flows; f++)
+            if (below(2)) {
+                st.coflow_remaining[st.flow_coflow[f]] -= st.flow_remaining[f];
+                coflow_state_finish_flow(&st, f);
+            }
+        size_t active[30], n_active = 0;
+        for (size_t c = 0; c < nc; c++)
+            if (st.status[c] == COFLOW_ACTIVE)
+                active[n_active++] = c;
+        void *ctx = NULL;
+        cr_assert_eq(sinc->create(&ctx, &st), WEFT_OK);
+        for (size_t t = 0; t < 20 && n_active > 1; t++, trials++) {
+            size_t m = 2 + below(n_active < 6 ? n_active - 1 : 5), ids[2][8];
+            for (size_t i = n_active; i > 1; i--) { /* a random few */
+                size_t j = below(i), x = active[i - 1];
+                active[i - 1] = active[j];
+                active[j] = x;
+            }
+            uint64_t *sets = st.pmask;
+            for (int pass = 0; pass < 2; pass++) {
+                memcpy(ids[pass], active, m * sizeof *active);
+                st.pmask = pass ? NULL : sets; /* pass 1: listed by port */
+                sinc->order(ctx, &st, ids[pass], m);
+            }
+            st.pmask = sets;
+            cr_assert_arr_eq(ids[0], ids[1], m * sizeof(size_t),
+                             "seed %llu trial %zu: sincronia orders %zu coflows differently "
+                             "through the port sets", (unsigned long long)seed, t, m);
+        }
+        sinc->destroy(ctx);
+        coflow_state_destroy(&st);
+        coflow_workload_destroy(&wl);
+        coflow_fabric_destroy(&fab);
+    }
+    cr_assert_gt(trials, 100);
+}
+
 /* Allocates order[0..n) with alloc on st with its greedy memo or prefix,
  * then again from zero, and requires the same rates for every flow and the same rated
  * list, in the same order, bit for bit. Leaves every rate zero; returns
