@@ -9,13 +9,11 @@
  * neighbours.
  *
  * usage: bench_sim [FB_TRACE] [--scale-only | --policies-only] [--limit S]
- *                  [--only P1,P2,...] [--scales K1,K2,...] [--incremental]
+ *                  [--only P1,P2,...] [--scales K1,K2,...]
  * --limit S stops a run after S seconds of wall time (default 300) and
  * reports it as "over S s"; --only runs just the named orderings;
  * --scales runs the growth runs at just those numbers of copies (default
- * 1,4,16);
- * --incremental runs the greedy passes incrementally (greedy=incremental
- * in the BENCH lines) instead of from zero.
+ * 1,4,16).
  * Output: a readable table, then one `BENCH key=value ...` line per run.
  */
 #include <math.h>
@@ -76,7 +74,6 @@ typedef struct {
 } run_t;
 
 static unsigned run_limit_s = 300;
-static bool incremental; /* --incremental: netsim_opts_t.greedy_incremental */
 
 /* Runs one (policy, allocator, scale) in a child; results come back over a
  * pipe, peak memory from wait4. */
@@ -114,8 +111,7 @@ static run_t run_child(const char *trace, const char *policy, const char *alloc,
         if (coflow_fabric_init(&fab, wl.n_ports, 1073741824.0 / 8.0) || dag_analyze(&wl, &fab))
             _exit(1);
         c.read_s = weft_mono_s() - t0;
-        netsim_opts_t o = {.greedy_incremental = incremental,
-                           .ordering = coflow_ordering_find(policy),
+        netsim_opts_t o = {.ordering = coflow_ordering_find(policy),
                            .allocator = alloc ? coflow_allocator_find(alloc) : NULL};
         if (!o.ordering)
             _exit(1);
@@ -189,10 +185,10 @@ static void report(const char *policy, const char *alloc, size_t scale, const ru
 
 static void bench_line(const char *policy, const char *alloc, size_t scale, const run_t *r)
 {
-    printf("BENCH bench=sim policy=%s alloc=%s greedy=%s scale=%zu ok=%d timed_out=%d "
+    printf("BENCH bench=sim policy=%s alloc=%s scale=%zu ok=%d timed_out=%d "
            "limit_s=%u flows=%zu events=%zu decisions=%zu read_s=%.4f sim_s=%.4f "
            "cpu_s=%.3f maxrss_mb=%.1f avg_cct_s=%.6f\n",
-           policy, alloc ? alloc : "default", incremental ? "incremental" : "from_zero", scale,
+           policy, alloc ? alloc : "default", scale,
            r->ok, r->timed_out, run_limit_s, r->flows,
            r->events, r->decisions,
            r->read_s, r->sim_s, r->cpu_s, (double)r->maxrss_kb / 1024.0, r->avg_cct);
@@ -206,7 +202,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: bench_sim [FB_TRACE] [--scale-only | --policies-only] [--limit S]\n"
-                   "                 [--only P1,P2,...] [--scales K1,K2,...] [--incremental]\n"
+                   "                 [--only P1,P2,...] [--scales K1,K2,...]\n"
                    "Times the emulator on the Facebook trace (default %s) under every\n"
                    "ordering and the per-flow baselines, then on K side-by-side copies of\n"
                    "it (default 1,4,16); each run in its own process, stopped after S s\n"
@@ -222,8 +218,6 @@ int main(int argc, char **argv)
             do_policies = 0;
         else if (!strcmp(argv[i], "--policies-only"))
             do_scale = 0;
-        else if (!strcmp(argv[i], "--incremental"))
-            incremental = true;
         else
             trace = argv[i];
     }

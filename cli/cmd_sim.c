@@ -43,7 +43,6 @@ typedef struct {
     const coflow_fabric_t *fab;
     double tick_s;
     bool check;
-    bool incremental;       /* --incremental-greedy */
     const char *model_path; /* --model, NULL if none */
     uint64_t seed;          /* --seed */
     sim_task_t *tasks;
@@ -83,10 +82,6 @@ static void usage(FILE *out)
             "  --check             verify the invariants (capacity at every decision, bytes\n"
             "                      conserved, DAG order, CCT >= isolation time, JCT >= bound);\n"
             "                      any violation makes the exit status 1\n"
-            "  --incremental-greedy  redo only what changed in each greedy pass (greedy,\n"
-            "                      madd's backfill) instead of recomputing from zero: the\n"
-            "                      same rates bit for bit, slower on the FB trace; with\n"
-            "                      --check every pass is compared with one from zero\n"
             "  --out DIR           write <policy>-coflows.csv, <policy>-jobs.csv and\n"
             "                      <policy>-summary.json for every policy\n"
             "                      (<ordering>-<allocator>-... for ORDERING:ALLOCATOR)\n"
@@ -173,7 +168,7 @@ static void *sim_worker(void *arg)
             return NULL;
         sim_task_t *t = &p->tasks[i];
         netsim_opts_t o = {.ordering = t->ord, .allocator = t->alloc, .tick_s = p->tick_s,
-                           .check = p->check, .greedy_incremental = p->incremental,
+                           .check = p->check,
                            .model_path = p->model_path,
                            .policy_seed = p->seed};
         weft_clear_error();
@@ -412,7 +407,6 @@ int cmd_sim(int argc, char **argv)
         {"port-cap", required_argument, NULL, 'c'},
         {"tick", required_argument, NULL, 't'},
         {"check", no_argument, NULL, 'k'},
-        {"incremental-greedy", no_argument, NULL, 'I'},
         {"out", required_argument, NULL, 'o'},
         {"plot", required_argument, NULL, 'P'},
         {"varys", no_argument, NULL, 'v'},
@@ -430,7 +424,7 @@ int cmd_sim(int argc, char **argv)
     uint64_t seed = 1;
     bool seed_given = false;
     double port_rate = 0, tick_s = 0;
-    bool check = false, varys = false, incremental = false;
+    bool check = false, varys = false;
     static port_cap_t caps[MAX_PORT_CAPS];
     size_t n_caps = 0;
 
@@ -490,9 +484,6 @@ int cmd_sim(int argc, char **argv)
             break;
         case 'k':
             check = true;
-            break;
-        case 'I':
-            incremental = true;
             break;
         case 'o':
             out_dir = optarg;
@@ -640,7 +631,6 @@ int cmd_sim(int argc, char **argv)
     fflush(stdout);
 
     sim_pool_t pool = {.wl = &wl, .fab = &fab, .tick_s = tick_s, .check = check,
-                       .incremental = incremental,
                        .model_path = model_path, .seed = seed, .tasks = tasks,
                        .n_tasks = n_pol};
     pthread_mutex_init(&pool.mu, NULL);

@@ -75,58 +75,6 @@ static inline bool alloc_in_full(const coflow_state_t *st, uint32_t p)
  * without walking its flows. O(distinct ports of c). */
 bool alloc_coflow_can_move(const coflow_state_t *st, size_t c);
 
-/*
- * The incremental greedy's memory of the last pass (coflow.h,
- * coflow_state_keep_greedy). A coflow's walk is a function of its open
- * flows and of the used capacity of its ports when the walk reaches it;
- * the pass keeps, coflow by coflow, the (flow, rate) pairs the walk gave
- * in walk order (its "segment"), and a set of dirty ports: those whose
- * used capacity at the current point of this pass may differ from the
- * last pass's at the same point. A coflow with the same open flows, not
- * moved against the coflows before it, and no dirty port gets its
- * segment again (the same additions in the same order, so the same
- * floats); any other is walked and its new segment compared with the old
- * one: the ports of every pair that does not match become dirty. Dirty at
- * the start: ports whose use before the pass (madd's pacing) differs, and
- * the ports of the old segments of coflows gone or moved.
- */
-struct coflow_greedy_memo {
-    uint64_t pass;        /* passes so far; this pass's number while one runs */
-    bool valid;           /* the last pass was recorded completely */
-    size_t *prev_order;   /* [n_coflows] the last pass's order */
-    size_t prev_n;
-    size_t *pos;          /* [n_coflows] position in the last pass's order */
-    uint64_t *pos_pass;   /* [n_coflows] pass that set pos (and the segment) */
-    uint64_t *in_pass;    /* [n_coflows] pass in whose order it is */
-    uint64_t *moved_pass; /* [n_coflows] pass in which it moved */
-    size_t *n_open_at;    /* [n_coflows] its open flows when last walked */
-    size_t *seg_start, *seg_len; /* [n_coflows] its segment in the last pass */
-    size_t *seg_flow[2];  /* [seg_cap] segments, this pass's in [cur] */
-    double *seg_rate[2];
-    size_t seg_cap, seg_n;/* this pass's entries so far */
-    int cur;
-    bool overflow;        /* this pass ran out of segment room */
-    uint64_t *dirty_out, *dirty_in; /* [n_port_words + 1] */
-    double *init_val;     /* [2 * n_ports] use before the last pass (p sends,
-                             n_ports + p receives), 0 where none */
-    uint32_t *init_list;  /* [2 * n_ports] its ports */
-    size_t n_init;
-    uint8_t *by_src_at;   /* [n_coflows] walked by senders last time */
-    uint64_t *grp_pass;   /* [n_coflows] pass whose group records it has */
-    uint32_t *goff, *glen;/* [number of cports] a walked-side group's entries:
-                             [seg_start[c] + goff, + glen) */
-    uint32_t *gopen_at;   /* [number of cports] its open flows then */
-    uint64_t *cand_bits;  /* [n_port_words + 1] scratch: groups to walk again,
-                             by port */
-    uint64_t *cand_local; /* [n_port_words + 1] the same by position (worklist) */
-    uint32_t *fa[2];      /* [2 * n_ports] where each port filled in this pass
-                             ([cur]) and the last: 1 + position of the coflow
-                             in the order, 0 before the first */
-    uint64_t *fa_pass[2]; /* [2 * n_ports] pass that wrote fa */
-    uint32_t at;          /* 1 + position of the coflow being walked */
-    size_t n_walked, n_replayed, n_grouped; /* counts (coflow_greedy_memo_counts) */
-};
-
 /* Greedy in priority order: each open flow of order[0..n) gets all the
  * capacity left at both its ports (nothing below COFLOW_RATE_EPS of them),
  * added to what it has. O(open flows of the coflows that can move). */

@@ -273,10 +273,6 @@ typedef struct {
     double *pace;                  /* [n_coflows] borrowed, or NULL */
     size_t *paced;                 /* [n_coflows] borrowed */
     size_t n_paced;
-    /* Incremental greedy (coflow_state_keep_greedy): what the last greedy
-     * pass did, so the next one redoes only the coflows whose inputs
-     * changed. NULL (the default): every pass from zero. Owned. */
-    struct coflow_greedy_memo *greedy_memo;
     /* The greedy allocator's last pass (coflow_state_keep_greedy_prefix),
      * or NULL (the default): every pass walks every coflow. Owned. */
     struct coflow_greedy_prefix *greedy_prefix;
@@ -293,19 +289,6 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
                              const coflow_fabric_t *fab);
 void coflow_state_destroy(coflow_state_t *st);
 
-/* Makes every later greedy pass (greedy, and madd's backfill) incremental:
- * the pass remembers, coflow by coflow, the rates it gave, and the next
- * pass gives a coflow the same rates again without searching its flows
- * when nothing its walk reads has changed (its open flows, its position
- * relative to the coflows before it, and the used capacity of each of its
- * ports when the walk reaches it); only the cascade of coflows downstream
- * of a port whose use changed is walked again. The rates, their order in
- * st->rated and every float are the same as a pass from zero. A driver
- * that enables it must only ever close flows (coflow_state_finish_flow)
- * and release coflows between passes; it may set st->greedy_memo to NULL
- * around a reference pass from zero and put it back. ENOMEM. */
-weft_err_t coflow_state_keep_greedy(coflow_state_t *st);
-
 /* Makes the greedy allocator replay, at each pass, the rates of the
  * coflows in front of the first one whose open flows or place in the
  * order changed since its last pass, instead of walking them again: the
@@ -317,13 +300,6 @@ weft_err_t coflow_state_keep_greedy_prefix(coflow_state_t *st);
 /* Coflows the greedy allocator replayed and walked so far (0 and 0
  * without coflow_state_keep_greedy_prefix). */
 void coflow_greedy_prefix_counts(const coflow_state_t *st, size_t *replayed, size_t *walked);
-
-/* What the incremental greedy did so far, in coflows: walked whole
- * (searched), walked group by group (only the groups whose inputs changed
- * searched), and given their last rates again without a search. Zeros
- * without coflow_state_keep_greedy. */
-void coflow_greedy_memo_counts(const coflow_state_t *st, size_t *walked, size_t *grouped,
-                               size_t *replayed);
 
 /* Marks c ACTIVE at time `now` and opens all its flows. */
 void coflow_state_release(coflow_state_t *st, size_t c, double now);

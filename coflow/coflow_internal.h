@@ -48,8 +48,7 @@ void coflow_sort_job_then_path(const coflow_state_t *st, const coflow_keyctx_t *
  * NULL), without allocating: a bottom-up merge sort through buf[0..m). */
 void coflow_merge_sort_by(size_t *a, size_t *buf, size_t m, const double *key);
 
-/* Frees an incremental greedy memo (alloc_greedy.c); NULL is fine. */
-void coflow_greedy_memo_free(struct coflow_greedy_memo *m);
+/* Frees the greedy allocator's prefix (alloc_greedy.c); NULL is fine. */
 void coflow_greedy_prefix_free(struct coflow_greedy_prefix *p);
 
 /* Orderings. */

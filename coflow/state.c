@@ -391,7 +391,6 @@ void coflow_state_destroy(coflow_state_t *st)
     free(st->gmask_off);
     free(st->pair_flow);
     free(st->pair_off);
-    coflow_greedy_memo_free(st->greedy_memo);
     coflow_greedy_prefix_free(st->greedy_prefix);
     memset(st, 0, sizeof *st);
 }

@@ -28,12 +28,6 @@ typedef struct {
                            flow is rated and advanced one by one (the
                            reference both shortcuts are checked against;
                            same schedule up to float rounding) */
-    bool greedy_incremental; /* true: greedy passes (greedy, madd's backfill)
-                              are incremental (coflow_state_keep_greedy), and
-                              --check compares every one with a pass from
-                              zero; false (default): every pass from zero,
-                              which is faster on the Facebook trace (README,
-                              Performance). The same rates, bit for bit. */
     const char *model_path; /* borrowed: model of the learned ordering, NULL: random */
     uint64_t policy_seed;   /* seed of the learned ordering's random parameters */
     const void *policy_hook; /* borrowed: coflow_state_t.policy_hook (training) */

@@ -302,12 +302,7 @@ static weft_err_t sim_setup(sim_t *s)
     weft_err_t err = coflow_state_init(&s->st, wl, s->fab);
     if (err)
         return err;
-    if (s->opts->greedy_incremental) {
-        err = coflow_state_keep_greedy(&s->st);
-        if (err)
-            return err;
-    }
-    err = coflow_state_keep_greedy_prefix(&s->st);
+    err = coflow_state_keep_greedy_prefix(&s->st); /* greedy replays its unchanged front */
     if (err)
         return err;
     s->st.model_path = s->opts->model_path; /* for orderings that load a model */
@@ -1108,12 +1103,9 @@ static void lazy_check(sim_t *s)
                           st->cports[q], s->chk_bytes[q]);
     }
     size_t n_paced = st->n_paced;
-    struct coflow_greedy_memo *memo = st->greedy_memo;
-    st->greedy_memo = NULL; /* from zero, leaving the memo as it was */
     st->pace = NULL;
     st->n_rated = 0;
     s->alloc->allocate(st, s->ids, s->n_active);
-    st->greedy_memo = memo;
     size_t bad = 0;
     for (size_t k = 0; k < n; k++) {
         const moving_t *m = &s->chk_run[k];
@@ -1155,11 +1147,11 @@ static void lazy_check(sim_t *s)
     st->n_paced = n_paced;
 }
 
-/* --check of an incremental greedy decision (coflow_state_keep_greedy, or
- * the greedy allocator's replayed prefix, coflow_state_keep_greedy_prefix):
- * the allocator run again from zero must rate the same flows in the same
- * order with the same rates (within 1e-9; the incremental pass repeats the
- * same float operations, so they agree to the bit). run[] holds the
+/* --check of a greedy decision that replayed its unchanged front
+ * (coflow_state_keep_greedy_prefix): the allocator run again from zero
+ * must rate the same flows in the same order with the same rates (within
+ * 1e-9; the replay repeats the same float operations, so they agree to the
+ * bit). run[] holds the
  * decision; it is put back afterwards. */
 static void greedy_check(sim_t *s)
 {
@@ -1167,18 +1159,15 @@ static void greedy_check(sim_t *s)
     const coflow_workload_t *wl = s->wl;
     for (size_t k = 0; k < s->n_run; k++)
         st->flow_rate[s->run[k].f] = 0;
-    struct coflow_greedy_memo *memo = st->greedy_memo;
     struct coflow_greedy_prefix *prefix = st->greedy_prefix;
-    st->greedy_memo = NULL;
     st->greedy_prefix = NULL;
     st->n_rated = 0;
     s->alloc->allocate(st, s->ids, s->n_active);
-    st->greedy_memo = memo;
     st->greedy_prefix = prefix;
     size_t bad = 0;
     if (st->n_rated != s->n_run)
         violation(s, "t=%.9g s: %zu flows move when the greedy is recomputed from zero, %zu "
-                  "incrementally", st->now, st->n_rated, s->n_run), bad++;
+                  "with its front replayed", st->now, st->n_rated, s->n_run), bad++;
     for (size_t k = 0; k < s->n_run && !bad; k++) {
         size_t f = s->run[k].f;
         double ref = st->flow_rate[f], r = s->run[k].rate;
@@ -1186,7 +1175,7 @@ static void greedy_check(sim_t *s)
         double cap = fmin(s->fab->cap_out[fl->src], s->fab->cap_in[fl->dst]);
         if (st->rated[k] != f || fabs(ref - r) > 1e-9 * r + 1e-9 * cap)
             violation(s, "t=%.9g s: flow %zu of coflow %zu moves at %.17g bytes/s under the "
-                      "incremental greedy, at %.17g recomputed from zero (listed %zu-th, "
+                      "greedy with its front replayed, at %.17g recomputed from zero (listed %zu-th, "
                       "from zero flow %zu)", st->now, f, s->run[k].c, r, ref, k, st->rated[k]),
                 bad++;
     }
@@ -1348,7 +1337,7 @@ static weft_err_t decide(sim_t *s)
         s->res->max_active_flows = s->n_open_total;
     if (s->opts->check) {
         check_capacity(s, s->run, s->n_run);
-        if (st->greedy_memo || (st->greedy_prefix && !strcmp(s->alloc->name, "greedy")))
+        if (st->greedy_prefix && !strcmp(s->alloc->name, "greedy"))
             greedy_check(s);
     }
     return WEFT_OK;

@@ -354,8 +354,8 @@ Test(props, sincronia_port_set_lookup_gives_the_listed_order)
     cr_assert_gt(trials, 100);
 }
 
-/* Allocates order[0..n) with alloc on st with its greedy memo or prefix,
- * then again from zero, and requires the same rates for every flow and the same rated
+/* Allocates order[0..n) with alloc on st with its greedy prefix, then
+ * again from zero, and requires the same rates for every flow and the same rated
  * list, in the same order, bit for bit. Leaves every rate zero; returns
  * how many flows were rated (listed in want_rated). */
 static size_t allocate_both_ways(coflow_state_t *st, const coflow_allocator_t *alloc,
@@ -370,20 +370,17 @@ static size_t allocate_both_ways(coflow_state_t *st, const coflow_allocator_t *a
     memcpy(want_rated, st->rated, n_rated * sizeof *want_rated);
     for (size_t k = 0; k < n_rated; k++)
         st->flow_rate[st->rated[k]] = 0;
-    struct coflow_greedy_memo *memo = st->greedy_memo;
     struct coflow_greedy_prefix *prefix = st->greedy_prefix;
-    st->greedy_memo = NULL;
     st->greedy_prefix = NULL;
     st->n_rated = 0;
     alloc->allocate(st, order, n);
-    st->greedy_memo = memo;
     st->greedy_prefix = prefix;
     cr_assert_eq(st->n_rated, n_rated, "seed %llu step %zu %s: %zu flows rated from zero, %zu "
-                 "incrementally", (unsigned long long)seed, step, alloc->name, st->n_rated,
+                 "with the prefix", (unsigned long long)seed, step, alloc->name, st->n_rated,
                  n_rated);
     for (size_t f = 0; f < nf; f++)
         cr_assert(st->flow_rate[f] == want[f], "seed %llu step %zu %s: flow %zu gets %.17g "
-                  "incrementally, %.17g from zero", (unsigned long long)seed, step, alloc->name,
+                  "with the prefix, %.17g from zero", (unsigned long long)seed, step, alloc->name,
                   f, want[f], st->flow_rate[f]);
     for (size_t k = 0; k < n_rated; k++)
         cr_assert_eq(st->rated[k], want_rated[k], "seed %llu step %zu: rated list differs at %zu",
@@ -501,108 +498,3 @@ Test(props, greedy_prefix_gives_the_rates_from_zero)
               "some of each are needed to test it", replayed, walked);
 }
 
-/* The incremental greedy (coflow_state_keep_greedy) against the pass from
- * zero, on wide shuffles over 150 ports through long sequences of the
- * changes a driver makes between decisions: flows finish (mostly ones
- * that had a rate, as in the emulator, so capacity is freed and must
- * cascade to the coflows after them), coflows are released at the end or
- * in the middle of the order, leave it, or move (adjacent swaps: the
- * orderings that re-rank). Under greedy and under MADD's backfill (whose
- * pacing changes the ports' use before the pass), every decision must
- * give every flow the same rate, bit for bit, and the same rated list.
- * The memo must also have had work to skip, or the test proves nothing. */
-Test(props, incremental_greedy_gives_the_rates_from_zero)
-{
-    const coflow_allocator_t *allocs[2] = {coflow_allocator_find("greedy"),
-                                           coflow_allocator_find("madd")};
-    size_t walked = 0, grouped = 0, replayed = 0, steps = 0;
-    for (uint64_t seed = 1; seed <= 6; seed++) {
-        size_t ports = 150, nc = 40;
-        coflow_workload_t wl;
-        coflow_fabric_t fab;
-        wide_shuffles(&wl, &fab, seed + 100, ports, nc);
-        coflow_state_t st;
-        cr_assert_eq(coflow_state_init(&st, &wl, &fab), WEFT_OK);
-        cr_assert_eq(coflow_state_keep_greedy(&st), WEFT_OK);
-        double *want = calloc(wl.n_flows, sizeof *want);
-        size_t *want_rated = calloc(wl.n_flows, sizeof *want_rated);
-        size_t *order = calloc(nc, sizeof *order), n = 0, next = 0, parked = SIZE_MAX;
-        cr_assert(want && want_rated && order);
-        for (; next < 25; next++) {
-            coflow_state_release(&st, next, 0);
-            order[n++] = next;
-        }
-        st.now = 1;
-        for (size_t step = 0; step < 150 && n + (parked != SIZE_MAX) > 0; step++, steps++) {
-            const coflow_allocator_t *alloc = allocs[step % 5 == 4];
-            size_t n_rated = allocate_both_ways(&st, alloc, order, n, want, want_rated, seed, step);
-            apply_random_change(&st, &wl, order, &n, &next, nc, &parked, want_rated, n_rated);
-        }
-        size_t w, g, r;
-        coflow_greedy_memo_counts(&st, &w, &g, &r);
-        walked += w, grouped += g, replayed += r;
-        free(want);
-        free(want_rated);
-        free(order);
-        coflow_state_destroy(&st);
-        coflow_workload_destroy(&wl);
-        coflow_fabric_destroy(&fab);
-    }
-    cr_assert_gt(steps, 500);
-    cr_assert(replayed > 0 && grouped > 0 && walked > 0,
-              "the memo walked %zu coflows, walked %zu group by group, gave %zu their last "
-              "rates: some of each are needed to test it", walked, grouped, replayed);
-}
-
-/* netsim with the incremental greedy (greedy_incremental) and with every
- * pass from zero (the default) gives the same finish times, bit for bit,
- * under every ordering with greedy and with madd (whose backfill is the
- * greedy pass), on the random workloads and on wide shuffles released
- * over time; --check, which recomputes every incremental decision from
- * zero, finds nothing. */
-Test(props, incremental_greedy_runs_match_from_zero)
-{
-    const coflow_ordering_t *const *ords = coflow_orderings();
-    const coflow_allocator_t *allocs[2] = {coflow_allocator_find("greedy"),
-                                           coflow_allocator_find("madd")};
-    size_t runs = 0;
-    for (uint64_t seed = 1; seed <= N_WORKLOADS + 4; seed++) {
-        coflow_workload_t wl;
-        coflow_fabric_t fab;
-        if (seed <= N_WORKLOADS)
-            random_workload_of(&wl, &fab, seed, true);
-        else { /* wide shuffles arriving one a second */
-            wide_shuffles(&wl, &fab, seed, 150, 12);
-            for (size_t j = 0; j < wl.n_jobs; j++)
-                wl.jobs[j].arrival_s = (double)j;
-            cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
-        }
-        for (size_t o = 0; ords[o]; o++)
-            for (size_t a = 0; a < 2; a++) {
-                netsim_result_t inc, zero;
-                netsim_result_init(&inc);
-                netsim_result_init(&zero);
-                netsim_opts_t opts = {.ordering = ords[o], .allocator = allocs[a],
-                                      .check = true, .policy_seed = seed,
-                                      .greedy_incremental = true};
-                cr_assert_eq(netsim_run(&wl, &fab, &opts, &inc), WEFT_OK, "%s",
-                             weft_last_error());
-                opts.greedy_incremental = false;
-                cr_assert_eq(netsim_run(&wl, &fab, &opts, &zero), WEFT_OK, "%s",
-                             weft_last_error());
-                cr_assert_eq(inc.n_violations + zero.n_violations, 0, "seed %llu %s:%s: %s%s",
-                             (unsigned long long)seed, ords[o]->name, allocs[a]->name,
-                             inc.first_violation, zero.first_violation);
-                cr_assert_eq(memcmp(inc.coflow_finish_s, zero.coflow_finish_s,
-                                    wl.n_coflows * sizeof(double)),
-                             0, "seed %llu %s:%s: other finish times from zero",
-                             (unsigned long long)seed, ords[o]->name, allocs[a]->name);
-                netsim_result_destroy(&inc);
-                netsim_result_destroy(&zero);
-                runs++;
-            }
-        coflow_workload_destroy(&wl);
-        coflow_fabric_destroy(&fab);
-    }
-    cr_assert_gt(runs, N_WORKLOADS * 10, "only %zu runs", runs);
-}
