@@ -129,6 +129,29 @@ static double slot_load(const coflow_state_t *st, const sinc_ctx_t *s, size_t c,
     return bytes / (out ? st->fab->cap_out[p] : st->fab->cap_in[p]);
 }
 
+/* The first of total[0..n) holding its maximum, if that is > 0, else
+ * SIZE_MAX. The maximum is found with four independent running maxima
+ * (the scan runs once a round over a few hundred columns), then its first
+ * place: the same column as one pass keeping the first strictly larger. */
+static size_t bottleneck(const double *total, size_t n)
+{
+    double m[4] = {0, 0, 0, 0};
+    size_t t = 0;
+    for (; t + 4 <= n; t += 4)
+        for (int j = 0; j < 4; j++)
+            m[j] = total[t + j] > m[j] ? total[t + j] : m[j];
+    for (; t < n; t++)
+        m[0] = total[t] > m[0] ? total[t] : m[0];
+    double best = m[0];
+    for (int j = 1; j < 4; j++)
+        best = m[j] > best ? m[j] : best;
+    if (!(best > 0))
+        return SIZE_MAX;
+    for (t = 0; total[t] != best; t++)
+        ;
+    return t;
+}
+
 static void sinc_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     sinc_ctx_t *s = ctx;
@@ -189,14 +212,9 @@ static void sinc_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
                     s->result[0] = ids[i];
             break;
         }
-        /* Bottleneck: the most loaded port among the unplaced coflows. */
-        size_t b = SIZE_MAX;
-        double best_total = 0;
-        for (size_t t = 0; t < n_cols; t++)
-            if (s->total[t] > best_total) {
-                best_total = s->total[t];
-                b = t;
-            }
+        /* Bottleneck: the most loaded port among the unplaced coflows, the
+         * first column to reach the maximum. */
+        size_t b = bottleneck(s->total, n_cols);
         /* Select: min w'/d(c,b) among unplaced coflows on b; on a tie the
          * later-released one goes last (FIFO among equals). Rounding can
          * leave a total > 0 with no coflow: then place by index. */
