@@ -13,6 +13,38 @@
 
 #include <math.h>
 
+/* True when a port of active coflow c that has an open flow and bytes
+ * left (left[] is per cports position from a) is full already: c's
+ * bottleneck is then infinite and it waits. Found a word at a time from
+ * c's open-port sets and the full-port sets, so a blocked coflow costs
+ * its full ports, not all of them; false without the sets (the caller's
+ * walk over the ports finds them). */
+static bool blocked(const coflow_state_t *st, size_t c, const double *bytes, const double *comp)
+{
+    if (!st->pmask)
+        return false;
+    const uint32_t *sp = st->pmask_span + 4 * c;
+    size_t a = st->cport_start[c], mid = a + st->wl->coflows[c].n_senders;
+    for (int side = 0; side < 2; side++) {
+        size_t base = st->pmask_off[c] + (side ? sp[1] : 0), lo = side ? mid - a : 0;
+        uint32_t w0 = sp[2 * side], nw = sp[2 * side + 1];
+        const uint64_t *full = side ? st->full_in : st->full_out;
+        for (uint32_t w = 0; w < nw; w++) {
+            uint64_t bits = st->popen[base + w] & full[w0 + w];
+            while (bits) {
+                uint64_t low = bits & (~bits + 1);
+                size_t rank = st->prank[base + w] +
+                              (size_t)__builtin_popcountll(st->pmask[base + w] & (low - 1));
+                size_t k = lo + st->port_local[a + lo + rank]; /* q - a */
+                if (bytes[k] + comp[k] > 0)
+                    return true;
+                bits ^= low;
+            }
+        }
+    }
+    return false;
+}
+
 static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
 {
     const coflow_workload_t *wl = st->wl;
@@ -29,6 +61,8 @@ static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
         const double *bytes = coflow_state_port_bytes(st, c);
         size_t a = st->cport_start[c], mid = a + co->n_senders, b = st->cport_start[c + 1];
         const double *comp = st->cport_comp + a;
+        if (blocked(st, c, bytes, comp))
+            continue;
         double gamma = 0;
         for (size_t q = a; q < b && isfinite(gamma); q++) {
             uint32_t p = st->cports[q];
@@ -38,6 +72,11 @@ static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
             /* a port none of whose flows is open may keep a rounding
                residue: it must not hold the coflow back */
             if (left <= 0 || (q < mid ? st->sopen[q] : st->ropen[q]) == 0)
+                continue;
+            /* divide only where the quotient may beat gamma: below
+               gamma * free, shaved by more than its two roundings, it
+               rounds to gamma at most */
+            if (free > COFLOW_RATE_EPS * cap && left <= gamma * free * (1 - 1e-14))
                 continue;
             double g = free > COFLOW_RATE_EPS * cap ? left / free : INFINITY;
             if (g > gamma)
