@@ -58,6 +58,11 @@ typedef struct {
 } moving_t;
 
 typedef struct {
+    double a;    /* its flow_remaining (the anchor), as at the decision */
+    double x;    /* backfill bytes it sent since the decision */
+} backfilled_t;  /* lazy pacing: a flow of run[], by its side in bf[] */
+
+typedef struct {
     size_t c;    /* a paced coflow (lazy pacing) */
     double q;    /* d sig[c] / dt: each open flow f moves at
                     flow_remaining[f] * q bytes/s */
@@ -99,7 +104,7 @@ typedef struct {
 
     /* Lazy pacing (madd with an ordering without next_change): an open
      * flow f of active coflow c has sig[c] * flow_remaining[f] bytes left,
-     * minus xsent[f] while it is backfilled (listed in run[]); a paced
+     * minus bf[k].x while it is backfilled (listed in run[k]); a paced
      * coflow (pc[]) moves every open flow at flow_remaining[f] * q, so
      * advancing it only lowers sig[c]. anc[q] + anc_comp[q] (compensated)
      * is the sum of flow_remaining over c's open flows at cports position
@@ -110,7 +115,8 @@ typedef struct {
     double *sig;       /* [n_coflows] */
     double *anc_total; /* [n_coflows] sum of flow_remaining of open flows */
     double *anc, *anc_comp; /* [number of cports] */
-    double *xsent;     /* [n_flows] backfill bytes sent since the decision */
+    backfilled_t *bf;  /* [n_flows] side by side with run[], so advancing
+                          a backfilled flow reads no per-flow array */
     paced_t *pc;       /* [n_coflows] */
     size_t n_pc;
     double *acc;       /* [n_coflows] bytes sent at this event, zero between */
@@ -261,7 +267,7 @@ static void sim_free(sim_t *s)
     free(s->anc_total);
     free(s->anc);
     free(s->anc_comp);
-    free(s->xsent);
+    free(s->bf);
     free(s->pc);
     free(s->acc);
     free(s->mark);
@@ -376,7 +382,7 @@ static weft_err_t sim_setup(sim_t *s)
         s->anc_total = weft_calloc(nc, sizeof *s->anc_total);
         s->anc = weft_calloc(ncp ? ncp : 1, sizeof *s->anc);
         s->anc_comp = weft_calloc(ncp ? ncp : 1, sizeof *s->anc_comp);
-        s->xsent = weft_calloc(nf, sizeof *s->xsent);
+        s->bf = weft_calloc(nf, sizeof *s->bf);
         s->pc = weft_calloc(nc, sizeof *s->pc);
         s->acc = weft_calloc(nc, sizeof *s->acc);
         s->mark = weft_calloc(nc, sizeof *s->mark);
@@ -388,7 +394,7 @@ static weft_err_t sim_setup(sim_t *s)
             s->chk_rem = weft_calloc(nf, sizeof *s->chk_rem);
             s->chk_bytes = weft_calloc(ncp ? ncp : 1, sizeof *s->chk_bytes);
         }
-        if (!s->sig || !s->anc_total || !s->anc || !s->anc_comp || !s->xsent || !s->pc ||
+        if (!s->sig || !s->anc_total || !s->anc || !s->anc_comp || !s->bf || !s->pc ||
             !s->acc || !s->mark || !s->dirty || !s->pace || !s->paced ||
             (s->opts->check && (!s->chk_run || !s->chk_rem || !s->chk_bytes)))
             return weft_fail(WEFT_ENOMEM, "out of memory for lazy pacing (%zu coflows, "
@@ -773,24 +779,28 @@ static void lazy_refresh(sim_t *s)
 }
 
 /* Folds the flows backfilled at the last decision back into their
- * coflow's scale: flow_remaining = what is left / sig. */
+ * coflow's scale: flow_remaining = what is left / sig. (Their rates were
+ * zeroed when collected.) A paced coflow's per-port bytes are all rebuilt
+ * by lazy_refresh with the same scale, so only the others' ports are
+ * rewritten here. */
 static void lazy_fold_back(sim_t *s)
 {
     coflow_state_t *st = &s->st;
     for (size_t k = 0; k < s->n_run; k++) {
         size_t f = s->run[k].f, c = s->run[k].c;
-        st->flow_rate[f] = 0;
-        double x = s->xsent[f];
-        s->xsent[f] = 0;
+        double x = s->bf[k].x;
         if (st->flow_remaining[f] == 0 || st->status[c] != COFLOW_ACTIVE)
             continue; /* finished */
         double sig = s->sig[c], a = st->flow_remaining[f];
         double na = (a * sig - x) / sig, d = na - a;
         st->flow_remaining[f] = na;
-        anc_add(s, st->sgroup[f], d);
-        anc_add(s, st->rgroup[f], d);
-        port_bytes_from_anchor(s, c, st->sgroup[f]);
-        port_bytes_from_anchor(s, c, st->rgroup[f]);
+        size_t qs = st->sgroup[f], qr = st->rgroup[f];
+        anc_add(s, qs, d);
+        anc_add(s, qr, d);
+        if (!(s->pace[c] > 0)) {
+            port_bytes_from_anchor(s, c, qs);
+            port_bytes_from_anchor(s, c, qr);
+        }
         mark_dirty(s, c, MARK_MOVED);
     }
     s->n_run = 0;
@@ -810,6 +820,7 @@ static void lazy_advance(sim_t *s, double dt)
 {
     coflow_state_t *st = &s->st;
     const coflow_flow_t *flows = s->wl->flows;
+    const coflow_coflow_t *coflows = s->wl->coflows;
     double now = st->now;
     size_t d0 = s->n_dirty; /* the coflows that move get listed from here */
     s->n_done = 0;
@@ -830,22 +841,43 @@ static void lazy_advance(sim_t *s, double dt)
             s->acc[c] = d * s->anc_total[c];
         }
     }
+    /* run[] lists a coflow's flows together: its scale, tolerance and
+     * running sum stay in registers over them (the sum gets the same
+     * additions in the same order as through acc[]). */
+    size_t cur = SIZE_MAX;
+    double sig = 0, tol = 0, acc = 0;
+    bool ending = false;
     for (size_t k = 0; k < s->n_run; k++) {
         moving_t *m = &s->run[k];
         size_t f = m->f, c = m->c;
-        if (s->mark[c] & MARK_ENDING)
+        if (c != cur) {
+            if (cur != SIZE_MAX)
+                s->acc[cur] = acc;
+            cur = c;
+            ending = s->mark[c] & MARK_ENDING;
+            if (!ending)
+                mark_dirty(s, c, MARK_MOVED);
+            acc = s->acc[c];
+            sig = s->sig[c];
+            tol = FINISH_REL_TOL * coflows[c].max_flow_bytes;
+        }
+        if (ending)
             continue; /* finishes with its coflow */
-        mark_dirty(s, c, MARK_MOVED);
         /* its paced part is in the scale (and in acc through anc_total) */
-        double sent = m->extra * dt, x = s->xsent[f] + sent;
-        double left = st->flow_remaining[f] * s->sig[c] - x;
-        if (left <= FINISH_REL_TOL * flows[f].bytes || left <= m->rate * now * FINISH_TIME_TOL) {
+        double sent = m->extra * dt, x = s->bf[k].x + sent;
+        double left = s->bf[k].a * sig - x;
+        /* the flow's size is read only when its coflow's largest could
+           call it finished */
+        if ((left <= tol && left <= FINISH_REL_TOL * flows[f].bytes) ||
+            left <= m->rate * now * FINISH_TIME_TOL) {
             sent += left; /* the residue counts as sent */
             s->done[s->n_done++] = *m;
         }
-        s->xsent[f] = x;
-        s->acc[c] += sent;
+        s->bf[k].x = x;
+        acc += sent;
     }
+    if (cur != SIZE_MAX)
+        s->acc[cur] = acc;
     for (size_t i = d0; i < s->n_dirty; i++) {
         size_t c = s->dirty[i];
         double sent = s->acc[c];
@@ -861,7 +893,6 @@ static void lazy_advance(sim_t *s, double dt)
 static void lazy_finish_flow(sim_t *s, size_t f, size_t c, double a)
 {
     coflow_state_t *st = &s->st;
-    s->xsent[f] = 0;
     if (s->mark[c] & MARK_ENDING)
         return; /* the whole coflow goes */
     size_t qs = st->sgroup[f], qr = st->rgroup[f];
@@ -1068,6 +1099,8 @@ static void lazy_check(sim_t *s)
     coflow_state_t *st = &s->st;
     const coflow_workload_t *wl = s->wl;
     size_t n = 0;
+    for (size_t k = 0; k < s->n_run; k++) /* lazy_collect zeroed them */
+        st->flow_rate[s->run[k].f] = s->run[k].extra;
     for (size_t i = 0; i < s->n_active; i++) {
         size_t c = s->active[i];
         const size_t *open = st->open_flows + wl->coflows[c].first_flow;
@@ -1144,10 +1177,8 @@ static void lazy_check(sim_t *s)
         }
     }
     st->n_rated = 0;
-    for (size_t k = 0; k < s->n_run; k++) {
-        st->flow_rate[s->run[k].f] = s->run[k].extra;
+    for (size_t k = 0; k < s->n_run; k++)
         st->rated[st->n_rated++] = s->run[k].f;
-    }
     st->pace = s->pace;
     st->n_paced = n_paced;
 }
@@ -1193,8 +1224,13 @@ static void greedy_check(sim_t *s)
 }
 
 /* The decision's moving set under lazy pacing: the paced coflows and the
- * backfilled flows, each flow's next finish from its true remaining. */
-static void lazy_collect(sim_t *s)
+ * backfilled flows, each flow's next finish from its true remaining. The
+ * backfill rates move into run[] and flow_rate is zeroed at once, while
+ * its lines are at hand (nothing reads it before the next allocation but
+ * lazy_check, which puts them back). The allocator lists a coflow's flows
+ * together, so a flow's coflow is looked up only when the flow falls
+ * outside the last one's range. */
+static weft_err_t lazy_collect(sim_t *s)
 {
     coflow_state_t *st = &s->st;
     double best = INFINITY;
@@ -1209,16 +1245,34 @@ static void lazy_collect(sim_t *s)
         if (dt < best)
             best = dt;
     }
+    size_t c = 0, lo = 0, hi = 0; /* the last coflow, its flows [lo, hi) */
     for (size_t k = 0; k < st->n_rated; k++) {
-        size_t f = st->rated[k], c = st->flow_coflow[f];
+        size_t f = st->rated[k];
+        if (f - lo >= hi - lo) {
+            c = st->flow_coflow[f];
+            lo = s->wl->coflows[c].first_flow;
+            hi = lo + s->wl->coflows[c].n_flows;
+        }
         double b = st->flow_rate[f], a = st->flow_remaining[f];
+        if (!(b > 0 && b < INFINITY) || st->status[c] != COFLOW_ACTIVE)
+            return weft_fail(WEFT_EINTERNAL, "allocator '%s' backfilled flow %zu of "
+                             "coflow %zu with %g bytes/s at t=%.9g s", s->alloc->name,
+                             f, c, b, st->now);
+        st->flow_rate[f] = 0;
         double r = a * s->sig[c] * s->pace[c] + b;
+        s->bf[s->n_run] = (backfilled_t){a, 0};
         s->run[s->n_run++] = (moving_t){f, c, r, b};
-        double dt = a * s->sig[c] / r;
-        if (dt < best)
-            best = dt;
+        /* divide only where the quotient may be a new minimum: above
+           best * r, raised by more than its two roundings, it is not */
+        double left = a * s->sig[c];
+        if (left <= best * r * (1 + 1e-14)) {
+            double dt = left / r;
+            if (dt < best)
+                best = dt;
+        }
     }
     s->next_finish_dt = best;
+    return WEFT_OK;
 }
 
 /* --check under srf by pairs: the same decision recomputed the reference
@@ -1286,15 +1340,9 @@ static weft_err_t decide(sim_t *s)
     }
     s->res->n_decisions++;
     if (s->lazy) {
-        for (size_t k = 0; k < st->n_rated; k++) {
-            size_t f = st->rated[k], c = st->flow_coflow[f];
-            if (!(st->flow_rate[f] > 0 && st->flow_rate[f] < INFINITY) ||
-                st->status[c] != COFLOW_ACTIVE)
-                return weft_fail(WEFT_EINTERNAL, "allocator '%s' backfilled flow %zu of "
-                                 "coflow %zu with %g bytes/s at t=%.9g s", s->alloc->name,
-                                 f, c, st->flow_rate[f], st->now);
-        }
-        lazy_collect(s);
+        weft_err_t err = lazy_collect(s);
+        if (err)
+            return err;
         if (s->n_open_total > s->res->max_active_flows)
             s->res->max_active_flows = s->n_open_total;
         if (s->opts->check)
