@@ -58,7 +58,8 @@ typedef struct {
 } moving_t;
 
 typedef struct {
-    double a;    /* its flow_remaining (the anchor), as at the decision */
+    double a;    /* its flow_remaining (the anchor), as at the decision;
+                    0 once it finished */
     double x;    /* backfill bytes it sent since the decision */
 } backfilled_t;  /* lazy pacing: a flow of run[], by its side in bf[] */
 
@@ -708,12 +709,20 @@ static void take_arrivals(sim_t *s, double now)
 
 /* ---------------------------------------------------------- lazy pacing */
 
-/* anc[q] += x, the rounding error kept in anc_comp[q] (Knuth's TwoSum). */
-static inline void anc_add(sim_t *s, size_t q, double x)
+/* anc[q] += x, the rounding error kept in anc_comp[q] (Knuth's TwoSum);
+ * with sig > 0 (the coflow's scale) also cport_bytes[q] from the new sum
+ * (port_bytes_from_anchor's value, from registers rather than reloaded
+ * from what was just stored). */
+static inline void anc_add(sim_t *s, size_t q, double x, double sig)
 {
     double a = s->anc[q], t = a + x, bb = t - a;
-    s->anc_comp[q] += (a - (t - bb)) + (x - bb);
+    double comp = s->anc_comp[q] + ((a - (t - bb)) + (x - bb));
+    s->anc_comp[q] = comp;
     s->anc[q] = t;
+    if (sig > 0) {
+        s->st.cport_bytes[q] = sig * (t + comp);
+        s->st.cport_comp[q] = 0;
+    }
 }
 
 /* What happened to a coflow since the last decision (sim_t.mark). */
@@ -788,19 +797,15 @@ static void lazy_fold_back(sim_t *s)
     coflow_state_t *st = &s->st;
     for (size_t k = 0; k < s->n_run; k++) {
         size_t f = s->run[k].f, c = s->run[k].c;
-        double x = s->bf[k].x;
-        if (st->flow_remaining[f] == 0 || st->status[c] != COFLOW_ACTIVE)
+        double x = s->bf[k].x, a = s->bf[k].a; /* a: flow_remaining[f] */
+        if (a == 0 || st->status[c] != COFLOW_ACTIVE)
             continue; /* finished */
-        double sig = s->sig[c], a = st->flow_remaining[f];
+        double sig = s->sig[c];
         double na = (a * sig - x) / sig, d = na - a;
         st->flow_remaining[f] = na;
-        size_t qs = st->sgroup[f], qr = st->rgroup[f];
-        anc_add(s, qs, d);
-        anc_add(s, qr, d);
-        if (!(s->pace[c] > 0)) {
-            port_bytes_from_anchor(s, c, qs);
-            port_bytes_from_anchor(s, c, qr);
-        }
+        double rebuild = s->pace[c] > 0 ? 0 : sig;
+        anc_add(s, st->sgroup[f], d, rebuild);
+        anc_add(s, st->rgroup[f], d, rebuild);
         mark_dirty(s, c, MARK_MOVED);
     }
     s->n_run = 0;
@@ -872,6 +877,7 @@ static void lazy_advance(sim_t *s, double dt)
             left <= m->rate * now * FINISH_TIME_TOL) {
             sent += left; /* the residue counts as sent */
             s->done[s->n_done++] = *m;
+            s->bf[k].a = 0; /* finished, for lazy_fold_back */
         }
         s->bf[k].x = x;
         acc += sent;
@@ -896,8 +902,8 @@ static void lazy_finish_flow(sim_t *s, size_t f, size_t c, double a)
     if (s->mark[c] & MARK_ENDING)
         return; /* the whole coflow goes */
     size_t qs = st->sgroup[f], qr = st->rgroup[f];
-    anc_add(s, qs, -a);
-    anc_add(s, qr, -a);
+    anc_add(s, qs, -a, 0);
+    anc_add(s, qr, -a, 0);
     if (st->sopen[qs] == 0)
         s->anc[qs] = s->anc_comp[qs] = 0;
     if (st->ropen[qr] == 0)
