@@ -61,7 +61,15 @@ typedef struct {
     double a;    /* its flow_remaining (the anchor), as at the decision;
                     0 once it finished */
     double x;    /* backfill bytes it sent since the decision */
+    uint32_t qs, qr; /* its sgroup and rgroup */
 } backfilled_t;  /* lazy pacing: a flow of run[], by its side in bf[] */
+
+typedef struct {
+    double sum;  /* lazy pacing: flow_remaining summed over a port's open
+                    flows of a coflow (the anchors) */
+    double comp; /* its rounding error (compensated summation); side by
+                    side, so one line holds both */
+} anchor_t;
 
 typedef struct {
     size_t c;    /* a paced coflow (lazy pacing) */
@@ -107,7 +115,7 @@ typedef struct {
      * flow f of active coflow c has sig[c] * flow_remaining[f] bytes left,
      * minus bf[k].x while it is backfilled (listed in run[k]); a paced
      * coflow (pc[]) moves every open flow at flow_remaining[f] * q, so
-     * advancing it only lowers sig[c]. anc[q] + anc_comp[q] (compensated)
+     * advancing it only lowers sig[c]. anc[q].sum + anc[q].comp (compensated)
      * is the sum of flow_remaining over c's open flows at cports position
      * q; cport_bytes = sig * anc is rebuilt at a decision for the coflows
      * in dirty[] only. Backfilled flows are folded back (flow_remaining =
@@ -115,7 +123,7 @@ typedef struct {
     bool lazy;
     double *sig;       /* [n_coflows] */
     double *anc_total; /* [n_coflows] sum of flow_remaining of open flows */
-    double *anc, *anc_comp; /* [number of cports] */
+    anchor_t *anc;     /* [number of cports] */
     backfilled_t *bf;  /* [n_flows] side by side with run[], so advancing
                           a backfilled flow reads no per-flow array */
     paced_t *pc;       /* [n_coflows] */
@@ -267,7 +275,6 @@ static void sim_free(sim_t *s)
     free(s->sig);
     free(s->anc_total);
     free(s->anc);
-    free(s->anc_comp);
     free(s->bf);
     free(s->pc);
     free(s->acc);
@@ -382,7 +389,6 @@ static weft_err_t sim_setup(sim_t *s)
         s->sig = weft_calloc(nc, sizeof *s->sig);
         s->anc_total = weft_calloc(nc, sizeof *s->anc_total);
         s->anc = weft_calloc(ncp ? ncp : 1, sizeof *s->anc);
-        s->anc_comp = weft_calloc(ncp ? ncp : 1, sizeof *s->anc_comp);
         s->bf = weft_calloc(nf, sizeof *s->bf);
         s->pc = weft_calloc(nc, sizeof *s->pc);
         s->acc = weft_calloc(nc, sizeof *s->acc);
@@ -395,7 +401,7 @@ static weft_err_t sim_setup(sim_t *s)
             s->chk_rem = weft_calloc(nf, sizeof *s->chk_rem);
             s->chk_bytes = weft_calloc(ncp ? ncp : 1, sizeof *s->chk_bytes);
         }
-        if (!s->sig || !s->anc_total || !s->anc || !s->anc_comp || !s->bf || !s->pc ||
+        if (!s->sig || !s->anc_total || !s->anc || !s->bf || !s->pc ||
             !s->acc || !s->mark || !s->dirty || !s->pace || !s->paced ||
             (s->opts->check && (!s->chk_run || !s->chk_rem || !s->chk_bytes)))
             return weft_fail(WEFT_ENOMEM, "out of memory for lazy pacing (%zu coflows, "
@@ -709,16 +715,15 @@ static void take_arrivals(sim_t *s, double now)
 
 /* ---------------------------------------------------------- lazy pacing */
 
-/* anc[q] += x, the rounding error kept in anc_comp[q] (Knuth's TwoSum);
+/* anc[q].sum += x, the rounding error kept in anc[q].comp (Knuth's TwoSum);
  * with sig > 0 (the coflow's scale) also cport_bytes[q] from the new sum
  * (port_bytes_from_anchor's value, from registers rather than reloaded
  * from what was just stored). */
 static inline void anc_add(sim_t *s, size_t q, double x, double sig)
 {
-    double a = s->anc[q], t = a + x, bb = t - a;
-    double comp = s->anc_comp[q] + ((a - (t - bb)) + (x - bb));
-    s->anc_comp[q] = comp;
-    s->anc[q] = t;
+    double a = s->anc[q].sum, t = a + x, bb = t - a;
+    double comp = s->anc[q].comp + ((a - (t - bb)) + (x - bb));
+    s->anc[q] = (anchor_t){t, comp};
     if (sig > 0) {
         s->st.cport_bytes[q] = sig * (t + comp);
         s->st.cport_comp[q] = 0;
@@ -742,7 +747,7 @@ static inline void mark_dirty(sim_t *s, size_t c, uint8_t bits)
 /* cport_bytes at cports position q of c from its anchor sum. */
 static inline void port_bytes_from_anchor(sim_t *s, size_t c, size_t q)
 {
-    s->st.cport_bytes[q] = s->sig[c] * (s->anc[q] + s->anc_comp[q]);
+    s->st.cport_bytes[q] = s->sig[c] * (s->anc[q].sum + s->anc[q].comp);
     s->st.cport_comp[q] = 0;
 }
 
@@ -756,8 +761,7 @@ static void lazy_release(sim_t *s, size_t c)
     const double *bytes = coflow_state_port_bytes_exact(st, c);
     double total = 0;
     for (size_t q = a; q < b; q++) {
-        s->anc[q] = bytes[q - a];
-        s->anc_comp[q] = 0;
+        s->anc[q] = (anchor_t){bytes[q - a], 0};
         if (q < mid)
             total += bytes[q - a];
     }
@@ -804,8 +808,8 @@ static void lazy_fold_back(sim_t *s)
         double na = (a * sig - x) / sig, d = na - a;
         st->flow_remaining[f] = na;
         double rebuild = s->pace[c] > 0 ? 0 : sig;
-        anc_add(s, st->sgroup[f], d, rebuild);
-        anc_add(s, st->rgroup[f], d, rebuild);
+        anc_add(s, s->bf[k].qs, d, rebuild);
+        anc_add(s, s->bf[k].qr, d, rebuild);
         mark_dirty(s, c, MARK_MOVED);
     }
     s->n_run = 0;
@@ -905,9 +909,9 @@ static void lazy_finish_flow(sim_t *s, size_t f, size_t c, double a)
     anc_add(s, qs, -a, 0);
     anc_add(s, qr, -a, 0);
     if (st->sopen[qs] == 0)
-        s->anc[qs] = s->anc_comp[qs] = 0;
+        s->anc[qs] = (anchor_t){0, 0};
     if (st->ropen[qr] == 0)
-        s->anc[qr] = s->anc_comp[qr] = 0;
+        s->anc[qr] = (anchor_t){0, 0};
     port_bytes_from_anchor(s, c, qs);
     port_bytes_from_anchor(s, c, qr);
 }
@@ -1244,7 +1248,7 @@ static weft_err_t lazy_collect(sim_t *s)
         size_t c = st->paced[i];
         double q = s->sig[c] * s->pace[c], total = 0;
         for (size_t k = st->cport_start[c], mid = k + s->wl->coflows[c].n_senders; k < mid; k++)
-            total += s->anc[k] + s->anc_comp[k];
+            total += s->anc[k].sum + s->anc[k].comp;
         s->anc_total[c] = total; /* each open flow has one sender */
         s->pc[s->n_pc++] = (paced_t){c, q};
         double dt = s->sig[c] / q;
@@ -1266,7 +1270,7 @@ static weft_err_t lazy_collect(sim_t *s)
                              f, c, b, st->now);
         st->flow_rate[f] = 0;
         double r = a * s->sig[c] * s->pace[c] + b;
-        s->bf[s->n_run] = (backfilled_t){a, 0};
+        s->bf[s->n_run] = (backfilled_t){a, 0, st->sgroup[f], st->rgroup[f]};
         s->run[s->n_run++] = (moving_t){f, c, r, b};
         /* divide only where the quotient may be a new minimum: above
            best * r, raised by more than its two roundings, it is not */
