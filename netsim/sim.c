@@ -799,18 +799,34 @@ static void lazy_refresh(sim_t *s)
 static void lazy_fold_back(sim_t *s)
 {
     coflow_state_t *st = &s->st;
-    for (size_t k = 0; k < s->n_run; k++) {
-        size_t f = s->run[k].f, c = s->run[k].c;
-        double x = s->bf[k].x, a = s->bf[k].a; /* a: flow_remaining[f] */
-        if (a == 0 || st->status[c] != COFLOW_ACTIVE)
+    const moving_t *run = s->run;
+    const backfilled_t *bf = s->bf;
+    double *rem = st->flow_remaining;
+    /* run[] lists a coflow's flows together: what is per coflow is read
+     * once a stretch */
+    size_t cur = SIZE_MAX;
+    bool active = false, marked = false;
+    double sig = 1, rebuild = 0;
+    for (size_t k = 0, n = s->n_run; k < n; k++) {
+        size_t f = run[k].f, c = run[k].c;
+        if (c != cur) {
+            cur = c;
+            active = st->status[c] == COFLOW_ACTIVE;
+            sig = s->sig[c];
+            rebuild = s->pace[c] > 0 ? 0 : sig;
+            marked = false;
+        }
+        double x = bf[k].x, a = bf[k].a; /* a: flow_remaining[f] */
+        if (a == 0 || !active)
             continue; /* finished */
-        double sig = s->sig[c];
         double na = (a * sig - x) / sig, d = na - a;
-        st->flow_remaining[f] = na;
-        double rebuild = s->pace[c] > 0 ? 0 : sig;
-        anc_add(s, s->bf[k].qs, d, rebuild);
-        anc_add(s, s->bf[k].qr, d, rebuild);
-        mark_dirty(s, c, MARK_MOVED);
+        rem[f] = na;
+        anc_add(s, bf[k].qs, d, rebuild);
+        anc_add(s, bf[k].qr, d, rebuild);
+        if (!marked) {
+            mark_dirty(s, c, MARK_MOVED);
+            marked = true;
+        }
     }
     s->n_run = 0;
     for (size_t i = 0; i < s->n_pc; i++) {
@@ -1255,32 +1271,45 @@ static weft_err_t lazy_collect(sim_t *s)
         if (dt < best)
             best = dt;
     }
+    const size_t *rated = st->rated;
+    double *rate = st->flow_rate;
+    const double *rem = st->flow_remaining;
+    moving_t *run = s->run;
+    backfilled_t *bf = s->bf;
+    size_t n = s->n_run;
     size_t c = 0, lo = 0, hi = 0; /* the last coflow, its flows [lo, hi) */
-    for (size_t k = 0; k < st->n_rated; k++) {
-        size_t f = st->rated[k];
+    bool active = false;
+    double sig = 1, pace = 0;
+    for (size_t k = 0, nr = st->n_rated; k < nr; k++) {
+        size_t f = rated[k];
         if (f - lo >= hi - lo) {
             c = st->flow_coflow[f];
             lo = s->wl->coflows[c].first_flow;
             hi = lo + s->wl->coflows[c].n_flows;
+            active = st->status[c] == COFLOW_ACTIVE;
+            sig = s->sig[c];
+            pace = s->pace[c];
         }
-        double b = st->flow_rate[f], a = st->flow_remaining[f];
-        if (!(b > 0 && b < INFINITY) || st->status[c] != COFLOW_ACTIVE)
+        double b = rate[f], a = rem[f];
+        if (!(b > 0 && b < INFINITY) || !active) {
+            s->n_run = n;
             return weft_fail(WEFT_EINTERNAL, "allocator '%s' backfilled flow %zu of "
                              "coflow %zu with %g bytes/s at t=%.9g s", s->alloc->name,
                              f, c, b, st->now);
-        st->flow_rate[f] = 0;
-        double r = a * s->sig[c] * s->pace[c] + b;
-        s->bf[s->n_run] = (backfilled_t){a, 0, st->sgroup[f], st->rgroup[f]};
-        s->run[s->n_run++] = (moving_t){f, c, r, b};
+        }
+        rate[f] = 0;
+        double left = a * sig, r = left * pace + b;
+        bf[n] = (backfilled_t){a, 0, st->sgroup[f], st->rgroup[f]};
+        run[n++] = (moving_t){f, c, r, b};
         /* divide only where the quotient may be a new minimum: above
            best * r, raised by more than its two roundings, it is not */
-        double left = a * s->sig[c];
         if (left <= best * r * (1 + 1e-14)) {
             double dt = left / r;
             if (dt < best)
                 best = dt;
         }
     }
+    s->n_run = n;
     s->next_finish_dt = best;
     return WEFT_OK;
 }
