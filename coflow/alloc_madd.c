@@ -12,6 +12,82 @@
 #include "alloc_internal.h"
 
 #include <math.h>
+#include <string.h>
+
+/* True when a port of active coflow c that has an open flow and bytes
+ * left (left[] is per cports position from a) is full already: c's
+ * bottleneck is then infinite and it waits. Found a word at a time from
+ * c's open-port sets and the full-port sets, so a blocked coflow costs
+ * its full ports, not all of them; false without the sets (the caller's
+ * walk over the ports finds them). */
+static bool blocked(const coflow_state_t *st, size_t c, const double *bytes, const double *comp)
+{
+    if (!st->pmask)
+        return false;
+    const uint32_t *sp = st->pmask_span + 4 * c;
+    size_t a = st->cport_start[c], mid = a + st->wl->coflows[c].n_senders;
+    for (int side = 0; side < 2; side++) {
+        size_t base = st->pmask_off[c] + (side ? sp[1] : 0), lo = side ? mid - a : 0;
+        uint32_t w0 = sp[2 * side], nw = sp[2 * side + 1];
+        const uint64_t *full = side ? st->full_in : st->full_out;
+        for (uint32_t w = 0; w < nw; w++) {
+            uint64_t bits = st->popen[base + w] & full[w0 + w];
+            while (bits) {
+                uint64_t low = bits & (~bits + 1);
+                size_t rank = st->prank[base + w] +
+                              (size_t)__builtin_popcountll(st->pmask[base + w] & (low - 1));
+                size_t k = lo + st->port_local[a + lo + rank]; /* q - a */
+                if (bytes[k] + comp[k] > 0)
+                    return true;
+                bits ^= low;
+            }
+        }
+    }
+    return false;
+}
+
+/* One side of a coflow not blocked(): its ports at cports positions [lo,
+ * hi), their bytes left bytes[k] + comp[k] (k = q - lo), open flows
+ * open[q], capacity cap[p] and use used[p]. Returns the larger of gamma
+ * and the side's largest left / free. No port with an open flow and bytes
+ * is full, so no quotient is infinite; a port without either counts 0,
+ * chosen without a branch (which ports those are follows no pattern the
+ * branch predictor could learn). Division only where the quotient may
+ * beat gamma: below gamma * free, shaved by more than its two roundings,
+ * it rounds to gamma at most. */
+static double side_gamma(const coflow_state_t *st, size_t lo, size_t hi, const double *bytes,
+                         const double *comp, const uint32_t *open, const double *cap,
+                         const double *used, double gamma)
+{
+    for (size_t q = lo; q < hi; q++) {
+        uint32_t p = st->cports[q];
+        double left = bytes[q - lo] + comp[q - lo], v;
+        uint64_t bits;
+        memcpy(&bits, &left, sizeof bits);
+        bits &= -(uint64_t)((left > 0) & (open[q] != 0));
+        memcpy(&v, &bits, sizeof v);
+        double free = cap[p] - used[p];
+        if (v > gamma * free * (1 - 1e-14)) {
+            double g = v / free;
+            if (g > gamma)
+                gamma = g;
+        }
+    }
+    return gamma;
+}
+
+/* Counts pace times the bytes left at each port of one side (as
+ * side_gamma's arguments; out: the sending side) with an open flow and
+ * bytes, as alloc_add_port_use does; the others get nothing. */
+static void side_use(coflow_state_t *st, bool out, size_t lo, size_t hi, const double *bytes,
+                     const double *comp, const uint32_t *open, double pace)
+{
+    for (size_t q = lo; q < hi; q++) {
+        double left = bytes[q - lo] + comp[q - lo];
+        if (left > 0 && open[q] > 0)
+            alloc_add_port_use(st, out, st->cports[q], left * pace);
+    }
+}
 
 static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
 {
@@ -30,7 +106,15 @@ static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
         size_t a = st->cport_start[c], mid = a + co->n_senders, b = st->cport_start[c + 1];
         const double *comp = st->cport_comp + a;
         double gamma = 0;
-        for (size_t q = a; q < b && isfinite(gamma); q++) {
+        if (st->pmask) {
+            if (blocked(st, c, bytes, comp))
+                continue;
+            gamma = side_gamma(st, a, mid, bytes, comp, st->sopen, fab->cap_out, st->free_out,
+                               gamma);
+            gamma = side_gamma(st, mid, b, bytes + (mid - a), comp + (mid - a), st->ropen,
+                               fab->cap_in, st->free_in, gamma);
+        }
+        for (size_t q = a; q < b && !st->pmask && isfinite(gamma); q++) {
             uint32_t p = st->cports[q];
             double cap = q < mid ? fab->cap_out[p] : fab->cap_in[p];
             double free = cap - (q < mid ? st->free_out[p] : st->free_in[p]);
@@ -38,6 +122,11 @@ static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
             /* a port none of whose flows is open may keep a rounding
                residue: it must not hold the coflow back */
             if (left <= 0 || (q < mid ? st->sopen[q] : st->ropen[q]) == 0)
+                continue;
+            /* divide only where the quotient may beat gamma: below
+               gamma * free, shaved by more than its two roundings, it
+               rounds to gamma at most */
+            if (free > COFLOW_RATE_EPS * cap && left <= gamma * free * (1 - 1e-14))
                 continue;
             double g = free > COFLOW_RATE_EPS * cap ? left / free : INFINITY;
             if (g > gamma)
@@ -49,11 +138,8 @@ static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
             double pace = (1 - 1e-12) / gamma;
             st->pace[c] = pace;
             st->paced[st->n_paced++] = c;
-            for (size_t q = a; q < b; q++) {
-                double left = bytes[q - a] + comp[q - a];
-                if (left > 0 && (q < mid ? st->sopen[q] : st->ropen[q]) > 0)
-                    alloc_add_port_use(st, q < mid, st->cports[q], left * pace);
-            }
+            side_use(st, true, a, mid, bytes, comp, st->sopen, pace);
+            side_use(st, false, mid, b, bytes + (mid - a), comp + (mid - a), st->ropen, pace);
             continue;
         }
         for (size_t j = 0; j < st->n_open[c]; j++) {

@@ -215,6 +215,12 @@ typedef struct {
      * the open flows. Zero after a rebuild. */
     double *cport_comp;
     double *cache_remaining;       /* [n_coflows] stamp, NAN = never */
+    /* The send (receive) capacity every port of the fabric shares, 0 when
+     * they differ (taken at coflow_state_init: the fabric must not change
+     * after). Dividing by a positive constant keeps the order of the
+     * dividends, so remaining_iso then divides only the largest per-port
+     * bytes and gets the same float as dividing each. */
+    double same_cap_out, same_cap_in;
     size_t *cache_open;            /* [n_coflows] stamp */
     /* Full ports as bit sets, so allocators test a coflow's ports a word
      * at a time: bit p is set while an allocation runs iff port p's used

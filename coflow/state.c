@@ -331,6 +331,14 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
     }
     for (size_t c = 0; c < nc; c++)
         st->cache_remaining[c] = NAN;
+    st->same_cap_out = np ? fab->cap_out[0] : 0;
+    st->same_cap_in = np ? fab->cap_in[0] : 0;
+    for (size_t p = 1; p < np; p++) {
+        if (fab->cap_out[p] != st->same_cap_out)
+            st->same_cap_out = 0;
+        if (fab->cap_in[p] != st->same_cap_in)
+            st->same_cap_in = 0;
+    }
     for (size_t f = 0; f < nf; f++) {
         st->flow_remaining[f] = wl->flows[f].bytes;
         st->open_flows[f] = f;
@@ -481,11 +489,35 @@ const double *coflow_state_port_bytes_exact(coflow_state_t *st, size_t c)
     return bytes;
 }
 
+/* The largest of v[0..n) and 0, four lanes at a time: max needs no order,
+ * and a NaN or a -0 never replaces what a lane holds, as in one loop. */
+static double max_or_zero(const double *v, size_t n)
+{
+    double m0 = 0, m1 = 0, m2 = 0, m3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        m0 = v[i] > m0 ? v[i] : m0;
+        m1 = v[i + 1] > m1 ? v[i + 1] : m1;
+        m2 = v[i + 2] > m2 ? v[i + 2] : m2;
+        m3 = v[i + 3] > m3 ? v[i + 3] : m3;
+    }
+    for (; i < n; i++)
+        m0 = v[i] > m0 ? v[i] : m0;
+    m0 = m1 > m0 ? m1 : m0;
+    m2 = m3 > m2 ? m3 : m2;
+    return m2 > m0 ? m2 : m0;
+}
+
 double coflow_state_remaining_iso(coflow_state_t *st, size_t c)
 {
     const double *bytes = coflow_state_port_bytes(st, c);
     size_t a = st->cport_start[c], mid = a + st->wl->coflows[c].n_senders,
            b = st->cport_start[c + 1];
+    if (st->same_cap_out > 0 && st->same_cap_in > 0) { /* one division a side */
+        double ts = max_or_zero(bytes, mid - a) / st->same_cap_out;
+        double tr = max_or_zero(bytes + (mid - a), b - mid) / st->same_cap_in;
+        return tr > ts ? tr : ts;
+    }
     double worst = 0;
     for (size_t i = a; i < b; i++) {
         double cap = i < mid ? st->fab->cap_out[st->cports[i]] : st->fab->cap_in[st->cports[i]];

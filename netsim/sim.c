@@ -58,6 +58,20 @@ typedef struct {
 } moving_t;
 
 typedef struct {
+    double a;    /* its flow_remaining (the anchor), as at the decision;
+                    0 once it finished */
+    double x;    /* backfill bytes it sent since the decision */
+    uint32_t qs, qr; /* its sgroup and rgroup */
+} backfilled_t;  /* lazy pacing: a flow of run[], by its side in bf[] */
+
+typedef struct {
+    double sum;  /* lazy pacing: flow_remaining summed over a port's open
+                    flows of a coflow (the anchors) */
+    double comp; /* its rounding error (compensated summation); side by
+                    side, so one line holds both */
+} anchor_t;
+
+typedef struct {
     size_t c;    /* a paced coflow (lazy pacing) */
     double q;    /* d sig[c] / dt: each open flow f moves at
                     flow_remaining[f] * q bytes/s */
@@ -99,9 +113,9 @@ typedef struct {
 
     /* Lazy pacing (madd with an ordering without next_change): an open
      * flow f of active coflow c has sig[c] * flow_remaining[f] bytes left,
-     * minus xsent[f] while it is backfilled (listed in run[]); a paced
+     * minus bf[k].x while it is backfilled (listed in run[k]); a paced
      * coflow (pc[]) moves every open flow at flow_remaining[f] * q, so
-     * advancing it only lowers sig[c]. anc[q] + anc_comp[q] (compensated)
+     * advancing it only lowers sig[c]. anc[q].sum + anc[q].comp (compensated)
      * is the sum of flow_remaining over c's open flows at cports position
      * q; cport_bytes = sig * anc is rebuilt at a decision for the coflows
      * in dirty[] only. Backfilled flows are folded back (flow_remaining =
@@ -109,8 +123,9 @@ typedef struct {
     bool lazy;
     double *sig;       /* [n_coflows] */
     double *anc_total; /* [n_coflows] sum of flow_remaining of open flows */
-    double *anc, *anc_comp; /* [number of cports] */
-    double *xsent;     /* [n_flows] backfill bytes sent since the decision */
+    anchor_t *anc;     /* [number of cports] */
+    backfilled_t *bf;  /* [n_flows] side by side with run[], so advancing
+                          a backfilled flow reads no per-flow array */
     paced_t *pc;       /* [n_coflows] */
     size_t n_pc;
     double *acc;       /* [n_coflows] bytes sent at this event, zero between */
@@ -260,8 +275,7 @@ static void sim_free(sim_t *s)
     free(s->sig);
     free(s->anc_total);
     free(s->anc);
-    free(s->anc_comp);
-    free(s->xsent);
+    free(s->bf);
     free(s->pc);
     free(s->acc);
     free(s->mark);
@@ -373,8 +387,7 @@ static weft_err_t sim_setup(sim_t *s)
         s->sig = weft_calloc(nc, sizeof *s->sig);
         s->anc_total = weft_calloc(nc, sizeof *s->anc_total);
         s->anc = weft_calloc(ncp ? ncp : 1, sizeof *s->anc);
-        s->anc_comp = weft_calloc(ncp ? ncp : 1, sizeof *s->anc_comp);
-        s->xsent = weft_calloc(nf, sizeof *s->xsent);
+        s->bf = weft_calloc(nf, sizeof *s->bf);
         s->pc = weft_calloc(nc, sizeof *s->pc);
         s->acc = weft_calloc(nc, sizeof *s->acc);
         s->mark = weft_calloc(nc, sizeof *s->mark);
@@ -386,7 +399,7 @@ static weft_err_t sim_setup(sim_t *s)
             s->chk_rem = weft_calloc(nf, sizeof *s->chk_rem);
             s->chk_bytes = weft_calloc(ncp ? ncp : 1, sizeof *s->chk_bytes);
         }
-        if (!s->sig || !s->anc_total || !s->anc || !s->anc_comp || !s->xsent || !s->pc ||
+        if (!s->sig || !s->anc_total || !s->anc || !s->bf || !s->pc ||
             !s->acc || !s->mark || !s->dirty || !s->pace || !s->paced ||
             (s->opts->check && (!s->chk_run || !s->chk_rem || !s->chk_bytes)))
             return weft_fail(WEFT_ENOMEM, "out of memory for lazy pacing (%zu coflows, "
@@ -700,12 +713,19 @@ static void take_arrivals(sim_t *s, double now)
 
 /* ---------------------------------------------------------- lazy pacing */
 
-/* anc[q] += x, the rounding error kept in anc_comp[q] (Knuth's TwoSum). */
-static inline void anc_add(sim_t *s, size_t q, double x)
+/* anc[q].sum += x, the rounding error kept in anc[q].comp (Knuth's TwoSum);
+ * with sig > 0 (the coflow's scale) also cport_bytes[q] from the new sum
+ * (port_bytes_from_anchor's value, from registers rather than reloaded
+ * from what was just stored). */
+static inline void anc_add(sim_t *s, size_t q, double x, double sig)
 {
-    double a = s->anc[q], t = a + x, bb = t - a;
-    s->anc_comp[q] += (a - (t - bb)) + (x - bb);
-    s->anc[q] = t;
+    double a = s->anc[q].sum, t = a + x, bb = t - a;
+    double comp = s->anc[q].comp + ((a - (t - bb)) + (x - bb));
+    s->anc[q] = (anchor_t){t, comp};
+    if (sig > 0) {
+        s->st.cport_bytes[q] = sig * (t + comp);
+        s->st.cport_comp[q] = 0;
+    }
 }
 
 /* What happened to a coflow since the last decision (sim_t.mark). */
@@ -725,7 +745,7 @@ static inline void mark_dirty(sim_t *s, size_t c, uint8_t bits)
 /* cport_bytes at cports position q of c from its anchor sum. */
 static inline void port_bytes_from_anchor(sim_t *s, size_t c, size_t q)
 {
-    s->st.cport_bytes[q] = s->sig[c] * (s->anc[q] + s->anc_comp[q]);
+    s->st.cport_bytes[q] = s->sig[c] * (s->anc[q].sum + s->anc[q].comp);
     s->st.cport_comp[q] = 0;
 }
 
@@ -739,8 +759,7 @@ static void lazy_release(sim_t *s, size_t c)
     const double *bytes = coflow_state_port_bytes_exact(st, c);
     double total = 0;
     for (size_t q = a; q < b; q++) {
-        s->anc[q] = bytes[q - a];
-        s->anc_comp[q] = 0;
+        s->anc[q] = (anchor_t){bytes[q - a], 0};
         if (q < mid)
             total += bytes[q - a];
     }
@@ -771,25 +790,41 @@ static void lazy_refresh(sim_t *s)
 }
 
 /* Folds the flows backfilled at the last decision back into their
- * coflow's scale: flow_remaining = what is left / sig. */
+ * coflow's scale: flow_remaining = what is left / sig. (Their rates were
+ * zeroed when collected.) A paced coflow's per-port bytes are all rebuilt
+ * by lazy_refresh with the same scale, so only the others' ports are
+ * rewritten here. */
 static void lazy_fold_back(sim_t *s)
 {
     coflow_state_t *st = &s->st;
-    for (size_t k = 0; k < s->n_run; k++) {
-        size_t f = s->run[k].f, c = s->run[k].c;
-        st->flow_rate[f] = 0;
-        double x = s->xsent[f];
-        s->xsent[f] = 0;
-        if (st->flow_remaining[f] == 0 || st->status[c] != COFLOW_ACTIVE)
+    const moving_t *run = s->run;
+    const backfilled_t *bf = s->bf;
+    double *rem = st->flow_remaining;
+    /* run[] lists a coflow's flows together: what is per coflow is read
+     * once a stretch */
+    size_t cur = SIZE_MAX;
+    bool active = false, marked = false;
+    double sig = 1, rebuild = 0;
+    for (size_t k = 0, n = s->n_run; k < n; k++) {
+        size_t f = run[k].f, c = run[k].c;
+        if (c != cur) {
+            cur = c;
+            active = st->status[c] == COFLOW_ACTIVE;
+            sig = s->sig[c];
+            rebuild = s->pace[c] > 0 ? 0 : sig;
+            marked = false;
+        }
+        double x = bf[k].x, a = bf[k].a; /* a: flow_remaining[f] */
+        if (a == 0 || !active)
             continue; /* finished */
-        double sig = s->sig[c], a = st->flow_remaining[f];
         double na = (a * sig - x) / sig, d = na - a;
-        st->flow_remaining[f] = na;
-        anc_add(s, st->sgroup[f], d);
-        anc_add(s, st->rgroup[f], d);
-        port_bytes_from_anchor(s, c, st->sgroup[f]);
-        port_bytes_from_anchor(s, c, st->rgroup[f]);
-        mark_dirty(s, c, MARK_MOVED);
+        rem[f] = na;
+        anc_add(s, bf[k].qs, d, rebuild);
+        anc_add(s, bf[k].qr, d, rebuild);
+        if (!marked) {
+            mark_dirty(s, c, MARK_MOVED);
+            marked = true;
+        }
     }
     s->n_run = 0;
     for (size_t i = 0; i < s->n_pc; i++) {
@@ -808,6 +843,7 @@ static void lazy_advance(sim_t *s, double dt)
 {
     coflow_state_t *st = &s->st;
     const coflow_flow_t *flows = s->wl->flows;
+    const coflow_coflow_t *coflows = s->wl->coflows;
     double now = st->now;
     size_t d0 = s->n_dirty; /* the coflows that move get listed from here */
     s->n_done = 0;
@@ -828,22 +864,44 @@ static void lazy_advance(sim_t *s, double dt)
             s->acc[c] = d * s->anc_total[c];
         }
     }
+    /* run[] lists a coflow's flows together: its scale, tolerance and
+     * running sum stay in registers over them (the sum gets the same
+     * additions in the same order as through acc[]). */
+    size_t cur = SIZE_MAX;
+    double sig = 0, tol = 0, acc = 0;
+    bool ending = false;
     for (size_t k = 0; k < s->n_run; k++) {
         moving_t *m = &s->run[k];
         size_t f = m->f, c = m->c;
-        if (s->mark[c] & MARK_ENDING)
+        if (c != cur) {
+            if (cur != SIZE_MAX)
+                s->acc[cur] = acc;
+            cur = c;
+            ending = s->mark[c] & MARK_ENDING;
+            if (!ending)
+                mark_dirty(s, c, MARK_MOVED);
+            acc = s->acc[c];
+            sig = s->sig[c];
+            tol = FINISH_REL_TOL * coflows[c].max_flow_bytes;
+        }
+        if (ending)
             continue; /* finishes with its coflow */
-        mark_dirty(s, c, MARK_MOVED);
         /* its paced part is in the scale (and in acc through anc_total) */
-        double sent = m->extra * dt, x = s->xsent[f] + sent;
-        double left = st->flow_remaining[f] * s->sig[c] - x;
-        if (left <= FINISH_REL_TOL * flows[f].bytes || left <= m->rate * now * FINISH_TIME_TOL) {
+        double sent = m->extra * dt, x = s->bf[k].x + sent;
+        double left = s->bf[k].a * sig - x;
+        /* the flow's size is read only when its coflow's largest could
+           call it finished */
+        if ((left <= tol && left <= FINISH_REL_TOL * flows[f].bytes) ||
+            left <= m->rate * now * FINISH_TIME_TOL) {
             sent += left; /* the residue counts as sent */
             s->done[s->n_done++] = *m;
+            s->bf[k].a = 0; /* finished, for lazy_fold_back */
         }
-        s->xsent[f] = x;
-        s->acc[c] += sent;
+        s->bf[k].x = x;
+        acc += sent;
     }
+    if (cur != SIZE_MAX)
+        s->acc[cur] = acc;
     for (size_t i = d0; i < s->n_dirty; i++) {
         size_t c = s->dirty[i];
         double sent = s->acc[c];
@@ -859,16 +917,15 @@ static void lazy_advance(sim_t *s, double dt)
 static void lazy_finish_flow(sim_t *s, size_t f, size_t c, double a)
 {
     coflow_state_t *st = &s->st;
-    s->xsent[f] = 0;
     if (s->mark[c] & MARK_ENDING)
         return; /* the whole coflow goes */
     size_t qs = st->sgroup[f], qr = st->rgroup[f];
-    anc_add(s, qs, -a);
-    anc_add(s, qr, -a);
+    anc_add(s, qs, -a, 0);
+    anc_add(s, qr, -a, 0);
     if (st->sopen[qs] == 0)
-        s->anc[qs] = s->anc_comp[qs] = 0;
+        s->anc[qs] = (anchor_t){0, 0};
     if (st->ropen[qr] == 0)
-        s->anc[qr] = s->anc_comp[qr] = 0;
+        s->anc[qr] = (anchor_t){0, 0};
     port_bytes_from_anchor(s, c, qs);
     port_bytes_from_anchor(s, c, qr);
 }
@@ -1066,6 +1123,8 @@ static void lazy_check(sim_t *s)
     coflow_state_t *st = &s->st;
     const coflow_workload_t *wl = s->wl;
     size_t n = 0;
+    for (size_t k = 0; k < s->n_run; k++) /* lazy_collect zeroed them */
+        st->flow_rate[s->run[k].f] = s->run[k].extra;
     for (size_t i = 0; i < s->n_active; i++) {
         size_t c = s->active[i];
         const size_t *open = st->open_flows + wl->coflows[c].first_flow;
@@ -1139,10 +1198,8 @@ static void lazy_check(sim_t *s)
         }
     }
     st->n_rated = 0;
-    for (size_t k = 0; k < s->n_run; k++) {
-        st->flow_rate[s->run[k].f] = s->run[k].extra;
+    for (size_t k = 0; k < s->n_run; k++)
         st->rated[st->n_rated++] = s->run[k].f;
-    }
     st->pace = s->pace;
     st->n_paced = n_paced;
 }
@@ -1189,8 +1246,13 @@ static void greedy_check(sim_t *s)
 }
 
 /* The decision's moving set under lazy pacing: the paced coflows and the
- * backfilled flows, each flow's next finish from its true remaining. */
-static void lazy_collect(sim_t *s)
+ * backfilled flows, each flow's next finish from its true remaining. The
+ * backfill rates move into run[] and flow_rate is zeroed at once, while
+ * its lines are at hand (nothing reads it before the next allocation but
+ * lazy_check, which puts them back). The allocator lists a coflow's flows
+ * together, so a flow's coflow is looked up only when the flow falls
+ * outside the last one's range. */
+static weft_err_t lazy_collect(sim_t *s)
 {
     coflow_state_t *st = &s->st;
     double best = INFINITY;
@@ -1198,23 +1260,54 @@ static void lazy_collect(sim_t *s)
         size_t c = st->paced[i];
         double q = s->sig[c] * s->pace[c], total = 0;
         for (size_t k = st->cport_start[c], mid = k + s->wl->coflows[c].n_senders; k < mid; k++)
-            total += s->anc[k] + s->anc_comp[k];
+            total += s->anc[k].sum + s->anc[k].comp;
         s->anc_total[c] = total; /* each open flow has one sender */
         s->pc[s->n_pc++] = (paced_t){c, q};
         double dt = s->sig[c] / q;
         if (dt < best)
             best = dt;
     }
-    for (size_t k = 0; k < st->n_rated; k++) {
-        size_t f = st->rated[k], c = st->flow_coflow[f];
-        double b = st->flow_rate[f], a = st->flow_remaining[f];
-        double r = a * s->sig[c] * s->pace[c] + b;
-        s->run[s->n_run++] = (moving_t){f, c, r, b};
-        double dt = a * s->sig[c] / r;
-        if (dt < best)
-            best = dt;
+    const size_t *rated = st->rated;
+    double *rate = st->flow_rate;
+    const double *rem = st->flow_remaining;
+    moving_t *run = s->run;
+    backfilled_t *bf = s->bf;
+    size_t n = s->n_run;
+    size_t c = 0, lo = 0, hi = 0; /* the last coflow, its flows [lo, hi) */
+    bool active = false;
+    double sig = 1, pace = 0;
+    for (size_t k = 0, nr = st->n_rated; k < nr; k++) {
+        size_t f = rated[k];
+        if (f - lo >= hi - lo) {
+            c = st->flow_coflow[f];
+            lo = s->wl->coflows[c].first_flow;
+            hi = lo + s->wl->coflows[c].n_flows;
+            active = st->status[c] == COFLOW_ACTIVE;
+            sig = s->sig[c];
+            pace = s->pace[c];
+        }
+        double b = rate[f], a = rem[f];
+        if (!(b > 0 && b < INFINITY) || !active) {
+            s->n_run = n;
+            return weft_fail(WEFT_EINTERNAL, "allocator '%s' backfilled flow %zu of "
+                             "coflow %zu with %g bytes/s at t=%.9g s", s->alloc->name,
+                             f, c, b, st->now);
+        }
+        rate[f] = 0;
+        double left = a * sig, r = left * pace + b;
+        bf[n] = (backfilled_t){a, 0, st->sgroup[f], st->rgroup[f]};
+        run[n++] = (moving_t){f, c, r, b};
+        /* divide only where the quotient may be a new minimum: above
+           best * r, raised by more than its two roundings, it is not */
+        if (left <= best * r * (1 + 1e-14)) {
+            double dt = left / r;
+            if (dt < best)
+                best = dt;
+        }
     }
+    s->n_run = n;
     s->next_finish_dt = best;
+    return WEFT_OK;
 }
 
 /* --check under srf by pairs: the same decision recomputed the reference
@@ -1282,15 +1375,9 @@ static weft_err_t decide(sim_t *s)
     }
     s->res->n_decisions++;
     if (s->lazy) {
-        for (size_t k = 0; k < st->n_rated; k++) {
-            size_t f = st->rated[k], c = st->flow_coflow[f];
-            if (!(st->flow_rate[f] > 0 && st->flow_rate[f] < INFINITY) ||
-                st->status[c] != COFLOW_ACTIVE)
-                return weft_fail(WEFT_EINTERNAL, "allocator '%s' backfilled flow %zu of "
-                                 "coflow %zu with %g bytes/s at t=%.9g s", s->alloc->name,
-                                 f, c, st->flow_rate[f], st->now);
-        }
-        lazy_collect(s);
+        weft_err_t err = lazy_collect(s);
+        if (err)
+            return err;
         if (s->n_open_total > s->res->max_active_flows)
             s->res->max_active_flows = s->n_open_total;
         if (s->opts->check)
