@@ -24,6 +24,26 @@ static int cmp_arrival(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Runs up to this long (simultaneous releases) are sorted by insertion,
+ * each coflow's job arrival read once. */
+#define FIFO_INSERTION_MAX 32
+
+/* ids[0..n) by (job arrival, index), the order of cmp_arrival. */
+static void sort_short_run(const coflow_workload_t *wl, size_t *ids, size_t n)
+{
+    double key[FIFO_INSERTION_MAX];
+    for (size_t i = 0; i < n; i++) {
+        size_t x = ids[i], j = i;
+        double kx = wl->jobs[wl->coflows[x].job].arrival_s;
+        for (; j > 0 && (key[j - 1] > kx || (key[j - 1] == kx && ids[j - 1] > x)); j--) {
+            key[j] = key[j - 1];
+            ids[j] = ids[j - 1];
+        }
+        key[j] = kx;
+        ids[j] = x;
+    }
+}
+
 /* ids arrive sorted by (release, index): only runs of equal release times
  * need re-sorting, by (job arrival, index). O(n) plus the sort of the
  * runs, which are short except at a burst of simultaneous releases. */
@@ -36,8 +56,10 @@ static void fifo_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         size_t j = i + 1;
         while (j < n && st->release_s[ids[j]] == st->release_s[ids[i]])
             j++;
-        if (j - i > 1)
+        if (j - i > FIFO_INSERTION_MAX)
             qsort(ids + i, j - i, sizeof *ids, cmp_arrival);
+        else if (j - i > 1)
+            sort_short_run(st->wl, ids + i, j - i);
         i = j;
     }
 }

@@ -1388,10 +1388,17 @@ static weft_err_t decide(sim_t *s)
     /* run[] is exactly what the allocator rated (coflow.h contract), so a
      * decision never walks the open flows that did not move. */
     double best = INFINITY;
+    /* allocators rate a coflow's flows together, and a coflow's flows are
+     * one index range: look its coflow up only when a flow leaves it */
+    size_t c = 0, c_lo = 1, c_n = 0;
     for (size_t k = 0; k < st->n_rated; k++) {
         size_t f = st->rated[k];
         double r = st->flow_rate[f];
-        size_t c = st->flow_coflow[f];
+        if (f - c_lo >= c_n) {
+            c = st->flow_coflow[f];
+            c_lo = s->wl->coflows[c].first_flow;
+            c_n = s->wl->coflows[c].n_flows;
+        }
         if (!(r > 0 && r < INFINITY) || st->status[c] != COFLOW_ACTIVE)
             return weft_fail(WEFT_EINTERNAL,
                              "allocator '%s' (ordering '%s') gave flow %zu of coflow %zu "
