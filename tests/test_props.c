@@ -226,6 +226,31 @@ static void wide_shuffles(coflow_workload_t *wl, coflow_fabric_t *fab, uint64_t 
     cr_assert_eq(dag_analyze(wl, fab), WEFT_OK);
 }
 
+/* nc wide shuffles (below) on 150 ports, all released at t = 0, with about
+ * half their flows finished at random; the state is at t = 1 with port sets.
+ * Lists the coflows still active in active[] and returns how many. */
+static size_t half_finished_shuffles(coflow_workload_t *wl, coflow_fabric_t *fab,
+                                     coflow_state_t *st, uint64_t seed, size_t nc,
+                                     size_t *active)
+{
+    wide_shuffles(wl, fab, seed, 150, nc);
+    cr_assert_eq(coflow_state_init(st, wl, fab), WEFT_OK);
+    cr_assert_not_null(st->pmask, "the sets should fit");
+    for (size_t c = 0; c < nc; c++)
+        coflow_state_release(st, c, 0);
+    st->now = 1;
+    for (size_t f = 0; f < wl->n_flows; f++)
+        if (below(2)) {
+            st->coflow_remaining[st->flow_coflow[f]] -= st->flow_remaining[f];
+            coflow_state_finish_flow(st, f);
+        }
+    size_t n = 0;
+    for (size_t c = 0; c < nc; c++)
+        if (st->status[c] == COFLOW_ACTIVE)
+            active[n++] = c;
+    return n;
+}
+
 /* Wide shuffles (1-20 senders x 1-20 receivers, every pair one flow) on 150
  * ports, so port sets span several words, with about half the flows
  * finished. The greedy walk through the port and group sets (coflow.h)
@@ -236,26 +261,11 @@ Test(props, greedy_port_sets_give_the_plain_walks_rates)
 {
     const char *names[] = {"greedy", "madd"};
     for (uint64_t seed = 1; seed <= 8; seed++) {
-        size_t ports = 150, nc = 30;
+        size_t nc = 30, order[30];
         coflow_workload_t wl;
         coflow_fabric_t fab;
-        wide_shuffles(&wl, &fab, seed, ports, nc);
         coflow_state_t st;
-        cr_assert_eq(coflow_state_init(&st, &wl, &fab), WEFT_OK);
-        cr_assert_not_null(st.pmask, "the sets should fit");
-        for (size_t c = 0; c < nc; c++)
-            coflow_state_release(&st, c, 0);
-        st.now = 1;
-        for (size_t f = 0; f < wl.n_flows; f++)
-            if (below(2)) {
-                st.coflow_remaining[st.flow_coflow[f]] -= st.flow_remaining[f];
-                if (coflow_state_finish_flow(&st, f))
-                    continue;
-            }
-        size_t order[30], n = 0;
-        for (size_t c = 0; c < nc; c++)
-            if (st.status[c] == COFLOW_ACTIVE)
-                order[n++] = c;
+        size_t n = half_finished_shuffles(&wl, &fab, &st, seed, nc, order);
         double *want = calloc(wl.n_flows, sizeof *want);
         cr_assert_not_null(want);
         for (size_t t = 0; t < 6; t++) {
@@ -307,25 +317,11 @@ Test(props, sincronia_port_set_lookup_gives_the_listed_order)
     cr_assert_not_null(sinc);
     size_t trials = 0;
     for (uint64_t seed = 1; seed <= 8; seed++) {
-        size_t ports = 150, nc = 30;
+        size_t nc = 30, active[30];
         coflow_workload_t wl;
         coflow_fabric_t fab;
-        wide_shuffles(&wl, &fab, seed + 300, ports, nc);
         coflow_state_t st;
-        cr_assert_eq(coflow_state_init(&st, &wl, &fab), WEFT_OK);
-        cr_assert_not_null(st.pmask, "the sets should fit");
-        for (size_t c = 0; c < nc; c++)
-            coflow_state_release(&st, c, 0);
-        st.now = 1;
-        for (size_t f = 0; f < wl.n_flows; f++)
-            if (below(2)) {
-                st.coflow_remaining[st.flow_coflow[f]] -= st.flow_remaining[f];
-                coflow_state_finish_flow(&st, f);
-            }
-        size_t active[30], n_active = 0;
-        for (size_t c = 0; c < nc; c++)
-            if (st.status[c] == COFLOW_ACTIVE)
-                active[n_active++] = c;
+        size_t n_active = half_finished_shuffles(&wl, &fab, &st, seed + 300, nc, active);
         void *ctx = NULL;
         cr_assert_eq(sinc->create(&ctx, &st), WEFT_OK);
         for (size_t t = 0; t < 20 && n_active > 1; t++, trials++) {
