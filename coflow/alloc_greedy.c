@@ -166,7 +166,7 @@ static size_t list_local(const coflow_state_t *st, const uint64_t *words, const 
 /* One coflow's walk: what every group of it needs. */
 typedef struct {
     walk_t w;
-    bool matrix;               /* port and group sets (a coflow with a pair matrix) */
+    bool matrix;               /* port and group sets (has_group_sets) */
     size_t lo, hi;             /* walked side: cports positions [lo, hi) */
     size_t wbase;              /* the walked side's words in popen */
     uint32_t ws0, wnw, os0, onw; /* first fabric word and words of each side */
@@ -205,7 +205,7 @@ static bool walk_begin(coflow_state_t *st, size_t c, cwalk_t *cw)
     cw->open = by_src ? st->sopen : st->ropen;
     cw->wfull = by_src ? st->full_out : st->full_in;
     cw->ofull = by_src ? st->full_in : st->full_out;
-    cw->matrix = sp && st->pair_off[c] != SIZE_MAX;
+    cw->matrix = sp && st->has_group_sets[c];
     if (cw->matrix) {
         cw->wbase = off + (by_src ? 0 : sp[1]);
         cw->ws0 = by_src ? sp[0] : sp[2];

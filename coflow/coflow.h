@@ -248,18 +248,14 @@ typedef struct {
                                       positions - a, in port order, then its
                                       receivers' positions - mid */
     /* For the group at cports position q (a sender or a receiver of c, in a
-     * coflow with a pair matrix below): the other-side ports its open flows
+     * coflow with has_group_sets below): the other-side ports its open flows
      * go to, over the other side's words: gmask[gmask_off[q] ..). */
     uint64_t *gmask;
     size_t *gmask_off;             /* [number of cports] */
-    /* Each coflow's flows as a dense sender x receiver matrix: the flow
-     * from the sender at cports position a+i to the receiver at position
-     * mid+j is pair_flow[pair_off[c] + i * n_receivers + j] - 1 (0: no
-     * such flow). pair_off[c] is SIZE_MAX (no matrix) for a coflow with
-     * two flows between the same pair of ports or too sparse for a matrix
-     * to pay (more than 4 cells per flow). */
-    uint32_t *pair_flow;
-    size_t *pair_off;              /* [n_coflows] */
+    /* 1 for a coflow with group sets: at most one flow per (sender,
+     * receiver) pair, so a port bit stands for one flow, and no more than 4
+     * sender x receiver cells per flow. */
+    uint8_t *has_group_sets;       /* [n_coflows] */
     /* Lazy pacing, for a driver that keeps a paced coflow's flows as one
      * shrinking scale instead of per-flow rates (netsim). NULL (the
      * default): madd writes every paced flow's rate. Otherwise madd gives

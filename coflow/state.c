@@ -103,8 +103,7 @@ static void port_span(const coflow_state_t *st, size_t lo, size_t hi, uint32_t *
 
 /* Per-coflow port sets and per-group flow sets (coflow.h), unless they
  * would take more words than a few per flow (coflows each spanning a huge
- * fabric): then pmask stays NULL. Needs pair_off (a group set exists only
- * for coflows with a pair matrix). ENOMEM only. */
+ * fabric): then pmask stays NULL. Needs has_group_sets. ENOMEM only. */
 static weft_err_t build_masks(coflow_state_t *st)
 {
     const coflow_workload_t *wl = st->wl;
@@ -122,7 +121,7 @@ static weft_err_t build_masks(coflow_state_t *st)
         port_span(st, mid, b, &sp[2], &sp[3]);
         st->pmask_off[c] = words;
         words += (size_t)sp[1] + sp[3];
-        if (st->pair_off[c] != SIZE_MAX)
+        if (st->has_group_sets[c])
             gwords += (size_t)co->n_senders * sp[3] + (size_t)co->n_receivers * sp[1];
     }
     if (words + gwords > 4 * wl->n_flows + ((size_t)1 << 16))
@@ -160,7 +159,7 @@ static weft_err_t build_masks(coflow_state_t *st)
                 st->port_local[lo + r] = (uint32_t)(q - lo);
             }
         }
-        if (st->pair_off[c] == SIZE_MAX)
+        if (!st->has_group_sets[c])
             continue;
         /* every flow is open: each group's set is all its flows' ports */
         for (size_t q = a; q < b; q++) {
@@ -177,53 +176,58 @@ static weft_err_t build_masks(coflow_state_t *st)
     return WEFT_OK;
 }
 
-/* The dense sender x receiver matrix of each coflow with at most one flow
- * per pair and no more than 4 cells per flow. scratch_out/scratch_in map
- * a port to its local position + 1 while one coflow is processed. */
-static weft_err_t build_pairs(coflow_state_t *st)
+/* Which coflows get group sets (coflow.h, has_group_sets): those with at
+ * most one flow per (sender, receiver) pair and no more than 4 sender x
+ * receiver cells per flow. The pairs are marked in a scratch bit matrix of
+ * the largest such coflow, cleared after each one; scratch_out/scratch_in
+ * map a port to its local position + 1 while one coflow is processed. */
+static weft_err_t find_group_sets(coflow_state_t *st)
 {
     const coflow_workload_t *wl = st->wl;
-    size_t nc = wl->n_coflows, cells = 0;
-    st->pair_off = weft_calloc(nc ? nc : 1, sizeof *st->pair_off);
-    if (!st->pair_off)
+    size_t nc = wl->n_coflows, max_cells = 0;
+    st->has_group_sets = weft_calloc(nc ? nc : 1, sizeof *st->has_group_sets);
+    if (!st->has_group_sets)
         return WEFT_ENOMEM;
     for (size_t c = 0; c < nc; c++) {
         const coflow_coflow_t *co = &wl->coflows[c];
         size_t m = (size_t)co->n_senders * co->n_receivers;
-        st->pair_off[c] = SIZE_MAX;
-        if (m <= 4 * co->n_flows + 16) {
-            st->pair_off[c] = cells;
-            cells += m;
-        }
+        st->has_group_sets[c] = m <= 4 * co->n_flows + 16;
+        if (st->has_group_sets[c] && m > max_cells)
+            max_cells = m;
     }
-    st->pair_flow = weft_calloc(cells ? cells : 1, sizeof *st->pair_flow);
-    if (!st->pair_flow)
+    uint64_t *seen = weft_calloc(max_cells / 64 + 1, sizeof *seen);
+    if (!seen)
         return WEFT_ENOMEM;
     for (size_t c = 0; c < nc; c++) {
-        const coflow_coflow_t *co = &wl->coflows[c];
-        size_t lo = st->pair_off[c];
-        if (lo == SIZE_MAX)
+        if (!st->has_group_sets[c])
             continue;
+        const coflow_coflow_t *co = &wl->coflows[c];
+        const coflow_flow_t *fl = &wl->flows[co->first_flow];
         size_t a = st->cport_start[c], mid = a + co->n_senders, b = st->cport_start[c + 1];
         for (size_t q = a; q < mid; q++)
             st->scratch_out[st->cports[q]] = (double)(q - a + 1);
         for (size_t q = mid; q < b; q++)
             st->scratch_in[st->cports[q]] = (double)(q - mid + 1);
         bool dup = false;
-        for (size_t i = 0; i < co->n_flows && !dup; i++) {
-            const coflow_flow_t *fl = &wl->flows[co->first_flow + i];
-            size_t cell = lo + ((size_t)st->scratch_out[fl->src] - 1) * co->n_receivers +
-                          ((size_t)st->scratch_in[fl->dst] - 1);
-            dup = st->pair_flow[cell] != 0;
-            st->pair_flow[cell] = (uint32_t)(co->first_flow + i + 1);
+        for (size_t i = 0; i < co->n_flows; i++) {
+            size_t cell = ((size_t)st->scratch_out[fl[i].src] - 1) * co->n_receivers +
+                          ((size_t)st->scratch_in[fl[i].dst] - 1);
+            dup |= (seen[cell >> 6] >> (cell & 63)) & 1;
+            seen[cell >> 6] |= (uint64_t)1 << (cell & 63);
+        }
+        for (size_t i = 0; i < co->n_flows; i++) { /* clear what was set */
+            size_t cell = ((size_t)st->scratch_out[fl[i].src] - 1) * co->n_receivers +
+                          ((size_t)st->scratch_in[fl[i].dst] - 1);
+            seen[cell >> 6] = 0;
         }
         for (size_t q = a; q < mid; q++)
             st->scratch_out[st->cports[q]] = 0;
         for (size_t q = mid; q < b; q++)
             st->scratch_in[st->cports[q]] = 0;
-        if (dup) /* two flows share a pair: no matrix for it */
-            st->pair_off[c] = SIZE_MAX;
+        if (dup) /* two flows share a pair: a port bit cannot tell them apart */
+            st->has_group_sets[c] = 0;
     }
+    free(seen);
     return WEFT_OK;
 }
 
@@ -324,7 +328,7 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
     st->used_ports = weft_calloc(np + 1, 2 * sizeof *st->used_ports);
     group_flows(st, false, st->rmembers, st->rstart, st->ropen, st->rgroup, st->rpos);
     group_flows(st, true, st->smembers, st->sstart, st->sopen, st->sgroup, st->spos);
-    if (!st->full_out || !st->full_in || !st->used_ports || build_pairs(st) ||
+    if (!st->full_out || !st->full_in || !st->used_ports || find_group_sets(st) ||
         build_masks(st)) {
         coflow_state_destroy(st);
         return weft_fail(WEFT_ENOMEM, "out of memory for the port sets of %zu coflows", nc);
@@ -397,8 +401,7 @@ void coflow_state_destroy(coflow_state_t *st)
     free(st->port_local);
     free(st->gmask);
     free(st->gmask_off);
-    free(st->pair_flow);
-    free(st->pair_off);
+    free(st->has_group_sets);
     coflow_greedy_prefix_free(st->greedy_prefix);
     memset(st, 0, sizeof *st);
 }
@@ -438,7 +441,7 @@ bool coflow_state_finish_flow(coflow_state_t *st, size_t f)
             st->popen[st->pmask_off[c] + PORT_WORD(src) - sp[0]] &= ~PORT_BIT(src);
         if (st->ropen[qr] == 0)
             st->popen[st->pmask_off[c] + sp[1] + PORT_WORD(dst) - sp[2]] &= ~PORT_BIT(dst);
-        if (st->pair_off[c] != SIZE_MAX) {
+        if (st->has_group_sets[c]) {
             st->gmask[st->gmask_off[qs] + PORT_WORD(dst) - sp[2]] &= ~PORT_BIT(dst);
             st->gmask[st->gmask_off[qr] + PORT_WORD(src) - sp[0]] &= ~PORT_BIT(src);
         }
