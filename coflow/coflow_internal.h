@@ -48,6 +48,11 @@ void coflow_sort_job_then_path(const coflow_state_t *st, const coflow_keyctx_t *
  * NULL), without allocating: a bottom-up merge sort through buf[0..m). */
 void coflow_merge_sort_by(size_t *a, size_t *buf, size_t m, const double *key);
 
+/* The largest of v[0..n) and 0, four lanes at a time (max needs no
+ * order, and a NaN or a -0 never replaces what a lane holds, as in one
+ * loop keeping the larger). */
+double coflow_max_or_zero(const double *v, size_t n);
+
 /* Frees the greedy allocator's prefix (alloc_greedy.c); NULL is fine. */
 void coflow_greedy_prefix_free(struct coflow_greedy_prefix *p);
 

@@ -130,25 +130,17 @@ static double slot_load(const coflow_state_t *st, const sinc_ctx_t *s, size_t c,
 }
 
 /* The first of total[0..n) holding its maximum, if that is > 0, else
- * SIZE_MAX. The maximum is found with four independent running maxima
- * (the scan runs once a round over a few hundred columns), then its first
- * place: the same column as one pass keeping the first strictly larger. */
+ * SIZE_MAX: the maximum with four running maxima (the scan runs once a
+ * round over a few hundred columns), then its first place, the same
+ * column as one pass keeping the first strictly larger. */
 static size_t bottleneck(const double *total, size_t n)
 {
-    double m[4] = {0, 0, 0, 0};
-    size_t t = 0;
-    for (; t + 4 <= n; t += 4)
-        for (int j = 0; j < 4; j++)
-            m[j] = total[t + j] > m[j] ? total[t + j] : m[j];
-    for (; t < n; t++)
-        m[0] = total[t] > m[0] ? total[t] : m[0];
-    double best = m[0];
-    for (int j = 1; j < 4; j++)
-        best = m[j] > best ? m[j] : best;
+    double best = coflow_max_or_zero(total, n);
     if (!(best > 0))
         return SIZE_MAX;
-    for (t = 0; total[t] != best; t++)
-        ;
+    size_t t = 0;
+    while (total[t] != best)
+        t++;
     return t;
 }
 

@@ -492,9 +492,7 @@ const double *coflow_state_port_bytes_exact(coflow_state_t *st, size_t c)
     return bytes;
 }
 
-/* The largest of v[0..n) and 0, four lanes at a time: max needs no order,
- * and a NaN or a -0 never replaces what a lane holds, as in one loop. */
-static double max_or_zero(const double *v, size_t n)
+double coflow_max_or_zero(const double *v, size_t n)
 {
     double m0 = 0, m1 = 0, m2 = 0, m3 = 0;
     size_t i = 0;
@@ -517,8 +515,8 @@ double coflow_state_remaining_iso(coflow_state_t *st, size_t c)
     size_t a = st->cport_start[c], mid = a + st->wl->coflows[c].n_senders,
            b = st->cport_start[c + 1];
     if (st->same_cap_out > 0 && st->same_cap_in > 0) { /* one division a side */
-        double ts = max_or_zero(bytes, mid - a) / st->same_cap_out;
-        double tr = max_or_zero(bytes + (mid - a), b - mid) / st->same_cap_in;
+        double ts = coflow_max_or_zero(bytes, mid - a) / st->same_cap_out;
+        double tr = coflow_max_or_zero(bytes + (mid - a), b - mid) / st->same_cap_in;
         return tr > ts ? tr : ts;
     }
     double worst = 0;
