@@ -1245,6 +1245,20 @@ static void greedy_check(sim_t *s)
     }
 }
 
+/* Allocators rate a coflow's flows together, and a coflow's flows are one
+ * index range [lo, hi): when flow f is outside the last coflow's range,
+ * looks its coflow c up and returns true; else leaves them and returns
+ * false, so a walk over rated flows reads flow_coflow once per coflow. */
+static inline bool enter_coflow(const sim_t *s, size_t f, size_t *c, size_t *lo, size_t *hi)
+{
+    if (f - *lo < *hi - *lo)
+        return false;
+    *c = s->st.flow_coflow[f];
+    *lo = s->wl->coflows[*c].first_flow;
+    *hi = *lo + s->wl->coflows[*c].n_flows;
+    return true;
+}
+
 /* The decision's moving set under lazy pacing: the paced coflows and the
  * backfilled flows, each flow's next finish from its true remaining. The
  * backfill rates move into run[] and flow_rate is zeroed at once, while
@@ -1278,10 +1292,7 @@ static weft_err_t lazy_collect(sim_t *s)
     double sig = 1, pace = 0;
     for (size_t k = 0, nr = st->n_rated; k < nr; k++) {
         size_t f = rated[k];
-        if (f - lo >= hi - lo) {
-            c = st->flow_coflow[f];
-            lo = s->wl->coflows[c].first_flow;
-            hi = lo + s->wl->coflows[c].n_flows;
+        if (enter_coflow(s, f, &c, &lo, &hi)) {
             active = st->status[c] == COFLOW_ACTIVE;
             sig = s->sig[c];
             pace = s->pace[c];
@@ -1388,17 +1399,11 @@ static weft_err_t decide(sim_t *s)
     /* run[] is exactly what the allocator rated (coflow.h contract), so a
      * decision never walks the open flows that did not move. */
     double best = INFINITY;
-    /* allocators rate a coflow's flows together, and a coflow's flows are
-     * one index range: look its coflow up only when a flow leaves it */
-    size_t c = 0, c_lo = 1, c_n = 0;
+    size_t c = 0, lo = 0, hi = 0; /* the last coflow, its flows [lo, hi) */
     for (size_t k = 0; k < st->n_rated; k++) {
         size_t f = st->rated[k];
         double r = st->flow_rate[f];
-        if (f - c_lo >= c_n) {
-            c = st->flow_coflow[f];
-            c_lo = s->wl->coflows[c].first_flow;
-            c_n = s->wl->coflows[c].n_flows;
-        }
+        enter_coflow(s, f, &c, &lo, &hi);
         if (!(r > 0 && r < INFINITY) || st->status[c] != COFLOW_ACTIVE)
             return weft_fail(WEFT_EINTERNAL,
                              "allocator '%s' (ordering '%s') gave flow %zu of coflow %zu "
