@@ -111,26 +111,6 @@ static inline __attribute__((always_inline)) bool walk_flow(coflow_state_t *st, 
     return !w->us || !w->ur;
 }
 
-static int cmp_size(const void *a, const void *b)
-{
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    return (x > y) - (x < y);
-}
-
-static void sort_positions(size_t *v, size_t n)
-{
-    if (n > 24) {
-        qsort(v, n, sizeof *v, cmp_size);
-        return;
-    }
-    for (size_t i = 1; i < n; i++) { /* insertion sort: a few ports */
-        size_t x = v[i], j = i;
-        for (; j > 0 && v[j - 1] > x; j--)
-            v[j] = v[j - 1];
-        v[j] = x;
-    }
-}
-
 /* True if some port of one side of coflow c (words [base, base + nw) of
  * its sets, from fabric word w0) has an open flow and room left. */
 static bool side_has_room(const coflow_state_t *st, size_t base, uint32_t w0, uint32_t nw,
@@ -140,27 +120,6 @@ static bool side_has_room(const coflow_state_t *st, size_t base, uint32_t w0, ui
         if (st->popen[base + w] & ~full[w0 + w])
             return true;
     return false;
-}
-
-/* Lists the local positions (cports position - lo) of the ports whose bits
- * are set in words[0 .. nw) over fabric words from w0, for one side of a
- * coflow (sets from base, local positions from port_local[lo ..)), sorted,
- * i.e. in cports order. Returns how many. */
-static size_t list_local(const coflow_state_t *st, const uint64_t *words, const uint64_t *full,
-                         size_t base, uint32_t w0, uint32_t nw, size_t lo, size_t *out)
-{
-    size_t n = 0;
-    for (uint32_t w = 0; w < nw; w++) {
-        uint64_t bits = words[w] & ~full[w0 + w], all = st->pmask[base + w];
-        while (bits) {
-            uint64_t low = bits & (~bits + 1);
-            size_t rank = st->prank[base + w] + (size_t)__builtin_popcountll(all & (low - 1));
-            out[n++] = st->port_local[lo + rank];
-            bits ^= low;
-        }
-    }
-    sort_positions(out, n);
-    return n;
 }
 
 /* One coflow's walk: what every group of it needs. */
@@ -217,8 +176,8 @@ static bool walk_begin(coflow_state_t *st, size_t c, cwalk_t *cw)
 }
 
 /* The walk of the group at walked-side local position gi: each of its
- * open flows whose other port has room, in group order, until its port
- * fills. */
+ * open flows whose other port has room, in the group's order (by other
+ * port, coflow.h), until its port fills. */
 static inline __attribute__((always_inline)) void walk_group(coflow_state_t *st, cwalk_t *cw,
                                                              size_t gi)
 {
@@ -235,12 +194,27 @@ static inline __attribute__((always_inline)) void walk_group(coflow_state_t *st,
     w->g = g;
     w->eps_g = COFLOW_RATE_EPS * w->cap_g;
     if (cw->matrix) {
-        const uint64_t *gm = st->gmask + st->gmask_off[q];
-        size_t room = 0; /* open flows of the group whose other port has room */
-        for (uint32_t y = 0; y < cw->onw; y++)
-            room += (size_t)__builtin_popcountll(gm[y] & ~ofull[cw->os0 + y]);
-        if (room == 0)
-            return;
+        /* The open flows whose other port has room are the group's set
+         * minus the full ports, a bit per flow in port order: the group's
+         * order. A bit's rank among all the group's bits is its member's
+         * place. A rate fills only g (ending the walk) or the flow's own
+         * other port, so the bits taken before it stay valid. */
+        const uint64_t *open = st->gmask + st->gmask_off[q];
+        const uint64_t *all = st->gmask_all + st->gmask_off[q];
+        size_t before = first; /* members of the words already walked */
+        for (uint32_t y = 0; y < cw->onw; y++) {
+            uint64_t bits = open[y] & ~ofull[cw->os0 + y];
+            while (bits) {
+                uint64_t low = bits & (~bits + 1);
+                size_t k = before + (size_t)__builtin_popcountll(all[y] & (low - 1));
+                uint32_t o = (cw->os0 + y) * 64 + (uint32_t)__builtin_ctzll(low);
+                if (walk_flow(st, w, grp[k].flow, o))
+                    return;
+                bits ^= low;
+            }
+            before += (size_t)__builtin_popcountll(all[y]);
+        }
+        return;
     }
     for (size_t k = first; k < end; k++) {
         uint32_t o = grp[k].other; /* a full other port: walk_flow would pass */
@@ -256,8 +230,8 @@ static inline __attribute__((always_inline)) void walk_group(coflow_state_t *st,
  * With the port and group sets (coflow.h) a coflow none of whose open flows
  * has room at both ports is passed over a word at a time, and a group's
  * walk visits only its open flows whose other port has room, found as the
- * group's set minus the full ports, in group order: the same flows, rates
- * and order as the plain walk, which visits the blocked flows too. */
+ * group's set minus the full ports: the same flows, rates and order as the
+ * plain walk over the members, which visits the blocked flows too. */
 static void walk_coflow(coflow_state_t *st, size_t c)
 {
     cwalk_t cw;
@@ -269,22 +243,20 @@ static void walk_coflow(coflow_state_t *st, size_t c)
             walk_group(st, &cw, gi);
         return;
     }
-    /* The walked side's ports with room and an open flow, listed when
-     * they are few, else found by scanning the side; a group's port fills
-     * only through its own flows, so the list stays valid during the
+    /* The walked side's ports with an open flow and room, a bit each in
+     * port order, which is cports order (coflow.h): a bit's rank among
+     * the side's bits is its group's local position. A group's port fills
+     * only through its own flows, so the bits taken stay valid during the
      * walk. */
-    size_t *glist = st->touched;
-    size_t ng = 0;
-    for (uint32_t x = 0; x < cw.wnw; x++)
-        ng += (size_t)__builtin_popcountll(st->popen[cw.wbase + x] & ~cw.wfull[cw.ws0 + x]);
-    bool listed = 8 * ng < cw.hi - cw.lo;
-    if (listed)
-        ng = list_local(st, st->popen + cw.wbase, cw.wfull, cw.wbase, cw.ws0, cw.wnw, cw.lo,
-                        glist);
-    else
-        ng = cw.hi - cw.lo;
-    for (size_t x = 0; x < ng && w->us && w->ur; x++)
-        walk_group(st, &cw, listed ? glist[x] : x);
+    for (uint32_t x = 0; x < cw.wnw && w->us && w->ur; x++) {
+        size_t word = cw.wbase + x;
+        uint64_t bits = st->popen[word] & ~cw.wfull[cw.ws0 + x], all = st->pmask[word];
+        while (bits && w->us && w->ur) {
+            uint64_t low = bits & (~bits + 1);
+            walk_group(st, &cw, st->prank[word] + (size_t)__builtin_popcountll(all & (low - 1)));
+            bits ^= low;
+        }
+    }
 }
 
 void alloc_greedy_pass(coflow_state_t *st, const size_t *order, size_t n)

@@ -181,7 +181,8 @@ typedef struct {
     uint32_t *flow_coflow;         /* [n_flows] owning coflow of each flow */
     size_t *cport_start;           /* [n_coflows + 1] into cports */
     uint32_t *cports;              /* distinct sender ports of coflow c, then its
-                                      distinct receivers: cports[cport_start[c]
+                                      distinct receivers, each side in port
+                                      order: cports[cport_start[c]
                                       .. +n_senders) and the rest to the next */
     /* Cache of each coflow's remaining bytes per port, parallel to cports;
      * valid while coflow_remaining and n_open equal the stamps (a coflow
@@ -189,21 +190,26 @@ typedef struct {
     double *cport_bytes;
     /* Each coflow's flows grouped by receiver: the flows into the receiver
      * at cports position q (a receiver position) are
-     * rmembers[rstart[q] .. rstart[q+1]), in flow index order; sender
-     * positions hold empty ranges. Lets greedy skip a full receiver's flows
-     * in O(1). Each member holds the flow and its port on the other side
-     * (its sender here), so a walk tests a group's flows from the lines it
-     * scans, without reading the flows themselves. */
+     * rmembers[rstart[q] .. rstart[q+1]), in the order of their sender
+     * port (then flow index): the order the greedy walk gives them
+     * capacity in. Sender positions hold empty ranges. Each member holds
+     * the flow and its port on the other side (its sender here), so a
+     * walk tests a group's flows from the lines it scans, without reading
+     * the flows themselves. */
     coflow_member_t *rmembers;     /* [n_flows] */
     size_t *rstart;                /* [number of cports + 1] */
-    /* The same grouped by sender (other = the flow's receiver): flows out
-     * of the sender at cports position q are smembers[sstart[q] ..
-     * sstart[q+1]); receiver positions hold empty ranges. */
+    /* The same grouped by sender (other = the flow's receiver, members in
+     * receiver port order): flows out of the sender at cports position q
+     * are smembers[sstart[q] .. sstart[q+1]); receiver positions hold
+     * empty ranges. */
     coflow_member_t *smembers;     /* [n_flows] */
     size_t *sstart;                /* [number of cports + 1] */
-    /* Open flows first in every group: group q's open flows are
-     * xmembers[xstart[q] .. +xopen[q]); a finishing flow is swapped behind
-     * them (as in open_flows), so walks never meet finished flows. */
+    /* xopen[q] counts group q's open flows. In a coflow walked through its
+     * group sets (coflow_group_sets_walk) the members keep that order for
+     * good and gmask tells the open ones; in any other, the open ones come
+     * first, xmembers[xstart[q] .. +xopen[q]), still in that order (a
+     * finishing flow moves behind them and the rest close up), so walks
+     * never meet finished flows. */
     uint32_t *sopen, *ropen;       /* [number of cports] open flows a group */
     uint32_t *sgroup, *rgroup;     /* [n_flows] group position of each flow */
     uint32_t *spos, *rpos;         /* [n_flows] index of each flow in xmembers */
@@ -251,6 +257,10 @@ typedef struct {
      * coflow with has_group_sets below): the other-side ports its open flows
      * go to, over the other side's words: gmask[gmask_off[q] ..). */
     uint64_t *gmask;
+    /* The same with every flow of the group, open or not: the rank of a
+     * port's bit in it is the place of its flow among the group's
+     * members. */
+    uint64_t *gmask_all;
     size_t *gmask_off;             /* [number of cports] */
     /* 1 for a coflow with group sets: at most one flow per (sender,
      * receiver) pair, so a port bit stands for one flow, and no more than 4

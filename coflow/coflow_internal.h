@@ -53,6 +53,14 @@ void coflow_merge_sort_by(size_t *a, size_t *buf, size_t m, const double *key);
  * loop keeping the larger). */
 double coflow_max_or_zero(const double *v, size_t n);
 
+/* True when the greedy walk finds coflow c's open flows through its group
+ * sets (gmask) rather than its member lists: then finishing a flow leaves
+ * the members where they are (coflow.h). */
+static inline bool coflow_group_sets_walk(const coflow_state_t *st, size_t c)
+{
+    return st->pmask && st->has_group_sets[c];
+}
+
 /* Frees the greedy allocator's prefix (alloc_greedy.c); NULL is fine. */
 void coflow_greedy_prefix_free(struct coflow_greedy_prefix *p);
 

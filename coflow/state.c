@@ -12,8 +12,45 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int cmp_port(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts one side of a coflow's distinct ports: the greedy walk visits a
+ * coflow's ports in port order (coflow.h). */
+static void sort_ports(uint32_t *p, size_t n)
+{
+    size_t i = 1;
+    while (i < n && p[i - 1] < p[i])
+        i++;
+    if (i < n)
+        qsort(p, n, sizeof *p, cmp_port);
+}
+
+/* Orders members by their other port, then flow index. */
+static int cmp_member(const void *a, const void *b)
+{
+    const coflow_member_t *x = a, *y = b;
+    if (x->other != y->other)
+        return x->other < y->other ? -1 : 1;
+    return (x->flow > y->flow) - (x->flow < y->flow);
+}
+
+/* Sorts a group's members by (other port, flow index); they arrive in flow
+ * index order, which traces that list ports in order (the FB trace) keep. */
+static void sort_members(coflow_member_t *m, size_t n)
+{
+    size_t i = 1;
+    while (i < n && m[i - 1].other <= m[i].other)
+        i++;
+    if (i < n)
+        qsort(m, n, sizeof *m, cmp_member);
+}
+
 /* Groups each coflow's flows by sender (by_src) or by receiver with a
- * counting sort, in flow index order within a group. The group of the port
+ * counting sort, then orders each group by other port (coflow.h). The group of the port
  * at cports position q is out[start[q] .. start[q+1]); positions of the
  * other side get empty ranges. scratch_out/scratch_in map a port to its
  * position + 1 while one coflow is processed, and are zero again after. */
@@ -57,6 +94,8 @@ static void group_flows(coflow_state_t *st, bool by_src, coflow_member_t *out, s
             map[st->cports[q]] = 0;
     }
     start[st->cport_start[wl->n_coflows]] = pos;
+    for (size_t q = 0; q < st->cport_start[wl->n_coflows]; q++)
+        sort_members(out + start[q], start[q + 1] - start[q]);
     for (size_t c = 0; c < wl->n_coflows; c++)
         for (size_t q = st->cport_start[c]; q < st->cport_start[c + 1]; q++) {
             open[q] = (uint32_t)(start[q + 1] - start[q]);
@@ -67,16 +106,19 @@ static void group_flows(coflow_state_t *st, bool by_src, coflow_member_t *out, s
         }
 }
 
-/* Swaps finished flow f behind the open flows of its group. */
+/* Moves finished flow f behind the open flows of its group; the open ones
+ * after it close up, so they stay in order. */
 static void group_close(coflow_member_t *members, const size_t *start, uint32_t *open,
                         const uint32_t *group, uint32_t *where, size_t f)
 {
     size_t q = group[f];
     size_t last = start[q] + --open[q];
     size_t pos = where[f];
-    coflow_member_t closing = members[pos], moved = members[last];
-    members[pos] = moved;
-    where[moved.flow] = (uint32_t)pos;
+    coflow_member_t closing = members[pos];
+    for (size_t k = pos; k < last; k++) {
+        members[k] = members[k + 1];
+        where[members[k].flow] = (uint32_t)k;
+    }
     members[last] = closing;
     where[f] = (uint32_t)last;
 }
@@ -131,7 +173,9 @@ static weft_err_t build_masks(coflow_state_t *st)
     st->prank = weft_calloc(words ? words : 1, sizeof *st->prank);
     st->port_local = weft_calloc(n_cports ? n_cports : 1, sizeof *st->port_local);
     st->gmask = weft_calloc(gwords ? gwords : 1, sizeof *st->gmask);
-    if (!st->pmask || !st->popen || !st->prank || !st->port_local || !st->gmask)
+    st->gmask_all = weft_calloc(gwords ? gwords : 1, sizeof *st->gmask_all);
+    if (!st->pmask || !st->popen || !st->prank || !st->port_local || !st->gmask ||
+        !st->gmask_all)
         return WEFT_ENOMEM;
     size_t g = 0;
     for (size_t c = 0; c < nc; c++) {
@@ -173,6 +217,7 @@ static weft_err_t build_masks(coflow_state_t *st)
             st->gmask[st->gmask_off[st->rgroup[f]] + PORT_WORD(src) - sp[0]] |= PORT_BIT(src);
         }
     }
+    memcpy(st->gmask_all, st->gmask, (gwords ? gwords : 1) * sizeof *st->gmask);
     return WEFT_OK;
 }
 
@@ -311,11 +356,14 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
                 st->scratch_out[fl[i].src] = 1;
                 st->cports[k++] = fl[i].src;
             }
+        size_t mid = k;
         for (size_t i = 0; i < co->n_flows; i++)
             if (!st->scratch_in[fl[i].dst]) {
                 st->scratch_in[fl[i].dst] = 1;
                 st->cports[k++] = fl[i].dst;
             }
+        sort_ports(st->cports + st->cport_start[c], mid - st->cport_start[c]);
+        sort_ports(st->cports + mid, k - mid);
         for (size_t i = 0; i < co->n_flows; i++)
             st->scratch_out[fl[i].src] = st->scratch_in[fl[i].dst] = 0;
         for (size_t i = 0; i < co->n_flows; i++)
@@ -400,6 +448,7 @@ void coflow_state_destroy(coflow_state_t *st)
     free(st->prank);
     free(st->port_local);
     free(st->gmask);
+    free(st->gmask_all);
     free(st->gmask_off);
     free(st->has_group_sets);
     coflow_greedy_prefix_free(st->greedy_prefix);
@@ -431,8 +480,13 @@ bool coflow_state_finish_flow(coflow_state_t *st, size_t f)
         st->cache_open[c] = st->n_open[c] - 1;
     }
     st->n_open[c]--;
-    group_close(st->smembers, st->sstart, st->sopen, st->sgroup, st->spos, f);
-    group_close(st->rmembers, st->rstart, st->ropen, st->rgroup, st->rpos, f);
+    if (coflow_group_sets_walk(st, c)) { /* gmask, below, tells the open ones */
+        st->sopen[st->sgroup[f]]--;
+        st->ropen[st->rgroup[f]]--;
+    } else {
+        group_close(st->smembers, st->sstart, st->sopen, st->sgroup, st->spos, f);
+        group_close(st->rmembers, st->rstart, st->ropen, st->rgroup, st->rpos, f);
+    }
     if (st->pmask) { /* the port and group sets of open flows */
         uint32_t src = st->wl->flows[f].src, dst = st->wl->flows[f].dst;
         const uint32_t *sp = st->pmask_span + 4 * c;

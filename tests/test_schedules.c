@@ -297,6 +297,30 @@ Test(schedules_single, sincronia_weights)
     }
 }
 
+/*
+ * Within a coflow greedy goes by port, not by the order flows are listed:
+ *   A (coflow 0): 0->3 1, then 0->1 3;  B (coflow 1): 2->3 1. fifo: A, B.
+ * A is walked by receiver (1 sender x 2 receivers either way), receiver 1
+ * before 3: its 0->1 takes out0 over 0..3, then its 0->3 runs 3..4; B
+ * finds in3 free: 0..1. CCT A 4, B 1. (Taken as listed, A's 0->3 would
+ * run first, 0..1, and B would wait for in3: 1..2.)
+ */
+Test(schedules_single, greedy_goes_by_port_within_a_coflow)
+{
+    job(0, 0, 1);
+    cof(1, 0);
+    flow(0, 3, 1);
+    flow(0, 1, 3);
+    end_job();
+    job(1, 0, 1);
+    cof(1, 0);
+    flow(2, 3, 1);
+    end_job();
+    sim("fifo", "greedy");
+    expect_cct("greedy", 0, 4);
+    expect_cct("greedy", 1, 1);
+}
+
 /* ---------------------------------------------------------- allocators */
 
 /*
