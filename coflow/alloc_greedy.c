@@ -74,6 +74,7 @@ typedef struct {
     double cap_g, eps_g;
     double *used_g;    /* g's used capacity */
     size_t us, ur;     /* free senders and receivers of the coflow */
+    bool fresh;        /* no flow has a rate yet (alloc_greedy_pass) */
 } walk_t;
 
 /* Gives open flow f of the group, whose other port is o, what both its
@@ -89,10 +90,11 @@ static inline __attribute__((always_inline)) bool walk_flow(coflow_state_t *st, 
         return false;
     double free_g = w->cap_g - *w->used_g;
     double r = free_g < free_o ? free_g : free_o;
-    if (w->by_src)
-        alloc_add_rate_at(st, f, w->g, o, r);
+    uint32_t s = w->by_src ? w->g : o, d = w->by_src ? o : w->g;
+    if (w->fresh)
+        alloc_first_rate_at(st, f, s, d, r);
     else
-        alloc_add_rate_at(st, f, o, w->g, r);
+        alloc_add_rate_at(st, f, s, d, r);
     /* count a port once, when this rate fills it */
     bool o_full = free_o - r <= eps_o, g_full = free_g - r <= w->eps_g;
     if (o_full) {
@@ -232,9 +234,10 @@ static inline __attribute__((always_inline)) void walk_group(coflow_state_t *st,
  * walk visits only its open flows whose other port has room, found as the
  * group's set minus the full ports: the same flows, rates and order as the
  * plain walk over the members, which visits the blocked flows too. */
-static void walk_coflow(coflow_state_t *st, size_t c)
+static void walk_coflow(coflow_state_t *st, size_t c, bool fresh)
 {
     cwalk_t cw;
+    cw.w.fresh = fresh;
     if (!walk_begin(st, c, &cw))
         return;
     walk_t *w = &cw.w;
@@ -259,10 +262,10 @@ static void walk_coflow(coflow_state_t *st, size_t c)
     }
 }
 
-void alloc_greedy_pass(coflow_state_t *st, const size_t *order, size_t n)
+void alloc_greedy_pass(coflow_state_t *st, const size_t *order, size_t n, bool fresh)
 {
     for (size_t i = 0; i < n; i++)
-        walk_coflow(st, order[i]);
+        walk_coflow(st, order[i], fresh);
 }
 
 /* The greedy allocator's memory of its last pass (coflow_state_keep_greedy_prefix). */
@@ -288,7 +291,7 @@ static void greedy_allocate(coflow_state_t *st, const size_t *order, size_t n)
 {
     struct coflow_greedy_prefix *p = st->greedy_prefix;
     if (!p) {
-        alloc_greedy_pass(st, order, n);
+        alloc_greedy_pass(st, order, n, true);
         alloc_release_ports(st);
         return;
     }
@@ -300,12 +303,12 @@ static void greedy_allocate(coflow_state_t *st, const size_t *order, size_t n)
     const coflow_flow_t *flows = st->wl->flows;
     for (size_t k = 0; k < replay; k++) {
         uint32_t f = p->log_f[k];
-        alloc_add_rate_at(st, f, flows[f].src, flows[f].dst, p->log_r[k]);
+        alloc_first_rate_at(st, f, flows[f].src, flows[f].dst, p->log_r[k]);
     }
     p->n_replayed += same;
     p->n_walked += n - same;
     for (size_t i = same; i < n; i++) {
-        walk_coflow(st, order[i]);
+        walk_coflow(st, order[i], true);
         p->order[i] = order[i];
         p->open_at[i] = (uint32_t)st->n_open[order[i]];
         p->rated_after[i] = st->n_rated;

@@ -12,21 +12,15 @@
 
 #include "coflow_internal.h"
 
-/* Gives flow f, from port s to port d, r > 0 more bytes/s, counts it on
- * its two ports and lists f in st->rated the first time it gets anything.
- * A caller that knows f's ports (a greedy walk over millions of flows)
- * passes them, so the flow itself is never read. */
-static inline void alloc_add_rate_at(coflow_state_t *st, size_t f, uint32_t s, uint32_t d,
-                                     double r)
+/* Counts r > 0 bytes/s of a flow from port s to port d on both ports,
+ * keeping the list of used ports and the full-port sets (coflow.h). */
+static inline void alloc_count_rate(coflow_state_t *st, uint32_t s, uint32_t d, double r)
 {
     const coflow_fabric_t *fab = st->fab;
-    if (st->flow_rate[f] == 0)
-        st->rated[st->n_rated++] = f;
     if (st->free_out[s] == 0)
         st->used_ports[st->n_used_ports++] = s;
     if (st->free_in[d] == 0)
         st->used_ports[st->n_used_ports++] = (uint32_t)fab->n_ports + d;
-    st->flow_rate[f] += r;
     st->free_out[s] += r;
     st->free_in[d] += r;
     /* the full-port sets (coflow.h): the same test as alloc_port_full */
@@ -34,6 +28,31 @@ static inline void alloc_add_rate_at(coflow_state_t *st, size_t f, uint32_t s, u
         st->full_out[s >> 6] |= (uint64_t)1 << (s & 63);
     if (fab->cap_in[d] - st->free_in[d] <= COFLOW_RATE_EPS * fab->cap_in[d])
         st->full_in[d >> 6] |= (uint64_t)1 << (d & 63);
+}
+
+/* Gives flow f, from port s to port d, r > 0 more bytes/s, counts it on
+ * its two ports and lists f in st->rated the first time it gets anything.
+ * A caller that knows f's ports (a greedy walk over millions of flows)
+ * passes them, so the flow itself is never read. */
+static inline void alloc_add_rate_at(coflow_state_t *st, size_t f, uint32_t s, uint32_t d,
+                                     double r)
+{
+    if (st->flow_rate[f] == 0)
+        st->rated[st->n_rated++] = f;
+    st->flow_rate[f] += r;
+    alloc_count_rate(st, s, d, r);
+}
+
+/* The same for a flow known to have no rate yet in this allocation (a
+ * greedy pass from zero gives each flow one rate at most): its rate is
+ * written without being read first, one load from an array of every flow
+ * less. */
+static inline void alloc_first_rate_at(coflow_state_t *st, size_t f, uint32_t s, uint32_t d,
+                                       double r)
+{
+    st->rated[st->n_rated++] = f;
+    st->flow_rate[f] = r;
+    alloc_count_rate(st, s, d, r);
 }
 
 /* The same, reading f's ports from the workload. */
@@ -77,8 +96,9 @@ bool alloc_coflow_can_move(const coflow_state_t *st, size_t c);
 
 /* Greedy in priority order: each open flow of order[0..n) gets all the
  * capacity left at both its ports (nothing below COFLOW_RATE_EPS of them),
- * added to what it has. O(open flows of the coflows that can move). */
-void alloc_greedy_pass(coflow_state_t *st, const size_t *order, size_t n);
+ * added to what it has (`fresh`: it has nothing yet, so its rate is just
+ * written). O(open flows of the coflows that can move). */
+void alloc_greedy_pass(coflow_state_t *st, const size_t *order, size_t n, bool fresh);
 
 /* Zeroes the used capacity and the full-port bits of every port
  * alloc_add_rate gave capacity (the only way a port fills): O(ports used),

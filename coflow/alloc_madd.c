@@ -150,7 +150,8 @@ static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
                 alloc_add_rate(st, f, r);
         }
     }
-    alloc_greedy_pass(st, order, n);
+    /* under lazy pacing the paced flows got no rate of their own */
+    alloc_greedy_pass(st, order, n, st->pace != NULL);
     alloc_release_ports(st);
 }
 
