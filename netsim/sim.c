@@ -54,7 +54,12 @@ typedef struct {
 typedef struct {
     size_t f, c; /* flow and its coflow */
     double rate; /* its rate, bytes/s, > 0 */
-    double extra;/* lazy pacing: the backfill part of rate, bytes/s */
+    union {
+        double extra; /* lazy pacing: the backfill part of rate, bytes/s */
+        double left;  /* otherwise: its flow_remaining, read at the decision
+                         that listed it, so advancing reads no per-flow
+                         array */
+    };
 } moving_t;
 
 typedef struct {
@@ -596,7 +601,7 @@ static void pairs_advance(sim_t *s, double dt)
             if (!(left <= FINISH_REL_TOL * s->wl->flows[f].bytes || left <= ttol))
                 break;
             moved += left; /* the residue counts as sent */
-            s->done[s->n_done++] = (moving_t){f, s->st.flow_coflow[f], r, 0};
+            s->done[s->n_done++] = (moving_t){f, s->st.flow_coflow[f], r, {0}};
             pair_pop(s, p);
             s->an[a] -= 1;
         }
@@ -644,7 +649,7 @@ static void pairs_check(sim_t *s)
             size_t f = open[k], a = s->apos[s->flow_pair[f]];
             st->flow_remaining[f] = s->fk[f] - s->aw[a];
             if (s->ar[a] > 0)
-                s->chk_run[n++] = (moving_t){f, c, s->ar[a], 0};
+                s->chk_run[n++] = (moving_t){f, c, s->ar[a], {0}};
         }
     }
     check_capacity(s, s->chk_run, n);
@@ -858,7 +863,7 @@ static void lazy_advance(sim_t *s, double dt)
             s->acc[c] = st->coflow_remaining[c];
             const size_t *open = st->open_flows + s->wl->coflows[c].first_flow;
             for (size_t k = 0; k < st->n_open[c]; k++)
-                s->done[s->n_done++] = (moving_t){open[k], c, 0, 0};
+                s->done[s->n_done++] = (moving_t){open[k], c, 0, {0}};
         } else {
             s->sig[c] = left;
             s->acc[c] = d * s->anc_total[c];
@@ -972,6 +977,9 @@ static void advance(sim_t *s, double dt)
     const coflow_coflow_t *coflows = s->wl->coflows;
     double now = st->now, moved = 0, acc = 0;
     size_t cur = s->n_run ? s->run[0].c : 0;
+    /* a flow's own size is read only when its coflow's largest could call
+       it finished */
+    double tol = s->n_run ? FINISH_REL_TOL * coflows[cur].max_flow_bytes : 0;
     /* A coflow's cached per-port bytes (coflow.h) are kept exact here, so
      * paced policies never rebuild them from every open flow. A finishing
      * flow's bytes leave the cache in coflow_state_finish_flow. */
@@ -987,16 +995,18 @@ static void advance(sim_t *s, double dt)
             acc = 0;
             cur = m->c;
             cached = coflow_state_cache_valid(st, cur);
+            tol = FINISH_REL_TOL * coflows[cur].max_flow_bytes;
         }
-        double rem = st->flow_remaining[m->f];
+        double rem = m->left;
         double sent = m->rate * dt;
         moved += sent;
         double left = rem - sent;
-        if (left <= FINISH_REL_TOL * flows[m->f].bytes || left <= m->rate * now * FINISH_TIME_TOL) {
+        if ((left <= tol && left <= FINISH_REL_TOL * flows[m->f].bytes) ||
+            left <= m->rate * now * FINISH_TIME_TOL) {
             sent = rem; /* the residue counts as sent: bytes stay conserved */
             s->done[s->n_done++] = *m;
         } else {
-            st->flow_remaining[m->f] = left;
+            st->flow_remaining[m->f] = m->left = left;
             if (cached) {
                 /* the flow's own rounding: rem - sent == left + e exactly,
                    so it really lost sent + e */
@@ -1135,7 +1145,7 @@ static void lazy_check(sim_t *s)
             rem += st->flow_remaining[f] * sig;
             s->chk_rem[f] = st->flow_remaining[f];
             if (r > 0)
-                s->chk_run[n++] = (moving_t){f, c, r, st->flow_rate[f]};
+                s->chk_run[n++] = (moving_t){f, c, r, {.extra = st->flow_rate[f]}};
         }
         if (fabs(rem - st->coflow_remaining[c]) > CONSERVE_TOL * wl->coflows[c].total_bytes)
             violation(s, "t=%.9g s: coflow %zu: its open flows hold %.17g bytes, its "
@@ -1307,7 +1317,7 @@ static weft_err_t lazy_collect(sim_t *s)
         rate[f] = 0;
         double left = a * sig, r = left * pace + b;
         bf[n] = (backfilled_t){a, 0, st->sgroup[f], st->rgroup[f]};
-        run[n++] = (moving_t){f, c, r, b};
+        run[n++] = (moving_t){f, c, r, {.extra = b}};
         /* divide only where the quotient may be a new minimum: above
            best * r, raised by more than its two roundings, it is not */
         if (left <= best * r * (1 + 1e-14)) {
@@ -1330,7 +1340,7 @@ static void srf_check(sim_t *s)
     size_t n = st->n_rated, bad = 0;
     for (size_t k = 0; k < n; k++) {
         size_t f = st->rated[k];
-        s->srf_chk[k] = (moving_t){f, st->flow_coflow[f], st->flow_rate[f], 0};
+        s->srf_chk[k] = (moving_t){f, st->flow_coflow[f], st->flow_rate[f], {0}};
         st->flow_rate[f] = 0;
     }
     st->n_rated = 0;
@@ -1410,11 +1420,12 @@ static weft_err_t decide(sim_t *s)
                              "the rate %g at t=%.9g s; expected a finite rate > 0 for an "
                              "open flow of an active coflow",
                              s->alloc->name, s->ord->name, f, c, r, st->now);
-        s->run[s->n_run++] = (moving_t){f, c, r, 0};
+        double left = st->flow_remaining[f];
+        s->run[s->n_run++] = (moving_t){f, c, r, {.left = left}};
         /* divide only where the quotient may be a new minimum: the
            product test lets through everything within a few ulps */
-        if (st->flow_remaining[f] <= best * r * (1 + 1e-14)) {
-            double dt = st->flow_remaining[f] / r;
+        if (left <= best * r * (1 + 1e-14)) {
+            double dt = left / r;
             if (dt < best)
                 best = dt;
         }
