@@ -275,7 +275,8 @@ struct coflow_greedy_prefix {
     uint32_t *open_at;    /* [n_coflows] n_open of order[i] then */
     size_t *rated_after;  /* [n_coflows] st->n_rated after walking order[i] */
     uint32_t *log_f;      /* [2 n_ports] the flows rated, in order, */
-    double *log_r;        /*   and their rates */
+    double *log_r;        /*   their rates */
+    uint32_t *log_s, *log_d; /* and ports (replays read no flow) */
     size_t n_replayed, n_walked; /* coflows replayed and walked so far */
 };
 
@@ -300,11 +301,8 @@ static void greedy_allocate(coflow_state_t *st, const size_t *order, size_t n)
            st->n_open[order[same]] == p->open_at[same])
         same++;
     size_t replay = same ? p->rated_after[same - 1] : 0;
-    const coflow_flow_t *flows = st->wl->flows;
-    for (size_t k = 0; k < replay; k++) {
-        uint32_t f = p->log_f[k];
-        alloc_first_rate_at(st, f, flows[f].src, flows[f].dst, p->log_r[k]);
-    }
+    for (size_t k = 0; k < replay; k++)
+        alloc_first_rate_at(st, p->log_f[k], p->log_s[k], p->log_d[k], p->log_r[k]);
     p->n_replayed += same;
     p->n_walked += n - same;
     for (size_t i = same; i < n; i++) {
@@ -315,9 +313,13 @@ static void greedy_allocate(coflow_state_t *st, const size_t *order, size_t n)
     }
     p->prev_n = n;
     /* each flow is rated once in a greedy pass, so rated[] is the log */
+    const coflow_flow_t *flows = st->wl->flows;
     for (size_t k = replay; k < st->n_rated; k++) {
-        p->log_f[k] = (uint32_t)st->rated[k];
-        p->log_r[k] = st->flow_rate[st->rated[k]];
+        size_t f = st->rated[k];
+        p->log_f[k] = (uint32_t)f;
+        p->log_r[k] = st->flow_rate[f];
+        p->log_s[k] = flows[f].src;
+        p->log_d[k] = flows[f].dst;
     }
     alloc_release_ports(st);
 }
@@ -338,6 +340,8 @@ void coflow_greedy_prefix_free(struct coflow_greedy_prefix *p)
     free(p->rated_after);
     free(p->log_f);
     free(p->log_r);
+    free(p->log_s);
+    free(p->log_d);
     free(p);
 }
 
@@ -354,8 +358,11 @@ weft_err_t coflow_state_keep_greedy_prefix(coflow_state_t *st)
         /* every rate fills one of the rated flow's two ports */
         p->log_f = weft_calloc(2 * np + 2, sizeof *p->log_f);
         p->log_r = weft_calloc(2 * np + 2, sizeof *p->log_r);
+        p->log_s = weft_calloc(2 * np + 2, sizeof *p->log_s);
+        p->log_d = weft_calloc(2 * np + 2, sizeof *p->log_d);
     }
-    if (!p || !p->order || !p->open_at || !p->rated_after || !p->log_f || !p->log_r) {
+    if (!p || !p->order || !p->open_at || !p->rated_after || !p->log_f || !p->log_r ||
+        !p->log_s || !p->log_d) {
         coflow_greedy_prefix_free(p);
         return weft_fail(WEFT_ENOMEM, "out of memory for the greedy prefix (%zu coflows)", nc);
     }
