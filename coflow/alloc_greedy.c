@@ -133,7 +133,7 @@ typedef struct {
     uint32_t ws0, wnw, os0, onw; /* first fabric word and words of each side */
     const coflow_member_t *grp;
     const size_t *start;
-    const uint32_t *open;
+    const uint32_t *open, *span;
     const uint64_t *wfull, *ofull;
 } cwalk_t;
 
@@ -164,6 +164,7 @@ static bool walk_begin(coflow_state_t *st, size_t c, cwalk_t *cw)
     cw->grp = by_src ? st->smembers : st->rmembers;
     cw->start = by_src ? st->sstart : st->rstart;
     cw->open = by_src ? st->sopen : st->ropen;
+    cw->span = by_src ? st->sspan : st->rspan;
     cw->wfull = by_src ? st->full_out : st->full_in;
     cw->ofull = by_src ? st->full_in : st->full_out;
     cw->matrix = sp && st->has_group_sets[c];
@@ -190,7 +191,7 @@ static inline __attribute__((always_inline)) void walk_group(coflow_state_t *st,
         return;
     const uint64_t *ofull = cw->ofull;
     const coflow_member_t *grp = cw->grp;
-    size_t first = cw->start[q], end = first + cw->open[q];
+    size_t first = cw->start[q];
     w->cap_g = w->by_src ? st->fab->cap_out[g] : st->fab->cap_in[g];
     w->used_g = w->by_src ? &st->free_out[g] : &st->free_in[g];
     w->g = g;
@@ -218,9 +219,10 @@ static inline __attribute__((always_inline)) void walk_group(coflow_state_t *st,
         }
         return;
     }
-    for (size_t k = first; k < end; k++) {
+    for (size_t k = first, end = first + cw->span[q]; k < end; k++) {
         uint32_t o = grp[k].other; /* a full other port: walk_flow would pass */
-        if (((ofull[o >> 6] >> (o & 63)) & 1) == 0 && walk_flow(st, w, grp[k].flow, o))
+        if (o != COFLOW_MEMBER_CLOSED && ((ofull[o >> 6] >> (o & 63)) & 1) == 0 &&
+            walk_flow(st, w, grp[k].flow, o))
             return;
     }
 }

@@ -140,8 +140,11 @@ typedef enum {
  * and its port on the other side of the group. */
 typedef struct {
     uint32_t flow;
-    uint32_t other;
+    uint32_t other;  /* COFLOW_MEMBER_CLOSED once the flow finished (in a
+                        coflow walked without group sets) */
 } coflow_member_t;
+
+#define COFLOW_MEMBER_CLOSED UINT32_MAX
 
 /*
  * The live state a scheduler decides on. Owned by whoever drives it (the
@@ -206,11 +209,14 @@ typedef struct {
     size_t *sstart;                /* [number of cports + 1] */
     /* xopen[q] counts group q's open flows. In a coflow walked through its
      * group sets (coflow_group_sets_walk) the members keep that order for
-     * good and gmask tells the open ones; in any other, the open ones come
-     * first, xmembers[xstart[q] .. +xopen[q]), still in that order (a
-     * finishing flow moves behind them and the rest close up), so walks
-     * never meet finished flows. */
+     * good and gmask tells the open ones. In any other, the open ones are
+     * among xmembers[xstart[q] .. +xspan[q]), still in that order: a
+     * finishing flow's member is marked COFLOW_MEMBER_CLOSED where it
+     * stands, and once the closed outnumber the open the group closes up
+     * (so a walk meets at most one closed member per open one, and closing
+     * costs O(1) amortized). */
     uint32_t *sopen, *ropen;       /* [number of cports] open flows a group */
+    uint32_t *sspan, *rspan;       /* [number of cports] members in use */
     uint32_t *sgroup, *rgroup;     /* [n_flows] group position of each flow */
     uint32_t *spos, *rpos;         /* [n_flows] index of each flow in xmembers */
     /* What rounding took from cport_bytes, parallel to it: cport_bytes[q]

@@ -50,9 +50,9 @@ static void sort_members(coflow_member_t *m, size_t n)
 }
 
 /* Groups each coflow's flows by sender (by_src) or by receiver with a
- * counting sort, then orders each group by other port (coflow.h). The group of the port
- * at cports position q is out[start[q] .. start[q+1]); positions of the
- * other side get empty ranges. scratch_out/scratch_in map a port to its
+ * counting sort, then orders each group by other port (coflow.h). The
+ * group of the port at cports position q is out[start[q] .. start[q+1]);
+ * positions of the other side get empty ranges. scratch_out/scratch_in map a port to its
  * position + 1 while one coflow is processed, and are zero again after. */
 static void group_flows(coflow_state_t *st, bool by_src, coflow_member_t *out, size_t *start,
                         uint32_t *open, uint32_t *group, uint32_t *where)
@@ -106,21 +106,25 @@ static void group_flows(coflow_state_t *st, bool by_src, coflow_member_t *out, s
         }
 }
 
-/* Moves finished flow f behind the open flows of its group; the open ones
- * after it close up, so they stay in order. */
+/* Marks finished flow f's member closed where it stands, so the open ones
+ * keep their order; once the closed outnumber the open, moves the open
+ * ones to the front of the group, in order. */
 static void group_close(coflow_member_t *members, const size_t *start, uint32_t *open,
-                        const uint32_t *group, uint32_t *where, size_t f)
+                        uint32_t *span, const uint32_t *group, uint32_t *where, size_t f)
 {
     size_t q = group[f];
-    size_t last = start[q] + --open[q];
-    size_t pos = where[f];
-    coflow_member_t closing = members[pos];
-    for (size_t k = pos; k < last; k++) {
-        members[k] = members[k + 1];
-        where[members[k].flow] = (uint32_t)k;
-    }
-    members[last] = closing;
-    where[f] = (uint32_t)last;
+    members[where[f]].other = COFLOW_MEMBER_CLOSED;
+    uint32_t still = --open[q];
+    if (still >= span[q] - still)
+        return;
+    size_t w = start[q];
+    for (size_t k = start[q]; k < start[q] + span[q]; k++)
+        if (members[k].other != COFLOW_MEMBER_CLOSED) {
+            members[w] = members[k];
+            where[members[w].flow] = (uint32_t)w;
+            w++;
+        }
+    span[q] = open[q];
 }
 
 /* Words of the bit sets over ports. */
@@ -323,6 +327,8 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
     st->sstart = weft_calloc(n_cports + 1, sizeof *st->sstart);
     st->sopen = weft_calloc(n_cports, sizeof *st->sopen);
     st->ropen = weft_calloc(n_cports, sizeof *st->ropen);
+    st->sspan = weft_calloc(n_cports ? n_cports : 1, sizeof *st->sspan);
+    st->rspan = weft_calloc(n_cports ? n_cports : 1, sizeof *st->rspan);
     st->sgroup = weft_calloc(nf, sizeof *st->sgroup);
     st->rgroup = weft_calloc(nf, sizeof *st->rgroup);
     st->spos = weft_calloc(nf, sizeof *st->spos);
@@ -335,7 +341,8 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
         !st->free_out || !st->free_in || !st->touched || !st->flow_list || !st->port_index ||
         !st->heap_key || !st->heap_val || !st->rated || !st->flow_coflow ||
         !st->cport_start || !st->cports || !st->cport_bytes || !st->cport_comp || !st->rmembers || !st->rstart ||
-        !st->smembers || !st->sstart || !st->sopen || !st->ropen || !st->sgroup ||
+        !st->smembers || !st->sstart || !st->sopen || !st->ropen || !st->sspan ||
+        !st->rspan || !st->sgroup ||
         !st->rgroup || !st->spos || !st->rpos || !st->cache_remaining ||
         !st->cache_open) {
         coflow_state_destroy(st);
@@ -376,6 +383,8 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
     st->used_ports = weft_calloc(np + 1, 2 * sizeof *st->used_ports);
     group_flows(st, false, st->rmembers, st->rstart, st->ropen, st->rgroup, st->rpos);
     group_flows(st, true, st->smembers, st->sstart, st->sopen, st->sgroup, st->spos);
+    memcpy(st->sspan, st->sopen, k * sizeof *st->sspan);
+    memcpy(st->rspan, st->ropen, k * sizeof *st->rspan);
     if (!st->full_out || !st->full_in || !st->used_ports || find_group_sets(st) ||
         build_masks(st)) {
         coflow_state_destroy(st);
@@ -432,6 +441,8 @@ void coflow_state_destroy(coflow_state_t *st)
     free(st->sstart);
     free(st->sopen);
     free(st->ropen);
+    free(st->sspan);
+    free(st->rspan);
     free(st->sgroup);
     free(st->rgroup);
     free(st->spos);
@@ -484,8 +495,8 @@ bool coflow_state_finish_flow(coflow_state_t *st, size_t f)
         st->sopen[st->sgroup[f]]--;
         st->ropen[st->rgroup[f]]--;
     } else {
-        group_close(st->smembers, st->sstart, st->sopen, st->sgroup, st->spos, f);
-        group_close(st->rmembers, st->rstart, st->ropen, st->rgroup, st->rpos, f);
+        group_close(st->smembers, st->sstart, st->sopen, st->sspan, st->sgroup, st->spos, f);
+        group_close(st->rmembers, st->rstart, st->ropen, st->rspan, st->rgroup, st->rpos, f);
     }
     if (st->pmask) { /* the port and group sets of open flows */
         uint32_t src = st->wl->flows[f].src, dst = st->wl->flows[f].dst;
