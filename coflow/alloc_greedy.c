@@ -178,51 +178,55 @@ static bool walk_begin(coflow_state_t *st, size_t c, cwalk_t *cw)
     return true;
 }
 
-/* The walk of the group at walked-side local position gi: each of its
- * open flows whose other port has room, in the group's order (by other
- * port, coflow.h), until its port fills. */
-static inline __attribute__((always_inline)) void walk_group(coflow_state_t *st, cwalk_t *cw,
-                                                             size_t gi)
+/* Starts the walk of the group of port g (walked side) at cports position
+ * q. */
+static inline __attribute__((always_inline)) void group_begin(coflow_state_t *st, walk_t *w,
+                                                              uint32_t g)
 {
-    walk_t *w = &cw->w;
-    size_t q = cw->lo + gi;
-    uint32_t g = st->cports[q];
-    if (cw->open[q] == 0 || ((cw->wfull[g >> 6] >> (g & 63)) & 1))
-        return;
-    const uint64_t *ofull = cw->ofull;
-    const coflow_member_t *grp = cw->grp;
-    size_t first = cw->start[q];
     w->cap_g = w->by_src ? st->fab->cap_out[g] : st->fab->cap_in[g];
     w->used_g = w->by_src ? &st->free_out[g] : &st->free_in[g];
     w->g = g;
     w->eps_g = COFLOW_RATE_EPS * w->cap_g;
-    if (cw->matrix) {
-        /* The open flows whose other port has room are the group's set
-         * minus the full ports, a bit per flow in port order: the group's
-         * order. A bit's rank among all the group's bits is its member's
-         * place. A rate fills only g (ending the walk) or the flow's own
-         * other port, so the bits taken before it stay valid. */
-        const uint64_t *open = st->gmask + st->gmask_off[q];
-        const uint64_t *all = st->gmask_all + st->gmask_off[q];
-        size_t before = first; /* members of the words already walked */
-        for (uint32_t y = 0; y < cw->onw; y++) {
-            uint64_t bits = open[y] & ~ofull[cw->os0 + y];
-            while (bits) {
-                uint64_t low = bits & (~bits + 1);
-                size_t k = before + (size_t)__builtin_popcountll(all[y] & (low - 1));
-                uint32_t o = (cw->os0 + y) * 64 + (uint32_t)__builtin_ctzll(low);
-                if (walk_flow(st, w, grp[k].flow, o))
-                    return;
-                bits ^= low;
-            }
-            before += (size_t)__builtin_popcountll(all[y]);
+}
+
+/* The walk of the group at cports position q through the group sets: each
+ * of its open flows whose other port has room, in the group's order (by
+ * other port, coflow.h), until its port fills. Those flows are the group's
+ * set minus the full ports, a bit per flow in port order; a bit's rank
+ * among all the group's bits is its member's place. A rate fills only g
+ * (ending the walk) or the flow's own other port, so the bits taken before
+ * it stay valid. */
+static inline __attribute__((always_inline)) void walk_group_sets(coflow_state_t *st,
+                                                                  cwalk_t *cw, size_t q)
+{
+    const uint64_t *open = st->gmask + st->gmask_off[q];
+    const uint64_t *all = st->gmask_all + st->gmask_off[q];
+    const coflow_member_t *grp = cw->grp;
+    size_t before = cw->start[q]; /* members of the words already walked */
+    for (uint32_t y = 0; y < cw->onw; y++) {
+        uint64_t bits = open[y] & ~cw->ofull[cw->os0 + y];
+        while (bits) {
+            uint64_t low = bits & (~bits + 1);
+            size_t k = before + (size_t)__builtin_popcountll(all[y] & (low - 1));
+            uint32_t o = (cw->os0 + y) * 64 + (uint32_t)__builtin_ctzll(low);
+            if (walk_flow(st, &cw->w, grp[k].flow, o))
+                return;
+            bits ^= low;
         }
-        return;
+        before += (size_t)__builtin_popcountll(all[y]);
     }
-    for (size_t k = first, end = first + cw->span[q]; k < end; k++) {
-        uint32_t o = grp[k].other; /* a full other port: walk_flow would pass */
+}
+
+/* The same over the group's members, for a coflow without group sets:
+ * closed members and those whose other port is full are passed. */
+static void walk_group_members(coflow_state_t *st, cwalk_t *cw, size_t q)
+{
+    const uint64_t *ofull = cw->ofull;
+    const coflow_member_t *grp = cw->grp;
+    for (size_t k = cw->start[q], end = k + cw->span[q]; k < end; k++) {
+        uint32_t o = grp[k].other;
         if (o != COFLOW_MEMBER_CLOSED && ((ofull[o >> 6] >> (o & 63)) & 1) == 0 &&
-            walk_flow(st, w, grp[k].flow, o))
+            walk_flow(st, &cw->w, grp[k].flow, o))
             return;
     }
 }
@@ -244,21 +248,28 @@ static void walk_coflow(coflow_state_t *st, size_t c, bool fresh)
         return;
     walk_t *w = &cw.w;
     if (!cw.matrix) {
-        for (size_t gi = 0; gi < cw.hi - cw.lo && w->us && w->ur; gi++)
-            walk_group(st, &cw, gi);
+        for (size_t q = cw.lo; q < cw.hi && w->us && w->ur; q++) {
+            uint32_t g = st->cports[q];
+            if (cw.open[q] == 0 || ((cw.wfull[g >> 6] >> (g & 63)) & 1))
+                continue;
+            group_begin(st, w, g);
+            walk_group_members(st, &cw, q);
+        }
         return;
     }
     /* The walked side's ports with an open flow and room, a bit each in
      * port order, which is cports order (coflow.h): a bit's rank among
-     * the side's bits is its group's local position. A group's port fills
-     * only through its own flows, so the bits taken stay valid during the
-     * walk. */
+     * the side's bits is its group's local position, and the bit is its
+     * port. A group's port fills only through its own flows, so the bits
+     * taken stay valid during the walk. */
     for (uint32_t x = 0; x < cw.wnw && w->us && w->ur; x++) {
         size_t word = cw.wbase + x;
         uint64_t bits = st->popen[word] & ~cw.wfull[cw.ws0 + x], all = st->pmask[word];
         while (bits && w->us && w->ur) {
             uint64_t low = bits & (~bits + 1);
-            walk_group(st, &cw, st->prank[word] + (size_t)__builtin_popcountll(all & (low - 1)));
+            size_t q = cw.lo + st->prank[word] + (size_t)__builtin_popcountll(all & (low - 1));
+            group_begin(st, w, (cw.ws0 + x) * 64 + (uint32_t)__builtin_ctzll(low));
+            walk_group_sets(st, &cw, q);
             bits ^= low;
         }
     }
