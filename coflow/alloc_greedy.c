@@ -128,6 +128,9 @@ static bool side_has_room(const coflow_state_t *st, size_t base, uint32_t w0, ui
 typedef struct {
     walk_t w;
     bool matrix;               /* port and group sets (has_group_sets) */
+    bool shuffle;              /* ... of a full shuffle (COFLOW_SHUFFLE_SETS) */
+    size_t first_flow;
+    uint32_t n_senders;
     size_t lo, hi;             /* walked side: cports positions [lo, hi) */
     size_t wbase;              /* the walked side's words in popen */
     uint32_t ws0, wnw, os0, onw; /* first fabric word and words of each side */
@@ -168,6 +171,9 @@ static bool walk_begin(coflow_state_t *st, size_t c, cwalk_t *cw)
     cw->wfull = by_src ? st->full_out : st->full_in;
     cw->ofull = by_src ? st->full_in : st->full_out;
     cw->matrix = sp && st->has_group_sets[c];
+    cw->shuffle = sp && st->has_group_sets[c] == COFLOW_SHUFFLE_SETS;
+    cw->first_flow = co->first_flow;
+    cw->n_senders = co->n_senders;
     if (cw->matrix) {
         cw->wbase = off + (by_src ? 0 : sp[1]);
         cw->ws0 = by_src ? sp[0] : sp[2];
@@ -209,7 +215,13 @@ static inline __attribute__((always_inline)) void walk_group_sets(coflow_state_t
             uint64_t low = bits & (~bits + 1);
             size_t k = before + (size_t)__builtin_popcountll(all[y] & (low - 1));
             uint32_t o = (cw->os0 + y) * 64 + (uint32_t)__builtin_ctzll(low);
-            if (walk_flow(st, &cw->w, grp[k].flow, o))
+            size_t f;
+            if (cw->shuffle) /* the group holds every other port: k's rank is o's */
+                f = cw->first_flow + (cw->w.by_src ? (k - cw->start[q]) * cw->n_senders + (q - cw->lo)
+                                                   : (q - cw->lo) * cw->n_senders + (k - cw->start[q]));
+            else
+                f = grp[k].flow;
+            if (walk_flow(st, &cw->w, f, o))
                 return;
             bits ^= low;
         }

@@ -146,6 +146,8 @@ typedef struct {
 
 #define COFLOW_MEMBER_CLOSED UINT32_MAX
 
+#define COFLOW_SHUFFLE_SETS 2 /* coflow_state_t.has_group_sets */
+
 /*
  * The live state a scheduler decides on. Owned by whoever drives it (the
  * emulator, the gateway); orderings read it, allocators write flow_rate.
@@ -268,9 +270,13 @@ typedef struct {
      * members. */
     uint64_t *gmask_all;
     size_t *gmask_off;             /* [number of cports] */
-    /* 1 for a coflow with group sets: at most one flow per (sender,
+    /* Nonzero for a coflow with group sets: at most one flow per (sender,
      * receiver) pair, so a port bit stands for one flow, and no more than 4
-     * sender x receiver cells per flow. */
+     * sender x receiver cells per flow. COFLOW_SHUFFLE_SETS when it is
+     * moreover a full shuffle (every pair one flow) listed receiver by
+     * receiver, each one's senders in port order (the Facebook trace's
+     * layout): the flow of the senders' rank s and the receivers' rank r
+     * is first_flow + r * n_senders + s, so walks need not read members. */
     uint8_t *has_group_sets;       /* [n_coflows] */
     /* Lazy pacing, for a driver that keeps a paced coflow's flows as one
      * shrinking scale instead of per-flow rates (netsim). NULL (the

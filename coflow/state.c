@@ -269,12 +269,20 @@ static weft_err_t find_group_sets(coflow_state_t *st)
                           ((size_t)st->scratch_in[fl[i].dst] - 1);
             seen[cell >> 6] = 0;
         }
+        /* a full shuffle listed receiver by receiver, each one's senders in
+           port order: a flow's index follows from its ports' ranks */
+        bool shuffle = !dup && co->n_flows == (size_t)co->n_senders * co->n_receivers;
+        for (size_t i = 0; shuffle && i < co->n_flows; i++)
+            shuffle = i == ((size_t)st->scratch_in[fl[i].dst] - 1) * co->n_senders +
+                               ((size_t)st->scratch_out[fl[i].src] - 1);
         for (size_t q = a; q < mid; q++)
             st->scratch_out[st->cports[q]] = 0;
         for (size_t q = mid; q < b; q++)
             st->scratch_in[st->cports[q]] = 0;
         if (dup) /* two flows share a pair: a port bit cannot tell them apart */
             st->has_group_sets[c] = 0;
+        else if (shuffle)
+            st->has_group_sets[c] = COFLOW_SHUFFLE_SETS;
     }
     free(seen);
     return WEFT_OK;

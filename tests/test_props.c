@@ -184,9 +184,17 @@ Test(props, lazy_pacing_and_pairs_match_flow_by_flow)
     cr_assert_gt(runs, N_WORKLOADS * 10, "only %zu runs", runs);
 }
 
+static int cmp_u32_asc(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
 /* Wide shuffles: nc coflows (one job each, released at 0) of 1-20 senders
  * x 1-20 receivers, every pair one flow of 1-100 bytes, on `ports` ports
- * of 1-3 bytes/s each way, so port sets span several words. */
+ * of 1-3 bytes/s each way, so port sets span several words. Even coflows
+ * list their flows sender by sender with ports in random order, odd ones
+ * receiver by receiver in port order (COFLOW_SHUFFLE_SETS). */
 static void wide_shuffles(coflow_workload_t *wl, coflow_fabric_t *fab, uint64_t seed,
                           size_t ports, size_t nc)
 {
@@ -216,11 +224,21 @@ static void wide_shuffles(coflow_workload_t *wl, coflow_fabric_t *fab, uint64_t 
             else
                 rcv[i - ns] = p;
         }
-        for (size_t i = 0; i < ns; i++)
+        if (c % 2) { /* listed as the Facebook trace lists them (coflow.h) */
+            qsort(snd, ns, sizeof *snd, cmp_u32_asc);
+            qsort(rcv, nr, sizeof *rcv, cmp_u32_asc);
             for (size_t j = 0; j < nr; j++)
-                cr_assert_eq(coflow_workload_add_flow(wl, snd[i], rcv[j],
-                                                      1.0 + (double)below(100)),
-                             WEFT_OK);
+                for (size_t i = 0; i < ns; i++)
+                    cr_assert_eq(coflow_workload_add_flow(wl, snd[i], rcv[j],
+                                                          1.0 + (double)below(100)),
+                                 WEFT_OK);
+        } else {
+            for (size_t i = 0; i < ns; i++)
+                for (size_t j = 0; j < nr; j++)
+                    cr_assert_eq(coflow_workload_add_flow(wl, snd[i], rcv[j],
+                                                          1.0 + (double)below(100)),
+                                 WEFT_OK);
+        }
         cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK);
     }
     cr_assert_eq(dag_analyze(wl, fab), WEFT_OK);
@@ -277,6 +295,10 @@ Test(props, greedy_port_sets_give_the_plain_walks_rates)
         size_t n2 = half_finished_shuffles(&wl2, &fab2, &plain, seed, nc, order2, true);
         cr_assert_eq(n, n2);
         cr_assert_null(plain.pmask);
+        size_t shuffles = 0;
+        for (size_t c = 0; c < nc; c++)
+            shuffles += sets.has_group_sets[c] == COFLOW_SHUFFLE_SETS;
+        cr_assert_geq(shuffles, nc / 2 - 1, "the odd coflows are laid out as full shuffles");
         for (size_t t = 0; t < 6; t++) {
             for (size_t i = n; i > 1; i--) { /* shuffle the order */
                 size_t j = below(i), x = order[i - 1];
