@@ -13,48 +13,52 @@
  * Scaling keeps w' >= 0 because c* minimized the ratio. The paper shows
  * this order is within 4x of the optimal weighted CCT with greedy rates.
  *
- * Data: per-coflow sparse port loads (from the state's cached per-port
- * remaining bytes), per-port sums in one dense column per touched port,
- * and the entries listed by column (CSR). A round scans the columns for
- * the bottleneck and then only the coflows on it.
+ * Data: per-coflow sparse port loads (entries, from the state's cached
+ * per-port remaining bytes), per-port sums in one dense column per port
+ * with bytes, in the order first touched, and the entries listed by column
+ * (CSR). A round scans the columns for the bottleneck and then only the
+ * coflows on it.
  *
- * Between decisions the same coflows come back with most of their per-port
- * bytes unchanged, so all of that is kept: a decision compares each port's
- * bytes with those it saw last, divides only the changed ones and re-sums
- * only their columns, and rebuilds everything when the coflows or the set
- * of ports holding bytes changed. Every float is the one a rebuild would
- * compute: a column's sum is redone from zero in the same entry order.
- * The fabric's capacities must not change (as coflow_state_init assumes).
+ * Between decisions the same coflows come back (99.7% of the FB trace's
+ * decisions) with bytes on the same ports (95%), so entries, columns and
+ * lists are kept and rebuilt only when that changes. A decision refreshes
+ * the loads and re-sums the columns from zero in entry order, the floats
+ * of a rebuild. When every capacity is a power of two (the Varys setting:
+ * 2^27 B/s), bytes * (1 / cap) is exactly bytes / cap, so every load is
+ * refreshed by a multiply, without a branch; otherwise only the loads
+ * whose bytes changed are redivided. The fabric's capacities must not
+ * change (as coflow_state_init assumes).
  */
 #include "coflow_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct {
-    /* The last decision's coflows and the entries, columns and column sums
-     * built from them: kept while the same coflows come back (99.7% of the
-     * FB trace's decisions) with bytes on the same ports (95%). */
-    size_t n;         /* coflows of the last decision, 0 = nothing kept */
+    bool pow2;        /* every capacity is a power of two */
+    /* Kept from the last decision: */
+    size_t n;         /* its coflows, 0 = nothing kept */
     size_t *ids;      /* [n] their indices, in slot order */
-    size_t *cstart;   /* [n+1] each slot's run in seen / entry_of: one place
-                         per port of the coflow, in cports order */
-    double *seen;     /* [places] the bytes each place had when last read */
-    size_t *entry_of; /* [places] its entry, where it had bytes */
-    size_t n_cols;
-    size_t *start;    /* [n+1] CSR offsets into port/load per coflow slot */
-    size_t *port;     /* [entries] the port's place in ports[] (its column) */
+    size_t *start;    /* [n+1] each slot's run of entries (ports with bytes) */
+    uint32_t *local;  /* [entries] the entry's port among its coflow's cports
+                         (index into coflow_state_port_bytes) */
+    uint32_t *port;   /* [entries] its column */
+    uint32_t *owner;  /* [entries] its coflow slot */
     double *load;     /* [entries] d(c, port) */
-    size_t *owner;    /* [entries] coflow slot of each entry */
-    size_t *ports;    /* [2 * n_ports] touched port keys (p for send, n_ports + p
-                         receive), in the order first touched: the columns */
+    double *seen;     /* [entries] the bytes it was computed from (without pow2) */
+    size_t *astart;   /* [n+1] each slot's run of ports without bytes */
+    uint32_t *absent; /* [ports without bytes] their index among the cports */
+    size_t n_cols;
+    size_t *ports;    /* [2 * n_ports] port keys (p for send, n_ports + p
+                         receive) with bytes, in the order first touched: the
+                         columns */
     size_t *column;   /* [2 * n_ports] column + 1 of each port key kept, else 0 */
+    double *scale;    /* [2 * n_ports] each column's 1 / cap with pow2, else cap */
     size_t *pstart;   /* [2 * n_ports] CSR start of each column's entries in pe */
     size_t *pcount;   /* [2 * n_ports] entries per column */
-    size_t *pe;       /* [entries] entry indices grouped by column, in entry order */
+    uint32_t *pe;     /* [entries] entries grouped by column, in entry order */
     double *sum;      /* [2 * n_ports] each column's loads summed in entry order */
-    char *stale;      /* [2 * n_ports] 1: a load changed, sum must be redone */
-    size_t *stale_cols; /* [2 * n_ports] those columns */
     /* Per decision: */
     double *total;    /* [2 * n_ports] sum of unplaced loads by column */
     double *weight;   /* [n] w' */
@@ -68,21 +72,21 @@ static void sinc_destroy(void *ctx)
     if (!s)
         return;
     free(s->ids);
-    free(s->cstart);
-    free(s->seen);
-    free(s->entry_of);
     free(s->start);
+    free(s->local);
     free(s->port);
-    free(s->load);
     free(s->owner);
+    free(s->load);
+    free(s->seen);
+    free(s->astart);
+    free(s->absent);
     free(s->ports);
     free(s->column);
+    free(s->scale);
     free(s->pstart);
     free(s->pcount);
     free(s->pe);
     free(s->sum);
-    free(s->stale);
-    free(s->stale_cols);
     free(s->total);
     free(s->weight);
     free(s->placed);
@@ -96,46 +100,56 @@ static weft_err_t sinc_create(void **ctx, const coflow_state_t *st)
     if (!s)
         return weft_fail(WEFT_ENOMEM, "out of memory for sincronia");
     size_t nc = st->wl->n_coflows, np = st->fab->n_ports;
-    /* One place per distinct port of a coflow; entries are a subset. */
-    size_t places = st->cport_start[nc];
+    size_t places = st->cport_start[nc]; /* (coflow, port) pairs: entries or absent */
+    if (places > UINT32_MAX) {
+        free(s);
+        return weft_fail(WEFT_EINVAL, "sincronia: %zu coflow ports, at most 2^32 - 1 expected",
+                         places);
+    }
     s->ids = weft_calloc(nc, sizeof *s->ids);
-    s->cstart = weft_calloc(nc + 1, sizeof *s->cstart);
-    s->seen = weft_calloc(places, sizeof *s->seen);
-    s->entry_of = weft_calloc(places, sizeof *s->entry_of);
     s->start = weft_calloc(nc + 1, sizeof *s->start);
+    s->local = weft_calloc(places, sizeof *s->local);
     s->port = weft_calloc(places, sizeof *s->port);
-    s->load = weft_calloc(places, sizeof *s->load);
     s->owner = weft_calloc(places, sizeof *s->owner);
+    s->load = weft_calloc(places, sizeof *s->load);
+    s->seen = weft_calloc(places, sizeof *s->seen);
+    s->astart = weft_calloc(nc + 1, sizeof *s->astart);
+    s->absent = weft_calloc(places, sizeof *s->absent);
     s->ports = weft_calloc(2 * np, sizeof *s->ports);
     s->column = weft_calloc(2 * np, sizeof *s->column);
+    s->scale = weft_calloc(2 * np, sizeof *s->scale);
     s->pstart = weft_calloc(2 * np, sizeof *s->pstart);
     s->pcount = weft_calloc(2 * np, sizeof *s->pcount);
     s->pe = weft_calloc(places, sizeof *s->pe);
     s->sum = weft_calloc(2 * np, sizeof *s->sum);
-    s->stale = weft_calloc(2 * np, 1);
-    s->stale_cols = weft_calloc(2 * np, sizeof *s->stale_cols);
     s->total = weft_calloc(2 * np, sizeof *s->total);
     s->weight = weft_calloc(nc, sizeof *s->weight);
     s->placed = weft_calloc(nc, 1);
     s->result = weft_calloc(nc, sizeof *s->result);
-    if (!s->ids || !s->cstart || !s->seen || !s->entry_of || !s->start || !s->port ||
-        !s->load || !s->owner || !s->ports || !s->column || !s->pstart || !s->pcount || !s->pe ||
-        !s->sum || !s->stale || !s->stale_cols || !s->total || !s->weight || !s->placed ||
+    if (!s->ids || !s->start || !s->local || !s->port || !s->owner || !s->load || !s->seen ||
+        !s->astart || !s->absent || !s->ports || !s->column || !s->scale || !s->pstart ||
+        !s->pcount || !s->pe || !s->sum || !s->total || !s->weight || !s->placed ||
         !s->result) {
         sinc_destroy(s);
         return weft_fail(WEFT_ENOMEM, "out of memory for sincronia");
+    }
+    s->pow2 = true;
+    for (size_t p = 0; p < np; p++) {
+        int e;
+        s->pow2 = s->pow2 && frexp(st->fab->cap_out[p], &e) == 0.5 &&
+                  frexp(st->fab->cap_in[p], &e) == 0.5;
     }
     *ctx = s;
     return WEFT_OK;
 }
 
-/* Builds the entries, columns and sums of coflows ids[0..n) from zero:
+/* Builds entries, columns and sums of coflows ids[0..n) from zero:
  * d(c, p) = bytes / cap for each port with bytes, each port touched gets a
  * column, in the order first touched. */
 static void rebuild(sinc_ctx_t *s, coflow_state_t *st, const size_t *ids, size_t n)
 {
     const coflow_fabric_t *fab = st->fab;
-    size_t np = fab->n_ports, n_cols = 0, e = 0, places = 0;
+    size_t np = fab->n_ports, n_cols = 0, e = 0, n_absent = 0;
     for (size_t t = 0; t < s->n_cols; t++)
         s->column[s->ports[t]] = 0;
     for (size_t i = 0; i < n; i++) {
@@ -144,33 +158,36 @@ static void rebuild(sinc_ctx_t *s, coflow_state_t *st, const size_t *ids, size_t
         size_t a = st->cport_start[c], mid = a + st->wl->coflows[c].n_senders,
                b = st->cport_start[c + 1];
         s->ids[i] = c;
-        s->cstart[i] = places;
         s->start[i] = e;
-        for (size_t q = a; q < b; q++, places++) {
-            s->seen[places] = bytes[q - a];
-            if (!(bytes[q - a] > 0))
+        s->astart[i] = n_absent;
+        for (size_t q = a; q < b; q++) {
+            if (!(bytes[q - a] > 0)) {
+                s->absent[n_absent++] = (uint32_t)(q - a);
                 continue;
+            }
             uint32_t p = st->cports[q];
             size_t key = q < mid ? p : np + p;
-            double d = bytes[q - a] / (q < mid ? fab->cap_out[p] : fab->cap_in[p]);
+            double cap = q < mid ? fab->cap_out[p] : fab->cap_in[p];
             if (s->column[key] == 0) {
                 s->ports[n_cols] = key;
+                s->scale[n_cols] = s->pow2 ? 1 / cap : cap;
                 s->column[key] = ++n_cols;
                 s->sum[n_cols - 1] = 0;
                 s->pcount[n_cols - 1] = 0;
-                s->stale[n_cols - 1] = 0;
             }
             size_t col = s->column[key] - 1;
-            s->entry_of[places] = e;
-            s->port[e] = col;
-            s->owner[e] = i;
+            double d = bytes[q - a] / cap;
+            s->local[e] = (uint32_t)(q - a);
+            s->port[e] = (uint32_t)col;
+            s->owner[e] = (uint32_t)i;
+            s->seen[e] = bytes[q - a];
             s->load[e++] = d;
             s->sum[col] += d;
             s->pcount[col]++;
         }
     }
-    s->cstart[n] = places;
     s->start[n] = e;
+    s->astart[n] = n_absent;
     s->n = n;
     s->n_cols = n_cols;
     size_t off = 0;
@@ -180,54 +197,54 @@ static void rebuild(sinc_ctx_t *s, coflow_state_t *st, const size_t *ids, size_t
         s->pcount[t] = 0;
     }
     for (size_t q = 0; q < e; q++)
-        s->pe[s->pstart[s->port[q]] + s->pcount[s->port[q]]++] = q;
+        s->pe[s->pstart[s->port[q]] + s->pcount[s->port[q]]++] = (uint32_t)q;
 }
 
-/* Brings the kept entries up to date with coflows ids[0..n): redivides the
- * loads whose bytes changed and re-sums their columns. False (nothing
- * usable kept) when the coflows differ or a port gained or lost its bytes,
- * which changes the entries and perhaps the columns' order. */
+/* Brings the kept loads and sums up to date with coflows ids[0..n). False
+ * (nothing usable kept) when the coflows differ or a port gained or lost
+ * its bytes, which changes the entries and perhaps the columns' order. */
 static bool refresh(sinc_ctx_t *s, coflow_state_t *st, const size_t *ids, size_t n)
 {
     if (n != s->n || memcmp(ids, s->ids, n * sizeof *ids) != 0)
         return false;
-    const coflow_fabric_t *fab = st->fab;
-    size_t n_stale = 0;
+    bool changed = false;
+    memset(s->sum, 0, s->n_cols * sizeof *s->sum);
     for (size_t i = 0; i < n; i++) {
-        size_t c = ids[i];
-        const double *bytes = coflow_state_port_bytes(st, c);
-        size_t a = st->cport_start[c], mid = a + st->wl->coflows[c].n_senders,
-               b = st->cport_start[c + 1];
-        double *seen = s->seen + s->cstart[i];
-        const size_t *entry_of = s->entry_of + s->cstart[i];
-        for (size_t q = a; q < b; q++) {
-            double x = bytes[q - a];
-            if (x == seen[q - a])
-                continue;
-            if ((x > 0) != (seen[q - a] > 0))
-                return false;
-            seen[q - a] = x;
-            if (!(x > 0))
-                continue;
-            uint32_t p = st->cports[q];
-            size_t ent = entry_of[q - a], col = s->port[ent];
-            s->load[ent] = x / (q < mid ? fab->cap_out[p] : fab->cap_in[p]);
-            if (!s->stale[col]) {
-                s->stale[col] = 1;
-                s->stale_cols[n_stale++] = col;
+        const double *bytes = coflow_state_port_bytes(st, ids[i]);
+        for (size_t j = s->astart[i]; j < s->astart[i + 1]; j++)
+            changed |= bytes[s->absent[j]] > 0;
+        if (s->pow2) { /* bytes * (1 / cap) == bytes / cap */
+            for (size_t e = s->start[i]; e < s->start[i + 1]; e++) {
+                double x = bytes[s->local[e]], d = x * s->scale[s->port[e]];
+                changed |= !(x > 0);
+                s->load[e] = d;
+                s->sum[s->port[e]] += d;
             }
+            continue;
+        }
+        for (size_t e = s->start[i]; e < s->start[i + 1]; e++) {
+            double x = bytes[s->local[e]];
+            if (x != s->seen[e]) {
+                changed |= !(x > 0);
+                s->seen[e] = x;
+                s->load[e] = x / s->scale[s->port[e]];
+            }
+            s->sum[s->port[e]] += s->load[e];
         }
     }
-    for (size_t k = 0; k < n_stale; k++) {
-        size_t col = s->stale_cols[k];
-        const size_t *pe = s->pe + s->pstart[col];
-        double sum = 0;
-        for (size_t j = 0; j < s->pcount[col]; j++)
-            sum += s->load[pe[j]];
-        s->sum[col] = sum;
-        s->stale[col] = 0;
-    }
-    return true;
+    return !changed;
+}
+
+/* t < 1e-15 ? 0 : t without a branch: a port the removed coflow was alone
+ * on drops to about 0, below 1e-15 or not as rounding has it, so a branch
+ * there is mispredicted often. */
+static inline double zero_below_1e15(double t)
+{
+    uint64_t bits;
+    memcpy(&bits, &t, sizeof bits);
+    bits &= -(uint64_t)!(t < 1e-15);
+    memcpy(&t, &bits, sizeof t);
+    return t;
 }
 
 /* The first of total[0..n) holding its maximum, if that is > 0, else
@@ -311,11 +328,8 @@ static void sinc_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         }
         s->placed[pick] = 1;
         /* (the totals are not read again once one coflow is left) */
-        for (size_t q = s->start[pick]; k > 1 && q < s->start[pick + 1]; q++) {
-            s->total[s->port[q]] -= s->load[q];
-            if (s->total[s->port[q]] < 1e-15)
-                s->total[s->port[q]] = 0;
-        }
+        for (size_t q = s->start[pick]; k > 1 && q < s->start[pick + 1]; q++)
+            s->total[s->port[q]] = zero_below_1e15(s->total[s->port[q]] - s->load[q]);
         s->result[k] = ids[pick];
     }
     for (size_t i = 0; i < n; i++)

@@ -228,15 +228,18 @@ static void wide_shuffles(coflow_workload_t *wl, coflow_fabric_t *fab, uint64_t 
 
 /* nc wide shuffles (below) on 150 ports, all released at t = 0, with about
  * half their flows finished at random; the state is at t = 1 with port sets.
- * cap > 0: every port gets that capacity each way instead of 1-3 bytes/s.
+ * cap > 0: every port gets that capacity each way instead of 1-3 bytes/s;
+ * cap < 0: each port 1, 2 or 4 bytes/s each way.
  * Lists the coflows still active in active[] and returns how many. */
 static size_t half_finished_shuffles(coflow_workload_t *wl, coflow_fabric_t *fab,
                                      coflow_state_t *st, uint64_t seed, size_t nc, double cap,
                                      size_t *active)
 {
     wide_shuffles(wl, fab, seed, 150, nc);
-    for (size_t p = 0; cap > 0 && p < 150; p++)
-        fab->cap_out[p] = fab->cap_in[p] = cap;
+    for (size_t p = 0; cap != 0 && p < 150; p++) {
+        fab->cap_out[p] = cap > 0 ? cap : (double)(1u << below(3));
+        fab->cap_in[p] = cap > 0 ? cap : (double)(1u << below(3));
+    }
     cr_assert_eq(coflow_state_init(st, wl, fab), WEFT_OK);
     cr_assert_not_null(st->pmask, "the sets should fit");
     for (size_t c = 0; c < nc; c++)
@@ -383,21 +386,22 @@ static void plain_bssi(coflow_state_t *st, const size_t *ids, size_t n, size_t *
  * of a sequence on one context: the same few wide shuffles again after
  * some of their flows sent whole bytes (so loads tie) or finished (ports
  * lose their last bytes), or other coflows. Capacities: 1-3 bytes/s
- * (uneven), all 2^27 B/s (one power of two, the Varys setting, where a
- * load is bytes times 2^-27) and all 3 (equal, not a power of two). */
+ * (uneven) and all 3, where loads are quotients, and all 2^27 B/s (the
+ * Varys setting) and 1, 2 or 4 bytes/s, powers of two, where sincronia
+ * multiplies by 1 / cap instead. */
 Test(props, sincronia_matches_the_plain_bssi_over_decisions, .timeout = 60)
 {
     const coflow_ordering_t *sinc = coflow_ordering_find("sincronia");
     cr_assert_not_null(sinc);
-    const double caps[] = {0, 0x1p27, 3};
+    const double caps[] = {0, 0x1p27, 3, -1};
     size_t trials = 0, kept = 0;
-    for (uint64_t seed = 1; seed <= 12; seed++) {
+    for (uint64_t seed = 1; seed <= 16; seed++) {
         size_t nc = 30, active[30], set[8], ids[8], want[8];
         coflow_workload_t wl;
         coflow_fabric_t fab;
         coflow_state_t st;
         size_t n_active = half_finished_shuffles(&wl, &fab, &st, seed + 300, nc,
-                                                 caps[seed % 3], active);
+                                                 caps[seed % 4], active);
         for (size_t j = 0; j < wl.n_jobs; j++)
             wl.jobs[j].weight = 1.0 + (double)below(4);
         void *ctx = NULL;
