@@ -479,6 +479,36 @@ Test(coflow_order, sincronia_scaling_step)
 }
 
 /*
+ * A total that falls below 1e-15 counts as none. Ports 1 byte/s; A, B and
+ * D (weights 1, 1, 2) send 0.4e-15, 0.6e-15 and 0.4e-15 bytes 0->0, C 1
+ * byte 2->2. Round 1: out2 (1) is the bottleneck, C goes last. Round 2:
+ * out0 and in0 tie at 1.4e-15, out0 first; B's ratio 1/0.6e-15 is the
+ * least, B goes third; A's weight becomes 1/3, D's 4/3. Without B, out0
+ * and in0 hold 0.8e-15: zeroed, no bottleneck is left, and the latest
+ * released, D, goes second: A D B C. Reading 0.8e-15 as a load would pick
+ * A on out0 (ratio (1/3)/0.4e-15 < (4/3)/0.4e-15) and give D A B C.
+ */
+Test(coflow_order, sincronia_totals_below_1e15_are_none)
+{
+    single(0, 1);
+    flow(0, 0, 0.4e-15);
+    end_job();
+    single(1, 1);
+    flow(0, 0, 0.6e-15);
+    end_job();
+    single(2, 1);
+    flow(2, 2, 1);
+    end_job();
+    single(3, 2);
+    flow(0, 0, 0.4e-15);
+    end_job();
+    ready();
+    for (size_t c = 0; c < 4; c++)
+        coflow_state_release(&st, c, 0);
+    expect_order("sincronia", (size_t[]){0, 3, 1, 2}, 4);
+}
+
+/*
  * A tie only the quotients have: A (coflow 0) 0->2 5 bytes, B (coflow 1)
  * 1->3 fl(5/3) bytes; out0 at 3 bytes/s, out1 at 1, in2 and in3 at 4.
  * Loads out0 fl(5/3) and out1 fl(5/3) tie, so the port touched first (out0,

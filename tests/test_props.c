@@ -384,8 +384,10 @@ static void plain_bssi(coflow_state_t *st, const size_t *ids, size_t n, size_t *
 /* Sincronia keeps its port loads from one decision to the next and redoes
  * only what changed; its order must be the plain BSSI's at every decision
  * of a sequence on one context: the same few wide shuffles again after
- * some of their flows sent whole bytes (so loads tie) or finished (ports
- * lose their last bytes), or other coflows. Capacities: 1-3 bytes/s
+ * some of their flows sent whole bytes (so loads tie), all but 1e-16
+ * bytes (so some ports start a decision below the 1e-15 at which a round
+ * zeroes a total) or finished (ports lose their last bytes), or other
+ * coflows. Capacities: 1-3 bytes/s
  * (uneven) and all 3, where loads are quotients, and all 2^27 B/s (the
  * Varys setting) and 1, 2 or 4 bytes/s, powers of two, where sincronia
  * multiplies by 1 / cap instead. */
@@ -429,6 +431,9 @@ Test(props, sincronia_matches_the_plain_bssi_over_decisions, .timeout = 60)
                         } else if (r < 4 && st.flow_remaining[f] > 1) {
                             st.flow_remaining[f] -= 1;
                             st.coflow_remaining[c] -= 1;
+                        } else if (r < 7 && st.flow_remaining[f] > 1) { /* a residue */
+                            st.coflow_remaining[c] -= st.flow_remaining[f] - 1e-16;
+                            st.flow_remaining[f] = 1e-16;
                         }
                     }
                 }
