@@ -13,35 +13,58 @@
  * Scaling keeps w' >= 0 because c* minimized the ratio. The paper shows
  * this order is within 4x of the optimal weighted CCT with greedy rates.
  *
- * Data: per-coflow sparse port loads (from the state's cached per-port
- * remaining bytes), per-port totals in one dense column per touched port,
- * and the coflows on a port either looked up through each coflow's port
- * sets or, with many coflows, listed by port (CSR). A round scans the
- * columns for the bottleneck and then only the coflows on it, so a
- * decision costs O(open flows of coflows that moved + n * (ports touched)
- * + entries).
+ * Data: per-coflow sparse port loads (entries, from the state's cached
+ * per-port remaining bytes), per-port sums in one dense column per port
+ * with bytes, in the order first touched, and the entries listed by column
+ * (CSR). A round scans the columns for the bottleneck and then only the
+ * coflows on it.
+ *
+ * Between decisions the same coflows come back (99.7% of the FB trace's
+ * decisions) with bytes on the same ports (95%), so entries, columns and
+ * lists are kept and rebuilt only when that changes. A decision refreshes
+ * the loads and re-sums the columns from zero in entry order, the floats
+ * of a rebuild. When every capacity is a power of two (the Varys setting:
+ * 2^27 B/s), bytes * (1 / cap) is exactly bytes / cap, so every load is
+ * refreshed by a multiply, without a branch; otherwise only the loads
+ * whose bytes changed are redivided. The rounds zero a total below 1e-15
+ * only when they read it (sinc_order). The fabric's capacities must not
+ * change (as coflow_state_init assumes).
  */
 #include "coflow_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {
-    size_t cap_coflows, cap_entries;
-    size_t *start;    /* [n+1] CSR offsets into port/load per coflow slot */
-    size_t *port;     /* [entries] the port's place in ports[] (its column) */
+    bool pow2;        /* every capacity is a power of two */
+    /* Kept from the last decision: */
+    size_t n;         /* its coflows, 0 = nothing kept */
+    size_t *ids;      /* [n] their indices, in slot order */
+    size_t *start;    /* [n+1] each slot's run of entries (ports with bytes) */
+    uint32_t *local;  /* [entries] the entry's port among its coflow's cports
+                         (index into coflow_state_port_bytes) */
+    uint32_t *port;   /* [entries] its column */
+    uint32_t *owner;  /* [entries] its coflow slot */
     double *load;     /* [entries] d(c, port) */
-    double *weight;   /* [n] w' */
-    char *placed;     /* [n] */
-    double *total;    /* [2 * n_ports] sum of unplaced loads by column */
-    size_t *ports;    /* [2 * n_ports] touched port keys (p for send, n_ports + p
-                         receive), in the order first touched: the columns */
-    size_t *column;   /* [2 * n_ports] column + 1 of each port key, zero between calls */
-    const double **bytes; /* [n] each coflow's remaining bytes per port */
-    size_t *result;   /* [n] order being built from the back */
-    size_t *owner;    /* [entries] coflow slot of each entry */
+    double *seen;     /* [entries] the bytes it was computed from (without pow2) */
+    size_t *astart;   /* [n+1] each slot's run of ports without bytes */
+    uint32_t *absent; /* [ports without bytes] their index among the cports */
+    size_t n_cols;
+    size_t *ports;    /* [2 * n_ports] port keys (p for send, n_ports + p
+                         receive) with bytes, in the order first touched: the
+                         columns */
+    size_t *column;   /* [2 * n_ports] column + 1 of each port key kept, else 0 */
+    double *scale;    /* [2 * n_ports] each column's 1 / cap with pow2, else cap */
     size_t *pstart;   /* [2 * n_ports] CSR start of each column's entries in pe */
     size_t *pcount;   /* [2 * n_ports] entries per column */
-    size_t *pe;       /* [entries] entry indices grouped by port */
+    uint32_t *pe;     /* [entries] entries grouped by column, in entry order */
+    double *sum;      /* [2 * n_ports] each column's loads summed in entry order */
+    /* Per decision: */
+    double *total;    /* [2 * n_ports] sum of unplaced loads by column */
+    double *weight;   /* [n] w' */
+    char *placed;     /* [n] */
+    size_t *result;   /* [n] order being built from the back */
 } sinc_ctx_t;
 
 static void sinc_destroy(void *ctx)
@@ -49,20 +72,26 @@ static void sinc_destroy(void *ctx)
     sinc_ctx_t *s = ctx;
     if (!s)
         return;
+    free(s->ids);
     free(s->start);
+    free(s->local);
     free(s->port);
-    free(s->load);
-    free(s->weight);
-    free(s->placed);
-    free(s->total);
-    free(s->ports);
-    free(s->result);
     free(s->owner);
+    free(s->load);
+    free(s->seen);
+    free(s->astart);
+    free(s->absent);
+    free(s->ports);
+    free(s->column);
+    free(s->scale);
     free(s->pstart);
     free(s->pcount);
     free(s->pe);
-    free(s->column);
-    free(s->bytes);
+    free(s->sum);
+    free(s->total);
+    free(s->weight);
+    free(s->placed);
+    free(s->result);
     free(s);
 }
 
@@ -72,71 +101,149 @@ static weft_err_t sinc_create(void **ctx, const coflow_state_t *st)
     if (!s)
         return weft_fail(WEFT_ENOMEM, "out of memory for sincronia");
     size_t nc = st->wl->n_coflows, np = st->fab->n_ports;
-    /* A coflow touches at most 2 * min(flows, ports) port keys. */
-    size_t entries = 0;
-    for (size_t c = 0; c < nc; c++) {
-        size_t f = st->wl->coflows[c].n_flows;
-        entries += 2 * (f < np ? f : np);
+    size_t places = st->cport_start[nc]; /* (coflow, port) pairs: entries or absent */
+    if (places > UINT32_MAX) {
+        free(s);
+        return weft_fail(WEFT_EINVAL, "sincronia: %zu coflow ports, at most 2^32 - 1 expected",
+                         places);
     }
-    s->cap_coflows = nc;
-    s->cap_entries = entries;
+    s->ids = weft_calloc(nc, sizeof *s->ids);
     s->start = weft_calloc(nc + 1, sizeof *s->start);
-    s->port = weft_calloc(entries, sizeof *s->port);
-    s->load = weft_calloc(entries, sizeof *s->load);
-    s->weight = weft_calloc(nc, sizeof *s->weight);
-    s->placed = weft_calloc(nc, 1);
-    s->total = weft_calloc(2 * np, sizeof *s->total);
+    s->local = weft_calloc(places, sizeof *s->local);
+    s->port = weft_calloc(places, sizeof *s->port);
+    s->owner = weft_calloc(places, sizeof *s->owner);
+    s->load = weft_calloc(places, sizeof *s->load);
+    s->seen = weft_calloc(places, sizeof *s->seen);
+    s->astart = weft_calloc(nc + 1, sizeof *s->astart);
+    s->absent = weft_calloc(places, sizeof *s->absent);
     s->ports = weft_calloc(2 * np, sizeof *s->ports);
-    s->result = weft_calloc(nc, sizeof *s->result);
-    s->owner = weft_calloc(entries, sizeof *s->owner);
+    s->column = weft_calloc(2 * np, sizeof *s->column);
+    s->scale = weft_calloc(2 * np, sizeof *s->scale);
     s->pstart = weft_calloc(2 * np, sizeof *s->pstart);
     s->pcount = weft_calloc(2 * np, sizeof *s->pcount);
-    s->pe = weft_calloc(entries, sizeof *s->pe);
-    s->column = weft_calloc(2 * np, sizeof *s->column);
-    s->bytes = weft_calloc(nc, sizeof *s->bytes);
-    if (!s->start || !s->port || !s->load || !s->weight || !s->placed || !s->total ||
-        !s->ports || !s->result || !s->owner || !s->pstart || !s->pcount || !s->pe ||
-        !s->column || !s->bytes) {
+    s->pe = weft_calloc(places, sizeof *s->pe);
+    s->sum = weft_calloc(2 * np, sizeof *s->sum);
+    s->total = weft_calloc(2 * np, sizeof *s->total);
+    s->weight = weft_calloc(nc, sizeof *s->weight);
+    s->placed = weft_calloc(nc, 1);
+    s->result = weft_calloc(nc, sizeof *s->result);
+    if (!s->ids || !s->start || !s->local || !s->port || !s->owner || !s->load || !s->seen ||
+        !s->astart || !s->absent || !s->ports || !s->column || !s->scale || !s->pstart ||
+        !s->pcount || !s->pe || !s->sum || !s->total || !s->weight || !s->placed ||
+        !s->result) {
         sinc_destroy(s);
         return weft_fail(WEFT_ENOMEM, "out of memory for sincronia");
+    }
+    s->pow2 = true;
+    for (size_t p = 0; p < np; p++) {
+        int e;
+        s->pow2 = s->pow2 && frexp(st->fab->cap_out[p], &e) == 0.5 &&
+                  frexp(st->fab->cap_in[p], &e) == 0.5;
     }
     *ctx = s;
     return WEFT_OK;
 }
 
-/* d(c, key) of the coflow c in slot i, found through c's port sets
- * (st->pmask): the same division as its entry's load. -1 when c has no
- * bytes through that port (no entry). */
-static double slot_load(const coflow_state_t *st, const sinc_ctx_t *s, size_t c, size_t i,
-                        size_t key)
+/* Builds entries, columns and sums of coflows ids[0..n) from zero:
+ * d(c, p) = bytes / cap for each port with bytes, each port touched gets a
+ * column, in the order first touched. */
+static void rebuild(sinc_ctx_t *s, coflow_state_t *st, const size_t *ids, size_t n)
 {
-    size_t np = st->fab->n_ports;
-    bool out = key < np;
-    uint32_t p = (uint32_t)(out ? key : key - np);
-    const uint32_t *sp = st->pmask_span + 4 * c;
-    uint32_t w0 = out ? sp[0] : sp[2], nw = out ? sp[1] : sp[3], w = p >> 6;
-    if (w < w0 || w - w0 >= nw)
-        return -1;
-    size_t word = st->pmask_off[c] + (out ? 0 : sp[1]) + (w - w0);
-    uint64_t bit = (uint64_t)1 << (p & 63);
-    if (!(st->pmask[word] & bit))
-        return -1;
-    size_t rank = st->prank[word] + (size_t)__builtin_popcountll(st->pmask[word] & (bit - 1));
-    size_t a = st->cport_start[c], lo = out ? a : a + st->wl->coflows[c].n_senders;
-    double bytes = s->bytes[i][lo - a + st->port_local[lo + rank]];
-    if (!(bytes > 0))
-        return -1;
-    return bytes / (out ? st->fab->cap_out[p] : st->fab->cap_in[p]);
+    const coflow_fabric_t *fab = st->fab;
+    size_t np = fab->n_ports, n_cols = 0, e = 0, n_absent = 0;
+    for (size_t t = 0; t < s->n_cols; t++)
+        s->column[s->ports[t]] = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t c = ids[i];
+        const double *bytes = coflow_state_port_bytes(st, c);
+        size_t a = st->cport_start[c], mid = a + st->wl->coflows[c].n_senders,
+               b = st->cport_start[c + 1];
+        s->ids[i] = c;
+        s->start[i] = e;
+        s->astart[i] = n_absent;
+        for (size_t q = a; q < b; q++) {
+            if (!(bytes[q - a] > 0)) {
+                s->absent[n_absent++] = (uint32_t)(q - a);
+                continue;
+            }
+            uint32_t p = st->cports[q];
+            size_t key = q < mid ? p : np + p;
+            double cap = q < mid ? fab->cap_out[p] : fab->cap_in[p];
+            if (s->column[key] == 0) {
+                s->ports[n_cols] = key;
+                s->scale[n_cols] = s->pow2 ? 1 / cap : cap;
+                s->column[key] = ++n_cols;
+                s->sum[n_cols - 1] = 0;
+                s->pcount[n_cols - 1] = 0;
+            }
+            size_t col = s->column[key] - 1;
+            double d = bytes[q - a] / cap;
+            s->local[e] = (uint32_t)(q - a);
+            s->port[e] = (uint32_t)col;
+            s->owner[e] = (uint32_t)i;
+            s->seen[e] = bytes[q - a];
+            s->load[e++] = d;
+            s->sum[col] += d;
+            s->pcount[col]++;
+        }
+    }
+    s->start[n] = e;
+    s->astart[n] = n_absent;
+    s->n = n;
+    s->n_cols = n_cols;
+    size_t off = 0;
+    for (size_t t = 0; t < n_cols; t++) {
+        s->pstart[t] = off;
+        off += s->pcount[t];
+        s->pcount[t] = 0;
+    }
+    for (size_t q = 0; q < e; q++)
+        s->pe[s->pstart[s->port[q]] + s->pcount[s->port[q]]++] = (uint32_t)q;
 }
 
-/* The first of total[0..n) holding its maximum, if that is > 0, else
- * SIZE_MAX: the maximum with four running maxima (the scan runs once a
- * round over a few hundred columns), then its first place, the same
- * column as one pass keeping the first strictly larger. */
-static size_t bottleneck(const double *total, size_t n)
+/* Brings the kept loads and sums up to date with coflows ids[0..n). False
+ * (nothing usable kept) when the coflows differ or a port gained or lost
+ * its bytes, which changes the entries and perhaps the columns' order. */
+static bool refresh(sinc_ctx_t *s, coflow_state_t *st, const size_t *ids, size_t n)
+{
+    if (n != s->n || memcmp(ids, s->ids, n * sizeof *ids) != 0)
+        return false;
+    bool changed = false;
+    memset(s->sum, 0, s->n_cols * sizeof *s->sum);
+    for (size_t i = 0; i < n; i++) {
+        const double *bytes = coflow_state_port_bytes(st, ids[i]);
+        for (size_t j = s->astart[i]; j < s->astart[i + 1]; j++)
+            changed |= bytes[s->absent[j]] > 0;
+        if (s->pow2) { /* bytes * (1 / cap) == bytes / cap */
+            for (size_t e = s->start[i]; e < s->start[i + 1]; e++) {
+                double x = bytes[s->local[e]], d = x * s->scale[s->port[e]];
+                changed |= !(x > 0);
+                s->load[e] = d;
+                s->sum[s->port[e]] += d;
+            }
+            continue;
+        }
+        for (size_t e = s->start[i]; e < s->start[i + 1]; e++) {
+            double x = bytes[s->local[e]];
+            if (x != s->seen[e]) {
+                changed |= !(x > 0);
+                s->seen[e] = x;
+                s->load[e] = x / s->scale[s->port[e]];
+            }
+            s->sum[s->port[e]] += s->load[e];
+        }
+    }
+    return !changed;
+}
+
+/* The first of total[0..n) holding its maximum, if that is > 0 and at
+ * least `floor`, else SIZE_MAX: the maximum with four running maxima (the
+ * scan runs once a round over a few hundred columns), then its first
+ * place, the same column as one pass keeping the first strictly larger. */
+static size_t bottleneck(const double *total, size_t n, double floor)
 {
     double best = coflow_max_or_zero(total, n);
-    if (!(best > 0))
+    if (!(best > 0 && best >= floor))
         return SIZE_MAX;
     size_t t = 0;
     while (total[t] != best)
@@ -144,57 +251,42 @@ static size_t bottleneck(const double *total, size_t n)
     return t;
 }
 
+/* The least of v[0..n), n > 0, in four running minima. */
+static double smallest(const double *v, size_t n)
+{
+    double m0 = v[0], m1 = v[0], m2 = v[0], m3 = v[0];
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        m0 = v[i] < m0 ? v[i] : m0;
+        m1 = v[i + 1] < m1 ? v[i + 1] : m1;
+        m2 = v[i + 2] < m2 ? v[i + 2] : m2;
+        m3 = v[i + 3] < m3 ? v[i + 3] : m3;
+    }
+    for (; i < n; i++)
+        m0 = v[i] < m0 ? v[i] : m0;
+    m0 = m1 < m0 ? m1 : m0;
+    m2 = m3 < m2 ? m3 : m2;
+    return m2 < m0 ? m2 : m0;
+}
+
 static void sinc_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     sinc_ctx_t *s = ctx;
     const coflow_workload_t *wl = st->wl;
-    const coflow_fabric_t *fab = st->fab;
-    size_t np = fab->n_ports, n_cols = 0, e = 0;
-    /* Gather each coflow's per-port remaining load d(c, p) = bytes / cap;
-     * each port touched gets a column, in the order first touched. */
+    if (!refresh(s, st, ids, n))
+        rebuild(s, st, ids, n);
+    size_t n_cols = s->n_cols;
+    memcpy(s->total, s->sum, n_cols * sizeof *s->total);
+    /* A round drops the placed coflow's loads from the totals and zeroes
+     * a total that falls below 1e-15. Taking more from such a total keeps
+     * it below, so the zeroing may wait until the bottleneck reads the
+     * totals (a maximum below 1e-15 counts as none), which saves a compare
+     * and a select per load removed, unless a total starts between 0 and
+     * 1e-15: the rounds must keep that one as it is until it is touched. */
+    bool tiny = n_cols > 0 && smallest(s->sum, n_cols) < 1e-15; /* (or 0: as safe) */
     for (size_t i = 0; i < n; i++) {
-        size_t c = ids[i];
-        const double *bytes = coflow_state_port_bytes(st, c);
-        size_t a = st->cport_start[c], mid = a + wl->coflows[c].n_senders,
-               b = st->cport_start[c + 1];
-        s->bytes[i] = bytes;
-        s->start[i] = e;
-        for (size_t q = a; q < b; q++) {
-            if (!(bytes[q - a] > 0))
-                continue;
-            uint32_t p = st->cports[q];
-            size_t key = q < mid ? p : np + p;
-            double d = bytes[q - a] / (q < mid ? fab->cap_out[p] : fab->cap_in[p]);
-            if (s->column[key] == 0) {
-                s->ports[n_cols] = key;
-                s->column[key] = ++n_cols;
-            }
-            size_t col = s->column[key] - 1;
-            s->port[e] = col;
-            s->load[e] = d;
-            s->owner[e++] = i;
-            s->total[col] += d;
-        }
-        s->weight[i] = wl->jobs[wl->coflows[c].job].weight;
+        s->weight[i] = wl->jobs[wl->coflows[ids[i]].job].weight;
         s->placed[i] = 0;
-    }
-    s->start[n] = e;
-    /* The coflows on a bottleneck, in slot order: looked up coflow by
-     * coflow through its port sets when there are few coflows (n^2 lookups
-     * a decision), else listed by column once (O(entries)); the FB trace
-     * has about 5 active coflows with 1,000 entries between them. */
-    bool lookup = st->pmask && n * n <= e;
-    if (!lookup) {
-        for (size_t q = 0; q < e; q++)
-            s->pcount[s->port[q]]++;
-        size_t off = 0;
-        for (size_t t = 0; t < n_cols; t++) {
-            s->pstart[t] = off;
-            off += s->pcount[t];
-            s->pcount[t] = 0;
-        }
-        for (size_t q = 0; q < e; q++)
-            s->pe[s->pstart[s->port[q]] + s->pcount[s->port[q]]++] = q;
     }
 
     for (size_t k = n; k-- > 0;) {
@@ -206,22 +298,19 @@ static void sinc_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         }
         /* Bottleneck: the most loaded port among the unplaced coflows, the
          * first column to reach the maximum. */
-        size_t b = bottleneck(s->total, n_cols);
+        size_t b = bottleneck(s->total, n_cols, tiny ? 0 : 1e-15);
         /* Select: min w'/d(c,b) among unplaced coflows on b; on a tie the
          * later-released one goes last (FIFO among equals). Rounding can
          * leave a total > 0 with no coflow: then place by index. */
         size_t pick = SIZE_MAX;
         double pick_ratio = 0, pick_d = 0;
-        size_t lo = b == SIZE_MAX || lookup ? 0 : s->pstart[b];
-        size_t hi = b == SIZE_MAX || lookup ? 0 : lo + s->pcount[b];
-        for (size_t i = 0, q = lo; b != SIZE_MAX && (lookup ? i < n : q < hi); i++, q++) {
-            size_t slot = lookup ? i : s->owner[s->pe[q]];
+        size_t lo = b == SIZE_MAX ? 0 : s->pstart[b];
+        size_t hi = b == SIZE_MAX ? 0 : lo + s->pcount[b];
+        for (size_t q = lo; q < hi; q++) {
+            size_t ent = s->pe[q], slot = s->owner[ent];
             if (s->placed[slot])
                 continue;
-            double d = lookup ? slot_load(st, s, ids[slot], slot, s->ports[b])
-                              : s->load[s->pe[q]];
-            if (d < 0)
-                continue;
+            double d = s->load[ent];
             double ratio = s->weight[slot] / d;
             if (pick == SIZE_MAX || ratio <= pick_ratio) {
                 pick = slot;
@@ -242,31 +331,25 @@ static void sinc_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
                 }
         }
         /* Scale the others' weights on b, then remove the pick. */
-        for (size_t i = 0, q = lo; pick_d > 0 && (lookup ? i < n : q < hi); i++, q++) {
-            size_t slot = lookup ? i : s->owner[s->pe[q]];
+        for (size_t q = lo; pick_d > 0 && q < hi; q++) {
+            size_t ent = s->pe[q], slot = s->owner[ent];
             if (s->placed[slot] || slot == pick)
                 continue;
-            double d = lookup ? slot_load(st, s, ids[slot], slot, s->ports[b])
-                              : s->load[s->pe[q]];
-            if (d < 0)
-                continue;
+            double d = s->load[ent];
             s->weight[slot] -= s->weight[pick] * d / pick_d;
             if (s->weight[slot] < 0)
                 s->weight[slot] = 0;
         }
         s->placed[pick] = 1;
         /* (the totals are not read again once one coflow is left) */
-        for (size_t q = s->start[pick]; k > 1 && q < s->start[pick + 1]; q++) {
+        for (size_t q = s->start[pick]; k > 1 && !tiny && q < s->start[pick + 1]; q++)
+            s->total[s->port[q]] -= s->load[q];
+        for (size_t q = s->start[pick]; k > 1 && tiny && q < s->start[pick + 1]; q++) {
             s->total[s->port[q]] -= s->load[q];
             if (s->total[s->port[q]] < 1e-15)
                 s->total[s->port[q]] = 0;
         }
         s->result[k] = ids[pick];
-    }
-    for (size_t t = 0; t < n_cols; t++) {
-        s->total[t] = 0;
-        s->pcount[t] = 0;
-        s->column[s->ports[t]] = 0;
     }
     for (size_t i = 0; i < n; i++)
         ids[i] = s->result[i];

@@ -478,6 +478,73 @@ Test(coflow_order, sincronia_scaling_step)
     expect_order("sincronia", (size_t[]){0, 2, 1}, 3);
 }
 
+/*
+ * A total that falls below 1e-15 counts as none. Ports 1 byte/s; A, B and
+ * D (weights 1, 1, 2) send 0.4e-15, 0.6e-15 and 0.4e-15 bytes 0->0, C 1
+ * byte 2->2. Round 1: out2 (1) is the bottleneck, C goes last. Round 2:
+ * out0 and in0 tie at 1.4e-15, out0 first; B's ratio 1/0.6e-15 is the
+ * least, B goes third; A's weight becomes 1/3, D's 4/3. Without B, out0
+ * and in0 hold 0.8e-15: zeroed, no bottleneck is left, and the latest
+ * released, D, goes second: A D B C. Reading 0.8e-15 as a load would pick
+ * A on out0 (ratio (1/3)/0.4e-15 < (4/3)/0.4e-15) and give D A B C.
+ */
+Test(coflow_order, sincronia_totals_below_1e15_are_none)
+{
+    single(0, 1);
+    flow(0, 0, 0.4e-15);
+    end_job();
+    single(1, 1);
+    flow(0, 0, 0.6e-15);
+    end_job();
+    single(2, 1);
+    flow(2, 2, 1);
+    end_job();
+    single(3, 2);
+    flow(0, 0, 0.4e-15);
+    end_job();
+    ready();
+    for (size_t c = 0; c < 4; c++)
+        coflow_state_release(&st, c, 0);
+    expect_order("sincronia", (size_t[]){0, 3, 1, 2}, 4);
+}
+
+/*
+ * A tie only the quotients have: A (coflow 0) 0->2 5 bytes, B (coflow 1)
+ * 1->3 fl(5/3) bytes; out0 at 3 bytes/s, out1 at 1, in2 and in3 at 4.
+ * Loads out0 fl(5/3) and out1 fl(5/3) tie, so the port touched first (out0,
+ * A's) is the bottleneck and A goes last: B A. 5 times fl(1/3) is an ulp
+ * below fl(5/3): sincronia multiplies by 1/cap only when every capacity is
+ * a power of two, and doing it here would make out1 heavier: A B.
+ * Decided twice on one context, so both the first build of the loads and
+ * their refresh at the next decision are tried.
+ */
+Test(coflow_order, sincronia_divides_where_a_capacity_is_no_power_of_two)
+{
+    single(0, 1);
+    flow(0, 2, 5);
+    end_job();
+    single(1, 1);
+    flow(1, 3, 5.0 / 3);
+    end_job();
+    fab.cap_out[0] = 3;
+    fab.cap_in[2] = fab.cap_in[3] = 4;
+    ready();
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 1, 0);
+    cr_assert(5 * (1.0 / 3) < 5.0 / 3, "the premise: the product is below the quotient");
+    /* twice on one context: the second decision refreshes the kept loads */
+    const coflow_ordering_t *o = coflow_ordering_find("sincronia");
+    void *ctx = NULL;
+    OK(o->create(&ctx, &st));
+    for (int decision = 0; decision < 2; decision++) {
+        size_t ids[2] = {0, 1};
+        o->order(ctx, &st, ids, 2);
+        cr_assert(ids[0] == 1 && ids[1] == 0, "decision %d: [%zu %zu], expected [1 0]",
+                  decision, ids[0], ids[1]);
+    }
+    o->destroy(ctx);
+}
+
 /* -------------------------------------------------- DAG-aware orderings */
 
 /*
