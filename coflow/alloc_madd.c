@@ -36,7 +36,7 @@ static bool blocked(const coflow_state_t *st, size_t c, const double *bytes, con
                 uint64_t low = bits & (~bits + 1);
                 size_t rank = st->prank[base + w] +
                               (size_t)__builtin_popcountll(st->pmask[base + w] & (low - 1));
-                size_t k = lo + st->port_local[a + lo + rank]; /* q - a */
+                size_t k = lo + rank; /* q - a: cports are in port order */
                 if (bytes[k] + comp[k] > 0)
                     return true;
                 bits ^= low;

@@ -257,10 +257,9 @@ typedef struct {
     uint64_t *popen;               /* the same, only ports with an open flow
                                       of c (kept by coflow_state_finish_flow) */
     uint32_t *prank;               /* per word of pmask: bits of the side's
-                                      earlier words (rank of a port) */
-    uint32_t *port_local;          /* [number of cports] c's senders' cports
-                                      positions - a, in port order, then its
-                                      receivers' positions - mid */
+                                      earlier words. A port's rank among
+                                      its side's bits is its place on that
+                                      side of cports (both in port order). */
     /* For the group at cports position q (a sender or a receiver of c, in a
      * coflow with has_group_sets below): the other-side ports its open flows
      * go to, over the other side's words: gmask[gmask_off[q] ..). */

@@ -175,10 +175,9 @@ static weft_err_t build_masks(coflow_state_t *st)
     st->pmask = weft_calloc(words ? words : 1, sizeof *st->pmask);
     st->popen = weft_calloc(words ? words : 1, sizeof *st->popen);
     st->prank = weft_calloc(words ? words : 1, sizeof *st->prank);
-    st->port_local = weft_calloc(n_cports ? n_cports : 1, sizeof *st->port_local);
     st->gmask = weft_calloc(gwords ? gwords : 1, sizeof *st->gmask);
     st->gmask_all = weft_calloc(gwords ? gwords : 1, sizeof *st->gmask_all);
-    if (!st->pmask || !st->popen || !st->prank || !st->port_local || !st->gmask ||
+    if (!st->pmask || !st->popen || !st->prank || !st->gmask ||
         !st->gmask_all)
         return WEFT_ENOMEM;
     size_t g = 0;
@@ -198,13 +197,6 @@ static weft_err_t build_masks(coflow_state_t *st)
                 st->prank[base + w] = rank;
                 rank += (uint32_t)__builtin_popcountll(m[w]);
                 st->popen[base + w] = m[w];
-            }
-            for (size_t q = lo; q < hi; q++) { /* local position by rank */
-                uint32_t p = st->cports[q];
-                size_t w = PORT_WORD(p) - w0;
-                uint32_t r = st->prank[base + w] +
-                             (uint32_t)__builtin_popcountll(m[w] & (PORT_BIT(p) - 1));
-                st->port_local[lo + r] = (uint32_t)(q - lo);
             }
         }
         if (!st->has_group_sets[c])
@@ -465,7 +457,6 @@ void coflow_state_destroy(coflow_state_t *st)
     free(st->pmask_span);
     free(st->popen);
     free(st->prank);
-    free(st->port_local);
     free(st->gmask);
     free(st->gmask_all);
     free(st->gmask_off);
