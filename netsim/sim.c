@@ -128,6 +128,7 @@ typedef struct {
     bool lazy;
     double *sig;       /* [n_coflows] */
     double *anc_total; /* [n_coflows] sum of flow_remaining of open flows */
+    size_t *total_at;  /* [n_coflows] the decision lazy_refresh summed it for */
     anchor_t *anc;     /* [number of cports] */
     backfilled_t *bf;  /* [n_flows] side by side with run[], so advancing
                           a backfilled flow reads no per-flow array */
@@ -279,6 +280,7 @@ static void sim_free(sim_t *s)
     free(s->chk_in);
     free(s->sig);
     free(s->anc_total);
+    free(s->total_at);
     free(s->anc);
     free(s->bf);
     free(s->pc);
@@ -391,6 +393,7 @@ static weft_err_t sim_setup(sim_t *s)
         size_t ncp = s->st.cport_start[nc];
         s->sig = weft_calloc(nc, sizeof *s->sig);
         s->anc_total = weft_calloc(nc, sizeof *s->anc_total);
+        s->total_at = weft_calloc(nc, sizeof *s->total_at);
         s->anc = weft_calloc(ncp ? ncp : 1, sizeof *s->anc);
         s->bf = weft_calloc(nf, sizeof *s->bf);
         s->pc = weft_calloc(nc, sizeof *s->pc);
@@ -404,7 +407,7 @@ static weft_err_t sim_setup(sim_t *s)
             s->chk_rem = weft_calloc(nf, sizeof *s->chk_rem);
             s->chk_bytes = weft_calloc(ncp ? ncp : 1, sizeof *s->chk_bytes);
         }
-        if (!s->sig || !s->anc_total || !s->anc || !s->bf || !s->pc ||
+        if (!s->sig || !s->anc_total || !s->total_at || !s->anc || !s->bf || !s->pc ||
             !s->acc || !s->mark || !s->dirty || !s->pace || !s->paced ||
             (s->opts->check && (!s->chk_run || !s->chk_rem || !s->chk_bytes)))
             return weft_fail(WEFT_ENOMEM, "out of memory for lazy pacing (%zu coflows, "
@@ -785,9 +788,19 @@ static void lazy_refresh(sim_t *s)
         s->mark[c] = 0;
         if (st->status[c] != COFLOW_ACTIVE)
             continue;
-        if (mark & MARK_SCALED)
-            for (size_t q = st->cport_start[c]; q < st->cport_start[c + 1]; q++)
+        if (mark & MARK_SCALED) {
+            /* and, on the way, the sum lazy_collect takes if c is paced
+               again (the same additions in the same order) */
+            size_t a = st->cport_start[c], mid = a + s->wl->coflows[c].n_senders;
+            double total = 0;
+            for (size_t q = a; q < st->cport_start[c + 1]; q++) {
                 port_bytes_from_anchor(s, c, q);
+                if (q < mid)
+                    total += s->anc[q].sum + s->anc[q].comp;
+            }
+            s->anc_total[c] = total;
+            s->total_at[c] = s->res->n_decisions + 1; /* the coming decision */
+        }
         st->cache_remaining[c] = st->coflow_remaining[c];
         st->cache_open[c] = st->n_open[c];
     }
@@ -1282,10 +1295,14 @@ static weft_err_t lazy_collect(sim_t *s)
     double best = INFINITY;
     for (size_t i = 0; i < st->n_paced; i++) {
         size_t c = st->paced[i];
-        double q = s->sig[c] * s->pace[c], total = 0;
-        for (size_t k = st->cport_start[c], mid = k + s->wl->coflows[c].n_senders; k < mid; k++)
-            total += s->anc[k].sum + s->anc[k].comp;
-        s->anc_total[c] = total; /* each open flow has one sender */
+        double q = s->sig[c] * s->pace[c];
+        if (s->total_at[c] != s->res->n_decisions) { /* not summed by lazy_refresh */
+            double total = 0;
+            for (size_t k = st->cport_start[c], mid = k + s->wl->coflows[c].n_senders; k < mid;
+                 k++)
+                total += s->anc[k].sum + s->anc[k].comp;
+            s->anc_total[c] = total; /* each open flow has one sender */
+        }
         s->pc[s->n_pc++] = (paced_t){c, q};
         double dt = s->sig[c] / q;
         if (dt < best)
