@@ -53,6 +53,13 @@ bool alloc_coflow_can_move(const coflow_state_t *st, size_t c)
 void alloc_release_ports(coflow_state_t *st)
 {
     size_t np = st->fab->n_ports;
+    if (st->clear_all_ports) {
+        memset(st->free_out, 0, np * sizeof *st->free_out);
+        memset(st->free_in, 0, np * sizeof *st->free_in);
+        memset(st->full_out, 0, st->n_port_words * sizeof *st->full_out);
+        memset(st->full_in, 0, st->n_port_words * sizeof *st->full_in);
+        return;
+    }
     for (size_t i = 0; i < st->n_used_ports; i++) {
         size_t k = st->used_ports[i];
         if (k < np) {

@@ -2,10 +2,10 @@
  * alloc_internal.h - helpers the allocators share.
  *
  * Used-capacity convention: while an allocator runs, st->free_out/free_in
- * hold the capacity USED so far on each port (zero between calls). Only the
- * ports of rated flows are ever non-zero, so alloc_release_ports() restores
- * the zeros by walking st->rated: O(flows rated), never O(ports) or
- * O(open flows).
+ * hold the capacity USED so far on each port (zero between calls).
+ * alloc_release_ports() restores the zeros: on a small fabric all at once,
+ * else through the list of ports used (st->used_ports), O(ports used),
+ * never O(open flows).
  */
 #ifndef ALLOC_INTERNAL_H
 #define ALLOC_INTERNAL_H
@@ -17,10 +17,12 @@
 static inline void alloc_count_rate(coflow_state_t *st, uint32_t s, uint32_t d, double r)
 {
     const coflow_fabric_t *fab = st->fab;
-    if (st->free_out[s] == 0)
-        st->used_ports[st->n_used_ports++] = s;
-    if (st->free_in[d] == 0)
-        st->used_ports[st->n_used_ports++] = (uint32_t)fab->n_ports + d;
+    if (!st->clear_all_ports) {
+        if (st->free_out[s] == 0)
+            st->used_ports[st->n_used_ports++] = s;
+        if (st->free_in[d] == 0)
+            st->used_ports[st->n_used_ports++] = (uint32_t)fab->n_ports + d;
+    }
     st->free_out[s] += r;
     st->free_in[d] += r;
     /* the full-port sets (coflow.h): the same test as alloc_port_full */
@@ -70,7 +72,7 @@ static inline void alloc_add_port_use(coflow_state_t *st, bool out, uint32_t p, 
     const coflow_fabric_t *fab = st->fab;
     double *used = out ? st->free_out : st->free_in;
     const double *cap = out ? fab->cap_out : fab->cap_in;
-    if (used[p] == 0)
+    if (!st->clear_all_ports && used[p] == 0)
         st->used_ports[st->n_used_ports++] = out ? p : (uint32_t)fab->n_ports + p;
     used[p] += r;
     if (cap[p] - used[p] <= COFLOW_RATE_EPS * cap[p])
@@ -100,9 +102,10 @@ bool alloc_coflow_can_move(const coflow_state_t *st, size_t c);
  * written). O(open flows of the coflows that can move). */
 void alloc_greedy_pass(coflow_state_t *st, const size_t *order, size_t n, bool fresh);
 
-/* Zeroes the used capacity and the full-port bits of every port
- * alloc_add_rate gave capacity (the only way a port fills): O(ports used),
- * not O(flows rated). */
+/* Zeroes the used capacity and the full-port bits of every port given
+ * capacity (the only way a port fills): every port's at once on a fabric
+ * of at most COFLOW_CLEAR_ALL_PORTS ports, else those listed in
+ * st->used_ports, O(ports used). */
 void alloc_release_ports(coflow_state_t *st);
 
 #endif

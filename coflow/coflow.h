@@ -147,6 +147,7 @@ typedef struct {
 #define COFLOW_MEMBER_CLOSED UINT32_MAX
 
 #define COFLOW_SHUFFLE_SETS 2 /* coflow_state_t.has_group_sets */
+#define COFLOW_CLEAR_ALL_PORTS 256 /* coflow_state_t.clear_all_ports */
 
 /*
  * The live state a scheduler decides on. Owned by whoever drives it (the
@@ -245,6 +246,11 @@ typedef struct {
                                       this allocation: p sends, n_ports + p
                                       receives (empty between calls) */
     size_t n_used_ports;
+    /* Few ports (at most COFLOW_CLEAR_ALL_PORTS): alloc_release_ports
+     * zeroes every port's use and the full-port sets at once, which costs
+     * less than listing the ports used at every rate; used_ports stays
+     * empty. */
+    bool clear_all_ports;
     uint64_t *full_out, *full_in;  /* [n_port_words] */
     /* Each coflow's ports as bit sets over the words they span, so a
      * greedy walk tests a coflow's ports and a group's flows a word at a

@@ -381,6 +381,7 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
     st->full_out = weft_calloc(st->n_port_words + 1, sizeof *st->full_out);
     st->full_in = weft_calloc(st->n_port_words + 1, sizeof *st->full_in);
     st->used_ports = weft_calloc(np + 1, 2 * sizeof *st->used_ports);
+    st->clear_all_ports = np <= COFLOW_CLEAR_ALL_PORTS;
     group_flows(st, false, st->rmembers, st->rstart, st->ropen, st->rgroup, st->rpos);
     group_flows(st, true, st->smembers, st->sstart, st->sopen, st->sgroup, st->spos);
     memcpy(st->sspan, st->sopen, k * sizeof *st->sspan);

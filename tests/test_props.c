@@ -287,7 +287,9 @@ static size_t half_finished_shuffles(coflow_workload_t *wl, coflow_fabric_t *fab
  * group sets (coflow.h) must give exactly the rates of the plain walk over
  * the open members (the same workload and finished flows with the sets
  * dropped), under greedy and under MADD's backfill, for random orders and
- * port capacities: both visit a group's open flows by other port. */
+ * port capacities: both visit a group's open flows by other port. Both
+ * leave every port's use at zero, one by zeroing them all and the other
+ * through its list of ports used. */
 Test(props, greedy_port_sets_give_the_plain_walks_rates)
 {
     const char *names[] = {"greedy", "madd"};
@@ -300,6 +302,7 @@ Test(props, greedy_port_sets_give_the_plain_walks_rates)
         size_t n2 = half_finished_shuffles(&wl2, &fab2, &plain, seed, nc, 0, order2, true);
         cr_assert_eq(n, n2);
         cr_assert_null(plain.pmask);
+        plain.clear_all_ports = false; /* and releases the ports it listed */
         size_t shuffles = 0;
         for (size_t c = 0; c < nc; c++)
             shuffles += sets.has_group_sets[c] == COFLOW_SHUFFLE_SETS;
@@ -321,6 +324,12 @@ Test(props, greedy_port_sets_give_the_plain_walks_rates)
                           plain.flow_rate[f]);
             cr_assert_eq(sets.n_rated, plain.n_rated);
             cr_assert_gt(sets.n_rated, 0);
+            for (size_t p = 0; p < fab.n_ports; p++) /* all released */
+                cr_assert(sets.free_out[p] == 0 && sets.free_in[p] == 0 &&
+                          plain.free_out[p] == 0 && plain.free_in[p] == 0);
+            for (size_t w = 0; w < sets.n_port_words; w++)
+                cr_assert(!sets.full_out[w] && !sets.full_in[w] && !plain.full_out[w] &&
+                          !plain.full_in[w]);
             for (size_t k = 0; k < sets.n_rated; k++) {
                 cr_assert_eq(sets.rated[k], plain.rated[k], "rated in another order");
                 sets.flow_rate[sets.rated[k]] = plain.flow_rate[plain.rated[k]] = 0;
