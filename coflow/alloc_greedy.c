@@ -349,7 +349,7 @@ static void greedy_allocate(coflow_state_t *st, const size_t *order, size_t n)
     for (size_t k = replay; k < st->n_rated; k++) {
         size_t f = st->rated[k];
         p->log_f[k] = (uint32_t)f;
-        p->log_r[k] = st->flow_rate[f];
+        p->log_r[k] = alloc_rated_rate(st, k);
         p->log_s[k] = flows[f].src;
         p->log_d[k] = flows[f].dst;
     }
@@ -404,6 +404,7 @@ weft_err_t coflow_state_keep_greedy_prefix(coflow_state_t *st)
 
 const coflow_allocator_t coflow_alloc_greedy = {
     .work_conserving = true,
+    .lists_rates = true,
     .name = "greedy",
     .description = "by priority, each flow takes all its ports have left (Sincronia)",
     .allocate = greedy_allocate,

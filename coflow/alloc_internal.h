@@ -48,13 +48,23 @@ static inline void alloc_add_rate_at(coflow_state_t *st, size_t f, uint32_t s, u
 /* The same for a flow known to have no rate yet in this allocation (a
  * greedy pass from zero gives each flow one rate at most): its rate is
  * written without being read first, one load from an array of every flow
- * less. */
+ * less, and with st->rated_rate set it goes beside the flow in the list
+ * instead (coflow.h). */
 static inline void alloc_first_rate_at(coflow_state_t *st, size_t f, uint32_t s, uint32_t d,
                                        double r)
 {
+    if (st->rated_rate)
+        st->rated_rate[st->n_rated] = r;
+    else
+        st->flow_rate[f] = r;
     st->rated[st->n_rated++] = f;
-    st->flow_rate[f] = r;
     alloc_count_rate(st, s, d, r);
+}
+
+/* The rate of rated[k] (alloc_first_rate_at, above). */
+static inline double alloc_rated_rate(const coflow_state_t *st, size_t k)
+{
+    return st->rated_rate ? st->rated_rate[k] : st->flow_rate[st->rated[k]];
 }
 
 /* The same, reading f's ports from the workload. */

@@ -158,6 +158,7 @@ static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
 const coflow_allocator_t coflow_alloc_madd = {
     .work_conserving = true,
     .lazy_pace = true,
+    .lists_rates = true,
     .name = "madd",
     .description = "Varys MADD: pace each coflow to finish all flows at its bottleneck, "
                    "then backfill",

@@ -183,6 +183,11 @@ typedef struct {
      * never scan the open flows that did not move. */
     size_t *rated;                 /* [n_flows] */
     size_t n_rated;
+    /* Set by a driver that reads the rates only through rated[] (netsim),
+     * for an allocator with lists_rates: it then writes rated[k]'s rate to
+     * rated_rate[k] and leaves flow_rate at 0, so a decision never touches
+     * the per-flow array. NULL (the default): rates are in flow_rate. */
+    double *rated_rate;            /* [n_flows] borrowed */
     /* Static indexes built by coflow_state_init: */
     uint32_t *flow_coflow;         /* [n_flows] owning coflow of each flow */
     size_t *cport_start;           /* [n_coflows + 1] into cports */
@@ -426,6 +431,9 @@ typedef struct coflow_allocator {
     bool per_pair_srf;         /* per-flow shortest remaining first, blind to
                                   the order: a driver may decide with a
                                   coflow_srf_pairs_t instead (same rates) */
+    bool lists_rates;          /* gives each flow one rate at most, so it
+                                  honours st->rated_rate (madd: under lazy
+                                  pacing only, its backfill) */
 } coflow_allocator_t;
 
 /* Per-flow shortest remaining first (the "srf" allocator) kept by

@@ -126,6 +126,11 @@ typedef struct {
      * in dirty[] only. Backfilled flows are folded back (flow_remaining =
      * their remaining / sig) at the next decision. */
     bool lazy;
+    /* Rates come back beside the rated flows (st.rated_rate): the
+     * allocator lists them and nothing reads flow_rate between decisions
+     * (no next_change). flow_rate then stays 0. */
+    bool listed;
+    double *rated_rate;/* [n_flows] */
     double *sig;       /* [n_coflows] */
     double *anc_total; /* [n_coflows] sum of flow_remaining of open flows */
     size_t *total_at;  /* [n_coflows] the decision lazy_refresh summed it for */
@@ -280,6 +285,7 @@ static void sim_free(sim_t *s)
     free(s->chk_in);
     free(s->sig);
     free(s->anc_total);
+    free(s->rated_rate);
     free(s->total_at);
     free(s->anc);
     free(s->bf);
@@ -414,6 +420,14 @@ static weft_err_t sim_setup(sim_t *s)
                              "%zu flows)", nc, nf);
         s->st.pace = s->pace;
         s->st.paced = s->paced;
+    }
+    s->listed = s->alloc->lists_rates && !s->ord->next_change && !s->opts->eager_pacing &&
+                (!s->alloc->lazy_pace || s->lazy);
+    if (s->listed) {
+        s->rated_rate = weft_calloc(nf ? nf : 1, sizeof *s->rated_rate);
+        if (!s->rated_rate)
+            return weft_fail(WEFT_ENOMEM, "out of memory for the rates of %zu flows", nf);
+        s->st.rated_rate = s->rated_rate;
     }
     s->tick_s = s->opts->tick_s > 0 ? s->opts->tick_s : s->ord->tick_s;
     if (!(s->tick_s >= 0) || isinf(s->tick_s))
@@ -1186,8 +1200,10 @@ static void lazy_check(sim_t *s)
     }
     size_t n_paced = st->n_paced;
     st->pace = NULL;
+    st->rated_rate = NULL; /* the reference writes flow_rate */
     st->n_rated = 0;
     s->alloc->allocate(st, s->ids, s->n_active);
+    st->rated_rate = s->rated_rate;
     size_t bad = 0;
     for (size_t k = 0; k < n; k++) {
         const moving_t *m = &s->chk_run[k];
@@ -1241,9 +1257,11 @@ static void greedy_check(sim_t *s)
         st->flow_rate[s->run[k].f] = 0;
     struct coflow_greedy_prefix *prefix = st->greedy_prefix;
     st->greedy_prefix = NULL;
+    st->rated_rate = NULL; /* the reference writes flow_rate */
     st->n_rated = 0;
     s->alloc->allocate(st, s->ids, s->n_active);
     st->greedy_prefix = prefix;
+    st->rated_rate = s->rated_rate;
     size_t bad = 0;
     if (st->n_rated != s->n_run)
         violation(s, "t=%.9g s: %zu flows move when the greedy is recomputed from zero, %zu "
@@ -1263,7 +1281,8 @@ static void greedy_check(sim_t *s)
         st->flow_rate[st->rated[k]] = 0;
     st->n_rated = 0;
     for (size_t k = 0; k < s->n_run; k++) {
-        st->flow_rate[s->run[k].f] = s->run[k].rate;
+        if (!s->listed)
+            st->flow_rate[s->run[k].f] = s->run[k].rate;
         st->rated[st->n_rated++] = s->run[k].f;
     }
 }
@@ -1324,14 +1343,15 @@ static weft_err_t lazy_collect(sim_t *s)
             sig = s->sig[c];
             pace = s->pace[c];
         }
-        double b = rate[f], a = rem[f];
+        double b = s->listed ? s->rated_rate[k] : rate[f], a = rem[f];
         if (!(b > 0 && b < INFINITY) || !active) {
             s->n_run = n;
             return weft_fail(WEFT_EINTERNAL, "allocator '%s' backfilled flow %zu of "
                              "coflow %zu with %g bytes/s at t=%.9g s", s->alloc->name,
                              f, c, b, st->now);
         }
-        rate[f] = 0;
+        if (!s->listed)
+            rate[f] = 0;
         double left = a * sig, r = left * pace + b;
         bf[n] = (backfilled_t){a, 0, st->sgroup[f], st->rgroup[f]};
         run[n++] = (moving_t){f, c, r, {.extra = b}};
@@ -1395,7 +1415,7 @@ static weft_err_t decide(sim_t *s)
         lazy_fold_back(s);
         lazy_refresh(s);
     }
-    for (size_t k = 0; k < s->n_run; k++)
+    for (size_t k = 0; k < s->n_run && !s->listed; k++)
         st->flow_rate[s->run[k].f] = 0;
     s->n_run = 0;
     s->next_finish_dt = INFINITY;
@@ -1429,7 +1449,7 @@ static weft_err_t decide(sim_t *s)
     size_t c = 0, lo = 0, hi = 0; /* the last coflow, its flows [lo, hi) */
     for (size_t k = 0; k < st->n_rated; k++) {
         size_t f = st->rated[k];
-        double r = st->flow_rate[f];
+        double r = s->listed ? s->rated_rate[k] : st->flow_rate[f];
         enter_coflow(s, f, &c, &lo, &hi);
         if (!(r > 0 && r < INFINITY) || st->status[c] != COFLOW_ACTIVE)
             return weft_fail(WEFT_EINTERNAL,
@@ -1455,9 +1475,10 @@ static weft_err_t decide(sim_t *s)
             for (size_t k = 0; k < st->n_open[c]; k++)
                 positive += st->flow_rate[open[k]] != 0;
         }
-        if (positive != st->n_rated)
-            violation(s, "allocator '%s' set %zu nonzero rates but listed %zu as rated",
-                      s->alloc->name, positive, st->n_rated);
+        if (positive != (s->listed ? 0 : st->n_rated))
+            violation(s, "allocator '%s' set %zu nonzero rates but listed %zu as rated%s",
+                      s->alloc->name, positive, st->n_rated,
+                      s->listed ? " beside the list (flow_rate should stay 0)" : "");
     }
     s->next_finish_dt = best;
     if (s->n_open_total > s->res->max_active_flows)

@@ -181,12 +181,12 @@ static const coflow_ordering_t t_liar = {"t-liar", "predicts changes that never 
                                          "t-greedy", true, 0, NULL, NULL, order_index,
                                          change_never_happens};
 
-static const coflow_allocator_t t_greedy = {"t-greedy", "greedy", alloc_greedy, true, false, false, false};
-static const coflow_allocator_t t_share = {"t-share", "equal shares", alloc_share, false, false, false, false};
-static const coflow_allocator_t t_zero = {"t-zero", "nothing", alloc_zero, false, false, false, false};
-static const coflow_allocator_t t_over = {"t-over", "too much", alloc_over, false, false, false, false};
+static const coflow_allocator_t t_greedy = {"t-greedy", "greedy", alloc_greedy, true, false, false, false, false};
+static const coflow_allocator_t t_share = {"t-share", "equal shares", alloc_share, false, false, false, false, false};
+static const coflow_allocator_t t_zero = {"t-zero", "nothing", alloc_zero, false, false, false, false, false};
+static const coflow_allocator_t t_over = {"t-over", "too much", alloc_over, false, false, false, false, false};
 static const coflow_allocator_t t_unlisted = {"t-unlisted", "rates not listed",
-                                              alloc_unlisted, false, false, false, false};
+                                              alloc_unlisted, false, false, false, false, false};
 
 /* ------------------------------------------------------------ fixture */
 
