@@ -479,6 +479,50 @@ Test(coflow_order, sincronia_scaling_step)
 }
 
 /*
+ * A port whose last bytes go changes which column comes first. A (coflow
+ * 0): 0->1 1 byte and 2->3 4 bytes; B (coflow 1): 4->1 4 bytes; senders at
+ * out_cap, receivers at 1 byte/s. Once A's 0->1 is done, in1 holds B's 4
+ * and in3 A's 4, the heaviest; the first touched of the two is in3 (A's
+ * ports come first and A no longer touches in1), so A goes last: B A. An
+ * ordering that kept A's spent place on in1 would find in1 first: A B.
+ * The second decision is taken on the first one's context, so it must
+ * notice the lost port. out_cap 4 makes every capacity a power of two
+ * (sincronia multiplies by 1/cap), 3 does not (it divides).
+ */
+static void expect_lost_port_reorders(double out_cap)
+{
+    single(0, 1);
+    flow(0, 1, 1);
+    flow(2, 3, 4);
+    end_job();
+    single(1, 1);
+    flow(4, 1, 4);
+    end_job();
+    for (size_t p = 0; p < N_PORTS; p++)
+        fab.cap_out[p] = out_cap;
+    ready();
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 1, 0);
+    const coflow_ordering_t *o = coflow_ordering_find("sincronia");
+    void *ctx = NULL;
+    OK(o->create(&ctx, &st));
+    size_t ids[2] = {0, 1};
+    o->order(ctx, &st, ids, 2);
+    st.coflow_remaining[0] -= st.flow_remaining[0];
+    coflow_state_finish_flow(&st, 0);
+    ids[0] = 0;
+    ids[1] = 1;
+    o->order(ctx, &st, ids, 2);
+    cr_assert(ids[0] == 1 && ids[1] == 0, "out cap %g: [%zu %zu], expected [1 0]", out_cap,
+              ids[0], ids[1]);
+    o->destroy(ctx);
+}
+
+Test(coflow_order, sincronia_lost_port_reorders_powers_of_two) { expect_lost_port_reorders(4); }
+
+Test(coflow_order, sincronia_lost_port_reorders_quotients) { expect_lost_port_reorders(3); }
+
+/*
  * A total that falls below 1e-15 counts as none. Ports 1 byte/s; A, B and
  * D (weights 1, 1, 2) send 0.4e-15, 0.6e-15 and 0.4e-15 bytes 0->0, C 1
  * byte 2->2. Round 1: out2 (1) is the bottleneck, C goes last. Round 2:
