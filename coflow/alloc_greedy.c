@@ -213,6 +213,11 @@ static inline __attribute__((always_inline)) void walk_group_sets(coflow_state_t
                                                                   cwalk_t *cw, size_t q)
 {
     const uint64_t *open = st->gmask + st->gmask_off[q];
+    uint64_t any = 0; /* most groups of a crowded fabric have no room: */
+    for (uint32_t y = 0; y < cw->onw; y++) /* one predictable branch a word */
+        any |= open[y] & ~cw->ofull[cw->os0 + y];
+    if (!any)
+        return;
     const uint64_t *all = st->gmask_all + st->gmask_off[q];
     const coflow_member_t *grp = cw->grp;
     size_t before = cw->start[q]; /* members of the words already walked */
