@@ -191,8 +191,7 @@ static bool walk_begin(coflow_state_t *st, size_t c, cwalk_t *cw)
     return true;
 }
 
-/* Starts the walk of the group of port g (walked side) at cports position
- * q. */
+/* Starts the walk of the group of port g on the walked side. */
 static inline __attribute__((always_inline)) void group_begin(coflow_state_t *st, walk_t *w,
                                                               uint32_t g)
 {
@@ -228,11 +227,13 @@ static inline __attribute__((always_inline)) void walk_group_sets(coflow_state_t
             size_t k = before + (size_t)__builtin_popcountll(all[y] & (low - 1));
             uint32_t o = (cw->os0 + y) * 64 + (uint32_t)__builtin_ctzll(low);
             size_t f;
-            if (cw->shuffle) /* the group holds every other port: k's rank is o's */
-                f = cw->first_flow + (cw->w.by_src ? (k - cw->start[q]) * cw->n_senders + (q - cw->lo)
-                                                   : (q - cw->lo) * cw->n_senders + (k - cw->start[q]));
-            else
+            if (cw->shuffle) { /* every other port is in the group: its rank is o's */
+                size_t rank_o = k - cw->start[q], rank_g = q - cw->lo;
+                f = cw->first_flow + (cw->w.by_src ? rank_o * cw->n_senders + rank_g
+                                                   : rank_g * cw->n_senders + rank_o);
+            } else {
                 f = grp[k].flow;
+            }
             if (walk_flow(st, &cw->w, f, o))
                 return;
             bits ^= low;
