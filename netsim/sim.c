@@ -15,10 +15,12 @@
  *  - active[0..n_active) holds exactly the ACTIVE coflows, sorted by
  *    (release time, index): the order orderings receive;
  *  - run[0..n_run) holds exactly the open flows of ACTIVE coflows with a
- *    positive rate (the allocator's st->rated list); every other flow has
- *    rate 0. So the decision only zeroes run[] instead of every open flow,
- *    and advancing touches only flows that move: a decision costs what the
- *    ordering and the allocator cost, never a walk over idle open flows;
+ *    positive rate (the allocator's st->rated list), each with its rate;
+ *    every other flow has flow_rate 0, and so do the listed ones when the
+ *    allocator hands rates back beside the list (`listed`). So a decision
+ *    zeroes at most run[] instead of every open flow, and advancing
+ *    touches only flows that move: a decision costs what the ordering and
+ *    the allocator cost, never a walk over idle open flows;
  *  - the heap holds the coflows whose parents are all done (or roots of
  *    arrived jobs) and which wait for their compute time to pass.
  * Nothing is allocated inside the loop: every array is sized up front.
