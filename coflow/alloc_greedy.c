@@ -143,7 +143,7 @@ typedef struct {
     uint32_t ws0, wnw, os0, onw; /* first fabric word and words of each side */
     const coflow_member_t *grp;
     const size_t *start;
-    const uint32_t *open, *span;
+    const uint32_t *open, *head, *span;
     const uint64_t *wfull, *ofull;
 } cwalk_t;
 
@@ -174,6 +174,7 @@ static bool walk_begin(coflow_state_t *st, size_t c, cwalk_t *cw)
     cw->grp = by_src ? st->smembers : st->rmembers;
     cw->start = by_src ? st->sstart : st->rstart;
     cw->open = by_src ? st->sopen : st->ropen;
+    cw->head = by_src ? st->shead : st->rhead;
     cw->span = by_src ? st->sspan : st->rspan;
     cw->wfull = by_src ? st->full_out : st->full_in;
     cw->ofull = by_src ? st->full_in : st->full_out;
@@ -248,7 +249,8 @@ static void walk_group_members(coflow_state_t *st, cwalk_t *cw, size_t q)
 {
     const uint64_t *ofull = cw->ofull;
     const coflow_member_t *grp = cw->grp;
-    for (size_t k = cw->start[q], end = k + cw->span[q]; k < end; k++) {
+    for (size_t k = cw->start[q] + cw->head[q], end = cw->start[q] + cw->span[q]; k < end;
+         k++) {
         uint32_t o = grp[k].other;
         if (o != COFLOW_MEMBER_CLOSED && ((ofull[o >> 6] >> (o & 63)) & 1) == 0 &&
             walk_flow(st, &cw->w, grp[k].flow, o))

@@ -218,13 +218,15 @@ typedef struct {
     /* xopen[q] counts group q's open flows. In a coflow walked through its
      * group sets (coflow_group_sets_walk) the members keep that order for
      * good and gmask tells the open ones. In any other, the open ones are
-     * among xmembers[xstart[q] .. +xspan[q]), still in that order: a
-     * finishing flow's member is marked COFLOW_MEMBER_CLOSED where it
-     * stands, and once the closed outnumber the open the group closes up
-     * (so a walk meets at most one closed member per open one, and closing
-     * costs O(1) amortized). */
+     * among xmembers[xstart[q] + xhead[q] .. xstart[q] + xspan[q]), still
+     * in that order: a finishing flow's member is marked
+     * COFLOW_MEMBER_CLOSED where it stands, the range shrinks past closed
+     * members at either end, and once the closed ones in it outnumber the
+     * open the group closes up (so a walk meets at most one closed member
+     * per open one, and closing costs O(1) amortized). */
     uint32_t *sopen, *ropen;       /* [number of cports] open flows a group */
-    uint32_t *sspan, *rspan;       /* [number of cports] members in use */
+    uint32_t *shead, *rhead;       /* [number of cports] members in use: */
+    uint32_t *sspan, *rspan;       /*   [xhead, xspan) from xstart */
     uint32_t *sgroup, *rgroup;     /* [n_flows] group position of each flow */
     uint32_t *spos, *rpos;         /* [n_flows] index of each flow in xmembers */
     /* What rounding took from cport_bytes, parallel to it: cport_bytes[q]

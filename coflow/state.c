@@ -107,24 +107,33 @@ static void group_flows(coflow_state_t *st, bool by_src, coflow_member_t *out, s
 }
 
 /* Marks finished flow f's member closed where it stands, so the open ones
- * keep their order; once the closed outnumber the open, moves the open
- * ones to the front of the group, in order. */
+ * keep their order; the members in use, [head, span) from the group's
+ * start, shrink past closed ones at either end (flows tend to finish in
+ * walk order), and once the closed ones between outnumber the open, the
+ * open ones move to the front, in order. */
 static void group_close(coflow_member_t *members, const size_t *start, uint32_t *open,
-                        uint32_t *span, const uint32_t *group, uint32_t *where, size_t f)
+                        uint32_t *head, uint32_t *span, const uint32_t *group,
+                        uint32_t *where, size_t f)
 {
     size_t q = group[f];
-    members[where[f]].other = COFLOW_MEMBER_CLOSED;
+    coflow_member_t *m = members + start[q];
+    m[where[f] - start[q]].other = COFLOW_MEMBER_CLOSED;
     uint32_t still = --open[q];
-    if (still >= span[q] - still)
+    while (head[q] < span[q] && m[head[q]].other == COFLOW_MEMBER_CLOSED)
+        head[q]++;
+    while (span[q] > head[q] && m[span[q] - 1].other == COFLOW_MEMBER_CLOSED)
+        span[q]--;
+    if (still >= span[q] - head[q] - still)
         return;
-    size_t w = start[q];
-    for (size_t k = start[q]; k < start[q] + span[q]; k++)
-        if (members[k].other != COFLOW_MEMBER_CLOSED) {
-            members[w] = members[k];
-            where[members[w].flow] = (uint32_t)w;
+    size_t w = 0;
+    for (size_t k = head[q]; k < span[q]; k++)
+        if (m[k].other != COFLOW_MEMBER_CLOSED) {
+            m[w] = m[k];
+            where[m[w].flow] = (uint32_t)(start[q] + w);
             w++;
         }
-    span[q] = open[q];
+    head[q] = 0;
+    span[q] = still;
 }
 
 /* Words of the bit sets over ports. */
@@ -329,6 +338,8 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
     st->ropen = weft_calloc(n_cports, sizeof *st->ropen);
     st->sspan = weft_calloc(n_cports ? n_cports : 1, sizeof *st->sspan);
     st->rspan = weft_calloc(n_cports ? n_cports : 1, sizeof *st->rspan);
+    st->shead = weft_calloc(n_cports ? n_cports : 1, sizeof *st->shead);
+    st->rhead = weft_calloc(n_cports ? n_cports : 1, sizeof *st->rhead);
     st->sgroup = weft_calloc(nf, sizeof *st->sgroup);
     st->rgroup = weft_calloc(nf, sizeof *st->rgroup);
     st->spos = weft_calloc(nf, sizeof *st->spos);
@@ -342,7 +353,7 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
         !st->heap_key || !st->heap_val || !st->rated || !st->flow_coflow ||
         !st->cport_start || !st->cports || !st->cport_bytes || !st->cport_comp || !st->rmembers || !st->rstart ||
         !st->smembers || !st->sstart || !st->sopen || !st->ropen || !st->sspan ||
-        !st->rspan || !st->sgroup ||
+        !st->rspan || !st->shead || !st->rhead || !st->sgroup ||
         !st->rgroup || !st->spos || !st->rpos || !st->cache_remaining ||
         !st->cache_open) {
         coflow_state_destroy(st);
@@ -444,6 +455,8 @@ void coflow_state_destroy(coflow_state_t *st)
     free(st->ropen);
     free(st->sspan);
     free(st->rspan);
+    free(st->shead);
+    free(st->rhead);
     free(st->sgroup);
     free(st->rgroup);
     free(st->spos);
@@ -495,8 +508,10 @@ bool coflow_state_finish_flow(coflow_state_t *st, size_t f)
         st->sopen[st->sgroup[f]]--;
         st->ropen[st->rgroup[f]]--;
     } else {
-        group_close(st->smembers, st->sstart, st->sopen, st->sspan, st->sgroup, st->spos, f);
-        group_close(st->rmembers, st->rstart, st->ropen, st->rspan, st->rgroup, st->rpos, f);
+        group_close(st->smembers, st->sstart, st->sopen, st->shead, st->sspan, st->sgroup,
+                    st->spos, f);
+        group_close(st->rmembers, st->rstart, st->ropen, st->rhead, st->rspan, st->rgroup,
+                    st->rpos, f);
     }
     if (st->pmask) { /* the port and group sets of open flows */
         uint32_t src = st->wl->flows[f].src, dst = st->wl->flows[f].dst;
