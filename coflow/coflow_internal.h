@@ -61,6 +61,11 @@ static inline bool coflow_group_sets_walk(const coflow_state_t *st, size_t c)
     return st->pmask && st->has_group_sets[c];
 }
 
+/* Sincronia's bottleneck search goes by blocks of columns from this many
+ * columns (ports with bytes) on, else scans them all (sincronia.c); tests
+ * lower it to cover both. */
+extern size_t coflow_sinc_blocks_from;
+
 /* Frees the greedy allocator's prefix (alloc_greedy.c); NULL is fine. */
 void coflow_greedy_prefix_free(struct coflow_greedy_prefix *p);
 

@@ -36,6 +36,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define BLOCK 64
+
+size_t coflow_sinc_blocks_from = 16 * BLOCK;
+
 typedef struct {
     bool pow2;        /* every capacity is a power of two */
     /* Kept from the last decision: */
@@ -62,6 +66,12 @@ typedef struct {
     /* Per decision: */
     double *total;    /* [2 * n_ports] sum of unplaced loads by column (at
                          first all of them, added up in entry order) */
+    /* The bottleneck search's blocks of BLOCK columns: each one's largest
+     * total (and 0), recomputed only when a total in it changed, so a
+     * round reads the blocks and the changed ones instead of every column
+     * (with many coflows on many ports, as in the scaled runs). */
+    double *bmax;     /* [2 * n_ports / BLOCK + 1] */
+    uint8_t *bstale;  /* [2 * n_ports / BLOCK + 1] */
     double *weight;   /* [n] w' */
     char *placed;     /* [n] */
     size_t *result;   /* [n] order being built from the back */
@@ -88,6 +98,8 @@ static void sinc_destroy(void *ctx)
     free(s->pcount);
     free(s->pe);
     free(s->total);
+    free(s->bmax);
+    free(s->bstale);
     free(s->weight);
     free(s->placed);
     free(s->result);
@@ -122,12 +134,15 @@ static weft_err_t sinc_create(void **ctx, const coflow_state_t *st)
     s->pcount = weft_calloc(2 * np, sizeof *s->pcount);
     s->pe = weft_calloc(places, sizeof *s->pe);
     s->total = weft_calloc(2 * np, sizeof *s->total);
+    s->bmax = weft_calloc(2 * np / BLOCK + 1, sizeof *s->bmax);
+    s->bstale = weft_calloc(2 * np / BLOCK + 1, sizeof *s->bstale);
     s->weight = weft_calloc(nc, sizeof *s->weight);
     s->placed = weft_calloc(nc, 1);
     s->result = weft_calloc(nc, sizeof *s->result);
     if (!s->ids || !s->start || !s->local || !s->port || !s->owner || !s->load || !s->seen ||
         !s->astart || !s->absent || !s->ports || !s->column || !s->scale || !s->pstart ||
-        !s->pcount || !s->pe || !s->total || !s->weight || !s->placed ||
+        !s->pcount || !s->pe || !s->total || !s->bmax || !s->bstale || !s->weight ||
+        !s->placed ||
         !s->result) {
         sinc_destroy(s);
         return weft_fail(WEFT_ENOMEM, "out of memory for sincronia");
@@ -236,18 +251,15 @@ static bool refresh(sinc_ctx_t *s, coflow_state_t *st, const size_t *ids, size_t
 }
 
 /* The first of total[0..n) holding its maximum, if that is > 0 and at
- * least `floor`, else SIZE_MAX: the maximum with four running maxima (the
- * scan runs once a round over a few hundred columns), then its first
- * place, the same column as one pass keeping the first strictly larger.
- * (Totals are sums of finite loads, never NaN.) */
-static size_t bottleneck(const double *total, size_t n, double floor)
+ * least `floor`, else SIZE_MAX: the maximum with four running maxima (a
+ * scan of every column), then its first place, four columns a compare:
+ * four hold the maximum iff their own maximum reaches it. (Totals are sums
+ * of finite loads, never NaN.) */
+static size_t bottleneck_scan(const double *total, size_t n, double floor)
 {
     double best = coflow_max_or_zero(total, n);
     if (!(best > 0 && best >= floor))
         return SIZE_MAX;
-    /* Its first place, four columns a compare: four hold the maximum iff
-     * their own maximum reaches it (on the FB trace the first place is 180
-     * columns in, and a scan one by one took a fifth of the ordering). */
     size_t t = 0;
     for (; t + 4 <= n; t += 4) {
         double m01 = total[t] > total[t + 1] ? total[t] : total[t + 1];
@@ -255,6 +267,34 @@ static size_t bottleneck(const double *total, size_t n, double floor)
         if ((m01 > m23 ? m01 : m23) >= best)
             break;
     }
+    while (total[t] != best)
+        t++;
+    return t;
+}
+
+/* The same from the blocks' maxima (a stale
+ * block's recomputed with four running maxima), then the first block
+ * reaching it and its first column doing so: the column one pass keeping
+ * the first strictly larger would find. (Totals are sums of finite loads,
+ * never NaN.) */
+static size_t bottleneck_blocks(sinc_ctx_t *s, size_t n, double floor)
+{
+    const double *total = s->total;
+    size_t nb = (n + BLOCK - 1) / BLOCK;
+    double best = 0;
+    for (size_t k = 0; k < nb; k++) {
+        if (s->bstale[k]) {
+            size_t lo = k * BLOCK, m = n - lo < BLOCK ? n - lo : BLOCK;
+            s->bmax[k] = coflow_max_or_zero(total + lo, m);
+            s->bstale[k] = 0;
+        }
+        best = s->bmax[k] > best ? s->bmax[k] : best;
+    }
+    if (!(best > 0 && best >= floor))
+        return SIZE_MAX;
+    size_t t = 0;
+    while (s->bmax[t / BLOCK] != best)
+        t += BLOCK;
     while (total[t] != best)
         t++;
     return t;
@@ -276,6 +316,30 @@ static double smallest(const double *v, size_t n)
     m0 = m1 < m0 ? m1 : m0;
     m2 = m3 < m2 ? m3 : m2;
     return m2 < m0 ? m2 : m0;
+}
+
+/* Takes the loads of the coflow in slot `pick` off the column totals
+ * (zeroing those that fall below 1e-15 when `tiny`, sinc_order), marking
+ * their blocks stale when the search goes by blocks. */
+static void remove_loads(sinc_ctx_t *s, size_t pick, bool tiny, bool blocks)
+{
+    size_t lo = s->start[pick], hi = s->start[pick + 1];
+    if (tiny) {
+        for (size_t q = lo; q < hi; q++) {
+            s->total[s->port[q]] -= s->load[q];
+            if (s->total[s->port[q]] < 1e-15)
+                s->total[s->port[q]] = 0;
+            s->bstale[s->port[q] / BLOCK] = 1;
+        }
+    } else if (blocks) {
+        for (size_t q = lo; q < hi; q++) {
+            s->total[s->port[q]] -= s->load[q];
+            s->bstale[s->port[q] / BLOCK] = 1;
+        }
+    } else {
+        for (size_t q = lo; q < hi; q++)
+            s->total[s->port[q]] -= s->load[q];
+    }
 }
 
 static void sinc_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
@@ -304,6 +368,11 @@ static void sinc_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         s->weight[i] = wl->jobs[wl->coflows[ids[i]].job].weight;
         s->placed[i] = 0;
     }
+    /* Blocks pay only when a placed coflow's loads touch a small part of
+     * the columns: a few hundred (the FB trace) are scanned faster. */
+    bool blocks = n_cols >= coflow_sinc_blocks_from;
+    if (blocks)
+        memset(s->bstale, 1, (n_cols + BLOCK - 1) / BLOCK);
 
     for (size_t k = n; k-- > 0;) {
         if (k == 0) { /* the last one left goes first, whatever its loads */
@@ -314,7 +383,9 @@ static void sinc_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         }
         /* Bottleneck: the most loaded port among the unplaced coflows, the
          * first column to reach the maximum. */
-        size_t b = bottleneck(s->total, n_cols, tiny ? 0 : 1e-15);
+        double floor = tiny ? 0 : 1e-15;
+        size_t b = blocks ? bottleneck_blocks(s, n_cols, floor)
+                          : bottleneck_scan(s->total, n_cols, floor);
         /* Select: min w'/d(c,b) among unplaced coflows on b; on a tie the
          * later-released one goes last (FIFO among equals). Rounding can
          * leave a total > 0 with no coflow: then place by index. */
@@ -337,6 +408,7 @@ static void sinc_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         if (pick == SIZE_MAX) {
             if (b != SIZE_MAX) { /* rounding residue: retire the port */
                 s->total[b] = 0;
+                s->bstale[b / BLOCK] = 1; /* (read only with blocks) */
                 k++;
                 continue;
             }
@@ -358,13 +430,8 @@ static void sinc_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         }
         s->placed[pick] = 1;
         /* (the totals are not read again once one coflow is left) */
-        for (size_t q = s->start[pick]; k > 1 && !tiny && q < s->start[pick + 1]; q++)
-            s->total[s->port[q]] -= s->load[q];
-        for (size_t q = s->start[pick]; k > 1 && tiny && q < s->start[pick + 1]; q++) {
-            s->total[s->port[q]] -= s->load[q];
-            if (s->total[s->port[q]] < 1e-15)
-                s->total[s->port[q]] = 0;
-        }
+        if (k > 1)
+            remove_loads(s, pick, tiny, blocks);
         s->result[k] = ids[pick];
     }
     for (size_t i = 0; i < n; i++)
