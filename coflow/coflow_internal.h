@@ -53,6 +53,9 @@ void coflow_merge_sort_by(size_t *a, size_t *buf, size_t m, const double *key);
  * loop keeping the larger). */
 double coflow_max_or_zero(const double *v, size_t n);
 
+/* qsort's comparison of two uint32_t, ascending. */
+int coflow_cmp_u32(const void *a, const void *b);
+
 /* True when the greedy walk finds coflow c's open flows through its group
  * sets (gmask) rather than its member lists: then finishing a flow leaves
  * the members where they are (coflow.h). */

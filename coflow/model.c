@@ -6,7 +6,7 @@
  * its coflows' derived sizes are filled. While a job is open its parent ids
  * wait in pending_parent_ids (parallel to the job's slice of parents[]).
  */
-#include "coflow.h"
+#include "coflow_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -160,7 +160,7 @@ static void rollback_job(coflow_workload_t *wl)
     wl->n_pending = 0;
 }
 
-static int cmp_u32(const void *a, const void *b)
+int coflow_cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return (x > y) - (x < y);
@@ -170,7 +170,7 @@ static uint32_t count_distinct(uint32_t *v, size_t n)
 {
     if (n == 0)
         return 0;
-    qsort(v, n, sizeof *v, cmp_u32);
+    qsort(v, n, sizeof *v, coflow_cmp_u32);
     uint32_t k = 1;
     for (size_t i = 1; i < n; i++)
         k += v[i] != v[i - 1];

@@ -12,12 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int cmp_port(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* Sorts one side of a coflow's distinct ports: the greedy walk visits a
  * coflow's ports in port order (coflow.h). */
 static void sort_ports(uint32_t *p, size_t n)
@@ -26,7 +20,7 @@ static void sort_ports(uint32_t *p, size_t n)
     while (i < n && p[i - 1] < p[i])
         i++;
     if (i < n)
-        qsort(p, n, sizeof *p, cmp_port);
+        qsort(p, n, sizeof *p, coflow_cmp_u32);
 }
 
 /* Orders members by their other port, then flow index. */
@@ -52,8 +46,9 @@ static void sort_members(coflow_member_t *m, size_t n)
 /* Groups each coflow's flows by sender (by_src) or by receiver with a
  * counting sort, then orders each group by other port (coflow.h). The
  * group of the port at cports position q is out[start[q] .. start[q+1]);
- * positions of the other side get empty ranges. scratch_out/scratch_in map a port to its
- * position + 1 while one coflow is processed, and are zero again after. */
+ * positions of the other side get empty ranges. scratch_out/scratch_in
+ * map a port to its position + 1 while one coflow is processed, and are
+ * zero again after. */
 static void group_flows(coflow_state_t *st, bool by_src, coflow_member_t *out, size_t *start,
                         uint32_t *open, uint32_t *group, uint32_t *where)
 {
