@@ -178,8 +178,8 @@ static bool walk_begin(coflow_state_t *st, size_t c, cwalk_t *cw)
     cw->span = by_src ? st->sspan : st->rspan;
     cw->wfull = by_src ? st->full_out : st->full_in;
     cw->ofull = by_src ? st->full_in : st->full_out;
-    cw->matrix = sp && st->has_group_sets[c];
-    cw->shuffle = sp && st->has_group_sets[c] == COFLOW_SHUFFLE_SETS;
+    cw->matrix = coflow_group_sets_walk(st, c);
+    cw->shuffle = cw->matrix && st->has_group_sets[c] == COFLOW_SHUFFLE_SETS;
     cw->first_flow = co->first_flow;
     cw->n_senders = co->n_senders;
     if (cw->matrix) {

@@ -16,8 +16,9 @@
  * Data: per-coflow sparse port loads (entries, from the state's cached
  * per-port remaining bytes), per-port sums in one dense column per port
  * with bytes, in the order first touched, and the entries listed by column
- * (CSR). A round scans the columns for the bottleneck and then only the
- * coflows on it.
+ * (CSR). A round finds the bottleneck column (scanning them all, or from
+ * 1,024 columns on through per-block maxima recomputed only where totals
+ * changed) and then reads only the coflows on it.
  *
  * Between decisions the same coflows come back (99.7% of the FB trace's
  * decisions) with bytes on the same ports (95%), so entries, columns and
