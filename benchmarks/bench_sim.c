@@ -68,6 +68,7 @@ typedef struct {
                      included): what the run cost, whatever the load */
     long maxrss_kb;
     size_t events, decisions, flows, coflows;
+    size_t rated, paced; /* summed over decisions (netsim_result_t) */
     double avg_cct, avg_jct;
     int ok;
     int timed_out;
@@ -125,6 +126,8 @@ static run_t run_child(const char *trace, const char *policy, const char *alloc,
         c.sim_s = weft_mono_s() - t0;
         c.events = res.n_events;
         c.decisions = res.n_decisions;
+        c.rated = res.n_rated_total;
+        c.paced = res.n_paced_total;
         c.flows = wl.n_flows;
         c.coflows = wl.n_coflows;
         c.avg_cct = res.cct.avg;
@@ -177,20 +180,22 @@ static void report(const char *policy, const char *alloc, size_t scale, const ru
         fflush(stdout);
         return;
     }
-    printf("%-10s %-7s %5zux %9zu %8zu %9zu %9.3f %9.3f %9.3f %8.1f %10.3f\n", policy,
-           alloc ? alloc : "default", scale, r->flows, r->events, r->decisions, r->read_s,
-           r->sim_s, r->cpu_s, (double)r->maxrss_kb / 1024.0, r->avg_cct);
+    double per = r->decisions ? 1.0 / (double)r->decisions : 0;
+    printf("%-10s %-7s %5zux %9zu %8zu %9zu %9.1f %9.2f %9.3f %9.3f %9.3f %8.1f %10.3f\n",
+           policy, alloc ? alloc : "default", scale, r->flows, r->events, r->decisions,
+           (double)r->rated * per, (double)r->paced * per, r->read_s, r->sim_s, r->cpu_s,
+           (double)r->maxrss_kb / 1024.0, r->avg_cct);
     fflush(stdout);
 }
 
 static void bench_line(const char *policy, const char *alloc, size_t scale, const run_t *r)
 {
     printf("BENCH bench=sim policy=%s alloc=%s scale=%zu ok=%d timed_out=%d "
-           "limit_s=%u flows=%zu events=%zu decisions=%zu read_s=%.4f sim_s=%.4f "
-           "cpu_s=%.3f maxrss_mb=%.1f avg_cct_s=%.6f\n",
+           "limit_s=%u flows=%zu events=%zu decisions=%zu rated=%zu paced=%zu read_s=%.4f "
+           "sim_s=%.4f cpu_s=%.3f maxrss_mb=%.1f avg_cct_s=%.6f\n",
            policy, alloc ? alloc : "default", scale,
            r->ok, r->timed_out, run_limit_s, r->flows,
-           r->events, r->decisions,
+           r->events, r->decisions, r->rated, r->paced,
            r->read_s, r->sim_s, r->cpu_s, (double)r->maxrss_kb / 1024.0, r->avg_cct);
 }
 
@@ -225,8 +230,10 @@ int main(int argc, char **argv)
     run_t runs[64];
     const char *names[64], *allocs[64];
     size_t scales[64], nr = 0;
-    const char *hdr = "policy     alloc    scale     flows   events decisions    read_s     "
-                      "sim_s     cpu_s   rss_MB avg_cct_s\n";
+    /* rated/dec and paced/dec: flows rated one by one and coflows paced
+       whole, per decision (netsim_result_t) */
+    const char *hdr = "policy     alloc    scale     flows   events decisions rated/dec "
+                      "paced/dec    read_s     sim_s     cpu_s   rss_MB avg_cct_s\n";
     if (do_policies) {
         printf("== full FB trace, every ordering (default allocator) and per-flow baselines\n%s",
                hdr);

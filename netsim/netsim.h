@@ -58,6 +58,12 @@ typedef struct {
     size_t n_events;           /* events processed */
     double wall_s;             /* wall time of the run */
     size_t max_active_flows;   /* most flows open at once (of ACTIVE coflows) */
+    /* What the decisions moved, summed over them (a decision's cost grows
+     * with both): flows given a rate one by one (per-flow fair by port
+     * pairs: pairs), and coflows paced whole under lazy pacing, whose
+     * flows then move with one scale and are not counted as rated (the
+     * ones backfilled besides are) */
+    size_t n_rated_total, n_paced_total;
     /* counts and totals of the workload that was run */
     size_t n_jobs, n_coflows, n_flows;
     double total_bytes;        /* sum of flow bytes */

@@ -135,6 +135,8 @@ weft_err_t netsim_write_summary_json(const netsim_result_t *r, const char *polic
     json_field(out, "port_utilization", r->port_utilization, false);
     fprintf(out, "  \"n_decisions\": %zu,\n  \"n_events\": %zu,\n  \"max_active_flows\": %zu,\n",
             r->n_decisions, r->n_events, r->max_active_flows);
+    fprintf(out, "  \"n_rated_total\": %zu,\n  \"n_paced_total\": %zu,\n", r->n_rated_total,
+            r->n_paced_total);
     fprintf(out, "  \"n_violations\": %zu,\n  \"first_violation\": ", r->n_violations);
     json_str(out, r->first_violation);
     fputs(",\n", out);

@@ -706,6 +706,7 @@ static void pairs_decide(sim_t *s)
         s->ar[a] = r > 0 ? r : 0;
         if (r > 0) {
             s->n_pmoving++;
+            s->res->n_rated_total++;
             double dt = (s->atop[a] - s->aw[a]) / r;
             if (dt < best)
                 best = dt;
@@ -1434,7 +1435,9 @@ static weft_err_t decide(sim_t *s)
         s->alloc->allocate(st, s->ids, s->n_active);
     }
     s->res->n_decisions++;
+    s->res->n_rated_total += st->n_rated;
     if (s->lazy) {
+        s->res->n_paced_total += st->n_paced;
         weft_err_t err = lazy_collect(s);
         if (err)
             return err;

@@ -384,6 +384,16 @@ Test(netsim_schedule, simultaneous_finishes_one_decision)
     assert_near(res.coflow_finish_s[1], 1.3);
     cr_assert_eq(res.n_events, 2);
     cr_assert_eq(res.n_decisions, 2);
+    /* A's two flows, then B's one */
+    cr_assert_eq(res.n_rated_total, 3);
+    cr_assert_eq(res.n_paced_total, 0);
+    /* MADD paces A whole (its flows fill their ports: no backfill), then
+       B: two paced coflows, no flow rated on its own */
+    run(&t_index, coflow_allocator_find("madd"));
+    cr_assert_float_eq(res.coflow_finish_s[1], 1.3, 1e-9); /* (MADD shaves 1e-12) */
+    cr_assert_eq(res.n_decisions, 2);
+    cr_assert_eq(res.n_rated_total, 0);
+    cr_assert_eq(res.n_paced_total, 2);
 }
 
 /* An arrival mid-flight preempts: job 1 at 0: 0->1 4 bytes; job 2 at 1:
