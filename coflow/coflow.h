@@ -147,7 +147,7 @@ typedef struct {
 #define COFLOW_MEMBER_CLOSED UINT32_MAX
 
 #define COFLOW_SHUFFLE_SETS 2 /* coflow_state_t.has_group_sets */
-#define COFLOW_CLEAR_ALL_PORTS 256 /* coflow_state_t.clear_all_ports */
+#define COFLOW_CLEAR_ALL_PORTS 4096 /* coflow_state_t.clear_all_ports */
 
 /*
  * The live state a scheduler decides on. Owned by whoever drives it (the
@@ -253,10 +253,11 @@ typedef struct {
                                       this allocation: p sends, n_ports + p
                                       receives (empty between calls) */
     size_t n_used_ports;
-    /* Few ports (at most COFLOW_CLEAR_ALL_PORTS): alloc_release_ports
-     * zeroes every port's use and the full-port sets at once, which costs
-     * less than listing the ports used at every rate; used_ports stays
-     * empty. */
+    /* Up to COFLOW_CLEAR_ALL_PORTS ports: alloc_release_ports zeroes
+     * every port's use and the full-port sets at once (a memset of 16
+     * bytes a port), which costs less than listing the ports used at every
+     * rate and walking the list back (4 copies of the FB trace, 600 ports:
+     * 9% fewer instructions under fifo); used_ports stays empty. */
     bool clear_all_ports;
     uint64_t *full_out, *full_in;  /* [n_port_words] */
     /* Each coflow's ports as bit sets over the words they span, so a
