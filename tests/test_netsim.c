@@ -394,6 +394,14 @@ Test(netsim_schedule, simultaneous_finishes_one_decision)
     cr_assert_eq(res.n_decisions, 2);
     cr_assert_eq(res.n_rated_total, 0);
     cr_assert_eq(res.n_paced_total, 2);
+    /* Per-flow fair by port pairs: the three pairs share ports 0 and 3 at
+       0.5 each, A's two finish together at 0.6, then B's pair alone: 4 */
+    run(&t_index, coflow_allocator_find("fair"));
+    cr_assert_float_eq(res.coflow_finish_s[0], 0.6, 1e-9);
+    cr_assert_float_eq(res.coflow_finish_s[1], 1.3, 1e-9);
+    cr_assert_eq(res.n_decisions, 2);
+    cr_assert_eq(res.n_rated_total, 4);
+    cr_assert_eq(res.n_paced_total, 0);
 }
 
 /* An arrival mid-flight preempts: job 1 at 0: 0->1 4 bytes; job 2 at 1:
