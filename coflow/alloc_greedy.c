@@ -218,7 +218,7 @@ static inline __attribute__((always_inline)) void walk_group_sets(coflow_state_t
         any |= open[y] & ~cw->ofull[cw->os0 + y];
     if (!any)
         return;
-    const uint64_t *all = st->gmask_all + st->gmask_off[q];
+    const uint64_t *all = open + cw->onw; /* beside the open words (coflow.h) */
     const coflow_member_t *grp = cw->grp;
     size_t before = cw->start[q]; /* members of the words already walked */
     for (uint32_t y = 0; y < cw->onw; y++) {
@@ -331,6 +331,7 @@ struct coflow_greedy_prefix {
 static void greedy_allocate(coflow_state_t *st, const size_t *order, size_t n)
 {
     struct coflow_greedy_prefix *p = st->greedy_prefix;
+    st->n_rated_kept = 0;
     if (!p) {
         alloc_greedy_pass(st, order, n, true);
         alloc_release_ports(st);
@@ -343,6 +344,9 @@ static void greedy_allocate(coflow_state_t *st, const size_t *order, size_t n)
     size_t replay = same ? p->rated_after[same - 1] : 0;
     for (size_t k = 0; k < replay; k++)
         alloc_first_rate_at(st, p->log_f[k], p->log_s[k], p->log_d[k], p->log_r[k]);
+    st->n_rated_kept = replay;
+    st->rated_src = p->log_s; /* the walk logs each rated flow's ports */
+    st->rated_dst = p->log_d;
     p->n_replayed += same;
     p->n_walked += n - same;
     for (size_t i = same; i < n; i++) {
@@ -352,14 +356,12 @@ static void greedy_allocate(coflow_state_t *st, const size_t *order, size_t n)
         p->rated_after[i] = st->n_rated;
     }
     p->prev_n = n;
-    /* each flow is rated once in a greedy pass, so rated[] is the log */
-    const coflow_flow_t *flows = st->wl->flows;
+    st->rated_src = st->rated_dst = NULL;
+    /* each flow is rated once in a greedy pass, so rated[] is the log (its
+       ports are in it already) */
     for (size_t k = replay; k < st->n_rated; k++) {
-        size_t f = st->rated[k];
-        p->log_f[k] = (uint32_t)f;
+        p->log_f[k] = (uint32_t)st->rated[k];
         p->log_r[k] = alloc_rated_rate(st, k);
-        p->log_s[k] = flows[f].src;
-        p->log_d[k] = flows[f].dst;
     }
     alloc_release_ports(st);
 }

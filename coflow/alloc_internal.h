@@ -57,6 +57,10 @@ static inline void alloc_first_rate_at(coflow_state_t *st, size_t f, uint32_t s,
         st->rated_rate[st->n_rated] = r;
     else
         st->flow_rate[f] = r;
+    if (st->rated_src) {
+        st->rated_src[st->n_rated] = s;
+        st->rated_dst[st->n_rated] = d;
+    }
     st->rated[st->n_rated++] = f;
     alloc_count_rate(st, s, d, r);
 }

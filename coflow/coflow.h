@@ -183,11 +183,21 @@ typedef struct {
      * never scan the open flows that did not move. */
     size_t *rated;                 /* [n_flows] */
     size_t n_rated;
+    /* rated[0 .. n_rated_kept) are the same flows at the same rates, in
+     * the same places, as at the allocator's previous call (the greedy
+     * allocator's replayed front); 0 from every other allocator. A
+     * driver that kept what it built from those places may reuse it. */
+    size_t n_rated_kept;
     /* Set by a driver that reads the rates only through rated[] (netsim),
      * for an allocator with lists_rates: it then writes rated[k]'s rate to
      * rated_rate[k] and leaves flow_rate at 0, so a decision never touches
      * the per-flow array. NULL (the default): rates are in flow_rate. */
     double *rated_rate;            /* [n_flows] borrowed */
+    /* Set by the greedy allocator while it rates from zero: rated[k]'s
+     * ports go to rated_src[k] and rated_dst[k] as it is rated, so its
+     * log of the pass never reads the flow again (on a fabric of
+     * thousands of ports those reads miss the cache). NULL otherwise. */
+    uint32_t *rated_src, *rated_dst; /* borrowed */
     /* Static indexes built by coflow_state_init: */
     uint32_t *flow_coflow;         /* [n_flows] owning coflow of each flow */
     size_t *cport_start;           /* [n_coflows + 1] into cports */
@@ -276,12 +286,12 @@ typedef struct {
                                       side of cports (both in port order). */
     /* For the group at cports position q (a sender or a receiver of c, in a
      * coflow with has_group_sets below): the other-side ports its open flows
-     * go to, over the other side's words: gmask[gmask_off[q] ..). */
+     * go to, over the other side's nw words: gmask[gmask_off[q] ..), then
+     * the same nw words with every flow of the group, open or not (the
+     * rank of a port's bit in those is the place of its flow among the
+     * group's members). Side by side, so a group's walk reads one or two
+     * cache lines, not two arrays' worth. */
     uint64_t *gmask;
-    /* The same with every flow of the group, open or not: the rank of a
-     * port's bit in it is the place of its flow among the group's
-     * members. */
-    uint64_t *gmask_all;
     size_t *gmask_off;             /* [number of cports] */
     /* Nonzero for a coflow with group sets: at most one flow per (sender,
      * receiver) pair, so a port bit stands for one flow, and no more than 4

@@ -179,10 +179,8 @@ static weft_err_t build_masks(coflow_state_t *st)
     st->pmask = weft_calloc(words ? words : 1, sizeof *st->pmask);
     st->popen = weft_calloc(words ? words : 1, sizeof *st->popen);
     st->prank = weft_calloc(words ? words : 1, sizeof *st->prank);
-    st->gmask = weft_calloc(gwords ? gwords : 1, sizeof *st->gmask);
-    st->gmask_all = weft_calloc(gwords ? gwords : 1, sizeof *st->gmask_all);
-    if (!st->pmask || !st->popen || !st->prank || !st->gmask ||
-        !st->gmask_all)
+    st->gmask = weft_calloc(gwords ? 2 * gwords : 1, sizeof *st->gmask);
+    if (!st->pmask || !st->popen || !st->prank || !st->gmask)
         return WEFT_ENOMEM;
     size_t g = 0;
     for (size_t c = 0; c < nc; c++) {
@@ -208,7 +206,7 @@ static weft_err_t build_masks(coflow_state_t *st)
         /* every flow is open: each group's set is all its flows' ports */
         for (size_t q = a; q < b; q++) {
             st->gmask_off[q] = g;
-            g += q < mid ? sp[3] : sp[1];
+            g += 2 * (size_t)(q < mid ? sp[3] : sp[1]); /* open words, then all */
         }
         for (size_t i = 0; i < co->n_flows; i++) {
             size_t f = co->first_flow + i;
@@ -216,8 +214,12 @@ static weft_err_t build_masks(coflow_state_t *st)
             st->gmask[st->gmask_off[st->sgroup[f]] + PORT_WORD(dst) - sp[2]] |= PORT_BIT(dst);
             st->gmask[st->gmask_off[st->rgroup[f]] + PORT_WORD(src) - sp[0]] |= PORT_BIT(src);
         }
+        for (size_t q = a; q < b; q++) { /* every flow is open: all = open */
+            size_t nw = q < mid ? sp[3] : sp[1];
+            memcpy(st->gmask + st->gmask_off[q] + nw, st->gmask + st->gmask_off[q],
+                   nw * sizeof *st->gmask);
+        }
     }
-    memcpy(st->gmask_all, st->gmask, (gwords ? gwords : 1) * sizeof *st->gmask);
     return WEFT_OK;
 }
 
@@ -467,7 +469,6 @@ void coflow_state_destroy(coflow_state_t *st)
     free(st->popen);
     free(st->prank);
     free(st->gmask);
-    free(st->gmask_all);
     free(st->gmask_off);
     free(st->has_group_sets);
     coflow_greedy_prefix_free(st->greedy_prefix);

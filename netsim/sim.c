@@ -1427,6 +1427,7 @@ static weft_err_t decide(sim_t *s)
     memcpy(s->ids, s->active, s->n_active * sizeof *s->ids);
     s->ord->order(s->ctx, st, s->ids, s->n_active);
     st->n_rated = 0;
+    st->n_rated_kept = 0;
     if (s->srf) {
         coflow_srf_pairs_allocate(s->srf, st);
         if (s->opts->check)
@@ -1449,10 +1450,23 @@ static weft_err_t decide(sim_t *s)
     }
 
     /* run[] is exactly what the allocator rated (coflow.h contract), so a
-     * decision never walks the open flows that did not move. */
+     * decision never walks the open flows that did not move. Its front
+     * that the allocator kept in place (st->n_rated_kept: the same flows
+     * at the same rates) is still this decision's, advance() having kept
+     * each one's bytes left: it is not rebuilt, nor are those flows read. */
     double best = INFINITY;
+    size_t kept = s->listed ? st->n_rated_kept : 0;
+    for (size_t k = 0; k < kept; k++) {
+        const moving_t *m = &s->run[k];
+        if (m->left <= best * m->rate * (1 + 1e-14)) {
+            double dt = m->left / m->rate;
+            if (dt < best)
+                best = dt;
+        }
+    }
+    s->n_run = kept;
     size_t c = 0, lo = 0, hi = 0; /* the last coflow, its flows [lo, hi) */
-    for (size_t k = 0; k < st->n_rated; k++) {
+    for (size_t k = kept; k < st->n_rated; k++) {
         size_t f = st->rated[k];
         double r = s->listed ? s->rated_rate[k] : st->flow_rate[f];
         enter_coflow(s, f, &c, &lo, &hi);
@@ -1470,6 +1484,18 @@ static weft_err_t decide(sim_t *s)
             double dt = left / r;
             if (dt < best)
                 best = dt;
+        }
+    }
+    for (size_t k = 0; k < kept && s->opts->check; k++) {
+        const moving_t *m = &s->run[k];
+        if (m->f != st->rated[k] || m->rate != s->rated_rate[k] ||
+            m->left != st->flow_remaining[m->f]) {
+            violation(s, "t=%.9g s: the %zu-th moving flow, kept from the last decision, is "
+                      "flow %zu at %.17g bytes/s with %.17g bytes left; the allocator rated "
+                      "flow %zu at %.17g, and %.17g bytes are left", st->now, k, m->f,
+                      m->rate, m->left, st->rated[k], s->rated_rate[k],
+                      st->flow_remaining[m->f]);
+            break;
         }
     }
     if (s->opts->check) { /* nothing moves that was not listed */
