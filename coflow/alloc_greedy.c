@@ -82,15 +82,13 @@ typedef struct {
     double *used_g;    /* g's used capacity */
     size_t us, ur;     /* free senders and receivers of the coflow */
     bool fresh;        /* no flow has a rate yet (alloc_greedy_pass) */
-    uint32_t qg;       /* g's cports position */
 } walk_t;
 
-/* Gives open flow f of the group, whose other port is o at cports position
- * qo (computed only when st->rated_qs asks for it), what both its ports
- * have left. Returns true when the group's walk ends (g filled, or one
- * side of the coflow has no free port left). */
+/* Gives open flow f of the group, whose other port is o, what both its
+ * ports have left. Returns true when the group's walk ends (g filled, or
+ * one side of the coflow has no free port left). */
 static inline __attribute__((always_inline)) bool walk_flow(coflow_state_t *st, walk_t *w, size_t f,
-                                                            uint32_t o, uint32_t qo)
+                                                            uint32_t o)
 {
     double cap_o = w->by_src ? st->fab->cap_in[o] : st->fab->cap_out[o];
     double free_o = cap_o - (w->by_src ? st->free_in[o] : st->free_out[o]);
@@ -100,13 +98,9 @@ static inline __attribute__((always_inline)) bool walk_flow(coflow_state_t *st, 
     double free_g = w->cap_g - *w->used_g;
     double r = free_g < free_o ? free_g : free_o;
     uint32_t s = w->by_src ? w->g : o, d = w->by_src ? o : w->g;
-    if (w->fresh) {
-        if (st->rated_qs) {
-            st->rated_qs[st->n_rated] = w->by_src ? w->qg : qo;
-            st->rated_qr[st->n_rated] = w->by_src ? qo : w->qg;
-        }
+    if (w->fresh)
         alloc_first_rate_at(st, f, s, d, r);
-    } else
+    else
         alloc_add_rate_at(st, f, s, d, r);
     /* count a port once, when this rate fills it */
     bool o_full = free_o - r <= eps_o, g_full = free_g - r <= w->eps_g;
@@ -145,8 +139,7 @@ typedef struct {
     size_t first_flow;
     uint32_t n_senders;
     size_t lo, hi;             /* walked side: cports positions [lo, hi) */
-    size_t wbase, obase;       /* the walked and the other side's words in popen */
-    size_t olo;                /* the other side's first cports position */
+    size_t wbase;              /* the walked side's words in popen */
     uint32_t ws0, wnw, os0, onw; /* first fabric word and words of each side */
     const coflow_member_t *grp;
     const size_t *start;
@@ -178,7 +171,6 @@ static bool walk_begin(coflow_state_t *st, size_t c, cwalk_t *cw)
     size_t a = st->cport_start[c], mid = a + co->n_senders, b = st->cport_start[c + 1];
     cw->lo = by_src ? a : mid;
     cw->hi = by_src ? mid : b;
-    cw->olo = by_src ? mid : a;
     cw->grp = by_src ? st->smembers : st->rmembers;
     cw->start = by_src ? st->sstart : st->rstart;
     cw->open = by_src ? st->sopen : st->ropen;
@@ -192,7 +184,6 @@ static bool walk_begin(coflow_state_t *st, size_t c, cwalk_t *cw)
     cw->n_senders = co->n_senders;
     if (cw->matrix) {
         cw->wbase = off + (by_src ? 0 : sp[1]);
-        cw->obase = off + (by_src ? sp[1] : 0);
         cw->ws0 = by_src ? sp[0] : sp[2];
         cw->wnw = by_src ? sp[1] : sp[3];
         cw->os0 = by_src ? sp[2] : sp[0];
@@ -236,19 +227,15 @@ static inline __attribute__((always_inline)) void walk_group_sets(coflow_state_t
             uint64_t low = bits & (~bits + 1);
             size_t k = before + (size_t)__builtin_popcountll(all[y] & (low - 1));
             uint32_t o = (cw->os0 + y) * 64 + (uint32_t)__builtin_ctzll(low);
-            size_t f, qo = 0;
+            size_t f;
             if (cw->shuffle) { /* every other port is in the group: its rank is o's */
                 size_t rank_o = k - cw->start[q], rank_g = q - cw->lo;
                 f = cw->first_flow + (cw->w.by_src ? rank_o * cw->n_senders + rank_g
                                                    : rank_g * cw->n_senders + rank_o);
-                qo = cw->olo + rank_o;
             } else {
                 f = grp[k].flow;
-                if (st->rated_qs) /* o's rank among the other side's ports */
-                    qo = cw->olo + st->prank[cw->obase + y] +
-                         (size_t)__builtin_popcountll(st->pmask[cw->obase + y] & (low - 1));
             }
-            if (walk_flow(st, &cw->w, f, o, (uint32_t)qo))
+            if (walk_flow(st, &cw->w, f, o))
                 return;
             bits ^= low;
         }
@@ -265,11 +252,8 @@ static void walk_group_members(coflow_state_t *st, cwalk_t *cw, size_t q)
     for (size_t k = cw->start[q] + cw->head[q], end = cw->start[q] + cw->span[q]; k < end;
          k++) {
         uint32_t o = grp[k].other;
-        if (o == COFLOW_MEMBER_CLOSED || ((ofull[o >> 6] >> (o & 63)) & 1))
-            continue;
-        size_t f = grp[k].flow;
-        uint32_t qo = !st->rated_qs ? 0 : cw->w.by_src ? st->rgroup[f] : st->sgroup[f];
-        if (walk_flow(st, &cw->w, f, o, qo))
+        if (o != COFLOW_MEMBER_CLOSED && ((ofull[o >> 6] >> (o & 63)) & 1) == 0 &&
+            walk_flow(st, &cw->w, grp[k].flow, o))
             return;
     }
 }
@@ -296,7 +280,6 @@ static void walk_coflow(coflow_state_t *st, size_t c, bool fresh)
             if (cw.open[q] == 0 || ((cw.wfull[g >> 6] >> (g & 63)) & 1))
                 continue;
             group_begin(st, w, g);
-            w->qg = (uint32_t)q;
             walk_group_members(st, &cw, q);
         }
         return;
@@ -313,7 +296,6 @@ static void walk_coflow(coflow_state_t *st, size_t c, bool fresh)
             uint64_t low = bits & (~bits + 1);
             size_t q = cw.lo + st->prank[word] + (size_t)__builtin_popcountll(all & (low - 1));
             group_begin(st, w, (cw.ws0 + x) * 64 + (uint32_t)__builtin_ctzll(low));
-            w->qg = (uint32_t)q;
             walk_group_sets(st, &cw, q);
             bits ^= low;
         }

@@ -198,12 +198,6 @@ typedef struct {
      * log of the pass never reads the flow again (on a fabric of
      * thousands of ports those reads miss the cache). NULL otherwise. */
     uint32_t *rated_src, *rated_dst; /* borrowed */
-    /* Set by a driver that wants each rated flow's sender and receiver
-     * group positions (sgroup, rgroup) beside it, for a greedy walk from
-     * zero (madd's backfill under lazy pacing): the walk knows them, and
-     * reading them per flow afterwards misses the cache on large
-     * workloads. NULL (the default): not written. */
-    uint32_t *rated_qs, *rated_qr; /* [n_flows] borrowed */
     /* Static indexes built by coflow_state_init: */
     uint32_t *flow_coflow;         /* [n_flows] owning coflow of each flow */
     size_t *cport_start;           /* [n_coflows + 1] into cports */

@@ -133,8 +133,6 @@ typedef struct {
      * (no next_change). flow_rate then stays 0. */
     bool listed;
     double *rated_rate;/* [n_flows] */
-    uint32_t *rated_qs, *rated_qr; /* [n_flows] lazy pacing: each rated flow's
-                                      sgroup and rgroup, from the walk (st.rated_qs) */
     double *sig;       /* [n_coflows] */
     double *anc_total; /* [n_coflows] sum of flow_remaining of open flows */
     size_t *total_at;  /* [n_coflows] the decision lazy_refresh summed it for */
@@ -290,8 +288,6 @@ static void sim_free(sim_t *s)
     free(s->sig);
     free(s->anc_total);
     free(s->rated_rate);
-    free(s->rated_qs);
-    free(s->rated_qr);
     free(s->total_at);
     free(s->anc);
     free(s->bf);
@@ -414,23 +410,18 @@ static weft_err_t sim_setup(sim_t *s)
         s->dirty = weft_calloc(nc, sizeof *s->dirty);
         s->pace = weft_calloc(nc, sizeof *s->pace);
         s->paced = weft_calloc(nc, sizeof *s->paced);
-        s->rated_qs = weft_calloc(nf ? nf : 1, sizeof *s->rated_qs);
-        s->rated_qr = weft_calloc(nf ? nf : 1, sizeof *s->rated_qr);
         if (s->opts->check) {
             s->chk_run = weft_calloc(nf, sizeof *s->chk_run);
             s->chk_rem = weft_calloc(nf, sizeof *s->chk_rem);
             s->chk_bytes = weft_calloc(ncp ? ncp : 1, sizeof *s->chk_bytes);
         }
         if (!s->sig || !s->anc_total || !s->total_at || !s->anc || !s->bf || !s->pc ||
-            !s->acc || !s->mark || !s->dirty || !s->pace || !s->paced || !s->rated_qs ||
-            !s->rated_qr ||
+            !s->acc || !s->mark || !s->dirty || !s->pace || !s->paced ||
             (s->opts->check && (!s->chk_run || !s->chk_rem || !s->chk_bytes)))
             return weft_fail(WEFT_ENOMEM, "out of memory for lazy pacing (%zu coflows, "
                              "%zu flows)", nc, nf);
         s->st.pace = s->pace;
         s->st.paced = s->paced;
-        s->st.rated_qs = s->rated_qs;
-        s->st.rated_qr = s->rated_qr;
     }
     s->listed = s->alloc->lists_rates && !s->ord->next_change && !s->opts->eager_pacing &&
                 (!s->alloc->lazy_pace || s->lazy);
@@ -1210,23 +1201,12 @@ static void lazy_check(sim_t *s)
                           "its lazy per-port count says %.17g", st->now, c, exact[q - a],
                           st->cports[q], s->chk_bytes[q]);
     }
-    for (size_t k = 0; k < s->n_run; k++) /* the groups the walk reported */
-        if (s->bf[k].qs != st->sgroup[s->run[k].f] || s->bf[k].qr != st->rgroup[s->run[k].f]) {
-            violation(s, "t=%.9g s: backfilled flow %zu is listed with groups %u and %u; "
-                      "its sgroup and rgroup are %u and %u", st->now, s->run[k].f,
-                      s->bf[k].qs, s->bf[k].qr, st->sgroup[s->run[k].f],
-                      st->rgroup[s->run[k].f]);
-            break;
-        }
     size_t n_paced = st->n_paced;
     st->pace = NULL;
     st->rated_rate = NULL; /* the reference writes flow_rate */
-    st->rated_qs = st->rated_qr = NULL;
     st->n_rated = 0;
     s->alloc->allocate(st, s->ids, s->n_active);
     st->rated_rate = s->rated_rate;
-    st->rated_qs = s->rated_qs;
-    st->rated_qr = s->rated_qr;
     size_t bad = 0;
     for (size_t k = 0; k < n; k++) {
         const moving_t *m = &s->chk_run[k];
@@ -1376,7 +1356,7 @@ static weft_err_t lazy_collect(sim_t *s)
         if (!s->listed)
             rate[f] = 0;
         double left = a * sig, r = left * pace + b;
-        bf[n] = (backfilled_t){a, 0, s->rated_qs[k], s->rated_qr[k]};
+        bf[n] = (backfilled_t){a, 0, st->sgroup[f], st->rgroup[f]};
         run[n++] = (moving_t){f, c, r, {.extra = b}};
         /* divide only where the quotient may be a new minimum: above
            best * r, raised by more than its two roundings, it is not */

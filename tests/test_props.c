@@ -655,14 +655,13 @@ Test(props, greedy_prefix_gives_the_rates_from_zero)
 
 /* The emulator's shortcuts on wide shuffles, whose coflows have group sets
  * (odd ones in the Facebook layout, COFLOW_SHUFFLE_SETS), where the small
- * random workloads above have none: under madd's lazy pacing the walk
- * reports each backfilled flow's groups (st.rated_qs), under greedy netsim
- * keeps the replayed front of its moving flows (st.n_rated_kept). Every
- * ordering with each allocator must give the finish times of rating and
- * advancing every flow one by one (bit for bit under greedy), with
- * --check, which compares both with what they stand for at every
- * decision, finding nothing. Arrivals are staggered so that coflows join
- * a busy fabric. */
+ * random workloads above have none: madd's lazy pacing with the walk over
+ * group sets as its backfill, and under greedy the replayed front of the
+ * moving flows that netsim keeps (st.n_rated_kept). Every ordering with
+ * each allocator must give the finish times of rating and advancing every
+ * flow one by one (bit for bit under greedy), with --check, which compares
+ * both with what they stand for at every decision, finding nothing.
+ * Arrivals are staggered so that coflows join a busy fabric. */
 Test(props, shortcuts_on_wide_shuffles_match_flow_by_flow)
 {
     const coflow_ordering_t *const *ords = coflow_orderings();
