@@ -128,6 +128,34 @@ Test(props, every_policy_obeys_the_physics_and_repeats_exactly)
     cr_assert_gt(runs, N_WORKLOADS * 40, "only %zu runs: are the policies registered?", runs);
 }
 
+/* Runs wl under ord:alloc with netsim's shortcuts and again flow by flow
+ * (eager_pacing), both with --check: neither may find a violation, and
+ * every coflow must finish at the same time within tol (relative). */
+static void matches_flow_by_flow(const coflow_workload_t *wl, const coflow_fabric_t *fab,
+                                 const coflow_ordering_t *ord, const coflow_allocator_t *alloc,
+                                 uint64_t seed, double tol)
+{
+    netsim_result_t fast, ref;
+    netsim_result_init(&fast);
+    netsim_result_init(&ref);
+    netsim_opts_t opts = {.ordering = ord, .allocator = alloc, .check = true,
+                          .policy_seed = seed};
+    cr_assert_eq(netsim_run(wl, fab, &opts, &fast), WEFT_OK, "%s", weft_last_error());
+    opts.eager_pacing = true;
+    cr_assert_eq(netsim_run(wl, fab, &opts, &ref), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(fast.n_violations + ref.n_violations, 0, "seed %llu %s:%s: %s%s",
+                 (unsigned long long)seed, ord->name, alloc->name, fast.first_violation,
+                 ref.first_violation);
+    for (size_t c = 0; c < wl->n_coflows; c++)
+        cr_assert(fabs(fast.coflow_finish_s[c] - ref.coflow_finish_s[c]) <=
+                      tol * (1 + ref.coflow_finish_s[c]),
+                  "seed %llu %s:%s: coflow %zu finishes at %.17g, at %.17g flow by flow",
+                  (unsigned long long)seed, ord->name, alloc->name, c,
+                  fast.coflow_finish_s[c], ref.coflow_finish_s[c]);
+    netsim_result_destroy(&fast);
+    netsim_result_destroy(&ref);
+}
+
 /* netsim's shortcuts are implementations of the same decisions: lazy
  * pacing (madd: a paced coflow kept as one shrinking scale), per-pair
  * fair (fair: flows kept by port pair) and srf by pairs (only each pair's
@@ -161,28 +189,7 @@ Test(props, lazy_pacing_and_pairs_match_flow_by_flow)
                 /* greedy: the replayed prefix and the rates listed beside
                    the flows repeat the same float operations: bit for bit */
                 double tol = a == 3 ? 0 : 1e-9;
-                netsim_result_t fast, ref;
-                netsim_result_init(&fast);
-                netsim_result_init(&ref);
-                netsim_opts_t opts = {.ordering = ords[o], .allocator = allocs[a],
-                                      .check = true, .policy_seed = seed};
-                cr_assert_eq(netsim_run(&wl, &fab, &opts, &fast), WEFT_OK, "%s",
-                             weft_last_error());
-                opts.eager_pacing = true;
-                cr_assert_eq(netsim_run(&wl, &fab, &opts, &ref), WEFT_OK, "%s",
-                             weft_last_error());
-                cr_assert_eq(fast.n_violations + ref.n_violations, 0, "seed %llu %s:%s: %s%s",
-                             (unsigned long long)seed, ords[o]->name, allocs[a]->name,
-                             fast.first_violation, ref.first_violation);
-                for (size_t c = 0; c < wl.n_coflows; c++)
-                    cr_assert(fabs(fast.coflow_finish_s[c] - ref.coflow_finish_s[c]) <=
-                                  tol * (1 + ref.coflow_finish_s[c]),
-                              "seed %llu %s:%s: coflow %zu finishes at %.17g, at %.17g flow "
-                              "by flow", (unsigned long long)seed, ords[o]->name,
-                              allocs[a]->name, c, fast.coflow_finish_s[c],
-                              ref.coflow_finish_s[c]);
-                netsim_result_destroy(&fast);
-                netsim_result_destroy(&ref);
+                matches_flow_by_flow(&wl, &fab, ords[o], allocs[a], seed, tol);
                 runs++;
             }
         coflow_workload_destroy(&wl);
@@ -681,28 +688,7 @@ Test(props, shortcuts_on_wide_shuffles_match_flow_by_flow)
                 if (ords[o]->next_change && a == 0)
                     continue; /* madd flow by flow anyway */
                 double tol = a == 1 ? 0 : 1e-9;
-                netsim_result_t fast, ref;
-                netsim_result_init(&fast);
-                netsim_result_init(&ref);
-                netsim_opts_t opts = {.ordering = ords[o], .allocator = allocs[a],
-                                      .check = true, .policy_seed = seed};
-                cr_assert_eq(netsim_run(&wl, &fab, &opts, &fast), WEFT_OK, "%s",
-                             weft_last_error());
-                opts.eager_pacing = true;
-                cr_assert_eq(netsim_run(&wl, &fab, &opts, &ref), WEFT_OK, "%s",
-                             weft_last_error());
-                cr_assert_eq(fast.n_violations + ref.n_violations, 0, "seed %llu %s:%s: %s%s",
-                             (unsigned long long)seed, ords[o]->name, allocs[a]->name,
-                             fast.first_violation, ref.first_violation);
-                for (size_t c = 0; c < wl.n_coflows; c++)
-                    cr_assert(fabs(fast.coflow_finish_s[c] - ref.coflow_finish_s[c]) <=
-                                  tol * (1 + ref.coflow_finish_s[c]),
-                              "seed %llu %s:%s: coflow %zu finishes at %.17g, at %.17g flow "
-                              "by flow", (unsigned long long)seed, ords[o]->name,
-                              allocs[a]->name, c, fast.coflow_finish_s[c],
-                              ref.coflow_finish_s[c]);
-                netsim_result_destroy(&fast);
-                netsim_result_destroy(&ref);
+                matches_flow_by_flow(&wl, &fab, ords[o], allocs[a], seed, tol);
                 runs++;
             }
         coflow_workload_destroy(&wl);
