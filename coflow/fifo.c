@@ -15,8 +15,7 @@
  * reads 8 bytes a coflow instead of a coflow's and a job's records, which
  * on a large workload are cache misses. */
 typedef struct {
-    size_t n;
-    double *arrival; /* [n]: coflow c's job's arrival_s */
+    double *arrival; /* [n_coflows]: coflow c's job's arrival_s */
 } fifo_ctx_t;
 
 static weft_err_t fifo_create(void **ctx, const coflow_state_t *st)
@@ -30,7 +29,6 @@ static weft_err_t fifo_create(void **ctx, const coflow_state_t *st)
         return weft_fail(WEFT_ENOMEM, "out of memory for fifo's keys (%zu coflows)",
                          wl->n_coflows);
     }
-    k->n = wl->n_coflows;
     for (size_t c = 0; c < wl->n_coflows; c++)
         k->arrival[c] = wl->jobs[wl->coflows[c].job].arrival_s;
     *ctx = k;
