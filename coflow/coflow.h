@@ -184,9 +184,10 @@ typedef struct {
     size_t *rated;                 /* [n_flows] */
     size_t n_rated;
     /* rated[0 .. n_rated_kept) are the same flows at the same rates, in
-     * the same places, as at the allocator's previous call (the greedy
-     * allocator's replayed front); 0 from every other allocator. A
-     * driver that kept what it built from those places may reuse it. */
+     * the same places, as at the allocator's previous call: the greedy
+     * allocator sets it to its replayed front; no other allocator writes
+     * it, so a driver that reads it zeroes it before each call. A driver
+     * that kept what it built from those places may reuse it. */
     size_t n_rated_kept;
     /* Set by a driver that reads the rates only through rated[] (netsim),
      * for an allocator with lists_rates: it then writes rated[k]'s rate to

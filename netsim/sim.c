@@ -1290,6 +1290,19 @@ static void greedy_check(sim_t *s)
     }
 }
 
+/* The earlier of best and the time a flow with `left` bytes takes at rate
+ * r > 0. Divides only where the quotient may be a new minimum: above
+ * best * r, raised by more than the two roundings, it is not. */
+static inline double earlier_finish(double best, double left, double r)
+{
+    if (left <= best * r * (1 + 1e-14)) {
+        double dt = left / r;
+        if (dt < best)
+            best = dt;
+    }
+    return best;
+}
+
 /* Allocators rate a coflow's flows together, and a coflow's flows are one
  * index range [lo, hi): when flow f is outside the last coflow's range,
  * looks its coflow c up and returns true; else leaves them and returns
@@ -1358,13 +1371,7 @@ static weft_err_t lazy_collect(sim_t *s)
         double left = a * sig, r = left * pace + b;
         bf[n] = (backfilled_t){a, 0, st->sgroup[f], st->rgroup[f]};
         run[n++] = (moving_t){f, c, r, {.extra = b}};
-        /* divide only where the quotient may be a new minimum: above
-           best * r, raised by more than its two roundings, it is not */
-        if (left <= best * r * (1 + 1e-14)) {
-            double dt = left / r;
-            if (dt < best)
-                best = dt;
-        }
+        best = earlier_finish(best, left, r);
     }
     s->n_run = n;
     s->next_finish_dt = best;
@@ -1456,14 +1463,8 @@ static weft_err_t decide(sim_t *s)
      * each one's bytes left: it is not rebuilt, nor are those flows read. */
     double best = INFINITY;
     size_t kept = s->listed ? st->n_rated_kept : 0;
-    for (size_t k = 0; k < kept; k++) {
-        const moving_t *m = &s->run[k];
-        if (m->left <= best * m->rate * (1 + 1e-14)) {
-            double dt = m->left / m->rate;
-            if (dt < best)
-                best = dt;
-        }
-    }
+    for (size_t k = 0; k < kept; k++)
+        best = earlier_finish(best, s->run[k].left, s->run[k].rate);
     s->n_run = kept;
     size_t c = 0, lo = 0, hi = 0; /* the last coflow, its flows [lo, hi) */
     for (size_t k = kept; k < st->n_rated; k++) {
@@ -1478,13 +1479,7 @@ static weft_err_t decide(sim_t *s)
                              s->alloc->name, s->ord->name, f, c, r, st->now);
         double left = st->flow_remaining[f];
         s->run[s->n_run++] = (moving_t){f, c, r, {.left = left}};
-        /* divide only where the quotient may be a new minimum: the
-           product test lets through everything within a few ulps */
-        if (left <= best * r * (1 + 1e-14)) {
-            double dt = left / r;
-            if (dt < best)
-                best = dt;
-        }
+        best = earlier_finish(best, left, r);
     }
     for (size_t k = 0; k < kept && s->opts->check; k++) {
         const moving_t *m = &s->run[k];
