@@ -238,7 +238,10 @@ typedef struct {
     uint32_t *sopen, *ropen;       /* [number of cports] open flows a group */
     uint32_t *shead, *rhead;       /* [number of cports] members in use: */
     uint32_t *sspan, *rspan;       /*   [xhead, xspan) from xstart */
-    uint32_t *sgroup, *rgroup;     /* [n_flows] group position of each flow */
+    /* [2 n_flows] flow f's group positions, its sender's at 2f and its
+     * receiver's at 2f + 1: a moving flow's two are one load apart, as
+     * netsim reads both at every decision (coflow_sgroup/coflow_rgroup). */
+    uint32_t *fgroup;
     uint32_t *spos, *rpos;         /* [n_flows] index of each flow in xmembers */
     /* What rounding took from cport_bytes, parallel to it: cport_bytes[q]
      * + cport_comp[q] is c's remaining bytes through the port to within a
@@ -373,10 +376,21 @@ const double *coflow_state_port_bytes(coflow_state_t *st, size_t c);
  * a coflow's remaining bytes are small next to what it has sent. */
 const double *coflow_state_port_bytes_exact(coflow_state_t *st, size_t c);
 
+/* The cports positions of flow f's sender and receiver: its groups. */
+static inline uint32_t coflow_sgroup(const coflow_state_t *st, size_t f)
+{
+    return st->fgroup[2 * f];
+}
+static inline uint32_t coflow_rgroup(const coflow_state_t *st, size_t f)
+{
+    return st->fgroup[2 * f + 1];
+}
+
 /* True if coflow c's cached per-port bytes are current. A driver that moves
  * bytes may keep a valid cache exact instead of letting it be rebuilt:
- * subtract what a flow sent at cport_bytes[sgroup[f]] and [rgroup[f]], then
- * set cache_remaining[c] to the new coflow_remaining[c] (netsim does). */
+ * subtract what a flow sent at cport_bytes[coflow_sgroup(st, f)] and
+ * [coflow_rgroup(st, f)], then set cache_remaining[c] to the new
+ * coflow_remaining[c] (netsim does). */
 static inline bool coflow_state_cache_valid(const coflow_state_t *st, size_t c)
 {
     return st->cache_remaining[c] == st->coflow_remaining[c] &&

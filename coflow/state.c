@@ -48,7 +48,8 @@ static void sort_members(coflow_member_t *m, size_t n)
  * group of the port at cports position q is out[start[q] .. start[q+1]);
  * positions of the other side get empty ranges. scratch_out/scratch_in
  * map a port to its position + 1 while one coflow is processed, and are
- * zero again after. */
+ * zero again after. Each flow f's group goes to group[2 f] (one side of
+ * st->fgroup). */
 static void group_flows(coflow_state_t *st, bool by_src, coflow_member_t *out, size_t *start,
                         uint32_t *open, uint32_t *group, uint32_t *where)
 {
@@ -95,7 +96,7 @@ static void group_flows(coflow_state_t *st, bool by_src, coflow_member_t *out, s
         for (size_t q = st->cport_start[c]; q < st->cport_start[c + 1]; q++) {
             open[q] = (uint32_t)(start[q + 1] - start[q]);
             for (size_t k = start[q]; k < start[q + 1]; k++) {
-                group[out[k].flow] = (uint32_t)q;
+                group[2 * (size_t)out[k].flow] = (uint32_t)q;
                 where[out[k].flow] = (uint32_t)k;
             }
         }
@@ -105,12 +106,13 @@ static void group_flows(coflow_state_t *st, bool by_src, coflow_member_t *out, s
  * keep their order; the members in use, [head, span) from the group's
  * start, shrink past closed ones at either end (flows tend to finish in
  * walk order), and once the closed ones between outnumber the open, the
- * open ones move to the front, in order. */
+ * open ones move to the front, in order. f's group is group[2 f] (one side
+ * of st->fgroup). */
 static void group_close(coflow_member_t *members, const size_t *start, uint32_t *open,
                         uint32_t *head, uint32_t *span, const uint32_t *group,
                         uint32_t *where, size_t f)
 {
-    size_t q = group[f];
+    size_t q = group[2 * f];
     coflow_member_t *m = members + start[q];
     m[where[f] - start[q]].other = COFLOW_MEMBER_CLOSED;
     uint32_t still = --open[q];
@@ -211,8 +213,9 @@ static weft_err_t build_masks(coflow_state_t *st)
         for (size_t i = 0; i < co->n_flows; i++) {
             size_t f = co->first_flow + i;
             uint32_t src = wl->flows[f].src, dst = wl->flows[f].dst;
-            st->gmask[st->gmask_off[st->sgroup[f]] + PORT_WORD(dst) - sp[2]] |= PORT_BIT(dst);
-            st->gmask[st->gmask_off[st->rgroup[f]] + PORT_WORD(src) - sp[0]] |= PORT_BIT(src);
+            size_t qs = coflow_sgroup(st, f), qr = coflow_rgroup(st, f);
+            st->gmask[st->gmask_off[qs] + PORT_WORD(dst) - sp[2]] |= PORT_BIT(dst);
+            st->gmask[st->gmask_off[qr] + PORT_WORD(src) - sp[0]] |= PORT_BIT(src);
         }
         for (size_t q = a; q < b; q++) { /* every flow is open: all = open */
             size_t nw = q < mid ? sp[3] : sp[1];
@@ -337,8 +340,7 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
     st->rspan = weft_calloc(n_cports ? n_cports : 1, sizeof *st->rspan);
     st->shead = weft_calloc(n_cports ? n_cports : 1, sizeof *st->shead);
     st->rhead = weft_calloc(n_cports ? n_cports : 1, sizeof *st->rhead);
-    st->sgroup = weft_calloc(nf, sizeof *st->sgroup);
-    st->rgroup = weft_calloc(nf, sizeof *st->rgroup);
+    st->fgroup = weft_calloc(2 * nf, sizeof *st->fgroup);
     st->spos = weft_calloc(nf, sizeof *st->spos);
     st->rpos = weft_calloc(nf, sizeof *st->rpos);
     st->cache_remaining = weft_calloc(nc, sizeof *st->cache_remaining);
@@ -350,8 +352,8 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
         !st->heap_key || !st->heap_val || !st->rated || !st->flow_coflow ||
         !st->cport_start || !st->cports || !st->cport_bytes || !st->cport_comp || !st->rmembers || !st->rstart ||
         !st->smembers || !st->sstart || !st->sopen || !st->ropen || !st->sspan ||
-        !st->rspan || !st->shead || !st->rhead || !st->sgroup ||
-        !st->rgroup || !st->spos || !st->rpos || !st->cache_remaining ||
+        !st->rspan || !st->shead || !st->rhead || !st->fgroup ||
+        !st->spos || !st->rpos || !st->cache_remaining ||
         !st->cache_open) {
         coflow_state_destroy(st);
         return weft_fail(WEFT_ENOMEM, "out of memory for the state of %zu coflows, %zu flows",
@@ -390,8 +392,8 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
     st->full_in = weft_calloc(st->n_port_words + 1, sizeof *st->full_in);
     st->used_ports = weft_calloc(np + 1, 2 * sizeof *st->used_ports);
     st->clear_all_ports = np <= COFLOW_CLEAR_ALL_PORTS;
-    group_flows(st, false, st->rmembers, st->rstart, st->ropen, st->rgroup, st->rpos);
-    group_flows(st, true, st->smembers, st->sstart, st->sopen, st->sgroup, st->spos);
+    group_flows(st, false, st->rmembers, st->rstart, st->ropen, st->fgroup + 1, st->rpos);
+    group_flows(st, true, st->smembers, st->sstart, st->sopen, st->fgroup, st->spos);
     memcpy(st->sspan, st->sopen, k * sizeof *st->sspan);
     memcpy(st->rspan, st->ropen, k * sizeof *st->rspan);
     if (!st->full_out || !st->full_in || !st->used_ports || find_group_sets(st) ||
@@ -454,8 +456,7 @@ void coflow_state_destroy(coflow_state_t *st)
     free(st->rspan);
     free(st->shead);
     free(st->rhead);
-    free(st->sgroup);
-    free(st->rgroup);
+    free(st->fgroup);
     free(st->spos);
     free(st->rpos);
     free(st->cache_remaining);
@@ -495,24 +496,24 @@ bool coflow_state_finish_flow(coflow_state_t *st, size_t f)
     st->open_flows[last] = f;
     st->open_pos[f] = last;
     if (coflow_state_cache_valid(st, c)) { /* its bytes leave the cache */
-        coflow_state_cache_sub(st, st->sgroup[f], st->flow_remaining[f], 0);
-        coflow_state_cache_sub(st, st->rgroup[f], st->flow_remaining[f], 0);
+        coflow_state_cache_sub(st, coflow_sgroup(st, f), st->flow_remaining[f], 0);
+        coflow_state_cache_sub(st, coflow_rgroup(st, f), st->flow_remaining[f], 0);
         st->cache_open[c] = st->n_open[c] - 1;
     }
     st->n_open[c]--;
     if (coflow_group_sets_walk(st, c)) { /* gmask, below, tells the open ones */
-        st->sopen[st->sgroup[f]]--;
-        st->ropen[st->rgroup[f]]--;
+        st->sopen[coflow_sgroup(st, f)]--;
+        st->ropen[coflow_rgroup(st, f)]--;
     } else {
-        group_close(st->smembers, st->sstart, st->sopen, st->shead, st->sspan, st->sgroup,
+        group_close(st->smembers, st->sstart, st->sopen, st->shead, st->sspan, st->fgroup,
                     st->spos, f);
-        group_close(st->rmembers, st->rstart, st->ropen, st->rhead, st->rspan, st->rgroup,
+        group_close(st->rmembers, st->rstart, st->ropen, st->rhead, st->rspan, st->fgroup + 1,
                     st->rpos, f);
     }
     if (st->pmask) { /* the port and group sets of open flows */
         uint32_t src = st->wl->flows[f].src, dst = st->wl->flows[f].dst;
         const uint32_t *sp = st->pmask_span + 4 * c;
-        size_t qs = st->sgroup[f], qr = st->rgroup[f];
+        size_t qs = coflow_sgroup(st, f), qr = coflow_rgroup(st, f);
         if (st->sopen[qs] == 0)
             st->popen[st->pmask_off[c] + PORT_WORD(src) - sp[0]] &= ~PORT_BIT(src);
         if (st->ropen[qr] == 0)
