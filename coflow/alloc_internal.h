@@ -78,21 +78,6 @@ static inline void alloc_add_rate(coflow_state_t *st, size_t f, double r)
     alloc_add_rate_at(st, f, fl->src, fl->dst, r);
 }
 
-/* Counts r > 0 bytes/s of use on port p's send (out) or receive side
- * without a flow (lazy pacing, coflow.h), keeping the full-port sets as
- * alloc_add_rate does. */
-static inline void alloc_add_port_use(coflow_state_t *st, bool out, uint32_t p, double r)
-{
-    const coflow_fabric_t *fab = st->fab;
-    double *used = out ? st->free_out : st->free_in;
-    const double *cap = out ? fab->cap_out : fab->cap_in;
-    if (!st->clear_all_ports && used[p] == 0)
-        st->used_ports[st->n_used_ports++] = out ? p : (uint32_t)fab->n_ports + p;
-    used[p] += r;
-    if (cap[p] - used[p] <= COFLOW_RATE_EPS * cap[p])
-        (out ? st->full_out : st->full_in)[p >> 6] |= (uint64_t)1 << (p & 63);
-}
-
 /* True if port p's send (out) or receive side is full: its bit in the
  * full-port set, which alloc_add_rate keeps equal to
  * cap - used <= COFLOW_RATE_EPS * cap. */

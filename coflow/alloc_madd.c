@@ -78,15 +78,32 @@ static double side_gamma(const coflow_state_t *st, size_t lo, size_t hi, const d
 
 /* Counts pace times the bytes left at each port of one side (as
  * side_gamma's arguments; out: the sending side) with an open flow and
- * bytes, as alloc_add_port_use does; the others get nothing. */
+ * bytes as use without a flow (lazy pacing, coflow.h), keeping the list
+ * of used ports and the full-port sets as alloc_count_rate does; the
+ * others get nothing. The state's arrays are held in locals: through
+ * st, GCC reloaded each of them after every store, doubling the loop. */
 static void side_use(coflow_state_t *st, bool out, size_t lo, size_t hi, const double *bytes,
                      const double *comp, const uint32_t *open, double pace)
 {
+    const uint32_t *cports = st->cports;
+    double *used = out ? st->free_out : st->free_in;
+    const double *cap = out ? st->fab->cap_out : st->fab->cap_in;
+    uint64_t *full = out ? st->full_out : st->full_in;
+    uint32_t *list = st->clear_all_ports ? NULL : st->used_ports;
+    uint32_t key = out ? 0 : (uint32_t)st->fab->n_ports; /* used_ports' key of port 0 */
+    size_t n_list = st->n_used_ports;
     for (size_t q = lo; q < hi; q++) {
         double left = bytes[q - lo] + comp[q - lo];
-        if (left > 0 && open[q] > 0)
-            alloc_add_port_use(st, out, st->cports[q], left * pace);
+        if (!(left > 0 && open[q] > 0))
+            continue;
+        uint32_t p = cports[q];
+        if (list && used[p] == 0)
+            list[n_list++] = key + p;
+        used[p] += left * pace;
+        if (cap[p] - used[p] <= COFLOW_RATE_EPS * cap[p])
+            full[p >> 6] |= (uint64_t)1 << (p & 63);
     }
+    st->n_used_ports = n_list;
 }
 
 static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
