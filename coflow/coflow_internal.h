@@ -69,6 +69,12 @@ static inline bool coflow_group_sets_walk(const coflow_state_t *st, size_t c)
  * lower it to cover both. */
 extern size_t coflow_sinc_blocks_from;
 
+/* States of at most this many ports zero every port's use at once after
+ * an allocation, larger ones walk back the list of ports used
+ * (COFLOW_CLEAR_ALL_PORTS, coflow_state_t.clear_all_ports); tests set it
+ * to 0 to run the list on small fabrics. */
+extern size_t coflow_clear_all_ports_max;
+
 /* Frees the greedy allocator's prefix (alloc_greedy.c); NULL is fine. */
 void coflow_greedy_prefix_free(struct coflow_greedy_prefix *p);
 

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+size_t coflow_clear_all_ports_max = COFLOW_CLEAR_ALL_PORTS;
+
 /* Sorts one side of a coflow's distinct ports: the greedy walk visits a
  * coflow's ports in port order (coflow.h). */
 static void sort_ports(uint32_t *p, size_t n)
@@ -391,7 +393,7 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
     st->full_out = weft_calloc(st->n_port_words + 1, sizeof *st->full_out);
     st->full_in = weft_calloc(st->n_port_words + 1, sizeof *st->full_in);
     st->used_ports = weft_calloc(np + 1, 2 * sizeof *st->used_ports);
-    st->clear_all_ports = np <= COFLOW_CLEAR_ALL_PORTS;
+    st->clear_all_ports = np <= coflow_clear_all_ports_max;
     group_flows(st, false, st->rmembers, st->rstart, st->ropen, st->fgroup + 1, st->rpos);
     group_flows(st, true, st->smembers, st->sstart, st->sopen, st->fgroup, st->spos);
     memcpy(st->sspan, st->sopen, k * sizeof *st->sspan);
