@@ -660,6 +660,17 @@ Test(props, greedy_prefix_gives_the_rates_from_zero)
 }
 
 
+/* wide_shuffles() of nc coflows on 70 ports with one job arriving every
+ * 20 s, so that coflows join a busy fabric, analysed for netsim. */
+static void staggered_wide_shuffles(coflow_workload_t *wl, coflow_fabric_t *fab, uint64_t seed,
+                                    size_t nc)
+{
+    wide_shuffles(wl, fab, seed, 70, nc);
+    for (size_t j = 0; j < wl->n_jobs; j++)
+        wl->jobs[j].arrival_s = 20.0 * (double)j;
+    cr_assert_eq(dag_analyze(wl, fab), WEFT_OK, "%s", weft_last_error());
+}
+
 /* The emulator's shortcuts on wide shuffles, whose coflows have group sets
  * (odd ones in the Facebook layout, COFLOW_SHUFFLE_SETS), where the small
  * random workloads above have none: madd's lazy pacing with the walk over
@@ -679,10 +690,7 @@ Test(props, shortcuts_on_wide_shuffles_match_flow_by_flow)
     for (uint64_t seed = 1; seed <= 3; seed++) {
         coflow_workload_t wl;
         coflow_fabric_t fab;
-        wide_shuffles(&wl, &fab, seed + 300, 70, 14);
-        for (size_t j = 0; j < wl.n_jobs; j++) /* one job every 20 s */
-            wl.jobs[j].arrival_s = 20.0 * (double)j;
-        cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK, "%s", weft_last_error());
+        staggered_wide_shuffles(&wl, &fab, seed + 300, 14);
         for (size_t o = 0; ords[o]; o++)
             for (size_t a = 0; a < 2; a++) {
                 if (ords[o]->next_change && a == 0)
@@ -712,10 +720,7 @@ Test(props, listing_the_ports_used_changes_no_schedule)
     for (uint64_t seed = 1; seed <= 2; seed++) {
         coflow_workload_t wl;
         coflow_fabric_t fab;
-        wide_shuffles(&wl, &fab, seed + 500, 70, 10);
-        for (size_t j = 0; j < wl.n_jobs; j++) /* one job every 20 s */
-            wl.jobs[j].arrival_s = 20.0 * (double)j;
-        cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK, "%s", weft_last_error());
+        staggered_wide_shuffles(&wl, &fab, seed + 500, 10);
         for (size_t o = 0; ords[o]; o++)
             for (size_t a = 0; a < 4; a++) {
                 netsim_opts_t opts = {.ordering = ords[o],
