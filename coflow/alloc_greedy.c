@@ -74,50 +74,81 @@ void alloc_release_ports(coflow_state_t *st)
 }
 
 /* The walk of one port group (below) in one place: the group's port g on
- * the walked side, the flow's other port on the other side. */
+ * the walked side, the flow's other port o on the other side. The arrays
+ * of both sides are resolved once per coflow, and what a rate writes
+ * (rated flows, used ports) is counted in locals written back to st when
+ * the coflow's walk ends: through st, GCC reloaded the arrays, the counts
+ * and the side after every store of a rate. */
 typedef struct {
-    bool by_src;       /* groups are senders */
+    bool fresh;        /* no flow has a rate yet (alloc_greedy_pass) */
     uint32_t g;        /* the group's port */
     double cap_g, eps_g;
-    double *used_g;    /* g's used capacity */
-    size_t us, ur;     /* free senders and receivers of the coflow */
-    bool fresh;        /* no flow has a rate yet (alloc_greedy_pass) */
+    double used_g;     /* g's used capacity (kept in gused[g] too) */
+    double *gused, *oused;       /* used capacity of each side's ports */
+    const double *gcap, *ocap;   /* capacity of each side's ports */
+    uint64_t *gfull, *ofull;     /* full-port sets of each side */
+    size_t gfree, ofree;         /* free ports of the coflow on each side */
+    /* what a rate writes (alloc_first_rate_at, alloc_count_rate) */
+    size_t *rated;
+    size_t n_rated;
+    double *rated_rate, *flow_rate;
+    uint32_t *rated_g, *rated_o; /* rated_src and rated_dst, by side */
+    uint32_t *list;              /* used_ports, NULL when all are cleared */
+    size_t n_list;
+    uint32_t gkey, okey;         /* used_ports key of each side's port 0 */
 } walk_t;
 
 /* Gives open flow f of the group, whose other port is o, what both its
- * ports have left. Returns true when the group's walk ends (g filled, or
+ * ports have left: alloc_first_rate_at (fresh) or alloc_add_rate_at, with
+ * the same floats. Returns true when the group's walk ends (g filled, or
  * one side of the coflow has no free port left). */
-static inline __attribute__((always_inline)) bool walk_flow(coflow_state_t *st, walk_t *w, size_t f,
-                                                            uint32_t o)
+static inline __attribute__((always_inline)) bool walk_flow(walk_t *w, size_t f, uint32_t o)
 {
-    double cap_o = w->by_src ? st->fab->cap_in[o] : st->fab->cap_out[o];
-    double free_o = cap_o - (w->by_src ? st->free_in[o] : st->free_out[o]);
+    double cap_o = w->ocap[o];
+    double free_o = cap_o - w->oused[o];
     double eps_o = COFLOW_RATE_EPS * cap_o;
     if (free_o <= eps_o)
         return false;
-    double free_g = w->cap_g - *w->used_g;
+    double free_g = w->cap_g - w->used_g;
     double r = free_g < free_o ? free_g : free_o;
-    uint32_t s = w->by_src ? w->g : o, d = w->by_src ? o : w->g;
-    if (w->fresh)
-        alloc_first_rate_at(st, f, s, d, r);
-    else
-        alloc_add_rate_at(st, f, s, d, r);
-    /* count a port once, when this rate fills it */
-    bool o_full = free_o - r <= eps_o, g_full = free_g - r <= w->eps_g;
-    if (o_full) {
-        if (w->by_src)
-            w->ur--;
+    if (w->fresh) {
+        if (w->rated_rate)
+            w->rated_rate[w->n_rated] = r;
         else
-            w->us--;
+            w->flow_rate[f] = r;
+        if (w->rated_g) {
+            w->rated_g[w->n_rated] = w->g;
+            w->rated_o[w->n_rated] = o;
+        }
+        w->rated[w->n_rated++] = f;
+    } else {
+        if (w->flow_rate[f] == 0)
+            w->rated[w->n_rated++] = f;
+        w->flow_rate[f] += r;
     }
-    if (g_full) {
-        if (w->by_src)
-            w->us--;
-        else
-            w->ur--;
+    if (w->list) {
+        if (w->used_g == 0)
+            w->list[w->n_list++] = w->gkey + w->g;
+        if (w->oused[o] == 0)
+            w->list[w->n_list++] = w->okey + o;
+    }
+    w->used_g += r;
+    w->gused[w->g] = w->used_g;
+    double used_o = w->oused[o] + r;
+    w->oused[o] = used_o;
+    /* the full-port sets (coflow.h): the same test as alloc_port_full */
+    if (w->cap_g - w->used_g <= COFLOW_RATE_EPS * w->cap_g)
+        w->gfull[w->g >> 6] |= (uint64_t)1 << (w->g & 63);
+    if (cap_o - used_o <= COFLOW_RATE_EPS * cap_o)
+        w->ofull[o >> 6] |= (uint64_t)1 << (o & 63);
+    /* count a port once, when this rate fills it */
+    if (free_o - r <= eps_o)
+        w->ofree--;
+    if (free_g - r <= w->eps_g) {
+        w->gfree--;
         return true;
     }
-    return !w->us || !w->ur;
+    return !w->gfree || !w->ofree;
 }
 
 /* True if some port of one side of coflow c (words [base, base + nw) of
@@ -137,19 +168,19 @@ typedef struct {
     bool matrix;               /* port and group sets (has_group_sets) */
     bool shuffle;              /* ... of a full shuffle (COFLOW_SHUFFLE_SETS) */
     size_t first_flow;
-    uint32_t n_senders;
+    size_t stride_g, stride_o; /* a shuffle's flow: first + ranks times these */
     size_t lo, hi;             /* walked side: cports positions [lo, hi) */
     size_t wbase;              /* the walked side's words in popen */
     uint32_t ws0, wnw, os0, onw; /* first fabric word and words of each side */
     const coflow_member_t *grp;
     const size_t *start;
     const uint32_t *open, *head, *span;
-    const uint64_t *wfull, *ofull;
 } cwalk_t;
 
 /* Sets up the walk of coflow c; false when none of its flows can move
  * (all its senders or all its receivers full). */
-static bool walk_begin(coflow_state_t *st, size_t c, cwalk_t *cw)
+static inline __attribute__((always_inline)) bool walk_begin(coflow_state_t *st, size_t c,
+                                                             cwalk_t *cw)
 {
     const uint32_t *sp = st->pmask ? st->pmask_span + 4 * c : NULL;
     size_t off = st->pmask ? st->pmask_off[c] : 0;
@@ -157,8 +188,9 @@ static bool walk_begin(coflow_state_t *st, size_t c, cwalk_t *cw)
                !side_has_room(st, off + sp[1], sp[2], sp[3], st->full_in)))
         return false; /* no open flow with room at its sender and receiver */
     walk_t *w = &cw->w;
-    free_ports(st, c, &w->us, &w->ur);
-    if (!w->us || !w->ur)
+    size_t us, ur;
+    free_ports(st, c, &us, &ur);
+    if (!us || !ur)
         return false;
     /* Walk the coflow's flows port group by port group, from the side
      * whose free ports times the other side's width is smaller (FB
@@ -166,8 +198,26 @@ static bool walk_begin(coflow_state_t *st, size_t c, cwalk_t *cw)
      * skipped at once and a group's walk stops when its port fills, so
      * a blocked coflow costs about its ports, not its flows. */
     const coflow_coflow_t *co = &st->wl->coflows[c];
-    w->by_src = (double)w->us * co->n_receivers < (double)w->ur * co->n_senders;
-    bool by_src = w->by_src;
+    bool by_src = (double)us * co->n_receivers < (double)ur * co->n_senders;
+    const coflow_fabric_t *fab = st->fab;
+    w->gfree = by_src ? us : ur;
+    w->ofree = by_src ? ur : us;
+    w->gused = by_src ? st->free_out : st->free_in;
+    w->oused = by_src ? st->free_in : st->free_out;
+    w->gcap = by_src ? fab->cap_out : fab->cap_in;
+    w->ocap = by_src ? fab->cap_in : fab->cap_out;
+    w->gfull = by_src ? st->full_out : st->full_in;
+    w->ofull = by_src ? st->full_in : st->full_out;
+    w->rated = st->rated;
+    w->n_rated = st->n_rated;
+    w->rated_rate = st->rated_rate;
+    w->flow_rate = st->flow_rate;
+    w->rated_g = by_src ? st->rated_src : st->rated_dst;
+    w->rated_o = by_src ? st->rated_dst : st->rated_src;
+    w->list = st->clear_all_ports ? NULL : st->used_ports;
+    w->n_list = st->n_used_ports;
+    w->gkey = by_src ? 0 : (uint32_t)fab->n_ports;
+    w->okey = by_src ? (uint32_t)fab->n_ports : 0;
     size_t a = st->cport_start[c], mid = a + co->n_senders, b = st->cport_start[c + 1];
     cw->lo = by_src ? a : mid;
     cw->hi = by_src ? mid : b;
@@ -176,12 +226,11 @@ static bool walk_begin(coflow_state_t *st, size_t c, cwalk_t *cw)
     cw->open = by_src ? st->sopen : st->ropen;
     cw->head = by_src ? st->shead : st->rhead;
     cw->span = by_src ? st->sspan : st->rspan;
-    cw->wfull = by_src ? st->full_out : st->full_in;
-    cw->ofull = by_src ? st->full_in : st->full_out;
     cw->matrix = coflow_group_sets_walk(st, c);
     cw->shuffle = cw->matrix && st->has_group_sets[c] == COFLOW_SHUFFLE_SETS;
     cw->first_flow = co->first_flow;
-    cw->n_senders = co->n_senders;
+    cw->stride_g = by_src ? 1 : co->n_senders;
+    cw->stride_o = by_src ? co->n_senders : 1;
     if (cw->matrix) {
         cw->wbase = off + (by_src ? 0 : sp[1]);
         cw->ws0 = by_src ? sp[0] : sp[2];
@@ -193,13 +242,19 @@ static bool walk_begin(coflow_state_t *st, size_t c, cwalk_t *cw)
 }
 
 /* Starts the walk of the group of port g on the walked side. */
-static inline __attribute__((always_inline)) void group_begin(coflow_state_t *st, walk_t *w,
-                                                              uint32_t g)
+static inline __attribute__((always_inline)) void group_begin(walk_t *w, uint32_t g)
 {
-    w->cap_g = w->by_src ? st->fab->cap_out[g] : st->fab->cap_in[g];
-    w->used_g = w->by_src ? &st->free_out[g] : &st->free_in[g];
+    w->cap_g = w->gcap[g];
+    w->used_g = w->gused[g];
     w->g = g;
     w->eps_g = COFLOW_RATE_EPS * w->cap_g;
+}
+
+/* Writes back what the walk of a coflow counted in its locals. */
+static inline __attribute__((always_inline)) void walk_end(coflow_state_t *st, const walk_t *w)
+{
+    st->n_rated = w->n_rated;
+    st->n_used_ports = w->n_list;
 }
 
 /* The walk of the group at cports position q through the group sets: each
@@ -215,27 +270,25 @@ static inline __attribute__((always_inline)) void walk_group_sets(coflow_state_t
     const uint64_t *open = st->gmask + st->gmask_off[q];
     uint64_t any = 0; /* most groups of a crowded fabric have no room: */
     for (uint32_t y = 0; y < cw->onw; y++) /* one predictable branch a word */
-        any |= open[y] & ~cw->ofull[cw->os0 + y];
+        any |= open[y] & ~cw->w.ofull[cw->os0 + y];
     if (!any)
         return;
     const uint64_t *all = open + cw->onw; /* beside the open words (coflow.h) */
     const coflow_member_t *grp = cw->grp;
     size_t before = cw->start[q]; /* members of the words already walked */
     for (uint32_t y = 0; y < cw->onw; y++) {
-        uint64_t bits = open[y] & ~cw->ofull[cw->os0 + y];
+        uint64_t bits = open[y] & ~cw->w.ofull[cw->os0 + y];
         while (bits) {
             uint64_t low = bits & (~bits + 1);
             size_t k = before + (size_t)__builtin_popcountll(all[y] & (low - 1));
             uint32_t o = (cw->os0 + y) * 64 + (uint32_t)__builtin_ctzll(low);
             size_t f;
-            if (cw->shuffle) { /* every other port is in the group: its rank is o's */
-                size_t rank_o = k - cw->start[q], rank_g = q - cw->lo;
-                f = cw->first_flow + (cw->w.by_src ? rank_o * cw->n_senders + rank_g
-                                                   : rank_g * cw->n_senders + rank_o);
-            } else {
+            if (cw->shuffle) /* every other port is in the group: its rank is o's */
+                f = cw->first_flow + (k - cw->start[q]) * cw->stride_o +
+                    (q - cw->lo) * cw->stride_g;
+            else
                 f = grp[k].flow;
-            }
-            if (walk_flow(st, &cw->w, f, o))
+            if (walk_flow(&cw->w, f, o))
                 return;
             bits ^= low;
         }
@@ -245,15 +298,15 @@ static inline __attribute__((always_inline)) void walk_group_sets(coflow_state_t
 
 /* The same over the group's members, for a coflow without group sets:
  * closed members and those whose other port is full are passed. */
-static void walk_group_members(coflow_state_t *st, cwalk_t *cw, size_t q)
+static inline __attribute__((always_inline)) void walk_group_members(cwalk_t *cw, size_t q)
 {
-    const uint64_t *ofull = cw->ofull;
+    const uint64_t *ofull = cw->w.ofull;
     const coflow_member_t *grp = cw->grp;
     for (size_t k = cw->start[q] + cw->head[q], end = cw->start[q] + cw->span[q]; k < end;
          k++) {
         uint32_t o = grp[k].other;
         if (o != COFLOW_MEMBER_CLOSED && ((ofull[o >> 6] >> (o & 63)) & 1) == 0 &&
-            walk_flow(st, &cw->w, grp[k].flow, o))
+            walk_flow(&cw->w, grp[k].flow, o))
             return;
     }
 }
@@ -275,13 +328,14 @@ static void walk_coflow(coflow_state_t *st, size_t c, bool fresh)
         return;
     walk_t *w = &cw.w;
     if (!cw.matrix) {
-        for (size_t q = cw.lo; q < cw.hi && w->us && w->ur; q++) {
+        for (size_t q = cw.lo; q < cw.hi && w->gfree && w->ofree; q++) {
             uint32_t g = st->cports[q];
-            if (cw.open[q] == 0 || ((cw.wfull[g >> 6] >> (g & 63)) & 1))
+            if (cw.open[q] == 0 || ((w->gfull[g >> 6] >> (g & 63)) & 1))
                 continue;
-            group_begin(st, w, g);
-            walk_group_members(st, &cw, q);
+            group_begin(w, g);
+            walk_group_members(&cw, q);
         }
+        walk_end(st, w);
         return;
     }
     /* The walked side's ports with an open flow and room, a bit each in
@@ -289,17 +343,18 @@ static void walk_coflow(coflow_state_t *st, size_t c, bool fresh)
      * the side's bits is its group's local position, and the bit is its
      * port. A group's port fills only through its own flows, so the bits
      * taken stay valid during the walk. */
-    for (uint32_t x = 0; x < cw.wnw && w->us && w->ur; x++) {
+    for (uint32_t x = 0; x < cw.wnw && w->gfree && w->ofree; x++) {
         size_t word = cw.wbase + x;
-        uint64_t bits = st->popen[word] & ~cw.wfull[cw.ws0 + x], all = st->pmask[word];
-        while (bits && w->us && w->ur) {
+        uint64_t bits = st->popen[word] & ~w->gfull[cw.ws0 + x], all = st->pmask[word];
+        while (bits && w->gfree && w->ofree) {
             uint64_t low = bits & (~bits + 1);
             size_t q = cw.lo + st->prank[word] + (size_t)__builtin_popcountll(all & (low - 1));
-            group_begin(st, w, (cw.ws0 + x) * 64 + (uint32_t)__builtin_ctzll(low));
+            group_begin(w, (cw.ws0 + x) * 64 + (uint32_t)__builtin_ctzll(low));
             walk_group_sets(st, &cw, q);
             bits ^= low;
         }
     }
+    walk_end(st, w);
 }
 
 void alloc_greedy_pass(coflow_state_t *st, const size_t *order, size_t n, bool fresh)
