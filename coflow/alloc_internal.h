@@ -13,7 +13,10 @@
 #include "coflow_internal.h"
 
 /* Counts r > 0 bytes/s of a flow from port s to port d on both ports,
- * keeping the list of used ports and the full-port sets (coflow.h). */
+ * keeping the list of used ports and the full-port sets (coflow.h). The
+ * greedy walk (walk_flow in alloc_greedy.c) and MADD's pacing pass
+ * (side_use) do the same with the arrays in locals: a change here goes
+ * there too. */
 static inline void alloc_count_rate(coflow_state_t *st, uint32_t s, uint32_t d, double r)
 {
     const coflow_fabric_t *fab = st->fab;
