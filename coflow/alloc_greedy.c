@@ -274,20 +274,18 @@ static inline __attribute__((always_inline)) void walk_group_sets(coflow_state_t
     if (!any)
         return;
     const uint64_t *all = open + cw->onw; /* beside the open words (coflow.h) */
-    const coflow_member_t *grp = cw->grp;
-    size_t before = cw->start[q]; /* members of the words already walked */
+    const coflow_member_t *grp = cw->grp + cw->start[q]; /* the group's members */
+    /* in a shuffle every other port is in the group, so a member's rank
+       is its other port's: its flow is this one plus rank * stride_o */
+    size_t shuffle_first = cw->first_flow + (q - cw->lo) * cw->stride_g;
+    size_t before = 0; /* members of the words already walked */
     for (uint32_t y = 0; y < cw->onw; y++) {
         uint64_t bits = open[y] & ~cw->w.ofull[cw->os0 + y];
         while (bits) {
             uint64_t low = bits & (~bits + 1);
             size_t k = before + (size_t)__builtin_popcountll(all[y] & (low - 1));
             uint32_t o = (cw->os0 + y) * 64 + (uint32_t)__builtin_ctzll(low);
-            size_t f;
-            if (cw->shuffle) /* every other port is in the group: its rank is o's */
-                f = cw->first_flow + (k - cw->start[q]) * cw->stride_o +
-                    (q - cw->lo) * cw->stride_g;
-            else
-                f = grp[k].flow;
+            size_t f = cw->shuffle ? shuffle_first + k * cw->stride_o : grp[k].flow;
             if (walk_flow(&cw->w, f, o))
                 return;
             bits ^= low;
