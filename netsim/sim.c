@@ -596,13 +596,26 @@ static void pair_pop(sim_t *s, size_t p)
     }
 }
 
+/* The earlier of best and the time a flow with `left` bytes takes at rate
+ * r > 0. Divides only where the quotient may be a new minimum: above
+ * best * r, raised by more than the two roundings, it is not. */
+static inline double earlier_finish(double best, double left, double r)
+{
+    if (left <= best * r * (1 + 1e-14)) {
+        double dt = left / r;
+        if (dt < best)
+            best = dt;
+    }
+    return best;
+}
+
 /* advance() by pairs: each moving pair's flows send rate * dt; flows at the
  * top of its heap that are done (same tolerances as advance) finish. */
 static void pairs_advance(sim_t *s, double dt)
 {
     double now = s->st.now, moved = 0;
     s->n_done = 0;
-    bool emptied = false;
+    size_t emptied = SIZE_MAX; /* the first pair left without open flows */
     for (size_t a = 0; a < s->n_act; a++) {
         double r = s->ar[a];
         if (r == 0)
@@ -626,14 +639,16 @@ static void pairs_advance(sim_t *s, double dt)
         }
         if (s->hn[p] > 0)
             pair_top(s, a, p);
-        else
-            emptied = true;
+        else if (emptied == SIZE_MAX)
+            emptied = a;
     }
     s->moved += moved;
-    if (!emptied)
+    if (emptied == SIZE_MAX)
         return;
-    size_t w = 0; /* pairs left without open flows drop out, in order */
-    for (size_t a = 0; a < s->n_act; a++) {
+    /* pairs left without open flows drop out, in order: the ones in front
+       of the first stay where they are */
+    size_t w = emptied;
+    for (size_t a = emptied; a < s->n_act; a++) {
         size_t p = s->act[a];
         if (s->hn[p] == 0)
             continue;
@@ -707,9 +722,7 @@ static void pairs_decide(sim_t *s)
         if (r > 0) {
             s->n_pmoving++;
             s->res->n_rated_total++;
-            double dt = (s->atop[a] - s->aw[a]) / r;
-            if (dt < best)
-                best = dt;
+            best = earlier_finish(best, s->atop[a] - s->aw[a], r);
         }
     }
     s->next_finish_dt = best;
@@ -1291,19 +1304,6 @@ static void greedy_check(sim_t *s)
             st->flow_rate[s->run[k].f] = s->run[k].rate;
         st->rated[st->n_rated++] = s->run[k].f;
     }
-}
-
-/* The earlier of best and the time a flow with `left` bytes takes at rate
- * r > 0. Divides only where the quotient may be a new minimum: above
- * best * r, raised by more than the two roundings, it is not. */
-static inline double earlier_finish(double best, double left, double r)
-{
-    if (left <= best * r * (1 + 1e-14)) {
-        double dt = left / r;
-        if (dt < best)
-            best = dt;
-    }
-    return best;
 }
 
 /* Allocators rate a coflow's flows together, and a coflow's flows are one
