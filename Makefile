@@ -30,7 +30,7 @@ run: build
 	    --policy fifo --policy scf --policy sebf --policy aalo --policy sincronia \
 	    --policy wcp --policy jsebf --policy jsebf-cp --policy fair --policy learned
 	./$(BUILD)/weft sim data/FB2010-1Hr-150-0.txt --format fb --varys \
-	    --policy fifo --policy sincronia --policy aalo
+	    --policy fifo --policy sebf --policy aalo --policy sincronia --policy fair
 
 test: build
 	@sh scripts/test.sh $(BUILD)
