@@ -13,7 +13,8 @@
  * --limit S stops a run after S seconds of wall time (default 300) and
  * reports it as "over S s"; --only runs just the named orderings;
  * --scales runs the growth runs at just those numbers of copies (default
- * 1,4,16).
+ * 1,4,16). The growth runs fifo, sincronia and sebf, and fair and srf
+ * (the per-flow baselines) when --only names them.
  * Output: a readable table, then one `BENCH key=value ...` line per run.
  */
 #include <math.h>
@@ -260,7 +261,10 @@ int main(int argc, char **argv)
     }
     if (do_scale) {
         printf("== growth with size: k copies of the trace on k*150 ports\n%s", hdr);
-        static const char *scale_policies[] = {"fifo", "sincronia", "sebf"};
+        /* the per-flow baselines grow only when named with --only: at 16x
+           they take minutes */
+        static const char *scale_policies[] = {"fifo", "sincronia", "sebf", "fair", "srf"};
+        const size_t n_scale_default = 3;
         size_t ks[8], nk = 0;
         for (const char *q = scale_list; *q;) {
             char *end;
@@ -273,9 +277,9 @@ int main(int argc, char **argv)
             ks[nk++] = k;
             q = *end ? end + 1 : end;
         }
-        for (size_t p = 0; p < 3; p++)
+        for (size_t p = 0; p < sizeof scale_policies / sizeof *scale_policies; p++)
             for (size_t i = 0; i < nk && nr < 64; i++) {
-                if (only && !in_list(only, scale_policies[p]))
+                if (only ? !in_list(only, scale_policies[p]) : p >= n_scale_default)
                     continue;
                 runs[nr] = run_child(trace, scale_policies[p], NULL, ks[i]);
                 names[nr] = scale_policies[p], allocs[nr] = NULL, scales[nr] = ks[i];

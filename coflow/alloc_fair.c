@@ -14,6 +14,10 @@
 
 #include <math.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 /* One port's sums while a run of consecutive pairs shares it
  * (coflow_fair_levels). */
 typedef struct {
@@ -37,6 +41,50 @@ static inline bool port_sum_move(port_sum_t *r, size_t k, double *cnt, double *p
     port_sum_end(r, cnt, pairs);
     *r = (port_sum_t){k, cnt[k], pairs[k]};
     return r->pairs == 0;
+}
+
+/* Moves the live port in place `last` (the last) to place t. */
+static inline void take_last_place(size_t *live, double *lv, size_t *pos, size_t t, size_t last)
+{
+    live[t] = live[last];
+    lv[t] = lv[last];
+    pos[live[t]] = t;
+}
+
+/* The first place of v[0 .. n) (n > 0, no NaN) holding its minimum: the
+ * minimum four at a time (minpd selects, so the value is one of v's),
+ * then the first place equal to it, four compares at a time. */
+static size_t first_lowest(const double *v, size_t n)
+{
+    double low = v[0];
+    size_t t = 1;
+#ifdef __SSE2__
+    if (n >= 4) {
+        __m128d m0 = _mm_loadu_pd(v), m1 = _mm_loadu_pd(v + 2);
+        for (t = 4; t + 4 <= n; t += 4) {
+            m0 = _mm_min_pd(m0, _mm_loadu_pd(v + t));
+            m1 = _mm_min_pd(m1, _mm_loadu_pd(v + t + 2));
+        }
+        m0 = _mm_min_pd(m0, m1);
+        low = _mm_cvtsd_f64(_mm_min_sd(m0, _mm_unpackhi_pd(m0, m0)));
+    }
+#endif
+    for (; t < n; t++)
+        if (v[t] < low)
+            low = v[t];
+    size_t first = 0;
+#ifdef __SSE2__
+    const __m128d want = _mm_set1_pd(low);
+    for (; first + 4 <= n; first += 4) {
+        int hit = _mm_movemask_pd(_mm_cmpeq_pd(_mm_loadu_pd(v + first), want)) |
+                  _mm_movemask_pd(_mm_cmpeq_pd(_mm_loadu_pd(v + first + 2), want)) << 2;
+        if (hit)
+            return first + (size_t)__builtin_ctz((unsigned)hit);
+    }
+#endif
+    while (v[first] != low)
+        first++;
+    return first;
 }
 
 /* Port keys: p < np is p's send side, np + p its receive side. Per key,
@@ -115,45 +163,43 @@ void coflow_fair_levels(coflow_state_t *st, size_t n_pairs, const size_t *pair_s
     /* port_index[k] now holds the end of port k's slice of pairs, which
      * lists every pair of the port; CNT counts only the unfrozen flows, so
      * a slice is scanned back from its end until its count reaches zero.
-     * At most 2 np ports take part, so each round finds the lowest level
-     * by a scan of the live ones, cheaper than a heap fed once per frozen
-     * pair. A frozen pair's cnt holds -1 - its level. */
-    double *sat = st->heap_key;
-    size_t *live = st->heap_val, n_live = nt;
+     * A frozen pair's cnt holds -1 - its level.
+     *
+     * The live ports (with unfrozen flows) are live[0 .. n_live), each
+     * one's saturation level beside it in lv[] (pos[k] is port k's place),
+     * so each round finds the lowest level in one pass over contiguous
+     * levels, two at a time: at most 2 np ports take part, and a heap
+     * would be fed once per frozen pair. A port left without unfrozen
+     * flows gets the level INFINITY (a live one's is finite) and is
+     * dropped before the next search, in place order, the last live port
+     * taking its place (and then looked at there); the search takes the
+     * first place holding the lowest level. */
+    double *lv = st->heap_key;
+    size_t *live = st->heap_val, *pos = st->port_pos, n_live = nt, n_dead = 0;
     for (size_t t = 0; t < nt; t++) {
         size_t k = st->touched[t];
         live[t] = k;
-        sat[k] = CAP(k) / CNT(k);
+        pos[k] = t;
+        lv[t] = CAP(k) / CNT(k);
     }
     double unfrozen = m, level = 0;
     while (unfrozen > 0) {
-        /* The lowest level of the live ports, the first of equal ones;
-         * ports the last round left without unfrozen flows drop out on
-         * the way, the last live one taking their place (and then looked
-         * at in it), so the scan sees the ports in their order after the
-         * drops. */
-        size_t best = SIZE_MAX;
-        double lowest = INFINITY;
-        for (size_t t = 0; t < n_live;) {
-            size_t k = live[t];
-            if (CNT(k) <= 0) {
-                live[t] = live[--n_live];
+        for (size_t t = 0; n_dead > 0 && t < n_live;) {
+            if (lv[t] != INFINITY) {
+                t++;
                 continue;
             }
-            if (best == SIZE_MAX || sat[k] < lowest) {
-                lowest = sat[k];
-                best = t;
-            }
-            t++;
+            n_dead--;
+            take_last_place(live, lv, pos, t, --n_live);
         }
-        if (best == SIZE_MAX)
+        if (n_live == 0)
             break;
-        size_t k = live[best];
-        live[best] = live[--n_live];
-        if (sat[k] > level)
-            level = sat[k];
+        size_t best = first_lowest(lv, n_live), k = live[best];
+        if (lv[best] > level)
+            level = lv[best];
         if (level < 0)
             level = 0;
+        take_last_place(live, lv, pos, best, --n_live);
         bool out = k < np; /* k sends: the other ends receive */
         /* k's own count and frozen rates stay in registers through its
            slice (each of its pairs updates them: the same subtractions and
@@ -169,19 +215,19 @@ void coflow_fair_levels(coflow_state_t *st, size_t n_pairs, const size_t *pair_s
             unfrozen -= c;
             ck -= c;
             fk += level * c;
+            double left; /* the other end's unfrozen flows */
             if (out) {
                 size_t pd = pair_dst[i];
-                cnt_in[pd] -= c;
+                left = cnt_in[pd] -= c;
                 fix_in[pd] += level * c;
-                sat[np + pd] = cnt_in[pd] > 0 ? (fab->cap_in[pd] - fix_in[pd]) / cnt_in[pd]
-                                              : INFINITY;
+                lv[pos[np + pd]] = left > 0 ? (fab->cap_in[pd] - fix_in[pd]) / left : INFINITY;
             } else {
                 size_t ps = pair_src[i];
-                cnt_out[ps] -= c;
+                left = cnt_out[ps] -= c;
                 fix_out[ps] += level * c;
-                sat[ps] = cnt_out[ps] > 0 ? (fab->cap_out[ps] - fix_out[ps]) / cnt_out[ps]
-                                          : INFINITY;
+                lv[pos[ps]] = left > 0 ? (fab->cap_out[ps] - fix_out[ps]) / left : INFINITY;
             }
+            n_dead += !(left > 0);
         }
         CNT(k) = ck;
         FIXED(k) = fk;

@@ -177,6 +177,7 @@ typedef struct {
     size_t *touched;               /* [n_ports * 2] port list scratch */
     size_t *flow_list;             /* [2 * n_flows] allocator scratch */
     size_t *port_index;            /* [2 * n_ports + 1] allocator scratch */
+    size_t *port_pos;              /* [2 * n_ports] allocator scratch */
     double *heap_key;              /* [2 * (n_flows + n_ports)] allocator heap */
     size_t *heap_val;              /* [2 * (n_flows + n_ports)] */
     /* Output of an allocator: the flows it gave a positive rate, so drivers
@@ -495,8 +496,8 @@ void coflow_srf_pairs_allocate(coflow_srf_pairs_t *sp, coflow_state_t *st);
  * cnt[i] > 0 flows (a count, as a double); on return
  * cnt[i] is the rate each of its flows gets (bytes/s, before any trim).
  * Uses st's port scratch and heap_key/heap_val[0 .. 2 n_ports), flow_list
- * [0 .. 2 n_pairs) and port_index; leaves the port scratch zero.
- * O(pairs + ports^2). */
+ * [0 .. 2 n_pairs), port_index and port_pos; leaves the port scratch zero.
+ * O(pairs + ports^2), the ports^2 a scan of contiguous levels. */
 void coflow_fair_levels(coflow_state_t *st, size_t n_pairs, const size_t *pair_src,
                         const size_t *pair_dst, double *cnt);
 
