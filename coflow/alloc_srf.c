@@ -621,7 +621,10 @@ void coflow_srf_pairs_allocate(coflow_srf_pairs_t *sp, coflow_state_t *st)
         uint32_t s = sp->pair_src[p], d = sp->pair_dst[p];
         double r = srf_room(st, s, d);
         if (r > 0) {
-            alloc_add_rate(st, top.f, r);
+            /* its ports are its pair's, and a pair is walked once: the
+               flow has no rate yet (neither its ports nor its rate are read
+               from the arrays of every flow) */
+            alloc_first_rate_at(st, top.f, s, d, r);
             mark_dirty(sp, p); /* it moves: its key shrinks */
             sp->rated_next[n_rated++] = (srf_rated_t){top.key, r, top.f, p};
             full[0] += alloc_out_full(st, s);
