@@ -43,6 +43,53 @@ static inline bool port_sum_move(port_sum_t *r, size_t k, double *cnt, double *p
     return r->pairs == 0;
 }
 
+/* The live ports' saturation levels in a binary min-heap by (level,
+ * port), the lower port key first on a tie; at[k] is port k's place in
+ * it. */
+static inline bool level_before(coflow_port_level_t a, coflow_port_level_t b)
+{
+    return a.level < b.level || (a.level == b.level && a.port < b.port);
+}
+
+static void level_down(coflow_port_level_t *h, size_t *at, size_t n, size_t i)
+{
+    coflow_port_level_t x = h[i];
+    for (;;) {
+        size_t l = 2 * i + 1, m = l;
+        if (l >= n)
+            break;
+        if (l + 1 < n && level_before(h[l + 1], h[l]))
+            m = l + 1;
+        if (!level_before(h[m], x))
+            break;
+        h[i] = h[m];
+        at[h[i].port] = i;
+        i = m;
+    }
+    h[i] = x;
+    at[x.port] = i;
+}
+
+static void level_up(coflow_port_level_t *h, size_t *at, size_t i)
+{
+    coflow_port_level_t x = h[i];
+    while (i > 0 && level_before(x, h[(i - 1) / 2])) {
+        h[i] = h[(i - 1) / 2];
+        at[h[i].port] = i;
+        i = (i - 1) / 2;
+    }
+    h[i] = x;
+    at[x.port] = i;
+}
+
+/* Takes the top out. */
+static void level_pop(coflow_port_level_t *h, size_t *at, size_t *n)
+{
+    h[0] = h[--*n];
+    if (*n > 0)
+        level_down(h, at, *n, 0);
+}
+
 /* Moves the live port in place `last` (the last) to place t. */
 static inline void take_last_place(size_t *live, double *lv, size_t *pos, size_t t, size_t last)
 {
@@ -51,41 +98,53 @@ static inline void take_last_place(size_t *live, double *lv, size_t *pos, size_t
     pos[live[t]] = t;
 }
 
-/* The first place of v[0 .. n) (n > 0, no NaN) holding its minimum: the
- * minimum four at a time (minpd selects, so the value is one of v's),
- * then the first place equal to it, four compares at a time. */
-static size_t first_lowest(const double *v, size_t n)
+/* The place in lv[0 .. n) (n > 0, no NaN) of the lowest level, the one of
+ * the lowest port (live[]) on a tie, as the heap takes it: the minimum
+ * four at a time (minpd selects, so the value is one of lv's), then the
+ * places equal to it, four compares at a time. */
+static size_t lowest_place(const double *lv, const size_t *live, size_t n)
 {
-    double low = v[0];
+    double low = lv[0];
     size_t t = 1;
 #ifdef __SSE2__
     if (n >= 4) {
-        __m128d m0 = _mm_loadu_pd(v), m1 = _mm_loadu_pd(v + 2);
+        __m128d m0 = _mm_loadu_pd(lv), m1 = _mm_loadu_pd(lv + 2);
         for (t = 4; t + 4 <= n; t += 4) {
-            m0 = _mm_min_pd(m0, _mm_loadu_pd(v + t));
-            m1 = _mm_min_pd(m1, _mm_loadu_pd(v + t + 2));
+            m0 = _mm_min_pd(m0, _mm_loadu_pd(lv + t));
+            m1 = _mm_min_pd(m1, _mm_loadu_pd(lv + t + 2));
         }
         m0 = _mm_min_pd(m0, m1);
         low = _mm_cvtsd_f64(_mm_min_sd(m0, _mm_unpackhi_pd(m0, m0)));
     }
 #endif
     for (; t < n; t++)
-        if (v[t] < low)
-            low = v[t];
-    size_t first = 0;
+        if (lv[t] < low)
+            low = lv[t];
+    size_t best = SIZE_MAX;
+    t = 0;
 #ifdef __SSE2__
     const __m128d want = _mm_set1_pd(low);
-    for (; first + 4 <= n; first += 4) {
-        int hit = _mm_movemask_pd(_mm_cmpeq_pd(_mm_loadu_pd(v + first), want)) |
-                  _mm_movemask_pd(_mm_cmpeq_pd(_mm_loadu_pd(v + first + 2), want)) << 2;
-        if (hit)
-            return first + (size_t)__builtin_ctz((unsigned)hit);
+    for (; t + 4 <= n; t += 4) {
+        unsigned hit = (unsigned)(_mm_movemask_pd(_mm_cmpeq_pd(_mm_loadu_pd(lv + t), want)) |
+                                  _mm_movemask_pd(_mm_cmpeq_pd(_mm_loadu_pd(lv + t + 2), want))
+                                      << 2);
+        for (; hit; hit &= hit - 1) {
+            size_t x = t + (size_t)__builtin_ctz(hit);
+            if (best == SIZE_MAX || live[x] < live[best])
+                best = x;
+        }
     }
 #endif
-    while (v[first] != low)
-        first++;
-    return first;
+    for (; t < n; t++)
+        if (lv[t] == low && (best == SIZE_MAX || live[t] < live[best]))
+            best = t;
+    return best;
 }
+
+/* From this many live ports on (both sides counted) coflow_fair_levels
+ * finds each round's port with the heap, below it by a scan of the
+ * levels; the two take the same port. */
+size_t coflow_fair_heap_from = 2048;
 
 /* Port keys: p < np is p's send side, np + p its receive side. Per key,
  * while coflow_fair_levels runs: cnt = unfrozen flows (in free_out/free_in,
@@ -165,41 +224,81 @@ void coflow_fair_levels(coflow_state_t *st, size_t n_pairs, const size_t *pair_s
      * a slice is scanned back from its end until its count reaches zero.
      * A frozen pair's cnt holds -1 - its level.
      *
-     * The live ports (with unfrozen flows) are live[0 .. n_live), each
-     * one's saturation level beside it in lv[] (pos[k] is port k's place),
-     * so each round finds the lowest level in one pass over contiguous
-     * levels, two at a time: at most 2 np ports take part, and a heap
-     * would be fed once per frozen pair. A port left without unfrozen
-     * flows gets the level INFINITY (a live one's is finite) and is
-     * dropped before the next search, in place order, the last live port
-     * taking its place (and then looked at there); the search takes the
-     * first place holding the lowest level. */
-    double *lv = st->heap_key;
-    size_t *live = st->heap_val, *pos = st->port_pos, n_live = nt, n_dead = 0;
+     * Each round freezes the live port (one with unfrozen flows) with the
+     * lowest level, the lower key on a tie. With few ports, a scan: the
+     * live ports are live[0 .. n_live), each one's level beside it in
+     * lv[] (at[k] is port k's place), searched four at a time; a port
+     * left without unfrozen flows gets the level INFINITY (a live one's is
+     * finite) and is dropped before the next search, the last live port
+     * taking its place.
+     *
+     * With many (k copies of the trace have k times the ports and k times
+     * the rounds), a heap that is not told when a level rises: a port's
+     * level sat[k] only rises as pairs freeze (see the top), so its entry
+     * is at most its level, and the top, when its port's level is still
+     * its key, is the lowest. A top whose port rose is put back at the new
+     * level; one whose port has no unfrozen flow left goes. A level that
+     * falls by a rounding lowers its entry at once. A round pops about one
+     * stale entry per port that rose instead of scanning every port. */
+    bool by_heap = nt >= coflow_fair_heap_from;
+    double *lv = st->heap_key, *sat = st->heap_key; /* by place / by port */
+    size_t *live = st->heap_val, *at = st->level_at, n_live = nt, n_dead = 0;
+    coflow_port_level_t *heap = st->level_heap;
     for (size_t t = 0; t < nt; t++) {
         size_t k = st->touched[t];
-        live[t] = k;
-        pos[k] = t;
-        lv[t] = CAP(k) / CNT(k);
+        double x = CAP(k) / CNT(k);
+        if (by_heap) {
+            sat[k] = x;
+            heap[t] = (coflow_port_level_t){x, k};
+        } else {
+            live[t] = k;
+            at[k] = t;
+            lv[t] = x;
+        }
+    }
+    if (by_heap) {
+        for (size_t i = n_live / 2; i-- > 0;)
+            level_down(heap, at, n_live, i);
+        for (size_t i = 0; i < n_live; i++)
+            at[heap[i].port] = i;
     }
     double unfrozen = m, level = 0;
-    while (unfrozen > 0) {
-        for (size_t t = 0; n_dead > 0 && t < n_live;) {
-            if (lv[t] != INFINITY) {
-                t++;
+    while (unfrozen > 0 && n_live > 0) {
+        size_t k;
+        double k_level;
+        if (by_heap) {
+            k = heap[0].port;
+            if (CNT(k) <= 0) { /* no unfrozen flow left */
+                level_pop(heap, at, &n_live);
                 continue;
             }
-            n_dead--;
-            take_last_place(live, lv, pos, t, --n_live);
+            if (sat[k] != heap[0].level) { /* it rose: back at its level */
+                heap[0].level = sat[k];
+                level_down(heap, at, n_live, 0);
+                continue;
+            }
+            k_level = sat[k];
+            level_pop(heap, at, &n_live);
+        } else {
+            for (size_t t = 0; n_dead > 0 && t < n_live;) {
+                if (lv[t] != INFINITY) {
+                    t++;
+                    continue;
+                }
+                n_dead--;
+                take_last_place(live, lv, at, t, --n_live);
+            }
+            if (n_live == 0)
+                break;
+            size_t best = lowest_place(lv, live, n_live);
+            k = live[best];
+            k_level = lv[best];
+            take_last_place(live, lv, at, best, --n_live);
         }
-        if (n_live == 0)
-            break;
-        size_t best = first_lowest(lv, n_live), k = live[best];
-        if (lv[best] > level)
-            level = lv[best];
+        if (k_level > level)
+            level = k_level;
         if (level < 0)
             level = 0;
-        take_last_place(live, lv, pos, best, --n_live);
         bool out = k < np; /* k sends: the other ends receive */
         /* k's own count and frozen rates stay in registers through its
            slice (each of its pairs updates them: the same subtractions and
@@ -215,19 +314,31 @@ void coflow_fair_levels(coflow_state_t *st, size_t n_pairs, const size_t *pair_s
             unfrozen -= c;
             ck -= c;
             fk += level * c;
-            double left; /* the other end's unfrozen flows */
+            size_t o; /* the other end's key */
+            double left, v; /* its unfrozen flows and new level */
             if (out) {
                 size_t pd = pair_dst[i];
                 left = cnt_in[pd] -= c;
                 fix_in[pd] += level * c;
-                lv[pos[np + pd]] = left > 0 ? (fab->cap_in[pd] - fix_in[pd]) / left : INFINITY;
+                v = left > 0 ? (fab->cap_in[pd] - fix_in[pd]) / left : INFINITY;
+                o = np + pd;
             } else {
                 size_t ps = pair_src[i];
                 left = cnt_out[ps] -= c;
                 fix_out[ps] += level * c;
-                lv[pos[ps]] = left > 0 ? (fab->cap_out[ps] - fix_out[ps]) / left : INFINITY;
+                v = left > 0 ? (fab->cap_out[ps] - fix_out[ps]) / left : INFINITY;
+                o = ps;
             }
-            n_dead += !(left > 0);
+            if (!by_heap) {
+                lv[at[o]] = v;
+                n_dead += !(left > 0);
+                continue;
+            }
+            sat[o] = v;
+            if (v < heap[at[o]].level) { /* fell by a rounding */
+                heap[at[o]].level = v;
+                level_up(heap, at, at[o]);
+            }
         }
         CNT(k) = ck;
         FIXED(k) = fk;

@@ -130,6 +130,13 @@ void coflow_fabric_destroy(coflow_fabric_t *fab);
 
 /* ------------------------------------------------------- scheduler state */
 
+/* A port (key: p sends, n_ports + p receives) and a saturation level, an
+ * entry of coflow_fair_levels' heap. */
+typedef struct coflow_port_level {
+    double level;
+    size_t port;
+} coflow_port_level_t;
+
 typedef enum {
     COFLOW_WAITING = 0,  /* job not arrived, or parents (or compute) pending */
     COFLOW_ACTIVE = 1,   /* released and unfinished: schedulable */
@@ -177,7 +184,10 @@ typedef struct {
     size_t *touched;               /* [n_ports * 2] port list scratch */
     size_t *flow_list;             /* [2 * n_flows] allocator scratch */
     size_t *port_index;            /* [2 * n_ports + 1] allocator scratch */
-    size_t *port_pos;              /* [2 * n_ports] allocator scratch */
+    /* coflow_fair_levels' heap of port levels and each port's place in
+       it, [2 * n_ports] each */
+    coflow_port_level_t *level_heap;
+    size_t *level_at;
     double *heap_key;              /* [2 * (n_flows + n_ports)] allocator heap */
     size_t *heap_val;              /* [2 * (n_flows + n_ports)] */
     /* Output of an allocator: the flows it gave a positive rate, so drivers
@@ -495,9 +505,10 @@ void coflow_srf_pairs_allocate(coflow_srf_pairs_t *sp, coflow_state_t *st);
  * joins ports pair_src[i] (sending) and pair_dst[i] (receiving) and holds
  * cnt[i] > 0 flows (a count, as a double); on return
  * cnt[i] is the rate each of its flows gets (bytes/s, before any trim).
- * Uses st's port scratch and heap_key/heap_val[0 .. 2 n_ports), flow_list
- * [0 .. 2 n_pairs), port_index and port_pos; leaves the port scratch zero.
- * O(pairs + ports^2), the ports^2 a scan of contiguous levels. */
+ * Uses st's port scratch, heap_key[0 .. 2 n_ports), flow_list
+ * [0 .. 2 n_pairs), port_index, level_heap and level_at; leaves the port
+ * scratch zero. O(pairs + rounds log ports): a round pops about one entry
+ * per port whose level rose. */
 void coflow_fair_levels(coflow_state_t *st, size_t n_pairs, const size_t *pair_src,
                         const size_t *pair_dst, double *cnt);
 

@@ -69,6 +69,11 @@ static inline bool coflow_group_sets_walk(const coflow_state_t *st, size_t c)
  * lower it to cover both. */
 extern size_t coflow_sinc_blocks_from;
 
+/* coflow_fair_levels finds each round's port with a heap from this many
+ * live ports (both sides counted) on, else by a scan (alloc_fair.c); tests
+ * lower it to cover both. */
+extern size_t coflow_fair_heap_from;
+
 /* States of at most this many ports zero every port's use at once after
  * an allocation, larger ones walk back the list of ports used
  * (COFLOW_CLEAR_ALL_PORTS, coflow_state_t.clear_all_ports); tests set it

@@ -325,7 +325,8 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
     st->touched = weft_calloc(np, 2 * sizeof(size_t));
     st->flow_list = weft_calloc(nf, 2 * sizeof(size_t));
     st->port_index = weft_calloc(2 * np + 1, sizeof(size_t));
-    st->port_pos = weft_calloc(2 * np + 1, sizeof(size_t));
+    st->level_heap = weft_calloc(2 * np + 1, sizeof *st->level_heap);
+    st->level_at = weft_calloc(2 * np + 1, sizeof *st->level_at);
     st->heap_key = weft_calloc(nf + np, 2 * sizeof(double));
     st->heap_val = weft_calloc(nf + np, 2 * sizeof(size_t));
     st->rated = weft_calloc(nf, sizeof *st->rated);
@@ -355,7 +356,8 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
     if (!st->status || !st->release_s || !st->finish_s || !st->coflow_remaining ||
         !st->job_sent || !st->n_open || !st->open_flows || !st->open_pos ||
         !st->flow_remaining || !st->flow_rate || !st->scratch_out || !st->scratch_in ||
-        !st->free_out || !st->free_in || !st->touched || !st->flow_list || !st->port_index || !st->port_pos ||
+        !st->free_out || !st->free_in || !st->touched || !st->flow_list || !st->port_index ||
+        !st->level_heap || !st->level_at ||
         !st->heap_key || !st->heap_val || !st->rated || !st->flow_coflow ||
         !st->cport_start || !st->cports || !st->cport_bytes || !st->cport_comp || !st->rmembers || !st->rstart ||
         !st->smembers || !st->sstart || !st->sopen || !st->ropen || !st->sspan ||
@@ -445,7 +447,8 @@ void coflow_state_destroy(coflow_state_t *st)
     free(st->touched);
     free(st->flow_list);
     free(st->port_index);
-    free(st->port_pos);
+    free(st->level_heap);
+    free(st->level_at);
     free(st->heap_key);
     free(st->heap_val);
     free(st->rated);

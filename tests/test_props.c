@@ -756,3 +756,87 @@ Test(props, listing_the_ports_used_changes_no_schedule)
     }
     cr_assert_gt(runs, 2 * 4 * 10, "only %zu runs", runs);
 }
+
+/* Max-min fair levels of random port pairs (coflow_fair_levels): the
+ * search by a heap and the scan of the levels take the same port every
+ * round, so the levels are the same bit for bit; and they are max-min
+ * fair: no port above its capacity, and every pair has a full port on
+ * which no pair gets more. */
+Test(props, fair_levels_heap_and_scan_agree_and_are_max_min, .timeout = 60)
+{
+    size_t heap_from = coflow_fair_heap_from;
+    for (uint64_t seed = 1; seed <= 12; seed++) {
+        coflow_workload_t wl;
+        coflow_fabric_t fab;
+        coflow_state_t st;
+        size_t active[40];
+        half_finished_shuffles(&wl, &fab, &st, seed + 700, 40, seed % 2 ? -1 : 3, active, false);
+        /* distinct pairs over a random part of the ports (at times a few
+           ports only, so that many pairs share each), 1-4 flows each */
+        size_t np = fab.n_ports, span = seed % 3 ? np : 4 + below(8), n_all = span * span;
+        size_t *src = malloc(n_all * sizeof *src), *dst = malloc(n_all * sizeof *dst);
+        double *flows = malloc(n_all * sizeof *flows), *scan = malloc(n_all * sizeof *scan);
+        double *heap = malloc(n_all * sizeof *heap), *use_out = calloc(np, sizeof *use_out);
+        double *use_in = calloc(np, sizeof *use_in), *top_out = calloc(np, sizeof *top_out);
+        double *top_in = calloc(np, sizeof *top_in);
+        cr_assert(src && dst && flows && scan && heap && use_out && use_in && top_out && top_in);
+        for (size_t i = 0; i < n_all; i++) {
+            src[i] = i / span;
+            dst[i] = i % span;
+        }
+        for (size_t i = n_all; i > 1; i--) {
+            size_t j = below(i), s0 = src[i - 1], d0 = dst[i - 1];
+            src[i - 1] = src[j], dst[i - 1] = dst[j];
+            src[j] = s0, dst[j] = d0;
+        }
+        size_t n_pairs = 1 + below(n_all < 3000 ? n_all : 3000);
+        cr_assert_leq(n_pairs, wl.n_flows, "flow_list holds 2 per flow");
+        for (size_t i = 0; i < n_pairs; i++)
+            flows[i] = scan[i] = heap[i] = (double)(1 + below(4));
+        coflow_fair_heap_from = SIZE_MAX;
+        coflow_fair_levels(&st, n_pairs, src, dst, scan);
+        coflow_fair_heap_from = 0;
+        coflow_fair_levels(&st, n_pairs, src, dst, heap);
+        coflow_fair_heap_from = heap_from;
+        for (size_t i = 0; i < n_pairs; i++)
+            cr_assert(scan[i] == heap[i], "seed %llu: pair %zu (%zu -> %zu) at %.17g by the "
+                      "scan, %.17g by the heap", (unsigned long long)seed, i, src[i], dst[i],
+                      scan[i], heap[i]);
+        for (size_t p = 0; p < np; p++) /* the scratch is zero again */
+            cr_assert(st.free_out[p] == 0 && st.free_in[p] == 0 && st.scratch_out[p] == 0 &&
+                      st.scratch_in[p] == 0);
+        for (size_t i = 0; i < n_pairs; i++) {
+            cr_assert(scan[i] > 0, "pair %zu gets nothing", i);
+            use_out[src[i]] += flows[i] * scan[i];
+            use_in[dst[i]] += flows[i] * scan[i];
+            top_out[src[i]] = fmax(top_out[src[i]], scan[i]);
+            top_in[dst[i]] = fmax(top_in[dst[i]], scan[i]);
+        }
+        for (size_t p = 0; p < np; p++)
+            cr_assert(use_out[p] <= fab.cap_out[p] * (1 + 1e-9) &&
+                          use_in[p] <= fab.cap_in[p] * (1 + 1e-9),
+                      "seed %llu: port %zu over its capacity", (unsigned long long)seed, p);
+        for (size_t i = 0; i < n_pairs; i++) {
+            size_t a = src[i], b = dst[i];
+            bool at_src = use_out[a] >= fab.cap_out[a] * (1 - 1e-9) &&
+                          scan[i] >= top_out[a] * (1 - 1e-9);
+            bool at_dst = use_in[b] >= fab.cap_in[b] * (1 - 1e-9) &&
+                          scan[i] >= top_in[b] * (1 - 1e-9);
+            cr_assert(at_src || at_dst, "seed %llu: pair %zu (%zu -> %zu) at %.17g has no "
+                      "full port where it gets the most", (unsigned long long)seed, i, a, b,
+                      scan[i]);
+        }
+        free(src);
+        free(dst);
+        free(flows);
+        free(scan);
+        free(heap);
+        free(use_out);
+        free(use_in);
+        free(top_out);
+        free(top_in);
+        coflow_state_destroy(&st);
+        coflow_workload_destroy(&wl);
+        coflow_fabric_destroy(&fab);
+    }
+}
