@@ -149,8 +149,9 @@ size_t coflow_fair_heap_from = 2048;
 /* Port keys: p < np is p's send side, np + p its receive side. Per key,
  * while coflow_fair_levels runs: cnt = unfrozen flows (in free_out/free_in,
  * as doubles), fixed = rates of frozen flows (in scratch_out/scratch_in),
- * the end of its slice of pairs in port_index, its level in heap_key[k];
- * heap_val[0 .. 2 np) lists the live ports, flow_list the ports' pairs. */
+ * the end of its slice of pairs in port_index, its level in heap_key (by
+ * place in the scan, by key with the heap, below); flow_list holds the
+ * ports' pairs. */
 void coflow_fair_levels(coflow_state_t *st, size_t n_pairs, const size_t *pair_src,
                         const size_t *pair_dst, double *cnt)
 {
