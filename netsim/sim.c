@@ -649,9 +649,9 @@ static void pairs_advance(sim_t *s, double dt)
        of the first stay where they are */
     size_t w = emptied;
     for (size_t a = emptied; a < s->n_act; a++) {
-        size_t p = s->act[a];
-        if (s->hn[p] == 0)
+        if (s->an[a] == 0) /* its open flows, as hn[act[a]] (a dense read) */
             continue;
+        size_t p = s->act[a];
         s->act[w] = p;
         s->apos[p] = w;
         s->aw[w] = s->aw[a];
