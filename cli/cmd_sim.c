@@ -185,8 +185,9 @@ static void *sim_worker(void *arg)
  * (README, Performance). */
 static int expected_cost_rank(const sim_task_t *t)
 {
-    const coflow_allocator_t *a =
-        t->alloc ? t->alloc : coflow_allocator_find(t->ord->default_allocator);
+    const coflow_allocator_t *a = t->alloc;
+    if (!a && t->ord->default_allocator)
+        a = coflow_allocator_find(t->ord->default_allocator);
     const char *name = a ? a->name : "";
     if (!strcmp(name, "fair"))
         return 0;
