@@ -43,6 +43,30 @@ static inline bool port_sum_move(port_sum_t *r, size_t k, double *cnt, double *p
     return r->pairs == 0;
 }
 
+/* The next slot of one port's slice of pairs (next[k]) while a run of
+ * consecutive pairs shares the port (coflow_fair_levels). */
+typedef struct {
+    size_t k; /* the port key, SIZE_MAX: none */
+    size_t at;
+} slot_run_t;
+
+/* Stores r's next slot back. */
+static inline void slot_run_end(slot_run_t *r, size_t *next)
+{
+    if (r->k != SIZE_MAX)
+        next[r->k] = r->at;
+}
+
+/* Port k's next slot, taken. */
+static inline size_t slot_run_take(slot_run_t *r, size_t *next, size_t k)
+{
+    if (k != r->k) {
+        slot_run_end(r, next);
+        *r = (slot_run_t){k, next[k]};
+    }
+    return r->at++;
+}
+
 /* The live ports' saturation levels in a binary min-heap by (level,
  * port), the lower port key first on a tie; at[k] is port k's place in
  * it. */
@@ -198,28 +222,13 @@ void coflow_fair_levels(coflow_state_t *st, size_t n_pairs, const size_t *pair_s
     /* each port's slice in pair order, its next slot in a register while
        a run of its pairs lasts (as above) */
     size_t *next = st->port_index;
-    size_t ks = SIZE_MAX, kd = SIZE_MAX, at_s = 0, at_d = 0;
+    slot_run_t ss = {SIZE_MAX, 0}, sd = ss; /* the runs' sender and receiver */
     for (size_t i = 0; i < n_pairs; i++) {
-        size_t ps = pair_src[i], pd = np + pair_dst[i];
-        if (ps != ks) {
-            if (ks != SIZE_MAX)
-                next[ks] = at_s;
-            ks = ps;
-            at_s = next[ps];
-        }
-        if (pd != kd) {
-            if (kd != SIZE_MAX)
-                next[kd] = at_d;
-            kd = pd;
-            at_d = next[pd];
-        }
-        st->flow_list[at_s++] = i;
-        st->flow_list[at_d++] = i;
+        st->flow_list[slot_run_take(&ss, next, pair_src[i])] = i;
+        st->flow_list[slot_run_take(&sd, next, np + pair_dst[i])] = i;
     }
-    if (ks != SIZE_MAX) {
-        next[ks] = at_s;
-        next[kd] = at_d;
-    }
+    slot_run_end(&ss, next);
+    slot_run_end(&sd, next);
     /* port_index[k] now holds the end of port k's slice of pairs, which
      * lists every pair of the port; CNT counts only the unfrozen flows, so
      * a slice is scanned back from its end until its count reaches zero.
