@@ -321,25 +321,32 @@ static double smallest(const double *v, size_t n)
 
 /* Takes the loads of the coflow in slot `pick` off the column totals
  * (zeroing those that fall below 1e-15 when `tiny`, sinc_order), marking
- * their blocks stale when the search goes by blocks. */
+ * their blocks stale when the search goes by blocks. The arrays are held
+ * in locals: a store to bstale (bytes, which may alias anything) made GCC
+ * reload them all from s at every entry. */
 static void remove_loads(sinc_ctx_t *s, size_t pick, bool tiny, bool blocks)
 {
     size_t lo = s->start[pick], hi = s->start[pick + 1];
+    double *total = s->total;
+    const double *load = s->load;
+    const uint32_t *port = s->port;
+    uint8_t *stale = s->bstale;
     if (tiny) {
         for (size_t q = lo; q < hi; q++) {
-            s->total[s->port[q]] -= s->load[q];
-            if (s->total[s->port[q]] < 1e-15)
-                s->total[s->port[q]] = 0;
-            s->bstale[s->port[q] / BLOCK] = 1;
+            uint32_t col = port[q];
+            double t = total[col] - load[q];
+            total[col] = t < 1e-15 ? 0 : t;
+            stale[col / BLOCK] = 1;
         }
     } else if (blocks) {
         for (size_t q = lo; q < hi; q++) {
-            s->total[s->port[q]] -= s->load[q];
-            s->bstale[s->port[q] / BLOCK] = 1;
+            uint32_t col = port[q];
+            total[col] -= load[q];
+            stale[col / BLOCK] = 1;
         }
     } else {
         for (size_t q = lo; q < hi; q++)
-            s->total[s->port[q]] -= s->load[q];
+            total[port[q]] -= load[q];
     }
 }
 
