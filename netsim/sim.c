@@ -752,18 +752,25 @@ static void take_arrivals(sim_t *s, double now)
 /* ---------------------------------------------------------- lazy pacing */
 
 /* anc[q].sum += x, the rounding error kept in anc[q].comp (Knuth's TwoSum);
- * with sig > 0 (the coflow's scale) also cport_bytes[q] from the new sum
- * (port_bytes_from_anchor's value, from registers rather than reloaded
- * from what was just stored). */
+ * with sig > 0 (the coflow's scale) also bytes[q] (cport_bytes) from the
+ * new sum (port_bytes_from_anchor's value, from registers rather than
+ * reloaded from what was just stored) and comp[q] (cport_comp) zeroed. The
+ * arrays come as arguments so a loop can hold them in registers. */
+static inline void anc_add_at(anchor_t *anc, double *bytes, double *comp, size_t q, double x,
+                              double sig)
+{
+    double a = anc[q].sum, t = a + x, bb = t - a;
+    double err = anc[q].comp + ((a - (t - bb)) + (x - bb));
+    anc[q] = (anchor_t){t, err};
+    if (sig > 0) {
+        bytes[q] = sig * (t + err);
+        comp[q] = 0;
+    }
+}
+
 static inline void anc_add(sim_t *s, size_t q, double x, double sig)
 {
-    double a = s->anc[q].sum, t = a + x, bb = t - a;
-    double comp = s->anc[q].comp + ((a - (t - bb)) + (x - bb));
-    s->anc[q] = (anchor_t){t, comp};
-    if (sig > 0) {
-        s->st.cport_bytes[q] = sig * (t + comp);
-        s->st.cport_comp[q] = 0;
-    }
+    anc_add_at(s->anc, s->st.cport_bytes, s->st.cport_comp, q, x, sig);
 }
 
 /* What happened to a coflow since the last decision (sim_t.mark). */
@@ -820,13 +827,23 @@ static void lazy_refresh(sim_t *s)
             continue;
         if (mark & MARK_SCALED) {
             /* and, on the way, the sum lazy_collect takes if c is paced
-               again (the same additions in the same order) */
-            size_t a = st->cport_start[c], mid = a + s->wl->coflows[c].n_senders;
-            double total = 0;
-            for (size_t q = a; q < st->cport_start[c + 1]; q++) {
-                port_bytes_from_anchor(s, c, q);
-                if (q < mid)
-                    total += s->anc[q].sum + s->anc[q].comp;
+               again (the same additions in the same order). The arrays
+               and the scale are held in locals: through s, GCC reloaded
+               them after every store. */
+            size_t a = st->cport_start[c], mid = a + s->wl->coflows[c].n_senders,
+                   b = st->cport_start[c + 1];
+            const anchor_t *anc = s->anc;
+            double *bytes = st->cport_bytes, *comp = st->cport_comp;
+            double sig = s->sig[c], total = 0;
+            for (size_t q = a; q < mid; q++) {
+                double v = anc[q].sum + anc[q].comp;
+                bytes[q] = sig * v; /* port_bytes_from_anchor */
+                comp[q] = 0;
+                total += v;
+            }
+            for (size_t q = mid; q < b; q++) {
+                bytes[q] = sig * (anc[q].sum + anc[q].comp);
+                comp[q] = 0;
             }
             s->anc_total[c] = total;
             s->total_at[c] = s->res->n_decisions + 1; /* the coming decision */
@@ -848,6 +865,10 @@ static void lazy_fold_back(sim_t *s)
     const moving_t *run = s->run;
     const backfilled_t *bf = s->bf;
     double *rem = st->flow_remaining;
+    /* held in locals: mark_dirty's byte store would make GCC reload them
+       from s at every flow */
+    anchor_t *anc = s->anc;
+    double *bytes = st->cport_bytes, *comp = st->cport_comp;
     /* run[] lists a coflow's flows together: what is per coflow is read
      * once a stretch */
     size_t cur = SIZE_MAX;
@@ -867,8 +888,8 @@ static void lazy_fold_back(sim_t *s)
             continue; /* finished */
         double na = (a * sig - x) / sig, d = na - a;
         rem[f] = na;
-        anc_add(s, bf[k].qs, d, rebuild);
-        anc_add(s, bf[k].qr, d, rebuild);
+        anc_add_at(anc, bytes, comp, bf[k].qs, d, rebuild);
+        anc_add_at(anc, bytes, comp, bf[k].qr, d, rebuild);
         if (!marked) {
             mark_dirty(s, c, MARK_MOVED);
             marked = true;
