@@ -51,9 +51,12 @@ serve() {
 }
 
 # agent ID: starts agent ID, sets AGENT_PID.
+# agent ID: starts agent ID, logging to $TMP/$RUN-agentID.err: one log per
+# run, so that counting a log's lines counts that run's events only (a
+# shared log let run 1's connection pass for run 2's reconnection).
 agent() {
     "$WEFT" agent --id "$1" --gateway "127.0.0.1:$PORT" --token-file "$TMP/token" -v \
-        2>>"$TMP/agent$1.err" &
+        2>>"$TMP/$RUN-agent$1.err" &
     AGENT_PID=$!
     PIDS="$PIDS $AGENT_PID"
 }
@@ -80,6 +83,7 @@ compare() {
 }
 
 echo "== 1. gateway + 4 agents + submit, JCTs against the emulator"
+RUN=run1
 serve run1
 for i in 0 1 2 3; do agent $i; done
 "$WEFT" submit $W --gateway "127.0.0.1:$PORT" --token-file "$TMP/token" \
@@ -94,6 +98,7 @@ wait 2>/dev/null || true
 PIDS=""
 
 echo "== 2. SIGKILL the gateway mid-run and restart it from its journal; then an agent"
+RUN=run2
 serve run2
 for i in 0 1 2 3; do
     agent $i
@@ -124,14 +129,14 @@ grep -q "journal .*: [1-9][0-9]* records, [3-9] jobs" "$TMP/run2.out" \
 # when agent 2 has nothing in flight.
 half_sent_flow() {
     awk '/: flow [0-9]+: sending/ { s[$5] = 1 } /: flow [0-9]+: all/ { delete s[$5] }
-         END { for (f in s) { sub(/:$/, "", f); print f; exit } }' "$TMP/agent2.err"
+         END { for (f in s) { sub(/:$/, "", f); print f; exit } }' "$TMP/run2-agent2.err"
 }
 i=0
 while :; do
     # Only once agent 2 is back on the restarted gateway: it re-reports its
     # byte counts on reconnecting (progress is not journaled), so before
     # that the gateway knows nothing to resume from.
-    if [ "$(grep -c "connected to the gateway" "$TMP/agent2.err")" -lt 2 ]; then
+    if [ "$(grep -c "connected to the gateway" "$TMP/run2-agent2.err")" -lt 2 ]; then
         i=$((i + 1))
         [ $i -gt 600 ] && fail "agent 2 did not reconnect to the restarted gateway"
         sleep 0.05
@@ -151,12 +156,12 @@ wait $A2 2>/dev/null || true
 agent 2
 wait $SUBMIT || fail "weft submit (run 2) did not see every job complete"
 [ "$(tail -n +2 "$TMP/live2.csv" | wc -l)" -eq 5 ] || fail "run 2: expected 5 jobs"
-[ "$(grep -c "connected to the gateway" "$TMP/agent2.err")" -ge 3 ] \
+[ "$(grep -c "connected to the gateway" "$TMP/run2-agent2.err")" -ge 3 ] \
     || fail "agent 2 did not connect three times (start, gateway restart, its own restart)"
-grep -q "resuming at [1-9]" "$TMP/agent2.err" \
+grep -q "resuming at [1-9]" "$TMP/run2-agent2.err" \
     || fail "the restarted agent 2 did not resume a flow from the bytes the gateway knew"
 echo "  killed agent 2 with flow $f in flight"
-echo "  agent 2 after its restart: $(grep "resuming at" "$TMP/agent2.err" | head -2 | sed 's/^weft agent 2: //' | tr '\n' ';')"
+echo "  agent 2 after its restart: $(grep "resuming at" "$TMP/run2-agent2.err" | head -2 | sed 's/^weft agent 2: //' | tr '\n' ';')"
 echo "  restarted gateway: $(tail -1 "$TMP/run2.out" | sed 's/.*journal [^:]*: //')"
 echo "  run 2 JCTs (s): $(tail -n +2 "$TMP/live2.csv" | cut -d, -f3 | tr '\n' ' ')"
 kill $PIDS 2>/dev/null || true
