@@ -170,6 +170,13 @@ static int in_list(const char *list, const char *name)
     return 0;
 }
 
+/* Simulation time over the flows rated at all decisions: what one rated
+ * flow costs, flat if time grows as events times active flows. */
+static double ns_per_rated(const run_t *r)
+{
+    return r->rated ? r->sim_s / (double)r->rated * 1e9 : 0;
+}
+
 static void report(const char *policy, const char *alloc, size_t scale, const run_t *r)
 {
     if (!r->ok) {
@@ -182,10 +189,10 @@ static void report(const char *policy, const char *alloc, size_t scale, const ru
         return;
     }
     double per = r->decisions ? 1.0 / (double)r->decisions : 0;
-    printf("%-10s %-7s %5zux %9zu %8zu %9zu %9.1f %9.2f %9.3f %9.3f %9.3f %8.1f %10.3f\n",
+    printf("%-10s %-7s %5zux %9zu %8zu %9zu %9.1f %9.2f %9.3f %9.3f %9.3f %9.1f %8.1f %10.3f\n",
            policy, alloc ? alloc : "default", scale, r->flows, r->events, r->decisions,
            (double)r->rated * per, (double)r->paced * per, r->read_s, r->sim_s, r->cpu_s,
-           (double)r->maxrss_kb / 1024.0, r->avg_cct);
+           ns_per_rated(r), (double)r->maxrss_kb / 1024.0, r->avg_cct);
     fflush(stdout);
 }
 
@@ -193,11 +200,12 @@ static void bench_line(const char *policy, const char *alloc, size_t scale, cons
 {
     printf("BENCH bench=sim policy=%s alloc=%s scale=%zu ok=%d timed_out=%d "
            "limit_s=%u flows=%zu events=%zu decisions=%zu rated=%zu paced=%zu read_s=%.4f "
-           "sim_s=%.4f cpu_s=%.3f maxrss_mb=%.1f avg_cct_s=%.6f\n",
+           "sim_s=%.4f cpu_s=%.3f ns_per_rated=%.2f maxrss_mb=%.1f avg_cct_s=%.6f\n",
            policy, alloc ? alloc : "default", scale,
            r->ok, r->timed_out, run_limit_s, r->flows,
            r->events, r->decisions, r->rated, r->paced,
-           r->read_s, r->sim_s, r->cpu_s, (double)r->maxrss_kb / 1024.0, r->avg_cct);
+           r->read_s, r->sim_s, r->cpu_s, ns_per_rated(r), (double)r->maxrss_kb / 1024.0,
+           r->avg_cct);
 }
 
 int main(int argc, char **argv)
@@ -232,9 +240,9 @@ int main(int argc, char **argv)
     const char *names[64], *allocs[64];
     size_t scales[64], nr = 0;
     /* rated/dec and paced/dec: flows rated one by one and coflows paced
-       whole, per decision (netsim_result_t) */
+       whole, per decision (netsim_result_t); ns/rated: ns_per_rated() */
     const char *hdr = "policy     alloc    scale     flows   events decisions rated/dec "
-                      "paced/dec    read_s     sim_s     cpu_s   rss_MB avg_cct_s\n";
+                      "paced/dec    read_s     sim_s     cpu_s  ns/rated   rss_MB avg_cct_s\n";
     if (do_policies) {
         printf("== full FB trace, every ordering (default allocator) and per-flow baselines\n%s",
                hdr);
