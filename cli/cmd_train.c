@@ -302,6 +302,9 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
 
+    printf("BLAS kernels: OpenBLAS %s (OPENBLAS_CORETYPE picks others; a model is reproducible "
+           "bit for bit only with the same kernels)\n",
+           train_blas_kernels());
     /* the best heuristic on each validation workload */
     for (size_t i = 0; i < n_val; i++)
         ref[i] = INFINITY;

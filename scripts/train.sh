@@ -22,6 +22,24 @@ OUT=${OUT:-$BUILD/train}
 WEFT=./$BUILD/weft
 MODEL=${MODEL:-models/weft-policy.msgpack}
 [ -x "$WEFT" ] || { echo "train.sh: $WEFT not built (make build)" >&2; exit 1; }
+# The shipped model was trained on OpenBLAS's SkylakeX kernels. Other
+# kernels (Haswell, Zen, ...) round their sums differently and REINFORCE
+# amplifies any difference, so reproducing the model bit for bit takes the
+# same kernels. On a CPU with AVX-512 they are chosen here (BLAS_CORETYPE
+# names others), over an inherited OPENBLAS_CORETYPE too: some machines set
+# Haswell's for every program. Without AVX-512 the model trains as well
+# but differs from the shipped one in its bits.
+flags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)
+avx512=yes
+for f in avx512f avx512cd avx512bw avx512dq avx512vl; do
+    case " $flags " in *" $f "*) ;; *) avx512=no ;; esac
+done
+if [ $avx512 = yes ]; then
+    export OPENBLAS_CORETYPE="${BLAS_CORETYPE:-SkylakeX}"
+else
+    echo "train.sh: no AVX-512 here for OpenBLAS's SkylakeX kernels, which trained the" \
+        "shipped model: this model will differ from it in its bits" >&2
+fi
 mkdir -p "$OUT/data" "$(dirname "$MODEL")"
 start=$(date +%s)
 

@@ -507,6 +507,8 @@ static void *worker(void *arg)
     }
 }
 
+const char *train_blas_kernels(void) { return openblas_get_corename(); }
+
 /* Runs tasks on up to `threads` threads; the first task error (in task
  * order) is returned with its message. */
 static weft_err_t run_tasks(task_t *tasks, size_t n, size_t threads)

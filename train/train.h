@@ -151,6 +151,12 @@ weft_err_t train_evaluate_policy(const char *ordering, const char *allocator,
                                  const char *model_path, const coflow_workload_t *wls, size_t n,
                                  size_t threads, double *wjct);
 
+/* The BLAS kernels training runs on, as OpenBLAS names them ("Haswell",
+ * "SkylakeX", ...; the environment's OPENBLAS_CORETYPE picks others). Their
+ * sums round differently, and REINFORCE amplifies any difference, so a
+ * model is reproducible bit for bit only with the same kernels. */
+const char *train_blas_kernels(void);
+
 /* Checkpoint: the model, Adam's moments, step, iteration, the reward
  * average, the best validation and the seed, in one model file (msgpack;
  * `weft sim --model` reads it as a model). Load refuses a file whose seed
