@@ -50,10 +50,9 @@ serve() {
     PORT=$(cat "$TMP/port")
 }
 
-# agent ID: starts agent ID, sets AGENT_PID.
-# agent ID: starts agent ID, logging to $TMP/$RUN-agentID.err: one log per
-# run, so that counting a log's lines counts that run's events only (a
-# shared log let run 1's connection pass for run 2's reconnection).
+# agent ID: starts agent ID, sets AGENT_PID. It logs to $TMP/$RUN-agentID.err,
+# one log per run, so that counting a log's lines counts that run's events
+# only (a shared log let run 1's connection pass for run 2's reconnection).
 agent() {
     "$WEFT" agent --id "$1" --gateway "127.0.0.1:$PORT" --token-file "$TMP/token" -v \
         2>>"$TMP/$RUN-agent$1.err" &
