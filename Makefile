@@ -18,8 +18,8 @@ build: deps
 # The main job: build multi-stage jobs from the bundled traces (Alibaba DAG
 # shapes filled with Facebook coflows) and compare every family of policy,
 # the shipped learned model included, on the emulator with a JCT CDF plot;
-# then replay the Facebook trace itself in the classic Varys setting under the
-# fast greedy-rate policies.
+# then replay the Facebook trace itself in the classic Varys setting under
+# fifo, sebf, aalo, sincronia and per-flow fair (SEBF beats FIFO and fair).
 RUN_DIR ?= $(BUILD)/run
 run: build
 	@mkdir -p $(RUN_DIR)
