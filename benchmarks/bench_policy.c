@@ -293,7 +293,15 @@ static double run_case(const char *name, size_t n_jobs, size_t per_job, size_t d
 
 int main(int argc, char **argv)
 {
-    bool quick = argc > 1 && !strcmp(argv[1], "--quick");
+    bool quick = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick"))
+            quick = true;
+        else {
+            fprintf(stderr, "usage: bench_policy [--quick]\n");
+            return 2;
+        }
+    }
     openblas_set_num_threads(1);
     printf("learned ordering: decision latency in ms (median), F=%zu D=16 L=2 S=16, "
            "attention M=32 H=4 B=2, one BLAS thread\n\n",
