@@ -32,17 +32,21 @@
 
 /* Writes text to a fresh temporary file ending in suffix; returns its path
  * (static buffer per call site is not enough: callers strdup if needed). */
-static char *temp_file(const char *text, const char *suffix)
+static char *temp_file_n(const char *text, size_t n, const char *suffix)
 {
     char *path = malloc(64);
     cr_assert_not_null(path);
     snprintf(path, 64, "/tmp/weft-test-XXXXXX%s", suffix);
     int fd = mkstemps(path, (int)strlen(suffix));
     cr_assert(fd >= 0, "mkstemps failed");
-    size_t n = strlen(text);
     cr_assert_eq(write(fd, text, n), (ssize_t)n);
     close(fd);
     return path;
+}
+
+static char *temp_file(const char *text, const char *suffix)
+{
+    return temp_file_n(text, strlen(text), suffix);
 }
 
 static void assert_empty(const coflow_workload_t *wl)
@@ -60,10 +64,11 @@ static void assert_empty(const coflow_workload_t *wl)
 /* Reads text (written to a temp file) in fmt; asserts the error code, that
  * the message starts with "<path>:<line>:" when line > 0, that it contains
  * every one of the NULL-terminated substrings, and that *wl is left empty. */
-static void expect_fail_text(const char *text, const char *suffix, workload_format_t fmt,
-                             const workload_read_opts_t *opts, weft_err_t want, int line, ...)
+static void expect_fail_va(const char *text, size_t len, const char *suffix,
+                           workload_format_t fmt, const workload_read_opts_t *opts,
+                           weft_err_t want, int line, va_list ap)
 {
-    char *path = temp_file(text, suffix);
+    char *path = temp_file_n(text, len, suffix);
     coflow_workload_t wl;
     weft_err_t err = workload_read(&wl, path, fmt, opts);
     const char *msg = weft_last_error();
@@ -75,15 +80,47 @@ static void expect_fail_text(const char *text, const char *suffix, workload_form
         cr_assert(strncmp(msg, prefix, strlen(prefix)) == 0, "message '%s' should start with '%s'",
                   msg, prefix);
     }
-    va_list ap;
-    va_start(ap, line);
     for (const char *s; (s = va_arg(ap, const char *));)
         cr_assert(strstr(msg, s), "message '%s' should contain '%s'", msg, s);
-    va_end(ap);
     assert_empty(&wl);
     coflow_workload_destroy(&wl);
     unlink(path);
     free(path);
+}
+
+static void expect_fail_text(const char *text, const char *suffix, workload_format_t fmt,
+                             const workload_read_opts_t *opts, weft_err_t want, int line, ...)
+{
+    va_list ap;
+    va_start(ap, line);
+    expect_fail_va(text, strlen(text), suffix, fmt, opts, want, line, ap);
+    va_end(ap);
+}
+
+/* The same for len bytes that may hold NULs. */
+static void expect_fail_bytes(const char *text, size_t len, const char *suffix,
+                              workload_format_t fmt, const workload_read_opts_t *opts,
+                              weft_err_t want, int line, ...)
+{
+    va_list ap;
+    va_start(ap, line);
+    expect_fail_va(text, len, suffix, fmt, opts, want, line, ap);
+    va_end(ap);
+}
+
+/* Reads text (written to a temp file) in fmt and asserts it reads; returns
+ * the number of jobs. */
+static size_t expect_read_text(const char *text, const char *suffix, workload_format_t fmt,
+                               const workload_read_opts_t *opts)
+{
+    char *path = temp_file(text, suffix);
+    coflow_workload_t wl;
+    cr_assert_eq(workload_read(&wl, path, fmt, opts), WEFT_OK, "%s", weft_last_error());
+    size_t n = wl.n_jobs;
+    coflow_workload_destroy(&wl);
+    unlink(path);
+    free(path);
+    return n;
 }
 
 static char *slurp(const char *path, size_t *len)
@@ -1067,6 +1104,75 @@ Test(workload_wfcommons, tiny_workflow_by_hand)
     coflow_workload_destroy(&wl);
     unlink(path);
     free(path);
+}
+
+/* ------------------------------------------------------------ bad input */
+
+/* Inputs that used to read with wrong data, or fail with a message that did
+ * not say what was wrong: each now fails naming file:line and the problem.
+ * A weft file of one flow "0 1 <bytes>" on line 5: */
+#define W_HEAD "weft-workload 1\nports 2\njob 1 0 1 0 1\ncoflow 1 0 1 -\n"
+
+/* getline() reads past a NUL but every scanner stops at one: "10485\0 76"
+ * read as 10485 bytes, and whatever followed a NUL was ignored. */
+Test(workload_text, nul_byte_is_refused)
+{
+    static const char cut[] = W_HEAD "0 1 10485\0" "76\nend 1\n";
+    expect_fail_bytes(cut, sizeof cut - 1, ".weft", WORKLOAD_FORMAT_AUTO, NULL, WEFT_EPARSE, 5,
+                      "a NUL byte at column 10", NULL);
+    static const char after[] = W_HEAD "0 1 5\nend 1\n\0job 2 0 1 0 1\n";
+    expect_fail_bytes(after, sizeof after - 1, ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_EPARSE,
+                      7, "a NUL byte at column 1", NULL);
+    static const char bin[] = "\0\x01\x02\x03";
+    expect_fail_bytes(bin, sizeof bin - 1, ".txt", WORKLOAD_FORMAT_AUTO, NULL, WEFT_EPARSE, 1,
+                      "a NUL byte at column 1", "not a text file", NULL);
+}
+
+Test(workload_fb, nul_byte_is_refused)
+{
+    static const char t[] = "4 1\n1 0 1 0 1 1:1.0\0 99 junk\n";
+    expect_fail_bytes(t, sizeof t - 1, ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EPARSE, 2,
+                      "a NUL byte at column 16", NULL);
+}
+
+Test(workload_alibaba, nul_byte_is_refused)
+{
+    static const char t[] = "0,j_1,M1,5,50,0.1,2\0\n";
+    expect_fail_bytes(t, sizeof t - 1, ".csv", WORKLOAD_FORMAT_ALIBABA, NULL, WEFT_EPARSE, 1,
+                      "a NUL byte at column 20", NULL);
+}
+
+/* Old Mac line ends made the whole file one line (a comment, or "expected
+ * 'ports <n>', found end of file"); a BOM showed as found '\xEF\xBB\xBF...';
+ * binary bytes as found ''. */
+Test(workload_text, line_ends_bom_and_binary_bytes)
+{
+    expect_fail_text("weft-workload 1\rports 2\rjob 1 0 1 0 1\rcoflow 1 0 1 -\r0 1 5\rend 1\r",
+                     ".weft", WORKLOAD_FORMAT_AUTO, NULL, WEFT_EPARSE, 1,
+                     "a carriage return (CR) without a line feed at column 16", "CR only",
+                     NULL);
+    cr_assert_eq(expect_read_text("weft-workload 1\r\nports 2\r\njob 1 0 1 0 1\r\n"
+                                  "coflow 1 0 1 -\r\n0 1 5\r\nend 1\r\n",
+                                  ".weft", WORKLOAD_FORMAT_AUTO, NULL),
+                 1);
+    /* a leading byte-order mark is not content; one further on is named */
+    cr_assert_eq(expect_read_text("\xEF\xBB\xBF" W_HEAD "0 1 5\nend 1\n", ".weft",
+                                  WORKLOAD_FORMAT_AUTO, NULL),
+                 1);
+    cr_assert_eq(expect_read_text("\xEF\xBB\xBF" "4 1\n1 0 1 0 1 1:1.0\n", ".txt",
+                                  WORKLOAD_FORMAT_AUTO, NULL),
+                 1);
+    expect_fail_text("weft-workload 1\nports 2\n\xEF\xBB\xBFjob 1 0 1 0 1\n", ".weft",
+                     WORKLOAD_FORMAT_WEFT, NULL, WEFT_EPARSE, 3,
+                     "found a UTF-8 byte-order mark (U+FEFF) at column 1", NULL);
+    expect_fail_text("\x89PNG\r\n\x1a\n", ".txt", WORKLOAD_FORMAT_AUTO, NULL, WEFT_EPARSE, 1,
+                     "found a binary byte 0x89 at column 1 (not a text file?)", NULL);
+    expect_fail_text(W_HEAD "0 1 5\xff\nend 1\n", ".weft", WORKLOAD_FORMAT_WEFT, NULL,
+                     WEFT_EPARSE, 5, "found a binary byte 0xFF at column 6", NULL);
+    expect_fail_text("4 1\n1 0 1 0 1 1:\x01\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EPARSE,
+                     2, "found a binary byte 0x01 at column 13", NULL);
+    expect_fail_text("0,j_\x89,M1,5,50,0.1,2\n", ".csv", WORKLOAD_FORMAT_ALIBABA, NULL,
+                     WEFT_EPARSE, 1, "field 2", "found a binary byte 0x89 at column 5", NULL);
 }
 
 /* ------------------------------------------------------------ CLI */

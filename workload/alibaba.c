@@ -139,8 +139,10 @@ static int parse_task_name(ali_t *a, const char *s, size_t len, int64_t *task,
 static weft_err_t field_error(const wl_lines_t *l, size_t field, const char *what,
                               const char *s, size_t len)
 {
-    return weft_fail(WEFT_EPARSE, "%s:%zu: field %zu: expected %s, found '%.*s'", l->path,
-                     l->line, field + 1, what, (int)(len > 40 ? 40 : len), s);
+    char found[80];
+    wl_describe_span(l, s, len, found, sizeof found);
+    return weft_fail(WEFT_EPARSE, "%s:%zu: field %zu: expected %s, found %s", l->path, l->line,
+                     field + 1, what, found);
 }
 
 /* Parses a whole number field [s, s+len) with strtod/strtoll-like strictness. */

@@ -59,8 +59,8 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
     WEFT_CHECK(wl_scan_u64(&l, &p, "the number of coflows (header '<ports> <coflows>')", NULL,
                            SIZE_MAX, &n_coflows));
     if (!wl_at_eol(p, false)) {
-        char found[64];
-        wl_describe(p, found, sizeof found);
+        char found[80];
+        wl_describe(&l, p, found, sizeof found);
         err = weft_fail(WEFT_EPARSE, "%s:1: expected end of line after the header, found %s",
                         path, found);
         goto cleanup;
@@ -162,8 +162,8 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
             double mb;
             WEFT_CHECK(wl_scan_u64(&l, &p, "a reducer 'port:MB'", ":", UINT32_MAX, &port));
             if (*p != ':') {
-                char found[64];
-                wl_describe(p, found, sizeof found);
+                char found[80];
+                wl_describe(&l, p, found, sizeof found);
                 err = weft_fail(WEFT_EPARSE,
                                 "%s:%zu: coflow %lld: expected ':' after reducer port %zu, "
                                 "found %s",
@@ -205,8 +205,8 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
             }
         }
         if (!wl_at_eol(p, false)) {
-            char found[64];
-            wl_describe(p, found, sizeof found);
+            char found[80];
+            wl_describe(&l, p, found, sizeof found);
             err = weft_fail(WEFT_EPARSE,
                             "%s:%zu: coflow %lld: expected end of line after %zu reducers, "
                             "found %s",
@@ -224,8 +224,8 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
     }
     while ((r = wl_lines_next(&l)) == 1)
         if (!wl_at_eol(l.buf, false)) {
-            char found[64];
-            wl_describe(l.buf, found, sizeof found);
+            char found[80];
+            wl_describe(&l, l.buf, found, sizeof found);
             err = weft_fail(WEFT_EPARSE,
                             "%s:%zu: expected end of file after the %zu coflows the header "
                             "announces, found %s",

@@ -44,8 +44,29 @@ int wl_lines_next(wl_lines_t *l)
     }
     l->line++;
     size_t len = (size_t)n;
+    l->col0 = 0;
+    if (l->line == 1 && len >= 3 && !memcmp(l->buf, "\xEF\xBB\xBF", 3)) {
+        /* a UTF-8 byte-order mark (Windows editors write one): not content */
+        memmove(l->buf, l->buf + 3, len - 3 + 1);
+        len -= 3;
+        l->col0 = 3;
+    }
+    /* getline() reads past a NUL, but every scanner stops at one: the rest
+     * of the line would be silently ignored. */
+    const char *nul = memchr(l->buf, '\0', len);
+    if (nul)
+        return weft_fail(WEFT_EPARSE,
+                         "%s:%zu: a NUL byte at column %zu: not a text file, or a damaged one",
+                         l->path, l->line, l->col0 + (size_t)(nul - l->buf) + 1);
     while (len && (l->buf[len - 1] == '\n' || l->buf[len - 1] == '\r'))
         l->buf[--len] = '\0';
+    const char *cr = memchr(l->buf, '\r', len);
+    if (cr)
+        return weft_fail(WEFT_EPARSE,
+                         "%s:%zu: a carriage return (CR) without a line feed at column %zu: "
+                         "the file has old Mac line ends (CR only); convert them to LF or "
+                         "CRLF",
+                         l->path, l->line, l->col0 + (size_t)(cr - l->buf) + 1);
     l->len = len;
     return 1;
 }
@@ -73,7 +94,51 @@ bool wl_at_eol(const char *p, bool comments)
     return *p == '\0' || (comments && *p == '#');
 }
 
-void wl_describe(const char *p, char *out, size_t n)
+/* Length of the valid UTF-8 character at s[0..len) (1 for ASCII text), or 0
+ * if s starts with a byte no text has: a control character other than tab,
+ * or a byte that does not start a well-formed UTF-8 sequence. */
+static size_t text_char(const unsigned char *s, size_t len)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return (c >= 0x20 && c != 0x7f) || c == '\t' ? 1 : 0;
+    size_t k = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+                                          : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (k == 0 || k > len)
+        return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    return k;
+}
+
+void wl_describe_span(const wl_lines_t *l, const char *p, size_t len, char *out, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    for (size_t i = 0, k; i < len; i += k) {
+        size_t col = l && p >= l->buf && p <= l->buf + l->len
+                         ? l->col0 + (size_t)(p - l->buf) + i + 1
+                         : 0;
+        char at[48] = "";
+        if (col)
+            snprintf(at, sizeof at, " at column %zu", col);
+        k = text_char(u + i, len - i);
+        if (k == 0) {
+            snprintf(out, n, "a binary byte 0x%02X%s (not a text file?)", u[i], at);
+            return;
+        }
+        if (k == 3 && !memcmp(u + i, "\xEF\xBB\xBF", 3)) {
+            snprintf(out, n, "a UTF-8 byte-order mark (U+FEFF)%s", at);
+            return;
+        }
+    }
+    if (len > 40)
+        snprintf(out, n, "'%.40s...'", p);
+    else
+        snprintf(out, n, "'%.*s'", (int)len, p);
+}
+
+void wl_describe(const wl_lines_t *l, const char *p, char *out, size_t n)
 {
     p = wl_skip_blank(p);
     if (*p == '\0') {
@@ -83,10 +148,7 @@ void wl_describe(const char *p, char *out, size_t n)
     size_t len = 0;
     while (p[len] && p[len] != ' ' && p[len] != '\t' && p[len] != '\r')
         len++;
-    if (len > 40)
-        snprintf(out, n, "'%.40s...'", p);
-    else
-        snprintf(out, n, "'%.*s'", (int)len, p);
+    wl_describe_span(l, p, len, out, n);
 }
 
 static bool ends_token(char c, const char *stops)
@@ -96,8 +158,8 @@ static bool ends_token(char c, const char *stops)
 
 static weft_err_t expected(const wl_lines_t *l, const char *p, const char *what)
 {
-    char found[64];
-    wl_describe(p, found, sizeof found);
+    char found[80];
+    wl_describe(l, p, found, sizeof found);
     return weft_fail(WEFT_EPARSE, "%s:%zu: expected %s, found %s", l->path, l->line, what,
                      found);
 }
@@ -119,8 +181,8 @@ weft_err_t wl_scan_u64(const wl_lines_t *l, const char **p, const char *what,
     if (q == s || !ends_token(*q, stops))
         return expected(l, s, what);
     if (overflow || v > max) {
-        char found[64];
-        wl_describe(s, found, sizeof found);
+        char found[80];
+        wl_describe(l, s, found, sizeof found);
         return weft_fail(WEFT_EPARSE, "%s:%zu: expected %s (at most %" PRIu64 "), found %s",
                          l->path, l->line, what, max, found);
     }
@@ -150,8 +212,8 @@ weft_err_t wl_scan_i64(const wl_lines_t *l, const char **p, const char *what,
     if (q == digits || !ends_token(*q, stops))
         return expected(l, s, what);
     if (overflow) {
-        char found[64];
-        wl_describe(s, found, sizeof found);
+        char found[80];
+        wl_describe(l, s, found, sizeof found);
         return weft_fail(WEFT_EPARSE, "%s:%zu: expected %s (a 64-bit integer), found %s",
                          l->path, l->line, what, found);
     }
@@ -276,8 +338,8 @@ static weft_err_t guess_format(const char *path, workload_format_t *out)
                !wl_scan_u64(&l, &p, "", NULL, UINT64_MAX, &b) && wl_at_eol(p, false)) {
         *out = WORKLOAD_FORMAT_FB;
     } else {
-        char found[64];
-        wl_describe(l.buf, found, sizeof found);
+        char found[80];
+        wl_describe(&l, l.buf, found, sizeof found);
         err = weft_fail(WEFT_EPARSE,
                         "%s:%zu: cannot tell the format: expected 'weft-workload 1' or a "
                         "Facebook benchmark header '<ports> <coflows>', found %s (give the "

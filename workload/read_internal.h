@@ -14,7 +14,7 @@
 
 /* One text file read a line at a time with getline(): buf holds the current
  * line without its newline (and without a trailing '\r'), line its 1-based
- * number. */
+ * number. A UTF-8 byte-order mark at the start of the file is dropped. */
 typedef struct {
     FILE *f;
     const char *path; /* borrowed, for messages */
@@ -22,12 +22,14 @@ typedef struct {
     size_t cap;
     size_t len;
     size_t line;
+    size_t col0; /* columns of line `line` dropped before buf (a BOM: 3) */
 } wl_lines_t;
 
 /* Opens path; EIO naming the file and the system's reason on failure. */
 weft_err_t wl_lines_open(wl_lines_t *l, const char *path);
 /* Reads the next line: 1 if there is one, 0 at end of file, EIO (negative)
- * on a read error. */
+ * on a read error, EPARSE "path:line: ..." for a line no text file has: one
+ * holding a NUL byte, or a carriage return inside it (CR-only line ends). */
 int wl_lines_next(wl_lines_t *l);
 void wl_lines_close(wl_lines_t *l);
 
@@ -35,9 +37,13 @@ void wl_lines_close(wl_lines_t *l);
 const char *wl_skip_blank(const char *p);
 /* True if only blanks remain (or, with comments, blanks then '#...'). */
 bool wl_at_eol(const char *p, bool comments);
-/* Writes a printable description of what is at p into out: "'token'" (the
- * token up to the next blank, cut at 40 characters) or "end of line". */
-void wl_describe(const char *p, char *out, size_t n);
+/* Writes a printable description of what is at p (in l's current line) into
+ * out: "'token'" (the token up to the next blank, cut at 40 characters),
+ * "end of line", or for a token holding a byte no text has "a binary byte
+ * 0x89 at column 1 (not a text file?)". */
+void wl_describe(const wl_lines_t *l, const char *p, char *out, size_t n);
+/* The same for the len bytes at p (a CSV field). */
+void wl_describe_span(const wl_lines_t *l, const char *p, size_t len, char *out, size_t n);
 
 /* Strict scanners: skip blanks at *p, read one number that must end at a
  * blank, the end of the line or one of the characters in `stops`, and move

@@ -53,16 +53,16 @@ static weft_err_t expect_eol(const wl_lines_t *l, const char *p, const char *aft
 {
     if (wl_at_eol(p, true))
         return WEFT_OK;
-    char found[64];
-    wl_describe(p, found, sizeof found);
+    char found[80];
+    wl_describe(l, p, found, sizeof found);
     return weft_fail(WEFT_EPARSE, "%s:%zu: expected end of line after %s, found %s", l->path,
                      l->line, after, found);
 }
 
 static weft_err_t unexpected(const wl_lines_t *l, const char *what)
 {
-    char found[64];
-    wl_describe(l->buf, found, sizeof found);
+    char found[80];
+    wl_describe(l, l->buf, found, sizeof found);
     return weft_fail(WEFT_EPARSE, "%s:%zu: expected %s, found %s", l->path, l->line, what,
                      found);
 }
