@@ -1142,6 +1142,38 @@ Test(workload_alibaba, nul_byte_is_refused)
                       "a NUL byte at column 20", NULL);
 }
 
+/* The FB trace has no trailer: cut inside its last number ("3:1" of
+ * "3:10.0") it read with that number, so every line must end with a
+ * newline, as the bundled trace's do. */
+Test(workload_fb, cut_inside_the_last_number)
+{
+    expect_fail_text("4 2\n1 0 1 0 1 1:1.0\n2 5 1 2 1 3:1", ".txt", WORKLOAD_FORMAT_FB, NULL,
+                     WEFT_ETRUNC, 3, "the last line has no newline", "truncated", NULL);
+    cr_assert_eq(expect_read_text("4 2\n1 0 1 0 1 1:1.0\n2 5 1 2 1 3:1\n", ".txt",
+                                  WORKLOAD_FORMAT_FB, NULL),
+                 2);
+    size_t n;
+    char *trace = slurp(FB_PATH, &n);
+    cr_assert(n > 4 && trace[n - 1] == '\n', "%s should end with a newline", FB_PATH);
+    expect_fail_bytes(trace, n - 4, ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_ETRUNC, 527,
+                      "the last line has no newline", NULL);
+    free(trace);
+}
+
+Test(workload_alibaba, cut_inside_the_last_number)
+{
+    expect_fail_text("0,j_1,M1,5,50,0.1,2\n0,j_2,M1,5,50,0.1,1", ".csv",
+                     WORKLOAD_FORMAT_ALIBABA, NULL, WEFT_ETRUNC, 2,
+                     "the last line has no newline", "truncated", NULL);
+    cr_assert_eq(expect_read_text("0,j_1,M1,5,50,0.1,2\n0,j_2,M1,5,50,0.1,1\n", ".csv",
+                                  WORKLOAD_FORMAT_ALIBABA, NULL),
+                 2);
+    size_t n;
+    char *trace = slurp(ALI_PATH, &n);
+    cr_assert(n > 0 && trace[n - 1] == '\n', "%s should end with a newline", ALI_PATH);
+    free(trace);
+}
+
 /* Old Mac line ends made the whole file one line (a comment, or "expected
  * 'ports <n>', found end of file"); a BOM showed as found '\xEF\xBB\xBF...';
  * binary bytes as found ''. */

@@ -452,6 +452,9 @@ weft_err_t workload_read_alibaba(coflow_workload_t *wl, const char *path,
         if (wl_at_eol(l.buf, false))
             continue;
         WEFT_CHECK(parse_row(&a, &l));
+        /* no trailer: a file cut inside the last number of a row must not
+         * read (the trace ends with a newline) */
+        WEFT_CHECK(wl_require_newline(&l));
     }
     if (r < 0) {
         err = (weft_err_t)r;

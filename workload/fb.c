@@ -69,6 +69,10 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
         err = weft_fail(WEFT_EINVAL, "%s:1: 0 ports, expected at least 1", path);
         goto cleanup;
     }
+    /* The trace has no trailer: a file cut inside the last number of a line
+     * would read with that number cut short. Every line that reads must end
+     * with a newline, as the trace's do. */
+    WEFT_CHECK(wl_require_newline(&l));
     wl->n_ports = (size_t)n_ports;
 
     size_t done = 0;
@@ -213,6 +217,7 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
                             path, l.line, (long long)id, (size_t)n_red, found);
             goto cleanup;
         }
+        WEFT_CHECK(wl_require_newline(&l));
         err = coflow_workload_finish_job(wl);
         if (err) {
             weft_wrap(err, "%s:%zu: ", path, l.line);

@@ -44,6 +44,7 @@ int wl_lines_next(wl_lines_t *l)
     }
     l->line++;
     size_t len = (size_t)n;
+    l->newline = len && l->buf[len - 1] == '\n';
     l->col0 = 0;
     if (l->line == 1 && len >= 3 && !memcmp(l->buf, "\xEF\xBB\xBF", 3)) {
         /* a UTF-8 byte-order mark (Windows editors write one): not content */
@@ -69,6 +70,16 @@ int wl_lines_next(wl_lines_t *l)
                          l->path, l->line, l->col0 + (size_t)(cr - l->buf) + 1);
     l->len = len;
     return 1;
+}
+
+weft_err_t wl_require_newline(const wl_lines_t *l)
+{
+    if (l->newline)
+        return WEFT_OK;
+    return weft_fail(WEFT_ETRUNC,
+                     "%s:%zu: the last line has no newline: the file looks truncated (if it "
+                     "is complete, end it with a newline)",
+                     l->path, l->line);
 }
 
 void wl_lines_close(wl_lines_t *l)

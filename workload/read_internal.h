@@ -22,7 +22,9 @@ typedef struct {
     size_t cap;
     size_t len;
     size_t line;
-    size_t col0; /* columns of line `line` dropped before buf (a BOM: 3) */
+    size_t col0;  /* columns of line `line` dropped before buf (a BOM: 3) */
+    bool newline; /* the current line ended with '\n' (false only for the
+                     file's last line, when the file does not end with one) */
 } wl_lines_t;
 
 /* Opens path; EIO naming the file and the system's reason on failure. */
@@ -37,6 +39,13 @@ void wl_lines_close(wl_lines_t *l);
 const char *wl_skip_blank(const char *p);
 /* True if only blanks remain (or, with comments, blanks then '#...'). */
 bool wl_at_eol(const char *p, bool comments);
+/* Fails with ETRUNC "path:line: the last line has no newline" if the
+ * current line did not end with '\n': the readers of formats without a
+ * trailer call it on every line that parses, so a file cut inside its last
+ * number is refused rather than read with that number cut short (a line
+ * cut elsewhere fails to parse, naming what is missing). */
+weft_err_t wl_require_newline(const wl_lines_t *l);
+
 /* Writes a printable description of what is at p (in l's current line) into
  * out: "'token'" (the token up to the next blank, cut at 40 characters),
  * "end of line", or for a token holding a byte no text has "a binary byte
