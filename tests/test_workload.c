@@ -1207,6 +1207,111 @@ Test(workload_text, line_ends_bom_and_binary_bytes)
                      WEFT_EPARSE, 1, "field 2", "found a binary byte 0x89 at column 5", NULL);
 }
 
+/* Two flows of 1.7e308 bytes read and summed to inf. */
+Test(workload_text, sizes_above_2_to_60)
+{
+    expect_fail_text(W_HEAD "0 1 1.7e308\nend 1\n", ".weft", WORKLOAD_FORMAT_WEFT, NULL,
+                     WEFT_EINVAL, 5, "job 1 coflow 1: a flow of 1.7e+308 bytes",
+                     "more than 2^60 bytes", NULL);
+    cr_assert_eq(expect_read_text(W_HEAD "0 1 1152921504606846976\nend 1\n", ".weft",
+                                  WORKLOAD_FORMAT_WEFT, NULL),
+                 1);
+    expect_fail_text("weft-workload 1\nports 2\njob 1 0 1 0 1\ncoflow 1 0 2 -\n0 1 6e17\n"
+                     "1 0 6e17\nend 1\n",
+                     ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_EINVAL, 6,
+                     "the coflow's flows add up to 1.2e+18 bytes", NULL);
+    expect_fail_text("weft-workload 1\nports 2\njob 1 0 1 0 2\ncoflow 1 0 1 -\n0 1 6e17\n"
+                     "coflow 2 0 1 -\n1 0 6e17\nend 1\n",
+                     ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_EINVAL, 7,
+                     "job 1 coflow 2: the job's flows add up to 1.2e+18 bytes", NULL);
+}
+
+Test(workload_fb, sizes_above_2_to_60)
+{
+    expect_fail_text("4 1\n1 0 1 0 1 1:2e12\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EINVAL,
+                     2, "coflow 1: reducer 1 receives", "more than 2^60 bytes", NULL);
+    expect_fail_text("4 1\n1 0 1 0 2 1:6e11 2:6e11\n", ".txt", WORKLOAD_FORMAT_FB, NULL,
+                     WEFT_EINVAL, 2, "coflow 1: its reducers up to 2 receive",
+                     "more than 2^60 bytes", NULL);
+}
+
+Test(workload_alibaba, sizes_above_2_to_60)
+{
+    workload_read_opts_t o;
+    workload_read_opts_default(&o);
+    o.alibaba_bytes_per_instance = 1e17;
+    expect_fail_text("0,j_1,M1,5,50,0.1,150\n", ".csv", WORKLOAD_FORMAT_ALIBABA, &o,
+                     WEFT_EINVAL, 0, "job j_1: its flows add up to 1.5e+19 bytes",
+                     "more than 2^60 bytes", NULL);
+}
+
+/* "job 0 1e15 ..." read, and the job's JCT came out 0: finish - arrival
+ * rounds away at 1e15 s. */
+Test(workload_text, times_beyond_1e9_s)
+{
+    expect_fail_text("weft-workload 1\nports 2\njob 1 1e15 1 0 1\n", ".weft",
+                     WORKLOAD_FORMAT_WEFT, NULL, WEFT_EINVAL, 3,
+                     "arrival time 1e+15 s is beyond 1e+09 s", "shift the times", NULL);
+    expect_fail_text("weft-workload 1\nports 2\njob 1 0 1 2e9 1\n", ".weft",
+                     WORKLOAD_FORMAT_WEFT, NULL, WEFT_EINVAL, 3,
+                     "final compute time 2e+09 s is beyond", NULL);
+    expect_fail_text("weft-workload 1\nports 2\njob 1 0 1 0 1\ncoflow 1 2e9 1 -\n", ".weft",
+                     WORKLOAD_FORMAT_WEFT, NULL, WEFT_EINVAL, 4, "compute time 2e+09 s is beyond",
+                     NULL);
+    cr_assert_eq(expect_read_text("weft-workload 1\nports 2\njob 1 1e9 1 1e9 1\n"
+                                  "coflow 1 1e9 1 -\n0 1 5\nend 1\n",
+                                  ".weft", WORKLOAD_FORMAT_WEFT, NULL),
+                 1);
+}
+
+Test(workload_fb, times_beyond_1e9_s)
+{
+    expect_fail_text("4 1\n1 1e15 1 0 1 1:1\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EINVAL,
+                     2, "coflow 1 arrives at 1e+15 ms, beyond 1e+12 ms",
+                     "shift the arrivals", NULL);
+    cr_assert_eq(expect_read_text("4 1\n1 1e12 1 0 1 1:1\n", ".txt", WORKLOAD_FORMAT_FB, NULL),
+                 1);
+}
+
+Test(workload_alibaba, times_beyond_1e9_s)
+{
+    expect_fail_text("2e9,j_1,M1,5,50,0.1,2\n", ".csv", WORKLOAD_FORMAT_ALIBABA, NULL,
+                     WEFT_EINVAL, 1, "field 1: arrival time 2e+09 s is beyond", NULL);
+    expect_fail_text("0,j_1,M1,2e9,50,0.1,2\n", ".csv", WORKLOAD_FORMAT_ALIBABA, NULL,
+                     WEFT_EINVAL, 1, "field 4: duration 2e+09 s is beyond", NULL);
+}
+
+/* a -> b sends files x and y; b -> c sends z. */
+#define WF_ABC(x, y, z, rt_a, rt_b)                                                            \
+    WF_HEAD "\"files\": [{\"id\": \"x\", \"sizeInBytes\": " x "}, {\"id\": \"y\", "            \
+            "\"sizeInBytes\": " y "}, {\"id\": \"z\", \"sizeInBytes\": " z "}],"              \
+            "\"tasks\": ["                                                                     \
+            "{\"id\": \"a_ID1\", \"outputFiles\": [\"x\", \"y\"]},"                           \
+            "{\"id\": \"b_ID2\", \"parents\": [\"a_ID1\"], \"inputFiles\": [\"x\", \"y\"], "   \
+            "\"outputFiles\": [\"z\"]},"                                                       \
+            "{\"id\": \"c_ID3\", \"parents\": [\"b_ID2\"], \"inputFiles\": [\"z\"]}]},"        \
+            "\"execution\": {\"tasks\": [{\"id\": \"a_ID1\", \"runtimeInSeconds\": " rt_a "}," \
+            "{\"id\": \"b_ID2\", \"runtimeInSeconds\": " rt_b "}]}}}"
+
+Test(workload_wfcommons, sizes_and_times_beyond_the_caps)
+{
+    cr_assert_eq(expect_read_text(WF_ABC("1", "2", "3", "1e9", "1e9"), ".json",
+                                  WORKLOAD_FORMAT_AUTO, NULL),
+                 1);
+    expect_fail_text(WF_ABC("2e18", "2", "3", "1", "1"), ".json", WORKLOAD_FORMAT_AUTO, NULL,
+                     WEFT_EINVAL, 0, "files[0].sizeInBytes: 2e+18 bytes, more than 2^60", NULL);
+    expect_fail_text(WF_ABC("6e17", "6e17", "3", "1", "1"), ".json", WORKLOAD_FORMAT_AUTO,
+                     NULL, WEFT_EINVAL, 0, "coflow 1 (stage 0 -> stage 1) moves 1.2e+18 bytes",
+                     NULL);
+    expect_fail_text(WF_ABC("6e17", "0", "6e17", "1", "1"), ".json", WORKLOAD_FORMAT_AUTO,
+                     NULL, WEFT_EINVAL, 0, "coflows 1..2 move 1.2e+18 bytes in all", NULL);
+    expect_fail_text(WF_ABC("1", "2", "3", "2e9", "1"), ".json", WORKLOAD_FORMAT_AUTO, NULL,
+                     WEFT_EINVAL, 0, "tasks[0].runtimeInSeconds: 2e+09 s is beyond", NULL);
+    /* a -> b moves no bytes, so b's compute time adds a's */
+    expect_fail_text(WF_ABC("0", "0", "3", "1e9", "1e9"), ".json", WORKLOAD_FORMAT_AUTO, NULL,
+                     WEFT_EINVAL, 0, "the compute time of stage 1", "2e+09 s", NULL);
+}
+
 /* ------------------------------------------------------------ CLI */
 
 TestSuite(workload_convert, .timeout = 60);

@@ -145,6 +145,18 @@ static weft_err_t field_error(const wl_lines_t *l, size_t field, const char *wha
                      field + 1, what, found);
 }
 
+/* A time field beyond WORKLOAD_MAX_TIME_S. */
+static weft_err_t field_time(const wl_lines_t *l, size_t field, const char *what, double v)
+{
+    if (v <= WORKLOAD_MAX_TIME_S)
+        return WEFT_OK;
+    return weft_fail(WEFT_EINVAL,
+                     "%s:%zu: field %zu: %s %g s is beyond %g s (about 31 years): times that "
+                     "large lose the precision job times need; shift the times so they start "
+                     "near 0",
+                     l->path, l->line, field + 1, what, v, WORKLOAD_MAX_TIME_S);
+}
+
 /* Parses a whole number field [s, s+len) with strtod/strtoll-like strictness. */
 static weft_err_t field_double(const wl_lines_t *l, size_t field, const char *what,
                                const char *s, size_t len, double *out)
@@ -200,6 +212,8 @@ static weft_err_t parse_row(ali_t *a, const wl_lines_t *l)
     memset(r, 0, sizeof *r);
     r->line = l->line;
     err = field_double(l, 0, "an arrival time in seconds", f[0], flen[0], &r->arrival_s);
+    if (!err)
+        err = field_time(l, 0, "arrival time", r->arrival_s);
     if (err)
         return err;
     /* job name j_<n> */
@@ -229,6 +243,8 @@ static weft_err_t parse_row(ali_t *a, const wl_lines_t *l)
     r->first_dep = first_dep;
     r->n_deps = n_deps;
     err = field_double(l, 3, "a duration in seconds", f[3], flen[3], &r->duration_s);
+    if (!err)
+        err = field_time(l, 3, "duration", r->duration_s);
     if (err)
         return err;
     double inst;
@@ -410,10 +426,17 @@ static weft_err_t emit_job(coflow_workload_t *wl, const ali_t *a, const ali_job_
                            double bytes)
 {
     weft_err_t err = coflow_workload_add_job(wl, job->id, job->arrival_s, 1.0, 0.0);
+    double job_bytes = 0;
     for (size_t i = 0; !err && i < job->n_tasks; i++) {
         const ali_task_t *t = &a->tasks[job->first_task + i];
         err = coflow_workload_add_coflow(wl, t->id, t->duration_s);
         uint64_t w = t->instances < ALI_PORTS ? t->instances : ALI_PORTS;
+        job_bytes += (double)w * bytes;
+        if (!err && job_bytes > WORKLOAD_MAX_BYTES)
+            err = weft_fail(WEFT_EINVAL,
+                            "its flows add up to %g bytes (%g per instance), more than 2^60 "
+                            "bytes (%g, about an exabyte)",
+                            job_bytes, bytes, WORKLOAD_MAX_BYTES);
         uint64_t o = ((uint64_t)job->id % ALI_PORTS + (uint64_t)t->id % ALI_PORTS) % ALI_PORTS;
         for (uint64_t k = 0; !err && k < w; k++)
             err = coflow_workload_add_flow(wl, (uint32_t)((o + k) % ALI_PORTS),
@@ -493,7 +516,8 @@ weft_err_t workload_read_alibaba(coflow_workload_t *wl, const char *path,
     for (size_t j = 0; j < n_jobs; j++) {
         err = emit_job(wl, &a, &a.jobs[j], bytes);
         if (err) {
-            /* cannot happen for a planned job short of memory; name it anyway */
+            /* a job above 2^60 bytes (many tasks, or a huge bytes per
+             * instance), or short of memory */
             weft_wrap(err, "%s: job j_%lld: ", path, (long long)a.jobs[j].id);
             goto cleanup;
         }

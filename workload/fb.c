@@ -97,6 +97,15 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
         uint64_t n_map, n_red;
         WEFT_CHECK(wl_scan_i64(&l, &p, "a coflow id", NULL, &id));
         WEFT_CHECK(wl_scan_double(&l, &p, "an arrival time in ms", NULL, &arrival_ms));
+        if (isfinite(arrival_ms) && arrival_ms / 1000.0 > WORKLOAD_MAX_TIME_S) {
+            err = weft_fail(WEFT_EINVAL,
+                            "%s:%zu: coflow %lld arrives at %g ms, beyond %g ms (%g s, about "
+                            "31 years): times that large lose the precision job times need; "
+                            "shift the arrivals so they start near 0",
+                            path, l.line, (long long)id, arrival_ms, WORKLOAD_MAX_TIME_S * 1000.0,
+                            WORKLOAD_MAX_TIME_S);
+            goto cleanup;
+        }
         WEFT_CHECK(wl_scan_u64(&l, &p, "the number of mappers", NULL, SIZE_MAX, &n_map));
         if (n_map == 0) {
             err = weft_fail(WEFT_EINVAL, "%s:%zu: coflow %lld has 0 mappers, expected at least 1",
@@ -154,6 +163,7 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
             weft_wrap(err, "%s:%zu: ", path, l.line);
             goto cleanup;
         }
+        double coflow_bytes = 0;
         for (size_t k = 0; k < n_red; k++) {
             if (wl_at_eol(p, false)) {
                 err = weft_fail(WEFT_ETRUNC,
@@ -198,6 +208,24 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
                                 "%s:%zu: coflow %lld: reducer %zu receives %g MB, expected a "
                                 "finite number > 0",
                                 path, l.line, (long long)id, (size_t)port, mb);
+                goto cleanup;
+            }
+            /* what the reducer receives, and the coflow's sum so far: the
+             * first one above 2^60 stops the read, so the sum stays finite */
+            double received = mb * opts->fb_mb_bytes;
+            coflow_bytes += received;
+            if (received > WORKLOAD_MAX_BYTES || coflow_bytes > WORKLOAD_MAX_BYTES) {
+                char who[64];
+                if (received > WORKLOAD_MAX_BYTES)
+                    snprintf(who, sizeof who, "reducer %zu receives", (size_t)port);
+                else
+                    snprintf(who, sizeof who, "its reducers up to %zu receive", (size_t)port);
+                err = weft_fail(WEFT_EINVAL,
+                                "%s:%zu: coflow %lld: %s %g bytes, more than 2^60 bytes (%g, "
+                                "about an exabyte)",
+                                path, l.line, (long long)id, who,
+                                received > WORKLOAD_MAX_BYTES ? received : coflow_bytes,
+                                WORKLOAD_MAX_BYTES);
                 goto cleanup;
             }
             for (size_t m = 0; m < n_map; m++) {

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,6 +66,19 @@ static weft_err_t unexpected(const wl_lines_t *l, const char *what)
     wl_describe(l, l->buf, found, sizeof found);
     return weft_fail(WEFT_EPARSE, "%s:%zu: expected %s, found %s", l->path, l->line, what,
                      found);
+}
+
+/* A time field beyond WORKLOAD_MAX_TIME_S (not finite or negative ones:
+ * the model's checks name those). */
+static weft_err_t check_time(const wl_lines_t *l, double v, const char *what)
+{
+    if (!isfinite(v) || v <= WORKLOAD_MAX_TIME_S)
+        return WEFT_OK;
+    return weft_fail(WEFT_EINVAL,
+                     "%s:%zu: %s %g s is beyond %g s (about 31 years): times that large "
+                     "lose the precision job times need; shift the times so they start "
+                     "near 0",
+                     l->path, l->line, what, v, WORKLOAD_MAX_TIME_S);
 }
 
 /* Closes the open job that started on line job_line: builder checks
@@ -151,6 +165,7 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
     bool in_job = false;
     size_t job_line = 0, coflows_left = 0;
     int64_t job_id = 0;
+    double job_bytes = 0;
     for (;;) {
         r = next_content(&l);
         if (r < 0) {
@@ -193,6 +208,7 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
             WEFT_CHECK(wl_scan_i64(&l, &p, "a coflow id", NULL, &id));
             WEFT_CHECK(wl_scan_double(&l, &p, "a compute time in seconds", NULL, &compute_s));
             WEFT_CHECK(wl_scan_u64(&l, &p, "the number of flows", NULL, SIZE_MAX, &n_flows));
+            WEFT_CHECK(check_time(&l, compute_s, "compute time"));
             err = coflow_workload_add_coflow(wl, id, compute_s);
             if (err) {
                 weft_wrap(err, "%s:%zu: ", path, l.line);
@@ -235,6 +251,7 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
             WEFT_CHECK(expect_eol(&l, p, "the parent list"));
             coflows_left--;
             size_t coflow_line = l.line;
+            double coflow_bytes = 0;
             for (size_t k = 0; k < n_flows; k++) {
                 r = next_content(&l);
                 if (r < 0) {
@@ -268,6 +285,26 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
                 err = coflow_workload_add_flow(wl, (uint32_t)src, (uint32_t)dst, bytes);
                 if (err) {
                     weft_wrap(err, "%s:%zu: ", path, l.line);
+                    goto cleanup;
+                }
+                /* bytes is finite here, and the first sum above 2^60 stops
+                 * the read, so the sums stay finite */
+                coflow_bytes += bytes;
+                job_bytes += bytes;
+                const char *over = NULL;
+                double total = bytes;
+                if (bytes > WORKLOAD_MAX_BYTES)
+                    over = "a flow of";
+                else if ((total = coflow_bytes) > WORKLOAD_MAX_BYTES)
+                    over = "the coflow's flows add up to";
+                else if ((total = job_bytes) > WORKLOAD_MAX_BYTES)
+                    over = "the job's flows add up to";
+                if (over) {
+                    err = weft_fail(WEFT_EINVAL,
+                                    "%s:%zu: job %lld coflow %lld: %s %g bytes, more than "
+                                    "2^60 bytes (%g, about an exabyte)",
+                                    path, l.line, (long long)job_id, (long long)id, over, total,
+                                    WORKLOAD_MAX_BYTES);
                     goto cleanup;
                 }
             }
@@ -314,6 +351,8 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
         WEFT_CHECK(wl_scan_double(&l, &p, "a final compute time in seconds", NULL, &final_s));
         WEFT_CHECK(wl_scan_u64(&l, &p, "the number of coflows", "#", SIZE_MAX, &n_coflows));
         WEFT_CHECK(expect_eol(&l, p, "the number of coflows"));
+        WEFT_CHECK(check_time(&l, arrival_s, "arrival time"));
+        WEFT_CHECK(check_time(&l, final_s, "final compute time"));
         if (n_coflows == 0) {
             err = weft_fail(WEFT_EINVAL, "%s:%zu: job %lld has 0 coflows, expected at least 1",
                             path, l.line, (long long)job_id);
@@ -328,6 +367,7 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
         ids[wl->n_jobs - 1] = (wl_id_line_t){.id = job_id, .line = l.line};
         in_job = true;
         job_line = l.line;
+        job_bytes = 0;
         coflows_left = (size_t)n_coflows;
     }
     while ((r = next_content(&l)) == 1) {

@@ -341,6 +341,11 @@ static weft_err_t load_tasks(wf_t *w, const json_t *root)
                              "%s: workflow.specification.files[%zu].sizeInBytes: expected a "
                              "size >= 0, found %g",
                              w->path, k, s);
+        if (s > WORKLOAD_MAX_BYTES)
+            return weft_fail(WEFT_EINVAL,
+                             "%s: workflow.specification.files[%zu].sizeInBytes: %g bytes, "
+                             "more than 2^60 bytes (%g, about an exabyte)",
+                             w->path, k, s, WORKLOAD_MAX_BYTES);
         w->file_ix[k] = (name_idx_t){.key = json_string_value(id), .idx = k};
         w->file_size[k] = s;
     }
@@ -464,6 +469,12 @@ static weft_err_t load_tasks(wf_t *w, const json_t *root)
                                  "%s: workflow.execution.tasks[%zu].runtimeInSeconds: expected "
                                  "a time >= 0, found %g",
                                  w->path, k, r);
+            if (r > WORKLOAD_MAX_TIME_S)
+                return weft_fail(WEFT_EINVAL,
+                                 "%s: workflow.execution.tasks[%zu].runtimeInSeconds: %g s is "
+                                 "beyond %g s (about 31 years): times that large lose the "
+                                 "precision job times need",
+                                 w->path, k, r, WORKLOAD_MAX_TIME_S);
             w->runtime[t] = r;
         }
     }
@@ -615,10 +626,35 @@ static weft_err_t emit(coflow_workload_t *wl, const wf_t *w)
         if (!w->stage_has_out[s] && w->lag[s] > final_s)
             final_s = w->lag[s];
     weft_err_t err = coflow_workload_add_job(wl, 0, 0.0, 1.0, final_s);
+    /* Each file and runtime is capped when read; what they add up to along
+     * the DAG is checked here: the sums of sizes per coflow and over the
+     * job, and the lags (runtimes added along zero-byte edges). */
+    double job_bytes = 0;
+    for (size_t s = 0; !err && s < w->n_stages; s++)
+        if (w->lag[s] > WORKLOAD_MAX_TIME_S)
+            err = weft_fail(WEFT_EINVAL,
+                            "the compute time of stage %zu (its runtime plus those of the "
+                            "stages feeding it through zero-byte edges) is %g s, more than "
+                            "%g s (about 31 years)",
+                            s, w->lag[s], WORKLOAD_MAX_TIME_S);
     for (size_t i = 0; !err && i < w->n_sedges; i++) {
         const stage_edge_t *se = &w->sedges[i];
         if (se->coflow == SIZE_MAX)
             continue;
+        job_bytes += se->bytes;
+        if (se->bytes > WORKLOAD_MAX_BYTES || job_bytes > WORKLOAD_MAX_BYTES) {
+            if (se->bytes > WORKLOAD_MAX_BYTES)
+                err = weft_fail(WEFT_EINVAL,
+                                "coflow %zu (stage %zu -> stage %zu) moves %g bytes, more than "
+                                "2^60 bytes (%g, about an exabyte)",
+                                se->coflow + 1, se->sa, se->sb, se->bytes, WORKLOAD_MAX_BYTES);
+            else
+                err = weft_fail(WEFT_EINVAL,
+                                "coflows 1..%zu move %g bytes in all, more than 2^60 bytes "
+                                "(%g, about an exabyte)",
+                                se->coflow + 1, job_bytes, WORKLOAD_MAX_BYTES);
+            break;
+        }
         err = coflow_workload_add_coflow(wl, (int64_t)se->coflow + 1, w->lag[se->sa]);
         for (size_t t = se->first; !err && t < se->first + se->n; t++) {
             const task_edge_t *te = &w->tedges[t];

@@ -29,6 +29,17 @@ typedef enum {
  * 64 GB; 2^20 ports is far beyond any trace (FB has 150). */
 #define WORKLOAD_MAX_PORTS ((size_t)1 << 20)
 
+/* The largest flow, and the largest sum of a coflow's or a job's flows, a
+ * workload file may give: 2^60 bytes (about 1.15e18, an exabyte). Beyond it
+ * sums of sizes over a workload come near DBL_MAX and turn into inf; no
+ * trace comes near (FB's whole hour is 3.7e13 bytes). */
+#define WORKLOAD_MAX_BYTES 0x1p60
+/* The latest arrival, and the longest compute time, a workload file may
+ * give: 1e9 s (about 31.7 years). Near 1e9 a double still resolves 1.2e-7 s
+ * (15 bytes at 1 Gbit/s), so finish - arrival keeps a job's duration; near
+ * 1e15 it resolves 0.125 s and a small job's JCT rounds to 0. */
+#define WORKLOAD_MAX_TIME_S 1e9
+
 /* What a reader repaired or skipped in a trace it accepted; all zero for a
  * clean file. Only the foreign-trace readers repair (docs/workload-format.md);
  * weft's own format is strict and never does. */
