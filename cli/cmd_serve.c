@@ -166,6 +166,11 @@ int cmd_serve(int argc, char **argv)
     }
     rpc_gateway_stats_t st;
     rpc_gateway_stats(gw, &st);
+    if (st.journal_torn_bytes)
+        fprintf(stderr, "weft serve: warning: journal %s: cut off a torn last record, %llu "
+                "bytes at byte %llu (a crash mid-write; never acknowledged when fdatasync'ed); "
+                "they are kept in %s\n", o.journal, (unsigned long long)st.journal_torn_bytes,
+                (unsigned long long)st.journal_torn_at, st.journal_torn_path);
     printf("weft serve: listening on %s:%d (%zu ports, policy %s%s%s)", host,
            rpc_gateway_port(gw), o.n_ports, policy, colon ? ":" : "", colon ? colon + 1 : "");
     if (o.journal)

@@ -34,8 +34,10 @@
 /* ------------------------------------------------------------ walker */
 
 typedef struct {
-    const unsigned char *b; /* [len] the payload */
-    size_t len;
+    const unsigned char *b; /* [have] the payload's bytes present */
+    size_t len;         /* the payload's declared length */
+    size_t have;        /* bytes present: len, or fewer for a prefix
+                           (rpc_payload_prefix_ok) */
     size_t pos;         /* next byte */
     size_t objects;     /* objects seen so far, <= max_objects */
     size_t max_objects;
@@ -48,6 +50,11 @@ static uint64_t read_be(const unsigned char *p, size_t k)
         v = v << 8 | p[i];
     return v;
 }
+
+/* Returned through the walk when it reaches the end of the bytes present
+ * (only before the declared end, so only when checking a prefix): the
+ * payload is fine so far. Not an error code: never leaves this file. */
+#define WALK_SHORT ((weft_err_t)1)
 
 /* The msgpack family of a type byte, in the spec's words. */
 static const char *family(unsigned t)
@@ -75,6 +82,8 @@ static weft_err_t walk_len(walk_t *w, size_t k, size_t at, unsigned t, uint64_t 
         return weft_fail(WEFT_EPROTO,
                          "%s header at payload byte %zu needs %zu length bytes but only %zu follow",
                          family(t), at, k, w->len - w->pos);
+    if (w->have - w->pos < k)
+        return WALK_SHORT;
     *v = read_be(w->b + w->pos, k);
     w->pos += k;
     return WEFT_OK;
@@ -87,6 +96,8 @@ static weft_err_t walk_skip(walk_t *w, uint64_t bytes, size_t at, unsigned t)
         return weft_fail(WEFT_EPROTO,
                          "%s declares %llu bytes but only %zu bytes follow (payload byte %zu)",
                          family(t), (unsigned long long)bytes, w->len - w->pos, at);
+    if (bytes > w->have - w->pos)
+        return WALK_SHORT;
     w->pos += (size_t)bytes;
     return WEFT_OK;
 }
@@ -99,6 +110,8 @@ static weft_err_t walk_object(walk_t *w, int depth)
     if (w->pos >= w->len)
         return weft_fail(WEFT_EPROTO, "payload ends at byte %zu where an object should start",
                          w->len);
+    if (w->pos >= w->have)
+        return WALK_SHORT;
     if (w->objects >= w->max_objects)
         return weft_fail(WEFT_EPROTO, "payload byte %zu: frame holds more than %zu msgpack objects",
                          at, w->max_objects);
@@ -171,23 +184,41 @@ container:
     return WEFT_OK;
 }
 
-/* The whole check of one payload: exactly one map, nothing after it. */
-static weft_err_t walk_payload(const unsigned char *b, size_t len, size_t max_objects)
+/* The whole check of one payload of len bytes of which the first `have`
+ * are present: exactly one map, nothing after it; with have < len, that
+ * the bytes present could begin such a payload. */
+static weft_err_t walk_payload(const unsigned char *b, size_t have, size_t len,
+                               size_t max_objects)
 {
     if (len == 0)
         return weft_fail(WEFT_EPROTO, "payload is empty, expected a map");
+    if (have == 0)
+        return WEFT_OK;
     unsigned t = b[0];
     if (!((t >= 0x80 && t <= 0x8f) || t == 0xde || t == 0xdf))
         return weft_fail(WEFT_EPROTO, "payload is a%s %s, expected a map",
                          strchr("aeiou", family(t)[0]) ? "n" : "", family(t));
-    walk_t w = {b, len, 0, 0, max_objects};
+    walk_t w = {b, len, have, 0, 0, max_objects};
     weft_err_t err = walk_object(&w, 1);
+    if (err == WALK_SHORT)
+        return WEFT_OK;
     if (err)
         return err;
+    if (w.pos != len && have < len)
+        return weft_fail(WEFT_EPROTO, "the map ends at payload byte %zu, short of the %zu "
+                         "bytes declared", w.pos, len);
     if (w.pos != len)
         return weft_fail(WEFT_EPROTO, "%zu trailing bytes after the map (payload byte %zu)",
                          len - w.pos, w.pos);
     return WEFT_OK;
+}
+
+weft_err_t rpc_payload_prefix_ok(const void *bytes, size_t have, size_t len,
+                                 size_t max_objects)
+{
+    if (have > len)
+        return weft_fail(WEFT_EINVAL, "%zu bytes present of a %zu-byte payload", have, len);
+    return walk_payload(bytes, have, len, max_objects ? max_objects : RPC_MAX_OBJECTS_DEFAULT);
 }
 
 /* ------------------------------------------------------------ decoder */
@@ -333,7 +364,7 @@ int rpc_decoder_next(rpc_decoder_t *dec, rpc_frame_t *out)
         return 0; /* truncated so far: wait for more */
     const unsigned char *p = dec->buf + dec->start + RPC_HEADER_BYTES;
     size_t len = (size_t)plen;
-    weft_err_t err = walk_payload(p, len, dec->max_objects);
+    weft_err_t err = walk_payload(p, len, len, dec->max_objects);
     if (err)
         return poison(dec, err, dec->frames + 1);
     if (len > out->payload_cap) {

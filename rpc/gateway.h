@@ -208,6 +208,11 @@ typedef struct {
     uint64_t bytes;  /* size of the file */
     uint64_t rewritten_bytes; /* its size after the last rewrite (or open) */
     uint64_t rewrites;
+    uint64_t torn_at;    /* byte offset of the torn last record cut off at
+                            open (when torn_bytes > 0) */
+    uint64_t torn_bytes; /* its bytes; 0: the file ended with a record */
+    char *torn_path;     /* the file keeping those bytes (PATH.torn-OFFSET);
+                            NULL if none, owned */
 } rpc_journal_t;
 
 /* A journal is rewritten once it is this large and twice its size after
@@ -218,11 +223,16 @@ typedef struct {
 #define RPC_JOURNAL_MAX_RECORD ((size_t)4 << 20) /* bytes per record */
 
 /* Opens (creating) path; calls replay(arg, record map) for every complete
- * record in order; a torn last record (a crash mid-write) is cut off with a
- * note to log. Any other damage fails, naming the record and byte offset. */
+ * record in order. A torn last record - bytes after the last complete one
+ * that are the start of a record within the record cap, as a crash
+ * mid-write leaves - is copied to PATH.torn-OFFSET (synced), then cut off;
+ * torn_at, torn_bytes and torn_path say so, for the caller to report. Any
+ * other damage (an impossible length, bytes that cannot begin a record, a
+ * bad record before the end) fails with EPROTO naming the journal, the
+ * record and byte offset, and leaves the file as it was. */
 weft_err_t rpc_journal_open(rpc_journal_t *j, const char *path, bool sync,
                             weft_err_t (*replay)(void *arg, const msgpack_object *rec),
-                            void *arg, FILE *log);
+                            void *arg);
 /* Appends one record (a complete frame) with write(2). Durable only after
  * the next rpc_journal_sync: the gateway appends every record of one event
  * loop pass, then syncs once before anything of that pass is sent (group
@@ -283,6 +293,10 @@ typedef struct {
     uint64_t journal_records;   /* replayed + appended */
     uint64_t journal_rewrites;
     uint64_t journal_syncs;     /* fdatasync calls (one per loop pass at most) */
+    uint64_t journal_torn_at;   /* offset of a torn last record cut off at start */
+    uint64_t journal_torn_bytes;/* its bytes; 0: none */
+    const char *journal_torn_path; /* where they were kept; NULL: none. Owned
+                                      by the gateway */
 } rpc_gateway_stats_t;
 
 /* Binds, replays the journal, and is ready to run. */

@@ -6,8 +6,14 @@
  * acknowledges what they record: one fdatasync per event-loop pass covers
  * every record of that pass (group commit, server.c). A crash can therefore leave at most one
  * torn record at the end; replay cuts it off (the peer never got its ack
- * and will send it again). Anything else that does not decode is damage
- * and stops the gateway with the record number and byte offset.
+ * and will send it again), after copying its bytes to PATH.torn-OFFSET.
+ * The lengths carry no checksum, so a torn record is told from damage by
+ * its shape: a length within the record cap and bytes that can begin a
+ * record (rpc_payload_prefix_ok). A corrupted length that runs past the
+ * end of the file fails that test (the records it swallowed end where a
+ * map ends, short of the length), as does anything else that does not
+ * decode: damage stops the gateway with the record number and byte
+ * offset and leaves the file untouched.
  *
  * Rewriting (compaction): once the file has doubled since it was last
  * written whole, the gateway replaces it with the records of its state -
@@ -28,9 +34,114 @@
 
 #include "gateway.h"
 
+static weft_err_t write_all(int fd, const char *path, const msgpack_sbuffer *b);
+
+/* Whether the n bytes p left after the last complete record can be the
+ * start of one record cut short by a crash mid-write: a length within the
+ * record cap (the decoder checked a whole one) and a payload prefix that
+ * rpc_payload_prefix_ok accepts. Anything else is damage: EPROTO with the
+ * detail. */
+static weft_err_t check_torn(const unsigned char *p, size_t n)
+{
+    uint64_t len = 0;
+    for (size_t i = 0; i < RPC_HEADER_BYTES; i++)
+        len = len << 8 | (i < n ? p[i] : 0);
+    if (n < RPC_HEADER_BYTES) {
+        if (len > RPC_JOURNAL_MAX_RECORD)
+            return weft_fail(WEFT_EPROTO, "its first %zu length bytes already exceed the "
+                             "%zu-byte record cap", n, RPC_JOURNAL_MAX_RECORD);
+        return WEFT_OK;
+    }
+    weft_err_t err = rpc_payload_prefix_ok(p + RPC_HEADER_BYTES, n - RPC_HEADER_BYTES,
+                                           (size_t)len, 0);
+    if (err)
+        return weft_wrap(err, "it declares %llu bytes and %zu follow: ",
+                         (unsigned long long)len, n - RPC_HEADER_BYTES);
+    return WEFT_OK;
+}
+
+/* Copies the torn tail p[n] (at byte `at` of the journal) to a new file
+ * PATH.torn-AT (or PATH.torn-AT.K if that exists), durably, and stores its
+ * name in j->torn_path. */
+static weft_err_t keep_torn(rpc_journal_t *j, const unsigned char *p, size_t n, uint64_t at)
+{
+    size_t cap = strlen(j->path) + 48;
+    char *name = malloc(cap);
+    char *dir = strdup(j->path);
+    weft_err_t err = WEFT_OK;
+    int fd = -1, dfd = -1;
+    if (!name || !dir)
+        WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory keeping journal %s's torn tail",
+                             j->path));
+    for (int k = 1; fd < 0 && k <= 100; k++) {
+        if (k == 1)
+            snprintf(name, cap, "%s.torn-%llu", j->path, (unsigned long long)at);
+        else
+            snprintf(name, cap, "%s.torn-%llu.%d", j->path, (unsigned long long)at, k);
+        fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0)
+        WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: keeping its torn tail in %s: %s", j->path,
+                             name, strerror(errno)));
+    msgpack_sbuffer b = {n, (char *)p, n};
+    WEFT_CHECK(write_all(fd, name, &b));
+    if (fdatasync(fd) != 0)
+        WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: fdatasync: %s", name, strerror(errno)));
+    dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) != 0)
+        WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: syncing its directory: %s", j->path,
+                             strerror(errno)));
+    j->torn_path = name;
+    name = NULL;
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    if (dfd >= 0)
+        close(dfd);
+    if (err && name && fd >= 0)
+        unlink(name);
+    free(name);
+    free(dir);
+    return err;
+}
+
+/* Bytes the decoder needs to complete the record it is reading: the rest
+ * of its header, or of its (checked) length. */
+static size_t record_need(const rpc_decoder_t *dec)
+{
+    size_t have = rpc_decoder_pending(dec);
+    if (have < RPC_HEADER_BYTES)
+        return RPC_HEADER_BYTES - have;
+    const unsigned char *h = dec->buf + dec->start;
+    size_t len = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
+    return RPC_HEADER_BYTES + len - have;
+}
+
+/* The error for damage found after record #records (ending at byte good):
+ * where, what (`what`, then the last detail), and what the operator can do.
+ * Nothing has been written to the file. */
+static weft_err_t damaged(weft_err_t err, const char *path, uint64_t records, uint64_t good,
+                          const char *what)
+{
+    char detail[640], keep[96] = "";
+    snprintf(detail, sizeof detail, "%s", weft_last_error());
+    if (records == 1)
+        snprintf(keep, sizeof keep, " (its first %llu bytes hold record #1)",
+                 (unsigned long long)good);
+    else if (records > 1)
+        snprintf(keep, sizeof keep, " (its first %llu bytes hold records #1-#%llu)",
+                 (unsigned long long)good, (unsigned long long)records);
+    return weft_fail(err, "journal %s: damaged after record #%llu (byte %llu): %s%s; the journal "
+                     "is left as it is: restore it from a copy, or move it away to start "
+                     "without its jobs%s", path, (unsigned long long)records,
+                     (unsigned long long)good, what, detail, keep);
+}
+
 weft_err_t rpc_journal_open(rpc_journal_t *j, const char *path, bool sync,
                             weft_err_t (*replay)(void *arg, const msgpack_object *rec),
-                            void *arg, FILE *log)
+                            void *arg)
 {
     weft_err_t err = WEFT_OK;
     memset(j, 0, sizeof *j);
@@ -59,8 +170,13 @@ weft_err_t rpc_journal_open(rpc_journal_t *j, const char *path, bool sync,
         if (n == 0)
             break;
         for (size_t off = 0; off < (size_t)n;) {
-            size_t taken;
-            err = rpc_decoder_feed(&dec, buf + off, (size_t)n - off, &taken);
+            /* Fed up to the end of one record at a time, the decoder checks
+             * no header past the record being read: damage is found in
+             * file order and placed after the records before it. */
+            size_t taken, give = record_need(&dec);
+            if (give > (size_t)n - off)
+                give = (size_t)n - off;
+            err = rpc_decoder_feed(&dec, buf + off, give, &taken);
             int r;
             while (!err && (r = rpc_decoder_next(&dec, &fr)) == 1) {
                 good += RPC_HEADER_BYTES + fr.size;
@@ -75,20 +191,29 @@ weft_err_t rpc_journal_open(rpc_journal_t *j, const char *path, bool sync,
             if (err && err != WEFT_EPROTO && err != WEFT_ENOMEM)
                 goto cleanup;
             if (err)
-                WEFT_CHECK(weft_wrap(err, "journal %s: damaged after record #%llu (byte %llu): ",
-                                     path, (unsigned long long)j->records,
-                                     (unsigned long long)good));
+                WEFT_CHECK(damaged(err, path, j->records, good, ""));
             off += taken;
         }
     }
     j->bytes = j->rewritten_bytes = good;
-    if (rpc_decoder_pending(&dec) > 0) {
-        if (log)
-            fprintf(log, "weft serve: journal %s: cutting off a torn last record (%zu bytes "
-                    "after byte %llu)\n", path, rpc_decoder_pending(&dec),
-                    (unsigned long long)good);
-        if (ftruncate(j->fd, (off_t)good) != 0)
+    size_t pending = rpc_decoder_pending(&dec);
+    if (pending > 0) {
+        /* All the complete records were yielded: what is left is one
+         * incomplete record at byte `good`. Under the fdatasync policy it was
+         * never acknowledged if a crash cut it short; if it is not the start
+         * of a record, the damage may hide acknowledged ones: refuse. */
+        const unsigned char *tail = dec.buf + dec.start;
+        if ((err = check_torn(tail, pending))) {
+            char what[128];
+            snprintf(what, sizeof what, "the %zu bytes from there to the end of the file are "
+                     "not a record cut short by a crash: ", pending);
+            WEFT_CHECK(damaged(err, path, j->records, good, what));
+        }
+        WEFT_CHECK(keep_torn(j, tail, pending, good));
+        if (ftruncate(j->fd, (off_t)good) != 0 || fdatasync(j->fd) != 0)
             WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: truncate: %s", path, strerror(errno)));
+        j->torn_at = good;
+        j->torn_bytes = pending;
     }
 cleanup:
     free(buf);
@@ -138,6 +263,7 @@ void rpc_journal_close(rpc_journal_t *j)
         close(j->fd);
     }
     free(j->path);
+    free(j->torn_path);
     memset(j, 0, sizeof *j);
     j->fd = -1;
 }

@@ -108,6 +108,14 @@ int rpc_decoder_next(rpc_decoder_t *dec, rpc_frame_t *out);
 /* Bytes buffered and not yet yielded as frames. */
 size_t rpc_decoder_pending(const rpc_decoder_t *dec);
 
+/* Whether bytes[0 .. have) could be the start of a valid payload of len
+ * bytes (have <= len): the checks of rpc_decoder_next on what is present,
+ * every declared length and count within len, and no map ending before
+ * len. 0, or WEFT_EPROTO naming the payload byte at fault. The journal
+ * tells a torn last record from damage with it. O(have). */
+weft_err_t rpc_payload_prefix_ok(const void *bytes, size_t have, size_t len,
+                                 size_t max_objects);
+
 void rpc_frame_init(rpc_frame_t *frame);
 void rpc_frame_destroy(rpc_frame_t *frame);
 

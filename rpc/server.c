@@ -1082,8 +1082,7 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     if (!gw->token || !gw->agents || !gw->base)
         WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory for the gateway"));
     if (o->journal)
-        WEFT_CHECK(rpc_journal_open(&gw->journal, o->journal, !o->journal_nosync, replay, gw,
-                                    o->log));
+        WEFT_CHECK(rpc_journal_open(&gw->journal, o->journal, !o->journal_nosync, replay, gw));
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     int sslen = 0;
@@ -1164,6 +1163,9 @@ void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out)
     out->jobs_finished += gw->sched.n_gone;
     out->journal_records = gw->journal.records;
     out->journal_syncs = gw->journal.syncs;
+    out->journal_torn_at = gw->journal.torn_at;
+    out->journal_torn_bytes = gw->journal.torn_bytes;
+    out->journal_torn_path = gw->journal.torn_path;
 }
 
 void rpc_gateway_free(rpc_gateway_t *gw)

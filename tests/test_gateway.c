@@ -275,7 +275,7 @@ Test(gateway, sched_refuses_bad_jobs_by_name)
         {"missing parent", "parent"},
         {"no coflows", "no coflows"},
     };
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < (int)(sizeof cases / sizeof *cases); k++) {
         msgpack_sbuffer sb;
         msgpack_sbuffer_init(&sb);
         msgpack_packer pk;
@@ -296,7 +296,7 @@ Test(gateway, sched_refuses_bad_jobs_by_name)
                 msgpack_pack_int(&pk, k == 0 && c == 2 ? 9 : 1);
                 msgpack_pack_double(&pk, 100);
                 rpc_pack_cstr(&pk, "parents");
-                msgpack_pack_array(&pk, k == 0 ? 0 : 1);
+                msgpack_pack_array(&pk, k == 1 || k == 2 ? 1 : 0);
                 if (k == 1)
                     msgpack_pack_int(&pk, c == 1 ? 2 : 1);
                 else if (k == 2)
@@ -335,6 +335,7 @@ Test(gateway, token_compare)
 static pid_t server_pid;
 static int server_port;
 static char port_file[64];
+static const char *server_stderr; /* a file for the next server's stderr; NULL: the test's */
 
 static void start_server4(const char *extra1, const char *extra2, const char *extra3,
                           const char *extra4)
@@ -348,6 +349,8 @@ static void start_server4(const char *extra1, const char *extra2, const char *ex
     if (server_pid == 0) {
         int devnull = open("/dev/null", O_WRONLY);
         dup2(devnull, 1); /* stderr stays: sanitizer reports reach the test log */
+        if (server_stderr)
+            dup2(open(server_stderr, O_WRONLY | O_CREAT | O_TRUNC, 0600), 2);
         execl(bin, bin, "serve", "--listen", "127.0.0.1:0", "--ports", "4", "--token", TOKEN,
               "--port-file", port_file, "--hello-timeout", "1", extra1, extra2, extra3, extra4,
               (char *)NULL);
@@ -770,17 +773,30 @@ Test(gateway, journal_cuts_a_torn_tail_and_refuses_damage)
     fclose(f);
     rpc_journal_t j;
     replayed = 0;
-    cr_assert_eq(rpc_journal_open(&j, path, true, count_record, NULL, NULL), WEFT_OK, "%s",
+    cr_assert_eq(rpc_journal_open(&j, path, true, count_record, NULL), WEFT_OK, "%s",
                  weft_last_error());
     cr_assert_eq(replayed, 2);
     cr_assert_eq(j.records, 2);
+    /* the torn bytes were kept before the cut */
+    cr_assert_eq(j.torn_at, good);
+    cr_assert_eq(j.torn_bytes, sb.size - 3 - good);
+    char torn[96];
+    snprintf(torn, sizeof torn, "%s.torn-%zu", path, good);
+    cr_assert_str_eq(j.torn_path, torn);
+    f = fopen(torn, "rb");
+    cr_assert(f, "%s: %s", torn, strerror(errno));
+    char kept[64];
+    cr_assert_eq(fread(kept, 1, sizeof kept, f), sb.size - 3 - good);
+    fclose(f);
+    cr_assert(!memcmp(kept, sb.data + good, sb.size - 3 - good));
+    unlink(torn);
     /* the tail was cut: appending continues right after the last record */
     cr_assert_eq(rpc_journal_append(&j, sb.data + good, sb.size - good), WEFT_OK);
     cr_assert_eq(rpc_journal_sync(&j), WEFT_OK);
     cr_assert_eq(j.syncs, 1);
     rpc_journal_close(&j);
     replayed = 0;
-    cr_assert_eq(rpc_journal_open(&j, path, true, count_record, NULL, NULL), WEFT_OK);
+    cr_assert_eq(rpc_journal_open(&j, path, true, count_record, NULL), WEFT_OK);
     cr_assert_eq(replayed, 3);
     rpc_journal_close(&j);
     /* damage in the middle (the second record's map byte) is refused */
@@ -790,10 +806,31 @@ Test(gateway, journal_cuts_a_torn_tail_and_refuses_damage)
     fputc(0xc1, f); /* never a valid msgpack type */
     fclose(f);
     replayed = 0;
-    weft_err_t err = rpc_journal_open(&j, path, true, count_record, NULL, NULL);
+    weft_err_t err = rpc_journal_open(&j, path, true, count_record, NULL);
     cr_assert_eq(err, WEFT_EPROTO);
     cr_assert(strstr(weft_last_error(), "damaged after record #1"), "%s", weft_last_error());
     cr_assert(strstr(weft_last_error(), path), "%s", weft_last_error());
+    /* a length byte of the second record corrupted so that the record runs
+     * past the end of the file: not a torn write (the record's map ends
+     * where the next record begins), refused, and the file is not cut */
+    f = fopen(path, "r+b");
+    cr_assert(f);
+    fseek(f, (long)(rec2 + RPC_HEADER_BYTES), SEEK_SET);
+    fputc(0x81, f); /* the map byte back */
+    fseek(f, (long)(rec2 + 2), SEEK_SET);
+    fputc(0x7f, f);
+    fclose(f);
+    long size = (long)sb.size;
+    err = rpc_journal_open(&j, path, true, count_record, NULL);
+    cr_assert_eq(err, WEFT_EPROTO, "a corrupted length was taken for a torn tail");
+    char where[64];
+    snprintf(where, sizeof where, "damaged after record #1 (byte %zu)", rec2);
+    cr_assert(strstr(weft_last_error(), where), "%s", weft_last_error());
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_size, size, "the damaged journal was cut");
+    snprintf(torn, sizeof torn, "%s.torn-%zu", path, rec2);
+    cr_assert_neq(access(torn, F_OK), 0, "%s was written", torn);
     unlink(path);
     msgpack_sbuffer_destroy(&sb);
 }
@@ -1656,4 +1693,175 @@ Test(gateway, client_reads_a_backlog_larger_than_its_decoder)
     }
     pthread_join(th, NULL);
     rpc_client_destroy(&c);
+}
+
+/* ------------------------------------- bad input at start and in clients */
+
+/* Runs $WEFT_BIN with args (NULL-terminated), its stdout and stderr into
+ * out[n]; returns its exit status (-1 if it did not exit). A run that has
+ * not ended after 20 s (a gateway that started, a client that retries) is
+ * killed, so that a failing test leaves no process behind. */
+static int run_weft(char *out, size_t n, const char *const *args)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/weft-run-test-%d.out", (int)getpid());
+    const char *bin = getenv("WEFT_BIN");
+    cr_assert(bin, "WEFT_BIN is not set (run through ctest)");
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        alarm(20);
+        const char *argv[24] = {bin};
+        for (int i = 0; args[i] && i < 22; i++)
+            argv[i + 1] = args[i];
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    FILE *f = fopen(path, "r");
+    cr_assert(f);
+    size_t got = fread(out, 1, n - 1, f);
+    out[got] = 0;
+    fclose(f);
+    unlink(path);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Three journal records registering jobs 7, 8 and 9 (one flow each on
+ * 4 ports); starts[k] is where record k begins. */
+static void three_job_records(coflow_workload_t *wl, msgpack_sbuffer *sb, size_t starts[3])
+{
+    coflow_workload_init(wl, 4);
+    for (int k = 0; k < 3; k++) {
+        cr_assert_eq(coflow_workload_add_job(wl, 7 + k, 0, 1, 0), WEFT_OK);
+        coflow_workload_add_coflow(wl, 1, 0);
+        coflow_workload_add_flow(wl, 0, 1, 1000);
+        cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK);
+    }
+    msgpack_sbuffer_init(sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    for (size_t k = 0; k < 3; k++) {
+        size_t mark;
+        starts[k] = sb->size;
+        cr_assert_eq(rpc_frame_begin(sb, &mark), WEFT_OK);
+        msgpack_pack_map(&pk, 2);
+        rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, "job");
+        rpc_pack_cstr(&pk, "job"), rpc_job_pack(&pk, wl, k);
+        cr_assert_eq(rpc_frame_end(sb, mark, 0), WEFT_OK);
+    }
+}
+
+static void write_file(const char *path, const void *bytes, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert(f, "%s: %s", path, strerror(errno));
+    cr_assert_eq(fwrite(bytes, 1, n, f), n);
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* The whole file at path into buf[n]; returns its size. */
+static size_t read_file(const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert(f, "%s: %s", path, strerror(errno));
+    size_t got = fread(buf, 1, n, f);
+    fclose(f);
+    return got;
+}
+
+/* A byte of record 2's length set so that the record runs past the end of
+ * the file (the audit's case: jobs 8 and 9 swallowed by it) or past the
+ * record cap: weft serve refuses to start, names the journal, the record
+ * and the byte offset, and leaves the file as it was. It used to take the
+ * first for a torn tail and cut jobs 8 and 9 off without a word. */
+Test(gateway_journal_files, serve_refuses_a_corrupted_length, .timeout = 90)
+{
+    coflow_workload_t wl;
+    msgpack_sbuffer sb;
+    size_t at[3];
+    three_job_records(&wl, &sb, at);
+    char path[64], torn[96], out[2048], back[512];
+    snprintf(path, sizeof path, "/tmp/weft-gw-badlen-%d.journal", (int)getpid());
+    snprintf(torn, sizeof torn, "%s.torn-%zu", path, at[1]);
+    const struct {
+        size_t byte;         /* of record 2's 4-byte length */
+        unsigned char value;
+    } cases[] = {{2, 0xff}, {1, 0x7f}, {0, 0xff}};
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        unsigned char saved = (unsigned char)sb.data[at[1] + cases[k].byte];
+        sb.data[at[1] + cases[k].byte] = (char)cases[k].value;
+        write_file(path, sb.data, sb.size);
+        const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "4", "--token",
+                              TOKEN, "--journal", path, NULL};
+        int st = run_weft(out, sizeof out, args);
+        cr_assert_eq(st, 1, "case %zu: exit status %d: %s", k, st, out);
+        char where[160];
+        snprintf(where, sizeof where, "journal %s: damaged after record #1 (byte %zu)", path,
+                 at[1]);
+        cr_assert(strstr(out, where), "case %zu: '%s' lacks '%s'", k, out, where);
+        cr_assert(strstr(out, "move it away"), "case %zu: no way out in '%s'", k, out);
+        cr_assert_eq(read_file(path, back, sizeof back), sb.size, "case %zu: the file was cut",
+                     k);
+        cr_assert(!memcmp(back, sb.data, sb.size), "case %zu: the file changed", k);
+        cr_assert_neq(access(torn, F_OK), 0, "case %zu: %s was written", k, torn);
+        sb.data[at[1] + cases[k].byte] = (char)saved;
+    }
+    unlink(path);
+    msgpack_sbuffer_destroy(&sb);
+    coflow_workload_destroy(&wl);
+}
+
+/* The last record cut short as by a crash mid-write: weft serve warns with
+ * the offset and byte count, keeps the bytes in JOURNAL.torn-OFFSET, cuts
+ * them off, and knows the two complete jobs (registering them again is a
+ * duplicate) but not the torn one. It used to cut the tail without a
+ * word. */
+Test(gateway_journal_files, serve_keeps_a_torn_tail_and_serves_the_complete_jobs,
+     .fini = stop_server, .timeout = 30)
+{
+    coflow_workload_t wl;
+    msgpack_sbuffer sb;
+    size_t at[3];
+    three_job_records(&wl, &sb, at);
+    char path[64], torn[96], err_path[64], out[2048], back[512];
+    snprintf(path, sizeof path, "/tmp/weft-gw-torn-%d.journal", (int)getpid());
+    snprintf(torn, sizeof torn, "%s.torn-%zu", path, at[2]);
+    snprintf(err_path, sizeof err_path, "/tmp/weft-gw-torn-%d.err", (int)getpid());
+    unlink(torn);
+    size_t cut = sb.size - 5, n_torn = cut - at[2];
+    write_file(path, sb.data, cut);
+    server_stderr = err_path;
+    start_server4("--journal", path, NULL, NULL);
+    server_stderr = NULL;
+    size_t n = read_file(err_path, out, sizeof out - 1);
+    out[n] = 0;
+    char warning[256];
+    snprintf(warning, sizeof warning, "warning: journal %s: cut off a torn last record, %zu "
+             "bytes at byte %zu", path, n_torn, at[2]);
+    cr_assert(strstr(out, warning), "'%s' lacks '%s'", out, warning);
+    cr_assert(strstr(out, torn), "'%s' does not say where the bytes are", out);
+    cr_assert_eq(read_file(torn, back, sizeof back), n_torn);
+    cr_assert(!memcmp(back, sb.data + at[2], n_torn), "the kept bytes differ");
+    cr_assert_eq(file_size(path), (long)at[2]);
+    rpc_client_t c;
+    connect_to(&c);
+    hello_client(&c);
+    bool dup;
+    register_job(&c, &wl, 0, &dup);
+    cr_assert(dup, "job 7 was lost");
+    register_job(&c, &wl, 1, &dup);
+    cr_assert(dup, "job 8 was lost");
+    register_job(&c, &wl, 2, &dup);
+    cr_assert(!dup, "job 9 came from its torn record");
+    rpc_client_destroy(&c);
+    unlink(path);
+    unlink(torn);
+    unlink(err_path);
+    msgpack_sbuffer_destroy(&sb);
+    coflow_workload_destroy(&wl);
 }

@@ -5,7 +5,8 @@
  * (an oversized length, a map32 declaring 2^32-1 entries, garbage, a str
  * instead of a map, a 1000-deep array bomb, trailing bytes, too many
  * objects) is refused with a clear message and poisons the decoder; a
- * truncated frame waits; the buffer stays within cap + 4 bytes.
+ * truncated frame waits; the buffer stays within cap + 4 bytes; the
+ * prefix check the journal tells a torn record from damage with.
  */
 #include <criterion/criterion.h>
 #include <msgpack.h>
@@ -574,4 +575,34 @@ Test(rpc, encode_errors)
     cr_assert_eq(rpc_frame_end(&sb, mark, 64), WEFT_EINVAL);
     cr_assert_eq(sb.size, 5);
     msgpack_sbuffer_destroy(&sb);
+}
+
+/* rpc_payload_prefix_ok (the journal's torn-tail test): every prefix of a
+ * valid payload passes, at the true length and at a larger one only while
+ * the map is incomplete; a map that ends short of the declared length, a
+ * count or length past it and a bad byte are refused. */
+Test(rpc, payload_prefixes)
+{
+    for (int i = 0; i < N_MAPS; i++) {
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        pack_map(&sb, i);
+        const char *p = sb.data + RPC_HEADER_BYTES;
+        size_t len = sb.size - RPC_HEADER_BYTES;
+        for (size_t have = 0; have <= len; have++)
+            cr_assert_eq(rpc_payload_prefix_ok(p, have, len, 0), WEFT_OK,
+                         "map %d, %zu of %zu bytes: %s", i, have, len, weft_last_error());
+        /* whole, the map ends short of a larger declared length */
+        cr_assert_eq(rpc_payload_prefix_ok(p, len, len + 10, 0), WEFT_EPROTO, "map %d", i);
+        cr_assert(strstr(weft_last_error(), "short of the"), "%s", weft_last_error());
+        msgpack_sbuffer_destroy(&sb);
+    }
+    /* a str of 20 bytes in a payload declared 10 bytes long */
+    const unsigned char str[] = {0x81, 0xa1, 'k', 0xb4, 'a', 'b'};
+    cr_assert_eq(rpc_payload_prefix_ok(str, sizeof str, 10, 0), WEFT_EPROTO);
+    cr_assert_eq(rpc_payload_prefix_ok(str, sizeof str, 30, 0), WEFT_OK);
+    const unsigned char bad[] = {0x81, 0xc1};
+    cr_assert_eq(rpc_payload_prefix_ok(bad, sizeof bad, 10, 0), WEFT_EPROTO);
+    const unsigned char notmap[] = {0x91};
+    cr_assert_eq(rpc_payload_prefix_ok(notmap, 1, 10, 0), WEFT_EPROTO);
 }
