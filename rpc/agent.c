@@ -75,6 +75,7 @@ typedef struct {
     const rpc_agent_opts_t *o;
     rpc_client_t gw;
     bool welcomed;
+    bool refused;     /* the gateway sent an error no reconnect can cure: stop */
     double next_try, backoff;
     aflow_t *flows;
     size_t n_flows, cap_flows;
@@ -412,6 +413,10 @@ static weft_err_t gw_handle(agent_t *a, const msgpack_object *m)
         rpc_error_msg_t e;
         rpc_msg_error(m, &e);
         alog(a, "gateway error %s: %s", e.code, e.message);
+        weft_err_t err = rpc_msg_error_permanent(&e, a->o->gateway_host, a->o->gateway_port);
+        if (err)
+            a->refused = true; /* a wrong token, version: reconnecting cannot help */
+        return err;
     }
     return WEFT_OK;
 }
@@ -609,7 +614,7 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
             const msgpack_object *m;
             int r;
             while ((r = rpc_client_next(&a.gw, &m)) == 1)
-                if ((err = gw_handle(&a, m)) == WEFT_ENOMEM)
+                if ((err = gw_handle(&a, m)) == WEFT_ENOMEM || a.refused)
                     goto cleanup;
             if (rerr || r < 0 || err) {
                 gw_lost(&a, weft_last_error());

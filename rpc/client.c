@@ -108,6 +108,19 @@ void rpc_msg_error(const msgpack_object *msg, rpc_error_msg_t *e)
         snprintf(e->message, sizeof e->message, "%.*s", (int)n, s);
 }
 
+weft_err_t rpc_msg_error_permanent(const rpc_error_msg_t *e, const char *host, int port)
+{
+    weft_err_t err = !strcmp(e->code, "auth")       ? WEFT_EAUTH
+                     : !strcmp(e->code, "version")  ? WEFT_EVERSION
+                     : !strcmp(e->code, "protocol") ? WEFT_EPROTO
+                                                    : WEFT_OK;
+    if (!err)
+        return WEFT_OK;
+    return weft_fail(err, "gateway %s:%d refused this connection (error %s): %s; not retrying, "
+                     "the same request would be refused again", host, port, e->code,
+                     e->message);
+}
+
 /* ------------------------------------------------------------ builders */
 
 #define BEGIN(c)                                                        \

@@ -90,6 +90,11 @@ typedef struct {
     char message[512];
 } rpc_error_msg_t;
 void rpc_msg_error(const msgpack_object *msg, rpc_error_msg_t *e);
+/* For an error the same messages would get again on any connection (codes
+ * auth, version, protocol), the weft error it stands for (EAUTH, EVERSION,
+ * EPROTO), with the detail naming the gateway host:port, the code and the
+ * gateway's message; 0 for the others, which a reconnect may cure. */
+weft_err_t rpc_msg_error_permanent(const rpc_error_msg_t *e, const char *host, int port);
 
 /* --------------------------------------------------------------- submit */
 
@@ -108,7 +113,8 @@ typedef struct {
  * jct_s[j] (caller-allocated, [n_jobs]) receives job j's JCT measured here,
  * from its arrival time to the job_done message. Reconnects with back-off
  * when the connection is lost (see submit.c). EINVAL with the gateway's
- * message if it refuses a job, EIO on timeout. */
+ * message if it refuses a job, EAUTH / EVERSION / EPROTO at once if it
+ * refuses the connection (rpc_msg_error_permanent), EIO on timeout. */
 weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *wl,
                           double *jct_s);
 
@@ -132,7 +138,8 @@ typedef struct {
  * flows sent, accepts peers' data connections and drains them, and sends
  * every flow it is told about over a TCP connection to the destination
  * agent, paced by a token bucket to the assigned rate. Returns 0, or an
- * error that is not a lost connection (data listener, memory). */
+ * error that is not a lost connection (data listener, memory, or an error
+ * from the gateway that reconnecting cannot cure: rpc_msg_error_permanent). */
 weft_err_t rpc_agent_run(const rpc_agent_opts_t *opts);
 
 #endif

@@ -6,7 +6,9 @@
  * reconnects with back-off, registers again what was not acknowledged
  * (registration is idempotent by job id) and watches the jobs it still
  * waits for, also those a duplicate ack reveals as registered before the
- * connection was lost.
+ * connection was lost. Only lost connections are retried: an error the
+ * gateway would repeat on any connection (a wrong token, another protocol
+ * version, a frame it cannot take) ends the run at once.
  */
 #include <math.h>
 #include <stdio.h>
@@ -144,6 +146,8 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
             rpc_msg_error(m, &e);
             if (!strcmp(e.code, "invalid-job"))
                 WEFT_CHECK(weft_fail(WEFT_EINVAL, "the gateway refused a job: %s", e.message));
+            /* a wrong token or version is refused again on every connection */
+            WEFT_CHECK(rpc_msg_error_permanent(&e, host, port));
             if (log)
                 fprintf(log, "weft submit: gateway error %s: %s\n", e.code, e.message);
         }

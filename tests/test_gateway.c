@@ -1865,3 +1865,25 @@ Test(gateway_journal_files, serve_keeps_a_torn_tail_and_serves_the_complete_jobs
     msgpack_sbuffer_destroy(&sb);
     coflow_workload_destroy(&wl);
 }
+
+/* A wrong token is refused on every connection: weft submit and weft agent
+ * stop at once with the gateway's message and exit status 1 instead of
+ * reconnecting until --timeout (submit: 483 reconnects in 25 s) or
+ * forever (agent). The suite's timeout catches a retry loop. */
+Test(gateway_hostile, submit_and_agent_stop_on_a_wrong_token)
+{
+    char gw[32], out[4096];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *submit[] = {"submit", "tests/gateway/small.weft", "--gateway", gw, "--token",
+                            "not-" TOKEN, "--timeout", "60", NULL};
+    int st = run_weft(out, sizeof out, submit);
+    cr_assert_eq(st, 1, "submit: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "authentication failed") && strstr(out, "wrong token"), "%s", out);
+    cr_assert(!strstr(out, "timeout"), "%s", out);
+    const char *agent[] = {"agent", "--id", "0", "--gateway", gw, "--token", "not-" TOKEN,
+                           NULL};
+    st = run_weft(out, sizeof out, agent);
+    cr_assert_eq(st, 1, "agent: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "authentication failed") && strstr(out, "wrong token"), "%s", out);
+    still_serving();
+}
