@@ -29,6 +29,9 @@ int cmd_eval(int argc, char **argv);
  * returns false if it is not one. */
 bool cli_parse_hostport(const char *cmd, const char *opt, const char *s, char *host, size_t n,
                         int *port, int min_port);
+/* Parses a number of seconds, finite, in [1e-6, 1e9], into *out; prints
+ * "weft CMD: OPT 'VALUE': expected ..." and returns false if it is not one. */
+bool cli_parse_seconds(const char *cmd, const char *opt, const char *s, double *out);
 /* Reads the first line of path (a token file) into buf[n], without its line
  * end; prints the problem and returns false if it cannot or it is empty. */
 bool cli_read_token(const char *cmd, const char *path, char *buf, size_t n);

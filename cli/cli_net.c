@@ -1,8 +1,9 @@
 /*
  * cli_net.c - option parsing shared by the gateway's commands (serve,
- * agent, submit): addresses and token files.
+ * agent, submit): addresses, durations and token files.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,20 @@ bool cli_parse_hostport(const char *cmd, const char *opt, const char *s, char *h
     else
         snprintf(host, n, "%.*s", (int)hl, s);
     *port = (int)p;
+    return true;
+}
+
+bool cli_parse_seconds(const char *cmd, const char *opt, const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || !(v >= 1e-6) || v > 1e9) {
+        fprintf(stderr, "weft %s: %s '%s': expected a number of seconds > 0 (1e-6 to 1e9)\n",
+                cmd, opt, s);
+        return false;
+    }
+    *out = v;
     return true;
 }
 

@@ -74,13 +74,21 @@ int cmd_agent(int argc, char **argv)
             }
             break;
         case 'D': o.data_host = optarg; break;
-        case 'r': o.report_s = atof(optarg); break;
+        case 'r':
+            if (!cli_parse_seconds("agent", "--report", optarg, &o.report_s))
+                return CLI_USAGE;
+            break;
         case 'v': o.log = stderr; break;
         case 'h': usage(stdout); return CLI_OK;
         default: usage(stderr); return CLI_USAGE;
         }
     }
     if (optind < argc || id < 0 || !o.gateway_port || !*token) {
+        fprintf(stderr, "weft agent: %s\n",
+                optind < argc        ? "unexpected argument"
+                : id < 0             ? "--id N is required"
+                : !o.gateway_port    ? "--gateway HOST:PORT is required"
+                                     : "--token or --token-file is required");
         usage(stderr);
         return CLI_USAGE;
     }

@@ -60,6 +60,18 @@ static bool parse_double(const char *s, double lo, double *out)
     return true;
 }
 
+/* "--NAME" of the long option whose val is ch. */
+static const char *opt_name(const struct option *opts, int ch)
+{
+    static char name[40];
+    for (; opts->name; opts++)
+        if (opts->val == ch) {
+            snprintf(name, sizeof name, "--%s", opts->name);
+            return name;
+        }
+    return "option";
+}
+
 int cmd_serve(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -112,10 +124,8 @@ int cmd_serve(int argc, char **argv)
         case 'H':
         case 'I':
         case 'W':
-            if (!parse_double(optarg, 1e-6, &d)) {
-                fprintf(stderr, "weft serve: '%s': expected a number of seconds > 0\n", optarg);
+            if (!cli_parse_seconds("serve", opt_name(longopts, ch), optarg, &d))
                 return CLI_USAGE;
-            }
             *(ch == 'k'   ? &o.tick_s
               : ch == 'H' ? &o.hello_timeout_s
               : ch == 'I' ? &o.idle_timeout_s
@@ -126,7 +136,8 @@ int cmd_serve(int argc, char **argv)
         case 'c':
         case 'm':
             if (!parse_double(optarg, 1, &d) || d != (size_t)d) {
-                fprintf(stderr, "weft serve: '%s': expected a whole number >= 1\n", optarg);
+                fprintf(stderr, "weft serve: %s '%s': expected a whole number >= 1\n",
+                        opt_name(longopts, ch), optarg);
                 return CLI_USAGE;
             }
             *(ch == 'c' ? &o.max_conns : &o.max_frame) = (size_t)d;

@@ -51,7 +51,10 @@ int cmd_submit(int argc, char **argv)
                 return CLI_ERROR;
             break;
         case 'o': out_path = optarg; break;
-        case 'x': timeout = atof(optarg); break;
+        case 'x':
+            if (!cli_parse_seconds("submit", "--timeout", optarg, &timeout))
+                return CLI_USAGE;
+            break;
         case 'f':
             if (workload_format_parse(optarg, &fmt)) {
                 fprintf(stderr, "weft submit: %s\n", weft_last_error());
@@ -62,7 +65,12 @@ int cmd_submit(int argc, char **argv)
         default: usage(stderr); return CLI_USAGE;
         }
     }
-    if (optind + 1 != argc || !port || !*token || !(timeout > 0)) {
+    if (optind + 1 != argc || !port || !*token) {
+        fprintf(stderr, "weft submit: %s\n",
+                optind >= argc   ? "a WORKLOAD file is required"
+                : optind + 1 < argc ? "one WORKLOAD file expected, got more arguments"
+                : !port            ? "--gateway HOST:PORT is required"
+                                   : "--token or --token-file is required");
         usage(stderr);
         return CLI_USAGE;
     }

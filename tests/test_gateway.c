@@ -12,6 +12,9 @@
  * served and the gateway's memory stays bounded. With a real `weft agent`:
  * flows sharing a slow data connection go in priority-class order, and
  * flows the gateway acknowledged are forgotten without losing later ones.
+ * Bad input at start: a journal with a corrupted length is refused and
+ * left as it was, a torn tail is kept aside with a warning; `weft submit`
+ * and `weft agent` stop at once on a wrong token; bad options are named.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -1886,4 +1889,36 @@ Test(gateway_hostile, submit_and_agent_stop_on_a_wrong_token)
     cr_assert_eq(st, 1, "agent: exit status %d: %s", st, out);
     cr_assert(strstr(out, "authentication failed") && strstr(out, "wrong token"), "%s", out);
     still_serving();
+}
+
+/* Bad options get a line naming the option and the problem. */
+Test(gateway, options_name_what_is_wrong, .timeout = 30)
+{
+    static const struct {
+        const char *args[12];
+        const char *expect;
+    } cases[] = {
+        {{"submit", "w", "--gateway", "127.0.0.1:1", "--token", "t", "--timeout", "-1"},
+         "--timeout '-1': expected a number of seconds"},
+        {{"submit", "w", "--gateway", "127.0.0.1:1", "--token", "t", "--timeout", "nan"},
+         "--timeout 'nan': expected"},
+        {{"submit", "w", "--token", "t"}, "--gateway HOST:PORT is required"},
+        {{"agent", "--id", "0", "--token", "t"}, "--gateway HOST:PORT is required"},
+        {{"agent", "--id", "0", "--gateway", "127.0.0.1:1", "--token", "t", "--report", "-1"},
+         "--report '-1': expected"},
+        {{"agent", "--id", "0", "--gateway", "127.0.0.1:1", "--token", "t", "--report", "0"},
+         "--report '0': expected"},
+        {{"agent", "--id", "0", "--gateway", "127.0.0.1:1", "--token", "t", "--report", "nan"},
+         "--report 'nan': expected"},
+        {{"serve", "--ports", "4", "--token", "t", "--tick", "0"}, "--tick '0': expected"},
+        {{"serve", "--ports", "4", "--token", "t", "--max-frame", "0"},
+         "--max-frame '0': expected a whole number"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        char out[4096];
+        int st = run_weft(out, sizeof out, cases[k].args);
+        cr_assert_eq(st, 2, "%s case %zu: exit status %d: %s", cases[k].args[0], k, st, out);
+        cr_assert(strstr(out, cases[k].expect), "%s case %zu: '%s' lacks '%s'",
+                  cases[k].args[0], k, out, cases[k].expect);
+    }
 }
