@@ -28,13 +28,18 @@ static weft_err_t parse_coflow(const msgpack_object *co, coflow_workload_t *wl, 
         const msgpack_object *f = &flows->ptr[i];
         int64_t src, dst;
         double bytes;
-        if (f->type != MSGPACK_OBJECT_ARRAY || f->via.array.size != 3 ||
-            !rpc_obj_int(&f->via.array.ptr[0], &src) ||
+        const msgpack_object *b = f->type == MSGPACK_OBJECT_ARRAY && f->via.array.size == 3
+                                      ? &f->via.array.ptr[2] : NULL;
+        if (!b || !rpc_obj_int(&f->via.array.ptr[0], &src) ||
             !rpc_obj_int(&f->via.array.ptr[1], &dst) ||
-            !rpc_obj_num(&f->via.array.ptr[2], &bytes))
+            (b->type != MSGPACK_OBJECT_FLOAT32 && b->type != MSGPACK_OBJECT_FLOAT64 &&
+             !rpc_obj_num(b, &bytes)))
             return weft_fail(WEFT_EPROTO,
                              "coflow %lld: flow #%u is not [src port, dst port, bytes]",
                              (long long)id, i);
+        if (!rpc_obj_num(b, &bytes)) /* a float, but NaN or infinite */
+            return weft_fail(WEFT_EINVAL, "coflow %lld: flow #%u: bytes must be a finite "
+                             "number > 0, got %g", (long long)id, i, b->via.f64);
         if (src < 0 || dst < 0 || src > UINT32_MAX || dst > UINT32_MAX)
             return weft_fail(WEFT_EINVAL, "coflow %lld: flow #%u: port %lld is negative or "
                              "too large", (long long)id, i, (long long)(src < 0 ? src : dst));

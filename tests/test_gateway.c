@@ -277,6 +277,9 @@ Test(gateway, sched_refuses_bad_jobs_by_name)
         {"cycle", "cycle"},
         {"missing parent", "parent"},
         {"no coflows", "no coflows"},
+        /* said to be "not [src port, dst port, bytes]" */
+        {"NaN bytes", "flow #0: bytes must be a finite number > 0, got nan"},
+        {"infinite bytes", "flow #0: bytes must be a finite number > 0, got inf"},
     };
     for (int k = 0; k < (int)(sizeof cases / sizeof *cases); k++) {
         msgpack_sbuffer sb;
@@ -297,7 +300,7 @@ Test(gateway, sched_refuses_bad_jobs_by_name)
                 msgpack_pack_array(&pk, 3);
                 msgpack_pack_int(&pk, 0);
                 msgpack_pack_int(&pk, k == 0 && c == 2 ? 9 : 1);
-                msgpack_pack_double(&pk, 100);
+                msgpack_pack_double(&pk, k == 4 ? NAN : k == 5 ? INFINITY : 100);
                 rpc_pack_cstr(&pk, "parents");
                 msgpack_pack_array(&pk, k == 1 || k == 2 ? 1 : 0);
                 if (k == 1)
