@@ -420,6 +420,43 @@ static weft_err_t load_prior(const attn_model_file_t *mf, const char *name, floa
     return WEFT_OK;
 }
 
+/* Row-major position of flat element k of a tensor of shape[ndim], as
+ * "[i, j, ...]". */
+static void index_str(char *buf, size_t len, size_t ndim, const size_t *shape, size_t k)
+{
+    size_t idx[ATTN_MODEL_MAX_DIMS];
+    for (size_t d = ndim; d-- > 0;) {
+        idx[d] = k % shape[d];
+        k /= shape[d];
+    }
+    shape_str(buf, len, ndim, idx);
+}
+
+/* EINVAL naming the first NaN or infinity in any tensor or vector of mf
+ * (the model's weights, its normalisation, a checkpoint's Adam moments):
+ * one would silently turn every score it reaches into NaN. O(floats). */
+static weft_err_t check_finite(const attn_model_file_t *mf)
+{
+    for (size_t i = 0; i < mf->n_tensors; i++) {
+        const attn_model_tensor_t *t = &mf->tensors[i];
+        for (size_t k = 0; k < t->n; k++)
+            if (!isfinite(t->data[k])) {
+                char at[128];
+                index_str(at, sizeof at, t->ndim, t->shape, k);
+                return weft_fail(WEFT_EINVAL, "tensor %s element %zu %s is %g, expected a "
+                                 "finite number", t->name, k, at, (double)t->data[k]);
+            }
+    }
+    for (size_t i = 0; i < mf->n_vecs; i++) {
+        const attn_model_vec_t *v = &mf->vecs[i];
+        for (size_t k = 0; k < v->n; k++)
+            if (!isfinite(v->data[k]))
+                return weft_fail(WEFT_EINVAL, "vector %s element %zu is %g, expected a finite "
+                                 "number", v->name, k, (double)v->data[k]);
+    }
+    return WEFT_OK;
+}
+
 weft_err_t coflow_learned_model_load(coflow_learned_model_t *m, const char *path)
 {
     attn_model_file_t mf;
@@ -472,6 +509,8 @@ weft_err_t coflow_learned_model_from_file(coflow_learned_model_t *m,
         err = load_prior(mf, "learned.prior", &m->prior);
     if (!err)
         err = load_prior(mf, "learned.prior_path", &m->prior_path);
+    if (!err) /* after the checks above, whose messages say more */
+        err = check_finite(mf);
     if (err) {
         weft_wrap(err, "%s: ", path);
         coflow_learned_model_destroy(m);

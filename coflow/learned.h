@@ -67,7 +67,9 @@ weft_err_t coflow_learned_model_make_residual(coflow_learned_model_t *m, double 
                                               double prior_path);
 
 /* Reads a model file (msgpack) into empty m; every error names path (and
- * the tensor, vector or int at fault). m stays empty on error. */
+ * the tensor, vector or int at fault). A NaN or infinity in any tensor or
+ * vector of the file is refused (EINVAL, with its element). m stays empty
+ * on error. */
 weft_err_t coflow_learned_model_load(coflow_learned_model_t *m, const char *path);
 /* The same from an already parsed file (checkpoints carry more entries);
  * path only names the file in errors. */

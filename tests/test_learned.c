@@ -256,6 +256,68 @@ Test(learned, bad_normalisation_is_refused)
     attn_model_destroy(&mf);
 }
 
+/* Overwrites float k of the tensor (or, with vector set, the vector) called
+ * name in the model file at path with the float whose bits are `bits`,
+ * finding it in the msgpack bytes as attention/model.c writes them: the
+ * name as a str, then (tensors) its shape and the key "data", then a bin
+ * of little-endian float32. */
+static void patch_float(const char *path, const char *name, bool vector, size_t k,
+                        uint32_t bits)
+{
+    FILE *f = fopen(path, "r+b");
+    cr_assert(f, "cannot open %s", path);
+    static unsigned char buf[1 << 20];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    cr_assert(len > 0 && len < sizeof buf);
+    unsigned char key[80];
+    size_t nl = strlen(name);
+    key[0] = (unsigned char)(0xa0 | nl);
+    memcpy(key + 1, name, nl);
+    unsigned char *at = memmem(buf, len, key, nl + 1);
+    cr_assert(at, "%s not found in %s", name, path);
+    at += nl + 1;
+    if (!vector) {
+        at = memmem(at, len - (size_t)(at - buf), "\xa4" "data", 5);
+        cr_assert(at, "no data after %s", name);
+        at += 5;
+    }
+    size_t hdr = *at == 0xc4 ? 2 : *at == 0xc5 ? 3 : *at == 0xc6 ? 5 : 0;
+    cr_assert(hdr, "%s: byte 0x%02x is not a bin header", name, *at);
+    size_t off = (size_t)(at - buf) + hdr + 4 * k;
+    unsigned char le[4] = {bits & 0xff, (bits >> 8) & 0xff, (bits >> 16) & 0xff, bits >> 24};
+    cr_assert_eq(fseek(f, (long)off, SEEK_SET), 0);
+    cr_assert_eq(fwrite(le, 1, 4, f), 4);
+    cr_assert_eq(fclose(f), 0);
+}
+
+Test(learned, non_finite_values_are_refused)
+{
+    /* one NaN or infinity anywhere would make scores NaN and the order
+       arbitrary: the file is refused, naming the tensor and the element */
+    const char *path = tmp_path("nan.wm");
+    cr_assert_eq(coflow_learned_save_random(path, 1), WEFT_OK);
+    patch_float(path, "gnn.fwd1.wi", false, 0, 0x7fc00000u); /* NaN */
+    expect_error(path, WEFT_EINVAL, "tensor gnn.fwd1.wi element 0 [0, 0] is nan", path);
+    cr_assert_eq(coflow_learned_save_random(path, 1), WEFT_OK);
+    patch_float(path, "gnn.fwd1.wi", false, 21, 0xff800000u); /* -inf at row 1, column 1 */
+    expect_error(path, WEFT_EINVAL, "gnn.fwd1.wi element 21 [1, 1] is -inf", NULL);
+    cr_assert_eq(coflow_learned_save_random(path, 1), WEFT_OK);
+    patch_float(path, "attn.head.b", false, 0, 0x7f800000u); /* +inf in the scorer */
+    expect_error(path, WEFT_EINVAL, "attn.head.b element 0", "expected a finite number");
+    cr_assert_eq(coflow_learned_save_random(path, 1), WEFT_OK);
+    patch_float(path, "feat.mean", true, 3, 0x7fc00000u);
+    expect_error(path, WEFT_EINVAL, "feat.mean[3] (senders) is nan", NULL);
+    /* the patch itself is sound: a finite value in the same place loads */
+    cr_assert_eq(coflow_learned_save_random(path, 1), WEFT_OK);
+    patch_float(path, "gnn.fwd1.wi", false, 21, 0x3f800000u); /* 1.0 */
+    coflow_learned_model_t m;
+    cr_assert_eq(coflow_learned_model_load(&m, path), WEFT_OK, "%s", weft_last_error());
+    gnn_tensor_info_t wi = gnn_tensor_info(&m.gcfg, 1);
+    cr_assert_str_eq(wi.name, "fwd1.wi");
+    cr_assert_eq(m.gp.memory[wi.offset + 21], 1.0f, "the patch missed gnn.fwd1.wi[1, 1]");
+    coflow_learned_model_destroy(&m);
+}
+
 Test(learned, other_version_and_missing_file)
 {
     const char *path = tmp_path("v2.wm");
