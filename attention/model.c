@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "attention/attn.h"
 
@@ -336,6 +337,13 @@ static weft_err_t read_file(const char *path, char **buf, size_t *len)
         return weft_fail(WEFT_EIO, "cannot open: %s", strerror(errno));
     weft_err_t err = WEFT_OK;
     off_t size = -1;
+    struct stat sb;
+    if (fstat(fileno(fp), &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        /* a directory opens for reading, and seeking reports a huge size */
+        err = weft_fail(WEFT_EIO, "is %s, expected a model file",
+                        S_ISDIR(sb.st_mode) ? "a directory" : "not a regular file");
+        goto cleanup;
+    }
     if (fseeko(fp, 0, SEEK_END) == 0)
         size = ftello(fp);
     if (size < 0 || fseeko(fp, 0, SEEK_SET) != 0) {

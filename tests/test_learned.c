@@ -318,6 +318,12 @@ Test(learned, non_finite_values_are_refused)
     coflow_learned_model_destroy(&m);
 }
 
+Test(learned, a_directory_is_refused_as_one)
+{
+    /* a directory opens for reading: its "size" must not be reported */
+    expect_error(tmpdir, WEFT_EIO, "is a directory", tmpdir);
+}
+
 Test(learned, other_version_and_missing_file)
 {
     const char *path = tmp_path("v2.wm");

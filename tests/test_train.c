@@ -266,6 +266,11 @@ Test(train, bad_checkpoints_are_refused)
     cr_assert_eq(train_checkpoint_load(&t, path), WEFT_EIO);
     cr_assert(strstr(weft_last_error(), path), "%s", weft_last_error());
 
+    /* a directory: said so, not "9223372036854775807 bytes" */
+    cr_assert_eq(train_checkpoint_load(&t, tmpdir), WEFT_EIO);
+    snprintf(msg, sizeof msg, "%s", weft_last_error());
+    cr_assert(strstr(msg, "is a directory") && strstr(msg, tmpdir), "%s", msg);
+
     /* a plain model file is not a checkpoint */
     snprintf(path, sizeof path, "%s/model.msgpack", tmpdir);
     cr_assert_eq(coflow_learned_model_save(&t.model, path), WEFT_OK);
