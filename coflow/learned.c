@@ -228,14 +228,18 @@ static weft_err_t gnn_params_to_model(const gnn_params_t *p, const gnn_config_t 
 static weft_err_t gnn_config_from_model(const attn_model_file_t *mf, gnn_config_t *cfg)
 {
     const char *names[4] = {"gnn.F", "gnn.D", "gnn.L", "gnn.S"};
+    /* gnn_config_check's bounds, checked here on the int64 before it is
+       narrowed, so every value out of range gets the same message */
+    const int64_t hi[4] = {(int64_t)1 << 20, (int64_t)1 << 20, GNN_MAX_LAYERS,
+                           (int64_t)1 << 20};
     int64_t v[4];
     for (size_t i = 0; i < 4; i++) {
         weft_err_t err = attn_model_get_int(mf, names[i], &v[i]);
         if (err)
             return err;
-        if (v[i] < 1 || v[i] > ((int64_t)1 << 20))
+        if (v[i] < 1 || v[i] > hi[i])
             return weft_fail(WEFT_EINVAL, "model's %s is %lld, expected 1..%lld", names[i],
-                             (long long)v[i], (long long)1 << 20);
+                             (long long)v[i], (long long)hi[i]);
     }
     if (v[0] != LF)
         return weft_fail(WEFT_EINVAL, "model's gnn.F is %lld, but this build computes %d "

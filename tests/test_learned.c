@@ -324,6 +324,23 @@ Test(learned, a_directory_is_refused_as_one)
     expect_error(tmpdir, WEFT_EIO, "is a directory", tmpdir);
 }
 
+Test(learned, layer_count_out_of_range_gives_the_real_range)
+{
+    /* gnn.L too small and too large: one range in both messages */
+    const char *path = tmp_path("layers.wm");
+    cr_assert_eq(coflow_learned_save_random(path, 1), WEFT_OK);
+    attn_model_file_t mf;
+    attn_model_init(&mf);
+    cr_assert_eq(attn_model_load(path, &mf), WEFT_OK);
+    cr_assert_eq(attn_model_set_int(&mf, "gnn.L", 0), WEFT_OK);
+    cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
+    expect_error(path, WEFT_EINVAL, "gnn.L is 0, expected 1..8", NULL);
+    cr_assert_eq(attn_model_set_int(&mf, "gnn.L", 9), WEFT_OK);
+    cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
+    expect_error(path, WEFT_EINVAL, "gnn.L is 9, expected 1..8", NULL);
+    attn_model_destroy(&mf);
+}
+
 Test(learned, other_version_and_missing_file)
 {
     const char *path = tmp_path("v2.wm");
