@@ -254,6 +254,51 @@ Test(train, thread_count_does_not_change_the_result)
     train_destroy(&b);
 }
 
+/* Trains c from random model 4 until an iteration fails; checks the error
+ * names that iteration (1-based), its phase and `what`, and that the
+ * trainer is left as the iteration before it left it. */
+static void expect_divergence(const train_config_t *c, size_t fail_at, const char *phase,
+                              const char *what)
+{
+    train_t t;
+    train_stats_t s;
+    start(&t, c, 4);
+    for (size_t i = 1; i < fail_at; i++)
+        cr_assert_eq(train_iteration(&t, &s), WEFT_OK, "iteration %zu: %s", i,
+                     weft_last_error());
+    coflow_learned_model_t before;
+    cr_assert_eq(coflow_learned_model_copy(&before, &t.model), WEFT_OK);
+    uint64_t step = t.step;
+    cr_assert_eq(train_iteration(&t, &s), WEFT_EINVAL, "iteration %zu did not fail", fail_at);
+    char want[64];
+    snprintf(want, sizeof want, "iteration %zu (%s)", fail_at, phase);
+    const char *msg = weft_last_error();
+    cr_assert(strstr(msg, want) && strstr(msg, what) && strstr(msg, "diverged"), "%s", msg);
+    cr_assert_eq(t.iter, fail_at - 1, "the failed iteration was counted");
+    cr_assert_eq(t.step, step, "the failed iteration took an Adam step");
+    assert_same_params(&before, &t.model);
+    coflow_learned_model_destroy(&before);
+    train_destroy(&t);
+}
+
+Test(train, divergence_stops_with_the_iteration_and_phase)
+{
+    train_config_t c;
+    mixed_config(&c);
+    /* huge but finite parameters after the first step: scores overflow,
+       and the next imitation loss is NaN */
+    c.lr_imitate = 1e30;
+    expect_divergence(&c, 2, "dagger", "the loss is nan");
+    /* a step so large the parameters themselves overflow float */
+    c.lr_imitate = 1e300;
+    expect_divergence(&c, 1, "imitate", "the encoder's parameters would hold a NaN");
+    /* REINFORCE: no loss, the gradient norm tells */
+    mixed_config(&c);
+    c.imitate_iters = c.dagger_iters = 0;
+    c.lr_rl = 1e30;
+    expect_divergence(&c, 2, "reinforce", "the gradient norm is nan");
+}
+
 Test(train, bad_checkpoints_are_refused)
 {
     train_config_t c;

@@ -682,6 +682,65 @@ static void adam_flat(weft_real_t *p, const weft_real_t *g, weft_real_t *m, weft
     attn_adam_step(&P, &G, &Mm, &V, lr, 0.9, 0.999, 1e-8, 0, step);
 }
 
+/* The blocks an Adam step changes: parameters and both moments. */
+static void adam_blocks(train_t *t, weft_real_t *blk[6], size_t n[6])
+{
+    weft_real_t *b[6] = {t->model.gp.memory, t->gm.memory, t->gv.memory,
+                         t->model.ap.memory, t->am.memory, t->av.memory};
+    size_t k[6] = {t->gg.n, t->gg.n, t->gg.n, t->ga.n, t->ga.n, t->ga.n};
+    memcpy(blk, b, sizeof b);
+    memcpy(n, k, sizeof k);
+}
+
+static weft_err_t snapshot_take(train_t *t, weft_real_t **snap)
+{
+    weft_real_t *blk[6];
+    size_t n[6], total = 3 * (t->gg.n + t->ga.n);
+    adam_blocks(t, blk, n);
+    *snap = weft_calloc(total ? total : 1, sizeof **snap);
+    if (!*snap)
+        return weft_fail(WEFT_ENOMEM, "out of memory for a copy of %zu parameters", total);
+    for (size_t b = 0, o = 0; b < 6; o += n[b], b++)
+        memcpy(*snap + o, blk[b], n[b] * sizeof **snap);
+    return WEFT_OK;
+}
+
+static void snapshot_restore(train_t *t, const weft_real_t *snap)
+{
+    weft_real_t *blk[6];
+    size_t n[6];
+    adam_blocks(t, blk, n);
+    for (size_t b = 0, o = 0; b < 6; o += n[b], b++)
+        memcpy(blk[b], snap + o, n[b] * sizeof *snap);
+}
+
+/* What holds a NaN or an infinity after a step ("the encoder's parameters",
+ * ...), or NULL. */
+static const char *first_non_finite(train_t *t)
+{
+    static const char *const what[6] = {
+        "the encoder's parameters", "the encoder's Adam first moments",
+        "the encoder's Adam second moments", "the scorer's parameters",
+        "the scorer's Adam first moments", "the scorer's Adam second moments"};
+    weft_real_t *blk[6];
+    size_t n[6];
+    adam_blocks(t, blk, n);
+    for (size_t b = 0; b < 6; b++)
+        for (size_t q = 0; q < n[b]; q++)
+            if (!isfinite(blk[b][q]))
+                return what[b];
+    return NULL;
+}
+
+/* EINVAL for a run that diverged at (0-based) iteration it; what: "the
+ * loss is nan", ... */
+static weft_err_t diverged(size_t it, train_phase_t phase, const char *what, double lr)
+{
+    return weft_fail(WEFT_EINVAL, "iteration %zu (%s): %s: training diverged at learning "
+                     "rate %g (a lower one may help); this iteration's update was not applied",
+                     it + 1, train_phase_name(phase), what, lr);
+}
+
 weft_err_t train_iteration(train_t *t, train_stats_t *st)
 {
     double t0 = weft_mono_s();
@@ -703,6 +762,7 @@ weft_err_t train_iteration(train_t *t, train_stats_t *st)
     task_t *tasks = weft_calloc(ntask, sizeof *tasks);
     task_t *ref = phase != TRAIN_REINFORCE ? weft_calloc(E, sizeof *ref) : NULL;
     double **adv = weft_calloc(ntask, sizeof *adv);
+    weft_real_t *snap = NULL; /* the state before the Adam step */
     size_t n_wl = 0;
     weft_err_t err = WEFT_OK;
     if (!wls || !tasks || !adv || (phase != TRAIN_REINFORCE && !ref)) {
@@ -745,7 +805,7 @@ weft_err_t train_iteration(train_t *t, train_stats_t *st)
     if (ref)
         WEFT_CHECK(run_tasks(ref, E, cfg->threads));
 
-    double rate = -1;
+    double rate = -1, rate_ema = t->rate_ema; /* the latter stored on success only */
     if (phase == TRAIN_REINFORCE) {
         if (cfg->differential && isfinite(t->rate_ema))
             rate = t->rate_ema;
@@ -776,7 +836,7 @@ weft_err_t train_iteration(train_t *t, train_stats_t *st)
                      ? to_come(tasks[i].wl, tasks[i].job_finish, 0) / tasks[i].makespan
                      : 0;
         w /= (double)ntask;
-        t->rate_ema = isfinite(t->rate_ema) ? 0.9 * t->rate_ema + 0.1 * w : w;
+        rate_ema = isfinite(t->rate_ema) ? 0.9 * t->rate_ema + 0.1 * w : w;
     } else {
         double nll = 0, tr = 0;
         for (size_t i = 0; i < ntask; i++) {
@@ -815,28 +875,50 @@ weft_err_t train_iteration(train_t *t, train_stats_t *st)
     double scale = -1.0 / norm_by; /* ascent direction -> descent on the loss */
     if (norm > cfg->clip)
         scale *= cfg->clip / norm;
-    if (isfinite(norm)) {
-        attn_params_scale(&t->ga, scale);
-        for (size_t q = 0; q < t->gg.n; q++)
-            t->gg.memory[q] = (weft_real_t)(t->gg.memory[q] * scale);
-        t->step++;
-        double lr = cfg->lr_rl;
-        size_t rl0 = cfg->imitate_iters + cfg->dagger_iters;
-        if (phase == TRAIN_REINFORCE && cfg->lr_rl_end > 0 && cfg->iterations > rl0 + 1)
-            lr += (cfg->lr_rl_end - cfg->lr_rl) * (double)(it - rl0) /
-                  (double)(cfg->iterations - rl0 - 1);
-        if (phase != TRAIN_REINFORCE) { /* linear decay to a tenth over phases 1-2 */
-            double span = (double)(cfg->imitate_iters + cfg->dagger_iters);
-            lr = cfg->lr_imitate * (1 - 0.9 * (double)it / span);
-        }
-        adam_flat(t->model.gp.memory, t->gg.memory, t->gm.memory, t->gv.memory, t->gg.n, lr,
-                  t->step);
-        adam_flat(t->model.ap.memory, t->ga.memory, t->am.memory, t->av.memory, t->ga.n, lr,
-                  t->step);
+    double lr = cfg->lr_rl;
+    size_t rl0 = cfg->imitate_iters + cfg->dagger_iters;
+    if (phase == TRAIN_REINFORCE && cfg->lr_rl_end > 0 && cfg->iterations > rl0 + 1)
+        lr += (cfg->lr_rl_end - cfg->lr_rl) * (double)(it - rl0) /
+              (double)(cfg->iterations - rl0 - 1);
+    if (phase != TRAIN_REINFORCE) { /* linear decay to a tenth over phases 1-2 */
+        double span = (double)(cfg->imitate_iters + cfg->dagger_iters);
+        lr = cfg->lr_imitate * (1 - 0.9 * (double)it / span);
     }
+    /* a NaN or infinity here would spread through every later iteration:
+       stop with the trainer as it was before this one */
+    char what[96];
+    if (phase != TRAIN_REINFORCE && !isfinite(st->loss)) {
+        snprintf(what, sizeof what, "the loss is %s", isnan(st->loss) ? "nan" : "infinite");
+        err = diverged(it, phase, what, lr);
+        goto cleanup;
+    }
+    if (!isfinite(norm)) {
+        snprintf(what, sizeof what, "the gradient norm is %s", isnan(norm) ? "nan" : "infinite");
+        err = diverged(it, phase, what, lr);
+        goto cleanup;
+    }
+    attn_params_scale(&t->ga, scale);
+    for (size_t q = 0; q < t->gg.n; q++)
+        t->gg.memory[q] = (weft_real_t)(t->gg.memory[q] * scale);
+    WEFT_CHECK(snapshot_take(t, &snap));
+    t->step++;
+    adam_flat(t->model.gp.memory, t->gg.memory, t->gm.memory, t->gv.memory, t->gg.n, lr,
+              t->step);
+    adam_flat(t->model.ap.memory, t->ga.memory, t->am.memory, t->av.memory, t->ga.n, lr,
+              t->step);
+    const char *bad = first_non_finite(t);
+    if (bad) {
+        snapshot_restore(t, snap);
+        t->step--;
+        snprintf(what, sizeof what, "%s would hold a NaN or infinity", bad);
+        err = diverged(it, phase, what, lr);
+        goto cleanup;
+    }
+    t->rate_ema = rate_ema;
     t->iter++;
 
 cleanup:
+    free(snap);
     for (size_t i = 0; tasks && i < ntask; i++)
         task_destroy(&tasks[i]);
     for (size_t i = 0; ref && i < E; i++)

@@ -136,7 +136,10 @@ train_phase_t train_phase(const train_config_t *cfg, size_t i);
 /* Episode length of iteration i. */
 size_t train_jobs(const train_config_t *cfg, size_t i);
 
-/* Runs iteration t->iter and advances it. ENOMEM, or an emulator error. */
+/* Runs iteration t->iter and advances it. ENOMEM, or an emulator error;
+ * EINVAL naming the iteration and phase if the run diverges (a NaN or
+ * infinite loss or gradient norm, or parameters or moments that would
+ * become one): t is then left as before the call. */
 weft_err_t train_iteration(train_t *t, train_stats_t *stats);
 
 /* Average weighted JCT of each workload under the model's greedy order
