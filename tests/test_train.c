@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "dag/dag.h"
+#include "attention/attn.h"
 #include "netsim/netsim.h"
 #include "train/train.h"
 #include "workload/workload.h"
@@ -343,6 +344,142 @@ Test(train, bad_checkpoints_are_refused)
     cr_assert(strstr(weft_last_error(), path), "%s", weft_last_error());
     cr_assert_eq(t.iter, 0, "a failed load changed the trainer");
     train_destroy(&t);
+}
+
+/* Saves a checkpoint of a fresh trainer of config c (model 1, prior p). */
+static void save_checkpoint(const train_config_t *c, float prior, const char *path)
+{
+    train_t t;
+    start(&t, c, 1);
+    t.model.prior = prior;
+    cr_assert_eq(train_checkpoint_save(&t, path), WEFT_OK, "%s", weft_last_error());
+    train_destroy(&t);
+}
+
+/* Loads path into a trainer of config c (on pool[n_pool]); checks it fails
+ * with err and a message holding a and b, and leaves the trainer as it was. */
+static void expect_refused(const train_config_t *c, const coflow_workload_t *pool,
+                           size_t n_pool, const char *path, weft_err_t want, const char *a,
+                           const char *b)
+{
+    coflow_learned_model_t m;
+    cr_assert_eq(coflow_learned_model_random(&m, 2), WEFT_OK);
+    train_t t;
+    cr_assert_eq(train_init(&t, c, &m, pool, n_pool), WEFT_OK, "%s", weft_last_error());
+    float first = t.gm.memory[0];
+    weft_err_t err = train_checkpoint_load(&t, path);
+    const char *msg = weft_last_error();
+    cr_assert_eq(err, want, "got %d (%s), wanted %d", err, msg, want);
+    cr_assert(strstr(msg, path) && strstr(msg, a) && (!b || strstr(msg, b)), "%s", msg);
+    cr_assert(t.iter == 0 && t.gm.memory[0] == first, "a failed load changed the trainer");
+    train_destroy(&t);
+}
+
+Test(train, resume_refuses_other_settings)
+{
+    train_config_t c, d;
+    mixed_config(&c);
+    char path[128];
+    snprintf(path, sizeof path, "%s/ckpt.msgpack", tmpdir);
+    save_checkpoint(&c, 0, path);
+    d = c;
+    d.rollouts = 4;
+    expect_refused(&d, &toy, 1, path, WEFT_EINVAL, "rollouts 3 (--rollouts), this run has 4",
+                   NULL);
+    d = c;
+    d.teacher = "sincronia";
+    expect_refused(&d, &toy, 1, path, WEFT_EINVAL, "teacher jsebf (--teacher)", "sincronia");
+    d = c;
+    d.lr_rl = 2e-2;
+    expect_refused(&d, &toy, 1, path, WEFT_EINVAL, "lr_rl 0.01 (--lr-rl)", "has 0.02");
+    d = c;
+    d.differential = false;
+    expect_refused(&d, &toy, 1, path, WEFT_EINVAL, "differential on", "has off");
+    d = c;
+    d.allocator = "greedy";
+    expect_refused(&d, &toy, 1, path, WEFT_EINVAL, "allocator madd (--allocator)", "greedy");
+    /* the REINFORCE learning rate decays over --iters: they must match */
+    d = c;
+    d.iterations = 9;
+    expect_refused(&d, &toy, 1, path, WEFT_EINVAL, "iterations 5 (--iters), this run has 9",
+                   NULL);
+    /* other training workloads: here the toy twice */
+    coflow_workload_t two[2] = {toy, toy};
+    expect_refused(&c, two, 2, path, WEFT_EINVAL, "other training workloads (1", "has 2");
+    /* the teacher prior lives in the model: --prior must match too */
+    save_checkpoint(&c, 3, path);
+    expect_refused(&c, &toy, 1, path, WEFT_EINVAL, "prior 3", "this run's 0");
+    /* a constant learning rate: more iterations continue the same run;
+       threads never change the result */
+    c.lr_rl_end = 0;
+    save_checkpoint(&c, 0, path);
+    d = c;
+    d.iterations = 9;
+    d.threads = 1;
+    train_t t;
+    start(&t, &d, 2);
+    cr_assert_eq(train_checkpoint_load(&t, path), WEFT_OK, "%s", weft_last_error());
+    train_destroy(&t);
+}
+
+/* Rewrites the checkpoint at path with its int `name` removed (drop) or
+ * set to value, and/or float k of vector vec set to x. */
+static void edit_checkpoint(const char *path, const char *name, bool drop, int64_t value,
+                            const char *vec, size_t k, float x)
+{
+    attn_model_file_t mf, out;
+    attn_model_init(&mf);
+    attn_model_init(&out);
+    cr_assert_eq(attn_model_load(path, &mf), WEFT_OK, "%s", weft_last_error());
+    for (size_t i = 0; i < mf.n_ints; i++)
+        if (!(drop && name && !strcmp(mf.ints[i].name, name)))
+            cr_assert_eq(attn_model_set_int(&out, mf.ints[i].name,
+                                            name && !strcmp(mf.ints[i].name, name)
+                                                ? value : mf.ints[i].value), WEFT_OK);
+    for (size_t i = 0; i < mf.n_vecs; i++) {
+        if (vec && !strcmp(mf.vecs[i].name, vec))
+            mf.vecs[i].data[k] = x;
+        cr_assert_eq(attn_model_set_vector(&out, mf.vecs[i].name, mf.vecs[i].data,
+                                           mf.vecs[i].n), WEFT_OK);
+    }
+    for (size_t i = 0; i < mf.n_tensors; i++)
+        cr_assert_eq(attn_model_set_tensor(&out, mf.tensors[i].name, mf.tensors[i].ndim,
+                                           mf.tensors[i].shape, mf.tensors[i].data), WEFT_OK);
+    cr_assert_eq(attn_model_save(path, &out), WEFT_OK);
+    attn_model_destroy(&mf);
+    attn_model_destroy(&out);
+}
+
+Test(train, resume_refuses_old_format_and_bad_values)
+{
+    train_config_t c;
+    mixed_config(&c);
+    char path[128];
+    snprintf(path, sizeof path, "%s/ckpt.msgpack", tmpdir);
+    /* a checkpoint of format 1 recorded no settings: refused as such */
+    save_checkpoint(&c, 0, path);
+    edit_checkpoint(path, "train.format", true, 0, NULL, 0, 0);
+    expect_refused(&c, &toy, 1, path, WEFT_EVERSION, "format 1", "settings");
+    save_checkpoint(&c, 0, path);
+    edit_checkpoint(path, "train.format", false, 3, NULL, 0, 0);
+    expect_refused(&c, &toy, 1, path, WEFT_EVERSION, "format 3", NULL);
+    /* Adam's moments: finite, the second ones >= 0 */
+    save_checkpoint(&c, 0, path);
+    edit_checkpoint(path, NULL, false, 0, "train.adam_m.attn", 5, NAN);
+    expect_refused(&c, &toy, 1, path, WEFT_EINVAL, "train.adam_m.attn element 5 is nan", NULL);
+    save_checkpoint(&c, 0, path);
+    edit_checkpoint(path, NULL, false, 0, "train.adam_v.gnn", 7, -1);
+    expect_refused(&c, &toy, 1, path, WEFT_EINVAL, "train.adam_v.gnn element 7 is -1", ">= 0");
+    /* the reward average and the counters */
+    double inf = INFINITY;
+    int64_t bits;
+    memcpy(&bits, &inf, sizeof bits);
+    save_checkpoint(&c, 0, path);
+    edit_checkpoint(path, "train.rate_ema_bits", false, bits, NULL, 0, 0);
+    expect_refused(&c, &toy, 1, path, WEFT_EINVAL, "reward average is inf", NULL);
+    save_checkpoint(&c, 0, path);
+    edit_checkpoint(path, "train.step", false, 4, NULL, 0, 0);
+    expect_refused(&c, &toy, 1, path, WEFT_EINVAL, "Adam step 4", "iteration 0");
 }
 
 Test(train, bad_settings_are_refused)

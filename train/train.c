@@ -16,6 +16,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -937,6 +938,44 @@ cleanup:
 
 /* ------------------------------------------------------------ checkpoints */
 
+/* Bumped when what a checkpoint holds changes; 1 (no train.format) did not
+ * record the settings, so a resume could not check them. */
+#define CHECKPOINT_FORMAT 2
+
+/* The settings a run's result depends on (all of train_config_t but the
+ * thread count, which does not change it, and seed and iterations, checked
+ * on their own), each stored as "train.cfg.<key>": an int, a double's bits,
+ * or a name as a vector of its byte values (the container has no strings). */
+typedef enum { SET_SIZE, SET_BOOL, SET_REAL, SET_NAME } set_kind_t;
+
+static const struct {
+    const char *key;    /* field of train_config_t */
+    const char *option; /* weft train's option for it */
+    set_kind_t kind;
+    size_t off;
+} settings[] = {
+#define S(field, opt, kind) {#field, opt, kind, offsetof(train_config_t, field)}
+    S(imitate_iters, "--imitate", SET_SIZE),
+    S(dagger_iters, "--dagger", SET_SIZE),
+    S(teacher, "--teacher", SET_NAME),
+    S(episodes, "--episodes", SET_SIZE),
+    S(rollouts, "--rollouts", SET_SIZE),
+    S(jobs_min, "--jobs-min", SET_SIZE),
+    S(jobs_max, "--jobs-max", SET_SIZE),
+    S(curriculum_iters, "--curriculum", SET_SIZE),
+    S(lr_imitate, "--lr-imitate", SET_REAL),
+    S(imitate_topk, "--topk", SET_SIZE),
+    S(lr_rl, "--lr-rl", SET_REAL),
+    S(lr_rl_end, "--lr-rl-end", SET_REAL),
+    S(clip, "--clip", SET_REAL),
+    S(entropy, "--entropy", SET_REAL),
+    S(entropy_decay, "--entropy-decay", SET_REAL),
+    S(differential, "--no-differential", SET_BOOL),
+    S(allocator, "--allocator", SET_NAME),
+#undef S
+};
+#define N_SETTINGS (sizeof settings / sizeof *settings)
+
 static weft_err_t put_block(attn_model_file_t *mf, const char *name, const weft_real_t *x,
                             size_t n)
 {
@@ -950,8 +989,10 @@ static weft_err_t put_block(attn_model_file_t *mf, const char *name, const weft_
     return err;
 }
 
-static weft_err_t get_block(const attn_model_file_t *mf, const char *path, const char *name,
-                            weft_real_t *x, size_t n)
+/* Checks the vector `name` has n finite values (>= 0 if nonneg: Adam's
+ * second moments, whose square root it takes). */
+static weft_err_t check_block(const attn_model_file_t *mf, const char *path, const char *name,
+                              size_t n, bool nonneg)
 {
     const attn_model_vec_t *v = attn_model_find_vector(mf, name);
     if (!v)
@@ -961,8 +1002,18 @@ static weft_err_t get_block(const attn_model_file_t *mf, const char *path, const
         return weft_fail(WEFT_EINVAL, "%s: checkpoint vector %s has %zu values, the model "
                          "needs %zu", path, name, v->n, n);
     for (size_t i = 0; i < n; i++)
-        x[i] = (weft_real_t)v->data[i];
+        if (!isfinite(v->data[i]) || (nonneg && v->data[i] < 0))
+            return weft_fail(WEFT_EINVAL, "%s: checkpoint vector %s element %zu is %g, "
+                             "expected a finite number%s", path, name, i, (double)v->data[i],
+                             nonneg ? " >= 0" : "");
     return WEFT_OK;
+}
+
+static void get_block(const attn_model_file_t *mf, const char *name, weft_real_t *x, size_t n)
+{
+    const attn_model_vec_t *v = attn_model_find_vector(mf, name);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (weft_real_t)v->data[i];
 }
 
 static int64_t dbl_bits(double d)
@@ -979,6 +1030,136 @@ static double bits_dbl(int64_t b)
     return d;
 }
 
+/* FNV-1a over the bytes of x. */
+static void hash_bytes(uint64_t *h, const void *x, size_t n)
+{
+    const unsigned char *p = x;
+    for (size_t i = 0; i < n; i++)
+        *h = (*h ^ p[i]) * 0x100000001b3ULL;
+}
+
+/* A hash of the training pool as the run reads it (jobs, coflows, flows,
+ * parents, in order): a resume on other workloads would be another run. */
+static uint64_t pool_hash(const coflow_workload_t *pool, size_t n_pool)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    hash_bytes(&h, &n_pool, sizeof n_pool);
+    for (size_t w = 0; w < n_pool; w++) {
+        const coflow_workload_t *wl = &pool[w];
+        hash_bytes(&h, &wl->n_ports, sizeof wl->n_ports);
+        hash_bytes(&h, &wl->n_jobs, sizeof wl->n_jobs);
+        for (size_t j = 0; j < wl->n_jobs; j++) {
+            const coflow_job_t *job = &wl->jobs[j];
+            double d[3] = {job->arrival_s, job->weight, job->final_compute_s};
+            hash_bytes(&h, &job->id, sizeof job->id);
+            hash_bytes(&h, d, sizeof d);
+            hash_bytes(&h, &job->n_coflows, sizeof job->n_coflows);
+        }
+        for (size_t c = 0; c < wl->n_coflows; c++) {
+            const coflow_coflow_t *co = &wl->coflows[c];
+            hash_bytes(&h, &co->id, sizeof co->id);
+            hash_bytes(&h, &co->compute_s, sizeof co->compute_s);
+            hash_bytes(&h, &co->n_flows, sizeof co->n_flows);
+            hash_bytes(&h, &co->n_parents, sizeof co->n_parents);
+        }
+        for (size_t f = 0; f < wl->n_flows; f++) {
+            const coflow_flow_t *fl = &wl->flows[f];
+            hash_bytes(&h, &fl->src, sizeof fl->src);
+            hash_bytes(&h, &fl->dst, sizeof fl->dst);
+            hash_bytes(&h, &fl->bytes, sizeof fl->bytes);
+        }
+        if (wl->n_parents)
+            hash_bytes(&h, wl->parents, wl->n_parents * sizeof *wl->parents);
+    }
+    return h;
+}
+
+static weft_err_t put_settings(attn_model_file_t *mf, const train_config_t *cfg)
+{
+    weft_err_t err = WEFT_OK;
+    for (size_t i = 0; i < N_SETTINGS && !err; i++) {
+        const char *field = (const char *)cfg + settings[i].off;
+        char name[ATTN_MODEL_NAME_MAX];
+        snprintf(name, sizeof name, "train.cfg.%s", settings[i].key);
+        switch (settings[i].kind) {
+        case SET_SIZE: err = attn_model_set_int(mf, name, (int64_t)*(const size_t *)field); break;
+        case SET_BOOL: err = attn_model_set_int(mf, name, *(const bool *)field); break;
+        case SET_REAL: err = attn_model_set_int(mf, name, dbl_bits(*(const double *)field)); break;
+        case SET_NAME: {
+            const char *str = *(const char *const *)field;
+            float bytes[ATTN_MODEL_NAME_MAX];
+            size_t n = strlen(str);
+            if (n >= ATTN_MODEL_NAME_MAX)
+                return weft_fail(WEFT_EINVAL, "%s '%s' is too long to record", settings[i].key,
+                                 str);
+            for (size_t k = 0; k < n; k++)
+                bytes[k] = (unsigned char)str[k];
+            err = attn_model_set_vector(mf, name, bytes, n);
+            break;
+        }
+        }
+    }
+    return err;
+}
+
+/* Compares setting i of the checkpoint with cfg's: EINVAL naming the
+ * setting, its option and both values. */
+static weft_err_t check_setting(const attn_model_file_t *mf, const char *path, size_t i,
+                                const train_config_t *cfg)
+{
+    const char *field = (const char *)cfg + settings[i].off;
+    char name[ATTN_MODEL_NAME_MAX], have[96], want[96];
+    snprintf(name, sizeof name, "train.cfg.%s", settings[i].key);
+    bool same = true;
+    if (settings[i].kind == SET_NAME) {
+        const attn_model_vec_t *v = attn_model_find_vector(mf, name);
+        if (!v)
+            return weft_fail(WEFT_ENOTFOUND, "%s: checkpoint has no %s", path, name);
+        size_t k = 0;
+        for (; k < v->n && k < sizeof have - 1; k++) {
+            if (!(v->data[k] >= 1 && v->data[k] <= 255 && v->data[k] == floorf(v->data[k])))
+                return weft_fail(WEFT_EINVAL, "%s: checkpoint's %s element %zu is %g, expected "
+                                 "a byte value 1..255", path, name, k, (double)v->data[k]);
+            have[k] = (char)(unsigned char)v->data[k];
+        }
+        have[k] = '\0';
+        snprintf(want, sizeof want, "%s", *(const char *const *)field);
+        same = k == v->n && strcmp(have, want) == 0;
+    } else {
+        int64_t x;
+        weft_err_t err = attn_model_get_int(mf, name, &x);
+        if (err)
+            return weft_wrap(err, "%s: ", path);
+        switch (settings[i].kind) {
+        case SET_SIZE:
+            same = x >= 0 && (uint64_t)x == *(const size_t *)field;
+            snprintf(have, sizeof have, "%lld", (long long)x);
+            snprintf(want, sizeof want, "%zu", *(const size_t *)field);
+            break;
+        case SET_BOOL:
+            same = (x != 0) == *(const bool *)field;
+            snprintf(have, sizeof have, "%s", x ? "on" : "off");
+            snprintf(want, sizeof want, "%s", *(const bool *)field ? "on" : "off");
+            break;
+        default: {
+            double a = bits_dbl(x), b = *(const double *)field;
+            same = a == b;
+            snprintf(have, sizeof have, "%g", a);
+            snprintf(want, sizeof want, "%g", b);
+            if (!same && strcmp(have, want) == 0) { /* differ beyond %g's digits */
+                snprintf(have, sizeof have, "%.17g", a);
+                snprintf(want, sizeof want, "%.17g", b);
+            }
+        }
+        }
+    }
+    if (!same)
+        return weft_fail(WEFT_EINVAL, "%s: checkpoint was made with %s %s (%s), this run has "
+                         "%s: a resumed run must keep the settings", path, settings[i].key, have,
+                         settings[i].option, want);
+    return WEFT_OK;
+}
+
 weft_err_t train_checkpoint_save(const train_t *t, const char *path)
 {
     attn_model_file_t mf;
@@ -989,16 +1170,86 @@ weft_err_t train_checkpoint_save(const train_t *t, const char *path)
     WEFT_CHECK(put_block(&mf, "train.adam_v.gnn", t->gv.memory, t->gv.n));
     WEFT_CHECK(put_block(&mf, "train.adam_m.attn", t->am.memory, t->am.n));
     WEFT_CHECK(put_block(&mf, "train.adam_v.attn", t->av.memory, t->av.n));
+    WEFT_CHECK(attn_model_set_int(&mf, "train.format", CHECKPOINT_FORMAT));
     WEFT_CHECK(attn_model_set_int(&mf, "train.iter", (int64_t)t->iter));
     WEFT_CHECK(attn_model_set_int(&mf, "train.step", (int64_t)t->step));
     WEFT_CHECK(attn_model_set_int(&mf, "train.seed", (int64_t)t->cfg.seed));
     WEFT_CHECK(attn_model_set_int(&mf, "train.rate_ema_bits", dbl_bits(t->rate_ema)));
     WEFT_CHECK(attn_model_set_int(&mf, "train.best_val_bits", dbl_bits(t->best_val)));
     WEFT_CHECK(attn_model_set_int(&mf, "train.best_iter", (int64_t)t->best_iter));
+    WEFT_CHECK(attn_model_set_int(&mf, "train.iterations", (int64_t)t->cfg.iterations));
+    WEFT_CHECK(attn_model_set_int(&mf, "train.pool_size", (int64_t)t->n_pool));
+    WEFT_CHECK(attn_model_set_int(&mf, "train.pool_hash",
+                                  (int64_t)pool_hash(t->pool, t->n_pool)));
+    WEFT_CHECK(put_settings(&mf, &t->cfg));
     WEFT_CHECK(attn_model_save(path, &mf));
 cleanup:
     attn_model_destroy(&mf);
     return err;
+}
+
+/* Every check of a checkpoint's train.* entries against t, before any of
+ * them is taken: v holds train.iter, step, seed, rate_ema_bits,
+ * best_val_bits, best_iter. */
+static weft_err_t check_run(const attn_model_file_t *mf, const char *path, const train_t *t,
+                            const coflow_learned_model_t *m, const int64_t v[6])
+{
+    const train_config_t *cfg = &t->cfg;
+    int64_t format;
+    if (!attn_model_find_int(mf, "train.format"))
+        return weft_fail(WEFT_EVERSION, "%s: checkpoint of format 1 (an older weft), which "
+                         "does not record its training settings, so resuming it could "
+                         "silently change the run; this build resumes format %d: start a new "
+                         "run (or --init from its model)", path, CHECKPOINT_FORMAT);
+    weft_err_t err = attn_model_get_int(mf, "train.format", &format);
+    if (err)
+        return err;
+    if (format != CHECKPOINT_FORMAT)
+        return weft_fail(WEFT_EVERSION, "%s: checkpoint format %lld, this build resumes "
+                         "format %d", path, (long long)format, CHECKPOINT_FORMAT);
+    if ((uint64_t)v[2] != cfg->seed)
+        return weft_fail(WEFT_EINVAL, "%s: checkpoint was made with seed %llu, this run has "
+                         "seed %llu", path, (unsigned long long)v[2],
+                         (unsigned long long)cfg->seed);
+    if (v[0] < 0 || v[1] < 0 || v[5] < 0)
+        return weft_fail(WEFT_EINVAL, "%s: negative iteration or step in the checkpoint", path);
+    if (v[1] > v[0] || v[5] > v[0])
+        return weft_fail(WEFT_EINVAL, "%s: checkpoint's Adam step %lld or best iteration %lld "
+                         "is past its iteration %lld", path, (long long)v[1], (long long)v[5],
+                         (long long)v[0]);
+    double rate = bits_dbl(v[3]), best = bits_dbl(v[4]);
+    if (!(isnan(rate) || (isfinite(rate) && rate >= 0)))
+        return weft_fail(WEFT_EINVAL, "%s: checkpoint's reward average is %g, expected a "
+                         "finite number >= 0 (or nan: none yet)", path, rate);
+    if (!(best >= 0))
+        return weft_fail(WEFT_EINVAL, "%s: checkpoint's best validation ratio is %g, expected "
+                         "a number >= 0 (or inf: none yet)", path, best);
+    for (size_t i = 0; i < N_SETTINGS; i++)
+        if ((err = check_setting(mf, path, i, cfg)))
+            return err;
+    int64_t iters, n_pool, hash;
+    if ((err = attn_model_get_int(mf, "train.iterations", &iters)) ||
+        (err = attn_model_get_int(mf, "train.pool_size", &n_pool)) ||
+        (err = attn_model_get_int(mf, "train.pool_hash", &hash)))
+        return weft_wrap(err, "%s: ", path);
+    if (cfg->lr_rl_end > 0 && (uint64_t)iters != cfg->iterations)
+        return weft_fail(WEFT_EINVAL, "%s: checkpoint was made with iterations %lld (--iters), "
+                         "this run has %zu: with --lr-rl-end the learning rate decays over "
+                         "them, so a resumed run must keep them", path, (long long)iters,
+                         cfg->iterations);
+    uint64_t h = pool_hash(t->pool, t->n_pool);
+    if ((uint64_t)n_pool != t->n_pool || (uint64_t)hash != h)
+        return weft_fail(WEFT_EINVAL, "%s: checkpoint was made on other training workloads "
+                         "(%lld, hash %016llx), this run has %zu (hash %016llx): a resumed run "
+                         "must read the same workloads in the same order", path,
+                         (long long)n_pool, (unsigned long long)hash, t->n_pool,
+                         (unsigned long long)h);
+    if (m->prior != t->model.prior || m->prior_path != t->model.prior_path)
+        return weft_fail(WEFT_EINVAL, "%s: checkpoint's model has prior %g and prior_path %g "
+                         "(--prior, --prior-path, or the --init model's), this run's %g and %g",
+                         path, (double)m->prior, (double)m->prior_path,
+                         (double)t->model.prior, (double)t->model.prior_path);
+    return WEFT_OK;
 }
 
 weft_err_t train_checkpoint_load(train_t *t, const char *path)
@@ -1024,20 +1275,16 @@ weft_err_t train_checkpoint_load(train_t *t, const char *path)
             weft_wrap(err, "%s: not a training checkpoint: ", path);
             goto cleanup;
         }
-    if ((uint64_t)v[2] != t->cfg.seed) {
-        err = weft_fail(WEFT_EINVAL, "%s: checkpoint was made with seed %llu, this run has "
-                        "seed %llu", path, (unsigned long long)v[2],
-                        (unsigned long long)t->cfg.seed);
-        goto cleanup;
-    }
-    if (v[0] < 0 || v[1] < 0 || v[5] < 0) {
-        err = weft_fail(WEFT_EINVAL, "%s: negative iteration or step in the checkpoint", path);
-        goto cleanup;
-    }
-    WEFT_CHECK(get_block(&mf, path, "train.adam_m.gnn", t->gm.memory, t->gm.n));
-    WEFT_CHECK(get_block(&mf, path, "train.adam_v.gnn", t->gv.memory, t->gv.n));
-    WEFT_CHECK(get_block(&mf, path, "train.adam_m.attn", t->am.memory, t->am.n));
-    WEFT_CHECK(get_block(&mf, path, "train.adam_v.attn", t->av.memory, t->av.n));
+    WEFT_CHECK(check_run(&mf, path, t, &m, v));
+    WEFT_CHECK(check_block(&mf, path, "train.adam_m.gnn", t->gm.n, false));
+    WEFT_CHECK(check_block(&mf, path, "train.adam_v.gnn", t->gv.n, true));
+    WEFT_CHECK(check_block(&mf, path, "train.adam_m.attn", t->am.n, false));
+    WEFT_CHECK(check_block(&mf, path, "train.adam_v.attn", t->av.n, true));
+    /* all checked: from here on nothing fails */
+    get_block(&mf, "train.adam_m.gnn", t->gm.memory, t->gm.n);
+    get_block(&mf, "train.adam_v.gnn", t->gv.memory, t->gv.n);
+    get_block(&mf, "train.adam_m.attn", t->am.memory, t->am.n);
+    get_block(&mf, "train.adam_v.attn", t->av.memory, t->av.n);
     coflow_learned_model_destroy(&t->model);
     t->model = m;
     coflow_learned_model_init(&m);

@@ -161,9 +161,16 @@ weft_err_t train_evaluate_policy(const char *ordering, const char *allocator,
 const char *train_blas_kernels(void);
 
 /* Checkpoint: the model, Adam's moments, step, iteration, the reward
- * average, the best validation and the seed, in one model file (msgpack;
- * `weft sim --model` reads it as a model). Load refuses a file whose seed
- * or parameter shapes differ from t's, naming the file and the field. */
+ * average, the best validation, the seed, every setting the result depends
+ * on (train_config_t but the threads) and a hash of the training pool, in
+ * one model file (msgpack; `weft sim --model` reads it as a model), with a
+ * format number (train.format, 2). Load refuses, naming the file and the
+ * field, and leaving t as it was: a file of another format (format 1
+ * stored no settings), a NaN or infinity anywhere, negative second
+ * moments, counters out of order, and a seed, setting, teacher prior,
+ * pool or parameter shapes that differ from t's (the iteration count only
+ * when lr_rl_end > 0, whose schedule spans it: with a constant rate a run
+ * can be resumed with more iterations). */
 weft_err_t train_checkpoint_save(const train_t *t, const char *path);
 weft_err_t train_checkpoint_load(train_t *t, const char *path);
 
