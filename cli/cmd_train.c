@@ -46,7 +46,8 @@ static void usage(FILE *out)
             "                        the best heuristic's on each validation workload\n"
             "  --validate-every N    iterations between validations (default 5)\n"
             "  --checkpoint-every N  iterations between checkpoints (default 5)\n"
-            "  --resume FILE         continue from a checkpoint (same seed and settings)\n"
+            "  --resume FILE         continue from a checkpoint (same seed, settings and\n"
+            "                        training workloads; --iters may grow unless --lr-rl-end)\n"
             "  --init FILE           start from this model instead of random parameters\n"
             "  --iters N             iterations in all (default %zu)\n"
             "  --imitate N           imitation iterations first (default %zu)\n"
@@ -297,35 +298,8 @@ int cmd_train(int argc, char **argv)
     if (cli_read_workloads(C, val_paths, n_val, val))
         goto done;
     have_val = true;
-    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "weft train: cannot create '%s': %s\n", out_dir, strerror(errno));
-        goto done;
-    }
-
-    printf("BLAS kernels: OpenBLAS %s (OPENBLAS_CORETYPE picks others; a model is reproducible "
-           "bit for bit only with the same kernels)\n",
-           train_blas_kernels());
-    /* the best heuristic on each validation workload */
-    for (size_t i = 0; i < n_val; i++)
-        ref[i] = INFINITY;
-    const char *best_name[64] = {0};
-    for (size_t h = 0; heuristics[h] && n_val; h++) {
-        weft_err_t err = train_evaluate_policy(heuristics[h], NULL, NULL, val, n_val, cfg.threads, w);
-        if (err) {
-            cli_report(C, err);
-            goto done;
-        }
-        for (size_t i = 0; i < n_val; i++)
-            if (w[i] < ref[i]) {
-                ref[i] = w[i];
-                if (i < 64)
-                    best_name[i] = heuristics[h];
-            }
-    }
-    for (size_t i = 0; i < n_val; i++)
-        printf("validation %s: best heuristic %s, avg weighted JCT %.4f s\n", val_paths[i],
-               i < 64 ? best_name[i] : "?", ref[i]);
-
+    /* the model and the checkpoint before anything is written, so a bad
+       one leaves --out as it was */
     coflow_learned_model_t m;
     weft_err_t err = init ? coflow_learned_model_load(&m, init)
                           : coflow_learned_model_random(&m, cfg.seed);
@@ -344,8 +318,43 @@ int cmd_train(int argc, char **argv)
             cli_report(C, err);
             goto done;
         }
-        printf("resumed from %s at iteration %zu\n", resume, t.iter);
+        if (t.iter >= cfg.iterations) {
+            fprintf(stderr, "weft train: %s: checkpoint is at iteration %zu, --iters is %zu: "
+                    "nothing to do\n", resume, t.iter, cfg.iterations);
+            goto done;
+        }
     }
+    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "weft train: cannot create '%s': %s\n", out_dir, strerror(errno));
+        goto done;
+    }
+
+    printf("BLAS kernels: OpenBLAS %s (OPENBLAS_CORETYPE picks others; a model is reproducible "
+           "bit for bit only with the same kernels)\n",
+           train_blas_kernels());
+    /* the best heuristic on each validation workload */
+    for (size_t i = 0; i < n_val; i++)
+        ref[i] = INFINITY;
+    const char *best_name[64] = {0};
+    for (size_t h = 0; heuristics[h] && n_val; h++) {
+        err = train_evaluate_policy(heuristics[h], NULL, NULL, val, n_val, cfg.threads, w);
+        if (err) {
+            cli_report(C, err);
+            goto done;
+        }
+        for (size_t i = 0; i < n_val; i++)
+            if (w[i] < ref[i]) {
+                ref[i] = w[i];
+                if (i < 64)
+                    best_name[i] = heuristics[h];
+            }
+    }
+    for (size_t i = 0; i < n_val; i++)
+        printf("validation %s: best heuristic %s, avg weighted JCT %.4f s\n", val_paths[i],
+               i < 64 ? best_name[i] : "?", ref[i]);
+    if (resume)
+        printf("resumed from %s at iteration %zu\n", resume, t.iter);
+
     snprintf(csv_path, sizeof csv_path, "%s/train.csv", out_dir);
     csv = fopen(csv_path, resume ? "a" : "w");
     if (!csv) {

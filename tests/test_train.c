@@ -597,6 +597,23 @@ Test(train, cli_trains_resumes_evaluates_and_refuses_bad_input)
     snprintf(path, sizeof path, "%s/train.csv", out);
     cr_assert_eq(count_lines(path), 6, "the resumed run appends iterations 4 and 5");
 
+    /* another setting than the checkpoint's: refused, naming it */
+    snprintf(cmd, sizeof cmd, "%s train %s --out %s --iters 6 %s --rollouts 3 --resume "
+             "%s/checkpoint.msgpack >/dev/null 2>%s", bin, wl, out, common, out, err);
+    cr_assert_eq(run_cmd(cmd), 1, "a resume with --rollouts 3 was accepted");
+    cr_assert(file_contains(err, "rollouts 2 (--rollouts), this run has 3"),
+              "message does not name the setting");
+    /* nothing left to do: an error, and a fresh --out stays empty */
+    snprintf(cmd, sizeof cmd, "%s train %s --out %s/fresh --iters 5 %s --resume "
+             "%s/checkpoint.msgpack >/dev/null 2>%s", bin, wl, out, common, out, err);
+    cr_assert_eq(run_cmd(cmd), 1, "a resume at --iters did not fail");
+    cr_assert(file_contains(err, "checkpoint is at iteration 5, --iters is 5: nothing to do"),
+              "no 'nothing to do' message");
+    snprintf(path, sizeof path, "%s/fresh", out);
+    cr_assert(access(path, F_OK) != 0, "%s was created", path);
+    snprintf(path, sizeof path, "%s/train.csv", out);
+    cr_assert_eq(count_lines(path), 6, "a refused resume changed train.csv");
+
     snprintf(cmd, sizeof cmd, "%s eval --model %s/best.msgpack --policy learned --policy "
              "sincronia --policy fifo --threads 2 %s %s >%s/eval.txt 2>%s", bin, out, wl, wl,
              tmpdir, err);
@@ -644,6 +661,19 @@ Test(train, cli_trains_resumes_evaluates_and_refuses_bad_input)
     snprintf(cmd, sizeof cmd, "%s train %s --out %s --resume %s --iters 1 >/dev/null 2>%s", bin,
              wl, out, wl, err);
     cr_assert_eq(run_cmd(cmd), 1, "a workload accepted as a checkpoint");
+    /* divergence: exit 1 naming the iteration; the checkpoint of the
+       last good iteration stays */
+    snprintf(cmd, sizeof cmd, "%s train %s --out %s/div --iters 3 %s --lr-imitate 1e30 "
+             ">/dev/null 2>%s", bin, wl, out, common, err);
+    cr_assert_eq(run_cmd(cmd), 1, "a diverging run exited 0");
+    cr_assert(file_contains(err, "iteration 2 (dagger): the loss is nan: training diverged"),
+              "no divergence message");
+    coflow_learned_model_t dm;
+    snprintf(path, sizeof path, "%s/div/checkpoint.msgpack", out);
+    cr_assert_eq(coflow_learned_model_load(&dm, path), WEFT_OK, "%s", weft_last_error());
+    coflow_learned_model_destroy(&dm);
+    snprintf(path, sizeof path, "%s/div/final.msgpack", out);
+    cr_assert(access(path, F_OK) != 0, "a diverged run wrote %s", path);
     snprintf(cmd, sizeof cmd, "%s eval --model %s/none.msgpack %s >/dev/null 2>%s", bin, tmpdir,
              wl, err);
     cr_assert_eq(run_cmd(cmd), 1);
