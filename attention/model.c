@@ -615,49 +615,72 @@ static weft_err_t read_vectors(const msgpack_object *o, attn_model_file_t *mf)
     return WEFT_OK;
 }
 
+/* Reads a tensor's shape array into ndim, shape[]; errors name the tensor
+ * (or its index when its name is unknown). */
+static weft_err_t read_shape(const msgpack_object *oshape, const char *name, size_t index,
+                             size_t *ndim, size_t shape[ATTN_MODEL_MAX_DIMS])
+{
+    char who[ATTN_MODEL_NAME_MAX + 16];
+    if (name)
+        snprintf(who, sizeof who, "tensor \"%s\"", name);
+    else
+        snprintf(who, sizeof who, "tensor %zu", index);
+    if (oshape->type != MSGPACK_OBJECT_ARRAY)
+        return weft_fail(WEFT_EPARSE, "%s: shape is a %s, expected an array", who,
+                         type_name(oshape->type));
+    *ndim = oshape->via.array.size;
+    if (*ndim == 0 || *ndim > ATTN_MODEL_MAX_DIMS)
+        return weft_fail(WEFT_EINVAL, "%s has %zu dimensions, expected 1..%d", who, *ndim,
+                         ATTN_MODEL_MAX_DIMS);
+    for (size_t d = 0; d < *ndim; d++) {
+        const msgpack_object *od = &oshape->via.array.ptr[d];
+        if (od->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+            return weft_fail(WEFT_EPARSE, "%s: dimension %zu is a %s, expected a positive integer",
+                             who, d, od->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? "negative integer" : type_name(od->type));
+        /* clamp so the cap check in shape_elems reports it without overflow */
+        shape[d] = od->via.u64 > ATTN_MODEL_MAX_ELEMS ? ATTN_MODEL_MAX_ELEMS + 1 : (size_t)od->via.u64;
+    }
+    return WEFT_OK;
+}
+
 static weft_err_t read_tensor(const msgpack_object *o, size_t index, attn_model_file_t *mf)
 {
     if (o->type != MSGPACK_OBJECT_MAP)
         return weft_fail(WEFT_EPARSE, "tensor %zu is a %s, expected a map", index,
                          type_name(o->type));
     const msgpack_object *oname = NULL, *oshape = NULL, *odata = NULL;
-    for (uint32_t i = 0; i < o->via.map.size; i++) {
+    const char *bad_key = NULL; /* the first key that is unknown or repeated */
+    for (uint32_t i = 0; i < o->via.map.size && !bad_key; i++) {
         const msgpack_object_kv *kv = &o->via.map.ptr[i];
         const msgpack_object **slot = key_is(&kv->key, "name")    ? &oname
                                       : key_is(&kv->key, "shape") ? &oshape
                                       : key_is(&kv->key, "data")  ? &odata
                                                                   : NULL;
         if (!slot)
-            return weft_fail(WEFT_EPARSE, "tensor %zu: unknown key (expected name, shape, data)",
-                             index);
-        if (*slot)
-            return weft_fail(WEFT_EPARSE, "tensor %zu: a key appears twice", index);
-        *slot = &kv->val;
+            bad_key = "unknown key (expected name, shape, data)";
+        else if (*slot)
+            bad_key = "a key appears twice";
+        else
+            *slot = &kv->val;
     }
+    /* the entries before a bad key are checked first: a damaged byte in
+       one (a dimension turned into a string swallows the bytes after it)
+       is where the file went wrong, and the bad key only its debris */
+    char name[ATTN_MODEL_NAME_MAX];
+    weft_err_t err;
+    if (oname && (err = get_name(oname, name, "tensor")))
+        return weft_wrap(err, "tensor %zu: ", index);
+    size_t ndim = 0, shape[ATTN_MODEL_MAX_DIMS], n;
+    if (oshape && (err = read_shape(oshape, oname ? name : NULL, index, &ndim, shape)))
+        return err;
+    if (bad_key)
+        return oname ? weft_fail(WEFT_EPARSE, "tensor \"%s\": %s", name, bad_key)
+                     : weft_fail(WEFT_EPARSE, "tensor %zu: %s", index, bad_key);
     if (!oname || !oshape || !odata)
         return weft_fail(WEFT_EPARSE, "tensor %zu: missing \"%s\"", index,
                          !oname ? "name" : !oshape ? "shape" : "data");
-    char name[ATTN_MODEL_NAME_MAX];
-    weft_err_t err = get_name(oname, name, "tensor");
-    if (err)
-        return weft_wrap(err, "tensor %zu: ", index);
     if (attn_model_find_tensor(mf, name))
         return weft_fail(WEFT_EPARSE, "tensor \"%s\" appears twice", name);
-    if (oshape->type != MSGPACK_OBJECT_ARRAY)
-        return weft_fail(WEFT_EPARSE, "tensor \"%s\": shape is a %s, expected an array", name,
-                         type_name(oshape->type));
-    size_t ndim = oshape->via.array.size, shape[ATTN_MODEL_MAX_DIMS], n;
-    if (ndim == 0 || ndim > ATTN_MODEL_MAX_DIMS)
-        return weft_fail(WEFT_EINVAL, "tensor \"%s\" has %zu dimensions, expected 1..%d", name,
-                         ndim, ATTN_MODEL_MAX_DIMS);
-    for (size_t d = 0; d < ndim; d++) {
-        const msgpack_object *od = &oshape->via.array.ptr[d];
-        if (od->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-            return weft_fail(WEFT_EPARSE, "tensor \"%s\": dimension %zu is a %s, expected a positive integer",
-                             name, d, od->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? "negative integer" : type_name(od->type));
-        /* clamp so the cap check in shape_elems reports it without overflow */
-        shape[d] = od->via.u64 > ATTN_MODEL_MAX_ELEMS ? ATTN_MODEL_MAX_ELEMS + 1 : (size_t)od->via.u64;
-    }
     if ((err = shape_elems(name, ndim, shape, &n)))
         return err;
     float *data;
@@ -761,8 +784,19 @@ static weft_err_t load_buffer(const char *buf, size_t len, attn_model_file_t *mf
 
     WEFT_CHECK(walk_object(&w, 0));
     if (w.pos != len) {
-        err = weft_fail(WEFT_EPARSE, "%zu unexpected bytes after the model's end at byte %zu",
-                        len - w.pos, w.pos);
+        /* a damaged byte can end the structure early (a shape dimension
+           turned into a string swallows what follows): the body read up
+           to there usually names the entry at fault */
+        attn_model_file_t probe;
+        attn_model_init(&probe);
+        size_t poff = off;
+        err = unpack_at(&res, buf, w.pos, &poff);
+        if (!err)
+            err = read_body(&res.data, &probe);
+        attn_model_destroy(&probe);
+        if (!err)
+            err = weft_fail(WEFT_EPARSE, "%zu unexpected bytes after the model's end at byte %zu",
+                            len - w.pos, w.pos);
         goto cleanup;
     }
     WEFT_CHECK(unpack_at(&res, buf, len, &off));

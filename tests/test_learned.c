@@ -318,6 +318,28 @@ Test(learned, non_finite_values_are_refused)
     coflow_learned_model_destroy(&m);
 }
 
+Test(learned, a_damaged_shape_is_reported_where_it_is)
+{
+    /* the first dimension of gnn.fwd1.att (36, a fixint) turned into a
+       one-byte str swallows the next byte, so the structure ends early:
+       the error names the tensor and the dimension, not the bytes left */
+    const char *path = tmp_path("shape.wm");
+    cr_assert_eq(coflow_learned_save_random(path, 1), WEFT_OK);
+    FILE *f = fopen(path, "r+b");
+    cr_assert(f);
+    static unsigned char buf[1 << 20];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    const char key[] = "\xacgnn.fwd1.att\xa5shape\x91";
+    unsigned char *at = memmem(buf, len, key, sizeof key - 1);
+    cr_assert(at, "no gnn.fwd1.att shape in %s", path);
+    at += sizeof key - 1;
+    cr_assert_eq(*at, 36, "gnn.fwd1.att's dimension is %u, expected 36", *at);
+    cr_assert_eq(fseek(f, (long)(at - buf), SEEK_SET), 0);
+    cr_assert_eq(fputc(0xa1, f), 0xa1);
+    cr_assert_eq(fclose(f), 0);
+    expect_error(path, WEFT_EPARSE, "tensor \"gnn.fwd1.att\": dimension 0 is a string", path);
+}
+
 Test(learned, a_directory_is_refused_as_one)
 {
     /* a directory opens for reading: its "size" must not be reported */
