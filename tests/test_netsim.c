@@ -524,6 +524,36 @@ Test(netsim_guard, next_change_that_never_comes)
               "%s", weft_last_error());
 }
 
+/* Where a double cannot resolve a job (an arrival at 1e15 s: steps of
+ * 0.125 s, so a flow of 0.05 s finishes when it starts), its JCT falls below
+ * its lower bound; --check says so instead of hiding it under a slack that
+ * grows with the clock. The job at an ordinary time passes. */
+Test(netsim_guard, jct_below_bound_is_counted)
+{
+    add_single(1, 0, 1, 0, 1, 1e6); /* the 0.05 bytes lost are below the bytes' slack */
+    add_single(2, 1e15, 1, 2, 3, 0.05);
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    netsim_opts_t opts = {.ordering = &t_index, .allocator = &t_greedy, .check = true};
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(res.n_violations, 1, "%s", res.first_violation);
+    cr_assert(strstr(res.first_violation, "job 2") && strstr(res.first_violation, "JCT") &&
+                  strstr(res.first_violation, "lower bound 0.05 s"),
+              "%s", res.first_violation);
+}
+
+/* A tick below the clock's resolution (1e-6 s at t = 1e12 s, where a double
+ * steps by 1.2e-4 s) cannot move the clock: an error naming the tick, not
+ * an endless loop. */
+Test(netsim_guard, tick_that_cannot_move_the_clock)
+{
+    add_single(1, 1e12, 1, 0, 1, 10);
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    netsim_opts_t opts = {.ordering = &t_index, .allocator = &t_greedy, .tick_s = 1e-6};
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "tick of 1e-06 s"), "%s", weft_last_error());
+    cr_assert_null(res.coflow_finish_s);
+}
+
 Test(netsim_guard, open_job_refused)
 {
     cr_assert_eq(coflow_workload_add_job(&wl, 1, 0, 1, 0), WEFT_OK);
