@@ -1,7 +1,7 @@
 /*
- * cli_util.c - what `weft train` and `weft eval` share: option parsing
- * with messages naming the option, reading a list of workloads, drawing
- * with gnuplot, and finding the shipped model.
+ * cli_util.c - what the subcommands share: option parsing with messages
+ * naming the option, reading a list of workloads, drawing with gnuplot,
+ * writing a file atomically, and finding the shipped model and data.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -99,35 +99,153 @@ void cli_gp_quote(FILE *out, const char *s)
     fputc('\'', out);
 }
 
-int cli_gnuplot(const char *cmd, const char *file, cli_plot_fn script, const void *arg)
+int cli_check_plot_name(const char *cmd, const char *opt, const char *file)
 {
     const char *ext = strrchr(file, '.');
+    if (ext && (!strcmp(ext, ".png") || !strcmp(ext, ".svg")))
+        return 0;
+    fprintf(stderr, "weft %s: %s '%s': expected a file name ending in .png or .svg\n", cmd, opt,
+            file);
+    return -1;
+}
+
+int cli_check_writable(const char *cmd, const char *file)
+{
+    struct stat sb;
+    bool existed = stat(file, &sb) == 0;
+    FILE *f = fopen(file, "a"); /* creates it, but truncates nothing */
+    if (!f) {
+        fprintf(stderr, "weft %s: cannot write '%s': %s\n", cmd, file, strerror(errno));
+        return -1;
+    }
+    fclose(f);
+    if (!existed)
+        unlink(file);
+    return 0;
+}
+
+int cli_gnuplot(const char *cmd, const char *file, cli_plot_fn script, const void *arg)
+{
+    /* gnuplot that cannot open its output draws on stdout instead */
+    struct stat sb;
+    bool existed = stat(file, &sb) == 0;
+    if (cli_check_writable(cmd, file))
+        return -1;
+    const char *ext = strrchr(file, '.');
     bool svg = ext && !strcmp(ext, ".svg");
-    /* pngcairo draws better; plain png (libgd) is the fallback */
+    /* pngcairo draws better; plain png (libgd) is the fallback, and only the
+       last try's complaints are shown */
     const char *terms[2] = {svg ? "svg dynamic" : "pngcairo", svg ? NULL : "png"};
+    int status = -1;
+    bool missing = false;
     for (int k = 0; k < 2 && terms[k]; k++) {
-        FILE *gp = popen("gnuplot 2>/dev/null", "w");
-        if (!gp)
+        bool last = k == 1 || !terms[k + 1];
+        FILE *gp = popen(last ? "gnuplot >/dev/null" : "gnuplot >/dev/null 2>&1", "w");
+        if (!gp) {
+            missing = true;
             break;
+        }
         fprintf(gp, "set terminal %s size 960,600\nset output ", terms[k]);
         cli_gp_quote(gp, file);
         fputc('\n', gp);
         script(gp, arg);
         fputs("\nunset output\n", gp);
-        int status = pclose(gp);
+        status = pclose(gp);
         if (status == 0)
             return 0;
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-            break; /* no gnuplot at all */
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+            missing = true; /* the shell found no gnuplot */
+            break;
+        }
     }
-    fprintf(stderr, "weft %s: gnuplot failed to draw '%s' (is gnuplot installed?)\n", cmd, file);
+    if (!existed)
+        unlink(file);
+    if (missing)
+        fprintf(stderr, "weft %s: cannot draw '%s': gnuplot could not be run (is it "
+                "installed?)\n", cmd, file);
+    else if (status != -1 && WIFEXITED(status))
+        fprintf(stderr, "weft %s: gnuplot failed to draw '%s' (exit status %d)\n", cmd, file,
+                WEXITSTATUS(status));
+    else
+        fprintf(stderr, "weft %s: gnuplot failed to draw '%s'\n", cmd, file);
     return -1;
 }
 
-static bool is_file(const char *p)
+weft_err_t cli_save_atomic(const char *path, cli_write_fn fn, const void *arg)
+{
+    char tmp[PATH_MAX + 8];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return weft_fail(WEFT_EINVAL, "%s: path too long", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return weft_fail(WEFT_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+    weft_err_t err = fn(f, arg);
+    if (!err && (fflush(f) != 0 || ferror(f)))
+        err = weft_fail(WEFT_EIO, "writing failed: %s", strerror(errno ? errno : EIO));
+    if (fclose(f) != 0 && !err)
+        err = weft_fail(WEFT_EIO, "closing failed: %s", strerror(errno));
+    if (!err && rename(tmp, path) != 0)
+        err = weft_fail(WEFT_EIO, "cannot rename %s to it: %s", tmp, strerror(errno));
+    if (err) {
+        remove(tmp);
+        return weft_wrap(err, "%s: ", path);
+    }
+    return WEFT_OK;
+}
+
+static bool exists_as(const char *p, bool want_dir)
 {
     struct stat sb;
-    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+    return stat(p, &sb) == 0 && (want_dir ? S_ISDIR(sb.st_mode) : S_ISREG(sb.st_mode));
+}
+
+/* The directories shipped files are looked for in, into dirs[0..); their
+ * number. */
+#define SHIPPED_MAX 4
+static size_t shipped_dirs(char dirs[SHIPPED_MAX][PATH_MAX])
+{
+    size_t n = 0;
+    char exe[PATH_MAX];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (k > 0) {
+        exe[k] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash)
+            *slash = '\0';
+        /* build/weft -> ./; bin/weft -> share/weft/; next to it */
+        const char *rel[] = {"/..", "/../share/weft", ""};
+        for (size_t i = 0; i < sizeof rel / sizeof *rel; i++)
+            snprintf(dirs[n++], PATH_MAX, "%s%s", exe, rel[i]);
+    }
+#ifdef WEFT_SOURCE_DIR
+    snprintf(dirs[n++], PATH_MAX, "%s", WEFT_SOURCE_DIR);
+#endif
+    return n;
+}
+
+const char *cli_find_shipped(const char *rel, bool want_dir, char *buf, size_t len)
+{
+    char dirs[SHIPPED_MAX][PATH_MAX];
+    size_t n = shipped_dirs(dirs);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(buf, len, "%s/%s", dirs[i], rel);
+        if (exists_as(buf, want_dir))
+            return buf;
+    }
+    return NULL;
+}
+
+void cli_shipped_places(const char *rel, char *buf, size_t len)
+{
+    char dirs[SHIPPED_MAX][PATH_MAX];
+    size_t n = shipped_dirs(dirs), at = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && at < len; i++) {
+        int w = snprintf(buf + at, len - at, "%s%s/%s", i ? ", " : "", dirs[i], rel);
+        if (w < 0)
+            break;
+        at += (size_t)w;
+    }
 }
 
 const char *cli_default_model(char *buf, size_t len)
@@ -137,25 +255,5 @@ const char *cli_default_model(char *buf, size_t len)
         snprintf(buf, len, "%s", env);
         return buf;
     }
-    char exe[PATH_MAX];
-    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (k > 0) {
-        exe[k] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash)
-            *slash = '\0';
-        /* build/weft -> models/; bin/weft -> share/weft/models/; next to it */
-        const char *rel[] = {"/../models/", "/../share/weft/models/", "/models/"};
-        for (size_t i = 0; i < sizeof rel / sizeof *rel; i++) {
-            snprintf(buf, len, "%s%s%s", exe, rel[i], CLI_MODEL_NAME);
-            if (is_file(buf))
-                return buf;
-        }
-    }
-#ifdef WEFT_SOURCE_DIR
-    snprintf(buf, len, "%s/models/%s", WEFT_SOURCE_DIR, CLI_MODEL_NAME);
-    if (is_file(buf))
-        return buf;
-#endif
-    return NULL;
+    return cli_find_shipped("models/" CLI_MODEL_NAME, false, buf, len);
 }

@@ -36,15 +36,40 @@ const char *cli_optname(const struct option *longopts, int li, char *const *argv
 /* Writes s as a gnuplot single-quoted string. */
 void cli_gp_quote(FILE *out, const char *s);
 
+/* A plot file's name must end in .png or .svg; else prints "weft CMD: OPT
+ * 'FILE': expected ..." and returns -1. */
+int cli_check_plot_name(const char *cmd, const char *opt, const char *file);
+
+/* Whether file can be created or written (tried without truncating it; a
+ * file that did not exist is removed again): 0, or -1 after "weft CMD:
+ * cannot write 'FILE': REASON". */
+int cli_check_writable(const char *cmd, const char *file);
+
 /* Draws file (.png, or .svg) with gnuplot: sets the terminal and output,
- * then script writes the rest. 0, or -1 with a message. */
+ * then script writes the rest. First makes sure file can be created (an
+ * error naming it and the reason otherwise: gnuplot would draw on stdout);
+ * gnuplot's stdout goes nowhere. 0, or -1 with a message that blames
+ * gnuplot's absence only when it could not be run. */
 typedef void (*cli_plot_fn)(FILE *gp, const void *arg);
 int cli_gnuplot(const char *cmd, const char *file, cli_plot_fn script, const void *arg);
 
-/* The shipped model: $WEFT_MODEL if set; else the first of
- * <dir of weft>/../models/, <dir>/../share/weft/models/, <dir>/models/ and
- * the source tree's models/ holding CLI_MODEL_NAME. Written into buf;
- * NULL if none exists. */
+/* Writes path atomically: fn writes into path.tmp (same directory), which
+ * is renamed over path once written and closed; on any failure path is
+ * left as it was and path.tmp removed. Errors name the file and reason. */
+typedef weft_err_t (*cli_write_fn)(FILE *f, const void *arg);
+weft_err_t cli_save_atomic(const char *path, cli_write_fn fn, const void *arg);
+
+/* A file (or directory, want_dir) shipped with weft, rel being e.g.
+ * "models/x" or "data/y": the first of <dir of weft>/../rel,
+ * <dir>/../share/weft/rel, <dir>/rel and the source tree's rel that
+ * exists, written into buf; NULL if none. */
+const char *cli_find_shipped(const char *rel, bool want_dir, char *buf, size_t len);
+
+/* The places cli_find_shipped looks for rel, for messages: "A, B, C". */
+void cli_shipped_places(const char *rel, char *buf, size_t len);
+
+/* The shipped model: $WEFT_MODEL if set; else cli_find_shipped of
+ * models/CLI_MODEL_NAME. Written into buf; NULL if none exists. */
 const char *cli_default_model(char *buf, size_t len);
 
 #endif

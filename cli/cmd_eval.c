@@ -117,6 +117,27 @@ static void bars_script(FILE *gp, const void *arg)
     fputs("e\n", gp);
 }
 
+typedef struct {
+    const char *const *spec; /* [n_pol] */
+    char *const *paths;      /* [n] */
+    const char (*grp)[128];  /* [n] */
+    const double *w, *r, *rb; /* [n_pol][n] */
+    size_t n_pol, n;
+} csv_arg_t;
+
+/* The per-workload results as CSV (a cli_write_fn). */
+static weft_err_t write_csv(FILE *f, const void *arg)
+{
+    const csv_arg_t *a = arg;
+    size_t n = a->n;
+    fprintf(f, "policy,workload,group,avg_wjct_s,ratio_to_B,ratio_to_best\n");
+    for (size_t p = 0; p < a->n_pol; p++)
+        for (size_t i = 0; i < n; i++)
+            fprintf(f, "%s,%s,%s,%.9g,%.9g,%.9g\n", a->spec[p], a->paths[i], a->grp[i],
+                    a->w[p * n + i], a->r[p * n + i], a->rb[p * n + i]);
+    return WEFT_OK;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -148,7 +169,11 @@ int cmd_eval(int argc, char **argv)
             spec[n_pol++] = optarg;
             break;
         case 'c': csv_path = optarg; break;
-        case 'P': plot = optarg; break;
+        case 'P':
+            if (cli_check_plot_name("eval", opt, optarg))
+                return CLI_USAGE;
+            plot = optarg;
+            break;
         case 't':
             if (cli_parse_size("eval", opt, optarg, 1, &threads))
                 return CLI_USAGE;
@@ -185,6 +210,11 @@ int cmd_eval(int argc, char **argv)
                     "--help)\n", spec[p], name[p]);
             return CLI_USAGE;
         }
+        if (colon && !*alloc[p]) {
+            fprintf(stderr, "weft eval: --policy '%s': no allocator after ':' (give "
+                    "NAME:ALLOCATOR, or the name alone for its own)\n", spec[p]);
+            return CLI_USAGE;
+        }
         if (colon && !coflow_allocator_find(alloc[p])) {
             fprintf(stderr, "weft eval: --policy '%s': unknown allocator '%s'\n", spec[p],
                     alloc[p]);
@@ -194,6 +224,13 @@ int cmd_eval(int argc, char **argv)
             snprintf(alloc[p], sizeof alloc[p], "%s", o->default_allocator);
         uses_learned = uses_learned || !strcmp(name[p], "learned");
     }
+    if (model && !uses_learned)
+        fprintf(stderr, "weft eval: note: --model is used by the learned policy only, and no "
+                "--policy is learned; ignored\n");
+    /* before the runs, which take a while */
+    if ((plot && cli_check_writable("eval", plot)) ||
+        (csv_path && cli_check_writable("eval", csv_path)))
+        return CLI_ERROR;
     char mbuf[4096];
     if (uses_learned && !model) {
         model = cli_default_model(mbuf, sizeof mbuf);
@@ -303,17 +340,13 @@ int cmd_eval(int argc, char **argv)
                    spec[B], fabs(1 - mr) * 100, mr <= 1 ? "lower" : "higher", n, mr, hr);
         }
     if (csv_path) {
-        FILE *f = fopen(csv_path, "w");
-        if (!f) {
-            fprintf(stderr, "weft eval: cannot write '%s'\n", csv_path);
+        csv_arg_t ca = {.spec = spec, .paths = paths, .grp = grp, .w = w, .r = r, .rb = rb,
+                        .n_pol = n_pol, .n = n};
+        weft_err_t err = cli_save_atomic(csv_path, write_csv, &ca);
+        if (err) {
+            cli_report("eval", err);
             goto done;
         }
-        fprintf(f, "policy,workload,group,avg_wjct_s,ratio_to_B,ratio_to_best\n");
-        for (size_t p = 0; p < n_pol; p++)
-            for (size_t i = 0; i < n; i++)
-                fprintf(f, "%s,%s,%s,%.9g,%.9g,%.9g\n", spec[p], paths[i], grp[i], w[p * n + i],
-                        r[p * n + i], rb[p * n + i]);
-        fclose(f);
     }
     if (plot) {
         double mr[MAX_POLICIES], hr[MAX_POLICIES];

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -26,6 +25,9 @@
 #include "workload/workload.h"
 
 #define MAX_POLICIES 64
+/* The shortest --tick: a decision every microsecond is already more than
+ * any run needs; shorter ones only make the run endless. */
+#define SIM_MIN_TICK_S 1e-6
 #define MAX_PORT_CAPS 1024
 
 typedef struct {
@@ -79,7 +81,7 @@ static void usage(FILE *out)
             "                      of 1000), Kibps, Mibps, Gibps (powers of 1024), or B/s\n"
             "                      with the same prefixes; a plain number is bytes/s\n"
             "  --port-cap PORT=RATE  one port's rate each way (repeatable)\n"
-            "  --tick S            also take a decision every S seconds\n"
+            "  --tick S            also take a decision every S seconds (at least 1e-6)\n"
             "  --check             verify the invariants (capacity at every decision, bytes\n"
             "                      conserved, DAG order, CCT >= isolation time, JCT >= bound);\n"
             "                      any violation makes the exit status 1\n"
@@ -93,6 +95,7 @@ static void usage(FILE *out)
             "                      models/" CLI_MODEL_NAME " ($WEFT_MODEL, else found next to\n"
             "                      the weft program or in the source tree)\n"
             "  --seed S            random parameters from this seed instead of a model\n"
+            "                      (not with --model, unless for --save-model)\n"
             "  --save-model FILE   write the random model of --seed to FILE (with no\n"
             "                      WORKLOAD, only that)\n"
             "  --varys             the classic Varys/CoflowSim setting for the Facebook\n"
@@ -126,6 +129,11 @@ static bool resolve_policy(sim_task_t *t, const char *spec, const char *default_
     if (colon) {
         *colon = '\0';
         alloc_name = colon + 1;
+        if (!*alloc_name) {
+            fprintf(stderr, "weft sim: policy '%s': no allocator after ':' (give "
+                    "ORDERING:ALLOCATOR, or the ordering alone for its own)\n", spec);
+            return false;
+        }
     }
     t->ord = coflow_ordering_find(name);
     if (!t->ord && !colon && coflow_allocator_find(name) && coflow_ordering_find("fifo")) {
@@ -256,28 +264,33 @@ static int ensure_dir(const char *dir)
     return -1;
 }
 
-/* Writes one file of a task's results; returns 0 or prints and returns -1. */
+typedef struct {
+    const char *suffix; /* coflows.csv, jobs.csv or summary.json */
+    const sim_task_t *t;
+    const coflow_workload_t *wl;
+} result_file_t;
+
+static weft_err_t write_result(FILE *f, const void *arg)
+{
+    const result_file_t *r = arg;
+    if (!strcmp(r->suffix, "coflows.csv"))
+        return netsim_write_coflows_csv(r->wl, &r->t->res, f);
+    if (!strcmp(r->suffix, "jobs.csv"))
+        return netsim_write_jobs_csv(r->wl, &r->t->res, f);
+    return netsim_write_summary_json(&r->t->res, r->t->ord->name, r->t->alloc->name, f);
+}
+
+/* Writes one file of a task's results (through a temporary file, so a
+ * failed write leaves the last run's file whole); returns 0 or prints and
+ * returns -1. */
 static int write_result_file(const char *dir, const sim_task_t *t, const char *suffix,
                              const coflow_workload_t *wl)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s-%s", dir, t->label, suffix);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "weft sim: cannot write '%s': %s\n", path, strerror(errno));
-        return -1;
-    }
-    weft_err_t err;
-    if (!strcmp(suffix, "coflows.csv"))
-        err = netsim_write_coflows_csv(wl, &t->res, f);
-    else if (!strcmp(suffix, "jobs.csv"))
-        err = netsim_write_jobs_csv(wl, &t->res, f);
-    else
-        err = netsim_write_summary_json(&t->res, t->ord->name, t->alloc->name, f);
-    if (fclose(f) != 0 && !err)
-        err = weft_fail(WEFT_EIO, "closing '%s': %s", path, strerror(errno));
+    result_file_t r = {.suffix = suffix, .t = t, .wl = wl};
+    weft_err_t err = cli_save_atomic(path, write_result, &r);
     if (err) {
-        weft_wrap(err, "%s: ", path);
         cli_report("sim", err);
         return -1;
     }
@@ -290,29 +303,33 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void write_plot_script(FILE *out, const char *terminal, const char *file,
-                              const char *dir, const sim_task_t *tasks, size_t n,
-                              const char *workload)
+typedef struct {
+    const char *dir; /* where the <label>-jct-cdf.dat files are */
+    const sim_task_t *tasks;
+    size_t n;
+    const char *workload;
+} plot_arg_t;
+
+/* The plot after `set terminal` and `set output` (a cli_plot_fn). */
+static void write_plot_body(FILE *out, const void *arg)
 {
-    fprintf(out, "set terminal %s size 960,600\nset output ", terminal);
-    cli_gp_quote(out, file);
-    fputs("\nset title ", out);
+    const plot_arg_t *a = arg;
+    fputs("set title ", out);
     char title[512];
-    snprintf(title, sizeof title, "CDF of job completion time: %s", workload);
+    snprintf(title, sizeof title, "CDF of job completion time: %s", a->workload);
     cli_gp_quote(out, title);
     fputs("\nset xlabel 'job completion time (s)'\nset ylabel 'fraction of jobs'\n"
           "set logscale x\nset yrange [0:1]\nset grid\nset key bottom right\nplot ",
           out);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < a->n; i++) {
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s-jct-cdf.dat", dir, tasks[i].label);
+        snprintf(path, sizeof path, "%s/%s-jct-cdf.dat", a->dir, a->tasks[i].label);
         if (i)
             fputs(", \\\n     ", out);
         cli_gp_quote(out, path);
         fputs(" using 1:2 with steps linewidth 2 title ", out);
-        cli_gp_quote(out, tasks[i].spec);
+        cli_gp_quote(out, a->tasks[i].spec);
     }
-    fputs("\nunset output\n", out);
 }
 
 /* Draws the JCT CDFs with gnuplot. Data files go to out_dir if given (and
@@ -355,38 +372,25 @@ static int plot_cdf(const char *file, const char *out_dir, const sim_task_t *tas
         for (size_t j = 0; j < wl->n_jobs; j++)
             fprintf(f, "%.17g %.17g\n", v[j], (double)(j + 1) / (double)wl->n_jobs);
         if (fclose(f) != 0) {
-            fprintf(stderr, "weft sim: writing '%s' failed\n", path);
+            fprintf(stderr, "weft sim: writing '%s' failed: %s\n", path, strerror(errno));
             rc = -1;
         }
     }
-    if (rc == 0) {
-        /* pngcairo draws better; plain png (libgd) is the fallback on builds
-           without cairo */
-        const char *terms[2] = {svg ? "svg dynamic" : "pngcairo", svg ? NULL : "png"};
+    plot_arg_t pa = {.dir = dir, .tasks = tasks, .n = n, .workload = workload};
+    if (rc == 0 && cli_gnuplot("sim", file, write_plot_body, &pa))
         rc = -1;
-        for (int k = 0; k < 2 && terms[k] && rc != 0; k++) {
-            FILE *gp = popen("gnuplot", "w");
-            if (!gp)
-                break;
-            write_plot_script(gp, terms[k], file, dir, tasks, n, workload);
-            int status = pclose(gp);
-            if (status == 0)
-                rc = 0;
-            if (status != 0 && WIFEXITED(status) && WEXITSTATUS(status) == 127)
-                break; /* no gnuplot at all */
-        }
-        if (rc != 0)
-            fprintf(stderr, "weft sim: gnuplot failed to draw '%s' (is gnuplot installed?)\n",
-                    file);
-        else if (out_dir) {
-            char path[4096];
-            snprintf(path, sizeof path, "%s/plot.gp", out_dir);
-            FILE *f = fopen(path, "w");
-            if (f) {
-                write_plot_script(f, svg ? "svg dynamic" : "pngcairo", file, dir, tasks, n,
-                                  workload);
-                fclose(f);
-            }
+    if (rc == 0 && out_dir) { /* the script, to redraw by hand */
+        char path[4096];
+        snprintf(path, sizeof path, "%s/plot.gp", out_dir);
+        FILE *f = fopen(path, "w");
+        if (f) {
+            fprintf(f, "set terminal %s size 960,600\nset output ",
+                    svg ? "svg dynamic" : "pngcairo");
+            cli_gp_quote(f, file);
+            fputc('\n', f);
+            write_plot_body(f, &pa);
+            fputs("\nunset output\n", f);
+            fclose(f);
         }
     }
 cleanup:
@@ -400,6 +404,16 @@ cleanup:
         rmdir(tmp);
     }
     return rc;
+}
+
+/* One cell of the table: " %W.4f", or %g's form where that would take
+ * more than 16 digits (times of 1e12 s and more, from absurd rates). */
+static void table_num(double v, int width)
+{
+    if (fabs(v) < 1e12 || !isfinite(v))
+        printf(" %*.4f", width, v);
+    else
+        printf(" %*.4g", width, v);
 }
 
 static void print_table(const sim_task_t *tasks, size_t n, bool check)
@@ -417,9 +431,15 @@ static void print_table(const sim_task_t *tasks, size_t n, bool check)
             continue;
         }
         const netsim_result_t *r = &t->res;
-        printf("%-16s %-7s %10.4f %10.4f %10.4f %10.4f %10.4f %11.4f %9.4f %8.3f\n", name,
-               t->alloc->name, r->cct.avg, r->cct.p95, r->jct.avg, r->jct.p95, r->jct.p99,
-               r->avg_weighted_jct, r->slowdown_vs_bound, r->wall_s);
+        printf("%-16s %-7s", name, t->alloc->name);
+        table_num(r->cct.avg, 10);
+        table_num(r->cct.p95, 10);
+        table_num(r->jct.avg, 10);
+        table_num(r->jct.p95, 10);
+        table_num(r->jct.p99, 10);
+        table_num(r->avg_weighted_jct, 11);
+        table_num(r->slowdown_vs_bound, 9);
+        printf(" %8.3f\n", r->wall_s);
     }
     if (check)
         for (size_t i = 0; i < n; i++)
@@ -509,8 +529,10 @@ int cmd_sim(int argc, char **argv)
             break;
         }
         case 't':
-            if (!parse_double(optarg, &tick_s) || tick_s < 0) {
-                fprintf(stderr, "weft sim: --tick '%s': expected seconds >= 0\n", optarg);
+            if (!parse_double(optarg, &tick_s) || tick_s < 0 ||
+                (tick_s > 0 && tick_s < SIM_MIN_TICK_S)) {
+                fprintf(stderr, "weft sim: --tick '%s': expected 0 (the ordering's own) or "
+                        "seconds >= %g\n", optarg, SIM_MIN_TICK_S);
                 return CLI_USAGE;
             }
             break;
@@ -520,16 +542,11 @@ int cmd_sim(int argc, char **argv)
         case 'o':
             out_dir = optarg;
             break;
-        case 'P': {
-            const char *ext = strrchr(optarg, '.');
-            if (!ext || (strcmp(ext, ".png") && strcmp(ext, ".svg"))) {
-                fprintf(stderr, "weft sim: --plot '%s': expected a file name ending in .png "
-                        "or .svg\n", optarg);
+        case 'P':
+            if (cli_check_plot_name("sim", "--plot", optarg))
                 return CLI_USAGE;
-            }
             plot = optarg;
             break;
-        }
         case 'v':
             varys = true;
             break;
@@ -606,6 +623,23 @@ int cmd_sim(int argc, char **argv)
     if (rc != CLI_OK) {
         free(tasks);
         return rc;
+    }
+    bool uses_learned = false;
+    for (size_t i = 0; i < n_pol; i++)
+        uses_learned = uses_learned || !strcmp(tasks[i].ord->name, "learned");
+    if (model_path && seed_given && !save_model && uses_learned) {
+        fprintf(stderr, "weft sim: --model and --seed both set the learned policy's "
+                "parameters (trained from a file, or random from a seed); give one\n");
+        free(tasks);
+        return CLI_USAGE;
+    }
+    if (!uses_learned && model_path)
+        fprintf(stderr, "weft sim: note: --model is used by --policy learned only; ignored\n");
+    if (!uses_learned && seed_given && !save_model)
+        fprintf(stderr, "weft sim: note: --seed is used by --policy learned only; ignored\n");
+    if (plot && cli_check_writable("sim", plot)) {
+        free(tasks);
+        return CLI_ERROR;
     }
     char model_buf[4096];
     for (size_t i = 0; i < n_pol && !model_path && !seed_given; i++)

@@ -6,6 +6,7 @@
  */
 #include "netsim.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +14,8 @@
 static weft_err_t finish_write(FILE *out, const char *what)
 {
     if (fflush(out) != 0 || ferror(out))
-        return weft_fail(WEFT_EIO, "writing the %s failed", what);
+        return weft_fail(WEFT_EIO, "writing the %s failed: %s", what,
+                         strerror(errno ? errno : EIO));
     return WEFT_OK;
 }
 
