@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "workload/workload.h"
 
 static void usage(FILE *out)
@@ -52,6 +53,8 @@ static int parse_size(const char *s, size_t *out)
     return 0;
 }
 
+static weft_err_t write_weft(FILE *f, const void *wl) { return workload_write_weft(wl, f); }
+
 int cmd_convert(int argc, char **argv)
 {
     enum { OPT_FB_MB = 256, OPT_SKIP_IND, OPT_MAX_JOBS, OPT_WF_PORTS, OPT_WF_SEED };
@@ -69,7 +72,9 @@ int cmd_convert(int argc, char **argv)
     workload_format_t fmt = WORKLOAD_FORMAT_AUTO;
     workload_read_opts_t ro;
     workload_read_opts_default(&ro);
+    /* zeroed here: not every reader fills in the report */
     workload_read_report_t rep;
+    memset(&rep, 0, sizeof rep);
     ro.report = &rep;
     const char *output = NULL;
     int ch;
@@ -168,8 +173,8 @@ int cmd_convert(int argc, char **argv)
                         "dependencies only\n",
                 rep.wf_zero_byte_edges);
 
-    if (output)
-        err = workload_save_weft(&wl, output);
+    if (output) /* through FILE.tmp: a failed write leaves FILE as it was */
+        err = cli_save_atomic(output, write_weft, &wl);
     else
         err = workload_write_weft(&wl, stdout);
     if (err) {

@@ -5,11 +5,13 @@
  */
 #include <getopt.h>
 #include <glob.h>
+#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "cli_util.h"
@@ -18,7 +20,28 @@
 
 #define DEFAULT_FB "data/FB2010-1Hr-150-0.txt"
 #define DEFAULT_ALIBABA "data/alibaba/sample_tasks.csv"
-#define DEFAULT_WFCOMMONS_GLOB "data/wfcommons/*.json"
+#define DEFAULT_WFCOMMONS_DIR "data/wfcommons"
+#define DEFAULT_WFCOMMONS_GLOB DEFAULT_WFCOMMONS_DIR "/*.json"
+
+/* A default input file (or directory) rel: in the current directory, else
+ * shipped with weft (cli_find_shipped). Into buf; NULL after saying where
+ * it was looked for and which option picks one. */
+static const char *find_default(const char *rel, bool want_dir, const char *opt, char *buf,
+                                size_t len)
+{
+    struct stat sb;
+    if (stat(rel, &sb) == 0 && (want_dir ? S_ISDIR(sb.st_mode) : S_ISREG(sb.st_mode))) {
+        snprintf(buf, len, "%s", rel);
+        return buf;
+    }
+    if (cli_find_shipped(rel, want_dir, buf, len))
+        return buf;
+    char places[4 * PATH_MAX];
+    cli_shipped_places(rel, places, sizeof places);
+    fprintf(stderr, "weft gen: no %s found: looked in the current directory and at %s; %s "
+            "picks %s\n", rel, places, opt, want_dir ? "the files" : "a file");
+    return NULL;
+}
 
 static void usage(FILE *out)
 {
@@ -41,10 +64,14 @@ static void usage(FILE *out)
             "                      %s for wfcommons\n"
             "  --fb FILE           coflow pool: the FB trace (default %s),\n"
             "                      or any workload file weft reads (its every coflow)\n"
-            "  --jobs N            jobs to generate (default 100)\n"
-            "  --ports N           fabric ports (default 150). When it differs from the FB\n"
-            "                      trace's P ports, FB port p becomes floor(p * N / P), and\n"
-            "                      flows of a coflow folded onto one pair are merged\n"
+            "                      The default files are looked for in the current\n"
+            "                      directory, then next to the weft program (as the model\n"
+            "                      of `weft sim`) and in the source tree\n"
+            "  --jobs N            jobs to generate, at most %zu (default 100)\n"
+            "  --ports N           fabric ports, at most %zu (default 150). When it\n"
+            "                      differs from the FB trace's P ports, FB port p becomes\n"
+            "                      floor(p * N / P), and flows of a coflow folded onto one\n"
+            "                      pair are merged\n"
             "  --port-rate RATE    each port's rate (default 1Gbps); a number with a unit:\n"
             "                      bps, Kbps, Mbps, Gbps, Tbps, Kibps.., or B/s with the\n"
             "                      same prefixes; a plain number is bytes/s\n"
@@ -66,8 +93,11 @@ static void usage(FILE *out)
             "  --max-coflow-bytes B  leave out FB coflows larger than B bytes\n"
             "  -o, --output FILE   write here instead of stdout (a summary goes to stderr)\n"
             "  -h, --help          this text\n",
-            DEFAULT_ALIBABA, DEFAULT_WFCOMMONS_GLOB, DEFAULT_FB);
+            DEFAULT_ALIBABA, DEFAULT_WFCOMMONS_GLOB, DEFAULT_FB, WORKLOAD_GEN_MAX_JOBS,
+            WORKLOAD_MAX_PORTS);
 }
+
+static weft_err_t write_weft(FILE *f, const void *wl) { return workload_write_weft(wl, f); }
 
 /* Reads every shape file with the shape kind's reader into one pool. */
 static int read_shapes(coflow_workload_t *shapes, workload_shape_t kind, char **files,
@@ -127,7 +157,8 @@ int cmd_gen(int argc, char **argv)
     };
     workload_gen_opts_t go;
     workload_gen_opts_default(&go);
-    const char *fb_path = DEFAULT_FB, *out_path = NULL;
+    const char *fb_path = NULL, *out_path = NULL; /* NULL: the default, found */
+    static char fb_buf[PATH_MAX], ali_buf[PATH_MAX], wf_buf[PATH_MAX];
     char **shape_files = calloc((size_t)argc + 1, sizeof *shape_files);
     size_t n_shape_files = 0;
     glob_t gl;
@@ -160,8 +191,22 @@ int cmd_gen(int argc, char **argv)
             break;
         case 's': shape_files[n_shape_files++] = optarg; break;
         case 'f': fb_path = optarg; break;
-        case 'n': if (cli_parse_size("gen", "--jobs", optarg, 1, &go.n_jobs)) goto done; break;
-        case 'p': if (cli_parse_size("gen", "--ports", optarg, 1, &go.n_ports)) goto done; break;
+        case 'n':
+            if (cli_parse_size("gen", "--jobs", optarg, 1, &go.n_jobs)) goto done;
+            if (go.n_jobs > WORKLOAD_GEN_MAX_JOBS) {
+                fprintf(stderr, "weft gen: --jobs '%s': expected an integer 1..%zu\n", optarg,
+                        WORKLOAD_GEN_MAX_JOBS);
+                goto done;
+            }
+            break;
+        case 'p':
+            if (cli_parse_size("gen", "--ports", optarg, 1, &go.n_ports)) goto done;
+            if (go.n_ports > WORKLOAD_MAX_PORTS) {
+                fprintf(stderr, "weft gen: --ports '%s': expected an integer 1..%zu (the most "
+                        "weft reads back)\n", optarg, WORKLOAD_MAX_PORTS);
+                goto done;
+            }
+            break;
         case 'r':
             if (netsim_parse_rate(optarg, &go.port_rate)) {
                 fprintf(stderr, "weft gen: --port-rate: %s\n", weft_last_error());
@@ -231,14 +276,23 @@ int cmd_gen(int argc, char **argv)
     }
 
     rc = CLI_ERROR;
-    if (go.shape == WORKLOAD_SHAPE_ALIBABA && n_shape_files == 0)
-        shape_files[n_shape_files++] = DEFAULT_ALIBABA;
+    if (!fb_path && !(fb_path = find_default(DEFAULT_FB, false, "--fb", fb_buf, sizeof fb_buf)))
+        goto done;
+    if (go.shape == WORKLOAD_SHAPE_ALIBABA && n_shape_files == 0) {
+        if (!find_default(DEFAULT_ALIBABA, false, "--shapes", ali_buf, sizeof ali_buf))
+            goto done;
+        shape_files[n_shape_files++] = ali_buf;
+    }
     if (go.shape == WORKLOAD_SHAPE_WFCOMMONS && n_shape_files == 0) {
-        int g = glob(DEFAULT_WFCOMMONS_GLOB, 0, NULL, &gl);
+        char pattern[PATH_MAX + 16];
+        if (!find_default(DEFAULT_WFCOMMONS_DIR, true, "--shapes", wf_buf, sizeof wf_buf))
+            goto done;
+        snprintf(pattern, sizeof pattern, "%s/*.json", wf_buf);
+        int g = glob(pattern, 0, NULL, &gl);
         if (g != 0) {
             globfree(&gl);
-            fprintf(stderr, "weft gen: no %s found (run from the project directory or "
-                            "give --shapes)\n", DEFAULT_WFCOMMONS_GLOB);
+            fprintf(stderr, "weft gen: no %s found; --shapes FILE... picks shape files\n",
+                    pattern);
             goto done;
         }
         globbed = true;
@@ -266,7 +320,9 @@ int cmd_gen(int argc, char **argv)
         cli_report("gen", err);
         goto done;
     }
-    err = out_path ? workload_save_weft(&wl, out_path) : workload_write_weft(&wl, stdout);
+    /* through FILE.tmp: a failed write leaves FILE as it was */
+    err = out_path ? cli_save_atomic(out_path, write_weft, &wl)
+                   : workload_write_weft(&wl, stdout);
     if (!err && !out_path && fflush(stdout) != 0)
         err = weft_fail(WEFT_EIO, "writing to standard output failed");
     if (err) {

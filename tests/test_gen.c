@@ -3,14 +3,19 @@
  * summary: published rng vectors, determinism, load calibration, coflows
  * that come whole from the pool, port remapping, DAG shapes kept, weight
  * distributions, random-DAG bounds, exact stats on a hand-built workload,
- * and the same on the real traces in data/.
+ * and the same on the real traces in data/; `weft gen` and `weft convert`
+ * on bad options and failing writes.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "dag/dag.h"
 #include "workload/workload.h"
@@ -668,6 +673,15 @@ Test(gen_gen, bad_options_rejected)
     cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
     b = o, b.n_ports = 0;
     cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
+    b = o, b.n_ports = WORKLOAD_MAX_PORTS + 1; /* more than the readers take back */
+    cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "ports"), "%s", weft_last_error());
+    b = o, b.n_jobs = WORKLOAD_GEN_MAX_JOBS + 1;
+    cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "jobs"), "%s", weft_last_error());
+    b = o, b.load = 1e-308; /* positive, but the arrivals overflow */
+    cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "load 1e-308"), "%s", weft_last_error());
     b = o, b.port_rate = -1;
     cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
     b = o, b.shape = WORKLOAD_SHAPE_WFCOMMONS;
@@ -830,4 +844,173 @@ Test(gen_data, wfcommons_two_files_pooled)
                          shapes.coflows[shapes.jobs[k].first_coflow + c].compute_s);
     }
     cr_assert(from[0] > 5 && from[1] > 5, "draws %zu / %zu", from[0], from[1]);
+}
+
+/* ------------------------------------------------------------------ CLI */
+
+/* `weft gen` and `weft convert` through the program (WEFT_BIN, set by
+ * ctest): each run's stdout and stderr go to files in a fresh directory. */
+static char cli_dir[64];
+static const char *cli_bin;
+
+static void cli_setup(void)
+{
+    cli_bin = getenv("WEFT_BIN");
+    snprintf(cli_dir, sizeof cli_dir, "/tmp/weft-test-gen-XXXXXX");
+    cr_assert_not_null(mkdtemp(cli_dir));
+}
+
+static void cli_teardown(void)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", cli_dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* Runs `weft ARGS` (a format, %s being replaced first by cli_dir, as many
+ * times as given) from the current directory; its exit status, -1 if it
+ * did not exit. stdout in cli_dir/out, stderr in cli_dir/err. */
+static int cli(const char *args_fmt, ...) __attribute__((format(printf, 1, 2)));
+static int cli(const char *args_fmt, ...)
+{
+    char args[2048], cmd[4096];
+    va_list ap;
+    va_start(ap, args_fmt);
+    vsnprintf(args, sizeof args, args_fmt, ap);
+    va_end(ap);
+    /* a regression that hangs ends here, not as a stray process */
+    snprintf(cmd, sizeof cmd, "timeout 30 %s %s >%s/out 2>%s/err", cli_bin, args, cli_dir,
+             cli_dir);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The contents of cli_dir/NAME ("" if missing), in a static buffer. */
+static const char *cli_file(const char *name)
+{
+    static char buf[1 << 16];
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", cli_dir, name);
+    buf[0] = '\0';
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+    }
+    return buf;
+}
+
+static bool cli_exists(const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", cli_dir, name);
+    return access(path, F_OK) == 0;
+}
+
+static void cli_write(const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", cli_dir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    cr_assert_eq(fclose(f), 0);
+}
+
+#define NEED_BIN()                                                                        \
+    do {                                                                                  \
+        if (!cli_bin) {                                                                   \
+            fprintf(stderr, "note: WEFT_BIN not set (run through ctest): CLI not checked\n"); \
+            return;                                                                       \
+        }                                                                                 \
+    } while (0)
+
+TestSuite(gen_cli, .init = cli_setup, .fini = cli_teardown, .timeout = 60);
+
+/* Parameters the rest of weft cannot use are refused, naming the option,
+ * and the output file is left alone: more ports than the readers take, a
+ * load so small the arrivals overflow, an unbounded job count. */
+Test(gen_cli, parameters_beyond_the_readers_refused)
+{
+    NEED_BIN();
+    cli_write("w.weft", "old\n");
+    cr_assert_eq(cli("gen --jobs 2 --ports 2000000 -o %s/w.weft", cli_dir), 2);
+    cr_assert(strstr(cli_file("err"), "--ports '2000000'") &&
+                  strstr(cli_file("err"), "1048576"),
+              "%s", cli_file("err"));
+    cr_assert_eq(cli("gen --jobs 99999999999999 -o %s/w.weft", cli_dir), 2);
+    cr_assert(strstr(cli_file("err"), "--jobs") && strstr(cli_file("err"), "1000000"), "%s",
+              cli_file("err"));
+    cr_assert_eq(cli("gen --jobs 4 --load 1e-308 -o %s/w.weft", cli_dir), 1);
+    cr_assert(strstr(cli_file("err"), "load 1e-308"), "%s", cli_file("err"));
+    cr_assert_str_eq(cli_file("w.weft"), "old\n");
+    cr_assert(!cli_exists("w.weft.tmp"));
+    /* the limits themselves are fine (no run of a million jobs here) */
+    cr_assert_eq(cli("gen --jobs 2 --ports 1048576 --seed 3"), 0, "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("out"), "ports 1048576\n"));
+}
+
+/* -o writes FILE.tmp and renames it: a write that fails (FILE.tmp a link
+ * to /dev/full, as on a full disk) leaves the old FILE whole and no
+ * FILE.tmp, and says why; -o into a missing directory names the file. */
+Test(gen_cli, output_replaced_only_when_written)
+{
+    NEED_BIN();
+    cli_write("w.weft", "old\n");
+    char link[256];
+    snprintf(link, sizeof link, "%s/w.weft.tmp", cli_dir);
+    cr_assert_eq(symlink("/dev/full", link), 0);
+    cr_assert_eq(cli("gen --jobs 4 --ports 8 --seed 3 -o %s/w.weft", cli_dir), 1);
+    cr_assert(strstr(cli_file("err"), "w.weft") && strstr(cli_file("err"), "No space left"),
+              "%s", cli_file("err"));
+    cr_assert_str_eq(cli_file("w.weft"), "old\n");
+    cr_assert(!cli_exists("w.weft.tmp"), "temporary file left behind");
+
+    cr_assert_eq(symlink("/dev/full", link), 0);
+    cr_assert_eq(cli("convert %s -f fb -o %s/w.weft", FB_PATH, cli_dir), 1);
+    cr_assert(strstr(cli_file("err"), "No space left"), "%s", cli_file("err"));
+    cr_assert_str_eq(cli_file("w.weft"), "old\n");
+    cr_assert(!cli_exists("w.weft.tmp"), "temporary file left behind");
+
+    cr_assert_eq(cli("gen --jobs 4 --ports 8 --seed 3 -o %s/nodir/w.weft", cli_dir), 1);
+    cr_assert(strstr(cli_file("err"), "nodir/w.weft") &&
+                  strstr(cli_file("err"), "No such file or directory"),
+              "%s", cli_file("err"));
+
+    /* and a good write replaces it */
+    cr_assert_eq(cli("gen --jobs 4 --ports 8 --seed 3 -o %s/w.weft", cli_dir), 0);
+    cr_assert(!strncmp(cli_file("w.weft"), "weft-workload 1\n", 16));
+    cr_assert(!cli_exists("w.weft.tmp"));
+}
+
+/* Converting a weft workload prints no notes: the reader's report starts
+ * zeroed whatever the format (it held stack garbage for all but FB). */
+Test(gen_cli, convert_weft_prints_no_made_up_notes)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("gen --jobs 4 --ports 8 --seed 3 -o %s/small.weft", cli_dir), 0);
+    cr_assert_eq(cli("convert %s/small.weft -o %s/x.weft", cli_dir, cli_dir), 0,
+                 "%s", cli_file("err"));
+    cr_assert_null(strstr(cli_file("err"), "note:"), "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "4 jobs"), "%s", cli_file("err"));
+}
+
+/* The default FB trace (and shapes) are found next to the program or in
+ * the source tree, as the shipped model is, not only from the current
+ * directory. */
+Test(gen_cli, default_trace_found_outside_the_source_tree)
+{
+    NEED_BIN();
+    char bin[4096];
+    cr_assert_not_null(realpath(cli_bin, bin));
+    char cmd[3 * sizeof bin];
+    snprintf(cmd, sizeof cmd, "cd %s && %s gen --jobs 2 --ports 8 >out 2>err", cli_dir, bin);
+    cr_assert_eq(system(cmd), 0, "%s", cli_file("err"));
+    cr_assert(!strncmp(cli_file("out"), "weft-workload 1\n", 16), "%s", cli_file("err"));
+    snprintf(cmd, sizeof cmd,
+             "cd %s && %s gen --shape alibaba --jobs 2 --ports 8 >out 2>err && "
+             "%s gen --shape wfcommons --jobs 2 --ports 8 >out 2>err",
+             cli_dir, bin, bin);
+    cr_assert_eq(system(cmd), 0, "%s", cli_file("err"));
 }

@@ -75,11 +75,13 @@ static weft_err_t check_opts(const workload_gen_opts_t *o)
 {
     if (!o)
         return weft_fail(WEFT_EINVAL, "generator options missing");
-    if (o->n_jobs == 0)
-        return weft_fail(WEFT_EINVAL, "number of jobs 0, expected at least 1");
-    if (o->n_ports == 0 || o->n_ports > UINT32_MAX)
-        return weft_fail(WEFT_EINVAL, "number of ports %zu, expected 1..%u", o->n_ports,
-                         (unsigned)UINT32_MAX);
+    if (o->n_jobs == 0 || o->n_jobs > WORKLOAD_GEN_MAX_JOBS)
+        return weft_fail(WEFT_EINVAL, "number of jobs %zu, expected 1..%zu", o->n_jobs,
+                         WORKLOAD_GEN_MAX_JOBS);
+    /* no more than the readers take back */
+    if (o->n_ports == 0 || o->n_ports > WORKLOAD_MAX_PORTS)
+        return weft_fail(WEFT_EINVAL, "number of ports %zu, expected 1..%zu", o->n_ports,
+                         WORKLOAD_MAX_PORTS);
     if (!isfinite(o->port_rate) || o->port_rate <= 0)
         return weft_fail(WEFT_EINVAL, "port rate %g bytes/s, expected a finite number > 0",
                          o->port_rate);
@@ -365,7 +367,7 @@ static weft_err_t add_job(gen_t *g, coflow_workload_t *wl, size_t j)
  * arrivals of a Poisson process conditioned on its span (normalised
  * exponential spacings are uniform spacings), so the offered load measured
  * over the span is the target, not a noisy estimate of it. */
-static void place_arrivals(gen_t *g, coflow_workload_t *wl)
+static weft_err_t place_arrivals(gen_t *g, coflow_workload_t *wl)
 {
     const workload_gen_opts_t *o = g->o;
     size_t n = wl->n_jobs;
@@ -385,7 +387,11 @@ static void place_arrivals(gen_t *g, coflow_workload_t *wl)
     for (size_t j = 1; j < n; j++) {
         t += wl->jobs[j].arrival_s * scale;
         wl->jobs[j].arrival_s = t;
+        if (!isfinite(t)) /* a load so small the span overflows a double */
+            return weft_fail(WEFT_EINVAL, "offered load %g: the arrival time of job %zu is "
+                             "beyond what a double holds; expected a larger load", o->load, j);
     }
+    return WEFT_OK;
 }
 
 weft_err_t workload_generate(coflow_workload_t *wl, const workload_gen_opts_t *opts)
@@ -400,7 +406,7 @@ weft_err_t workload_generate(coflow_workload_t *wl, const workload_gen_opts_t *o
     WEFT_CHECK(gen_init(&g, opts));
     for (size_t j = 0; j < opts->n_jobs; j++)
         WEFT_CHECK(add_job(&g, wl, j));
-    place_arrivals(&g, wl);
+    WEFT_CHECK(place_arrivals(&g, wl));
     WEFT_CHECK(coflow_fabric_init(&fab, opts->n_ports, opts->port_rate));
     WEFT_CHECK(dag_analyze(wl, &fab));
 cleanup:

@@ -116,10 +116,15 @@ typedef enum {
                                         weight_min * (2 - weight_min / weight_max) */
 } workload_weight_dist_t;
 
+/* The most jobs workload_generate makes (each takes some KB of memory and
+ * text; more is a typo, not a workload). */
+#define WORKLOAD_GEN_MAX_JOBS ((size_t)1000000)
+
 typedef struct {
     uint64_t seed;
-    size_t n_jobs;               /* jobs to generate */
-    size_t n_ports;              /* fabric size; FB ports are remapped to it */
+    size_t n_jobs;               /* jobs to generate, 1..WORKLOAD_GEN_MAX_JOBS */
+    size_t n_ports;              /* fabric size, 1..WORKLOAD_MAX_PORTS; FB ports
+                                    are remapped to it */
     double port_rate;            /* bytes/s per port, for the offered load */
     double load;                 /* target offered load, > 0 (usually <= 1):
                                     total bytes / (arrival span * n_ports *
