@@ -682,6 +682,10 @@ Test(gen_gen, bad_options_rejected)
     b = o, b.load = 1e-308; /* positive, but the arrivals overflow */
     cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
     cr_assert(strstr(weft_last_error(), "load 1e-308"), "%s", weft_last_error());
+    b = o, b.load = 1e-12; /* finite arrivals, but beyond what the readers take back */
+    cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "beyond the 1e+09 s the readers accept"), "%s",
+              weft_last_error());
     b = o, b.port_rate = -1;
     cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
     b = o, b.shape = WORKLOAD_SHAPE_WFCOMMONS;

@@ -387,9 +387,12 @@ static weft_err_t place_arrivals(gen_t *g, coflow_workload_t *wl)
     for (size_t j = 1; j < n; j++) {
         t += wl->jobs[j].arrival_s * scale;
         wl->jobs[j].arrival_s = t;
-        if (!isfinite(t)) /* a load so small the span overflows a double */
+        /* a load so small the span passes what the readers accept (or
+           overflows a double) */
+        if (!(t <= WORKLOAD_MAX_TIME_S))
             return weft_fail(WEFT_EINVAL, "offered load %g: the arrival time of job %zu is "
-                             "beyond what a double holds; expected a larger load", o->load, j);
+                             "%g s, beyond the %g s the readers accept; expected a larger "
+                             "load", o->load, j, t, WORKLOAD_MAX_TIME_S);
     }
     return WEFT_OK;
 }
