@@ -464,6 +464,27 @@ Test(workload_text, reads_a_hand_written_file)
     free(path);
 }
 
+/* The report is zeroed for every format: weft's own never repairs, so a
+ * caller's stale or uninitialised report must read as all zero after it. */
+Test(workload_text, report_is_zeroed)
+{
+    char *path = temp_file(diamond, ".weft");
+    workload_read_opts_t o;
+    workload_read_opts_default(&o);
+    workload_read_report_t rep;
+    memset(&rep, 0xA5, sizeof rep);
+    o.report = &rep;
+    coflow_workload_t wl;
+    cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_AUTO, &o), WEFT_OK, "%s",
+                 weft_last_error());
+    workload_read_report_t zero;
+    memset(&zero, 0, sizeof zero);
+    cr_assert(!memcmp(&rep, &zero, sizeof rep), "the report was left as the caller's bytes");
+    coflow_workload_destroy(&wl);
+    unlink(path);
+    free(path);
+}
+
 Test(workload_text, wrong_version)
 {
     expect_fail_text("weft-workload 2\nports 1\nend 0\n", ".weft", WORKLOAD_FORMAT_WEFT, NULL,

@@ -365,6 +365,8 @@ weft_err_t workload_read(coflow_workload_t *wl, const char *path, workload_forma
                          const workload_read_opts_t *opts)
 {
     coflow_workload_init(wl, 0);
+    if (opts && opts->report) /* zero for every format, weft's too */
+        memset(opts->report, 0, sizeof *opts->report);
     weft_err_t err = WEFT_OK;
     if (fmt == WORKLOAD_FORMAT_AUTO) {
         err = guess_format(path, &fmt);
