@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "dag/dag.h"
+#include "tests/cli_run.h"
 #include "workload/workload.h"
 
 #define FB_PATH "data/FB2010-1Hr-150-0.txt"
@@ -854,81 +855,10 @@ Test(gen_data, wfcommons_two_files_pooled)
 
 /* `weft gen` and `weft convert` through the program (WEFT_BIN, set by
  * ctest): each run's stdout and stderr go to files in a fresh directory. */
-static char cli_dir[64];
-static const char *cli_bin;
-
 static void cli_setup(void)
 {
-    cli_bin = getenv("WEFT_BIN");
-    snprintf(cli_dir, sizeof cli_dir, "/tmp/weft-test-gen-XXXXXX");
-    cr_assert_not_null(mkdtemp(cli_dir));
+    cli_open("gen");
 }
-
-static void cli_teardown(void)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", cli_dir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-/* Runs `weft ARGS` (a format, %s being replaced first by cli_dir, as many
- * times as given) from the current directory; its exit status, -1 if it
- * did not exit. stdout in cli_dir/out, stderr in cli_dir/err. */
-static int cli(const char *args_fmt, ...) __attribute__((format(printf, 1, 2)));
-static int cli(const char *args_fmt, ...)
-{
-    char args[2048], cmd[4096];
-    va_list ap;
-    va_start(ap, args_fmt);
-    vsnprintf(args, sizeof args, args_fmt, ap);
-    va_end(ap);
-    /* a regression that hangs ends here, not as a stray process */
-    snprintf(cmd, sizeof cmd, "timeout 30 %s %s >%s/out 2>%s/err", cli_bin, args, cli_dir,
-             cli_dir);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* The contents of cli_dir/NAME ("" if missing), in a static buffer. */
-static const char *cli_file(const char *name)
-{
-    static char buf[1 << 16];
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", cli_dir, name);
-    buf[0] = '\0';
-    FILE *f = fopen(path, "rb");
-    if (f) {
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        buf[n] = '\0';
-        fclose(f);
-    }
-    return buf;
-}
-
-static bool cli_exists(const char *name)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", cli_dir, name);
-    return access(path, F_OK) == 0;
-}
-
-static void cli_write(const char *name, const char *text)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", cli_dir, name);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs(text, f);
-    cr_assert_eq(fclose(f), 0);
-}
-
-#define NEED_BIN()                                                                        \
-    do {                                                                                  \
-        if (!cli_bin) {                                                                   \
-            fprintf(stderr, "note: WEFT_BIN not set (run through ctest): CLI not checked\n"); \
-            return;                                                                       \
-        }                                                                                 \
-    } while (0)
 
 TestSuite(gen_cli, .init = cli_setup, .fini = cli_teardown, .timeout = 60);
 

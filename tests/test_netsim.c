@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "dag/dag.h"
+#include "tests/cli_run.h"
 #include "netsim/netsim.h"
 
 /* ------------------------------------------------- test-local policies */
@@ -906,14 +907,9 @@ Test(netsim_cli, table_in_the_order_given_whatever_starts_first, .timeout = 120)
 }
 
 /* The rest runs `weft` with its output in files of a fresh directory. */
-static char cli_dir[64];
-static const char *cli_bin;
-
 static void cli_setup(void)
 {
-    cli_bin = getenv("WEFT_BIN");
-    snprintf(cli_dir, sizeof cli_dir, "/tmp/weft-test-sim-XXXXXX");
-    cr_assert_not_null(mkdtemp(cli_dir));
+    cli_open("sim");
     if (cli_bin) {
         char cmd[4096];
         snprintf(cmd, sizeof cmd, "%s gen --jobs 4 --ports 8 --seed 3 -o %s/small.weft 2>/dev/null",
@@ -921,56 +917,6 @@ static void cli_setup(void)
         cr_assert_eq(system(cmd), 0, "%s", cmd);
     }
 }
-
-static void cli_teardown(void)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", cli_dir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-/* Runs `weft ARGS` (every %s of the format is cli_dir); its exit status,
- * -1 if it did not exit. stdout in cli_dir/out, stderr in cli_dir/err. */
-static int cli(const char *args_fmt, ...) __attribute__((format(printf, 1, 2)));
-static int cli(const char *args_fmt, ...)
-{
-    char args[2048], cmd[4096];
-    va_list ap;
-    va_start(ap, args_fmt);
-    vsnprintf(args, sizeof args, args_fmt, ap);
-    va_end(ap);
-    /* a regression that hangs ends here, not as a stray process */
-    snprintf(cmd, sizeof cmd, "timeout 30 %s %s >%s/out 2>%s/err", cli_bin, args, cli_dir,
-             cli_dir);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* The contents of cli_dir/NAME ("" if missing), in one of two buffers. */
-static const char *cli_file(const char *name)
-{
-    static char bufs[2][1 << 16];
-    static int which;
-    char *buf = bufs[which ^= 1];
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", cli_dir, name);
-    buf[0] = '\0';
-    FILE *f = fopen(path, "rb");
-    if (f) {
-        size_t n = fread(buf, 1, sizeof bufs[0] - 1, f);
-        buf[n] = '\0';
-        fclose(f);
-    }
-    return buf;
-}
-
-#define NEED_BIN()                                                                        \
-    do {                                                                                  \
-        if (!cli_bin) {                                                                   \
-            fprintf(stderr, "note: WEFT_BIN not set (run through ctest): CLI not checked\n"); \
-            return;                                                                       \
-        }                                                                                 \
-    } while (0)
 
 #define ERR_HAS(s) cr_assert(strstr(cli_file("err"), (s)), "no '%s' in: %s", (s), cli_file("err"))
 

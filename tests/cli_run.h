@@ -1,0 +1,100 @@
+/*
+ * cli_run.h - running the `weft` program from a Criterion test: the binary
+ * is $WEFT_BIN (ctest sets it), each run's stdout and stderr go to files
+ * `out` and `err` of a fresh directory. Static functions: included by the
+ * test files that need them, one copy each.
+ */
+#ifndef WEFT_TESTS_CLI_RUN_H
+#define WEFT_TESTS_CLI_RUN_H
+
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char cli_dir[64];
+static const char *cli_bin;
+
+/* Reads WEFT_BIN and makes the run directory /tmp/weft-test-TAG-XXXXXX. */
+__attribute__((unused)) static void cli_open(const char *tag)
+{
+    cli_bin = getenv("WEFT_BIN");
+    snprintf(cli_dir, sizeof cli_dir, "/tmp/weft-test-%s-XXXXXX", tag);
+    cr_assert_not_null(mkdtemp(cli_dir));
+}
+
+__attribute__((unused)) static void cli_teardown(void)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", cli_dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* Runs `weft ARGS` (a printf format: pass cli_dir for each %s that names
+ * the run directory) from the current directory; its exit status, -1 if it
+ * did not exit. */
+static int cli(const char *args_fmt, ...) __attribute__((format(printf, 1, 2), unused));
+static int cli(const char *args_fmt, ...)
+{
+    char args[2048], cmd[4096];
+    va_list ap;
+    va_start(ap, args_fmt);
+    vsnprintf(args, sizeof args, args_fmt, ap);
+    va_end(ap);
+    /* a regression that hangs ends here, not as a stray process */
+    snprintf(cmd, sizeof cmd, "timeout 30 %s %s >%s/out 2>%s/err", cli_bin, args, cli_dir,
+             cli_dir);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The contents of cli_dir/NAME ("" if missing), in one of two buffers, so
+ * two can be compared. */
+__attribute__((unused)) static const char *cli_file(const char *name)
+{
+    static char bufs[2][1 << 16];
+    static int which;
+    char *buf = bufs[which ^= 1];
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", cli_dir, name);
+    buf[0] = '\0';
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        size_t n = fread(buf, 1, sizeof bufs[0] - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+    }
+    return buf;
+}
+
+__attribute__((unused)) static bool cli_exists(const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", cli_dir, name);
+    return access(path, F_OK) == 0;
+}
+
+__attribute__((unused)) static void cli_write(const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", cli_dir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* Skips a test run outside ctest, saying so. */
+#define NEED_BIN()                                                                        \
+    do {                                                                                  \
+        if (!cli_bin) {                                                                   \
+            fprintf(stderr, "note: WEFT_BIN not set (run through ctest): CLI not checked\n"); \
+            return;                                                                       \
+        }                                                                                 \
+    } while (0)
+
+#endif
