@@ -1141,32 +1141,16 @@ Test(gateway_agent, acknowledged_flows_are_forgotten_and_later_ones_still_comple
 
 static const msgpack_object *wait_type(rpc_client_t *c, const char *type);
 
+static int run_weft(char *out, size_t n, const char *const *args);
+
 /* Runs `weft cancel ID --gateway (the test's) --token`, its stdout and
  * stderr into out[n]; returns its exit status. */
 static int run_cancel(const char *id, char *out, size_t n)
 {
-    char gw[32], path[64];
+    char gw[32];
     snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
-    snprintf(path, sizeof path, "/tmp/weft-cancel-test-%d.out", (int)getpid());
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        const char *bin = getenv("WEFT_BIN");
-        execl(bin, bin, "cancel", id, "--gateway", gw, "--token", TOKEN, (char *)NULL);
-        _exit(127);
-    }
-    int status;
-    waitpid(pid, &status, 0);
-    FILE *f = fopen(path, "r");
-    cr_assert(f);
-    size_t got = fread(out, 1, n - 1, f);
-    out[got] = 0;
-    fclose(f);
-    unlink(path);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    const char *args[] = {"cancel", id, "--gateway", gw, "--token", TOKEN, NULL};
+    return run_weft(out, n, args);
 }
 
 static bool file_has(const char *path, const char *needle)
