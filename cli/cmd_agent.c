@@ -30,7 +30,20 @@ static void usage(FILE *out)
             "bytes over TCP to the destination agents paced to the assigned rates, reports\n"
             "progress every S seconds (default 0.01), and drains what peers send to it on\n"
             "its data port (default: a free port on 127.0.0.1). Reconnects with back-off\n"
-            "and resumes its flows when the gateway restarts.\n");
+            "and resumes its flows when the gateway restarts.\n"
+            "\n"
+            "options:\n"
+            "  --id N              the fabric port this agent speaks for (0..ports-1)\n"
+            "  --gateway HOST:PORT the gateway's address (weft serve --listen)\n"
+            "  --token T           the gateway's shared secret\n"
+            "  --token-file F      read the token from the first line of F\n"
+            "  --data-port P       TCP port peers send this port's bytes to (default: free)\n"
+            "  --data-host H       address the data port binds to (default 127.0.0.1);\n"
+            "                      peers reach it at the address the gateway sees this\n"
+            "                      agent connect from\n"
+            "  --report S          progress report period in seconds (default 0.01)\n"
+            "  -v, --verbose       log connections and flows to stderr\n"
+            "  -h, --help          this text\n");
 }
 
 int cmd_agent(int argc, char **argv)

@@ -22,7 +22,14 @@ static void usage(FILE *out)
             "Cancels each job: its flows stop (their agents drop them), its waiting coflows\n"
             "are never released, and it finishes now (job_done with \"cancelled\": true).\n"
             "A job that has already finished is left as it is. Exit status 1 if a job id\n"
-            "is unknown or the gateway does not answer within the timeout (default 10 s).\n");
+            "is unknown or the gateway does not answer within the timeout (default 10 s).\n"
+            "\n"
+            "options:\n"
+            "  --gateway HOST:PORT the gateway's address (weft serve --listen)\n"
+            "  --token T           the gateway's shared secret\n"
+            "  --token-file F      read the token from the first line of F\n"
+            "  --timeout S         give up after S seconds (default 10)\n"
+            "  -h, --help          this text\n");
 }
 
 int cmd_cancel(int argc, char **argv)

@@ -46,7 +46,8 @@ static void usage(FILE *out)
             "  --frame-timeout S   close a connection whose frame is still incomplete S s\n"
             "                      after its first bytes arrived (10)\n"
             "  --port-file FILE    write the bound port number to FILE once listening\n"
-            "  -v, --verbose       log connection events to stderr\n");
+            "  -v, --verbose       log connection events to stderr\n"
+            "  -h, --help          this text\n");
 }
 
 static bool parse_double(const char *s, double lo, double *out)

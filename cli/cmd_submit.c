@@ -22,7 +22,17 @@ static void usage(FILE *out)
             "Registers every job of WORKLOAD with the gateway at its arrival time (counted\n"
             "from now), waits until all have finished, and prints each job's JCT measured\n"
             "here: arrival time to the gateway's job_done. --out writes job,arrival_s,jct_s.\n"
-            "Exit status 1 if a job is refused or the timeout (default 600 s) passes.\n");
+            "Exit status 1 if a job is refused or the timeout (default 600 s) passes.\n"
+            "\n"
+            "options:\n"
+            "  --gateway HOST:PORT the gateway's address (weft serve --listen)\n"
+            "  --token T           the gateway's shared secret\n"
+            "  --token-file F      read the token from the first line of F\n"
+            "  --out FILE.csv      write job,arrival_s,jct_s per job\n"
+            "  --timeout S         give up after S seconds (default 600)\n"
+            "  --format FMT        WORKLOAD's format: auto, weft, fb, alibaba, wfcommons\n"
+            "                      (default auto)\n"
+            "  -h, --help          this text\n");
 }
 
 int cmd_submit(int argc, char **argv)
