@@ -975,7 +975,7 @@ size_t coflow_learned_n_features(void) { return LF; }
 const coflow_ordering_t coflow_learned = {
     .name = "learned",
     .description = "DAGNN encoder + self-attention scorer, highest score first "
-                   "(--model FILE, else random from --seed)",
+                   "(the shipped model, --model FILE, or random from --seed)",
     .default_allocator = "madd",
     .clairvoyant = true,
     .create = learned_create,
