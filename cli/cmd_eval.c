@@ -61,6 +61,15 @@ static double t95(size_t df)
     return df < sizeof t / sizeof *t ? t[df] : 1.96 + 2.5 / (double)df;
 }
 
+/* A half-width for the tables: "-" when there is none (one workload). */
+static const char *half_str(double h, char buf[16])
+{
+    if (isnan(h))
+        return "-";
+    snprintf(buf, 16, "%.4f", h);
+    return buf;
+}
+
 /* Mean and 95% half-width of x[idx[0..n)] (or of x[0..n) when idx NULL). */
 static void mean_ci(const double *x, const size_t *idx, size_t n, double *mean, double *half)
 {
@@ -327,17 +336,20 @@ int cmd_eval(int argc, char **argv)
             mean_ci(w + p * n, idx, m, &mw, &hw);
             mean_ci(r + p * n, idx, m, &mr, &hr);
             mean_ci(rb + p * n, idx, m, &mb, &hb);
-            printf("%-22s %12.4f %9.4f %10.4f %9.4f %10.4f %9.4f\n", spec[p], mw, hw, mr, hr, mb,
-                   hb);
+            char chw[16], chr[16], chb[16];
+            printf("%-22s %12.4f %9s %10.4f %9s %10.4f %9s\n", spec[p], mw, half_str(hw, chw),
+                   mr, half_str(hr, chr), mb, half_str(hb, chb));
         }
     }
     for (size_t p = 0; p < n_pol; p++)
         if (!strcmp(name[p], "learned")) {
             double mr, hr;
             mean_ci(r + p * n, NULL, n, &mr, &hr);
-            printf("\nlearned vs %s: avg weighted JCT %.1f%% %s on average over %zu workloads "
-                   "(95%% CI of the ratio %.4f ± %.4f)\n",
-                   spec[B], fabs(1 - mr) * 100, mr <= 1 ? "lower" : "higher", n, mr, hr);
+            char chr[16];
+            printf("\n%s vs %s: avg weighted JCT %.1f%% %s on average over %zu workloads "
+                   "(95%% CI of the ratio %.4f ± %s)\n",
+                   spec[p], spec[B], fabs(1 - mr) * 100, mr <= 1 ? "lower" : "higher", n, mr,
+                   half_str(hr, chr));
         }
     if (csv_path) {
         csv_arg_t ca = {.spec = spec, .paths = paths, .grp = grp, .w = w, .r = r, .rb = rb,
