@@ -414,8 +414,16 @@ static weft_err_t gw_handle(agent_t *a, const msgpack_object *m)
         rpc_msg_error(m, &e);
         alog(a, "gateway error %s: %s", e.code, e.message);
         weft_err_t err = rpc_msg_error_permanent(&e, a->o->gateway_host, a->o->gateway_port);
+        /* Another agent connected as this port (a restart takes over that
+         * way): reconnecting would take the port back, and the two would
+         * replace each other for ever. The newer one keeps it. */
+        if (!err && !strcmp(e.code, "replaced"))
+            err = weft_fail(WEFT_EINVAL, "gateway %s:%d: another agent connected as port %d "
+                            "and took it over (%s); this one stops",
+                            a->o->gateway_host, a->o->gateway_port, (int)a->o->id, e.message);
         if (err)
-            a->refused = true; /* a wrong token, version: reconnecting cannot help */
+            a->refused = true; /* a wrong token, version, a newer agent: reconnecting
+                                  cannot help */
         return err;
     }
     return WEFT_OK;

@@ -1909,3 +1909,41 @@ Test(gateway, options_name_what_is_wrong, .timeout = 30)
                   cases[k].args[0], k, out, cases[k].expect);
     }
 }
+
+/* A second agent connecting as port 0 takes it over (a restart does that):
+ * the first is told `replaced` and stops with a message saying so, instead
+ * of reconnecting and taking the port back, which made two agents of one
+ * port replace each other for ever. */
+Test(gateway_agent, a_replaced_agent_stops, .init = server_plain, .fini = stop_agent_and_server,
+     .timeout = 30)
+{
+    char log_path[64], log[8192] = "";
+    snprintf(log_path, sizeof log_path, "/tmp/weft-agent-replaced-%d.log", (int)getpid());
+    start_agent0(log_path);
+    for (double t0 = weft_mono_s(); weft_mono_s() - t0 < 10;) {
+        if (access(log_path, F_OK) == 0)
+            log[read_file(log_path, log, sizeof log - 1)] = '\0';
+        if (strstr(log, "connected to the gateway"))
+            break;
+        usleep(20000);
+    }
+    cr_assert(strstr(log, "connected to the gateway"), "agent 0 never connected: %s", log);
+    rpc_client_t b;
+    connect_to(&b);
+    hello_agent0(&b);
+    int status = 0;
+    pid_t got = 0;
+    for (double t0 = weft_mono_s(); !got && weft_mono_s() - t0 < 10;) {
+        got = waitpid(agent_pid, &status, WNOHANG);
+        if (!got)
+            usleep(20000);
+    }
+    cr_assert_eq(got, agent_pid, "the replaced agent is still running after 10 s");
+    agent_pid = 0;
+    log[read_file(log_path, log, sizeof log - 1)] = '\0';
+    unlink(log_path);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d: %s", status, log);
+    cr_assert(strstr(log, "another agent connected as port 0"), "%s", log);
+    rpc_client_destroy(&b);
+    still_serving();
+}
