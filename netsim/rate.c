@@ -59,6 +59,11 @@ weft_err_t netsim_parse_rate(const char *s, double *bytes_per_s)
     if (!isfinite(r) || r <= 0)
         return weft_fail(WEFT_EINVAL, "port rate '%s' is %g bytes/s; expected a finite rate > 0",
                          s, r);
+    /* below a bit a second, sending a workload's bytes takes longer than
+       the clock (a double of seconds) can count */
+    if (r < 0.125)
+        return weft_fail(WEFT_EINVAL, "port rate '%s' is %g bytes/s; expected at least 1 bit/s "
+                         "(0.125 bytes/s)", s, r);
     *bytes_per_s = r;
     return WEFT_OK;
 }

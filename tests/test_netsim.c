@@ -735,7 +735,7 @@ ParameterizedTestParameters(netsim_rate, parse)
         {"1MiB/s", 1048576},      {"8bps", 1},             {"1Tbps", 1e12 / 8},
         {"40 Gbps", 40e9 / 8},    {"1GBps", 1e9},
         {"", 0}, {"fast", 0}, {"1Gbit", 0}, {"-1Gbps", 0}, {"0", 0}, {"1Xbps", 0},
-        {"inf", 0}, {"nan", 0}, {"G", 0},
+        {"inf", 0}, {"nan", 0}, {"G", 0}, {"1bps", 0.125}, {"0.5bps", 0}, {"1e-300", 0},
     };
     return cr_make_param_array(rate_case_t, cases, sizeof cases / sizeof *cases);
 }
@@ -1019,12 +1019,18 @@ Test(sim_cli, model_and_seed_not_silently_ignored)
 Test(sim_cli, huge_times_fit_the_table)
 {
     NEED_BIN();
-    cr_assert_eq(cli("sim %s/small.weft --policy sebf --port-rate 1e-100", cli_dir), 0, "%s",
+    /* 2^50 bytes at the slowest rate, 1 bit/s: 9.0e15 s */
+    cli_write("big.weft", "weft-workload 1\nports 2\njob 0 0 1 0 1\ncoflow 0 0 1 -\n"
+                          "0 1 1125899906842624\nend 1\n");
+    cr_assert_eq(cli("sim %s/big.weft --policy sebf --port-rate 1bps", cli_dir), 0, "%s",
                  cli_file("err"));
     const char *row = strstr(cli_file("out"), "\nsebf ");
     cr_assert_not_null(row, "%s", cli_file("out"));
     cr_assert_lt(strcspn(row + 1, "\n"), 120, "%s", row);
-    cr_assert(strstr(row, "e+10"), "%s", row);
+    cr_assert(strstr(row, "e+15"), "%s", row);
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --port-rate 1e-100", cli_dir), 2);
+    cr_assert(strstr(cli_file("err"), "--port-rate") && strstr(cli_file("err"), "1 bit/s"), "%s",
+              cli_file("err"));
     cr_assert_eq(cli("sim %s/small.weft --policy sebf", cli_dir), 0);
     row = strstr(cli_file("out"), "\nsebf ");
     cr_assert_not_null(row);
