@@ -547,6 +547,27 @@ Test(netsim_guard, jct_below_bound_is_counted)
               "%s", res.first_violation);
 }
 
+/* Jobs of 8 ns (1 byte at 1 Gbit/s) arriving near 3,700 s: their JCTs are
+ * off by a few steps of a double there (1e-13 s, 1e-5 of the bound), which
+ * --check must not call a violation. */
+Test(netsim_guard, tiny_late_jobs_are_no_violation)
+{
+    coflow_workload_destroy(&wl);
+    coflow_fabric_destroy(&fab);
+    coflow_workload_init(&wl, 4);
+    cr_assert_eq(coflow_fabric_init(&fab, 4, 125e6), WEFT_OK);
+    static const double sizes[4] = {1, 3, 7, 13};
+    for (uint32_t k = 0; k < 200; k++) { /* arrivals spread by the golden ratio */
+        double u = 0.6180339887498949 * (k + 1);
+        add_single(k, 3600 + 1000 * (u - floor(u)), 1, k % 4, (k + 1 + k / 4 % 3) % 4,
+                   sizes[k * 7 % 4]);
+    }
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    netsim_opts_t opts = {.ordering = &t_index, .allocator = &t_greedy, .check = true};
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(res.n_violations, 0, "%s", res.first_violation);
+}
+
 /* A tick below the clock's resolution (1e-6 s at t = 1e12 s, where a double
  * steps by 1.2e-4 s) cannot move the clock: an error naming the tick, not
  * an endless loop. */
