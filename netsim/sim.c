@@ -49,8 +49,9 @@
 #define CONSERVE_TOL 1e-6
 #define TIME_TOL 1e-9
 /* A job's JCT may fall short of its lower bound by this share of the bound
- * plus a few steps of a double at its finish time (a 8 ns job finishing at
- * 3,700 s is off by up to 1e-13 s) and no more; a job the clock cannot
+ * plus what a flow may finish early by (FINISH_TIME_TOL of the clock) and a
+ * few steps of a double at its finish time (a 8 ns job finishing at 3,700 s
+ * is off by up to 1e-13 s), and no more; a job the clock cannot
  * resolve, where a double steps by more than JCT_RES_SHARE of its bound (an
  * arrival at 1e15 s has steps of 0.125 s), is a violation of its own: its
  * JCT is not exact. */
@@ -1594,7 +1595,8 @@ static void check_end(sim_t *s)
             continue; /* its coflows were reported above */
         double jct = s->res->job_finish_s[j] - job->arrival_s;
         double bound = job->lower_bound_s, step = DBL_EPSILON * fabs(s->res->job_finish_s[j]);
-        if (!(jct >= bound * (1 - JCT_REL_TOL) - 4 * step))
+        double finish = fabs(s->res->job_finish_s[j]);
+        if (!(jct >= bound * (1 - JCT_REL_TOL) - FINISH_TIME_TOL * finish - 4 * step))
             violation(s, "job %lld (arrival %.9g s): JCT %.9g s is below its lower bound "
                       "%.9g s", (long long)job->id, job->arrival_s, jct, bound);
         else if (bound > 0 && step > JCT_RES_SHARE * bound)
