@@ -150,11 +150,9 @@ static weft_err_t field_time(const wl_lines_t *l, size_t field, const char *what
 {
     if (v <= WORKLOAD_MAX_TIME_S)
         return WEFT_OK;
-    return weft_fail(WEFT_EINVAL,
-                     "%s:%zu: field %zu: %s %g s is beyond %g s (about 31 years): times that "
-                     "large lose the precision job times need; shift the times so they start "
-                     "near 0",
-                     l->path, l->line, field + 1, what, v, WORKLOAD_MAX_TIME_S);
+    char at[32];
+    snprintf(at, sizeof at, "field %zu: ", field + 1);
+    return wl_time_beyond(l, at, what, v);
 }
 
 /* Parses a whole number field [s, s+len) with strtod/strtoll-like strictness. */

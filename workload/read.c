@@ -72,6 +72,15 @@ int wl_lines_next(wl_lines_t *l)
     return 1;
 }
 
+weft_err_t wl_time_beyond(const wl_lines_t *l, const char *at, const char *what, double v)
+{
+    return weft_fail(WEFT_EINVAL,
+                     "%s:%zu: %s%s %g s is beyond %g s (about 31 years): times that large "
+                     "lose the precision job times need; shift the times so they start "
+                     "near 0",
+                     l->path, l->line, at, what, v, WORKLOAD_MAX_TIME_S);
+}
+
 weft_err_t wl_require_newline(const wl_lines_t *l)
 {
     if (l->newline)

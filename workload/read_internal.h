@@ -45,6 +45,10 @@ bool wl_at_eol(const char *p, bool comments);
  * number is refused rather than read with that number cut short (a line
  * cut elsewhere fails to parse, naming what is missing). */
 weft_err_t wl_require_newline(const wl_lines_t *l);
+/* EINVAL "path:line: AT WHAT V s is beyond 1e9 s ...": a time of the
+ * current line above WORKLOAD_MAX_TIME_S (at: where in the line, "" or
+ * "field 3: "). */
+weft_err_t wl_time_beyond(const wl_lines_t *l, const char *at, const char *what, double v);
 
 /* Writes a printable description of what is at p (in l's current line) into
  * out: "'token'" (the token up to the next blank, cut at 40 characters),

@@ -74,11 +74,7 @@ static weft_err_t check_time(const wl_lines_t *l, double v, const char *what)
 {
     if (!isfinite(v) || v <= WORKLOAD_MAX_TIME_S)
         return WEFT_OK;
-    return weft_fail(WEFT_EINVAL,
-                     "%s:%zu: %s %g s is beyond %g s (about 31 years): times that large "
-                     "lose the precision job times need; shift the times so they start "
-                     "near 0",
-                     l->path, l->line, what, v, WORKLOAD_MAX_TIME_S);
+    return wl_time_beyond(l, "", what, v);
 }
 
 /* Closes the open job that started on line job_line: builder checks
