@@ -406,12 +406,25 @@ int main(int argc, char **argv)
         const char *name = paced ? "paced" : "saturation";
         char offered[32];
         snprintf(offered, sizeof offered, paced ? "%.0f" : "max", rate);
-        printf("%-11s %12s %12.0f %10zu %10.3f %10.3f %10.3f %7.0f%% %8.0f%%\n", name, offered,
-               (double)total / elapsed, pushes, p50, p99, mx, 100 * gw_cpu, 100 * me_cpu);
+        /* No push timed: every chain reached its last flow before this
+           phase (the last flow never completes), so there is no latency
+           to report: "-" rather than nan. */
+        char lat_s[3][16], lat_b[3][16];
+        const double lv[3] = {p50, p99, mx};
+        for (int k = 0; k < 3; k++) {
+            snprintf(lat_s[k], sizeof lat_s[k], pushes ? "%.3f" : "-", lv[k]);
+            snprintf(lat_b[k], sizeof lat_b[k], pushes ? "%.4f" : "-", lv[k]);
+        }
+        if (!pushes)
+            fprintf(stderr, "bench_gateway: phase %s: no completion was pushed (every chain "
+                    "had reached its last coflow); raise --chain to time this phase\n", name);
+        printf("%-11s %12s %12.0f %10zu %10s %10s %10s %7.0f%% %8.0f%%\n", name, offered,
+               (double)total / elapsed, pushes, lat_s[0], lat_s[1], lat_s[2], 100 * gw_cpu,
+               100 * me_cpu);
         printf("BENCH gateway phase=%s agents=%zu offered=%s handled_per_s=%.0f pushes=%zu "
-               "p50_ms=%.4f p99_ms=%.4f max_ms=%.4f journal=%d gateway_cpu=%.3f bench_cpu=%.3f\n",
-               name, n, offered, (double)total / elapsed, pushes, p50, p99, mx, journal != NULL,
-               gw_cpu, me_cpu);
+               "p50_ms=%s p99_ms=%s max_ms=%s journal=%d gateway_cpu=%.3f bench_cpu=%.3f\n",
+               name, n, offered, (double)total / elapsed, pushes, lat_b[0], lat_b[1], lat_b[2],
+               journal != NULL, gw_cpu, me_cpu);
         fflush(stdout);
     }
     for (size_t i = 0; i < n; i++)
