@@ -235,7 +235,7 @@ const char *cli_find_shipped(const char *rel, bool want_dir, char *buf, size_t l
     return NULL;
 }
 
-void cli_shipped_places(const char *rel, char *buf, size_t len)
+static void shipped_places(const char *rel, char *buf, size_t len)
 {
     char dirs[SHIPPED_MAX][PATH_MAX];
     size_t n = shipped_dirs(dirs), at = 0;
@@ -246,6 +246,22 @@ void cli_shipped_places(const char *rel, char *buf, size_t len)
             break;
         at += (size_t)w;
     }
+}
+
+const char *cli_find_default(const char *cmd, const char *rel, bool want_dir, const char *opt,
+                             char *buf, size_t len)
+{
+    if (exists_as(rel, want_dir)) {
+        snprintf(buf, len, "%s", rel);
+        return buf;
+    }
+    if (cli_find_shipped(rel, want_dir, buf, len))
+        return buf;
+    char places[4 * PATH_MAX];
+    shipped_places(rel, places, sizeof places);
+    fprintf(stderr, "weft %s: no %s found: looked in the current directory and at %s; %s "
+            "picks %s\n", cmd, rel, places, opt, want_dir ? "the files" : "a file");
+    return NULL;
 }
 
 const char *cli_default_model(char *buf, size_t len)

@@ -65,8 +65,11 @@ weft_err_t cli_save_atomic(const char *path, cli_write_fn fn, const void *arg);
  * exists, written into buf; NULL if none. */
 const char *cli_find_shipped(const char *rel, bool want_dir, char *buf, size_t len);
 
-/* The places cli_find_shipped looks for rel, for messages: "A, B, C". */
-void cli_shipped_places(const char *rel, char *buf, size_t len);
+/* A default input file (or directory) rel: in the current directory, else
+ * shipped with weft (cli_find_shipped). Into buf; NULL after "weft CMD: no
+ * REL found: looked in ...; OPT picks a file". */
+const char *cli_find_default(const char *cmd, const char *rel, bool want_dir, const char *opt,
+                             char *buf, size_t len);
 
 /* The shipped model: $WEFT_MODEL if set; else cli_find_shipped of
  * models/CLI_MODEL_NAME. Written into buf; NULL if none exists. */

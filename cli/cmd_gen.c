@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "cli_util.h"
@@ -22,26 +21,6 @@
 #define DEFAULT_ALIBABA "data/alibaba/sample_tasks.csv"
 #define DEFAULT_WFCOMMONS_DIR "data/wfcommons"
 #define DEFAULT_WFCOMMONS_GLOB DEFAULT_WFCOMMONS_DIR "/*.json"
-
-/* A default input file (or directory) rel: in the current directory, else
- * shipped with weft (cli_find_shipped). Into buf; NULL after saying where
- * it was looked for and which option picks one. */
-static const char *find_default(const char *rel, bool want_dir, const char *opt, char *buf,
-                                size_t len)
-{
-    struct stat sb;
-    if (stat(rel, &sb) == 0 && (want_dir ? S_ISDIR(sb.st_mode) : S_ISREG(sb.st_mode))) {
-        snprintf(buf, len, "%s", rel);
-        return buf;
-    }
-    if (cli_find_shipped(rel, want_dir, buf, len))
-        return buf;
-    char places[4 * PATH_MAX];
-    cli_shipped_places(rel, places, sizeof places);
-    fprintf(stderr, "weft gen: no %s found: looked in the current directory and at %s; %s "
-            "picks %s\n", rel, places, opt, want_dir ? "the files" : "a file");
-    return NULL;
-}
 
 static void usage(FILE *out)
 {
@@ -276,16 +255,17 @@ int cmd_gen(int argc, char **argv)
     }
 
     rc = CLI_ERROR;
-    if (!fb_path && !(fb_path = find_default(DEFAULT_FB, false, "--fb", fb_buf, sizeof fb_buf)))
+    if (!fb_path && !(fb_path = cli_find_default("gen", DEFAULT_FB, false, "--fb", fb_buf, sizeof fb_buf)))
         goto done;
     if (go.shape == WORKLOAD_SHAPE_ALIBABA && n_shape_files == 0) {
-        if (!find_default(DEFAULT_ALIBABA, false, "--shapes", ali_buf, sizeof ali_buf))
+        if (!cli_find_default("gen", DEFAULT_ALIBABA, false, "--shapes", ali_buf, sizeof ali_buf))
             goto done;
         shape_files[n_shape_files++] = ali_buf;
     }
     if (go.shape == WORKLOAD_SHAPE_WFCOMMONS && n_shape_files == 0) {
         char pattern[PATH_MAX + 16];
-        if (!find_default(DEFAULT_WFCOMMONS_DIR, true, "--shapes", wf_buf, sizeof wf_buf))
+        if (!cli_find_default("gen", DEFAULT_WFCOMMONS_DIR, true, "--shapes", wf_buf,
+                              sizeof wf_buf))
             goto done;
         snprintf(pattern, sizeof pattern, "%s/*.json", wf_buf);
         int g = glob(pattern, 0, NULL, &gl);
