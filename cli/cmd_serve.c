@@ -201,9 +201,11 @@ int cmd_serve(int argc, char **argv)
     err = rpc_gateway_run(gw);
     rpc_gateway_stats(gw, &st);
     fprintf(stderr, "weft serve: stopped: %llu connections, %llu frames in, %llu decisions, "
-            "%llu changes pushed, %llu protocol errors, %llu auth failures, %llu timeouts\n",
+            "%llu rebuilds, %llu changes pushed, %llu protocol errors, %llu auth failures, "
+            "%llu timeouts\n",
             (unsigned long long)st.conns_accepted, (unsigned long long)st.frames_in,
-            (unsigned long long)st.decisions, (unsigned long long)st.changes_pushed,
+            (unsigned long long)st.decisions, (unsigned long long)st.rebuilds,
+            (unsigned long long)st.changes_pushed,
             (unsigned long long)st.protocol_errors, (unsigned long long)st.auth_failures,
             (unsigned long long)st.timeouts);
     rpc_gateway_free(gw);

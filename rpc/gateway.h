@@ -8,8 +8,17 @@
  * registration order and the same after a journal replay) and, for deciding, a compact workload of the jobs not yet
  * finished (`live`) with the emulator's coflow_state_t over it: the very
  * orderings and allocators of coflow/ run on it, unchanged. The live state
- * is rebuilt when the set of unfinished jobs changes (a registration, a job
- * finishing) and updated in place by progress and completions otherwise.
+ * is updated in place by progress and completions, and rebuilt when the set
+ * of unfinished jobs changes (a registration, a job finishing). A rebuild
+ * costs the flows and coflows of every unfinished job, so once one takes
+ * more than RPC_REBUILD_FREE_S the next may wait (rebuild_defer): a new job
+ * is left out of decisions, and a finished one (all its coflows done, which
+ * no ordering looks at) kept in, until the wait has lasted rebuild_defer
+ * times the last rebuild's cost. Rebuilding then takes at most about
+ * 1 / (1 + rebuild_defer) of the gateway's time however fast jobs come and
+ * go, where rebuilding at every registration grew with the square of the
+ * jobs in flight. A cancel, a compaction, or a report about a flow of a
+ * job left out still rebuilds at its next use.
  *
  * Compaction: once the finished jobs are at least half of `all`,
  * rpc_sched_compact drops them, wherever they are (a job that never
@@ -95,6 +104,7 @@ typedef struct {
     uint8_t *jdone;
     uint64_t *jfid;                      /* gateway id of its first flow */
     uint8_t *jcancelled;                 /* finished by rpc_sched_cancel */
+    uint8_t *jlive;                      /* in live (g2l, g2l_c index it) */
     size_t cap_j;
     rpc_timed_t *pend;                   /* releases and job ends waiting for
                                             compute time to pass */
@@ -103,7 +113,14 @@ typedef struct {
     coflow_workload_t live;
     coflow_state_t st;
     void *ctx;                           /* the ordering's */
-    bool have_live, need_rebuild, dirty;
+    bool have_live, dirty;
+    bool need_rebuild;                   /* live is wrong: rebuilt at next use */
+    bool stale;                          /* live leaves out a registered job or
+                                            keeps a finished one (header) */
+    double stale_since;                  /* weft_mono_s() when it became stale */
+    double rebuild_cost_s;               /* the last rebuild's wall time */
+    double rebuild_defer;                /* how long a stale live may serve, in
+                                            last rebuilds (0: never) */
     size_t *l2g_flow, *l2g_coflow, *l2g_job, *ids;
     size_t cap_lf, cap_lc, cap_lj;
     size_t *port_rank, *port_last;       /* [n_ports] decision scratch */
@@ -118,6 +135,9 @@ typedef struct {
     size_t n_jobs_done, cap_jobs_done;
     size_t n_decisions, n_rebuilds;
 } rpc_sched_t;
+
+/* A rebuild this fast is never put off (rpc_sched_t.rebuild_defer). */
+#define RPC_REBUILD_FREE_S 1e-3
 
 /* An empty scheduler for n_ports ports of port_rate bytes/s each way, with
  * ordering ord and allocator alloc (NULL: the ordering's default). */
@@ -287,6 +307,7 @@ typedef struct rpc_gateway rpc_gateway_t;
 typedef struct {
     uint64_t frames_in, frames_out, decisions, changes_pushed, conns_accepted,
         conns_refused, protocol_errors, auth_failures, timeouts;
+    uint64_t rebuilds;          /* of the live state (rpc_sched_t) */
     size_t conns_open;
     size_t jobs, jobs_finished; /* registered (journal included), finished */
     size_t jobs_held;           /* of which held in full (not compacted) */

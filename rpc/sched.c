@@ -9,13 +9,15 @@
  *    the per-flow/coflow/job arrays next to it are authoritative. Ids below
  *    next_fid that no job of all holds are flows of finished jobs compacted
  *    away: reports about them are stale and ignored.
- *  - When need_rebuild is false, `live` holds exactly the jobs of all not
- *    yet finished (in the same order) and `st` mirrors the authoritative
- *    arrays: a coflow ACTIVE in all is ACTIVE in st with the same release
+ *  - When need_rebuild is false, `live` holds the jobs j with jlive[j]
+ *    (in the same order) and `st` mirrors the authoritative arrays for
+ *    them: a coflow ACTIVE in all is ACTIVE in st with the same release
  *    time; an open flow's st->flow_remaining is bytes - sent (> 0); each
  *    coflow_remaining is the sum over its open flows; job_sent the bytes
- *    the job sent. Progress and completions update both; a change of the
- *    job set only sets need_rebuild, and the next use rebuilds.
+ *    the job sent. Progress and completions update both. Without `stale`
+ *    the jobs with jlive are exactly the unfinished ones; a registration
+ *    or a job finishing sets stale (gateway.h: the next decision may wait
+ *    to rebuild), a change st cannot follow sets need_rebuild.
  *  - push_rate / push_cls / announced say what the sending agent's current
  *    connection was told, so a decision emits only differences.
  */
@@ -103,7 +105,7 @@ void rpc_sched_destroy(rpc_sched_t *s)
                     s->l2g_coflow, s->l2g_job, s->ids, s->port_rank, s->port_last,
                     s->changes, s->jobs_done, s->gone_id, s->gone_fid, s->gone_jct,
                     s->map_key, s->map_val, s->jfid, s->jcancelled, s->gone_cancelled,
-                    s->drops};
+                    s->drops, s->jlive};
     for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
         free(ptrs[i]);
     memset(s, 0, sizeof *s);
@@ -297,9 +299,17 @@ static void release(rpc_sched_t *s, size_t c, double now)
 {
     s->cstatus[c] = COFLOW_ACTIVE;
     s->release_s[c] = now;
-    if (!s->need_rebuild)
+    if (!s->need_rebuild && s->have_live && s->jlive[s->all.coflows[c].job])
         coflow_state_release(&s->st, s->g2l_c[c], now);
     s->dirty = true;
+}
+
+/* The live state leaves out a job or keeps a finished one (gateway.h). */
+static void mark_stale(rpc_sched_t *s)
+{
+    if (!s->stale)
+        s->stale_since = weft_mono_s();
+    s->stale = true;
 }
 
 static weft_err_t job_finished(rpc_sched_t *s, size_t j, double t)
@@ -312,7 +322,7 @@ static weft_err_t job_finished(rpc_sched_t *s, size_t j, double t)
     s->n_jdone++;
     s->finish_s[j] = t;
     s->jobs_done[s->n_jobs_done++] = s->all.jobs[j].id;
-    s->need_rebuild = true; /* drop it from the live state */
+    mark_stale(s); /* to drop from the live state */
     s->dirty = true;
     return WEFT_OK;
 }
@@ -345,7 +355,7 @@ static side_arrays_t job_arrays(rpc_sched_t *s)
 {
     side_arrays_t d = {.n = 0};
     SIDE(s->arrival_s), SIDE(s->finish_s), SIDE(s->left), SIDE(s->jdone), SIDE(s->jfid);
-    SIDE(s->jcancelled);
+    SIDE(s->jcancelled), SIDE(s->jlive);
     return d;
 }
 
@@ -373,6 +383,7 @@ weft_err_t rpc_sched_commit_job(rpc_sched_t *s, const coflow_workload_t *tmp, do
         return err;
     s->arrival_s[j] = now;
     s->left[j] = job->n_coflows;
+    s->jlive[j] = 0;
     s->jfid[j] = s->next_fid;
     s->next_fid += all->n_flows - job_first_flow(all, j);
     for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
@@ -385,7 +396,7 @@ weft_err_t rpc_sched_commit_job(rpc_sched_t *s, const coflow_workload_t *tmp, do
             s->push_rate[f] = -1;
         }
     }
-    s->need_rebuild = true;
+    mark_stale(s);
     for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
         const coflow_coflow_t *co = &all->coflows[c];
         if (co->n_parents > 0)
@@ -405,13 +416,16 @@ weft_err_t rpc_sched_commit_job(rpc_sched_t *s, const coflow_workload_t *tmp, do
 static weft_err_t rebuild(rpc_sched_t *s)
 {
     weft_err_t err = WEFT_OK;
+    double t0 = weft_mono_s();
     drop_live(s);
     coflow_workload_init(&s->live, s->fab.n_ports);
     s->have_live = true;
     const coflow_workload_t *all = &s->all;
-    for (size_t j = 0; j < all->n_jobs; j++)
+    for (size_t j = 0; j < all->n_jobs; j++) {
+        s->jlive[j] = !s->jdone[j];
         if (!s->jdone[j])
             WEFT_CHECK(copy_job(&s->live, all, j, s->arrival_s[j]));
+    }
     coflow_workload_t *lv = &s->live;
     WEFT_CHECK(weft_grow((void **)&s->l2g_flow, &s->cap_lf, lv->n_flows, sizeof(size_t)));
     WEFT_CHECK(weft_grow((void **)&s->l2g_coflow, &s->cap_lc, lv->n_coflows, sizeof(size_t)));
@@ -468,7 +482,9 @@ static weft_err_t rebuild(rpc_sched_t *s)
     if (s->ord->create)
         WEFT_CHECK(s->ord->create(&s->ctx, st));
     s->need_rebuild = false;
+    s->stale = false;
     s->n_rebuilds++;
+    s->rebuild_cost_s = weft_mono_s() - t0;
     return WEFT_OK;
 cleanup:
     drop_live(s);
@@ -476,9 +492,24 @@ cleanup:
     return err;
 }
 
+/* The live state for a decision: rebuilt if wrong, or if stale and the
+ * wait rebuild_defer allows is over (gateway.h). */
 static weft_err_t ensure_live(rpc_sched_t *s)
 {
-    return s->need_rebuild || !s->have_live ? rebuild(s) : WEFT_OK;
+    if (s->need_rebuild || !s->have_live)
+        return rebuild(s);
+    if (!s->stale)
+        return WEFT_OK;
+    double cost = s->rebuild_cost_s;
+    if (cost <= RPC_REBUILD_FREE_S || weft_mono_s() - s->stale_since >= s->rebuild_defer * cost)
+        return rebuild(s);
+    return WEFT_OK;
+}
+
+/* The live state with job j in it (progress and completions update it). */
+static weft_err_t ensure_job_live(rpc_sched_t *s, size_t j)
+{
+    return s->need_rebuild || !s->have_live || !s->jlive[j] ? rebuild(s) : WEFT_OK;
 }
 
 /* 1 and *f (fid's index in all) for a released flow, 0 for a flow of a job
@@ -521,7 +552,7 @@ int rpc_sched_progress(rpc_sched_t *s, uint64_t gid, double sent)
         return 1;
     if (sent <= s->sent[fid])
         return 0;
-    if ((err = ensure_live(s)))
+    if ((err = ensure_job_live(s, s->all.coflows[s->fcoflow[fid]].job)))
         return err;
     double delta = sent - s->sent[fid];
     size_t lf = s->g2l[fid], lc = s->st.flow_coflow[lf];
@@ -592,7 +623,7 @@ weft_err_t rpc_sched_finish(rpc_sched_t *s, uint64_t gid, double now)
     weft_err_t err;
     if (s->fdone[fid])
         return WEFT_OK;
-    if ((err = ensure_live(s)))
+    if ((err = ensure_job_live(s, s->all.coflows[s->fcoflow[fid]].job)))
         return err;
     size_t c = s->fcoflow[fid], lf = s->g2l[fid], lc = s->st.flow_coflow[lf];
     double delta = s->all.flows[fid].bytes - s->sent[fid];
@@ -655,6 +686,8 @@ int rpc_sched_cancel(rpc_sched_t *s, int64_t id, double now)
     s->left[j] = 0;
     s->jcancelled[j] = 1;
     weft_err_t err = job_finished(s, j, now);
+    if (s->have_live && s->jlive[j])
+        s->need_rebuild = true; /* its coflows are still active in st */
     return err ? (int)err : 1;
 }
 
@@ -747,7 +780,7 @@ weft_err_t rpc_sched_decide(rpc_sched_t *s, double now)
                 return err;
         }
     }
-    s->dirty = false;
+    s->dirty = s->stale; /* put off: the next tick decides again */
     s->n_decisions++;
     return WEFT_OK;
 }

@@ -1077,6 +1077,10 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     gw->token = strdup(o->token);
     gw->t0 = weft_mono_s();
     WEFT_CHECK(rpc_sched_init(&gw->sched, o->n_ports, o->port_rate, o->ord, o->alloc));
+    /* A slow rebuild may wait four of its own lengths (gateway.h): at most
+       a fifth of the gateway's time goes to rebuilding while jobs stream
+       in, and a job waits for its first rates at most that long. */
+    gw->sched.rebuild_defer = 4;
     gw->agents = weft_calloc(o->n_ports, sizeof *gw->agents);
     gw->base = event_base_new();
     if (!gw->token || !gw->agents || !gw->base)
@@ -1154,6 +1158,7 @@ void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out)
 {
     *out = gw->stats;
     out->decisions = gw->sched.n_decisions;
+    out->rebuilds = gw->sched.n_rebuilds;
     out->jobs = gw->sched.all.n_jobs + gw->sched.n_gone;
     out->jobs_held = gw->sched.all.n_jobs;
     out->journal_rewrites = gw->journal.rewrites;

@@ -1441,6 +1441,151 @@ Test(gateway, sched_compaction_changes_nothing_observable)
     coflow_workload_destroy(&wl);
 }
 
+/* Makes b's last rebuild look slow (a second), so a stale live state is
+ * kept for rebuild_defer seconds: longer than the test runs. */
+static void hold_rebuilds(rpc_sched_t *b)
+{
+    b->rebuild_defer = 4;
+    b->rebuild_cost_s = 1.0;
+}
+
+/* One round of the twin run below: every flow sends a quarter second at
+ * the rate a last gave it, on both; the finished ones are finished on
+ * both, and both must finish the same jobs. */
+static void send_quarter(rpc_sched_t *a, rpc_sched_t *b, double *rate, double *sent,
+                         const coflow_workload_t *wl, double now)
+{
+    for (size_t i = 0; i < a->n_changes; i++)
+        rate[a->changes[i].fid] = a->changes[i].drop ? 0 : a->changes[i].rate;
+    for (size_t f = 0; f < wl->n_flows; f++) {
+        if (rate[f] <= 0 || sent[f] >= wl->flows[f].bytes)
+            continue;
+        sent[f] = fmin(sent[f] + rate[f] * 0.25, wl->flows[f].bytes);
+        int ra = rpc_sched_progress(a, f, sent[f]), rb = rpc_sched_progress(b, f, sent[f]);
+        cr_assert_eq(ra, rb);
+        if (ra == 1) {
+            cr_assert_eq(rpc_sched_finish(a, f, now), WEFT_OK);
+            cr_assert_eq(rpc_sched_finish(b, f, now), WEFT_OK);
+            rate[f] = 0;
+        }
+    }
+    cr_assert_eq(a->n_jobs_done, b->n_jobs_done);
+    for (size_t k = 0; k < a->n_jobs_done; k++)
+        cr_assert_eq(a->jobs_done[k], b->jobs_done[k]);
+    a->n_jobs_done = b->n_jobs_done = 0;
+}
+
+/* Twin schedulers see the same registrations, progress and completions; a
+ * rebuilds its live state at every change of the job set (rebuild_defer 0,
+ * as rpc_sched_init leaves it), b is made to put rebuilds off. Finished jobs
+ * kept in b's live state change no decision; a job registered while b puts
+ * its rebuild off gets no rate from b until b rebuilds, and b keeps asking
+ * for a decision meanwhile; a cancel, or a report about a flow of a job b
+ * left out, rebuilds b at once. */
+Test(gateway, sched_a_put_off_rebuild_changes_only_when_new_jobs_start)
+{
+    coflow_workload_t wl;
+    many_jobs(&wl, 40, 3);
+    rpc_sched_t a, b;
+    cr_assert_eq(rpc_sched_init(&a, 3, 1e4, coflow_ordering_find("sebf"), NULL), WEFT_OK);
+    cr_assert_eq(rpc_sched_init(&b, 3, 1e4, coflow_ordering_find("sebf"), NULL), WEFT_OK);
+    double now = 0, *rate = calloc(wl.n_flows, sizeof *rate), *sent = calloc(wl.n_flows, 8);
+    uint64_t fa, fb;
+    for (size_t j = 0; j < 20; j++) {
+        add_job(&a, &wl, j, now, &fa);
+        add_job(&b, &wl, j, now, &fb);
+    }
+    same_decision(&a, &b, now); /* b's first rebuild */
+    cr_assert_eq(b.n_rebuilds, 1);
+    /* Jobs finish; b keeps them. */
+    size_t rebuilds_a = a.n_rebuilds;
+    for (int round = 0; round < 400 && a.n_jdone < 20; round++, now += 0.25) {
+        send_quarter(&a, &b, rate, sent, &wl, now);
+        cr_assert_eq(rpc_sched_tick(&a, now), WEFT_OK);
+        cr_assert_eq(rpc_sched_tick(&b, now), WEFT_OK);
+        hold_rebuilds(&b);
+        same_decision(&a, &b, now);
+    }
+    cr_assert_eq(a.n_jdone, 20);
+    cr_assert_eq(b.n_jdone, 20);
+    cr_assert_gt(a.n_rebuilds, rebuilds_a + 10, "a rebuilt %zu times", a.n_rebuilds);
+    cr_assert_eq(b.n_rebuilds, 1, "b rebuilt %zu times", b.n_rebuilds);
+    cr_assert(b.stale);
+    /* New jobs: none of their flows gets a rate from b while it waits. */
+    uint64_t first_new = 0;
+    for (size_t j = 20; j < 30; j++) {
+        add_job(&a, &wl, j, now, &fa);
+        add_job(&b, &wl, j, now, &fb);
+        cr_assert_eq(fa, fb);
+        if (j == 20)
+            first_new = fb;
+    }
+    hold_rebuilds(&b);
+    cr_assert_eq(rpc_sched_decide(&b, now), WEFT_OK);
+    for (size_t i = 0; i < b.n_changes; i++)
+        cr_assert_lt(b.changes[i].fid, first_new, "flow %llu of a job b left out has a rate",
+                     (unsigned long long)b.changes[i].fid);
+    cr_assert(b.dirty, "a decision that put its rebuild off must ask for another");
+    cr_assert_eq(b.n_rebuilds, 1);
+    /* Once the wait is over, b decides as a did at once. */
+    b.rebuild_cost_s = 0;
+    same_decision(&a, &b, now);
+    cr_assert_eq(b.n_rebuilds, 2);
+    cr_assert_gt(b.n_changes, 0);
+    cr_assert(!b.stale && !b.dirty);
+    /* A cancel while b puts rebuilds off: rebuilt at the next decision. */
+    for (int round = 0; round < 4; round++, now += 0.25) {
+        send_quarter(&a, &b, rate, sent, &wl, now);
+        hold_rebuilds(&b);
+        same_decision(&a, &b, now);
+    }
+    int64_t victim = -1; /* a job with a flow its agent was told about */
+    for (size_t j = 0; j < a.all.n_jobs && victim < 0; j++) {
+        const coflow_job_t *job = &a.all.jobs[j];
+        const coflow_coflow_t *last = &a.all.coflows[job->first_coflow + job->n_coflows - 1];
+        size_t lo = a.all.coflows[job->first_coflow].first_flow;
+        for (size_t f = lo; f < last->first_flow + last->n_flows && !a.jdone[j]; f++)
+            if (a.announced[f] && !a.fdone[f])
+                victim = job->id;
+    }
+    cr_assert_geq(victim, 0);
+    size_t before = b.n_rebuilds;
+    cr_assert_eq(rpc_sched_cancel(&a, victim, now), 1);
+    cr_assert_eq(rpc_sched_cancel(&b, victim, now), 1);
+    hold_rebuilds(&b);
+    same_decision(&a, &b, now);
+    cr_assert_eq(b.n_rebuilds, before + 1);
+    size_t drops = 0;
+    for (size_t i = 0; i < b.n_changes; i++)
+        drops += b.changes[i].drop;
+    cr_assert_gt(drops, 0, "the cancelled job's flows are not dropped");
+    /* A report about a flow of a job b left out rebuilds b at once. */
+    add_job(&a, &wl, 30, now, &fa);
+    add_job(&b, &wl, 30, now, &fb);
+    hold_rebuilds(&b);
+    before = b.n_rebuilds;
+    cr_assert_eq(rpc_sched_progress(&a, fb, 1), 0);
+    cr_assert_eq(rpc_sched_progress(&b, fb, 1), 0);
+    cr_assert_eq(b.n_rebuilds, before + 1);
+    cr_assert(!b.stale);
+    same_decision(&a, &b, now);
+    /* The rest runs to the end the same on both. */
+    for (int round = 0; round < 2000 && a.n_jdone < a.all.n_jobs; round++, now += 0.25) {
+        send_quarter(&a, &b, rate, sent, &wl, now);
+        cr_assert_eq(rpc_sched_tick(&a, now), WEFT_OK);
+        cr_assert_eq(rpc_sched_tick(&b, now), WEFT_OK);
+        hold_rebuilds(&b);
+        same_decision(&a, &b, now);
+    }
+    cr_assert_eq(a.n_jdone, a.all.n_jobs);
+    cr_assert_eq(b.n_jdone, b.all.n_jobs);
+    free(rate);
+    free(sent);
+    coflow_workload_destroy(&wl);
+    rpc_sched_destroy(&a);
+    rpc_sched_destroy(&b);
+}
+
 static char journal_path[64];
 
 static void server_journal(void)
