@@ -17,8 +17,9 @@
  * times the last rebuild's cost. Rebuilding then takes at most about
  * 1 / (1 + rebuild_defer) of the gateway's time however fast jobs come and
  * go, where rebuilding at every registration grew with the square of the
- * jobs in flight. A cancel, a compaction, or a report about a flow of a
- * job left out still rebuilds at its next use.
+ * jobs in flight. Reports about a job left out go to the authoritative
+ * arrays alone (the rebuild takes them from there); a cancel or a
+ * compaction still rebuilds at the next use.
  *
  * Compaction: once the finished jobs are at least half of `all`,
  * rpc_sched_compact drops them, wherever they are (a job that never
@@ -97,6 +98,7 @@ typedef struct {
     double *ready_s;                     /* last parent finish so far */
     size_t *parents_left;
     size_t *g2l_c;
+    size_t *cleft;                       /* flows not finished */
     size_t cap_c;
     /* per job of all, [cap_j] */
     double *arrival_s, *finish_s;        /* gateway clock */

@@ -105,7 +105,7 @@ void rpc_sched_destroy(rpc_sched_t *s)
                     s->l2g_coflow, s->l2g_job, s->ids, s->port_rank, s->port_last,
                     s->changes, s->jobs_done, s->gone_id, s->gone_fid, s->gone_jct,
                     s->map_key, s->map_val, s->jfid, s->jcancelled, s->gone_cancelled,
-                    s->drops, s->jlive};
+                    s->drops, s->jlive, s->cleft};
     for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
         free(ptrs[i]);
     memset(s, 0, sizeof *s);
@@ -347,7 +347,7 @@ static side_arrays_t coflow_arrays(rpc_sched_t *s)
 {
     side_arrays_t d = {.n = 0};
     SIDE(s->cstatus), SIDE(s->release_s), SIDE(s->ready_s), SIDE(s->parents_left);
-    SIDE(s->g2l_c);
+    SIDE(s->g2l_c), SIDE(s->cleft);
     return d;
 }
 
@@ -390,6 +390,7 @@ weft_err_t rpc_sched_commit_job(rpc_sched_t *s, const coflow_workload_t *tmp, do
         const coflow_coflow_t *co = &all->coflows[c];
         s->cstatus[c] = COFLOW_WAITING;
         s->parents_left[c] = co->n_parents;
+        s->cleft[c] = co->n_flows;
         s->ready_s[c] = now;
         for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++) {
             s->fcoflow[f] = c;
@@ -506,10 +507,11 @@ static weft_err_t ensure_live(rpc_sched_t *s)
     return WEFT_OK;
 }
 
-/* The live state with job j in it (progress and completions update it). */
-static weft_err_t ensure_job_live(rpc_sched_t *s, size_t j)
+/* Whether st holds job j, so progress and completions update it too;
+ * otherwise the next rebuild takes them from the authoritative arrays. */
+static bool in_st(const rpc_sched_t *s, size_t j)
 {
-    return s->need_rebuild || !s->have_live || !s->jlive[j] ? rebuild(s) : WEFT_OK;
+    return !s->need_rebuild && s->have_live && s->jlive[j];
 }
 
 /* 1 and *f (fid's index in all) for a released flow, 0 for a flow of a job
@@ -541,7 +543,6 @@ int rpc_sched_progress(rpc_sched_t *s, uint64_t gid, double sent)
     int r = check_flow(s, gid, &fid);
     if (r <= 0)
         return r;
-    weft_err_t err;
     if (s->fdone[fid])
         return 0; /* a report from before the completion */
     double bytes = s->all.flows[fid].bytes;
@@ -552,8 +553,10 @@ int rpc_sched_progress(rpc_sched_t *s, uint64_t gid, double sent)
         return 1;
     if (sent <= s->sent[fid])
         return 0;
-    if ((err = ensure_job_live(s, s->all.coflows[s->fcoflow[fid]].job)))
-        return err;
+    if (!in_st(s, s->all.coflows[s->fcoflow[fid]].job)) {
+        s->sent[fid] = sent;
+        return 0;
+    }
     double delta = sent - s->sent[fid];
     size_t lf = s->g2l[fid], lc = s->st.flow_coflow[lf];
     s->st.flow_remaining[lf] -= delta;
@@ -620,20 +623,25 @@ weft_err_t rpc_sched_finish(rpc_sched_t *s, uint64_t gid, double now)
         release_if_ready(s, s->fcoflow[fid], now);
     if ((r = check_flow(s, gid, &fid)) <= 0)
         return (weft_err_t)r;
-    weft_err_t err;
     if (s->fdone[fid])
         return WEFT_OK;
-    if ((err = ensure_job_live(s, s->all.coflows[s->fcoflow[fid]].job)))
-        return err;
-    size_t c = s->fcoflow[fid], lf = s->g2l[fid], lc = s->st.flow_coflow[lf];
+    size_t c = s->fcoflow[fid];
     double delta = s->all.flows[fid].bytes - s->sent[fid];
     s->sent[fid] = s->all.flows[fid].bytes;
     s->fdone[fid] = 1;
-    s->st.job_sent[s->live.coflows[lc].job] += delta;
-    s->st.coflow_remaining[lc] -= s->st.flow_remaining[lf];
-    s->st.now = now;
     s->dirty = true;
-    if (coflow_state_finish_flow(&s->st, lf))
+    bool last = --s->cleft[c] == 0;
+    if (in_st(s, s->all.coflows[c].job)) {
+        size_t lf = s->g2l[fid], lc = s->st.flow_coflow[lf];
+        s->st.job_sent[s->live.coflows[lc].job] += delta;
+        s->st.coflow_remaining[lc] -= s->st.flow_remaining[lf];
+        s->st.now = now;
+        if (coflow_state_finish_flow(&s->st, lf) != last)
+            return weft_fail(WEFT_EINTERNAL, "flow %llu: the live state and the job table "
+                             "disagree on whether coflow %lld is done",
+                             (unsigned long long)gid, (long long)s->all.coflows[c].id);
+    }
+    if (last)
         return coflow_done(s, c, now);
     return WEFT_OK;
 }
