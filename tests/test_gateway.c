@@ -343,8 +343,9 @@ static int server_port;
 static char port_file[64];
 static const char *server_stderr; /* a file for the next server's stderr; NULL: the test's */
 
-static void start_server4(const char *extra1, const char *extra2, const char *extra3,
-                          const char *extra4)
+/* Starts `weft serve` on 4 ports with the extra arguments extra[] (up to
+ * the first NULL, at most 12). */
+static void start_server_args(const char *const *extra)
 {
     const char *bin = getenv("WEFT_BIN");
     cr_assert(bin, "WEFT_BIN is not set (run through ctest)");
@@ -357,9 +358,12 @@ static void start_server4(const char *extra1, const char *extra2, const char *ex
         dup2(devnull, 1); /* stderr stays: sanitizer reports reach the test log */
         if (server_stderr)
             dup2(open(server_stderr, O_WRONLY | O_CREAT | O_TRUNC, 0600), 2);
-        execl(bin, bin, "serve", "--listen", "127.0.0.1:0", "--ports", "4", "--token", TOKEN,
-              "--port-file", port_file, "--hello-timeout", "1", extra1, extra2, extra3, extra4,
-              (char *)NULL);
+        const char *argv[32] = {bin, "serve", "--listen", "127.0.0.1:0", "--ports", "4",
+                                "--token", TOKEN, "--port-file", port_file, "--hello-timeout",
+                                "1"};
+        for (int i = 0; i < 12 && extra[i]; i++)
+            argv[12 + i] = extra[i];
+        execv(bin, (char *const *)argv);
         _exit(127);
     }
     for (int i = 0; i < 400; i++) {
@@ -374,6 +378,13 @@ static void start_server4(const char *extra1, const char *extra2, const char *ex
         nanosleep(&ts, NULL);
     }
     cr_assert_fail("weft serve did not start");
+}
+
+static void start_server4(const char *extra1, const char *extra2, const char *extra3,
+                          const char *extra4)
+{
+    const char *extra[] = {extra1, extra2, extra3, extra4, NULL};
+    start_server_args(extra);
 }
 
 static void start_server(const char *extra1, const char *extra2)
