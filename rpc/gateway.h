@@ -56,6 +56,11 @@ typedef struct {
                        it (only fid and src are set) */
 } rpc_change_t;
 
+/* Flow ids [lo, hi) of one job. */
+typedef struct {
+    uint64_t lo, hi; /* hi 0: not known yet */
+} rpc_fid_range_t;
+
 typedef struct {
     double t;   /* gateway clock, seconds */
     size_t idx; /* coflow (release) or job (finish) index in `all` */
@@ -78,6 +83,14 @@ typedef struct {
     double *gone_jct;                    /* seconds */
     uint8_t *gone_cancelled;
     size_t n_gone, cap_gone;
+    /* The flow ids of the cancelled ones (a report about one of their
+     * flows is answered with a drop: rpc_sched_missed_drop). Compaction
+     * knows where a job's ids end, a journal's "gone" record does not:
+     * those ends are found (hi 0 until then) and the ranges sorted when
+     * they are next looked up. */
+    rpc_fid_range_t *gone_cx;
+    size_t n_gone_cx, cap_gone_cx, n_gone_cx_open;
+    bool gone_cx_sorted;
     /* Job id -> index in all, or RPC_GONE | index in gone: open
      * addressing with linear probing, at most half full, no deletions. */
     int64_t *map_key;
@@ -86,7 +99,9 @@ typedef struct {
     /* per flow of all, [cap_f] */
     double *sent;                        /* bytes reported sent */
     uint8_t *fdone;                      /* finished */
-    uint8_t *announced;                  /* its agent's connection knows it */
+    uint8_t *announced;                  /* its agent's connection knows it (for a
+                                            flow of a cancelled job: its drop
+                                            still waits in drops) */
     double *push_rate;                   /* last rate pushed, bytes/s */
     uint32_t *push_cls;                  /* last class pushed */
     size_t *fcoflow;                     /* owning coflow in all */
@@ -181,6 +196,14 @@ bool rpc_sched_cancelled(const rpc_sched_t *s, int64_t id);
  * decision's changes. Returns 1, 0 if the job had already finished (held
  * or compacted away: nothing changes), or ENOTFOUND. */
 int rpc_sched_cancel(rpc_sched_t *s, int64_t id, double now);
+/* Whether a progress report about flow fid comes from an agent that
+ * missed its drop (not connected when the decision after the cancel was
+ * pushed, or the flow's job compacted away since): fid is of a cancelled
+ * job, held or compacted away, and no drop of it waits for the next
+ * decision (that one tells the agent). The caller tells the reporting
+ * agent to drop it. O(log jobs), and O(jobs) the first time after a
+ * journal's "gone" record named a cancelled job. */
+bool rpc_sched_missed_drop(rpc_sched_t *s, uint64_t fid);
 /* Adds the single job of tmp (rpc_job_parse on s->fab), arrived at now; its roots are
  * released (after their compute time). *first_fid: its first flow id. */
 weft_err_t rpc_sched_commit_job(rpc_sched_t *s, const coflow_workload_t *tmp, double now,

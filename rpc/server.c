@@ -447,6 +447,38 @@ static void complete(rpc_gateway_t *gw, const uint64_t *fids, size_t n)
         fatal(gw, err);
 }
 
+/* Tells agent c to drop flows fids[0..n) of cancelled jobs that it
+ * reported after missing their drop: a schedule with them in "drop" only.
+ * Not in "flows" at rate 0 as a decision's drops are: the agent may have
+ * dropped and forgotten a flow already (a report sent just before a drop
+ * reached it), and a rate for a flow it does not hold is a protocol error
+ * to it; an agent that ignores "drop" has held them at rate 0 since it
+ * reconnected, or since the drop it ignored. */
+static void send_drops(conn_t *c, const uint64_t *fids, size_t n)
+{
+    rpc_gateway_t *gw = c->gw;
+    if (gw->o.log)
+        fprintf(gw->o.log, "weft serve: connection %llu (%s): agent %lld reported %zu flow%s "
+                "of cancelled jobs: told to drop them\n", (unsigned long long)c->serial,
+                c->host, (long long)c->agent, n, n == 1 ? "" : "s");
+    for (size_t a = 0; a < n; a += SCHEDULE_CHUNK) {
+        size_t b = a + SCHEDULE_CHUNK < n ? a + SCHEDULE_CHUNK : n, mark;
+        rpc_frame_begin(&gw->out, &mark);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 4);
+        rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "schedule");
+        rpc_pack_cstr(&pk, "new"), msgpack_pack_array(&pk, 0);
+        rpc_pack_cstr(&pk, "flows"), msgpack_pack_array(&pk, 0);
+        rpc_pack_cstr(&pk, "drop"), msgpack_pack_array(&pk, b - a);
+        for (size_t i = a; i < b; i++)
+            msgpack_pack_uint64(&pk, fids[i]);
+        if (rpc_frame_end(&gw->out, mark, gw->o.max_frame) == WEFT_OK)
+            conn_send(c);
+        gw->out.size = 0;
+    }
+}
+
 static bool entry_fid(const msgpack_object *o, uint64_t *fid)
 {
     if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
@@ -465,10 +497,13 @@ static void handle_progress(conn_t *c, const msgpack_object *m, bool done)
     int64_t seq = -1;
     if (rpc_get_array(m, "flows", &a) || rpc_get_int_opt(m, "seq", INT64_MIN, INT64_MAX, &seq))
         return conn_fail(c, "protocol", "%s: %s", what, weft_last_error());
-    uint64_t stack[64], *fin = a->size <= 64 ? stack : weft_calloc(a->size, sizeof *fin);
+    /* fin[0..n_fin): completed; drop[0..n_drop): of cancelled jobs, missed */
+    uint64_t stack[128], *fin = a->size <= 64 ? stack : weft_calloc(2 * (size_t)a->size,
+                                                                     sizeof *fin);
     if (!fin)
         return fatal(gw, weft_fail(WEFT_ENOMEM, "out of memory for %u flows", a->size));
-    size_t n_fin = 0;
+    uint64_t *drop = fin + (a->size <= 64 ? 64 : a->size);
+    size_t n_fin = 0, n_drop = 0;
     bool reported = false;
     for (uint32_t i = 0; i < a->size; i++) {
         const msgpack_object *e = &a->ptr[i];
@@ -497,7 +532,11 @@ static void handle_progress(conn_t *c, const msgpack_object *m, bool done)
         }
         if (r == 1) /* stale and repeated reports are not journaled */
             fin[n_fin++] = fid;
+        else if (!done && rpc_sched_missed_drop(&gw->sched, fid))
+            drop[n_drop++] = fid; /* stale too, but its agent must forget it */
     }
+    if (n_drop > 0 && c->state == CONN_AGENT)
+        send_drops(c, drop, n_drop);
     complete(gw, fin, n_fin);
     if (fin != stack)
         free(fin);

@@ -215,6 +215,97 @@ Test(gateway, sched_cancel_drops_the_job_and_frees_its_ports)
     coflow_workload_destroy(&wl);
 }
 
+/* Job 9: one coflow = {1->2 10 B}. */
+static void job9(coflow_workload_t *wl)
+{
+    coflow_workload_init(wl, 3);
+    cr_assert_eq(coflow_workload_add_job(wl, 9, 0, 1, 0), WEFT_OK);
+    coflow_workload_add_coflow(wl, 1, 0);
+    coflow_workload_add_flow(wl, 1, 2, 10);
+    cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK);
+}
+
+/* A report about a flow of a cancelled job comes from an agent that missed
+ * its drop, and is to be answered with one (rpc_sched_missed_drop): once
+ * the decision after the cancel has taken the drops (not while they wait
+ * for it), for a job still held and for one compacted away; never for a
+ * flow of a job that finished normally or still runs, nor for an id never
+ * given out; and reports about them change nothing. */
+Test(gateway, sched_a_cancelled_jobs_flow_is_dropped_when_reported_late)
+{
+    coflow_workload_t wl, wl9;
+    two_jobs(&wl);
+    job9(&wl9);
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"),
+                                coflow_allocator_find("greedy")), WEFT_OK);
+    uint64_t f7, f8, f9;
+    add_job(&s, &wl, 0, 0.0, &f7);
+    add_job(&s, &wl, 1, 0.5, &f8);
+    cr_assert_eq(rpc_sched_decide(&s, 0.5), WEFT_OK); /* flows 0, 1, 3 announced */
+    cr_assert_eq(rpc_sched_progress(&s, 0, 40), 0);
+    for (uint64_t f = 0; f < 4; f++)
+        cr_assert(!rpc_sched_missed_drop(&s, f), "flow %llu", (unsigned long long)f);
+    cr_assert_eq(rpc_sched_cancel(&s, 7, 1.0), 1);
+    /* Flows 0 and 1 wait in drops for the next decision: it tells their
+     * agent. Flow 2 (never announced) has no drop coming. */
+    cr_assert(!rpc_sched_missed_drop(&s, 0) && !rpc_sched_missed_drop(&s, 1));
+    cr_assert(rpc_sched_missed_drop(&s, 2));
+    cr_assert_eq(rpc_sched_decide(&s, 1.0), WEFT_OK);
+    cr_assert(change_of(&s, 0)->drop && change_of(&s, 1)->drop);
+    rpc_sched_forget(&s, 0); /* its agent was not connected */
+    for (uint64_t f = 0; f < 3; f++)
+        cr_assert(rpc_sched_missed_drop(&s, f), "flow %llu", (unsigned long long)f);
+    cr_assert(!rpc_sched_missed_drop(&s, 3));
+    cr_assert(!rpc_sched_missed_drop(&s, 4) && !rpc_sched_missed_drop(&s, UINT64_MAX));
+    /* the report itself is stale: nothing recorded, nothing to journal */
+    cr_assert_eq(rpc_sched_progress(&s, 0, 60), 0);
+    cr_assert_float_eq(s.sent[0], 40, 1e-12);
+    cr_assert_eq(rpc_sched_decide(&s, 1.1), WEFT_OK);
+    cr_assert_eq(s.n_changes, 0, "%zu changes", s.n_changes);
+    /* Job 8 finishes; job 9 arrives; 7 and 8 are compacted away. */
+    cr_assert_eq(rpc_sched_finish(&s, 3, 2.0), WEFT_OK);
+    add_job(&s, &wl9, 0, 2.0, &f9);
+    cr_assert_eq(f9, 4);
+    cr_assert_eq(rpc_sched_compact(&s, 1), 2);
+    cr_assert_eq(s.all.n_jobs, 1);
+    for (uint64_t f = 0; f < 3; f++)
+        cr_assert(rpc_sched_missed_drop(&s, f), "flow %llu", (unsigned long long)f);
+    cr_assert(!rpc_sched_missed_drop(&s, 3) && !rpc_sched_missed_drop(&s, 4) &&
+              !rpc_sched_missed_drop(&s, 5));
+    cr_assert_eq(rpc_sched_progress(&s, 1, 5), 0); /* compacted away: stale */
+    cr_assert_eq(rpc_sched_check_done(&s, 2), 0);
+    rpc_sched_destroy(&s);
+
+    /* The same from a journal: "gone" records (out of flow id order) say
+     * where a job's ids start, not where they end; a base record skips
+     * them. Jobs 7 [0, 3) and 12 [4, 6) were cancelled, 8 [3, 4) was not;
+     * job 9 is held at [6, 7). */
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    cr_assert_eq(rpc_sched_add_gone(&s, 12, 4, 1.0, true), WEFT_OK);
+    cr_assert_eq(rpc_sched_add_gone(&s, 8, 3, 2.0, false), WEFT_OK);
+    cr_assert_eq(rpc_sched_add_gone(&s, 7, 0, 1.0, true), WEFT_OK);
+    s.next_fid = 6;
+    add_job(&s, &wl9, 0, 0.0, &f9);
+    cr_assert_eq(f9, 6);
+    bool want[8] = {true, true, true, false, true, true, false, false};
+    for (uint64_t f = 0; f < 8; f++)
+        cr_assert_eq(rpc_sched_missed_drop(&s, f), want[f], "flow %llu",
+                     (unsigned long long)f);
+    /* job 9 cancelled and compacted away too: its end is known */
+    cr_assert_eq(rpc_sched_decide(&s, 0.0), WEFT_OK);
+    cr_assert_eq(rpc_sched_cancel(&s, 9, 1.0), 1);
+    cr_assert_eq(rpc_sched_decide(&s, 1.0), WEFT_OK);
+    cr_assert_eq(rpc_sched_compact(&s, 1), 1);
+    want[6] = true;
+    for (uint64_t f = 0; f < 8; f++)
+        cr_assert_eq(rpc_sched_missed_drop(&s, f), want[f], "flow %llu",
+                     (unsigned long long)f);
+    rpc_sched_destroy(&s);
+    coflow_workload_destroy(&wl);
+    coflow_workload_destroy(&wl9);
+}
+
 Test(gateway, sched_live_state_keeps_the_dag_analysis)
 {
     /* The live workload is never analysed again: the fields dag_analyze
@@ -1702,12 +1793,44 @@ static void wait_jobs_done(rpc_client_t *c, int64_t lo, int64_t hi)
     }
 }
 
+/* Sends a ping on agent connection c and reads up to its pong: the
+ * schedules in between must tell it to drop exactly want[0..n), in "drop"
+ * alone, and no error may come. */
+static void expect_drops(rpc_client_t *c, int64_t seq, const uint64_t *want, size_t n)
+{
+    cr_assert_eq(rpc_client_ping(c, seq), WEFT_OK);
+    size_t got = 0;
+    for (;;) {
+        const msgpack_object *m;
+        cr_assert_eq(rpc_client_wait(c, 5.0, &m), 1, "no pong: %s", weft_last_error());
+        char type[32];
+        rpc_msg_type(m, type, sizeof type);
+        cr_assert(strcmp(type, "error"), "an error frame");
+        if (!strcmp(type, "pong"))
+            break;
+        const msgpack_object *d = rpc_map_get(m, "drop");
+        if (strcmp(type, "schedule") || !d)
+            continue;
+        const msgpack_object_array *fl;
+        cr_assert_eq(rpc_get_array(m, "flows", &fl), WEFT_OK);
+        cr_assert_eq(fl->size, 0, "a drop answering a report lists no rate");
+        cr_assert_eq(d->type, MSGPACK_OBJECT_ARRAY);
+        for (uint32_t i = 0; i < d->via.array.size; i++, got++) {
+            cr_assert_lt(got, n, "more drops than expected");
+            cr_assert_eq(d->via.array.ptr[i].via.u64, want[got], "drop #%zu", got);
+        }
+    }
+    cr_assert_eq(got, n, "%zu drops of %zu", got, n);
+}
+
 /* 200 jobs of 60 flows are registered, job 1 cancelled and jobs 2 to 189
  * completed (job 0 is left waiting at the front): the gateway drops them
  * from its table and rewrites its journal smaller. Restarted from that journal, it still knows
  * the 189 (a re-sent registration is a duplicate with the same first flow
  * id, watch answers with job_done, a late report about their flows is
- * ignored) and the 11 kept jobs keep their flow ids and complete. */
+ * ignored, but one about a flow of the cancelled job is answered with a
+ * drop, before and after the restart) and the 11 kept jobs keep their flow
+ * ids and complete. */
 Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_journal,
      .fini = stop_server_journal, .timeout = 60)
 {
@@ -1750,6 +1873,15 @@ Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_jo
      * nothing); what came after it is appended, so it ends well below the
      * size it had with every job's record and completions. */
     cr_assert_lt(after, before * 3 / 4, "journal %ld bytes before, %ld after", before, after);
+    /* Late reports about flows of job 7001 (cancelled, compacted away) get
+     * a drop; about its neighbours' flows (7002 finished, 7000 running)
+     * not; and none is journaled. */
+    uint64_t late[4] = {first[1], first[2], first[1] + FLOWS - 1, first[0] + FLOWS - 1};
+    double late_sent[4] = {10, 0, 0, 0};
+    cr_assert_eq(rpc_client_progress(&ag, late, late_sent, 4), WEFT_OK);
+    uint64_t want_drops[2] = {first[1], first[1] + FLOWS - 1};
+    expect_drops(&ag, 10, want_drops, 2);
+    cr_assert_eq(file_size(journal_path), after, "a late report was journaled");
     rpc_client_destroy(&ag);
     rpc_client_destroy(&cl);
 
@@ -1776,6 +1908,12 @@ Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_jo
     hello_agent0(&ag);
     double sent = 50;
     cr_assert_eq(rpc_client_progress(&ag, &first[3], &sent, 1), WEFT_OK); /* stale */
+    /* Replayed from a "gone" record, which does not say where job 7001's
+     * flow ids end: still its last flow gets a drop, the next job's not. */
+    uint64_t late2[2] = {first[1] + FLOWS - 1, first[2]};
+    double late2_sent[2] = {0, 0};
+    cr_assert_eq(rpc_client_progress(&ag, late2, late2_sent, 2), WEFT_OK);
+    expect_drops(&ag, 11, late2, 1);
     /* Completions the gateway already has, of a compacted job and of a
      * kept one, are acknowledged but not journaled again. */
     uint64_t old_done[2] = {first[3], first[DONE] + 1};
