@@ -17,9 +17,11 @@
  * destination compete for its connection.
  *
  * Resumption: the agent keeps, per flow, the bytes it sent; after a
- * reconnect it re-reports them (and every completion the gateway has not
- * acknowledged) before anything else, and when the gateway re-announces a
- * flow it keeps the larger of its own count and the gateway's. A restarted
+ * reconnect it re-reports them for every unfinished flow (and every
+ * completion the gateway has not acknowledged) before anything else, and
+ * when the gateway re-announces a flow it keeps the larger of its own
+ * count and the gateway's. A flow of a job cancelled while it was away is
+ * never re-announced: the gateway answers its report with a drop. A restarted
  * agent has no count and takes the gateway's: the bytes sent after the last
  * report before a crash are sent again.
  */
@@ -269,16 +271,30 @@ static void gw_lost(agent_t *a, const char *why)
     }
 }
 
-/* After (re)connecting: hello, then everything the gateway may have lost. */
+/* After (re)connecting: hello, then everything the gateway may have lost:
+ * the count of every unfinished flow, 0 included, so that the gateway can
+ * tell which of them belong to jobs cancelled meanwhile (it answers with
+ * a drop). */
 static weft_err_t gw_resume(agent_t *a)
 {
     weft_err_t err = rpc_client_hello_agent(&a->gw, a->o->token, a->o->id, a->data_port);
+    uint64_t fids[256];
+    double sent[256];
+    size_t n = 0;
     for (size_t i = 0; !err && i < a->n_flows; i++) {
         aflow_t *f = &a->flows[i];
-        if (!f->done && f->sent > 0)
-            err = rpc_client_progress(&a->gw, &f->fid, &f->sent, 1);
         f->reported = f->sent;
+        if (f->done)
+            continue;
+        fids[n] = f->fid;
+        sent[n++] = f->sent;
+        if (n == 256) {
+            err = rpc_client_progress(&a->gw, fids, sent, n);
+            n = 0;
+        }
     }
+    if (!err && n)
+        err = rpc_client_progress(&a->gw, fids, sent, n);
     return err;
 }
 

@@ -11,8 +11,9 @@
  * stream cannot continue), and afterwards a well-behaved client is still
  * served and the gateway's memory stays bounded. With a real `weft agent`:
  * flows sharing a slow data connection go in priority-class order, and
- * flows the gateway acknowledged are forgotten without losing later ones.
- * Bad input at start: a journal with a corrupted length is refused and
+ * flows the gateway acknowledged are forgotten without losing later ones,
+ * and an agent stopped while its job was cancelled drops the job's flows
+ * once it reconnects. Bad input at start: a journal with a corrupted length is refused and
  * left as it was, a torn tail is kept aside with a warning; `weft submit`
  * and `weft agent` stop at once on a wrong token; bad options are named.
  */
@@ -1369,6 +1370,142 @@ Test(gateway_agent, cancel_stops_a_job_for_good, .init = server_cancel_journal,
         watch_done(wait_type(&cl, "job_done"), &again);
     cr_assert(again.cancelled, "job 20 is not cancelled after the journal's replay");
     rpc_client_destroy(&cl);
+}
+
+static long file_size(const char *path);
+
+/* The line of the file at path that contains needle, into line[n]. */
+static bool file_line(const char *path, const char *needle, char *line, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    bool found = false;
+    while (!found && fgets(line, (int)n, f))
+        found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
+/* One receiver pass that also keeps the test's two gateway connections
+ * from being closed as idle (a ping on each every 0.25 s). */
+static void receiver_step_alive(receiver_t *r, double *last_ping,
+                                void (*on_msg)(const msgpack_object *m, void *arg), void *arg)
+{
+    double now = weft_mono_s();
+    if (now - *last_ping >= 0.25) {
+        *last_ping = now;
+        cr_assert_eq(rpc_client_ping(&r->me, -1), WEFT_OK);
+        cr_assert_eq(rpc_client_flush(&r->me), WEFT_OK);
+        cr_assert_eq(rpc_client_ping(&r->cl, -1), WEFT_OK);
+        cr_assert_eq(rpc_client_flush(&r->cl), WEFT_OK);
+    }
+    receiver_step(r, 1e12, on_msg, arg);
+}
+
+static char drop_journal[64], drop_serve_log[64];
+
+/* Connections silent for 1 s are closed; ports of 2 MB/s, so a 400 MB
+ * flow stays in flight; a journal, and the gateway's log in a file. */
+static void server_idle_drop(void)
+{
+    snprintf(drop_journal, sizeof drop_journal, "/tmp/weft-gw-drop-%d", (int)getpid());
+    snprintf(drop_serve_log, sizeof drop_serve_log, "/tmp/weft-gw-drop-%d.log", (int)getpid());
+    unlink(drop_journal);
+    const char *extra[] = {"--idle-timeout", "1", "--port-rate", "2MB/s", "--journal",
+                           drop_journal, "--no-fsync", "-v", NULL};
+    server_stderr = drop_serve_log;
+    start_server_args(extra);
+    server_stderr = NULL;
+}
+
+static void stop_idle_drop(void)
+{
+    if (agent_pid > 0)
+        kill(agent_pid, SIGCONT); /* a test that failed while it was stopped */
+    stop_agent_and_server();
+    unlink(drop_journal);
+    unlink(drop_serve_log);
+}
+
+/* A real `weft agent` is sending job 30's 400 MB flow 0 (2 MB/s ports)
+ * when it is stopped (SIGSTOP); job 30's flow 1 goes to port 2, where no
+ * agent listens, and has not sent a byte. The agent's gateway connection
+ * goes silent and the gateway closes it after --idle-timeout 1 s. Job 30
+ * is cancelled with `weft cancel` while the agent cannot hear it, so the
+ * schedule that drops its flows never reaches it. Resumed (SIGCONT), the
+ * agent reconnects and re-reports both flows; the gateway answers with a
+ * drop, the agent drops them (its log says so), the gateway journals
+ * nothing for them, and job 31, registered afterwards, completes through
+ * the same agent. */
+Test(gateway_agent, an_agent_away_at_a_cancel_drops_the_flow_when_it_reconnects,
+     .init = server_idle_drop, .fini = stop_idle_drop, .timeout = 60)
+{
+    char log_path[64], out[1024], line[512];
+    snprintf(log_path, sizeof log_path, "/tmp/weft-agent-drop-%d.log", (int)getpid());
+    receiver_t r;
+    receiver_up(&r, 0);
+    start_agent0(log_path);
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    coflow_workload_add_job(&wl, 30, 0, 1, 0);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 1, 400e6);
+    coflow_workload_add_flow(&wl, 0, 2, 1e6); /* no agent 2: never starts */
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    coflow_workload_add_job(&wl, 31, 0, 1, 0);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 1, 1e6);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    cr_assert_eq(rpc_client_register(&r.cl, 0, &wl, 0), WEFT_OK);
+    cr_assert_eq(rpc_client_flush(&r.cl), WEFT_OK);
+    done_watch_t w30 = {.job = 30};
+    double t0 = weft_mono_s(), ping = t0;
+    while (!file_has(log_path, "flow 0: sending") && weft_mono_s() - t0 < 10)
+        receiver_step_alive(&r, &ping, watch_done, &w30);
+    cr_assert(file_has(log_path, "flow 0: sending"), "the agent never started flow 0");
+    /* The agent goes silent; the gateway closes its connection. */
+    cr_assert_eq(kill(agent_pid, SIGSTOP), 0);
+    double t1 = weft_mono_s();
+    while (!file_has(drop_serve_log, "timeout: idle for 1 s") && weft_mono_s() - t1 < 10)
+        receiver_step_alive(&r, &ping, watch_done, &w30);
+    cr_assert(file_has(drop_serve_log, "timeout: idle for 1 s"),
+              "the gateway did not close the stopped agent's connection");
+    cr_assert_eq(run_cancel("30", out, sizeof out), 0, "weft cancel: %s", out);
+    cr_assert(strstr(out, "job 30 cancelled"), "%s", out);
+    long journal = file_size(drop_journal);
+    cr_assert_gt(journal, 0);
+    /* Back, it reconnects, re-reports its flows and is told to drop them. */
+    cr_assert_eq(kill(agent_pid, SIGCONT), 0);
+    double t2 = weft_mono_s();
+    while (!(w30.seen && file_has(log_path, "flow 0: dropped at") &&
+             file_has(log_path, "flow 1: dropped at")) && weft_mono_s() - t2 < 8)
+        receiver_step_alive(&r, &ping, watch_done, &w30);
+    cr_assert(w30.seen && w30.cancelled, "no job_done with cancelled for job 30");
+    cr_assert(file_line(log_path, "flow 0: dropped at", line, sizeof line),
+              "the agent kept flow 0 of cancelled job 30 after reconnecting");
+    cr_assert(strstr(line, "of 400000000 bytes (job cancelled)"), "%s", line);
+    cr_assert(file_line(log_path, "flow 1: dropped at", line, sizeof line),
+              "the agent kept flow 1 (no byte sent) of cancelled job 30 after reconnecting");
+    cr_assert(strstr(line, "dropped at 0 of 1000000 bytes (job cancelled)"), "%s", line);
+    cr_assert(file_has(log_path, "connected to the gateway"), "the agent never reconnected");
+    cr_assert_eq(file_size(drop_journal), journal, "a report about a cancelled job's flow "
+                 "was journaled");
+    /* The port is free: job 31 completes through the same agent. */
+    cr_assert_eq(rpc_client_register(&r.cl, 1, &wl, 1), WEFT_OK);
+    cr_assert_eq(rpc_client_flush(&r.cl), WEFT_OK);
+    done_watch_t w31 = {.job = 31};
+    double t3 = weft_mono_s();
+    while (!w31.seen && weft_mono_s() - t3 < 10)
+        receiver_step_alive(&r, &ping, watch_done, &w31);
+    cr_assert(w31.seen && !w31.cancelled, "job 31 did not complete after the reconnect");
+    cr_assert(file_has(log_path, "flow 2: all 1000000 bytes sent"), "not sent by agent 0");
+    cr_assert(!file_has(log_path, "gateway error invalid") &&
+              !file_has(log_path, "gateway error unknown-id") &&
+              !file_has(log_path, "gateway error protocol"), "the agent got an error");
+    receiver_down(&r);
+    coflow_workload_destroy(&wl);
+    unlink(log_path);
 }
 
 /* ------------------------------------------------------------ compaction */
