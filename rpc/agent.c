@@ -47,8 +47,6 @@
 #define MAX_RECEIVERS 1024
 #define BACKOFF_MIN_S 0.05
 #define BACKOFF_MAX_S 2.0
-#define KEEPALIVE_S 5.0            /* a ping this often, so an agent without
-                                      flows is not closed as idle */
 
 typedef struct {
     uint64_t fid;
@@ -96,6 +94,7 @@ typedef struct {
     uint64_t bytes_received;
     int64_t seq;
     double last_report, last_ping;
+    double keepalive_s;  /* a ping this often (rpc_keepalive_s of the welcome) */
     unsigned char *zeros;
 } agent_t;
 
@@ -412,6 +411,7 @@ static weft_err_t gw_handle(agent_t *a, const msgpack_object *m)
                 a->peers[i].fd = -1;
         }
         a->welcomed = true;
+        a->keepalive_s = rpc_keepalive_s(m);
         a->backoff = BACKOFF_MIN_S;
         alog(a, "connected to the gateway");
     } else if (!strcmp(type, "peers")) {
@@ -671,7 +671,7 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
             if (report(&a))
                 gw_lost(&a, weft_last_error());
         }
-        if (a.welcomed && now - a.last_ping >= KEEPALIVE_S) {
+        if (a.welcomed && now - a.last_ping >= a.keepalive_s) {
             a.last_ping = now;
             if (rpc_client_ping(&a.gw, -1))
                 gw_lost(&a, weft_last_error());

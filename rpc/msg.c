@@ -125,6 +125,14 @@ weft_err_t rpc_get_num_opt(const msgpack_object *map, const char *key, double lo
     return WEFT_OK;
 }
 
+double rpc_keepalive_s(const msgpack_object *welcome)
+{
+    double idle = 0;
+    if (rpc_get_num_opt(welcome, "idle", 0, 1e9, &idle) || !(idle > 0))
+        return RPC_KEEPALIVE_S;
+    return idle / 3 < RPC_KEEPALIVE_S ? idle / 3 : RPC_KEEPALIVE_S;
+}
+
 weft_err_t rpc_get_array(const msgpack_object *map, const char *key,
                          const msgpack_object_array **out)
 {

@@ -162,6 +162,13 @@ weft_err_t rpc_get_array(const msgpack_object *map, const char *key,
 bool rpc_obj_int(const msgpack_object *o, int64_t *v);
 bool rpc_obj_num(const msgpack_object *o, double *d);
 
+/* How often a peer with nothing to say pings the gateway that sent
+ * welcome: RPC_KEEPALIVE_S, or a third of the gateway's idle timeout (the
+ * welcome's optional "idle") if that is shorter, so it is not closed as
+ * idle; RPC_KEEPALIVE_S for a missing or malformed "idle". */
+#define RPC_KEEPALIVE_S 5.0
+double rpc_keepalive_s(const msgpack_object *welcome);
+
 /* Packs a NUL-terminated string. */
 void rpc_pack_cstr(msgpack_packer *pk, const char *s);
 

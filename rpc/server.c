@@ -258,11 +258,13 @@ static void send_welcome(conn_t *c)
     rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 4);
+    msgpack_pack_map(&pk, 5);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "welcome");
     pack_kv_int(&pk, "v", RPC_PROTOCOL_VERSION);
     pack_kv_int(&pk, "ports", (int64_t)gw->sched.fab.n_ports);
     rpc_pack_cstr(&pk, "rate"), msgpack_pack_double(&pk, gw->o.port_rate);
+    /* so a peer with nothing to say pings often enough (rpc_keepalive_s) */
+    rpc_pack_cstr(&pk, "idle"), msgpack_pack_double(&pk, gw->o.idle_timeout_s);
     rpc_frame_end(&gw->out, mark, 0);
     conn_send(c);
 }

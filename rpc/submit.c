@@ -56,6 +56,7 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
     rpc_client_t c;
     rpc_client_init(&c);
     double t0 = weft_mono_s(), backoff = 0.05, retry_at = 0, last_ping = 0;
+    double keepalive = RPC_KEEPALIVE_S; /* until the welcome says */
     size_t n_done = 0;
     bool up = false;
     while (n_done < wl->n_jobs) {
@@ -93,7 +94,7 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
             nanosleep(&ts, NULL);
             continue;
         }
-        if (now - last_ping >= 5.0) { /* keeps the connection from timing out as idle */
+        if (now - last_ping >= keepalive) { /* keeps the connection from timing out as idle */
             last_ping = now;
             rpc_client_ping(&c, -1);
         }
@@ -112,7 +113,10 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
         char type[32];
         rpc_msg_type(m, type, sizeof type);
         int64_t v;
-        if (!strcmp(type, "ack") && rpc_get_int(m, "seq", 0, (int64_t)wl->n_jobs - 1, &v) == 0) {
+        if (!strcmp(type, "welcome")) {
+            keepalive = rpc_keepalive_s(m);
+        } else if (!strcmp(type, "ack") &&
+                   rpc_get_int(m, "seq", 0, (int64_t)wl->n_jobs - 1, &v) == 0) {
             const msgpack_object *dup = rpc_map_get(m, "dup");
             if (o->out && !js[v].acked) {
                 fprintf(o->out, "job %lld registered\n", (long long)wl->jobs[v].id);

@@ -1508,6 +1508,63 @@ Test(gateway_agent, an_agent_away_at_a_cancel_drops_the_flow_when_it_reconnects,
     unlink(log_path);
 }
 
+static char idle_serve_log[64];
+
+/* Silent connections closed after 1 s; the gateway's log in a file. */
+static void server_idle1_logged(void)
+{
+    snprintf(idle_serve_log, sizeof idle_serve_log, "/tmp/weft-gw-idle-%d.log", (int)getpid());
+    const char *extra[] = {"--idle-timeout", "1", "-v", NULL};
+    server_stderr = idle_serve_log;
+    start_server_args(extra);
+    server_stderr = NULL;
+}
+
+static void stop_idle_logged(void)
+{
+    stop_agent_and_server();
+    unlink(idle_serve_log);
+}
+
+/* Under --idle-timeout 1 a real `weft agent` with no flow and a real
+ * `weft submit` waiting 3 s for a job that cannot move (its flow leaves
+ * port 1, which has no agent) have nothing to say: both ping within the
+ * timeout, a third of it, which the welcome tells them, and the gateway
+ * closes neither. (With a fixed 5 s ping, both were closed every second
+ * and reconnected.) */
+Test(gateway_agent, quiet_peers_ping_within_a_short_idle_timeout, .init = server_idle1_logged,
+     .fini = stop_idle_logged, .timeout = 40)
+{
+    char log_path[64], wl_path[64], gw[32], out[4096];
+    snprintf(log_path, sizeof log_path, "/tmp/weft-agent-idle-%d.log", (int)getpid());
+    snprintf(wl_path, sizeof wl_path, "/tmp/weft-idle-%d.weft", (int)getpid());
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    FILE *f = fopen(wl_path, "w");
+    cr_assert(f);
+    fprintf(f, "weft-workload 1\nports 4\njob 5 0 1 0 1\ncoflow 1 0 1 -\n1 2 1000\nend 1\n");
+    fclose(f);
+    start_agent0(log_path);
+    const char *args[] = {"submit", wl_path, "--gateway", gw, "--token", TOKEN,
+                          "--timeout", "3", NULL};
+    int rc = run_weft(out, sizeof out, args);
+    cr_assert_eq(rc, 1, "weft submit should time out: %s", out);
+    cr_assert(strstr(out, "timeout: 0 of 1 jobs finished"), "%s", out);
+    cr_assert(!strstr(out, "reconnecting"), "weft submit was closed as idle: %s", out);
+    cr_assert(!file_has(idle_serve_log, "timeout: idle"),
+              "the gateway closed a connection as idle");
+    /* the agent, up all along, connected once */
+    char line[512];
+    int connects = 0;
+    FILE *lg = fopen(log_path, "r");
+    cr_assert(lg);
+    while (fgets(line, sizeof line, lg))
+        connects += strstr(line, "connected to the gateway") != NULL;
+    fclose(lg);
+    cr_assert_eq(connects, 1, "the agent connected %d times", connects);
+    unlink(wl_path);
+    unlink(log_path);
+}
+
 /* ------------------------------------------------------------ compaction */
 
 /* n_jobs jobs of one coflow with flows_per_job flows from port 0 to port
