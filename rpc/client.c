@@ -222,6 +222,11 @@ weft_err_t rpc_client_ping(rpc_client_t *c, int64_t seq)
     return rpc_pack_simple(&c->out, "ping", seq);
 }
 
+weft_err_t rpc_client_status(rpc_client_t *c, int64_t seq)
+{
+    return rpc_pack_simple(&c->out, "status", seq);
+}
+
 /* ----------------------------------------------------------------- I/O */
 
 weft_err_t rpc_client_flush(rpc_client_t *c)

@@ -57,6 +57,9 @@ weft_err_t rpc_client_watch(rpc_client_t *c, const int64_t *jobs, size_t n);
 /* Asks the gateway to cancel job `job` (acknowledged with seq). */
 weft_err_t rpc_client_cancel(rpc_client_t *c, int64_t seq, int64_t job);
 weft_err_t rpc_client_ping(rpc_client_t *c, int64_t seq);
+/* Asks for the gateway's counters: answered with a "status" message
+ * (docs/protocol.md) carrying seq (none when seq < 0). */
+weft_err_t rpc_client_status(rpc_client_t *c, int64_t seq);
 
 /* Packs job j of wl as the protocol's job map (rpc/job.c). */
 void rpc_job_pack(msgpack_packer *pk, const coflow_workload_t *wl, size_t j);

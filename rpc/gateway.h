@@ -334,8 +334,12 @@ typedef struct {
         conns_refused, protocol_errors, auth_failures, timeouts;
     uint64_t rebuilds;          /* of the live state (rpc_sched_t) */
     size_t conns_open;
+    size_t agents;              /* agents connected (ports with an agent) */
     size_t jobs, jobs_finished; /* registered (journal included), finished */
     size_t jobs_held;           /* of which held in full (not compacted) */
+    size_t flows_in_flight;     /* flows of the held jobs not done (a
+                                   cancelled job's count as done) */
+    double uptime_s;            /* since rpc_gateway_new */
     uint64_t journal_records;   /* replayed + appended */
     uint64_t journal_rewrites;
     uint64_t journal_syncs;     /* fdatasync calls (one per loop pass at most) */
@@ -345,6 +349,10 @@ typedef struct {
                                       by the gateway */
 } rpc_gateway_stats_t;
 
+/* A status answer lists the ports with an agent ("agent_ports") only on a
+ * gateway of at most this many ports; a larger one gives the count alone. */
+#define RPC_STATUS_MAX_AGENT_LIST 64
+
 /* Binds, replays the journal, and is ready to run. */
 weft_err_t rpc_gateway_new(rpc_gateway_t **gw, const rpc_gateway_opts_t *opts);
 /* The bound TCP port. */
@@ -353,6 +361,8 @@ int rpc_gateway_port(const rpc_gateway_t *gw);
 weft_err_t rpc_gateway_run(rpc_gateway_t *gw);
 /* From a callback of the gateway's own loop (or a signal handler event). */
 void rpc_gateway_stop(rpc_gateway_t *gw);
+/* The counters now. O(jobs and flows held): the gateway answers a client's
+ * "status" message with them (docs/protocol.md). */
 void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out);
 void rpc_gateway_free(rpc_gateway_t *gw);
 

@@ -620,6 +620,66 @@ static void handle_cancel(conn_t *c, const msgpack_object *m)
     request_decision(gw);
 }
 
+/* Answers a status request with the counters (rpc_gateway_stats) and the
+ * configuration an operator asks about. Read-only: answered to agents as
+ * well as clients, like ping. */
+static void handle_status(conn_t *c, const msgpack_object *m)
+{
+    rpc_gateway_t *gw = c->gw;
+    int64_t seq = -1;
+    if (rpc_get_int_opt(m, "seq", 0, INT64_MAX, &seq))
+        return conn_fail(c, "protocol", "status: %s", weft_last_error());
+    rpc_gateway_stats_t st;
+    rpc_gateway_stats(gw, &st);
+    size_t n_ports = gw->sched.fab.n_ports;
+    bool list = n_ports <= RPC_STATUS_MAX_AGENT_LIST;
+    size_t mark;
+    rpc_frame_begin(&gw->out, &mark);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 21 + (seq >= 0) + list);
+    rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "status");
+    if (seq >= 0)
+        pack_kv_int(&pk, "seq", seq);
+    rpc_pack_cstr(&pk, "uptime"), msgpack_pack_double(&pk, st.uptime_s);
+    rpc_pack_cstr(&pk, "policy"), rpc_pack_cstr(&pk, gw->sched.ord->name);
+    rpc_pack_cstr(&pk, "allocator"), rpc_pack_cstr(&pk, gw->sched.alloc->name);
+    pack_kv_int(&pk, "ports", (int64_t)n_ports);
+    rpc_pack_cstr(&pk, "rate"), msgpack_pack_double(&pk, gw->o.port_rate);
+    pack_kv_int(&pk, "conns", (int64_t)st.conns_open);
+    pack_kv_int(&pk, "agents", (int64_t)st.agents);
+    if (list) {
+        rpc_pack_cstr(&pk, "agent_ports"), msgpack_pack_array(&pk, st.agents);
+        for (size_t p = 0; p < n_ports; p++)
+            if (gw->agents[p])
+                msgpack_pack_uint64(&pk, p);
+    }
+    pack_kv_int(&pk, "jobs", (int64_t)st.jobs);
+    pack_kv_int(&pk, "jobs_held", (int64_t)st.jobs_held);
+    pack_kv_int(&pk, "jobs_finished", (int64_t)st.jobs_finished);
+    pack_kv_int(&pk, "jobs_in_flight", (int64_t)(st.jobs - st.jobs_finished));
+    pack_kv_int(&pk, "flows_in_flight", (int64_t)st.flows_in_flight);
+    pack_kv_int(&pk, "decisions", (int64_t)st.decisions);
+    pack_kv_int(&pk, "rebuilds", (int64_t)st.rebuilds);
+    pack_kv_int(&pk, "changes_pushed", (int64_t)st.changes_pushed);
+    pack_kv_int(&pk, "frames_in", (int64_t)st.frames_in);
+    pack_kv_int(&pk, "protocol_errors", (int64_t)st.protocol_errors);
+    pack_kv_int(&pk, "auth_failures", (int64_t)st.auth_failures);
+    pack_kv_int(&pk, "timeouts", (int64_t)st.timeouts);
+    rpc_pack_cstr(&pk, "journal");
+    if (gw->journal.fd < 0) {
+        msgpack_pack_nil(&pk);
+    } else {
+        msgpack_pack_map(&pk, 3);
+        rpc_pack_cstr(&pk, "path"), rpc_pack_cstr(&pk, gw->journal.path);
+        pack_kv_int(&pk, "records", (int64_t)st.journal_records);
+        pack_kv_int(&pk, "syncs", (int64_t)st.journal_syncs);
+    }
+    if (rpc_frame_end(&gw->out, mark, gw->o.max_frame) == WEFT_OK)
+        conn_send(c);
+    gw->out.size = 0;
+}
+
 static void handle(conn_t *c, const msgpack_object *m)
 {
     rpc_gateway_t *gw = c->gw;
@@ -653,6 +713,8 @@ static void handle(conn_t *c, const msgpack_object *m)
         return handle_watch(c, m);
     if (IS("cancel"))
         return handle_cancel(c, m);
+    if (IS("status"))
+        return handle_status(c, m);
     if (IS("hello"))
         return conn_fail(c, "protocol", "hello sent twice");
     conn_error(c, "unknown-type", weft_fail(WEFT_EPROTO, "unknown message type '%.*s'",
@@ -1207,6 +1269,13 @@ void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out)
     for (size_t j = 0; j < gw->sched.all.n_jobs; j++)
         out->jobs_finished += gw->sched.jdone[j];
     out->jobs_finished += gw->sched.n_gone;
+    out->flows_in_flight = 0;
+    for (size_t f = 0; f < gw->sched.all.n_flows; f++)
+        out->flows_in_flight += !gw->sched.fdone[f];
+    out->agents = 0;
+    for (size_t p = 0; p < gw->sched.fab.n_ports; p++)
+        out->agents += gw->agents[p] != NULL;
+    out->uptime_s = gw_now(gw);
     out->journal_records = gw->journal.records;
     out->journal_syncs = gw->journal.syncs;
     out->journal_torn_at = gw->journal.torn_at;
