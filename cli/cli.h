@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "rpc/client.h"
+
 #define CLI_OK 0
 #define CLI_ERROR 1
 #define CLI_USAGE 2
@@ -21,6 +23,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 
@@ -35,6 +38,19 @@ bool cli_parse_seconds(const char *cmd, const char *opt, const char *s, double *
 /* Reads the first line of path (a token file) into buf[n], without its line
  * end; prints the problem and returns false if it cannot or it is empty. */
 bool cli_read_token(const char *cmd, const char *path, char *buf, size_t n);
+
+/* A short-lived client of the gateway (weft cancel, weft status): connects
+ * to host:port within timeout_s and queues hello as a client (c is
+ * rpc_client_init'ed; the first wait sends it). */
+weft_err_t cli_gateway_open(rpc_client_t *c, const char *host, int port, const char *token,
+                            double timeout_s);
+/* The gateway's next answer on c before deadline (weft_mono_s), welcome and
+ * job_done skipped: 1 with *m and its type in type[n], 0 once the deadline
+ * has passed, or a negative error (connection lost or refused). An "error"
+ * answer is printed as "weft CMD: gateway error CODE: MESSAGE" and its
+ * code and message are left in *e. */
+int cli_gateway_answer(const char *cmd, rpc_client_t *c, double deadline,
+                       const msgpack_object **m, char *type, size_t n, rpc_error_msg_t *e);
 
 /* Prints "weft CMD: <weft_strerror>: <detail>" for a failed library call. */
 void cli_report(const char *cmd, int err);

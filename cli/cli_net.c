@@ -1,6 +1,7 @@
 /*
- * cli_net.c - option parsing shared by the gateway's commands (serve,
- * agent, submit): addresses, durations and token files.
+ * cli_net.c - what the gateway's commands (serve, agent, submit, cancel,
+ * status) share: parsing addresses, durations and token files, and the
+ * connect / hello / wait of a short-lived client.
  */
 #include <errno.h>
 #include <math.h>
@@ -60,4 +61,32 @@ bool cli_read_token(const char *cmd, const char *path, char *buf, size_t n)
         return false;
     }
     return true;
+}
+
+weft_err_t cli_gateway_open(rpc_client_t *c, const char *host, int port, const char *token,
+                            double timeout_s)
+{
+    weft_err_t err = rpc_client_connect(c, host, port, timeout_s);
+    return err ? err : rpc_client_hello_client(c, token);
+}
+
+int cli_gateway_answer(const char *cmd, rpc_client_t *c, double deadline,
+                       const msgpack_object **m, char *type, size_t n, rpc_error_msg_t *e)
+{
+    for (;;) {
+        double now = weft_mono_s();
+        if (now >= deadline)
+            return 0;
+        int r = rpc_client_wait(c, deadline - now, m);
+        if (r <= 0)
+            return r;
+        rpc_msg_type(*m, type, n);
+        if (!strcmp(type, "welcome") || !strcmp(type, "job_done"))
+            continue;
+        if (!strcmp(type, "error")) {
+            rpc_msg_error(*m, e);
+            fprintf(stderr, "weft %s: gateway error %s: %s\n", cmd, e->code, e->message);
+        }
+        return 1;
+    }
 }

@@ -88,9 +88,7 @@ int cmd_cancel(int argc, char **argv)
     }
     rpc_client_t c;
     rpc_client_init(&c);
-    weft_err_t err = rpc_client_connect(&c, host, port, timeout);
-    if (!err)
-        err = rpc_client_hello_client(&c, token);
+    weft_err_t err = cli_gateway_open(&c, host, port, token, timeout);
     for (size_t i = 0; !err && i < n; i++)
         err = rpc_client_cancel(&c, (int64_t)i, ids[i]);
     if (!err)
@@ -100,25 +98,17 @@ int cmd_cancel(int argc, char **argv)
     size_t left = n, next_error = 0;
     double deadline = weft_mono_s() + timeout;
     while (!err && left > 0) {
-        double now = weft_mono_s();
-        if (now >= deadline) {
-            err = weft_fail(WEFT_EIO, "no answer for %zu of %zu jobs within %g s", left,
-                            n, timeout);
-            break;
-        }
         const msgpack_object *m;
-        int r = rpc_client_wait(&c, deadline - now, &m);
-        if (r < 0) {
-            err = (weft_err_t)r;
+        char type[32];
+        rpc_error_msg_t e;
+        int r = cli_gateway_answer("cancel", &c, deadline, &m, type, sizeof type, &e);
+        if (r <= 0) {
+            err = r < 0 ? (weft_err_t)r
+                        : weft_fail(WEFT_EIO, "no answer for %zu of %zu jobs within %g s",
+                                    left, n, timeout);
             break;
         }
-        if (r == 0)
-            continue;
-        char type[32];
-        rpc_msg_type(m, type, sizeof type);
         int64_t seq;
-        if (!strcmp(type, "welcome") || !strcmp(type, "job_done"))
-            continue;
         if (!strcmp(type, "ack") &&
             rpc_get_int(m, "seq", 0, (int64_t)n - 1, &seq) == WEFT_OK && !answered[seq]) {
             const msgpack_object *dup = rpc_map_get(m, "dup");
@@ -128,9 +118,6 @@ int cmd_cancel(int argc, char **argv)
             answered[seq] = true;
             left--;
         } else if (!strcmp(type, "error")) {
-            rpc_error_msg_t e;
-            rpc_msg_error(m, &e);
-            fprintf(stderr, "weft cancel: gateway error %s: %s\n", e.code, e.message);
             if (strcmp(e.code, "unknown-id")) {
                 err = weft_fail(WEFT_EPROTO, "the gateway closed the exchange");
                 break;

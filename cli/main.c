@@ -23,6 +23,7 @@ static const command_t commands[] = {
     {"agent", cmd_agent, "move a port's real bytes at the rates the gateway assigns"},
     {"submit", cmd_submit, "register a workload's jobs with the gateway and time them"},
     {"cancel", cmd_cancel, "cancel jobs registered with the gateway"},
+    {"status", cmd_status, "show a running gateway's agents, jobs and counters"},
     {"train", cmd_train, "train the learned policy in the emulator"},
     {"eval", cmd_eval, "compare the learned policy with every heuristic over many workloads"},
 };

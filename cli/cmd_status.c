@@ -1,0 +1,214 @@
+/*
+ * cmd_status.c - `weft status`: asks a running gateway for its counters
+ * (the "status" message, docs/protocol.md) and prints them as a table or
+ * as one JSON object. Read-only: it changes nothing on the gateway.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: weft status --gateway HOST:PORT (--token T | --token-file F) [--json]\n"
+            "                   [--timeout S]\n"
+            "\n"
+            "Prints what a running gateway is doing: its uptime, policy, ports, the agents\n"
+            "connected, the jobs and flows in flight, and its counters (decisions, frames,\n"
+            "errors, timeouts, journal). Exit status 1 if the gateway cannot be reached,\n"
+            "refuses the token or does not answer within the timeout (default 10 s).\n"
+            "\n"
+            "options:\n"
+            "  --gateway HOST:PORT the gateway's address (weft serve --listen)\n"
+            "  --token T           the gateway's shared secret\n"
+            "  --token-file F      read the token from the first line of F\n"
+            "  --json              one JSON object: the gateway's answer as it is, with the\n"
+            "                      keys of docs/protocol.md (\"status\")\n"
+            "  --timeout S         give up after S seconds (default 10)\n"
+            "  -h, --help          this text\n");
+}
+
+/* A msgpack object as JSON (the protocol's types: no bin or ext). */
+static json_t *to_json(const msgpack_object *o)
+{
+    int64_t v;
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL: return json_null();
+    case MSGPACK_OBJECT_BOOLEAN: return json_boolean(o->via.boolean);
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        return rpc_obj_int(o, &v) ? json_integer(v) : json_real((double)o->via.u64);
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64: return json_real(o->via.f64);
+    case MSGPACK_OBJECT_STR: return json_stringn(o->via.str.ptr, o->via.str.size);
+    case MSGPACK_OBJECT_ARRAY: {
+        json_t *a = json_array();
+        for (uint32_t i = 0; a && i < o->via.array.size; i++)
+            json_array_append_new(a, to_json(&o->via.array.ptr[i]));
+        return a;
+    }
+    case MSGPACK_OBJECT_MAP: {
+        json_t *m = json_object();
+        for (uint32_t i = 0; m && i < o->via.map.size; i++) {
+            const msgpack_object *k = &o->via.map.ptr[i].key;
+            if (k->type == MSGPACK_OBJECT_STR)
+                json_object_setn_new(m, k->via.str.ptr, k->via.str.size,
+                                     to_json(&o->via.map.ptr[i].val));
+        }
+        return m;
+    }
+    default: return json_null();
+    }
+}
+
+static int64_t get_i(const msgpack_object *m, const char *key)
+{
+    int64_t v = -1;
+    rpc_get_int_opt(m, key, INT64_MIN, INT64_MAX, &v);
+    return v;
+}
+
+static double get_d(const msgpack_object *m, const char *key)
+{
+    double d = -1;
+    rpc_get_num_opt(m, key, -1e300, 1e300, &d);
+    return d;
+}
+
+static const char *get_s(const msgpack_object *m, const char *key, char *buf, size_t n)
+{
+    const char *s;
+    size_t ns;
+    snprintf(buf, n, "?");
+    if (rpc_get_str(m, key, &s, &ns) == WEFT_OK)
+        snprintf(buf, n, "%.*s", (int)ns, s);
+    return buf;
+}
+
+/* The answer as `weft inspect` lays out its report: a key, a value right
+ * aligned, and a remark. */
+static void print_table(const char *host, int port, const msgpack_object *m)
+{
+    char a[512], b[512];
+    printf("gateway %s:%d\n", host, port);
+    printf("  %-20s %12.1f s\n", "uptime", get_d(m, "uptime"));
+    printf("  %-20s %12s   allocator %s\n", "policy", get_s(m, "policy", a, sizeof a),
+           get_s(m, "allocator", b, sizeof b));
+    printf("  %-20s %12lld   at %.6g MB/s each way\n", "ports", (long long)get_i(m, "ports"),
+           get_d(m, "rate") / 1e6);
+    printf("  %-20s %12lld\n", "connections open", (long long)get_i(m, "conns"));
+    printf("  %-20s %12lld", "agents connected", (long long)get_i(m, "agents"));
+    const msgpack_object *ap = rpc_map_get(m, "agent_ports");
+    if (ap && ap->type == MSGPACK_OBJECT_ARRAY && ap->via.array.size > 0) {
+        printf("   on port%s", ap->via.array.size == 1 ? "" : "s");
+        for (uint32_t i = 0; i < ap->via.array.size; i++) {
+            int64_t p = -1;
+            rpc_obj_int(&ap->via.array.ptr[i], &p);
+            printf("%s %lld", i ? "," : "", (long long)p);
+        }
+    }
+    printf("\n");
+    static const struct {
+        const char *key, *label;
+    } rows[] = {
+        {"jobs", "jobs registered"},    {"jobs_held", "jobs held"},
+        {"jobs_finished", "jobs finished"}, {"jobs_in_flight", "jobs in flight"},
+        {"flows_in_flight", "flows in flight"}, {"decisions", "decisions"},
+        {"rebuilds", "rebuilds"},       {"changes_pushed", "changes pushed"},
+        {"frames_in", "frames in"},     {"protocol_errors", "protocol errors"},
+        {"auth_failures", "auth failures"}, {"timeouts", "timeouts"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+        printf("  %-20s %12lld\n", rows[i].label, (long long)get_i(m, rows[i].key));
+    const msgpack_object *j = rpc_map_get(m, "journal");
+    if (!j || j->type != MSGPACK_OBJECT_MAP) {
+        printf("  %-20s %12s\n", "journal", "none");
+        return;
+    }
+    printf("  %-20s %12lld   records in %s\n", "journal", (long long)get_i(j, "records"),
+           get_s(j, "path", a, sizeof a));
+    printf("  %-20s %12lld\n", "journal syncs", (long long)get_i(j, "syncs"));
+}
+
+int cmd_status(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"gateway", required_argument, NULL, 'g'}, {"token", required_argument, NULL, 't'},
+        {"token-file", required_argument, NULL, 'T'}, {"timeout", required_argument, NULL, 'x'},
+        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    char host[256] = "", token[1024] = "";
+    int port = 0;
+    double timeout = 10;
+    bool json = false;
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'g':
+            if (!cli_parse_hostport("status", "--gateway", optarg, host, sizeof host, &port, 1))
+                return CLI_USAGE;
+            break;
+        case 't': snprintf(token, sizeof token, "%s", optarg); break;
+        case 'T':
+            if (!cli_read_token("status", optarg, token, sizeof token))
+                return CLI_ERROR;
+            break;
+        case 'x':
+            if (!cli_parse_seconds("status", "--timeout", optarg, &timeout))
+                return CLI_USAGE;
+            break;
+        case 'j': json = true; break;
+        case 'h': usage(stdout); return CLI_OK;
+        default: usage(stderr); return CLI_USAGE;
+        }
+    }
+    if (optind < argc || !port || !*token) {
+        fprintf(stderr, "weft status: %s\n", optind < argc ? "unexpected argument"
+                                            : !port ? "--gateway HOST:PORT is required"
+                                                    : "--token or --token-file is required");
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    rpc_client_t c;
+    rpc_client_init(&c);
+    weft_err_t err = cli_gateway_open(&c, host, port, token, timeout);
+    if (!err)
+        err = rpc_client_status(&c, 1);
+    double deadline = weft_mono_s() + timeout;
+    while (!err) {
+        const msgpack_object *m;
+        char type[32];
+        rpc_error_msg_t e;
+        int r = cli_gateway_answer("status", &c, deadline, &m, type, sizeof type, &e);
+        if (r <= 0) {
+            err = r < 0 ? (weft_err_t)r
+                        : weft_fail(WEFT_EIO, "no status from %s:%d within %g s", host, port,
+                                    timeout);
+        } else if (!strcmp(type, "error")) {
+            err = weft_fail(WEFT_EPROTO, !strcmp(e.code, "unknown-type")
+                                             ? "the gateway at %s:%d predates weft status"
+                                             : "the gateway at %s:%d closed the exchange",
+                            host, port);
+        } else if (!strcmp(type, "status")) {
+            if (json) {
+                json_t *o = to_json(m);
+                json_dumpf(o, stdout, JSON_COMPACT);
+                printf("\n");
+                json_decref(o);
+            } else {
+                print_table(host, port, m);
+            }
+            break;
+        }
+    }
+    rpc_client_destroy(&c);
+    if (err) {
+        cli_report("status", err);
+        return CLI_ERROR;
+    }
+    return CLI_OK;
+}
