@@ -19,6 +19,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <jansson.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <math.h>
@@ -2460,5 +2461,207 @@ Test(gateway_agent, a_replaced_agent_stops, .init = server_plain, .fini = stop_a
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d: %s", status, log);
     cr_assert(strstr(log, "another agent connected as port 0"), "%s", log);
     rpc_client_destroy(&b);
+    still_serving();
+}
+
+/* ------------------------------------------------------------ weft status */
+
+static char status_journal[64];
+
+static void server_status(void)
+{
+    snprintf(status_journal, sizeof status_journal, "/tmp/weft-gw-status-%d", (int)getpid());
+    unlink(status_journal);
+    start_server4("--policy", "sebf", "--journal", status_journal);
+}
+
+static void stop_status(void)
+{
+    stop_agent_and_server();
+    unlink(status_journal);
+}
+
+/* Runs `weft status --gateway (the test's) --token token [extra]`, its
+ * output into out[n]; its exit status. */
+static int run_status(const char *token, const char *extra, char *out, size_t n)
+{
+    char gw[32];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *args[] = {"status", "--gateway", gw, "--token", token, extra, NULL};
+    return run_weft(out, n, args);
+}
+
+/* The number on the table line that begins with label ("  jobs held  1"). */
+static long long table_value(const char *out, const char *label)
+{
+    char needle[64];
+    snprintf(needle, sizeof needle, "\n  %s ", label);
+    const char *at = strstr(out, needle);
+    cr_assert(at, "no line '%s' in:\n%s", label, out);
+    long long v;
+    cr_assert_eq(sscanf(at + strlen(needle), "%lld", &v), 1, "line '%s': %s", label, out);
+    return v;
+}
+
+/* `weft status --json`, parsed. */
+static json_t *status_json(void)
+{
+    char out[4096];
+    int st = run_status(TOKEN, "--json", out, sizeof out);
+    cr_assert_eq(st, 0, "weft status --json: exit status %d: %s", st, out);
+    json_error_t e;
+    json_t *o = json_loads(out, 0, &e);
+    cr_assert(o && json_is_object(o), "not one JSON object (%s): %s", e.text, out);
+    return o;
+}
+
+static long long jint(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    cr_assert(json_is_integer(v), "key '%s' missing or not an integer", key);
+    return (long long)json_integer_value(v);
+}
+
+/* A real `weft agent` on port 0 and one job of one flow 0 -> 1 (no agent
+ * on port 1, so it stays in flight until cancelled): `weft status` prints
+ * the gateway's real counters, as a table and as JSON, and they move when
+ * the job is cancelled; a wrong token is an auth failure it names (and
+ * counts); no gateway is an error naming the address. */
+Test(gateway_agent, status_prints_the_live_counters, .init = server_status,
+     .fini = stop_status, .timeout = 30)
+{
+    char out[4096];
+    start_agent0(NULL);
+    json_t *o = NULL;
+    for (double t0 = weft_mono_s(); weft_mono_s() - t0 < 10; usleep(20000)) {
+        o = status_json();
+        if (jint(o, "agents") == 1)
+            break;
+        json_decref(o), o = NULL;
+    }
+    cr_assert(o, "agent 0 not connected after 10 s");
+    json_decref(o);
+    rpc_client_t cl;
+    connect_to(&cl);
+    hello_client(&cl);
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    coflow_workload_add_job(&wl, 42, 0, 1, 0);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 1, 1e6);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    bool dup;
+    register_job(&cl, &wl, 0, &dup);
+    cr_assert(!dup);
+
+    int st = run_status(TOKEN, NULL, out, sizeof out);
+    cr_assert_eq(st, 0, "weft status: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "\n  policy ") && strstr(out, " sebf   allocator madd\n"), "%s", out);
+    cr_assert_eq(table_value(out, "ports"), 4, "%s", out);
+    cr_assert_eq(table_value(out, "agents connected"), 1, "%s", out);
+    cr_assert(strstr(out, "   on port 0\n"), "%s", out);
+    cr_assert_eq(table_value(out, "connections open"), 3, "%s", out); /* agent, cl, status */
+    cr_assert_eq(table_value(out, "jobs registered"), 1, "%s", out);
+    cr_assert_eq(table_value(out, "jobs finished"), 0, "%s", out);
+    cr_assert_eq(table_value(out, "jobs in flight"), 1, "%s", out);
+    cr_assert_eq(table_value(out, "flows in flight"), 1, "%s", out);
+    cr_assert_gt(table_value(out, "decisions"), 0, "%s", out);
+    cr_assert_eq(table_value(out, "auth failures"), 0, "%s", out);
+    cr_assert_eq(table_value(out, "journal"), 1, "%s", out); /* the job's record */
+    cr_assert(strstr(out, status_journal), "%s", out);
+
+    o = status_json();
+    const json_t *ap = json_object_get(o, "agent_ports");
+    cr_assert(json_is_array(ap) && json_array_size(ap) == 1 &&
+              json_integer_value(json_array_get(ap, 0)) == 0, "agent_ports is not [0]");
+    cr_assert_str_eq(json_string_value(json_object_get(o, "type")), "status");
+    cr_assert_str_eq(json_string_value(json_object_get(o, "policy")), "sebf");
+    cr_assert_str_eq(json_string_value(json_object_get(o, "allocator")), "madd");
+    cr_assert_eq(jint(o, "ports"), 4);
+    cr_assert_eq(jint(o, "agents"), 1);
+    cr_assert_eq(jint(o, "jobs"), 1);
+    cr_assert_eq(jint(o, "jobs_finished"), 0);
+    cr_assert_eq(jint(o, "jobs_in_flight"), 1);
+    cr_assert_eq(jint(o, "flows_in_flight"), 1);
+    cr_assert_gt(jint(o, "frames_in"), 0);
+    const json_t *up = json_object_get(o, "uptime");
+    cr_assert(json_is_number(up) && json_number_value(up) > 0 &&
+              json_number_value(up) < 30, "uptime");
+    const json_t *j = json_object_get(o, "journal");
+    cr_assert(json_is_object(j), "no journal object");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "path")), status_journal);
+    cr_assert_eq(jint(j, "records"), 1);
+    json_decref(o);
+
+    /* The job finishes by a cancel: the counters follow. */
+    cr_assert_eq(run_cancel("42", out, sizeof out), 0, "weft cancel: %s", out);
+    o = status_json();
+    cr_assert_eq(jint(o, "jobs"), 1);
+    cr_assert_eq(jint(o, "jobs_finished"), 1);
+    cr_assert_eq(jint(o, "jobs_in_flight"), 0);
+    cr_assert_eq(jint(o, "flows_in_flight"), 0);
+    cr_assert_eq(jint(json_object_get(o, "journal"), "records"), 2);
+    json_decref(o);
+
+    st = run_status("not-" TOKEN, NULL, out, sizeof out);
+    cr_assert_eq(st, 1, "wrong token: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "gateway error auth") && strstr(out, "wrong token"), "%s", out);
+    o = status_json();
+    cr_assert_eq(jint(o, "auth_failures"), 1);
+    json_decref(o);
+
+    /* a port nothing listens on */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    close(fd);
+    char gw[32], addr[64];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", ntohs(sa.sin_port));
+    snprintf(addr, sizeof addr, "connect to %s", gw);
+    const char *args[] = {"status", "--gateway", gw, "--token", TOKEN, "--timeout", "2", NULL};
+    st = run_weft(out, sizeof out, args);
+    cr_assert_eq(st, 1, "no gateway: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "weft status:") && strstr(out, addr), "%s", out);
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
+}
+
+/* The status message itself: refused before hello like anything else,
+ * answered with the request's seq, and answered to an agent too. */
+Test(gateway_hostile, status_message)
+{
+    rpc_client_t c;
+    connect_to(&c);
+    cr_assert_eq(rpc_client_status(&c, 1), WEFT_OK);
+    expect_error(&c, "auth", "expected hello first, got 'status'");
+    rpc_client_destroy(&c);
+    connect_to(&c);
+    hello_client(&c);
+    cr_assert_eq(rpc_client_status(&c, 5), WEFT_OK);
+    const msgpack_object *m = wait_type(&c, "status");
+    int64_t v;
+    cr_assert_eq(rpc_get_int(m, "seq", 0, INT64_MAX, &v), WEFT_OK);
+    cr_assert_eq(v, 5);
+    cr_assert_eq(rpc_get_int(m, "agents", 0, INT64_MAX, &v), WEFT_OK);
+    cr_assert_eq(v, 0);
+    cr_assert_eq(rpc_get_int(m, "conns", 0, INT64_MAX, &v), WEFT_OK);
+    cr_assert_eq(v, 1);
+    const msgpack_object *j = rpc_map_get(m, "journal");
+    cr_assert(j && j->type == MSGPACK_OBJECT_NIL, "a journal without --journal");
+    rpc_client_t a;
+    connect_to(&a);
+    cr_assert_eq(rpc_client_hello_agent(&a, TOKEN, 3, 9), WEFT_OK);
+    cr_assert_eq(rpc_client_status(&a, -1), WEFT_OK);
+    m = wait_type(&a, "status");
+    cr_assert(!rpc_map_get(m, "seq"), "a seq that was not asked for");
+    const msgpack_object *ap = rpc_map_get(m, "agent_ports");
+    cr_assert(ap && ap->type == MSGPACK_OBJECT_ARRAY && ap->via.array.size == 1 &&
+              rpc_obj_int(&ap->via.array.ptr[0], &v) && v == 3, "agent_ports is not [3]");
+    cr_assert_eq(rpc_get_int(m, "conns", 0, INT64_MAX, &v), WEFT_OK);
+    cr_assert_eq(v, 2);
+    rpc_client_destroy(&a);
+    rpc_client_destroy(&c);
     still_serving();
 }
