@@ -87,6 +87,13 @@ if [ $cancel_status -ne 1 ] || ! grep -q "job 0 had already finished" "$VGDIR/ca
     echo "weft cancel: status $cancel_status, expected 1" >>"$VGDIR/cancel.err"
     vg_status=1
 fi
+# weft status, table and JSON: the five jobs registered, job 0 finished
+for fmt in "" --json; do
+    $VG "$BUILD/weft" status --gateway "127.0.0.1:$VG_PORT" --token-file "$VGDIR/token" \
+        $fmt >"$VGDIR/status.out" 2>"$VGDIR/status.err" || vg_status=$?
+    grep -q '"jobs": *5\|jobs registered *5' "$VGDIR/status.out" ||
+        { echo "weft status $fmt: no 5 jobs registered" >>"$VGDIR/status.err"; vg_status=1; }
+done
 # shellcheck disable=SC2086
 kill $VG_AGENTS
 for p in $VG_AGENTS; do wait "$p" || vg_status=$?; done
