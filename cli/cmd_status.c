@@ -17,9 +17,10 @@ static void usage(FILE *out)
             "                   [--timeout S]\n"
             "\n"
             "Prints what a running gateway is doing: its uptime, policy, ports, the agents\n"
-            "connected, the jobs and flows in flight, and its counters (decisions, frames,\n"
-            "errors, timeouts, journal). Exit status 1 if the gateway cannot be reached,\n"
-            "refuses the token or does not answer within the timeout (default 10 s).\n"
+            "connected, the jobs in flight and their unfinished flows, and its counters\n"
+            "(decisions, frames, errors, timeouts, journal). Exit status 1 if the gateway\n"
+            "cannot be reached, refuses the token or does not answer within the timeout\n"
+            "(default 10 s).\n"
             "\n"
             "options:\n"
             "  --gateway HOST:PORT the gateway's address (weft serve --listen)\n"
@@ -116,7 +117,7 @@ static void print_table(const char *host, int port, const msgpack_object *m)
     } rows[] = {
         {"jobs", "jobs registered"},    {"jobs_held", "jobs held"},
         {"jobs_finished", "jobs finished"}, {"jobs_in_flight", "jobs in flight"},
-        {"flows_in_flight", "flows in flight"}, {"decisions", "decisions"},
+        {"flows_unfinished", "flows unfinished"}, {"decisions", "decisions"},
         {"rebuilds", "rebuilds"},       {"changes_pushed", "changes pushed"},
         {"frames_in", "frames in"},     {"protocol_errors", "protocol errors"},
         {"auth_failures", "auth failures"}, {"timeouts", "timeouts"},

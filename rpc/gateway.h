@@ -337,7 +337,7 @@ typedef struct {
     size_t agents;              /* agents connected (ports with an agent) */
     size_t jobs, jobs_finished; /* registered (journal included), finished */
     size_t jobs_held;           /* of which held in full (not compacted) */
-    size_t flows_in_flight;     /* flows of the held jobs not done (a
+    size_t flows_unfinished;     /* flows of the held jobs not done (a
                                    cancelled job's count as done) */
     double uptime_s;            /* since rpc_gateway_new */
     uint64_t journal_records;   /* replayed + appended */

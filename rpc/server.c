@@ -658,7 +658,7 @@ static void handle_status(conn_t *c, const msgpack_object *m)
     pack_kv_int(&pk, "jobs_held", (int64_t)st.jobs_held);
     pack_kv_int(&pk, "jobs_finished", (int64_t)st.jobs_finished);
     pack_kv_int(&pk, "jobs_in_flight", (int64_t)(st.jobs - st.jobs_finished));
-    pack_kv_int(&pk, "flows_in_flight", (int64_t)st.flows_in_flight);
+    pack_kv_int(&pk, "flows_unfinished", (int64_t)st.flows_unfinished);
     pack_kv_int(&pk, "decisions", (int64_t)st.decisions);
     pack_kv_int(&pk, "rebuilds", (int64_t)st.rebuilds);
     pack_kv_int(&pk, "changes_pushed", (int64_t)st.changes_pushed);
@@ -1269,9 +1269,9 @@ void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out)
     for (size_t j = 0; j < gw->sched.all.n_jobs; j++)
         out->jobs_finished += gw->sched.jdone[j];
     out->jobs_finished += gw->sched.n_gone;
-    out->flows_in_flight = 0;
+    out->flows_unfinished = 0;
     for (size_t f = 0; f < gw->sched.all.n_flows; f++)
-        out->flows_in_flight += !gw->sched.fdone[f];
+        out->flows_unfinished += !gw->sched.fdone[f];
     out->agents = 0;
     for (size_t p = 0; p < gw->sched.fab.n_ports; p++)
         out->agents += gw->agents[p] != NULL;

@@ -2564,7 +2564,7 @@ Test(gateway_agent, status_prints_the_live_counters, .init = server_status,
     cr_assert_eq(table_value(out, "jobs registered"), 1, "%s", out);
     cr_assert_eq(table_value(out, "jobs finished"), 0, "%s", out);
     cr_assert_eq(table_value(out, "jobs in flight"), 1, "%s", out);
-    cr_assert_eq(table_value(out, "flows in flight"), 1, "%s", out);
+    cr_assert_eq(table_value(out, "flows unfinished"), 1, "%s", out);
     cr_assert_gt(table_value(out, "decisions"), 0, "%s", out);
     cr_assert_eq(table_value(out, "auth failures"), 0, "%s", out);
     cr_assert_eq(table_value(out, "journal"), 1, "%s", out); /* the job's record */
@@ -2582,7 +2582,7 @@ Test(gateway_agent, status_prints_the_live_counters, .init = server_status,
     cr_assert_eq(jint(o, "jobs"), 1);
     cr_assert_eq(jint(o, "jobs_finished"), 0);
     cr_assert_eq(jint(o, "jobs_in_flight"), 1);
-    cr_assert_eq(jint(o, "flows_in_flight"), 1);
+    cr_assert_eq(jint(o, "flows_unfinished"), 1);
     cr_assert_gt(jint(o, "frames_in"), 0);
     const json_t *up = json_object_get(o, "uptime");
     cr_assert(json_is_number(up) && json_number_value(up) > 0 &&
@@ -2599,7 +2599,7 @@ Test(gateway_agent, status_prints_the_live_counters, .init = server_status,
     cr_assert_eq(jint(o, "jobs"), 1);
     cr_assert_eq(jint(o, "jobs_finished"), 1);
     cr_assert_eq(jint(o, "jobs_in_flight"), 0);
-    cr_assert_eq(jint(o, "flows_in_flight"), 0);
+    cr_assert_eq(jint(o, "flows_unfinished"), 0);
     cr_assert_eq(jint(json_object_get(o, "journal"), "records"), 2);
     json_decref(o);
 
