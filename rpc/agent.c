@@ -588,6 +588,8 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
     struct pollfd *pfd = weft_calloc(MAX_RECEIVERS + 8, sizeof *pfd);
     if (!a.zeros || !pfd)
         WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory for the agent"));
+    if (o->tls_ca)
+        WEFT_CHECK(rpc_client_tls(&a.gw, o->tls_ca));
     WEFT_CHECK(open_listener(&a));
     alog(&a, "data port %d", a.data_port);
     double last = weft_mono_s();
@@ -595,8 +597,14 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
     while (!*o->stop) {
         double now = weft_mono_s();
         if (a.gw.fd < 0 && now >= a.next_try) {
-            if (rpc_client_connect(&a.gw, o->gateway_host, o->gateway_port, 1.0) ||
-                gw_resume(&a))
+            weft_err_t cerr = rpc_client_connect(&a.gw, o->gateway_host, o->gateway_port, 1.0);
+            if (cerr && rpc_client_permanent(&a.gw)) { /* e.g. its certificate does not
+                                                          verify: stop, as on EAUTH */
+                alog(&a, "%s", weft_last_error());
+                err = cerr;
+                goto cleanup;
+            }
+            if (cerr || gw_resume(&a))
                 gw_lost(&a, weft_last_error());
         }
         size_t np = 0;
@@ -609,6 +617,9 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
         for (size_t i = 0; i < a.n_flows && !moving; i++)
             moving = !a.flows[i].done && a.flows[i].rate > 0;
         int timeout = moving ? 1 : 10;
+        bool tls_pending = rpc_client_pending(&a.gw); /* bytes poll cannot see */
+        if (tls_pending)
+            timeout = 0;
         if (poll(pfd, np, timeout) < 0 && errno != EINTR)
             WEFT_CHECK(weft_fail(WEFT_EIO, "poll: %s", strerror(errno)));
         if (pfd[0].revents & POLLIN) {
@@ -633,7 +644,7 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
                         a.recv_fd[k] = a.recv_fd[--a.n_recv];
             }
         }
-        if (a.gw.fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+        if (a.gw.fd >= 0 && (tls_pending || (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))) {
             weft_err_t rerr = rpc_client_read(&a.gw);
             const msgpack_object *m;
             int r;

@@ -1,7 +1,10 @@
 /*
  * client.c - the gateway client library (client.h). One non-blocking
- * socket, an output queue of frames, and the shared frame decoder.
+ * socket, an output queue of frames, and the shared frame decoder; with
+ * rpc_client_tls, an OpenSSL session over that socket, driven the same
+ * non-blocking way (WANT_READ / WANT_WRITE wait for the socket).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -14,7 +17,27 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include "client.h"
+
+/* OpenSSL's reason for the last failure (its error queue, emptied), or
+ * `fallback` if it has none. */
+static const char *tls_reason(char *buf, size_t n, const char *fallback)
+{
+    unsigned long e = ERR_get_error(); /* the earliest queued: the root cause */
+    const char *r = e ? ERR_reason_error_string(e) : NULL;
+    if (r)
+        snprintf(buf, n, "%s", r);
+    else if (e)
+        ERR_error_string_n(e, buf, n);
+    else
+        snprintf(buf, n, "%s", fallback);
+    ERR_clear_error();
+    return buf;
+}
 
 void rpc_client_init(rpc_client_t *c)
 {
@@ -28,6 +51,13 @@ void rpc_client_init(rpc_client_t *c)
 
 void rpc_client_close(rpc_client_t *c)
 {
+    if (c->tls) {
+        SSL_shutdown(c->tls); /* best effort: one close_notify, not waited for */
+        SSL_free(c->tls);
+        c->tls = NULL;
+        ERR_clear_error();
+    }
+    c->tls_read_wants_write = false;
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
@@ -40,14 +70,111 @@ void rpc_client_close(rpc_client_t *c)
 void rpc_client_destroy(rpc_client_t *c)
 {
     rpc_client_close(c);
+    SSL_CTX_free(c->tls_ctx);
+    c->tls_ctx = NULL;
     rpc_decoder_destroy(&c->dec);
     rpc_frame_destroy(&c->fr);
     msgpack_sbuffer_destroy(&c->out);
 }
 
+weft_err_t rpc_client_tls(rpc_client_t *c, const char *ca_file)
+{
+    FILE *f = fopen(ca_file, "r");
+    if (!f)
+        return weft_fail(WEFT_EIO, "TLS CA file %s: %s", ca_file, strerror(errno));
+    fclose(f);
+    ERR_clear_error();
+    char why[256];
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx)
+        return weft_fail(WEFT_ENOMEM, "TLS: %s", tls_reason(why, sizeof why, "SSL_CTX_new"));
+    if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
+        SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+        SSL_CTX_free(ctx);
+        return weft_fail(WEFT_EIO, "TLS CA file %s: %s", ca_file,
+                         tls_reason(why, sizeof why, "no certificate in it"));
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    /* the gateway closes connections without close_notify: that is an end
+       of stream, not an attack on a stream whose framing says where it ends */
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    /* partial writes, retried from where out.data is then (it may grow) */
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_free(c->tls_ctx);
+    c->tls_ctx = ctx;
+    return WEFT_OK;
+}
+
+bool rpc_client_pending(const rpc_client_t *c)
+{
+    return c->tls && SSL_has_pending(c->tls);
+}
+
+/* The TLS handshake on the connected socket c->fd, before end (weft_mono_s),
+ * checking the certificate names host. */
+static weft_err_t tls_handshake(rpc_client_t *c, const char *host, int port, double end)
+{
+    char why[256];
+    ERR_clear_error();
+    SSL *s = SSL_new(c->tls_ctx);
+    if (!s || !SSL_set_fd(s, c->fd)) {
+        SSL_free(s);
+        return weft_fail(WEFT_ENOMEM, "TLS: %s", tls_reason(why, sizeof why, "SSL_new"));
+    }
+    c->tls = s;
+    unsigned char ip[16];
+    bool is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+    int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s), host)
+                   : SSL_set1_host(s, host) && SSL_set_tlsext_host_name(s, host);
+    if (!ok)
+        return weft_fail(WEFT_EINVAL, "TLS: cannot check the gateway's name %s: %s", host,
+                         tls_reason(why, sizeof why, "rejected"));
+    for (;;) {
+        int r = SSL_connect(s);
+        if (r == 1)
+            return WEFT_OK;
+        int e = SSL_get_error(s, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+            double left = end - weft_mono_s();
+            struct pollfd p = {c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, 0};
+            int pr = left > 0 ? poll(&p, 1, (int)ceil(left * 1000)) : 0;
+            if (pr < 0 && errno == EINTR)
+                continue;
+            if (pr <= 0)
+                return weft_fail(WEFT_EIO, "TLS handshake with gateway %s:%d: %s", host, port,
+                                 pr == 0 ? "timed out" : strerror(errno));
+            continue;
+        }
+        long v = SSL_get_verify_result(s);
+        if (v != X509_V_OK) {
+            c->permanent = true;
+            ERR_clear_error();
+            return weft_fail(WEFT_EAUTH, "gateway %s:%d: TLS certificate verify failed: %s; "
+                             "not retrying", host, port, X509_verify_cert_error_string(v));
+        }
+        if (e == SSL_ERROR_SSL) {
+            /* the peer answered, but not with TLS we accept: e.g. a plain
+               gateway, or TLS older than 1.2 */
+            c->permanent = true;
+            return weft_fail(WEFT_EPROTO, "TLS handshake with gateway %s:%d failed: %s (is it "
+                             "serving TLS? weft serve --tls-cert); not retrying", host, port,
+                             tls_reason(why, sizeof why, "protocol error"));
+        }
+        int en = errno;
+        ERR_clear_error();
+        return weft_fail(WEFT_EIO, "TLS handshake with gateway %s:%d: %s", host, port,
+                         e == SSL_ERROR_SYSCALL && en ? strerror(en)
+                                                      : "the gateway closed the connection");
+    }
+}
+
 weft_err_t rpc_client_connect(rpc_client_t *c, const char *host, int port, double timeout_s)
 {
     rpc_client_close(c);
+    double end = weft_mono_s() + timeout_s;
+    c->permanent = false;
+    c->bytes_in = 0;
+    snprintf(c->peer, sizeof c->peer, "%s:%d", host, port);
     char ps[16];
     snprintf(ps, sizeof ps, "%d", port);
     struct addrinfo hints = {0}, *res = NULL;
@@ -84,6 +211,15 @@ weft_err_t rpc_client_connect(rpc_client_t *c, const char *host, int port, doubl
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->fd = fd;
+    if (c->tls_ctx) {
+        weft_err_t err = tls_handshake(c, host, port, end);
+        if (err) {
+            bool permanent = c->permanent;
+            rpc_client_close(c);
+            c->permanent = permanent;
+            return err;
+        }
+    }
     return WEFT_OK;
 }
 
@@ -229,10 +365,59 @@ weft_err_t rpc_client_status(rpc_client_t *c, int64_t seq)
 
 /* ----------------------------------------------------------------- I/O */
 
+/* The failure of SSL_read / SSL_write returning r as a weft error; 0 if it
+ * only has to wait for the socket (*wait: which way). */
+static weft_err_t tls_io_error(rpc_client_t *c, int r, const char *what, int *wait)
+{
+    int e = SSL_get_error(c->tls, r);
+    char why[256];
+    *wait = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+    if (*wait)
+        return WEFT_OK;
+    if (e == SSL_ERROR_ZERO_RETURN)
+        return weft_fail(WEFT_EIO, "the gateway closed the connection");
+    if (e == SSL_ERROR_SYSCALL) {
+        int en = errno;
+        ERR_clear_error();
+        return weft_fail(WEFT_EIO, "%s the gateway: %s", what,
+                         en ? strerror(en) : "the connection ended");
+    }
+    return weft_fail(WEFT_EIO, "%s the gateway: TLS: %s", what,
+                     tls_reason(why, sizeof why, "error"));
+}
+
+static weft_err_t tls_flush(rpc_client_t *c)
+{
+    if (c->tls_read_wants_write) { /* a read waited for the socket to take bytes */
+        c->tls_read_wants_write = false;
+        weft_err_t err = rpc_client_read(c);
+        if (err)
+            return err;
+    }
+    while (c->out_off < c->out.size) {
+        size_t n = c->out.size - c->out_off;
+        ERR_clear_error();
+        int w = SSL_write(c->tls, c->out.data + c->out_off, n > INT32_MAX ? INT32_MAX : (int)n);
+        if (w <= 0) {
+            int wait;
+            weft_err_t err = tls_io_error(c, w, "send to", &wait);
+            if (err)
+                return err;
+            break; /* POLLIN (a key update) or POLLOUT: the caller polls both */
+        }
+        c->out_off += (size_t)w;
+    }
+    if (c->out_off == c->out.size)
+        c->out.size = c->out_off = 0;
+    return WEFT_OK;
+}
+
 weft_err_t rpc_client_flush(rpc_client_t *c)
 {
     if (c->fd < 0)
         return weft_fail(WEFT_EIO, "not connected");
+    if (c->tls)
+        return tls_flush(c);
     while (c->out_off < c->out.size) {
         ssize_t w = send(c->fd, c->out.data + c->out_off, c->out.size - c->out_off,
                          MSG_NOSIGNAL);
@@ -263,15 +448,39 @@ weft_err_t rpc_client_read(rpc_client_t *c)
         size_t want = room < sizeof buf ? room : sizeof buf;
         if (want == 0)
             return WEFT_OK;
-        ssize_t n = recv(c->fd, buf, want, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return WEFT_OK;
-        if (n < 0)
-            return weft_fail(WEFT_EIO, "receive from the gateway: %s", strerror(errno));
-        if (n == 0)
-            return weft_fail(WEFT_EIO, "the gateway closed the connection");
+        ssize_t n;
+        if (c->tls) {
+            /* TLS: read until it would block. It hands over at most a
+               record per call, and what it has buffered poll does not see
+               (rpc_client_pending). */
+            ERR_clear_error();
+            int r = SSL_read(c->tls, buf, (int)want);
+            if (r <= 0) {
+                int wait;
+                weft_err_t err = tls_io_error(c, r, "receive from", &wait);
+                if (err)
+                    return err;
+                c->tls_read_wants_write = wait == POLLOUT;
+                return WEFT_OK;
+            }
+            n = r;
+        } else {
+            n = recv(c->fd, buf, want, 0);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                return WEFT_OK;
+            /* A TLS gateway closes a plain connection without a word */
+            if (n <= 0 && c->bytes_in == 0)
+                return weft_fail(WEFT_EIO, "the gateway at %s closed the connection before "
+                                 "answering (%s; if it serves TLS, give --tls-ca)", c->peer,
+                                 n < 0 ? strerror(errno) : "end of stream");
+            if (n < 0)
+                return weft_fail(WEFT_EIO, "receive from the gateway: %s", strerror(errno));
+            if (n == 0)
+                return weft_fail(WEFT_EIO, "the gateway closed the connection");
+        }
+        c->bytes_in += (uint64_t)n;
         for (size_t off = 0; off < (size_t)n;) {
             size_t taken;
             weft_err_t err = rpc_decoder_feed(&c->dec, buf + off, (size_t)n - off, &taken);
@@ -282,7 +491,7 @@ weft_err_t rpc_client_read(rpc_client_t *c)
                                  c->dec.max_frame);
             off += taken;
         }
-        if ((size_t)n < want)
+        if ((size_t)n < want && !c->tls)
             return WEFT_OK;
     }
 }
@@ -309,10 +518,11 @@ int rpc_client_wait(rpc_client_t *c, double timeout_s, const msgpack_object **ms
         if (left <= 0)
             return 0;
         struct pollfd p = {c->fd, (short)(POLLIN | (rpc_client_want_write(c) ? POLLOUT : 0)), 0};
-        int pr = poll(&p, 1, (int)ceil(left * 1000));
+        bool pending = rpc_client_pending(c);
+        int pr = poll(&p, 1, pending ? 0 : (int)ceil(left * 1000));
         if (pr < 0 && errno != EINTR)
             return weft_fail(WEFT_EIO, "poll: %s", strerror(errno));
-        if (pr > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)))
+        if (pending || (pr > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR))))
             if ((err = rpc_client_read(c))) {
                 /* frames that came before a close are still delivered */
                 int r2 = rpc_client_next(c, msg);

@@ -8,19 +8,35 @@
  * rpc_client_read / rpc_client_next yield the gateway's frames, decoded and
  * validated by the same decoder the gateway uses. The socket is
  * non-blocking, so an event loop (poll, libevent) can drive it with
- * rpc_client_fd and rpc_client_want_write; rpc_client_wait is the blocking
- * convenience for simple programs.
+ * rpc_client_fd, rpc_client_want_write and rpc_client_pending;
+ * rpc_client_wait is the blocking convenience for simple programs.
+ *
+ * With rpc_client_tls the connection is TLS (OpenSSL, 1.2 or later): the
+ * gateway's certificate is verified against a CA file and must name the
+ * host (DNS name or IP address) the client connects to.
  */
 #ifndef RPC_CLIENT_H
 #define RPC_CLIENT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "coflow/coflow.h"
 #include "rpc/rpc.h"
 
+struct ssl_st;
+struct ssl_ctx_st;
+
 typedef struct {
     int fd;               /* -1 when not connected */
+    struct ssl_ctx_st *tls_ctx; /* set by rpc_client_tls; NULL: plain TCP */
+    struct ssl_st *tls;   /* the connection's TLS session, NULL when plain */
+    bool tls_read_wants_write; /* SSL_read could not go on: the socket must
+                                  take bytes first (rpc_client_flush retries) */
+    bool permanent;       /* the last connect failed in a way a retry cannot
+                             cure (rpc_client_permanent) */
+    uint64_t bytes_in;    /* bytes received on this connection */
+    char peer[280];       /* "host:port" of the last connect */
     rpc_decoder_t dec;    /* the gateway's frames */
     rpc_frame_t fr;       /* the last frame yielded */
     msgpack_sbuffer out;  /* queued frames: out.data[out_off .. out.size) unwritten */
@@ -36,11 +52,28 @@ void rpc_client_destroy(rpc_client_t *c);
  * output and undecoded input. EIO with the reason on failure. */
 weft_err_t rpc_client_connect(rpc_client_t *c, const char *host, int port, double timeout_s);
 void rpc_client_close(rpc_client_t *c);
+/* Makes every later rpc_client_connect of c a TLS connection whose server
+ * certificate must verify against the PEM certificates in ca_file and name
+ * the host given to rpc_client_connect. The connect then also does the TLS
+ * handshake within its timeout. A certificate that does not verify fails
+ * the connect with EAUTH ("certificate verify failed: REASON"), a peer that
+ * does not speak TLS with EPROTO; both set rpc_client_permanent. EIO naming
+ * ca_file if it cannot be read or holds no certificate. The socket layer
+ * writes with write(2): a program using TLS should ignore SIGPIPE. */
+weft_err_t rpc_client_tls(rpc_client_t *c, const char *ca_file);
+/* Whether the last failed connect (or TLS read) failed in a way that
+ * connecting again cannot cure (the certificate does not verify, the peer
+ * does not speak TLS): callers that retry should stop instead. */
+static inline bool rpc_client_permanent(const rpc_client_t *c) { return c->permanent; }
 static inline int rpc_client_fd(const rpc_client_t *c) { return c->fd; }
 static inline bool rpc_client_want_write(const rpc_client_t *c)
 {
-    return c->out_off < c->out.size;
+    return c->out_off < c->out.size || c->tls_read_wants_write;
 }
+/* Whether TLS holds received bytes that poll cannot see (decrypted, or read
+ * ahead from the socket): call rpc_client_read without waiting for POLLIN.
+ * Always false on a plain connection. */
+bool rpc_client_pending(const rpc_client_t *c);
 
 /* Message builders: each appends one frame to the output queue. */
 weft_err_t rpc_client_hello_agent(rpc_client_t *c, const char *token, uint32_t id,
@@ -70,7 +103,8 @@ void rpc_job_pack(msgpack_packer *pk, const coflow_workload_t *wl, size_t j);
 weft_err_t rpc_job_parse(const coflow_fabric_t *fab, const msgpack_object *job,
                          coflow_workload_t *tmp);
 
-/* Writes as much queued output as the socket takes now. EIO if the
+/* Writes as much queued output as the socket takes now (and, on TLS, lets
+ * a read that waited for the socket to take bytes go on). EIO if the
  * connection is broken. */
 weft_err_t rpc_client_flush(rpc_client_t *c);
 /* Reads what is available now into the decoder, as much as it has room
@@ -105,6 +139,8 @@ typedef struct {
     const char *gateway_host;
     int gateway_port;
     const char *token;
+    const char *tls_ca; /* connect with TLS, verifying the gateway against this
+                           CA file (rpc_client_tls); NULL: plain TCP */
     double timeout_s;   /* give up after this long; 0: 600 s */
     FILE *out;          /* a line per job acknowledged and per job finished;
                            NULL: quiet */
@@ -117,7 +153,8 @@ typedef struct {
  * from its arrival time to the job_done message. Reconnects with back-off
  * when the connection is lost (see submit.c). EINVAL with the gateway's
  * message if it refuses a job, EAUTH / EVERSION / EPROTO at once if it
- * refuses the connection (rpc_msg_error_permanent), EIO on timeout. */
+ * refuses the connection (rpc_msg_error_permanent) or its TLS certificate
+ * does not verify (rpc_client_permanent), EIO on timeout. */
 weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *wl,
                           double *jct_s);
 
@@ -128,6 +165,9 @@ typedef struct {
     const char *gateway_host;   /* the gateway's address */
     int gateway_port;
     const char *token;
+    const char *tls_ca;         /* TLS to the gateway, verified against this CA
+                                   file (rpc_client_tls); NULL: plain TCP. The
+                                   data connections between agents stay plain */
     uint32_t id;                /* the port it speaks for */
     const char *data_host;      /* address to bind the data listener; NULL: 127.0.0.1 */
     int data_port;              /* 0: a free port */
@@ -141,8 +181,9 @@ typedef struct {
  * flows sent, accepts peers' data connections and drains them, and sends
  * every flow it is told about over a TCP connection to the destination
  * agent, paced by a token bucket to the assigned rate. Returns 0, or an
- * error that is not a lost connection (data listener, memory, or an error
- * from the gateway that reconnecting cannot cure: rpc_msg_error_permanent). */
+ * error that is not a lost connection (data listener, memory, an error
+ * from the gateway that reconnecting cannot cure: rpc_msg_error_permanent,
+ * or a TLS failure that cannot either: rpc_client_permanent). */
 weft_err_t rpc_agent_run(const rpc_agent_opts_t *opts);
 
 #endif

@@ -8,7 +8,8 @@
  * waits for, also those a duplicate ack reveals as registered before the
  * connection was lost. Only lost connections are retried: an error the
  * gateway would repeat on any connection (a wrong token, another protocol
- * version, a frame it cannot take) ends the run at once.
+ * version, a frame it cannot take) ends the run at once, and so does a TLS
+ * failure a retry cannot cure (a certificate that does not verify).
  */
 #include <math.h>
 #include <stdio.h>
@@ -55,6 +56,8 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
         return weft_fail(WEFT_ENOMEM, "out of memory for %zu jobs", wl->n_jobs);
     rpc_client_t c;
     rpc_client_init(&c);
+    if (o->tls_ca)
+        WEFT_CHECK(rpc_client_tls(&c, o->tls_ca));
     double t0 = weft_mono_s(), backoff = 0.05, retry_at = 0, last_ping = 0;
     double keepalive = RPC_KEEPALIVE_S; /* until the welcome says */
     size_t n_done = 0;
@@ -65,9 +68,12 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
             WEFT_CHECK(weft_fail(WEFT_EIO, "timeout: %zu of %zu jobs finished after %g s",
                                  n_done, wl->n_jobs, timeout));
         if (!up && now >= retry_at) {
-            if (connect_all(&c, host, port, token, wl, js) == WEFT_OK) {
+            weft_err_t cerr = connect_all(&c, host, port, token, wl, js);
+            if (cerr == WEFT_OK) {
                 up = true;
                 backoff = 0.05;
+            } else if (rpc_client_permanent(&c)) { /* e.g. the certificate does not verify */
+                WEFT_CHECK(cerr);
             } else {
                 if (log)
                     fprintf(log, "weft submit: %s; retrying in %.2f s\n", weft_last_error(),
