@@ -301,6 +301,10 @@ typedef struct {
     const char *host;          /* address to bind; NULL: 127.0.0.1 */
     int port;                  /* 0: an ephemeral port (rpc_gateway_port) */
     const char *token;         /* shared secret agents present in hello */
+    const char *tls_cert;      /* PEM certificate (chain) and private key: */
+    const char *tls_key;       /* every connection is TLS 1.2+; both NULL:
+                                  plain TCP. rpc_gateway_new fails naming the
+                                  file that cannot be loaded */
     size_t n_ports;            /* fabric ports = agent ids 0 .. n_ports-1 */
     double port_rate;          /* bytes/s each way */
     const coflow_ordering_t *ord;

@@ -30,11 +30,22 @@
  * same loop pass (so a burst of reports costs one decision); the tick
  * timer takes due releases and decides if anything moved since. A
  * decision's changes are grouped by sending port and pushed to that agent.
+ *
+ * TLS (opts tls_cert / tls_key): every accepted socket gets an OpenSSL
+ * bufferevent instead, the handshake done by libevent; the hello timeout
+ * runs from the accept, so it bounds the handshake too. An OpenSSL socket
+ * bufferevent also only schedules its write event when data is queued (it
+ * writes nothing from bufferevent_write itself), so the group commit
+ * above holds for it as well. Before it, peek_cb looks at the first byte:
+ * a plain client gets a protocol error in plain (so that it stops rather
+ * than retries). A peer that fails the handshake (a client that rejects
+ * the certificate, TLS older than 1.2) is closed at once.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <math.h>
@@ -48,6 +59,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "gateway.h"
 
 #define READ_HIGH_WATER (256 * 1024) /* bytes libevent buffers per connection */
@@ -59,7 +73,9 @@ static const char *const conn_state_name[] = {"hello", "agent", "client", "closi
 
 typedef struct conn {
     rpc_gateway_t *gw;
-    struct bufferevent *bev;
+    struct bufferevent *bev; /* NULL while a TLS gateway peeks (peek_cb) */
+    evutil_socket_t fd;
+    struct event *peek;      /* TLS: waits for the first byte */
     struct event *hello_timer, *resume, *close_timer, *frame_timer;
     rpc_decoder_t dec;
     rpc_frame_t fr;
@@ -77,6 +93,7 @@ struct rpc_gateway {
     char *token;
     struct event_base *base;
     struct evconnlistener *lis;
+    SSL_CTX *tls;    /* NULL: plain TCP */
     struct event *tick, *decide_ev, *sigint, *sigterm, *accept_resume;
     rpc_sched_t sched;
     rpc_journal_t journal;
@@ -156,7 +173,12 @@ static void conn_free(conn_t *c)
         event_free(c->close_timer);
     if (c->frame_timer)
         event_free(c->frame_timer);
-    bufferevent_free(c->bev);
+    if (c->peek)
+        event_free(c->peek);
+    if (c->bev)
+        bufferevent_free(c->bev);
+    else
+        evutil_closesocket(c->fd);
     rpc_decoder_destroy(&c->dec);
     rpc_frame_destroy(&c->fr);
     free(c);
@@ -805,7 +827,6 @@ static void resume_cb(evutil_socket_t fd, short what, void *arg)
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
-    (void)bev;
     conn_t *c = arg;
     if (what & BEV_EVENT_TIMEOUT) {
         c->gw->stats.timeouts++;
@@ -813,6 +834,16 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
             return conn_free(c);
         return conn_fail(c, "timeout", "idle for %g s", c->gw->o.idle_timeout_s);
     }
+    if (what & BEV_EVENT_CONNECTED)
+        return; /* the TLS handshake is done: the hello comes next */
+    unsigned long e;
+    bool logged = false;
+    while (c->gw->tls && (e = bufferevent_get_openssl_error(bev)) != 0)
+        if (c->gw->o.log && !logged && ERR_reason_error_string(e)) {
+            fprintf(c->gw->o.log, "weft serve: connection %llu (%s): TLS: %s\n",
+                    (unsigned long long)c->serial, c->host, ERR_reason_error_string(e));
+            logged = true;
+        }
     conn_free(c);
 }
 
@@ -832,7 +863,55 @@ static void hello_timeout_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
     conn_t *c = arg;
     c->gw->stats.timeouts++;
+    if (!c->bev) /* TLS, and not a byte yet: nothing to say it in */
+        return conn_free(c);
     conn_fail(c, "timeout", "no valid hello within %g s", c->gw->o.hello_timeout_s);
+}
+
+/* Reads and handles c's frames once its bufferevent exists. */
+static void conn_start(conn_t *c)
+{
+    bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, READ_HIGH_WATER);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* A TLS gateway's first look at a connection: a TLS client begins with a
+ * handshake record (content type 22), which no frame does (its 4-byte
+ * length would be over 369 MB). Anything else is a plain client: it gets
+ * the protocol error saying why, in plain, and the close. */
+static void peek_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    conn_t *c = arg;
+    rpc_gateway_t *gw = c->gw;
+    unsigned char b;
+    ssize_t r = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        event_add(c->peek, NULL);
+        return;
+    }
+    if (r <= 0)
+        return conn_free(c);
+    if (b == 22) {
+        SSL *ssl = SSL_new(gw->tls);
+        c->bev = ssl ? bufferevent_openssl_socket_new(gw->base, fd, ssl,
+                                                      BUFFEREVENT_SSL_ACCEPTING,
+                                                      BEV_OPT_CLOSE_ON_FREE)
+                     : NULL;
+        if (!c->bev) {
+            SSL_free(ssl);
+            return conn_free(c);
+        }
+        /* peers close without close_notify: an end, not an error */
+        bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+        return conn_start(c);
+    }
+    if (!(c->bev = bufferevent_socket_new(gw->base, fd, BEV_OPT_CLOSE_ON_FREE)))
+        return conn_free(c);
+    conn_start(c);
+    gw->stats.protocol_errors++;
+    conn_fail(c, "protocol", "this gateway serves TLS only: connect with TLS (--tls-ca)");
 }
 
 static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
@@ -844,8 +923,9 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
         gw->stats.conns_refused++;
         msgpack_sbuffer sb;
         msgpack_sbuffer_init(&sb);
-        if (rpc_pack_error(&sb, "busy", "connection limit reached") == WEFT_OK)
-            (void)!write(fd, sb.data, sb.size); /* best effort, non-blocking */
+        /* best effort, non-blocking; a TLS peer could not read it */
+        if (!gw->tls && rpc_pack_error(&sb, "busy", "connection limit reached") == WEFT_OK)
+            (void)!write(fd, sb.data, sb.size);
         msgpack_sbuffer_destroy(&sb);
         evutil_closesocket(fd);
         return;
@@ -867,7 +947,11 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     rpc_frame_init(&c->fr);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    c->bev = bufferevent_socket_new(gw->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->fd = fd;
+    if (gw->tls)
+        c->peek = event_new(gw->base, fd, EV_READ, peek_cb, c);
+    else
+        c->bev = bufferevent_socket_new(gw->base, fd, BEV_OPT_CLOSE_ON_FREE);
     c->hello_timer = evtimer_new(gw->base, hello_timeout_cb, c);
     c->resume = event_new(gw->base, -1, 0, resume_cb, c);
     c->close_timer = evtimer_new(gw->base, close_timer_cb, c);
@@ -878,16 +962,15 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     gw->conns = c;
     gw->stats.conns_open++;
     gw->stats.conns_accepted++;
-    if (!c->bev || !c->hello_timer || !c->resume || !c->close_timer || !c->frame_timer) {
-        if (!c->bev)
-            evutil_closesocket(fd);
-        c->bev = c->bev ? c->bev : bufferevent_socket_new(gw->base, -1, 0);
-        conn_free(c);
+    if (!(c->bev || c->peek) || !c->hello_timer || !c->resume || !c->close_timer ||
+        !c->frame_timer) {
+        conn_free(c); /* closes fd */
         return;
     }
-    bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
-    bufferevent_setwatermark(c->bev, EV_READ, 0, READ_HIGH_WATER);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    if (c->peek)
+        event_add(c->peek, NULL);
+    else
+        conn_start(c);
     struct timeval tv = tv_of(gw->o.hello_timeout_s);
     evtimer_add(c->hello_timer, &tv);
     if (gw->o.log)
@@ -1146,6 +1229,45 @@ static void signal_cb(evutil_socket_t fd, short what, void *arg)
     rpc_gateway_stop(arg);
 }
 
+/* The server's TLS context from o.tls_cert and o.tls_key, if given. */
+static weft_err_t tls_setup(rpc_gateway_t *gw)
+{
+    const char *cert = gw->o.tls_cert, *key = gw->o.tls_key;
+    if (!cert && !key)
+        return WEFT_OK;
+    if (!cert || !key)
+        return weft_fail(WEFT_EINVAL, "TLS needs both a certificate and a private key");
+    const char *files[2] = {cert, key}, *what[2] = {"certificate", "private key"};
+    for (int i = 0; i < 2; i++) { /* the system's reason for a file it cannot open */
+        FILE *f = fopen(files[i], "r");
+        if (!f)
+            return weft_fail(WEFT_EIO, "TLS %s %s: %s", what[i], files[i], strerror(errno));
+        fclose(f);
+    }
+    ERR_clear_error();
+    gw->tls = SSL_CTX_new(TLS_server_method());
+    int failed = -1; /* which file OpenSSL refused */
+    if (!gw->tls || !SSL_CTX_set_min_proto_version(gw->tls, TLS1_2_VERSION))
+        failed = 2;
+    else if (SSL_CTX_use_certificate_chain_file(gw->tls, cert) != 1)
+        failed = 0;
+    else if (SSL_CTX_use_PrivateKey_file(gw->tls, key, SSL_FILETYPE_PEM) != 1 ||
+             SSL_CTX_check_private_key(gw->tls) != 1)
+        failed = 1;
+    if (failed < 0)
+        return WEFT_OK;
+    unsigned long e = ERR_get_error(); /* the earliest: the root cause */
+    char why[256] = "unknown error";
+    if (e && ERR_reason_error_string(e))
+        snprintf(why, sizeof why, "%s", ERR_reason_error_string(e));
+    else if (e)
+        ERR_error_string_n(e, why, sizeof why);
+    ERR_clear_error();
+    if (failed == 2)
+        return weft_fail(WEFT_ENOMEM, "TLS: %s", why);
+    return weft_fail(WEFT_EIO, "TLS %s %s: %s", what[failed], files[failed], why);
+}
+
 weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
 {
     weft_err_t err = WEFT_OK;
@@ -1188,6 +1310,7 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     gw->base = event_base_new();
     if (!gw->token || !gw->agents || !gw->base)
         WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory for the gateway"));
+    WEFT_CHECK(tls_setup(gw));
     if (o->journal)
         WEFT_CHECK(rpc_journal_open(&gw->journal, o->journal, !o->journal_nosync, replay, gw));
     struct sockaddr_storage ss;
@@ -1291,6 +1414,7 @@ void rpc_gateway_free(rpc_gateway_t *gw)
         conn_free(gw->conns);
     if (gw->lis)
         evconnlistener_free(gw->lis);
+    SSL_CTX_free(gw->tls);
     struct event *evs[] = {gw->tick, gw->decide_ev, gw->sigint, gw->sigterm, gw->accept_resume};
     for (size_t i = 0; i < sizeof evs / sizeof *evs; i++)
         if (evs[i])
