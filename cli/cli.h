@@ -40,10 +40,16 @@ bool cli_parse_seconds(const char *cmd, const char *opt, const char *s, double *
 bool cli_read_token(const char *cmd, const char *path, char *buf, size_t n);
 
 /* A short-lived client of the gateway (weft cancel, weft status): connects
- * to host:port within timeout_s and queues hello as a client (c is
- * rpc_client_init'ed; the first wait sends it). */
+ * to host:port within timeout_s (with TLS verified against tls_ca unless it
+ * is NULL) and queues hello as a client (c is rpc_client_init'ed; the first
+ * wait sends it). */
 weft_err_t cli_gateway_open(rpc_client_t *c, const char *host, int port, const char *token,
-                            double timeout_s);
+                            const char *tls_ca, double timeout_s);
+/* The help line of --tls-ca, shared by agent, submit, cancel and status. */
+#define CLI_TLS_CA_HELP                                                                    \
+    "  --tls-ca FILE       connect with TLS (to weft serve --tls-cert): verify the\n"       \
+    "                      gateway's certificate against the CA certificates (PEM)\n"      \
+    "                      in FILE and that it names the --gateway host or IP\n"
 /* The gateway's next answer on c before deadline (weft_mono_s), welcome and
  * job_done skipped: 1 with *m and its type in type[n], 0 once the deadline
  * has passed, or a negative error (connection lost or refused). An "error"

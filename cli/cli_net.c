@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,9 +65,15 @@ bool cli_read_token(const char *cmd, const char *path, char *buf, size_t n)
 }
 
 weft_err_t cli_gateway_open(rpc_client_t *c, const char *host, int port, const char *token,
-                            double timeout_s)
+                            const char *tls_ca, double timeout_s)
 {
-    weft_err_t err = rpc_client_connect(c, host, port, timeout_s);
+    weft_err_t err = WEFT_OK;
+    if (tls_ca) {
+        signal(SIGPIPE, SIG_IGN); /* OpenSSL writes with write(2) */
+        err = rpc_client_tls(c, tls_ca);
+    }
+    if (!err)
+        err = rpc_client_connect(c, host, port, timeout_s);
     return err ? err : rpc_client_hello_client(c, token);
 }
 

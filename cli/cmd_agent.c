@@ -24,7 +24,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: weft agent --id N --gateway HOST:PORT (--token T | --token-file F)\n"
-            "                  [--data-port P] [--data-host H] [--report S] [-v]\n"
+            "                  [--data-port P] [--data-host H] [--report S]\n"
+            "                  [--tls-ca FILE] [-v]\n"
             "\n"
             "Speaks for port N: takes the flows the gateway assigns to it, sends their real\n"
             "bytes over TCP to the destination agents paced to the assigned rates, reports\n"
@@ -42,6 +43,8 @@ static void usage(FILE *out)
             "                      peers reach it at the address the gateway sees this\n"
             "                      agent connect from\n"
             "  --report S          progress report period in seconds (default 0.01)\n"
+            CLI_TLS_CA_HELP
+            "                      (the data connections between agents stay plain TCP)\n"
             "  -v, --verbose       log connections and flows to stderr\n"
             "  -h, --help          this text\n");
 }
@@ -52,7 +55,8 @@ int cmd_agent(int argc, char **argv)
         {"id", required_argument, NULL, 'i'},         {"gateway", required_argument, NULL, 'g'},
         {"token", required_argument, NULL, 't'},      {"token-file", required_argument, NULL, 'T'},
         {"data-port", required_argument, NULL, 'd'},  {"data-host", required_argument, NULL, 'D'},
-        {"report", required_argument, NULL, 'r'},     {"verbose", no_argument, NULL, 'v'},
+        {"report", required_argument, NULL, 'r'},
+        {"tls-ca", required_argument, NULL, 'C'},     {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
     rpc_agent_opts_t o = {0};
     char host[256] = "", token[1024] = "";
@@ -91,6 +95,7 @@ int cmd_agent(int argc, char **argv)
             if (!cli_parse_seconds("agent", "--report", optarg, &o.report_s))
                 return CLI_USAGE;
             break;
+        case 'C': o.tls_ca = optarg; break;
         case 'v': o.log = stderr; break;
         case 'h': usage(stdout); return CLI_OK;
         default: usage(stderr); return CLI_USAGE;

@@ -17,7 +17,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: weft cancel JOB_ID... --gateway HOST:PORT (--token T | --token-file F)\n"
-            "                   [--timeout S]\n"
+            "                   [--timeout S] [--tls-ca FILE]\n"
             "\n"
             "Cancels each job: its flows stop (their agents drop them), its waiting coflows\n"
             "are never released, and it finishes now (job_done with \"cancelled\": true).\n"
@@ -29,6 +29,7 @@ static void usage(FILE *out)
             "  --token T           the gateway's shared secret\n"
             "  --token-file F      read the token from the first line of F\n"
             "  --timeout S         give up after S seconds (default 10)\n"
+            CLI_TLS_CA_HELP
             "  -h, --help          this text\n");
 }
 
@@ -37,10 +38,12 @@ int cmd_cancel(int argc, char **argv)
     static const struct option longopts[] = {
         {"gateway", required_argument, NULL, 'g'}, {"token", required_argument, NULL, 't'},
         {"token-file", required_argument, NULL, 'T'}, {"timeout", required_argument, NULL, 'x'},
+        {"tls-ca", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     char host[256] = "", token[1024] = "";
     int port = 0;
     double timeout = 10;
+    const char *tls_ca = NULL;
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -58,6 +61,7 @@ int cmd_cancel(int argc, char **argv)
             if (cli_parse_double("cancel", "--timeout", optarg, 0, true, &timeout))
                 return CLI_USAGE;
             break;
+        case 'C': tls_ca = optarg; break;
         case 'h': usage(stdout); return CLI_OK;
         default: usage(stderr); return CLI_USAGE;
         }
@@ -88,7 +92,7 @@ int cmd_cancel(int argc, char **argv)
     }
     rpc_client_t c;
     rpc_client_init(&c);
-    weft_err_t err = cli_gateway_open(&c, host, port, token, timeout);
+    weft_err_t err = cli_gateway_open(&c, host, port, token, tls_ca, timeout);
     for (size_t i = 0; !err && i < n; i++)
         err = rpc_client_cancel(&c, (int64_t)i, ids[i]);
     if (!err)

@@ -45,6 +45,11 @@ static void usage(FILE *out)
             "  --idle-timeout S    close silent authenticated connections after S s (60)\n"
             "  --frame-timeout S   close a connection whose frame is still incomplete S s\n"
             "                      after its first bytes arrived (10)\n"
+            "  --tls-cert FILE     serve TLS (1.2 or later) on every connection: FILE is the\n"
+            "                      PEM certificate (chain) clients verify (weft agent,\n"
+            "                      submit, cancel, status --tls-ca). The data connections\n"
+            "                      between agents stay plain TCP\n"
+            "  --tls-key FILE      its PEM private key (required with --tls-cert)\n"
             "  --port-file FILE    write the bound port number to FILE once listening\n"
             "  -v, --verbose       log connection events to stderr\n"
             "  -h, --help          this text\n");
@@ -85,6 +90,7 @@ int cmd_serve(int argc, char **argv)
         {"hello-timeout", required_argument, NULL, 'H'},
         {"idle-timeout", required_argument, NULL, 'I'},
         {"frame-timeout", required_argument, NULL, 'W'},
+        {"tls-cert", required_argument, NULL, 'C'}, {"tls-key", required_argument, NULL, 'K'},
         {"port-file", required_argument, NULL, 'P'}, {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     rpc_gateway_opts_t o = {0};
@@ -144,10 +150,17 @@ int cmd_serve(int argc, char **argv)
             *(ch == 'c' ? &o.max_conns : &o.max_frame) = (size_t)d;
             break;
         case 'P': port_file = optarg; break;
+        case 'C': o.tls_cert = optarg; break;
+        case 'K': o.tls_key = optarg; break;
         case 'v': o.log = stderr; break;
         case 'h': usage(stdout); return CLI_OK;
         default: usage(stderr); return CLI_USAGE;
         }
+    }
+    if (!o.tls_cert != !o.tls_key) {
+        fprintf(stderr, "weft serve: %s needs %s too\n", o.tls_cert ? "--tls-cert" : "--tls-key",
+                o.tls_cert ? "--tls-key" : "--tls-cert");
+        return CLI_USAGE;
     }
     if (optind < argc || !o.n_ports || !*token) {
         fprintf(stderr, "weft serve: %s\n", optind < argc ? "unexpected argument"
@@ -183,8 +196,8 @@ int cmd_serve(int argc, char **argv)
                 "bytes at byte %llu (a crash mid-write; never acknowledged when fdatasync'ed); "
                 "they are kept in %s\n", o.journal, (unsigned long long)st.journal_torn_bytes,
                 (unsigned long long)st.journal_torn_at, st.journal_torn_path);
-    printf("weft serve: listening on %s:%d (%zu ports, policy %s%s%s)", host,
-           rpc_gateway_port(gw), o.n_ports, policy, colon ? ":" : "", colon ? colon + 1 : "");
+    printf("weft serve: listening on %s:%d%s (%zu ports, policy %s%s%s)", host,
+           rpc_gateway_port(gw), o.tls_cert ? " with TLS" : "", o.n_ports, policy, colon ? ":" : "", colon ? colon + 1 : "");
     if (o.journal)
         printf("; journal %s: %llu records, %zu jobs, %zu finished", o.journal,
                (unsigned long long)st.journal_records, st.jobs, st.jobs_finished);

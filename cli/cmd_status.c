@@ -14,7 +14,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: weft status --gateway HOST:PORT (--token T | --token-file F) [--json]\n"
-            "                   [--timeout S]\n"
+            "                   [--timeout S] [--tls-ca FILE]\n"
             "\n"
             "Prints what a running gateway is doing: its uptime, policy, ports, the agents\n"
             "connected, the jobs in flight and their unfinished flows, and its counters\n"
@@ -29,6 +29,7 @@ static void usage(FILE *out)
             "  --json              one JSON object: the gateway's answer as it is, with the\n"
             "                      keys of docs/protocol.md (\"status\")\n"
             "  --timeout S         give up after S seconds (default 10)\n"
+            CLI_TLS_CA_HELP
             "  -h, --help          this text\n");
 }
 
@@ -139,11 +140,13 @@ int cmd_status(int argc, char **argv)
     static const struct option longopts[] = {
         {"gateway", required_argument, NULL, 'g'}, {"token", required_argument, NULL, 't'},
         {"token-file", required_argument, NULL, 'T'}, {"timeout", required_argument, NULL, 'x'},
+        {"tls-ca", required_argument, NULL, 'C'},
         {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     char host[256] = "", token[1024] = "";
     int port = 0;
     double timeout = 10;
+    const char *tls_ca = NULL;
     bool json = false;
     optind = 1;
     int ch;
@@ -163,6 +166,7 @@ int cmd_status(int argc, char **argv)
                 return CLI_USAGE;
             break;
         case 'j': json = true; break;
+        case 'C': tls_ca = optarg; break;
         case 'h': usage(stdout); return CLI_OK;
         default: usage(stderr); return CLI_USAGE;
         }
@@ -176,7 +180,7 @@ int cmd_status(int argc, char **argv)
     }
     rpc_client_t c;
     rpc_client_init(&c);
-    weft_err_t err = cli_gateway_open(&c, host, port, token, timeout);
+    weft_err_t err = cli_gateway_open(&c, host, port, token, tls_ca, timeout);
     if (!err)
         err = rpc_client_status(&c, 1);
     double deadline = weft_mono_s() + timeout;

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: weft submit WORKLOAD --gateway HOST:PORT (--token T | --token-file F)\n"
             "                   [--out FILE.csv] [--timeout S] [--format FMT]\n"
+            "                   [--tls-ca FILE]\n"
             "\n"
             "Registers every job of WORKLOAD with the gateway at its arrival time (counted\n"
             "from now), waits until all have finished, and prints each job's JCT measured\n"
@@ -32,6 +34,7 @@ static void usage(FILE *out)
             "  --timeout S         give up after S seconds (default 600)\n"
             "  --format FMT        WORKLOAD's format: auto, weft, fb, alibaba, wfcommons\n"
             "                      (default auto)\n"
+            CLI_TLS_CA_HELP
             "  -h, --help          this text\n");
 }
 
@@ -41,11 +44,13 @@ int cmd_submit(int argc, char **argv)
         {"gateway", required_argument, NULL, 'g'}, {"token", required_argument, NULL, 't'},
         {"token-file", required_argument, NULL, 'T'}, {"out", required_argument, NULL, 'o'},
         {"timeout", required_argument, NULL, 'x'}, {"format", required_argument, NULL, 'f'},
+        {"tls-ca", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     char host[256] = "", token[1024] = "";
     int port = 0;
     const char *out_path = NULL;
     double timeout = 600;
+    const char *tls_ca = NULL;
     workload_format_t fmt = WORKLOAD_FORMAT_AUTO;
     optind = 1;
     int ch;
@@ -71,6 +76,7 @@ int cmd_submit(int argc, char **argv)
                 return CLI_USAGE;
             }
             break;
+        case 'C': tls_ca = optarg; break;
         case 'h': usage(stdout); return CLI_OK;
         default: usage(stderr); return CLI_USAGE;
         }
@@ -91,9 +97,11 @@ int cmd_submit(int argc, char **argv)
         return CLI_ERROR;
     }
     int status = CLI_ERROR;
+    if (tls_ca)
+        signal(SIGPIPE, SIG_IGN); /* OpenSSL writes with write(2) */
     double *jct = weft_calloc(wl.n_jobs ? wl.n_jobs : 1, sizeof *jct);
     rpc_submit_opts_t o = {.gateway_host = host, .gateway_port = port, .token = token,
-                           .timeout_s = timeout, .out = stdout,
+                           .tls_ca = tls_ca, .timeout_s = timeout, .out = stdout,
                            .log = stderr};
     if (!jct) {
         cli_report("submit", WEFT_ENOMEM);
