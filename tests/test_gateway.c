@@ -2665,3 +2665,243 @@ Test(gateway_hostile, status_message)
     rpc_client_destroy(&c);
     still_serving();
 }
+
+/* ------------------------------------------------------------------ TLS */
+
+/* Certificates made at test time with the real openssl CLI in tls_dir: a
+ * CA (ca.pem) and a server certificate it signed for IP 127.0.0.1
+ * (server.pem, server.key), and an unrelated CA (other.pem). */
+static char tls_dir[64], tls_ca[128], tls_other[128], tls_cert[128], tls_key[128];
+
+static void make_certs(void)
+{
+    snprintf(tls_dir, sizeof tls_dir, "/tmp/weft-tls-test-XXXXXX");
+    cr_assert(mkdtemp(tls_dir), "mkdtemp: %s", strerror(errno));
+    snprintf(tls_ca, sizeof tls_ca, "%s/ca.pem", tls_dir);
+    snprintf(tls_other, sizeof tls_other, "%s/other.pem", tls_dir);
+    snprintf(tls_cert, sizeof tls_cert, "%s/server.pem", tls_dir);
+    snprintf(tls_key, sizeof tls_key, "%s/server.key", tls_dir);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && EC='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' && "
+             "openssl req -x509 $EC -keyout ca.key -out ca.pem -days 2 -subj /CN=weft-test-ca "
+             "&& openssl req $EC -keyout server.key -out server.csr -subj /CN=127.0.0.1 "
+             "&& printf 'subjectAltName=IP:127.0.0.1\\n' >ext "
+             "&& openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+             "-out server.pem -days 2 -extfile ext "
+             "&& openssl req -x509 $EC -keyout other.key -out other.pem -days 2 "
+             "-subj /CN=other-ca",
+             tls_dir);
+    char quiet[2200];
+    snprintf(quiet, sizeof quiet, "(%s) >%s/openssl.log 2>&1", cmd, tls_dir);
+    cr_assert_eq(system(quiet), 0, "openssl failed: see %s/openssl.log", tls_dir);
+}
+
+static void remove_certs(void)
+{
+    if (!tls_dir[0])
+        return;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tls_dir);
+    (void)!system(cmd);
+    tls_dir[0] = 0;
+}
+
+static pid_t tls_agents[2];
+
+static void server_tls(void)
+{
+    make_certs();
+    const char *extra[] = {"--tls-cert", tls_cert, "--tls-key", tls_key, NULL};
+    start_server_args(extra);
+}
+
+static void stop_tls(void)
+{
+    for (int i = 0; i < 2; i++)
+        if (tls_agents[i] > 0) {
+            kill(tls_agents[i], SIGTERM);
+            waitpid(tls_agents[i], NULL, 0);
+            tls_agents[i] = 0;
+        }
+    stop_server();
+    remove_certs();
+}
+
+static void server_plain_and_certs(void)
+{
+    make_certs();
+    start_server(NULL, NULL);
+}
+
+/* A real `weft agent --id ID --tls-ca ca` on the test's gateway. */
+static pid_t start_tls_agent(const char *id, const char *ca)
+{
+    char gw[32];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        const char *bin = getenv("WEFT_BIN");
+        execl(bin, bin, "agent", "--id", id, "--gateway", gw, "--token", TOKEN, "--tls-ca",
+              ca, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* `weft status` against the test's gateway at host (127.0.0.1 or a name),
+ * with --tls-ca ca unless it is NULL; stdout and stderr into out[n]. */
+static int run_status_tls(const char *host, const char *ca, char *out, size_t n)
+{
+    char gw[300];
+    snprintf(gw, sizeof gw, "%s:%d", host, server_port);
+    const char *args[] = {"status", "--gateway", gw, "--token", TOKEN, "--timeout", "5",
+                          ca ? "--tls-ca" : NULL, ca, NULL};
+    return run_weft(out, n, args);
+}
+
+/* A TLS gateway, two TLS agents and a TLS `weft submit` of one job of one
+ * 2 MB flow 0 -> 1: the job completes, and `weft status --tls-ca` sees it
+ * finished and both agents connected. */
+Test(gateway_tls, agents_submit_and_status_over_tls, .init = server_tls, .fini = stop_tls,
+     .timeout = 30)
+{
+    char wl_path[160], out[8192], gw[32];
+    snprintf(wl_path, sizeof wl_path, "%s/one.weft", tls_dir);
+    FILE *f = fopen(wl_path, "w");
+    cr_assert(f);
+    fprintf(f, "weft-workload 1\nports 4\njob 0 0 1 0 1\ncoflow 1 0 1 -\n0 1 2000000\nend 1\n");
+    fclose(f);
+    tls_agents[0] = start_tls_agent("0", tls_ca);
+    tls_agents[1] = start_tls_agent("1", tls_ca);
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *submit[] = {"submit", wl_path, "--gateway", gw, "--token", TOKEN, "--tls-ca",
+                            tls_ca, "--timeout", "15", NULL};
+    int st = run_weft(out, sizeof out, submit);
+    cr_assert_eq(st, 0, "weft submit --tls-ca: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "job 0 done: JCT") && strstr(out, "1 jobs, average JCT"), "%s", out);
+    st = run_status_tls("127.0.0.1", tls_ca, out, sizeof out);
+    cr_assert_eq(st, 0, "weft status --tls-ca: exit status %d: %s", st, out);
+    cr_assert_eq(table_value(out, "jobs registered"), 1, "%s", out);
+    cr_assert_eq(table_value(out, "jobs finished"), 1, "%s", out);
+    cr_assert_eq(table_value(out, "agents connected"), 2, "%s", out);
+    cr_assert_eq(table_value(out, "protocol errors"), 0, "%s", out);
+}
+
+/* A certificate that does not verify is an error naming the gateway and
+ * OpenSSL's reason, at once: signed by another CA (submit, agent, status),
+ * or not naming the host connected to (status to localhost, the
+ * certificate names IP 127.0.0.1 only). Neither submit nor the agent
+ * retries until its timeout. */
+Test(gateway_tls, a_certificate_that_does_not_verify_stops_the_client_at_once,
+     .init = server_tls, .fini = stop_tls, .timeout = 30)
+{
+    char out[8192], gw[32], addr[64];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    snprintf(addr, sizeof addr, "gateway %s", gw);
+    const char *submit[] = {"submit", "tests/gateway/small.weft", "--gateway", gw, "--token",
+                            TOKEN, "--tls-ca", tls_other, "--timeout", "15", NULL};
+    double t0 = weft_mono_s();
+    int st = run_weft(out, sizeof out, submit);
+    cr_assert_eq(st, 1, "submit: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "certificate verify failed") && strstr(out, addr), "%s", out);
+    cr_assert(!strstr(out, "retrying in") && !strstr(out, "timeout"), "%s", out);
+    cr_assert_lt(weft_mono_s() - t0, 3.0, "submit took %.1f s", weft_mono_s() - t0);
+    const char *agent[] = {"agent", "--id", "0", "--gateway", gw, "--token", TOKEN,
+                           "--tls-ca", tls_other, NULL};
+    t0 = weft_mono_s();
+    st = run_weft(out, sizeof out, agent);
+    cr_assert_eq(st, 1, "agent: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "certificate verify failed") && strstr(out, addr), "%s", out);
+    cr_assert_lt(weft_mono_s() - t0, 3.0, "agent took %.1f s", weft_mono_s() - t0);
+    st = run_status_tls("127.0.0.1", tls_other, out, sizeof out);
+    cr_assert_eq(st, 1, "status: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "certificate verify failed: unable to get local issuer"), "%s", out);
+    st = run_status_tls("localhost", tls_ca, out, sizeof out);
+    cr_assert_eq(st, 1, "status to localhost: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "certificate verify failed: hostname mismatch"), "%s", out);
+    /* and the right CA at the right address works */
+    st = run_status_tls("127.0.0.1", tls_ca, out, sizeof out);
+    cr_assert_eq(st, 0, "status: exit status %d: %s", st, out);
+}
+
+/* Plain clients of a TLS gateway are told so and stop within a second
+ * (submit and the agent do not retry); the gateway goes on serving TLS. */
+Test(gateway_tls, plain_clients_are_told_the_gateway_serves_tls, .init = server_tls,
+     .fini = stop_tls, .timeout = 30)
+{
+    char out[8192], gw[32];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    double t0 = weft_mono_s();
+    int st = run_status_tls("127.0.0.1", NULL, out, sizeof out);
+    cr_assert_eq(st, 1, "plain status: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "serves TLS only"), "%s", out);
+    const char *submit[] = {"submit", "tests/gateway/small.weft", "--gateway", gw, "--token",
+                            TOKEN, "--timeout", "15", NULL};
+    st = run_weft(out, sizeof out, submit);
+    cr_assert_eq(st, 1, "plain submit: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "serves TLS only") && strstr(out, "not retrying"), "%s", out);
+    const char *agent[] = {"agent", "--id", "0", "--gateway", gw, "--token", TOKEN, NULL};
+    st = run_weft(out, sizeof out, agent);
+    cr_assert_eq(st, 1, "plain agent: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "serves TLS only"), "%s", out);
+    cr_assert_lt(weft_mono_s() - t0, 3.0, "plain clients took %.1f s", weft_mono_s() - t0);
+    /* a raw plain connection that says nothing is closed by the hello
+       timeout (1 s here), the handshake being part of it */
+    rpc_client_t c;
+    connect_to(&c);
+    struct pollfd p = {c.fd, POLLIN, 0};
+    cr_assert_eq(poll(&p, 1, 3000), 1, "a silent connection was not closed");
+    char b;
+    cr_assert_leq(recv(c.fd, &b, 1, 0), 0, "a silent plain connection got bytes");
+    rpc_client_destroy(&c);
+    st = run_status_tls("127.0.0.1", tls_ca, out, sizeof out);
+    cr_assert_eq(st, 0, "TLS status after plain clients: exit status %d: %s", st, out);
+    cr_assert_geq(table_value(out, "protocol errors"), 3, "%s", out);
+    cr_assert_eq(table_value(out, "timeouts"), 1, "%s", out);
+}
+
+/* The reverse: a TLS client of a plain gateway fails the handshake, says
+ * so and stops. */
+Test(gateway_tls, tls_clients_of_a_plain_gateway_stop, .init = server_plain_and_certs,
+     .fini = stop_tls, .timeout = 30)
+{
+    char out[8192], gw[32];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    double t0 = weft_mono_s();
+    int st = run_status_tls("127.0.0.1", tls_ca, out, sizeof out);
+    cr_assert_eq(st, 1, "TLS status: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "TLS handshake with gateway") && strstr(out, gw), "%s", out);
+    const char *submit[] = {"submit", "tests/gateway/small.weft", "--gateway", gw, "--token",
+                            TOKEN, "--tls-ca", tls_ca, "--timeout", "15", NULL};
+    st = run_weft(out, sizeof out, submit);
+    cr_assert_eq(st, 1, "TLS submit: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "TLS handshake with gateway") && strstr(out, "not retrying"), "%s",
+              out);
+    cr_assert_lt(weft_mono_s() - t0, 3.0, "TLS clients took %.1f s", weft_mono_s() - t0);
+    still_serving();
+}
+
+/* weft serve with a certificate or key it cannot load: exit status 1 and
+ * a message naming the file and why. */
+Test(gateway_tls, serve_refuses_a_key_it_cannot_load, .init = make_certs, .fini = remove_certs,
+     .timeout = 30)
+{
+    char out[8192], missing[160], garbage[160];
+    snprintf(missing, sizeof missing, "%s/missing.key", tls_dir);
+    snprintf(garbage, sizeof garbage, "%s/garbage.key", tls_dir);
+    write_file(garbage, "not a key\n", 10);
+    const char *bad[][2] = {{tls_cert, missing}, {tls_cert, garbage}, {garbage, tls_key},
+                            {tls_cert, tls_other}};
+    const char *why[] = {"No such file or directory", "", "no start line", ""};
+    for (int i = 0; i < 4; i++) {
+        const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2", "--token",
+                              TOKEN, "--tls-cert", bad[i][0], "--tls-key", bad[i][1], NULL};
+        int st = run_weft(out, sizeof out, args);
+        cr_assert_eq(st, 1, "case %d: exit status %d: %s", i, st, out);
+        const char *named = i == 2 ? garbage : i == 3 ? tls_other : bad[i][1];
+        cr_assert(strstr(out, "weft serve:") && strstr(out, named) && strstr(out, why[i]),
+                  "case %d: %s", i, out);
+    }
+}
