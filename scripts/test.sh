@@ -37,7 +37,7 @@ echo "sanitizers: no reports"
 
 # memcheck on the real program, a representative path through the library:
 # generate, convert, inspect, and replay under every policy with checks on.
-echo "== valgrind memcheck: weft gen / convert / inspect / sim (every policy), serve / agent / submit / cancel"
+echo "== valgrind memcheck: weft gen / convert / inspect / sim (every policy), serve / agent / submit / cancel / status (plain and TLS)"
 VG="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9"
 VGDIR=$(mktemp -d)
 trap 'rm -rf "$VGDIR"' EXIT
@@ -102,6 +102,33 @@ wait $VG_SERVE || vg_status=$?
 if [ $vg_status -ne 0 ]; then
     cat "$VGDIR"/*.err >&2
     echo "valgrind: the gateway run failed (status $vg_status)" >&2
+    exit 1
+fi
+# TLS: weft serve --tls-cert and weft status --tls-ca under memcheck, with a
+# CA and a certificate for 127.0.0.1 made here
+(cd "$VGDIR" && EC='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' &&
+    openssl req -x509 $EC -keyout ca.key -out ca.pem -days 1 -subj /CN=vg-ca &&
+    openssl req $EC -keyout gw.key -out gw.csr -subj /CN=127.0.0.1 &&
+    printf 'subjectAltName=IP:127.0.0.1\n' >ext &&
+    openssl x509 -req -in gw.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out gw.pem \
+        -days 1 -extfile ext) >"$VGDIR/openssl.log" 2>&1
+rm -f "$VGDIR/port"
+$VG "$BUILD/weft" serve --listen 127.0.0.1:0 --ports 4 --token-file "$VGDIR/token" \
+    --tls-cert "$VGDIR/gw.pem" --tls-key "$VGDIR/gw.key" --port-file "$VGDIR/port" \
+    >/dev/null 2>"$VGDIR/tls-serve.err" &
+VG_SERVE=$!
+i=0
+while [ ! -s "$VGDIR/port" ] && [ $i -lt 300 ]; do i=$((i + 1)); sleep 0.1; done
+$VG "$BUILD/weft" status --gateway "127.0.0.1:$(cat "$VGDIR/port")" \
+    --token-file "$VGDIR/token" --tls-ca "$VGDIR/ca.pem" >"$VGDIR/status.out" \
+    2>"$VGDIR/tls-status.err" || vg_status=$?
+grep -q 'connections open' "$VGDIR/status.out" ||
+    { echo "weft status --tls-ca: no table" >>"$VGDIR/tls-status.err"; vg_status=1; }
+kill $VG_SERVE
+wait $VG_SERVE || vg_status=$?
+if [ $vg_status -ne 0 ]; then
+    cat "$VGDIR"/tls-*.err >&2
+    echo "valgrind: the TLS gateway run failed (status $vg_status)" >&2
     exit 1
 fi
 echo "valgrind: no errors, no leaks"
