@@ -57,7 +57,7 @@ void rpc_client_close(rpc_client_t *c)
         c->tls = NULL;
         ERR_clear_error();
     }
-    c->tls_read_wants_write = false;
+    c->tls_read_wants_write = c->tls_frames_read = false;
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
@@ -107,7 +107,7 @@ weft_err_t rpc_client_tls(rpc_client_t *c, const char *ca_file)
 
 bool rpc_client_pending(const rpc_client_t *c)
 {
-    return c->tls && SSL_has_pending(c->tls);
+    return c->tls && (c->tls_frames_read || SSL_has_pending(c->tls));
 }
 
 /* The TLS handshake on the connected socket c->fd, before end (weft_mono_s),
@@ -393,6 +393,7 @@ static weft_err_t tls_flush(rpc_client_t *c)
         weft_err_t err = rpc_client_read(c);
         if (err)
             return err;
+        c->tls_frames_read = true; /* the caller's next pass takes them */
     }
     while (c->out_off < c->out.size) {
         size_t n = c->out.size - c->out_off;
@@ -438,6 +439,7 @@ weft_err_t rpc_client_read(rpc_client_t *c)
 {
     if (c->fd < 0)
         return weft_fail(WEFT_EIO, "not connected");
+    c->tls_frames_read = false;
     unsigned char buf[65536];
     for (;;) {
         /* Take from the socket only what the decoder has room for: bytes

@@ -33,6 +33,8 @@ typedef struct {
     struct ssl_st *tls;   /* the connection's TLS session, NULL when plain */
     bool tls_read_wants_write; /* SSL_read could not go on: the socket must
                                   take bytes first (rpc_client_flush retries) */
+    bool tls_frames_read; /* rpc_client_flush did that read: frames may wait
+                             in the decoder with nothing left for poll */
     bool permanent;       /* the last connect failed in a way a retry cannot
                              cure (rpc_client_permanent) */
     uint64_t bytes_in;    /* bytes received on this connection */
@@ -70,9 +72,10 @@ static inline bool rpc_client_want_write(const rpc_client_t *c)
 {
     return c->out_off < c->out.size || c->tls_read_wants_write;
 }
-/* Whether TLS holds received bytes that poll cannot see (decrypted, or read
- * ahead from the socket): call rpc_client_read without waiting for POLLIN.
- * Always false on a plain connection. */
+/* Whether TLS holds received bytes that poll cannot see (decrypted, read
+ * ahead from the socket, or already decoded by a read that rpc_client_flush
+ * had to finish): call rpc_client_read and rpc_client_next without waiting
+ * for POLLIN. Always false on a plain connection. */
 bool rpc_client_pending(const rpc_client_t *c);
 
 /* Message builders: each appends one frame to the output queue. */
