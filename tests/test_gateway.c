@@ -2905,3 +2905,38 @@ Test(gateway_tls, serve_refuses_a_key_it_cannot_load, .init = make_certs, .fini 
                   "case %d: %s", i, out);
     }
 }
+
+/* The client library itself over TLS: rpc_client_tls, then 3000 status
+ * requests queued at once; the answers (more than the decoder's 1 MiB)
+ * all arrive, in order, through rpc_client_wait, which must take bytes
+ * that TLS has buffered and poll does not see. */
+Test(gateway_tls, the_client_library_reads_a_backlog_over_tls, .init = server_tls,
+     .fini = stop_tls, .timeout = 30)
+{
+    rpc_client_t c;
+    rpc_client_init(&c);
+    cr_assert_eq(rpc_client_tls(&c, tls_ca), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(rpc_client_connect(&c, "127.0.0.1", server_port, 5.0), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert(c.tls, "not a TLS connection");
+    hello_client(&c);
+    enum { N = 6000 };
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(rpc_client_status(&c, i), WEFT_OK);
+    while (rpc_client_want_write(&c)) {
+        cr_assert_eq(rpc_client_flush(&c), WEFT_OK, "%s", weft_last_error());
+        struct pollfd p = {c.fd, POLLOUT, 0};
+        poll(&p, 1, 100);
+    }
+    usleep(500 * 1000); /* let the answers pile up unread */
+    size_t bytes = 0;
+    for (int i = 0; i < N; i++) {
+        const msgpack_object *m = wait_type(&c, "status");
+        int64_t seq;
+        cr_assert_eq(rpc_get_int(m, "seq", 0, N, &seq), WEFT_OK);
+        cr_assert_eq(seq, i);
+        bytes += c.fr.size;
+    }
+    cr_assert_gt(bytes, (size_t)1 << 20, "only %zu bytes of answers", bytes);
+    rpc_client_destroy(&c);
+}
