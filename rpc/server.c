@@ -177,7 +177,7 @@ static void conn_free(conn_t *c)
         event_free(c->peek);
     if (c->bev)
         bufferevent_free(c->bev);
-    else
+    else if (c->fd >= 0)
         evutil_closesocket(c->fd);
     rpc_decoder_destroy(&c->dec);
     rpc_frame_destroy(&c->fr);
@@ -899,8 +899,10 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
                                                       BUFFEREVENT_SSL_ACCEPTING,
                                                       BEV_OPT_CLOSE_ON_FREE)
                      : NULL;
-        if (!c->bev) {
-            SSL_free(ssl);
+        if (!c->bev) { /* out of memory: libevent freed ssl (CLOSE_ON_FREE) and
+                          may have closed fd; rather leak it than close it twice */
+            if (ssl)
+                c->fd = -1;
             return conn_free(c);
         }
         /* peers close without close_notify: an end, not an error */
