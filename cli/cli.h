@@ -39,6 +39,28 @@ bool cli_parse_seconds(const char *cmd, const char *opt, const char *s, double *
  * end; prints the problem and returns false if it cannot or it is empty. */
 bool cli_read_token(const char *cmd, const char *path, char *buf, size_t n);
 
+/* The options every peer of the gateway takes (agent, submit, cancel,
+ * status): --gateway HOST:PORT, --token T or --token-file F, --tls-ca FILE,
+ * and --timeout S where the command lists CLI_GW_TIMEOUT_OPTION. */
+typedef struct {
+    char host[256];
+    int port;          /* 0: no --gateway yet */
+    char token[1024];  /* "": no token yet */
+    const char *tls_ca;
+    double timeout_s;  /* the command's default until --timeout */
+} cli_gw_opts_t;
+#define CLI_GW_OPTIONS                                                                      \
+    {"gateway", required_argument, NULL, 'g'}, {"token", required_argument, NULL, 't'},     \
+        {"token-file", required_argument, NULL, 'T'}, {"tls-ca", required_argument, NULL, 'C'}
+#define CLI_GW_TIMEOUT_OPTION {"timeout", required_argument, NULL, 'x'}
+/* Takes getopt_long's result ch (its argument arg) into o if it is one of
+ * those options: CLI_OK, or CLI_USAGE / CLI_ERROR after a message naming
+ * the option; -1 if ch is not one of them. */
+int cli_gw_option(const char *cmd, int ch, const char *arg, cli_gw_opts_t *o);
+/* After the options: false, after "weft CMD: --gateway HOST:PORT is
+ * required" (or the token's), if o lacks the gateway or the token. */
+bool cli_gw_complete(const char *cmd, const cli_gw_opts_t *o);
+
 /* A short-lived client of the gateway (weft cancel, weft status): connects
  * to host:port within timeout_s (with TLS verified against tls_ca unless it
  * is NULL) and queues hello as a client (c is rpc_client_init'ed; the first

@@ -64,6 +64,32 @@ bool cli_read_token(const char *cmd, const char *path, char *buf, size_t n)
     return true;
 }
 
+int cli_gw_option(const char *cmd, int ch, const char *arg, cli_gw_opts_t *o)
+{
+    switch (ch) {
+    case 'g':
+        return cli_parse_hostport(cmd, "--gateway", arg, o->host, sizeof o->host, &o->port, 1)
+                   ? CLI_OK
+                   : CLI_USAGE;
+    case 't':
+        snprintf(o->token, sizeof o->token, "%s", arg);
+        return CLI_OK;
+    case 'T': return cli_read_token(cmd, arg, o->token, sizeof o->token) ? CLI_OK : CLI_ERROR;
+    case 'C': o->tls_ca = arg; return CLI_OK;
+    case 'x': return cli_parse_seconds(cmd, "--timeout", arg, &o->timeout_s) ? CLI_OK : CLI_USAGE;
+    default: return -1;
+    }
+}
+
+bool cli_gw_complete(const char *cmd, const cli_gw_opts_t *o)
+{
+    if (o->port && *o->token)
+        return true;
+    fprintf(stderr, "weft %s: %s is required\n", cmd,
+            !o->port ? "--gateway HOST:PORT" : "--token or --token-file");
+    return false;
+}
+
 weft_err_t cli_gateway_open(rpc_client_t *c, const char *host, int port, const char *token,
                             const char *tls_ca, double timeout_s)
 {

@@ -52,14 +52,12 @@ static void usage(FILE *out)
 int cmd_agent(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"id", required_argument, NULL, 'i'},         {"gateway", required_argument, NULL, 'g'},
-        {"token", required_argument, NULL, 't'},      {"token-file", required_argument, NULL, 'T'},
-        {"data-port", required_argument, NULL, 'd'},  {"data-host", required_argument, NULL, 'D'},
-        {"report", required_argument, NULL, 'r'},
-        {"tls-ca", required_argument, NULL, 'C'},     {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
+        CLI_GW_OPTIONS, {"id", required_argument, NULL, 'i'},
+        {"data-port", required_argument, NULL, 'd'}, {"data-host", required_argument, NULL, 'D'},
+        {"report", required_argument, NULL, 'r'}, {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     rpc_agent_opts_t o = {0};
-    char host[256] = "", token[1024] = "";
+    cli_gw_opts_t g = {0};
     long id = -1;
     optind = 1;
     int ch;
@@ -73,16 +71,6 @@ int cmd_agent(int argc, char **argv)
                 return CLI_USAGE;
             }
             break;
-        case 'g':
-            if (!cli_parse_hostport("agent", "--gateway", optarg, host, sizeof host,
-                                    &o.gateway_port, 1))
-                return CLI_USAGE;
-            break;
-        case 't': snprintf(token, sizeof token, "%s", optarg); break;
-        case 'T':
-            if (!cli_read_token("agent", optarg, token, sizeof token))
-                return CLI_ERROR;
-            break;
         case 'd':
             o.data_port = (int)strtol(optarg, &end, 10);
             if (*end || o.data_port < 0 || o.data_port > 65535) {
@@ -95,23 +83,31 @@ int cmd_agent(int argc, char **argv)
             if (!cli_parse_seconds("agent", "--report", optarg, &o.report_s))
                 return CLI_USAGE;
             break;
-        case 'C': o.tls_ca = optarg; break;
         case 'v': o.log = stderr; break;
         case 'h': usage(stdout); return CLI_OK;
-        default: usage(stderr); return CLI_USAGE;
+        default: {
+            int r = cli_gw_option("agent", ch, optarg, &g);
+            if (r < 0)
+                usage(stderr);
+            if (r != CLI_OK)
+                return r < 0 ? CLI_USAGE : r;
+        }
         }
     }
-    if (optind < argc || id < 0 || !o.gateway_port || !*token) {
-        fprintf(stderr, "weft agent: %s\n",
-                optind < argc        ? "unexpected argument"
-                : id < 0             ? "--id N is required"
-                : !o.gateway_port    ? "--gateway HOST:PORT is required"
-                                     : "--token or --token-file is required");
+    if (optind < argc || id < 0) {
+        fprintf(stderr, "weft agent: %s\n", optind < argc ? "unexpected argument"
+                                                         : "--id N is required");
         usage(stderr);
         return CLI_USAGE;
     }
-    o.gateway_host = host;
-    o.token = token;
+    if (!cli_gw_complete("agent", &g)) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    o.gateway_host = g.host;
+    o.gateway_port = g.port;
+    o.token = g.token;
+    o.tls_ca = g.tls_ca;
     o.id = (uint32_t)id;
     o.stop = &stop_flag;
     signal(SIGINT, on_signal);

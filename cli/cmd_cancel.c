@@ -35,42 +35,33 @@ static void usage(FILE *out)
 
 int cmd_cancel(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"gateway", required_argument, NULL, 'g'}, {"token", required_argument, NULL, 't'},
-        {"token-file", required_argument, NULL, 'T'}, {"timeout", required_argument, NULL, 'x'},
-        {"tls-ca", required_argument, NULL, 'C'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    char host[256] = "", token[1024] = "";
-    int port = 0;
-    double timeout = 10;
-    const char *tls_ca = NULL;
+    static const struct option longopts[] = {CLI_GW_OPTIONS, CLI_GW_TIMEOUT_OPTION,
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    cli_gw_opts_t g = {.timeout_s = 10};
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'g':
-            if (!cli_parse_hostport("cancel", "--gateway", optarg, host, sizeof host, &port, 1))
-                return CLI_USAGE;
-            break;
-        case 't': snprintf(token, sizeof token, "%s", optarg); break;
-        case 'T':
-            if (!cli_read_token("cancel", optarg, token, sizeof token))
-                return CLI_ERROR;
-            break;
-        case 'x':
-            if (cli_parse_double("cancel", "--timeout", optarg, 0, true, &timeout))
-                return CLI_USAGE;
-            break;
-        case 'C': tls_ca = optarg; break;
-        case 'h': usage(stdout); return CLI_OK;
-        default: usage(stderr); return CLI_USAGE;
+        if (ch == 'h') {
+            usage(stdout);
+            return CLI_OK;
         }
+        int r = cli_gw_option("cancel", ch, optarg, &g);
+        if (r < 0)
+            usage(stderr);
+        if (r != CLI_OK)
+            return r < 0 ? CLI_USAGE : r;
     }
     size_t n = optind < argc ? (size_t)(argc - optind) : 0;
-    if (n == 0 || !port || !*token) {
+    if (n == 0)
+        fprintf(stderr, "weft cancel: a JOB_ID is required\n");
+    if (n == 0 || !cli_gw_complete("cancel", &g)) {
         usage(stderr);
         return CLI_USAGE;
     }
+    const char *host = g.host, *token = g.token, *tls_ca = g.tls_ca;
+    int port = g.port;
+    double timeout = g.timeout_s;
     int64_t *ids = calloc(n, sizeof *ids);
     bool *answered = calloc(n, sizeof *answered);
     if (!ids || !answered) {

@@ -138,49 +138,40 @@ static void print_table(const char *host, int port, const msgpack_object *m)
 int cmd_status(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"gateway", required_argument, NULL, 'g'}, {"token", required_argument, NULL, 't'},
-        {"token-file", required_argument, NULL, 'T'}, {"timeout", required_argument, NULL, 'x'},
-        {"tls-ca", required_argument, NULL, 'C'},
-        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
-    char host[256] = "", token[1024] = "";
-    int port = 0;
-    double timeout = 10;
-    const char *tls_ca = NULL;
+        CLI_GW_OPTIONS, CLI_GW_TIMEOUT_OPTION, {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    cli_gw_opts_t g = {.timeout_s = 10};
     bool json = false;
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'g':
-            if (!cli_parse_hostport("status", "--gateway", optarg, host, sizeof host, &port, 1))
-                return CLI_USAGE;
-            break;
-        case 't': snprintf(token, sizeof token, "%s", optarg); break;
-        case 'T':
-            if (!cli_read_token("status", optarg, token, sizeof token))
-                return CLI_ERROR;
-            break;
-        case 'x':
-            if (!cli_parse_seconds("status", "--timeout", optarg, &timeout))
-                return CLI_USAGE;
-            break;
         case 'j': json = true; break;
-        case 'C': tls_ca = optarg; break;
         case 'h': usage(stdout); return CLI_OK;
-        default: usage(stderr); return CLI_USAGE;
+        default: {
+            int r = cli_gw_option("status", ch, optarg, &g);
+            if (r < 0)
+                usage(stderr);
+            if (r != CLI_OK)
+                return r < 0 ? CLI_USAGE : r;
+        }
         }
     }
-    if (optind < argc || !port || !*token) {
-        fprintf(stderr, "weft status: %s\n", optind < argc ? "unexpected argument"
-                                            : !port ? "--gateway HOST:PORT is required"
-                                                    : "--token or --token-file is required");
+    if (optind < argc) {
+        fprintf(stderr, "weft status: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
         return CLI_USAGE;
     }
+    if (!cli_gw_complete("status", &g)) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *host = g.host;
+    int port = g.port;
+    double timeout = g.timeout_s;
     rpc_client_t c;
     rpc_client_init(&c);
-    weft_err_t err = cli_gateway_open(&c, host, port, token, tls_ca, timeout);
+    weft_err_t err = cli_gateway_open(&c, host, port, g.token, g.tls_ca, timeout);
     if (!err)
         err = rpc_client_status(&c, 1);
     double deadline = weft_mono_s() + timeout;

@@ -41,55 +41,45 @@ static void usage(FILE *out)
 int cmd_submit(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"gateway", required_argument, NULL, 'g'}, {"token", required_argument, NULL, 't'},
-        {"token-file", required_argument, NULL, 'T'}, {"out", required_argument, NULL, 'o'},
-        {"timeout", required_argument, NULL, 'x'}, {"format", required_argument, NULL, 'f'},
-        {"tls-ca", required_argument, NULL, 'C'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    char host[256] = "", token[1024] = "";
-    int port = 0;
+        CLI_GW_OPTIONS, CLI_GW_TIMEOUT_OPTION, {"out", required_argument, NULL, 'o'},
+        {"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    cli_gw_opts_t g = {.timeout_s = 600};
     const char *out_path = NULL;
-    double timeout = 600;
-    const char *tls_ca = NULL;
     workload_format_t fmt = WORKLOAD_FORMAT_AUTO;
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'g':
-            if (!cli_parse_hostport("submit", "--gateway", optarg, host, sizeof host, &port, 1))
-                return CLI_USAGE;
-            break;
-        case 't': snprintf(token, sizeof token, "%s", optarg); break;
-        case 'T':
-            if (!cli_read_token("submit", optarg, token, sizeof token))
-                return CLI_ERROR;
-            break;
         case 'o': out_path = optarg; break;
-        case 'x':
-            if (!cli_parse_seconds("submit", "--timeout", optarg, &timeout))
-                return CLI_USAGE;
-            break;
         case 'f':
             if (workload_format_parse(optarg, &fmt)) {
                 fprintf(stderr, "weft submit: %s\n", weft_last_error());
                 return CLI_USAGE;
             }
             break;
-        case 'C': tls_ca = optarg; break;
         case 'h': usage(stdout); return CLI_OK;
-        default: usage(stderr); return CLI_USAGE;
+        default: {
+            int r = cli_gw_option("submit", ch, optarg, &g);
+            if (r < 0)
+                usage(stderr);
+            if (r != CLI_OK)
+                return r < 0 ? CLI_USAGE : r;
+        }
         }
     }
-    if (optind + 1 != argc || !port || !*token) {
-        fprintf(stderr, "weft submit: %s\n",
-                optind >= argc   ? "a WORKLOAD file is required"
-                : optind + 1 < argc ? "one WORKLOAD file expected, got more arguments"
-                : !port            ? "--gateway HOST:PORT is required"
-                                   : "--token or --token-file is required");
+    if (optind + 1 != argc) {
+        fprintf(stderr, "weft submit: %s\n", optind >= argc
+                                                ? "a WORKLOAD file is required"
+                                                : "one WORKLOAD file expected, got more arguments");
         usage(stderr);
         return CLI_USAGE;
     }
+    if (!cli_gw_complete("submit", &g)) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *tls_ca = g.tls_ca;
     coflow_workload_t wl;
     weft_err_t err = workload_read(&wl, argv[optind], fmt, NULL);
     if (err) {
@@ -100,8 +90,8 @@ int cmd_submit(int argc, char **argv)
     if (tls_ca)
         signal(SIGPIPE, SIG_IGN); /* OpenSSL writes with write(2) */
     double *jct = weft_calloc(wl.n_jobs ? wl.n_jobs : 1, sizeof *jct);
-    rpc_submit_opts_t o = {.gateway_host = host, .gateway_port = port, .token = token,
-                           .tls_ca = tls_ca, .timeout_s = timeout, .out = stdout,
+    rpc_submit_opts_t o = {.gateway_host = g.host, .gateway_port = g.port, .token = g.token,
+                           .tls_ca = tls_ca, .timeout_s = g.timeout_s, .out = stdout,
                            .log = stderr};
     if (!jct) {
         cli_report("submit", WEFT_ENOMEM);
