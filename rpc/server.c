@@ -209,10 +209,38 @@ static void close_timer_cb(evutil_socket_t fd, short what, void *arg)
     conn_free(arg);
 }
 
+/* A closing connection's input, drained until the peer's end or the close
+ * timer (lingering close, below). */
+static void closing_read_cb(struct bufferevent *bev, void *arg)
+{
+    (void)arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void closing_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev, (void)what; /* the peer's end, an error or a timeout: done */
+    conn_free(arg);
+}
+
+/* The error frame is written: end our side (FIN) and drain the peer's
+ * bytes until it closes too or the close timer fires (CLOSE_GRACE_S from
+ * the error), rather than close at once. Closing with unread input would
+ * reset the connection, and a peer whose next frames were on their way
+ * would then fail its next send and retry instead of reading the error
+ * that says why it must stop. */
 static void closing_write_cb(struct bufferevent *bev, void *arg)
 {
-    (void)bev;
-    conn_free(arg);
+    conn_t *c = arg;
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    if (fd < 0 || shutdown(fd, SHUT_WR) != 0)
+        return conn_free(c);
+    bufferevent_setcb(bev, closing_read_cb, NULL, closing_event_cb, c);
+    bufferevent_set_timeouts(bev, NULL, NULL);
+    bufferevent_setwatermark(bev, EV_READ, 0, 0);
+    bufferevent_enable(bev, EV_READ);
+    bufferevent_disable(bev, EV_WRITE);
 }
 
 /* Sends an error frame and closes c once it is written (or after a grace
