@@ -469,14 +469,17 @@ static void handle_register(conn_t *c, const msgpack_object *m)
     request_decision(gw);
 }
 
-/* Validates that agent c may report flow fid. */
-static weft_err_t own_flow(conn_t *c, uint64_t fid)
+/* Validates that agent c may report flow fid; *held is its index in the
+ * scheduler's table, SIZE_MAX for a flow of a job compacted away. */
+static weft_err_t own_flow(conn_t *c, uint64_t fid, size_t *held)
 {
     const rpc_sched_t *s = &c->gw->sched;
     size_t f;
+    *held = SIZE_MAX;
     int r = rpc_sched_flow_index(s, fid, &f);
     if (r <= 0) /* 0: of a job compacted away, a stale report, ignored */
         return (weft_err_t)r;
+    *held = f;
     uint32_t src = s->all.flows[f].src;
     if (src != (uint32_t)c->agent)
         return weft_fail(WEFT_EINVAL, "flow %llu is sent by agent %u, not by agent %lld",
@@ -570,7 +573,8 @@ static void handle_progress(conn_t *c, const msgpack_object *m, bool done)
                       done ? "a flow id" : "[flow id, bytes sent]");
             break;
         }
-        weft_err_t err = own_flow(c, fid);
+        size_t f; /* fid's index in the scheduler, SIZE_MAX if compacted away */
+        weft_err_t err = own_flow(c, fid, &f);
         int r = 0;
         if (!err)
             r = done ? rpc_sched_check_done(&gw->sched, fid)
@@ -584,7 +588,8 @@ static void handle_progress(conn_t *c, const msgpack_object *m, bool done)
         }
         if (r == 1) /* stale and repeated reports are not journaled */
             fin[n_fin++] = fid;
-        else if (!done && rpc_sched_missed_drop(&gw->sched, fid))
+        else if (!done && (f == SIZE_MAX || gw->sched.fdone[f]) && /* a live flow's report */
+                 rpc_sched_missed_drop(&gw->sched, fid))           /* needs no second look */
             drop[n_drop++] = fid; /* stale too, but its agent must forget it */
     }
     if (n_drop > 0 && c->state == CONN_AGENT)
