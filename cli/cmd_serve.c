@@ -197,7 +197,8 @@ int cmd_serve(int argc, char **argv)
                 "they are kept in %s\n", o.journal, (unsigned long long)st.journal_torn_bytes,
                 (unsigned long long)st.journal_torn_at, st.journal_torn_path);
     printf("weft serve: listening on %s:%d%s (%zu ports, policy %s%s%s)", host,
-           rpc_gateway_port(gw), o.tls_cert ? " with TLS" : "", o.n_ports, policy, colon ? ":" : "", colon ? colon + 1 : "");
+           rpc_gateway_port(gw), o.tls_cert ? " with TLS" : "", o.n_ports, policy,
+           colon ? ":" : "", colon ? colon + 1 : "");
     if (o.journal)
         printf("; journal %s: %llu records, %zu jobs, %zu finished", o.journal,
                (unsigned long long)st.journal_records, st.jobs, st.jobs_finished);

@@ -23,9 +23,7 @@
 
 #include "client.h"
 
-/* OpenSSL's reason for the last failure (its error queue, emptied), or
- * `fallback` if it has none. */
-static const char *tls_reason(char *buf, size_t n, const char *fallback)
+const char *rpc_tls_reason(char *buf, size_t n, const char *fallback)
 {
     unsigned long e = ERR_get_error(); /* the earliest queued: the root cause */
     const char *r = e ? ERR_reason_error_string(e) : NULL;
@@ -87,12 +85,12 @@ weft_err_t rpc_client_tls(rpc_client_t *c, const char *ca_file)
     char why[256];
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx)
-        return weft_fail(WEFT_ENOMEM, "TLS: %s", tls_reason(why, sizeof why, "SSL_CTX_new"));
+        return weft_fail(WEFT_ENOMEM, "TLS: %s", rpc_tls_reason(why, sizeof why, "SSL_CTX_new"));
     if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
         SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
         SSL_CTX_free(ctx);
         return weft_fail(WEFT_EIO, "TLS CA file %s: %s", ca_file,
-                         tls_reason(why, sizeof why, "no certificate in it"));
+                         rpc_tls_reason(why, sizeof why, "no certificate in it"));
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     /* the gateway closes connections without close_notify: that is an end
@@ -119,7 +117,7 @@ static weft_err_t tls_handshake(rpc_client_t *c, const char *host, int port, dou
     SSL *s = SSL_new(c->tls_ctx);
     if (!s || !SSL_set_fd(s, c->fd)) {
         SSL_free(s);
-        return weft_fail(WEFT_ENOMEM, "TLS: %s", tls_reason(why, sizeof why, "SSL_new"));
+        return weft_fail(WEFT_ENOMEM, "TLS: %s", rpc_tls_reason(why, sizeof why, "SSL_new"));
     }
     c->tls = s;
     unsigned char ip[16];
@@ -128,7 +126,7 @@ static weft_err_t tls_handshake(rpc_client_t *c, const char *host, int port, dou
                    : SSL_set1_host(s, host) && SSL_set_tlsext_host_name(s, host);
     if (!ok)
         return weft_fail(WEFT_EINVAL, "TLS: cannot check the gateway's name %s: %s", host,
-                         tls_reason(why, sizeof why, "rejected"));
+                         rpc_tls_reason(why, sizeof why, "rejected"));
     for (;;) {
         int r = SSL_connect(s);
         if (r == 1)
@@ -158,7 +156,7 @@ static weft_err_t tls_handshake(rpc_client_t *c, const char *host, int port, dou
             c->permanent = true;
             return weft_fail(WEFT_EPROTO, "TLS handshake with gateway %s:%d failed: %s (is it "
                              "serving TLS? weft serve --tls-cert); not retrying", host, port,
-                             tls_reason(why, sizeof why, "protocol error"));
+                             rpc_tls_reason(why, sizeof why, "protocol error"));
         }
         int en = errno;
         ERR_clear_error();
@@ -383,7 +381,7 @@ static weft_err_t tls_io_error(rpc_client_t *c, int r, const char *what, int *wa
                          en ? strerror(en) : "the connection ended");
     }
     return weft_fail(WEFT_EIO, "%s the gateway: TLS: %s", what,
-                     tls_reason(why, sizeof why, "error"));
+                     rpc_tls_reason(why, sizeof why, "error"));
 }
 
 static weft_err_t tls_flush(rpc_client_t *c)

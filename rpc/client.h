@@ -63,6 +63,10 @@ void rpc_client_close(rpc_client_t *c);
  * ca_file if it cannot be read or holds no certificate. The socket layer
  * writes with write(2): a program using TLS should ignore SIGPIPE. */
 weft_err_t rpc_client_tls(rpc_client_t *c, const char *ca_file);
+/* OpenSSL's reason for its last failure, the earliest queued (the root
+ * cause), into buf[n]; `fallback` if it queued none. Empties its error
+ * queue. Shared by the client and the gateway's TLS set-up. */
+const char *rpc_tls_reason(char *buf, size_t n, const char *fallback);
 /* Whether the last failed connect (or TLS read) failed in a way that
  * connecting again cannot cure (the certificate does not verify, the peer
  * does not speak TLS): callers that retry should stop instead. */

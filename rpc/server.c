@@ -1291,13 +1291,8 @@ static weft_err_t tls_setup(rpc_gateway_t *gw)
         failed = 1;
     if (failed < 0)
         return WEFT_OK;
-    unsigned long e = ERR_get_error(); /* the earliest: the root cause */
-    char why[256] = "unknown error";
-    if (e && ERR_reason_error_string(e))
-        snprintf(why, sizeof why, "%s", ERR_reason_error_string(e));
-    else if (e)
-        ERR_error_string_n(e, why, sizeof why);
-    ERR_clear_error();
+    char why[256];
+    rpc_tls_reason(why, sizeof why, "unknown error");
     if (failed == 2)
         return weft_fail(WEFT_ENOMEM, "TLS: %s", why);
     return weft_fail(WEFT_EIO, "TLS %s %s: %s", what[failed], files[failed], why);
