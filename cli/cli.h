@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "rpc/client.h"
 
@@ -55,8 +56,10 @@ typedef struct {
 #define CLI_GW_TIMEOUT_OPTION {"timeout", required_argument, NULL, 'x'}
 /* Takes getopt_long's result ch (its argument arg) into o if it is one of
  * those options: CLI_OK, or CLI_USAGE / CLI_ERROR after a message naming
- * the option; -1 if ch is not one of them. */
-int cli_gw_option(const char *cmd, int ch, const char *arg, cli_gw_opts_t *o);
+ * the option; any other ch is an option the command does not know:
+ * CLI_USAGE after usage(stderr). */
+int cli_gw_option(const char *cmd, int ch, const char *arg, cli_gw_opts_t *o,
+                  void (*usage)(FILE *));
 /* After the options: false, after "weft CMD: --gateway HOST:PORT is
  * required" (or the token's), if o lacks the gateway or the token. */
 bool cli_gw_complete(const char *cmd, const cli_gw_opts_t *o);

@@ -64,7 +64,8 @@ bool cli_read_token(const char *cmd, const char *path, char *buf, size_t n)
     return true;
 }
 
-int cli_gw_option(const char *cmd, int ch, const char *arg, cli_gw_opts_t *o)
+int cli_gw_option(const char *cmd, int ch, const char *arg, cli_gw_opts_t *o,
+                  void (*usage)(FILE *))
 {
     switch (ch) {
     case 'g':
@@ -77,7 +78,7 @@ int cli_gw_option(const char *cmd, int ch, const char *arg, cli_gw_opts_t *o)
     case 'T': return cli_read_token(cmd, arg, o->token, sizeof o->token) ? CLI_OK : CLI_ERROR;
     case 'C': o->tls_ca = arg; return CLI_OK;
     case 'x': return cli_parse_seconds(cmd, "--timeout", arg, &o->timeout_s) ? CLI_OK : CLI_USAGE;
-    default: return -1;
+    default: usage(stderr); return CLI_USAGE;
     }
 }
 

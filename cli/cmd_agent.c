@@ -86,11 +86,9 @@ int cmd_agent(int argc, char **argv)
         case 'v': o.log = stderr; break;
         case 'h': usage(stdout); return CLI_OK;
         default: {
-            int r = cli_gw_option("agent", ch, optarg, &g);
-            if (r < 0)
-                usage(stderr);
+            int r = cli_gw_option("agent", ch, optarg, &g, usage);
             if (r != CLI_OK)
-                return r < 0 ? CLI_USAGE : r;
+                return r;
         }
         }
     }

@@ -46,11 +46,9 @@ int cmd_cancel(int argc, char **argv)
             usage(stdout);
             return CLI_OK;
         }
-        int r = cli_gw_option("cancel", ch, optarg, &g);
-        if (r < 0)
-            usage(stderr);
+        int r = cli_gw_option("cancel", ch, optarg, &g, usage);
         if (r != CLI_OK)
-            return r < 0 ? CLI_USAGE : r;
+            return r;
     }
     size_t n = optind < argc ? (size_t)(argc - optind) : 0;
     if (n == 0)

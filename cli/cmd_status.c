@@ -149,11 +149,9 @@ int cmd_status(int argc, char **argv)
         case 'j': json = true; break;
         case 'h': usage(stdout); return CLI_OK;
         default: {
-            int r = cli_gw_option("status", ch, optarg, &g);
-            if (r < 0)
-                usage(stderr);
+            int r = cli_gw_option("status", ch, optarg, &g, usage);
             if (r != CLI_OK)
-                return r < 0 ? CLI_USAGE : r;
+                return r;
         }
         }
     }

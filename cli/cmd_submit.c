@@ -60,11 +60,9 @@ int cmd_submit(int argc, char **argv)
             break;
         case 'h': usage(stdout); return CLI_OK;
         default: {
-            int r = cli_gw_option("submit", ch, optarg, &g);
-            if (r < 0)
-                usage(stderr);
+            int r = cli_gw_option("submit", ch, optarg, &g, usage);
             if (r != CLI_OK)
-                return r < 0 ? CLI_USAGE : r;
+                return r;
         }
         }
     }

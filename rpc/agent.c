@@ -47,6 +47,7 @@
 #define MAX_RECEIVERS 1024
 #define BACKOFF_MIN_S 0.05
 #define BACKOFF_MAX_S 2.0
+#define REPORT_BATCH 256           /* flows a progress or done message */
 
 typedef struct {
     uint64_t fid;
@@ -270,24 +271,23 @@ static void gw_lost(agent_t *a, const char *why)
     }
 }
 
-/* After (re)connecting: hello, then everything the gateway may have lost:
- * the count of every unfinished flow, 0 included, so that the gateway can
- * tell which of them belong to jobs cancelled meanwhile (it answers with
- * a drop). */
-static weft_err_t gw_resume(agent_t *a)
+/* Queues the bytes sent of the unfinished flows, REPORT_BATCH a message:
+ * of all of them, or only of those whose count moved since it was last
+ * reported. */
+static weft_err_t report_progress(agent_t *a, bool all)
 {
-    weft_err_t err = rpc_client_hello_agent(&a->gw, a->o->token, a->o->id, a->data_port);
-    uint64_t fids[256];
-    double sent[256];
+    uint64_t fids[REPORT_BATCH];
+    double sent[REPORT_BATCH];
     size_t n = 0;
+    weft_err_t err = WEFT_OK;
     for (size_t i = 0; !err && i < a->n_flows; i++) {
         aflow_t *f = &a->flows[i];
-        f->reported = f->sent;
-        if (f->done)
+        if (f->done || (!all && f->sent == f->reported))
             continue;
         fids[n] = f->fid;
         sent[n++] = f->sent;
-        if (n == 256) {
+        f->reported = f->sent;
+        if (n == REPORT_BATCH) {
             err = rpc_client_progress(&a->gw, fids, sent, n);
             n = 0;
         }
@@ -295,6 +295,16 @@ static weft_err_t gw_resume(agent_t *a)
     if (!err && n)
         err = rpc_client_progress(&a->gw, fids, sent, n);
     return err;
+}
+
+/* After (re)connecting: hello, then everything the gateway may have lost:
+ * the count of every unfinished flow, 0 included, so that the gateway can
+ * tell which of them belong to jobs cancelled meanwhile (it answers with
+ * a drop). */
+static weft_err_t gw_resume(agent_t *a)
+{
+    weft_err_t err = rpc_client_hello_agent(&a->gw, a->o->token, a->o->id, a->data_port);
+    return err ? err : report_progress(a, true);
 }
 
 static void set_peers(agent_t *a, const msgpack_object *m)
@@ -537,25 +547,9 @@ static weft_err_t pace(agent_t *a, double dt, double now)
 
 static weft_err_t report(agent_t *a)
 {
-    uint64_t fids[256];
-    double sent[256];
+    weft_err_t err = report_progress(a, false);
+    uint64_t fids[REPORT_BATCH];
     size_t n = 0;
-    weft_err_t err = WEFT_OK;
-    for (size_t i = 0; !err && i < a->n_flows; i++) {
-        aflow_t *f = &a->flows[i];
-        if (f->done || f->sent == f->reported)
-            continue;
-        fids[n] = f->fid;
-        sent[n++] = f->sent;
-        f->reported = f->sent;
-        if (n == 256) {
-            err = rpc_client_progress(&a->gw, fids, sent, n);
-            n = 0;
-        }
-    }
-    if (!err && n)
-        err = rpc_client_progress(&a->gw, fids, sent, n);
-    n = 0;
     a->seq++;
     for (size_t i = 0; !err && i < a->n_flows; i++) {
         aflow_t *f = &a->flows[i];
@@ -564,7 +558,7 @@ static weft_err_t report(agent_t *a)
         fids[n++] = f->fid;
         f->done_reported = true;
         f->done_seq = a->seq;
-        if (n == 256) {
+        if (n == REPORT_BATCH) {
             err = rpc_client_done(&a->gw, a->seq, fids, n);
             n = 0;
         }
