@@ -240,10 +240,10 @@ int main(int argc, char **argv)
         weft_err_t err = rpc_gateway_run(gw);
         rpc_gateway_stats_t st;
         rpc_gateway_stats(gw, &st);
-        fprintf(stderr, "gateway: %llu frames in, %llu decisions, %llu rebuilds, %llu changes "
-                "pushed, %llu journal records, %llu fdatasyncs\n",
+        fprintf(stderr, "gateway: %llu frames in, %llu decisions, %llu rebuilds (the last "
+                "%.3f s), %llu changes pushed, %llu journal records, %llu fdatasyncs\n",
                 (unsigned long long)st.frames_in, (unsigned long long)st.decisions,
-                (unsigned long long)st.rebuilds,
+                (unsigned long long)st.rebuilds, st.rebuild_s,
                 (unsigned long long)st.changes_pushed, (unsigned long long)st.journal_records,
                 (unsigned long long)st.journal_syncs);
         rpc_gateway_free(gw);

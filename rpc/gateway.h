@@ -337,6 +337,7 @@ typedef struct {
     uint64_t frames_in, frames_out, decisions, changes_pushed, conns_accepted,
         conns_refused, protocol_errors, auth_failures, timeouts;
     uint64_t rebuilds;          /* of the live state (rpc_sched_t) */
+    double rebuild_s;           /* the last one's wall time */
     size_t conns_open;
     size_t agents;              /* agents connected (ports with an agent) */
     size_t jobs, jobs_finished; /* registered (journal included), finished */

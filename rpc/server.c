@@ -1415,6 +1415,7 @@ void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out)
     *out = gw->stats;
     out->decisions = gw->sched.n_decisions;
     out->rebuilds = gw->sched.n_rebuilds;
+    out->rebuild_s = gw->sched.rebuild_cost_s;
     out->jobs = gw->sched.all.n_jobs + gw->sched.n_gone;
     out->jobs_held = gw->sched.all.n_jobs;
     out->journal_rewrites = gw->journal.rewrites;
