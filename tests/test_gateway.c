@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -39,6 +40,7 @@
 #include "dag/dag.h"
 #include "rpc/client.h"
 #include "rpc/gateway.h"
+
 
 #define TOKEN "hostile-test-token"
 
@@ -2971,4 +2973,98 @@ Test(gateway_tls, the_client_library_reads_a_backlog_over_tls, .init = server_tl
     }
     cr_assert_gt(bytes, (size_t)1 << 20, "only %zu bytes of answers", bytes);
     rpc_client_destroy(&c);
+}
+
+/* A TLS server of one connection, in a thread: it writes `n` bytes to its
+ * client in one SSL_write (one TLS record), then reads until the client
+ * closes. */
+typedef struct {
+    int lfd;                   /* listening socket */
+    const unsigned char *bytes;
+    size_t n;
+} tls_burst_t;
+
+static void *tls_burst_server(void *arg)
+{
+    tls_burst_t *b = arg;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    int fd = accept(b->lfd, NULL, NULL);
+    if (ctx && fd >= 0 && SSL_CTX_use_certificate_chain_file(ctx, tls_cert) == 1 &&
+        SSL_CTX_use_PrivateKey_file(ctx, tls_key, SSL_FILETYPE_PEM) == 1) {
+        SSL *ssl = SSL_new(ctx);
+        SSL_set_fd(ssl, fd);
+        if (SSL_accept(ssl) == 1 && SSL_write(ssl, b->bytes, (int)b->n) == (int)b->n) {
+            char byte;
+            while (SSL_read(ssl, &byte, 1) > 0)
+                ;
+        }
+        SSL_free(ssl);
+    }
+    if (fd >= 0)
+        close(fd);
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+/* Frames that reach the client in one TLS record larger than its decoder:
+ * the read takes what the decoder has room for and OpenSSL keeps the rest
+ * of the record, which poll cannot see (the socket is empty: the server
+ * sends nothing more). rpc_client_wait must take those bytes without
+ * waiting on the socket (rpc_client_pending), or it would wait out its
+ * timeout with the frames still unread. */
+Test(gateway_tls, frames_buffered_inside_tls_are_read_without_waiting, .init = make_certs,
+     .fini = remove_certs, .timeout = 30)
+{
+    enum { FRAMES = 6, PAD = 480, CAP = 1024 };
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    static char pad[PAD];
+    for (int i = 0; i < FRAMES; i++) {
+        size_t mark;
+        rpc_frame_begin(&sb, &mark);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 3);
+        rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "blob");
+        rpc_pack_cstr(&pk, "seq"), msgpack_pack_int(&pk, i);
+        rpc_pack_cstr(&pk, "pad"), msgpack_pack_bin(&pk, sizeof pad);
+        msgpack_pack_bin_body(&pk, pad, sizeof pad);
+        cr_assert_eq(rpc_frame_end(&sb, mark, CAP), WEFT_OK);
+    }
+    /* more than the decoder holds, less than one record (16 KiB) */
+    cr_assert_gt(sb.size, 2 * (CAP + RPC_HEADER_BYTES));
+    cr_assert_lt(sb.size, (size_t)16384);
+
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    cr_assert(bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(lfd, 1) == 0 &&
+              getsockname(lfd, (struct sockaddr *)&sa, &len) == 0);
+    tls_burst_t burst = {lfd, (const unsigned char *)sb.data, sb.size};
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, tls_burst_server, &burst), 0);
+
+    rpc_client_t c;
+    rpc_client_init(&c);
+    cr_assert_eq(rpc_client_tls(&c, tls_ca), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(rpc_client_connect(&c, "127.0.0.1", ntohs(sa.sin_port), 5.0), WEFT_OK, "%s",
+                 weft_last_error());
+    rpc_decoder_destroy(&c.dec); /* a decoder smaller than the record */
+    rpc_limits_t lim = {.max_frame = CAP};
+    cr_assert_eq(rpc_decoder_init(&c.dec, &lim), WEFT_OK);
+    usleep(200 * 1000); /* the whole record is in the client's socket */
+    for (int i = 0; i < FRAMES; i++) {
+        const msgpack_object *m;
+        double t0 = weft_mono_s();
+        int r = rpc_client_wait(&c, 3.0, &m);
+        cr_assert_eq(r, 1, "frame %d: r=%d after %.1f s: %s", i, r, weft_mono_s() - t0,
+                     r < 0 ? weft_last_error() : "timed out");
+        int64_t seq;
+        cr_assert_eq(rpc_get_int(m, "seq", 0, FRAMES, &seq), WEFT_OK);
+        cr_assert_eq(seq, i);
+    }
+    rpc_client_destroy(&c);
+    pthread_join(th, NULL);
+    close(lfd);
+    msgpack_sbuffer_destroy(&sb);
 }
