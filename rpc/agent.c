@@ -346,9 +346,12 @@ static weft_err_t apply_schedule(agent_t *a, const msgpack_object *m)
             !rpc_obj_int(&e->via.array.ptr[0], &fid) ||
             !rpc_obj_int(&e->via.array.ptr[1], &dst) ||
             !rpc_obj_num(&e->via.array.ptr[2], &bytes) ||
-            !rpc_obj_num(&e->via.array.ptr[3], &sent) || fid < 0 || dst < 0 ||
-            (size_t)dst >= a->n_peers)
+            !rpc_obj_num(&e->via.array.ptr[3], &sent) || fid < 0 || dst < 0)
             return weft_fail(WEFT_EPROTO, "schedule: new entry #%u is malformed", i);
+        if ((size_t)dst >= a->n_peers)
+            return weft_fail(WEFT_EPROTO, "schedule: new entry #%u: flow %lld to port %lld, "
+                             "but the gateway's welcome said %zu ports", i, (long long)fid,
+                             (long long)dst, a->n_peers);
         aflow_t *f = find_flow(a, (uint64_t)fid);
         if (f) {
             if (sent > f->sent)
@@ -412,13 +415,20 @@ static weft_err_t gw_handle(agent_t *a, const msgpack_object *m)
         int64_t ports = 0;
         if (rpc_get_int(m, "ports", 1, 1 << 24, &ports))
             return weft_fail(WEFT_EPROTO, "welcome: %s", weft_last_error());
-        if (!a->peers) {
-            a->peers = weft_calloc((size_t)ports, sizeof *a->peers);
-            if (!a->peers)
+        /* A gateway restarted with more ports (the fabric grew) sends to
+         * and from the new ones: their peers are added. Fewer ports leave
+         * peers that no flow names. */
+        if ((size_t)ports > a->n_peers) {
+            peer_t *grown = weft_reallocarray(a->peers, (size_t)ports, sizeof *grown);
+            if (!grown)
                 return weft_fail(WEFT_ENOMEM, "out of memory for %lld peers", (long long)ports);
+            for (size_t i = a->n_peers; i < (size_t)ports; i++)
+                grown[i] = (peer_t){.fd = -1};
+            if (a->n_peers)
+                alog(a, "the gateway has %lld ports now (%zu before)", (long long)ports,
+                     a->n_peers);
+            a->peers = grown;
             a->n_peers = (size_t)ports;
-            for (size_t i = 0; i < a->n_peers; i++)
-                a->peers[i].fd = -1;
         }
         a->welcomed = true;
         a->keepalive_s = rpc_keepalive_s(m);

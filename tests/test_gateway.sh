@@ -8,8 +8,11 @@
 #  2. the same run with the gateway SIGKILLed mid-workload and restarted
 #     from its journal on the same port, and then agent 2 SIGKILLed and
 #     restarted: the restarted gateway replays the registered jobs, and
-#     every job completes.
+#     every job completes;
+#  3. a gateway of 2 ports restarted with 3: agent 0, started against the
+#     2-port one, sends to the new port 2 and receives from it.
 # Ports are chosen by the kernel (--listen 127.0.0.1:0, --port-file).
+# KEEP_TMP=1 keeps the processes' logs (the temporary directory) after the run.
 set -eu
 WEFT=${1:?usage: test_gateway.sh WEFT_BIN}
 cd "$(dirname "$0")/.."
@@ -21,7 +24,7 @@ PIDS=""
 cleanup() {
     for p in $PIDS; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    rm -rf "$TMP"
+    [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
 fail() {
@@ -32,10 +35,13 @@ fail() {
     exit 1
 }
 
-# serve NAME [PORT]: starts a gateway, sets SERVE_PID and PORT.
+# serve NAME [PORT]: starts a gateway of $SERVE_PORTS ports, sets SERVE_PID
+# and PORT.
+SERVE_PORTS=4
 serve() {
     rm -f "$TMP/port"
-    "$WEFT" serve --listen "127.0.0.1:${2:-0}" --ports 4 --port-rate $RATE --policy $POLICY \
+    "$WEFT" serve --listen "127.0.0.1:${2:-0}" --ports "$SERVE_PORTS" --port-rate $RATE \
+        --policy $POLICY \
         --token-file "$TMP/token" --journal "$TMP/$1.journal" --port-file "$TMP/port" \
         >>"$TMP/$1.out" 2>>"$TMP/$1.err" &
     SERVE_PID=$!
@@ -163,6 +169,42 @@ echo "  killed agent 2 with flow $f in flight"
 echo "  agent 2 after its restart: $(grep "resuming at" "$TMP/run2-agent2.err" | head -2 | sed 's/^weft agent 2: //' | tr '\n' ';')"
 echo "  restarted gateway: $(tail -1 "$TMP/run2.out" | sed 's/.*journal [^:]*: //')"
 echo "  run 2 JCTs (s): $(tail -n +2 "$TMP/live2.csv" | cut -d, -f3 | tr '\n' ' ')"
+kill $PIDS 2>/dev/null || true
+wait 2>/dev/null || true
+PIDS=""
+
+echo "== 3. the gateway restarted with more ports: an agent of the smaller fabric carries on"
+RUN=run3
+SERVE_PORTS=2
+serve run3
+agent 0
+i=0
+until grep -q "connected to the gateway" "$TMP/run3-agent0.err"; do
+    i=$((i + 1))
+    [ $i -gt 600 ] && fail "agent 0 did not connect to the 2-port gateway"
+    sleep 0.05
+done
+kill $SERVE_PID
+wait $SERVE_PID 2>/dev/null || true
+SERVE_PORTS=3
+serve run3b "$PORT"
+SERVE_PORTS=4
+agent 2
+cat >"$TMP/grow.weft" <<EOF
+weft-workload 1
+ports 3
+job 0 0 1 0 1
+coflow 1 0 2 -
+0 2 2000000
+2 0 1000000
+end 1
+EOF
+"$WEFT" submit "$TMP/grow.weft" --gateway "127.0.0.1:$PORT" --token-file "$TMP/token" \
+    --out "$TMP/live3.csv" --timeout 30 >"$TMP/submit3.out" 2>"$TMP/submit3.err" \
+    || fail "weft submit (run 3): a flow to the new port did not complete"
+[ "$(grep -c "connected to the gateway" "$TMP/run3-agent0.err")" -ge 2 ] \
+    || fail "agent 0 did not reconnect to the 3-port gateway"
+echo "  run 3 JCT (s): $(tail -n +2 "$TMP/live3.csv" | cut -d, -f3)"
 kill $PIDS 2>/dev/null || true
 wait 2>/dev/null || true
 PIDS=""
