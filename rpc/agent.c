@@ -25,6 +25,7 @@
  * agent has no count and takes the gateway's: the bytes sent after the last
  * report before a crash are sent again.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -70,6 +71,7 @@ typedef struct {
     bool connecting;
     uint64_t full_pass; /* the pace pass in which its socket buffer filled */
     double retry_at;
+    bool failing;       /* its last connect failed (logged once) */
 } peer_t;
 
 typedef struct {
@@ -89,6 +91,7 @@ typedef struct {
     peer_t *peers;
     size_t n_peers;
     int lfd;
+    char data_host[64]; /* the address the data listener is bound to */
     int data_port;
     int recv_fd[MAX_RECEIVERS];
     size_t n_recv;
@@ -467,9 +470,41 @@ static weft_err_t gw_handle(agent_t *a, const msgpack_object *m)
 
 /* ---------------------------------------------------------------- loop */
 
+/* The local address this host would use to reach the gateway, as text in
+ * buf: what the gateway sees it connect from (absent NAT), and so where it
+ * tells peers to send to. Found by connecting a UDP socket, which sends
+ * nothing. "127.0.0.1" if the gateway's address does not resolve (yet). */
+static const char *address_toward_gateway(const agent_t *a, char *buf, size_t n)
+{
+    snprintf(buf, n, "127.0.0.1");
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", a->o->gateway_port);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_socktype = SOCK_DGRAM;
+    if (getaddrinfo(a->o->gateway_host, ps, &hints, &res) || !res)
+        return buf;
+    int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) == 0 &&
+        getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, buf, (socklen_t)n);
+        else if (ss.ss_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf, (socklen_t)n);
+    }
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(res);
+    return buf;
+}
+
 static weft_err_t open_listener(agent_t *a)
 {
-    const char *host = a->o->data_host ? a->o->data_host : "127.0.0.1";
+    char toward[INET6_ADDRSTRLEN];
+    const char *host = a->o->data_host ? a->o->data_host
+                                       : address_toward_gateway(a, toward, sizeof toward);
+    snprintf(a->data_host, sizeof a->data_host, "%s", host);
     char ps[16];
     snprintf(ps, sizeof ps, "%d", a->o->data_port);
     struct addrinfo hints = {0}, *res = NULL;
@@ -595,7 +630,7 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
     if (o->tls_ca)
         WEFT_CHECK(rpc_client_tls(&a.gw, o->tls_ca));
     WEFT_CHECK(open_listener(&a));
-    alog(&a, "data port %d", a.data_port);
+    alog(&a, "data port %d on %s", a.data_port, a.data_host);
     double last = weft_mono_s();
     unsigned char sink[65536];
     while (!*o->stop) {
@@ -670,10 +705,15 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
                 socklen_t len = sizeof e;
                 getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &e, &len);
                 if (e) {
+                    if (!p->failing) /* once until it connects: it retries 10 times a second */
+                        alog(&a, "cannot connect to port %zu's agent at %s:%d: %s; retrying", i,
+                             p->host, p->port, strerror(e));
+                    p->failing = true;
                     peer_close(p);
                     p->retry_at = now + 0.1;
                 } else {
                     p->connecting = false;
+                    p->failing = false;
                 }
             }
         }

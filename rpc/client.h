@@ -176,7 +176,10 @@ typedef struct {
                                    file (rpc_client_tls); NULL: plain TCP. The
                                    data connections between agents stay plain */
     uint32_t id;                /* the port it speaks for */
-    const char *data_host;      /* address to bind the data listener; NULL: 127.0.0.1 */
+    const char *data_host;      /* address to bind the data listener; NULL: the
+                                   local address of the route to the gateway
+                                   (what the gateway sees, so what peers are
+                                   told), 127.0.0.1 if it does not resolve */
     int data_port;              /* 0: a free port */
     double report_s;            /* progress report period; 0: 10 ms */
     FILE *log;                  /* connection events; NULL: quiet */

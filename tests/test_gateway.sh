@@ -10,7 +10,10 @@
 #     restarted: the restarted gateway replays the registered jobs, and
 #     every job completes;
 #  3. a gateway of 2 ports restarted with 3: agent 0, started against the
-#     2-port one, sends to the new port 2 and receives from it.
+#     2-port one, sends to the new port 2 and receives from it;
+#  4. a gateway listening on this machine's first non-loopback IPv4 address
+#     (skipped without one) and agents without --data-host: their data
+#     ports are bound where the gateway sees them, so the job completes.
 # Ports are chosen by the kernel (--listen 127.0.0.1:0, --port-file).
 # KEEP_TMP=1 keeps the processes' logs (the temporary directory) after the run.
 set -eu
@@ -38,9 +41,10 @@ fail() {
 # serve NAME [PORT]: starts a gateway of $SERVE_PORTS ports, sets SERVE_PID
 # and PORT.
 SERVE_PORTS=4
+GW_HOST=127.0.0.1
 serve() {
     rm -f "$TMP/port"
-    "$WEFT" serve --listen "127.0.0.1:${2:-0}" --ports "$SERVE_PORTS" --port-rate $RATE \
+    "$WEFT" serve --listen "$GW_HOST:${2:-0}" --ports "$SERVE_PORTS" --port-rate $RATE \
         --policy $POLICY \
         --token-file "$TMP/token" --journal "$TMP/$1.journal" --port-file "$TMP/port" \
         >>"$TMP/$1.out" 2>>"$TMP/$1.err" &
@@ -60,7 +64,7 @@ serve() {
 # one log per run, so that counting a log's lines counts that run's events
 # only (a shared log let run 1's connection pass for run 2's reconnection).
 agent() {
-    "$WEFT" agent --id "$1" --gateway "127.0.0.1:$PORT" --token-file "$TMP/token" -v \
+    "$WEFT" agent --id "$1" --gateway "$GW_HOST:$PORT" --token-file "$TMP/token" -v \
         2>>"$TMP/$RUN-agent$1.err" &
     AGENT_PID=$!
     PIDS="$PIDS $AGENT_PID"
@@ -208,6 +212,31 @@ echo "  run 3 JCT (s): $(tail -n +2 "$TMP/live3.csv" | cut -d, -f3)"
 kill $PIDS 2>/dev/null || true
 wait 2>/dev/null || true
 PIDS=""
+
+echo "== 4. a gateway on a non-loopback address: agents' data ports are where the gateway sees them"
+ADDR=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+(\.[0-9]+){3}$' | grep -v '^127\.' \
+    | head -1 || true)
+if [ -z "$ADDR" ]; then
+    echo "  skipped: this machine has no non-loopback IPv4 address (hostname -I)"
+else
+    RUN=run4
+    GW_HOST=$ADDR
+    SERVE_PORTS=3
+    serve run4
+    agent 0
+    agent 2
+    "$WEFT" submit "$TMP/grow.weft" --gateway "$ADDR:$PORT" --token-file "$TMP/token" \
+        --out "$TMP/live4.csv" --timeout 30 >"$TMP/submit4.out" 2>"$TMP/submit4.err" \
+        || fail "weft submit (run 4): agents on $ADDR without --data-host did not move the bytes"
+    grep -q "data port [0-9]* on $ADDR\$" "$TMP/run4-agent0.err" \
+        || fail "agent 0 did not bind its data port to $ADDR"
+    echo "  gateway and agents on $ADDR: JCT $(tail -n +2 "$TMP/live4.csv" | cut -d, -f3) s"
+    GW_HOST=127.0.0.1
+    SERVE_PORTS=4
+    kill $PIDS 2>/dev/null || true
+    wait 2>/dev/null || true
+    PIDS=""
+fi
 if grep -lE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$TMP"/*.err >/dev/null 2>&1; then
     fail "sanitizer report from a gateway, agent or submit process"
 fi
