@@ -99,6 +99,7 @@ typedef struct {
     int64_t seq;
     double last_report, last_ping;
     double keepalive_s;  /* a ping this often (rpc_keepalive_s of the welcome) */
+    uint64_t epoch;      /* of the gateway that gave the flows; 0: none yet */
     unsigned char *zeros;
 } agent_t;
 
@@ -300,14 +301,40 @@ static weft_err_t report_progress(agent_t *a, bool all)
     return err;
 }
 
-/* After (re)connecting: hello, then everything the gateway may have lost:
- * the count of every unfinished flow, 0 included, so that the gateway can
- * tell which of them belong to jobs cancelled meanwhile (it answers with
- * a drop). */
+/* After (re)connecting: hello. The welcome (gw_welcome) says whether the
+ * gateway still knows this agent's flows. */
 static weft_err_t gw_resume(agent_t *a)
 {
-    weft_err_t err = rpc_client_hello_agent(&a->gw, a->o->token, a->o->id, a->data_port);
-    return err ? err : report_progress(a, true);
+    return rpc_client_hello_agent(&a->gw, a->o->token, a->o->id, a->data_port);
+}
+
+/* The welcome of a (re)connection. A gateway of another epoch than the one
+ * that gave this agent its flows lost them (it started without the journal
+ * that held them): their ids may now name other flows, so they are all
+ * dropped rather than reported. Otherwise everything the gateway may have
+ * missed is reported: the count of every unfinished flow, 0 included, so
+ * that it can tell which belong to jobs cancelled meanwhile (it answers
+ * with a drop). A gateway without epochs (older) keeps the flows. */
+static weft_err_t gw_welcome(agent_t *a, const msgpack_object *m)
+{
+    int64_t epoch = 0;
+    if (rpc_map_get(m, "epoch") && rpc_get_int(m, "epoch", 1, INT64_MAX, &epoch))
+        return weft_fail(WEFT_EPROTO, "welcome: %s", weft_last_error());
+    if (a->epoch && epoch && (uint64_t)epoch != a->epoch && a->n_flows) {
+        size_t open = 0;
+        for (size_t i = 0; i < a->n_flows; i++)
+            open += !a->flows[i].done_acked;
+        alog(a, "the gateway lost its state (started without the journal that held it): "
+                "dropping the %zu flows it had given this agent", open);
+        a->n_flows = 0;
+        a->serve_stale = true;
+        weft_err_t err = rebuild_slots(a, 64);
+        if (err)
+            return err;
+    }
+    if (epoch)
+        a->epoch = (uint64_t)epoch;
+    return report_progress(a, true);
 }
 
 static void set_peers(agent_t *a, const msgpack_object *m)
@@ -437,6 +464,7 @@ static weft_err_t gw_handle(agent_t *a, const msgpack_object *m)
         a->keepalive_s = rpc_keepalive_s(m);
         a->backoff = BACKOFF_MIN_S;
         alog(a, "connected to the gateway");
+        return gw_welcome(a, m);
     } else if (!strcmp(type, "peers")) {
         set_peers(a, m);
     } else if (!strcmp(type, "schedule")) {

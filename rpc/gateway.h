@@ -238,6 +238,7 @@ void rpc_sched_forget_port(rpc_sched_t *s, uint32_t src);
 /* -------------------------------------------------------------- journal */
 
 /* An append-only file of frames (rpc.h framing), one record each:
+ * {"r": "epoch", "id": N} first (the gateway's identity, rpc_journal_t.epoch),
  * {"r": "job", "job": <job map as registered>},
  * {"r": "done", "flows": [fid, ...]}, and in a rewritten journal
  * {"r": "gone", "jobs": [[id, first fid, jct], ...]} for the jobs compacted
@@ -256,6 +257,9 @@ typedef struct {
     uint64_t torn_at;    /* byte offset of the torn last record cut off at
                             open (when torn_bytes > 0) */
     uint64_t torn_bytes; /* its bytes; 0: the file ended with a record */
+    uint64_t epoch;      /* the id of the gateway state the journal holds, from
+                            its epoch record (not passed to replay); 0: none
+                            yet (a new journal, or one older than the record) */
     char *torn_path;     /* the file keeping those bytes (PATH.torn-OFFSET);
                             NULL if none, owned */
 } rpc_journal_t;
@@ -294,6 +298,8 @@ bool rpc_journal_wants_rewrite(const rpc_journal_t *j);
  * renamed over PATH, and the directory synced, so a crash leaves either
  * the old journal or the new one whole. Appends then go to the new file. */
 weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s);
+/* Packs the epoch record of id epoch (> 0, < 2^63) into b. */
+weft_err_t rpc_journal_epoch_record(msgpack_sbuffer *b, uint64_t epoch);
 
 /* --------------------------------------------------------------- server */
 

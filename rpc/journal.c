@@ -139,6 +139,35 @@ static weft_err_t damaged(weft_err_t err, const char *path, uint64_t records, ui
                      (unsigned long long)good, what, detail, keep);
 }
 
+/* True if rec is an epoch record, whose id it then keeps in j->epoch (*err
+ * set if it is malformed). */
+static bool read_epoch(rpc_journal_t *j, const msgpack_object *rec, weft_err_t *err)
+{
+    const char *r;
+    size_t nr;
+    if (rpc_get_str(rec, "r", &r, &nr) || nr != 5 || memcmp(r, "epoch", 5))
+        return false;
+    int64_t id;
+    *err = rpc_get_int(rec, "id", 1, INT64_MAX, &id);
+    if (!*err)
+        j->epoch = (uint64_t)id;
+    return true;
+}
+
+weft_err_t rpc_journal_epoch_record(msgpack_sbuffer *b, uint64_t epoch)
+{
+    size_t mark;
+    weft_err_t err = rpc_frame_begin(b, &mark);
+    if (err)
+        return err;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, b, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, "epoch");
+    rpc_pack_cstr(&pk, "id"), msgpack_pack_uint64(&pk, epoch);
+    return rpc_frame_end(b, mark, RPC_JOURNAL_MAX_RECORD);
+}
+
 weft_err_t rpc_journal_open(rpc_journal_t *j, const char *path, bool sync,
                             weft_err_t (*replay)(void *arg, const msgpack_object *rec),
                             void *arg)
@@ -181,7 +210,9 @@ weft_err_t rpc_journal_open(rpc_journal_t *j, const char *path, bool sync,
             while (!err && (r = rpc_decoder_next(&dec, &fr)) == 1) {
                 good += RPC_HEADER_BYTES + fr.size;
                 j->records++;
-                if ((err = replay(arg, &fr.msg.data)))
+                if (read_epoch(j, &fr.msg.data, &err))
+                    ; /* the journal's own record, not the caller's */
+                else if ((err = replay(arg, &fr.msg.data)))
                     err = weft_wrap(err, "journal %s: record #%llu ending at byte %llu: ",
                                     path, (unsigned long long)j->records,
                                     (unsigned long long)good);
@@ -367,6 +398,8 @@ weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s)
     if (!tmp || !dir)
         WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory rewriting journal %s", j->path));
     snprintf(tmp, n, "%s.tmp", j->path);
+    if (j->epoch) /* first, as in the journal it replaces */
+        WEFT_CHECK(rpc_journal_epoch_record(&b, j->epoch));
     WEFT_CHECK(pack_state(&b, s));
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)

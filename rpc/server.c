@@ -55,6 +55,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -99,6 +100,9 @@ struct rpc_gateway {
     rpc_journal_t journal;
     size_t gone_at_rewrite;    /* sched.n_gone when the journal was last
                                   written whole */
+    uint64_t epoch;  /* this job table's identity, in every welcome: kept in
+                        the journal, new at every start without one, so a
+                        peer can tell a gateway that lost what it told it */
     conn_t *conns;
     conn_t **agents; /* [n_ports] the connection of each agent, or NULL */
     msgpack_sbuffer out;
@@ -308,8 +312,10 @@ static void send_welcome(conn_t *c)
     rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 5);
+    msgpack_pack_map(&pk, 6);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "welcome");
+    /* agents drop, and clients register again, what an earlier epoch had */
+    rpc_pack_cstr(&pk, "epoch"), msgpack_pack_uint64(&pk, gw->epoch);
     pack_kv_int(&pk, "v", RPC_PROTOCOL_VERSION);
     pack_kv_int(&pk, "ports", (int64_t)gw->sched.fab.n_ports);
     rpc_pack_cstr(&pk, "rate"), msgpack_pack_double(&pk, gw->o.port_rate);
@@ -1298,6 +1304,20 @@ static weft_err_t tls_setup(rpc_gateway_t *gw)
     return weft_fail(WEFT_EIO, "TLS %s %s: %s", what[failed], files[failed], why);
 }
 
+/* A random id in 1 .. 2^63 - 1 (msgpack readers take it as an int64). */
+static uint64_t new_epoch(void)
+{
+    uint64_t v = 0;
+    if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        v = ((uint64_t)ts.tv_sec * 1000000007u) ^ (uint64_t)ts.tv_nsec ^
+            ((uint64_t)getpid() << 40);
+    }
+    v &= INT64_MAX;
+    return v ? v : 1;
+}
+
 weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
 {
     weft_err_t err = WEFT_OK;
@@ -1343,6 +1363,21 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     WEFT_CHECK(tls_setup(gw));
     if (o->journal)
         WEFT_CHECK(rpc_journal_open(&gw->journal, o->journal, !o->journal_nosync, replay, gw));
+    gw->epoch = gw->journal.epoch;
+    if (!gw->epoch) { /* a new job table: a new identity, journaled before any job */
+        gw->epoch = new_epoch();
+        if (gw->journal.fd >= 0) {
+            msgpack_sbuffer b;
+            msgpack_sbuffer_init(&b);
+            err = rpc_journal_epoch_record(&b, gw->epoch);
+            if (!err)
+                err = rpc_journal_append(&gw->journal, b.data, b.size);
+            msgpack_sbuffer_destroy(&b);
+            WEFT_CHECK(err);
+            WEFT_CHECK(rpc_journal_sync(&gw->journal));
+            gw->journal.epoch = gw->epoch;
+        }
+    }
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     int sslen = 0;

@@ -24,8 +24,8 @@ typedef struct {
     double jct;
 } job_state_t;
 
-/* Connects, says hello, registers again what is not acknowledged and
- * watches what is not done. */
+/* Connects, says hello and registers again what is not acknowledged; the
+ * jobs acknowledged are taken care of at the welcome (on_welcome). */
 static weft_err_t connect_all(rpc_client_t *c, const char *host, int port, const char *token,
                               const coflow_workload_t *wl, const job_state_t *js)
 {
@@ -35,12 +35,43 @@ static weft_err_t connect_all(rpc_client_t *c, const char *host, int port, const
     for (size_t j = 0; !err && j < wl->n_jobs; j++)
         if (js[j].sent && !js[j].acked)
             err = rpc_client_register(c, (int64_t)j, wl, j);
-    for (size_t j = 0; !err && j < wl->n_jobs; j++)
-        if (js[j].acked && !js[j].done)
-            err = rpc_client_watch(c, &wl->jobs[j].id, 1);
     if (!err)
         err = rpc_client_flush(c);
     return err;
+}
+
+/* The welcome of a (re)connection: the jobs acknowledged and not done are
+ * watched, as the gateway may have finished them while no one listened;
+ * or, if the gateway is of another epoch than the one that acknowledged
+ * them (it started without the journal that held them), registered again:
+ * it lost them. *epoch: the epoch seen last, 0 before the first. */
+static weft_err_t on_welcome(rpc_client_t *c, const msgpack_object *m,
+                             const coflow_workload_t *wl, job_state_t *js, uint64_t *epoch,
+                             FILE *out)
+{
+    int64_t e = 0;
+    if (rpc_map_get(m, "epoch") && rpc_get_int(m, "epoch", 1, INT64_MAX, &e))
+        return weft_fail(WEFT_EPROTO, "welcome: %s", weft_last_error());
+    bool lost = *epoch && e && (uint64_t)e != *epoch;
+    if (e)
+        *epoch = (uint64_t)e;
+    weft_err_t err = WEFT_OK;
+    for (size_t j = 0; !err && j < wl->n_jobs; j++) {
+        if (!js[j].acked || js[j].done)
+            continue;
+        if (!lost) {
+            err = rpc_client_watch(c, &wl->jobs[j].id, 1);
+            continue;
+        }
+        if (out)
+            fprintf(out, "job %lld: the gateway lost it (it started without its journal); "
+                         "registering it again\n", (long long)wl->jobs[j].id);
+        js[j].acked = false;
+        err = rpc_client_register(c, (int64_t)j, wl, j);
+    }
+    if (out)
+        fflush(out);
+    return err ? err : rpc_client_flush(c);
 }
 
 weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *wl,
@@ -60,6 +91,7 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
         WEFT_CHECK(rpc_client_tls(&c, o->tls_ca));
     double t0 = weft_mono_s(), backoff = 0.05, retry_at = 0, last_ping = 0;
     double keepalive = RPC_KEEPALIVE_S; /* until the welcome says */
+    uint64_t epoch = 0;                 /* the gateway's, at the last welcome */
     size_t n_done = 0;
     bool up = false;
     while (n_done < wl->n_jobs) {
@@ -121,6 +153,17 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
         int64_t v;
         if (!strcmp(type, "welcome")) {
             keepalive = rpc_keepalive_s(m);
+            if ((err = on_welcome(&c, m, wl, js, &epoch, o->out))) {
+                if (err == WEFT_EPROTO)
+                    goto cleanup;
+                if (log) /* a lost connection: retried */
+                    fprintf(log, "weft submit: %s; reconnecting\n", weft_last_error());
+                err = WEFT_OK;
+                rpc_client_close(&c);
+                up = false;
+                retry_at = weft_mono_s() - t0 + backoff;
+                continue;
+            }
         } else if (!strcmp(type, "ack") &&
                    rpc_get_int(m, "seq", 0, (int64_t)wl->n_jobs - 1, &v) == 0) {
             const msgpack_object *dup = rpc_map_get(m, "dup");

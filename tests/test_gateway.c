@@ -557,13 +557,18 @@ static void expect_closed(rpc_client_t *c)
     cr_assert_lt(r, 0, "connection still open (r=%d)", r);
 }
 
-static void hello_client(rpc_client_t *c)
+/* Says hello as a client and takes the welcome; returns its epoch. */
+static int64_t hello_client(rpc_client_t *c)
 {
     cr_assert_eq(rpc_client_hello_client(c, TOKEN), WEFT_OK);
     const msgpack_object *m;
     cr_assert_eq(wait_msg(c, &m), 1, "%s", weft_last_error());
     char type[32];
     cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "welcome");
+    int64_t epoch;
+    cr_assert_eq(rpc_get_int(m, "epoch", 1, INT64_MAX, &epoch), WEFT_OK, "%s",
+                 weft_last_error());
+    return epoch;
 }
 
 static void expect_pong(rpc_client_t *c, int64_t seq)
@@ -2161,6 +2166,28 @@ static void stop_server_journal(void)
     unlink(journal_path);
 }
 
+/* A gateway's epoch (in every welcome) is kept by its journal: the same
+ * after a restart from it, another after a start without it, which agents
+ * and clients take as "what this gateway told you is gone". */
+Test(gateway_journal, the_epoch_survives_a_restart_from_the_journal_only,
+     .init = server_journal, .fini = stop_server_journal, .timeout = 30)
+{
+    rpc_client_t c;
+    connect_to(&c);
+    int64_t first = hello_client(&c);
+    rpc_client_destroy(&c);
+    stop_server();
+    start_server4("--journal", journal_path, "--no-fsync", NULL);
+    connect_to(&c);
+    cr_assert_eq(hello_client(&c), first, "a restart from the journal changed the epoch");
+    rpc_client_destroy(&c);
+    stop_server();
+    start_server(NULL, NULL);
+    connect_to(&c);
+    cr_assert_neq(hello_client(&c), first, "a gateway without the journal kept its epoch");
+    rpc_client_destroy(&c);
+}
+
 static long file_size(const char *path)
 {
     struct stat sb;
@@ -2278,7 +2305,7 @@ Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_jo
     }
     rpc_client_t cl, ag;
     connect_to(&cl);
-    hello_client(&cl);
+    int64_t epoch = hello_client(&cl);
     uint64_t first[JOBS];
     bool dup;
     for (int j = 0; j < JOBS; j++) {
@@ -2320,7 +2347,7 @@ Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_jo
     stop_server();
     start_server4("--journal", journal_path, "--no-fsync", NULL);
     connect_to(&cl);
-    hello_client(&cl);
+    cr_assert_eq(hello_client(&cl), epoch, "the rewritten journal lost the gateway's epoch");
     cr_assert_eq(register_job(&cl, &wl, 5, &dup), first[5]); /* compacted away */
     cr_assert(dup);
     cr_assert_eq(register_job(&cl, &wl, DONE + 3, &dup), first[DONE + 3]); /* kept */
@@ -2507,6 +2534,27 @@ static void write_file(const char *path, const void *bytes, size_t n)
     cr_assert_eq(fclose(f), 0);
 }
 
+/* Whether bytes[0..n) are exactly one journal record {"r": "epoch", "id": N}. */
+static bool is_epoch_record(const char *bytes, size_t n)
+{
+    rpc_decoder_t dec;
+    rpc_frame_t fr;
+    rpc_decoder_init(&dec, NULL);
+    rpc_frame_init(&fr);
+    size_t taken;
+    const char *r;
+    size_t nr;
+    int64_t id;
+    bool ok = rpc_decoder_feed(&dec, bytes, n, &taken) == WEFT_OK && taken == n &&
+              rpc_decoder_next(&dec, &fr) == 1 && rpc_decoder_pending(&dec) == 0 &&
+              rpc_get_str(&fr.msg.data, "r", &r, &nr) == WEFT_OK && nr == 5 &&
+              !memcmp(r, "epoch", 5) &&
+              rpc_get_int(&fr.msg.data, "id", 1, INT64_MAX, &id) == WEFT_OK;
+    rpc_frame_destroy(&fr);
+    rpc_decoder_destroy(&dec);
+    return ok;
+}
+
 /* The whole file at path into buf[n]; returns its size. */
 static size_t read_file(const char *path, char *buf, size_t n)
 {
@@ -2590,7 +2638,14 @@ Test(gateway_journal_files, serve_keeps_a_torn_tail_and_serves_the_complete_jobs
     cr_assert(strstr(out, torn), "'%s' does not say where the bytes are", out);
     cr_assert_eq(read_file(torn, back, sizeof back), n_torn);
     cr_assert(!memcmp(back, sb.data + at[2], n_torn), "the kept bytes differ");
-    cr_assert_eq(file_size(path), (long)at[2]);
+    /* the complete records stay as they were, followed by the epoch record
+       a journal from before epochs gets at its first start */
+    char kept[4096];
+    size_t n_kept = read_file(path, kept, sizeof kept);
+    cr_assert_gt(n_kept, at[2]);
+    cr_assert(!memcmp(kept, sb.data, at[2]), "the complete records changed");
+    cr_assert(is_epoch_record(kept + at[2], n_kept - at[2]), "%zu bytes after the records",
+              n_kept - at[2]);
     rpc_client_t c;
     connect_to(&c);
     hello_client(&c);
@@ -2804,7 +2859,7 @@ Test(gateway_agent, status_prints_the_live_counters, .init = server_status,
     cr_assert_eq(table_value(out, "flows unfinished"), 1, "%s", out);
     cr_assert_gt(table_value(out, "decisions"), 0, "%s", out);
     cr_assert_eq(table_value(out, "auth failures"), 0, "%s", out);
-    cr_assert_eq(table_value(out, "journal"), 1, "%s", out); /* the job's record */
+    cr_assert_eq(table_value(out, "journal"), 2, "%s", out); /* the epoch's, the job's */
     cr_assert(strstr(out, status_journal), "%s", out);
 
     o = status_json();
@@ -2827,7 +2882,7 @@ Test(gateway_agent, status_prints_the_live_counters, .init = server_status,
     const json_t *j = json_object_get(o, "journal");
     cr_assert(json_is_object(j), "no journal object");
     cr_assert_str_eq(json_string_value(json_object_get(j, "path")), status_journal);
-    cr_assert_eq(jint(j, "records"), 1);
+    cr_assert_eq(jint(j, "records"), 2); /* the epoch's, the job's */
     json_decref(o);
 
     /* The job finishes by a cancel: the counters follow. */
@@ -2837,7 +2892,7 @@ Test(gateway_agent, status_prints_the_live_counters, .init = server_status,
     cr_assert_eq(jint(o, "jobs_finished"), 1);
     cr_assert_eq(jint(o, "jobs_in_flight"), 0);
     cr_assert_eq(jint(o, "flows_unfinished"), 0);
-    cr_assert_eq(jint(json_object_get(o, "journal"), "records"), 2);
+    cr_assert_eq(jint(json_object_get(o, "journal"), "records"), 3); /* and the cancel's */
     json_decref(o);
 
     st = run_status("not-" TOKEN, NULL, out, sizeof out);

@@ -13,7 +13,11 @@
 #     2-port one, sends to the new port 2 and receives from it;
 #  4. a gateway listening on this machine's first non-loopback IPv4 address
 #     (skipped without one) and agents without --data-host: their data
-#     ports are bound where the gateway sees them, so the job completes.
+#     ports are bound where the gateway sees them, so the job completes;
+#  5. run 2's SIGKILL, but the gateway restarted without the journal that
+#     held the jobs (another epoch): the agents drop the flows it had given
+#     them instead of reporting them under ids the new gateway reuses, and
+#     weft submit registers the lost jobs again, so every job completes.
 # Ports are chosen by the kernel (--listen 127.0.0.1:0, --port-file).
 # KEEP_TMP=1 keeps the processes' logs (the temporary directory) after the run.
 set -eu
@@ -237,6 +241,40 @@ else
     wait 2>/dev/null || true
     PIDS=""
 fi
+echo "== 5. the gateway SIGKILLed and restarted without its journal: agents drop, submit registers again"
+RUN=run5
+serve run5
+for i in 0 1 2 3; do agent $i; done
+"$WEFT" submit $W --gateway "127.0.0.1:$PORT" --token-file "$TMP/token" \
+    --out "$TMP/live5.csv" --timeout 120 >"$TMP/submit5.out" 2>"$TMP/submit5.err" &
+SUBMIT=$!
+PIDS="$PIDS $SUBMIT"
+i=0
+until [ "$(grep -c " registered$" "$TMP/submit5.out" 2>/dev/null)" -ge 3 ]; do
+    i=$((i + 1))
+    [ $i -gt 600 ] && fail "submit did not get 3 jobs acknowledged (run 5)"
+    sleep 0.05
+done
+sleep 0.3 # flows in flight
+kill -9 $SERVE_PID
+wait $SERVE_PID 2>/dev/null || true
+sleep 0.3
+serve run5-new "$PORT" # a journal of its own: none of the jobs above
+wait $SUBMIT || fail "weft submit (run 5) did not see every job complete"
+[ "$(tail -n +2 "$TMP/live5.csv" | wc -l)" -eq 5 ] || fail "run 5: expected 5 jobs"
+grep -q "the gateway lost it (it started without its journal); registering it again" \
+    "$TMP/submit5.out" || fail "submit did not register the lost jobs again"
+[ "$(grep -l "the gateway lost its state" "$TMP"/run5-agent*.err | wc -l)" -ge 1 ] \
+    || fail "no agent dropped the flows of the lost gateway"
+if grep -E "bytes reported sent of|is sent by agent|does not exist" "$TMP"/run5-agent*.err; then
+    fail "an agent reported a flow of the lost gateway to the new one"
+fi
+echo "  run 5: $(grep -c "registering it again" "$TMP/submit5.out") jobs registered again," \
+    "$(grep -l "the gateway lost its state" "$TMP"/run5-agent*.err | wc -l) agents dropped flows;" \
+    "JCTs (s): $(tail -n +2 "$TMP/live5.csv" | cut -d, -f3 | tr '\n' ' ')"
+kill $PIDS 2>/dev/null || true
+wait 2>/dev/null || true
+PIDS=""
 if grep -lE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$TMP"/*.err >/dev/null 2>&1; then
     fail "sanitizer report from a gateway, agent or submit process"
 fi
