@@ -698,11 +698,12 @@ static void handle_status(conn_t *c, const msgpack_object *m)
     rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 21 + (seq >= 0) + list);
+    msgpack_pack_map(&pk, 22 + (seq >= 0) + list);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "status");
     if (seq >= 0)
         pack_kv_int(&pk, "seq", seq);
     rpc_pack_cstr(&pk, "uptime"), msgpack_pack_double(&pk, st.uptime_s);
+    rpc_pack_cstr(&pk, "epoch"), msgpack_pack_uint64(&pk, gw->epoch);
     rpc_pack_cstr(&pk, "policy"), rpc_pack_cstr(&pk, gw->sched.ord->name);
     rpc_pack_cstr(&pk, "allocator"), rpc_pack_cstr(&pk, gw->sched.alloc->name);
     pack_kv_int(&pk, "ports", (int64_t)n_ports);

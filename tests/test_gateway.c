@@ -2835,7 +2835,7 @@ Test(gateway_agent, status_prints_the_live_counters, .init = server_status,
     json_decref(o);
     rpc_client_t cl;
     connect_to(&cl);
-    hello_client(&cl);
+    int64_t epoch = hello_client(&cl);
     coflow_workload_t wl;
     coflow_workload_init(&wl, 4);
     coflow_workload_add_job(&wl, 42, 0, 1, 0);
@@ -2861,6 +2861,10 @@ Test(gateway_agent, status_prints_the_live_counters, .init = server_status,
     cr_assert_eq(table_value(out, "auth failures"), 0, "%s", out);
     cr_assert_eq(table_value(out, "journal"), 2, "%s", out); /* the epoch's, the job's */
     cr_assert(strstr(out, status_journal), "%s", out);
+    char epoch_row[64];
+    snprintf(epoch_row, sizeof epoch_row, "  %-20s %16llx\n", "epoch",
+             (unsigned long long)epoch);
+    cr_assert(strstr(out, epoch_row), "'%s' lacks '%s'", out, epoch_row);
 
     o = status_json();
     const json_t *ap = json_object_get(o, "agent_ports");
@@ -2883,6 +2887,7 @@ Test(gateway_agent, status_prints_the_live_counters, .init = server_status,
     cr_assert(json_is_object(j), "no journal object");
     cr_assert_str_eq(json_string_value(json_object_get(j, "path")), status_journal);
     cr_assert_eq(jint(j, "records"), 2); /* the epoch's, the job's */
+    cr_assert_eq(jint(o, "epoch"), epoch);
     json_decref(o);
 
     /* The job finishes by a cancel: the counters follow. */
