@@ -63,6 +63,15 @@ void rpc_client_close(rpc_client_t *c)
     rpc_decoder_init(&c->dec, NULL);
     c->out.size = 0;
     c->out_off = 0;
+    c->max_frame = 0; /* the next gateway's welcome says */
+}
+
+void rpc_client_welcome(rpc_client_t *c, const msgpack_object *welcome)
+{
+    int64_t cap;
+    if (rpc_map_get(welcome, "max_frame") &&
+        rpc_get_int(welcome, "max_frame", 1, UINT32_MAX, &cap) == WEFT_OK)
+        c->max_frame = (size_t)cap;
 }
 
 void rpc_client_destroy(rpc_client_t *c)
@@ -263,7 +272,7 @@ weft_err_t rpc_msg_error_permanent(const rpc_error_msg_t *e, const char *host, i
     if (err_)                                                           \
         return err_;                                                    \
     msgpack_packer *pk = &(c)->pk
-#define END(c) rpc_frame_end(&(c)->out, mark_, 0)
+#define END(c) rpc_frame_end(&(c)->out, mark_, (c)->max_frame)
 
 weft_err_t rpc_client_hello_agent(rpc_client_t *c, const char *token, uint32_t id,
                                   int data_port)
@@ -290,6 +299,14 @@ weft_err_t rpc_client_hello_client(rpc_client_t *c, const char *token)
     return END(c);
 }
 
+static size_t job_flows(const coflow_workload_t *wl, size_t j)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < wl->jobs[j].n_coflows; k++)
+        n += wl->coflows[wl->jobs[j].first_coflow + k].n_flows;
+    return n;
+}
+
 weft_err_t rpc_client_register(rpc_client_t *c, int64_t seq, const coflow_workload_t *wl,
                                size_t j)
 {
@@ -299,7 +316,14 @@ weft_err_t rpc_client_register(rpc_client_t *c, int64_t seq, const coflow_worklo
     rpc_pack_cstr(pk, "seq"), msgpack_pack_int64(pk, seq);
     rpc_pack_cstr(pk, "job");
     rpc_job_pack(pk, wl, j);
+    size_t payload = c->out.size - mark_ - RPC_HEADER_BYTES;
+    size_t cap = c->max_frame ? c->max_frame : RPC_MAX_FRAME_DEFAULT;
     weft_err_t err = END(c);
+    if (err && payload > cap)
+        return weft_fail(WEFT_EINVAL, "job %lld: its registration is %zu bytes (%zu flows), "
+                         "more than the gateway's %zu-byte frame cap: start weft serve "
+                         "with --max-frame %zu or more", (long long)wl->jobs[j].id, payload,
+                         job_flows(wl, j), cap, payload);
     return err ? weft_wrap(err, "job %lld: ", (long long)wl->jobs[j].id) : err;
 }
 

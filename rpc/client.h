@@ -38,6 +38,9 @@ typedef struct {
     bool permanent;       /* the last connect failed in a way a retry cannot
                              cure (rpc_client_permanent) */
     uint64_t bytes_in;    /* bytes received on this connection */
+    size_t max_frame;     /* the gateway's frame cap, from its welcome
+                             (rpc_client_welcome); 0 until then, and for a
+                             gateway that does not say: RPC_MAX_FRAME_DEFAULT */
     char peer[280];       /* "host:port" of the last connect */
     rpc_decoder_t dec;    /* the gateway's frames */
     rpc_frame_t fr;       /* the last frame yielded */
@@ -47,6 +50,9 @@ typedef struct {
 } rpc_client_t;
 
 void rpc_client_init(rpc_client_t *c);
+/* Takes what a welcome says that the library uses: the gateway's frame cap,
+ * so that messages up to it are sent (a register of a large job). */
+void rpc_client_welcome(rpc_client_t *c, const msgpack_object *welcome);
 void rpc_client_destroy(rpc_client_t *c);
 
 /* Connects to host:port within timeout_s (blocking), then leaves the socket

@@ -257,6 +257,8 @@ typedef struct {
     uint64_t torn_at;    /* byte offset of the torn last record cut off at
                             open (when torn_bytes > 0) */
     uint64_t torn_bytes; /* its bytes; 0: the file ended with a record */
+    size_t max_record;   /* record cap: RPC_JOURNAL_MAX_RECORD, or more
+                            (rpc_journal_open_cap) */
     uint64_t epoch;      /* the id of the gateway state the journal holds, from
                             its epoch record (not passed to replay); 0: none
                             yet (a new journal, or one older than the record) */
@@ -269,7 +271,7 @@ typedef struct {
  * costs O(1) per byte appended. */
 #define RPC_JOURNAL_REWRITE_MIN ((uint64_t)64 << 10)
 
-#define RPC_JOURNAL_MAX_RECORD ((size_t)4 << 20) /* bytes per record */
+#define RPC_JOURNAL_MAX_RECORD ((size_t)4 << 20) /* bytes per record, at least */
 
 /* Opens (creating) path; calls replay(arg, record map) for every complete
  * record in order. A torn last record - bytes after the last complete one
@@ -282,6 +284,13 @@ typedef struct {
 weft_err_t rpc_journal_open(rpc_journal_t *j, const char *path, bool sync,
                             weft_err_t (*replay)(void *arg, const msgpack_object *rec),
                             void *arg);
+/* The same with a record cap of max_record bytes if that is more than
+ * RPC_JOURNAL_MAX_RECORD: a gateway whose frames may be larger (--max-frame)
+ * journals registrations as large, and must read them back. */
+weft_err_t rpc_journal_open_cap(rpc_journal_t *j, const char *path, bool sync,
+                                size_t max_record,
+                                weft_err_t (*replay)(void *arg, const msgpack_object *rec),
+                                void *arg);
 /* Appends one record (a complete frame) with write(2). Durable only after
  * the next rpc_journal_sync: the gateway appends every record of one event
  * loop pass, then syncs once before anything of that pass is sent (group

@@ -41,15 +41,15 @@ static weft_err_t write_all(int fd, const char *path, const msgpack_sbuffer *b);
  * record cap (the decoder checked a whole one) and a payload prefix that
  * rpc_payload_prefix_ok accepts. Anything else is damage: EPROTO with the
  * detail. */
-static weft_err_t check_torn(const unsigned char *p, size_t n)
+static weft_err_t check_torn(const unsigned char *p, size_t n, size_t cap)
 {
     uint64_t len = 0;
     for (size_t i = 0; i < RPC_HEADER_BYTES; i++)
         len = len << 8 | (i < n ? p[i] : 0);
     if (n < RPC_HEADER_BYTES) {
-        if (len > RPC_JOURNAL_MAX_RECORD)
+        if (len > cap)
             return weft_fail(WEFT_EPROTO, "its first %zu length bytes already exceed the "
-                             "%zu-byte record cap", n, RPC_JOURNAL_MAX_RECORD);
+                             "%zu-byte record cap", n, cap);
         return WEFT_OK;
     }
     weft_err_t err = rpc_payload_prefix_ok(p + RPC_HEADER_BYTES, n - RPC_HEADER_BYTES,
@@ -172,13 +172,22 @@ weft_err_t rpc_journal_open(rpc_journal_t *j, const char *path, bool sync,
                             weft_err_t (*replay)(void *arg, const msgpack_object *rec),
                             void *arg)
 {
+    return rpc_journal_open_cap(j, path, sync, RPC_JOURNAL_MAX_RECORD, replay, arg);
+}
+
+weft_err_t rpc_journal_open_cap(rpc_journal_t *j, const char *path, bool sync,
+                                size_t max_record,
+                                weft_err_t (*replay)(void *arg, const msgpack_object *rec),
+                                void *arg)
+{
     weft_err_t err = WEFT_OK;
     memset(j, 0, sizeof *j);
     j->fd = -1;
     j->sync = sync;
+    j->max_record = max_record > RPC_JOURNAL_MAX_RECORD ? max_record : RPC_JOURNAL_MAX_RECORD;
     rpc_decoder_t dec;
     rpc_frame_t fr;
-    rpc_limits_t lim = {RPC_JOURNAL_MAX_RECORD, 0};
+    rpc_limits_t lim = {j->max_record, rpc_objects_for(j->max_record)};
     rpc_decoder_init(&dec, &lim);
     rpc_frame_init(&fr);
     unsigned char *buf = NULL;
@@ -234,7 +243,7 @@ weft_err_t rpc_journal_open(rpc_journal_t *j, const char *path, bool sync,
          * never acknowledged if a crash cut it short; if it is not the start
          * of a record, the damage may hide acknowledged ones: refuse. */
         const unsigned char *tail = dec.buf + dec.start;
-        if ((err = check_torn(tail, pending))) {
+        if ((err = check_torn(tail, pending, j->max_record))) {
             char what[128];
             snprintf(what, sizeof what, "the %zu bytes from there to the end of the file are "
                      "not a record cut short by a crash: ", pending);
@@ -319,7 +328,7 @@ static weft_err_t write_all(int fd, const char *path, const msgpack_sbuffer *b)
 }
 
 /* Packs the records of s into b, one frame each. */
-static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s)
+static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s, size_t max_record)
 {
     weft_err_t err;
     msgpack_packer pk;
@@ -330,7 +339,7 @@ static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s)
         if ((err = rpc_frame_begin(b, &mark)))                                              \
             return err;                                                                     \
         body;                                                                               \
-        if ((err = rpc_frame_end(b, mark, RPC_JOURNAL_MAX_RECORD)))                         \
+        if ((err = rpc_frame_end(b, mark, max_record)))                                     \
             return err;                                                                     \
     } while (0)
 #define BASE(fid)                                                                           \
@@ -400,7 +409,7 @@ weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s)
     snprintf(tmp, n, "%s.tmp", j->path);
     if (j->epoch) /* first, as in the journal it replaces */
         WEFT_CHECK(rpc_journal_epoch_record(&b, j->epoch));
-    WEFT_CHECK(pack_state(&b, s));
+    WEFT_CHECK(pack_state(&b, s, j->max_record));
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: %s", tmp, strerror(errno)));

@@ -38,6 +38,14 @@
 #define RPC_HEADER_BYTES 4                     /* the big-endian payload length */
 #define RPC_MAX_FRAME_DEFAULT ((size_t)1 << 20) /* payload bytes per frame: 1 MiB */
 #define RPC_MAX_OBJECTS_DEFAULT ((size_t)1 << 18) /* msgpack objects per frame */
+/* The object cap that goes with a frame cap: half its bytes, at least the
+ * default. A job's flow is 4 objects in about 8 bytes, so a frame full of
+ * flows fits; the default alone refused jobs of 65,536 flows (about 0.5 MB)
+ * under a 1 MiB frame cap. Unpacked memory stays bounded by the payload. */
+static inline size_t rpc_objects_for(size_t max_frame)
+{
+    return max_frame / 2 > RPC_MAX_OBJECTS_DEFAULT ? max_frame / 2 : RPC_MAX_OBJECTS_DEFAULT;
+}
 #define RPC_MAX_DEPTH 32 /* containers nested in a frame, the top map being depth 1 */
 
 /* Limits of one decoder; a zero field takes its default. */

@@ -312,8 +312,10 @@ static void send_welcome(conn_t *c)
     rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 6);
+    msgpack_pack_map(&pk, 7);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "welcome");
+    /* so a client sends registrations up to it (rpc_client_welcome) */
+    pack_kv_int(&pk, "max_frame", (int64_t)gw->o.max_frame);
     /* agents drop, and clients register again, what an earlier epoch had */
     rpc_pack_cstr(&pk, "epoch"), msgpack_pack_uint64(&pk, gw->epoch);
     pack_kv_int(&pk, "v", RPC_PROTOCOL_VERSION);
@@ -418,7 +420,7 @@ static weft_err_t journal_record(rpc_gateway_t *gw, const msgpack_object *job,
             for (size_t i = 0; i < n; i++)
                 msgpack_pack_uint64(&pk, fids[i]);
         }
-        err = rpc_frame_end(&sb, mark, RPC_JOURNAL_MAX_RECORD);
+        err = rpc_frame_end(&sb, mark, gw->journal.max_record); /* >= a register frame */
     }
     if (!err)
         err = rpc_journal_append(&gw->journal, sb.data, sb.size);
@@ -984,7 +986,7 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
         inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->host, sizeof c->host);
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, c->host, sizeof c->host);
-    rpc_limits_t lim = {gw->o.max_frame, 0};
+    rpc_limits_t lim = {gw->o.max_frame, rpc_objects_for(gw->o.max_frame)};
     rpc_decoder_init(&c->dec, &lim);
     rpc_frame_init(&c->fr);
     int one = 1;
@@ -1363,7 +1365,8 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
         WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory for the gateway"));
     WEFT_CHECK(tls_setup(gw));
     if (o->journal)
-        WEFT_CHECK(rpc_journal_open(&gw->journal, o->journal, !o->journal_nosync, replay, gw));
+        WEFT_CHECK(rpc_journal_open_cap(&gw->journal, o->journal, !o->journal_nosync,
+                                        o->max_frame, replay, gw));
     gw->epoch = gw->journal.epoch;
     if (!gw->epoch) { /* a new job table: a new identity, journaled before any job */
         gw->epoch = new_epoch();

@@ -24,27 +24,25 @@ typedef struct {
     double jct;
 } job_state_t;
 
-/* Connects, says hello and registers again what is not acknowledged; the
- * jobs acknowledged are taken care of at the welcome (on_welcome). */
-static weft_err_t connect_all(rpc_client_t *c, const char *host, int port, const char *token,
-                              const coflow_workload_t *wl, const job_state_t *js)
+/* Connects and says hello; what is registered and watched waits for the
+ * welcome (on_welcome). */
+static weft_err_t connect_all(rpc_client_t *c, const char *host, int port, const char *token)
 {
     weft_err_t err = rpc_client_connect(c, host, port, 1.0);
     if (!err)
         err = rpc_client_hello_client(c, token);
-    for (size_t j = 0; !err && j < wl->n_jobs; j++)
-        if (js[j].sent && !js[j].acked)
-            err = rpc_client_register(c, (int64_t)j, wl, j);
     if (!err)
         err = rpc_client_flush(c);
     return err;
 }
 
-/* The welcome of a (re)connection: the jobs acknowledged and not done are
- * watched, as the gateway may have finished them while no one listened;
- * or, if the gateway is of another epoch than the one that acknowledged
- * them (it started without the journal that held them), registered again:
- * it lost them. *epoch: the epoch seen last, 0 before the first. */
+/* The welcome of a (re)connection, which gives the gateway's frame cap
+ * (the largest registration it takes): the jobs due and not acknowledged
+ * are registered (again); those acknowledged and not done are watched, as
+ * the gateway may have finished them while no one listened, or, if the
+ * gateway is of another epoch than the one that acknowledged them (it
+ * started without the journal that held them), registered again: it lost
+ * them. *epoch: the epoch seen last, 0 before the first. */
 static weft_err_t on_welcome(rpc_client_t *c, const msgpack_object *m,
                              const coflow_workload_t *wl, job_state_t *js, uint64_t *epoch,
                              FILE *out)
@@ -52,11 +50,16 @@ static weft_err_t on_welcome(rpc_client_t *c, const msgpack_object *m,
     int64_t e = 0;
     if (rpc_map_get(m, "epoch") && rpc_get_int(m, "epoch", 1, INT64_MAX, &e))
         return weft_fail(WEFT_EPROTO, "welcome: %s", weft_last_error());
+    rpc_client_welcome(c, m);
     bool lost = *epoch && e && (uint64_t)e != *epoch;
     if (e)
         *epoch = (uint64_t)e;
     weft_err_t err = WEFT_OK;
     for (size_t j = 0; !err && j < wl->n_jobs; j++) {
+        if (js[j].sent && !js[j].acked) {
+            err = rpc_client_register(c, (int64_t)j, wl, j);
+            continue;
+        }
         if (!js[j].acked || js[j].done)
             continue;
         if (!lost) {
@@ -92,6 +95,7 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
     double t0 = weft_mono_s(), backoff = 0.05, retry_at = 0, last_ping = 0;
     double keepalive = RPC_KEEPALIVE_S; /* until the welcome says */
     uint64_t epoch = 0;                 /* the gateway's, at the last welcome */
+    bool welcomed = false;              /* this connection's welcome came */
     size_t n_done = 0;
     bool up = false;
     while (n_done < wl->n_jobs) {
@@ -100,7 +104,7 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
             WEFT_CHECK(weft_fail(WEFT_EIO, "timeout: %zu of %zu jobs finished after %g s",
                                  n_done, wl->n_jobs, timeout));
         if (!up && now >= retry_at) {
-            weft_err_t cerr = connect_all(&c, host, port, token, wl, js);
+            weft_err_t cerr = connect_all(&c, host, port, token);
             if (cerr == WEFT_OK) {
                 up = true;
                 backoff = 0.05;
@@ -121,7 +125,7 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
                 continue;
             if (wl->jobs[j].arrival_s <= now) {
                 js[j].sent = true;
-                if (up)
+                if (welcomed) /* else at the welcome */
                     WEFT_CHECK(rpc_client_register(&c, (int64_t)j, wl, j));
             } else if (wl->jobs[j].arrival_s < next) {
                 next = wl->jobs[j].arrival_s;
@@ -142,7 +146,7 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
             if (log)
                 fprintf(log, "weft submit: %s; reconnecting\n", weft_last_error());
             rpc_client_close(&c);
-            up = false;
+            up = welcomed = false;
             retry_at = weft_mono_s() - t0 + backoff;
             continue;
         }
@@ -153,14 +157,15 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
         int64_t v;
         if (!strcmp(type, "welcome")) {
             keepalive = rpc_keepalive_s(m);
+            welcomed = true;
             if ((err = on_welcome(&c, m, wl, js, &epoch, o->out))) {
-                if (err == WEFT_EPROTO)
+                if (err == WEFT_EPROTO || err == WEFT_EINVAL) /* a job over the frame cap */
                     goto cleanup;
                 if (log) /* a lost connection: retried */
                     fprintf(log, "weft submit: %s; reconnecting\n", weft_last_error());
                 err = WEFT_OK;
                 rpc_client_close(&c);
-                up = false;
+                up = welcomed = false;
                 retry_at = weft_mono_s() - t0 + backoff;
                 continue;
             }

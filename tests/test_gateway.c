@@ -40,6 +40,7 @@
 #include "dag/dag.h"
 #include "rpc/client.h"
 #include "rpc/gateway.h"
+#include "workload/workload.h"
 
 
 #define TOKEN "hostile-test-token"
@@ -1413,6 +1414,7 @@ Test(gateway_agent, cancel_stops_a_job_for_good, .init = server_cancel_journal,
 }
 
 static long file_size(const char *path);
+static uint64_t register_job(rpc_client_t *c, const coflow_workload_t *wl, size_t j, bool *dup);
 
 /* The line of the file at path that contains needle, into line[n]. */
 static bool file_line(const char *path, const char *needle, char *line, size_t n)
@@ -2186,6 +2188,103 @@ Test(gateway_journal, the_epoch_survives_a_restart_from_the_journal_only,
     connect_to(&c);
     cr_assert_neq(hello_client(&c), first, "a gateway without the journal kept its epoch");
     rpc_client_destroy(&c);
+}
+
+/* One job (id 77) of one coflow of n flows on 4 ports, each a different
+ * size: a registration of about 8 bytes a flow. */
+static void big_job(coflow_workload_t *wl, size_t n)
+{
+    coflow_workload_init(wl, 4);
+    cr_assert_eq(coflow_workload_add_job(wl, 77, 0, 1, 0), WEFT_OK);
+    coflow_workload_add_coflow(wl, 1, 0);
+    for (size_t f = 0; f < n; f++)
+        coflow_workload_add_flow(wl, (uint32_t)(f % 4), (uint32_t)(f / 4 % 4), 1e6 + (double)f);
+    cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK);
+}
+
+/* A job of 80,000 flows fits the default frame cap (the gateway used to
+ * refuse it for its 320,000 msgpack objects). A job whose registration is
+ * larger than the default frame cap (1 MiB) and the journal's default
+ * record cap (4 MiB): a gateway started with a
+ * larger --max-frame says so in its welcome, the client library then sends
+ * it, the gateway journals it (its record cap follows --max-frame) and
+ * replays it after a restart. weft submit tells a gateway of the default
+ * cap's user which --max-frame would take the job, and registers it with
+ * one whose cap is large enough. Before, the client refused anything over
+ * 1 MiB whatever the gateway took, and a record over 4 MiB stopped the
+ * gateway. */
+static void make_journal_path(void)
+{
+    snprintf(journal_path, sizeof journal_path, "/tmp/weft-gw-journal-%d", (int)getpid());
+    unlink(journal_path);
+}
+
+Test(gateway_journal, a_registration_larger_than_the_default_caps, .init = make_journal_path,
+     .fini = stop_server_journal, .timeout = 120)
+{
+    coflow_workload_t wl;
+    big_job(&wl, 600000);
+    char big_file[64], out[4096], gw[32];
+    snprintf(big_file, sizeof big_file, "/tmp/weft-gw-big-%d.weft", (int)getpid());
+    cr_assert_eq(workload_save_weft(&wl, big_file), WEFT_OK, "%s", weft_last_error());
+
+    start_server(NULL, NULL);
+    /* Under the default frame cap: 80,000 flows, 0.96 MB, 320,000 objects
+       (the object cap used to be 262,144 whatever the frame cap) */
+    coflow_workload_t mid;
+    big_job(&mid, 80000);
+    rpc_client_t c;
+    connect_to(&c);
+    hello_client(&c);
+    bool dup;
+    register_job(&c, &mid, 0, &dup);
+    cr_assert(!dup);
+    rpc_client_destroy(&c);
+    coflow_workload_destroy(&mid);
+    /* Over it: refused by weft submit, with the remedy */
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *submit[] = {"submit", big_file, "--gateway", gw, "--token", TOKEN,
+                            "--timeout", "20", NULL};
+    int st = run_weft(out, sizeof out, submit);
+    cr_assert_eq(st, 1, "submit: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "job 77: its registration is ") &&
+              strstr(out, "(600000 flows), more than the gateway's 1048576-byte frame cap: "
+                          "start weft serve with --max-frame "), "%s", out);
+    stop_server();
+
+    start_server4("--max-frame", "8388608", "--journal", journal_path);
+    connect_to(&c);
+    cr_assert_eq(rpc_client_hello_client(&c, TOKEN), WEFT_OK);
+    const msgpack_object *m = wait_type(&c, "welcome");
+    rpc_client_welcome(&c, m);
+    cr_assert_eq(c.max_frame, (size_t)8388608);
+    size_t before = c.out.size;
+    cr_assert_eq(rpc_client_register(&c, 0, &wl, 0), WEFT_OK, "%s", weft_last_error());
+    cr_assert_gt(c.out.size - before, RPC_JOURNAL_MAX_RECORD, "only %zu bytes",
+                 c.out.size - before);
+    m = wait_type(&c, "ack");
+    int64_t first;
+    cr_assert_eq(rpc_get_int(m, "first_flow", 0, INT64_MAX, &first), WEFT_OK);
+    rpc_client_destroy(&c);
+    cr_assert_gt(file_size(journal_path), (long)RPC_JOURNAL_MAX_RECORD);
+    stop_server();
+
+    /* replayed: the job is known, with its flow ids */
+    start_server4("--max-frame", "8388608", "--journal", journal_path);
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    connect_to(&c);
+    cr_assert_eq(rpc_client_hello_client(&c, TOKEN), WEFT_OK);
+    rpc_client_welcome(&c, wait_type(&c, "welcome"));
+    cr_assert_eq(register_job(&c, &wl, 0, &dup), (uint64_t)first);
+    cr_assert(dup, "the journal lost the large job");
+    rpc_client_destroy(&c);
+    const char *again[] = {"submit", big_file, "--gateway", gw, "--token", TOKEN,
+                           "--timeout", "3", NULL};
+    st = run_weft(out, sizeof out, again);
+    cr_assert(strstr(out, "job 77 registered"), "%s", out); /* a duplicate, acknowledged */
+    cr_assert(!strstr(out, "frame cap"), "%s", out);
+    unlink(big_file);
+    coflow_workload_destroy(&wl);
 }
 
 static long file_size(const char *path)
