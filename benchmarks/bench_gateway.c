@@ -300,6 +300,7 @@ int main(int argc, char **argv)
     }
     t_reg = weft_mono_s() - t_reg;
     samples_t lat = {0};
+    double t_conn = weft_mono_s();
     for (size_t i = 0; i < n; i++) {
         rpc_client_init(&ag[i].c);
         if (rpc_client_connect(&ag[i].c, "127.0.0.1", port, 2) ||
@@ -326,12 +327,15 @@ int main(int argc, char **argv)
                 drain(&ag[i], &lat);
     }
     lat.n = 0;
+    t_conn = weft_mono_s() - t_conn;
 
     printf("gateway: %zu agents on loopback, policy %s, a completion every %u reports%s\n",
            n, policy, every, journal ? ", journal with fdatasync" : ", no journal");
     printf("registering %zu jobs of %d coflows (all acknowledged): %.3f s\n", n, chain, t_reg);
     printf("BENCH gateway phase=register jobs=%zu coflows_per_job=%d seconds=%.4f\n", n, chain,
            t_reg);
+    printf("connecting %zu agents until each holds its first flow: %.3f s\n", n, t_conn);
+    printf("BENCH gateway phase=connect agents=%zu seconds=%.4f\n", n, t_conn);
     printf("%-11s %12s %12s %10s %10s %10s %10s %8s %8s\n", "phase", "offered/s", "handled/s",
            "pushes", "p50(ms)", "p99(ms)", "max(ms)", "gw cpu", "bench cpu");
     for (int phase = 0; phase < 2; phase++) {

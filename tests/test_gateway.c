@@ -2328,6 +2328,84 @@ static void hello_agent0(rpc_client_t *c)
     cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "welcome");
 }
 
+/* The next peers message on c (others skipped), as "id:port,id:port" in
+ * the order given, into out[n]. */
+static void next_peers(rpc_client_t *c, char *out, size_t n)
+{
+    for (;;) {
+        const msgpack_object *m;
+        cr_assert_eq(rpc_client_wait(c, 5.0, &m), 1, "no peers: %s", weft_last_error());
+        char type[32];
+        if (strcmp(rpc_msg_type(m, type, sizeof type), "peers"))
+            continue;
+        const msgpack_object_array *a;
+        cr_assert_eq(rpc_get_array(m, "peers", &a), WEFT_OK);
+        size_t len = 0;
+        out[0] = 0;
+        for (uint32_t i = 0; i < a->size; i++) {
+            const msgpack_object *e = &a->ptr[i];
+            cr_assert(e->type == MSGPACK_OBJECT_ARRAY && e->via.array.size == 3);
+            int64_t id, port;
+            cr_assert(rpc_obj_int(&e->via.array.ptr[0], &id) &&
+                      rpc_obj_int(&e->via.array.ptr[2], &port));
+            len += (size_t)snprintf(out + len, n - len, "%s%lld:%lld", i ? "," : "",
+                                    (long long)id, (long long)port);
+        }
+        return;
+    }
+}
+
+/* An agent that connects is told every connected peer; those already
+ * connected are told only the newcomer (they keep what they were told), so
+ * agents connecting one by one cost the gateway O(agents) each, not the
+ * square; one that connects again with another data port is announced
+ * anew, and one that leaves is not announced at all. */
+Test(gateway_agent, peers_are_told_to_newcomers_whole_and_to_the_others_by_change,
+     .init = server_default, .fini = stop_server, .timeout = 30)
+{
+    rpc_client_t a0, a1, a2;
+    char got[256];
+    connect_to(&a0);
+    cr_assert_eq(rpc_client_hello_agent(&a0, TOKEN, 0, 1000), WEFT_OK);
+    next_peers(&a0, got, sizeof got);
+    cr_assert_str_eq(got, "0:1000");
+    connect_to(&a1);
+    cr_assert_eq(rpc_client_hello_agent(&a1, TOKEN, 1, 1001), WEFT_OK);
+    next_peers(&a1, got, sizeof got);
+    cr_assert_str_eq(got, "0:1000,1:1001");
+    next_peers(&a0, got, sizeof got);
+    cr_assert_str_eq(got, "1:1001");
+    connect_to(&a2);
+    cr_assert_eq(rpc_client_hello_agent(&a2, TOKEN, 2, 1002), WEFT_OK);
+    next_peers(&a2, got, sizeof got);
+    cr_assert_str_eq(got, "0:1000,1:1001,2:1002");
+    next_peers(&a0, got, sizeof got);
+    cr_assert_str_eq(got, "2:1002");
+    next_peers(&a1, got, sizeof got);
+    cr_assert_str_eq(got, "2:1002");
+    /* agent 1 leaves: nothing is pushed; it comes back on another port */
+    rpc_client_destroy(&a1);
+    usleep(100 * 1000); /* the gateway sees it gone, and decides */
+    cr_assert_eq(rpc_client_ping(&a0, 1), WEFT_OK);
+    const msgpack_object *m;
+    char type[32];
+    do /* a decision may push a schedule; no peers may come */
+        cr_assert_eq(rpc_client_wait(&a0, 5.0, &m), 1, "%s", weft_last_error());
+    while (!strcmp(rpc_msg_type(m, type, sizeof type), "schedule"));
+    cr_assert_str_eq(type, "pong", "a leave pushed a %s", type);
+    connect_to(&a1);
+    cr_assert_eq(rpc_client_hello_agent(&a1, TOKEN, 1, 2001), WEFT_OK);
+    next_peers(&a1, got, sizeof got);
+    cr_assert_str_eq(got, "0:1000,1:2001,2:1002");
+    next_peers(&a0, got, sizeof got);
+    cr_assert_str_eq(got, "1:2001");
+    next_peers(&a2, got, sizeof got);
+    cr_assert_str_eq(got, "1:2001");
+    rpc_client_destroy(&a0);
+    rpc_client_destroy(&a1);
+    rpc_client_destroy(&a2);
+}
+
 /* The next job_done on c (other messages skipped): its job id. */
 static int64_t next_job_done(rpc_client_t *c)
 {
