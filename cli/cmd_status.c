@@ -114,6 +114,19 @@ static void print_table(const char *host, int port, const msgpack_object *m)
         }
     }
     printf("\n");
+    printf("  %-20s %12lld", "ports without agent", (long long)get_i(m, "ports_waiting"));
+    const msgpack_object *wp = rpc_map_get(m, "waiting_ports");
+    if (wp && wp->type == MSGPACK_OBJECT_ARRAY && wp->via.array.size > 0) {
+        printf("   flows wait on port%s", get_i(m, "ports_waiting") == 1 ? "" : "s");
+        for (uint32_t i = 0; i < wp->via.array.size; i++) {
+            int64_t p = -1;
+            rpc_obj_int(&wp->via.array.ptr[i], &p);
+            printf("%s %lld", i ? "," : "", (long long)p);
+        }
+        if ((int64_t)wp->via.array.size < get_i(m, "ports_waiting"))
+            printf(", ...");
+    }
+    printf("\n");
     static const struct {
         const char *key, *label;
     } rows[] = {

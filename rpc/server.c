@@ -713,11 +713,30 @@ static void handle_status(conn_t *c, const msgpack_object *m)
     rpc_gateway_stats(gw, &st);
     size_t n_ports = gw->sched.fab.n_ports;
     bool list = n_ports <= RPC_STATUS_MAX_AGENT_LIST;
+    /* The ports a released, unfinished flow sends from or to while no agent
+     * speaks for them: what stuck jobs wait for. O(flows held). */
+    uint8_t *waits = weft_calloc(n_ports, 1);
+    size_t n_waiting = 0;
+    if (!waits)
+        return conn_fail(c, "internal", "status: out of memory");
+    const rpc_sched_t *s = &gw->sched;
+    for (size_t k = 0; k < s->all.n_coflows; k++) {
+        if (s->cstatus[k] != COFLOW_ACTIVE)
+            continue;
+        const coflow_coflow_t *co = &s->all.coflows[k];
+        for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++)
+            if (!s->fdone[f])
+                waits[s->all.flows[f].src] = waits[s->all.flows[f].dst] = 1;
+    }
+    for (size_t p = 0; p < n_ports; p++) {
+        waits[p] = waits[p] && !gw->agents[p];
+        n_waiting += waits[p];
+    }
     size_t mark;
     rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 22 + (seq >= 0) + list);
+    msgpack_pack_map(&pk, 24 + (seq >= 0) + list);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "status");
     if (seq >= 0)
         pack_kv_int(&pk, "seq", seq);
@@ -735,6 +754,13 @@ static void handle_status(conn_t *c, const msgpack_object *m)
             if (gw->agents[p])
                 msgpack_pack_uint64(&pk, p);
     }
+    pack_kv_int(&pk, "ports_waiting", (int64_t)n_waiting);
+    size_t listed = n_waiting < RPC_STATUS_MAX_AGENT_LIST ? n_waiting : RPC_STATUS_MAX_AGENT_LIST;
+    rpc_pack_cstr(&pk, "waiting_ports"), msgpack_pack_array(&pk, listed);
+    for (size_t p = 0, k = 0; p < n_ports && k < listed; p++)
+        if (waits[p])
+            msgpack_pack_uint64(&pk, p), k++;
+    free(waits);
     pack_kv_int(&pk, "jobs", (int64_t)st.jobs);
     pack_kv_int(&pk, "jobs_held", (int64_t)st.jobs_held);
     pack_kv_int(&pk, "jobs_finished", (int64_t)st.jobs_finished);

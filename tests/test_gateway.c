@@ -3034,6 +3034,9 @@ Test(gateway_agent, status_prints_the_live_counters, .init = server_status,
     cr_assert_eq(table_value(out, "jobs finished"), 0, "%s", out);
     cr_assert_eq(table_value(out, "jobs in flight"), 1, "%s", out);
     cr_assert_eq(table_value(out, "flows unfinished"), 1, "%s", out);
+    /* its flow goes from port 0 (an agent) to port 1 (none) */
+    cr_assert_eq(table_value(out, "ports without agent"), 1, "%s", out);
+    cr_assert(strstr(out, "   flows wait on port 1\n"), "%s", out);
     cr_assert_gt(table_value(out, "decisions"), 0, "%s", out);
     cr_assert_eq(table_value(out, "auth failures"), 0, "%s", out);
     cr_assert_eq(table_value(out, "journal"), 2, "%s", out); /* the epoch's, the job's */
@@ -3065,6 +3068,10 @@ Test(gateway_agent, status_prints_the_live_counters, .init = server_status,
     cr_assert_str_eq(json_string_value(json_object_get(j, "path")), status_journal);
     cr_assert_eq(jint(j, "records"), 2); /* the epoch's, the job's */
     cr_assert_eq(jint(o, "epoch"), epoch);
+    cr_assert_eq(jint(o, "ports_waiting"), 1);
+    const json_t *wp = json_object_get(o, "waiting_ports");
+    cr_assert(json_is_array(wp) && json_array_size(wp) == 1 &&
+                  json_integer_value(json_array_get(wp, 0)) == 1, "waiting_ports is not [1]");
     json_decref(o);
 
     /* The job finishes by a cancel: the counters follow. */
@@ -3074,6 +3081,7 @@ Test(gateway_agent, status_prints_the_live_counters, .init = server_status,
     cr_assert_eq(jint(o, "jobs_finished"), 1);
     cr_assert_eq(jint(o, "jobs_in_flight"), 0);
     cr_assert_eq(jint(o, "flows_unfinished"), 0);
+    cr_assert_eq(jint(o, "ports_waiting"), 0); /* nothing waits for port 1 any more */
     cr_assert_eq(jint(json_object_get(o, "journal"), "records"), 3); /* and the cancel's */
     json_decref(o);
 
