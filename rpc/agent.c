@@ -318,7 +318,7 @@ static weft_err_t gw_resume(agent_t *a)
 static weft_err_t gw_welcome(agent_t *a, const msgpack_object *m)
 {
     int64_t epoch = 0;
-    if (rpc_map_get(m, "epoch") && rpc_get_int(m, "epoch", 1, INT64_MAX, &epoch))
+    if (rpc_get_int_opt(m, "epoch", 1, INT64_MAX, &epoch))
         return weft_fail(WEFT_EPROTO, "welcome: %s", weft_last_error());
     if (a->epoch && epoch && (uint64_t)epoch != a->epoch && a->n_flows) {
         size_t open = 0;

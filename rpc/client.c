@@ -68,9 +68,8 @@ void rpc_client_close(rpc_client_t *c)
 
 void rpc_client_welcome(rpc_client_t *c, const msgpack_object *welcome)
 {
-    int64_t cap;
-    if (rpc_map_get(welcome, "max_frame") &&
-        rpc_get_int(welcome, "max_frame", 1, UINT32_MAX, &cap) == WEFT_OK)
+    int64_t cap = 0; /* a malformed cap: the default, as from an older gateway */
+    if (rpc_get_int_opt(welcome, "max_frame", 1, UINT32_MAX, &cap) == WEFT_OK && cap > 0)
         c->max_frame = (size_t)cap;
 }
 

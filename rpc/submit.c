@@ -48,7 +48,7 @@ static weft_err_t on_welcome(rpc_client_t *c, const msgpack_object *m,
                              FILE *out)
 {
     int64_t e = 0;
-    if (rpc_map_get(m, "epoch") && rpc_get_int(m, "epoch", 1, INT64_MAX, &e))
+    if (rpc_get_int_opt(m, "epoch", 1, INT64_MAX, &e))
         return weft_fail(WEFT_EPROTO, "welcome: %s", weft_last_error());
     rpc_client_welcome(c, m);
     bool lost = *epoch && e && (uint64_t)e != *epoch;

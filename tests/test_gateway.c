@@ -2355,6 +2355,22 @@ static void next_peers(rpc_client_t *c, char *out, size_t n)
     }
 }
 
+/* Checks that the next peers message on c says `want` ("id:port,..."). */
+static void told_peers(rpc_client_t *c, const char *want)
+{
+    char got[256];
+    next_peers(c, got, sizeof got);
+    cr_assert_str_eq(got, want);
+}
+
+/* Connects c as agent id with this data port, and checks what it is told. */
+static void agent_joins(rpc_client_t *c, uint32_t id, int data_port, const char *want)
+{
+    connect_to(c);
+    cr_assert_eq(rpc_client_hello_agent(c, TOKEN, id, data_port), WEFT_OK);
+    told_peers(c, want);
+}
+
 /* An agent that connects is told every connected peer; those already
  * connected are told only the newcomer (they keep what they were told), so
  * agents connecting one by one cost the gateway O(agents) each, not the
@@ -2364,25 +2380,12 @@ Test(gateway_agent, peers_are_told_to_newcomers_whole_and_to_the_others_by_chang
      .init = server_default, .fini = stop_server, .timeout = 30)
 {
     rpc_client_t a0, a1, a2;
-    char got[256];
-    connect_to(&a0);
-    cr_assert_eq(rpc_client_hello_agent(&a0, TOKEN, 0, 1000), WEFT_OK);
-    next_peers(&a0, got, sizeof got);
-    cr_assert_str_eq(got, "0:1000");
-    connect_to(&a1);
-    cr_assert_eq(rpc_client_hello_agent(&a1, TOKEN, 1, 1001), WEFT_OK);
-    next_peers(&a1, got, sizeof got);
-    cr_assert_str_eq(got, "0:1000,1:1001");
-    next_peers(&a0, got, sizeof got);
-    cr_assert_str_eq(got, "1:1001");
-    connect_to(&a2);
-    cr_assert_eq(rpc_client_hello_agent(&a2, TOKEN, 2, 1002), WEFT_OK);
-    next_peers(&a2, got, sizeof got);
-    cr_assert_str_eq(got, "0:1000,1:1001,2:1002");
-    next_peers(&a0, got, sizeof got);
-    cr_assert_str_eq(got, "2:1002");
-    next_peers(&a1, got, sizeof got);
-    cr_assert_str_eq(got, "2:1002");
+    agent_joins(&a0, 0, 1000, "0:1000");
+    agent_joins(&a1, 1, 1001, "0:1000,1:1001");
+    told_peers(&a0, "1:1001");
+    agent_joins(&a2, 2, 1002, "0:1000,1:1001,2:1002");
+    told_peers(&a0, "2:1002");
+    told_peers(&a1, "2:1002");
     /* agent 1 leaves: nothing is pushed; it comes back on another port */
     rpc_client_destroy(&a1);
     usleep(100 * 1000); /* the gateway sees it gone, and decides */
@@ -2393,14 +2396,9 @@ Test(gateway_agent, peers_are_told_to_newcomers_whole_and_to_the_others_by_chang
         cr_assert_eq(rpc_client_wait(&a0, 5.0, &m), 1, "%s", weft_last_error());
     while (!strcmp(rpc_msg_type(m, type, sizeof type), "schedule"));
     cr_assert_str_eq(type, "pong", "a leave pushed a %s", type);
-    connect_to(&a1);
-    cr_assert_eq(rpc_client_hello_agent(&a1, TOKEN, 1, 2001), WEFT_OK);
-    next_peers(&a1, got, sizeof got);
-    cr_assert_str_eq(got, "0:1000,1:2001,2:1002");
-    next_peers(&a0, got, sizeof got);
-    cr_assert_str_eq(got, "1:2001");
-    next_peers(&a2, got, sizeof got);
-    cr_assert_str_eq(got, "1:2001");
+    agent_joins(&a1, 1, 2001, "0:1000,1:2001,2:1002");
+    told_peers(&a0, "1:2001");
+    told_peers(&a2, "1:2001");
     rpc_client_destroy(&a0);
     rpc_client_destroy(&a1);
     rpc_client_destroy(&a2);

@@ -74,6 +74,26 @@ agent() {
     PIDS="$PIDS $AGENT_PID"
 }
 
+# submit_and_kill_gateway N: runs weft submit of $W in the background
+# (SUBMIT, $TMP/liveN.csv, $TMP/submitN.out) and SIGKILLs the gateway once
+# jobs 0, 1 and 2 are acknowledged (and so journaled) and moving: waiting
+# on submit's output, not a fixed sleep.
+submit_and_kill_gateway() {
+    "$WEFT" submit $W --gateway "127.0.0.1:$PORT" --token-file "$TMP/token" \
+        --out "$TMP/live$1.csv" --timeout 120 >"$TMP/submit$1.out" 2>"$TMP/submit$1.err" &
+    SUBMIT=$!
+    PIDS="$PIDS $SUBMIT"
+    i=0
+    until [ "$(grep -c " registered$" "$TMP/submit$1.out" 2>/dev/null)" -ge 3 ]; do
+        i=$((i + 1))
+        [ $i -gt 600 ] && fail "submit did not get 3 jobs acknowledged (run $1)"
+        sleep 0.05
+    done
+    sleep 0.3 # flows in flight
+    kill -9 $SERVE_PID
+    wait $SERVE_PID 2>/dev/null || true
+}
+
 echo "t0ken-$$-gateway-test" >"$TMP/token"
 
 # The emulator's prediction.
@@ -117,21 +137,7 @@ for i in 0 1 2 3; do
     agent $i
     eval "A$i=\$AGENT_PID"
 done
-"$WEFT" submit $W --gateway "127.0.0.1:$PORT" --token-file "$TMP/token" \
-    --out "$TMP/live2.csv" --timeout 120 >"$TMP/submit2.out" 2>"$TMP/submit2.err" &
-SUBMIT=$!
-PIDS="$PIDS $SUBMIT"
-# Kill the gateway once jobs 0, 1 and 2 are acknowledged (and so in its
-# journal) and moving; waiting on submit's output, not a fixed sleep.
-i=0
-until [ "$(grep -c " registered$" "$TMP/submit2.out" 2>/dev/null)" -ge 3 ]; do
-    i=$((i + 1))
-    [ $i -gt 600 ] && fail "submit did not get 3 jobs acknowledged"
-    sleep 0.05
-done
-sleep 0.3
-kill -9 $SERVE_PID
-wait $SERVE_PID 2>/dev/null || true
+submit_and_kill_gateway 2
 sleep 0.3 # agents and submit notice, back off and retry
 serve run2 "$PORT"
 grep -q "journal .*: [1-9][0-9]* records, [3-9] jobs" "$TMP/run2.out" \
@@ -245,19 +251,7 @@ echo "== 5. the gateway SIGKILLed and restarted without its journal: agents drop
 RUN=run5
 serve run5
 for i in 0 1 2 3; do agent $i; done
-"$WEFT" submit $W --gateway "127.0.0.1:$PORT" --token-file "$TMP/token" \
-    --out "$TMP/live5.csv" --timeout 120 >"$TMP/submit5.out" 2>"$TMP/submit5.err" &
-SUBMIT=$!
-PIDS="$PIDS $SUBMIT"
-i=0
-until [ "$(grep -c " registered$" "$TMP/submit5.out" 2>/dev/null)" -ge 3 ]; do
-    i=$((i + 1))
-    [ $i -gt 600 ] && fail "submit did not get 3 jobs acknowledged (run 5)"
-    sleep 0.05
-done
-sleep 0.3 # flows in flight
-kill -9 $SERVE_PID
-wait $SERVE_PID 2>/dev/null || true
+submit_and_kill_gateway 5
 sleep 0.3
 serve run5-new "$PORT" # a journal of its own: none of the jobs above
 wait $SUBMIT || fail "weft submit (run 5) did not see every job complete"
