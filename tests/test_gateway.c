@@ -2578,6 +2578,22 @@ Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_jo
 
 enum { BIG_FRAMES = 40, BIG_PAYLOAD = 100000 };
 
+/* Appends the frame {"type": "blob", "seq": seq, "pad": <n bytes>} to sb
+ * (payload cap `cap`, 0: the default). */
+static void pack_blob(msgpack_sbuffer *sb, int seq, const char *pad, size_t n, size_t cap)
+{
+    size_t mark;
+    rpc_frame_begin(sb, &mark);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "blob");
+    rpc_pack_cstr(&pk, "seq"), msgpack_pack_int(&pk, seq);
+    rpc_pack_cstr(&pk, "pad"), msgpack_pack_bin(&pk, n);
+    msgpack_pack_bin_body(&pk, pad, n);
+    cr_assert_eq(rpc_frame_end(sb, mark, cap), WEFT_OK);
+}
+
 /* Writes BIG_FRAMES frames {"type": "blob", "seq": i, "pad": <bytes>} to
  * the socket in arg, 4 MB in all, then closes it. */
 static void *write_big_frames(void *arg)
@@ -2587,16 +2603,7 @@ static void *write_big_frames(void *arg)
     for (int i = 0; i < BIG_FRAMES; i++) {
         msgpack_sbuffer sb;
         msgpack_sbuffer_init(&sb);
-        size_t mark;
-        rpc_frame_begin(&sb, &mark);
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, 3);
-        rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "blob");
-        rpc_pack_cstr(&pk, "seq"), msgpack_pack_int(&pk, i);
-        rpc_pack_cstr(&pk, "pad"), msgpack_pack_bin(&pk, sizeof pad);
-        msgpack_pack_bin_body(&pk, pad, sizeof pad);
-        rpc_frame_end(&sb, mark, 0);
+        pack_blob(&sb, i, pad, sizeof pad, 0);
         for (size_t off = 0; off < sb.size;) {
             ssize_t w = write(fd, sb.data + off, sb.size - off);
             if (w <= 0)
@@ -3465,18 +3472,8 @@ Test(gateway_tls, frames_buffered_inside_tls_are_read_without_waiting, .init = m
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     static char pad[PAD];
-    for (int i = 0; i < FRAMES; i++) {
-        size_t mark;
-        rpc_frame_begin(&sb, &mark);
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, 3);
-        rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "blob");
-        rpc_pack_cstr(&pk, "seq"), msgpack_pack_int(&pk, i);
-        rpc_pack_cstr(&pk, "pad"), msgpack_pack_bin(&pk, sizeof pad);
-        msgpack_pack_bin_body(&pk, pad, sizeof pad);
-        cr_assert_eq(rpc_frame_end(&sb, mark, CAP), WEFT_OK);
-    }
+    for (int i = 0; i < FRAMES; i++)
+        pack_blob(&sb, i, pad, sizeof pad, CAP);
     /* more than the decoder holds, less than one record (16 KiB) */
     cr_assert_gt(sb.size, 2 * (CAP + RPC_HEADER_BYTES));
     cr_assert_lt(sb.size, (size_t)16384);
