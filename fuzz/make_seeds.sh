@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 C=fuzz/corpus
-mkdir -p $C/fb $C/alibaba $C/wfcommons $C/weft $C/model $C/job
+mkdir -p $C/fb $C/alibaba $C/wfcommons $C/weft $C/model $C/job $C/journal
 
 # FB: the trace's first 19 coflows (header rewritten to say so), and the
 # first 8 short lines, which the mutator handles faster
@@ -119,4 +119,33 @@ for k, j in enumerate(jobs):
     open("%s/register-job%d.bin" % (sys.argv[2], j["id"]), "wb").write(
         pk({"type": "register", "seq": k, "job": j}))
 PY
+
+# Journals written by a real gateway: a run to the end (epoch, job and done
+# records), one with jobs cancelled while waiting (cancel records), and the
+# first cut 5 bytes short (a torn tail)
+mkdir -p $C/journal
+J=$(mktemp -d)
+echo seed-token >"$J/token"
+serve_journal() { # serve_journal FILE PORT
+    "$BUILD/weft" serve --ports 4 --port-rate 40MB/s --token-file "$J/token" --no-fsync \
+        --listen "127.0.0.1:$2" --journal "$J/$1" >/dev/null 2>&1 &
+    SERVE=$!
+    sleep 0.3
+}
+serve_journal done.journal 7581
+for i in 0 1 2 3; do
+    "$BUILD/weft" agent --id $i --gateway 127.0.0.1:7581 --token-file "$J/token" 2>/dev/null &
+done
+"$BUILD/weft" submit tests/gateway/small.weft --gateway 127.0.0.1:7581 \
+    --token-file "$J/token" --timeout 20 >/dev/null
+kill $SERVE $(jobs -p) 2>/dev/null; wait 2>/dev/null || true
+serve_journal cancelled.journal 7582
+"$BUILD/weft" submit tests/gateway/small.weft --gateway 127.0.0.1:7582 \
+    --token-file "$J/token" --timeout 3.5 >/dev/null 2>&1 || true
+"$BUILD/weft" cancel 1 2 --gateway 127.0.0.1:7582 --token-file "$J/token" >/dev/null
+kill $SERVE; wait 2>/dev/null || true
+cp "$J/done.journal" $C/journal/run-done.journal
+cp "$J/cancelled.journal" $C/journal/cancelled.journal
+head -c $(($(wc -c <"$J/done.journal") - 5)) "$J/done.journal" >$C/journal/torn-tail.journal
+rm -rf "$J"
 du -sh $C

@@ -12,7 +12,7 @@ set -eu
 SECS=${1:-30}
 CC=${FUZZ_CC:-clang}
 OUT=build-fuzz
-TARGETS=${FUZZ_TARGETS:-fb alibaba wfcommons weft model frame job}
+TARGETS=${FUZZ_TARGETS:-fb alibaba wfcommons weft model frame job journal}
 cd "$(dirname "$0")/.."
 
 # Only what the readers and the frame decoder need, not the whole library:
@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 # often mid-edit).
 LIB_SOURCES="common/weft.c coflow/model.c dag/dag.c workload/read.c workload/fb.c
 workload/alibaba.c workload/wfcommons.c workload/text.c attention/model.c rpc/frame.c
-rpc/msg.c rpc/job.c"
+rpc/msg.c rpc/job.c rpc/journal.c"
 
 # Per target: the largest input libFuzzer makes (the seeds fit; the FB and
 # weft formats are line-based, the JSON needs room for a few tasks; frame
@@ -32,6 +32,7 @@ max_len() {
     model) echo 8192 ;;
     frame) echo 8192 ;;
     job) echo 8192 ;;
+    journal) echo 16384 ;;
     *) echo 4096 ;;
     esac
 }
