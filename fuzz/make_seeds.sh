@@ -133,12 +133,14 @@ serve_journal() { # serve_journal FILE PORT
     sleep 0.3
 }
 serve_journal done.journal 7581
+AGENTS=""
 for i in 0 1 2 3; do
     "$BUILD/weft" agent --id $i --gateway 127.0.0.1:7581 --token-file "$J/token" 2>/dev/null &
+    AGENTS="$AGENTS $!"
 done
 "$BUILD/weft" submit tests/gateway/small.weft --gateway 127.0.0.1:7581 \
     --token-file "$J/token" --timeout 20 >/dev/null
-kill $SERVE $(jobs -p) 2>/dev/null; wait 2>/dev/null || true
+kill $SERVE $AGENTS 2>/dev/null; wait 2>/dev/null || true
 serve_journal cancelled.journal 7582
 "$BUILD/weft" submit tests/gateway/small.weft --gateway 127.0.0.1:7582 \
     --token-file "$J/token" --timeout 3.5 >/dev/null 2>&1 || true
