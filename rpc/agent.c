@@ -17,13 +17,17 @@
  * destination compete for its connection.
  *
  * Resumption: the agent keeps, per flow, the bytes it sent; after a
- * reconnect it re-reports them for every unfinished flow (and every
- * completion the gateway has not acknowledged) before anything else, and
- * when the gateway re-announces a flow it keeps the larger of its own
- * count and the gateway's. A flow of a job cancelled while it was away is
- * never re-announced: the gateway answers its report with a drop. A restarted
- * agent has no count and takes the gateway's: the bytes sent after the last
- * report before a crash are sent again.
+ * reconnect, once the welcome says the gateway is of the same epoch (its
+ * journal kept the flows), it re-reports them for every unfinished flow
+ * (and every completion the gateway has not acknowledged) before anything
+ * else, and when the gateway re-announces a flow it keeps the larger of its
+ * own count and the gateway's. A gateway of another epoch lost the flows
+ * and may give their ids to others: the agent drops them all. A flow of a
+ * job cancelled while it was away is never re-announced: the gateway
+ * answers its report with a drop. A restarted agent has no count and takes
+ * the gateway's: the bytes sent after the last report before a crash are
+ * sent again. The data listener binds by default to the address this host
+ * reaches the gateway from, which is where the gateway tells peers to send.
  */
 #include <arpa/inet.h>
 #include <errno.h>
