@@ -6,8 +6,8 @@
 # environment. So it sees what a new machine sees: every package weft needs
 # installed by scripts/install-deps.sh, none inherited from this one.
 #
-#   sudo sh scripts/fresh-debian.sh            # make test
-#   sudo sh scripts/fresh-debian.sh run        # make run
+#   sh scripts/fresh-debian.sh                 # as root: make test
+#   sh scripts/fresh-debian.sh run             # make run
 #   ROOT=/var/tmp/deb12 KEEP=1 sh scripts/fresh-debian.sh test
 #
 # ROOT (default /tmp/weft-fresh-debian12) is made anew unless KEEP=1, which
