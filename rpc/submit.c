@@ -21,8 +21,17 @@
 
 typedef struct {
     bool sent, acked, done;
+    unsigned tries; /* register messages sent for it by this run */
     double jct;
 } job_state_t;
+
+/* Sends job j's registration (again), counting it. */
+static weft_err_t send_register(rpc_client_t *c, const coflow_workload_t *wl, job_state_t *js,
+                                size_t j)
+{
+    js[j].tries++;
+    return rpc_client_register(c, (int64_t)j, wl, j);
+}
 
 /* Connects and says hello; what is registered and watched waits for the
  * welcome (on_welcome). */
@@ -57,7 +66,7 @@ static weft_err_t on_welcome(rpc_client_t *c, const msgpack_object *m,
     weft_err_t err = WEFT_OK;
     for (size_t j = 0; !err && j < wl->n_jobs; j++) {
         if (js[j].sent && !js[j].acked) {
-            err = rpc_client_register(c, (int64_t)j, wl, j);
+            err = send_register(c, wl, js, j);
             continue;
         }
         if (!js[j].acked || js[j].done)
@@ -70,7 +79,7 @@ static weft_err_t on_welcome(rpc_client_t *c, const msgpack_object *m,
             fprintf(out, "job %lld: the gateway lost it (it started without its journal); "
                          "registering it again\n", (long long)wl->jobs[j].id);
         js[j].acked = false;
-        err = rpc_client_register(c, (int64_t)j, wl, j);
+        err = send_register(c, wl, js, j);
     }
     if (out)
         fflush(out);
@@ -126,7 +135,7 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
             if (wl->jobs[j].arrival_s <= now) {
                 js[j].sent = true;
                 if (welcomed) /* else at the welcome */
-                    WEFT_CHECK(rpc_client_register(&c, (int64_t)j, wl, j));
+                    WEFT_CHECK(send_register(&c, wl, js, j));
             } else if (wl->jobs[j].arrival_s < next) {
                 next = wl->jobs[j].arrival_s;
             }
@@ -172,14 +181,22 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
         } else if (!strcmp(type, "ack") &&
                    rpc_get_int(m, "seq", 0, (int64_t)wl->n_jobs - 1, &v) == 0) {
             const msgpack_object *dup = rpc_map_get(m, "dup");
+            bool was_dup = dup && dup->type == MSGPACK_OBJECT_BOOLEAN && dup->via.boolean;
             if (o->out && !js[v].acked) {
-                fprintf(o->out, "job %lld registered\n", (long long)wl->jobs[v].id);
+                /* a duplicate of this run's first try was registered before
+                   it ran (another run, another client): its JCT here counts
+                   from this run's start, not from its real arrival */
+                if (was_dup && js[v].tries == 1)
+                    fprintf(o->out, "job %lld registered before this run: its JCT here "
+                                    "counts from this run's start\n", (long long)wl->jobs[v].id);
+                else
+                    fprintf(o->out, "job %lld registered\n", (long long)wl->jobs[v].id);
                 fflush(o->out);
             }
             js[v].acked = true;
             /* registered before a lost connection: it may have finished
                while no one listened, so ask */
-            if (dup && dup->type == MSGPACK_OBJECT_BOOLEAN && dup->via.boolean && !js[v].done)
+            if (was_dup && !js[v].done)
                 rpc_client_watch(&c, &wl->jobs[v].id, 1);
         } else if (!strcmp(type, "job_done") &&
                    rpc_get_int(m, "job", INT64_MIN, INT64_MAX, &v) == 0) {
