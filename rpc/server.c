@@ -117,10 +117,6 @@ struct rpc_gateway {
     int port;
     uint64_t serial;
     bool peers_dirty;
-    uint32_t *peers_new; /* [n_ports] ports whose agent connected since the last
-                            push_peers (the others are told only those) */
-    uint8_t *peer_listed;/* [n_ports] in peers_new */
-    size_t n_peers_new;
     weft_err_t fatal;
     rpc_gateway_stats_t stats;
 };
@@ -381,11 +377,7 @@ static void handle_hello(conn_t *c, const msgpack_object *m)
         c->agent = id;
         c->data_port = (int)port;
         rpc_sched_forget_port(&gw->sched, (uint32_t)id);
-        c->peers_all = true;
-        if (!gw->peer_listed[id]) {
-            gw->peer_listed[id] = 1;
-            gw->peers_new[gw->n_peers_new++] = (uint32_t)id;
-        }
+        c->peers_all = true; /* and the others are told of it */
         gw->peers_dirty = true;
     }
     event_del(c->hello_timer);
@@ -1093,17 +1085,23 @@ static void accept_error_cb(struct evconnlistener *lis, void *arg)
 
 /* ------------------------------------------------------------ decisions */
 
-/* Packs peers messages of the connected agents among ports[0..n) (every
- * port when ports is NULL), PEERS_CHUNK entries a frame, into b; returns
- * the frames. */
-static uint64_t pack_peers(rpc_gateway_t *gw, msgpack_sbuffer *b, const uint32_t *ports, size_t n)
+/* Whether the agent at port p goes in a peers message of every connected
+ * agent (all) or only of the newcomers (peers_all: not yet told). */
+static bool peer_listed(const rpc_gateway_t *gw, size_t p, bool all)
 {
-    size_t total = ports ? n : gw->sched.fab.n_ports, k = 0;
+    return gw->agents[p] && (all || gw->agents[p]->peers_all);
+}
+
+/* Packs peers messages of the agents peer_listed(all), PEERS_CHUNK entries
+ * a frame, into b; returns the frames. */
+static uint64_t pack_peers(rpc_gateway_t *gw, msgpack_sbuffer *b, bool all)
+{
+    size_t total = gw->sched.fab.n_ports, k = 0;
     uint64_t frames = 0;
     while (k < total) {
         size_t entries = 0, end = k;
         for (; end < total && entries < PEERS_CHUNK; end++)
-            entries += gw->agents[ports ? ports[end] : end] != NULL;
+            entries += peer_listed(gw, end, all);
         if (entries) {
             size_t mark;
             rpc_frame_begin(b, &mark);
@@ -1113,14 +1111,12 @@ static uint64_t pack_peers(rpc_gateway_t *gw, msgpack_sbuffer *b, const uint32_t
             rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "peers");
             rpc_pack_cstr(&pk, "peers"), msgpack_pack_array(&pk, entries);
             for (; k < end; k++) {
-                size_t p = ports ? ports[k] : k;
-                conn_t *a = gw->agents[p];
-                if (!a)
+                if (!peer_listed(gw, k, all))
                     continue;
                 msgpack_pack_array(&pk, 3);
-                msgpack_pack_uint64(&pk, p);
-                rpc_pack_cstr(&pk, a->host);
-                msgpack_pack_int(&pk, a->data_port);
+                msgpack_pack_uint64(&pk, k);
+                rpc_pack_cstr(&pk, gw->agents[k]->host);
+                msgpack_pack_int(&pk, gw->agents[k]->data_port);
             }
             if (rpc_frame_end(b, mark, gw->o.max_frame) == WEFT_OK)
                 frames++;
@@ -1133,15 +1129,14 @@ static uint64_t pack_peers(rpc_gateway_t *gw, msgpack_sbuffer *b, const uint32_t
 /* Tells the agents where their peers are (docs/protocol.md, `peers`): an
  * agent that connected since the last push every connected agent, the
  * others only those that connected since. Each message is packed once for
- * all its receivers, so agents connecting one by one cost O(agents) a
- * push, where a full list to every agent at every connect cost the square
- * of the agents (1,000 agents took 4.9 s to connect, see README). */
+ * all its receivers, so a push costs O(agents), where a full list to every
+ * agent at every connect cost the square of the agents in bytes. */
 static void push_peers(rpc_gateway_t *gw)
 {
     msgpack_sbuffer delta, all;
     msgpack_sbuffer_init(&delta);
     msgpack_sbuffer_init(&all);
-    uint64_t n_delta = pack_peers(gw, &delta, gw->peers_new, gw->n_peers_new), n_all = 0;
+    uint64_t n_delta = pack_peers(gw, &delta, false), n_all = 0;
     bool all_packed = false;
     for (size_t q = 0; q < gw->sched.fab.n_ports; q++) {
         conn_t *c = gw->agents[q];
@@ -1149,7 +1144,7 @@ static void push_peers(rpc_gateway_t *gw)
             continue;
         if (c->peers_all) {
             if (!all_packed) {
-                n_all = pack_peers(gw, &all, NULL, 0);
+                n_all = pack_peers(gw, &all, true);
                 all_packed = true;
             }
             conn_send_bytes(c, all.data, all.size, n_all);
@@ -1158,9 +1153,6 @@ static void push_peers(rpc_gateway_t *gw)
             conn_send_bytes(c, delta.data, delta.size, n_delta);
         }
     }
-    for (size_t i = 0; i < gw->n_peers_new; i++)
-        gw->peer_listed[gw->peers_new[i]] = 0;
-    gw->n_peers_new = 0;
     msgpack_sbuffer_destroy(&delta);
     msgpack_sbuffer_destroy(&all);
     gw->peers_dirty = false;
@@ -1449,10 +1441,8 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
        in, and a job waits for its first rates at most that long. */
     gw->sched.rebuild_defer = 4;
     gw->agents = weft_calloc(o->n_ports, sizeof *gw->agents);
-    gw->peers_new = weft_calloc(o->n_ports, sizeof *gw->peers_new);
-    gw->peer_listed = weft_calloc(o->n_ports, 1);
     gw->base = event_base_new();
-    if (!gw->token || !gw->agents || !gw->peers_new || !gw->peer_listed || !gw->base)
+    if (!gw->token || !gw->agents || !gw->base)
         WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory for the gateway"));
     WEFT_CHECK(tls_setup(gw));
     if (o->journal)
@@ -1586,8 +1576,6 @@ void rpc_gateway_free(rpc_gateway_t *gw)
     rpc_sched_destroy(&gw->sched);
     msgpack_sbuffer_destroy(&gw->out);
     free(gw->agents);
-    free(gw->peers_new);
-    free(gw->peer_listed);
     free(gw->token);
     free(gw);
 }
