@@ -90,6 +90,27 @@ static const char *get_s(const msgpack_object *m, const char *key, char *buf, si
     return buf;
 }
 
+/* A row of a count (key `count`) and the ports it lists (key `list`, which
+ * may hold fewer than the count), after `what`: "on ports 0, 1, 2". */
+static void print_count_ports(const msgpack_object *m, const char *label, const char *count,
+                              const char *list, const char *what)
+{
+    long long n = (long long)get_i(m, count);
+    printf("  %-20s %12lld", label, n);
+    const msgpack_object *l = rpc_map_get(m, list);
+    if (l && l->type == MSGPACK_OBJECT_ARRAY && l->via.array.size > 0) {
+        printf("   %s port%s", what, n == 1 ? "" : "s");
+        for (uint32_t i = 0; i < l->via.array.size; i++) {
+            int64_t p = -1;
+            rpc_obj_int(&l->via.array.ptr[i], &p);
+            printf("%s %lld", i ? "," : "", (long long)p);
+        }
+        if ((long long)l->via.array.size < n)
+            printf(", ...");
+    }
+    printf("\n");
+}
+
 /* The answer as `weft inspect` lays out its report: a key, a value right
  * aligned, and a remark. */
 static void print_table(const char *host, int port, const msgpack_object *m)
@@ -103,30 +124,9 @@ static void print_table(const char *host, int port, const msgpack_object *m)
     printf("  %-20s %12lld   at %.6g MB/s each way\n", "ports", (long long)get_i(m, "ports"),
            get_d(m, "rate") / 1e6);
     printf("  %-20s %12lld\n", "connections open", (long long)get_i(m, "conns"));
-    printf("  %-20s %12lld", "agents connected", (long long)get_i(m, "agents"));
-    const msgpack_object *ap = rpc_map_get(m, "agent_ports");
-    if (ap && ap->type == MSGPACK_OBJECT_ARRAY && ap->via.array.size > 0) {
-        printf("   on port%s", ap->via.array.size == 1 ? "" : "s");
-        for (uint32_t i = 0; i < ap->via.array.size; i++) {
-            int64_t p = -1;
-            rpc_obj_int(&ap->via.array.ptr[i], &p);
-            printf("%s %lld", i ? "," : "", (long long)p);
-        }
-    }
-    printf("\n");
-    printf("  %-20s %12lld", "ports without agent", (long long)get_i(m, "ports_waiting"));
-    const msgpack_object *wp = rpc_map_get(m, "waiting_ports");
-    if (wp && wp->type == MSGPACK_OBJECT_ARRAY && wp->via.array.size > 0) {
-        printf("   flows wait on port%s", get_i(m, "ports_waiting") == 1 ? "" : "s");
-        for (uint32_t i = 0; i < wp->via.array.size; i++) {
-            int64_t p = -1;
-            rpc_obj_int(&wp->via.array.ptr[i], &p);
-            printf("%s %lld", i ? "," : "", (long long)p);
-        }
-        if ((int64_t)wp->via.array.size < get_i(m, "ports_waiting"))
-            printf(", ...");
-    }
-    printf("\n");
+    print_count_ports(m, "agents connected", "agents", "agent_ports", "on");
+    print_count_ports(m, "ports without agent", "ports_waiting", "waiting_ports",
+                      "flows wait on");
     static const struct {
         const char *key, *label;
     } rows[] = {
