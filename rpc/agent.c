@@ -29,7 +29,6 @@
  * sent again. The data listener binds by default to the address this host
  * reaches the gateway from, which is where the gateway tells peers to send.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -519,12 +518,8 @@ static const char *address_toward_gateway(const agent_t *a, char *buf, size_t n)
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) == 0 &&
-        getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
-        if (ss.ss_family == AF_INET)
-            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, buf, (socklen_t)n);
-        else if (ss.ss_family == AF_INET6)
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf, (socklen_t)n);
-    }
+        getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+        rpc_sockaddr_text((struct sockaddr *)&ss, buf, n);
     if (fd >= 0)
         close(fd);
     freeaddrinfo(res);

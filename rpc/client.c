@@ -111,6 +111,14 @@ weft_err_t rpc_client_tls(rpc_client_t *c, const char *ca_file)
     return WEFT_OK;
 }
 
+void rpc_sockaddr_text(const struct sockaddr *sa, char *buf, size_t n)
+{
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)n);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)n);
+}
+
 bool rpc_client_pending(const rpc_client_t *c)
 {
     return c->tls && (c->tls_frames_read || SSL_has_pending(c->tls));

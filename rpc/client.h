@@ -26,6 +26,11 @@
 
 struct ssl_st;
 struct ssl_ctx_st;
+struct sockaddr;
+
+/* The numeric address of an IPv4 or IPv6 socket address into buf[n]
+ * (unchanged for another family). */
+void rpc_sockaddr_text(const struct sockaddr *sa, char *buf, size_t n);
 
 typedef struct {
     int fd;               /* -1 when not connected */

@@ -1022,10 +1022,7 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     c->gw = gw;
     c->agent = -1;
     c->serial = ++gw->serial;
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->host, sizeof c->host);
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, c->host, sizeof c->host);
+    rpc_sockaddr_text(sa, c->host, sizeof c->host);
     rpc_limits_t lim = {gw->o.max_frame, rpc_objects_for(gw->o.max_frame)};
     rpc_decoder_init(&c->dec, &lim);
     rpc_frame_init(&c->fr);
