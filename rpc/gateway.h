@@ -21,6 +21,16 @@
  * arrays alone (the rebuild takes them from there); a cancel or a
  * compaction still rebuilds at the next use.
  *
+ * Ports without an agent (rpc_sched_set_port_present): their bytes cannot
+ * move, so the live state decides on a fabric where such a port keeps
+ * RPC_ABSENT_CAP_SHARE of its rate (orderings and allocators need every
+ * capacity positive). Its flows get next to nothing, which the flows
+ * beside them on their other port take, and the orderings see the coflows
+ * that need it as nearly endless; its flows are pushed rate 0. A port
+ * coming or going makes the live state stale like a registration (a
+ * rebuild reads the presence), and the rates pushed for its flows change
+ * at the next decision, rebuilt or not.
+ *
  * Compaction: once the finished jobs are at least half of `all`,
  * rpc_sched_compact drops them, wherever they are (a job that never
  * finishes holds back nothing but itself), and keeps of each only its id, first flow id and JCT (`gone`), so a
@@ -69,6 +79,9 @@ typedef struct {
 
 typedef struct {
     coflow_fabric_t fab;                 /* owned: n_ports at port_rate */
+    coflow_fabric_t dec_fab;             /* what st decides on: fab with every
+                                            absent port at RPC_ABSENT_CAP_SHARE */
+    uint8_t *absent;                     /* [n_ports] no agent (header) */
     const coflow_ordering_t *ord;
     const coflow_allocator_t *alloc;
     coflow_workload_t all;               /* the jobs registered and not compacted
@@ -132,8 +145,9 @@ typedef struct {
     void *ctx;                           /* the ordering's */
     bool have_live, dirty;
     bool need_rebuild;                   /* live is wrong: rebuilt at next use */
-    bool stale;                          /* live leaves out a registered job or
-                                            keeps a finished one (header) */
+    bool stale;                          /* live leaves out a registered job,
+                                            keeps a finished one or decides on
+                                            ports present then (header) */
     double stale_since;                  /* weft_mono_s() when it became stale */
     double rebuild_cost_s;               /* the last rebuild's wall time */
     double rebuild_defer;                /* how long a stale live may serve, in
@@ -156,8 +170,13 @@ typedef struct {
 /* A rebuild this fast is never put off (rpc_sched_t.rebuild_defer). */
 #define RPC_REBUILD_FREE_S 1e-3
 
+/* The share of its rate a port without an agent keeps in decisions: so
+ * small that its flows' rates are lost in their other port's rounding. */
+#define RPC_ABSENT_CAP_SHARE 1e-12
+
 /* An empty scheduler for n_ports ports of port_rate bytes/s each way, with
- * ordering ord and allocator alloc (NULL: the ordering's default). */
+ * ordering ord and allocator alloc (NULL: the ordering's default). Every
+ * port counts as present until rpc_sched_set_port_present says otherwise. */
 weft_err_t rpc_sched_init(rpc_sched_t *s, size_t n_ports, double port_rate,
                           const coflow_ordering_t *ord, const coflow_allocator_t *alloc);
 void rpc_sched_destroy(rpc_sched_t *s);
@@ -234,6 +253,10 @@ void rpc_sched_forget(rpc_sched_t *s, uint64_t fid);
 /* Forgets every released, unfinished flow sent by port src and marks the
  * state dirty: the next decision tells that agent everything. O(flows). */
 void rpc_sched_forget_port(rpc_sched_t *s, uint32_t src);
+/* Port p's agent connected (present) or went away: decisions give the
+ * flows from or to a port without one nothing and their share to the
+ * others (header). A change marks the state dirty and stale. O(1). */
+void rpc_sched_set_port_present(rpc_sched_t *s, uint32_t p, bool present);
 
 /* -------------------------------------------------------------- journal */
 

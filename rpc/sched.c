@@ -15,9 +15,11 @@
  *    time; an open flow's st->flow_remaining is bytes - sent (> 0); each
  *    coflow_remaining is the sum over its open flows; job_sent the bytes
  *    the job sent. Progress and completions update both. Without `stale`
- *    the jobs with jlive are exactly the unfinished ones; a registration
- *    or a job finishing sets stale (gateway.h: the next decision may wait
- *    to rebuild), a change st cannot follow sets need_rebuild.
+ *    the jobs with jlive are exactly the unfinished ones and st's fabric
+ *    (dec_fab) has the ports' presence of now; a registration, a job
+ *    finishing or a port's agent coming or going sets stale (gateway.h:
+ *    the next decision may wait to rebuild), a change st cannot follow
+ *    sets need_rebuild.
  *  - push_rate / push_cls / announced say what the sending agent's current
  *    connection was told, so a decision emits only differences.
  */
@@ -70,12 +72,15 @@ weft_err_t rpc_sched_init(rpc_sched_t *s, size_t n_ports, double port_rate,
     s->ord = ord;
     s->alloc = alloc;
     weft_err_t err = coflow_fabric_init(&s->fab, n_ports, port_rate);
+    if (!err && (err = coflow_fabric_init(&s->dec_fab, n_ports, port_rate)))
+        coflow_fabric_destroy(&s->fab);
     if (err)
         return err;
     coflow_workload_init(&s->all, n_ports);
     s->port_rank = weft_calloc(n_ports, sizeof *s->port_rank);
     s->port_last = weft_calloc(n_ports, sizeof *s->port_last);
-    if (!s->port_rank || !s->port_last) {
+    s->absent = weft_calloc(n_ports, sizeof *s->absent);
+    if (!s->port_rank || !s->port_last || !s->absent) {
         rpc_sched_destroy(s);
         return weft_fail(WEFT_ENOMEM, "out of memory for %zu ports", n_ports);
     }
@@ -98,6 +103,7 @@ void rpc_sched_destroy(rpc_sched_t *s)
 {
     drop_live(s);
     coflow_fabric_destroy(&s->fab);
+    coflow_fabric_destroy(&s->dec_fab);
     coflow_workload_destroy(&s->all);
     void *ptrs[] = {s->sent, s->fdone, s->announced, s->push_rate, s->push_cls, s->fcoflow,
                     s->g2l, s->cstatus, s->release_s, s->ready_s, s->parents_left, s->g2l_c,
@@ -105,7 +111,7 @@ void rpc_sched_destroy(rpc_sched_t *s)
                     s->l2g_coflow, s->l2g_job, s->ids, s->port_rank, s->port_last,
                     s->changes, s->jobs_done, s->gone_id, s->gone_fid, s->gone_jct,
                     s->map_key, s->map_val, s->jfid, s->jcancelled, s->gone_cancelled,
-                    s->drops, s->jlive, s->cleft, s->gone_cx};
+                    s->drops, s->jlive, s->cleft, s->gone_cx, s->absent};
     for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
         free(ptrs[i]);
     memset(s, 0, sizeof *s);
@@ -304,7 +310,8 @@ static void release(rpc_sched_t *s, size_t c, double now)
     s->dirty = true;
 }
 
-/* The live state leaves out a job or keeps a finished one (gateway.h). */
+/* The live state leaves out a job, keeps a finished one or decides on the
+ * ports present at its rebuild (gateway.h). */
 static void mark_stale(rpc_sched_t *s)
 {
     if (!s->stale)
@@ -452,7 +459,12 @@ static weft_err_t rebuild(rpc_sched_t *s)
         }
         lj++;
     }
-    WEFT_CHECK(coflow_state_init(&s->st, lv, &s->fab));
+    for (size_t p = 0; p < s->fab.n_ports; p++) {
+        double share = s->absent[p] ? RPC_ABSENT_CAP_SHARE : 1;
+        s->dec_fab.cap_out[p] = s->fab.cap_out[p] * share;
+        s->dec_fab.cap_in[p] = s->fab.cap_in[p] * share;
+    }
+    WEFT_CHECK(coflow_state_init(&s->st, lv, &s->dec_fab));
     coflow_state_t *st = &s->st;
     for (size_t lc = 0; lc < lv->n_coflows; lc++) {
         size_t gc = s->l2g_coflow[lc];
@@ -778,14 +790,17 @@ weft_err_t rpc_sched_decide(rpc_sched_t *s, double now)
         const size_t *open = st->open_flows + lv->coflows[c].first_flow;
         for (size_t k = 0; k < st->n_open[c]; k++) {
             size_t lf = open[k], gf = s->l2g_flow[lf];
-            uint32_t src = lv->flows[lf].src;
+            uint32_t src = lv->flows[lf].src, dst = lv->flows[lf].dst;
             if (s->port_last[src] != c) {
                 s->port_last[src] = c;
                 s->port_rank[src]++;
             }
             size_t rank = s->port_rank[src] - 1;
             uint32_t cls = rank > 65535 ? 65535 : (uint32_t)rank;
-            double rate = st->flow_rate[lf], old = s->push_rate[gf];
+            /* a port whose agent is gone moves nothing, even while the
+               live state still decides on it as present (stale) */
+            double rate = s->absent[src] || s->absent[dst] ? 0 : st->flow_rate[lf];
+            double old = s->push_rate[gf];
             bool changed = !s->announced[gf] || cls != s->push_cls[gf] ||
                            fabs(rate - old) > RATE_REL_TOL * fmax(rate, old) ||
                            ((rate == 0) != (old == 0));
@@ -809,6 +824,15 @@ void rpc_sched_forget(rpc_sched_t *s, uint64_t fid)
     size_t f = 0;
     if (rpc_sched_flow_index(s, fid, &f) == 1)
         forget(s, f);
+}
+
+void rpc_sched_set_port_present(rpc_sched_t *s, uint32_t p, bool present)
+{
+    if (p >= s->fab.n_ports || !s->absent[p] == present)
+        return;
+    s->absent[p] = !present;
+    mark_stale(s); /* the next rebuild decides on the new capacities */
+    s->dirty = true;
 }
 
 void rpc_sched_forget_port(rpc_sched_t *s, uint32_t src)

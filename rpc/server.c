@@ -166,6 +166,7 @@ static void conn_free(conn_t *c)
                 (unsigned long long)c->serial, c->host, conn_state_name[c->state]);
     if (c->agent >= 0 && gw->agents[c->agent] == c) {
         gw->agents[c->agent] = NULL; /* peers keep its address until it is back */
+        rpc_sched_set_port_present(&gw->sched, (uint32_t)c->agent, false);
         request_decision(gw);
     }
     if (c->prev)
@@ -374,6 +375,7 @@ static void handle_hello(conn_t *c, const msgpack_object *m)
             conn_fail(old, "replaced", "agent %lld connected again", (long long)id);
         }
         gw->agents[id] = c;
+        rpc_sched_set_port_present(&gw->sched, (uint32_t)id, true);
         c->agent = id;
         c->data_port = (int)port;
         rpc_sched_forget_port(&gw->sched, (uint32_t)id);
@@ -1433,6 +1435,8 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     gw->token = strdup(o->token);
     gw->t0 = weft_mono_s();
     WEFT_CHECK(rpc_sched_init(&gw->sched, o->n_ports, o->port_rate, o->ord, o->alloc));
+    for (size_t p = 0; p < o->n_ports; p++) /* until its agent connects */
+        rpc_sched_set_port_present(&gw->sched, (uint32_t)p, false);
     /* A slow rebuild may wait four of its own lengths (gateway.h): at most
        a fifth of the gateway's time goes to rebuilding while jobs stream
        in, and a job waits for its first rates at most that long. */

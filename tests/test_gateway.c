@@ -13,7 +13,8 @@
  * flows sharing a slow data connection go in priority-class order, and
  * flows the gateway acknowledged are forgotten without losing later ones,
  * and an agent stopped while its job was cancelled drops the job's flows
- * once it reconnects. Bad input at start: a journal with a corrupted length is refused and
+ * once it reconnects, and a gone agent's flows give their share to the
+ * flows beside them. Bad input at start: a journal with a corrupted length is refused and
  * left as it was, a torn tail is kept aside with a warning; `weft submit`
  * and `weft agent` stop at once on a wrong token; bad options are named.
  */
@@ -358,6 +359,86 @@ Test(gateway, sched_forget_port_announces_again)
     cr_assert(change_of(&s, 1)->is_new);
     cr_assert_float_eq(change_of(&s, 1)->sent, 25, 1e-12); /* resumes from here */
     rpc_sched_destroy(&s);
+    coflow_workload_destroy(&wl);
+}
+
+/* Job 5: one coflow {0->1 100 B, 0->2 100 B} on 3 ports of 10 B/s. */
+static void one_two_flow_job(coflow_workload_t *wl)
+{
+    coflow_workload_init(wl, 3);
+    cr_assert_eq(coflow_workload_add_job(wl, 5, 0, 1, 0), WEFT_OK);
+    coflow_workload_add_coflow(wl, 1, 0);
+    coflow_workload_add_flow(wl, 0, 1, 100);
+    coflow_workload_add_flow(wl, 0, 2, 100);
+    cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK);
+}
+
+/* The rate of flow fid the last decision pushed (it must have pushed one). */
+static double pushed_rate(const rpc_sched_t *s, uint64_t fid)
+{
+    const rpc_change_t *c = change_of(s, fid);
+    cr_assert(c, "decision %zu pushed nothing for flow %llu", s->n_decisions,
+              (unsigned long long)fid);
+    return c->rate;
+}
+
+/* Port 2's agent goes away: its flow 0->2 is pushed rate 0 and flow 0->1
+ * takes all of port 0 (before, both got half under MADD and per-flow fair,
+ * and greedy gave it all to 0->1 anyway); it comes back, and the rates are
+ * those of the start again. Port 1's agent goes away: under greedy 0->2
+ * now gets port 0 whole. With the live state rebuilt at every change and
+ * with the rebuild put off (rebuild_defer), the pushed rate of a flow of
+ * the absent port is 0 at once. */
+Test(gateway, sched_a_port_without_agent_gives_its_share_to_the_flows_beside_it)
+{
+    const struct {
+        const char *ord, *alloc;
+        double half; /* each flow's rate with every agent there */
+    } pol[] = {{"sebf", NULL, 5}, {"fifo", "fair", 5}, {"fifo", "greedy", -1}};
+    coflow_workload_t wl;
+    one_two_flow_job(&wl);
+    for (size_t i = 0; i < sizeof pol / sizeof *pol; i++) {
+        rpc_sched_t s;
+        cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find(pol[i].ord),
+                                    pol[i].alloc ? coflow_allocator_find(pol[i].alloc) : NULL),
+                     WEFT_OK);
+        uint64_t f;
+        add_job(&s, &wl, 0, 0.0, &f);
+        cr_assert_eq(rpc_sched_decide(&s, 0.0), WEFT_OK);
+        double r01 = pol[i].half > 0 ? pol[i].half : 10, r02 = pol[i].half > 0 ? pol[i].half : 0;
+        cr_assert_float_eq(pushed_rate(&s, 0), r01, 1e-9, "%s", pol[i].ord);
+        cr_assert_float_eq(pushed_rate(&s, 1), r02, 1e-9, "%s", pol[i].ord);
+        rpc_sched_set_port_present(&s, 2, false);
+        cr_assert(s.dirty);
+        cr_assert_eq(rpc_sched_decide(&s, 1.0), WEFT_OK);
+        if (pol[i].half > 0) {
+            cr_assert_float_eq(pushed_rate(&s, 0), 10, 1e-6, "%s:%s", pol[i].ord, s.alloc->name);
+            cr_assert_eq(pushed_rate(&s, 1), 0, "%s", pol[i].ord);
+        } else { /* greedy gave 0->1 all of port 0 already */
+            cr_assert_eq(s.n_changes, 0);
+        }
+        rpc_sched_set_port_present(&s, 2, true);
+        cr_assert_eq(rpc_sched_decide(&s, 2.0), WEFT_OK);
+        if (pol[i].half > 0) {
+            cr_assert_float_eq(pushed_rate(&s, 0), r01, 1e-9, "%s", pol[i].ord);
+            cr_assert_float_eq(pushed_rate(&s, 1), r02, 1e-9, "%s", pol[i].ord);
+        }
+        rpc_sched_set_port_present(&s, 1, false);
+        cr_assert_eq(rpc_sched_decide(&s, 3.0), WEFT_OK);
+        cr_assert_eq(pushed_rate(&s, 0), 0, "%s", pol[i].ord);
+        cr_assert_float_eq(pushed_rate(&s, 1), 10, 1e-6, "%s:%s", pol[i].ord, s.alloc->name);
+        /* put off: the live state still decides on port 1 absent, but
+           port 2's flow stops at once */
+        s.rebuild_cost_s = 1;
+        s.rebuild_defer = 1000;
+        rpc_sched_set_port_present(&s, 1, true);
+        rpc_sched_set_port_present(&s, 2, false);
+        size_t rebuilds = s.n_rebuilds;
+        cr_assert_eq(rpc_sched_decide(&s, 4.0), WEFT_OK);
+        cr_assert_eq(s.n_rebuilds, rebuilds, "the rebuild was not put off");
+        cr_assert_eq(pushed_rate(&s, 1), 0, "%s", pol[i].ord);
+        rpc_sched_destroy(&s);
+    }
     coflow_workload_destroy(&wl);
 }
 
@@ -1064,6 +1145,7 @@ Test(gateway_limits, frames_split_across_sends_are_not_a_slow_loris, .init = ser
 /* ------------------------------------- a real agent and priority classes */
 
 static void server_scf_fair(void) { start_server4("--policy", "scf:fair", NULL, NULL); }
+static void server_fifo_fair(void) { start_server4("--policy", "fifo:fair", NULL, NULL); }
 static void server_plain(void) { start_server(NULL, NULL); }
 
 static pid_t agent_pid;
@@ -2044,7 +2126,7 @@ Test(gateway, sched_random_streams_keep_the_invariants_and_the_twins_agree, .tim
     const double port_rate = 1000;
     uint64_t rng = 0x9e3779b97f4a7c15ull;
     size_t agreed = 0, held = 0, compacted = 0, cancels = 0, finished = 0;
-    size_t stale_decisions = 0;
+    size_t stale_decisions = 0, gone_ports = 0, absent_decisions = 0;
     for (int seq = 0; seq < 2000; seq++) {
         coflow_workload_t wl;
         random_jobs(&wl, 12, ports, &rng);
@@ -2111,6 +2193,16 @@ Test(gateway, sched_random_streams_keep_the_invariants_and_the_twins_agree, .tim
                 held++;
             } else if (r < 66) { /* b's wait is over */
                 b.rebuild_cost_s = 0;
+            } else if (r < 67) { /* an agent goes away */
+                uint32_t p = (uint32_t)(props_rng(&rng) % ports);
+                rpc_sched_set_port_present(&a, p, false);
+                rpc_sched_set_port_present(&b, p, false);
+                gone_ports++;
+            } else if (r < 69) { /* every agent is back */
+                for (uint32_t p = 0; p < ports; p++) {
+                    rpc_sched_set_port_present(&a, p, true);
+                    rpc_sched_set_port_present(&b, p, true);
+                }
             } else if (r < 72) {
                 compacted += rpc_sched_compact(&b, 2);
             } else { /* a decision on both */
@@ -2120,6 +2212,17 @@ Test(gateway, sched_random_streams_keep_the_invariants_and_the_twins_agree, .tim
                 cr_assert_eq(rpc_sched_decide(&b, now), WEFT_OK);
                 props_apply(&a, &va, &wl, done, port_rate, "a", seq);
                 props_apply(&b, &vb, &wl, done, port_rate, "b", seq);
+                for (size_t f = 0; f < wl.n_flows; f++) { /* a port without agent */
+                    const coflow_flow_t *fl = &wl.flows[f];
+                    if (a.absent[fl->src] || a.absent[fl->dst])
+                        cr_assert(va.rate[f] == 0 && vb.rate[f] == 0,
+                                  "sequence %d (%s): flow %zu of an absent port at %g and %g",
+                                  seq, pol, f, va.rate[f], vb.rate[f]);
+                    else if (a.absent[fl->src] != b.absent[fl->src] ||
+                             a.absent[fl->dst] != b.absent[fl->dst])
+                        cr_assert_fail("the twins disagree on the ports present");
+                    absent_decisions += a.absent[fl->src] || a.absent[fl->dst];
+                }
                 stale_decisions += b.stale;
                 if (!b.stale) {
                     agreed++;
@@ -2152,6 +2255,9 @@ Test(gateway, sched_random_streams_keep_the_invariants_and_the_twins_agree, .tim
     cr_assert_gt(compacted, 50, "%zu jobs compacted away", compacted);
     cr_assert_gt(cancels, 50);
     cr_assert_gt(finished, 1000, "%zu flows finished", finished);
+    cr_assert_gt(gone_ports, 1000);
+    cr_assert_gt(absent_decisions, 10000, "%zu flows decided with a port absent",
+                 absent_decisions);
 }
 
 static char journal_path[64];
@@ -2404,6 +2510,74 @@ Test(gateway_agent, peers_are_told_to_newcomers_whole_and_to_the_others_by_chang
     rpc_client_destroy(&a0);
     rpc_client_destroy(&a1);
     rpc_client_destroy(&a2);
+}
+
+/* Reads c's pushes until a schedule rates flows fid and fid + 1 (others
+ * skipped): their rates into r[0], r[1]. */
+static void next_pair_rates(rpc_client_t *c, uint64_t fid, double r[2])
+{
+    for (bool seen[2] = {false, false}; !seen[0] || !seen[1];) {
+        seen[0] = seen[1] = false;
+        const msgpack_object *m;
+        cr_assert_eq(rpc_client_wait(c, 5.0, &m), 1, "no schedule: %s", weft_last_error());
+        char type[32];
+        if (strcmp(rpc_msg_type(m, type, sizeof type), "schedule"))
+            continue;
+        const msgpack_object_array *fl;
+        cr_assert_eq(rpc_get_array(m, "flows", &fl), WEFT_OK);
+        for (uint32_t i = 0; i < fl->size; i++) {
+            const msgpack_object *e = fl->ptr[i].via.array.ptr;
+            cr_assert(fl->ptr[i].type == MSGPACK_OBJECT_ARRAY && fl->ptr[i].via.array.size == 3);
+            uint64_t f = e[0].via.u64;
+            if (f == fid || f == fid + 1) {
+                cr_assert(rpc_obj_num(&e[1], &r[f - fid]));
+                seen[f - fid] = true;
+            }
+        }
+    }
+}
+
+/* A real gateway (per-flow fair) with agents 0, 1 and 2 connected: a job
+ * of two flows from port 0, to ports 1 and 2, gets half of port 0 for each.
+ * Agent 2 goes away: its flow is pushed to agent 0 at rate 0 and the other
+ * one at the whole port; agent 2 is back, and they share again. */
+Test(gateway_agent, a_gone_agents_flows_give_their_share_to_the_others,
+     .init = server_fifo_fair, .fini = stop_server, .timeout = 30)
+{
+    rpc_client_t a0, a1, a2, cl;
+    agent_joins(&a0, 0, 1000, "0:1000");
+    agent_joins(&a1, 1, 1001, "0:1000,1:1001");
+    agent_joins(&a2, 2, 1002, "0:1000,1:1001,2:1002");
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    cr_assert_eq(coflow_workload_add_job(&wl, 1, 0, 1, 0), WEFT_OK);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 1, 1e12);
+    coflow_workload_add_flow(&wl, 0, 2, 1e12);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    connect_to(&cl);
+    hello_client(&cl);
+    bool dup;
+    uint64_t f = register_job(&cl, &wl, 0, &dup);
+    double r[2], half;
+    next_pair_rates(&a0, f, r);
+    half = r[0];
+    cr_assert_gt(half, 0);
+    cr_assert_float_eq(r[1], half, 1e-9 * half);
+    rpc_client_destroy(&a2);
+    next_pair_rates(&a0, f, r);
+    cr_assert_float_eq(r[0], 2 * half, 1e-6 * half, "flow 0->1 at %g, port 0 has %g", r[0],
+                       2 * half);
+    cr_assert_eq(r[1], 0, "flow 0->2 at %g with no agent at port 2", r[1]);
+    agent_joins(&a2, 2, 1002, "0:1000,1:1001,2:1002");
+    next_pair_rates(&a0, f, r);
+    cr_assert_float_eq(r[0], half, 1e-9 * half);
+    cr_assert_float_eq(r[1], half, 1e-9 * half);
+    coflow_workload_destroy(&wl);
+    rpc_client_destroy(&a0);
+    rpc_client_destroy(&a1);
+    rpc_client_destroy(&a2);
+    rpc_client_destroy(&cl);
 }
 
 /* The next job_done on c (other messages skipped): its job id. */
