@@ -9,12 +9,13 @@
  * neighbours.
  *
  * usage: bench_sim [FB_TRACE] [--scale-only | --policies-only] [--limit S]
- *                  [--only P1,P2,...] [--scales K1,K2,...]
+ *                  [--only P1,P2,...] [--scales K1,K2,...] [--eager]
  * --limit S stops a run after S seconds of wall time (default 300) and
  * reports it as "over S s"; --only runs just the named orderings;
  * --scales runs the growth runs at just those numbers of copies (default
  * 1,4,16). The growth runs fifo, sincronia and sebf, and fair and srf
- * (the per-flow baselines) when --only names them.
+ * (the per-flow baselines) when --only names them. --eager turns lazy
+ * pacing and per-pair fair off (netsim_opts_t.eager_pacing).
  * Output: a readable table, then one `BENCH key=value ...` line per run.
  */
 #include <math.h>
@@ -76,6 +77,10 @@ typedef struct {
 } run_t;
 
 static unsigned run_limit_s = 300;
+/* --eager: netsim_opts_t.eager_pacing, every flow rated and advanced one by
+ * one, as for an ordering with reads_flows (the cost docs/adding-a-policy.md
+ * quotes). */
+static bool eager_pacing;
 
 /* Runs one (policy, allocator, scale) in a child; results come back over a
  * pipe, peak memory from wait4. */
@@ -114,7 +119,8 @@ static run_t run_child(const char *trace, const char *policy, const char *alloc,
             _exit(1);
         c.read_s = weft_mono_s() - t0;
         netsim_opts_t o = {.ordering = coflow_ordering_find(policy),
-                           .allocator = alloc ? coflow_allocator_find(alloc) : NULL};
+                           .allocator = alloc ? coflow_allocator_find(alloc) : NULL,
+                           .eager_pacing = eager_pacing};
         if (!o.ordering)
             _exit(1);
         netsim_result_t res;
@@ -198,10 +204,10 @@ static void report(const char *policy, const char *alloc, size_t scale, const ru
 
 static void bench_line(const char *policy, const char *alloc, size_t scale, const run_t *r)
 {
-    printf("BENCH bench=sim policy=%s alloc=%s scale=%zu ok=%d timed_out=%d "
+    printf("BENCH bench=sim policy=%s alloc=%s eager=%d scale=%zu ok=%d timed_out=%d "
            "limit_s=%u flows=%zu events=%zu decisions=%zu rated=%zu paced=%zu read_s=%.4f "
            "sim_s=%.4f cpu_s=%.3f ns_per_rated=%.2f maxrss_mb=%.1f avg_cct_s=%.6f\n",
-           policy, alloc ? alloc : "default", scale,
+           policy, alloc ? alloc : "default", (int)eager_pacing, scale,
            r->ok, r->timed_out, run_limit_s, r->flows,
            r->events, r->decisions, r->rated, r->paced,
            r->read_s, r->sim_s, r->cpu_s, ns_per_rated(r), (double)r->maxrss_kb / 1024.0,
@@ -216,7 +222,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: bench_sim [FB_TRACE] [--scale-only | --policies-only] [--limit S]\n"
-                   "                 [--only P1,P2,...] [--scales K1,K2,...]\n"
+                   "                 [--only P1,P2,...] [--scales K1,K2,...] [--eager]\n"
                    "Times the emulator on the Facebook trace (default %s) under every\n"
                    "ordering and the per-flow baselines, then on K side-by-side copies of\n"
                    "it (default 1,4,16); each run in its own process, stopped after S s\n"
@@ -232,6 +238,8 @@ int main(int argc, char **argv)
             do_policies = 0;
         else if (!strcmp(argv[i], "--policies-only"))
             do_scale = 0;
+        else if (!strcmp(argv[i], "--eager"))
+            eager_pacing = true;
         else
             trace = argv[i];
     }
