@@ -406,8 +406,10 @@ static weft_err_t sim_setup(sim_t *s)
     free(cursor);
 
     /* Lazy pacing needs an allocator that knows it (madd) and an ordering
-     * that does not read per-flow rates between decisions (next_change). */
-    s->lazy = s->alloc->lazy_pace && !s->ord->next_change && !s->opts->eager_pacing;
+     * that reads neither per-flow rates between decisions (next_change)
+     * nor per-flow bytes left (reads_flows). */
+    s->lazy = s->alloc->lazy_pace && !s->ord->next_change && !s->ord->reads_flows &&
+              !s->opts->eager_pacing;
     if (s->lazy) {
         size_t ncp = s->st.cport_start[nc];
         s->sig = weft_calloc(nc, sizeof *s->sig);

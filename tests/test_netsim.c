@@ -85,16 +85,16 @@ static double change_each_second(void *ctx, const coflow_state_t *st)
 }
 
 static const coflow_ordering_t t_index = {"t-index", "lowest index first", "t-greedy", true, 0,
-                                          NULL, NULL, order_index, NULL};
+                                          NULL, NULL, order_index, NULL, false};
 static const coflow_ordering_t t_fifo = {"t-fifo", "release order", "t-greedy", true, 0,
-                                         NULL, NULL, order_keep, NULL};
+                                         NULL, NULL, order_keep, NULL, false};
 static const coflow_ordering_t t_lifo = {"t-lifo", "highest index first", "t-greedy", true, 0,
-                                         NULL, NULL, order_lifo, NULL};
+                                         NULL, NULL, order_lifo, NULL, false};
 static const coflow_ordering_t t_record = {"t-record", "records ids", "t-greedy", true, 0,
-                                           NULL, NULL, order_record, NULL};
+                                           NULL, NULL, order_record, NULL, false};
 static const coflow_ordering_t t_seconds = {"t-seconds", "index, re-decided each second",
                                             "t-greedy", true, 0, NULL, NULL, order_index,
-                                            change_each_second};
+                                            change_each_second, false};
 
 static void alloc_greedy(coflow_state_t *st, const size_t *order, size_t n)
 {
@@ -185,7 +185,7 @@ static double change_never_happens(void *ctx, const coflow_state_t *st)
 
 static const coflow_ordering_t t_liar = {"t-liar", "predicts changes that never come",
                                          "t-greedy", true, 0, NULL, NULL, order_index,
-                                         change_never_happens};
+                                         change_never_happens, false};
 
 static const coflow_allocator_t t_greedy = {"t-greedy", "greedy", alloc_greedy, true, false, false, false, false};
 static const coflow_allocator_t t_share = {"t-share", "equal shares", alloc_share, false, false, false, false, false};
