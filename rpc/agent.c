@@ -434,8 +434,8 @@ static weft_err_t apply_schedule(agent_t *a, const msgpack_object *m)
         /* stopped, never reported, forgotten with the acknowledged ones */
         f->done = f->done_reported = f->done_acked = true;
         f->rate = f->tokens = 0;
-        alog(a, "flow %lld: dropped at %.0f of %.0f bytes (job cancelled)", (long long)fid,
-             f->sent, f->bytes);
+        alog(a, "flow %lld: dropped at %.0f of %.0f bytes (job cancelled, or unknown to the "
+                "gateway)", (long long)fid, f->sent, f->bytes);
     }
     return prune_flows(a);
 }

@@ -256,6 +256,8 @@ void rpc_msg_error(const msgpack_object *msg, rpc_error_msg_t *e)
         snprintf(e->code, sizeof e->code, "%.*s", (int)n, s);
     if (rpc_get_str(msg, "message", &s, &n) == WEFT_OK)
         snprintf(e->message, sizeof e->message, "%.*s", (int)n, s);
+    const msgpack_object *job = rpc_map_get(msg, "job");
+    e->has_job = job && rpc_obj_int(job, &e->job);
 }
 
 weft_err_t rpc_msg_error_permanent(const rpc_error_msg_t *e, const char *host, int port)

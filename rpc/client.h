@@ -139,10 +139,12 @@ int rpc_client_wait(rpc_client_t *c, double timeout_s, const msgpack_object **ms
 /* The "type" of a message, or "" if it has none. */
 const char *rpc_msg_type(const msgpack_object *msg, char *buf, size_t n);
 /* The code and message of an "error" message, NUL-terminated (cut to fit;
- * "" where missing). */
+ * "" where missing), and the job it is about, if it names one. */
 typedef struct {
     char code[32];
     char message[512];
+    bool has_job;
+    int64_t job;
 } rpc_error_msg_t;
 void rpc_msg_error(const msgpack_object *msg, rpc_error_msg_t *e);
 /* For an error the same messages would get again on any connection (codes

@@ -66,11 +66,6 @@ typedef struct {
                        it (only fid and src are set) */
 } rpc_change_t;
 
-/* Flow ids [lo, hi) of one job. */
-typedef struct {
-    uint64_t lo, hi; /* hi 0: not known yet */
-} rpc_fid_range_t;
-
 typedef struct {
     double t;   /* gateway clock, seconds */
     size_t idx; /* coflow (release) or job (finish) index in `all` */
@@ -96,14 +91,6 @@ typedef struct {
     double *gone_jct;                    /* seconds */
     uint8_t *gone_cancelled;
     size_t n_gone, cap_gone;
-    /* The flow ids of the cancelled ones (a report about one of their
-     * flows is answered with a drop: rpc_sched_missed_drop). Compaction
-     * knows where a job's ids end, a journal's "gone" record does not:
-     * those ends are found (hi 0 until then) and the ranges sorted when
-     * they are next looked up. */
-    rpc_fid_range_t *gone_cx;
-    size_t n_gone_cx, cap_gone_cx, n_gone_cx_open;
-    bool gone_cx_sorted;
     /* Job id -> index in all, or RPC_GONE | index in gone: open
      * addressing with linear probing, at most half full, no deletions. */
     int64_t *map_key;
@@ -215,14 +202,14 @@ bool rpc_sched_cancelled(const rpc_sched_t *s, int64_t id);
  * decision's changes. Returns 1, 0 if the job had already finished (held
  * or compacted away: nothing changes), or ENOTFOUND. */
 int rpc_sched_cancel(rpc_sched_t *s, int64_t id, double now);
-/* Whether a progress report about flow fid comes from an agent that
- * missed its drop (not connected when the decision after the cancel was
- * pushed, or the flow's job compacted away since): fid is of a cancelled
- * job, held or compacted away, and no drop of it waits for the next
- * decision (that one tells the agent). The caller tells the reporting
- * agent to drop it. O(log jobs), and O(jobs) the first time after a
- * journal's "gone" record named a cancelled job. */
-bool rpc_sched_missed_drop(rpc_sched_t *s, uint64_t fid);
+/* Whether an agent that reports flow fid as unfinished must be told to drop
+ * it: this gateway does not hold it (a flow of a job compacted away, which
+ * finished or was cancelled; or an id it never gave out, as after a restart
+ * from a journal older than the agent's flows), or it is of a cancelled job
+ * and no drop of it waits for the next decision (that one tells the agent:
+ * it was not connected then, or the flow was never announced). O(log
+ * jobs). */
+bool rpc_sched_missed_drop(const rpc_sched_t *s, uint64_t fid);
 /* Adds the single job of tmp (rpc_job_parse on s->fab), arrived at now; its roots are
  * released (after their compute time). *first_fid: its first flow id. */
 weft_err_t rpc_sched_commit_job(rpc_sched_t *s, const coflow_workload_t *tmp, double now,
@@ -332,6 +319,8 @@ bool rpc_journal_wants_rewrite(const rpc_journal_t *j);
 weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s);
 /* Packs the epoch record of id epoch (> 0, < 2^63) into b. */
 weft_err_t rpc_journal_epoch_record(msgpack_sbuffer *b, uint64_t epoch);
+/* Packs a base record (the next flow id is next_fid, < 2^63) into b. */
+weft_err_t rpc_journal_base_record(msgpack_sbuffer *b, uint64_t next_fid);
 
 /* --------------------------------------------------------------- server */
 

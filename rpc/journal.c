@@ -154,7 +154,8 @@ static bool read_epoch(rpc_journal_t *j, const msgpack_object *rec, weft_err_t *
     return true;
 }
 
-weft_err_t rpc_journal_epoch_record(msgpack_sbuffer *b, uint64_t epoch)
+/* Packs {"r": kind, key: v} into b as one record. */
+static weft_err_t u64_record(msgpack_sbuffer *b, const char *kind, const char *key, uint64_t v)
 {
     size_t mark;
     weft_err_t err = rpc_frame_begin(b, &mark);
@@ -163,9 +164,19 @@ weft_err_t rpc_journal_epoch_record(msgpack_sbuffer *b, uint64_t epoch)
     msgpack_packer pk;
     msgpack_packer_init(&pk, b, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 2);
-    rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, "epoch");
-    rpc_pack_cstr(&pk, "id"), msgpack_pack_uint64(&pk, epoch);
+    rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, kind);
+    rpc_pack_cstr(&pk, key), msgpack_pack_uint64(&pk, v);
     return rpc_frame_end(b, mark, RPC_JOURNAL_MAX_RECORD);
+}
+
+weft_err_t rpc_journal_base_record(msgpack_sbuffer *b, uint64_t next_fid)
+{
+    return u64_record(b, "base", "fid", next_fid);
+}
+
+weft_err_t rpc_journal_epoch_record(msgpack_sbuffer *b, uint64_t epoch)
+{
+    return u64_record(b, "epoch", "id", epoch);
 }
 
 weft_err_t rpc_journal_open(rpc_journal_t *j, const char *path, bool sync,

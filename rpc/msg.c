@@ -151,7 +151,9 @@ void rpc_pack_cstr(msgpack_packer *pk, const char *s)
     msgpack_pack_str_body(pk, s, n);
 }
 
-weft_err_t rpc_pack_error(msgpack_sbuffer *out, const char *code, const char *message)
+/* An error frame, with "job" unless job is INT64_MIN. */
+static weft_err_t pack_error(msgpack_sbuffer *out, const char *code, const char *message,
+                             int64_t job)
 {
     size_t mark;
     weft_err_t err = rpc_frame_begin(out, &mark);
@@ -159,11 +161,24 @@ weft_err_t rpc_pack_error(msgpack_sbuffer *out, const char *code, const char *me
         return err;
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3);
+    msgpack_pack_map(&pk, job == INT64_MIN ? 3 : 4);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "error");
     rpc_pack_cstr(&pk, "code"), rpc_pack_cstr(&pk, code);
     rpc_pack_cstr(&pk, "message"), rpc_pack_cstr(&pk, message);
+    if (job != INT64_MIN)
+        rpc_pack_cstr(&pk, "job"), msgpack_pack_int64(&pk, job);
     return rpc_frame_end(out, mark, 0);
+}
+
+weft_err_t rpc_pack_error(msgpack_sbuffer *out, const char *code, const char *message)
+{
+    return pack_error(out, code, message, INT64_MIN);
+}
+
+weft_err_t rpc_pack_error_job(msgpack_sbuffer *out, const char *code, const char *message,
+                              int64_t job)
+{
+    return pack_error(out, code, message, job);
 }
 
 weft_err_t rpc_pack_simple(msgpack_sbuffer *out, const char *type, int64_t seq)

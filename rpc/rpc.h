@@ -182,6 +182,9 @@ void rpc_pack_cstr(msgpack_packer *pk, const char *s);
 
 /* Appends the frame {"type": "error", "code": code, "message": message}. */
 weft_err_t rpc_pack_error(msgpack_sbuffer *out, const char *code, const char *message);
+/* The same with "job": job, the job id the error is about. */
+weft_err_t rpc_pack_error_job(msgpack_sbuffer *out, const char *code, const char *message,
+                              int64_t job);
 
 /* Appends the frame {"type": type} plus, when seq >= 0, "seq": seq. */
 weft_err_t rpc_pack_simple(msgpack_sbuffer *out, const char *type, int64_t seq);

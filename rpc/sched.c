@@ -111,7 +111,7 @@ void rpc_sched_destroy(rpc_sched_t *s)
                     s->l2g_coflow, s->l2g_job, s->ids, s->port_rank, s->port_last,
                     s->changes, s->jobs_done, s->gone_id, s->gone_fid, s->gone_jct,
                     s->map_key, s->map_val, s->jfid, s->jcancelled, s->gone_cancelled,
-                    s->drops, s->jlive, s->cleft, s->gone_cx, s->absent};
+                    s->drops, s->jlive, s->cleft, s->absent};
     for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
         free(ptrs[i]);
     memset(s, 0, sizeof *s);
@@ -854,20 +854,10 @@ static weft_err_t grow_gone(rpc_sched_t *s, size_t need)
     return grow_all(arrs, sizes, 4, &s->cap_gone, need);
 }
 
-/* Room for need ranges in gone_cx. */
-static weft_err_t grow_gone_cx(rpc_sched_t *s, size_t need)
-{
-    return weft_grow((void **)&s->gone_cx, &s->cap_gone_cx, need, sizeof *s->gone_cx);
-}
-
-/* Adds job id to gone; a cancelled one's flow ids [first_fid, end_fid) to
- * gone_cx as well (end_fid 0: not known). */
-static weft_err_t add_gone(rpc_sched_t *s, int64_t id, uint64_t first_fid, double jct,
-                           bool cancelled, uint64_t end_fid)
+weft_err_t rpc_sched_add_gone(rpc_sched_t *s, int64_t id, uint64_t first_fid, double jct,
+                              bool cancelled)
 {
     weft_err_t err = grow_gone(s, s->n_gone + 1);
-    if (!err && cancelled)
-        err = grow_gone_cx(s, s->n_gone_cx + 1);
     if (!err)
         err = map_put(s, id, RPC_GONE | s->n_gone);
     if (err)
@@ -876,78 +866,16 @@ static weft_err_t add_gone(rpc_sched_t *s, int64_t id, uint64_t first_fid, doubl
     s->gone_fid[s->n_gone] = first_fid;
     s->gone_cancelled[s->n_gone] = cancelled;
     s->gone_jct[s->n_gone++] = jct;
-    if (cancelled) {
-        s->gone_cx[s->n_gone_cx++] = (rpc_fid_range_t){first_fid, end_fid};
-        s->n_gone_cx_open += end_fid == 0;
-        s->gone_cx_sorted = false;
-    }
     return WEFT_OK;
 }
 
-weft_err_t rpc_sched_add_gone(rpc_sched_t *s, int64_t id, uint64_t first_fid, double jct,
-                              bool cancelled)
-{
-    return add_gone(s, id, first_fid, jct, cancelled, 0);
-}
-
-static int cmp_range(const void *a, const void *b)
-{
-    const rpc_fid_range_t *x = a, *y = b;
-    return (x->lo > y->lo) - (x->lo < y->lo);
-}
-
-/* The last range of the sorted gone_cx whose lo is below fid (if below is
- * true) or at most fid, or SIZE_MAX. */
-static size_t gone_cx_before(const rpc_sched_t *s, uint64_t fid, bool below)
-{
-    size_t lo = 0, hi = s->n_gone_cx; /* the first range past fid */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (below ? s->gone_cx[mid].lo < fid : s->gone_cx[mid].lo <= fid)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo == 0 ? SIZE_MAX : lo - 1;
-}
-
-/* Sorts gone_cx and finds the ends it lacks. Every id below next_fid is of
- * exactly one job, held or gone, and a job has at least one flow, so a
- * job's ids end where the next first flow id (of any job) or next_fid is;
- * each first id (next_fid too) is a candidate end for the last range that
- * starts below it, and a known end is never above one. */
-static void index_gone_cx(rpc_sched_t *s)
-{
-    qsort(s->gone_cx, s->n_gone_cx, sizeof *s->gone_cx, cmp_range);
-    s->gone_cx_sorted = true;
-    if (s->n_gone_cx_open == 0)
-        return;
-    size_t n_starts = s->n_gone + s->all.n_jobs + 1;
-    for (size_t i = 0; i < n_starts; i++) {
-        uint64_t st = i < s->n_gone             ? s->gone_fid[i]
-                      : i < n_starts - 1        ? s->jfid[i - s->n_gone]
-                                                : s->next_fid;
-        size_t k = gone_cx_before(s, st, true);
-        if (k != SIZE_MAX && (s->gone_cx[k].hi == 0 || st < s->gone_cx[k].hi))
-            s->gone_cx[k].hi = st;
-    }
-    s->n_gone_cx_open = 0;
-}
-
-bool rpc_sched_missed_drop(rpc_sched_t *s, uint64_t fid)
+bool rpc_sched_missed_drop(const rpc_sched_t *s, uint64_t fid)
 {
     size_t f;
-    if (fid >= s->next_fid)
-        return false;
-    int r = rpc_sched_flow_index(s, fid, &f);
-    if (r == 1) /* held: announced means its drop is still to be pushed */
-        return s->jcancelled[s->all.coflows[s->fcoflow[f]].job] && !s->announced[f];
-    if (r != 0 || s->n_gone_cx == 0)
-        return false;
-    if (!s->gone_cx_sorted)
-        index_gone_cx(s);
-    size_t k = gone_cx_before(s, fid, false);
-    return k != SIZE_MAX && fid < s->gone_cx[k].hi;
+    if (rpc_sched_flow_index(s, fid, &f) != 1)
+        return true; /* of a job compacted away, or never given out */
+    /* held: announced means its drop is still to be pushed */
+    return s->jcancelled[s->all.coflows[s->fcoflow[f]].job] && !s->announced[f];
 }
 
 /* Moves n entries of an array of elements of size sz from index from down
@@ -985,10 +913,8 @@ size_t rpc_sched_compact(rpc_sched_t *s, size_t min_jobs)
     if (d == 0 || d < min_jobs || 2 * d < nj)
         return 0;
     /* new index of each job (SIZE_MAX: dropped), for the pending events */
-    size_t *jnew = weft_calloc(nj, sizeof *jnew), n_cx = 0;
-    for (size_t j = 0; j < nj; j++)
-        n_cx += s->jdone[j] && s->jcancelled[j];
-    if (!jnew || grow_gone(s, s->n_gone + d) || grow_gone_cx(s, s->n_gone_cx + n_cx)) {
+    size_t *jnew = weft_calloc(nj, sizeof *jnew);
+    if (!jnew || grow_gone(s, s->n_gone + d)) {
         free(jnew);
         return 0; /* out of memory: keep everything, try again later */
     }
@@ -1013,8 +939,8 @@ size_t rpc_sched_compact(rpc_sched_t *s, size_t min_jobs)
         size_t p0 = all->coflows[c0].first_parent,
                p1 = c1 < nc ? all->coflows[c1].first_parent : np;
         if (s->jdone[j]) { /* existing id, room made: cannot fail */
-            add_gone(s, job.id, s->jfid[j], s->finish_s[j] - s->arrival_s[j],
-                     s->jcancelled[j], s->jfid[j] + (f1 - f0));
+            rpc_sched_add_gone(s, job.id, s->jfid[j], s->finish_s[j] - s->arrival_s[j],
+                               s->jcancelled[j]);
             jnew[j] = SIZE_MAX;
             continue;
         }

@@ -295,8 +295,9 @@ static void conn_fail(conn_t *c, const char *code, const char *fmt, ...)
 }
 
 /* An error the peer caused but that does not break the stream: an error
- * frame, and the connection stays. */
-static void conn_error(conn_t *c, const char *code, weft_err_t err)
+ * frame, and the connection stays; about job id (a "job" key in the frame)
+ * unless it is INT64_MIN. */
+static void conn_error_job(conn_t *c, const char *code, weft_err_t err, int64_t job)
 {
     rpc_gateway_t *gw = c->gw;
     size_t keep = gw->out.size;
@@ -304,11 +305,16 @@ static void conn_error(conn_t *c, const char *code, weft_err_t err)
     msgpack_sbuffer_init(&gw->out);
     char msg[512];
     snprintf(msg, sizeof msg, "%s: %s", weft_strerror(err), weft_last_error());
-    if (rpc_pack_error(&gw->out, code, msg) == WEFT_OK)
+    if (rpc_pack_error_job(&gw->out, code, msg, job) == WEFT_OK)
         conn_send(c);
     msgpack_sbuffer_destroy(&gw->out);
     gw->out = saved;
     gw->out.size = keep;
+}
+
+static void conn_error(conn_t *c, const char *code, weft_err_t err)
+{
+    conn_error_job(c, code, err, INT64_MIN);
 }
 
 /* ------------------------------------------------------------- messages */
@@ -526,8 +532,9 @@ static void complete(rpc_gateway_t *gw, const uint64_t *fids, size_t n)
         fatal(gw, err);
 }
 
-/* Tells agent c to drop flows fids[0..n) of cancelled jobs that it
- * reported after missing their drop: a schedule with them in "drop" only.
+/* Tells agent c to drop flows fids[0..n) that it reported and this gateway
+ * does not hold unfinished (of cancelled jobs whose drop it missed, of jobs
+ * compacted away, or never given out): a schedule with them in "drop" only.
  * Not in "flows" at rate 0 as a decision's drops are: the agent may have
  * dropped and forgotten a flow already (a report sent just before a drop
  * reached it), and a rate for a flow it does not hold is a protocol error
@@ -538,8 +545,9 @@ static void send_drops(conn_t *c, const uint64_t *fids, size_t n)
     rpc_gateway_t *gw = c->gw;
     if (gw->o.log)
         fprintf(gw->o.log, "weft serve: connection %llu (%s): agent %lld reported %zu flow%s "
-                "of cancelled jobs: told to drop them\n", (unsigned long long)c->serial,
-                c->host, (long long)c->agent, n, n == 1 ? "" : "s");
+                "not held unfinished here (of cancelled jobs, or given out before this "
+                "journal's end): told to drop them\n", (unsigned long long)c->serial, c->host,
+                (long long)c->agent, n, n == 1 ? "" : "s");
     for (size_t a = 0; a < n; a += SCHEDULE_CHUNK) {
         size_t b = a + SCHEDULE_CHUNK < n ? a + SCHEDULE_CHUNK : n, mark;
         rpc_frame_begin(&gw->out, &mark);
@@ -576,7 +584,7 @@ static void handle_progress(conn_t *c, const msgpack_object *m, bool done)
     int64_t seq = -1;
     if (rpc_get_array(m, "flows", &a) || rpc_get_int_opt(m, "seq", INT64_MIN, INT64_MAX, &seq))
         return conn_fail(c, "protocol", "%s: %s", what, weft_last_error());
-    /* fin[0..n_fin): completed; drop[0..n_drop): of cancelled jobs, missed */
+    /* fin[0..n_fin): completed; drop[0..n_drop): for the agent to forget */
     uint64_t stack[128], *fin = a->size <= 64 ? stack : weft_calloc(2 * (size_t)a->size,
                                                                      sizeof *fin);
     if (!fin)
@@ -597,12 +605,20 @@ static void handle_progress(conn_t *c, const msgpack_object *m, bool done)
                       done ? "a flow id" : "[flow id, bytes sent]");
             break;
         }
-        size_t f; /* fid's index in the scheduler, SIZE_MAX if compacted away */
+        size_t f; /* fid's index in the scheduler, SIZE_MAX if not held */
         weft_err_t err = own_flow(c, fid, &f);
         int r = 0;
         if (!err)
             r = done ? rpc_sched_check_done(&gw->sched, fid)
                      : rpc_sched_progress(&gw->sched, fid, sent);
+        /* The agent sends a flow this gateway does not hold (of a job
+           compacted away, or never given out by this gateway's journal,
+           which is older than the agent's flows: FID_SKIP_MIN), or one of a
+           cancelled job whose drop it missed: it must forget it. A live
+           flow's report needs no second look. */
+        if (!done && (!err || err == WEFT_ENOTFOUND) && (f == SIZE_MAX || gw->sched.fdone[f]) &&
+            rpc_sched_missed_drop(&gw->sched, fid))
+            drop[n_drop++] = fid;
         if (r < 0 || err) {
             if (!reported) /* one error frame per message */
                 conn_error(c, code_of(err ? err : (weft_err_t)r),
@@ -612,9 +628,6 @@ static void handle_progress(conn_t *c, const msgpack_object *m, bool done)
         }
         if (r == 1) /* stale and repeated reports are not journaled */
             fin[n_fin++] = fid;
-        else if (!done && (f == SIZE_MAX || gw->sched.fdone[f]) && /* a live flow's report */
-                 rpc_sched_missed_drop(&gw->sched, fid))           /* needs no second look */
-            drop[n_drop++] = fid; /* stale too, but its agent must forget it */
     }
     if (n_drop > 0 && c->state == CONN_AGENT)
         send_drops(c, drop, n_drop);
@@ -661,9 +674,9 @@ static void handle_watch(conn_t *c, const msgpack_object *m)
             send_job_done(c, id, s->finish_s[j] - s->arrival_s[j]);
         else if (j == SIZE_MAX && rpc_sched_find_gone(s, id, &first, &jct))
             send_job_done(c, id, jct);
-        else if (j == SIZE_MAX)
-            conn_error(c, "unknown-id", weft_fail(WEFT_ENOTFOUND, "watch: job %lld was never "
-                                                  "registered", (long long)id));
+        else if (j == SIZE_MAX) /* the job named, so a client can register it again */
+            conn_error_job(c, "unknown-id", weft_fail(WEFT_ENOTFOUND, "watch: job %lld was "
+                                                      "never registered", (long long)id), id);
     }
 }
 
@@ -1401,6 +1414,31 @@ static uint64_t new_epoch(void)
     return v ? v : 1;
 }
 
+/* Flow ids skipped at each start from a journal: 2^32 plus a random share of
+ * 2^40. A journal restored from an older copy (or one that lost its unsynced
+ * tail, --no-fsync) forgot registrations whose flows agents still hold; its
+ * new registrations would give their ids to other flows, and the agents'
+ * reports about the old ones would count for the new. From a random base,
+ * the new ids miss the old ones unless a branch of the journal's history
+ * registered about 2^39 flows; reports about the old ones find flows this
+ * gateway does not hold, and the agents are told to drop them. 2^63 ids
+ * last eight million starts. */
+#define FID_SKIP_MIN ((uint64_t)1 << 32)
+#define FID_SKIP_SPAN ((uint64_t)1 << 40)
+
+/* Appends and syncs the journal record that pack() makes of v. */
+static weft_err_t journal_u64(rpc_gateway_t *gw, weft_err_t (*pack)(msgpack_sbuffer *, uint64_t),
+                              uint64_t v)
+{
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    weft_err_t err = pack(&b, v);
+    if (!err)
+        err = rpc_journal_append(&gw->journal, b.data, b.size);
+    msgpack_sbuffer_destroy(&b);
+    return err ? err : rpc_journal_sync(&gw->journal);
+}
+
 weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
 {
     weft_err_t err = WEFT_OK;
@@ -1453,16 +1491,15 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     if (!gw->epoch) { /* a new job table: a new identity, journaled before any job */
         gw->epoch = new_epoch();
         if (gw->journal.fd >= 0) {
-            msgpack_sbuffer b;
-            msgpack_sbuffer_init(&b);
-            err = rpc_journal_epoch_record(&b, gw->epoch);
-            if (!err)
-                err = rpc_journal_append(&gw->journal, b.data, b.size);
-            msgpack_sbuffer_destroy(&b);
-            WEFT_CHECK(err);
-            WEFT_CHECK(rpc_journal_sync(&gw->journal));
+            WEFT_CHECK(journal_u64(gw, rpc_journal_epoch_record, gw->epoch));
             gw->journal.epoch = gw->epoch;
         }
+    } else if (gw->sched.next_fid <= (uint64_t)INT64_MAX - FID_SKIP_MIN - FID_SKIP_SPAN) {
+        /* restarted from a journal, which may be older than what its agents
+           hold: new flows get ids no other start from it gives out */
+        uint64_t base = gw->sched.next_fid + FID_SKIP_MIN + new_epoch() % FID_SKIP_SPAN;
+        WEFT_CHECK(journal_u64(gw, rpc_journal_base_record, base));
+        gw->sched.next_fid = base;
     }
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);

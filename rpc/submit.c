@@ -225,6 +225,18 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
             WEFT_CHECK(rpc_msg_error_permanent(&e, host, port));
             if (log)
                 fprintf(log, "weft submit: gateway error %s: %s\n", e.code, e.message);
+            /* A job it acknowledged and no longer knows (a watch after a
+               reconnect): restarted from a journal older than the job, of
+               the same epoch. It lost the job: register it again. */
+            for (size_t j = 0; e.has_job && !strcmp(e.code, "unknown-id") && j < wl->n_jobs; j++)
+                if (wl->jobs[j].id == e.job && js[j].acked && !js[j].done) {
+                    if (o->out)
+                        fprintf(o->out, "job %lld: the gateway does not know it (its journal "
+                                        "is older than the job); registering it again\n",
+                                (long long)e.job);
+                    js[j].acked = false;
+                    WEFT_CHECK(send_register(&c, wl, js, j)); /* sent by the next wait */
+                }
         }
     }
 cleanup:

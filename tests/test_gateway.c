@@ -234,9 +234,10 @@ static void job9(coflow_workload_t *wl)
 /* A report about a flow of a cancelled job comes from an agent that missed
  * its drop, and is to be answered with one (rpc_sched_missed_drop): once
  * the decision after the cancel has taken the drops (not while they wait
- * for it), for a job still held and for one compacted away; never for a
- * flow of a job that finished normally or still runs, nor for an id never
- * given out; and reports about them change nothing. */
+ * for it), for a job still held; never for a flow of a job that runs. A
+ * flow the gateway does not hold (of a job compacted away, finished or
+ * cancelled, or an id never given out) is always to be dropped. Reports
+ * about them change nothing. */
 Test(gateway, sched_a_cancelled_jobs_flow_is_dropped_when_reported_late)
 {
     coflow_workload_t wl, wl9;
@@ -263,7 +264,7 @@ Test(gateway, sched_a_cancelled_jobs_flow_is_dropped_when_reported_late)
     for (uint64_t f = 0; f < 3; f++)
         cr_assert(rpc_sched_missed_drop(&s, f), "flow %llu", (unsigned long long)f);
     cr_assert(!rpc_sched_missed_drop(&s, 3));
-    cr_assert(!rpc_sched_missed_drop(&s, 4) && !rpc_sched_missed_drop(&s, UINT64_MAX));
+    cr_assert(rpc_sched_missed_drop(&s, 4) && rpc_sched_missed_drop(&s, UINT64_MAX));
     /* the report itself is stale: nothing recorded, nothing to journal */
     cr_assert_eq(rpc_sched_progress(&s, 0, 60), 0);
     cr_assert_float_eq(s.sent[0], 40, 1e-12);
@@ -275,18 +276,16 @@ Test(gateway, sched_a_cancelled_jobs_flow_is_dropped_when_reported_late)
     cr_assert_eq(f9, 4);
     cr_assert_eq(rpc_sched_compact(&s, 1), 2);
     cr_assert_eq(s.all.n_jobs, 1);
-    for (uint64_t f = 0; f < 3; f++)
+    for (uint64_t f = 0; f < 4; f++) /* 3: job 8, finished */
         cr_assert(rpc_sched_missed_drop(&s, f), "flow %llu", (unsigned long long)f);
-    cr_assert(!rpc_sched_missed_drop(&s, 3) && !rpc_sched_missed_drop(&s, 4) &&
-              !rpc_sched_missed_drop(&s, 5));
+    cr_assert(!rpc_sched_missed_drop(&s, 4) && rpc_sched_missed_drop(&s, 5));
     cr_assert_eq(rpc_sched_progress(&s, 1, 5), 0); /* compacted away: stale */
     cr_assert_eq(rpc_sched_check_done(&s, 2), 0);
     rpc_sched_destroy(&s);
 
-    /* The same from a journal: "gone" records (out of flow id order) say
-     * where a job's ids start, not where they end; a base record skips
-     * them. Jobs 7 [0, 3) and 12 [4, 6) were cancelled, 8 [3, 4) was not;
-     * job 9 is held at [6, 7). */
+    /* The same from a journal: "gone" records and a base record skipping
+     * their ids. Jobs 7 [0, 3) and 12 [4, 6) were cancelled, 8 [3, 4) was
+     * not; job 9 is held at [6, 7). */
     cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
     cr_assert_eq(rpc_sched_add_gone(&s, 12, 4, 1.0, true), WEFT_OK);
     cr_assert_eq(rpc_sched_add_gone(&s, 8, 3, 2.0, false), WEFT_OK);
@@ -294,11 +293,11 @@ Test(gateway, sched_a_cancelled_jobs_flow_is_dropped_when_reported_late)
     s.next_fid = 6;
     add_job(&s, &wl9, 0, 0.0, &f9);
     cr_assert_eq(f9, 6);
-    bool want[8] = {true, true, true, false, true, true, false, false};
+    bool want[8] = {true, true, true, true, true, true, false, true};
     for (uint64_t f = 0; f < 8; f++)
         cr_assert_eq(rpc_sched_missed_drop(&s, f), want[f], "flow %llu",
                      (unsigned long long)f);
-    /* job 9 cancelled and compacted away too: its end is known */
+    /* job 9 cancelled and compacted away too */
     cr_assert_eq(rpc_sched_decide(&s, 0.0), WEFT_OK);
     cr_assert_eq(rpc_sched_cancel(&s, 9, 1.0), 1);
     cr_assert_eq(rpc_sched_decide(&s, 1.0), WEFT_OK);
@@ -1497,6 +1496,8 @@ Test(gateway_agent, cancel_stops_a_job_for_good, .init = server_cancel_journal,
 
 static long file_size(const char *path);
 static uint64_t register_job(rpc_client_t *c, const coflow_workload_t *wl, size_t j, bool *dup);
+static void hello_agent0(rpc_client_t *c);
+static void expect_drops(rpc_client_t *c, int64_t seq, const uint64_t *want, size_t n);
 
 /* The line of the file at path that contains needle, into line[n]. */
 static bool file_line(const char *path, const char *needle, char *line, size_t n)
@@ -1608,10 +1609,12 @@ Test(gateway_agent, an_agent_away_at_a_cancel_drops_the_flow_when_it_reconnects,
     cr_assert(w30.seen && w30.cancelled, "no job_done with cancelled for job 30");
     cr_assert(file_line(log_path, "flow 0: dropped at", line, sizeof line),
               "the agent kept flow 0 of cancelled job 30 after reconnecting");
-    cr_assert(strstr(line, "of 400000000 bytes (job cancelled)"), "%s", line);
+    cr_assert(strstr(line, "of 400000000 bytes (job cancelled, or unknown to the gateway)"), "%s",
+              line);
     cr_assert(file_line(log_path, "flow 1: dropped at", line, sizeof line),
               "the agent kept flow 1 (no byte sent) of cancelled job 30 after reconnecting");
-    cr_assert(strstr(line, "dropped at 0 of 1000000 bytes (job cancelled)"), "%s", line);
+    cr_assert(strstr(line, "dropped at 0 of 1000000 bytes (job cancelled, or unknown to the "
+                           "gateway)"), "%s", line);
     cr_assert(file_has(log_path, "connected to the gateway"), "the agent never reconnected");
     cr_assert_eq(file_size(drop_journal), journal, "a report about a cancelled job's flow "
                  "was journaled");
@@ -2296,6 +2299,79 @@ Test(gateway_journal, the_epoch_survives_a_restart_from_the_journal_only,
     rpc_client_destroy(&c);
 }
 
+/* Copies the file at from over the file at to. */
+static void copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    cr_assert(in && out, "copy %s to %s", from, to);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        cr_assert_eq(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    cr_assert_eq(fclose(out), 0);
+}
+
+/* A journal restored from an older copy forgot job 2, whose flows agent 0
+ * holds (same epoch: the copy has it). Restarted from it, the gateway gives
+ * new flows ids from a random base past everything the journal had, so job
+ * 3 does not take job 2's ids, and agent 0's report about job 2's flow is
+ * answered with a drop (a running job's flow is not). Before, job 3 got job
+ * 2's ids, and agent 0's reports about its old flow counted for the new
+ * one. Another restart moves the base again. */
+Test(gateway_journal, a_journal_restored_from_an_older_copy_gives_out_no_id_twice,
+     .init = server_journal, .fini = stop_server_journal, .timeout = 30)
+{
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    for (int j = 1; j <= 4; j++) {
+        cr_assert_eq(coflow_workload_add_job(&wl, j, 0, 1, 0), WEFT_OK);
+        coflow_workload_add_coflow(&wl, 1, 0);
+        coflow_workload_add_flow(&wl, 0, 1, 1e9);
+        coflow_workload_add_flow(&wl, 0, 2, 1e9);
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    }
+    char copy[80];
+    snprintf(copy, sizeof copy, "%s.copy", journal_path);
+    rpc_client_t cl, ag;
+    bool dup;
+    connect_to(&cl);
+    int64_t epoch = hello_client(&cl);
+    uint64_t f1 = register_job(&cl, &wl, 0, &dup);
+    copy_file(journal_path, copy);
+    uint64_t f2 = register_job(&cl, &wl, 1, &dup);
+    cr_assert_eq(f2, f1 + 2);
+    rpc_client_destroy(&cl);
+    stop_server();
+    copy_file(copy, journal_path);
+    unlink(copy);
+    start_server4("--journal", journal_path, "--no-fsync", NULL);
+    connect_to(&cl);
+    cr_assert_eq(hello_client(&cl), epoch);
+    uint64_t f3 = register_job(&cl, &wl, 2, &dup);
+    cr_assert(!dup);
+    cr_assert_geq(f3, f2 + 2 + ((uint64_t)1 << 32), "job 3 got ids from %llu, job 2 had %llu",
+                  (unsigned long long)f3, (unsigned long long)f2);
+    connect_to(&ag);
+    hello_agent0(&ag);
+    uint64_t fids[3] = {f2, f2 + 1, f3};
+    double sent[3] = {1e6, 0, 0};
+    cr_assert_eq(rpc_client_progress(&ag, fids, sent, 3), WEFT_OK);
+    expect_drops(&ag, 1, fids, 2);
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+    stop_server();
+    start_server4("--journal", journal_path, "--no-fsync", NULL);
+    connect_to(&cl);
+    hello_client(&cl);
+    cr_assert_eq(register_job(&cl, &wl, 2, &dup), f3); /* replayed as it was */
+    cr_assert(dup);
+    uint64_t f4 = register_job(&cl, &wl, 3, &dup);
+    cr_assert_geq(f4, f3 + 2 + ((uint64_t)1 << 32));
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
+}
+
 /* One job (id 77) of one coflow of n flows on 4 ports, each a different
  * size: a registration of about 8 bytes a flow. */
 static void big_job(coflow_workload_t *wl, size_t n)
@@ -2683,14 +2759,13 @@ Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_jo
      * nothing); what came after it is appended, so it ends well below the
      * size it had with every job's record and completions. */
     cr_assert_lt(after, before * 3 / 4, "journal %ld bytes before, %ld after", before, after);
-    /* Late reports about flows of job 7001 (cancelled, compacted away) get
-     * a drop; about its neighbours' flows (7002 finished, 7000 running)
-     * not; and none is journaled. */
+    /* Late reports about flows of jobs compacted away (7001 cancelled, 7002
+     * finished) get a drop; about a running job's (7000) not; and none is
+     * journaled. */
     uint64_t late[4] = {first[1], first[2], first[1] + FLOWS - 1, first[0] + FLOWS - 1};
     double late_sent[4] = {10, 0, 0, 0};
     cr_assert_eq(rpc_client_progress(&ag, late, late_sent, 4), WEFT_OK);
-    uint64_t want_drops[2] = {first[1], first[1] + FLOWS - 1};
-    expect_drops(&ag, 10, want_drops, 2);
+    expect_drops(&ag, 10, late, 3);
     cr_assert_eq(file_size(journal_path), after, "a late report was journaled");
     rpc_client_destroy(&ag);
     rpc_client_destroy(&cl);
@@ -2716,14 +2791,12 @@ Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_jo
     cr_assert(!w5.cancelled && w1.cancelled); /* through the gone record */
     connect_to(&ag);
     hello_agent0(&ag);
-    double sent = 50;
-    cr_assert_eq(rpc_client_progress(&ag, &first[3], &sent, 1), WEFT_OK); /* stale */
-    /* Replayed from a "gone" record, which does not say where job 7001's
-     * flow ids end: still its last flow gets a drop, the next job's not. */
-    uint64_t late2[2] = {first[1] + FLOWS - 1, first[2]};
-    double late2_sent[2] = {0, 0};
-    cr_assert_eq(rpc_client_progress(&ag, late2, late2_sent, 2), WEFT_OK);
-    expect_drops(&ag, 11, late2, 1);
+    /* Replayed from "gone" records: reports about the jobs compacted away
+     * still get a drop, a running job's not. */
+    uint64_t late2[3] = {first[3], first[1] + FLOWS - 1, first[0]};
+    double late2_sent[3] = {50, 0, 0};
+    cr_assert_eq(rpc_client_progress(&ag, late2, late2_sent, 3), WEFT_OK);
+    expect_drops(&ag, 11, late2, 2);
     /* Completions the gateway already has, of a compacted job and of a
      * kept one, are acknowledged but not journaled again. */
     uint64_t old_done[2] = {first[3], first[DONE] + 1};

@@ -17,7 +17,13 @@
 #  5. run 2's SIGKILL, but the gateway restarted without the journal that
 #     held the jobs (another epoch): the agents drop the flows it had given
 #     them instead of reporting them under ids the new gateway reuses, and
-#     weft submit registers the lost jobs again, so every job completes.
+#     weft submit registers the lost jobs again, so every job completes;
+#  6. run 2's SIGKILL, but the gateway restarted from a copy of its journal
+#     taken after job 0's registration (same epoch, jobs 1 and 2 forgotten):
+#     the agents' reports about the forgotten jobs' flows are answered with
+#     drops, their ids are not given out again, and weft submit, told that
+#     the gateway does not know jobs it acknowledged, registers them again,
+#     so every job completes.
 # Ports are chosen by the kernel (--listen 127.0.0.1:0, --port-file).
 # KEEP_TMP=1 keeps the processes' logs (the temporary directory) after the run.
 set -eu
@@ -74,16 +80,25 @@ agent() {
     PIDS="$PIDS $AGENT_PID"
 }
 
-# submit_and_kill_gateway N: runs weft submit of $W in the background
+# submit_and_kill_gateway N [COPY]: runs weft submit of $W in the background
 # (SUBMIT, $TMP/liveN.csv, $TMP/submitN.out) and SIGKILLs the gateway once
 # jobs 0, 1 and 2 are acknowledged (and so journaled) and moving: waiting
-# on submit's output, not a fixed sleep.
+# on submit's output, not a fixed sleep. With COPY, the gateway's journal
+# ($TMP/runN.journal) is copied there once job 0 is acknowledged.
 submit_and_kill_gateway() {
     "$WEFT" submit $W --gateway "127.0.0.1:$PORT" --token-file "$TMP/token" \
         --out "$TMP/live$1.csv" --timeout 120 >"$TMP/submit$1.out" 2>"$TMP/submit$1.err" &
     SUBMIT=$!
     PIDS="$PIDS $SUBMIT"
     i=0
+    if [ -n "${2:-}" ]; then
+        until grep -q "^job 0 registered$" "$TMP/submit$1.out" 2>/dev/null; do
+            i=$((i + 1))
+            [ $i -gt 1000 ] && fail "submit did not get job 0 acknowledged (run $1)"
+            sleep 0.02
+        done
+        cp "$TMP/run$1.journal" "$2"
+    fi
     until [ "$(grep -c " registered$" "$TMP/submit$1.out" 2>/dev/null)" -ge 3 ]; do
         i=$((i + 1))
         [ $i -gt 600 ] && fail "submit did not get 3 jobs acknowledged (run $1)"
@@ -266,6 +281,25 @@ fi
 echo "  run 5: $(grep -c "registering it again" "$TMP/submit5.out") jobs registered again," \
     "$(grep -l "the gateway lost its state" "$TMP"/run5-agent*.err | wc -l) agents dropped flows;" \
     "JCTs (s): $(tail -n +2 "$TMP/live5.csv" | cut -d, -f3 | tr '\n' ' ')"
+kill $PIDS 2>/dev/null || true
+wait 2>/dev/null || true
+PIDS=""
+echo "== 6. the gateway SIGKILLed and restarted from an older copy of its journal"
+RUN=run6
+serve run6
+for i in 0 1 2 3; do agent $i; done
+submit_and_kill_gateway 6 "$TMP/run6.copy" # the copy: before job 1's registration
+cp "$TMP/run6.copy" "$TMP/run6.journal"
+serve run6 "$PORT"
+wait $SUBMIT || fail "weft submit (run 6) did not see every job complete"
+[ "$(tail -n +2 "$TMP/live6.csv" | wc -l)" -eq 5 ] || fail "run 6: expected 5 jobs"
+grep -q "the gateway does not know it (its journal is older than the job); registering it again" \
+    "$TMP/submit6.out" || fail "submit did not register the forgotten jobs again"
+if grep -E "bytes reported sent of|is sent by agent|does not exist" "$TMP"/run6-agent*.err; then
+    fail "an agent reported a flow of a forgotten job against another flow"
+fi
+echo "  run 6: $(grep -c "registering it again" "$TMP/submit6.out") jobs registered again;" \
+    "JCTs (s): $(tail -n +2 "$TMP/live6.csv" | cut -d, -f3 | tr '\n' ' ')"
 kill $PIDS 2>/dev/null || true
 wait 2>/dev/null || true
 PIDS=""
