@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "netsim/netsim.h"
 #include "rpc/gateway.h"
 
@@ -32,6 +33,9 @@ static void usage(FILE *out)
             "  --port-rate RATE    every port's rate each way (default 1Gbps; units as in\n"
             "                      weft sim --help)\n"
             "  --policy P          ORDERING or ORDERING:ALLOCATOR (default sebf)\n"
+            "  --model FILE        model of --policy learned, loaded at start. Default: the\n"
+            "                      shipped trained model, models/" CLI_MODEL_NAME "\n"
+            "                      ($WEFT_MODEL, else found as weft sim finds it)\n"
             "  --tick S            decision tick in seconds (default 0.01)\n"
             "  --journal FILE      append registrations and completions to FILE before\n"
             "                      acknowledging them, fdatasync'ed; replay it at start.\n"
@@ -92,6 +96,7 @@ int cmd_serve(int argc, char **argv)
         {"frame-timeout", required_argument, NULL, 'W'},
         {"tls-cert", required_argument, NULL, 'C'}, {"tls-key", required_argument, NULL, 'K'},
         {"port-file", required_argument, NULL, 'P'}, {"verbose", no_argument, NULL, 'v'},
+        {"model", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     rpc_gateway_opts_t o = {0};
     char host[256] = "127.0.0.1", token[1024] = "", policy[128] = "sebf";
@@ -150,6 +155,7 @@ int cmd_serve(int argc, char **argv)
             *(ch == 'c' ? &o.max_conns : &o.max_frame) = (size_t)d;
             break;
         case 'P': port_file = optarg; break;
+        case 'M': o.model_path = optarg; break;
         case 'C': o.tls_cert = optarg; break;
         case 'K': o.tls_key = optarg; break;
         case 'v': o.log = stderr; break;
@@ -179,6 +185,15 @@ int cmd_serve(int argc, char **argv)
                 !o.ord ? "ordering" : "allocator", !o.ord ? policy : colon + 1);
         return CLI_USAGE;
     }
+    char model_buf[4096];
+    if (o.ord != coflow_ordering_find("learned") && o.model_path)
+        fprintf(stderr, "weft serve: note: --model is used by --policy learned only; ignored\n");
+    if (o.ord == coflow_ordering_find("learned") && !o.model_path &&
+        !(o.model_path = cli_default_model(model_buf, sizeof model_buf))) {
+        fprintf(stderr, "weft serve: --policy learned: no trained model found (models/%s); "
+                "give --model FILE\n", CLI_MODEL_NAME);
+        return CLI_ERROR;
+    }
     o.host = host;
     o.port = port;
     o.token = token;
@@ -202,6 +217,8 @@ int cmd_serve(int argc, char **argv)
     if (o.journal)
         printf("; journal %s: %llu records, %zu jobs, %zu finished", o.journal,
                (unsigned long long)st.journal_records, st.jobs, st.jobs_finished);
+    if (o.ord == coflow_ordering_find("learned"))
+        printf("; model %s", o.model_path);
     printf("\n");
     fflush(stdout);
     if (port_file) {

@@ -904,7 +904,8 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         goto fail;
     if (c->libm_attn)
         attn_forward_libm(&c->acache, &c->m->ap, &c->m->acfg, c->gather, n);
-    else if (c->hook) /* keeps the attention weights: the hook may run backward */
+    else if (c->hook && c->hook->decide) /* keeps the attention weights: the hook may run
+                                            backward */
         attn_forward(&c->acache, &c->m->ap, &c->m->acfg, c->gather, n);
     else
         attn_forward_infer(&c->acache, &c->m->ap, &c->m->acfg, c->gather, n);
@@ -921,7 +922,7 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 
     /* 6: descending score; ties to the earlier row (path, release, index);
        or whatever the training hook chooses */
-    if (c->hook) {
+    if (c->hook && c->hook->decide) {
         for (size_t i = 0; i < n; i++)
             c->row_node[i] = c->node_of[c->ids_copy[i]];
         coflow_learned_step_t step = {

@@ -104,7 +104,9 @@ typedef struct {
  * these to run the learned ordering with an in-memory model and let decide
  * choose each order: it writes order[0..n), a permutation of the rows
  * 0..n-1, highest priority first. Borrowed for the whole run; the hook is
- * called on the emulator's thread. */
+ * called on the emulator's thread. With decide NULL the ordering orders by
+ * its scores as with a model file: a driver that creates the ordering
+ * again and again (the gateway, at every rebuild) loads the model once. */
 typedef struct {
     const coflow_learned_model_t *model;
     void (*decide)(void *arg, const coflow_learned_step_t *step, size_t *order);

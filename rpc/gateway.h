@@ -139,6 +139,8 @@ typedef struct {
     double rebuild_cost_s;               /* the last rebuild's wall time */
     double rebuild_defer;                /* how long a stale live may serve, in
                                             last rebuilds (0: never) */
+    const void *policy_hook;             /* borrowed: the live state's (the
+                                            learned ordering's model) */
     size_t *l2g_flow, *l2g_coflow, *l2g_job, *ids;
     size_t cap_lf, cap_lc, cap_lj;
     size_t *port_rank, *port_last;       /* [n_ports] decision scratch */
@@ -336,6 +338,9 @@ typedef struct {
     double port_rate;          /* bytes/s each way */
     const coflow_ordering_t *ord;
     const coflow_allocator_t *alloc; /* NULL: the ordering's default */
+    const char *model_path;    /* the learned ordering's model, loaded once at
+                                  start (rpc_gateway_new fails naming the file
+                                  and what is wrong); required for it */
     double tick_s;             /* decision tick; 0: 10 ms */
     double hello_timeout_s;    /* close a connection not authenticated by
                                   then, whatever it sends; 0: 5 s */

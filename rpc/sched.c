@@ -492,6 +492,7 @@ static weft_err_t rebuild(rpc_sched_t *s)
             }
         }
     }
+    st->policy_hook = s->policy_hook;
     if (s->ord->create)
         WEFT_CHECK(s->ord->create(&s->ctx, st));
     s->need_rebuild = false;

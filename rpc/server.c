@@ -64,6 +64,7 @@
 #include <openssl/ssl.h>
 
 #include "gateway.h"
+#include "coflow/learned.h"
 
 #define READ_HIGH_WATER (256 * 1024) /* bytes libevent buffers per connection */
 #define CLOSE_GRACE_S 1.0            /* time to flush an error frame */
@@ -104,6 +105,8 @@ struct rpc_gateway {
     SSL_CTX *tls;    /* NULL: plain TCP */
     struct event *tick, *decide_ev, *sigint, *sigterm, *accept_resume;
     rpc_sched_t sched;
+    coflow_learned_model_t model; /* the learned ordering's, loaded once */
+    coflow_learned_hook_t hook;   /* hands it to every rebuild's ordering */
     rpc_journal_t journal;
     size_t gone_at_rewrite;    /* sched.n_gone when the journal was last
                                   written whole */
@@ -1473,6 +1476,14 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     gw->token = strdup(o->token);
     gw->t0 = weft_mono_s();
     WEFT_CHECK(rpc_sched_init(&gw->sched, o->n_ports, o->port_rate, o->ord, o->alloc));
+    if (o->ord == coflow_ordering_find("learned")) {
+        /* loaded once, and refused at start rather than at a decision */
+        if (!o->model_path)
+            WEFT_CHECK(weft_fail(WEFT_EINVAL, "the learned policy needs a model file"));
+        WEFT_CHECK(coflow_learned_model_load(&gw->model, o->model_path));
+        gw->hook = (coflow_learned_hook_t){.model = &gw->model};
+        gw->sched.policy_hook = &gw->hook;
+    }
     for (size_t p = 0; p < o->n_ports; p++) /* until its agent connects */
         rpc_sched_set_port_present(&gw->sched, (uint32_t)p, false);
     /* A slow rebuild may wait four of its own lengths (gateway.h): at most
@@ -1612,6 +1623,7 @@ void rpc_gateway_free(rpc_gateway_t *gw)
         event_base_free(gw->base);
     rpc_journal_close(&gw->journal);
     rpc_sched_destroy(&gw->sched);
+    coflow_learned_model_destroy(&gw->model);
     msgpack_sbuffer_destroy(&gw->out);
     free(gw->agents);
     free(gw->token);

@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "coflow/learned.h"
 #include "dag/dag.h"
 #include "rpc/client.h"
 #include "rpc/gateway.h"
@@ -1497,6 +1498,7 @@ Test(gateway_agent, cancel_stops_a_job_for_good, .init = server_cancel_journal,
 static long file_size(const char *path);
 static uint64_t register_job(rpc_client_t *c, const coflow_workload_t *wl, size_t j, bool *dup);
 static void hello_agent0(rpc_client_t *c);
+static void copy_file(const char *from, const char *to);
 static void expect_drops(rpc_client_t *c, int64_t seq, const uint64_t *want, size_t n);
 
 /* The line of the file at path that contains needle, into line[n]. */
@@ -2261,6 +2263,72 @@ Test(gateway, sched_random_streams_keep_the_invariants_and_the_twins_agree, .tim
     cr_assert_gt(gone_ports, 1000);
     cr_assert_gt(absent_decisions, 10000, "%zu flows decided with a port absent",
                  absent_decisions);
+}
+
+/* The gateway's learned ordering runs the model it is given (loaded once,
+ * handed to every rebuild through policy_hook), not random parameters: on
+ * random workloads, the classes it pushes are those of the learned
+ * ordering created from the model file on the same live state. */
+Test(gateway, sched_learned_orders_with_the_model_it_is_given, .timeout = 60)
+{
+    const char *path = "models/weft-policy.msgpack"; /* ctest runs in the source dir */
+    coflow_learned_model_t m;
+    coflow_learned_model_init(&m);
+    cr_assert_eq(coflow_learned_model_load(&m, path), WEFT_OK, "%s", weft_last_error());
+    coflow_learned_hook_t hook = {.model = &m};
+    const coflow_ordering_t *learned = coflow_ordering_find("learned");
+    uint64_t rng = 0x5eed;
+    size_t compared = 0;
+    for (int seq = 0; seq < 20; seq++) {
+        coflow_workload_t wl;
+        random_jobs(&wl, 12, 4, &rng);
+        rpc_sched_t s;
+        cr_assert_eq(rpc_sched_init(&s, 4, 1000, learned, NULL), WEFT_OK);
+        s.policy_hook = &hook;
+        for (size_t j = 0; j < wl.n_jobs; j++) {
+            uint64_t f;
+            add_job(&s, &wl, j, 0.0, &f);
+        }
+        cr_assert_eq(rpc_sched_tick(&s, 1.0), WEFT_OK);
+        cr_assert_eq(rpc_sched_decide(&s, 1.0), WEFT_OK);
+        /* the order the model file gives on the same state, from scratch */
+        coflow_state_t *st = &s.st;
+        size_t *ids = calloc(s.live.n_coflows, sizeof *ids), n = 0;
+        for (size_t c = 0; c < s.live.n_coflows; c++)
+            if (st->status[c] == COFLOW_ACTIVE)
+                ids[n++] = c;
+        coflow_sort_by_key(st, ids, n, st->release_s);
+        st->policy_hook = NULL;
+        st->model_path = path;
+        void *ctx;
+        cr_assert_eq(learned->create(&ctx, st), WEFT_OK, "%s", weft_last_error());
+        learned->order(ctx, st, ids, n);
+        learned->destroy(ctx);
+        /* each sender's classes in that order, against what was pushed */
+        size_t rank[4] = {0}, last[4] = {SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX};
+        for (size_t i = 0; i < n; i++) {
+            const coflow_coflow_t *co = &s.live.coflows[ids[i]];
+            for (size_t k = 0; k < co->n_flows; k++) {
+                size_t lf = co->first_flow + k;
+                uint32_t src = s.live.flows[lf].src;
+                if (last[src] != ids[i]) {
+                    last[src] = ids[i];
+                    rank[src]++;
+                }
+                const rpc_change_t *ch = change_of(&s, rpc_sched_flow_gid(&s, s.l2g_flow[lf]));
+                cr_assert_not_null(ch);
+                cr_assert_eq(ch->cls, rank[src] - 1, "workload %d: flow %zu at class %u, the "
+                             "model file's order puts it at %zu", seq, lf, ch->cls,
+                             rank[src] - 1);
+                compared++;
+            }
+        }
+        free(ids);
+        rpc_sched_destroy(&s);
+        coflow_workload_destroy(&wl);
+    }
+    cr_assert_gt(compared, 200);
+    coflow_learned_model_destroy(&m);
 }
 
 static char journal_path[64];
@@ -3148,6 +3216,43 @@ Test(gateway, options_name_what_is_wrong, .timeout = 30)
         cr_assert(strstr(out, cases[k].expect), "%s case %zu: '%s' lacks '%s'",
                   cases[k].args[0], k, out, cases[k].expect);
     }
+}
+
+/* weft serve --policy learned loads its model at start: the shipped one by
+ * default (it then serves), and a file it cannot use stops it at
+ * once (status 1) naming the file and what is wrong, instead of a gateway
+ * that would fail at its first decision or run random parameters, as it
+ * did before it read a model at all. */
+Test(gateway, serve_learned_loads_its_model_or_stops_naming_it, .timeout = 30)
+{
+    char out[8192], garbage[64], truncated[64];
+    snprintf(garbage, sizeof garbage, "/tmp/weft-gw-model-%d.garbage", (int)getpid());
+    snprintf(truncated, sizeof truncated, "/tmp/weft-gw-model-%d.cut", (int)getpid());
+    FILE *f = fopen(garbage, "w");
+    cr_assert(f);
+    fputs("not a model\n", f);
+    fclose(f);
+    copy_file("models/weft-policy.msgpack", truncated);
+    cr_assert_eq(truncate(truncated, file_size(truncated) / 2), 0);
+    const char *bad[] = {"/nonexistent/model.msgpack", garbage, truncated};
+    const char *why[] = {"No such file or directory", "not a weft model file", ""};
+    for (int i = 0; i < 3; i++) {
+        const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2", "--token",
+                              TOKEN, "--policy", "learned", "--model", bad[i], NULL};
+        int st = run_weft(out, sizeof out, args);
+        cr_assert_eq(st, 1, "case %d: exit status %d: %s", i, st, out);
+        cr_assert(strstr(out, "weft serve:") && strstr(out, bad[i]) && strstr(out, why[i]),
+                  "case %d: %s", i, out);
+    }
+    unlink(garbage);
+    unlink(truncated);
+    /* the shipped model: served, and named */
+    start_server4("--policy", "learned", NULL, NULL);
+    rpc_client_t c;
+    connect_to(&c);
+    hello_client(&c);
+    rpc_client_destroy(&c);
+    stop_server();
 }
 
 /* A second agent connecting as port 0 takes it over (a restart does that):
