@@ -29,6 +29,9 @@
  *
  * usage: bench_gateway [--agents N] [--seconds S] [--rate R] [--every M]
  *                      [--journal FILE] [--policy P] [--tick S] [--chain K]
+ *                      [--model FILE]
+ * --model: the learned policy's model (default the shipped one,
+ * models/weft-policy.msgpack, run from the source directory).
  * Output: a table and one `BENCH gateway ...` line per phase.
  */
 #include <errno.h>
@@ -184,7 +187,7 @@ int main(int argc, char **argv)
     size_t n = 64;
     double seconds = 5, rate = 100000;
     unsigned every = 200;
-    const char *journal = NULL, *policy = "sebf";
+    const char *journal = NULL, *policy = "sebf", *model = "models/weft-policy.msgpack";
     double tick = 0; /* the gateway's default, 10 ms */
     int chain = 300; /* coflows per job: bounds the completions per agent */
     for (int i = 1; i < argc; i++) {
@@ -204,9 +207,12 @@ int main(int argc, char **argv)
             chain = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--tick") && i + 1 < argc)
             tick = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--model") && i + 1 < argc)
+            model = argv[++i];
         else {
             fprintf(stderr, "usage: bench_gateway [--agents N] [--seconds S] [--rate R] "
-                            "[--every M] [--journal FILE] [--policy P] [--tick S] [--chain K]\n");
+                            "[--every M] [--journal FILE] [--policy P] [--tick S] [--chain K] "
+                            "[--model FILE]\n");
             return 2;
         }
     }
@@ -227,6 +233,7 @@ int main(int argc, char **argv)
         o.n_ports = n;
         o.port_rate = WEFT_GBPS_BYTES;
         o.ord = coflow_ordering_find(policy);
+        o.model_path = model;
         o.journal = journal;
         o.tick_s = tick;
         o.handle_signals = true;
