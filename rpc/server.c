@@ -548,8 +548,8 @@ static void send_drops(conn_t *c, const uint64_t *fids, size_t n)
     rpc_gateway_t *gw = c->gw;
     if (gw->o.log)
         fprintf(gw->o.log, "weft serve: connection %llu (%s): agent %lld reported %zu flow%s "
-                "not held unfinished here (of cancelled jobs, or given out before this "
-                "journal's end): told to drop them\n", (unsigned long long)c->serial, c->host,
+                "this gateway does not hold unfinished (of cancelled or finished jobs, or "
+                "unknown to its journal): told to drop them\n", (unsigned long long)c->serial, c->host,
                 (long long)c->agent, n, n == 1 ? "" : "s");
     for (size_t a = 0; a < n; a += SCHEDULE_CHUNK) {
         size_t b = a + SCHEDULE_CHUNK < n ? a + SCHEDULE_CHUNK : n, mark;
@@ -619,8 +619,8 @@ static void handle_progress(conn_t *c, const msgpack_object *m, bool done)
            which is older than the agent's flows: FID_SKIP_MIN), or one of a
            cancelled job whose drop it missed: it must forget it. A live
            flow's report needs no second look. */
-        if (!done && (!err || err == WEFT_ENOTFOUND) && (f == SIZE_MAX || gw->sched.fdone[f]) &&
-            rpc_sched_missed_drop(&gw->sched, fid))
+        if (!done && (!err || err == WEFT_ENOTFOUND) &&
+            (f == SIZE_MAX || (gw->sched.fdone[f] && rpc_sched_missed_drop(&gw->sched, fid))))
             drop[n_drop++] = fid;
         if (r < 0 || err) {
             if (!reported) /* one error frame per message */
