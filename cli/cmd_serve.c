@@ -186,9 +186,10 @@ int cmd_serve(int argc, char **argv)
         return CLI_USAGE;
     }
     char model_buf[4096];
-    if (o.ord != coflow_ordering_find("learned") && o.model_path)
+    bool learned = o.ord == coflow_ordering_find("learned");
+    if (!learned && o.model_path)
         fprintf(stderr, "weft serve: note: --model is used by --policy learned only; ignored\n");
-    if (o.ord == coflow_ordering_find("learned") && !o.model_path &&
+    if (learned && !o.model_path &&
         !(o.model_path = cli_default_model(model_buf, sizeof model_buf))) {
         fprintf(stderr, "weft serve: --policy learned: no trained model found (models/%s); "
                 "give --model FILE\n", CLI_MODEL_NAME);
@@ -217,7 +218,7 @@ int cmd_serve(int argc, char **argv)
     if (o.journal)
         printf("; journal %s: %llu records, %zu jobs, %zu finished", o.journal,
                (unsigned long long)st.journal_records, st.jobs, st.jobs_finished);
-    if (o.ord == coflow_ordering_find("learned"))
+    if (learned)
         printf("; model %s", o.model_path);
     printf("\n");
     fflush(stdout);
