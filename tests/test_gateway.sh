@@ -34,6 +34,12 @@ RATE=4MB/s
 POLICY=sebf
 TMP=$(mktemp -d)
 PIDS=""
+# stop_all: stops every process started so far (the end of a run).
+stop_all() {
+    kill $PIDS 2>/dev/null || true
+    wait 2>/dev/null || true
+    PIDS=""
+}
 cleanup() {
     for p in $PIDS; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
@@ -198,9 +204,7 @@ echo "  killed agent 2 with flow $f in flight"
 echo "  agent 2 after its restart: $(grep "resuming at" "$TMP/run2-agent2.err" | head -2 | sed 's/^weft agent 2: //' | tr '\n' ';')"
 echo "  restarted gateway: $(tail -1 "$TMP/run2.out" | sed 's/.*journal [^:]*: //')"
 echo "  run 2 JCTs (s): $(tail -n +2 "$TMP/live2.csv" | cut -d, -f3 | tr '\n' ' ')"
-kill $PIDS 2>/dev/null || true
-wait 2>/dev/null || true
-PIDS=""
+stop_all
 
 echo "== 3. the gateway restarted with more ports: an agent of the smaller fabric carries on"
 RUN=run3
@@ -234,9 +238,7 @@ EOF
 [ "$(grep -c "connected to the gateway" "$TMP/run3-agent0.err")" -ge 2 ] \
     || fail "agent 0 did not reconnect to the 3-port gateway"
 echo "  run 3 JCT (s): $(tail -n +2 "$TMP/live3.csv" | cut -d, -f3)"
-kill $PIDS 2>/dev/null || true
-wait 2>/dev/null || true
-PIDS=""
+stop_all
 
 echo "== 4. a gateway on a non-loopback address: agents' data ports are where the gateway sees them"
 ADDR=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+(\.[0-9]+){3}$' | grep -v '^127\.' \
@@ -258,9 +260,7 @@ else
     echo "  gateway and agents on $ADDR: JCT $(tail -n +2 "$TMP/live4.csv" | cut -d, -f3) s"
     GW_HOST=127.0.0.1
     SERVE_PORTS=4
-    kill $PIDS 2>/dev/null || true
-    wait 2>/dev/null || true
-    PIDS=""
+    stop_all
 fi
 echo "== 5. the gateway SIGKILLed and restarted without its journal: agents drop, submit registers again"
 RUN=run5
@@ -281,9 +281,7 @@ fi
 echo "  run 5: $(grep -c "registering it again" "$TMP/submit5.out") jobs registered again," \
     "$(grep -l "the gateway lost its state" "$TMP"/run5-agent*.err | wc -l) agents dropped flows;" \
     "JCTs (s): $(tail -n +2 "$TMP/live5.csv" | cut -d, -f3 | tr '\n' ' ')"
-kill $PIDS 2>/dev/null || true
-wait 2>/dev/null || true
-PIDS=""
+stop_all
 echo "== 6. the gateway SIGKILLed and restarted from an older copy of its journal"
 RUN=run6
 serve run6
@@ -300,9 +298,7 @@ if grep -E "bytes reported sent of|is sent by agent|does not exist" "$TMP"/run6-
 fi
 echo "  run 6: $(grep -c "registering it again" "$TMP/submit6.out") jobs registered again;" \
     "JCTs (s): $(tail -n +2 "$TMP/live6.csv" | cut -d, -f3 | tr '\n' ' ')"
-kill $PIDS 2>/dev/null || true
-wait 2>/dev/null || true
-PIDS=""
+stop_all
 if grep -lE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$TMP"/*.err >/dev/null 2>&1; then
     fail "sanitizer report from a gateway, agent or submit process"
 fi
