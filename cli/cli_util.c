@@ -16,6 +16,7 @@
 
 #include "cli_util.h"
 #include "dag/dag.h"
+#include "netsim/netsim.h"
 #include "workload/workload.h"
 
 int cli_parse_size(const char *cmd, const char *opt, const char *s, size_t min, size_t *out)
@@ -55,6 +56,24 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double min
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+int cli_parse_port_cap(const char *cmd, const char *s, size_t *port, double *rate)
+{
+    const char *eq = strchr(s, '=');
+    char *end;
+    errno = 0;
+    unsigned long long p = strtoull(s, &end, 10);
+    if (!eq || end != eq || end == s || errno || s[0] == '-' || p > SIZE_MAX) {
+        fprintf(stderr, "weft %s: --port-cap '%s': expected PORT=RATE, e.g. 3=10Gbps\n", cmd, s);
+        return -1;
+    }
+    if (netsim_parse_rate(eq + 1, rate)) {
+        fprintf(stderr, "weft %s: --port-cap %s: %s\n", cmd, s, weft_last_error());
+        return -1;
+    }
+    *port = (size_t)p;
     return 0;
 }
 

@@ -21,6 +21,10 @@ int cli_parse_size(const char *cmd, const char *opt, const char *s, size_t min, 
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out);
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double min, bool strict,
                      double *out);
+/* --port-cap's PORT=RATE (RATE as --port-rate: "10Gbps", "1e9", ...) into
+ * *port and *rate (bytes/s); on error prints "weft CMD: --port-cap ..."
+ * and returns -1. Whether the port exists is the caller's to check. */
+int cli_parse_port_cap(const char *cmd, const char *s, size_t *port, double *rate);
 
 /* Reads paths[0..n) (any format weft reads) into out[0..n), each analysed
  * for its own ports at 1 Gbit/s. On error reports it and frees what was

@@ -32,6 +32,8 @@ static void usage(FILE *out)
             "  --ports N           fabric ports = agent ids 0..N-1 (required)\n"
             "  --port-rate RATE    every port's rate each way (default 1Gbps; units as in\n"
             "                      weft sim --help)\n"
+            "  --port-cap PORT=RATE  port PORT's rate each way instead (repeatable): a\n"
+            "                      faster or slower NIC\n"
             "  --policy P          ORDERING or ORDERING:ALLOCATOR (default sebf)\n"
             "  --model FILE        model of --policy learned, loaded at start. Default: the\n"
             "                      shipped trained model, models/" CLI_MODEL_NAME "\n"
@@ -82,7 +84,9 @@ static const char *opt_name(const struct option *opts, int ch)
     return "option";
 }
 
-int cmd_serve(int argc, char **argv)
+/* cmd_serve, with --port-cap's list in *caps (freed by cmd_serve, so that
+ * every return here may leave it). */
+static int serve(int argc, char **argv, rpc_port_rate_t **caps)
 {
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, 'l'},   {"token", required_argument, NULL, 't'},
@@ -96,7 +100,7 @@ int cmd_serve(int argc, char **argv)
         {"frame-timeout", required_argument, NULL, 'W'},
         {"tls-cert", required_argument, NULL, 'C'}, {"tls-key", required_argument, NULL, 'K'},
         {"port-file", required_argument, NULL, 'P'}, {"verbose", no_argument, NULL, 'v'},
-        {"model", required_argument, NULL, 'M'},
+        {"model", required_argument, NULL, 'M'},   {"port-cap", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     rpc_gateway_opts_t o = {0};
     char host[256] = "127.0.0.1", token[1024] = "", policy[128] = "sebf";
@@ -104,6 +108,7 @@ int cmd_serve(int argc, char **argv)
     int port = 7470;
     double d;
     o.port_rate = WEFT_GBPS_BYTES;
+    size_t n_caps = 0; /* --port-cap, in the order given (a later one wins) */
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -156,6 +161,18 @@ int cmd_serve(int argc, char **argv)
             break;
         case 'P': port_file = optarg; break;
         case 'M': o.model_path = optarg; break;
+        case 'R': {
+            rpc_port_rate_t *grown = realloc(*caps, (n_caps + 1) * sizeof **caps);
+            if (!grown) {
+                fprintf(stderr, "weft serve: out of memory\n");
+                return CLI_ERROR;
+            }
+            *caps = grown;
+            if (cli_parse_port_cap("serve", optarg, &grown[n_caps].port, &grown[n_caps].rate))
+                return CLI_USAGE;
+            n_caps++;
+            break;
+        }
         case 'C': o.tls_cert = optarg; break;
         case 'K': o.tls_key = optarg; break;
         case 'v': o.log = stderr; break;
@@ -195,6 +212,8 @@ int cmd_serve(int argc, char **argv)
                 "give --model FILE\n", CLI_MODEL_NAME);
         return CLI_ERROR;
     }
+    o.port_rates = *caps;
+    o.n_port_rates = n_caps;
     o.host = host;
     o.port = port;
     o.token = token;
@@ -212,9 +231,18 @@ int cmd_serve(int argc, char **argv)
                 "bytes at byte %llu (a crash mid-write; never acknowledged when fdatasync'ed); "
                 "they are kept in %s\n", o.journal, (unsigned long long)st.journal_torn_bytes,
                 (unsigned long long)st.journal_torn_at, st.journal_torn_path);
-    printf("weft serve: listening on %s:%d%s (%zu ports, policy %s%s%s)", host,
-           rpc_gateway_port(gw), o.tls_cert ? " with TLS" : "", o.n_ports, policy,
-           colon ? ":" : "", colon ? colon + 1 : "");
+    size_t n_own = 0; /* distinct ports given a rate of their own */
+    for (size_t i = 0; i < n_caps; i++) {
+        size_t j = 0;
+        while (j < i && (*caps)[j].port != (*caps)[i].port)
+            j++;
+        n_own += j == i;
+    }
+    printf("weft serve: listening on %s:%d%s (%zu ports at %.6g bytes/s", host,
+           rpc_gateway_port(gw), o.tls_cert ? " with TLS" : "", o.n_ports, o.port_rate);
+    if (n_own)
+        printf(", %zu at a rate of their own", n_own);
+    printf(", policy %s%s%s)", policy, colon ? ":" : "", colon ? colon + 1 : "");
     if (o.journal)
         printf("; journal %s: %llu records, %zu jobs, %zu finished", o.journal,
                (unsigned long long)st.journal_records, st.jobs, st.jobs_finished);
@@ -246,4 +274,12 @@ int cmd_serve(int argc, char **argv)
         return CLI_ERROR;
     }
     return CLI_OK;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    rpc_port_rate_t *caps = NULL;
+    int rc = serve(argc, argv, &caps);
+    free(caps);
+    return rc;
 }

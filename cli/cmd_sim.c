@@ -507,27 +507,15 @@ int cmd_sim(int argc, char **argv)
                 return CLI_USAGE;
             }
             break;
-        case 'c': {
-            const char *eq = strchr(optarg, '=');
-            char *end;
-            errno = 0;
-            unsigned long long port = strtoull(optarg, &end, 10);
-            if (!eq || end != eq || end == optarg || errno || optarg[0] == '-') {
-                fprintf(stderr, "weft sim: --port-cap '%s': expected PORT=RATE, e.g. 3=10Gbps\n",
-                        optarg);
-                return CLI_USAGE;
-            }
+        case 'c':
             if (n_caps == MAX_PORT_CAPS) {
                 fprintf(stderr, "weft sim: at most %d --port-cap options\n", MAX_PORT_CAPS);
                 return CLI_USAGE;
             }
-            if (netsim_parse_rate(eq + 1, &caps[n_caps].rate)) {
-                fprintf(stderr, "weft sim: --port-cap %s: %s\n", optarg, weft_last_error());
+            if (cli_parse_port_cap("sim", optarg, &caps[n_caps].port, &caps[n_caps].rate))
                 return CLI_USAGE;
-            }
-            caps[n_caps++].port = (size_t)port;
+            n_caps++;
             break;
-        }
         case 't':
             if (!parse_double(optarg, &tick_s) || tick_s < 0 ||
                 (tick_s > 0 && tick_s < SIM_MIN_TICK_S)) {

@@ -123,6 +123,22 @@ static void print_table(const char *host, int port, const msgpack_object *m)
            get_s(m, "allocator", b, sizeof b));
     printf("  %-20s %12lld   at %.6g MB/s each way\n", "ports", (long long)get_i(m, "ports"),
            get_d(m, "rate") / 1e6);
+    int64_t n_own = get_i(m, "ports_own_rate");
+    const msgpack_object *own = rpc_map_get(m, "port_rates");
+    if (n_own > 0 && own && own->type == MSGPACK_OBJECT_ARRAY) { /* absent from older gateways */
+        printf("  %-20s %12lld  ", "ports at own rate", (long long)n_own);
+        for (uint32_t i = 0; i < own->via.array.size; i++) {
+            const msgpack_object *e = &own->via.array.ptr[i];
+            int64_t p = -1;
+            double r = 0;
+            if (e->type == MSGPACK_OBJECT_ARRAY && e->via.array.size == 2)
+                rpc_obj_int(&e->via.array.ptr[0], &p), rpc_obj_num(&e->via.array.ptr[1], &r);
+            printf("%s %lld at %.6g MB/s", i ? "," : "", (long long)p, r / 1e6);
+        }
+        if ((int64_t)own->via.array.size < n_own)
+            printf(", ...");
+        printf("\n");
+    }
     printf("  %-20s %12lld\n", "connections open", (long long)get_i(m, "conns"));
     print_count_ports(m, "agents connected", "agents", "agent_ports", "on");
     print_count_ports(m, "ports without agent", "ports_waiting", "waiting_ports",

@@ -246,6 +246,11 @@ void rpc_sched_forget_port(rpc_sched_t *s, uint32_t src);
  * flows from or to a port without one nothing and their share to the
  * others (header). A change marks the state dirty and stale. O(1). */
 void rpc_sched_set_port_present(rpc_sched_t *s, uint32_t p, bool present);
+/* Port p sends and receives at rate bytes/s (> 0) from now on, instead of
+ * rpc_sched_init's port_rate (a faster or slower NIC): the next decision
+ * allocates on it. Marks the state dirty and stale. WEFT_EINVAL for a port
+ * out of range or a rate that is not finite and positive. */
+weft_err_t rpc_sched_set_port_rate(rpc_sched_t *s, uint32_t p, double rate);
 
 /* -------------------------------------------------------------- journal */
 
@@ -326,6 +331,12 @@ weft_err_t rpc_journal_base_record(msgpack_sbuffer *b, uint64_t next_fid);
 
 /* --------------------------------------------------------------- server */
 
+/* A port with a rate of its own, bytes/s each way. */
+typedef struct {
+    size_t port;
+    double rate;
+} rpc_port_rate_t;
+
 typedef struct {
     const char *host;          /* address to bind; NULL: 127.0.0.1 */
     int port;                  /* 0: an ephemeral port (rpc_gateway_port) */
@@ -336,6 +347,10 @@ typedef struct {
                                   file that cannot be loaded */
     size_t n_ports;            /* fabric ports = agent ids 0 .. n_ports-1 */
     double port_rate;          /* bytes/s each way */
+    const rpc_port_rate_t *port_rates; /* [n_port_rates] ports at a rate of
+                                  their own instead (weft serve --port-cap);
+                                  a port out of range fails rpc_gateway_new */
+    size_t n_port_rates;
     const coflow_ordering_t *ord;
     const coflow_allocator_t *alloc; /* NULL: the ordering's default */
     const char *model_path;    /* the learned ordering's model, loaded once at

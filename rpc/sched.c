@@ -836,6 +836,20 @@ void rpc_sched_set_port_present(rpc_sched_t *s, uint32_t p, bool present)
     s->dirty = true;
 }
 
+weft_err_t rpc_sched_set_port_rate(rpc_sched_t *s, uint32_t p, double rate)
+{
+    if (p >= s->fab.n_ports)
+        return weft_fail(WEFT_EINVAL, "port %u, but the gateway has ports 0..%zu", p,
+                         s->fab.n_ports - 1);
+    if (!isfinite(rate) || !(rate > 0))
+        return weft_fail(WEFT_EINVAL, "port %u: rate %g, expected a positive number of "
+                         "bytes/s", p, rate);
+    s->fab.cap_out[p] = s->fab.cap_in[p] = rate;
+    mark_stale(s); /* dec_fab is made from fab at the rebuild */
+    s->dirty = true;
+    return WEFT_OK;
+}
+
 void rpc_sched_forget_port(rpc_sched_t *s, uint32_t src)
 {
     for (size_t f = 0; f < s->all.n_flows; f++)

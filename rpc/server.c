@@ -743,15 +743,17 @@ static void handle_status(conn_t *c, const msgpack_object *m)
             if (!s->fdone[f])
                 waits[s->all.flows[f].src] = waits[s->all.flows[f].dst] = 1;
     }
+    size_t n_own_rate = 0; /* ports at a rate of their own (--port-cap) */
     for (size_t p = 0; p < n_ports; p++) {
         waits[p] = waits[p] && !gw->agents[p];
         n_waiting += waits[p];
+        n_own_rate += s->fab.cap_out[p] != gw->o.port_rate;
     }
     size_t mark;
     rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 24 + (seq >= 0) + list);
+    msgpack_pack_map(&pk, 26 + (seq >= 0) + list);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "status");
     if (seq >= 0)
         pack_kv_int(&pk, "seq", seq);
@@ -761,6 +763,16 @@ static void handle_status(conn_t *c, const msgpack_object *m)
     rpc_pack_cstr(&pk, "allocator"), rpc_pack_cstr(&pk, gw->sched.alloc->name);
     pack_kv_int(&pk, "ports", (int64_t)n_ports);
     rpc_pack_cstr(&pk, "rate"), msgpack_pack_double(&pk, gw->o.port_rate);
+    pack_kv_int(&pk, "ports_own_rate", (int64_t)n_own_rate);
+    size_t listed_rates =
+        n_own_rate < RPC_STATUS_MAX_AGENT_LIST ? n_own_rate : RPC_STATUS_MAX_AGENT_LIST;
+    rpc_pack_cstr(&pk, "port_rates"), msgpack_pack_array(&pk, listed_rates);
+    for (size_t p = 0, k = 0; p < n_ports && k < listed_rates; p++)
+        if (s->fab.cap_out[p] != gw->o.port_rate) {
+            msgpack_pack_array(&pk, 2);
+            msgpack_pack_uint64(&pk, p), msgpack_pack_double(&pk, s->fab.cap_out[p]);
+            k++;
+        }
     pack_kv_int(&pk, "conns", (int64_t)st.conns_open);
     pack_kv_int(&pk, "agents", (int64_t)st.agents);
     if (list) {
@@ -1476,6 +1488,15 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     gw->token = strdup(o->token);
     gw->t0 = weft_mono_s();
     WEFT_CHECK(rpc_sched_init(&gw->sched, o->n_ports, o->port_rate, o->ord, o->alloc));
+    for (size_t i = 0; i < o->n_port_rates; i++) {
+        const rpc_port_rate_t *pr = &o->port_rates[i];
+        if (pr->port >= o->n_ports)
+            WEFT_CHECK(weft_fail(WEFT_EINVAL, "--port-cap: port %zu, but the gateway has ports "
+                                 "0..%zu (--ports %zu)", pr->port, o->n_ports - 1, o->n_ports));
+        WEFT_CHECK(rpc_sched_set_port_rate(&gw->sched, (uint32_t)pr->port, pr->rate));
+    }
+    o->port_rates = NULL; /* the caller's array: not kept */
+    o->n_port_rates = 0;
     if (o->ord == coflow_ordering_find("learned")) {
         /* loaded once, and refused at start rather than at a decision */
         if (!o->model_path)

@@ -2721,6 +2721,96 @@ Test(gateway_agent, a_gone_agents_flows_give_their_share_to_the_others,
     rpc_client_destroy(&cl);
 }
 
+/* A real gateway (per-flow fair) whose port 2 runs at a quarter of the
+ * others' rate (--port-cap 2=250Mbps): a job of two flows from port 0, to
+ * ports 1 and 2, gets a quarter of port 0 for the flow to port 2, which is
+ * all port 2 carries, and the other three quarters for the flow to port 1
+ * (a half each with every port alike); status lists port 2's rate. */
+static void server_fair_port2_quarter(void)
+{
+    start_server4("--policy", "fifo:fair", "--port-cap", "2=250Mbps");
+}
+
+Test(gateway_agent, a_port_at_its_own_rate_carries_what_its_nic_can,
+     .init = server_fair_port2_quarter, .fini = stop_server, .timeout = 30)
+{
+    rpc_client_t a0, a1, a2, cl;
+    agent_joins(&a0, 0, 1000, "0:1000");
+    agent_joins(&a1, 1, 1001, "0:1000,1:1001");
+    agent_joins(&a2, 2, 1002, "0:1000,1:1001,2:1002");
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    cr_assert_eq(coflow_workload_add_job(&wl, 1, 0, 1, 0), WEFT_OK);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 1, 1e12);
+    coflow_workload_add_flow(&wl, 0, 2, 1e12);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    connect_to(&cl);
+    hello_client(&cl);
+    bool dup;
+    uint64_t f = register_job(&cl, &wl, 0, &dup);
+    const double port = WEFT_GBPS_BYTES, want[3] = {port * 3 / 4, port / 4, port};
+    double r[2] = {-1, -1};
+    wait_pair_rates(&a0, f, r, want);
+    cr_assert_eq(rpc_client_status(&cl, 9), WEFT_OK);
+    const msgpack_object *m = wait_type(&cl, "status"), *pr = rpc_map_get(m, "port_rates");
+    int64_t n_own = -1, p = -1;
+    double rate = 0, dflt = 0;
+    cr_assert_eq(rpc_get_int(m, "ports_own_rate", 0, 100, &n_own), WEFT_OK);
+    cr_assert_eq(n_own, 1);
+    cr_assert_eq(rpc_get_num_opt(m, "rate", 0, 1e300, &dflt), WEFT_OK);
+    cr_assert_eq(dflt, port, "the other ports' rate %g", dflt);
+    cr_assert(pr && pr->type == MSGPACK_OBJECT_ARRAY && pr->via.array.size == 1);
+    const msgpack_object *e = &pr->via.array.ptr[0];
+    cr_assert(e->type == MSGPACK_OBJECT_ARRAY && e->via.array.size == 2 &&
+              rpc_obj_int(&e->via.array.ptr[0], &p) && rpc_obj_num(&e->via.array.ptr[1], &rate));
+    cr_assert(p == 2 && rate == port / 4, "port_rates [[%lld, %g]]", (long long)p, rate);
+    coflow_workload_destroy(&wl);
+    rpc_client_destroy(&a0);
+    rpc_client_destroy(&a1);
+    rpc_client_destroy(&a2);
+    rpc_client_destroy(&cl);
+}
+
+/* --port-cap naming a port the gateway does not have stops it at start
+ * (status 1) naming the port and the gateway's ports; one that is not
+ * PORT=RATE, or whose rate is not one, is a usage error (status 2). */
+Test(gateway, serve_port_cap_refuses_a_port_or_rate_it_cannot_use, .timeout = 30)
+{
+    const char *caps[] = {"4=1Gbps", "x=1Gbps", "2", "2=0", "2=fast"};
+    const int status[] = {1, 2, 2, 2, 2};
+    const char *why[] = {"port 4, but the gateway has ports 0..3", "expected PORT=RATE",
+                         "expected PORT=RATE", "expected a finite rate > 0", "expected a number"};
+    for (int i = 0; i < 5; i++) {
+        char out[4096];
+        const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "4", "--token",
+                              TOKEN, "--port-cap", caps[i], NULL};
+        int st = run_weft(out, sizeof out, args);
+        cr_assert_eq(st, status[i], "--port-cap %s: exit status %d: %s", caps[i], st, out);
+        cr_assert(strstr(out, "weft serve: ") && strstr(out, "--port-cap") && strstr(out, why[i]),
+                  "--port-cap %s: %s", caps[i], out);
+    }
+}
+
+/* rpc_sched_set_port_rate takes a port the scheduler has and a positive
+ * finite rate, and nothing else. */
+Test(gateway, sched_set_port_rate_refuses_a_port_or_rate_it_cannot_use)
+{
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 4, WEFT_GBPS_BYTES, coflow_ordering_find("sebf"), NULL),
+                 WEFT_OK);
+    cr_assert_eq(rpc_sched_set_port_rate(&s, 4, 1e9), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "port 4, but the gateway has ports 0..3"), "%s",
+              weft_last_error());
+    cr_assert_eq(rpc_sched_set_port_rate(&s, 1, 0), WEFT_EINVAL);
+    cr_assert_eq(rpc_sched_set_port_rate(&s, 1, NAN), WEFT_EINVAL);
+    cr_assert_eq(rpc_sched_set_port_rate(&s, 1, INFINITY), WEFT_EINVAL);
+    cr_assert_eq(s.fab.cap_out[1], WEFT_GBPS_BYTES, "a refused rate changed the port");
+    cr_assert_eq(rpc_sched_set_port_rate(&s, 1, 2e9), WEFT_OK);
+    cr_assert(s.fab.cap_out[1] == 2e9 && s.fab.cap_in[1] == 2e9);
+    rpc_sched_destroy(&s);
+}
+
 /* The next job_done on c (other messages skipped): its job id. */
 static int64_t next_job_done(rpc_client_t *c)
 {
