@@ -37,7 +37,9 @@ static void usage(FILE *out)
             "  --policy P          ORDERING or ORDERING:ALLOCATOR (default sebf)\n"
             "  --model FILE        model of --policy learned, loaded at start. Default: the\n"
             "                      shipped trained model, models/" CLI_MODEL_NAME "\n"
-            "                      ($WEFT_MODEL, else found as weft sim finds it)\n"
+            "                      ($WEFT_MODEL, else found as weft sim finds it). On\n"
+            "                      SIGHUP the file is read again and, if it is a model this\n"
+            "                      build takes, decides from the next decision on\n"
             "  --tick S            decision tick in seconds (default 0.01)\n"
             "  --journal FILE      append registrations and completions to FILE before\n"
             "                      acknowledging them, fdatasync'ed; replay it at start.\n"
@@ -247,7 +249,7 @@ static int serve(int argc, char **argv, rpc_port_rate_t **caps)
         printf("; journal %s: %llu records, %zu jobs, %zu finished", o.journal,
                (unsigned long long)st.journal_records, st.jobs, st.jobs_finished);
     if (learned)
-        printf("; model %s", o.model_path);
+        printf("; model %s (sha256 %s)", o.model_path, st.model_sha256);
     printf("\n");
     fflush(stdout);
     if (port_file) {

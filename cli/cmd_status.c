@@ -155,6 +155,12 @@ static void print_table(const char *host, int port, const msgpack_object *m)
     };
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
         printf("  %-20s %12lld\n", rows[i].label, (long long)get_i(m, rows[i].key));
+    const msgpack_object *mo = rpc_map_get(m, "model");
+    if (mo && mo->type == MSGPACK_OBJECT_MAP) { /* the learned policy's */
+        printf("  %-20s %12lld   reloads of %s\n", "model", (long long)get_i(mo, "reloads"),
+               get_s(mo, "path", a, sizeof a));
+        printf("  %-20s %s\n", "model sha256", get_s(mo, "sha256", b, sizeof b));
+    }
     const msgpack_object *j = rpc_map_get(m, "journal");
     if (!j || j->type != MSGPACK_OBJECT_MAP) {
         printf("  %-20s %12s\n", "journal", "none");

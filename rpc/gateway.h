@@ -251,6 +251,12 @@ void rpc_sched_set_port_present(rpc_sched_t *s, uint32_t p, bool present);
  * allocates on it. Marks the state dirty and stale. WEFT_EINVAL for a port
  * out of range or a rate that is not finite and positive. */
 weft_err_t rpc_sched_set_port_rate(rpc_sched_t *s, uint32_t p, double rate);
+/* Drops the live state now, its ordering (and whatever model the ordering
+ * borrowed from policy_hook) with it: the next decision rebuilds it with
+ * the ordering created anew from policy_hook, so the caller may free or
+ * replace the hook's model once this returns (a model reloaded while the
+ * gateway runs). Marks the state dirty. */
+void rpc_sched_renew_ordering(rpc_sched_t *s);
 
 /* -------------------------------------------------------------- journal */
 
@@ -373,7 +379,8 @@ typedef struct {
                                   before it is dropped; 0: 16 MiB */
     const char *journal;       /* NULL: no journal */
     bool journal_nosync;       /* do not fdatasync records (benchmarks) */
-    bool handle_signals;       /* stop cleanly on SIGINT / SIGTERM */
+    bool handle_signals;       /* stop cleanly on SIGINT / SIGTERM; on
+                                  SIGHUP, rpc_gateway_reload_model */
     FILE *log;                 /* one line per connection event; NULL: quiet */
 } rpc_gateway_opts_t;
 
@@ -393,6 +400,9 @@ typedef struct {
                                    cancelled job's count as done) */
     double uptime_s;            /* since rpc_gateway_new */
     uint64_t journal_records;   /* replayed + appended */
+    const char *model_path;     /* the learned ordering's model file, or NULL */
+    char model_sha256[65];      /* of the model deciding now, hex ("" if none) */
+    uint64_t model_reloads;     /* rpc_gateway_reload_model's that took */
     uint64_t journal_rewrites;
     uint64_t journal_syncs;     /* fdatasync calls (one per loop pass at most) */
     uint64_t journal_torn_at;   /* offset of a torn last record cut off at start */
@@ -409,6 +419,15 @@ typedef struct {
 weft_err_t rpc_gateway_new(rpc_gateway_t **gw, const rpc_gateway_opts_t *opts);
 /* The bound TCP port. */
 int rpc_gateway_port(const rpc_gateway_t *gw);
+/* Reads the learned ordering's model file (opts.model_path) again and
+ * decides with it from the next decision on: what the retrainer ships
+ * goes live without a restart (weft serve does this on SIGHUP). A file
+ * it cannot use (missing, garbage, truncated, another feature set, being
+ * written) is refused with an error naming it and what is wrong, and the
+ * gateway goes on with the model it had. EINVAL if the policy is not
+ * learned. */
+weft_err_t rpc_gateway_reload_model(rpc_gateway_t *gw);
+
 /* Serves until rpc_gateway_stop or a handled signal. */
 weft_err_t rpc_gateway_run(rpc_gateway_t *gw);
 /* From a callback of the gateway's own loop (or a signal handler event). */

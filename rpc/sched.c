@@ -850,6 +850,13 @@ weft_err_t rpc_sched_set_port_rate(rpc_sched_t *s, uint32_t p, double rate)
     return WEFT_OK;
 }
 
+void rpc_sched_renew_ordering(rpc_sched_t *s)
+{
+    drop_live(s);
+    s->need_rebuild = true;
+    s->dirty = true;
+}
+
 void rpc_sched_forget_port(rpc_sched_t *s, uint32_t src)
 {
     for (size_t f = 0; f < s->all.n_flows; f++)

@@ -61,6 +61,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #include "gateway.h"
@@ -103,10 +104,13 @@ struct rpc_gateway {
     struct event_base *base;
     struct evconnlistener *lis;
     SSL_CTX *tls;    /* NULL: plain TCP */
-    struct event *tick, *decide_ev, *sigint, *sigterm, *accept_resume;
+    struct event *tick, *decide_ev, *sigint, *sigterm, *sighup, *accept_resume;
     rpc_sched_t sched;
-    coflow_learned_model_t model; /* the learned ordering's, loaded once */
+    coflow_learned_model_t model; /* the learned ordering's, loaded at start
+                                     and by rpc_gateway_reload_model */
     coflow_learned_hook_t hook;   /* hands it to every rebuild's ordering */
+    char model_sha256[65];        /* of the file model was read from */
+    uint64_t model_reloads;
     rpc_journal_t journal;
     size_t gone_at_rewrite;    /* sched.n_gone when the journal was last
                                   written whole */
@@ -753,7 +757,7 @@ static void handle_status(conn_t *c, const msgpack_object *m)
     rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 26 + (seq >= 0) + list);
+    msgpack_pack_map(&pk, 27 + (seq >= 0) + list);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "status");
     if (seq >= 0)
         pack_kv_int(&pk, "seq", seq);
@@ -800,6 +804,15 @@ static void handle_status(conn_t *c, const msgpack_object *m)
     pack_kv_int(&pk, "protocol_errors", (int64_t)st.protocol_errors);
     pack_kv_int(&pk, "auth_failures", (int64_t)st.auth_failures);
     pack_kv_int(&pk, "timeouts", (int64_t)st.timeouts);
+    rpc_pack_cstr(&pk, "model");
+    if (!st.model_path) {
+        msgpack_pack_nil(&pk);
+    } else {
+        msgpack_pack_map(&pk, 3);
+        rpc_pack_cstr(&pk, "path"), rpc_pack_cstr(&pk, st.model_path);
+        rpc_pack_cstr(&pk, "sha256"), rpc_pack_cstr(&pk, st.model_sha256);
+        pack_kv_int(&pk, "reloads", (int64_t)st.model_reloads);
+    }
     rpc_pack_cstr(&pk, "journal");
     if (gw->journal.fd < 0) {
         msgpack_pack_nil(&pk);
@@ -1381,6 +1394,80 @@ static void signal_cb(evutil_socket_t fd, short what, void *arg)
     rpc_gateway_stop(arg);
 }
 
+/* SHA-256 of the file at path, in hex (what sha256sum prints). */
+static weft_err_t file_sha256(const char *path, char hex[65])
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return weft_fail(WEFT_EIO, "%s: %s", path, strerror(errno));
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char buf[65536], sum[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+    for (size_t n; ok && (n = fread(buf, 1, sizeof buf, f)) > 0;)
+        ok = EVP_DigestUpdate(md, buf, n) == 1;
+    ok = ok && !ferror(f) && EVP_DigestFinal_ex(md, sum, &len) == 1 && len == 32;
+    EVP_MD_CTX_free(md);
+    fclose(f);
+    if (!ok)
+        return weft_fail(WEFT_EIO, "%s: cannot read it to the end for its checksum", path);
+    for (unsigned i = 0; i < len; i++)
+        snprintf(hex + 2 * i, 3, "%02x", sum[i]);
+    return WEFT_OK;
+}
+
+/* Reads the model file at path into empty m, and the file's SHA-256 into
+ * sha (what `weft status` shows, so an operator can tell which file is
+ * deciding). A file that changes while it is read (a copy still being
+ * written) is refused rather than half-read. m stays empty on error. */
+static weft_err_t load_model_file(const char *path, coflow_learned_model_t *m, char sha[65])
+{
+    char before[65] = "";
+    bool had = file_sha256(path, before) == WEFT_OK;
+    weft_err_t err = coflow_learned_model_load(m, path); /* its error names what is wrong */
+    if (err)
+        return err;
+    err = file_sha256(path, sha);
+    if (!err && (!had || strcmp(before, sha) != 0))
+        err = weft_fail(WEFT_EIO, "%s changed while it was read (still being written?); try "
+                        "again once it is complete", path);
+    if (err)
+        coflow_learned_model_destroy(m);
+    return err;
+}
+
+weft_err_t rpc_gateway_reload_model(rpc_gateway_t *gw)
+{
+    if (gw->sched.policy_hook != &gw->hook)
+        return weft_fail(WEFT_EINVAL, "policy %s has no model to reload", gw->sched.ord->name);
+    coflow_learned_model_t fresh;
+    char sha[65];
+    weft_err_t err = load_model_file(gw->o.model_path, &fresh, sha);
+    if (err)
+        return err;
+    /* no ordering may hold the old model once it is freed */
+    rpc_sched_renew_ordering(&gw->sched);
+    coflow_learned_model_destroy(&gw->model);
+    gw->model = fresh; /* hook.model points here: the next rebuild takes it */
+    memcpy(gw->model_sha256, sha, sizeof sha);
+    gw->model_reloads++;
+    return WEFT_OK;
+}
+
+static void sighup_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    rpc_gateway_t *gw = arg;
+    if (rpc_gateway_reload_model(gw))
+        fprintf(stderr, "weft serve: SIGHUP: model not reloaded: %s%s%s%s\n", weft_last_error(),
+                gw->model_sha256[0] ? "; still deciding with the model loaded before (sha256 "
+                                    : "",
+                gw->model_sha256, gw->model_sha256[0] ? ")" : "");
+    else
+        fprintf(stderr, "weft serve: SIGHUP: model %s reloaded (sha256 %s); deciding with it "
+                "from the next decision on\n", gw->o.model_path, gw->model_sha256);
+}
+
 /* The server's TLS context from o.tls_cert and o.tls_key, if given. */
 static weft_err_t tls_setup(rpc_gateway_t *gw)
 {
@@ -1501,7 +1588,7 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
         /* loaded once, and refused at start rather than at a decision */
         if (!o->model_path)
             WEFT_CHECK(weft_fail(WEFT_EINVAL, "the learned policy needs a model file"));
-        WEFT_CHECK(coflow_learned_model_load(&gw->model, o->model_path));
+        WEFT_CHECK(load_model_file(o->model_path, &gw->model, gw->model_sha256));
         gw->hook = (coflow_learned_hook_t){.model = &gw->model};
         gw->sched.policy_hook = &gw->hook;
     }
@@ -1576,10 +1663,13 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     if (o->handle_signals) {
         gw->sigint = evsignal_new(gw->base, SIGINT, signal_cb, gw);
         gw->sigterm = evsignal_new(gw->base, SIGTERM, signal_cb, gw);
+        gw->sighup = evsignal_new(gw->base, SIGHUP, sighup_cb, gw);
         if (gw->sigint)
             event_add(gw->sigint, NULL);
         if (gw->sigterm)
             event_add(gw->sigterm, NULL);
+        if (gw->sighup)
+            event_add(gw->sighup, NULL);
     }
     signal(SIGPIPE, SIG_IGN);
     gw->sched.dirty = gw->sched.all.n_jobs > 0;
@@ -1622,6 +1712,9 @@ void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out)
     out->uptime_s = gw_now(gw);
     out->journal_records = gw->journal.records;
     out->journal_syncs = gw->journal.syncs;
+    out->model_path = gw->sched.policy_hook == &gw->hook ? gw->o.model_path : NULL;
+    memcpy(out->model_sha256, gw->model_sha256, sizeof out->model_sha256);
+    out->model_reloads = gw->model_reloads;
     out->journal_torn_at = gw->journal.torn_at;
     out->journal_torn_bytes = gw->journal.torn_bytes;
     out->journal_torn_path = gw->journal.torn_path;
@@ -1636,7 +1729,8 @@ void rpc_gateway_free(rpc_gateway_t *gw)
     if (gw->lis)
         evconnlistener_free(gw->lis);
     SSL_CTX_free(gw->tls);
-    struct event *evs[] = {gw->tick, gw->decide_ev, gw->sigint, gw->sigterm, gw->accept_resume};
+    struct event *evs[] = {gw->tick,   gw->decide_ev, gw->sigint,
+                           gw->sigterm, gw->sighup,   gw->accept_resume};
     for (size_t i = 0; i < sizeof evs / sizeof *evs; i++)
         if (evs[i])
             event_free(evs[i]);

@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -2265,6 +2266,48 @@ Test(gateway, sched_random_streams_keep_the_invariants_and_the_twins_agree, .tim
                  absent_decisions);
 }
 
+/* Checks that the classes s's decisions pushed last for its active flows
+ * (on 4 ports) are the order the learned ordering created from the model
+ * file at path gives on the same live state; returns the flows compared. */
+static size_t check_classes_of_model_file(rpc_sched_t *s, const char *path, int seq)
+{
+    const coflow_ordering_t *learned = coflow_ordering_find("learned");
+    coflow_state_t *st = &s->st;
+    size_t *ids = calloc(s->live.n_coflows, sizeof *ids), n = 0, compared = 0;
+    for (size_t c = 0; c < s->live.n_coflows; c++)
+        if (st->status[c] == COFLOW_ACTIVE)
+            ids[n++] = c;
+    coflow_sort_by_key(st, ids, n, st->release_s);
+    const coflow_learned_hook_t *hook = st->policy_hook;
+    st->policy_hook = NULL;
+    st->model_path = path;
+    void *ctx;
+    cr_assert_eq(learned->create(&ctx, st), WEFT_OK, "%s", weft_last_error());
+    learned->order(ctx, st, ids, n);
+    learned->destroy(ctx);
+    st->policy_hook = hook;
+    st->model_path = NULL;
+    /* each sender's classes in that order, against what was pushed */
+    size_t rank[4] = {0}, last[4] = {SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX};
+    for (size_t i = 0; i < n; i++) {
+        const coflow_coflow_t *co = &s->live.coflows[ids[i]];
+        for (size_t k = 0; k < co->n_flows; k++) {
+            size_t lf = co->first_flow + k;
+            uint32_t src = s->live.flows[lf].src;
+            if (last[src] != ids[i]) {
+                last[src] = ids[i];
+                rank[src]++;
+            }
+            uint32_t cls = s->push_cls[s->l2g_flow[lf]]; /* the last class pushed */
+            cr_assert_eq(cls, rank[src] - 1, "workload %d: flow %zu at class %u, %s's order "
+                         "puts it at %zu", seq, lf, cls, path, rank[src] - 1);
+            compared++;
+        }
+    }
+    free(ids);
+    return compared;
+}
+
 /* The gateway's learned ordering runs the model it is given (loaded once,
  * handed to every rebuild through policy_hook), not random parameters: on
  * random workloads, the classes it pushes are those of the learned
@@ -2291,44 +2334,78 @@ Test(gateway, sched_learned_orders_with_the_model_it_is_given, .timeout = 60)
         }
         cr_assert_eq(rpc_sched_tick(&s, 1.0), WEFT_OK);
         cr_assert_eq(rpc_sched_decide(&s, 1.0), WEFT_OK);
-        /* the order the model file gives on the same state, from scratch */
-        coflow_state_t *st = &s.st;
-        size_t *ids = calloc(s.live.n_coflows, sizeof *ids), n = 0;
-        for (size_t c = 0; c < s.live.n_coflows; c++)
-            if (st->status[c] == COFLOW_ACTIVE)
-                ids[n++] = c;
-        coflow_sort_by_key(st, ids, n, st->release_s);
-        st->policy_hook = NULL;
-        st->model_path = path;
-        void *ctx;
-        cr_assert_eq(learned->create(&ctx, st), WEFT_OK, "%s", weft_last_error());
-        learned->order(ctx, st, ids, n);
-        learned->destroy(ctx);
-        /* each sender's classes in that order, against what was pushed */
-        size_t rank[4] = {0}, last[4] = {SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX};
-        for (size_t i = 0; i < n; i++) {
-            const coflow_coflow_t *co = &s.live.coflows[ids[i]];
-            for (size_t k = 0; k < co->n_flows; k++) {
-                size_t lf = co->first_flow + k;
-                uint32_t src = s.live.flows[lf].src;
-                if (last[src] != ids[i]) {
-                    last[src] = ids[i];
-                    rank[src]++;
-                }
-                const rpc_change_t *ch = change_of(&s, rpc_sched_flow_gid(&s, s.l2g_flow[lf]));
-                cr_assert_not_null(ch);
-                cr_assert_eq(ch->cls, rank[src] - 1, "workload %d: flow %zu at class %u, the "
-                             "model file's order puts it at %zu", seq, lf, ch->cls,
-                             rank[src] - 1);
-                compared++;
-            }
-        }
-        free(ids);
+        compared += check_classes_of_model_file(&s, path, seq);
         rpc_sched_destroy(&s);
         coflow_workload_destroy(&wl);
     }
     cr_assert_gt(compared, 200);
     coflow_learned_model_destroy(&m);
+}
+
+/* Writes to path a random model (seed) whose encoder has width D: of
+ * another shape than the shipped model (D = 16) when D differs, so an
+ * ordering still holding caches made for the old model would misbehave. */
+static void save_model_of_width(const char *path, size_t D, uint64_t seed)
+{
+    coflow_learned_model_t m;
+    cr_assert_eq(coflow_learned_model_random(&m, seed), WEFT_OK);
+    gnn_params_destroy(&m.gp);
+    attn_params_destroy(&m.ap);
+    m.gcfg.D = D;
+    m.acfg.E = gnn_out_dim(&m.gcfg);
+    cr_assert_eq(gnn_params_init(&m.gp, &m.gcfg), WEFT_OK);
+    cr_assert_eq(attn_params_init(&m.ap, &m.acfg), WEFT_OK);
+    gnn_params_init_random(&m.gp, &m.gcfg, seed);
+    attn_params_init_random(&m.ap, &m.acfg, seed + 1);
+    cr_assert_eq(coflow_learned_model_save(&m, path), WEFT_OK, "%s", weft_last_error());
+    coflow_learned_model_destroy(&m);
+}
+
+/* A model reloaded while the gateway runs (rpc_sched_renew_ordering, then
+ * the hook's model replaced, as rpc_gateway_reload_model does) decides
+ * from the next decision on, even one of another shape: the classes pushed
+ * after it are those of the new model's file. */
+Test(gateway, sched_renewed_ordering_decides_with_the_new_model, .timeout = 60)
+{
+    const char *old_path = "models/weft-policy.msgpack";
+    char new_path[64];
+    snprintf(new_path, sizeof new_path, "/tmp/weft-gw-renew-%d.msgpack", (int)getpid());
+    save_model_of_width(new_path, 8, 77);
+    coflow_learned_model_t m;
+    cr_assert_eq(coflow_learned_model_load(&m, old_path), WEFT_OK, "%s", weft_last_error());
+    coflow_learned_hook_t hook = {.model = &m};
+    uint64_t rng = 0x7e11;
+    size_t compared = 0;
+    for (int seq = 0; seq < 10; seq++) {
+        coflow_workload_t wl;
+        random_jobs(&wl, 12, 4, &rng);
+        rpc_sched_t s;
+        cr_assert_eq(rpc_sched_init(&s, 4, 1000, coflow_ordering_find("learned"), NULL),
+                     WEFT_OK);
+        s.policy_hook = &hook;
+        for (size_t j = 0; j < wl.n_jobs; j++) {
+            uint64_t f;
+            add_job(&s, &wl, j, 0.0, &f);
+        }
+        cr_assert_eq(rpc_sched_tick(&s, 1.0), WEFT_OK);
+        cr_assert_eq(rpc_sched_decide(&s, 1.0), WEFT_OK);
+        check_classes_of_model_file(&s, old_path, seq);
+        /* the reload, and nothing else that would rebuild the live state */
+        rpc_sched_renew_ordering(&s);
+        coflow_learned_model_destroy(&m);
+        cr_assert_eq(coflow_learned_model_load(&m, new_path), WEFT_OK, "%s", weft_last_error());
+        cr_assert_eq(rpc_sched_tick(&s, 1.5), WEFT_OK);
+        cr_assert_eq(rpc_sched_decide(&s, 1.5), WEFT_OK);
+        compared += check_classes_of_model_file(&s, new_path, seq);
+        /* back to the first model for the next workload */
+        rpc_sched_destroy(&s);
+        coflow_learned_model_destroy(&m);
+        cr_assert_eq(coflow_learned_model_load(&m, old_path), WEFT_OK);
+        coflow_workload_destroy(&wl);
+    }
+    cr_assert_gt(compared, 100);
+    coflow_learned_model_destroy(&m);
+    unlink(new_path);
 }
 
 static char journal_path[64];
@@ -3340,6 +3417,130 @@ Test(gateway, serve_learned_loads_its_model_or_stops_naming_it, .timeout = 30)
     hello_client(&c);
     rpc_client_destroy(&c);
     stop_server();
+}
+
+/* SHA-256 of the file at path in hex, as sha256sum prints it. */
+static void sha256_of_file(const char *path, char hex[65])
+{
+    static char buf[1 << 20];
+    size_t n = read_file(path, buf, sizeof buf);
+    unsigned char sum[32];
+    unsigned len = 0;
+    cr_assert_eq(EVP_Digest(buf, n, sum, &len, EVP_sha256(), NULL), 1);
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", sum[i]);
+}
+
+/* The status answer's model path, sha256 and reloads (c: a client). */
+static void status_model(rpc_client_t *c, char sha[65], int64_t *reloads)
+{
+    cr_assert_eq(rpc_client_status(c, 3), WEFT_OK);
+    const msgpack_object *m = rpc_map_get(wait_type(c, "status"), "model");
+    cr_assert(m && m->type == MSGPACK_OBJECT_MAP, "status has no model map");
+    const char *s;
+    size_t n;
+    cr_assert_eq(rpc_get_str(m, "sha256", &s, &n), WEFT_OK);
+    cr_assert_eq(n, 64);
+    memcpy(sha, s, 64);
+    sha[64] = 0;
+    cr_assert_eq(rpc_get_int(m, "reloads", 0, INT64_MAX, reloads), WEFT_OK);
+}
+
+/* Waits (10 s at most) until the file at path holds want at least n times;
+ * returns its text in buf[size]. */
+static void wait_in_file(const char *path, const char *want, int n, char *buf, size_t size)
+{
+    int seen = 0;
+    for (double t0 = weft_mono_s(); weft_mono_s() - t0 < 10; usleep(20000)) {
+        buf[read_file(path, buf, size - 1)] = 0;
+        seen = 0;
+        for (const char *p = buf; (p = strstr(p, want)); p++)
+            seen++;
+        if (seen >= n)
+            return;
+    }
+    cr_assert_fail("%s: '%s' %d times of %d: %s", path, want, seen, n, buf);
+}
+
+/* weft serve --policy learned reads its model file again on SIGHUP: a
+ * garbage or truncated file is refused with a line naming it and the model
+ * it keeps deciding with (status: the same sha256, no reload), and the
+ * gateway goes on; a model of another shape is taken (status: its sha256,
+ * one reload) and the next job gets its rates. */
+Test(gateway_agent, sighup_reloads_the_model_or_keeps_the_one_it_has, .fini = stop_server,
+     .timeout = 60)
+{
+    char model[64], err_path[64], log[8192], shipped[65], sha[65], want[256];
+    snprintf(model, sizeof model, "/tmp/weft-gw-reload-%d.msgpack", (int)getpid());
+    snprintf(err_path, sizeof err_path, "/tmp/weft-gw-reload-%d.err", (int)getpid());
+    copy_file("models/weft-policy.msgpack", model);
+    sha256_of_file(model, shipped);
+    server_stderr = err_path;
+    start_server4("--policy", "learned", "--model", model);
+    server_stderr = NULL;
+    rpc_client_t a0, a1, a2, cl;
+    agent_joins(&a0, 0, 1000, "0:1000");
+    agent_joins(&a1, 1, 1001, "0:1000,1:1001");
+    agent_joins(&a2, 2, 1002, "0:1000,1:1001,2:1002");
+    connect_to(&cl);
+    hello_client(&cl);
+    int64_t reloads = -1;
+    status_model(&cl, sha, &reloads);
+    cr_assert_str_eq(sha, shipped);
+    cr_assert_eq(reloads, 0);
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    uint32_t src[2] = {0, 1}, dst[2][2] = {{1, 2}, {0, 2}};
+    for (int j = 0; j < 2; j++) { /* job j: two flows from port src[j] */
+        cr_assert_eq(coflow_workload_add_job(&wl, 1 + j, 0, 1, 0), WEFT_OK);
+        coflow_workload_add_coflow(&wl, 1, 0);
+        coflow_workload_add_flow(&wl, src[j], dst[j][0], 1e12);
+        coflow_workload_add_flow(&wl, src[j], dst[j][1], 1e12);
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    }
+    const double port = WEFT_GBPS_BYTES, half[3] = {port / 2, port / 2, port};
+    double r[2] = {-1, -1}, r2[2] = {-1, -1};
+    bool dup;
+    uint64_t f = register_job(&cl, &wl, 0, &dup);
+    wait_pair_rates(&a0, f, r, half);
+
+    /* garbage, then a truncated model: refused, the gateway goes on */
+    write_file(model, "not a model\n", 12);
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    wait_in_file(err_path, "SIGHUP: model not reloaded", 1, log, sizeof log);
+    snprintf(want, sizeof want, "%s: not a weft model file", model);
+    cr_assert(strstr(log, want), "%s", log);
+    snprintf(want, sizeof want, "still deciding with the model loaded before (sha256 %s)",
+             shipped);
+    cr_assert(strstr(log, want), "%s", log);
+    copy_file("models/weft-policy.msgpack", model);
+    cr_assert_eq(truncate(model, file_size(model) / 2), 0);
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    wait_in_file(err_path, "SIGHUP: model not reloaded", 2, log, sizeof log);
+    status_model(&cl, sha, &reloads);
+    cr_assert_str_eq(sha, shipped, "a refused file replaced the model");
+    cr_assert_eq(reloads, 0);
+
+    /* a model of another shape: taken, and the next job is served */
+    save_model_of_width(model, 8, 5);
+    char fresh[65];
+    sha256_of_file(model, fresh);
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    snprintf(want, sizeof want, "SIGHUP: model %s reloaded (sha256 %s)", model, fresh);
+    wait_in_file(err_path, want, 1, log, sizeof log);
+    status_model(&cl, sha, &reloads);
+    cr_assert_str_eq(sha, fresh);
+    cr_assert_eq(reloads, 1);
+    uint64_t f2 = register_job(&cl, &wl, 1, &dup);
+    wait_pair_rates(&a1, f2, r2, half);
+
+    coflow_workload_destroy(&wl);
+    rpc_client_destroy(&a0);
+    rpc_client_destroy(&a1);
+    rpc_client_destroy(&a2);
+    rpc_client_destroy(&cl);
+    unlink(model);
+    unlink(err_path);
 }
 
 /* A second agent connecting as port 0 takes it over (a restart does that):
