@@ -19,6 +19,7 @@
  * Output: a table, then one `BENCH key=value ...` line per figure.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,24 @@ static void gen_batch(batch_t *b, size_t n, size_t n_jobs, size_t max_depth, siz
     free(cur), free(job), free(level), free(perm), free(first), free(ec), free(ep);
 }
 
+/* n_jobs chains of len nodes each (node v's parent is v - 1 inside its
+ * chain): the gateway benchmark's jobs, the deepest DAGs per node. */
+static void gen_chains(batch_t *b, size_t n_jobs, size_t len)
+{
+    size_t n = n_jobs * len;
+    b->n = n, b->n_jobs = n_jobs;
+    b->pred_start = bench_calloc(n + 1, sizeof(size_t));
+    b->pred = bench_calloc(n, sizeof(size_t));
+    b->job = bench_calloc(n, sizeof(size_t));
+    size_t e = 0;
+    for (size_t v = 0; v < n; v++) {
+        b->job[v] = v / len;
+        if (v % len)
+            b->pred[e++] = v - 1;
+        b->pred_start[v + 1] = e;
+    }
+}
+
 /* What one timed run does. */
 typedef enum { RUN_PLAN, RUN_NAIVE, RUN_PIPELINED, RUN_INCREMENTAL, RUN_BACKWARD, N_RUNS } run_t;
 static const char *const run_names[N_RUNS] = {"plan", "naive", "pipelined", "incremental",
@@ -175,19 +194,29 @@ int main(int argc, char **argv)
     openblas_set_num_threads(1);
     static char lines[16384]; /* BENCH lines, printed after the table */
     size_t n_lines = 0;
-    static const size_t sizes[] = {10, 100, 1000, 10000};
-    static const size_t depths[] = {3, 10};
+    /* random layered DAGs of N nodes in N/10 jobs, depth <= 3 and 10, then
+       the gateway benchmark's 64 chains of 300 */
+    typedef struct {
+        size_t n, jobs, depth;
+        bool chains;
+    } case_t;
+    static const case_t cases[] = {
+        {10, 1, 3, false},      {10, 1, 10, false},      {100, 10, 3, false},
+        {100, 10, 10, false},   {1000, 100, 3, false},   {1000, 100, 10, false},
+        {10000, 1000, 3, false}, {10000, 1000, 10, false}, {19200, 64, 300, true}};
     printf("gnn forward latency, F=16 D=16 L=2 S=16 (E=112), median of repeats, 1 BLAS thread\n");
     printf("%6s %5s %5s %5s %6s | %9s %9s %9s %9s %9s | %7s %7s %9s\n", "N", "jobs", "depth",
            "waves", "edges", "plan_us", "naive_us", "pipe_us", "incr3_us", "bwd_us", "pipe_x",
            "incr_x", "max_rel");
-    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
-        for (size_t di = 0; di < sizeof depths / sizeof depths[0]; di++) {
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
             ctx_t cx;
             memset(&cx, 0, sizeof cx);
             cx.cfg = (gnn_config_t){16, 16, 2, 16};
-            size_t n = sizes[si], jobs = n / 10 ? n / 10 : 1;
-            gen_batch(&cx.b, n, jobs, depths[di], 3, 1000 * si + di);
+            size_t n = cases[ci].n, jobs = cases[ci].jobs, depth = cases[ci].depth;
+            if (cases[ci].chains)
+                gen_chains(&cx.b, jobs, n / jobs);
+            else /* the seeds of the earlier size x depth loops */
+                gen_batch(&cx.b, n, jobs, depth, 3, 1000 * (ci / 2) + ci % 2);
             bench_check(gnn_plan_build(&cx.plan, cx.b.n, cx.b.n_jobs, cx.b.pred_start, cx.b.pred,
                                  cx.b.job),
                   "plan");
@@ -225,7 +254,7 @@ int main(int argc, char **argv)
             }
             size_t waves = cx.plan.dir[GNN_FWD].n_waves, edges = cx.plan.n_edges;
             printf("%6zu %5zu %5zu %5zu %6zu | %9.1f %9.1f %9.1f %9.1f %9.1f | %7.1f %7.1f %9.1e\n",
-                   n, jobs, depths[di], waves, edges, 1e6 * t[RUN_PLAN], 1e6 * t[RUN_NAIVE],
+                   n, jobs, depth, waves, edges, 1e6 * t[RUN_PLAN], 1e6 * t[RUN_NAIVE],
                    1e6 * t[RUN_PIPELINED], 1e6 * t[RUN_INCREMENTAL], 1e6 * t[RUN_BACKWARD],
                    t[RUN_NAIVE] / t[RUN_PIPELINED], t[RUN_PIPELINED] / t[RUN_INCREMENTAL],
                    max_rel);
@@ -233,7 +262,7 @@ int main(int argc, char **argv)
                 int len = snprintf(lines + n_lines, sizeof lines - n_lines,
                                    "BENCH bench=gnn mode=%s n=%zu jobs=%zu max_depth=%zu "
                                    "waves=%zu edges=%zu F=16 D=16 L=2 S=16 median_us=%.2f\n",
-                                   run_names[r], n, jobs, depths[di], waves, edges, 1e6 * t[r]);
+                                   run_names[r], n, jobs, depth, waves, edges, 1e6 * t[r]);
                 if (len > 0 && (size_t)len < sizeof lines - n_lines)
                     n_lines += (size_t)len;
             }
