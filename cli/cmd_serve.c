@@ -58,7 +58,12 @@ static void usage(FILE *out)
             "                      submit, cancel, status --tls-ca). The data connections\n"
             "                      between agents stay plain TCP\n"
             "  --tls-key FILE      its PEM private key (required with --tls-cert)\n"
-            "  --port-file FILE    write the bound port number to FILE once listening\n"
+            "  --metrics HOST:PORT serve the counters and a histogram of decision times\n"
+            "                      at http://HOST:PORT/metrics in Prometheus's text format\n"
+            "                      (plain HTTP, no token: keep it on loopback or a trusted\n"
+            "                      network; PORT 0 picks a free port, printed on stdout)\n"
+            "  --port-file FILE    write the bound port number to FILE once listening (and\n"
+            "                      the metrics port on a second line)\n"
             "  -v, --verbose       log connection events to stderr\n"
             "  -h, --help          this text\n");
 }
@@ -102,11 +107,13 @@ static int serve(int argc, char **argv, rpc_port_rate_t **caps)
         {"frame-timeout", required_argument, NULL, 'W'},
         {"tls-cert", required_argument, NULL, 'C'}, {"tls-key", required_argument, NULL, 'K'},
         {"port-file", required_argument, NULL, 'P'}, {"verbose", no_argument, NULL, 'v'},
+        {"metrics", required_argument, NULL, 'E'},
         {"model", required_argument, NULL, 'M'},   {"port-cap", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     rpc_gateway_opts_t o = {0};
     char host[256] = "127.0.0.1", token[1024] = "", policy[128] = "sebf";
     const char *port_file = NULL;
+    char metrics_host[256] = "";
     int port = 7470;
     double d;
     o.port_rate = WEFT_GBPS_BYTES;
@@ -162,6 +169,12 @@ static int serve(int argc, char **argv, rpc_port_rate_t **caps)
             *(ch == 'c' ? &o.max_conns : &o.max_frame) = (size_t)d;
             break;
         case 'P': port_file = optarg; break;
+        case 'E':
+            if (!cli_parse_hostport("serve", "--metrics", optarg, metrics_host,
+                                    sizeof metrics_host, &o.metrics_port, 0))
+                return CLI_USAGE;
+            o.metrics_host = metrics_host;
+            break;
         case 'M': o.model_path = optarg; break;
         case 'R': {
             rpc_port_rate_t *grown = realloc(*caps, (n_caps + 1) * sizeof **caps);
@@ -250,11 +263,17 @@ static int serve(int argc, char **argv, rpc_port_rate_t **caps)
                (unsigned long long)st.journal_records, st.jobs, st.jobs_finished);
     if (learned)
         printf("; model %s (sha256 %s)", o.model_path, st.model_sha256);
+    if (o.metrics_host) /* [v6] as --listen takes it */
+        printf("; metrics on http://%s%s%s:%d/metrics", strchr(metrics_host, ':') ? "[" : "",
+               metrics_host, strchr(metrics_host, ':') ? "]" : "", rpc_gateway_metrics_port(gw));
     printf("\n");
     fflush(stdout);
     if (port_file) {
         FILE *f = fopen(port_file, "w");
-        if (!f || fprintf(f, "%d\n", rpc_gateway_port(gw)) < 0 || fclose(f) != 0) {
+        int wrote = f ? fprintf(f, "%d\n", rpc_gateway_port(gw)) : -1;
+        if (wrote >= 0 && o.metrics_host)
+            wrote = fprintf(f, "%d\n", rpc_gateway_metrics_port(gw));
+        if (!f || wrote < 0 || fclose(f) != 0) {
             fprintf(stderr, "weft serve: --port-file %s: %s\n", port_file, strerror(errno));
             rpc_gateway_free(gw);
             return CLI_ERROR;

@@ -382,9 +382,26 @@ typedef struct {
     bool handle_signals;       /* stop cleanly on SIGINT / SIGTERM; on
                                   SIGHUP, rpc_gateway_reload_model */
     FILE *log;                 /* one line per connection event; NULL: quiet */
+    const char *metrics_host;  /* serve GET /metrics (Prometheus text) over
+                                  plain HTTP on metrics_host:metrics_port
+                                  (0: an ephemeral port, rpc_gateway_metrics_port);
+                                  NULL: no metrics */
+    int metrics_port;
 } rpc_gateway_opts_t;
 
 typedef struct rpc_gateway rpc_gateway_t;
+
+/* How long decisions take, as a Prometheus histogram: count[b] decisions
+ * took at most rpc_decision_bucket_le[b] seconds and more than the bound
+ * before; count[RPC_DECISION_BUCKETS] more than the largest. */
+#define RPC_DECISION_BUCKETS 16
+extern const double rpc_decision_bucket_le[RPC_DECISION_BUCKETS];
+typedef struct {
+    uint64_t count[RPC_DECISION_BUCKETS + 1];
+    uint64_t n;
+    double sum_s;
+} rpc_histogram_t;
+void rpc_histogram_observe(rpc_histogram_t *h, double seconds);
 
 /* Counters of a running gateway. */
 typedef struct {
@@ -403,6 +420,7 @@ typedef struct {
     const char *model_path;     /* the learned ordering's model file, or NULL */
     char model_sha256[65];      /* of the model deciding now, hex ("" if none) */
     uint64_t model_reloads;     /* rpc_gateway_reload_model's that took */
+    rpc_histogram_t decision_s; /* wall time of each decision */
     uint64_t journal_rewrites;
     uint64_t journal_syncs;     /* fdatasync calls (one per loop pass at most) */
     uint64_t journal_torn_at;   /* offset of a torn last record cut off at start */
@@ -410,6 +428,18 @@ typedef struct {
     const char *journal_torn_path; /* where they were kept; NULL: none. Owned
                                       by the gateway */
 } rpc_gateway_stats_t;
+
+/* What weft serve --metrics serves at /metrics (rpc/metrics.c). */
+typedef struct {
+    const rpc_gateway_stats_t *st;
+    size_t ports, ports_waiting;
+    double port_rate;
+    const char *policy, *allocator;
+    const rpc_histogram_t *decision;
+} rpc_metrics_t;
+struct evbuffer;
+/* Appends m in the Prometheus text exposition format (0.0.4) to out. */
+void rpc_metrics_render(struct evbuffer *out, const rpc_metrics_t *m);
 
 /* A status answer lists the ports with an agent ("agent_ports") only on a
  * gateway of at most this many ports; a larger one gives the count alone. */
@@ -419,6 +449,8 @@ typedef struct {
 weft_err_t rpc_gateway_new(rpc_gateway_t **gw, const rpc_gateway_opts_t *opts);
 /* The bound TCP port. */
 int rpc_gateway_port(const rpc_gateway_t *gw);
+/* The port --metrics listens on, or -1 without it. */
+int rpc_gateway_metrics_port(const rpc_gateway_t *gw);
 /* Reads the learned ordering's model file (opts.model_path) again and
  * decides with it from the next decision on: what the retrainer ships
  * goes live without a restart (weft serve does this on SIGHUP). A file

@@ -47,6 +47,8 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -111,6 +113,9 @@ struct rpc_gateway {
     coflow_learned_hook_t hook;   /* hands it to every rebuild's ordering */
     char model_sha256[65];        /* of the file model was read from */
     uint64_t model_reloads;
+    struct evhttp *http;          /* --metrics, or NULL */
+    int metrics_port;
+    rpc_histogram_t decision_s;   /* how long decide_cb's decisions took */
     rpc_journal_t journal;
     size_t gone_at_rewrite;    /* sched.n_gone when the journal was last
                                   written whole */
@@ -719,6 +724,28 @@ static void handle_cancel(conn_t *c, const msgpack_object *m)
     request_decision(gw);
 }
 
+/* Marks in waits[n_ports] (zeroed by the caller) the ports a released,
+ * unfinished flow sends from or to while no agent speaks for them: what
+ * stuck jobs wait for. Returns how many. O(flows held). */
+static size_t ports_waiting(const rpc_gateway_t *gw, uint8_t *waits)
+{
+    const rpc_sched_t *s = &gw->sched;
+    for (size_t k = 0; k < s->all.n_coflows; k++) {
+        if (s->cstatus[k] != COFLOW_ACTIVE)
+            continue;
+        const coflow_coflow_t *co = &s->all.coflows[k];
+        for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++)
+            if (!s->fdone[f])
+                waits[s->all.flows[f].src] = waits[s->all.flows[f].dst] = 1;
+    }
+    size_t n = 0;
+    for (size_t p = 0; p < s->fab.n_ports; p++) {
+        waits[p] = waits[p] && !gw->agents[p];
+        n += waits[p];
+    }
+    return n;
+}
+
 /* Answers a status request with the counters (rpc_gateway_stats) and the
  * configuration an operator asks about. Read-only: answered to agents as
  * well as clients, like ping. */
@@ -732,27 +759,14 @@ static void handle_status(conn_t *c, const msgpack_object *m)
     rpc_gateway_stats(gw, &st);
     size_t n_ports = gw->sched.fab.n_ports;
     bool list = n_ports <= RPC_STATUS_MAX_AGENT_LIST;
-    /* The ports a released, unfinished flow sends from or to while no agent
-     * speaks for them: what stuck jobs wait for. O(flows held). */
     uint8_t *waits = weft_calloc(n_ports, 1);
-    size_t n_waiting = 0;
     if (!waits)
         return conn_fail(c, "internal", "status: out of memory");
+    size_t n_waiting = ports_waiting(gw, waits);
     const rpc_sched_t *s = &gw->sched;
-    for (size_t k = 0; k < s->all.n_coflows; k++) {
-        if (s->cstatus[k] != COFLOW_ACTIVE)
-            continue;
-        const coflow_coflow_t *co = &s->all.coflows[k];
-        for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++)
-            if (!s->fdone[f])
-                waits[s->all.flows[f].src] = waits[s->all.flows[f].dst] = 1;
-    }
     size_t n_own_rate = 0; /* ports at a rate of their own (--port-cap) */
-    for (size_t p = 0; p < n_ports; p++) {
-        waits[p] = waits[p] && !gw->agents[p];
-        n_waiting += waits[p];
+    for (size_t p = 0; p < n_ports; p++)
         n_own_rate += s->fab.cap_out[p] != gw->o.port_rate;
-    }
     size_t mark;
     rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
@@ -1272,8 +1286,10 @@ static void decide_cb(evutil_socket_t fd, short what, void *arg)
     if (gw->peers_dirty)
         push_peers(gw);
     if (s->dirty) {
+        double t0 = weft_mono_s();
         if ((err = rpc_sched_decide(s, now)))
             return fatal(gw, err);
+        rpc_histogram_observe(&gw->decision_s, weft_mono_s() - t0);
         gw->stats.decisions++;
         if (s->n_changes > 1)
             qsort(s->changes, s->n_changes, sizeof *s->changes, cmp_change);
@@ -1392,6 +1408,67 @@ static void signal_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     rpc_gateway_stop(arg);
+}
+
+/* GET /metrics: the counters in Prometheus's text format (metrics.c);
+ * anything else 404. evhttp answers methods other than GET and HEAD with
+ * 405 and a malformed request with 400 by itself. */
+static void metrics_cb(struct evhttp_request *req, void *arg)
+{
+    rpc_gateway_t *gw = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (!path || strcmp(path, "/metrics") != 0) {
+        evhttp_send_error(req, HTTP_NOTFOUND, "weft serve has /metrics only");
+        return;
+    }
+    size_t n_ports = gw->sched.fab.n_ports;
+    uint8_t *waits = weft_calloc(n_ports, 1);
+    struct evbuffer *body = evbuffer_new();
+    if (!waits || !body) {
+        free(waits);
+        if (body)
+            evbuffer_free(body);
+        evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
+        return;
+    }
+    rpc_gateway_stats_t st;
+    rpc_gateway_stats(gw, &st);
+    rpc_metrics_t m = {.st = &st, .ports = n_ports, .ports_waiting = ports_waiting(gw, waits),
+                       .port_rate = gw->o.port_rate, .policy = gw->sched.ord->name,
+                       .allocator = gw->sched.alloc->name, .decision = &gw->decision_s};
+    free(waits);
+    rpc_metrics_render(body, &m);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; version=0.0.4; charset=utf-8");
+    evhttp_send_reply(req, HTTP_OK, "OK", body);
+    evbuffer_free(body);
+}
+
+/* Serves --metrics on host:port (port 0: an ephemeral one). */
+static weft_err_t metrics_setup(rpc_gateway_t *gw, const char *host, int port)
+{
+    if (port < 0 || port > 65535)
+        return weft_fail(WEFT_EINVAL, "--metrics port %d: expected 0..65535", port);
+    gw->http = evhttp_new(gw->base);
+    if (!gw->http)
+        return weft_fail(WEFT_ENOMEM, "out of memory for the metrics server");
+    evhttp_set_allowed_methods(gw->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+    evhttp_set_timeout(gw->http, 10);
+    evhttp_set_max_headers_size(gw->http, 8192);
+    evhttp_set_max_body_size(gw->http, 1024);
+    evhttp_set_gencb(gw->http, metrics_cb, gw);
+    struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(gw->http, host, (uint16_t)port);
+    if (!bs)
+        return weft_fail(WEFT_EIO, "--metrics: cannot listen on %s port %d: %s", host, port,
+                         strerror(errno));
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof bound;
+    getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&bound, &blen);
+    gw->metrics_port = ntohs(bound.ss_family == AF_INET6
+                                 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                 : ((struct sockaddr_in *)&bound)->sin_port);
+    return WEFT_OK;
 }
 
 /* SHA-256 of the file at path, in hex (what sha256sum prints). */
@@ -1653,6 +1730,8 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     getsockname(evconnlistener_get_fd(gw->lis), (struct sockaddr *)&bound, &blen);
     gw->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                  : ((struct sockaddr_in *)&bound)->sin_port);
+    if (o->metrics_host)
+        WEFT_CHECK(metrics_setup(gw, o->metrics_host, o->metrics_port));
     gw->tick = event_new(gw->base, -1, EV_PERSIST, decide_cb, gw);
     gw->decide_ev = event_new(gw->base, -1, 0, decide_cb, gw);
     gw->accept_resume = evtimer_new(gw->base, accept_resume_cb, gw);
@@ -1681,6 +1760,8 @@ cleanup:
 }
 
 int rpc_gateway_port(const rpc_gateway_t *gw) { return gw->port; }
+
+int rpc_gateway_metrics_port(const rpc_gateway_t *gw) { return gw->http ? gw->metrics_port : -1; }
 
 weft_err_t rpc_gateway_run(rpc_gateway_t *gw)
 {
@@ -1715,6 +1796,7 @@ void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out)
     out->model_path = gw->sched.policy_hook == &gw->hook ? gw->o.model_path : NULL;
     memcpy(out->model_sha256, gw->model_sha256, sizeof out->model_sha256);
     out->model_reloads = gw->model_reloads;
+    out->decision_s = gw->decision_s;
     out->journal_torn_at = gw->journal.torn_at;
     out->journal_torn_bytes = gw->journal.torn_bytes;
     out->journal_torn_path = gw->journal.torn_path;
@@ -1734,6 +1816,8 @@ void rpc_gateway_free(rpc_gateway_t *gw)
     for (size_t i = 0; i < sizeof evs / sizeof *evs; i++)
         if (evs[i])
             event_free(evs[i]);
+    if (gw->http)
+        evhttp_free(gw->http);
     if (gw->base)
         event_base_free(gw->base);
     rpc_journal_close(&gw->journal);

@@ -20,6 +20,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <event2/buffer.h>
 #include <jansson.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -2760,6 +2761,18 @@ static void wait_pair_rates(rpc_client_t *c, uint64_t fid, double r[2], const do
     }
 }
 
+/* Appends to wl job id: one coflow of two flows of 1e12 bytes, from port
+ * src to ports d1 and d2. */
+static void add_two_flow_job(coflow_workload_t *wl, int64_t id, uint32_t src, uint32_t d1,
+                             uint32_t d2)
+{
+    cr_assert_eq(coflow_workload_add_job(wl, id, 0, 1, 0), WEFT_OK);
+    coflow_workload_add_coflow(wl, 1, 0);
+    coflow_workload_add_flow(wl, src, d1, 1e12);
+    coflow_workload_add_flow(wl, src, d2, 1e12);
+    cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK);
+}
+
 /* A real gateway (per-flow fair) with agents 0, 1 and 2 connected: a job
  * of two flows from port 0, to ports 1 and 2, gets half of port 0 for each.
  * Agent 2 goes away: its flow is pushed to agent 0 at rate 0 and the other
@@ -2773,11 +2786,7 @@ Test(gateway_agent, a_gone_agents_flows_give_their_share_to_the_others,
     agent_joins(&a2, 2, 1002, "0:1000,1:1001,2:1002");
     coflow_workload_t wl;
     coflow_workload_init(&wl, 4);
-    cr_assert_eq(coflow_workload_add_job(&wl, 1, 0, 1, 0), WEFT_OK);
-    coflow_workload_add_coflow(&wl, 1, 0);
-    coflow_workload_add_flow(&wl, 0, 1, 1e12);
-    coflow_workload_add_flow(&wl, 0, 2, 1e12);
-    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    add_two_flow_job(&wl, 1, 0, 1, 2);
     connect_to(&cl);
     hello_client(&cl);
     bool dup;
@@ -2817,11 +2826,7 @@ Test(gateway_agent, a_port_at_its_own_rate_carries_what_its_nic_can,
     agent_joins(&a2, 2, 1002, "0:1000,1:1001,2:1002");
     coflow_workload_t wl;
     coflow_workload_init(&wl, 4);
-    cr_assert_eq(coflow_workload_add_job(&wl, 1, 0, 1, 0), WEFT_OK);
-    coflow_workload_add_coflow(&wl, 1, 0);
-    coflow_workload_add_flow(&wl, 0, 1, 1e12);
-    coflow_workload_add_flow(&wl, 0, 2, 1e12);
-    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    add_two_flow_job(&wl, 1, 0, 1, 2);
     connect_to(&cl);
     hello_client(&cl);
     bool dup;
@@ -3490,14 +3495,8 @@ Test(gateway_agent, sighup_reloads_the_model_or_keeps_the_one_it_has, .fini = st
     cr_assert_eq(reloads, 0);
     coflow_workload_t wl;
     coflow_workload_init(&wl, 4);
-    uint32_t src[2] = {0, 1}, dst[2][2] = {{1, 2}, {0, 2}};
-    for (int j = 0; j < 2; j++) { /* job j: two flows from port src[j] */
-        cr_assert_eq(coflow_workload_add_job(&wl, 1 + j, 0, 1, 0), WEFT_OK);
-        coflow_workload_add_coflow(&wl, 1, 0);
-        coflow_workload_add_flow(&wl, src[j], dst[j][0], 1e12);
-        coflow_workload_add_flow(&wl, src[j], dst[j][1], 1e12);
-        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
-    }
+    add_two_flow_job(&wl, 1, 0, 1, 2);
+    add_two_flow_job(&wl, 2, 1, 0, 2);
     const double port = WEFT_GBPS_BYTES, half[3] = {port / 2, port / 2, port};
     double r[2] = {-1, -1}, r2[2] = {-1, -1};
     bool dup;
@@ -3541,6 +3540,178 @@ Test(gateway_agent, sighup_reloads_the_model_or_keeps_the_one_it_has, .fini = st
     rpc_client_destroy(&cl);
     unlink(model);
     unlink(err_path);
+}
+
+/* The metrics text of a gateway whose counters are known: every family
+ * once, counters and gauges as given, the histogram's buckets cumulative
+ * (a time on a bound counts in that bound's bucket), label values escaped,
+ * and the model's lines only with a model. */
+Test(gateway, metrics_render_the_counters_and_the_decision_histogram)
+{
+    rpc_gateway_stats_t st;
+    memset(&st, 0, sizeof st);
+    st.decisions = 4, st.jobs = 7, st.jobs_finished = 5, st.agents = 3, st.frames_in = 123;
+    rpc_histogram_t h;
+    memset(&h, 0, sizeof h);
+    const double times[] = {0, 1e-5, 3e-4, 2.0};
+    for (int i = 0; i < 4; i++)
+        rpc_histogram_observe(&h, times[i]);
+    rpc_metrics_t m = {.st = &st, .ports = 16, .ports_waiting = 2, .port_rate = 1.25e8,
+                       .policy = "sebf", .allocator = "madd", .decision = &h};
+    char text[16384];
+    for (int with_model = 0; with_model < 2; with_model++) {
+        st.model_path = with_model ? "/m\\x\"y\nz" : NULL;
+        snprintf(st.model_sha256, sizeof st.model_sha256, "%s", with_model ? "ab12" : "");
+        struct evbuffer *b = evbuffer_new();
+        rpc_metrics_render(b, &m);
+        size_t n = evbuffer_remove(b, text, sizeof text - 1);
+        cr_assert_lt(n, sizeof text - 1);
+        text[n] = 0;
+        evbuffer_free(b);
+        const char *want[] = {
+            "\nweft_info{policy=\"sebf\",allocator=\"madd\"} 1\n",
+            "\nweft_ports 16\n", "\nweft_port_rate_bytes 125000000\n",
+            "\nweft_agents_connected 3\n", "\nweft_ports_waiting 2\n",
+            "\n# TYPE weft_frames_in_total counter\nweft_frames_in_total 123\n",
+            "\nweft_jobs_registered_total 7\n", "\nweft_jobs_finished_total 5\n",
+            "\n# TYPE weft_jobs_in_flight gauge\nweft_jobs_in_flight 2\n",
+            "\nweft_decisions_total 4\n",
+            "\n# TYPE weft_decision_seconds histogram\n",
+            "\nweft_decision_seconds_bucket{le=\"1e-05\"} 2\n",
+            "\nweft_decision_seconds_bucket{le=\"0.00025\"} 2\n",
+            "\nweft_decision_seconds_bucket{le=\"0.0005\"} 3\n",
+            "\nweft_decision_seconds_bucket{le=\"1\"} 3\n",
+            "\nweft_decision_seconds_bucket{le=\"+Inf\"} 4\n",
+            "\nweft_decision_seconds_sum 2.0003099999999998\n", /* 0 + 1e-5 + 3e-4 + 2 */
+            "\nweft_decision_seconds_count 4\n"};
+        for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+            cr_assert(strstr(text, want[i]), "no '%s' in:\n%s", want[i], text);
+        const char *model_line = "\nweft_model_info{path=\"/m\\\\x\\\"y\\nz\",sha256=\"ab12\"} 1\n";
+        cr_assert_eq(strstr(text, model_line) != NULL, with_model, "%s", text);
+        cr_assert_eq(strstr(text, "weft_model_reloads_total") != NULL, with_model);
+        /* every family's TYPE once */
+        const char *p = text;
+        int types = 0;
+        while ((p = strstr(p, "# TYPE ")))
+            types++, p++;
+        cr_assert_eq(types, 25 + 2 * with_model, "%d families", types);
+    }
+}
+
+/* GET request (the whole request text) to 127.0.0.1:port; the answer,
+ * headers and body, into buf[n]. */
+static void http_get(int port, const char *request, char *buf, size_t n)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0, "%s", strerror(errno));
+    cr_assert_eq(send(fd, request, strlen(request), MSG_NOSIGNAL), (ssize_t)strlen(request));
+    size_t got = 0;
+    for (ssize_t r; got < n - 1 && (r = recv(fd, buf + got, n - 1 - got, 0)) > 0;)
+        got += (size_t)r;
+    buf[got] = 0;
+    close(fd);
+}
+
+/* The value of metric line `name value` in text, or -1 if none. */
+static double metric_value(const char *text, const char *name)
+{
+    char key[128];
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *p = strstr(text, key);
+    return p ? strtod(p + strlen(key), NULL) : -1;
+}
+
+static int metrics_port;
+
+static void server_metrics(void)
+{
+    start_server4("--metrics", "127.0.0.1:0", NULL, NULL);
+    FILE *f = fopen(port_file, "r");
+    cr_assert(f);
+    int main_port = 0;
+    cr_assert(fscanf(f, "%d %d", &main_port, &metrics_port) == 2, "no metrics port in %s",
+              port_file);
+    fclose(f);
+}
+
+/* weft serve --metrics answers GET /metrics with the gateway's counters in
+ * Prometheus's text format, which follow what happens (agents, a job and
+ * its decisions); another path is 404, a malformed request 400, and the
+ * gateway serves on. */
+Test(gateway_agent, metrics_follow_the_gateway_over_http, .init = server_metrics,
+     .fini = stop_server, .timeout = 30)
+{
+    static char text[65536];
+    http_get(metrics_port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+             text, sizeof text);
+    cr_assert(!strncmp(text, "HTTP/1.1 200 OK\r\n", 17), "%.200s", text);
+    cr_assert(strstr(text, "Content-Type: text/plain; version=0.0.4"), "%.300s", text);
+    cr_assert_eq(metric_value(text, "weft_ports"), 4);
+    cr_assert_eq(metric_value(text, "weft_agents_connected"), 0);
+    cr_assert_eq(metric_value(text, "weft_jobs_registered_total"), 0);
+    rpc_client_t a0, a1, cl;
+    agent_joins(&a0, 0, 1000, "0:1000");
+    agent_joins(&a1, 1, 1001, "0:1000,1:1001");
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    add_two_flow_job(&wl, 1, 0, 1, 2); /* port 2 has no agent */
+    connect_to(&cl);
+    hello_client(&cl);
+    bool dup;
+    uint64_t f = register_job(&cl, &wl, 0, &dup);
+    const double port = WEFT_GBPS_BYTES, alone[3] = {port, 0, port};
+    double r[2] = {-1, -1};
+    wait_pair_rates(&a0, f, r, alone);
+    http_get(metrics_port, "GET /metrics HTTP/1.0\r\n\r\n", text, sizeof text);
+    cr_assert_eq(metric_value(text, "weft_agents_connected"), 2, "%s", text);
+    cr_assert_eq(metric_value(text, "weft_connections_open"), 3);
+    cr_assert_eq(metric_value(text, "weft_jobs_registered_total"), 1);
+    cr_assert_eq(metric_value(text, "weft_jobs_in_flight"), 1);
+    cr_assert_eq(metric_value(text, "weft_flows_unfinished"), 2);
+    cr_assert_eq(metric_value(text, "weft_ports_waiting"), 1, "port 2 waits for an agent");
+    double decisions = metric_value(text, "weft_decisions_total");
+    cr_assert_geq(decisions, 1);
+    cr_assert_geq(metric_value(text, "weft_decision_seconds_count"), decisions);
+    cr_assert_gt(metric_value(text, "weft_decision_seconds_sum"), 0);
+    http_get(metrics_port, "GET /other HTTP/1.0\r\n\r\n", text, sizeof text);
+    cr_assert(strstr(text, " 404 "), "%.100s", text);
+    http_get(metrics_port, "garbage\r\n\r\n", text, sizeof text);
+    cr_assert(strstr(text, " 400 "), "%.100s", text);
+    cr_assert_eq(rpc_client_ping(&cl, 42), WEFT_OK); /* the gateway serves on */
+    wait_type(&cl, "pong");
+    coflow_workload_destroy(&wl);
+    rpc_client_destroy(&a0);
+    rpc_client_destroy(&a1);
+    rpc_client_destroy(&cl);
+}
+
+/* --metrics that is not HOST:PORT is a usage error (2); one whose port is
+ * taken stops weft serve at start (1) naming the address. */
+Test(gateway, serve_metrics_refuses_an_address_it_cannot_use, .timeout = 30)
+{
+    char out[4096];
+    const char *bad[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2", "--token", TOKEN,
+                         "--metrics", "nowhere", NULL};
+    int st = run_weft(out, sizeof out, bad);
+    cr_assert(st == 2 && strstr(out, "--metrics 'nowhere'"), "status %d: %s", st, out);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    socklen_t len = sizeof a;
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(listen(fd, 1), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    char taken[64];
+    snprintf(taken, sizeof taken, "127.0.0.1:%d", ntohs(a.sin_port));
+    const char *busy[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2", "--token", TOKEN,
+                          "--metrics", taken, NULL};
+    st = run_weft(out, sizeof out, busy);
+    char want[96];
+    snprintf(want, sizeof want, "--metrics: cannot listen on 127.0.0.1 port %d", ntohs(a.sin_port));
+    cr_assert(st == 1 && strstr(out, want), "status %d: %s", st, out);
+    close(fd);
 }
 
 /* A second agent connecting as port 0 takes it over (a restart does that):
