@@ -17,6 +17,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: weft serve --ports N (--token T | --token-file F) [options]\n"
+            "       weft serve --ports N --agent-token-file F1 --client-token-file F2 ...\n"
             "\n"
             "Runs the online coflow scheduler: agents (weft agent) and clients (weft submit)\n"
             "connect over TCP (docs/protocol.md); on every event and tick the gateway orders\n"
@@ -29,6 +30,13 @@ static void usage(FILE *out)
             "                      loopback exposes the gateway: use a strong token\n"
             "  --token T           shared secret agents and clients present in hello\n"
             "  --token-file F      read the token from the first line of F\n"
+            "  --agent-token-file F   agents present the secret in F instead (its first\n"
+            "                      line): with a client secret of another value, a\n"
+            "                      worker machine's secret moves flows but cannot\n"
+            "                      register, watch or cancel jobs, nor a client's take\n"
+            "                      over a port\n"
+            "  --client-token-file F  clients (weft submit, cancel, status) present the\n"
+            "                      secret in F instead\n"
             "  --ports N           fabric ports = agent ids 0..N-1 (required)\n"
             "  --port-rate RATE    every port's rate each way (default 1Gbps; units as in\n"
             "                      weft sim --help)\n"
@@ -108,10 +116,13 @@ static int serve(int argc, char **argv, rpc_port_rate_t **caps)
         {"tls-cert", required_argument, NULL, 'C'}, {"tls-key", required_argument, NULL, 'K'},
         {"port-file", required_argument, NULL, 'P'}, {"verbose", no_argument, NULL, 'v'},
         {"metrics", required_argument, NULL, 'E'},
+        {"agent-token-file", required_argument, NULL, 'A'},
+        {"client-token-file", required_argument, NULL, 'B'},
         {"model", required_argument, NULL, 'M'},   {"port-cap", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     rpc_gateway_opts_t o = {0};
     char host[256] = "127.0.0.1", token[1024] = "", policy[128] = "sebf";
+    char agent_token[1024] = "", client_token[1024] = "";
     const char *port_file = NULL;
     char metrics_host[256] = "";
     int port = 7470;
@@ -169,6 +180,12 @@ static int serve(int argc, char **argv, rpc_port_rate_t **caps)
             *(ch == 'c' ? &o.max_conns : &o.max_frame) = (size_t)d;
             break;
         case 'P': port_file = optarg; break;
+        case 'A':
+        case 'B':
+            if (!cli_read_token("serve", optarg, ch == 'A' ? agent_token : client_token,
+                                sizeof token))
+                return CLI_ERROR;
+            break;
         case 'E':
             if (!cli_parse_hostport("serve", "--metrics", optarg, metrics_host,
                                     sizeof metrics_host, &o.metrics_port, 0))
@@ -200,10 +217,15 @@ static int serve(int argc, char **argv, rpc_port_rate_t **caps)
                 o.tls_cert ? "--tls-key" : "--tls-cert");
         return CLI_USAGE;
     }
-    if (optind < argc || !o.n_ports || !*token) {
-        fprintf(stderr, "weft serve: %s\n", optind < argc ? "unexpected argument"
-                                           : !o.n_ports ? "--ports N is required"
-                                                        : "--token or --token-file is required");
+    bool agents_secret = *token || *agent_token, clients_secret = *token || *client_token;
+    if (optind < argc || !o.n_ports || !agents_secret || !clients_secret) {
+        fprintf(stderr, "weft serve: %s\n",
+                optind < argc     ? "unexpected argument"
+                : !o.n_ports      ? "--ports N is required"
+                : !agents_secret  ? "agents have no secret: give --token, --token-file or "
+                                    "--agent-token-file"
+                                  : "clients have no secret: give --token, --token-file or "
+                                    "--client-token-file");
         usage(stderr);
         return CLI_USAGE;
     }
@@ -232,6 +254,8 @@ static int serve(int argc, char **argv, rpc_port_rate_t **caps)
     o.host = host;
     o.port = port;
     o.token = token;
+    o.agent_token = *agent_token ? agent_token : NULL;
+    o.client_token = *client_token ? client_token : NULL;
     o.handle_signals = true;
     rpc_gateway_t *gw;
     weft_err_t err = rpc_gateway_new(&gw, &o);

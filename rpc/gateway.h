@@ -346,7 +346,14 @@ typedef struct {
 typedef struct {
     const char *host;          /* address to bind; NULL: 127.0.0.1 */
     int port;                  /* 0: an ephemeral port (rpc_gateway_port) */
-    const char *token;         /* shared secret agents present in hello */
+    const char *token;         /* shared secret agents and clients present in
+                                  hello, unless the role has its own: */
+    const char *agent_token;   /* NULL: token. The agents' own secret */
+    const char *client_token;  /* NULL: token. The clients' own secret. When
+                                  the two roles' secrets differ, an agent
+                                  connection may not register, watch or
+                                  cancel jobs (code "forbidden"): a worker
+                                  machine's secret moves flows, not jobs */
     const char *tls_cert;      /* PEM certificate (chain) and private key: */
     const char *tls_key;       /* every connection is TLS 1.2+; both NULL:
                                   plain TCP. rpc_gateway_new fails naming the

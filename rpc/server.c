@@ -102,7 +102,8 @@ typedef struct conn {
 
 struct rpc_gateway {
     rpc_gateway_opts_t o;
-    char *token;
+    char *agent_token, *client_token; /* the secret of each role */
+    bool split_roles; /* the two differ: agents may not touch jobs */
     struct event_base *base;
     struct evconnlistener *lis;
     SSL_CTX *tls;    /* NULL: plain TCP */
@@ -373,16 +374,17 @@ static void handle_hello(conn_t *c, const msgpack_object *m)
                          (long long)v, RPC_PROTOCOL_VERSION);
     if ((err = rpc_get_str(m, "token", &tok, &ntok)))
         return conn_fail(c, "protocol", "hello: %s", weft_last_error());
-    if (!rpc_token_equal(gw->token, strlen(gw->token), tok, ntok)) {
-        gw->stats.auth_failures++;
-        return conn_fail(c, "auth", "hello: wrong token");
-    }
     if (rpc_map_get(m, "role") && (err = rpc_get_str(m, "role", &role, &nrole)))
         return conn_fail(c, "protocol", "hello: %s", weft_last_error());
     bool agent = nrole == 5 && !memcmp(role, "agent", 5);
     if (!agent && !(nrole == 6 && !memcmp(role, "client", 6)))
         return conn_fail(c, "protocol", "hello: role '%.*s', expected 'agent' or 'client'",
                          (int)(nrole > 32 ? 32 : nrole), role);
+    const char *want = agent ? gw->agent_token : gw->client_token;
+    if (!rpc_token_equal(want, strlen(want), tok, ntok)) {
+        gw->stats.auth_failures++;
+        return conn_fail(c, "auth", "hello: wrong token");
+    }
     if (agent) {
         if ((err = rpc_get_int(m, "id", 0, (int64_t)gw->sched.fab.n_ports - 1, &id)) ||
             (err = rpc_get_int(m, "port", 1, 65535, &port)))
@@ -864,6 +866,12 @@ static void handle(conn_t *c, const msgpack_object *m)
         rpc_pack_simple(&gw->out, "pong", seq);
         return conn_send(c);
     }
+    if (gw->split_roles && c->state == CONN_AGENT &&
+        (IS("register") || IS("watch") || IS("cancel")))
+        return conn_error(c, "forbidden",
+                          weft_fail(WEFT_EPROTO, "%.*s: agents may not touch jobs on this "
+                                    "gateway (its clients have a secret of their own)",
+                                    (int)nt, type));
     if (IS("register"))
         return handle_register(c, m);
     if (IS("progress"))
@@ -1647,9 +1655,15 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
         o->budget = 64;
     if (!o->max_output)
         o->max_output = (size_t)16 << 20;
-    if (!o->token || !*o->token)
-        WEFT_CHECK(weft_fail(WEFT_EINVAL, "the gateway needs a non-empty token"));
-    gw->token = strdup(o->token);
+    const char *secrets[2] = {o->agent_token ? o->agent_token : o->token,
+                              o->client_token ? o->client_token : o->token};
+    for (int r = 0; r < 2; r++)
+        if (!secrets[r] || !*secrets[r])
+            WEFT_CHECK(weft_fail(WEFT_EINVAL, "the gateway needs a non-empty token for its %s",
+                                 r ? "clients" : "agents"));
+    gw->agent_token = strdup(secrets[0]);
+    gw->client_token = strdup(secrets[1]);
+    gw->split_roles = strcmp(secrets[0], secrets[1]) != 0;
     gw->t0 = weft_mono_s();
     WEFT_CHECK(rpc_sched_init(&gw->sched, o->n_ports, o->port_rate, o->ord, o->alloc));
     for (size_t i = 0; i < o->n_port_rates; i++) {
@@ -1677,7 +1691,7 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     gw->sched.rebuild_defer = 4;
     gw->agents = weft_calloc(o->n_ports, sizeof *gw->agents);
     gw->base = event_base_new();
-    if (!gw->token || !gw->agents || !gw->base)
+    if (!gw->agent_token || !gw->client_token || !gw->agents || !gw->base)
         WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory for the gateway"));
     WEFT_CHECK(tls_setup(gw));
     if (o->journal)
@@ -1825,6 +1839,7 @@ void rpc_gateway_free(rpc_gateway_t *gw)
     coflow_learned_model_destroy(&gw->model);
     msgpack_sbuffer_destroy(&gw->out);
     free(gw->agents);
-    free(gw->token);
+    free(gw->agent_token);
+    free(gw->client_token);
     free(gw);
 }

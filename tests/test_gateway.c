@@ -3714,6 +3714,117 @@ Test(gateway, serve_metrics_refuses_an_address_it_cannot_use, .timeout = 30)
     close(fd);
 }
 
+/* A gateway whose agents and clients have secrets of their own (files). */
+static char agent_secret_path[64], client_secret_path[64];
+
+static void server_split_secrets(void)
+{
+    snprintf(agent_secret_path, sizeof agent_secret_path, "/tmp/weft-gw-agent-%d.token",
+             (int)getpid());
+    snprintf(client_secret_path, sizeof client_secret_path, "/tmp/weft-gw-client-%d.token",
+             (int)getpid());
+    write_file(agent_secret_path, "agent-secret\n", 13);
+    write_file(client_secret_path, "client-secret\n", 14);
+    start_server4("--agent-token-file", agent_secret_path, "--client-token-file",
+                  client_secret_path);
+}
+
+static void stop_split_secrets(void)
+{
+    stop_server();
+    unlink(agent_secret_path);
+    unlink(client_secret_path);
+}
+
+/* hello as role ("agent": for port 0) with token: the next frame's type,
+ * or the error's code, into out[n]. */
+static void hello_as(rpc_client_t *c, bool agent, const char *token, char *out, size_t n)
+{
+    connect_to(c);
+    cr_assert_eq(agent ? rpc_client_hello_agent(c, token, 0, 1000)
+                       : rpc_client_hello_client(c, token),
+                 WEFT_OK);
+    const msgpack_object *m;
+    cr_assert_eq(wait_msg(c, &m), 1, "%s", weft_last_error());
+    rpc_msg_type(m, out, n);
+    const char *code;
+    size_t nc;
+    if (!strcmp(out, "error") && rpc_get_str(m, "code", &code, &nc) == WEFT_OK)
+        snprintf(out, n, "error %.*s", (int)nc, code);
+}
+
+/* With --agent-token-file and --client-token-file, each role is let in
+ * with its own secret only (not the other's, nor --token's), and an agent
+ * connection cannot register, watch or cancel a job (code forbidden, the
+ * connection kept), while the client's job is scheduled to it as usual. */
+Test(gateway_agent, each_role_has_its_own_secret_and_agents_touch_no_jobs,
+     .init = server_split_secrets, .fini = stop_split_secrets, .timeout = 30)
+{
+    const struct {
+        bool agent;
+        const char *token, *want;
+    } cases[] = {{true, "client-secret", "error auth"}, {true, TOKEN, "error auth"},
+                 {false, "agent-secret", "error auth"}, {false, TOKEN, "error auth"},
+                 {true, "agent-secret", "welcome"},    {false, "client-secret", "welcome"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        rpc_client_t c;
+        char got[64];
+        hello_as(&c, cases[i].agent, cases[i].token, got, sizeof got);
+        cr_assert_str_eq(got, cases[i].want, "%s with '%s'", cases[i].agent ? "agent" : "client",
+                         cases[i].token);
+        rpc_client_destroy(&c);
+    }
+    rpc_client_t ag, cl;
+    char got[64];
+    hello_as(&ag, true, "agent-secret", got, sizeof got);
+    hello_as(&cl, false, "client-secret", got, sizeof got);
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    add_two_flow_job(&wl, 5, 0, 1, 2);
+    cr_assert_eq(rpc_client_register(&ag, 1, &wl, 0), WEFT_OK);
+    expect_error(&ag, "forbidden", "register: agents may not touch jobs");
+    int64_t job = 5;
+    cr_assert_eq(rpc_client_watch(&ag, &job, 1), WEFT_OK);
+    expect_error(&ag, "forbidden", "watch: agents may not touch jobs");
+    bool dup;
+    uint64_t f = register_job(&cl, &wl, 0, &dup); /* the client may */
+    cr_assert_eq(rpc_client_cancel(&ag, 2, 5), WEFT_OK);
+    expect_error(&ag, "forbidden", "cancel: agents may not touch jobs");
+    /* the agent is still connected, and gets its flows (ports 1 and 2
+       have no agent: rate 0) */
+    double r[2] = {-1, -1};
+    const double none[3] = {0, 0, WEFT_GBPS_BYTES};
+    wait_pair_rates(&ag, f, r, none);
+    expect_pong(&ag, 7);
+    coflow_workload_destroy(&wl);
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+}
+
+/* weft serve needs a secret for each role: --token alone, or each role's
+ * file (a role without one is a usage error naming the options). */
+Test(gateway, serve_needs_a_secret_for_each_role, .timeout = 30)
+{
+    char out[4096];
+    const char *no_client[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2",
+                               "--agent-token-file", "/dev/null", NULL};
+    int st = run_weft(out, sizeof out, no_client);
+    cr_assert(st == 1 && strstr(out, "/dev/null"), "status %d: %s", st, out);
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/weft-gw-role-%d.token", (int)getpid());
+    write_file(path, "s\n", 2);
+    const char *only_agents[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2",
+                                 "--agent-token-file", path, NULL};
+    st = run_weft(out, sizeof out, only_agents);
+    cr_assert(st == 2 && strstr(out, "clients have no secret: give --token, --token-file or "
+                                     "--client-token-file"), "status %d: %s", st, out);
+    const char *only_clients[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2",
+                                  "--client-token-file", path, NULL};
+    st = run_weft(out, sizeof out, only_clients);
+    cr_assert(st == 2 && strstr(out, "agents have no secret"), "status %d: %s", st, out);
+    unlink(path);
+}
+
 /* A second agent connecting as port 0 takes it over (a restart does that):
  * the first is told `replaced` and stops with a message saying so, instead
  * of reconnecting and taking the port back, which made two agents of one

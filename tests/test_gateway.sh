@@ -24,6 +24,8 @@
 #     drops, their ids are not given out again, and weft submit, told that
 #     the gateway does not know jobs it acknowledged, registers them again,
 #     so every job completes.
+# Agents and clients have secrets of their own (--agent-token-file,
+# --client-token-file): the agents present theirs, weft submit the clients'.
 # Ports are chosen by the kernel (--listen 127.0.0.1:0, --port-file).
 # KEEP_TMP=1 keeps the processes' logs (the temporary directory) after the run.
 set -eu
@@ -62,7 +64,8 @@ serve() {
     rm -f "$TMP/port"
     "$WEFT" serve --listen "$GW_HOST:${2:-0}" --ports "$SERVE_PORTS" --port-rate $RATE \
         --policy $POLICY \
-        --token-file "$TMP/token" --journal "$TMP/$1.journal" --port-file "$TMP/port" \
+        --agent-token-file "$TMP/agent-token" --client-token-file "$TMP/token" \
+        --journal "$TMP/$1.journal" --port-file "$TMP/port" \
         >>"$TMP/$1.out" 2>>"$TMP/$1.err" &
     SERVE_PID=$!
     PIDS="$PIDS $SERVE_PID"
@@ -80,7 +83,7 @@ serve() {
 # one log per run, so that counting a log's lines counts that run's events
 # only (a shared log let run 1's connection pass for run 2's reconnection).
 agent() {
-    "$WEFT" agent --id "$1" --gateway "$GW_HOST:$PORT" --token-file "$TMP/token" -v \
+    "$WEFT" agent --id "$1" --gateway "$GW_HOST:$PORT" --token-file "$TMP/agent-token" -v \
         2>>"$TMP/$RUN-agent$1.err" &
     AGENT_PID=$!
     PIDS="$PIDS $AGENT_PID"
@@ -116,6 +119,7 @@ submit_and_kill_gateway() {
 }
 
 echo "t0ken-$$-gateway-test" >"$TMP/token"
+echo "ag3nt-$$-gateway-test" >"$TMP/agent-token"
 
 # The emulator's prediction.
 "$WEFT" sim $W --port-rate $RATE --policy $POLICY --out "$TMP/sim" >/dev/null \
