@@ -45,6 +45,7 @@ typedef struct {
     const coflow_fabric_t *fab;
     double tick_s;
     bool check;
+    bool flows; /* --flows: record every flow's finish */
     const char *model_path; /* --model, NULL if none */
     uint64_t seed;          /* --seed */
     sim_task_t *tasks;
@@ -88,6 +89,8 @@ static void usage(FILE *out)
             "  --out DIR           write <policy>-coflows.csv, <policy>-jobs.csv and\n"
             "                      <policy>-summary.json for every policy\n"
             "                      (<ordering>-<allocator>-... for ORDERING:ALLOCATOR)\n"
+            "  --flows             with --out, also <policy>-flows.csv: every flow's finish\n"
+            "                      and completion time (8 bytes of memory a flow)\n"
             "  --plot FILE         draw the CDF of JCT per policy into FILE.png or FILE.svg\n"
             "                      (needs gnuplot)\n"
             "  --model FILE        model of the learned policy (msgpack, see `--policy\n"
@@ -177,7 +180,7 @@ static void *sim_worker(void *arg)
             return NULL;
         sim_task_t *t = &p->tasks[i];
         netsim_opts_t o = {.ordering = t->ord, .allocator = t->alloc, .tick_s = p->tick_s,
-                           .check = p->check,
+                           .check = p->check, .record_flows = p->flows,
                            .model_path = p->model_path,
                            .policy_seed = p->seed};
         weft_clear_error();
@@ -265,7 +268,7 @@ static int ensure_dir(const char *dir)
 }
 
 typedef struct {
-    const char *suffix; /* coflows.csv, jobs.csv or summary.json */
+    const char *suffix; /* coflows.csv, jobs.csv, flows.csv or summary.json */
     const sim_task_t *t;
     const coflow_workload_t *wl;
 } result_file_t;
@@ -277,6 +280,8 @@ static weft_err_t write_result(FILE *f, const void *arg)
         return netsim_write_coflows_csv(r->wl, &r->t->res, f);
     if (!strcmp(r->suffix, "jobs.csv"))
         return netsim_write_jobs_csv(r->wl, &r->t->res, f);
+    if (!strcmp(r->suffix, "flows.csv"))
+        return netsim_write_flows_csv(r->wl, &r->t->res, f);
     return netsim_write_summary_json(&r->t->res, r->t->ord->name, r->t->alloc->name, f);
 }
 
@@ -459,6 +464,7 @@ int cmd_sim(int argc, char **argv)
         {"port-cap", required_argument, NULL, 'c'},
         {"tick", required_argument, NULL, 't'},
         {"check", no_argument, NULL, 'k'},
+        {"flows", no_argument, NULL, 'F'},
         {"out", required_argument, NULL, 'o'},
         {"plot", required_argument, NULL, 'P'},
         {"varys", no_argument, NULL, 'v'},
@@ -476,7 +482,7 @@ int cmd_sim(int argc, char **argv)
     uint64_t seed = 1;
     bool seed_given = false;
     double port_rate = 0, tick_s = 0;
-    bool check = false, varys = false;
+    bool check = false, varys = false, flows = false;
     static port_cap_t caps[MAX_PORT_CAPS];
     size_t n_caps = 0;
 
@@ -523,6 +529,9 @@ int cmd_sim(int argc, char **argv)
                         "seconds >= %g\n", optarg, SIM_MIN_TICK_S);
                 return CLI_USAGE;
             }
+            break;
+        case 'F':
+            flows = true;
             break;
         case 'k':
             check = true;
@@ -587,6 +596,11 @@ int cmd_sim(int argc, char **argv)
     }
     if (n_pol == 0) {
         fprintf(stderr, "weft sim: give at least one --policy (see weft sim --help)\n");
+        return CLI_USAGE;
+    }
+    if (flows && !out_dir) {
+        fprintf(stderr, "weft sim: --flows writes <policy>-flows.csv into --out DIR; give "
+                "--out\n");
         return CLI_USAGE;
     }
     const char *path = argv[optind];
@@ -685,7 +699,7 @@ int cmd_sim(int argc, char **argv)
     fflush(stdout);
 
     size_t start_order[MAX_POLICIES];
-    sim_pool_t pool = {.wl = &wl, .fab = &fab, .tick_s = tick_s, .check = check,
+    sim_pool_t pool = {.wl = &wl, .fab = &fab, .tick_s = tick_s, .check = check, .flows = flows,
                        .model_path = model_path, .seed = seed, .tasks = tasks,
                        .n_tasks = n_pol, .start_order = start_order};
     plan_start_order(&pool);
@@ -713,7 +727,8 @@ int cmd_sim(int argc, char **argv)
                     continue;
                 if (write_result_file(out_dir, &tasks[i], "coflows.csv", &wl) ||
                     write_result_file(out_dir, &tasks[i], "jobs.csv", &wl) ||
-                    write_result_file(out_dir, &tasks[i], "summary.json", &wl))
+                    write_result_file(out_dir, &tasks[i], "summary.json", &wl) ||
+                    (flows && write_result_file(out_dir, &tasks[i], "flows.csv", &wl)))
                     rc = CLI_ERROR;
             }
     }

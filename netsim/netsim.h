@@ -31,6 +31,8 @@ typedef struct {
     const char *model_path; /* borrowed: model of the learned ordering, NULL: random */
     uint64_t policy_seed;   /* seed of the learned ordering's random parameters */
     const void *policy_hook; /* borrowed: coflow_state_t.policy_hook (training) */
+    bool record_flows;  /* also record when every flow finishes
+                           (netsim_result_t.flow_finish_s): 8 bytes a flow */
 } netsim_opts_t;
 
 /* A distribution of completion times (seconds). Percentiles are nearest-rank:
@@ -46,6 +48,9 @@ typedef struct {
     double *coflow_finish_s;
     /* per job, [n_jobs] */
     double *job_finish_s;      /* last coflow finish + final compute */
+    /* per flow, [n_flows]: when it finished (a coflow finishes with its last
+     * flow); NULL unless netsim_opts_t.record_flows */
+    double *flow_finish_s;
     /* summary */
     netsim_dist_t cct;         /* seconds */
     netsim_dist_t jct;         /* seconds */
@@ -101,5 +106,10 @@ weft_err_t netsim_write_jobs_csv(const coflow_workload_t *wl, const netsim_resul
                                  FILE *out);
 weft_err_t netsim_write_summary_json(const netsim_result_t *r, const char *policy,
                                      const char *allocator, FILE *out);
+/* Per-flow CSV (job,coflow,flow,src,dst,bytes,release_s,finish_s,fct_s:
+ * flow is its index in its coflow, in the workload's order, and fct_s is
+ * from its coflow's release); needs a run with record_flows. */
+weft_err_t netsim_write_flows_csv(const coflow_workload_t *wl, const netsim_result_t *r,
+                                  FILE *out);
 
 #endif

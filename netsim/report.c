@@ -74,6 +74,36 @@ weft_err_t netsim_write_jobs_csv(const coflow_workload_t *wl, const netsim_resul
     return finish_write(out, "jobs CSV");
 }
 
+weft_err_t netsim_write_flows_csv(const coflow_workload_t *wl, const netsim_result_t *r,
+                                  FILE *out)
+{
+    if (!r->coflow_release_s || r->n_coflows != wl->n_coflows || r->n_flows != wl->n_flows)
+        return weft_fail(WEFT_EINVAL, "the result does not belong to this workload "
+                         "(%zu flows in the result, %zu in the workload)",
+                         r->n_flows, wl->n_flows);
+    if (!r->flow_finish_s)
+        return weft_fail(WEFT_EINVAL, "the run did not record its flows (record_flows)");
+    fputs("job,coflow,flow,src,dst,bytes,release_s,finish_s,fct_s\n", out);
+    for (size_t c = 0; c < wl->n_coflows; c++) {
+        const coflow_coflow_t *co = &wl->coflows[c];
+        for (size_t k = 0; k < co->n_flows; k++) {
+            const coflow_flow_t *fl = &wl->flows[co->first_flow + k];
+            double fin = r->flow_finish_s[co->first_flow + k];
+            fprintf(out, "%lld,%lld,%zu,%u,%u,", (long long)wl->jobs[co->job].id,
+                    (long long)co->id, k, (unsigned)fl->src, (unsigned)fl->dst);
+            csv_num(out, fl->bytes);
+            fputc(',', out);
+            csv_num(out, r->coflow_release_s[c]);
+            fputc(',', out);
+            csv_num(out, fin);
+            fputc(',', out);
+            csv_num(out, fin - r->coflow_release_s[c]);
+            fputc('\n', out);
+        }
+    }
+    return finish_write(out, "flows CSV");
+}
+
 static void json_str(FILE *out, const char *s)
 {
     fputc('"', out);

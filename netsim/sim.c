@@ -1127,8 +1127,11 @@ static void coflow_done(sim_t *s, size_t c)
 
 static void finish_done_flows(sim_t *s)
 {
+    double *flow_finish = s->res->flow_finish_s;
     for (size_t k = 0; k < s->n_done; k++) {
         moving_t *m = &s->done[k];
+        if (flow_finish)
+            flow_finish[m->f] = s->st.now;
         s->n_open_total--;
         double anchor = s->st.flow_remaining[m->f];
         if (s->srf)
@@ -1693,6 +1696,7 @@ void netsim_result_destroy(netsim_result_t *r)
     free(r->coflow_release_s);
     free(r->coflow_finish_s);
     free(r->job_finish_s);
+    free(r->flow_finish_s);
     memset(r, 0, sizeof *r);
 }
 
@@ -1776,7 +1780,10 @@ weft_err_t netsim_run(const coflow_workload_t *wl, const coflow_fabric_t *fab,
     res->coflow_release_s = weft_calloc(wl->n_coflows, sizeof(double));
     res->coflow_finish_s = weft_calloc(wl->n_coflows, sizeof(double));
     res->job_finish_s = weft_calloc(wl->n_jobs, sizeof(double));
-    if (!res->coflow_release_s || !res->coflow_finish_s || !res->job_finish_s) {
+    if (opts->record_flows)
+        res->flow_finish_s = weft_calloc(wl->n_flows ? wl->n_flows : 1, sizeof(double));
+    if (!res->coflow_release_s || !res->coflow_finish_s || !res->job_finish_s ||
+        (opts->record_flows && !res->flow_finish_s)) {
         netsim_result_destroy(res);
         return weft_fail(WEFT_ENOMEM, "out of memory for the results of %zu coflows",
                          wl->n_coflows);

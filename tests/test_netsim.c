@@ -31,6 +31,7 @@
 #include "dag/dag.h"
 #include "tests/cli_run.h"
 #include "netsim/netsim.h"
+#include "workload/workload.h"
 
 /* ------------------------------------------------- test-local policies */
 
@@ -228,7 +229,9 @@ static void add_single(int64_t id, double arrival, double weight, uint32_t src, 
 static void run(const coflow_ordering_t *o, const coflow_allocator_t *a)
 {
     cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK, "%s", weft_last_error());
-    netsim_opts_t opts = {.ordering = o, .allocator = a, .check = true};
+    netsim_opts_t opts = {.ordering = o, .allocator = a, .check = true, .record_flows = true};
+    netsim_result_destroy(&res); /* a test may run twice */
+    netsim_result_init(&res);
     weft_err_t err = netsim_run(&wl, &fab, &opts, &res);
     cr_assert_eq(err, WEFT_OK, "%s", weft_last_error());
     cr_assert_eq(res.n_violations, 0, "%s", res.first_violation);
@@ -278,15 +281,22 @@ Test(netsim_schedule, two_flows_share_a_port)
     assert_near(res.coflow_finish_s[1], 4);
 }
 
+/* Job id arriving at `arrival`: one coflow (id 3) of two 3-byte flows from
+ * port 0, to ports 1 and 2. */
+static void add_coflow_sharing_port0(int64_t id, double arrival)
+{
+    cr_assert_eq(coflow_workload_add_job(&wl, id, arrival, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 3, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 3), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 2, 3), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+}
+
 /* One coflow whose two flows share port 0: greedy gives the first open flow
  * the port, 0->1 3 bytes done at 3, then 0->2 3 bytes done at 6: CCT 6. */
 Test(netsim_schedule, flows_of_one_coflow_share_a_port)
 {
-    cr_assert_eq(coflow_workload_add_job(&wl, 1, 0, 1, 0), WEFT_OK);
-    cr_assert_eq(coflow_workload_add_coflow(&wl, 1, 0), WEFT_OK);
-    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 3), WEFT_OK);
-    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 2, 3), WEFT_OK);
-    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    add_coflow_sharing_port0(1, 0);
     run(&t_index, &t_greedy);
     assert_near(res.coflow_finish_s[0], 6);
     cr_assert_eq(res.n_events, 2);
@@ -680,6 +690,7 @@ static char *write_to_string(int which)
     cr_assert_not_null(f);
     weft_err_t err = which == 0   ? netsim_write_coflows_csv(&wl, &res, f)
                      : which == 1 ? netsim_write_jobs_csv(&wl, &res, f)
+                     : which == 3 ? netsim_write_flows_csv(&wl, &res, f)
                                   : netsim_write_summary_json(&res, "t-index", "t-greedy", f);
     cr_assert_eq(err, WEFT_OK, "%s", weft_last_error());
     fclose(f);
@@ -699,6 +710,26 @@ Test(netsim_report, csv_of_the_chain)
     cr_assert_str_eq(j, "job,arrival_s,finish_s,jct_s,weight,lower_bound_s\n"
                         "5,1,10,9,2,9\n");
     free(j);
+}
+
+/* One coflow whose two flows share port 0 (index + greedy: 0->1 done at
+ * 3, then 0->2 at 6): the flows CSV gives each its finish and completion
+ * time; a run that did not record its flows cannot write one. */
+Test(netsim_report, flows_csv_of_one_coflow_sharing_a_port)
+{
+    add_coflow_sharing_port0(7, 1);
+    run(&t_index, &t_greedy);
+    char *c = write_to_string(3);
+    cr_assert_str_eq(c, "job,coflow,flow,src,dst,bytes,release_s,finish_s,fct_s\n"
+                        "7,3,0,0,1,3,1,4,3\n"
+                        "7,3,1,0,2,3,1,7,6\n");
+    free(c);
+    free(res.flow_finish_s);
+    res.flow_finish_s = NULL;
+    FILE *f = fopen("/dev/null", "w");
+    cr_assert_eq(netsim_write_flows_csv(&wl, &res, f), WEFT_EINVAL);
+    fclose(f);
+    cr_assert(strstr(weft_last_error(), "record_flows"), "%s", weft_last_error());
 }
 
 Test(netsim_report, summary_json_parses)
@@ -966,6 +997,37 @@ Test(sim_cli, bad_tick_and_empty_allocator_refused)
     ERR_HAS("no allocator");
     cr_assert_eq(cli("eval %s/small.weft --policy sebf: --policy fifo", cli_dir), 2);
     ERR_HAS("'sebf:'");
+}
+
+/* --flows writes <policy>-flows.csv beside the other files, a row per
+ * flow; without --out it is a usage error. */
+Test(sim_cli, flows_csv_with_out_only)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --flows", cli_dir), 2);
+    ERR_HAS("--flows");
+    ERR_HAS("--out");
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --policy fair --out %s/fl --flows",
+                     cli_dir, cli_dir), 0, "%s", cli_file("err"));
+    for (int p = 0; p < 2; p++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/fl/%s-flows.csv", cli_dir, p ? "fair" : "sebf");
+        FILE *f = fopen(path, "r");
+        cr_assert_not_null(f, "%s", path);
+        char line[512];
+        size_t rows = 0;
+        cr_assert_not_null(fgets(line, sizeof line, f));
+        cr_assert_str_eq(line, "job,coflow,flow,src,dst,bytes,release_s,finish_s,fct_s\n");
+        while (fgets(line, sizeof line, f))
+            rows++;
+        fclose(f);
+        coflow_workload_t w;
+        char wpath[512];
+        snprintf(wpath, sizeof wpath, "%s/small.weft", cli_dir);
+        cr_assert_eq(workload_read(&w, wpath, WORKLOAD_FORMAT_AUTO, NULL), WEFT_OK);
+        cr_assert_eq(rows, w.n_flows, "%s: %zu rows for %zu flows", path, rows, w.n_flows);
+        coflow_workload_destroy(&w);
+    }
 }
 
 /* --plot into a missing directory: an error naming the file and the

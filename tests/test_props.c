@@ -85,6 +85,30 @@ static void random_workload(coflow_workload_t *wl, coflow_fabric_t *fab, uint64_
 
 TestSuite(props, .timeout = 120);
 
+/* The flows of a run with record_flows: a coflow finishes with its last
+ * flow (to the bit), and no flow finishes before its coflow's release plus
+ * its bytes at the slower of its two ports' rates. */
+static void flows_add_up(const coflow_workload_t *wl, const coflow_fabric_t *fab,
+                         const netsim_result_t *r, const char *what)
+{
+    cr_assert_not_null(r->flow_finish_s);
+    for (size_t c = 0; c < wl->n_coflows; c++) {
+        const coflow_coflow_t *co = &wl->coflows[c];
+        double last = -1;
+        for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++) {
+            const coflow_flow_t *fl = &wl->flows[f];
+            double fin = r->flow_finish_s[f],
+                   rate = fmin(fab->cap_out[fl->src], fab->cap_in[fl->dst]),
+                   earliest = r->coflow_release_s[c] + fl->bytes / rate;
+            cr_assert(fin >= earliest * (1 - 1e-12), "%s: flow %zu done at %.17g, before %.17g",
+                      what, f, fin, earliest);
+            last = fmax(last, fin);
+        }
+        cr_assert(last == r->coflow_finish_s[c], "%s: coflow %zu done at %.17g, its last flow "
+                  "at %.17g", what, c, r->coflow_finish_s[c], last);
+    }
+}
+
 Test(props, every_policy_obeys_the_physics_and_repeats_exactly)
 {
     const coflow_ordering_t *const *ords = coflow_orderings();
@@ -97,7 +121,8 @@ Test(props, every_policy_obeys_the_physics_and_repeats_exactly)
         for (size_t o = 0; ords[o]; o++)
             for (size_t a = 0; allocs[a]; a++) {
                 netsim_opts_t opts = {.ordering = ords[o], .allocator = allocs[a],
-                                      .check = true, .policy_seed = seed};
+                                      .check = true, .policy_seed = seed,
+                                      .record_flows = true};
                 netsim_result_t r1, r2;
                 netsim_result_init(&r1);
                 netsim_result_init(&r2);
@@ -107,7 +132,13 @@ Test(props, every_policy_obeys_the_physics_and_repeats_exactly)
                 cr_assert_eq(r1.n_violations, 0, "seed %llu %s:%s: %zu violations; first: %s",
                              (unsigned long long)seed, ords[o]->name, allocs[a]->name,
                              r1.n_violations, r1.first_violation);
+                char what[96];
+                snprintf(what, sizeof what, "seed %llu %s:%s", (unsigned long long)seed,
+                         ords[o]->name, allocs[a]->name);
+                flows_add_up(&wl, &fab, &r1, what);
+                opts.record_flows = false; /* recording changes nothing */
                 cr_assert_eq(netsim_run(&wl, &fab, &opts, &r2), WEFT_OK);
+                cr_assert_null(r2.flow_finish_s);
                 cr_assert_eq(memcmp(r1.coflow_finish_s, r2.coflow_finish_s,
                                     wl.n_coflows * sizeof(double)),
                              0, "seed %llu %s:%s: a rerun gave other finish times",
@@ -139,7 +170,7 @@ static void matches_flow_by_flow(const coflow_workload_t *wl, const coflow_fabri
     netsim_result_init(&fast);
     netsim_result_init(&ref);
     netsim_opts_t opts = {.ordering = ord, .allocator = alloc, .check = true,
-                          .policy_seed = seed};
+                          .policy_seed = seed, .record_flows = true};
     cr_assert_eq(netsim_run(wl, fab, &opts, &fast), WEFT_OK, "%s", weft_last_error());
     opts.eager_pacing = true;
     cr_assert_eq(netsim_run(wl, fab, &opts, &ref), WEFT_OK, "%s", weft_last_error());
@@ -152,6 +183,12 @@ static void matches_flow_by_flow(const coflow_workload_t *wl, const coflow_fabri
                   "seed %llu %s:%s: coflow %zu finishes at %.17g, at %.17g flow by flow",
                   (unsigned long long)seed, ord->name, alloc->name, c,
                   fast.coflow_finish_s[c], ref.coflow_finish_s[c]);
+    for (size_t f = 0; f < wl->n_flows; f++) /* and so does each flow */
+        cr_assert(fabs(fast.flow_finish_s[f] - ref.flow_finish_s[f]) <=
+                      tol * (1 + ref.flow_finish_s[f]),
+                  "seed %llu %s:%s: flow %zu finishes at %.17g, at %.17g flow by flow",
+                  (unsigned long long)seed, ord->name, alloc->name, f, fast.flow_finish_s[f],
+                  ref.flow_finish_s[f]);
     netsim_result_destroy(&fast);
     netsim_result_destroy(&ref);
 }
