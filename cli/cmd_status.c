@@ -155,6 +155,11 @@ static void print_table(const char *host, int port, const msgpack_object *m)
     };
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
         printf("  %-20s %12lld\n", rows[i].label, (long long)get_i(m, rows[i].key));
+    const msgpack_object *ds = rpc_map_get(m, "decision_s");
+    if (ds && ds->type == MSGPACK_OBJECT_MAP) /* absent from older gateways */
+        printf("  %-20s %12.3f   ms, median of the last %lld; 99th percentile %.3f ms, "
+               "largest %.3f ms\n", "decision time", 1e3 * get_d(ds, "p50"),
+               (long long)get_i(ds, "n"), 1e3 * get_d(ds, "p99"), 1e3 * get_d(ds, "max"));
     const msgpack_object *mo = rpc_map_get(m, "model");
     if (mo && mo->type == MSGPACK_OBJECT_MAP) { /* the learned policy's */
         printf("  %-20s %12lld   reloads of %s\n", "model", (long long)get_i(mo, "reloads"),

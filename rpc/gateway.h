@@ -448,6 +448,10 @@ struct evbuffer;
 /* Appends m in the Prometheus text exposition format (0.0.4) to out. */
 void rpc_metrics_render(struct evbuffer *out, const rpc_metrics_t *m);
 
+/* A status answer gives the median, 99th percentile and largest of the
+ * last this many decisions' wall times ("decision_s"). */
+#define RPC_STATUS_RECENT_DECISIONS 1024
+
 /* A status answer lists the ports with an agent ("agent_ports") only on a
  * gateway of at most this many ports; a larger one gives the count alone. */
 #define RPC_STATUS_MAX_AGENT_LIST 64

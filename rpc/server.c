@@ -117,6 +117,8 @@ struct rpc_gateway {
     struct evhttp *http;          /* --metrics, or NULL */
     int metrics_port;
     rpc_histogram_t decision_s;   /* how long decide_cb's decisions took */
+    double recent_s[RPC_STATUS_RECENT_DECISIONS]; /* the last ones, a ring */
+    uint64_t n_recent;            /* decisions put in it so far */
     rpc_journal_t journal;
     size_t gone_at_rewrite;    /* sched.n_gone when the journal was last
                                   written whole */
@@ -726,6 +728,12 @@ static void handle_cancel(conn_t *c, const msgpack_object *m)
     request_decision(gw);
 }
 
+static int cmp_seconds(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 /* Marks in waits[n_ports] (zeroed by the caller) the ports a released,
  * unfinished flow sends from or to while no agent speaks for them: what
  * stuck jobs wait for. Returns how many. O(flows held). */
@@ -773,7 +781,7 @@ static void handle_status(conn_t *c, const msgpack_object *m)
     rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 27 + (seq >= 0) + list);
+    msgpack_pack_map(&pk, 28 + (seq >= 0) + list);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "status");
     if (seq >= 0)
         pack_kv_int(&pk, "seq", seq);
@@ -820,6 +828,22 @@ static void handle_status(conn_t *c, const msgpack_object *m)
     pack_kv_int(&pk, "protocol_errors", (int64_t)st.protocol_errors);
     pack_kv_int(&pk, "auth_failures", (int64_t)st.auth_failures);
     pack_kv_int(&pk, "timeouts", (int64_t)st.timeouts);
+    /* how long the last decisions took: median, 99th percentile, largest */
+    rpc_pack_cstr(&pk, "decision_s");
+    size_t n_rec = gw->n_recent < RPC_STATUS_RECENT_DECISIONS ? (size_t)gw->n_recent
+                                                               : RPC_STATUS_RECENT_DECISIONS;
+    double rec[RPC_STATUS_RECENT_DECISIONS];
+    memcpy(rec, gw->recent_s, n_rec * sizeof *rec);
+    qsort(rec, n_rec, sizeof *rec, cmp_seconds);
+    if (!n_rec) {
+        msgpack_pack_nil(&pk);
+    } else { /* nearest rank: the smallest with at least p of them at or below */
+        msgpack_pack_map(&pk, 4);
+        pack_kv_int(&pk, "n", (int64_t)n_rec);
+        rpc_pack_cstr(&pk, "p50"), msgpack_pack_double(&pk, rec[(n_rec - 1) / 2]);
+        rpc_pack_cstr(&pk, "p99"), msgpack_pack_double(&pk, rec[(99 * n_rec + 99) / 100 - 1]);
+        rpc_pack_cstr(&pk, "max"), msgpack_pack_double(&pk, rec[n_rec - 1]);
+    }
     rpc_pack_cstr(&pk, "model");
     if (!st.model_path) {
         msgpack_pack_nil(&pk);
@@ -1297,7 +1321,9 @@ static void decide_cb(evutil_socket_t fd, short what, void *arg)
         double t0 = weft_mono_s();
         if ((err = rpc_sched_decide(s, now)))
             return fatal(gw, err);
-        rpc_histogram_observe(&gw->decision_s, weft_mono_s() - t0);
+        double took = weft_mono_s() - t0;
+        rpc_histogram_observe(&gw->decision_s, took);
+        gw->recent_s[gw->n_recent++ % RPC_STATUS_RECENT_DECISIONS] = took;
         gw->stats.decisions++;
         if (s->n_changes > 1)
             qsort(s->changes, s->n_changes, sizeof *s->changes, cmp_change);

@@ -3968,6 +3968,8 @@ Test(gateway_agent, status_prints_the_live_counters, .init = server_status,
     cr_assert_eq(table_value(out, "ports without agent"), 1, "%s", out);
     cr_assert(strstr(out, "   flows wait on port 1\n"), "%s", out);
     cr_assert_gt(table_value(out, "decisions"), 0, "%s", out);
+    cr_assert(strstr(out, "\n  decision time ") && strstr(out, " ms, median of the last "),
+              "%s", out);
     cr_assert_eq(table_value(out, "auth failures"), 0, "%s", out);
     cr_assert_eq(table_value(out, "journal"), 2, "%s", out); /* the epoch's, the job's */
     cr_assert(strstr(out, status_journal), "%s", out);
@@ -4002,6 +4004,15 @@ Test(gateway_agent, status_prints_the_live_counters, .init = server_status,
     const json_t *wp = json_object_get(o, "waiting_ports");
     cr_assert(json_is_array(wp) && json_array_size(wp) == 1 &&
                   json_integer_value(json_array_get(wp, 0)) == 1, "waiting_ports is not [1]");
+    /* the last decisions' times: as many as decisions (fewer than 1,024
+       here), in order, and plausible */
+    const json_t *ds = json_object_get(o, "decision_s");
+    cr_assert(json_is_object(ds), "no decision_s");
+    cr_assert_eq(jint(ds, "n"), jint(o, "decisions"));
+    double p50 = json_number_value(json_object_get(ds, "p50")),
+           p99 = json_number_value(json_object_get(ds, "p99")),
+           mx = json_number_value(json_object_get(ds, "max"));
+    cr_assert(p50 > 0 && p50 <= p99 && p99 <= mx && mx < 5, "p50 %g p99 %g max %g", p50, p99, mx);
     json_decref(o);
 
     /* The job finishes by a cancel: the counters follow. */
