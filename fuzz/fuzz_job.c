@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz/fuzz_rpc.h"
 #include "rpc/client.h"
 
 #define CAP 8192
@@ -94,22 +95,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             die("a refused job has an empty detail", weft_strerror(err));
         if (!err) {
             check_job(&wl);
-            msgpack_sbuffer sb;
-            msgpack_sbuffer_init(&sb);
-            msgpack_packer pk;
-            msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-            rpc_job_pack(&pk, &wl, 0);
-            msgpack_unpacked up;
-            msgpack_unpacked_init(&up);
-            if (msgpack_unpack_next(&up, sb.data, sb.size, NULL) != MSGPACK_UNPACK_SUCCESS)
-                die("a packed job does not unpack", NULL);
             coflow_workload_t again;
-            if (rpc_job_parse(&fab, &up.data, &again))
+            if (fuzz_pack_and_parse(&wl, 0, &fab, &again))
                 die("a packed job is refused", weft_last_error());
             check_same(&wl, &again);
             coflow_workload_destroy(&again);
-            msgpack_unpacked_destroy(&up);
-            msgpack_sbuffer_destroy(&sb);
         }
         coflow_workload_destroy(&wl);
     }

@@ -159,6 +159,12 @@ typedef struct {
 /* A rebuild this fast is never put off (rpc_sched_t.rebuild_defer). */
 #define RPC_REBUILD_FREE_S 1e-3
 
+/* A rate differing from the pushed one by less than this share is not
+ * pushed again: MADD re-paces from progress reports 10 ms old, which would
+ * otherwise move every rate by a hair at every tick. So the rates pushed
+ * on a port add up to at most its rate / (1 - RPC_RATE_REL_TOL). */
+#define RPC_RATE_REL_TOL 1e-3
+
 /* The share of its rate a port without an agent keeps in decisions: so
  * small that its flows' rates are lost in their other port's rounding. */
 #define RPC_ABSENT_CAP_SHARE 1e-12

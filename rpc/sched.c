@@ -29,10 +29,6 @@
 
 #include "gateway.h"
 
-/* A rate differing from the pushed one by less than this share is not
- * pushed again: MADD re-paces from progress reports 10 ms old, which would
- * otherwise move every rate by a hair at every tick. */
-#define RATE_REL_TOL 1e-3
 /* Reported bytes may exceed a flow's size by this share (float rounding of
  * a size sent as a double). */
 #define BYTES_REL_TOL 1e-9
@@ -803,7 +799,7 @@ weft_err_t rpc_sched_decide(rpc_sched_t *s, double now)
             double rate = s->absent[src] || s->absent[dst] ? 0 : st->flow_rate[lf];
             double old = s->push_rate[gf];
             bool changed = !s->announced[gf] || cls != s->push_cls[gf] ||
-                           fabs(rate - old) > RATE_REL_TOL * fmax(rate, old) ||
+                           fabs(rate - old) > RPC_RATE_REL_TOL * fmax(rate, old) ||
                            ((rate == 0) != (old == 0));
             if (changed && (err = emit(s, gf, rate, cls)))
                 return err;

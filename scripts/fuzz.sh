@@ -12,7 +12,7 @@ set -eu
 SECS=${1:-30}
 CC=${FUZZ_CC:-clang}
 OUT=build-fuzz
-TARGETS=${FUZZ_TARGETS:-fb alibaba wfcommons weft model frame job journal}
+TARGETS=${FUZZ_TARGETS:-fb alibaba wfcommons weft model frame job journal sched}
 cd "$(dirname "$0")/.."
 
 # Only what the readers and the frame decoder need, not the whole library:
@@ -24,6 +24,11 @@ rpc/msg.c rpc/job.c"
 # Linked into fuzz_journal only: its rewrite names two scheduler functions,
 # which that target stubs and the others do not link at all.
 JOURNAL_SOURCES="rpc/journal.c"
+# Linked into fuzz_sched only: the online scheduler with every ordering and
+# allocator (the registry names the learned one too, hence the encoder,
+# the scorer and BLAS).
+SCHED_SOURCES="rpc/sched.c $(ls coflow/*.c gnn/*.c attention/*.c | grep -v '^coflow/model.c$' \
+| grep -v '^attention/model.c$' | tr '\n' ' ')"
 
 # Per target: the largest input libFuzzer makes (the seeds fit; the FB and
 # weft formats are line-based, the JSON needs room for a few tasks; frame
@@ -45,22 +50,30 @@ command -v "$CC" >/dev/null || { echo "fuzz.sh: $CC not found (apt-get install c
 mkdir -p "$OUT/obj" "$OUT/crashes"
 CFLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer
 -fsanitize=address,undefined -fno-sanitize-recover=undefined -I.
-$(pkg-config --cflags igraph msgpack jansson)"
+$(pkg-config --cflags igraph msgpack jansson openblas)"
 LIBS="$(pkg-config --libs igraph msgpack jansson) -lm -pthread"
+SCHED_LIBS="$(pkg-config --libs openblas)"
 OBJS=""
 JOURNAL_OBJS=""
-for src in $LIB_SOURCES $JOURNAL_SOURCES; do
+SCHED_OBJS=""
+for src in $LIB_SOURCES $JOURNAL_SOURCES $SCHED_SOURCES; do
     obj="$OUT/obj/$(echo "$src" | tr / _ | sed 's/\.c$/.o/')"
     # shellcheck disable=SC2086
     $CC $CFLAGS -fsanitize=fuzzer-no-link -c "$src" -o "$obj"
     case " $JOURNAL_SOURCES " in
     *" $src "*) JOURNAL_OBJS="$JOURNAL_OBJS $obj" ;;
-    *) OBJS="$OBJS $obj" ;;
+    *)
+        case " $SCHED_SOURCES " in
+        *" $src "*) SCHED_OBJS="$SCHED_OBJS $obj" ;;
+        *) OBJS="$OBJS $obj" ;;
+        esac
+        ;;
     esac
 done
 for t in $TARGETS; do
     extra=""
     [ "$t" = journal ] && extra=$JOURNAL_OBJS
+    [ "$t" = sched ] && extra="$SCHED_OBJS $SCHED_LIBS"
     # shellcheck disable=SC2086
     $CC $CFLAGS -fsanitize=fuzzer "fuzz/fuzz_$t.c" $OBJS $extra $LIBS -o "$OUT/fuzz_$t"
 done
