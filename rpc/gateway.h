@@ -372,9 +372,11 @@ typedef struct {
     size_t n_port_rates;
     const coflow_ordering_t *ord;
     const coflow_allocator_t *alloc; /* NULL: the ordering's default */
-    const char *model_path;    /* the learned ordering's model, loaded once at
-                                  start (rpc_gateway_new fails naming the file
-                                  and what is wrong); required for it */
+    const char *model_path;    /* the learned ordering's model, loaded at start
+                                  (rpc_gateway_new fails naming the file and
+                                  what is wrong) and read again by
+                                  rpc_gateway_reload_model, so it must outlive
+                                  the gateway; required for it */
     double tick_s;             /* decision tick; 0: 10 ms */
     double hello_timeout_s;    /* close a connection not authenticated by
                                   then, whatever it sends; 0: 5 s */
@@ -433,7 +435,6 @@ typedef struct {
     const char *model_path;     /* the learned ordering's model file, or NULL */
     char model_sha256[65];      /* of the model deciding now, hex ("" if none) */
     uint64_t model_reloads;     /* rpc_gateway_reload_model's that took */
-    rpc_histogram_t decision_s; /* wall time of each decision */
     uint64_t journal_rewrites;
     uint64_t journal_syncs;     /* fdatasync calls (one per loop pass at most) */
     uint64_t journal_torn_at;   /* offset of a torn last record cut off at start */

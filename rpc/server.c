@@ -48,7 +48,6 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -1836,7 +1835,6 @@ void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out)
     out->model_path = gw->sched.policy_hook == &gw->hook ? gw->o.model_path : NULL;
     memcpy(out->model_sha256, gw->model_sha256, sizeof out->model_sha256);
     out->model_reloads = gw->model_reloads;
-    out->decision_s = gw->decision_s;
     out->journal_torn_at = gw->journal.torn_at;
     out->journal_torn_bytes = gw->journal.torn_bytes;
     out->journal_torn_path = gw->journal.torn_path;
