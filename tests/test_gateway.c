@@ -2309,6 +2309,23 @@ static size_t check_classes_of_model_file(rpc_sched_t *s, const char *path, int 
     return compared;
 }
 
+/* s: a scheduler of the learned ordering on 4 ports, with hook, holding
+ * 12 random jobs (from *rng) registered at 0 and decided on at 1 s; wl
+ * their workload. */
+static void learned_sched_decided(rpc_sched_t *s, coflow_workload_t *wl,
+                                  const coflow_learned_hook_t *hook, uint64_t *rng)
+{
+    random_jobs(wl, 12, 4, rng);
+    cr_assert_eq(rpc_sched_init(s, 4, 1000, coflow_ordering_find("learned"), NULL), WEFT_OK);
+    s->policy_hook = hook;
+    for (size_t j = 0; j < wl->n_jobs; j++) {
+        uint64_t f;
+        add_job(s, wl, j, 0.0, &f);
+    }
+    cr_assert_eq(rpc_sched_tick(s, 1.0), WEFT_OK);
+    cr_assert_eq(rpc_sched_decide(s, 1.0), WEFT_OK);
+}
+
 /* The gateway's learned ordering runs the model it is given (loaded once,
  * handed to every rebuild through policy_hook), not random parameters: on
  * random workloads, the classes it pushes are those of the learned
@@ -2320,21 +2337,12 @@ Test(gateway, sched_learned_orders_with_the_model_it_is_given, .timeout = 60)
     coflow_learned_model_init(&m);
     cr_assert_eq(coflow_learned_model_load(&m, path), WEFT_OK, "%s", weft_last_error());
     coflow_learned_hook_t hook = {.model = &m};
-    const coflow_ordering_t *learned = coflow_ordering_find("learned");
     uint64_t rng = 0x5eed;
     size_t compared = 0;
     for (int seq = 0; seq < 20; seq++) {
         coflow_workload_t wl;
-        random_jobs(&wl, 12, 4, &rng);
         rpc_sched_t s;
-        cr_assert_eq(rpc_sched_init(&s, 4, 1000, learned, NULL), WEFT_OK);
-        s.policy_hook = &hook;
-        for (size_t j = 0; j < wl.n_jobs; j++) {
-            uint64_t f;
-            add_job(&s, &wl, j, 0.0, &f);
-        }
-        cr_assert_eq(rpc_sched_tick(&s, 1.0), WEFT_OK);
-        cr_assert_eq(rpc_sched_decide(&s, 1.0), WEFT_OK);
+        learned_sched_decided(&s, &wl, &hook, &rng);
         compared += check_classes_of_model_file(&s, path, seq);
         rpc_sched_destroy(&s);
         coflow_workload_destroy(&wl);
@@ -2379,17 +2387,8 @@ Test(gateway, sched_renewed_ordering_decides_with_the_new_model, .timeout = 60)
     size_t compared = 0;
     for (int seq = 0; seq < 10; seq++) {
         coflow_workload_t wl;
-        random_jobs(&wl, 12, 4, &rng);
         rpc_sched_t s;
-        cr_assert_eq(rpc_sched_init(&s, 4, 1000, coflow_ordering_find("learned"), NULL),
-                     WEFT_OK);
-        s.policy_hook = &hook;
-        for (size_t j = 0; j < wl.n_jobs; j++) {
-            uint64_t f;
-            add_job(&s, &wl, j, 0.0, &f);
-        }
-        cr_assert_eq(rpc_sched_tick(&s, 1.0), WEFT_OK);
-        cr_assert_eq(rpc_sched_decide(&s, 1.0), WEFT_OK);
+        learned_sched_decided(&s, &wl, &hook, &rng);
         check_classes_of_model_file(&s, old_path, seq);
         /* the reload, and nothing else that would rebuild the live state */
         rpc_sched_renew_ordering(&s);
@@ -2773,6 +2772,31 @@ static void add_two_flow_job(coflow_workload_t *wl, int64_t id, uint32_t src, ui
     cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK);
 }
 
+/* Agents 0, 1 and 2 join as a[0..3), a client cl says hello, and it
+ * registers a job (in wl) of two flows from port 0, to ports 1 and 2:
+ * returns its first flow id. */
+static uint64_t three_agents_and_a_job(rpc_client_t a[3], rpc_client_t *cl,
+                                       coflow_workload_t *wl)
+{
+    agent_joins(&a[0], 0, 1000, "0:1000");
+    agent_joins(&a[1], 1, 1001, "0:1000,1:1001");
+    agent_joins(&a[2], 2, 1002, "0:1000,1:1001,2:1002");
+    coflow_workload_init(wl, 4);
+    add_two_flow_job(wl, 1, 0, 1, 2);
+    connect_to(cl);
+    hello_client(cl);
+    bool dup;
+    return register_job(cl, wl, 0, &dup);
+}
+
+static void close_agents_and_client(rpc_client_t a[3], rpc_client_t *cl, coflow_workload_t *wl)
+{
+    coflow_workload_destroy(wl);
+    for (int i = 0; i < 3; i++)
+        rpc_client_destroy(&a[i]);
+    rpc_client_destroy(cl);
+}
+
 /* A real gateway (per-flow fair) with agents 0, 1 and 2 connected: a job
  * of two flows from port 0, to ports 1 and 2, gets half of port 0 for each.
  * Agent 2 goes away: its flow is pushed to agent 0 at rate 0 and the other
@@ -2780,31 +2804,19 @@ static void add_two_flow_job(coflow_workload_t *wl, int64_t id, uint32_t src, ui
 Test(gateway_agent, a_gone_agents_flows_give_their_share_to_the_others,
      .init = server_fifo_fair, .fini = stop_server, .timeout = 30)
 {
-    rpc_client_t a0, a1, a2, cl;
-    agent_joins(&a0, 0, 1000, "0:1000");
-    agent_joins(&a1, 1, 1001, "0:1000,1:1001");
-    agent_joins(&a2, 2, 1002, "0:1000,1:1001,2:1002");
+    rpc_client_t a[3], cl;
     coflow_workload_t wl;
-    coflow_workload_init(&wl, 4);
-    add_two_flow_job(&wl, 1, 0, 1, 2);
-    connect_to(&cl);
-    hello_client(&cl);
-    bool dup;
-    uint64_t f = register_job(&cl, &wl, 0, &dup);
+    uint64_t f = three_agents_and_a_job(a, &cl, &wl);
     const double port = WEFT_GBPS_BYTES, half[3] = {port / 2, port / 2, port},
                  alone[3] = {port, 0, port};
     double r[2] = {-1, -1};
-    wait_pair_rates(&a0, f, r, half);
-    rpc_client_destroy(&a2);
-    wait_pair_rates(&a0, f, r, alone);
+    wait_pair_rates(&a[0], f, r, half);
+    rpc_client_destroy(&a[2]);
+    wait_pair_rates(&a[0], f, r, alone);
     cr_assert_eq(r[1], 0, "flow 0->2 at %g with no agent at port 2", r[1]);
-    agent_joins(&a2, 2, 1002, "0:1000,1:1001,2:1002");
-    wait_pair_rates(&a0, f, r, half);
-    coflow_workload_destroy(&wl);
-    rpc_client_destroy(&a0);
-    rpc_client_destroy(&a1);
-    rpc_client_destroy(&a2);
-    rpc_client_destroy(&cl);
+    agent_joins(&a[2], 2, 1002, "0:1000,1:1001,2:1002");
+    wait_pair_rates(&a[0], f, r, half);
+    close_agents_and_client(a, &cl, &wl);
 }
 
 /* A real gateway (per-flow fair) whose port 2 runs at a quarter of the
@@ -2820,20 +2832,12 @@ static void server_fair_port2_quarter(void)
 Test(gateway_agent, a_port_at_its_own_rate_carries_what_its_nic_can,
      .init = server_fair_port2_quarter, .fini = stop_server, .timeout = 30)
 {
-    rpc_client_t a0, a1, a2, cl;
-    agent_joins(&a0, 0, 1000, "0:1000");
-    agent_joins(&a1, 1, 1001, "0:1000,1:1001");
-    agent_joins(&a2, 2, 1002, "0:1000,1:1001,2:1002");
+    rpc_client_t a[3], cl;
     coflow_workload_t wl;
-    coflow_workload_init(&wl, 4);
-    add_two_flow_job(&wl, 1, 0, 1, 2);
-    connect_to(&cl);
-    hello_client(&cl);
-    bool dup;
-    uint64_t f = register_job(&cl, &wl, 0, &dup);
+    uint64_t f = three_agents_and_a_job(a, &cl, &wl);
     const double port = WEFT_GBPS_BYTES, want[3] = {port * 3 / 4, port / 4, port};
     double r[2] = {-1, -1};
-    wait_pair_rates(&a0, f, r, want);
+    wait_pair_rates(&a[0], f, r, want);
     cr_assert_eq(rpc_client_status(&cl, 9), WEFT_OK);
     const msgpack_object *m = wait_type(&cl, "status"), *pr = rpc_map_get(m, "port_rates");
     int64_t n_own = -1, p = -1;
@@ -2847,11 +2851,7 @@ Test(gateway_agent, a_port_at_its_own_rate_carries_what_its_nic_can,
     cr_assert(e->type == MSGPACK_OBJECT_ARRAY && e->via.array.size == 2 &&
               rpc_obj_int(&e->via.array.ptr[0], &p) && rpc_obj_num(&e->via.array.ptr[1], &rate));
     cr_assert(p == 2 && rate == port / 4, "port_rates [[%lld, %g]]", (long long)p, rate);
-    coflow_workload_destroy(&wl);
-    rpc_client_destroy(&a0);
-    rpc_client_destroy(&a1);
-    rpc_client_destroy(&a2);
-    rpc_client_destroy(&cl);
+    close_agents_and_client(a, &cl, &wl);
 }
 
 /* --port-cap naming a port the gateway does not have stops it at start
@@ -3483,25 +3483,16 @@ Test(gateway_agent, sighup_reloads_the_model_or_keeps_the_one_it_has, .fini = st
     server_stderr = err_path;
     start_server4("--policy", "learned", "--model", model);
     server_stderr = NULL;
-    rpc_client_t a0, a1, a2, cl;
-    agent_joins(&a0, 0, 1000, "0:1000");
-    agent_joins(&a1, 1, 1001, "0:1000,1:1001");
-    agent_joins(&a2, 2, 1002, "0:1000,1:1001,2:1002");
-    connect_to(&cl);
-    hello_client(&cl);
+    rpc_client_t a[3], cl;
+    coflow_workload_t wl;
+    uint64_t f = three_agents_and_a_job(a, &cl, &wl);
     int64_t reloads = -1;
     status_model(&cl, sha, &reloads);
     cr_assert_str_eq(sha, shipped);
     cr_assert_eq(reloads, 0);
-    coflow_workload_t wl;
-    coflow_workload_init(&wl, 4);
-    add_two_flow_job(&wl, 1, 0, 1, 2);
-    add_two_flow_job(&wl, 2, 1, 0, 2);
     const double port = WEFT_GBPS_BYTES, half[3] = {port / 2, port / 2, port};
     double r[2] = {-1, -1}, r2[2] = {-1, -1};
-    bool dup;
-    uint64_t f = register_job(&cl, &wl, 0, &dup);
-    wait_pair_rates(&a0, f, r, half);
+    wait_pair_rates(&a[0], f, r, half);
 
     /* garbage, then a truncated model: refused, the gateway goes on */
     write_file(model, "not a model\n", 12);
@@ -3530,14 +3521,12 @@ Test(gateway_agent, sighup_reloads_the_model_or_keeps_the_one_it_has, .fini = st
     status_model(&cl, sha, &reloads);
     cr_assert_str_eq(sha, fresh);
     cr_assert_eq(reloads, 1);
+    add_two_flow_job(&wl, 2, 1, 0, 2);
+    bool dup;
     uint64_t f2 = register_job(&cl, &wl, 1, &dup);
-    wait_pair_rates(&a1, f2, r2, half);
+    wait_pair_rates(&a[1], f2, r2, half);
 
-    coflow_workload_destroy(&wl);
-    rpc_client_destroy(&a0);
-    rpc_client_destroy(&a1);
-    rpc_client_destroy(&a2);
-    rpc_client_destroy(&cl);
+    close_agents_and_client(a, &cl, &wl);
     unlink(model);
     unlink(err_path);
 }
