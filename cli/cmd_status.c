@@ -3,9 +3,11 @@
  * (the "status" message, docs/protocol.md) and prints them as a table or
  * as one JSON object. Read-only: it changes nothing on the gateway.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -14,7 +16,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: weft status --gateway HOST:PORT (--token T | --token-file F) [--json]\n"
-            "                   [--timeout S] [--tls-ca FILE]\n"
+            "                   [--job ID] [--timeout S] [--tls-ca FILE]\n"
             "\n"
             "Prints what a running gateway is doing: its uptime, policy, ports, the agents\n"
             "connected, the jobs in flight and their unfinished flows, and its counters\n"
@@ -26,8 +28,12 @@ static void usage(FILE *out)
             "  --gateway HOST:PORT the gateway's address (weft serve --listen)\n"
             "  --token T           the gateway's shared secret\n"
             "  --token-file F      read the token from the first line of F\n"
+            "  --job ID            where job ID stands instead: its state and, coflow by\n"
+            "                      coflow, flows done, bytes sent, the rate it gets and\n"
+            "                      the parents it waits on (exit status 1 if the gateway\n"
+            "                      does not know the job)\n"
             "  --json              one JSON object: the gateway's answer as it is, with the\n"
-            "                      keys of docs/protocol.md (\"status\")\n"
+            "                      keys of docs/protocol.md (\"status\", \"job_status\")\n"
             "  --timeout S         give up after S seconds (default 10)\n"
             CLI_TLS_CA_HELP
             "  -h, --help          this text\n");
@@ -176,18 +182,74 @@ static void print_table(const char *host, int port, const msgpack_object *m)
     printf("  %-20s %12lld\n", "journal syncs", (long long)get_i(j, "syncs"));
 }
 
+/* A job_status answer as a table, a coflow a row. */
+static void print_job(const msgpack_object *m)
+{
+    char state[32];
+    int64_t id = get_i(m, "job");
+    get_s(m, "state", state, sizeof state);
+    const msgpack_object *cs = rpc_map_get(m, "coflows");
+    bool running = !strcmp(state, "running");
+    printf("job %lld: %s %s %.3f s", (long long)id, state, running ? "for" : "in",
+           get_d(m, running ? "age" : "jct"));
+    if (!cs || cs->type != MSGPACK_OBJECT_ARRAY) {
+        printf(" (compacted away: its coflows are no longer held)\n");
+        return;
+    }
+    size_t n = cs->via.array.size, n_done = 0;
+    char st[16];
+    for (size_t i = 0; i < n; i++)
+        n_done += !strcmp(get_s(&cs->via.array.ptr[i], "state", st, sizeof st), "done");
+    printf("; %zu of %zu coflows done\n", n_done, n);
+    printf("  %10s %8s %12s %22s %12s   %s\n", "coflow", "state", "flows done",
+           "MB sent of total", "rate (MB/s)", "waits on");
+    for (size_t i = 0; i < n; i++) {
+        const msgpack_object *c = &cs->via.array.ptr[i];
+        char done[32], sent[48];
+        snprintf(done, sizeof done, "%lld of %lld", (long long)get_i(c, "flows_done"),
+                 (long long)get_i(c, "flows"));
+        snprintf(sent, sizeof sent, "%.2f of %.2f", get_d(c, "sent") / 1e6,
+                 get_d(c, "bytes") / 1e6);
+        printf("  %10lld %8s %12s %22s %12.3f", (long long)get_i(c, "id"),
+               get_s(c, "state", st, sizeof st), done, sent, get_d(c, "rate") / 1e6);
+        const msgpack_object *w = rpc_map_get(c, "waits_on");
+        for (uint32_t k = 0; w && w->type == MSGPACK_OBJECT_ARRAY && k < w->via.array.size;
+             k++) {
+            int64_t p = 0;
+            rpc_obj_int(&w->via.array.ptr[k], &p);
+            printf("%s%lld", k ? ", " : "   ", (long long)p);
+        }
+        printf("\n");
+    }
+}
+
 int cmd_status(int argc, char **argv)
 {
     static const struct option longopts[] = {
         CLI_GW_OPTIONS, CLI_GW_TIMEOUT_OPTION, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+        {"job", required_argument, NULL, 'J'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     cli_gw_opts_t g = {.timeout_s = 10};
-    bool json = false;
+    bool json = false, one_job = false;
+    int64_t job = 0;
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (ch) {
         case 'j': json = true; break;
+        case 'J': {
+            char *end;
+            errno = 0;
+            long long v = strtoll(optarg, &end, 10);
+            if (errno || end == optarg || *end) {
+                fprintf(stderr, "weft status: --job '%s': expected a job id (an integer)\n",
+                        optarg);
+                return CLI_USAGE;
+            }
+            job = v;
+            one_job = true;
+            break;
+        }
         case 'h': usage(stdout); return CLI_OK;
         default: {
             int r = cli_gw_option("status", ch, optarg, &g, usage);
@@ -212,7 +274,9 @@ int cmd_status(int argc, char **argv)
     rpc_client_init(&c);
     weft_err_t err = cli_gateway_open(&c, host, port, g.token, g.tls_ca, timeout);
     if (!err)
-        err = rpc_client_status(&c, 1);
+        err = one_job ? rpc_client_job_status(&c, 1, job) : rpc_client_status(&c, 1);
+    const char *want = one_job ? "job_status" : "status";
+    bool said = false; /* the error is already on stderr */
     double deadline = weft_mono_s() + timeout;
     while (!err) {
         const msgpack_object *m;
@@ -224,16 +288,23 @@ int cmd_status(int argc, char **argv)
                         : weft_fail(WEFT_EIO, "no status from %s:%d within %g s", host, port,
                                     timeout);
         } else if (!strcmp(type, "error")) {
-            err = weft_fail(WEFT_EPROTO, !strcmp(e.code, "unknown-type")
-                                             ? "the gateway at %s:%d predates weft status"
-                                             : "the gateway at %s:%d closed the exchange",
-                            host, port);
-        } else if (!strcmp(type, "status")) {
+            /* an unknown job: the gateway's line above says it all */
+            said = one_job && !strcmp(e.code, "unknown-id");
+            err = said ? WEFT_ENOTFOUND
+                      : weft_fail(WEFT_EPROTO, !strcmp(e.code, "unknown-type")
+                                                   ? "the gateway at %s:%d predates weft "
+                                                     "status%s"
+                                                   : "the gateway at %s:%d closed the "
+                                                     "exchange%s",
+                                  host, port, one_job ? " --job" : "");
+        } else if (!strcmp(type, want)) {
             if (json) {
                 json_t *o = to_json(m);
                 json_dumpf(o, stdout, JSON_COMPACT);
                 printf("\n");
                 json_decref(o);
+            } else if (one_job) {
+                print_job(m);
             } else {
                 print_table(host, port, m);
             }
@@ -242,7 +313,8 @@ int cmd_status(int argc, char **argv)
     }
     rpc_client_destroy(&c);
     if (err) {
-        cli_report("status", err);
+        if (!said)
+            cli_report("status", err);
         return CLI_ERROR;
     }
     return CLI_OK;

@@ -374,14 +374,25 @@ weft_err_t rpc_client_watch(rpc_client_t *c, const int64_t *jobs, size_t n)
     return END(c);
 }
 
-weft_err_t rpc_client_cancel(rpc_client_t *c, int64_t seq, int64_t job)
+/* {"type": type, "seq": seq, "job": job} */
+static weft_err_t job_request(rpc_client_t *c, const char *type, int64_t seq, int64_t job)
 {
     BEGIN(c);
     msgpack_pack_map(pk, 3);
-    rpc_pack_cstr(pk, "type"), rpc_pack_cstr(pk, "cancel");
+    rpc_pack_cstr(pk, "type"), rpc_pack_cstr(pk, type);
     rpc_pack_cstr(pk, "seq"), msgpack_pack_int64(pk, seq);
     rpc_pack_cstr(pk, "job"), msgpack_pack_int64(pk, job);
     return END(c);
+}
+
+weft_err_t rpc_client_cancel(rpc_client_t *c, int64_t seq, int64_t job)
+{
+    return job_request(c, "cancel", seq, job);
+}
+
+weft_err_t rpc_client_job_status(rpc_client_t *c, int64_t seq, int64_t job)
+{
+    return job_request(c, "job_status", seq, job);
 }
 
 weft_err_t rpc_client_ping(rpc_client_t *c, int64_t seq)

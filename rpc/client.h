@@ -111,6 +111,9 @@ weft_err_t rpc_client_ping(rpc_client_t *c, int64_t seq);
 /* Asks for the gateway's counters: answered with a "status" message
  * (docs/protocol.md) carrying seq (none when seq < 0). */
 weft_err_t rpc_client_status(rpc_client_t *c, int64_t seq);
+/* Asks where job `job` stands: answered with a "job_status" message
+ * (docs/protocol.md) carrying seq, or an unknown-id error. */
+weft_err_t rpc_client_job_status(rpc_client_t *c, int64_t seq, int64_t job);
 
 /* Packs job j of wl as the protocol's job map (rpc/job.c). */
 void rpc_job_pack(msgpack_packer *pk, const coflow_workload_t *wl, size_t j);

@@ -755,6 +755,96 @@ static size_t ports_waiting(const rpc_gateway_t *gw, uint8_t *waits)
     return n;
 }
 
+/* Answers a job_status request: where one job stands, coflow by coflow
+ * (state, flows done, bytes sent, the rates pushed to its unfinished flows,
+ * the parents it waits on), so an operator can see why it is slow.
+ * Read-only, like status. O(the job's coflows, flows and parents). */
+static void handle_job_status(conn_t *c, const msgpack_object *m)
+{
+    rpc_gateway_t *gw = c->gw;
+    const rpc_sched_t *s = &gw->sched;
+    int64_t seq = -1, id;
+    if (rpc_get_int_opt(m, "seq", INT64_MIN, INT64_MAX, &seq) ||
+        rpc_get_int(m, "job", INT64_MIN, INT64_MAX, &id))
+        return conn_fail(c, "protocol", "job_status: %s", weft_last_error());
+    size_t j = rpc_sched_find_job(s, id);
+    uint64_t first;
+    double jct = 0;
+    bool gone = j == SIZE_MAX && rpc_sched_find_gone(s, id, &first, &jct);
+    if (j == SIZE_MAX && !gone)
+        return conn_error_job(c, "unknown-id", weft_fail(WEFT_ENOTFOUND, "job_status: job %lld "
+                                                         "was never registered", (long long)id),
+                              id);
+    bool done = gone || s->jdone[j];
+    const char *state = !done ? "running" : rpc_sched_cancelled(s, id) ? "cancelled"
+                                                                       : "finished";
+    if (!gone && done)
+        jct = s->finish_s[j] - s->arrival_s[j];
+    size_t mark;
+    rpc_frame_begin(&gw->out, &mark);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 6);
+    rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "job_status");
+    pack_kv_int(&pk, "seq", seq);
+    pack_kv_int(&pk, "job", id);
+    rpc_pack_cstr(&pk, "state"), rpc_pack_cstr(&pk, state);
+    /* a finished job's time; a running one's so far */
+    rpc_pack_cstr(&pk, done ? "jct" : "age");
+    msgpack_pack_double(&pk, done ? jct : gw_now(gw) - s->arrival_s[j]);
+    rpc_pack_cstr(&pk, "coflows");
+    if (gone) { /* compacted away: only its id and time are kept */
+        msgpack_pack_nil(&pk);
+    } else {
+        const coflow_job_t *job = &s->all.jobs[j];
+        msgpack_pack_array(&pk, job->n_coflows);
+        for (size_t k = job->first_coflow; k < job->first_coflow + job->n_coflows; k++) {
+            const coflow_coflow_t *co = &s->all.coflows[k];
+            size_t n_done = 0;
+            double bytes = 0, sent = 0, rate = 0;
+            for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++) {
+                double b = s->all.flows[f].bytes;
+                bytes += b;
+                if (s->fdone[f]) {
+                    n_done++;
+                    sent += b;
+                } else {
+                    sent += s->sent[f];
+                    if (s->announced[f] && s->push_rate[f] > 0)
+                        rate += s->push_rate[f];
+                }
+            }
+            size_t n_wait = 0;
+            for (size_t q = 0; q < co->n_parents; q++)
+                n_wait += s->cstatus[s->all.parents[co->first_parent + q]] != COFLOW_DONE;
+            uint8_t st = s->cstatus[k];
+            msgpack_pack_map(&pk, 8);
+            pack_kv_int(&pk, "id", co->id);
+            rpc_pack_cstr(&pk, "state");
+            rpc_pack_cstr(&pk, st == COFLOW_DONE ? "done" : st == COFLOW_ACTIVE ? "active"
+                                                                                : "waiting");
+            pack_kv_int(&pk, "flows", (int64_t)co->n_flows);
+            pack_kv_int(&pk, "flows_done", (int64_t)n_done);
+            rpc_pack_cstr(&pk, "bytes"), msgpack_pack_double(&pk, bytes);
+            rpc_pack_cstr(&pk, "sent"), msgpack_pack_double(&pk, sent);
+            /* the rates last pushed to its unfinished flows, bytes/s */
+            rpc_pack_cstr(&pk, "rate"), msgpack_pack_double(&pk, rate);
+            rpc_pack_cstr(&pk, "waits_on"), msgpack_pack_array(&pk, n_wait);
+            for (size_t q = 0; q < co->n_parents; q++) {
+                size_t p = s->all.parents[co->first_parent + q];
+                if (s->cstatus[p] != COFLOW_DONE)
+                    msgpack_pack_int64(&pk, s->all.coflows[p].id);
+            }
+        }
+    }
+    if (rpc_frame_end(&gw->out, mark, gw->o.max_frame) == WEFT_OK)
+        conn_send(c);
+    else
+        conn_error_job(c, "invalid", weft_fail(WEFT_EINVAL, "job_status: job %lld is too large "
+                                               "for one frame (--max-frame)", (long long)id), id);
+    gw->out.size = 0;
+}
+
 /* Answers a status request with the counters (rpc_gateway_stats) and the
  * configuration an operator asks about. Read-only: answered to agents as
  * well as clients, like ping. */
@@ -907,6 +997,8 @@ static void handle(conn_t *c, const msgpack_object *m)
         return handle_cancel(c, m);
     if (IS("status"))
         return handle_status(c, m);
+    if (IS("job_status"))
+        return handle_job_status(c, m);
     if (IS("hello"))
         return conn_fail(c, "protocol", "hello sent twice");
     conn_error(c, "unknown-type", weft_fail(WEFT_EPROTO, "unknown message type '%.*s'",

@@ -3879,6 +3879,120 @@ static int run_status(const char *token, const char *extra, char *out, size_t n)
     return run_weft(out, n, args);
 }
 
+/* job_status of job id on c: the answer (its frame valid until the next
+ * wait on c), after checking its seq and job. */
+static const msgpack_object *job_status_of(rpc_client_t *c, int64_t id)
+{
+    cr_assert_eq(rpc_client_job_status(c, 11, id), WEFT_OK);
+    const msgpack_object *m = wait_type(c, "job_status");
+    int64_t seq, job;
+    cr_assert(rpc_get_int(m, "seq", INT64_MIN, INT64_MAX, &seq) == WEFT_OK && seq == 11);
+    cr_assert(rpc_get_int(m, "job", INT64_MIN, INT64_MAX, &job) == WEFT_OK && job == id);
+    return m;
+}
+
+/* Coflow k of a job_status answer: its state into state[16], and its
+ * flows_done, sent, rate and the first parent it waits on (-1: none). */
+static void coflow_row(const msgpack_object *m, uint32_t k, char state[16], double v[4])
+{
+    const msgpack_object_array *cs;
+    cr_assert_eq(rpc_get_array(m, "coflows", &cs), WEFT_OK);
+    cr_assert_lt(k, cs->size);
+    const msgpack_object *c = &cs->ptr[k];
+    const char *s;
+    size_t n;
+    int64_t done;
+    const msgpack_object_array *w;
+    cr_assert(rpc_get_str(c, "state", &s, &n) == WEFT_OK && n < 16);
+    memcpy(state, s, n);
+    state[n] = 0;
+    cr_assert(rpc_get_int(c, "flows_done", 0, 100, &done) == WEFT_OK &&
+              rpc_get_num_opt(c, "sent", 0, 1e300, &v[1]) == WEFT_OK &&
+              rpc_get_num_opt(c, "rate", 0, 1e300, &v[2]) == WEFT_OK &&
+              rpc_get_array(c, "waits_on", &w) == WEFT_OK);
+    v[0] = (double)done;
+    int64_t p = -1;
+    if (w->size)
+        cr_assert(rpc_obj_int(&w->ptr[0], &p));
+    v[3] = (double)p;
+}
+
+/* job_status (and weft status --job) tells where a two-stage job stands:
+ * its first coflow active at its port's rate and the second waiting on
+ * it; then the bytes an agent reports; then, the first done, the second
+ * active. An unknown job is an unknown-id error naming it, and weft
+ * status --job exits 1 with the gateway's one line. */
+Test(gateway_agent, job_status_tells_where_a_job_stands, .init = server_default,
+     .fini = stop_server, .timeout = 30)
+{
+    rpc_client_t a0, a1, cl;
+    agent_joins(&a0, 0, 1000, "0:1000");
+    agent_joins(&a1, 1, 1001, "0:1000,1:1001");
+    connect_to(&cl);
+    hello_client(&cl);
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    cr_assert_eq(coflow_workload_add_job(&wl, 77, 0, 1, 0), WEFT_OK);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 1, 1e12);
+    coflow_workload_add_coflow(&wl, 2, 0);
+    coflow_workload_add_flow(&wl, 1, 0, 2e12);
+    cr_assert_eq(coflow_workload_add_parent(&wl, 1), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    bool dup;
+    uint64_t f = register_job(&cl, &wl, 0, &dup);
+    const double port = WEFT_GBPS_BYTES, whole[3] = {port, 0, port};
+    double r[2] = {-1, -1}, v[4];
+    char state[16];
+    wait_pair_rates(&a0, f, r, whole);
+    const msgpack_object *m = job_status_of(&cl, 77);
+    coflow_row(m, 0, state, v);
+    cr_assert(!strcmp(state, "active") && v[0] == 0 && v[1] == 0 &&
+                  fabs(v[2] - port) <= 1e-6 * port && v[3] == -1,
+              "coflow 1: %s, %g done, %g sent, rate %.17g, waits on %g", state, v[0], v[1], v[2],
+              v[3]);
+    coflow_row(m, 1, state, v);
+    cr_assert(!strcmp(state, "waiting") && v[2] == 0 && v[3] == 1, "coflow 2: %s, waits on %g",
+              state, v[3]);
+    double sent = 4e5;
+    cr_assert_eq(rpc_client_progress(&a0, &f, &sent, 1), WEFT_OK);
+    expect_pong(&a0, 5); /* the report is in */
+    coflow_row(job_status_of(&cl, 77), 0, state, v);
+    cr_assert_eq(v[1], 4e5, "coflow 1 sent %g", v[1]);
+    cr_assert_eq(rpc_client_done(&a0, 6, &f, 1), WEFT_OK);
+    wait_type(&a0, "ack");
+    m = job_status_of(&cl, 77);
+    coflow_row(m, 0, state, v);
+    cr_assert(!strcmp(state, "done") && v[0] == 1 && v[1] == 1e12 && v[2] == 0, "coflow 1: %s",
+              state);
+    coflow_row(m, 1, state, v);
+    cr_assert(!strcmp(state, "active") && v[3] == -1, "coflow 2: %s, waits on %g", state, v[3]);
+    const char *s;
+    size_t n;
+    cr_assert(rpc_get_str(m, "state", &s, &n) == WEFT_OK && n == 7 && !memcmp(s, "running", 7));
+
+    cr_assert_eq(rpc_client_job_status(&cl, 12, 78), WEFT_OK);
+    expect_error(&cl, "unknown-id", "job_status: job 78 was never registered");
+    char out[4096], gw[32];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *args[] = {"status", "--gateway", gw, "--token", TOKEN, "--job", "77", NULL};
+    int st = run_weft(out, sizeof out, args);
+    cr_assert(st == 0 && strstr(out, "job 77: running for ") &&
+                  strstr(out, "; 1 of 2 coflows done\n") && strstr(out, "   active  "),
+              "status %d: %s", st, out);
+    args[6] = "78";
+    st = run_weft(out, sizeof out, args);
+    cr_assert(st == 1 && strstr(out, "job_status: job 78 was never registered") &&
+                  !strstr(out, "does not know"),
+              "status %d: %s", st, out);
+    args[6] = "x";
+    cr_assert_eq(run_weft(out, sizeof out, args), 2, "%s", out);
+    coflow_workload_destroy(&wl);
+    rpc_client_destroy(&a0);
+    rpc_client_destroy(&a1);
+    rpc_client_destroy(&cl);
+}
+
 /* The number on the table line that begins with label ("  jobs held  1"). */
 static long long table_value(const char *out, const char *label)
 {
