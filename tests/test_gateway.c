@@ -1508,6 +1508,7 @@ static uint64_t register_job(rpc_client_t *c, const coflow_workload_t *wl, size_
 static void hello_agent0(rpc_client_t *c);
 static void copy_file(const char *from, const char *to);
 static void expect_drops(rpc_client_t *c, int64_t seq, const uint64_t *want, size_t n);
+static const msgpack_object *job_status_of(rpc_client_t *c, int64_t id);
 
 /* The line of the file at path that contains needle, into line[n]. */
 static bool file_line(const char *path, const char *needle, char *line, size_t n)
@@ -3037,6 +3038,23 @@ Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_jo
         watch_done(m, &w1);
     }
     cr_assert(!w5.cancelled && w1.cancelled); /* through the gone record */
+    /* job_status: a job compacted away has its state and JCT but no
+       coflows; one kept has them */
+    const char *want_state[3] = {"finished", "cancelled", "running"};
+    const int64_t ids[3] = {7005, 7001, 7000};
+    for (int k = 0; k < 3; k++) {
+        const msgpack_object *m = job_status_of(&cl, ids[k]), *co = rpc_map_get(m, "coflows");
+        const char *s;
+        size_t n;
+        double t;
+        cr_assert(rpc_get_str(m, "state", &s, &n) == WEFT_OK && n == strlen(want_state[k]) &&
+                      !memcmp(s, want_state[k], n),
+                  "job %lld: '%.*s'", (long long)ids[k], (int)n, s);
+        cr_assert_eq(rpc_get_num_opt(m, k < 2 ? "jct" : "age", 0, 1e9, &t), WEFT_OK);
+        cr_assert(co && (k < 2 ? co->type == MSGPACK_OBJECT_NIL
+                               : co->type == MSGPACK_OBJECT_ARRAY && co->via.array.size == 1),
+                  "job %lld: coflows", (long long)ids[k]);
+    }
     connect_to(&ag);
     hello_agent0(&ag);
     /* Replayed from "gone" records: reports about the jobs compacted away
