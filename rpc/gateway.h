@@ -386,6 +386,12 @@ typedef struct {
                                   not complete this long after its first
                                   byte arrived (slow-loris after hello);
                                   0: 10 s */
+    double rebuild_defer;      /* how long a stale live state may serve, in
+                                  last rebuilds (rpc_sched_t); 0: 4; < 0:
+                                  never put a rebuild off, so every decision
+                                  sees every job however slow the last
+                                  rebuild was (the handler fuzzer's gateway
+                                  decides without waiting for a tick) */
     size_t max_conns;          /* 0: 1024 */
     size_t max_frame;          /* payload cap, bytes; 0: 1 MiB */
     unsigned budget;           /* frames handled per connection per read
@@ -482,6 +488,16 @@ weft_err_t rpc_gateway_reload_model(rpc_gateway_t *gw);
 weft_err_t rpc_gateway_run(rpc_gateway_t *gw);
 /* From a callback of the gateway's own loop (or a signal handler event). */
 void rpc_gateway_stop(rpc_gateway_t *gw);
+/* For a program that drives the gateway itself instead of rpc_gateway_run
+ * (the handler fuzzer, fuzz/fuzz_server.c, over socketpairs):
+ * rpc_gateway_adopt serves fd, a connected stream socket, exactly as one
+ * accepted on the listener (connection limit, hello timeout, TLS peek),
+ * `peer` naming it in the log; it takes fd, and closes it if it is not a
+ * stream socket (EINVAL). rpc_gateway_poll runs what is ready in the
+ * loop once without waiting and returns the error that stopped the
+ * gateway (as rpc_gateway_run would), WEFT_OK while it serves. */
+weft_err_t rpc_gateway_adopt(rpc_gateway_t *gw, int fd, const char *peer);
+weft_err_t rpc_gateway_poll(rpc_gateway_t *gw);
 /* The counters now. O(jobs and flows held): the gateway answers a client's
  * "status" message with them (docs/protocol.md). */
 void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out);

@@ -1178,11 +1178,10 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
     conn_fail(c, "protocol", "this gateway serves TLS only: connect with TLS (--tls-ca)");
 }
 
-static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
-                      int salen, void *arg)
+/* Serves fd, a connected stream socket from host: the listener's and
+ * rpc_gateway_adopt's way in alike. Takes fd (closes it if refused). */
+static void conn_accept(rpc_gateway_t *gw, evutil_socket_t fd, const char *host)
 {
-    (void)lis, (void)salen;
-    rpc_gateway_t *gw = arg;
     if (gw->stats.conns_open >= gw->o.max_conns) {
         gw->stats.conns_refused++;
         msgpack_sbuffer sb;
@@ -1202,7 +1201,7 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     c->gw = gw;
     c->agent = -1;
     c->serial = ++gw->serial;
-    rpc_sockaddr_text(sa, c->host, sizeof c->host);
+    snprintf(c->host, sizeof c->host, "%s", host);
     rpc_limits_t lim = {gw->o.max_frame, rpc_objects_for(gw->o.max_frame)};
     rpc_decoder_init(&c->dec, &lim);
     rpc_frame_init(&c->fr);
@@ -1237,6 +1236,30 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     if (gw->o.log)
         fprintf(gw->o.log, "weft serve: connection %llu from %s\n",
                 (unsigned long long)c->serial, c->host);
+}
+
+static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    (void)lis, (void)salen;
+    char host[64] = "?";
+    rpc_sockaddr_text(sa, host, sizeof host);
+    conn_accept(arg, fd, host);
+}
+
+weft_err_t rpc_gateway_adopt(rpc_gateway_t *gw, int fd, const char *peer)
+{
+    int type = 0;
+    socklen_t len = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) {
+        weft_err_t err = weft_fail(WEFT_EINVAL, "adopt: descriptor %d is not a stream socket",
+                                   fd);
+        close(fd);
+        return err;
+    }
+    evutil_make_socket_nonblocking(fd);
+    conn_accept(gw, fd, peer ? peer : "adopted");
+    return WEFT_OK;
 }
 
 static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
@@ -1802,10 +1825,12 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     }
     for (size_t p = 0; p < o->n_ports; p++) /* until its agent connects */
         rpc_sched_set_port_present(&gw->sched, (uint32_t)p, false);
-    /* A slow rebuild may wait four of its own lengths (gateway.h): at most
+    /* By default a slow rebuild may wait four of its own lengths (gateway.h): at most
        a fifth of the gateway's time goes to rebuilding while jobs stream
        in, and a job waits for its first rates at most that long. */
-    gw->sched.rebuild_defer = 4;
+    gw->sched.rebuild_defer = o->rebuild_defer < 0   ? 0
+                              : o->rebuild_defer > 0 ? o->rebuild_defer
+                                                     : 4;
     gw->agents = weft_calloc(o->n_ports, sizeof *gw->agents);
     gw->base = event_base_new();
     if (!gw->agent_token || !gw->client_token || !gw->agents || !gw->base)
@@ -1901,6 +1926,13 @@ weft_err_t rpc_gateway_run(rpc_gateway_t *gw)
 }
 
 void rpc_gateway_stop(rpc_gateway_t *gw) { event_base_loopexit(gw->base, NULL); }
+
+weft_err_t rpc_gateway_poll(rpc_gateway_t *gw)
+{
+    if (!gw->fatal)
+        event_base_loop(gw->base, EVLOOP_NONBLOCK);
+    return gw->fatal;
+}
 
 void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out)
 {

@@ -515,6 +515,81 @@ Test(gateway, token_compare)
     cr_assert(!rpc_token_equal("a\0c", 3, "a\0d", 3));
 }
 
+/* ------------------------------------ a gateway driven in this process */
+
+/* A gateway on 2 ports (sebf) that decides only when told, no connection
+ * yet: rpc_gateway_adopt and rpc_gateway_poll drive it. */
+static rpc_gateway_t *driven_gateway(size_t max_conns)
+{
+    rpc_gateway_opts_t o = {0};
+    o.n_ports = 2;
+    o.port_rate = 1e6;
+    o.ord = coflow_ordering_find("sebf");
+    o.token = TOKEN;
+    o.tick_s = 3600;
+    o.max_conns = max_conns;
+    rpc_gateway_t *gw;
+    cr_assert_eq(rpc_gateway_new(&gw, &o), WEFT_OK, "%s", weft_last_error());
+    return gw;
+}
+
+/* The gateway's end of a new socketpair, adopted; returns the peer's end. */
+static int adopted_peer(rpc_gateway_t *gw)
+{
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    cr_assert_eq(rpc_gateway_adopt(gw, sv[1], "test"), WEFT_OK, "%s", weft_last_error());
+    return sv[0];
+}
+
+static size_t conns_open(const rpc_gateway_t *gw)
+{
+    rpc_gateway_stats_t st;
+    rpc_gateway_stats(gw, &st);
+    return st.conns_open;
+}
+
+/* Adopted sockets are served like accepted ones (hello, welcome, the
+ * connection limit); what is not a stream socket is refused by name and
+ * closed. */
+Test(gateway, adopted_sockets_are_served_as_accepted_ones)
+{
+    rpc_gateway_t *gw = driven_gateway(1);
+    rpc_client_t c;
+    rpc_client_init(&c);
+    c.fd = adopted_peer(gw);
+    cr_assert_eq(rpc_client_hello_client(&c, TOKEN), WEFT_OK);
+    cr_assert_eq(rpc_client_flush(&c), WEFT_OK);
+    int over = adopted_peer(gw); /* over the limit of 1 */
+    char type[32] = "";
+    const msgpack_object *m;
+    for (int i = 0; i < 10 && !*type; i++) {
+        cr_assert_eq(rpc_gateway_poll(gw), WEFT_OK);
+        cr_assert_eq(rpc_client_read(&c), WEFT_OK, "%s", weft_last_error());
+        if (rpc_client_next(&c, &m) == 1)
+            rpc_msg_type(m, type, sizeof type);
+    }
+    cr_assert_str_eq(type, "welcome");
+    rpc_client_t o;
+    rpc_client_init(&o);
+    o.fd = over;
+    cr_assert_eq(rpc_client_wait(&o, 5, &m), 1, "%s", weft_last_error());
+    rpc_error_msg_t e;
+    rpc_msg_error(m, &e);
+    cr_assert_str_eq(e.code, "busy");
+    cr_assert_eq(conns_open(gw), 1);
+    rpc_client_destroy(&o);
+
+    int pfd[2];
+    cr_assert_eq(pipe(pfd), 0);
+    cr_assert_eq(rpc_gateway_adopt(gw, pfd[0], "a pipe"), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "not a stream socket"), "%s", weft_last_error());
+    cr_assert_eq(fcntl(pfd[0], F_GETFD), -1, "the refused descriptor was left open");
+    close(pfd[1]);
+    rpc_client_destroy(&c);
+    rpc_gateway_free(gw);
+}
+
 /* ------------------------------------------------- a real weft serve */
 
 static pid_t server_pid;
