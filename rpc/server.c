@@ -300,7 +300,8 @@ static void conn_fail(conn_t *c, const char *code, const char *fmt, ...)
     gw->out.size = keep;
     conn_set_state(c, CONN_CLOSING);
     bufferevent_disable(c->bev, EV_READ);
-    bufferevent_setcb(c->bev, NULL, closing_write_cb, NULL, c);
+    /* a peer already gone fails the write: nothing to wait for */
+    bufferevent_setcb(c->bev, NULL, closing_write_cb, closing_event_cb, c);
     bufferevent_enable(c->bev, EV_WRITE);
     struct timeval tv = tv_of(CLOSE_GRACE_S);
     event_add(c->close_timer, &tv);

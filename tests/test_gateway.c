@@ -549,6 +549,30 @@ static size_t conns_open(const rpc_gateway_t *gw)
     return st.conns_open;
 }
 
+/* A peer that sends a message before its hello and vanishes at once: the
+ * gateway's error frame cannot be written, and the connection goes right
+ * away rather than when the grace period for flushing it (1 s) runs out,
+ * found by fuzz/fuzz_server.c. Ten passes of the loop take far less than
+ * that second. */
+Test(gateway, a_peer_gone_before_its_error_frame_is_let_go_at_once)
+{
+    rpc_gateway_t *gw = driven_gateway(0);
+    int peer = adopted_peer(gw);
+    cr_assert_eq(conns_open(gw), 1);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    cr_assert_eq(rpc_pack_simple(&sb, "ping", 1), WEFT_OK);
+    cr_assert_eq(write(peer, sb.data, sb.size), (ssize_t)sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    close(peer);
+    double t0 = weft_mono_s();
+    for (int i = 0; i < 10 && conns_open(gw) > 0; i++)
+        cr_assert_eq(rpc_gateway_poll(gw), WEFT_OK);
+    cr_assert_eq(conns_open(gw), 0, "the connection is still held");
+    cr_assert_lt(weft_mono_s() - t0, 1.0, "the grace period ran out: nothing was shown");
+    rpc_gateway_free(gw);
+}
+
 /* Adopted sockets are served like accepted ones (hello, welcome, the
  * connection limit); what is not a stream socket is refused by name and
  * closed. */
