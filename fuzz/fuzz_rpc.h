@@ -7,10 +7,49 @@
 #define FUZZ_RPC_H
 
 #include <msgpack.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "rpc/client.h"
+
+/* The bytes of an input taken one at a time; 0 once they run out. */
+typedef struct {
+    const uint8_t *p;
+    size_t n;
+} fuzz_input_t;
+
+static inline unsigned fuzz_next(fuzz_input_t *in)
+{
+    if (!in->n)
+        return 0;
+    in->n--;
+    return *in->p++;
+}
+
+/* A job with id `id` on `ports` ports built from the input into wl
+ * (initialised here): 1-3 coflows of 1-3 flows, parents among the earlier
+ * coflows, compute times, a weight. Returns coflow_workload_finish_job's
+ * verdict; wl is to be destroyed either way. */
+static inline weft_err_t fuzz_build_job(fuzz_input_t *in, size_t ports, int64_t id,
+                                        coflow_workload_t *wl)
+{
+    coflow_workload_init(wl, ports);
+    unsigned nc = 1 + fuzz_next(in) % 3;
+    coflow_workload_add_job(wl, id, 0, 1 + fuzz_next(in) % 3, (fuzz_next(in) % 4) * 0.01);
+    for (unsigned c = 0; c < nc; c++) {
+        coflow_workload_add_coflow(wl, (int64_t)c, (fuzz_next(in) % 3) * 0.005);
+        unsigned nf = 1 + fuzz_next(in) % 3;
+        for (unsigned f = 0; f < nf; f++) {
+            unsigned b = fuzz_next(in);
+            coflow_workload_add_flow(wl, b % ports, (b / ports) % ports,
+                                     1e3 * (1 + fuzz_next(in)));
+        }
+        if (c > 0 && fuzz_next(in) % 2)
+            coflow_workload_add_parent(wl, (int64_t)(fuzz_next(in) % c));
+    }
+    return coflow_workload_finish_job(wl);
+}
 
 /* Job j of wl, packed and parsed on fab into out: rpc_job_parse's result
  * (a job a reader or builder accepted may still be refused, for a port

@@ -42,40 +42,13 @@
 #define PORTS 4
 #define MAX_JOBS 64
 
-typedef struct {
-    const uint8_t *p;
-    size_t n;
-} input_t;
-
-static unsigned next(input_t *in)
-{
-    if (!in->n)
-        return 0;
-    in->n--;
-    return *in->p++;
-}
-
 /* A job from the input: packed into a register message's map and parsed
  * as the gateway parses it. 0 and tmp, or an error (a refused job). */
-static weft_err_t make_job(input_t *in, const coflow_fabric_t *fab, int64_t id,
+static weft_err_t make_job(fuzz_input_t *in, const coflow_fabric_t *fab, int64_t id,
                            coflow_workload_t *tmp)
 {
     coflow_workload_t wl;
-    coflow_workload_init(&wl, PORTS);
-    unsigned nc = 1 + next(in) % 3;
-    coflow_workload_add_job(&wl, id, 0, 1 + next(in) % 3, (next(in) % 4) * 0.01);
-    for (unsigned c = 0; c < nc; c++) {
-        coflow_workload_add_coflow(&wl, (int64_t)c, (next(in) % 3) * 0.005);
-        unsigned nf = 1 + next(in) % 3;
-        for (unsigned f = 0; f < nf; f++) {
-            unsigned b = next(in);
-            coflow_workload_add_flow(&wl, b % PORTS, (b / PORTS) % PORTS,
-                                     1e3 * (1 + next(in)));
-        }
-        if (c > 0 && next(in) % 2)
-            coflow_workload_add_parent(&wl, (int64_t)(next(in) % c));
-    }
-    weft_err_t err = coflow_workload_finish_job(&wl);
+    weft_err_t err = fuzz_build_job(in, PORTS, id, &wl);
     if (!err)
         err = fuzz_pack_and_parse(&wl, 0, fab, tmp);
     coflow_workload_destroy(&wl);
@@ -115,9 +88,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char *const policies[][2] = {
         {"sebf", NULL}, {"fifo", "greedy"}, {"fifo", "fair"}, {"sincronia", NULL},
         {"aalo", NULL}, {"jsebf-cp", NULL}, {"scf", "srf"},   {"wcp", "greedy"}};
-    input_t in = {data, size};
-    unsigned pick = next(&in) % (sizeof policies / sizeof *policies);
-    bool slow = next(&in) % 2;
+    fuzz_input_t in = {data, size};
+    unsigned pick = fuzz_next(&in) % (sizeof policies / sizeof *policies);
+    bool slow = fuzz_next(&in) % 2;
     const coflow_ordering_t *ord = coflow_ordering_find(policies[pick][0]);
     const coflow_allocator_t *alloc =
         policies[pick][1] ? coflow_allocator_find(policies[pick][1]) : NULL;
@@ -134,11 +107,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     double now = 0;
     weft_err_t err = WEFT_OK;
     while (in.n && !err) {
-        unsigned op = next(&in) % 11;
+        unsigned op = fuzz_next(&in) % 11;
         if (op == 0 && n_ids < MAX_JOBS) { /* register */
             int64_t id = (int64_t)n_ids;
-            if (next(&in) % 8 == 0 && n_ids) /* a resend: acknowledged, not added */
-                id = ids[next(&in) % n_ids];
+            if (fuzz_next(&in) % 8 == 0 && n_ids) /* a resend: acknowledged, not added */
+                id = ids[fuzz_next(&in) % n_ids];
             uint64_t gf;
             double gj;
             if (rpc_sched_find_job(&s, id) != SIZE_MAX || rpc_sched_find_gone(&s, id, &gf, &gj))
@@ -151,12 +124,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             coflow_workload_destroy(&tmp);
         } else if ((op == 1 || op == 2) && n_ids) { /* progress, done */
-            size_t j = next(&in) % n_ids;
-            uint64_t fid = first[j] + next(&in) % (end[j] - first[j] + 1); /* or one past */
+            size_t j = fuzz_next(&in) % n_ids;
+            uint64_t fid = first[j] + fuzz_next(&in) % (end[j] - first[j] + 1); /* or one past */
             size_t f;
             int r;
             if (op == 1) {
-                double frac = next(&in) / 200.0; /* up to 1.275: past the end too */
+                double frac = fuzz_next(&in) / 200.0; /* up to 1.275: past the end too */
                 r = rpc_sched_flow_index(&s, fid, &f) == 1
                         ? rpc_sched_progress(&s, fid, frac * s.all.flows[f].bytes)
                         : rpc_sched_progress(&s, fid, 1);
@@ -167,27 +140,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 err = rpc_sched_finish(&s, fid, now);
             (void)rpc_sched_missed_drop(&s, fid);
         } else if (op == 3 && n_ids) { /* cancel */
-            int r = rpc_sched_cancel(&s, ids[next(&in) % n_ids], now);
+            int r = rpc_sched_cancel(&s, ids[fuzz_next(&in) % n_ids], now);
             if (r < 0 && r != WEFT_ENOTFOUND)
                 err = r;
         } else if (op == 4) { /* an agent goes or comes */
-            unsigned b = next(&in), p = b % PORTS;
+            unsigned b = fuzz_next(&in), p = b % PORTS;
             bool present = b & 4;
             absent[p] = !present;
             rpc_sched_set_port_present(&s, p, present);
             if (present)
                 rpc_sched_forget_port(&s, p);
         } else if (op == 5) { /* a port's own rate */
-            unsigned b = next(&in);
+            unsigned b = fuzz_next(&in);
             if (rpc_sched_set_port_rate(&s, b % PORTS, 1e5 * (1 + b / PORTS)))
                 fuzz_die("a positive rate refused", weft_last_error());
         } else if (op == 6) {
             rpc_sched_renew_ordering(&s);
         } else if (op == 7 && n_ids) {
-            size_t j = next(&in) % n_ids;
-            rpc_sched_forget(&s, first[j] + next(&in) % (end[j] - first[j]));
+            size_t j = fuzz_next(&in) % n_ids;
+            rpc_sched_forget(&s, first[j] + fuzz_next(&in) % (end[j] - first[j]));
         } else { /* a tick and a decision */
-            now += 1e-3 * (1 + next(&in));
+            now += 1e-3 * (1 + fuzz_next(&in));
             if (slow) /* the last rebuild took long: the next ones may wait */
                 s.rebuild_cost_s = 1;
             if (!(err = rpc_sched_tick(&s, now)) && s.dirty &&

@@ -150,4 +150,33 @@ cp "$J/done.journal" $C/journal/run-done.journal
 cp "$J/cancelled.journal" $C/journal/cancelled.journal
 head -c $(($(wc -c <"$J/done.journal") - 5)) "$J/done.journal" >$C/journal/torn-tail.journal
 rm -rf "$J"
+# server: programs of fuzz/fuzz_server.c (its header says how an input
+# reads): agents on ports 0 and 1 and a client; a job registered, reported
+# on and finished, asked about and watched; a second job cancelled; then a
+# message of a known type with odd fields and an empty frame. Once with
+# sebf, one secret per role and a journal; once with fifo + greedy, a 4 KiB
+# frame cap and a budget of 2 frames.
+mkdir -p $C/server
+python3 - $C/server <<'PY'
+import sys
+CONNECT, CLOSE, HELLO, REGISTER, PROGRESS, DONE, WATCH, CANCEL, JOB_STATUS, STATUS, \
+    HOSTILE, RAW, PUMP, SHUT = range(14)
+def agent(p): return 1 | (p << 3)
+def program(setup):
+    b = [setup]
+    b += [CONNECT, 0, HELLO, 0, agent(0), 10, CONNECT, 1, HELLO, 1, agent(1), 11]
+    b += [CONNECT, 2, HELLO, 2, 0, PUMP, 0, 2]
+    # job 0: one coflow, flows 0->1 (11 kB) and 1->0 (21 kB)
+    b += [REGISTER, 2, 1, 0, 0, 0, 0, 1, 4, 10, 1, 20, PUMP, 0, 2]
+    b += [PROGRESS, 0, 0, 0, 0, 5, DONE, 0, 0, 0, 0, 0, 1, DONE, 1, 0, 0, 1, 0, 2]
+    b += [PUMP, 0, 2, JOB_STATUS, 2, 0, 1, 1, STATUS, 2, 1, 5, WATCH, 2, 0, 1]
+    # job 1: one flow 2->3, cancelled
+    b += [REGISTER, 2, 1, 0, 0, 0, 0, 0, 14, 50, PUMP, 0, 2, CANCEL, 2, 1, 1, 3]
+    b += [PUMP, 0, 2, HOSTILE, 2, 1, 1, 7, 11, 2, 4, 2, 7, 8, 9, 1, 2, 3]
+    b += [RAW, 0, 3, 0, 0, 0, 0, PUMP, 0, 2]
+    return bytes(b)
+open(sys.argv[1] + "/sebf-split-journal", "wb").write(program(0 | 4 | 8))
+open(sys.argv[1] + "/fifo-small-frames-budget2", "wb").write(program(1 | 16 | 32))
+PY
+
 du -sh $C

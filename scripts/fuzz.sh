@@ -12,7 +12,7 @@ set -eu
 SECS=${1:-30}
 CC=${FUZZ_CC:-clang}
 OUT=build-fuzz
-TARGETS=${FUZZ_TARGETS:-fb alibaba wfcommons weft model frame job journal sched}
+TARGETS=${FUZZ_TARGETS:-fb alibaba wfcommons weft model frame job journal sched server}
 cd "$(dirname "$0")/.."
 
 # Only what the readers and the frame decoder need, not the whole library:
@@ -29,6 +29,9 @@ JOURNAL_SOURCES="rpc/journal.c"
 # the scorer and BLAS).
 SCHED_SOURCES="rpc/sched.c $(ls coflow/*.c gnn/*.c attention/*.c | grep -v '^coflow/model.c$' \
 | grep -v '^attention/model.c$' | tr '\n' ' ')"
+# Linked into fuzz_server only, with the two above: the gateway's server
+# and the client library its peers speak through (libevent, OpenSSL).
+SERVER_SOURCES="rpc/server.c rpc/metrics.c rpc/client.c"
 
 # Per target: the largest input libFuzzer makes (the seeds fit; the FB and
 # weft formats are line-based, the JSON needs room for a few tasks; frame
@@ -50,13 +53,15 @@ command -v "$CC" >/dev/null || { echo "fuzz.sh: $CC not found (apt-get install c
 mkdir -p "$OUT/obj" "$OUT/crashes"
 CFLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer
 -fsanitize=address,undefined -fno-sanitize-recover=undefined -I.
-$(pkg-config --cflags igraph msgpack jansson openblas)"
+$(pkg-config --cflags igraph msgpack jansson openblas libevent libssl)"
 LIBS="$(pkg-config --libs igraph msgpack jansson) -lm -pthread"
 SCHED_LIBS="$(pkg-config --libs openblas)"
+SERVER_LIBS="$(pkg-config --libs libevent libevent_openssl libssl libcrypto)"
 OBJS=""
 JOURNAL_OBJS=""
 SCHED_OBJS=""
-for src in $LIB_SOURCES $JOURNAL_SOURCES $SCHED_SOURCES; do
+SERVER_OBJS=""
+for src in $LIB_SOURCES $JOURNAL_SOURCES $SCHED_SOURCES $SERVER_SOURCES; do
     obj="$OUT/obj/$(echo "$src" | tr / _ | sed 's/\.c$/.o/')"
     # shellcheck disable=SC2086
     $CC $CFLAGS -fsanitize=fuzzer-no-link -c "$src" -o "$obj"
@@ -65,7 +70,12 @@ for src in $LIB_SOURCES $JOURNAL_SOURCES $SCHED_SOURCES; do
     *)
         case " $SCHED_SOURCES " in
         *" $src "*) SCHED_OBJS="$SCHED_OBJS $obj" ;;
-        *) OBJS="$OBJS $obj" ;;
+        *)
+            case " $SERVER_SOURCES " in
+            *" $src "*) SERVER_OBJS="$SERVER_OBJS $obj" ;;
+            *) OBJS="$OBJS $obj" ;;
+            esac
+            ;;
         esac
         ;;
     esac
@@ -74,6 +84,7 @@ for t in $TARGETS; do
     extra=""
     [ "$t" = journal ] && extra=$JOURNAL_OBJS
     [ "$t" = sched ] && extra="$SCHED_OBJS $SCHED_LIBS"
+    [ "$t" = server ] && extra="$SERVER_OBJS $JOURNAL_OBJS $SCHED_OBJS $SCHED_LIBS $SERVER_LIBS"
     # shellcheck disable=SC2086
     $CC $CFLAGS -fsanitize=fuzzer "fuzz/fuzz_$t.c" $OBJS $extra $LIBS -o "$OUT/fuzz_$t"
 done
