@@ -7,6 +7,7 @@
 #define FUZZ_RPC_H
 
 #include <msgpack.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,16 +30,19 @@ static inline unsigned fuzz_next(fuzz_input_t *in)
 
 /* A job with id `id` on `ports` ports built from the input into wl
  * (initialised here): 1-3 coflows of 1-3 flows, parents among the earlier
- * coflows, compute times, a weight. Returns coflow_workload_finish_job's
- * verdict; wl is to be destroyed either way. */
-static inline weft_err_t fuzz_build_job(fuzz_input_t *in, size_t ports, int64_t id,
+ * coflows, a weight, and compute times if `timed` (without, the same
+ * bytes are read and the times are 0: nothing waits on the clock).
+ * Returns coflow_workload_finish_job's verdict; wl is to be destroyed
+ * either way. */
+static inline weft_err_t fuzz_build_job(fuzz_input_t *in, size_t ports, int64_t id, bool timed,
                                         coflow_workload_t *wl)
 {
     coflow_workload_init(wl, ports);
     unsigned nc = 1 + fuzz_next(in) % 3;
-    coflow_workload_add_job(wl, id, 0, 1 + fuzz_next(in) % 3, (fuzz_next(in) % 4) * 0.01);
+    double t = timed ? 1 : 0;
+    coflow_workload_add_job(wl, id, 0, 1 + fuzz_next(in) % 3, t * (fuzz_next(in) % 4) * 0.01);
     for (unsigned c = 0; c < nc; c++) {
-        coflow_workload_add_coflow(wl, (int64_t)c, (fuzz_next(in) % 3) * 0.005);
+        coflow_workload_add_coflow(wl, (int64_t)c, t * (fuzz_next(in) % 3) * 0.005);
         unsigned nf = 1 + fuzz_next(in) % 3;
         for (unsigned f = 0; f < nf; f++) {
             unsigned b = fuzz_next(in);

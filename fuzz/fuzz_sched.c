@@ -48,7 +48,7 @@ static weft_err_t make_job(fuzz_input_t *in, const coflow_fabric_t *fab, int64_t
                            coflow_workload_t *tmp)
 {
     coflow_workload_t wl;
-    weft_err_t err = fuzz_build_job(in, PORTS, id, &wl);
+    weft_err_t err = fuzz_build_job(in, PORTS, id, true, &wl);
     if (!err)
         err = fuzz_pack_and_parse(&wl, 0, fab, tmp);
     coflow_workload_destroy(&wl);

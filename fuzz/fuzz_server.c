@@ -9,8 +9,9 @@
  * or 2; room for 16 connections or 2). Then one operation per byte, its
  * arguments in the bytes after it, on one of 4 peer slots:
  *   connect a slot; close it; hello as an agent (a port, or one past the
- *   last) or as a client, with the right secret or not, the right version
- *   or not; register a job (a new id or one used before); progress and
+ *   last) or as a client, with the right secret or not; register a job (a
+ *   new id or one used before; no compute times, so that nothing waits on
+ *   the clock and an input replays the same way); progress and
  *   done reports about flow ids acknowledged (or just past them), with
  *   byte counts that may be negative, NaN or past the flow's size; watch,
  *   cancel, status, job_status, ping; a message of a known or unknown
@@ -137,7 +138,8 @@ static void pack_any(msgpack_packer *pk, fuzz_input_t *in, int depth)
         break;
     }
     case 7: {
-        const char *s = fuzz_next(in) % 2 ? types[fuzz_next(in) % N_TYPES] : keys[fuzz_next(in) % N_KEYS];
+        const char *s = fuzz_next(in) % 2 ? types[fuzz_next(in) % N_TYPES]
+                                          : keys[fuzz_next(in) % N_KEYS];
         rpc_pack_cstr(pk, s);
         break;
     }
@@ -324,7 +326,7 @@ static void op(fuzz_input_t *in)
         if (fuzz_next(in) % 4 == 0 && F.n_jobs) /* an id used before */
             id = F.jobs[fuzz_next(in) % F.n_jobs].id;
         coflow_workload_t wl;
-        if (fuzz_build_job(in, PORTS, id, &wl) == WEFT_OK) {
+        if (fuzz_build_job(in, PORTS, id, false, &wl) == WEFT_OK) {
             size_t seq = F.n_jobs++;
             F.jobs[seq] = (job_t){id, wl.n_flows, false, 0};
             err = rpc_client_register(cl, (int64_t)seq, &wl, 0);
@@ -447,8 +449,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.alloc = pol[1] ? coflow_allocator_find(pol[1]) : NULL;
     o.agent_token = AGENT_TOKEN;
     o.client_token = F.client_token = setup & 4 ? CLIENT_TOKEN : AGENT_TOKEN;
-    o.tick_s = 3600; /* decisions come from the messages, not the clock, */
-    o.rebuild_defer = -1; /* and see every job at once */
+    /* decisions come from the messages, not the clock: no tick, no compute
+       times (fuzz_build_job), no rebuild put off */
+    o.tick_s = 3600;
+    o.rebuild_defer = -1;
     o.journal = setup & 8 ? F.journal : NULL;
     o.journal_nosync = true;
     o.max_frame = setup & 16 ? 4096 : 0;
