@@ -35,6 +35,11 @@ static void usage(FILE *out)
             "                      agents cannot touch jobs nor clients act as agents\n"
             "  --client-token-file F  the clients' own secret (weft submit, cancel,\n"
             "                      status), instead of the token\n"
+            "  --agent-tokens F    a secret per agent instead: lines 'PORT SECRET' (# for\n"
+            "                      comments). An agent is let in only with its port's\n"
+            "                      secret, so a machine speaks for its own port alone; a\n"
+            "                      port not listed takes no agent. The token is then the\n"
+            "                      clients' alone\n"
             "  --ports N           fabric ports = agent ids 0..N-1 (required)\n"
             "  --port-rate RATE    every port's rate each way (default 1Gbps; units as in\n"
             "                      weft sim --help)\n"
@@ -97,10 +102,17 @@ static const char *opt_name(const struct option *opts, int ch)
     return "option";
 }
 
-/* cmd_serve, with --port-cap's list in *caps (freed by cmd_serve, so that
- * every return here may leave it). */
-static int serve(int argc, char **argv, rpc_port_rate_t **caps)
+/* What serve() allocates, freed by cmd_serve, so that every return there
+ * may leave it: --port-cap's list, --agent-tokens' secrets. */
+typedef struct {
+    rpc_port_rate_t *caps;
+    char **secrets;
+    size_t n_ports;
+} serve_owned_t;
+
+static int serve(int argc, char **argv, serve_owned_t *own)
 {
+    rpc_port_rate_t **caps = &own->caps;
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, 'l'},   {"token", required_argument, NULL, 't'},
         {"token-file", required_argument, NULL, 'T'}, {"ports", required_argument, NULL, 'n'},
@@ -115,13 +127,14 @@ static int serve(int argc, char **argv, rpc_port_rate_t **caps)
         {"port-file", required_argument, NULL, 'P'}, {"verbose", no_argument, NULL, 'v'},
         {"metrics", required_argument, NULL, 'E'},
         {"agent-token-file", required_argument, NULL, 'A'},
+        {"agent-tokens", required_argument, NULL, 'G'},
         {"client-token-file", required_argument, NULL, 'B'},
         {"model", required_argument, NULL, 'M'},   {"port-cap", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     rpc_gateway_opts_t o = {0};
     char host[256] = "127.0.0.1", token[1024] = "", policy[128] = "sebf";
     char agent_token[1024] = "", client_token[1024] = "";
-    const char *port_file = NULL;
+    const char *port_file = NULL, *agent_tokens = NULL;
     char metrics_host[256] = "";
     int port = 7470;
     double d;
@@ -178,6 +191,7 @@ static int serve(int argc, char **argv, rpc_port_rate_t **caps)
             *(ch == 'c' ? &o.max_conns : &o.max_frame) = (size_t)d;
             break;
         case 'P': port_file = optarg; break;
+        case 'G': agent_tokens = optarg; break;
         case 'A':
         case 'B':
             if (!cli_read_token("serve", optarg, ch == 'A' ? agent_token : client_token,
@@ -215,7 +229,13 @@ static int serve(int argc, char **argv, rpc_port_rate_t **caps)
                 o.tls_cert ? "--tls-key" : "--tls-cert");
         return CLI_USAGE;
     }
-    bool agents_secret = *token || *agent_token, clients_secret = *token || *client_token;
+    if (agent_tokens && *agent_token) {
+        fprintf(stderr, "weft serve: --agent-tokens and --agent-token-file: give one (a secret "
+                "per agent, or one for all)\n");
+        return CLI_USAGE;
+    }
+    bool agents_secret = *token || *agent_token || agent_tokens,
+         clients_secret = *token || *client_token;
     if (optind < argc || !o.n_ports || !agents_secret || !clients_secret) {
         fprintf(stderr, "weft serve: %s\n",
                 optind < argc     ? "unexpected argument"
@@ -246,6 +266,15 @@ static int serve(int argc, char **argv, rpc_port_rate_t **caps)
         fprintf(stderr, "weft serve: --policy learned: no trained model found (models/%s); "
                 "give --model FILE\n", CLI_MODEL_NAME);
         return CLI_ERROR;
+    }
+    if (agent_tokens) {
+        weft_err_t e = rpc_port_secrets_read(agent_tokens, o.n_ports, &own->secrets);
+        if (e) {
+            cli_report("serve", e);
+            return CLI_ERROR;
+        }
+        own->n_ports = o.n_ports;
+        o.port_secrets = (const char *const *)own->secrets;
     }
     o.port_rates = *caps;
     o.n_port_rates = n_caps;
@@ -280,6 +309,12 @@ static int serve(int argc, char **argv, rpc_port_rate_t **caps)
     if (n_own)
         printf(", %zu at a rate of their own", n_own);
     printf(", policy %s%s%s)", policy, colon ? ":" : "", colon ? colon + 1 : "");
+    if (own->secrets) {
+        size_t listed = 0;
+        for (size_t p = 0; p < o.n_ports; p++)
+            listed += own->secrets[p] != NULL;
+        printf("; a secret per agent, %zu of %zu ports listed", listed, o.n_ports);
+    }
     if (o.journal)
         printf("; journal %s: %llu records, %zu jobs, %zu finished", o.journal,
                (unsigned long long)st.journal_records, st.jobs, st.jobs_finished);
@@ -321,8 +356,9 @@ static int serve(int argc, char **argv, rpc_port_rate_t **caps)
 
 int cmd_serve(int argc, char **argv)
 {
-    rpc_port_rate_t *caps = NULL;
-    int rc = serve(argc, argv, &caps);
-    free(caps);
+    serve_owned_t own = {0};
+    int rc = serve(argc, argv, &own);
+    free(own.caps);
+    rpc_port_secrets_free(own.secrets, own.n_ports);
     return rc;
 }

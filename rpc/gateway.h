@@ -360,6 +360,14 @@ typedef struct {
                                   connection may not register, watch or
                                   cancel jobs (code "forbidden"): a worker
                                   machine's secret moves flows, not jobs */
+    const char *const *port_secrets; /* [n_ports] or NULL: the agents' secrets
+                                  one per port (rpc_port_secrets_read),
+                                  instead of agent_token / token. An agent
+                                  is let in only with the secret of the port
+                                  it claims, and a port whose entry is NULL
+                                  takes no agent; the roles count as split,
+                                  and no port's secret may be the clients'.
+                                  Copied: the caller's array is not kept */
     const char *tls_cert;      /* PEM certificate (chain) and private key: */
     const char *tls_key;       /* every connection is TLS 1.2+; both NULL:
                                   plain TCP. rpc_gateway_new fails naming the
@@ -468,6 +476,17 @@ void rpc_metrics_render(struct evbuffer *out, const rpc_metrics_t *m);
 /* A status answer lists the ports with an agent ("agent_ports") only on a
  * gateway of at most this many ports; a larger one gives the count alone. */
 #define RPC_STATUS_MAX_AGENT_LIST 64
+
+/* Reads the agents' secrets one per port from `path` (weft serve
+ * --agent-tokens): lines "PORT SECRET", a port below n_ports and a secret
+ * without spaces; blank lines and lines starting with # are skipped.
+ * *secrets gets n_ports entries, NULL for a port the file does not list.
+ * A malformed line, a port out of range or listed twice, two ports with
+ * one secret (either machine could speak for the other) or a file without
+ * any port is refused, naming path and line (EINVAL); a file that cannot
+ * be read, EIO. */
+weft_err_t rpc_port_secrets_read(const char *path, size_t n_ports, char ***secrets);
+void rpc_port_secrets_free(char **secrets, size_t n_ports);
 
 /* Binds, replays the journal, and is ready to run. */
 weft_err_t rpc_gateway_new(rpc_gateway_t **gw, const rpc_gateway_opts_t *opts);

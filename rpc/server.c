@@ -102,6 +102,7 @@ typedef struct conn {
 struct rpc_gateway {
     rpc_gateway_opts_t o;
     char *agent_token, *client_token; /* the secret of each role */
+    char **port_secrets;  /* [n_ports] or NULL: each agent's own (opts) */
     bool split_roles; /* the two differ: agents may not touch jobs */
     struct event_base *base;
     struct evconnlistener *lis;
@@ -382,14 +383,28 @@ static void handle_hello(conn_t *c, const msgpack_object *m)
     if (!agent && !(nrole == 6 && !memcmp(role, "client", 6)))
         return conn_fail(c, "protocol", "hello: role '%.*s', expected 'agent' or 'client'",
                          (int)(nrole > 32 ? 32 : nrole), role);
-    const char *want = agent ? gw->agent_token : gw->client_token;
+    /* With a secret per port, the port claimed picks the secret: read it
+       first. Otherwise a wrong token is told before a bad id. */
+    bool by_port = agent && gw->port_secrets;
+    if (by_port && ((err = rpc_get_int(m, "id", 0, (int64_t)gw->sched.fab.n_ports - 1, &id)) ||
+                    (err = rpc_get_int(m, "port", 1, 65535, &port))))
+        return conn_fail(c, "protocol", "hello: %s", weft_last_error());
+    const char *want = !agent    ? gw->client_token
+                       : by_port ? gw->port_secrets[id]
+                                 : gw->agent_token;
+    if (!want) {
+        gw->stats.auth_failures++;
+        return conn_fail(c, "auth", "hello: port %lld takes no agent on this gateway (it has "
+                         "no secret of its own)", (long long)id);
+    }
     if (!rpc_token_equal(want, strlen(want), tok, ntok)) {
         gw->stats.auth_failures++;
         return conn_fail(c, "auth", "hello: wrong token");
     }
     if (agent) {
-        if ((err = rpc_get_int(m, "id", 0, (int64_t)gw->sched.fab.n_ports - 1, &id)) ||
-            (err = rpc_get_int(m, "port", 1, 65535, &port)))
+        if (!by_port &&
+            ((err = rpc_get_int(m, "id", 0, (int64_t)gw->sched.fab.n_ports - 1, &id)) ||
+             (err = rpc_get_int(m, "port", 1, 65535, &port))))
             return conn_fail(c, "protocol", "hello: %s", weft_last_error());
         conn_t *old = gw->agents[id];
         if (old && old != c) {
@@ -1799,12 +1814,28 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     const char *secrets[2] = {o->agent_token ? o->agent_token : o->token,
                               o->client_token ? o->client_token : o->token};
     for (int r = 0; r < 2; r++)
-        if (!secrets[r] || !*secrets[r])
+        if ((r || !o->port_secrets) && (!secrets[r] || !*secrets[r]))
             WEFT_CHECK(weft_fail(WEFT_EINVAL, "the gateway needs a non-empty token for its %s",
                                  r ? "clients" : "agents"));
-    gw->agent_token = strdup(secrets[0]);
+    gw->agent_token = strdup(secrets[0] ? secrets[0] : "");
     gw->client_token = strdup(secrets[1]);
-    gw->split_roles = strcmp(secrets[0], secrets[1]) != 0;
+    gw->split_roles = strcmp(gw->agent_token, secrets[1]) != 0;
+    if (o->port_secrets) {
+        gw->port_secrets = weft_calloc(o->n_ports ? o->n_ports : 1, sizeof *gw->port_secrets);
+        if (!gw->port_secrets)
+            WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory for the agents' secrets"));
+        for (size_t p = 0; p < o->n_ports; p++) {
+            const char *ps = o->port_secrets[p];
+            if (ps && (!*ps || !strcmp(ps, secrets[1])))
+                WEFT_CHECK(weft_fail(WEFT_EINVAL, "the agent secret of port %zu is %s", p,
+                                     *ps ? "the clients' secret: that machine could act as "
+                                           "a client" : "empty"));
+            if (ps && !(gw->port_secrets[p] = strdup(ps)))
+                WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory for the agents' secrets"));
+        }
+        gw->split_roles = true;
+    }
+    o->port_secrets = NULL; /* the caller's array: not kept */
     gw->t0 = weft_mono_s();
     WEFT_CHECK(rpc_sched_init(&gw->sched, o->n_ports, o->port_rate, o->ord, o->alloc));
     for (size_t i = 0; i < o->n_port_rates; i++) {
@@ -1990,5 +2021,6 @@ void rpc_gateway_free(rpc_gateway_t *gw)
     free(gw->agents);
     free(gw->agent_token);
     free(gw->client_token);
+    rpc_port_secrets_free(gw->port_secrets, gw->o.n_ports);
     free(gw);
 }

@@ -2985,6 +2985,145 @@ Test(gateway, serve_port_cap_refuses_a_port_or_rate_it_cannot_use, .timeout = 30
     }
 }
 
+/* Writes text to a new temporary file; its path in path[n]. */
+static void temp_file(char *path, size_t n, const char *text)
+{
+    snprintf(path, n, "/tmp/weft-gw-secrets-XXXXXX");
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+/* --agent-tokens files: comments, blank lines, tabs and CRLF read; every
+ * way a line can be wrong is refused naming the file, the line and what. */
+Test(gateway, port_secrets_are_read_or_refused_by_line)
+{
+    char path[64];
+    char **sec;
+    temp_file(path, sizeof path, "# the machines\n0 alpha\r\n\n \t2\tgamma  \n");
+    cr_assert_eq(rpc_port_secrets_read(path, 4, &sec), WEFT_OK, "%s", weft_last_error());
+    cr_assert_str_eq(sec[0], "alpha");
+    cr_assert_null(sec[1]);
+    cr_assert_str_eq(sec[2], "gamma");
+    cr_assert_null(sec[3]);
+    rpc_port_secrets_free(sec, 4);
+    unlink(path);
+    const char *bad[] = {"0 a\n4 b\n", "0 a\n1 a\n", "1 a\n0 b\n1 c\n", "0 a b\n",
+                         "x a\n", "-1 a\n", "2\n", "# only\n\n", ""};
+    const char *why[] = {":2: port 4, but the gateway has ports 0..3",
+                         ":2: port 1 has the secret of port 0 (line 1)",
+                         ":3: port 1 again (its secret is on line 1)",
+                         ":1: expected 'PORT SECRET'", ":1: expected 'PORT SECRET'",
+                         ":1: expected 'PORT SECRET'", ":1: expected 'PORT SECRET'",
+                         ": no 'PORT SECRET' line", ": no 'PORT SECRET' line"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        temp_file(path, sizeof path, bad[i]);
+        sec = (char **)&sec; /* must come back NULL */
+        cr_assert_eq(rpc_port_secrets_read(path, 4, &sec), WEFT_EINVAL, "case %zu", i);
+        cr_assert_null(sec);
+        cr_assert(strstr(weft_last_error(), path) && strstr(weft_last_error(), why[i]),
+                  "case %zu: %s", i, weft_last_error());
+        unlink(path);
+    }
+    cr_assert_eq(rpc_port_secrets_read("/nonexistent/secrets", 4, &sec), WEFT_EIO);
+    cr_assert(strstr(weft_last_error(), "/nonexistent/secrets"), "%s", weft_last_error());
+}
+
+/* weft serve refuses a bad --agent-tokens file at start, naming it and
+ * the line; and the option with --agent-token-file is a usage error. */
+Test(gateway, serve_agent_tokens_refuses_a_bad_file, .timeout = 30)
+{
+    char path[64], out[4096];
+    temp_file(path, sizeof path, "0 a\n9 b\n");
+    const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "4", "--token",
+                          TOKEN, "--agent-tokens", path, NULL};
+    cr_assert_eq(run_weft(out, sizeof out, args), 1, "%s", out);
+    cr_assert(strstr(out, path) && strstr(out, ":2: port 9, but the gateway has ports 0..3"),
+              "%s", out);
+    const char *both[] = {"serve", "--ports", "4", "--token", TOKEN, "--agent-tokens", path,
+                          "--agent-token-file", path, NULL};
+    cr_assert_eq(run_weft(out, sizeof out, both), 2, "%s", out);
+    cr_assert(strstr(out, "--agent-tokens and --agent-token-file"), "%s", out);
+    unlink(path);
+}
+
+/* The next message c gets (the next error, with errors_only), as "type"
+ * or "error code"; "" if none came within 200 passes of the loop. */
+static void next_reply(rpc_gateway_t *gw, rpc_client_t *c, bool errors_only, char *buf,
+                       size_t n)
+{
+    const msgpack_object *m;
+    *buf = 0;
+    for (int i = 0; i < 200 && !*buf; i++) {
+        cr_assert_eq(rpc_client_flush(c), WEFT_OK);
+        cr_assert_eq(rpc_gateway_poll(gw), WEFT_OK);
+        (void)rpc_client_read(c);
+        if (rpc_client_next(c, &m) == 1) {
+            char type[32];
+            rpc_msg_type(m, type, sizeof type);
+            rpc_error_msg_t e = {0};
+            if (!strcmp(type, "error"))
+                rpc_msg_error(m, &e);
+            if (!errors_only || *e.code)
+                snprintf(buf, n, "%s%s%s", type, *e.code ? " " : "", e.code);
+        }
+    }
+}
+
+/* With a secret per port, each agent gets in with its own port's secret
+ * only, a port not listed takes no agent, no agent secret lets a client
+ * in, and agents cannot touch jobs; a port secret equal to the clients'
+ * is refused at start. */
+Test(gateway, a_secret_per_port_lets_each_machine_speak_for_its_own_port_only)
+{
+    const char *secrets[4] = {"s0", "s1", NULL, "s3"};
+    rpc_gateway_opts_t o = {0};
+    o.n_ports = 4;
+    o.port_rate = 1e6;
+    o.ord = coflow_ordering_find("sebf");
+    o.token = "clients";
+    o.port_secrets = secrets;
+    o.tick_s = 3600;
+    rpc_gateway_t *gw;
+    cr_assert_eq(rpc_gateway_new(&gw, &o), WEFT_OK, "%s", weft_last_error());
+    struct {
+        bool agent;
+        uint32_t id;
+        const char *token, *expect;
+    } cases[] = {{true, 0, "s0", "welcome"},     {true, 1, "s0", "error auth"},
+                 {true, 2, "s0", "error auth"},  {true, 2, "clients", "error auth"},
+                 {true, 3, "s3", "welcome"},     {false, 0, "s1", "error auth"},
+                 {false, 0, "clients", "welcome"}, {true, 0, "clients", "error auth"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        rpc_client_t c;
+        rpc_client_init(&c);
+        c.fd = adopted_peer(gw);
+        cr_assert_eq(cases[i].agent ? rpc_client_hello_agent(&c, cases[i].token, cases[i].id,
+                                                             9000)
+                                    : rpc_client_hello_client(&c, cases[i].token),
+                     WEFT_OK);
+        char got[64];
+        next_reply(gw, &c, false, got, sizeof got);
+        cr_assert_str_eq(got, cases[i].expect, "case %zu", i);
+        if (i == 0) { /* an agent with its own secret registers no job */
+            coflow_workload_t wl;
+            two_jobs(&wl);
+            cr_assert_eq(rpc_client_register(&c, 1, &wl, 0), WEFT_OK);
+            next_reply(gw, &c, true, got, sizeof got);
+            cr_assert_str_eq(got, "error forbidden");
+            coflow_workload_destroy(&wl);
+        }
+        rpc_client_destroy(&c);
+    }
+    rpc_gateway_free(gw);
+    const char *same[4] = {"s0", "clients", NULL, NULL};
+    o.port_secrets = same;
+    cr_assert_eq(rpc_gateway_new(&gw, &o), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "port 1 is the clients' secret"), "%s",
+              weft_last_error());
+}
+
 /* rpc_sched_set_port_rate takes a port the scheduler has and a positive
  * finite rate, and nothing else. */
 Test(gateway, sched_set_port_rate_refuses_a_port_or_rate_it_cannot_use)

@@ -24,8 +24,9 @@
 #     drops, their ids are not given out again, and weft submit, told that
 #     the gateway does not know jobs it acknowledged, registers them again,
 #     so every job completes.
-# Agents and clients have secrets of their own (--agent-token-file,
-# --client-token-file): the agents present theirs, weft submit the clients'.
+# Every agent has a secret of its own (--agent-tokens, one line per port)
+# and the clients another (--client-token-file): each agent presents its
+# port's, weft submit the clients'.
 # Ports are chosen by the kernel (--listen 127.0.0.1:0, --port-file).
 # KEEP_TMP=1 keeps the processes' logs (the temporary directory) after the run.
 set -eu
@@ -62,9 +63,13 @@ SERVE_PORTS=4
 GW_HOST=127.0.0.1
 serve() {
     rm -f "$TMP/port"
+    : >"$TMP/agent-tokens" # one line per port of this gateway
+    for i in $(seq 0 $((SERVE_PORTS - 1))); do
+        echo "$i $(cat "$TMP/agent-token-$i")" >>"$TMP/agent-tokens"
+    done
     "$WEFT" serve --listen "$GW_HOST:${2:-0}" --ports "$SERVE_PORTS" --port-rate $RATE \
         --policy $POLICY \
-        --agent-token-file "$TMP/agent-token" --client-token-file "$TMP/token" \
+        --agent-tokens "$TMP/agent-tokens" --client-token-file "$TMP/token" \
         --journal "$TMP/$1.journal" --port-file "$TMP/port" \
         >>"$TMP/$1.out" 2>>"$TMP/$1.err" &
     SERVE_PID=$!
@@ -83,7 +88,7 @@ serve() {
 # one log per run, so that counting a log's lines counts that run's events
 # only (a shared log let run 1's connection pass for run 2's reconnection).
 agent() {
-    "$WEFT" agent --id "$1" --gateway "$GW_HOST:$PORT" --token-file "$TMP/agent-token" -v \
+    "$WEFT" agent --id "$1" --gateway "$GW_HOST:$PORT" --token-file "$TMP/agent-token-$1" -v \
         2>>"$TMP/$RUN-agent$1.err" &
     AGENT_PID=$!
     PIDS="$PIDS $AGENT_PID"
@@ -119,7 +124,9 @@ submit_and_kill_gateway() {
 }
 
 echo "t0ken-$$-gateway-test" >"$TMP/token"
-echo "ag3nt-$$-gateway-test" >"$TMP/agent-token"
+for i in 0 1 2 3; do
+    echo "ag3nt-$i-$$-gateway-test" >"$TMP/agent-token-$i"
+done
 
 # The emulator's prediction.
 "$WEFT" sim $W --port-rate $RATE --policy $POLICY --out "$TMP/sim" >/dev/null \
