@@ -4,9 +4,9 @@
  * (rpc_gateway_adopt) and speaking through the client library, driven by
  * the input, the loop run by rpc_gateway_poll between operations.
  *
- * Input: byte 0 sets the gateway up (policy; one secret or one per role;
- * a journal or not; a frame cap of 1 MiB or 4 KiB; a budget of 64 frames
- * or 2; room for 16 connections or 2). Then one operation per byte, its
+ * Input: byte 0 sets the gateway up (policy; one secret or one per role,
+ * or one per port for the agents; a journal or not; a frame cap of 1 MiB
+ * or 4 KiB; a budget of 64 frames or 2; room for 16 connections or 2). Then one operation per byte, its
  * arguments in the bytes after it, on one of 4 peer slots:
  *   connect a slot; close it; hello as an agent (a port, or one past the
  *   last) or as a client, with the right secret or not; register a job (a
@@ -73,9 +73,14 @@ static struct {
     job_t jobs[MAX_JOBS]; /* registrations sent; seq = index */
     size_t n_jobs;
     const char *client_token; /* the gateway's: its own, or the agents' */
+    bool by_port;             /* the agents have a secret per port: port_secret */
     char dir[64];         /* the journal's directory, made at init */
     char journal[96];
 } F;
+
+/* With a secret per port, ports 0-2 have one and port 3 none. */
+static const char *const port_secret[PORTS] = {"fuzz-port-0", "fuzz-port-1", "fuzz-port-2",
+                                               NULL};
 
 static const char *const types[] = {"hello",  "register",   "progress", "done",   "watch",
                                     "cancel", "job_status", "status",   "ping",   "welcome",
@@ -311,11 +316,13 @@ static void op(fuzz_input_t *in)
     case 2: { /* hello */
         unsigned b = fuzz_next(in);
         bool agent = b & 1, wrong = (b & 6) == 6;
-        const char *tok = agent ? AGENT_TOKEN : F.client_token;
-        if (wrong) /* the clients' secret (the agents' own if there is one), or none */
-            tok = agent ? CLIENT_TOKEN : "nope";
-        err = agent ? rpc_client_hello_agent(cl, tok, (b >> 3) % (PORTS + 1),
-                                             1 + (int)fuzz_next(in))
+        unsigned id = (b >> 3) % (PORTS + 1);
+        const char *tok = !agent ? F.client_token
+                          : F.by_port ? port_secret[id % PORTS] /* port 4: 0's */
+                                      : AGENT_TOKEN;
+        if (wrong) /* another role's or port's secret, or none */
+            tok = !agent ? "nope" : F.by_port ? port_secret[(id + 1) % 3] : CLIENT_TOKEN;
+        err = agent ? rpc_client_hello_agent(cl, tok ? tok : "none", id, 1 + (int)fuzz_next(in))
                     : rpc_client_hello_client(cl, tok);
         break;
     }
@@ -459,6 +466,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.budget = setup & 32 ? 2 : 0;
     o.max_conns = setup & 64 ? 2 : 16;
     o.log = getenv("FUZZ_SERVER_LOG") ? stderr : NULL; /* to see what an input does */
+    F.by_port = setup & 128;
+    o.port_secrets = F.by_port ? port_secret : NULL;
     if (!o.ord || (pol[1] && !o.alloc))
         fuzz_die("a policy is not registered", pol[0]);
     clear_dir();

@@ -155,7 +155,8 @@ rm -rf "$J"
 # on and finished, asked about and watched; a second job cancelled; then a
 # message of a known type with odd fields and an empty frame. Once with
 # sebf, one secret per role and a journal; once with fifo + greedy, a 4 KiB
-# frame cap and a budget of 2 frames.
+# frame cap and a budget of 2 frames; once with aalo, a secret per agent's
+# port and a journal.
 mkdir -p $C/server
 python3 - $C/server <<'PY'
 import sys
@@ -177,6 +178,7 @@ def program(setup):
     return bytes(b)
 open(sys.argv[1] + "/sebf-split-journal", "wb").write(program(0 | 4 | 8))
 open(sys.argv[1] + "/fifo-small-frames-budget2", "wb").write(program(1 | 16 | 32))
+open(sys.argv[1] + "/aalo-port-secrets-journal", "wb").write(program(2 | 8 | 128))
 PY
 
 du -sh $C
