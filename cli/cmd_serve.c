@@ -39,7 +39,8 @@ static void usage(FILE *out)
             "                      comments). An agent is let in only with its port's\n"
             "                      secret, so a machine speaks for its own port alone; a\n"
             "                      port not listed takes no agent. The token is then the\n"
-            "                      clients' alone\n"
+            "                      clients' alone. SIGHUP reads F again: an agent whose\n"
+            "                      port's secret changed or went is dropped\n"
             "  --ports N           fabric ports = agent ids 0..N-1 (required)\n"
             "  --port-rate RATE    every port's rate each way (default 1Gbps; units as in\n"
             "                      weft sim --help)\n"
@@ -275,6 +276,7 @@ static int serve(int argc, char **argv, serve_owned_t *own)
         }
         own->n_ports = o.n_ports;
         o.port_secrets = (const char *const *)own->secrets;
+        o.port_secrets_file = agent_tokens; /* read again on SIGHUP */
     }
     o.port_rates = *caps;
     o.n_port_rates = n_caps;

@@ -368,6 +368,10 @@ typedef struct {
                                   takes no agent; the roles count as split,
                                   and no port's secret may be the clients'.
                                   Copied: the caller's array is not kept */
+    const char *port_secrets_file; /* the file port_secrets came from, read
+                                  again by rpc_gateway_reload_port_secrets
+                                  (weft serve on SIGHUP); must outlive the
+                                  gateway. NULL: nothing to reload */
     const char *tls_cert;      /* PEM certificate (chain) and private key: */
     const char *tls_key;       /* every connection is TLS 1.2+; both NULL:
                                   plain TCP. rpc_gateway_new fails naming the
@@ -502,6 +506,14 @@ int rpc_gateway_metrics_port(const rpc_gateway_t *gw);
  * gateway goes on with the model it had. EINVAL if the policy is not
  * learned. */
 weft_err_t rpc_gateway_reload_model(rpc_gateway_t *gw);
+/* Reads opts.port_secrets_file again and lets agents in with the secrets
+ * it holds now: a machine's secret is changed or revoked without a
+ * restart. An agent connected for a port whose secret changed or went is
+ * told so (code auth) and closed; *dropped counts them. A file that
+ * rpc_port_secrets_read refuses, or one giving a port the clients' secret,
+ * is refused naming it, and the secrets stay as they were. EINVAL without
+ * such a file. */
+weft_err_t rpc_gateway_reload_port_secrets(rpc_gateway_t *gw, size_t *dropped);
 
 /* Serves until rpc_gateway_stop or a handled signal. */
 weft_err_t rpc_gateway_run(rpc_gateway_t *gw);

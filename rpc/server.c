@@ -1695,10 +1695,80 @@ weft_err_t rpc_gateway_reload_model(rpc_gateway_t *gw)
     return WEFT_OK;
 }
 
+/* A copy of secrets[0..n_ports) (NULL entries kept) into *out, refusing an
+ * empty one or one equal to the clients' secret. */
+static weft_err_t copy_port_secrets(const char *const *secrets, size_t n_ports,
+                                    const char *clients, char ***out)
+{
+    char **sec = weft_calloc(n_ports ? n_ports : 1, sizeof *sec);
+    if (!sec)
+        return weft_fail(WEFT_ENOMEM, "out of memory for the agents' secrets");
+    weft_err_t err = WEFT_OK;
+    for (size_t p = 0; p < n_ports && !err; p++) {
+        const char *ps = secrets[p];
+        if (ps && (!*ps || !strcmp(ps, clients)))
+            err = weft_fail(WEFT_EINVAL, "the agent secret of port %zu is %s", p,
+                            *ps ? "the clients' secret: that machine could act as a client"
+                                : "empty");
+        else if (ps && !(sec[p] = strdup(ps)))
+            err = weft_fail(WEFT_ENOMEM, "out of memory for the agents' secrets");
+    }
+    if (err) {
+        rpc_port_secrets_free(sec, n_ports);
+        return err;
+    }
+    *out = sec;
+    return WEFT_OK;
+}
+
+weft_err_t rpc_gateway_reload_port_secrets(rpc_gateway_t *gw, size_t *dropped)
+{
+    *dropped = 0;
+    if (!gw->o.port_secrets_file || !gw->port_secrets)
+        return weft_fail(WEFT_EINVAL, "the gateway has no file of agent secrets to reload");
+    size_t n = gw->o.n_ports;
+    char **read, **fresh;
+    weft_err_t err = rpc_port_secrets_read(gw->o.port_secrets_file, n, &read);
+    if (err)
+        return err;
+    err = copy_port_secrets((const char *const *)read, n, gw->client_token, &fresh);
+    rpc_port_secrets_free(read, n);
+    if (err)
+        return weft_wrap(err, "%s: ", gw->o.port_secrets_file);
+    char **old = gw->port_secrets;
+    gw->port_secrets = fresh;
+    for (size_t p = 0; p < n; p++) {
+        conn_t *c = gw->agents[p];
+        if (!c || c->state != CONN_AGENT || (old[p] && fresh[p] && !strcmp(old[p], fresh[p])))
+            continue;
+        conn_fail(c, "auth", fresh[p] ? "the secret of port %zu changed: connect with the new "
+                  "one" : "port %zu takes no agent any more", p);
+        (*dropped)++;
+    }
+    rpc_port_secrets_free(old, n);
+    return WEFT_OK;
+}
+
 static void sighup_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     rpc_gateway_t *gw = arg;
+    if (gw->o.port_secrets_file) {
+        size_t dropped;
+        if (rpc_gateway_reload_port_secrets(gw, &dropped))
+            fprintf(stderr, "weft serve: SIGHUP: agent secrets not reloaded: %s; still letting "
+                    "agents in with the ones read before\n", weft_last_error());
+        else
+            fprintf(stderr, "weft serve: SIGHUP: agent secrets reloaded from %s; %zu agent%s "
+                    "dropped (its port's secret changed or went)\n", gw->o.port_secrets_file,
+                    dropped, dropped == 1 ? "" : "s");
+    }
+    if (gw->sched.policy_hook != &gw->hook) {
+        if (!gw->o.port_secrets_file)
+            fprintf(stderr, "weft serve: SIGHUP: nothing to reload (policy %s has no model, "
+                    "and there is no --agent-tokens)\n", gw->sched.ord->name);
+        return;
+    }
     if (rpc_gateway_reload_model(gw))
         fprintf(stderr, "weft serve: SIGHUP: model not reloaded: %s%s%s%s\n", weft_last_error(),
                 gw->model_sha256[0] ? "; still deciding with the model loaded before (sha256 "
@@ -1821,18 +1891,8 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     gw->client_token = strdup(secrets[1]);
     gw->split_roles = strcmp(gw->agent_token, secrets[1]) != 0;
     if (o->port_secrets) {
-        gw->port_secrets = weft_calloc(o->n_ports ? o->n_ports : 1, sizeof *gw->port_secrets);
-        if (!gw->port_secrets)
-            WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory for the agents' secrets"));
-        for (size_t p = 0; p < o->n_ports; p++) {
-            const char *ps = o->port_secrets[p];
-            if (ps && (!*ps || !strcmp(ps, secrets[1])))
-                WEFT_CHECK(weft_fail(WEFT_EINVAL, "the agent secret of port %zu is %s", p,
-                                     *ps ? "the clients' secret: that machine could act as "
-                                           "a client" : "empty"));
-            if (ps && !(gw->port_secrets[p] = strdup(ps)))
-                WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory for the agents' secrets"));
-        }
+        WEFT_CHECK(copy_port_secrets(o->port_secrets, o->n_ports, gw->client_token,
+                                     &gw->port_secrets));
         gw->split_roles = true;
     }
     o->port_secrets = NULL; /* the caller's array: not kept */

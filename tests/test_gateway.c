@@ -2985,6 +2985,12 @@ Test(gateway, serve_port_cap_refuses_a_port_or_rate_it_cannot_use, .timeout = 30
     }
 }
 
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert(f && fputs(text, f) >= 0 && fclose(f) == 0, "%s", path);
+}
+
 /* Writes text to a new temporary file; its path in path[n]. */
 static void temp_file(char *path, size_t n, const char *text)
 {
@@ -3122,6 +3128,84 @@ Test(gateway, a_secret_per_port_lets_each_machine_speak_for_its_own_port_only)
     cr_assert_eq(rpc_gateway_new(&gw, &o), WEFT_EINVAL);
     cr_assert(strstr(weft_last_error(), "port 1 is the clients' secret"), "%s",
               weft_last_error());
+}
+
+/* Connects an agent for port id with secret tok through an adopted
+ * socketpair; its first reply ("welcome" or "error CODE") in got[n]. */
+static void agent_hello(rpc_gateway_t *gw, rpc_client_t *c, uint32_t id, const char *tok,
+                        char *got, size_t n)
+{
+    rpc_client_init(c);
+    c->fd = adopted_peer(gw);
+    cr_assert_eq(rpc_client_hello_agent(c, tok, id, 9000), WEFT_OK);
+    next_reply(gw, c, false, got, n);
+}
+
+/* Reloading the secrets: the agent whose port's secret changed is dropped
+ * and its old secret no longer lets anyone in, the new one does; an agent
+ * whose secret stayed keeps its connection; a port added takes an agent.
+ * A bad file changes nothing. */
+Test(gateway, reloaded_port_secrets_drop_the_agents_whose_secret_changed)
+{
+    char path[64], got[64];
+    temp_file(path, sizeof path, "0 s0\n1 s1\n");
+    char **sec;
+    cr_assert_eq(rpc_port_secrets_read(path, 4, &sec), WEFT_OK, "%s", weft_last_error());
+    rpc_gateway_opts_t o = {0};
+    o.n_ports = 4;
+    o.port_rate = 1e6;
+    o.ord = coflow_ordering_find("sebf");
+    o.token = "clients";
+    o.port_secrets = (const char *const *)sec;
+    o.port_secrets_file = path;
+    o.tick_s = 3600;
+    rpc_gateway_t *gw;
+    cr_assert_eq(rpc_gateway_new(&gw, &o), WEFT_OK, "%s", weft_last_error());
+    rpc_port_secrets_free(sec, 4);
+    rpc_client_t a0, a1, b0, b2, c0;
+    agent_hello(gw, &a0, 0, "s0", got, sizeof got);
+    cr_assert_str_eq(got, "welcome");
+    agent_hello(gw, &a1, 1, "s1", got, sizeof got);
+    cr_assert_str_eq(got, "welcome");
+
+    size_t dropped = 99;
+    write_text(path, "0 s0-new\n1 s1\n2 s2\n");
+    cr_assert_eq(rpc_gateway_reload_port_secrets(gw, &dropped), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert_eq(dropped, 1);
+    next_reply(gw, &a0, true, got, sizeof got);
+    cr_assert_str_eq(got, "error auth", "the agent with the old secret was not told");
+    cr_assert_eq(rpc_client_ping(&a1, 7), WEFT_OK);
+    next_reply(gw, &a1, false, got, sizeof got);
+    while (!strcmp(got, "peers")) /* told that port 0 went */
+        next_reply(gw, &a1, false, got, sizeof got);
+    cr_assert_str_eq(got, "pong", "the agent whose secret stayed lost its connection");
+    agent_hello(gw, &b0, 0, "s0", got, sizeof got);
+    cr_assert_str_eq(got, "error auth", "the old secret still lets an agent in");
+    agent_hello(gw, &c0, 0, "s0-new", got, sizeof got);
+    cr_assert_str_eq(got, "welcome");
+    agent_hello(gw, &b2, 2, "s2", got, sizeof got);
+    cr_assert_str_eq(got, "welcome");
+
+    write_text(path, "0 s0\n1 clients\n"); /* refused: nothing changes */
+    cr_assert_eq(rpc_gateway_reload_port_secrets(gw, &dropped), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), path) &&
+              strstr(weft_last_error(), "port 1 is the clients' secret"), "%s",
+              weft_last_error());
+    write_text(path, "0 s0\n0 s1\n");
+    cr_assert_eq(rpc_gateway_reload_port_secrets(gw, &dropped), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), ":2: port 0 again"), "%s", weft_last_error());
+    cr_assert_eq(dropped, 0);
+    rpc_gateway_stats_t st;
+    for (int i = 0; i < 20; i++) /* the first agent's close */
+        cr_assert_eq(rpc_gateway_poll(gw), WEFT_OK);
+    rpc_gateway_stats(gw, &st);
+    cr_assert_eq(st.agents, 3, "agents 0 (new secret), 1 and 2 are still in");
+    rpc_client_t *all[] = {&a0, &a1, &b0, &b2, &c0};
+    for (size_t i = 0; i < 5; i++)
+        rpc_client_destroy(all[i]);
+    rpc_gateway_free(gw);
+    unlink(path);
 }
 
 /* rpc_sched_set_port_rate takes a port the scheduler has and a positive
@@ -3795,6 +3879,46 @@ Test(gateway_agent, sighup_reloads_the_model_or_keeps_the_one_it_has, .fini = st
 
     close_agents_and_client(a, &cl, &wl);
     unlink(model);
+    unlink(err_path);
+}
+
+/* weft serve --agent-tokens reads its file again on SIGHUP: a bad file is
+ * named and the secrets stay, a good one takes, and the agent whose
+ * secret went is dropped. */
+Test(gateway_agent, sighup_reloads_the_agent_secrets, .fini = stop_server, .timeout = 60)
+{
+    char secrets[64], err_path[64], log[8192], want[256];
+    snprintf(secrets, sizeof secrets, "/tmp/weft-gw-secrets-%d.txt", (int)getpid());
+    snprintf(err_path, sizeof err_path, "/tmp/weft-gw-secrets-%d.err", (int)getpid());
+    write_text(secrets, "0 s0\n1 s1\n");
+    server_stderr = err_path;
+    start_server("--agent-tokens", secrets);
+    server_stderr = NULL;
+    rpc_client_t a;
+    rpc_client_init(&a);
+    cr_assert_eq(rpc_client_connect(&a, "127.0.0.1", server_port, 5), WEFT_OK);
+    cr_assert_eq(rpc_client_hello_agent(&a, "s1", 1, 9000), WEFT_OK);
+    wait_type(&a, "welcome");
+
+    write_text(secrets, "0 s0\n7 s7\n");
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    wait_in_file(err_path, "SIGHUP: agent secrets not reloaded", 1, log, sizeof log);
+    snprintf(want, sizeof want, "%s:2: port 7, but the gateway has ports 0..3; still letting "
+             "agents in with the ones read before", secrets);
+    cr_assert(strstr(log, want), "%s", log);
+
+    write_text(secrets, "0 s0\n");
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    snprintf(want, sizeof want, "SIGHUP: agent secrets reloaded from %s; 1 agent dropped",
+             secrets);
+    wait_in_file(err_path, want, 1, log, sizeof log);
+    const msgpack_object *m = wait_type(&a, "error");
+    rpc_error_msg_t e;
+    rpc_msg_error(m, &e);
+    cr_assert_str_eq(e.code, "auth");
+    cr_assert(strstr(e.message, "port 1 takes no agent any more"), "%s", e.message);
+    rpc_client_destroy(&a);
+    unlink(secrets);
     unlink(err_path);
 }
 
