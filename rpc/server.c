@@ -1889,9 +1889,9 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
                                  r ? "clients" : "agents"));
     gw->agent_token = strdup(secrets[0] ? secrets[0] : "");
     gw->client_token = strdup(secrets[1]);
-    gw->split_roles = strcmp(gw->agent_token, secrets[1]) != 0;
+    gw->split_roles = strcmp(secrets[0] ? secrets[0] : "", secrets[1]) != 0;
     if (o->port_secrets) {
-        WEFT_CHECK(copy_port_secrets(o->port_secrets, o->n_ports, gw->client_token,
+        WEFT_CHECK(copy_port_secrets(o->port_secrets, o->n_ports, secrets[1],
                                      &gw->port_secrets));
         gw->split_roles = true;
     }
