@@ -16,7 +16,9 @@
  *   byte counts that may be negative, NaN or past the flow's size; watch,
  *   cancel, status, job_status, ping; a message of a known or unknown
  *   type whose fields are of any msgpack type; raw bytes (garbage frames,
- *   half frames); running the loop and reading every slot's replies.
+ *   half frames); a new agent secrets file (each port's secret kept,
+ *   changed, dropped, given, or another port's; or garbage) and SIGHUP's
+ *   reload of it; running the loop and reading every slot's replies.
  * Checks:
  *   - every frame the gateway sends decodes with the client library's
  *     decoder (the gateway's own) under the cap it announced, and is a
@@ -73,14 +75,12 @@ static struct {
     job_t jobs[MAX_JOBS]; /* registrations sent; seq = index */
     size_t n_jobs;
     const char *client_token; /* the gateway's: its own, or the agents' */
-    bool by_port;             /* the agents have a secret per port: port_secret */
+    bool by_port;             /* the agents have a secret per port: */
+    char secret[PORTS][32];   /* each port's now ("": none), as in */
+    char secrets_file[96];    /* the file rpc_gateway_reload_port_secrets reads */
     char dir[64];         /* the journal's directory, made at init */
     char journal[96];
 } F;
-
-/* With a secret per port, ports 0-2 have one and port 3 none. */
-static const char *const port_secret[PORTS] = {"fuzz-port-0", "fuzz-port-1", "fuzz-port-2",
-                                               NULL};
 
 static const char *const types[] = {"hello",  "register",   "progress", "done",   "watch",
                                     "cancel", "job_status", "status",   "ping",   "welcome",
@@ -121,6 +121,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!mkdtemp(F.dir))
         fuzz_die("cannot make the journal's directory", strerror(errno));
     snprintf(F.journal, sizeof F.journal, "%s/journal", F.dir);
+    snprintf(F.secrets_file, sizeof F.secrets_file, "%s/secrets", F.dir);
     atexit(remove_dir);
     return 0;
 }
@@ -293,9 +294,53 @@ static const job_t *pick_acked(fuzz_input_t *in)
     return NULL;
 }
 
+/* Writes the agents' secrets file: F.secret's, or up to 16 bytes of the
+ * input with garbage. */
+static void write_secrets(fuzz_input_t *in, bool garbage, char next[PORTS][32])
+{
+    FILE *f = fopen(F.secrets_file, "w");
+    if (!f)
+        fuzz_die("cannot write the secrets file", strerror(errno));
+    if (garbage) {
+        for (unsigned i = 0, n = fuzz_next(in) % 17; i < n; i++)
+            fputc((int)fuzz_next(in), f);
+    } else {
+        for (size_t p = 0; p < PORTS; p++)
+            if (*next[p])
+                fprintf(f, "%zu %s\n", p, next[p]);
+    }
+    if (fclose(f) != 0)
+        fuzz_die("cannot write the secrets file", strerror(errno));
+}
+
+/* A new secrets file and SIGHUP's reload: each port's secret kept,
+ * changed, dropped or given (or the file garbled); the gateway's answer
+ * decides which secrets hellos present from now on. */
+static void reload_secrets(fuzz_input_t *in)
+{
+    char next[PORTS][32];
+    unsigned b = fuzz_next(in);
+    for (size_t p = 0; p < PORTS; p++) {
+        unsigned v = fuzz_next(in) % 4;
+        if (v == 0)
+            snprintf(next[p], sizeof next[p], "%s", F.secret[p]);
+        else if (v == 1)
+            next[p][0] = 0;
+        else /* a new one, or another port's (refused: one secret, two ports) */
+            snprintf(next[p], sizeof next[p], "fuzz-port-%zu-%u", v == 2 ? p : 0, b);
+    }
+    write_secrets(in, b % 8 == 0, next);
+    size_t dropped;
+    weft_err_t err = rpc_gateway_reload_port_secrets(F.gw, &dropped);
+    if (err == WEFT_OK)
+        memcpy(F.secret, next, sizeof next);
+    else if (err != WEFT_EINVAL)
+        fuzz_die("a secrets file was refused other than as invalid", weft_last_error());
+}
+
 static void op(fuzz_input_t *in)
 {
-    unsigned code = fuzz_next(in) % 14;
+    unsigned code = fuzz_next(in) % 15;
     slot_t *s = &F.slot[fuzz_next(in) % SLOTS];
     if (code == 0) { /* connect */
         if (s->open)
@@ -305,6 +350,10 @@ static void op(fuzz_input_t *in)
     }
     if (code == 12) {
         pump(1 + fuzz_next(in) % 3);
+        return;
+    }
+    if (code == 14) {
+        reload_secrets(in);
         return;
     }
     if (!s->open)
@@ -318,11 +367,11 @@ static void op(fuzz_input_t *in)
         bool agent = b & 1, wrong = (b & 6) == 6;
         unsigned id = (b >> 3) % (PORTS + 1);
         const char *tok = !agent ? F.client_token
-                          : F.by_port ? port_secret[id % PORTS] /* port 4: 0's */
+                          : F.by_port ? F.secret[id % PORTS] /* port 4: 0's */
                                       : AGENT_TOKEN;
         if (wrong) /* another role's or port's secret, or none */
-            tok = !agent ? "nope" : F.by_port ? port_secret[(id + 1) % 3] : CLIENT_TOKEN;
-        err = agent ? rpc_client_hello_agent(cl, tok ? tok : "none", id, 1 + (int)fuzz_next(in))
+            tok = !agent ? "nope" : F.by_port ? F.secret[(id + 1) % PORTS] : CLIENT_TOKEN;
+        err = agent ? rpc_client_hello_agent(cl, *tok ? tok : "none", id, 1 + (int)fuzz_next(in))
                     : rpc_client_hello_client(cl, tok);
         break;
     }
@@ -398,13 +447,28 @@ static rpc_gateway_t *start(const rpc_gateway_opts_t *o)
     return gw;
 }
 
+/* F.secret written to the secrets file, read back and set in o (for a
+ * gateway to start with); the array is the caller's to free. */
+static char **secrets_in_force(rpc_gateway_opts_t *o)
+{
+    char **secrets;
+    write_secrets(NULL, false, F.secret);
+    if (rpc_port_secrets_read(F.secrets_file, PORTS, &secrets) != WEFT_OK)
+        fuzz_die("the secrets in force were refused", weft_last_error());
+    o->port_secrets = (const char *const *)secrets;
+    o->port_secrets_file = F.secrets_file;
+    return secrets;
+}
+
 /* With a journal: what a gateway restarted from it holds. */
-static void check_restart(const rpc_gateway_opts_t *o)
+static void check_restart(rpc_gateway_opts_t *o)
 {
     rpc_gateway_stats_t before, after;
     rpc_gateway_stats(F.gw, &before);
     rpc_gateway_free(F.gw);
+    char **secrets = F.by_port ? secrets_in_force(o) : NULL;
     F.gw = start(o);
+    rpc_port_secrets_free(secrets, PORTS);
     rpc_gateway_stats(F.gw, &after);
     char d[600];
     if (after.jobs != before.jobs || after.jobs_finished != before.jobs_finished ||
@@ -466,14 +530,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.budget = setup & 32 ? 2 : 0;
     o.max_conns = setup & 64 ? 2 : 16;
     o.log = getenv("FUZZ_SERVER_LOG") ? stderr : NULL; /* to see what an input does */
+    /* with a secret per port, ports 0-2 have one and port 3 none */
     F.by_port = setup & 128;
-    o.port_secrets = F.by_port ? port_secret : NULL;
+    char **secrets = NULL;
+    if (F.by_port) {
+        for (size_t p = 0; p < PORTS; p++)
+            snprintf(F.secret[p], sizeof F.secret[p], "fuzz-port-%zu", p);
+        F.secret[PORTS - 1][0] = 0;
+        secrets = secrets_in_force(&o);
+    }
     if (!o.ord || (pol[1] && !o.alloc))
         fuzz_die("a policy is not registered", pol[0]);
     clear_dir();
     memset(F.slot, 0, sizeof F.slot);
     F.n_jobs = 0;
     F.gw = start(&o);
+    rpc_port_secrets_free(secrets, PORTS); /* the gateway keeps a copy */
     while (in.n)
         op(&in);
     pump(4);
