@@ -172,6 +172,11 @@ static void print_table(const char *host, int port, const msgpack_object *m)
                get_s(mo, "path", a, sizeof a));
         printf("  %-20s %s\n", "model sha256", get_s(mo, "sha256", b, sizeof b));
     }
+    const msgpack_object *as = rpc_map_get(m, "agent_secrets");
+    if (as && as->type == MSGPACK_OBJECT_MAP) /* --agent-tokens */
+        printf("  %-20s %12lld   ports with one of their own, from %s; %lld reloads\n",
+               "agent secrets", (long long)get_i(as, "ports"), get_s(as, "path", a, sizeof a),
+               (long long)get_i(as, "reloads"));
     const msgpack_object *j = rpc_map_get(m, "journal");
     if (!j || j->type != MSGPACK_OBJECT_MAP) {
         printf("  %-20s %12s\n", "journal", "none");

@@ -453,6 +453,9 @@ typedef struct {
     const char *model_path;     /* the learned ordering's model file, or NULL */
     char model_sha256[65];      /* of the model deciding now, hex ("" if none) */
     uint64_t model_reloads;     /* rpc_gateway_reload_model's that took */
+    const char *port_secrets_file; /* --agent-tokens' file, or NULL */
+    size_t port_secrets_listed; /* ports with a secret of their own now */
+    uint64_t port_secrets_reloads; /* rpc_gateway_reload_port_secrets' that took */
     uint64_t journal_rewrites;
     uint64_t journal_syncs;     /* fdatasync calls (one per loop pass at most) */
     uint64_t journal_torn_at;   /* offset of a torn last record cut off at start */

@@ -118,6 +118,12 @@ void rpc_metrics_render(struct evbuffer *out, const rpc_metrics_t *m)
         counter(out, "weft_model_reloads_total", "Model reloads (SIGHUP) that took.",
                 st->model_reloads);
     }
+    if (st->port_secrets_listed) {
+        gauge(out, "weft_agent_secret_ports", "Ports whose agent has a secret of its own "
+              "(--agent-tokens).", (double)st->port_secrets_listed);
+        counter(out, "weft_agent_secret_reloads_total",
+                "Reloads of the agents' secrets (SIGHUP) that took.", st->port_secrets_reloads);
+    }
     const rpc_histogram_t *h = m->decision;
     head(out, "weft_decision_seconds", "histogram",
          "Wall time of a decision (ordering and rates; a rebuild it needed included).");

@@ -114,6 +114,7 @@ struct rpc_gateway {
     coflow_learned_hook_t hook;   /* hands it to every rebuild's ordering */
     char model_sha256[65];        /* of the file model was read from */
     uint64_t model_reloads;
+    uint64_t port_secrets_reloads; /* rpc_gateway_reload_port_secrets' that took */
     struct evhttp *http;          /* --metrics, or NULL */
     int metrics_port;
     rpc_histogram_t decision_s;   /* how long decide_cb's decisions took */
@@ -886,7 +887,7 @@ static void handle_status(conn_t *c, const msgpack_object *m)
     rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 28 + (seq >= 0) + list);
+    msgpack_pack_map(&pk, 29 + (seq >= 0) + list);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "status");
     if (seq >= 0)
         pack_kv_int(&pk, "seq", seq);
@@ -957,6 +958,16 @@ static void handle_status(conn_t *c, const msgpack_object *m)
         rpc_pack_cstr(&pk, "path"), rpc_pack_cstr(&pk, st.model_path);
         rpc_pack_cstr(&pk, "sha256"), rpc_pack_cstr(&pk, st.model_sha256);
         pack_kv_int(&pk, "reloads", (int64_t)st.model_reloads);
+    }
+    rpc_pack_cstr(&pk, "agent_secrets"); /* one per port (--agent-tokens) */
+    if (!gw->port_secrets) {
+        msgpack_pack_nil(&pk);
+    } else {
+        msgpack_pack_map(&pk, 3);
+        rpc_pack_cstr(&pk, "path");
+        st.port_secrets_file ? rpc_pack_cstr(&pk, st.port_secrets_file) : msgpack_pack_nil(&pk);
+        pack_kv_int(&pk, "ports", (int64_t)st.port_secrets_listed);
+        pack_kv_int(&pk, "reloads", (int64_t)st.port_secrets_reloads);
     }
     rpc_pack_cstr(&pk, "journal");
     if (gw->journal.fd < 0) {
@@ -1746,6 +1757,7 @@ weft_err_t rpc_gateway_reload_port_secrets(rpc_gateway_t *gw, size_t *dropped)
         (*dropped)++;
     }
     rpc_port_secrets_free(old, n);
+    gw->port_secrets_reloads++;
     return WEFT_OK;
 }
 
@@ -2051,6 +2063,11 @@ void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out)
     out->model_path = gw->sched.policy_hook == &gw->hook ? gw->o.model_path : NULL;
     memcpy(out->model_sha256, gw->model_sha256, sizeof out->model_sha256);
     out->model_reloads = gw->model_reloads;
+    out->port_secrets_file = gw->port_secrets ? gw->o.port_secrets_file : NULL;
+    out->port_secrets_listed = 0;
+    for (size_t p = 0; gw->port_secrets && p < gw->o.n_ports; p++)
+        out->port_secrets_listed += gw->port_secrets[p] != NULL;
+    out->port_secrets_reloads = gw->port_secrets_reloads;
     out->journal_torn_at = gw->journal.torn_at;
     out->journal_torn_bytes = gw->journal.torn_bytes;
     out->journal_torn_path = gw->journal.torn_path;

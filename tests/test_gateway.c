@@ -3882,9 +3882,23 @@ Test(gateway_agent, sighup_reloads_the_model_or_keeps_the_one_it_has, .fini = st
     unlink(err_path);
 }
 
+/* The status answer's agent_secrets: "ports" and "reloads" checked. */
+static void expect_secrets_status(rpc_client_t *cl, int64_t ports, int64_t reloads)
+{
+    cr_assert_eq(rpc_client_status(cl, 4), WEFT_OK);
+    const msgpack_object *m = rpc_map_get(wait_type(cl, "status"), "agent_secrets");
+    cr_assert(m && m->type == MSGPACK_OBJECT_MAP, "status has no agent_secrets map");
+    int64_t p, r;
+    cr_assert_eq(rpc_get_int(m, "ports", 0, INT64_MAX, &p), WEFT_OK);
+    cr_assert_eq(rpc_get_int(m, "reloads", 0, INT64_MAX, &r), WEFT_OK);
+    cr_assert(p == ports && r == reloads, "agent_secrets: %lld ports, %lld reloads; expected "
+              "%lld and %lld", (long long)p, (long long)r, (long long)ports,
+              (long long)reloads);
+}
+
 /* weft serve --agent-tokens reads its file again on SIGHUP: a bad file is
  * named and the secrets stay, a good one takes, and the agent whose
- * secret went is dropped. */
+ * secret went is dropped; status counts the ports and the reloads. */
 Test(gateway_agent, sighup_reloads_the_agent_secrets, .fini = stop_server, .timeout = 60)
 {
     char secrets[64], err_path[64], log[8192], want[256];
@@ -3899,6 +3913,12 @@ Test(gateway_agent, sighup_reloads_the_agent_secrets, .fini = stop_server, .time
     cr_assert_eq(rpc_client_connect(&a, "127.0.0.1", server_port, 5), WEFT_OK);
     cr_assert_eq(rpc_client_hello_agent(&a, "s1", 1, 9000), WEFT_OK);
     wait_type(&a, "welcome");
+    rpc_client_t cl;
+    rpc_client_init(&cl);
+    cr_assert_eq(rpc_client_connect(&cl, "127.0.0.1", server_port, 5), WEFT_OK);
+    cr_assert_eq(rpc_client_hello_client(&cl, TOKEN), WEFT_OK);
+    wait_type(&cl, "welcome");
+    expect_secrets_status(&cl, 2, 0);
 
     write_text(secrets, "0 s0\n7 s7\n");
     cr_assert_eq(kill(server_pid, SIGHUP), 0);
@@ -3906,6 +3926,7 @@ Test(gateway_agent, sighup_reloads_the_agent_secrets, .fini = stop_server, .time
     snprintf(want, sizeof want, "%s:2: port 7, but the gateway has ports 0..3; still letting "
              "agents in with the ones read before", secrets);
     cr_assert(strstr(log, want), "%s", log);
+    expect_secrets_status(&cl, 2, 0);
 
     write_text(secrets, "0 s0\n");
     cr_assert_eq(kill(server_pid, SIGHUP), 0);
@@ -3917,6 +3938,8 @@ Test(gateway_agent, sighup_reloads_the_agent_secrets, .fini = stop_server, .time
     rpc_msg_error(m, &e);
     cr_assert_str_eq(e.code, "auth");
     cr_assert(strstr(e.message, "port 1 takes no agent any more"), "%s", e.message);
+    expect_secrets_status(&cl, 1, 1);
+    rpc_client_destroy(&cl);
     rpc_client_destroy(&a);
     unlink(secrets);
     unlink(err_path);
