@@ -385,6 +385,12 @@ static weft_err_t apply_schedule(agent_t *a, const msgpack_object *m)
             return weft_fail(WEFT_EPROTO, "schedule: new entry #%u: flow %lld to port %lld, "
                              "but the gateway's welcome said %zu ports", i, (long long)fid,
                              (long long)dst, a->n_peers);
+        /* what the pacing computes with: a NaN would never finish, a
+           negative size finish at once */
+        if (!(isfinite(bytes) && bytes > 0 && isfinite(sent) && sent >= 0))
+            return weft_fail(WEFT_EPROTO, "schedule: new entry #%u: flow %lld of %g bytes, %g "
+                             "sent: expected a finite size > 0 and a finite count >= 0", i,
+                             (long long)fid, bytes, sent);
         aflow_t *f = find_flow(a, (uint64_t)fid);
         if (f) {
             if (sent > f->sent)
@@ -406,8 +412,11 @@ static weft_err_t apply_schedule(agent_t *a, const msgpack_object *m)
         if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 3 ||
             !rpc_obj_int(&e->via.array.ptr[0], &fid) ||
             !rpc_obj_num(&e->via.array.ptr[1], &rate) ||
-            !rpc_obj_int(&e->via.array.ptr[2], &cls) || fid < 0 || rate < 0)
+            !rpc_obj_int(&e->via.array.ptr[2], &cls) || fid < 0)
             return weft_fail(WEFT_EPROTO, "schedule: flow entry #%u is malformed", i);
+        if (!(isfinite(rate) && rate >= 0))
+            return weft_fail(WEFT_EPROTO, "schedule: flow entry #%u: flow %lld at %g bytes/s: "
+                             "expected a finite rate >= 0", i, (long long)fid, rate);
         aflow_t *f = find_flow(a, (uint64_t)fid);
         if (!f)
             return weft_fail(WEFT_EPROTO, "schedule: flow %lld was never announced",

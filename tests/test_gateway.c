@@ -3945,6 +3945,115 @@ Test(gateway_agent, sighup_reloads_the_agent_secrets, .fini = stop_server, .time
     unlink(err_path);
 }
 
+/* Frames a message {"type": type, ...} with the key-value pairs packed by
+ * body (given the packer) and writes it to fd. */
+static void send_raw_message(int fd, const char *type, size_t n_more,
+                             void (*body)(msgpack_packer *, const void *), const void *arg)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    size_t mark;
+    cr_assert_eq(rpc_frame_begin(&sb, &mark), WEFT_OK);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1 + n_more);
+    rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, type);
+    body(&pk, arg);
+    cr_assert_eq(rpc_frame_end(&sb, mark, 0), WEFT_OK);
+    cr_assert_eq(write(fd, sb.data, sb.size), (ssize_t)sb.size);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void welcome_body(msgpack_packer *pk, const void *arg)
+{
+    (void)arg;
+    rpc_pack_cstr(pk, "ports"), msgpack_pack_uint64(pk, 2);
+    rpc_pack_cstr(pk, "epoch"), msgpack_pack_uint64(pk, 1);
+}
+
+/* A schedule announcing flow fid (to port 1, of `bytes`, `sent` of them
+ * sent) at `rate`. */
+typedef struct {
+    uint64_t fid;
+    double bytes, sent, rate;
+} one_flow_t;
+
+static void schedule_body(msgpack_packer *pk, const void *arg)
+{
+    const one_flow_t *f = arg;
+    rpc_pack_cstr(pk, "new"), msgpack_pack_array(pk, 1);
+    msgpack_pack_array(pk, 4);
+    msgpack_pack_uint64(pk, f->fid), msgpack_pack_uint64(pk, 1);
+    msgpack_pack_double(pk, f->bytes), msgpack_pack_double(pk, f->sent);
+    rpc_pack_cstr(pk, "flows"), msgpack_pack_array(pk, 1);
+    msgpack_pack_array(pk, 3);
+    msgpack_pack_uint64(pk, f->fid), msgpack_pack_double(pk, f->rate);
+    msgpack_pack_uint64(pk, 0);
+}
+
+/* The next connection the agent makes to lfd (10 s at most), its hello
+ * read, a welcome of 2 ports sent. */
+static int agent_connects(int lfd)
+{
+    struct pollfd p = {lfd, POLLIN, 0};
+    cr_assert_eq(poll(&p, 1, 10000), 1, "the agent did not connect");
+    int fd = accept(lfd, NULL, NULL);
+    cr_assert(fd >= 0);
+    rpc_client_t hello; /* reads the agent's frames with the library's decoder */
+    rpc_client_init(&hello);
+    hello.fd = fd;
+    const msgpack_object *m;
+    cr_assert_eq(rpc_client_wait(&hello, 10, &m), 1, "no hello");
+    char type[32];
+    cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "hello");
+    hello.fd = -1; /* the test keeps the socket */
+    rpc_client_destroy(&hello);
+    send_raw_message(fd, "welcome", 2, welcome_body, NULL);
+    return fd;
+}
+
+/* A real weft agent given a flow it cannot pace (a negative or zero size,
+ * a negative count sent: found by fuzz/fuzz_agent.c; a negative rate)
+ * refuses the schedule naming the entry and the value, drops that
+ * connection and connects again; before, it took the sizes and counts
+ * and paced with them. The test plays the gateway. */
+Test(gateway, an_agent_refuses_a_flow_it_cannot_pace, .fini = stop_agent_and_server,
+     .timeout = 60)
+{
+    char log_path[64], log[8192];
+    snprintf(log_path, sizeof log_path, "/tmp/weft-agent-nan-%d.log", (int)getpid());
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    cr_assert(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+              listen(lfd, 4) == 0 && getsockname(lfd, (struct sockaddr *)&sa, &len) == 0);
+    server_port = ntohs(sa.sin_port);
+    start_agent0(log_path);
+    const one_flow_t bad[] = {{5, -1000, 0, 1e6}, {6, 0, 0, 1e6}, {7, 1000, -5, 1e6},
+                              {8, 1000, 0, -3}};
+    const char *why[] = {"schedule: new entry #0: flow 5 of -1000 bytes, 0 sent: expected a "
+                         "finite size > 0 and a finite count >= 0",
+                         "schedule: new entry #0: flow 6 of 0 bytes",
+                         "schedule: new entry #0: flow 7 of 1000 bytes, -5 sent",
+                         "schedule: flow entry #0: flow 8 at -3 bytes/s: expected a finite "
+                         "rate >= 0"};
+    for (int i = 0; i < 4; i++) {
+        int fd = agent_connects(lfd);
+        send_raw_message(fd, "schedule", 2, schedule_body, &bad[i]);
+        char want[256];
+        snprintf(want, sizeof want, "gateway connection lost: %s", why[i]);
+        double t0 = weft_mono_s();
+        do {
+            usleep(20000);
+            log[read_file(log_path, log, sizeof log - 1)] = 0;
+        } while (!strstr(log, want) && weft_mono_s() - t0 < 10);
+        cr_assert(strstr(log, want), "%s", log);
+        close(fd);
+    }
+    close(lfd);
+    unlink(log_path);
+}
+
 /* The metrics text of a gateway whose counters are known: every family
  * once, counters and gauges as given, the histogram's buckets cumulative
  * (a time on a bound counts in that bound's bucket), label values escaped,
