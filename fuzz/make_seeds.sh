@@ -181,4 +181,22 @@ open(sys.argv[1] + "/fifo-small-frames-budget2", "wb").write(program(1 | 16 | 32
 open(sys.argv[1] + "/aalo-port-secrets-journal", "wb").write(program(2 | 8 | 128))
 PY
 
+# agent: messages of a gateway as fuzz/fuzz_agent.c reads them: a welcome
+# of 4 ports, a schedule announcing two flows with rates and classes, the
+# peers, an ack, a schedule dropping a flow, a welcome of another epoch.
+mkdir -p $C/agent
+python3 - $C/agent <<'PY'
+import sys
+WELCOME, PEERS, SCHEDULE, ACK, ERROR, ANY = range(6)
+def u(v): return [2, v]          # a small unsigned number (0-7)
+def d(i): return [1, i]          # one of the odd doubles (3: 1e6, 2: 1500)
+prog = [WELCOME] + u(4) + u(1)
+prog += [SCHEDULE, 2, 2, 0]
+prog += [2] + u(1) + u(1) + d(3) + d(0) + [2] + u(2) + u(2) + d(3) + d(0)
+prog += [2] + u(1) + d(3) + u(0) + [2] + u(2) + d(2) + u(1)
+prog += [PEERS, 2] + u(1) + [1] + u(7) + u(2) + [1] + u(7)
+prog += [ACK] + u(0) + [SCHEDULE, 0, 0, 1] + u(1) + [WELCOME] + u(4) + u(2)
+open(sys.argv[1] + "/welcome-schedule-drop", "wb").write(bytes(prog))
+PY
+
 du -sh $C

@@ -11,8 +11,8 @@
 set -eu
 SECS=${1:-30}
 CC=${FUZZ_CC:-clang}
-OUT=build-fuzz
-TARGETS=${FUZZ_TARGETS:-fb alibaba wfcommons weft model frame job journal sched server}
+OUT=${FUZZ_OUT:-build-fuzz}
+TARGETS=${FUZZ_TARGETS:-fb alibaba wfcommons weft model frame job journal sched server agent}
 cd "$(dirname "$0")/.."
 
 # Only what the readers and the frame decoder need, not the whole library:
@@ -85,6 +85,8 @@ for t in $TARGETS; do
     [ "$t" = journal ] && extra=$JOURNAL_OBJS
     [ "$t" = sched ] && extra="$SCHED_OBJS $SCHED_LIBS"
     [ "$t" = server ] && extra="$SERVER_OBJS $JOURNAL_OBJS $SCHED_OBJS $SCHED_LIBS $SERVER_LIBS"
+    # fuzz_agent includes rpc/agent.c itself; it needs the client library
+    [ "$t" = agent ] && extra="$OUT/obj/rpc_client.o $SERVER_LIBS"
     # shellcheck disable=SC2086
     $CC $CFLAGS -fsanitize=fuzzer "fuzz/fuzz_$t.c" $OBJS $extra $LIBS -o "$OUT/fuzz_$t"
 done

@@ -1,0 +1,202 @@
+/*
+ * fuzz_agent.c - libFuzzer target for what `weft agent` does with the
+ * gateway's messages (rpc/agent.c's gw_handle): welcome, peers, schedule
+ * (new flows, rates and classes, drops), ack and error, with fields that
+ * may hold anything, as a buggy gateway or a man in the middle of a plain
+ * connection could send. rpc/agent.c is included whole, so its handlers
+ * run on an agent without sockets: no listener, no data connections (the
+ * pacing loop, which connects to peers, is not run); its reports go to a
+ * socketpair nobody reads.
+ *
+ * Input: one message per step: byte 0 of the step picks its type and the
+ * bytes after it fill its fields (ports, epochs, flow ids among a few,
+ * ports, sizes, byte counts and rates that may be negative, NaN, infinite
+ * or huge, classes, drop lists, ack sequences, error codes), or build a
+ * map of any msgpack values under a known type.
+ * Checks after every message: the flow table's index finds every flow;
+ * every flow's destination is a peer the agent has; its size, byte count
+ * and rate are finite and >= 0 (what the pacing loop computes with); an
+ * error has a detail. Sanitizers catch the rest (and leaks at the end).
+ */
+#include "rpc/agent.c"
+
+#include "fuzz/fuzz_common.h"
+#include "fuzz/fuzz_rpc.h"
+
+static double odd_number(fuzz_input_t *in)
+{
+    static const double d[] = {0, 1, 1500, 1e6, -1, NAN, INFINITY, -INFINITY, 1e300, 4e9};
+    unsigned b = fuzz_next(in);
+    return b < 10 ? d[b] : (double)b * 1000;
+}
+
+static void pack_num(msgpack_packer *pk, fuzz_input_t *in)
+{
+    unsigned b = fuzz_next(in);
+    if (b % 4 == 0)
+        msgpack_pack_int64(pk, -(int64_t)fuzz_next(in));
+    else if (b % 4 == 1)
+        msgpack_pack_double(pk, odd_number(in));
+    else
+        msgpack_pack_uint64(pk, fuzz_next(in) % 8);
+}
+
+/* An entry of n numbers, or (1 in 8) something else. */
+static void pack_entry(msgpack_packer *pk, fuzz_input_t *in, unsigned n)
+{
+    unsigned b = fuzz_next(in);
+    if (b % 8 == 0) {
+        msgpack_pack_nil(pk);
+        return;
+    }
+    if (b % 8 == 1)
+        n = fuzz_next(in) % 5;
+    msgpack_pack_array(pk, n);
+    for (unsigned i = 0; i < n; i++)
+        pack_num(pk, in);
+}
+
+static void pack_kv_num(msgpack_packer *pk, const char *k, fuzz_input_t *in)
+{
+    rpc_pack_cstr(pk, k);
+    pack_num(pk, in);
+}
+
+/* One message from the input into sb (unpacked by the caller). */
+static void make_message(msgpack_sbuffer *sb, fuzz_input_t *in)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    unsigned kind = fuzz_next(in) % 6;
+    switch (kind) {
+    case 0: /* welcome */
+        msgpack_pack_map(&pk, 3);
+        rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "welcome");
+        pack_kv_num(&pk, "ports", in);
+        pack_kv_num(&pk, "epoch", in);
+        break;
+    case 1: { /* peers */
+        unsigned n = fuzz_next(in) % 4;
+        msgpack_pack_map(&pk, 2);
+        rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "peers");
+        rpc_pack_cstr(&pk, "peers"), msgpack_pack_array(&pk, n);
+        for (unsigned i = 0; i < n; i++) {
+            msgpack_pack_array(&pk, 3);
+            pack_num(&pk, in);
+            rpc_pack_cstr(&pk, fuzz_next(in) % 2 ? "127.0.0.1" : "");
+            pack_num(&pk, in);
+        }
+        break;
+    }
+    case 2: { /* schedule */
+        unsigned nn = fuzz_next(in) % 4, nf = fuzz_next(in) % 4, nd = fuzz_next(in) % 3;
+        msgpack_pack_map(&pk, 3 + (nd > 0));
+        rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "schedule");
+        rpc_pack_cstr(&pk, "new"), msgpack_pack_array(&pk, nn);
+        for (unsigned i = 0; i < nn; i++)
+            pack_entry(&pk, in, 4); /* fid, dst, bytes, sent */
+        rpc_pack_cstr(&pk, "flows"), msgpack_pack_array(&pk, nf);
+        for (unsigned i = 0; i < nf; i++)
+            pack_entry(&pk, in, 3); /* fid, rate, class */
+        if (nd > 0) {
+            rpc_pack_cstr(&pk, "drop"), msgpack_pack_array(&pk, nd);
+            for (unsigned i = 0; i < nd; i++)
+                pack_num(&pk, in);
+        }
+        break;
+    }
+    case 3: /* ack */
+        msgpack_pack_map(&pk, 2);
+        rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "ack");
+        pack_kv_num(&pk, "seq", in);
+        break;
+    case 4: { /* error */
+        static const char *const codes[] = {"protocol", "replaced", "auth", "busy", "timeout"};
+        msgpack_pack_map(&pk, 3);
+        rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "error");
+        rpc_pack_cstr(&pk, "code"), rpc_pack_cstr(&pk, codes[fuzz_next(in) % 5]);
+        rpc_pack_cstr(&pk, "message"), rpc_pack_cstr(&pk, "fuzz");
+        break;
+    }
+    default: { /* a known type, its fields of any type */
+        static const char *const types[] = {"welcome", "peers", "schedule", "ack"};
+        static const char *const keys[] = {"ports", "epoch", "peers", "new", "flows", "drop",
+                                           "seq"};
+        unsigned n = fuzz_next(in) % 3;
+        msgpack_pack_map(&pk, n + 1);
+        rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, types[fuzz_next(in) % 4]);
+        for (unsigned i = 0; i < n; i++) {
+            rpc_pack_cstr(&pk, keys[fuzz_next(in) % 7]);
+            unsigned b = fuzz_next(in) % 4;
+            if (b == 0)
+                msgpack_pack_nil(&pk);
+            else if (b == 1)
+                rpc_pack_cstr(&pk, "x");
+            else if (b == 2)
+                pack_num(&pk, in);
+            else
+                pack_entry(&pk, in, 2);
+        }
+        break;
+    }
+    }
+}
+
+static void check_agent(agent_t *a)
+{
+    for (size_t i = 0; i < a->n_flows; i++) {
+        const aflow_t *f = &a->flows[i];
+        if (find_flow(a, f->fid) != f)
+            fuzz_die("the flow table does not find a flow it holds", NULL);
+        if (f->dst >= a->n_peers)
+            fuzz_die("a flow goes to a port the agent has no peer for", NULL);
+        if (!(isfinite(f->bytes) && f->bytes >= 0 && isfinite(f->sent) && f->sent >= 0 &&
+              isfinite(f->rate) && f->rate >= 0)) {
+            char d[160];
+            snprintf(d, sizeof d, "flow %llu: %g bytes, %g sent, rate %g",
+                     (unsigned long long)f->fid, f->bytes, f->sent, f->rate);
+            fuzz_die("a flow holds a size, count or rate the pacing cannot use", d);
+        }
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    rpc_agent_opts_t o = {.gateway_host = "127.0.0.1", .gateway_port = 1, .token = "t", .id = 0};
+    agent_t a;
+    memset(&a, 0, sizeof a);
+    a.o = &o;
+    a.lfd = -1;
+    a.backoff = BACKOFF_MIN_S;
+    rpc_client_init(&a.gw);
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
+        fuzz_die("socketpair", strerror(errno));
+    a.gw.fd = sv[0];
+    fuzz_input_t in = {data, size};
+    while (in.n && !a.refused) {
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        make_message(&sb, &in);
+        msgpack_unpacked up;
+        msgpack_unpacked_init(&up);
+        if (msgpack_unpack_next(&up, sb.data, sb.size, NULL) != MSGPACK_UNPACK_SUCCESS)
+            fuzz_die("a packed message does not unpack", NULL);
+        weft_err_t err = gw_handle(&a, &up.data);
+        if (err && !*weft_last_error())
+            fuzz_die("an error without a detail", weft_strerror(err));
+        msgpack_unpacked_destroy(&up);
+        msgpack_sbuffer_destroy(&sb);
+        check_agent(&a);
+        (void)rpc_client_flush(&a.gw); /* the reports; the buffer may fill */
+    }
+    close(sv[1]);
+    for (size_t i = 0; i < a.n_peers; i++)
+        peer_close(&a.peers[i]);
+    rpc_client_destroy(&a.gw);
+    free(a.flows);
+    free(a.serve);
+    free(a.slot);
+    free(a.peers);
+    return 0;
+}
