@@ -34,10 +34,14 @@ const char *weft_strerror(weft_err_t err)
 
 weft_err_t weft_fail(weft_err_t err, const char *fmt, ...)
 {
+    /* formatted aside first: an argument may be weft_last_error() itself
+       (vsnprintf into the buffer it reads is undefined, and garbled it) */
+    char msg[DETAIL_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(detail, msg, sizeof detail);
     return err;
 }
 

@@ -33,7 +33,8 @@ typedef enum {
 const char *weft_strerror(weft_err_t err);
 
 /* Records a detail message for the calling thread and returns err, so a
- * function can `return weft_fail(WEFT_EPARSE, "%s:%zu: ...", ...)`. */
+ * function can `return weft_fail(WEFT_EPARSE, "%s:%zu: ...", ...)`. An
+ * argument may be weft_last_error() itself (the detail it replaces). */
 weft_err_t weft_fail(weft_err_t err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

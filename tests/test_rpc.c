@@ -178,6 +178,19 @@ static size_t split_random(size_t off, size_t left)
     return k < left ? k : left;
 }
 
+/* A detail may quote the one it replaces, as the agent's "welcome: %s"
+ * does: that garbled it ("welcome: welcome: rts' is ...") before weft_fail
+ * formatted aside. */
+Test(rpc, an_error_may_quote_the_one_before)
+{
+    weft_fail(WEFT_EPROTO, "field '%s' is %d, expected 1..%d", "ports", 1048577, 1048576);
+    weft_fail(WEFT_EPROTO, "welcome: %s", weft_last_error());
+    cr_assert_str_eq(weft_last_error(), "welcome: field 'ports' is 1048577, expected 1..1048576");
+    weft_fail(WEFT_EPROTO, "%s; %s", weft_last_error(), weft_last_error());
+    cr_assert_str_eq(weft_last_error(), "welcome: field 'ports' is 1048577, expected 1..1048576; "
+                                        "welcome: field 'ports' is 1048577, expected 1..1048576");
+}
+
 Test(rpc, round_trip_byte_by_byte)
 {
     stream_t s;
