@@ -155,9 +155,9 @@ static int serve(int argc, char **argv, serve_owned_t *own)
                 return CLI_ERROR;
             break;
         case 'n':
-            if (!parse_double(optarg, 1, &d) || d != (size_t)d) {
-                fprintf(stderr, "weft serve: --ports '%s': expected a whole number >= 1\n",
-                        optarg);
+            if (!parse_double(optarg, 1, &d) || d != (size_t)d || d > (double)RPC_MAX_PORTS) {
+                fprintf(stderr, "weft serve: --ports '%s': expected a whole number from 1 to "
+                        "%zu\n", optarg, RPC_MAX_PORTS);
                 return CLI_USAGE;
             }
             o.n_ports = (size_t)d;

@@ -455,7 +455,7 @@ static weft_err_t gw_handle(agent_t *a, const msgpack_object *m)
     rpc_msg_type(m, type, sizeof type);
     if (!strcmp(type, "welcome")) {
         int64_t ports = 0;
-        if (rpc_get_int(m, "ports", 1, 1 << 24, &ports))
+        if (rpc_get_int(m, "ports", 1, (int64_t)RPC_MAX_PORTS, &ports))
             return weft_fail(WEFT_EPROTO, "welcome: %s", weft_last_error());
         /* A gateway restarted with more ports (the fabric grew) sends to
          * and from the new ones: their peers are added. Fewer ports leave

@@ -37,6 +37,10 @@
 
 #define RPC_HEADER_BYTES 4                     /* the big-endian payload length */
 #define RPC_MAX_FRAME_DEFAULT ((size_t)1 << 20) /* payload bytes per frame: 1 MiB */
+/* Ports a gateway may have, the bound of workload files too
+ * (WORKLOAD_MAX_PORTS): an agent told of more by a welcome refuses it
+ * rather than allocate a peer table for them. */
+#define RPC_MAX_PORTS ((size_t)1 << 20)
 #define RPC_MAX_OBJECTS_DEFAULT ((size_t)1 << 18) /* msgpack objects per frame */
 /* The object cap that goes with a frame cap: half its bytes, at least the
  * default. A job's flow is 4 objects in about 8 bytes, so a frame full of

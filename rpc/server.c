@@ -1909,6 +1909,9 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     }
     o->port_secrets = NULL; /* the caller's array: not kept */
     gw->t0 = weft_mono_s();
+    if (o->n_ports < 1 || o->n_ports > RPC_MAX_PORTS)
+        WEFT_CHECK(weft_fail(WEFT_EINVAL, "%zu ports: a gateway has 1..%zu", o->n_ports,
+                             RPC_MAX_PORTS));
     WEFT_CHECK(rpc_sched_init(&gw->sched, o->n_ports, o->port_rate, o->ord, o->alloc));
     for (size_t i = 0; i < o->n_port_rates; i++) {
         const rpc_port_rate_t *pr = &o->port_rates[i];

@@ -3728,6 +3728,8 @@ Test(gateway, options_name_what_is_wrong, .timeout = 30)
         {{"serve", "--ports", "4", "--token", "t", "--tick", "0"}, "--tick '0': expected"},
         {{"serve", "--ports", "4", "--token", "t", "--max-frame", "0"},
          "--max-frame '0': expected a whole number"},
+        {{"serve", "--ports", "1048577", "--token", "t"},
+         "--ports '1048577': expected a whole number from 1 to 1048576"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         char out[4096];
@@ -3966,8 +3968,7 @@ static void send_raw_message(int fd, const char *type, size_t n_more,
 
 static void welcome_body(msgpack_packer *pk, const void *arg)
 {
-    (void)arg;
-    rpc_pack_cstr(pk, "ports"), msgpack_pack_uint64(pk, 2);
+    rpc_pack_cstr(pk, "ports"), msgpack_pack_uint64(pk, *(const uint64_t *)arg);
     rpc_pack_cstr(pk, "epoch"), msgpack_pack_uint64(pk, 1);
 }
 
@@ -3992,8 +3993,8 @@ static void schedule_body(msgpack_packer *pk, const void *arg)
 }
 
 /* The next connection the agent makes to lfd (10 s at most), its hello
- * read, a welcome of 2 ports sent. */
-static int agent_connects(int lfd)
+ * read, a welcome of `ports` ports sent. */
+static int agent_connects(int lfd, uint64_t ports)
 {
     struct pollfd p = {lfd, POLLIN, 0};
     cr_assert_eq(poll(&p, 1, 10000), 1, "the agent did not connect");
@@ -4008,7 +4009,7 @@ static int agent_connects(int lfd)
     cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "hello");
     hello.fd = -1; /* the test keeps the socket */
     rpc_client_destroy(&hello);
-    send_raw_message(fd, "welcome", 2, welcome_body, NULL);
+    send_raw_message(fd, "welcome", 2, welcome_body, &ports);
     return fd;
 }
 
@@ -4016,7 +4017,9 @@ static int agent_connects(int lfd)
  * a negative count sent: found by fuzz/fuzz_agent.c; a negative rate)
  * refuses the schedule naming the entry and the value, drops that
  * connection and connects again; before, it took the sizes and counts
- * and paced with them. The test plays the gateway. */
+ * and paced with them. So it does with a welcome of more ports than a
+ * gateway may have (it took up to 2^24, a 1.6 GB peer table). The test
+ * plays the gateway. */
 Test(gateway, an_agent_refuses_a_flow_it_cannot_pace, .fini = stop_agent_and_server,
      .timeout = 60)
 {
@@ -4030,16 +4033,18 @@ Test(gateway, an_agent_refuses_a_flow_it_cannot_pace, .fini = stop_agent_and_ser
     server_port = ntohs(sa.sin_port);
     start_agent0(log_path);
     const one_flow_t bad[] = {{5, -1000, 0, 1e6}, {6, 0, 0, 1e6}, {7, 1000, -5, 1e6},
-                              {8, 1000, 0, -3}};
+                              {8, 1000, 0, -3}, {0, 0, 0, 0}};
     const char *why[] = {"schedule: new entry #0: flow 5 of -1000 bytes, 0 sent: expected a "
                          "finite size > 0 and a finite count >= 0",
                          "schedule: new entry #0: flow 6 of 0 bytes",
                          "schedule: new entry #0: flow 7 of 1000 bytes, -5 sent",
                          "schedule: flow entry #0: flow 8 at -3 bytes/s: expected a finite "
-                         "rate >= 0"};
-    for (int i = 0; i < 4; i++) {
-        int fd = agent_connects(lfd);
-        send_raw_message(fd, "schedule", 2, schedule_body, &bad[i]);
+                         "rate >= 0",
+                         "welcome: field 'ports' is 1048577, expected 1..1048576"};
+    for (int i = 0; i < 5; i++) {
+        int fd = agent_connects(lfd, i < 4 ? 2 : 1048577);
+        if (i < 4)
+            send_raw_message(fd, "schedule", 2, schedule_body, &bad[i]);
         char want[256];
         snprintf(want, sizeof want, "gateway connection lost: %s", why[i]);
         double t0 = weft_mono_s();
