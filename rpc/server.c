@@ -385,13 +385,16 @@ static void handle_hello(conn_t *c, const msgpack_object *m)
         return conn_fail(c, "protocol", "hello: role '%.*s', expected 'agent' or 'client'",
                          (int)(nrole > 32 ? 32 : nrole), role);
     /* With a secret per port, the port claimed picks the secret: read it
-       first. Otherwise a wrong token is told before a bad id. */
+       first (a port beyond the gateway's is one without a secret, so the
+       range is not told before the secret is checked). Otherwise a wrong
+       token is told before a bad id. */
     bool by_port = agent && gw->port_secrets;
-    if (by_port && ((err = rpc_get_int(m, "id", 0, (int64_t)gw->sched.fab.n_ports - 1, &id)) ||
+    if (by_port && ((err = rpc_get_int(m, "id", 0, INT64_MAX, &id)) ||
                     (err = rpc_get_int(m, "port", 1, 65535, &port))))
         return conn_fail(c, "protocol", "hello: %s", weft_last_error());
     const char *want = !agent    ? gw->client_token
-                       : by_port ? gw->port_secrets[id]
+                       : by_port ? ((size_t)id < gw->sched.fab.n_ports ? gw->port_secrets[id]
+                                                                       : NULL)
                                  : gw->agent_token;
     if (!want) {
         gw->stats.auth_failures++;

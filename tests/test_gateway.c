@@ -3099,7 +3099,8 @@ Test(gateway, a_secret_per_port_lets_each_machine_speak_for_its_own_port_only)
         const char *token, *expect;
     } cases[] = {{true, 0, "s0", "welcome"},     {true, 1, "s0", "error auth"},
                  {true, 2, "s0", "error auth"},  {true, 2, "clients", "error auth"},
-                 {true, 3, "s3", "welcome"},     {false, 0, "s1", "error auth"},
+                 {true, 3, "s3", "welcome"},     {true, 4, "s3", "error auth"},
+                 {false, 0, "s1", "error auth"},
                  {false, 0, "clients", "welcome"}, {true, 0, "clients", "error auth"}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         rpc_client_t c;
