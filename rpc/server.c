@@ -254,8 +254,11 @@ static void closing_read_cb(struct bufferevent *bev, void *arg)
 
 static void closing_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-    (void)bev, (void)what; /* the peer's end, an error or a timeout: done */
-    conn_free(arg);
+    (void)bev;
+    if (what & BEV_EVENT_CONNECTED)
+        return; /* a TLS handshake that ends after the hello timeout's conn_fail:
+                   the error frame goes out now */
+    conn_free(arg); /* the peer's end, an error or a timeout: done */
 }
 
 /* The error frame is written: end our side (FIN) and drain the peer's
