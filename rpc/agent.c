@@ -203,7 +203,8 @@ static weft_err_t sort_serve(agent_t *a)
         uint64_t cls = a->flows[i].cls > UINT32_MAX - 1 ? UINT32_MAX - 1 : a->flows[i].cls;
         a->serve[i] = cls << 32 | (uint64_t)i;
     }
-    qsort(a->serve, a->n_flows, sizeof *a->serve, cmp_u64);
+    if (a->n_flows > 1) /* serve may still be NULL with no flow (qsort wants a pointer) */
+        qsort(a->serve, a->n_flows, sizeof *a->serve, cmp_u64);
     a->serve_stale = false;
     return WEFT_OK;
 }
@@ -391,10 +392,12 @@ static weft_err_t apply_schedule(agent_t *a, const msgpack_object *m)
             return weft_fail(WEFT_EPROTO, "schedule: new entry #%u: flow %lld of %g bytes, %g "
                              "sent: expected a finite size > 0 and a finite count >= 0", i,
                              (long long)fid, bytes, sent);
+        if (sent > bytes) /* no more than all of it (a gateway never says more) */
+            sent = bytes;
         aflow_t *f = find_flow(a, (uint64_t)fid);
         if (f) {
             if (sent > f->sent)
-                f->sent = f->reported = sent;
+                f->sent = f->reported = fmin(sent, f->bytes);
             continue;
         }
         aflow_t nf = {.fid = (uint64_t)fid, .dst = (uint32_t)dst, .bytes = bytes,
@@ -617,7 +620,8 @@ static weft_err_t pace(agent_t *a, double dt, double now)
                 break;
             }
         }
-        if (f->sent >= total) {
+        if (f->sent >= total || f->sent >= f->bytes) { /* the latter: a count resumed
+                                                          from the gateway */
             f->sent = f->bytes;
             f->done = true;
             alog(a, "flow %llu: all %.0f bytes sent", (unsigned long long)f->fid, f->bytes);
