@@ -4,19 +4,24 @@
  * (new flows, rates and classes, drops), ack and error, with fields that
  * may hold anything, as a buggy gateway or a man in the middle of a plain
  * connection could send. rpc/agent.c is included whole, so its handlers
- * run on an agent without sockets: no listener, no data connections (the
- * pacing loop, which connects to peers, is not run); its reports go to a
- * socketpair nobody reads.
+ * run on an agent without a network: no listener, and each peer's data
+ * connection is a socketpair the harness drains (made before every pacing
+ * pass, so the pacing loop never connects anywhere, whatever peers the
+ * input names); its reports go to a socketpair nobody reads.
  *
- * Input: one message per step: byte 0 of the step picks its type and the
+ * Input: one step after another: byte 0 of a step picks a pacing pass
+ * (1 in 4) or a message; for a message, the next byte picks its type and the
  * bytes after it fill its fields (ports, epochs, flow ids among a few,
  * ports, sizes, byte counts and rates that may be negative, NaN, infinite
  * or huge, classes, drop lists, ack sequences, error codes), or build a
- * map of any msgpack values under a known type.
+ * map of any msgpack values under a known type; or a pacing pass (the
+ * agent's token buckets and sends, dt from the input) and a report.
  * Checks after every message: the flow table's index finds every flow;
  * every flow's destination is a peer the agent has; its size, byte count
  * and rate are finite and >= 0 (what the pacing loop computes with); an
- * error has a detail. Sanitizers catch the rest (and leaks at the end).
+ * error has a detail; after a pacing pass, no flow has sent more than its
+ * size rounded up, nor holds more tokens than a burst. Sanitizers catch
+ * the rest (and leaks at the end).
  */
 #include "rpc/agent.c"
 
@@ -160,6 +165,66 @@ static void check_agent(agent_t *a)
     }
 }
 
+/* The harness's ends of the peers' data connections. */
+static int peer_end[64];
+
+/* Every peer without a data connection gets a socketpair (up to 64 peers;
+ * a pass with more is not run). */
+static bool connect_peers(agent_t *a)
+{
+    if (a->n_peers > 64)
+        return false;
+    for (size_t i = 0; i < a->n_peers; i++) {
+        peer_t *p = &a->peers[i];
+        if (p->fd >= 0 && !p->connecting)
+            continue;
+        if (p->fd >= 0)
+            close(p->fd);
+        if (peer_end[i] >= 0)
+            close(peer_end[i]);
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
+            fuzz_die("socketpair", strerror(errno));
+        p->fd = sv[0];
+        p->connecting = false;
+        peer_end[i] = sv[1];
+    }
+    return true;
+}
+
+/* Reads away what waits at the harness's ends. */
+static void drain_peers(const agent_t *a)
+{
+    static unsigned char sink[65536];
+    for (size_t i = 0; i < a->n_peers && i < 64; i++)
+        while (peer_end[i] >= 0 && recv(peer_end[i], sink, sizeof sink, 0) > 0)
+            ;
+}
+
+/* A pacing pass of dt seconds and a report, checked. */
+static void pace_and_report(agent_t *a, fuzz_input_t *in)
+{
+    static const double dts[] = {0, 1e-3, 0.02, 1, 1e9};
+    if (!connect_peers(a))
+        return;
+    double now = 1 + fuzz_next(in);
+    if (pace(a, dts[fuzz_next(in) % 5], now) != WEFT_OK)
+        fuzz_die("pace failed", weft_last_error());
+    drain_peers(a);
+    for (size_t i = 0; i < a->n_flows; i++) {
+        const aflow_t *f = &a->flows[i];
+        if (f->sent > ceil(f->bytes) || !(f->tokens <= fmax(f->rate * BURST_S, MIN_BURST)))
+        {
+            char d[200];
+            snprintf(d, sizeof d, "flow %llu: %.17g bytes, %.17g sent, %.17g tokens, rate %.17g",
+                     (unsigned long long)f->fid, f->bytes, f->sent, f->tokens, f->rate);
+            fuzz_die("a flow sent more than its size, or holds more tokens than a burst", d);
+        }
+    }
+    (void)report(a);
+    (void)rpc_client_flush(&a->gw);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     rpc_agent_opts_t o = {.gateway_host = "127.0.0.1", .gateway_port = 1, .token = "t", .id = 0};
@@ -174,7 +239,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_die("socketpair", strerror(errno));
     a.gw.fd = sv[0];
     fuzz_input_t in = {data, size};
+    a.zeros = weft_calloc(WRITE_CHUNK, 1);
+    for (size_t i = 0; i < 64; i++)
+        peer_end[i] = -1;
     while (in.n && !a.refused) {
+        if (fuzz_next(&in) % 4 == 0) {
+            pace_and_report(&a, &in);
+            check_agent(&a);
+            continue;
+        }
         msgpack_sbuffer sb;
         msgpack_sbuffer_init(&sb);
         make_message(&sb, &in);
@@ -193,6 +266,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     close(sv[1]);
     for (size_t i = 0; i < a.n_peers; i++)
         peer_close(&a.peers[i]);
+    for (size_t i = 0; i < 64; i++)
+        if (peer_end[i] >= 0)
+            close(peer_end[i]);
+    free(a.zeros);
     rpc_client_destroy(&a.gw);
     free(a.flows);
     free(a.serve);

@@ -182,20 +182,24 @@ open(sys.argv[1] + "/aalo-port-secrets-journal", "wb").write(program(2 | 8 | 128
 PY
 
 # agent: messages of a gateway as fuzz/fuzz_agent.c reads them: a welcome
-# of 4 ports, a schedule announcing two flows with rates and classes, the
-# peers, an ack, a schedule dropping a flow, a welcome of another epoch.
+# of 4 ports, a schedule announcing two flows with rates and classes,
+# pacing passes of 0.02 s and 1 s, the peers, a pass of 1e9 s, an ack, a
+# schedule dropping a flow, a welcome of another epoch.
 mkdir -p $C/agent
 python3 - $C/agent <<'PY'
 import sys
 WELCOME, PEERS, SCHEDULE, ACK, ERROR, ANY = range(6)
 def u(v): return [2, v]          # a small unsigned number (0-7)
 def d(i): return [1, i]          # one of the odd doubles (3: 1e6, 2: 1500)
-prog = [WELCOME] + u(4) + u(1)
-prog += [SCHEDULE, 2, 2, 0]
+MSG, PACE = 1, 0               # a step's first byte: a message, or a pacing pass
+def pace(dt): return [PACE, 5, dt]  # at t = 6 s, dt = 0, 1e-3, 0.02, 1 or 1e9 s
+prog = [MSG, WELCOME] + u(4) + u(1)
+prog += [MSG, SCHEDULE, 2, 2, 0]
 prog += [2] + u(1) + u(1) + d(3) + d(0) + [2] + u(2) + u(2) + d(3) + d(0)
 prog += [2] + u(1) + d(3) + u(0) + [2] + u(2) + d(2) + u(1)
-prog += [PEERS, 2] + u(1) + [1] + u(7) + u(2) + [1] + u(7)
-prog += [ACK] + u(0) + [SCHEDULE, 0, 0, 1] + u(1) + [WELCOME] + u(4) + u(2)
+prog += pace(2) + pace(3) + [MSG, PEERS, 2] + u(1) + [1] + u(7) + u(2) + [1] + u(7)
+prog += pace(4) + [MSG, ACK] + u(0) + [MSG, SCHEDULE, 0, 0, 1] + u(1)
+prog += [MSG, WELCOME] + u(4) + u(2)
 open(sys.argv[1] + "/welcome-schedule-drop", "wb").write(bytes(prog))
 PY
 
