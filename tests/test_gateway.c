@@ -2985,10 +2985,17 @@ Test(gateway, serve_port_cap_refuses_a_port_or_rate_it_cannot_use, .timeout = 30
     }
 }
 
+static void write_file(const char *path, const void *bytes, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert(f, "%s: %s", path, strerror(errno));
+    cr_assert_eq(fwrite(bytes, 1, n, f), n);
+    cr_assert_eq(fclose(f), 0);
+}
+
 static void write_text(const char *path, const char *text)
 {
-    FILE *f = fopen(path, "w");
-    cr_assert(f && fputs(text, f) >= 0 && fclose(f) == 0, "%s", path);
+    write_file(path, text, strlen(text));
 }
 
 /* Writes text to a new temporary file; its path in path[n]. */
@@ -2997,8 +3004,8 @@ static void temp_file(char *path, size_t n, const char *text)
     snprintf(path, n, "/tmp/weft-gw-secrets-XXXXXX");
     int fd = mkstemp(path);
     cr_assert(fd >= 0);
-    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
     close(fd);
+    write_text(path, text);
 }
 
 /* --agent-tokens files: comments, blank lines, tabs and CRLF read; every
@@ -3545,14 +3552,6 @@ static void three_job_records(coflow_workload_t *wl, msgpack_sbuffer *sb, size_t
         rpc_pack_cstr(&pk, "job"), rpc_job_pack(&pk, wl, k);
         cr_assert_eq(rpc_frame_end(sb, mark, 0), WEFT_OK);
     }
-}
-
-static void write_file(const char *path, const void *bytes, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    cr_assert(f, "%s: %s", path, strerror(errno));
-    cr_assert_eq(fwrite(bytes, 1, n, f), n);
-    cr_assert_eq(fclose(f), 0);
 }
 
 /* Whether bytes[0..n) are exactly one journal record {"r": "epoch", "id": N}. */
