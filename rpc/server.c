@@ -367,6 +367,14 @@ static void send_welcome(conn_t *c)
     conn_send(c);
 }
 
+/* An agent's hello: the port it speaks for (0..max_id) and its data port. */
+static weft_err_t hello_agent_ids(const msgpack_object *m, int64_t max_id, int64_t *id,
+                                  int64_t *port)
+{
+    weft_err_t err = rpc_get_int(m, "id", 0, max_id, id);
+    return err ? err : rpc_get_int(m, "port", 1, 65535, port);
+}
+
 static void handle_hello(conn_t *c, const msgpack_object *m)
 {
     rpc_gateway_t *gw = c->gw;
@@ -392,8 +400,7 @@ static void handle_hello(conn_t *c, const msgpack_object *m)
        range is not told before the secret is checked). Otherwise a wrong
        token is told before a bad id. */
     bool by_port = agent && gw->port_secrets;
-    if (by_port && ((err = rpc_get_int(m, "id", 0, INT64_MAX, &id)) ||
-                    (err = rpc_get_int(m, "port", 1, 65535, &port))))
+    if (by_port && (err = hello_agent_ids(m, INT64_MAX, &id, &port)))
         return conn_fail(c, "protocol", "hello: %s", weft_last_error());
     const char *want = !agent    ? gw->client_token
                        : by_port ? ((size_t)id < gw->sched.fab.n_ports ? gw->port_secrets[id]
@@ -410,8 +417,7 @@ static void handle_hello(conn_t *c, const msgpack_object *m)
     }
     if (agent) {
         if (!by_port &&
-            ((err = rpc_get_int(m, "id", 0, (int64_t)gw->sched.fab.n_ports - 1, &id)) ||
-             (err = rpc_get_int(m, "port", 1, 65535, &port))))
+            (err = hello_agent_ids(m, (int64_t)gw->sched.fab.n_ports - 1, &id, &port)))
             return conn_fail(c, "protocol", "hello: %s", weft_last_error());
         conn_t *old = gw->agents[id];
         if (old && old != c) {
@@ -1712,28 +1718,34 @@ weft_err_t rpc_gateway_reload_model(rpc_gateway_t *gw)
     return WEFT_OK;
 }
 
-/* A copy of secrets[0..n_ports) (NULL entries kept) into *out, refusing an
- * empty one or one equal to the clients' secret. */
-static weft_err_t copy_port_secrets(const char *const *secrets, size_t n_ports,
-                                    const char *clients, char ***out)
+/* Refuses an agent secret of secrets[0..n_ports) that is empty or the
+ * clients' (that machine could act as a client); the error begins with
+ * "file: " when file is given. */
+static weft_err_t check_port_secrets(const char *const *secrets, size_t n_ports,
+                                     const char *clients, const char *file)
+{
+    for (size_t p = 0; p < n_ports; p++) {
+        const char *ps = secrets[p];
+        if (ps && (!*ps || !strcmp(ps, clients)))
+            return weft_fail(WEFT_EINVAL, "%s%sthe agent secret of port %zu is %s",
+                             file ? file : "", file ? ": " : "", p,
+                             *ps ? "the clients' secret: that machine could act as a client"
+                                 : "empty");
+    }
+    return WEFT_OK;
+}
+
+/* A copy of secrets[0..n_ports) (NULL entries kept) into *out. */
+static weft_err_t copy_port_secrets(const char *const *secrets, size_t n_ports, char ***out)
 {
     char **sec = weft_calloc(n_ports ? n_ports : 1, sizeof *sec);
     if (!sec)
         return weft_fail(WEFT_ENOMEM, "out of memory for the agents' secrets");
-    weft_err_t err = WEFT_OK;
-    for (size_t p = 0; p < n_ports && !err; p++) {
-        const char *ps = secrets[p];
-        if (ps && (!*ps || !strcmp(ps, clients)))
-            err = weft_fail(WEFT_EINVAL, "the agent secret of port %zu is %s", p,
-                            *ps ? "the clients' secret: that machine could act as a client"
-                                : "empty");
-        else if (ps && !(sec[p] = strdup(ps)))
-            err = weft_fail(WEFT_ENOMEM, "out of memory for the agents' secrets");
-    }
-    if (err) {
-        rpc_port_secrets_free(sec, n_ports);
-        return err;
-    }
+    for (size_t p = 0; p < n_ports; p++)
+        if (secrets[p] && !(sec[p] = strdup(secrets[p]))) {
+            rpc_port_secrets_free(sec, n_ports);
+            return weft_fail(WEFT_ENOMEM, "out of memory for the agents' secrets");
+        }
     *out = sec;
     return WEFT_OK;
 }
@@ -1744,14 +1756,15 @@ weft_err_t rpc_gateway_reload_port_secrets(rpc_gateway_t *gw, size_t *dropped)
     if (!gw->o.port_secrets_file || !gw->port_secrets)
         return weft_fail(WEFT_EINVAL, "the gateway has no file of agent secrets to reload");
     size_t n = gw->o.n_ports;
-    char **read, **fresh;
-    weft_err_t err = rpc_port_secrets_read(gw->o.port_secrets_file, n, &read);
-    if (err)
+    char **fresh;
+    weft_err_t err = rpc_port_secrets_read(gw->o.port_secrets_file, n, &fresh);
+    if (!err)
+        err = check_port_secrets((const char *const *)fresh, n, gw->client_token,
+                                 gw->o.port_secrets_file);
+    if (err) {
+        rpc_port_secrets_free(fresh, n);
         return err;
-    err = copy_port_secrets((const char *const *)read, n, gw->client_token, &fresh);
-    rpc_port_secrets_free(read, n);
-    if (err)
-        return weft_wrap(err, "%s: ", gw->o.port_secrets_file);
+    }
     char **old = gw->port_secrets;
     gw->port_secrets = fresh;
     for (size_t p = 0; p < n; p++) {
@@ -1909,8 +1922,8 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     gw->client_token = strdup(secrets[1]);
     gw->split_roles = strcmp(secrets[0] ? secrets[0] : "", secrets[1]) != 0;
     if (o->port_secrets) {
-        WEFT_CHECK(copy_port_secrets(o->port_secrets, o->n_ports, secrets[1],
-                                     &gw->port_secrets));
+        WEFT_CHECK(check_port_secrets(o->port_secrets, o->n_ports, secrets[1], NULL));
+        WEFT_CHECK(copy_port_secrets(o->port_secrets, o->n_ports, &gw->port_secrets));
         gw->split_roles = true;
     }
     o->port_secrets = NULL; /* the caller's array: not kept */
