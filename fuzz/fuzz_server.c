@@ -220,6 +220,23 @@ static void slot_close(slot_t *s)
     s->open = false;
 }
 
+/* An ack of a registration (seq = its index in F.jobs): every
+ * registration of that job id learns its first flow id. */
+static void take_ack(const msgpack_object *m)
+{
+    int64_t seq, id;
+    const msgpack_object *first = rpc_map_get(m, "first_flow");
+    if (rpc_get_int(m, "seq", 0, (int64_t)F.n_jobs - 1, &seq) != WEFT_OK ||
+        rpc_get_int(m, "job", INT64_MIN, INT64_MAX, &id) != WEFT_OK || id != F.jobs[seq].id ||
+        !first || first->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return; /* another ack (of a done report or a cancel) */
+    for (size_t k = 0; k < F.n_jobs; k++)
+        if (F.jobs[k].id == id && !F.jobs[k].acked) {
+            F.jobs[k].acked = true;
+            F.jobs[k].first = first->via.u64;
+        }
+}
+
 /* What the gateway sent to slot s: each frame must decode and name its
  * type; acks tell the flow ids of the jobs registered. */
 static void drain(slot_t *s)
@@ -243,18 +260,7 @@ static void drain(slot_t *s)
         if (nt == 7 && !memcmp(type, "welcome", 7)) {
             rpc_client_welcome(&s->cl, m);
         } else if (nt == 3 && !memcmp(type, "ack", 3)) {
-            int64_t seq, id;
-            const msgpack_object *first = rpc_map_get(m, "first_flow");
-            if (rpc_get_int(m, "seq", INT64_MIN, INT64_MAX, &seq) == WEFT_OK && seq >= 0 &&
-                (size_t)seq < F.n_jobs && rpc_get_int(m, "job", INT64_MIN, INT64_MAX, &id) ==
-                                              WEFT_OK && id == F.jobs[seq].id && first &&
-                first->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-                for (size_t k = 0; k < F.n_jobs; k++) /* every registration of this id */
-                    if (F.jobs[k].id == id && !F.jobs[k].acked) {
-                        F.jobs[k].acked = true;
-                        F.jobs[k].first = first->via.u64;
-                    }
-            }
+            take_ack(m);
         }
     }
     if (r < 0 || rerr == WEFT_EPROTO) {
