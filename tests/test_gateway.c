@@ -4018,7 +4018,7 @@ static int agent_connects(int lfd, uint64_t ports)
  * refuses the schedule naming the entry and the value, drops that
  * connection and connects again; before, it took the sizes and counts
  * and paced with them. So it does with a welcome of more ports than a
- * gateway may have (it took up to 2^24, a 1.6 GB peer table). The test
+ * gateway may have (it took up to 2^24: 104 bytes a peer, 1.6 GiB). The test
  * plays the gateway. */
 Test(gateway, an_agent_refuses_a_flow_it_cannot_pace, .fini = stop_agent_and_server,
      .timeout = 60)
