@@ -28,9 +28,11 @@ run: build
 	./$(BUILD)/weft sim $(RUN_DIR)/alibaba-fb.weft --out $(RUN_DIR) \
 	    --plot $(RUN_DIR)/jct-cdf.png \
 	    --policy fifo --policy scf --policy sebf --policy aalo --policy sincronia \
-	    --policy wcp --policy jsebf --policy jsebf-cp --policy fair --policy learned
+	    --policy wcp --policy jsebf --policy jsebf-cp --policy fair --policy learned \
+	    --lp-bound
 	./$(BUILD)/weft sim data/FB2010-1Hr-150-0.txt --format fb --varys \
-	    --policy fifo --policy sebf --policy aalo --policy sincronia --policy fair
+	    --policy fifo --policy sebf --policy aalo --policy sincronia --policy fair \
+	    --lp-bound
 
 test: build
 	@sh scripts/test.sh $(BUILD)

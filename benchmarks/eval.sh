@@ -30,4 +30,4 @@ for shape in alibaba wfcommons; do
     done
 done
 # shellcheck disable=SC2086
-"$WEFT" eval ${MODEL:+--model "$MODEL"} --csv "$OUT/eval.csv" --plot "$OUT/eval.png" $FILES
+"$WEFT" eval ${MODEL:+--model "$MODEL"} --lp-bound --csv "$OUT/eval.csv" --plot "$OUT/eval.png" $FILES

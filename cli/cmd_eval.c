@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli_util.h"
+#include "dag/dag.h"
 #include "train/train.h"
 
 static const char *const default_policies[] = {"learned", "fifo", "scf",       "ncf",
@@ -45,6 +46,11 @@ static void usage(FILE *out)
             "  --csv FILE         per-workload results (policy, workload, avg weighted JCT)\n"
             "  --plot FILE        bar chart of the ratios with their intervals (.png/.svg)\n"
             "  --threads N        parallel runs (default: all cores)\n"
+            "  --lp-bound         add a row for a lower bound no schedule beats: per\n"
+            "                     workload the linear program of dag/lpbound.c (DAG order,\n"
+            "                     release, isolation and compute times, and every port's\n"
+            "                     contention), so its \"vs B\" is the most any policy could\n"
+            "                     gain over B on average\n"
             "  -h, --help         this text\n",
             CLI_MODEL_NAME);
 }
@@ -153,11 +159,13 @@ int cmd_eval(int argc, char **argv)
         {"model", required_argument, NULL, 'm'},  {"policy", required_argument, NULL, 'p'},
         {"csv", required_argument, NULL, 'c'},    {"plot", required_argument, NULL, 'P'},
         {"threads", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+        {"lp-bound", no_argument, NULL, 'L'},
         {NULL, 0, NULL, 0},
     };
     const char *model = NULL, *csv_path = NULL, *plot = NULL;
-    const char *spec[MAX_POLICIES];
+    const char *spec[MAX_POLICIES + 1];
     size_t n_pol = 0;
+    bool lp_bound = false;
     long nproc = sysconf(_SC_NPROCESSORS_ONLN);
     size_t threads = nproc > 0 ? (size_t)nproc : 1;
     optind = 1;
@@ -188,6 +196,7 @@ int cmd_eval(int argc, char **argv)
                 return CLI_USAGE;
             break;
         case 'h': usage(stdout); return CLI_OK;
+        case 'L': lp_bound = true; break;
         case ':':
             fprintf(stderr, "weft eval: option '%s' needs a value\n", opt);
             return CLI_USAGE;
@@ -253,10 +262,14 @@ int cmd_eval(int argc, char **argv)
     int rc = CLI_ERROR;
     size_t n = (size_t)(argc - optind);
     char *const *paths = argv + optind;
+    /* the rows: the policies, then the bound (not a policy: never B) */
+    size_t n_rows = n_pol + lp_bound;
+    if (lp_bound)
+        spec[n_pol] = "lp-bound";
     coflow_workload_t *wls = calloc(n, sizeof *wls);
-    double *w = calloc(n_pol * n, sizeof *w);       /* [policy][workload] */
-    double *r = calloc(n_pol * n, sizeof *r);       /* ratio to B */
-    double *rb = calloc(n_pol * n, sizeof *rb);     /* ratio to per-workload best */
+    double *w = calloc(n_rows * n, sizeof *w);      /* [row][workload] */
+    double *r = calloc(n_rows * n, sizeof *r);      /* ratio to B */
+    double *rb = calloc(n_rows * n, sizeof *rb);    /* ratio to per-workload best */
     double *best = calloc(n, sizeof *best);
     size_t *idx = calloc(n, sizeof *idx);
     char (*grp)[128] = calloc(n, sizeof *grp);
@@ -281,6 +294,24 @@ int cmd_eval(int argc, char **argv)
             goto done;
         }
     }
+    for (size_t i = 0; lp_bound && i < n; i++) {
+        coflow_fabric_t fab = {0};
+        dag_lp_bound_t lb;
+        weft_err_t err = coflow_fabric_init(&fab, wls[i].n_ports, WEFT_GBPS_BYTES);
+        if (!err)
+            err = dag_lp_bound(&wls[i], &fab, NULL, &lb);
+        coflow_fabric_destroy(&fab);
+        if (err) {
+            fprintf(stderr, "weft eval: %s: %s: %s\n", paths[i], weft_strerror(err),
+                    weft_last_error());
+            goto done;
+        }
+        w[n_pol * n + i] = lb.avg_weighted_jct;
+        if (!lb.converged)
+            fprintf(stderr, "weft eval: note: %s: the LP bound stopped after %zu rounds of "
+                    "cuts (%zu cuts) with cuts left to add; it is a bound, not the "
+                    "tightest\n", paths[i], lb.n_rounds, lb.n_cuts);
+    }
     /* per-workload best heuristic, then B: the heuristic closest to it on average */
     for (size_t i = 0; i < n; i++) {
         best[i] = INFINITY;
@@ -301,9 +332,11 @@ int cmd_eval(int argc, char **argv)
         fprintf(stderr, "weft eval: give at least one heuristic to compare with\n");
         goto done;
     }
-    for (size_t p = 0; p < n_pol; p++)
-        for (size_t i = 0; i < n; i++)
+    for (size_t p = 0; p < n_rows; p++)
+        for (size_t i = 0; i < n; i++) {
             r[p * n + i] = w[p * n + i] / w[B * n + i];
+            rb[p * n + i] = w[p * n + i] / best[i];
+        }
 
     for (size_t i = 0; i < n; i++)
         group_of(paths[i], grp[i], sizeof grp[i]);
@@ -331,7 +364,7 @@ int cmd_eval(int argc, char **argv)
         printf("\n%s (%zu workloads); B = %s\n", label, m, spec[B]);
         printf("%-22s %12s %9s %10s %9s %10s %9s\n", "policy", "avgwJCT(s)", "±95%",
                "vs B", "±95%", "vs best/wl", "±95%");
-        for (size_t p = 0; p < n_pol; p++) {
+        for (size_t p = 0; p < n_rows; p++) {
             double mw, hw, mr, hr, mb, hb;
             mean_ci(w + p * n, idx, m, &mw, &hw);
             mean_ci(r + p * n, idx, m, &mr, &hr);
@@ -353,7 +386,7 @@ int cmd_eval(int argc, char **argv)
         }
     if (csv_path) {
         csv_arg_t ca = {.spec = spec, .paths = paths, .grp = grp, .w = w, .r = r, .rb = rb,
-                        .n_pol = n_pol, .n = n};
+                        .n_pol = n_rows, .n = n};
         weft_err_t err = cli_save_atomic(csv_path, write_csv, &ca);
         if (err) {
             cli_report("eval", err);
@@ -361,10 +394,10 @@ int cmd_eval(int argc, char **argv)
         }
     }
     if (plot) {
-        double mr[MAX_POLICIES], hr[MAX_POLICIES];
-        for (size_t p = 0; p < n_pol; p++)
+        double mr[MAX_POLICIES + 1], hr[MAX_POLICIES + 1];
+        for (size_t p = 0; p < n_rows; p++)
             mean_ci(r + p * n, NULL, n, &mr[p], &hr[p]);
-        bars_t b = {.names = spec, .ratio = mr, .half = hr, .n = n_pol};
+        bars_t b = {.names = spec, .ratio = mr, .half = hr, .n = n_rows};
         if (cli_gnuplot("eval", plot, bars_script, &b))
             goto done;
     }

@@ -86,6 +86,10 @@ static void usage(FILE *out)
             "  --check             verify the invariants (capacity at every decision, bytes\n"
             "                      conserved, DAG order, CCT >= isolation time, JCT >= bound);\n"
             "                      any violation makes the exit status 1\n"
+            "  --lp-bound          also a lower bound no schedule beats, from a linear\n"
+            "                      program (DAG order, release, isolation and compute\n"
+            "                      times, and every port's contention; GLPK), and each\n"
+            "                      policy's avg wJCT over it (\"vs LP\")\n"
             "  --out DIR           write <policy>-coflows.csv, <policy>-jobs.csv and\n"
             "                      <policy>-summary.json for every policy\n"
             "                      (<ordering>-<allocator>-... for ORDERING:ALLOCATOR)\n"
@@ -421,11 +425,14 @@ static void table_num(double v, int width)
         printf(" %*.4g", width, v);
 }
 
-static void print_table(const sim_task_t *tasks, size_t n, bool check)
+/* lp: the LP bound, 0 for none (no "vs LP" column). */
+static void print_table(const sim_task_t *tasks, size_t n, bool check, double lp)
 {
-    printf("%-16s %-7s %10s %10s %10s %10s %10s %11s %9s %8s\n", "policy", "alloc",
-           "avgCCT(s)", "p95CCT(s)", "avgJCT(s)", "p95JCT(s)", "p99JCT(s)", "avgwJCT(s)",
-           "vs bound", "wall(s)");
+    printf("%-16s %-7s %10s %10s %10s %10s %10s %11s %9s", "policy", "alloc", "avgCCT(s)",
+           "p95CCT(s)", "avgJCT(s)", "p95JCT(s)", "p99JCT(s)", "avgwJCT(s)", "vs bound");
+    if (lp > 0)
+        printf(" %7s", "vs LP");
+    printf(" %8s\n", "wall(s)");
     for (size_t i = 0; i < n; i++) {
         const sim_task_t *t = &tasks[i];
         char name[128]; /* the policy as typed, without its allocator */
@@ -444,6 +451,8 @@ static void print_table(const sim_task_t *tasks, size_t n, bool check)
         table_num(r->jct.p99, 10);
         table_num(r->avg_weighted_jct, 11);
         table_num(r->slowdown_vs_bound, 9);
+        if (lp > 0)
+            printf(" %7.4f", r->avg_weighted_jct / lp);
         printf(" %8.3f\n", r->wall_s);
     }
     if (check)
@@ -464,6 +473,7 @@ int cmd_sim(int argc, char **argv)
         {"port-cap", required_argument, NULL, 'c'},
         {"tick", required_argument, NULL, 't'},
         {"check", no_argument, NULL, 'k'},
+        {"lp-bound", no_argument, NULL, 'L'},
         {"flows", no_argument, NULL, 'F'},
         {"out", required_argument, NULL, 'o'},
         {"plot", required_argument, NULL, 'P'},
@@ -482,7 +492,8 @@ int cmd_sim(int argc, char **argv)
     uint64_t seed = 1;
     bool seed_given = false;
     double port_rate = 0, tick_s = 0;
-    bool check = false, varys = false, flows = false;
+    bool check = false, varys = false, flows = false, lp_bound = false;
+    double lp = 0; /* the LP bound, when asked for */
     static port_cap_t caps[MAX_PORT_CAPS];
     size_t n_caps = 0;
 
@@ -535,6 +546,9 @@ int cmd_sim(int argc, char **argv)
             break;
         case 'k':
             check = true;
+            break;
+        case 'L':
+            lp_bound = true;
             break;
         case 'o':
             out_dir = optarg;
@@ -695,7 +709,21 @@ int cmd_sim(int argc, char **argv)
            "%.6g bytes/s%s\n",
            path, wl.n_jobs, wl.n_coflows, wl.n_flows, coflow_workload_total_bytes(&wl),
            fab.n_ports, port_rate, n_caps ? " (some ports set by --port-cap)" : "");
-    printf("bound: average weighted lower bound of JCT %.6g s\n\n", dag_weighted_bound(&wl));
+    printf("bound: average weighted lower bound of JCT %.6g s\n", dag_weighted_bound(&wl));
+    if (lp_bound) {
+        dag_lp_bound_t b;
+        err = dag_lp_bound(&wl, &fab, NULL, &b);
+        if (err) {
+            cli_report("sim", err);
+            rc = CLI_ERROR;
+            goto cleanup;
+        }
+        lp = b.avg_weighted_jct;
+        printf("LP bound: no schedule's average weighted JCT is below %.6g s (%zu cuts in %zu "
+               "rounds, %s, %.2f s)\n", lp, b.n_cuts, b.n_rounds,
+               b.converged ? "converged" : "stopped at the round limit", b.seconds);
+    }
+    printf("\n");
     fflush(stdout);
 
     size_t start_order[MAX_POLICIES];
@@ -707,7 +735,7 @@ int cmd_sim(int argc, char **argv)
     run_all(&pool);
     pthread_mutex_destroy(&pool.mu);
 
-    print_table(tasks, n_pol, check);
+    print_table(tasks, n_pol, check, lp);
     for (size_t i = 0; i < n_pol; i++) {
         if (tasks[i].err) {
             fprintf(stderr, "weft sim: policy %s: %s: %s\n", tasks[i].spec,

@@ -37,4 +37,36 @@ double dag_coflow_iso(const coflow_workload_t *wl, const coflow_fabric_t *fab, s
  * the denominator of "slowdown vs bound". Needs dag_analyze(). */
 double dag_weighted_bound(const coflow_workload_t *wl);
 
+/* A lower bound on the average weighted JCT (sum of weight * JCT over the
+ * jobs / n_jobs, as netsim reports it) of every schedule of the workload on
+ * fab, from a linear program over the coflows' completion times (GLPK):
+ * release times and DAG order with isolation and compute times (the
+ * critical-path bound dag_weighted_bound() is its first round's value at
+ * most), and for each side of each port, Queyranne's parallel inequalities
+ * shifted by release, which count the contention of all the coflows that
+ * share the port, added as cuts round by round (lpbound.c). Needs
+ * dag_analyze(). */
+typedef struct {
+    size_t max_rounds;       /* rounds of cuts (default 200) */
+    size_t cuts_per_machine; /* cuts a port side adds a round, <= 8 (default 4) */
+    double tolerance;        /* violations below tolerance * (1 + rhs) are
+                                not cuts (default 1e-9) */
+} dag_lp_opts_t;
+
+typedef struct {
+    double avg_weighted_jct;  /* the bound, seconds */
+    double avg_weighted_path; /* the same LP without port constraints: DAG
+                                 order, release and isolation times only */
+    size_t n_rounds, n_cuts;
+    bool converged;           /* the last round found no violated cut (else
+                                 max_rounds stopped it: still a bound) */
+    double seconds;           /* wall time */
+} dag_lp_bound_t;
+
+/* opts NULL: the defaults. Fails (EINVAL) on a workload without jobs, a
+ * fabric smaller than the workload, or a workload not analysed; (EINTERNAL)
+ * if GLPK's simplex does not reach an optimum. */
+weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
+                        const dag_lp_opts_t *opts, dag_lp_bound_t *out);
+
 #endif

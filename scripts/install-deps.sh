@@ -3,7 +3,7 @@
 # those that are missing, so a second run is fast and needs no network.
 set -eu
 PKGS="build-essential cmake pkg-config libigraph-dev libopenblas-dev \
-libevent-dev libssl-dev openssl libmsgpack-dev libcriterion-dev libjansson-dev gnuplot-nox \
+libevent-dev libssl-dev openssl libmsgpack-dev libcriterion-dev libjansson-dev libglpk-dev gnuplot-nox \
 clang libclang-rt-14-dev valgrind"
 missing=""
 for p in $PKGS; do

@@ -48,7 +48,7 @@ $VG "$BUILD/weft" convert "$VGDIR/fb40.txt" --format fb -o "$VGDIR/fb40.weft"
 $VG "$BUILD/weft" inspect "$VGDIR/fb40.weft" >/dev/null
 POLICIES=$("$BUILD/weft" sim --help | awk '/^orderings:/{on=1;next} /^$/{on=0} on&&/^  [a-z]/{printf "--policy %s ", $1}')
 # shellcheck disable=SC2086
-$VG "$BUILD/weft" sim "$VGDIR/small.weft" --check $POLICIES >/dev/null
+$VG "$BUILD/weft" sim "$VGDIR/small.weft" --check --lp-bound $POLICIES >/dev/null
 # training (every phase, two threads, a resume) and evaluation, tiny
 TR="--out $VGDIR/train --val $VGDIR/small.weft --imitate 1 --dagger 1 --episodes 1 --rollouts 2 \
     --jobs-min 3 --jobs-max 6 --threads 2 --checkpoint-every 1"
@@ -58,7 +58,7 @@ $VG "$BUILD/weft" train "$VGDIR/small.weft" $TR --iters 3 >/dev/null
 $VG "$BUILD/weft" train "$VGDIR/small.weft" $TR --iters 4 \
     --resume "$VGDIR/train/checkpoint.msgpack" >/dev/null
 $VG "$BUILD/weft" eval --model "$VGDIR/train/best.msgpack" --policy learned --policy jsebf \
-    --threads 2 "$VGDIR/small.weft" "$VGDIR/small.weft" >/dev/null
+    --threads 2 --lp-bound "$VGDIR/small.weft" "$VGDIR/small.weft" >/dev/null
 # the gateway: weft serve (with a journal), two of four agents and weft
 # submit under memcheck, a short run of the end-to-end workload
 echo "valgrind-test-token" >"$VGDIR/token"

@@ -4,7 +4,8 @@
  * (no port above capacity, work conservation for allocators that promise
  * it, bytes conserved, DAG order and compute times respected, every flow
  * finishes, no CCT below its isolation time, no JCT below its job's lower
- * bound) finds nothing, and the same input gives bit-identical results.
+ * bound) finds nothing, the same input gives bit-identical results, and
+ * no run's average weighted JCT is below the workload's LP bound.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -118,6 +119,14 @@ Test(props, every_policy_obeys_the_physics_and_repeats_exactly)
         coflow_workload_t wl;
         coflow_fabric_t fab;
         random_workload(&wl, &fab, seed);
+        /* no schedule beats the LP bound (dag/lpbound.c), and without its
+           port constraints it is the critical-path bound */
+        dag_lp_bound_t lb;
+        cr_assert_eq(dag_lp_bound(&wl, &fab, NULL, &lb), WEFT_OK, "%s", weft_last_error());
+        cr_assert(lb.converged, "seed %llu: LP bound not converged", (unsigned long long)seed);
+        cr_assert_float_eq(lb.avg_weighted_path, dag_weighted_bound(&wl),
+                           1e-9 * (1 + lb.avg_weighted_path));
+        cr_assert_geq(lb.avg_weighted_jct, lb.avg_weighted_path * (1 - 1e-12));
         for (size_t o = 0; ords[o]; o++)
             for (size_t a = 0; allocs[a]; a++) {
                 netsim_opts_t opts = {.ordering = ords[o], .allocator = allocs[a],
@@ -149,6 +158,10 @@ Test(props, every_policy_obeys_the_physics_and_repeats_exactly)
                     wsum += wl.jobs[j].weight * (r1.job_finish_s[j] - wl.jobs[j].arrival_s);
                 cr_assert_float_eq(r1.avg_weighted_jct, wsum / (double)wl.n_jobs,
                                    1e-9 * (1 + wsum));
+                cr_assert_geq(r1.avg_weighted_jct, lb.avg_weighted_jct * (1 - 1e-9),
+                              "seed %llu %s:%s: average weighted JCT %.17g below the LP "
+                              "bound %.17g", (unsigned long long)seed, ords[o]->name,
+                              allocs[a]->name, r1.avg_weighted_jct, lb.avg_weighted_jct);
                 netsim_result_destroy(&r1);
                 netsim_result_destroy(&r2);
                 runs++;

@@ -1,0 +1,388 @@
+/*
+ * lpbound.c - a lower bound on the average weighted JCT any schedule can
+ * reach, from a linear program (GLPK) over the coflows' completion times.
+ *
+ * Variables: C_c, when coflow c's last flow finishes, and C_j, when job j
+ * ends. Every schedule on the fabric satisfies
+ *   - release:    C_c >= a_j + head_c + iso_c, head_c the heaviest path of
+ *                 compute and isolation times above c, its own compute
+ *                 included (no flow of c starts before a_j + head_c);
+ *   - precedence: C_c >= C_p + compute_c + iso_c for each parent p;
+ *   - job end:    C_j >= C_c + final_compute_j for each sink c;
+ *   - ports:      each side of a port is one machine of rate 1 on which
+ *                 coflow c has p_c = (its bytes through it) / capacity of
+ *                 work. For any set S of the coflows on it, ordered by
+ *                 completion, the first k of them need all their work done
+ *                 after min release of S, so (the parallel inequalities of
+ *                 Queyranne, shifted by release; Hall, Schulz, Shmoys and
+ *                 Wein 1997)
+ *                   sum_S p_c C_c >= r(S) p(S) + (p(S)^2 + sum_S p_c^2) / 2.
+ * Minimising sum_j w_j C_j under a subset of these constraints gives a
+ * value no schedule beats. The port constraints are exponentially many;
+ * they are added as cuts: for each machine, the LP's C sorted ascending,
+ * prefixes of the coflows released at or after each threshold (sorting is
+ * the exact separation without release times). Each round's optimum is a
+ * valid bound, each round tightens it.
+ */
+#include "dag.h"
+
+#include <glpk.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct {
+    size_t c;   /* coflow */
+    double p;   /* its work on the machine, seconds */
+    double r;   /* its earliest release, seconds */
+} work_t;
+
+typedef struct {
+    const coflow_workload_t *wl;
+    glp_prob *lp;
+    size_t n_machines;
+    size_t *mstart;   /* [n_machines + 1] CSR into work */
+    work_t *work;
+    double *head;     /* [n_coflows] earliest release - arrival */
+    double *cval;     /* [n_coflows] the LP's C_c */
+    work_t *sorted;   /* scratch: one machine's work by C_c */
+    double *thr;      /* scratch: release thresholds */
+    int *ind;         /* scratch: a row's columns (1-based for GLPK) */
+    double *val;
+    size_t n_cuts;
+} lpb_t;
+
+/* One cut found by separate(): a prefix of one machine's work sorted by
+ * C_c, restricted to releases >= thr, and its sums. */
+typedef struct {
+    double viol;        /* rhs - lhs, both divided by p(S): seconds */
+    double thr;
+    size_t len;         /* prefix length in the filtered order */
+    double ps, p2, rmin; /* p(S), sum of p^2 over S, r(S) */
+} cut_t;
+
+static int cmp_by_c(const void *a, const void *b, void *cval)
+{
+    double x = ((const double *)cval)[((const work_t *)a)->c],
+           y = ((const double *)cval)[((const work_t *)b)->c];
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Adds the row sum_S (p_c / p(S)) C_c >= r(S) + (p(S) + sum_S p_c^2 / p(S)) / 2
+ * (the port constraint divided by p(S)) for cut k of the n entries of
+ * sorted[]. */
+static void add_cut(lpb_t *b, size_t n, const cut_t *k)
+{
+    int len = 0;
+    for (size_t i = 0; i < n && (size_t)len < k->len; i++) {
+        const work_t *w = &b->sorted[i];
+        if (w->r < k->thr)
+            continue;
+        len++;
+        b->ind[len] = (int)w->c + 1;
+        b->val[len] = w->p / k->ps;
+    }
+    int row = glp_add_rows(b->lp, 1);
+    glp_set_mat_row(b->lp, row, len, b->ind, b->val);
+    glp_set_row_bnds(b->lp, row, GLP_LO, k->rmin + 0.5 * (k->ps + k->p2 / k->ps), 0);
+    b->n_cuts++;
+}
+
+/* Adds the most violated port constraints of machine m at the LP's
+ * current C as rows: for each release threshold the most violated prefix,
+ * and of those the max_cuts (at most 8) most violated. Returns how many. */
+static size_t separate(lpb_t *b, size_t m, size_t max_cuts, double tol)
+{
+    size_t lo = b->mstart[m], n = b->mstart[m + 1] - lo;
+    for (size_t i = 0; i < n; i++) {
+        b->sorted[i] = b->work[lo + i];
+        b->thr[i] = b->work[lo + i].r;
+    }
+    qsort_r(b->sorted, n, sizeof *b->sorted, cmp_by_c, b->cval);
+    qsort(b->thr, n, sizeof *b->thr, cmp_double);
+    size_t n_thr = 0;
+    for (size_t i = 0; i < n; i++)
+        if (n_thr == 0 || b->thr[i] != b->thr[n_thr - 1])
+            b->thr[n_thr++] = b->thr[i];
+    cut_t best[8];
+    size_t n_best = 0;
+    if (max_cuts > 8)
+        max_cuts = 8;
+    for (size_t t = 0; t < n_thr; t++) {
+        double ps = 0, p2 = 0, lhs = 0, rmin = INFINITY;
+        cut_t top = {.thr = b->thr[t]};
+        size_t len = 0;
+        for (size_t i = 0; i < n; i++) {
+            const work_t *w = &b->sorted[i];
+            if (w->r < top.thr)
+                continue;
+            ps += w->p;
+            p2 += w->p * w->p;
+            lhs += w->p * b->cval[w->c];
+            if (w->r < rmin)
+                rmin = w->r;
+            len++;
+            double rhs = rmin + 0.5 * (ps + p2 / ps), viol = rhs - lhs / ps;
+            if (viol > tol * (1 + fabs(rhs)) && viol > top.viol)
+                top = (cut_t){viol, top.thr, len, ps, p2, rmin};
+        }
+        if (top.len == 0)
+            continue;
+        /* keep the max_cuts most violated, largest first */
+        size_t at = n_best;
+        if (n_best < max_cuts)
+            n_best++;
+        else if (top.viol > best[max_cuts - 1].viol)
+            at = max_cuts - 1;
+        else
+            continue;
+        while (at > 0 && best[at - 1].viol < top.viol) {
+            best[at] = best[at - 1];
+            at--;
+        }
+        best[at] = top;
+    }
+    for (size_t i = 0; i < n_best; i++)
+        add_cut(b, n, &best[i]);
+    return n_best;
+}
+
+static void lpb_free(lpb_t *b)
+{
+    if (b->lp)
+        glp_delete_prob(b->lp);
+    free(b->mstart);
+    free(b->work);
+    free(b->head);
+    free(b->cval);
+    free(b->sorted);
+    free(b->thr);
+    free(b->ind);
+    free(b->val);
+}
+
+/* head[] (earliest release after arrival) of every coflow, in each job's
+ * topological order. */
+static weft_err_t heads(lpb_t *b)
+{
+    const coflow_workload_t *wl = b->wl;
+    size_t *order = weft_calloc(wl->n_coflows ? wl->n_coflows : 1, sizeof *order);
+    if (!order)
+        return weft_fail(WEFT_ENOMEM, "out of memory for the LP bound's order");
+    for (size_t j = 0; j < wl->n_jobs; j++) {
+        const coflow_job_t *job = &wl->jobs[j];
+        weft_err_t err = dag_topo_order(wl, j, order);
+        if (err) {
+            free(order);
+            return err;
+        }
+        for (size_t i = 0; i < job->n_coflows; i++) {
+            size_t c = order[i];
+            const coflow_coflow_t *co = &wl->coflows[c];
+            double h = 0;
+            for (size_t k = 0; k < co->n_parents; k++) {
+                size_t p = wl->parents[co->first_parent + k];
+                double t = b->head[p] + wl->coflows[p].iso_s;
+                if (t > h)
+                    h = t;
+            }
+            b->head[c] = h + co->compute_s;
+        }
+    }
+    free(order);
+    return WEFT_OK;
+}
+
+/* Each machine's work: machine p sends through port p, n_ports + p
+ * receives. One entry per coflow and machine. */
+static weft_err_t machines(lpb_t *b, const coflow_fabric_t *fab)
+{
+    const coflow_workload_t *wl = b->wl;
+    size_t np = fab->n_ports, nm = 2 * np;
+    double *load = weft_calloc(nm, sizeof *load);
+    size_t *used = weft_calloc(nm, sizeof *used);
+    b->mstart = weft_calloc(nm + 1, sizeof *b->mstart);
+    if (!load || !used || !b->mstart) {
+        free(load);
+        free(used);
+        return weft_fail(WEFT_ENOMEM, "out of memory for the LP bound's ports");
+    }
+    /* two passes: count, then fill */
+    size_t total = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t *fill = NULL;
+        if (pass == 1) {
+            for (size_t m = 0; m < nm; m++)
+                b->mstart[m + 1] += b->mstart[m];
+            total = b->mstart[nm];
+            b->work = weft_calloc(total ? total : 1, sizeof *b->work);
+            fill = weft_calloc(nm, sizeof *fill);
+            if (!b->work || !fill) {
+                free(fill);
+                free(load);
+                free(used);
+                return weft_fail(WEFT_ENOMEM, "out of memory for the LP bound's work "
+                                 "(%zu entries)", total);
+            }
+        }
+        for (size_t c = 0; c < wl->n_coflows; c++) {
+            const coflow_coflow_t *co = &wl->coflows[c];
+            size_t n_used = 0;
+            for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++) {
+                size_t ms = wl->flows[f].src, mr = np + wl->flows[f].dst;
+                if (load[ms] == 0)
+                    used[n_used++] = ms;
+                load[ms] += wl->flows[f].bytes;
+                if (load[mr] == 0)
+                    used[n_used++] = mr;
+                load[mr] += wl->flows[f].bytes;
+            }
+            double r = wl->jobs[co->job].arrival_s + b->head[c];
+            for (size_t i = 0; i < n_used; i++) {
+                size_t m = used[i];
+                double cap = m < np ? fab->cap_out[m] : fab->cap_in[m - np];
+                if (pass == 0)
+                    b->mstart[m + 1]++;
+                else
+                    b->work[b->mstart[m] + fill[m]++] = (work_t){c, load[m] / cap, r};
+                load[m] = 0;
+            }
+        }
+        free(fill);
+    }
+    free(load);
+    free(used);
+    b->n_machines = nm;
+    return WEFT_OK;
+}
+
+static weft_err_t build_lp(lpb_t *b)
+{
+    const coflow_workload_t *wl = b->wl;
+    size_t nc = wl->n_coflows, nj = wl->n_jobs;
+    glp_prob *lp = b->lp = glp_create_prob();
+    glp_set_obj_dir(lp, GLP_MIN);
+    glp_add_cols(lp, (int)(nc + nj));
+    for (size_t c = 0; c < nc; c++) {
+        const coflow_coflow_t *co = &wl->coflows[c];
+        double lo = wl->jobs[co->job].arrival_s + b->head[c] + co->iso_s;
+        glp_set_col_bnds(lp, (int)c + 1, GLP_LO, lo, 0);
+        for (size_t k = 0; k < co->n_parents; k++) {
+            size_t p = wl->parents[co->first_parent + k];
+            int ind[3] = {0, (int)c + 1, (int)p + 1};
+            double val[3] = {0, 1, -1};
+            int row = glp_add_rows(lp, 1);
+            glp_set_mat_row(lp, row, 2, ind, val);
+            glp_set_row_bnds(lp, row, GLP_LO, co->compute_s + co->iso_s, 0);
+        }
+    }
+    for (size_t j = 0; j < nj; j++) {
+        const coflow_job_t *job = &wl->jobs[j];
+        int col = (int)(nc + j) + 1;
+        glp_set_col_bnds(lp, col, GLP_LO, job->arrival_s + job->lower_bound_s, 0);
+        glp_set_obj_coef(lp, col, job->weight);
+        for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
+            if (wl->coflows[c].n_children)
+                continue;
+            int ind[3] = {0, col, (int)c + 1};
+            double val[3] = {0, 1, -1};
+            int row = glp_add_rows(lp, 1);
+            glp_set_mat_row(lp, row, 2, ind, val);
+            glp_set_row_bnds(lp, row, GLP_LO, job->final_compute_s, 0);
+        }
+    }
+    return WEFT_OK;
+}
+
+weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
+                        const dag_lp_opts_t *opts, dag_lp_bound_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (wl->n_jobs == 0)
+        return weft_fail(WEFT_EINVAL, "LP bound: the workload has no jobs");
+    if (fab->n_ports < wl->n_ports)
+        return weft_fail(WEFT_EINVAL, "LP bound: the workload has %zu ports, the fabric %zu",
+                         wl->n_ports, fab->n_ports);
+    for (size_t j = 0; j < wl->n_jobs; j++)
+        if (wl->jobs[j].depth == 0)
+            return weft_fail(WEFT_EINVAL, "LP bound: job %lld not analysed (dag_analyze)",
+                             (long long)wl->jobs[j].id);
+    dag_lp_opts_t o = {.max_rounds = 200, .cuts_per_machine = 4, .tolerance = 1e-9};
+    if (opts)
+        o = *opts;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    lpb_t b = {.wl = wl};
+    size_t nc = wl->n_coflows;
+    b.head = weft_calloc(nc, sizeof *b.head);
+    b.cval = weft_calloc(nc, sizeof *b.cval);
+    weft_err_t err = (!b.head || !b.cval)
+                         ? weft_fail(WEFT_ENOMEM, "out of memory for the LP bound (%zu coflows)",
+                                     nc)
+                         : heads(&b);
+    if (!err)
+        err = machines(&b, fab);
+    size_t most = 0; /* the most work entries on one machine */
+    for (size_t m = 0; !err && m < b.n_machines; m++)
+        if (b.mstart[m + 1] - b.mstart[m] > most)
+            most = b.mstart[m + 1] - b.mstart[m];
+    if (!err) {
+        b.sorted = weft_calloc(most + 1, sizeof *b.sorted);
+        b.thr = weft_calloc(most + 1, sizeof *b.thr);
+        b.ind = weft_calloc(most + 1, sizeof *b.ind);
+        b.val = weft_calloc(most + 1, sizeof *b.val);
+        if (!b.sorted || !b.thr || !b.ind || !b.val)
+            err = weft_fail(WEFT_ENOMEM, "out of memory for the LP bound's cuts");
+    }
+    if (!err)
+        err = build_lp(&b);
+    double wa = 0; /* sum of w_j a_j: the objective counts completions */
+    for (size_t j = 0; j < wl->n_jobs; j++)
+        wa += wl->jobs[j].weight * wl->jobs[j].arrival_s;
+    glp_smcp parm;
+    glp_init_smcp(&parm);
+    parm.msg_lev = GLP_MSG_OFF;
+    parm.presolve = GLP_OFF;
+    size_t round = 0;
+    bool converged = false;
+    while (!err) {
+        parm.meth = round ? GLP_DUALP : GLP_PRIMAL; /* cuts keep the basis dual feasible */
+        int ret = glp_simplex(b.lp, &parm);
+        if (ret != 0 || glp_get_status(b.lp) != GLP_OPT) {
+            err = weft_fail(WEFT_EINTERNAL, "LP bound: GLPK's simplex stopped (code %d, status "
+                            "%d) at round %zu", ret, glp_get_status(b.lp), round);
+            break;
+        }
+        out->avg_weighted_jct = (glp_get_obj_val(b.lp) - wa) / (double)wl->n_jobs;
+        if (round == 0)
+            out->avg_weighted_path = out->avg_weighted_jct;
+        if (round >= o.max_rounds)
+            break;
+        for (size_t c = 0; c < nc; c++)
+            b.cval[c] = glp_get_col_prim(b.lp, (int)c + 1);
+        size_t added = 0;
+        for (size_t m = 0; m < b.n_machines; m++)
+            added += separate(&b, m, o.cuts_per_machine, o.tolerance);
+        round++;
+        if (!added) {
+            converged = true;
+            break;
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    out->n_rounds = round;
+    out->n_cuts = b.n_cuts;
+    out->converged = converged;
+    out->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    lpb_free(&b);
+    if (err)
+        memset(out, 0, sizeof *out);
+    return err;
+}

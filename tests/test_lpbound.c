@@ -1,0 +1,183 @@
+/*
+ * test_lpbound.c - the LP lower bound on average weighted JCT (dag/lpbound.c)
+ * on schedules worked out by hand: Smith's rule on one link (where the LP
+ * is exact), release times (where it is not), a DAG with compute time and
+ * contention; its refusals; and `weft eval --lp-bound`. That no policy
+ * beats it on random multi-stage workloads is checked in test_props.c.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+
+#include "cli_run.h"
+#include "dag/dag.h"
+#include "netsim/netsim.h"
+
+/* One job of one coflow of one flow from port 0 to port 1. */
+static void one_flow_job(coflow_workload_t *wl, int64_t id, double arrival, double weight,
+                         double bytes)
+{
+    cr_assert_eq(coflow_workload_add_job(wl, id, arrival, weight, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(wl, 0, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(wl, 0, 1, bytes), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK, "%s", weft_last_error());
+}
+
+static dag_lp_bound_t bound_of(coflow_workload_t *wl, coflow_fabric_t *fab)
+{
+    cr_assert_eq(dag_analyze(wl, fab), WEFT_OK, "%s", weft_last_error());
+    dag_lp_bound_t b;
+    cr_assert_eq(dag_lp_bound(wl, fab, NULL, &b), WEFT_OK, "%s", weft_last_error());
+    cr_assert(b.converged);
+    return b;
+}
+
+/* The jobs below: four at time 0 on one link of 1 byte/s. */
+static void smiths_instance(coflow_workload_t *wl, coflow_fabric_t *fab)
+{
+    coflow_workload_init(wl, 2);
+    cr_assert_eq(coflow_fabric_init(fab, 2, 1.0), WEFT_OK);
+    const double bytes[] = {3, 1, 2, 4}, weight[] = {1, 2, 2, 3};
+    for (int j = 0; j < 4; j++)
+        one_flow_job(wl, j, 0, weight[j], bytes[j]);
+}
+
+/* Four jobs at time 0 on one link of 1 byte/s, (bytes, weight) = (3, 1),
+ * (1, 2), (2, 2), (4, 3). Smith's rule (by bytes / weight) is optimal:
+ * 1, 3, 7 and 10 s for the jobs of 1, 2, 4 and 3 bytes, sum of w * JCT
+ * 2*1 + 2*3 + 3*7 + 1*10 = 39, an average of 9.75. Without release times
+ * the parallel inequalities describe the schedules' completion times
+ * exactly (Queyranne), so the LP reaches it; without them it would stop
+ * at each job alone, (3 + 2 + 4 + 12) / 4 = 5.25. */
+Test(lpbound, smiths_rule_on_one_link_is_reached)
+{
+    coflow_workload_t wl;
+    coflow_fabric_t fab;
+    smiths_instance(&wl, &fab);
+    dag_lp_bound_t b = bound_of(&wl, &fab);
+    cr_assert_float_eq(b.avg_weighted_jct, 9.75, 1e-9, "%.17g", b.avg_weighted_jct);
+    cr_assert_float_eq(b.avg_weighted_path, 5.25, 1e-12, "%.17g", b.avg_weighted_path);
+    cr_assert_float_eq(b.avg_weighted_path, dag_weighted_bound(&wl), 1e-12);
+    cr_assert_gt(b.n_cuts, 0);
+    coflow_workload_destroy(&wl);
+    coflow_fabric_destroy(&fab);
+}
+
+/* A (2 bytes, weight 1) at 0 and B (1 byte, weight 10) at 1 on one link
+ * of 1 byte/s. The best schedule lets B in at once: JCTs 3 and 1, an
+ * average of (3 + 10) / 2 = 6.5, which sebf finds. The LP knows C_B >= 2
+ * and, for both, 2 C_A + C_B >= 0 * 3 + (3^2 + 2^2 + 1^2) / 2 = 7, so C_A
+ * >= 2.5: (2.5 + 10 * (2 - 1)) / 2 = 6.25. With release times the
+ * relaxation is below the optimum. */
+Test(lpbound, release_times_worked_by_hand)
+{
+    coflow_workload_t wl;
+    coflow_fabric_t fab;
+    coflow_workload_init(&wl, 2);
+    cr_assert_eq(coflow_fabric_init(&fab, 2, 1.0), WEFT_OK);
+    one_flow_job(&wl, 0, 0, 1, 2);
+    one_flow_job(&wl, 1, 1, 10, 1);
+    dag_lp_bound_t b = bound_of(&wl, &fab);
+    cr_assert_float_eq(b.avg_weighted_jct, 6.25, 1e-9, "%.17g", b.avg_weighted_jct);
+    netsim_result_t r;
+    netsim_result_init(&r);
+    netsim_opts_t o = {.ordering = coflow_ordering_find("sebf"),
+                       .allocator = coflow_allocator_find("madd"), .check = true};
+    cr_assert_eq(netsim_run(&wl, &fab, &o, &r), WEFT_OK, "%s", weft_last_error());
+    cr_assert_float_eq(r.avg_weighted_jct, 6.5, 1e-9, "%.17g", r.avg_weighted_jct);
+    netsim_result_destroy(&r);
+    coflow_workload_destroy(&wl);
+    coflow_fabric_destroy(&fab);
+}
+
+/* Job 0: coflow X (2 bytes) then Y (1 byte) released 1 s of compute after
+ * X ends; job 1: coflow Z (2 bytes); weights 1, all at 0, every flow on
+ * the link 0 -> 1 of 1 byte/s. Each job alone: 4 s and 2 s, an average
+ * of 3. Together: Z first ends job 1 at 2, then X at 4 and Y at 6; X
+ * first ends X at 2, Y at 4 and Z (sharing with Y) no earlier than 5: the
+ * best is 8 / 2 = 4. The LP gets there: X and Z together need
+ * C_X + C_Z >= 6 (the parallel inequality), and C_Y >= C_X + 2. */
+Test(lpbound, a_dag_with_compute_time_and_contention)
+{
+    coflow_workload_t wl;
+    coflow_fabric_t fab;
+    coflow_workload_init(&wl, 2);
+    cr_assert_eq(coflow_fabric_init(&fab, 2, 1.0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_job(&wl, 0, 0, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 2), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 2, 1), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 1), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_parent(&wl, 1), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK, "%s", weft_last_error());
+    one_flow_job(&wl, 1, 0, 1, 2);
+    dag_lp_bound_t b = bound_of(&wl, &fab);
+    cr_assert_float_eq(b.avg_weighted_path, 3, 1e-12, "%.17g", b.avg_weighted_path);
+    cr_assert_float_eq(b.avg_weighted_jct, 4, 1e-9, "%.17g", b.avg_weighted_jct);
+    coflow_workload_destroy(&wl);
+    coflow_fabric_destroy(&fab);
+}
+
+/* The capacities count: the same Smith's rule instance with the link at 2
+ * bytes/s on the sending side only takes as long (the receiving side
+ * still has 1), and at 2 both ways takes half. */
+Test(lpbound, each_side_of_a_port_is_its_own_machine)
+{
+    coflow_workload_t wl;
+    coflow_fabric_t fab;
+    smiths_instance(&wl, &fab);
+    fab.cap_out[0] = 2;
+    dag_lp_bound_t b = bound_of(&wl, &fab);
+    cr_assert_float_eq(b.avg_weighted_jct, 9.75, 1e-9, "%.17g", b.avg_weighted_jct);
+    fab.cap_in[1] = 2;
+    b = bound_of(&wl, &fab);
+    cr_assert_float_eq(b.avg_weighted_jct, 9.75 / 2, 1e-9, "%.17g", b.avg_weighted_jct);
+    coflow_workload_destroy(&wl);
+    coflow_fabric_destroy(&fab);
+}
+
+Test(lpbound, refuses_what_it_cannot_bound)
+{
+    coflow_workload_t wl;
+    coflow_fabric_t fab, small;
+    dag_lp_bound_t b;
+    coflow_workload_init(&wl, 3);
+    cr_assert_eq(coflow_fabric_init(&fab, 3, 1.0), WEFT_OK);
+    cr_assert_eq(dag_lp_bound(&wl, &fab, NULL, &b), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "no jobs"), "%s", weft_last_error());
+    one_flow_job(&wl, 7, 0, 1, 2);
+    cr_assert_eq(dag_lp_bound(&wl, &fab, NULL, &b), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "job 7 not analysed"), "%s", weft_last_error());
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    cr_assert_eq(coflow_fabric_init(&small, 2, 1.0), WEFT_OK);
+    cr_assert_eq(dag_lp_bound(&wl, &small, NULL, &b), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "3 ports, the fabric 2"), "%s", weft_last_error());
+    cr_assert_eq(b.avg_weighted_jct, 0);
+    coflow_workload_destroy(&wl);
+    coflow_fabric_destroy(&fab);
+    coflow_fabric_destroy(&small);
+}
+
+/* `weft eval --lp-bound` adds the bound as a row: on the release-times
+ * instance above it is 6.25 against sebf's 6.5. */
+Test(lpbound, eval_prints_the_bound_beside_the_policies, .fini = cli_teardown)
+{
+    cli_open("lpbound");
+    char path[128];
+    snprintf(path, sizeof path, "%s/two.weft", cli_dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    /* 2 s and 1 s at 1 Gbit/s */
+    fputs("weft-workload 1\nports 2\n"
+          "job 0 0 1 0 1\ncoflow 0 0 1 -\n0 1 250000000\n"
+          "job 1 1 10 0 1\ncoflow 0 0 1 -\n0 1 125000000\nend 2\n",
+          f);
+    fclose(f);
+    cr_assert_eq(cli("eval %s --policy sebf --lp-bound", path), 0, "%s", cli_file("err"));
+    const char *out = cli_file("out");
+    const char *row = strstr(out, "\nlp-bound ");
+    cr_assert_not_null(row, "%s", out);
+    double w = 0, ratio = 0;
+    cr_assert_eq(sscanf(row, " lp-bound %lf %*s %lf", &w, &ratio), 2, "%s", row);
+    cr_assert_float_eq(w, 6.25, 1e-6, "%s", out);
+    cr_assert_float_eq(ratio, 6.25 / 6.5, 1e-4, "%s", out);
+}
