@@ -39,4 +39,4 @@ PARGS=""
 for p in $POLICIES; do PARGS="$PARGS --policy $p"; done
 # shellcheck disable=SC2086
 "$WEFT" eval ${MODEL:+--model "$MODEL"} ${THREADS:+--threads "$THREADS"} $PARGS \
-    --csv "$OUT/eval.csv" $FILES
+    --lp-bound --csv "$OUT/eval.csv" $FILES
