@@ -735,6 +735,8 @@ int cmd_sim(int argc, char **argv)
     run_all(&pool);
     pthread_mutex_destroy(&pool.mu);
 
+    for (size_t i = 0; i < n_pol; i++)
+        tasks[i].res.lp_bound = lp; /* for the summary JSON */
     print_table(tasks, n_pol, check, lp);
     for (size_t i = 0; i < n_pol; i++) {
         if (tasks[i].err) {

@@ -73,6 +73,9 @@ typedef struct {
     size_t n_jobs, n_coflows, n_flows;
     double total_bytes;        /* sum of flow bytes */
     double weighted_bound;     /* dag_weighted_bound(): sum w*LB / n_jobs */
+    double lp_bound;           /* dag_lp_bound()'s avg_weighted_jct, set by a
+                                  caller that computed it after the run (weft
+                                  sim --lp-bound); netsim_run() leaves 0 */
     /* invariant checks (when opts.check): number of violations found, and
        the first one described */
     size_t n_violations;

@@ -157,8 +157,9 @@ Test(lpbound, refuses_what_it_cannot_bound)
     coflow_fabric_destroy(&small);
 }
 
-/* `weft eval --lp-bound` adds the bound as a row: on the release-times
- * instance above it is 6.25 against sebf's 6.5. */
+/* `weft eval --lp-bound` adds the bound as a row, `weft sim --lp-bound`
+ * prints it, a "vs LP" column and the bound in the summary JSON: on the
+ * release-times instance above it is 6.25 against sebf's 6.5. */
 Test(lpbound, eval_prints_the_bound_beside_the_policies, .fini = cli_teardown)
 {
     cli_open("lpbound");
@@ -180,4 +181,14 @@ Test(lpbound, eval_prints_the_bound_beside_the_policies, .fini = cli_teardown)
     cr_assert_eq(sscanf(row, " lp-bound %lf %*s %lf", &w, &ratio), 2, "%s", row);
     cr_assert_float_eq(w, 6.25, 1e-6, "%s", out);
     cr_assert_float_eq(ratio, 6.25 / 6.5, 1e-4, "%s", out);
+    cr_assert_eq(cli("sim %s --policy sebf --lp-bound --out %s/res", path, cli_dir), 0, "%s",
+                 cli_file("err"));
+    out = cli_file("out");
+    cr_assert(strstr(out, "LP bound: no schedule's average weighted JCT is below 6.25 s"), "%s",
+              out);
+    cr_assert(strstr(out, "vs LP"), "%s", out);
+    cr_assert(strstr(out, " 1.0400 "), "sebf's 6.5 / 6.25 in the table: %s", out);
+    const char *json = cli_file("res/sebf-summary.json"), *key = strstr(json, "\"lp_bound_s\":");
+    cr_assert_not_null(key, "%s", json);
+    cr_assert_float_eq(strtod(key + strlen("\"lp_bound_s\":"), NULL), 6.25, 1e-9, "%s", json);
 }

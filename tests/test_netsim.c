@@ -749,6 +749,18 @@ Test(netsim_report, summary_json_parses)
     cr_assert_float_eq(json_number_value(json_object_get(jct, "p99")), 9, 1e-12);
     cr_assert_float_eq(json_number_value(json_object_get(root, "slowdown_vs_bound")), 1, 1e-12);
     cr_assert_eq(json_integer_value(json_object_get(root, "n_violations")), 0);
+    /* no LP bound computed: null, not a 0 that reads as a bound */
+    cr_assert(json_is_null(json_object_get(root, "lp_bound_s")), "%s", s);
+    cr_assert(json_is_null(json_object_get(root, "slowdown_vs_lp_bound")), "%s", s);
+    json_decref(root);
+    free(s);
+    res.lp_bound = 12;
+    s = write_to_string(2);
+    root = json_loads(s, 0, &jerr);
+    cr_assert_not_null(root, "%s: %s", jerr.text, s);
+    cr_assert_float_eq(json_number_value(json_object_get(root, "lp_bound_s")), 12, 1e-12);
+    cr_assert_float_eq(json_number_value(json_object_get(root, "slowdown_vs_lp_bound")), 1.5,
+                       1e-12);
     json_decref(root);
     free(s);
 }
