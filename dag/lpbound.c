@@ -18,7 +18,10 @@
  *                 Wein 1997)
  *                   sum_S p_c C_c >= r(S) p(S) + (p(S)^2 + sum_S p_c^2) / 2.
  * Minimising sum_j w_j C_j under a subset of these constraints gives a
- * value no schedule beats. The port constraints are exponentially many;
+ * value no schedule beats. The LP's variables are the times from each
+ * job's arrival, x = C - a_j (so the objective is sum_j w_j JCT_j): the
+ * simplex's tolerances are relative to the values, and on absolute times
+ * of a late trace (arrivals up to 1e9 s) they would exceed the JCTs. The port constraints are exponentially many;
  * they are added as cuts: for each machine, the LP's C sorted ascending,
  * prefixes of the coflows released at or after each threshold (sorting is
  * the exact separation without release times). Each round's optimum is a
@@ -36,6 +39,7 @@ typedef struct {
     size_t c;   /* coflow */
     double p;   /* its work on the machine, seconds */
     double r;   /* its earliest release, seconds */
+    double a;   /* its job's arrival, seconds */
 } work_t;
 
 typedef struct {
@@ -45,7 +49,7 @@ typedef struct {
     size_t *mstart;   /* [n_machines + 1] CSR into work */
     work_t *work;
     double *head;     /* [n_coflows] earliest release - arrival */
-    double *cval;     /* [n_coflows] the LP's C_c */
+    double *cval;     /* [n_coflows] the LP's C_c - arrival of c's job */
     work_t *sorted;   /* scratch: one machine's work by C_c */
     double *thr;      /* scratch: release thresholds */
     int *ind;         /* scratch: a row's columns (1-based for GLPK) */
@@ -59,13 +63,14 @@ typedef struct {
     double viol;        /* rhs - lhs, both divided by p(S): seconds */
     double thr;
     size_t len;         /* prefix length in the filtered order */
-    double ps, p2, rmin; /* p(S), sum of p^2 over S, r(S) */
+    double ps, rhs;     /* p(S), the row's right-hand side */
 } cut_t;
 
+/* By completion time C_c = a_c + x_c. */
 static int cmp_by_c(const void *a, const void *b, void *cval)
 {
-    double x = ((const double *)cval)[((const work_t *)a)->c],
-           y = ((const double *)cval)[((const work_t *)b)->c];
+    const work_t *u = a, *v = b;
+    double x = u->a + ((const double *)cval)[u->c], y = v->a + ((const double *)cval)[v->c];
     return x < y ? -1 : x > y;
 }
 
@@ -75,9 +80,8 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Adds the row sum_S (p_c / p(S)) C_c >= r(S) + (p(S) + sum_S p_c^2 / p(S)) / 2
- * (the port constraint divided by p(S)) for cut k of the n entries of
- * sorted[]. */
+/* Adds the row sum_S (p_c / p(S)) x_c >= k->rhs for cut k of the n entries
+ * of sorted[] (x_c = C_c - a_c, below). */
 static void add_cut(lpb_t *b, size_t n, const cut_t *k)
 {
     int len = 0;
@@ -91,7 +95,7 @@ static void add_cut(lpb_t *b, size_t n, const cut_t *k)
     }
     int row = glp_add_rows(b->lp, 1);
     glp_set_mat_row(b->lp, row, len, b->ind, b->val);
-    glp_set_row_bnds(b->lp, row, GLP_LO, k->rmin + 0.5 * (k->ps + k->p2 / k->ps), 0);
+    glp_set_row_bnds(b->lp, row, GLP_LO, k->rhs, 0);
     b->n_cuts++;
 }
 
@@ -116,22 +120,28 @@ static size_t separate(lpb_t *b, size_t m, size_t max_cuts, double tol)
     if (max_cuts > 8)
         max_cuts = 8;
     for (size_t t = 0; t < n_thr; t++) {
-        double ps = 0, p2 = 0, lhs = 0, rmin = INFINITY;
+        /* d: sum_S p_c (r(S) - a_c), kept from differences of nearby
+           times, never from two sums of absolute ones */
+        double ps = 0, p2 = 0, lhs = 0, rmin = INFINITY, d = 0;
         cut_t top = {.thr = b->thr[t]};
         size_t len = 0;
         for (size_t i = 0; i < n; i++) {
             const work_t *w = &b->sorted[i];
             if (w->r < top.thr)
                 continue;
+            if (w->r < rmin) {
+                if (ps > 0)
+                    d += ps * (w->r - rmin);
+                rmin = w->r;
+            }
+            d += w->p * (rmin - w->a);
             ps += w->p;
             p2 += w->p * w->p;
             lhs += w->p * b->cval[w->c];
-            if (w->r < rmin)
-                rmin = w->r;
             len++;
-            double rhs = rmin + 0.5 * (ps + p2 / ps), viol = rhs - lhs / ps;
+            double rhs = d / ps + 0.5 * (ps + p2 / ps), viol = rhs - lhs / ps;
             if (viol > tol * (1 + fabs(rhs)) && viol > top.viol)
-                top = (cut_t){viol, top.thr, len, ps, p2, rmin};
+                top = (cut_t){viol, top.thr, len, ps, rhs};
         }
         if (top.len == 0)
             continue;
@@ -244,14 +254,14 @@ static weft_err_t machines(lpb_t *b, const coflow_fabric_t *fab)
                     used[n_used++] = mr;
                 load[mr] += wl->flows[f].bytes;
             }
-            double r = wl->jobs[co->job].arrival_s + b->head[c];
+            double a = wl->jobs[co->job].arrival_s, r = a + b->head[c];
             for (size_t i = 0; i < n_used; i++) {
                 size_t m = used[i];
                 double cap = m < np ? fab->cap_out[m] : fab->cap_in[m - np];
                 if (pass == 0)
                     b->mstart[m + 1]++;
                 else
-                    b->work[b->mstart[m] + fill[m]++] = (work_t){c, load[m] / cap, r};
+                    b->work[b->mstart[m] + fill[m]++] = (work_t){c, load[m] / cap, r, a};
                 load[m] = 0;
             }
         }
@@ -272,7 +282,7 @@ static weft_err_t build_lp(lpb_t *b)
     glp_add_cols(lp, (int)(nc + nj));
     for (size_t c = 0; c < nc; c++) {
         const coflow_coflow_t *co = &wl->coflows[c];
-        double lo = wl->jobs[co->job].arrival_s + b->head[c] + co->iso_s;
+        double lo = b->head[c] + co->iso_s;
         glp_set_col_bnds(lp, (int)c + 1, GLP_LO, lo, 0);
         for (size_t k = 0; k < co->n_parents; k++) {
             size_t p = wl->parents[co->first_parent + k];
@@ -286,7 +296,7 @@ static weft_err_t build_lp(lpb_t *b)
     for (size_t j = 0; j < nj; j++) {
         const coflow_job_t *job = &wl->jobs[j];
         int col = (int)(nc + j) + 1;
-        glp_set_col_bnds(lp, col, GLP_LO, job->arrival_s + job->lower_bound_s, 0);
+        glp_set_col_bnds(lp, col, GLP_LO, job->lower_bound_s, 0);
         glp_set_obj_coef(lp, col, job->weight);
         for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
             if (wl->coflows[c].n_children)
@@ -343,9 +353,6 @@ weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
     }
     if (!err)
         err = build_lp(&b);
-    double wa = 0; /* sum of w_j a_j: the objective counts completions */
-    for (size_t j = 0; j < wl->n_jobs; j++)
-        wa += wl->jobs[j].weight * wl->jobs[j].arrival_s;
     glp_smcp parm;
     glp_init_smcp(&parm);
     parm.msg_lev = GLP_MSG_OFF;
@@ -360,7 +367,7 @@ weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
                             "%d) at round %zu", ret, glp_get_status(b.lp), round);
             break;
         }
-        out->avg_weighted_jct = (glp_get_obj_val(b.lp) - wa) / (double)wl->n_jobs;
+        out->avg_weighted_jct = glp_get_obj_val(b.lp) / (double)wl->n_jobs;
         if (round == 0)
             out->avg_weighted_path = out->avg_weighted_jct;
         if (round >= o.max_rounds)

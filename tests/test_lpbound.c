@@ -89,6 +89,24 @@ Test(lpbound, release_times_worked_by_hand)
     coflow_fabric_destroy(&fab);
 }
 
+/* The same two jobs a billion seconds later (the largest arrival a
+ * workload file may have) bound the same JCTs: the LP works in times
+ * from each job's arrival, so the simplex's tolerances, relative to the
+ * values, stay small against a JCT. */
+Test(lpbound, late_arrivals_bound_the_same)
+{
+    coflow_workload_t wl;
+    coflow_fabric_t fab;
+    coflow_workload_init(&wl, 2);
+    cr_assert_eq(coflow_fabric_init(&fab, 2, 1.0), WEFT_OK);
+    one_flow_job(&wl, 0, 1e9, 1, 2);
+    one_flow_job(&wl, 1, 1e9 + 1, 10, 1);
+    dag_lp_bound_t b = bound_of(&wl, &fab);
+    cr_assert_float_eq(b.avg_weighted_jct, 6.25, 1e-9, "%.17g", b.avg_weighted_jct);
+    coflow_workload_destroy(&wl);
+    coflow_fabric_destroy(&fab);
+}
+
 /* Job 0: coflow X (2 bytes) then Y (1 byte) released 1 s of compute after
  * X ends; job 1: coflow Z (2 bytes); weights 1, all at 0, every flow on
  * the link 0 -> 1 of 1 byte/s. Each job alone: 4 s and 2 s, an average
