@@ -58,8 +58,9 @@ typedef struct {
     double avg_weighted_path; /* the same LP without port constraints: DAG
                                  order, release and isolation times only */
     size_t n_rounds, n_cuts;
-    bool converged;           /* the last round found no violated cut (else
-                                 max_rounds stopped it: still a bound) */
+    bool converged;           /* the last round found no violated cut, or
+                                 three rounds of cuts no longer raised it
+                                 (else max_rounds stopped it: still a bound) */
     double seconds;           /* wall time */
 } dag_lp_bound_t;
 

@@ -74,6 +74,9 @@ static int cmp_by_c(const void *a, const void *b, void *cval)
     return x < y ? -1 : x > y;
 }
 
+/* Rounds without a gain after which the cuts have converged. */
+#define STALL_ROUNDS 3
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -359,6 +362,7 @@ weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
     parm.presolve = GLP_OFF;
     size_t round = 0;
     bool converged = false;
+    double last[STALL_ROUNDS]; /* the bound of the last rounds */
     while (!err) {
         parm.meth = round ? GLP_DUALP : GLP_PRIMAL; /* cuts keep the basis dual feasible */
         int ret = glp_simplex(b.lp, &parm);
@@ -370,6 +374,14 @@ weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
         out->avg_weighted_jct = glp_get_obj_val(b.lp) / (double)wl->n_jobs;
         if (round == 0)
             out->avg_weighted_path = out->avg_weighted_jct;
+        /* A cut violated by less than the simplex's own tolerance can come
+           back round after round without raising the bound: stop there. */
+        double v = out->avg_weighted_jct, *then = &last[round % STALL_ROUNDS];
+        if (round >= STALL_ROUNDS && v - *then <= 1e-12 * (1 + fabs(v))) {
+            converged = true;
+            break;
+        }
+        *then = v;
         if (round >= o.max_rounds)
             break;
         for (size_t c = 0; c < nc; c++)
