@@ -30,6 +30,7 @@
 #include "dag.h"
 
 #include <glpk.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,13 +229,12 @@ static weft_err_t machines(lpb_t *b, const coflow_fabric_t *fab)
         return weft_fail(WEFT_ENOMEM, "out of memory for the LP bound's ports");
     }
     /* two passes: count, then fill */
-    size_t total = 0;
     for (int pass = 0; pass < 2; pass++) {
         size_t *fill = NULL;
         if (pass == 1) {
             for (size_t m = 0; m < nm; m++)
                 b->mstart[m + 1] += b->mstart[m];
-            total = b->mstart[nm];
+            size_t total = b->mstart[nm];
             b->work = weft_calloc(total ? total : 1, sizeof *b->work);
             fill = weft_calloc(nm, sizeof *fill);
             if (!b->work || !fill) {
@@ -276,7 +276,9 @@ static weft_err_t machines(lpb_t *b, const coflow_fabric_t *fab)
     return WEFT_OK;
 }
 
-static weft_err_t build_lp(lpb_t *b)
+/* The LP without port constraints: columns, bounds, precedence and job
+ * ends. */
+static void build_lp(lpb_t *b)
 {
     const coflow_workload_t *wl = b->wl;
     size_t nc = wl->n_coflows, nj = wl->n_jobs;
@@ -311,7 +313,6 @@ static weft_err_t build_lp(lpb_t *b)
             glp_set_row_bnds(lp, row, GLP_LO, job->final_compute_s, 0);
         }
     }
-    return WEFT_OK;
 }
 
 weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
@@ -323,6 +324,9 @@ weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
     if (fab->n_ports < wl->n_ports)
         return weft_fail(WEFT_EINVAL, "LP bound: the workload has %zu ports, the fabric %zu",
                          wl->n_ports, fab->n_ports);
+    if (wl->n_coflows + wl->n_jobs >= INT_MAX) /* GLPK counts columns in int */
+        return weft_fail(WEFT_EINVAL, "LP bound: %zu coflows and %zu jobs, more columns than "
+                         "GLPK takes", wl->n_coflows, wl->n_jobs);
     for (size_t j = 0; j < wl->n_jobs; j++)
         if (wl->jobs[j].depth == 0)
             return weft_fail(WEFT_EINVAL, "LP bound: job %lld not analysed (dag_analyze)",
@@ -355,7 +359,7 @@ weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
             err = weft_fail(WEFT_ENOMEM, "out of memory for the LP bound's cuts");
     }
     if (!err)
-        err = build_lp(&b);
+        build_lp(&b);
     glp_smcp parm;
     glp_init_smcp(&parm);
     parm.msg_lev = GLP_MSG_OFF;
