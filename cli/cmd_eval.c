@@ -384,6 +384,15 @@ int cmd_eval(int argc, char **argv)
                    spec[p], spec[B], fabs(1 - mr) * 100, mr <= 1 ? "lower" : "higher", n, mr,
                    half_str(hr, chr));
         }
+    if (lp_bound) {
+        double mr, hr, mb, hb;
+        mean_ci(r + n_pol * n, NULL, n, &mr, &hr);
+        mean_ci(rb + n_pol * n, NULL, n, &mb, &hb);
+        char chr[16];
+        printf("\nno schedule vs %s: at most %.1f%% lower on average over %zu workloads (the LP "
+               "bound's mean ratio %.4f ± %s; to each workload's best heuristic %.4f)\n",
+               spec[B], (1 - mr) * 100, n, mr, half_str(hr, chr), mb);
+    }
     if (csv_path) {
         csv_arg_t ca = {.spec = spec, .paths = paths, .grp = grp, .w = w, .r = r, .rb = rb,
                         .n_pol = n_rows, .n = n};

@@ -199,6 +199,7 @@ Test(lpbound, eval_prints_the_bound_beside_the_policies, .fini = cli_teardown)
     cr_assert_eq(sscanf(row, " lp-bound %lf %*s %lf", &w, &ratio), 2, "%s", row);
     cr_assert_float_eq(w, 6.25, 1e-6, "%s", out);
     cr_assert_float_eq(ratio, 6.25 / 6.5, 1e-4, "%s", out);
+    cr_assert(strstr(out, "no schedule vs sebf: at most 3.8% lower"), "%s", out);
     cr_assert_eq(cli("sim %s --policy sebf --lp-bound --out %s/res", path, cli_dir), 0, "%s",
                  cli_file("err"));
     out = cli_file("out");
