@@ -7,7 +7,9 @@
 #          over the port's rate) -- also a true lower bound;
 #   alone  the job alone on the empty fabric, best of jsebf-cp, wcp,
 #          sincronia and fifo: not a strict bound (an order could beat all
-#          four), but what the job costs with no other job in the way.
+#          four), but what the job costs with no other job in the way;
+# and, last, over the workload's LP bound (weft sim --lp-bound), which no
+# schedule beats and which counts the contention between jobs too.
 # The gap to "alone" is what job contention costs; only that part can any
 # ordering win back. Default workloads: eval.sh's (run it first).
 #
@@ -21,12 +23,13 @@ WEFT=./$BUILD/weft
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 POL="jsebf-cp"
-printf '%-34s %12s %8s %8s %8s\n' workload "jsebf-cp(s)" "/cp" "/port" "/alone"
+printf '%-34s %12s %8s %8s %8s %8s\n' workload "jsebf-cp(s)" "/cp" "/port" "/alone" "/lp"
 for f in "$@"; do
-    out=$("$WEFT" sim "$f" --policy $POL)
+    out=$("$WEFT" sim "$f" --policy $POL --lp-bound)
     rate=$(echo "$out" | sed -n 's/.* at \([0-9.e+]*\) bytes\/s$/\1/p')
     cpb=$(echo "$out" | sed -n 's/^bound: average weighted lower bound of JCT \([0-9.e+]*\) s$/\1/p')
     awjct=$(echo "$out" | awk -v p=$POL '$1 == p {print $8}')
+    lpb=$(echo "$out" | sed -n "s/^LP bound: no schedule's average weighted JCT is below \([0-9.e+]*\) s .*/\1/p")
     # per job: weight and busiest port bytes (port bound), from the file
     awk '$1 == "job" {j = $2; w[j] = $4; order[++n] = j; next}
          NF == 3 && $1 ~ /^[0-9]+$/ {s[j " " $1] += $3; r[j " " $2] += $3;
@@ -54,5 +57,6 @@ for f in "$@"; do
         n=$((n + 1))
     done < "$TMP/jobs"
     awk -v f="$(basename "$f" .weft)" -v a="$awjct" -v c="$cpb" -v p="$port" -v o="$alone" -v n="$n" \
-        'BEGIN {printf "%-34s %12.1f %8.4f %8.4f %8.4f\n", f, a, a / c, a / (p / n), a / (o / n)}'
+        -v l="$lpb" \
+        'BEGIN {printf "%-34s %12.1f %8.4f %8.4f %8.4f %8.4f\n", f, a, a / c, a / (p / n), a / (o / n), a / l}'
 done

@@ -42,7 +42,8 @@ double dag_weighted_bound(const coflow_workload_t *wl);
  * fab, from a linear program over the coflows' completion times (GLPK):
  * release times and DAG order with isolation and compute times (the
  * critical-path bound dag_weighted_bound() is its first round's value at
- * most), and for each side of each port, Queyranne's parallel inequalities
+ * most), each job's own work on each port, and for each side of each port,
+ * Queyranne's parallel inequalities
  * shifted by release, which count the contention of all the coflows that
  * share the port, added as cuts round by round (lpbound.c). Needs
  * dag_analyze(). */
@@ -55,8 +56,9 @@ typedef struct {
 
 typedef struct {
     double avg_weighted_jct;  /* the bound, seconds */
-    double avg_weighted_path; /* the same LP without port constraints: DAG
-                                 order, release and isolation times only */
+    double avg_weighted_path; /* the first round's: DAG order, release and
+                                 isolation times, and each job's own work on
+                                 each port (each job as if alone) */
     size_t n_rounds, n_cuts;
     bool converged;           /* the last round found no violated cut, or
                                  three rounds of cuts no longer raised it

@@ -16,7 +16,8 @@
  *                 after min release of S, so (the parallel inequalities of
  *                 Queyranne, shifted by release; Hall, Schulz, Shmoys and
  *                 Wein 1997)
- *                   sum_S p_c C_c >= r(S) p(S) + (p(S)^2 + sum_S p_c^2) / 2.
+ *                   sum_S p_c C_c >= r(S) p(S) + (p(S)^2 + sum_S p_c^2) / 2;
+ *   - a job's own work on a port: see job_port_bounds().
  * Minimising sum_j w_j C_j under a subset of these constraints gives a
  * value no schedule beats. The LP's variables are the times from each
  * job's arrival, x = C - a_j (so the objective is sum_j w_j JCT_j): the
@@ -276,9 +277,50 @@ static weft_err_t machines(lpb_t *b, const coflow_fabric_t *fab)
     return WEFT_OK;
 }
 
-/* The LP without port constraints: columns, bounds, precedence and job
- * ends. */
-static void build_lp(lpb_t *b)
+static int cmp_by_release_desc(const void *a, const void *b)
+{
+    double x = ((const work_t *)a)->r, y = ((const work_t *)b)->r;
+    return x > y ? -1 : x < y;
+}
+
+/* The least JCT of each job from its own work on one machine, into jlb[]
+ * (raised, never lowered): the work of its coflows released at tau or
+ * later cannot be done before tau + their p, and after the last of them
+ * the job still needs that coflow's tail (its heaviest path below, final
+ * compute included), at least the smallest of theirs. Over every tau
+ * among the releases. The parallel inequalities bound a weighted mean of
+ * the completions, not the last one, so they do not imply this. A job's
+ * coflows are one index range, so its entries on a machine are adjacent. */
+static void job_port_bounds(lpb_t *b, double *jlb)
+{
+    const coflow_workload_t *wl = b->wl;
+    for (size_t m = 0; m < b->n_machines; m++) {
+        size_t end = b->mstart[m + 1];
+        for (size_t i = b->mstart[m]; i < end;) {
+            size_t j = wl->coflows[b->work[i].c].job, k = 0;
+            for (; i < end && wl->coflows[b->work[i].c].job == j; i++)
+                b->sorted[k++] = b->work[i];
+            qsort(b->sorted, k, sizeof *b->sorted, cmp_by_release_desc);
+            double p = 0, tail = INFINITY;
+            for (size_t x = 0; x < k; x++) {
+                const work_t *w = &b->sorted[x];
+                const coflow_coflow_t *co = &wl->coflows[w->c];
+                p += w->p;
+                if (co->cp_below_s - co->iso_s < tail)
+                    tail = co->cp_below_s - co->iso_s;
+                if (x + 1 < k && b->sorted[x + 1].r == w->r)
+                    continue; /* all of one release at once */
+                double v = (w->r - w->a) + p + tail;
+                if (v > jlb[j])
+                    jlb[j] = v;
+            }
+        }
+    }
+}
+
+/* The LP without port constraints: columns, bounds (each job's from
+ * job_port_bounds too), precedence and job ends. */
+static void build_lp(lpb_t *b, const double *jlb)
 {
     const coflow_workload_t *wl = b->wl;
     size_t nc = wl->n_coflows, nj = wl->n_jobs;
@@ -301,7 +343,7 @@ static void build_lp(lpb_t *b)
     for (size_t j = 0; j < nj; j++) {
         const coflow_job_t *job = &wl->jobs[j];
         int col = (int)(nc + j) + 1;
-        glp_set_col_bnds(lp, col, GLP_LO, job->lower_bound_s, 0);
+        glp_set_col_bnds(lp, col, GLP_LO, fmax(job->lower_bound_s, jlb[j]), 0);
         glp_set_obj_coef(lp, col, job->weight);
         for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
             if (wl->coflows[c].n_children)
@@ -358,8 +400,14 @@ weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
         if (!b.sorted || !b.thr || !b.ind || !b.val)
             err = weft_fail(WEFT_ENOMEM, "out of memory for the LP bound's cuts");
     }
-    if (!err)
-        build_lp(&b);
+    double *jlb = err ? NULL : weft_calloc(wl->n_jobs, sizeof *jlb);
+    if (!err && !jlb)
+        err = weft_fail(WEFT_ENOMEM, "out of memory for the LP bound (%zu jobs)", wl->n_jobs);
+    if (!err) {
+        job_port_bounds(&b, jlb);
+        build_lp(&b, jlb);
+    }
+    free(jlb);
     glp_smcp parm;
     glp_init_smcp(&parm);
     parm.msg_lev = GLP_MSG_OFF;

@@ -135,6 +135,30 @@ Test(lpbound, a_dag_with_compute_time_and_contention)
     coflow_fabric_destroy(&fab);
 }
 
+/* One job of two coflows side by side (no order between them), 2 bytes
+ * each on the link 0 -> 1 of 1 byte/s: each alone takes 2 s, the job 4 s
+ * however they share the link. The parallel inequality over both only
+ * says C_X + C_Y >= 6, so the later of them ends at 3 at least; the job's
+ * own work on the port says 4. */
+Test(lpbound, a_jobs_own_work_on_a_port_bounds_its_end)
+{
+    coflow_workload_t wl;
+    coflow_fabric_t fab;
+    coflow_workload_init(&wl, 2);
+    cr_assert_eq(coflow_fabric_init(&fab, 2, 1.0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_job(&wl, 0, 5, 2, 0), WEFT_OK);
+    for (int64_t id = 1; id <= 2; id++) {
+        cr_assert_eq(coflow_workload_add_coflow(&wl, id, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 2), WEFT_OK);
+    }
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK, "%s", weft_last_error());
+    dag_lp_bound_t b = bound_of(&wl, &fab);
+    cr_assert_float_eq(dag_weighted_bound(&wl), 2 * 2, 1e-12);
+    cr_assert_float_eq(b.avg_weighted_jct, 2 * 4, 1e-9, "%.17g", b.avg_weighted_jct);
+    coflow_workload_destroy(&wl);
+    coflow_fabric_destroy(&fab);
+}
+
 /* The capacities count: the same Smith's rule instance with the link at 2
  * bytes/s on the sending side only takes as long (the receiving side
  * still has 1), and at 2 both ways takes half. */
