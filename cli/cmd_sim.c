@@ -712,6 +712,9 @@ int cmd_sim(int argc, char **argv)
     printf("bound: average weighted lower bound of JCT %.6g s\n", dag_weighted_bound(&wl));
     if (lp_bound) {
         dag_lp_bound_t b;
+        if (wl.n_coflows > 10000) /* the Alibaba sample's 67,634: about 100 s */
+            fprintf(stderr, "weft sim: the LP bound over %zu coflows may take minutes\n",
+                    wl.n_coflows);
         err = dag_lp_bound(&wl, &fab, NULL, &b);
         if (err) {
             cli_report("sim", err);

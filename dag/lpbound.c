@@ -76,6 +76,10 @@ static int cmp_by_c(const void *a, const void *b, void *cval)
     return x < y ? -1 : x > y;
 }
 
+/* Entries a machine's separation may visit in a round (separate): its
+ * release thresholds times its work. */
+#define SEPARATION_BUDGET ((size_t)1 << 22)
+
 /* Rounds without a gain after which the cuts have converged. */
 #define STALL_ROUNDS 3
 
@@ -124,7 +128,13 @@ static size_t separate(lpb_t *b, size_t m, size_t max_cuts, double tol)
     size_t n_best = 0;
     if (max_cuts > 8)
         max_cuts = 8;
-    for (size_t t = 0; t < n_thr; t++) {
+    /* each threshold costs a pass over the machine's work: every one while
+       that stays within SEPARATION_BUDGET, else as many as fit, spread
+       evenly over the releases, the earliest always (a long trace has
+       thousands of coflows a port) */
+    size_t most = SEPARATION_BUDGET / n > 0 ? SEPARATION_BUDGET / n : 1;
+    size_t step = (n_thr + most - 1) / most;
+    for (size_t t = 0; t < n_thr; t += step) {
         /* d: sum_S p_c (r(S) - a_c), kept from differences of nearby
            times, never from two sums of absolute ones */
         double ps = 0, p2 = 0, lhs = 0, rmin = INFINITY, d = 0;
