@@ -114,6 +114,8 @@ static void add_cut(lpb_t *b, size_t n, const cut_t *k)
 static size_t separate(lpb_t *b, size_t m, size_t max_cuts, double tol)
 {
     size_t lo = b->mstart[m], n = b->mstart[m + 1] - lo;
+    if (n == 0)
+        return 0; /* a port side nothing uses */
     for (size_t i = 0; i < n; i++) {
         b->sorted[i] = b->work[lo + i];
         b->thr[i] = b->work[lo + i].r;
