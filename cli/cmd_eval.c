@@ -299,7 +299,7 @@ int cmd_eval(int argc, char **argv)
         dag_lp_bound_t lb;
         weft_err_t err = coflow_fabric_init(&fab, wls[i].n_ports, WEFT_GBPS_BYTES);
         if (!err)
-            err = dag_lp_bound(&wls[i], &fab, NULL, &lb);
+            err = dag_lp_bound(&wls[i], &fab, &lb);
         coflow_fabric_destroy(&fab);
         if (err) {
             fprintf(stderr, "weft eval: %s: %s: %s\n", paths[i], weft_strerror(err),

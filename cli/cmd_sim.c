@@ -715,7 +715,7 @@ int cmd_sim(int argc, char **argv)
         if (wl.n_coflows > 10000) /* the Alibaba sample's 67,634: about 100 s */
             fprintf(stderr, "weft sim: the LP bound over %zu coflows may take minutes\n",
                     wl.n_coflows);
-        err = dag_lp_bound(&wl, &fab, NULL, &b);
+        err = dag_lp_bound(&wl, &fab, &b);
         if (err) {
             cli_report("sim", err);
             rc = CLI_ERROR;

@@ -43,16 +43,9 @@ double dag_weighted_bound(const coflow_workload_t *wl);
  * release times and DAG order with isolation and compute times (the
  * critical-path bound dag_weighted_bound() is its first round's value at
  * most), each job's own work on each port, and for each side of each port,
- * Queyranne's parallel inequalities
- * shifted by release, which count the contention of all the coflows that
- * share the port, added as cuts round by round (lpbound.c). Needs
- * dag_analyze(). */
-typedef struct {
-    size_t max_rounds;       /* rounds of cuts (default 200) */
-    size_t cuts_per_machine; /* cuts a port side adds a round, <= 8 (default 4) */
-    double tolerance;        /* violations below tolerance * (1 + rhs) are
-                                not cuts (default 1e-9) */
-} dag_lp_opts_t;
+ * Queyranne's parallel inequalities shifted by release, which count the
+ * contention of all the coflows that share the port, added as cuts round by
+ * round (lpbound.c). Needs dag_analyze(). */
 
 typedef struct {
     double avg_weighted_jct;  /* the bound, seconds */
@@ -62,14 +55,15 @@ typedef struct {
     size_t n_rounds, n_cuts;
     bool converged;           /* the last round found no violated cut, or
                                  three rounds of cuts no longer raised it
-                                 (else max_rounds stopped it: still a bound) */
+                                 (else the round limit, 200, stopped it:
+                                 still a bound) */
     double seconds;           /* wall time */
 } dag_lp_bound_t;
 
-/* opts NULL: the defaults. Fails (EINVAL) on a workload without jobs, a
- * fabric smaller than the workload, or a workload not analysed; (EINTERNAL)
- * if GLPK's simplex does not reach an optimum. */
+/* Fails (EINVAL) on a workload without jobs, a fabric smaller than the
+ * workload, or a workload not analysed; (EINTERNAL) if GLPK's simplex does
+ * not reach an optimum. */
 weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
-                        const dag_lp_opts_t *opts, dag_lp_bound_t *out);
+                        dag_lp_bound_t *out);
 
 #endif

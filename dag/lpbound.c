@@ -22,11 +22,13 @@
  * value no schedule beats. The LP's variables are the times from each
  * job's arrival, x = C - a_j (so the objective is sum_j w_j JCT_j): the
  * simplex's tolerances are relative to the values, and on absolute times
- * of a late trace (arrivals up to 1e9 s) they would exceed the JCTs. The port constraints are exponentially many;
- * they are added as cuts: for each machine, the LP's C sorted ascending,
- * prefixes of the coflows released at or after each threshold (sorting is
- * the exact separation without release times). Each round's optimum is a
- * valid bound, each round tightens it.
+ * of a late trace (arrivals up to 1e9 s) they would exceed the JCTs.
+ *
+ * The port constraints are exponentially many; they are added as cuts: for
+ * each machine, the LP's C sorted ascending, prefixes of the coflows
+ * released at or after each threshold (sorting is the exact separation
+ * without release times). Each round's optimum is a valid bound, each
+ * round tightens it.
  */
 #include "dag.h"
 
@@ -83,6 +85,13 @@ static int cmp_by_c(const void *a, const void *b, void *cval)
 /* Rounds without a gain after which the cuts have converged. */
 #define STALL_ROUNDS 3
 
+/* Rounds of cuts at most; cuts a machine adds a round at most (the most
+ * violated, of different release thresholds); how far below its bound a
+ * row must be, relative to 1 + the bound, to be a cut. */
+#define MAX_ROUNDS 200
+#define CUTS_PER_MACHINE 4
+#define CUT_TOLERANCE 1e-9
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -110,8 +119,8 @@ static void add_cut(lpb_t *b, size_t n, const cut_t *k)
 
 /* Adds the most violated port constraints of machine m at the LP's
  * current C as rows: for each release threshold the most violated prefix,
- * and of those the max_cuts (at most 8) most violated. Returns how many. */
-static size_t separate(lpb_t *b, size_t m, size_t max_cuts, double tol)
+ * and of those the CUTS_PER_MACHINE most violated. Returns how many. */
+static size_t separate(lpb_t *b, size_t m)
 {
     size_t lo = b->mstart[m], n = b->mstart[m + 1] - lo;
     if (n == 0)
@@ -126,10 +135,9 @@ static size_t separate(lpb_t *b, size_t m, size_t max_cuts, double tol)
     for (size_t i = 0; i < n; i++)
         if (n_thr == 0 || b->thr[i] != b->thr[n_thr - 1])
             b->thr[n_thr++] = b->thr[i];
-    cut_t best[8];
+    const size_t max_cuts = CUTS_PER_MACHINE;
+    cut_t best[CUTS_PER_MACHINE];
     size_t n_best = 0;
-    if (max_cuts > 8)
-        max_cuts = 8;
     /* each threshold costs a pass over the machine's work: every one while
        that stays within SEPARATION_BUDGET, else as many as fit, spread
        evenly over the releases, the earliest always (a long trace has
@@ -157,7 +165,7 @@ static size_t separate(lpb_t *b, size_t m, size_t max_cuts, double tol)
             lhs += w->p * b->cval[w->c];
             len++;
             double rhs = d / ps + 0.5 * (ps + p2 / ps), viol = rhs - lhs / ps;
-            if (viol > tol * (1 + fabs(rhs)) && viol > top.viol)
+            if (viol > CUT_TOLERANCE * (1 + fabs(rhs)) && viol > top.viol)
                 top = (cut_t){viol, top.thr, len, ps, rhs};
         }
         if (top.len == 0)
@@ -370,7 +378,7 @@ static void build_lp(lpb_t *b, const double *jlb)
 }
 
 weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
-                        const dag_lp_opts_t *opts, dag_lp_bound_t *out)
+                        dag_lp_bound_t *out)
 {
     memset(out, 0, sizeof *out);
     if (wl->n_jobs == 0)
@@ -385,9 +393,6 @@ weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
         if (wl->jobs[j].depth == 0)
             return weft_fail(WEFT_EINVAL, "LP bound: job %lld not analysed (dag_analyze)",
                              (long long)wl->jobs[j].id);
-    dag_lp_opts_t o = {.max_rounds = 200, .cuts_per_machine = 4, .tolerance = 1e-9};
-    if (opts)
-        o = *opts;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     lpb_t b = {.wl = wl};
@@ -446,13 +451,13 @@ weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
             break;
         }
         *then = v;
-        if (round >= o.max_rounds)
+        if (round >= MAX_ROUNDS)
             break;
         for (size_t c = 0; c < nc; c++)
             b.cval[c] = glp_get_col_prim(b.lp, (int)c + 1);
         size_t added = 0;
         for (size_t m = 0; m < b.n_machines; m++)
-            added += separate(&b, m, o.cuts_per_machine, o.tolerance);
+            added += separate(&b, m);
         round++;
         if (!added) {
             converged = true;

@@ -26,7 +26,7 @@ static dag_lp_bound_t bound_of(coflow_workload_t *wl, coflow_fabric_t *fab)
 {
     cr_assert_eq(dag_analyze(wl, fab), WEFT_OK, "%s", weft_last_error());
     dag_lp_bound_t b;
-    cr_assert_eq(dag_lp_bound(wl, fab, NULL, &b), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(dag_lp_bound(wl, fab, &b), WEFT_OK, "%s", weft_last_error());
     cr_assert(b.converged);
     return b;
 }
@@ -184,14 +184,14 @@ Test(lpbound, refuses_what_it_cannot_bound)
     dag_lp_bound_t b;
     coflow_workload_init(&wl, 3);
     cr_assert_eq(coflow_fabric_init(&fab, 3, 1.0), WEFT_OK);
-    cr_assert_eq(dag_lp_bound(&wl, &fab, NULL, &b), WEFT_EINVAL);
+    cr_assert_eq(dag_lp_bound(&wl, &fab, &b), WEFT_EINVAL);
     cr_assert(strstr(weft_last_error(), "no jobs"), "%s", weft_last_error());
     one_flow_job(&wl, 7, 0, 1, 2);
-    cr_assert_eq(dag_lp_bound(&wl, &fab, NULL, &b), WEFT_EINVAL);
+    cr_assert_eq(dag_lp_bound(&wl, &fab, &b), WEFT_EINVAL);
     cr_assert(strstr(weft_last_error(), "job 7 not analysed"), "%s", weft_last_error());
     cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
     cr_assert_eq(coflow_fabric_init(&small, 2, 1.0), WEFT_OK);
-    cr_assert_eq(dag_lp_bound(&wl, &small, NULL, &b), WEFT_EINVAL);
+    cr_assert_eq(dag_lp_bound(&wl, &small, &b), WEFT_EINVAL);
     cr_assert(strstr(weft_last_error(), "3 ports, the fabric 2"), "%s", weft_last_error());
     cr_assert_eq(b.avg_weighted_jct, 0);
     coflow_workload_destroy(&wl);

@@ -124,7 +124,7 @@ Test(props, every_policy_obeys_the_physics_and_repeats_exactly)
         /* no schedule beats the LP bound (dag/lpbound.c), nor its first
            round's (no contention between jobs), at least the critical path */
         dag_lp_bound_t lb;
-        cr_assert_eq(dag_lp_bound(&wl, &fab, NULL, &lb), WEFT_OK, "%s", weft_last_error());
+        cr_assert_eq(dag_lp_bound(&wl, &fab, &lb), WEFT_OK, "%s", weft_last_error());
         cr_assert(lb.converged, "seed %llu: LP bound not converged", (unsigned long long)seed);
         cr_assert_geq(lb.avg_weighted_path, dag_weighted_bound(&wl) * (1 - 1e-12));
         cr_assert_geq(lb.avg_weighted_jct, lb.avg_weighted_path * (1 - 1e-12));
