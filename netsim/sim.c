@@ -75,9 +75,7 @@ typedef struct {
 } moving_t;
 
 typedef struct {
-    double a;    /* its flow_remaining (the anchor), as at the decision;
-                    0 once it finished */
-    double x;    /* backfill bytes it sent since the decision */
+    double a;    /* its flow_remaining (the anchor), as at the decision */
     uint32_t qs, qr; /* its groups (coflow_sgroup, coflow_rgroup) */
 } backfilled_t;  /* lazy pacing: a flow of run[], by its side in bf[] */
 
@@ -867,47 +865,11 @@ static void lazy_refresh(sim_t *s)
     s->n_dirty = 0;
 }
 
-/* Folds the flows backfilled at the last decision back into their
- * coflow's scale: flow_remaining = what is left / sig. (Their rates were
- * zeroed when collected.) A paced coflow's per-port bytes are all rebuilt
- * by lazy_refresh with the same scale, so only the others' ports are
- * rewritten here. */
-static void lazy_fold_back(sim_t *s)
+/* The paced coflows of the last decision go back to unpaced; their
+ * per-port bytes get rebuilt by lazy_refresh from their new scale. (Their
+ * backfilled flows were folded back as lazy_advance moved them.) */
+static void lazy_unpace(sim_t *s)
 {
-    coflow_state_t *st = &s->st;
-    const moving_t *run = s->run;
-    const backfilled_t *bf = s->bf;
-    double *rem = st->flow_remaining;
-    /* held in locals: mark_dirty's byte store would make GCC reload them
-       from s at every flow */
-    anchor_t *anc = s->anc;
-    double *bytes = st->cport_bytes, *comp = st->cport_comp;
-    /* run[] lists a coflow's flows together: what is per coflow is read
-     * once a stretch */
-    size_t cur = SIZE_MAX;
-    bool active = false, marked = false;
-    double sig = 1, rebuild = 0;
-    for (size_t k = 0, n = s->n_run; k < n; k++) {
-        size_t f = run[k].f, c = run[k].c;
-        if (c != cur) {
-            cur = c;
-            active = st->status[c] == COFLOW_ACTIVE;
-            sig = s->sig[c];
-            rebuild = s->pace[c] > 0 ? 0 : sig;
-            marked = false;
-        }
-        double x = bf[k].x, a = bf[k].a; /* a: flow_remaining[f] */
-        if (a == 0 || !active)
-            continue; /* finished */
-        double na = (a * sig - x) / sig, d = na - a;
-        rem[f] = na;
-        anc_add_at(anc, bytes, comp, bf[k].qs, d, rebuild);
-        anc_add_at(anc, bytes, comp, bf[k].qr, d, rebuild);
-        if (!marked) {
-            mark_dirty(s, c, MARK_MOVED);
-            marked = true;
-        }
-    }
     s->n_run = 0;
     for (size_t i = 0; i < s->n_pc; i++) {
         size_t c = s->pc[i].c;
@@ -920,7 +882,11 @@ static void lazy_fold_back(sim_t *s)
 
 /* advance() under lazy pacing: paced coflows lower their scale, the
  * backfilled flows of run[] move on their own; a coflow whose scale
- * reaches zero finishes all its open flows. */
+ * reaches zero finishes all its open flows. A backfilled flow that goes on
+ * is folded back into its coflow's scale at once, while its state is at
+ * hand: flow_remaining = what is left / sig, and its anchors move by as
+ * much. A paced coflow's per-port bytes are all rebuilt by lazy_refresh
+ * with its new scale, so only the others' ports are rewritten here. */
 static void lazy_advance(sim_t *s, double dt)
 {
     coflow_state_t *st = &s->st;
@@ -949,11 +915,20 @@ static void lazy_advance(sim_t *s, double dt)
     /* run[] lists a coflow's flows together: its scale, tolerance and
      * running sum stay in registers over them (the sum gets the same
      * additions in the same order as through acc[]). */
+    const moving_t *run = s->run;
+    const backfilled_t *bf = s->bf;
+    double *rem = st->flow_remaining;
+    /* held in locals: the stores below would make GCC reload them from s
+       at every flow */
+    anchor_t *anc = s->anc;
+    double *bytes = st->cport_bytes, *comp = st->cport_comp;
+    moving_t *done = s->done;
+    size_t n_done = s->n_done;
     size_t cur = SIZE_MAX;
-    double sig = 0, tol = 0, acc = 0;
+    double sig = 0, tol = 0, acc = 0, rebuild = 0;
     bool ending = false;
-    for (size_t k = 0; k < s->n_run; k++) {
-        moving_t *m = &s->run[k];
+    for (size_t k = 0, n = s->n_run; k < n; k++) {
+        const moving_t *m = &run[k];
         size_t f = m->f, c = m->c;
         if (c != cur) {
             if (cur != SIZE_MAX)
@@ -965,23 +940,28 @@ static void lazy_advance(sim_t *s, double dt)
             acc = s->acc[c];
             sig = s->sig[c];
             tol = FINISH_REL_TOL * coflows[c].max_flow_bytes;
+            rebuild = s->pace[c] > 0 ? 0 : sig;
         }
         if (ending)
             continue; /* finishes with its coflow */
         /* its paced part is in the scale (and in acc through anc_total) */
-        double sent = m->extra * dt, x = s->bf[k].x + sent;
-        double left = s->bf[k].a * sig - x;
+        double x = m->extra * dt, a = bf[k].a;
+        double left = a * sig - x;
         /* the flow's size is read only when its coflow's largest could
            call it finished */
         if ((left <= tol && left <= FINISH_REL_TOL * flows[f].bytes) ||
             left <= m->rate * now * FINISH_TIME_TOL) {
-            sent += left; /* the residue counts as sent */
-            s->done[s->n_done++] = *m;
-            s->bf[k].a = 0; /* finished, for lazy_fold_back */
+            acc += x + left; /* the residue counts as sent */
+            done[n_done++] = *m;
+            continue; /* its anchor (a) leaves in lazy_finish_flow */
         }
-        s->bf[k].x = x;
-        acc += sent;
+        acc += x;
+        double na = left / sig, d = na - a;
+        rem[f] = na;
+        anc_add_at(anc, bytes, comp, bf[k].qs, d, rebuild);
+        anc_add_at(anc, bytes, comp, bf[k].qr, d, rebuild);
     }
+    s->n_done = n_done;
     if (cur != SIZE_MAX)
         s->acc[cur] = acc;
     for (size_t i = d0; i < s->n_dirty; i++) {
@@ -1409,7 +1389,7 @@ static weft_err_t lazy_collect(sim_t *s)
         if (!s->listed)
             rate[f] = 0;
         double left = a * sig, r = left * pace + b;
-        bf[n] = (backfilled_t){a, 0, coflow_sgroup(st, f), coflow_rgroup(st, f)};
+        bf[n] = (backfilled_t){a, coflow_sgroup(st, f), coflow_rgroup(st, f)};
         run[n++] = (moving_t){f, c, r, {.extra = b}};
         best = earlier_finish(best, left, r);
     }
@@ -1462,7 +1442,7 @@ static weft_err_t decide(sim_t *s)
         return WEFT_OK;
     }
     if (s->lazy) {
-        lazy_fold_back(s);
+        lazy_unpace(s);
         lazy_refresh(s);
     }
     for (size_t k = 0; k < s->n_run && !s->listed; k++)
