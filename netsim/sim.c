@@ -1369,24 +1369,28 @@ static weft_err_t lazy_collect(sim_t *s)
     moving_t *run = s->run;
     backfilled_t *bf = s->bf;
     size_t n = s->n_run;
+    /* the rates beside the list (NULL: in flow_rate), held in a local */
+    const double *listed = s->listed ? s->rated_rate : NULL;
     size_t c = 0, lo = 0, hi = 0; /* the last coflow, its flows [lo, hi) */
-    bool active = false;
     double sig = 1, pace = 0;
     for (size_t k = 0, nr = st->n_rated; k < nr; k++) {
         size_t f = rated[k];
+        double b = listed ? listed[k] : rate[f];
         if (enter_coflow(s, f, &c, &lo, &hi)) {
-            active = st->status[c] == COFLOW_ACTIVE;
+            if (st->status[c] != COFLOW_ACTIVE)
+                b = NAN; /* refused below */
             sig = s->sig[c];
             pace = s->pace[c];
         }
-        double b = s->listed ? s->rated_rate[k] : rate[f], a = rem[f];
-        if (!(b > 0 && b < INFINITY) || !active) {
+        if (!(b > 0 && b < INFINITY)) {
             s->n_run = n;
             return weft_fail(WEFT_EINTERNAL, "allocator '%s' backfilled flow %zu of "
-                             "coflow %zu with %g bytes/s at t=%.9g s", s->alloc->name,
-                             f, c, b, st->now);
+                             "coflow %zu (%s) with %g bytes/s at t=%.9g s", s->alloc->name,
+                             f, c, st->status[c] == COFLOW_ACTIVE ? "active" : "not active",
+                             listed ? listed[k] : rate[f], st->now);
         }
-        if (!s->listed)
+        double a = rem[f];
+        if (!listed)
             rate[f] = 0;
         double left = a * sig, r = left * pace + b;
         bf[n] = (backfilled_t){a, coflow_sgroup(st, f), coflow_rgroup(st, f)};

@@ -176,6 +176,23 @@ static void alloc_unlisted(coflow_state_t *st, const size_t *order, size_t n)
     alloc_greedy(st, order, n);
 }
 
+/* Lazy-pacing allocators that list a rate the emulator must refuse: the
+ * first open flow of the first coflow at rate 0, or beside it a flow of the
+ * last coflow, whatever its state (not released yet, in the test below). */
+static void alloc_lazy_zero(coflow_state_t *st, const size_t *order, size_t n)
+{
+    if (n)
+        st->rated[st->n_rated++] = st->open_flows[st->wl->coflows[order[0]].first_flow];
+}
+
+static void alloc_lazy_inactive(coflow_state_t *st, const size_t *order, size_t n)
+{
+    alloc_greedy(st, order, n);
+    size_t f = st->wl->coflows[st->wl->n_coflows - 1].first_flow;
+    st->flow_rate[f] = 0.5;
+    st->rated[st->n_rated++] = f;
+}
+
 /* next_change that always predicts a change a hair after now: the guard must
  * end the run instead of crawling. */
 static double change_never_happens(void *ctx, const coflow_state_t *st)
@@ -194,6 +211,11 @@ static const coflow_allocator_t t_zero = {"t-zero", "nothing", alloc_zero, false
 static const coflow_allocator_t t_over = {"t-over", "too much", alloc_over, false, false, false, false, false};
 static const coflow_allocator_t t_unlisted = {"t-unlisted", "rates not listed",
                                               alloc_unlisted, false, false, false, false, false};
+static const coflow_allocator_t t_lazy_zero = {"t-lazy-zero", "lists a rate of 0",
+                                               alloc_lazy_zero, false, true, false, false, false};
+static const coflow_allocator_t t_lazy_inactive = {"t-lazy-inactive", "rates a pending coflow",
+                                                   alloc_lazy_inactive, false, true, false,
+                                                   false, false};
 
 /* ------------------------------------------------------------ fixture */
 
@@ -523,6 +545,27 @@ Test(netsim_guard, unlisted_rates_are_counted)
     cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_OK, "%s", weft_last_error());
     cr_assert_geq(res.n_violations, 1);
     cr_assert(strstr(res.first_violation, "listed"), "%s", res.first_violation);
+}
+
+/* Under lazy pacing a listed flow must have a finite rate > 0 and belong to
+ * an active coflow; anything else is the allocator's error, named with the
+ * flow, its coflow and the rate, not a schedule built on it. */
+Test(netsim_guard, lazy_pacing_refuses_a_bad_backfill)
+{
+    add_single(1, 0, 1, 0, 1, 4);
+    add_single(2, 5, 1, 2, 3, 4); /* pending at the first decision */
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    netsim_opts_t opts = {.ordering = &t_index, .allocator = &t_lazy_zero};
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_EINTERNAL);
+    const char *msg = weft_last_error();
+    cr_assert(strstr(msg, "t-lazy-zero") && strstr(msg, "flow 0 of coflow 0 (active) with 0 "
+                                                        "bytes/s"), "%s", msg);
+    opts.allocator = &t_lazy_inactive;
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_EINTERNAL);
+    msg = weft_last_error();
+    cr_assert(strstr(msg, "t-lazy-inactive") && strstr(msg, "flow 1 of coflow 1 (not active) "
+                                                            "with 0.5 bytes/s at t=0"), "%s", msg);
+    cr_assert_null(res.coflow_finish_s);
 }
 
 /* A next_change one ulp ahead is taken a tolerance later, so the clock
