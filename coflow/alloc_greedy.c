@@ -81,6 +81,8 @@ void alloc_release_ports(coflow_state_t *st)
  * and the side after every store of a rate. */
 typedef struct {
     bool fresh;        /* no flow has a rate yet (alloc_greedy_pass) */
+    bool plain;        /* fresh, rates listed beside (rated_rate), no port
+                          log and no used-ports list: MADD's backfill */
     uint32_t g;        /* the group's port */
     double cap_g, eps_g;
     double used_g;     /* g's used capacity (kept in gused[g] too) */
@@ -98,19 +100,12 @@ typedef struct {
     uint32_t gkey, okey;         /* used_ports key of each side's port 0 */
 } walk_t;
 
-/* Gives open flow f of the group, whose other port is o, what both its
- * ports have left: alloc_first_rate_at (fresh) or alloc_add_rate_at, with
- * the same floats. Returns true when the group's walk ends (g filled, or
- * one side of the coflow has no free port left). */
-static inline __attribute__((always_inline)) bool walk_flow(walk_t *w, size_t f, uint32_t o)
+/* What walk_flow writes for a rate r of flow f (other port o), when not
+ * plain: the rate in flow_rate or beside the list, the ports' log, the
+ * used-ports list; before the rate is counted on the ports. */
+static inline __attribute__((always_inline)) void walk_record(walk_t *w, size_t f, uint32_t o,
+                                                              double r)
 {
-    double cap_o = w->ocap[o];
-    double free_o = cap_o - w->oused[o];
-    double eps_o = COFLOW_RATE_EPS * cap_o;
-    if (free_o <= eps_o)
-        return false;
-    double free_g = w->cap_g - w->used_g;
-    double r = free_g < free_o ? free_g : free_o;
     if (w->fresh) {
         if (w->rated_rate)
             w->rated_rate[w->n_rated] = r;
@@ -131,6 +126,27 @@ static inline __attribute__((always_inline)) bool walk_flow(walk_t *w, size_t f,
             w->list[w->n_list++] = w->gkey + w->g;
         if (w->oused[o] == 0)
             w->list[w->n_list++] = w->okey + o;
+    }
+}
+
+/* Gives open flow f of the group, whose other port is o, what both its
+ * ports have left: alloc_first_rate_at (fresh) or alloc_add_rate_at, with
+ * the same floats. Returns true when the group's walk ends (g filled, or
+ * one side of the coflow has no free port left). */
+static inline __attribute__((always_inline)) bool walk_flow(walk_t *w, size_t f, uint32_t o)
+{
+    double cap_o = w->ocap[o];
+    double free_o = cap_o - w->oused[o];
+    double eps_o = COFLOW_RATE_EPS * cap_o;
+    if (free_o <= eps_o)
+        return false;
+    double free_g = w->cap_g - w->used_g;
+    double r = free_g < free_o ? free_g : free_o;
+    if (w->plain) { /* one test for what the others test one by one */
+        w->rated_rate[w->n_rated] = r;
+        w->rated[w->n_rated++] = f;
+    } else {
+        walk_record(w, f, o, r);
     }
     w->used_g += r;
     w->gused[w->g] = w->used_g;
@@ -216,6 +232,7 @@ static inline __attribute__((always_inline)) bool walk_begin(coflow_state_t *st,
     w->rated_o = by_src ? st->rated_dst : st->rated_src;
     w->list = st->clear_all_ports ? NULL : st->used_ports;
     w->n_list = st->n_used_ports;
+    w->plain = w->fresh && w->rated_rate && !w->rated_g && !w->list;
     w->gkey = by_src ? 0 : (uint32_t)fab->n_ports;
     w->okey = by_src ? (uint32_t)fab->n_ports : 0;
     size_t a = st->cport_start[c], mid = a + co->n_senders, b = st->cport_start[c + 1];
@@ -257,6 +274,31 @@ static inline __attribute__((always_inline)) void walk_end(coflow_state_t *st, c
     st->n_used_ports = w->n_list;
 }
 
+/* walk_group_sets' loop over the group's open flows with room (open
+ * words minus the full ports), ranks counted in its all-flows words. */
+static inline __attribute__((always_inline)) void walk_group_bits(cwalk_t *cw,
+                                                                  const uint64_t *open,
+                                                                  const uint64_t *all,
+                                                                  const coflow_member_t *grp,
+                                                                  size_t shuffle_first,
+                                                                  bool shuffle)
+{
+    size_t before = 0; /* members of the words already walked */
+    for (uint32_t y = 0; y < cw->onw; y++) {
+        uint64_t bits = open[y] & ~cw->w.ofull[cw->os0 + y];
+        while (bits) {
+            uint64_t low = bits & (~bits + 1);
+            size_t k = before + (size_t)__builtin_popcountll(all[y] & (low - 1));
+            uint32_t o = (cw->os0 + y) * 64 + (uint32_t)__builtin_ctzll(low);
+            size_t f = shuffle ? shuffle_first + k * cw->stride_o : grp[k].flow;
+            if (walk_flow(&cw->w, f, o))
+                return;
+            bits ^= low;
+        }
+        before += (size_t)__builtin_popcountll(all[y]);
+    }
+}
+
 /* The walk of the group at cports position q through the group sets: each
  * of its open flows whose other port has room, in the group's order (by
  * other port, coflow.h), until its port fills. Those flows are the group's
@@ -278,20 +320,10 @@ static inline __attribute__((always_inline)) void walk_group_sets(coflow_state_t
     /* in a shuffle every other port is in the group, so a member's rank
        is its other port's: its flow is this one plus rank * stride_o */
     size_t shuffle_first = cw->first_flow + (q - cw->lo) * cw->stride_g;
-    size_t before = 0; /* members of the words already walked */
-    for (uint32_t y = 0; y < cw->onw; y++) {
-        uint64_t bits = open[y] & ~cw->w.ofull[cw->os0 + y];
-        while (bits) {
-            uint64_t low = bits & (~bits + 1);
-            size_t k = before + (size_t)__builtin_popcountll(all[y] & (low - 1));
-            uint32_t o = (cw->os0 + y) * 64 + (uint32_t)__builtin_ctzll(low);
-            size_t f = cw->shuffle ? shuffle_first + k * cw->stride_o : grp[k].flow;
-            if (walk_flow(&cw->w, f, o))
-                return;
-            bits ^= low;
-        }
-        before += (size_t)__builtin_popcountll(all[y]);
-    }
+    if (cw->shuffle) /* one loop each, so neither tests the kind per flow */
+        walk_group_bits(cw, open, all, grp, shuffle_first, true);
+    else
+        walk_group_bits(cw, open, all, grp, shuffle_first, false);
 }
 
 /* The same over the group's members, for a coflow without group sets:
