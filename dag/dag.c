@@ -1,9 +1,13 @@
 /*
  * dag.c - per-job coflow DAG analysis with igraph (0.10 API).
  *
- * igraph reports errors through a global handler; weft installs the
- * "ignore" handler once and maps igraph_error_t codes to weft_err_t, so
- * a bad job never aborts the process.
+ * igraph reports errors through a handler; weft installs the "ignore"
+ * handler and maps igraph_error_t codes to weft_err_t, so a bad job never
+ * aborts the process. Debian 12's igraph is not safe to call from two
+ * threads at once (its error-cleanup stack is shared: `weft eval
+ * --lp-bound` on two threads aborted with "Corrupt finally stack"), so
+ * every igraph call here runs under one lock, which makes the dag_*
+ * functions safe to call from any thread.
  */
 #include "dag.h"
 
@@ -11,13 +15,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static pthread_once_t igraph_setup_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t igraph_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void igraph_setup(void)
+/* Takes the lock and sets the handlers (per thread in a thread-safe igraph
+ * build, so set at each entry rather than once). */
+static void igraph_enter(void)
 {
+    pthread_mutex_lock(&igraph_lock);
     igraph_set_error_handler(igraph_error_handler_ignore);
     igraph_set_warning_handler(igraph_warning_handler_ignore);
 }
+
+static void igraph_leave(void) { pthread_mutex_unlock(&igraph_lock); }
 
 static weft_err_t from_igraph(igraph_error_t e, const char *what)
 {
@@ -28,9 +37,9 @@ static weft_err_t from_igraph(igraph_error_t e, const char *what)
     return weft_fail(WEFT_EINTERNAL, "igraph failed in %s: %s", what, igraph_strerror(e));
 }
 
-weft_err_t dag_job_graph(const coflow_workload_t *wl, size_t j, igraph_t *g)
+/* dag_job_graph under the lock, held by the caller */
+static weft_err_t job_graph(const coflow_workload_t *wl, size_t j, igraph_t *g)
 {
-    pthread_once(&igraph_setup_once, igraph_setup);
     const coflow_job_t *job = &wl->jobs[j];
     size_t n_edges = 0;
     for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++)
@@ -52,6 +61,14 @@ weft_err_t dag_job_graph(const coflow_workload_t *wl, size_t j, igraph_t *g)
         igraph_create(g, &edges, (igraph_integer_t)job->n_coflows, IGRAPH_DIRECTED);
     igraph_vector_int_destroy(&edges);
     return from_igraph(e, "igraph_create");
+}
+
+weft_err_t dag_job_graph(const coflow_workload_t *wl, size_t j, igraph_t *g)
+{
+    igraph_enter();
+    weft_err_t err = job_graph(wl, j, g);
+    igraph_leave();
+    return err;
 }
 
 /* Names the coflows left on a cycle: after a partial topological sort, the
@@ -105,11 +122,13 @@ static weft_err_t topo_order(const coflow_workload_t *wl, size_t j, const igraph
 weft_err_t dag_topo_order(const coflow_workload_t *wl, size_t j, size_t *order)
 {
     igraph_t g;
-    weft_err_t err = dag_job_graph(wl, j, &g);
-    if (err)
-        return err;
-    err = topo_order(wl, j, &g, order);
-    igraph_destroy(&g);
+    igraph_enter();
+    weft_err_t err = job_graph(wl, j, &g);
+    if (!err) {
+        err = topo_order(wl, j, &g, order);
+        igraph_destroy(&g);
+    }
+    igraph_leave();
     return err;
 }
 
@@ -194,11 +213,15 @@ weft_err_t dag_analyze(coflow_workload_t *wl, const coflow_fabric_t *fab)
             continue;
         }
         igraph_t g;
-        WEFT_CHECK(dag_job_graph(wl, j, &g));
-        err = topo_order(wl, j, &g, order);
-        if (!err)
-            err = count_descendants(wl, j, &g);
-        igraph_destroy(&g);
+        igraph_enter();
+        err = job_graph(wl, j, &g);
+        if (!err) {
+            err = topo_order(wl, j, &g, order);
+            if (!err)
+                err = count_descendants(wl, j, &g);
+            igraph_destroy(&g);
+        }
+        igraph_leave();
         if (err)
             goto cleanup;
         uint32_t depth = 0;

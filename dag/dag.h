@@ -13,7 +13,10 @@
 #include "../coflow/coflow.h"
 
 /* Builds job j's coflow DAG into *g (uninitialised on entry; the caller
- * igraph_destroy()s it on success). O(coflows + edges of the job). */
+ * igraph_destroy()s it on success). O(coflows + edges of the job). The
+ * other dag_* functions may be called from any thread (their igraph calls
+ * take a lock); what the caller does with g is its own: Debian 12's igraph
+ * must not run on two threads at once. */
 weft_err_t dag_job_graph(const coflow_workload_t *wl, size_t j, igraph_t *g);
 
 /* Writes job j's coflows as global indices in a topological order (parents
