@@ -11,6 +11,8 @@
  */
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +143,70 @@ typedef struct {
 } csv_arg_t;
 
 /* The per-workload results as CSV (a cli_write_fn). */
+/* The LP bounds of the workloads, one per task, on up to `threads`
+ * threads (GLPK keeps its state per thread). */
+typedef struct {
+    const coflow_workload_t *wls;
+    size_t n;
+    atomic_size_t next;
+    dag_lp_bound_t *lb;
+    weft_err_t *err;
+    char (*msg)[256];
+} lp_pool_t;
+
+static void *lp_worker(void *arg)
+{
+    lp_pool_t *p = arg;
+    for (size_t i; (i = atomic_fetch_add(&p->next, 1)) < p->n;) {
+        coflow_fabric_t fab = {0};
+        weft_err_t err = coflow_fabric_init(&fab, p->wls[i].n_ports, WEFT_GBPS_BYTES);
+        if (!err)
+            err = dag_lp_bound(&p->wls[i], &fab, &p->lb[i]);
+        coflow_fabric_destroy(&fab);
+        if ((p->err[i] = err))
+            snprintf(p->msg[i], sizeof p->msg[i], "%s", weft_last_error());
+    }
+    dag_lp_thread_done();
+    return NULL;
+}
+
+/* Fills lb[0..n); on an error, returns the first (in workload order) with
+ * its index in *failed and its message in msg. */
+static weft_err_t lp_bounds(const coflow_workload_t *wls, size_t n, size_t threads,
+                            dag_lp_bound_t *lb, size_t *failed, char msg[256])
+{
+    weft_err_t *err = calloc(n, sizeof *err);
+    char(*msgs)[256] = calloc(n, sizeof *msgs);
+    pthread_t *th = calloc(threads, sizeof *th);
+    if (!err || !msgs || !th) {
+        free(err);
+        free(msgs);
+        free(th);
+        *failed = 0;
+        snprintf(msg, 256, "out of memory for the bounds of %zu workloads", n);
+        return WEFT_ENOMEM;
+    }
+    lp_pool_t p = {.wls = wls, .n = n, .lb = lb, .err = err, .msg = msgs};
+    atomic_init(&p.next, 0);
+    size_t started = 0;
+    for (; started + 1 < threads && started + 1 < n; started++)
+        if (pthread_create(&th[started], NULL, lp_worker, &p))
+            break;
+    lp_worker(&p); /* the calling thread works too */
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    weft_err_t first = WEFT_OK;
+    for (size_t i = 0; i < n && !first; i++)
+        if ((first = err[i])) {
+            *failed = i;
+            snprintf(msg, 256, "%s", msgs[i]);
+        }
+    free(err);
+    free(msgs);
+    free(th);
+    return first;
+}
+
 static weft_err_t write_csv(FILE *f, const void *arg)
 {
     const csv_arg_t *a = arg;
@@ -273,8 +339,9 @@ int cmd_eval(int argc, char **argv)
     double *best = calloc(n, sizeof *best);
     size_t *idx = calloc(n, sizeof *idx);
     char (*grp)[128] = calloc(n, sizeof *grp);
+    dag_lp_bound_t *lbs = calloc(n, sizeof *lbs);
     bool have_wls = false;
-    if (!wls || !w || !r || !rb || !best || !idx || !grp) {
+    if (!wls || !w || !r || !rb || !best || !idx || !grp || !lbs) {
         fprintf(stderr, "weft eval: out of memory\n");
         goto done;
     }
@@ -294,23 +361,21 @@ int cmd_eval(int argc, char **argv)
             goto done;
         }
     }
-    for (size_t i = 0; lp_bound && i < n; i++) {
-        coflow_fabric_t fab = {0};
-        dag_lp_bound_t lb;
-        weft_err_t err = coflow_fabric_init(&fab, wls[i].n_ports, WEFT_GBPS_BYTES);
-        if (!err)
-            err = dag_lp_bound(&wls[i], &fab, &lb);
-        coflow_fabric_destroy(&fab);
+    if (lp_bound) {
+        size_t failed;
+        char msg[256];
+        weft_err_t err = lp_bounds(wls, n, threads, lbs, &failed, msg);
         if (err) {
-            fprintf(stderr, "weft eval: %s: %s: %s\n", paths[i], weft_strerror(err),
-                    weft_last_error());
+            fprintf(stderr, "weft eval: %s: %s: %s\n", paths[failed], weft_strerror(err), msg);
             goto done;
         }
-        w[n_pol * n + i] = lb.avg_weighted_jct;
-        if (!lb.converged)
+    }
+    for (size_t i = 0; lp_bound && i < n; i++) {
+        w[n_pol * n + i] = lbs[i].avg_weighted_jct;
+        if (!lbs[i].converged)
             fprintf(stderr, "weft eval: note: %s: the LP bound stopped after %zu rounds of "
                     "cuts (%zu cuts) with cuts left to add; it is a bound, not the "
-                    "tightest\n", paths[i], lb.n_rounds, lb.n_cuts);
+                    "tightest\n", paths[i], lbs[i].n_rounds, lbs[i].n_cuts);
     }
     /* per-workload best heuristic, then B: the heuristic closest to it on average */
     for (size_t i = 0; i < n; i++) {
@@ -421,5 +486,6 @@ done:
     free(best);
     free(idx);
     free(grp);
+    free(lbs);
     return rc;
 }

@@ -69,4 +69,9 @@ typedef struct {
 weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
                         dag_lp_bound_t *out);
 
+/* GLPK keeps an environment per thread (thread-local storage): a thread
+ * that called dag_lp_bound() calls this before it ends, or that memory is
+ * lost. Harmless where GLPK was never used. */
+void dag_lp_thread_done(void);
+
 #endif

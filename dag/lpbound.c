@@ -474,3 +474,5 @@ weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
         memset(out, 0, sizeof *out);
     return err;
 }
+
+void dag_lp_thread_done(void) { glp_free_env(); }
