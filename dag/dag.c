@@ -4,10 +4,11 @@
  * igraph reports errors through a handler; weft installs the "ignore"
  * handler and maps igraph_error_t codes to weft_err_t, so a bad job never
  * aborts the process. Debian 12's igraph is not safe to call from two
- * threads at once (its error-cleanup stack is shared: `weft eval
- * --lp-bound` on two threads aborted with "Corrupt finally stack"), so
- * every igraph call here runs under one lock, which makes the dag_*
- * functions safe to call from any thread.
+ * threads at once (its error-cleanup stack is shared: two threads sorting
+ * DAGs abort with "Corrupt finally stack", tests/test_dag.c), so every
+ * igraph call here runs under one lock, which makes the dag_* functions
+ * safe to call from any thread (the LP bounds of `weft eval` run on
+ * several).
  */
 #include "dag.h"
 
