@@ -142,7 +142,6 @@ typedef struct {
     size_t n_pol, n;
 } csv_arg_t;
 
-/* The per-workload results as CSV (a cli_write_fn). */
 /* The LP bounds of the workloads, one per task, on up to `threads`
  * threads (GLPK keeps its state per thread). */
 typedef struct {
@@ -207,6 +206,7 @@ static weft_err_t lp_bounds(const coflow_workload_t *wls, size_t n, size_t threa
     return first;
 }
 
+/* The per-workload results as CSV (a cli_write_fn). */
 static weft_err_t write_csv(FILE *f, const void *arg)
 {
     const csv_arg_t *a = arg;
