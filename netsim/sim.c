@@ -787,8 +787,8 @@ static inline void anc_add_at(anchor_t *anc, double *bytes, double *comp, size_t
 static inline void anc_fold_at(anchor_t *anc, double *bytes, double *comp, size_t q, double x,
                                double sig)
 {
-    double a = anc[q].sum, t = a + x;
-    double err = anc[q].comp + (x - (t - a));
+    double sum = anc[q].sum, t = sum + x;
+    double err = anc[q].comp + (x - (t - sum));
     anc[q] = (anchor_t){t, err};
     if (sig > 0) {
         bytes[q] = sig * (t + err);
