@@ -11,8 +11,6 @@
  */
 #include <getopt.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,59 +140,42 @@ typedef struct {
     size_t n_pol, n;
 } csv_arg_t;
 
-/* The LP bounds of the workloads, one per task, on up to `threads`
- * threads (GLPK keeps its state per thread). */
+/* The LP bound of each workload (one index of weft_parallel_for), with
+ * its error and message where it fails. */
 typedef struct {
     const coflow_workload_t *wls;
-    size_t n;
-    atomic_size_t next;
     dag_lp_bound_t *lb;
     weft_err_t *err;
     char (*msg)[256];
-} lp_pool_t;
+} lp_jobs_t;
 
-static void *lp_worker(void *arg)
+static void lp_one(void *arg, size_t i)
 {
-    lp_pool_t *p = arg;
-    for (size_t i; (i = atomic_fetch_add(&p->next, 1)) < p->n;) {
-        coflow_fabric_t fab = {0};
-        weft_err_t err = coflow_fabric_init(&fab, p->wls[i].n_ports, WEFT_GBPS_BYTES);
-        if (!err)
-            err = dag_lp_bound(&p->wls[i], &fab, &p->lb[i]);
-        coflow_fabric_destroy(&fab);
-        if ((p->err[i] = err))
-            snprintf(p->msg[i], sizeof p->msg[i], "%s", weft_last_error());
-    }
-    dag_lp_thread_done();
-    return NULL;
+    lp_jobs_t *p = arg;
+    coflow_fabric_t fab = {0};
+    weft_err_t err = coflow_fabric_init(&fab, p->wls[i].n_ports, WEFT_GBPS_BYTES);
+    if (!err)
+        err = dag_lp_bound(&p->wls[i], &fab, &p->lb[i]);
+    coflow_fabric_destroy(&fab);
+    if ((p->err[i] = err))
+        snprintf(p->msg[i], sizeof p->msg[i], "%s", weft_last_error());
 }
 
-/* Fills lb[0..n); on an error, returns the first (in workload order) with
- * its index in *failed and its message in msg. */
+/* Fills lb[0..n) on up to `threads` threads (GLPK keeps its state per
+ * thread, freed by dag_lp_thread_done); on an error, returns the first (in
+ * workload order) with its index in *failed and its message in msg. */
 static weft_err_t lp_bounds(const coflow_workload_t *wls, size_t n, size_t threads,
                             dag_lp_bound_t *lb, size_t *failed, char msg[256])
 {
+    *failed = 0;
     weft_err_t *err = calloc(n, sizeof *err);
     char(*msgs)[256] = calloc(n, sizeof *msgs);
-    pthread_t *th = calloc(threads, sizeof *th);
-    if (!err || !msgs || !th) {
-        free(err);
-        free(msgs);
-        free(th);
-        *failed = 0;
+    lp_jobs_t p = {.wls = wls, .lb = lb, .err = err, .msg = msgs};
+    weft_err_t first = err && msgs ? weft_parallel_for(n, threads, lp_one, &p,
+                                                       dag_lp_thread_done)
+                                   : WEFT_ENOMEM;
+    if (first)
         snprintf(msg, 256, "out of memory for the bounds of %zu workloads", n);
-        return WEFT_ENOMEM;
-    }
-    lp_pool_t p = {.wls = wls, .n = n, .lb = lb, .err = err, .msg = msgs};
-    atomic_init(&p.next, 0);
-    size_t started = 0;
-    for (; started + 1 < threads && started + 1 < n; started++)
-        if (pthread_create(&th[started], NULL, lp_worker, &p))
-            break;
-    lp_worker(&p); /* the calling thread works too */
-    for (size_t i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
-    weft_err_t first = WEFT_OK;
     for (size_t i = 0; i < n && !first; i++)
         if ((first = err[i])) {
             *failed = i;
@@ -202,7 +183,6 @@ static weft_err_t lp_bounds(const coflow_workload_t *wls, size_t n, size_t threa
         }
     free(err);
     free(msgs);
-    free(th);
     return first;
 }
 

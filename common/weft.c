@@ -3,7 +3,9 @@
  */
 #include "weft.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,4 +107,42 @@ double weft_mono_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct {
+    size_t n;
+    atomic_size_t next;
+    void (*fn)(void *arg, size_t i);
+    void *arg;
+    void (*thread_done)(void);
+} parallel_t;
+
+static void *parallel_worker(void *arg)
+{
+    parallel_t *p = arg;
+    for (size_t i; (i = atomic_fetch_add(&p->next, 1)) < p->n;)
+        p->fn(p->arg, i);
+    if (p->thread_done)
+        p->thread_done();
+    return NULL;
+}
+
+weft_err_t weft_parallel_for(size_t n, size_t threads, void (*fn)(void *arg, size_t i),
+                             void *arg, void (*thread_done)(void))
+{
+    size_t extra = threads > 1 && n > 1 ? (threads < n ? threads : n) - 1 : 0;
+    pthread_t *th = weft_calloc(extra ? extra : 1, sizeof *th);
+    if (!th)
+        return weft_fail(WEFT_ENOMEM, "out of memory for %zu threads", extra + 1);
+    parallel_t p = {.n = n, .fn = fn, .arg = arg, .thread_done = thread_done};
+    atomic_init(&p.next, 0);
+    size_t started = 0;
+    for (; started < extra; started++)
+        if (pthread_create(&th[started], NULL, parallel_worker, &p))
+            break;
+    parallel_worker(&p); /* the calling thread works too */
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    free(th);
+    return WEFT_OK;
 }

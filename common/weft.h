@@ -71,6 +71,15 @@ weft_err_t weft_grow(void **p, size_t *cap, size_t need, size_t size);
 /* Seconds on the monotonic clock (for durations, deadlines and timing). */
 double weft_mono_s(void);
 
+/* Calls fn(arg, i) once for every i in [0, n), on up to `threads` threads
+ * (the caller's among them) taking the next i as they finish, so in no set
+ * order; every thread that ran calls thread_done() (if not NULL) at its
+ * end. Where a thread cannot be started, the others do its share.
+ * WEFT_ENOMEM if there is no memory for the threads' handles (nothing
+ * ran). */
+weft_err_t weft_parallel_for(size_t n, size_t threads, void (*fn)(void *arg, size_t i),
+                             void *arg, void (*thread_done)(void));
+
 /* splitmix64 (Steele, Lea & Flood 2014): the next value of a tiny
  * full-period generator whose state is *s. Seeds the generators and draws
  * initial weights; the same stream on every platform. */

@@ -15,9 +15,7 @@
 
 #include <cblas.h>
 #include <math.h>
-#include <pthread.h>
 #include <stddef.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -491,22 +489,7 @@ done:
     task_free_scratch(k);
 }
 
-typedef struct {
-    task_t *tasks;
-    size_t n;
-    atomic_size_t next;
-} pool_t;
-
-static void *worker(void *arg)
-{
-    pool_t *p = arg;
-    for (;;) {
-        size_t i = atomic_fetch_add(&p->next, 1);
-        if (i >= p->n)
-            return NULL;
-        task_run(&p->tasks[i]);
-    }
-}
+static void task_run_at(void *tasks, size_t i) { task_run(&((task_t *)tasks)[i]); }
 
 const char *train_blas_kernels(void) { return openblas_get_corename(); }
 
@@ -515,20 +498,9 @@ const char *train_blas_kernels(void) { return openblas_get_corename(); }
 static weft_err_t run_tasks(task_t *tasks, size_t n, size_t threads)
 {
     openblas_set_num_threads(1); /* parallelism is across episodes */
-    pool_t p = {.tasks = tasks, .n = n};
-    atomic_init(&p.next, 0);
-    size_t nt = threads < n ? threads : n;
-    pthread_t *th = weft_calloc(nt ? nt : 1, sizeof *th);
-    if (!th)
-        return weft_fail(WEFT_ENOMEM, "out of memory for %zu threads", nt);
-    size_t started = 0;
-    for (; started + 1 < nt; started++)
-        if (pthread_create(&th[started], NULL, worker, &p))
-            break;
-    worker(&p); /* the calling thread works too */
-    for (size_t i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
-    free(th);
+    weft_err_t err = weft_parallel_for(n, threads, task_run_at, tasks, NULL);
+    if (err)
+        return err;
     for (size_t i = 0; i < n; i++)
         if (tasks[i].err)
             return weft_fail(tasks[i].err, "%s", tasks[i].errmsg);

@@ -1,0 +1,73 @@
+/*
+ * test_common.c - the shared helpers of common/weft.h that no module test
+ * covers on its own: weft_parallel_for.
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "common/weft.h"
+
+static atomic_size_t done_calls;
+
+static void count_done(void) { atomic_fetch_add(&done_calls, 1); }
+
+/* Each index adds its own number to its slot: a slot visited twice, or
+ * not at all, shows. */
+static void visit(void *arg, size_t i)
+{
+    atomic_size_t *seen = arg;
+    atomic_fetch_add(&seen[i], i + 1);
+}
+
+static void check(size_t n, size_t threads)
+{
+    atomic_size_t *seen = calloc(n ? n : 1, sizeof *seen);
+    cr_assert_not_null(seen);
+    for (size_t i = 0; i < n; i++)
+        atomic_init(&seen[i], 0);
+    atomic_store(&done_calls, 0);
+    cr_assert_eq(weft_parallel_for(n, threads, visit, seen, count_done), WEFT_OK);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(atomic_load(&seen[i]), i + 1, "n=%zu threads=%zu: index %zu", n, threads,
+                     i);
+    /* every thread that ran, the caller's included, and no more than asked
+       or than there were indices for */
+    size_t want = threads < n ? threads : n;
+    size_t got = atomic_load(&done_calls);
+    cr_assert(got >= 1 && got <= (want ? want : 1), "n=%zu threads=%zu: %zu thread ends", n,
+              threads, got);
+    free(seen);
+}
+
+Test(common, parallel_for_visits_every_index_once)
+{
+    size_t sizes[] = {0, 1, 2, 7, 1000};
+    size_t threads[] = {1, 2, 3, 8};
+    for (size_t a = 0; a < sizeof sizes / sizeof *sizes; a++)
+        for (size_t b = 0; b < sizeof threads / sizeof *threads; b++)
+            check(sizes[a], threads[b]);
+}
+
+/* One thread asked: everything runs on the caller's, which ends once. */
+static pthread_t caller;
+static atomic_int others;
+
+static void on_which(void *arg, size_t i)
+{
+    (void)arg;
+    (void)i;
+    if (!pthread_equal(pthread_self(), caller))
+        atomic_fetch_add(&others, 1);
+}
+
+Test(common, parallel_for_one_thread_is_the_callers)
+{
+    caller = pthread_self();
+    atomic_store(&others, 0);
+    atomic_store(&done_calls, 0);
+    cr_assert_eq(weft_parallel_for(100, 1, on_which, NULL, count_done), WEFT_OK);
+    cr_assert_eq(atomic_load(&others), 0);
+    cr_assert_eq(atomic_load(&done_calls), 1);
+}
