@@ -259,7 +259,8 @@ typedef struct {
      * few ulps of the smallest flow (compensated summation: a driver that
      * moves bytes adds each subtraction's rounding error here, see
      * coflow_state_cache_sub), so MADD paces from it without re-summing
-     * the open flows. Zero after a rebuild. */
+     * the open flows. After a rebuild (coflow_state_port_bytes_exact) the
+     * rounding of its sum. */
     double *cport_comp;
     double *cache_remaining;       /* [n_coflows] stamp, NAN = never */
     /* The send (receive) capacity every port of the fabric shares, 0 when

@@ -552,28 +552,30 @@ const double *coflow_state_port_bytes(coflow_state_t *st, size_t c)
     return coflow_state_port_bytes_exact(st, c);
 }
 
+/* bytes[k] += x, its rounding error into comp[k] (Knuth's TwoSum). */
+static inline void two_sum_into(double *bytes, double *comp, size_t k, double x)
+{
+    double a = bytes[k], t = a + x, bb = t - a;
+    comp[k] += (a - (t - bb)) + (x - bb);
+    bytes[k] = t;
+}
+
 const double *coflow_state_port_bytes_exact(coflow_state_t *st, size_t c)
 {
     size_t a = st->cport_start[c], b = st->cport_start[c + 1];
-    double *bytes = st->cport_bytes + a;
-    const coflow_coflow_t *co = &st->wl->coflows[c];
-    const coflow_flow_t *flows = st->wl->flows;
-    size_t mid = a + co->n_senders;
-    /* Sum per port through scratch, then read back in cports order. */
+    double *bytes = st->cport_bytes + a, *comp = st->cport_comp + a;
+    const size_t *open = st->open_flows + st->wl->coflows[c].first_flow;
+    for (size_t k = 0; k < b - a; k++)
+        bytes[k] = comp[k] = 0;
+    /* By the flows' group positions, in open-flow order: each port's sum
+     * is plain summation's, and comp keeps its rounding, so a port whose
+     * large flows leave later still has its small ones' bytes to within
+     * their own ulps, not the large ones' (coflow.h, cport_comp). */
     for (size_t i = 0; i < st->n_open[c]; i++) {
-        size_t f = st->open_flows[co->first_flow + i];
-        st->scratch_out[flows[f].src] += st->flow_remaining[f];
-        st->scratch_in[flows[f].dst] += st->flow_remaining[f];
-    }
-    for (size_t i = a; i < b; i++)
-        st->cport_comp[i] = 0;
-    for (size_t i = a; i < mid; i++) {
-        bytes[i - a] = st->scratch_out[st->cports[i]];
-        st->scratch_out[st->cports[i]] = 0;
-    }
-    for (size_t i = mid; i < b; i++) {
-        bytes[i - a] = st->scratch_in[st->cports[i]];
-        st->scratch_in[st->cports[i]] = 0;
+        size_t f = open[i];
+        double x = st->flow_remaining[f];
+        two_sum_into(bytes, comp, coflow_sgroup(st, f) - a, x);
+        two_sum_into(bytes, comp, coflow_rgroup(st, f) - a, x);
     }
     st->cache_remaining[c] = st->coflow_remaining[c];
     st->cache_open[c] = st->n_open[c];

@@ -832,7 +832,9 @@ static void lazy_release(sim_t *s, size_t c)
     const double *bytes = coflow_state_port_bytes_exact(st, c);
     double total = 0;
     for (size_t q = a; q < b; q++) {
-        s->anc[q] = (anchor_t){bytes[q - a], 0};
+        /* with the sum's rounding: dropped, a port whose large flows leave
+           first would keep it, larger than what its small ones have */
+        s->anc[q] = (anchor_t){bytes[q - a], st->cport_comp[q]};
         if (q < mid)
             total += bytes[q - a];
     }
