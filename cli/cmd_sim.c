@@ -3,7 +3,7 @@
  * or more policies and compare them side by side.
  *
  * The workload and fabric are read and analysed once, then shared read-only
- * by one emulator run per policy, up to nproc runs at a time on pthreads
+ * by one emulator run per policy, up to nproc runs at a time (weft_parallel_for)
  * (netsim_run keeps all of its state per run; error details are
  * thread-local). Output: a table on stdout; optionally per-policy CSV/JSON
  * files (--out) and a CDF plot of JCT drawn by gnuplot (--plot).
@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,9 +48,8 @@ typedef struct {
     const char *model_path; /* --model, NULL if none */
     uint64_t seed;          /* --seed */
     sim_task_t *tasks;
-    size_t n_tasks, next;
+    size_t n_tasks;
     size_t *start_order; /* the tasks in the order they start */
-    pthread_mutex_t mu;
 } sim_pool_t;
 
 typedef struct {
@@ -173,25 +171,19 @@ static bool resolve_policy(sim_task_t *t, const char *spec, const char *default_
     return true;
 }
 
-static void *sim_worker(void *arg)
+/* The i-th run to start (weft_parallel_for). */
+static void sim_run_task(void *arg, size_t i)
 {
     sim_pool_t *p = arg;
-    for (;;) {
-        pthread_mutex_lock(&p->mu);
-        size_t i = p->next < p->n_tasks ? p->start_order[p->next++] : p->n_tasks;
-        pthread_mutex_unlock(&p->mu);
-        if (i >= p->n_tasks)
-            return NULL;
-        sim_task_t *t = &p->tasks[i];
-        netsim_opts_t o = {.ordering = t->ord, .allocator = t->alloc, .tick_s = p->tick_s,
-                           .check = p->check, .record_flows = p->flows,
-                           .model_path = p->model_path,
-                           .policy_seed = p->seed};
-        weft_clear_error();
-        t->err = netsim_run(p->wl, p->fab, &o, &t->res);
-        if (t->err)
-            snprintf(t->errmsg, sizeof t->errmsg, "%s", weft_last_error());
-    }
+    sim_task_t *t = &p->tasks[p->start_order[i]];
+    netsim_opts_t o = {.ordering = t->ord, .allocator = t->alloc, .tick_s = p->tick_s,
+                       .check = p->check, .record_flows = p->flows,
+                       .model_path = p->model_path,
+                       .policy_seed = p->seed};
+    weft_clear_error();
+    t->err = netsim_run(p->wl, p->fab, &o, &t->res);
+    if (t->err)
+        snprintf(t->errmsg, sizeof t->errmsg, "%s", weft_last_error());
 }
 
 /* How long a task's run tends to take, longest 0: the per-flow allocators
@@ -223,29 +215,6 @@ static void plan_start_order(sim_pool_t *p)
         for (size_t i = 0; i < p->n_tasks; i++)
             if (expected_cost_rank(&p->tasks[i]) == rank)
                 p->start_order[n++] = i;
-}
-
-/* Runs every task, up to nproc at a time. */
-static weft_err_t run_all(sim_pool_t *p)
-{
-    long nproc = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t n_threads = nproc > 0 ? (size_t)nproc : 1;
-    if (n_threads > p->n_tasks)
-        n_threads = p->n_tasks;
-    if (n_threads <= 1) {
-        sim_worker(p);
-        return WEFT_OK;
-    }
-    pthread_t th[MAX_POLICIES];
-    size_t started = 0;
-    for (; started < n_threads; started++)
-        if (pthread_create(&th[started], NULL, sim_worker, p) != 0)
-            break;
-    if (started == 0)
-        sim_worker(p); /* no thread could start: do the work here */
-    for (size_t i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
-    return WEFT_OK;
 }
 
 static bool parse_double(const char *s, double *out)
@@ -734,9 +703,13 @@ int cmd_sim(int argc, char **argv)
                        .model_path = model_path, .seed = seed, .tasks = tasks,
                        .n_tasks = n_pol, .start_order = start_order};
     plan_start_order(&pool);
-    pthread_mutex_init(&pool.mu, NULL);
-    run_all(&pool);
-    pthread_mutex_destroy(&pool.mu);
+    long nproc = sysconf(_SC_NPROCESSORS_ONLN);
+    err = weft_parallel_for(n_pol, nproc > 0 ? (size_t)nproc : 1, sim_run_task, &pool, NULL);
+    if (err) {
+        cli_report("sim", err);
+        rc = CLI_ERROR;
+        goto cleanup;
+    }
 
     for (size_t i = 0; i < n_pol; i++)
         tasks[i].res.lp_bound = lp; /* for the summary JSON */
