@@ -725,17 +725,22 @@ Test(netsim_guard, random_workloads_keep_every_invariant)
  * open flows' bytes (netsim/sim.c's anchors), updated as backfilled flows
  * move. Their rounding errors matter once the large terms are gone. Here
  * coflow B sends from port 0 two large flows, H1 (1e11 bytes) and H2 (5e10),
- * and two of 100.3 bytes, T1 and T2, which wait behind coflow A on their
- * receivers; B is therefore not paced, and H1 then H2 are backfilled one
- * after the other through some 200 decisions (driven by small coflows on
+ * and two of 100.3 bytes, T1 and T2. B is paced alone for its first second
+ * (so its scale is no longer 1 and a flow's bytes round when divided by
+ * it); then coflow A, of a job weighing 100 times more, goes first (wcp:
+ * critical path over weight) and holds T1's and T2's receivers, so B
+ * waits, not paced, and H1 then H2 are backfilled one
+ * after the other through some 120 decisions (driven by small coflows on
  * ports 6 -> 7). Port 0's sum rounds at the scale of 1.5e11 (ulp 3e-5
- * bytes): when it is first summed, at each fold of H1 into it, and as each
- * large flow leaves it. When A ends, B is paced on what is left, T1 and T2,
- * with port 0 (200.6 bytes) as its bottleneck: a sum that dropped any of
- * those rounding errors is off there by 1e-5 bytes or more (1e-7 of it;
- * each such change was tried), which over-paces port 0 or gives T2 another
- * rate than --check's decision recomputed from the flows' own bytes (it
- * allows 1e-9). */
+ * bytes): when it is first summed, at each fold of H1 into it (and the
+ * fall folded rounds itself when H1 falls by more than half between two
+ * decisions), and as each large flow leaves it. When H2 is done, at 1200
+ * s, B's critical path is short enough to go first again, paced on what is
+ * left, T1 and T2, with port 0 (200.6 bytes) as its bottleneck: a
+ * sum that dropped any of those rounding errors is off there by 1e-6
+ * bytes or more (1e-8 of it; each such change was tried), which over-paces
+ * port 0 or gives T2 another rate than --check's decision recomputed from
+ * the flows' own bytes (it allows 1e-9). */
 Test(netsim_guard, backfill_folds_keep_the_port_sums_exact)
 {
     coflow_workload_destroy(&wl);
@@ -743,14 +748,14 @@ Test(netsim_guard, backfill_folds_keep_the_port_sums_exact)
     coflow_workload_init(&wl, 8);
     const double cap = 1.25e8; /* 1 Gbit/s */
     cr_assert_eq(coflow_fabric_init(&fab, 8, cap), WEFT_OK);
-    /* A (first in FIFO order): fills receivers 3 and 5 until 1600 s */
-    cr_assert_eq(coflow_workload_add_job(&wl, 1, 0, 1, 0), WEFT_OK);
+    /* A, at 1 s, weight 100: fills receivers 3 and 5 until 1601 s */
+    cr_assert_eq(coflow_workload_add_job(&wl, 1, 1, 100, 0), WEFT_OK);
     cr_assert_eq(coflow_workload_add_coflow(&wl, 1, 0), WEFT_OK);
     cr_assert_eq(coflow_workload_add_flow(&wl, 4, 3, 1600 * cap), WEFT_OK);
     cr_assert_eq(coflow_workload_add_flow(&wl, 5, 5, 1600 * cap), WEFT_OK);
     cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
-    /* B: H1 0..800 s and H2 800..1200 s at the full port rate, T1 and T2
-       after A */
+    /* B: paced over 0..1 s, then H1 until about 800 s and H2 until 1200 s
+       at the full port rate (port 0 never idles), T1 and T2 right after */
     cr_assert_eq(coflow_workload_add_job(&wl, 2, 0, 1, 0), WEFT_OK);
     cr_assert_eq(coflow_workload_add_coflow(&wl, 1, 0), WEFT_OK);
     cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 800 * cap), WEFT_OK);
@@ -758,19 +763,21 @@ Test(netsim_guard, backfill_folds_keep_the_port_sums_exact)
     cr_assert_eq(coflow_workload_add_flow(&wl, 0, 3, 100.3), WEFT_OK);
     cr_assert_eq(coflow_workload_add_flow(&wl, 0, 5, 100.3), WEFT_OK);
     cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
-    /* a decision at each arrival and each finish, on ports of their own */
+    /* a decision at each arrival and each finish, on ports of their own,
+       with a gap from 297.1 to 696.3 s in which H1 falls by more than half */
     for (int i = 1; i <= 100; i++)
-        add_single(10 + i, 10.0 * i - 3.7, 1, 6, 7, 0.8 * cap);
-    run(coflow_ordering_find("fifo"), coflow_allocator_find("madd"));
+        if (i <= 30 || i >= 70)
+            add_single(10 + i, 10.0 * i - 3.7, 1, 6, 7, 0.8 * cap);
+    run(coflow_ordering_find("wcp"), coflow_allocator_find("madd"));
     /* the premise: H1 and H2 moved on their own through most decisions,
-       and B's last part went at the end, paced by port 0's 200.6 bytes */
-    cr_assert_gt(res.n_decisions, 150);
-    cr_assert_gt(res.n_rated_total, 150);
-    cr_assert_float_eq(res.coflow_finish_s[0], 1600, 1e-6);
-    cr_assert_float_eq(res.coflow_finish_s[1], 1600 + 200.6 / cap, 1e-6);
+       and B's last part went at 1200 s, paced by port 0's 200.6 bytes */
+    cr_assert_gt(res.n_decisions, 100);
+    cr_assert_gt(res.n_rated_total, 100);
+    cr_assert_float_eq(res.coflow_finish_s[0], 1601, 1e-5);
+    cr_assert_float_eq(res.coflow_finish_s[1], 1200 + 200.6 / cap, 1e-8);
     /* the same with every flow rated at every decision (its per-port bytes
        kept by coflow_state_cache_sub) */
-    netsim_opts_t opts = {.ordering = coflow_ordering_find("fifo"),
+    netsim_opts_t opts = {.ordering = coflow_ordering_find("wcp"),
                           .allocator = coflow_allocator_find("madd"),
                           .eager_pacing = true,
                           .check = true};
@@ -778,7 +785,7 @@ Test(netsim_guard, backfill_folds_keep_the_port_sums_exact)
     netsim_result_init(&res);
     cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_OK, "%s", weft_last_error());
     cr_assert_eq(res.n_violations, 0, "%s", res.first_violation);
-    cr_assert_float_eq(res.coflow_finish_s[1], 1600 + 200.6 / cap, 1e-6);
+    cr_assert_float_eq(res.coflow_finish_s[1], 1200 + 200.6 / cap, 1e-8);
 }
 
 /* -------------------------------------------------------------- writers */
