@@ -143,6 +143,44 @@ int cli_check_writable(const char *cmd, const char *file)
     return 0;
 }
 
+int cli_make_dirs(const char *cmd, const char *opt, const char *dir)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof path) {
+        fprintf(stderr, "weft %s: %s '%s': expected a directory name of 1 to %zu bytes\n", cmd,
+                opt, dir, sizeof path - 1);
+        return -1;
+    }
+    memcpy(path, dir, n + 1);
+    /* each prefix ending before a '/', then the whole name: mkdir -p */
+    for (size_t i = 1; i <= n; i++) {
+        if (i < n && (path[i] != '/' || path[i - 1] == '/'))
+            continue;
+        char keep = path[i];
+        path[i] = '\0';
+        struct stat sb;
+        int made = mkdir(path, 0777) == 0 ? 0 : errno;
+        if (made && made != EEXIST) {
+            fprintf(stderr, "weft %s: %s: cannot create directory '%s': %s\n", cmd, opt, path,
+                    strerror(made));
+            return -1;
+        }
+        if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            fprintf(stderr, "weft %s: %s: '%s' exists and is not a directory\n", cmd, opt,
+                    path);
+            return -1;
+        }
+        path[i] = keep;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "weft %s: %s: cannot write into '%s': %s\n", cmd, opt, dir,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int cli_gnuplot(const char *cmd, const char *file, cli_plot_fn script, const void *arg)
 {
     /* gnuplot that cannot open its output draws on stdout instead */

@@ -49,6 +49,12 @@ int cli_check_plot_name(const char *cmd, const char *opt, const char *file);
  * cannot write 'FILE': REASON". */
 int cli_check_writable(const char *cmd, const char *file);
 
+/* Makes directory dir and any missing parents (mkdir -p) and checks
+ * that files can be created in it: 0, or -1 after "weft CMD: OPT: ..."
+ * naming the part of the path that failed and why. Run before the work,
+ * so a bad --out stops a run before it starts, not after. */
+int cli_make_dirs(const char *cmd, const char *opt, const char *dir);
+
 /* Draws file (.png, or .svg) with gnuplot: sets the terminal and output,
  * then script writes the rest. First makes sure file can be created (an
  * error naming it and the reason otherwise: gnuplot would draw on stdout);

@@ -90,7 +90,8 @@ static void usage(FILE *out)
             "                      policy's avg wJCT over it (\"vs LP\")\n"
             "  --out DIR           write <policy>-coflows.csv, <policy>-jobs.csv and\n"
             "                      <policy>-summary.json for every policy\n"
-            "                      (<ordering>-<allocator>-... for ORDERING:ALLOCATOR)\n"
+            "                      (<ordering>-<allocator>-... for ORDERING:ALLOCATOR);\n"
+            "                      DIR and its parents are made before the runs\n"
             "  --flows             with --out, also <policy>-flows.csv: every flow's finish\n"
             "                      and completion time (8 bytes of memory a flow)\n"
             "  --plot FILE         draw the CDF of JCT per policy into FILE.png or FILE.svg\n"
@@ -226,18 +227,6 @@ static bool parse_double(const char *s, double *out)
         return false;
     *out = x;
     return true;
-}
-
-static int ensure_dir(const char *dir)
-{
-    if (mkdir(dir, 0777) == 0 || errno == EEXIST) {
-        struct stat sb;
-        if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode))
-            return 0;
-    }
-    fprintf(stderr, "weft sim: cannot create directory '%s': %s\n", dir,
-            errno ? strerror(errno) : "exists and is not a directory");
-    return -1;
 }
 
 typedef struct {
@@ -622,7 +611,9 @@ int cmd_sim(int argc, char **argv)
         fprintf(stderr, "weft sim: note: --model is used by --policy learned only; ignored\n");
     if (!uses_learned && seed_given && !save_model)
         fprintf(stderr, "weft sim: note: --seed is used by --policy learned only; ignored\n");
-    if (plot && cli_check_writable("sim", plot)) {
+    /* where the results go is settled before the runs, however long */
+    if ((plot && cli_check_writable("sim", plot)) ||
+        (out_dir && cli_make_dirs("sim", "--out", out_dir))) {
         free(tasks);
         return CLI_ERROR;
     }
@@ -724,20 +715,16 @@ int cmd_sim(int argc, char **argv)
         }
     }
 
-    if (out_dir) {
-        if (ensure_dir(out_dir))
-            rc = CLI_ERROR;
-        else
-            for (size_t i = 0; i < n_pol; i++) {
-                if (tasks[i].err)
-                    continue;
-                if (write_result_file(out_dir, &tasks[i], "coflows.csv", &wl) ||
-                    write_result_file(out_dir, &tasks[i], "jobs.csv", &wl) ||
-                    write_result_file(out_dir, &tasks[i], "summary.json", &wl) ||
-                    (flows && write_result_file(out_dir, &tasks[i], "flows.csv", &wl)))
-                    rc = CLI_ERROR;
-            }
-    }
+    if (out_dir) /* made before the runs (cli_make_dirs) */
+        for (size_t i = 0; i < n_pol; i++) {
+            if (tasks[i].err)
+                continue;
+            if (write_result_file(out_dir, &tasks[i], "coflows.csv", &wl) ||
+                write_result_file(out_dir, &tasks[i], "jobs.csv", &wl) ||
+                write_result_file(out_dir, &tasks[i], "summary.json", &wl) ||
+                (flows && write_result_file(out_dir, &tasks[i], "flows.csv", &wl)))
+                rc = CLI_ERROR;
+        }
     if (plot) {
         bool all_ok = true;
         for (size_t i = 0; i < n_pol; i++)

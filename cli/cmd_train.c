@@ -324,10 +324,8 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
     }
-    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "weft train: cannot create '%s': %s\n", out_dir, strerror(errno));
+    if (cli_make_dirs(C, "--out", out_dir))
         goto done;
-    }
 
     printf("BLAS kernels: OpenBLAS %s (OPENBLAS_CORETYPE picks others; a model is reproducible "
            "bit for bit only with the same kernels)\n",

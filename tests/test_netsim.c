@@ -1205,6 +1205,24 @@ Test(sim_cli, out_file_kept_when_a_write_fails)
     cr_assert(strstr(cli_file("res/sebf-coflows.csv"), "coflow"), "the other files written");
 }
 
+/* --out DIR makes DIR and its missing parents; an --out that cannot be a
+ * directory (a file on its path) is refused before any run, naming the
+ * part of the path that is in the way. */
+Test(sim_cli, out_makes_its_directory_first)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --out %s/new/deeper/res", cli_dir,
+                     cli_dir), 0, "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("new/deeper/res/sebf-jobs.csv"), "job"), "no jobs CSV");
+    cli_write("plain", "not a directory\n");
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --out %s/plain/res", cli_dir, cli_dir), 1);
+    ERR_HAS("--out");
+    ERR_HAS("plain' exists and is not a directory");
+    cr_assert_null(strstr(cli_file("out"), "avgCCT"), "ran before refusing: %s",
+                   cli_file("out"));
+    cr_assert_str_eq(cli_file("plain"), "not a directory\n");
+}
+
 /* --model and --seed: a note when no policy uses them, an error when both
  * would set the learned policy's parameters. */
 Test(sim_cli, model_and_seed_not_silently_ignored)
