@@ -11,6 +11,7 @@
  */
 #include "alloc_internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -137,6 +138,29 @@ static void side_use(coflow_state_t *st, bool out, size_t lo, size_t hi, const d
     st->n_used_ports = n_list;
 }
 
+/* For coflow_state_t.pace_slack: the largest capacity / free capacity
+ * over c's ports that bound its pace (left / free within a hair of
+ * gamma), times the rounding one addition to their use may carry. */
+static double pace_conditioning(const coflow_state_t *st, size_t c, const double *bytes,
+                                const double *comp, double gamma)
+{
+    const coflow_fabric_t *fab = st->fab;
+    size_t a = st->cport_start[c], mid = a + st->wl->coflows[c].n_senders,
+           b = st->cport_start[c + 1];
+    double worst = 1;
+    for (size_t q = a; q < b; q++) {
+        uint32_t p = st->cports[q];
+        bool out = q < mid;
+        double cap = out ? fab->cap_out[p] : fab->cap_in[p];
+        double free = cap - (out ? st->free_out[p] : st->free_in[p]);
+        double left = bytes[q - a] + comp[q - a];
+        if (left > 0 && (out ? st->sopen[q] : st->ropen[q]) != 0 && free > 0 &&
+            left / free >= gamma * (1 - 1e-9) && cap / free > worst)
+            worst = cap / free;
+    }
+    return (double)(st->n_rated + st->n_paced + 2) * DBL_EPSILON * worst;
+}
+
 static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
 {
     const coflow_workload_t *wl = st->wl;
@@ -182,6 +206,8 @@ static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
         }
         if (!isfinite(gamma) || gamma <= 0)
             continue;
+        if (st->pace_slack) /* a checker's (coflow.h) */
+            *st->pace_slack += pace_conditioning(st, c, bytes, comp, gamma);
         if (st->pace) { /* lazy (coflow.h): the coflow's use, port by port */
             double pace = (1 - 1e-12) / gamma;
             st->pace[c] = pace;

@@ -336,6 +336,19 @@ typedef struct {
     double *pace;                  /* [n_coflows] borrowed, or NULL */
     size_t *paced;                 /* [n_coflows] borrowed */
     size_t n_paced;
+    /* A checker's measure of how far rounding alone may move MADD's
+     * paces, or NULL (the default). When set, madd adds, for each coflow
+     * it paces, the relative change of its pace that the rounding of the
+     * capacity already used at its bottleneck b can cause:
+     *     (rates counted on the fabric so far + 2) * DBL_EPSILON
+     *         * capacity(b) / free capacity(b),
+     * since each addition to b's use rounds by up to an ulp of the
+     * capacity and the pace divides by what is left. Tiny (1e-13) while
+     * the bottleneck has room; large when an earlier coflow left it all
+     * but full, where two correct ways of counting its use (per port and
+     * per flow) give paces that far apart. netsim's --check widens its
+     * rate tolerance by it. */
+    double *pace_slack;
     /* The greedy allocator's last pass (coflow_state_keep_greedy_prefix),
      * or NULL (the default): every pass walks every coflow. Owned. */
     struct coflow_greedy_prefix *greedy_prefix;
