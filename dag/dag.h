@@ -69,6 +69,12 @@ typedef struct {
 weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
                         dag_lp_bound_t *out);
 
+/* Rounds without a gain after which dag_lp_bound() calls its cuts
+ * converged (default 3; at most 16). 0 turns that stop off, so only a
+ * round without a violated cut, or the round limit, ends the cuts: for
+ * tests, which compare the two. */
+extern size_t dag_lp_stall_rounds;
+
 /* GLPK keeps an environment per thread (thread-local storage): a thread
  * that called dag_lp_bound() calls this before it ends, or that memory is
  * lost. Harmless where GLPK was never used. */

@@ -82,8 +82,9 @@ static int cmp_by_c(const void *a, const void *b, void *cval)
  * release thresholds times its work. */
 #define SEPARATION_BUDGET ((size_t)1 << 22)
 
-/* Rounds without a gain after which the cuts have converged. */
-#define STALL_ROUNDS 3
+/* Rounds without a gain after which the cuts have converged (dag.h). */
+#define MAX_STALL_ROUNDS 16
+size_t dag_lp_stall_rounds = 3;
 
 /* Rounds of cuts at most; cuts a machine adds a round at most (the most
  * violated, of different release thresholds); how far below its bound a
@@ -431,7 +432,9 @@ weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
     parm.presolve = GLP_OFF;
     size_t round = 0;
     bool converged = false;
-    double last[STALL_ROUNDS]; /* the bound of the last rounds */
+    size_t stall = dag_lp_stall_rounds < MAX_STALL_ROUNDS ? dag_lp_stall_rounds
+                                                          : MAX_STALL_ROUNDS;
+    double last[MAX_STALL_ROUNDS]; /* the bound of the last rounds */
     while (!err) {
         parm.meth = round ? GLP_DUALP : GLP_PRIMAL; /* cuts keep the basis dual feasible */
         int ret = glp_simplex(b.lp, &parm);
@@ -445,12 +448,15 @@ weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
             out->avg_weighted_path = out->avg_weighted_jct;
         /* A cut violated by less than the simplex's own tolerance can come
            back round after round without raising the bound: stop there. */
-        double v = out->avg_weighted_jct, *then = &last[round % STALL_ROUNDS];
-        if (round >= STALL_ROUNDS && v - *then <= 1e-12 * (1 + fabs(v))) {
-            converged = true;
-            break;
+        double v = out->avg_weighted_jct;
+        if (stall) {
+            double *then = &last[round % stall];
+            if (round >= stall && v - *then <= 1e-12 * (1 + fabs(v))) {
+                converged = true;
+                break;
+            }
+            *then = v;
         }
-        *then = v;
         if (round >= MAX_ROUNDS)
             break;
         for (size_t c = 0; c < nc; c++)

@@ -11,6 +11,7 @@
 #include "cli_run.h"
 #include "dag/dag.h"
 #include "netsim/netsim.h"
+#include "workload/workload.h"
 
 /* One job of one coflow of one flow from port 0 to port 1. */
 static void one_flow_job(coflow_workload_t *wl, int64_t id, double arrival, double weight,
@@ -234,4 +235,38 @@ Test(lpbound, eval_prints_the_bound_beside_the_policies, .fini = cli_teardown)
     const char *json = cli_file("res/sebf-summary.json"), *key = strstr(json, "\"lp_bound_s\":");
     cr_assert_not_null(key, "%s", json);
     cr_assert_float_eq(strtod(key + strlen("\"lp_bound_s\":"), NULL), 6.25, 1e-9, "%s", json);
+}
+
+/* The stop after rounds without a gain (dag_lp_stall_rounds): on a
+ * generated WfCommons workload whose cuts keep coming back without raising
+ * the bound it ends the cuts rounds earlier than waiting for a round
+ * without a violated cut, at the same bound. A stop that came too early
+ * would give a lower one. */
+Test(lpbound, stopping_on_a_stall_keeps_the_bound, .fini = cli_teardown)
+{
+    cli_open("lpstall");
+    cr_assert_eq(cli("gen --shape wfcommons --jobs 20 --seed 2 -o %s/wf.weft", cli_dir), 0,
+                 "%s", cli_file("err"));
+    char path[128];
+    snprintf(path, sizeof path, "%s/wf.weft", cli_dir);
+    coflow_workload_t wl;
+    coflow_fabric_t fab;
+    cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_AUTO, NULL), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert_eq(coflow_fabric_init(&fab, wl.n_ports, 1.25e8), WEFT_OK);
+    size_t stall_default = dag_lp_stall_rounds;
+    dag_lp_stall_rounds = 0;
+    dag_lp_bound_t full = bound_of(&wl, &fab);
+    dag_lp_stall_rounds = stall_default;
+    dag_lp_bound_t stopped = bound_of(&wl, &fab);
+    cr_assert_lt(stopped.n_rounds, full.n_rounds,
+                 "the stall stop did not act here (%zu rounds, %zu without it): the test "
+                 "needs another workload", stopped.n_rounds, full.n_rounds);
+    cr_assert_float_eq(stopped.avg_weighted_jct, full.avg_weighted_jct,
+                       1e-9 * full.avg_weighted_jct, "%.17g after %zu rounds, %.17g after %zu",
+                       stopped.avg_weighted_jct, stopped.n_rounds, full.avg_weighted_jct,
+                       full.n_rounds);
+    cr_assert_geq(stopped.avg_weighted_jct, dag_weighted_bound(&wl) * (1 - 1e-12));
+    coflow_workload_destroy(&wl);
+    coflow_fabric_destroy(&fab);
 }
