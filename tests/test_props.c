@@ -779,14 +779,23 @@ Test(props, shortcuts_on_wide_shuffles_match_flow_by_flow)
  * Gbit/s each way, with flow sizes log-uniform from 100 bytes to 1e12 and
  * fractional arrival and compute times: sizes ten decades apart, where a
  * coflow paced before another can leave the other's bottleneck a sliver
- * of its capacity. */
-static void wide_size_workload(coflow_workload_t *wl, coflow_fabric_t *fab, uint64_t seed)
+ * of its capacity. spread: each port's capacity each way is 1 KB/s, 1
+ * MB/s, 1 Gbit/s or 1 Tbit/s instead, so a flow between slow ports can
+ * share a port's use with flows of one eight decades faster. */
+static void wide_size_workload(coflow_workload_t *wl, coflow_fabric_t *fab, uint64_t seed,
+                               bool spread)
 {
     rng_state = seed * 0x9e3779b97f4a7c15ull + 12345;
     size_t ports = 3 + below(4);
     coflow_workload_init(wl, ports);
     cr_assert_eq(coflow_fabric_init(fab, ports, 1.25e8), WEFT_OK);
+    const double spread_caps[4] = {1e3, 1e6, 1.25e8, 1.25e11};
     for (size_t p = 0; p < ports; p++) {
+        if (spread) {
+            fab->cap_out[p] = spread_caps[below(4)];
+            fab->cap_in[p] = spread_caps[below(4)];
+            continue;
+        }
         fab->cap_out[p] = below(2) ? 1.25e8 : 6.25e7;
         fab->cap_in[p] = below(2) ? 1.25e8 : 6.25e7;
     }
@@ -800,36 +809,46 @@ static void wide_size_workload(coflow_workload_t *wl, coflow_fabric_t *fab, uint
     cr_assert_eq(dag_analyze(wl, fab), WEFT_OK, "%s", weft_last_error());
 }
 
-/* --check against rounding it cannot call an error: on these wide-size
- * workloads an earlier coflow's pace leaves a later one's bottleneck with
- * about 1e-9 of its capacity free, and a pace that divides by that sliver
- * carries the rounding of the port's use (an ulp of its capacity) times
- * 1e8; counting the use per port (lazy pacing) and per flow (the check's
- * recomputation) then gives rates up to 4e-8 of a port's capacity apart,
- * both as exact as doubles allow. The check's tolerance follows that
- * conditioning (coflow.h, pace_slack), so it finds nothing here; with its
- * flat 1e-9 of capacity it reported each of these seeds under four to
- * eight orderings (found by a sweep of this generator's first 1,500 seeds
- * with every ordering and allocator, lazy and eager: 43 of 156,000 runs on
- * 18 seeds, all lazy MADD; none now). */
+/* --check against rounding it cannot call an error, in two kinds of
+ * wide-size workloads (every ordering under madd, lazy pacing):
+ * - an earlier coflow's pace leaves a later one's bottleneck with about
+ *   1e-9 of its capacity free, and a pace that divides by that sliver
+ *   carries the rounding of the port's use (an ulp of its capacity) times
+ *   1e8: counting the use per port (lazy pacing) and per flow (the check's
+ *   recomputation) then gives rates up to 4e-8 of a port apart;
+ * - on ports from 1 KB/s to 1 Tbit/s (spread) a flow between two slow
+ *   ports gets what a 1 Tbit/s port left, and inherits that port's ulp
+ *   (1.5e-5 bytes/s) against a tolerance of 1e-9 of its own 1 KB/s.
+ * Both ways are as exact as doubles allow. The check's tolerance follows
+ * the pacing's conditioning (coflow.h, pace_slack) and the fastest port's
+ * rounding, so it finds nothing here; with a flat 1e-9 of the flow's
+ * slower port it reported each of these seeds (found by sweeps of this
+ * generator with every ordering and allocator, lazy and eager: 43 of
+ * 156,000 runs on 18 of 1,500 seeds, and spread 14 of 312,000 runs on 3,000
+ * seeds, all lazy MADD; none now). */
 Test(props, check_allows_rounding_at_nearly_full_bottlenecks)
 {
     const coflow_ordering_t *const *ords = coflow_orderings();
     const coflow_allocator_t *madd = coflow_allocator_find("madd");
     cr_assert(madd && madd->lazy_pace);
-    const uint64_t seeds[] = {674, 731, 795, 924, 1236};
-    for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++) {
+    const struct {
+        uint64_t seed;
+        bool spread;
+    } cases[] = {{674, false}, {731, false}, {795, false}, {924, false}, {1236, false},
+                 {803, true},  {1792, true}, {2853, true}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         coflow_workload_t wl;
         coflow_fabric_t fab;
-        wide_size_workload(&wl, &fab, seeds[i]);
+        wide_size_workload(&wl, &fab, cases[i].seed, cases[i].spread);
         for (size_t o = 0; ords[o]; o++) {
             netsim_opts_t opts = {.ordering = ords[o], .allocator = madd, .check = true,
-                                  .policy_seed = seeds[i]};
+                                  .policy_seed = cases[i].seed};
             netsim_result_t r;
             netsim_result_init(&r);
             cr_assert_eq(netsim_run(&wl, &fab, &opts, &r), WEFT_OK, "%s", weft_last_error());
-            cr_assert_eq(r.n_violations, 0, "seed %llu %s:madd: %s",
-                         (unsigned long long)seeds[i], ords[o]->name, r.first_violation);
+            cr_assert_eq(r.n_violations, 0, "seed %llu%s %s:madd: %s",
+                         (unsigned long long)cases[i].seed, cases[i].spread ? " (spread)" : "",
+                         ords[o]->name, r.first_violation);
             netsim_result_destroy(&r);
         }
         coflow_workload_destroy(&wl);
