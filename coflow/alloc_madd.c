@@ -138,24 +138,35 @@ static void side_use(coflow_state_t *st, bool out, size_t lo, size_t hi, const d
     st->n_used_ports = n_list;
 }
 
+/* Port q of coflow c (cports positions [a, mid) send, [mid, ...) receive):
+ * its capacity and free capacity in *cap and *free, and the bytes left
+ * through it (bytes + comp at q - a), or 0 when none of its flows is open:
+ * such a port may keep a rounding residue, which must not hold the coflow
+ * back. */
+static inline double port_left(const coflow_state_t *st, size_t q, size_t a, size_t mid,
+                               const double *bytes, const double *comp, double *cap,
+                               double *free)
+{
+    uint32_t p = st->cports[q];
+    bool out = q < mid;
+    *cap = out ? st->fab->cap_out[p] : st->fab->cap_in[p];
+    *free = *cap - (out ? st->free_out[p] : st->free_in[p]);
+    double left = bytes[q - a] + comp[q - a];
+    return left > 0 && (out ? st->sopen[q] : st->ropen[q]) != 0 ? left : 0;
+}
+
 /* For coflow_state_t.pace_slack: the largest capacity / free capacity
  * over c's ports that bound its pace (left / free within a hair of
  * gamma), times the rounding one addition to their use may carry. */
 static double pace_conditioning(const coflow_state_t *st, size_t c, const double *bytes,
                                 const double *comp, double gamma)
 {
-    const coflow_fabric_t *fab = st->fab;
     size_t a = st->cport_start[c], mid = a + st->wl->coflows[c].n_senders,
            b = st->cport_start[c + 1];
     double worst = 1;
     for (size_t q = a; q < b; q++) {
-        uint32_t p = st->cports[q];
-        bool out = q < mid;
-        double cap = out ? fab->cap_out[p] : fab->cap_in[p];
-        double free = cap - (out ? st->free_out[p] : st->free_in[p]);
-        double left = bytes[q - a] + comp[q - a];
-        if (left > 0 && (out ? st->sopen[q] : st->ropen[q]) != 0 && free > 0 &&
-            left / free >= gamma * (1 - 1e-9) && cap / free > worst)
+        double cap, free, left = port_left(st, q, a, mid, bytes, comp, &cap, &free);
+        if (left > 0 && free > 0 && left / free >= gamma * (1 - 1e-9) && cap / free > worst)
             worst = cap / free;
     }
     return (double)(st->n_rated + st->n_paced + 2) * DBL_EPSILON * worst;
@@ -187,13 +198,8 @@ static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
                                fab->cap_in, st->free_in, gamma);
         }
         for (size_t q = a; q < b && !st->pmask && isfinite(gamma); q++) {
-            uint32_t p = st->cports[q];
-            double cap = q < mid ? fab->cap_out[p] : fab->cap_in[p];
-            double free = cap - (q < mid ? st->free_out[p] : st->free_in[p]);
-            double left = bytes[q - a] + comp[q - a];
-            /* a port none of whose flows is open may keep a rounding
-               residue: it must not hold the coflow back */
-            if (left <= 0 || (q < mid ? st->sopen[q] : st->ropen[q]) == 0)
+            double cap, free, left = port_left(st, q, a, mid, bytes, comp, &cap, &free);
+            if (left == 0)
                 continue;
             /* divide only where the quotient may beat gamma: below
                gamma * free, shaved by more than its two roundings, it

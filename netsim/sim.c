@@ -1213,9 +1213,7 @@ static void check_capacity(sim_t *s, const moving_t *run, size_t n)
 }
 
 /* Relative and absolute (share of a port's capacity) slack between a lazily
- * paced rate and the same rate recomputed flow by flow; widened by what
- * nearly full bottlenecks make of rounding (coflow.h, pace_slack), which
- * is nothing to speak of unless a pace divides by a sliver of room. */
+ * paced rate and the same rate recomputed flow by flow (lazy_tolerance). */
 #define LAZY_REL_TOL 1e-9
 #define LAZY_CAP_TOL 1e-9
 
