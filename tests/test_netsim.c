@@ -193,6 +193,21 @@ static void alloc_lazy_inactive(coflow_state_t *st, const size_t *order, size_t 
     st->rated[st->n_rated++] = f;
 }
 
+/* Lazy-pacing allocators whose lazy decision differs from their run from
+ * zero (st->pace NULL: --check's reference), as a bug in a lazy path
+ * would: greedy, but at half the rates, or without the last coflow. */
+static void alloc_lazy_slow(coflow_state_t *st, const size_t *order, size_t n)
+{
+    alloc_greedy(st, order, n);
+    for (size_t k = 0; k < st->n_rated && st->pace; k++)
+        st->flow_rate[st->rated[k]] *= 0.5;
+}
+
+static void alloc_lazy_forgets(coflow_state_t *st, const size_t *order, size_t n)
+{
+    alloc_greedy(st, order, st->pace && n > 1 ? n - 1 : n);
+}
+
 /* next_change that always predicts a change a hair after now: the guard must
  * end the run instead of crawling. */
 static double change_never_happens(void *ctx, const coflow_state_t *st)
@@ -213,6 +228,12 @@ static const coflow_allocator_t t_unlisted = {"t-unlisted", "rates not listed",
                                               alloc_unlisted, false, false, false, false, false};
 static const coflow_allocator_t t_lazy_zero = {"t-lazy-zero", "lists a rate of 0",
                                                alloc_lazy_zero, false, true, false, false, false};
+static const coflow_allocator_t t_lazy_slow = {"t-lazy-slow", "half the rates when lazy",
+                                               alloc_lazy_slow, false, true, false, false, false};
+static const coflow_allocator_t t_lazy_forgets = {"t-lazy-forgets",
+                                                  "leaves the last coflow out when lazy",
+                                                  alloc_lazy_forgets, false, true, false, false,
+                                                  false};
 static const coflow_allocator_t t_lazy_inactive = {"t-lazy-inactive", "rates a pending coflow",
                                                    alloc_lazy_inactive, false, true, false,
                                                    false, false};
@@ -566,6 +587,38 @@ Test(netsim_guard, lazy_pacing_refuses_a_bad_backfill)
     cr_assert(strstr(msg, "t-lazy-inactive") && strstr(msg, "flow 1 of coflow 1 (not active) "
                                                             "with 0.5 bytes/s at t=0"), "%s", msg);
     cr_assert_null(res.coflow_finish_s);
+}
+
+/* --check recomputes each lazy decision from zero and names the first flow
+ * whose rate differs: one moving at another rate, or one that moves only
+ * in the recomputation (each of these runs has one decision, so one
+ * violation). */
+Test(netsim_guard, lazy_check_names_a_rate_that_differs)
+{
+    add_single(1, 0, 1, 0, 1, 4);
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    netsim_opts_t opts = {.ordering = &t_index, .allocator = &t_lazy_slow, .check = true};
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(res.n_violations, 1, "%s", res.first_violation);
+    cr_assert(strstr(res.first_violation, "t=0 s: flow 0 of coflow 0 moves at 0.5 bytes/s under "
+                                          "lazy pacing, at 1 recomputed from zero"),
+              "%s", res.first_violation);
+    cr_assert_float_eq(res.coflow_finish_s[0], 8, EPS); /* the lazy rate is the one used */
+}
+
+Test(netsim_guard, lazy_check_names_a_flow_moving_only_in_the_recomputation)
+{
+    add_single(1, 0, 1, 0, 1, 4);
+    add_single(2, 0, 1, 2, 3, 2);
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    netsim_opts_t opts = {.ordering = &t_index, .allocator = &t_lazy_forgets, .check = true};
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_OK, "%s", weft_last_error());
+    /* coflow 1 waits until coflow 0 is done at 4 s, then goes alone */
+    cr_assert_eq(res.n_violations, 1, "%s", res.first_violation);
+    cr_assert(strstr(res.first_violation, "t=0 s: flow 1 of coflow 1 moves at 1 bytes/s "
+                                          "recomputed from zero, not at all under lazy pacing"),
+              "%s", res.first_violation);
+    cr_assert_float_eq(res.coflow_finish_s[1], 6, EPS);
 }
 
 /* A next_change one ulp ahead is taken a tolerance later, so the clock
