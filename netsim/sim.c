@@ -24,199 +24,19 @@
  *  - the heap holds the coflows whose parents are all done (or roots of
  *    arrived jobs) and which wait for their compute time to pass.
  * Nothing is allocated inside the loop: every array is sized up front.
+ * The emulator's state is sim_t (sim_internal.h); the invariants behind
+ * --check are in check.c.
  */
 #include "netsim.h"
 
-#include <float.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../dag/dag.h"
+#include "sim_internal.h"
 
-/* A flow is finished when what is left is at most this fraction of its size
- * (floating-point residue of rate * dt), ... */
-#define FINISH_REL_TOL 1e-9
-/* ... or would take less than this fraction of the current time to send, so
- * `now + remaining / rate` could not move the clock forward. */
-#define FINISH_TIME_TOL 1e-12
-/* Capacity check slack, and the slack of the end-of-run checks. */
-#define CAP_TOL 1e-9
-/* A port counts as full for the work-conservation check above this share. */
-#define WORK_TOL 1e-6
-#define CONSERVE_TOL 1e-6
-#define TIME_TOL 1e-9
-/* A job's JCT may fall short of its lower bound by this share of the bound
- * plus what a flow may finish early by (FINISH_TIME_TOL of the clock) and a
- * few steps of a double at its finish time (a 8 ns job finishing at 3,700 s
- * is off by up to 1e-13 s), and no more; a job the clock cannot
- * resolve, where a double steps by more than JCT_RES_SHARE of its bound (an
- * arrival at 1e15 s has steps of 0.125 s), is a violation of its own: its
- * JCT is not exact. */
-#define JCT_REL_TOL 1e-6
-#define JCT_RES_SHARE 1e-3
-
-typedef struct {
-    double t; /* release time */
-    size_t c; /* coflow index */
-} pending_t;
-
-typedef struct {
-    size_t f, c; /* flow and its coflow */
-    double rate; /* its rate, bytes/s, > 0 */
-    union {
-        double extra; /* lazy pacing: the backfill part of rate, bytes/s */
-        double left;  /* otherwise: its flow_remaining, read at the decision
-                         that listed it, so advancing reads no per-flow
-                         array */
-    };
-} moving_t;
-
-typedef struct {
-    double a;    /* its flow_remaining (the anchor), as at the decision */
-    uint32_t qs, qr; /* its groups (coflow_sgroup, coflow_rgroup) */
-} backfilled_t;  /* lazy pacing: a flow of run[], by its side in bf[] */
-
-typedef struct {
-    double sum;  /* lazy pacing: flow_remaining summed over a port's open
-                    flows of a coflow (the anchors) */
-    double comp; /* its rounding error (compensated summation); side by
-                    side, so one line holds both */
-} anchor_t;
-
-typedef struct {
-    size_t c;    /* a paced coflow (lazy pacing) */
-    double q;    /* d sig[c] / dt: each open flow f moves at
-                    flow_remaining[f] * q bytes/s */
-} paced_t;
-
-typedef struct {
-    const coflow_workload_t *wl;
-    const coflow_fabric_t *fab;
-    const netsim_opts_t *opts;
-    const coflow_ordering_t *ord;
-    const coflow_allocator_t *alloc;
-    void *ctx;
-    coflow_state_t st;
-    netsim_result_t *res;
-
-    size_t *job_order; /* [n_jobs] jobs by (arrival, index) */
-    size_t next_job;   /* jobs job_order[0..next_job) have arrived */
-    size_t *job_left;  /* [n_jobs] coflows not yet DONE */
-
-    size_t *child_start; /* [n_coflows + 1] children CSR offsets */
-    size_t *child_list;  /* [n_parents] child coflow indices */
-    size_t *parents_left;/* [n_coflows] parents not yet DONE */
-    double *ready_s;     /* [n_coflows] last parent finish so far */
-
-    pending_t *heap; /* [n_coflows] min-heap by (t, c) */
-    size_t n_heap;
-
-    size_t *active; /* [n_coflows] ACTIVE coflows by (release, index) */
-    size_t n_active;
-    size_t *ids;    /* [n_coflows] handed to the ordering */
-    size_t n_done_coflows_pending; /* coflows finished since last compaction */
-
-    moving_t *run; /* [n_flows] flows with a positive rate */
-    size_t n_run;
-    double next_finish_dt; /* min over run of remaining / rate */
-    moving_t *done; /* [n_flows] flows finishing at this event */
-    size_t n_done;
-    size_t n_open_total; /* open flows of ACTIVE coflows */
-
-    /* Lazy pacing (madd with an ordering without next_change): an open
-     * flow f of active coflow c has sig[c] * flow_remaining[f] bytes left,
-     * minus bf[k].x while it is backfilled (listed in run[k]); a paced
-     * coflow (pc[]) moves every open flow at flow_remaining[f] * q, so
-     * advancing it only lowers sig[c]. anc[q].sum + anc[q].comp (compensated)
-     * is the sum of flow_remaining over c's open flows at cports position
-     * q; cport_bytes = sig * anc is rebuilt at a decision for the coflows
-     * in dirty[] only. Backfilled flows are folded back (flow_remaining =
-     * their remaining / sig) at the next decision. */
-    bool lazy;
-    /* Rates come back beside the rated flows (st.rated_rate): the
-     * allocator lists them and nothing reads flow_rate between decisions
-     * (no next_change). flow_rate then stays 0. */
-    bool listed;
-    double *rated_rate;/* [n_flows] */
-    double *sig;       /* [n_coflows] */
-    double *anc_total; /* [n_coflows] sum of flow_remaining of open flows */
-    size_t *total_at;  /* [n_coflows] the decision lazy_refresh summed it for */
-    anchor_t *anc;     /* [number of cports] */
-    backfilled_t *bf;  /* [n_flows] side by side with run[], so advancing
-                          a backfilled flow reads no per-flow array */
-    paced_t *pc;       /* [n_coflows] */
-    size_t n_pc;
-    double *acc;       /* [n_coflows] bytes sent at this event, zero between */
-    uint8_t *mark;     /* [n_coflows] MARK_* bits, 0 between decisions */
-    size_t *dirty;     /* [n_coflows] coflows with mark != 0 */
-    size_t n_dirty;
-    double *pace;      /* [n_coflows] st.pace */
-    size_t *paced;     /* [n_coflows] st.paced */
-    moving_t *chk_run; /* [n_flows] check: every moving flow */
-    double *chk_rem;   /* [n_flows] check: saved flow_remaining */
-    double *chk_bytes; /* [number of cports] check: saved cport_bytes */
-
-    /* Per-pair fair (an allocator with per_pair_fair, an ordering without
-     * next_change, no tick): flows between the same two ports share one
-     * max-min rate, so they are kept by pair. aw (below) is what each flow
-     * of a pair sent since the pair last opened; an open flow f has fk[f] -
-     * aw bytes left (fk = its size + aw at its release), so a pair advances in O(1)
-     * and its next finish is the smallest fk, the top of its heap. The
-     * ordering is not consulted (the rates ignore it); coflow_remaining and
-     * job_sent are not kept (nothing reads them). */
-    bool pairf;
-    uint32_t *flow_pair; /* [n_flows] */
-    size_t n_pairs;
-    size_t *psrc, *pdst; /* [n_pairs] sender and receiver port */
-    size_t *pstart;    /* [n_pairs + 1] heap slab of pair p: [pstart[p] ..) */
-    double *hk;        /* [n_flows] heap keys (fk) */
-    uint32_t *hf;      /* [n_flows] heap flows */
-    size_t *hn;        /* [n_pairs] open flows (heap size) */
-    double *fk;        /* [n_flows] */
-    /* The pairs with open flows, densely in first-open order (i < n_act),
-     * so an event walks arrays instead of chasing pairs: */
-    size_t *act;       /* [n_pairs] the pair */
-    size_t *apos;      /* [n_pairs] where pair p sits in act[] */
-    double *aw;        /* bytes sent per flow of the pair */
-    double *ar;        /* rate per flow, bytes/s */
-    double *an;        /* open flows (hn, as a double) */
-    double *atop;      /* smallest fk of the pair (its heap top) */
-    double *atol;      /* finish tolerance of that flow: FINISH_REL_TOL * size */
-    size_t n_act;
-    size_t *lv_src, *lv_dst; /* the pair's sender and receiver */
-    double *lv_cnt;    /* [n_pairs] coflow_fair_levels' counts in, levels out */
-    size_t n_pmoving;  /* active pairs with a positive rate */
-
-    /* srf by pairs (an allocator with per_pair_srf, unless eager_pacing):
-     * decisions by coflow_srf_pairs_allocate, which walks the heads of the
-     * (sender, receiver) pairs instead of sorting every open flow; flows
-     * move and finish as usual (run[], advance). NULL otherwise. */
-    coflow_srf_pairs_t *srf;
-    moving_t *srf_chk; /* [n_flows] check: the fast decision, kept aside */
-
-    double tick_s, tick0;
-    double max_cap; /* the fabric's fastest port, either way (--check) */
-    bool tick_stuck; /* next_event: the next tick would not move the clock */
-    double moved; /* integral of all rates over time, bytes */
-    double *chk_out, *chk_in; /* [n_ports] zero between uses */
-} sim_t;
-
-/* ------------------------------------------------------------ violations */
-
-static void violation(sim_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void violation(sim_t *s, const char *fmt, ...)
-{
-    if (s->res->n_violations++ == 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(s->res->first_violation, sizeof s->res->first_violation, fmt, ap);
-        va_end(ap);
-    }
-}
 
 /* ------------------------------------------------------------------ heap */
 
@@ -680,46 +500,6 @@ static void pairs_advance(sim_t *s, double dt)
     s->n_act = w;
 }
 
-/* --check by pairs: the flows' remaining bytes written out, the allocator
- * run flow by flow must give every open flow its pair's rate; capacity and
- * work conservation over those rates. */
-static void check_capacity(sim_t *s, const moving_t *run, size_t n);
-
-static void pairs_check(sim_t *s)
-{
-    coflow_state_t *st = &s->st;
-    const coflow_workload_t *wl = s->wl;
-    size_t n = 0, bad = 0;
-    for (size_t i = 0; i < s->n_active; i++) {
-        size_t c = s->active[i];
-        const size_t *open = st->open_flows + wl->coflows[c].first_flow;
-        for (size_t k = 0; k < st->n_open[c]; k++) {
-            size_t f = open[k], a = s->apos[s->flow_pair[f]];
-            st->flow_remaining[f] = s->fk[f] - s->aw[a];
-            if (s->ar[a] > 0)
-                s->chk_run[n++] = (moving_t){f, c, s->ar[a], {0}};
-        }
-    }
-    check_capacity(s, s->chk_run, n);
-    st->n_rated = 0;
-    s->alloc->allocate(st, s->active, s->n_active);
-    for (size_t i = 0; i < s->n_active; i++) {
-        size_t c = s->active[i];
-        const size_t *open = st->open_flows + wl->coflows[c].first_flow;
-        for (size_t k = 0; k < st->n_open[c]; k++) {
-            size_t f = open[k];
-            double r = s->ar[s->apos[s->flow_pair[f]]], ref = st->flow_rate[f];
-            double cap = fmin(s->fab->cap_out[wl->flows[f].src], s->fab->cap_in[wl->flows[f].dst]);
-            if (fabs(ref - r) > 1e-9 * r + 1e-9 * cap && !bad++)
-                violation(s, "t=%.9g s: flow %zu moves at %.17g bytes/s with its pair, at "
-                          "%.17g recomputed flow by flow", st->now, f, r, ref);
-        }
-    }
-    for (size_t k = 0; k < st->n_rated; k++)
-        st->flow_rate[st->rated[k]] = 0;
-    st->n_rated = 0;
-}
-
 /* decide() by pairs: the max-min levels of the open pairs. */
 static void pairs_decide(sim_t *s)
 {
@@ -744,7 +524,7 @@ static void pairs_decide(sim_t *s)
     if (s->n_open_total > s->res->max_active_flows)
         s->res->max_active_flows = s->n_open_total;
     if (s->opts->check)
-        pairs_check(s);
+        sim_check_pairs(s);
 }
 
 /* --------------------------------------------------------------- events */
@@ -1166,220 +946,6 @@ static void finish_done_flows(sim_t *s)
 
 /* ------------------------------------------------------------- decision */
 
-/* Checks capacity and work conservation of the moving flows run[0..n). */
-static void check_capacity(sim_t *s, const moving_t *run, size_t n)
-{
-    const coflow_flow_t *flows = s->wl->flows;
-    const coflow_fabric_t *fab = s->fab;
-    coflow_state_t *st = &s->st;
-    for (size_t k = 0; k < n; k++) {
-        s->chk_out[flows[run[k].f].src] += run[k].rate;
-        s->chk_in[flows[run[k].f].dst] += run[k].rate;
-    }
-    for (size_t k = 0; k < n; k++) {
-        uint32_t p = flows[run[k].f].src, q = flows[run[k].f].dst;
-        if (s->chk_out[p] > fab->cap_out[p] * (1 + CAP_TOL))
-            violation(s, "t=%.9g s: port %u sends %.9g bytes/s, above its capacity %.9g",
-                      st->now, p, s->chk_out[p], fab->cap_out[p]);
-        if (s->chk_in[q] > fab->cap_in[q] * (1 + CAP_TOL))
-            violation(s, "t=%.9g s: port %u receives %.9g bytes/s, above its capacity %.9g",
-                      st->now, q, s->chk_in[q], fab->cap_in[q]);
-    }
-    /* Work conservation, which every allocator here promises (greedy and
-     * srf by construction, madd by its backfill, fair as max-min): an open
-     * flow of an active coflow has at least one full port, or it could have
-     * been given more. */
-    for (size_t i = 0; i < s->n_active && s->alloc->work_conserving; i++) {
-        size_t c = s->active[i];
-        const size_t *open = st->open_flows + s->wl->coflows[c].first_flow;
-        for (size_t k = 0; k < st->n_open[c]; k++) {
-            uint32_t p = flows[open[k]].src, q = flows[open[k]].dst;
-            if (s->chk_out[p] < fab->cap_out[p] * (1 - WORK_TOL) &&
-                s->chk_in[q] < fab->cap_in[q] * (1 - WORK_TOL)) {
-                violation(s,
-                          "t=%.9g s: not work-conserving: flow %zu (%u->%u) of coflow %lld "
-                          "gets %.9g bytes/s while both its ports have room (%.9g and %.9g "
-                          "bytes/s used)",
-                          st->now, open[k], p, q, (long long)s->wl->coflows[c].id,
-                          st->flow_rate[open[k]], s->chk_out[p], s->chk_in[q]);
-                break;
-            }
-        }
-    }
-    for (size_t k = 0; k < n; k++) {
-        s->chk_out[flows[run[k].f].src] = 0;
-        s->chk_in[flows[run[k].f].dst] = 0;
-    }
-}
-
-/* Relative and absolute (share of a port's capacity) slack between a lazily
- * paced rate and the same rate recomputed flow by flow (lazy_tolerance). */
-#define LAZY_REL_TOL 1e-9
-#define LAZY_CAP_TOL 1e-9
-
-/* How far flow f's lazily paced rate may be from the same rate recomputed
- * flow by flow: LAZY_REL_TOL of it, LAZY_CAP_TOL of the slower of its
- * ports widened by the decision's pacing conditioning (pace_slack), and
- * the rounding of the ports' use (round_abs, lazy_check). */
-static double lazy_tolerance(const sim_t *s, size_t f, double rate, double slack,
-                             double round_abs)
-{
-    const coflow_flow_t *fl = &s->wl->flows[f];
-    double cap = fmin(s->fab->cap_out[fl->src], s->fab->cap_in[fl->dst]);
-    return LAZY_REL_TOL * rate + (LAZY_CAP_TOL + 2 * slack) * cap + round_abs;
-}
-
-/* --check under lazy pacing: every moving flow's rate, then capacity and
- * work conservation over them, then the same decision recomputed from zero
- * the reference way (the allocator rating every paced flow itself, from
- * the flows' true remaining bytes) must give every open flow the same
- * rate, and each coflow's remaining bytes must match its open flows'. */
-static void lazy_check(sim_t *s)
-{
-    coflow_state_t *st = &s->st;
-    const coflow_workload_t *wl = s->wl;
-    size_t n = 0;
-    for (size_t k = 0; k < s->n_run; k++) /* lazy_collect zeroed them */
-        st->flow_rate[s->run[k].f] = s->run[k].extra;
-    for (size_t i = 0; i < s->n_active; i++) {
-        size_t c = s->active[i];
-        const size_t *open = st->open_flows + wl->coflows[c].first_flow;
-        double sig = s->sig[c], q = sig * s->pace[c], rem = 0;
-        for (size_t k = 0; k < st->n_open[c]; k++) {
-            size_t f = open[k];
-            double r = st->flow_remaining[f] * q + st->flow_rate[f];
-            rem += st->flow_remaining[f] * sig;
-            s->chk_rem[f] = st->flow_remaining[f];
-            if (r > 0)
-                s->chk_run[n++] = (moving_t){f, c, r, {.extra = st->flow_rate[f]}};
-        }
-        if (fabs(rem - st->coflow_remaining[c]) > CONSERVE_TOL * wl->coflows[c].total_bytes)
-            violation(s, "t=%.9g s: coflow %zu: its open flows hold %.17g bytes, its "
-                      "remaining bytes say %.17g", st->now, c, rem, st->coflow_remaining[c]);
-    }
-    check_capacity(s, s->chk_run, n);
-    /* The reference: true remaining bytes in place, per-port bytes summed
-     * afresh from them (and compared with the lazy ones), rates from zero. */
-    for (size_t k = 0; k < s->n_run; k++)
-        st->flow_rate[s->run[k].f] = 0;
-    for (size_t i = 0; i < s->n_active; i++) {
-        size_t c = s->active[i];
-        const size_t *open = st->open_flows + wl->coflows[c].first_flow;
-        for (size_t k = 0; k < st->n_open[c]; k++)
-            st->flow_remaining[open[k]] *= s->sig[c];
-        size_t a = st->cport_start[c], b = st->cport_start[c + 1];
-        for (size_t q = a; q < b; q++)
-            s->chk_bytes[q] = st->cport_bytes[q] + st->cport_comp[q];
-        const double *exact = coflow_state_port_bytes_exact(st, c);
-        for (size_t q = a; q < b; q++)
-            if (fabs(exact[q - a] - s->chk_bytes[q]) > CONSERVE_TOL * wl->coflows[c].total_bytes)
-                violation(s, "t=%.9g s: coflow %zu has %.17g bytes left through port %u, "
-                          "its lazy per-port count says %.17g", st->now, c, exact[q - a],
-                          st->cports[q], s->chk_bytes[q]);
-    }
-    size_t n_paced = st->n_paced;
-    st->pace = NULL;
-    st->rated_rate = NULL; /* the reference writes flow_rate */
-    st->n_rated = 0;
-    /* How far the rounding of nearly full bottlenecks alone may move the
-     * paces (coflow.h, pace_slack): each pace moves the use of its ports,
-     * and so what later coflows get, by as much. */
-    double slack = 0;
-    st->pace_slack = &slack;
-    s->alloc->allocate(st, s->ids, s->n_active);
-    st->pace_slack = NULL;
-    st->rated_rate = s->rated_rate;
-    size_t bad = 0, n_ref = st->n_rated;
-    /* What the rounding of a port's use can move a rate by: each of the
-     * decision's rates adds to some port's use and rounds by up to an ulp
-     * of its capacity, and a rate is what is left at one of its ports, so
-     * on a fabric whose capacities differ by decades a flow between two
-     * slow ports can inherit an ulp of the fastest one. */
-    double round_abs = (double)(n_ref + n + 2) * DBL_EPSILON * s->max_cap;
-    for (size_t k = 0; k < n; k++) {
-        const moving_t *m = &s->chk_run[k];
-        double ref = st->flow_rate[m->f];
-        if (fabs(ref - m->rate) > lazy_tolerance(s, m->f, m->rate, slack, round_abs) &&
-            !bad++)
-            violation(s, "t=%.9g s: flow %zu of coflow %zu moves at %.17g bytes/s under "
-                      "lazy pacing, at %.17g recomputed from zero", st->now, m->f, m->c,
-                      m->rate, ref);
-        st->flow_rate[m->f] = 0; /* compared: what is left moves only in the reference */
-    }
-    for (size_t k = 0; k < n_ref; k++) {
-        size_t f = st->rated[k];
-        double ref = st->flow_rate[f];
-        if (ref > lazy_tolerance(s, f, 0, slack, round_abs) && !bad++)
-            violation(s, "t=%.9g s: flow %zu of coflow %zu moves at %.17g bytes/s recomputed "
-                      "from zero, not at all under lazy pacing", st->now, f,
-                      (size_t)st->flow_coflow[f], ref);
-    }
-    /* Back to the lazy decision. */
-    for (size_t k = 0; k < n_ref; k++)
-        st->flow_rate[st->rated[k]] = 0;
-    for (size_t k = 0; k < n; k++)
-        st->flow_remaining[s->chk_run[k].f] = s->chk_rem[s->chk_run[k].f];
-    for (size_t i = 0; i < s->n_active; i++) {
-        size_t c = s->active[i];
-        const size_t *open = st->open_flows + wl->coflows[c].first_flow;
-        for (size_t k = 0; k < st->n_open[c]; k++)
-            st->flow_remaining[open[k]] = s->chk_rem[open[k]];
-        for (size_t q = st->cport_start[c]; q < st->cport_start[c + 1]; q++) {
-            st->cport_bytes[q] = s->chk_bytes[q]; /* stamps stay current */
-            st->cport_comp[q] = 0;
-        }
-    }
-    st->n_rated = 0;
-    for (size_t k = 0; k < s->n_run; k++)
-        st->rated[st->n_rated++] = s->run[k].f;
-    st->pace = s->pace;
-    st->n_paced = n_paced;
-}
-
-/* --check of a greedy decision that replayed its unchanged front
- * (coflow_state_keep_greedy_prefix): the allocator run again from zero
- * must rate the same flows in the same order with the same rates (within
- * 1e-9; the replay repeats the same float operations, so they agree to the
- * bit). run[] holds the
- * decision; it is put back afterwards. */
-static void greedy_check(sim_t *s)
-{
-    coflow_state_t *st = &s->st;
-    const coflow_workload_t *wl = s->wl;
-    for (size_t k = 0; k < s->n_run; k++)
-        st->flow_rate[s->run[k].f] = 0;
-    struct coflow_greedy_prefix *prefix = st->greedy_prefix;
-    st->greedy_prefix = NULL;
-    st->rated_rate = NULL; /* the reference writes flow_rate */
-    st->n_rated = 0;
-    s->alloc->allocate(st, s->ids, s->n_active);
-    st->greedy_prefix = prefix;
-    st->rated_rate = s->rated_rate;
-    size_t bad = 0;
-    if (st->n_rated != s->n_run)
-        violation(s, "t=%.9g s: %zu flows move when the greedy is recomputed from zero, %zu "
-                  "with its front replayed", st->now, st->n_rated, s->n_run), bad++;
-    for (size_t k = 0; k < s->n_run && !bad; k++) {
-        size_t f = s->run[k].f;
-        double ref = st->flow_rate[f], r = s->run[k].rate;
-        const coflow_flow_t *fl = &wl->flows[f];
-        double cap = fmin(s->fab->cap_out[fl->src], s->fab->cap_in[fl->dst]);
-        if (st->rated[k] != f || fabs(ref - r) > 1e-9 * r + 1e-9 * cap)
-            violation(s, "t=%.9g s: flow %zu of coflow %zu moves at %.17g bytes/s under the "
-                      "greedy with its front replayed, at %.17g recomputed from zero (listed %zu-th, "
-                      "from zero flow %zu)", st->now, f, s->run[k].c, r, ref, k, st->rated[k]),
-                bad++;
-    }
-    for (size_t k = 0; k < st->n_rated; k++)
-        st->flow_rate[st->rated[k]] = 0;
-    st->n_rated = 0;
-    for (size_t k = 0; k < s->n_run; k++) {
-        if (!s->listed)
-            st->flow_rate[s->run[k].f] = s->run[k].rate;
-        st->rated[st->n_rated++] = s->run[k].f;
-    }
-}
-
 /* Allocators rate a coflow's flows together, and a coflow's flows are one
  * index range [lo, hi): when flow f is outside the last coflow's range,
  * looks its coflow c up and returns true; else leaves them and returns
@@ -1398,7 +964,7 @@ static inline bool enter_coflow(const sim_t *s, size_t f, size_t *c, size_t *lo,
  * backfilled flows, each flow's next finish from its true remaining. The
  * backfill rates move into run[] and flow_rate is zeroed at once, while
  * its lines are at hand (nothing reads it before the next allocation but
- * lazy_check, which puts them back). The allocator lists a coflow's flows
+ * sim_check_lazy, which puts them back). The allocator lists a coflow's flows
  * together, so a flow's coflow is looked up only when the flow falls
  * outside the last one's range. */
 static weft_err_t lazy_collect(sim_t *s)
@@ -1459,41 +1025,6 @@ static weft_err_t lazy_collect(sim_t *s)
     return WEFT_OK;
 }
 
-/* --check under srf by pairs: the same decision recomputed the reference
- * way (the srf allocator sorting every open flow) must rate the same flows
- * at the same rates (within 1e-9); the fast decision is then put back. */
-static void srf_check(sim_t *s)
-{
-    coflow_state_t *st = &s->st;
-    size_t n = st->n_rated, bad = 0;
-    for (size_t k = 0; k < n; k++) {
-        size_t f = st->rated[k];
-        s->srf_chk[k] = (moving_t){f, st->flow_coflow[f], st->flow_rate[f], {0}};
-        st->flow_rate[f] = 0;
-    }
-    st->n_rated = 0;
-    s->alloc->allocate(st, s->ids, s->n_active);
-    for (size_t k = 0; k < n && !bad; k++) {
-        size_t f = s->srf_chk[k].f;
-        double r = s->srf_chk[k].rate, ref = st->flow_rate[f];
-        double cap = fmin(s->fab->cap_out[s->wl->flows[f].src],
-                          s->fab->cap_in[s->wl->flows[f].dst]);
-        if (fabs(ref - r) > 1e-9 * r + 1e-9 * cap && !bad++)
-            violation(s, "t=%.9g s: srf by pairs gives flow %zu %.17g bytes/s, the srf "
-                      "allocator over every open flow %.17g", st->now, f, r, ref);
-    }
-    if (!bad && st->n_rated != n) /* each of the n has a rate in both: the rest differ */
-        violation(s, "t=%.9g s: srf by pairs rates %zu flows, the srf allocator over every "
-                  "open flow %zu", st->now, n, st->n_rated);
-    for (size_t k = 0; k < st->n_rated; k++)
-        st->flow_rate[st->rated[k]] = 0;
-    for (size_t k = 0; k < n; k++) {
-        st->rated[k] = s->srf_chk[k].f;
-        st->flow_rate[s->srf_chk[k].f] = s->srf_chk[k].rate;
-    }
-    st->n_rated = n;
-}
-
 /* Orders the active coflows, allocates rates from zero and rebuilds run[]. */
 static weft_err_t decide(sim_t *s)
 {
@@ -1519,7 +1050,7 @@ static weft_err_t decide(sim_t *s)
     if (s->srf) {
         coflow_srf_pairs_allocate(s->srf, st);
         if (s->opts->check)
-            srf_check(s);
+            sim_check_srf(s);
     } else {
         s->alloc->allocate(st, s->ids, s->n_active);
     }
@@ -1533,7 +1064,7 @@ static weft_err_t decide(sim_t *s)
         if (s->n_open_total > s->res->max_active_flows)
             s->res->max_active_flows = s->n_open_total;
         if (s->opts->check)
-            lazy_check(s);
+            sim_check_lazy(s);
         return WEFT_OK;
     }
 
@@ -1562,95 +1093,12 @@ static weft_err_t decide(sim_t *s)
         s->run[s->n_run++] = (moving_t){f, c, r, {.left = left}};
         best = earlier_finish(best, left, r);
     }
-    for (size_t k = 0; k < kept && s->opts->check; k++) {
-        const moving_t *m = &s->run[k];
-        if (m->f != st->rated[k] || m->rate != s->rated_rate[k] ||
-            m->left != st->flow_remaining[m->f]) {
-            violation(s, "t=%.9g s: the %zu-th moving flow, kept from the last decision, is "
-                      "flow %zu at %.17g bytes/s with %.17g bytes left; the allocator rated "
-                      "flow %zu at %.17g, and %.17g bytes are left", st->now, k, m->f,
-                      m->rate, m->left, st->rated[k], s->rated_rate[k],
-                      st->flow_remaining[m->f]);
-            break;
-        }
-    }
-    if (s->opts->check) { /* nothing moves that was not listed */
-        size_t positive = 0;
-        for (size_t i = 0; i < s->n_active; i++) {
-            size_t c = s->active[i];
-            const size_t *open = st->open_flows + s->wl->coflows[c].first_flow;
-            for (size_t k = 0; k < st->n_open[c]; k++)
-                positive += st->flow_rate[open[k]] != 0;
-        }
-        if (positive != (s->listed ? 0 : st->n_rated))
-            violation(s, "allocator '%s' set %zu nonzero rates but listed %zu as rated%s",
-                      s->alloc->name, positive, st->n_rated,
-                      s->listed ? " beside the list (flow_rate should stay 0)" : "");
-    }
     s->next_finish_dt = best;
     if (s->n_open_total > s->res->max_active_flows)
         s->res->max_active_flows = s->n_open_total;
-    if (s->opts->check) {
-        check_capacity(s, s->run, s->n_run);
-        if (st->greedy_prefix && !strcmp(s->alloc->name, "greedy"))
-            greedy_check(s);
-    }
+    if (s->opts->check)
+        sim_check_decision(s, kept);
     return WEFT_OK;
-}
-
-/* --------------------------------------------------------------- checks */
-
-static void check_end(sim_t *s)
-{
-    const coflow_workload_t *wl = s->wl;
-    coflow_state_t *st = &s->st;
-    double total = coflow_workload_total_bytes(wl);
-    if (fabs(s->moved - total) > CONSERVE_TOL * total)
-        violation(s, "bytes not conserved: rates over time moved %.17g bytes, flows hold %.17g",
-                  s->moved, total);
-    for (size_t c = 0; c < wl->n_coflows; c++) {
-        const coflow_coflow_t *co = &wl->coflows[c];
-        const coflow_job_t *job = &wl->jobs[co->job];
-        if (st->status[c] != COFLOW_DONE || st->n_open[c] != 0) {
-            violation(s, "coflow %lld of job %lld never finished (%zu flows open)",
-                      (long long)co->id, (long long)job->id, st->n_open[c]);
-            continue;
-        }
-        double ready = job->arrival_s;
-        for (size_t k = 0; k < co->n_parents; k++) {
-            size_t p = wl->parents[co->first_parent + k];
-            if (st->status[p] != COFLOW_DONE)
-                ready = INFINITY;
-            else if (st->finish_s[p] > ready || k == 0)
-                ready = st->finish_s[p];
-        }
-        ready += co->compute_s;
-        double rel = st->release_s[c];
-        if (rel < ready - TIME_TOL * fmax(1, fabs(ready)))
-            violation(s, "coflow %lld of job %lld released at %.9g s, before its inputs were "
-                      "ready (%.9g s)", (long long)co->id, (long long)job->id, rel, ready);
-        double iso = dag_coflow_iso(wl, s->fab, c, s->chk_out, s->chk_in);
-        double cct = st->finish_s[c] - rel;
-        if (cct < iso * (1 - TIME_TOL) - TIME_TOL * fmax(1, fabs(rel)))
-            violation(s, "coflow %lld of job %lld: CCT %.9g s is below its isolation time "
-                      "%.9g s", (long long)co->id, (long long)job->id, cct, iso);
-    }
-    for (size_t j = 0; j < wl->n_jobs; j++) {
-        const coflow_job_t *job = &wl->jobs[j];
-        if (s->job_left[j] != 0)
-            continue; /* its coflows were reported above */
-        double jct = s->res->job_finish_s[j] - job->arrival_s;
-        double bound = job->lower_bound_s, step = DBL_EPSILON * fabs(s->res->job_finish_s[j]);
-        double finish = fabs(s->res->job_finish_s[j]);
-        if (!(jct >= bound * (1 - JCT_REL_TOL) - FINISH_TIME_TOL * finish - 4 * step))
-            violation(s, "job %lld (arrival %.9g s): JCT %.9g s is below its lower bound "
-                      "%.9g s", (long long)job->id, job->arrival_s, jct, bound);
-        else if (bound > 0 && step > JCT_RES_SHARE * bound)
-            violation(s, "job %lld (arrival %.9g s): the clock steps by %.3g s there, too "
-                      "coarse for its lower bound %.9g s: its JCT %.9g s is not exact (shift "
-                      "the arrivals toward 0)", (long long)job->id, job->arrival_s, step, bound,
-                      jct);
-    }
 }
 
 /* --------------------------------------------------------------- metrics */
@@ -1886,7 +1334,7 @@ weft_err_t netsim_run(const coflow_workload_t *wl, const coflow_fabric_t *fab,
         res->n_events++;
     }
     if (opts->check)
-        check_end(&s);
+        sim_check_end(&s);
     else {
         for (size_t c = 0; c < wl->n_coflows; c++)
             if (s.st.status[c] != COFLOW_DONE)

@@ -1,0 +1,403 @@
+/*
+ * check.c - the invariants behind --check (always on in the tests): no port
+ * above capacity and work conservation at every decision, each fast path's
+ * decision (lazy pacing, pairs, srf by pairs, the greedy replay) against
+ * the same decision recomputed the reference way, and at the end bytes
+ * conserved, every flow finished, DAG order, CCT >= isolation time and
+ * JCT >= lower bound. A violation is counted and the first one's message
+ * kept (netsim_result_t); the run goes on.
+ */
+#include "sim_internal.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../dag/dag.h"
+
+static void violation(sim_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void violation(sim_t *s, const char *fmt, ...)
+{
+    if (s->res->n_violations++ == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(s->res->first_violation, sizeof s->res->first_violation, fmt, ap);
+        va_end(ap);
+    }
+}
+
+/* Checks capacity and work conservation of the moving flows run[0..n). */
+static void check_capacity(sim_t *s, const moving_t *run, size_t n)
+{
+    const coflow_flow_t *flows = s->wl->flows;
+    const coflow_fabric_t *fab = s->fab;
+    coflow_state_t *st = &s->st;
+    for (size_t k = 0; k < n; k++) {
+        s->chk_out[flows[run[k].f].src] += run[k].rate;
+        s->chk_in[flows[run[k].f].dst] += run[k].rate;
+    }
+    for (size_t k = 0; k < n; k++) {
+        uint32_t p = flows[run[k].f].src, q = flows[run[k].f].dst;
+        if (s->chk_out[p] > fab->cap_out[p] * (1 + CAP_TOL))
+            violation(s, "t=%.9g s: port %u sends %.9g bytes/s, above its capacity %.9g",
+                      st->now, p, s->chk_out[p], fab->cap_out[p]);
+        if (s->chk_in[q] > fab->cap_in[q] * (1 + CAP_TOL))
+            violation(s, "t=%.9g s: port %u receives %.9g bytes/s, above its capacity %.9g",
+                      st->now, q, s->chk_in[q], fab->cap_in[q]);
+    }
+    /* Work conservation, which every allocator here promises (greedy and
+     * srf by construction, madd by its backfill, fair as max-min): an open
+     * flow of an active coflow has at least one full port, or it could have
+     * been given more. */
+    for (size_t i = 0; i < s->n_active && s->alloc->work_conserving; i++) {
+        size_t c = s->active[i];
+        const size_t *open = st->open_flows + s->wl->coflows[c].first_flow;
+        for (size_t k = 0; k < st->n_open[c]; k++) {
+            uint32_t p = flows[open[k]].src, q = flows[open[k]].dst;
+            if (s->chk_out[p] < fab->cap_out[p] * (1 - WORK_TOL) &&
+                s->chk_in[q] < fab->cap_in[q] * (1 - WORK_TOL)) {
+                violation(s,
+                          "t=%.9g s: not work-conserving: flow %zu (%u->%u) of coflow %lld "
+                          "gets %.9g bytes/s while both its ports have room (%.9g and %.9g "
+                          "bytes/s used)",
+                          st->now, open[k], p, q, (long long)s->wl->coflows[c].id,
+                          st->flow_rate[open[k]], s->chk_out[p], s->chk_in[q]);
+                break;
+            }
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        s->chk_out[flows[run[k].f].src] = 0;
+        s->chk_in[flows[run[k].f].dst] = 0;
+    }
+}
+
+/* --check by pairs: the flows' remaining bytes written out, the allocator
+ * run flow by flow must give every open flow its pair's rate; capacity and
+ * work conservation over those rates. */
+void sim_check_pairs(sim_t *s)
+{
+    coflow_state_t *st = &s->st;
+    const coflow_workload_t *wl = s->wl;
+    size_t n = 0, bad = 0;
+    for (size_t i = 0; i < s->n_active; i++) {
+        size_t c = s->active[i];
+        const size_t *open = st->open_flows + wl->coflows[c].first_flow;
+        for (size_t k = 0; k < st->n_open[c]; k++) {
+            size_t f = open[k], a = s->apos[s->flow_pair[f]];
+            st->flow_remaining[f] = s->fk[f] - s->aw[a];
+            if (s->ar[a] > 0)
+                s->chk_run[n++] = (moving_t){f, c, s->ar[a], {0}};
+        }
+    }
+    check_capacity(s, s->chk_run, n);
+    st->n_rated = 0;
+    s->alloc->allocate(st, s->active, s->n_active);
+    for (size_t i = 0; i < s->n_active; i++) {
+        size_t c = s->active[i];
+        const size_t *open = st->open_flows + wl->coflows[c].first_flow;
+        for (size_t k = 0; k < st->n_open[c]; k++) {
+            size_t f = open[k];
+            double r = s->ar[s->apos[s->flow_pair[f]]], ref = st->flow_rate[f];
+            double cap = fmin(s->fab->cap_out[wl->flows[f].src], s->fab->cap_in[wl->flows[f].dst]);
+            if (fabs(ref - r) > 1e-9 * r + 1e-9 * cap && !bad++)
+                violation(s, "t=%.9g s: flow %zu moves at %.17g bytes/s with its pair, at "
+                          "%.17g recomputed flow by flow", st->now, f, r, ref);
+        }
+    }
+    for (size_t k = 0; k < st->n_rated; k++)
+        st->flow_rate[st->rated[k]] = 0;
+    st->n_rated = 0;
+}
+
+/* Relative and absolute (share of a port's capacity) slack between a lazily
+ * paced rate and the same rate recomputed flow by flow (lazy_tolerance). */
+#define LAZY_REL_TOL 1e-9
+#define LAZY_CAP_TOL 1e-9
+
+/* How far flow f's lazily paced rate may be from the same rate recomputed
+ * flow by flow: LAZY_REL_TOL of it, LAZY_CAP_TOL of the slower of its
+ * ports widened by the decision's pacing conditioning (pace_slack), and
+ * the rounding of the ports' use (round_abs, sim_check_lazy). */
+static double lazy_tolerance(const sim_t *s, size_t f, double rate, double slack,
+                             double round_abs)
+{
+    const coflow_flow_t *fl = &s->wl->flows[f];
+    double cap = fmin(s->fab->cap_out[fl->src], s->fab->cap_in[fl->dst]);
+    return LAZY_REL_TOL * rate + (LAZY_CAP_TOL + 2 * slack) * cap + round_abs;
+}
+
+/* --check under lazy pacing: every moving flow's rate, then capacity and
+ * work conservation over them, then the same decision recomputed from zero
+ * the reference way (the allocator rating every paced flow itself, from
+ * the flows' true remaining bytes) must give every open flow the same
+ * rate, and each coflow's remaining bytes must match its open flows'. */
+void sim_check_lazy(sim_t *s)
+{
+    coflow_state_t *st = &s->st;
+    const coflow_workload_t *wl = s->wl;
+    size_t n = 0;
+    for (size_t k = 0; k < s->n_run; k++) /* lazy_collect zeroed them */
+        st->flow_rate[s->run[k].f] = s->run[k].extra;
+    for (size_t i = 0; i < s->n_active; i++) {
+        size_t c = s->active[i];
+        const size_t *open = st->open_flows + wl->coflows[c].first_flow;
+        double sig = s->sig[c], q = sig * s->pace[c], rem = 0;
+        for (size_t k = 0; k < st->n_open[c]; k++) {
+            size_t f = open[k];
+            double r = st->flow_remaining[f] * q + st->flow_rate[f];
+            rem += st->flow_remaining[f] * sig;
+            s->chk_rem[f] = st->flow_remaining[f];
+            if (r > 0)
+                s->chk_run[n++] = (moving_t){f, c, r, {.extra = st->flow_rate[f]}};
+        }
+        if (fabs(rem - st->coflow_remaining[c]) > CONSERVE_TOL * wl->coflows[c].total_bytes)
+            violation(s, "t=%.9g s: coflow %zu: its open flows hold %.17g bytes, its "
+                      "remaining bytes say %.17g", st->now, c, rem, st->coflow_remaining[c]);
+    }
+    check_capacity(s, s->chk_run, n);
+    /* The reference: true remaining bytes in place, per-port bytes summed
+     * afresh from them (and compared with the lazy ones), rates from zero. */
+    for (size_t k = 0; k < s->n_run; k++)
+        st->flow_rate[s->run[k].f] = 0;
+    for (size_t i = 0; i < s->n_active; i++) {
+        size_t c = s->active[i];
+        const size_t *open = st->open_flows + wl->coflows[c].first_flow;
+        for (size_t k = 0; k < st->n_open[c]; k++)
+            st->flow_remaining[open[k]] *= s->sig[c];
+        size_t a = st->cport_start[c], b = st->cport_start[c + 1];
+        for (size_t q = a; q < b; q++)
+            s->chk_bytes[q] = st->cport_bytes[q] + st->cport_comp[q];
+        const double *exact = coflow_state_port_bytes_exact(st, c);
+        for (size_t q = a; q < b; q++)
+            if (fabs(exact[q - a] - s->chk_bytes[q]) > CONSERVE_TOL * wl->coflows[c].total_bytes)
+                violation(s, "t=%.9g s: coflow %zu has %.17g bytes left through port %u, "
+                          "its lazy per-port count says %.17g", st->now, c, exact[q - a],
+                          st->cports[q], s->chk_bytes[q]);
+    }
+    size_t n_paced = st->n_paced;
+    st->pace = NULL;
+    st->rated_rate = NULL; /* the reference writes flow_rate */
+    st->n_rated = 0;
+    /* How far the rounding of nearly full bottlenecks alone may move the
+     * paces (coflow.h, pace_slack): each pace moves the use of its ports,
+     * and so what later coflows get, by as much. */
+    double slack = 0;
+    st->pace_slack = &slack;
+    s->alloc->allocate(st, s->ids, s->n_active);
+    st->pace_slack = NULL;
+    st->rated_rate = s->rated_rate;
+    size_t bad = 0, n_ref = st->n_rated;
+    /* What the rounding of a port's use can move a rate by: each of the
+     * decision's rates adds to some port's use and rounds by up to an ulp
+     * of its capacity, and a rate is what is left at one of its ports, so
+     * on a fabric whose capacities differ by decades a flow between two
+     * slow ports can inherit an ulp of the fastest one. */
+    double round_abs = (double)(n_ref + n + 2) * DBL_EPSILON * s->max_cap;
+    for (size_t k = 0; k < n; k++) {
+        const moving_t *m = &s->chk_run[k];
+        double ref = st->flow_rate[m->f];
+        if (fabs(ref - m->rate) > lazy_tolerance(s, m->f, m->rate, slack, round_abs) &&
+            !bad++)
+            violation(s, "t=%.9g s: flow %zu of coflow %zu moves at %.17g bytes/s under "
+                      "lazy pacing, at %.17g recomputed from zero", st->now, m->f, m->c,
+                      m->rate, ref);
+        st->flow_rate[m->f] = 0; /* compared: what is left moves only in the reference */
+    }
+    for (size_t k = 0; k < n_ref; k++) {
+        size_t f = st->rated[k];
+        double ref = st->flow_rate[f];
+        if (ref > lazy_tolerance(s, f, 0, slack, round_abs) && !bad++)
+            violation(s, "t=%.9g s: flow %zu of coflow %zu moves at %.17g bytes/s recomputed "
+                      "from zero, not at all under lazy pacing", st->now, f,
+                      (size_t)st->flow_coflow[f], ref);
+    }
+    /* Back to the lazy decision. */
+    for (size_t k = 0; k < n_ref; k++)
+        st->flow_rate[st->rated[k]] = 0;
+    for (size_t k = 0; k < n; k++)
+        st->flow_remaining[s->chk_run[k].f] = s->chk_rem[s->chk_run[k].f];
+    for (size_t i = 0; i < s->n_active; i++) {
+        size_t c = s->active[i];
+        const size_t *open = st->open_flows + wl->coflows[c].first_flow;
+        for (size_t k = 0; k < st->n_open[c]; k++)
+            st->flow_remaining[open[k]] = s->chk_rem[open[k]];
+        for (size_t q = st->cport_start[c]; q < st->cport_start[c + 1]; q++) {
+            st->cport_bytes[q] = s->chk_bytes[q]; /* stamps stay current */
+            st->cport_comp[q] = 0;
+        }
+    }
+    st->n_rated = 0;
+    for (size_t k = 0; k < s->n_run; k++)
+        st->rated[st->n_rated++] = s->run[k].f;
+    st->pace = s->pace;
+    st->n_paced = n_paced;
+}
+
+/* --check of a greedy decision that replayed its unchanged front
+ * (coflow_state_keep_greedy_prefix): the allocator run again from zero
+ * must rate the same flows in the same order with the same rates (within
+ * 1e-9; the replay repeats the same float operations, so they agree to the
+ * bit). run[] holds the
+ * decision; it is put back afterwards. */
+static void greedy_check(sim_t *s)
+{
+    coflow_state_t *st = &s->st;
+    const coflow_workload_t *wl = s->wl;
+    for (size_t k = 0; k < s->n_run; k++)
+        st->flow_rate[s->run[k].f] = 0;
+    struct coflow_greedy_prefix *prefix = st->greedy_prefix;
+    st->greedy_prefix = NULL;
+    st->rated_rate = NULL; /* the reference writes flow_rate */
+    st->n_rated = 0;
+    s->alloc->allocate(st, s->ids, s->n_active);
+    st->greedy_prefix = prefix;
+    st->rated_rate = s->rated_rate;
+    size_t bad = 0;
+    if (st->n_rated != s->n_run)
+        violation(s, "t=%.9g s: %zu flows move when the greedy is recomputed from zero, %zu "
+                  "with its front replayed", st->now, st->n_rated, s->n_run), bad++;
+    for (size_t k = 0; k < s->n_run && !bad; k++) {
+        size_t f = s->run[k].f;
+        double ref = st->flow_rate[f], r = s->run[k].rate;
+        const coflow_flow_t *fl = &wl->flows[f];
+        double cap = fmin(s->fab->cap_out[fl->src], s->fab->cap_in[fl->dst]);
+        if (st->rated[k] != f || fabs(ref - r) > 1e-9 * r + 1e-9 * cap)
+            violation(s, "t=%.9g s: flow %zu of coflow %zu moves at %.17g bytes/s under the "
+                      "greedy with its front replayed, at %.17g recomputed from zero (listed %zu-th, "
+                      "from zero flow %zu)", st->now, f, s->run[k].c, r, ref, k, st->rated[k]),
+                bad++;
+    }
+    for (size_t k = 0; k < st->n_rated; k++)
+        st->flow_rate[st->rated[k]] = 0;
+    st->n_rated = 0;
+    for (size_t k = 0; k < s->n_run; k++) {
+        if (!s->listed)
+            st->flow_rate[s->run[k].f] = s->run[k].rate;
+        st->rated[st->n_rated++] = s->run[k].f;
+    }
+}
+
+/* --check under srf by pairs: the same decision recomputed the reference
+ * way (the srf allocator sorting every open flow) must rate the same flows
+ * at the same rates (within 1e-9); the fast decision is then put back. */
+void sim_check_srf(sim_t *s)
+{
+    coflow_state_t *st = &s->st;
+    size_t n = st->n_rated, bad = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t f = st->rated[k];
+        s->srf_chk[k] = (moving_t){f, st->flow_coflow[f], st->flow_rate[f], {0}};
+        st->flow_rate[f] = 0;
+    }
+    st->n_rated = 0;
+    s->alloc->allocate(st, s->ids, s->n_active);
+    for (size_t k = 0; k < n && !bad; k++) {
+        size_t f = s->srf_chk[k].f;
+        double r = s->srf_chk[k].rate, ref = st->flow_rate[f];
+        double cap = fmin(s->fab->cap_out[s->wl->flows[f].src],
+                          s->fab->cap_in[s->wl->flows[f].dst]);
+        if (fabs(ref - r) > 1e-9 * r + 1e-9 * cap && !bad++)
+            violation(s, "t=%.9g s: srf by pairs gives flow %zu %.17g bytes/s, the srf "
+                      "allocator over every open flow %.17g", st->now, f, r, ref);
+    }
+    if (!bad && st->n_rated != n) /* each of the n has a rate in both: the rest differ */
+        violation(s, "t=%.9g s: srf by pairs rates %zu flows, the srf allocator over every "
+                  "open flow %zu", st->now, n, st->n_rated);
+    for (size_t k = 0; k < st->n_rated; k++)
+        st->flow_rate[st->rated[k]] = 0;
+    for (size_t k = 0; k < n; k++) {
+        st->rated[k] = s->srf_chk[k].f;
+        st->flow_rate[s->srf_chk[k].f] = s->srf_chk[k].rate;
+    }
+    st->n_rated = n;
+}
+
+void sim_check_end(sim_t *s)
+{
+    const coflow_workload_t *wl = s->wl;
+    coflow_state_t *st = &s->st;
+    double total = coflow_workload_total_bytes(wl);
+    if (fabs(s->moved - total) > CONSERVE_TOL * total)
+        violation(s, "bytes not conserved: rates over time moved %.17g bytes, flows hold %.17g",
+                  s->moved, total);
+    for (size_t c = 0; c < wl->n_coflows; c++) {
+        const coflow_coflow_t *co = &wl->coflows[c];
+        const coflow_job_t *job = &wl->jobs[co->job];
+        if (st->status[c] != COFLOW_DONE || st->n_open[c] != 0) {
+            violation(s, "coflow %lld of job %lld never finished (%zu flows open)",
+                      (long long)co->id, (long long)job->id, st->n_open[c]);
+            continue;
+        }
+        double ready = job->arrival_s;
+        for (size_t k = 0; k < co->n_parents; k++) {
+            size_t p = wl->parents[co->first_parent + k];
+            if (st->status[p] != COFLOW_DONE)
+                ready = INFINITY;
+            else if (st->finish_s[p] > ready || k == 0)
+                ready = st->finish_s[p];
+        }
+        ready += co->compute_s;
+        double rel = st->release_s[c];
+        if (rel < ready - TIME_TOL * fmax(1, fabs(ready)))
+            violation(s, "coflow %lld of job %lld released at %.9g s, before its inputs were "
+                      "ready (%.9g s)", (long long)co->id, (long long)job->id, rel, ready);
+        double iso = dag_coflow_iso(wl, s->fab, c, s->chk_out, s->chk_in);
+        double cct = st->finish_s[c] - rel;
+        if (cct < iso * (1 - TIME_TOL) - TIME_TOL * fmax(1, fabs(rel)))
+            violation(s, "coflow %lld of job %lld: CCT %.9g s is below its isolation time "
+                      "%.9g s", (long long)co->id, (long long)job->id, cct, iso);
+    }
+    for (size_t j = 0; j < wl->n_jobs; j++) {
+        const coflow_job_t *job = &wl->jobs[j];
+        if (s->job_left[j] != 0)
+            continue; /* its coflows were reported above */
+        double jct = s->res->job_finish_s[j] - job->arrival_s;
+        double bound = job->lower_bound_s, step = DBL_EPSILON * fabs(s->res->job_finish_s[j]);
+        double finish = fabs(s->res->job_finish_s[j]);
+        if (!(jct >= bound * (1 - JCT_REL_TOL) - FINISH_TIME_TOL * finish - 4 * step))
+            violation(s, "job %lld (arrival %.9g s): JCT %.9g s is below its lower bound "
+                      "%.9g s", (long long)job->id, job->arrival_s, jct, bound);
+        else if (bound > 0 && step > JCT_RES_SHARE * bound)
+            violation(s, "job %lld (arrival %.9g s): the clock steps by %.3g s there, too "
+                      "coarse for its lower bound %.9g s: its JCT %.9g s is not exact (shift "
+                      "the arrivals toward 0)", (long long)job->id, job->arrival_s, step, bound,
+                      jct);
+    }
+}
+
+void sim_check_decision(sim_t *s, size_t kept)
+{
+    coflow_state_t *st = &s->st;
+    for (size_t k = 0; k < kept; k++) {
+        const moving_t *m = &s->run[k];
+        if (m->f != st->rated[k] || m->rate != s->rated_rate[k] ||
+            m->left != st->flow_remaining[m->f]) {
+            violation(s, "t=%.9g s: the %zu-th moving flow, kept from the last decision, is "
+                      "flow %zu at %.17g bytes/s with %.17g bytes left; the allocator rated "
+                      "flow %zu at %.17g, and %.17g bytes are left", st->now, k, m->f,
+                      m->rate, m->left, st->rated[k], s->rated_rate[k],
+                      st->flow_remaining[m->f]);
+            break;
+        }
+    }
+    { /* nothing moves that was not listed */
+        size_t positive = 0;
+        for (size_t i = 0; i < s->n_active; i++) {
+            size_t c = s->active[i];
+            const size_t *open = st->open_flows + s->wl->coflows[c].first_flow;
+            for (size_t k = 0; k < st->n_open[c]; k++)
+                positive += st->flow_rate[open[k]] != 0;
+        }
+        if (positive != (s->listed ? 0 : st->n_rated))
+            violation(s, "allocator '%s' set %zu nonzero rates but listed %zu as rated%s",
+                      s->alloc->name, positive, st->n_rated,
+                      s->listed ? " beside the list (flow_rate should stay 0)" : "");
+    }
+    check_capacity(s, s->run, s->n_run);
+    if (st->greedy_prefix && !strcmp(s->alloc->name, "greedy"))
+        greedy_check(s);
+}
