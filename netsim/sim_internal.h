@@ -180,6 +180,46 @@ typedef struct {
     double *chk_out, *chk_in; /* [n_ports] zero between uses */
 } sim_t;
 
+/* Shared by the loops over moving flows of sim.c and lazy.c. */
+
+/* The earlier of best and the time a flow with `left` bytes takes at rate
+ * r > 0. Divides only where the quotient may be a new minimum: above
+ * best * r, raised by more than the two roundings, it is not. */
+static inline double earlier_finish(double best, double left, double r)
+{
+    if (left <= best * r * (1 + 1e-14)) {
+        double dt = left / r;
+        if (dt < best)
+            best = dt;
+    }
+    return best;
+}
+
+/* Allocators rate a coflow's flows together, and a coflow's flows are one
+ * index range [lo, hi): when flow f is outside the last coflow's range,
+ * looks its coflow c up and returns true; else leaves them and returns
+ * false, so a walk over rated flows reads flow_coflow once per coflow. */
+static inline bool enter_coflow(const sim_t *s, size_t f, size_t *c, size_t *lo, size_t *hi)
+{
+    if (f - *lo < *hi - *lo)
+        return false;
+    *c = s->st.flow_coflow[f];
+    *lo = s->wl->coflows[*c].first_flow;
+    *hi = *lo + s->wl->coflows[*c].n_flows;
+    return true;
+}
+
+/* Lazy pacing (lazy.c), at each event: a coflow released, the moving
+ * flows advanced by dt, a flow of run[] or of a finishing coflow done
+ * (anchor a), and at a decision the last pacing undone, the moved coflows'
+ * per-port bytes rebuilt, and after the allocator the moving set built. */
+void lazy_release(sim_t *s, size_t c);
+void lazy_advance(sim_t *s, double dt);
+void lazy_finish_flow(sim_t *s, size_t f, size_t c, double a);
+void lazy_unpace(sim_t *s);
+void lazy_refresh(sim_t *s);
+weft_err_t lazy_collect(sim_t *s);
+
 /* --check (check.c). Each counts what it finds in s->res->n_violations and
  * keeps the first message in s->res->first_violation; none stops the run. */
 
