@@ -1,7 +1,7 @@
 /*
  * sim_internal.h - the emulator's state (sim_t) and its tolerances, shared
- * by the event loop (sim.c) and the invariant checks behind --check
- * (check.c). Not part of netsim's interface.
+ * by the event loop (sim.c), lazy pacing (lazy.c) and the invariant checks
+ * behind --check (check.c). Not part of netsim's interface.
  */
 #ifndef WEFT_NETSIM_SIM_INTERNAL_H
 #define WEFT_NETSIM_SIM_INTERNAL_H

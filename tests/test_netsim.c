@@ -775,7 +775,7 @@ Test(netsim_guard, random_workloads_keep_every_invariant)
 }
 
 /* Lazy pacing keeps each coflow's bytes per port as compensated sums of its
- * open flows' bytes (netsim/sim.c's anchors), updated as backfilled flows
+ * open flows' bytes (netsim/lazy.c's anchors), updated as backfilled flows
  * move. Their rounding errors matter once the large terms are gone. Here
  * coflow B sends from port 0 two large flows, H1 (1e11 bytes) and H2 (5e10),
  * and two of 100.3 bytes, T1 and T2. B is paced alone for its first second
