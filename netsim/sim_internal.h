@@ -1,7 +1,7 @@
 /*
  * sim_internal.h - the emulator's state (sim_t) and its tolerances, shared
- * by the event loop (sim.c), lazy pacing (lazy.c) and the invariant checks
- * behind --check (check.c). Not part of netsim's interface.
+ * by the event loop (sim.c), lazy pacing (lazy.c), per-pair fair
+ * (pairs.c) and the invariant checks behind --check (check.c). Not part of netsim's interface.
  */
 #ifndef WEFT_NETSIM_SIM_INTERNAL_H
 #define WEFT_NETSIM_SIM_INTERNAL_H
@@ -208,6 +208,14 @@ static inline bool enter_coflow(const sim_t *s, size_t f, size_t *c, size_t *lo,
     *hi = *lo + s->wl->coflows[*c].n_flows;
     return true;
 }
+
+/* Per-pair fair (pairs.c): the pairs numbered and their heaps sized at
+ * setup; flow f opening (released); the pairs advanced by dt, their done
+ * flows listed in done[]; a decision by pairs. */
+weft_err_t pairs_setup(sim_t *s);
+void pair_open(sim_t *s, size_t f);
+void pairs_advance(sim_t *s, double dt);
+void pairs_decide(sim_t *s);
 
 /* Lazy pacing (lazy.c), at each event: a coflow released, the moving
  * flows advanced by dt, a flow of run[] or of a finishing coflow done
