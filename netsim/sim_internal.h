@@ -1,7 +1,8 @@
 /*
  * sim_internal.h - the emulator's state (sim_t) and its tolerances, shared
  * by the event loop (sim.c), lazy pacing (lazy.c), per-pair fair
- * (pairs.c) and the invariant checks behind --check (check.c). Not part of netsim's interface.
+ * (pairs.c) and the invariant checks behind --check (check.c). Not part
+ * of netsim's interface.
  */
 #ifndef WEFT_NETSIM_SIM_INTERNAL_H
 #define WEFT_NETSIM_SIM_INTERNAL_H
@@ -180,7 +181,7 @@ typedef struct {
     double *chk_out, *chk_in; /* [n_ports] zero between uses */
 } sim_t;
 
-/* Shared by the loops over moving flows of sim.c and lazy.c. */
+/* Shared by the loops over moving flows of sim.c, lazy.c and pairs.c. */
 
 /* The earlier of best and the time a flow with `left` bytes takes at rate
  * r > 0. Divides only where the quotient may be a new minimum: above
