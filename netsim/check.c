@@ -384,19 +384,18 @@ void sim_check_decision(sim_t *s, size_t kept)
             break;
         }
     }
-    { /* nothing moves that was not listed */
-        size_t positive = 0;
-        for (size_t i = 0; i < s->n_active; i++) {
-            size_t c = s->active[i];
-            const size_t *open = st->open_flows + s->wl->coflows[c].first_flow;
-            for (size_t k = 0; k < st->n_open[c]; k++)
-                positive += st->flow_rate[open[k]] != 0;
-        }
-        if (positive != (s->listed ? 0 : st->n_rated))
-            violation(s, "allocator '%s' set %zu nonzero rates but listed %zu as rated%s",
-                      s->alloc->name, positive, st->n_rated,
-                      s->listed ? " beside the list (flow_rate should stay 0)" : "");
+    /* nothing moves that was not listed */
+    size_t positive = 0;
+    for (size_t i = 0; i < s->n_active; i++) {
+        size_t c = s->active[i];
+        const size_t *open = st->open_flows + s->wl->coflows[c].first_flow;
+        for (size_t k = 0; k < st->n_open[c]; k++)
+            positive += st->flow_rate[open[k]] != 0;
     }
+    if (positive != (s->listed ? 0 : st->n_rated))
+        violation(s, "allocator '%s' set %zu nonzero rates but listed %zu as rated%s",
+                  s->alloc->name, positive, st->n_rated,
+                  s->listed ? " beside the list (flow_rate should stay 0)" : "");
     check_capacity(s, s->run, s->n_run);
     if (st->greedy_prefix && !strcmp(s->alloc->name, "greedy"))
         greedy_check(s);
