@@ -18,6 +18,7 @@ static void usage(FILE *out)
             "Summarises a workload: jobs, coflows, flows, bytes, ports used, arrivals, the\n"
             "offered load (total bytes / (arrival span x ports x rate)) and histograms of\n"
             "the jobs' DAG depth (topological waves) and width (most coflows in one wave).\n"
+            "FILE - reads standard input.\n"
             "\n"
             "options:\n"
             "  --format FMT        auto (default), weft, fb, alibaba, wfcommons\n"

@@ -65,7 +65,7 @@ static void usage(FILE *out)
             "Replays WORKLOAD on a non-blocking fabric (each port sends and receives at its\n"
             "own rate; a flow from a port to itself uses both) under every policy given,\n"
             "several at once on all cores, and prints a side-by-side table of completion\n"
-            "times in seconds.\n"
+            "times in seconds. WORKLOAD - reads standard input (weft gen | weft sim -).\n"
             "\n"
             "options:\n"
             "  --format FMT        auto (default), weft, fb, alibaba, wfcommons\n"

@@ -25,6 +25,7 @@ static void usage(FILE *out)
             "from now), waits until all have finished, and prints each job's JCT measured\n"
             "here: arrival time to the gateway's job_done. --out writes job,arrival_s,jct_s.\n"
             "Exit status 1 if a job is refused or the timeout (default 600 s) passes.\n"
+            "WORKLOAD - reads standard input.\n"
             "\n"
             "options:\n"
             "  --gateway HOST:PORT the gateway's address (weft serve --listen)\n"

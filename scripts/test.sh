@@ -37,7 +37,7 @@ echo "sanitizers: no reports"
 
 # memcheck on the real program, a representative path through the library:
 # generate, convert, inspect, and replay under every policy with checks on.
-echo "== valgrind memcheck: weft gen / convert / inspect / sim (every policy), serve / agent / submit / cancel / status (plain and TLS)"
+echo "== valgrind memcheck: weft gen / convert (a file, stdin) / inspect / sim (every policy), serve / agent / submit / cancel / status (plain and TLS)"
 VG="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9"
 VGDIR=$(mktemp -d)
 trap 'rm -rf "$VGDIR"' EXIT
@@ -46,6 +46,9 @@ $VG "$BUILD/weft" gen --shape alibaba --jobs 6 --ports 8 --load 0.7 --seed 3 \
     -o "$VGDIR/small.weft" 2>/dev/null
 $VG "$BUILD/weft" convert "$VGDIR/fb40.txt" --format fb -o "$VGDIR/fb40.weft"
 $VG "$BUILD/weft" inspect "$VGDIR/fb40.weft" >/dev/null
+# standard input (read into memory once, the format guessed from there)
+$VG "$BUILD/weft" convert - -o "$VGDIR/fb40-stdin.weft" <"$VGDIR/fb40.txt" 2>/dev/null
+cmp "$VGDIR/fb40.weft" "$VGDIR/fb40-stdin.weft"
 POLICIES=$("$BUILD/weft" sim --help | awk '/^orderings:/{on=1;next} /^$/{on=0} on&&/^  [a-z]/{printf "--policy %s ", $1}')
 # shellcheck disable=SC2086
 $VG "$BUILD/weft" sim "$VGDIR/small.weft" --check --lp-bound $POLICIES >/dev/null

@@ -14,8 +14,94 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "dag/dag.h"
+
+/* ---------------------------------------------------------- input read once */
+
+/* What workload_read is reading, when it can be read only once (standard
+ * input, a pipe, a FIFO): its bytes, and the name the reader was handed
+ * for it, matched by address so a file that happens to be called the same
+ * is never taken for it. One per thread, as parallel reads may run. */
+static _Thread_local struct {
+    const char *name;
+    char *data;
+    size_t len;
+} spool;
+
+static const char stdin_name[] = "<stdin>";
+
+bool wl_spooled(const char *path, const char **data, size_t *len)
+{
+    if (!spool.data || path != spool.name)
+        return false;
+    *data = spool.data;
+    *len = spool.len;
+    return true;
+}
+
+/* Reads all of f into the spool under name; EIO or ENOMEM naming it. */
+static weft_err_t spool_all(FILE *f, const char *name)
+{
+    size_t cap = 1 << 16, len = 0;
+    char *data = malloc(cap);
+    if (!data)
+        return weft_fail(WEFT_ENOMEM, "%s: out of memory reading the input", name);
+    for (;;) {
+        len += fread(data + len, 1, cap - len, f);
+        if (len < cap)
+            break;
+        char *more = cap <= SIZE_MAX / 2 ? realloc(data, cap * 2) : NULL;
+        if (!more) {
+            free(data);
+            return weft_fail(WEFT_ENOMEM, "%s: out of memory after %zu bytes of input", name,
+                             len);
+        }
+        data = more;
+        cap *= 2;
+    }
+    if (ferror(f)) {
+        int e = errno ? errno : EIO;
+        free(data);
+        return weft_fail(WEFT_EIO, "%s: read error after %zu bytes: %s", name, len,
+                         strerror(e));
+    }
+    spool.name = name;
+    spool.data = data;
+    spool.len = len;
+    return WEFT_OK;
+}
+
+static void spool_drop(void)
+{
+    free(spool.data);
+    memset(&spool, 0, sizeof spool);
+}
+
+/* "-" is standard input. A path that is neither a regular file nor a
+ * directory (a pipe, a FIFO, /dev/stdin, bash's <(...)) would give the
+ * reader only what guessing its format left, so it is read into the
+ * spool first. *name: what the readers and their messages call it. */
+static weft_err_t open_input(const char *path, const char **name)
+{
+    *name = path;
+    if (!strcmp(path, "-")) {
+        *name = stdin_name;
+        errno = 0;
+        return spool_all(stdin, stdin_name);
+    }
+    struct stat sb;
+    if (stat(path, &sb) != 0 || S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode))
+        return WEFT_OK; /* the readers open it (and say why they cannot) */
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return weft_fail(WEFT_EIO, "%s: cannot open: %s", path, strerror(errno));
+    errno = 0;
+    weft_err_t err = spool_all(f, path);
+    fclose(f);
+    return err;
+}
 
 /* ---------------------------------------------------------- lines */
 
@@ -23,7 +109,10 @@ weft_err_t wl_lines_open(wl_lines_t *l, const char *path)
 {
     memset(l, 0, sizeof *l);
     l->path = path;
-    l->f = fopen(path, "r");
+    const char *data;
+    size_t len;
+    /* glibc's fmemopen takes a size of 0 since 2.22: an empty stream */
+    l->f = wl_spooled(path, &data, &len) ? fmemopen((void *)data, len, "r") : fopen(path, "r");
     if (!l->f)
         return weft_fail(WEFT_EIO, "%s: cannot open: %s", path, strerror(errno));
     return WEFT_OK;
@@ -324,7 +413,8 @@ static bool has_suffix(const char *s, const char *suffix)
 }
 
 /* By extension (.json, .csv), else by the first line that is not blank or a
- * '#' comment: "weft-workload ..." is weft, two integers are the FB header. */
+ * '#' comment: "weft-workload ..." is weft, two integers are the FB header,
+ * '{' opens WfFormat JSON (standard input and pipes have no extension). */
 static weft_err_t guess_format(const char *path, workload_format_t *out)
 {
     if (has_suffix(path, ".json")) {
@@ -348,12 +438,15 @@ static weft_err_t guess_format(const char *path, workload_format_t *out)
     }
     if (r == 0) {
         wl_lines_close(&l);
-        return weft_fail(WEFT_EPARSE, "%s: the file is empty, cannot tell its format", path);
+        return weft_fail(WEFT_EPARSE, "%s: the input is empty, so its format cannot be told",
+                         path);
     }
     const char *p = wl_skip_blank(l.buf);
     uint64_t a, b;
     if (!strncmp(p, "weft-workload", 13) && ends_token(p[13], NULL)) {
         *out = WORKLOAD_FORMAT_WEFT;
+    } else if (*p == '{') {
+        *out = WORKLOAD_FORMAT_WFCOMMONS;
     } else if (l.line == 1 && !wl_scan_u64(&l, &p, "", NULL, UINT64_MAX, &a) &&
                !wl_scan_u64(&l, &p, "", NULL, UINT64_MAX, &b) && wl_at_eol(p, false)) {
         *out = WORKLOAD_FORMAT_FB;
@@ -361,9 +454,9 @@ static weft_err_t guess_format(const char *path, workload_format_t *out)
         char found[80];
         wl_describe(&l, l.buf, found, sizeof found);
         err = weft_fail(WEFT_EPARSE,
-                        "%s:%zu: cannot tell the format: expected 'weft-workload 1' or a "
-                        "Facebook benchmark header '<ports> <coflows>', found %s (give the "
-                        "format explicitly)",
+                        "%s:%zu: cannot tell the format: expected 'weft-workload 1', a "
+                        "Facebook benchmark header '<ports> <coflows>' or WfFormat JSON, "
+                        "found %s (give the format explicitly)",
                         path, l.line, found);
     }
     wl_lines_close(&l);
@@ -376,20 +469,21 @@ weft_err_t workload_read(coflow_workload_t *wl, const char *path, workload_forma
     coflow_workload_init(wl, 0);
     if (opts && opts->report) /* zero for every format, weft's too */
         memset(opts->report, 0, sizeof *opts->report);
-    weft_err_t err = WEFT_OK;
-    if (fmt == WORKLOAD_FORMAT_AUTO) {
-        err = guess_format(path, &fmt);
-        if (err)
-            return err;
+    const char *name;
+    weft_err_t err = open_input(path, &name);
+    if (!err && fmt == WORKLOAD_FORMAT_AUTO)
+        err = guess_format(name, &fmt);
+    if (!err) {
+        switch (fmt) {
+        case WORKLOAD_FORMAT_WEFT: err = workload_read_weft(wl, name); break;
+        case WORKLOAD_FORMAT_FB: err = workload_read_fb(wl, name, opts); break;
+        case WORKLOAD_FORMAT_ALIBABA: err = workload_read_alibaba(wl, name, opts); break;
+        case WORKLOAD_FORMAT_WFCOMMONS: err = workload_read_wfcommons(wl, name, opts); break;
+        default: err = weft_fail(WEFT_EINVAL, "unknown workload format %d", (int)fmt);
+        }
     }
-    switch (fmt) {
-    case WORKLOAD_FORMAT_WEFT: return workload_read_weft(wl, path);
-    case WORKLOAD_FORMAT_FB: return workload_read_fb(wl, path, opts);
-    case WORKLOAD_FORMAT_ALIBABA: return workload_read_alibaba(wl, path, opts);
-    case WORKLOAD_FORMAT_WFCOMMONS: return workload_read_wfcommons(wl, path, opts);
-    case WORKLOAD_FORMAT_AUTO: break;
-    }
-    return weft_fail(WEFT_EINVAL, "unknown workload format %d", (int)fmt);
+    spool_drop();
+    return err;
 }
 
 static int cmp_id_line(const void *a, const void *b)

@@ -27,7 +27,15 @@ typedef struct {
                      file's last line, when the file does not end with one) */
 } wl_lines_t;
 
-/* Opens path; EIO naming the file and the system's reason on failure. */
+/* While workload_read reads an input that can be read only once (standard
+ * input as "-", a pipe, a FIFO), it holds the input's bytes in memory under
+ * the name it hands the reader: true, with those bytes, when path is that
+ * name (the same address). wl_lines_open reads them from there; a reader
+ * that loads the file otherwise asks here first. */
+bool wl_spooled(const char *path, const char **data, size_t *len);
+
+/* Opens path (or the bytes wl_spooled holds for it); EIO naming the file
+ * and the system's reason on failure. */
 weft_err_t wl_lines_open(wl_lines_t *l, const char *path);
 /* Reads the next line: 1 if there is one, 0 at end of file, EIO (negative)
  * on a read error, EPARSE "path:line: ..." for a line no text file has: one

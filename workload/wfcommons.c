@@ -688,7 +688,10 @@ weft_err_t workload_read_wfcommons(coflow_workload_t *wl, const char *path,
         return weft_fail(WEFT_EINVAL, "%zu ports to place workflow tasks on, expected 1..%u",
                          opts->wf_ports, UINT32_MAX);
     json_error_t jerr;
-    json_t *root = json_load_file(path, 0, &jerr);
+    const char *data;
+    size_t len;
+    json_t *root = wl_spooled(path, &data, &len) ? json_loadb(data, len, 0, &jerr)
+                                                 : json_load_file(path, 0, &jerr);
     if (!root) {
         if (json_error_code(&jerr) == json_error_cannot_open_file)
             return weft_fail(WEFT_EIO, "%s: cannot open: %s", path, jerr.text);

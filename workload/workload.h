@@ -82,7 +82,9 @@ void workload_read_opts_default(workload_read_opts_t *o);
 weft_err_t workload_format_parse(const char *s, workload_format_t *out);
 const char *workload_format_name(workload_format_t f);
 
-/* Reads path in the given format (AUTO guesses). opts may be NULL. */
+/* Reads path in the given format (AUTO guesses). opts may be NULL. "-" is
+ * standard input (named "<stdin>" in messages); standard input, pipes and
+ * FIFOs are read into memory once, so their format can be guessed too. */
 weft_err_t workload_read(coflow_workload_t *wl, const char *path, workload_format_t fmt,
                          const workload_read_opts_t *opts);
 
