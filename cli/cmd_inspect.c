@@ -5,6 +5,7 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 #include "netsim/netsim.h"
@@ -85,7 +86,7 @@ int cmd_inspect(int argc, char **argv)
     }
     workload_stats_t st;
     workload_stats(&wl, rate, &st);
-    printf("%s\n", path);
+    printf("%s\n", strcmp(path, "-") ? path : "<stdin>"); /* as messages name it */
     workload_stats_print(&st, stdout);
     coflow_workload_destroy(&wl);
     return CLI_OK;
