@@ -1436,8 +1436,9 @@ static weft_err_t read_stdin(coflow_workload_t *wl, const char *text, size_t n,
 TestSuite(workload_input, .timeout = 60);
 
 /* Guessing the format reads the first lines; from a pipe a second open
- * would start after them. Every format, through a pipe, reads as from the
- * file (the FB trace's 3.4 MB are many pipe buffers). */
+ * would start after them. The FB trace and a WfCommons file, each through
+ * a pipe, read as from the file (the trace's 138 KB are more than two pipe
+ * buffers of 64 KB, and more than the first 64 KB the input is read into). */
 Test(workload_input, a_pipe_reads_as_the_file_does)
 {
     const char *paths[] = {FB_PATH, WF_DIR "/blast-chameleon-small-001.json"};
