@@ -267,8 +267,9 @@ static void greedy_check(sim_t *s)
         double cap = fmin(s->fab->cap_out[fl->src], s->fab->cap_in[fl->dst]);
         if (st->rated[k] != f || fabs(ref - r) > 1e-9 * r + 1e-9 * cap)
             violation(s, "t=%.9g s: flow %zu of coflow %zu moves at %.17g bytes/s under the "
-                      "greedy with its front replayed, at %.17g recomputed from zero (listed %zu-th, "
-                      "from zero flow %zu)", st->now, f, s->run[k].c, r, ref, k, st->rated[k]),
+                      "greedy with its front replayed, at %.17g recomputed from zero (listed "
+                      "%zu-th, from zero flow %zu)", st->now, f, s->run[k].c, r, ref, k,
+                      st->rated[k]),
                 bad++;
     }
     for (size_t k = 0; k < st->n_rated; k++)

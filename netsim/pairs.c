@@ -30,7 +30,8 @@ weft_err_t pairs_setup(sim_t *s)
     s->hk = weft_calloc(nf ? nf : 1, sizeof *s->hk);
     s->hf = weft_calloc(nf ? nf : 1, sizeof *s->hf);
     s->fk = weft_calloc(nf ? nf : 1, sizeof *s->fk);
-    if (!by_src || !cur || !map || !s->flow_pair || !s->psrc || !s->pdst || !s->hk || !s->hf || !s->fk) {
+    if (!by_src || !cur || !map || !s->flow_pair || !s->psrc || !s->pdst || !s->hk || !s->hf ||
+        !s->fk) {
         free(by_src);
         free(cur);
         free(map);

@@ -336,9 +336,10 @@ static void take_releases(sim_t *s, double now)
 /* Moves every flow by rate * dt and collects the ones that are done. The
  * clock must already read the new time. Allocators list a coflow's flows
  * together, so each run of one coflow's bytes is summed first and added to
- * coflow_remaining and job_sent once: adding each flow's few bytes to a job total of 1e11 bytes one by one
- * would round most of them away (and an ordering watching job_sent, like
- * Aalo's queue thresholds, would wait forever for a crossing). */
+ * coflow_remaining and job_sent once: adding each flow's few bytes to a job
+ * total of 1e11 bytes one by one would round most of them away (and an
+ * ordering watching job_sent, like Aalo's queue thresholds, would wait
+ * forever for a crossing). */
 static void advance(sim_t *s, double dt)
 {
     coflow_state_t *st = &s->st;
