@@ -185,7 +185,7 @@ int cmd_convert(int argc, char **argv)
     }
     if (output)
         fprintf(stderr, "weft convert: %s -> %s: %zu jobs, %zu coflows, %zu flows, %.17g bytes\n",
-                input, output, wl.n_jobs, wl.n_coflows, wl.n_flows,
+                workload_input_name(input), output, wl.n_jobs, wl.n_coflows, wl.n_flows,
                 coflow_workload_total_bytes(&wl));
     coflow_workload_destroy(&wl);
     return CLI_OK;

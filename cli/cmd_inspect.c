@@ -86,7 +86,7 @@ int cmd_inspect(int argc, char **argv)
     }
     workload_stats_t st;
     workload_stats(&wl, rate, &st);
-    printf("%s\n", strcmp(path, "-") ? path : "<stdin>"); /* as messages name it */
+    printf("%s\n", workload_input_name(path)); /* as messages name it */
     workload_stats_print(&st, stdout);
     coflow_workload_destroy(&wl);
     return CLI_OK;

@@ -1508,16 +1508,20 @@ Test(workload_input, weft_sim_reads_a_pipe)
     snprintf(cmd, sizeof cmd,
              "%s gen --jobs 12 --seed 5 -o %s/w.weft 2>/dev/null && "
              "%s sim %s/w.weft --policy sebf --out %s/file >/dev/null && "
-             "cat %s/w.weft | %s sim - --policy sebf --out %s/pipe >/dev/null && "
+             "cat %s/w.weft | %s sim - --policy sebf --out %s/pipe >%s/table && "
              "cmp %s/file/sebf-coflows.csv %s/pipe/sebf-coflows.csv && "
              "cmp %s/file/sebf-jobs.csv %s/pipe/sebf-jobs.csv",
-             bin, dir, bin, dir, dir, dir, bin, dir, dir, dir, dir, dir);
+             bin, dir, bin, dir, dir, dir, bin, dir, dir, dir, dir, dir, dir);
     cr_assert_eq(run(cmd), 0, "%s", cmd);
+    size_t n;
+    char path[128];
+    snprintf(path, sizeof path, "%s/table", dir);
+    char *table = slurp(path, &n); /* headed as messages name the input */
+    cr_assert(!strncmp(table, "workload <stdin>: 12 jobs", 25), "%s", table);
+    free(table);
     snprintf(cmd, sizeof cmd, "%s sim - --policy sebf </dev/null 2>%s/err >/dev/null", bin,
              dir);
     cr_assert_eq(run(cmd), 1);
-    size_t n;
-    char path[128];
     snprintf(path, sizeof path, "%s/err", dir);
     char *err = slurp(path, &n);
     cr_assert(strstr(err, "<stdin>: the input is empty"), "%s", err);

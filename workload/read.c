@@ -32,6 +32,11 @@ static _Thread_local struct {
 
 static const char stdin_name[] = "<stdin>";
 
+const char *workload_input_name(const char *path)
+{
+    return strcmp(path, "-") ? path : stdin_name;
+}
+
 bool wl_spooled(const char *path, const char **data, size_t *len)
 {
     if (!spool.data || path != spool.name)

@@ -88,6 +88,9 @@ const char *workload_format_name(workload_format_t f);
 weft_err_t workload_read(coflow_workload_t *wl, const char *path, workload_format_t fmt,
                          const workload_read_opts_t *opts);
 
+/* How messages and summaries name the input path: "<stdin>" for "-". */
+const char *workload_input_name(const char *path);
+
 weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
                             const workload_read_opts_t *opts);
 weft_err_t workload_read_alibaba(coflow_workload_t *wl, const char *path,
