@@ -55,7 +55,7 @@ static void aalo_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         k->ids[i] = ids[i];
     }
     k->n_ids = n;
-    coflow_sort_by_key(st, ids, n, k->key);
+    coflow_keyctx_sort(k, st, ids, n);
 }
 
 static double aalo_next_change(void *ctx, const coflow_state_t *st)

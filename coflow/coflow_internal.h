@@ -17,6 +17,13 @@ typedef struct {
     double *job_acc2;  /* [n_jobs] zero between calls */
     size_t *ids;       /* [n_coflows] last active list (aalo's next_change) */
     size_t n_ids;
+    /* the adaptive sorts' memory (coflow_keyctx_sort): the last order, a
+       stamp per coflow, and room for the coflows out of place */
+    size_t *sorted;    /* [n_coflows] */
+    size_t n_sorted;
+    uint32_t *stamp;   /* [n_coflows] */
+    uint32_t epoch;
+    size_t *seq, *rest; /* [n_coflows] each */
 } coflow_keyctx_t;
 
 weft_err_t coflow_keyctx_create(void **ctx, const coflow_state_t *st);
@@ -38,10 +45,20 @@ void coflow_keyctx_job_work(coflow_keyctx_t *k, coflow_state_t *st, const size_t
 void coflow_keyctx_clear_jobs(coflow_keyctx_t *k, const coflow_state_t *st, const size_t *ids,
                               size_t n);
 
+/* Sorts ids[0..n) as coflow_sort_by_key(st, ids, n, k->key) does, to the
+ * same order (its comparison is a total order, so every correct sort
+ * gives one result), starting from the order this context's last sort
+ * gave: between two decisions few coflows change places, so the order is
+ * kept for those still in place and only the others (new, or whose key
+ * moved them) are sorted and merged in. O(n + r log r) for r out of
+ * place, against qsort's O(n log n) comparisons and its allocation. */
+void coflow_keyctx_sort(coflow_keyctx_t *k, const coflow_state_t *st, size_t *ids, size_t n);
+
 /* Sorts ids[0..n) by their job's k->job_acc ascending, then by the
  * coflow's k->key descending (within a job the longer own remaining path
- * first), then release time, then index. O(n log n). */
-void coflow_sort_job_then_path(const coflow_state_t *st, const coflow_keyctx_t *k, size_t *ids,
+ * first), then release time, then index; adaptively, as
+ * coflow_keyctx_sort. */
+void coflow_sort_job_then_path(coflow_keyctx_t *k, const coflow_state_t *st, size_t *ids,
                                size_t n);
 
 /* Sorts a[0..m) ascending by (key[a[i]], a[i]) (by a[i] alone when key is

@@ -25,7 +25,7 @@ static void jsebf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     for (size_t i = 0; i < n; i++)
         k->key[ids[i]] = k->job_acc[st->wl->coflows[ids[i]].job];
     coflow_keyctx_clear_jobs(k, st, ids, n);
-    coflow_sort_by_key(st, ids, n, k->key);
+    coflow_keyctx_sort(k, st, ids, n);
 }
 
 const coflow_ordering_t coflow_jsebf = {

@@ -14,7 +14,12 @@ weft_err_t coflow_keyctx_create(void **ctx, const coflow_state_t *st)
     k->job_acc = weft_calloc(st->wl->n_jobs, sizeof *k->job_acc);
     k->job_acc2 = weft_calloc(st->wl->n_jobs, sizeof *k->job_acc2);
     k->ids = weft_calloc(st->wl->n_coflows, sizeof *k->ids);
-    if (!k->key || !k->job_acc || !k->job_acc2 || !k->ids) {
+    k->sorted = weft_calloc(st->wl->n_coflows, sizeof *k->sorted);
+    k->stamp = weft_calloc(st->wl->n_coflows, sizeof *k->stamp);
+    k->seq = weft_calloc(st->wl->n_coflows, sizeof *k->seq);
+    k->rest = weft_calloc(st->wl->n_coflows, sizeof *k->rest);
+    if (!k->key || !k->job_acc || !k->job_acc2 || !k->ids || !k->sorted || !k->stamp ||
+        !k->seq || !k->rest) {
         coflow_keyctx_destroy(k);
         return weft_fail(WEFT_ENOMEM, "out of memory for an ordering's context");
     }
@@ -31,6 +36,10 @@ void coflow_keyctx_destroy(void *ctx)
     free(k->job_acc);
     free(k->job_acc2);
     free(k->ids);
+    free(k->sorted);
+    free(k->stamp);
+    free(k->seq);
+    free(k->rest);
     free(k);
 }
 

@@ -12,7 +12,7 @@ static void lcf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         const coflow_coflow_t *co = &st->wl->coflows[ids[i]];
         k->key[ids[i]] = co->total_bytes;
     }
-    coflow_sort_by_key(st, ids, n, k->key);
+    coflow_keyctx_sort(k, st, ids, n);
 }
 
 const coflow_ordering_t coflow_lcf = {

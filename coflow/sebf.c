@@ -11,7 +11,7 @@ static void sebf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     coflow_keyctx_t *k = ctx;
     for (size_t i = 0; i < n; i++)
         k->key[ids[i]] = coflow_state_remaining_iso(st, ids[i]);
-    coflow_sort_by_key(st, ids, n, k->key);
+    coflow_keyctx_sort(k, st, ids, n);
 }
 
 const coflow_ordering_t coflow_sebf = {

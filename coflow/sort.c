@@ -5,6 +5,7 @@
 #include "coflow_internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* qsort has no context argument in C11; the comparison reads these. A
  * thread-local pair keeps parallel emulator runs independent. */
@@ -28,6 +29,81 @@ void coflow_sort_by_key(const coflow_state_t *st, size_t *ids, size_t n, const d
     qsort(ids, n, sizeof *ids, cmp_by_key);
 }
 
+/* The adaptive sort of coflow_keyctx_sort and coflow_sort_job_then_path
+ * (coflow_internal.h), under cmp, a total order on ids[0..n) (no two ids
+ * compare equal): the same result as qsort. */
+static void sort_from_last(coflow_keyctx_t *k, size_t *ids, size_t n,
+                           int (*cmp)(const void *, const void *))
+{
+    /* Each call stamps with two values of its own; a coflow of the last
+     * order that is not in ids holds one of the last call's two, so it
+     * never reads as `now` (also when the count wraps around). */
+    uint32_t now = k->epoch + 1, taken = k->epoch + 2;
+    k->epoch = taken;
+    for (size_t i = 0; i < n; i++)
+        k->stamp[ids[i]] = now;
+    /* the last order's coflows that are still here, in that order, then
+       the new ones in the order given */
+    size_t *seq = k->seq, m = 0;
+    for (size_t i = 0; i < k->n_sorted; i++) {
+        size_t c = k->sorted[i];
+        if (k->stamp[c] == now) {
+            k->stamp[c] = taken;
+            seq[m++] = c;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (k->stamp[ids[i]] == now)
+            seq[m++] = ids[i];
+    /* Keep a sorted subsequence in place: each coflow that comes after
+     * the last one kept and before the next in line (so one whose key
+     * moved it later is taken out, rather than holding back all it
+     * passed); the rest is sorted apart and merged in. */
+    size_t *rest = k->rest, n_kept = 0, n_rest = 0;
+    for (size_t i = 0; i < m; i++) {
+        size_t c = seq[i];
+        bool after = n_kept == 0 || cmp(&ids[n_kept - 1], &c) < 0;
+        bool before = i + 1 == m || cmp(&c, &seq[i + 1]) < 0;
+        if (after && before)
+            ids[n_kept++] = c;
+        else
+            rest[n_rest++] = c;
+    }
+    qsort(rest, n_rest, sizeof *rest, cmp);
+    /* merge from the back, in place: ids[0..n_kept) and rest[0..n_rest) */
+    size_t i = n_kept, j = n_rest, o = n;
+    while (j > 0) {
+        if (i > 0 && cmp(&ids[i - 1], &rest[j - 1]) > 0)
+            ids[--o] = ids[--i];
+        else
+            ids[--o] = rest[--j];
+    }
+    memcpy(k->sorted, ids, n * sizeof *ids);
+    k->n_sorted = n;
+}
+
+/* True if some key of ids[0..n) is NaN: then the comparisons are no order
+ * and the sorts below fall back to qsort over ids as given, as before. */
+static bool any_nan(const double *key, const size_t *ids, size_t n)
+{
+    bool nan = false;
+    for (size_t i = 0; i < n; i++)
+        nan |= key[ids[i]] != key[ids[i]];
+    return nan;
+}
+
+void coflow_keyctx_sort(coflow_keyctx_t *k, const coflow_state_t *st, size_t *ids, size_t n)
+{
+    sort_key = k->key;
+    sort_release = st->release_s;
+    if (any_nan(k->key, ids, n)) {
+        k->n_sorted = 0;
+        qsort(ids, n, sizeof *ids, cmp_by_key);
+        return;
+    }
+    sort_from_last(k, ids, n, cmp_by_key);
+}
+
 static _Thread_local const coflow_keyctx_t *jp_k;
 static _Thread_local const coflow_state_t *jp_st;
 
@@ -47,12 +123,22 @@ static int cmp_job_then_path(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-void coflow_sort_job_then_path(const coflow_state_t *st, const coflow_keyctx_t *k, size_t *ids,
+void coflow_sort_job_then_path(coflow_keyctx_t *k, const coflow_state_t *st, size_t *ids,
                                size_t n)
 {
     jp_k = k;
     jp_st = st;
-    qsort(ids, n, sizeof *ids, cmp_job_then_path);
+    bool nan = any_nan(k->key, ids, n);
+    for (size_t i = 0; i < n && !nan; i++) {
+        double a = k->job_acc[st->wl->coflows[ids[i]].job];
+        nan = a != a;
+    }
+    if (nan) {
+        k->n_sorted = 0;
+        qsort(ids, n, sizeof *ids, cmp_job_then_path);
+        return;
+    }
+    sort_from_last(k, ids, n, cmp_job_then_path);
 }
 
 void coflow_merge_sort_by(size_t *a, size_t *buf, size_t m, const double *key)

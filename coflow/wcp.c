@@ -83,7 +83,7 @@ static void wcp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
             k->job_acc[j] /= wl->jobs[j].weight;
         }
     }
-    coflow_sort_job_then_path(st, k, ids, n);
+    coflow_sort_job_then_path(k, st, ids, n);
     coflow_keyctx_clear_jobs(k, st, ids, n);
 }
 

@@ -991,3 +991,114 @@ Test(props, fair_levels_heap_and_scan_agree_and_are_max_min, .timeout = 60)
         coflow_fabric_destroy(&fab);
     }
 }
+
+/* jsebf-cp's and wcp's order, written out: job key ascending, then the
+ * coflow's key descending, then release, then index. */
+static const coflow_keyctx_t *ref_k;
+static const coflow_state_t *ref_st;
+static int cmp_job_path_ref(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    const coflow_coflow_t *cs = ref_st->wl->coflows;
+    double jx = ref_k->job_acc[cs[x].job], jy = ref_k->job_acc[cs[y].job];
+    if (jx != jy)
+        return jx < jy ? -1 : 1;
+    if (ref_k->key[x] != ref_k->key[y])
+        return ref_k->key[x] > ref_k->key[y] ? -1 : 1;
+    double rx = ref_st->release_s[x], ry = ref_st->release_s[y];
+    if (rx != ry)
+        return rx < ry ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+/* The orderings' sorts start from their last order (coflow_keyctx_sort):
+ * over decisions whose active sets and keys change by a few coflows, by
+ * many, or entirely, with keys and release times that tie, a NaN key now
+ * and then and the stamps wrapping, each gives the order a sort from
+ * scratch gives. */
+Test(props, sorts_from_the_last_order_match_a_full_sort)
+{
+    enum { NC = 240, NJ = 30 };
+    coflow_workload_t wl;
+    coflow_fabric_t fab;
+    coflow_workload_init(&wl, 2);
+    cr_assert_eq(coflow_fabric_init(&fab, 2, 1.0), WEFT_OK);
+    for (size_t c = 0; c < NC; c++) {
+        if (c % (NC / NJ) == 0)
+            cr_assert_eq(coflow_workload_add_job(&wl, (int64_t)c, 0, 1, 0), WEFT_OK, "%s",
+                         weft_last_error());
+        cr_assert_eq(coflow_workload_add_coflow(&wl, (int64_t)c, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 1), WEFT_OK);
+        if (c % (NC / NJ) == NC / NJ - 1)
+            cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK, "%s", weft_last_error());
+    }
+    coflow_state_t st;
+    cr_assert_eq(coflow_state_init(&st, &wl, &fab), WEFT_OK);
+    rng_state = 4242;
+    size_t moved_total = 0;
+    for (int by_job = 0; by_job < 2; by_job++) {
+        void *ctx = NULL;
+        cr_assert_eq(coflow_keyctx_create(&ctx, &st), WEFT_OK);
+        coflow_keyctx_t *k = ctx;
+        for (size_t c = 0; c < NC; c++) {
+            k->key[c] = (double)below(8); /* few values: ties */
+            st.release_s[c] = (double)below(5);
+        }
+        for (size_t j = 0; j < NJ; j++)
+            k->job_acc[j] = (double)below(6);
+        size_t active[NC], n = 0, ids[NC], want[NC];
+        bool in[NC] = {false};
+        for (size_t t = 0; t < 400; t++) {
+            size_t kind = below(8);
+            /* the active set: a few in or out, or a new random one */
+            size_t flips = kind == 0 ? NC : 1 + below(4);
+            for (size_t i = 0; i < flips; i++)
+                in[below(NC)] ^= kind == 0 ? below(2) : 1;
+            n = 0;
+            for (size_t c = 0; c < NC; c++)
+                if (in[c])
+                    active[n++] = c;
+            for (size_t i = n; i > 1; i--) { /* given in any order */
+                size_t j = below(i), x = active[i - 1];
+                active[i - 1] = active[j];
+                active[j] = x;
+            }
+            /* the keys: a few move, or all of them */
+            size_t moves = kind == 1 ? NC : below(4);
+            for (size_t i = 0; i < moves; i++)
+                k->key[below(NC)] = (double)below(8) + (below(2) ? 0.5 : 0);
+            if (by_job && below(4) == 0)
+                k->job_acc[below(NJ)] = (double)below(6);
+            bool nan = kind == 2 && below(4) == 0 && n > 0;
+            size_t nan_at = n ? active[below(n)] : 0;
+            double saved = k->key[nan_at];
+            if (nan)
+                k->key[nan_at] = NAN;
+            if (t == 200)
+                k->epoch = UINT32_MAX - 2; /* the stamps' count wraps around */
+            memcpy(ids, active, n * sizeof *ids);
+            memcpy(want, active, n * sizeof *want);
+            if (by_job) {
+                ref_k = k;
+                ref_st = &st;
+                qsort(want, n, sizeof *want, cmp_job_path_ref);
+                coflow_sort_job_then_path(k, &st, ids, n);
+            } else {
+                coflow_sort_by_key(&st, want, n, k->key);
+                coflow_keyctx_sort(k, &st, ids, n);
+            }
+            for (size_t i = 0; i < n; i++)
+                cr_assert_eq(ids[i], want[i], "%s, decision %zu: place %zu of %zu: %zu, "
+                             "want %zu", by_job ? "by job" : "by key", t, i, n, ids[i],
+                             want[i]);
+            if (nan)
+                k->key[nan_at] = saved;
+            moved_total += moves;
+        }
+        coflow_keyctx_destroy(ctx);
+    }
+    cr_assert_gt(moved_total, 400); /* the keys did move */
+    coflow_state_destroy(&st);
+    coflow_fabric_destroy(&fab);
+    coflow_workload_destroy(&wl);
+}
