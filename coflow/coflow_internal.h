@@ -81,6 +81,11 @@ static inline bool coflow_group_sets_walk(const coflow_state_t *st, size_t c)
     return st->pmask && st->has_group_sets[c];
 }
 
+/* True: coflow_keyctx_sort and coflow_sort_job_then_path sort from scratch
+ * (qsort, as before they kept the last order); benchmarks/bench_order.c
+ * times both ways side by side. */
+extern bool coflow_keyctx_sort_fresh;
+
 /* Sincronia's bottleneck search goes by blocks of columns from this many
  * columns (ports with bytes) on, else scans them all (sincronia.c); tests
  * lower it to cover both. */

@@ -32,9 +32,16 @@ void coflow_sort_by_key(const coflow_state_t *st, size_t *ids, size_t n, const d
 /* The adaptive sort of coflow_keyctx_sort and coflow_sort_job_then_path
  * (coflow_internal.h), under cmp, a total order on ids[0..n) (no two ids
  * compare equal): the same result as qsort. */
+bool coflow_keyctx_sort_fresh = false;
+
 static void sort_from_last(coflow_keyctx_t *k, size_t *ids, size_t n,
                            int (*cmp)(const void *, const void *))
 {
+    if (coflow_keyctx_sort_fresh) {
+        k->n_sorted = 0;
+        qsort(ids, n, sizeof *ids, cmp);
+        return;
+    }
     /* Each call stamps with two values of its own; a coflow of the last
      * order that is not in ids holds one of the last call's two, so it
      * never reads as `now` (also when the count wraps around). */
