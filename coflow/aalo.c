@@ -80,16 +80,33 @@ static double aalo_next_change(void *ctx, const coflow_state_t *st)
         size_t f = st->rated[i];
         k->key[st->flow_coflow[f]] += st->flow_rate[f];
     }
+    /* a job's coflows are mostly neighbours in the list (released
+       together): its sum stays in a register over them, the same
+       additions in the same order as through job_acc */
+    size_t cur = SIZE_MAX;
+    double acc = 0;
     for (size_t i = 0; i < k->n_ids; i++) {
         size_t c = k->ids[i];
         if (st->status[c] != COFLOW_ACTIVE)
             continue;
-        k->job_acc[wl->coflows[c].job] += k->key[c];
+        size_t job = wl->coflows[c].job;
+        if (job != cur) {
+            if (cur != SIZE_MAX)
+                k->job_acc[cur] = acc;
+            cur = job;
+            acc = k->job_acc[job];
+        }
+        acc += k->key[c];
     }
+    if (cur != SIZE_MAX)
+        k->job_acc[cur] = acc;
+    /* each job once: its rate is zeroed (as job_acc must be between
+       calls) when its first coflow has read it */
     double next = INFINITY;
     for (size_t i = 0; i < k->n_ids; i++) {
         size_t job = wl->coflows[k->ids[i]].job;
         double rate = k->job_acc[job];
+        k->job_acc[job] = 0;
         if (rate > 0) {
             double sent = st->job_sent[job];
             double t = st->now + (aalo_threshold_above(sent) - sent) / rate;
@@ -97,8 +114,6 @@ static double aalo_next_change(void *ctx, const coflow_state_t *st)
                 next = t;
         }
     }
-    for (size_t i = 0; i < k->n_ids; i++)
-        k->job_acc[wl->coflows[k->ids[i]].job] = 0;
     return next;
 }
 

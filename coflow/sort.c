@@ -34,8 +34,9 @@ void coflow_sort_by_key(const coflow_state_t *st, size_t *ids, size_t n, const d
  * compare equal): the same result as qsort. */
 bool coflow_keyctx_sort_fresh = false;
 
-static void sort_from_last(coflow_keyctx_t *k, size_t *ids, size_t n,
-                           int (*cmp)(const void *, const void *))
+/* always_inline: each caller's comparison is inlined into its copy */
+static inline __attribute__((always_inline)) void
+sort_from_last(coflow_keyctx_t *k, size_t *ids, size_t n, int (*cmp)(const void *, const void *))
 {
     if (coflow_keyctx_sort_fresh) {
         k->n_sorted = 0;
