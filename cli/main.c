@@ -2,7 +2,9 @@
  * main.c - `weft CMD ...`: dispatch to a subcommand. Every capability lives
  * in the library; the subcommands only parse options and print.
  */
+#include <cblas.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -45,6 +47,14 @@ void cli_report(const char *cmd, int err)
 
 int main(int argc, char **argv)
 {
+    /* weft's matrices are small (a row per schedulable coflow, 16 to 64
+     * columns) and its parallelism is its own (policies, episodes,
+     * workloads on threads of their own): OpenBLAS's worker threads
+     * gained nothing there, and after each call spun on sched_yield on
+     * the other core, where `weft sim` runs the next policy (README,
+     * Performance). OPENBLAS_NUM_THREADS, when set, still decides. */
+    if (!getenv("OPENBLAS_NUM_THREADS"))
+        openblas_set_num_threads(1);
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;

@@ -8,3 +8,7 @@ for b in "$BUILD"/bench_*; do
     echo "== $b"
     "$b"
 done
+for s in benchmarks/*.sh; do
+    echo "== $s"
+    sh "$s" "$BUILD/weft"
+done
