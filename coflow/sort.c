@@ -63,6 +63,11 @@ sort_from_last(coflow_keyctx_t *k, size_t *ids, size_t n, int (*cmp)(const void 
     for (size_t i = 0; i < n; i++)
         if (k->stamp[ids[i]] == now)
             seq[m++] = ids[i];
+    if (m != n) { /* an id given twice: not a set, so no order to keep */
+        k->n_sorted = 0;
+        qsort(ids, n, sizeof *ids, cmp);
+        return;
+    }
     /* Keep a sorted subsequence in place: each coflow that comes after
      * the last one kept and before the next in line (so one whose key
      * moved it later is taken out, rather than holding back all it
