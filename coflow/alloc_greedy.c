@@ -98,6 +98,7 @@ typedef struct {
     uint32_t *list;              /* used_ports, NULL when all are cleared */
     size_t n_list;
     uint32_t gkey, okey;         /* used_ports key of each side's port 0 */
+    size_t n_given;              /* rates given in this coflow's walk */
 } walk_t;
 
 /* What walk_flow writes for a rate r of flow f (other port o), when not
@@ -142,6 +143,7 @@ static inline __attribute__((always_inline)) bool walk_flow(walk_t *w, size_t f,
         return false;
     double free_g = w->cap_g - w->used_g;
     double r = free_g < free_o ? free_g : free_o;
+    w->n_given++;
     if (w->plain) { /* one test for what the others test one by one */
         w->rated_rate[w->n_rated] = r;
         w->rated[w->n_rated++] = f;
@@ -341,6 +343,40 @@ static inline __attribute__((always_inline)) void walk_group_members(cwalk_t *cw
     }
 }
 
+/* The ports of coflow c with an open flow and room, word by word over
+ * both sides (its senders' words, then its receivers', as pmask), into
+ * room[] when it is not NULL; true when all of them are within the
+ * room_seen of its last walk that rated nothing (coflow.h). */
+static bool room_within_seen(coflow_state_t *st, size_t c, uint64_t *room)
+{
+    const uint32_t *sp = st->pmask_span + 4 * c;
+    size_t base = st->pmask_off[c];
+    uint64_t outside = 0;
+    for (int side = 0; side < 2; side++) {
+        const uint64_t *full = side ? st->full_in : st->full_out;
+        uint32_t w0 = sp[2 * side], nw = sp[2 * side + 1];
+        for (uint32_t w = 0; w < nw; w++) {
+            uint64_t r = st->popen[base + w] & ~full[w0 + w];
+            outside |= r & ~st->room_seen[base + w];
+            if (room)
+                room[base + w] = r;
+        }
+        base += nw;
+    }
+    return outside == 0;
+}
+
+/* After a walk of coflow c: what room it had, if it got nothing (a walk
+ * that rated nothing changed no port, so the room is still that). */
+static void remember_room(coflow_state_t *st, size_t c, bool got_nothing)
+{
+    if (!st->pmask)
+        return;
+    st->room_seen_set[c] = got_nothing;
+    if (got_nothing)
+        room_within_seen(st, c, st->room_seen);
+}
+
 /* Within a coflow every rate given fills one of its ports, so once all its
  * senders or all its receivers are full the rest of its flows get nothing:
  * the walk stops there.
@@ -352,8 +388,17 @@ static inline __attribute__((always_inline)) void walk_group_members(cwalk_t *cw
  * plain walk over the members, which visits the blocked flows too. */
 static void walk_coflow(coflow_state_t *st, size_t c, bool fresh)
 {
+    /* A coflow that got nothing at a walk with at least the room it has
+     * now gets nothing again: its ports are tested, not its groups. In a
+     * crowded fabric most walks are of such coflows. */
+    bool seen = st->pmask && st->room_seen_set[c];
+    if (seen && room_within_seen(st, c, NULL)) {
+        st->n_walks_skipped++;
+        return;
+    }
     cwalk_t cw;
     cw.w.fresh = fresh;
+    cw.w.n_given = 0;
     if (!walk_begin(st, c, &cw))
         return;
     walk_t *w = &cw.w;
@@ -366,6 +411,7 @@ static void walk_coflow(coflow_state_t *st, size_t c, bool fresh)
             walk_group_members(&cw, q);
         }
         walk_end(st, w);
+        remember_room(st, c, w->n_given == 0);
         return;
     }
     /* The walked side's ports with an open flow and room, a bit each in
@@ -385,6 +431,7 @@ static void walk_coflow(coflow_state_t *st, size_t c, bool fresh)
         }
     }
     walk_end(st, w);
+    remember_room(st, c, w->n_given == 0);
 }
 
 void alloc_greedy_pass(coflow_state_t *st, const size_t *order, size_t n, bool fresh)

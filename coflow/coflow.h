@@ -300,6 +300,14 @@ typedef struct {
                                       earlier words. A port's rank among
                                       its side's bits is its place on that
                                       side of cports (both in port order). */
+    /* A greedy walk's memory of a coflow that got nothing (alloc_greedy.c):
+     * room_seen, parallel to pmask, holds its open ports that had room
+     * when a walk of it rated no flow, and room_seen_set[c] says it does.
+     * Open flows only close, so while the ports with room are among those,
+     * no open flow has room at both ends and a walk would rate nothing. */
+    uint64_t *room_seen;
+    uint8_t *room_seen_set;        /* [n_coflows] */
+    size_t n_walks_skipped;        /* walks so passed over, for tests */
     /* For the group at cports position q (a sender or a receiver of c, in a
      * coflow with has_group_sets below): the other-side ports its open flows
      * go to, over the other side's nw words: gmask[gmask_off[q] ..), then

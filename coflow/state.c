@@ -188,7 +188,10 @@ static weft_err_t build_masks(coflow_state_t *st)
     st->popen = weft_calloc(words ? words : 1, sizeof *st->popen);
     st->prank = weft_calloc(words ? words : 1, sizeof *st->prank);
     st->gmask = weft_calloc(gwords ? 2 * gwords : 1, sizeof *st->gmask);
-    if (!st->pmask || !st->popen || !st->prank || !st->gmask)
+    st->room_seen = weft_calloc(words ? words : 1, sizeof *st->room_seen);
+    st->room_seen_set = weft_calloc(nc ? nc : 1, sizeof *st->room_seen_set);
+    if (!st->pmask || !st->popen || !st->prank || !st->gmask || !st->room_seen ||
+        !st->room_seen_set)
         return WEFT_ENOMEM;
     size_t g = 0;
     for (size_t c = 0; c < nc; c++) {
@@ -479,6 +482,8 @@ void coflow_state_destroy(coflow_state_t *st)
     free(st->pmask_off);
     free(st->pmask_span);
     free(st->popen);
+    free(st->room_seen);
+    free(st->room_seen_set);
     free(st->prank);
     free(st->gmask);
     free(st->gmask_off);
