@@ -1,21 +1,28 @@
 /*
- * bench_order.c - what the key-based orderings' sorts cost on a workload
- * with many coflows active at once, sorting each decision's coflows from
- * scratch (qsort, as weft did until 2026-12-03) and from the last
- * decision's order (coflow_keyctx_sort), alternately in one process so
- * both see the same spells of a shared host.
+ * bench_order.c - what the policies' per-decision bookkeeping costs on a
+ * workload with many coflows active at once, each shortcut off (as weft
+ * was until 2026-12-03) and on, alternately in one process so both see
+ * the same spells of a shared host:
+ *   sort: the key-based orderings sort each decision's coflows from
+ *         scratch (qsort) or from the last decision's order
+ *         (coflow_keyctx_sort);
+ *   walk: the greedy walk (greedy's rates, MADD's backfill) walks every
+ *         coflow, or passes over one that got nothing while its ports with
+ *         room stay among those it had then (coflow.h, room_seen).
  *
- * usage: bench_order [WORKLOAD] [--rounds R] [--only P1,P2,...]
+ * usage: bench_order [WORKLOAD] [--compare sort|walk|all] [--rounds R]
+ *                    [--only P1,P2,...]
  * Without WORKLOAD, the multi-stage workload of `weft gen --shape
  * wfcommons --jobs 100 --ports 64 --load 0.9 --seed 3`, built in-process
  * from data/ (run from the source tree): 2,680 coflows, about 200 active
- * at once under aalo. Each ordering runs with its default allocator on 1
- * Gbit/s ports, R rounds (default 3) of one run each way; times are the
- * CPU time of the run's thread, medians over the rounds. Both ways must
- * give every coflow the same finish to the bit, or the benchmark fails.
- * Output: a readable table, then one `BENCH key=value ...` line per
- * ordering.
+ * at once under aalo. Each policy runs with its default allocator on 1
+ * Gbit/s ports (learned with the shipped model), R rounds (default 3) of
+ * one run each way; times are the CPU time of the run's thread, medians
+ * over the rounds. Both ways must give every coflow the same finish to
+ * the bit, or the benchmark fails. Output: a readable table, then one
+ * `BENCH key=value ...` line per comparison and policy.
  */
+#include <cblas.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,17 +120,23 @@ static bool in_list(const char *list, const char *name)
     return false;
 }
 
-/* One run; its thread's CPU seconds, or a negative number on failure. */
+#define SHIPPED_MODEL "models/weft-policy.msgpack"
+
+/* One run with *knob set to `off` (the shortcut off when true); its
+ * thread's CPU seconds, or a negative number on failure. */
 static double timed_run(const coflow_workload_t *wl, const coflow_fabric_t *fab,
-                        const coflow_ordering_t *ord, bool fresh, netsim_result_t *res)
+                        const coflow_ordering_t *ord, bool *knob, bool off,
+                        netsim_result_t *res)
 {
-    coflow_keyctx_sort_fresh = fresh;
+    *knob = off;
     netsim_opts_t o = {.ordering = ord};
+    if (!strcmp(ord->name, "learned"))
+        o.model_path = SHIPPED_MODEL;
     netsim_result_init(res);
     double t0 = thread_cpu_s();
     weft_err_t err = netsim_run(wl, fab, &o, res);
     double t = thread_cpu_s() - t0;
-    coflow_keyctx_sort_fresh = false;
+    *knob = false;
     if (err) {
         fprintf(stderr, "bench_order: %s: %s\n", ord->name, weft_last_error());
         return -1;
@@ -131,21 +144,82 @@ static double timed_run(const coflow_workload_t *wl, const coflow_fabric_t *fab,
     return t;
 }
 
+/* One shortcut compared: its switch and the policies it serves. */
+typedef struct {
+    const char *name;
+    bool *off;
+    const char *const *policies;
+} compare_t;
+
+/* R rounds of one policy with the shortcut off and on, alternately; its
+ * row and BENCH line. Nonzero on a failed run or different finishes. */
+static int compare_one(const coflow_workload_t *wl, const coflow_fabric_t *fab,
+                       const compare_t *cmp, const char *policy, size_t rounds)
+{
+    const coflow_ordering_t *ord = coflow_ordering_find(policy);
+    if (!ord) {
+        fprintf(stderr, "bench_order: no policy '%s'\n", policy);
+        return 1;
+    }
+    double t_off[99], t_on[99];
+    bool same = true;
+    size_t decisions = 0;
+    double avg_cct = 0;
+    for (size_t r = 0; r < rounds; r++) {
+        /* alternate which goes first, so neither always follows the other */
+        bool off_first = r % 2 == 0;
+        netsim_result_t a, b;
+        double t1 = timed_run(wl, fab, ord, cmp->off, off_first, &a);
+        double t2 = t1 < 0 ? -1 : timed_run(wl, fab, ord, cmp->off, !off_first, &b);
+        if (t1 < 0 || t2 < 0) {
+            netsim_result_destroy(&a);
+            if (t1 >= 0)
+                netsim_result_destroy(&b);
+            return 1;
+        }
+        t_off[r] = off_first ? t1 : t2;
+        t_on[r] = off_first ? t2 : t1;
+        for (size_t c = 0; c < wl->n_coflows; c++)
+            same &= a.coflow_finish_s[c] == b.coflow_finish_s[c];
+        decisions = a.n_decisions;
+        avg_cct = a.cct.avg;
+        netsim_result_destroy(&a);
+        netsim_result_destroy(&b);
+    }
+    double m_off = median(t_off, rounds), m_on = median(t_on, rounds);
+    const char *alloc = ord->default_allocator;
+    printf("%-7s %-9s %-7s %9zu %11.4f %9.3f %9.3f %7.2f %12s\n", cmp->name, policy, alloc,
+           decisions, avg_cct, m_off, m_on, m_on / m_off, same ? "yes" : "NO");
+    printf("BENCH bench=order compare=%s policy=%s alloc=%s rounds=%zu decisions=%zu "
+           "avg_cct_s=%.6f off_s=%.4f on_s=%.4f ratio=%.3f same=%d\n",
+           cmp->name, policy, alloc, rounds, decisions, avg_cct, m_off, m_on, m_on / m_off,
+           (int)same);
+    fflush(stdout);
+    if (!same)
+        fprintf(stderr, "bench_order: %s: %s off and on gave different schedules\n", policy,
+                cmp->name);
+    return !same;
+}
+
 int main(int argc, char **argv)
 {
-    const char *path = NULL, *only = NULL;
+    const char *path = NULL, *only = NULL, *which = "all";
     size_t rounds = 3;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: bench_order [WORKLOAD] [--rounds R] [--only P1,P2,...]\n"
-                   "Times the key-based orderings' sorts from scratch and from the last\n"
-                   "decision's order, alternately; default workload: weft gen --shape\n"
-                   "wfcommons --jobs 100 --ports 64 --load 0.9 --seed 3.\n");
+            printf("usage: bench_order [WORKLOAD] [--compare sort|walk|all] [--rounds R]\n"
+                   "                   [--only P1,P2,...]\n"
+                   "Times the orderings' sorts from scratch and from the last order, and\n"
+                   "the greedy walk with and without its memory of coflows that got\n"
+                   "nothing, alternately; default workload: weft gen --shape wfcommons\n"
+                   "--jobs 100 --ports 64 --load 0.9 --seed 3.\n");
             return 0;
         } else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
             rounds = (size_t)atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
             only = argv[++i];
+        } else if (!strcmp(argv[i], "--compare") && i + 1 < argc) {
+            which = argv[++i];
         } else if (argv[i][0] != '-' && !path) {
             path = argv[i];
         } else {
@@ -157,6 +231,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_order: --rounds: 1 to 99\n");
         return 2;
     }
+    if (strcmp(which, "sort") && strcmp(which, "walk") && strcmp(which, "all")) {
+        fprintf(stderr, "bench_order: --compare: sort, walk or all\n");
+        return 2;
+    }
+    openblas_set_num_threads(1); /* as weft does (cli/main.c) */
     coflow_workload_t wl;
     if (path ? workload_read(&wl, path, WORKLOAD_FORMAT_AUTO, NULL) != WEFT_OK
              : default_workload(&wl) != 0) {
@@ -173,55 +252,21 @@ int main(int argc, char **argv)
            path ? path : "(weft gen --shape wfcommons --jobs 100 --ports 64 --load 0.9 "
                          "--seed 3)",
            wl.n_jobs, wl.n_coflows, wl.n_flows, wl.n_ports, rounds);
-    printf("%-9s %-7s %9s %11s %12s %12s %7s %12s\n", "policy", "alloc", "decisions",
-           "avg CCT (s)", "scratch (s)", "kept (s)", "ratio", "same finish");
-    static const char *const names[] = {"scf", "ncf",   "lcf",  "sebf",
-                                        "aalo", "wcp", "jsebf", "jsebf-cp"};
+    printf("%-7s %-9s %-7s %9s %11s %9s %9s %7s %12s\n", "compare", "policy", "alloc",
+           "decisions", "avg CCT (s)", "off (s)", "on (s)", "ratio", "same finish");
+    static const char *const sorted[] = {"scf",  "ncf", "lcf",   "sebf",    "aalo",
+                                         "wcp",  "jsebf", "jsebf-cp", NULL};
+    static const char *const walked[] = {"fifo", "sebf", "aalo", "sincronia", "jsebf-cp",
+                                         "learned", NULL};
+    const compare_t compares[] = {{"sort", &coflow_keyctx_sort_fresh, sorted},
+                                  {"walk", &coflow_walk_memory_off, walked}};
     int rc = 0;
-    for (size_t p = 0; p < sizeof names / sizeof *names; p++) {
-        if (only && !in_list(only, names[p]))
+    for (size_t k = 0; k < 2 && !rc; k++) {
+        if (strcmp(which, "all") && strcmp(which, compares[k].name))
             continue;
-        const coflow_ordering_t *ord = coflow_ordering_find(names[p]);
-        double t_fresh[99], t_kept[99];
-        bool same = true;
-        netsim_result_t a, b;
-        size_t decisions = 0;
-        double avg_cct = 0;
-        for (size_t r = 0; r < rounds && rc == 0; r++) {
-            /* alternate which goes first, so neither always follows the other */
-            bool fresh_first = r % 2 == 0;
-            double t1 = timed_run(&wl, &fab, ord, fresh_first, &a);
-            double t2 = t1 < 0 ? -1 : timed_run(&wl, &fab, ord, !fresh_first, &b);
-            if (t1 < 0 || t2 < 0) {
-                rc = 1;
-            } else {
-                t_fresh[r] = fresh_first ? t1 : t2;
-                t_kept[r] = fresh_first ? t2 : t1;
-                for (size_t c = 0; c < wl.n_coflows; c++)
-                    same &= a.coflow_finish_s[c] == b.coflow_finish_s[c];
-                decisions = a.n_decisions;
-                avg_cct = a.cct.avg;
-                netsim_result_destroy(&b);
-            }
-            netsim_result_destroy(&a);
-        }
-        if (rc)
-            break;
-        double mf = median(t_fresh, rounds), mk = median(t_kept, rounds);
-        printf("%-9s %-7s %9zu %11.4f %12.3f %12.3f %7.2f %12s\n", names[p],
-               ord->default_allocator, decisions, avg_cct, mf, mk, mk / mf,
-               same ? "yes" : "NO");
-        printf("BENCH bench=order policy=%s alloc=%s rounds=%zu decisions=%zu "
-               "avg_cct_s=%.6f scratch_s=%.4f kept_s=%.4f ratio=%.3f same=%d\n",
-               names[p], ord->default_allocator, rounds, decisions, avg_cct, mf, mk, mk / mf,
-               (int)same);
-        fflush(stdout);
-        if (!same) {
-            fprintf(stderr, "bench_order: %s: the two sorts gave different schedules\n",
-                    names[p]);
-            rc = 1;
-            break;
-        }
+        for (const char *const *p = compares[k].policies; *p && !rc; p++)
+            if (!only || in_list(only, *p))
+                rc = compare_one(&wl, &fab, &compares[k], *p, rounds);
     }
     coflow_fabric_destroy(&fab);
     coflow_workload_destroy(&wl);

@@ -368,9 +368,11 @@ static bool room_within_seen(coflow_state_t *st, size_t c, uint64_t *room)
 
 /* After a walk of coflow c: what room it had, if it got nothing (a walk
  * that rated nothing changed no port, so the room is still that). */
+bool coflow_walk_memory_off = false;
+
 static void remember_room(coflow_state_t *st, size_t c, bool got_nothing)
 {
-    if (!st->pmask)
+    if (!st->pmask || coflow_walk_memory_off)
         return;
     st->room_seen_set[c] = got_nothing;
     if (got_nothing)
@@ -391,7 +393,7 @@ static void walk_coflow(coflow_state_t *st, size_t c, bool fresh)
     /* A coflow that got nothing at a walk with at least the room it has
      * now gets nothing again: its ports are tested, not its groups. In a
      * crowded fabric most walks are of such coflows. */
-    bool seen = st->pmask && st->room_seen_set[c];
+    bool seen = st->pmask && st->room_seen_set[c] && !coflow_walk_memory_off;
     if (seen && room_within_seen(st, c, NULL)) {
         st->n_walks_skipped++;
         return;

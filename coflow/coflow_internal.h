@@ -115,6 +115,11 @@ static inline bool coflow_group_sets_walk(const coflow_state_t *st, size_t c)
  * times both ways side by side. */
 extern bool coflow_keyctx_sort_fresh;
 
+/* True: the greedy walk keeps no memory of the room of coflows that got
+ * nothing (coflow.h, room_seen) and walks every one, as before it did;
+ * benchmarks/bench_order.c times both ways side by side. */
+extern bool coflow_walk_memory_off;
+
 /* Sincronia's bottleneck search goes by blocks of columns from this many
  * columns (ports with bytes) on, else scans them all (sincronia.c); tests
  * lower it to cover both. */
