@@ -366,10 +366,10 @@ static bool room_within_seen(coflow_state_t *st, size_t c, uint64_t *room)
     return outside == 0;
 }
 
-/* After a walk of coflow c: what room it had, if it got nothing (a walk
- * that rated nothing changed no port, so the room is still that). */
 bool coflow_walk_memory_off = false;
 
+/* After a walk of coflow c: what room it had, if it got nothing (a walk
+ * that rated nothing changed no port, so the room is still that). */
 static void remember_room(coflow_state_t *st, size_t c, bool got_nothing)
 {
     if (!st->pmask || coflow_walk_memory_off)
