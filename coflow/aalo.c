@@ -47,15 +47,44 @@ static double aalo_threshold_above(double sent)
     return limit;
 }
 
+/* Queues a bucket pass handles: a job of the readers' most bytes
+ * (WORKLOAD_MAX_BYTES, 2^60) reaches queue 12; a higher one is sorted. */
+#define AALO_BUCKETS 24
+
+/* ids arrive sorted by release time, then index (coflow.h), which is the
+ * order within a queue: a stable pass by queue (the key) gives the order
+ * of the sort by (queue, release, index) in O(n), without comparisons.
+ * When the ids are not so sorted, or a queue is out of range, the sort. */
 static void aalo_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     coflow_keyctx_t *k = ctx;
+    size_t count[AALO_BUCKETS + 1] = {0};
+    bool in_order = true;
     for (size_t i = 0; i < n; i++) {
-        k->key[ids[i]] = aalo_queue(st->job_sent[st->wl->coflows[ids[i]].job]);
-        k->ids[i] = ids[i];
+        size_t c = ids[i];
+        double q = aalo_queue(st->job_sent[st->wl->coflows[c].job]);
+        k->key[c] = q;
+        k->ids[i] = c;
+        if (q < AALO_BUCKETS)
+            count[(size_t)q + 1]++;
+        else
+            in_order = false;
+        if (i > 0) {
+            double r0 = st->release_s[ids[i - 1]], r1 = st->release_s[c];
+            in_order &= r0 < r1 || (r0 == r1 && ids[i - 1] < c);
+        }
     }
     k->n_ids = n;
-    coflow_keyctx_sort(k, st, ids, n);
+    if (!in_order) {
+        coflow_keyctx_sort(k, st, ids, n);
+        return;
+    }
+    for (size_t q = 1; q <= AALO_BUCKETS; q++) /* each queue's first place */
+        count[q] += count[q - 1];
+    for (size_t i = 0; i < n; i++) { /* k->ids holds them as given */
+        size_t c = k->ids[i];
+        ids[count[(size_t)k->key[c]]++] = c;
+    }
 }
 
 static double aalo_next_change(void *ctx, const coflow_state_t *st)

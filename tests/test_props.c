@@ -1181,19 +1181,47 @@ static void ref_jsebf_cp_order(void *ctx, coflow_state_t *st, size_t *ids, size_
     qsort(ids, n, sizeof *ids, cmp_job_path_ref);
 }
 
+/* Aalo's queue, written out: how many of the thresholds 10 MiB x 10^k
+ * the job's sent bytes reached (within 1e-9, as aalo.c). */
+static double ref_aalo_queue(double sent)
+{
+    double q = 0;
+    for (double limit = 10.0 * 1048576.0; sent >= limit * (1 - 1e-9); limit *= 10)
+        q++;
+    return q;
+}
+
+/* Aalo's order the plain way, in aalo's own context (its next_change
+ * reads the keys and the list kept there): queue, then release, then
+ * index, by a sort. */
+static void ref_aalo_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+{
+    coflow_keyctx_t *k = ctx;
+    for (size_t i = 0; i < n; i++) {
+        k->key[ids[i]] = ref_aalo_queue(st->job_sent[st->wl->coflows[ids[i]].job]);
+        k->ids[i] = ids[i];
+    }
+    k->n_ids = n;
+    coflow_sort_by_key(st, ids, n, k->key);
+}
+
 /* sebf, jsebf and jsebf-cp in the emulator, which keep their last order
  * and (jsebf-cp) a coflow's remaining bottleneck time within a decision,
- * against the references above on random multi-stage workloads and
- * staggered wide shuffles: every coflow must finish at the same time, to
- * the bit, under each one's own allocator and under greedy. */
+ * and aalo, which orders by a pass over its queues, against the
+ * references above on random multi-stage workloads and staggered wide
+ * shuffles: every coflow must finish at the same time, to the bit, under
+ * each one's own allocator and under greedy. */
 Test(props, kept_orders_and_keys_give_the_schedules_of_fresh_ones)
 {
     static const struct {
         const char *name;
         void (*order)(void *, coflow_state_t *, size_t *, size_t);
-    } pairs[] = {{"sebf", ref_sebf_order},
-                 {"jsebf", ref_jsebf_order},
-                 {"jsebf-cp", ref_jsebf_cp_order}};
+        weft_err_t (*create)(void **, const coflow_state_t *);
+        void (*destroy)(void *);
+    } pairs[] = {{"sebf", ref_sebf_order, ref_create, ref_destroy},
+                 {"jsebf", ref_jsebf_order, ref_create, ref_destroy},
+                 {"jsebf-cp", ref_jsebf_cp_order, ref_create, ref_destroy},
+                 {"aalo", ref_aalo_order, coflow_keyctx_create, coflow_keyctx_destroy}};
     size_t runs = 0;
     for (uint64_t seed = 1; seed <= 14; seed++) {
         coflow_workload_t wl;
@@ -1206,8 +1234,8 @@ Test(props, kept_orders_and_keys_give_the_schedules_of_fresh_ones)
             const coflow_ordering_t *ord = coflow_ordering_find(pairs[p].name);
             cr_assert_not_null(ord);
             coflow_ordering_t ref = *ord; /* its allocator, tick and flags */
-            ref.create = ref_create;
-            ref.destroy = ref_destroy;
+            ref.create = pairs[p].create;
+            ref.destroy = pairs[p].destroy;
             ref.order = pairs[p].order;
             const coflow_allocator_t *allocs[2] = {NULL, coflow_allocator_find("greedy")};
             for (size_t a = 0; a < 2; a++) {
@@ -1232,5 +1260,65 @@ Test(props, kept_orders_and_keys_give_the_schedules_of_fresh_ones)
         coflow_workload_destroy(&wl);
         coflow_fabric_destroy(&fab);
     }
-    cr_assert_eq(runs, 14 * 3 * 2);
+    cr_assert_eq(runs, 14 * 4 * 2);
+}
+
+/* Aalo's pass over its queues relies on the ids coming sorted by release
+ * time, then index (coflow.h); given them otherwise, or with a queue past
+ * its buckets, it must still give the sorted order. */
+Test(props, aalo_orders_ids_in_any_order)
+{
+    enum { NC = 60 };
+    coflow_workload_t wl;
+    coflow_fabric_t fab;
+    coflow_workload_init(&wl, 2);
+    cr_assert_eq(coflow_fabric_init(&fab, 2, 1.0), WEFT_OK);
+    for (size_t c = 0; c < NC; c++) {
+        if (c % 3 == 0)
+            cr_assert_eq(coflow_workload_add_job(&wl, (int64_t)c, 0, 1, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_coflow(&wl, (int64_t)c, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 1), WEFT_OK);
+        if (c % 3 == 2)
+            cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    }
+    coflow_state_t st;
+    cr_assert_eq(coflow_state_init(&st, &wl, &fab), WEFT_OK);
+    const coflow_ordering_t *aalo = coflow_ordering_find("aalo");
+    void *ctx = NULL;
+    cr_assert_eq(aalo->create(&ctx, &st), WEFT_OK);
+    rng_state = 77;
+    for (size_t t = 0; t < 200; t++) {
+        for (size_t c = 0; c < NC; c++) {
+            coflow_state_release(&st, c, (double)below(4));
+            st.status[c] = COFLOW_ACTIVE;
+        }
+        for (size_t j = 0; j < wl.n_jobs; j++) /* queues 0 to 4, or 40 now and then */
+            st.job_sent[j] = below(20) ? 1e6 * pow(10, (double)below(5)) : 1e47;
+        size_t ids[NC], want[NC], n = 0;
+        for (size_t c = 0; c < NC; c++)
+            if (below(3))
+                ids[n++] = c;
+        bool sorted = t % 2 == 0; /* as the emulator gives them, or shuffled */
+        for (size_t i = n; !sorted && i > 1; i--) {
+            size_t j = below(i), x = ids[i - 1];
+            ids[i - 1] = ids[j];
+            ids[j] = x;
+        }
+        if (sorted)
+            coflow_sort_by_key(&st, ids, n, st.release_s);
+        memcpy(want, ids, n * sizeof *ids);
+        double *key = calloc(NC, sizeof *key);
+        for (size_t i = 0; i < n; i++)
+            key[want[i]] = ref_aalo_queue(st.job_sent[wl.coflows[want[i]].job]);
+        coflow_sort_by_key(&st, want, n, key);
+        free(key);
+        aalo->order(ctx, &st, ids, n);
+        for (size_t i = 0; i < n; i++)
+            cr_assert_eq(ids[i], want[i], "decision %zu (%s): place %zu: %zu, want %zu", t,
+                         sorted ? "sorted" : "shuffled", i, ids[i], want[i]);
+    }
+    aalo->destroy(ctx);
+    coflow_state_destroy(&st);
+    coflow_fabric_destroy(&fab);
+    coflow_workload_destroy(&wl);
 }
