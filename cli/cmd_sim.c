@@ -667,8 +667,9 @@ int cmd_sim(int argc, char **argv)
 
     printf("workload %s: %zu jobs, %zu coflows, %zu flows, %.6g bytes on %zu ports at "
            "%.6g bytes/s%s\n",
-           workload_input_name(path), wl.n_jobs, wl.n_coflows, wl.n_flows, coflow_workload_total_bytes(&wl),
-           fab.n_ports, port_rate, n_caps ? " (some ports set by --port-cap)" : "");
+           workload_input_name(path), wl.n_jobs, wl.n_coflows, wl.n_flows,
+           coflow_workload_total_bytes(&wl), fab.n_ports, port_rate,
+           n_caps ? " (some ports set by --port-cap)" : "");
     printf("bound: average weighted lower bound of JCT %.6g s\n", dag_weighted_bound(&wl));
     if (lp_bound) {
         dag_lp_bound_t b;

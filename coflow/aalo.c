@@ -59,7 +59,7 @@ static void aalo_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     coflow_keyctx_t *k = ctx;
     size_t count[AALO_BUCKETS + 1] = {0};
-    bool in_order = true;
+    bool by_buckets = true; /* ids as coflow.h says, every queue a bucket */
     for (size_t i = 0; i < n; i++) {
         size_t c = ids[i];
         double q = aalo_queue(st->job_sent[st->wl->coflows[c].job]);
@@ -68,14 +68,14 @@ static void aalo_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         if (q < AALO_BUCKETS)
             count[(size_t)q + 1]++;
         else
-            in_order = false;
+            by_buckets = false;
         if (i > 0) {
             double r0 = st->release_s[ids[i - 1]], r1 = st->release_s[c];
-            in_order &= r0 < r1 || (r0 == r1 && ids[i - 1] < c);
+            by_buckets &= r0 < r1 || (r0 == r1 && ids[i - 1] < c);
         }
     }
     k->n_ids = n;
-    if (!in_order) {
+    if (!by_buckets) {
         coflow_keyctx_sort(k, st, ids, n);
         return;
     }

@@ -39,6 +39,13 @@ void coflow_keyctx_destroy(void *ctx);
  * plus the heaviest path below it (cp_below_s without its own iso_s). */
 double coflow_remaining_path(coflow_state_t *st, size_t c);
 
+/* coflow_remaining_path of c from its remaining bottleneck time `iso`. */
+static inline double coflow_path_from_iso(const coflow_state_t *st, size_t c, double iso)
+{
+    const coflow_coflow_t *co = &st->wl->coflows[c];
+    return iso + (co->cp_below_s - co->iso_s);
+}
+
 /* Starts a decision of an ordering that reads coflow_keyctx_iso: what the
  * last one computed is no longer current. */
 void coflow_keyctx_new_decision(coflow_keyctx_t *k);
@@ -57,8 +64,7 @@ static inline double coflow_keyctx_iso(coflow_keyctx_t *k, coflow_state_t *st, s
 /* coflow_remaining_path through coflow_keyctx_iso: the same float. */
 static inline double coflow_keyctx_path(coflow_keyctx_t *k, coflow_state_t *st, size_t c)
 {
-    const coflow_coflow_t *co = &st->wl->coflows[c];
-    return coflow_keyctx_iso(k, st, c) + (co->cp_below_s - co->iso_s);
+    return coflow_path_from_iso(st, c, coflow_keyctx_iso(k, st, c));
 }
 
 /* Remaining work of job j, jsebf's size: the sum over its unfinished

@@ -52,8 +52,7 @@ void coflow_keyctx_destroy(void *ctx)
 
 double coflow_remaining_path(coflow_state_t *st, size_t c)
 {
-    const coflow_coflow_t *co = &st->wl->coflows[c];
-    return coflow_state_remaining_iso(st, c) + (co->cp_below_s - co->iso_s);
+    return coflow_path_from_iso(st, c, coflow_state_remaining_iso(st, c));
 }
 
 void coflow_keyctx_new_decision(coflow_keyctx_t *k)

@@ -29,41 +29,41 @@ void coflow_sort_by_key(const coflow_state_t *st, size_t *ids, size_t n, const d
     qsort(ids, n, sizeof *ids, cmp_by_key);
 }
 
-/* The adaptive sort of coflow_keyctx_sort and coflow_sort_job_then_path
- * (coflow_internal.h), under cmp, a total order on ids[0..n) (no two ids
- * compare equal): the same result as qsort. */
 bool coflow_keyctx_sort_fresh = false;
 
-/* always_inline: each caller's comparison is inlined into its copy */
+/* The sort of coflow_keyctx_sort and coflow_sort_job_then_path
+ * (coflow_internal.h), under cmp, a total order on ids[0..n) (no two ids
+ * compare equal): the order qsort gives, starting from the last one.
+ * `scratch` (cmp is no order: a NaN key), coflow_keyctx_sort_fresh or an
+ * id given twice: qsort over ids as given, keeping no order. Inlined so
+ * each caller's comparison is inlined into its copy. */
 static inline __attribute__((always_inline)) void
-sort_from_last(coflow_keyctx_t *k, size_t *ids, size_t n, int (*cmp)(const void *, const void *))
+sort_from_last(coflow_keyctx_t *k, size_t *ids, size_t n, int (*cmp)(const void *, const void *),
+               bool scratch)
 {
-    if (coflow_keyctx_sort_fresh) {
-        k->n_sorted = 0;
-        qsort(ids, n, sizeof *ids, cmp);
-        return;
-    }
-    /* Each call stamps with two values of its own; a coflow of the last
-     * order that is not in ids holds one of the last call's two, so it
-     * never reads as `now` (also when the count wraps around). */
-    uint32_t now = k->epoch + 1, taken = k->epoch + 2;
-    k->epoch = taken;
-    for (size_t i = 0; i < n; i++)
-        k->stamp[ids[i]] = now;
-    /* the last order's coflows that are still here, in that order, then
-       the new ones in the order given */
     size_t *seq = k->seq, m = 0;
-    for (size_t i = 0; i < k->n_sorted; i++) {
-        size_t c = k->sorted[i];
-        if (k->stamp[c] == now) {
-            k->stamp[c] = taken;
-            seq[m++] = c;
+    if (!scratch && !coflow_keyctx_sort_fresh) {
+        /* Each call stamps with two values of its own; a coflow of the
+         * last order that is not in ids holds one of the last call's two,
+         * so it never reads as `now` (also when the count wraps around). */
+        uint32_t now = k->epoch + 1, taken = k->epoch + 2;
+        k->epoch = taken;
+        for (size_t i = 0; i < n; i++)
+            k->stamp[ids[i]] = now;
+        /* the last order's coflows that are still here, in that order,
+           then the new ones in the order given */
+        for (size_t i = 0; i < k->n_sorted; i++) {
+            size_t c = k->sorted[i];
+            if (k->stamp[c] == now) {
+                k->stamp[c] = taken;
+                seq[m++] = c;
+            }
         }
+        for (size_t i = 0; i < n; i++)
+            if (k->stamp[ids[i]] == now)
+                seq[m++] = ids[i];
     }
-    for (size_t i = 0; i < n; i++)
-        if (k->stamp[ids[i]] == now)
-            seq[m++] = ids[i];
-    if (m != n) { /* an id given twice: not a set, so no order to keep */
+    if (m != n) { /* from scratch, or ids not a set */
         k->n_sorted = 0;
         qsort(ids, n, sizeof *ids, cmp);
         return;
@@ -109,12 +109,7 @@ void coflow_keyctx_sort(coflow_keyctx_t *k, const coflow_state_t *st, size_t *id
 {
     sort_key = k->key;
     sort_release = st->release_s;
-    if (any_nan(k->key, ids, n)) {
-        k->n_sorted = 0;
-        qsort(ids, n, sizeof *ids, cmp_by_key);
-        return;
-    }
-    sort_from_last(k, ids, n, cmp_by_key);
+    sort_from_last(k, ids, n, cmp_by_key, any_nan(k->key, ids, n));
 }
 
 static _Thread_local const coflow_keyctx_t *jp_k;
@@ -146,12 +141,7 @@ void coflow_sort_job_then_path(coflow_keyctx_t *k, const coflow_state_t *st, siz
         double a = k->job_acc[st->wl->coflows[ids[i]].job];
         nan = a != a;
     }
-    if (nan) {
-        k->n_sorted = 0;
-        qsort(ids, n, sizeof *ids, cmp_job_then_path);
-        return;
-    }
-    sort_from_last(k, ids, n, cmp_job_then_path);
+    sort_from_last(k, ids, n, cmp_job_then_path, nan);
 }
 
 void coflow_merge_sort_by(size_t *a, size_t *buf, size_t m, const double *key)
