@@ -34,6 +34,9 @@
 #include "netsim/netsim.h"
 #include "workload/workload.h"
 
+#define BENCH_NAME "bench_order"
+#include "benchmarks/bench_util.h"
+
 #define FB_TRACE "data/FB2010-1Hr-150-0.txt"
 #define WF_SHAPES "data/wfcommons/*.json"
 
@@ -90,34 +93,6 @@ static int default_workload(coflow_workload_t *wl)
     coflow_workload_destroy(&shapes);
     coflow_workload_destroy(&fb);
     return rc;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-/* Whether name is one of the comma-separated names in list. */
-static bool in_list(const char *list, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = list; *p;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len == n && !strncmp(p, name, n))
-            return true;
-        if (!e)
-            break;
-        p = e + 1;
-    }
-    return false;
 }
 
 #define SHIPPED_MODEL "models/weft-policy.msgpack"
@@ -186,7 +161,7 @@ static int compare_one(const coflow_workload_t *wl, const coflow_fabric_t *fab,
         netsim_result_destroy(&a);
         netsim_result_destroy(&b);
     }
-    double m_off = median(t_off, rounds), m_on = median(t_on, rounds);
+    double m_off = bench_median(t_off, rounds), m_on = bench_median(t_on, rounds);
     const char *alloc = ord->default_allocator;
     printf("%-7s %-9s %-7s %9zu %11.4f %9.3f %9.3f %7.2f %12s\n", cmp->name, policy, alloc,
            decisions, avg_cct, m_off, m_on, m_on / m_off, same ? "yes" : "NO");
@@ -265,7 +240,7 @@ int main(int argc, char **argv)
         if (strcmp(which, "all") && strcmp(which, compares[k].name))
             continue;
         for (const char *const *p = compares[k].policies; *p && !rc; p++)
-            if (!only || in_list(only, *p))
+            if (!only || bench_in_list(only, *p))
                 rc = compare_one(&wl, &fab, &compares[k], *p, rounds);
     }
     coflow_fabric_destroy(&fab);

@@ -31,6 +31,9 @@
 #include "netsim/netsim.h"
 #include "workload/workload.h"
 
+#define BENCH_NAME "bench_sim"
+#include "benchmarks/bench_util.h"
+
 /* k copies of the trace side by side: copy i uses ports [i*P, (i+1)*P), so
  * per-port load (and so the number of active flows per port) stays that of
  * the original, and the total grows k-fold. */
@@ -160,22 +163,6 @@ static run_t run_child(const char *trace, const char *policy, const char *alloc,
     return r;
 }
 
-/* Whether name is one of the comma-separated names in list. */
-static int in_list(const char *list, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = list; *p;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len == n && !strncmp(p, name, n))
-            return 1;
-        if (!e)
-            break;
-        p = e + 1;
-    }
-    return 0;
-}
-
 /* Simulation time over the flows rated at all decisions: what one rated
  * flow costs, flat if time grows as events times active flows. */
 static double ns_per_rated(const run_t *r)
@@ -259,7 +246,7 @@ int main(int argc, char **argv)
             /* fair and srf are the per-flow baselines, run below */
             if (!strcmp(ords[i]->name, "fair") || !strcmp(ords[i]->name, "srf"))
                 continue;
-            if (only && !in_list(only, ords[i]->name))
+            if (only && !bench_in_list(only, ords[i]->name))
                 continue;
             runs[nr] = run_child(trace, ords[i]->name, NULL, 1);
             names[nr] = ords[i]->name, allocs[nr] = NULL, scales[nr] = 1;
@@ -267,7 +254,7 @@ int main(int argc, char **argv)
             nr++;
         }
         for (size_t i = 0; i < 2; i++) {
-            if (only && !in_list(only, baselines[i][1]))
+            if (only && !bench_in_list(only, baselines[i][1]))
                 continue;
             runs[nr] = run_child(trace, baselines[i][0], baselines[i][1], 1);
             names[nr] = baselines[i][0], allocs[nr] = baselines[i][1], scales[nr] = 1;
@@ -295,7 +282,7 @@ int main(int argc, char **argv)
         }
         for (size_t p = 0; p < sizeof scale_policies / sizeof *scale_policies; p++)
             for (size_t i = 0; i < nk && nr < 64; i++) {
-                if (only ? !in_list(only, scale_policies[p]) : p >= n_scale_default)
+                if (only ? !bench_in_list(only, scale_policies[p]) : p >= n_scale_default)
                     continue;
                 runs[nr] = run_child(trace, scale_policies[p], NULL, ks[i]);
                 names[nr] = scale_policies[p], allocs[nr] = NULL, scales[nr] = ks[i];

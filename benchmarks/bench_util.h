@@ -1,14 +1,16 @@
 /* What every benchmark program needs: a monotonic clock, allocation and
- * error checks that end the program, a median, and a seeded generator that
- * gives the same workload on every run.
+ * error checks that end the program, a median, a test of --only's list of
+ * names, and a seeded generator that gives the same workload on every run.
  *
  * Define BENCH_NAME (the program's name, for messages) before including. */
 #ifndef WEFT_BENCH_UTIL_H
 #define WEFT_BENCH_UTIL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/weft.h"
 
@@ -47,6 +49,22 @@ static inline double bench_median(double *v, size_t n)
 {
     qsort(v, n, sizeof *v, bench_cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Whether name is one of the comma-separated names in list (--only). */
+static inline bool bench_in_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && !strncmp(p, name, n))
+            return true;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return false;
 }
 
 /* splitmix64: small, fast, and the same sequence everywhere for a seed. */
