@@ -8,9 +8,13 @@
  *         (coflow_keyctx_sort);
  *   walk: the greedy walk (greedy's rates, MADD's backfill) walks every
  *         coflow, or passes over one that got nothing while its ports with
- *         room stay among those it had then (coflow.h, room_seen).
+ *         room stay among those it had then (coflow.h, room_seen);
+ *   iso:  the remaining bottleneck time the DAG-aware and SEBF-like
+ *         orderings read at every decision is computed from each coflow's
+ *         ports, or remembered for the coflows that did not move since
+ *         (coflow_state_keep_iso).
  *
- * usage: bench_order [WORKLOAD] [--compare sort|walk|all] [--rounds R]
+ * usage: bench_order [WORKLOAD] [--compare sort|walk|iso|all] [--rounds R]
  *                    [--only P1,P2,...]
  * Without WORKLOAD, the multi-stage workload of `weft gen --shape
  * wfcommons --jobs 100 --ports 64 --load 0.9 --seed 3`, built in-process
@@ -182,11 +186,12 @@ int main(int argc, char **argv)
     size_t rounds = 3;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: bench_order [WORKLOAD] [--compare sort|walk|all] [--rounds R]\n"
+            printf("usage: bench_order [WORKLOAD] [--compare sort|walk|iso|all] [--rounds R]\n"
                    "                   [--only P1,P2,...]\n"
                    "Times the orderings' sorts from scratch and from the last order, and\n"
                    "the greedy walk with and without its memory of coflows that got\n"
-                   "nothing, alternately; default workload: weft gen --shape wfcommons\n"
+                   "nothing, and the remaining bottleneck times computed at every decision\n"
+                   "or remembered, alternately; default workload: weft gen --shape wfcommons\n"
                    "--jobs 100 --ports 64 --load 0.9 --seed 3.\n");
             return 0;
         } else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
@@ -206,8 +211,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_order: --rounds: 1 to 99\n");
         return 2;
     }
-    if (strcmp(which, "sort") && strcmp(which, "walk") && strcmp(which, "all")) {
-        fprintf(stderr, "bench_order: --compare: sort, walk or all\n");
+    if (strcmp(which, "sort") && strcmp(which, "walk") && strcmp(which, "iso") &&
+        strcmp(which, "all")) {
+        fprintf(stderr, "bench_order: --compare: sort, walk, iso or all\n");
         return 2;
     }
     openblas_set_num_threads(1); /* as weft does (cli/main.c) */
@@ -233,10 +239,12 @@ int main(int argc, char **argv)
                                          "wcp",  "jsebf", "jsebf-cp", NULL};
     static const char *const walked[] = {"fifo", "sebf", "aalo", "sincronia", "jsebf-cp",
                                          "learned", NULL};
+    static const char *const isoed[] = {"sebf", "wcp", "jsebf", "jsebf-cp", "learned", NULL};
     const compare_t compares[] = {{"sort", &coflow_keyctx_sort_fresh, sorted},
-                                  {"walk", &coflow_walk_memory_off, walked}};
+                                  {"walk", &coflow_walk_memory_off, walked},
+                                  {"iso", &coflow_iso_memo_off, isoed}};
     int rc = 0;
-    for (size_t k = 0; k < 2 && !rc; k++) {
+    for (size_t k = 0; k < sizeof compares / sizeof *compares && !rc; k++) {
         if (strcmp(which, "all") && strcmp(which, compares[k].name))
             continue;
         for (const char *const *p = compares[k].policies; *p && !rc; p++)

@@ -360,6 +360,11 @@ typedef struct {
     /* The greedy allocator's last pass (coflow_state_keep_greedy_prefix),
      * or NULL (the default): every pass walks every coflow. Owned. */
     struct coflow_greedy_prefix *greedy_prefix;
+    /* coflow_state_remaining_iso's last answer per coflow
+     * (coflow_state_keep_iso), or NULL (the default): computed afresh at
+     * every call. Owned. */
+    double *iso_memo;              /* [n_coflows] */
+    uint8_t *iso_known;            /* [n_coflows] iso_memo[c] is current */
     /* Set by the driver after coflow_state_init and before an ordering's
      * create(), for policies that load a model (learned): */
     const char *model_path;        /* borrowed; NULL: random parameters */
@@ -385,6 +390,33 @@ weft_err_t coflow_state_keep_greedy_prefix(coflow_state_t *st);
  * without coflow_state_keep_greedy_prefix). */
 void coflow_greedy_prefix_counts(const coflow_state_t *st, size_t *replayed, size_t *walked);
 
+/* Makes coflow_state_remaining_iso remember its answer per coflow until
+ * the driver says the coflow's per-port bytes may have changed
+ * (coflow_state_bytes_changed), so an ordering reading it at every
+ * decision pays for the coflows that moved, not for all the active ones
+ * (with hundreds active, most of them get nothing at a decision). The
+ * same floats. For a driver that calls coflow_state_bytes_changed
+ * wherever it moves a coflow's bytes or writes its cport_bytes (netsim);
+ * the state's own functions do. ENOMEM only. */
+weft_err_t coflow_state_keep_iso(coflow_state_t *st);
+
+/* Coflow c's per-port bytes or open flows may have changed: what
+ * coflow_state_remaining_iso remembers of it is no longer current. */
+static inline void coflow_state_bytes_changed(coflow_state_t *st, size_t c)
+{
+    if (st->iso_known)
+        st->iso_known[c] = 0;
+}
+
+/* True when coflow_state_keep_iso's memory of c disagrees with its bytes
+ * (a missed coflow_state_bytes_changed): remembered, but its per-port
+ * bytes are no longer current, or another float than they give now.
+ * Changes nothing (netsim's --check). */
+bool coflow_state_iso_stale(const coflow_state_t *st, size_t c);
+
+/* Test switch: coflow_state_remaining_iso ignores its memory. */
+extern bool coflow_iso_memo_off;
+
 /* Marks c ACTIVE at time `now` and opens all its flows. */
 void coflow_state_release(coflow_state_t *st, size_t c, double now);
 /* Removes finished flow f from its coflow's open list (remaining set to 0).
@@ -395,7 +427,8 @@ bool coflow_state_finish_flow(coflow_state_t *st, size_t f);
 /* Remaining bottleneck time of active coflow c alone on the empty fabric:
  * max over ports of remaining bytes through the port / capacity.
  * O(distinct ports of c) when c has not moved since last asked, O(open flows
- * of c) otherwise. */
+ * of c) otherwise; O(1) with coflow_state_keep_iso when c has not moved
+ * since last asked. */
 double coflow_state_remaining_iso(coflow_state_t *st, size_t c);
 
 /* Active coflow c's remaining bytes through each of its ports, parallel to

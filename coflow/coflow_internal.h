@@ -51,7 +51,10 @@ static inline double coflow_path_from_iso(const coflow_state_t *st, size_t c, do
 void coflow_keyctx_new_decision(coflow_keyctx_t *k);
 
 /* coflow_state_remaining_iso(st, c), computed once a decision (jsebf-cp
- * reads it for the job's work and again for the coflow's path). */
+ * reads it for the job's work and again for the coflow's path). Under
+ * netsim the state remembers it across decisions too
+ * (coflow_state_keep_iso); this keeps the gateway, whose state does not,
+ * from computing it twice. */
 static inline double coflow_keyctx_iso(coflow_keyctx_t *k, coflow_state_t *st, size_t c)
 {
     if (k->iso_at[c] != k->iso_epoch) {

@@ -489,6 +489,8 @@ void coflow_state_destroy(coflow_state_t *st)
     free(st->gmask_off);
     free(st->has_group_sets);
     coflow_greedy_prefix_free(st->greedy_prefix);
+    free(st->iso_memo);
+    free(st->iso_known);
     memset(st, 0, sizeof *st);
 }
 
@@ -497,6 +499,7 @@ void coflow_state_release(coflow_state_t *st, size_t c, double now)
     st->status[c] = COFLOW_ACTIVE;
     st->release_s[c] = now;
     st->n_open[c] = st->wl->coflows[c].n_flows;
+    coflow_state_bytes_changed(st, c);
 }
 
 bool coflow_state_finish_flow(coflow_state_t *st, size_t f)
@@ -511,6 +514,7 @@ bool coflow_state_finish_flow(coflow_state_t *st, size_t f)
     st->open_pos[g] = pos;
     st->open_flows[last] = f;
     st->open_pos[f] = last;
+    coflow_state_bytes_changed(st, c);
     if (coflow_state_cache_valid(st, c)) { /* its bytes leave the cache */
         coflow_state_cache_sub(st, coflow_sgroup(st, f), st->flow_remaining[f], 0);
         coflow_state_cache_sub(st, coflow_rgroup(st, f), st->flow_remaining[f], 0);
@@ -570,6 +574,7 @@ const double *coflow_state_port_bytes_exact(coflow_state_t *st, size_t c)
     size_t a = st->cport_start[c], b = st->cport_start[c + 1];
     double *bytes = st->cport_bytes + a, *comp = st->cport_comp + a;
     const size_t *open = st->open_flows + st->wl->coflows[c].first_flow;
+    coflow_state_bytes_changed(st, c); /* the same sums, maybe other floats */
     for (size_t k = 0; k < b - a; k++)
         bytes[k] = comp[k] = 0;
     /* By the flows' group positions, in open-flow order: each port's sum
@@ -620,9 +625,9 @@ double coflow_max_or_zero(const double *v, size_t n)
     return m0;
 }
 
-double coflow_state_remaining_iso(coflow_state_t *st, size_t c)
+/* c's remaining bottleneck time from its per-port bytes as they stand. */
+static double iso_of_bytes(const coflow_state_t *st, size_t c, const double *bytes)
 {
-    const double *bytes = coflow_state_port_bytes(st, c);
     size_t a = st->cport_start[c], mid = a + st->wl->coflows[c].n_senders,
            b = st->cport_start[c + 1];
     if (st->same_cap_out > 0 && st->same_cap_in > 0) { /* one division a side */
@@ -638,4 +643,46 @@ double coflow_state_remaining_iso(coflow_state_t *st, size_t c)
             worst = t;
     }
     return worst;
+}
+
+bool coflow_iso_memo_off = false;
+
+double coflow_state_remaining_iso(coflow_state_t *st, size_t c)
+{
+    if (st->iso_known && st->iso_known[c] && !coflow_iso_memo_off)
+        return st->iso_memo[c];
+    double iso = iso_of_bytes(st, c, coflow_state_port_bytes(st, c));
+    if (st->iso_known) { /* after port_bytes, whose rebuild forgets c */
+        st->iso_memo[c] = iso;
+        st->iso_known[c] = 1;
+    }
+    return iso;
+}
+
+weft_err_t coflow_state_keep_iso(coflow_state_t *st)
+{
+    if (st->iso_known)
+        return WEFT_OK;
+    size_t nc = st->wl->n_coflows ? st->wl->n_coflows : 1;
+    st->iso_memo = weft_calloc(nc, sizeof *st->iso_memo);
+    st->iso_known = weft_calloc(nc, sizeof *st->iso_known);
+    if (!st->iso_memo || !st->iso_known) {
+        free(st->iso_memo);
+        free(st->iso_known);
+        st->iso_memo = NULL;
+        st->iso_known = NULL;
+        return weft_fail(WEFT_ENOMEM, "out of memory for the remaining times (%zu coflows)",
+                         nc);
+    }
+    return WEFT_OK;
+}
+
+bool coflow_state_iso_stale(const coflow_state_t *st, size_t c)
+{
+    if (!st->iso_known || !st->iso_known[c])
+        return false;
+    if (!coflow_state_cache_valid(st, c))
+        return true;
+    double now = iso_of_bytes(st, c, st->cport_bytes + st->cport_start[c]);
+    return memcmp(&now, &st->iso_memo[c], sizeof now) != 0;
 }

@@ -118,6 +118,19 @@ void sim_check_pairs(sim_t *s)
 #define LAZY_REL_TOL 1e-9
 #define LAZY_CAP_TOL 1e-9
 
+void sim_check_iso(sim_t *s)
+{
+    for (size_t i = 0; i < s->n_active; i++) {
+        size_t c = s->active[i];
+        if (coflow_state_iso_stale(&s->st, c)) {
+            violation(s, "t=%.9g s: coflow %zu's remaining bottleneck time was answered "
+                      "from memory (%.17g s) after its bytes changed", s->st.now, c,
+                      s->st.iso_memo[c]);
+            return;
+        }
+    }
+}
+
 /* How far flow f's lazily paced rate may be from the same rate recomputed
  * flow by flow: LAZY_REL_TOL of it, LAZY_CAP_TOL of the slower of its
  * ports widened by the decision's pacing conditioning (pace_slack), and
@@ -169,14 +182,20 @@ void sim_check_lazy(sim_t *s)
         for (size_t k = 0; k < st->n_open[c]; k++)
             st->flow_remaining[open[k]] *= s->sig[c];
         size_t a = st->cport_start[c], b = st->cport_start[c + 1];
-        for (size_t q = a; q < b; q++)
-            s->chk_bytes[q] = st->cport_bytes[q] + st->cport_comp[q];
+        for (size_t q = a; q < b; q++) {
+            s->chk_bytes[q] = st->cport_bytes[q];
+            s->chk_comp[q] = st->cport_comp[q];
+        }
+        if (st->iso_known)
+            s->chk_known[c] = st->iso_known[c];
         const double *exact = coflow_state_port_bytes_exact(st, c);
-        for (size_t q = a; q < b; q++)
-            if (fabs(exact[q - a] - s->chk_bytes[q]) > CONSERVE_TOL * wl->coflows[c].total_bytes)
+        for (size_t q = a; q < b; q++) {
+            double lazy = s->chk_bytes[q] + s->chk_comp[q];
+            if (fabs(exact[q - a] - lazy) > CONSERVE_TOL * wl->coflows[c].total_bytes)
                 violation(s, "t=%.9g s: coflow %zu has %.17g bytes left through port %u, "
                           "its lazy per-port count says %.17g", st->now, c, exact[q - a],
-                          st->cports[q], s->chk_bytes[q]);
+                          st->cports[q], lazy);
+        }
     }
     size_t n_paced = st->n_paced;
     st->pace = NULL;
@@ -225,10 +244,14 @@ void sim_check_lazy(sim_t *s)
         const size_t *open = st->open_flows + wl->coflows[c].first_flow;
         for (size_t k = 0; k < st->n_open[c]; k++)
             st->flow_remaining[open[k]] = s->chk_rem[open[k]];
+        /* the same floats as before the check, so the stamps stay current
+           and so does what coflow_state_remaining_iso remembers */
         for (size_t q = st->cport_start[c]; q < st->cport_start[c + 1]; q++) {
-            st->cport_bytes[q] = s->chk_bytes[q]; /* stamps stay current */
-            st->cport_comp[q] = 0;
+            st->cport_bytes[q] = s->chk_bytes[q];
+            st->cport_comp[q] = s->chk_comp[q];
         }
+        if (st->iso_known)
+            st->iso_known[c] = s->chk_known[c];
     }
     st->n_rated = 0;
     for (size_t k = 0; k < s->n_run; k++)

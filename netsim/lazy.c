@@ -63,6 +63,7 @@ enum {
 
 static inline void mark_dirty(sim_t *s, size_t c, uint8_t bits)
 {
+    coflow_state_bytes_changed(&s->st, c);
     if (!s->mark[c])
         s->dirty[s->n_dirty++] = c;
     s->mark[c] |= bits;
@@ -108,6 +109,7 @@ void lazy_refresh(sim_t *s)
         s->mark[c] = 0;
         if (st->status[c] != COFLOW_ACTIVE)
             continue;
+        coflow_state_bytes_changed(st, c); /* as mark_dirty did: rewritten below */
         if (mark & MARK_SCALED) {
             /* and, on the way, the sum lazy_collect takes if c is paced
                again (the same additions in the same order). The arrays

@@ -130,6 +130,8 @@ static void sim_free(sim_t *s)
     free(s->chk_run);
     free(s->chk_rem);
     free(s->chk_bytes);
+    free(s->chk_comp);
+    free(s->chk_known);
     free(s->flow_pair);
     free(s->psrc);
     free(s->pdst);
@@ -246,10 +248,13 @@ static weft_err_t sim_setup(sim_t *s)
             s->chk_run = weft_calloc(nf, sizeof *s->chk_run);
             s->chk_rem = weft_calloc(nf, sizeof *s->chk_rem);
             s->chk_bytes = weft_calloc(ncp ? ncp : 1, sizeof *s->chk_bytes);
+            s->chk_comp = weft_calloc(ncp ? ncp : 1, sizeof *s->chk_comp);
+            s->chk_known = weft_calloc(nc ? nc : 1, sizeof *s->chk_known);
         }
         if (!s->sig || !s->anc_total || !s->total_at || !s->anc || !s->bf || !s->pc ||
             !s->acc || !s->mark || !s->dirty || !s->pace || !s->paced ||
-            (s->opts->check && (!s->chk_run || !s->chk_rem || !s->chk_bytes)))
+            (s->opts->check &&
+             (!s->chk_run || !s->chk_rem || !s->chk_bytes || !s->chk_comp || !s->chk_known)))
             return weft_fail(WEFT_ENOMEM, "out of memory for lazy pacing (%zu coflows, "
                              "%zu flows)", nc, nf);
         s->st.pace = s->pace;
@@ -270,6 +275,10 @@ static weft_err_t sim_setup(sim_t *s)
                !s->opts->policy_hook && !s->opts->eager_pacing;
     if (s->pairf) {
         err = pairs_setup(s);
+        if (err)
+            return err;
+    } else { /* advance() and lazy.c say which coflows moved (coflow.h) */
+        err = coflow_state_keep_iso(&s->st);
         if (err)
             return err;
     }
@@ -354,6 +363,8 @@ static void advance(sim_t *s, double dt)
      * paced policies never rebuild them from every open flow. A finishing
      * flow's bytes leave the cache in coflow_state_finish_flow. */
     bool cached = s->n_run && coflow_state_cache_valid(st, cur);
+    if (s->n_run)
+        coflow_state_bytes_changed(st, cur);
     s->n_done = 0;
     for (size_t k = 0; k < s->n_run; k++) {
         moving_t *m = &s->run[k];
@@ -365,6 +376,7 @@ static void advance(sim_t *s, double dt)
             acc = 0;
             cur = m->c;
             cached = coflow_state_cache_valid(st, cur);
+            coflow_state_bytes_changed(st, cur);
             tol = FINISH_REL_TOL * coflows[cur].max_flow_bytes;
         }
         double rem = m->left;
@@ -468,6 +480,8 @@ static weft_err_t decide(sim_t *s)
         return WEFT_OK;
     memcpy(s->ids, s->active, s->n_active * sizeof *s->ids);
     s->ord->order(s->ctx, st, s->ids, s->n_active);
+    if (s->opts->check)
+        sim_check_iso(s);
     st->n_rated = 0;
     st->n_rated_kept = 0;
     if (s->srf) {

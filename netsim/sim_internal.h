@@ -135,6 +135,8 @@ typedef struct {
     moving_t *chk_run; /* [n_flows] check: every moving flow */
     double *chk_rem;   /* [n_flows] check: saved flow_remaining */
     double *chk_bytes; /* [number of cports] check: saved cport_bytes */
+    double *chk_comp;  /* [number of cports] check: saved cport_comp */
+    uint8_t *chk_known; /* [n_coflows] check: saved st.iso_known */
 
     /* Per-pair fair (an allocator with per_pair_fair, an ordering without
      * next_change, no tick): flows between the same two ports share one
@@ -235,6 +237,9 @@ weft_err_t lazy_collect(sim_t *s);
 /* A decision by pairs (per-flow fair): the allocator run flow by flow must
  * give every open flow its pair's rate; capacity and work conservation. */
 void sim_check_pairs(sim_t *s);
+/* After the ordering: every remaining bottleneck time it was answered from
+ * memory (coflow_state_keep_iso) is the one its coflow's bytes give. */
+void sim_check_iso(sim_t *s);
 /* A decision under lazy pacing, against the same decision from zero. */
 void sim_check_lazy(sim_t *s);
 /* A decision of srf by pairs, against the srf allocator over every flow. */

@@ -260,6 +260,38 @@ Test(coflow_order, sebf_reads_remaining_scf_reads_size)
     expect_order("lcf", (size_t[]){1, 2, 0}, 3);
 }
 
+/* coflow_state_keep_iso: a coflow's remaining bottleneck time is
+ * remembered until the driver says its bytes moved, or the state's own
+ * functions change them (a finished flow). coflow_state_iso_stale finds a
+ * change nobody announced, whether the stamps show it or only the bytes
+ * do. X (coflow 0) sends 3 + 3 + 3 bytes from port 0: iso 9. */
+Test(coflow_order, remembered_iso_lasts_until_the_coflow_moves)
+{
+    build_xyz();
+    OK(coflow_state_keep_iso(&st));
+    cr_assert_eq(coflow_state_remaining_iso(&st, 0), 9);
+    cr_assert(!coflow_state_iso_stale(&st, 0));
+    set_remaining(0, 1); /* 2 bytes sent, not announced */
+    cr_assert_eq(coflow_state_remaining_iso(&st, 0), 9, "the remembered time");
+    cr_assert(coflow_state_iso_stale(&st, 0), "the stamps moved");
+    coflow_state_bytes_changed(&st, 0);
+    cr_assert(!coflow_state_iso_stale(&st, 0), "nothing remembered, nothing stale");
+    cr_assert_eq(coflow_state_remaining_iso(&st, 0), 7);
+    double *out0 = &st.cport_bytes[st.cport_start[0]];
+    *out0 = 5; /* the bytes alone, stamps current */
+    cr_assert(coflow_state_iso_stale(&st, 0), "the bytes moved");
+    coflow_state_bytes_changed(&st, 0);
+    cr_assert_eq(coflow_state_remaining_iso(&st, 0), 5);
+    set_remaining(1, 0);
+    coflow_state_finish_flow(&st, 1); /* announces itself */
+    cr_assert_eq(coflow_state_remaining_iso(&st, 0), 4, "1 + 3 bytes left from port 0");
+    coflow_iso_memo_off = true;
+    *out0 = 2;
+    double off = coflow_state_remaining_iso(&st, 0);
+    coflow_iso_memo_off = false;
+    cr_assert_eq(off, 3, "switched off: from the bytes (port 3 receives 3)");
+}
+
 /* FIFO ties: coflow 0 (job 20, arrival 1, compute 1) and coflow 1 (job 21,
  * arrival 0, compute 2) are both released at 2; the job that arrived first
  * goes first although its coflow has the higher index. A third coflow

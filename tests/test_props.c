@@ -1206,9 +1206,10 @@ static void ref_aalo_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 }
 
 /* sebf, jsebf and jsebf-cp in the emulator, which keep their last order
- * and (jsebf-cp) a coflow's remaining bottleneck time within a decision,
- * and aalo, which orders by a pass over its queues, against the
- * references above on random multi-stage workloads and staggered wide
+ * and a coflow's remaining bottleneck time until it moves
+ * (coflow_state_keep_iso), and aalo, which orders by a pass over its
+ * queues, against the references above (which compute every remaining
+ * time afresh) on random multi-stage workloads and staggered wide
  * shuffles: every coflow must finish at the same time, to the bit, under
  * each one's own allocator and under greedy. */
 Test(props, kept_orders_and_keys_give_the_schedules_of_fresh_ones)
@@ -1245,7 +1246,10 @@ Test(props, kept_orders_and_keys_give_the_schedules_of_fresh_ones)
                 netsim_result_init(&ra);
                 netsim_result_init(&rb);
                 cr_assert_eq(netsim_run(&wl, &fab, &oa, &ra), WEFT_OK, "%s", weft_last_error());
-                cr_assert_eq(netsim_run(&wl, &fab, &ob, &rb), WEFT_OK, "%s", weft_last_error());
+                coflow_iso_memo_off = true;
+                weft_err_t err = netsim_run(&wl, &fab, &ob, &rb);
+                coflow_iso_memo_off = false;
+                cr_assert_eq(err, WEFT_OK, "%s", weft_last_error());
                 for (size_t c = 0; c < wl.n_coflows; c++)
                     cr_assert(ra.coflow_finish_s[c] == rb.coflow_finish_s[c],
                               "seed %llu %s%s: coflow %zu finishes at %.17g, the reference "
@@ -1261,6 +1265,98 @@ Test(props, kept_orders_and_keys_give_the_schedules_of_fresh_ones)
         coflow_fabric_destroy(&fab);
     }
     cr_assert_eq(runs, 14 * 4 * 2);
+}
+
+/* Every ordering that reads remaining bottleneck times, with each way of
+ * moving bytes that tells the memory of them (coflow_state_keep_iso) a
+ * coflow moved: lazy pacing (madd), the plain advance (greedy, and madd
+ * with eager pacing) and a decision tick. Remembering must give the
+ * schedule of computing every time afresh, to the bit, and --check, which
+ * compares each remembered time with its coflow's bytes after every
+ * ordering, must find nothing. */
+Test(props, remembered_bottleneck_times_give_the_schedules_of_fresh_ones)
+{
+    static const char *const names[] = {"sebf", "wcp", "jsebf", "jsebf-cp", "learned"};
+    size_t runs = 0;
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        coflow_workload_t wl;
+        coflow_fabric_t fab;
+        if (seed <= 6)
+            random_workload(&wl, &fab, seed + 1300);
+        else
+            staggered_wide_shuffles(&wl, &fab, seed + 40, 24);
+        for (size_t p = 0; p < sizeof names / sizeof *names; p++) {
+            const coflow_ordering_t *ord = coflow_ordering_find(names[p]);
+            cr_assert_not_null(ord);
+            for (int way = 0; way < 4; way++) {
+                netsim_opts_t o = {.ordering = ord, .check = true};
+                if (way == 1)
+                    o.allocator = coflow_allocator_find("greedy");
+                o.eager_pacing = way == 2;
+                o.tick_s = way == 3 ? 0.7 : 0;
+                netsim_result_t on, off;
+                netsim_result_init(&on);
+                netsim_result_init(&off);
+                cr_assert_eq(netsim_run(&wl, &fab, &o, &on), WEFT_OK, "%s", weft_last_error());
+                coflow_iso_memo_off = true;
+                weft_err_t err = netsim_run(&wl, &fab, &o, &off);
+                coflow_iso_memo_off = false;
+                cr_assert_eq(err, WEFT_OK, "%s", weft_last_error());
+                cr_assert_eq(on.n_violations + off.n_violations, 0, "seed %llu %s way %d: %s%s",
+                             (unsigned long long)seed, names[p], way, on.first_violation,
+                             off.first_violation);
+                for (size_t c = 0; c < wl.n_coflows; c++)
+                    cr_assert(on.coflow_finish_s[c] == off.coflow_finish_s[c],
+                              "seed %llu %s way %d: coflow %zu finishes at %.17g remembering, "
+                              "at %.17g computing afresh", (unsigned long long)seed, names[p],
+                              way, c, on.coflow_finish_s[c], off.coflow_finish_s[c]);
+                netsim_result_destroy(&on);
+                netsim_result_destroy(&off);
+                runs++;
+            }
+        }
+        coflow_workload_destroy(&wl);
+        coflow_fabric_destroy(&fab);
+    }
+    cr_assert_eq(runs, 8 * 5 * 4);
+}
+
+/* sebf whose ordering, once, moves a remembered coflow's bytes without
+ * saying so (a driver's missed coflow_state_bytes_changed): --check must
+ * name it at that decision. */
+static bool stale_done;
+static void stale_sebf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+{
+    coflow_ordering_find("sebf")->order(ctx, st, ids, n);
+    for (size_t i = 0; i < n && !stale_done; i++) {
+        size_t c = ids[i];
+        if (!st->iso_known[c] || !(st->iso_memo[c] > 0))
+            continue;
+        for (size_t q = st->cport_start[c]; q < st->cport_start[c + 1]; q++)
+            st->cport_bytes[q] *= 2;
+        stale_done = true;
+    }
+}
+
+Test(props, check_finds_a_remembered_time_gone_stale)
+{
+    coflow_workload_t wl;
+    coflow_fabric_t fab;
+    random_workload(&wl, &fab, 1301);
+    coflow_ordering_t stale = *coflow_ordering_find("sebf");
+    stale.order = stale_sebf_order;
+    stale_done = false;
+    netsim_opts_t o = {.ordering = &stale, .check = true};
+    netsim_result_t r;
+    netsim_result_init(&r);
+    cr_assert_eq(netsim_run(&wl, &fab, &o, &r), WEFT_OK, "%s", weft_last_error());
+    cr_assert(stale_done, "no coflow was remembered");
+    cr_assert_gt(r.n_violations, 0);
+    cr_assert(strstr(r.first_violation, "answered from memory"), "first violation: %s",
+              r.first_violation);
+    netsim_result_destroy(&r);
+    coflow_workload_destroy(&wl);
+    coflow_fabric_destroy(&fab);
 }
 
 /* Aalo's pass over its queues relies on the ids coming sorted by release
