@@ -1273,18 +1273,19 @@ Test(props, kept_orders_and_keys_give_the_schedules_of_fresh_ones)
  * with eager pacing) and a decision tick. Remembering must give the
  * schedule of computing every time afresh, to the bit, and --check, which
  * compares each remembered time with its coflow's bytes after every
- * ordering, must find nothing. */
+ * ordering, must find nothing. On 6 random workloads and staggered wide
+ * shuffles. */
 Test(props, remembered_bottleneck_times_give_the_schedules_of_fresh_ones)
 {
     static const char *const names[] = {"sebf", "wcp", "jsebf", "jsebf-cp", "learned"};
     size_t runs = 0;
-    for (uint64_t seed = 1; seed <= 8; seed++) {
-        coflow_workload_t wl;
+    for (uint64_t seed = 1; seed <= 7; seed++) { /* the wide shuffles last: */
+        coflow_workload_t wl;                     /* a third of the time */
         coflow_fabric_t fab;
         if (seed <= 6)
             random_workload(&wl, &fab, seed + 1300);
         else
-            staggered_wide_shuffles(&wl, &fab, seed + 40, 24);
+            staggered_wide_shuffles(&wl, &fab, seed + 40, 16);
         for (size_t p = 0; p < sizeof names / sizeof *names; p++) {
             const coflow_ordering_t *ord = coflow_ordering_find(names[p]);
             cr_assert_not_null(ord);
@@ -1318,7 +1319,7 @@ Test(props, remembered_bottleneck_times_give_the_schedules_of_fresh_ones)
         coflow_workload_destroy(&wl);
         coflow_fabric_destroy(&fab);
     }
-    cr_assert_eq(runs, 8 * 5 * 4);
+    cr_assert_eq(runs, 7 * 5 * 4);
 }
 
 /* sebf whose ordering, once, moves a remembered coflow's bytes without
