@@ -394,11 +394,17 @@ void coflow_greedy_prefix_counts(const coflow_state_t *st, size_t *replayed, siz
  * the driver says the coflow's per-port bytes may have changed
  * (coflow_state_bytes_changed), so an ordering reading it at every
  * decision pays for the coflows that moved, not for all the active ones
- * (with hundreds active, most of them get nothing at a decision). The
- * same floats. For a driver that calls coflow_state_bytes_changed
- * wherever it moves a coflow's bytes or writes its cport_bytes (netsim);
- * the state's own functions do. ENOMEM only. */
+ * (with hundreds active, most of them get nothing at a decision), and an
+ * ordering reading it twice (jsebf-cp) computes it once. The same floats.
+ * For a driver that calls coflow_state_bytes_changed wherever it moves a
+ * coflow's bytes or writes its cport_bytes (netsim), or
+ * coflow_state_forget_iso before each decision (the gateway); the state's
+ * own functions call the first. ENOMEM only. */
 weft_err_t coflow_state_keep_iso(coflow_state_t *st);
+
+/* Forgets every remembered time: for a driver that moves bytes without
+ * saying whose, so the memory lasts one decision. */
+void coflow_state_forget_iso(coflow_state_t *st);
 
 /* Coflow c's per-port bytes or open flows may have changed: what
  * coflow_state_remaining_iso remembers of it is no longer current. */

@@ -24,12 +24,6 @@ typedef struct {
     uint32_t *stamp;   /* [n_coflows] */
     uint32_t epoch;
     size_t *seq, *rest; /* [n_coflows] each */
-    /* remaining_iso of this decision, computed once a coflow
-       (coflow_keyctx_iso): valid where iso_at equals iso_epoch */
-    double *iso;       /* [n_coflows] */
-    uint32_t *iso_at;  /* [n_coflows] */
-    uint32_t iso_epoch;
-    size_t n_coflows;
 } coflow_keyctx_t;
 
 weft_err_t coflow_keyctx_create(void **ctx, const coflow_state_t *st);
@@ -39,42 +33,11 @@ void coflow_keyctx_destroy(void *ctx);
  * plus the heaviest path below it (cp_below_s without its own iso_s). */
 double coflow_remaining_path(coflow_state_t *st, size_t c);
 
-/* coflow_remaining_path of c from its remaining bottleneck time `iso`. */
-static inline double coflow_path_from_iso(const coflow_state_t *st, size_t c, double iso)
-{
-    const coflow_coflow_t *co = &st->wl->coflows[c];
-    return iso + (co->cp_below_s - co->iso_s);
-}
-
-/* Starts a decision of an ordering that reads coflow_keyctx_iso: what the
- * last one computed is no longer current. */
-void coflow_keyctx_new_decision(coflow_keyctx_t *k);
-
-/* coflow_state_remaining_iso(st, c), computed once a decision (jsebf-cp
- * reads it for the job's work and again for the coflow's path). Under
- * netsim the state remembers it across decisions too
- * (coflow_state_keep_iso); this keeps the gateway, whose state does not,
- * from computing it twice. */
-static inline double coflow_keyctx_iso(coflow_keyctx_t *k, coflow_state_t *st, size_t c)
-{
-    if (k->iso_at[c] != k->iso_epoch) {
-        k->iso[c] = coflow_state_remaining_iso(st, c);
-        k->iso_at[c] = k->iso_epoch;
-    }
-    return k->iso[c];
-}
-
-/* coflow_remaining_path through coflow_keyctx_iso: the same float. */
-static inline double coflow_keyctx_path(coflow_keyctx_t *k, coflow_state_t *st, size_t c)
-{
-    return coflow_path_from_iso(st, c, coflow_keyctx_iso(k, st, c));
-}
-
 /* Remaining work of job j, jsebf's size: the sum over its unfinished
- * coflows of their bottleneck times (remaining_iso if ACTIVE, through
- * coflow_keyctx_iso, iso_s if WAITING). O(coflows of the job + ports of
- * its active coflows not read yet this decision). */
-double coflow_job_work(coflow_keyctx_t *k, coflow_state_t *st, size_t j);
+ * coflows of their bottleneck times (remaining_iso if ACTIVE, iso_s if
+ * WAITING). O(coflows of the job + ports of its active coflows whose
+ * time is not remembered, coflow_state_keep_iso). */
+double coflow_job_work(coflow_state_t *st, size_t j);
 
 /* Sets k->job_acc[j] = coflow_job_work / weight (jsebf's key) once for each
  * job of ids[0..n), marking it in k->job_acc2. */

@@ -21,7 +21,6 @@
 static void jsebf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     coflow_keyctx_t *k = ctx;
-    coflow_keyctx_new_decision(k);
     coflow_keyctx_job_work(k, st, ids, n);
     for (size_t i = 0; i < n; i++)
         k->key[ids[i]] = k->job_acc[st->wl->coflows[ids[i]].job];

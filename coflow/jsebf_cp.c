@@ -21,10 +21,9 @@
 static void jsebf_cp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     coflow_keyctx_t *k = ctx;
-    coflow_keyctx_new_decision(k);
     coflow_keyctx_job_work(k, st, ids, n);
-    for (size_t i = 0; i < n; i++) /* each remaining_iso read twice, computed once */
-        k->key[ids[i]] = coflow_keyctx_path(k, st, ids[i]);
+    for (size_t i = 0; i < n; i++) /* remaining_iso read again: remembered */
+        k->key[ids[i]] = coflow_remaining_path(st, ids[i]);
     coflow_sort_job_then_path(k, st, ids, n);
     coflow_keyctx_clear_jobs(k, st, ids, n);
 }

@@ -677,6 +677,12 @@ weft_err_t coflow_state_keep_iso(coflow_state_t *st)
     return WEFT_OK;
 }
 
+void coflow_state_forget_iso(coflow_state_t *st)
+{
+    if (st->iso_known)
+        memset(st->iso_known, 0, st->wl->n_coflows);
+}
+
 bool coflow_state_iso_stale(const coflow_state_t *st, size_t c)
 {
     if (!st->iso_known || !st->iso_known[c])

@@ -461,6 +461,7 @@ static weft_err_t rebuild(rpc_sched_t *s)
         s->dec_fab.cap_in[p] = s->fab.cap_in[p] * share;
     }
     WEFT_CHECK(coflow_state_init(&s->st, lv, &s->dec_fab));
+    WEFT_CHECK(coflow_state_keep_iso(&s->st)); /* forgotten at each decision */
     coflow_state_t *st = &s->st;
     for (size_t lc = 0; lc < lv->n_coflows; lc++) {
         size_t gc = s->l2g_coflow[lc];
@@ -771,6 +772,7 @@ weft_err_t rpc_sched_decide(rpc_sched_t *s, double now)
         if (st->status[c] == COFLOW_ACTIVE)
             s->ids[n++] = c;
     coflow_sort_by_key(st, s->ids, n, st->release_s);
+    coflow_state_forget_iso(st); /* reports moved bytes without saying whose */
     if (n > 0)
         s->ord->order(s->ctx, st, s->ids, n);
     for (size_t k = 0; k < st->n_rated; k++)
