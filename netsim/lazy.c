@@ -61,6 +61,9 @@ enum {
     MARK_ENDING = 4  /* its scale reached zero: all its open flows finish */
 };
 
+/* Also forgets c's remembered bottleneck time (coflow_state_keep_iso):
+ * every write of its bytes in this file follows a mark, or a state
+ * function that forgets it itself (finish_flow, port_bytes_exact). */
 static inline void mark_dirty(sim_t *s, size_t c, uint8_t bits)
 {
     coflow_state_bytes_changed(&s->st, c);
@@ -109,7 +112,6 @@ void lazy_refresh(sim_t *s)
         s->mark[c] = 0;
         if (st->status[c] != COFLOW_ACTIVE)
             continue;
-        coflow_state_bytes_changed(st, c); /* as mark_dirty did: rewritten below */
         if (mark & MARK_SCALED) {
             /* and, on the way, the sum lazy_collect takes if c is paced
                again (the same additions in the same order). The arrays
