@@ -86,8 +86,11 @@ weft_err_t rpc_port_secrets_read(const char *path, size_t n_ports, char ***out)
         char *secret = end + strspn(end, " \t");
         size_t n_secret = strcspn(secret, " \t\r\n");
         char *after = secret + n_secret + strspn(secret + n_secret, " \t\r\n");
+        /* a note after the secret ("0 4f1c9e  # rack1-host07") is a
+           comment: the secret ends at the first blank */
+        bool note = *after == '#' && after > secret + n_secret;
         if (end == s || *s == '-' || *s == '+' || errno || secret == end || n_secret == 0 ||
-            *after) {
+            (*after && !note)) {
             err = weft_fail(WEFT_EINVAL, "%s:%zu: expected 'PORT SECRET' (a port number, then "
                             "a secret without spaces)", path, line);
             break;

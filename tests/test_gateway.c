@@ -3014,21 +3014,24 @@ Test(gateway, port_secrets_are_read_or_refused_by_line)
 {
     char path[64];
     char **sec;
-    temp_file(path, sizeof path, "# the machines\n0 alpha\r\n\n \t2\tgamma  \n");
+    temp_file(path, sizeof path,
+              "# the machines\n0 alpha\r\n\n \t2\tgamma  \n3 #delta\t# rack1-host07\r\n");
     cr_assert_eq(rpc_port_secrets_read(path, 4, &sec), WEFT_OK, "%s", weft_last_error());
     cr_assert_str_eq(sec[0], "alpha");
     cr_assert_null(sec[1]);
     cr_assert_str_eq(sec[2], "gamma");
-    cr_assert_null(sec[3]);
+    cr_assert_str_eq(sec[3], "#delta"); /* a secret may start with '#'; the note goes */
     rpc_port_secrets_free(sec, 4);
     unlink(path);
     const char *bad[] = {"0 a\n4 b\n", "0 a\n1 a\n", "1 a\n0 b\n1 c\n", "0 a b\n",
-                         "x a\n", "-1 a\n", "2\n", "# only\n\n", ""};
+                         "x a\n", "-1 a\n", "2\n", "0 a # note\n1 b c # note\n",
+                         "# only\n\n", ""};
     const char *why[] = {":2: port 4, but the gateway has ports 0..3",
                          ":2: port 1 has the secret of port 0 (line 1)",
                          ":3: port 1 again (its secret is on line 1)",
                          ":1: expected 'PORT SECRET'", ":1: expected 'PORT SECRET'",
                          ":1: expected 'PORT SECRET'", ":1: expected 'PORT SECRET'",
+                         ":2: expected 'PORT SECRET'",
                          ": no 'PORT SECRET' line", ": no 'PORT SECRET' line"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         temp_file(path, sizeof path, bad[i]);
