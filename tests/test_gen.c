@@ -687,6 +687,14 @@ Test(gen_gen, bad_options_rejected)
     cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
     cr_assert(strstr(weft_last_error(), "beyond the 1e+09 s the readers accept"), "%s",
               weft_last_error());
+    b = o, b.compute_mean_s = 1e20; /* valid, but its draws are beyond the readers' too */
+    cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "mean compute time 1e+20 s: job 0 drew a compute time") &&
+                  strstr(weft_last_error(), "beyond the 1e+09 s the readers accept"),
+              "%s", weft_last_error());
+    b = o, b.compute_mean_s = 1e7; /* every draw within what the readers accept */
+    cr_assert_eq(workload_generate(&out, &b), WEFT_OK, "%s", weft_last_error());
+    coflow_workload_destroy(&out);
     b = o, b.port_rate = -1;
     cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
     b = o, b.shape = WORKLOAD_SHAPE_WFCOMMONS;

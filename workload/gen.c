@@ -337,6 +337,22 @@ static weft_err_t add_shape_dag(gen_t *g, coflow_workload_t *wl, const coflow_jo
     return WEFT_OK;
 }
 
+/* A mean compute time so large that a draw passes what the readers accept
+ * (WORKLOAD_MAX_TIME_S) would make a file no command reads back. */
+static weft_err_t check_compute_times(const workload_gen_opts_t *o, const coflow_job_t *job,
+                                      const coflow_coflow_t *coflows, size_t j)
+{
+    double worst = job->final_compute_s;
+    for (size_t k = 0; k < job->n_coflows; k++)
+        if (coflows[job->first_coflow + k].compute_s > worst)
+            worst = coflows[job->first_coflow + k].compute_s;
+    if (worst <= WORKLOAD_MAX_TIME_S)
+        return WEFT_OK;
+    return weft_fail(WEFT_EINVAL, "mean compute time %g s: job %zu drew a compute time of "
+                     "%.10g s, beyond the %g s the readers accept; expected a smaller mean",
+                     o->compute_mean_s, j, worst, WORKLOAD_MAX_TIME_S);
+}
+
 static weft_err_t add_job(gen_t *g, coflow_workload_t *wl, size_t j)
 {
     const workload_gen_opts_t *o = g->o;
@@ -357,7 +373,7 @@ static weft_err_t add_job(gen_t *g, coflow_workload_t *wl, size_t j)
         err = coflow_workload_finish_job(wl);
     if (err) /* workload_generate() discards wl, the open job with it */
         return weft_wrap(err, "generating job %zu: ", j);
-    return WEFT_OK;
+    return check_compute_times(o, &wl->jobs[wl->n_jobs - 1], wl->coflows, j);
 }
 
 /* Poisson arrivals for the offered load: the rate is chosen so that
