@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli_util.h"
+#include "coflow/learned.h"
 #include "dag/dag.h"
 #include "netsim/netsim.h"
 #include "workload/workload.h"
@@ -321,12 +322,28 @@ const char *cli_find_default(const char *cmd, const char *rel, bool want_dir, co
     return NULL;
 }
 
-const char *cli_default_model(char *buf, size_t len)
+const char *cli_default_model(char *buf, size_t len, const char **origin)
 {
     const char *env = getenv("WEFT_MODEL");
+    if (origin)
+        *origin = env && *env ? "$WEFT_MODEL" : "the shipped model";
     if (env && *env) {
         snprintf(buf, len, "%s", env);
         return buf;
     }
     return cli_find_shipped("models/" CLI_MODEL_NAME, false, buf, len);
+}
+
+bool cli_check_model(const char *cmd, const char *path, const char *origin)
+{
+    coflow_learned_model_t m;
+    coflow_learned_model_init(&m);
+    weft_clear_error();
+    weft_err_t err = coflow_learned_model_load(&m, path);
+    coflow_learned_model_destroy(&m);
+    if (!err)
+        return true;
+    /* the loader's message names the path already */
+    fprintf(stderr, "weft %s: %s: %s: %s\n", cmd, origin, weft_strerror(err), weft_last_error());
+    return false;
 }

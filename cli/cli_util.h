@@ -82,7 +82,15 @@ const char *cli_find_default(const char *cmd, const char *rel, bool want_dir, co
                              char *buf, size_t len);
 
 /* The shipped model: $WEFT_MODEL if set; else cli_find_shipped of
- * models/CLI_MODEL_NAME. Written into buf; NULL if none exists. */
-const char *cli_default_model(char *buf, size_t len);
+ * models/CLI_MODEL_NAME. Written into buf; NULL if none exists. *origin,
+ * unless origin is NULL, says which ("$WEFT_MODEL" or "the shipped
+ * model"), for cli_check_model's messages. */
+const char *cli_default_model(char *buf, size_t len, const char **origin);
+
+/* Reads the model file at path once, so that a bad one stops CMD before
+ * any run (not after the other policies' have taken their time): "weft
+ * CMD: ORIGIN PATH: what is wrong", ORIGIN saying where the path came
+ * from ("--model", "$WEFT_MODEL", ...). False after the message. */
+bool cli_check_model(const char *cmd, const char *path, const char *origin);
 
 #endif

@@ -296,14 +296,17 @@ int cmd_eval(int argc, char **argv)
         (csv_path && cli_check_writable("eval", csv_path)))
         return CLI_ERROR;
     char mbuf[4096];
+    const char *model_origin = "--model";
     if (uses_learned && !model) {
-        model = cli_default_model(mbuf, sizeof mbuf);
+        model = cli_default_model(mbuf, sizeof mbuf, &model_origin);
         if (!model) {
             fprintf(stderr, "weft eval: no --model and no shipped model (models/%s) found\n",
                     CLI_MODEL_NAME);
             return CLI_ERROR;
         }
     }
+    if (uses_learned && !cli_check_model("eval", model, model_origin))
+        return CLI_ERROR;
 
     int rc = CLI_ERROR;
     size_t n = (size_t)(argc - optind);

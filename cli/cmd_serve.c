@@ -264,12 +264,15 @@ static int serve(int argc, char **argv, serve_owned_t *own)
     bool learned = o.ord == coflow_ordering_find("learned");
     if (!learned && o.model_path)
         fprintf(stderr, "weft serve: note: --model is used by --policy learned only; ignored\n");
+    const char *model_origin = "--model";
     if (learned && !o.model_path &&
-        !(o.model_path = cli_default_model(model_buf, sizeof model_buf))) {
+        !(o.model_path = cli_default_model(model_buf, sizeof model_buf, &model_origin))) {
         fprintf(stderr, "weft serve: --policy learned: no trained model found (models/%s); "
                 "give --model FILE\n", CLI_MODEL_NAME);
         return CLI_ERROR;
     }
+    if (learned && !cli_check_model("serve", o.model_path, model_origin))
+        return CLI_ERROR;
     if (agent_tokens) {
         weft_err_t e = rpc_port_secrets_read(agent_tokens, o.n_ports, &own->secrets);
         if (e) {

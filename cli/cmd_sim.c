@@ -618,9 +618,10 @@ int cmd_sim(int argc, char **argv)
         return CLI_ERROR;
     }
     char model_buf[4096];
+    const char *model_origin = "--model";
     for (size_t i = 0; i < n_pol && !model_path && !seed_given; i++)
         if (!strcmp(tasks[i].ord->name, "learned")) {
-            model_path = cli_default_model(model_buf, sizeof model_buf);
+            model_path = cli_default_model(model_buf, sizeof model_buf, &model_origin);
             if (model_path)
                 printf("model: %s\n", model_path);
             else
@@ -629,6 +630,10 @@ int cmd_sim(int argc, char **argv)
                         (unsigned long long)seed);
             break;
         }
+    if (uses_learned && model_path && !cli_check_model("sim", model_path, model_origin)) {
+        free(tasks);
+        return CLI_ERROR;
+    }
 
     coflow_workload_t wl;
     coflow_fabric_t fab;

@@ -1289,6 +1289,30 @@ Test(sim_cli, model_and_seed_not_silently_ignored)
     ERR_HAS("--model and --seed");
 }
 
+/* A bad model file stops weft sim before any run, however the path came
+ * (--model or $WEFT_MODEL), and the message says which: the other
+ * policies' results are not written first and then the command failed. */
+Test(sim_cli, a_bad_model_stops_before_any_run)
+{
+    NEED_BIN();
+    cli_write("text.msgpack", "not a model\n");
+    char model[300];
+    snprintf(model, sizeof model, "%s/text.msgpack", cli_dir);
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --policy learned --model %s --out %s/m1",
+                     cli_dir, model, cli_dir), 1);
+    ERR_HAS("weft sim: --model: ");
+    ERR_HAS("text.msgpack: not a weft model file");
+    cr_assert_null(strstr(cli_file("out"), "avgCCT"), "ran before refusing: %s", cli_file("out"));
+    cr_assert_str_eq(cli_file("m1/sebf-jobs.csv"), "", "sebf's results written before refusing");
+    cr_assert_eq(setenv("WEFT_MODEL", model, 1), 0);
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --policy learned", cli_dir), 1);
+    ERR_HAS("weft sim: $WEFT_MODEL: ");
+    ERR_HAS("text.msgpack: not a weft model file");
+    cr_assert_eq(cli("eval %s/small.weft --policy sebf --policy learned", cli_dir), 1);
+    ERR_HAS("weft eval: $WEFT_MODEL: ");
+    unsetenv("WEFT_MODEL");
+}
+
 /* Absurd rates give times of 1e100 s and more: the table prints them in
  * %g's form, not as 100-digit numbers; ordinary times keep their fixed
  * form. */
