@@ -20,17 +20,30 @@
 #include "netsim/netsim.h"
 #include "workload/workload.h"
 
-int cli_parse_size(const char *cmd, const char *opt, const char *s, size_t min, size_t *out)
+int cli_parse_size_in(const char *cmd, const char *opt, const char *s, size_t min, size_t max,
+                      size_t *out)
 {
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (*s == '-' || *s == '\0' || *end || errno || v < min || v > SIZE_MAX) {
-        fprintf(stderr, "weft %s: %s '%s': expected an integer >= %zu\n", cmd, opt, s, min);
+    if (*s == '-' || *s == '\0' || *end || errno || v < min || v > max) {
+        /* a number past the range says how far it may go, not only where
+           it starts */
+        bool over = *s != '-' && *s && !*end && (errno == ERANGE || v > max);
+        if (max == SIZE_MAX && !over)
+            fprintf(stderr, "weft %s: %s '%s': expected an integer >= %zu\n", cmd, opt, s, min);
+        else
+            fprintf(stderr, "weft %s: %s '%s': expected an integer %zu..%zu\n", cmd, opt, s,
+                    min, max);
         return -1;
     }
     *out = (size_t)v;
     return 0;
+}
+
+int cli_parse_size(const char *cmd, const char *opt, const char *s, size_t min, size_t *out)
+{
+    return cli_parse_size_in(cmd, opt, s, min, SIZE_MAX, out);
 }
 
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out)

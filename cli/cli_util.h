@@ -18,6 +18,9 @@
 /* Parse an option's value; on error print "weft CMD: OPT 'S': expected ..."
  * and return -1. */
 int cli_parse_size(const char *cmd, const char *opt, const char *s, size_t min, size_t *out);
+/* The same within [min, max]: "expected an integer MIN..MAX". */
+int cli_parse_size_in(const char *cmd, const char *opt, const char *s, size_t min, size_t max,
+                      size_t *out);
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out);
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double min, bool strict,
                      double *out);

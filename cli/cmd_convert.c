@@ -41,19 +41,6 @@ static void usage(FILE *out)
             "exit status: 0 success, 1 error, 2 usage error\n");
 }
 
-static int parse_size(const char *s, size_t *out)
-{
-    char *end;
-    if (*s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v > SIZE_MAX)
-        return -1;
-    *out = (size_t)v;
-    return 0;
-}
-
 static weft_err_t write_weft(FILE *f, const void *wl) { return workload_write_weft(wl, f); }
 
 int cmd_convert(int argc, char **argv)
@@ -107,27 +94,18 @@ int cmd_convert(int argc, char **argv)
             break;
         case OPT_SKIP_IND: ro.alibaba_keep_independent = false; break;
         case OPT_MAX_JOBS:
-            if (parse_size(optarg, &n) || n == 0) {
-                fprintf(stderr, "weft convert: --max-jobs '%s': expected an integer >= 1\n",
-                        optarg);
+            if (cli_parse_size("convert", "--max-jobs", optarg, 1, &n))
                 return CLI_USAGE;
-            }
             ro.alibaba_max_jobs = n;
             break;
         case OPT_WF_PORTS:
-            if (parse_size(optarg, &n) || n == 0 || n > UINT32_MAX) {
-                fprintf(stderr, "weft convert: --wf-ports '%s': expected an integer >= 1\n",
-                        optarg);
+            if (cli_parse_size_in("convert", "--wf-ports", optarg, 1, WORKLOAD_MAX_PORTS, &n))
                 return CLI_USAGE;
-            }
             ro.wf_ports = n;
             break;
         case OPT_WF_SEED:
-            if (parse_size(optarg, &n)) {
-                fprintf(stderr, "weft convert: --wf-seed '%s': expected an integer >= 0\n",
-                        optarg);
+            if (cli_parse_size("convert", "--wf-seed", optarg, 0, &n))
                 return CLI_USAGE;
-            }
             ro.wf_seed = (uint64_t)n;
             break;
         case 'h': usage(stdout); return CLI_OK;

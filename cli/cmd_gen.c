@@ -171,20 +171,12 @@ int cmd_gen(int argc, char **argv)
         case 's': shape_files[n_shape_files++] = optarg; break;
         case 'f': fb_path = optarg; break;
         case 'n':
-            if (cli_parse_size("gen", "--jobs", optarg, 1, &go.n_jobs)) goto done;
-            if (go.n_jobs > WORKLOAD_GEN_MAX_JOBS) {
-                fprintf(stderr, "weft gen: --jobs '%s': expected an integer 1..%zu\n", optarg,
-                        WORKLOAD_GEN_MAX_JOBS);
+            if (cli_parse_size_in("gen", "--jobs", optarg, 1, WORKLOAD_GEN_MAX_JOBS, &go.n_jobs))
                 goto done;
-            }
             break;
-        case 'p':
-            if (cli_parse_size("gen", "--ports", optarg, 1, &go.n_ports)) goto done;
-            if (go.n_ports > WORKLOAD_MAX_PORTS) {
-                fprintf(stderr, "weft gen: --ports '%s': expected an integer 1..%zu (the most "
-                        "weft reads back)\n", optarg, WORKLOAD_MAX_PORTS);
+        case 'p': /* at most what weft reads back */
+            if (cli_parse_size_in("gen", "--ports", optarg, 1, WORKLOAD_MAX_PORTS, &go.n_ports))
                 goto done;
-            }
             break;
         case 'r':
             if (netsim_parse_rate(optarg, &go.port_rate)) {

@@ -884,6 +884,12 @@ Test(gen_cli, parameters_beyond_the_readers_refused)
     cr_assert_eq(cli("gen --jobs 99999999999999 -o %s/w.weft", cli_dir), 2);
     cr_assert(strstr(cli_file("err"), "--jobs") && strstr(cli_file("err"), "1000000"), "%s",
               cli_file("err"));
+    /* past what an integer holds: the same range, not only its start */
+    cr_assert_eq(cli("gen --jobs 99999999999999999999 -o %s/w.weft", cli_dir), 2);
+    cr_assert(strstr(cli_file("err"), "expected an integer 1..1000000"), "%s", cli_file("err"));
+    cr_assert_eq(cli("convert %s --wf-ports 99999999999 -o %s/w.weft", WF_SRA, cli_dir), 2);
+    cr_assert(strstr(cli_file("err"), "--wf-ports '99999999999': expected an integer 1..1048576"),
+              "%s", cli_file("err"));
     cr_assert_eq(cli("gen --jobs 4 --load 1e-308 -o %s/w.weft", cli_dir), 1);
     cr_assert(strstr(cli_file("err"), "load 1e-308"), "%s", cli_file("err"));
     cr_assert_str_eq(cli_file("w.weft"), "old\n");
