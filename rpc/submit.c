@@ -105,10 +105,17 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
     double keepalive = RPC_KEEPALIVE_S; /* until the welcome says */
     uint64_t epoch = 0;                 /* the gateway's, at the last welcome */
     bool welcomed = false;              /* this connection's welcome came */
+    bool ever_welcomed = false;         /* some connection's did */
+    char why[256] = "";                 /* the last failed connection's error */
     size_t n_done = 0;
     bool up = false;
     while (n_done < wl->n_jobs) {
         double now = weft_mono_s() - t0;
+        if (now > timeout && !ever_welcomed) /* not a slow job: no gateway */
+            WEFT_CHECK(*why ? weft_fail(WEFT_EIO, "timeout: no gateway reached in %g s (%s)",
+                                        timeout, why)
+                            : weft_fail(WEFT_EIO, "timeout: no gateway at %s:%d answered in "
+                                        "%g s", host, port, timeout));
         if (now > timeout)
             WEFT_CHECK(weft_fail(WEFT_EIO, "timeout: %zu of %zu jobs finished after %g s",
                                  n_done, wl->n_jobs, timeout));
@@ -120,6 +127,7 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
             } else if (rpc_client_permanent(&c)) { /* e.g. the certificate does not verify */
                 WEFT_CHECK(cerr);
             } else {
+                snprintf(why, sizeof why, "%s", weft_last_error());
                 if (log)
                     fprintf(log, "weft submit: %s; retrying in %.2f s\n", weft_last_error(),
                             backoff);
@@ -166,7 +174,7 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
         int64_t v;
         if (!strcmp(type, "welcome")) {
             keepalive = rpc_keepalive_s(m);
-            welcomed = true;
+            welcomed = ever_welcomed = true;
             if ((err = on_welcome(&c, m, wl, js, &epoch, o->out))) {
                 if (err == WEFT_EPROTO || err == WEFT_EINVAL) /* a job over the frame cap */
                     goto cleanup;

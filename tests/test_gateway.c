@@ -3709,6 +3709,20 @@ Test(gateway_hostile, submit_and_agent_stop_on_a_wrong_token)
     still_serving();
 }
 
+/* No gateway at the address: weft submit retries until --timeout, then
+ * says it never reached one and why, not that jobs were slow to finish. */
+Test(gateway, submit_without_a_gateway_says_so_at_its_timeout, .timeout = 30)
+{
+    char out[8192];
+    const char *args[] = {"submit", "tests/gateway/small.weft", "--gateway", "127.0.0.1:1",
+                          "--token", TOKEN, "--timeout", "1", NULL};
+    int st = run_weft(out, sizeof out, args);
+    cr_assert_eq(st, 1, "exit status %d: %s", st, out);
+    cr_assert(strstr(out, "timeout: no gateway reached in 1 s (cannot connect to 127.0.0.1:1"),
+              "%s", out);
+    cr_assert(!strstr(out, "jobs finished after"), "%s", out);
+}
+
 /* Bad options get a line naming the option and the problem. */
 Test(gateway, options_name_what_is_wrong, .timeout = 30)
 {
