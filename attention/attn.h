@@ -382,8 +382,10 @@ const attn_model_tensor_t *attn_model_find_tensor(const attn_model_file_t *mf, c
 /* *value = the int named name; ENOTFOUND (with the name) if absent. */
 weft_err_t attn_model_get_int(const attn_model_file_t *mf, const char *name, int64_t *value);
 
-/* Writes mf to path (through path.tmp and a rename, so a crash never leaves
- * a half-written model under path). EIO with the OS's reason. */
+/* Writes mf to path with weft_save_file: a file through path.tmp and a
+ * rename (so a crash never leaves a half-written model under path), a
+ * symbolic link's target likewise, a device or FIFO straight through. EIO
+ * with the OS's reason. */
 weft_err_t attn_model_save(const char *path, const attn_model_file_t *mf);
 
 /* Reads path into mf (initialised by the caller; its old contents are

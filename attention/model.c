@@ -287,42 +287,19 @@ static int pack_model(msgpack_packer *pk, const attn_model_file_t *mf)
     return rc;
 }
 
+/* pack_model into the stream f (a weft_write_fn). */
+static weft_err_t write_model(FILE *f, const void *arg)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, f, msgpack_fbuffer_write);
+    if (pack_model(&pk, arg))
+        return weft_fail(WEFT_EIO, "cannot write: %s", strerror(errno ? errno : EIO));
+    return WEFT_OK;
+}
+
 weft_err_t attn_model_save(const char *path, const attn_model_file_t *mf)
 {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 5);
-    if (!tmp)
-        return weft_fail(WEFT_ENOMEM, "%s: out of memory", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp) {
-        weft_err_t err = weft_fail(WEFT_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp);
-        return err;
-    }
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, fp, msgpack_fbuffer_write);
-    int rc = pack_model(&pk, mf);
-    int saved_errno = errno;
-    if (fclose(fp) != 0 && !rc) {
-        rc = -1;
-        saved_errno = errno;
-    }
-    if (!rc && rename(tmp, path) != 0) {
-        weft_err_t err = weft_fail(WEFT_EIO, "%s: cannot rename %s to it: %s", path, tmp,
-                                   strerror(errno));
-        remove(tmp);
-        free(tmp);
-        return err;
-    }
-    if (rc) {
-        remove(tmp);
-        free(tmp);
-        return weft_fail(WEFT_EIO, "%s: cannot write: %s", path, strerror(saved_errno));
-    }
-    free(tmp);
-    return WEFT_OK;
+    return weft_save_file(path, write_model, mf);
 }
 
 /* ----------------------------------------------------------------- read */

@@ -1,7 +1,7 @@
 /*
  * cli_util.c - what the subcommands share: option parsing with messages
  * naming the option, reading a list of workloads, drawing with gnuplot,
- * writing a file atomically, and finding the shipped model and data.
+ * and finding the shipped model and data.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -240,28 +240,6 @@ int cli_gnuplot(const char *cmd, const char *file, cli_plot_fn script, const voi
     else
         fprintf(stderr, "weft %s: gnuplot failed to draw '%s'\n", cmd, file);
     return -1;
-}
-
-weft_err_t cli_save_atomic(const char *path, cli_write_fn fn, const void *arg)
-{
-    char tmp[PATH_MAX + 8];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return weft_fail(WEFT_EINVAL, "%s: path too long", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return weft_fail(WEFT_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-    weft_err_t err = fn(f, arg);
-    if (!err && (fflush(f) != 0 || ferror(f)))
-        err = weft_fail(WEFT_EIO, "writing failed: %s", strerror(errno ? errno : EIO));
-    if (fclose(f) != 0 && !err)
-        err = weft_fail(WEFT_EIO, "closing failed: %s", strerror(errno));
-    if (!err && rename(tmp, path) != 0)
-        err = weft_fail(WEFT_EIO, "cannot rename %s to it: %s", tmp, strerror(errno));
-    if (err) {
-        remove(tmp);
-        return weft_wrap(err, "%s: ", path);
-    }
-    return WEFT_OK;
 }
 
 static bool exists_as(const char *p, bool want_dir)

@@ -66,12 +66,6 @@ int cli_make_dirs(const char *cmd, const char *opt, const char *dir);
 typedef void (*cli_plot_fn)(FILE *gp, const void *arg);
 int cli_gnuplot(const char *cmd, const char *file, cli_plot_fn script, const void *arg);
 
-/* Writes path atomically: fn writes into path.tmp (same directory), which
- * is renamed over path once written and closed; on any failure path is
- * left as it was and path.tmp removed. Errors name the file and reason. */
-typedef weft_err_t (*cli_write_fn)(FILE *f, const void *arg);
-weft_err_t cli_save_atomic(const char *path, cli_write_fn fn, const void *arg);
-
 /* A file (or directory, want_dir) shipped with weft, rel being e.g.
  * "models/x" or "data/y": the first of <dir of weft>/../rel,
  * <dir>/../share/weft/rel, <dir>/rel and the source tree's rel that

@@ -153,7 +153,7 @@ int cmd_convert(int argc, char **argv)
                 rep.wf_zero_byte_edges);
 
     if (output) /* through FILE.tmp: a failed write leaves FILE as it was */
-        err = cli_save_atomic(output, write_weft, &wl);
+        err = weft_save_file(output, write_weft, &wl);
     else
         err = workload_write_weft(&wl, stdout);
     if (err) {

@@ -186,7 +186,7 @@ static weft_err_t lp_bounds(const coflow_workload_t *wls, size_t n, size_t threa
     return first;
 }
 
-/* The per-workload results as CSV (a cli_write_fn). */
+/* The per-workload results as CSV (a weft_write_fn). */
 static weft_err_t write_csv(FILE *f, const void *arg)
 {
     const csv_arg_t *a = arg;
@@ -444,7 +444,7 @@ int cmd_eval(int argc, char **argv)
     if (csv_path) {
         csv_arg_t ca = {.spec = spec, .paths = paths, .grp = grp, .w = w, .r = r, .rb = rb,
                         .n_pol = n_rows, .n = n};
-        weft_err_t err = cli_save_atomic(csv_path, write_csv, &ca);
+        weft_err_t err = weft_save_file(csv_path, write_csv, &ca);
         if (err) {
             cli_report("eval", err);
             goto done;

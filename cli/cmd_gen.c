@@ -293,7 +293,7 @@ int cmd_gen(int argc, char **argv)
         goto done;
     }
     /* through FILE.tmp: a failed write leaves FILE as it was */
-    err = out_path ? cli_save_atomic(out_path, write_weft, &wl)
+    err = out_path ? weft_save_file(out_path, write_weft, &wl)
                    : workload_write_weft(&wl, stdout);
     if (!err && !out_path && fflush(stdout) != 0)
         err = weft_fail(WEFT_EIO, "writing to standard output failed");

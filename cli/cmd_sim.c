@@ -256,7 +256,7 @@ static int write_result_file(const char *dir, const sim_task_t *t, const char *s
     char path[4096];
     snprintf(path, sizeof path, "%s/%s-%s", dir, t->label, suffix);
     result_file_t r = {.suffix = suffix, .t = t, .wl = wl};
-    weft_err_t err = cli_save_atomic(path, write_result, &r);
+    weft_err_t err = weft_save_file(path, write_result, &r);
     if (err) {
         cli_report("sim", err);
         return -1;

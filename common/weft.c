@@ -1,15 +1,21 @@
 /*
- * weft.c - error codes, thread-local error details and checked allocation.
+ * weft.c - error codes, thread-local error details, checked allocation and
+ * writing an output file.
  */
 #include "weft.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define DETAIL_MAX 1024
 
@@ -145,4 +151,102 @@ weft_err_t weft_parallel_for(size_t n, size_t threads, void (*fn)(void *arg, siz
         pthread_join(th[i], NULL);
     free(th);
     return WEFT_OK;
+}
+
+/* Symbolic links followed before giving up, as the kernel's limit. */
+#define LINK_HOPS 40
+
+weft_err_t weft_link_target(const char *path, char **target)
+{
+    char *cur = strdup(path);
+    char link[PATH_MAX];
+    for (int hops = 0; cur; hops++) {
+        struct stat sb;
+        if (lstat(cur, &sb) != 0 || !S_ISLNK(sb.st_mode))
+            break; /* no link: a file, or none yet (creating it will say why it cannot be) */
+        ssize_t k = hops < LINK_HOPS ? readlink(cur, link, sizeof link) : (errno = ELOOP, -1);
+        if (k == (ssize_t)sizeof link)
+            k = -1, errno = ENAMETOOLONG;
+        if (k < 0) {
+            weft_err_t err = strcmp(cur, path)
+                ? weft_fail(WEFT_EIO, "%s: cannot follow the link %s: %s", path, cur,
+                            strerror(errno))
+                : weft_fail(WEFT_EIO, "%s: cannot follow the link: %s", path, strerror(errno));
+            free(cur);
+            return err;
+        }
+        /* a relative link is read from the directory that holds it */
+        const char *slash = link[0] == '/' ? NULL : strrchr(cur, '/');
+        size_t dir = slash ? (size_t)(slash - cur) + 1 : 0;
+        char *next = malloc(dir + (size_t)k + 1);
+        if (next) {
+            memcpy(next, cur, dir);
+            memcpy(next + dir, link, (size_t)k);
+            next[dir + (size_t)k] = '\0';
+        }
+        free(cur);
+        cur = next;
+    }
+    if (!cur)
+        return weft_fail(WEFT_ENOMEM, "%s: out of memory following links", path);
+    *target = cur;
+    return WEFT_OK;
+}
+
+/* fn writes into f, which is then closed whatever happened: the first
+ * error. */
+static weft_err_t write_and_close(FILE *f, weft_write_fn fn, const void *arg)
+{
+    errno = 0; /* a stream error without an errno is reported as EIO */
+    weft_err_t err = fn(f, arg);
+    if (!err && (fflush(f) != 0 || ferror(f)))
+        err = weft_fail(WEFT_EIO, "writing failed: %s", strerror(errno ? errno : EIO));
+    if (fclose(f) != 0 && !err)
+        err = weft_fail(WEFT_EIO, "closing failed: %s", strerror(errno));
+    return err;
+}
+
+weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        /* A device, FIFO or socket cannot be replaced by a file, and is no
+         * file to truncate: written as it is (a directory fails here with
+         * EISDIR). */
+        int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+        FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+        if (!f) {
+            weft_err_t err = weft_fail(WEFT_EIO, "%s: cannot open: %s", path, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return err;
+        }
+        weft_err_t err = write_and_close(f, fn, arg);
+        return err ? weft_wrap(err, "%s: ", path) : WEFT_OK;
+    }
+    char *target = NULL, *tmp = NULL;
+    weft_err_t err = weft_link_target(path, &target);
+    if (err)
+        return err;
+    size_t n = strlen(target) + sizeof ".tmp";
+    tmp = malloc(n);
+    if (!tmp) {
+        free(target);
+        return weft_fail(WEFT_ENOMEM, "%s: out of memory", path);
+    }
+    snprintf(tmp, n, "%s.tmp", target);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        err = weft_fail(WEFT_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+    } else {
+        err = write_and_close(f, fn, arg);
+        if (!err && rename(tmp, target) != 0)
+            err = weft_fail(WEFT_EIO, "cannot rename %s over %s: %s", tmp, target,
+                            strerror(errno));
+        if (err)
+            remove(tmp);
+    }
+    free(tmp);
+    free(target);
+    return err ? weft_wrap(err, "%s: ", path) : WEFT_OK;
 }

@@ -1,6 +1,7 @@
 /*
  * weft.h - what every module of weft shares: the error codes, the
- * detail message that goes with the last error, and checked allocation.
+ * detail message that goes with the last error, checked allocation and
+ * writing an output file.
  *
  * Convention: a fallible function returns weft_err_t (0 success, negative
  * error) and, on failure, records a human-readable detail with weft_fail()
@@ -13,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef enum {
     WEFT_OK = 0,
@@ -79,6 +81,27 @@ double weft_mono_s(void);
  * ran). */
 weft_err_t weft_parallel_for(size_t n, size_t threads, void (*fn)(void *arg, size_t i),
                              void *arg, void (*thread_done)(void));
+
+/* Writes the output file path as a Unix tool does: fn writes the bytes
+ * into f (its errors are returned, with "path: " before the detail).
+ *   - A path that exists and is no regular file (a character device such
+ *     as /dev/null, a FIFO, /dev/stdout on a pipe) is written straight
+ *     through: opened for writing as it is, never created nor replaced.
+ *   - A symbolic link is followed to the file it leads to (which need not
+ *     exist yet; weft_link_target), written as below; the link stays.
+ *   - A regular file or a new path is written atomically: into FILE.tmp in
+ *     the same directory, renamed over FILE once written and closed. On
+ *     any failure FILE is left as it was and FILE.tmp removed.
+ * EIO naming the path and the OS's reason, or fn's error. */
+typedef weft_err_t (*weft_write_fn)(FILE *f, const void *arg);
+weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg);
+
+/* The file that writing path replaces: path with symbolic links followed
+ * (up to 40, each relative one from the directory of the link), into
+ * *target (malloc'ed; the caller frees it); a copy of path where it is
+ * no link. The last link may lead to nothing yet. EIO (a loop, an
+ * unreadable link) or ENOMEM, naming path. */
+weft_err_t weft_link_target(const char *path, char **target);
 
 /* splitmix64 (Steele, Lea & Flood 2014): the next value of a tiny
  * full-period generator whose state is *s. Seeds the generators and draws

@@ -334,7 +334,9 @@ bool rpc_journal_wants_rewrite(const rpc_journal_t *j);
 /* Replaces the journal with the records of s's state (base, gone, every
  * job of all and the done flows): written to PATH.tmp, fdatasync'ed,
  * renamed over PATH, and the directory synced, so a crash leaves either
- * the old journal or the new one whole. Appends then go to the new file. */
+ * the old journal or the new one whole. Appends then go to the new file.
+ * Where PATH is a symbolic link, PATH is the file it leads to (the link
+ * stays); a journal on a device or FIFO is left as it is (WEFT_OK). */
 weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s);
 /* Packs the epoch record of id epoch (> 0, < 2^63) into b. */
 weft_err_t rpc_journal_epoch_record(msgpack_sbuffer *b, uint64_t epoch);

@@ -20,7 +20,9 @@
  * the jobs compacted away, then every job it holds (each preceded by a
  * flow id base where compacted jobs' ids come before it) and their done
  * flows - through a temporary file renamed over it, so the file
- * follows the jobs in flight rather than every job ever registered.
+ * follows the jobs in flight rather than every job ever registered. A
+ * journal reached through a symbolic link is rewritten where the link
+ * leads; one on a device or FIFO (no file to compact) never is.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -405,19 +408,26 @@ static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s, size_t ma
 
 weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s)
 {
-    if (j->fd < 0)
+    /* A journal on a device or FIFO is no file to compact, and a rename
+     * would replace the device itself: it is left as it is. */
+    struct stat sb;
+    if (j->fd < 0 || (fstat(j->fd, &sb) == 0 && !S_ISREG(sb.st_mode)))
         return WEFT_OK;
     weft_err_t err = WEFT_OK;
     msgpack_sbuffer b;
     msgpack_sbuffer_init(&b);
-    char *tmp = NULL, *dir = NULL;
+    char *target = NULL, *tmp = NULL, *dir = NULL;
     int fd = -1, dfd = -1;
-    size_t n = strlen(j->path) + 5;
+    /* through a symbolic link, the file it leads to is replaced (in its
+     * directory); the link stays */
+    if ((err = weft_link_target(j->path, &target)))
+        WEFT_CHECK(weft_wrap(err, "journal "));
+    size_t n = strlen(target) + sizeof ".tmp";
     tmp = malloc(n);
-    dir = strdup(j->path);
+    dir = strdup(target);
     if (!tmp || !dir)
         WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory rewriting journal %s", j->path));
-    snprintf(tmp, n, "%s.tmp", j->path);
+    snprintf(tmp, n, "%s.tmp", target);
     if (j->epoch) /* first, as in the journal it replaces */
         WEFT_CHECK(rpc_journal_epoch_record(&b, j->epoch));
     WEFT_CHECK(pack_state(&b, s, j->max_record));
@@ -427,8 +437,8 @@ weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s)
     WEFT_CHECK(write_all(fd, tmp, &b));
     if (fdatasync(fd) != 0)
         WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: fdatasync: %s", tmp, strerror(errno)));
-    if (rename(tmp, j->path) != 0)
-        WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: rename to %s: %s", tmp, j->path,
+    if (rename(tmp, target) != 0)
+        WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: rename to %s: %s", tmp, target,
                              strerror(errno)));
     /* The rename is durable once the directory is. */
     dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -449,6 +459,7 @@ cleanup:
         close(dfd);
     if (err && tmp)
         unlink(tmp);
+    free(target);
     free(tmp);
     free(dir);
     msgpack_sbuffer_destroy(&b);

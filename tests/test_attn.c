@@ -3,16 +3,20 @@
  * permutation equivariance, a parameter count independent of the number of
  * coflows, BLAS against the naive reference, the Plackett–Luce
  * distribution and Gumbel top-k sampling from it, and the model file
- * (round trips, and every kind of bad file refused with its error).
+ * (round trips, saving through a symbolic link or into a character
+ * device, and every kind of bad file refused with its error).
  * Gradients are checked in tests/test_attn_f64.c.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <errno.h>
 #include <math.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "attention/attn.h"
@@ -604,6 +608,56 @@ Test(attn_model, round_trip_bit_exact, .init = make_tmpdir, .fini = remove_tmpdi
     free(b1), free(b2);
     attn_model_destroy(&mf);
     attn_model_destroy(&back);
+}
+
+/* Saving to a symbolic link replaces the file it leads to (atomically, in
+ * that file's directory) and keeps the link. */
+Test(attn_model, save_through_a_link_keeps_the_link, .init = make_tmpdir,
+     .fini = remove_tmpdir, .timeout = 10)
+{
+    attn_model_file_t mf, back;
+    sample_model(&mf);
+    attn_model_init(&back);
+    char sub[128], target[128], link[128];
+    snprintf(sub, sizeof sub, "%s", tmp_path("sub"));
+    snprintf(target, sizeof target, "%s", tmp_path("sub/real.wm"));
+    snprintf(link, sizeof link, "%s", tmp_path("link.wm"));
+    cr_assert_eq(mkdir(sub, 0700), 0);
+    write_bytes(target, "old", 3);
+    cr_assert_eq(symlink("sub/real.wm", link), 0);
+    cr_assert_eq(attn_model_save(link, &mf), WEFT_OK, "%s", weft_last_error());
+    struct stat sb;
+    cr_assert(lstat(link, &sb) == 0 && S_ISLNK(sb.st_mode), "the link was replaced");
+    cr_assert_eq(attn_model_load(target, &back), WEFT_OK, "%s", weft_last_error());
+    assert_models_equal(&mf, &back);
+    cr_assert_eq(access(tmp_path("sub/real.wm.tmp"), F_OK), -1, "temporary file left behind");
+    cr_assert_eq(access(tmp_path("link.wm.tmp"), F_OK), -1, "temporary file left behind");
+    attn_model_destroy(&mf);
+    attn_model_destroy(&back);
+}
+
+/* Saving into a character device writes through it and keeps the device.
+ * The device is a node of /dev/null's in the test's directory, where root
+ * may make one: never /dev/null itself, which a regression would replace
+ * for the whole machine. */
+Test(attn_model, save_into_a_device_keeps_the_device, .init = make_tmpdir,
+     .fini = remove_tmpdir, .timeout = 10)
+{
+    char null[128];
+    snprintf(null, sizeof null, "%s", tmp_path("null"));
+    if (mknod(null, S_IFCHR | 0666, makedev(1, 3)) != 0) {
+        fprintf(stderr, "note: mknod %s: %s: saving into a device not checked\n", null,
+                strerror(errno));
+        return;
+    }
+    attn_model_file_t mf;
+    sample_model(&mf);
+    cr_assert_eq(attn_model_save(null, &mf), WEFT_OK, "%s", weft_last_error());
+    struct stat sb;
+    cr_assert(lstat(null, &sb) == 0 && S_ISCHR(sb.st_mode),
+              "the character device was replaced by a regular file");
+    cr_assert_eq(access(tmp_path("null.tmp"), F_OK), -1, "temporary file left behind");
+    attn_model_destroy(&mf);
 }
 
 Test(attn_model, params_round_trip, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 10)

@@ -15,7 +15,9 @@
  * and an agent stopped while its job was cancelled drops the job's flows
  * once it reconnects, and a gone agent's flows give their share to the
  * flows beside them. Bad input at start: a journal with a corrupted length is refused and
- * left as it was, a torn tail is kept aside with a warning; `weft submit`
+ * left as it was, a torn tail is kept aside with a warning; a journal
+ * rewritten through a symbolic link keeps the link, one on a device is
+ * left a device; `weft submit`
  * and `weft agent` stop at once on a wrong token; bad options are named.
  */
 #include <criterion/criterion.h>
@@ -36,6 +38,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1171,6 +1174,83 @@ Test(gateway, journal_cuts_a_torn_tail_and_refuses_damage)
     cr_assert_neq(access(torn, F_OK), 0, "%s was written", torn);
     unlink(path);
     msgpack_sbuffer_destroy(&sb);
+}
+
+/* Opens a journal at path, appends one done record (left in *sb) and
+ * rewrites the journal from a state that holds one base record. */
+static void open_append_rewrite(rpc_journal_t *j, const char *path, msgpack_sbuffer *sb)
+{
+    msgpack_sbuffer_init(sb);
+    append_record(sb, "done");
+    cr_assert_eq(rpc_journal_open(j, path, false, count_record, NULL), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert_eq(rpc_journal_append(j, sb->data, sb->size), WEFT_OK);
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    s.next_fid = 7; /* no job: the base record alone */
+    cr_assert_eq(rpc_journal_rewrite(j, &s), WEFT_OK, "%s", weft_last_error());
+    rpc_sched_destroy(&s);
+}
+
+/* A journal opened through a symbolic link is rewritten where the link
+ * leads (the new file renamed over the link's target, in its directory),
+ * the link kept and appends going on into the target. */
+Test(gateway, journal_rewrite_through_a_link_keeps_the_link)
+{
+    char dir[] = "/tmp/weft-journal-link-XXXXXX", sub[64], target[64], link[64], tmp[80];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    snprintf(target, sizeof target, "%s/sub/real", dir);
+    snprintf(link, sizeof link, "%s/j", dir);
+    cr_assert_eq(mkdir(sub, 0700), 0);
+    cr_assert_eq(symlink("sub/real", link), 0);
+    msgpack_sbuffer sb;
+    rpc_journal_t j;
+    open_append_rewrite(&j, link, &sb);
+    cr_assert_eq(j.rewrites, 1);
+    struct stat st;
+    cr_assert(lstat(link, &st) == 0 && S_ISLNK(st.st_mode), "the link was replaced");
+    cr_assert_eq(rpc_journal_append(&j, sb.data, sb.size), WEFT_OK);
+    cr_assert(stat(target, &st) == 0 && (uint64_t)st.st_size == j.bytes,
+              "the link's target does not hold the journal");
+    rpc_journal_close(&j);
+    snprintf(tmp, sizeof tmp, "%s.tmp", target);
+    cr_assert_neq(access(tmp, F_OK), 0, "%s left behind", tmp);
+    snprintf(tmp, sizeof tmp, "%s.tmp", link);
+    cr_assert_neq(access(tmp, F_OK), 0, "%s left behind", tmp);
+    replayed = 0;
+    cr_assert_eq(rpc_journal_open(&j, link, false, count_record, NULL), WEFT_OK);
+    cr_assert_eq(replayed, 2, "base and done: %zu records", replayed);
+    rpc_journal_close(&j);
+    msgpack_sbuffer_destroy(&sb);
+    snprintf(tmp, sizeof tmp, "rm -rf %s", dir);
+    cr_assert_eq(system(tmp), 0);
+}
+
+/* A journal on a character device is never rewritten (nothing can replace
+ * a device atomically), so it stays the device. A node of /dev/null's in
+ * the test's directory (root may make one), not /dev/null, which a
+ * regression would replace for the whole machine. */
+Test(gateway, journal_on_a_device_is_not_replaced)
+{
+    char dir[] = "/tmp/weft-journal-dev-XXXXXX", null[64];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(null, sizeof null, "%s/null", dir);
+    if (mknod(null, S_IFCHR | 0666, makedev(1, 3)) != 0) {
+        fprintf(stderr, "note: mknod %s: %s: a journal on a device not checked\n", null,
+                strerror(errno));
+    } else {
+        msgpack_sbuffer sb;
+        rpc_journal_t j;
+        open_append_rewrite(&j, null, &sb);
+        struct stat st;
+        cr_assert(lstat(null, &st) == 0 && S_ISCHR(st.st_mode),
+                  "the character device was replaced by a regular file");
+        rpc_journal_close(&j);
+        msgpack_sbuffer_destroy(&sb);
+        unlink(null);
+    }
+    cr_assert_eq(rmdir(dir), 0, "%s", strerror(errno));
 }
 
 static void server_idle1(void) { start_server("--idle-timeout", "1"); }

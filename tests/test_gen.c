@@ -4,16 +4,22 @@
  * that come whole from the pool, port remapping, DAG shapes kept, weight
  * distributions, random-DAG bounds, exact stats on a hand-built workload,
  * and the same on the real traces in data/; `weft gen` and `weft convert`
- * on bad options and failing writes.
+ * on bad options and failing writes, and -o through a FIFO, a symbolic
+ * link and a character device.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -930,6 +936,105 @@ Test(gen_cli, output_replaced_only_when_written)
     cr_assert_eq(cli("gen --jobs 4 --ports 8 --seed 3 -o %s/w.weft", cli_dir), 0);
     cr_assert(!strncmp(cli_file("w.weft"), "weft-workload 1\n", 16));
     cr_assert(!cli_exists("w.weft.tmp"));
+}
+
+/* cli_dir/NAME, in one of two buffers. */
+static const char *in_dir(const char *name)
+{
+    static char bufs[2][256];
+    static int which;
+    char *p = bufs[which ^= 1];
+    snprintf(p, sizeof bufs[0], "%s/%s", cli_dir, name);
+    return p;
+}
+
+/* -o FIFO writes into the FIFO (a reader in another process gets every
+ * byte of what -o FILE writes) and leaves it a FIFO: a FILE.tmp renamed
+ * over it used to replace the FIFO, and its reader got nothing. */
+Test(gen_cli, output_written_through_a_fifo)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("gen --jobs 4 --ports 8 --seed 3 -o %s/ref.weft", cli_dir), 0);
+    const char *fifo = in_dir("f");
+    cr_assert_eq(mkfifo(fifo, 0600), 0, "%s", strerror(errno));
+    pid_t reader = fork();
+    cr_assert_neq(reader, -1);
+    if (reader == 0) { /* copies what it reads from the FIFO into `got` */
+        int in = open(fifo, O_RDONLY), out = creat(in_dir("got"), 0600);
+        char buf[4096];
+        ssize_t n = -1;
+        while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+            if (write(out, buf, (size_t)n) != n)
+                break;
+        _exit(n == 0 ? 0 : 1);
+    }
+    int rc = cli("gen --jobs 4 --ports 8 --seed 3 -o %s", fifo);
+    struct stat sb;
+    bool still_fifo = lstat(fifo, &sb) == 0 && S_ISFIFO(sb.st_mode);
+    if (still_fifo) { /* a reader still waiting for a writer gets its end of file */
+        int w = open(fifo, O_WRONLY | O_NONBLOCK);
+        if (w >= 0)
+            close(w);
+    } else {
+        kill(reader, SIGKILL); /* waiting on a FIFO no one can open any more */
+    }
+    int st;
+    cr_assert_eq(waitpid(reader, &st, 0), reader);
+    cr_assert_eq(rc, 0, "%s", cli_file("err"));
+    cr_assert(still_fifo, "the FIFO was replaced by a regular file");
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the reader failed");
+    cr_assert(!strncmp(cli_file("ref.weft"), "weft-workload 1\n", 16));
+    cr_assert_str_eq(cli_file("got"), cli_file("ref.weft"));
+    cr_assert(!cli_exists("f.tmp"), "temporary file left behind");
+}
+
+/* -o LINK writes the file the link leads to, atomically (through its
+ * TARGET.tmp), and leaves the link a link; a link to a file that does not
+ * exist yet makes that file. */
+Test(gen_cli, output_through_a_symlink_reaches_its_target)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("gen --jobs 4 --ports 8 --seed 3 -o %s/ref.weft", cli_dir), 0);
+    cr_assert_eq(mkdir(in_dir("sub"), 0700), 0);
+    cli_write("sub/target.weft", "old\n");
+    cr_assert_eq(symlink("sub/target.weft", in_dir("out.weft")), 0); /* relative */
+    cr_assert_eq(cli("gen --jobs 4 --ports 8 --seed 3 -o %s/out.weft", cli_dir), 0, "%s",
+                 cli_file("err"));
+    struct stat sb;
+    cr_assert(lstat(in_dir("out.weft"), &sb) == 0 && S_ISLNK(sb.st_mode),
+              "the link was replaced");
+    cr_assert_str_eq(cli_file("sub/target.weft"), cli_file("ref.weft"));
+    cr_assert(!cli_exists("out.weft.tmp") && !cli_exists("sub/target.weft.tmp"),
+              "temporary file left behind");
+
+    /* a link to nothing yet, through a second link */
+    cr_assert_eq(symlink("sub/new.weft", in_dir("dangling")), 0);
+    cr_assert_eq(symlink("dangling", in_dir("twice")), 0);
+    cr_assert_eq(cli("convert %s/ref.weft -o %s/twice", cli_dir, cli_dir), 0, "%s",
+                 cli_file("err"));
+    cr_assert(lstat(in_dir("twice"), &sb) == 0 && S_ISLNK(sb.st_mode), "the link was replaced");
+    cr_assert(lstat(in_dir("dangling"), &sb) == 0 && S_ISLNK(sb.st_mode),
+              "the link was replaced");
+    cr_assert_str_eq(cli_file("sub/new.weft"), cli_file("ref.weft"));
+}
+
+/* -o DEVICE writes through the device and leaves it one. Not /dev/null
+ * itself (a regression would replace it for the whole machine): a node of
+ * the same device in the test's directory, where root may make one. */
+Test(gen_cli, output_to_a_character_device_keeps_the_device)
+{
+    NEED_BIN();
+    const char *null = in_dir("null");
+    if (mknod(null, S_IFCHR | 0666, makedev(1, 3)) != 0) {
+        fprintf(stderr, "note: mknod %s: %s: -o into a device not checked\n", null,
+                strerror(errno));
+        return;
+    }
+    cr_assert_eq(cli("convert %s -f fb -o %s", FB_PATH, null), 0, "%s", cli_file("err"));
+    struct stat sb;
+    cr_assert(lstat(null, &sb) == 0 && S_ISCHR(sb.st_mode),
+              "the character device was replaced by a regular file");
+    cr_assert(!cli_exists("null.tmp"), "temporary file left behind");
 }
 
 /* Converting a weft workload prints no notes: the reader's report starts
