@@ -206,23 +206,57 @@ static weft_err_t write_and_close(FILE *f, weft_write_fn fn, const void *arg)
     return err;
 }
 
+/* fn writes into descriptor fd (-1: it could not be had, errno says why)
+ * of path, as it is: no temporary file, nothing replaced. */
+static weft_err_t write_through(const char *path, int fd, const char *failing, weft_write_fn fn,
+                                const void *arg)
+{
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+    if (!f) {
+        weft_err_t err = weft_fail(WEFT_EIO, "%s: %s: %s", path, failing, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return err;
+    }
+    weft_err_t err = write_and_close(f, fn, arg);
+    return err ? weft_wrap(err, "%s: ", path) : WEFT_OK;
+}
+
+/* The descriptor a path names ("/dev/stdout", "/dev/stderr", "/dev/fd/N",
+ * "/proc/self/fd/N"), or -1 when it names none. */
+static int named_descriptor(const char *path)
+{
+    if (!strcmp(path, "/dev/stdout"))
+        return 1;
+    if (!strcmp(path, "/dev/stderr"))
+        return 2;
+    const char *num = !strncmp(path, "/dev/fd/", 8)          ? path + 8
+                      : !strncmp(path, "/proc/self/fd/", 14) ? path + 14
+                                                             : NULL;
+    if (!num || *num < '0' || *num > '9')
+        return -1;
+    char *end;
+    errno = 0;
+    long fd = strtol(num, &end, 10);
+    return *end || errno || fd > INT_MAX ? -1 : (int)fd;
+}
+
 weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg)
 {
+    int named = named_descriptor(path);
+    if (named >= 0) {
+        /* Written into the open descriptor itself, so the shell's
+         * redirection holds (">>" appends): reopening the file it leads
+         * to, or replacing that file, would not. */
+        return write_through(path, fcntl(named, F_DUPFD_CLOEXEC, 3), "cannot write", fn, arg);
+    }
     struct stat sb;
     if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
         /* A device, FIFO or socket cannot be replaced by a file, and is no
          * file to truncate: written as it is (a directory fails here with
          * EISDIR). */
-        int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
-        FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
-        if (!f) {
-            weft_err_t err = weft_fail(WEFT_EIO, "%s: cannot open: %s", path, strerror(errno));
-            if (fd >= 0)
-                close(fd);
-            return err;
-        }
-        weft_err_t err = write_and_close(f, fn, arg);
-        return err ? weft_wrap(err, "%s: ", path) : WEFT_OK;
+        return write_through(path, open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC), "cannot open",
+                             fn, arg);
     }
     char *target = NULL, *tmp = NULL;
     weft_err_t err = weft_link_target(path, &target);

@@ -84,9 +84,12 @@ weft_err_t weft_parallel_for(size_t n, size_t threads, void (*fn)(void *arg, siz
 
 /* Writes the output file path as a Unix tool does: fn writes the bytes
  * into f (its errors are returned, with "path: " before the detail).
+ *   - A name of an open descriptor (/dev/stdout, /dev/stderr, /dev/fd/N,
+ *     /proc/self/fd/N) is written into that descriptor, so the shell's
+ *     redirection holds (">>" appends to its file).
  *   - A path that exists and is no regular file (a character device such
- *     as /dev/null, a FIFO, /dev/stdout on a pipe) is written straight
- *     through: opened for writing as it is, never created nor replaced.
+ *     as /dev/null, a FIFO) is written straight through: opened for
+ *     writing as it is, never created nor replaced.
  *   - A symbolic link is followed to the file it leads to (which need not
  *     exist yet; weft_link_target), written as below; the link stays.
  *   - A regular file or a new path is written atomically: into FILE.tmp in

@@ -1018,6 +1018,27 @@ Test(gen_cli, output_through_a_symlink_reaches_its_target)
     cr_assert_str_eq(cli_file("sub/new.weft"), cli_file("ref.weft"));
 }
 
+/* -o naming an open descriptor (/dev/fd/N, /dev/stdout) writes into it, so
+ * a ">>" redirection appends: following its link to the file and
+ * replacing that would lose what the file held. */
+Test(gen_cli, output_to_a_named_descriptor_keeps_its_redirection)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("gen --jobs 4 --ports 8 --seed 3 -o %s/ref.weft", cli_dir), 0);
+    char want[1 << 16];
+    snprintf(want, sizeof want, "kept\n%s", cli_file("ref.weft"));
+    cli_write("app.weft", "kept\n");
+    cr_assert_eq(cli("gen --jobs 4 --ports 8 --seed 3 -o /dev/fd/9 9>>%s/app.weft", cli_dir), 0,
+                 "%s", cli_file("err"));
+    cr_assert_str_eq(cli_file("app.weft"), want);
+    cli_write("out", "");
+    cr_assert_eq(cli("gen --jobs 4 --ports 8 --seed 3 -o /dev/stdout"), 0, "%s", cli_file("err"));
+    cr_assert_str_eq(cli_file("out"), cli_file("ref.weft"));
+    cr_assert_eq(cli("gen --jobs 4 --ports 8 --seed 3 -o /dev/fd/9"), 1); /* not open */
+    cr_assert(strstr(cli_file("err"), "/dev/fd/9: cannot write: Bad file descriptor"), "%s",
+              cli_file("err"));
+}
+
 /* -o DEVICE writes through the device and leaves it one. Not /dev/null
  * itself (a regression would replace it for the whole machine): a node of
  * the same device in the test's directory, where root may make one. */
