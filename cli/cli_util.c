@@ -91,19 +91,48 @@ int cli_parse_port_cap(const char *cmd, const char *s, size_t *port, double *rat
     return 0;
 }
 
+int cli_read_workload(const char *cmd, coflow_workload_t *wl, const char *path,
+                      workload_format_t fmt, const workload_read_opts_t *opts)
+{
+    workload_read_opts_t o;
+    workload_read_report_t rep;
+    if (opts)
+        o = *opts;
+    else
+        workload_read_opts_default(&o);
+    if (!o.report)
+        o.report = &rep;
+    weft_err_t err = workload_read(wl, path, fmt, &o);
+    if (!err)
+        err = workload_require_jobs(wl, path, o.report);
+    if (err) {
+        cli_report(cmd, err);
+        coflow_workload_destroy(wl);
+        coflow_workload_init(wl, 0);
+        return -1;
+    }
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "weft %s: ", cmd);
+    workload_read_report_print(o.report, prefix, stderr);
+    return 0;
+}
+
 int cli_read_workloads(const char *cmd, char *const *paths, size_t n, coflow_workload_t *out)
 {
     for (size_t i = 0; i < n; i++) {
-        weft_err_t err = workload_read(&out[i], paths[i], WORKLOAD_FORMAT_AUTO, NULL);
+        if (cli_read_workload(cmd, &out[i], paths[i], WORKLOAD_FORMAT_AUTO, NULL)) {
+            for (size_t k = 0; k < i; k++)
+                coflow_workload_destroy(&out[k]);
+            return -1;
+        }
         coflow_fabric_t fab = {0};
-        if (!err)
-            err = coflow_fabric_init(&fab, out[i].n_ports, WEFT_GBPS_BYTES);
+        weft_err_t err = coflow_fabric_init(&fab, out[i].n_ports, WEFT_GBPS_BYTES);
         if (!err)
             err = dag_analyze(&out[i], &fab);
         coflow_fabric_destroy(&fab);
         if (err) {
             cli_report(cmd, err);
-            for (size_t k = 0; k < i; k++)
+            for (size_t k = 0; k <= i; k++)
                 coflow_workload_destroy(&out[k]);
             return -1;
         }

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "coflow/coflow.h"
+#include "workload/workload.h"
 
 /* File name of the shipped model of the learned policy, in models/. */
 #define CLI_MODEL_NAME "weft-policy.msgpack"
@@ -29,9 +30,18 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double min
  * and returns -1. Whether the port exists is the caller's to check. */
 int cli_parse_port_cap(const char *cmd, const char *s, size_t *port, double *rate);
 
-/* Reads paths[0..n) (any format weft reads) into out[0..n), each analysed
- * for its own ports at 1 Gbit/s. On error reports it and frees what was
- * read; returns -1. */
+/* Reads one workload for command cmd: workload_read(wl, path, fmt, opts)
+ * (opts NULL: the defaults; a report of its own unless opts has one), then
+ * the reader's notes on stderr ("weft CMD: note: skipped 2 jobs whose
+ * dependencies form a cycle", workload_read_report_print), and a workload
+ * without jobs refused (workload_require_jobs). 0, or -1 after reporting
+ * the error, *wl then empty (initialised). */
+int cli_read_workload(const char *cmd, coflow_workload_t *wl, const char *path,
+                      workload_format_t fmt, const workload_read_opts_t *opts);
+
+/* Reads paths[0..n) (any format weft reads, as cli_read_workload) into
+ * out[0..n), each analysed for its own ports at 1 Gbit/s. On error reports
+ * it and frees what was read; returns -1. */
 int cli_read_workloads(const char *cmd, char *const *paths, size_t n, coflow_workload_t *out);
 
 /* The option getopt_long just returned, for messages: "--NAME" of long

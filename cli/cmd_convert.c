@@ -60,10 +60,6 @@ int cmd_convert(int argc, char **argv)
     workload_format_t fmt = WORKLOAD_FORMAT_AUTO;
     workload_read_opts_t ro;
     workload_read_opts_default(&ro);
-    /* zeroed here: not every reader fills in the report */
-    workload_read_report_t rep;
-    memset(&rep, 0, sizeof rep);
-    ro.report = &rep;
     const char *output = NULL;
     int ch;
     optind = 1;
@@ -128,34 +124,11 @@ int cmd_convert(int argc, char **argv)
     const char *input = argv[optind];
 
     coflow_workload_t wl;
-    weft_err_t err = workload_read(&wl, input, fmt, &ro);
-    if (err) {
-        cli_report("convert", err);
-        coflow_workload_destroy(&wl);
+    if (cli_read_workload("convert", &wl, input, fmt, &ro))
         return CLI_ERROR;
-    }
-    if (rep.alibaba_dropped_deps)
-        fprintf(stderr, "weft convert: note: dropped %zu dependencies on tasks absent from "
-                        "their job, on the task itself, or repeated\n",
-                rep.alibaba_dropped_deps);
-    if (rep.alibaba_cyclic_jobs)
-        fprintf(stderr, "weft convert: note: skipped %zu jobs whose dependencies form a cycle\n",
-                rep.alibaba_cyclic_jobs);
-    if (rep.alibaba_duplicate_jobs)
-        fprintf(stderr, "weft convert: note: skipped %zu jobs that use a task number twice\n",
-                rep.alibaba_duplicate_jobs);
-    if (rep.alibaba_skipped_tasks)
-        fprintf(stderr, "weft convert: note: left out %zu independent tasks (%zu jobs)\n",
-                rep.alibaba_skipped_tasks, rep.alibaba_skipped_jobs);
-    if (rep.wf_zero_byte_edges)
-        fprintf(stderr, "weft convert: note: %zu stage edges move no bytes; kept as "
-                        "dependencies only\n",
-                rep.wf_zero_byte_edges);
-
-    if (output) /* through FILE.tmp: a failed write leaves FILE as it was */
-        err = weft_save_file(output, write_weft, &wl);
-    else
-        err = workload_write_weft(&wl, stdout);
+    /* through FILE.tmp (weft_save_file): a failed write leaves FILE as it was */
+    weft_err_t err = output ? weft_save_file(output, write_weft, &wl)
+                            : workload_write_weft(&wl, stdout);
     if (err) {
         cli_report("convert", err);
         coflow_workload_destroy(&wl);

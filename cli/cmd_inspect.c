@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "netsim/netsim.h"
 #include "workload/workload.h"
 
@@ -79,11 +80,8 @@ int cmd_inspect(int argc, char **argv)
     }
     const char *path = argv[optind];
     coflow_workload_t wl;
-    weft_err_t err = workload_read(&wl, path, fmt, NULL);
-    if (err) {
-        cli_report("inspect", err);
+    if (cli_read_workload("inspect", &wl, path, fmt, NULL))
         return CLI_ERROR;
-    }
     workload_stats_t st;
     workload_stats(&wl, rate, &st);
     printf("%s\n", workload_input_name(path)); /* as messages name it */

@@ -648,13 +648,11 @@ int cmd_sim(int argc, char **argv)
     }
     if (port_rate == 0)
         port_rate = WEFT_GBPS_BYTES;
-    weft_err_t err = workload_read(&wl, path, fmt, &ro);
-    if (err) {
-        cli_report("sim", err);
+    if (cli_read_workload("sim", &wl, path, fmt, &ro)) {
         free(tasks);
         return CLI_ERROR;
     }
-    err = coflow_fabric_init(&fab, wl.n_ports, port_rate);
+    weft_err_t err = coflow_fabric_init(&fab, wl.n_ports, port_rate);
     for (size_t i = 0; i < n_caps && !err; i++) {
         if (caps[i].port >= fab.n_ports)
             err = weft_fail(WEFT_EINVAL, "--port-cap: port %zu, but the workload has ports "

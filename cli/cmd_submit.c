@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "rpc/client.h"
 #include "workload/workload.h"
 
@@ -80,11 +81,9 @@ int cmd_submit(int argc, char **argv)
     }
     const char *tls_ca = g.tls_ca;
     coflow_workload_t wl;
-    weft_err_t err = workload_read(&wl, argv[optind], fmt, NULL);
-    if (err) {
-        cli_report("submit", err);
+    if (cli_read_workload("submit", &wl, argv[optind], fmt, NULL))
         return CLI_ERROR;
-    }
+    weft_err_t err;
     int status = CLI_ERROR;
     if (tls_ca)
         signal(SIGPIPE, SIG_IGN); /* OpenSSL writes with write(2) */

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_run.h"
 #include "dag/dag.h"
 #include "workload/workload.h"
 
@@ -370,7 +371,7 @@ Test(workload_fb, garbage_and_ranges)
     expect_fail_text("4 1\n1 0 1 0 1 1:nan\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EINVAL, 2,
                      "receives nan MB", NULL);
     expect_fail_text("4 1\n1 -5 1 0 1 1:1\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EINVAL, 2,
-                     "arrival time -0.005", NULL);
+                     "coflow 1 arrives at -5 ms, expected a finite number of ms >= 0", NULL);
     expect_fail_text("4 1\n1 0 1 0 1 1:1 junk\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EPARSE,
                      2, "expected end of line after 1 reducers, found 'junk'", NULL);
     expect_fail_text("4 1\n1 0 1 0 1 1:1\n2 0 1 0 1 1:1\n", ".txt", WORKLOAD_FORMAT_FB, NULL,
@@ -1528,4 +1529,254 @@ Test(workload_input, weft_sim_reads_a_pipe)
     free(err);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_assert_eq(run(cmd), 0);
+}
+
+/* ------------------------------------------------------------ an audit's bad inputs */
+
+/* "job 1 1000000001 ..." said "arrival time 1e+09 s is beyond 1e+09 s": %g
+ * rounded the value onto the limit. Values just above a limit print with
+ * the digits that show it. */
+Test(workload_text, times_just_beyond_the_limit_show_their_digits)
+{
+    expect_fail_text("weft-workload 1\nports 2\njob 1 1000000001 1 0 1\n", ".weft",
+                     WORKLOAD_FORMAT_WEFT, NULL, WEFT_EINVAL, 3,
+                     "arrival time 1000000001 s is beyond 1e+09 s", NULL);
+    expect_fail_text("weft-workload 1\nports 2\njob 1 0 1 1000000000.5 1\n", ".weft",
+                     WORKLOAD_FORMAT_WEFT, NULL, WEFT_EINVAL, 3,
+                     "final compute time 1000000000.5 s is beyond 1e+09 s", NULL);
+    expect_fail_text("1000000001,j_1,M1,5,50,0.1,2\n", ".csv", WORKLOAD_FORMAT_ALIBABA, NULL,
+                     WEFT_EINVAL, 1, "field 1: arrival time 1000000001 s is beyond 1e+09 s",
+                     NULL);
+    expect_fail_text("4 1\n1 1000000000001 1 0 1 1:1\n", ".txt", WORKLOAD_FORMAT_FB, NULL,
+                     WEFT_EINVAL, 2, "coflow 1 arrives at 1000000000001 ms, beyond 1e+12 ms",
+                     NULL);
+    /* the next double above 2^60 printed as 1.15292e+18, "more than 2^60" */
+    expect_fail_text(W_HEAD "0 1 1152921504606847232\nend 1\n", ".weft", WORKLOAD_FORMAT_WEFT,
+                     NULL, WEFT_EINVAL, 5, "a flow of 1.1529215046068472e+18 bytes",
+                     "more than 2^60 bytes", NULL);
+}
+
+/* "2 -100 ..." said "job 2: arrival time -0.1, expected a finite number
+ * >= 0": seconds without a unit, in a file that counts in ms. */
+Test(workload_fb, negative_arrival_in_ms)
+{
+    expect_fail_text("4 2\n1 0 1 0 1 1:1\n2 -100 1 3 1 0:4.0\n", ".txt", WORKLOAD_FORMAT_FB,
+                     NULL, WEFT_EINVAL, 3, "coflow 2 arrives at -100 ms",
+                     "expected a finite number of ms >= 0", NULL);
+    expect_fail_text("4 1\n1 nan 1 0 1 1:1\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EINVAL,
+                     2, "coflow 1 arrives at nan ms", NULL);
+}
+
+/* A file cut inside its last line (no newline after it) failed like a typo:
+ * ":9: expected a job id, found end of line". Now the detail says the line
+ * may be the cut; a line with its newline, or an error about another line,
+ * gets no such hint. */
+Test(workload_text, cut_inside_the_last_line)
+{
+    const char *hint = "(the last line has no newline: is the file truncated?)";
+    expect_fail_text(W_HEAD "0 1 5\njob ", ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_EPARSE, 6,
+                     "expected a job id, found end of line", hint, NULL);
+    expect_fail_text(W_HEAD "0 1", ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_EPARSE, 5,
+                     "expected a size in bytes, found end of line", hint, NULL);
+    expect_fail_text("weft-workload 1\nports 2\njob 1 0 1 0 1\ncoflow 1 0 1", ".weft",
+                     WORKLOAD_FORMAT_WEFT, NULL, WEFT_EPARSE, 4, "expected its parent ids",
+                     hint, NULL);
+    /* "end 1" of "end 12" */
+    expect_fail_text(W_HEAD "0 1 5\njob 2 0 1 0 1\ncoflow 1 0 1 -\n0 1 5\nen", ".weft",
+                     WORKLOAD_FORMAT_WEFT, NULL, WEFT_EPARSE, 9, hint, NULL);
+    /* the same lines with their newline: an ordinary error */
+    char *path = temp_file(W_HEAD "0 1 5\njob \n", ".weft");
+    coflow_workload_t wl;
+    cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_WEFT, NULL), WEFT_EPARSE);
+    cr_assert(strstr(weft_last_error(), "expected a job id, found end of line"), "%s",
+              weft_last_error());
+    cr_assert_null(strstr(weft_last_error(), "newline"), "%s", weft_last_error());
+    unlink(path);
+    free(path);
+    /* an error about an earlier line: the cycle, named on the job's line */
+    path = temp_file("weft-workload 1\nports 2\njob 1 0 1 0 2\ncoflow 1 0 1 2\n0 1 5\n"
+                     "coflow 2 0 1 1\n1 0 5\nend 1",
+                     ".weft");
+    cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_WEFT, NULL), WEFT_ECYCLE);
+    cr_assert_null(strstr(weft_last_error(), "newline"), "%s", weft_last_error());
+    unlink(path);
+    free(path);
+    /* a complete file without its last newline still reads */
+    cr_assert_eq(expect_read_text(W_HEAD "0 1 5\nend 1", ".weft", WORKLOAD_FORMAT_WEFT, NULL),
+                 1);
+}
+
+Test(workload_fb, cut_inside_the_last_line)
+{
+    const char *hint = "(the last line has no newline: is the file truncated?)";
+    /* "0:0" of "0:0.5" */
+    expect_fail_text("4 2\n1 0 1 0 1 1:1.0\n2 5 1 2 1 0:0", ".txt", WORKLOAD_FORMAT_FB, NULL,
+                     WEFT_EINVAL, 3, "coflow 2: reducer 0 receives 0 MB", hint, NULL);
+    expect_fail_text("4 2\n1 0 1 0 1 1:1.0\n2 5 1 2 2 0:1", ".txt", WORKLOAD_FORMAT_FB, NULL,
+                     WEFT_ETRUNC, 3, "expected 2 reducers 'port:MB', found end of line after 1",
+                     hint, NULL);
+    expect_fail_text("4 2\n1 0 1 0 1 1:1.0\n2 5 1", ".txt", WORKLOAD_FORMAT_FB, NULL,
+                     WEFT_ETRUNC, 3, "expected 1 mapper ports", hint, NULL);
+    /* with its newline the line is just wrong */
+    char *path = temp_file("4 2\n1 0 1 0 1 1:1.0\n2 5 1 2 1 0:0\n", ".txt");
+    coflow_workload_t wl;
+    cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_FB, NULL), WEFT_EINVAL);
+    cr_assert_null(strstr(weft_last_error(), "newline"), "%s", weft_last_error());
+    unlink(path);
+    free(path);
+}
+
+Test(workload_alibaba, cut_inside_the_last_line)
+{
+    expect_fail_text("0,j_1,M1,5,50,0.1,2\n0,j_2,M1,5", ".csv", WORKLOAD_FORMAT_ALIBABA, NULL,
+                     WEFT_EPARSE, 2, "expected 7 comma-separated fields", "found 4",
+                     "(the last line has no newline: is the file truncated?)", NULL);
+}
+
+/* A BOM before WfFormat JSON: "'[' or '{' expected near '\xEF\xBB\xBF'", an
+ * invisible character. The text formats skip it; so does the JSON reader,
+ * from a file and from standard input. */
+Test(workload_wfcommons, byte_order_mark_is_skipped)
+{
+    cr_assert_eq(expect_read_text("\xEF\xBB\xBF" WF_ABC("1", "2", "3", "1", "1"), ".json",
+                                  WORKLOAD_FORMAT_AUTO, NULL),
+                 1);
+    const char *text = "\xEF\xBB\xBF" WF_ABC("1", "2", "3", "1", "1");
+    coflow_workload_t wl;
+    cr_assert_eq(read_stdin(&wl, text, strlen(text), WORKLOAD_FORMAT_AUTO), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert_eq(wl.n_coflows, 2);
+    coflow_workload_destroy(&wl);
+    /* a syntax error after it is placed as in the file: line 1, column 3 */
+    expect_fail_text("\xEF\xBB\xBF{]", ".json", WORKLOAD_FORMAT_AUTO, NULL, WEFT_EPARSE, 0,
+                     ":1:3: expected WfFormat JSON", NULL);
+}
+
+/* A 400-digit flow size read as inf and was refused as "has size inf
+ * bytes", a number the file does not hold. */
+Test(workload_text, number_too_large_for_a_double)
+{
+    char text[1024], digits[401];
+    memset(digits, '5', 400);
+    digits[400] = '\0';
+    snprintf(text, sizeof text, W_HEAD "0 1 %s\nend 1\n", digits);
+    expect_fail_text(text, ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_EINVAL, 5,
+                     "expected a size in bytes, found '5555", "too large for a double", NULL);
+    char *path = temp_file(text, ".weft");
+    coflow_workload_t wl;
+    cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_WEFT, NULL), WEFT_EINVAL);
+    cr_assert_null(strstr(weft_last_error(), "inf"), "%s", weft_last_error());
+    unlink(path);
+    free(path);
+    expect_fail_text("weft-workload 1\nports 2\njob 1 1e999 1 0 1\n", ".weft",
+                     WORKLOAD_FORMAT_WEFT, NULL, WEFT_EINVAL, 3,
+                     "expected an arrival time in seconds, found '1e999'",
+                     "too large for a double", NULL);
+    expect_fail_text("4 1\n1 0 1 0 1 1:1e400\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EINVAL,
+                     2, "expected a reducer's MB, found '1e400'", "too large for a double",
+                     NULL);
+    /* "inf" written out is read, then refused by the range check, as the
+     * format says; numbers that underflow are read (a written subnormal
+     * reads back) */
+    expect_fail_text(W_HEAD "0 1 inf\nend 1\n", ".weft", WORKLOAD_FORMAT_WEFT, NULL,
+                     WEFT_EINVAL, 5, "has size inf bytes", NULL);
+    cr_assert_eq(expect_read_text("weft-workload 1\nports 2\njob 1 4.9406564584124654e-324 1 "
+                                  "0 1\ncoflow 1 0 1 -\n0 1 5\nend 1\n",
+                                  ".weft", WORKLOAD_FORMAT_WEFT, NULL),
+                 1);
+}
+
+/* The format asks for a blank before a '#' comment, and "1#z" as a port was
+ * refused, but "500#x" as a size, "-#c" as the parents and "end 1#x" read.
+ * A number (or '-') must now end at a blank or the end of the line. */
+Test(workload_text, comment_needs_a_blank_before_it)
+{
+    expect_fail_text(W_HEAD "0 1 500#x\nend 1\n", ".weft", WORKLOAD_FORMAT_WEFT, NULL,
+                     WEFT_EPARSE, 5, "expected a size in bytes, found '500#x'",
+                     "a comment needs a blank before '#'", NULL);
+    expect_fail_text("weft-workload 1\nports 2\njob 1 0 1 0 1\ncoflow 1 0 1 -#c\n0 1 5\nend 1\n",
+                     ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_EPARSE, 4, "found '-#c'", NULL);
+    expect_fail_text(W_HEAD "0 1 5\nend 1#x\n", ".weft", WORKLOAD_FORMAT_WEFT, NULL,
+                     WEFT_EPARSE, 6, "expected the number of jobs after 'end', found '1#x'",
+                     NULL);
+    expect_fail_text("weft-workload 1\nports 2#y\n", ".weft", WORKLOAD_FORMAT_WEFT, NULL,
+                     WEFT_EPARSE, 2, "expected the number of ports, found '2#y'", NULL);
+    expect_fail_text("weft-workload 1#x\nports 2\n", ".weft", WORKLOAD_FORMAT_WEFT, NULL,
+                     WEFT_EPARSE, 1, "found '1#x'", NULL);
+    expect_fail_text("weft-workload 1\nports 2\njob 1 0 1 0 1#x\n", ".weft",
+                     WORKLOAD_FORMAT_WEFT, NULL, WEFT_EPARSE, 3,
+                     "expected the number of coflows, found '1#x'", NULL);
+    /* with the blank they are comments */
+    cr_assert_eq(expect_read_text("weft-workload 1 #x\nports 2\t# y\njob 1 0 1 0 1 #x\n"
+                                  "coflow 1 0 1 - #c\n0 1 500 #x\nend 1 #x\n",
+                                  ".weft", WORKLOAD_FORMAT_WEFT, NULL),
+                 1);
+}
+
+/* ------------------------------------------------------------ the commands on bad inputs */
+
+TestSuite(workload_cli, .timeout = 120);
+
+/* The run's standard error holds s. */
+#define ERR_HAS(s) cr_assert(strstr(cli_file("err"), (s)), "stderr lacks '%s': %s", (s), \
+                             cli_file("err"))
+
+/* A workload with no job ran: `weft sim` printed a table of zeros and
+ * exited 0, and `weft eval` blamed the heuristics ("give at least one
+ * heuristic to compare with"). Every command that reads a workload refuses
+ * it, naming the file (for Alibaba, with the jobs skipped and why). */
+Test(workload_cli, a_workload_without_jobs_is_refused)
+{
+    cli_open("nojobs");
+    NEED_BIN();
+    cli_write("empty.csv", "");
+    cli_write("zero.txt", "4 0\n");
+    cli_write("zero.weft", "weft-workload 1\nports 4\nend 0\n");
+    cli_write("cycles.csv", "0,j_1,M1_2,10,,,1\n0,j_1,M2_1,10,,,1\n"
+                            "0,j_2,M1,1,,,1\n0,j_2,R1,1,,,1\n");
+    const char *files[] = {"empty.csv", "zero.txt", "zero.weft", "cycles.csv"};
+    const char *cmds[] = {"sim --policy sebf", "inspect", "eval --policy sebf", "convert"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+        for (size_t c = 0; c < sizeof cmds / sizeof *cmds; c++) {
+            int rc = cli("%s %s/%s", cmds[c], cli_dir, files[i]);
+            cr_assert_eq(rc, 1, "weft %s %s: exit %d: %s", cmds[c], files[i], rc,
+                         cli_file("err"));
+            char want[256];
+            snprintf(want, sizeof want, "%s/%s: no jobs", cli_dir, files[i]);
+            ERR_HAS(want);
+            cr_assert_null(strstr(cli_file("err"), "heuristic"), "%s", cli_file("err"));
+            cr_assert_null(strstr(cli_file("out"), "avgCCT"), "%s", cli_file("out"));
+        }
+    cr_assert_eq(cli("sim --policy sebf %s/cycles.csv", cli_dir), 1);
+    ERR_HAS("no jobs: all 2 jobs were skipped (1 whose dependencies form a cycle, 1 that "
+            "uses a task number twice)");
+    cli_teardown();
+}
+
+/* Alibaba jobs with a cycle or a task number used twice are skipped; only
+ * `weft convert` said so. sim, inspect and eval say it too, in the same
+ * words. */
+Test(workload_cli, skipped_alibaba_jobs_are_noted)
+{
+    cli_open("notes");
+    NEED_BIN();
+    cli_write("t.csv", "0,j_1,M1_2,10,,,1\n0,j_1,M2_1,10,,,1\n0,j_2,M1,1,,,1\n"
+                       "0,j_2,R1,1,,,1\n7,j_3,M1,5,,,1\n7,j_3,R2_1_9,5,,,1\n");
+    const char *cmds[] = {"sim", "inspect", "eval", "convert"};
+    for (size_t c = 0; c < sizeof cmds / sizeof *cmds; c++) {
+        int rc = cli("%s %s %s/t.csv", cmds[c],
+                     strcmp(cmds[c], "sim") && strcmp(cmds[c], "eval") ? "" : "--policy sebf",
+                     cli_dir);
+        cr_assert_eq(rc, 0, "weft %s: exit %d: %s", cmds[c], rc, cli_file("err"));
+        char want[160];
+        snprintf(want, sizeof want, "weft %s: note: skipped 1 jobs whose dependencies form a "
+                 "cycle", cmds[c]);
+        ERR_HAS(want);
+        snprintf(want, sizeof want, "weft %s: note: skipped 1 jobs that use a task number "
+                 "twice", cmds[c]);
+        ERR_HAS(want);
+        snprintf(want, sizeof want, "weft %s: note: dropped 1 dependencies", cmds[c]);
+        ERR_HAS(want);
+    }
+    cli_teardown();
 }

@@ -97,13 +97,22 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
         uint64_t n_map, n_red;
         WEFT_CHECK(wl_scan_i64(&l, &p, "a coflow id", NULL, &id));
         WEFT_CHECK(wl_scan_double(&l, &p, "an arrival time in ms", NULL, &arrival_ms));
-        if (isfinite(arrival_ms) && arrival_ms / 1000.0 > WORKLOAD_MAX_TIME_S) {
+        char ms[WL_FMT_LEN];
+        /* in the file's unit: the model's own check would say seconds */
+        if (!isfinite(arrival_ms) || arrival_ms < 0) {
             err = weft_fail(WEFT_EINVAL,
-                            "%s:%zu: coflow %lld arrives at %g ms, beyond %g ms (%g s, about "
+                            "%s:%zu: coflow %lld arrives at %s ms, expected a finite number "
+                            "of ms >= 0",
+                            path, l.line, (long long)id, wl_fmt_exact(arrival_ms, ms, sizeof ms));
+            goto cleanup;
+        }
+        if (arrival_ms / 1000.0 > WORKLOAD_MAX_TIME_S) {
+            err = weft_fail(WEFT_EINVAL,
+                            "%s:%zu: coflow %lld arrives at %s ms, beyond %g ms (%g s, about "
                             "31 years): times that large lose the precision job times need; "
                             "shift the arrivals so they start near 0",
-                            path, l.line, (long long)id, arrival_ms, WORKLOAD_MAX_TIME_S * 1000.0,
-                            WORKLOAD_MAX_TIME_S);
+                            path, l.line, (long long)id, wl_fmt_exact(arrival_ms, ms, sizeof ms),
+                            WORKLOAD_MAX_TIME_S * 1000.0, WORKLOAD_MAX_TIME_S);
             goto cleanup;
         }
         WEFT_CHECK(wl_scan_u64(&l, &p, "the number of mappers", NULL, SIZE_MAX, &n_map));
@@ -215,16 +224,18 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
             double received = mb * opts->fb_mb_bytes;
             coflow_bytes += received;
             if (received > WORKLOAD_MAX_BYTES || coflow_bytes > WORKLOAD_MAX_BYTES) {
-                char who[64];
+                char who[64], bs[WL_FMT_LEN];
                 if (received > WORKLOAD_MAX_BYTES)
                     snprintf(who, sizeof who, "reducer %zu receives", (size_t)port);
                 else
                     snprintf(who, sizeof who, "its reducers up to %zu receive", (size_t)port);
                 err = weft_fail(WEFT_EINVAL,
-                                "%s:%zu: coflow %lld: %s %g bytes, more than 2^60 bytes (%g, "
+                                "%s:%zu: coflow %lld: %s %s bytes, more than 2^60 bytes (%g, "
                                 "about an exabyte)",
                                 path, l.line, (long long)id, who,
-                                received > WORKLOAD_MAX_BYTES ? received : coflow_bytes,
+                                wl_fmt_exact(received > WORKLOAD_MAX_BYTES ? received
+                                                                           : coflow_bytes,
+                                             bs, sizeof bs),
                                 WORKLOAD_MAX_BYTES);
                 goto cleanup;
             }
@@ -278,6 +289,8 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
         weft_wrap(err, "%s: ", path);
 
 cleanup:
+    if (err)
+        err = wl_hint_cut(&l, err);
     free(mappers);
     free(ids);
     wl_lines_close(&l);

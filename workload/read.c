@@ -10,6 +10,7 @@
 #include "read_internal.h"
 
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -166,13 +167,39 @@ int wl_lines_next(wl_lines_t *l)
     return 1;
 }
 
+const char *wl_fmt_exact(double v, char *buf, size_t n)
+{
+    for (int digits = 6; digits <= 17; digits++) { /* %g's 6 when they do */
+        snprintf(buf, n, "%.*g", digits, v);
+        if (!isfinite(v) || strtod(buf, NULL) == v)
+            break;
+    }
+    return buf;
+}
+
 weft_err_t wl_time_beyond(const wl_lines_t *l, const char *at, const char *what, double v)
 {
+    char vs[WL_FMT_LEN];
     return weft_fail(WEFT_EINVAL,
-                     "%s:%zu: %s%s %g s is beyond %g s (about 31 years): times that large "
+                     "%s:%zu: %s%s %s s is beyond %g s (about 31 years): times that large "
                      "lose the precision job times need; shift the times so they start "
                      "near 0",
-                     l->path, l->line, at, what, v, WORKLOAD_MAX_TIME_S);
+                     l->path, l->line, at, what, wl_fmt_exact(v, vs, sizeof vs),
+                     WORKLOAD_MAX_TIME_S);
+}
+
+weft_err_t wl_hint_cut(const wl_lines_t *l, weft_err_t err)
+{
+    if (err >= 0 || err == WEFT_ENOMEM || err == WEFT_EIO || l->line == 0 || l->newline)
+        return err;
+    const char *msg = weft_last_error();
+    char at[64];
+    int n = snprintf(at, sizeof at, ":%zu: ", l->line);
+    size_t plen = strlen(l->path);
+    if (strncmp(msg, l->path, plen) || strncmp(msg + plen, at, (size_t)n) ||
+        strstr(msg + plen, "truncated"))
+        return err;
+    return weft_fail(err, "%s (the last line has no newline: is the file truncated?)", msg);
 }
 
 weft_err_t wl_require_newline(const wl_lines_t *l)
@@ -274,8 +301,12 @@ static weft_err_t expected(const wl_lines_t *l, const char *p, const char *what)
 {
     char found[80];
     wl_describe(l, p, found, sizeof found);
-    return weft_fail(WEFT_EPARSE, "%s:%zu: expected %s, found %s", l->path, l->line, what,
-                     found);
+    /* "500#x": the format's comments start after a blank */
+    const char *s = wl_skip_blank(p);
+    size_t len = strcspn(s, " \t\r");
+    bool glued = l->comments && memchr(s, '#', len);
+    return weft_fail(WEFT_EPARSE, "%s:%zu: expected %s, found %s%s", l->path, l->line, what,
+                     found, glued ? " (a comment needs a blank before '#')" : "");
 }
 
 weft_err_t wl_scan_u64(const wl_lines_t *l, const char **p, const char *what,
@@ -341,9 +372,18 @@ weft_err_t wl_scan_double(const wl_lines_t *l, const char **p, const char *what,
 {
     const char *s = wl_skip_blank(*p);
     char *end;
+    errno = 0;
     double v = strtod(s, &end);
     if (end == s || !ends_token(*end, stops))
         return expected(l, s, what);
+    if (errno == ERANGE && isinf(v)) { /* "inf" itself sets no ERANGE */
+        char found[80];
+        wl_describe(l, s, found, sizeof found);
+        return weft_fail(WEFT_EINVAL,
+                         "%s:%zu: expected %s, found %s, a number too large for a double "
+                         "(above %g in magnitude)",
+                         l->path, l->line, what, found, DBL_MAX);
+    }
     *out = v;
     *p = end;
     return WEFT_OK;
@@ -489,6 +529,56 @@ weft_err_t workload_read(coflow_workload_t *wl, const char *path, workload_forma
     }
     spool_drop();
     return err;
+}
+
+void workload_read_report_print(const workload_read_report_t *rep, const char *prefix,
+                                FILE *out)
+{
+    if (rep->alibaba_dropped_deps)
+        fprintf(out, "%snote: dropped %zu dependencies on tasks absent from their job, on the "
+                     "task itself, or repeated\n",
+                prefix, rep->alibaba_dropped_deps);
+    if (rep->alibaba_cyclic_jobs)
+        fprintf(out, "%snote: skipped %zu jobs whose dependencies form a cycle\n", prefix,
+                rep->alibaba_cyclic_jobs);
+    if (rep->alibaba_duplicate_jobs)
+        fprintf(out, "%snote: skipped %zu jobs that use a task number twice\n", prefix,
+                rep->alibaba_duplicate_jobs);
+    if (rep->alibaba_skipped_tasks)
+        fprintf(out, "%snote: left out %zu independent tasks (%zu jobs)\n", prefix,
+                rep->alibaba_skipped_tasks, rep->alibaba_skipped_jobs);
+    if (rep->wf_zero_byte_edges)
+        fprintf(out, "%snote: %zu stage edges move no bytes; kept as dependencies only\n",
+                prefix, rep->wf_zero_byte_edges);
+}
+
+weft_err_t workload_require_jobs(const coflow_workload_t *wl, const char *path,
+                                 const workload_read_report_t *rep)
+{
+    if (wl->n_jobs)
+        return WEFT_OK;
+    const char *name = workload_input_name(path);
+    size_t cyclic = rep ? rep->alibaba_cyclic_jobs : 0,
+           twice = rep ? rep->alibaba_duplicate_jobs : 0,
+           taskless = rep ? rep->alibaba_skipped_jobs : 0, skipped = cyclic + twice + taskless;
+    if (skipped == 0)
+        return weft_fail(WEFT_EINVAL, "%s: no jobs, expected at least 1", name);
+    char why[256] = "";
+    size_t at = 0;
+    if (cyclic)
+        at += (size_t)snprintf(why + at, sizeof why - at, "%zu whose dependencies form a cycle",
+                               cyclic);
+    if (twice && at < sizeof why)
+        at += (size_t)snprintf(why + at, sizeof why - at, "%s%zu that %s a task number twice",
+                               at ? ", " : "", twice, twice == 1 ? "uses" : "use");
+    if (taskless && at < sizeof why)
+        snprintf(why + at, sizeof why - at,
+                 "%s%zu with independent tasks only, which were left out", at ? ", " : "",
+                 taskless);
+    if (skipped == 1)
+        return weft_fail(WEFT_EINVAL, "%s: no jobs: its only job was skipped (%s)", name, why);
+    return weft_fail(WEFT_EINVAL, "%s: no jobs: all %zu jobs were skipped (%s)", name, skipped,
+                     why);
 }
 
 static int cmp_id_line(const void *a, const void *b)

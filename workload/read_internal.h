@@ -25,6 +25,8 @@ typedef struct {
     size_t col0;  /* columns of line `line` dropped before buf (a BOM: 3) */
     bool newline; /* the current line ended with '\n' (false only for the
                      file's last line, when the file does not end with one) */
+    bool comments; /* the format has '#' comments (weft's): a token with a '#'
+                      glued to it that does not parse gets a hint */
 } wl_lines_t;
 
 /* While workload_read reads an input that can be read only once (standard
@@ -51,12 +53,28 @@ bool wl_at_eol(const char *p, bool comments);
  * current line did not end with '\n': the readers of formats without a
  * trailer call it on every line that parses, so a file cut inside its last
  * number is refused rather than read with that number cut short (a line
- * cut elsewhere fails to parse, naming what is missing). */
+ * cut elsewhere fails to parse, naming what is missing, and wl_hint_cut
+ * adds that the file may be cut). */
 weft_err_t wl_require_newline(const wl_lines_t *l);
+/* A failure on the last line of a file that does not end with a newline
+ * may be where the file was cut, not a typo: appends " (the last line has
+ * no newline: is the file truncated?)" to the detail when it is about that
+ * line ("path:line: ..."). The readers call it on every failure while the
+ * file is open; a failure about another line, or one that already speaks
+ * of truncation, is left as it is. Returns err. */
+weft_err_t wl_hint_cut(const wl_lines_t *l, weft_err_t err);
 /* EINVAL "path:line: AT WHAT V s is beyond 1e9 s ...": a time of the
  * current line above WORKLOAD_MAX_TIME_S (at: where in the line, "" or
- * "field 3: "). */
+ * "field 3: "). V as wl_fmt_exact prints it. */
 weft_err_t wl_time_beyond(const wl_lines_t *l, const char *at, const char *what, double v);
+
+/* v as %g prints it when its 6 significant digits read back as v, else
+ * with the fewest more (up to 17) that do; into buf (WL_FMT_LEN bytes are
+ * enough); returns buf. A value just above a limit then never prints as
+ * the limit: 1000000001 is "1000000001", not %g's "1e+09", while 1e15
+ * stays "1e+15" and -100 "-100". */
+#define WL_FMT_LEN 32
+const char *wl_fmt_exact(double v, char *buf, size_t n);
 
 /* Writes a printable description of what is at p (in l's current line) into
  * out: "'token'" (the token up to the next blank, cut at 40 characters),
@@ -73,7 +91,11 @@ weft_err_t wl_scan_u64(const wl_lines_t *l, const char **p, const char *what,
                        const char *stops, uint64_t max, uint64_t *out);
 weft_err_t wl_scan_i64(const wl_lines_t *l, const char **p, const char *what,
                        const char *stops, int64_t *out);
-/* Any strtod() number, including nan and inf: callers check ranges. */
+/* Any strtod() number, including nan and inf: callers check ranges. A
+ * number too large for a double (strtod's overflow: 1e999, 400 digits) is
+ * EINVAL "expected <what>, found '...', a number too large for a double"
+ * rather than read as inf; one that underflows reads (as 0 or a subnormal,
+ * as the writer's %.17g of a subnormal must). */
 weft_err_t wl_scan_double(const wl_lines_t *l, const char **p, const char *what,
                           const char *stops, double *out);
 

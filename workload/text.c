@@ -101,6 +101,7 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
     weft_err_t err = wl_lines_open(&l, path);
     if (err)
         return err;
+    l.comments = true;
     wl_id_line_t *ids = NULL;
     size_t cap_ids = 0, *order = NULL, cap_order = 0;
     int r;
@@ -121,7 +122,7 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
         goto cleanup;
     }
     uint64_t version;
-    WEFT_CHECK(wl_scan_u64(&l, &p, "a format version after 'weft-workload'", "#", UINT64_MAX,
+    WEFT_CHECK(wl_scan_u64(&l, &p, "a format version after 'weft-workload'", NULL, UINT64_MAX,
                            &version));
     if (version != WEFT_FORMAT_VERSION) {
         err = weft_fail(WEFT_EVERSION,
@@ -149,7 +150,7 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
         goto cleanup;
     }
     uint64_t n_ports;
-    WEFT_CHECK(wl_scan_u64(&l, &p, "the number of ports", "#", WORKLOAD_MAX_PORTS, &n_ports));
+    WEFT_CHECK(wl_scan_u64(&l, &p, "the number of ports", NULL, WORKLOAD_MAX_PORTS, &n_ports));
     if (n_ports == 0) {
         err = weft_fail(WEFT_EINVAL, "%s:%zu: 0 ports, expected at least 1", path, l.line);
         goto cleanup;
@@ -211,7 +212,7 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
                 goto cleanup;
             }
             p = wl_skip_blank(p);
-            if (*p == '-' && (p[1] == '\0' || p[1] == ' ' || p[1] == '\t' || p[1] == '#')) {
+            if (*p == '-' && (p[1] == '\0' || p[1] == ' ' || p[1] == '\t')) {
                 p++;
             } else {
                 if (wl_at_eol(p, true)) {
@@ -276,7 +277,7 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
                 double bytes;
                 WEFT_CHECK(wl_scan_u64(&l, &p, "a source port", NULL, UINT32_MAX, &src));
                 WEFT_CHECK(wl_scan_u64(&l, &p, "a destination port", NULL, UINT32_MAX, &dst));
-                WEFT_CHECK(wl_scan_double(&l, &p, "a size in bytes", "#", &bytes));
+                WEFT_CHECK(wl_scan_double(&l, &p, "a size in bytes", NULL, &bytes));
                 WEFT_CHECK(expect_eol(&l, p, "a flow's bytes"));
                 err = coflow_workload_add_flow(wl, (uint32_t)src, (uint32_t)dst, bytes);
                 if (err) {
@@ -296,11 +297,12 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
                 else if ((total = job_bytes) > WORKLOAD_MAX_BYTES)
                     over = "the job's flows add up to";
                 if (over) {
+                    char ts[WL_FMT_LEN];
                     err = weft_fail(WEFT_EINVAL,
-                                    "%s:%zu: job %lld coflow %lld: %s %g bytes, more than "
+                                    "%s:%zu: job %lld coflow %lld: %s %s bytes, more than "
                                     "2^60 bytes (%g, about an exabyte)",
-                                    path, l.line, (long long)job_id, (long long)id, over, total,
-                                    WORKLOAD_MAX_BYTES);
+                                    path, l.line, (long long)job_id, (long long)id, over,
+                                    wl_fmt_exact(total, ts, sizeof ts), WORKLOAD_MAX_BYTES);
                     goto cleanup;
                 }
             }
@@ -328,7 +330,7 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
         }
         if (is_end) {
             uint64_t n_jobs;
-            WEFT_CHECK(wl_scan_u64(&l, &p, "the number of jobs after 'end'", "#", SIZE_MAX,
+            WEFT_CHECK(wl_scan_u64(&l, &p, "the number of jobs after 'end'", NULL, SIZE_MAX,
                                    &n_jobs));
             WEFT_CHECK(expect_eol(&l, p, "the number of jobs"));
             if (n_jobs != wl->n_jobs) {
@@ -345,7 +347,7 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
         WEFT_CHECK(wl_scan_double(&l, &p, "an arrival time in seconds", NULL, &arrival_s));
         WEFT_CHECK(wl_scan_double(&l, &p, "a weight", NULL, &weight));
         WEFT_CHECK(wl_scan_double(&l, &p, "a final compute time in seconds", NULL, &final_s));
-        WEFT_CHECK(wl_scan_u64(&l, &p, "the number of coflows", "#", SIZE_MAX, &n_coflows));
+        WEFT_CHECK(wl_scan_u64(&l, &p, "the number of coflows", NULL, SIZE_MAX, &n_coflows));
         WEFT_CHECK(expect_eol(&l, p, "the number of coflows"));
         WEFT_CHECK(check_time(&l, arrival_s, "arrival time"));
         WEFT_CHECK(check_time(&l, final_s, "final compute time"));
@@ -382,6 +384,8 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
         weft_wrap(err, "%s: ", path);
 
 cleanup:
+    if (err)
+        err = wl_hint_cut(&l, err);
     free(ids);
     free(order);
     wl_lines_close(&l);

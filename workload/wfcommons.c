@@ -32,10 +32,12 @@
  *   moves no bytes at all has no coflow and fails the read.
  * Errors name the JSON path ("workflow.specification.tasks[3].parents[0]")
  * where a text format would name a line; jansson's own syntax errors carry
- * line and column.
+ * line and column. A UTF-8 byte-order mark before the JSON is skipped, as
+ * the text readers skip it.
  */
 #include "read_internal.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -341,11 +343,12 @@ static weft_err_t load_tasks(wf_t *w, const json_t *root)
                              "%s: workflow.specification.files[%zu].sizeInBytes: expected a "
                              "size >= 0, found %g",
                              w->path, k, s);
+        char vs[WL_FMT_LEN];
         if (s > WORKLOAD_MAX_BYTES)
             return weft_fail(WEFT_EINVAL,
-                             "%s: workflow.specification.files[%zu].sizeInBytes: %g bytes, "
+                             "%s: workflow.specification.files[%zu].sizeInBytes: %s bytes, "
                              "more than 2^60 bytes (%g, about an exabyte)",
-                             w->path, k, s, WORKLOAD_MAX_BYTES);
+                             w->path, k, wl_fmt_exact(s, vs, sizeof vs), WORKLOAD_MAX_BYTES);
         w->file_ix[k] = (name_idx_t){.key = json_string_value(id), .idx = k};
         w->file_size[k] = s;
     }
@@ -469,12 +472,14 @@ static weft_err_t load_tasks(wf_t *w, const json_t *root)
                                  "%s: workflow.execution.tasks[%zu].runtimeInSeconds: expected "
                                  "a time >= 0, found %g",
                                  w->path, k, r);
+            char vs[WL_FMT_LEN];
             if (r > WORKLOAD_MAX_TIME_S)
                 return weft_fail(WEFT_EINVAL,
-                                 "%s: workflow.execution.tasks[%zu].runtimeInSeconds: %g s is "
+                                 "%s: workflow.execution.tasks[%zu].runtimeInSeconds: %s s is "
                                  "beyond %g s (about 31 years): times that large lose the "
                                  "precision job times need",
-                                 w->path, k, r, WORKLOAD_MAX_TIME_S);
+                                 w->path, k, wl_fmt_exact(r, vs, sizeof vs),
+                                 WORKLOAD_MAX_TIME_S);
             w->runtime[t] = r;
         }
     }
@@ -630,13 +635,14 @@ static weft_err_t emit(coflow_workload_t *wl, const wf_t *w)
      * the DAG is checked here: the sums of sizes per coflow and over the
      * job, and the lags (runtimes added along zero-byte edges). */
     double job_bytes = 0;
+    char vs[WL_FMT_LEN];
     for (size_t s = 0; !err && s < w->n_stages; s++)
         if (w->lag[s] > WORKLOAD_MAX_TIME_S)
             err = weft_fail(WEFT_EINVAL,
                             "the compute time of stage %zu (its runtime plus those of the "
-                            "stages feeding it through zero-byte edges) is %g s, more than "
+                            "stages feeding it through zero-byte edges) is %s s, more than "
                             "%g s (about 31 years)",
-                            s, w->lag[s], WORKLOAD_MAX_TIME_S);
+                            s, wl_fmt_exact(w->lag[s], vs, sizeof vs), WORKLOAD_MAX_TIME_S);
     for (size_t i = 0; !err && i < w->n_sedges; i++) {
         const stage_edge_t *se = &w->sedges[i];
         if (se->coflow == SIZE_MAX)
@@ -645,14 +651,16 @@ static weft_err_t emit(coflow_workload_t *wl, const wf_t *w)
         if (se->bytes > WORKLOAD_MAX_BYTES || job_bytes > WORKLOAD_MAX_BYTES) {
             if (se->bytes > WORKLOAD_MAX_BYTES)
                 err = weft_fail(WEFT_EINVAL,
-                                "coflow %zu (stage %zu -> stage %zu) moves %g bytes, more than "
+                                "coflow %zu (stage %zu -> stage %zu) moves %s bytes, more than "
                                 "2^60 bytes (%g, about an exabyte)",
-                                se->coflow + 1, se->sa, se->sb, se->bytes, WORKLOAD_MAX_BYTES);
+                                se->coflow + 1, se->sa, se->sb,
+                                wl_fmt_exact(se->bytes, vs, sizeof vs), WORKLOAD_MAX_BYTES);
             else
                 err = weft_fail(WEFT_EINVAL,
-                                "coflows 1..%zu move %g bytes in all, more than 2^60 bytes "
+                                "coflows 1..%zu move %s bytes in all, more than 2^60 bytes "
                                 "(%g, about an exabyte)",
-                                se->coflow + 1, job_bytes, WORKLOAD_MAX_BYTES);
+                                se->coflow + 1, wl_fmt_exact(job_bytes, vs, sizeof vs),
+                                WORKLOAD_MAX_BYTES);
             break;
         }
         err = coflow_workload_add_coflow(wl, (int64_t)se->coflow + 1, w->lag[se->sa]);
@@ -673,6 +681,41 @@ static weft_err_t emit(coflow_workload_t *wl, const wf_t *w)
     return err;
 }
 
+static const char utf8_bom[3] = "\xEF\xBB\xBF";
+
+/* Parses path (or the bytes wl_spooled holds for it) with jansson into
+ * *root, after a UTF-8 byte-order mark if the input starts with one (*bom),
+ * as the text readers skip it: jansson would take it for a stray
+ * character. *root NULL with *jerr filled for a JSON error; EIO naming the
+ * file if it cannot be opened or read. */
+static weft_err_t load_json(const char *path, json_t **root, bool *bom, json_error_t *jerr)
+{
+    const char *data;
+    size_t len;
+    if (wl_spooled(path, &data, &len)) {
+        *bom = len >= 3 && !memcmp(data, utf8_bom, 3);
+        *root = *bom ? json_loadb(data + 3, len - 3, 0, jerr) : json_loadb(data, len, 0, jerr);
+        return WEFT_OK;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return weft_fail(WEFT_EIO, "%s: cannot open: %s", path, strerror(errno));
+    char head[3];
+    size_t n = fread(head, 1, sizeof head, f);
+    *bom = n == 3 && !memcmp(head, utf8_bom, 3);
+    if (!*bom)
+        rewind(f);
+    *root = ferror(f) ? NULL : json_loadf(f, 0, jerr);
+    int e = errno;
+    bool failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        json_decref(*root);
+        return weft_fail(WEFT_EIO, "%s: read error: %s", path, strerror(e ? e : EIO));
+    }
+    return WEFT_OK;
+}
+
 weft_err_t workload_read_wfcommons(coflow_workload_t *wl, const char *path,
                                    const workload_read_opts_t *opts)
 {
@@ -688,22 +731,24 @@ weft_err_t workload_read_wfcommons(coflow_workload_t *wl, const char *path,
         return weft_fail(WEFT_EINVAL, "%zu ports to place workflow tasks on, expected 1..%u",
                          opts->wf_ports, UINT32_MAX);
     json_error_t jerr;
-    const char *data;
-    size_t len;
-    json_t *root = wl_spooled(path, &data, &len) ? json_loadb(data, len, 0, &jerr)
-                                                 : json_load_file(path, 0, &jerr);
+    bool bom = false;
+    json_t *root = NULL;
+    weft_err_t err = load_json(path, &root, &bom, &jerr);
+    if (err)
+        return err;
     if (!root) {
-        if (json_error_code(&jerr) == json_error_cannot_open_file)
-            return weft_fail(WEFT_EIO, "%s: cannot open: %s", path, jerr.text);
+        /* jansson counts columns in characters: the BOM it did not see was
+         * one, on line 1 */
+        int column = jerr.column + (bom && jerr.line == 1 && jerr.column > 0);
         return weft_fail(WEFT_EPARSE, "%s:%d:%d: expected WfFormat JSON: %s", path, jerr.line,
-                         jerr.column, jerr.text);
+                         column, jerr.text);
     }
     wf_t w;
     memset(&w, 0, sizeof w);
     w.path = path;
-    weft_err_t err = json_is_object(root)
-                         ? WEFT_OK
-                         : bad(&w, WEFT_EPARSE, root, "a WfFormat object", "the top level");
+    err = json_is_object(root)
+              ? WEFT_OK
+              : bad(&w, WEFT_EPARSE, root, "a WfFormat object", "the top level");
     if (!err)
         err = load_tasks(&w, root);
     if (!err)

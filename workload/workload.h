@@ -91,6 +91,24 @@ weft_err_t workload_read(coflow_workload_t *wl, const char *path, workload_forma
 /* How messages and summaries name the input path: "<stdin>" for "-". */
 const char *workload_input_name(const char *path);
 
+/* Writes one line "PREFIXnote: ...\n" to out for each repair or skip rep
+ * counts ("weft sim: note: skipped 2 jobs whose dependencies form a
+ * cycle"), nothing for a clean read. prefix is e.g. "weft sim: ". */
+void workload_read_report_print(const workload_read_report_t *rep, const char *prefix,
+                                FILE *out);
+
+/* WEFT_OK if wl has a job; else EINVAL "NAME: no jobs, expected at least
+ * 1", NAME being workload_input_name(path), or, when rep (may be NULL)
+ * counts jobs the reader skipped, "NAME: no jobs: all 3 jobs were skipped
+ * (2 whose dependencies form a cycle, 1 that uses a task number twice)".
+ * The readers accept a workload without jobs (an empty CSV, an FB header
+ * announcing 0 coflows, weft's "end 0"): it round-trips, and shape files
+ * pooled by `weft gen` may each hold none. The commands that simulate,
+ * summarise or convert a workload call this, as an empty one is always a
+ * mistake there. */
+weft_err_t workload_require_jobs(const coflow_workload_t *wl, const char *path,
+                                 const workload_read_report_t *rep);
+
 weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
                             const workload_read_opts_t *opts);
 weft_err_t workload_read_alibaba(coflow_workload_t *wl, const char *path,
