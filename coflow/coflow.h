@@ -70,6 +70,13 @@ typedef struct {
 } coflow_job_t;
 
 typedef struct {
+    uint64_t gen;              /* the workload's id_gen when it was filled */
+    int64_t id;                /* the coflow's id (kept here: one cache miss
+                                  a probe, not two) */
+    size_t coflow;             /* global coflow index */
+} coflow_id_slot_t;
+
+typedef struct {
     size_t n_ports;            /* fabric size the workload was made for */
     coflow_job_t *jobs;        /* [n_jobs], sorted by nothing in particular */
     size_t n_jobs, cap_jobs;
@@ -83,6 +90,12 @@ typedef struct {
     int64_t *pending_parent_ids; /* builder scratch: parent ids of the open job */
     size_t n_pending, cap_pending;
     bool job_open;             /* a job was added and not yet finished */
+    coflow_id_slot_t *id_slots;/* builder scratch: the open job's coflow ids,
+                                  open addressing [cap_id_slots], a power of
+                                  2 at least twice the job's coflows (model.c) */
+    size_t cap_id_slots;
+    uint64_t id_gen;           /* the open job's stamp: a slot of another
+                                  stamp is free */
 } coflow_workload_t;
 
 void coflow_workload_init(coflow_workload_t *wl, size_t n_ports);
@@ -94,7 +107,8 @@ void coflow_workload_destroy(coflow_workload_t *wl);
 weft_err_t coflow_workload_add_job(coflow_workload_t *wl, int64_t id, double arrival_s,
                                    double weight, double final_compute_s);
 /* Appends a coflow to the open job. Fails on a duplicate id in the job or a
- * negative/non-finite compute time. */
+ * negative/non-finite compute time. O(1) amortised (the job's ids are
+ * hashed). */
 weft_err_t coflow_workload_add_coflow(coflow_workload_t *wl, int64_t id, double compute_s);
 /* Appends a flow to the last coflow. Fails (EINVAL) on a port >= n_ports or
  * bytes <= 0 or not finite; the message names job, coflow and value. */
@@ -107,7 +121,8 @@ weft_err_t coflow_workload_add_parent(coflow_workload_t *wl, int64_t parent_id);
  * EINVAL for a coflow that is its own parent or has no flows, or a job with
  * no coflows) and fills the per-coflow derived sizes. Cycle detection is
  * dag_analyze()'s job. On error the job is removed again, so what was
- * accepted before stays intact. */
+ * accepted before stays intact. O(the job's coflows, parents and flows,
+ * with a sort of each coflow's ports). */
 weft_err_t coflow_workload_finish_job(coflow_workload_t *wl);
 
 /* Deep copy; dst must be uninitialised. */

@@ -8,7 +8,10 @@
  * DAGs abort with "Corrupt finally stack", tests/test_dag.c), so every
  * igraph call here runs under one lock, which makes the dag_* functions
  * safe to call from any thread (the LP bounds of `weft eval` run on
- * several).
+ * several). igraph builds each job's graph and sorts it (finding cycles);
+ * the rest (waves, critical paths, descendant counts) are passes over that
+ * order on the workload's own arrays, none recursive: a job may be a chain
+ * of millions of coflows.
  */
 #include "dag.h"
 
@@ -133,23 +136,140 @@ weft_err_t dag_topo_order(const coflow_workload_t *wl, size_t j, size_t *order)
     return err;
 }
 
-/* n_descendants of job j's coflows: the vertices each reaches on g, by a
- * breadth-first search from each (igraph_neighborhood_size), O(n (n + m)). */
-static weft_err_t count_descendants(coflow_workload_t *wl, size_t j, const igraph_t *g)
+/* Scratch of count_descendants for the largest job, indexed by a coflow's
+ * place in its job (local index, 0 .. n_coflows). */
+typedef struct {
+    size_t *child_start; /* [max_n + 1] children of v are child[child_start[v] ..
+                            child_start[v + 1]) */
+    size_t *child;       /* [max_edges] local indices */
+    size_t *pos;         /* [max_n] place of v in the topological order */
+    size_t *idom;        /* [max_n] immediate dominator of v, NO_DOM for a root */
+    size_t *dom_size;    /* [max_n] coflows v dominates, itself included */
+    size_t *seen;        /* [max_n] u + 1 once the search from u reached it */
+    size_t *stack;       /* [max_n] the search's to-do list */
+} desc_scratch_t;
+
+#define NO_DOM SIZE_MAX /* the virtual root above a job's roots */
+
+static void desc_scratch_free(desc_scratch_t *s)
+{
+    free(s->child_start);
+    free(s->child);
+    free(s->pos);
+    free(s->idom);
+    free(s->dom_size);
+    free(s->seen);
+    free(s->stack);
+}
+
+static bool desc_scratch_alloc(desc_scratch_t *s, size_t max_n, size_t max_edges)
+{
+    s->child_start = weft_calloc(max_n + 1, sizeof *s->child_start);
+    s->child = weft_calloc(max_edges ? max_edges : 1, sizeof *s->child);
+    s->pos = weft_calloc(max_n, sizeof *s->pos);
+    s->idom = weft_calloc(max_n, sizeof *s->idom);
+    s->dom_size = weft_calloc(max_n, sizeof *s->dom_size);
+    s->seen = weft_calloc(max_n, sizeof *s->seen);
+    s->stack = weft_calloc(max_n, sizeof *s->stack);
+    return s->child_start && s->child && s->pos && s->idom && s->dom_size && s->seen &&
+           s->stack;
+}
+
+/* The nearest common dominator of a and b: the lower of the two climbs its
+ * dominator tree until they meet (Cooper, Harvey and Kennedy, "A Simple,
+ * Fast Dominance Algorithm", 2001, figure 3); a dominator comes before
+ * what it dominates in the topological order. */
+static size_t dom_meet(const desc_scratch_t *s, size_t a, size_t b)
+{
+    while (a != b) {
+        if (a == NO_DOM || b == NO_DOM)
+            return NO_DOM;
+        if (s->pos[a] > s->pos[b])
+            a = s->idom[a];
+        else
+            b = s->idom[b];
+    }
+    return a;
+}
+
+/* n_descendants of job j's coflows (the distinct coflows each reaches),
+ * given its topological order (global indices). A search from each coflow
+ * would take O(n (n + m)): quadratic on a chain, whose k-th coflow reaches
+ * n - 1 - k others. Instead, coflows are taken children first, and the
+ * search from v stops at every coflow u whose descendants it already knows
+ * to be "closed": every path into them from outside passes through u,
+ * i.e. u dominates them all (with a virtual root above the job's roots),
+ * so no other branch of the search can reach them and they count as
+ * dom_size(u) at once. u is closed exactly when dom_size(u) = 1 +
+ * n_descendants(u). On a chain, a tree, or stages joined one after the
+ * other (series-parallel shapes) nearly every coflow is closed, and the
+ * whole job costs O(n + m) plus the dominator climbs; a search still walks
+ * the coflows that are not closed, so the worst case stays O(n (n + m)).
+ * No recursion: a job may be a chain of millions. */
+static void count_descendants(coflow_workload_t *wl, size_t j, const size_t *order,
+                              desc_scratch_t *s)
 {
     const coflow_job_t *job = &wl->jobs[j];
-    igraph_vector_int_t size;
-    if (igraph_vector_int_init(&size, 0))
-        return weft_fail(WEFT_ENOMEM, "out of memory for the DAG of job %lld",
-                         (long long)job->id);
-    igraph_error_t e = igraph_neighborhood_size(g, &size, igraph_vss_all(),
-                                                (igraph_integer_t)job->n_coflows, IGRAPH_OUT,
-                                                1);
-    if (e == IGRAPH_SUCCESS)
-        for (size_t i = 0; i < job->n_coflows; i++)
-            wl->coflows[job->first_coflow + i].n_descendants = (uint32_t)VECTOR(size)[i];
-    igraph_vector_int_destroy(&size);
-    return from_igraph(e, "igraph_neighborhood_size");
+    size_t n = job->n_coflows, base = job->first_coflow;
+    coflow_coflow_t *co = &wl->coflows[base];
+    const size_t *parents = wl->parents;
+
+    /* children lists, from the parent lists */
+    memset(s->child_start, 0, (n + 1) * sizeof *s->child_start);
+    for (size_t c = 0; c < n; c++)
+        for (size_t k = 0; k < co[c].n_parents; k++)
+            s->child_start[parents[co[c].first_parent + k] - base + 1]++;
+    for (size_t v = 0; v < n; v++)
+        s->child_start[v + 1] += s->child_start[v];
+    for (size_t c = 0; c < n; c++) /* stack[v]: next free slot of v */
+        s->stack[c] = s->child_start[c];
+    for (size_t c = 0; c < n; c++)
+        for (size_t k = 0; k < co[c].n_parents; k++)
+            s->child[s->stack[parents[co[c].first_parent + k] - base]++] = c;
+
+    /* immediate dominators, parents first: the common dominator of the
+     * parents (a root's is the virtual root) */
+    for (size_t i = 0; i < n; i++)
+        s->pos[order[i] - base] = i;
+    for (size_t i = 0; i < n; i++) {
+        size_t v = order[i] - base, d = NO_DOM;
+        for (size_t k = 0; k < co[v].n_parents; k++) {
+            size_t p = parents[co[v].first_parent + k] - base;
+            d = k == 0 ? p : dom_meet(s, d, p);
+        }
+        s->idom[v] = d;
+        s->dom_size[v] = 1;
+        s->seen[v] = 0;
+    }
+    for (size_t i = n; i-- > 0;) { /* what each dominates, dominated first */
+        size_t v = order[i] - base;
+        if (s->idom[v] != NO_DOM)
+            s->dom_size[s->idom[v]] += s->dom_size[v];
+    }
+
+    for (size_t i = n; i-- > 0;) { /* children first */
+        size_t v = order[i] - base, count = 0, sp = 0;
+        s->seen[v] = v + 1;
+        s->stack[sp++] = v;
+        while (sp) {
+            size_t u = s->stack[--sp];
+            if (u != v) {
+                if (s->dom_size[u] == (size_t)co[u].n_descendants + 1) {
+                    count += s->dom_size[u]; /* closed: u and all below it */
+                    continue;
+                }
+                count++;
+            }
+            for (size_t e = s->child_start[u]; e < s->child_start[u + 1]; e++) {
+                size_t c = s->child[e];
+                if (s->seen[c] != v + 1) {
+                    s->seen[c] = v + 1;
+                    s->stack[sp++] = c;
+                }
+            }
+        }
+        co[v].n_descendants = (uint32_t)count;
+    }
 }
 
 double dag_coflow_iso(const coflow_workload_t *wl, const coflow_fabric_t *fab, size_t c,
@@ -182,14 +302,22 @@ weft_err_t dag_analyze(coflow_workload_t *wl, const coflow_fabric_t *fab)
     if (fab->n_ports < wl->n_ports)
         return weft_fail(WEFT_EINVAL, "the workload uses %zu ports but the fabric has %zu",
                          wl->n_ports, fab->n_ports);
-    size_t max_coflows = 1;
-    for (size_t j = 0; j < wl->n_jobs; j++)
-        if (wl->jobs[j].n_coflows > max_coflows)
-            max_coflows = wl->jobs[j].n_coflows;
+    size_t max_coflows = 1, max_edges = 0;
+    for (size_t j = 0; j < wl->n_jobs; j++) {
+        const coflow_job_t *job = &wl->jobs[j];
+        if (job->n_coflows > max_coflows)
+            max_coflows = job->n_coflows;
+        size_t edges = 0;
+        for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++)
+            edges += wl->coflows[c].n_parents;
+        if (edges > max_edges)
+            max_edges = edges;
+    }
+    desc_scratch_t desc = {0};
     size_t *order = weft_calloc(max_coflows, sizeof *order);
     double *sout = weft_calloc(fab->n_ports, sizeof *sout);
     double *sin = weft_calloc(fab->n_ports, sizeof *sin);
-    if (!order || !sout || !sin) {
+    if (!order || !sout || !sin || !desc_scratch_alloc(&desc, max_coflows, max_edges)) {
         err = weft_fail(WEFT_ENOMEM, "out of memory analysing DAGs");
         goto cleanup;
     }
@@ -218,13 +346,12 @@ weft_err_t dag_analyze(coflow_workload_t *wl, const coflow_fabric_t *fab)
         err = job_graph(wl, j, &g);
         if (!err) {
             err = topo_order(wl, j, &g, order);
-            if (!err)
-                err = count_descendants(wl, j, &g);
             igraph_destroy(&g);
         }
         igraph_leave();
         if (err)
             goto cleanup;
+        count_descendants(wl, j, order, &desc);
         uint32_t depth = 0;
         for (size_t i = 0; i < n; i++) { /* parents first: waves */
             coflow_coflow_t *co = &wl->coflows[order[i]];
@@ -262,6 +389,7 @@ weft_err_t dag_analyze(coflow_workload_t *wl, const coflow_fabric_t *fab)
         job->lower_bound_s = lb;
     }
 cleanup:
+    desc_scratch_free(&desc);
     free(order);
     free(sout);
     free(sin);

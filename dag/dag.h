@@ -27,7 +27,12 @@ weft_err_t dag_topo_order(const coflow_workload_t *wl, size_t j, size_t *order);
 /* Checks every job for cycles and fills the derived fields of every coflow
  * (wave, n_children, n_descendants, iso_s, cp_below_s) and job (depth,
  * lower_bound_s) for fabric fab. Stops at the first bad job with ECYCLE.
- * O(sum over jobs of coflows * (coflows + edges) + flows). */
+ * O(flows + coflows + edges) plus the descendant counts' searches: about
+ * linear on chains, trees and series-parallel DAGs, where the search below a
+ * coflow stops at the coflows that dominate all theirs; at worst (many
+ * coflows whose descendants are also reached from elsewhere)
+ * O(sum over jobs of coflows * (coflows + edges)). No recursion, so a job
+ * may be a chain of any length. */
 weft_err_t dag_analyze(coflow_workload_t *wl, const coflow_fabric_t *fab);
 
 /* iso time of coflow c on fab: max over ports of bytes through it over the

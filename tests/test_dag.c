@@ -370,3 +370,236 @@ Test(dag, critical_path_matches_brute_force)
     }
     free(seen);
 }
+
+/* A chain of 100,000 coflows, each the parent of the next, built through
+ * the builder the readers use and analysed. Reading such a job took time
+ * quadratic in its length (a scan of the job for every coflow id and every
+ * parent, a breadth-first search below every coflow for its descendants):
+ * this size took minutes. Asserts results only, never time; the suite's
+ * timeout stops a quadratic build. Ids are spread out and partly negative
+ * so the builder's id table is not fed 0, 1, 2, ... */
+#define CHAIN_N 100000
+
+static int64_t chain_id(size_t i) { return (int64_t)i * 7919 - 50000000; }
+
+Test(dag, long_chain_is_analysed_exactly)
+{
+    const double final_compute = 0.25;
+    cr_assert_eq(coflow_workload_add_job(&wl, 3, 0.0, 1.0, final_compute), WEFT_OK);
+    for (size_t i = 0; i < CHAIN_N; i++) {
+        /* odd coflows wait 0.5 s of compute; one flow of 1..5 bytes at
+         * 1 byte/s, so iso = bytes, and every sum below is exact */
+        cr_assert_eq(coflow_workload_add_coflow(&wl, chain_id(i), (i % 2) * 0.5), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, (uint32_t)(i % 3), (uint32_t)((i + 1) % 3),
+                                              (double)(1 + i % 5)),
+                     WEFT_OK);
+        if (i > 0)
+            cr_assert_eq(coflow_workload_add_parent(&wl, chain_id(i - 1)), WEFT_OK);
+    }
+    /* a duplicate id is still caught in a job this large */
+    cr_assert_eq(coflow_workload_add_coflow(&wl, chain_id(CHAIN_N / 2), 0), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "appears twice"), "%s", weft_last_error());
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK, "%s", weft_last_error());
+
+    const coflow_job_t *job = &wl.jobs[0];
+    cr_assert_eq(job->n_coflows, CHAIN_N);
+    cr_assert_eq(job->depth, CHAIN_N, "depth %u, expected one wave per coflow", job->depth);
+    /* from the end up: cp_below(i) = iso(i) + compute(i+1) + cp_below(i+1) */
+    double below = final_compute;
+    for (size_t i = CHAIN_N; i-- > 0;) {
+        const coflow_coflow_t *co = &wl.coflows[i];
+        cr_assert_eq(co->id, chain_id(i));
+        cr_assert_eq(co->n_parents, i > 0);
+        if (i > 0)
+            cr_assert_eq(wl.parents[co->first_parent], i - 1, "coflow %zu's parent", i);
+        cr_assert_eq(co->wave, i, "coflow %zu: wave %u", i, co->wave);
+        cr_assert_eq(co->n_children, i + 1 < CHAIN_N, "coflow %zu", i);
+        cr_assert_eq(co->n_descendants, CHAIN_N - 1 - i, "coflow %zu: %u descendants", i,
+                     co->n_descendants);
+        cr_assert_eq(co->iso_s, (double)(1 + i % 5));
+        below += co->iso_s;
+        cr_assert_eq(co->cp_below_s, below, "coflow %zu: %.17g, expected %.17g", i,
+                     co->cp_below_s, below);
+        below += co->compute_s;
+    }
+    /* the closed form: every byte, every odd coflow's compute, the final */
+    double bytes = 0;
+    for (size_t i = 0; i < CHAIN_N; i++)
+        bytes += (double)(1 + i % 5);
+    double lb = bytes + 0.5 * (CHAIN_N / 2) + final_compute;
+    cr_assert_eq(job->lower_bound_s, lb, "%.17g, expected %.17g", job->lower_bound_s, lb);
+    cr_assert_eq(dag_weighted_bound(&wl), lb);
+
+    size_t *order = malloc(CHAIN_N * sizeof *order);
+    cr_assert_eq(dag_topo_order(&wl, 0, order), WEFT_OK);
+    for (size_t i = 0; i < CHAIN_N; i++)
+        cr_assert_eq(order[i], i);
+    free(order);
+}
+
+/* The same chain closed into a cycle far from where it starts is named. */
+Test(dag, long_cycle_is_found)
+{
+    cr_assert_eq(coflow_workload_add_job(&wl, 5, 0.0, 1.0, 0), WEFT_OK);
+    for (size_t i = 0; i < CHAIN_N; i++) {
+        cr_assert_eq(coflow_workload_add_coflow(&wl, chain_id(i), 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 1), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_parent(&wl, chain_id(i > 0 ? i - 1 : CHAIN_N - 1)),
+                     WEFT_OK);
+    }
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_ECYCLE);
+    cr_assert(strstr(weft_last_error(), "cycle in job 5"), "%s", weft_last_error());
+}
+
+/* finish_job's checks of parent lists, across a job large enough that the
+ * builder's id table grows several times: a parent listed twice (even far
+ * apart in a long list), a parent defined after its child, and a rolled
+ * back job whose ids a new job reuses. */
+Test(dag, parent_lists_in_a_large_job)
+{
+    cr_assert_eq(coflow_workload_add_job(&wl, 1, 0, 1, 0), WEFT_OK);
+    for (int64_t id = 0; id < 1000; id++) {
+        cr_assert_eq(coflow_workload_add_coflow(&wl, id, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 1), WEFT_OK);
+    }
+    cr_assert_eq(coflow_workload_add_coflow(&wl, -1, 0), WEFT_OK); /* joins all 1000 */
+    cr_assert_eq(coflow_workload_add_flow(&wl, 1, 2, 1), WEFT_OK);
+    for (int64_t id = 0; id < 1000; id++)
+        cr_assert_eq(coflow_workload_add_parent(&wl, id), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_parent(&wl, 17), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "job 1 coflow -1 lists parent 17 twice"), "%s",
+              weft_last_error());
+    cr_assert_eq(wl.n_jobs, 0);
+    cr_assert_eq(wl.n_coflows, 0);
+
+    /* job 2 reuses the rolled-back ids; each coflow's parent is the next
+     * one, defined after it */
+    cr_assert_eq(coflow_workload_add_job(&wl, 2, 0, 1, 0), WEFT_OK);
+    for (int64_t id = 0; id < 1000; id++) {
+        cr_assert_eq(coflow_workload_add_coflow(&wl, id, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 1), WEFT_OK);
+        if (id < 999)
+            cr_assert_eq(coflow_workload_add_parent(&wl, id + 1), WEFT_OK);
+    }
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 5, 0), WEFT_EINVAL);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK, "%s", weft_last_error());
+    for (size_t c = 0; c + 1 < 1000; c++)
+        cr_assert_eq(wl.parents[wl.coflows[c].first_parent], c + 1);
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(wl.coflows[0].wave, 999);
+    cr_assert_eq(wl.coflows[0].n_descendants, 0);
+    cr_assert_eq(wl.coflows[999].n_descendants, 999);
+
+    /* a new job starts with none of the last one's ids */
+    cr_assert_eq(coflow_workload_add_job(&wl, 3, 0, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 7, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 1), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_parent(&wl, 8), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_ENOTFOUND);
+    cr_assert(strstr(weft_last_error(), "parent coflow 8 does not exist"), "%s",
+              weft_last_error());
+}
+
+/* n_descendants against igraph's breadth-first count (what dag_analyze
+ * used before it stopped its searches at dominating coflows), on shapes
+ * that make the shortcut matter: chains with long skips, fork-join
+ * pipelines, trees both ways, diamonds nested in chains, and random DAGs
+ * dense and sparse. */
+static void add_shape(coflow_workload_t *w, int64_t job_id, int shape, size_t n, unsigned *seed)
+{
+    cr_assert_eq(coflow_workload_add_job(w, job_id, 0, 1, 0), WEFT_OK);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(coflow_workload_add_coflow(w, (int64_t)i, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(w, 0, 1, 1), WEFT_OK);
+        bool has[n]; /* parents chosen, none twice */
+        memset(has, 0, sizeof has);
+#define PARENT(p)                                                                      \
+    do {                                                                               \
+        size_t p_ = (p);                                                               \
+        if (p_ < i && !has[p_]) {                                                      \
+            has[p_] = true;                                                            \
+            cr_assert_eq(coflow_workload_add_parent(w, (int64_t)p_), WEFT_OK);         \
+        }                                                                              \
+    } while (0)
+        *seed = *seed * 1103515245u + 12345u;
+        unsigned r = *seed >> 8;
+        switch (shape) {
+        case 0: /* chain with a skip every few coflows */
+            if (i > 0)
+                PARENT(i - 1);
+            if (i > 3 && r % 4 == 0)
+                PARENT(r % i);
+            break;
+        case 1: /* fork-join pipeline: stages of 1 and of 2..6 coflows */
+        {
+            size_t stage = i / 5, in = i % 5;
+            if (stage > 0) {
+                if (stage % 2 == 1) { /* wide stage: all from the last hub */
+                    PARENT(stage * 5 - 5);
+                } else if (in == 0) { /* hub: joins the wide stage before */
+                    for (size_t k = 0; k < 5; k++)
+                        PARENT(stage * 5 - 5 + k);
+                } else {
+                    PARENT(stage * 5); /* a fan below the hub */
+                }
+            }
+            break;
+        }
+        case 2: /* out-tree */
+            if (i > 0)
+                PARENT(r % i);
+            break;
+        case 3: /* in-tree, built upside down: i's parents are ones above */
+            if (i > 0)
+                PARENT((i - 1) / 2);
+            if (i > 2 && r % 3 == 0)
+                PARENT(i - 2);
+            break;
+        case 4: /* dense random */
+            for (size_t k = 0; k < i; k++) {
+                *seed = *seed * 1103515245u + 12345u;
+                if ((*seed >> 16) % 8 == 0)
+                    PARENT(k);
+            }
+            break;
+        default: /* sparse random, near the diagonal */
+            if (i > 0 && r % 5 != 0)
+                PARENT(i - 1 - r % (i < 10 ? i : 10));
+            if (i > 1 && r % 7 == 0)
+                PARENT((r >> 4) % i);
+            break;
+        }
+#undef PARENT
+    }
+    cr_assert_eq(coflow_workload_finish_job(w), WEFT_OK, "%s", weft_last_error());
+}
+
+Test(dag, descendants_match_igraph_search)
+{
+    unsigned seed = 777;
+    int64_t job_id = 0;
+    for (int shape = 0; shape < 6; shape++)
+        for (size_t n = 2; n <= 300; n = n * 3 + 1)
+            add_shape(&wl, job_id++, shape, n, &seed);
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK, "%s", weft_last_error());
+    for (size_t j = 0; j < wl.n_jobs; j++) {
+        const coflow_job_t *job = &wl.jobs[j];
+        igraph_t g;
+        cr_assert_eq(dag_job_graph(&wl, j, &g), WEFT_OK);
+        igraph_vector_int_t size;
+        cr_assert_eq(igraph_vector_int_init(&size, 0), IGRAPH_SUCCESS);
+        cr_assert_eq(igraph_neighborhood_size(&g, &size, igraph_vss_all(),
+                                              (igraph_integer_t)job->n_coflows, IGRAPH_OUT, 1),
+                     IGRAPH_SUCCESS);
+        for (size_t i = 0; i < job->n_coflows; i++)
+            cr_assert_eq(wl.coflows[job->first_coflow + i].n_descendants,
+                         (uint32_t)VECTOR(size)[i], "job %zu coflow %zu: %u, igraph %lld", j, i,
+                         wl.coflows[job->first_coflow + i].n_descendants,
+                         (long long)VECTOR(size)[i]);
+        igraph_vector_int_destroy(&size);
+        igraph_destroy(&g);
+    }
+}

@@ -253,6 +253,16 @@ Test(gen_rng, uniform_and_exponential)
 
 TestSuite(gen_stats, .init = setup, .fini = teardown, .timeout = 10);
 
+/* dag_analyze() of out on n_ports ports at rate bytes/s: workload_stats
+ * reads the waves it fills. */
+static void analyse_out(size_t n_ports, double rate)
+{
+    coflow_fabric_t fab;
+    cr_assert_eq(coflow_fabric_init(&fab, n_ports, rate), WEFT_OK);
+    cr_assert_eq(dag_analyze(&out, &fab), WEFT_OK);
+    coflow_fabric_destroy(&fab);
+}
+
 /* Job 5 (arrival 2, weight 1): the diamond a(0->1 4B, 0->2 2B), b(1->2 3B),
  * c(2->0 5B), d(0->0 1B) with b, c <- a and d <- b, c: depth 3, width 2.
  * Job 6 (arrival 12, weight 3): one coflow 3->3 of 10 bytes.
@@ -280,10 +290,7 @@ Test(gen_stats, hand_built_exact)
     cr_assert_eq(coflow_workload_add_coflow(&out, 0, 0), WEFT_OK);
     cr_assert_eq(coflow_workload_add_flow(&out, 3, 3, 10), WEFT_OK);
     cr_assert_eq(coflow_workload_finish_job(&out), WEFT_OK);
-    coflow_fabric_t fab;
-    cr_assert_eq(coflow_fabric_init(&fab, 8, 2.0), WEFT_OK);
-    cr_assert_eq(dag_analyze(&out, &fab), WEFT_OK);
-    coflow_fabric_destroy(&fab);
+    analyse_out(8, 2.0);
 
     workload_stats_t s;
     workload_stats(&out, 2.0, &s);
@@ -345,15 +352,49 @@ Test(gen_stats, deep_job_goes_to_last_bucket)
             cr_assert_eq(coflow_workload_add_parent(&out, id - 1), WEFT_OK);
     }
     cr_assert_eq(coflow_workload_finish_job(&out), WEFT_OK);
-    coflow_fabric_t fab;
-    cr_assert_eq(coflow_fabric_init(&fab, 2, 1.0), WEFT_OK);
-    cr_assert_eq(dag_analyze(&out, &fab), WEFT_OK);
-    coflow_fabric_destroy(&fab);
+    analyse_out(2, 1.0);
     workload_stats_t s;
     workload_stats(&out, 1, &s);
     cr_assert_eq(s.max_depth, 20);
     cr_assert_eq(s.depth_hist[16], 1);
     cr_assert_eq(s.width_hist[0], 1);
+}
+
+/* Job 0: a chain of 1000 coflows, with 4 more hanging below coflow 299, so
+ * wave 300 holds 5: depth 1000, width 5 (deeper than the 256 waves
+ * workload_stats counts on its stack, so its waves are counted in one
+ * pass over a heap array). Job 1: 3 roots above a chain of 2, depth 3,
+ * width 3 (counted on the stack). */
+Test(gen_stats, job_deeper_than_a_window_of_waves)
+{
+    coflow_workload_init(&out, 2);
+    cr_assert_eq(coflow_workload_add_job(&out, 0, 0, 1, 0), WEFT_OK);
+    for (int64_t id = 0; id < 1004; id++) {
+        cr_assert_eq(coflow_workload_add_coflow(&out, id, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&out, 0, 1, 1), WEFT_OK);
+        if (id > 0)
+            cr_assert_eq(coflow_workload_add_parent(&out, id < 1000 ? id - 1 : 299), WEFT_OK);
+    }
+    cr_assert_eq(coflow_workload_finish_job(&out), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_job(&out, 1, 1, 1, 0), WEFT_OK);
+    for (int64_t id = 0; id < 5; id++) {
+        cr_assert_eq(coflow_workload_add_coflow(&out, id, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&out, 1, 0, 1), WEFT_OK);
+        if (id == 3)
+            for (int64_t p = 0; p < 3; p++)
+                cr_assert_eq(coflow_workload_add_parent(&out, p), WEFT_OK);
+        if (id == 4)
+            cr_assert_eq(coflow_workload_add_parent(&out, 3), WEFT_OK);
+    }
+    cr_assert_eq(coflow_workload_finish_job(&out), WEFT_OK);
+    analyse_out(2, 1.0);
+    workload_stats_t s;
+    workload_stats(&out, 1, &s);
+    cr_assert_eq(s.max_depth, 1000);
+    cr_assert_eq(s.max_width, 5);
+    size_t depth[17] = {[2] = 1, [16] = 1}, width[17] = {[2] = 1, [4] = 1};
+    cr_assert_arr_eq(s.depth_hist, depth, sizeof depth);
+    cr_assert_arr_eq(s.width_hist, width, sizeof width);
 }
 
 /* ------------------------------------------------------------ generator */

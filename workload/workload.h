@@ -218,8 +218,10 @@ typedef struct {
 
 /* Summarises wl assuming every port runs at port_rate bytes/s. Depth and
  * width come from the coflows' waves, so wl must have been through
- * dag_analyze() (readers and the generator do it). Never fails, allocates
- * nothing. O(flows + coflows * (1 + max depth / 256)). */
+ * dag_analyze() (readers and the generator do it). Never fails. Allocates
+ * only for a job deeper than 256 waves (a count per wave, freed before it
+ * returns): O(flows + coflows); if that allocation fails, such a job's
+ * waves are counted in passes of 256, O(its coflows * depth / 256). */
 void workload_stats(const coflow_workload_t *wl, double port_rate, workload_stats_t *s);
 /* Prints the stats as a readable report. */
 void workload_stats_print(const workload_stats_t *s, FILE *out);
