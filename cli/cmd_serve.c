@@ -217,6 +217,12 @@ static int serve(int argc, char **argv, serve_owned_t *own)
             *caps = grown;
             if (cli_parse_port_cap("serve", optarg, &grown[n_caps].port, &grown[n_caps].rate))
                 return CLI_USAGE;
+            for (size_t i = 0; i < n_caps; i++)
+                if (grown[i].port == grown[n_caps].port) {
+                    fprintf(stderr, "weft serve: --port-cap %s: port %zu given twice\n", optarg,
+                            grown[i].port);
+                    return CLI_USAGE;
+                }
             n_caps++;
             break;
         }

@@ -489,6 +489,12 @@ int cmd_sim(int argc, char **argv)
             }
             if (cli_parse_port_cap("sim", optarg, &caps[n_caps].port, &caps[n_caps].rate))
                 return CLI_USAGE;
+            for (size_t i = 0; i < n_caps; i++)
+                if (caps[i].port == caps[n_caps].port) {
+                    fprintf(stderr, "weft sim: --port-cap %s: port %zu given twice\n", optarg,
+                            caps[i].port);
+                    return CLI_USAGE;
+                }
             n_caps++;
             break;
         case 't':

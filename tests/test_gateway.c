@@ -3047,7 +3047,8 @@ Test(gateway_agent, a_port_at_its_own_rate_carries_what_its_nic_can,
 
 /* --port-cap naming a port the gateway does not have stops it at start
  * (status 1) naming the port and the gateway's ports; one that is not
- * PORT=RATE, or whose rate is not one, is a usage error (status 2). */
+ * PORT=RATE, or whose rate is not one, or a port given twice, is a usage
+ * error (status 2). */
 Test(gateway, serve_port_cap_refuses_a_port_or_rate_it_cannot_use, .timeout = 30)
 {
     const char *caps[] = {"4=1Gbps", "x=1Gbps", "2", "2=0", "2=fast"};
@@ -3063,6 +3064,13 @@ Test(gateway, serve_port_cap_refuses_a_port_or_rate_it_cannot_use, .timeout = 30
         cr_assert(strstr(out, "weft serve: ") && strstr(out, "--port-cap") && strstr(out, why[i]),
                   "--port-cap %s: %s", caps[i], out);
     }
+    /* one port given twice: a slip, not the last one silently winning */
+    char out[4096];
+    const char *twice[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "4", "--token", TOKEN,
+                           "--port-cap", "1=1Mbps", "--port-cap", "1=1Gbps", NULL};
+    int st = run_weft(out, sizeof out, twice);
+    cr_assert_eq(st, 2, "exit status %d: %s", st, out);
+    cr_assert(strstr(out, "weft serve: --port-cap 1=1Gbps: port 1 given twice"), "%s", out);
 }
 
 static void write_file(const char *path, const void *bytes, size_t n)

@@ -1313,6 +1313,18 @@ Test(sim_cli, a_bad_model_stops_before_any_run)
     unsetenv("WEFT_MODEL");
 }
 
+/* A port given twice to --port-cap is a usage error naming it: the second
+ * rate silently winning hid a slip. */
+Test(sim_cli, a_port_capped_twice_is_refused)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("sim %s/small.weft --policy fifo --port-cap 0=1Mbps --port-cap 0=1Gbps",
+                     cli_dir), 2);
+    ERR_HAS("--port-cap 0=1Gbps: port 0 given twice");
+    cr_assert_eq(cli("sim %s/small.weft --policy fifo --port-cap 0=1Mbps --port-cap 1=1Gbps",
+                     cli_dir), 0, "%s", cli_file("err"));
+}
+
 /* Absurd rates give times of 1e100 s and more: the table prints them in
  * %g's form, not as 100-digit numbers; ordinary times keep their fixed
  * form. */
