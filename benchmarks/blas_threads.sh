@@ -5,9 +5,9 @@
 # and with weft's (one thread), alternately, ROUNDS times each. Prints each
 # run's wall seconds and the CPU seconds (user + system) of the run, then
 # the table of the last run of each.
-# usage: benchmarks/blas_threads.sh [WEFT] [ROUNDS]   (from the source tree)
+# usage: benchmarks/blas_threads.sh [BUILD_DIR] [ROUNDS]   (from the source tree)
 set -eu
-WEFT=${1:-build/weft}
+WEFT=./${1:-build}/weft
 ROUNDS=${2:-2}
 W=build/bench-blas.weft
 [ -f "$W" ] || "$WEFT" gen --shape wfcommons --jobs 100 --ports 64 --load 0.9 --seed 3 \

@@ -8,7 +8,7 @@ for b in "$BUILD"/bench_*; do
     echo "== $b"
     "$b"
 done
-for s in benchmarks/*.sh; do
+for s in benchmarks/*.sh; do # each takes the build directory first
     echo "== $s"
-    sh "$s" "$BUILD/weft"
+    sh "$s" "$BUILD"
 done
