@@ -316,17 +316,26 @@ void attn_argsort_desc(const weft_real_t *scores, size_t n, size_t *order_out);
  *
  * Format (msgpack), three objects in sequence:
  *   "weft-model"                    str, the magic
- *   1                               uint, the format version
+ *   2                               uint, the format version
  *   { "config":  { name: int, ... },                 map str -> int
  *     "vectors": { name: bin, ... },                 map str -> float32 LE bytes
- *     "tensors": [ { "name": str, "shape": [d, ...], "data": bin }, ... ] }
+ *     "tensors": [ { "name": str, "shape": [d, ...], "data": bin },... ],
+ *     "sha256":  bin }                               the body's last entry
  * Floats are IEEE-754 binary32 little-endian, so a save/load round trip is
  * bit-exact. Entries keep their insertion order. Unknown keys of the body
  * map are ignored.
+ *
+ * "sha256" is the SHA-256 of every byte of the file before its key, and is
+ * written as the file's last 41 bytes (the fixstr key, a bin 8 header, 32
+ * bytes): `head -c -41 FILE | sha256sum` recomputes it. A version 2 file
+ * without it, or whose bytes do not match it, is refused, so a changed
+ * weight is caught. Version 1 is the same without "sha256" (files saved
+ * before 2026-12-03): read, unchecked.
  * ------------------------------------------------------------------- */
 
 #define ATTN_MODEL_MAGIC "weft-model"
-#define ATTN_MODEL_VERSION 1
+#define ATTN_MODEL_VERSION 2     /* written, and the newest read */
+#define ATTN_MODEL_VERSION_MIN 1 /* the oldest read */
 #define ATTN_MODEL_NAME_MAX 64             /* bytes of a name including its NUL */
 #define ATTN_MODEL_MAX_DIMS 8              /* dimensions of a tensor */
 #define ATTN_MODEL_MAX_ENTRIES 4096        /* ints, vectors or tensors, each */
@@ -393,8 +402,9 @@ weft_err_t attn_model_save(const char *path, const attn_model_file_t *mf);
  * starts with the path:
  *   EIO       cannot open/read
  *   EPARSE    "not a weft model file" (wrong magic), malformed msgpack,
- *             wrong types, duplicate names, trailing bytes
- *   EVERSION  "model format version V, this build reads version 1"
+ *             wrong types, duplicate names, trailing bytes; "checksum
+ *             mismatch" (version 2), or its "sha256" missing or misplaced
+ *   EVERSION  "model format version V, this build reads versions 1 and 2"
  *   ETRUNC    the file ends inside an object or a declared container/bin
  *             is longer than the bytes left
  *   EINVAL    a size over a cap (file, entries, elements, dimensions,

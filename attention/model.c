@@ -16,11 +16,12 @@
  * fits in the bytes left, every container's count is under a cap and within
  * the bytes left (each entry takes at least one byte), nesting is shallow,
  * and the total number of objects is bounded. Only then is the body
- * unpacked, and its schema checked field by field.
+ * unpacked, its SHA-256 checked (format version 2), and its schema checked
+ * field by field.
  */
 #include <errno.h>
 #include <msgpack.h>
-#include <msgpack/fbuffer.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,16 @@
 /* The file's first 11 bytes: the msgpack fixstr "weft-model". */
 static const char magic_bytes[] = "\xaa" ATTN_MODEL_MAGIC;
 #define MAGIC_LEN (sizeof magic_bytes - 1)
+
+/* The body's last entry, as weft writes it: the fixstr key "sha256", a bin 8
+ * header of 32 bytes, and the SHA-256 of every byte of the file before the
+ * key. Being last, it is the file's last DIGEST_TRAILER bytes, so
+ * `head -c -41 FILE | sha256sum` recomputes it. */
+#define DIGEST_KEY "sha256"
+#define DIGEST_LEN 32
+static const char digest_head[] = "\xa6" DIGEST_KEY "\xc4\x20";
+#define DIGEST_HEAD_LEN (sizeof digest_head - 1)
+#define DIGEST_TRAILER (DIGEST_HEAD_LEN + DIGEST_LEN)
 
 #define MAX_DEPTH 8            /* body > tensors > tensor > shape: 4 used */
 #define MAX_OBJECTS ((size_t)1 << 20) /* msgpack objects in a file: bounds msgpack-c's zone */
@@ -268,7 +279,7 @@ static int pack_model(msgpack_packer *pk, const attn_model_file_t *mf)
 {
     int rc = pack_cstr(pk, ATTN_MODEL_MAGIC);
     rc = rc || msgpack_pack_uint32(pk, ATTN_MODEL_VERSION);
-    rc = rc || msgpack_pack_map(pk, 3);
+    rc = rc || msgpack_pack_map(pk, 4); /* the fourth, "sha256", written by write_model */
     rc = rc || pack_cstr(pk, "config") || msgpack_pack_map(pk, mf->n_ints);
     for (size_t i = 0; i < mf->n_ints && !rc; i++)
         rc = pack_cstr(pk, mf->ints[i].name) || msgpack_pack_int64(pk, mf->ints[i].value);
@@ -287,12 +298,39 @@ static int pack_model(msgpack_packer *pk, const attn_model_file_t *mf)
     return rc;
 }
 
-/* pack_model into the stream f (a weft_write_fn). */
+/* Where pack_model's bytes go: the stream, and the digest of the file. */
+typedef struct {
+    FILE *f;
+    EVP_MD_CTX *md;
+} digest_sink_t;
+
+static int sink_write(void *data, const char *buf, size_t len)
+{
+    digest_sink_t *s = data;
+    if (EVP_DigestUpdate(s->md, buf, len) != 1)
+        return -1;
+    return fwrite(buf, 1, len, s->f) == len ? 0 : -1;
+}
+
+/* pack_model into the stream f (a weft_write_fn), then the "sha256" entry
+ * over what was written. */
 static weft_err_t write_model(FILE *f, const void *arg)
 {
+    digest_sink_t sink = {f, EVP_MD_CTX_new()};
+    if (!sink.md || EVP_DigestInit_ex(sink.md, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(sink.md);
+        return weft_fail(WEFT_ENOMEM, "cannot start the model's SHA-256");
+    }
     msgpack_packer pk;
-    msgpack_packer_init(&pk, f, msgpack_fbuffer_write);
-    if (pack_model(&pk, arg))
+    msgpack_packer_init(&pk, &sink, sink_write);
+    errno = 0;
+    unsigned char sum[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    bool ok = pack_model(&pk, arg) == 0 && EVP_DigestFinal_ex(sink.md, sum, &n) == 1 &&
+              n == DIGEST_LEN && fwrite(digest_head, 1, DIGEST_HEAD_LEN, f) == DIGEST_HEAD_LEN &&
+              fwrite(sum, 1, DIGEST_LEN, f) == DIGEST_LEN;
+    EVP_MD_CTX_free(sink.md);
+    if (!ok)
         return weft_fail(WEFT_EIO, "cannot write: %s", strerror(errno ? errno : EIO));
     return WEFT_OK;
 }
@@ -708,6 +746,52 @@ static weft_err_t read_body(const msgpack_object *o, attn_model_file_t *mf)
     return err;
 }
 
+/* Hex of the first 8 bytes of a digest, for messages. */
+static void digest_hex(const unsigned char *d, char hex[17])
+{
+    for (int i = 0; i < 8; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
+
+/* The body's "sha256" entry against the file's bytes (the unpacked body
+ * and the whole file), which a version 2 file must have. */
+static weft_err_t check_digest(const char *buf, size_t len, const msgpack_object *body)
+{
+    if (body->type != MSGPACK_OBJECT_MAP)
+        return WEFT_OK; /* read_body names what it is */
+    const msgpack_object_map *m = &body->via.map;
+    uint32_t at = 0;
+    while (at < m->size && !key_is(&m->ptr[at].key, DIGEST_KEY))
+        at++;
+    if (at == m->size)
+        return weft_fail(WEFT_EPARSE,
+                         "the model has no \"%s\" entry, which format version %d files end "
+                         "with: the file is damaged or was not written by weft",
+                         DIGEST_KEY, ATTN_MODEL_VERSION);
+    const msgpack_object *v = &m->ptr[at].val;
+    if (at + 1 != m->size || v->type != MSGPACK_OBJECT_BIN || v->via.bin.size != DIGEST_LEN ||
+        len < DIGEST_TRAILER || memcmp(buf + len - DIGEST_TRAILER, digest_head, DIGEST_HEAD_LEN) != 0)
+        return weft_fail(WEFT_EPARSE,
+                         "its \"%s\" entry is not the model's last entry of %d bytes, as weft "
+                         "writes it: the file is damaged or was not written by weft",
+                         DIGEST_KEY, DIGEST_LEN);
+    unsigned char sum[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    if (EVP_Digest(buf, len - DIGEST_TRAILER, sum, &n, EVP_sha256(), NULL) != 1 || n != DIGEST_LEN)
+        return weft_fail(WEFT_ENOMEM, "cannot compute the model's SHA-256");
+    const unsigned char *said = (const unsigned char *)buf + len - DIGEST_LEN;
+    if (memcmp(sum, said, DIGEST_LEN) != 0) {
+        char got[17], want[17];
+        digest_hex(sum, got);
+        digest_hex(said, want);
+        return weft_fail(WEFT_EPARSE,
+                         "checksum mismatch: the SHA-256 of its first %zu bytes begins %s, its "
+                         "\"%s\" entry says %s: the file is damaged (a changed byte, or an edit)",
+                         len - DIGEST_TRAILER, got, DIGEST_KEY, want);
+    }
+    return WEFT_OK;
+}
+
 /* Unpacks the object at *off (already walked, so complete and bounded). */
 static weft_err_t unpack_at(msgpack_unpacked *res, const char *buf, size_t len, size_t *off)
 {
@@ -744,8 +828,9 @@ static weft_err_t load_buffer(const char *buf, size_t len, attn_model_file_t *mf
     WEFT_CHECK(unpack_at(&res, buf, len, &off));
     const msgpack_object *v = &res.data;
     if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-        err = weft_fail(WEFT_EVERSION, "model format version %lld, this build reads version %d",
-                        (long long)v->via.i64, ATTN_MODEL_VERSION);
+        err = weft_fail(WEFT_EVERSION,
+                        "model format version %lld, this build reads versions %d and %d",
+                        (long long)v->via.i64, ATTN_MODEL_VERSION_MIN, ATTN_MODEL_VERSION);
         goto cleanup;
     }
     if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
@@ -753,11 +838,14 @@ static weft_err_t load_buffer(const char *buf, size_t len, attn_model_file_t *mf
                         type_name(v->type));
         goto cleanup;
     }
-    if (v->via.u64 != ATTN_MODEL_VERSION) {
-        err = weft_fail(WEFT_EVERSION, "model format version %llu, this build reads version %d",
-                        (unsigned long long)v->via.u64, ATTN_MODEL_VERSION);
+    if (v->via.u64 < ATTN_MODEL_VERSION_MIN || v->via.u64 > ATTN_MODEL_VERSION) {
+        err = weft_fail(WEFT_EVERSION,
+                        "model format version %llu, this build reads versions %d and %d",
+                        (unsigned long long)v->via.u64, ATTN_MODEL_VERSION_MIN,
+                        ATTN_MODEL_VERSION);
         goto cleanup;
     }
+    bool checked = v->via.u64 >= 2; /* version 1 had no checksum */
 
     WEFT_CHECK(walk_object(&w, 0));
     if (w.pos != len) {
@@ -781,6 +869,9 @@ static weft_err_t load_buffer(const char *buf, size_t len, attn_model_file_t *mf
         err = weft_fail(WEFT_EINTERNAL, "msgpack-c stopped at byte %zu of %zu", off, len);
         goto cleanup;
     }
+    /* the checksum before the schema, so damage is reported as damage */
+    if (checked)
+        WEFT_CHECK(check_digest(buf, len, &res.data));
     WEFT_CHECK(read_body(&res.data, mf));
 cleanup:
     msgpack_unpacked_destroy(&res);

@@ -84,7 +84,7 @@ tmp=$(mktemp -d)
 # shellcheck disable=SC2046
 $CC -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. $(pkg-config --cflags msgpack) \
     fuzz/gen_model_seed.c attention/model.c common/weft.c \
-    $(pkg-config --libs msgpack) -o "$tmp/gen_model_seed"
+    $(pkg-config --libs msgpack libcrypto) -o "$tmp/gen_model_seed"
 "$tmp/gen_model_seed" $C/model
 rm -rf "$tmp"
 # job: register messages for the jobs of the gateway's end-to-end workload

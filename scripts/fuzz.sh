@@ -54,7 +54,7 @@ mkdir -p "$OUT/obj" "$OUT/crashes"
 CFLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer
 -fsanitize=address,undefined -fno-sanitize-recover=undefined -I.
 $(pkg-config --cflags igraph msgpack jansson openblas libevent libssl)"
-LIBS="$(pkg-config --libs igraph msgpack jansson) -lm -pthread"
+LIBS="$(pkg-config --libs igraph msgpack jansson libcrypto) -lm -pthread"
 SCHED_LIBS="$(pkg-config --libs openblas)"
 SERVER_LIBS="$(pkg-config --libs libevent libevent_openssl libssl libcrypto)"
 OBJS=""

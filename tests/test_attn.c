@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <math.h>
 #include <msgpack.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -602,8 +603,8 @@ Test(attn_model, round_trip_bit_exact, .init = make_tmpdir, .fini = remove_tmpdi
     char *b1 = read_bytes(p1, &n1), *b2 = read_bytes(p2, &n2);
     cr_assert_eq(n1, n2);
     cr_assert(memcmp(b1, b2, n1) == 0);
-    /* the format: magic fixstr, then version 1 */
-    cr_assert(memcmp(b1, "\xaaweft-model\x01", 12) == 0);
+    /* the format: magic fixstr, then version 2 */
+    cr_assert(memcmp(b1, "\xaaweft-model\x02", 12) == 0);
     cr_assert_eq(access(tmp_path("a.wm.tmp"), F_OK), -1, "temporary file left behind");
     free(b1), free(b2);
     attn_model_destroy(&mf);
@@ -720,7 +721,8 @@ static void expect_load_error(const char *path, weft_err_t err, const char *want
     attn_model_destroy(&mf);
 }
 
-/* Writes magic, version 1 and the body packed by fn. */
+/* Writes magic, version 1 and the body packed by fn: version 1 files have
+ * no checksum, so the schema's own checks are reached. */
 static void write_crafted(const char *path, void (*fn)(msgpack_packer *))
 {
     msgpack_sbuffer sb;
@@ -802,12 +804,16 @@ Test(attn_model, bad_files, .init = make_tmpdir, .fini = remove_tmpdir, .timeout
         cr_assert_eq(err, WEFT_ETRUNC, "cut at %zu: %s", cut, weft_last_error());
     }
 
-    /* another format version */
+    /* another format version: newer, or before the first */
     memcpy(m, b, len);
-    m[11] = 2;
-    write_bytes(tmp_path("v2.wm"), m, len);
-    expect_load_error(tmp_path("v2.wm"), WEFT_EVERSION,
-                      "model format version 2, this build reads version 1");
+    cr_assert_eq(m[11], 2);
+    m[11] = 3;
+    write_bytes(tmp_path("v3.wm"), m, len);
+    expect_load_error(tmp_path("v3.wm"), WEFT_EVERSION,
+                      "model format version 3, this build reads versions 1 and 2");
+    m[11] = 0;
+    write_bytes(tmp_path("v0.wm"), m, len);
+    expect_load_error(tmp_path("v0.wm"), WEFT_EVERSION, "model format version 0");
 
     /* wrong magic */
     memcpy(m, b, len);
@@ -824,7 +830,7 @@ Test(attn_model, bad_files, .init = make_tmpdir, .fini = remove_tmpdir, .timeout
 
     /* a map header claiming 2^32 − 1 entries right after the version (and
      * an array claiming 2^31 followed by a few bytes) */
-    const char map32[] = "\xaaweft-model\x01\xdf\xff\xff\xff\xff";
+    const char map32[] = "\xaaweft-model\x02\xdf\xff\xff\xff\xff";
     write_bytes(tmp_path("map32.wm"), map32, sizeof map32 - 1);
     expect_load_error(tmp_path("map32.wm"), WEFT_EINVAL, "map of 4294967295 entries, over the cap");
     const char arr32[] = "\xaaweft-model\x01\x81\xa7tensors\xdd\x80\x00\x00\x00\x01\x02\x03";
@@ -868,8 +874,84 @@ Test(attn_model, bad_files, .init = make_tmpdir, .fini = remove_tmpdir, .timeout
 
     /* a failed load leaves the caller's model as it was */
     sample_model(&mf);
-    cr_assert_eq(attn_model_load(tmp_path("v2.wm"), &mf), WEFT_EVERSION);
+    cr_assert_eq(attn_model_load(tmp_path("v3.wm"), &mf), WEFT_EVERSION);
     cr_assert_eq(mf.n_tensors, 3);
+    attn_model_destroy(&mf);
+    free(b), free(m);
+}
+
+/* The file's last 41 bytes: the key "sha256", a bin 8 header of 32, and
+ * the SHA-256 of the bytes before (computed here with OpenSSL, as
+ * sha256sum would). */
+static const char sha_head[] = "\xa6sha256\xc4\x20";
+
+Test(attn_model, checksum_catches_any_changed_byte, .init = make_tmpdir,
+     .fini = remove_tmpdir, .timeout = 60)
+{
+    attn_model_file_t mf, back;
+    sample_model(&mf);
+    cr_assert_eq(attn_model_save(tmp_path("good.wm"), &mf), WEFT_OK);
+    size_t len;
+    char *b = read_bytes(tmp_path("good.wm"), &len);
+    cr_assert(len > 41 + 12);
+    cr_assert_eq(memcmp(b + len - 41, sha_head, 9), 0, "the file does not end with its sha256");
+    unsigned char sum[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    cr_assert_eq(EVP_Digest(b, len - 41, sum, &n, EVP_sha256(), NULL), 1);
+    cr_assert_eq(n, 32);
+    cr_assert_eq(memcmp(sum, b + len - 32, 32), 0, "the stored SHA-256 is not the file's");
+
+    /* one bit flipped anywhere after the version, weights included (which
+       the structure alone cannot catch), or in the stored digest itself */
+    char *m = malloc(len + 8);
+    size_t weights_refused = 0;
+    for (size_t at = 12; at < len; at++) {
+        memcpy(m, b, len);
+        m[at] ^= (char)(1 << (at % 8));
+        write_bytes(tmp_path("flip.wm"), m, len);
+        attn_model_init(&back);
+        weft_err_t err = attn_model_load(tmp_path("flip.wm"), &back);
+        cr_assert_neq(err, WEFT_OK, "a bit flipped at byte %zu of %zu loaded", at, len);
+        attn_model_destroy(&back);
+        if (strstr(weft_last_error(), "checksum mismatch"))
+            weights_refused++;
+    }
+    cr_assert(weights_refused > len / 2, "only %zu of %zu flips named the checksum",
+              weights_refused, len - 12);
+    memcpy(m, b, len);
+    m[len - 100] ^= 0x01; /* inside the last tensor's floats */
+    write_bytes(tmp_path("weight.wm"), m, len);
+    expect_load_error(tmp_path("weight.wm"), WEFT_EPARSE, "checksum mismatch");
+    memcpy(m, b, len);
+    m[len - 1] ^= 0x80;
+    write_bytes(tmp_path("digest.wm"), m, len);
+    expect_load_error(tmp_path("digest.wm"), WEFT_EPARSE, "checksum mismatch");
+
+    /* version 1, saved before the checksum (three body entries, nothing
+       after the tensors), still loads, unchecked, to the same model; as
+       version 2 it is refused */
+    memcpy(m, b, len);
+    cr_assert_eq((unsigned char)m[12], 0x84);
+    m[12] = (char)0x83;
+    write_bytes(tmp_path("nosum.wm"), m, len - 41);
+    expect_load_error(tmp_path("nosum.wm"), WEFT_EPARSE, "no \"sha256\" entry");
+    m[11] = 1;
+    write_bytes(tmp_path("v1.wm"), m, len - 41);
+    attn_model_init(&back);
+    cr_assert_eq(attn_model_load(tmp_path("v1.wm"), &back), WEFT_OK, "%s", weft_last_error());
+    assert_models_equal(&mf, &back);
+    attn_model_destroy(&back);
+
+    /* a "sha256" that is not the last entry, or not 32 bytes */
+    memcpy(m, b, len);
+    m[12] = (char)0x85; /* a fifth entry after it: "x": 0 */
+    memcpy(m + len, "\xa1x\x00", 3);
+    write_bytes(tmp_path("notlast.wm"), m, len + 3);
+    expect_load_error(tmp_path("notlast.wm"), WEFT_EPARSE, "not the model's last entry");
+    memcpy(m, b, len);
+    m[len - 32 - 1] = 31; /* bin 8 of 31 bytes */
+    write_bytes(tmp_path("short.wm"), m, len - 1);
+    expect_load_error(tmp_path("short.wm"), WEFT_EPARSE, "not the model's last entry");
     attn_model_destroy(&mf);
     free(b), free(m);
 }
