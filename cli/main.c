@@ -28,6 +28,7 @@ static const command_t commands[] = {
     {"status", cmd_status, "show a running gateway's agents, jobs and counters"},
     {"train", cmd_train, "train the learned policy in the emulator"},
     {"eval", cmd_eval, "compare the learned policy with every heuristic over many workloads"},
+    {"version", cmd_version, "weft's version and commit, its formats and libraries (--version)"},
 };
 
 static void usage(FILE *out)
@@ -60,6 +61,8 @@ int main(int argc, char **argv)
         return CLI_USAGE;
     }
     const char *name = argv[1];
+    if (!strcmp(name, "--version") || !strcmp(name, "-V"))
+        name = "version";
     if (!strcmp(name, "help") || !strcmp(name, "--help") || !strcmp(name, "-h")) {
         if (argc > 2)
             for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)

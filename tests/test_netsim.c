@@ -1348,3 +1348,41 @@ Test(sim_cli, huge_times_fit_the_table)
     cr_assert_not_null(row);
     cr_assert_null(strstr(row, "e+"), "%s", row);
 }
+
+/* `weft --version` (and `weft version`, `-V`): the version, the git commit
+ * the binary was built from (here, where the tests run from the source
+ * tree, the commit checked out), the formats and the libraries. */
+Test(sim_cli, version_names_the_build_its_formats_and_libraries)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("--version"), 0, "%s", cli_file("err"));
+    char out[4096];
+    snprintf(out, sizeof out, "%s", cli_file("out"));
+    cr_assert(strncmp(out, "weft 0.", 7) == 0, "%s", out);
+    static const char *const want[] = {" (git ", "model 2 (reads versions 1 to 2)",
+                                       "gateway protocol 1", "igraph 0.", "OpenBLAS 0.",
+                                       "libevent 2.", "msgpack-c ", "OpenSSL 3", "GLPK "};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        cr_assert(strstr(out, want[i]), "no '%s' in: %s", want[i], out);
+    /* the commit is HEAD's when the tree is a git checkout with git at hand */
+    FILE *git = popen("git rev-parse HEAD 2>/dev/null", "r");
+    char head[64] = "";
+    if (git) {
+        if (!fgets(head, sizeof head, git))
+            head[0] = '\0';
+        pclose(git);
+    }
+    if (strlen(head) >= 12) {
+        char expect[32];
+        snprintf(expect, sizeof expect, "(git %.12s", head);
+        cr_assert(strstr(out, expect), "no '%s' in: %s", expect, out);
+    }
+    cr_assert_eq(cli("version"), 0);
+    cr_assert_str_eq(cli_file("out"), out);
+    cr_assert_eq(cli("-V"), 0);
+    cr_assert_str_eq(cli_file("out"), out);
+    cr_assert_eq(cli("version extra"), 2);
+    ERR_HAS("unexpected argument 'extra'");
+    cr_assert_eq(cli("help"), 0);
+    cr_assert(strstr(cli_file("out"), "  version "), "%s", cli_file("out"));
+}

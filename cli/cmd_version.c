@@ -1,0 +1,46 @@
+/*
+ * cmd_version.c - `weft version` (also `weft --version`, `-V`): weft's
+ * version and git commit, the file and wire formats it reads and writes,
+ * and the versions of the libraries it runs with, as loaded (not as
+ * compiled against): what a bug report needs.
+ */
+#include <cblas.h>
+#include <event2/event.h>
+#include <glpk.h>
+#include <igraph/igraph_version.h>
+#include <jansson.h>
+#include <msgpack.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "attention/attn.h"
+#include "cli.h"
+#include "rpc/rpc.h"
+#include "weft_version.h"
+
+int cmd_version(int argc, char **argv)
+{
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: weft version   (or weft --version)\n\n"
+               "Prints weft's version and git commit, the formats it reads and writes,\n"
+               "and the versions of the libraries it runs with.\n");
+        return CLI_OK;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "weft version: unexpected argument '%s'\n", argv[1]);
+        return CLI_USAGE;
+    }
+    const char *igraph = NULL;
+    int major, minor, patch;
+    igraph_version(&igraph, &major, &minor, &patch);
+    printf("weft %s (git %s)\n", WEFT_VERSION, WEFT_COMMIT);
+    printf("formats: workload 1, model %d (reads versions %d to %d), gateway protocol %d\n",
+           ATTN_MODEL_VERSION, ATTN_MODEL_VERSION_MIN, ATTN_MODEL_VERSION, RPC_PROTOCOL_VERSION);
+    printf("libraries: igraph %s, %s (kernels %s), libevent %s, msgpack-c %s, "
+           "%s, Jansson %s, GLPK %s\n",
+           igraph, openblas_get_config(), openblas_get_corename(), event_get_version(),
+           msgpack_version(), OpenSSL_version(OPENSSL_VERSION), jansson_version_str(),
+           glp_version());
+    return CLI_OK;
+}
