@@ -123,6 +123,7 @@ static void print_table(const char *host, int port, const msgpack_object *m)
 {
     char a[512], b[512];
     printf("gateway %s:%d\n", host, port);
+    printf("  %-20s weft %s\n", "version", get_s(m, "version", a, sizeof a));
     printf("  %-20s %12.1f s\n", "uptime", get_d(m, "uptime"));
     printf("  %-20s %16llx\n", "epoch", (unsigned long long)get_i(m, "epoch"));
     printf("  %-20s %12s   allocator %s\n", "policy", get_s(m, "policy", a, sizeof a),

@@ -422,6 +422,10 @@ typedef struct {
                                   (0: an ephemeral port, rpc_gateway_metrics_port);
                                   NULL: no metrics */
     int metrics_port;
+    const char *build;         /* the gateway program's version, e.g. "0.1.0
+                                  (git 6c73b1eca6ed)", shown by status and
+                                  metrics; must outlive the gateway. NULL:
+                                  "unknown" */
 } rpc_gateway_opts_t;
 
 typedef struct rpc_gateway rpc_gateway_t;
@@ -473,6 +477,7 @@ typedef struct {
     double port_rate;
     const char *policy, *allocator;
     const rpc_histogram_t *decision;
+    const char *build; /* weft_build_info's version label */
 } rpc_metrics_t;
 struct evbuffer;
 /* Appends m in the Prometheus text exposition format (0.0.4) to out. */

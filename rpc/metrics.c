@@ -71,6 +71,10 @@ void rpc_metrics_render(struct evbuffer *out, const rpc_metrics_t *m)
     evbuffer_add_printf(out, ",allocator=");
     label_value(out, m->allocator);
     evbuffer_add_printf(out, "} 1\n");
+    head(out, "weft_build_info", "gauge", "The gateway program's version; always 1.");
+    evbuffer_add_printf(out, "weft_build_info{version=");
+    label_value(out, m->build ? m->build : "unknown");
+    evbuffer_add_printf(out, "} 1\n");
     gauge(out, "weft_uptime_seconds", "Seconds since the gateway started.", st->uptime_s);
     gauge(out, "weft_ports", "Fabric ports (agent ids 0 .. ports-1).", (double)m->ports);
     gauge(out, "weft_port_rate_bytes", "Each port's rate each way, bytes/s, but for those "

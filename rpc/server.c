@@ -899,10 +899,11 @@ static void handle_status(conn_t *c, const msgpack_object *m)
     rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 29 + (seq >= 0) + list);
+    msgpack_pack_map(&pk, 30 + (seq >= 0) + list);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "status");
     if (seq >= 0)
         pack_kv_int(&pk, "seq", seq);
+    rpc_pack_cstr(&pk, "version"), rpc_pack_cstr(&pk, gw->o.build ? gw->o.build : "unknown");
     rpc_pack_cstr(&pk, "uptime"), msgpack_pack_double(&pk, st.uptime_s);
     rpc_pack_cstr(&pk, "epoch"), msgpack_pack_uint64(&pk, gw->epoch);
     rpc_pack_cstr(&pk, "policy"), rpc_pack_cstr(&pk, gw->sched.ord->name);
@@ -1623,7 +1624,8 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
     rpc_gateway_stats(gw, &st);
     rpc_metrics_t m = {.st = &st, .ports = n_ports, .ports_waiting = ports_waiting(gw, waits),
                        .port_rate = gw->o.port_rate, .policy = gw->sched.ord->name,
-                       .allocator = gw->sched.alloc->name, .decision = &gw->decision_s};
+                       .allocator = gw->sched.alloc->name, .decision = &gw->decision_s,
+                       .build = gw->o.build ? gw->o.build : "unknown"};
     free(waits);
     rpc_metrics_render(body, &m);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",

@@ -4179,7 +4179,8 @@ Test(gateway, metrics_render_the_counters_and_the_decision_histogram)
     for (int i = 0; i < 4; i++)
         rpc_histogram_observe(&h, times[i]);
     rpc_metrics_t m = {.st = &st, .ports = 16, .ports_waiting = 2, .port_rate = 1.25e8,
-                       .policy = "sebf", .allocator = "madd", .decision = &h};
+                       .policy = "sebf", .allocator = "madd", .decision = &h,
+                       .build = "1.2.3 \"x\""};
     char text[16384];
     for (int with_model = 0; with_model < 2; with_model++) {
         st.model_path = with_model ? "/m\\x\"y\nz" : NULL;
@@ -4192,6 +4193,7 @@ Test(gateway, metrics_render_the_counters_and_the_decision_histogram)
         evbuffer_free(b);
         const char *want[] = {
             "\nweft_info{policy=\"sebf\",allocator=\"madd\"} 1\n",
+            "\nweft_build_info{version=\"1.2.3 \\\"x\\\"\"} 1\n",
             "\nweft_ports 16\n", "\nweft_port_rate_bytes 125000000\n",
             "\nweft_agents_connected 3\n", "\nweft_ports_waiting 2\n",
             "\n# TYPE weft_frames_in_total counter\nweft_frames_in_total 123\n",
@@ -4216,7 +4218,7 @@ Test(gateway, metrics_render_the_counters_and_the_decision_histogram)
         int types = 0;
         while ((p = strstr(p, "# TYPE ")))
             types++, p++;
-        cr_assert_eq(types, 25 + 2 * with_model, "%d families", types);
+        cr_assert_eq(types, 26 + 2 * with_model, "%d families", types);
     }
 }
 
@@ -4262,6 +4264,22 @@ static void server_metrics(void)
  * Prometheus's text format, which follow what happens (agents, a job and
  * its decisions); another path is 404, a malformed request 400, and the
  * gateway serves on. */
+/* What `weft --version` says of $WEFT_BIN on its first line, "weft X (git
+ * Y)", as the gateway reports it: "X (git Y)". */
+static void weft_build(char *out, size_t n)
+{
+    const char *bin = getenv("WEFT_BIN");
+    cr_assert(bin, "WEFT_BIN is not set (run through ctest)");
+    char cmd[512], line[160] = "";
+    snprintf(cmd, sizeof cmd, "%s --version", bin);
+    FILE *p = popen(cmd, "r");
+    cr_assert(p && fgets(line, sizeof line, p), "%s gave nothing", cmd);
+    pclose(p);
+    line[strcspn(line, "\n")] = '\0';
+    cr_assert(!strncmp(line, "weft ", 5) && strstr(line, " (git "), "%s", line);
+    snprintf(out, n, "%s", line + 5);
+}
+
 Test(gateway_agent, metrics_follow_the_gateway_over_http, .init = server_metrics,
      .fini = stop_server, .timeout = 30)
 {
@@ -4271,6 +4289,10 @@ Test(gateway_agent, metrics_follow_the_gateway_over_http, .init = server_metrics
     cr_assert(!strncmp(text, "HTTP/1.1 200 OK\r\n", 17), "%.200s", text);
     cr_assert(strstr(text, "Content-Type: text/plain; version=0.0.4"), "%.300s", text);
     cr_assert_eq(metric_value(text, "weft_ports"), 4);
+    char build[200], info[300];
+    weft_build(build, sizeof build);
+    snprintf(info, sizeof info, "\nweft_build_info{version=\"%s\"} 1\n", build);
+    cr_assert(strstr(text, info), "no '%s' in %s", info, text);
     cr_assert_eq(metric_value(text, "weft_agents_connected"), 0);
     cr_assert_eq(metric_value(text, "weft_jobs_registered_total"), 0);
     rpc_client_t a0, a1, cl;
@@ -4713,12 +4735,17 @@ Test(gateway_agent, status_prints_the_live_counters, .init = server_status,
     snprintf(epoch_row, sizeof epoch_row, "  %-20s %16llx\n", "epoch",
              (unsigned long long)epoch);
     cr_assert(strstr(out, epoch_row), "'%s' lacks '%s'", out, epoch_row);
+    char build[200], version_row[300];
+    weft_build(build, sizeof build);
+    snprintf(version_row, sizeof version_row, "  %-20s weft %s\n", "version", build);
+    cr_assert(strstr(out, version_row), "'%s' lacks '%s'", out, version_row);
 
     o = status_json();
     const json_t *ap = json_object_get(o, "agent_ports");
     cr_assert(json_is_array(ap) && json_array_size(ap) == 1 &&
               json_integer_value(json_array_get(ap, 0)) == 0, "agent_ports is not [0]");
     cr_assert_str_eq(json_string_value(json_object_get(o, "type")), "status");
+    cr_assert_str_eq(json_string_value(json_object_get(o, "version")), build);
     cr_assert_str_eq(json_string_value(json_object_get(o, "policy")), "sebf");
     cr_assert_str_eq(json_string_value(json_object_get(o, "allocator")), "madd");
     cr_assert_eq(jint(o, "ports"), 4);
