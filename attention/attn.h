@@ -368,6 +368,8 @@ typedef struct {
     size_t n_vecs, cap_vecs;
     attn_model_tensor_t *tensors; /* [n_tensors] */
     size_t n_tensors, cap_tensors;
+    unsigned version;             /* the format version attn_model_load read
+                                     (1: no checksum); 0 when built in memory */
 } attn_model_file_t;
 
 void attn_model_init(attn_model_file_t *mf);

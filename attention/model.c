@@ -846,6 +846,7 @@ static weft_err_t load_buffer(const char *buf, size_t len, attn_model_file_t *mf
         goto cleanup;
     }
     bool checked = v->via.u64 >= 2; /* version 1 had no checksum */
+    mf->version = (unsigned)v->via.u64;
 
     WEFT_CHECK(walk_object(&w, 0));
     if (w.pos != len) {

@@ -28,6 +28,7 @@ static const command_t commands[] = {
     {"status", cmd_status, "show a running gateway's agents, jobs and counters"},
     {"train", cmd_train, "train the learned policy in the emulator"},
     {"eval", cmd_eval, "compare the learned policy with every heuristic over many workloads"},
+    {"model", cmd_model, "check a model file as the commands load it; rewrite it with -o"},
     {"version", cmd_version, "weft's version and commit, its formats and libraries (--version)"},
 };
 

@@ -7,9 +7,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,4 +285,25 @@ weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg)
     free(tmp);
     free(target);
     return err ? weft_wrap(err, "%s: ", path) : WEFT_OK;
+}
+
+weft_err_t weft_file_sha256(const char *path, char hex[65])
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return weft_fail(WEFT_EIO, "%s: %s", path, strerror(errno));
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char buf[65536], sum[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+    for (size_t n; ok && (n = fread(buf, 1, sizeof buf, f)) > 0;)
+        ok = EVP_DigestUpdate(md, buf, n) == 1;
+    ok = ok && !ferror(f) && EVP_DigestFinal_ex(md, sum, &len) == 1 && len == 32;
+    EVP_MD_CTX_free(md);
+    fclose(f);
+    if (!ok)
+        return weft_fail(WEFT_EIO, "%s: cannot read it to the end for its checksum", path);
+    for (unsigned i = 0; i < len; i++)
+        snprintf(hex + 2 * i, 3, "%02x", sum[i]);
+    return WEFT_OK;
 }

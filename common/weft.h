@@ -99,6 +99,10 @@ weft_err_t weft_parallel_for(size_t n, size_t threads, void (*fn)(void *arg, siz
 typedef weft_err_t (*weft_write_fn)(FILE *f, const void *arg);
 weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg);
 
+/* The SHA-256 of the file at path in lowercase hex, as sha256sum prints
+ * it (OpenSSL). EIO naming the path. */
+weft_err_t weft_file_sha256(const char *path, char hex[65]);
+
 /* The file that writing path replaces: path with symbolic links followed
  * (up to 40, each relative one from the directory of the link), into
  * *target (malloc'ed; the caller frees it); a copy of path where it is

@@ -1660,28 +1660,6 @@ static weft_err_t metrics_setup(rpc_gateway_t *gw, const char *host, int port)
     return WEFT_OK;
 }
 
-/* SHA-256 of the file at path, in hex (what sha256sum prints). */
-static weft_err_t file_sha256(const char *path, char hex[65])
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return weft_fail(WEFT_EIO, "%s: %s", path, strerror(errno));
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned char buf[65536], sum[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
-    for (size_t n; ok && (n = fread(buf, 1, sizeof buf, f)) > 0;)
-        ok = EVP_DigestUpdate(md, buf, n) == 1;
-    ok = ok && !ferror(f) && EVP_DigestFinal_ex(md, sum, &len) == 1 && len == 32;
-    EVP_MD_CTX_free(md);
-    fclose(f);
-    if (!ok)
-        return weft_fail(WEFT_EIO, "%s: cannot read it to the end for its checksum", path);
-    for (unsigned i = 0; i < len; i++)
-        snprintf(hex + 2 * i, 3, "%02x", sum[i]);
-    return WEFT_OK;
-}
-
 /* Reads the model file at path into empty m, and the file's SHA-256 into
  * sha (what `weft status` shows, so an operator can tell which file is
  * deciding). A file that changes while it is read (a copy still being
@@ -1689,11 +1667,11 @@ static weft_err_t file_sha256(const char *path, char hex[65])
 static weft_err_t load_model_file(const char *path, coflow_learned_model_t *m, char sha[65])
 {
     char before[65] = "";
-    bool had = file_sha256(path, before) == WEFT_OK;
+    bool had = weft_file_sha256(path, before) == WEFT_OK;
     weft_err_t err = coflow_learned_model_load(m, path); /* its error names what is wrong */
     if (err)
         return err;
-    err = file_sha256(path, sha);
+    err = weft_file_sha256(path, sha);
     if (!err && (!had || strcmp(before, sha) != 0))
         err = weft_fail(WEFT_EIO, "%s changed while it was read (still being written?); try "
                         "again once it is complete", path);

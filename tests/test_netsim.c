@@ -1386,3 +1386,76 @@ Test(sim_cli, version_names_the_build_its_formats_and_libraries)
     cr_assert_eq(cli("help"), 0);
     cr_assert(strstr(cli_file("out"), "  version "), "%s", cli_file("out"));
 }
+
+/* The bytes of the file at path (malloc'ed, *n of them). */
+static unsigned char *read_all(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert(f, "cannot open %s", path);
+    static unsigned char buf[1 << 20];
+    *n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    cr_assert(*n > 0 && *n < sizeof buf, "%s", path);
+    unsigned char *b = malloc(*n);
+    memcpy(b, buf, *n);
+    return b;
+}
+
+static void write_all(const char *path, const unsigned char *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert(f && fwrite(b, 1, n, f) == n && fclose(f) == 0, "%s", path);
+}
+
+/* weft model: the shipped model loads (format 2, its checksum checked)
+ * and the summary gives the file's SHA-256 as sha256sum does; a version 1
+ * copy (no checksum) loads unchecked, and -o writes the shipped bytes back;
+ * a changed byte is refused naming the checksum; usage errors are 2. */
+Test(sim_cli, model_checks_summarises_and_rewrites_a_model_file)
+{
+    NEED_BIN();
+    const char *shipped = "models/weft-policy.msgpack"; /* ctest runs from the tree */
+    cr_assert_eq(cli("model %s", shipped), 0, "%s", cli_file("err"));
+    char out[8192];
+    snprintf(out, sizeof out, "%s", cli_file("out"));
+    cr_assert(strstr(out, "loads; format version 2, its SHA-256 checked"), "%s", out);
+    cr_assert(strstr(out, "learned.feature_set 4"), "%s", out);
+    FILE *p = popen("sha256sum models/weft-policy.msgpack", "r");
+    char sum[128] = "";
+    cr_assert(p && fgets(sum, sizeof sum, p));
+    pclose(p);
+    sum[64] = '\0';
+    cr_assert(strstr(out, sum), "no sha256 %s in %s", sum, out);
+
+    size_t n;
+    unsigned char *b = read_all(shipped, &n);
+    unsigned char *v1 = malloc(n);
+    memcpy(v1, b, n);
+    cr_assert(v1[11] == 2 && v1[12] == 0x84);
+    v1[11] = 1, v1[12] = 0x83; /* version 1: three entries, no "sha256" */
+    char path[256], upgraded[256];
+    snprintf(path, sizeof path, "%s/v1.wm", cli_dir);
+    snprintf(upgraded, sizeof upgraded, "%s/v2.wm", cli_dir);
+    write_all(path, v1, n - 41);
+    cr_assert_eq(cli("model %s -o %s", path, upgraded), 0, "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("out"), "format version 1, no checksum, unchecked"), "%s",
+              cli_file("out"));
+    size_t n2;
+    unsigned char *b2 = read_all(upgraded, &n2);
+    cr_assert(n2 == n && memcmp(b, b2, n) == 0, "-o did not write the shipped bytes back");
+
+    memcpy(v1, b, n);
+    v1[n / 2] ^= 0x10;
+    snprintf(path, sizeof path, "%s/damaged.wm", cli_dir);
+    write_all(path, v1, n);
+    cr_assert_eq(cli("model %s -o %s/never.wm", path, cli_dir), 1);
+    ERR_HAS("checksum mismatch");
+    cr_assert(!cli_exists("never.wm"), "a model that does not load was written");
+    cr_assert_eq(cli("model %s/missing.wm", cli_dir), 1);
+    ERR_HAS("missing.wm");
+    cr_assert_eq(cli("model"), 2);
+    cr_assert_eq(cli("model %s %s", shipped, shipped), 2);
+    cr_assert_eq(cli("model %s -o", shipped), 2);
+    ERR_HAS("needs a value");
+    free(b), free(b2), free(v1);
+}

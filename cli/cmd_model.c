@@ -1,0 +1,130 @@
+/*
+ * cmd_model.c - `weft model FILE [-o OUT]`: checks a learned policy's model
+ * file the way sim, eval and serve load it (format, checksum, feature set,
+ * shapes, finite weights), summarises it, and with -o writes it again in
+ * this build's format (version 2, with its SHA-256): what an operator runs
+ * before handing a new model to a running gateway (SIGHUP), and how a
+ * version 1 file gets a checksum.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "attention/attn.h"
+#include "cli.h"
+#include "coflow/learned.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: weft model FILE [-o OUT]\n"
+            "\n"
+            "Checks a learned policy's model file as weft sim, eval and serve load it:\n"
+            "its format, its SHA-256 (format version 2), its feature set, every tensor's\n"
+            "shape and every weight finite. Prints the format, the file's SHA-256 (as\n"
+            "sha256sum and weft status print it) and what the model holds.\n"
+            "\n"
+            "options:\n"
+            "  -o, --out OUT       write the model again to OUT in this build's format\n"
+            "                      (version 2, ending with its SHA-256), its entries\n"
+            "                      unchanged: gives a version 1 file a checksum\n"
+            "  -h, --help          this text\n"
+            "\n"
+            "exit status: 0 the model loads (and OUT was written), 1 it does not (the\n"
+            "message names what is wrong and where), 2 a usage error.\n");
+}
+
+/* The config integers, "name value, name value, ...", as one line. */
+static void print_ints(const attn_model_file_t *mf)
+{
+    printf("  %-18s", "config");
+    for (size_t i = 0; i < mf->n_ints; i++)
+        printf("%s%s %lld", i ? ", " : "", mf->ints[i].name, (long long)mf->ints[i].value);
+    printf("\n");
+}
+
+static int describe(const char *path, const attn_model_file_t *mf,
+                    const coflow_learned_model_t *m)
+{
+    char sha[65];
+    if (weft_file_sha256(path, sha)) {
+        cli_report("model", WEFT_EIO);
+        return CLI_ERROR;
+    }
+    size_t floats = 0;
+    for (size_t i = 0; i < mf->n_tensors; i++)
+        floats += mf->tensors[i].n;
+    printf("%s: loads; format version %u, %s\n", path, mf->version,
+           mf->version >= 2 ? "its SHA-256 checked"
+                            : "no checksum, unchecked (weft model FILE -o NEW adds one)");
+    printf("  %-18s%s\n", "sha256", sha);
+    print_ints(mf);
+    printf("  %-18sjsebf %g, path %g\n", "priors", (double)m->prior, (double)m->prior_path);
+    printf("  %-18s%s\n", "decides",
+           m->set_changes_only ? "when the set of schedulable coflows changes"
+                               : "at every emulator decision");
+    printf("  %-18s%zu tensors, %zu floats; %zu vectors\n", "weights", mf->n_tensors, floats,
+           mf->n_vecs);
+    return CLI_OK;
+}
+
+int cmd_model(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"out", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *out = NULL;
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'o': out = optarg; break;
+        case 'h': usage(stdout); return CLI_OK;
+        case ':':
+            fprintf(stderr, "weft model: option '%s' needs a value\n", argv[optind - 1]);
+            usage(stderr);
+            return CLI_USAGE;
+        default:
+            fprintf(stderr, "weft model: unknown option '%s'\n", argv[optind - 1]);
+            usage(stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (argc - optind != 1) {
+        fprintf(stderr, "weft model: %s\n",
+                argc - optind == 0 ? "which file? give one model file" : "one model file at a time");
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *path = argv[optind];
+    attn_model_file_t mf;
+    attn_model_init(&mf);
+    coflow_learned_model_t m;
+    coflow_learned_model_init(&m);
+    /* the container for the format and the entries, then the learned
+       policy's own checks on it: one read of the file */
+    weft_err_t err = attn_model_load(path, &mf);
+    if (!err)
+        err = coflow_learned_model_from_file(&m, &mf, path);
+    int rc = CLI_ERROR;
+    if (err) {
+        cli_report("model", err);
+    } else {
+        rc = describe(path, &mf, &m);
+        if (rc == CLI_OK && out) {
+            err = attn_model_save(out, &mf);
+            if (err) {
+                cli_report("model", err);
+                rc = CLI_ERROR;
+            } else {
+                printf("written to %s, format version %d\n", out, ATTN_MODEL_VERSION);
+            }
+        }
+    }
+    coflow_learned_model_destroy(&m);
+    attn_model_destroy(&mf);
+    return rc;
+}
