@@ -30,20 +30,23 @@ static void usage(FILE *out)
             "                      unchanged: gives a version 1 file a checksum\n"
             "  -h, --help          this text\n"
             "\n"
+            "The summary goes to standard output, or with -o to standard error.\n"
+            "\n"
             "exit status: 0 the model loads (and OUT was written), 1 it does not (the\n"
             "message names what is wrong and where), 2 a usage error.\n");
 }
 
 /* The config integers, "name value, name value, ...", as one line. */
-static void print_ints(const attn_model_file_t *mf)
+static void print_ints(FILE *o, const attn_model_file_t *mf)
 {
-    printf("  %-18s", "config");
+    fprintf(o, "  %-18s", "config");
     for (size_t i = 0; i < mf->n_ints; i++)
-        printf("%s%s %lld", i ? ", " : "", mf->ints[i].name, (long long)mf->ints[i].value);
-    printf("\n");
+        fprintf(o, "%s%s %lld", i ? ", " : "", mf->ints[i].name, (long long)mf->ints[i].value);
+    fprintf(o, "\n");
 }
 
-static int describe(const char *path, const attn_model_file_t *mf,
+/* The summary, on o. */
+static int describe(FILE *o, const char *path, const attn_model_file_t *mf,
                     const coflow_learned_model_t *m)
 {
     char sha[65];
@@ -54,17 +57,17 @@ static int describe(const char *path, const attn_model_file_t *mf,
     size_t floats = 0;
     for (size_t i = 0; i < mf->n_tensors; i++)
         floats += mf->tensors[i].n;
-    printf("%s: loads; format version %u, %s\n", path, mf->version,
-           mf->version >= 2 ? "its SHA-256 checked"
-                            : "no checksum, unchecked (weft model FILE -o NEW adds one)");
-    printf("  %-18s%s\n", "sha256", sha);
-    print_ints(mf);
-    printf("  %-18sjsebf %g, path %g\n", "priors", (double)m->prior, (double)m->prior_path);
-    printf("  %-18s%s\n", "decides",
-           m->set_changes_only ? "when the set of schedulable coflows changes"
-                               : "at every emulator decision");
-    printf("  %-18s%zu tensors, %zu floats; %zu vectors\n", "weights", mf->n_tensors, floats,
-           mf->n_vecs);
+    fprintf(o, "%s: loads; format version %u, %s\n", path, mf->version,
+            mf->version >= 2 ? "its SHA-256 checked"
+                             : "no checksum, unchecked (weft model FILE -o NEW adds one)");
+    fprintf(o, "  %-18s%s\n", "sha256", sha);
+    print_ints(o, mf);
+    fprintf(o, "  %-18sjsebf %g, path %g\n", "priors", (double)m->prior, (double)m->prior_path);
+    fprintf(o, "  %-18s%s\n", "decides",
+            m->set_changes_only ? "when the set of schedulable coflows changes"
+                                : "at every emulator decision");
+    fprintf(o, "  %-18s%zu tensors, %zu floats; %zu vectors\n", "weights", mf->n_tensors,
+            floats, mf->n_vecs);
     return CLI_OK;
 }
 
@@ -113,14 +116,16 @@ int cmd_model(int argc, char **argv)
     if (err) {
         cli_report("model", err);
     } else {
-        rc = describe(path, &mf, &m);
+        /* with -o the model may go to standard output (-o /dev/stdout):
+           the summary then goes to standard error, as gen's and convert's */
+        rc = describe(out ? stderr : stdout, path, &mf, &m);
         if (rc == CLI_OK && out) {
             err = attn_model_save(out, &mf);
             if (err) {
                 cli_report("model", err);
                 rc = CLI_ERROR;
             } else {
-                printf("written to %s, format version %d\n", out, ATTN_MODEL_VERSION);
+                fprintf(stderr, "written to %s, format version %d\n", out, ATTN_MODEL_VERSION);
             }
         }
     }
