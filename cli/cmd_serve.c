@@ -135,7 +135,7 @@ static int serve(int argc, char **argv, serve_owned_t *own)
         {"client-token-file", required_argument, NULL, 'B'},
         {"model", required_argument, NULL, 'M'},   {"port-cap", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
-    rpc_gateway_opts_t o = {.build = WEFT_VERSION " (git " WEFT_COMMIT ")"};
+    rpc_gateway_opts_t o = {.build = WEFT_BUILD};
     char host[256] = "127.0.0.1", token[1024] = "", policy[128] = "sebf";
     char agent_token[1024] = "", client_token[1024] = "";
     const char *port_file = NULL, *agent_tokens = NULL;

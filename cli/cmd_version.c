@@ -34,7 +34,7 @@ int cmd_version(int argc, char **argv)
     const char *igraph = NULL;
     int major, minor, patch;
     igraph_version(&igraph, &major, &minor, &patch);
-    printf("weft %s (git %s)\n", WEFT_VERSION, WEFT_COMMIT);
+    printf("weft %s\n", WEFT_BUILD);
     printf("formats: workload 1, model %d (reads versions %d to %d), gateway protocol %d\n",
            ATTN_MODEL_VERSION, ATTN_MODEL_VERSION_MIN, ATTN_MODEL_VERSION, RPC_PROTOCOL_VERSION);
     printf("libraries: igraph %s, %s (kernels %s), libevent %s, msgpack-c %s, "
