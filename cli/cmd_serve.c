@@ -311,6 +311,13 @@ static int serve(int argc, char **argv, serve_owned_t *own)
                 "bytes at byte %llu (a crash mid-write; never acknowledged when fdatasync'ed); "
                 "they are kept in %s\n", o.journal, (unsigned long long)st.journal_torn_bytes,
                 (unsigned long long)st.journal_torn_at, st.journal_torn_path);
+    if (st.journal_unchecked)
+        fprintf(stderr, "weft serve: journal %s: %llu records from before checksums (journal "
+                "format 1) were read unchecked; %s\n", o.journal,
+                (unsigned long long)st.journal_unchecked,
+                st.journal_format == 2 ? "the journal was rewritten in format 2, every record "
+                                         "with a checksum"
+                                       : "it is on a device and stays as it is");
     size_t n_own = 0; /* distinct ports given a rate of their own */
     for (size_t i = 0; i < n_caps; i++) {
         size_t j = 0;

@@ -9,8 +9,10 @@
  *   - an accepted file keeps exactly its complete records: the file is cut
  *     to j.bytes, and a torn tail (j.torn_bytes) is kept byte for byte in
  *     the file j.torn_path names, the two adding up to the input;
- *   - a record appended after it reads back at the next open, after the
- *     same records.
+ *   - an empty input, or one holding the start of format 2's header, is
+ *     a new journal: the header alone;
+ *   - a record appended after it (sealed) reads back at the next open,
+ *     after the same records, the journal of the same format.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -131,7 +133,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         coflow_fabric_destroy(&r.fab);
         return 0;
     }
-    if (n != j.bytes || j.bytes + j.torn_bytes != size || memcmp(now, data, n))
+    /* an empty file, or the header cut short, is a new journal of format 2 */
+    bool fresh = size < RPC_JOURNAL_HEADER_BYTES && !memcmp(data, rpc_journal_header, size);
+    if (fresh && (j.format != 2 || n != RPC_JOURNAL_HEADER_BYTES || j.bytes != n ||
+                  j.torn_bytes || memcmp(now, rpc_journal_header, n)))
+        die("a new journal does not hold the header alone", NULL);
+    if (!fresh && (n != j.bytes || j.bytes + j.torn_bytes != size || memcmp(now, data, n)))
         die("the kept records are not the input's complete records", NULL);
     free(now);
     if (j.torn_bytes) {
@@ -157,6 +164,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         die("a journal it wrote is refused", weft_last_error());
     if (r.records != before || j.epoch != 42 || j.torn_bytes)
         die("the appended record did not read back after the same records", NULL);
+    if (j.format != (fresh || (size >= RPC_JOURNAL_HEADER_BYTES &&
+                               !memcmp(data, rpc_journal_header, RPC_JOURNAL_HEADER_BYTES))
+                         ? 2
+                         : 1))
+        die("the journal's format changed at an append", NULL);
     rpc_journal_close(&j);
     coflow_fabric_destroy(&r.fab);
     return 0;

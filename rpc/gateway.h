@@ -271,7 +271,23 @@ void rpc_sched_renew_ordering(rpc_sched_t *s);
  * {"r": "job", "job": <job map as registered>},
  * {"r": "done", "flows": [fid, ...]}, and in a rewritten journal
  * {"r": "gone", "jobs": [[id, first fid, jct], ...]} for the jobs compacted
- * away and {"r": "base", "fid": next flow id} where their ids are skipped. */
+ * away and {"r": "base", "fid": next flow id} where their ids are skipped.
+ *
+ * Format 2 (since 0.1.0): the file starts with the 16 bytes of
+ * rpc_journal_header, and every record is sealed: its map's last entry is
+ * "sum", a uint64 in its 9-byte form holding the first 8 bytes of the
+ * SHA-256 of the record's frame (length included) up to those 8 bytes, so
+ * damage to any byte of a record is found. Format 1, a file without the
+ * header, is read as before: its records up to the first sealed one are
+ * taken unchecked (what an older gateway wrote), every one from there on
+ * must be sealed. The callers build records unsealed; rpc_journal_append
+ * and the rewrite seal them, and replay gets them without the entry. */
+#define RPC_JOURNAL_FORMAT 2 /* written; format 1 is read too */
+#define RPC_JOURNAL_HEADER_BYTES 16
+extern const unsigned char rpc_journal_header[RPC_JOURNAL_HEADER_BYTES];
+/* Bytes sealing adds to a record at most: the "sum" entry (13) and a map
+ * header grown by one entry past a size class (2). */
+#define RPC_JOURNAL_SEAL_MAX 15
 typedef struct {
     int fd;          /* -1: no journal */
     char *path;
@@ -293,6 +309,11 @@ typedef struct {
                             yet (a new journal, or one older than the record) */
     char *torn_path;     /* the file keeping those bytes (PATH.torn-OFFSET);
                             NULL if none, owned */
+    int format;          /* 2, or 1: a file from before the header, until
+                            its first rewrite */
+    uint64_t unchecked;  /* records replayed without a seal (format 1) */
+    unsigned char *seal_buf; /* [seal_cap] where appends are sealed, owned */
+    size_t seal_cap;
 } rpc_journal_t;
 
 /* A journal is rewritten once it is this large and twice its size after
@@ -303,13 +324,15 @@ typedef struct {
 #define RPC_JOURNAL_MAX_RECORD ((size_t)4 << 20) /* bytes per record, at least */
 
 /* Opens (creating) path; calls replay(arg, record map) for every complete
- * record in order. A torn last record - bytes after the last complete one
+ * record in order. An empty file (or one holding less than the header, the
+ * start of it) gets the header and is of format 2. A torn last record - bytes after the last complete one
  * that are the start of a record within the record cap, as a crash
  * mid-write leaves - is copied to PATH.torn-OFFSET (synced), then cut off;
  * torn_at, torn_bytes and torn_path say so, for the caller to report. Any
  * other damage (an impossible length, bytes that cannot begin a record, a
- * bad record before the end) fails with EPROTO naming the journal, the
- * record and byte offset, and leaves the file as it was. */
+ * bad record before the end, a record whose seal does not match its bytes
+ * or that lacks one where it must have it) fails with EPROTO naming the journal,
+ * the record and byte offset, and leaves the file as it was. */
 weft_err_t rpc_journal_open(rpc_journal_t *j, const char *path, bool sync,
                             weft_err_t (*replay)(void *arg, const msgpack_object *rec),
                             void *arg);
@@ -320,7 +343,9 @@ weft_err_t rpc_journal_open_cap(rpc_journal_t *j, const char *path, bool sync,
                                 size_t max_record,
                                 weft_err_t (*replay)(void *arg, const msgpack_object *rec),
                                 void *arg);
-/* Appends one record (a complete frame) with write(2). Durable only after
+/* Appends one record, a complete frame whose payload is a map, sealed
+ * (above), with one write(2); EINVAL if frame[n] is not one such frame or
+ * sealed it would pass the record cap. Durable only after
  * the next rpc_journal_sync: the gateway appends every record of one event
  * loop pass, then syncs once before anything of that pass is sent (group
  * commit). */
@@ -334,8 +359,8 @@ bool rpc_journal_wants_rewrite(const rpc_journal_t *j);
 /* Replaces the journal with the records of s's state (base, gone, every
  * job of all and the done flows): written to PATH.tmp, fdatasync'ed,
  * renamed over PATH, and the directory synced, so a crash leaves either
- * the old journal or the new one whole. Appends then go to the new file.
- * Where PATH is a symbolic link, PATH is the file it leads to (the link
+ * the old journal or the new one (of format 2) whole. Appends then go
+ * to the new file. Where PATH is a symbolic link, PATH is the file it leads to (the link
  * stays); a journal on a device or FIFO is left as it is (WEFT_OK). */
 weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s);
 /* Packs the epoch record of id epoch (> 0, < 2^63) into b. */
@@ -468,6 +493,9 @@ typedef struct {
     uint64_t journal_torn_bytes;/* its bytes; 0: none */
     const char *journal_torn_path; /* where they were kept; NULL: none. Owned
                                       by the gateway */
+    int journal_format;         /* 2, or 1 on a device never rewritten; 0: none */
+    uint64_t journal_unchecked; /* records read at start without a seal (a
+                                   journal of format 1, rewritten sealed then) */
 } rpc_gateway_stats_t;
 
 /* What weft serve --metrics serves at /metrics (rpc/metrics.c). */

@@ -7,13 +7,15 @@
  * every record of that pass (group commit, server.c). A crash can therefore leave at most one
  * torn record at the end; replay cuts it off (the peer never got its ack
  * and will send it again), after copying its bytes to PATH.torn-OFFSET.
- * The lengths carry no checksum, so a torn record is told from damage by
- * its shape: a length within the record cap and bytes that can begin a
- * record (rpc_payload_prefix_ok). A corrupted length that runs past the
- * end of the file fails that test (the records it swallowed end where a
- * map ends, short of the length), as does anything else that does not
- * decode: damage stops the gateway with the record number and byte
- * offset and leaves the file untouched.
+ * A torn record is told from damage by its shape: a length within the
+ * record cap and bytes that can begin a record (rpc_payload_prefix_ok).
+ * A corrupted length that runs past the end of the file fails that test
+ * (the records it swallowed end where a map ends, short of the length),
+ * as does anything else that does not decode, a whole last record whose
+ * length alone was damaged to say more included (its map ends short of
+ * it). Each complete record's seal (gateway.h) catches the damage that
+ * still decodes. Damage stops the gateway with the record number and
+ * byte offset and leaves the file untouched.
  *
  * Rewriting (compaction): once the file has doubled since it was last
  * written whole, the gateway replaces it with the records of its state -
@@ -33,11 +35,145 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "client.h"
 
 #include "gateway.h"
 
 static weft_err_t write_all(int fd, const char *path, const msgpack_sbuffer *b);
+
+/* Format 2's first bytes: 0xff first, so that an older gateway reads a
+ * length past any record cap and refuses the file rather than misread it. */
+const unsigned char rpc_journal_header[RPC_JOURNAL_HEADER_BYTES] = "\xffweft journal 2\n";
+
+/* A seal's bytes before the digest: the key "sum" and a uint64's marker. */
+static const unsigned char seal_key[5] = {0xa3, 's', 'u', 'm', 0xcf};
+#define SEAL_BYTES (sizeof seal_key + 8)
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8), p[3] = (unsigned char)v;
+}
+
+/* The first 8 bytes of the SHA-256 of a 4-byte frame header followed by
+ * body[n], into out. */
+static weft_err_t seal_digest(const unsigned char head[4], const void *body, size_t n,
+                              unsigned char out[8])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char sum[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+              EVP_DigestUpdate(md, head, 4) == 1 && EVP_DigestUpdate(md, body, n) == 1 &&
+              EVP_DigestFinal_ex(md, sum, &len) == 1 && len == 32;
+    EVP_MD_CTX_free(md);
+    if (!ok)
+        return weft_fail(WEFT_ENOMEM, "SHA-256 (OpenSSL) failed");
+    memcpy(out, sum, 8);
+    return WEFT_OK;
+}
+
+/* Appends frame[n] sealed to out (size *len, room *cap, grown as needed):
+ * its map one entry larger, the "sum" entry after the others, the length
+ * fixed. EINVAL if frame is not one frame holding a map, or if the sealed
+ * record would pass cap_record bytes of payload. */
+static weft_err_t seal_frame(const unsigned char *frame, size_t n, size_t cap_record,
+                             unsigned char **out, size_t *len, size_t *cap)
+{
+    if (n < RPC_HEADER_BYTES + 1 || be32(frame) != n - RPC_HEADER_BYTES)
+        return weft_fail(WEFT_EINVAL, "a journal record must be one whole frame (%zu bytes)",
+                         n);
+    const unsigned char *p = frame + RPC_HEADER_BYTES;
+    size_t plen = n - RPC_HEADER_BYTES, head;
+    uint64_t count;
+    if ((p[0] & 0xf0) == 0x80)
+        count = p[0] & 0x0f, head = 1;
+    else if (p[0] == 0xde && plen >= 3)
+        count = (uint64_t)p[1] << 8 | p[2], head = 3;
+    else if (p[0] == 0xdf && plen >= 5)
+        count = be32(p + 1), head = 5;
+    else
+        return weft_fail(WEFT_EINVAL, "a journal record must hold a map (it starts with "
+                         "byte 0x%02x)", p[0]);
+    count++;
+    if (count > UINT32_MAX)
+        return weft_fail(WEFT_EINVAL, "a journal record's map has too many entries to seal");
+    unsigned char grown[5];
+    size_t new_head = count <= 15 ? 1 : count <= 0xffff ? 3 : 5;
+    if (new_head == 1) {
+        grown[0] = (unsigned char)(0x80 | count);
+    } else if (new_head == 3) {
+        grown[0] = 0xde, grown[1] = (unsigned char)(count >> 8), grown[2] = (unsigned char)count;
+    } else {
+        grown[0] = 0xdf;
+        put_be32(grown + 1, (uint32_t)count);
+    }
+    size_t sealed = plen - head + new_head + SEAL_BYTES;
+    if (sealed > cap_record)
+        return weft_fail(WEFT_EINVAL, "a journal record of %zu bytes sealed passes the "
+                         "%zu-byte record cap", sealed, cap_record);
+    size_t need = *len + RPC_HEADER_BYTES + sealed;
+    if (need > *cap) {
+        size_t grow = *cap ? *cap : 256;
+        while (grow < need)
+            grow *= 2;
+        unsigned char *b = realloc(*out, grow);
+        if (!b)
+            return weft_fail(WEFT_ENOMEM, "out of memory sealing a journal record");
+        *out = b, *cap = grow;
+    }
+    unsigned char *r = *out + *len;
+    put_be32(r, (uint32_t)sealed);
+    memcpy(r + RPC_HEADER_BYTES, grown, new_head);
+    memcpy(r + RPC_HEADER_BYTES + new_head, p + head, plen - head);
+    unsigned char *tail = r + RPC_HEADER_BYTES + sealed - SEAL_BYTES;
+    memcpy(tail, seal_key, sizeof seal_key);
+    weft_err_t err = seal_digest(r, r + RPC_HEADER_BYTES, sealed - 8, tail + sizeof seal_key);
+    if (!err)
+        *len = need;
+    return err;
+}
+
+/* Whether the record with payload p[n], decoded as map rec, is sealed:
+ * the map's last entry is "sum" with a uint64 in its 9-byte form, which
+ * are then the payload's last bytes. */
+static bool is_sealed(const msgpack_object *rec, const char *p, size_t n)
+{
+    if (rec->type != MSGPACK_OBJECT_MAP || rec->via.map.size == 0 || n < SEAL_BYTES + 1 ||
+        memcmp(p + n - SEAL_BYTES, seal_key, sizeof seal_key))
+        return false;
+    const msgpack_object_kv *last = &rec->via.map.ptr[rec->via.map.size - 1];
+    return last->key.type == MSGPACK_OBJECT_STR && last->key.via.str.size == 3 &&
+           !memcmp(last->key.via.str.ptr, "sum", 3) &&
+           last->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER;
+}
+
+/* Whether the seal of the record with payload p[n] matches its bytes;
+ * EPROTO with both digests if not. */
+static weft_err_t check_seal(const char *p, size_t n)
+{
+    unsigned char head[4], want[8];
+    put_be32(head, (uint32_t)n);
+    weft_err_t err = seal_digest(head, p, n - 8, want);
+    if (err)
+        return err;
+    if (!memcmp(want, p + n - 8, 8))
+        return WEFT_OK;
+    char said[17], is[17];
+    for (int i = 0; i < 8; i++) {
+        snprintf(said + 2 * i, 3, "%02x", (unsigned char)p[n - 8 + i]);
+        snprintf(is + 2 * i, 3, "%02x", want[i]);
+    }
+    return weft_fail(WEFT_EPROTO, "its checksum does not match its bytes (its \"sum\" says "
+                     "%s, its %zu bytes give %s)", said, n + RPC_HEADER_BYTES - 8, is);
+}
 
 /* Whether the n bytes p left after the last complete record can be the
  * start of one record cut short by a crash mid-write: a length within the
@@ -189,6 +325,58 @@ weft_err_t rpc_journal_open(rpc_journal_t *j, const char *path, bool sync,
     return rpc_journal_open_cap(j, path, sync, RPC_JOURNAL_MAX_RECORD, replay, arg);
 }
 
+/* Makes the journal's first bytes the header, the file being empty or
+ * holding the first have bytes of it (a crash while it was written). */
+static weft_err_t write_header(rpc_journal_t *j, size_t have)
+{
+    if (have && ftruncate(j->fd, 0) != 0)
+        return weft_fail(WEFT_EIO, "journal %s: truncate: %s", j->path, strerror(errno));
+    msgpack_sbuffer h = {RPC_JOURNAL_HEADER_BYTES, (char *)rpc_journal_header,
+                         RPC_JOURNAL_HEADER_BYTES};
+    weft_err_t err = write_all(j->fd, j->path, &h);
+    if (!err && j->sync && fdatasync(j->fd) != 0)
+        err = weft_fail(WEFT_EIO, "journal %s: fdatasync: %s", j->path, strerror(errno));
+    return err;
+}
+
+/* Reads what the journal holds into buf[cap] until it has the header's
+ * length or the file ends: *have bytes, *eof whether it ended. */
+static weft_err_t read_start(rpc_journal_t *j, unsigned char *buf, size_t cap, size_t *have,
+                             bool *eof)
+{
+    *have = 0;
+    *eof = false;
+    while (*have < RPC_JOURNAL_HEADER_BYTES && !*eof) {
+        ssize_t n = read(j->fd, buf + *have, cap - *have);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return weft_fail(WEFT_EIO, "journal %s: read: %s", j->path, strerror(errno));
+        *eof = n == 0;
+        *have += (size_t)n;
+    }
+    return WEFT_OK;
+}
+
+/* The checks of format 2 on a complete record (payload p[n], map rec):
+ * sealed where it must be, and the seal matching. *sealed_from_here
+ * becomes true at the first sealed record. */
+static weft_err_t check_record(rpc_journal_t *j, const msgpack_object *rec, const char *p,
+                               size_t n, bool *sealed_from_here)
+{
+    bool sealed = is_sealed(rec, p, n);
+    if (!sealed && (j->format == 2 || *sealed_from_here))
+        return weft_fail(WEFT_EPROTO, "the record has no checksum (no \"sum\" entry last), "
+                         "and %s", j->format == 2 ? "every record of a journal of format 2 "
+                         "has one" : "every record after the first with one has one");
+    if (!sealed) {
+        j->unchecked++;
+        return WEFT_OK;
+    }
+    *sealed_from_here = true;
+    return check_seal(p, n);
+}
+
 weft_err_t rpc_journal_open_cap(rpc_journal_t *j, const char *path, bool sync,
                                 size_t max_record,
                                 weft_err_t (*replay)(void *arg, const msgpack_object *rec),
@@ -199,43 +387,63 @@ weft_err_t rpc_journal_open_cap(rpc_journal_t *j, const char *path, bool sync,
     j->fd = -1;
     j->sync = sync;
     j->max_record = max_record > RPC_JOURNAL_MAX_RECORD ? max_record : RPC_JOURNAL_MAX_RECORD;
+    /* sealing adds a few bytes to the records the gateway caps */
+    size_t cap_read = j->max_record + RPC_JOURNAL_SEAL_MAX;
     rpc_decoder_t dec;
     rpc_frame_t fr;
-    rpc_limits_t lim = {j->max_record, rpc_objects_for(j->max_record)};
+    rpc_limits_t lim = {cap_read, rpc_objects_for(cap_read)};
     rpc_decoder_init(&dec, &lim);
     rpc_frame_init(&fr);
     unsigned char *buf = NULL;
+    enum { CHUNK = 1 << 16 };
     j->path = strdup(path);
-    buf = malloc(1 << 16);
+    buf = malloc(CHUNK);
     if (!j->path || !buf)
         WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory opening journal %s", path));
     j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (j->fd < 0)
         WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: %s", path, strerror(errno)));
-    uint64_t good = 0; /* bytes of complete records */
+    size_t have, off = 0;
+    bool eof, sealed_from_here = false;
+    WEFT_CHECK(read_start(j, buf, CHUNK, &have, &eof));
+    uint64_t good = 0; /* bytes of the header and complete records */
+    if (have >= RPC_JOURNAL_HEADER_BYTES &&
+        !memcmp(buf, rpc_journal_header, RPC_JOURNAL_HEADER_BYTES)) {
+        j->format = 2;
+        off = good = RPC_JOURNAL_HEADER_BYTES;
+    } else if (eof && !memcmp(buf, rpc_journal_header, have)) {
+        /* a new journal, or the header cut short by a crash: no record */
+        WEFT_CHECK(write_header(j, have));
+        j->format = 2;
+        off = have = good = RPC_JOURNAL_HEADER_BYTES;
+    } else {
+        j->format = 1;
+    }
     for (;;) {
-        ssize_t n = read(j->fd, buf, 1 << 16);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: read: %s", path, strerror(errno)));
-        if (n == 0)
-            break;
-        for (size_t off = 0; off < (size_t)n;) {
+        while (off < have) {
             /* Fed up to the end of one record at a time, the decoder checks
              * no header past the record being read: damage is found in
              * file order and placed after the records before it. */
             size_t taken, give = record_need(&dec);
-            if (give > (size_t)n - off)
-                give = (size_t)n - off;
+            if (give > have - off)
+                give = have - off;
             err = rpc_decoder_feed(&dec, buf + off, give, &taken);
             int r;
             while (!err && (r = rpc_decoder_next(&dec, &fr)) == 1) {
+                msgpack_object rec = fr.msg.data;
+                if ((err = check_record(j, &rec, fr.payload, fr.size, &sealed_from_here))) {
+                    char what[96];
+                    snprintf(what, sizeof what, "record #%llu, %zu bytes: ",
+                             (unsigned long long)j->records + 1, RPC_HEADER_BYTES + fr.size);
+                    WEFT_CHECK(damaged(err, path, j->records, good, what));
+                }
+                if (sealed_from_here)
+                    rec.via.map.size--; /* replay gets the record as it was built */
                 good += RPC_HEADER_BYTES + fr.size;
                 j->records++;
-                if (read_epoch(j, &fr.msg.data, &err))
+                if (read_epoch(j, &rec, &err))
                     ; /* the journal's own record, not the caller's */
-                else if ((err = replay(arg, &fr.msg.data)))
+                else if ((err = replay(arg, &rec)))
                     err = weft_wrap(err, "journal %s: record #%llu ending at byte %llu: ",
                                     path, (unsigned long long)j->records,
                                     (unsigned long long)good);
@@ -248,6 +456,15 @@ weft_err_t rpc_journal_open_cap(rpc_journal_t *j, const char *path, bool sync,
                 WEFT_CHECK(damaged(err, path, j->records, good, ""));
             off += taken;
         }
+        if (eof)
+            break;
+        ssize_t n = read(j->fd, buf, CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: read: %s", path, strerror(errno)));
+        eof = n == 0;
+        have = (size_t)n, off = 0;
     }
     j->bytes = j->rewritten_bytes = good;
     size_t pending = rpc_decoder_pending(&dec);
@@ -257,7 +474,7 @@ weft_err_t rpc_journal_open_cap(rpc_journal_t *j, const char *path, bool sync,
          * never acknowledged if a crash cut it short; if it is not the start
          * of a record, the damage may hide acknowledged ones: refuse. */
         const unsigned char *tail = dec.buf + dec.start;
-        if ((err = check_torn(tail, pending, j->max_record))) {
+        if ((err = check_torn(tail, pending, cap_read))) {
             char what[128];
             snprintf(what, sizeof what, "the %zu bytes from there to the end of the file are "
                      "not a record cut short by a crash: ", pending);
@@ -282,20 +499,24 @@ weft_err_t rpc_journal_append(rpc_journal_t *j, const void *frame, size_t n)
 {
     if (j->fd < 0)
         return WEFT_OK;
-    const char *p = frame;
-    size_t total = n;
-    while (n > 0) {
-        ssize_t w = write(j->fd, p, n);
+    size_t len = 0;
+    weft_err_t err = seal_frame(frame, n, j->max_record + RPC_JOURNAL_SEAL_MAX, &j->seal_buf,
+                                &len, &j->seal_cap);
+    if (err)
+        return weft_wrap(err, "journal %s: ", j->path);
+    const unsigned char *p = j->seal_buf;
+    for (size_t left = len; left > 0;) {
+        ssize_t w = write(j->fd, p, left);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0)
             return weft_fail(WEFT_EIO, "journal %s: write: %s", j->path, strerror(errno));
         p += w;
-        n -= (size_t)w;
+        left -= (size_t)w;
     }
     j->unsynced = true;
     j->records++;
-    j->bytes += total;
+    j->bytes += len;
     return WEFT_OK;
 }
 
@@ -318,6 +539,7 @@ void rpc_journal_close(rpc_journal_t *j)
     }
     free(j->path);
     free(j->torn_path);
+    free(j->seal_buf);
     memset(j, 0, sizeof *j);
     j->fd = -1;
 }
@@ -417,6 +639,8 @@ weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s)
     msgpack_sbuffer b;
     msgpack_sbuffer_init(&b);
     char *target = NULL, *tmp = NULL, *dir = NULL;
+    unsigned char *sealed = NULL;
+    size_t sealed_len = 0, sealed_cap = 0;
     int fd = -1, dfd = -1;
     /* through a symbolic link, the file it leads to is replaced (in its
      * directory); the link stays */
@@ -431,10 +655,24 @@ weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s)
     if (j->epoch) /* first, as in the journal it replaces */
         WEFT_CHECK(rpc_journal_epoch_record(&b, j->epoch));
     WEFT_CHECK(pack_state(&b, s, j->max_record));
+    /* the header, then each record sealed */
+    sealed_cap = b.size + RPC_JOURNAL_HEADER_BYTES + 64;
+    if (!(sealed = malloc(sealed_cap)))
+        WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory rewriting journal %s", j->path));
+    memcpy(sealed, rpc_journal_header, RPC_JOURNAL_HEADER_BYTES);
+    sealed_len = RPC_JOURNAL_HEADER_BYTES;
+    for (size_t at = 0; at < b.size;) {
+        size_t n = RPC_HEADER_BYTES + be32((const unsigned char *)b.data + at);
+        WEFT_CHECK(seal_frame((const unsigned char *)b.data + at, n,
+                              j->max_record + RPC_JOURNAL_SEAL_MAX, &sealed, &sealed_len,
+                              &sealed_cap));
+        at += n;
+    }
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: %s", tmp, strerror(errno)));
-    WEFT_CHECK(write_all(fd, tmp, &b));
+    msgpack_sbuffer whole = {sealed_len, (char *)sealed, sealed_cap};
+    WEFT_CHECK(write_all(fd, tmp, &whole));
     if (fdatasync(fd) != 0)
         WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: fdatasync: %s", tmp, strerror(errno)));
     if (rename(tmp, target) != 0)
@@ -449,7 +687,8 @@ weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s)
     j->fd = open(j->path, O_WRONLY | O_APPEND | O_CLOEXEC);
     if (j->fd < 0)
         WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: reopening: %s", j->path, strerror(errno)));
-    j->bytes = j->rewritten_bytes = b.size;
+    j->bytes = j->rewritten_bytes = sealed_len;
+    j->format = 2;
     j->unsynced = false;
     j->rewrites++;
 cleanup:
@@ -462,6 +701,7 @@ cleanup:
     free(target);
     free(tmp);
     free(dir);
+    free(sealed);
     msgpack_sbuffer_destroy(&b);
     return err;
 }

@@ -1959,6 +1959,10 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
         WEFT_CHECK(journal_u64(gw, rpc_journal_base_record, base));
         gw->sched.next_fid = base;
     }
+    /* A journal from before seals (format 1) is rewritten whole now, in
+     * format 2, so that from here on damage to any record is found. */
+    if (gw->journal.fd >= 0 && gw->journal.format == 1)
+        WEFT_CHECK(rpc_journal_rewrite(&gw->journal, &gw->sched));
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     int sslen = 0;
@@ -2073,6 +2077,8 @@ void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out)
     out->journal_torn_at = gw->journal.torn_at;
     out->journal_torn_bytes = gw->journal.torn_bytes;
     out->journal_torn_path = gw->journal.torn_path;
+    out->journal_format = gw->journal.fd >= 0 ? gw->journal.format : 0;
+    out->journal_unchecked = gw->journal.unchecked;
 }
 
 void rpc_gateway_free(rpc_gateway_t *gw)
