@@ -314,6 +314,7 @@ typedef struct {
     uint64_t unchecked;  /* records replayed without a seal (format 1) */
     unsigned char *seal_buf; /* [seal_cap] where appends are sealed, owned */
     size_t seal_cap;
+    void *digest;        /* the seals' SHA-256 context (EVP_MD_CTX), owned */
 } rpc_journal_t;
 
 /* A journal is rewritten once it is this large and twice its size after
