@@ -29,6 +29,7 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_model(int argc, char **argv);
+int cmd_journal(int argc, char **argv);
 
 /* Parses HOST:PORT (HOST may be [v6]) into host[n] and *port, with PORT in
  * min_port..65535; prints "weft CMD: OPT 'VALUE': expected HOST:PORT" and

@@ -29,6 +29,7 @@ static const command_t commands[] = {
     {"train", cmd_train, "train the learned policy in the emulator"},
     {"eval", cmd_eval, "compare the learned policy with every heuristic over many workloads"},
     {"model", cmd_model, "check a model file as the commands load it; rewrite it with -o"},
+    {"journal", cmd_journal, "check a gateway journal as weft serve reads it, unchanged"},
     {"version", cmd_version, "weft's version and commit, its formats and libraries (--version)"},
 };
 

@@ -5,6 +5,9 @@
  * rpc_journal_open, whose replay callback parses every record the way the
  * gateway's does (job maps on an 8-port fabric, flow id lists, job ids).
  * Checks:
+ *   - rpc_journal_check (weft journal) leaves the file as it was and
+ *     agrees with the open that follows: refused by both, or read by both
+ *     with the same records and torn tail;
  *   - a refusal has a non-empty detail and leaves the file as it was;
  *   - an accepted file keeps exactly its complete records: the file is cut
  *     to j.bytes, and a torn tail (j.torn_bytes) is kept byte for byte in
@@ -119,11 +122,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     replay_t r = {.records = 0};
     if (coflow_fabric_init(&r.fab, PORTS, 1e9))
         die("fabric", NULL);
+    /* first the read-only check (weft journal): the file unchanged, and
+       then the same verdict and records as the open */
     rpc_journal_t j;
     weft_clear_error();
-    weft_err_t err = rpc_journal_open(&j, path, false, replay, &r);
+    weft_err_t check_err = rpc_journal_check(&j, path, 0, replay, &r);
+    uint64_t check_records = j.records, check_torn = j.torn_bytes, check_replayed = r.records;
+    if (!check_err)
+        rpc_journal_close(&j);
     size_t n;
     uint8_t *now = read_back(path, &n);
+    if (n != size || (size && memcmp(now, data, size)))
+        die("the read-only check changed the file", weft_last_error());
+    free(now);
+    r.records = 0;
+    weft_clear_error();
+    weft_err_t err = rpc_journal_open(&j, path, false, replay, &r);
+    if (!err != !check_err)
+        die("the check and the open disagree", weft_last_error());
+    if (!err && (j.records != check_records || j.torn_bytes != check_torn ||
+                 r.records != check_replayed))
+        die("the check and the open read different records", NULL);
+    now = read_back(path, &n);
     if (err) {
         if (!weft_last_error()[0])
             die("a refused journal has an empty detail", weft_strerror(err));

@@ -344,6 +344,14 @@ weft_err_t rpc_journal_open_cap(rpc_journal_t *j, const char *path, bool sync,
                                 size_t max_record,
                                 weft_err_t (*replay)(void *arg, const msgpack_object *rec),
                                 void *arg);
+/* Reads path as rpc_journal_open_cap does, replay included, without
+ * changing it: no header is written to an empty file (format 2, bytes the
+ * file's size, no record) and a torn last record is only reported
+ * (torn_at, torn_bytes; torn_path NULL). On return the file is closed
+ * (fd -1); rpc_journal_close frees the rest. What `weft journal` runs. */
+weft_err_t rpc_journal_check(rpc_journal_t *j, const char *path, size_t max_record,
+                             weft_err_t (*replay)(void *arg, const msgpack_object *rec),
+                             void *arg);
 /* Appends one record, a complete frame whose payload is a map, sealed
  * (above), with one write(2); EINVAL if frame[n] is not one such frame or
  * sealed it would pass the record cap. Durable only after
@@ -364,6 +372,11 @@ bool rpc_journal_wants_rewrite(const rpc_journal_t *j);
  * to the new file. Where PATH is a symbolic link, PATH is the file it leads to (the link
  * stays); a journal on a device or FIFO is left as it is (WEFT_OK). */
 weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s);
+/* Applies one journal record (without its seal) to s as `weft serve`
+ * does when it replays its journal at start, now its clock: the record
+ * checks of the gateway. WEFT_EPARSE (or the scheduler's error) names
+ * what is wrong. */
+weft_err_t rpc_gateway_replay_record(rpc_sched_t *s, double now, const msgpack_object *rec);
 /* Packs the epoch record of id epoch (> 0, < 2^63) into b. */
 weft_err_t rpc_journal_epoch_record(msgpack_sbuffer *b, uint64_t epoch);
 /* Packs a base record (the next flow id is next_fid, < 2^63) into b. */

@@ -388,10 +388,11 @@ static weft_err_t check_record(rpc_journal_t *j, const msgpack_object *rec, cons
     return check_seal(j, p, n);
 }
 
-weft_err_t rpc_journal_open_cap(rpc_journal_t *j, const char *path, bool sync,
-                                size_t max_record,
-                                weft_err_t (*replay)(void *arg, const msgpack_object *rec),
-                                void *arg)
+/* rpc_journal_open_cap, or with read_only rpc_journal_check: the file is
+ * opened for reading only and neither given a header nor cut. */
+static weft_err_t journal_read(rpc_journal_t *j, const char *path, bool sync, size_t max_record,
+                               weft_err_t (*replay)(void *arg, const msgpack_object *rec),
+                               void *arg, bool read_only)
 {
     weft_err_t err = WEFT_OK;
     memset(j, 0, sizeof *j);
@@ -411,7 +412,8 @@ weft_err_t rpc_journal_open_cap(rpc_journal_t *j, const char *path, bool sync,
     buf = malloc(CHUNK);
     if (!j->path || !buf)
         WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory opening journal %s", path));
-    j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    j->fd = read_only ? open(path, O_RDONLY | O_CLOEXEC)
+                      : open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (j->fd < 0)
         WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: %s", path, strerror(errno)));
     size_t have, off = 0;
@@ -424,9 +426,13 @@ weft_err_t rpc_journal_open_cap(rpc_journal_t *j, const char *path, bool sync,
         off = good = RPC_JOURNAL_HEADER_BYTES;
     } else if (eof && !memcmp(buf, rpc_journal_header, have)) {
         /* a new journal, or the header cut short by a crash: no record */
-        WEFT_CHECK(write_header(j, have));
         j->format = 2;
-        off = have = good = RPC_JOURNAL_HEADER_BYTES;
+        if (read_only) {
+            off = good = have;
+        } else {
+            WEFT_CHECK(write_header(j, have));
+            off = have = good = RPC_JOURNAL_HEADER_BYTES;
+        }
     } else {
         j->format = 1;
     }
@@ -491,11 +497,18 @@ weft_err_t rpc_journal_open_cap(rpc_journal_t *j, const char *path, bool sync,
                      "not a record cut short by a crash: ", pending);
             WEFT_CHECK(damaged(err, path, j->records, good, what));
         }
-        WEFT_CHECK(keep_torn(j, tail, pending, good));
-        if (ftruncate(j->fd, (off_t)good) != 0 || fdatasync(j->fd) != 0)
-            WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: truncate: %s", path, strerror(errno)));
+        if (!read_only) {
+            WEFT_CHECK(keep_torn(j, tail, pending, good));
+            if (ftruncate(j->fd, (off_t)good) != 0 || fdatasync(j->fd) != 0)
+                WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: truncate: %s", path,
+                                     strerror(errno)));
+        }
         j->torn_at = good;
         j->torn_bytes = pending;
+    }
+    if (read_only) {
+        close(j->fd);
+        j->fd = -1;
     }
 cleanup:
     free(buf);
@@ -504,6 +517,21 @@ cleanup:
     if (err)
         rpc_journal_close(j);
     return err;
+}
+
+weft_err_t rpc_journal_open_cap(rpc_journal_t *j, const char *path, bool sync,
+                                size_t max_record,
+                                weft_err_t (*replay)(void *arg, const msgpack_object *rec),
+                                void *arg)
+{
+    return journal_read(j, path, sync, max_record, replay, arg, false);
+}
+
+weft_err_t rpc_journal_check(rpc_journal_t *j, const char *path, size_t max_record,
+                             weft_err_t (*replay)(void *arg, const msgpack_object *rec),
+                             void *arg)
+{
+    return journal_read(j, path, false, max_record, replay, arg, true);
 }
 
 weft_err_t rpc_journal_append(rpc_journal_t *j, const void *frame, size_t n)

@@ -1513,24 +1513,22 @@ static void decide_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---------------------------------------------------------------- setup */
 
-static weft_err_t replay(void *arg, const msgpack_object *rec)
+weft_err_t rpc_gateway_replay_record(rpc_sched_t *s, double now, const msgpack_object *rec)
 {
-    rpc_gateway_t *gw = arg;
     const char *r;
     size_t nr;
     weft_err_t err;
     if ((err = rpc_get_str(rec, "r", &r, &nr)))
         return err;
-    double now = gw_now(gw);
     if (nr == 3 && !memcmp(r, "job", 3)) {
         coflow_workload_t tmp;
-        err = rpc_job_parse(&gw->sched.fab, rpc_map_get(rec, "job"), &tmp);
+        err = rpc_job_parse(&s->fab, rpc_map_get(rec, "job"), &tmp);
         uint64_t first;
         uint64_t gf;
         double gj;
-        if (!err && rpc_sched_find_job(&gw->sched, tmp.jobs[0].id) == SIZE_MAX &&
-            !rpc_sched_find_gone(&gw->sched, tmp.jobs[0].id, &gf, &gj))
-            err = rpc_sched_commit_job(&gw->sched, &tmp, now, &first);
+        if (!err && rpc_sched_find_job(s, tmp.jobs[0].id) == SIZE_MAX &&
+            !rpc_sched_find_gone(s, tmp.jobs[0].id, &gf, &gj))
+            err = rpc_sched_commit_job(s, &tmp, now, &first);
         coflow_workload_destroy(&tmp);
         return err;
     }
@@ -1538,11 +1536,11 @@ static weft_err_t replay(void *arg, const msgpack_object *rec)
         int64_t base;
         if ((err = rpc_get_int(rec, "fid", 0, INT64_MAX, &base)))
             return err;
-        if ((uint64_t)base < gw->sched.next_fid) /* ids are never given out twice */
+        if ((uint64_t)base < s->next_fid) /* ids are never given out twice */
             return weft_fail(WEFT_EPARSE, "a 'base' record moves the next flow id back from "
-                             "%llu to %lld", (unsigned long long)gw->sched.next_fid,
+                             "%llu to %lld", (unsigned long long)s->next_fid,
                              (long long)base);
-        gw->sched.next_fid = (uint64_t)base;
+        s->next_fid = (uint64_t)base;
         return WEFT_OK;
     }
     if (nr == 4 && !memcmp(r, "gone", 4)) {
@@ -1564,7 +1562,7 @@ static weft_err_t replay(void *arg, const msgpack_object *rec)
             bool cancelled = e->via.array.size == 4 &&
                              e->via.array.ptr[3].type == MSGPACK_OBJECT_BOOLEAN &&
                              e->via.array.ptr[3].via.boolean;
-            if ((err = rpc_sched_add_gone(&gw->sched, id, fid, jct, cancelled)))
+            if ((err = rpc_sched_add_gone(s, id, fid, jct, cancelled)))
                 return err;
         }
         return WEFT_OK;
@@ -1573,7 +1571,7 @@ static weft_err_t replay(void *arg, const msgpack_object *rec)
         int64_t id;
         if ((err = rpc_get_int(rec, "job", INT64_MIN, INT64_MAX, &id)))
             return err;
-        int c = rpc_sched_cancel(&gw->sched, id, now);
+        int c = rpc_sched_cancel(s, id, now);
         return c < 0 ? (weft_err_t)c : WEFT_OK;
     }
     if (nr == 4 && !memcmp(r, "done", 4)) {
@@ -1584,12 +1582,18 @@ static weft_err_t replay(void *arg, const msgpack_object *rec)
             uint64_t fid;
             if (!entry_fid(&a->ptr[i], &fid))
                 return weft_fail(WEFT_EPARSE, "flow #%u is not a flow id", i);
-            if ((err = rpc_sched_finish(&gw->sched, fid, now)))
+            if ((err = rpc_sched_finish(s, fid, now)))
                 return err;
         }
         return WEFT_OK;
     }
     return weft_fail(WEFT_EPARSE, "unknown record kind '%.*s'", (int)(nr > 32 ? 32 : nr), r);
+}
+
+static weft_err_t replay(void *arg, const msgpack_object *rec)
+{
+    rpc_gateway_t *gw = arg;
+    return rpc_gateway_replay_record(&gw->sched, gw_now(gw), rec);
 }
 
 static void signal_cb(evutil_socket_t fd, short what, void *arg)

@@ -41,7 +41,7 @@ echo "sanitizers: no reports"
 
 # memcheck on the real program, a representative path through the library:
 # generate, convert, inspect, and replay under every policy with checks on.
-stage "valgrind memcheck: weft gen / convert (a file, stdin) / inspect / sim (every policy), serve / agent / submit / cancel / status (plain and TLS)"
+stage "valgrind memcheck: weft gen / convert (a file, stdin) / inspect / sim (every policy), serve / agent / submit / cancel / status (plain and TLS) / journal"
 VG="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9"
 VGDIR=$(mktemp -d)
 trap 'rm -rf "$VGDIR"' EXIT
@@ -106,6 +106,12 @@ kill $VG_AGENTS
 for p in $VG_AGENTS; do wait "$p" || vg_status=$?; done
 kill $VG_SERVE
 wait $VG_SERVE || vg_status=$?
+# weft journal on what the gateway wrote: the five jobs, every seal checked
+$VG "$BUILD/weft" journal "$VGDIR/journal" --ports 4 >"$VGDIR/journal.out" \
+    2>"$VGDIR/journal.err" || vg_status=$?
+grep -q "format 2, every record's checksum matches" "$VGDIR/journal.out" &&
+    grep -q "jobs  *5 in the table" "$VGDIR/journal.out" ||
+    { echo "weft journal: not the five jobs of a format 2 journal" >>"$VGDIR/journal.err"; vg_status=1; }
 if [ $vg_status -ne 0 ]; then
     cat "$VGDIR"/*.err >&2
     echo "valgrind: the gateway run failed (status $vg_status)" >&2

@@ -3963,6 +3963,30 @@ Test(gateway_journal_files, serve_refuses_a_corrupted_length, .timeout = 90)
     coflow_workload_destroy(&wl);
 }
 
+/* A new journal at path written by a real weft serve: jobs[n] of
+ * three_job_records' workload (left in *wl) registered, then the gateway
+ * stopped. */
+static void journal_of_jobs(const char *path, coflow_workload_t *wl, const size_t *jobs,
+                            size_t n)
+{
+    msgpack_sbuffer sb;
+    size_t at[3];
+    three_job_records(wl, &sb, at);
+    msgpack_sbuffer_destroy(&sb);
+    unlink(path);
+    start_server4("--journal", path, NULL, NULL);
+    rpc_client_t c;
+    connect_to(&c);
+    hello_client(&c);
+    for (size_t k = 0; k < n; k++) {
+        bool dup;
+        register_job(&c, wl, jobs[k], &dup);
+        cr_assert(!dup, "job %zu was in the new journal", jobs[k]);
+    }
+    rpc_client_destroy(&c);
+    stop_server();
+}
+
 /* One bit of a job record in the journal of a real gateway changed where
  * the record still decodes (the last byte of the job map): weft serve
  * refuses to start, naming the journal, the record, its byte offset and
@@ -3972,22 +3996,9 @@ Test(gateway_journal_files, serve_refuses_a_record_damaged_where_it_still_decode
      .timeout = 30)
 {
     coflow_workload_t wl;
-    msgpack_sbuffer sb;
-    size_t at[3];
-    three_job_records(&wl, &sb, at);
-    msgpack_sbuffer_destroy(&sb);
     char path[64], out[2048], file[4096], back[4096];
     snprintf(path, sizeof path, "/tmp/weft-gw-sealed-%d.journal", (int)getpid());
-    unlink(path);
-    start_server4("--journal", path, NULL, NULL);
-    rpc_client_t c;
-    connect_to(&c);
-    hello_client(&c);
-    bool dup;
-    register_job(&c, &wl, 1, &dup);
-    cr_assert(!dup);
-    rpc_client_destroy(&c);
-    stop_server();
+    journal_of_jobs(path, &wl, (size_t[]){1}, 1);
     size_t size = read_file(path, file, sizeof file), job_at = 0, job_n = 0, k = 0;
     cr_assert(!memcmp(file, rpc_journal_header, RPC_JOURNAL_HEADER_BYTES));
     for (size_t p = RPC_JOURNAL_HEADER_BYTES; p < size; k++) {
@@ -4020,6 +4031,71 @@ Test(gateway_journal_files, serve_refuses_a_record_damaged_where_it_still_decode
     cr_assert(strstr(out, "checksum does not match") && strstr(out, "move it away"), "%s", out);
     cr_assert_eq(read_file(path, back, sizeof back), size, "the file was cut");
     cr_assert(!memcmp(back, file, size), "the file changed");
+    unlink(path);
+    coflow_workload_destroy(&wl);
+}
+
+/* weft journal FILE --ports N reads a real gateway's journal as weft serve
+ * would at start and leaves it byte for byte as it was: it names what the
+ * gateway would start with (records by kind, jobs, flows), reports a torn
+ * tail without cutting it or writing the .torn file, refuses a changed
+ * bit and a job outside the fabric with the gateway's messages (status 1),
+ * and leaves an empty file empty. */
+Test(gateway_journal_files, weft_journal_checks_a_journal_without_changing_it, .timeout = 30)
+{
+    coflow_workload_t wl;
+    char path[64], out[4096], file[4096], back[4096], torn[96];
+    snprintf(path, sizeof path, "/tmp/weft-gw-check-%d.journal", (int)getpid());
+    journal_of_jobs(path, &wl, (size_t[]){0, 2}, 2);
+    size_t size = read_file(path, file, sizeof file);
+    const char *args[] = {"journal", path, "--ports", "4", NULL};
+    int st = run_weft(out, sizeof out, args);
+    cr_assert_eq(st, 0, "exit status %d: %s", st, out);
+    cr_assert(strstr(out, "weft serve would start with it; format 2, every record's checksum "
+                          "matches"), "%s", out);
+    cr_assert(strstr(out, "records      3: 1 epoch, 2 job, 0 done"), "%s", out);
+    cr_assert(strstr(out, "jobs         2 in the table, 0 of them finished"), "%s", out);
+    cr_assert(strstr(out, "flows        2 in the table, 0 of them done; next flow id 2"), "%s",
+              out);
+    cr_assert(!strstr(out, "torn"), "%s", out);
+    /* a torn tail: reported, not cut, not kept */
+    size_t last = RPC_JOURNAL_HEADER_BYTES, n = 0;
+    for (size_t p = last; p < size; p += n)
+        last = p, n = RPC_HEADER_BYTES + frame_length((unsigned char *)file + p);
+    memcpy(file + size, file + last, 5);
+    write_file(path, file, size + 5);
+    st = run_weft(out, sizeof out, args);
+    cr_assert_eq(st, 0, "exit status %d: %s", st, out);
+    char want[160];
+    snprintf(want, sizeof want, "torn tail    5 bytes at byte %zu", size);
+    cr_assert(strstr(out, want), "'%s' lacks '%s'", out, want);
+    cr_assert_eq(read_file(path, back, sizeof back), size + 5, "the torn tail was cut");
+    snprintf(torn, sizeof torn, "%s.torn-%zu", path, size);
+    cr_assert_neq(access(torn, F_OK), 0, "%s was written", torn);
+    /* a job outside the fabric */
+    const char *narrow[] = {"journal", path, "--ports", "1", NULL};
+    st = run_weft(out, sizeof out, narrow);
+    cr_assert_eq(st, 1, "exit status %d: %s", st, out);
+    cr_assert(strstr(out, "record #2") && strstr(out, "outside the fabric"), "%s", out);
+    /* a changed bit in the last record */
+    file[last + n - 14] ^= 1;
+    write_file(path, file, size);
+    st = run_weft(out, sizeof out, args);
+    cr_assert_eq(st, 1, "exit status %d: %s", st, out);
+    snprintf(want, sizeof want, "journal %s: damaged after record #2 (byte %zu): record #3",
+             path, last);
+    cr_assert(strstr(out, want) && strstr(out, "checksum does not match"), "'%s' lacks '%s'",
+              out, want);
+    cr_assert_eq(read_file(path, back, sizeof back), size);
+    cr_assert(!memcmp(back, file, size), "the damaged journal changed");
+    /* an empty file stays empty */
+    write_file(path, "", 0);
+    st = run_weft(out, sizeof out, args);
+    cr_assert_eq(st, 0, "exit status %d: %s", st, out);
+    cr_assert(strstr(out, "no records; weft serve would start a new journal here"), "%s", out);
+    struct stat sb_path;
+    cr_assert_eq(stat(path, &sb_path), 0);
+    cr_assert_eq(sb_path.st_size, 0, "the empty journal was given a header");
     unlink(path);
     coflow_workload_destroy(&wl);
 }

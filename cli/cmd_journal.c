@@ -1,0 +1,162 @@
+/*
+ * cmd_journal.c - `weft journal FILE --ports N`: checks a gateway journal
+ * the way `weft serve --journal FILE --ports N` reads it at start (its
+ * format, every record's checksum, every record replayed into a scheduler
+ * of N ports with the gateway's own record checks), without changing the
+ * file, and says what the gateway would start with: what an operator runs
+ * on a copy before restoring it, or on a journal a gateway refused.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "rpc/gateway.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: weft journal FILE --ports N [--max-frame BYTES]\n"
+            "\n"
+            "Checks a gateway journal as `weft serve --journal FILE --ports N` reads it\n"
+            "at start, without changing the file: its format, every record's checksum\n"
+            "(format 2), and every record replayed as the gateway replays it (job maps on\n"
+            "N ports, flow ids, cancellations). Prints what the gateway would start with.\n"
+            "\n"
+            "options:\n"
+            "  --ports N           the gateway's port count (as weft serve --ports)\n"
+            "  --max-frame BYTES   the gateway's --max-frame, if it was larger than the\n"
+            "                      4 MiB record cap (its registrations were journaled whole)\n"
+            "  -h, --help          this text\n"
+            "\n"
+            "exit status: 0 weft serve would start with it (a torn last record included,\n"
+            "which it would cut off and keep beside the file), 1 it would refuse it (the\n"
+            "message names the record and the byte where the damage is), 2 a usage error.\n");
+}
+
+typedef struct {
+    rpc_sched_t s;
+    size_t job, done, cancel, gone, base; /* records of each kind */
+} check_t;
+
+static weft_err_t count_and_replay(void *arg, const msgpack_object *rec)
+{
+    check_t *c = arg;
+    weft_err_t err = rpc_gateway_replay_record(&c->s, 0, rec);
+    if (err)
+        return err;
+    const char *r;
+    size_t n;
+    if (rpc_get_str(rec, "r", &r, &n) == WEFT_OK && n >= 3) {
+        size_t *kind = !memcmp(r, "job", 3)      ? &c->job
+                       : !memcmp(r, "done", n)   ? &c->done
+                       : !memcmp(r, "cancel", n) ? &c->cancel
+                       : !memcmp(r, "gone", n)   ? &c->gone
+                                                 : &c->base;
+        ++*kind;
+    }
+    return WEFT_OK;
+}
+
+/* The summary of a journal that reads. */
+static void describe(const char *path, const rpc_journal_t *j, const check_t *c)
+{
+    const rpc_sched_t *s = &c->s;
+    if (j->format == 2 && j->bytes < RPC_JOURNAL_HEADER_BYTES) {
+        printf("%s: no records; weft serve would start a new journal here\n", path);
+        return;
+    }
+    if (j->format == 2)
+        printf("%s: weft serve would start with it; format 2, every record's checksum "
+               "matches\n", path);
+    else
+        printf("%s: weft serve would start with it; format 1 (from before checksums): its %llu "
+               "records read unchecked, weft serve would rewrite it in format 2\n",
+               path, (unsigned long long)j->unchecked);
+    if (j->epoch)
+        printf("  %-13s%llu\n", "epoch", (unsigned long long)j->epoch);
+    else
+        printf("  %-13snone (weft serve would journal a new one)\n", "epoch");
+    printf("  %-13s%llu: %s%zu job, %zu done, %zu cancel, %zu gone, %zu base; %llu bytes\n",
+           "records", (unsigned long long)j->records, j->epoch ? "1 epoch, " : "", c->job,
+           c->done, c->cancel, c->gone, c->base, (unsigned long long)j->bytes);
+    size_t cancelled = 0, flows_done = 0;
+    for (size_t k = 0; k < s->all.n_jobs; k++)
+        cancelled += s->jcancelled[k];
+    for (size_t f = 0; f < s->all.n_flows; f++)
+        flows_done += s->fdone[f];
+    printf("  %-13s%zu in the table, %zu of them finished (%zu cancelled); %zu compacted "
+           "away\n", "jobs", s->all.n_jobs, s->n_jdone, cancelled, s->n_gone);
+    printf("  %-13s%zu in the table, %zu of them done; next flow id %llu\n", "flows",
+           s->all.n_flows, flows_done, (unsigned long long)s->next_fid);
+    if (j->torn_bytes)
+        printf("  %-13s%llu bytes at byte %llu, a record cut short by a crash: weft serve "
+               "would cut them off and keep them in %s.torn-%llu\n", "torn tail",
+               (unsigned long long)j->torn_bytes, (unsigned long long)j->torn_at, path,
+               (unsigned long long)j->torn_at);
+}
+
+int cmd_journal(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"ports", required_argument, NULL, 'p'},
+        {"max-frame", required_argument, NULL, 'm'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    size_t ports = 0, max_frame = 0;
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1;) {
+        char *end;
+        unsigned long long v;
+        switch (c) {
+        case 'p':
+        case 'm':
+            errno = 0;
+            v = strtoull(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] == '-' || v < 1 ||
+                v > (c == 'p' ? RPC_MAX_PORTS : UINT32_MAX)) {
+                fprintf(stderr, "weft journal: %s '%s': expected a whole number from 1 to "
+                        "%zu\n", c == 'p' ? "--ports" : "--max-frame", optarg,
+                        c == 'p' ? (size_t)RPC_MAX_PORTS : (size_t)UINT32_MAX);
+                return CLI_USAGE;
+            }
+            *(c == 'p' ? &ports : &max_frame) = (size_t)v;
+            break;
+        case 'h':
+            usage(stdout);
+            return CLI_OK;
+        default:
+            usage(stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (optind != argc - 1 || !ports) {
+        fprintf(stderr, optind != argc - 1 ? "weft journal: expected one FILE\n"
+                                           : "weft journal: --ports N is required (the "
+                                             "gateway's, as weft serve --ports)\n");
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *path = argv[optind];
+    check_t c = {0};
+    weft_err_t err = rpc_sched_init(&c.s, ports, 1e9, coflow_ordering_find("fifo"),
+                                    NULL);
+    if (err) {
+        cli_report("journal", err);
+        return CLI_ERROR;
+    }
+    rpc_journal_t j;
+    err = rpc_journal_check(&j, path, max_frame, count_and_replay, &c);
+    if (err) {
+        cli_report("journal", err);
+        rpc_sched_destroy(&c.s);
+        return CLI_ERROR;
+    }
+    describe(path, &j, &c);
+    rpc_journal_close(&j);
+    rpc_sched_destroy(&c.s);
+    return CLI_OK;
+}
