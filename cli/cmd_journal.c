@@ -47,14 +47,15 @@ static weft_err_t count_and_replay(void *arg, const msgpack_object *rec)
     weft_err_t err = rpc_gateway_replay_record(&c->s, 0, rec);
     if (err)
         return err;
+    /* the replay took it, so it is one of the five kinds */
     const char *r;
     size_t n;
-    if (rpc_get_str(rec, "r", &r, &n) == WEFT_OK && n >= 3) {
-        size_t *kind = !memcmp(r, "job", 3)      ? &c->job
-                       : !memcmp(r, "done", n)   ? &c->done
-                       : !memcmp(r, "cancel", n) ? &c->cancel
-                       : !memcmp(r, "gone", n)   ? &c->gone
-                                                 : &c->base;
+    if (rpc_get_str(rec, "r", &r, &n) == WEFT_OK) {
+        size_t *kind = n == 3                     ? &c->job
+                       : n == 6                   ? &c->cancel
+                       : !memcmp(r, "done", 4)    ? &c->done
+                       : !memcmp(r, "gone", 4)    ? &c->gone
+                                                  : &c->base;
         ++*kind;
     }
     return WEFT_OK;

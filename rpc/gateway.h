@@ -273,7 +273,7 @@ void rpc_sched_renew_ordering(rpc_sched_t *s);
  * {"r": "gone", "jobs": [[id, first fid, jct], ...]} for the jobs compacted
  * away and {"r": "base", "fid": next flow id} where their ids are skipped.
  *
- * Format 2 (since 0.1.0): the file starts with the 16 bytes of
+ * Format 2 (since 2026-12-04): the file starts with the 16 bytes of
  * rpc_journal_header, and every record is sealed: its map's last entry is
  * "sum", a uint64 in its 9-byte form holding the first 8 bytes of the
  * SHA-256 of the record's frame (length included) up to those 8 bytes, so
