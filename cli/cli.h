@@ -50,6 +50,8 @@ typedef struct {
     char host[256];
     int port;          /* 0: no --gateway yet */
     char token[1024];  /* "": no token yet */
+    const char *token_file; /* --token-file's, NULL after --token: read again
+                            by weft agent and submit at each reconnection */
     const char *tls_ca;
     double timeout_s;  /* the command's default until --timeout */
 } cli_gw_opts_t;

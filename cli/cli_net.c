@@ -48,17 +48,8 @@ bool cli_parse_seconds(const char *cmd, const char *opt, const char *s, double *
 
 bool cli_read_token(const char *cmd, const char *path, char *buf, size_t n)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "weft %s: token file %s: %s\n", cmd, path, strerror(errno));
-        return false;
-    }
-    bool ok = fgets(buf, (int)n, f) != NULL;
-    fclose(f);
-    if (ok)
-        buf[strcspn(buf, "\r\n")] = 0;
-    if (!ok || !*buf) {
-        fprintf(stderr, "weft %s: token file %s is empty\n", cmd, path);
+    if (rpc_token_read(path, buf, n)) {
+        fprintf(stderr, "weft %s: %s\n", cmd, weft_last_error());
         return false;
     }
     return true;
@@ -74,8 +65,11 @@ int cli_gw_option(const char *cmd, int ch, const char *arg, cli_gw_opts_t *o,
                    : CLI_USAGE;
     case 't':
         snprintf(o->token, sizeof o->token, "%s", arg);
+        o->token_file = NULL; /* the later of the two wins */
         return CLI_OK;
-    case 'T': return cli_read_token(cmd, arg, o->token, sizeof o->token) ? CLI_OK : CLI_ERROR;
+    case 'T':
+        o->token_file = arg;
+        return cli_read_token(cmd, arg, o->token, sizeof o->token) ? CLI_OK : CLI_ERROR;
     case 'C': o->tls_ca = arg; return CLI_OK;
     case 'x': return cli_parse_seconds(cmd, "--timeout", arg, &o->timeout_s) ? CLI_OK : CLI_USAGE;
     default: usage(stderr); return CLI_USAGE;

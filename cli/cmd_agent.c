@@ -37,7 +37,8 @@ static void usage(FILE *out)
             "  --id N              the fabric port this agent speaks for (0..ports-1)\n"
             "  --gateway HOST:PORT the gateway's address (weft serve --listen)\n"
             "  --token T           the gateway's shared secret\n"
-            "  --token-file F      read the token from the first line of F\n"
+            "  --token-file F      read the token from the first line of F, again at each\n"
+            "                      reconnection (a token rotated on disk is the next one)\n"
             "  --data-port P       TCP port peers send this port's bytes to (default: free)\n"
             "  --data-host H       address the data port binds to. Peers reach it at the\n"
             "                      address the gateway sees this agent connect from, so\n"
@@ -107,6 +108,7 @@ int cmd_agent(int argc, char **argv)
     o.gateway_host = g.host;
     o.gateway_port = g.port;
     o.token = g.token;
+    o.token_file = g.token_file;
     o.tls_ca = g.tls_ca;
     o.id = (uint32_t)id;
     o.stop = &stop_flag;

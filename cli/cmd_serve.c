@@ -35,7 +35,10 @@ static void usage(FILE *out)
             "                      of the token. With a client secret of another value,\n"
             "                      agents cannot touch jobs nor clients act as agents\n"
             "  --client-token-file F  the clients' own secret (weft submit, cancel,\n"
-            "                      status), instead of the token\n"
+            "                      status), instead of the token. SIGHUP reads every\n"
+            "                      token file again: peers connecting from then on need\n"
+            "                      the new secrets, those in keep going (weft agent and\n"
+            "                      submit read their --token-file again to reconnect)\n"
             "  --agent-tokens F    a secret per agent instead: lines 'PORT SECRET' (# for\n"
             "                      comments, on a line or after the secret). An agent\n"
             "                      is let in only with its port's secret, so a machine\n"
@@ -152,10 +155,14 @@ static int serve(int argc, char **argv, serve_owned_t *own)
             if (!cli_parse_hostport("serve", "--listen", optarg, host, sizeof host, &port, 0))
                 return CLI_USAGE;
             break;
-        case 't': snprintf(token, sizeof token, "%s", optarg); break;
+        case 't':
+            snprintf(token, sizeof token, "%s", optarg);
+            o.token_file = NULL; /* the later of the two wins */
+            break;
         case 'T':
             if (!cli_read_token("serve", optarg, token, sizeof token))
                 return CLI_ERROR;
+            o.token_file = optarg;
             break;
         case 'n':
             if (!parse_double(optarg, 1, &d) || d != (size_t)d || d > (double)RPC_MAX_PORTS) {
@@ -201,6 +208,7 @@ static int serve(int argc, char **argv, serve_owned_t *own)
             if (!cli_read_token("serve", optarg, ch == 'A' ? agent_token : client_token,
                                 sizeof token))
                 return CLI_ERROR;
+            *(ch == 'A' ? &o.agent_token_file : &o.client_token_file) = optarg;
             break;
         case 'E':
             if (!cli_parse_hostport("serve", "--metrics", optarg, metrics_host,

@@ -31,7 +31,8 @@ static void usage(FILE *out)
             "options:\n"
             "  --gateway HOST:PORT the gateway's address (weft serve --listen)\n"
             "  --token T           the gateway's shared secret\n"
-            "  --token-file F      read the token from the first line of F\n"
+            "  --token-file F      read the token from the first line of F, again at each\n"
+            "                      reconnection (a token rotated on disk is the next one)\n"
             "  --out FILE.csv      write job,arrival_s,jct_s per job\n"
             "  --timeout S         give up after S seconds (default 600)\n"
             "  --format FMT        WORKLOAD's format: auto, weft, fb, alibaba, wfcommons\n"
@@ -89,8 +90,8 @@ int cmd_submit(int argc, char **argv)
         signal(SIGPIPE, SIG_IGN); /* OpenSSL writes with write(2) */
     double *jct = weft_calloc(wl.n_jobs ? wl.n_jobs : 1, sizeof *jct);
     rpc_submit_opts_t o = {.gateway_host = g.host, .gateway_port = g.port, .token = g.token,
-                           .tls_ca = tls_ca, .timeout_s = g.timeout_s, .out = stdout,
-                           .log = stderr};
+                           .token_file = g.token_file, .tls_ca = tls_ca,
+                           .timeout_s = g.timeout_s, .out = stdout, .log = stderr};
     if (!jct) {
         cli_report("submit", WEFT_ENOMEM);
         goto cleanup;

@@ -103,6 +103,8 @@ typedef struct {
     double last_report, last_ping;
     double keepalive_s;  /* a ping this often (rpc_keepalive_s of the welcome) */
     uint64_t epoch;      /* of the gateway that gave the flows; 0: none yet */
+    char token[RPC_TOKEN_MAX]; /* presented in hello: o->token, or what
+                                  o->token_file held at the last connection */
     unsigned char *zeros;
 } agent_t;
 
@@ -309,7 +311,16 @@ static weft_err_t report_progress(agent_t *a, bool all)
  * gateway still knows this agent's flows. */
 static weft_err_t gw_resume(agent_t *a)
 {
-    return rpc_client_hello_agent(&a->gw, a->o->token, a->o->id, a->data_port);
+    if (a->o->token_file) { /* rotated on disk (weft serve reloads on SIGHUP) */
+        char fresh[RPC_TOKEN_MAX];
+        if (rpc_token_read(a->o->token_file, fresh, sizeof fresh))
+            alog(a, "%s; presenting the token read before", weft_last_error());
+        else if (strcmp(fresh, a->token)) {
+            alog(a, "token file %s holds a new token: presenting it", a->o->token_file);
+            memcpy(a->token, fresh, strlen(fresh) + 1);
+        }
+    }
+    return rpc_client_hello_agent(&a->gw, a->token, a->o->id, a->data_port);
 }
 
 /* The welcome of a (re)connection. A gateway of another epoch than the one
@@ -659,6 +670,7 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
     agent_t a;
     memset(&a, 0, sizeof a);
     a.o = o;
+    snprintf(a.token, sizeof a.token, "%s", o->token);
     a.lfd = -1;
     a.backoff = BACKOFF_MIN_S;
     rpc_client_init(&a.gw);

@@ -273,6 +273,28 @@ weft_err_t rpc_msg_error_permanent(const rpc_error_msg_t *e, const char *host, i
                      e->message);
 }
 
+weft_err_t rpc_token_read(const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return weft_fail(WEFT_EIO, "token file %s: %s", path, strerror(errno));
+    char line[RPC_TOKEN_MAX + 2];
+    bool got = fgets(line, sizeof line, f) != NULL;
+    bool failed = ferror(f);
+    fclose(f);
+    if (failed)
+        return weft_fail(WEFT_EIO, "token file %s: read error", path);
+    size_t len = got ? strcspn(line, "\r\n") : 0; /* past n - 1 if the line is longer */
+    if (!len)
+        return weft_fail(WEFT_EINVAL, "token file %s is empty", path);
+    if (len >= n)
+        return weft_fail(WEFT_EINVAL, "token file %s: its first line is longer than %zu bytes",
+                         path, n - 1);
+    memcpy(buf, line, len);
+    buf[len] = 0;
+    return WEFT_OK;
+}
+
 /* ------------------------------------------------------------ builders */
 
 #define BEGIN(c)                                                        \

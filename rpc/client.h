@@ -156,12 +156,22 @@ void rpc_msg_error(const msgpack_object *msg, rpc_error_msg_t *e);
  * gateway's message; 0 for the others, which a reconnect may cure. */
 weft_err_t rpc_msg_error_permanent(const rpc_error_msg_t *e, const char *host, int port);
 
+/* A secret's file (--token-file and the like): its first line, without
+ * the line end, into buf[n] (at most RPC_TOKEN_MAX). EIO naming the file if it cannot be read,
+ * EINVAL if its first line is empty or does not fit buf. The agent and
+ * weft submit read theirs again at each reconnection, so a secret rotated
+ * on disk (and by SIGHUP in weft serve) is the one they present next. */
+#define RPC_TOKEN_MAX 1024 /* bytes of a secret, its terminating zero included */
+weft_err_t rpc_token_read(const char *path, char *buf, size_t n);
+
 /* --------------------------------------------------------------- submit */
 
 typedef struct {
     const char *gateway_host;
     int gateway_port;
     const char *token;
+    const char *token_file; /* where token came from, read again at each
+                           reconnection (rpc_token_read); NULL: token is fixed */
     const char *tls_ca; /* connect with TLS, verifying the gateway against this
                            CA file (rpc_client_tls); NULL: plain TCP */
     double timeout_s;   /* give up after this long; 0: 600 s */
@@ -188,6 +198,8 @@ typedef struct {
     const char *gateway_host;   /* the gateway's address */
     int gateway_port;
     const char *token;
+    const char *token_file;     /* where token came from, read again at each
+                                   reconnection (rpc_token_read); NULL: fixed */
     const char *tls_ca;         /* TLS to the gateway, verified against this CA
                                    file (rpc_client_tls); NULL: plain TCP. The
                                    data connections between agents stay plain */

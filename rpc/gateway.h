@@ -413,6 +413,12 @@ typedef struct {
                                   again by rpc_gateway_reload_port_secrets
                                   (weft serve on SIGHUP); must outlive the
                                   gateway. NULL: nothing to reload */
+    const char *token_file;    /* the files token, agent_token and client_token */
+    const char *agent_token_file; /* came from (weft serve --token-file and the
+                                  like), read again by rpc_gateway_reload_tokens
+                                  (SIGHUP); each must outlive the gateway.
+                                  NULL: that secret was given as it is */
+    const char *client_token_file;
     const char *tls_cert;      /* PEM certificate (chain) and private key: */
     const char *tls_key;       /* every connection is TLS 1.2+; both NULL:
                                   plain TCP. rpc_gateway_new fails naming the
@@ -501,6 +507,8 @@ typedef struct {
     const char *port_secrets_file; /* --agent-tokens' file, or NULL */
     size_t port_secrets_listed; /* ports with a secret of their own now */
     uint64_t port_secrets_reloads; /* rpc_gateway_reload_port_secrets' that took */
+    bool token_files;           /* a token came from a file (read again on SIGHUP) */
+    uint64_t token_reloads;     /* rpc_gateway_reload_tokens' that took */
     uint64_t journal_rewrites;
     uint64_t journal_syncs;     /* fdatasync calls (one per loop pass at most) */
     uint64_t journal_torn_at;   /* offset of a torn last record cut off at start */
@@ -558,6 +566,16 @@ int rpc_gateway_metrics_port(const rpc_gateway_t *gw);
  * gateway goes on with the model it had. EINVAL if the policy is not
  * learned. */
 weft_err_t rpc_gateway_reload_model(rpc_gateway_t *gw);
+/* Reads the token files of the options again (token_file, and the roles'
+ * own, which take precedence as at start) and lets peers in with the
+ * secrets they now hold; connections already in keep going (their peers
+ * read their own files again when they reconnect: rpc_token_read). A file
+ * that cannot be read, an empty one, or secrets the gateway would refuse
+ * at start (the clients' secret one of a port's) are refused naming the
+ * file, and the secrets stay as they were. *changed gets bit 0 if the
+ * agents' secret changed, bit 1 if the clients' did. EINVAL if no token
+ * came from a file. */
+weft_err_t rpc_gateway_reload_tokens(rpc_gateway_t *gw, unsigned *changed);
 /* Reads opts.port_secrets_file again and lets agents in with the secrets
  * it holds now: a machine's secret is changed or revoked without a
  * restart. An agent connected for a port whose secret changed or went is

@@ -128,6 +128,9 @@ void rpc_metrics_render(struct evbuffer *out, const rpc_metrics_t *m)
         counter(out, "weft_agent_secret_reloads_total",
                 "Reloads of the agents' secrets (SIGHUP) that took.", st->port_secrets_reloads);
     }
+    if (st->token_files)
+        counter(out, "weft_token_reloads_total",
+                "Reloads of the token files (SIGHUP) that took.", st->token_reloads);
     const rpc_histogram_t *h = m->decision;
     head(out, "weft_decision_seconds", "histogram",
          "Wall time of a decision (ordering and rates; a rebuild it needed included).");

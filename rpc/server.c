@@ -115,6 +115,7 @@ struct rpc_gateway {
     char model_sha256[65];        /* of the file model was read from */
     uint64_t model_reloads;
     uint64_t port_secrets_reloads; /* rpc_gateway_reload_port_secrets' that took */
+    uint64_t token_reloads;        /* rpc_gateway_reload_tokens' that took */
     struct evhttp *http;          /* --metrics, or NULL */
     int metrics_port;
     rpc_histogram_t decision_s;   /* how long decide_cb's decisions took */
@@ -1764,10 +1765,63 @@ weft_err_t rpc_gateway_reload_port_secrets(rpc_gateway_t *gw, size_t *dropped)
     return WEFT_OK;
 }
 
+weft_err_t rpc_gateway_reload_tokens(rpc_gateway_t *gw, unsigned *changed)
+{
+    *changed = 0;
+    const rpc_gateway_opts_t *o = &gw->o;
+    if (!o->token_file && !o->agent_token_file && !o->client_token_file)
+        return weft_fail(WEFT_EINVAL, "the gateway has no token file to reload");
+    /* as at start: a role's own secret over the shared one */
+    const char *agent_file = o->agent_token_file ? o->agent_token_file : o->token_file;
+    const char *client_file = o->client_token_file ? o->client_token_file : o->token_file;
+    char agent[RPC_TOKEN_MAX], client[RPC_TOKEN_MAX];
+    snprintf(agent, sizeof agent, "%s", gw->agent_token);
+    snprintf(client, sizeof client, "%s", gw->client_token);
+    weft_err_t err = WEFT_OK;
+    if (agent_file && !gw->port_secrets)
+        err = rpc_token_read(agent_file, agent, sizeof agent);
+    if (!err && client_file)
+        err = rpc_token_read(client_file, client, sizeof client);
+    if (!err && gw->port_secrets)
+        err = check_port_secrets((const char *const *)gw->port_secrets, o->n_ports, client,
+                                 o->port_secrets_file);
+    if (err)
+        return err;
+    char *a = strdup(agent), *c = strdup(client);
+    if (!a || !c) {
+        free(a);
+        free(c);
+        return weft_fail(WEFT_ENOMEM, "out of memory for the gateway's secrets");
+    }
+    *changed = (unsigned)(strcmp(a, gw->agent_token) != 0) |
+               (unsigned)(strcmp(c, gw->client_token) != 0) << 1;
+    free(gw->agent_token);
+    free(gw->client_token);
+    gw->agent_token = a;
+    gw->client_token = c;
+    gw->split_roles = gw->port_secrets || strcmp(a, c) != 0;
+    gw->token_reloads++;
+    return WEFT_OK;
+}
+
 static void sighup_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     rpc_gateway_t *gw = arg;
+    bool token_files = gw->o.token_file || gw->o.agent_token_file || gw->o.client_token_file;
+    if (token_files) {
+        unsigned changed;
+        if (rpc_gateway_reload_tokens(gw, &changed))
+            fprintf(stderr, "weft serve: SIGHUP: tokens not reloaded: %s; still letting peers "
+                    "in with the ones read before\n", weft_last_error());
+        else
+            fprintf(stderr, "weft serve: SIGHUP: tokens reloaded: the agents' %s, the "
+                    "clients' %s; connections already in keep going\n",
+                    gw->port_secrets     ? "are per port (--agent-tokens)"
+                    : changed & 1        ? "changed"
+                                         : "unchanged",
+                    changed & 2 ? "changed" : "unchanged");
+    }
     if (gw->o.port_secrets_file) {
         size_t dropped;
         if (rpc_gateway_reload_port_secrets(gw, &dropped))
@@ -1779,9 +1833,10 @@ static void sighup_cb(evutil_socket_t fd, short what, void *arg)
                     dropped, dropped == 1 ? "" : "s");
     }
     if (gw->sched.policy_hook != &gw->hook) {
-        if (!gw->o.port_secrets_file)
+        if (!gw->o.port_secrets_file && !token_files)
             fprintf(stderr, "weft serve: SIGHUP: nothing to reload (policy %s has no model, "
-                    "and there is no --agent-tokens)\n", gw->sched.ord->name);
+                    "no token came from a file, and there is no --agent-tokens)\n",
+                    gw->sched.ord->name);
         return;
     }
     if (rpc_gateway_reload_model(gw))
@@ -2078,6 +2133,8 @@ void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out)
     for (size_t p = 0; gw->port_secrets && p < gw->o.n_ports; p++)
         out->port_secrets_listed += gw->port_secrets[p] != NULL;
     out->port_secrets_reloads = gw->port_secrets_reloads;
+    out->token_files = gw->o.token_file || gw->o.agent_token_file || gw->o.client_token_file;
+    out->token_reloads = gw->token_reloads;
     out->journal_torn_at = gw->journal.torn_at;
     out->journal_torn_bytes = gw->journal.torn_bytes;
     out->journal_torn_path = gw->journal.torn_path;

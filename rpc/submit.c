@@ -90,7 +90,9 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
                           double *jct_s)
 {
     weft_err_t err = WEFT_OK;
-    const char *host = o->gateway_host, *token = o->token;
+    const char *host = o->gateway_host;
+    char current[RPC_TOKEN_MAX]; /* o->token, or what o->token_file last held */
+    snprintf(current, sizeof current, "%s", o->token);
     int port = o->gateway_port;
     double timeout = o->timeout_s > 0 ? o->timeout_s : 600;
     FILE *log = o->log;
@@ -120,7 +122,17 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
             WEFT_CHECK(weft_fail(WEFT_EIO, "timeout: %zu of %zu jobs finished after %g s",
                                  n_done, wl->n_jobs, timeout));
         if (!up && now >= retry_at) {
-            weft_err_t cerr = connect_all(&c, host, port, token);
+            if (o->token_file) { /* rotated on disk (weft serve reloads on SIGHUP) */
+                char fresh[RPC_TOKEN_MAX];
+                if (rpc_token_read(o->token_file, fresh, sizeof fresh)) {
+                    if (log)
+                        fprintf(log, "weft submit: %s; presenting the token read before\n",
+                                weft_last_error());
+                } else {
+                    memcpy(current, fresh, strlen(fresh) + 1);
+                }
+            }
+            weft_err_t cerr = connect_all(&c, host, port, current);
             if (cerr == WEFT_OK) {
                 up = true;
                 backoff = 0.05;

@@ -4438,6 +4438,199 @@ Test(gateway_agent, sighup_reloads_the_agent_secrets, .fini = stop_server, .time
     unlink(err_path);
 }
 
+/* A new client connection saying hello with token: the type of the first
+ * message it gets ("welcome", or "error" with its code in code[32]). */
+static const char *hello_with(rpc_client_t *c, const char *token, char type[32],
+                              char code[32])
+{
+    connect_to(c);
+    cr_assert_eq(rpc_client_hello_client(c, token), WEFT_OK);
+    const msgpack_object *m;
+    cr_assert_eq(wait_msg(c, &m), 1, "%s", weft_last_error());
+    rpc_msg_type(m, type, 32);
+    code[0] = 0;
+    if (!strcmp(type, "error")) {
+        rpc_error_msg_t e;
+        rpc_msg_error(m, &e);
+        snprintf(code, 32, "%s", e.code);
+    }
+    return type;
+}
+
+/* Whether a client with token gets in (welcome) or is refused as wrong. */
+static bool gets_in(const char *token)
+{
+    rpc_client_t c;
+    char type[32], code[32];
+    bool in = !strcmp(hello_with(&c, token, type, code), "welcome");
+    cr_assert(in || !strcmp(code, "auth"), "'%s' got %s %s", token, type, code);
+    rpc_client_destroy(&c);
+    return in;
+}
+
+/* weft serve reads its token files again on SIGHUP: from then on peers
+ * need the new secret and the old one is refused, while a client already
+ * in keeps being answered; a file that cannot be used (empty) is named and
+ * the secrets stay. Before, a rotated secret needed a restart. */
+Test(gateway_agent, sighup_reloads_the_token_files, .fini = stop_server, .timeout = 60)
+{
+    char tok[64], err_path[64], log[8192], want[256];
+    snprintf(tok, sizeof tok, "/tmp/weft-gw-token-%d.txt", (int)getpid());
+    snprintf(err_path, sizeof err_path, "/tmp/weft-gw-token-%d.err", (int)getpid());
+    write_text(tok, "first-secret\n");
+    server_stderr = err_path;
+    start_server("--token-file", tok); /* after the harness's --token: the file wins */
+    server_stderr = NULL;
+    cr_assert(!gets_in(TOKEN));
+    rpc_client_t in;
+    char type[32], code[32];
+    cr_assert_str_eq(hello_with(&in, "first-secret", type, code), "welcome");
+
+    write_text(tok, "second-secret\n");
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    wait_in_file(err_path, "SIGHUP: tokens reloaded: the agents' changed, the clients' "
+                 "changed; connections already in keep going", 1, log, sizeof log);
+    cr_assert(!gets_in("first-secret"), "the old secret still lets clients in");
+    cr_assert(gets_in("second-secret"));
+    cr_assert_eq(rpc_client_status(&in, 7), WEFT_OK);
+    wait_type(&in, "status"); /* the client already in is still served */
+
+    write_text(tok, "\n");
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    snprintf(want, sizeof want, "SIGHUP: tokens not reloaded: token file %s is empty; still "
+             "letting peers in with the ones read before", tok);
+    wait_in_file(err_path, want, 1, log, sizeof log);
+    cr_assert(gets_in("second-secret"));
+    rpc_client_destroy(&in);
+    unlink(tok);
+    unlink(err_path);
+}
+
+/* The agents in a connected client's status answer. */
+static int64_t status_agents(rpc_client_t *c)
+{
+    cr_assert_eq(rpc_client_status(c, 9), WEFT_OK);
+    int64_t n;
+    cr_assert_eq(rpc_get_int(wait_type(c, "status"), "agents", 0, INT64_MAX, &n), WEFT_OK);
+    return n;
+}
+
+/* A token rotated on disk, everywhere, without restarting the agents:
+ * weft agent --token-file reads its file again when it reconnects. Its
+ * gateway takes the new secret on SIGHUP, then is restarted on the same
+ * port (with the new secret only): the agent, disconnected, comes back
+ * with the new token instead of being refused for good with the old one,
+ * which ended it before. */
+Test(gateway_agent, an_agent_reads_its_token_file_again_to_reconnect,
+     .fini = stop_agent_and_server, .timeout = 60)
+{
+    char tok[64], agent_tok[64], agent_log[64], log[8192], port[32], gw[32];
+    snprintf(tok, sizeof tok, "/tmp/weft-gw-rot-%d.txt", (int)getpid());
+    snprintf(agent_tok, sizeof agent_tok, "/tmp/weft-gw-rot-agent-%d.txt", (int)getpid());
+    snprintf(agent_log, sizeof agent_log, "/tmp/weft-gw-rot-agent-%d.log", (int)getpid());
+    write_text(tok, "first-secret\n");
+    write_text(agent_tok, "first-secret\n");
+    start_server("--token-file", tok);
+    snprintf(port, sizeof port, "127.0.0.1:%d", server_port);
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    write_text(agent_log, ""); /* there before the agent writes it */
+    agent_pid = fork();
+    cr_assert(agent_pid >= 0);
+    if (agent_pid == 0) {
+        dup2(open(agent_log, O_WRONLY | O_CREAT | O_TRUNC, 0600), 2);
+        const char *bin = getenv("WEFT_BIN");
+        execl(bin, bin, "agent", "--id", "0", "--gateway", gw, "--token-file", agent_tok, "-v",
+              (char *)NULL);
+        _exit(127);
+    }
+    wait_in_file(agent_log, "connected to the gateway", 1, log, sizeof log);
+
+    write_text(tok, "second-secret\n");
+    write_text(agent_tok, "second-secret\n");
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    stop_server();
+    start_server4("--token-file", tok, "--listen", port);
+    wait_in_file(agent_log, "connected to the gateway", 2, log, sizeof log);
+    char want[160];
+    snprintf(want, sizeof want, "token file %s holds a new token: presenting it", agent_tok);
+    cr_assert(strstr(log, want), "%s", log);
+    rpc_client_t c;
+    char type[32], code[32];
+    cr_assert_str_eq(hello_with(&c, "second-secret", type, code), "welcome");
+    cr_assert_eq(status_agents(&c), 1, "the agent is not back: %s", log);
+    rpc_client_destroy(&c);
+    cr_assert_eq(waitpid(agent_pid, NULL, WNOHANG), 0, "the agent ended: %s", log);
+    kill(agent_pid, SIGTERM);
+    int st;
+    waitpid(agent_pid, &st, 0);
+    agent_pid = 0;
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "agent status %#x", st);
+    unlink(tok);
+    unlink(agent_tok);
+    unlink(agent_log);
+}
+
+/* The same for weft submit --token-file: its job waiting for agents that
+ * never come, the gateway takes a new secret (SIGHUP) and is restarted
+ * from its journal on the same port with it; submit reconnects with the
+ * new token from its file and hears its job cancelled (weft cancel, with
+ * the new token), exit status 0. Before, it was refused with the old
+ * token and ended at once, "authentication failed". */
+Test(gateway_agent, submit_reads_its_token_file_again_to_reconnect,
+     .fini = stop_agent_and_server, .timeout = 60)
+{
+    char tok[64], sub_tok[64], sub_log[64], wl_path[64], journal[64], log[8192], port[32],
+        gw[32];
+    snprintf(tok, sizeof tok, "/tmp/weft-gw-rots-%d.txt", (int)getpid());
+    snprintf(sub_tok, sizeof sub_tok, "/tmp/weft-gw-rots-sub-%d.txt", (int)getpid());
+    snprintf(sub_log, sizeof sub_log, "/tmp/weft-gw-rots-sub-%d.log", (int)getpid());
+    snprintf(wl_path, sizeof wl_path, "/tmp/weft-gw-rots-%d.weft", (int)getpid());
+    snprintf(journal, sizeof journal, "/tmp/weft-gw-rots-%d.journal", (int)getpid());
+    unlink(journal);
+    write_text(wl_path, "weft-workload 1\nports 4\njob 7 0 1 0 1\ncoflow 1 0 1 -\n0 1 1000\nend 1\n");
+    write_text(tok, "first-secret\n");
+    write_text(sub_tok, "first-secret\n");
+    start_server4("--token-file", tok, "--journal", journal);
+    snprintf(port, sizeof port, "127.0.0.1:%d", server_port);
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    write_text(sub_log, "");
+    pid_t sub = agent_pid = fork(); /* stop_agent_and_server ends it if a check fails */
+    cr_assert(sub >= 0);
+    if (sub == 0) {
+        int fd = open(sub_log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        const char *bin = getenv("WEFT_BIN");
+        execl(bin, bin, "submit", wl_path, "--gateway", gw, "--token-file", sub_tok,
+              "--timeout", "40", (char *)NULL);
+        _exit(127);
+    }
+    wait_in_file(sub_log, "job 7 registered", 1, log, sizeof log);
+    write_text(tok, "second-secret\n");
+    write_text(sub_tok, "second-secret\n");
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    stop_server();
+    const char *again[] = {"--token-file", tok, "--journal", journal, "--listen", port, NULL};
+    start_server_args(again);
+    const char *cancel[] = {"cancel", "7", "--gateway", gw, "--token", "second-secret", NULL};
+    char out[1024];
+    int st = run_weft(out, sizeof out, cancel);
+    cr_assert_eq(st, 0, "weft cancel: status %d: %s", st, out);
+    int sub_st;
+    cr_assert_eq(waitpid(sub, &sub_st, 0), sub);
+    agent_pid = 0;
+    log[read_file(sub_log, log, sizeof log - 1)] = 0;
+    cr_assert(WIFEXITED(sub_st) && WEXITSTATUS(sub_st) == 0, "submit status %#x: %s", sub_st,
+              log);
+    cr_assert(strstr(log, "job 7 cancelled") && !strstr(log, "authentication failed"), "%s",
+              log);
+    unlink(tok);
+    unlink(sub_tok);
+    unlink(sub_log);
+    unlink(wl_path);
+    unlink(journal);
+}
+
 /* Frames a message {"type": type, ...} with the key-value pairs packed by
  * body (given the packer) and writes it to fd. */
 static void send_raw_message(int fd, const char *type, size_t n_more,
