@@ -186,6 +186,11 @@ static void print_table(const char *host, int port, const msgpack_object *m)
     printf("  %-20s %12lld   records in %s\n", "journal", (long long)get_i(j, "records"),
            get_s(j, "path", a, sizeof a));
     printf("  %-20s %12lld\n", "journal syncs", (long long)get_i(j, "syncs"));
+    int64_t format = get_i(j, "format");
+    if (format > 0) /* a gateway from before the field says nothing */
+        printf("  %-20s %12lld   %s\n", "journal format", (long long)format,
+               format >= 2 ? "every record with a checksum"
+                           : "records without checksums (on a device: never rewritten)");
 }
 
 /* A job_status answer as a table, a coflow a row. */

@@ -987,10 +987,11 @@ static void handle_status(conn_t *c, const msgpack_object *m)
     if (gw->journal.fd < 0) {
         msgpack_pack_nil(&pk);
     } else {
-        msgpack_pack_map(&pk, 3);
+        msgpack_pack_map(&pk, 4);
         rpc_pack_cstr(&pk, "path"), rpc_pack_cstr(&pk, gw->journal.path);
         pack_kv_int(&pk, "records", (int64_t)st.journal_records);
         pack_kv_int(&pk, "syncs", (int64_t)st.journal_syncs);
+        pack_kv_int(&pk, "format", st.journal_format);
     }
     if (rpc_frame_end(&gw->out, mark, gw->o.max_frame) == WEFT_OK)
         conn_send(c);

@@ -5310,6 +5310,7 @@ Test(gateway_agent, status_prints_the_live_counters, .init = server_status,
     cr_assert_eq(table_value(out, "auth failures"), 0, "%s", out);
     cr_assert_eq(table_value(out, "journal"), 2, "%s", out); /* the epoch's, the job's */
     cr_assert(strstr(out, status_journal), "%s", out);
+    cr_assert_eq(table_value(out, "journal format"), 2, "%s", out);
     char epoch_row[64];
     snprintf(epoch_row, sizeof epoch_row, "  %-20s %16llx\n", "epoch",
              (unsigned long long)epoch);
@@ -5341,6 +5342,7 @@ Test(gateway_agent, status_prints_the_live_counters, .init = server_status,
     cr_assert(json_is_object(j), "no journal object");
     cr_assert_str_eq(json_string_value(json_object_get(j, "path")), status_journal);
     cr_assert_eq(jint(j, "records"), 2); /* the epoch's, the job's */
+    cr_assert_eq(jint(j, "format"), 2);
     cr_assert_eq(jint(o, "epoch"), epoch);
     cr_assert_eq(jint(o, "ports_waiting"), 1);
     const json_t *wp = json_object_get(o, "waiting_ports");
