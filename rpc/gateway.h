@@ -276,8 +276,10 @@ void rpc_sched_renew_ordering(rpc_sched_t *s);
  * Format 2 (since 2026-12-04): the file starts with the 16 bytes of
  * rpc_journal_header, and every record is sealed: its map's last entry is
  * "sum", a uint64 in its 9-byte form holding the first 8 bytes of the
- * SHA-256 of the record's frame (length included) up to those 8 bytes, so
- * damage to any byte of a record is found. Format 1, a file without the
+ * SHA-256 of the previous sealed record's 8 (zeros for the first sealed
+ * record) followed by the record's frame (length included) up to those 8
+ * bytes, so damage to any byte of a record is found, and a record lost,
+ * repeated or moved within the file too. Format 1, a file without the
  * header, is read as before: its records up to the first sealed one are
  * taken unchecked (what an older gateway wrote), every one from there on
  * must be sealed. The callers build records unsealed; rpc_journal_append
@@ -315,6 +317,8 @@ typedef struct {
     unsigned char *seal_buf; /* [seal_cap] where appends are sealed, owned */
     size_t seal_cap;
     void *digest;        /* the seals' SHA-256 context (EVP_MD_CTX), owned */
+    unsigned char chain[8]; /* the last sealed record's seal (zeros: none),
+                            which the next one's covers */
 } rpc_journal_t;
 
 /* A journal is rewritten once it is this large and twice its size after

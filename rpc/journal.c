@@ -69,10 +69,14 @@ static void put_be32(unsigned char *p, uint32_t v)
 static EVP_MD *sha256_md;
 static void fetch_sha256(void) { sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
 
-/* The first 8 bytes of the SHA-256 of a 4-byte frame header followed by
- * body[n], into out, with j's digest context. */
-static weft_err_t seal_digest(rpc_journal_t *j, const unsigned char head[4], const void *body,
-                              size_t n, unsigned char out[8])
+/* The first 8 bytes of the SHA-256 of the seal before (chain: the 8 bytes
+ * of the previous sealed record's, zeros for the first), a 4-byte frame
+ * header and body[n], into out, with j's digest context. Chained, a
+ * record's seal also says which record came before it, so a record lost,
+ * repeated or moved inside the file is found too. */
+static weft_err_t seal_digest(rpc_journal_t *j, const unsigned char chain[8],
+                              const unsigned char head[4], const void *body, size_t n,
+                              unsigned char out[8])
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, fetch_sha256);
@@ -82,7 +86,8 @@ static weft_err_t seal_digest(rpc_journal_t *j, const unsigned char head[4], con
     unsigned char sum[EVP_MAX_MD_SIZE];
     unsigned len = 0;
     bool ok = md && sha256_md && EVP_DigestInit_ex(md, sha256_md, NULL) == 1 &&
-              EVP_DigestUpdate(md, head, 4) == 1 && EVP_DigestUpdate(md, body, n) == 1 &&
+              EVP_DigestUpdate(md, chain, 8) == 1 && EVP_DigestUpdate(md, head, 4) == 1 &&
+              EVP_DigestUpdate(md, body, n) == 1 &&
               EVP_DigestFinal_ex(md, sum, &len) == 1 && len == 32;
     if (!ok)
         return weft_fail(WEFT_ENOMEM, "SHA-256 (OpenSSL) failed");
@@ -90,12 +95,14 @@ static weft_err_t seal_digest(rpc_journal_t *j, const unsigned char head[4], con
     return WEFT_OK;
 }
 
-/* Appends frame[n] sealed to out (size *len, room *cap, grown as needed):
- * its map one entry larger, the "sum" entry after the others, the length
- * fixed. EINVAL if frame is not one frame holding a map, or if the sealed
- * record would pass cap_record bytes of payload. */
-static weft_err_t seal_frame(rpc_journal_t *j, const unsigned char *frame, size_t n,
-                             size_t cap_record, unsigned char **out, size_t *len, size_t *cap)
+/* Appends frame[n] sealed after chain (seal_digest) to out (size *len,
+ * room *cap, grown as needed): its map one entry larger, the "sum" entry
+ * after the others, the length fixed; chain becomes its seal. EINVAL if
+ * frame is not one frame holding a map, or if the sealed record would pass
+ * cap_record bytes of payload. */
+static weft_err_t seal_frame(rpc_journal_t *j, unsigned char chain[8],
+                             const unsigned char *frame, size_t n, size_t cap_record,
+                             unsigned char **out, size_t *len, size_t *cap)
 {
     if (n < RPC_HEADER_BYTES + 1 || be32(frame) != n - RPC_HEADER_BYTES)
         return weft_fail(WEFT_EINVAL, "a journal record must be one whole frame (%zu bytes)",
@@ -146,9 +153,11 @@ static weft_err_t seal_frame(rpc_journal_t *j, const unsigned char *frame, size_
     unsigned char *tail = r + RPC_HEADER_BYTES + sealed - SEAL_BYTES;
     memcpy(tail, seal_key, sizeof seal_key);
     weft_err_t err =
-        seal_digest(j, r, r + RPC_HEADER_BYTES, sealed - 8, tail + sizeof seal_key);
-    if (!err)
+        seal_digest(j, chain, r, r + RPC_HEADER_BYTES, sealed - 8, tail + sizeof seal_key);
+    if (!err) {
         *len = need;
+        memcpy(chain, tail + sizeof seal_key, 8);
+    }
     return err;
 }
 
@@ -166,24 +175,28 @@ static bool is_sealed(const msgpack_object *rec, const char *p, size_t n)
            last->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER;
 }
 
-/* Whether the seal of the record with payload p[n] matches its bytes;
- * EPROTO with both digests if not. */
+/* Whether the seal of the record with payload p[n] matches its bytes and
+ * the seal before it (j->chain, which then becomes its); EPROTO with both
+ * digests if not. */
 static weft_err_t check_seal(rpc_journal_t *j, const char *p, size_t n)
 {
     unsigned char head[4], want[8];
     put_be32(head, (uint32_t)n);
-    weft_err_t err = seal_digest(j, head, p, n - 8, want);
+    weft_err_t err = seal_digest(j, j->chain, head, p, n - 8, want);
     if (err)
         return err;
-    if (!memcmp(want, p + n - 8, 8))
+    if (!memcmp(want, p + n - 8, 8)) {
+        memcpy(j->chain, want, 8);
         return WEFT_OK;
+    }
     char said[17], is[17];
     for (int i = 0; i < 8; i++) {
         snprintf(said + 2 * i, 3, "%02x", (unsigned char)p[n - 8 + i]);
         snprintf(is + 2 * i, 3, "%02x", want[i]);
     }
-    return weft_fail(WEFT_EPROTO, "its checksum does not match its bytes (its \"sum\" says "
-                     "%s, its %zu bytes give %s)", said, n + RPC_HEADER_BYTES - 8, is);
+    return weft_fail(WEFT_EPROTO, "its checksum does not match its bytes and the record "
+                     "before it (its \"sum\" says %s, its %zu bytes give %s): the record, or "
+                     "its place in the file, is damaged", said, n + RPC_HEADER_BYTES - 8, is);
 }
 
 /* Whether the n bytes p left after the last complete record can be the
@@ -539,7 +552,9 @@ weft_err_t rpc_journal_append(rpc_journal_t *j, const void *frame, size_t n)
     if (j->fd < 0)
         return WEFT_OK;
     size_t len = 0;
-    weft_err_t err = seal_frame(j, frame, n, j->max_record + RPC_JOURNAL_SEAL_MAX,
+    unsigned char chain[8]; /* the journal's moves on once the record is written */
+    memcpy(chain, j->chain, sizeof chain);
+    weft_err_t err = seal_frame(j, chain, frame, n, j->max_record + RPC_JOURNAL_SEAL_MAX,
                                 &j->seal_buf, &len, &j->seal_cap);
     if (err)
         return weft_wrap(err, "journal %s: ", j->path);
@@ -553,6 +568,7 @@ weft_err_t rpc_journal_append(rpc_journal_t *j, const void *frame, size_t n)
         p += w;
         left -= (size_t)w;
     }
+    memcpy(j->chain, chain, sizeof chain);
     j->unsynced = true;
     j->records++;
     j->bytes += len;
@@ -679,7 +695,7 @@ weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s)
     msgpack_sbuffer b;
     msgpack_sbuffer_init(&b);
     char *target = NULL, *tmp = NULL, *dir = NULL;
-    unsigned char *sealed = NULL;
+    unsigned char *sealed = NULL, chain[8] = {0}; /* the new file's seals' */
     size_t sealed_len = 0, sealed_cap = 0;
     int fd = -1, dfd = -1;
     /* through a symbolic link, the file it leads to is replaced (in its
@@ -703,7 +719,7 @@ weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s)
     sealed_len = RPC_JOURNAL_HEADER_BYTES;
     for (size_t at = 0; at < b.size;) {
         size_t n = RPC_HEADER_BYTES + be32((const unsigned char *)b.data + at);
-        WEFT_CHECK(seal_frame(j, (const unsigned char *)b.data + at, n,
+        WEFT_CHECK(seal_frame(j, chain, (const unsigned char *)b.data + at, n,
                               j->max_record + RPC_JOURNAL_SEAL_MAX, &sealed, &sealed_len,
                               &sealed_cap));
         at += n;
@@ -729,6 +745,7 @@ weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s)
         WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: reopening: %s", j->path, strerror(errno)));
     j->bytes = j->rewritten_bytes = sealed_len;
     j->format = 2;
+    memcpy(j->chain, chain, sizeof chain);
     j->unsynced = false;
     j->rewrites++;
 cleanup:

@@ -1205,12 +1205,15 @@ static size_t dir_entries(const char *d)
 }
 
 /* A new journal is of format 2: the header, then every record sealed with
- * the first 8 bytes of the SHA-256 of its bytes before them (checked here
- * with OpenSSL directly), replay getting the records as they were built.
+ * the first 8 bytes of the SHA-256 of the seal before it and its bytes
+ * before them (checked here with OpenSSL directly), replay getting the
+ * records as they were built.
  * Then every bit of the file is flipped in turn: each damaged file is
  * refused, left as it was, and no torn tail is written - also where the
  * damage still decodes (the last byte of each record's own entries), which
- * only the seal can find. Before format 2 those loaded. */
+ * only the seal can find; and a record lost, repeated or swapped with the
+ * next, which only the chain of seals can find. Before format 2 those
+ * loaded. */
 Test(gateway, journal_format2_seals_every_record_and_refuses_any_changed_bit)
 {
     char dir[] = "/tmp/weft-journal2-XXXXXX", path[64];
@@ -1243,15 +1246,19 @@ Test(gateway, journal_format2_seals_every_record_and_refuses_any_changed_bit)
     cr_assert_eq(size, bytes);
     cr_assert(!memcmp(file, rpc_journal_header, RPC_JOURNAL_HEADER_BYTES));
     cr_assert(!memcmp(file, "\xffweft journal 2\n", RPC_JOURNAL_HEADER_BYTES));
-    size_t ends[8], k = 0;
+    size_t starts[8], ends[8], k = 0;
+    unsigned char chained[1024 + 8] = {0}; /* the seal before (zeros), then the record */
     for (size_t at = RPC_JOURNAL_HEADER_BYTES; at < size; k++) {
         cr_assert_lt(k, 8);
         size_t n = RPC_HEADER_BYTES + frame_length(file + at);
         cr_assert_leq(at + n, size);
         cr_assert(!memcmp(file + at + n - 13, "\xa3sum\xcf", 5), "record %zu is not sealed", k);
+        memcpy(chained + 8, file + at, n - 8);
         unsigned char md[EVP_MAX_MD_SIZE];
-        cr_assert_eq(EVP_Digest(file + at, n - 8, md, NULL, EVP_sha256(), NULL), 1);
+        cr_assert_eq(EVP_Digest(chained, n, md, NULL, EVP_sha256(), NULL), 1);
         cr_assert(!memcmp(md, file + at + n - 8, 8), "record %zu's seal", k);
+        memcpy(chained, md, 8);
+        starts[k] = at;
         at += n;
         ends[k] = at;
     }
@@ -1308,6 +1315,32 @@ Test(gateway, journal_format2_seals_every_record_and_refuses_any_changed_bit)
                   weft_last_error());
     }
     cr_assert_gt(by_seal, size, "%zu of %zu flips found by a seal", by_seal, 8 * size);
+    /* whole records lost, repeated or swapped: each record still decodes
+       and its own bytes are intact, but its seal follows another's */
+    for (int how = 0; how < 3; how++) {
+        unsigned char bad[2 * sizeof file];
+        size_t m = 0, a = starts[1], b = ends[1], c = ends[2];
+        memcpy(bad, file, a), m = a;
+        if (how == 0) { /* record #2 lost */
+            memcpy(bad + m, file + b, size - b), m += size - b;
+        } else if (how == 1) { /* record #2 twice */
+            memcpy(bad + m, file + a, b - a), m += b - a;
+            memcpy(bad + m, file + a, size - a), m += size - a;
+        } else { /* records #2 and #3 swapped */
+            memcpy(bad + m, file + b, c - b), m += c - b;
+            memcpy(bad + m, file + a, b - a), m += b - a;
+            memcpy(bad + m, file + c, size - c), m += size - c;
+        }
+        f = fopen(path, "wb");
+        cr_assert(f);
+        cr_assert_eq(fwrite(bad, 1, m, f), m);
+        fclose(f);
+        cr_assert_eq(rpc_journal_open(&j, path, false, count_record, NULL), WEFT_EPROTO,
+                     "case %d loaded", how);
+        cr_assert(strstr(weft_last_error(), "checksum does not match") &&
+                  strstr(weft_last_error(), "damaged after record #"), "case %d: %s", how,
+                  weft_last_error());
+    }
     unlink(path);
     cr_assert_eq(rmdir(dir), 0);
     msgpack_sbuffer_destroy(&sb);
