@@ -173,6 +173,10 @@ static void print_table(const char *host, int port, const msgpack_object *m)
                get_s(mo, "path", a, sizeof a));
         printf("  %-20s %s\n", "model sha256", get_s(mo, "sha256", b, sizeof b));
     }
+    const msgpack_object *tf = rpc_map_get(m, "token_files");
+    if (tf && tf->type == MSGPACK_OBJECT_MAP) /* read again on SIGHUP */
+        printf("  %-20s %12lld   reloads of the token files (SIGHUP)\n", "token reloads",
+               (long long)get_i(tf, "reloads"));
     const msgpack_object *as = rpc_map_get(m, "agent_secrets");
     if (as && as->type == MSGPACK_OBJECT_MAP) /* --agent-tokens */
         printf("  %-20s %12lld   ports with one of their own, from %s; %lld reloads\n",

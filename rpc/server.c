@@ -900,7 +900,7 @@ static void handle_status(conn_t *c, const msgpack_object *m)
     rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 30 + (seq >= 0) + list);
+    msgpack_pack_map(&pk, 31 + (seq >= 0) + list);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "status");
     if (seq >= 0)
         pack_kv_int(&pk, "seq", seq);
@@ -972,6 +972,13 @@ static void handle_status(conn_t *c, const msgpack_object *m)
         rpc_pack_cstr(&pk, "path"), rpc_pack_cstr(&pk, st.model_path);
         rpc_pack_cstr(&pk, "sha256"), rpc_pack_cstr(&pk, st.model_sha256);
         pack_kv_int(&pk, "reloads", (int64_t)st.model_reloads);
+    }
+    rpc_pack_cstr(&pk, "token_files"); /* secrets read again on SIGHUP */
+    if (!st.token_files) {
+        msgpack_pack_nil(&pk);
+    } else {
+        msgpack_pack_map(&pk, 1);
+        pack_kv_int(&pk, "reloads", (int64_t)st.token_reloads);
     }
     rpc_pack_cstr(&pk, "agent_secrets"); /* one per port (--agent-tokens) */
     if (!gw->port_secrets) {

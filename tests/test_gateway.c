@@ -4501,6 +4501,17 @@ static bool gets_in(const char *token)
     return in;
 }
 
+/* The token_files reloads in a connected client's status answer. */
+static int64_t token_reloads(rpc_client_t *c)
+{
+    cr_assert_eq(rpc_client_status(c, 7), WEFT_OK);
+    const msgpack_object *t = rpc_map_get(wait_type(c, "status"), "token_files");
+    cr_assert(t && t->type == MSGPACK_OBJECT_MAP, "status has no token_files map");
+    int64_t n;
+    cr_assert_eq(rpc_get_int(t, "reloads", 0, INT64_MAX, &n), WEFT_OK);
+    return n;
+}
+
 /* weft serve reads its token files again on SIGHUP: from then on peers
  * need the new secret and the old one is refused, while a client already
  * in keeps being answered; a file that cannot be used (empty) is named and
@@ -4525,8 +4536,8 @@ Test(gateway_agent, sighup_reloads_the_token_files, .fini = stop_server, .timeou
                  "changed; connections already in keep going", 1, log, sizeof log);
     cr_assert(!gets_in("first-secret"), "the old secret still lets clients in");
     cr_assert(gets_in("second-secret"));
-    cr_assert_eq(rpc_client_status(&in, 7), WEFT_OK);
-    wait_type(&in, "status"); /* the client already in is still served */
+    /* the client already in is still served, and the status counts the reload */
+    cr_assert_eq(token_reloads(&in), 1);
 
     write_text(tok, "\n");
     cr_assert_eq(kill(server_pid, SIGHUP), 0);
@@ -4534,6 +4545,7 @@ Test(gateway_agent, sighup_reloads_the_token_files, .fini = stop_server, .timeou
              "letting peers in with the ones read before", tok);
     wait_in_file(err_path, want, 1, log, sizeof log);
     cr_assert(gets_in("second-secret"));
+    cr_assert_eq(token_reloads(&in), 1, "a reload that failed was counted");
     rpc_client_destroy(&in);
     unlink(tok);
     unlink(err_path);
