@@ -277,9 +277,7 @@ static size_t record_need(const rpc_decoder_t *dec)
     size_t have = rpc_decoder_pending(dec);
     if (have < RPC_HEADER_BYTES)
         return RPC_HEADER_BYTES - have;
-    const unsigned char *h = dec->buf + dec->start;
-    size_t len = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
-    return RPC_HEADER_BYTES + len - have;
+    return RPC_HEADER_BYTES + (size_t)be32(dec->buf + dec->start) - have;
 }
 
 /* The error for damage found after record #records (ending at byte good):
