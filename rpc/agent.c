@@ -311,14 +311,12 @@ static weft_err_t report_progress(agent_t *a, bool all)
  * gateway still knows this agent's flows. */
 static weft_err_t gw_resume(agent_t *a)
 {
+    bool changed;
     if (a->o->token_file) { /* rotated on disk (weft serve reloads on SIGHUP) */
-        char fresh[RPC_TOKEN_MAX];
-        if (rpc_token_read(a->o->token_file, fresh, sizeof fresh))
+        if (rpc_token_reread(a->o->token_file, a->token, &changed))
             alog(a, "%s; presenting the token read before", weft_last_error());
-        else if (strcmp(fresh, a->token)) {
+        else if (changed)
             alog(a, "token file %s holds a new token: presenting it", a->o->token_file);
-            memcpy(a->token, fresh, strlen(fresh) + 1);
-        }
     }
     return rpc_client_hello_agent(&a->gw, a->token, a->o->id, a->data_port);
 }

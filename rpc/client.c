@@ -295,6 +295,18 @@ weft_err_t rpc_token_read(const char *path, char *buf, size_t n)
     return WEFT_OK;
 }
 
+weft_err_t rpc_token_reread(const char *path, char *token, bool *changed)
+{
+    char fresh[RPC_TOKEN_MAX];
+    *changed = false;
+    weft_err_t err = rpc_token_read(path, fresh, sizeof fresh);
+    if (!err && strcmp(fresh, token)) {
+        memcpy(token, fresh, strlen(fresh) + 1);
+        *changed = true;
+    }
+    return err;
+}
+
 /* ------------------------------------------------------------ builders */
 
 #define BEGIN(c)                                                        \

@@ -163,6 +163,10 @@ weft_err_t rpc_msg_error_permanent(const rpc_error_msg_t *e, const char *host, i
  * on disk (and by SIGHUP in weft serve) is the one they present next. */
 #define RPC_TOKEN_MAX 1024 /* bytes of a secret, its terminating zero included */
 weft_err_t rpc_token_read(const char *path, char *buf, size_t n);
+/* What a reconnecting peer presents: token[RPC_TOKEN_MAX] (the token read
+ * before) becomes path's secret if it reads, and *changed says whether it
+ * differs; otherwise token stays and the error says why. */
+weft_err_t rpc_token_reread(const char *path, char *token, bool *changed);
 
 /* --------------------------------------------------------------- submit */
 

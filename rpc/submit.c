@@ -122,16 +122,10 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
             WEFT_CHECK(weft_fail(WEFT_EIO, "timeout: %zu of %zu jobs finished after %g s",
                                  n_done, wl->n_jobs, timeout));
         if (!up && now >= retry_at) {
-            if (o->token_file) { /* rotated on disk (weft serve reloads on SIGHUP) */
-                char fresh[RPC_TOKEN_MAX];
-                if (rpc_token_read(o->token_file, fresh, sizeof fresh)) {
-                    if (log)
-                        fprintf(log, "weft submit: %s; presenting the token read before\n",
-                                weft_last_error());
-                } else {
-                    memcpy(current, fresh, strlen(fresh) + 1);
-                }
-            }
+            bool changed; /* rotated on disk (weft serve reloads on SIGHUP) */
+            if (o->token_file && rpc_token_reread(o->token_file, current, &changed) && log)
+                fprintf(log, "weft submit: %s; presenting the token read before\n",
+                        weft_last_error());
             weft_err_t cerr = connect_all(&c, host, port, current);
             if (cerr == WEFT_OK) {
                 up = true;
