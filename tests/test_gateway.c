@@ -4560,6 +4560,39 @@ static int64_t status_agents(rpc_client_t *c)
     return n;
 }
 
+/* Starts `weft` with args[] (NULL-ended) in the background as agent_pid
+ * (stop_agent_and_server ends it if a check fails), its stdout and stderr
+ * in log, made first so that waits on it find a file. */
+static void spawn_weft_logged(const char *log, const char *const *args)
+{
+    write_text(log, "");
+    agent_pid = fork();
+    cr_assert(agent_pid >= 0);
+    if (agent_pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        const char *bin = getenv("WEFT_BIN");
+        const char *argv[16] = {bin};
+        for (int i = 0; i < 14 && args[i]; i++)
+            argv[i + 1] = args[i];
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+}
+
+/* A secret rotated everywhere: the new one in the gateway's file and the
+ * peer's, a SIGHUP, then the gateway restarted with extra[] (its port and
+ * file; NULL-ended), so that the peer has to reconnect. */
+static void rotate_and_restart(const char *tok, const char *peer_tok, const char *const *extra)
+{
+    write_text(tok, "second-secret\n");
+    write_text(peer_tok, "second-secret\n");
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    stop_server();
+    start_server_args(extra);
+}
+
 /* A token rotated on disk, everywhere, without restarting the agents:
  * weft agent --token-file reads its file again when it reconnects. Its
  * gateway takes the new secret on SIGHUP, then is restarted on the same
@@ -4569,32 +4602,21 @@ static int64_t status_agents(rpc_client_t *c)
 Test(gateway_agent, an_agent_reads_its_token_file_again_to_reconnect,
      .fini = stop_agent_and_server, .timeout = 60)
 {
-    char tok[64], agent_tok[64], agent_log[64], log[8192], port[32], gw[32];
+    char tok[64], agent_tok[64], agent_log[64], log[8192], gw[32];
     snprintf(tok, sizeof tok, "/tmp/weft-gw-rot-%d.txt", (int)getpid());
     snprintf(agent_tok, sizeof agent_tok, "/tmp/weft-gw-rot-agent-%d.txt", (int)getpid());
     snprintf(agent_log, sizeof agent_log, "/tmp/weft-gw-rot-agent-%d.log", (int)getpid());
     write_text(tok, "first-secret\n");
     write_text(agent_tok, "first-secret\n");
     start_server("--token-file", tok);
-    snprintf(port, sizeof port, "127.0.0.1:%d", server_port);
     snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
-    write_text(agent_log, ""); /* there before the agent writes it */
-    agent_pid = fork();
-    cr_assert(agent_pid >= 0);
-    if (agent_pid == 0) {
-        dup2(open(agent_log, O_WRONLY | O_CREAT | O_TRUNC, 0600), 2);
-        const char *bin = getenv("WEFT_BIN");
-        execl(bin, bin, "agent", "--id", "0", "--gateway", gw, "--token-file", agent_tok, "-v",
-              (char *)NULL);
-        _exit(127);
-    }
+    const char *agent[] = {"agent", "--id", "0", "--gateway", gw, "--token-file", agent_tok,
+                           "-v", NULL};
+    spawn_weft_logged(agent_log, agent);
     wait_in_file(agent_log, "connected to the gateway", 1, log, sizeof log);
 
-    write_text(tok, "second-secret\n");
-    write_text(agent_tok, "second-secret\n");
-    cr_assert_eq(kill(server_pid, SIGHUP), 0);
-    stop_server();
-    start_server4("--token-file", tok, "--listen", port);
+    const char *again[] = {"--token-file", tok, "--listen", gw, NULL};
+    rotate_and_restart(tok, agent_tok, again);
     wait_in_file(agent_log, "connected to the gateway", 2, log, sizeof log);
     char want[160];
     snprintf(want, sizeof want, "token file %s holds a new token: presenting it", agent_tok);
@@ -4624,8 +4646,7 @@ Test(gateway_agent, an_agent_reads_its_token_file_again_to_reconnect,
 Test(gateway_agent, submit_reads_its_token_file_again_to_reconnect,
      .fini = stop_agent_and_server, .timeout = 60)
 {
-    char tok[64], sub_tok[64], sub_log[64], wl_path[64], journal[64], log[8192], port[32],
-        gw[32];
+    char tok[64], sub_tok[64], sub_log[64], wl_path[64], journal[64], log[8192], gw[32];
     snprintf(tok, sizeof tok, "/tmp/weft-gw-rots-%d.txt", (int)getpid());
     snprintf(sub_tok, sizeof sub_tok, "/tmp/weft-gw-rots-sub-%d.txt", (int)getpid());
     snprintf(sub_log, sizeof sub_log, "/tmp/weft-gw-rots-sub-%d.log", (int)getpid());
@@ -4636,33 +4657,19 @@ Test(gateway_agent, submit_reads_its_token_file_again_to_reconnect,
     write_text(tok, "first-secret\n");
     write_text(sub_tok, "first-secret\n");
     start_server4("--token-file", tok, "--journal", journal);
-    snprintf(port, sizeof port, "127.0.0.1:%d", server_port);
     snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
-    write_text(sub_log, "");
-    pid_t sub = agent_pid = fork(); /* stop_agent_and_server ends it if a check fails */
-    cr_assert(sub >= 0);
-    if (sub == 0) {
-        int fd = open(sub_log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        const char *bin = getenv("WEFT_BIN");
-        execl(bin, bin, "submit", wl_path, "--gateway", gw, "--token-file", sub_tok,
-              "--timeout", "40", (char *)NULL);
-        _exit(127);
-    }
+    const char *submit[] = {"submit", wl_path, "--gateway", gw, "--token-file", sub_tok,
+                            "--timeout", "40", NULL};
+    spawn_weft_logged(sub_log, submit);
     wait_in_file(sub_log, "job 7 registered", 1, log, sizeof log);
-    write_text(tok, "second-secret\n");
-    write_text(sub_tok, "second-secret\n");
-    cr_assert_eq(kill(server_pid, SIGHUP), 0);
-    stop_server();
-    const char *again[] = {"--token-file", tok, "--journal", journal, "--listen", port, NULL};
-    start_server_args(again);
+    const char *again[] = {"--token-file", tok, "--journal", journal, "--listen", gw, NULL};
+    rotate_and_restart(tok, sub_tok, again);
     const char *cancel[] = {"cancel", "7", "--gateway", gw, "--token", "second-secret", NULL};
     char out[1024];
     int st = run_weft(out, sizeof out, cancel);
     cr_assert_eq(st, 0, "weft cancel: status %d: %s", st, out);
     int sub_st;
-    cr_assert_eq(waitpid(sub, &sub_st, 0), sub);
+    cr_assert_eq(waitpid(agent_pid, &sub_st, 0), agent_pid);
     agent_pid = 0;
     log[read_file(sub_log, log, sizeof log - 1)] = 0;
     cr_assert(WIFEXITED(sub_st) && WEXITSTATUS(sub_st) == 0, "submit status %#x: %s", sub_st,
