@@ -1,19 +1,35 @@
 #!/bin/sh
-# Reading and analysing one job whose coflows form a chain (coflow i the
-# parent of i+1; compute 0.001 s, two flows on 8 ports each): the time of
-# `weft inspect` at each length, which grows linearly since 2026-12-03
-# (it was quadratic: docs/performance-log.md, 2026-12-03 (night)).
+# One job whose coflows form a chain (coflow i the parent of i+1; compute
+# 0.001 s, two flows on 8 ports each), at each length:
+#   - the time of `weft inspect`, which grows linearly since 2026-12-03 (it
+#     was quadratic: docs/performance-log.md, 2026-12-03 (night));
+#   - the time of `weft sim` under sebf and the DAG-aware orderings, which
+#     read only each job's frontier since 2026-12-04 (wcp and jsebf-cp were
+#     quadratic: 209 and 192 s at 200,000 coflows).
+# With BASE=DIR, every timing is taken with DIR/weft too, alternately, for
+# a comparison of two builds in one run.
 #
 #   sh benchmarks/chain.sh [BUILD_DIR] [N...]     (default 20000 40000 200000)
+#   POLICIES="wcp jsebf" BASE=/tmp/old/build sh benchmarks/chain.sh build 20000
 set -eu
 BUILD=${1:-build}
 [ $# -gt 0 ] && shift
 WEFT=./$BUILD/weft
 [ -x "$WEFT" ] || { echo "chain.sh: $WEFT not built (make build)" >&2; exit 1; }
 [ $# -gt 0 ] || set -- 20000 40000 200000
+POLICIES=${POLICIES:-sebf wcp jsebf jsebf-cp}
+BASE=${BASE:-}
+[ -z "$BASE" ] || [ -x "$BASE/weft" ] || { echo "chain.sh: $BASE/weft not built" >&2; exit 1; }
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-printf '%10s %10s %12s\n' coflows MB inspect_s
+# seconds of wall time of a command, its output dropped
+timed() {
+    t0=$(date +%s.%N)
+    "$@" > /dev/null
+    t1=$(date +%s.%N)
+    awk -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.2f", t1 - t0 }'
+}
+printf '%10s %8s %-10s %10s%s\n' coflows MB command seconds "${BASE:+ base_seconds}"
 for n in "$@"; do
     f="$TMP/chain$n.weft"
     awk -v n="$n" 'BEGIN {
@@ -26,9 +42,12 @@ for n in "$@"; do
         }
         print "end 1"
     }' > "$f"
-    t0=$(date +%s.%N)
-    "$WEFT" inspect "$f" > /dev/null
-    t1=$(date +%s.%N)
-    awk -v n="$n" -v b="$(wc -c < "$f")" -v t0="$t0" -v t1="$t1" \
-        'BEGIN { printf "%10d %10.1f %12.2f\n", n, b / 1e6, t1 - t0 }'
+    mb=$(awk -v b="$(wc -c < "$f")" 'BEGIN { printf "%.1f", b / 1e6 }')
+    for what in inspect $POLICIES; do
+        if [ "$what" = inspect ]; then set -- inspect "$f"; else set -- sim "$f" --policy "$what"; fi
+        t=$(timed "$WEFT" "$@")
+        b=
+        [ -z "$BASE" ] || b=" $(timed "$BASE/weft" "$@")"
+        printf '%10d %8s %-10s %10s%s\n' "$n" "$mb" "$what" "$t" "${b:+$(printf '%13s' "$b")}"
+    done
 done

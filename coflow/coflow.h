@@ -375,6 +375,13 @@ typedef struct {
     /* The greedy allocator's last pass (coflow_state_keep_greedy_prefix),
      * or NULL (the default): every pass walks every coflow. Owned. */
     struct coflow_greedy_prefix *greedy_prefix;
+    /* Each job's frontier (frontier.c): its WAITING coflows whose parents
+     * are all DONE, and the sum of its WAITING coflows' isolation times,
+     * kept by coflow_state_release, coflow_state_finish_flow and
+     * coflow_state_mark_done, which every change of status goes through.
+     * Read with coflow_state_ready_waiting and coflow_state_waiting_iso.
+     * Owned. */
+    struct coflow_frontier *frontier;
     /* coflow_state_remaining_iso's last answer per coflow
      * (coflow_state_keep_iso), or NULL (the default): computed afresh at
      * every call. Owned. */
@@ -440,6 +447,22 @@ extern bool coflow_iso_memo_off;
 
 /* Marks c ACTIVE at time `now` and opens all its flows. */
 void coflow_state_release(coflow_state_t *st, size_t c, double now);
+/* Marks WAITING coflow c DONE without running it: for a driver that
+ * rebuilds a state from one where c finished (the gateway). Its flows are
+ * left as they are; finish_s[c] is not set. */
+void coflow_state_mark_done(coflow_state_t *st, size_t c);
+
+/* Coflow c's children (the coflows listing it as a parent), in index
+ * order: points *list at them and returns how many. O(1). */
+size_t coflow_state_children(const coflow_state_t *st, size_t c, const size_t **list);
+/* Job j's WAITING coflows whose parents are all DONE (its roots before
+ * any ran): their inputs are ready, their compute may still run. Points
+ * *list at them, in no particular order, and returns how many. O(1). */
+size_t coflow_state_ready_waiting(const coflow_state_t *st, size_t j, const size_t **list);
+/* The sum of the isolation times (iso_s) of job j's WAITING coflows, each
+ * truncated to 2^-32 s and summed exactly, then rounded once: the same
+ * double whatever order they were released in. O(1). */
+double coflow_state_waiting_iso(const coflow_state_t *st, size_t j);
 /* Removes finished flow f from its coflow's open list (remaining set to 0).
  * Returns true if that was the coflow's last open flow (it becomes DONE with
  * finish_s = st->now). */

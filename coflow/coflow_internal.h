@@ -33,14 +33,13 @@ void coflow_keyctx_destroy(void *ctx);
  * plus the heaviest path below it (cp_below_s without its own iso_s). */
 double coflow_remaining_path(coflow_state_t *st, size_t c);
 
-/* Remaining work of job j, jsebf's size: the sum over its unfinished
- * coflows of their bottleneck times (remaining_iso if ACTIVE, iso_s if
- * WAITING). O(coflows of the job + ports of its active coflows whose
- * time is not remembered, coflow_state_keep_iso). */
-double coflow_job_work(coflow_state_t *st, size_t j);
-
-/* Sets k->job_acc[j] = coflow_job_work / weight (jsebf's key) once for each
- * job of ids[0..n), marking it in k->job_acc2. */
+/* Sets k->job_acc[j] to jsebf's key of each job of ids[0..n), which must
+ * be every ACTIVE coflow in order of release (then index), marking it in
+ * k->job_acc2: the job's remaining work over its weight, where the work
+ * is the isolation time of its WAITING coflows (coflow_state_waiting_iso)
+ * plus, in the order of ids, the remaining bottleneck time of each ACTIVE
+ * one. O(n + ports of the coflows whose time is not remembered,
+ * coflow_state_keep_iso), whatever the jobs' size. */
 void coflow_keyctx_job_work(coflow_keyctx_t *k, coflow_state_t *st, const size_t *ids, size_t n);
 /* Zeroes k->job_acc and k->job_acc2 of the jobs of ids[0..n) again. */
 void coflow_keyctx_clear_jobs(coflow_keyctx_t *k, const coflow_state_t *st, const size_t *ids,
@@ -107,6 +106,16 @@ extern size_t coflow_fair_heap_from;
  * (COFLOW_CLEAR_ALL_PORTS, coflow_state_t.clear_all_ports); tests set it
  * to 0 to run the list on small fabrics. */
 extern size_t coflow_clear_all_ports_max;
+
+/* The jobs' frontiers (frontier.c, coflow_state_t.frontier): built for
+ * every coflow WAITING (EINVAL for a parent index past the coflows,
+ * ENOMEM); a coflow leaving WAITING; a coflow that became DONE, whose
+ * children may become ready. */
+weft_err_t coflow_frontier_create(struct coflow_frontier **out, const coflow_workload_t *wl);
+void coflow_frontier_free(struct coflow_frontier *fr);
+void coflow_frontier_released(struct coflow_frontier *fr, const coflow_workload_t *wl,
+                              size_t c);
+void coflow_frontier_done(struct coflow_frontier *fr, const coflow_state_t *st, size_t c);
 
 /* Frees the greedy allocator's prefix (alloc_greedy.c); NULL is fine. */
 void coflow_greedy_prefix_free(struct coflow_greedy_prefix *p);

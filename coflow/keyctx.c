@@ -49,29 +49,23 @@ double coflow_remaining_path(coflow_state_t *st, size_t c)
     return coflow_state_remaining_iso(st, c) + (co->cp_below_s - co->iso_s);
 }
 
-double coflow_job_work(coflow_state_t *st, size_t j)
-{
-    const coflow_workload_t *wl = st->wl;
-    const coflow_job_t *job = &wl->jobs[j];
-    double work = 0;
-    for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
-        if (st->status[c] == COFLOW_ACTIVE)
-            work += coflow_state_remaining_iso(st, c);
-        else if (st->status[c] == COFLOW_WAITING)
-            work += wl->coflows[c].iso_s;
-    }
-    return work;
-}
-
 void coflow_keyctx_job_work(coflow_keyctx_t *k, coflow_state_t *st, const size_t *ids, size_t n)
 {
     const coflow_workload_t *wl = st->wl;
+    for (size_t i = 0; i < n; i++) { /* ids hold every ACTIVE coflow */
+        size_t j = wl->coflows[ids[i]].job;
+        if (k->job_acc2[j] == 0) {
+            k->job_acc2[j] = 1;
+            k->job_acc[j] = coflow_state_waiting_iso(st, j);
+        }
+        k->job_acc[j] += coflow_state_remaining_iso(st, ids[i]);
+    }
     for (size_t i = 0; i < n; i++) {
         size_t j = wl->coflows[ids[i]].job;
-        if (k->job_acc2[j] != 0)
-            continue;
-        k->job_acc2[j] = 1;
-        k->job_acc[j] = coflow_job_work(st, j) / wl->jobs[j].weight;
+        if (k->job_acc2[j] == 1) {
+            k->job_acc2[j] = 2;
+            k->job_acc[j] /= wl->jobs[j].weight;
+        }
     }
 }
 

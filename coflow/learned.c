@@ -833,20 +833,18 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     }
     size_t n_changed = 0;
     weft_real_t row[LF];
-    for (size_t k = 0; k < c->n_live; k++) { /* job-level features first */
-        const coflow_job_t *job = &wl->jobs[c->live[k]];
-        double work = 0, cp = 0;
-        for (size_t cf = job->first_coflow; cf < job->first_coflow + job->n_coflows; cf++) {
-            if (st->status[cf] == COFLOW_ACTIVE) {
-                work += coflow_state_remaining_iso(st, cf);
-                double p = coflow_remaining_path(st, cf);
-                cp = p > cp ? p : cp;
-            } else if (st->status[cf] == COFLOW_WAITING) {
-                work += wl->coflows[cf].iso_s;
-            }
-        }
-        c->job_work[k] = work;
-        c->job_cp[k] = cp;
+    /* job-level features first: the work summed as jsebf sums it
+       (coflow_keyctx_job_work: the waiting coflows' kept sum, then the
+       active ones in the order of ids), so the prior below is its key */
+    for (size_t k = 0; k < c->n_live; k++) {
+        c->job_work[k] = coflow_state_waiting_iso(st, c->live[k]);
+        c->job_cp[k] = 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t k = c->node_job[c->node_of[ids[i]]];
+        c->job_work[k] += coflow_state_remaining_iso(st, ids[i]);
+        double p = coflow_remaining_path(st, ids[i]);
+        c->job_cp[k] = p > c->job_cp[k] ? p : c->job_cp[k];
     }
     for (size_t k = 0; k < c->n_live; k++) {
         const coflow_job_t *job = &wl->jobs[c->live[k]];

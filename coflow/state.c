@@ -428,7 +428,10 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
         st->open_flows[f] = f;
         st->open_pos[f] = f;
     }
-    return WEFT_OK;
+    weft_err_t err = coflow_frontier_create(&st->frontier, wl);
+    if (err)
+        coflow_state_destroy(st);
+    return err;
 }
 
 void coflow_state_destroy(coflow_state_t *st)
@@ -489,6 +492,7 @@ void coflow_state_destroy(coflow_state_t *st)
     free(st->gmask_off);
     free(st->has_group_sets);
     coflow_greedy_prefix_free(st->greedy_prefix);
+    coflow_frontier_free(st->frontier);
     free(st->iso_memo);
     free(st->iso_known);
     memset(st, 0, sizeof *st);
@@ -496,6 +500,8 @@ void coflow_state_destroy(coflow_state_t *st)
 
 void coflow_state_release(coflow_state_t *st, size_t c, double now)
 {
+    if (st->status[c] == COFLOW_WAITING)
+        coflow_frontier_released(st->frontier, st->wl, c);
     st->status[c] = COFLOW_ACTIVE;
     st->release_s[c] = now;
     st->n_open[c] = st->wl->coflows[c].n_flows;
@@ -549,9 +555,21 @@ bool coflow_state_finish_flow(coflow_state_t *st, size_t f)
         st->status[c] = COFLOW_DONE;
         st->finish_s[c] = st->now;
         st->coflow_remaining[c] = 0;
+        coflow_frontier_done(st->frontier, st, c);
         return true;
     }
     return false;
+}
+
+void coflow_state_mark_done(coflow_state_t *st, size_t c)
+{
+    if (st->status[c] == COFLOW_DONE)
+        return;
+    if (st->status[c] == COFLOW_WAITING)
+        coflow_frontier_released(st->frontier, st->wl, c);
+    st->status[c] = COFLOW_DONE;
+    st->coflow_remaining[c] = 0;
+    coflow_frontier_done(st->frontier, st, c);
 }
 
 const double *coflow_state_port_bytes(coflow_state_t *st, size_t c)

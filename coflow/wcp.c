@@ -23,35 +23,31 @@
  * remaining bottleneck time, the quantity the key is built from, and its
  * backfilling pass keeps it as work-conserving as greedy.
  *
- * Cost per decision: O(open flows of the active coflows + coflows and
- * parent links of the active jobs + n log n).
+ * Cost per decision: O(open flows of the active coflows + the active
+ * jobs' ready waiting coflows and their parent links + n log n).
  */
 #include "coflow_internal.h"
 
 #include <math.h>
 
 /* Longest remaining path through job j's waiting coflows whose inputs are
- * ready. O(coflows + parent links of the job). */
+ * ready: the state keeps them (coflow_state_ready_waiting), so this costs
+ * O(those coflows and their parent links), not O(the job's coflows). */
 static double waiting_path(const coflow_state_t *st, size_t j)
 {
     const coflow_workload_t *wl = st->wl;
     const coflow_job_t *job = &wl->jobs[j];
+    const size_t *ready_list;
+    size_t n_ready = coflow_state_ready_waiting(st, j, &ready_list);
     double best = 0;
-    for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
-        if (st->status[c] != COFLOW_WAITING)
-            continue;
-        const coflow_coflow_t *co = &wl->coflows[c];
-        double ready = job->arrival_s;
-        bool inputs_ready = true;
-        for (size_t q = 0; q < co->n_parents && inputs_ready; q++) {
+    for (size_t i = 0; i < n_ready; i++) {
+        const coflow_coflow_t *co = &wl->coflows[ready_list[i]];
+        double ready = job->arrival_s; /* a root's inputs: the job's arrival */
+        for (size_t q = 0; q < co->n_parents; q++) {
             size_t p = wl->parents[co->first_parent + q];
-            if (st->status[p] != COFLOW_DONE)
-                inputs_ready = false;
-            else if (q == 0 || st->finish_s[p] > ready)
+            if (q == 0 || st->finish_s[p] > ready)
                 ready = st->finish_s[p];
         }
-        if (!inputs_ready)
-            continue;
         double path = fmax(0, ready + co->compute_s - st->now) + co->cp_below_s;
         if (path > best)
             best = path;

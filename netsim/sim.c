@@ -104,8 +104,6 @@ static void sim_free(sim_t *s)
     coflow_state_destroy(&s->st);
     free(s->job_order);
     free(s->job_left);
-    free(s->child_start);
-    free(s->child_list);
     free(s->parents_left);
     free(s->ready_s);
     free(s->heap);
@@ -171,8 +169,6 @@ static weft_err_t sim_setup(sim_t *s)
         s->max_cap = fmax(s->max_cap, fmax(s->fab->cap_out[p], s->fab->cap_in[p]));
     s->job_order = weft_calloc(nj, sizeof *s->job_order);
     s->job_left = weft_calloc(nj, sizeof *s->job_left);
-    s->child_start = weft_calloc(nc + 1, sizeof *s->child_start);
-    s->child_list = weft_calloc(wl->n_parents, sizeof *s->child_list);
     s->parents_left = weft_calloc(nc, sizeof *s->parents_left);
     s->ready_s = weft_calloc(nc, sizeof *s->ready_s);
     s->heap = weft_calloc(nc, sizeof *s->heap);
@@ -183,8 +179,7 @@ static weft_err_t sim_setup(sim_t *s)
     s->chk_out = weft_calloc(s->fab->n_ports, sizeof *s->chk_out);
     s->chk_in = weft_calloc(s->fab->n_ports, sizeof *s->chk_in);
     job_key_t *keys = weft_calloc(nj, sizeof *keys);
-    if (!s->job_order || !s->job_left || !s->child_start || !s->child_list ||
-        !s->parents_left || !s->ready_s || !s->heap || !s->active || !s->ids || !s->run ||
+    if (!s->job_order || !s->job_left || !s->parents_left || !s->ready_s || !s->heap || !s->active || !s->ids || !s->run ||
         !s->done || !s->chk_out || !s->chk_in || !keys) {
         free(keys);
         return weft_fail(WEFT_ENOMEM, "out of memory for the emulator (%zu coflows, %zu flows)",
@@ -200,31 +195,8 @@ static weft_err_t sim_setup(sim_t *s)
         s->job_order[j] = keys[j].j;
     free(keys);
 
-    /* Children in CSR form, from the parents lists. */
-    for (size_t c = 0; c < nc; c++) {
-        const coflow_coflow_t *co = &wl->coflows[c];
-        s->parents_left[c] = co->n_parents;
-        for (size_t k = 0; k < co->n_parents; k++) {
-            size_t p = wl->parents[co->first_parent + k];
-            if (p >= nc)
-                return weft_fail(WEFT_EINVAL, "coflow %zu has parent index %zu of %zu coflows",
-                                 c, p, nc);
-            s->child_start[p + 1]++;
-        }
-    }
-    for (size_t c = 0; c < nc; c++)
-        s->child_start[c + 1] += s->child_start[c];
-    size_t *cursor = weft_calloc(nc, sizeof *cursor);
-    if (!cursor)
-        return weft_fail(WEFT_ENOMEM, "out of memory for the children of %zu coflows", nc);
-    for (size_t c = 0; c < nc; c++) {
-        const coflow_coflow_t *co = &wl->coflows[c];
-        for (size_t k = 0; k < co->n_parents; k++) {
-            size_t p = wl->parents[co->first_parent + k];
-            s->child_list[s->child_start[p] + cursor[p]++] = c;
-        }
-    }
-    free(cursor);
+    for (size_t c = 0; c < nc; c++) /* parent indices checked by coflow_state_init */
+        s->parents_left[c] = wl->coflows[c].n_parents;
 
     /* Lazy pacing needs an allocator that knows it (madd) and an ordering
      * that reads neither per-flow rates between decisions (next_change)
@@ -420,8 +392,10 @@ static void coflow_done(sim_t *s, size_t c)
     size_t j = wl->coflows[c].job;
     if (--s->job_left[j] == 0)
         s->res->job_finish_s[j] = now + wl->jobs[j].final_compute_s;
-    for (size_t k = s->child_start[c]; k < s->child_start[c + 1]; k++) {
-        size_t ch = s->child_list[k];
+    const size_t *children;
+    size_t n_children = coflow_state_children(&s->st, c, &children);
+    for (size_t k = 0; k < n_children; k++) {
+        size_t ch = children[k];
         if (now > s->ready_s[ch])
             s->ready_s[ch] = now;
         if (--s->parents_left[ch] == 0)

@@ -83,8 +83,6 @@ typedef struct {
     size_t next_job;   /* jobs job_order[0..next_job) have arrived */
     size_t *job_left;  /* [n_jobs] coflows not yet DONE */
 
-    size_t *child_start; /* [n_coflows + 1] children CSR offsets */
-    size_t *child_list;  /* [n_parents] child coflow indices */
     size_t *parents_left;/* [n_coflows] parents not yet DONE */
     double *ready_s;     /* [n_coflows] last parent finish so far */
 

@@ -471,8 +471,7 @@ static weft_err_t rebuild(rpc_sched_t *s)
             sent += s->sent[s->l2g_flow[lco->first_flow + i]];
         st->job_sent[lco->job] += sent;
         if (s->cstatus[gc] == COFLOW_DONE) {
-            st->status[lc] = COFLOW_DONE;
-            st->coflow_remaining[lc] = 0;
+            coflow_state_mark_done(st, lc);
             continue;
         }
         if (s->cstatus[gc] != COFLOW_ACTIVE)

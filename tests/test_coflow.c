@@ -763,6 +763,138 @@ Test(coflow_order, wcp_counts_waiting_coflows)
     expect_order("wcp", (size_t[]){0, 2}, 2);
 }
 
+/* Job j's ready list (coflow_state_ready_waiting) as a sorted string. */
+static void ready_list(size_t j, char *buf, size_t cap)
+{
+    const size_t *list;
+    size_t n = coflow_state_ready_waiting(&st, j, &list), ids[16];
+    cr_assert_leq(n, 16);
+    memcpy(ids, list, n * sizeof *ids);
+    for (size_t a = 1; a < n; a++) /* insertion sort: the list has no order */
+        for (size_t b = a; b > 0 && ids[b - 1] > ids[b]; b--) {
+            size_t t = ids[b];
+            ids[b] = ids[b - 1];
+            ids[b - 1] = t;
+        }
+    fmt_ids(buf, cap, ids, n);
+}
+
+static void expect_frontier(size_t j, const char *want_ready, double want_waiting)
+{
+    char got[128];
+    ready_list(j, got, sizeof got);
+    cr_assert_str_eq(got, want_ready, "job %zu: ready [%s], expected [%s]", j, got, want_ready);
+    cr_assert(coflow_state_waiting_iso(&st, j) == want_waiting,
+              "job %zu: waiting work %.17g, expected %.17g", j, coflow_state_waiting_iso(&st, j),
+              want_waiting);
+}
+
+static void finish_coflow(size_t c)
+{
+    for (size_t f = wl.coflows[c].first_flow; f < wl.coflows[c].first_flow + wl.coflows[c].n_flows;
+         f++)
+        set_remaining(f, 0);
+    for (size_t f = wl.coflows[c].first_flow; f < wl.coflows[c].first_flow + wl.coflows[c].n_flows;
+         f++)
+        coflow_state_finish_flow(&st, f);
+    cr_assert_eq(st.status[c], COFLOW_DONE);
+}
+
+/*
+ * Each job's frontier, as the state keeps it for wcp and jsebf. Job A
+ * (coflows 0-5, isolation times 1, 2, 4, 8, 16, 32 s on 1 byte/s ports):
+ * a (0) and b (1) roots, c (2) below both, d (3) below c, e (4) below f
+ * (5), which is listed after it. Job B: one coflow (6), 0.25 s.
+ * Ready: the WAITING coflows whose parents are all DONE; waiting work: the
+ * WAITING coflows' isolation times.
+ */
+Test(coflow_order, frontier_follows_releases_and_finishes)
+{
+    job(0, 0, 1);
+    cof(1, 0);
+    flow(0, 1, 1);
+    cof(2, 0);
+    flow(1, 2, 2);
+    cof(3, 0);
+    flow(2, 3, 4);
+    parent(1);
+    parent(2);
+    cof(4, 0);
+    flow(3, 4, 8);
+    parent(3);
+    cof(5, 0);
+    flow(4, 5, 16);
+    parent(6);
+    cof(6, 0);
+    flow(5, 0, 32);
+    end_job();
+    single(1, 1);
+    flow(0, 2, 0.25);
+    end_job();
+    ready();
+    expect_frontier(0, "0 1 5", 63);
+    expect_frontier(1, "6", 0.25);
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 1, 0);
+    coflow_state_release(&st, 0, 0); /* again: nothing leaves twice */
+    expect_frontier(0, "5", 60);
+    st.now = 1;
+    finish_coflow(0);
+    expect_frontier(0, "5", 60); /* c still waits for b */
+    st.now = 2;
+    finish_coflow(1);
+    expect_frontier(0, "2 5", 60);
+    coflow_state_release(&st, 5, 2);
+    expect_frontier(0, "2", 28);
+    st.now = 34;
+    finish_coflow(5);
+    expect_frontier(0, "2 4", 28);
+    coflow_state_release(&st, 2, 2);
+    coflow_state_release(&st, 4, 34);
+    expect_frontier(0, "", 8);
+    st.now = 50;
+    finish_coflow(4);
+    finish_coflow(2);
+    expect_frontier(0, "3", 8);
+    coflow_state_release(&st, 3, 50);
+    expect_frontier(0, "", 0);
+    expect_frontier(1, "6", 0.25);
+
+    /* A state rebuilt from another (the gateway): coflows marked DONE
+       without running, in index order, so e is released before f is
+       marked; marking one twice changes nothing. */
+    coflow_state_destroy(&st);
+    OK(coflow_state_init(&st, &wl, &fab));
+    coflow_state_mark_done(&st, 0);
+    coflow_state_mark_done(&st, 0);
+    expect_frontier(0, "1 5", 62);
+    coflow_state_release(&st, 4, 0);
+    coflow_state_mark_done(&st, 1);
+    coflow_state_mark_done(&st, 5);
+    expect_frontier(0, "2", 12);
+    cr_assert_eq(st.status[5], COFLOW_DONE);
+    cr_assert(st.coflow_remaining[5] == 0);
+}
+
+/* A workload whose parent index points past its coflows (one not made by
+ * coflow_workload_finish_job) is refused by name, not read out of bounds. */
+Test(coflow_order, state_refuses_a_parent_index_past_the_coflows)
+{
+    job(0, 0, 1);
+    cof(1, 0);
+    flow(0, 1, 1);
+    cof(2, 0);
+    flow(1, 2, 1);
+    parent(1);
+    end_job();
+    wl.parents[wl.coflows[1].first_parent] = 7;
+    coflow_state_t bad;
+    cr_assert_eq(coflow_state_init(&bad, &wl, &fab), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "coflow 1 has parent index 7 of 2 coflows"), "%s",
+              weft_last_error());
+    wl.parents[wl.coflows[1].first_parent] = 0;
+}
+
 /* A done coflow counts for nothing: P's p1 finished, p2 active. */
 Test(coflow_order, dag_keys_skip_done_coflows)
 {

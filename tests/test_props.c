@@ -1112,8 +1112,9 @@ Test(props, sorts_from_the_last_order_match_a_full_sort)
 
 /* Reference orderings for the test below: the keys recomputed from the
  * state at every decision, no memory between decisions, sorted from
- * scratch. The job keys sum the job's coflows in index order, as jsebf's
- * definition does (coflow_internal.h). */
+ * scratch. A job's waiting work and ready coflows are found by scanning
+ * all its coflows, where the orderings read what the state keeps of them
+ * (coflow_state_waiting_iso, coflow_state_ready_waiting). */
 typedef struct {
     double *key, *job;
 } ref_ctx_t;
@@ -1135,18 +1136,63 @@ static void ref_destroy(void *ctx)
     free(r);
 }
 
-static void ref_job_keys(ref_ctx_t *r, coflow_state_t *st)
+/* jsebf's waiting work of job j written out: its WAITING coflows' iso_s,
+ * each truncated to 2^-32 s, summed exactly, rounded once. */
+static double ref_waiting_iso(const coflow_state_t *st, size_t j)
+{
+    const coflow_job_t *job = &st->wl->jobs[j];
+    __extension__ typedef __int128 fixed_t;
+    fixed_t sum = 0;
+    for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++)
+        if (st->status[c] == COFLOW_WAITING)
+            sum += (fixed_t)ldexp(st->wl->coflows[c].iso_s, 32);
+    return ldexp((double)sum, -32);
+}
+
+/* jsebf's job keys: the waiting work, plus each active coflow's remaining
+ * bottleneck time in the order of ids (release, then index), over the
+ * job's weight. */
+static void ref_job_keys(ref_ctx_t *r, coflow_state_t *st, const size_t *ids, size_t n)
+{
+    const coflow_workload_t *wl = st->wl;
+    for (size_t j = 0; j < wl->n_jobs; j++)
+        r->job[j] = ref_waiting_iso(st, j);
+    for (size_t i = 0; i < n; i++)
+        r->job[wl->coflows[ids[i]].job] += coflow_state_remaining_iso(st, ids[i]);
+    for (size_t j = 0; j < wl->n_jobs; j++)
+        r->job[j] /= wl->jobs[j].weight;
+}
+
+/* wcp's job keys: the longest remaining path over the active coflows and
+ * the waiting ones whose parents are all done, found among all of the
+ * job's coflows, over the job's weight. */
+static void ref_wcp_job_keys(ref_ctx_t *r, coflow_state_t *st)
 {
     const coflow_workload_t *wl = st->wl;
     for (size_t j = 0; j < wl->n_jobs; j++) {
-        double work = 0;
-        for (size_t c = wl->jobs[j].first_coflow;
-             c < wl->jobs[j].first_coflow + wl->jobs[j].n_coflows; c++)
-            if (st->status[c] == COFLOW_ACTIVE)
-                work += coflow_state_remaining_iso(st, c);
-            else if (st->status[c] == COFLOW_WAITING)
-                work += wl->coflows[c].iso_s;
-        r->job[j] = work / wl->jobs[j].weight;
+        const coflow_job_t *job = &wl->jobs[j];
+        double best = 0;
+        for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
+            const coflow_coflow_t *co = &wl->coflows[c];
+            double path = -1;
+            if (st->status[c] == COFLOW_ACTIVE) {
+                path = coflow_state_remaining_iso(st, c) + (co->cp_below_s - co->iso_s);
+            } else if (st->status[c] == COFLOW_WAITING) {
+                double ready = job->arrival_s;
+                bool inputs_ready = true;
+                for (size_t q = 0; q < co->n_parents; q++) {
+                    size_t p = wl->parents[co->first_parent + q];
+                    inputs_ready = inputs_ready && st->status[p] == COFLOW_DONE;
+                    if (q == 0 || st->finish_s[p] > ready)
+                        ready = st->finish_s[p];
+                }
+                if (inputs_ready)
+                    path = fmax(0, ready + co->compute_s - st->now) + co->cp_below_s;
+            }
+            if (path > best)
+                best = path;
+        }
+        r->job[j] = best / job->weight;
     }
 }
 
@@ -1161,16 +1207,16 @@ static void ref_sebf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 static void ref_jsebf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     ref_ctx_t *r = ctx;
-    ref_job_keys(r, st);
+    ref_job_keys(r, st, ids, n);
     for (size_t i = 0; i < n; i++)
         r->key[ids[i]] = r->job[st->wl->coflows[ids[i]].job];
     coflow_sort_by_key(st, ids, n, r->key);
 }
 
-static void ref_jsebf_cp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+/* jsebf-cp (job keys from ref_job_keys) and wcp (from ref_wcp_job_keys):
+ * within a job, the longer remaining path first. */
+static void ref_job_then_path_order(ref_ctx_t *r, coflow_state_t *st, size_t *ids, size_t n)
 {
-    ref_ctx_t *r = ctx;
-    ref_job_keys(r, st);
     coflow_keyctx_t k = {.key = r->key, .job_acc = r->job};
     for (size_t i = 0; i < n; i++) {
         const coflow_coflow_t *co = &st->wl->coflows[ids[i]];
@@ -1179,6 +1225,18 @@ static void ref_jsebf_cp_order(void *ctx, coflow_state_t *st, size_t *ids, size_
     ref_k = &k;
     ref_st = st;
     qsort(ids, n, sizeof *ids, cmp_job_path_ref);
+}
+
+static void ref_jsebf_cp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+{
+    ref_job_keys(ctx, st, ids, n);
+    ref_job_then_path_order(ctx, st, ids, n);
+}
+
+static void ref_wcp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+{
+    ref_wcp_job_keys(ctx, st);
+    ref_job_then_path_order(ctx, st, ids, n);
 }
 
 /* Aalo's queue, written out: how many of the thresholds 10 MiB x 10^k
@@ -1205,13 +1263,15 @@ static void ref_aalo_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     coflow_sort_by_key(st, ids, n, k->key);
 }
 
-/* sebf, jsebf and jsebf-cp in the emulator, which keep their last order
- * and a coflow's remaining bottleneck time until it moves
- * (coflow_state_keep_iso), and aalo, which orders by a pass over its
- * queues, against the references above (which compute every remaining
- * time afresh) on random multi-stage workloads and staggered wide
- * shuffles: every coflow must finish at the same time, to the bit, under
- * each one's own allocator and under greedy. */
+/* sebf, jsebf, jsebf-cp and wcp in the emulator, which keep their last
+ * order and a coflow's remaining bottleneck time until it moves
+ * (coflow_state_keep_iso) and read each job's frontier from the state
+ * (coflow_state_ready_waiting, coflow_state_waiting_iso), and aalo, which
+ * orders by a pass over its queues, against the references above (which
+ * compute every remaining time afresh and scan every coflow of a job) on
+ * random multi-stage workloads and staggered wide shuffles: every coflow
+ * must finish at the same time, to the bit, under each one's own
+ * allocator and under greedy. */
 Test(props, kept_orders_and_keys_give_the_schedules_of_fresh_ones)
 {
     static const struct {
@@ -1222,6 +1282,7 @@ Test(props, kept_orders_and_keys_give_the_schedules_of_fresh_ones)
     } pairs[] = {{"sebf", ref_sebf_order, ref_create, ref_destroy},
                  {"jsebf", ref_jsebf_order, ref_create, ref_destroy},
                  {"jsebf-cp", ref_jsebf_cp_order, ref_create, ref_destroy},
+                 {"wcp", ref_wcp_order, ref_create, ref_destroy},
                  {"aalo", ref_aalo_order, coflow_keyctx_create, coflow_keyctx_destroy}};
     size_t runs = 0;
     for (uint64_t seed = 1; seed <= 14; seed++) {
@@ -1264,7 +1325,7 @@ Test(props, kept_orders_and_keys_give_the_schedules_of_fresh_ones)
         coflow_workload_destroy(&wl);
         coflow_fabric_destroy(&fab);
     }
-    cr_assert_eq(runs, 14 * 4 * 2);
+    cr_assert_eq(runs, 14 * 5 * 2);
 }
 
 /* Every ordering that reads remaining bottleneck times, with each way of
