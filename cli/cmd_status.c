@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -177,6 +178,16 @@ static void print_table(const char *host, int port, const msgpack_object *m)
     if (tf && tf->type == MSGPACK_OBJECT_MAP) /* read again on SIGHUP */
         printf("  %-20s %12lld   reloads of the token files (SIGHUP)\n", "token reloads",
                (long long)get_i(tf, "reloads"));
+    const msgpack_object *tl = rpc_map_get(m, "tls");
+    if (tl && tl->type == MSGPACK_OBJECT_MAP) { /* read again on SIGHUP */
+        time_t until = (time_t)get_i(tl, "not_after");
+        struct tm tm;
+        char when[32] = "unreadable";
+        if (until && gmtime_r(&until, &tm))
+            strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+        printf("  %-20s %12lld   reloads of the certificate (SIGHUP); it is valid until %s\n",
+               "tls reloads", (long long)get_i(tl, "reloads"), when);
+    }
     const msgpack_object *as = rpc_map_get(m, "agent_secrets");
     if (as && as->type == MSGPACK_OBJECT_MAP) /* --agent-tokens */
         printf("  %-20s %12lld   ports with one of their own, from %s; %lld reloads\n",

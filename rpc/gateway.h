@@ -513,6 +513,10 @@ typedef struct {
     uint64_t port_secrets_reloads; /* rpc_gateway_reload_port_secrets' that took */
     bool token_files;           /* a token came from a file (read again on SIGHUP) */
     uint64_t token_reloads;     /* rpc_gateway_reload_tokens' that took */
+    bool tls;                   /* the gateway serves TLS */
+    uint64_t tls_reloads;       /* rpc_gateway_reload_tls' that took */
+    int64_t tls_not_after;      /* its certificate's end of validity, Unix
+                                   seconds (0: unreadable) */
     uint64_t journal_rewrites;
     uint64_t journal_syncs;     /* fdatasync calls (one per loop pass at most) */
     uint64_t journal_torn_at;   /* offset of a torn last record cut off at start */
@@ -580,6 +584,13 @@ weft_err_t rpc_gateway_reload_model(rpc_gateway_t *gw);
  * agents' secret changed, bit 1 if the clients' did. EINVAL if no token
  * came from a file. */
 weft_err_t rpc_gateway_reload_tokens(rpc_gateway_t *gw, unsigned *changed);
+/* Reads the TLS certificate (chain) and private key files of the options
+ * again into a new context: a certificate is renewed without a restart.
+ * New connections get it; those already in keep the one they began with.
+ * Files that cannot be read, or a key that does not match the
+ * certificate, are refused naming the file and OpenSSL's reason, and the
+ * gateway goes on serving what it had. EINVAL if it serves no TLS. */
+weft_err_t rpc_gateway_reload_tls(rpc_gateway_t *gw);
 /* Reads opts.port_secrets_file again and lets agents in with the secrets
  * it holds now: a machine's secret is changed or revoked without a
  * restart. An agent connected for a port whose secret changed or went is

@@ -131,6 +131,14 @@ void rpc_metrics_render(struct evbuffer *out, const rpc_metrics_t *m)
     if (st->token_files)
         counter(out, "weft_token_reloads_total",
                 "Reloads of the token files (SIGHUP) that took.", st->token_reloads);
+    if (st->tls) {
+        counter(out, "weft_tls_reloads_total",
+                "Reloads of the TLS certificate and key (SIGHUP) that took.", st->tls_reloads);
+        if (st->tls_not_after)
+            gauge(out, "weft_tls_certificate_expiry_seconds",
+                  "End of validity of the certificate served to new connections, Unix "
+                  "seconds.", (double)st->tls_not_after);
+    }
     const rpc_histogram_t *h = m->decision;
     head(out, "weft_decision_seconds", "histogram",
          "Wall time of a decision (ordering and rates; a rebuild it needed included).");

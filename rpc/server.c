@@ -39,7 +39,10 @@
  * above holds for it as well. Before it, peek_cb looks at the first byte:
  * a plain client gets a protocol error in plain (so that it stops rather
  * than retries). A peer that fails the handshake (a client that rejects
- * the certificate, TLS older than 1.2) is closed at once.
+ * the certificate, TLS older than 1.2) is closed at once. SIGHUP reads the
+ * certificate and key again into a new context (rpc_gateway_reload_tls):
+ * a connection's SSL holds a reference to the context it began with, so
+ * connections already in keep theirs.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -107,6 +110,8 @@ struct rpc_gateway {
     struct event_base *base;
     struct evconnlistener *lis;
     SSL_CTX *tls;    /* NULL: plain TCP */
+    int64_t tls_not_after; /* its certificate's end of validity, Unix seconds */
+    uint64_t tls_reloads;  /* rpc_gateway_reload_tls' that took */
     struct event *tick, *decide_ev, *sigint, *sigterm, *sighup, *accept_resume;
     rpc_sched_t sched;
     coflow_learned_model_t model; /* the learned ordering's, loaded at start
@@ -900,7 +905,7 @@ static void handle_status(conn_t *c, const msgpack_object *m)
     rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 31 + (seq >= 0) + list);
+    msgpack_pack_map(&pk, 32 + (seq >= 0) + list);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "status");
     if (seq >= 0)
         pack_kv_int(&pk, "seq", seq);
@@ -979,6 +984,14 @@ static void handle_status(conn_t *c, const msgpack_object *m)
     } else {
         msgpack_pack_map(&pk, 1);
         pack_kv_int(&pk, "reloads", (int64_t)st.token_reloads);
+    }
+    rpc_pack_cstr(&pk, "tls"); /* certificate read again on SIGHUP */
+    if (!st.tls) {
+        msgpack_pack_nil(&pk);
+    } else {
+        msgpack_pack_map(&pk, 2);
+        pack_kv_int(&pk, "not_after", st.tls_not_after);
+        pack_kv_int(&pk, "reloads", (int64_t)st.tls_reloads);
     }
     rpc_pack_cstr(&pk, "agent_secrets"); /* one per port (--agent-tokens) */
     if (!gw->port_secrets) {
@@ -1840,10 +1853,25 @@ static void sighup_cb(evutil_socket_t fd, short what, void *arg)
                     "dropped (its port's secret changed or went)\n", gw->o.port_secrets_file,
                     dropped, dropped == 1 ? "" : "s");
     }
+    if (gw->tls) {
+        if (rpc_gateway_reload_tls(gw)) {
+            fprintf(stderr, "weft serve: SIGHUP: TLS certificate not reloaded: %s; still "
+                    "serving the one read before\n", weft_last_error());
+        } else {
+            char until[32] = "an unreadable date";
+            time_t t = (time_t)gw->tls_not_after;
+            struct tm tm;
+            if (gw->tls_not_after && gmtime_r(&t, &tm))
+                strftime(until, sizeof until, "%Y-%m-%d %H:%M:%S UTC", &tm);
+            fprintf(stderr, "weft serve: SIGHUP: TLS certificate %s reloaded (valid until %s); "
+                    "new connections get it, those already in keep theirs\n",
+                    gw->o.tls_cert, until);
+        }
+    }
     if (gw->sched.policy_hook != &gw->hook) {
-        if (!gw->o.port_secrets_file && !token_files)
+        if (!gw->o.port_secrets_file && !token_files && !gw->tls)
             fprintf(stderr, "weft serve: SIGHUP: nothing to reload (policy %s has no model, "
-                    "no token came from a file, and there is no --agent-tokens)\n",
+                    "no token came from a file, there is no --agent-tokens and no TLS)\n",
                     gw->sched.ord->name);
         return;
     }
@@ -1857,14 +1885,22 @@ static void sighup_cb(evutil_socket_t fd, short what, void *arg)
                 "from the next decision on\n", gw->o.model_path, gw->model_sha256);
 }
 
-/* The server's TLS context from o.tls_cert and o.tls_key, if given. */
-static weft_err_t tls_setup(rpc_gateway_t *gw)
+/* The end of validity of ctx's certificate, in Unix seconds (0 if it
+ * cannot be read). */
+static int64_t tls_not_after(SSL_CTX *ctx)
 {
-    const char *cert = gw->o.tls_cert, *key = gw->o.tls_key;
-    if (!cert && !key)
-        return WEFT_OK;
-    if (!cert || !key)
-        return weft_fail(WEFT_EINVAL, "TLS needs both a certificate and a private key");
+    X509 *x = SSL_CTX_get0_certificate(ctx);
+    struct tm tm;
+    if (!x || ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+        return 0;
+    return (int64_t)timegm(&tm);
+}
+
+/* A server TLS context from a certificate (chain) and a private key file,
+ * into *out; on failure nothing is made and the error names the file and
+ * OpenSSL's reason. */
+static weft_err_t tls_context(const char *cert, const char *key, SSL_CTX **out)
+{
     const char *files[2] = {cert, key}, *what[2] = {"certificate", "private key"};
     for (int i = 0; i < 2; i++) { /* the system's reason for a file it cannot open */
         FILE *f = fopen(files[i], "r");
@@ -1873,22 +1909,54 @@ static weft_err_t tls_setup(rpc_gateway_t *gw)
         fclose(f);
     }
     ERR_clear_error();
-    gw->tls = SSL_CTX_new(TLS_server_method());
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     int failed = -1; /* which file OpenSSL refused */
-    if (!gw->tls || !SSL_CTX_set_min_proto_version(gw->tls, TLS1_2_VERSION))
+    if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION))
         failed = 2;
-    else if (SSL_CTX_use_certificate_chain_file(gw->tls, cert) != 1)
+    else if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
         failed = 0;
-    else if (SSL_CTX_use_PrivateKey_file(gw->tls, key, SSL_FILETYPE_PEM) != 1 ||
-             SSL_CTX_check_private_key(gw->tls) != 1)
+    else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+             SSL_CTX_check_private_key(ctx) != 1)
         failed = 1;
-    if (failed < 0)
+    if (failed < 0) {
+        *out = ctx;
         return WEFT_OK;
+    }
     char why[256];
     rpc_tls_reason(why, sizeof why, "unknown error");
+    SSL_CTX_free(ctx);
     if (failed == 2)
         return weft_fail(WEFT_ENOMEM, "TLS: %s", why);
     return weft_fail(WEFT_EIO, "TLS %s %s: %s", what[failed], files[failed], why);
+}
+
+/* The server's TLS context from o.tls_cert and o.tls_key, if given. */
+static weft_err_t tls_setup(rpc_gateway_t *gw)
+{
+    const char *cert = gw->o.tls_cert, *key = gw->o.tls_key;
+    if (!cert && !key)
+        return WEFT_OK;
+    if (!cert || !key)
+        return weft_fail(WEFT_EINVAL, "TLS needs both a certificate and a private key");
+    weft_err_t err = tls_context(cert, key, &gw->tls);
+    if (!err)
+        gw->tls_not_after = tls_not_after(gw->tls);
+    return err;
+}
+
+weft_err_t rpc_gateway_reload_tls(rpc_gateway_t *gw)
+{
+    if (!gw->tls)
+        return weft_fail(WEFT_EINVAL, "the gateway serves no TLS (--tls-cert, --tls-key)");
+    SSL_CTX *fresh;
+    weft_err_t err = tls_context(gw->o.tls_cert, gw->o.tls_key, &fresh);
+    if (err)
+        return err;
+    SSL_CTX_free(gw->tls); /* each connection's SSL keeps a reference to its own */
+    gw->tls = fresh;
+    gw->tls_not_after = tls_not_after(fresh);
+    gw->tls_reloads++;
+    return WEFT_OK;
 }
 
 /* A random id in 1 .. 2^63 - 1 (msgpack readers take it as an int64). */
@@ -2143,6 +2211,9 @@ void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out)
     out->port_secrets_reloads = gw->port_secrets_reloads;
     out->token_files = gw->o.token_file || gw->o.agent_token_file || gw->o.client_token_file;
     out->token_reloads = gw->token_reloads;
+    out->tls = gw->tls != NULL;
+    out->tls_reloads = gw->tls_reloads;
+    out->tls_not_after = gw->tls_not_after;
     out->journal_torn_at = gw->journal.torn_at;
     out->journal_torn_bytes = gw->journal.torn_bytes;
     out->journal_torn_path = gw->journal.torn_path;

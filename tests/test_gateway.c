@@ -5681,6 +5681,94 @@ Test(gateway_tls, plain_clients_are_told_the_gateway_serves_tls, .init = server_
     cr_assert_eq(table_value(out, "timeouts"), 1, "%s", out);
 }
 
+/* `weft status --tls-ca ca` of the test's gateway, until it answers with
+ * `agents connected` n (10 s at most); its output in out[size]. */
+static void wait_tls_status_agents(const char *ca, long long n, char *out, size_t size)
+{
+    for (double t0 = weft_mono_s(); weft_mono_s() - t0 < 10; usleep(50000))
+        if (run_status_tls("127.0.0.1", ca, out, size) == 0 &&
+            table_value(out, "agents connected") == n)
+            return;
+    cr_assert_fail("no status with %lld agents connected: %s", n, out);
+}
+
+/* The days from now to the end of validity `weft status` prints on its
+ * "tls reloads" row. */
+static double tls_days_left(const char *out)
+{
+    const char *at = strstr(out, "it is valid until ");
+    cr_assert(at, "%s", out);
+    struct tm tm = {0};
+    cr_assert(strptime(at + strlen("it is valid until "), "%Y-%m-%d %H:%M:%S", &tm), "%s", at);
+    return difftime(timegm(&tm), time(NULL)) / 86400;
+}
+
+/* SIGHUP makes weft serve read its certificate and key again: with a
+ * certificate from another CA written over them, new connections verify
+ * with that CA only, the agent connected before keeps its connection, and
+ * status gives the reload and the new end of validity (30 days, where the
+ * first had 2). A file it cannot load is named, and the renewed
+ * certificate stays in force. */
+Test(gateway_tls, sighup_renews_the_certificate_for_new_connections, .fini = stop_tls,
+     .timeout = 90)
+{
+    make_certs();
+    char err_path[160], log[8192], out[8192], want[300];
+    snprintf(err_path, sizeof err_path, "%s/serve.err", tls_dir);
+    server_stderr = err_path;
+    const char *extra[] = {"--tls-cert", tls_cert, "--tls-key", tls_key, "--metrics",
+                           "127.0.0.1:0", NULL};
+    start_server_args(extra);
+    server_stderr = NULL;
+    FILE *pf = fopen(port_file, "r");
+    cr_assert(pf);
+    int main_port = 0;
+    cr_assert(fscanf(pf, "%d %d", &main_port, &metrics_port) == 2, "no metrics port");
+    fclose(pf);
+    tls_agents[0] = start_tls_agent("0", tls_ca);
+    wait_tls_status_agents(tls_ca, 1, out, sizeof out);
+    cr_assert_eq(table_value(out, "tls reloads"), 0, "%s", out);
+    double days = tls_days_left(out);
+    cr_assert(days > 1 && days < 3, "%g days left: %s", days, out);
+    cr_assert_neq(run_status_tls("127.0.0.1", tls_other, out, sizeof out), 0, "%s", out);
+
+    char cmd[1024], quiet[1200];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && EC='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' && "
+             "openssl req $EC -keyout new.key -out new.csr -subj /CN=127.0.0.1 "
+             "&& openssl x509 -req -in new.csr -CA other.pem -CAkey other.key "
+             "-CAcreateserial -out new.pem -days 30 -extfile ext "
+             "&& mv new.key server.key && mv new.pem server.pem",
+             tls_dir);
+    snprintf(quiet, sizeof quiet, "(%s) >>%s/openssl.log 2>&1", cmd, tls_dir);
+    cr_assert_eq(system(quiet), 0, "openssl failed: see %s/openssl.log", tls_dir);
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    snprintf(want, sizeof want, "SIGHUP: TLS certificate %s reloaded (valid until ", tls_cert);
+    wait_in_file(err_path, want, 1, log, sizeof log);
+    cr_assert(strstr(log, "new connections get it, those already in keep theirs"), "%s", log);
+    wait_tls_status_agents(tls_other, 1, out, sizeof out); /* the agent stayed */
+    cr_assert_eq(table_value(out, "tls reloads"), 1, "%s", out);
+    days = tls_days_left(out);
+    cr_assert(days > 29 && days < 31, "%g days left: %s", days, out);
+    static char text[65536];
+    http_get(metrics_port, "GET /metrics HTTP/1.0\r\n\r\n", text, sizeof text);
+    cr_assert(strstr(text, "\nweft_tls_reloads_total 1\n"), "%s", text);
+    const char *g = strstr(text, "\nweft_tls_certificate_expiry_seconds ");
+    cr_assert(g, "%s", text);
+    double expiry = strtod(g + strlen("\nweft_tls_certificate_expiry_seconds "), NULL);
+    cr_assert(fabs(expiry - (time(NULL) + 30 * 86400.0)) < 86400, "%s", text);
+    cr_assert_neq(run_status_tls("127.0.0.1", tls_ca, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "certificate verify failed"), "%s", out);
+
+    write_text(tls_cert, "not a certificate\n");
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    wait_in_file(err_path, "SIGHUP: TLS certificate not reloaded", 1, log, sizeof log);
+    snprintf(want, sizeof want, "TLS certificate %s: ", tls_cert);
+    cr_assert(strstr(log, want) && strstr(log, "still serving the one read before"), "%s", log);
+    wait_tls_status_agents(tls_other, 1, out, sizeof out);
+    cr_assert_eq(table_value(out, "tls reloads"), 1, "%s", out);
+}
+
 /* The reverse: a TLS client of a plain gateway fails the handshake, says
  * so and stops. */
 Test(gateway_tls, tls_clients_of_a_plain_gateway_stop, .init = server_plain_and_certs,
