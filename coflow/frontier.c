@@ -37,10 +37,14 @@ struct coflow_frontier {
     fx_t *waiting_fx;       /* [n_jobs] */
 };
 
+/* A coflow's isolation time in those units (0 if not positive, as before
+ * dag_analyze sets it). */
 static fx_t iso_fx(const coflow_coflow_t *co)
 {
-    double s = co->iso_s < FX_CAP_S ? co->iso_s : FX_CAP_S;
-    return s > 0 ? (fx_t)ldexp(s, FX_SHIFT) : 0;
+    double s = co->iso_s;
+    if (!(s > 0))
+        return 0;
+    return (fx_t)ldexp(s < FX_CAP_S ? s : FX_CAP_S, FX_SHIFT);
 }
 
 void coflow_frontier_free(struct coflow_frontier *fr)
