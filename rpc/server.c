@@ -1624,16 +1624,38 @@ static void signal_cb(evutil_socket_t fd, short what, void *arg)
     rpc_gateway_stop(arg);
 }
 
+/* GET /healthz: 200 "ok" from the gateway's own event loop (the one that
+ * handles agents and decides), so a liveness probe that gets no answer in
+ * time has found the loop stuck; it runs only after the journal is
+ * replayed and the gateway listens. */
+static void healthz(struct evhttp_request *req)
+{
+    struct evbuffer *body = evbuffer_new();
+    if (!body) {
+        evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
+        return;
+    }
+    evbuffer_add_printf(body, "ok\n");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; charset=utf-8");
+    evhttp_send_reply(req, HTTP_OK, "OK", body);
+    evbuffer_free(body);
+}
+
 /* GET /metrics: the counters in Prometheus's text format (metrics.c);
- * anything else 404. evhttp answers methods other than GET and HEAD with
- * 405 and a malformed request with 400 by itself. */
+ * /healthz above; anything else 404. evhttp answers methods other than GET
+ * and HEAD with 405 and a malformed request with 400 by itself. */
 static void metrics_cb(struct evhttp_request *req, void *arg)
 {
     rpc_gateway_t *gw = arg;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (path && !strcmp(path, "/healthz")) {
+        healthz(req);
+        return;
+    }
     if (!path || strcmp(path, "/metrics") != 0) {
-        evhttp_send_error(req, HTTP_NOTFOUND, "weft serve has /metrics only");
+        evhttp_send_error(req, HTTP_NOTFOUND, "weft serve has /metrics and /healthz only");
         return;
     }
     size_t n_ports = gw->sched.fab.n_ports;

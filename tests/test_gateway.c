@@ -4950,6 +4950,8 @@ Test(gateway_agent, metrics_follow_the_gateway_over_http, .init = server_metrics
     cr_assert_geq(decisions, 1);
     cr_assert_geq(metric_value(text, "weft_decision_seconds_count"), decisions);
     cr_assert_gt(metric_value(text, "weft_decision_seconds_sum"), 0);
+    http_get(metrics_port, "GET /healthz HTTP/1.0\r\n\r\n", text, sizeof text);
+    cr_assert(strstr(text, " 200 ") && strstr(text, "\r\n\r\nok\n"), "%.200s", text);
     http_get(metrics_port, "GET /other HTTP/1.0\r\n\r\n", text, sizeof text);
     cr_assert(strstr(text, " 404 "), "%.100s", text);
     http_get(metrics_port, "garbage\r\n\r\n", text, sizeof text);
