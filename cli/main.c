@@ -48,6 +48,10 @@ void cli_report(const char *cmd, int err)
             *detail ? ": " : "", detail);
 }
 
+/* OpenBLAS's (pthreads build) own: ends its worker threads. Weak, as
+ * other builds of the library do not have it. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
 int main(int argc, char **argv)
 {
     /* weft's matrices are small (a row per schedulable coflow, 16 to 64
@@ -55,9 +59,15 @@ int main(int argc, char **argv)
      * workloads on threads of their own): OpenBLAS's worker threads
      * gained nothing there, and after each call spun on sched_yield on
      * the other core, where `weft sim` runs the next policy (README,
-     * Performance). OPENBLAS_NUM_THREADS, when set, still decides. */
-    if (!getenv("OPENBLAS_NUM_THREADS"))
+     * Performance). The library starts them before main, and they spin
+     * for about 0.1 s even unused, so they are ended here; with one
+     * thread OpenBLAS never starts them again. OPENBLAS_NUM_THREADS,
+     * when set, still decides. */
+    if (!getenv("OPENBLAS_NUM_THREADS")) {
         openblas_set_num_threads(1);
+        if (blas_thread_shutdown_)
+            blas_thread_shutdown_();
+    }
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;

@@ -4895,6 +4895,38 @@ static void server_metrics(void)
  * Prometheus's text format, which follow what happens (agents, a job and
  * its decisions); another path is 404, a malformed request 400, and the
  * gateway serves on. */
+/* The threads of process pid (its /proc/PID/task entries). */
+static int thread_count(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    cr_assert(d, "%s: %s", path, strerror(errno));
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* weft ends OpenBLAS's worker threads at start (cli/main.c), which would
+ * otherwise spin on the other core for about 0.1 s even unused: a running
+ * weft serve is one thread, unless OPENBLAS_NUM_THREADS asks for more. */
+Test(gateway_agent, weft_runs_on_one_thread_unless_openblas_is_asked_for_more,
+     .fini = stop_server, .timeout = 30)
+{
+    unsetenv("OPENBLAS_NUM_THREADS");
+    start_server(NULL, NULL);
+    cr_assert_eq(thread_count(server_pid), 1);
+    stop_server();
+    if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+        return; /* OpenBLAS starts no more threads than CPUs */
+    setenv("OPENBLAS_NUM_THREADS", "2", 1);
+    start_server(NULL, NULL);
+    unsetenv("OPENBLAS_NUM_THREADS");
+    cr_assert_eq(thread_count(server_pid), 2, "OPENBLAS_NUM_THREADS=2 gave no worker");
+}
+
 /* What `weft --version` says of $WEFT_BIN on its first line, "weft X (git
  * Y)", as the gateway reports it: "X (git Y)". */
 static void weft_build(char *out, size_t n)
