@@ -5,7 +5,9 @@
 #     was quadratic: docs/performance-log.md, 2026-12-03 (night));
 #   - the time of `weft sim` under sebf and the DAG-aware orderings, which
 #     read only each job's frontier since 2026-12-04 (wcp and jsebf-cp were
-#     quadratic: 209 and 192 s at 200,000 coflows).
+#     quadratic: 209 and 192 s at 200,000 coflows); POLICIES=learned for
+#     the learned one, which scores nothing with one coflow schedulable
+#     since the same day (it took 26 s at 4,000 coflows).
 # With BASE=DIR, every timing is taken with DIR/weft too, alternately, for
 # a comparison of two builds in one run.
 #

@@ -667,6 +667,7 @@ typedef struct {
     size_t n_changed;   /* nodes whose features changed */
     bool incremental;   /* the embedding was updated incrementally */
     bool plan_rebuilt;  /* the node set changed: plan rebuilt, full forward */
+    bool alone;         /* one schedulable coflow: nothing was scored (AUTO) */
 } coflow_learned_timing_t;
 
 /* ctx is one made by coflow_learned's create(). */

@@ -815,6 +815,21 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     memset(tm, 0, sizeof *tm);
     if (n == 0)
         return;
+    if (n == 1 && c->mode == COFLOW_LEARNED_AUTO && !(c->hook && c->hook->decide)) {
+        /* one coflow has one order: nothing to score (a job that is one
+           long chain would otherwise embed every coflow of it at each of
+           its decisions). The network's rows catch up at the next
+           decision with a choice: each is recomputed from the features
+           then, whatever happened in between. A training hook still sees
+           every decision, and the FULL and NAIVE modes, references for
+           tests, still score it. */
+        tm->alone = true;
+        if (c->m->set_changes_only && reserve_rows(c, 1) == WEFT_OK) {
+            c->prev_in[0] = c->prev_out[0] = ids[0];
+            c->prev_n = 1;
+        }
+        return;
+    }
     if (c->m->set_changes_only && n == c->prev_n &&
         memcmp(ids, c->prev_in, n * sizeof *ids) == 0) {
         /* the same schedulable set as last time: keep its order */

@@ -526,6 +526,88 @@ static void assert_permutation(const size_t *in, const size_t *out, size_t n, si
     free(seen);
 }
 
+/* The learned ordering as netsim creates it, in the full mode (which
+ * scores every decision), and counting the decisions it did not score. */
+static const coflow_ordering_t *learned_ord;
+static size_t n_alone, n_several;
+
+static weft_err_t full_create(void **ctx, const coflow_state_t *st)
+{
+    weft_err_t err = learned_ord->create(ctx, st);
+    if (!err)
+        coflow_learned_set_mode(*ctx, COFLOW_LEARNED_FULL);
+    return err;
+}
+
+static void counting_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+{
+    learned_ord->order(ctx, st, ids, n);
+    coflow_learned_timing_t tm;
+    coflow_learned_last_timing(ctx, &tm);
+    n_alone += tm.alone;
+    n_several += n > 1;
+}
+
+/* With one schedulable coflow the ordering scores nothing (in its default
+ * mode), so a job that is one long chain is not embedded at each of its
+ * decisions. Jobs that are chains of 12 coflows, arriving so that one
+ * coflow is schedulable at most decisions and several at the others: the
+ * schedules must be the full mode's to the bit, with a random model and
+ * with the shipped one (which keeps its order while the schedulable set
+ * stays the same). */
+Test(learned, one_schedulable_coflow_is_not_scored_and_changes_nothing)
+{
+    coflow_workload_destroy(&wl);
+    coflow_workload_init(&wl, 4);
+    uint64_t s = 7;
+    for (int j = 0; j < 8; j++) {
+        cr_assert_eq(coflow_workload_add_job(&wl, j, j * 40.0 + (j % 3) * 3, 1 + j % 3, 0),
+                     WEFT_OK);
+        for (int k = 0; k < 12; k++) {
+            cr_assert_eq(coflow_workload_add_coflow(&wl, k, 0.5), WEFT_OK);
+            uint32_t a = (uint32_t)rng_int(&s, 4), b = (uint32_t)rng_int(&s, 4);
+            cr_assert_eq(coflow_workload_add_flow(&wl, a, b, 1 + 3 * rng_unif(&s)), WEFT_OK);
+            cr_assert_eq(coflow_workload_add_flow(&wl, b, (a + 1) % 4, 1 + 3 * rng_unif(&s)),
+                         WEFT_OK);
+            if (k > 0)
+                cr_assert_eq(coflow_workload_add_parent(&wl, k - 1), WEFT_OK);
+        }
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    }
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK, "%s", weft_last_error());
+    learned_ord = coflow_ordering_find("learned");
+    coflow_ordering_t full = *learned_ord, counting = *learned_ord;
+    full.create = full_create;
+    counting.order = counting_order;
+    const char *models[2] = {NULL, "models/weft-policy.msgpack"};
+    size_t alone[2], several[2];
+    for (int m = 0; m < 2; m++) {
+        n_alone = n_several = 0;
+        netsim_opts_t oa = {.ordering = &counting, .check = true, .model_path = models[m],
+                            .policy_seed = 3};
+        netsim_opts_t ob = oa;
+        ob.ordering = &full;
+        netsim_result_t ra, rb;
+        netsim_result_init(&ra);
+        netsim_result_init(&rb);
+        cr_assert_eq(netsim_run(&wl, &fab, &oa, &ra), WEFT_OK, "%s", weft_last_error());
+        cr_assert_eq(netsim_run(&wl, &fab, &ob, &rb), WEFT_OK, "%s", weft_last_error());
+        cr_assert_eq(ra.n_violations, 0);
+        for (size_t c = 0; c < wl.n_coflows; c++)
+            cr_assert(ra.coflow_finish_s[c] == rb.coflow_finish_s[c],
+                      "model %d: coflow %zu finishes at %.17g, in the full mode at %.17g", m, c,
+                      ra.coflow_finish_s[c], rb.coflow_finish_s[c]);
+        alone[m] = n_alone;
+        several[m] = n_several;
+        netsim_result_destroy(&ra);
+        netsim_result_destroy(&rb);
+    }
+    for (int m = 0; m < 2; m++) {
+        cr_assert_gt(alone[m], 40, "model %d: %zu decisions with one coflow", m, alone[m]);
+        cr_assert_gt(several[m], 40, "model %d: %zu decisions with several", m, several[m]);
+    }
+}
+
 Test(learned, output_is_a_permutation_and_incremental_matches_full)
 {
     coflow_workload_t big;
