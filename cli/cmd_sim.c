@@ -70,6 +70,8 @@ static void usage(FILE *out)
             "options:\n"
             "  --format FMT        auto (default), weft, fb, alibaba, wfcommons\n"
             "  --policy P          an ordering, or ORDERING:ALLOCATOR (e.g. sebf:greedy);\n"
+            "                      all: every ordering below, each with its allocator\n"
+            "                      (or --alloc's);\n"
             "                      repeat to compare. The name of an allocator alone (fair,\n"
             "                      srf) runs that allocator under fifo: the per-flow\n"
             "                      baselines ignore the coflow order anyway.\n"
@@ -466,13 +468,19 @@ int cmd_sim(int argc, char **argv)
                 return CLI_USAGE;
             }
             break;
-        case 'p':
-            if (n_pol == MAX_POLICIES) {
-                fprintf(stderr, "weft sim: at most %d policies\n", MAX_POLICIES);
-                return CLI_USAGE;
+        case 'p': {
+            /* "all": every ordering of the registry, in its order */
+            const coflow_ordering_t *const *ords = coflow_orderings();
+            bool all = !strcmp(optarg, "all");
+            for (size_t i = 0; all ? ords[i] != NULL : i < 1; i++) {
+                if (n_pol == MAX_POLICIES) {
+                    fprintf(stderr, "weft sim: at most %d policies\n", MAX_POLICIES);
+                    return CLI_USAGE;
+                }
+                policies[n_pol++] = all ? ords[i]->name : optarg;
             }
-            policies[n_pol++] = optarg;
             break;
+        }
         case 'a':
             alloc = optarg;
             break;

@@ -1174,6 +1174,34 @@ Test(sim_cli, bad_tick_and_empty_allocator_refused)
     ERR_HAS("'sebf:'");
 }
 
+/* --policy all runs every ordering of the registry, a table row each in
+ * its order, each with its own allocator or --alloc's; a policy also
+ * named on its own is then given twice. */
+Test(sim_cli, policy_all_runs_every_ordering)
+{
+    NEED_BIN();
+    const coflow_ordering_t *const *ords = coflow_orderings();
+    for (int with_alloc = 0; with_alloc < 2; with_alloc++) {
+        cr_assert_eq(cli("sim %s/small.weft --policy all%s", cli_dir,
+                         with_alloc ? " --alloc greedy" : ""), 0, "%s", cli_file("err"));
+        const char *table = strstr(cli_file("out"), "\npolicy ");
+        cr_assert_not_null(table, "%s", cli_file("out"));
+        const char *line = strchr(table + 1, '\n');
+        size_t rows = 0;
+        for (; line && line[1]; line = strchr(line + 1, '\n'), rows++) {
+            cr_assert_not_null(ords[rows], "more rows than orderings: %s", table);
+            char name[64], alloc[64];
+            cr_assert_eq(sscanf(line + 1, "%63s %63s", name, alloc), 2, "%s", line + 1);
+            cr_assert_str_eq(name, ords[rows]->name, "%s", table);
+            cr_assert_str_eq(alloc, with_alloc ? "greedy" : ords[rows]->default_allocator,
+                             "%s", table);
+        }
+        cr_assert_null(ords[rows], "%zu rows: %s", rows, table);
+    }
+    cr_assert_eq(cli("sim %s/small.weft --policy all --policy sebf", cli_dir), 2);
+    ERR_HAS("policy 'sebf' given twice");
+}
+
 /* --flows writes <policy>-flows.csv beside the other files, a row per
  * flow; without --out it is a usage error. */
 Test(sim_cli, flows_csv_with_out_only)
