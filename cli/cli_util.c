@@ -367,3 +367,17 @@ bool cli_check_model(const char *cmd, const char *path, const char *origin)
     fprintf(stderr, "weft %s: %s: %s: %s\n", cmd, origin, weft_strerror(err), weft_last_error());
     return false;
 }
+
+int cli_add_policy(const char *cmd, const char *arg, const char **list, size_t *n, size_t max)
+{
+    const coflow_ordering_t *const *ords = coflow_orderings();
+    bool all = !strcmp(arg, "all");
+    for (size_t i = 0; all ? ords[i] != NULL : i < 1; i++) {
+        if (*n == max) {
+            fprintf(stderr, "weft %s: at most %zu policies\n", cmd, max);
+            return -1;
+        }
+        list[(*n)++] = all ? ords[i]->name : arg;
+    }
+    return 0;
+}

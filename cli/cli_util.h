@@ -50,6 +50,11 @@ struct option;
 const char *cli_optname(const struct option *longopts, int li, char *const *argv, int optind_,
                         char *buf, size_t len);
 
+/* Appends --policy's value to list[0..*n) (at most max): the spec as given,
+ * or for "all" the name of every ordering of the registry, in its order.
+ * Past max prints "weft CMD: at most MAX policies" and returns -1. */
+int cli_add_policy(const char *cmd, const char *arg, const char **list, size_t *n, size_t max);
+
 /* Writes s as a gnuplot single-quoted string. */
 void cli_gp_quote(FILE *out, const char *s);
 

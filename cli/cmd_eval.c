@@ -41,8 +41,8 @@ static void usage(FILE *out)
             "options:\n"
             "  --model FILE       the learned policy's model (default: the shipped one,\n"
             "                     models/%s, found as `weft sim` does)\n"
-            "  --policy SPEC      a policy, NAME or NAME:ALLOCATOR (repeatable; default:\n"
-            "                     learned and every heuristic)\n"
+            "  --policy SPEC      a policy, NAME or NAME:ALLOCATOR (repeatable; all:\n"
+            "                     every ordering; default: learned and every heuristic)\n"
             "  --csv FILE         per-workload results (policy, workload, avg weighted JCT)\n"
             "  --plot FILE        bar chart of the ratios with their intervals (.png/.svg)\n"
             "  --threads N        parallel runs (default: all cores)\n"
@@ -225,11 +225,8 @@ int cmd_eval(int argc, char **argv)
         switch (ch) {
         case 'm': model = optarg; break;
         case 'p':
-            if (n_pol == MAX_POLICIES) {
-                fprintf(stderr, "weft eval: at most %d policies\n", MAX_POLICIES);
+            if (cli_add_policy("eval", optarg, spec, &n_pol, MAX_POLICIES))
                 return CLI_USAGE;
-            }
-            spec[n_pol++] = optarg;
             break;
         case 'c': csv_path = optarg; break;
         case 'P':

@@ -468,19 +468,10 @@ int cmd_sim(int argc, char **argv)
                 return CLI_USAGE;
             }
             break;
-        case 'p': {
-            /* "all": every ordering of the registry, in its order */
-            const coflow_ordering_t *const *ords = coflow_orderings();
-            bool all = !strcmp(optarg, "all");
-            for (size_t i = 0; all ? ords[i] != NULL : i < 1; i++) {
-                if (n_pol == MAX_POLICIES) {
-                    fprintf(stderr, "weft sim: at most %d policies\n", MAX_POLICIES);
-                    return CLI_USAGE;
-                }
-                policies[n_pol++] = all ? ords[i]->name : optarg;
-            }
+        case 'p':
+            if (cli_add_policy("sim", optarg, policies, &n_pol, MAX_POLICIES))
+                return CLI_USAGE;
             break;
-        }
         case 'a':
             alloc = optarg;
             break;
