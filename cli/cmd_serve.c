@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "cli_util.h"
@@ -357,6 +358,17 @@ static int serve(int argc, char **argv, serve_owned_t *own)
                metrics_host, strchr(metrics_host, ':') ? "]" : "", rpc_gateway_metrics_port(gw));
     printf("\n");
     fflush(stdout);
+    if (st.tls && st.tls_not_after) { /* a renewal due soon, or missed */
+        double days = difftime((time_t)st.tls_not_after, time(NULL)) / 86400;
+        char until[40];
+        rpc_tls_date(until, sizeof until, st.tls_not_after);
+        if (days < 0)
+            fprintf(stderr, "weft serve: warning: the TLS certificate %s expired on %s: clients "
+                    "refuse it; renew it and send SIGHUP\n", o.tls_cert, until);
+        else if (days < 30)
+            fprintf(stderr, "weft serve: note: the TLS certificate %s expires on %s, in %.1f "
+                    "days: renew it and send SIGHUP\n", o.tls_cert, until, days);
+    }
     if (port_file) {
         FILE *f = fopen(port_file, "w");
         int wrote = f ? fprintf(f, "%d\n", rpc_gateway_port(gw)) : -1;

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 
@@ -180,13 +179,10 @@ static void print_table(const char *host, int port, const msgpack_object *m)
                (long long)get_i(tf, "reloads"));
     const msgpack_object *tl = rpc_map_get(m, "tls");
     if (tl && tl->type == MSGPACK_OBJECT_MAP) { /* read again on SIGHUP */
-        time_t until = (time_t)get_i(tl, "not_after");
-        struct tm tm;
-        char when[32] = "unreadable";
-        if (until && gmtime_r(&until, &tm))
-            strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+        char when[40];
         printf("  %-20s %12lld   reloads of the certificate (SIGHUP); it is valid until %s\n",
-               "tls reloads", (long long)get_i(tl, "reloads"), when);
+               "tls reloads", (long long)get_i(tl, "reloads"),
+               rpc_tls_date(when, sizeof when, get_i(tl, "not_after")));
     }
     const msgpack_object *as = rpc_map_get(m, "agent_secrets");
     if (as && as->type == MSGPACK_OBJECT_MAP) /* --agent-tokens */

@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -34,6 +35,15 @@ const char *rpc_tls_reason(char *buf, size_t n, const char *fallback)
     else
         snprintf(buf, n, "%s", fallback);
     ERR_clear_error();
+    return buf;
+}
+
+const char *rpc_tls_date(char *buf, size_t n, int64_t unix_s)
+{
+    time_t t = (time_t)unix_s;
+    struct tm tm;
+    if (!unix_s || !gmtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M:%S UTC", &tm))
+        snprintf(buf, n, "an unreadable date");
     return buf;
 }
 

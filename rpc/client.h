@@ -78,6 +78,10 @@ weft_err_t rpc_client_tls(rpc_client_t *c, const char *ca_file);
  * cause), into buf[n]; `fallback` if it queued none. Empties its error
  * queue. Shared by the client and the gateway's TLS set-up. */
 const char *rpc_tls_reason(char *buf, size_t n, const char *fallback);
+/* A certificate's end of validity (Unix seconds, as the status answer's
+ * tls.not_after gives it) as "YYYY-MM-DD HH:MM:SS UTC" into buf[n]; "an
+ * unreadable date" for 0. */
+const char *rpc_tls_date(char *buf, size_t n, int64_t unix_s);
 /* Whether the last failed connect (or TLS read) failed in a way that
  * connecting again cannot cure (the certificate does not verify, the peer
  * does not speak TLS): callers that retry should stop instead. */

@@ -1880,14 +1880,10 @@ static void sighup_cb(evutil_socket_t fd, short what, void *arg)
             fprintf(stderr, "weft serve: SIGHUP: TLS certificate not reloaded: %s; still "
                     "serving the one read before\n", weft_last_error());
         } else {
-            char until[32] = "an unreadable date";
-            time_t t = (time_t)gw->tls_not_after;
-            struct tm tm;
-            if (gw->tls_not_after && gmtime_r(&t, &tm))
-                strftime(until, sizeof until, "%Y-%m-%d %H:%M:%S UTC", &tm);
+            char until[40];
             fprintf(stderr, "weft serve: SIGHUP: TLS certificate %s reloaded (valid until %s); "
                     "new connections get it, those already in keep theirs\n",
-                    gw->o.tls_cert, until);
+                    gw->o.tls_cert, rpc_tls_date(until, sizeof until, gw->tls_not_after));
         }
     }
     if (gw->sched.policy_hook != &gw->hook) {

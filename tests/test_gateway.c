@@ -5759,6 +5759,10 @@ Test(gateway_tls, sighup_renews_the_certificate_for_new_connections, .fini = sto
     int main_port = 0;
     cr_assert(fscanf(pf, "%d %d", &main_port, &metrics_port) == 2, "no metrics port");
     fclose(pf);
+    /* a certificate of 2 days: renewal is due, and the log says so */
+    snprintf(want, sizeof want, "weft serve: note: the TLS certificate %s expires on ", tls_cert);
+    wait_in_file(err_path, want, 1, log, sizeof log);
+    cr_assert(strstr(log, " days: renew it and send SIGHUP"), "%s", log);
     tls_agents[0] = start_tls_agent("0", tls_ca);
     wait_tls_status_agents(tls_ca, 1, out, sizeof out);
     cr_assert_eq(table_value(out, "tls reloads"), 0, "%s", out);
