@@ -79,7 +79,8 @@ weft_err_t cli_gateway_open(rpc_client_t *c, const char *host, int port, const c
 #define CLI_TLS_CA_HELP                                                                    \
     "  --tls-ca FILE       connect with TLS (to weft serve --tls-cert): verify the\n"       \
     "                      gateway's certificate against the CA certificates (PEM)\n"      \
-    "                      in FILE and that it names the --gateway host or IP\n"
+    "                      in FILE and that it names the --gateway host or IP\n"      \
+    "                      (agent and submit read FILE again to reconnect)\n"
 /* The gateway's next answer on c before deadline (weft_mono_s), welcome and
  * job_done skipped: 1 with *m and its type in type[n], 0 once the deadline
  * has passed, or a negative error (connection lost or refused). An "error"

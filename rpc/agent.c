@@ -686,6 +686,10 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
     while (!*o->stop) {
         double now = weft_mono_s();
         if (a.gw.fd < 0 && now >= a.next_try) {
+            /* the CA file read again, as the token: a gateway's certificate
+               from a new CA is verified once the file holds it too */
+            if (o->tls_ca && rpc_client_tls(&a.gw, o->tls_ca))
+                alog(&a, "%s; verifying with the CA read before", weft_last_error());
             weft_err_t cerr = rpc_client_connect(&a.gw, o->gateway_host, o->gateway_port, 1.0);
             if (cerr && rpc_client_permanent(&a.gw)) { /* e.g. its certificate does not
                                                           verify: stop, as on EAUTH */

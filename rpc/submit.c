@@ -126,6 +126,9 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
             if (o->token_file && rpc_token_reread(o->token_file, current, &changed) && log)
                 fprintf(log, "weft submit: %s; presenting the token read before\n",
                         weft_last_error());
+            if (o->tls_ca && rpc_client_tls(&c, o->tls_ca) && log) /* the CA file too */
+                fprintf(log, "weft submit: %s; verifying with the CA read before\n",
+                        weft_last_error());
             weft_err_t cerr = connect_all(&c, host, port, current);
             if (cerr == WEFT_OK) {
                 up = true;

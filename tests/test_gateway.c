@@ -5726,6 +5726,23 @@ static void wait_tls_status_agents(const char *ca, long long n, char *out, size_
     cr_assert_fail("no status with %lld agents connected: %s", n, out);
 }
 
+/* A new key and a certificate for 127.0.0.1 signed by the other CA, valid
+ * 30 days, written over server.key and server.pem (each by a rename, as
+ * an operator renewing it would). */
+static void sign_with_other_ca(void)
+{
+    char cmd[1024], quiet[1200];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && EC='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' && "
+             "openssl req $EC -keyout new.key -out new.csr -subj /CN=127.0.0.1 "
+             "&& openssl x509 -req -in new.csr -CA other.pem -CAkey other.key "
+             "-CAcreateserial -out new.pem -days 30 -extfile ext "
+             "&& mv new.key server.key && mv new.pem server.pem",
+             tls_dir);
+    snprintf(quiet, sizeof quiet, "(%s) >>%s/openssl.log 2>&1", cmd, tls_dir);
+    cr_assert_eq(system(quiet), 0, "openssl failed: see %s/openssl.log", tls_dir);
+}
+
 /* The days from now to the end of validity `weft status` prints on its
  * "tls reloads" row. */
 static double tls_days_left(const char *out)
@@ -5770,16 +5787,7 @@ Test(gateway_tls, sighup_renews_the_certificate_for_new_connections, .fini = sto
     cr_assert(days > 1 && days < 3, "%g days left: %s", days, out);
     cr_assert_neq(run_status_tls("127.0.0.1", tls_other, out, sizeof out), 0, "%s", out);
 
-    char cmd[1024], quiet[1200];
-    snprintf(cmd, sizeof cmd,
-             "cd %s && EC='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' && "
-             "openssl req $EC -keyout new.key -out new.csr -subj /CN=127.0.0.1 "
-             "&& openssl x509 -req -in new.csr -CA other.pem -CAkey other.key "
-             "-CAcreateserial -out new.pem -days 30 -extfile ext "
-             "&& mv new.key server.key && mv new.pem server.pem",
-             tls_dir);
-    snprintf(quiet, sizeof quiet, "(%s) >>%s/openssl.log 2>&1", cmd, tls_dir);
-    cr_assert_eq(system(quiet), 0, "openssl failed: see %s/openssl.log", tls_dir);
+    sign_with_other_ca();
     cr_assert_eq(kill(server_pid, SIGHUP), 0);
     snprintf(want, sizeof want, "SIGHUP: TLS certificate %s reloaded (valid until ", tls_cert);
     wait_in_file(err_path, want, 1, log, sizeof log);
@@ -5805,6 +5813,104 @@ Test(gateway_tls, sighup_renews_the_certificate_for_new_connections, .fini = sto
     cr_assert(strstr(log, want) && strstr(log, "still serving the one read before"), "%s", log);
     wait_tls_status_agents(tls_other, 1, out, sizeof out);
     cr_assert_eq(table_value(out, "tls reloads"), 1, "%s", out);
+}
+
+/* Writes the test CA into path, and the other CA after it if also_other
+ * (a peer's --tls-ca file while the gateway moves to the other CA). */
+static void write_ca_file(const char *path, bool also_other)
+{
+    char both[8192];
+    size_t n = read_file(tls_ca, both, sizeof both - 1);
+    if (also_other)
+        n += read_file(tls_other, both + n, sizeof both - n - 1);
+    both[n] = 0;
+    write_text(path, both);
+}
+
+/* A gateway moved to the other CA under a peer: the peer's CA file gets
+ * both CAs, then the gateway is stopped, given a certificate from the
+ * other CA and started again with again[] (its port; NULL-ended), so
+ * that the peer has to reconnect. */
+static void move_gateway_to_other_ca(const char *peer_ca, const char *const *again)
+{
+    write_ca_file(peer_ca, true);
+    stop_server();
+    sign_with_other_ca();
+    start_server_args(again);
+}
+
+/* A CA changed without restarting the agents: weft agent --tls-ca reads
+ * its file again when it reconnects. The agent's file gets the new CA
+ * beside the old, the gateway a certificate from the new one and a
+ * restart on the same port: the agent, disconnected, verifies it and is
+ * back, where before it kept the CA read at start and stopped ("certificate
+ * verify failed"). */
+Test(gateway_tls, an_agent_reads_its_ca_file_again_to_reconnect, .fini = stop_tls,
+     .timeout = 60)
+{
+    make_certs();
+    char agent_ca[160], agent_log[160], log[8192], out[8192], gw[32];
+    snprintf(agent_ca, sizeof agent_ca, "%s/agent-ca.pem", tls_dir);
+    snprintf(agent_log, sizeof agent_log, "%s/agent.log", tls_dir);
+    write_ca_file(agent_ca, false);
+    const char *extra[] = {"--tls-cert", tls_cert, "--tls-key", tls_key, NULL};
+    start_server_args(extra);
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *agent[] = {"agent", "--id", "0", "--gateway", gw, "--token", TOKEN,
+                           "--tls-ca", agent_ca, "-v", NULL};
+    spawn_weft_logged(agent_log, agent);
+    tls_agents[0] = agent_pid;
+    agent_pid = 0;
+    wait_in_file(agent_log, "connected to the gateway", 1, log, sizeof log);
+
+    const char *again[] = {"--tls-cert", tls_cert, "--tls-key", tls_key, "--listen", gw, NULL};
+    move_gateway_to_other_ca(agent_ca, again);
+    wait_in_file(agent_log, "connected to the gateway", 2, log, sizeof log);
+    wait_tls_status_agents(tls_other, 1, out, sizeof out);
+    cr_assert_eq(waitpid(tls_agents[0], NULL, WNOHANG), 0, "the agent ended: %s", log);
+}
+
+/* The same for weft submit --tls-ca: its job waiting for agents that never
+ * come, the gateway gets a certificate from the new CA and is restarted
+ * from its journal on the same port; submit, whose CA file now holds both
+ * CAs, reconnects and hears its job cancelled, exit status 0. */
+Test(gateway_tls, submit_reads_its_ca_file_again_to_reconnect, .fini = stop_tls, .timeout = 60)
+{
+    make_certs();
+    char sub_ca[160], sub_log[160], wl_path[160], journal[160], log[8192], gw[32];
+    snprintf(sub_ca, sizeof sub_ca, "%s/submit-ca.pem", tls_dir);
+    snprintf(sub_log, sizeof sub_log, "%s/submit.log", tls_dir);
+    snprintf(wl_path, sizeof wl_path, "%s/one.weft", tls_dir);
+    snprintf(journal, sizeof journal, "%s/gw.journal", tls_dir);
+    write_text(wl_path, "weft-workload 1\nports 4\njob 7 0 1 0 1\ncoflow 1 0 1 -\n0 1 1000\nend 1\n");
+    write_ca_file(sub_ca, false);
+    const char *extra[] = {"--tls-cert", tls_cert, "--tls-key", tls_key, "--journal", journal,
+                           NULL};
+    start_server_args(extra);
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *submit[] = {"submit", wl_path, "--gateway", gw, "--token", TOKEN, "--tls-ca",
+                            sub_ca, "--timeout", "40", NULL};
+    spawn_weft_logged(sub_log, submit);
+    pid_t sub = agent_pid;
+    tls_agents[0] = sub;
+    agent_pid = 0;
+    wait_in_file(sub_log, "job 7 registered", 1, log, sizeof log);
+
+    const char *again[] = {"--tls-cert", tls_cert, "--tls-key", tls_key, "--journal", journal,
+                           "--listen", gw, NULL};
+    move_gateway_to_other_ca(sub_ca, again);
+    const char *cancel[] = {"cancel", "7", "--gateway", gw, "--token", TOKEN, "--tls-ca",
+                            tls_other, NULL};
+    char out[1024];
+    int st = run_weft(out, sizeof out, cancel);
+    cr_assert_eq(st, 0, "weft cancel: status %d: %s", st, out);
+    int sub_st;
+    cr_assert_eq(waitpid(sub, &sub_st, 0), sub);
+    tls_agents[0] = 0;
+    log[read_file(sub_log, log, sizeof log - 1)] = 0;
+    cr_assert(WIFEXITED(sub_st) && WEXITSTATUS(sub_st) == 0, "submit status %#x: %s", sub_st,
+              log);
+    cr_assert(strstr(log, "job 7 cancelled") && !strstr(log, "verify failed"), "%s", log);
 }
 
 /* The reverse: a TLS client of a plain gateway fails the handshake, says
