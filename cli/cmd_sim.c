@@ -11,10 +11,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -37,6 +40,7 @@ typedef struct {
     netsim_result_t res;
     weft_err_t err;
     char errmsg[1024];
+    _Atomic size_t coflows_done; /* as the run goes (netsim_opts_t) */
 } sim_task_t;
 
 typedef struct {
@@ -96,6 +100,9 @@ static void usage(FILE *out)
             "                      DIR and its parents are made before the runs\n"
             "  --flows             with --out, also <policy>-flows.csv: every flow's finish\n"
             "                      and completion time (8 bytes of memory a flow)\n"
+            "  --progress          the share of coflows each run finished, a line a second\n"
+            "                      on stderr, and a last one at the end (on a terminal it\n"
+            "                      is shown anyway, in place, and wiped before the table)\n"
             "  --plot FILE         draw the CDF of JCT per policy into FILE.png or FILE.svg\n"
             "                      (needs gnuplot)\n"
             "  --model FILE        model of the learned policy (msgpack, see `--policy\n"
@@ -182,11 +189,48 @@ static void sim_run_task(void *arg, size_t i)
     netsim_opts_t o = {.ordering = t->ord, .allocator = t->alloc, .tick_s = p->tick_s,
                        .check = p->check, .record_flows = p->flows,
                        .model_path = p->model_path,
-                       .policy_seed = p->seed};
+                       .policy_seed = p->seed, .coflows_done = &t->coflows_done};
     weft_clear_error();
     t->err = netsim_run(p->wl, p->fab, &o, &t->res);
     if (t->err)
         snprintf(t->errmsg, sizeof t->errmsg, "%s", weft_last_error());
+}
+
+/* The progress line: on a terminal, rewritten in place every second while
+ * the runs go and wiped before the table; with --progress elsewhere, a line
+ * a second and a last one once all runs ended. */
+typedef struct {
+    const sim_task_t *tasks;
+    size_t n_tasks, n_coflows;
+    bool tty;
+    atomic_bool stop;
+} sim_progress_t;
+
+static void progress_print(const sim_progress_t *p)
+{
+    fprintf(stderr, "%sweft sim: progress:", p->tty ? "\r\033[K" : "");
+    for (size_t i = 0; i < p->n_tasks; i++) {
+        size_t done = atomic_load_explicit(&p->tasks[i].coflows_done, memory_order_relaxed);
+        fprintf(stderr, "%s %s %.0f%%", i ? "," : "", p->tasks[i].spec,
+                p->n_coflows ? 100.0 * (double)done / (double)p->n_coflows : 100.0);
+    }
+    fputs(p->tty ? "" : "\n", stderr);
+    fflush(stderr);
+}
+
+static void *progress_main(void *arg)
+{
+    sim_progress_t *p = arg;
+    double last = weft_mono_s();
+    while (!atomic_load(&p->stop)) {
+        struct timespec nap = {0, 50 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+        if (!atomic_load(&p->stop) && weft_mono_s() - last >= 1) {
+            progress_print(p);
+            last = weft_mono_s();
+        }
+    }
+    return NULL;
 }
 
 /* How long a task's run tends to take, longest 0: the per-flow allocators
@@ -435,6 +479,7 @@ int cmd_sim(int argc, char **argv)
         {"check", no_argument, NULL, 'k'},
         {"lp-bound", no_argument, NULL, 'L'},
         {"flows", no_argument, NULL, 'F'},
+        {"progress", no_argument, NULL, 'g'},
         {"out", required_argument, NULL, 'o'},
         {"plot", required_argument, NULL, 'P'},
         {"varys", no_argument, NULL, 'v'},
@@ -452,7 +497,7 @@ int cmd_sim(int argc, char **argv)
     uint64_t seed = 1;
     bool seed_given = false;
     double port_rate = 0, tick_s = 0;
-    bool check = false, varys = false, flows = false, lp_bound = false;
+    bool check = false, varys = false, flows = false, lp_bound = false, progress = false;
     double lp = 0; /* the LP bound, when asked for */
     static port_cap_t caps[MAX_PORT_CAPS];
     size_t n_caps = 0;
@@ -506,6 +551,9 @@ int cmd_sim(int argc, char **argv)
             break;
         case 'F':
             flows = true;
+            break;
+        case 'g':
+            progress = true;
             break;
         case 'k':
             check = true;
@@ -590,6 +638,7 @@ int cmd_sim(int argc, char **argv)
     int rc = CLI_OK;
     for (size_t i = 0; i < n_pol; i++) {
         netsim_result_init(&tasks[i].res);
+        atomic_init(&tasks[i].coflows_done, 0);
         if (!resolve_policy(&tasks[i], policies[i], alloc))
             rc = CLI_USAGE;
     }
@@ -703,8 +752,23 @@ int cmd_sim(int argc, char **argv)
                        .model_path = model_path, .seed = seed, .tasks = tasks,
                        .n_tasks = n_pol, .start_order = start_order};
     plan_start_order(&pool);
+    sim_progress_t prog = {.tasks = tasks, .n_tasks = n_pol, .n_coflows = wl.n_coflows,
+                           .tty = !progress && isatty(STDERR_FILENO)};
+    atomic_init(&prog.stop, false);
+    pthread_t prog_thread;
+    bool prog_running = (progress || prog.tty) &&
+                        pthread_create(&prog_thread, NULL, progress_main, &prog) == 0;
     long nproc = sysconf(_SC_NPROCESSORS_ONLN);
     err = weft_parallel_for(n_pol, nproc > 0 ? (size_t)nproc : 1, sim_run_task, &pool, NULL);
+    if (prog_running) {
+        atomic_store(&prog.stop, true);
+        pthread_join(prog_thread, NULL);
+        if (prog.tty)
+            fputs("\r\033[K", stderr);
+        else
+            progress_print(&prog);
+        fflush(stderr);
+    }
     if (err) {
         cli_report("sim", err);
         rc = CLI_ERROR;

@@ -12,6 +12,7 @@
 #ifndef NETSIM_H
 #define NETSIM_H
 
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "../coflow/coflow.h"
@@ -33,6 +34,10 @@ typedef struct {
     const void *policy_hook; /* borrowed: coflow_state_t.policy_hook (training) */
     bool record_flows;  /* also record when every flow finishes
                            (netsim_result_t.flow_finish_s): 8 bytes a flow */
+    /* Borrowed, or NULL: the run keeps here how many coflows have
+       finished so far (a relaxed store at each), for a progress display
+       read from another thread (weft sim). */
+    _Atomic size_t *coflows_done;
 } netsim_opts_t;
 
 /* A distribution of completion times (seconds). Percentiles are nearest-rank:

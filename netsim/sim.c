@@ -402,6 +402,9 @@ static void coflow_done(sim_t *s, size_t c)
             heap_push(s, s->ready_s[ch] + wl->coflows[ch].compute_s, ch);
     }
     s->n_done_coflows_pending++;
+    s->n_done_coflows++;
+    if (s->opts->coflows_done)
+        atomic_store_explicit(s->opts->coflows_done, s->n_done_coflows, memory_order_relaxed);
 }
 
 static void finish_done_flows(sim_t *s)

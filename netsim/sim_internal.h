@@ -93,6 +93,7 @@ typedef struct {
     size_t n_active;
     size_t *ids;    /* [n_coflows] handed to the ordering */
     size_t n_done_coflows_pending; /* coflows finished since last compaction */
+    size_t n_done_coflows;         /* finished so far (opts.coflows_done) */
 
     moving_t *run; /* [n_flows] flows with a positive rate */
     size_t n_run;

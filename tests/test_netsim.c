@@ -1202,6 +1202,23 @@ Test(sim_cli, policy_all_runs_every_ordering)
     ERR_HAS("policy 'sebf' given twice");
 }
 
+/* --progress: the share of coflows each run finished on stderr, ending
+ * with every run at 100%, in the order given; nothing of it without the
+ * option when stderr is not a terminal. */
+Test(sim_cli, progress_ends_with_every_run_done)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --policy fifo:madd --progress", cli_dir),
+                 0, "%s", cli_file("err"));
+    const char *err = cli_file("err");
+    const char *last = strstr(err, "weft sim: progress: sebf 100%, fifo:madd 100%\n");
+    cr_assert_not_null(last, "%s", err);
+    cr_assert_null(strstr(last + 1, "weft sim: progress:"), "not the last line: %s", err);
+    cr_assert_not_null(strstr(cli_file("out"), "\nsebf "), "%s", cli_file("out"));
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf", cli_dir), 0, "%s", cli_file("err"));
+    cr_assert_null(strstr(cli_file("err"), "progress"), "%s", cli_file("err"));
+}
+
 /* --flows writes <policy>-flows.csv beside the other files, a row per
  * flow; without --out it is a usage error. */
 Test(sim_cli, flows_csv_with_out_only)
