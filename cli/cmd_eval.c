@@ -46,6 +46,8 @@ static void usage(FILE *out)
             "  --csv FILE         per-workload results (policy, workload, avg weighted JCT)\n"
             "  --plot FILE        bar chart of the ratios with their intervals (.png/.svg)\n"
             "  --threads N        parallel runs (default: all cores)\n"
+            "  --progress         a line on stderr as each policy starts (on a terminal it\n"
+            "                     is shown anyway, in place, and wiped before the table)\n"
             "  --lp-bound         add a row for a lower bound no schedule beats: per\n"
             "                     workload the linear program of dag/lpbound.c (DAG order,\n"
             "                     release, isolation and compute times, and every port's\n"
@@ -205,13 +207,13 @@ int cmd_eval(int argc, char **argv)
         {"model", required_argument, NULL, 'm'},  {"policy", required_argument, NULL, 'p'},
         {"csv", required_argument, NULL, 'c'},    {"plot", required_argument, NULL, 'P'},
         {"threads", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-        {"lp-bound", no_argument, NULL, 'L'},
+        {"lp-bound", no_argument, NULL, 'L'},     {"progress", no_argument, NULL, 'g'},
         {NULL, 0, NULL, 0},
     };
     const char *model = NULL, *csv_path = NULL, *plot = NULL;
     const char *spec[MAX_POLICIES + 1];
     size_t n_pol = 0;
-    bool lp_bound = false;
+    bool lp_bound = false, progress = false;
     long nproc = sysconf(_SC_NPROCESSORS_ONLN);
     size_t threads = nproc > 0 ? (size_t)nproc : 1;
     optind = 1;
@@ -229,6 +231,7 @@ int cmd_eval(int argc, char **argv)
                 return CLI_USAGE;
             break;
         case 'c': csv_path = optarg; break;
+        case 'g': progress = true; break;
         case 'P':
             if (cli_check_plot_name("eval", opt, optarg))
                 return CLI_USAGE;
@@ -332,9 +335,15 @@ int cmd_eval(int argc, char **argv)
         printf("model: %s\n", model);
     printf("%zu workloads, %zu policies\n", n, n_pol);
     fflush(stdout);
+    bool tty = !progress && isatty(STDERR_FILENO); /* the line in place */
     for (size_t p = 0; p < n_pol; p++) {
+        if (progress || tty)
+            fprintf(stderr, "%sweft eval: progress: policy %zu of %zu, %s, on %zu workloads%s",
+                    tty ? "\r\033[K" : "", p + 1, n_pol, spec[p], n, tty ? "" : "\n");
         weft_err_t err = train_evaluate_policy(name[p], alloc[p], model, wls, n, threads,
                                                w + p * n);
+        if (tty && (err || p + 1 == n_pol))
+            fputs("\r\033[K", stderr);
         if (err) {
             fprintf(stderr, "weft eval: policy %s: %s: %s\n", spec[p], weft_strerror(err),
                     weft_last_error());

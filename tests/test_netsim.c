@@ -1204,7 +1204,8 @@ Test(sim_cli, policy_all_runs_every_ordering)
 
 /* --progress: the share of coflows each run finished on stderr, ending
  * with every run at 100%, in the order given; nothing of it without the
- * option when stderr is not a terminal. */
+ * option when stderr is not a terminal. weft eval's: a line as each
+ * policy starts. */
 Test(sim_cli, progress_ends_with_every_run_done)
 {
     NEED_BIN();
@@ -1217,6 +1218,20 @@ Test(sim_cli, progress_ends_with_every_run_done)
     cr_assert_not_null(strstr(cli_file("out"), "\nsebf "), "%s", cli_file("out"));
     cr_assert_eq(cli("sim %s/small.weft --policy sebf", cli_dir), 0, "%s", cli_file("err"));
     cr_assert_null(strstr(cli_file("err"), "progress"), "%s", cli_file("err"));
+    /* weft eval: a line as each policy starts, every ordering with all */
+    cr_assert_eq(cli("eval %s/small.weft --policy all --progress", cli_dir), 0, "%s",
+                 cli_file("err"));
+    err = cli_file("err");
+    const coflow_ordering_t *const *ords = coflow_orderings();
+    size_t n_ords = 0;
+    while (ords[n_ords])
+        n_ords++;
+    for (size_t i = 0; i < n_ords; i++) {
+        char want[160];
+        snprintf(want, sizeof want, "weft eval: progress: policy %zu of %zu, %s, on 1 "
+                 "workloads\n", i + 1, n_ords, ords[i]->name);
+        cr_assert_not_null(strstr(err, want), "no '%s' in: %s", want, err);
+    }
 }
 
 /* --flows writes <policy>-flows.csv beside the other files, a row per
