@@ -286,6 +286,11 @@ int cmd_eval(int argc, char **argv)
         }
         if (!colon)
             snprintf(alloc[p], sizeof alloc[p], "%s", o->default_allocator);
+        for (size_t q = 0; q < p; q++) /* the same run twice: a slip, as in weft sim */
+            if (!strcmp(name[q], name[p]) && !strcmp(alloc[q], alloc[p])) {
+                fprintf(stderr, "weft eval: policy '%s' given twice\n", spec[p]);
+                return CLI_USAGE;
+            }
         uses_learned = uses_learned || !strcmp(name[p], "learned");
     }
     if (model && !uses_learned)

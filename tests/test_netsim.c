@@ -1200,6 +1200,8 @@ Test(sim_cli, policy_all_runs_every_ordering)
     }
     cr_assert_eq(cli("sim %s/small.weft --policy all --policy sebf", cli_dir), 2);
     ERR_HAS("policy 'sebf' given twice");
+    cr_assert_eq(cli("eval %s/small.weft --policy all --policy sebf:madd", cli_dir), 2);
+    ERR_HAS("weft eval: policy 'sebf:madd' given twice");
 }
 
 /* --progress: the share of coflows each run finished on stderr, ending
