@@ -179,8 +179,8 @@ static weft_err_t sim_setup(sim_t *s)
     s->chk_out = weft_calloc(s->fab->n_ports, sizeof *s->chk_out);
     s->chk_in = weft_calloc(s->fab->n_ports, sizeof *s->chk_in);
     job_key_t *keys = weft_calloc(nj, sizeof *keys);
-    if (!s->job_order || !s->job_left || !s->parents_left || !s->ready_s || !s->heap || !s->active || !s->ids || !s->run ||
-        !s->done || !s->chk_out || !s->chk_in || !keys) {
+    if (!s->job_order || !s->job_left || !s->parents_left || !s->ready_s || !s->heap ||
+        !s->active || !s->ids || !s->run || !s->done || !s->chk_out || !s->chk_in || !keys) {
         free(keys);
         return weft_fail(WEFT_ENOMEM, "out of memory for the emulator (%zu coflows, %zu flows)",
                          nc, nf);
