@@ -789,14 +789,14 @@ static void expect_frontier(size_t j, const char *want_ready, double want_waitin
               want_waiting);
 }
 
+/* Every flow of active coflow c sent and finished: c becomes DONE. */
 static void finish_coflow(size_t c)
 {
-    for (size_t f = wl.coflows[c].first_flow; f < wl.coflows[c].first_flow + wl.coflows[c].n_flows;
-         f++)
+    size_t first = wl.coflows[c].first_flow, end = first + wl.coflows[c].n_flows;
+    for (size_t f = first; f < end; f++) {
         set_remaining(f, 0);
-    for (size_t f = wl.coflows[c].first_flow; f < wl.coflows[c].first_flow + wl.coflows[c].n_flows;
-         f++)
         coflow_state_finish_flow(&st, f);
+    }
     cr_assert_eq(st.status[c], COFLOW_DONE);
 }
 
