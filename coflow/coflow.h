@@ -556,6 +556,15 @@ typedef struct coflow_ordering {
      * costs about ten times the time: sebf on the Facebook trace 2.5 s
      * with it, 29 s without). */
     bool reads_flows;
+    /* Optional: tells a context just created that the same coflows, ids
+     * in[0..n) in the order order() was given them, were last ordered as
+     * out[0..n), as if this context had ordered them. For an ordering
+     * whose order depends on its past decisions (the learned one with
+     * set_changes_only keeps its last order while the ids do not change),
+     * so that a driver that creates it anew for the same coflows (the
+     * gateway, at each rebuild of its live state) decides as one that
+     * kept it (the emulator). */
+    void (*carry_order)(void *ctx, const size_t *in, const size_t *out, size_t n);
 } coflow_ordering_t;
 
 /*

@@ -966,6 +966,18 @@ fail:
     c->n_failures++;
 }
 
+/* coflow_ordering_t.carry_order: with set_changes_only, the order to keep
+ * while the ids given are in[0..n). */
+static void learned_carry_order(void *ctx, const size_t *in, const size_t *out, size_t n)
+{
+    learned_ctx_t *c = ctx;
+    if (!c->m->set_changes_only || n == 0 || reserve_rows(c, n) != WEFT_OK)
+        return;
+    memcpy(c->prev_in, in, n * sizeof *in);
+    memcpy(c->prev_out, out, n * sizeof *out);
+    c->prev_n = n;
+}
+
 void coflow_learned_set_mode(void *ctx, coflow_learned_mode_t mode)
 {
     learned_ctx_t *c = ctx;
@@ -995,4 +1007,5 @@ const coflow_ordering_t coflow_learned = {
     .create = learned_create,
     .destroy = learned_destroy,
     .order = learned_order,
+    .carry_order = learned_carry_order,
 };

@@ -143,6 +143,12 @@ typedef struct {
                                             learned ordering's model) */
     size_t *l2g_flow, *l2g_coflow, *l2g_job, *ids;
     size_t cap_lf, cap_lc, cap_lj;
+    /* The last decision's coflows, as the ordering was given them and as
+     * it ordered them, each by the gateway id of its first flow (which
+     * compaction keeps): carried into the ordering created at a rebuild
+     * (coflow_ordering_t.carry_order). Kept for orderings that take it. */
+    uint64_t *last_in, *last_out;
+    size_t n_last, cap_last_in, cap_last_out;
     size_t *port_rank, *port_last;       /* [n_ports] decision scratch */
     /* outputs, consumed by the caller */
     rpc_change_t *changes;               /* of the last decision */

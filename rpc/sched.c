@@ -107,7 +107,7 @@ void rpc_sched_destroy(rpc_sched_t *s)
                     s->l2g_coflow, s->l2g_job, s->ids, s->port_rank, s->port_last,
                     s->changes, s->jobs_done, s->gone_id, s->gone_fid, s->gone_jct,
                     s->map_key, s->map_val, s->jfid, s->jcancelled, s->gone_cancelled,
-                    s->drops, s->jlive, s->cleft, s->absent};
+                    s->drops, s->jlive, s->cleft, s->absent, s->last_in, s->last_out};
     for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
         free(ptrs[i]);
     memset(s, 0, sizeof *s);
@@ -415,6 +415,39 @@ weft_err_t rpc_sched_commit_job(rpc_sched_t *s, const coflow_workload_t *tmp, do
     return WEFT_OK;
 }
 
+/* The gateway id of global coflow c's first flow: a name for c that
+ * compaction keeps. */
+static uint64_t coflow_key(const rpc_sched_t *s, size_t c)
+{
+    return rpc_sched_flow_gid(s, s->all.coflows[c].first_flow);
+}
+
+/* Hands the ordering just created the last decision's order, when every
+ * coflow of it is still live and active (else the ids it is given next
+ * differ anyway). */
+static void carry_last_order(rpc_sched_t *s)
+{
+    if (!s->ord->carry_order || s->n_last == 0 || s->live.n_coflows < s->n_last)
+        return;
+    size_t n = s->n_last, *in = s->ids, *out = s->port_rank; /* scratch of n_coflows, n_ports */
+    size_t *buf = NULL;
+    if (n > s->fab.n_ports && !(out = buf = weft_calloc(n, sizeof *buf)))
+        return; /* out of memory: the ordering decides afresh */
+    for (int side = 0; side < 2; side++)
+        for (size_t i = 0; i < n; i++) {
+            size_t f;
+            if (rpc_sched_flow_index(s, side ? s->last_out[i] : s->last_in[i], &f) != 1)
+                goto done; /* its job was compacted away */
+            size_t c = s->fcoflow[f];
+            if (s->cstatus[c] != COFLOW_ACTIVE || !s->jlive[s->all.coflows[c].job])
+                goto done;
+            (side ? out : in)[i] = s->g2l_c[c];
+        }
+    s->ord->carry_order(s->ctx, in, out, n);
+done:
+    free(buf);
+}
+
 /* Rebuilds live and st from the unfinished jobs of all (invariants above).
  * O(flows and coflows of unfinished jobs). */
 static weft_err_t rebuild(rpc_sched_t *s)
@@ -491,6 +524,7 @@ static weft_err_t rebuild(rpc_sched_t *s)
     st->policy_hook = s->policy_hook;
     if (s->ord->create)
         WEFT_CHECK(s->ord->create(&s->ctx, st));
+    carry_last_order(s);
     s->need_rebuild = false;
     s->stale = false;
     s->n_rebuilds++;
@@ -772,8 +806,16 @@ weft_err_t rpc_sched_decide(rpc_sched_t *s, double now)
             s->ids[n++] = c;
     coflow_sort_by_key(st, s->ids, n, st->release_s);
     coflow_state_forget_iso(st); /* reports moved bytes without saying whose */
+    bool keep = s->ord->carry_order &&
+                !weft_grow((void **)&s->last_in, &s->cap_last_in, n, sizeof *s->last_in) &&
+                !weft_grow((void **)&s->last_out, &s->cap_last_out, n, sizeof *s->last_out);
+    for (size_t i = 0; keep && i < n; i++)
+        s->last_in[i] = coflow_key(s, s->l2g_coflow[s->ids[i]]);
     if (n > 0)
         s->ord->order(s->ctx, st, s->ids, n);
+    for (size_t i = 0; keep && i < n; i++)
+        s->last_out[i] = coflow_key(s, s->l2g_coflow[s->ids[i]]);
+    s->n_last = keep ? n : 0;
     for (size_t k = 0; k < st->n_rated; k++)
         st->flow_rate[st->rated[k]] = 0;
     st->n_rated = 0;
@@ -849,6 +891,7 @@ weft_err_t rpc_sched_set_port_rate(rpc_sched_t *s, uint32_t p, double rate)
 
 void rpc_sched_renew_ordering(rpc_sched_t *s)
 {
+    s->n_last = 0; /* a new model decides afresh */
     drop_live(s);
     s->need_rebuild = true;
     s->dirty = true;

@@ -86,16 +86,16 @@ static double change_each_second(void *ctx, const coflow_state_t *st)
 }
 
 static const coflow_ordering_t t_index = {"t-index", "lowest index first", "t-greedy", true, 0,
-                                          NULL, NULL, order_index, NULL, false};
+                                          NULL, NULL, order_index, NULL, false, NULL};
 static const coflow_ordering_t t_fifo = {"t-fifo", "release order", "t-greedy", true, 0,
-                                         NULL, NULL, order_keep, NULL, false};
+                                         NULL, NULL, order_keep, NULL, false, NULL};
 static const coflow_ordering_t t_lifo = {"t-lifo", "highest index first", "t-greedy", true, 0,
-                                         NULL, NULL, order_lifo, NULL, false};
+                                         NULL, NULL, order_lifo, NULL, false, NULL};
 static const coflow_ordering_t t_record = {"t-record", "records ids", "t-greedy", true, 0,
-                                           NULL, NULL, order_record, NULL, false};
+                                           NULL, NULL, order_record, NULL, false, NULL};
 static const coflow_ordering_t t_seconds = {"t-seconds", "index, re-decided each second",
                                             "t-greedy", true, 0, NULL, NULL, order_index,
-                                            change_each_second, false};
+                                            change_each_second, false, NULL};
 
 static void alloc_greedy(coflow_state_t *st, const size_t *order, size_t n)
 {
@@ -218,7 +218,7 @@ static double change_never_happens(void *ctx, const coflow_state_t *st)
 
 static const coflow_ordering_t t_liar = {"t-liar", "predicts changes that never come",
                                          "t-greedy", true, 0, NULL, NULL, order_index,
-                                         change_never_happens, false};
+                                         change_never_happens, false, NULL};
 
 static const coflow_allocator_t t_greedy = {"t-greedy", "greedy", alloc_greedy, true, false, false, false, false};
 static const coflow_allocator_t t_share = {"t-share", "equal shares", alloc_share, false, false, false, false, false};
