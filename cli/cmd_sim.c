@@ -103,6 +103,8 @@ static void usage(FILE *out)
             "  --progress          the share of coflows each run finished, a line a second\n"
             "                      on stderr, and a last one at the end (on a terminal it\n"
             "                      is shown anyway, in place, and wiped before the table)\n"
+            "  --progress-every S  show it every S seconds instead (> 0; e.g. 60 for the log\n"
+            "                      of a long sweep)\n"
             "  --plot FILE         draw the CDF of JCT per policy into FILE.png or FILE.svg\n"
             "                      (needs gnuplot)\n"
             "  --model FILE        model of the learned policy (msgpack, see `--policy\n"
@@ -196,13 +198,15 @@ static void sim_run_task(void *arg, size_t i)
         snprintf(t->errmsg, sizeof t->errmsg, "%s", weft_last_error());
 }
 
-/* The progress line: on a terminal, rewritten in place every second while
- * the runs go and wiped before the table; with --progress elsewhere, a line
- * a second and a last one once all runs ended. */
+/* The progress line: on a terminal, rewritten in place every second (or
+ * --progress-every) while the runs go and wiped before the table; with
+ * --progress elsewhere, a line each time and a last one once all runs
+ * ended. */
 typedef struct {
     const sim_task_t *tasks;
     size_t n_tasks, n_coflows;
     bool tty;
+    double every_s; /* --progress-every */
     atomic_bool stop;
 } sim_progress_t;
 
@@ -222,10 +226,12 @@ static void *progress_main(void *arg)
 {
     sim_progress_t *p = arg;
     double last = weft_mono_s();
+    /* naps of at most 50 ms, so the runs' end is seen at once */
+    double nap_s = p->every_s < 0.2 ? p->every_s / 4 : 0.05;
+    struct timespec nap = {0, (long)(nap_s * 1e9)};
     while (!atomic_load(&p->stop)) {
-        struct timespec nap = {0, 50 * 1000 * 1000};
         nanosleep(&nap, NULL);
-        if (!atomic_load(&p->stop) && weft_mono_s() - last >= 1) {
+        if (!atomic_load(&p->stop) && weft_mono_s() - last >= p->every_s) {
             progress_print(p);
             last = weft_mono_s();
         }
@@ -480,6 +486,7 @@ int cmd_sim(int argc, char **argv)
         {"lp-bound", no_argument, NULL, 'L'},
         {"flows", no_argument, NULL, 'F'},
         {"progress", no_argument, NULL, 'g'},
+        {"progress-every", required_argument, NULL, 'G'},
         {"out", required_argument, NULL, 'o'},
         {"plot", required_argument, NULL, 'P'},
         {"varys", no_argument, NULL, 'v'},
@@ -496,7 +503,7 @@ int cmd_sim(int argc, char **argv)
     const char *model_path = NULL, *save_model = NULL;
     uint64_t seed = 1;
     bool seed_given = false;
-    double port_rate = 0, tick_s = 0;
+    double port_rate = 0, tick_s = 0, progress_s = 1;
     bool check = false, varys = false, flows = false, lp_bound = false, progress = false;
     double lp = 0; /* the LP bound, when asked for */
     static port_cap_t caps[MAX_PORT_CAPS];
@@ -554,6 +561,13 @@ int cmd_sim(int argc, char **argv)
             break;
         case 'g':
             progress = true;
+            break;
+        case 'G':
+            if (!parse_double(optarg, &progress_s) || !(progress_s > 0) || isinf(progress_s)) {
+                fprintf(stderr, "weft sim: --progress-every '%s': expected seconds > 0\n",
+                        optarg);
+                return CLI_USAGE;
+            }
             break;
         case 'k':
             check = true;
@@ -753,7 +767,7 @@ int cmd_sim(int argc, char **argv)
                        .n_tasks = n_pol, .start_order = start_order};
     plan_start_order(&pool);
     sim_progress_t prog = {.tasks = tasks, .n_tasks = n_pol, .n_coflows = wl.n_coflows,
-                           .tty = !progress && isatty(STDERR_FILENO)};
+                           .tty = !progress && isatty(STDERR_FILENO), .every_s = progress_s};
     atomic_init(&prog.stop, false);
     pthread_t prog_thread;
     bool prog_running = (progress || prog.tty) &&

@@ -1220,6 +1220,11 @@ Test(sim_cli, progress_ends_with_every_run_done)
     cr_assert_not_null(strstr(cli_file("out"), "\nsebf "), "%s", cli_file("out"));
     cr_assert_eq(cli("sim %s/small.weft --policy sebf", cli_dir), 0, "%s", cli_file("err"));
     cr_assert_null(strstr(cli_file("err"), "progress"), "%s", cli_file("err"));
+    static const char *const bad_every[] = {"0", "-1", "inf", "nan", "1s"};
+    for (size_t i = 0; i < sizeof bad_every / sizeof *bad_every; i++) {
+        cr_assert_eq(cli("sim %s/small.weft --progress-every %s", cli_dir, bad_every[i]), 2);
+        ERR_HAS("--progress-every");
+    }
     /* weft eval: a line as each policy starts, every ordering with all */
     cr_assert_eq(cli("eval %s/small.weft --policy all --progress", cli_dir), 0, "%s",
                  cli_file("err"));
@@ -1275,21 +1280,23 @@ static size_t lines_in_place(const char *out, const char *prefix, const char *af
 }
 
 /* On a terminal the progress is one line rewritten in place and wiped
- * before the table. weft sim shows it after a second: the Facebook trace
- * under fair and sebf runs for several seconds (fair alone for 5). weft
- * eval changes it as each policy starts. --progress and a pipe are
+ * before the table. weft sim shows it every 20 ms here (--progress-every)
+ * on 400 jobs, which run for 0.6 s under fair and sebf (5 s under ASan).
+ * weft eval changes it as each policy starts. --progress and a pipe are
  * covered above. */
-Test(sim_cli, progress_on_a_terminal_is_rewritten_in_place, .timeout = 240)
+Test(sim_cli, progress_on_a_terminal_is_rewritten_in_place, .timeout = 120)
 {
     NEED_BIN();
-    cr_assert_eq(cli_tty("sim data/FB2010-1Hr-150-0.txt --format fb --varys --policy fair "
-                         "--policy sebf"),
-                 0, "%s", cli_file("tty"));
+    cr_assert_eq(cli("gen --jobs 400 --ports 16 --load 0.9 --seed 3 -o %s/mid.weft", cli_dir),
+                 0, "%s", cli_file("err"));
+    char args[512];
+    snprintf(args, sizeof args, "sim %s/mid.weft --policy fair --policy sebf "
+             "--progress-every 0.02", cli_dir);
+    cr_assert_eq(cli_tty(args), 0, "%s", cli_file("tty"));
     const char *out = cli_file("tty");
     size_t n = lines_in_place(out, "weft sim: progress: fair ", "policy ");
     cr_assert_geq(n, 1, "no progress line in: %s", out);
     cr_assert_not_null(strstr(out, "\nsebf "), "no table in: %s", out);
-    char args[512];
     snprintf(args, sizeof args, "eval %s/small.weft --policy sebf --policy fifo", cli_dir);
     cr_assert_eq(cli_tty(args), 0, "%s", cli_file("tty"));
     out = cli_file("tty");
