@@ -1,7 +1,8 @@
 /*
  * fuzz_common.h - what the libFuzzer targets of fuzz/ share: the input as a
- * file (the readers take paths), the "every error has a detail" check and
- * the invariants of a workload a reader accepted.
+ * file (the readers take paths) or byte by byte (the targets that build
+ * their input from it), the "every error has a detail" check and the
+ * invariants of a workload a reader accepted.
  *
  * The input goes into one memfd per process, created once and rewritten
  * (pwrite + ftruncate) for every input; the readers open it by the path
@@ -45,6 +46,20 @@ static inline void fuzz_unlink_files(void)
     for (size_t i = 0; i < sizeof fuzz_files / sizeof *fuzz_files; i++)
         if (fuzz_files[i].unlink_at_exit)
             unlink(fuzz_files[i].path);
+}
+
+/* The bytes of an input taken one at a time; 0 once they run out. */
+typedef struct {
+    const uint8_t *p;
+    size_t n;
+} fuzz_input_t;
+
+static inline unsigned fuzz_next(fuzz_input_t *in)
+{
+    if (!in->n)
+        return 0;
+    in->n--;
+    return *in->p++;
 }
 
 /* Creates fuzz_files[i]; on failure the target cannot run at all. */

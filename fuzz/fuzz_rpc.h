@@ -12,21 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "fuzz/fuzz_common.h"
 #include "rpc/client.h"
-
-/* The bytes of an input taken one at a time; 0 once they run out. */
-typedef struct {
-    const uint8_t *p;
-    size_t n;
-} fuzz_input_t;
-
-static inline unsigned fuzz_next(fuzz_input_t *in)
-{
-    if (!in->n)
-        return 0;
-    in->n--;
-    return *in->p++;
-}
 
 /* A job with id `id` on `ports` ports built from the input into wl
  * (initialised here): 1-3 coflows of 1-3 flows, parents among the earlier

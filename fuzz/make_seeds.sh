@@ -206,4 +206,31 @@ prog += [MSG, WELCOME] + u(4) + u(2)
 open(sys.argv[1] + "/welcome-schedule-drop", "wb").write(bytes(prog))
 PY
 
+# sim: inputs of fuzz/fuzz_sim.c (its header says how one reads): a
+# policy and flags, then a workload drawn from 300 bytes of a seeded
+# generator (every byte string is a workload). sebf on equal ports;
+# fifo + fair with a tick; sincronia with ports twice as fast inbound;
+# aalo flow by flow (eager pacing); the learned ordering (random
+# parameters) with greedy; sebf and jsebf-cp on up to 150 ports (port
+# sets of several words), the first on equal ports. The first byte is the ordering's place in the
+# registry (weft sim --policy all lists them in that order).
+mkdir -p $C/sim
+python3 - $C/sim "$("$BUILD/weft" sim --help | awk '/^orderings:/ { f = 1; next }
+    /^allocators:/ { f = 0 } f && NF { print $1 }')" <<'PY'
+import random, sys
+names = sys.argv[2].split()
+def seed(name, ordering, alloc, flags, k):
+    rng = random.Random(k)
+    body = bytes(rng.randrange(256) for _ in range(300))
+    head = bytes([names.index(ordering), alloc, flags])
+    open(sys.argv[1] + "/" + name, "wb").write(head + body)
+seed("sebf-equal-ports", "sebf", 0, 1, 1)
+seed("fifo-fair-tick", "fifo", 3, 2, 2)
+seed("sincronia-fast-inbound", "sincronia", 0, 8, 3)
+seed("aalo-eager", "aalo", 0, 4, 4)
+seed("learned-greedy", "learned", 1, 0, 5)
+seed("sebf-wide-equal-ports", "sebf", 0, 16 | 1, 6)
+seed("jsebf-cp-wide", "jsebf-cp", 0, 16, 7)
+PY
+
 du -sh $C

@@ -12,12 +12,12 @@ set -eu
 SECS=${1:-30}
 CC=${FUZZ_CC:-clang}
 OUT=${FUZZ_OUT:-build-fuzz}
-TARGETS=${FUZZ_TARGETS:-fb alibaba wfcommons weft model frame job journal sched server agent}
+TARGETS=${FUZZ_TARGETS:-fb alibaba wfcommons weft model frame job journal sched server agent sim}
 cd "$(dirname "$0")/.."
 
 # Only what the readers and the frame decoder need, not the whole library:
-# the policies and the emulator are not linked into any target (and are
-# often mid-edit).
+# the policies and the emulator are linked only into the targets that
+# drive them (below).
 LIB_SOURCES="common/weft.c coflow/model.c dag/dag.c workload/read.c workload/fb.c
 workload/alibaba.c workload/wfcommons.c workload/text.c attention/model.c rpc/frame.c
 rpc/msg.c rpc/job.c"
@@ -29,6 +29,9 @@ JOURNAL_SOURCES="rpc/journal.c"
 # the scorer and BLAS).
 SCHED_SOURCES="rpc/sched.c $(ls coflow/*.c gnn/*.c attention/*.c | grep -v '^coflow/model.c$' \
 | grep -v '^attention/model.c$' | tr '\n' ' ')"
+# Linked into fuzz_sim only, with the scheduler's sources above: the
+# emulator and the LP lower bound it is checked against (GLPK).
+SIM_SOURCES="$(ls netsim/*.c | tr '\n' ' ') dag/lpbound.c"
 # Linked into fuzz_server only, with the two above: the gateway's server
 # and the client library its peers speak through (libevent, OpenSSL).
 SERVER_SOURCES="rpc/server.c rpc/metrics.c rpc/secrets.c rpc/client.c"
@@ -57,11 +60,13 @@ $(pkg-config --cflags igraph msgpack jansson openblas libevent libssl)"
 LIBS="$(pkg-config --libs igraph msgpack jansson libcrypto) -lm -pthread"
 SCHED_LIBS="$(pkg-config --libs openblas)"
 SERVER_LIBS="$(pkg-config --libs libevent libevent_openssl libssl libcrypto)"
+SIM_LIBS="-lglpk"
 OBJS=""
 JOURNAL_OBJS=""
 SCHED_OBJS=""
 SERVER_OBJS=""
-for src in $LIB_SOURCES $JOURNAL_SOURCES $SCHED_SOURCES $SERVER_SOURCES; do
+SIM_OBJS=""
+for src in $LIB_SOURCES $JOURNAL_SOURCES $SCHED_SOURCES $SERVER_SOURCES $SIM_SOURCES; do
     obj="$OUT/obj/$(echo "$src" | tr / _ | sed 's/\.c$/.o/')"
     # shellcheck disable=SC2086
     $CC $CFLAGS -fsanitize=fuzzer-no-link -c "$src" -o "$obj"
@@ -73,7 +78,12 @@ for src in $LIB_SOURCES $JOURNAL_SOURCES $SCHED_SOURCES $SERVER_SOURCES; do
         *)
             case " $SERVER_SOURCES " in
             *" $src "*) SERVER_OBJS="$SERVER_OBJS $obj" ;;
-            *) OBJS="$OBJS $obj" ;;
+            *)
+                case " $SIM_SOURCES " in
+                *" $src "*) SIM_OBJS="$SIM_OBJS $obj" ;;
+                *) OBJS="$OBJS $obj" ;;
+                esac
+                ;;
             esac
             ;;
         esac
@@ -87,6 +97,7 @@ for t in $TARGETS; do
     [ "$t" = server ] && extra="$SERVER_OBJS $JOURNAL_OBJS $SCHED_OBJS $SCHED_LIBS $SERVER_LIBS"
     # fuzz_agent includes rpc/agent.c itself; it needs the client library
     [ "$t" = agent ] && extra="$OUT/obj/rpc_client.o $SERVER_LIBS"
+    [ "$t" = sim ] && extra="$SIM_OBJS $SCHED_OBJS $SCHED_LIBS $SIM_LIBS"
     # shellcheck disable=SC2086
     $CC $CFLAGS -fsanitize=fuzzer "fuzz/fuzz_$t.c" $OBJS $extra $LIBS -o "$OUT/fuzz_$t"
 done
