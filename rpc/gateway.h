@@ -139,6 +139,8 @@ typedef struct {
     double rebuild_cost_s;               /* the last rebuild's wall time */
     double rebuild_defer;                /* how long a stale live may serve, in
                                             last rebuilds (0: never) */
+    double rate_rel_tol;                 /* RPC_RATE_REL_TOL, 0 in tests that
+                                            push every change */
     const void *policy_hook;             /* borrowed: the live state's (the
                                             learned ordering's model) */
     size_t *l2g_flow, *l2g_coflow, *l2g_job, *ids;

@@ -67,6 +67,7 @@ weft_err_t rpc_sched_init(rpc_sched_t *s, size_t n_ports, double port_rate,
         return weft_fail(WEFT_EINVAL, "%zu ports: expected 1..%u", n_ports, UINT32_MAX);
     s->ord = ord;
     s->alloc = alloc;
+    s->rate_rel_tol = RPC_RATE_REL_TOL;
     weft_err_t err = coflow_fabric_init(&s->fab, n_ports, port_rate);
     if (!err && (err = coflow_fabric_init(&s->dec_fab, n_ports, port_rate)))
         coflow_fabric_destroy(&s->fab);
@@ -842,7 +843,7 @@ weft_err_t rpc_sched_decide(rpc_sched_t *s, double now)
             double rate = s->absent[src] || s->absent[dst] ? 0 : st->flow_rate[lf];
             double old = s->push_rate[gf];
             bool changed = !s->announced[gf] || cls != s->push_cls[gf] ||
-                           fabs(rate - old) > RPC_RATE_REL_TOL * fmax(rate, old) ||
+                           fabs(rate - old) > s->rate_rel_tol * fmax(rate, old) ||
                            ((rate == 0) != (old == 0));
             if (changed && (err = emit(s, gf, rate, cls)))
                 return err;
