@@ -1,9 +1,9 @@
 #!/bin/sh
 # Runs every test twice: the Criterion suites of the normal build, then the
 # same suites built with AddressSanitizer + UndefinedBehaviorSanitizer, where
-# any report fails the run (halt_on_error, no recovery). Then fuzzes every
-# input reader for 10 s (scripts/fuzz.sh, docs/fuzzing.md; FUZZ_SECONDS
-# changes it, 0 skips).
+# any report fails the run (halt_on_error, no recovery). Then runs every
+# fuzz target (the input readers, the gateway's parts, the emulator) for
+# 10 s (scripts/fuzz.sh, docs/fuzzing.md; FUZZ_SECONDS changes it, 0 skips).
 set -eu
 BUILD=${1:-build}
 ASAN_BUILD=${ASAN_BUILD:-build-asan}
@@ -150,7 +150,7 @@ echo "valgrind: no errors, no leaks"
 # machine; long campaigns are scripts/fuzz.sh's (docs/fuzzing.md)
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
-    stage "fuzzing the input readers (libFuzzer + ASan + UBSan, ${FUZZ_SECONDS}s per target)"
+    stage "fuzzing the readers, the gateway and the emulator (libFuzzer + ASan + UBSan, ${FUZZ_SECONDS}s per target)"
     sh scripts/fuzz.sh "$FUZZ_SECONDS"
 fi
 stage "all tests passed"
