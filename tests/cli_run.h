@@ -88,6 +88,57 @@ __attribute__((unused)) static void cli_write(const char *name, const char *text
     cr_assert_eq(fclose(f), 0);
 }
 
+/* `weft ARGS` on a pseudo-terminal (script(1), from util-linux): what it
+ * wrote to the terminal (stdout and stderr, each newline as "\r\n") is
+ * left in cli_dir/tty; returns its exit status. */
+__attribute__((unused)) static int cli_tty(const char *args)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "timeout 200 script -qec '%s %s' /dev/null >%s/tty 2>&1", cli_bin,
+             args, cli_dir);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The progress lines of `out` (text a terminal got), each "\r\033[K" then
+ * `prefix`: every one ends where the next erase begins, with no newline
+ * (rewritten in place); then either the last erase is followed by
+ * `after` (the line wiped before what comes next), or, with kept_last,
+ * the last line ends with a newline and `after` follows it. Returns how
+ * many. */
+__attribute__((unused)) static size_t lines_in_place(const char *out, const char *prefix,
+                                                     bool kept_last, const char *after)
+{
+    static const char erase[] = "\r\033[K";
+    char want[160];
+    snprintf(want, sizeof want, "%s%s", erase, prefix);
+    size_t n = 0;
+    const char *rest = NULL; /* after the kept last line */
+    for (const char *p = strstr(out, want); p; p = strstr(p, want)) {
+        p += strlen(erase);
+        const char *next = strstr(p, erase), *nl = strchr(p, '\n');
+        if (kept_last && !strstr(p, want)) {
+            cr_assert(nl && (!next || next > nl), "the last progress line is not kept: %s", p);
+            rest = nl + 1;
+        } else {
+            cr_assert_not_null(next, "a progress line is never erased: %s", p);
+            cr_assert(!nl || nl > next, "a progress line ends with a newline: %.*s",
+                      (int)(nl ? nl - p : 0), p);
+        }
+        n++;
+    }
+    if (!kept_last) {
+        rest = out;
+        for (const char *e; (e = strstr(rest, erase));)
+            rest = e + strlen(erase);
+        if (rest == out)
+            rest = NULL;
+    }
+    cr_assert(rest && !strncmp(rest, after, strlen(after)),
+              "what follows the progress is not '%s': %s", after, out);
+    return n;
+}
+
 /* Skips a test run outside ctest, saying so. */
 #define NEED_BIN()                                                                        \
     do {                                                                                  \

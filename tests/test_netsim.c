@@ -1241,44 +1241,6 @@ Test(sim_cli, progress_ends_with_every_run_done)
     }
 }
 
-/* `weft ARGS` on a pseudo-terminal (script(1), from util-linux): what it
- * wrote to the terminal (stdout and stderr, each newline as "\r\n") is
- * left in cli_dir/tty; returns its exit status. */
-static int cli_tty(const char *args)
-{
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "timeout 200 script -qec '%s %s' /dev/null >%s/tty 2>&1", cli_bin,
-             args, cli_dir);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* The progress lines of `out` (text a terminal got), each "\r\033[K" then
- * `prefix`: every one ends where the next erase begins, with no newline
- * (rewritten in place), and the last erase is followed by `after`, not
- * by another line (wiped before what comes next). Returns how many. */
-static size_t lines_in_place(const char *out, const char *prefix, const char *after)
-{
-    static const char erase[] = "\r\033[K";
-    char want[160];
-    snprintf(want, sizeof want, "%s%s", erase, prefix);
-    size_t n = 0;
-    for (const char *p = strstr(out, want); p; p = strstr(p, want)) {
-        p += strlen(erase);
-        const char *next = strstr(p, erase), *nl = strchr(p, '\n');
-        cr_assert_not_null(next, "a progress line is never erased: %s", p);
-        cr_assert(!nl || nl > next, "a progress line ends with a newline: %.*s",
-                  (int)(nl ? nl - p : 0), p);
-        n++;
-    }
-    const char *last = out, *e;
-    while ((e = strstr(last, erase)))
-        last = e + strlen(erase);
-    cr_assert(last != out && !strncmp(last, after, strlen(after)),
-              "the last erase is not followed by '%s': %s", after, out);
-    return n;
-}
-
 /* On a terminal the progress is one line rewritten in place and wiped
  * before the table. weft sim shows it every 20 ms here (--progress-every)
  * on 400 jobs, which run for 0.6 s under fair and sebf (5 s under ASan).
@@ -1294,13 +1256,13 @@ Test(sim_cli, progress_on_a_terminal_is_rewritten_in_place, .timeout = 120)
              "--progress-every 0.02", cli_dir);
     cr_assert_eq(cli_tty(args), 0, "%s", cli_file("tty"));
     const char *out = cli_file("tty");
-    size_t n = lines_in_place(out, "weft sim: progress: fair ", "policy ");
+    size_t n = lines_in_place(out, "weft sim: progress: fair ", false, "policy ");
     cr_assert_geq(n, 1, "no progress line in: %s", out);
     cr_assert_not_null(strstr(out, "\nsebf "), "no table in: %s", out);
     snprintf(args, sizeof args, "eval %s/small.weft --policy sebf --policy fifo", cli_dir);
     cr_assert_eq(cli_tty(args), 0, "%s", cli_file("tty"));
     out = cli_file("tty");
-    n = lines_in_place(out, "weft eval: progress: policy ", "\r\nall workloads");
+    n = lines_in_place(out, "weft eval: progress: policy ", false, "\r\nall workloads");
     cr_assert_eq(n, 2, "%s", out);
     cr_assert_not_null(strstr(out, "policy 2 of 2, fifo, on 1 workloads\r\033[K"), "%s", out);
 }

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_run.h"
 #include "dag/dag.h"
 #include "attention/attn.h"
 #include "netsim/netsim.h"
@@ -560,6 +561,28 @@ static bool file_contains(const char *path, const char *needle)
     buf[k] = '\0';
     fclose(f);
     return strstr(buf, needle) != NULL;
+}
+
+/* On a terminal, weft train rewrites its progress line in place at each
+ * iteration and keeps the last one (script(1) gives it a terminal). */
+Test(train, cli_progress_on_a_terminal_is_rewritten_in_place)
+{
+    cli_open("train-tty");
+    if (!cli_bin) {
+        cli_teardown();
+        NEED_BIN();
+    }
+    char wl[160], args[1024];
+    snprintf(wl, sizeof wl, "%s/toy.weft", cli_dir);
+    cr_assert_eq(workload_save_weft(&toy, wl), WEFT_OK, "%s", weft_last_error());
+    snprintf(args, sizeof args, "train %s --val %s --out %s/out --iters 3 --imitate 1 "
+             "--dagger 1 --episodes 1 --rollouts 2 --jobs-min 8 --threads 2 "
+             "--teacher sincronia", wl, wl, cli_dir);
+    cr_assert_eq(cli_tty(args), 0, "%s", cli_file("tty"));
+    const char *out = cli_file("tty");
+    cr_assert_eq(lines_in_place(out, "iter ", true, "best validation ratio"), 3, "%s", out);
+    cr_assert_not_null(strstr(out, "\r\033[Kiter 3/3 reinforce"), "%s", out);
+    cli_teardown();
 }
 
 Test(train, cli_trains_resumes_evaluates_and_refuses_bad_input)
