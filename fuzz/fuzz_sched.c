@@ -4,7 +4,9 @@
  * (rpc/server.c), on 4 ports, with the values an agent or a client could
  * send, and after every decision the rates pushed must obey the fabric.
  *
- * Input: byte 0 picks the policy, byte 1 whether rebuilds count as slow
+ * Input: byte 0 picks the policy (the learned one with a random model that
+ * keeps its order while its coflows stay the same, so the order carried
+ * over each rebuild is exercised too), byte 1 whether rebuilds count as slow
  * (so the live state is rebuilt late and decisions run on a stale one, as
  * with many jobs in flight); then one operation per byte, its arguments
  * in the bytes after it:
@@ -34,6 +36,7 @@
 #include <string.h>
 
 #include "coflow/coflow.h"
+#include "coflow/learned.h"
 #include "fuzz/fuzz_common.h"
 #include "fuzz/fuzz_rpc.h"
 #include "rpc/client.h"
@@ -87,7 +90,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const policies[][2] = {
         {"sebf", NULL}, {"fifo", "greedy"}, {"fifo", "fair"}, {"sincronia", NULL},
-        {"aalo", NULL}, {"jsebf-cp", NULL}, {"scf", "srf"},   {"wcp", "greedy"}};
+        {"aalo", NULL}, {"jsebf-cp", NULL}, {"scf", "srf"},   {"wcp", "greedy"},
+        {"learned", NULL}};
+    /* the learned ordering's model, drawn once for the process */
+    static coflow_learned_model_t model;
+    static coflow_learned_hook_t hook = {.model = &model};
+    static bool have_model;
+    if (!have_model) {
+        if (coflow_learned_model_random(&model, 7))
+            fuzz_die("coflow_learned_model_random", weft_last_error());
+        model.set_changes_only = true;
+        have_model = true;
+    }
     fuzz_input_t in = {data, size};
     unsigned pick = fuzz_next(&in) % (sizeof policies / sizeof *policies);
     bool slow = fuzz_next(&in) % 2;
@@ -99,6 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rpc_sched_t s;
     if (rpc_sched_init(&s, PORTS, 1e6, ord, alloc))
         fuzz_die("rpc_sched_init", weft_last_error());
+    s.policy_hook = &hook; /* read by the learned ordering only */
     s.rebuild_defer = 4;
     bool absent[PORTS] = {false};
     int64_t ids[MAX_JOBS];
