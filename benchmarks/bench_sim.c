@@ -9,12 +9,15 @@
  * neighbours.
  *
  * usage: bench_sim [FB_TRACE] [--scale-only | --policies-only] [--limit S]
- *                  [--only P1,P2,...] [--scales K1,K2,...] [--eager]
+ *                  [--only P1,P2,...] [--scales K1,K2,...] [--in-time] [--eager]
  * --limit S stops a run after S seconds of wall time (default 300) and
  * reports it as "over S s"; --only runs just the named orderings;
  * --scales runs the growth runs at just those numbers of copies (default
  * 1,4,16). The growth runs fifo, sincronia and sebf, and fair and srf
- * (the per-flow baselines) when --only names them. --eager turns lazy
+ * (the per-flow baselines) when --only names them. --in-time puts the
+ * copies one after another on the trace's own ports instead (the events grow
+ * k-fold, the active flows at each decision stay those of one copy; see
+ * time_workload). --eager turns lazy
  * pacing and per-pair fair off (netsim_opts_t.eager_pacing).
  * Output: a readable table, then one `BENCH key=value ...` line per run.
  */
@@ -34,17 +37,22 @@
 #define BENCH_NAME "bench_sim"
 #include "benchmarks/bench_util.h"
 
-/* k copies of the trace side by side: copy i uses ports [i*P, (i+1)*P), so
- * per-port load (and so the number of active flows per port) stays that of
- * the original, and the total grows k-fold. */
-static int scale_workload(coflow_workload_t *out, const coflow_workload_t *in, size_t k)
+/* k copies of the trace. With shift_s == 0 side by side: copy i uses ports
+ * [i*P, (i+1)*P), so per-port load (and so the number of active flows per
+ * port) stays that of the original, and the total grows k-fold. With
+ * shift_s > 0 one after another on the same P ports: copy i arrives
+ * i * shift_s later. */
+static int scale_workload(coflow_workload_t *out, const coflow_workload_t *in, size_t k,
+                          double shift_s)
 {
-    coflow_workload_init(out, in->n_ports * k);
+    bool side_by_side = shift_s == 0;
+    coflow_workload_init(out, side_by_side ? in->n_ports * k : in->n_ports);
     for (size_t copy = 0; copy < k; copy++)
         for (size_t j = 0; j < in->n_jobs; j++) {
             const coflow_job_t *job = &in->jobs[j];
-            if (coflow_workload_add_job(out, (int64_t)(copy * in->n_jobs + j), job->arrival_s,
-                                        job->weight, job->final_compute_s))
+            if (coflow_workload_add_job(out, (int64_t)(copy * in->n_jobs + j),
+                                        job->arrival_s + (double)copy * shift_s, job->weight,
+                                        job->final_compute_s))
                 return -1;
             for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
                 const coflow_coflow_t *co = &in->coflows[c];
@@ -52,7 +60,7 @@ static int scale_workload(coflow_workload_t *out, const coflow_workload_t *in, s
                     return -1;
                 for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++) {
                     const coflow_flow_t *fl = &in->flows[f];
-                    uint32_t off = (uint32_t)(copy * in->n_ports);
+                    uint32_t off = side_by_side ? (uint32_t)(copy * in->n_ports) : 0;
                     if (coflow_workload_add_flow(out, fl->src + off, fl->dst + off, fl->bytes))
                         return -1;
                 }
@@ -80,10 +88,33 @@ typedef struct {
 } run_t;
 
 static unsigned run_limit_s = 300;
+/* --in-time: the growth runs' copies one after another (time_workload) */
+static bool in_time;
 /* --eager: netsim_opts_t.eager_pacing, every flow rated and advanced one by
  * one, as for an ordering with reads_flows (the cost docs/adding-a-policy.md
  * quotes). */
 static bool eager_pacing;
+
+/* The trace's copies one after another, each arriving once the copy
+ * before has finished: the 1x run under the same options (not timed)
+ * gives the last finish, and the copies are that plus 1% apart (the
+ * margin covers a shifted copy's schedule not being the same to the last
+ * float: its clock reads larger numbers). So a decision sees one copy's
+ * active flows, and the events grow k-fold. */
+static int time_workload(coflow_workload_t *out, const coflow_workload_t *in, size_t k,
+                         const coflow_fabric_t *fab, const netsim_opts_t *o)
+{
+    netsim_result_t res;
+    netsim_result_init(&res);
+    if (netsim_run(in, fab, o, &res))
+        return -1;
+    double first = INFINITY;
+    for (size_t j = 0; j < in->n_jobs; j++)
+        first = fmin(first, in->jobs[j].arrival_s);
+    double shift = ceil((first + res.makespan_s) * 1.01 + 1);
+    netsim_result_destroy(&res);
+    return scale_workload(out, in, k, shift);
+}
 
 /* Runs one (policy, allocator, scale) in a child; results come back over a
  * pipe, peak memory from wait4. */
@@ -107,8 +138,25 @@ static run_t run_child(const char *trace, const char *policy, const char *alloc,
             fprintf(stderr, "bench_sim: %s\n", weft_last_error());
             _exit(1);
         }
-        if (scale > 1) {
-            if (scale_workload(&wl, &base, scale)) {
+        netsim_opts_t o = {.ordering = coflow_ordering_find(policy),
+                           .allocator = alloc ? coflow_allocator_find(alloc) : NULL,
+                           .eager_pacing = eager_pacing};
+        if (!o.ordering)
+            _exit(1);
+        coflow_fabric_t fab;
+        /* the Varys/CoflowSim setting: 2^30 bit/s ports */
+        const double port_rate = 1073741824.0 / 8.0;
+        if (scale > 1 && in_time) {
+            if (coflow_fabric_init(&fab, base.n_ports, port_rate) || dag_analyze(&base, &fab) ||
+                time_workload(&wl, &base, scale, &fab, &o)) {
+                fprintf(stderr, "bench_sim: copies in time: %s\n", weft_last_error());
+                _exit(1);
+            }
+            coflow_workload_destroy(&base);
+            coflow_fabric_destroy(&fab);
+            t0 = weft_mono_s(); /* read_s: building the copies, not the 1x run */
+        } else if (scale > 1) {
+            if (scale_workload(&wl, &base, scale, 0)) {
                 fprintf(stderr, "bench_sim: scaling: %s\n", weft_last_error());
                 _exit(1);
             }
@@ -116,16 +164,9 @@ static run_t run_child(const char *trace, const char *policy, const char *alloc,
         } else {
             wl = base;
         }
-        coflow_fabric_t fab;
-        /* the Varys/CoflowSim setting: 2^30 bit/s ports */
-        if (coflow_fabric_init(&fab, wl.n_ports, 1073741824.0 / 8.0) || dag_analyze(&wl, &fab))
+        if (coflow_fabric_init(&fab, wl.n_ports, port_rate) || dag_analyze(&wl, &fab))
             _exit(1);
         c.read_s = weft_mono_s() - t0;
-        netsim_opts_t o = {.ordering = coflow_ordering_find(policy),
-                           .allocator = alloc ? coflow_allocator_find(alloc) : NULL,
-                           .eager_pacing = eager_pacing};
-        if (!o.ordering)
-            _exit(1);
         netsim_result_t res;
         netsim_result_init(&res);
         t0 = weft_mono_s();
@@ -191,11 +232,11 @@ static void report(const char *policy, const char *alloc, size_t scale, const ru
 
 static void bench_line(const char *policy, const char *alloc, size_t scale, const run_t *r)
 {
-    printf("BENCH bench=sim policy=%s alloc=%s eager=%d scale=%zu ok=%d timed_out=%d "
+    printf("BENCH bench=sim policy=%s alloc=%s eager=%d scale=%zu copies=%s ok=%d timed_out=%d "
            "limit_s=%u flows=%zu events=%zu decisions=%zu rated=%zu paced=%zu read_s=%.4f "
            "sim_s=%.4f cpu_s=%.3f ns_per_rated=%.2f maxrss_mb=%.1f avg_cct_s=%.6f\n",
            policy, alloc ? alloc : "default", (int)eager_pacing, scale,
-           r->ok, r->timed_out, run_limit_s, r->flows,
+           scale == 1 ? "one" : in_time ? "in-time" : "side-by-side", r->ok, r->timed_out, run_limit_s, r->flows,
            r->events, r->decisions, r->rated, r->paced,
            r->read_s, r->sim_s, r->cpu_s, ns_per_rated(r), (double)r->maxrss_kb / 1024.0,
            r->avg_cct);
@@ -209,11 +250,13 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: bench_sim [FB_TRACE] [--scale-only | --policies-only] [--limit S]\n"
-                   "                 [--only P1,P2,...] [--scales K1,K2,...] [--eager]\n"
+                   "                 [--only P1,P2,...] [--scales K1,K2,...] [--in-time]\n"
+                   "                 [--eager]\n"
                    "Times the emulator on the Facebook trace (default %s) under every\n"
                    "ordering and the per-flow baselines, then on K side-by-side copies of\n"
-                   "it (default 1,4,16); each run in its own process, stopped after S s\n"
-                   "(default 300).\n", trace);
+                   "it (default 1,4,16; --in-time: K copies one after another on its own\n"
+                   "ports); each run in its own process, stopped after S s (default 300).\n",
+                   trace);
             return 0;
         } else if (!strcmp(argv[i], "--limit") && i + 1 < argc)
             run_limit_s = (unsigned)atoi(argv[++i]);
@@ -225,6 +268,8 @@ int main(int argc, char **argv)
             do_policies = 0;
         else if (!strcmp(argv[i], "--policies-only"))
             do_scale = 0;
+        else if (!strcmp(argv[i], "--in-time"))
+            in_time = true;
         else if (!strcmp(argv[i], "--eager"))
             eager_pacing = true;
         else
@@ -263,7 +308,9 @@ int main(int argc, char **argv)
         }
     }
     if (do_scale) {
-        printf("== growth with size: k copies of the trace on k*150 ports\n%s", hdr);
+        printf(in_time ? "== growth with time: k copies of the trace one after another\n%s"
+                       : "== growth with size: k copies of the trace on k*150 ports\n%s",
+               hdr);
         /* the per-flow baselines grow only when named with --only: at 16x
            they take minutes */
         static const char *scale_policies[] = {"fifo", "sincronia", "sebf", "fair", "srf"};
