@@ -108,10 +108,10 @@ static int time_workload(coflow_workload_t *out, const coflow_workload_t *in, si
     netsim_result_init(&res);
     if (netsim_run(in, fab, o, &res))
         return -1;
-    double first = INFINITY;
+    double last = 0;
     for (size_t j = 0; j < in->n_jobs; j++)
-        first = fmin(first, in->jobs[j].arrival_s);
-    double shift = ceil((first + res.makespan_s) * 1.01 + 1);
+        last = fmax(last, res.job_finish_s[j]);
+    double shift = ceil(last * 1.01 + 1);
     netsim_result_destroy(&res);
     return scale_workload(out, in, k, shift);
 }
