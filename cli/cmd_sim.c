@@ -30,6 +30,9 @@
 /* The shortest --tick: a decision every microsecond is already more than
  * any run needs; shorter ones only make the run endless. */
 #define SIM_MIN_TICK_S 1e-6
+/* --progress-every's floor: the progress thread naps a quarter of it, so
+ * below this it would spin on the clock and flood stderr. */
+#define SIM_MIN_PROGRESS_S 0.01
 #define MAX_PORT_CAPS 1024
 
 typedef struct {
@@ -103,8 +106,8 @@ static void usage(FILE *out)
             "  --progress          the share of coflows each run finished, a line a second\n"
             "                      on stderr, and a last one at the end (on a terminal it\n"
             "                      is shown anyway, in place, and wiped before the table)\n"
-            "  --progress-every S  show it every S seconds instead (> 0; e.g. 60 for the log\n"
-            "                      of a long sweep)\n"
+            "  --progress-every S  show it every S seconds instead (>= 0.01; e.g. 60 for the\n"
+            "                      log of a long sweep)\n"
             "  --plot FILE         draw the CDF of JCT per policy into FILE.png or FILE.svg\n"
             "                      (needs gnuplot)\n"
             "  --model FILE        model of the learned policy (msgpack, see `--policy\n"
@@ -563,9 +566,9 @@ int cmd_sim(int argc, char **argv)
             progress = true;
             break;
         case 'G':
-            if (!parse_double(optarg, &progress_s) || !(progress_s > 0) || isinf(progress_s)) {
-                fprintf(stderr, "weft sim: --progress-every '%s': expected seconds > 0\n",
-                        optarg);
+            if (!parse_double(optarg, &progress_s) || !(progress_s >= SIM_MIN_PROGRESS_S)) {
+                fprintf(stderr, "weft sim: --progress-every '%s': expected seconds >= %g\n",
+                        optarg, SIM_MIN_PROGRESS_S);
                 return CLI_USAGE;
             }
             break;

@@ -1220,7 +1220,7 @@ Test(sim_cli, progress_ends_with_every_run_done)
     cr_assert_not_null(strstr(cli_file("out"), "\nsebf "), "%s", cli_file("out"));
     cr_assert_eq(cli("sim %s/small.weft --policy sebf", cli_dir), 0, "%s", cli_file("err"));
     cr_assert_null(strstr(cli_file("err"), "progress"), "%s", cli_file("err"));
-    static const char *const bad_every[] = {"0", "-1", "inf", "nan", "1s"};
+    static const char *const bad_every[] = {"0", "-1", "inf", "nan", "1s", "1e-9", "0.009"};
     for (size_t i = 0; i < sizeof bad_every / sizeof *bad_every; i++) {
         cr_assert_eq(cli("sim %s/small.weft --progress-every %s", cli_dir, bad_every[i]), 2);
         ERR_HAS("--progress-every");
