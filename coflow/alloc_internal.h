@@ -12,12 +12,17 @@
 
 #include "coflow_internal.h"
 
+/* The helpers below are forced inline: GCC inlines no plain function into
+ * a target clone built for another target (WEFT_HOT_CLONES), and a call
+ * per rate would cost the clone more than it gains. */
+#define ALLOC_INLINE static inline __attribute__((always_inline))
+
 /* Counts r > 0 bytes/s of a flow from port s to port d on both ports,
  * keeping the list of used ports and the full-port sets (coflow.h). The
  * greedy walk (walk_flow in alloc_greedy.c) and MADD's pacing pass
  * (side_use) do the same with the arrays in locals: a change here goes
  * there too. */
-static inline void alloc_count_rate(coflow_state_t *st, uint32_t s, uint32_t d, double r)
+ALLOC_INLINE void alloc_count_rate(coflow_state_t *st, uint32_t s, uint32_t d, double r)
 {
     const coflow_fabric_t *fab = st->fab;
     if (!st->clear_all_ports) {
@@ -39,7 +44,7 @@ static inline void alloc_count_rate(coflow_state_t *st, uint32_t s, uint32_t d, 
  * its two ports and lists f in st->rated the first time it gets anything.
  * A caller that knows f's ports (a greedy walk over millions of flows)
  * passes them, so the flow itself is never read. */
-static inline void alloc_add_rate_at(coflow_state_t *st, size_t f, uint32_t s, uint32_t d,
+ALLOC_INLINE void alloc_add_rate_at(coflow_state_t *st, size_t f, uint32_t s, uint32_t d,
                                      double r)
 {
     if (st->flow_rate[f] == 0)
@@ -53,7 +58,7 @@ static inline void alloc_add_rate_at(coflow_state_t *st, size_t f, uint32_t s, u
  * written without being read first, one load from an array of every flow
  * less, and with st->rated_rate set it goes beside the flow in the list
  * instead (coflow.h). */
-static inline void alloc_first_rate_at(coflow_state_t *st, size_t f, uint32_t s, uint32_t d,
+ALLOC_INLINE void alloc_first_rate_at(coflow_state_t *st, size_t f, uint32_t s, uint32_t d,
                                        double r)
 {
     if (st->rated_rate)
@@ -69,13 +74,13 @@ static inline void alloc_first_rate_at(coflow_state_t *st, size_t f, uint32_t s,
 }
 
 /* The rate of rated[k] (alloc_first_rate_at, above). */
-static inline double alloc_rated_rate(const coflow_state_t *st, size_t k)
+ALLOC_INLINE double alloc_rated_rate(const coflow_state_t *st, size_t k)
 {
     return st->rated_rate ? st->rated_rate[k] : st->flow_rate[st->rated[k]];
 }
 
 /* The same, reading f's ports from the workload. */
-static inline void alloc_add_rate(coflow_state_t *st, size_t f, double r)
+ALLOC_INLINE void alloc_add_rate(coflow_state_t *st, size_t f, double r)
 {
     const coflow_flow_t *fl = &st->wl->flows[f];
     alloc_add_rate_at(st, f, fl->src, fl->dst, r);
@@ -84,11 +89,11 @@ static inline void alloc_add_rate(coflow_state_t *st, size_t f, double r)
 /* True if port p's send (out) or receive side is full: its bit in the
  * full-port set, which alloc_add_rate keeps equal to
  * cap - used <= COFLOW_RATE_EPS * cap. */
-static inline bool alloc_out_full(const coflow_state_t *st, uint32_t p)
+ALLOC_INLINE bool alloc_out_full(const coflow_state_t *st, uint32_t p)
 {
     return (st->full_out[p >> 6] >> (p & 63)) & 1;
 }
-static inline bool alloc_in_full(const coflow_state_t *st, uint32_t p)
+ALLOC_INLINE bool alloc_in_full(const coflow_state_t *st, uint32_t p)
 {
     return (st->full_in[p >> 6] >> (p & 63)) & 1;
 }

@@ -25,7 +25,8 @@
  * c's open-port sets and the full-port sets, so a blocked coflow costs
  * its full ports, not all of them; false without the sets (the caller's
  * walk over the ports finds them). */
-static bool blocked(const coflow_state_t *st, size_t c, const double *bytes, const double *comp)
+ALLOC_INLINE bool blocked(const coflow_state_t *st, size_t c, const double *bytes,
+                          const double *comp)
 {
     if (!st->pmask)
         return false;
@@ -60,7 +61,7 @@ static bool blocked(const coflow_state_t *st, size_t c, const double *bytes, con
  * branch predictor could learn). Division only where the quotient may
  * beat gamma: below gamma * free, shaved by more than its two roundings,
  * it rounds to gamma at most. */
-static double side_gamma(const coflow_state_t *st, size_t lo, size_t hi, const double *bytes,
+WEFT_HOT_CLONES static double side_gamma(const coflow_state_t *st, size_t lo, size_t hi, const double *bytes,
                          const double *comp, const uint32_t *open, const double *cap,
                          const double *used, double gamma)
 {
@@ -114,7 +115,7 @@ static double side_gamma(const coflow_state_t *st, size_t lo, size_t hi, const d
  * of used ports and the full-port sets as alloc_count_rate does; the
  * others get nothing. The state's arrays are held in locals: through
  * st, GCC reloaded each of them after every store, doubling the loop. */
-static void side_use(coflow_state_t *st, bool out, size_t lo, size_t hi, const double *bytes,
+WEFT_HOT_CLONES static void side_use(coflow_state_t *st, bool out, size_t lo, size_t hi, const double *bytes,
                      const double *comp, const uint32_t *open, double pace)
 {
     const uint32_t *cports = st->cports;
@@ -172,7 +173,7 @@ static double pace_conditioning(const coflow_state_t *st, size_t c, const double
     return (double)(st->n_rated + st->n_paced + 2) * DBL_EPSILON * worst;
 }
 
-static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
+WEFT_HOT_CLONES static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
 {
     const coflow_workload_t *wl = st->wl;
     const coflow_fabric_t *fab = st->fab;
