@@ -37,9 +37,13 @@ i=0
 while [ "$i" -lt "$pairs" ]; do
     sim_seconds "$old" "$tmp/old" & a=$!
     sim_seconds "$new" "$tmp/new" & b=$!
-    wait "$a" && wait "$b"
+    ok=1
+    wait "$a" || ok=0
+    wait "$b" || ok=0
+    [ "$ok" = 1 ] || exit 1
     echo "$(cat "$tmp/old.s") $(cat "$tmp/new.s")"
     i=$((i + 1))
 done | awk '{ print; r = $2 / $1; sum += r; n++; if (r < 1) won++ }
-    END { printf "BENCH bench=ab policy=%s pairs=%d mean_new_over_old=%.3f new_faster=%d\n",
+    END { if (!n) exit 1
+          printf "BENCH bench=ab policy=%s pairs=%d mean_new_over_old=%.3f new_faster=%d\n",
           "'"$policy"'", n, sum / n, won }'
