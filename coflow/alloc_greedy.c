@@ -388,7 +388,8 @@ static void remember_room(coflow_state_t *st, size_t c, bool got_nothing)
  * walk visits only its open flows whose other port has room, found as the
  * group's set minus the full ports: the same flows, rates and order as the
  * plain walk over the members, which visits the blocked flows too. */
-WEFT_HOT_CLONES static void walk_coflow(coflow_state_t *st, size_t c, bool fresh)
+WEFT_HOT_CLONES
+static void walk_coflow(coflow_state_t *st, size_t c, bool fresh)
 {
     /* A coflow that got nothing at a walk with at least the room it has
      * now gets nothing again: its ports are tested, not its groups. In a

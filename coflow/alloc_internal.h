@@ -45,7 +45,7 @@ ALLOC_INLINE void alloc_count_rate(coflow_state_t *st, uint32_t s, uint32_t d, d
  * A caller that knows f's ports (a greedy walk over millions of flows)
  * passes them, so the flow itself is never read. */
 ALLOC_INLINE void alloc_add_rate_at(coflow_state_t *st, size_t f, uint32_t s, uint32_t d,
-                                     double r)
+                                    double r)
 {
     if (st->flow_rate[f] == 0)
         st->rated[st->n_rated++] = f;
@@ -59,7 +59,7 @@ ALLOC_INLINE void alloc_add_rate_at(coflow_state_t *st, size_t f, uint32_t s, ui
  * less, and with st->rated_rate set it goes beside the flow in the list
  * instead (coflow.h). */
 ALLOC_INLINE void alloc_first_rate_at(coflow_state_t *st, size_t f, uint32_t s, uint32_t d,
-                                       double r)
+                                      double r)
 {
     if (st->rated_rate)
         st->rated_rate[st->n_rated] = r;

@@ -61,7 +61,8 @@ ALLOC_INLINE bool blocked(const coflow_state_t *st, size_t c, const double *byte
  * branch predictor could learn). Division only where the quotient may
  * beat gamma: below gamma * free, shaved by more than its two roundings,
  * it rounds to gamma at most. */
-WEFT_HOT_CLONES static double side_gamma(const coflow_state_t *st, size_t lo, size_t hi, const double *bytes,
+WEFT_HOT_CLONES
+static double side_gamma(const coflow_state_t *st, size_t lo, size_t hi, const double *bytes,
                          const double *comp, const uint32_t *open, const double *cap,
                          const double *used, double gamma)
 {
@@ -115,7 +116,8 @@ WEFT_HOT_CLONES static double side_gamma(const coflow_state_t *st, size_t lo, si
  * of used ports and the full-port sets as alloc_count_rate does; the
  * others get nothing. The state's arrays are held in locals: through
  * st, GCC reloaded each of them after every store, doubling the loop. */
-WEFT_HOT_CLONES static void side_use(coflow_state_t *st, bool out, size_t lo, size_t hi, const double *bytes,
+WEFT_HOT_CLONES
+static void side_use(coflow_state_t *st, bool out, size_t lo, size_t hi, const double *bytes,
                      const double *comp, const uint32_t *open, double pace)
 {
     const uint32_t *cports = st->cports;
@@ -173,7 +175,8 @@ static double pace_conditioning(const coflow_state_t *st, size_t c, const double
     return (double)(st->n_rated + st->n_paced + 2) * DBL_EPSILON * worst;
 }
 
-WEFT_HOT_CLONES static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
+WEFT_HOT_CLONES
+static void madd_allocate(coflow_state_t *st, const size_t *order, size_t n)
 {
     const coflow_workload_t *wl = st->wl;
     const coflow_fabric_t *fab = st->fab;

@@ -103,7 +103,8 @@ void lazy_release(sim_t *s, size_t c)
  * and the allocator read its per-port bytes as current, after rebuilding
  * them for the coflows whose scale moved (the others' changed ports were
  * rewritten where their anchors changed). O(ports of the paced ones). */
-WEFT_HOT_CLONES void lazy_refresh(sim_t *s)
+WEFT_HOT_CLONES
+void lazy_refresh(sim_t *s)
 {
     coflow_state_t *st = &s->st;
     for (size_t i = 0; i < s->n_dirty; i++) {
@@ -163,7 +164,8 @@ void lazy_unpace(sim_t *s)
  * hand: flow_remaining = what is left / sig, and its anchors move by as
  * much. A paced coflow's per-port bytes are all rebuilt by lazy_refresh
  * with its new scale, so only the others' ports are rewritten here. */
-WEFT_HOT_CLONES void lazy_advance(sim_t *s, double dt)
+WEFT_HOT_CLONES
+void lazy_advance(sim_t *s, double dt)
 {
     coflow_state_t *st = &s->st;
     const coflow_flow_t *flows = s->wl->flows;
@@ -283,7 +285,8 @@ void lazy_finish_flow(sim_t *s, size_t f, size_t c, double a)
  * sim_check_lazy, which puts them back). The allocator lists a coflow's flows
  * together, so a flow's coflow is looked up only when the flow falls
  * outside the last one's range. */
-WEFT_HOT_CLONES weft_err_t lazy_collect(sim_t *s)
+WEFT_HOT_CLONES
+weft_err_t lazy_collect(sim_t *s)
 {
     coflow_state_t *st = &s->st;
     double best = INFINITY;
