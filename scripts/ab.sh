@@ -1,7 +1,7 @@
 #!/bin/sh
 # ab.sh - two builds of weft timed side by side on the Facebook trace.
 #
-#   benchmarks/ab.sh OLD_WEFT NEW_WEFT [PAIRS] [POLICY] [TRACE]
+#   scripts/ab.sh OLD_WEFT NEW_WEFT [PAIRS] [POLICY] [TRACE]
 #
 # Runs `weft sim TRACE --format fb --varys --policy POLICY` with both
 # binaries at once, one per core, PAIRS times (default 10, policy sebf), so
