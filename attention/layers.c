@@ -36,8 +36,7 @@
  * dynamic loader picks one through an ifunc on first call. Elsewhere (other
  * compilers or architectures), or with -DATTN_NO_CLONES (how the generic
  * build is tested on an AVX2 machine), the generic build only. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
-    !defined(ATTN_NO_CLONES)
+#if WEFT_CAN_CLONE && !defined(ATTN_NO_CLONES)
 #define ATTN_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define ATTN_CLONES

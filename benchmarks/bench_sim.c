@@ -236,8 +236,8 @@ static void bench_line(const char *policy, const char *alloc, size_t scale, cons
            "limit_s=%u flows=%zu events=%zu decisions=%zu rated=%zu paced=%zu read_s=%.4f "
            "sim_s=%.4f cpu_s=%.3f ns_per_rated=%.2f maxrss_mb=%.1f avg_cct_s=%.6f\n",
            policy, alloc ? alloc : "default", (int)eager_pacing, scale,
-           scale == 1 ? "one" : in_time ? "in-time" : "side-by-side", r->ok, r->timed_out, run_limit_s, r->flows,
-           r->events, r->decisions, r->rated, r->paced,
+           scale == 1 ? "one" : in_time ? "in-time" : "side-by-side", r->ok, r->timed_out,
+           run_limit_s, r->flows, r->events, r->decisions, r->rated, r->paced,
            r->read_s, r->sim_s, r->cpu_s, ns_per_rated(r), (double)r->maxrss_kb / 1024.0,
            r->avg_cct);
 }

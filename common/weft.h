@@ -124,13 +124,21 @@ static inline uint64_t weft_splitmix64(uint64_t *s)
 /* Bytes per second of 1 Gbit/s, the default port rate. */
 #define WEFT_GBPS_BYTES (1e9 / 8.0)
 
+/* 1 where GCC can build a function twice, for x86-64-v3 and generic
+ * x86-64, the dynamic loader picking one through an ifunc at the first
+ * call (target_clones); the attention kernels' ATTN_CLONES and
+ * WEFT_HOT_CLONES below use it. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define WEFT_CAN_CLONE 1
+#else
+#define WEFT_CAN_CLONE 0
+#endif
+
 /* The emulator's per-flow loops get a second build for x86-64-v3 (BMI's
  * tzcnt and blsr for the bit sets, three-operand AVX forms) beside the
- * generic x86-64 one; the dynamic loader picks one through an ifunc at
- * the first call. Floats are the same in both: -std=c11 contracts no
+ * generic x86-64 one. Floats are the same in both: -std=c11 contracts no
  * multiply-add. With other compilers or -DWEFT_NO_CLONES, one build. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
-    !defined(WEFT_NO_CLONES)
+#if WEFT_CAN_CLONE && !defined(WEFT_NO_CLONES)
 #define WEFT_HOT_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define WEFT_HOT_CLONES
