@@ -10,6 +10,7 @@
  *
  * usage: bench_sim [FB_TRACE] [--scale-only | --policies-only] [--limit S]
  *                  [--only P1,P2,...] [--scales K1,K2,...] [--in-time] [--eager]
+ *                  [--model FILE | --model random]
  * --limit S stops a run after S seconds of wall time (default 300) and
  * reports it as "over S s"; --only runs just the named orderings;
  * --scales runs the growth runs at just those numbers of copies (default
@@ -18,7 +19,10 @@
  * copies one after another on the trace's own ports instead (the events grow
  * k-fold, the active flows at each decision stay those of one copy; see
  * time_workload). --eager turns lazy
- * pacing and per-pair fair off (netsim_opts_t.eager_pacing).
+ * pacing and per-pair fair off (netsim_opts_t.eager_pacing). The learned
+ * policy runs the model `weft sim` runs: $WEFT_MODEL, else the shipped
+ * models/weft-policy.msgpack (from the current directory, as the trace);
+ * --model FILE another, --model random the random one of seed 0.
  * Output: a readable table, then one `BENCH key=value ...` line per run.
  */
 #include <math.h>
@@ -30,6 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "coflow/learned.h"
 #include "dag/dag.h"
 #include "netsim/netsim.h"
 #include "workload/workload.h"
@@ -87,6 +92,9 @@ typedef struct {
     int timed_out;
 } run_t;
 
+/* the model `weft sim --policy learned` runs from a checkout */
+#define SHIPPED_MODEL "models/weft-policy.msgpack"
+
 static unsigned run_limit_s = 300;
 /* --in-time: the growth runs' copies one after another (time_workload) */
 static bool in_time;
@@ -94,6 +102,8 @@ static bool in_time;
  * one, as for an ordering with reads_flows (the cost docs/adding-a-policy.md
  * quotes). */
 static bool eager_pacing;
+/* the learned policy's model file, NULL for the random one of seed 0 */
+static const char *model_path;
 
 /* The trace's copies one after another, each arriving once the copy
  * before has finished: the 1x run under the same options (not timed)
@@ -140,7 +150,7 @@ static run_t run_child(const char *trace, const char *policy, const char *alloc,
         }
         netsim_opts_t o = {.ordering = coflow_ordering_find(policy),
                            .allocator = alloc ? coflow_allocator_find(alloc) : NULL,
-                           .eager_pacing = eager_pacing};
+                           .eager_pacing = eager_pacing, .model_path = model_path};
         if (!o.ordering)
             _exit(1);
         coflow_fabric_t fab;
@@ -234,12 +244,12 @@ static void bench_line(const char *policy, const char *alloc, size_t scale, cons
 {
     printf("BENCH bench=sim policy=%s alloc=%s eager=%d scale=%zu copies=%s ok=%d timed_out=%d "
            "limit_s=%u flows=%zu events=%zu decisions=%zu rated=%zu paced=%zu read_s=%.4f "
-           "sim_s=%.4f cpu_s=%.3f ns_per_rated=%.2f maxrss_mb=%.1f avg_cct_s=%.6f\n",
+           "sim_s=%.4f cpu_s=%.3f ns_per_rated=%.2f maxrss_mb=%.1f avg_cct_s=%.6f model=%s\n",
            policy, alloc ? alloc : "default", (int)eager_pacing, scale,
            scale == 1 ? "one" : in_time ? "in-time" : "side-by-side", r->ok, r->timed_out,
            run_limit_s, r->flows, r->events, r->decisions, r->rated, r->paced,
            r->read_s, r->sim_s, r->cpu_s, ns_per_rated(r), (double)r->maxrss_kb / 1024.0,
-           r->avg_cct);
+           r->avg_cct, strcmp(policy, "learned") ? "-" : model_path ? model_path : "random");
 }
 
 int main(int argc, char **argv)
@@ -247,16 +257,21 @@ int main(int argc, char **argv)
     const char *trace = "data/FB2010-1Hr-150-0.txt";
     int do_policies = 1, do_scale = 1;
     const char *only = NULL, *scale_list = "1,4,16";
+    const char *model = getenv("WEFT_MODEL");
+    if (!model || !*model)
+        model = SHIPPED_MODEL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: bench_sim [FB_TRACE] [--scale-only | --policies-only] [--limit S]\n"
                    "                 [--only P1,P2,...] [--scales K1,K2,...] [--in-time]\n"
-                   "                 [--eager]\n"
+                   "                 [--eager] [--model FILE | --model random]\n"
                    "Times the emulator on the Facebook trace (default %s) under every\n"
                    "ordering and the per-flow baselines, then on K side-by-side copies of\n"
                    "it (default 1,4,16; --in-time: K copies one after another on its own\n"
-                   "ports); each run in its own process, stopped after S s (default 300).\n",
-                   trace);
+                   "ports); each run in its own process, stopped after S s (default 300).\n"
+                   "The learned policy runs $WEFT_MODEL, else %s; --model FILE\n"
+                   "another, --model random the random model of seed 0.\n",
+                   trace, SHIPPED_MODEL);
             return 0;
         } else if (!strcmp(argv[i], "--limit") && i + 1 < argc)
             run_limit_s = (unsigned)atoi(argv[++i]);
@@ -272,8 +287,23 @@ int main(int argc, char **argv)
             in_time = true;
         else if (!strcmp(argv[i], "--eager"))
             eager_pacing = true;
+        else if (!strcmp(argv[i], "--model") && i + 1 < argc)
+            model = argv[++i];
         else
             trace = argv[i];
+    }
+    model_path = strcmp(model, "random") ? model : NULL;
+    if (model_path && do_policies && (!only || bench_in_list(only, "learned"))) {
+        /* refused here rather than as a failed run after the others */
+        coflow_learned_model_t m;
+        coflow_learned_model_init(&m);
+        weft_err_t err = coflow_learned_model_load(&m, model_path);
+        coflow_learned_model_destroy(&m);
+        if (err) {
+            fprintf(stderr, "bench_sim: the learned policy's model: %s (--model FILE picks "
+                    "another, --model random the random one)\n", weft_last_error());
+            return 2;
+        }
     }
     static const char *baselines[][2] = {{"fifo", "fair"}, {"fifo", "srf"}};
     run_t runs[64];
