@@ -30,7 +30,10 @@ static uint64_t seed_range(uint64_t *first, uint64_t *last)
     if (env && *env) {
         unsigned long long a, b;
         char tail;
-        cr_assert(sscanf(env, "%llu-%llu%c", &a, &b, &tail) == 2 && a >= 1 && a <= b,
+        /* digits and one '-' only: %llu alone would take "5--3" as 5 to 2^64 - 3 */
+        bool digits = strspn(env, "0123456789-") == strlen(env) && strchr(env, '-') &&
+                      strchr(env, '-') == strrchr(env, '-');
+        cr_assert(digits && sscanf(env, "%llu-%llu%c", &a, &b, &tail) == 2 && a >= 1 && a <= b,
                   "WEFT_PROPS_SEEDS=%s: expected FIRST-LAST, 1 <= FIRST <= LAST", env);
         *first = a;
         *last = b;
