@@ -4,6 +4,7 @@
  * became of each. Cancelling is idempotent, so running it again after a
  * lost connection is safe.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,10 +71,11 @@ int cmd_cancel(int argc, char **argv)
     int status = CLI_OK;
     for (size_t i = 0; i < n; i++) {
         char *end;
+        errno = 0; /* out of range: strtoll clamps, and would cancel another job */
         long long v = strtoll(argv[optind + (int)i], &end, 10);
-        if (end == argv[optind + (int)i] || *end) {
-            fprintf(stderr, "weft cancel: job id '%s': expected an integer\n",
-                    argv[optind + (int)i]);
+        if (errno || end == argv[optind + (int)i] || *end) {
+            fprintf(stderr, "weft cancel: job id '%s': expected an integer (a job id: "
+                    "-2^63..2^63-1)\n", argv[optind + (int)i]);
             free(ids), free(answered);
             return CLI_USAGE;
         }

@@ -73,6 +73,10 @@ weft_err_t weft_grow(void **p, size_t *cap, size_t need, size_t size);
 /* Seconds on the monotonic clock (for durations, deadlines and timing). */
 double weft_mono_s(void);
 
+/* Seconds since the Unix epoch on the system's wall clock (for times that
+ * must mean the same to another process, e.g. after a restart). */
+double weft_wall_s(void);
+
 /* Calls fn(arg, i) once for every i in [0, n), on up to `threads` threads
  * (the caller's among them) taking the next i as they finish, so in no set
  * order; every thread that ran calls thread_done() (if not NULL) at its

@@ -162,6 +162,10 @@ typedef struct {
                                             caller last cleared n_jobs_done */
     size_t n_jobs_done, cap_jobs_done;
     size_t n_decisions, n_rebuilds;
+    /* The wall clock (weft_wall_s) at gateway clock 0, so journal records
+     * carry times that a restart maps back onto its own clock (their
+     * "at"); 0: unknown, and replay applies every record at its `now`. */
+    double wall_at_zero;
 } rpc_sched_t;
 
 /* A rebuild this fast is never put off (rpc_sched_t.rebuild_defer). */
@@ -275,9 +279,11 @@ void rpc_sched_renew_ordering(rpc_sched_t *s);
 /* -------------------------------------------------------------- journal */
 
 /* An append-only file of frames (rpc.h framing), one record each:
- * {"r": "epoch", "id": N} first (the gateway's identity, rpc_journal_t.epoch),
- * {"r": "job", "job": <job map as registered>},
- * {"r": "done", "flows": [fid, ...]}, and in a rewritten journal
+ * {"r": "epoch", "id": N, "at": T0} first (the gateway's identity,
+ * rpc_journal_t.epoch, and the wall-clock time of its clock's zero),
+ * {"r": "job", "job": <job map as registered>, "at": T},
+ * {"r": "cancel", "job": id, "at": T},
+ * {"r": "done", "flows": [fid, ...], "at": T}, and in a rewritten journal
  * {"r": "gone", "jobs": [[id, first fid, jct], ...]} for the jobs compacted
  * away and {"r": "base", "fid": next flow id} where their ids are skipped.
  *
@@ -317,6 +323,10 @@ typedef struct {
     uint64_t epoch;      /* the id of the gateway state the journal holds, from
                             its epoch record (not passed to replay); 0: none
                             yet (a new journal, or one older than the record) */
+    double epoch_at;     /* the wall-clock time (weft_wall_s) of the gateway
+                            clock's zero, from the epoch record's "at", which
+                            a restart's clock continues from; 0: none (a
+                            journal from before 2026-12-04's times) */
     char *torn_path;     /* the file keeping those bytes (PATH.torn-OFFSET);
                             NULL if none, owned */
     int format;          /* 2, or 1: a file from before the header, until
@@ -389,8 +399,11 @@ weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s);
  * checks of the gateway. WEFT_EPARSE (or the scheduler's error) names
  * what is wrong. */
 weft_err_t rpc_gateway_replay_record(rpc_sched_t *s, double now, const msgpack_object *rec);
-/* Packs the epoch record of id epoch (> 0, < 2^63) into b. */
+/* Packs the epoch record of id epoch (> 0, < 2^63) into b; the second with
+ * the wall-clock time of the gateway clock's zero as its "at" (origin > 0;
+ * else the same as the first). */
 weft_err_t rpc_journal_epoch_record(msgpack_sbuffer *b, uint64_t epoch);
+weft_err_t rpc_journal_epoch_record_at(msgpack_sbuffer *b, uint64_t epoch, double origin);
 /* Packs a base record (the next flow id is next_fid, < 2^63) into b. */
 weft_err_t rpc_journal_base_record(msgpack_sbuffer *b, uint64_t next_fid);
 

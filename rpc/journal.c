@@ -29,10 +29,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -309,14 +311,20 @@ static bool read_epoch(rpc_journal_t *j, const msgpack_object *rec, weft_err_t *
     if (rpc_get_str(rec, "r", &r, &nr) || nr != 5 || memcmp(r, "epoch", 5))
         return false;
     int64_t id;
+    double at = 0;
     *err = rpc_get_int(rec, "id", 1, INT64_MAX, &id);
     if (!*err)
+        *err = rpc_get_num_opt(rec, "at", 0, INFINITY, &at);
+    if (!*err) {
         j->epoch = (uint64_t)id;
+        j->epoch_at = at;
+    }
     return true;
 }
 
-/* Packs {"r": kind, key: v} into b as one record. */
-static weft_err_t u64_record(msgpack_sbuffer *b, const char *kind, const char *key, uint64_t v)
+/* Packs {"r": kind, key: v} into b as one record, with "at": at if at > 0. */
+static weft_err_t u64_record(msgpack_sbuffer *b, const char *kind, const char *key, uint64_t v,
+                             double at)
 {
     size_t mark;
     weft_err_t err = rpc_frame_begin(b, &mark);
@@ -324,20 +332,27 @@ static weft_err_t u64_record(msgpack_sbuffer *b, const char *kind, const char *k
         return err;
     msgpack_packer pk;
     msgpack_packer_init(&pk, b, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 2);
+    msgpack_pack_map(&pk, at > 0 ? 3 : 2);
     rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, kind);
     rpc_pack_cstr(&pk, key), msgpack_pack_uint64(&pk, v);
+    if (at > 0)
+        rpc_pack_cstr(&pk, "at"), msgpack_pack_double(&pk, at);
     return rpc_frame_end(b, mark, RPC_JOURNAL_MAX_RECORD);
 }
 
 weft_err_t rpc_journal_base_record(msgpack_sbuffer *b, uint64_t next_fid)
 {
-    return u64_record(b, "base", "fid", next_fid);
+    return u64_record(b, "base", "fid", next_fid, 0);
 }
 
 weft_err_t rpc_journal_epoch_record(msgpack_sbuffer *b, uint64_t epoch)
 {
-    return u64_record(b, "epoch", "id", epoch);
+    return u64_record(b, "epoch", "id", epoch, 0);
+}
+
+weft_err_t rpc_journal_epoch_record_at(msgpack_sbuffer *b, uint64_t epoch, double origin)
+{
+    return u64_record(b, "epoch", "id", epoch, origin);
 }
 
 weft_err_t rpc_journal_open(rpc_journal_t *j, const char *path, bool sync,
@@ -399,6 +414,21 @@ static weft_err_t check_record(rpc_journal_t *j, const msgpack_object *rec, cons
     return check_seal(j, p, n);
 }
 
+/* One gateway to a journal: two appending to one file would interleave
+ * their records and break the seals' chain, losing what both
+ * acknowledged. The lock is the open file's (flock), so it goes with the
+ * process, and a rewrite locks the new file before renaming it over the
+ * old. Checked before anything is read or written. */
+static weft_err_t lock_journal(int fd, const char *path)
+{
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+        return WEFT_OK;
+    if (errno == EWOULDBLOCK)
+        return weft_fail(WEFT_EINVAL, "journal %s is in use by another weft serve (it holds "
+                         "the file's lock); a journal has one gateway", path);
+    return weft_fail(WEFT_EIO, "journal %s: lock: %s", path, strerror(errno));
+}
+
 /* rpc_journal_open_cap, or with read_only rpc_journal_check: the file is
  * opened for reading only and neither given a header nor cut. */
 static weft_err_t journal_read(rpc_journal_t *j, const char *path, bool sync, size_t max_record,
@@ -427,6 +457,8 @@ static weft_err_t journal_read(rpc_journal_t *j, const char *path, bool sync, si
                       : open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (j->fd < 0)
         WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: %s", path, strerror(errno)));
+    if (!read_only)
+        WEFT_CHECK(lock_journal(j->fd, path));
     size_t have, off = 0;
     bool eof, sealed_from_here = false;
     WEFT_CHECK(read_start(j, buf, CHUNK, &have, &eof));
@@ -650,12 +682,21 @@ static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s, size_t ma
     }
     /* Replay gives a job the flow ids from the counter on; a base record
      * moves the counter over the ids of jobs compacted away. */
+    /* Each record that starts or ends a job says when ("at", wall clock;
+     * rpc_gateway_replay_record), so a restart replays its JCT: a job
+     * record its arrival, a cancel record its end, and the done records of
+     * a finished job the last completion, its end less the final compute
+     * that followed it. Completions in unfinished jobs replay at the
+     * restart, as before (they move releases, not arrivals or ends). */
+    bool timed = s->wall_at_zero > 0;
+#define AT(t) (rpc_pack_cstr(&pk, "at"), msgpack_pack_double(&pk, s->wall_at_zero + (t)))
     uint64_t next = 0;
     for (size_t j = 0; j < s->all.n_jobs; j++) {
         if (s->jfid[j] != next)
             BASE(s->jfid[j]);
-        FRAME(msgpack_pack_map(&pk, 2); rpc_pack_cstr(&pk, "r"); rpc_pack_cstr(&pk, "job");
-              rpc_pack_cstr(&pk, "job"); rpc_job_pack(&pk, &s->all, j));
+        FRAME(msgpack_pack_map(&pk, timed ? 3 : 2); rpc_pack_cstr(&pk, "r");
+              rpc_pack_cstr(&pk, "job"); rpc_pack_cstr(&pk, "job");
+              rpc_job_pack(&pk, &s->all, j); if (timed) AT(s->arrival_s[j]));
         next = rpc_sched_end_fid(s, j);
     }
     if (s->next_fid != next)
@@ -664,19 +705,33 @@ static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s, size_t ma
      * flows would finish it normally first */
     for (size_t j = 0; j < s->all.n_jobs; j++)
         if (s->jcancelled[j])
-            FRAME(msgpack_pack_map(&pk, 2); rpc_pack_cstr(&pk, "r"); rpc_pack_cstr(&pk, "cancel");
-                  rpc_pack_cstr(&pk, "job"); msgpack_pack_int64(&pk, s->all.jobs[j].id));
-    for (size_t f = 0; f < s->all.n_flows;) {
-        size_t n = 0, end = f;
-        while (end < s->all.n_flows && n < CHUNK)
-            n += s->fdone[end++];
-        if (n > 0)
-            FRAME(msgpack_pack_map(&pk, 2); rpc_pack_cstr(&pk, "r"); rpc_pack_cstr(&pk, "done");
-                  rpc_pack_cstr(&pk, "flows"); msgpack_pack_array(&pk, n);
-                  for (size_t i = f; i < end; i++) if (s->fdone[i])
-                      msgpack_pack_uint64(&pk, rpc_sched_flow_gid(s, i)));
-        f = end;
+            FRAME(msgpack_pack_map(&pk, timed ? 3 : 2); rpc_pack_cstr(&pk, "r");
+                  rpc_pack_cstr(&pk, "cancel"); rpc_pack_cstr(&pk, "job");
+                  msgpack_pack_int64(&pk, s->all.jobs[j].id); if (timed) AT(s->finish_s[j]));
+    /* a job's done flows together (its flows are contiguous in all) */
+    for (size_t j = 0; j < s->all.n_jobs; j++) {
+        const coflow_job_t *job = &s->all.jobs[j];
+        size_t lo = s->all.coflows[job->first_coflow].first_flow;
+        size_t hi = j + 1 < s->all.n_jobs
+                        ? s->all.coflows[s->all.jobs[j + 1].first_coflow].first_flow
+                        : s->all.n_flows;
+        bool ended = timed && s->jdone[j] && !s->jcancelled[j];
+        double last = s->finish_s[j] - job->final_compute_s;
+        for (size_t f = lo; f < hi;) {
+            size_t n = 0, end = f;
+            while (end < hi && n < CHUNK)
+                n += s->fdone[end++];
+            if (n > 0)
+                FRAME(msgpack_pack_map(&pk, ended ? 3 : 2); rpc_pack_cstr(&pk, "r");
+                      rpc_pack_cstr(&pk, "done"); rpc_pack_cstr(&pk, "flows");
+                      msgpack_pack_array(&pk, n);
+                      for (size_t i = f; i < end; i++) if (s->fdone[i])
+                          msgpack_pack_uint64(&pk, rpc_sched_flow_gid(s, i));
+                      if (ended) AT(last));
+            f = end;
+        }
     }
+#undef AT
 #undef BASE
 #undef FRAME
     return WEFT_OK;
@@ -707,7 +762,7 @@ weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s)
         WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory rewriting journal %s", j->path));
     snprintf(tmp, n, "%s.tmp", target);
     if (j->epoch) /* first, as in the journal it replaces */
-        WEFT_CHECK(rpc_journal_epoch_record(&b, j->epoch));
+        WEFT_CHECK(rpc_journal_epoch_record_at(&b, j->epoch, j->epoch_at));
     WEFT_CHECK(pack_state(&b, s, j->max_record));
     /* the header, then each record sealed */
     sealed_cap = b.size + RPC_JOURNAL_HEADER_BYTES + 64;
@@ -722,9 +777,12 @@ weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s)
                               &sealed_cap));
         at += n;
     }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* opened to be the journal's descriptor after the rename, and locked
+       before it: another gateway never finds the new file unlocked */
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0)
         WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: %s", tmp, strerror(errno)));
+    WEFT_CHECK(lock_journal(fd, tmp));
     msgpack_sbuffer whole = {sealed_len, (char *)sealed, sealed_cap};
     WEFT_CHECK(write_all(fd, tmp, &whole));
     if (fdatasync(fd) != 0)
@@ -737,10 +795,9 @@ weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s)
     if (dfd < 0 || fsync(dfd) != 0)
         WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: syncing its directory: %s", j->path,
                              strerror(errno)));
-    close(j->fd);
-    j->fd = open(j->path, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (j->fd < 0)
-        WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: reopening: %s", j->path, strerror(errno)));
+    close(j->fd); /* and its lock: the old file is gone */
+    j->fd = fd;
+    fd = -1;
     j->bytes = j->rewritten_bytes = sealed_len;
     j->format = 2;
     memcpy(j->chain, chain, sizeof chain);

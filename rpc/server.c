@@ -135,7 +135,10 @@ struct rpc_gateway {
     conn_t *conns;
     conn_t **agents; /* [n_ports] the connection of each agent, or NULL */
     msgpack_sbuffer out;
-    double t0;
+    double t0;       /* weft_mono_s() at the gateway clock's zero: this start,
+                        or the journal's first start (continue_clock) */
+    double started;  /* weft_mono_s() at this start */
+    bool clock_set;  /* the replay has fixed the clock's zero */
     int port;
     uint64_t serial;
     bool peers_dirty;
@@ -467,7 +470,9 @@ static void send_ack(conn_t *c, int64_t seq, int64_t job, uint64_t first_fid, bo
 
 /* Appends one journal record: {"r": "job", "job": job} when job is given,
  * {"r": "cancel", "job": id} when cancel_id is not INT64_MIN, else
- * {"r": "done", "flows": fids[0..n)}. */
+ * {"r": "done", "flows": fids[0..n)}; each with "at", the wall-clock time
+ * of now on the gateway's clock, which a restart maps back onto its own
+ * (rpc_gateway_replay_record), so JCTs outlive the process. */
 static weft_err_t journal_record(rpc_gateway_t *gw, const msgpack_object *job,
                                  int64_t cancel_id, const uint64_t *fids, size_t n)
 {
@@ -480,7 +485,8 @@ static weft_err_t journal_record(rpc_gateway_t *gw, const msgpack_object *job,
     if (!err) {
         msgpack_packer pk;
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, 2);
+        msgpack_pack_map(&pk, 3);
+        rpc_pack_cstr(&pk, "at"), msgpack_pack_double(&pk, gw->sched.wall_at_zero + gw_now(gw));
         bool cancel = !job && cancel_id != INT64_MIN;
         rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, job ? "job" : cancel ? "cancel" : "done");
         if (job) {
@@ -1542,6 +1548,14 @@ weft_err_t rpc_gateway_replay_record(rpc_sched_t *s, double now, const msgpack_o
     weft_err_t err;
     if ((err = rpc_get_str(rec, "r", &r, &nr)))
         return err;
+    /* When it happened, on this gateway's clock (its wall-clock time less
+     * the clock's zero), within [0, now] (a wall clock set back since). A
+     * record without one (from before 2026-12-04) happens now. */
+    double at = NAN;
+    if ((err = rpc_get_num_opt(rec, "at", 0, INFINITY, &at)))
+        return err;
+    if (s->wall_at_zero > 0 && at - s->wall_at_zero < now)
+        now = at > s->wall_at_zero ? at - s->wall_at_zero : 0;
     if (nr == 3 && !memcmp(r, "job", 3)) {
         coflow_workload_t tmp;
         err = rpc_job_parse(&s->fab, rpc_map_get(rec, "job"), &tmp);
@@ -1612,9 +1626,27 @@ weft_err_t rpc_gateway_replay_record(rpc_sched_t *s, double now, const msgpack_o
     return weft_fail(WEFT_EPARSE, "unknown record kind '%.*s'", (int)(nr > 32 ? 32 : nr), r);
 }
 
+/* Sets the gateway clock's zero to wall-clock time origin (the journal's
+ * first start), so the times replayed from the journal's records, and the
+ * JCTs of jobs that span a restart, read on one clock. Never after now: a
+ * wall clock set back since leaves the zero at this start. */
+static void continue_clock(rpc_gateway_t *gw, double origin)
+{
+    double wall = weft_wall_s(), mono = weft_mono_s();
+    if (origin > wall)
+        origin = wall;
+    gw->t0 = mono - (wall - origin);
+    gw->sched.wall_at_zero = origin;
+}
+
 static weft_err_t replay(void *arg, const msgpack_object *rec)
 {
     rpc_gateway_t *gw = arg;
+    if (!gw->clock_set) { /* the epoch record, first, has been read */
+        gw->clock_set = true;
+        if (gw->journal.epoch_at > 0)
+            continue_clock(gw, gw->journal.epoch_at);
+    }
     return rpc_gateway_replay_record(&gw->sched, gw_now(gw), rec);
 }
 
@@ -2060,11 +2092,12 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
         gw->split_roles = true;
     }
     o->port_secrets = NULL; /* the caller's array: not kept */
-    gw->t0 = weft_mono_s();
+    gw->t0 = gw->started = weft_mono_s();
     if (o->n_ports < 1 || o->n_ports > RPC_MAX_PORTS)
         WEFT_CHECK(weft_fail(WEFT_EINVAL, "%zu ports: a gateway has 1..%zu", o->n_ports,
                              RPC_MAX_PORTS));
     WEFT_CHECK(rpc_sched_init(&gw->sched, o->n_ports, o->port_rate, o->ord, o->alloc));
+    gw->sched.wall_at_zero = weft_wall_s() - gw_now(gw);
     for (size_t i = 0; i < o->n_port_rates; i++) {
         const rpc_port_rate_t *pr = &o->port_rates[i];
         if (pr->port >= o->n_ports)
@@ -2098,11 +2131,22 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     if (o->journal)
         WEFT_CHECK(rpc_journal_open_cap(&gw->journal, o->journal, !o->journal_nosync,
                                         o->max_frame, replay, gw));
+    if (!gw->clock_set && gw->journal.epoch_at > 0) /* an epoch record alone */
+        continue_clock(gw, gw->journal.epoch_at);
+    /* the jobs the replay finished had finished before this start: no
+       job_done for them to whoever connects first (a watch still gets it) */
+    gw->sched.n_jobs_done = 0;
     gw->epoch = gw->journal.epoch;
     if (!gw->epoch) { /* a new job table: a new identity, journaled before any job */
         gw->epoch = new_epoch();
         if (gw->journal.fd >= 0) {
-            WEFT_CHECK(journal_u64(gw, rpc_journal_epoch_record, gw->epoch));
+            msgpack_sbuffer b;
+            msgpack_sbuffer_init(&b);
+            err = rpc_journal_epoch_record_at(&b, gw->epoch, gw->sched.wall_at_zero);
+            if (!err)
+                err = rpc_journal_append(&gw->journal, b.data, b.size);
+            msgpack_sbuffer_destroy(&b);
+            WEFT_CHECK(err ? err : rpc_journal_sync(&gw->journal));
             gw->journal.epoch = gw->epoch;
         }
     } else if (gw->sched.next_fid <= (uint64_t)INT64_MAX - FID_SKIP_MIN - FID_SKIP_SPAN) {
@@ -2112,6 +2156,9 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
         WEFT_CHECK(journal_u64(gw, rpc_journal_base_record, base));
         gw->sched.next_fid = base;
     }
+    /* the zero in use, which a rewrite's epoch record keeps (a journal from
+       before its times gets it at its first rewrite) */
+    gw->journal.epoch_at = gw->sched.wall_at_zero;
     /* A journal from before seals (format 1) is rewritten whole now, in
      * format 2, so that from here on damage to any record is found. */
     if (gw->journal.fd >= 0 && gw->journal.format == 1)
@@ -2216,7 +2263,7 @@ void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out)
     out->agents = 0;
     for (size_t p = 0; p < gw->sched.fab.n_ports; p++)
         out->agents += gw->agents[p] != NULL;
-    out->uptime_s = gw_now(gw);
+    out->uptime_s = weft_mono_s() - gw->started;
     out->journal_records = gw->journal.records;
     out->journal_syncs = gw->journal.syncs;
     out->model_path = gw->sched.policy_hook == &gw->hook ? gw->o.model_path : NULL;

@@ -1418,6 +1418,76 @@ Test(gateway, journal_format1_is_read_unchecked_and_sealed_from_its_first_append
     msgpack_sbuffer_destroy(&more);
 }
 
+static weft_err_t replay_at_50(void *arg, const msgpack_object *rec)
+{
+    return rpc_gateway_replay_record(arg, 50, rec);
+}
+
+/* Commits a one-coflow job of `flows` flows (port 0 to 1) to s at now. */
+static uint64_t commit_job_at(rpc_sched_t *s, int64_t id, int flows, double final_s, double now)
+{
+    coflow_workload_t tmp;
+    coflow_workload_init(&tmp, 3);
+    cr_assert_eq(coflow_workload_add_job(&tmp, id, 0, 1, final_s), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&tmp, 1, 0), WEFT_OK);
+    for (int f = 0; f < flows; f++)
+        cr_assert_eq(coflow_workload_add_flow(&tmp, 0, 1, 100), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&tmp), WEFT_OK);
+    uint64_t first;
+    cr_assert_eq(rpc_sched_commit_job(s, &tmp, now, &first), WEFT_OK, "%s", weft_last_error());
+    coflow_workload_destroy(&tmp);
+    return first;
+}
+
+/* A rewritten journal replays every job's arrival and end where they were,
+ * on the clock whose zero it names: a finished job's end from its done
+ * records (its last completion, then its final compute), a cancelled
+ * one's from its cancel record; a running job keeps its arrival. Before,
+ * they all arrived and ended at the restart. */
+Test(gateway, journal_rewrite_keeps_when_jobs_arrived_and_ended)
+{
+    char dir[] = "/tmp/weft-journal-at-XXXXXX", path[64];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/j", dir);
+    rpc_sched_t s, r;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    s.wall_at_zero = 1.7e9;
+    uint64_t a = commit_job_at(&s, 1, 1, 1.5, 5);
+    uint64_t b = commit_job_at(&s, 2, 2, 0, 6);
+    uint64_t c = commit_job_at(&s, 3, 2, 0, 6.5);
+    cr_assert_eq(rpc_sched_finish(&s, b, 7), WEFT_OK);
+    cr_assert_eq(rpc_sched_cancel(&s, 2, 7.5), 1);
+    cr_assert_eq(rpc_sched_finish(&s, a, 8), WEFT_OK);
+    cr_assert_eq(rpc_sched_finish(&s, c, 9), WEFT_OK);
+    cr_assert_eq(rpc_sched_tick(&s, 10), WEFT_OK); /* a's final compute ends at 9.5 */
+    rpc_journal_t j;
+    cr_assert_eq(rpc_journal_open(&j, path, false, replay_at_50, &s), WEFT_OK);
+    cr_assert_eq(rpc_journal_rewrite(&j, &s), WEFT_OK, "%s", weft_last_error());
+    rpc_journal_close(&j);
+    cr_assert_eq(rpc_sched_init(&r, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    r.wall_at_zero = s.wall_at_zero;
+    cr_assert_eq(rpc_journal_open(&j, path, false, replay_at_50, &r), WEFT_OK, "%s",
+                 weft_last_error());
+    rpc_journal_close(&j);
+    cr_assert_eq(rpc_sched_tick(&r, 50), WEFT_OK);
+    const double arrival[3] = {5, 6, 6.5}, end[3] = {9.5, 7.5, -1};
+    for (int k = 0; k < 3; k++) {
+        size_t x = rpc_sched_find_job(&r, k + 1);
+        cr_assert_neq(x, SIZE_MAX);
+        cr_assert_float_eq(r.arrival_s[x], arrival[k], 1e-6, "job %d arrived at %g", k + 1,
+                           r.arrival_s[x]);
+        cr_assert_eq(r.jdone[x], end[k] > 0, "job %d", k + 1);
+        if (end[k] > 0)
+            cr_assert_float_eq(r.finish_s[x], end[k], 1e-6, "job %d ended at %g", k + 1,
+                               r.finish_s[x]);
+    }
+    cr_assert(r.jcancelled[rpc_sched_find_job(&r, 2)]);
+    rpc_sched_destroy(&s);
+    rpc_sched_destroy(&r);
+    unlink(path);
+    cr_assert_eq(rmdir(dir), 0);
+}
+
 /* The header cut short by a crash right after the file was made holds no
  * record: the journal is started again, and a file of other bytes as
  * short is damage, left as it is. */
@@ -1943,6 +2013,9 @@ Test(gateway_agent, cancel_stops_a_job_for_good, .init = server_cancel_journal,
     cr_assert(strstr(out, "job 20 had already finished"), "%s", out);
     cr_assert_eq(run_cancel("999", out, sizeof out), 1, "weft cancel: %s", out);
     cr_assert(strstr(out, "unknown-id") && strstr(out, "999"), "%s", out);
+    /* an id out of range is a slip, not job 2^63-1 (strtoll's clamp) */
+    cr_assert_eq(run_cancel("99999999999999999999", out, sizeof out), 2, "weft cancel: %s", out);
+    cr_assert(strstr(out, "job id '99999999999999999999': expected an integer"), "%s", out);
     receiver_down(&r);
     coflow_workload_destroy(&wl);
     unlink(log_path);
@@ -4038,6 +4111,120 @@ Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_jo
     wait_jobs_done(&cl, 7000 + DONE, 7000 + JOBS);
     rpc_client_destroy(&ag);
     rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
+}
+
+/* The next message of type `type` for client c of in-process gateway gw,
+ * polling it; *job_done counts the job_done messages passed on the way. */
+static const msgpack_object *driven_wait(rpc_gateway_t *gw, rpc_client_t *c, const char *type,
+                                         int *job_done)
+{
+    double t0 = weft_mono_s();
+    while (weft_mono_s() - t0 < 5) {
+        cr_assert_eq(rpc_gateway_poll(gw), WEFT_OK, "%s", weft_last_error());
+        cr_assert_eq(rpc_client_flush(c), WEFT_OK);
+        cr_assert_eq(rpc_client_read(c), WEFT_OK, "%s", weft_last_error());
+        const msgpack_object *m;
+        while (rpc_client_next(c, &m) == 1) {
+            char t[32];
+            rpc_msg_type(m, t, sizeof t);
+            if (!strcmp(t, type))
+                return m;
+            *job_done += !strcmp(t, "job_done");
+        }
+    }
+    cr_assert_fail("no '%s' within 5 s", type);
+    return NULL;
+}
+
+/* What a restart from the journal keeps besides the jobs themselves:
+ * - each job's JCT, and a running job's age, on one clock across the
+ *   restart (the records carry their wall-clock time). Before, every job
+ *   replayed arrived and finished at the restart: JCT 0;
+ * - the journal to one gateway: a second `weft serve` on it is refused
+ *   before it writes a byte. Before, it appended a record before finding
+ *   its address taken, breaking the seals' chain, and the first gateway's
+ *   acknowledged jobs could no longer be replayed;
+ * - quiet about the jobs that finished before it: no job_done to the
+ *   first client to connect (before, it got one for every such job). */
+Test(gateway_journal, a_restart_keeps_jcts_and_one_gateway_holds_the_journal,
+     .init = server_journal, .fini = stop_server_journal, .timeout = 60)
+{
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 2);
+    for (int j = 0; j < 3; j++) {
+        cr_assert_eq(coflow_workload_add_job(&wl, 41 + j, 0, 1, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_coflow(&wl, 1, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 100), WEFT_OK);
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    }
+    rpc_client_t cl, ag;
+    connect_to(&cl);
+    hello_client(&cl);
+    bool dup;
+    uint64_t first41 = register_job(&cl, &wl, 0, &dup);
+    register_job(&cl, &wl, 1, &dup); /* 42 runs on */
+    connect_to(&ag);
+    hello_agent0(&ag);
+    struct timespec ts = {0, 300 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    cr_assert_eq(rpc_client_done(&ag, -1, &first41, 1), WEFT_OK);
+    expect_pong(&ag, 1);
+    wait_jobs_done(&cl, 41, 42);
+    double jct = 0;
+    cr_assert_eq(rpc_get_num_opt(job_status_of(&cl, 41), "jct", 0, 1e9, &jct), WEFT_OK);
+    cr_assert_gt(jct, 0.29, "JCT %g s", jct);
+
+    long size = file_size(journal_path);
+    char out[4096], addr[32];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", server_port); /* as a restart that came
+                                                                  too soon would */
+    const char *second[] = {"serve", "--listen", addr, "--ports", "4", "--token", TOKEN,
+                            "--journal", journal_path, NULL};
+    int st = run_weft(out, sizeof out, second);
+    cr_assert_eq(st, 1, "exit status %d: %s", st, out);
+    cr_assert(strstr(out, journal_path) && strstr(out, "is in use by another weft serve"),
+              "%s", out);
+    cr_assert_eq(file_size(journal_path), size, "the refused gateway wrote to the journal");
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+    stop_server();
+    ts.tv_nsec = 400 * 1000 * 1000;
+    nanosleep(&ts, NULL);
+
+    rpc_gateway_opts_t o = {0};
+    o.n_ports = 4;
+    o.port_rate = 1e6;
+    o.ord = coflow_ordering_find("sebf");
+    o.token = TOKEN;
+    o.tick_s = 3600; /* decides when a registration asks */
+    o.journal = journal_path;
+    o.journal_nosync = true;
+    rpc_gateway_t *gw;
+    cr_assert_eq(rpc_gateway_new(&gw, &o), WEFT_OK, "%s", weft_last_error());
+    rpc_client_t c;
+    rpc_client_init(&c);
+    c.fd = adopted_peer(gw);
+    cr_assert_eq(rpc_client_hello_client(&c, TOKEN), WEFT_OK);
+    int job_done = 0;
+    driven_wait(gw, &c, "welcome", &job_done);
+    cr_assert_eq(rpc_client_register(&c, 5, &wl, 2), WEFT_OK); /* 43: a decision */
+    driven_wait(gw, &c, "ack", &job_done);
+    cr_assert_eq(rpc_client_ping(&c, 6), WEFT_OK);
+    driven_wait(gw, &c, "pong", &job_done);
+    cr_assert_eq(job_done, 0, "job_done for a job that finished before the restart");
+    double again = 0, age = 0;
+    cr_assert_eq(rpc_client_job_status(&c, 7, 41), WEFT_OK);
+    cr_assert_eq(rpc_get_num_opt(driven_wait(gw, &c, "job_status", &job_done), "jct", 0, 1e9,
+                                 &again), WEFT_OK);
+    cr_assert_float_eq(again, jct, 1e-3, "JCT %g s before the restart, %g s after", jct, again);
+    cr_assert_eq(rpc_client_job_status(&c, 8, 42), WEFT_OK);
+    cr_assert_eq(rpc_get_num_opt(driven_wait(gw, &c, "job_status", &job_done), "age", 0, 1e9,
+                                 &age), WEFT_OK);
+    cr_assert_gt(age, jct + 0.39, "job 42 is %g s old, though it ran %g s before a restart "
+                 "0.4 s later", age, jct);
+    rpc_client_destroy(&c);
+    rpc_gateway_free(gw);
     coflow_workload_destroy(&wl);
 }
 
