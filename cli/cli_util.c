@@ -20,16 +20,27 @@
 #include "netsim/netsim.h"
 #include "workload/workload.h"
 
+bool cli_is_decimal(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
 int cli_parse_size_in(const char *cmd, const char *opt, const char *s, size_t min, size_t max,
                       size_t *out)
 {
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (*s == '-' || *s == '\0' || *end || errno || v < min || v > max) {
+    bool digits = cli_is_decimal(s);
+    if (!digits || errno || v < min || v > max) {
         /* a number past the range says how far it may go, not only where
            it starts */
-        bool over = *s != '-' && *s && !*end && (errno == ERANGE || v > max);
+        bool over = digits && (errno == ERANGE || v > max);
         if (max == SIZE_MAX && !over)
             fprintf(stderr, "weft %s: %s '%s': expected an integer >= %zu\n", cmd, opt, s, min);
         else
@@ -50,9 +61,10 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out
 {
     char *end;
     errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (*s == '-' || *s == '\0' || *end || errno) {
-        fprintf(stderr, "weft %s: %s '%s': expected an integer >= 0\n", cmd, opt, s);
+    unsigned long long v = strtoull(s, &end, 10);
+    if (!cli_is_decimal(s) || errno) {
+        fprintf(stderr, "weft %s: %s '%s': expected an integer 0..%llu in decimal\n", cmd, opt,
+                s, (unsigned long long)UINT64_MAX);
         return -1;
     }
     *out = (uint64_t)v;
@@ -79,7 +91,7 @@ int cli_parse_port_cap(const char *cmd, const char *s, size_t *port, double *rat
     char *end;
     errno = 0;
     unsigned long long p = strtoull(s, &end, 10);
-    if (!eq || end != eq || end == s || errno || s[0] == '-' || p > SIZE_MAX) {
+    if (!eq || end != eq || end == s || errno || s[0] < '0' || s[0] > '9' || p > SIZE_MAX) {
         fprintf(stderr, "weft %s: --port-cap '%s': expected PORT=RATE, e.g. 3=10Gbps\n", cmd, s);
         return -1;
     }

@@ -16,8 +16,13 @@
 /* File name of the shipped model of the learned policy, in models/. */
 #define CLI_MODEL_NAME "weft-policy.msgpack"
 
+/* True when s is a whole number written in decimal digits alone: no sign,
+ * blank, base prefix or exponent (strtoull would take " -1" as 2^64 - 1
+ * and 010 as 8 in base 0). */
+bool cli_is_decimal(const char *s);
+
 /* Parse an option's value; on error print "weft CMD: OPT 'S': expected ..."
- * and return -1. */
+ * and return -1. Integers are decimal (cli_is_decimal). */
 int cli_parse_size(const char *cmd, const char *opt, const char *s, size_t min, size_t *out);
 /* The same within [min, max]: "expected an integer MIN..MAX". */
 int cli_parse_size_in(const char *cmd, const char *opt, const char *s, size_t min, size_t max,

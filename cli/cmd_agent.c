@@ -10,6 +10,7 @@
 #include <errno.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "rpc/client.h"
 
 static volatile int stop_flag;
@@ -69,17 +70,19 @@ int cmd_agent(int argc, char **argv)
         switch (ch) {
         case 'i':
             id = strtol(optarg, &end, 10);
-            if (*end || id < 0 || id > UINT32_MAX) {
+            if (!cli_is_decimal(optarg) || *end || id < 0 || id > UINT32_MAX) {
                 fprintf(stderr, "weft agent: --id '%s': expected a port number >= 0\n", optarg);
                 return CLI_USAGE;
             }
             break;
         case 'd':
-            o.data_port = (int)strtol(optarg, &end, 10);
-            if (*end || o.data_port < 0 || o.data_port > 65535) {
+            errno = 0;
+            long dp = strtol(optarg, &end, 10);
+            if (!cli_is_decimal(optarg) || *end || errno || dp > 65535) {
                 fprintf(stderr, "weft agent: --data-port '%s': expected 0..65535\n", optarg);
                 return CLI_USAGE;
             }
+            o.data_port = (int)dp;
             break;
         case 'D': o.data_host = optarg; break;
         case 'r':

@@ -88,9 +88,11 @@ static int read_shapes(coflow_workload_t *shapes, workload_shape_t kind, char **
     coflow_workload_init(shapes, 1);
     for (size_t i = 0; i < n_files; i++) {
         coflow_workload_t one;
-        weft_err_t err = kind == WORKLOAD_SHAPE_ALIBABA
-                             ? workload_read_alibaba(&one, files[i], &ro)
-                             : workload_read_wfcommons(&one, files[i], &ro);
+        /* through workload_read, which takes "-" (standard input) and pipes */
+        weft_err_t err = workload_read(&one, files[i],
+                                       kind == WORKLOAD_SHAPE_ALIBABA ? WORKLOAD_FORMAT_ALIBABA
+                                                                      : WORKLOAD_FORMAT_WFCOMMONS,
+                                       &ro);
         if (err) {
             cli_report("gen", err);
             return -1;

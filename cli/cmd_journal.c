@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "rpc/gateway.h"
 
 static void usage(FILE *out)
@@ -117,7 +118,7 @@ int cmd_journal(int argc, char **argv)
         case 'm':
             errno = 0;
             v = strtoull(optarg, &end, 10);
-            if (errno || end == optarg || *end || optarg[0] == '-' || v < 1 ||
+            if (errno || !cli_is_decimal(optarg) || v < 1 ||
                 v > (c == 'p' ? RPC_MAX_PORTS : UINT32_MAX)) {
                 fprintf(stderr, "weft journal: %s '%s': expected a whole number from 1 to "
                         "%zu\n", c == 'p' ? "--ports" : "--max-frame", optarg,

@@ -595,18 +595,11 @@ int cmd_sim(int argc, char **argv)
         case 'S':
             save_model = optarg;
             break;
-        case 's': {
-            char *end;
-            errno = 0;
-            unsigned long long v = strtoull(optarg, &end, 0);
-            if (end == optarg || *end || errno || optarg[0] == '-') {
-                fprintf(stderr, "weft sim: --seed '%s': expected an integer >= 0\n", optarg);
+        case 's':
+            if (cli_parse_u64("sim", "--seed", optarg, &seed))
                 return CLI_USAGE;
-            }
-            seed = (uint64_t)v;
             seed_given = true;
             break;
-        }
         case 'h':
             usage(stdout);
             return CLI_OK;

@@ -3,6 +3,7 @@
  * in the library; the subcommands only parse options and print.
  */
 #include <cblas.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,19 @@ void cli_report(const char *cmd, int err)
             *detail ? ": " : "", detail);
 }
 
+/* What a command printed to standard output is only known written once it
+ * is flushed: a full disk or a closed pipe behind `> FILE` must not end in
+ * status 0 with the table or report lost. */
+static int flush_stdout(const char *cmd, int status)
+{
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return status;
+    fprintf(stderr, "weft %s: writing standard output: %s\n", cmd,
+            errno ? strerror(errno) : "write error");
+    return status == CLI_OK ? CLI_ERROR : status;
+}
+
 /* OpenBLAS's (pthreads build) own: ends its worker threads. Weak, as
  * other builds of the library do not have it. */
 extern int blas_thread_shutdown_(void) __attribute__((weak));
@@ -80,14 +94,14 @@ int main(int argc, char **argv)
             for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
                 if (!strcmp(commands[i].name, argv[2])) {
                     char *hargv[] = {argv[2], "--help", NULL};
-                    return commands[i].run(2, hargv);
+                    return flush_stdout(argv[2], commands[i].run(2, hargv));
                 }
         usage(stdout);
-        return CLI_OK;
+        return flush_stdout("help", CLI_OK);
     }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(commands[i].name, name))
-            return commands[i].run(argc - 1, argv + 1);
+            return flush_stdout(name, commands[i].run(argc - 1, argv + 1));
     fprintf(stderr, "weft: unknown command '%s'\n", name);
     usage(stderr);
     return CLI_USAGE;

@@ -946,6 +946,58 @@ Test(gen_cli, parameters_beyond_the_readers_refused)
     cr_assert(strstr(cli_file("out"), "ports 1048576\n"));
 }
 
+/* Integers are decimal digits alone. strtoull took " -1" (a blank before
+ * the sign) as 2^64 - 1, and --seed, read in base 0, 010 as 8 and 0x10 as
+ * 16, while --jobs read 010 as 10. */
+Test(gen_cli, integers_are_decimal_digits_alone)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("gen --jobs ' -1' --ports 4"), 2);
+    cr_assert(strstr(cli_file("err"), "--jobs ' -1': expected an integer"), "%s",
+              cli_file("err"));
+    cr_assert_eq(cli("gen --jobs 2 --ports 4 --seed ' -1'"), 2);
+    cr_assert(strstr(cli_file("err"), "--seed ' -1': expected an integer 0..") &&
+                  strstr(cli_file("err"), "in decimal"),
+              "%s", cli_file("err"));
+    cr_assert_eq(cli("gen --jobs 2 --ports 4 --seed 0x10"), 2);
+    cr_assert_eq(cli("sim - --policy fifo --seed 0x10 < /dev/null"), 2);
+    cr_assert(strstr(cli_file("err"), "--seed '0x10'"), "%s", cli_file("err"));
+    /* 010 is ten: the same workload as --seed 10 */
+    cr_assert_eq(cli("gen --jobs 2 --ports 4 --seed 010 -o %s/a.weft", cli_dir), 0);
+    cr_assert_eq(cli("gen --jobs 2 --ports 4 --seed 10 -o %s/b.weft", cli_dir), 0);
+    cr_assert_str_eq(cli_file("a.weft"), cli_file("b.weft"));
+}
+
+/* --shapes - reads the shapes from standard input, as every workload
+ * argument takes "-" (it opened a file named "-"). */
+Test(gen_cli, shapes_from_standard_input)
+{
+    NEED_BIN();
+    const char *gen = "gen --shape alibaba --jobs 3 --ports 8 --seed 1";
+    cr_assert_eq(cli("%s --shapes - -o %s/a.weft < data/alibaba/sample_tasks.csv", gen, cli_dir),
+                 0, "%s", cli_file("err"));
+    cr_assert_eq(cli("%s --shapes data/alibaba/sample_tasks.csv -o %s/b.weft", gen, cli_dir), 0);
+    cr_assert_str_eq(cli_file("a.weft"), cli_file("b.weft"));
+}
+
+/* What a command prints is only written once flushed: a report to a full
+ * disk ends in status 1 naming standard output, not 0 with the report lost
+ * (as it did for inspect, sim, model, eval and version). */
+Test(gen_cli, a_report_that_cannot_be_written_is_an_error)
+{
+    NEED_BIN();
+    const char *cmds[] = {"version", "inspect " WF_SRA, "sim " WF_SRA " --policy fifo"};
+    for (int i = 0; i < 3; i++) {
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd, "%s %s >/dev/full 2>%s/err", cli_bin, cmds[i], cli_dir);
+        int st = system(cmd);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "weft %s: status %#x", cmds[i], st);
+        cr_assert(strstr(cli_file("err"), "writing standard output: No space left on device"),
+                  "weft %s: %s", cmds[i], cli_file("err"));
+    }
+    cr_assert_eq(cli("version"), 0, "%s", cli_file("err"));
+}
+
 /* -o writes FILE.tmp and renames it: a write that fails (FILE.tmp a link
  * to /dev/full, as on a full disk) leaves the old FILE whole and no
  * FILE.tmp, and says why; -o into a missing directory names the file. */
