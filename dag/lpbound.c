@@ -437,6 +437,14 @@ weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
     double last[MAX_STALL_ROUNDS]; /* the bound of the last rounds */
     while (!err) {
         parm.meth = round ? GLP_DUALP : GLP_PRIMAL; /* cuts keep the basis dual feasible */
+        /* Scaled afresh each round, the cuts included: bytes from 1 to
+           1e15 give rows whose coefficients span as much, on which the
+           unscaled simplex ran for minutes, seemingly without end (a
+           workload of nine jobs); GLPK scales silently only with its
+           terminal output off. */
+        int was = glp_term_out(GLP_OFF);
+        glp_scale_prob(b.lp, GLP_SF_AUTO);
+        glp_term_out(was);
         int ret = glp_simplex(b.lp, &parm);
         if (ret != 0 || glp_get_status(b.lp) != GLP_OPT) {
             err = weft_fail(WEFT_EINTERNAL, "LP bound: GLPK's simplex stopped (code %d, status "

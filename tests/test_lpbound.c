@@ -237,6 +237,64 @@ Test(lpbound, eval_prints_the_bound_beside_the_policies, .fini = cli_teardown)
     cr_assert_float_eq(strtod(key + strlen("\"lp_bound_s\":"), NULL), 6.25, 1e-9, "%s", json);
 }
 
+/* Bytes from 1 to 1e15 on one port give cuts whose coefficients span as
+ * much: GLPK's simplex on them unscaled ran for minutes, seemingly without
+ * end (found by an audit of `weft sim`); scaled each round it ends at
+ * once. A hang here is the suite's per-command timeout (30 s). */
+Test(lpbound, bytes_from_one_to_1e15_end, .fini = cli_teardown)
+{
+    cli_open("lpscale");
+    char path[128];
+    snprintf(path, sizeof path, "%s/wide.weft", cli_dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(
+          "weft-workload 1\n"
+          "ports 1\n"
+          "job -3 0 1 0 2\n"
+          "coflow 10 0 1 -\n"
+          "0 0 1\n"
+          "coflow 11 0 1 -\n"
+          "0 0 1\n"
+          "job 11 0 1 0 3\n"
+          "coflow 10 0 1 -\n"
+          "0 0 123456789\n"
+          "coflow 11 0 1 10\n"
+          "0 0 1\n"
+          "coflow 12 0 1 -\n"
+          "0 0 1\n"
+          "job 18 0 1e-06 0 2\n"
+          "coflow 13 0 3 -\n"
+          "0 0 1\n"
+          "0 0 1\n"
+          "0 0 123456789\n"
+          "coflow 14 0 1 -\n"
+          "0 0 1e12\n"
+          "job 46 0 1 0 1\n"
+          "coflow 10 0 1 -\n"
+          "0 0 1e15\n"
+          "job 60 0 1 0 1\n"
+          "coflow 10 0 1 -\n"
+          "0 0 1\n"
+          "job 67 0 1 0 2\n"
+          "coflow 10 0 1 -\n"
+          "0 0 1\n"
+          "coflow 11 0 1 -\n"
+          "0 0 1000000000000000.0\n"
+          "job 74 0 1 0 1\n"
+          "coflow 10 0 1 -\n"
+          "0 0 1e9\n"
+          "end 7\n",
+        f);
+    fclose(f);
+    cr_assert_eq(cli("sim %s --policy fifo --policy sebf --lp-bound", path), 0, "%s",
+                 cli_file("err"));
+    const char *out = cli_file("out"), *lp = strstr(out, "no schedule's average weighted JCT "
+                                                         "is below ");
+    cr_assert_not_null(lp, "%s", out);
+    cr_assert(strstr(out, "converged"), "%s", out);
+}
+
 /* The stop after rounds without a gain (dag_lp_stall_rounds): on a
  * generated WfCommons workload whose cuts keep coming back without raising
  * the bound it ends the cuts rounds earlier than waiting for a round
