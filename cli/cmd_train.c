@@ -44,7 +44,8 @@ static void usage(FILE *out)
             "\n"
             "options:\n"
             "  --out DIR             output directory (default train-out)\n"
-            "  --model-out FILE      also copy the best model here at the end\n"
+            "  --model-out FILE      also copy the best model here at the end (checked\n"
+            "                        writable before the first iteration)\n"
             "  --val FILE            a validation workload (repeatable); the best model is\n"
             "                        the one with the lowest mean of avg weighted JCT over\n"
             "                        the best heuristic's on each validation workload\n"
@@ -460,7 +461,8 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
     }
-    if (cli_make_dirs(C, "--out", out_dir))
+    /* where the results go, before the first iteration */
+    if (cli_make_dirs(C, "--out", out_dir) || (model_out && cli_check_writable(C, model_out)))
         goto done;
 
     printf("BLAS kernels: OpenBLAS %s (OPENBLAS_CORETYPE picks others; a model is reproducible "

@@ -859,6 +859,26 @@ Test(train, cli_resume_into_another_out_gives_complete_outputs)
     cli_teardown();
 }
 
+/* --model-out is checked before the first iteration, not after them all. */
+Test(train, cli_model_out_is_checked_before_training)
+{
+    if (!cli_toy("train-model-out"))
+        return;
+    const char *d = cli_dir;
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 2 " QUICK
+                     " --model-out %s/none/m.msgpack", d, d, d), 1);
+    char want[160];
+    snprintf(want, sizeof want, "cannot write '%s/none/m.msgpack'", d);
+    cr_assert(strstr(cli_file("err"), want), "%s", cli_file("err"));
+    cr_assert(!cli_exists("run/train.csv") && !cli_exists("run/checkpoint.msgpack"),
+              "trained before finding --model-out unwritable");
+    /* without --val the model is the final one */
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 2 " QUICK
+                     " --model-out %s/m.msgpack", d, d, d), 0, "%s", cli_file("err"));
+    assert_same_model_files("m.msgpack", "run/final.msgpack");
+    cli_teardown();
+}
+
 /* A run interrupted after its checkpoint at iteration 2 had written rows 3
  * and 4; resumed from that checkpoint, train.csv reads 1..N once. */
 Test(train, cli_resume_drops_the_rows_after_the_checkpoint)
