@@ -381,8 +381,8 @@ int cmd_train(int argc, char **argv)
         case 'd': bad = cli_parse_double(C, opt, optarg, 0, true, &cfg.entropy_decay); break;
         case 'N': cfg.differential = false; break;
         case 'a': cfg.allocator = optarg; break;
-        case 'P': bad = cli_parse_double(C, opt, optarg, 0, true, &prior); break;
-        case 'Q': bad = cli_parse_double(C, opt, optarg, 0, true, &prior_path); break;
+        case 'P': bad = cli_parse_double(C, opt, optarg, 0, false, &prior); break;
+        case 'Q': bad = cli_parse_double(C, opt, optarg, 0, false, &prior_path); break;
         case 's': bad = cli_parse_u64(C, opt, optarg, &cfg.seed); break;
         case 't': bad = cli_parse_size(C, opt, optarg, 1, &cfg.threads); break;
         case 'h':
@@ -410,8 +410,8 @@ int cmd_train(int argc, char **argv)
         goto done_usage;
     }
     if (prior_path > 0 && !(prior > 0)) {
-        fprintf(stderr, "weft train: --prior-path %g needs --prior (a residual of the teacher)\n",
-                prior_path);
+        fprintf(stderr, "weft train: --prior-path %g needs --prior > 0 (a residual of the "
+                "teacher)\n", prior_path);
         goto done_usage;
     }
 

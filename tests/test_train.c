@@ -899,3 +899,25 @@ Test(train, cli_resume_drops_the_rows_after_the_checkpoint)
     cr_assert(header);
     cli_teardown();
 }
+
+/* --prior 0 and --prior-path 0 are the defaults the help names. */
+Test(train, cli_prior_zero_is_the_network_alone)
+{
+    if (!cli_toy("train-prior0"))
+        return;
+    const char *d = cli_dir;
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 1 " QUICK " --prior 0", d, d), 0,
+                 "%s", cli_file("err"));
+    coflow_learned_model_t m;
+    cli_model("run/final.msgpack", &m);
+    cr_assert(m.prior == 0 && m.prior_path == 0, "prior %g, path %g", (double)m.prior,
+              (double)m.prior_path);
+    coflow_learned_model_destroy(&m);
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 1 " QUICK " --prior-path 0", d, d),
+                 0, "%s", cli_file("err"));
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 1 " QUICK " --prior 0 "
+                     "--prior-path 0.5", d, d), 2);
+    cr_assert(strstr(cli_file("err"), "--prior-path 0.5 needs --prior > 0"), "%s",
+              cli_file("err"));
+    cli_teardown();
+}
