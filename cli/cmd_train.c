@@ -36,10 +36,11 @@ static void usage(FILE *out)
             "\n"
             "output (in --out DIR): checkpoint.msgpack (every --checkpoint-every iterations\n"
             "and at the end), best.msgpack (the model with the best validation so far),\n"
-            "final.msgpack, train.csv (one row per iteration), learning-curve.png. A\n"
-            "resumed run writes best.msgpack from the checkpoint and keeps train.csv's rows\n"
-            "up to the checkpoint's iteration (rows written after it by an interrupted run\n"
-            "are dropped); with another --out they come from the train.csv next to the\n"
+            "final.msgpack, train.csv (one row per iteration), learning-curve.png (the\n"
+            "validation and imitation ratios; none when neither has a point). A resumed run\n"
+            "writes best.msgpack from the checkpoint and keeps train.csv's rows up to the\n"
+            "checkpoint's iteration (rows written after it by an interrupted run are\n"
+            "dropped); with another --out they come from the train.csv next to the\n"
             "checkpoint.\n"
             "\n"
             "options:\n"
@@ -93,29 +94,69 @@ static void usage(FILE *out)
 static const char csv_header[] =
     "iter,phase,jobs,rollouts,mean_return,avg_wjct,teacher_ratio,loss,entropy,grad_norm,"
     "decisions,replay_mismatches,wall_s,val_ratio\n";
+#define CSV_TEACHER_COL 7 /* 1-based columns of the two curves */
+#define CSV_VAL_COL 14
 
 typedef struct {
     const char *csv;
+    bool val, teacher;  /* the curves with points */
+    double ymin, ymax;  /* over both */
 } curve_arg_t;
+
+/* Which curves the CSV at a->csv has points for (finite and > 0: the axis
+ * is logarithmic), and their range: gnuplot fails on a plot whose every
+ * curve is empty, and warns about a range of one value. */
+static void curve_scan(curve_arg_t *a)
+{
+    a->val = a->teacher = false;
+    a->ymin = INFINITY;
+    a->ymax = -INFINITY;
+    FILE *f = fopen(a->csv, "r");
+    if (!f)
+        return;
+    char line[1024];
+    while (fgets(line, sizeof line, f)) {
+        char *p = line, *end;
+        for (int col = 1; p && col <= CSV_VAL_COL; col++) {
+            double y = strtod(p, &end);
+            if ((col == CSV_TEACHER_COL || col == CSV_VAL_COL) && end != p && isfinite(y) &&
+                y > 0) {
+                *(col == CSV_VAL_COL ? &a->val : &a->teacher) = true;
+                a->ymin = y < a->ymin ? y : a->ymin;
+                a->ymax = y > a->ymax ? y : a->ymax;
+            }
+            if ((p = strchr(p, ',')))
+                p++;
+        }
+    }
+    fclose(f);
+}
 
 static void curve_script(FILE *gp, const void *arg)
 {
     const curve_arg_t *a = arg;
     /* episodes differ in size and load, so their raw JCTs are not a curve;
-       the ratios are */
+       the ratios are. x from 0 (the start is iteration 0's model), so one
+       iteration is not a range of one value */
     fputs("set title 'weft train: learning curve'\nset xlabel 'iteration'\n"
           "set ylabel 'avg weighted JCT ratio (lower is better)'\nset grid\n"
           "set key top right\nset datafile separator ','\nset datafile missing 'nan'\n"
-          "set logscale y\nplot ",
+          "set logscale y\nset xrange [0:*]\n",
           gp);
-    cli_gp_quote(gp, a->csv);
-    fputs(" using 1:14 with linespoints pointtype 7 linewidth 2 "
-          "title 'validation: learned / best heuristic per workload', \\\n     ",
-          gp);
-    cli_gp_quote(gp, a->csv);
-    fputs(" using 1:7 with lines linewidth 1 "
-          "title 'imitation, DAgger episodes: learned / teacher'\n",
-          gp);
+    if (a->ymin == a->ymax)
+        fprintf(gp, "set yrange [%.9g:%.9g]\n", a->ymin / 1.01, a->ymax * 1.01);
+    fputs("plot ", gp);
+    if (a->val) {
+        cli_gp_quote(gp, a->csv);
+        fprintf(gp, " using 1:%d with linespoints pointtype 7 linewidth 2 "
+                "title 'validation: learned / best heuristic per workload'%s", CSV_VAL_COL,
+                a->teacher ? ", \\\n     " : "\n");
+    }
+    if (a->teacher) {
+        cli_gp_quote(gp, a->csv);
+        fprintf(gp, " using 1:%d with lines linewidth 1 "
+                "title 'imitation, DAgger episodes: learned / teacher'\n", CSV_TEACHER_COL);
+    }
 }
 
 static void fmt_time(char *buf, size_t len, double s)
@@ -601,7 +642,12 @@ int cmd_train(int argc, char **argv)
     csv = NULL;
     snprintf(path, sizeof path, "%s/learning-curve.png", out_dir);
     curve_arg_t ca = {.csv = csv_path};
-    cli_gnuplot(C, path, curve_script, &ca); /* a missing gnuplot is not fatal */
+    curve_scan(&ca);
+    if (ca.val || ca.teacher)
+        cli_gnuplot(C, path, curve_script, &ca); /* a missing gnuplot is not fatal */
+    else
+        fprintf(stderr, "weft train: note: no %s: nothing to draw (its curves are the "
+                "validation ratio, with --val, and the imitation and DAgger ratio)\n", path);
     rc = CLI_OK;
 done:
     if (csv)

@@ -921,3 +921,33 @@ Test(train, cli_prior_zero_is_the_network_alone)
               cli_file("err"));
     cli_teardown();
 }
+
+/* The learning curve draws only the curves with points, and none when
+ * neither has one (no --val, no imitation or DAgger): no gnuplot error. */
+Test(train, cli_learning_curve_skips_empty_curves)
+{
+    if (!cli_toy("train-curve"))
+        return;
+    const char *d = cli_dir;
+    cr_assert_eq(cli("train %s/toy.weft --out %s/a --iters 1 " QUICK " --imitate 0 --dagger 0",
+                     d, d), 0, "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "nothing to draw"), "%s", cli_file("err"));
+    cr_assert(!strstr(cli_file("err"), "gnuplot"), "%s", cli_file("err"));
+    cr_assert(!cli_exists("a/learning-curve.png"));
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "note: no gnuplot: the curves with points not checked\n");
+        cli_teardown();
+        return;
+    }
+    /* validation only, one point */
+    cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/b --iters 1 " QUICK
+                     " --imitate 0 --dagger 0", d, d, d), 0, "%s", cli_file("err"));
+    cr_assert_str_eq(cli_file("err"), "");
+    cr_assert(cli_exists("b/learning-curve.png"));
+    /* imitation only */
+    cr_assert_eq(cli("train %s/toy.weft --out %s/c --iters 2 " QUICK, d, d), 0, "%s",
+                 cli_file("err"));
+    cr_assert_str_eq(cli_file("err"), "");
+    cr_assert(cli_exists("c/learning-curve.png"));
+    cli_teardown();
+}
