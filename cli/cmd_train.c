@@ -36,18 +36,25 @@ static void usage(FILE *out)
             "\n"
             "output (in --out DIR): checkpoint.msgpack (every --checkpoint-every iterations\n"
             "and at the end), best.msgpack (the model with the best validation so far),\n"
-            "final.msgpack, train.csv (one row per iteration), learning-curve.png.\n"
+            "final.msgpack, train.csv (one row per iteration), learning-curve.png (the\n"
+            "validation and imitation ratios; none when neither has a point). A resumed run\n"
+            "writes best.msgpack from the checkpoint and keeps train.csv's rows up to the\n"
+            "checkpoint's iteration (rows written after it by an interrupted run are\n"
+            "dropped); with another --out they come from the train.csv next to the\n"
+            "checkpoint.\n"
             "\n"
             "options:\n"
             "  --out DIR             output directory (default train-out)\n"
-            "  --model-out FILE      also copy the best model here at the end\n"
+            "  --model-out FILE      also copy the best model here at the end (checked\n"
+            "                        writable before the first iteration)\n"
             "  --val FILE            a validation workload (repeatable); the best model is\n"
             "                        the one with the lowest mean of avg weighted JCT over\n"
             "                        the best heuristic's on each validation workload\n"
             "  --validate-every N    iterations between validations (default 5)\n"
             "  --checkpoint-every N  iterations between checkpoints (default 5)\n"
             "  --resume FILE         continue from a checkpoint (same seed, settings and\n"
-            "                        training workloads; --iters may grow unless --lr-rl-end)\n"
+            "                        training workloads; --iters may grow unless\n"
+            "                        --lr-rl-end), into its --out or another\n"
             "  --init FILE           start from this model instead of random parameters\n"
             "  --iters N             iterations in all (default %zu)\n"
             "  --imitate N           imitation iterations first (default %zu)\n"
@@ -84,28 +91,72 @@ static void usage(FILE *out)
             d.entropy, d.entropy_decay, d.allocator, (unsigned long long)d.seed);
 }
 
+static const char csv_header[] =
+    "iter,phase,jobs,rollouts,mean_return,avg_wjct,teacher_ratio,loss,entropy,grad_norm,"
+    "decisions,replay_mismatches,wall_s,val_ratio\n";
+#define CSV_TEACHER_COL 7 /* 1-based columns of the two curves */
+#define CSV_VAL_COL 14
+
 typedef struct {
     const char *csv;
+    bool val, teacher;  /* the curves with points */
+    double ymin, ymax;  /* over both */
 } curve_arg_t;
+
+/* Which curves the CSV at a->csv has points for (finite and > 0: the axis
+ * is logarithmic), and their range: gnuplot fails on a plot whose every
+ * curve is empty, and warns about a range of one value. */
+static void curve_scan(curve_arg_t *a)
+{
+    a->val = a->teacher = false;
+    a->ymin = INFINITY;
+    a->ymax = -INFINITY;
+    FILE *f = fopen(a->csv, "r");
+    if (!f)
+        return;
+    char line[1024];
+    while (fgets(line, sizeof line, f)) {
+        char *p = line, *end;
+        for (int col = 1; p && col <= CSV_VAL_COL; col++) {
+            double y = strtod(p, &end);
+            if ((col == CSV_TEACHER_COL || col == CSV_VAL_COL) && end != p && isfinite(y) &&
+                y > 0) {
+                *(col == CSV_VAL_COL ? &a->val : &a->teacher) = true;
+                a->ymin = y < a->ymin ? y : a->ymin;
+                a->ymax = y > a->ymax ? y : a->ymax;
+            }
+            if ((p = strchr(p, ',')))
+                p++;
+        }
+    }
+    fclose(f);
+}
 
 static void curve_script(FILE *gp, const void *arg)
 {
     const curve_arg_t *a = arg;
     /* episodes differ in size and load, so their raw JCTs are not a curve;
-       the ratios are */
+       the ratios are. x from 0 (the start is iteration 0's model), so one
+       iteration is not a range of one value */
     fputs("set title 'weft train: learning curve'\nset xlabel 'iteration'\n"
           "set ylabel 'avg weighted JCT ratio (lower is better)'\nset grid\n"
           "set key top right\nset datafile separator ','\nset datafile missing 'nan'\n"
-          "set logscale y\nplot ",
+          "set logscale y\nset xrange [0:*]\n",
           gp);
-    cli_gp_quote(gp, a->csv);
-    fputs(" using 1:14 with linespoints pointtype 7 linewidth 2 "
-          "title 'validation: learned / best heuristic per workload', \\\n     ",
-          gp);
-    cli_gp_quote(gp, a->csv);
-    fputs(" using 1:7 with lines linewidth 1 "
-          "title 'imitation, DAgger episodes: learned / teacher'\n",
-          gp);
+    if (a->ymin == a->ymax)
+        fprintf(gp, "set yrange [%.9g:%.9g]\n", a->ymin / 1.01, a->ymax * 1.01);
+    fputs("plot ", gp);
+    if (a->val) {
+        cli_gp_quote(gp, a->csv);
+        fprintf(gp, " using 1:%d with linespoints pointtype 7 linewidth 2 "
+                "title 'validation: learned / best heuristic per workload'%s", CSV_VAL_COL,
+                a->teacher ? ", \\\n     " : "\n");
+    }
+    if (a->teacher) {
+        cli_gp_quote(gp, a->csv);
+        fprintf(gp, " using 1:%d with lines linewidth 1 "
+                "title 'imitation, DAgger episodes: learned / teacher'\n", CSV_TEACHER_COL);
+    }
 }
 
 static void fmt_time(char *buf, size_t len, double s)
@@ -146,10 +197,8 @@ static int validate_keep_best(train_t *t, const coflow_workload_t *val, size_t n
 {
     if (validate(t, val, n_val, best_ref, ratio))
         return -1;
-    if (!(*ratio < t->best_val))
+    if (!train_keep_best(t, *ratio))
         return 0;
-    t->best_val = *ratio;
-    t->best_iter = t->iter;
     char path[4096];
     snprintf(path, sizeof path, "%s/best.msgpack", out_dir);
     weft_err_t err = coflow_learned_model_save(&t->model, path);
@@ -158,6 +207,135 @@ static int validate_keep_best(train_t *t, const coflow_workload_t *val, size_t n
         return -1;
     }
     return 0;
+}
+
+/* The whole of a small text file, NUL-terminated, to free; NULL with
+ * errno set when it cannot be read (ENOENT: there is none). */
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            cap = cap ? 2 * cap : 65536;
+            char *b = realloc(buf, cap);
+            if (!b) {
+                free(buf);
+                fclose(f);
+                errno = ENOMEM;
+                return NULL;
+            }
+            buf = b;
+        }
+        size_t k = fread(buf + n, 1, 4096, f);
+        n += k;
+        if (k < 4096)
+            break;
+    }
+    int bad = ferror(f) ? errno : 0;
+    fclose(f);
+    if (bad) {
+        free(buf);
+        errno = bad;
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* For each iteration 1..iter, the last row of it in text (a run resumed
+ * after an interruption wrote its rows again), into row[1..iter] (NULL:
+ * none); rows are cut at their newline. How many were found. */
+static size_t csv_rows(char *text, size_t iter, char **row)
+{
+    for (size_t k = 0; k <= iter; k++)
+        row[k] = NULL;
+    for (char *p = text; *p;) {
+        char *nl = strchr(p, '\n'), *end;
+        if (nl)
+            *nl = '\0';
+        errno = 0;
+        unsigned long long k = p[0] >= '0' && p[0] <= '9' ? strtoull(p, &end, 10) : 0;
+        if (k >= 1 && k <= iter && errno == 0 && *end == ',')
+            row[k] = p;
+        p = nl ? nl + 1 : p + strlen(p);
+    }
+    size_t found = 0;
+    for (size_t k = 1; k <= iter; k++)
+        found += row[k] != NULL;
+    return found;
+}
+
+/* The train.csv of a run resumed at iteration iter from checkpoint ckpt:
+ * rewrites csv_path as the header and the rows of iterations 1..iter, so
+ * the run's rows follow them once. The rows come from csv_path itself, or,
+ * when it has none (a new --out), from the train.csv next to the
+ * checkpoint. Says where rows are missing. 0, or -1 after a message. */
+static int csv_resume(const char *csv_path, const char *ckpt, size_t iter)
+{
+    char side[4096], tmp[4096];
+    const char *slash = strrchr(ckpt, '/');
+    int dir_len = slash ? (int)(slash - ckpt + 1) : 0;
+    snprintf(side, sizeof side, "%.*strain.csv", dir_len, ckpt);
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", csv_path) >= sizeof tmp) {
+        fprintf(stderr, "weft train: '%s': path too long\n", csv_path);
+        return -1;
+    }
+    char **row = calloc(iter + 1, sizeof *row);
+    if (!row) {
+        fprintf(stderr, "weft train: out of memory\n");
+        return -1;
+    }
+    int rc = -1;
+    const char *src = csv_path;
+    size_t found = 0;
+    char *text = read_text(csv_path);
+    if (!text && errno != ENOENT) {
+        fprintf(stderr, "weft train: cannot read '%s': %s\n", csv_path, strerror(errno));
+        goto done;
+    }
+    if (text)
+        found = csv_rows(text, iter, row);
+    struct stat a, b;
+    bool same = stat(csv_path, &a) == 0 && stat(side, &b) == 0 && a.st_dev == b.st_dev &&
+                a.st_ino == b.st_ino;
+    if (found == 0 && !same) {
+        char *other = read_text(side);
+        if (other) {
+            free(text);
+            text = other;
+            src = side;
+            found = csv_rows(text, iter, row);
+        }
+    }
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        fprintf(stderr, "weft train: cannot write '%s': %s\n", tmp, strerror(errno));
+        goto done;
+    }
+    fputs(csv_header, f);
+    for (size_t k = 1; k <= iter; k++)
+        if (row[k])
+            fprintf(f, "%s\n", row[k]);
+    if (fclose(f) != 0 || rename(tmp, csv_path) != 0) {
+        fprintf(stderr, "weft train: cannot write '%s': %s\n", csv_path, strerror(errno));
+        unlink(tmp);
+        goto done;
+    }
+    if (found && src != csv_path)
+        printf("%s: rows of iterations up to %zu taken from %s\n", csv_path, iter, src);
+    if (found < iter)
+        fprintf(stderr, "weft train: note: %s: rows of %zu of the checkpoint's %zu iterations "
+                "found (in %s or %s); the others are left out\n", csv_path, found, iter,
+                csv_path, side);
+    rc = 0;
+done:
+    free(text);
+    free(row);
+    return rc;
 }
 
 int cmd_train(int argc, char **argv)
@@ -244,8 +422,8 @@ int cmd_train(int argc, char **argv)
         case 'd': bad = cli_parse_double(C, opt, optarg, 0, true, &cfg.entropy_decay); break;
         case 'N': cfg.differential = false; break;
         case 'a': cfg.allocator = optarg; break;
-        case 'P': bad = cli_parse_double(C, opt, optarg, 0, true, &prior); break;
-        case 'Q': bad = cli_parse_double(C, opt, optarg, 0, true, &prior_path); break;
+        case 'P': bad = cli_parse_double(C, opt, optarg, 0, false, &prior); break;
+        case 'Q': bad = cli_parse_double(C, opt, optarg, 0, false, &prior_path); break;
         case 's': bad = cli_parse_u64(C, opt, optarg, &cfg.seed); break;
         case 't': bad = cli_parse_size(C, opt, optarg, 1, &cfg.threads); break;
         case 'h':
@@ -273,8 +451,8 @@ int cmd_train(int argc, char **argv)
         goto done_usage;
     }
     if (prior_path > 0 && !(prior > 0)) {
-        fprintf(stderr, "weft train: --prior-path %g needs --prior (a residual of the teacher)\n",
-                prior_path);
+        fprintf(stderr, "weft train: --prior-path %g needs --prior > 0 (a residual of the "
+                "teacher)\n", prior_path);
         goto done_usage;
     }
 
@@ -324,7 +502,8 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
     }
-    if (cli_make_dirs(C, "--out", out_dir))
+    /* where the results go, before the first iteration */
+    if (cli_make_dirs(C, "--out", out_dir) || (model_out && cli_check_writable(C, model_out)))
         goto done;
 
     printf("BLAS kernels: OpenBLAS %s (OPENBLAS_CORETYPE picks others; a model is reproducible "
@@ -350,24 +529,42 @@ int cmd_train(int argc, char **argv)
     for (size_t i = 0; i < n_val; i++)
         printf("validation %s: best heuristic %s, avg weighted JCT %.4f s\n", val_paths[i],
                i < 64 ? best_name[i] : "?", ref[i]);
-    if (resume)
-        printf("resumed from %s at iteration %zu\n", resume, t.iter);
-
     snprintf(csv_path, sizeof csv_path, "%s/train.csv", out_dir);
+    if (resume) {
+        printf("resumed from %s at iteration %zu\n", resume, t.iter);
+        if (csv_resume(csv_path, resume, t.iter))
+            goto done;
+        /* best.msgpack is the checkpoint's best, whichever --out it came from */
+        snprintf(path, sizeof path, "%s/best.msgpack", out_dir);
+        if (t.has_best) {
+            coflow_learned_model_t best;
+            if ((err = train_best_model(&t, &best)) ||
+                (err = coflow_learned_model_save(&best, path))) {
+                coflow_learned_model_destroy(&best);
+                cli_report(C, err);
+                goto done;
+            }
+            coflow_learned_model_destroy(&best);
+        } else if (n_val && t.best_val < INFINITY && access(path, F_OK) != 0) {
+            fprintf(stderr, "weft train: note: %s holds no best model (an older weft wrote "
+                    "it); the best is looked for again from iteration %zu\n", resume, t.iter);
+            t.best_val = INFINITY;
+        }
+    }
     csv = fopen(csv_path, resume ? "a" : "w");
     if (!csv) {
         fprintf(stderr, "weft train: cannot write '%s': %s\n", csv_path, strerror(errno));
         goto done;
     }
     if (!resume)
-        fprintf(csv, "iter,phase,jobs,rollouts,mean_return,avg_wjct,teacher_ratio,loss,"
-                     "entropy,grad_norm,decisions,replay_mismatches,wall_s,val_ratio\n");
-    if (n_val && t.iter == 0) { /* the start is a candidate too (a residual starts at the
-                                   teacher) */
+        fputs(csv_header, csv);
+    /* with no best known, the start is a candidate too (a residual starts at
+       the teacher) */
+    if (n_val && !(t.best_val < INFINITY)) {
         double vr;
         if (validate_keep_best(&t, val, n_val, ref, out_dir, &vr))
             goto done;
-        printf("iteration 0: validation %.4f\n", vr);
+        printf("iteration %zu: validation %.4f\n", t.iter, vr);
     }
     bool tty = isatty(fileno(stderr));
     double iter_s = NAN; /* moving average of an iteration's wall time */
@@ -445,7 +642,12 @@ int cmd_train(int argc, char **argv)
     csv = NULL;
     snprintf(path, sizeof path, "%s/learning-curve.png", out_dir);
     curve_arg_t ca = {.csv = csv_path};
-    cli_gnuplot(C, path, curve_script, &ca); /* a missing gnuplot is not fatal */
+    curve_scan(&ca);
+    if (ca.val || ca.teacher)
+        cli_gnuplot(C, path, curve_script, &ca); /* a missing gnuplot is not fatal */
+    else
+        fprintf(stderr, "weft train: note: no %s: nothing to draw (its curves are the "
+                "validation ratio, with --val, and the imitation and DAgger ratio)\n", path);
     rc = CLI_OK;
 done:
     if (csv)

@@ -347,6 +347,47 @@ Test(train, bad_checkpoints_are_refused)
     train_destroy(&t);
 }
 
+Test(train, checkpoint_carries_the_best_model)
+{
+    train_config_t c;
+    mixed_config(&c);
+    train_t t, u;
+    train_stats_t s;
+    char path[128];
+    snprintf(path, sizeof path, "%s/ckpt.msgpack", tmpdir);
+    start(&t, &c, 9);
+    coflow_learned_model_t m;
+    cr_assert_eq(train_best_model(&t, &m), WEFT_ENOTFOUND, "a best model before any");
+    cr_assert_eq(train_iteration(&t, &s), WEFT_OK, "%s", weft_last_error());
+    cr_assert(train_keep_best(&t, 0.9));
+    coflow_learned_model_t at1;
+    cr_assert_eq(coflow_learned_model_copy(&at1, &t.model), WEFT_OK);
+    cr_assert_eq(train_iteration(&t, &s), WEFT_OK, "%s", weft_last_error());
+    cr_assert_not(train_keep_best(&t, 0.95), "a worse ratio became the best");
+    cr_assert_eq(train_checkpoint_save(&t, path), WEFT_OK, "%s", weft_last_error());
+
+    start(&u, &c, 1234);
+    cr_assert_eq(train_checkpoint_load(&u, path), WEFT_OK, "%s", weft_last_error());
+    cr_assert(u.has_best && u.best_val == 0.9 && u.best_iter == 1, "best %g @%zu", u.best_val,
+              u.best_iter);
+    cr_assert_eq(train_best_model(&u, &m), WEFT_OK, "%s", weft_last_error());
+    assert_same_params(&m, &at1); /* iteration 1's, not the current model */
+    cr_assert(m.set_changes_only && m.prior == at1.prior);
+    coflow_learned_model_destroy(&m);
+    coflow_learned_model_destroy(&at1);
+    train_destroy(&u);
+    /* a checkpoint made before any validation has none */
+    train_destroy(&t);
+    start(&t, &c, 9);
+    cr_assert_eq(train_checkpoint_save(&t, path), WEFT_OK, "%s", weft_last_error());
+    start(&u, &c, 9);
+    cr_assert(train_keep_best(&u, 0.5));
+    cr_assert_eq(train_checkpoint_load(&u, path), WEFT_OK, "%s", weft_last_error());
+    cr_assert(!u.has_best && isinf(u.best_val), "the loaded trainer kept a best model");
+    train_destroy(&t);
+    train_destroy(&u);
+}
+
 /* Saves a checkpoint of a fresh trainer of config c (model 1, prior p). */
 static void save_checkpoint(const train_config_t *c, float prior, const char *path)
 {
@@ -701,4 +742,212 @@ Test(train, cli_trains_resumes_evaluates_and_refuses_bad_input)
              wl, err);
     cr_assert_eq(run_cmd(cmd), 1);
     cr_assert(file_contains(err, "none.msgpack"));
+}
+
+/* Settings of a quick `weft train` on the toy (a second or so a run). */
+#define QUICK "--imitate 1 --dagger 1 --episodes 1 --rollouts 2 --jobs-min 8 --threads 2 " \
+              "--teacher sincronia --checkpoint-every 1"
+
+/* cli_open(tag) and the toy in cli_dir/toy.weft; false, after a note,
+ * without WEFT_BIN. */
+static bool cli_toy(const char *tag)
+{
+    cli_open(tag);
+    if (!cli_bin) {
+        cli_teardown();
+        fprintf(stderr, "note: WEFT_BIN not set (run through ctest): CLI not checked\n");
+        return false;
+    }
+    char wl[160];
+    snprintf(wl, sizeof wl, "%s/toy.weft", cli_dir);
+    cr_assert_eq(workload_save_weft(&toy, wl), WEFT_OK, "%s", weft_last_error());
+    return true;
+}
+
+/* The iteration column of cli_dir/NAME (a train.csv) as "1 2 3", "" for a
+ * missing file; *header: whether its first line is train.csv's header. */
+static const char *csv_iters(const char *name, bool *header)
+{
+    static char out[1024];
+    const char *text = cli_file(name);
+    *header = strncmp(text, "iter,phase,", 11) == 0;
+    out[0] = '\0';
+    for (const char *p = text; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
+        if (*p < '0' || *p > '9')
+            continue;
+        size_t n = strlen(out);
+        snprintf(out + n, sizeof out - n, "%s%ld", n ? " " : "", strtol(p, NULL, 10));
+    }
+    return out;
+}
+
+/* Loads cli_dir/NAME as a model into empty m. */
+static void cli_model(const char *name, coflow_learned_model_t *m)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", cli_dir, name);
+    cr_assert_eq(coflow_learned_model_load(m, path), WEFT_OK, "%s", weft_last_error());
+}
+
+static void assert_same_model_files(const char *a, const char *b)
+{
+    coflow_learned_model_t ma, mb;
+    cli_model(a, &ma);
+    cli_model(b, &mb);
+    assert_same_params(&ma, &mb);
+    coflow_learned_model_destroy(&ma);
+    coflow_learned_model_destroy(&mb);
+}
+
+/* Rewrites the checkpoint cli_dir/NAME without its best model, as older
+ * builds wrote them. */
+static void drop_best_model(const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", cli_dir, name);
+    attn_model_file_t mf, out;
+    attn_model_init(&mf);
+    attn_model_init(&out);
+    cr_assert_eq(attn_model_load(path, &mf), WEFT_OK, "%s", weft_last_error());
+    cr_assert_not_null(attn_model_find_vector(&mf, "train.best.gnn"), "no best model in %s",
+                       path);
+    for (size_t i = 0; i < mf.n_ints; i++)
+        cr_assert_eq(attn_model_set_int(&out, mf.ints[i].name, mf.ints[i].value), WEFT_OK);
+    for (size_t i = 0; i < mf.n_vecs; i++)
+        if (strncmp(mf.vecs[i].name, "train.best.", 11) != 0)
+            cr_assert_eq(attn_model_set_vector(&out, mf.vecs[i].name, mf.vecs[i].data,
+                                               mf.vecs[i].n), WEFT_OK);
+    for (size_t i = 0; i < mf.n_tensors; i++)
+        cr_assert_eq(attn_model_set_tensor(&out, mf.tensors[i].name, mf.tensors[i].ndim,
+                                           mf.tensors[i].shape, mf.tensors[i].data), WEFT_OK);
+    cr_assert_eq(attn_model_save(path, &out), WEFT_OK);
+    attn_model_destroy(&mf);
+    attn_model_destroy(&out);
+}
+
+/* A run resumed into another --out: its best.msgpack, --model-out and
+ * train.csv (header, the checkpoint's rows, its own) are those of an
+ * uninterrupted run. */
+Test(train, cli_resume_into_another_out_gives_complete_outputs)
+{
+    if (!cli_toy("train-resume-out"))
+        return;
+    const char *d = cli_dir;
+    /* validated at every iteration, so stopping at 3 validates nothing more */
+    cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/U --iters 4 " QUICK
+                     " --validate-every 1", d, d, d), 0, "%s", cli_file("err"));
+    cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/B --iters 3 " QUICK
+                     " --validate-every 1", d, d, d), 0, "%s", cli_file("err"));
+    cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/F --iters 4 " QUICK
+                     " --validate-every 1 --resume %s/B/checkpoint.msgpack "
+                     "--model-out %s/F/m.msgpack", d, d, d, d, d), 0, "%s", cli_file("err"));
+    bool header;
+    cr_assert_str_eq(csv_iters("F/train.csv", &header), "1 2 3 4");
+    cr_assert(header, "no header: %s", cli_file("F/train.csv"));
+    assert_same_model_files("F/best.msgpack", "U/best.msgpack");
+    assert_same_model_files("F/m.msgpack", "U/best.msgpack");
+    assert_same_model_files("F/final.msgpack", "U/final.msgpack");
+    /* a checkpoint without its best model (an older weft's): the best is
+       looked for again from the checkpoint, said so */
+    drop_best_model("B/checkpoint.msgpack");
+    cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/G --iters 4 " QUICK
+                     " --resume %s/B/checkpoint.msgpack", d, d, d, d), 0, "%s",
+                 cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "holds no best model"), "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("out"), "iteration 3: validation"), "%s", cli_file("out"));
+    cr_assert(cli_exists("G/best.msgpack"));
+    cli_teardown();
+}
+
+/* --model-out is checked before the first iteration, not after them all. */
+Test(train, cli_model_out_is_checked_before_training)
+{
+    if (!cli_toy("train-model-out"))
+        return;
+    const char *d = cli_dir;
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 2 " QUICK
+                     " --model-out %s/none/m.msgpack", d, d, d), 1);
+    char want[160];
+    snprintf(want, sizeof want, "cannot write '%s/none/m.msgpack'", d);
+    cr_assert(strstr(cli_file("err"), want), "%s", cli_file("err"));
+    cr_assert(!cli_exists("run/train.csv") && !cli_exists("run/checkpoint.msgpack"),
+              "trained before finding --model-out unwritable");
+    /* without --val the model is the final one */
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 2 " QUICK
+                     " --model-out %s/m.msgpack", d, d, d), 0, "%s", cli_file("err"));
+    assert_same_model_files("m.msgpack", "run/final.msgpack");
+    cli_teardown();
+}
+
+/* A run interrupted after its checkpoint at iteration 2 had written rows 3
+ * and 4; resumed from that checkpoint, train.csv reads 1..N once. */
+Test(train, cli_resume_drops_the_rows_after_the_checkpoint)
+{
+    if (!cli_toy("train-resume-csv"))
+        return;
+    const char *d = cli_dir;
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 2 " QUICK, d, d), 0, "%s",
+                 cli_file("err"));
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "cp %s/run/checkpoint.msgpack %s/ck2.msgpack", d, d);
+    cr_assert_eq(system(cmd), 0);
+    for (int round = 0; round < 2; round++) /* the second: as after an interruption */
+        cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 4 " QUICK
+                         " --resume %s/ck2.msgpack", d, d, d), 0, "%s", cli_file("err"));
+    bool header;
+    cr_assert_str_eq(csv_iters("run/train.csv", &header), "1 2 3 4");
+    cr_assert(header);
+    cli_teardown();
+}
+
+/* --prior 0 and --prior-path 0 are the defaults the help names. */
+Test(train, cli_prior_zero_is_the_network_alone)
+{
+    if (!cli_toy("train-prior0"))
+        return;
+    const char *d = cli_dir;
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 1 " QUICK " --prior 0", d, d), 0,
+                 "%s", cli_file("err"));
+    coflow_learned_model_t m;
+    cli_model("run/final.msgpack", &m);
+    cr_assert(m.prior == 0 && m.prior_path == 0, "prior %g, path %g", (double)m.prior,
+              (double)m.prior_path);
+    coflow_learned_model_destroy(&m);
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 1 " QUICK " --prior-path 0", d, d),
+                 0, "%s", cli_file("err"));
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 1 " QUICK " --prior 0 "
+                     "--prior-path 0.5", d, d), 2);
+    cr_assert(strstr(cli_file("err"), "--prior-path 0.5 needs --prior > 0"), "%s",
+              cli_file("err"));
+    cli_teardown();
+}
+
+/* The learning curve draws only the curves with points, and none when
+ * neither has one (no --val, no imitation or DAgger): no gnuplot error. */
+Test(train, cli_learning_curve_skips_empty_curves)
+{
+    if (!cli_toy("train-curve"))
+        return;
+    const char *d = cli_dir;
+    cr_assert_eq(cli("train %s/toy.weft --out %s/a --iters 1 " QUICK " --imitate 0 --dagger 0",
+                     d, d), 0, "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "nothing to draw"), "%s", cli_file("err"));
+    cr_assert(!strstr(cli_file("err"), "gnuplot"), "%s", cli_file("err"));
+    cr_assert(!cli_exists("a/learning-curve.png"));
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "note: no gnuplot: the curves with points not checked\n");
+        cli_teardown();
+        return;
+    }
+    /* validation only, one point */
+    cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/b --iters 1 " QUICK
+                     " --imitate 0 --dagger 0", d, d, d), 0, "%s", cli_file("err"));
+    cr_assert_str_eq(cli_file("err"), "");
+    cr_assert(cli_exists("b/learning-curve.png"));
+    /* imitation only */
+    cr_assert_eq(cli("train %s/toy.weft --out %s/c --iters 2 " QUICK, d, d), 0, "%s",
+                 cli_file("err"));
+    cr_assert_str_eq(cli_file("err"), "");
+    cr_assert(cli_exists("c/learning-curve.png"));
+    cli_teardown();
 }

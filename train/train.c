@@ -584,6 +584,10 @@ weft_err_t train_init(train_t *t, const train_config_t *cfg, coflow_learned_mode
         err = attn_params_init(&t->av, a);
     if (!err)
         err = attn_params_init(&t->ga, a);
+    if (!err)
+        err = gnn_params_init(&t->bg, g);
+    if (!err)
+        err = attn_params_init(&t->ba, a);
     if (err)
         train_destroy(t);
     return err;
@@ -598,6 +602,33 @@ void train_destroy(train_t *t)
     attn_params_destroy(&t->am);
     attn_params_destroy(&t->av);
     attn_params_destroy(&t->ga);
+    gnn_params_destroy(&t->bg);
+    attn_params_destroy(&t->ba);
+}
+
+bool train_keep_best(train_t *t, double ratio)
+{
+    if (!(ratio < t->best_val))
+        return false;
+    t->best_val = ratio;
+    t->best_iter = t->iter;
+    memcpy(t->bg.memory, t->model.gp.memory, t->bg.n * sizeof *t->bg.memory);
+    memcpy(t->ba.memory, t->model.ap.memory, t->ba.n * sizeof *t->ba.memory);
+    t->has_best = true;
+    return true;
+}
+
+weft_err_t train_best_model(const train_t *t, coflow_learned_model_t *out)
+{
+    coflow_learned_model_init(out);
+    if (!t->has_best)
+        return weft_fail(WEFT_ENOTFOUND, "no best model yet (nothing validated)");
+    weft_err_t err = coflow_learned_model_copy(out, &t->model);
+    if (err)
+        return err;
+    memcpy(out->gp.memory, t->bg.memory, t->bg.n * sizeof *t->bg.memory);
+    memcpy(out->ap.memory, t->ba.memory, t->ba.n * sizeof *t->ba.memory);
+    return WEFT_OK;
 }
 
 /* -G_r(t): weighted job time still to come after t in a rollout. */
@@ -1142,6 +1173,10 @@ weft_err_t train_checkpoint_save(const train_t *t, const char *path)
     WEFT_CHECK(put_block(&mf, "train.adam_v.gnn", t->gv.memory, t->gv.n));
     WEFT_CHECK(put_block(&mf, "train.adam_m.attn", t->am.memory, t->am.n));
     WEFT_CHECK(put_block(&mf, "train.adam_v.attn", t->av.memory, t->av.n));
+    if (t->has_best) {
+        WEFT_CHECK(put_block(&mf, "train.best.gnn", t->bg.memory, t->bg.n));
+        WEFT_CHECK(put_block(&mf, "train.best.attn", t->ba.memory, t->ba.n));
+    }
     WEFT_CHECK(attn_model_set_int(&mf, "train.format", CHECKPOINT_FORMAT));
     WEFT_CHECK(attn_model_set_int(&mf, "train.iter", (int64_t)t->iter));
     WEFT_CHECK(attn_model_set_int(&mf, "train.step", (int64_t)t->step));
@@ -1252,11 +1287,32 @@ weft_err_t train_checkpoint_load(train_t *t, const char *path)
     WEFT_CHECK(check_block(&mf, path, "train.adam_v.gnn", t->gv.n, true));
     WEFT_CHECK(check_block(&mf, path, "train.adam_m.attn", t->am.n, false));
     WEFT_CHECK(check_block(&mf, path, "train.adam_v.attn", t->av.n, true));
+    /* the best model: both parts or neither (a checkpoint of an older build) */
+    bool has_best = attn_model_find_vector(&mf, "train.best.gnn") != NULL;
+    if (has_best != (attn_model_find_vector(&mf, "train.best.attn") != NULL)) {
+        err = weft_fail(WEFT_EINVAL, "%s: checkpoint has train.best.%s but not train.best.%s",
+                        path, has_best ? "gnn" : "attn", has_best ? "attn" : "gnn");
+        goto cleanup;
+    }
+    if (has_best && !(bits_dbl(v[4]) < INFINITY)) {
+        err = weft_fail(WEFT_EINVAL, "%s: checkpoint has a best model but no best validation "
+                        "ratio", path);
+        goto cleanup;
+    }
+    if (has_best) {
+        WEFT_CHECK(check_block(&mf, path, "train.best.gnn", t->bg.n, false));
+        WEFT_CHECK(check_block(&mf, path, "train.best.attn", t->ba.n, false));
+    }
     /* all checked: from here on nothing fails */
     get_block(&mf, "train.adam_m.gnn", t->gm.memory, t->gm.n);
     get_block(&mf, "train.adam_v.gnn", t->gv.memory, t->gv.n);
     get_block(&mf, "train.adam_m.attn", t->am.memory, t->am.n);
     get_block(&mf, "train.adam_v.attn", t->av.memory, t->av.n);
+    if (has_best) {
+        get_block(&mf, "train.best.gnn", t->bg.memory, t->bg.n);
+        get_block(&mf, "train.best.attn", t->ba.memory, t->ba.n);
+    }
+    t->has_best = has_best;
     coflow_learned_model_destroy(&t->model);
     t->model = m;
     coflow_learned_model_init(&m);

@@ -121,6 +121,9 @@ typedef struct {
                                       the system; NaN before the first estimate */
     double best_val;               /* lowest validation ratio seen; INFINITY */
     size_t best_iter;              /* iteration that gave it */
+    gnn_params_t bg;               /* the model's parameters at best_iter (train_keep_best), */
+    attn_params_t ba;              /* ... kept so a checkpoint carries the best model */
+    bool has_best;                 /* bg and ba hold them */
     const coflow_workload_t *pool; /* [n_pool] training workloads, borrowed */
     size_t n_pool;
 } train_t;
@@ -142,6 +145,15 @@ size_t train_jobs(const train_config_t *cfg, size_t i);
  * become one): t is then left as before the call. */
 weft_err_t train_iteration(train_t *t, train_stats_t *stats);
 
+/* Records a validation ratio of the current model: if it is below
+ * best_val, the model becomes the best (best_val, best_iter, its parameters
+ * into bg and ba). Whether it did. O(parameters), never fails. */
+bool train_keep_best(train_t *t, double ratio);
+
+/* The best model (the current one with the parameters of best_iter) into
+ * empty out. ENOTFOUND when none is known (has_best false), ENOMEM. */
+weft_err_t train_best_model(const train_t *t, coflow_learned_model_t *out);
+
 /* Average weighted JCT of each workload under the model's greedy order
  * (threads in parallel), into wjct [n]. */
 weft_err_t train_evaluate(const coflow_learned_model_t *model, const char *allocator,
@@ -161,16 +173,19 @@ weft_err_t train_evaluate_policy(const char *ordering, const char *allocator,
 const char *train_blas_kernels(void);
 
 /* Checkpoint: the model, Adam's moments, step, iteration, the reward
- * average, the best validation, the seed, every setting the result depends
- * on (train_config_t but the threads) and a hash of the training pool, in
- * one model file (msgpack; `weft sim --model` reads it as a model), with a
- * format number (train.format, 2). Load refuses, naming the file and the
- * field, and leaving t as it was: a file of another format (format 1
- * stored no settings), a NaN or infinity anywhere, negative second
- * moments, counters out of order, and a seed, setting, teacher prior,
- * pool or parameter shapes that differ from t's (the iteration count only
- * when lr_rl_end > 0, whose schedule spans it: with a constant rate a run
- * can be resumed with more iterations). */
+ * average, the best validation and, when known, the best model's
+ * parameters (train.best.gnn, train.best.attn: a run resumed in another
+ * directory writes its best.msgpack from them; checkpoints of older builds
+ * lack them, and load then leaves has_best false), the seed, every setting
+ * the result depends on (train_config_t but the threads) and a hash of the
+ * training pool, in one model file (msgpack; `weft sim --model` reads it
+ * as a model), with a format number (train.format, 2). Load refuses,
+ * naming the file and the field, and leaving t as it was: a file of
+ * another format (format 1 stored no settings), a NaN or infinity
+ * anywhere, negative second moments, counters out of order, and a seed,
+ * setting, teacher prior, pool or parameter shapes that differ from t's
+ * (the iteration count only when lr_rl_end > 0, whose schedule spans it:
+ * with a constant rate a run can be resumed with more iterations). */
 weft_err_t train_checkpoint_save(const train_t *t, const char *path);
 weft_err_t train_checkpoint_load(train_t *t, const char *path);
 
