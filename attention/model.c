@@ -753,6 +753,17 @@ static void digest_hex(const unsigned char *d, char hex[17])
         snprintf(hex + 2 * i, 3, "%02x", d[i]);
 }
 
+/* Whether the body has the "sha256" entry (anywhere). */
+static bool has_digest(const msgpack_object *body)
+{
+    if (body->type != MSGPACK_OBJECT_MAP)
+        return false;
+    for (uint32_t i = 0; i < body->via.map.size; i++)
+        if (key_is(&body->via.map.ptr[i].key, DIGEST_KEY))
+            return true;
+    return false;
+}
+
 /* The body's "sha256" entry against the file's bytes (the unpacked body
  * and the whole file), which a version 2 file must have. */
 static weft_err_t check_digest(const char *buf, size_t len, const msgpack_object *body)
@@ -873,6 +884,10 @@ static weft_err_t load_buffer(const char *buf, size_t len, attn_model_file_t *mf
     /* the checksum before the schema, so damage is reported as damage */
     if (checked)
         WEFT_CHECK(check_digest(buf, len, &res.data));
+    else if (has_digest(&res.data)) /* version 1 was never written with one */
+        WEFT_CHECK(weft_fail(WEFT_EPARSE, "format version 1, yet a \"%s\" entry, which only "
+                             "version %d files have: the version byte is damaged (or was "
+                             "changed)", DIGEST_KEY, ATTN_MODEL_VERSION));
     WEFT_CHECK(read_body(&res.data, mf));
 cleanup:
     msgpack_unpacked_destroy(&res);

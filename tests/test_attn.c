@@ -941,6 +941,14 @@ Test(attn_model, checksum_catches_any_changed_byte, .init = make_tmpdir,
     cr_assert_eq(attn_model_load(tmp_path("v1.wm"), &back), WEFT_OK, "%s", weft_last_error());
     assert_models_equal(&mf, &back);
     attn_model_destroy(&back);
+    /* a version 2 file with only its version byte set to 1 still holds
+       its "sha256": refused as damage, not read unchecked (its weights
+       could then be edited unseen) */
+    memcpy(m, b, len);
+    m[11] = 1;
+    m[len - 100] ^= 0x01;
+    write_bytes(tmp_path("v2as1.wm"), m, len);
+    expect_load_error(tmp_path("v2as1.wm"), WEFT_EPARSE, "format version 1, yet a \"sha256\"");
 
     /* a "sha256" that is not the last entry, or not 32 bytes */
     memcpy(m, b, len);
