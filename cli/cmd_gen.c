@@ -60,8 +60,8 @@ static void usage(FILE *out)
             "                      (the realised load then varies by ~1/sqrt(jobs));\n"
             "                      by default the gaps are scaled to give exactly L\n"
             "  --seed S            random seed (default 1)\n"
-            "  --max-depth D       random shapes: at most D layers (default 5)\n"
-            "  --max-width W       random shapes: at most W coflows a layer (default 4)\n"
+            "  --max-depth D       random shapes: at most D layers (default 5; 1..10000)\n"
+            "  --max-width W       random shapes: at most W coflows a layer (default 4; 1..10000)\n"
             "  --weights DIST      uniform (integers min..max, default), one, or pareto\n"
             "                      (min x Pareto(alpha 2), capped at max)\n"
             "  --weight-min W      smallest weight (default 1)\n"
@@ -191,8 +191,16 @@ int cmd_gen(int argc, char **argv)
             break;
         case 'F': go.exact_load = false; break;
         case 'e': if (cli_parse_u64("gen", "--seed", optarg, &go.seed)) goto done; break;
-        case 'd': if (cli_parse_size("gen", "--max-depth", optarg, 1, &go.max_depth)) goto done; break;
-        case 'w': if (cli_parse_size("gen", "--max-width", optarg, 1, &go.max_width)) goto done; break;
+        case 'd':
+            if (cli_parse_size_in("gen", "--max-depth", optarg, 1, WORKLOAD_GEN_MAX_LAYERS,
+                                  &go.max_depth))
+                goto done;
+            break;
+        case 'w':
+            if (cli_parse_size_in("gen", "--max-width", optarg, 1, WORKLOAD_GEN_MAX_LAYERS,
+                                  &go.max_width))
+                goto done;
+            break;
         case 'W':
             if (!strcmp(optarg, "uniform"))
                 go.weights = WORKLOAD_WEIGHT_UNIFORM_INT;

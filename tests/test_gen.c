@@ -960,6 +960,10 @@ Test(gen_cli, integers_are_decimal_digits_alone)
                   strstr(cli_file("err"), "in decimal"),
               "%s", cli_file("err"));
     cr_assert_eq(cli("gen --jobs 2 --ports 4 --seed 0x10"), 2);
+    /* a usage error with its range, not an error of the generator (status 1) */
+    cr_assert_eq(cli("gen --jobs 2 --ports 4 --max-width 100000"), 2);
+    cr_assert(strstr(cli_file("err"), "--max-width '100000': expected an integer 1..10000"),
+              "%s", cli_file("err"));
     cr_assert_eq(cli("sim - --policy fifo --seed 0x10 < /dev/null"), 2);
     cr_assert(strstr(cli_file("err"), "--seed '0x10'"), "%s", cli_file("err"));
     /* 010 is ten: the same workload as --seed 10 */

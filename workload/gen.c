@@ -28,10 +28,6 @@
 
 #include "../dag/dag.h"
 
-/* Beyond this a random DAG is no longer a plausible job, and depth * width
- * coflows a job would exhaust memory long before being useful. */
-#define GEN_MAX_LAYERS 10000
-
 void workload_gen_opts_default(workload_gen_opts_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -95,12 +91,12 @@ static weft_err_t check_opts(const workload_gen_opts_t *o)
         return weft_fail(WEFT_EINVAL, "the coflow pool or shapes workload has an unfinished job");
     switch (o->shape) {
     case WORKLOAD_SHAPE_RANDOM:
-        if (o->max_depth < 1 || o->max_depth > GEN_MAX_LAYERS)
+        if (o->max_depth < 1 || o->max_depth > WORKLOAD_GEN_MAX_LAYERS)
             return weft_fail(WEFT_EINVAL, "maximum DAG depth %zu, expected 1..%d",
-                             o->max_depth, GEN_MAX_LAYERS);
-        if (o->max_width < 1 || o->max_width > GEN_MAX_LAYERS)
+                             o->max_depth, WORKLOAD_GEN_MAX_LAYERS);
+        if (o->max_width < 1 || o->max_width > WORKLOAD_GEN_MAX_LAYERS)
             return weft_fail(WEFT_EINVAL, "maximum DAG width %zu, expected 1..%d",
-                             o->max_width, GEN_MAX_LAYERS);
+                             o->max_width, WORKLOAD_GEN_MAX_LAYERS);
         break;
     case WORKLOAD_SHAPE_ALIBABA:
     case WORKLOAD_SHAPE_WFCOMMONS:

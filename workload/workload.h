@@ -143,6 +143,10 @@ typedef enum {
  * text; more is a typo, not a workload). */
 #define WORKLOAD_GEN_MAX_JOBS ((size_t)1000000)
 
+/* Beyond this a random DAG is no longer a plausible job, and depth * width
+ * coflows a job would exhaust memory long before being useful. */
+#define WORKLOAD_GEN_MAX_LAYERS 10000
+
 typedef struct {
     uint64_t seed;
     size_t n_jobs;               /* jobs to generate, 1..WORKLOAD_GEN_MAX_JOBS */
@@ -163,8 +167,8 @@ typedef struct {
     const coflow_workload_t *shapes;
     const coflow_workload_t *fb;  /* coflow pool, borrowed, required */
     /* RANDOM shape: layers in [1, max_depth], coflows a layer in
-     * [1, max_width], each coflow below the first layer gets 1..2 parents
-     * from the layer above. */
+     * [1, max_width] (each at most WORKLOAD_GEN_MAX_LAYERS), each coflow
+     * below the first layer gets 1..2 parents from the layer above. */
     size_t max_depth, max_width;
     workload_weight_dist_t weights;
     double weight_min, weight_max;
