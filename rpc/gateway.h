@@ -190,6 +190,11 @@ void rpc_sched_destroy(rpc_sched_t *s);
 
 #define RPC_GONE ((uint64_t)1 << 63)
 
+/* Whether job j is the one job of tmp (a parsed registration) as far as
+ * scheduling goes: weight, final compute, and its coflows' ids, compute
+ * times, parents and flows, in order. O(its coflows and flows). */
+bool rpc_sched_same_job(const rpc_sched_t *s, size_t j, const coflow_workload_t *tmp);
+
 /* Index in all of the job with this id, or SIZE_MAX (also for a job
  * compacted away: see rpc_sched_find_gone). O(1). */
 size_t rpc_sched_find_job(const rpc_sched_t *s, int64_t id);

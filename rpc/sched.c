@@ -370,6 +370,33 @@ static weft_err_t grow_side(side_arrays_t d, size_t *cap, size_t need)
     return grow_all(d.arr, d.size, d.n, cap, need);
 }
 
+bool rpc_sched_same_job(const rpc_sched_t *s, size_t j, const coflow_workload_t *tmp)
+{
+    const coflow_workload_t *all = &s->all;
+    const coflow_job_t *a = &all->jobs[j], *b = &tmp->jobs[0];
+    if (a->weight != b->weight || a->final_compute_s != b->final_compute_s ||
+        a->n_coflows != b->n_coflows)
+        return false;
+    for (size_t k = 0; k < a->n_coflows; k++) {
+        const coflow_coflow_t *x = &all->coflows[a->first_coflow + k];
+        const coflow_coflow_t *y = &tmp->coflows[b->first_coflow + k];
+        if (x->id != y->id || x->compute_s != y->compute_s || x->n_flows != y->n_flows ||
+            x->n_parents != y->n_parents)
+            return false;
+        for (size_t i = 0; i < x->n_parents; i++) /* as places in the job */
+            if (all->parents[x->first_parent + i] - a->first_coflow !=
+                tmp->parents[y->first_parent + i] - b->first_coflow)
+                return false;
+        for (size_t i = 0; i < x->n_flows; i++) {
+            const coflow_flow_t *f = &all->flows[x->first_flow + i];
+            const coflow_flow_t *g = &tmp->flows[y->first_flow + i];
+            if (f->src != g->src || f->dst != g->dst || f->bytes != g->bytes)
+                return false;
+        }
+    }
+    return true;
+}
+
 weft_err_t rpc_sched_commit_job(rpc_sched_t *s, const coflow_workload_t *tmp, double now,
                                 uint64_t *first_fid)
 {

@@ -529,20 +529,27 @@ static void handle_register(conn_t *c, const msgpack_object *m)
         rpc_get_int(job, "id", INT64_MIN, INT64_MAX, &id) != WEFT_OK)
         return conn_fail(c, "protocol", "register: field 'job' must be a map with an "
                          "integer 'id'");
-    size_t j = rpc_sched_find_job(&gw->sched, id);
-    if (j != SIZE_MAX) /* a resend after a reconnect: already durable */
-        return send_ack(c, seq, id, rpc_sched_first_fid(&gw->sched, j), true);
     uint64_t gone_fid;
     double gone_jct;
     if (rpc_sched_find_gone(&gw->sched, id, &gone_fid, &gone_jct)) /* finished long ago */
         return send_ack(c, seq, id, gone_fid, true);
     coflow_workload_t tmp;
     err = rpc_job_parse(&gw->sched.fab, job, &tmp);
+    size_t j = rpc_sched_find_job(&gw->sched, id);
+    if (!err && j != SIZE_MAX && !rpc_sched_same_job(&gw->sched, j, &tmp))
+        /* a resend is the same job; another under its id would be
+           acknowledged and never run */
+        err = weft_fail(WEFT_EINVAL, "job %lld is registered already with other contents "
+                        "(weight, coflows or flows): a job id names one job", (long long)id);
     if (err) {
         weft_wrap(err, "register (seq %lld): ", (long long)seq);
         conn_error(c, "invalid-job", err);
         coflow_workload_destroy(&tmp);
         return;
+    }
+    if (j != SIZE_MAX) { /* a resend after a reconnect: already durable */
+        coflow_workload_destroy(&tmp);
+        return send_ack(c, seq, id, rpc_sched_first_fid(&gw->sched, j), true);
     }
     uint64_t first;
     if ((err = journal_record(gw, job, INT64_MIN, NULL, 0)) ||

@@ -948,6 +948,8 @@ Test(gateway_hostile, unknown_ids_get_an_error_and_the_connection_stays)
     rpc_client_destroy(&a);
 }
 
+static uint64_t register_job(rpc_client_t *c, const coflow_workload_t *wl, size_t j, bool *dup);
+
 Test(gateway_hostile, register_validates_and_is_idempotent)
 {
     rpc_client_t c;
@@ -976,6 +978,15 @@ Test(gateway_hostile, register_validates_and_is_idempotent)
         const msgpack_object *dup = rpc_map_get(m, "dup");
         cr_assert(dup && dup->type == MSGPACK_OBJECT_BOOLEAN && dup->via.boolean == (k == 1));
     }
+    /* another job under id 42 is refused, not acknowledged as a resend
+       that would never run; the job registered stays, resends of it too */
+    wl.flows[0].bytes = 2000;
+    cr_assert_eq(rpc_client_register(&c, 4, &wl, 0), WEFT_OK);
+    expect_error(&c, "invalid-job", "job 42 is registered already with other contents");
+    wl.flows[0].bytes = 1000;
+    bool dup;
+    cr_assert_eq(register_job(&c, &wl, 0, &dup), 0);
+    cr_assert(dup);
     coflow_workload_destroy(&wl);
     rpc_client_destroy(&c);
 }
