@@ -744,15 +744,22 @@ int cmd_sim(int argc, char **argv)
             fprintf(stderr, "weft sim: the LP bound over %zu coflows may take minutes\n",
                     wl.n_coflows);
         err = dag_lp_bound(&wl, &fab, &b);
-        if (err) {
+        if (err == WEFT_EINVAL && wl.n_jobs > 0) { /* no bound: the runs still count */
+            printf("LP bound: none: %s\n", weft_last_error());
+            err = WEFT_OK;
+        } else if (err) {
             cli_report("sim", err);
             rc = CLI_ERROR;
             goto cleanup;
+        } else {
+            lp = b.avg_weighted_jct;
+            printf("LP bound: no schedule's average weighted JCT is below %.6g s (%zu cuts in "
+                   "%zu rounds, %s, %.2f s)\n", lp, b.n_cuts, b.n_rounds,
+                   b.converged        ? "converged"
+                   : b.solver_stopped ? "the solver stopped: the round before's bound"
+                                      : "stopped at the round limit",
+                   b.seconds);
         }
-        lp = b.avg_weighted_jct;
-        printf("LP bound: no schedule's average weighted JCT is below %.6g s (%zu cuts in %zu "
-               "rounds, %s, %.2f s)\n", lp, b.n_cuts, b.n_rounds,
-               b.converged ? "converged" : "stopped at the round limit", b.seconds);
     }
     printf("\n");
     fflush(stdout);

@@ -63,14 +63,18 @@ typedef struct {
     size_t n_rounds, n_cuts;
     bool converged;           /* the last round found no violated cut, or
                                  three rounds of cuts no longer raised it
-                                 (else the round limit, 200, stopped it:
-                                 still a bound) */
+                                 (else the round limit, 200, stopped it, or
+                                 the solver: still a bound) */
+    bool solver_stopped;      /* GLPK's simplex found no optimum of a round
+                                 after the first, even scaled: the bound is
+                                 the round before's (lpbound.c, solve) */
     double seconds;           /* wall time */
 } dag_lp_bound_t;
 
 /* Fails (EINVAL) on a workload without jobs, a fabric smaller than the
- * workload, or a workload not analysed; (EINTERNAL) if GLPK's simplex does
- * not reach an optimum. */
+ * workload, or a workload not analysed, and when GLPK's simplex finds no
+ * optimum of the first round's LP (sizes spanning too many orders of
+ * magnitude). */
 weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
                         dag_lp_bound_t *out);
 

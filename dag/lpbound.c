@@ -93,6 +93,37 @@ size_t dag_lp_stall_rounds = 3;
 #define CUTS_PER_MACHINE 4
 #define CUT_TOLERANCE 1e-9
 
+/* Iterations one simplex call may take: far more than any LP here needs
+ * (a few per row and column), few enough that one that cycles ends. */
+#define SIMPLEX_ITERATIONS_PER_ROW_AND_COLUMN 50
+
+/* Solves b's LP (round 0 from scratch, later ones from the last round's
+ * basis, which the cuts leave dual feasible); false if GLPK's simplex finds
+ * no optimum. Sizes from 1 byte to 1e15 give rows whose coefficients span
+ * as many orders of magnitude: the unscaled simplex can then cycle (it ran
+ * for minutes on a 16-row LP) or stop short of an optimum, and scaling
+ * each round makes others fail instead (measured on such workloads), so a
+ * round that fails unscaled, or runs past the iteration cap, is solved
+ * again scaled from a fresh basis. Deterministic: no time limit. */
+static bool solve(lpb_t *b, size_t round)
+{
+    glp_smcp parm;
+    glp_init_smcp(&parm);
+    parm.msg_lev = GLP_MSG_OFF;
+    parm.presolve = GLP_OFF;
+    parm.it_lim = SIMPLEX_ITERATIONS_PER_ROW_AND_COLUMN *
+                  (glp_get_num_rows(b->lp) + glp_get_num_cols(b->lp) + 1);
+    parm.meth = round ? GLP_DUALP : GLP_PRIMAL;
+    if (glp_simplex(b->lp, &parm) == 0 && glp_get_status(b->lp) == GLP_OPT)
+        return true;
+    int was = glp_term_out(GLP_OFF); /* glp_scale_prob reports on the terminal */
+    glp_scale_prob(b->lp, GLP_SF_AUTO);
+    glp_term_out(was);
+    glp_std_basis(b->lp);
+    parm.meth = GLP_PRIMAL;
+    return glp_simplex(b->lp, &parm) == 0 && glp_get_status(b->lp) == GLP_OPT;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -426,29 +457,20 @@ weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
         build_lp(&b, jlb);
     }
     free(jlb);
-    glp_smcp parm;
-    glp_init_smcp(&parm);
-    parm.msg_lev = GLP_MSG_OFF;
-    parm.presolve = GLP_OFF;
     size_t round = 0;
     bool converged = false;
     size_t stall = dag_lp_stall_rounds < MAX_STALL_ROUNDS ? dag_lp_stall_rounds
                                                           : MAX_STALL_ROUNDS;
     double last[MAX_STALL_ROUNDS]; /* the bound of the last rounds */
     while (!err) {
-        parm.meth = round ? GLP_DUALP : GLP_PRIMAL; /* cuts keep the basis dual feasible */
-        /* Scaled afresh each round, the cuts included: bytes from 1 to
-           1e15 give rows whose coefficients span as much, on which the
-           unscaled simplex ran for minutes, seemingly without end (a
-           workload of nine jobs); GLPK scales silently only with its
-           terminal output off. */
-        int was = glp_term_out(GLP_OFF);
-        glp_scale_prob(b.lp, GLP_SF_AUTO);
-        glp_term_out(was);
-        int ret = glp_simplex(b.lp, &parm);
-        if (ret != 0 || glp_get_status(b.lp) != GLP_OPT) {
-            err = weft_fail(WEFT_EINTERNAL, "LP bound: GLPK's simplex stopped (code %d, status "
-                            "%d) at round %zu", ret, glp_get_status(b.lp), round);
+        if (!solve(&b, round)) {
+            /* Each round's optimum is a bound: the last one solved stands.
+               Without one there is none. */
+            if (round == 0)
+                err = weft_fail(WEFT_EINVAL, "LP bound: GLPK's simplex found no optimum of "
+                                "the first LP, even scaled (sizes or weights spanning too many "
+                                "orders of magnitude for its tolerances?)");
+            out->solver_stopped = true;
             break;
         }
         out->avg_weighted_jct = glp_get_obj_val(b.lp) / (double)wl->n_jobs;
