@@ -385,11 +385,11 @@ void sim_check_end(sim_t *s)
         if (!(jct >= bound * (1 - JCT_REL_TOL) - FINISH_TIME_TOL * finish - 4 * step))
             violation(s, "job %lld (arrival %.9g s): JCT %.9g s is below its lower bound "
                       "%.9g s", (long long)job->id, job->arrival_s, jct, bound);
-        else if (bound > 0 && step > JCT_RES_SHARE * bound)
+        else if (bound > 0 && step > JCT_RES_SHARE * fmax(bound, jct))
             violation(s, "job %lld (arrival %.9g s): the clock steps by %.3g s there, too "
-                      "coarse for its lower bound %.9g s: its JCT %.9g s is not exact (shift "
-                      "the arrivals toward 0)", (long long)job->id, job->arrival_s, step, bound,
-                      jct);
+                      "coarse for its JCT %.9g s (lower bound %.9g s): not exact (shift "
+                      "the arrivals toward 0)", (long long)job->id, job->arrival_s, step, jct,
+                      bound);
     }
 }
 

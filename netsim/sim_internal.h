@@ -29,9 +29,10 @@
  * plus what a flow may finish early by (FINISH_TIME_TOL of the clock) and a
  * few steps of a double at its finish time (a 8 ns job finishing at 3,700 s
  * is off by up to 1e-13 s), and no more; a job the clock cannot
- * resolve, where a double steps by more than JCT_RES_SHARE of its bound (an
- * arrival at 1e15 s has steps of 0.125 s), is a violation of its own: its
- * JCT is not exact. */
+ * resolve, where a double steps by more than JCT_RES_SHARE of its JCT and
+ * of its bound (an arrival at 1e15 s has steps of 0.125 s), is a violation
+ * of its own: its JCT is not exact. (An 8 ns job that waits 8e6 s behind
+ * another is: steps of 2e-9 s are nothing to its JCT.) */
 #define JCT_REL_TOL 1e-6
 #define JCT_RES_SHARE 1e-3
 

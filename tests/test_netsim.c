@@ -674,6 +674,22 @@ Test(netsim_guard, tiny_late_jobs_are_no_violation)
     cr_assert_eq(res.n_violations, 0, "%s", res.first_violation);
 }
 
+/* A 1-byte job (1 s alone at this suite's 1 byte/s) that waits 1e15 s
+ * behind a 1e15-byte flow on its port finishes where the clock steps by
+ * 0.22 s: coarse for its lower bound, but its JCT of 1e15 s is exact to
+ * 1e-16, so --check finds nothing (it called the JCT not exact: found by
+ * an audit of `weft sim`, with 1 Gbit/s ports and 8 ns against 8e6 s). */
+Test(netsim_guard, a_tiny_job_that_waits_long_is_exact)
+{
+    add_single(1, 0, 1, 0, 1, 1e15);
+    add_single(2, 1, 1, 0, 1, 1);
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    netsim_opts_t opts = {.ordering = &t_index, .allocator = &t_greedy, .check = true};
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_OK, "%s", weft_last_error());
+    cr_assert_gt(res.job_finish_s[1], 1e6);
+    cr_assert_eq(res.n_violations, 0, "%s", res.first_violation);
+}
+
 /* A tick below the clock's resolution (1e-6 s at t = 1e12 s, where a double
  * steps by 1.2e-4 s) cannot move the clock: an error naming the tick, not
  * an endless loop. */
