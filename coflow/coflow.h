@@ -110,8 +110,14 @@ weft_err_t coflow_workload_add_job(coflow_workload_t *wl, int64_t id, double arr
  * negative/non-finite compute time. O(1) amortised (the job's ids are
  * hashed). */
 weft_err_t coflow_workload_add_coflow(coflow_workload_t *wl, int64_t id, double compute_s);
+/* The smallest flow, in bytes. Sizes near the smallest doubles made
+ * rates overflow to infinity (1e-310 bytes: its isolation time, bytes over
+ * a port's rate, is no normal double, and a rate is bytes over that); a
+ * billionth of a byte is far below any real flow and far above that. */
+#define COFLOW_MIN_FLOW_BYTES 1e-9
 /* Appends a flow to the last coflow. Fails (EINVAL) on a port >= n_ports or
- * bytes <= 0 or not finite; the message names job, coflow and value. */
+ * bytes below COFLOW_MIN_FLOW_BYTES or not finite; the message names job,
+ * coflow and value. */
 weft_err_t coflow_workload_add_flow(coflow_workload_t *wl, uint32_t src, uint32_t dst,
                                     double bytes);
 /* Declares that the last coflow depends on the coflow `parent_id` of the same

@@ -184,11 +184,11 @@ weft_err_t coflow_workload_add_flow(coflow_workload_t *wl, uint32_t src, uint32_
                          "job %lld coflow %lld: flow %u->%u uses port %u outside the fabric "
                          "(ports 0..%zu)",
                          jid, cid, src, dst, src >= wl->n_ports ? src : dst, wl->n_ports - 1);
-    if (!isfinite(bytes) || bytes <= 0)
+    if (!isfinite(bytes) || !(bytes >= COFLOW_MIN_FLOW_BYTES))
         return weft_fail(WEFT_EINVAL,
                          "job %lld coflow %lld: flow %u->%u has size %g bytes, expected a "
-                         "finite number > 0",
-                         jid, cid, src, dst, bytes);
+                         "finite number >= %g",
+                         jid, cid, src, dst, bytes, COFLOW_MIN_FLOW_BYTES);
     weft_err_t err = weft_grow((void **)&wl->flows, &wl->cap_flows, wl->n_flows + 1,
                                sizeof *wl->flows);
     if (err)

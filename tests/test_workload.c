@@ -572,15 +572,17 @@ Test(workload_text, port_outside_fabric)
 
 Test(workload_text, bad_sizes)
 {
-    const char *sizes[] = {"0", "-5", "nan", "inf"};
-    const char *shown[] = {"size 0 bytes", "size -5 bytes", "size nan bytes", "size inf bytes"};
-    for (size_t i = 0; i < 4; i++) {
+    /* 1e-310: a size so small that its rates overflowed to infinity */
+    const char *sizes[] = {"0", "-5", "nan", "inf", "1e-310"};
+    const char *shown[] = {"size 0 bytes", "size -5 bytes", "size nan bytes", "size inf bytes",
+                           "size 1e-310 bytes"};
+    for (size_t i = 0; i < 5; i++) {
         char text[256];
         snprintf(text, sizeof text,
                  "weft-workload 1\nports 2\njob 1 0 1 0 1\ncoflow 1 0 1 -\n0 1 %s\nend 1\n",
                  sizes[i]);
         expect_fail_text(text, ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_EINVAL, 5, shown[i],
-                         "expected a finite number > 0", NULL);
+                         "expected a finite number >= 1e-09", NULL);
     }
 }
 
