@@ -391,6 +391,11 @@ static int plot_cdf(const char *file, const char *out_dir, const sim_task_t *tas
             v[j] = tasks[i].res.job_finish_s[j] - wl->jobs[j].arrival_s;
         qsort(v, wl->n_jobs, sizeof *v, cmp_double);
         fprintf(f, "# jct_s fraction_of_jobs (%s)\n", tasks[i].spec);
+        /* the CDF starts at 0 at the first JCT, so "with steps" draws its
+           first rise (one job's CDF, all of a WfCommons workload's, was
+           only that rise: a blank plot) */
+        if (wl->n_jobs > 0)
+            fprintf(f, "%.17g 0\n", v[0]);
         for (size_t j = 0; j < wl->n_jobs; j++)
             fprintf(f, "%.17g %.17g\n", v[j], (double)(j + 1) / (double)wl->n_jobs);
         if (fclose(f) != 0) {

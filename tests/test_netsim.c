@@ -1314,6 +1314,23 @@ Test(sim_cli, flows_csv_with_out_only)
     }
 }
 
+/* The CDF of JCT starts at 0 at the first JCT, so a workload of one job
+ * (every WfCommons workflow) draws its rise: its data was one point, which
+ * gnuplot's "with steps" draws as nothing (a blank plot; found by an audit
+ * of `weft sim`). */
+Test(sim_cli, a_one_job_cdf_draws_its_rise)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("sim data/wfcommons/srasearch-chameleon-10a-001.json --policy fifo "
+                     "--out %s/o --plot %s/cdf.svg", cli_dir, cli_dir),
+                 0, "%s", cli_file("err"));
+    const char *dat = cli_file("o/fifo-jct-cdf.dat");
+    double x0, y0, x1, y1;
+    const char *line = strchr(dat, '\n'); /* past the comment */
+    cr_assert(line && sscanf(line, "%lf %lf %lf %lf", &x0, &y0, &x1, &y1) == 4, "%s", dat);
+    cr_assert(x0 == x1 && y0 == 0 && y1 == 1, "%s", dat);
+}
+
 /* --plot into a missing directory: an error naming the file and the
  * reason, before any run, and no PNG on stdout (gnuplot draws there when
  * it cannot open its output); eval alike, without blaming a missing
