@@ -112,9 +112,10 @@ weft_err_t coflow_workload_add_job(coflow_workload_t *wl, int64_t id, double arr
 weft_err_t coflow_workload_add_coflow(coflow_workload_t *wl, int64_t id, double compute_s);
 /* The smallest flow, in bytes. Sizes near the smallest doubles made
  * rates overflow to infinity (1e-310 bytes: its isolation time, bytes over
- * a port's rate, is no normal double, and a rate is bytes over that); a
- * billionth of a byte is far below any real flow and far above that. */
-#define COFLOW_MIN_FLOW_BYTES 1e-9
+ * a port's rate, is no normal double, and a rate is bytes over that).
+ * Far below any real flow, and far enough above those for any port rate
+ * up to 1e90 bytes/s; the tests' sub-femtobyte flows stay valid. */
+#define COFLOW_MIN_FLOW_BYTES 1e-200
 /* Appends a flow to the last coflow. Fails (EINVAL) on a port >= n_ports or
  * bytes below COFLOW_MIN_FLOW_BYTES or not finite; the message names job,
  * coflow and value. */

@@ -582,7 +582,7 @@ Test(workload_text, bad_sizes)
                  "weft-workload 1\nports 2\njob 1 0 1 0 1\ncoflow 1 0 1 -\n0 1 %s\nend 1\n",
                  sizes[i]);
         expect_fail_text(text, ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_EINVAL, 5, shown[i],
-                         "expected a finite number >= 1e-09", NULL);
+                         "expected a finite number >= 1e-200", NULL);
     }
 }
 
