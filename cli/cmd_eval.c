@@ -293,6 +293,14 @@ int cmd_eval(int argc, char **argv)
             }
         uses_learned = uses_learned || !strcmp(name[p], "learned");
     }
+    bool heuristic = false; /* the table's yardstick B is the best of them */
+    for (size_t p = 0; p < n_pol; p++)
+        heuristic = heuristic || strcmp(name[p], "learned") != 0;
+    if (!heuristic) {
+        fprintf(stderr, "weft eval: give at least one heuristic to compare with (every "
+                "--policy is learned)\n");
+        return CLI_USAGE;
+    }
     if (model && !uses_learned)
         fprintf(stderr, "weft eval: note: --model is used by the learned policy only, and no "
                 "--policy is learned; ignored\n");

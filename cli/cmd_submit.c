@@ -24,7 +24,8 @@ static void usage(FILE *out)
             "\n"
             "Registers every job of WORKLOAD with the gateway at its arrival time (counted\n"
             "from now), waits until all have finished, and prints each job's JCT measured\n"
-            "here: arrival time to the gateway's job_done. --out writes job,arrival_s,jct_s.\n"
+            "here: arrival time to the gateway's job_done (a cancelled job's time to its cancel,\n"
+            "left out of the average). --out writes job,arrival_s,jct_s,cancelled.\n"
             "Exit status 1 if a job is refused or the timeout (default 600 s) passes.\n"
             "WORKLOAD - reads standard input.\n"
             "\n"
@@ -33,7 +34,8 @@ static void usage(FILE *out)
             "  --token T           the gateway's shared secret\n"
             "  --token-file F      read the token from the first line of F, again at each\n"
             "                      reconnection (a token rotated on disk is the next one)\n"
-            "  --out FILE.csv      write job,arrival_s,jct_s per job\n"
+            "  --out FILE.csv      write job,arrival_s,jct_s,cancelled per job (checked\n"
+            "                      before any job is registered)\n"
             "  --timeout S         give up after S seconds (default 600)\n"
             "  --format FMT        WORKLOAD's format: auto, weft, fb, alibaba, wfcommons\n"
             "                      (default auto)\n"
@@ -80,6 +82,10 @@ int cmd_submit(int argc, char **argv)
         usage(stderr);
         return CLI_USAGE;
     }
+    /* before any job is registered: a run that cannot keep its result
+       must not start real transfers */
+    if (out_path && cli_check_writable("submit", out_path))
+        return CLI_ERROR;
     const char *tls_ca = g.tls_ca;
     coflow_workload_t wl;
     if (cli_read_workload("submit", &wl, argv[optind], fmt, NULL))
@@ -89,10 +95,12 @@ int cmd_submit(int argc, char **argv)
     if (tls_ca)
         signal(SIGPIPE, SIG_IGN); /* OpenSSL writes with write(2) */
     double *jct = weft_calloc(wl.n_jobs ? wl.n_jobs : 1, sizeof *jct);
+    uint8_t *cancelled = weft_calloc(wl.n_jobs ? wl.n_jobs : 1, 1);
     rpc_submit_opts_t o = {.gateway_host = g.host, .gateway_port = g.port, .token = g.token,
                            .token_file = g.token_file, .tls_ca = tls_ca,
-                           .timeout_s = g.timeout_s, .out = stdout, .log = stderr};
-    if (!jct) {
+                           .timeout_s = g.timeout_s, .out = stdout, .log = stderr,
+                           .cancelled = cancelled};
+    if (!jct || !cancelled) {
         cli_report("submit", WEFT_ENOMEM);
         goto cleanup;
     }
@@ -100,20 +108,30 @@ int cmd_submit(int argc, char **argv)
         cli_report("submit", err);
         goto cleanup;
     }
+    /* a cancelled job's time is to its cancel, not a JCT: left out */
     double sum = 0;
-    for (size_t j = 0; j < wl.n_jobs; j++)
-        sum += jct[j];
-    printf("%zu jobs, average JCT %.3f s\n", wl.n_jobs, wl.n_jobs ? sum / (double)wl.n_jobs : 0);
+    size_t n_cancelled = 0;
+    for (size_t j = 0; j < wl.n_jobs; j++) {
+        n_cancelled += cancelled[j];
+        sum += cancelled[j] ? 0 : jct[j];
+    }
+    size_t n_done = wl.n_jobs - n_cancelled;
+    if (n_cancelled)
+        printf("%zu jobs, %zu cancelled; average JCT %.3f s over the %zu finished\n", wl.n_jobs,
+               n_cancelled, n_done ? sum / (double)n_done : 0, n_done);
+    else
+        printf("%zu jobs, average JCT %.3f s\n", wl.n_jobs,
+               wl.n_jobs ? sum / (double)wl.n_jobs : 0);
     if (out_path) {
         FILE *f = fopen(out_path, "w");
         if (!f) {
             fprintf(stderr, "weft submit: %s: %s\n", out_path, strerror(errno));
             goto cleanup;
         }
-        fprintf(f, "job,arrival_s,jct_s\n");
+        fprintf(f, "job,arrival_s,jct_s,cancelled\n");
         for (size_t j = 0; j < wl.n_jobs; j++)
-            fprintf(f, "%lld,%.9g,%.9g\n", (long long)wl.jobs[j].id, wl.jobs[j].arrival_s,
-                    jct[j]);
+            fprintf(f, "%lld,%.9g,%.9g,%d\n", (long long)wl.jobs[j].id, wl.jobs[j].arrival_s,
+                    jct[j], cancelled[j]);
         if (fclose(f) != 0) {
             fprintf(stderr, "weft submit: %s: write failed\n", out_path);
             goto cleanup;
@@ -122,6 +140,7 @@ int cmd_submit(int argc, char **argv)
     status = CLI_OK;
 cleanup:
     free(jct);
+    free(cancelled);
     coflow_workload_destroy(&wl);
     return status;
 }

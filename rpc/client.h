@@ -186,6 +186,9 @@ typedef struct {
     FILE *out;          /* a line per job acknowledged and per job finished;
                            NULL: quiet */
     FILE *log;          /* a line per lost connection and retry; NULL: quiet */
+    uint8_t *cancelled; /* [n_jobs], caller's: 1 for each job that ended
+                           cancelled (its jct_s is then the time to the
+                           cancel); NULL: not kept */
 } rpc_submit_opts_t;
 
 /* `weft submit`: registers every job of wl with the gateway at its

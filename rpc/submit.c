@@ -223,8 +223,12 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
                     jct_s[j] = weft_mono_s() - t0 - wl->jobs[j].arrival_s;
                     n_done++;
                     const msgpack_object *cancelled = rpc_map_get(m, "cancelled");
-                    if (o->out && cancelled && cancelled->type == MSGPACK_OBJECT_BOOLEAN &&
-                        cancelled->via.boolean) {
+                    bool was_cancelled = cancelled &&
+                                         cancelled->type == MSGPACK_OBJECT_BOOLEAN &&
+                                         cancelled->via.boolean;
+                    if (o->cancelled)
+                        o->cancelled[j] = was_cancelled;
+                    if (o->out && was_cancelled) {
                         fprintf(o->out, "job %lld cancelled after %.3f s\n", (long long)v,
                                 jct_s[j]);
                         fflush(o->out);

@@ -4667,6 +4667,61 @@ Test(gateway_hostile, submit_and_agent_stop_on_a_wrong_token)
     still_serving();
 }
 
+/* weft submit keeps a cancelled job apart: its time to the cancel is no
+ * JCT, so the average leaves it out and --out marks it (before, it was a
+ * row like any finished job's and made the average look better). And an
+ * --out it cannot write stops it before any job is registered (before, it
+ * ran every job to the end, then failed). No agent: the job waits until
+ * its cancel. */
+Test(gateway_hostile, submit_keeps_a_cancelled_job_apart)
+{
+    char gw[32], out[4096], dir[] = "/tmp/weft-submit-XXXXXX", csv[96], log[96], bad[96];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    snprintf(csv, sizeof csv, "%s/jct.csv", dir);
+    snprintf(log, sizeof log, "%s/submit.out", dir);
+    snprintf(bad, sizeof bad, "%s/no/such/dir.csv", dir);
+    const char *refused[] = {"submit", "tests/gateway/small.weft", "--gateway", gw, "--token",
+                             TOKEN, "--out", bad, NULL};
+    int st = run_weft(out, sizeof out, refused);
+    cr_assert_eq(st, 1, "exit status %d: %s", st, out);
+    cr_assert(strstr(out, "cannot write '") && strstr(out, "no/such/dir.csv"), "%s", out);
+    cr_assert_null(strstr(out, "registered"), "%s", out);
+
+    char wl[96];
+    snprintf(wl, sizeof wl, "%s/one.weft", dir);
+    FILE *f = fopen(wl, "w");
+    cr_assert(f);
+    fprintf(f, "weft-workload 1\nports 4\njob 77 0 1 0 1\ncoflow 1 0 1 -\n0 1 2000000\nend 1\n");
+    fclose(f);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        const char *bin = getenv("WEFT_BIN");
+        execl(bin, bin, "submit", wl, "--gateway", gw, "--token", TOKEN, "--out", csv,
+              "--timeout", "20", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 500 && !file_has(log, "job 77 registered"); i++)
+        usleep(10 * 1000);
+    cr_assert(file_has(log, "job 77 registered"), "weft submit did not register job 77");
+    cr_assert_eq(run_cancel("77", out, sizeof out), 0, "weft cancel: %s", out);
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "weft submit: status %#x", status);
+    cr_assert(file_has(log, "1 jobs, 1 cancelled; average JCT 0.000 s over the 0 finished"),
+              "weft submit's report");
+    cr_assert(file_has(csv, "job,arrival_s,jct_s,cancelled"));
+    char line[256];
+    cr_assert(file_line(csv, "77,", line, sizeof line), "no row for job 77");
+    cr_assert(line[strlen(line) - 2] == '1', "job 77 not marked cancelled: %s", line);
+    unlink(wl), unlink(csv), unlink(log);
+    cr_assert_eq(rmdir(dir), 0);
+}
+
 /* No gateway at the address: weft submit retries until --timeout, then
  * says it never reached one and why, not that jobs were slow to finish. */
 Test(gateway, submit_without_a_gateway_says_so_at_its_timeout, .timeout = 30)

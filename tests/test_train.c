@@ -717,6 +717,14 @@ Test(train, cli_trains_resumes_evaluates_and_refuses_bad_input)
     snprintf(cmd, sizeof cmd, "%s eval --policy nope %s >/dev/null 2>%s", bin, wl, err);
     cr_assert_eq(run_cmd(cmd), 2);
     cr_assert(file_contains(err, "unknown ordering 'nope'"));
+    /* nothing to compare with: a usage error before any run (it ran the
+       learned policy on every workload first, then exited 1) */
+    snprintf(cmd, sizeof cmd, "%s eval --policy learned --model %s/best.msgpack %s >%s/o "
+             "2>%s", bin, out, wl, out, err);
+    cr_assert_eq(run_cmd(cmd), 2);
+    cr_assert(file_contains(err, "give at least one heuristic to compare with"));
+    snprintf(path, sizeof path, "%s/o", out);
+    cr_assert(!file_contains(path, "learned"), "eval ran before refusing");
     /* errors: 1, naming the file */
     snprintf(cmd, sizeof cmd, "%s train %s --out %s --resume %s/none.msgpack >/dev/null 2>%s",
              bin, wl, out, tmpdir, err);
