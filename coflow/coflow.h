@@ -561,7 +561,7 @@ typedef struct coflow_ordering {
     /* order() reads flow_remaining: the emulator keeps it every flow's
      * bytes left at every decision, without lazy pacing (under MADD that
      * costs about ten times the time: sebf on the Facebook trace 2.5 s
-     * with it, 29 s without). */
+     * with lazy pacing, 29 s without). */
     bool reads_flows;
     /* Optional: tells a context just created that the same coflows, ids
      * in[0..n) in the order order() was given them, were last ordered as
