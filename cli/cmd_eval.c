@@ -43,7 +43,8 @@ static void usage(FILE *out)
             "                     models/%s, found as `weft sim` does)\n"
             "  --policy SPEC      a policy, NAME or NAME:ALLOCATOR (repeatable; all:\n"
             "                     every ordering; default: learned and every heuristic)\n"
-            "  --csv FILE         per-workload results (policy, workload, avg weighted JCT)\n"
+            "  --csv FILE         per-workload results: policy, workload, group, avg_wjct_s,\n"
+            "                     ratio_to_B, ratio_to_best (fields with a comma quoted)\n"
             "  --plot FILE        bar chart of the ratios with their intervals (.png/.svg)\n"
             "  --threads N        parallel runs (default: all cores)\n"
             "  --progress         a line on stderr as each policy starts (on a terminal it\n"
@@ -188,6 +189,24 @@ static weft_err_t lp_bounds(const coflow_workload_t *wls, size_t n, size_t threa
     return first;
 }
 
+/* s as one CSV field, then sep: quoted (quotes doubled) when it holds a
+ * comma, a quote or a line break, as RFC 4180 has it (a workload's path
+ * may). */
+static void csv_field(FILE *f, const char *s, char sep)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fprintf(f, "%s%c", s, sep);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fprintf(f, "\"%c", sep);
+}
+
 /* The per-workload results as CSV (a weft_write_fn). */
 static weft_err_t write_csv(FILE *f, const void *arg)
 {
@@ -195,9 +214,13 @@ static weft_err_t write_csv(FILE *f, const void *arg)
     size_t n = a->n;
     fprintf(f, "policy,workload,group,avg_wjct_s,ratio_to_B,ratio_to_best\n");
     for (size_t p = 0; p < a->n_pol; p++)
-        for (size_t i = 0; i < n; i++)
-            fprintf(f, "%s,%s,%s,%.9g,%.9g,%.9g\n", a->spec[p], a->paths[i], a->grp[i],
-                    a->w[p * n + i], a->r[p * n + i], a->rb[p * n + i]);
+        for (size_t i = 0; i < n; i++) {
+            csv_field(f, a->spec[p], ',');
+            csv_field(f, a->paths[i], ',');
+            csv_field(f, a->grp[i], ',');
+            fprintf(f, "%.9g,%.9g,%.9g\n", a->w[p * n + i], a->r[p * n + i],
+                    a->rb[p * n + i]);
+        }
     return WEFT_OK;
 }
 
@@ -429,7 +452,8 @@ int cmd_eval(int argc, char **argv)
                 continue; /* one group: the same as the whole set */
         }
         printf("\n%s (%zu workloads); B = %s\n", label, m, spec[B]);
-        printf("%-22s %12s %9s %10s %9s %10s %9s\n", "policy", "avgwJCT(s)", "±95%",
+        /* "±" is two bytes and one column: its fields one byte wider */
+        printf("%-22s %12s %10s %10s %10s %10s %10s\n", "policy", "avgwJCT(s)", "±95%",
                "vs B", "±95%", "vs best/wl", "±95%");
         for (size_t p = 0; p < n_rows; p++) {
             double mw, hw, mr, hr, mb, hb;
@@ -446,10 +470,15 @@ int cmd_eval(int argc, char **argv)
             double mr, hr;
             mean_ci(r + p * n, NULL, n, &mr, &hr);
             char chr[16];
-            printf("\n%s vs %s: avg weighted JCT %.1f%% %s on average over %zu workloads "
+            char diff[48]; /* a tie, or within what one decimal shows, is no direction */
+            if (fabs(1 - mr) < 5e-4)
+                snprintf(diff, sizeof diff, "the same within 0.05%%");
+            else
+                snprintf(diff, sizeof diff, "%.1f%% %s", fabs(1 - mr) * 100,
+                         mr < 1 ? "lower" : "higher");
+            printf("\n%s vs %s: avg weighted JCT %s on average over %zu workloads "
                    "(95%% CI of the ratio %.4f ± %s)\n",
-                   spec[p], spec[B], fabs(1 - mr) * 100, mr <= 1 ? "lower" : "higher", n, mr,
-                   half_str(hr, chr));
+                   spec[p], spec[B], diff, n, mr, half_str(hr, chr));
         }
     if (lp_bound) {
         double mr, hr, mb, hb;

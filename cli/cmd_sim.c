@@ -349,7 +349,10 @@ static void write_plot_body(FILE *out, const void *arg)
         if (i)
             fputs(", \\\n     ", out);
         cli_gp_quote(out, path);
-        fputs(" using 1:2 with steps linewidth 2 title ", out);
+        /* gnuplot's colours repeat after 8: the next 8 dashed, and so on,
+           so no two curves look alike (make run draws ten) */
+        fprintf(out, " using 1:2 with steps linewidth 2 linecolor %zu dashtype %zu title ",
+                i % 8 + 1, i / 8 + 1);
         cli_gp_quote(out, a->tasks[i].spec);
     }
 }

@@ -237,6 +237,28 @@ Test(lpbound, eval_prints_the_bound_beside_the_policies, .fini = cli_teardown)
     cr_assert_float_eq(strtod(key + strlen("\"lp_bound_s\":"), NULL), 6.25, 1e-9, "%s", json);
 }
 
+/* `weft eval --csv` quotes a field with a comma (a workload's path may
+ * hold one: it made 8 fields under a 6-column header), and a tie between
+ * learned and B reads as one, not "0.0% higher". */
+Test(lpbound, eval_csv_quotes_and_ties_read_as_ties, .fini = cli_teardown)
+{
+    cli_open("evalcsv");
+    char path[128];
+    snprintf(path, sizeof path, "%s/a,b.weft", cli_dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("weft-workload 1\nports 2\njob 0 0 1 0 1\ncoflow 0 0 1 -\n0 1 250000000\nend 1\n", f);
+    fclose(f);
+    cr_assert_eq(cli("eval '%s' --policy sebf --policy learned --csv %s/r.csv", path,
+                     cli_dir),
+                 0, "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("out"), "learned vs sebf: avg weighted JCT the same within 0.05%"),
+              "%s", cli_file("out"));
+    char want[256];
+    snprintf(want, sizeof want, "\nsebf,\"%s\",\"a,b\",", path); /* its group too */
+    cr_assert(strstr(cli_file("r.csv"), want), "%s", cli_file("r.csv"));
+}
+
 /* Sizes from 1 byte to 1e15 on one port give LP rows whose coefficients
  * span as many orders of magnitude. GLPK's simplex unscaled ran for minutes
  * on the first workload, seemingly without end; scaled each round, it
