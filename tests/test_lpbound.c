@@ -200,6 +200,16 @@ Test(lpbound, refuses_what_it_cannot_bound)
     coflow_fabric_destroy(&small);
 }
 
+/* Writes text to cli_dir/name; its path into path[n]. */
+static void write_in_dir(char *path, size_t n, const char *name, const char *text)
+{
+    snprintf(path, n, "%s/%s", cli_dir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "%s", path);
+    fputs(text, f);
+    cr_assert_eq(fclose(f), 0);
+}
+
 /* `weft eval --lp-bound` adds the bound as a row, `weft sim --lp-bound`
  * prints it, a "vs LP" column and the bound in the summary JSON: on the
  * release-times instance above it is 6.25 against sebf's 6.5. */
@@ -207,15 +217,10 @@ Test(lpbound, eval_prints_the_bound_beside_the_policies, .fini = cli_teardown)
 {
     cli_open("lpbound");
     char path[128];
-    snprintf(path, sizeof path, "%s/two.weft", cli_dir);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    /* 2 s and 1 s at 1 Gbit/s */
-    fputs("weft-workload 1\nports 2\n"
-          "job 0 0 1 0 1\ncoflow 0 0 1 -\n0 1 250000000\n"
-          "job 1 1 10 0 1\ncoflow 0 0 1 -\n0 1 125000000\nend 2\n",
-          f);
-    fclose(f);
+    write_in_dir(path, sizeof path, "two.weft", /* 2 s and 1 s at 1 Gbit/s */
+                 "weft-workload 1\nports 2\n"
+                 "job 0 0 1 0 1\ncoflow 0 0 1 -\n0 1 250000000\n"
+                 "job 1 1 10 0 1\ncoflow 0 0 1 -\n0 1 125000000\nend 2\n");
     cr_assert_eq(cli("eval %s --policy sebf --lp-bound", path), 0, "%s", cli_file("err"));
     const char *out = cli_file("out");
     const char *row = strstr(out, "\nlp-bound ");
@@ -244,11 +249,9 @@ Test(lpbound, eval_csv_quotes_and_ties_read_as_ties, .fini = cli_teardown)
 {
     cli_open("evalcsv");
     char path[128];
-    snprintf(path, sizeof path, "%s/a,b.weft", cli_dir);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs("weft-workload 1\nports 2\njob 0 0 1 0 1\ncoflow 0 0 1 -\n0 1 250000000\nend 1\n", f);
-    fclose(f);
+    write_in_dir(path, sizeof path, "a,b.weft",
+                 "weft-workload 1\nports 2\njob 0 0 1 0 1\ncoflow 0 0 1 -\n0 1 250000000\n"
+                 "end 1\n");
     cr_assert_eq(cli("eval '%s' --policy sebf --policy learned --csv %s/r.csv", path,
                      cli_dir),
                  0, "%s", cli_file("err"));
@@ -368,12 +371,9 @@ Test(lpbound, sizes_from_one_byte_to_1e15_end_with_a_valid_bound, .fini = cli_te
         "0 0 0.5\n"
         "end 4\n"};
     for (int k = 0; k < 3; k++) {
-        char path[128];
-        snprintf(path, sizeof path, "%s/wide%d.weft", cli_dir, k);
-        FILE *f = fopen(path, "w");
-        cr_assert_not_null(f);
-        fputs(wls[k], f);
-        fclose(f);
+        char path[128], name[32];
+        snprintf(name, sizeof name, "wide%d.weft", k);
+        write_in_dir(path, sizeof path, name, wls[k]);
         cr_assert_eq(cli("sim %s --policy fifo --policy sebf --lp-bound --out %s/r%d", path,
                          cli_dir, k),
                      0, "workload %d: %s", k, cli_file("err"));
