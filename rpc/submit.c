@@ -21,6 +21,8 @@
 
 typedef struct {
     bool sent, acked, done;
+    bool before;    /* registered before this run (its first try a dup): its
+                       JCT is the gateway's, which counts from its arrival */
     unsigned tries; /* register messages sent for it by this run */
     double jct;
 } job_state_t;
@@ -204,12 +206,15 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
                    it ran (another run, another client): its JCT here counts
                    from this run's start, not from its real arrival */
                 if (was_dup && js[v].tries == 1)
-                    fprintf(o->out, "job %lld registered before this run: its JCT here "
-                                    "counts from this run's start\n", (long long)wl->jobs[v].id);
+                    fprintf(o->out, "job %lld registered before this run: its JCT is the "
+                                    "gateway's, from that registration\n",
+                            (long long)wl->jobs[v].id);
                 else
                     fprintf(o->out, "job %lld registered\n", (long long)wl->jobs[v].id);
                 fflush(o->out);
             }
+            if (!js[v].acked && was_dup && js[v].tries == 1)
+                js[v].before = true;
             js[v].acked = true;
             /* registered before a lost connection: it may have finished
                while no one listened, so ask */
@@ -221,6 +226,9 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
                 if (wl->jobs[j].id == v && js[j].sent && !js[j].done) {
                     js[j].done = true;
                     jct_s[j] = weft_mono_s() - t0 - wl->jobs[j].arrival_s;
+                    /* counted here, a job registered before would count from now */
+                    if (js[j].before)
+                        (void)rpc_get_num_opt(m, "jct", 0, INFINITY, &jct_s[j]);
                     n_done++;
                     const msgpack_object *cancelled = rpc_map_get(m, "cancelled");
                     bool was_cancelled = cancelled &&

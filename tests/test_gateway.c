@@ -3415,8 +3415,8 @@ Test(gateway_journal, a_registration_larger_than_the_default_caps, .init = make_
                            "--timeout", "3", NULL};
     st = run_weft(out, sizeof out, again);
     /* a duplicate, acknowledged, and said to be one: its JCT is not its own */
-    cr_assert(strstr(out, "job 77 registered before this run: its JCT here counts from this "
-                          "run's start"), "%s", out);
+    cr_assert(strstr(out, "job 77 registered before this run: its JCT is the gateway's"), "%s",
+              out);
     cr_assert(!strstr(out, "frame cap"), "%s", out);
     unlink(big_file);
     coflow_workload_destroy(&wl);
@@ -4185,6 +4185,24 @@ Test(gateway_journal, a_restart_keeps_jcts_and_one_gateway_holds_the_journal,
     double jct = 0;
     cr_assert_eq(rpc_get_num_opt(job_status_of(&cl, 41), "jct", 0, 1e9, &jct), WEFT_OK);
     cr_assert_gt(jct, 0.29, "JCT %g s", jct);
+    /* weft submit of a job that finished before it ran reports the
+       gateway's JCT, not 0 s counted from its own start */
+    char one[96], sub_out[4096], gwa[32];
+    snprintf(one, sizeof one, "%s.41.weft", journal_path);
+    FILE *wf = fopen(one, "w");
+    cr_assert(wf);
+    fputs("weft-workload 1\nports 2\njob 41 0 1 0 1\ncoflow 1 0 1 -\n0 1 100\nend 1\n", wf);
+    fclose(wf);
+    snprintf(gwa, sizeof gwa, "127.0.0.1:%d", server_port);
+    const char *resubmit[] = {"submit", one, "--gateway", gwa, "--token", TOKEN, "--timeout",
+                              "10", NULL};
+    int sst = run_weft(sub_out, sizeof sub_out, resubmit);
+    unlink(one);
+    cr_assert_eq(sst, 0, "weft submit: %s", sub_out);
+    const char *done = strstr(sub_out, "job 41 done: JCT ");
+    cr_assert(done, "%s", sub_out);
+    cr_assert_float_eq(strtod(done + strlen("job 41 done: JCT "), NULL), jct, 2e-3, "%s",
+                       sub_out);
 
     long size = file_size(journal_path);
     char out[4096], addr[32];
