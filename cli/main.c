@@ -100,8 +100,14 @@ int main(int argc, char **argv)
         return flush_stdout("help", CLI_OK);
     }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-        if (!strcmp(commands[i].name, name))
+        if (!strcmp(commands[i].name, name)) {
+            /* getopt names the program by argv[0] in its own messages:
+               "weft serve: unrecognized option", as every message starts */
+            char prog[32];
+            snprintf(prog, sizeof prog, "weft %s", commands[i].name);
+            argv[1] = prog;
             return flush_stdout(name, commands[i].run(argc - 1, argv + 1));
+        }
     fprintf(stderr, "weft: unknown command '%s'\n", name);
     usage(stderr);
     return CLI_USAGE;

@@ -4778,6 +4778,9 @@ Test(gateway, options_name_what_is_wrong, .timeout = 30)
          "--max-frame '0': expected a whole number"},
         {{"serve", "--ports", "1048577", "--token", "t"},
          "--ports '1048577': expected a whole number from 1 to 1048576"},
+        /* getopt's own messages name the command as every other does */
+        {{"serve", "--bogus"}, "weft serve: unrecognized option '--bogus'"},
+        {{"status", "--bogus"}, "weft status: unrecognized option '--bogus'"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         char out[4096];
