@@ -101,9 +101,13 @@ typedef struct {
 void coflow_workload_init(coflow_workload_t *wl, size_t n_ports);
 void coflow_workload_destroy(coflow_workload_t *wl);
 
+/* The largest job weight: weight times JCT summed over a million jobs
+ * stays far from overflowing (a weight of 1e308 gave an average weighted
+ * JCT of inf and a slowdown of nan, with exit status 0). */
+#define COFLOW_MAX_WEIGHT 1e15
 /* Appends a job; the previous one must be finished. Fails (EINVAL) on a
- * non-finite or negative arrival, a weight <= 0 or not finite, a negative
- * final compute time. */
+ * non-finite or negative arrival, a weight <= 0, above COFLOW_MAX_WEIGHT
+ * or not finite, a negative final compute time. */
 weft_err_t coflow_workload_add_job(coflow_workload_t *wl, int64_t id, double arrival_s,
                                    double weight, double final_compute_s);
 /* Appends a coflow to the open job. Fails on a duplicate id in the job or a

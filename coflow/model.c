@@ -113,6 +113,9 @@ weft_err_t coflow_workload_add_job(coflow_workload_t *wl, int64_t id, double arr
     if (!isfinite(weight) || weight <= 0)
         return weft_fail(WEFT_EINVAL, "job %lld: weight %g, expected a finite number > 0",
                          (long long)id, weight);
+    if (weight > COFLOW_MAX_WEIGHT)
+        return weft_fail(WEFT_EINVAL, "job %lld: weight %g, expected at most %g", (long long)id,
+                         weight, COFLOW_MAX_WEIGHT);
     if (!isfinite(final_compute_s) || final_compute_s < 0)
         return weft_fail(WEFT_EINVAL,
                          "job %lld: final compute time %g, expected a finite number >= 0",

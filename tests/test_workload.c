@@ -591,6 +591,10 @@ Test(workload_text, bad_weights_and_times)
     expect_fail_text("weft-workload 1\nports 2\njob 1 0 0 0 1\n", ".weft", WORKLOAD_FORMAT_WEFT,
                      NULL, WEFT_EINVAL, 3, "job 1: weight 0, expected a finite number > 0",
                      NULL);
+    /* a weight whose weighted JCTs overflowed the summary to inf */
+    expect_fail_text("weft-workload 1\nports 2\njob 1 0 1e308 0 1\n", ".weft",
+                     WORKLOAD_FORMAT_WEFT, NULL, WEFT_EINVAL, 3,
+                     "job 1: weight 1e+308, expected at most 1e+15", NULL);
     expect_fail_text("weft-workload 1\nports 2\njob 1 0 -2 0 1\n", ".weft",
                      WORKLOAD_FORMAT_WEFT, NULL, WEFT_EINVAL, 3, "job 1: weight -2", NULL);
     expect_fail_text("weft-workload 1\nports 2\njob 1 0 nan 0 1\n", ".weft",
