@@ -122,6 +122,7 @@ static void usage(FILE *out)
             "  --varys             the classic Varys/CoflowSim setting for the Facebook\n"
             "                      trace: ports of 2^30 bit/s (1Gibps), 1 MB = 2^20 bytes,\n"
             "                      each reducer's bytes split evenly over its mappers\n"
+            "                      (a --port-rate given too sets the ports' rate instead)\n"
             "  -h, --help          this text\n"
             "\n"
             "Columns: CCT = coflow finish - release; JCT = job finish (last coflow plus final\n"
