@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -250,6 +251,71 @@ static int named_descriptor(const char *path)
     return *end || errno || fd > INT_MAX ? -1 : (int)fd;
 }
 
+/* The temporary files weft_save_file is writing, removed if SIGINT,
+ * SIGTERM or SIGHUP ends the process first (a Ctrl-C in the middle of a
+ * large `weft convert` left a partial OUT.tmp). Paths are copied into
+ * static slots, so the handler reads no memory another thread may free;
+ * it only unlinks (async-signal-safe), then dies of the signal as before.
+ * Installed only where the signal's disposition is the default, so a
+ * command that handles a signal itself keeps its handler. */
+enum { SAVE_SLOTS = 16, SAVE_PATH = 1024 };
+static char saving_path[SAVE_SLOTS][SAVE_PATH];
+static volatile sig_atomic_t saving_used[SAVE_SLOTS];
+static pthread_mutex_t saving_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t saving_once = PTHREAD_ONCE_INIT;
+static const int saving_signals[] = {SIGINT, SIGTERM, SIGHUP};
+
+static void remove_partial_files(int sig)
+{
+    for (int i = 0; i < SAVE_SLOTS; i++)
+        if (saving_used[i])
+            unlink(saving_path[i]);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_partial_cleanup(void)
+{
+    for (size_t i = 0; i < sizeof saving_signals / sizeof *saving_signals; i++) {
+        struct sigaction old;
+        if (sigaction(saving_signals[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL) {
+            struct sigaction sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = remove_partial_files;
+            sigemptyset(&sa.sa_mask);
+            sigaction(saving_signals[i], &sa, NULL);
+        }
+    }
+}
+
+/* A slot holding tmp, or -1 (no slot free, or a path too long: the file
+ * is then not removed on a signal, as before). */
+static int track_partial(const char *tmp)
+{
+    pthread_once(&saving_once, install_partial_cleanup);
+    if (strlen(tmp) >= SAVE_PATH)
+        return -1;
+    int slot = -1;
+    pthread_mutex_lock(&saving_lock);
+    for (int i = 0; i < SAVE_SLOTS && slot < 0; i++)
+        if (!saving_used[i]) {
+            memcpy(saving_path[i], tmp, strlen(tmp) + 1);
+            saving_used[i] = 1;
+            slot = i;
+        }
+    pthread_mutex_unlock(&saving_lock);
+    return slot;
+}
+
+static void untrack_partial(int slot)
+{
+    if (slot < 0)
+        return;
+    pthread_mutex_lock(&saving_lock);
+    saving_used[slot] = 0;
+    pthread_mutex_unlock(&saving_lock);
+}
+
 weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg)
 {
     int named = named_descriptor(path);
@@ -278,6 +344,7 @@ weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg)
         return weft_fail(WEFT_ENOMEM, "%s: out of memory", path);
     }
     snprintf(tmp, n, "%s.tmp", target);
+    int slot = track_partial(tmp);
     FILE *f = fopen(tmp, "w");
     if (!f) {
         err = weft_fail(WEFT_EIO, "%s: cannot create: %s", tmp, strerror(errno));
@@ -289,6 +356,7 @@ weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg)
         if (err)
             remove(tmp);
     }
+    untrack_partial(slot);
     free(tmp);
     free(target);
     return err ? weft_wrap(err, "%s: ", path) : WEFT_OK;

@@ -1002,6 +1002,49 @@ Test(gen_cli, a_report_that_cannot_be_written_is_an_error)
     cr_assert_eq(cli("version"), 0, "%s", cli_file("err"));
 }
 
+/* A signal that ends a write (Ctrl-C in a large `weft convert`) removes
+ * the FILE.tmp it was writing instead of leaving it half written. Here
+ * FILE.tmp is a FIFO, so the write waits at its open until SIGTERM comes;
+ * before, the FIFO stayed. */
+Test(gen_cli, a_signal_mid_write_removes_the_partial_file)
+{
+    NEED_BIN();
+    char out[256], tmp[256];
+    snprintf(out, sizeof out, "%s/w.weft", cli_dir);
+    snprintf(tmp, sizeof tmp, "%s/w.weft.tmp", cli_dir);
+    cr_assert_eq(mkfifo(tmp, 0600), 0);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        execl(cli_bin, cli_bin, "convert", WF_SRA, "-o", out, (char *)NULL);
+        _exit(127);
+    }
+    /* until convert has read the workload and waits in the FIFO's open
+       (the kernel's wait_for_partner) */
+    bool waiting = false;
+    for (int i = 0; i < 1000 && !waiting; i++) {
+        char path[64], buf[64] = "";
+        snprintf(path, sizeof path, "/proc/%d/wchan", (int)pid);
+        FILE *w = fopen(path, "r");
+        if (w) {
+            waiting = fgets(buf, sizeof buf, w) && strstr(buf, "wait_for_partner");
+            fclose(w);
+        }
+        if (!waiting)
+            usleep(10 * 1000);
+    }
+    cr_assert(waiting, "weft convert never reached the FIFO's open");
+    cr_assert_eq(kill(pid, SIGTERM), 0);
+    int st = 0;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "status %#x", st);
+    cr_assert(!cli_exists("w.weft.tmp"), "the partial file stayed");
+    cr_assert(!cli_exists("w.weft"));
+}
+
 /* -o writes FILE.tmp and renames it: a write that fails (FILE.tmp a link
  * to /dev/full, as on a full disk) leaves the old FILE whole and no
  * FILE.tmp, and says why; -o into a missing directory names the file. */
