@@ -390,7 +390,11 @@ int cmd_eval(int argc, char **argv)
         size_t failed;
         char msg[256];
         weft_err_t err = lp_bounds(wls, n, threads, lbs, &failed, msg);
-        if (err) {
+        if (err == WEFT_EINVAL) { /* no bound for a workload: the policies still count */
+            printf("LP bound: none for %s (%s); no lp-bound row\n", paths[failed], msg);
+            lp_bound = false;
+            n_rows = n_pol;
+        } else if (err) {
             fprintf(stderr, "weft eval: %s: %s: %s\n", paths[failed], weft_strerror(err), msg);
             goto done;
         }

@@ -83,6 +83,9 @@ weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
  * round without a violated cut, or the round limit, ends the cuts: for
  * tests, which compare the two. */
 extern size_t dag_lp_stall_rounds;
+/* Simplex iterations a round may take per row and column of its LP (50;
+ * a test sets 0 to see the fallbacks when GLPK finds no optimum). */
+extern int dag_lp_iterations_per_row;
 
 /* GLPK keeps an environment per thread (thread-local storage): a thread
  * that called dag_lp_bound() calls this before it ends, or that memory is

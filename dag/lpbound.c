@@ -93,9 +93,9 @@ size_t dag_lp_stall_rounds = 3;
 #define CUTS_PER_MACHINE 4
 #define CUT_TOLERANCE 1e-9
 
-/* Iterations one simplex call may take: far more than any LP here needs
- * (a few per row and column), few enough that one that cycles ends. */
-#define SIMPLEX_ITERATIONS_PER_ROW_AND_COLUMN 50
+/* Iterations one simplex call may take, per row and column: far more than
+ * any LP here needs (a few), few enough that one that cycles ends. */
+int dag_lp_iterations_per_row = 50;
 
 /* Solves b's LP (round 0 from scratch, later ones from the last round's
  * basis, which the cuts leave dual feasible); false if GLPK's simplex finds
@@ -111,7 +111,7 @@ static bool solve(lpb_t *b, size_t round)
     glp_init_smcp(&parm);
     parm.msg_lev = GLP_MSG_OFF;
     parm.presolve = GLP_OFF;
-    parm.it_lim = SIMPLEX_ITERATIONS_PER_ROW_AND_COLUMN *
+    parm.it_lim = dag_lp_iterations_per_row *
                   (glp_get_num_rows(b->lp) + glp_get_num_cols(b->lp) + 1);
     parm.meth = round ? GLP_DUALP : GLP_PRIMAL;
     if (glp_simplex(b->lp, &parm) == 0 && glp_get_status(b->lp) == GLP_OPT)

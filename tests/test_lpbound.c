@@ -379,6 +379,8 @@ Test(lpbound, sizes_from_one_byte_to_1e15_end_with_a_valid_bound, .fini = cli_te
                      0, "workload %d: %s", k, cli_file("err"));
         const char *out = cli_file("out"); /* read before cli_file reuses its buffer */
         cr_assert(strstr(out, "no schedule's average weighted JCT is below "), "%s", out);
+        if (k == 0) /* its third LP fails even scaled: the second's bound stands */
+            cr_assert(strstr(out, "the solver stopped: the round before's bound"), "%s", out);
         if (k == 1) /* job 2 first: (8,000 + 16,008,000) / 2, the optimum */
             cr_assert(strstr(out, "is below 8.008e+06 s"), "%s", out);
         const char *pol[2] = {"fifo", "sebf"};
@@ -424,6 +426,30 @@ Test(lpbound, stopping_on_a_stall_keeps_the_bound, .fini = cli_teardown)
                        stopped.avg_weighted_jct, stopped.n_rounds, full.avg_weighted_jct,
                        full.n_rounds);
     cr_assert_geq(stopped.avg_weighted_jct, dag_weighted_bound(&wl) * (1 - 1e-12));
+    coflow_workload_destroy(&wl);
+    coflow_fabric_destroy(&fab);
+}
+
+/* When GLPK's simplex finds no optimum even scaled (forced here with no
+ * iterations allowed), the first round gives no bound: EINVAL naming why,
+ * which `weft sim` and `weft eval` report and go on without. A later
+ * round's failure keeps the round before's bound (the first of the
+ * workloads of sizes_from_one_byte_to_1e15_end_with_a_valid_bound). */
+Test(lpbound, a_first_round_without_an_optimum_gives_no_bound)
+{
+    coflow_workload_t wl;
+    coflow_fabric_t fab;
+    smiths_instance(&wl, &fab);
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    int cap = dag_lp_iterations_per_row;
+    dag_lp_iterations_per_row = 0;
+    dag_lp_bound_t b;
+    weft_err_t err = dag_lp_bound(&wl, &fab, &b);
+    dag_lp_iterations_per_row = cap;
+    cr_assert_eq(err, WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "found no optimum of the first LP, even scaled"), "%s",
+              weft_last_error());
+    cr_assert_float_eq(bound_of(&wl, &fab).avg_weighted_jct, 9.75, 1e-9); /* and again */
     coflow_workload_destroy(&wl);
     coflow_fabric_destroy(&fab);
 }
