@@ -500,8 +500,8 @@ static weft_err_t guess_format(const char *path, workload_format_t *out)
         wl_describe(&l, l.buf, found, sizeof found);
         err = weft_fail(WEFT_EPARSE,
                         "%s:%zu: cannot tell the format: expected 'weft-workload 1', a "
-                        "Facebook benchmark header '<ports> <coflows>' or WfFormat JSON, "
-                        "found %s (give the format explicitly)",
+                        "Facebook benchmark header '<ports> <coflows>' (on line 1) or "
+                        "WfFormat JSON, found %s (give the format explicitly)",
                         path, l.line, found);
     }
     wl_lines_close(&l);
