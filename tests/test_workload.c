@@ -670,6 +670,8 @@ Test(workload_text, auto_detection)
     free(p);
     expect_fail_text("hello world\n", ".txt", WORKLOAD_FORMAT_AUTO, NULL, WEFT_EPARSE, 1,
                      "cannot tell the format", "found 'hello'", NULL);
+    expect_fail_text("# a comment\n\n", ".txt", WORKLOAD_FORMAT_AUTO, NULL, WEFT_EPARSE, 0,
+                     "holds only blank lines and comments (2 lines)", NULL);
     /* a header after a blank line: the message says where it must be */
     expect_fail_text("\n2 1\n1 0 1 0 1 1:1\n", ".txt", WORKLOAD_FORMAT_AUTO, NULL, WEFT_EPARSE,
                      2, "header '<ports> <coflows>' (on line 1)", "found '2'", NULL);

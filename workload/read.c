@@ -482,9 +482,13 @@ static weft_err_t guess_format(const char *path, workload_format_t *out)
         return (weft_err_t)r;
     }
     if (r == 0) {
+        size_t lines = l.line;
         wl_lines_close(&l);
-        return weft_fail(WEFT_EPARSE, "%s: the input is empty, so its format cannot be told",
-                         path);
+        if (lines == 0)
+            return weft_fail(WEFT_EPARSE, "%s: the input is empty, so its format cannot be "
+                             "told", path);
+        return weft_fail(WEFT_EPARSE, "%s: the input holds only blank lines and comments "
+                         "(%zu lines), so its format cannot be told", path, lines);
     }
     const char *p = wl_skip_blank(l.buf);
     uint64_t a, b;
