@@ -672,6 +672,11 @@ Test(workload_text, auto_detection)
                      "cannot tell the format", "found 'hello'", NULL);
     expect_fail_text("# a comment\n\n", ".txt", WORKLOAD_FORMAT_AUTO, NULL, WEFT_EPARSE, 0,
                      "holds only blank lines and comments (2 lines)", NULL);
+    /* one flow line too many names the coflow whose count it passes */
+    expect_fail_text("weft-workload 1\nports 2\njob 1 0 1 0 1\ncoflow 7 0 1 -\n0 1 5\n0 1 6\n"
+                     "end 1\n",
+                     ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_EPARSE, 6,
+                     "a flow line after the 1 flows coflow 7 (line 4) announces", NULL);
     /* a header after a blank line: the message says where it must be */
     expect_fail_text("\n2 1\n1 0 1 0 1 1:1\n", ".txt", WORKLOAD_FORMAT_AUTO, NULL, WEFT_EPARSE,
                      2, "header '<ports> <coflows>' (on line 1)", "found '2'", NULL);

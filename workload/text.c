@@ -161,6 +161,9 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
     /* jobs */
     bool in_job = false;
     size_t job_line = 0, coflows_left = 0;
+    /* the last coflow read: a flow line after its flows is one too many */
+    int64_t last_coflow = 0;
+    size_t last_coflow_line = 0, last_coflow_flows = 0;
     int64_t job_id = 0;
     double job_bytes = 0;
     for (;;) {
@@ -248,6 +251,7 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
             WEFT_CHECK(expect_eol(&l, p, "the parent list"));
             coflows_left--;
             size_t coflow_line = l.line;
+            last_coflow = id, last_coflow_line = coflow_line, last_coflow_flows = n_flows;
             double coflow_bytes = 0;
             for (size_t k = 0; k < n_flows; k++) {
                 r = next_content(&l);
@@ -311,8 +315,20 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
         bool is_job = keyword(&p, "job");
         bool is_end = !is_job && keyword(&p, "end");
         if (!is_job && !is_end) {
-            err = unexpected(&l, in_job && coflows_left ? "'coflow ...'"
-                                                        : "'job ...', 'coflow ...' or 'end'");
+            const char *s = wl_skip_blank(l.buf);
+            if (last_coflow_line && *s >= '0' && *s <= '9') { /* flows past the count */
+                char found[80];
+                wl_describe(&l, l.buf, found, sizeof found);
+                err = weft_fail(WEFT_EPARSE, "%s:%zu: a flow line after the %zu flows coflow "
+                                "%lld (line %zu) announces: expected %s, found %s", path,
+                                l.line, last_coflow_flows, (long long)last_coflow,
+                                last_coflow_line,
+                                in_job && coflows_left ? "'coflow ...'"
+                                                       : "'job ...', 'coflow ...' or 'end'",
+                                found);
+            } else
+                err = unexpected(&l, in_job && coflows_left ? "'coflow ...'"
+                                                            : "'job ...', 'coflow ...' or 'end'");
             goto cleanup;
         }
         if (in_job) {
