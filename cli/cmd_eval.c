@@ -389,7 +389,12 @@ int cmd_eval(int argc, char **argv)
     if (lp_bound) {
         size_t failed;
         char msg[256];
+        if (progress || tty) /* up to a second a workload: say so */
+            fprintf(stderr, "%sweft eval: progress: the LP bounds of %zu workloads%s",
+                    tty ? "\r\033[K" : "", n, tty ? "" : "\n");
         weft_err_t err = lp_bounds(wls, n, threads, lbs, &failed, msg);
+        if (tty)
+            fputs("\r\033[K", stderr);
         if (err == WEFT_EINVAL) { /* no bound for a workload: the policies still count */
             printf("LP bound: none for %s (%s); no lp-bound row\n", paths[failed], msg);
             lp_bound = false;

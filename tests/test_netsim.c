@@ -1255,6 +1255,10 @@ Test(sim_cli, progress_ends_with_every_run_done)
                  "workloads\n", i + 1, n_ords, ords[i]->name);
         cr_assert_not_null(strstr(err, want), "no '%s' in: %s", want, err);
     }
+    /* and one before the LP bounds, which take up to a second a workload */
+    cr_assert_eq(cli("eval %s/small.weft --policy sebf --lp-bound --progress", cli_dir), 0,
+                 "%s", cli_file("err"));
+    ERR_HAS("weft eval: progress: the LP bounds of 1 workloads\n");
 }
 
 /* On a terminal the progress is one line rewritten in place and wiped
