@@ -440,19 +440,41 @@ cleanup:
 
 /* One cell of the table: " %W.4f", or %g's form where that would take
  * more than 16 digits (times of 1e12 s and more, from absurd rates). */
-static void table_num(double v, int width)
+/* A table cell: 4 decimals, or 4 significant digits from 1e12 on. */
+static void table_cell(char *buf, size_t n, double v)
 {
-    if (fabs(v) < 1e12 || !isfinite(v))
-        printf(" %*.4f", width, v);
-    else
-        printf(" %*.4g", width, v);
+    snprintf(buf, n, fabs(v) < 1e12 || !isfinite(v) ? "%.4f" : "%.4g", v);
 }
 
-/* lp: the LP bound, 0 for none (no "vs LP" column). */
+enum { TABLE_NUMS = 7 };
+
+/* lp: the LP bound, 0 for none (no "vs LP" column). Each number column is
+ * as wide as its header or its widest cell, so times past 1e6 s keep the
+ * columns in line. */
 static void print_table(const sim_task_t *tasks, size_t n, bool check, double lp)
 {
-    printf("%-16s %-7s %10s %10s %10s %10s %10s %11s %9s", "policy", "alloc", "avgCCT(s)",
-           "p95CCT(s)", "avgJCT(s)", "p95JCT(s)", "p99JCT(s)", "avgwJCT(s)", "vs bound");
+    static const char *const head[TABLE_NUMS] = {"avgCCT(s)", "p95CCT(s)", "avgJCT(s)",
+                                                 "p95JCT(s)", "p99JCT(s)", "avgwJCT(s)",
+                                                 "vs bound"};
+    int width[TABLE_NUMS] = {10, 10, 10, 10, 10, 11, 9};
+    char (*cell)[TABLE_NUMS][32] = calloc(n ? n : 1, sizeof *cell);
+    if (!cell) {
+        fprintf(stderr, "weft sim: out of memory for the table\n");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const netsim_result_t *r = &tasks[i].res;
+        const double v[TABLE_NUMS] = {r->cct.avg, r->cct.p95, r->jct.avg, r->jct.p95,
+                                      r->jct.p99, r->avg_weighted_jct, r->slowdown_vs_bound};
+        for (int k = 0; k < TABLE_NUMS && !tasks[i].err; k++) {
+            table_cell(cell[i][k], sizeof cell[i][k], v[k]);
+            if ((int)strlen(cell[i][k]) > width[k])
+                width[k] = (int)strlen(cell[i][k]);
+        }
+    }
+    printf("%-16s %-7s", "policy", "alloc");
+    for (int k = 0; k < TABLE_NUMS; k++)
+        printf(" %*s", width[k], head[k]);
     if (lp > 0)
         printf(" %7s", "vs LP");
     printf(" %8s\n", "wall(s)");
@@ -465,19 +487,14 @@ static void print_table(const sim_task_t *tasks, size_t n, bool check, double lp
             printf("%-16s %-7s  failed: %s\n", name, t->alloc->name, t->errmsg);
             continue;
         }
-        const netsim_result_t *r = &t->res;
         printf("%-16s %-7s", name, t->alloc->name);
-        table_num(r->cct.avg, 10);
-        table_num(r->cct.p95, 10);
-        table_num(r->jct.avg, 10);
-        table_num(r->jct.p95, 10);
-        table_num(r->jct.p99, 10);
-        table_num(r->avg_weighted_jct, 11);
-        table_num(r->slowdown_vs_bound, 9);
+        for (int k = 0; k < TABLE_NUMS; k++)
+            printf(" %*s", width[k], cell[i][k]);
         if (lp > 0)
-            printf(" %7.4f", r->avg_weighted_jct / lp);
-        printf(" %8.3f\n", r->wall_s);
+            printf(" %7.4f", t->res.avg_weighted_jct / lp);
+        printf(" %8.3f\n", t->res.wall_s);
     }
+    free(cell);
     if (check)
         for (size_t i = 0; i < n; i++)
             if (!tasks[i].err)

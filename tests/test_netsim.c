@@ -1318,6 +1318,27 @@ Test(sim_cli, flows_csv_with_out_only)
     }
 }
 
+/* The table's columns stay in line when times pass 1e6 s: each is as
+ * wide as its widest cell (8e6 s JCTs ran into each other). */
+Test(sim_cli, the_table_stays_in_line_for_long_times)
+{
+    NEED_BIN();
+    cli_write("long.weft", "weft-workload 1\nports 1\njob 1 0 1 0 1\ncoflow 1 0 1 -\n0 0 1e15\n"
+                           "job 2 0 1 0 1\ncoflow 1 0 1 -\n0 0 1e12\nend 2\n");
+    cr_assert_eq(cli("sim %s/long.weft --policy fifo --policy sebf", cli_dir), 0, "%s",
+                 cli_file("err"));
+    const char *out = cli_file("out"), *head = strstr(out, "policy ");
+    cr_assert_not_null(head, "%s", out);
+    size_t len = strcspn(head, "\n"), rows = 0;
+    for (const char *line = head + len + 1; *line && *line != '\n'; rows++) {
+        size_t l = strcspn(line, "\n");
+        cr_assert_eq(l, len, "a row of %zu characters under a header of %zu:\n%s", l, len,
+                     head);
+        line += l + (line[l] == '\n');
+    }
+    cr_assert_eq(rows, 2, "%s", out);
+}
+
 /* The CDF of JCT starts at 0 at the first JCT, so a workload of one job
  * (every WfCommons workflow) draws its rise: its data was one point, which
  * gnuplot's "with steps" draws as nothing (a blank plot; found by an audit
