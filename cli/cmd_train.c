@@ -52,8 +52,8 @@ static void usage(FILE *out)
             "                        the best heuristic's on each validation workload\n"
             "  --validate-every N    iterations between validations (default 5)\n"
             "  --checkpoint-every N  iterations between checkpoints (default 5)\n"
-            "  --resume FILE         continue from a checkpoint (same seed, settings and\n"
-            "                        training workloads; --iters may grow unless\n"
+            "  --resume FILE         continue from a checkpoint (same seed, settings,\n"
+            "                        training and --val workloads; --iters may grow unless\n"
             "                        --lr-rl-end), into its --out or another\n"
             "  --init FILE           start from this model instead of random parameters\n"
             "  --iters N             iterations in all (default %zu)\n"
@@ -490,6 +490,7 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     have_t = true;
+    t.val = val, t.n_val = n_val;
     if (resume) {
         err = train_checkpoint_load(&t, resume);
         if (err) {

@@ -661,6 +661,13 @@ Test(train, cli_trains_resumes_evaluates_and_refuses_bad_input)
     snprintf(path, sizeof path, "%s/train.csv", out);
     cr_assert_eq(count_lines(path), 6, "the resumed run appends iterations 4 and 5");
 
+    /* other validation workloads: refused, as the best ratio was measured
+       on the checkpoint's (the training pool twice is another set) */
+    snprintf(cmd, sizeof cmd, "%s train %s --val %s --val %s --out %s --iters 6 %s --resume "
+             "%s/checkpoint.msgpack >/dev/null 2>%s", bin, wl, wl, wl, out, common, out, err);
+    cr_assert_eq(run_cmd(cmd), 1, "a resume with other --val was accepted");
+    cr_assert(file_contains(err, "checkpoint was validated on other workloads (1, hash"),
+              "message does not say the validation set differs");
     /* another setting than the checkpoint's: refused, naming it */
     snprintf(cmd, sizeof cmd, "%s train %s --out %s --iters 6 %s --rollouts 3 --resume "
              "%s/checkpoint.msgpack >/dev/null 2>%s", bin, wl, out, common, out, err);

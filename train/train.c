@@ -1041,8 +1041,9 @@ static void hash_bytes(uint64_t *h, const void *x, size_t n)
         *h = (*h ^ p[i]) * 0x100000001b3ULL;
 }
 
-/* A hash of the training pool as the run reads it (jobs, coflows, flows,
- * parents, in order): a resume on other workloads would be another run. */
+/* A hash of workloads as the run reads them (jobs, coflows, flows,
+ * parents, in order), the training pool or the validation set: a resume on
+ * other workloads would be another run. */
 static uint64_t pool_hash(const coflow_workload_t *pool, size_t n_pool)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
@@ -1188,6 +1189,8 @@ weft_err_t train_checkpoint_save(const train_t *t, const char *path)
     WEFT_CHECK(attn_model_set_int(&mf, "train.pool_size", (int64_t)t->n_pool));
     WEFT_CHECK(attn_model_set_int(&mf, "train.pool_hash",
                                   (int64_t)pool_hash(t->pool, t->n_pool)));
+    WEFT_CHECK(attn_model_set_int(&mf, "train.val_size", (int64_t)t->n_val));
+    WEFT_CHECK(attn_model_set_int(&mf, "train.val_hash", (int64_t)pool_hash(t->val, t->n_val)));
     WEFT_CHECK(put_settings(&mf, &t->cfg));
     WEFT_CHECK(attn_model_save(path, &mf));
 cleanup:
@@ -1251,6 +1254,23 @@ static weft_err_t check_run(const attn_model_file_t *mf, const char *path, const
                          "must read the same workloads in the same order", path,
                          (long long)n_pool, (unsigned long long)hash, t->n_pool,
                          (unsigned long long)h);
+    /* the best ratio was measured on the checkpoint's validation workloads:
+       compared with another set's, it would keep or drop models for nothing
+       (a run without --val compares nothing; checkpoints from before
+       2026-12-04 do not say, and are taken) */
+    int64_t n_val, val_hash;
+    if (t->n_val > 0 && attn_model_find_int(mf, "train.val_hash")) {
+        if ((err = attn_model_get_int(mf, "train.val_size", &n_val)) ||
+            (err = attn_model_get_int(mf, "train.val_hash", &val_hash)))
+            return weft_wrap(err, "%s: ", path);
+        uint64_t vh = pool_hash(t->val, t->n_val);
+        if ((uint64_t)n_val != t->n_val || (uint64_t)val_hash != vh)
+            return weft_fail(WEFT_EINVAL, "%s: checkpoint was validated on other workloads "
+                             "(%lld, hash %016llx), this run has %zu --val (hash %016llx): its "
+                             "best ratio would be compared with another set's; a resumed run "
+                             "must validate on the same workloads", path, (long long)n_val,
+                             (unsigned long long)val_hash, t->n_val, (unsigned long long)vh);
+    }
     if (m->prior != t->model.prior || m->prior_path != t->model.prior_path)
         return weft_fail(WEFT_EINVAL, "%s: checkpoint's model has prior %g and prior_path %g "
                          "(--prior, --prior-path, or the --init model's), this run's %g and %g",

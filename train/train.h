@@ -126,6 +126,10 @@ typedef struct {
     bool has_best;                 /* bg and ba hold them */
     const coflow_workload_t *pool; /* [n_pool] training workloads, borrowed */
     size_t n_pool;
+    const coflow_workload_t *val;  /* [n_val] validation workloads, borrowed (the
+                                      caller's to set; checkpoints record them, as
+                                      best_val was measured on them) */
+    size_t n_val;
 } train_t;
 
 /* Takes ownership of *model (set_changes_only is turned on) and borrows
