@@ -465,7 +465,8 @@ Test(train, resume_refuses_other_settings)
 }
 
 /* Rewrites the checkpoint at path with its int `name` removed (drop) or
- * set to value, and/or float k of vector vec set to x. */
+ * set to value, and/or float k of vector vec set to x, or with drop the
+ * vectors whose names start with vec removed (there must be one). */
 static void edit_checkpoint(const char *path, const char *name, bool drop, int64_t value,
                             const char *vec, size_t k, float x)
 {
@@ -478,12 +479,18 @@ static void edit_checkpoint(const char *path, const char *name, bool drop, int64
             cr_assert_eq(attn_model_set_int(&out, mf.ints[i].name,
                                             name && !strcmp(mf.ints[i].name, name)
                                                 ? value : mf.ints[i].value), WEFT_OK);
+    size_t dropped = 0;
     for (size_t i = 0; i < mf.n_vecs; i++) {
+        if (drop && vec && !strncmp(mf.vecs[i].name, vec, strlen(vec))) {
+            dropped++;
+            continue;
+        }
         if (vec && !strcmp(mf.vecs[i].name, vec))
             mf.vecs[i].data[k] = x;
         cr_assert_eq(attn_model_set_vector(&out, mf.vecs[i].name, mf.vecs[i].data,
                                            mf.vecs[i].n), WEFT_OK);
     }
+    cr_assert(!(drop && vec) || dropped > 0, "no vector %s* in %s", vec, path);
     for (size_t i = 0; i < mf.n_tensors; i++)
         cr_assert_eq(attn_model_set_tensor(&out, mf.tensors[i].name, mf.tensors[i].ndim,
                                            mf.tensors[i].shape, mf.tensors[i].data), WEFT_OK);
@@ -820,24 +827,7 @@ static void drop_best_model(const char *name)
 {
     char path[256];
     snprintf(path, sizeof path, "%s/%s", cli_dir, name);
-    attn_model_file_t mf, out;
-    attn_model_init(&mf);
-    attn_model_init(&out);
-    cr_assert_eq(attn_model_load(path, &mf), WEFT_OK, "%s", weft_last_error());
-    cr_assert_not_null(attn_model_find_vector(&mf, "train.best.gnn"), "no best model in %s",
-                       path);
-    for (size_t i = 0; i < mf.n_ints; i++)
-        cr_assert_eq(attn_model_set_int(&out, mf.ints[i].name, mf.ints[i].value), WEFT_OK);
-    for (size_t i = 0; i < mf.n_vecs; i++)
-        if (strncmp(mf.vecs[i].name, "train.best.", 11) != 0)
-            cr_assert_eq(attn_model_set_vector(&out, mf.vecs[i].name, mf.vecs[i].data,
-                                               mf.vecs[i].n), WEFT_OK);
-    for (size_t i = 0; i < mf.n_tensors; i++)
-        cr_assert_eq(attn_model_set_tensor(&out, mf.tensors[i].name, mf.tensors[i].ndim,
-                                           mf.tensors[i].shape, mf.tensors[i].data), WEFT_OK);
-    cr_assert_eq(attn_model_save(path, &out), WEFT_OK);
-    attn_model_destroy(&mf);
-    attn_model_destroy(&out);
+    edit_checkpoint(path, NULL, true, 0, "train.best.", 0, 0);
 }
 
 /* A run resumed into another --out: its best.msgpack, --model-out and
