@@ -285,7 +285,7 @@ int cmd_eval(int argc, char **argv)
             spec[n_pol] = default_policies[n_pol];
     /* split NAME:ALLOC and check them before any run */
     char name[MAX_POLICIES][64], alloc[MAX_POLICIES][64];
-    bool uses_learned = false;
+    bool uses_learned = false, heuristic = false;
     for (size_t p = 0; p < n_pol; p++) {
         const char *colon = strchr(spec[p], ':');
         size_t k = colon ? (size_t)(colon - spec[p]) : strlen(spec[p]);
@@ -314,12 +314,12 @@ int cmd_eval(int argc, char **argv)
                 fprintf(stderr, "weft eval: policy '%s' given twice\n", spec[p]);
                 return CLI_USAGE;
             }
-        uses_learned = uses_learned || !strcmp(name[p], "learned");
+        if (!strcmp(name[p], "learned"))
+            uses_learned = true;
+        else
+            heuristic = true;
     }
-    bool heuristic = false; /* the table's yardstick B is the best of them */
-    for (size_t p = 0; p < n_pol; p++)
-        heuristic = heuristic || strcmp(name[p], "learned") != 0;
-    if (!heuristic) {
+    if (!heuristic) { /* the table's yardstick B is the best of them */
         fprintf(stderr, "weft eval: give at least one heuristic to compare with (every "
                 "--policy is learned)\n");
         return CLI_USAGE;

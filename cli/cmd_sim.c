@@ -438,9 +438,8 @@ cleanup:
     return rc;
 }
 
-/* One cell of the table: " %W.4f", or %g's form where that would take
- * more than 16 digits (times of 1e12 s and more, from absurd rates). */
-/* A table cell: 4 decimals, or 4 significant digits from 1e12 on. */
+/* A table cell: 4 decimals, or %g's form where that would take more than
+ * 16 digits (times of 1e12 s and more, from absurd rates). */
 static void table_cell(char *buf, size_t n, double v)
 {
     snprintf(buf, n, fabs(v) < 1e12 || !isfinite(v) ? "%.4f" : "%.4g", v);

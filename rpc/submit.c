@@ -203,8 +203,9 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
             bool was_dup = dup && dup->type == MSGPACK_OBJECT_BOOLEAN && dup->via.boolean;
             if (o->out && !js[v].acked) {
                 /* a duplicate of this run's first try was registered before
-                   it ran (another run, another client): its JCT here counts
-                   from this run's start, not from its real arrival */
+                   it ran (another run, another client): counted here, its
+                   JCT would start at this run's start, so the gateway's is
+                   taken (job_done) */
                 if (was_dup && js[v].tries == 1)
                     fprintf(o->out, "job %lld registered before this run: its JCT is the "
                                     "gateway's, from that registration\n",
