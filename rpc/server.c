@@ -2042,16 +2042,14 @@ static uint64_t new_epoch(void)
 #define FID_SKIP_MIN ((uint64_t)1 << 32)
 #define FID_SKIP_SPAN ((uint64_t)1 << 40)
 
-/* Appends and syncs the journal record that pack() makes of v. */
-static weft_err_t journal_u64(rpc_gateway_t *gw, weft_err_t (*pack)(msgpack_sbuffer *, uint64_t),
-                              uint64_t v)
+/* Appends and syncs the record packed into b (packed: how its packing went),
+ * and frees b. */
+static weft_err_t journal_synced(rpc_gateway_t *gw, msgpack_sbuffer *b, weft_err_t packed)
 {
-    msgpack_sbuffer b;
-    msgpack_sbuffer_init(&b);
-    weft_err_t err = pack(&b, v);
+    weft_err_t err = packed;
     if (!err)
-        err = rpc_journal_append(&gw->journal, b.data, b.size);
-    msgpack_sbuffer_destroy(&b);
+        err = rpc_journal_append(&gw->journal, b->data, b->size);
+    msgpack_sbuffer_destroy(b);
     return err ? err : rpc_journal_sync(&gw->journal);
 }
 
@@ -2149,18 +2147,17 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
         if (gw->journal.fd >= 0) {
             msgpack_sbuffer b;
             msgpack_sbuffer_init(&b);
-            err = rpc_journal_epoch_record_at(&b, gw->epoch, gw->sched.wall_at_zero);
-            if (!err)
-                err = rpc_journal_append(&gw->journal, b.data, b.size);
-            msgpack_sbuffer_destroy(&b);
-            WEFT_CHECK(err ? err : rpc_journal_sync(&gw->journal));
+            WEFT_CHECK(journal_synced(gw, &b, rpc_journal_epoch_record_at(
+                                                  &b, gw->epoch, gw->sched.wall_at_zero)));
             gw->journal.epoch = gw->epoch;
         }
     } else if (gw->sched.next_fid <= (uint64_t)INT64_MAX - FID_SKIP_MIN - FID_SKIP_SPAN) {
         /* restarted from a journal, which may be older than what its agents
            hold: new flows get ids no other start from it gives out */
         uint64_t base = gw->sched.next_fid + FID_SKIP_MIN + new_epoch() % FID_SKIP_SPAN;
-        WEFT_CHECK(journal_u64(gw, rpc_journal_base_record, base));
+        msgpack_sbuffer b;
+        msgpack_sbuffer_init(&b);
+        WEFT_CHECK(journal_synced(gw, &b, rpc_journal_base_record(&b, base)));
         gw->sched.next_fid = base;
     }
     /* the zero in use, which a rewrite's epoch record keeps (a journal from
