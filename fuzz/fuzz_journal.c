@@ -174,7 +174,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* one more record, read back after the same ones */
     msgpack_sbuffer b;
     msgpack_sbuffer_init(&b);
-    if (rpc_journal_epoch_record(&b, 42) || rpc_journal_append(&j, b.data, b.size))
+    if (rpc_journal_epoch_record(&b, 42, 0) || rpc_journal_append(&j, b.data, b.size))
         die("cannot append", weft_last_error());
     msgpack_sbuffer_destroy(&b);
     rpc_journal_close(&j);

@@ -404,11 +404,9 @@ weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s);
  * checks of the gateway. WEFT_EPARSE (or the scheduler's error) names
  * what is wrong. */
 weft_err_t rpc_gateway_replay_record(rpc_sched_t *s, double now, const msgpack_object *rec);
-/* Packs the epoch record of id epoch (> 0, < 2^63) into b; the second with
- * the wall-clock time of the gateway clock's zero as its "at" (origin > 0;
- * else the same as the first). */
-weft_err_t rpc_journal_epoch_record(msgpack_sbuffer *b, uint64_t epoch);
-weft_err_t rpc_journal_epoch_record_at(msgpack_sbuffer *b, uint64_t epoch, double origin);
+/* Packs the epoch record of id epoch (> 0, < 2^63) into b, with the
+ * wall-clock time of the gateway clock's zero as its "at" when origin > 0. */
+weft_err_t rpc_journal_epoch_record(msgpack_sbuffer *b, uint64_t epoch, double origin);
 /* Packs a base record (the next flow id is next_fid, < 2^63) into b. */
 weft_err_t rpc_journal_base_record(msgpack_sbuffer *b, uint64_t next_fid);
 

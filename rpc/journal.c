@@ -345,12 +345,7 @@ weft_err_t rpc_journal_base_record(msgpack_sbuffer *b, uint64_t next_fid)
     return u64_record(b, "base", "fid", next_fid, 0);
 }
 
-weft_err_t rpc_journal_epoch_record(msgpack_sbuffer *b, uint64_t epoch)
-{
-    return u64_record(b, "epoch", "id", epoch, 0);
-}
-
-weft_err_t rpc_journal_epoch_record_at(msgpack_sbuffer *b, uint64_t epoch, double origin)
+weft_err_t rpc_journal_epoch_record(msgpack_sbuffer *b, uint64_t epoch, double origin)
 {
     return u64_record(b, "epoch", "id", epoch, origin);
 }
@@ -762,7 +757,7 @@ weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s)
         WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory rewriting journal %s", j->path));
     snprintf(tmp, n, "%s.tmp", target);
     if (j->epoch) /* first, as in the journal it replaces */
-        WEFT_CHECK(rpc_journal_epoch_record_at(&b, j->epoch, j->epoch_at));
+        WEFT_CHECK(rpc_journal_epoch_record(&b, j->epoch, j->epoch_at));
     WEFT_CHECK(pack_state(&b, s, j->max_record));
     /* the header, then each record sealed */
     sealed_cap = b.size + RPC_JOURNAL_HEADER_BYTES + 64;

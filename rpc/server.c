@@ -2147,7 +2147,7 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
         if (gw->journal.fd >= 0) {
             msgpack_sbuffer b;
             msgpack_sbuffer_init(&b);
-            WEFT_CHECK(journal_synced(gw, &b, rpc_journal_epoch_record_at(
+            WEFT_CHECK(journal_synced(gw, &b, rpc_journal_epoch_record(
                                                   &b, gw->epoch, gw->sched.wall_at_zero)));
             gw->journal.epoch = gw->epoch;
         }

@@ -1239,7 +1239,7 @@ Test(gateway, journal_format2_seals_every_record_and_refuses_any_changed_bit)
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     append_record(&sb, "done");
-    cr_assert_eq(rpc_journal_epoch_record(&sb, 99), WEFT_OK);
+    cr_assert_eq(rpc_journal_epoch_record(&sb, 99, 0), WEFT_OK);
     append_record(&sb, "job");
     cr_assert_eq(rpc_journal_base_record(&sb, 12345), WEFT_OK);
     size_t n_records = 0;
