@@ -676,8 +676,8 @@ static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s, size_t ma
               });
     }
     /* Replay gives a job the flow ids from the counter on; a base record
-     * moves the counter over the ids of jobs compacted away. */
-    /* Each record that starts or ends a job says when ("at", wall clock;
+     * moves the counter over the ids of jobs compacted away.
+     * Each record that starts or ends a job says when ("at", wall clock;
      * rpc_gateway_replay_record), so a restart replays its JCT: a job
      * record its arrival, a cancel record its end, and the done records of
      * a finished job the last completion, its end less the final compute
