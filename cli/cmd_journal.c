@@ -84,15 +84,18 @@ static void describe(const char *path, const rpc_journal_t *j, const check_t *c)
     printf("  %-13s%llu: %s%zu job, %zu done, %zu cancel, %zu gone, %zu base; %llu bytes\n",
            "records", (unsigned long long)j->records, j->epoch ? "1 epoch, " : "", c->job,
            c->done, c->cancel, c->gone, c->base, (unsigned long long)j->bytes);
-    size_t cancelled = 0, flows_done = 0;
+    size_t cancelled = 0, flows_done = 0, flows_dropped = 0;
     for (size_t k = 0; k < s->all.n_jobs; k++)
         cancelled += s->jcancelled[k];
-    for (size_t f = 0; f < s->all.n_flows; f++)
-        flows_done += s->fdone[f];
+    for (size_t f = 0; f < s->all.n_flows; f++) {
+        flows_done += s->fdone[f] == RPC_FLOW_FINISHED;
+        flows_dropped += s->fdone[f] == RPC_FLOW_DROPPED;
+    }
     printf("  %-13s%zu in the table, %zu of them finished (%zu cancelled); %zu compacted "
            "away\n", "jobs", s->all.n_jobs, s->n_jdone, cancelled, s->n_gone);
-    printf("  %-13s%zu in the table, %zu of them done; next flow id %llu\n", "flows",
-           s->all.n_flows, flows_done, (unsigned long long)s->next_fid);
+    printf("  %-13s%zu in the table, %zu of them done, %zu dropped by cancels; next flow id "
+           "%llu\n", "flows", s->all.n_flows, flows_done, flows_dropped,
+           (unsigned long long)s->next_fid);
     if (j->torn_bytes)
         printf("  %-13s%llu bytes at byte %llu, a record cut short by a crash: weft serve "
                "would cut them off and keep them in %s.torn-%llu\n", "torn tail",

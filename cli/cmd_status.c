@@ -223,7 +223,7 @@ static void print_job(const msgpack_object *m)
     for (size_t i = 0; i < n; i++)
         n_done += !strcmp(get_s(&cs->via.array.ptr[i], "state", st, sizeof st), "done");
     printf("; %zu of %zu coflows done\n", n_done, n);
-    printf("  %10s %8s %12s %22s %12s   %s\n", "coflow", "state", "flows done",
+    printf("  %10s %9s %12s %22s %12s   %s\n", "coflow", "state", "flows done",
            "MB sent of total", "rate (MB/s)", "waits on");
     for (size_t i = 0; i < n; i++) {
         const msgpack_object *c = &cs->via.array.ptr[i];
@@ -232,7 +232,7 @@ static void print_job(const msgpack_object *m)
                  (long long)get_i(c, "flows"));
         snprintf(sent, sizeof sent, "%.2f of %.2f", get_d(c, "sent") / 1e6,
                  get_d(c, "bytes") / 1e6);
-        printf("  %10lld %8s %12s %22s %12.3f", (long long)get_i(c, "id"),
+        printf("  %10lld %9s %12s %22s %12.3f", (long long)get_i(c, "id"),
                get_s(c, "state", st, sizeof st), done, sent, get_d(c, "rate") / 1e6);
         const msgpack_object *w = rpc_map_get(c, "waits_on");
         for (uint32_t k = 0; w && w->type == MSGPACK_OBJECT_ARRAY && k < w->via.array.size;

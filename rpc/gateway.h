@@ -98,7 +98,10 @@ typedef struct {
     size_t map_cap, map_n;
     /* per flow of all, [cap_f] */
     double *sent;                        /* bytes reported sent */
-    uint8_t *fdone;                      /* finished */
+    uint8_t *fdone;                      /* 0 open, else RPC_FLOW_FINISHED or
+                                            RPC_FLOW_DROPPED (by its job's
+                                            cancel): either way no longer
+                                            scheduled */
     uint8_t *announced;                  /* its agent's connection knows it (for a
                                             flow of a cancelled job: its drop
                                             still waits in drops) */
@@ -189,6 +192,10 @@ weft_err_t rpc_sched_init(rpc_sched_t *s, size_t n_ports, double port_rate,
 void rpc_sched_destroy(rpc_sched_t *s);
 
 #define RPC_GONE ((uint64_t)1 << 63)
+
+/* rpc_sched_t.fdone: a flow sent whole, or one its job's cancel stopped
+ * (which job_status must not count as sent). */
+enum { RPC_FLOW_FINISHED = 1, RPC_FLOW_DROPPED = 2 };
 
 /* Whether job j is the one job of tmp (a parsed registration) as far as
  * scheduling goes: weight, final compute, and its coflows' ids, compute

@@ -703,7 +703,8 @@ static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s, size_t ma
             FRAME(msgpack_pack_map(&pk, timed ? 3 : 2); rpc_pack_cstr(&pk, "r");
                   rpc_pack_cstr(&pk, "cancel"); rpc_pack_cstr(&pk, "job");
                   msgpack_pack_int64(&pk, s->all.jobs[j].id); if (timed) AT(s->finish_s[j]));
-    /* a job's done flows together (its flows are contiguous in all) */
+    /* a job's done flows together (its flows are contiguous in all); a
+     * cancelled job's dropped ones are not: its cancel drops them again */
     for (size_t j = 0; j < s->all.n_jobs; j++) {
         const coflow_job_t *job = &s->all.jobs[j];
         size_t lo = s->all.coflows[job->first_coflow].first_flow;
@@ -715,13 +716,15 @@ static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s, size_t ma
         for (size_t f = lo; f < hi;) {
             size_t n = 0, end = f;
             while (end < hi && n < CHUNK)
-                n += s->fdone[end++];
+                n += s->fdone[end++] == RPC_FLOW_FINISHED;
             if (n > 0)
                 FRAME(msgpack_pack_map(&pk, ended ? 3 : 2); rpc_pack_cstr(&pk, "r");
                       rpc_pack_cstr(&pk, "done"); rpc_pack_cstr(&pk, "flows");
                       msgpack_pack_array(&pk, n);
-                      for (size_t i = f; i < end; i++) if (s->fdone[i])
-                          msgpack_pack_uint64(&pk, rpc_sched_flow_gid(s, i));
+                      for (size_t i = f; i < end; i++) {
+                          if (s->fdone[i] == RPC_FLOW_FINISHED)
+                              msgpack_pack_uint64(&pk, rpc_sched_flow_gid(s, i));
+                      }
                       if (ended) AT(last));
             f = end;
         }

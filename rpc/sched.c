@@ -694,12 +694,19 @@ weft_err_t rpc_sched_finish(rpc_sched_t *s, uint64_t gid, double now)
         release_if_ready(s, s->fcoflow[fid], now);
     if ((r = check_flow(s, gid, &fid)) <= 0)
         return (weft_err_t)r;
+    if (s->fdone[fid] == RPC_FLOW_DROPPED) {
+        /* a rewritten journal lists a cancelled job's finished flows after
+           its cancel (rpc_journal_rewrite): sent whole, nothing else moves */
+        s->fdone[fid] = RPC_FLOW_FINISHED;
+        s->sent[fid] = s->all.flows[fid].bytes;
+        return WEFT_OK;
+    }
     if (s->fdone[fid])
         return WEFT_OK;
     size_t c = s->fcoflow[fid];
     double delta = s->all.flows[fid].bytes - s->sent[fid];
     s->sent[fid] = s->all.flows[fid].bytes;
-    s->fdone[fid] = 1;
+    s->fdone[fid] = RPC_FLOW_FINISHED;
     s->dirty = true;
     bool last = --s->cleft[c] == 0;
     if (in_st(s, s->all.coflows[c].job)) {
@@ -742,7 +749,7 @@ int rpc_sched_cancel(rpc_sched_t *s, int64_t id, double now)
         for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++) {
             if (s->fdone[f])
                 continue;
-            s->fdone[f] = 1; /* later reports about it are stale */
+            s->fdone[f] = RPC_FLOW_DROPPED; /* later reports about it are stale */
             if (!s->announced[f])
                 continue;
             weft_err_t err = weft_grow((void **)&s->drops, &s->cap_drops, s->n_drops + 1,

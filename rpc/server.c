@@ -848,14 +848,17 @@ static void handle_job_status(conn_t *c, const msgpack_object *m)
         msgpack_pack_array(&pk, job->n_coflows);
         for (size_t k = job->first_coflow; k < job->first_coflow + job->n_coflows; k++) {
             const coflow_coflow_t *co = &s->all.coflows[k];
-            size_t n_done = 0;
+            size_t n_done = 0, n_dropped = 0;
             double bytes = 0, sent = 0, rate = 0;
             for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++) {
                 double b = s->all.flows[f].bytes;
                 bytes += b;
-                if (s->fdone[f]) {
+                if (s->fdone[f] == RPC_FLOW_FINISHED) {
                     n_done++;
                     sent += b;
+                } else if (s->fdone[f] == RPC_FLOW_DROPPED) {
+                    sent += s->sent[f]; /* what was reported before the cancel */
+                    n_dropped++;
                 } else {
                     sent += s->sent[f];
                     if (s->announced[f] && s->push_rate[f] > 0)
@@ -869,8 +872,9 @@ static void handle_job_status(conn_t *c, const msgpack_object *m)
             msgpack_pack_map(&pk, 8);
             pack_kv_int(&pk, "id", co->id);
             rpc_pack_cstr(&pk, "state");
-            rpc_pack_cstr(&pk, st == COFLOW_DONE ? "done" : st == COFLOW_ACTIVE ? "active"
-                                                                                : "waiting");
+            rpc_pack_cstr(&pk, n_dropped ? "cancelled" : st == COFLOW_DONE ? "done"
+                                             : st == COFLOW_ACTIVE         ? "active"
+                                                                           : "waiting");
             pack_kv_int(&pk, "flows", (int64_t)co->n_flows);
             pack_kv_int(&pk, "flows_done", (int64_t)n_done);
             rpc_pack_cstr(&pk, "bytes"), msgpack_pack_double(&pk, bytes);

@@ -1493,6 +1493,16 @@ Test(gateway, journal_rewrite_keeps_when_jobs_arrived_and_ended)
                                r.finish_s[x]);
     }
     cr_assert(r.jcancelled[rpc_sched_find_job(&r, 2)]);
+    /* job 2's flow b finished before the cancel, the other was dropped by
+     * it: so they stay through the rewrite (which used to list both as
+     * done, so a restart counted the dropped one as sent whole) */
+    size_t fb, fx;
+    cr_assert_eq(rpc_sched_flow_index(&r, b, &fb), 1);
+    cr_assert_eq(rpc_sched_flow_index(&r, b + 1, &fx), 1);
+    cr_assert_eq(r.fdone[fb], RPC_FLOW_FINISHED);
+    cr_assert_eq(r.sent[fb], 100);
+    cr_assert_eq(r.fdone[fx], RPC_FLOW_DROPPED);
+    cr_assert_eq(r.sent[fx], 0);
     rpc_sched_destroy(&s);
     rpc_sched_destroy(&r);
     unlink(path);
@@ -4557,8 +4567,8 @@ Test(gateway_journal_files, weft_journal_checks_a_journal_without_changing_it, .
                           "matches"), "%s", out);
     cr_assert(strstr(out, "records      3: 1 epoch, 2 job, 0 done"), "%s", out);
     cr_assert(strstr(out, "jobs         2 in the table, 0 of them finished"), "%s", out);
-    cr_assert(strstr(out, "flows        2 in the table, 0 of them done; next flow id 2"), "%s",
-              out);
+    cr_assert(strstr(out, "flows        2 in the table, 0 of them done, 0 dropped by "
+                          "cancels; next flow id 2"), "%s", out);
     cr_assert(!strstr(out, "torn"), "%s", out);
     /* a torn tail: reported, not cut, not kept */
     size_t last = RPC_JOURNAL_HEADER_BYTES, n = 0;
@@ -5834,6 +5844,32 @@ Test(gateway_agent, job_status_tells_where_a_job_stands, .init = server_default,
               "status %d: %s", st, out);
     args[6] = "x";
     cr_assert_eq(run_weft(out, sizeof out, args), 2, "%s", out);
+
+    /* Cancelled with its second coflow 3e5 bytes in: that coflow reads
+     * cancelled, none of its flows done and only those bytes sent (before,
+     * its dropped flow counted as done and sent whole); the first stays
+     * done. */
+    uint64_t f2 = f + 1;
+    sent = 3e5;
+    cr_assert_eq(rpc_client_progress(&a1, &f2, &sent, 1), WEFT_OK);
+    expect_pong(&a1, 7);
+    cr_assert_eq(rpc_client_cancel(&cl, 13, 77), WEFT_OK);
+    wait_type(&cl, "ack");
+    m = job_status_of(&cl, 77);
+    cr_assert(rpc_get_str(m, "state", &s, &n) == WEFT_OK && n == 9 &&
+              !memcmp(s, "cancelled", 9));
+    coflow_row(m, 0, state, v);
+    cr_assert(!strcmp(state, "done") && v[0] == 1 && v[1] == 1e12, "coflow 1: %s, %g done, "
+              "%g sent", state, v[0], v[1]);
+    coflow_row(m, 1, state, v);
+    cr_assert(!strcmp(state, "cancelled") && v[0] == 0 && v[1] == 3e5 && v[2] == 0,
+              "coflow 2: %s, %g done, %g sent, rate %g", state, v[0], v[1], v[2]);
+    args[6] = "77";
+    st = run_weft(out, sizeof out, args);
+    cr_assert(st == 0 && strstr(out, "job 77: cancelled in ") &&
+                  strstr(out, "; 1 of 2 coflows done\n") &&
+                  strstr(out, " cancelled       0 of 1     0.30 of 2000000.00 "),
+              "status %d: %s", st, out);
     coflow_workload_destroy(&wl);
     rpc_client_destroy(&a0);
     rpc_client_destroy(&a1);
