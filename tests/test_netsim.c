@@ -557,6 +557,18 @@ Test(netsim_guard, capacity_violation_is_counted)
     cr_assert(strstr(res.first_violation, "port 0 sends"), "%s", res.first_violation);
 }
 
+/* The same a week into a trace, where the clock steps by 1.2e-10 s: the
+ * 4e-7 s coflow finishing in 2e-7 s is caught too (the checks' slack was
+ * 1e-9 of the clock for a CCT and 1e-12 for a JCT, 6e-4 and 6e-7 s). */
+Test(netsim_guard, a_short_cct_late_in_a_trace_is_counted)
+{
+    add_single(1, 604800, 1, 0, 1, 4e-7);
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    netsim_opts_t opts = {.ordering = &t_index, .allocator = &t_over, .check = true};
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(res.n_violations, 4, "%zu: %s", res.n_violations, res.first_violation);
+}
+
 Test(netsim_guard, unlisted_rates_are_counted)
 {
     add_single(1, 0, 1, 0, 1, 4);

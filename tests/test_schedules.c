@@ -358,6 +358,32 @@ Test(schedules_alloc, every_allocator_port0)
 }
 
 /*
+ * A week into a trace the clock steps by 1.2e-10 s. A (job 1 at 604800 s):
+ * 0->1 of 4e-7 bytes, iso 4e-7 s; B (job 2, 1e-7 s later): 2->3 4e-7 bytes.
+ * Neither slows the other: CCT A 4e-7, B 4e-7, under every allocator. A
+ * flow used to count as finished once it had less than 1e-12 of the
+ * clock's time (6e-7 s) left, so A ended at B's arrival, CCT 1e-7.
+ */
+Test(schedules_alloc, a_short_flow_late_in_a_trace_takes_its_time)
+{
+    job(1, 604800, 1);
+    cof(1, 0);
+    flow(0, 1, 4e-7);
+    end_job();
+    job(2, 604800.0000001, 1);
+    cof(1, 0);
+    flow(2, 3, 4e-7);
+    end_job();
+    const char *runs[][2] = {{"fifo", "greedy"}, {"sebf", "madd"}, {"fifo", "fair"},
+                             {"fifo", "srf"},    {"fair", NULL},   {"srf", NULL}};
+    for (size_t k = 0; k < sizeof runs / sizeof *runs; k++) {
+        sim(runs[k][0], runs[k][1]);
+        expect_cct(runs[k][0], 0, 4e-7);
+        expect_cct(runs[k][0], 1, 4e-7);
+    }
+}
+
+/*
  * MADD's pacing leaves room: A (coflow 0): 0->1 4, 2->3 1; B (coflow 1):
  * 2->3 2; fifo order (A first).
  *   greedy: A's flows at 1 and 1; A's 2->3 done at 1; B 1..3; A at 4.
