@@ -29,7 +29,7 @@ static void usage(FILE *out)
             "                        alibaba, else by the first line: 'weft-workload' weft,\n"
             "                        '<ports> <coflows>' fb, '{' wfcommons), weft, fb,\n"
             "                        alibaba, wfcommons\n"
-            "  -o, --output FILE     write here instead of stdout\n"
+            "  -o, --output FILE     write here instead of stdout (-: stdout)\n"
             "      --fb-mb-bytes B   FB: bytes in one MB of the trace (default 1048576)\n"
             "      --skip-independent  Alibaba: leave out tasks whose names carry no\n"
             "                        dependencies (default: keep them as parentless coflows)\n"
@@ -77,7 +77,7 @@ int cmd_convert(int argc, char **argv)
                 return CLI_USAGE;
             }
             break;
-        case 'o': output = optarg; break;
+        case 'o': output = strcmp(optarg, "-") ? optarg : NULL; break; /* - stdout */
         case OPT_FB_MB:
             errno = 0;
             ro.fb_mb_bytes = strtod(optarg, &end);

@@ -70,7 +70,7 @@ static void usage(FILE *out)
             "                      seconds (default 0: none, or the shape's own)\n"
             "  --no-shape-compute  ignore the compute times recorded in the shapes\n"
             "  --max-coflow-bytes B  leave out FB coflows larger than B bytes\n"
-            "  -o, --output FILE   write here instead of stdout (a summary goes to stderr)\n"
+            "  -o, --output FILE   write here instead of stdout (-: stdout; a summary to stderr)\n"
             "  -h, --help          this text\n",
             DEFAULT_ALIBABA, DEFAULT_WFCOMMONS_GLOB, DEFAULT_FB, WORKLOAD_GEN_MAX_JOBS,
             WORKLOAD_MAX_PORTS);
@@ -228,7 +228,7 @@ int cmd_gen(int argc, char **argv)
             if (cli_parse_double("gen", "--max-coflow-bytes", optarg, 0, false, &go.max_coflow_bytes))
                 goto done;
             break;
-        case 'o': out_path = optarg; break;
+        case 'o': out_path = strcmp(optarg, "-") ? optarg : NULL; break; /* - stdout */
         case 'h':
             usage(stdout);
             rc = CLI_OK;

@@ -1179,6 +1179,23 @@ Test(gen_cli, output_to_a_named_descriptor_keeps_its_redirection)
               cli_file("err"));
 }
 
+/* -o - is standard output, as an INPUT of - is standard input (it wrote a
+ * file named "-" in the current directory). */
+Test(gen_cli, output_dash_is_standard_output)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("gen --jobs 4 --ports 8 --seed 3 -o %s/ref.weft", cli_dir), 0);
+    const char *cmds[] = {"gen --jobs 4 --ports 8 --seed 3 -o -", "convert %s/ref.weft -o -"};
+    for (int i = 0; i < 2; i++) {
+        unlink("-");
+        cr_assert_eq(cli(cmds[i], cli_dir), 0, "%s: %s", cmds[i], cli_file("err"));
+        bool file = access("-", F_OK) == 0;
+        unlink("-");
+        cr_assert(!file, "%s wrote a file named -", cmds[i]);
+        cr_assert_str_eq(cli_file("out"), cli_file("ref.weft"), "%s", cmds[i]);
+    }
+}
+
 /* -o DEVICE writes through the device and leaves it one. Not /dev/null
  * itself (a regression would replace it for the whole machine): a node of
  * the same device in the test's directory, where root may make one. */
