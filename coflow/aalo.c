@@ -4,7 +4,8 @@
  * queue is set by the bytes its job has already sent over the whole DAG
  * (Aalo's multi-stage extension), with exponentially spaced thresholds
  * 10 MiB x 10^k: queue 0 below 10 MiB, queue 1 below 100 MiB, ... Lower
- * queues first, FIFO (release time) within a queue.
+ * queues first, FIFO within a queue: by release time, ties by coflow index
+ * (file order; fifo breaks them by job arrival first).
  *
  * Aalo itself shares bandwidth among queues by weight; weft gives it strict
  * priority with greedy rates by default (the limit of steep queue weights),
