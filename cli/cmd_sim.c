@@ -438,11 +438,14 @@ cleanup:
     return rc;
 }
 
-/* A table cell: 4 decimals, or %g's form where that would take more than
- * 16 digits (times of 1e12 s and more, from absurd rates). */
+/* A table cell: 4 decimals, or 4 significant digits in %g's form where
+ * the decimals would take more than 16 digits (times of 1e12 s and more,
+ * from absurd rates) or keep fewer than 3 of them (below 0.01 s, as CCTs of
+ * microseconds at 100 Gbit/s, which read 0.0000). */
 static void table_cell(char *buf, size_t n, double v)
 {
-    snprintf(buf, n, fabs(v) < 1e12 || !isfinite(v) ? "%.4f" : "%.4g", v);
+    double a = fabs(v);
+    snprintf(buf, n, (a < 1e12 && (a >= 0.01 || a == 0)) || !isfinite(v) ? "%.4f" : "%.4g", v);
 }
 
 enum { TABLE_NUMS = 7 };

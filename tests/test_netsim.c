@@ -1515,6 +1515,20 @@ Test(sim_cli, huge_times_fit_the_table)
     cr_assert_null(strstr(row, "e+"), "%s", row);
 }
 
+/* Times of microseconds keep their digits: a 50-byte flow at 1 Gbit/s
+ * takes 4e-07 s, which 4 decimals showed as 0.0000. */
+Test(sim_cli, tiny_times_keep_their_digits)
+{
+    NEED_BIN();
+    cli_write("tiny.weft", "weft-workload 1\nports 2\njob 0 0 1 0 1\ncoflow 0 0 1 -\n"
+                           "0 1 50\nend 1\n");
+    cr_assert_eq(cli("sim %s/tiny.weft --policy fifo", cli_dir), 0, "%s", cli_file("err"));
+    const char *row = strstr(cli_file("out"), "\nfifo ");
+    cr_assert_not_null(row, "%s", cli_file("out"));
+    cr_assert(strstr(row, " 4e-07 ") && !strstr(row, "0.0000 "), "%s", row);
+    cr_assert(strstr(row, " 1.0000 "), "%s", row); /* vs bound */
+}
+
 /* `weft --version` (and `weft version`, `-V`): the version, the git commit
  * the binary was built from (here, where the tests run from the source
  * tree, the commit checked out), the formats and the libraries. */
