@@ -66,8 +66,8 @@ static void usage(FILE *out)
             "                      it has doubled\n"
             "  --no-fsync          do not fdatasync journal records (faster, not durable\n"
             "                      against a power loss; a SIGKILL loses nothing)\n"
-            "  --max-conns N       connection limit (default 1024)\n"
-            "  --max-frame BYTES   frame payload cap (default 1048576)\n"
+            "  --max-conns N       connection limit (default 1024; at most 1e9)\n"
+            "  --max-frame BYTES   frame payload cap (default 1048576; at most 1e9)\n"
             "  --hello-timeout S   close connections without a valid hello after S s (5)\n"
             "  --idle-timeout S    close silent authenticated connections after S s (60)\n"
             "  --frame-timeout S   close a connection whose frame is still incomplete S s\n"
@@ -199,8 +199,8 @@ static int serve(int argc, char **argv, serve_owned_t *own)
         case 'c':
         case 'm':
             if (!parse_double(optarg, 1, &d) || d != (size_t)d) {
-                fprintf(stderr, "weft serve: %s '%s': expected a whole number >= 1\n",
-                        opt_name(longopts, ch), optarg);
+                fprintf(stderr, "weft serve: %s '%s': expected a whole number from 1 to "
+                        "1000000000\n", opt_name(longopts, ch), optarg);
                 return CLI_USAGE;
             }
             *(ch == 'c' ? &o.max_conns : &o.max_frame) = (size_t)d;
@@ -269,6 +269,12 @@ static int serve(int argc, char **argv, serve_owned_t *own)
         usage(stderr);
         return CLI_USAGE;
     }
+    for (size_t i = 0; i < n_caps; i++)
+        if ((*caps)[i].port >= o.n_ports) {
+            fprintf(stderr, "weft serve: --port-cap: port %zu, but --ports %zu numbers them "
+                    "0..%zu\n", (*caps)[i].port, o.n_ports, o.n_ports - 1);
+            return CLI_USAGE;
+        }
     char *colon = strchr(policy, ':');
     if (colon)
         *colon = 0;

@@ -3670,15 +3670,15 @@ Test(gateway_agent, a_port_at_its_own_rate_carries_what_its_nic_can,
     close_agents_and_client(a, &cl, &wl);
 }
 
-/* --port-cap naming a port the gateway does not have stops it at start
- * (status 1) naming the port and the gateway's ports; one that is not
+/* --port-cap naming a port the gateway does not have, one that is not
  * PORT=RATE, or whose rate is not one, or a port given twice, is a usage
- * error (status 2). */
+ * error (status 2), the first naming the port and --ports' (it stopped
+ * the gateway at start with status 1: both are options). */
 Test(gateway, serve_port_cap_refuses_a_port_or_rate_it_cannot_use, .timeout = 30)
 {
     const char *caps[] = {"4=1Gbps", "x=1Gbps", "2", "2=0", "2=fast"};
-    const int status[] = {1, 2, 2, 2, 2};
-    const char *why[] = {"port 4, but the gateway has ports 0..3", "expected PORT=RATE",
+    const int status[] = {2, 2, 2, 2, 2};
+    const char *why[] = {"port 4, but --ports 4 numbers them 0..3", "expected PORT=RATE",
                          "expected PORT=RATE", "expected a finite rate > 0", "expected a number"};
     for (int i = 0; i < 5; i++) {
         char out[4096];
@@ -3696,6 +3696,22 @@ Test(gateway, serve_port_cap_refuses_a_port_or_rate_it_cannot_use, .timeout = 30
     int st = run_weft(out, sizeof out, twice);
     cr_assert_eq(st, 2, "exit status %d: %s", st, out);
     cr_assert(strstr(out, "weft serve: --port-cap 1=1Gbps: port 1 given twice"), "%s", out);
+}
+
+/* --max-frame and --max-conns past their cap say what the cap is (the
+ * message read "expected a whole number >= 1" for 2147483647). */
+Test(gateway, serve_limits_past_their_cap_name_it, .timeout = 30)
+{
+    const char *opts[] = {"--max-frame", "--max-conns"};
+    for (int i = 0; i < 2; i++) {
+        char out[4096];
+        const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "4", "--token",
+                              TOKEN, opts[i], "2147483647", NULL};
+        int st = run_weft(out, sizeof out, args);
+        cr_assert_eq(st, 2, "%s: exit status %d: %s", opts[i], st, out);
+        cr_assert(strstr(out, "'2147483647': expected a whole number from 1 to 1000000000"),
+                  "%s: %s", opts[i], out);
+    }
 }
 
 static void write_file(const char *path, const void *bytes, size_t n)
