@@ -69,7 +69,8 @@ static void usage(FILE *out)
             "  --compute-mean S    draw every stage's compute time exponential with mean S\n"
             "                      seconds (default 0: none, or the shape's own)\n"
             "  --no-shape-compute  ignore the compute times recorded in the shapes\n"
-            "  --max-coflow-bytes B  leave out FB coflows larger than B bytes\n"
+            "  --max-coflow-bytes B  leave out FB coflows larger than B bytes (0: none left\n"
+            "                        out, the default)\n"
             "  -o, --output FILE   write here instead of stdout (-: stdout; a summary to stderr)\n"
             "  -h, --help          this text\n",
             DEFAULT_ALIBABA, DEFAULT_WFCOMMONS_GLOB, DEFAULT_FB, WORKLOAD_GEN_MAX_JOBS,

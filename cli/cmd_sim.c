@@ -107,8 +107,9 @@ static void usage(FILE *out)
             "  --progress          the share of coflows each run finished, a line a second\n"
             "                      on stderr, and a last one at the end (on a terminal it\n"
             "                      is shown anyway, in place, and wiped before the table)\n"
-            "  --progress-every S  show it every S seconds instead (>= 0.01; e.g. 60 for the\n"
-            "                      log of a long sweep)\n"
+            "  --progress-every S  show it every S seconds instead (>= 0.01); off a\n"
+            "                      terminal it implies --progress (e.g. 60 for the log of\n"
+            "                      a long sweep)\n"
             "  --plot FILE         draw the CDF of JCT per policy into FILE.png or FILE.svg\n"
             "                      (needs gnuplot)\n"
             "  --model FILE        model of the learned policy (msgpack, see `--policy\n"
@@ -600,6 +601,8 @@ int cmd_sim(int argc, char **argv)
                         optarg, SIM_MIN_PROGRESS_S);
                 return CLI_USAGE;
             }
+            /* off a terminal a period asks for the log (it printed nothing) */
+            progress = progress || !isatty(STDERR_FILENO);
             break;
         case 'k':
             check = true;

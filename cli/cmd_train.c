@@ -84,7 +84,7 @@ static void usage(FILE *out)
             "                        remaining path), preferring inside a job the coflow\n"
             "                        that gates the longest chain, as jsebf-cp (default 0)\n"
             "  --seed S              seed of everything (default %llu)\n"
-            "  --threads N           rollout threads (default: all cores)\n"
+            "  --threads N           rollout threads (default: all cores; 1..1024)\n"
             "  -h, --help            this text\n",
             d.iterations, d.imitate_iters, d.dagger_iters, d.teacher, d.episodes, d.rollouts,
             d.jobs_min, d.jobs_max, d.curriculum_iters, d.lr_imitate, d.lr_rl, d.imitate_topk, d.clip,

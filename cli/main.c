@@ -90,12 +90,16 @@ int main(int argc, char **argv)
     if (!strcmp(name, "--version") || !strcmp(name, "-V"))
         name = "version";
     if (!strcmp(name, "help") || !strcmp(name, "--help") || !strcmp(name, "-h")) {
-        if (argc > 2)
+        if (argc > 2) {
             for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
                 if (!strcmp(commands[i].name, argv[2])) {
                     char *hargv[] = {argv[2], "--help", NULL};
                     return flush_stdout(argv[2], commands[i].run(2, hargv));
                 }
+            fprintf(stderr, "weft: unknown command '%s'\n", argv[2]);
+            usage(stderr);
+            return CLI_USAGE;
+        }
         usage(stdout);
         return flush_stdout("help", CLI_OK);
     }

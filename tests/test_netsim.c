@@ -1248,6 +1248,11 @@ Test(sim_cli, progress_ends_with_every_run_done)
     cr_assert_not_null(strstr(cli_file("out"), "\nsebf "), "%s", cli_file("out"));
     cr_assert_eq(cli("sim %s/small.weft --policy sebf", cli_dir), 0, "%s", cli_file("err"));
     cr_assert_null(strstr(cli_file("err"), "progress"), "%s", cli_file("err"));
+    /* a period alone, off a terminal, is the log at that period (it was
+       nothing) */
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --progress-every 60", cli_dir), 0, "%s",
+                 cli_file("err"));
+    ERR_HAS("weft sim: progress: sebf 100%\n");
     static const char *const bad_every[] = {"0", "-1", "inf", "nan", "1s", "1e-9", "0.009"};
     for (size_t i = 0; i < sizeof bad_every / sizeof *bad_every; i++) {
         cr_assert_eq(cli("sim %s/small.weft --progress-every %s", cli_dir, bad_every[i]), 2);
@@ -1564,6 +1569,10 @@ Test(sim_cli, version_names_the_build_its_formats_and_libraries)
     ERR_HAS("unexpected argument 'extra'");
     cr_assert_eq(cli("help"), 0);
     cr_assert(strstr(cli_file("out"), "  version "), "%s", cli_file("out"));
+    cr_assert_eq(cli("help version"), 0);
+    cr_assert(strstr(cli_file("out"), "usage: weft version"), "%s", cli_file("out"));
+    cr_assert_eq(cli("help bogus"), 2); /* it listed the commands, status 0 */
+    ERR_HAS("weft: unknown command 'bogus'");
 }
 
 /* The bytes of the file at path (malloc'ed, *n of them). */
