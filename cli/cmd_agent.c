@@ -70,8 +70,9 @@ int cmd_agent(int argc, char **argv)
         switch (ch) {
         case 'i':
             id = strtol(optarg, &end, 10);
-            if (!cli_is_decimal(optarg) || *end || id < 0 || id > UINT32_MAX) {
-                fprintf(stderr, "weft agent: --id '%s': expected a port number >= 0\n", optarg);
+            if (!cli_is_decimal(optarg) || *end || id < 0 || id >= (long)RPC_MAX_PORTS) {
+                fprintf(stderr, "weft agent: --id '%s': expected a port number from 0 to %zu\n",
+                        optarg, RPC_MAX_PORTS - 1);
                 return CLI_USAGE;
             }
             break;

@@ -4799,6 +4799,9 @@ Test(gateway, options_name_what_is_wrong, .timeout = 30)
          "--report '0': expected"},
         {{"agent", "--id", "0", "--gateway", "127.0.0.1:1", "--token", "t", "--report", "nan"},
          "--report 'nan': expected"},
+        /* the range said, not ">= 0" for an id over it */
+        {{"agent", "--id", "4294967296", "--gateway", "127.0.0.1:1", "--token", "t"},
+         "--id '4294967296': expected a port number from 0 to 1048575"},
         {{"serve", "--ports", "4", "--token", "t", "--tick", "0"}, "--tick '0': expected"},
         {{"serve", "--ports", "4", "--token", "t", "--max-frame", "0"},
          "--max-frame '0': expected a whole number"},
