@@ -867,6 +867,22 @@ Test(workload_alibaba, malformed_rows)
                      WEFT_EINVAL, 1, "field 7", "'2.5'", NULL);
 }
 
+/* The job id is the number of j_<n>, so j_1 and j_01 were read as one job:
+ * a job name whose number has a leading zero is refused instead. */
+Test(workload_alibaba, job_number_with_a_leading_zero)
+{
+    expect_fail_text("0,j_1,M1,10,,,2\n50,j_01,M2,10,,,1\n", ".csv", WORKLOAD_FORMAT_ALIBABA,
+                     NULL, WEFT_EPARSE, 2, "field 2: expected a job name 'j_<number>' without "
+                     "leading zeros, found 'j_01'", NULL);
+    expect_fail_text("0,j_1,M1,10,,,2\n50,j_01,M1,10,,,1\n", ".csv", WORKLOAD_FORMAT_ALIBABA,
+                     NULL, WEFT_EPARSE, 2, "'j_01'", NULL);
+    expect_fail_text("0,j_00,M1,10,,,2\n", ".csv", WORKLOAD_FORMAT_ALIBABA, NULL, WEFT_EPARSE,
+                     1, "'j_00'", NULL);
+    cr_assert_eq(expect_read_text("0,j_0,M1,10,,,2\n5,j_10,M1,1,,,1\n", ".csv",
+                                  WORKLOAD_FORMAT_ALIBABA, NULL),
+                 2);
+}
+
 /* ------------------------------------------------------------ WfCommons */
 
 TestSuite(workload_wfcommons, .timeout = 60);

@@ -29,7 +29,8 @@
  * - jobs come out sorted by arrival, then id; alibaba_max_jobs keeps the
  *   first ones of that order.
  * A malformed row (wrong field count, a number that is not one, a job name
- * that is not j_<n>) fails the read with file:line.
+ * that is not j_<n>, or whose n has a leading zero) fails the read with
+ * file:line.
  */
 #include "read_internal.h"
 
@@ -227,6 +228,9 @@ static weft_err_t parse_row(ali_t *a, const wl_lines_t *l)
     }
     if (!ok)
         return field_error(l, 1, "a job name 'j_<number>'", js, jl);
+    /* the number is the job id: j_1 and j_01 would be one job */
+    if (jl > 3 && js[2] == '0')
+        return field_error(l, 1, "a job name 'j_<number>' without leading zeros", js, jl);
     r->job = jid;
     /* task name */
     size_t first_dep = a->n_deps, n_deps = 0;
