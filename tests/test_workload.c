@@ -867,6 +867,41 @@ Test(workload_alibaba, malformed_rows)
                      WEFT_EINVAL, 1, "field 7", "'2.5'", NULL);
 }
 
+/* The repair counts spoke of every job in the file, also of those
+ * --max-jobs left out; they count the jobs up to the last one kept. */
+Test(workload_alibaba, max_jobs_reports_only_what_it_reads)
+{
+    /* by arrival: j_1 clean, j_3 a cycle, j_2 with a dependency on an
+     * absent task, j_4 independent tasks only */
+    char *path = temp_file("0,j_1,M1,10,,,2\n5,j_2,M1_9,3,,,1\n2,j_3,M1_2,1,,,1\n"
+                           "2,j_3,M2_1,1,,,1\n9,j_4,task_x,1,,,1\n",
+                           ".csv");
+    workload_read_opts_t o;
+    workload_read_opts_default(&o);
+    workload_read_report_t rep;
+    o.report = &rep;
+    o.alibaba_keep_independent = false;
+    const struct {
+        size_t max_jobs, n_jobs, dropped, cyclic, skipped_tasks, skipped_jobs;
+    } cases[] = {{1, 1, 0, 0, 0, 0}, {2, 2, 1, 1, 0, 0}, {0, 2, 1, 1, 1, 1}, {3, 2, 1, 1, 1, 1}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        o.alibaba_max_jobs = cases[i].max_jobs;
+        coflow_workload_t wl;
+        cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_ALIBABA, &o), WEFT_OK, "%s",
+                     weft_last_error());
+        cr_assert_eq(wl.n_jobs, cases[i].n_jobs, "max %zu", cases[i].max_jobs);
+        cr_assert_eq(rep.alibaba_dropped_deps, cases[i].dropped, "max %zu", cases[i].max_jobs);
+        cr_assert_eq(rep.alibaba_cyclic_jobs, cases[i].cyclic, "max %zu", cases[i].max_jobs);
+        cr_assert_eq(rep.alibaba_skipped_tasks, cases[i].skipped_tasks, "max %zu",
+                     cases[i].max_jobs);
+        cr_assert_eq(rep.alibaba_skipped_jobs, cases[i].skipped_jobs, "max %zu",
+                     cases[i].max_jobs);
+        coflow_workload_destroy(&wl);
+    }
+    unlink(path);
+    free(path);
+}
+
 /* The job id is the number of j_<n>, so j_1 and j_01 were read as one job:
  * a job name whose number has a leading zero is refused instead. */
 Test(workload_alibaba, job_number_with_a_leading_zero)

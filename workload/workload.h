@@ -42,7 +42,8 @@ typedef enum {
 
 /* What a reader repaired or skipped in a trace it accepted; all zero for a
  * clean file. Only the foreign-trace readers repair (docs/workload-format.md);
- * weft's own format is strict and never does. */
+ * weft's own format is strict and never does. With alibaba_max_jobs, only
+ * the jobs read and the skipped ones ordered before the last of them count. */
 typedef struct {
     size_t alibaba_dropped_deps;     /* dependencies dropped: on a task absent
                                         from the job, on the task itself, or
