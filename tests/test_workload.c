@@ -621,7 +621,7 @@ Test(workload_text, cycle_is_named)
                      "job 42 0 1 0 3\ncoflow 1 0 1 3\n0 1 5\ncoflow 2 0 1 1\n1 0 5\n"
                      "coflow 3 0 1 2\n0 0 5\nend 2\n",
                      ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_ECYCLE, 6,
-                     "cycle in job 42", NULL);
+                     "cycle in job 42: coflows 1 -> 2 -> 3 -> 1", NULL);
     expect_fail_text("weft-workload 1\nports 2\njob 3 0 1 0 1\ncoflow 1 0 1 1\n0 1 5\nend 1\n",
                      ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_ECYCLE, 3,
                      "coflow 1 lists itself as a parent", NULL);
@@ -1148,6 +1148,14 @@ Test(workload_wfcommons, errors)
                              "{\"id\": \"b_ID2\", \"parents\": [\"a_ID1\"]}]}}}",
                      ".json", WORKLOAD_FORMAT_AUTO, NULL, WEFT_ECYCLE, 0,
                      "cycle among the tasks", "a_ID1", NULL);
+    /* only the tasks on the cycle, not c and d below it */
+    expect_fail_text(WF_HEAD "\"files\": [], \"tasks\": ["
+                             "{\"id\": \"d_ID4\", \"parents\": [\"c_ID3\"]},"
+                             "{\"id\": \"c_ID3\", \"parents\": [\"b_ID2\"]},"
+                             "{\"id\": \"a_ID1\", \"parents\": [\"b_ID2\"]},"
+                             "{\"id\": \"b_ID2\", \"parents\": [\"a_ID1\"]}]}}}",
+                     ".json", WORKLOAD_FORMAT_AUTO, NULL, WEFT_ECYCLE, 0,
+                     "cycle among the tasks of the workflow: a_ID1 -> b_ID2 -> a_ID1", NULL);
     expect_fail_text("{\"schemaVersion\": \"1.4\", \"workflow\": {\"tasks\": []}}", ".json",
                      WORKLOAD_FORMAT_AUTO, NULL, WEFT_EVERSION, 0, "schemaVersion \"1.4\"",
                      NULL);
