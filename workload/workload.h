@@ -156,7 +156,9 @@ typedef struct {
     double port_rate;            /* bytes/s per port, for the offered load */
     double load;                 /* target offered load, > 0 (usually <= 1):
                                     total bytes / (arrival span * n_ports *
-                                    port_rate) */
+                                    port_rate); one so small the arrivals
+                                    pass 1e9 s, or so large their gaps round
+                                    to 0, fails (EINVAL) */
     bool exact_load;             /* true (default): the Poisson gaps are scaled
                                     so the span gives exactly `load`; false:
                                     gaps exponential with mean total bytes /
