@@ -107,7 +107,8 @@ void coflow_workload_destroy(coflow_workload_t *wl);
 #define COFLOW_MAX_WEIGHT 1e15
 /* Appends a job; the previous one must be finished. Fails (EINVAL) on a
  * non-finite or negative arrival, a weight <= 0, above COFLOW_MAX_WEIGHT
- * or not finite, a negative final compute time. */
+ * or not finite, a negative final compute time. A time of -0 is kept as 0
+ * (here and in add_coflow). */
 weft_err_t coflow_workload_add_job(coflow_workload_t *wl, int64_t id, double arrival_s,
                                    double weight, double final_compute_s);
 /* Appends a coflow to the open job. Fails on a duplicate id in the job or a

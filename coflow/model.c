@@ -96,6 +96,10 @@ static weft_err_t reserve_ids(coflow_workload_t *wl, const coflow_job_t *j, size
     return WEFT_OK;
 }
 
+/* -0 passes the ">= 0" checks of a time; kept, it would be written back as
+ * "-0". */
+static double plus_zero(double t) { return t == 0 ? 0.0 : t; }
+
 static coflow_job_t *open_job(coflow_workload_t *wl)
 {
     return wl->job_open ? &wl->jobs[wl->n_jobs - 1] : NULL;
@@ -127,9 +131,9 @@ weft_err_t coflow_workload_add_job(coflow_workload_t *wl, int64_t id, double arr
     coflow_job_t *j = &wl->jobs[wl->n_jobs++];
     memset(j, 0, sizeof *j);
     j->id = id;
-    j->arrival_s = arrival_s;
+    j->arrival_s = plus_zero(arrival_s);
     j->weight = weight;
-    j->final_compute_s = final_compute_s;
+    j->final_compute_s = plus_zero(final_compute_s);
     j->first_coflow = wl->n_coflows;
     wl->job_open = true;
     wl->n_pending = 0;
@@ -162,7 +166,7 @@ weft_err_t coflow_workload_add_coflow(coflow_workload_t *wl, int64_t id, double 
     c->job = wl->n_jobs - 1;
     c->first_flow = wl->n_flows;
     c->first_parent = wl->n_parents;
-    c->compute_s = compute_s;
+    c->compute_s = plus_zero(compute_s);
     j->n_coflows++;
     return WEFT_OK;
 }

@@ -75,29 +75,92 @@ weft_err_t dag_job_graph(const coflow_workload_t *wl, size_t j, igraph_t *g)
     return err;
 }
 
-/* Names the coflows left on a cycle: after a partial topological sort, the
- * vertices never emitted are exactly those on or below a cycle. */
-static weft_err_t cycle_error(const coflow_workload_t *wl, size_t j, const igraph_t *g,
+#define CYCLE_SHOWN 8 /* vertices a cycle message names before "... and N more" */
+
+/* Appends s to buf[0..size), *at its length so far, cutting what does not fit. */
+static void cycle_append(char *buf, size_t size, size_t *at, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > size - 1 - *at)
+        n = size - 1 - *at;
+    memcpy(buf + *at, s, n);
+    *at += n;
+    buf[*at] = '\0';
+}
+
+size_t dag_cycle_text(size_t n, const size_t *next, size_t *work, dag_name_fn name,
+                      const void *ctx, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    size_t v = 0, steps = 0;
+    while (v < n && next[v] == SIZE_MAX)
+        v++;
+    if (v == n)
+        return 0;
+    /* work[v] = the step that reached v, 0 if none yet */
+    memset(work, 0, n * sizeof *work);
+    while (v != SIZE_MAX && !work[v]) {
+        work[v] = ++steps;
+        v = next[v];
+    }
+    if (v == SIZE_MAX) /* next broke its promise: no cycle to name */
+        return 0;
+    /* the cycle is v, next[v], ... (each a child of the next): work[0..len)
+     * now holds it in that order, printed backwards from its lowest vertex */
+    size_t len = steps + 1 - work[v], low = 0;
+    for (size_t i = 0; i < len; i++, v = next[v]) {
+        work[i] = v;
+        if (v < work[low])
+            low = i;
+    }
+    size_t shown = len < CYCLE_SHOWN ? len : CYCLE_SHOWN, at = 0;
+    char part[160];
+    for (size_t k = 0; k <= shown; k++) { /* k == shown closes the cycle */
+        if (k == shown && shown < len) {
+            snprintf(part, sizeof part, " -> ... and %zu more", len - shown);
+            cycle_append(buf, size, &at, part);
+        }
+        if (k)
+            cycle_append(buf, size, &at, " -> ");
+        name(ctx, work[k == shown ? low : (low + len - k) % len], part, sizeof part);
+        cycle_append(buf, size, &at, part);
+    }
+    return len;
+}
+
+static void name_coflow(const void *ctx, size_t v, char *out, size_t size)
+{
+    const coflow_coflow_t *first = ctx;
+    snprintf(out, size, "%lld", (long long)first[v].id);
+}
+
+/* Names one cycle of job j, from which the partial topological order sorted
+ * left coflows out. */
+static weft_err_t cycle_error(const coflow_workload_t *wl, size_t j,
                               const igraph_vector_int_t *sorted)
 {
     const coflow_job_t *job = &wl->jobs[j];
-    char *emitted = calloc(job->n_coflows, 1);
-    char list[256] = "";
-    size_t len = 0, shown = 0;
-    (void)g;
-    if (emitted) {
+    size_t n = job->n_coflows, first = job->first_coflow;
+    size_t *next = weft_calloc(n, sizeof *next), *work = weft_calloc(n, sizeof *work);
+    char list[512] = "";
+    if (next && work) {
         for (igraph_integer_t i = 0; i < igraph_vector_int_size(sorted); i++)
-            emitted[VECTOR(*sorted)[i]] = 1;
-        for (size_t i = 0; i < job->n_coflows && len + 24 < sizeof list; i++)
-            if (!emitted[i]) {
-                len += (size_t)snprintf(list + len, sizeof list - len, "%s%lld",
-                                        shown++ ? ", " : "",
-                                        (long long)wl->coflows[job->first_coflow + i].id);
-            }
-        free(emitted);
+            work[VECTOR(*sorted)[i]] = 1;
+        /* a left-out coflow's first left-out parent */
+        for (size_t v = 0; v < n; v++) {
+            const coflow_coflow_t *co = &wl->coflows[first + v];
+            next[v] = SIZE_MAX;
+            for (size_t q = 0; !work[v] && next[v] == SIZE_MAX && q < co->n_parents; q++)
+                if (!work[wl->parents[co->first_parent + q] - first])
+                    next[v] = wl->parents[co->first_parent + q] - first;
+        }
+        dag_cycle_text(n, next, work, name_coflow, &wl->coflows[first], list, sizeof list);
     }
-    return weft_fail(WEFT_ECYCLE, "cycle in job %lld among coflows %s", (long long)job->id,
-                     list);
+    free(next);
+    free(work);
+    if (!list[0]) /* out of memory, or sorted was not a partial order */
+        return weft_fail(WEFT_ECYCLE, "cycle in job %lld", (long long)job->id);
+    return weft_fail(WEFT_ECYCLE, "cycle in job %lld: coflows %s", (long long)job->id, list);
 }
 
 /* Topological order of job j's coflows (global indices) on its graph g. */
@@ -115,7 +178,7 @@ static weft_err_t topo_order(const coflow_workload_t *wl, size_t j, const igraph
     if (e != IGRAPH_SUCCESS && e != IGRAPH_EINVAL)
         err = from_igraph(e, "igraph_topological_sorting");
     else if (e == IGRAPH_EINVAL || (size_t)igraph_vector_int_size(&sorted) != job->n_coflows)
-        err = cycle_error(wl, j, g, &sorted);
+        err = cycle_error(wl, j, &sorted);
     else
         for (size_t i = 0; i < job->n_coflows; i++)
             order[i] = job->first_coflow + (size_t)VECTOR(sorted)[i];

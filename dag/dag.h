@@ -21,8 +21,22 @@ weft_err_t dag_job_graph(const coflow_workload_t *wl, size_t j, igraph_t *g);
 
 /* Writes job j's coflows as global indices in a topological order (parents
  * first, ties by index) into order[0..n_coflows). Fails with ECYCLE naming
- * the job and the coflows on a cycle. */
+ * the job and the coflows of one cycle. */
 weft_err_t dag_topo_order(const coflow_workload_t *wl, size_t j, size_t *order);
+
+/* Names vertex v (of the graph given to dag_cycle_text) into out. */
+typedef void (*dag_name_fn)(const void *ctx, size_t v, char *out, size_t size);
+
+/* Writes one cycle of a graph of n vertices into buf, for an error message:
+ * "a -> b -> c -> a", in edge order (parent first) from its lowest vertex,
+ * each vertex named by name(ctx, v, ...); past 8 vertices, "-> ... and 58
+ * more -> a". next[v] is, for each vertex a topological sort left out, one
+ * parent of v it left out too (there is one, or v would have been sorted),
+ * and SIZE_MAX for the others; walking next from a vertex left out must
+ * come back to one already walked. work is [n] scratch. Returns the length
+ * of the cycle, or 0 (buf "") if next holds none. O(n). */
+size_t dag_cycle_text(size_t n, const size_t *next, size_t *work, dag_name_fn name,
+                      const void *ctx, char *buf, size_t size);
 
 /* Checks every job for cycles and fills the derived fields of every coflow
  * (wave, n_children, n_descendants, iso_s, cp_below_s) and job (depth,

@@ -174,6 +174,45 @@ Test(dag, cycle_is_named)
     cr_assert_null(strstr(msg, "13"), "root 13 is not on the cycle: %s", msg);
 }
 
+/* Adds to the open job a coflow id with one flow and parents par[0..n). */
+static void add_coflow_with_parents(int64_t id, const int64_t *par, size_t n)
+{
+    cr_assert_eq(coflow_workload_add_coflow(&wl, id, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 1), WEFT_OK);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(coflow_workload_add_parent(&wl, par[i]), WEFT_OK);
+}
+
+/* The message named every coflow a partial sort left out, those below a
+ * cycle too, and cut a long list without saying so. It names one cycle, in
+ * edge order, and a long one with how many coflows it leaves out. */
+Test(dag, cycle_message_names_only_the_cycle)
+{
+    /* 1 <-> 2, then 3 below 2 and 4 below 3 */
+    cr_assert_eq(coflow_workload_add_job(&wl, 7, 0, 1, 0), WEFT_OK);
+    int64_t p1 = 2, p2 = 1, p3 = 2, p4 = 3;
+    add_coflow_with_parents(4, &p4, 1);
+    add_coflow_with_parents(3, &p3, 1);
+    add_coflow_with_parents(1, &p1, 1);
+    add_coflow_with_parents(2, &p2, 1);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_ECYCLE);
+    cr_assert_str_eq(weft_last_error(), "cycle in job 7: coflows 1 -> 2 -> 1");
+    coflow_workload_destroy(&wl);
+    coflow_workload_init(&wl, 3);
+
+    /* 66 coflows in one cycle, i after i - 1 and 1 after 66 */
+    cr_assert_eq(coflow_workload_add_job(&wl, 5, 0, 1, 0), WEFT_OK);
+    for (int64_t id = 1; id <= 66; id++) {
+        int64_t par = id > 1 ? id - 1 : 66;
+        add_coflow_with_parents(id, &par, 1);
+    }
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_ECYCLE);
+    cr_assert_str_eq(weft_last_error(), "cycle in job 5: coflows 1 -> 2 -> 3 -> 4 -> 5 -> 6 -> 7 "
+                                        "-> 8 -> ... and 58 more -> 1");
+}
+
 Test(dag, missing_parent_rolls_back_only_that_job)
 {
     build_diamond(&wl, 7);

@@ -734,6 +734,16 @@ Test(gen_gen, bad_options_rejected)
     cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
     cr_assert(strstr(weft_last_error(), "beyond the 1e+09 s the readers accept"), "%s",
               weft_last_error());
+    /* so large that load x ports x rate is inf, or finite but the mean gap
+     * (bytes / (it x jobs)) rounds to 0: every job arrived at 0 */
+    b = o, b.load = 1e300;
+    cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "offered load 1e+300: ") &&
+                  strstr(weft_last_error(), "expected a smaller load"),
+              "%s", weft_last_error());
+    b = o, b.load = 1e298;
+    cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "offered load 1e+298: "), "%s", weft_last_error());
     b = o, b.compute_mean_s = 1e20; /* valid, but its draws are beyond the readers' too */
     cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
     cr_assert(strstr(weft_last_error(), "mean compute time 1e+20 s: job 0 drew a compute time") &&
@@ -919,7 +929,8 @@ TestSuite(gen_cli, .init = cli_setup, .fini = cli_teardown, .timeout = 60);
 
 /* Parameters the rest of weft cannot use are refused, naming the option,
  * and the output file is left alone: more ports than the readers take, a
- * load so small the arrivals overflow, an unbounded job count. */
+ * load so small the arrivals overflow or so large they all round to 0, an
+ * unbounded job count. */
 Test(gen_cli, parameters_beyond_the_readers_refused)
 {
     NEED_BIN();
@@ -939,6 +950,10 @@ Test(gen_cli, parameters_beyond_the_readers_refused)
               "%s", cli_file("err"));
     cr_assert_eq(cli("gen --jobs 4 --load 1e-308 -o %s/w.weft", cli_dir), 1);
     cr_assert(strstr(cli_file("err"), "load 1e-308"), "%s", cli_file("err"));
+    cr_assert_eq(cli("gen --jobs 4 --load 1e300 -o %s/w.weft", cli_dir), 1);
+    cr_assert(strstr(cli_file("err"), "offered load 1e+300: ") &&
+                  strstr(cli_file("err"), "expected a smaller load"),
+              "%s", cli_file("err"));
     cr_assert_str_eq(cli_file("w.weft"), "old\n");
     cr_assert(!cli_exists("w.weft.tmp"));
     /* the limits themselves are fine (no run of a million jobs here) */

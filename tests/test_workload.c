@@ -465,6 +465,36 @@ Test(workload_text, reads_a_hand_written_file)
     free(path);
 }
 
+/* "-0" passes the ">= 0" checks of a time, and was kept and written back
+ * as -0; it reads as 0, in weft's format and in Alibaba's. */
+Test(workload_text, negative_zero_times_read_as_zero)
+{
+    char *path = temp_file("weft-workload 1\nports 2\njob 1 -0 1 -0.0 1\ncoflow 1 -0 1 -\n"
+                           "0 1 5\nend 1\n",
+                           ".weft");
+    coflow_workload_t wl;
+    cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_AUTO, NULL), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert(!signbit(wl.jobs[0].arrival_s) && !signbit(wl.jobs[0].final_compute_s) &&
+              !signbit(wl.coflows[0].compute_s));
+    cr_assert_eq(workload_save_weft(&wl, path), WEFT_OK, "%s", weft_last_error());
+    size_t n;
+    char *text = slurp(path, &n);
+    cr_assert(strstr(text, "\njob 1 0 1 0 1\ncoflow 1 0 1 -\n"), "%s", text);
+    free(text);
+    coflow_workload_destroy(&wl);
+    unlink(path);
+    free(path);
+
+    path = temp_file("-0,j_1,M1,-0,,,2\n", ".csv");
+    cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_AUTO, NULL), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert(!signbit(wl.jobs[0].arrival_s) && !signbit(wl.coflows[0].compute_s));
+    coflow_workload_destroy(&wl);
+    unlink(path);
+    free(path);
+}
+
 /* The report is zeroed for every format: weft's own never repairs, so a
  * caller's stale or uninitialised report must read as all zero after it. */
 Test(workload_text, report_is_zeroed)
@@ -621,7 +651,7 @@ Test(workload_text, cycle_is_named)
                      "job 42 0 1 0 3\ncoflow 1 0 1 3\n0 1 5\ncoflow 2 0 1 1\n1 0 5\n"
                      "coflow 3 0 1 2\n0 0 5\nend 2\n",
                      ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_ECYCLE, 6,
-                     "cycle in job 42", NULL);
+                     "cycle in job 42: coflows 1 -> 2 -> 3 -> 1", NULL);
     expect_fail_text("weft-workload 1\nports 2\njob 3 0 1 0 1\ncoflow 1 0 1 1\n0 1 5\nend 1\n",
                      ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_ECYCLE, 3,
                      "coflow 1 lists itself as a parent", NULL);
@@ -867,6 +897,57 @@ Test(workload_alibaba, malformed_rows)
                      WEFT_EINVAL, 1, "field 7", "'2.5'", NULL);
 }
 
+/* The repair counts spoke of every job in the file, also of those
+ * --max-jobs left out; they count the jobs up to the last one kept. */
+Test(workload_alibaba, max_jobs_reports_only_what_it_reads)
+{
+    /* by arrival: j_1 clean, j_3 a cycle, j_2 with a dependency on an
+     * absent task, j_4 independent tasks only */
+    char *path = temp_file("0,j_1,M1,10,,,2\n5,j_2,M1_9,3,,,1\n2,j_3,M1_2,1,,,1\n"
+                           "2,j_3,M2_1,1,,,1\n9,j_4,task_x,1,,,1\n",
+                           ".csv");
+    workload_read_opts_t o;
+    workload_read_opts_default(&o);
+    workload_read_report_t rep;
+    o.report = &rep;
+    o.alibaba_keep_independent = false;
+    const struct {
+        size_t max_jobs, n_jobs, dropped, cyclic, skipped_tasks, skipped_jobs;
+    } cases[] = {{1, 1, 0, 0, 0, 0}, {2, 2, 1, 1, 0, 0}, {0, 2, 1, 1, 1, 1}, {3, 2, 1, 1, 1, 1}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        o.alibaba_max_jobs = cases[i].max_jobs;
+        coflow_workload_t wl;
+        cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_ALIBABA, &o), WEFT_OK, "%s",
+                     weft_last_error());
+        cr_assert_eq(wl.n_jobs, cases[i].n_jobs, "max %zu", cases[i].max_jobs);
+        cr_assert_eq(rep.alibaba_dropped_deps, cases[i].dropped, "max %zu", cases[i].max_jobs);
+        cr_assert_eq(rep.alibaba_cyclic_jobs, cases[i].cyclic, "max %zu", cases[i].max_jobs);
+        cr_assert_eq(rep.alibaba_skipped_tasks, cases[i].skipped_tasks, "max %zu",
+                     cases[i].max_jobs);
+        cr_assert_eq(rep.alibaba_skipped_jobs, cases[i].skipped_jobs, "max %zu",
+                     cases[i].max_jobs);
+        coflow_workload_destroy(&wl);
+    }
+    unlink(path);
+    free(path);
+}
+
+/* The job id is the number of j_<n>, so j_1 and j_01 were read as one job:
+ * a job name whose number has a leading zero is refused instead. */
+Test(workload_alibaba, job_number_with_a_leading_zero)
+{
+    expect_fail_text("0,j_1,M1,10,,,2\n50,j_01,M2,10,,,1\n", ".csv", WORKLOAD_FORMAT_ALIBABA,
+                     NULL, WEFT_EPARSE, 2, "field 2: expected a job name 'j_<number>' without "
+                     "leading zeros, found 'j_01'", NULL);
+    expect_fail_text("0,j_1,M1,10,,,2\n50,j_01,M1,10,,,1\n", ".csv", WORKLOAD_FORMAT_ALIBABA,
+                     NULL, WEFT_EPARSE, 2, "'j_01'", NULL);
+    expect_fail_text("0,j_00,M1,10,,,2\n", ".csv", WORKLOAD_FORMAT_ALIBABA, NULL, WEFT_EPARSE,
+                     1, "'j_00'", NULL);
+    cr_assert_eq(expect_read_text("0,j_0,M1,10,,,2\n5,j_10,M1,1,,,1\n", ".csv",
+                                  WORKLOAD_FORMAT_ALIBABA, NULL),
+                 2);
+}
+
 /* ------------------------------------------------------------ WfCommons */
 
 TestSuite(workload_wfcommons, .timeout = 60);
@@ -1097,6 +1178,14 @@ Test(workload_wfcommons, errors)
                              "{\"id\": \"b_ID2\", \"parents\": [\"a_ID1\"]}]}}}",
                      ".json", WORKLOAD_FORMAT_AUTO, NULL, WEFT_ECYCLE, 0,
                      "cycle among the tasks", "a_ID1", NULL);
+    /* only the tasks on the cycle, not c and d below it */
+    expect_fail_text(WF_HEAD "\"files\": [], \"tasks\": ["
+                             "{\"id\": \"d_ID4\", \"parents\": [\"c_ID3\"]},"
+                             "{\"id\": \"c_ID3\", \"parents\": [\"b_ID2\"]},"
+                             "{\"id\": \"a_ID1\", \"parents\": [\"b_ID2\"]},"
+                             "{\"id\": \"b_ID2\", \"parents\": [\"a_ID1\"]}]}}}",
+                     ".json", WORKLOAD_FORMAT_AUTO, NULL, WEFT_ECYCLE, 0,
+                     "cycle among the tasks of the workflow: a_ID1 -> b_ID2 -> a_ID1", NULL);
     expect_fail_text("{\"schemaVersion\": \"1.4\", \"workflow\": {\"tasks\": []}}", ".json",
                      WORKLOAD_FORMAT_AUTO, NULL, WEFT_EVERSION, 0, "schemaVersion \"1.4\"",
                      NULL);

@@ -27,9 +27,11 @@
  *   dropped; a job with a task number used twice, or whose dependencies
  *   form a cycle, is skipped;
  * - jobs come out sorted by arrival, then id; alibaba_max_jobs keeps the
- *   first ones of that order.
+ *   first ones of that order, and the report counts only the repairs of
+ *   those and the skipped jobs ordered among them.
  * A malformed row (wrong field count, a number that is not one, a job name
- * that is not j_<n>) fails the read with file:line.
+ * that is not j_<n>, or whose n has a leading zero) fails the read with
+ * file:line.
  */
 #include "read_internal.h"
 
@@ -57,10 +59,16 @@ typedef struct {
     size_t first_parent, n_parents; /* into parents[] (task ids) */
 } ali_task_t;
 
+/* Why a job is not read. */
+typedef enum { ALI_KEPT, ALI_CYCLIC, ALI_DUPLICATE, ALI_TASKLESS } ali_skip_t;
+
 typedef struct {
     int64_t id;
     double arrival_s;
     size_t first_task, n_tasks;
+    ali_skip_t skip;
+    /* repairs, reported only if alibaba_max_jobs reaches the job */
+    size_t dropped_deps, skipped_tasks;
 } ali_job_t;
 
 typedef struct {
@@ -227,6 +235,9 @@ static weft_err_t parse_row(ali_t *a, const wl_lines_t *l)
     }
     if (!ok)
         return field_error(l, 1, "a job name 'j_<number>'", js, jl);
+    /* the number is the job id: j_1 and j_01 would be one job */
+    if (jl > 3 && js[2] == '0')
+        return field_error(l, 1, "a job name 'j_<number>' without leading zeros", js, jl);
     r->job = jid;
     /* task name */
     size_t first_dep = a->n_deps, n_deps = 0;
@@ -306,10 +317,19 @@ static size_t find_task(const ali_row_t *rows, const size_t *ids, size_t n, int6
     return SIZE_MAX;
 }
 
+/* Adds what was repaired or skipped in job j to rep. */
+static void report_job(workload_read_report_t *rep, const ali_job_t *j)
+{
+    rep->alibaba_dropped_deps += j->dropped_deps;
+    rep->alibaba_skipped_tasks += j->skipped_tasks;
+    rep->alibaba_cyclic_jobs += j->skip == ALI_CYCLIC;
+    rep->alibaba_duplicate_jobs += j->skip == ALI_DUPLICATE;
+    rep->alibaba_skipped_jobs += j->skip == ALI_TASKLESS;
+}
+
 /* Plans the job whose rows are a->idx[0..n) (sorted by cmp_row_task): its
- * tasks and kept parents, or nothing if the job is skipped. */
-static weft_err_t plan_job(ali_t *a, size_t n, const workload_read_opts_t *o,
-                           workload_read_report_t *rep)
+ * tasks and kept parents, or no tasks and why if the job is skipped. */
+static weft_err_t plan_job(ali_t *a, size_t n, const workload_read_opts_t *o)
 {
     const ali_row_t *rows = a->rows;
     size_t *ids = a->idx;
@@ -321,20 +341,23 @@ static weft_err_t plan_job(ali_t *a, size_t n, const workload_read_opts_t *o,
     for (size_t i = 1; i < n; i++)
         if (rows[ids[i]].arrival_s < arrival)
             arrival = rows[ids[i]].arrival_s;
+    weft_err_t err;
+    if ((err = weft_grow((void **)&a->jobs, &a->cap_jobs, a->n_jobs + 1, sizeof *a->jobs)))
+        return err;
+    ali_job_t *job = &a->jobs[a->n_jobs++];
+    *job = (ali_job_t){.id = job_id, .arrival_s = arrival, .first_task = a->n_tasks};
     for (size_t i = 1; i < n_matched; i++)
         if (rows[ids[i]].task == rows[ids[i - 1]].task) {
-            rep->alibaba_duplicate_jobs++;
+            job->skip = ALI_DUPLICATE;
             return WEFT_OK;
         }
     size_t n_kept = o->alibaba_keep_independent ? n : n_matched;
-    if (!o->alibaba_keep_independent)
-        rep->alibaba_skipped_tasks += n - n_matched;
+    job->skipped_tasks = n - n_kept;
     if (n_kept == 0) {
-        rep->alibaba_skipped_jobs++;
+        job->skip = ALI_TASKLESS;
         return WEFT_OK;
     }
     /* edges (parent index -> child index) among matched tasks, CSR by parent */
-    weft_err_t err;
     if ((err = weft_grow((void **)&a->indeg, &a->cap_indeg, n_kept, sizeof *a->indeg)) ||
         (err = weft_grow((void **)&a->start, &a->cap_start, n_kept + 1, sizeof *a->start)) ||
         (err = weft_grow((void **)&a->queue, &a->cap_queue, n_kept, sizeof *a->queue)))
@@ -407,16 +430,13 @@ static weft_err_t plan_job(ali_t *a, size_t n, const workload_read_opts_t *o,
                 a->queue[tail++] = a->adj[e];
     }
     if (tail != n_kept) {
-        rep->alibaba_cyclic_jobs++;
+        job->skip = ALI_CYCLIC;
         a->n_tasks = task_base;
         a->n_parents = parent_base;
         return WEFT_OK;
     }
-    rep->alibaba_dropped_deps += dropped;
-    if ((err = weft_grow((void **)&a->jobs, &a->cap_jobs, a->n_jobs + 1, sizeof *a->jobs)))
-        return err;
-    a->jobs[a->n_jobs++] = (ali_job_t){
-        .id = job_id, .arrival_s = arrival, .first_task = task_base, .n_tasks = n_kept};
+    job->dropped_deps = dropped;
+    job->n_tasks = n_kept;
     return WEFT_OK;
 }
 
@@ -499,7 +519,7 @@ weft_err_t workload_read_alibaba(coflow_workload_t *wl, const char *path,
         if (!err) {
             memcpy(a.idx, order + i, (e - i) * sizeof *a.idx);
             qsort(a.idx, e - i, sizeof *a.idx, cmp_row_task);
-            err = plan_job(&a, e - i, opts, rep);
+            err = plan_job(&a, e - i, opts);
         }
         i = e;
     }
@@ -508,11 +528,16 @@ weft_err_t workload_read_alibaba(coflow_workload_t *wl, const char *path,
         goto cleanup;
     if (a.n_jobs > 1) /* a.jobs is NULL for a file without jobs: no qsort(NULL) */
         qsort(a.jobs, a.n_jobs, sizeof *a.jobs, cmp_job_arrival);
-    size_t n_jobs = a.n_jobs;
-    if (opts->alibaba_max_jobs && opts->alibaba_max_jobs < n_jobs)
-        n_jobs = opts->alibaba_max_jobs;
     wl->n_ports = ALI_PORTS;
-    for (size_t j = 0; j < n_jobs; j++) {
+    /* skipped jobs stay in the order, so that the report speaks only of the
+     * jobs up to the last one alibaba_max_jobs keeps */
+    for (size_t j = 0, kept = 0; j < a.n_jobs; j++) {
+        if (opts->alibaba_max_jobs && kept == opts->alibaba_max_jobs)
+            break;
+        report_job(rep, &a.jobs[j]);
+        if (a.jobs[j].skip != ALI_KEPT)
+            continue;
+        kept++;
         err = emit_job(wl, &a, &a.jobs[j], bytes);
         if (err) {
             /* a job above 2^60 bytes (many tasks, or a huge bytes per

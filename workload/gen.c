@@ -386,6 +386,12 @@ static weft_err_t place_arrivals(gen_t *g, coflow_workload_t *wl)
     double total = coflow_workload_total_bytes(wl);
     double capacity = o->load * (double)o->n_ports * o->port_rate;
     double mean_gap = total / (capacity * (double)n);
+    /* a load so large that capacity (or capacity x jobs) overflows to inf,
+     * or the gap underflows: every job would arrive at 0 */
+    if (!(mean_gap > 0))
+        return weft_fail(WEFT_EINVAL, "offered load %g: on %zu ports of %g bytes/s the mean gap "
+                         "between %zu arrivals rounds to 0 s; expected a smaller load",
+                         o->load, o->n_ports, o->port_rate, n);
     double t = 0, sum = 0;
     wl->jobs[0].arrival_s = 0;
     for (size_t j = 1; j < n; j++) {

@@ -44,6 +44,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../dag/dag.h"
+
 typedef struct {
     const char *key; /* borrowed from the JSON tree */
     size_t idx;
@@ -486,7 +488,14 @@ static weft_err_t load_tasks(wf_t *w, const json_t *root)
     return WEFT_OK;
 }
 
-/* Depths (longest parent chain) by Kahn's algorithm; a cycle is an error. */
+static void name_task(const void *ctx, size_t v, char *out, size_t size)
+{
+    const char *const *task_id = ctx;
+    snprintf(out, size, "%.60s", task_id[v]);
+}
+
+/* Depths (longest parent chain) by Kahn's algorithm; a cycle is an error,
+ * naming one. */
 static weft_err_t task_depths(wf_t *w)
 {
     size_t n = w->n_tasks;
@@ -522,12 +531,17 @@ static weft_err_t task_depths(wf_t *w)
         }
     }
     if (tail != n) {
-        char list[256] = "";
-        size_t len = 0, shown = 0;
-        for (size_t i = 0; i < n && len + 70 < sizeof list; i++)
-            if (w->indeg[i])
-                len += (size_t)snprintf(list + len, sizeof list - len, "%s%.60s",
-                                        shown++ ? ", " : "", w->task_id[i]);
+        /* the read fails: depth and order serve as dag_cycle_text's scratch,
+         * next being a left-out task's first left-out parent */
+        size_t *next = w->depth;
+        for (size_t c = 0; c < n; c++) {
+            next[c] = SIZE_MAX;
+            for (size_t q = 0; w->indeg[c] && next[c] == SIZE_MAX && q < w->par_n[c]; q++)
+                if (w->indeg[w->par[w->par_first[c] + q]])
+                    next[c] = w->par[w->par_first[c] + q];
+        }
+        char list[768];
+        dag_cycle_text(n, next, w->order, name_task, w->task_id, list, sizeof list);
         return weft_fail(WEFT_ECYCLE, "%s: cycle among the tasks of the workflow: %s", w->path,
                          list);
     }

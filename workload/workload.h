@@ -42,7 +42,8 @@ typedef enum {
 
 /* What a reader repaired or skipped in a trace it accepted; all zero for a
  * clean file. Only the foreign-trace readers repair (docs/workload-format.md);
- * weft's own format is strict and never does. */
+ * weft's own format is strict and never does. With alibaba_max_jobs, only
+ * the jobs read and the skipped ones ordered before the last of them count. */
 typedef struct {
     size_t alibaba_dropped_deps;     /* dependencies dropped: on a task absent
                                         from the job, on the task itself, or
@@ -155,7 +156,9 @@ typedef struct {
     double port_rate;            /* bytes/s per port, for the offered load */
     double load;                 /* target offered load, > 0 (usually <= 1):
                                     total bytes / (arrival span * n_ports *
-                                    port_rate) */
+                                    port_rate); one so small the arrivals
+                                    pass 1e9 s, or so large their gaps round
+                                    to 0, fails (EINVAL) */
     bool exact_load;             /* true (default): the Poisson gaps are scaled
                                     so the span gives exactly `load`; false:
                                     gaps exponential with mean total bytes /
