@@ -404,6 +404,19 @@ static weft_err_t apply_schedule(agent_t *a, const msgpack_object *m)
         if (sent > bytes) /* no more than all of it (a gateway never says more) */
             sent = bytes;
         aflow_t *f = find_flow(a, (uint64_t)fid);
+        if (f && f->done_acked) {
+            /* A gateway restarted from a journal older than its word on
+             * this flow (a copy from a backup) holds it as open again:
+             * sent whole, its completion is told again; dropped (its job
+             * cancelled, or unknown to the gateway then), it moves again.
+             * Else it would wait for the flow for good. */
+            bool whole = f->sent >= f->bytes;
+            f->done = whole;
+            f->done_reported = f->done_acked = false;
+            a->serve_stale = true;
+            alog(a, "flow %lld: the gateway announced it again (its journal is older): %s",
+                 (long long)fid, whole ? "reporting it done again" : "sending the rest");
+        }
         if (f) {
             if (sent > f->sent)
                 f->sent = f->reported = fmin(sent, f->bytes);

@@ -310,6 +310,45 @@ fi
 echo "  run 6: $(grep -c "registering it again" "$TMP/submit6.out") jobs registered again;" \
     "JCTs (s): $(tail -n +2 "$TMP/live6.csv" | cut -d, -f3 | tr '\n' ' ')"
 stop_all
+echo "== 7. restarted from a copy of its journal older than a coflow's completion"
+RUN=run7
+serve run7
+for i in 0 1 2 3; do agent $i; done
+"$WEFT" submit $W --gateway "127.0.0.1:$PORT" --token-file "$TMP/token" \
+    --out "$TMP/live7.csv" --timeout 120 >"$TMP/submit7.out" 2>"$TMP/submit7.err" &
+SUBMIT=$!
+PIDS="$PIDS $SUBMIT"
+i=0
+until grep -q "^job 0 registered$" "$TMP/submit7.out" 2>/dev/null; do
+    i=$((i + 1))
+    [ $i -gt 1000 ] && fail "submit did not get job 0 acknowledged (run 7)"
+    sleep 0.02
+done
+cp "$TMP/run7.journal" "$TMP/run7.copy" # job 0, none of its completions
+# job 0's first coflow is port 0's two flows: once both are sent and
+# acknowledged, the copy is older than their completion
+until [ "$(grep -c ": all [0-9]* bytes sent" "$TMP/run7-agent0.err" 2>/dev/null)" -ge 2 ]; do
+    i=$((i + 1))
+    [ $i -gt 1500 ] && fail "agent 0 did not send job 0's first coflow (run 7)"
+    sleep 0.02
+done
+sleep 0.3
+kill -9 $SERVE_PID
+wait $SERVE_PID 2>/dev/null || true
+cp "$TMP/run7.copy" "$TMP/run7.journal"
+serve run7 "$PORT"
+wait $SUBMIT || fail "weft submit (run 7) did not see every job complete"
+grep -q "the gateway announced it again (its journal is older): reporting it done again" \
+    "$TMP/run7-agent0.err" || fail "run 7: agent 0 was not asked for job 0's sent flows again"
+"$WEFT" status --gateway "127.0.0.1:$PORT" --token-file "$TMP/token" --job 0 \
+    >"$TMP/status7.out" 2>&1 || fail "weft status --job 0 (run 7) failed"
+# before, the agents kept quiet about the flows they had finished and the
+# gateway waited for job 0 for good
+grep -q "^job 0: finished in " "$TMP/status7.out" \
+    || fail "run 7: job 0 never finished at the restarted gateway: $(head -1 "$TMP/status7.out")"
+echo "  run 7: $(grep -c "announced it again" "$TMP"/run7-agent*.err | awk -F: '{s += $2} END {print s}')" \
+    "flows the restarted gateway announced again were told again; job 0 finished"
+stop_all
 if grep -lE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$TMP"/*.err >/dev/null 2>&1; then
     fail "sanitizer report from a gateway, agent or submit process"
 fi
