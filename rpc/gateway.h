@@ -216,6 +216,15 @@ uint64_t rpc_sched_end_fid(const rpc_sched_t *s, size_t j);
 int rpc_sched_flow_index(const rpc_sched_t *s, uint64_t fid, size_t *f);
 /* Gateway id of flow f of all. */
 uint64_t rpc_sched_flow_gid(const rpc_sched_t *s, size_t f);
+/* A cancel record's "sent": job j's unfinished flows (open before its
+ * cancel, dropped after it) with bytes reported, which no agent reports
+ * again once dropped. Packs [[flow id, bytes], ...] when pk is not NULL;
+ * returns how many. O(the job's flows). */
+size_t rpc_sched_pack_cancel_sent(const rpc_sched_t *s, size_t j, msgpack_packer *pk);
+/* Replays a cancel record's "sent" once its job is cancelled: each
+ * dropped flow's bytes as reported before the cancel. EPARSE for an entry
+ * that is not [flow id, bytes] with 0 <= bytes <= the flow's size. */
+weft_err_t rpc_sched_replay_cancel_sent(rpc_sched_t *s, const msgpack_object_array *a);
 /* Drops the finished jobs of all once they are at least half of it (and
  * at least min_jobs), wherever they are, keeping their ids, first flow ids
  * and JCTs in gone; the kept jobs keep their order and flow ids. Returns

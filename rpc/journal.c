@@ -698,11 +698,19 @@ static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s, size_t ma
         BASE(s->next_fid);
     /* before the done records: replayed after them, a cancelled job's
      * flows would finish it normally first */
-    for (size_t j = 0; j < s->all.n_jobs; j++)
-        if (s->jcancelled[j])
-            FRAME(msgpack_pack_map(&pk, timed ? 3 : 2); rpc_pack_cstr(&pk, "r");
-                  rpc_pack_cstr(&pk, "cancel"); rpc_pack_cstr(&pk, "job");
-                  msgpack_pack_int64(&pk, s->all.jobs[j].id); if (timed) AT(s->finish_s[j]));
+    for (size_t j = 0; j < s->all.n_jobs; j++) {
+        if (!s->jcancelled[j])
+            continue;
+        size_t n_sent = rpc_sched_pack_cancel_sent(s, j, NULL);
+        FRAME(msgpack_pack_map(&pk, (timed ? 3 : 2) + (n_sent > 0)); rpc_pack_cstr(&pk, "r");
+              rpc_pack_cstr(&pk, "cancel"); rpc_pack_cstr(&pk, "job");
+              msgpack_pack_int64(&pk, s->all.jobs[j].id); if (timed) AT(s->finish_s[j]);
+              if (n_sent) {
+                  rpc_pack_cstr(&pk, "sent");
+                  msgpack_pack_array(&pk, n_sent);
+                  rpc_sched_pack_cancel_sent(s, j, &pk);
+              });
+    }
     /* a job's done flows together (its flows are contiguous in all); a
      * cancelled job's dropped ones are not: its cancel drops them again */
     for (size_t j = 0; j < s->all.n_jobs; j++) {

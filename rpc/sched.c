@@ -733,6 +733,49 @@ bool rpc_sched_cancelled(const rpc_sched_t *s, int64_t id)
     return v & RPC_GONE ? s->gone_cancelled[v & ~RPC_GONE] : s->jcancelled[v];
 }
 
+size_t rpc_sched_pack_cancel_sent(const rpc_sched_t *s, size_t j, msgpack_packer *pk)
+{
+    const coflow_job_t *job = &s->all.jobs[j];
+    const coflow_coflow_t *last = &s->all.coflows[job->first_coflow + job->n_coflows - 1];
+    size_t n = 0; /* a job's flows are contiguous in all */
+    for (size_t f = s->all.coflows[job->first_coflow].first_flow;
+         f < last->first_flow + last->n_flows; f++) {
+        if (s->fdone[f] == RPC_FLOW_FINISHED || !(s->sent[f] > 0))
+            continue;
+        if (pk) {
+            msgpack_pack_array(pk, 2);
+            msgpack_pack_uint64(pk, rpc_sched_flow_gid(s, f));
+            msgpack_pack_double(pk, s->sent[f]);
+        }
+        n++;
+    }
+    return n;
+}
+
+weft_err_t rpc_sched_replay_cancel_sent(rpc_sched_t *s, const msgpack_object_array *a)
+{
+    for (uint32_t i = 0; i < a->size; i++) {
+        const msgpack_object *e = &a->ptr[i];
+        size_t f;
+        double sent;
+        if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 2 ||
+            e->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+            !rpc_obj_num(&e->via.array.ptr[1], &sent))
+            return weft_fail(WEFT_EPARSE, "sent entry #%u is not [flow id, bytes]", i);
+        uint64_t gid = e->via.array.ptr[0].via.u64;
+        int r = rpc_sched_flow_index(s, gid, &f);
+        if (r < 0)
+            return (weft_err_t)r;
+        if (r == 0 || s->fdone[f] != RPC_FLOW_DROPPED)
+            continue; /* compacted away, or finished after all */
+        if (!(sent >= 0 && sent <= s->all.flows[f].bytes))
+            return weft_fail(WEFT_EPARSE, "sent entry #%u: flow %llu: %.17g bytes of %.17g", i,
+                             (unsigned long long)gid, sent, s->all.flows[f].bytes);
+        s->sent[f] = sent;
+    }
+    return WEFT_OK;
+}
+
 int rpc_sched_cancel(rpc_sched_t *s, int64_t id, double now)
 {
     size_t j = rpc_sched_find_job(s, id);

@@ -469,7 +469,8 @@ static void send_ack(conn_t *c, int64_t seq, int64_t job, uint64_t first_fid, bo
 }
 
 /* Appends one journal record: {"r": "job", "job": job} when job is given,
- * {"r": "cancel", "job": id} when cancel_id is not INT64_MIN, else
+ * {"r": "cancel", "job": id (, "sent": [[flow id, bytes], ...])} when
+ * cancel_id is not INT64_MIN, else
  * {"r": "done", "flows": fids[0..n)}; each with "at", the wall-clock time
  * of now on the gateway's clock, which a restart maps back onto its own
  * (rpc_gateway_replay_record), so JCTs outlive the process. */
@@ -485,14 +486,20 @@ static weft_err_t journal_record(rpc_gateway_t *gw, const msgpack_object *job,
     if (!err) {
         msgpack_packer pk;
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, 3);
-        rpc_pack_cstr(&pk, "at"), msgpack_pack_double(&pk, gw->sched.wall_at_zero + gw_now(gw));
         bool cancel = !job && cancel_id != INT64_MIN;
+        size_t cj = cancel ? rpc_sched_find_job(&gw->sched, cancel_id) : SIZE_MAX;
+        size_t n_sent = cj != SIZE_MAX ? rpc_sched_pack_cancel_sent(&gw->sched, cj, NULL) : 0;
+        msgpack_pack_map(&pk, n_sent ? 4 : 3);
+        rpc_pack_cstr(&pk, "at"), msgpack_pack_double(&pk, gw->sched.wall_at_zero + gw_now(gw));
         rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, job ? "job" : cancel ? "cancel" : "done");
         if (job) {
             rpc_pack_cstr(&pk, "job"), msgpack_pack_object(&pk, *job);
         } else if (cancel) {
             pack_kv_int(&pk, "job", cancel_id);
+            if (n_sent) { /* what job_status reports of its dropped flows */
+                rpc_pack_cstr(&pk, "sent"), msgpack_pack_array(&pk, n_sent);
+                rpc_sched_pack_cancel_sent(&gw->sched, cj, &pk);
+            }
         } else {
             rpc_pack_cstr(&pk, "flows"), msgpack_pack_array(&pk, n);
             for (size_t i = 0; i < n; i++)
@@ -1619,7 +1626,14 @@ weft_err_t rpc_gateway_replay_record(rpc_sched_t *s, double now, const msgpack_o
         if ((err = rpc_get_int(rec, "job", INT64_MIN, INT64_MAX, &id)))
             return err;
         int c = rpc_sched_cancel(s, id, now);
-        return c < 0 ? (weft_err_t)c : WEFT_OK;
+        if (c < 0)
+            return (weft_err_t)c;
+        const msgpack_object *sent = rpc_map_get(rec, "sent"); /* since 2026-12-04 */
+        if (!sent)
+            return WEFT_OK;
+        if (sent->type != MSGPACK_OBJECT_ARRAY)
+            return weft_fail(WEFT_EPARSE, "field 'sent' is not an array");
+        return rpc_sched_replay_cancel_sent(s, &sent->via.array);
     }
     if (nr == 4 && !memcmp(r, "done", 4)) {
         const msgpack_object_array *a;

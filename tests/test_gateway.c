@@ -229,6 +229,69 @@ Test(gateway, sched_cancel_drops_the_job_and_frees_its_ports)
     coflow_workload_destroy(&wl);
 }
 
+/* Replays a cancel record's "sent" as fn packs it. */
+static weft_err_t replay_sent(rpc_sched_t *s, void (*fn)(msgpack_packer *pk))
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    fn(&pk);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    cr_assert_eq(msgpack_unpack_next(&up, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
+    cr_assert_eq(up.data.type, MSGPACK_OBJECT_ARRAY);
+    weft_err_t err = rpc_sched_replay_cancel_sent(s, &up.data.via.array);
+    msgpack_unpacked_destroy(&up);
+    msgpack_sbuffer_destroy(&sb);
+    return err;
+}
+
+static void sent_ok(msgpack_packer *pk) /* flow 1 (300 B) 120 in, flow 3 (job 8) 5 */
+{
+    msgpack_pack_array(pk, 2);
+    msgpack_pack_array(pk, 2), msgpack_pack_uint64(pk, 1), msgpack_pack_double(pk, 120);
+    msgpack_pack_array(pk, 2), msgpack_pack_uint64(pk, 3), msgpack_pack_double(pk, 5);
+}
+static void sent_over(msgpack_packer *pk) /* more than flow 1's 300 B */
+{
+    msgpack_pack_array(pk, 1);
+    msgpack_pack_array(pk, 2), msgpack_pack_uint64(pk, 1), msgpack_pack_double(pk, 301);
+}
+static void sent_short(msgpack_packer *pk) /* no count */
+{
+    msgpack_pack_array(pk, 1);
+    msgpack_pack_array(pk, 1), msgpack_pack_uint64(pk, 1);
+}
+
+/* A cancel record's "sent" sets the bytes of the flows the cancel dropped
+ * (a flow of a running job keeps its own), and an entry that is not
+ * [flow id, bytes] within the flow's size is an error naming it. */
+Test(gateway, cancel_sent_replays_only_counts_of_dropped_flows)
+{
+    coflow_workload_t wl;
+    two_jobs(&wl);
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    uint64_t f7, f8;
+    add_job(&s, &wl, 0, 0.0, &f7);
+    add_job(&s, &wl, 1, 0.5, &f8);
+    cr_assert(f7 == 0 && f8 == 3);
+    cr_assert_eq(rpc_sched_cancel(&s, 7, 1.0), 1);
+    cr_assert_eq(replay_sent(&s, sent_ok), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(s.sent[1], 120);
+    cr_assert_eq(s.sent[3], 0); /* job 8 runs: its agent says what it sent */
+    cr_assert_eq(replay_sent(&s, sent_over), WEFT_EPARSE);
+    cr_assert(strstr(weft_last_error(), "sent entry #0: flow 1: 301 bytes of 300"), "%s",
+              weft_last_error());
+    cr_assert_eq(replay_sent(&s, sent_short), WEFT_EPARSE);
+    cr_assert(strstr(weft_last_error(), "sent entry #0 is not [flow id, bytes]"), "%s",
+              weft_last_error());
+    cr_assert_eq(s.sent[1], 120);
+    rpc_sched_destroy(&s);
+    coflow_workload_destroy(&wl);
+}
+
 /* Job 9: one coflow = {1->2 10 B}. */
 static void job9(coflow_workload_t *wl)
 {
@@ -1467,6 +1530,7 @@ Test(gateway, journal_rewrite_keeps_when_jobs_arrived_and_ended)
     uint64_t b = commit_job_at(&s, 2, 2, 0, 6);
     uint64_t c = commit_job_at(&s, 3, 2, 0, 6.5);
     cr_assert_eq(rpc_sched_finish(&s, b, 7), WEFT_OK);
+    cr_assert_eq(rpc_sched_progress(&s, b + 1, 40), 0);
     cr_assert_eq(rpc_sched_cancel(&s, 2, 7.5), 1);
     cr_assert_eq(rpc_sched_finish(&s, a, 8), WEFT_OK);
     cr_assert_eq(rpc_sched_finish(&s, c, 9), WEFT_OK);
@@ -1494,15 +1558,16 @@ Test(gateway, journal_rewrite_keeps_when_jobs_arrived_and_ended)
     }
     cr_assert(r.jcancelled[rpc_sched_find_job(&r, 2)]);
     /* job 2's flow b finished before the cancel, the other was dropped by
-     * it: so they stay through the rewrite (which used to list both as
-     * done, so a restart counted the dropped one as sent whole) */
+     * it 40 bytes in: so they stay through the rewrite (which used to list
+     * both as done, so a restart counted the dropped one as sent whole, and
+     * then kept no bytes of a dropped flow) */
     size_t fb, fx;
     cr_assert_eq(rpc_sched_flow_index(&r, b, &fb), 1);
     cr_assert_eq(rpc_sched_flow_index(&r, b + 1, &fx), 1);
     cr_assert_eq(r.fdone[fb], RPC_FLOW_FINISHED);
     cr_assert_eq(r.sent[fb], 100);
     cr_assert_eq(r.fdone[fx], RPC_FLOW_DROPPED);
-    cr_assert_eq(r.sent[fx], 0);
+    cr_assert_eq(r.sent[fx], 40);
     rpc_sched_destroy(&s);
     rpc_sched_destroy(&r);
     unlink(path);
@@ -5893,6 +5958,52 @@ Test(gateway_agent, job_status_tells_where_a_job_stands, .init = server_default,
     rpc_client_destroy(&a0);
     rpc_client_destroy(&a1);
     rpc_client_destroy(&cl);
+}
+
+/* A cancelled job's unfinished flows keep the bytes reported before the
+ * cancel through restarts: the cancel record carries them, as no agent
+ * reports a dropped flow again (a rewritten journal too:
+ * journal_rewrite_keeps_when_jobs_arrived_and_ended). Before, job_status
+ * read 0 for them after a restart. */
+Test(gateway_journal, a_cancelled_jobs_bytes_sent_survive_a_restart,
+     .init = server_journal, .fini = stop_server_journal, .timeout = 30)
+{
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    cr_assert_eq(coflow_workload_add_job(&wl, 5, 0, 1, 0), WEFT_OK);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 1, 1e9);
+    coflow_workload_add_flow(&wl, 0, 2, 1e9);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    rpc_client_t cl, ag;
+    bool dup;
+    connect_to(&cl);
+    hello_client(&cl);
+    uint64_t f = register_job(&cl, &wl, 0, &dup);
+    connect_to(&ag);
+    hello_agent0(&ag);
+    uint64_t fids[2] = {f, f + 1};
+    double sent[2] = {3e5, 0};
+    cr_assert_eq(rpc_client_progress(&ag, fids, sent, 2), WEFT_OK);
+    cr_assert_eq(rpc_client_ping(&ag, 5), WEFT_OK);
+    wait_type(&ag, "pong"); /* the report is in */
+    cr_assert_eq(rpc_client_cancel(&cl, 13, 5), WEFT_OK);
+    wait_type(&cl, "ack");
+    rpc_client_destroy(&ag);
+    char state[16];
+    double v[4];
+    for (int run = 0; run < 3; run++) { /* live, restarted, restarted again */
+        coflow_row(job_status_of(&cl, 5), 0, state, v);
+        cr_assert(!strcmp(state, "cancelled") && v[0] == 0 && v[1] == 3e5,
+                  "run %d: %s, %g flows done, %g bytes sent", run, state, v[0], v[1]);
+        rpc_client_destroy(&cl);
+        stop_server();
+        start_server4("--journal", journal_path, "--no-fsync", NULL);
+        connect_to(&cl);
+        hello_client(&cl);
+    }
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
 }
 
 /* The number on the table line that begins with label ("  jobs held  1"). */
