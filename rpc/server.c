@@ -43,6 +43,11 @@
  * certificate and key again into a new context (rpc_gateway_reload_tls):
  * a connection's SSL holds a reference to the context it began with, so
  * connections already in keep theirs.
+ *
+ * The operator's read-only views (status, job_status, /metrics, /healthz)
+ * are in server_status.c; what is read from files at start and again on
+ * SIGHUP (the model, the secrets, the TLS certificate) in server_reload.c;
+ * what those files share with this one in server_internal.h.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -68,8 +73,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
-#include "gateway.h"
-#include "coflow/learned.h"
+#include "server_internal.h"
 
 #define READ_HIGH_WATER (256 * 1024) /* bytes libevent buffers per connection */
 #define CLOSE_GRACE_S 1.0            /* time to flush an error frame */
@@ -81,72 +85,7 @@
  * took 2.6-4.7 s to connect where 400 took 0.08 s). */
 #define ACCEPT_BACKLOG SOMAXCONN
 
-typedef enum { CONN_HELLO, CONN_AGENT, CONN_CLIENT, CONN_CLOSING } conn_state_t;
 static const char *const conn_state_name[] = {"hello", "agent", "client", "closing"};
-
-typedef struct conn {
-    rpc_gateway_t *gw;
-    struct bufferevent *bev; /* NULL while a TLS gateway peeks (peek_cb) */
-    evutil_socket_t fd;
-    struct event *peek;      /* TLS: waits for the first byte */
-    struct event *hello_timer, *resume, *close_timer, *frame_timer;
-    rpc_decoder_t dec;
-    rpc_frame_t fr;
-    conn_state_t state;
-    int64_t agent;     /* port id of an agent, -1 otherwise */
-    int data_port;     /* an agent's data port */
-    bool peers_all;    /* an agent not yet told every peer (the next push does) */
-    char host[64];     /* peer address */
-    uint64_t serial;
-    uint64_t frame_mark; /* dec.frames when the frame deadline was armed */
-    struct conn *prev, *next;
-} conn_t;
-
-struct rpc_gateway {
-    rpc_gateway_opts_t o;
-    char *agent_token, *client_token; /* the secret of each role */
-    char **port_secrets;  /* [n_ports] or NULL: each agent's own (opts) */
-    bool split_roles; /* the two differ: agents may not touch jobs */
-    struct event_base *base;
-    struct evconnlistener *lis;
-    SSL_CTX *tls;    /* NULL: plain TCP */
-    int64_t tls_not_after; /* its certificate's end of validity, Unix seconds */
-    uint64_t tls_reloads;  /* rpc_gateway_reload_tls' that took */
-    struct event *tick, *decide_ev, *sigint, *sigterm, *sighup, *accept_resume;
-    rpc_sched_t sched;
-    coflow_learned_model_t model; /* the learned ordering's, loaded at start
-                                     and by rpc_gateway_reload_model */
-    coflow_learned_hook_t hook;   /* hands it to every rebuild's ordering */
-    char model_sha256[65];        /* of the file model was read from */
-    uint64_t model_reloads;
-    uint64_t port_secrets_reloads; /* rpc_gateway_reload_port_secrets' that took */
-    uint64_t token_reloads;        /* rpc_gateway_reload_tokens' that took */
-    struct evhttp *http;          /* --metrics, or NULL */
-    int metrics_port;
-    rpc_histogram_t decision_s;   /* how long decide_cb's decisions took */
-    double recent_s[RPC_STATUS_RECENT_DECISIONS]; /* the last ones, a ring */
-    uint64_t n_recent;            /* decisions put in it so far */
-    rpc_journal_t journal;
-    size_t gone_at_rewrite;    /* sched.n_gone when the journal was last
-                                  written whole */
-    uint64_t epoch;  /* this job table's identity, in every welcome: kept in
-                        the journal, new at every start without one, so a
-                        peer can tell a gateway that lost what it told it */
-    conn_t *conns;
-    conn_t **agents; /* [n_ports] the connection of each agent, or NULL */
-    msgpack_sbuffer out;
-    double t0;       /* weft_mono_s() at the gateway clock's zero: this start,
-                        or the journal's first start (continue_clock) */
-    double started;  /* weft_mono_s() at this start */
-    bool clock_set;  /* the replay has fixed the clock's zero */
-    int port;
-    uint64_t serial;
-    bool peers_dirty;
-    weft_err_t fatal;
-    rpc_gateway_stats_t stats;
-};
-
-static double gw_now(const rpc_gateway_t *gw) { return weft_mono_s() - gw->t0; }
 
 static struct timeval tv_of(double s)
 {
@@ -220,9 +159,6 @@ static void conn_free(conn_t *c)
     free(c);
 }
 
-static void conn_fail(conn_t *c, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* Queues n bytes of frames (`frames` of them) to c. */
 static void conn_send_bytes(conn_t *c, const void *bytes, size_t n, uint64_t frames)
 {
@@ -232,13 +168,14 @@ static void conn_send_bytes(conn_t *c, const void *bytes, size_t n, uint64_t fra
     bufferevent_write(c->bev, bytes, n);
     gw->stats.frames_out += frames;
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) > gw->o.max_output)
-        conn_fail(c, "slow-reader", "more than %zu bytes queued to a peer that does not read",
-                  gw->o.max_output);
+        rpc_gw_conn_fail(c, "slow-reader",
+                         "more than %zu bytes queued to a peer that does not read",
+                         gw->o.max_output);
 }
 
 /* Queues the frame in gw->out to c (and empties gw->out: bufferevent_write
- * copies it at once, so conn_fail may pack its error frame there). */
-static void conn_send(conn_t *c)
+ * copies it at once, so rpc_gw_conn_fail may pack its error frame there). */
+void rpc_gw_conn_send(conn_t *c)
 {
     rpc_gateway_t *gw = c->gw;
     size_t n = gw->out.size;
@@ -265,8 +202,8 @@ static void closing_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     (void)bev;
     if (what & BEV_EVENT_CONNECTED)
-        return; /* a TLS handshake that ends after the hello timeout's conn_fail:
-                   the error frame goes out now */
+        return; /* a TLS handshake that ends after the hello timeout's
+                   rpc_gw_conn_fail: the error frame goes out now */
     conn_free(arg); /* the peer's end, an error or a timeout: done */
 }
 
@@ -291,7 +228,7 @@ static void closing_write_cb(struct bufferevent *bev, void *arg)
 
 /* Sends an error frame and closes c once it is written (or after a grace
  * period). Never frees c at once, so callers may keep using it. */
-static void conn_fail(conn_t *c, const char *code, const char *fmt, ...)
+void rpc_gw_conn_fail(conn_t *c, const char *code, const char *fmt, ...)
 {
     rpc_gateway_t *gw = c->gw;
     if (c->state == CONN_CLOSING)
@@ -326,7 +263,7 @@ static void conn_fail(conn_t *c, const char *code, const char *fmt, ...)
 /* An error the peer caused but that does not break the stream: an error
  * frame, and the connection stays; about job id (a "job" key in the frame)
  * unless it is INT64_MIN. */
-static void conn_error_job(conn_t *c, const char *code, weft_err_t err, int64_t job)
+void rpc_gw_conn_error_job(conn_t *c, const char *code, weft_err_t err, int64_t job)
 {
     rpc_gateway_t *gw = c->gw;
     size_t keep = gw->out.size;
@@ -335,7 +272,7 @@ static void conn_error_job(conn_t *c, const char *code, weft_err_t err, int64_t 
     char msg[512];
     snprintf(msg, sizeof msg, "%s: %s", weft_strerror(err), weft_last_error());
     if (rpc_pack_error_job(&gw->out, code, msg, job) == WEFT_OK)
-        conn_send(c);
+        rpc_gw_conn_send(c);
     msgpack_sbuffer_destroy(&gw->out);
     gw->out = saved;
     gw->out.size = keep;
@@ -343,16 +280,10 @@ static void conn_error_job(conn_t *c, const char *code, weft_err_t err, int64_t 
 
 static void conn_error(conn_t *c, const char *code, weft_err_t err)
 {
-    conn_error_job(c, code, err, INT64_MIN);
+    rpc_gw_conn_error_job(c, code, err, INT64_MIN);
 }
 
 /* ------------------------------------------------------------- messages */
-
-static void pack_kv_int(msgpack_packer *pk, const char *k, int64_t v)
-{
-    rpc_pack_cstr(pk, k);
-    msgpack_pack_int64(pk, v);
-}
 
 static void send_welcome(conn_t *c)
 {
@@ -373,7 +304,7 @@ static void send_welcome(conn_t *c)
     /* so a peer with nothing to say pings often enough (rpc_keepalive_s) */
     rpc_pack_cstr(&pk, "idle"), msgpack_pack_double(&pk, gw->o.idle_timeout_s);
     rpc_frame_end(&gw->out, mark, 0);
-    conn_send(c);
+    rpc_gw_conn_send(c);
 }
 
 /* An agent's hello: the port it speaks for (0..max_id) and its data port. */
@@ -392,46 +323,47 @@ static void handle_hello(conn_t *c, const msgpack_object *m)
     int64_t v, id = -1, port = 0;
     weft_err_t err;
     if ((err = rpc_get_int(m, "v", 0, INT32_MAX, &v)))
-        return conn_fail(c, "protocol", "hello: %s", weft_last_error());
+        return rpc_gw_conn_fail(c, "protocol", "hello: %s", weft_last_error());
     if (v != RPC_PROTOCOL_VERSION)
-        return conn_fail(c, "version", "hello: protocol version %lld, this gateway speaks %d",
-                         (long long)v, RPC_PROTOCOL_VERSION);
+        return rpc_gw_conn_fail(c, "version",
+                                "hello: protocol version %lld, this gateway speaks %d",
+                                (long long)v, RPC_PROTOCOL_VERSION);
     if ((err = rpc_get_str(m, "token", &tok, &ntok)))
-        return conn_fail(c, "protocol", "hello: %s", weft_last_error());
+        return rpc_gw_conn_fail(c, "protocol", "hello: %s", weft_last_error());
     if (rpc_map_get(m, "role") && (err = rpc_get_str(m, "role", &role, &nrole)))
-        return conn_fail(c, "protocol", "hello: %s", weft_last_error());
+        return rpc_gw_conn_fail(c, "protocol", "hello: %s", weft_last_error());
     bool agent = nrole == 5 && !memcmp(role, "agent", 5);
     if (!agent && !(nrole == 6 && !memcmp(role, "client", 6)))
-        return conn_fail(c, "protocol", "hello: role '%.*s', expected 'agent' or 'client'",
-                         (int)(nrole > 32 ? 32 : nrole), role);
+        return rpc_gw_conn_fail(c, "protocol", "hello: role '%.*s', expected 'agent' or 'client'",
+                                (int)(nrole > 32 ? 32 : nrole), role);
     /* With a secret per port, the port claimed picks the secret: read it
        first (a port beyond the gateway's is one without a secret, so the
        range is not told before the secret is checked). Otherwise a wrong
        token is told before a bad id. */
     bool by_port = agent && gw->port_secrets;
     if (by_port && (err = hello_agent_ids(m, INT64_MAX, &id, &port)))
-        return conn_fail(c, "protocol", "hello: %s", weft_last_error());
+        return rpc_gw_conn_fail(c, "protocol", "hello: %s", weft_last_error());
     const char *want = !agent    ? gw->client_token
                        : by_port ? ((size_t)id < gw->sched.fab.n_ports ? gw->port_secrets[id]
                                                                        : NULL)
                                  : gw->agent_token;
     if (!want) {
         gw->stats.auth_failures++;
-        return conn_fail(c, "auth", "hello: port %lld takes no agent on this gateway (it has "
-                         "no secret of its own)", (long long)id);
+        return rpc_gw_conn_fail(c, "auth", "hello: port %lld takes no agent on this gateway "
+                                "(it has no secret of its own)", (long long)id);
     }
     if (!rpc_token_equal(want, strlen(want), tok, ntok)) {
         gw->stats.auth_failures++;
-        return conn_fail(c, "auth", "hello: wrong token");
+        return rpc_gw_conn_fail(c, "auth", "hello: wrong token");
     }
     if (agent) {
         if (!by_port &&
             (err = hello_agent_ids(m, (int64_t)gw->sched.fab.n_ports - 1, &id, &port)))
-            return conn_fail(c, "protocol", "hello: %s", weft_last_error());
+            return rpc_gw_conn_fail(c, "protocol", "hello: %s", weft_last_error());
         conn_t *old = gw->agents[id];
         if (old && old != c) {
             old->agent = -1; /* its flows now belong to the new connection */
-            conn_fail(old, "replaced", "agent %lld connected again", (long long)id);
+            rpc_gw_conn_fail(old, "replaced", "agent %lld connected again", (long long)id);
         }
         gw->agents[id] = c;
         rpc_sched_set_port_present(&gw->sched, (uint32_t)id, true);
@@ -465,7 +397,7 @@ static void send_ack(conn_t *c, int64_t seq, int64_t job, uint64_t first_fid, bo
         rpc_pack_cstr(&pk, "dup"), dup ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
     }
     rpc_frame_end(&gw->out, mark, 0);
-    conn_send(c);
+    rpc_gw_conn_send(c);
 }
 
 /* Appends one journal record: {"r": "job", "job": job} when job is given,
@@ -529,13 +461,13 @@ static void handle_register(conn_t *c, const msgpack_object *m)
     int64_t seq = 0;
     weft_err_t err;
     if ((err = rpc_get_int_opt(m, "seq", INT64_MIN, INT64_MAX, &seq)))
-        return conn_fail(c, "protocol", "register: %s", weft_last_error());
+        return rpc_gw_conn_fail(c, "protocol", "register: %s", weft_last_error());
     const msgpack_object *job = rpc_map_get(m, "job");
     int64_t id;
     if (!job || job->type != MSGPACK_OBJECT_MAP ||
         rpc_get_int(job, "id", INT64_MIN, INT64_MAX, &id) != WEFT_OK)
-        return conn_fail(c, "protocol", "register: field 'job' must be a map with an "
-                         "integer 'id'");
+        return rpc_gw_conn_fail(c, "protocol", "register: field 'job' must be a map with an "
+                                "integer 'id'");
     uint64_t gone_fid;
     double gone_jct;
     if (rpc_sched_find_gone(&gw->sched, id, &gone_fid, &gone_jct)) /* finished long ago */
@@ -631,7 +563,7 @@ static void send_drops(conn_t *c, const uint64_t *fids, size_t n)
         for (size_t i = a; i < b; i++)
             msgpack_pack_uint64(&pk, fids[i]);
         if (rpc_frame_end(&gw->out, mark, gw->o.max_frame) == WEFT_OK)
-            conn_send(c);
+            rpc_gw_conn_send(c);
         gw->out.size = 0;
     }
 }
@@ -649,11 +581,11 @@ static void handle_progress(conn_t *c, const msgpack_object *m, bool done)
     rpc_gateway_t *gw = c->gw;
     const char *what = done ? "done" : "progress";
     if (c->state != CONN_AGENT)
-        return conn_fail(c, "protocol", "%s: only agents report flows", what);
+        return rpc_gw_conn_fail(c, "protocol", "%s: only agents report flows", what);
     const msgpack_object_array *a;
     int64_t seq = -1;
     if (rpc_get_array(m, "flows", &a) || rpc_get_int_opt(m, "seq", INT64_MIN, INT64_MAX, &seq))
-        return conn_fail(c, "protocol", "%s: %s", what, weft_last_error());
+        return rpc_gw_conn_fail(c, "protocol", "%s: %s", what, weft_last_error());
     /* fin[0..n_fin): completed; drop[0..n_drop): for the agent to forget */
     uint64_t stack[128], *fin = a->size <= 64 ? stack : weft_calloc(2 * (size_t)a->size,
                                                                      sizeof *fin);
@@ -671,8 +603,8 @@ static void handle_progress(conn_t *c, const msgpack_object *m, bool done)
                              entry_fid(&e->via.array.ptr[0], &fid) &&
                              rpc_obj_num(&e->via.array.ptr[1], &sent);
         if (!ok) {
-            conn_fail(c, "protocol", "%s: entry #%u is not %s", what, i,
-                      done ? "a flow id" : "[flow id, bytes sent]");
+            rpc_gw_conn_fail(c, "protocol", "%s: entry #%u is not %s", what, i,
+                             done ? "a flow id" : "[flow id, bytes sent]");
             break;
         }
         size_t f; /* fid's index in the scheduler, SIZE_MAX if not held */
@@ -724,18 +656,18 @@ static void send_job_done(conn_t *c, int64_t id, double jct)
     if (cancelled)
         rpc_pack_cstr(&pk, "cancelled"), msgpack_pack_true(&pk);
     rpc_frame_end(&gw->out, mark, 0);
-    conn_send(c);
+    rpc_gw_conn_send(c);
 }
 
 static void handle_watch(conn_t *c, const msgpack_object *m)
 {
     const msgpack_object_array *a;
     if (rpc_get_array(m, "jobs", &a))
-        return conn_fail(c, "protocol", "watch: %s", weft_last_error());
+        return rpc_gw_conn_fail(c, "protocol", "watch: %s", weft_last_error());
     for (uint32_t i = 0; i < a->size; i++) {
         int64_t id;
         if (!rpc_obj_int(&a->ptr[i], &id))
-            return conn_fail(c, "protocol", "watch: entry #%u is not a job id", i);
+            return rpc_gw_conn_fail(c, "protocol", "watch: entry #%u is not a job id", i);
         const rpc_sched_t *s = &c->gw->sched;
         size_t j = rpc_sched_find_job(s, id);
         uint64_t first;
@@ -745,8 +677,9 @@ static void handle_watch(conn_t *c, const msgpack_object *m)
         else if (j == SIZE_MAX && rpc_sched_find_gone(s, id, &first, &jct))
             send_job_done(c, id, jct);
         else if (j == SIZE_MAX) /* the job named, so a client can register it again */
-            conn_error_job(c, "unknown-id", weft_fail(WEFT_ENOTFOUND, "watch: job %lld was "
-                                                      "never registered", (long long)id), id);
+            rpc_gw_conn_error_job(c, "unknown-id",
+                                  weft_fail(WEFT_ENOTFOUND, "watch: job %lld was never "
+                                            "registered", (long long)id), id);
     }
 }
 
@@ -760,7 +693,7 @@ static void handle_cancel(conn_t *c, const msgpack_object *m)
     weft_err_t err;
     if ((err = rpc_get_int_opt(m, "seq", INT64_MIN, INT64_MAX, &seq)) ||
         (err = rpc_get_int(m, "job", INT64_MIN, INT64_MAX, &id)))
-        return conn_fail(c, "protocol", "cancel: %s", weft_last_error());
+        return rpc_gw_conn_fail(c, "protocol", "cancel: %s", weft_last_error());
     size_t j = rpc_sched_find_job(s, id);
     uint64_t first;
     double jct;
@@ -782,280 +715,20 @@ static void handle_cancel(conn_t *c, const msgpack_object *m)
     request_decision(gw);
 }
 
-static int cmp_seconds(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Marks in waits[n_ports] (zeroed by the caller) the ports a released,
- * unfinished flow sends from or to while no agent speaks for them: what
- * stuck jobs wait for. Returns how many. O(flows held). */
-static size_t ports_waiting(const rpc_gateway_t *gw, uint8_t *waits)
-{
-    const rpc_sched_t *s = &gw->sched;
-    for (size_t k = 0; k < s->all.n_coflows; k++) {
-        if (s->cstatus[k] != COFLOW_ACTIVE)
-            continue;
-        const coflow_coflow_t *co = &s->all.coflows[k];
-        for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++)
-            if (!s->fdone[f])
-                waits[s->all.flows[f].src] = waits[s->all.flows[f].dst] = 1;
-    }
-    size_t n = 0;
-    for (size_t p = 0; p < s->fab.n_ports; p++) {
-        waits[p] = waits[p] && !gw->agents[p];
-        n += waits[p];
-    }
-    return n;
-}
-
-/* Answers a job_status request: where one job stands, coflow by coflow
- * (state, flows done, bytes sent, the rates pushed to its unfinished flows,
- * the parents it waits on), so an operator can see why it is slow.
- * Read-only, like status. O(the job's coflows, flows and parents). */
-static void handle_job_status(conn_t *c, const msgpack_object *m)
-{
-    rpc_gateway_t *gw = c->gw;
-    const rpc_sched_t *s = &gw->sched;
-    int64_t seq = -1, id;
-    if (rpc_get_int_opt(m, "seq", INT64_MIN, INT64_MAX, &seq) ||
-        rpc_get_int(m, "job", INT64_MIN, INT64_MAX, &id))
-        return conn_fail(c, "protocol", "job_status: %s", weft_last_error());
-    size_t j = rpc_sched_find_job(s, id);
-    uint64_t first;
-    double jct = 0;
-    bool gone = j == SIZE_MAX && rpc_sched_find_gone(s, id, &first, &jct);
-    if (j == SIZE_MAX && !gone)
-        return conn_error_job(c, "unknown-id", weft_fail(WEFT_ENOTFOUND, "job_status: job %lld "
-                                                         "was never registered", (long long)id),
-                              id);
-    bool done = gone || s->jdone[j];
-    const char *state = !done ? "running" : rpc_sched_cancelled(s, id) ? "cancelled"
-                                                                       : "finished";
-    if (!gone && done)
-        jct = s->finish_s[j] - s->arrival_s[j];
-    size_t mark;
-    rpc_frame_begin(&gw->out, &mark);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 6);
-    rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "job_status");
-    pack_kv_int(&pk, "seq", seq);
-    pack_kv_int(&pk, "job", id);
-    rpc_pack_cstr(&pk, "state"), rpc_pack_cstr(&pk, state);
-    /* a finished job's time; a running one's so far */
-    rpc_pack_cstr(&pk, done ? "jct" : "age");
-    msgpack_pack_double(&pk, done ? jct : gw_now(gw) - s->arrival_s[j]);
-    rpc_pack_cstr(&pk, "coflows");
-    if (gone) { /* compacted away: only its id and time are kept */
-        msgpack_pack_nil(&pk);
-    } else {
-        const coflow_job_t *job = &s->all.jobs[j];
-        msgpack_pack_array(&pk, job->n_coflows);
-        for (size_t k = job->first_coflow; k < job->first_coflow + job->n_coflows; k++) {
-            const coflow_coflow_t *co = &s->all.coflows[k];
-            size_t n_done = 0, n_dropped = 0;
-            double bytes = 0, sent = 0, rate = 0;
-            for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++) {
-                double b = s->all.flows[f].bytes;
-                bytes += b;
-                if (s->fdone[f] == RPC_FLOW_FINISHED) {
-                    n_done++;
-                    sent += b;
-                } else if (s->fdone[f] == RPC_FLOW_DROPPED) {
-                    sent += s->sent[f]; /* what was reported before the cancel */
-                    n_dropped++;
-                } else {
-                    sent += s->sent[f];
-                    if (s->announced[f] && s->push_rate[f] > 0)
-                        rate += s->push_rate[f];
-                }
-            }
-            size_t n_wait = 0;
-            for (size_t q = 0; q < co->n_parents; q++)
-                n_wait += s->cstatus[s->all.parents[co->first_parent + q]] != COFLOW_DONE;
-            uint8_t st = s->cstatus[k];
-            msgpack_pack_map(&pk, 8);
-            pack_kv_int(&pk, "id", co->id);
-            rpc_pack_cstr(&pk, "state");
-            rpc_pack_cstr(&pk, n_dropped ? "cancelled" : st == COFLOW_DONE ? "done"
-                                             : st == COFLOW_ACTIVE         ? "active"
-                                                                           : "waiting");
-            pack_kv_int(&pk, "flows", (int64_t)co->n_flows);
-            pack_kv_int(&pk, "flows_done", (int64_t)n_done);
-            rpc_pack_cstr(&pk, "bytes"), msgpack_pack_double(&pk, bytes);
-            rpc_pack_cstr(&pk, "sent"), msgpack_pack_double(&pk, sent);
-            /* the rates last pushed to its unfinished flows, bytes/s */
-            rpc_pack_cstr(&pk, "rate"), msgpack_pack_double(&pk, rate);
-            rpc_pack_cstr(&pk, "waits_on"), msgpack_pack_array(&pk, n_wait);
-            for (size_t q = 0; q < co->n_parents; q++) {
-                size_t p = s->all.parents[co->first_parent + q];
-                if (s->cstatus[p] != COFLOW_DONE)
-                    msgpack_pack_int64(&pk, s->all.coflows[p].id);
-            }
-        }
-    }
-    if (rpc_frame_end(&gw->out, mark, gw->o.max_frame) == WEFT_OK)
-        conn_send(c);
-    else
-        conn_error_job(c, "invalid", weft_fail(WEFT_EINVAL, "job_status: job %lld is too large "
-                                               "for one frame (--max-frame)", (long long)id), id);
-    gw->out.size = 0;
-}
-
-/* Answers a status request with the counters (rpc_gateway_stats) and the
- * configuration an operator asks about. Read-only: answered to agents as
- * well as clients, like ping. */
-static void handle_status(conn_t *c, const msgpack_object *m)
-{
-    rpc_gateway_t *gw = c->gw;
-    int64_t seq = -1;
-    if (rpc_get_int_opt(m, "seq", 0, INT64_MAX, &seq))
-        return conn_fail(c, "protocol", "status: %s", weft_last_error());
-    rpc_gateway_stats_t st;
-    rpc_gateway_stats(gw, &st);
-    size_t n_ports = gw->sched.fab.n_ports;
-    bool list = n_ports <= RPC_STATUS_MAX_AGENT_LIST;
-    uint8_t *waits = weft_calloc(n_ports, 1);
-    if (!waits)
-        return conn_fail(c, "internal", "status: out of memory");
-    size_t n_waiting = ports_waiting(gw, waits);
-    const rpc_sched_t *s = &gw->sched;
-    size_t n_own_rate = 0; /* ports at a rate of their own (--port-cap) */
-    for (size_t p = 0; p < n_ports; p++)
-        n_own_rate += s->fab.cap_out[p] != gw->o.port_rate;
-    size_t mark;
-    rpc_frame_begin(&gw->out, &mark);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 32 + (seq >= 0) + list);
-    rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "status");
-    if (seq >= 0)
-        pack_kv_int(&pk, "seq", seq);
-    rpc_pack_cstr(&pk, "version"), rpc_pack_cstr(&pk, gw->o.build ? gw->o.build : "unknown");
-    rpc_pack_cstr(&pk, "uptime"), msgpack_pack_double(&pk, st.uptime_s);
-    rpc_pack_cstr(&pk, "epoch"), msgpack_pack_uint64(&pk, gw->epoch);
-    rpc_pack_cstr(&pk, "policy"), rpc_pack_cstr(&pk, gw->sched.ord->name);
-    rpc_pack_cstr(&pk, "allocator"), rpc_pack_cstr(&pk, gw->sched.alloc->name);
-    pack_kv_int(&pk, "ports", (int64_t)n_ports);
-    rpc_pack_cstr(&pk, "rate"), msgpack_pack_double(&pk, gw->o.port_rate);
-    pack_kv_int(&pk, "ports_own_rate", (int64_t)n_own_rate);
-    size_t listed_rates =
-        n_own_rate < RPC_STATUS_MAX_AGENT_LIST ? n_own_rate : RPC_STATUS_MAX_AGENT_LIST;
-    rpc_pack_cstr(&pk, "port_rates"), msgpack_pack_array(&pk, listed_rates);
-    for (size_t p = 0, k = 0; p < n_ports && k < listed_rates; p++)
-        if (s->fab.cap_out[p] != gw->o.port_rate) {
-            msgpack_pack_array(&pk, 2);
-            msgpack_pack_uint64(&pk, p), msgpack_pack_double(&pk, s->fab.cap_out[p]);
-            k++;
-        }
-    pack_kv_int(&pk, "conns", (int64_t)st.conns_open);
-    pack_kv_int(&pk, "agents", (int64_t)st.agents);
-    if (list) {
-        rpc_pack_cstr(&pk, "agent_ports"), msgpack_pack_array(&pk, st.agents);
-        for (size_t p = 0; p < n_ports; p++)
-            if (gw->agents[p])
-                msgpack_pack_uint64(&pk, p);
-    }
-    pack_kv_int(&pk, "ports_waiting", (int64_t)n_waiting);
-    size_t listed = n_waiting < RPC_STATUS_MAX_AGENT_LIST ? n_waiting : RPC_STATUS_MAX_AGENT_LIST;
-    rpc_pack_cstr(&pk, "waiting_ports"), msgpack_pack_array(&pk, listed);
-    for (size_t p = 0, k = 0; p < n_ports && k < listed; p++)
-        if (waits[p])
-            msgpack_pack_uint64(&pk, p), k++;
-    free(waits);
-    pack_kv_int(&pk, "jobs", (int64_t)st.jobs);
-    pack_kv_int(&pk, "jobs_held", (int64_t)st.jobs_held);
-    pack_kv_int(&pk, "jobs_finished", (int64_t)st.jobs_finished);
-    pack_kv_int(&pk, "jobs_in_flight", (int64_t)(st.jobs - st.jobs_finished));
-    pack_kv_int(&pk, "flows_unfinished", (int64_t)st.flows_unfinished);
-    pack_kv_int(&pk, "decisions", (int64_t)st.decisions);
-    pack_kv_int(&pk, "rebuilds", (int64_t)st.rebuilds);
-    pack_kv_int(&pk, "changes_pushed", (int64_t)st.changes_pushed);
-    pack_kv_int(&pk, "frames_in", (int64_t)st.frames_in);
-    pack_kv_int(&pk, "protocol_errors", (int64_t)st.protocol_errors);
-    pack_kv_int(&pk, "auth_failures", (int64_t)st.auth_failures);
-    pack_kv_int(&pk, "timeouts", (int64_t)st.timeouts);
-    /* how long the last decisions took: median, 99th percentile, largest */
-    rpc_pack_cstr(&pk, "decision_s");
-    size_t n_rec = gw->n_recent < RPC_STATUS_RECENT_DECISIONS ? (size_t)gw->n_recent
-                                                               : RPC_STATUS_RECENT_DECISIONS;
-    double rec[RPC_STATUS_RECENT_DECISIONS];
-    memcpy(rec, gw->recent_s, n_rec * sizeof *rec);
-    qsort(rec, n_rec, sizeof *rec, cmp_seconds);
-    if (!n_rec) {
-        msgpack_pack_nil(&pk);
-    } else { /* nearest rank: the smallest with at least p of them at or below */
-        msgpack_pack_map(&pk, 4);
-        pack_kv_int(&pk, "n", (int64_t)n_rec);
-        rpc_pack_cstr(&pk, "p50"), msgpack_pack_double(&pk, rec[(n_rec - 1) / 2]);
-        rpc_pack_cstr(&pk, "p99"), msgpack_pack_double(&pk, rec[(99 * n_rec + 99) / 100 - 1]);
-        rpc_pack_cstr(&pk, "max"), msgpack_pack_double(&pk, rec[n_rec - 1]);
-    }
-    rpc_pack_cstr(&pk, "model");
-    if (!st.model_path) {
-        msgpack_pack_nil(&pk);
-    } else {
-        msgpack_pack_map(&pk, 3);
-        rpc_pack_cstr(&pk, "path"), rpc_pack_cstr(&pk, st.model_path);
-        rpc_pack_cstr(&pk, "sha256"), rpc_pack_cstr(&pk, st.model_sha256);
-        pack_kv_int(&pk, "reloads", (int64_t)st.model_reloads);
-    }
-    rpc_pack_cstr(&pk, "token_files"); /* secrets read again on SIGHUP */
-    if (!st.token_files) {
-        msgpack_pack_nil(&pk);
-    } else {
-        msgpack_pack_map(&pk, 1);
-        pack_kv_int(&pk, "reloads", (int64_t)st.token_reloads);
-    }
-    rpc_pack_cstr(&pk, "tls"); /* certificate read again on SIGHUP */
-    if (!st.tls) {
-        msgpack_pack_nil(&pk);
-    } else {
-        msgpack_pack_map(&pk, 2);
-        pack_kv_int(&pk, "not_after", st.tls_not_after);
-        pack_kv_int(&pk, "reloads", (int64_t)st.tls_reloads);
-    }
-    rpc_pack_cstr(&pk, "agent_secrets"); /* one per port (--agent-tokens) */
-    if (!gw->port_secrets) {
-        msgpack_pack_nil(&pk);
-    } else {
-        msgpack_pack_map(&pk, 3);
-        rpc_pack_cstr(&pk, "path");
-        st.port_secrets_file ? rpc_pack_cstr(&pk, st.port_secrets_file) : msgpack_pack_nil(&pk);
-        pack_kv_int(&pk, "ports", (int64_t)st.port_secrets_listed);
-        pack_kv_int(&pk, "reloads", (int64_t)st.port_secrets_reloads);
-    }
-    rpc_pack_cstr(&pk, "journal");
-    if (gw->journal.fd < 0) {
-        msgpack_pack_nil(&pk);
-    } else {
-        msgpack_pack_map(&pk, 4);
-        rpc_pack_cstr(&pk, "path"), rpc_pack_cstr(&pk, gw->journal.path);
-        pack_kv_int(&pk, "records", (int64_t)st.journal_records);
-        pack_kv_int(&pk, "syncs", (int64_t)st.journal_syncs);
-        pack_kv_int(&pk, "format", st.journal_format);
-    }
-    if (rpc_frame_end(&gw->out, mark, gw->o.max_frame) == WEFT_OK)
-        conn_send(c);
-    gw->out.size = 0;
-}
-
 static void handle(conn_t *c, const msgpack_object *m)
 {
     rpc_gateway_t *gw = c->gw;
     const char *type;
     size_t nt;
     if (rpc_get_str(m, "type", &type, &nt) != WEFT_OK)
-        return conn_fail(c, "protocol", "message #%llu: %s",
-                         (unsigned long long)c->dec.frames, weft_last_error());
+        return rpc_gw_conn_fail(c, "protocol", "message #%llu: %s",
+                                (unsigned long long)c->dec.frames, weft_last_error());
 #define IS(s) (nt == sizeof(s) - 1 && !memcmp(type, s, nt))
     if (c->state == CONN_HELLO) {
         if (!IS("hello")) {
             gw->stats.auth_failures++;
-            return conn_fail(c, "auth", "expected hello first, got '%.*s'",
-                             (int)(nt > 32 ? 32 : nt), type);
+            return rpc_gw_conn_fail(c, "auth", "expected hello first, got '%.*s'",
+                                    (int)(nt > 32 ? 32 : nt), type);
         }
         return handle_hello(c, m);
     }
@@ -1063,7 +736,7 @@ static void handle(conn_t *c, const msgpack_object *m)
         int64_t seq = -1;
         rpc_get_int_opt(m, "seq", 0, INT64_MAX, &seq);
         rpc_pack_simple(&gw->out, "pong", seq);
-        return conn_send(c);
+        return rpc_gw_conn_send(c);
     }
     if (gw->split_roles && c->state == CONN_AGENT &&
         (IS("register") || IS("watch") || IS("cancel")))
@@ -1082,11 +755,11 @@ static void handle(conn_t *c, const msgpack_object *m)
     if (IS("cancel"))
         return handle_cancel(c, m);
     if (IS("status"))
-        return handle_status(c, m);
+        return rpc_gw_handle_status(c, m);
     if (IS("job_status"))
-        return handle_job_status(c, m);
+        return rpc_gw_handle_job_status(c, m);
     if (IS("hello"))
-        return conn_fail(c, "protocol", "hello sent twice");
+        return rpc_gw_conn_fail(c, "protocol", "hello sent twice");
     conn_error(c, "unknown-type", weft_fail(WEFT_EPROTO, "unknown message type '%.*s'",
                                             (int)(nt > 32 ? 32 : nt), type));
 #undef IS
@@ -1111,7 +784,7 @@ static void conn_process_frames(conn_t *c)
             return;
         if (r < 0) {
             gw->stats.protocol_errors++;
-            return conn_fail(c, "protocol", "%s", c->dec.errmsg);
+            return rpc_gw_conn_fail(c, "protocol", "%s", c->dec.errmsg);
         }
         if (budget == 0) { /* let the others have a turn; come back */
             bufferevent_disable(c->bev, EV_READ);
@@ -1127,7 +800,7 @@ static void conn_process_frames(conn_t *c)
         size_t taken;
         if (rpc_decoder_feed(&c->dec, v.iov_base, v.iov_len, &taken) != WEFT_OK) {
             gw->stats.protocol_errors++;
-            return conn_fail(c, "protocol", "%s", c->dec.errmsg);
+            return rpc_gw_conn_fail(c, "protocol", "%s", c->dec.errmsg);
         }
         evbuffer_drain(in, taken);
     }
@@ -1180,7 +853,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         c->gw->stats.timeouts++;
         if (c->state == CONN_CLOSING)
             return conn_free(c);
-        return conn_fail(c, "timeout", "idle for %g s", c->gw->o.idle_timeout_s);
+        return rpc_gw_conn_fail(c, "timeout", "idle for %g s", c->gw->o.idle_timeout_s);
     }
     if (what & BEV_EVENT_CONNECTED)
         return; /* the TLS handshake is done: the hello comes next */
@@ -1202,8 +875,8 @@ static void frame_timeout_cb(evutil_socket_t fd, short what, void *arg)
     if (rpc_decoder_pending(&c->dec) == 0 || c->dec.frames != c->frame_mark)
         return; /* completed meanwhile: conn_process keeps the deadline */
     c->gw->stats.timeouts++;
-    conn_fail(c, "timeout", "a frame was still incomplete %g s after it began",
-              c->gw->o.frame_timeout_s);
+    rpc_gw_conn_fail(c, "timeout", "a frame was still incomplete %g s after it began",
+                     c->gw->o.frame_timeout_s);
 }
 
 static void hello_timeout_cb(evutil_socket_t fd, short what, void *arg)
@@ -1213,7 +886,7 @@ static void hello_timeout_cb(evutil_socket_t fd, short what, void *arg)
     c->gw->stats.timeouts++;
     if (!c->bev) /* TLS, and not a byte yet: nothing to say it in */
         return conn_free(c);
-    conn_fail(c, "timeout", "no valid hello within %g s", c->gw->o.hello_timeout_s);
+    rpc_gw_conn_fail(c, "timeout", "no valid hello within %g s", c->gw->o.hello_timeout_s);
 }
 
 /* Reads and handles c's frames once its bufferevent exists. */
@@ -1261,7 +934,7 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
         return conn_free(c);
     conn_start(c);
     gw->stats.protocol_errors++;
-    conn_fail(c, "protocol", "this gateway serves TLS only: connect with TLS (--tls-ca)");
+    rpc_gw_conn_fail(c, "protocol", "this gateway serves TLS only: connect with TLS (--tls-ca)");
 }
 
 /* Serves fd, a connected stream socket from host: the listener's and
@@ -1494,7 +1167,7 @@ static void push_schedule(rpc_gateway_t *gw, conn_t *c, const rpc_change_t *ch, 
                     msgpack_pack_uint64(&pk, ch[i].fid);
         }
         if (rpc_frame_end(&gw->out, mark, gw->o.max_frame) == WEFT_OK)
-            conn_send(c);
+            rpc_gw_conn_send(c);
         gw->out.size = 0;
     }
     gw->stats.changes_pushed += n;
@@ -1681,359 +1354,6 @@ static void signal_cb(evutil_socket_t fd, short what, void *arg)
     rpc_gateway_stop(arg);
 }
 
-/* GET /healthz: 200 "ok" from the gateway's own event loop (the one that
- * handles agents and decides), so a liveness probe that gets no answer in
- * time has found the loop stuck; it runs only after the journal is
- * replayed and the gateway listens. */
-static void healthz(struct evhttp_request *req)
-{
-    struct evbuffer *body = evbuffer_new();
-    if (!body) {
-        evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
-        return;
-    }
-    evbuffer_add_printf(body, "ok\n");
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "text/plain; charset=utf-8");
-    evhttp_send_reply(req, HTTP_OK, "OK", body);
-    evbuffer_free(body);
-}
-
-/* GET /metrics: the counters in Prometheus's text format (metrics.c);
- * /healthz above; anything else 404. evhttp answers methods other than GET
- * and HEAD with 405 and a malformed request with 400 by itself. */
-static void metrics_cb(struct evhttp_request *req, void *arg)
-{
-    rpc_gateway_t *gw = arg;
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    if (path && !strcmp(path, "/healthz")) {
-        healthz(req);
-        return;
-    }
-    if (!path || strcmp(path, "/metrics") != 0) {
-        evhttp_send_error(req, HTTP_NOTFOUND, "weft serve has /metrics and /healthz only");
-        return;
-    }
-    size_t n_ports = gw->sched.fab.n_ports;
-    uint8_t *waits = weft_calloc(n_ports, 1);
-    struct evbuffer *body = evbuffer_new();
-    if (!waits || !body) {
-        free(waits);
-        if (body)
-            evbuffer_free(body);
-        evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
-        return;
-    }
-    rpc_gateway_stats_t st;
-    rpc_gateway_stats(gw, &st);
-    rpc_metrics_t m = {.st = &st, .ports = n_ports, .ports_waiting = ports_waiting(gw, waits),
-                       .port_rate = gw->o.port_rate, .policy = gw->sched.ord->name,
-                       .allocator = gw->sched.alloc->name, .decision = &gw->decision_s,
-                       .build = gw->o.build ? gw->o.build : "unknown"};
-    free(waits);
-    rpc_metrics_render(body, &m);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "text/plain; version=0.0.4; charset=utf-8");
-    evhttp_send_reply(req, HTTP_OK, "OK", body);
-    evbuffer_free(body);
-}
-
-/* Serves --metrics on host:port (port 0: an ephemeral one). */
-static weft_err_t metrics_setup(rpc_gateway_t *gw, const char *host, int port)
-{
-    if (port < 0 || port > 65535)
-        return weft_fail(WEFT_EINVAL, "--metrics port %d: expected 0..65535", port);
-    gw->http = evhttp_new(gw->base);
-    if (!gw->http)
-        return weft_fail(WEFT_ENOMEM, "out of memory for the metrics server");
-    evhttp_set_allowed_methods(gw->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-    evhttp_set_timeout(gw->http, 10);
-    evhttp_set_max_headers_size(gw->http, 8192);
-    evhttp_set_max_body_size(gw->http, 1024);
-    evhttp_set_gencb(gw->http, metrics_cb, gw);
-    struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(gw->http, host, (uint16_t)port);
-    if (!bs)
-        return weft_fail(WEFT_EIO, "--metrics: cannot listen on %s port %d: %s", host, port,
-                         strerror(errno));
-    struct sockaddr_storage bound;
-    socklen_t blen = sizeof bound;
-    getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&bound, &blen);
-    gw->metrics_port = ntohs(bound.ss_family == AF_INET6
-                                 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                 : ((struct sockaddr_in *)&bound)->sin_port);
-    return WEFT_OK;
-}
-
-/* Reads the model file at path into empty m, and the file's SHA-256 into
- * sha (what `weft status` shows, so an operator can tell which file is
- * deciding). A file that changes while it is read (a copy still being
- * written) is refused rather than half-read. m stays empty on error. */
-static weft_err_t load_model_file(const char *path, coflow_learned_model_t *m, char sha[65])
-{
-    char before[65] = "";
-    bool had = weft_file_sha256(path, before) == WEFT_OK;
-    weft_err_t err = coflow_learned_model_load(m, path); /* its error names what is wrong */
-    if (err)
-        return err;
-    err = weft_file_sha256(path, sha);
-    if (!err && (!had || strcmp(before, sha) != 0))
-        err = weft_fail(WEFT_EIO, "%s changed while it was read (still being written?); try "
-                        "again once it is complete", path);
-    if (err)
-        coflow_learned_model_destroy(m);
-    return err;
-}
-
-weft_err_t rpc_gateway_reload_model(rpc_gateway_t *gw)
-{
-    if (gw->sched.policy_hook != &gw->hook)
-        return weft_fail(WEFT_EINVAL, "policy %s has no model to reload", gw->sched.ord->name);
-    coflow_learned_model_t fresh;
-    char sha[65];
-    weft_err_t err = load_model_file(gw->o.model_path, &fresh, sha);
-    if (err)
-        return err;
-    /* no ordering may hold the old model once it is freed */
-    rpc_sched_renew_ordering(&gw->sched);
-    coflow_learned_model_destroy(&gw->model);
-    gw->model = fresh; /* hook.model points here: the next rebuild takes it */
-    memcpy(gw->model_sha256, sha, sizeof sha);
-    gw->model_reloads++;
-    return WEFT_OK;
-}
-
-/* Refuses an agent secret of secrets[0..n_ports) that is empty or the
- * clients' (that machine could act as a client); the error begins with
- * "file: " when file is given. */
-static weft_err_t check_port_secrets(const char *const *secrets, size_t n_ports,
-                                     const char *clients, const char *file)
-{
-    for (size_t p = 0; p < n_ports; p++) {
-        const char *ps = secrets[p];
-        if (ps && (!*ps || !strcmp(ps, clients)))
-            return weft_fail(WEFT_EINVAL, "%s%sthe agent secret of port %zu is %s",
-                             file ? file : "", file ? ": " : "", p,
-                             *ps ? "the clients' secret: that machine could act as a client"
-                                 : "empty");
-    }
-    return WEFT_OK;
-}
-
-/* A copy of secrets[0..n_ports) (NULL entries kept) into *out. */
-static weft_err_t copy_port_secrets(const char *const *secrets, size_t n_ports, char ***out)
-{
-    char **sec = weft_calloc(n_ports ? n_ports : 1, sizeof *sec);
-    if (!sec)
-        return weft_fail(WEFT_ENOMEM, "out of memory for the agents' secrets");
-    for (size_t p = 0; p < n_ports; p++)
-        if (secrets[p] && !(sec[p] = strdup(secrets[p]))) {
-            rpc_port_secrets_free(sec, n_ports);
-            return weft_fail(WEFT_ENOMEM, "out of memory for the agents' secrets");
-        }
-    *out = sec;
-    return WEFT_OK;
-}
-
-weft_err_t rpc_gateway_reload_port_secrets(rpc_gateway_t *gw, size_t *dropped)
-{
-    *dropped = 0;
-    if (!gw->o.port_secrets_file || !gw->port_secrets)
-        return weft_fail(WEFT_EINVAL, "the gateway has no file of agent secrets to reload");
-    size_t n = gw->o.n_ports;
-    char **fresh;
-    weft_err_t err = rpc_port_secrets_read(gw->o.port_secrets_file, n, &fresh);
-    if (!err)
-        err = check_port_secrets((const char *const *)fresh, n, gw->client_token,
-                                 gw->o.port_secrets_file);
-    if (err) {
-        rpc_port_secrets_free(fresh, n);
-        return err;
-    }
-    char **old = gw->port_secrets;
-    gw->port_secrets = fresh;
-    for (size_t p = 0; p < n; p++) {
-        conn_t *c = gw->agents[p];
-        if (!c || c->state != CONN_AGENT || (old[p] && fresh[p] && !strcmp(old[p], fresh[p])))
-            continue;
-        conn_fail(c, "auth", fresh[p] ? "the secret of port %zu changed: connect with the new "
-                  "one" : "port %zu takes no agent any more", p);
-        (*dropped)++;
-    }
-    rpc_port_secrets_free(old, n);
-    gw->port_secrets_reloads++;
-    return WEFT_OK;
-}
-
-weft_err_t rpc_gateway_reload_tokens(rpc_gateway_t *gw, unsigned *changed)
-{
-    *changed = 0;
-    const rpc_gateway_opts_t *o = &gw->o;
-    if (!o->token_file && !o->agent_token_file && !o->client_token_file)
-        return weft_fail(WEFT_EINVAL, "the gateway has no token file to reload");
-    /* as at start: a role's own secret over the shared one */
-    const char *agent_file = o->agent_token_file ? o->agent_token_file : o->token_file;
-    const char *client_file = o->client_token_file ? o->client_token_file : o->token_file;
-    char agent[RPC_TOKEN_MAX], client[RPC_TOKEN_MAX];
-    snprintf(agent, sizeof agent, "%s", gw->agent_token);
-    snprintf(client, sizeof client, "%s", gw->client_token);
-    weft_err_t err = WEFT_OK;
-    if (agent_file && !gw->port_secrets)
-        err = rpc_token_read(agent_file, agent, sizeof agent);
-    if (!err && client_file)
-        err = rpc_token_read(client_file, client, sizeof client);
-    if (!err && gw->port_secrets)
-        err = check_port_secrets((const char *const *)gw->port_secrets, o->n_ports, client,
-                                 o->port_secrets_file);
-    if (err)
-        return err;
-    char *a = strdup(agent), *c = strdup(client);
-    if (!a || !c) {
-        free(a);
-        free(c);
-        return weft_fail(WEFT_ENOMEM, "out of memory for the gateway's secrets");
-    }
-    *changed = (unsigned)(strcmp(a, gw->agent_token) != 0) |
-               (unsigned)(strcmp(c, gw->client_token) != 0) << 1;
-    free(gw->agent_token);
-    free(gw->client_token);
-    gw->agent_token = a;
-    gw->client_token = c;
-    gw->split_roles = gw->port_secrets || strcmp(a, c) != 0;
-    gw->token_reloads++;
-    return WEFT_OK;
-}
-
-static void sighup_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd, (void)what;
-    rpc_gateway_t *gw = arg;
-    bool token_files = gw->o.token_file || gw->o.agent_token_file || gw->o.client_token_file;
-    if (token_files) {
-        unsigned changed;
-        if (rpc_gateway_reload_tokens(gw, &changed))
-            fprintf(stderr, "weft serve: SIGHUP: tokens not reloaded: %s; still letting peers "
-                    "in with the ones read before\n", weft_last_error());
-        else
-            fprintf(stderr, "weft serve: SIGHUP: tokens reloaded: the agents' %s, the "
-                    "clients' %s; connections already in keep going\n",
-                    gw->port_secrets     ? "are per port (--agent-tokens)"
-                    : changed & 1        ? "changed"
-                                         : "unchanged",
-                    changed & 2 ? "changed" : "unchanged");
-    }
-    if (gw->o.port_secrets_file) {
-        size_t dropped;
-        if (rpc_gateway_reload_port_secrets(gw, &dropped))
-            fprintf(stderr, "weft serve: SIGHUP: agent secrets not reloaded: %s; still letting "
-                    "agents in with the ones read before\n", weft_last_error());
-        else
-            fprintf(stderr, "weft serve: SIGHUP: agent secrets reloaded from %s; %zu agent%s "
-                    "dropped (its port's secret changed or went)\n", gw->o.port_secrets_file,
-                    dropped, dropped == 1 ? "" : "s");
-    }
-    if (gw->tls) {
-        if (rpc_gateway_reload_tls(gw)) {
-            fprintf(stderr, "weft serve: SIGHUP: TLS certificate not reloaded: %s; still "
-                    "serving the one read before\n", weft_last_error());
-        } else {
-            char until[40];
-            fprintf(stderr, "weft serve: SIGHUP: TLS certificate %s reloaded (valid until %s); "
-                    "new connections get it, those already in keep theirs\n",
-                    gw->o.tls_cert, rpc_tls_date(until, sizeof until, gw->tls_not_after));
-        }
-    }
-    if (gw->sched.policy_hook != &gw->hook) {
-        if (!gw->o.port_secrets_file && !token_files && !gw->tls)
-            fprintf(stderr, "weft serve: SIGHUP: nothing to reload (policy %s has no model, "
-                    "no token came from a file, there is no --agent-tokens and no TLS)\n",
-                    gw->sched.ord->name);
-        return;
-    }
-    if (rpc_gateway_reload_model(gw))
-        fprintf(stderr, "weft serve: SIGHUP: model not reloaded: %s%s%s%s\n", weft_last_error(),
-                gw->model_sha256[0] ? "; still deciding with the model loaded before (sha256 "
-                                    : "",
-                gw->model_sha256, gw->model_sha256[0] ? ")" : "");
-    else
-        fprintf(stderr, "weft serve: SIGHUP: model %s reloaded (sha256 %s); deciding with it "
-                "from the next decision on\n", gw->o.model_path, gw->model_sha256);
-}
-
-/* The end of validity of ctx's certificate, in Unix seconds (0 if it
- * cannot be read). */
-static int64_t tls_not_after(SSL_CTX *ctx)
-{
-    X509 *x = SSL_CTX_get0_certificate(ctx);
-    struct tm tm;
-    if (!x || ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
-        return 0;
-    return (int64_t)timegm(&tm);
-}
-
-/* A server TLS context from a certificate (chain) and a private key file,
- * into *out; on failure nothing is made and the error names the file and
- * OpenSSL's reason. */
-static weft_err_t tls_context(const char *cert, const char *key, SSL_CTX **out)
-{
-    const char *files[2] = {cert, key}, *what[2] = {"certificate", "private key"};
-    for (int i = 0; i < 2; i++) { /* the system's reason for a file it cannot open */
-        FILE *f = fopen(files[i], "r");
-        if (!f)
-            return weft_fail(WEFT_EIO, "TLS %s %s: %s", what[i], files[i], strerror(errno));
-        fclose(f);
-    }
-    ERR_clear_error();
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    int failed = -1; /* which file OpenSSL refused */
-    if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION))
-        failed = 2;
-    else if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
-        failed = 0;
-    else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
-             SSL_CTX_check_private_key(ctx) != 1)
-        failed = 1;
-    if (failed < 0) {
-        *out = ctx;
-        return WEFT_OK;
-    }
-    char why[256];
-    rpc_tls_reason(why, sizeof why, "unknown error");
-    SSL_CTX_free(ctx);
-    if (failed == 2)
-        return weft_fail(WEFT_ENOMEM, "TLS: %s", why);
-    return weft_fail(WEFT_EIO, "TLS %s %s: %s", what[failed], files[failed], why);
-}
-
-/* The server's TLS context from o.tls_cert and o.tls_key, if given. */
-static weft_err_t tls_setup(rpc_gateway_t *gw)
-{
-    const char *cert = gw->o.tls_cert, *key = gw->o.tls_key;
-    if (!cert && !key)
-        return WEFT_OK;
-    if (!cert || !key)
-        return weft_fail(WEFT_EINVAL, "TLS needs both a certificate and a private key");
-    weft_err_t err = tls_context(cert, key, &gw->tls);
-    if (!err)
-        gw->tls_not_after = tls_not_after(gw->tls);
-    return err;
-}
-
-weft_err_t rpc_gateway_reload_tls(rpc_gateway_t *gw)
-{
-    if (!gw->tls)
-        return weft_fail(WEFT_EINVAL, "the gateway serves no TLS (--tls-cert, --tls-key)");
-    SSL_CTX *fresh;
-    weft_err_t err = tls_context(gw->o.tls_cert, gw->o.tls_key, &fresh);
-    if (err)
-        return err;
-    SSL_CTX_free(gw->tls); /* each connection's SSL keeps a reference to its own */
-    gw->tls = fresh;
-    gw->tls_not_after = tls_not_after(fresh);
-    gw->tls_reloads++;
-    return WEFT_OK;
-}
-
 /* A random id in 1 .. 2^63 - 1 (msgpack readers take it as an int64). */
 static uint64_t new_epoch(void)
 {
@@ -2110,8 +1430,8 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     gw->client_token = strdup(secrets[1]);
     gw->split_roles = strcmp(secrets[0] ? secrets[0] : "", secrets[1]) != 0;
     if (o->port_secrets) {
-        WEFT_CHECK(check_port_secrets(o->port_secrets, o->n_ports, secrets[1], NULL));
-        WEFT_CHECK(copy_port_secrets(o->port_secrets, o->n_ports, &gw->port_secrets));
+        WEFT_CHECK(rpc_gw_check_port_secrets(o->port_secrets, o->n_ports, secrets[1], NULL));
+        WEFT_CHECK(rpc_gw_copy_port_secrets(o->port_secrets, o->n_ports, &gw->port_secrets));
         gw->split_roles = true;
     }
     o->port_secrets = NULL; /* the caller's array: not kept */
@@ -2134,7 +1454,7 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
         /* loaded once, and refused at start rather than at a decision */
         if (!o->model_path)
             WEFT_CHECK(weft_fail(WEFT_EINVAL, "the learned policy needs a model file"));
-        WEFT_CHECK(load_model_file(o->model_path, &gw->model, gw->model_sha256));
+        WEFT_CHECK(rpc_gw_load_model_file(o->model_path, &gw->model, gw->model_sha256));
         gw->hook = (coflow_learned_hook_t){.model = &gw->model};
         gw->sched.policy_hook = &gw->hook;
     }
@@ -2150,7 +1470,7 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     gw->base = event_base_new();
     if (!gw->agent_token || !gw->client_token || !gw->agents || !gw->base)
         WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory for the gateway"));
-    WEFT_CHECK(tls_setup(gw));
+    WEFT_CHECK(rpc_gw_tls_setup(gw));
     if (o->journal)
         WEFT_CHECK(rpc_journal_open_cap(&gw->journal, o->journal, !o->journal_nosync,
                                         o->max_frame, replay, gw));
@@ -2219,7 +1539,7 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     gw->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                  : ((struct sockaddr_in *)&bound)->sin_port);
     if (o->metrics_host)
-        WEFT_CHECK(metrics_setup(gw, o->metrics_host, o->metrics_port));
+        WEFT_CHECK(rpc_gw_metrics_setup(gw, o->metrics_host, o->metrics_port));
     gw->tick = event_new(gw->base, -1, EV_PERSIST, decide_cb, gw);
     gw->decide_ev = event_new(gw->base, -1, 0, decide_cb, gw);
     gw->accept_resume = evtimer_new(gw->base, accept_resume_cb, gw);
@@ -2230,7 +1550,7 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     if (o->handle_signals) {
         gw->sigint = evsignal_new(gw->base, SIGINT, signal_cb, gw);
         gw->sigterm = evsignal_new(gw->base, SIGTERM, signal_cb, gw);
-        gw->sighup = evsignal_new(gw->base, SIGHUP, sighup_cb, gw);
+        gw->sighup = evsignal_new(gw->base, SIGHUP, rpc_gw_sighup_cb, gw);
         if (gw->sigint)
             event_add(gw->sigint, NULL);
         if (gw->sigterm)
@@ -2264,48 +1584,6 @@ weft_err_t rpc_gateway_poll(rpc_gateway_t *gw)
     if (!gw->fatal)
         event_base_loop(gw->base, EVLOOP_NONBLOCK);
     return gw->fatal;
-}
-
-void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out)
-{
-    *out = gw->stats;
-    out->decisions = gw->sched.n_decisions;
-    out->rebuilds = gw->sched.n_rebuilds;
-    out->rebuild_s = gw->sched.rebuild_cost_s;
-    out->jobs = gw->sched.all.n_jobs + gw->sched.n_gone;
-    out->jobs_held = gw->sched.all.n_jobs;
-    out->journal_rewrites = gw->journal.rewrites;
-    out->jobs_finished = 0;
-    for (size_t j = 0; j < gw->sched.all.n_jobs; j++)
-        out->jobs_finished += gw->sched.jdone[j];
-    out->jobs_finished += gw->sched.n_gone;
-    out->flows_unfinished = 0;
-    for (size_t f = 0; f < gw->sched.all.n_flows; f++)
-        out->flows_unfinished += !gw->sched.fdone[f];
-    out->agents = 0;
-    for (size_t p = 0; p < gw->sched.fab.n_ports; p++)
-        out->agents += gw->agents[p] != NULL;
-    out->uptime_s = weft_mono_s() - gw->started;
-    out->journal_records = gw->journal.records;
-    out->journal_syncs = gw->journal.syncs;
-    out->model_path = gw->sched.policy_hook == &gw->hook ? gw->o.model_path : NULL;
-    memcpy(out->model_sha256, gw->model_sha256, sizeof out->model_sha256);
-    out->model_reloads = gw->model_reloads;
-    out->port_secrets_file = gw->port_secrets ? gw->o.port_secrets_file : NULL;
-    out->port_secrets_listed = 0;
-    for (size_t p = 0; gw->port_secrets && p < gw->o.n_ports; p++)
-        out->port_secrets_listed += gw->port_secrets[p] != NULL;
-    out->port_secrets_reloads = gw->port_secrets_reloads;
-    out->token_files = gw->o.token_file || gw->o.agent_token_file || gw->o.client_token_file;
-    out->token_reloads = gw->token_reloads;
-    out->tls = gw->tls != NULL;
-    out->tls_reloads = gw->tls_reloads;
-    out->tls_not_after = gw->tls_not_after;
-    out->journal_torn_at = gw->journal.torn_at;
-    out->journal_torn_bytes = gw->journal.torn_bytes;
-    out->journal_torn_path = gw->journal.torn_path;
-    out->journal_format = gw->journal.fd >= 0 ? gw->journal.format : 0;
-    out->journal_unchecked = gw->journal.unchecked;
 }
 
 void rpc_gateway_free(rpc_gateway_t *gw)

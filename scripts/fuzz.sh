@@ -34,7 +34,8 @@ SCHED_SOURCES="rpc/sched.c $(ls coflow/*.c gnn/*.c attention/*.c | grep -v '^cof
 SIM_SOURCES="$(ls netsim/*.c | tr '\n' ' ') dag/lpbound.c"
 # Linked into fuzz_server only, with the two above: the gateway's server
 # and the client library its peers speak through (libevent, OpenSSL).
-SERVER_SOURCES="rpc/server.c rpc/metrics.c rpc/secrets.c rpc/client.c"
+SERVER_SOURCES="rpc/server.c rpc/server_status.c rpc/server_reload.c rpc/metrics.c"
+SERVER_SOURCES="$SERVER_SOURCES rpc/secrets.c rpc/client.c"
 
 # Per target: the largest input libFuzzer makes (the seeds fit; the FB and
 # weft formats are line-based, the JSON needs room for a few tasks; frame
