@@ -51,6 +51,12 @@ uint64_t rpc_sched_flow_gid(const rpc_sched_t *s, size_t f)
     die("rpc_sched_flow_gid called", NULL);
     return 0;
 }
+size_t rpc_sched_pack_cancel_sent(const rpc_sched_t *s, size_t j, msgpack_packer *pk)
+{
+    (void)s, (void)j, (void)pk;
+    die("rpc_sched_pack_cancel_sent called", NULL);
+    return 0;
+}
 
 typedef struct {
     coflow_fabric_t fab;
