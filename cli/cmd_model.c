@@ -68,6 +68,12 @@ static int describe(FILE *o, const char *path, const attn_model_file_t *mf,
                                 : "at every emulator decision");
     fprintf(o, "  %-18s%zu tensors, %zu floats; %zu vectors\n", "weights", mf->n_tensors,
             floats, mf->n_vecs);
+    for (size_t i = 0; i < mf->n_ints; i++)
+        if (!strncmp(mf->ints[i].name, "train.", 6)) { /* what train_checkpoint_save adds */
+            fprintf(o, "  %-18sa training checkpoint (weft train --resume): its parameters "
+                    "are the last iteration's; the best are in best.msgpack beside it\n", "kind");
+            break;
+        }
     return CLI_OK;
 }
 

@@ -497,11 +497,16 @@ int cmd_train(int argc, char **argv)
             cli_report(C, err);
             goto done;
         }
-        if (t.iter >= cfg.iterations) {
-            fprintf(stderr, "weft train: %s: checkpoint is at iteration %zu, --iters is %zu: "
-                    "nothing to do\n", resume, t.iter, cfg.iterations);
+        if (t.iter > cfg.iterations) {
+            fprintf(stderr, "weft train: %s: checkpoint is at iteration %zu, past --iters "
+                    "%zu\n", resume, t.iter, cfg.iterations);
             goto done;
         }
+        /* at --iters it only finishes the run: what a run stopped after its
+           last checkpoint did not write (final model, --model-out, plot) */
+        if (t.iter == cfg.iterations)
+            fprintf(stderr, "weft train: %s: checkpoint is at --iters %zu: writing what the "
+                    "run ends with\n", resume, t.iter);
     }
     /* where the results go, before the first iteration */
     if (cli_make_dirs(C, "--out", out_dir) || (model_out && cli_check_writable(C, model_out)))

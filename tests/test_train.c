@@ -681,16 +681,45 @@ Test(train, cli_trains_resumes_evaluates_and_refuses_bad_input)
     cr_assert_eq(run_cmd(cmd), 1, "a resume with --rollouts 3 was accepted");
     cr_assert(file_contains(err, "rollouts 2 (--rollouts), this run has 3"),
               "message does not name the setting");
-    /* nothing left to do: an error, and a fresh --out stays empty */
-    snprintf(cmd, sizeof cmd, "%s train %s --out %s/fresh --iters 5 %s --resume "
-             "%s/checkpoint.msgpack >/dev/null 2>%s", bin, wl, out, common, out, err);
-    cr_assert_eq(run_cmd(cmd), 1, "a resume at --iters did not fail");
-    cr_assert(file_contains(err, "checkpoint is at iteration 5, --iters is 5: nothing to do"),
-              "no 'nothing to do' message");
+    /* past --iters: an error, and a fresh --out stays empty */
+    snprintf(cmd, sizeof cmd, "%s train %s --val %s --out %s/fresh --iters 4 %s --resume "
+             "%s/checkpoint.msgpack >/dev/null 2>%s", bin, wl, wl, out, common, out, err);
+    cr_assert_eq(run_cmd(cmd), 1, "a resume past --iters did not fail");
+    cr_assert(file_contains(err, "checkpoint is at iteration 5, past --iters 4"),
+              "no 'past --iters' message");
     snprintf(path, sizeof path, "%s/fresh", out);
     cr_assert(access(path, F_OK) != 0, "%s was created", path);
     snprintf(path, sizeof path, "%s/train.csv", out);
     cr_assert_eq(count_lines(path), 6, "a refused resume changed train.csv");
+    /* at --iters: it finishes a run stopped after its last checkpoint (here
+     * final.msgpack taken away): the same final model again, and
+     * --model-out the best. It used to say "nothing to do" and exit 1, so
+     * such a run could not be finished. */
+    char final[256], kept[256], mout[256];
+    snprintf(final, sizeof final, "%s/final.msgpack", out);
+    snprintf(kept, sizeof kept, "%s/final.kept", tmpdir);
+    snprintf(mout, sizeof mout, "%s/model-out.msgpack", tmpdir);
+    cr_assert_eq(rename(final, kept), 0);
+    snprintf(cmd, sizeof cmd, "%s train %s --val %s --out %s --iters 5 %s --model-out %s "
+             "--resume %s/checkpoint.msgpack >/dev/null 2>%s", bin, wl, wl, out, common, mout,
+             out, err);
+    cr_assert_eq(run_cmd(cmd), 0, "a resume at --iters failed: see %s", err);
+    cr_assert(file_contains(err, "checkpoint is at --iters 5: writing what the run ends with"),
+              "no note");
+    snprintf(cmd, sizeof cmd, "cmp -s %s %s", final, kept);
+    cr_assert_eq(run_cmd(cmd), 0, "the final model differs from the run's own");
+    snprintf(cmd, sizeof cmd, "cmp -s %s %s/best.msgpack", mout, out);
+    cr_assert_eq(run_cmd(cmd), 0, "--model-out is not the best model");
+    snprintf(path, sizeof path, "%s/train.csv", out);
+    cr_assert_eq(count_lines(path), 6, "finishing the run changed train.csv");
+    /* weft model says which file is a checkpoint (it read as a plain model,
+       whose parameters are the last iteration's, not the best) */
+    snprintf(cmd, sizeof cmd, "%s model %s/checkpoint.msgpack >%s 2>&1", bin, out, err);
+    cr_assert_eq(run_cmd(cmd), 0);
+    cr_assert(file_contains(err, "a training checkpoint (weft train --resume)"), "no kind");
+    snprintf(cmd, sizeof cmd, "%s model %s/best.msgpack >%s 2>&1", bin, out, err);
+    cr_assert_eq(run_cmd(cmd), 0);
+    cr_assert(!file_contains(err, "checkpoint"), "best.msgpack called a checkpoint");
 
     snprintf(cmd, sizeof cmd, "%s eval --model %s/best.msgpack --policy learned --policy "
              "sincronia --policy fifo --threads 2 %s %s >%s/eval.txt 2>%s", bin, out, wl, wl,
