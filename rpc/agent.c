@@ -49,6 +49,10 @@
 #define MIN_BURST 16384.0          /* ... but at least this many bytes */
 #define WRITE_CHUNK (256 * 1024)   /* bytes per write call */
 #define MAX_RECEIVERS 1024
+/* A data connection silent this long gives its slot to a new one when all
+ * are taken: the port is unauthenticated, so strangers that connect and
+ * say nothing must not keep peers out. */
+#define RECV_IDLE_S 2.0
 #define BACKOFF_MIN_S 0.05
 #define BACKOFF_MAX_S 2.0
 #define REPORT_BATCH 256           /* flows a progress or done message */
@@ -97,7 +101,10 @@ typedef struct {
     char data_host[64]; /* the address the data listener is bound to */
     int data_port;
     int recv_fd[MAX_RECEIVERS];
+    double recv_at[MAX_RECEIVERS]; /* when each last received a byte (or was taken) */
     size_t n_recv;
+    uint64_t recv_evicted, recv_refused; /* connections let go when all slots were taken */
+    double listen_after; /* out of descriptors: the data listener waits till then */
     uint64_t bytes_received;
     int64_t seq;
     double last_report, last_ping;
@@ -675,6 +682,58 @@ static weft_err_t report(agent_t *a)
     return err;
 }
 
+/* The data connection silent longest, if it has been for RECV_IDLE_S
+ * (SIZE_MAX if none; then what happens to the new one is `otherwise`).
+ * Logged the first time and every 1,000th after. */
+static size_t silent_receiver(agent_t *a, double now, const char *why, const char *otherwise)
+{
+    size_t old = 0;
+    for (size_t k = 1; k < a->n_recv; k++)
+        if (a->recv_at[k] < a->recv_at[old])
+            old = k;
+    bool evict = a->n_recv > 0 && now - a->recv_at[old] >= RECV_IDLE_S;
+    uint64_t *count = evict ? &a->recv_evicted : &a->recv_refused;
+    if ((*count)++ % 1000 == 0)
+        alog(a, "data port: %s; %s (%llu so far)", why,
+             evict ? "closed the connection silent longest for a new one" : otherwise,
+             (unsigned long long)*count);
+    return evict ? old : SIZE_MAX;
+}
+
+/* A connection accepted on the data port: a free slot, else that of the
+ * connection silent longest (silent_receiver), else it is closed. */
+static void take_receiver(agent_t *a, int fd, double now)
+{
+    if (a->n_recv < MAX_RECEIVERS) {
+        a->recv_at[a->n_recv] = now;
+        a->recv_fd[a->n_recv++] = fd;
+        return;
+    }
+    size_t old = silent_receiver(a, now, "all connections taken",
+                                 "closed a new one, none being silent for 2 s");
+    if (old == SIZE_MAX) {
+        close(fd);
+        return;
+    }
+    close(a->recv_fd[old]);
+    a->recv_fd[old] = fd;
+    a->recv_at[old] = now;
+}
+
+/* Out of descriptors (accept: EMFILE): the connection silent longest is
+ * closed to make room, as take_receiver does. False if none may go. */
+static bool free_a_descriptor(agent_t *a, double now)
+{
+    size_t old = silent_receiver(a, now, "out of file descriptors",
+                                 "new ones wait in the backlog, none being silent for 2 s");
+    if (old == SIZE_MAX)
+        return false;
+    close(a->recv_fd[old]);
+    a->recv_fd[old] = a->recv_fd[--a->n_recv];
+    a->recv_at[old] = a->recv_at[a->n_recv];
+    return true;
+}
+
 weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
 {
     weft_err_t err = WEFT_OK;
@@ -714,7 +773,7 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
                 gw_lost(&a, weft_last_error());
         }
         size_t np = 0;
-        pfd[np++] = (struct pollfd){a.lfd, POLLIN, 0};
+        pfd[np++] = (struct pollfd){a.lfd, weft_mono_s() >= a.listen_after ? POLLIN : 0, 0};
         pfd[np++] = (struct pollfd){a.gw.fd, (short)(POLLIN | (rpc_client_want_write(&a.gw)
                                                                 ? POLLOUT : 0)), 0};
         for (size_t i = 0; i < a.n_recv; i++)
@@ -728,28 +787,46 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
             timeout = 0;
         if (poll(pfd, np, timeout) < 0 && errno != EINTR)
             WEFT_CHECK(weft_fail(WEFT_EIO, "poll: %s", strerror(errno)));
+        double now_recv = weft_mono_s();
         if (pfd[0].revents & POLLIN) {
             int fd;
-            while ((fd = accept4(a.lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-                if (a.n_recv == MAX_RECEIVERS)
-                    close(fd);
-                else
-                    a.recv_fd[a.n_recv++] = fd;
+            for (;;) {
+                if ((fd = accept4(a.lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+                    take_receiver(&a, fd, now_recv);
+                    continue;
+                }
+                if (errno != EMFILE && errno != ENFILE)
+                    break;
+                if (free_a_descriptor(&a, now_recv))
+                    continue;
+                /* what cannot be accepted waits in the backlog: the listener
+                   is not polled for a while, rather than spun on */
+                a.listen_after = now_recv + 0.1;
+                break;
             }
         }
-        for (size_t i = 2; i < np; i++) {
-            if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+        /* pfd[2 + k] was receiver k at the poll; a slot given to another
+           connection since then is left for the next poll */
+        for (size_t i = 2, k = 0; i < np; i++, k++) {
+            if (a.recv_fd[k] != pfd[i].fd || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
             ssize_t n;
-            while ((n = recv(pfd[i].fd, sink, sizeof sink, 0)) > 0)
+            while ((n = recv(pfd[i].fd, sink, sizeof sink, 0)) > 0) {
                 a.bytes_received += (uint64_t)n;
+                a.recv_at[k] = now_recv;
+            }
             if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
                 close(pfd[i].fd);
-                for (size_t k = 0; k < a.n_recv; k++)
-                    if (a.recv_fd[k] == pfd[i].fd)
-                        a.recv_fd[k] = a.recv_fd[--a.n_recv];
+                a.recv_fd[k] = -1;
             }
         }
+        size_t kept = 0; /* the closed ones out, in order */
+        for (size_t k = 0; k < a.n_recv; k++)
+            if (a.recv_fd[k] >= 0) {
+                a.recv_at[kept] = a.recv_at[k];
+                a.recv_fd[kept++] = a.recv_fd[k];
+            }
+        a.n_recv = kept;
         if (a.gw.fd >= 0 && (tls_pending || (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))) {
             weft_err_t rerr = rpc_client_read(&a.gw);
             const msgpack_object *m;

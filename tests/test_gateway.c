@@ -26,6 +26,7 @@
 #include <event2/buffer.h>
 #include <jansson.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -37,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -6767,4 +6769,162 @@ Test(gateway_tls, frames_buffered_inside_tls_are_read_without_waiting, .init = m
     pthread_join(th, NULL);
     close(lfd);
     msgpack_sbuffer_destroy(&sb);
+}
+
+/* ------------------------------------------ strangers on an agent's port */
+
+static pid_t stranger_agents[2];
+static char stranger_log[64];
+
+static void stop_stranger_test(void)
+{
+    for (int i = 0; i < 2; i++)
+        if (stranger_agents[i] > 0) {
+            kill(stranger_agents[i], SIGTERM);
+            waitpid(stranger_agents[i], NULL, 0);
+            stranger_agents[i] = 0;
+        }
+    stop_server();
+    if (!getenv("KEEP_LOG"))
+        unlink(stranger_log);
+}
+
+/* A real `weft agent --id ID`, with --data-port port when it is not 0 and
+ * its verbose log into log when it is not NULL, and at most nofile
+ * descriptors when that is not 0. */
+static pid_t spawn_agent(const char *id, int port, const char *log, rlim_t nofile)
+{
+    char gw[32], dp[16];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    snprintf(dp, sizeof dp, "%d", port);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        if (log) {
+            int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            dup2(fd, 2);
+        }
+        struct rlimit rl;
+        if (nofile && getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+            rl.rlim_cur = nofile;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
+        const char *bin = getenv("WEFT_BIN");
+        if (port)
+            execl(bin, bin, "agent", "--id", id, "--gateway", gw, "--token", TOKEN,
+                  "--data-port", dp, "-v", (char *)NULL);
+        else
+            execl(bin, bin, "agent", "--id", id, "--gateway", gw, "--token", TOKEN,
+                  (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* 300 connections that say nothing hold agent 1's data port (plain TCP,
+ * unauthenticated) past its descriptors (at most nofile); agent 0 must
+ * still get its bytes through once they have been silent for 2 s: the
+ * agent closes the connection silent longest for a new one, and says so.
+ * Before, new connections waited in its backlog while the strangers stayed
+ * (and past its 1,024 slots, which take the same path to a free one, it
+ * closed every new one), so agent 0's flow never finished. A few hundred
+ * connections, not the 1,025 that fill the slots: that many connects at
+ * once overflow the kernel's queues on a loaded machine. */
+static void strangers_then_a_flow(rlim_t nofile)
+{
+    enum { STRANGERS = 300 }; /* well past its descriptors */
+    struct rlimit rl;
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < STRANGERS + 64) {
+        fprintf(stderr, "note: at most %llu descriptors: strangers not checked\n",
+                (unsigned long long)rl.rlim_max);
+        return;
+    }
+    /* a free port for agent 1's data listener */
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert_eq(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
+    socklen_t len = sizeof sa;
+    getsockname(s, (struct sockaddr *)&sa, &len);
+    close(s);
+    int port = ntohs(sa.sin_port);
+    snprintf(stranger_log, sizeof stranger_log, "/tmp/weft-strangers-%d.log", (int)getpid());
+    stranger_agents[1] = spawn_agent("1", port, stranger_log, nofile);
+    stranger_agents[0] = spawn_agent("0", 0, NULL, 0);
+    rlim_t soft = rl.rlim_cur;
+    if (soft < STRANGERS + 64) {
+        rl.rlim_cur = STRANGERS + 64;
+        cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    }
+    sa.sin_port = htons((uint16_t)port);
+    bool listening = false; /* a blocking connect succeeds once it listens */
+    for (int tries = 0; tries < 250 && !listening; tries++) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        listening = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+        close(fd);
+        if (!listening)
+            usleep(20 * 1000);
+    }
+    cr_assert(listening, "agent 1 never listened on port %d", port);
+    int *fds = calloc(STRANGERS, sizeof *fds);
+    cr_assert_not_null(fds);
+    size_t n = 0;
+    for (; n < STRANGERS; n++) {
+        fds[n] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        cr_assert(fds[n] >= 0, "socket: %s", strerror(errno));
+        cr_assert(connect(fds[n], (struct sockaddr *)&sa, sizeof sa) == 0 ||
+                  errno == EINPROGRESS, "connect: %s", strerror(errno));
+    }
+    /* till agent 1 holds its 1,024 connections, or nearly all its
+       descriptors (connects past its backlog of 64 are retried after 1, 3,
+       7 s): counted in /proc, not from its log, so that an agent that
+       never says so is caught by the flow below */
+    size_t want = nofile - 16 < 1024 ? (size_t)nofile - 16 : 1024, held = 0;
+    char fd_dir[64];
+    snprintf(fd_dir, sizeof fd_dir, "/proc/%d/fd", (int)stranger_agents[1]);
+    for (double t0 = weft_mono_s(); held < want && weft_mono_s() - t0 < 30;) {
+        usleep(100 * 1000);
+        DIR *d = opendir(fd_dir);
+        cr_assert_not_null(d, "%s: %s", fd_dir, strerror(errno));
+        held = 0;
+        while (readdir(d))
+            held++;
+        closedir(d);
+    }
+    cr_assert_geq(held, want, "agent 1 holds %zu descriptors (nofile %llu)", held,
+                  (unsigned long long)nofile);
+    sleep(3); /* silent for longer than RECV_IDLE_S */
+    char wl[96], out[8192], gw[32];
+    snprintf(wl, sizeof wl, "/tmp/weft-strangers-%d.weft", (int)getpid());
+    FILE *f = fopen(wl, "w");
+    cr_assert(f);
+    fprintf(f, "weft-workload 1\nports 4\njob 0 0 1 0 1\ncoflow 1 0 1 -\n0 1 2000000\nend 1\n");
+    fclose(f);
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *args[] = {"submit", wl, "--gateway", gw, "--token", TOKEN, "--timeout", "30",
+                          NULL};
+    int st = run_weft(out, sizeof out, args);
+    unlink(wl);
+    for (size_t i = 0; i < n; i++)
+        close(fds[i]);
+    free(fds);
+    rl.rlim_cur = soft;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    cr_assert_eq(st, 0, "the flow to the crowded agent did not finish: %s", out);
+    FILE *lg = fopen(stranger_log, "r");
+    cr_assert(lg);
+    char line[512];
+    bool said = false;
+    while (!said && fgets(line, sizeof line, lg))
+        said = strstr(line, "data port: ") &&
+               strstr(line, "closed the connection silent longest for a new one");
+    fclose(lg);
+    cr_assert(said, "agent 1 did not say it made room");
+}
+
+Test(gateway_agent, strangers_past_an_agents_descriptors_do_not_keep_peers_out,
+     .init = server_plain, .fini = stop_stranger_test, .timeout = 90)
+{
+    strangers_then_a_flow(64);
 }
