@@ -787,28 +787,10 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
             timeout = 0;
         if (poll(pfd, np, timeout) < 0 && errno != EINTR)
             WEFT_CHECK(weft_fail(WEFT_EIO, "poll: %s", strerror(errno)));
+        /* pfd[2 + k] is receiver k: new connections are taken after this */
         double now_recv = weft_mono_s();
-        if (pfd[0].revents & POLLIN) {
-            int fd;
-            for (;;) {
-                if ((fd = accept4(a.lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-                    take_receiver(&a, fd, now_recv);
-                    continue;
-                }
-                if (errno != EMFILE && errno != ENFILE)
-                    break;
-                if (free_a_descriptor(&a, now_recv))
-                    continue;
-                /* what cannot be accepted waits in the backlog: the listener
-                   is not polled for a while, rather than spun on */
-                a.listen_after = now_recv + 0.1;
-                break;
-            }
-        }
-        /* pfd[2 + k] was receiver k at the poll; a slot given to another
-           connection since then is left for the next poll */
         for (size_t i = 2, k = 0; i < np; i++, k++) {
-            if (a.recv_fd[k] != pfd[i].fd || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+            if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
             ssize_t n;
             while ((n = recv(pfd[i].fd, sink, sizeof sink, 0)) > 0) {
@@ -827,6 +809,23 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
                 a.recv_fd[kept++] = a.recv_fd[k];
             }
         a.n_recv = kept;
+        if (pfd[0].revents & POLLIN) {
+            int fd;
+            for (;;) {
+                if ((fd = accept4(a.lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+                    take_receiver(&a, fd, now_recv);
+                    continue;
+                }
+                if (errno != EMFILE && errno != ENFILE)
+                    break;
+                if (free_a_descriptor(&a, now_recv))
+                    continue;
+                /* what cannot be accepted waits in the backlog: the listener
+                   is not polled for a while, rather than spun on */
+                a.listen_after = now_recv + 0.1;
+                break;
+            }
+        }
         if (a.gw.fd >= 0 && (tls_pending || (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))) {
             weft_err_t rerr = rpc_client_read(&a.gw);
             const msgpack_object *m;
