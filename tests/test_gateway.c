@@ -6785,8 +6785,7 @@ static void stop_stranger_test(void)
             stranger_agents[i] = 0;
         }
     stop_server();
-    if (!getenv("KEEP_LOG"))
-        unlink(stranger_log);
+    unlink(stranger_log);
 }
 
 /* A real `weft agent --id ID`, with --data-port port when it is not 0 and
