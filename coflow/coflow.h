@@ -98,6 +98,22 @@ typedef struct {
                                   stamp is free */
 } coflow_workload_t;
 
+/* The flows of job j, flows[*first .. *first + count), the count returned:
+ * jobs, coflows and flows are appended in order, so a job's flows are
+ * contiguous. A job without coflows has none. */
+static inline size_t coflow_job_flows(const coflow_workload_t *wl, size_t j, size_t *first)
+{
+    const coflow_job_t *job = &wl->jobs[j];
+    if (job->n_coflows == 0) {
+        *first = 0;
+        return 0;
+    }
+    const coflow_coflow_t *a = &wl->coflows[job->first_coflow],
+                          *z = &wl->coflows[job->first_coflow + job->n_coflows - 1];
+    *first = a->first_flow;
+    return z->first_flow + z->n_flows - a->first_flow;
+}
+
 void coflow_workload_init(coflow_workload_t *wl, size_t n_ports);
 void coflow_workload_destroy(coflow_workload_t *wl);
 

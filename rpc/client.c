@@ -352,14 +352,6 @@ weft_err_t rpc_client_hello_client(rpc_client_t *c, const char *token)
     return END(c);
 }
 
-static size_t job_flows(const coflow_workload_t *wl, size_t j)
-{
-    size_t n = 0;
-    for (size_t k = 0; k < wl->jobs[j].n_coflows; k++)
-        n += wl->coflows[wl->jobs[j].first_coflow + k].n_flows;
-    return n;
-}
-
 weft_err_t rpc_client_register(rpc_client_t *c, int64_t seq, const coflow_workload_t *wl,
                                size_t j)
 {
@@ -376,7 +368,7 @@ weft_err_t rpc_client_register(rpc_client_t *c, int64_t seq, const coflow_worklo
         return weft_fail(WEFT_EINVAL, "job %lld: its registration is %zu bytes (%zu flows), "
                          "more than the gateway's %zu-byte frame cap: start weft serve "
                          "with --max-frame %zu or more", (long long)wl->jobs[j].id, payload,
-                         job_flows(wl, j), cap, payload);
+                         coflow_job_flows(wl, j, &(size_t){0}), cap, payload);
     return err ? weft_wrap(err, "job %lld: ", (long long)wl->jobs[j].id) : err;
 }
 

@@ -715,10 +715,8 @@ static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s, size_t ma
      * cancelled job's dropped ones are not: its cancel drops them again */
     for (size_t j = 0; j < s->all.n_jobs; j++) {
         const coflow_job_t *job = &s->all.jobs[j];
-        size_t lo = s->all.coflows[job->first_coflow].first_flow;
-        size_t hi = j + 1 < s->all.n_jobs
-                        ? s->all.coflows[s->all.jobs[j + 1].first_coflow].first_flow
-                        : s->all.n_flows;
+        size_t lo, hi = coflow_job_flows(&s->all, j, &lo);
+        hi += lo;
         bool ended = timed && s->jdone[j] && !s->jcancelled[j];
         double last = s->finish_s[j] - job->final_compute_s;
         for (size_t f = lo; f < hi;) {

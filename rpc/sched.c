@@ -735,11 +735,8 @@ bool rpc_sched_cancelled(const rpc_sched_t *s, int64_t id)
 
 size_t rpc_sched_pack_cancel_sent(const rpc_sched_t *s, size_t j, msgpack_packer *pk)
 {
-    const coflow_job_t *job = &s->all.jobs[j];
-    const coflow_coflow_t *last = &s->all.coflows[job->first_coflow + job->n_coflows - 1];
-    size_t n = 0; /* a job's flows are contiguous in all */
-    for (size_t f = s->all.coflows[job->first_coflow].first_flow;
-         f < last->first_flow + last->n_flows; f++) {
+    size_t lo, hi = coflow_job_flows(&s->all, j, &lo), n = 0;
+    for (size_t f = lo; f < lo + hi; f++) {
         if (s->fdone[f] == RPC_FLOW_FINISHED || !(s->sent[f] > 0))
             continue;
         if (pk) {
