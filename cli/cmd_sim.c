@@ -36,7 +36,8 @@
 #define MAX_PORT_CAPS 1024
 
 typedef struct {
-    char spec[128];  /* as given: "sebf" or "sebf:greedy" */
+    char spec[260];  /* as given: "sebf" or "sebf:greedy"; with --alloc
+                        other than the ordering's own, "sebf:greedy" */
     char label[260]; /* file-name prefix: "sebf" or "sebf-greedy" */
     const coflow_ordering_t *ord;
     const coflow_allocator_t *alloc;
@@ -100,7 +101,8 @@ static void usage(FILE *out)
             "                      policy's avg wJCT over it (\"vs LP\")\n"
             "  --out DIR           write <policy>-coflows.csv, <policy>-jobs.csv and\n"
             "                      <policy>-summary.json for every policy\n"
-            "                      (<ordering>-<allocator>-... for ORDERING:ALLOCATOR);\n"
+            "                      (<ordering>-<allocator>-... for ORDERING:ALLOCATOR,\n"
+            "                      or an --alloc other than the ordering's own);\n"
             "                      DIR and its parents are made before the runs\n"
             "  --flows             with --out, also <policy>-flows.csv: every flow's finish\n"
             "                      and completion time (8 bytes of memory a flow)\n"
@@ -182,10 +184,20 @@ static bool resolve_policy(sim_task_t *t, const char *spec, const char *default_
         fprintf(stderr, "\n");
         return false;
     }
-    if (colon)
+    if (!colon && (!t->ord->default_allocator ||
+                   strcmp(t->alloc->name, t->ord->default_allocator) != 0) &&
+        coflow_ordering_find(name) == t->ord) {
+        /* --alloc replaced the ordering's own: named as ORDERING:ALLOCATOR
+           would be, so the files, the legend and the messages say which
+           allocator ran, and another --alloc into the same --out does not
+           overwrite this one's files */
+        snprintf(t->spec, sizeof t->spec, "%s:%s", name, t->alloc->name);
+        snprintf(t->label, sizeof t->label, "%s-%s", name, t->alloc->name);
+    } else if (colon) {
         snprintf(t->label, sizeof t->label, "%s-%s", name, colon + 1);
-    else
+    } else {
         snprintf(t->label, sizeof t->label, "%s", spec);
+    }
     return true;
 }
 

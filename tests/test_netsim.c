@@ -1429,6 +1429,32 @@ Test(sim_cli, out_file_kept_when_a_write_fails)
     cr_assert(strstr(cli_file("res/sebf-coflows.csv"), "coflow"), "the other files written");
 }
 
+/* A policy run under --alloc other than its ordering's own is named as
+ * ORDERING:ALLOCATOR: its files do not overwrite the ordering's own run's
+ * in the same --out, and the plot's legend says which allocator ran. */
+Test(sim_cli, out_names_the_allocator_that_alloc_chose)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --out %s/res", cli_dir, cli_dir), 0,
+                 "%s", cli_file("err"));
+    char *own = strdup(cli_file("res/sebf-summary.json"));
+    cr_assert(strstr(own, "\"madd\""), "%s", own);
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --policy fifo --alloc fair --out %s/res "
+                     "--plot %s/res/cdf.svg", cli_dir, cli_dir, cli_dir), 0, "%s",
+                 cli_file("err"));
+    cr_assert_str_eq(cli_file("res/sebf-summary.json"), own, "the madd run was overwritten");
+    free(own);
+    cr_assert(strstr(cli_file("res/sebf-fair-summary.json"), "\"fair\""), "no sebf-fair");
+    cr_assert(strstr(cli_file("res/fifo-fair-jobs.csv"), "job"), "no fifo-fair jobs CSV");
+    const char *gp = cli_file("res/plot.gp");
+    cr_assert(strstr(gp, "title 'sebf:fair'"), "%s", gp);
+    cr_assert(strstr(gp, "sebf-fair-jct-cdf.dat"), "%s", gp);
+    /* the ordering's own allocator named by --alloc changes nothing */
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --alloc madd --out %s/res2", cli_dir,
+                     cli_dir), 0, "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("res2/sebf-jobs.csv"), "job"), "no sebf jobs CSV");
+}
+
 /* --out DIR makes DIR and its missing parents; an --out that cannot be a
  * directory (a file on its path) is refused before any run, naming the
  * part of the path that is in the way. */
