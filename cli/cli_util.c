@@ -129,7 +129,8 @@ int cli_read_workload(const char *cmd, coflow_workload_t *wl, const char *path,
     return 0;
 }
 
-int cli_read_workloads(const char *cmd, char *const *paths, size_t n, coflow_workload_t *out)
+int cli_read_workloads(const char *cmd, char *const *paths, size_t n, double port_rate,
+                       coflow_workload_t *out)
 {
     for (size_t i = 0; i < n; i++) {
         if (cli_read_workload(cmd, &out[i], paths[i], WORKLOAD_FORMAT_AUTO, NULL)) {
@@ -138,7 +139,7 @@ int cli_read_workloads(const char *cmd, char *const *paths, size_t n, coflow_wor
             return -1;
         }
         coflow_fabric_t fab = {0};
-        weft_err_t err = coflow_fabric_init(&fab, out[i].n_ports, WEFT_GBPS_BYTES);
+        weft_err_t err = coflow_fabric_init(&fab, out[i].n_ports, port_rate);
         if (!err)
             err = dag_analyze(&out[i], &fab);
         coflow_fabric_destroy(&fab);

@@ -45,9 +45,10 @@ int cli_read_workload(const char *cmd, coflow_workload_t *wl, const char *path,
                       workload_format_t fmt, const workload_read_opts_t *opts);
 
 /* Reads paths[0..n) (any format weft reads, as cli_read_workload) into
- * out[0..n), each analysed for its own ports at 1 Gbit/s. On error reports
- * it and frees what was read; returns -1. */
-int cli_read_workloads(const char *cmd, char *const *paths, size_t n, coflow_workload_t *out);
+ * out[0..n), each analysed for its own ports at port_rate bytes/s. On
+ * error reports it and frees what was read; returns -1. */
+int cli_read_workloads(const char *cmd, char *const *paths, size_t n, double port_rate,
+                       coflow_workload_t *out);
 
 /* The option getopt_long just returned, for messages: "--NAME" of long
  * option li (>= 0), else the argument as typed. Into buf. */

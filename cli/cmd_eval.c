@@ -18,6 +18,7 @@
 
 #include "cli_util.h"
 #include "dag/dag.h"
+#include "netsim/netsim.h"
 #include "train/train.h"
 
 static const char *const default_policies[] = {"learned", "fifo", "scf",       "ncf",
@@ -49,6 +50,8 @@ static void usage(FILE *out)
             "  --threads N        parallel runs (default: all cores)\n"
             "  --progress         a line on stderr as each policy starts (on a terminal it\n"
             "                     is shown anyway, in place, and wiped before the table)\n"
+            "  --port-rate RATE   every port's rate each way, as in weft sim (default\n"
+            "                     1Gbps, the rate weft gen's --load and training assume)\n"
             "  --lp-bound         add a row for a lower bound no schedule beats: per\n"
             "                     workload the linear program of dag/lpbound.c (DAG order,\n"
             "                     release, isolation and compute times, and every port's\n"
@@ -147,6 +150,7 @@ typedef struct {
  * its error and message where it fails. */
 typedef struct {
     const coflow_workload_t *wls;
+    double port_rate;
     dag_lp_bound_t *lb;
     weft_err_t *err;
     char (*msg)[256];
@@ -156,7 +160,7 @@ static void lp_one(void *arg, size_t i)
 {
     lp_jobs_t *p = arg;
     coflow_fabric_t fab = {0};
-    weft_err_t err = coflow_fabric_init(&fab, p->wls[i].n_ports, WEFT_GBPS_BYTES);
+    weft_err_t err = coflow_fabric_init(&fab, p->wls[i].n_ports, p->port_rate);
     if (!err)
         err = dag_lp_bound(&p->wls[i], &fab, &p->lb[i]);
     coflow_fabric_destroy(&fab);
@@ -168,12 +172,12 @@ static void lp_one(void *arg, size_t i)
  * thread, freed by dag_lp_thread_done); on an error, returns the first (in
  * workload order) with its index in *failed and its message in msg. */
 static weft_err_t lp_bounds(const coflow_workload_t *wls, size_t n, size_t threads,
-                            dag_lp_bound_t *lb, size_t *failed, char msg[256])
+                            double port_rate, dag_lp_bound_t *lb, size_t *failed, char msg[256])
 {
     *failed = 0;
     weft_err_t *err = calloc(n, sizeof *err);
     char(*msgs)[256] = calloc(n, sizeof *msgs);
-    lp_jobs_t p = {.wls = wls, .lb = lb, .err = err, .msg = msgs};
+    lp_jobs_t p = {.wls = wls, .port_rate = port_rate, .lb = lb, .err = err, .msg = msgs};
     weft_err_t first = err && msgs ? weft_parallel_for(n, threads, lp_one, &p,
                                                        dag_lp_thread_done)
                                    : WEFT_ENOMEM;
@@ -218,7 +222,7 @@ static weft_err_t write_csv(FILE *f, const void *arg)
             csv_field(f, a->spec[p], ',');
             csv_field(f, a->paths[i], ',');
             csv_field(f, a->grp[i], ',');
-            fprintf(f, "%.9g,%.9g,%.9g\n", a->w[p * n + i], a->r[p * n + i],
+            fprintf(f, "%.17g,%.17g,%.17g\n", a->w[p * n + i], a->r[p * n + i],
                     a->rb[p * n + i]);
         }
     return WEFT_OK;
@@ -231,12 +235,14 @@ int cmd_eval(int argc, char **argv)
         {"csv", required_argument, NULL, 'c'},    {"plot", required_argument, NULL, 'P'},
         {"threads", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
         {"lp-bound", no_argument, NULL, 'L'},     {"progress", no_argument, NULL, 'g'},
+        {"port-rate", required_argument, NULL, 'r'},
         {NULL, 0, NULL, 0},
     };
     const char *model = NULL, *csv_path = NULL, *plot = NULL;
     const char *spec[MAX_POLICIES + 1];
     size_t n_pol = 0;
     bool lp_bound = false, progress = false;
+    double port_rate = WEFT_GBPS_BYTES;
     long nproc = sysconf(_SC_NPROCESSORS_ONLN);
     size_t threads = nproc > 0 ? (size_t)nproc : 1;
     optind = 1;
@@ -266,6 +272,12 @@ int cmd_eval(int argc, char **argv)
             break;
         case 'h': usage(stdout); return CLI_OK;
         case 'L': lp_bound = true; break;
+        case 'r':
+            if (netsim_parse_rate(optarg, &port_rate)) {
+                fprintf(stderr, "weft eval: --port-rate: %s\n", weft_last_error());
+                return CLI_USAGE;
+            }
+            break;
         case ':':
             fprintf(stderr, "weft eval: option '%s' needs a value\n", opt);
             return CLI_USAGE;
@@ -364,12 +376,12 @@ int cmd_eval(int argc, char **argv)
         fprintf(stderr, "weft eval: out of memory\n");
         goto done;
     }
-    if (cli_read_workloads("eval", paths, n, wls))
+    if (cli_read_workloads("eval", paths, n, port_rate, wls))
         goto done;
     have_wls = true;
     if (uses_learned)
         printf("model: %s\n", model);
-    printf("%zu workloads, %zu policies\n", n, n_pol);
+    printf("%zu workloads, %zu policies, ports at %g bytes/s each way\n", n, n_pol, port_rate);
     fflush(stdout);
     bool tty = !progress && isatty(STDERR_FILENO); /* the line in place */
     for (size_t p = 0; p < n_pol; p++) {
@@ -377,7 +389,7 @@ int cmd_eval(int argc, char **argv)
             fprintf(stderr, "%sweft eval: progress: policy %zu of %zu, %s, on %zu workloads%s",
                     tty ? "\r\033[K" : "", p + 1, n_pol, spec[p], n, tty ? "" : "\n");
         weft_err_t err = train_evaluate_policy(name[p], alloc[p], model, wls, n, threads,
-                                               w + p * n);
+                                               port_rate, w + p * n);
         if (tty && (err || p + 1 == n_pol))
             fputs("\r\033[K", stderr);
         if (err) {
@@ -392,7 +404,7 @@ int cmd_eval(int argc, char **argv)
         if (progress || tty) /* up to a second a workload: say so */
             fprintf(stderr, "%sweft eval: progress: the LP bounds of %zu workloads%s",
                     tty ? "\r\033[K" : "", n, tty ? "" : "\n");
-        weft_err_t err = lp_bounds(wls, n, threads, lbs, &failed, msg);
+        weft_err_t err = lp_bounds(wls, n, threads, port_rate, lbs, &failed, msg);
         if (tty)
             fputs("\r\033[K", stderr);
         if (err == WEFT_EINVAL) { /* no bound for a workload: the policies still count */

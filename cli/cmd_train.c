@@ -470,10 +470,10 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "weft train: out of memory\n");
         goto done;
     }
-    if (cli_read_workloads(C, argv + optind, n_pool, pool))
+    if (cli_read_workloads(C, argv + optind, n_pool, WEFT_GBPS_BYTES, pool))
         goto done;
     have_pool = true;
-    if (cli_read_workloads(C, val_paths, n_val, val))
+    if (cli_read_workloads(C, val_paths, n_val, WEFT_GBPS_BYTES, val))
         goto done;
     have_val = true;
     /* the model and the checkpoint before anything is written, so a bad
@@ -520,7 +520,8 @@ int cmd_train(int argc, char **argv)
         ref[i] = INFINITY;
     const char *best_name[64] = {0};
     for (size_t h = 0; heuristics[h] && n_val; h++) {
-        err = train_evaluate_policy(heuristics[h], NULL, NULL, val, n_val, cfg.threads, w);
+        err = train_evaluate_policy(heuristics[h], NULL, NULL, val, n_val, cfg.threads,
+                                    WEFT_GBPS_BYTES, w);
         if (err) {
             cli_report(C, err);
             goto done;

@@ -1429,6 +1429,51 @@ Test(sim_cli, out_file_kept_when_a_write_fails)
     cr_assert(strstr(cli_file("res/sebf-coflows.csv"), "coflow"), "the other files written");
 }
 
+/* The avg wJCT field (%.17g) of eval's CSV line for policy p, or NAN. */
+static double eval_csv_wjct(const char *csv, const char *p)
+{
+    char key[64];
+    snprintf(key, sizeof key, "\n%s,", p);
+    const char *line = strstr(csv, key);
+    if (!line)
+        return NAN;
+    line += strlen(key);
+    for (int k = 0; k < 2 && line; k++) /* past workload and group */
+        if ((line = strchr(line, ',')))
+            line++;
+    return line ? strtod(line, NULL) : NAN;
+}
+
+/* weft eval runs at the --port-rate it is given, as weft sim does (it ran
+ * at 1 Gbit/s whatever the workload was made for), and its CSV keeps every
+ * digit: the same average weighted JCT as sim's summary, to the bit. */
+Test(sim_cli, eval_runs_at_the_port_rate_it_is_given)
+{
+    NEED_BIN();
+    double sim[2], eval[2];
+    const char *rate[2] = {"1Gbps", "10Gbps"};
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(cli("sim %s/small.weft --policy sebf --port-rate %s --out %s/r%d", cli_dir,
+                         rate[i], cli_dir, i),
+                     0, "%s", cli_file("err"));
+        char name[64];
+        snprintf(name, sizeof name, "r%d/sebf-summary.json", i);
+        const char *js = strstr(cli_file(name), "\"avg_weighted_jct_s\":");
+        cr_assert_not_null(js);
+        sim[i] = strtod(strchr(js, ':') + 1, NULL);
+        cr_assert_eq(cli("eval %s/small.weft --policy sebf --policy fifo --port-rate %s --csv "
+                         "%s/e%d.csv", cli_dir, rate[i], cli_dir, i),
+                     0, "%s", cli_file("err"));
+        snprintf(name, sizeof name, "e%d.csv", i);
+        eval[i] = eval_csv_wjct(cli_file(name), "sebf");
+        cr_assert_eq(eval[i], sim[i], "%s: eval %.17g, sim %.17g", rate[i], eval[i], sim[i]);
+    }
+    cr_assert(sim[1] < sim[0] / 2, "10 Gbit/s ports %g s, 1 Gbit/s %g s", sim[1], sim[0]);
+    cr_assert_eq(cli("eval %s/small.weft --policy sebf --port-rate 10", cli_dir), 0);
+    cr_assert_eq(cli("eval %s/small.weft --policy sebf --port-rate fast", cli_dir), 2);
+    ERR_HAS("--port-rate");
+}
+
 /* A policy run under --alloc other than its ordering's own is named as
  * ORDERING:ALLOCATOR: its files do not overwrite the ordering's own run's
  * in the same --out, and the plot's legend says which allocator ran. */

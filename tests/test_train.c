@@ -175,7 +175,9 @@ Test(train, imitation_fits_the_teacher)
     }
     cr_assert(s.loss < 0.5 * first_loss, "NLL %g -> %g", first_loss, s.loss);
     double sinc;
-    cr_assert_eq(train_evaluate_policy("sincronia", "greedy", NULL, &toy, 1, 1, &sinc), WEFT_OK);
+    cr_assert_eq(train_evaluate_policy("sincronia", "greedy", NULL, &toy, 1, 1, WEFT_GBPS_BYTES,
+                                       &sinc),
+                 WEFT_OK);
     double after = greedy_wjct(&t.model);
     cr_assert(after <= sinc * 1.05, "imitation gives %g, the teacher %g", after, sinc);
     train_destroy(&t);

@@ -162,6 +162,7 @@ typedef struct {
     const coflow_ordering_t *ordering; /* a heuristic run instead of the model, or NULL */
     const coflow_allocator_t *alloc;   /* NULL: the ordering's default */
     const char *model_path;            /* learned ordering run from a file, not a hook */
+    double port_rate;                  /* bytes/s of every port; 0: WEFT_GBPS_BYTES */
     task_mode_t mode;
     uint64_t seed;                     /* sampling stream */
     double entropy_coef;               /* REPLAY: bonus weight per decision */
@@ -452,7 +453,8 @@ static void task_run(task_t *k)
     coflow_fabric_t fab = {0};
     netsim_result_t res;
     netsim_result_init(&res);
-    weft_err_t err = coflow_fabric_init(&fab, k->wl->n_ports, WEFT_GBPS_BYTES);
+    weft_err_t err = coflow_fabric_init(&fab, k->wl->n_ports,
+                                        k->port_rate > 0 ? k->port_rate : WEFT_GBPS_BYTES);
     if (!err)
         err = task_alloc(k);
     if (err) {
@@ -511,14 +513,16 @@ static weft_err_t run_tasks(task_t *tasks, size_t n, size_t threads)
 
 static weft_err_t evaluate(const coflow_learned_model_t *model, const coflow_ordering_t *ord,
                            const coflow_allocator_t *alloc, const char *model_path,
-                           const coflow_workload_t *wls, size_t n, size_t threads, double *wjct)
+                           const coflow_workload_t *wls, size_t n, size_t threads,
+                           double port_rate, double *wjct)
 {
     task_t *tasks = weft_calloc(n ? n : 1, sizeof *tasks);
     if (!tasks)
         return weft_fail(WEFT_ENOMEM, "out of memory for %zu evaluations", n);
     for (size_t i = 0; i < n; i++)
         tasks[i] = (task_t){.wl = &wls[i], .model = model, .ordering = ord, .alloc = alloc,
-                            .model_path = model_path, .mode = MODE_GREEDY};
+                            .model_path = model_path, .port_rate = port_rate,
+                            .mode = MODE_GREEDY};
     weft_err_t err = run_tasks(tasks, n, threads);
     for (size_t i = 0; i < n; i++) {
         wjct[i] = tasks[i].wjct;
@@ -534,12 +538,12 @@ weft_err_t train_evaluate(const coflow_learned_model_t *model, const char *alloc
     const coflow_allocator_t *a = allocator ? coflow_allocator_find(allocator) : NULL;
     if (allocator && !a)
         return weft_fail(WEFT_EINVAL, "unknown allocator '%s'", allocator);
-    return evaluate(model, NULL, a, NULL, wls, n, threads, wjct);
+    return evaluate(model, NULL, a, NULL, wls, n, threads, WEFT_GBPS_BYTES, wjct);
 }
 
 weft_err_t train_evaluate_policy(const char *ordering, const char *allocator,
                                  const char *model_path, const coflow_workload_t *wls, size_t n,
-                                 size_t threads, double *wjct)
+                                 size_t threads, double port_rate, double *wjct)
 {
     const coflow_ordering_t *o = coflow_ordering_find(ordering);
     if (!o)
@@ -547,7 +551,7 @@ weft_err_t train_evaluate_policy(const char *ordering, const char *allocator,
     const coflow_allocator_t *a = allocator ? coflow_allocator_find(allocator) : NULL;
     if (allocator && !a)
         return weft_fail(WEFT_EINVAL, "unknown allocator '%s'", allocator);
-    return evaluate(NULL, o, a, model_path, wls, n, threads, wjct);
+    return evaluate(NULL, o, a, model_path, wls, n, threads, port_rate, wjct);
 }
 
 /* -------------------------------------------------------------- trainer */

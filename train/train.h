@@ -165,10 +165,11 @@ weft_err_t train_evaluate(const coflow_learned_model_t *model, const char *alloc
 
 /* The same for a registered ordering (with its default allocator when
  * allocator is NULL); model_path: the learned ordering's model file (NULL:
- * random from seed 0). */
+ * random from seed 0); every port at port_rate bytes/s (training's is
+ * WEFT_GBPS_BYTES; wls analysed at the same rate). */
 weft_err_t train_evaluate_policy(const char *ordering, const char *allocator,
                                  const char *model_path, const coflow_workload_t *wls, size_t n,
-                                 size_t threads, double *wjct);
+                                 size_t threads, double port_rate, double *wjct);
 
 /* The BLAS kernels training runs on, as OpenBLAS names them ("Haswell",
  * "SkylakeX", ...; the environment's OPENBLAS_CORETYPE picks others). Their
