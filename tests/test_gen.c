@@ -770,6 +770,48 @@ Test(gen_gen, bad_options_rejected)
     coflow_workload_destroy(&out); /* empty but safe to destroy */
 }
 
+/* A workload past the flow budget is refused before it is made when its
+ * expected flows pass it, and as soon as it does when a draw goes past
+ * it: nothing is kept either way. */
+Test(gen_gen, flows_past_the_budget_refused)
+{
+    build_pool(&pool);
+    workload_gen_opts_t o = pool_opts();
+    double pool_flows = 0; /* 10 ports: no folding */
+    for (size_t c = 0; c < pool.n_coflows; c++)
+        pool_flows += (double)pool.coflows[c].n_flows;
+    pool_flows /= (double)pool.n_coflows;
+    double expected = (double)o.n_jobs * ((double)o.max_depth + 1) / 2 *
+                      (((double)o.max_width + 1) / 2) * pool_flows;
+    workload_gen_opts_t b = o;
+    b.max_flows = (size_t)(expected * 0.99);
+    cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
+    char want[64];
+    snprintf(want, sizeof want, "about %.3g flows expected", expected);
+    cr_assert(strstr(weft_last_error(), want) && strstr(weft_last_error(), "fewer jobs"), "%s",
+              weft_last_error());
+    cr_assert_eq(out.n_flows, 0);
+    /* a seed drawing well above the expected, then a budget just below it */
+    size_t made = 0;
+    for (b.seed = 1; b.seed < 200; b.seed++) {
+        b.max_flows = 0;
+        cr_assert_eq(workload_generate(&out, &b), WEFT_OK, "%s", weft_last_error());
+        made = out.n_flows;
+        coflow_workload_destroy(&out);
+        if ((double)made > expected * 1.05)
+            break;
+    }
+    cr_assert((double)made > expected * 1.05, "no seed drew 5%% more flows than expected");
+    b.max_flows = made - 1;
+    cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
+    snprintf(want, sizeof want, "%zu flows made, more than the %zu", made, made - 1);
+    cr_assert(strstr(weft_last_error(), want), "%s", weft_last_error());
+    cr_assert_eq(out.n_flows, 0);
+    b.max_flows = made; /* exactly enough */
+    cr_assert_eq(workload_generate(&out, &b), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(out.n_flows, made);
+}
+
 Test(gen_gen, append_renumbers_and_keeps_structure)
 {
     build_shape(&shapes);
@@ -954,6 +996,12 @@ Test(gen_cli, parameters_beyond_the_readers_refused)
     cr_assert(strstr(cli_file("err"), "offered load 1e+300: ") &&
                   strstr(cli_file("err"), "expected a smaller load"),
               "%s", cli_file("err"));
+    /* both shape limits allowed, together a job of 25 million coflows: it
+       grew past 24 GB before the kernel killed it */
+    cr_assert_eq(cli("gen --max-depth 10000 --max-width 10000 --jobs 2 -o %s/w.weft", cli_dir),
+                 1);
+    cr_assert(strstr(cli_file("err"), "flows expected (2 jobs of 2.501e+07 coflows"), "%s",
+              cli_file("err"));
     cr_assert_str_eq(cli_file("w.weft"), "old\n");
     cr_assert(!cli_exists("w.weft.tmp"));
     /* the limits themselves are fine (no run of a million jobs here) */

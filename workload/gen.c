@@ -25,6 +25,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../dag/dag.h"
 
@@ -65,6 +66,8 @@ typedef struct {
     gen_flow_t *tmp;       /* [cap_tmp] remapped flows of one coflow */
     size_t cap_tmp;
     size_t *layer_start;   /* [max_depth + 1] random DAG: first id of a layer */
+    size_t max_flows;      /* the flow budget (workload_gen_opts_t.max_flows) */
+    double pool_flows;     /* mean flows a pool coflow brings, after folding */
 } gen_t;
 
 static weft_err_t check_opts(const workload_gen_opts_t *o)
@@ -139,6 +142,49 @@ static weft_err_t check_opts(const workload_gen_opts_t *o)
     return WEFT_OK;
 }
 
+/* What to do about too many flows, for the messages. */
+#define FEWER_FLOWS "fewer jobs, smaller DAG shapes, fewer ports or a coflow size cap"
+
+/* Sets g->max_flows and refuses, before any is made, a workload whose
+ * expected flows pass it: a random job of up to 10,000 layers of up to
+ * 10,000 coflows each (both allowed) grew past 24 GB before the kernel
+ * killed it. */
+static weft_err_t flow_budget(gen_t *g)
+{
+    const workload_gen_opts_t *o = g->o;
+    g->max_flows = o->max_flows;
+    if (g->max_flows == 0) {
+        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        double mem = pages > 0 && page > 0 ? (double)pages * (double)page : 0x1p34;
+        g->max_flows = (size_t)(mem / WORKLOAD_GEN_BYTES_PER_FLOW);
+    }
+    double coflows = 0; /* expected a job */
+    if (o->shape == WORKLOAD_SHAPE_RANDOM) { /* depth and widths drawn independently */
+        coflows = ((double)o->max_depth + 1) / 2 * (((double)o->max_width + 1) / 2);
+    } else {
+        for (size_t j = 0; j < o->shapes->n_jobs; j++)
+            coflows += (double)o->shapes->jobs[j].n_coflows;
+        coflows /= (double)o->shapes->n_jobs;
+    }
+    double expected = (double)o->n_jobs * coflows * g->pool_flows;
+    if (expected > (double)g->max_flows)
+        return weft_fail(WEFT_EINVAL, "about %.3g flows expected (%zu jobs of %.4g coflows "
+                         "of %.4g flows on average), more than the %zu this machine's memory "
+                         "can hold; expected " FEWER_FLOWS, expected, o->n_jobs, coflows,
+                         g->pool_flows, g->max_flows);
+    return WEFT_OK;
+}
+
+/* Refuses to go on once the flows made pass the budget (a draw far above
+ * the expected). */
+static weft_err_t check_flows(const gen_t *g, const coflow_workload_t *wl)
+{
+    if (wl->n_flows <= g->max_flows)
+        return WEFT_OK;
+    return weft_fail(WEFT_EINVAL, "%zu flows made, more than the %zu this machine's memory "
+                     "can hold; expected " FEWER_FLOWS, wl->n_flows, g->max_flows);
+}
+
 static weft_err_t gen_init(gen_t *g, const workload_gen_opts_t *o)
 {
     memset(g, 0, sizeof *g);
@@ -161,19 +207,23 @@ static weft_err_t gen_init(gen_t *g, const workload_gen_opts_t *o)
         g->pool[g->n_pool++] = c;
         if (co->n_flows > max_flows)
             max_flows = co->n_flows;
+        /* folded onto fewer ports, at most one flow a port pair */
+        double pairs = (double)o->n_ports * (double)o->n_ports;
+        g->pool_flows += (double)co->n_flows < pairs ? (double)co->n_flows : pairs;
     }
     if (g->n_pool == 0)
         return weft_fail(WEFT_EINVAL,
                          "no coflow of the pool is at most %g bytes (the size cap); the "
                          "smallest has %.17g bytes",
                          o->max_coflow_bytes, smallest);
+    g->pool_flows /= (double)g->n_pool;
     if (fb->n_ports != o->n_ports) {
         g->tmp = weft_calloc(max_flows, sizeof *g->tmp);
         if (!g->tmp)
             return weft_fail(WEFT_ENOMEM, "out of memory for %zu flows of scratch", max_flows);
         g->cap_tmp = max_flows;
     }
-    return WEFT_OK;
+    return flow_budget(g);
 }
 
 static void gen_destroy(gen_t *g)
@@ -295,7 +345,7 @@ static weft_err_t add_random_dag(gen_t *g, coflow_workload_t *wl)
         for (size_t id = start[l]; id < start[l + 1]; id++) {
             if ((err = coflow_workload_add_coflow(wl, (int64_t)id, coflow_compute(g, NULL))))
                 return err;
-            if ((err = fill_coflow(g, wl)))
+            if ((err = fill_coflow(g, wl)) || (err = check_flows(g, wl)))
                 return err;
             if (l == 0)
                 continue;
@@ -323,7 +373,7 @@ static weft_err_t add_shape_dag(gen_t *g, coflow_workload_t *wl, const coflow_jo
         const coflow_coflow_t *co = &sh->coflows[c];
         if ((err = coflow_workload_add_coflow(wl, co->id, coflow_compute(g, co))))
             return err;
-        if ((err = fill_coflow(g, wl)))
+        if ((err = fill_coflow(g, wl)) || (err = check_flows(g, wl)))
             return err;
         for (size_t p = 0; p < co->n_parents; p++)
             if ((err = coflow_workload_add_parent(

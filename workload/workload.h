@@ -180,7 +180,16 @@ typedef struct {
     double compute_mean_s;
     bool keep_shape_compute;     /* use the shape's compute times if present */
     double max_coflow_bytes;     /* skip FB coflows larger than this (0 = no cap) */
+    size_t max_flows;            /* the most flows it may make; 0 (default):
+                                    what fits in a fraction of this machine's
+                                    memory (WORKLOAD_GEN_BYTES_PER_FLOW) */
 } workload_gen_opts_t;
+
+/* With max_flows 0, the generator makes at most physical memory / this many
+ * flows: a flow takes 16 bytes, the array doubling as it grows takes up to
+ * three times that for a moment, and a user's next step (weft sim) takes
+ * several times more; so a workload that fits leaves room for its run. */
+#define WORKLOAD_GEN_BYTES_PER_FLOW 128
 
 /* seed 1, 100 jobs, 150 ports of 1 Gbit/s, load 0.7 (exact), RANDOM shapes
  * up to 5 deep and 4 wide, integer weights 1..5, no compute times but the
@@ -192,9 +201,11 @@ void workload_gen_opts_default(workload_gen_opts_t *o);
  * 0..n_jobs-1 in arrival order, the first arriving at 0. FB ports p are
  * mapped to p * n_ports / fb->n_ports (rounded down) when the sizes differ;
  * when that folds several flows of a coflow onto one (src, dst) pair they are
- * merged into one flow of their summed bytes. On error *wl is left empty
- * (initialised). O(flows generated, times log of a coflow's flows when
- * ports fold) plus dag_analyze(). */
+ * merged into one flow of their summed bytes. Fails (EINVAL) at once when
+ * the flows expected (jobs x mean coflows a job x mean flows a pool
+ * coflow) pass the flow budget (max_flows), and as soon as the flows made
+ * do. On error *wl is left empty (initialised). O(flows generated, times
+ * log of a coflow's flows when ports fold) plus dag_analyze(). */
 weft_err_t workload_generate(coflow_workload_t *wl, const workload_gen_opts_t *opts);
 
 /* Appends every job of src to dst (both finished, dst->n_ports raised to
