@@ -165,13 +165,17 @@ const char *cli_optname(const struct option *longopts, int li, char *const *argv
 
 void cli_gp_quote(FILE *out, const char *s)
 {
-    fputc('\'', out);
+    fputc('"', out);
     for (; *s; s++) {
-        if (*s == '\'')
-            fputc('\'', out);
-        fputc(*s, out);
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(out, "\\%c", ch);
+        else if (ch < 0x20 || ch == 0x7f)
+            fprintf(out, "\\%03o", ch); /* octal: gnuplot reads it back as the byte */
+        else
+            fputc(ch, out);
     }
-    fputc('\'', out);
+    fputc('"', out);
 }
 
 int cli_check_plot_name(const char *cmd, const char *opt, const char *file)
@@ -240,10 +244,27 @@ int cli_make_dirs(const char *cmd, const char *opt, const char *dir)
 int cli_gnuplot(const char *cmd, const char *file, cli_plot_fn script, const void *arg)
 {
     /* gnuplot that cannot open its output draws on stdout instead */
-    struct stat sb;
-    bool existed = stat(file, &sb) == 0;
     if (cli_check_writable(cmd, file))
         return -1;
+    /* A regular file or a new one is drawn into FILE.tmp beside what a
+     * link leads to, and renamed over it once drawn, so a failed drawing
+     * leaves what was there (gnuplot empties its output when it opens it);
+     * a device or FIFO is drawn into as it is. */
+    struct stat sb;
+    char *target = NULL, tmp[PATH_MAX + 8];
+    const char *out = file;
+    if (stat(file, &sb) != 0 || S_ISREG(sb.st_mode)) {
+        if (weft_link_target(file, &target)) {
+            fprintf(stderr, "weft %s: cannot draw '%s': %s\n", cmd, file, weft_last_error());
+            return -1;
+        }
+        if (snprintf(tmp, sizeof tmp, "%s.tmp", target) >= (int)sizeof tmp) {
+            fprintf(stderr, "weft %s: cannot draw '%s': its name is too long\n", cmd, file);
+            free(target);
+            return -1;
+        }
+        out = tmp;
+    }
     const char *ext = strrchr(file, '.');
     bool svg = ext && !strcmp(ext, ".svg");
     /* pngcairo draws better; plain png (libgd) is the fallback, and only the
@@ -258,21 +279,33 @@ int cli_gnuplot(const char *cmd, const char *file, cli_plot_fn script, const voi
             missing = true;
             break;
         }
-        fprintf(gp, "set terminal %s size 960,600\nset output ", terms[k]);
-        cli_gp_quote(gp, file);
+        fprintf(gp, "set terminal %s size 960,600\n" CLI_GP_PLAIN_TEXT "set output ", terms[k]);
+        cli_gp_quote(gp, out);
         fputc('\n', gp);
         script(gp, arg);
         fputs("\nunset output\n", gp);
         status = pclose(gp);
         if (status == 0)
-            return 0;
+            break;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
             missing = true; /* the shell found no gnuplot */
             break;
         }
     }
-    if (!existed)
-        unlink(file);
+    if (target) {
+        if (status == 0 && rename(tmp, target) != 0) {
+            fprintf(stderr, "weft %s: cannot rename '%s' over '%s': %s\n", cmd, tmp, target,
+                    strerror(errno));
+            status = -2;
+        }
+        if (status != 0)
+            unlink(tmp);
+        free(target);
+    }
+    if (status == 0)
+        return 0;
+    if (status == -2)
+        return -1;
     if (missing)
         fprintf(stderr, "weft %s: cannot draw '%s': gnuplot could not be run (is it "
                 "installed?)\n", cmd, file);

@@ -61,8 +61,15 @@ const char *cli_optname(const struct option *longopts, int li, char *const *argv
  * Past max prints "weft CMD: at most MAX policies" and returns -1. */
 int cli_add_policy(const char *cmd, const char *arg, const char **list, size_t *n, size_t max);
 
-/* Writes s as a gnuplot single-quoted string. */
+/* Writes s as a gnuplot double-quoted string, its backslashes, quotes and
+ * control characters escaped (a newline in a single-quoted one ended the
+ * line of the script). */
 void cli_gp_quote(FILE *out, const char *s);
+
+/* The lines that start every plot script after `set terminal`: text is
+ * shown as written, not as gnuplot's markup (an underscore in a workload's
+ * name made a subscript). */
+#define CLI_GP_PLAIN_TEXT "set termoption noenhanced\n"
 
 /* A plot file's name must end in .png or .svg; else prints "weft CMD: OPT
  * 'FILE': expected ..." and returns -1. */

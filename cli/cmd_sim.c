@@ -429,7 +429,7 @@ static int plot_cdf(const char *file, const char *out_dir, const sim_task_t *tas
         snprintf(path, sizeof path, "%s/plot.gp", out_dir);
         FILE *f = fopen(path, "w");
         if (f) {
-            fprintf(f, "set terminal %s size 960,600\nset output ",
+            fprintf(f, "set terminal %s size 960,600\n" CLI_GP_PLAIN_TEXT "set output ",
                     svg ? "svg dynamic" : "pngcairo");
             cli_gp_quote(f, file);
             fputc('\n', f);

@@ -1376,6 +1376,47 @@ Test(sim_cli, a_one_job_cdf_draws_its_rise)
     cr_assert(x0 == x1 && y0 == 0 && y1 == 1, "%s", dat);
 }
 
+/* A workload's name is drawn as written: its underscores are no
+ * subscripts (gnuplot's markup is off) and a newline in it no longer
+ * breaks the script. A drawing that fails leaves the file that was there
+ * (gnuplot empties its output as it opens it): a gnuplot that does so and
+ * fails stands in for the real one here. */
+Test(sim_cli, plot_names_as_written_and_a_failed_drawing_keeps_the_file)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("gen --jobs 3 --ports 4 --seed 2 -o \"%s/my_load_0.7\nx.weft\"", cli_dir),
+                 0, "%s", cli_file("err"));
+    cr_assert_eq(cli("sim \"%s/my_load_0.7\nx.weft\" --policy fifo --out %s/o --plot %s/c.svg",
+                     cli_dir, cli_dir, cli_dir),
+                 0, "%s", cli_file("err"));
+    const char *gp = cli_file("o/plot.gp");
+    cr_assert(strstr(gp, "set termoption noenhanced\n"), "%s", gp);
+    cr_assert(strstr(gp, "my_load_0.7\\012x.weft\""), "%s", gp);
+    const char *svg = cli_file("c.svg");
+    cr_assert(strstr(svg, "my_load_0.7") && strstr(svg, "</svg>"), "no title, or cut: %s", svg);
+    char *kept = strdup(svg);
+    char bin[256];
+    snprintf(bin, sizeof bin, "%s/bin", cli_dir);
+    cr_assert_eq(mkdir(bin, 0777), 0);
+    cli_write("bin/gnuplot", "#!/bin/sh\n"
+                             "f=$(sed -n 's/^set output \"\\(.*\\)\"$/\\1/p' | head -n 1)\n"
+                             "printf partial > \"$f\"\nexit 1\n");
+    snprintf(bin, sizeof bin, "%s/bin/gnuplot", cli_dir);
+    cr_assert_eq(chmod(bin, 0755), 0);
+    char *path = strdup(getenv("PATH")), fake[4096];
+    snprintf(fake, sizeof fake, "%s/bin:%s", cli_dir, path);
+    setenv("PATH", fake, 1);
+    int rc = cli("sim \"%s/my_load_0.7\nx.weft\" --policy fifo --plot %s/c.svg", cli_dir,
+                 cli_dir);
+    setenv("PATH", path, 1);
+    free(path);
+    cr_assert_eq(rc, 1, "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "gnuplot failed to draw"), "%s", cli_file("err"));
+    cr_assert_str_eq(cli_file("c.svg"), kept, "the drawing that failed replaced the file");
+    cr_assert(!cli_exists("c.svg.tmp"), "its temporary file is left");
+    free(kept);
+}
+
 /* --plot into a missing directory: an error naming the file and the
  * reason, before any run, and no PNG on stdout (gnuplot draws there when
  * it cannot open its output); eval alike, without blaming a missing
@@ -1492,7 +1533,7 @@ Test(sim_cli, out_names_the_allocator_that_alloc_chose)
     cr_assert(strstr(cli_file("res/sebf-fair-summary.json"), "\"fair\""), "no sebf-fair");
     cr_assert(strstr(cli_file("res/fifo-fair-jobs.csv"), "job"), "no fifo-fair jobs CSV");
     const char *gp = cli_file("res/plot.gp");
-    cr_assert(strstr(gp, "title 'sebf:fair'"), "%s", gp);
+    cr_assert(strstr(gp, "title \"sebf:fair\""), "%s", gp);
     cr_assert(strstr(gp, "sebf-fair-jct-cdf.dat"), "%s", gp);
     /* the ordering's own allocator named by --alloc changes nothing */
     cr_assert_eq(cli("sim %s/small.weft --policy sebf --alloc madd --out %s/res2", cli_dir,
