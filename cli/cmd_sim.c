@@ -303,6 +303,7 @@ typedef struct {
     const char *suffix; /* coflows.csv, jobs.csv, flows.csv or summary.json */
     const sim_task_t *t;
     const coflow_workload_t *wl;
+    const netsim_run_info_t *info; /* for the summary */
 } result_file_t;
 
 static weft_err_t write_result(FILE *f, const void *arg)
@@ -314,18 +315,21 @@ static weft_err_t write_result(FILE *f, const void *arg)
         return netsim_write_jobs_csv(r->wl, &r->t->res, f);
     if (!strcmp(r->suffix, "flows.csv"))
         return netsim_write_flows_csv(r->wl, &r->t->res, f);
-    return netsim_write_summary_json(&r->t->res, r->t->ord->name, r->t->alloc->name, f);
+    netsim_run_info_t info = *r->info;
+    if (strcmp(r->t->ord->name, "learned") != 0)
+        info.model = NULL;
+    return netsim_write_summary_json(&r->t->res, r->t->ord->name, r->t->alloc->name, &info, f);
 }
 
 /* Writes one file of a task's results (through a temporary file, so a
  * failed write leaves the last run's file whole); returns 0 or prints and
  * returns -1. */
 static int write_result_file(const char *dir, const sim_task_t *t, const char *suffix,
-                             const coflow_workload_t *wl)
+                             const coflow_workload_t *wl, const netsim_run_info_t *info)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s-%s", dir, t->label, suffix);
-    result_file_t r = {.suffix = suffix, .t = t, .wl = wl};
+    result_file_t r = {.suffix = suffix, .t = t, .wl = wl, .info = info};
     weft_err_t err = weft_save_file(path, write_result, &r);
     if (err) {
         cli_report("sim", err);
@@ -849,14 +853,17 @@ int cmd_sim(int argc, char **argv)
         }
     }
 
+    /* a random model (--seed) has no file to name */
+    netsim_run_info_t info = {.workload = path, .fab = &fab, .port_rate = port_rate,
+                              .tick_s = tick_s, .model = seed_given ? NULL : model_path};
     if (out_dir) /* made before the runs (cli_make_dirs) */
         for (size_t i = 0; i < n_pol; i++) {
             if (tasks[i].err)
                 continue;
-            if (write_result_file(out_dir, &tasks[i], "coflows.csv", &wl) ||
-                write_result_file(out_dir, &tasks[i], "jobs.csv", &wl) ||
-                write_result_file(out_dir, &tasks[i], "summary.json", &wl) ||
-                (flows && write_result_file(out_dir, &tasks[i], "flows.csv", &wl)))
+            if (write_result_file(out_dir, &tasks[i], "coflows.csv", &wl, &info) ||
+                write_result_file(out_dir, &tasks[i], "jobs.csv", &wl, &info) ||
+                write_result_file(out_dir, &tasks[i], "summary.json", &wl, &info) ||
+                (flows && write_result_file(out_dir, &tasks[i], "flows.csv", &wl, &info)))
                 rc = CLI_ERROR;
         }
     if (plot) {

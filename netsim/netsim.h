@@ -81,8 +81,9 @@ typedef struct {
     double lp_bound;           /* dag_lp_bound()'s avg_weighted_jct, set by a
                                   caller that computed it after the run (weft
                                   sim --lp-bound); netsim_run() leaves 0 */
-    /* invariant checks (when opts.check): number of violations found, and
-       the first one described */
+    /* invariant checks (when opts.check, and then checked is true): number
+       of violations found, and the first one described */
+    bool checked;
     size_t n_violations;
     char first_violation[256];
 } netsim_result_t;
@@ -112,8 +113,18 @@ weft_err_t netsim_write_coflows_csv(const coflow_workload_t *wl, const netsim_re
                                     FILE *out);
 weft_err_t netsim_write_jobs_csv(const coflow_workload_t *wl, const netsim_result_t *r,
                                  FILE *out);
+/* What the summary JSON says of the run besides its result, so a file
+ * found later tells what made it. */
+typedef struct {
+    const char *workload;        /* as given; NULL: left out */
+    const coflow_fabric_t *fab;  /* its ports' rates; NULL: left out */
+    double port_rate;            /* most ports' rate; the others are listed */
+    double tick_s;               /* the decision tick, 0: none */
+    const char *model;           /* the learned policy's model file, or NULL */
+} netsim_run_info_t;
 weft_err_t netsim_write_summary_json(const netsim_result_t *r, const char *policy,
-                                     const char *allocator, FILE *out);
+                                     const char *allocator, const netsim_run_info_t *info,
+                                     FILE *out);
 /* Per-flow CSV (job,coflow,flow,src,dst,bytes,release_s,finish_s,fct_s:
  * flow is its index in its coflow, in the workload's order, and fct_s is
  * from its coflow's release); needs a run with record_flows. */

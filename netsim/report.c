@@ -148,13 +148,48 @@ static void json_field(FILE *out, const char *name, double x, bool last)
     fputs(last ? "\n" : ",\n", out);
 }
 
+/* The run's settings (netsim_run_info_t), each field followed by ",\n". */
+static void json_run_info(FILE *out, const netsim_run_info_t *info)
+{
+    if (info->workload) {
+        fputs("  \"workload\": ", out);
+        json_str(out, info->workload);
+        fputs(",\n", out);
+    }
+    if (info->fab) {
+        const coflow_fabric_t *fab = info->fab;
+        fprintf(out, "  \"n_ports\": %zu,\n", fab->n_ports);
+        json_field(out, "port_rate_bytes_per_s", info->port_rate, false);
+        fputs("  \"port_caps\": [", out); /* [port, bytes/s each way] off the common rate */
+        for (size_t p = 0, n = 0; p < fab->n_ports; p++)
+            if (fab->cap_out[p] != info->port_rate || fab->cap_in[p] != info->port_rate) {
+                fprintf(out, "%s[%zu, ", n++ ? ", " : "", p);
+                json_num(out, fab->cap_out[p]);
+                fputc(']', out);
+            }
+        fputs("],\n", out);
+    }
+    json_field(out, "tick_s", info->tick_s, false);
+    if (info->model) {
+        fputs("  \"model\": ", out);
+        json_str(out, info->model);
+        fputs(",\n", out);
+    }
+}
+
 weft_err_t netsim_write_summary_json(const netsim_result_t *r, const char *policy,
-                                     const char *allocator, FILE *out)
+                                     const char *allocator, const netsim_run_info_t *info,
+                                     FILE *out)
 {
     fputs("{\n  \"policy\": ", out);
     json_str(out, policy);
     fputs(",\n  \"allocator\": ", out);
     json_str(out, allocator);
+    fputs(",\n", out);
+    if (info)
+        json_run_info(out, info);
+    fputs("  \"checked\": ", out);
+    fputs(r->checked ? "true" : "false", out);
     fprintf(out, ",\n  \"n_jobs\": %zu,\n  \"n_coflows\": %zu,\n  \"n_flows\": %zu,\n",
             r->n_jobs, r->n_coflows, r->n_flows);
     json_field(out, "total_bytes", r->total_bytes, false);
@@ -173,7 +208,12 @@ weft_err_t netsim_write_summary_json(const netsim_result_t *r, const char *polic
             r->n_decisions, r->n_events, r->max_active_flows);
     fprintf(out, "  \"n_rated_total\": %zu,\n  \"n_paced_total\": %zu,\n", r->n_rated_total,
             r->n_paced_total);
-    fprintf(out, "  \"n_violations\": %zu,\n  \"first_violation\": ", r->n_violations);
+    /* null when not checked: 0 would read as checked and clean */
+    if (r->checked)
+        fprintf(out, "  \"n_violations\": %zu,\n", r->n_violations);
+    else
+        fputs("  \"n_violations\": null,\n", out);
+    fputs("  \"first_violation\": ", out);
     json_str(out, r->first_violation);
     fputs(",\n", out);
     json_field(out, "wall_s", r->wall_s, true);

@@ -680,6 +680,7 @@ weft_err_t netsim_run(const coflow_workload_t *wl, const coflow_fabric_t *fab,
                          "is not registered", s.ord->name,
                          s.ord->default_allocator ? s.ord->default_allocator : "(none)");
     s.res = res;
+    res->checked = opts->check;
     res->coflow_release_s = weft_calloc(wl->n_coflows, sizeof(double));
     res->coflow_finish_s = weft_calloc(wl->n_coflows, sizeof(double));
     res->job_finish_s = weft_calloc(wl->n_jobs, sizeof(double));

@@ -882,7 +882,7 @@ static char *write_to_string(int which)
     weft_err_t err = which == 0   ? netsim_write_coflows_csv(&wl, &res, f)
                      : which == 1 ? netsim_write_jobs_csv(&wl, &res, f)
                      : which == 3 ? netsim_write_flows_csv(&wl, &res, f)
-                                  : netsim_write_summary_json(&res, "t-index", "t-greedy", f);
+                                  : netsim_write_summary_json(&res, "t-index", "t-greedy", NULL, f);
     cr_assert_eq(err, WEFT_OK, "%s", weft_last_error());
     fclose(f);
     return buf;
@@ -1468,6 +1468,45 @@ Test(sim_cli, out_file_kept_when_a_write_fails)
     cr_assert_str_eq(cli_file("res/sebf-jobs.csv"), "old\n");
     cr_assert_neq(access(path, F_OK), 0, "temporary file left behind");
     cr_assert(strstr(cli_file("res/sebf-coflows.csv"), "coflow"), "the other files written");
+}
+
+/* The summary JSON says what made it (workload, ports, caps, tick, the
+ * learned policy's model) and whether it was checked: without --check its
+ * violations are null, not a 0 that reads as checked and clean. */
+Test(sim_cli, summary_names_its_run_and_whether_it_was_checked)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --policy learned --port-cap 2=10Mbps "
+                     "--tick 0.5 --out %s/a", cli_dir, cli_dir),
+                 0, "%s", cli_file("err"));
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --check --out %s/b", cli_dir, cli_dir), 0,
+                 "%s", cli_file("err"));
+    static const char *const files[] = {"a/sebf-summary.json", "a/learned-summary.json",
+                                        "b/sebf-summary.json"};
+    for (int i = 0; i < 3; i++) {
+        json_error_t jerr;
+        json_t *root = json_loads(cli_file(files[i]), 0, &jerr);
+        cr_assert_not_null(root, "%s: %s", files[i], jerr.text);
+        char want[256];
+        snprintf(want, sizeof want, "%s/small.weft", cli_dir);
+        cr_assert_str_eq(json_string_value(json_object_get(root, "workload")), want);
+        cr_assert_eq(json_number_value(json_object_get(root, "port_rate_bytes_per_s")), 1.25e8);
+        json_t *caps = json_object_get(root, "port_caps");
+        cr_assert_eq(json_array_size(caps), i < 2 ? 1 : 0, "%s", files[i]);
+        if (i < 2) {
+            cr_assert_eq(json_integer_value(json_array_get(json_array_get(caps, 0), 0)), 2);
+            cr_assert_eq(json_number_value(json_array_get(json_array_get(caps, 0), 1)), 1.25e6);
+        }
+        cr_assert_eq(json_number_value(json_object_get(root, "tick_s")), i < 2 ? 0.5 : 0);
+        cr_assert_eq(json_object_get(root, "model") != NULL, i == 1, "%s", files[i]);
+        cr_assert_eq(json_is_true(json_object_get(root, "checked")), i == 2, "%s", files[i]);
+        json_t *v = json_object_get(root, "n_violations");
+        if (i < 2)
+            cr_assert(json_is_null(v), "%s: unchecked, yet n_violations is given", files[i]);
+        else
+            cr_assert(json_is_integer(v) && json_integer_value(v) == 0, "%s", files[i]);
+        json_decref(root);
+    }
 }
 
 /* The avg wJCT field (%.17g) of eval's CSV line for policy p, or NAN. */
