@@ -122,12 +122,17 @@ int cmd_convert(int argc, char **argv)
         return CLI_USAGE;
     }
     const char *input = argv[optind];
+    weft_err_t err = output ? weft_save_check(output) : WEFT_OK; /* before reading */
+    if (err) {
+        cli_report("convert", err);
+        return CLI_ERROR;
+    }
 
     coflow_workload_t wl;
     if (cli_read_workload("convert", &wl, input, fmt, &ro))
         return CLI_ERROR;
     /* through FILE.tmp (weft_save_file): a failed write leaves FILE as it was */
-    weft_err_t err = output ? weft_save_file(output, write_weft, &wl)
+    err = output ? weft_save_file(output, write_weft, &wl)
                             : workload_write_weft(&wl, stdout);
     if (err) {
         cli_report("convert", err);

@@ -261,6 +261,11 @@ int cmd_gen(int argc, char **argv)
     }
 
     rc = CLI_ERROR;
+    weft_err_t err = out_path ? weft_save_check(out_path) : WEFT_OK; /* before the work */
+    if (err) {
+        cli_report("gen", err);
+        goto done;
+    }
     if (!fb_path && !(fb_path = cli_find_default("gen", DEFAULT_FB, false, "--fb", fb_buf, sizeof fb_buf)))
         goto done;
     if (go.shape == WORKLOAD_SHAPE_ALIBABA && n_shape_files == 0) {
@@ -287,7 +292,7 @@ int cmd_gen(int argc, char **argv)
         n_shape_files = gl.gl_pathc;
     }
 
-    weft_err_t err = workload_read(&fb, fb_path, WORKLOAD_FORMAT_AUTO, NULL);
+    err = workload_read(&fb, fb_path, WORKLOAD_FORMAT_AUTO, NULL);
     if (err) {
         cli_report("gen", err);
         goto done;

@@ -362,6 +362,31 @@ weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg)
     return err ? weft_wrap(err, "%s: ", path) : WEFT_OK;
 }
 
+weft_err_t weft_save_check(const char *path)
+{
+    struct stat sb;
+    if (named_descriptor(path) >= 0 || (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)))
+        return WEFT_OK;
+    char *target = NULL;
+    weft_err_t err = weft_link_target(path, &target);
+    if (err)
+        return err;
+    char *slash = strrchr(target, '/');
+    const char *dir = slash ? target : ".";
+    if (slash == target)
+        dir = "/";
+    else if (slash)
+        *slash = '\0';
+    if (stat(dir, &sb) != 0)
+        err = weft_fail(WEFT_EIO, "%s: cannot write into '%s': %s", path, dir, strerror(errno));
+    else if (!S_ISDIR(sb.st_mode))
+        err = weft_fail(WEFT_EIO, "%s: '%s' is not a directory", path, dir);
+    else if (access(dir, W_OK | X_OK) != 0)
+        err = weft_fail(WEFT_EIO, "%s: cannot write into '%s': %s", path, dir, strerror(errno));
+    free(target);
+    return err;
+}
+
 weft_err_t weft_file_sha256(const char *path, char hex[65])
 {
     FILE *f = fopen(path, "rb");

@@ -103,6 +103,12 @@ weft_err_t weft_parallel_for(size_t n, size_t threads, void (*fn)(void *arg, siz
 typedef weft_err_t (*weft_write_fn)(FILE *f, const void *arg);
 weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg);
 
+/* Whether weft_save_file(path) could create its FILE.tmp, before any work
+ * whose result it will write: EIO naming path and the OS's reason (a
+ * missing or unwritable directory), EOK for what it writes as it is (a
+ * named descriptor, a device, a FIFO), whose errors come at the write. */
+weft_err_t weft_save_check(const char *path);
+
 /* The SHA-256 of the file at path in lowercase hex, as sha256sum prints
  * it (OpenSSL). EIO naming the path. */
 weft_err_t weft_file_sha256(const char *path, char hex[65]);

@@ -1009,6 +1009,34 @@ Test(gen_cli, parameters_beyond_the_readers_refused)
     cr_assert(strstr(cli_file("out"), "ports 1048576\n"));
 }
 
+/* An -o that cannot be written (a missing directory, a file where a
+ * directory should be, a link into a missing one) is found before the
+ * work, not after generating or reading all of it. */
+Test(gen_cli, an_output_that_cannot_be_written_stops_before_the_work)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("gen --jobs 3 --ports 4 -o %s/nodir/x.weft", cli_dir), 1);
+    cr_assert(strstr(cli_file("err"), "cannot write into '") &&
+                  strstr(cli_file("err"), "nodir': No such file or directory"),
+              "%s", cli_file("err"));
+    cli_write("file", "");
+    cr_assert_eq(cli("gen --jobs 3 --ports 4 -o %s/file/x.weft", cli_dir), 1);
+    cr_assert(strstr(cli_file("err"), "file' is not a directory"), "%s", cli_file("err"));
+    char link[256], to[256];
+    snprintf(link, sizeof link, "%s/lnk", cli_dir);
+    snprintf(to, sizeof to, "%s/gone/y.weft", cli_dir);
+    cr_assert_eq(symlink(to, link), 0);
+    cr_assert_eq(cli("gen --jobs 3 --ports 4 -o %s/lnk", cli_dir), 1);
+    cr_assert(strstr(cli_file("err"), "gone': No such file"), "%s", cli_file("err"));
+    struct stat sb;
+    cr_assert_eq(lstat(link, &sb), 0, "the link was removed");
+    /* convert alike: the output's problem, before the (truncated) input is read */
+    cli_write("cut.txt", "150 2\n1 0 1 22 1 65:1.0\n");
+    cr_assert_eq(cli("convert %s/cut.txt -o %s/nodir/y.weft", cli_dir, cli_dir), 1);
+    cr_assert(strstr(cli_file("err"), "nodir': No such file or directory"), "%s",
+              cli_file("err"));
+}
+
 /* Integers are decimal digits alone. strtoull took " -1" (a blank before
  * the sign) as 2^64 - 1, and --seed, read in base 0, 010 as 8 and 0x10 as
  * 16, while --jobs read 010 as 10. */
