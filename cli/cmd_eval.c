@@ -45,7 +45,8 @@ static void usage(FILE *out)
             "  --policy SPEC      a policy, NAME or NAME:ALLOCATOR (repeatable; all:\n"
             "                     every ordering; default: learned and every heuristic)\n"
             "  --csv FILE         per-workload results: policy, workload, group, avg_wjct_s,\n"
-            "                     ratio_to_B, ratio_to_best (fields with a comma quoted)\n"
+            "                     ratio_to_B, ratio_to_best, B (the yardstick's name;\n"
+            "                     fields with a comma quoted)\n"
             "  --plot FILE        bar chart of the ratios with their intervals (.png/.svg)\n"
             "  --threads N        parallel runs (default: all cores)\n"
             "  --progress         a line on stderr as each policy starts (on a terminal it\n"
@@ -143,6 +144,7 @@ typedef struct {
     char *const *paths;      /* [n] */
     const char (*grp)[128];  /* [n] */
     const double *w, *r, *rb; /* [n_pol][n] */
+    const char *b;            /* the yardstick B */
     size_t n_pol, n;
 } csv_arg_t;
 
@@ -216,14 +218,15 @@ static weft_err_t write_csv(FILE *f, const void *arg)
 {
     const csv_arg_t *a = arg;
     size_t n = a->n;
-    fprintf(f, "policy,workload,group,avg_wjct_s,ratio_to_B,ratio_to_best\n");
+    fprintf(f, "policy,workload,group,avg_wjct_s,ratio_to_B,ratio_to_best,B\n");
     for (size_t p = 0; p < a->n_pol; p++)
         for (size_t i = 0; i < n; i++) {
             csv_field(f, a->spec[p], ',');
             csv_field(f, a->paths[i], ',');
             csv_field(f, a->grp[i], ',');
-            fprintf(f, "%.17g,%.17g,%.17g\n", a->w[p * n + i], a->r[p * n + i],
+            fprintf(f, "%.17g,%.17g,%.17g,", a->w[p * n + i], a->r[p * n + i],
                     a->rb[p * n + i]);
+            csv_field(f, a->b, '\n');
         }
     return WEFT_OK;
 }
@@ -512,7 +515,7 @@ int cmd_eval(int argc, char **argv)
     }
     if (csv_path) {
         csv_arg_t ca = {.spec = spec, .paths = paths, .grp = grp, .w = w, .r = r, .rb = rb,
-                        .n_pol = n_rows, .n = n};
+                        .b = spec[B], .n_pol = n_rows, .n = n};
         weft_err_t err = weft_save_file(csv_path, write_csv, &ca);
         if (err) {
             cli_report("eval", err);

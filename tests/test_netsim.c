@@ -1546,6 +1546,12 @@ Test(sim_cli, eval_runs_at_the_port_rate_it_is_given)
                      0, "%s", cli_file("err"));
         snprintf(name, sizeof name, "e%d.csv", i);
         eval[i] = eval_csv_wjct(cli_file(name), "sebf");
+        const char *b = strstr(cli_file("out"), "B = ");
+        cr_assert_not_null(b, "%s", cli_file("out"));
+        char tail[64];
+        snprintf(tail, sizeof tail, ",%.*s\n", (int)strcspn(b + 4, "\n"), b + 4);
+        cr_assert(strstr(cli_file(name), ",ratio_to_best,B\n") && strstr(cli_file(name), tail),
+                  "the CSV does not name the yardstick B (%s): %s", b, cli_file(name));
         cr_assert_eq(eval[i], sim[i], "%s: eval %.17g, sim %.17g", rate[i], eval[i], sim[i]);
     }
     cr_assert(sim[1] < sim[0] / 2, "10 Gbit/s ports %g s, 1 Gbit/s %g s", sim[1], sim[0]);
