@@ -104,16 +104,38 @@ weft_err_t netsim_write_flows_csv(const coflow_workload_t *wl, const netsim_resu
     return finish_write(out, "flows CSV");
 }
 
+/* The length of the well-formed UTF-8 sequence at p (1 to 4), or 0 when
+ * the bytes there are none (RFC 3629: no overlong forms, no surrogates,
+ * nothing past U+10FFFF). */
+static size_t utf8_len(const unsigned char *p)
+{
+    unsigned c = p[0];
+    size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+               : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    for (size_t k = 1; k < n; k++)
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+    if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) ||
+        (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
+        return 0;
+    return n;
+}
+
+/* s as a JSON string. A byte that is not part of valid UTF-8 (a file name
+ * may hold any) is written as the code point of the same number, \u00XX,
+ * so the file stays valid JSON and the byte can be read back. */
 static void json_str(FILE *out, const char *s)
 {
     fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;) {
+        size_t n = utf8_len(p);
         if (*p == '"' || *p == '\\')
             fprintf(out, "\\%c", *p);
-        else if (*p < 0x20)
+        else if (*p < 0x20 || n == 0)
             fprintf(out, "\\u%04x", *p);
         else
-            fputc(*p, out);
+            fwrite(p, 1, n, out);
+        p += n ? n : 1;
     }
     fputc('"', out);
 }

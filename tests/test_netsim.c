@@ -1507,6 +1507,18 @@ Test(sim_cli, summary_names_its_run_and_whether_it_was_checked)
             cr_assert(json_is_integer(v) && json_integer_value(v) == 0, "%s", files[i]);
         json_decref(root);
     }
+    /* a name that is no UTF-8 (any bytes make a file name) still gives JSON */
+    char *text = strdup(cli_file("small.weft"));
+    cli_write("bad\377_\303\251.weft", text);
+    free(text);
+    cr_assert_eq(cli("sim %s/bad*.weft --policy fifo --out %s/c", cli_dir, cli_dir), 0, "%s",
+                 cli_file("err"));
+    json_error_t jerr;
+    json_t *root = json_loads(cli_file("c/fifo-summary.json"), 0, &jerr);
+    cr_assert_not_null(root, "%s: %s", jerr.text, cli_file("c/fifo-summary.json"));
+    const char *w = json_string_value(json_object_get(root, "workload"));
+    cr_assert(w && strstr(w, "/bad\u00ff_\u00e9.weft"), "%s", w ? w : "(none)");
+    json_decref(root);
 }
 
 /* The avg wJCT field (%.17g) of eval's CSV line for policy p, or NAN. */
