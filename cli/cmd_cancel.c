@@ -91,6 +91,7 @@ int cmd_cancel(int argc, char **argv)
     /* One answer per job: an ack, or an unknown-id error (in order, as the
      * gateway handles a connection's messages in order). */
     size_t left = n, next_error = 0;
+    bool said = false; /* the gateway's error is on stderr already */
     double deadline = weft_mono_s() + timeout;
     while (!err && left > 0) {
         const msgpack_object *m;
@@ -113,8 +114,9 @@ int cmd_cancel(int argc, char **argv)
             answered[seq] = true;
             left--;
         } else if (!strcmp(type, "error")) {
-            if (strcmp(e.code, "unknown-id")) {
-                err = weft_fail(WEFT_EPROTO, "the gateway closed the exchange");
+            if (strcmp(e.code, "unknown-id")) { /* a wrong token, say: it ends here */
+                err = WEFT_EPROTO;
+                said = true;
                 break;
             }
             while (next_error < n && answered[next_error])
@@ -127,7 +129,8 @@ int cmd_cancel(int argc, char **argv)
         }
     }
     if (err) {
-        cli_report("cancel", err);
+        if (!said)
+            cli_report("cancel", err);
         status = CLI_ERROR;
     }
     rpc_client_destroy(&c);

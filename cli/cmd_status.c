@@ -310,15 +310,13 @@ int cmd_status(int argc, char **argv)
                         : weft_fail(WEFT_EIO, "no status from %s:%d within %g s", host, port,
                                     timeout);
         } else if (!strcmp(type, "error")) {
-            /* an unknown job: the gateway's line above says it all */
-            said = one_job && !strcmp(e.code, "unknown-id");
-            err = said ? WEFT_ENOTFOUND
-                      : weft_fail(WEFT_EPROTO, !strcmp(e.code, "unknown-type")
-                                                   ? "the gateway at %s:%d predates weft "
-                                                     "status%s"
-                                                   : "the gateway at %s:%d closed the "
-                                                     "exchange%s",
-                                  host, port, one_job ? " --job" : "");
+            /* the gateway's line above says it all (an unknown job, a wrong
+               token), but for a gateway too old to know the question */
+            said = strcmp(e.code, "unknown-type") != 0;
+            err = said ? (one_job && !strcmp(e.code, "unknown-id") ? WEFT_ENOTFOUND
+                                                                   : WEFT_EPROTO)
+                       : weft_fail(WEFT_EPROTO, "the gateway at %s:%d predates weft status%s",
+                                   host, port, one_job ? " --job" : "");
         } else if (!strcmp(type, want)) {
             if (json) {
                 json_t *o = to_json(m);

@@ -552,7 +552,7 @@ typedef struct {
     size_t port_secrets_listed; /* ports with a secret of their own now */
     uint64_t port_secrets_reloads; /* rpc_gateway_reload_port_secrets' that took */
     bool token_files;           /* a token came from a file (read again on SIGHUP) */
-    uint64_t token_reloads;     /* rpc_gateway_reload_tokens' that took */
+    uint64_t token_reloads;     /* rpc_gateway_reload_tokens' that changed a secret */
     bool tls;                   /* the gateway serves TLS */
     uint64_t tls_reloads;       /* rpc_gateway_reload_tls' that took */
     int64_t tls_not_after;      /* its certificate's end of validity, Unix

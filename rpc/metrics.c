@@ -130,7 +130,7 @@ void rpc_metrics_render(struct evbuffer *out, const rpc_metrics_t *m)
     }
     if (st->token_files)
         counter(out, "weft_token_reloads_total",
-                "Reloads of the token files (SIGHUP) that took.", st->token_reloads);
+                "Reloads of the token files (SIGHUP) that changed a secret.", st->token_reloads);
     if (st->tls) {
         counter(out, "weft_tls_reloads_total",
                 "Reloads of the TLS certificate and key (SIGHUP) that took.", st->tls_reloads);

@@ -1430,7 +1430,8 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     gw->client_token = strdup(secrets[1]);
     gw->split_roles = strcmp(secrets[0] ? secrets[0] : "", secrets[1]) != 0;
     if (o->port_secrets) {
-        WEFT_CHECK(rpc_gw_check_port_secrets(o->port_secrets, o->n_ports, secrets[1], NULL));
+        WEFT_CHECK(rpc_gw_check_port_secrets(o->port_secrets, o->n_ports, secrets[1],
+                                             o->port_secrets_file));
         WEFT_CHECK(rpc_gw_copy_port_secrets(o->port_secrets, o->n_ports, &gw->port_secrets));
         gw->split_roles = true;
     }

@@ -63,7 +63,7 @@ struct rpc_gateway {
     char model_sha256[65];        /* of the file model was read from */
     uint64_t model_reloads;
     uint64_t port_secrets_reloads; /* rpc_gateway_reload_port_secrets' that took */
-    uint64_t token_reloads;        /* rpc_gateway_reload_tokens' that took */
+    uint64_t token_reloads;        /* rpc_gateway_reload_tokens' that changed a secret */
     struct evhttp *http;          /* --metrics, or NULL */
     int metrics_port;
     rpc_histogram_t decision_s;   /* how long decide_cb's decisions took */

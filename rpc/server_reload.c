@@ -152,7 +152,8 @@ weft_err_t rpc_gateway_reload_tokens(rpc_gateway_t *gw, unsigned *changed)
     gw->agent_token = a;
     gw->client_token = c;
     gw->split_roles = gw->port_secrets || strcmp(a, c) != 0;
-    gw->token_reloads++;
+    if (*changed) /* a rotation: a SIGHUP for a certificate or a model reads them too */
+        gw->token_reloads++;
     return WEFT_OK;
 }
 

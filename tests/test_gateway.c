@@ -4775,6 +4775,17 @@ Test(gateway_hostile, submit_and_agent_stop_on_a_wrong_token)
     st = run_weft(out, sizeof out, agent);
     cr_assert_eq(st, 1, "agent: exit status %d: %s", st, out);
     cr_assert(strstr(out, "authentication failed") && strstr(out, "wrong token"), "%s", out);
+    /* status and cancel: the gateway's reason, and no line after it that
+       blames the gateway (they added "closed the exchange") */
+    const char *status[] = {"status", "--gateway", gw, "--token", "not-" TOKEN, NULL};
+    const char *cancel[] = {"cancel", "7", "--gateway", gw, "--token", "not-" TOKEN, NULL};
+    const char *const *asks[] = {status, cancel};
+    for (int i = 0; i < 2; i++) {
+        st = run_weft(out, sizeof out, asks[i]);
+        cr_assert_eq(st, 1, "%s: exit status %d: %s", asks[i][0], st, out);
+        cr_assert(strstr(out, "gateway error auth") && strstr(out, "wrong token"), "%s", out);
+        cr_assert(!strstr(out, "closed the exchange"), "%s", out);
+    }
     still_serving();
 }
 
@@ -5161,6 +5172,12 @@ Test(gateway_agent, sighup_reloads_the_token_files, .fini = stop_server, .timeou
     cr_assert(gets_in("second-secret"));
     /* the client already in is still served, and the status counts the reload */
     cr_assert_eq(token_reloads(&in), 1);
+    /* a SIGHUP that finds the same secret (one for a certificate or a model)
+       is no rotation: not counted */
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    wait_in_file(err_path, "tokens reloaded: the agents' unchanged, the clients' unchanged", 1,
+                 log, sizeof log);
+    cr_assert_eq(token_reloads(&in), 1, "a reload that changed nothing was counted");
 
     write_text(tok, "\n");
     cr_assert_eq(kill(server_pid, SIGHUP), 0);
