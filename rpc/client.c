@@ -327,18 +327,26 @@ weft_err_t rpc_token_reread(const char *path, char *token, bool *changed)
     msgpack_packer *pk = &(c)->pk
 #define END(c) rpc_frame_end(&(c)->out, mark_, (c)->max_frame)
 
-weft_err_t rpc_client_hello_agent(rpc_client_t *c, const char *token, uint32_t id,
-                                  int data_port)
+weft_err_t rpc_client_hello_agent_acks(rpc_client_t *c, const char *token, uint32_t id,
+                                       int data_port, int acks)
 {
     BEGIN(c);
-    msgpack_pack_map(pk, 6);
+    msgpack_pack_map(pk, acks > 0 ? 7 : 6);
     rpc_pack_cstr(pk, "type"), rpc_pack_cstr(pk, "hello");
     rpc_pack_cstr(pk, "v"), msgpack_pack_int(pk, RPC_PROTOCOL_VERSION);
     rpc_pack_cstr(pk, "token"), rpc_pack_cstr(pk, token);
     rpc_pack_cstr(pk, "role"), rpc_pack_cstr(pk, "agent");
     rpc_pack_cstr(pk, "id"), msgpack_pack_uint32(pk, id);
     rpc_pack_cstr(pk, "port"), msgpack_pack_int(pk, data_port);
+    if (acks > 0)
+        rpc_pack_cstr(pk, "acks"), msgpack_pack_int(pk, acks);
     return END(c);
+}
+
+weft_err_t rpc_client_hello_agent(rpc_client_t *c, const char *token, uint32_t id,
+                                  int data_port)
+{
+    return rpc_client_hello_agent_acks(c, token, id, data_port, 0);
 }
 
 weft_err_t rpc_client_hello_client(rpc_client_t *c, const char *token)

@@ -100,6 +100,13 @@ bool rpc_client_pending(const rpc_client_t *c);
 /* Message builders: each appends one frame to the output queue. */
 weft_err_t rpc_client_hello_agent(rpc_client_t *c, const char *token, uint32_t id,
                                   int data_port);
+/* The same, saying the agent acknowledges what it reads on its data
+ * connections, in data-ack version `acks` (RPC_DATA_ACKS; docs/protocol.md,
+ * "Data connections"): the gateway tells the other agents, whose flows to
+ * it then count a byte only once acknowledged. 0: as rpc_client_hello_agent,
+ * for a service that does not ack (its senders count bytes as written). */
+weft_err_t rpc_client_hello_agent_acks(rpc_client_t *c, const char *token, uint32_t id,
+                                       int data_port, int acks);
 weft_err_t rpc_client_hello_client(rpc_client_t *c, const char *token);
 /* Registers job j of wl (its coflows, flows, parents, compute times). */
 weft_err_t rpc_client_register(rpc_client_t *c, int64_t seq, const coflow_workload_t *wl,

@@ -320,7 +320,7 @@ static void handle_hello(conn_t *c, const msgpack_object *m)
     rpc_gateway_t *gw = c->gw;
     const char *tok, *role = "agent";
     size_t ntok, nrole = 5;
-    int64_t v, id = -1, port = 0;
+    int64_t v, id = -1, port = 0, acks = 0;
     weft_err_t err;
     if ((err = rpc_get_int(m, "v", 0, INT32_MAX, &v)))
         return rpc_gw_conn_fail(c, "protocol", "hello: %s", weft_last_error());
@@ -360,6 +360,9 @@ static void handle_hello(conn_t *c, const msgpack_object *m)
         if (!by_port &&
             (err = hello_agent_ids(m, (int64_t)gw->sched.fab.n_ports - 1, &id, &port)))
             return rpc_gw_conn_fail(c, "protocol", "hello: %s", weft_last_error());
+        /* optional: agents from before data acks say nothing (0) */
+        if ((err = rpc_get_int_opt(m, "acks", 0, INT32_MAX, &acks)))
+            return rpc_gw_conn_fail(c, "protocol", "hello: %s", weft_last_error());
         conn_t *old = gw->agents[id];
         if (old && old != c) {
             old->agent = -1; /* its flows now belong to the new connection */
@@ -369,6 +372,7 @@ static void handle_hello(conn_t *c, const msgpack_object *m)
         rpc_sched_set_port_present(&gw->sched, (uint32_t)id, true);
         c->agent = id;
         c->data_port = (int)port;
+        c->data_acks = (int)acks;
         rpc_sched_forget_port(&gw->sched, (uint32_t)id);
         c->peers_all = true; /* and the others are told of it */
         gw->peers_dirty = true;
@@ -1066,17 +1070,23 @@ static uint64_t pack_peers(rpc_gateway_t *gw, msgpack_sbuffer *b, bool all)
             rpc_frame_begin(b, &mark);
             msgpack_packer pk;
             msgpack_packer_init(&pk, b, msgpack_sbuffer_write);
-            msgpack_pack_map(&pk, 2);
+            msgpack_pack_map(&pk, 3);
             rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "peers");
             rpc_pack_cstr(&pk, "peers"), msgpack_pack_array(&pk, entries);
-            for (; k < end; k++) {
-                if (!peer_listed(gw, k, all))
+            for (size_t i = k; i < end; i++) {
+                if (!peer_listed(gw, i, all))
                     continue;
                 msgpack_pack_array(&pk, 3);
-                msgpack_pack_uint64(&pk, k);
-                rpc_pack_cstr(&pk, gw->agents[k]->host);
-                msgpack_pack_int(&pk, gw->agents[k]->data_port);
+                msgpack_pack_uint64(&pk, i);
+                rpc_pack_cstr(&pk, gw->agents[i]->host);
+                msgpack_pack_int(&pk, gw->agents[i]->data_port);
             }
+            /* A key of its own, parallel to "peers": agents from before
+               data acks take only entries of 3 and ignore unknown keys. */
+            rpc_pack_cstr(&pk, "acks"), msgpack_pack_array(&pk, entries);
+            for (; k < end; k++)
+                if (peer_listed(gw, k, all))
+                    msgpack_pack_int(&pk, gw->agents[k]->data_acks);
             if (rpc_frame_end(b, mark, gw->o.max_frame) == WEFT_OK)
                 frames++;
         }

@@ -38,6 +38,8 @@ typedef struct conn {
     conn_state_t state;
     int64_t agent;     /* port id of an agent, -1 otherwise */
     int data_port;     /* an agent's data port */
+    int data_acks;     /* the data-connection ack version it speaks as a
+                          receiver (hello "acks"; 0: it does not ack) */
     bool peers_all;    /* an agent not yet told every peer (the next push does) */
     char host[64];     /* peer address */
     uint64_t serial;

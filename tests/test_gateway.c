@@ -6944,3 +6944,77 @@ Test(gateway_agent, strangers_past_an_agents_descriptors_do_not_keep_peers_out,
 {
     strangers_then_a_flow(64);
 }
+
+/* ------------------------------------------------ data acknowledgments */
+
+/* The data connections' acknowledgment (docs/protocol.md, "Data
+ * connections"): an agent counts a byte once the receiving agent has read
+ * it, not once its connection took it. */
+
+/* The next peers message on c as "id:port/acks,..." into out[n]. */
+static void next_peers_acks(rpc_client_t *c, char *out, size_t n)
+{
+    for (;;) {
+        const msgpack_object *m;
+        cr_assert_eq(rpc_client_wait(c, 5.0, &m), 1, "no peers: %s", weft_last_error());
+        char type[32];
+        if (strcmp(rpc_msg_type(m, type, sizeof type), "peers"))
+            continue;
+        const msgpack_object_array *p, *a;
+        cr_assert_eq(rpc_get_array(m, "peers", &p), WEFT_OK);
+        cr_assert_eq(rpc_get_array(m, "acks", &a), WEFT_OK, "%s", weft_last_error());
+        cr_assert_eq(a->size, p->size);
+        size_t len = 0;
+        out[0] = 0;
+        for (uint32_t i = 0; i < p->size; i++) {
+            int64_t id, port, ack;
+            cr_assert(rpc_obj_int(&p->ptr[i].via.array.ptr[0], &id) &&
+                      rpc_obj_int(&p->ptr[i].via.array.ptr[2], &port) &&
+                      rpc_obj_int(&a->ptr[i], &ack));
+            len += (size_t)snprintf(out + len, n - len, "%s%lld:%lld/%lld", i ? "," : "",
+                                    (long long)id, (long long)port, (long long)ack);
+        }
+        return;
+    }
+}
+
+static void told_acks(rpc_client_t *c, const char *want)
+{
+    char got[256];
+    next_peers_acks(c, got, sizeof got);
+    cr_assert_str_eq(got, want);
+}
+
+static void hello_acks_str(msgpack_packer *pk, const void *arg)
+{
+    (void)arg;
+    rpc_pack_cstr(pk, "v"), msgpack_pack_int(pk, RPC_PROTOCOL_VERSION);
+    rpc_pack_cstr(pk, "token"), rpc_pack_cstr(pk, TOKEN);
+    rpc_pack_cstr(pk, "id"), msgpack_pack_int(pk, 2);
+    rpc_pack_cstr(pk, "port"), msgpack_pack_int(pk, 1002);
+    rpc_pack_cstr(pk, "acks"), rpc_pack_cstr(pk, "yes");
+}
+
+/* An agent says in its hello that it acknowledges what it reads ("acks":
+ * the version), and the gateway tells the other agents so, in `peers`
+ * ("acks", one entry per peer, 0 for an agent that said nothing, as an
+ * older one): a sender waits for acknowledgments only from receivers that
+ * send them. An "acks" that is not an integer is a protocol error. */
+Test(gateway_agent, peers_say_which_agents_acknowledge, .init = server_default,
+     .fini = stop_server, .timeout = 30)
+{
+    rpc_client_t a0, a1, a2;
+    connect_to(&a0);
+    cr_assert_eq(rpc_client_hello_agent_acks(&a0, TOKEN, 0, 1000, RPC_DATA_ACKS), WEFT_OK);
+    told_acks(&a0, "0:1000/1");
+    connect_to(&a1);
+    cr_assert_eq(rpc_client_hello_agent(&a1, TOKEN, 1, 1001), WEFT_OK);
+    told_acks(&a1, "0:1000/1,1:1001/0");
+    told_acks(&a0, "1:1001/0");
+    connect_to(&a2);
+    send_raw_message(a2.fd, "hello", 5, hello_acks_str, NULL);
+    expect_error(&a2, "protocol", "acks");
+    rpc_client_destroy(&a0);
+    rpc_client_destroy(&a1);
+    rpc_client_destroy(&a2);
+}
