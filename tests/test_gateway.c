@@ -21,6 +21,7 @@
  * and `weft agent` stop at once on a wrong token; bad options are named.
  */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <dirent.h>
 #include <errno.h>
 #include <event2/buffer.h>
@@ -7017,4 +7018,389 @@ Test(gateway_agent, peers_say_which_agents_acknowledge, .init = server_default,
     rpc_client_destroy(&a0);
     rpc_client_destroy(&a1);
     rpc_client_destroy(&a2);
+}
+
+static pid_t ack_agents[2];    /* real agents 0 and 1 */
+static char ack_log[3][64];    /* agent 0's log, agent 1's, a restarted agent 1's */
+
+static void stop_ack_test(void)
+{
+    for (int i = 0; i < 2; i++)
+        if (ack_agents[i] > 0) {
+            kill(ack_agents[i], SIGCONT); /* a test that failed while it was stopped */
+            kill(ack_agents[i], SIGTERM);
+            waitpid(ack_agents[i], NULL, 0);
+            ack_agents[i] = 0;
+        }
+    stop_agent_and_server(); /* agent_pid too: the garbage test's agent 0 */
+    for (int i = 0; i < 3; i++)
+        if (ack_log[i][0])
+            unlink(ack_log[i]);
+}
+
+static void name_ack_logs(void)
+{
+    for (int i = 0; i < 3; i++)
+        snprintf(ack_log[i], sizeof ack_log[i], "/tmp/weft-ack-%d-%d.log", (int)getpid(), i);
+}
+
+/* A real `weft agent --id id -v` on a free data port, logging to log. */
+static pid_t spawn_agent_v(const char *id, const char *log)
+{
+    char gw[32];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    write_text(log, "");
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        dup2(open(log, O_WRONLY | O_TRUNC), 2);
+        const char *bin = getenv("WEFT_BIN");
+        execl(bin, bin, "agent", "--id", id, "--gateway", gw, "--token", TOKEN, "-v",
+              (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* A client on the test's gateway, once n agents are connected. */
+static void client_with_agents(rpc_client_t *c, int64_t n)
+{
+    connect_to(c);
+    hello_client(c);
+    for (double t0 = weft_mono_s(); status_agents(c) < n; usleep(20 * 1000))
+        cr_assert_lt(weft_mono_s() - t0, 10, "fewer than %lld agents connected in 10 s",
+                     (long long)n);
+}
+
+/* Job id: one flow of `bytes` from port 0 to port 1. */
+static void one_flow_job(coflow_workload_t *wl, int64_t id, double bytes)
+{
+    coflow_workload_init(wl, 4);
+    coflow_workload_add_job(wl, id, 0, 1, 0);
+    coflow_workload_add_coflow(wl, 1, 0);
+    coflow_workload_add_flow(wl, 0, 1, bytes);
+    cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK);
+}
+
+/* Whether job_done for job comes on c within timeout_s (others skipped). */
+static bool job_done_within(rpc_client_t *c, int64_t job, double timeout_s)
+{
+    double until = weft_mono_s() + timeout_s, left;
+    while ((left = until - weft_mono_s()) > 0) {
+        const msgpack_object *m;
+        int r = rpc_client_wait(c, left, &m);
+        cr_assert_geq(r, 0, "client connection: %s", weft_last_error());
+        char t[32];
+        int64_t id;
+        if (r == 1 && !strcmp(rpc_msg_type(m, t, sizeof t), "job_done") &&
+            rpc_get_int(m, "job", INT64_MIN, INT64_MAX, &id) == WEFT_OK && id == job)
+            return true;
+    }
+    return false;
+}
+
+/* Waits up to timeout_s for a line of the file at path holding needle. */
+static bool wait_file_has(const char *path, const char *needle, double timeout_s)
+{
+    for (double t0 = weft_mono_s(); weft_mono_s() - t0 < timeout_s; usleep(10 * 1000))
+        if (file_has(path, needle))
+            return true;
+    return false;
+}
+
+/* The bytes job's first coflow has sent, as the gateway knows them. */
+static double coflow_sent(rpc_client_t *c, int64_t job)
+{
+    char state[16];
+    double v[4];
+    coflow_row(job_status_of(c, job), 0, state, v);
+    return v[1];
+}
+
+/* A real agent 1 stopped (SIGSTOP) before a flow of 50 KB from agent 0
+ * starts: agent 0's data connection takes the whole flow (it fits in the
+ * socket buffers) but agent 1 reads none of it, so the job must not
+ * finish, nor the gateway count a byte, while agent 1 is stopped; once it
+ * runs again (SIGCONT) and acknowledges, the job finishes. Before, agent 0
+ * reported the flow done as soon as its connection took it, and the job
+ * finished with its receiver stopped. */
+Test(gateway_agent, a_flow_to_a_stopped_receiver_is_not_done_until_it_reads,
+     .init = server_plain, .fini = stop_ack_test, .timeout = 30)
+{
+    name_ack_logs();
+    ack_agents[1] = spawn_agent_v("1", ack_log[1]);
+    ack_agents[0] = spawn_agent_v("0", ack_log[0]);
+    rpc_client_t cl;
+    client_with_agents(&cl, 2);
+    cr_assert_eq(kill(ack_agents[1], SIGSTOP), 0);
+    coflow_workload_t wl;
+    one_flow_job(&wl, 0, 50e3);
+    bool dup;
+    uint64_t fid = register_job(&cl, &wl, 0, &dup);
+    char sending[64], acked[96];
+    snprintf(sending, sizeof sending, "flow %llu: sending", (unsigned long long)fid);
+    cr_assert(wait_file_has(ack_log[0], sending, 5), "agent 0 never sent flow %llu",
+              (unsigned long long)fid);
+    cr_assert(!job_done_within(&cl, 0, 1.5), "the job finished while its receiver was stopped");
+    cr_assert_eq(coflow_sent(&cl, 0), 0, "the gateway counts bytes agent 1 never read");
+    cr_assert_eq(kill(ack_agents[1], SIGCONT), 0);
+    cr_assert(job_done_within(&cl, 0, 5), "the job did not finish once its receiver ran");
+    snprintf(acked, sizeof acked, "flow %llu: all 50000 bytes sent, acknowledged by agent 1",
+             (unsigned long long)fid);
+    cr_assert(file_has(ack_log[0], acked), "agent 0 did not log '%s'", acked);
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
+}
+
+/* The bytes a stopped agent's log says it received (its last line, written
+ * once it stopped: SIGTERM). */
+static unsigned long long bytes_received(pid_t *pid, const char *log)
+{
+    cr_assert_eq(kill(*pid, SIGTERM), 0);
+    waitpid(*pid, NULL, 0);
+    *pid = 0;
+    char line[512];
+    unsigned long long n = 0;
+    cr_assert(file_line(log, "stopping: ", line, sizeof line), "no 'stopping' in %s", log);
+    cr_assert_eq(sscanf(strstr(line, "stopping: "), "stopping: %llu bytes received", &n), 1,
+                 "%s", line);
+    return n;
+}
+
+/* A receiving agent killed mid-flow: agent 1 is stopped before a 24 MB
+ * flow to it starts, so whatever agent 0 writes waits unread in socket
+ * buffers (megabytes on loopback), and killed (SIGKILL) once agent 0 is
+ * sending: those bytes die with it. A new agent 1 takes its port; the job
+ * finishes, and the new agent 1 received the whole flow: agent 0 sent
+ * again everything the dead one never acknowledged (and says so). Before,
+ * agent 0 had counted the buffered bytes as sent, and the new agent 1 got
+ * only the rest. */
+Test(gateway_agent, bytes_a_dead_receiver_never_read_are_sent_again,
+     .init = server_plain, .fini = stop_ack_test, .timeout = 40)
+{
+    const double size = 24e6;
+    name_ack_logs();
+    ack_agents[1] = spawn_agent_v("1", ack_log[1]);
+    ack_agents[0] = spawn_agent_v("0", ack_log[0]);
+    rpc_client_t cl;
+    client_with_agents(&cl, 2);
+    cr_assert_eq(kill(ack_agents[1], SIGSTOP), 0);
+    coflow_workload_t wl;
+    one_flow_job(&wl, 0, size);
+    bool dup;
+    uint64_t fid = register_job(&cl, &wl, 0, &dup);
+    char sending[64];
+    snprintf(sending, sizeof sending, "flow %llu: sending", (unsigned long long)fid);
+    cr_assert(wait_file_has(ack_log[0], sending, 5), "agent 0 never sent flow %llu",
+              (unsigned long long)fid);
+    cr_assert(!job_done_within(&cl, 0, 0.5), "the job finished while its receiver was stopped");
+    cr_assert_eq(kill(ack_agents[1], SIGKILL), 0);
+    waitpid(ack_agents[1], NULL, 0);
+    ack_agents[1] = spawn_agent_v("1", ack_log[2]);
+    cr_assert(job_done_within(&cl, 0, 20), "the job did not finish after agent 1's restart");
+    unsigned long long got = bytes_received(&ack_agents[1], ack_log[2]);
+    cr_assert_geq((double)got, size, "the new agent 1 received %llu of the flow's %.0f bytes",
+                  got, size);
+    cr_assert(file_has(ack_log[0], "unacknowledged to send again"),
+              "agent 0 did not say it sends the lost bytes again");
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
+}
+
+/* What the test, as agent 1, writes back on agent 0's data connection. */
+typedef struct {
+    char name[24];
+    unsigned char bytes[32];
+    size_t n;
+    double acked;      /* of it, a valid acknowledgment of this many bytes */
+    char needle[64];   /* in agent 0's log line */
+} garbage_t;
+
+ParameterizedTestParameters(gateway_agent, garbage_on_a_data_connection_counts_nothing)
+{
+    static garbage_t cases[] = {
+        {"not a weft agent", "HTTP/1.1 400 Bad Request\r\n\r\n", 28, 0,
+         "not a weft agent's acknowledgment"},
+        {"a count going back", "weft-a1\n\0\0\0\0\0\0\x03\xe8\0\0\0\0\0\0\x01\xf4", 24, 1000,
+         "acknowledged 500 bytes after 1000"},
+        /* 200001: one past all of the flow, which is all agent 0 wrote */
+        {"past what was written", "weft-a1\n\0\0\0\0\0\x03\x0d\x41", 16, 0,
+         "acknowledged 200001 bytes of the 200000 written"},
+    };
+    return cr_make_param_array(garbage_t, cases, sizeof cases / sizeof *cases);
+}
+
+/* Reads n bytes of fd into buf within timeout_s; false at an end of stream
+ * or an error before. */
+static bool read_full(int fd, void *buf, size_t n, double timeout_s)
+{
+    size_t got = 0;
+    double t0 = weft_mono_s();
+    while (got < n && weft_mono_s() - t0 < timeout_s) {
+        struct pollfd p = {fd, POLLIN, 0};
+        poll(&p, 1, 10);
+        ssize_t r = recv(fd, (char *)buf + got, n - got, MSG_DONTWAIT);
+        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            return false;
+        if (r > 0)
+            got += (size_t)r;
+    }
+    return got == n;
+}
+
+/* Accepts agent 0's next data connection on lfd and checks it opens with
+ * the acknowledgment's hello. */
+static int accept_acked(int lfd)
+{
+    struct pollfd p = {lfd, POLLIN, 0};
+    cr_assert_eq(poll(&p, 1, 5000), 1, "agent 0 did not connect to the test's data port");
+    int fd = accept(lfd, NULL, NULL);
+    cr_assert(fd >= 0);
+    char hello[8];
+    cr_assert(read_full(fd, hello, 8, 5), "agent 0 wrote fewer than 8 bytes");
+    cr_assert(!memcmp(hello, "weft-d1\n", 8), "agent 0 did not open its data connection with "
+              "the acknowledgment's hello (first bytes %02x %02x ...)", (unsigned char)hello[0],
+              (unsigned char)hello[1]);
+    return fd;
+}
+
+/* The test is agent 1, one that says it acks: agent 0 (a real one) sends
+ * it a 200 KB flow, which it reads whole, and then writes back garbage:
+ * not a weft agent's answer, a count that goes back, or one past what was
+ * written. Agent 0 must close the connection, say why in a line naming
+ * agent 1 and its address, count no byte the garbage claimed (the gateway
+ * holds only the valid acknowledgment's), and send on a new connection
+ * exactly what was not validly acknowledged; acknowledged properly there,
+ * the job finishes. */
+ParameterizedTest(garbage_t *g, gateway_agent, garbage_on_a_data_connection_counts_nothing,
+                  .init = server_plain, .fini = stop_ack_test, .timeout = 30)
+{
+    const size_t size = 200000;
+    name_ack_logs();
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    cr_assert_eq(listen(lfd, 4), 0);
+    socklen_t len = sizeof sa;
+    getsockname(lfd, (struct sockaddr *)&sa, &len);
+    rpc_client_t me, cl;
+    connect_to(&me);
+    cr_assert_eq(rpc_client_hello_agent_acks(&me, TOKEN, 1, ntohs(sa.sin_port), RPC_DATA_ACKS),
+                 WEFT_OK);
+    cr_assert_eq(rpc_client_flush(&me), WEFT_OK);
+    start_agent0(ack_log[0]);
+    client_with_agents(&cl, 2);
+    coflow_workload_t wl;
+    one_flow_job(&wl, 0, (double)size);
+    bool dup;
+    register_job(&cl, &wl, 0, &dup);
+    int fd = accept_acked(lfd);
+    static unsigned char sink[1 << 20];
+    cr_assert(read_full(fd, sink, size, 5), "the flow did not arrive whole");
+    cr_assert_eq(send(fd, g->bytes, g->n, MSG_NOSIGNAL), (ssize_t)g->n);
+    bool closed = false; /* agent 0 closes the connection */
+    for (double t0 = weft_mono_s(); !closed && weft_mono_s() - t0 < 5;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        poll(&p, 1, 10);
+        ssize_t r = recv(fd, sink, sizeof sink, MSG_DONTWAIT);
+        closed = r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+    }
+    close(fd);
+    cr_assert(closed, "%s: agent 0 kept the connection", g->name);
+    char line[512], peer[64];
+    snprintf(peer, sizeof peer, "data connection to agent 1 at 127.0.0.1:%d: ",
+             ntohs(sa.sin_port));
+    cr_assert(wait_file_has(ack_log[0], g->needle, 2) &&
+              file_line(ack_log[0], g->needle, line, sizeof line),
+              "%s: agent 0 did not log '%s'", g->name, g->needle);
+    cr_assert(strstr(line, peer), "%s: the line does not name the peer: %s", g->name, line);
+    char lost[96];
+    snprintf(lost, sizeof lost, "closed, %.0f bytes it took unacknowledged to send again",
+             (double)size - g->acked);
+    cr_assert(strstr(line, lost), "%s: %s", g->name, line);
+    usleep(100 * 1000); /* a report or two */
+    cr_assert(!job_done_within(&cl, 0, 0.2), "%s: the job finished on garbage", g->name);
+    cr_assert_eq(coflow_sent(&cl, 0), g->acked, "%s: the gateway counts %g bytes", g->name,
+                 coflow_sent(&cl, 0));
+    /* agent 0 comes back (after 1 s): a receiver that acknowledges */
+    fd = accept_acked(lfd);
+    cr_assert_eq(send(fd, "weft-a1\n", 8, MSG_NOSIGNAL), 8);
+    uint64_t got = 0;
+    bool done = false;
+    for (double t0 = weft_mono_s(); !done && weft_mono_s() - t0 < 5;) {
+        ssize_t r = recv(fd, sink, sizeof sink, MSG_DONTWAIT);
+        if (r > 0) {
+            got += (uint64_t)r;
+            unsigned char ack[8];
+            for (int k = 0; k < 8; k++)
+                ack[k] = (unsigned char)(got >> (56 - 8 * k));
+            cr_assert_eq(send(fd, ack, 8, MSG_NOSIGNAL), 8);
+        }
+        done = job_done_within(&cl, 0, 0.005);
+    }
+    cr_assert(done, "%s: the job did not finish (%llu bytes on the second connection)", g->name,
+              (unsigned long long)got);
+    cr_assert_eq((double)got, (double)size - g->acked, "%s: %llu bytes sent again", g->name,
+                 (unsigned long long)got);
+    close(fd);
+    close(lfd);
+    rpc_client_destroy(&me);
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
+}
+
+/* A plain TCP connection to 127.0.0.1:port, blocking. */
+static int connect_port(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert(fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0,
+              "connect to port %d: %s", port, strerror(errno));
+    return fd;
+}
+
+/* The receiving side, from a sender's seat: a real agent 1 answers a data
+ * connection opened with the acknowledgment's hello with its own, then
+ * with counts of the payload it read (the hello not counted), growing to
+ * all of it; one that starts with zeros, as an older agent's, gets nothing
+ * back, and its bytes are counted all the same. */
+Test(gateway_agent, a_receiver_acks_only_senders_that_ask, .init = server_plain,
+     .fini = stop_ack_test, .timeout = 30)
+{
+    enum { N = 100000 };
+    name_ack_logs();
+    ack_agents[1] = spawn_agent_v("1", ack_log[1]);
+    char line[512];
+    int port = 0;
+    cr_assert(wait_file_has(ack_log[1], "data port ", 5) &&
+              file_line(ack_log[1], "data port ", line, sizeof line) &&
+              sscanf(strstr(line, "data port "), "data port %d", &port) == 1, "no data port");
+    static unsigned char zeros[N];
+    int asks = connect_port(port), plain = connect_port(port);
+    cr_assert_eq(send(asks, "weft-d1\n", 8, MSG_NOSIGNAL), 8);
+    cr_assert_eq(send(asks, zeros, N, MSG_NOSIGNAL), N);
+    cr_assert_eq(send(plain, zeros, N, MSG_NOSIGNAL), N);
+    unsigned char b[8];
+    cr_assert(read_full(asks, b, 8, 5), "no answer to the hello");
+    cr_assert(!memcmp(b, "weft-a1\n", 8), "answered %02x %02x ... to the hello", b[0], b[1]);
+    uint64_t last = 0;
+    while (last < N) {
+        cr_assert(read_full(asks, b, 8, 5), "acknowledged %llu of %d bytes",
+                  (unsigned long long)last, N);
+        uint64_t v = 0;
+        for (int k = 0; k < 8; k++)
+            v = v << 8 | b[k];
+        cr_assert(v > last && v <= N, "count %llu after %llu (of %d)", (unsigned long long)v,
+                  (unsigned long long)last, N);
+        last = v;
+    }
+    usleep(300 * 1000);
+    cr_assert_lt(recv(plain, b, 1, MSG_DONTWAIT), 0, "a plain sender got bytes back");
+    cr_assert(errno == EAGAIN || errno == EWOULDBLOCK, "%s", strerror(errno));
+    close(asks);
+    close(plain);
+    usleep(100 * 1000); /* the agent reads both ends */
+    cr_assert_eq(bytes_received(&ack_agents[1], ack_log[1]), 2 * N);
 }
