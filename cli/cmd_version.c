@@ -37,9 +37,9 @@ int cmd_version(int argc, char **argv)
     igraph_version(&igraph, &major, &minor, &patch);
     printf("weft %s\n", WEFT_BUILD);
     printf("formats: workload 1, model %d (reads versions %d to %d), gateway protocol %d, "
-           "gateway journal %d (reads 1 to %d)\n",
+           "gateway journal %d (reads 1 to %d), agent data acks %d\n",
            ATTN_MODEL_VERSION, ATTN_MODEL_VERSION_MIN, ATTN_MODEL_VERSION, RPC_PROTOCOL_VERSION,
-           RPC_JOURNAL_FORMAT, RPC_JOURNAL_FORMAT);
+           RPC_JOURNAL_FORMAT, RPC_JOURNAL_FORMAT, RPC_DATA_ACKS);
     printf("libraries: igraph %s, %s (kernels %s), libevent %s, msgpack-c %s, "
            "%s, Jansson %s, GLPK %s\n",
            igraph, openblas_get_config(), openblas_get_corename(), event_get_version(),
