@@ -10,8 +10,9 @@
  * input names); its reports go to a socketpair nobody reads.
  *
  * Input: one step after another: byte 0 of a step picks a pacing pass
- * (1 in 4) or a message; for a message, the next byte picks its type and the
- * bytes after it fill its fields (ports, epochs, flow ids among a few,
+ * (1 in 4), a receiver's answer (1 in 8, below) or a message; for a
+ * message, the next byte picks its type and the bytes after it fill its
+ * fields (ports, epochs, flow ids among a few,
  * ports, sizes, byte counts and rates that may be negative, NaN, infinite
  * or huge, classes, drop lists, ack sequences, error codes), or build a
  * map of any msgpack values under a known type; or a pacing pass (the
@@ -22,6 +23,15 @@
  * error has a detail; after a pacing pass, no flow has sent more than its
  * size rounded up, nor does a flow it paced hold more tokens than a burst. Sanitizers catch
  * the rest (and leaks at the end).
+ *
+ * The data connections' acknowledgments (peers' "acks"): a step may also
+ * be what a receiver writes back on a peer's connection (its hello, a
+ * count within or beyond what was written, a count going back, any bytes,
+ * cut anywhere) or its end, read by the agent's peer_read. Checked after
+ * every step: 0 <= acked <= sent for every flow; a connection that acks
+ * holds in its segments exactly its bytes written and not acknowledged,
+ * no fewer than its flows' sent - acked; to a peer without one, every
+ * flow's sent equals its acked (nothing is in flight unseen).
  */
 #include "rpc/agent.c"
 
@@ -80,9 +90,9 @@ static void make_message(msgpack_sbuffer *sb, fuzz_input_t *in)
         pack_kv_num(&pk, "ports", in);
         pack_kv_num(&pk, "epoch", in);
         break;
-    case 1: { /* peers */
-        unsigned n = fuzz_next(in) % 4;
-        msgpack_pack_map(&pk, 2);
+    case 1: { /* peers, with "acks" (1 in 2), of n entries or another count */
+        unsigned n = fuzz_next(in) % 4, acks = fuzz_next(in);
+        msgpack_pack_map(&pk, 2 + acks % 2);
         rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "peers");
         rpc_pack_cstr(&pk, "peers"), msgpack_pack_array(&pk, n);
         for (unsigned i = 0; i < n; i++) {
@@ -90,6 +100,12 @@ static void make_message(msgpack_sbuffer *sb, fuzz_input_t *in)
             pack_num(&pk, in);
             rpc_pack_cstr(&pk, fuzz_next(in) % 2 ? "127.0.0.1" : "");
             pack_num(&pk, in);
+        }
+        if (acks % 2) {
+            unsigned na = acks % 8 == 1 ? fuzz_next(in) % 5 : n;
+            rpc_pack_cstr(&pk, "acks"), msgpack_pack_array(&pk, na);
+            for (unsigned i = 0; i < na; i++)
+                pack_num(&pk, in);
         }
         break;
     }
@@ -156,12 +172,31 @@ static void check_agent(agent_t *a)
         if (f->dst >= a->n_peers)
             fuzz_die("a flow goes to a port the agent has no peer for", NULL);
         if (!(isfinite(f->bytes) && f->bytes >= 0 && isfinite(f->sent) && f->sent >= 0 &&
-              isfinite(f->rate) && f->rate >= 0)) {
+              isfinite(f->rate) && f->rate >= 0 && f->acked >= 0 && f->acked <= f->sent)) {
             char d[160];
-            snprintf(d, sizeof d, "flow %llu: %g bytes, %g sent, rate %g",
-                     (unsigned long long)f->fid, f->bytes, f->sent, f->rate);
+            snprintf(d, sizeof d, "flow %llu: %g bytes, %g sent, %g acked, rate %g",
+                     (unsigned long long)f->fid, f->bytes, f->sent, f->acked, f->rate);
             fuzz_die("a flow holds a size, count or rate the pacing cannot use", d);
         }
+    }
+    for (size_t k = 0; k < a->n_peers; k++) {
+        const peer_t *p = &a->peers[k];
+        bool acking = p->fd >= 0 && p->acking;
+        double segs = 0, flying = 0;
+        for (size_t j = p->seg_head; j < p->n_seg; j++)
+            segs += (double)p->seg[j].bytes;
+        for (size_t i = 0; i < a->n_flows; i++)
+            if (a->flows[i].dst == k)
+                flying += a->flows[i].sent - a->flows[i].acked;
+        char d[160];
+        snprintf(d, sizeof d, "peer %zu (%s): %llu written, %llu acked, %.17g in segments, "
+                 "%.17g in its flows", k, acking ? "acking" : "not acking",
+                 (unsigned long long)p->written, (unsigned long long)p->acked, segs, flying);
+        if (acking && (p->acked > p->written || segs != (double)(p->written - p->acked) ||
+                       flying > segs))
+            fuzz_die("a connection's segments are not its bytes unacknowledged", d);
+        if (!acking && (flying != 0 || p->seg_head != p->n_seg))
+            fuzz_die("bytes in flight to a peer without an acknowledged connection", d);
     }
 }
 
@@ -185,7 +220,7 @@ static bool connect_peers(agent_t *a)
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
             fuzz_die("socketpair", strerror(errno));
-        p->fd = sv[0];
+        peer_opened(p, sv[0]);
         p->connecting = false;
         peer_end[i] = sv[1];
     }
@@ -199,6 +234,45 @@ static void drain_peers(const agent_t *a)
     for (size_t i = 0; i < a->n_peers && i < 64; i++)
         while (peer_end[i] >= 0 && recv(peer_end[i], sink, sizeof sink, 0) > 0)
             ;
+}
+
+/* What a receiver writes back on a peer's connection, read by the agent:
+ * its hello, a count (within what was written, past it, or back), bytes
+ * from the input, or the end of the connection (the harness's end
+ * closed). The peer is picked by the input among those connected. */
+static void answer(agent_t *a, fuzz_input_t *in)
+{
+    size_t k = fuzz_next(in) % 64;
+    if (k >= a->n_peers || a->peers[k].fd < 0 || peer_end[k] < 0)
+        return;
+    peer_t *p = &a->peers[k];
+    unsigned char b[24];
+    size_t n = 0;
+    unsigned what = fuzz_next(in) % 6;
+    if (what == 0 || what == 1) /* the hello, then (1) a count */
+        memcpy(b, ACK_HELLO, 8), n = 8;
+    if (what >= 1 && what <= 3) { /* a count: within, past, or back */
+        uint64_t span = p->written - p->acked, v = p->acked + span * fuzz_next(in) / 255;
+        if (what == 2)
+            v = p->written + 1 + fuzz_next(in);
+        if (what == 3)
+            v = p->acked - 1 - fuzz_next(in) % 4; /* wraps past 2^64 from 0: past, too */
+        for (int j = 0; j < 8; j++)
+            b[n++] = (unsigned char)(v >> (56 - 8 * j));
+    }
+    if (what == 4) /* any bytes, a few */
+        for (unsigned m = fuzz_next(in) % 12; m--;)
+            b[n++] = (unsigned char)fuzz_next(in);
+    if (what == 5) {
+        close(peer_end[k]);
+        peer_end[k] = -1;
+    } else if (n) {
+        size_t cut = 1 + fuzz_next(in) % n; /* a count cut short is finished by
+                                                what the next answer writes */
+        if (write(peer_end[k], b, cut) < 0)
+            return;
+    }
+    peer_read(a, p, 1 + fuzz_next(in));
 }
 
 /* A pacing pass of dt seconds and a report, checked. */
@@ -248,8 +322,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < 64; i++)
         peer_end[i] = -1;
     while (in.n && !a.refused) {
-        if (fuzz_next(&in) % 4 == 0) {
+        unsigned step = fuzz_next(&in) % 8; /* pacing as before (% 4 == 0): the seeds */
+        if (step % 4 == 0) {
             pace_and_report(&a, &in);
+            check_agent(&a);
+            continue;
+        }
+        if (step == 1) {
+            answer(&a, &in);
             check_agent(&a);
             continue;
         }
@@ -269,8 +349,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)rpc_client_flush(&a.gw); /* the reports; the buffer may fill */
     }
     close(sv[1]);
-    for (size_t i = 0; i < a.n_peers; i++)
-        peer_close(&a.peers[i]);
+    for (size_t i = 0; i < a.n_peers; i++) {
+        peer_close(&a, &a.peers[i], NULL, false);
+        free(a.peers[i].seg);
+    }
     for (size_t i = 0; i < 64; i++)
         if (peer_end[i] >= 0)
             close(peer_end[i]);

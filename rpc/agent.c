@@ -354,7 +354,7 @@ static void peer_close(agent_t *a, peer_t *p, const char *why, bool always)
  * the connection takes is always recorded. */
 static weft_err_t peer_reserve(peer_t *p)
 {
-    if (p->n_seg == p->cap_seg && 2 * p->seg_head >= p->n_seg) { /* half consumed: slide */
+    if (p->seg_head && p->n_seg == p->cap_seg && 2 * p->seg_head >= p->n_seg) { /* slide */
         memmove(p->seg, p->seg + p->seg_head, (p->n_seg - p->seg_head) * sizeof *p->seg);
         p->n_seg -= p->seg_head;
         p->seg_head = 0;
@@ -399,7 +399,7 @@ static void peer_credit(agent_t *a, peer_t *p, uint64_t n)
 static bool peer_hello(agent_t *a, peer_t *p, double now)
 {
     while (p->acking && p->hello_out < HELLO_LEN) {
-        ssize_t w = send(p->fd, DATA_HELLO + p->hello_out, HELLO_LEN - p->hello_out,
+        ssize_t w = send(p->fd, &DATA_HELLO[p->hello_out], HELLO_LEN - p->hello_out,
                          MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR)
             continue;
@@ -483,6 +483,19 @@ garbage:
     p->retry_at = now + GARBAGE_RETRY_S;
 }
 
+/* A new connection fd to p, connecting: acknowledged if p's agent acks,
+ * as the gateway last said, with nothing written or read on it yet. */
+static void peer_opened(peer_t *p, int fd)
+{
+    p->fd = fd;
+    p->connecting = true;
+    p->acking = p->acks >= 1;
+    p->hello_out = p->n_in = 0;
+    p->answered = false;
+    p->written = p->acked = 0;
+    p->seg_head = p->n_seg = 0;
+}
+
 static void peer_connect(agent_t *a, peer_t *p, double now)
 {
     if (p->fd >= 0 || !p->port || now < p->retry_at)
@@ -499,13 +512,7 @@ static void peer_connect(agent_t *a, peer_t *p, double now)
     if (fd >= 0 && (connect(fd, res->ai_addr, res->ai_addrlen) == 0 || errno == EINPROGRESS)) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        p->fd = fd;
-        p->connecting = true;
-        p->acking = p->acks >= 1; /* as the gateway last said of its agent */
-        p->hello_out = p->n_in = 0;
-        p->answered = false;
-        p->written = p->acked = 0;
-        p->seg_head = p->n_seg = 0;
+        peer_opened(p, fd);
     } else {
         if (fd >= 0)
             close(fd);
