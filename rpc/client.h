@@ -234,9 +234,11 @@ typedef struct {
 
 /* Runs the agent until *stop: connects to the gateway (again with back-off
  * from 50 ms to 2 s whenever the connection is lost), re-reports what its
- * flows sent, accepts peers' data connections and drains them, and sends
- * every flow it is told about over a TCP connection to the destination
- * agent, paced by a token bucket to the assigned rate. Returns 0, or an
+ * flows sent, accepts peers' data connections, drains and acknowledges
+ * them, and sends every flow it is told about over a TCP connection to the
+ * destination agent, paced by a token bucket to the assigned rate, counting
+ * a byte sent once that agent acknowledged it (docs/protocol.md, "Data
+ * connections"; once written, to an agent that does not). Returns 0, or an
  * error that is not a lost connection (data listener, memory, an error
  * from the gateway that reconnecting cannot cure: rpc_msg_error_permanent,
  * or a TLS failure that cannot either: rpc_client_permanent). */
