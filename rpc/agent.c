@@ -157,6 +157,9 @@ typedef struct {
     rpc_client_t gw;
     bool welcomed;
     bool refused;     /* the gateway sent an error no reconnect can cure: stop */
+    bool rotating;    /* the gateway said this port's secret changed: with a token
+                         file, a refused token waits for the file to hold the
+                         new one (until a welcome) instead of stopping */
     double next_try, backoff;
     aflow_t *flows;
     size_t n_flows, cap_flows;
@@ -755,6 +758,7 @@ static weft_err_t gw_handle(agent_t *a, const msgpack_object *m)
     char type[32];
     rpc_msg_type(m, type, sizeof type);
     if (!strcmp(type, "welcome")) {
+        a->rotating = false;
         int64_t ports = 0;
         if (rpc_get_int(m, "ports", 1, (int64_t)RPC_MAX_PORTS, &ports))
             return weft_fail(WEFT_EPROTO, "welcome: %s", weft_last_error());
@@ -801,6 +805,26 @@ static weft_err_t gw_handle(agent_t *a, const msgpack_object *m)
             err = weft_fail(WEFT_EINVAL, "gateway %s:%d: another agent connected as port %d "
                             "and took it over (%s); this one stops",
                             a->o->gateway_host, a->o->gateway_port, (int)a->o->id, e.message);
+        /* A secret rotated on the gateway (weft serve --agent-tokens, then
+         * SIGHUP) drops the agents of the ports whose secret changed, and
+         * refuses the old one: whichever of the gateway's file and this
+         * agent's was written first, an agent with a token file reconnects
+         * once its file holds the new secret (it reads it at every hello). */
+        if (err && !strcmp(e.code, "auth") && a->o->token_file) {
+            bool file_changed = false;
+            char now_in_file[RPC_TOKEN_MAX];
+            snprintf(now_in_file, sizeof now_in_file, "%s", a->token);
+            if (rpc_token_reread(a->o->token_file, now_in_file, &file_changed) == WEFT_OK &&
+                file_changed)
+                a->rotating = true; /* written first: the next hello presents it */
+            if (strstr(e.message, "secret of port") && strstr(e.message, "changed"))
+                a->rotating = true;
+            if (a->rotating) {
+                alog(a, "the gateway refused this port's secret (%s): reconnecting with what "
+                     "token file %s holds", e.message, a->o->token_file);
+                err = WEFT_OK;
+            }
+        }
         if (err)
             a->refused = true; /* a wrong token, version, a newer agent: reconnecting
                                   cannot help */
@@ -842,6 +866,15 @@ static weft_err_t open_listener(agent_t *a)
     const char *host = a->o->data_host ? a->o->data_host
                                        : address_toward_gateway(a, toward, sizeof toward);
     snprintf(a->data_host, sizeof a->data_host, "%s", host);
+    /* Peers are told the address the gateway sees this agent connect from,
+     * not this one: bound elsewhere, their bytes never arrive, and nothing
+     * but their -v logs would say why. */
+    if (a->o->data_host && strcmp(host, "0.0.0.0") && strcmp(host, "::") &&
+        strcmp(host, address_toward_gateway(a, toward, sizeof toward)))
+        fprintf(stderr, "weft agent %u: note: --data-host %s: peers send to the address the "
+                "gateway sees this agent connect from (%s from here, absent NAT), which the "
+                "data port must be reachable at; --data-host 0.0.0.0 binds every "
+                "interface\n", a->o->id, host, toward);
     char ps[16];
     snprintf(ps, sizeof ps, "%d", a->o->data_port);
     struct addrinfo hints = {0}, *res = NULL;

@@ -5278,6 +5278,112 @@ Test(gateway_agent, an_agent_reads_its_token_file_again_to_reconnect,
     unlink(agent_log);
 }
 
+/* Waits (10 s at most) until the gateway counts n agents (a client's
+ * status), or fails with the agent's log. */
+static void wait_agents(rpc_client_t *c, int64_t n, const char *agent_log)
+{
+    int64_t got = -1;
+    for (double t0 = weft_mono_s(); weft_mono_s() - t0 < 10; usleep(50000))
+        if ((got = status_agents(c)) == n)
+            return;
+    char log[8192];
+    log[read_file(agent_log, log, sizeof log - 1)] = 0;
+    cr_assert_fail("%lld agents, not %lld: %s", (long long)got, (long long)n, log);
+}
+
+/* --data-host binds the data port only: peers are still told the address
+ * the gateway sees the agent connect from, so an agent bound elsewhere
+ * says so at start (before, a job to it hung with nothing but the
+ * senders' -v logs to tell why); one bound there, or everywhere, does not. */
+Test(gateway_agent, a_data_host_peers_cannot_reach_is_named_at_start,
+     .fini = stop_agent_and_server, .timeout = 30)
+{
+    char agent_log[64], log[8192], gw[32];
+    snprintf(agent_log, sizeof agent_log, "/tmp/weft-gw-dh-%d.log", (int)getpid());
+    start_server(NULL, NULL);
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    static const char *const hosts[] = {"127.0.0.3", "127.0.0.1", "0.0.0.0"};
+    for (int i = 0; i < 3; i++) {
+        const char *agent[] = {"agent", "--id", "0", "--gateway", gw, "--token", TOKEN,
+                               "--data-host", hosts[i], "-v", NULL};
+        spawn_weft_logged(agent_log, agent);
+        wait_in_file(agent_log, "connected to the gateway", 1, log, sizeof log);
+        bool noted = strstr(log, "note: --data-host") != NULL;
+        cr_assert_eq(noted, i == 0, "%s: %s", hosts[i], log);
+        if (i == 0)
+            cr_assert(strstr(log, "peers send to the address the gateway sees this agent "
+                                  "connect from (127.0.0.1"), "%s", log);
+        kill(agent_pid, SIGTERM);
+        waitpid(agent_pid, NULL, 0);
+        agent_pid = 0;
+    }
+    unlink(agent_log);
+}
+
+/* One machine's secret rotated under --agent-tokens, its agent left
+ * running with --token-file: whether the gateway's file and SIGHUP come
+ * before the agent's file or after, the agent is dropped, then comes back
+ * with the new secret once its file holds it. Before, it stopped for good
+ * at the drop ("the secret of port 1 changed ...; not retrying"). */
+Test(gateway_agent, a_rotated_port_secret_brings_its_agent_back_either_way,
+     .fini = stop_agent_and_server, .timeout = 60)
+{
+    char secrets[64], err_path[64], agent_tok[64], agent_log[64], log[8192], gw[32];
+    snprintf(secrets, sizeof secrets, "/tmp/weft-gw-prot-%d.txt", (int)getpid());
+    snprintf(err_path, sizeof err_path, "/tmp/weft-gw-prot-%d.err", (int)getpid());
+    snprintf(agent_tok, sizeof agent_tok, "/tmp/weft-gw-prot-agent-%d.txt", (int)getpid());
+    snprintf(agent_log, sizeof agent_log, "/tmp/weft-gw-prot-agent-%d.log", (int)getpid());
+    write_text(secrets, "0 s0\n1 s1\n");
+    write_text(agent_tok, "s1\n");
+    server_stderr = err_path;
+    start_server("--agent-tokens", secrets);
+    server_stderr = NULL;
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *agent[] = {"agent", "--id", "1", "--gateway", gw, "--token-file", agent_tok,
+                           "-v", NULL};
+    spawn_weft_logged(agent_log, agent);
+    rpc_client_t c;
+    char type[32], code[32];
+    cr_assert_str_eq(hello_with(&c, TOKEN, type, code), "welcome");
+    wait_agents(&c, 1, agent_log);
+
+    /* the gateway first: dropped, refused while its file holds the old one */
+    write_text(secrets, "0 s0\n1 s1-new\n");
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    wait_in_file(err_path, "1 agent dropped", 1, log, sizeof log);
+    wait_in_file(agent_log, "the gateway refused this port's secret", 2, log, sizeof log);
+    cr_assert_eq(waitpid(agent_pid, NULL, WNOHANG), 0, "the agent ended: %s", log);
+    cr_assert_eq(status_agents(&c), 0);
+    write_text(agent_tok, "s1-new\n");
+    wait_agents(&c, 1, agent_log);
+
+    /* the agent's file first */
+    write_text(agent_tok, "s1-newer\n");
+    write_text(secrets, "0 s0\n1 s1-newer\n");
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    wait_in_file(err_path, "1 agent dropped", 2, log, sizeof log);
+    wait_in_file(agent_log, "connected to the gateway", 3, log, sizeof log);
+    wait_agents(&c, 1, agent_log);
+    cr_assert_eq(waitpid(agent_pid, NULL, WNOHANG), 0, "the agent ended: %s", log);
+
+    /* a port revoked (no secret any more) still stops its agent */
+    write_text(secrets, "0 s0\n");
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    int st = -1;
+    for (double t0 = weft_mono_s(); weft_mono_s() - t0 < 10; usleep(20000))
+        if (waitpid(agent_pid, &st, WNOHANG) == agent_pid)
+            break;
+    log[read_file(agent_log, log, sizeof log - 1)] = 0;
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "agent status %#x: %s", st, log);
+    agent_pid = 0;
+    cr_assert(strstr(log, "port 1 takes no agent any more"), "%s", log);
+    rpc_client_destroy(&c);
+    unlink(secrets);
+    unlink(err_path);
+    unlink(agent_tok);
+    unlink(agent_log);
+}
+
 /* The same for weft submit --token-file: its job waiting for agents that
  * never come, the gateway takes a new secret (SIGHUP) and is restarted
  * from its journal on the same port with it; submit reconnects with the
