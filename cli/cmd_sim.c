@@ -499,7 +499,7 @@ static void print_table(const sim_task_t *tasks, size_t n, bool check, double lp
     printf(" %8s\n", "wall(s)");
     for (size_t i = 0; i < n; i++) {
         const sim_task_t *t = &tasks[i];
-        char name[128]; /* the policy as typed, without its allocator */
+        char name[260]; /* the policy as typed, without its allocator */
         snprintf(name, sizeof name, "%s", t->spec);
         name[strcspn(name, ":")] = '\0';
         if (t->err) {
