@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cli_util.h"
@@ -22,8 +23,10 @@ static void usage(FILE *out)
             "\n"
             "Cancels each job: its flows stop (their agents drop them), its waiting coflows\n"
             "are never released, and it finishes now (job_done with \"cancelled\": true).\n"
-            "A job that has already finished is left as it is. Exit status 1 if a job id\n"
-            "is unknown or the gateway does not answer within the timeout (default 10 s).\n"
+            "A job that has already finished is left as it is. A gateway not listening, or\n"
+            "gone before it answered (a restart), is tried again within the timeout\n"
+            "(default 10 s). Exit status 1 if a job id is unknown or the gateway does not\n"
+            "answer within the timeout.\n"
             "\n"
             "options:\n"
             "  --gateway HOST:PORT the gateway's address (weft serve --listen)\n"
@@ -32,6 +35,52 @@ static void usage(FILE *out)
             "  --timeout S         give up after S seconds (default 10)\n"
             CLI_TLS_CA_HELP
             "  -h, --help          this text\n");
+}
+
+/* Reads the answers on c, one per job not answered yet: an ack, or an
+ * unknown-id error (in order, as the gateway handles a connection's
+ * messages in order), printing each; another error ends it (*said: the
+ * gateway's line says why). WEFT_EIO when the connection is lost or
+ * silent till the deadline. */
+static weft_err_t cancel_answers(rpc_client_t *c, const int64_t *ids, bool *answered, size_t n,
+                                 size_t *left, size_t *next_error, double deadline,
+                                 double timeout, bool *said, int *status)
+{
+    while (*left > 0) {
+        const msgpack_object *m;
+        char type[32];
+        rpc_error_msg_t e;
+        int r = cli_gateway_answer("cancel", c, deadline, &m, type, sizeof type, &e);
+        if (r < 0)
+            return (weft_err_t)r;
+        if (r == 0)
+            return weft_fail(WEFT_EIO, "no answer for %zu of %zu jobs within %g s", *left, n,
+                             timeout);
+        int64_t seq;
+        if (!strcmp(type, "ack") &&
+            rpc_get_int(m, "seq", 0, (int64_t)n - 1, &seq) == WEFT_OK && !answered[seq]) {
+            const msgpack_object *dup = rpc_map_get(m, "dup");
+            bool finished = dup && dup->type == MSGPACK_OBJECT_BOOLEAN && dup->via.boolean;
+            printf("job %lld %s\n", (long long)ids[seq],
+                   finished ? "had already finished: left as it is" : "cancelled");
+            fflush(stdout); /* said before a retry's lines */
+            answered[seq] = true;
+            (*left)--;
+        } else if (!strcmp(type, "error")) {
+            if (strcmp(e.code, "unknown-id")) { /* a wrong token, say: it ends here */
+                *said = true;
+                return WEFT_EPROTO;
+            }
+            while (*next_error < n && answered[*next_error])
+                (*next_error)++;
+            if (*next_error < n) { /* the earliest unanswered job is the unknown one */
+                answered[*next_error] = true;
+                (*left)--;
+            }
+            *status = CLI_ERROR;
+        }
+    }
+    return WEFT_OK;
 }
 
 int cmd_cancel(int argc, char **argv)
@@ -83,50 +132,32 @@ int cmd_cancel(int argc, char **argv)
     }
     rpc_client_t c;
     rpc_client_init(&c);
-    weft_err_t err = cli_gateway_open(&c, host, port, token, tls_ca, timeout);
-    for (size_t i = 0; !err && i < n; i++)
-        err = rpc_client_cancel(&c, (int64_t)i, ids[i]);
-    if (!err)
-        err = rpc_client_flush(&c);
-    /* One answer per job: an ack, or an unknown-id error (in order, as the
-     * gateway handles a connection's messages in order). */
+    /* A gateway not listening, or gone before it answered every job (a
+     * restart from its journal), is tried again within the timeout, as
+     * weft submit does: the jobs not answered yet are sent again (a cancel
+     * is idempotent). Before, a gateway restarting left the job running. */
+    double deadline = weft_mono_s() + timeout, backoff = 0.05;
     size_t left = n, next_error = 0;
     bool said = false; /* the gateway's error is on stderr already */
-    double deadline = weft_mono_s() + timeout;
-    while (!err && left > 0) {
-        const msgpack_object *m;
-        char type[32];
-        rpc_error_msg_t e;
-        int r = cli_gateway_answer("cancel", &c, deadline, &m, type, sizeof type, &e);
-        if (r <= 0) {
-            err = r < 0 ? (weft_err_t)r
-                        : weft_fail(WEFT_EIO, "no answer for %zu of %zu jobs within %g s",
-                                    left, n, timeout);
+    weft_err_t err = WEFT_EIO;
+    while (err == WEFT_EIO && left > 0) {
+        err = cli_gateway_open(&c, host, port, token, tls_ca, deadline - weft_mono_s());
+        for (size_t i = 0; !err && i < n; i++)
+            if (!answered[i])
+                err = rpc_client_cancel(&c, (int64_t)i, ids[i]);
+        if (!err)
+            err = rpc_client_flush(&c);
+        if (!err)
+            err = cancel_answers(&c, ids, answered, n, &left, &next_error, deadline, timeout,
+                                 &said, &status);
+        double now = weft_mono_s();
+        if (err != WEFT_EIO || left == 0 || now + backoff >= deadline)
             break;
-        }
-        int64_t seq;
-        if (!strcmp(type, "ack") &&
-            rpc_get_int(m, "seq", 0, (int64_t)n - 1, &seq) == WEFT_OK && !answered[seq]) {
-            const msgpack_object *dup = rpc_map_get(m, "dup");
-            bool finished = dup && dup->type == MSGPACK_OBJECT_BOOLEAN && dup->via.boolean;
-            printf("job %lld %s\n", (long long)ids[seq],
-                   finished ? "had already finished: left as it is" : "cancelled");
-            answered[seq] = true;
-            left--;
-        } else if (!strcmp(type, "error")) {
-            if (strcmp(e.code, "unknown-id")) { /* a wrong token, say: it ends here */
-                err = WEFT_EPROTO;
-                said = true;
-                break;
-            }
-            while (next_error < n && answered[next_error])
-                next_error++;
-            if (next_error < n) { /* the earliest unanswered job is the unknown one */
-                answered[next_error] = true;
-                left--;
-            }
-            status = CLI_ERROR;
-        }
+        fprintf(stderr, "weft cancel: %s; retrying in %.2f s\n", weft_last_error(), backoff);
+        rpc_client_destroy(&c);
+        rpc_client_init(&c);
+        usleep((useconds_t)(backoff * 1e6));
+        backoff = backoff * 2 < 1 ? backoff * 2 : 1;
     }
     if (err) {
         if (!said)

@@ -5320,6 +5320,35 @@ Test(gateway_agent, a_data_host_peers_cannot_reach_is_named_at_start,
     unlink(agent_log);
 }
 
+/* weft cancel while its gateway restarts: a refused connection is tried
+ * again within --timeout, as weft submit does, until the gateway answers
+ * (here: the job is unknown to it). Before, it gave up at once and a job
+ * meant to be cancelled went on running (found by a soak test). */
+Test(gateway_agent, cancel_waits_out_a_gateway_restart, .fini = stop_agent_and_server,
+     .timeout = 30)
+{
+    char gw[32], cancel_log[64], log[8192];
+    snprintf(cancel_log, sizeof cancel_log, "/tmp/weft-gw-cancel-%d.log", (int)getpid());
+    start_server(NULL, NULL);
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    stop_server(); /* its port is free: nothing listens there now */
+    const char *cancel[] = {"cancel", "424242", "--gateway", gw, "--token", TOKEN,
+                            "--timeout", "20", NULL};
+    spawn_weft_logged(cancel_log, cancel);
+    wait_in_file(cancel_log, "Connection refused; retrying in", 2, log, sizeof log);
+    const char *again[] = {"--listen", gw, NULL};
+    start_server_args(again);
+    int st = -1;
+    for (double t0 = weft_mono_s(); weft_mono_s() - t0 < 15; usleep(20000))
+        if (waitpid(agent_pid, &st, WNOHANG) == agent_pid)
+            break;
+    agent_pid = 0;
+    log[read_file(cancel_log, log, sizeof log - 1)] = 0;
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "cancel status %#x: %s", st, log);
+    cr_assert(strstr(log, "gateway error unknown-id"), "it never reached the gateway: %s", log);
+    unlink(cancel_log);
+}
+
 /* One machine's secret rotated under --agent-tokens, its agent left
  * running with --token-file: whether the gateway's file and SIGHUP come
  * before the agent's file or after, the agent is dropped, then comes back
