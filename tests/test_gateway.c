@@ -1775,14 +1775,36 @@ static void server_plain(void) { start_server(NULL, NULL); }
 
 static pid_t agent_pid;
 
+/* Ends the child *pid if there is one (woken first: a test may have failed
+ * while it was stopped) and forgets it. */
+static void end_child(pid_t *pid)
+{
+    if (*pid <= 0)
+        return;
+    kill(*pid, SIGCONT);
+    kill(*pid, SIGTERM);
+    waitpid(*pid, NULL, 0);
+    *pid = 0;
+}
+
+/* The exit status of the child *pid once it ends, waiting s seconds at
+ * most (-1 if it has not ended by then; it is left running); *pid is
+ * forgotten when it ended. */
+static int wait_exit(pid_t *pid, double s)
+{
+    int st = -1;
+    for (double t0 = weft_mono_s(); weft_mono_s() - t0 < s; usleep(20000))
+        if (waitpid(*pid, &st, WNOHANG) == *pid) {
+            *pid = 0;
+            return st;
+        }
+    return -1;
+}
+
 /* Also when an assertion ended the test early: no agent outlives it. */
 static void stop_agent_and_server(void)
 {
-    if (agent_pid > 0) {
-        kill(agent_pid, SIGTERM);
-        waitpid(agent_pid, NULL, 0);
-        agent_pid = 0;
-    }
+    end_child(&agent_pid);
     stop_server();
 }
 
@@ -2177,9 +2199,7 @@ static void server_idle_drop(void)
 
 static void stop_idle_drop(void)
 {
-    if (agent_pid > 0)
-        kill(agent_pid, SIGCONT); /* a test that failed while it was stopped */
-    stop_agent_and_server();
+    stop_agent_and_server(); /* wakes an agent a failed test left stopped */
     unlink(drop_journal);
     unlink(drop_serve_log);
 }
@@ -5313,9 +5333,7 @@ Test(gateway_agent, a_data_host_peers_cannot_reach_is_named_at_start,
         if (i == 0)
             cr_assert(strstr(log, "peers send to the address the gateway sees this agent "
                                   "connect from (127.0.0.1"), "%s", log);
-        kill(agent_pid, SIGTERM);
-        waitpid(agent_pid, NULL, 0);
-        agent_pid = 0;
+        end_child(&agent_pid);
     }
     unlink(agent_log);
 }
@@ -5338,11 +5356,7 @@ Test(gateway_agent, cancel_waits_out_a_gateway_restart, .fini = stop_agent_and_s
     wait_in_file(cancel_log, "Connection refused; retrying in", 2, log, sizeof log);
     const char *again[] = {"--listen", gw, NULL};
     start_server_args(again);
-    int st = -1;
-    for (double t0 = weft_mono_s(); weft_mono_s() - t0 < 15; usleep(20000))
-        if (waitpid(agent_pid, &st, WNOHANG) == agent_pid)
-            break;
-    agent_pid = 0;
+    int st = wait_exit(&agent_pid, 15);
     log[read_file(cancel_log, log, sizeof log - 1)] = 0;
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "cancel status %#x: %s", st, log);
     cr_assert(strstr(log, "gateway error unknown-id"), "it never reached the gateway: %s", log);
@@ -5398,13 +5412,9 @@ Test(gateway_agent, a_rotated_port_secret_brings_its_agent_back_either_way,
     /* a port revoked (no secret any more) still stops its agent */
     write_text(secrets, "0 s0\n");
     cr_assert_eq(kill(server_pid, SIGHUP), 0);
-    int st = -1;
-    for (double t0 = weft_mono_s(); weft_mono_s() - t0 < 10; usleep(20000))
-        if (waitpid(agent_pid, &st, WNOHANG) == agent_pid)
-            break;
+    int st = wait_exit(&agent_pid, 10);
     log[read_file(agent_log, log, sizeof log - 1)] = 0;
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "agent status %#x: %s", st, log);
-    agent_pid = 0;
     cr_assert(strstr(log, "port 1 takes no agent any more"), "%s", log);
     rpc_client_destroy(&c);
     unlink(secrets);
@@ -6420,11 +6430,7 @@ static void server_tls(void)
 static void stop_tls(void)
 {
     for (int i = 0; i < 2; i++)
-        if (tls_agents[i] > 0) {
-            kill(tls_agents[i], SIGTERM);
-            waitpid(tls_agents[i], NULL, 0);
-            tls_agents[i] = 0;
-        }
+        end_child(&tls_agents[i]);
     stop_server();
     remove_certs();
 }
@@ -6932,11 +6938,7 @@ static char stranger_log[64];
 static void stop_stranger_test(void)
 {
     for (int i = 0; i < 2; i++)
-        if (stranger_agents[i] > 0) {
-            kill(stranger_agents[i], SIGTERM);
-            waitpid(stranger_agents[i], NULL, 0);
-            stranger_agents[i] = 0;
-        }
+        end_child(&stranger_agents[i]);
     stop_server();
     unlink(stranger_log);
 }
@@ -7161,12 +7163,7 @@ static char ack_log[3][64];    /* agent 0's log, agent 1's, a restarted agent 1'
 static void stop_ack_test(void)
 {
     for (int i = 0; i < 2; i++)
-        if (ack_agents[i] > 0) {
-            kill(ack_agents[i], SIGCONT); /* a test that failed while it was stopped */
-            kill(ack_agents[i], SIGTERM);
-            waitpid(ack_agents[i], NULL, 0);
-            ack_agents[i] = 0;
-        }
+        end_child(&ack_agents[i]);
     stop_agent_and_server(); /* agent_pid too: the garbage test's agent 0 */
     for (int i = 0; i < 3; i++)
         if (ack_log[i][0])
