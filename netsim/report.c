@@ -170,14 +170,20 @@ static void json_field(FILE *out, const char *name, double x, bool last)
     fputs(last ? "\n" : ",\n", out);
 }
 
+/* "name": s followed by ",\n", nothing when s is NULL. */
+static void json_str_field(FILE *out, const char *name, const char *s)
+{
+    if (!s)
+        return;
+    fprintf(out, "  \"%s\": ", name);
+    json_str(out, s);
+    fputs(",\n", out);
+}
+
 /* The run's settings (netsim_run_info_t), each field followed by ",\n". */
 static void json_run_info(FILE *out, const netsim_run_info_t *info)
 {
-    if (info->workload) {
-        fputs("  \"workload\": ", out);
-        json_str(out, info->workload);
-        fputs(",\n", out);
-    }
+    json_str_field(out, "workload", info->workload);
     if (info->fab) {
         const coflow_fabric_t *fab = info->fab;
         fprintf(out, "  \"n_ports\": %zu,\n", fab->n_ports);
@@ -192,11 +198,7 @@ static void json_run_info(FILE *out, const netsim_run_info_t *info)
         fputs("],\n", out);
     }
     json_field(out, "tick_s", info->tick_s, false);
-    if (info->model) {
-        fputs("  \"model\": ", out);
-        json_str(out, info->model);
-        fputs(",\n", out);
-    }
+    json_str_field(out, "model", info->model);
 }
 
 weft_err_t netsim_write_summary_json(const netsim_result_t *r, const char *policy,
