@@ -55,7 +55,8 @@ static void usage(FILE *out)
             "  --resume FILE         continue from a checkpoint (same seed, settings,\n"
             "                        training and --val workloads; --iters may grow unless\n"
             "                        --lr-rl-end), into its --out or another\n"
-            "  --init FILE           start from this model instead of random parameters\n"
+            "  --init FILE           start from this model instead of random parameters;\n"
+            "                        a residual keeps its own priors (no --prior then)\n"
             "  --iters N             iterations in all (default %zu)\n"
             "  --imitate N           imitation iterations first (default %zu)\n"
             "  --dagger N            DAgger iterations next (default %zu); REINFORCE after\n"
@@ -481,6 +482,17 @@ int cmd_train(int argc, char **argv)
     coflow_learned_model_t m;
     weft_err_t err = init ? coflow_learned_model_load(&m, init)
                           : coflow_learned_model_random(&m, cfg.seed);
+    /* --prior zeroes the score head: on a residual that would throw away
+       what its training learned (the shipped model is one) */
+    if (!err && prior > 0 && m.prior > 0) {
+        fprintf(stderr, "weft train: --prior %g: the --init model %s is already a residual "
+                "(prior %g, path %g) with a trained score head, which --prior would zero; "
+                "drop --prior and --prior-path to train it on with its own\n", prior, init,
+                (double)m.prior, (double)m.prior_path);
+        coflow_learned_model_destroy(&m);
+        rc = CLI_USAGE;
+        goto done;
+    }
     if (!err && prior > 0 && (err = coflow_learned_model_make_residual(&m, prior, prior_path)))
         coflow_learned_model_destroy(&m);
     if (!err)

@@ -987,3 +987,33 @@ Test(train, cli_learning_curve_skips_empty_curves)
     cr_assert(cli_exists("c/learning-curve.png"));
     cli_teardown();
 }
+
+/* --init of a residual (the shipped model is one) with --prior: refused,
+ * as --prior zeroes the score head its training learned (it did, and the
+ * run went on from the untrained residual); without --prior the model's
+ * own priors are kept. */
+Test(train, cli_prior_on_a_residual_init_is_refused)
+{
+    if (!cli_toy("train-init-residual"))
+        return;
+    const char *d = cli_dir;
+    coflow_learned_model_t m;
+    cr_assert_eq(coflow_learned_model_random(&m, 5), WEFT_OK);
+    cr_assert_eq(coflow_learned_model_make_residual(&m, 3, 0.6), WEFT_OK);
+    char path[160];
+    snprintf(path, sizeof path, "%s/res.msgpack", d);
+    cr_assert_eq(coflow_learned_model_save(&m, path), WEFT_OK, "%s", weft_last_error());
+    coflow_learned_model_destroy(&m);
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 1 " QUICK " --init %s/res.msgpack "
+                     "--prior 3 --prior-path 0.6", d, d, d), 2, "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "is already a residual (prior 3, path 0.6)"), "%s",
+              cli_file("err"));
+    cr_assert(!cli_exists("run"), "--out made before refusing");
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 1 " QUICK " --init %s/res.msgpack",
+                     d, d, d), 0, "%s", cli_file("err"));
+    cli_model("run/final.msgpack", &m);
+    cr_assert(m.prior == 3.0f && m.prior_path == 0.6f, "prior %g, path %g", (double)m.prior,
+              (double)m.prior_path);
+    coflow_learned_model_destroy(&m);
+    cli_teardown();
+}
