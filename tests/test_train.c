@@ -1017,3 +1017,25 @@ Test(train, cli_prior_on_a_residual_init_is_refused)
     coflow_learned_model_destroy(&m);
     cli_teardown();
 }
+
+/* A run without --val resumed with one: validation starts at the
+ * checkpoint (there is no best ratio to compare with another set's; it was
+ * refused as "validated on other workloads (0, ...)"), and the parameters
+ * are those of a run that never validated. */
+Test(train, cli_resume_without_val_may_add_it)
+{
+    if (!cli_toy("train-resume-add-val"))
+        return;
+    const char *d = cli_dir;
+    cr_assert_eq(cli("train %s/toy.weft --out %s/U --iters 3 " QUICK, d, d), 0, "%s",
+                 cli_file("err"));
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 2 " QUICK, d, d), 0, "%s",
+                 cli_file("err"));
+    cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/run --iters 3 " QUICK
+                     " --resume %s/run/checkpoint.msgpack", d, d, d, d), 0, "%s",
+                 cli_file("err"));
+    cr_assert(strstr(cli_file("out"), "iteration 2: validation"), "%s", cli_file("out"));
+    cr_assert(cli_exists("run/best.msgpack"));
+    assert_same_model_files("run/final.msgpack", "U/final.msgpack");
+    cli_teardown();
+}

@@ -1260,15 +1260,17 @@ static weft_err_t check_run(const attn_model_file_t *mf, const char *path, const
                          (unsigned long long)h);
     /* the best ratio was measured on the checkpoint's validation workloads:
        compared with another set's, it would keep or drop models for nothing
-       (a run without --val compares nothing; checkpoints from before
-       2026-12-04 do not say, and are taken) */
+       (a run without --val compares nothing, nor does a checkpoint of one,
+       which measured no best, so validation may start at a resume;
+       checkpoints from before 2026-12-04 do not say, and are taken) */
     int64_t n_val, val_hash;
     if (t->n_val > 0 && attn_model_find_int(mf, "train.val_hash")) {
         if ((err = attn_model_get_int(mf, "train.val_size", &n_val)) ||
             (err = attn_model_get_int(mf, "train.val_hash", &val_hash)))
             return weft_wrap(err, "%s: ", path);
         uint64_t vh = pool_hash(t->val, t->n_val);
-        if ((uint64_t)n_val != t->n_val || (uint64_t)val_hash != vh)
+        if ((n_val > 0 || best < INFINITY) && ((uint64_t)n_val != t->n_val ||
+                                               (uint64_t)val_hash != vh))
             return weft_fail(WEFT_EINVAL, "%s: checkpoint was validated on other workloads "
                              "(%lld, hash %016llx), this run has %zu --val (hash %016llx): its "
                              "best ratio would be compared with another set's; a resumed run "
