@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <signal.h>
@@ -385,6 +386,16 @@ weft_err_t weft_save_check(const char *path)
         err = weft_fail(WEFT_EIO, "%s: cannot write into '%s': %s", path, dir, strerror(errno));
     free(target);
     return err;
+}
+
+const char *weft_fmt_exact(double v, char *buf, size_t n)
+{
+    for (int digits = 6; digits <= 17; digits++) { /* %g's 6 when they do */
+        snprintf(buf, n, "%.*g", digits, v);
+        if (!isfinite(v) || strtod(buf, NULL) == v)
+            break;
+    }
+    return buf;
 }
 
 weft_err_t weft_file_sha256(const char *path, char hex[65])

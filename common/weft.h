@@ -109,6 +109,14 @@ weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg);
  * named descriptor, a device, a FIFO), whose errors come at the write. */
 weft_err_t weft_save_check(const char *path);
 
+/* v as %g prints it when its 6 significant digits read back as v, else
+ * with the fewest more (up to 17) that do; into buf (WEFT_FMT_LEN bytes
+ * are enough); returns buf. A value just above a limit then never prints
+ * as the limit: 1000000001 is "1000000001", not %g's "1e+09", while 1e15
+ * stays "1e+15" and -100 "-100"; and what it prints reads back as v. */
+#define WEFT_FMT_LEN 32
+const char *weft_fmt_exact(double v, char *buf, size_t n);
+
 /* The SHA-256 of the file at path in lowercase hex, as sha256sum prints
  * it (OpenSSL). EIO naming the path. */
 weft_err_t weft_file_sha256(const char *path, char hex[65]);

@@ -450,12 +450,12 @@ static weft_err_t emit_job(coflow_workload_t *wl, const ali_t *a, const ali_job_
         err = coflow_workload_add_coflow(wl, t->id, t->duration_s);
         uint64_t w = t->instances < ALI_PORTS ? t->instances : ALI_PORTS;
         job_bytes += (double)w * bytes;
-        char js[WL_FMT_LEN];
+        char js[WEFT_FMT_LEN];
         if (!err && job_bytes > WORKLOAD_MAX_BYTES)
             err = weft_fail(WEFT_EINVAL,
                             "its flows add up to %s bytes (%g per instance), more than 2^60 "
                             "bytes (%g, about an exabyte)",
-                            wl_fmt_exact(job_bytes, js, sizeof js), bytes, WORKLOAD_MAX_BYTES);
+                            weft_fmt_exact(job_bytes, js, sizeof js), bytes, WORKLOAD_MAX_BYTES);
         uint64_t o = ((uint64_t)job->id % ALI_PORTS + (uint64_t)t->id % ALI_PORTS) % ALI_PORTS;
         for (uint64_t k = 0; !err && k < w; k++)
             err = coflow_workload_add_flow(wl, (uint32_t)((o + k) % ALI_PORTS),

@@ -97,13 +97,13 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
         uint64_t n_map, n_red;
         WEFT_CHECK(wl_scan_i64(&l, &p, "a coflow id", NULL, &id));
         WEFT_CHECK(wl_scan_double(&l, &p, "an arrival time in ms", NULL, &arrival_ms));
-        char ms[WL_FMT_LEN];
+        char ms[WEFT_FMT_LEN];
         /* in the file's unit: the model's own check would say seconds */
         if (!isfinite(arrival_ms) || arrival_ms < 0) {
             err = weft_fail(WEFT_EINVAL,
                             "%s:%zu: coflow %lld arrives at %s ms, expected a finite number "
                             "of ms >= 0",
-                            path, l.line, (long long)id, wl_fmt_exact(arrival_ms, ms, sizeof ms));
+                            path, l.line, (long long)id, weft_fmt_exact(arrival_ms, ms, sizeof ms));
             goto cleanup;
         }
         if (arrival_ms / 1000.0 > WORKLOAD_MAX_TIME_S) {
@@ -111,7 +111,7 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
                             "%s:%zu: coflow %lld arrives at %s ms, beyond %g ms (%g s, about "
                             "31 years): times that large lose the precision job times need; "
                             "shift the arrivals so they start near 0",
-                            path, l.line, (long long)id, wl_fmt_exact(arrival_ms, ms, sizeof ms),
+                            path, l.line, (long long)id, weft_fmt_exact(arrival_ms, ms, sizeof ms),
                             WORKLOAD_MAX_TIME_S * 1000.0, WORKLOAD_MAX_TIME_S);
             goto cleanup;
         }
@@ -224,7 +224,7 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
             double received = mb * opts->fb_mb_bytes;
             coflow_bytes += received;
             if (received > WORKLOAD_MAX_BYTES || coflow_bytes > WORKLOAD_MAX_BYTES) {
-                char who[64], bs[WL_FMT_LEN];
+                char who[64], bs[WEFT_FMT_LEN];
                 if (received > WORKLOAD_MAX_BYTES)
                     snprintf(who, sizeof who, "reducer %zu receives", (size_t)port);
                 else
@@ -233,7 +233,7 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
                                 "%s:%zu: coflow %lld: %s %s bytes, more than 2^60 bytes (%g, "
                                 "about an exabyte)",
                                 path, l.line, (long long)id, who,
-                                wl_fmt_exact(received > WORKLOAD_MAX_BYTES ? received
+                                weft_fmt_exact(received > WORKLOAD_MAX_BYTES ? received
                                                                            : coflow_bytes,
                                              bs, sizeof bs),
                                 WORKLOAD_MAX_BYTES);

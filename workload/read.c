@@ -167,24 +167,14 @@ int wl_lines_next(wl_lines_t *l)
     return 1;
 }
 
-const char *wl_fmt_exact(double v, char *buf, size_t n)
-{
-    for (int digits = 6; digits <= 17; digits++) { /* %g's 6 when they do */
-        snprintf(buf, n, "%.*g", digits, v);
-        if (!isfinite(v) || strtod(buf, NULL) == v)
-            break;
-    }
-    return buf;
-}
-
 weft_err_t wl_time_beyond(const wl_lines_t *l, const char *at, const char *what, double v)
 {
-    char vs[WL_FMT_LEN];
+    char vs[WEFT_FMT_LEN];
     return weft_fail(WEFT_EINVAL,
                      "%s:%zu: %s%s %s s is beyond %g s (about 31 years): times that large "
                      "lose the precision job times need; shift the times so they start "
                      "near 0",
-                     l->path, l->line, at, what, wl_fmt_exact(v, vs, sizeof vs),
+                     l->path, l->line, at, what, weft_fmt_exact(v, vs, sizeof vs),
                      WORKLOAD_MAX_TIME_S);
 }
 

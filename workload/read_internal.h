@@ -65,16 +65,8 @@ weft_err_t wl_require_newline(const wl_lines_t *l);
 weft_err_t wl_hint_cut(const wl_lines_t *l, weft_err_t err);
 /* EINVAL "path:line: AT WHAT V s is beyond 1e9 s ...": a time of the
  * current line above WORKLOAD_MAX_TIME_S (at: where in the line, "" or
- * "field 3: "). V as wl_fmt_exact prints it. */
+ * "field 3: "). V as weft_fmt_exact prints it. */
 weft_err_t wl_time_beyond(const wl_lines_t *l, const char *at, const char *what, double v);
-
-/* v as %g prints it when its 6 significant digits read back as v, else
- * with the fewest more (up to 17) that do; into buf (WL_FMT_LEN bytes are
- * enough); returns buf. A value just above a limit then never prints as
- * the limit: 1000000001 is "1000000001", not %g's "1e+09", while 1e15
- * stays "1e+15" and -100 "-100". */
-#define WL_FMT_LEN 32
-const char *wl_fmt_exact(double v, char *buf, size_t n);
 
 /* Writes a printable description of what is at p (in l's current line) into
  * out: "'token'" (the token up to the next blank, cut at 40 characters),

@@ -301,12 +301,12 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
                 else if ((total = job_bytes) > WORKLOAD_MAX_BYTES)
                     over = "the job's flows add up to";
                 if (over) {
-                    char ts[WL_FMT_LEN];
+                    char ts[WEFT_FMT_LEN];
                     err = weft_fail(WEFT_EINVAL,
                                     "%s:%zu: job %lld coflow %lld: %s %s bytes, more than "
                                     "2^60 bytes (%g, about an exabyte)",
                                     path, l.line, (long long)job_id, (long long)id, over,
-                                    wl_fmt_exact(total, ts, sizeof ts), WORKLOAD_MAX_BYTES);
+                                    weft_fmt_exact(total, ts, sizeof ts), WORKLOAD_MAX_BYTES);
                     goto cleanup;
                 }
             }

@@ -345,12 +345,12 @@ static weft_err_t load_tasks(wf_t *w, const json_t *root)
                              "%s: workflow.specification.files[%zu].sizeInBytes: expected a "
                              "size >= 0, found %g",
                              w->path, k, s);
-        char vs[WL_FMT_LEN];
+        char vs[WEFT_FMT_LEN];
         if (s > WORKLOAD_MAX_BYTES)
             return weft_fail(WEFT_EINVAL,
                              "%s: workflow.specification.files[%zu].sizeInBytes: %s bytes, "
                              "more than 2^60 bytes (%g, about an exabyte)",
-                             w->path, k, wl_fmt_exact(s, vs, sizeof vs), WORKLOAD_MAX_BYTES);
+                             w->path, k, weft_fmt_exact(s, vs, sizeof vs), WORKLOAD_MAX_BYTES);
         w->file_ix[k] = (name_idx_t){.key = json_string_value(id), .idx = k};
         w->file_size[k] = s;
     }
@@ -474,13 +474,13 @@ static weft_err_t load_tasks(wf_t *w, const json_t *root)
                                  "%s: workflow.execution.tasks[%zu].runtimeInSeconds: expected "
                                  "a time >= 0, found %g",
                                  w->path, k, r);
-            char vs[WL_FMT_LEN];
+            char vs[WEFT_FMT_LEN];
             if (r > WORKLOAD_MAX_TIME_S)
                 return weft_fail(WEFT_EINVAL,
                                  "%s: workflow.execution.tasks[%zu].runtimeInSeconds: %s s is "
                                  "beyond %g s (about 31 years): times that large lose the "
                                  "precision job times need",
-                                 w->path, k, wl_fmt_exact(r, vs, sizeof vs),
+                                 w->path, k, weft_fmt_exact(r, vs, sizeof vs),
                                  WORKLOAD_MAX_TIME_S);
             w->runtime[t] = r;
         }
@@ -649,14 +649,14 @@ static weft_err_t emit(coflow_workload_t *wl, const wf_t *w)
      * the DAG is checked here: the sums of sizes per coflow and over the
      * job, and the lags (runtimes added along zero-byte edges). */
     double job_bytes = 0;
-    char vs[WL_FMT_LEN];
+    char vs[WEFT_FMT_LEN];
     for (size_t s = 0; !err && s < w->n_stages; s++)
         if (w->lag[s] > WORKLOAD_MAX_TIME_S)
             err = weft_fail(WEFT_EINVAL,
                             "the compute time of stage %zu (its runtime plus those of the "
                             "stages feeding it through zero-byte edges) is %s s, more than "
                             "%g s (about 31 years)",
-                            s, wl_fmt_exact(w->lag[s], vs, sizeof vs), WORKLOAD_MAX_TIME_S);
+                            s, weft_fmt_exact(w->lag[s], vs, sizeof vs), WORKLOAD_MAX_TIME_S);
     for (size_t i = 0; !err && i < w->n_sedges; i++) {
         const stage_edge_t *se = &w->sedges[i];
         if (se->coflow == SIZE_MAX)
@@ -668,12 +668,12 @@ static weft_err_t emit(coflow_workload_t *wl, const wf_t *w)
                                 "coflow %zu (stage %zu -> stage %zu) moves %s bytes, more than "
                                 "2^60 bytes (%g, about an exabyte)",
                                 se->coflow + 1, se->sa, se->sb,
-                                wl_fmt_exact(se->bytes, vs, sizeof vs), WORKLOAD_MAX_BYTES);
+                                weft_fmt_exact(se->bytes, vs, sizeof vs), WORKLOAD_MAX_BYTES);
             else
                 err = weft_fail(WEFT_EINVAL,
                                 "coflows 1..%zu move %s bytes in all, more than 2^60 bytes "
                                 "(%g, about an exabyte)",
-                                se->coflow + 1, wl_fmt_exact(job_bytes, vs, sizeof vs),
+                                se->coflow + 1, weft_fmt_exact(job_bytes, vs, sizeof vs),
                                 WORKLOAD_MAX_BYTES);
             break;
         }
