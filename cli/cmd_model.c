@@ -13,6 +13,7 @@
 #include "attention/attn.h"
 #include "cli.h"
 #include "coflow/learned.h"
+#include "train/train.h"
 
 static void usage(FILE *out)
 {
@@ -22,7 +23,9 @@ static void usage(FILE *out)
             "Checks a learned policy's model file as weft sim, eval and serve load it:\n"
             "its format, its SHA-256 (format version 2), its feature set, every tensor's\n"
             "shape and every weight finite. Prints the format, the file's SHA-256 (as\n"
-            "sha256sum and weft status print it) and what the model holds.\n"
+            "sha256sum and weft status print it) and what the model holds; for a\n"
+            "training checkpoint, also its iteration and the weft train options of its\n"
+            "run (a --resume must repeat them).\n"
             "\n"
             "options:\n"
             "  -o, --out OUT       write the model again to OUT in this build's format\n"
@@ -36,12 +39,18 @@ static void usage(FILE *out)
             "message names what is wrong and where), 2 a usage error.\n");
 }
 
-/* The config integers, "name value, name value, ...", as one line. */
+/* The config integers, "name value, name value, ...", as one line; a
+ * checkpoint's train.* ones (doubles among them stored as their bits) are
+ * the kind, progress and options lines. */
 static void print_ints(FILE *o, const attn_model_file_t *mf)
 {
     fprintf(o, "  %-18s", "config");
+    const char *sep = "";
     for (size_t i = 0; i < mf->n_ints; i++)
-        fprintf(o, "%s%s %lld", i ? ", " : "", mf->ints[i].name, (long long)mf->ints[i].value);
+        if (strncmp(mf->ints[i].name, "train.", 6)) {
+            fprintf(o, "%s%s %lld", sep, mf->ints[i].name, (long long)mf->ints[i].value);
+            sep = ", ";
+        }
     fprintf(o, "\n");
 }
 
@@ -72,6 +81,13 @@ static int describe(FILE *o, const char *path, const attn_model_file_t *mf,
         if (!strncmp(mf->ints[i].name, "train.", 6)) { /* what train_checkpoint_save adds */
             fprintf(o, "  %-18sa training checkpoint (weft train --resume): its parameters "
                     "are the last iteration's; the best are in best.msgpack beside it\n", "kind");
+            char progress[512], options[1024];
+            if (train_checkpoint_describe(mf, path, m, progress, sizeof progress, options,
+                                          sizeof options) == WEFT_OK)
+                fprintf(o, "  %-18s%s\n  %-18s%s\n", "progress", progress, "options",
+                        options);
+            else
+                fprintf(o, "  %-18s%s\n", "settings", weft_last_error());
             break;
         }
     return CLI_OK;

@@ -1039,3 +1039,34 @@ Test(train, cli_resume_without_val_may_add_it)
     assert_same_model_files("run/final.msgpack", "U/final.msgpack");
     cli_teardown();
 }
+
+/* weft model on a checkpoint prints its run's options readably, and they
+ * resume it as they are (a resume compares every setting exactly); it
+ * printed the doubles as their bits ("train.cfg.lr_rl 4554169646866313825")
+ * and the teacher and allocator not at all. */
+Test(train, cli_model_prints_a_checkpoints_options_that_resume_it)
+{
+    if (!cli_toy("train-model-options"))
+        return;
+    const char *d = cli_dir;
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 2 " QUICK " --prior 3 "
+                     "--prior-path 0.6 --lr-rl 3e-4 --lr-rl-end 3e-5 --clip 0.5 --entropy 0.001 "
+                     "--allocator greedy --no-differential", d, d), 0, "%s", cli_file("err"));
+    cr_assert_eq(cli("model %s/run/checkpoint.msgpack", d), 0, "%s", cli_file("err"));
+    const char *out = cli_file("out");
+    cr_assert(!strstr(out, "train.cfg."), "%s", out);
+    cr_assert(strstr(out, "progress          iteration 2 of 2 (Adam step 2); no best "
+                     "validation; 1 training and 0 --val workloads"), "%s", out);
+    const char *opt = strstr(out, "options           ");
+    cr_assert_not_null(opt, "%s", out);
+    char options[1024];
+    snprintf(options, sizeof options, "%.*s", (int)strcspn(opt + 18, "\n"), opt + 18);
+    cr_assert(strstr(options, "--teacher sincronia") && strstr(options, "--lr-rl 0.0003 ") &&
+              strstr(options, "--no-differential --allocator greedy --prior 3 "
+                     "--prior-path 0.6"), "%s", options);
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --threads 1 --resume "
+                     "%s/run/checkpoint.msgpack %s", d, d, d, options), 0, "%s",
+                 cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "checkpoint is at --iters 2"), "%s", cli_file("err"));
+    cli_teardown();
+}

@@ -15,7 +15,9 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1110,6 +1112,27 @@ static weft_err_t put_settings(attn_model_file_t *mf, const train_config_t *cfg)
     return err;
 }
 
+/* The name setting `name` of a checkpoint (a vector of byte values) into
+ * out (n bytes, cut there), its length into *len. ENOTFOUND, or EINVAL for
+ * a value no byte has; path prefixes the message. */
+static weft_err_t get_name(const attn_model_file_t *mf, const char *path, const char *name,
+                           char *out, size_t n, size_t *len)
+{
+    const attn_model_vec_t *v = attn_model_find_vector(mf, name);
+    if (!v)
+        return weft_fail(WEFT_ENOTFOUND, "%s: checkpoint has no %s", path, name);
+    for (size_t k = 0; k < v->n; k++)
+        if (!(v->data[k] >= 1 && v->data[k] <= 255 && v->data[k] == floorf(v->data[k])))
+            return weft_fail(WEFT_EINVAL, "%s: checkpoint's %s element %zu is %g, expected a "
+                             "byte value 1..255", path, name, k, (double)v->data[k]);
+    size_t k = 0;
+    for (; k < v->n && k + 1 < n; k++)
+        out[k] = (char)(unsigned char)v->data[k];
+    out[k] = '\0';
+    *len = v->n;
+    return WEFT_OK;
+}
+
 /* Compares setting i of the checkpoint with cfg's: EINVAL naming the
  * setting, its option and both values. */
 static weft_err_t check_setting(const attn_model_file_t *mf, const char *path, size_t i,
@@ -1120,19 +1143,12 @@ static weft_err_t check_setting(const attn_model_file_t *mf, const char *path, s
     snprintf(name, sizeof name, "train.cfg.%s", settings[i].key);
     bool same = true;
     if (settings[i].kind == SET_NAME) {
-        const attn_model_vec_t *v = attn_model_find_vector(mf, name);
-        if (!v)
-            return weft_fail(WEFT_ENOTFOUND, "%s: checkpoint has no %s", path, name);
-        size_t k = 0;
-        for (; k < v->n && k < sizeof have - 1; k++) {
-            if (!(v->data[k] >= 1 && v->data[k] <= 255 && v->data[k] == floorf(v->data[k])))
-                return weft_fail(WEFT_EINVAL, "%s: checkpoint's %s element %zu is %g, expected "
-                                 "a byte value 1..255", path, name, k, (double)v->data[k]);
-            have[k] = (char)(unsigned char)v->data[k];
-        }
-        have[k] = '\0';
+        size_t k;
+        weft_err_t err = get_name(mf, path, name, have, sizeof have, &k);
+        if (err)
+            return err;
         snprintf(want, sizeof want, "%s", *(const char *const *)field);
-        same = k == v->n && strcmp(have, want) == 0;
+        same = k < sizeof have && strcmp(have, want) == 0;
     } else {
         int64_t x;
         weft_err_t err = attn_model_get_int(mf, name, &x);
@@ -1351,5 +1367,102 @@ weft_err_t train_checkpoint_load(train_t *t, const char *path)
 cleanup:
     coflow_learned_model_destroy(&m);
     attn_model_destroy(&mf);
+    return err;
+}
+
+/* Appends printf output to buf (n bytes, *len used so far), cut at its end. */
+static void put_text(char *buf, size_t n, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void put_text(char *buf, size_t n, size_t *len, const char *fmt, ...)
+{
+    if (*len >= n)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(buf + *len, n - *len, fmt, ap);
+    va_end(ap);
+    *len = k < 0 ? n : *len + (size_t)k;
+}
+
+/* attn_model_get_int, its message prefixed with path. */
+static weft_err_t get_int(const attn_model_file_t *mf, const char *path, const char *name,
+                          int64_t *x)
+{
+    weft_err_t err = attn_model_get_int(mf, name, x);
+    return err ? weft_wrap(err, "%s: ", path) : WEFT_OK;
+}
+
+/* f with the fewest significant digits that read back as the same float
+ * (0.6f is "0.6", as --prior 0.6 gave it). */
+static const char *fmt_float(float f, char *buf, size_t n)
+{
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(buf, n, "%.*g", digits, (double)f);
+        if ((float)strtod(buf, NULL) == f)
+            break;
+    }
+    return buf;
+}
+
+weft_err_t train_checkpoint_describe(const attn_model_file_t *mf, const char *path,
+                                     const coflow_learned_model_t *m, char *progress,
+                                     size_t n_progress, char *options, size_t n_options)
+{
+    const char *names[] = {"train.format", "train.iter", "train.step", "train.iterations",
+                           "train.best_val_bits", "train.best_iter", "train.seed",
+                           "train.pool_size"};
+    int64_t v[8];
+    weft_err_t err = WEFT_OK;
+    if (!attn_model_find_int(mf, "train.format"))
+        return weft_fail(WEFT_EVERSION, "%s: a checkpoint of format 1 (an older weft), which "
+                         "records no settings", path);
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        WEFT_CHECK(get_int(mf, path, names[i], &v[i]));
+    int64_t n_val = 0;
+    if (attn_model_find_int(mf, "train.val_size"))
+        WEFT_CHECK(get_int(mf, path, "train.val_size", &n_val));
+    size_t len = 0;
+    double best = bits_dbl(v[4]);
+    put_text(progress, n_progress, &len, "iteration %lld of %lld (Adam step %lld); ",
+             (long long)v[1], (long long)v[3], (long long)v[2]);
+    if (best < INFINITY)
+        put_text(progress, n_progress, &len, "best validation %.4f at iteration %lld",
+                 best, (long long)v[5]);
+    else
+        put_text(progress, n_progress, &len, "no best validation");
+    put_text(progress, n_progress, &len, "; %lld training and %lld --val workloads "
+             "(recorded as hashes)", (long long)v[7], (long long)n_val);
+    len = 0;
+    char num[WEFT_FMT_LEN];
+    put_text(options, n_options, &len, "--seed %llu --iters %lld", (unsigned long long)v[6],
+             (long long)v[3]);
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        char name[ATTN_MODEL_NAME_MAX];
+        snprintf(name, sizeof name, "train.cfg.%s", settings[i].key);
+        if (settings[i].kind == SET_NAME) {
+            char str[ATTN_MODEL_NAME_MAX];
+            size_t n;
+            WEFT_CHECK(get_name(mf, path, name, str, sizeof str, &n));
+            put_text(options, n_options, &len, " %s %s", settings[i].option, str);
+            continue;
+        }
+        int64_t x;
+        WEFT_CHECK(get_int(mf, path, name, &x));
+        if (settings[i].kind == SET_SIZE)
+            put_text(options, n_options, &len, " %s %lld", settings[i].option, (long long)x);
+        else if (settings[i].kind == SET_REAL)
+            put_text(options, n_options, &len, " %s %s", settings[i].option,
+                     weft_fmt_exact(bits_dbl(x), num, sizeof num));
+        else if (!x) /* the one flag: --no-differential */
+            put_text(options, n_options, &len, " %s", settings[i].option);
+    }
+    if (m->prior > 0) {
+        put_text(options, n_options, &len, " --prior %s",
+                 fmt_float(m->prior, num, sizeof num));
+        if (m->prior_path > 0)
+            put_text(options, n_options, &len, " --prior-path %s",
+                     fmt_float(m->prior_path, num, sizeof num));
+    }
+cleanup:
     return err;
 }

@@ -194,6 +194,20 @@ const char *train_blas_kernels(void);
 weft_err_t train_checkpoint_save(const train_t *t, const char *path);
 weft_err_t train_checkpoint_load(train_t *t, const char *path);
 
+/* A checkpoint's run in words, for `weft model`: into progress (n_progress
+ * bytes, cut there) "iteration I of N (Adam step S); best validation R at
+ * iteration B; P training and V --val workloads (recorded as hashes)", and
+ * into options (n_options bytes) the weft train options the run had, so
+ * the ones to resume it ("--seed 1 --iters 40 --imitate 0 ... --allocator
+ * madd", --prior and --prior-path from m, the checkpoint's model), each
+ * number printed so it reads back as the same value (a resume compares
+ * them exactly). mf is the checkpoint file as attn_model_load reads it.
+ * EVERSION for a checkpoint of format 1 (it records no settings),
+ * ENOTFOUND or EINVAL for a missing or damaged entry, naming path. */
+weft_err_t train_checkpoint_describe(const attn_model_file_t *mf, const char *path,
+                                     const coflow_learned_model_t *m, char *progress,
+                                     size_t n_progress, char *options, size_t n_options);
+
 /* A window of n consecutive jobs of src from job `first` (src's jobs in
  * arrival order), shifted so the first arrives at 0, analysed for fab,
  * into uninitialised dst. */
