@@ -1070,3 +1070,24 @@ Test(train, cli_model_prints_a_checkpoints_options_that_resume_it)
     cr_assert(strstr(cli_file("err"), "checkpoint is at --iters 2"), "%s", cli_file("err"));
     cli_teardown();
 }
+
+/* A model file where a workload goes (--val, a training workload, weft
+ * eval's): said so, not "a NUL byte at column 174: not a text file, or a
+ * damaged one", which sent one looking for damage in a good model. */
+Test(train, cli_model_file_given_as_a_workload_is_named_as_one)
+{
+    if (!cli_toy("train-model-as-workload"))
+        return;
+    const char *d = cli_dir;
+    char path[160];
+    snprintf(path, sizeof path, "%s/m.msgpack", d);
+    cr_assert_eq(coflow_learned_save_random(path, 1), WEFT_OK, "%s", weft_last_error());
+    const char *want = "m.msgpack: a weft model file (a learned policy's: weft model FILE "
+                       "reads it), not a workload";
+    cr_assert_eq(cli("train %s/toy.weft --val %s --out %s/run " QUICK, d, path, d), 1);
+    cr_assert(strstr(cli_file("err"), want), "%s", cli_file("err"));
+    cr_assert(!cli_exists("run"), "--out made before refusing");
+    cr_assert_eq(cli("eval --policy jsebf --policy fifo %s/toy.weft %s", d, path), 1);
+    cr_assert(strstr(cli_file("err"), want), "%s", cli_file("err"));
+    cli_teardown();
+}

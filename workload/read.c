@@ -150,6 +150,14 @@ int wl_lines_next(wl_lines_t *l)
     /* getline() reads past a NUL, but every scanner stops at one: the rest
      * of the line would be silently ignored. */
     const char *nul = memchr(l->buf, '\0', len);
+    /* a learned policy's model file given where a workload goes (weft
+       train's and eval's arguments, --val, inspect): its first bytes are
+       the msgpack string of attention/attn.h's ATTN_MODEL_MAGIC */
+    static const char model_magic[] = "\xaa" "weft-model";
+    if (nul && l->line == 1 && len >= sizeof model_magic - 1 &&
+        !memcmp(l->buf, model_magic, sizeof model_magic - 1))
+        return weft_fail(WEFT_EPARSE, "%s: a weft model file (a learned policy's: weft model "
+                         "FILE reads it), not a workload", l->path);
     if (nul)
         return weft_fail(WEFT_EPARSE,
                          "%s:%zu: a NUL byte at column %zu: not a text file, or a damaged one",
