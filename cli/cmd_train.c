@@ -41,7 +41,8 @@ static void usage(FILE *out)
             "writes best.msgpack from the checkpoint and keeps train.csv's rows up to the\n"
             "checkpoint's iteration (rows written after it by an interrupted run are\n"
             "dropped); with another --out they come from the train.csv next to the\n"
-            "checkpoint.\n"
+            "checkpoint. A new run into an --out whose checkpoint is an unfinished run's\n"
+            "is refused (--resume it, or remove it).\n"
             "\n"
             "options:\n"
             "  --out DIR             output directory (default train-out)\n"
@@ -339,6 +340,31 @@ done:
     return rc;
 }
 
+/* Whether ckpt, the checkpoint a new run into its directory would write,
+ * is that of a run that has not reached its --iters, said on stderr:
+ * starting afresh there would overwrite it, its best.msgpack and its
+ * train.csv (a run started again without --resume lost them all; a
+ * resumed run says which checkpoint it continues). A checkpoint that does
+ * not load cannot be resumed, and is no reason to stop. */
+static bool unfinished_run(const char *ckpt)
+{
+    if (access(ckpt, F_OK) != 0)
+        return false;
+    attn_model_file_t mf;
+    attn_model_init(&mf);
+    int64_t iter, iters;
+    bool open = attn_model_load(ckpt, &mf) == WEFT_OK &&
+                attn_model_get_int(&mf, "train.iter", &iter) == WEFT_OK &&
+                attn_model_get_int(&mf, "train.iterations", &iters) == WEFT_OK && iter < iters;
+    attn_model_destroy(&mf);
+    if (open)
+        fprintf(stderr, "weft train: %s holds a run stopped at iteration %lld of %lld, which "
+                "this run would overwrite with its best.msgpack and train.csv: --resume %s "
+                "continues it; to start afresh, remove it or give another --out\n", ckpt,
+                (long long)iter, (long long)iters, ckpt);
+    return open;
+}
+
 int cmd_train(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -521,6 +547,9 @@ int cmd_train(int argc, char **argv)
                     "run ends with\n", resume, t.iter);
     }
     /* where the results go, before the first iteration */
+    snprintf(path, sizeof path, "%s/checkpoint.msgpack", out_dir);
+    if (!resume && unfinished_run(path))
+        goto done;
     if (cli_make_dirs(C, "--out", out_dir) || (model_out && cli_check_writable(C, model_out)))
         goto done;
 

@@ -16,6 +16,10 @@
 # seeds 1001.. which training never sees (and `make run` uses seed 11).
 #
 #   sh scripts/train.sh [BUILD_DIR]      (default build; output in BUILD_DIR/train)
+#
+# A run stopped before its end continues from its last checkpoint with
+# TRAIN_ARGS="--resume BUILD_DIR/train/checkpoint.msgpack"; started again
+# without it, weft train refuses to overwrite that checkpoint.
 set -eu
 BUILD=${1:-build}
 OUT=${OUT:-$BUILD/train}

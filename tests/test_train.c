@@ -1091,3 +1091,33 @@ Test(train, cli_model_file_given_as_a_workload_is_named_as_one)
     cr_assert(strstr(cli_file("err"), want), "%s", cli_file("err"));
     cli_teardown();
 }
+
+/* A new run into an --out whose checkpoint is an unfinished run's (here
+ * one that diverged after its checkpoint at iteration 1 of 3) is refused
+ * before it writes anything: it truncated train.csv and replaced
+ * best.msgpack at once, and the checkpoint at its first one. A finished
+ * run's outputs may be replaced. */
+Test(train, cli_new_run_does_not_overwrite_an_unfinished_one)
+{
+    if (!cli_toy("train-unfinished"))
+        return;
+    const char *d = cli_dir;
+    cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/run --iters 3 " QUICK
+                     " --lr-imitate 1e30", d, d, d), 1, "%s", cli_file("err"));
+    static char csv[1 << 16];
+    snprintf(csv, sizeof csv, "%s", cli_file("run/train.csv"));
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cp %s/run/best.msgpack %s/best.keep", d, d);
+    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/run --iters 3 " QUICK, d, d,
+                     d), 1);
+    cr_assert(strstr(cli_file("err"), "run/checkpoint.msgpack holds a run stopped at "
+                     "iteration 1 of 3"), "%s", cli_file("err"));
+    cr_assert_str_eq(cli_file("run/train.csv"), csv);
+    snprintf(cmd, sizeof cmd, "cmp -s %s/run/best.msgpack %s/best.keep", d, d);
+    cr_assert_eq(system(cmd), 0, "best.msgpack changed");
+    cr_assert_eq(cli("train %s/toy.weft --out %s/done --iters 1 " QUICK, d, d), 0);
+    cr_assert_eq(cli("train %s/toy.weft --out %s/done --iters 1 " QUICK, d, d), 0, "%s",
+                 cli_file("err"));
+    cli_teardown();
+}
