@@ -432,6 +432,12 @@ int cmd_eval(int argc, char **argv)
         for (size_t p = 0; p < n_pol; p++)
             if (strcmp(name[p], "learned") && w[p * n + i] < best[i])
                 best[i] = w[p * n + i];
+        if (!(best[i] > 0 && best[i] < INFINITY)) { /* every ratio to it nan */
+            fprintf(stderr, "weft eval: %s: the best heuristic's average weighted JCT is %g "
+                    "s, so no ratio to it can be taken; expected jobs that take time\n",
+                    paths[i], best[i]);
+            goto done;
+        }
     }
     size_t B = n_pol;
     double bscore = INFINITY;
@@ -443,7 +449,8 @@ int cmd_eval(int argc, char **argv)
             bscore = s, B = p;
     }
     if (B == n_pol) {
-        fprintf(stderr, "weft eval: give at least one heuristic to compare with\n");
+        fprintf(stderr, "weft eval: no heuristic has a finite mean ratio to the best per "
+                "workload\n");
         goto done;
     }
     for (size_t p = 0; p < n_rows; p++)

@@ -574,9 +574,18 @@ int cmd_train(int argc, char **argv)
                     best_name[i] = heuristics[h];
             }
     }
-    for (size_t i = 0; i < n_val; i++)
+    for (size_t i = 0; i < n_val; i++) {
+        /* the ratio to it would be nan at every validation: no best model,
+           and --model-out failing after the whole run */
+        if (!(ref[i] > 0 && ref[i] < INFINITY)) {
+            fprintf(stderr, "weft train: --val %s: the best heuristic (%s) has an average "
+                    "weighted JCT of %g s, so no ratio to it can be taken; expected jobs "
+                    "that take time\n", val_paths[i], i < 64 ? best_name[i] : "?", ref[i]);
+            goto done;
+        }
         printf("validation %s: best heuristic %s, avg weighted JCT %.4f s\n", val_paths[i],
                i < 64 ? best_name[i] : "?", ref[i]);
+    }
     snprintf(csv_path, sizeof csv_path, "%s/train.csv", out_dir);
     if (resume) {
         printf("resumed from %s at iteration %zu\n", resume, t.iter);

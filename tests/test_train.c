@@ -1121,3 +1121,37 @@ Test(train, cli_new_run_does_not_overwrite_an_unfinished_one)
                  cli_file("err"));
     cli_teardown();
 }
+
+/* A validation or evaluation workload whose best heuristic takes 0 s on
+ * average (two jobs of 1e-200 bytes, which a clock at 5 s cannot see)
+ * gives no ratio: said, naming it, before training. The run went on with
+ * a nan ratio at every validation, kept no best model and failed at the
+ * end on --model-out; eval said "give at least one heuristic to compare
+ * with" though two were given. */
+Test(train, cli_val_workload_of_zero_jct_is_refused)
+{
+    if (!cli_toy("train-zero-val"))
+        return;
+    const char *d = cli_dir;
+    coflow_workload_t z;
+    coflow_workload_init(&z, 2);
+    for (int j = 0; j < 2; j++) {
+        cr_assert_eq(coflow_workload_add_job(&z, j, 5 + j, 1, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_coflow(&z, 0, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&z, 0, 1, 1e-200), WEFT_OK);
+        cr_assert_eq(coflow_workload_finish_job(&z), WEFT_OK, "%s", weft_last_error());
+    }
+    char path[160];
+    snprintf(path, sizeof path, "%s/zero.weft", d);
+    cr_assert_eq(workload_save_weft(&z, path), WEFT_OK, "%s", weft_last_error());
+    coflow_workload_destroy(&z);
+    cr_assert_eq(cli("train %s/toy.weft --val %s --out %s/run --iters 2 " QUICK
+                     " --model-out %s/m.msgpack", d, path, d, d), 1);
+    cr_assert(strstr(cli_file("err"), "zero.weft: the best heuristic (fifo) has an average "
+                     "weighted JCT of 0 s"), "%s", cli_file("err"));
+    cr_assert(!cli_exists("run/train.csv"), "trained before refusing");
+    cr_assert_eq(cli("eval --policy jsebf --policy fifo %s/toy.weft %s", d, path), 1);
+    cr_assert(strstr(cli_file("err"), "zero.weft: the best heuristic's average weighted JCT "
+                     "is 0 s"), "%s", cli_file("err"));
+    cli_teardown();
+}
