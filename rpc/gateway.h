@@ -37,6 +37,15 @@
  * long-running gateway holds the jobs in flight, not every job it ever
  * saw; the journal is rewritten the same way when it has doubled
  * (rpc_journal_rewrite).
+ *
+ * Retention (weft serve --keep-finished N, keep_finished): of the finished
+ * jobs, held or in gone, only the N that finished last are remembered
+ * (rpc_sched_retain); an older one is forgotten: its record goes (at once
+ * from gone and the id map; from all at the next compaction), and only its
+ * id stays, in runs of consecutive ids (forgot_lo/hi), so that a job
+ * finished and forgotten is told from one never registered: O(1) memory
+ * when job ids are consecutive, as weft's workloads number them; 16 bytes
+ * per run of them otherwise. Live jobs are never forgotten.
  */
 #ifndef RPC_GATEWAY_H
 #define RPC_GATEWAY_H
@@ -91,6 +100,28 @@ typedef struct {
     double *gone_jct;                    /* seconds */
     uint8_t *gone_cancelled;
     size_t n_gone, cap_gone;
+    size_t gone_head;                    /* entries of gone before it were forgotten;
+                                            one after it whose id no longer maps to it
+                                            too (forgotten by a journal record) */
+    /* Retention (header): */
+    size_t keep_finished;                /* finished jobs remembered at most
+                                            (SIZE_MAX, rpc_sched_init's: all) */
+    size_t n_retained;                   /* finished jobs remembered, held or gone */
+    int64_t *fin_q;                      /* ids of jobs of all that finished since
+                                            the last compaction, in the order they
+                                            finished, from fin_head on */
+    size_t fin_head, n_fin_q, cap_fin_q;
+    int64_t *forgot_lo, *forgot_hi;      /* the ids of the jobs forgotten: runs
+                                            lo..hi sorted, neither overlapping nor
+                                            adjacent */
+    size_t n_forgot_runs, cap_forgot_runs;
+    uint64_t n_forgotten;                /* jobs forgotten (the journal's included) */
+    size_t n_forgot_held;                /* of them, still in all (jforgot) */
+    int64_t *forgot_now;                 /* ids forgotten since the caller last
+                                            cleared n_forgot_now (to journal) */
+    size_t n_forgot_now, cap_forgot_now;
+    uint64_t n_shed;                     /* jobs compacted away or forgotten: a
+                                            journal rewritten since holds less */
     /* Job id -> index in all, or RPC_GONE | index in gone: open
      * addressing with linear probing, at most half full, no deletions. */
     int64_t *map_key;
@@ -125,6 +156,8 @@ typedef struct {
     uint64_t *jfid;                      /* gateway id of its first flow */
     uint8_t *jcancelled;                 /* finished by rpc_sched_cancel */
     uint8_t *jlive;                      /* in live (g2l, g2l_c index it) */
+    uint8_t *jforgot;                    /* finished and forgotten: out of the id
+                                            map, dropped at the next compaction */
     size_t cap_j;
     rpc_timed_t *pend;                   /* releases and job ends waiting for
                                             compute time to pass */
@@ -235,13 +268,30 @@ size_t rpc_sched_compact(rpc_sched_t *s, size_t min_jobs);
 /* Records job id as compacted away (a journal's "gone" record). */
 weft_err_t rpc_sched_add_gone(rpc_sched_t *s, int64_t id, uint64_t first_fid, double jct,
                               bool cancelled);
+/* Forgets the finished jobs remembered beyond keep_finished, those that
+ * finished first (gone's, then those held in all), and lists their ids in
+ * forgot_now for the caller to journal. Amortised O(1) per job forgotten,
+ * plus O(runs of forgotten ids) to insert one in the middle of them. */
+weft_err_t rpc_sched_retain(rpc_sched_t *s);
+/* Forgets finished job id now (a journal's "forget" record), whatever
+ * keep_finished says; nothing if it was forgotten already. EPARSE for a
+ * job not finished or never registered. */
+weft_err_t rpc_sched_forget_job(rpc_sched_t *s, int64_t id);
+/* Records the ids lo..hi (lo <= hi) as of jobs forgotten (a rewritten
+ * journal's "forgotten" record; the caller counts them in n_forgotten). */
+weft_err_t rpc_sched_add_forgotten(rpc_sched_t *s, int64_t lo, int64_t hi);
+/* Whether gone entry g (gone_head <= g < n_gone) is remembered: its id
+ * still maps to it. O(1). */
+bool rpc_sched_gone_kept(const rpc_sched_t *s, size_t g);
+/* Whether job id finished and was forgotten. O(log runs). */
+bool rpc_sched_forgotten(const rpc_sched_t *s, int64_t id);
 /* Whether job id (held or compacted away) finished by being cancelled. */
 bool rpc_sched_cancelled(const rpc_sched_t *s, int64_t id);
 /* Cancels job id at now: its unfinished flows count as done, its waiting
  * coflows are never released, it finishes now (in jobs_done), and the
  * flows already announced to their agents are listed as drops in the next
  * decision's changes. Returns 1, 0 if the job had already finished (held
- * or compacted away: nothing changes), or ENOTFOUND. */
+ * or compacted away, or forgotten: nothing changes), or ENOTFOUND. */
 int rpc_sched_cancel(rpc_sched_t *s, int64_t id, double now);
 /* Whether an agent that reports flow fid as unfinished must be told to drop
  * it: this gateway does not hold it (a flow of a job compacted away, which
@@ -306,7 +356,10 @@ void rpc_sched_renew_ordering(rpc_sched_t *s);
  * {"r": "cancel", "job": id, "at": T},
  * {"r": "done", "flows": [fid, ...], "at": T}, and in a rewritten journal
  * {"r": "gone", "jobs": [[id, first fid, jct], ...]} for the jobs compacted
- * away and {"r": "base", "fid": next flow id} where their ids are skipped.
+ * away and {"r": "base", "fid": next flow id} where their ids are skipped;
+ * under a retention limit, {"r": "forget", "jobs": [id, ...], "at": T} for
+ * the jobs forgotten (rpc_sched_retain) and in a rewritten journal
+ * {"r": "forgotten", "jobs": count, "runs": [[first id, last id], ...]}.
  *
  * Format 2 (since 2026-12-04): the file starts with the 16 bytes of
  * rpc_journal_header, and every record is sealed: its map's last entry is
@@ -501,6 +554,10 @@ typedef struct {
                                   event before others get a turn; 0: 64 */
     size_t max_output;         /* bytes queued to a peer that does not read
                                   before it is dropped; 0: 16 MiB */
+    bool limit_finished;       /* remember at most keep_finished finished jobs */
+    size_t keep_finished;      /* (weft serve --keep-finished; rpc_sched_t):
+                                  those that finished last; 0 forgets each at
+                                  once. Without limit_finished, every one */
     const char *journal;       /* NULL: no journal */
     bool journal_nosync;       /* do not fdatasync records (benchmarks) */
     bool handle_signals;       /* stop cleanly on SIGINT / SIGTERM; on
@@ -541,6 +598,8 @@ typedef struct {
     size_t agents;              /* agents connected (ports with an agent) */
     size_t jobs, jobs_finished; /* registered (journal included), finished */
     size_t jobs_held;           /* of which held in full (not compacted) */
+    uint64_t jobs_forgotten;    /* finished, and forgotten beyond --keep-finished
+                                   (counted in jobs and jobs_finished) */
     size_t flows_unfinished;     /* flows of the held jobs not done (a
                                    cancelled job's count as done) */
     double uptime_s;            /* since rpc_gateway_new */

@@ -663,17 +663,39 @@ static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s, size_t ma
     FRAME(msgpack_pack_map(&pk, 2); rpc_pack_cstr(&pk, "r"); rpc_pack_cstr(&pk, "base");    \
           rpc_pack_cstr(&pk, "fid"); msgpack_pack_uint64(&pk, fid))
     enum { CHUNK = 16384 }; /* entries per record: well under the record cap */
-    for (size_t g = 0; g < s->n_gone; g += CHUNK) {
-        size_t n = s->n_gone - g < CHUNK ? s->n_gone - g : CHUNK;
-        FRAME(msgpack_pack_map(&pk, 2); rpc_pack_cstr(&pk, "r"); rpc_pack_cstr(&pk, "gone");
-              rpc_pack_cstr(&pk, "jobs"); msgpack_pack_array(&pk, n);
-              for (size_t i = g; i < g + n; i++) {
-                  msgpack_pack_array(&pk, s->gone_cancelled[i] ? 4 : 3);
-                  msgpack_pack_int64(&pk, s->gone_id[i]);
-                  msgpack_pack_uint64(&pk, s->gone_fid[i]);
-                  msgpack_pack_double(&pk, s->gone_jct[i]);
-                  if (s->gone_cancelled[i]) msgpack_pack_true(&pk);
+    /* The ids of the jobs forgotten, as runs; the first record counts
+     * them (a job id names one job, so the runs may hold fewer ids). */
+    for (size_t r = 0; r < s->n_forgot_runs; r += CHUNK) {
+        size_t n = s->n_forgot_runs - r < CHUNK ? s->n_forgot_runs - r : CHUNK;
+        FRAME(msgpack_pack_map(&pk, 3); rpc_pack_cstr(&pk, "r");
+              rpc_pack_cstr(&pk, "forgotten"); rpc_pack_cstr(&pk, "jobs");
+              msgpack_pack_uint64(&pk, r == 0 ? s->n_forgotten : 0);
+              rpc_pack_cstr(&pk, "runs"); msgpack_pack_array(&pk, n);
+              for (size_t i = r; i < r + n; i++) {
+                  msgpack_pack_array(&pk, 2);
+                  msgpack_pack_int64(&pk, s->forgot_lo[i]);
+                  msgpack_pack_int64(&pk, s->forgot_hi[i]);
               });
+    }
+    /* gone's remembered entries, in the order they finished */
+    for (size_t g = s->gone_head; g < s->n_gone;) {
+        size_t n = 0, end = g;
+        while (end < s->n_gone && n < CHUNK)
+            n += rpc_sched_gone_kept(s, end++);
+        if (n > 0)
+            FRAME(msgpack_pack_map(&pk, 2); rpc_pack_cstr(&pk, "r");
+                  rpc_pack_cstr(&pk, "gone"); rpc_pack_cstr(&pk, "jobs");
+                  msgpack_pack_array(&pk, n);
+                  for (size_t i = g; i < end; i++) {
+                      if (!rpc_sched_gone_kept(s, i))
+                          continue;
+                      msgpack_pack_array(&pk, s->gone_cancelled[i] ? 4 : 3);
+                      msgpack_pack_int64(&pk, s->gone_id[i]);
+                      msgpack_pack_uint64(&pk, s->gone_fid[i]);
+                      msgpack_pack_double(&pk, s->gone_jct[i]);
+                      if (s->gone_cancelled[i]) msgpack_pack_true(&pk);
+                  });
+        g = end;
     }
     /* Replay gives a job the flow ids from the counter on; a base record
      * moves the counter over the ids of jobs compacted away.
@@ -687,6 +709,8 @@ static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s, size_t ma
 #define AT(t) (rpc_pack_cstr(&pk, "at"), msgpack_pack_double(&pk, s->wall_at_zero + (t)))
     uint64_t next = 0;
     for (size_t j = 0; j < s->all.n_jobs; j++) {
+        if (s->jforgot[j]) /* not until the next compaction drops it */
+            continue;
         if (s->jfid[j] != next)
             BASE(s->jfid[j]);
         FRAME(msgpack_pack_map(&pk, timed ? 3 : 2); rpc_pack_cstr(&pk, "r");
@@ -696,24 +720,36 @@ static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s, size_t ma
     }
     if (s->next_fid != next)
         BASE(s->next_fid);
-    /* before the done records: replayed after them, a cancelled job's
-     * flows would finish it normally first */
-    for (size_t j = 0; j < s->all.n_jobs; j++) {
-        if (!s->jcancelled[j])
+    /* The done records, a job's together (its flows are contiguous in
+     * all; a cancelled job's dropped ones are not: its cancel drops them
+     * again). The unfinished jobs' first, then the finished ones' in the
+     * order they finished, a cancelled one's cancel record before them
+     * (replayed after them, its flows would finish it normally first): so
+     * a restart finishes them in that order and forgets the same ones
+     * first (rpc_sched_retain). */
+    size_t n_fin = 0, n_order = s->all.n_jobs + (s->n_fin_q - s->fin_head);
+    for (size_t k = 0; k < n_order; k++) {
+        size_t j = k;
+        if (k >= s->all.n_jobs) {
+            j = rpc_sched_find_job(s, s->fin_q[s->fin_head + (k - s->all.n_jobs)]);
+            if (j == SIZE_MAX) /* forgotten */
+                continue;
+            n_fin++;
+        } else if (s->jdone[j]) {
             continue;
-        size_t n_sent = rpc_sched_pack_cancel_sent(s, j, NULL);
-        FRAME(msgpack_pack_map(&pk, (timed ? 3 : 2) + (n_sent > 0)); rpc_pack_cstr(&pk, "r");
-              rpc_pack_cstr(&pk, "cancel"); rpc_pack_cstr(&pk, "job");
-              msgpack_pack_int64(&pk, s->all.jobs[j].id); if (timed) AT(s->finish_s[j]);
-              if (n_sent) {
-                  rpc_pack_cstr(&pk, "sent");
-                  msgpack_pack_array(&pk, n_sent);
-                  rpc_sched_pack_cancel_sent(s, j, &pk);
-              });
-    }
-    /* a job's done flows together (its flows are contiguous in all); a
-     * cancelled job's dropped ones are not: its cancel drops them again */
-    for (size_t j = 0; j < s->all.n_jobs; j++) {
+        }
+        if (s->jcancelled[j]) {
+            size_t n_sent = rpc_sched_pack_cancel_sent(s, j, NULL);
+            FRAME(msgpack_pack_map(&pk, (timed ? 3 : 2) + (n_sent > 0));
+                  rpc_pack_cstr(&pk, "r"); rpc_pack_cstr(&pk, "cancel");
+                  rpc_pack_cstr(&pk, "job"); msgpack_pack_int64(&pk, s->all.jobs[j].id);
+                  if (timed) AT(s->finish_s[j]);
+                  if (n_sent) {
+                      rpc_pack_cstr(&pk, "sent");
+                      msgpack_pack_array(&pk, n_sent);
+                      rpc_sched_pack_cancel_sent(s, j, &pk);
+                  });
+        }
         const coflow_job_t *job = &s->all.jobs[j];
         size_t lo, hi = coflow_job_flows(&s->all, j, &lo);
         hi += lo;
@@ -735,6 +771,9 @@ static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s, size_t ma
             f = end;
         }
     }
+    if (n_fin != s->n_jdone - s->n_forgot_held) /* a finished job would be lost */
+        return weft_fail(WEFT_EINTERNAL, "%zu finished jobs held, %zu of them in the order "
+                         "they finished", s->n_jdone - s->n_forgot_held, n_fin);
 #undef AT
 #undef BASE
 #undef FRAME

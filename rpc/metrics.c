@@ -98,6 +98,10 @@ void rpc_metrics_render(struct evbuffer *out, const rpc_metrics_t *m)
             "included).", st->jobs);
     counter(out, "weft_jobs_finished_total", "Jobs finished (cancelled ones included).",
             st->jobs_finished);
+    counter(out, "weft_jobs_forgotten_total", "Finished jobs whose record was forgotten "
+            "(--keep-finished; replayed from the journal included).", st->jobs_forgotten);
+    gauge(out, "weft_jobs_finished_kept", "Finished jobs whose record is kept.",
+          (double)(st->jobs_finished - st->jobs_forgotten));
     gauge(out, "weft_jobs_in_flight", "Jobs registered and not finished.",
           (double)(st->jobs - st->jobs_finished));
     gauge(out, "weft_flows_unfinished", "Flows of the jobs held that are not done.",

@@ -22,6 +22,11 @@
  *    sets need_rebuild.
  *  - push_rate / push_cls / announced say what the sending agent's current
  *    connection was told, so a decision emits only differences.
+ *  - Every finished job is remembered (n_retained: in the map, held or in
+ *    gone) or forgotten (in the runs of forgotten ids), never both. Gone's
+ *    entries from gone_head on, then fin_q's from fin_head on, are the
+ *    finished jobs in the order they finished, forgotten ones among them
+ *    (skipped: their ids no longer map to them).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -68,6 +73,7 @@ weft_err_t rpc_sched_init(rpc_sched_t *s, size_t n_ports, double port_rate,
     s->ord = ord;
     s->alloc = alloc;
     s->rate_rel_tol = RPC_RATE_REL_TOL;
+    s->keep_finished = SIZE_MAX;
     weft_err_t err = coflow_fabric_init(&s->fab, n_ports, port_rate);
     if (!err && (err = coflow_fabric_init(&s->dec_fab, n_ports, port_rate)))
         coflow_fabric_destroy(&s->fab);
@@ -108,7 +114,8 @@ void rpc_sched_destroy(rpc_sched_t *s)
                     s->l2g_coflow, s->l2g_job, s->ids, s->port_rank, s->port_last,
                     s->changes, s->jobs_done, s->gone_id, s->gone_fid, s->gone_jct,
                     s->map_key, s->map_val, s->jfid, s->jcancelled, s->gone_cancelled,
-                    s->drops, s->jlive, s->cleft, s->absent, s->last_in, s->last_out};
+                    s->drops, s->jlive, s->cleft, s->absent, s->last_in, s->last_out,
+                    s->jforgot, s->fin_q, s->forgot_lo, s->forgot_hi, s->forgot_now};
     for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
         free(ptrs[i]);
     memset(s, 0, sizeof *s);
@@ -177,6 +184,30 @@ static weft_err_t map_put(rpc_sched_t *s, int64_t id, uint64_t val)
     s->map_key[k] = id;
     s->map_val[k] = val + 1;
     return WEFT_OK;
+}
+
+/* Removes id from the map, if there: the entries after it in its probe
+ * sequence move back over the hole (backward-shift deletion), so lookups
+ * stay correct without tombstones. */
+static void map_del(rpc_sched_t *s, int64_t id)
+{
+    if (!s->map_cap)
+        return;
+    size_t mask = s->map_cap - 1, i = map_slot(s, id);
+    if (!s->map_val[i])
+        return;
+    s->map_val[i] = 0;
+    s->map_n--;
+    for (size_t k = (i + 1) & mask; s->map_val[k]; k = (k + 1) & mask) {
+        size_t home = id_hash(s->map_key[k]) & mask;
+        /* it stays if its home is cyclically in (i, k] */
+        if (i <= k ? i < home && home <= k : i < home || home <= k)
+            continue;
+        s->map_key[i] = s->map_key[k];
+        s->map_val[i] = s->map_val[k];
+        s->map_val[k] = 0;
+        i = k;
+    }
 }
 
 size_t rpc_sched_find_job(const rpc_sched_t *s, int64_t id)
@@ -320,12 +351,16 @@ static weft_err_t job_finished(rpc_sched_t *s, size_t j, double t)
 {
     weft_err_t err = weft_grow((void **)&s->jobs_done, &s->cap_jobs_done, s->n_jobs_done + 1,
                                sizeof *s->jobs_done);
+    if (!err)
+        err = weft_grow((void **)&s->fin_q, &s->cap_fin_q, s->n_fin_q + 1, sizeof *s->fin_q);
     if (err)
         return err;
     s->jdone[j] = 1;
     s->n_jdone++;
+    s->n_retained++;
     s->finish_s[j] = t;
     s->jobs_done[s->n_jobs_done++] = s->all.jobs[j].id;
+    s->fin_q[s->n_fin_q++] = s->all.jobs[j].id;
     mark_stale(s); /* to drop from the live state */
     s->dirty = true;
     return WEFT_OK;
@@ -359,7 +394,7 @@ static side_arrays_t job_arrays(rpc_sched_t *s)
 {
     side_arrays_t d = {.n = 0};
     SIDE(s->arrival_s), SIDE(s->finish_s), SIDE(s->left), SIDE(s->jdone), SIDE(s->jfid);
-    SIDE(s->jcancelled), SIDE(s->jlive);
+    SIDE(s->jcancelled), SIDE(s->jlive), SIDE(s->jforgot);
     return d;
 }
 
@@ -778,7 +813,8 @@ int rpc_sched_cancel(rpc_sched_t *s, int64_t id, double now)
     size_t j = rpc_sched_find_job(s, id);
     uint64_t first;
     double jct;
-    if (j == SIZE_MAX && !rpc_sched_find_gone(s, id, &first, &jct))
+    if (j == SIZE_MAX && !rpc_sched_find_gone(s, id, &first, &jct) &&
+        !rpc_sched_forgotten(s, id))
         return weft_fail(WEFT_ENOTFOUND, "job %lld was never registered", (long long)id);
     if (j == SIZE_MAX || s->jdone[j])
         return 0;
@@ -991,6 +1027,18 @@ static weft_err_t grow_gone(rpc_sched_t *s, size_t need)
     return grow_all(arrs, sizes, 4, &s->cap_gone, need);
 }
 
+/* Appends job id to gone (room made and id in the map already: cannot
+ * fail). */
+static void gone_push(rpc_sched_t *s, int64_t id, uint64_t first_fid, double jct,
+                      bool cancelled)
+{
+    map_put(s, id, RPC_GONE | s->n_gone);
+    s->gone_id[s->n_gone] = id;
+    s->gone_fid[s->n_gone] = first_fid;
+    s->gone_cancelled[s->n_gone] = cancelled;
+    s->gone_jct[s->n_gone++] = jct;
+}
+
 weft_err_t rpc_sched_add_gone(rpc_sched_t *s, int64_t id, uint64_t first_fid, double jct,
                               bool cancelled)
 {
@@ -999,11 +1047,160 @@ weft_err_t rpc_sched_add_gone(rpc_sched_t *s, int64_t id, uint64_t first_fid, do
         err = map_put(s, id, RPC_GONE | s->n_gone);
     if (err)
         return err;
-    s->gone_id[s->n_gone] = id;
-    s->gone_fid[s->n_gone] = first_fid;
-    s->gone_cancelled[s->n_gone] = cancelled;
-    s->gone_jct[s->n_gone++] = jct;
+    gone_push(s, id, first_fid, jct, cancelled);
+    s->n_retained++;
     return WEFT_OK;
+}
+
+bool rpc_sched_gone_kept(const rpc_sched_t *s, size_t g)
+{
+    return map_get(s, s->gone_id[g]) == (RPC_GONE | g) + 1;
+}
+
+/* ---------------------------------------------------------- retention */
+
+/* First run whose hi + 1 >= id: where id is, or would join or go. */
+static size_t run_at(const rpc_sched_t *s, int64_t id)
+{
+    size_t lo = 0, hi = s->n_forgot_runs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (id > INT64_MIN && s->forgot_hi[mid] < id - 1)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+bool rpc_sched_forgotten(const rpc_sched_t *s, int64_t id)
+{
+    size_t k = run_at(s, id);
+    return k < s->n_forgot_runs && s->forgot_lo[k] <= id && id <= s->forgot_hi[k];
+}
+
+weft_err_t rpc_sched_add_forgotten(rpc_sched_t *s, int64_t lo, int64_t hi)
+{
+    size_t a = run_at(s, lo), b = a, n = s->n_forgot_runs;
+    /* runs a .. b-1 overlap lo..hi or touch it: merged into one */
+    while (b < n && (hi == INT64_MAX || s->forgot_lo[b] <= hi + 1)) {
+        lo = s->forgot_lo[b] < lo ? s->forgot_lo[b] : lo;
+        hi = s->forgot_hi[b] > hi ? s->forgot_hi[b] : hi;
+        b++;
+    }
+    if (b == a) { /* a run of its own, before run a */
+        void **arrs[] = {(void **)&s->forgot_lo, (void **)&s->forgot_hi};
+        size_t sizes[] = {sizeof *s->forgot_lo, sizeof *s->forgot_hi};
+        weft_err_t err = grow_all(arrs, sizes, 2, &s->cap_forgot_runs, n + 1);
+        if (err)
+            return err;
+        memmove(s->forgot_lo + a + 1, s->forgot_lo + a, (n - a) * sizeof *s->forgot_lo);
+        memmove(s->forgot_hi + a + 1, s->forgot_hi + a, (n - a) * sizeof *s->forgot_hi);
+        s->n_forgot_runs++;
+        b = a + 1;
+    } else if (b > a + 1) {
+        memmove(s->forgot_lo + a + 1, s->forgot_lo + b, (n - b) * sizeof *s->forgot_lo);
+        memmove(s->forgot_hi + a + 1, s->forgot_hi + b, (n - b) * sizeof *s->forgot_hi);
+        s->n_forgot_runs -= b - a - 1;
+    }
+    s->forgot_lo[a] = lo;
+    s->forgot_hi[a] = hi;
+    return WEFT_OK;
+}
+
+/* Forgets finished job id, remembered until now (held at index j, or
+ * SIZE_MAX: in gone): its id joins the runs and forgot_now, its map
+ * entry goes. */
+static weft_err_t forget_job(rpc_sched_t *s, int64_t id, size_t j)
+{
+    weft_err_t err = weft_grow((void **)&s->forgot_now, &s->cap_forgot_now,
+                               s->n_forgot_now + 1, sizeof *s->forgot_now);
+    if (!err)
+        err = rpc_sched_add_forgotten(s, id, id);
+    if (err)
+        return err;
+    s->forgot_now[s->n_forgot_now++] = id;
+    map_del(s, id);
+    if (j != SIZE_MAX) {
+        s->jforgot[j] = 1;
+        s->n_forgot_held++;
+    }
+    s->n_forgotten++;
+    s->n_retained--;
+    s->n_shed++;
+    return WEFT_OK;
+}
+
+/* Drops gone's forgotten entries once they are at least half of it, the
+ * others sliding down (their map entries follow): amortised O(1) each. */
+static void gone_trim(rpc_sched_t *s)
+{
+    if (s->gone_head == 0 || 2 * s->gone_head < s->n_gone)
+        return;
+    size_t w = 0;
+    for (size_t g = s->gone_head; g < s->n_gone; g++) {
+        if (!rpc_sched_gone_kept(s, g))
+            continue;
+        map_put(s, s->gone_id[g], RPC_GONE | w); /* an existing key: cannot fail */
+        s->gone_id[w] = s->gone_id[g];
+        s->gone_fid[w] = s->gone_fid[g];
+        s->gone_jct[w] = s->gone_jct[g];
+        s->gone_cancelled[w++] = s->gone_cancelled[g];
+    }
+    s->n_gone = w;
+    s->gone_head = 0;
+}
+
+weft_err_t rpc_sched_retain(rpc_sched_t *s)
+{
+    weft_err_t err = WEFT_OK;
+    /* gone's entries finished before any job held (a compaction moves
+       every finished one), and both are in the order they finished */
+    while (!err && s->n_retained > s->keep_finished) {
+        if (s->gone_head < s->n_gone) {
+            size_t g = s->gone_head;
+            if (rpc_sched_gone_kept(s, g) && (err = forget_job(s, s->gone_id[g], SIZE_MAX)))
+                break;
+            s->gone_head++;
+        } else if (s->fin_head < s->n_fin_q) {
+            int64_t id = s->fin_q[s->fin_head];
+            size_t j = rpc_sched_find_job(s, id);
+            if (j != SIZE_MAX && (err = forget_job(s, id, j)))
+                break;
+            s->fin_head++;
+        } else {
+            err = weft_fail(WEFT_EINTERNAL, "%zu finished jobs remembered, none found",
+                            s->n_retained);
+        }
+    }
+    gone_trim(s);
+    return err;
+}
+
+weft_err_t rpc_sched_forget_job(rpc_sched_t *s, int64_t id)
+{
+    if (rpc_sched_forgotten(s, id))
+        return WEFT_OK;
+    size_t j = rpc_sched_find_job(s, id);
+    uint64_t first;
+    double jct;
+    for (size_t i = 0; j != SIZE_MAX && !s->jdone[j] && i < s->n_pend; i++)
+        if (s->pend[i].job && s->pend[i].idx == j) {
+            /* it ended after its final compute time, by the clock of the
+               gateway that forgot it: a replay takes no such event */
+            double t = s->pend[i].t;
+            s->pend[i] = s->pend[--s->n_pend];
+            weft_err_t err = job_finished(s, j, t);
+            if (err)
+                return err;
+        }
+    if (j != SIZE_MAX && !s->jdone[j])
+        return weft_fail(WEFT_EPARSE, "job %lld is forgotten, but it has not finished",
+                         (long long)id);
+    if (j == SIZE_MAX && !rpc_sched_find_gone(s, id, &first, &jct))
+        return weft_fail(WEFT_EPARSE, "job %lld is forgotten, but it was never registered",
+                         (long long)id);
+    return forget_job(s, id, j); /* its entry in fin_q or gone is skipped from now on */
 }
 
 bool rpc_sched_missed_drop(const rpc_sched_t *s, uint64_t fid)
@@ -1055,6 +1252,18 @@ size_t rpc_sched_compact(rpc_sched_t *s, size_t min_jobs)
         free(jnew);
         return 0; /* out of memory: keep everything, try again later */
     }
+    /* The finished jobs not forgotten go to gone in the order they
+     * finished (rpc_sched_retain forgets from its front); the forgotten
+     * ones, out of the map already, just go. Existing ids, room made. */
+    for (size_t q = s->fin_head; q < s->n_fin_q; q++) {
+        size_t j = rpc_sched_find_job(s, s->fin_q[q]);
+        if (j != SIZE_MAX)
+            gone_push(s, s->fin_q[q], s->jfid[j], s->finish_s[j] - s->arrival_s[j],
+                      s->jcancelled[j]);
+    }
+    s->fin_head = s->n_fin_q = 0;
+    s->n_forgot_held = 0;
+    s->n_shed += d;
     for (size_t i = 0; i < s->n_pend; i++) { /* (job, offset in it), as indices drop */
         rpc_timed_t *p = &s->pend[i];
         if (!p->job) {
@@ -1075,9 +1284,7 @@ size_t rpc_sched_compact(rpc_sched_t *s, size_t min_jobs)
         size_t f0 = all->coflows[c0].first_flow, f1 = j + 1 < nj ? job_first_flow(all, j + 1) : nf;
         size_t p0 = all->coflows[c0].first_parent,
                p1 = c1 < nc ? all->coflows[c1].first_parent : np;
-        if (s->jdone[j]) { /* existing id, room made: cannot fail */
-            rpc_sched_add_gone(s, job.id, s->jfid[j], s->finish_s[j] - s->arrival_s[j],
-                               s->jcancelled[j]);
+        if (s->jdone[j]) { /* in gone now, or forgotten */
             jnew[j] = SIZE_MAX;
             continue;
         }

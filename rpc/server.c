@@ -385,7 +385,11 @@ static void handle_hello(conn_t *c, const msgpack_object *m)
     request_decision(gw);
 }
 
-static void send_ack(conn_t *c, int64_t seq, int64_t job, uint64_t first_fid, bool dup)
+/* An ack; for a job, its first flow id and whether it was there already.
+ * A job forgotten (--keep-finished) is there already, its first flow id
+ * unknown: "forgotten": true instead of "first_flow". */
+static void send_job_ack(conn_t *c, int64_t seq, int64_t job, uint64_t first_fid, bool dup,
+                         bool forgotten)
 {
     rpc_gateway_t *gw = c->gw;
     size_t mark;
@@ -397,11 +401,19 @@ static void send_ack(conn_t *c, int64_t seq, int64_t job, uint64_t first_fid, bo
     pack_kv_int(&pk, "seq", seq);
     if (job != INT64_MIN) {
         pack_kv_int(&pk, "job", job);
-        rpc_pack_cstr(&pk, "first_flow"), msgpack_pack_uint64(&pk, first_fid);
+        if (forgotten)
+            rpc_pack_cstr(&pk, "forgotten"), msgpack_pack_true(&pk);
+        else
+            rpc_pack_cstr(&pk, "first_flow"), msgpack_pack_uint64(&pk, first_fid);
         rpc_pack_cstr(&pk, "dup"), dup ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
     }
     rpc_frame_end(&gw->out, mark, 0);
     rpc_gw_conn_send(c);
+}
+
+static void send_ack(conn_t *c, int64_t seq, int64_t job, uint64_t first_fid, bool dup)
+{
+    send_job_ack(c, seq, job, first_fid, dup, false);
 }
 
 /* Appends one journal record: {"r": "job", "job": job} when job is given,
@@ -449,6 +461,39 @@ static weft_err_t journal_record(rpc_gateway_t *gw, const msgpack_object *job,
     return err;
 }
 
+/* Forgets the finished jobs beyond --keep-finished (rpc_sched_retain) and
+ * journals their ids, {"r": "forget", "jobs": [id, ...], "at": T}, so that
+ * a restart forgets exactly these (not whichever its replay finished
+ * first). Durable with the pass's records: nothing says "forgotten" to a
+ * peer before the next sync. */
+static weft_err_t retain(rpc_gateway_t *gw)
+{
+    rpc_sched_t *s = &gw->sched;
+    weft_err_t err = rpc_sched_retain(s);
+    enum { CHUNK = 16384 }; /* ids per record: well under the record cap */
+    for (size_t a = 0; !err && gw->journal.fd >= 0 && a < s->n_forgot_now; a += CHUNK) {
+        size_t n = s->n_forgot_now - a < CHUNK ? s->n_forgot_now - a : CHUNK, mark;
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        if (!(err = rpc_frame_begin(&sb, &mark))) {
+            msgpack_packer pk;
+            msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+            msgpack_pack_map(&pk, 3);
+            rpc_pack_cstr(&pk, "at"), msgpack_pack_double(&pk, s->wall_at_zero + gw_now(gw));
+            rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, "forget");
+            rpc_pack_cstr(&pk, "jobs"), msgpack_pack_array(&pk, n);
+            for (size_t i = a; i < a + n; i++)
+                msgpack_pack_int64(&pk, s->forgot_now[i]);
+            err = rpc_frame_end(&sb, mark, gw->journal.max_record);
+        }
+        if (!err)
+            err = rpc_journal_append(&gw->journal, sb.data, sb.size);
+        msgpack_sbuffer_destroy(&sb);
+    }
+    s->n_forgot_now = 0;
+    return err;
+}
+
 /* A journal failure leaves the gateway unable to keep its promise: stop. */
 static void fatal(rpc_gateway_t *gw, weft_err_t err)
 {
@@ -476,6 +521,8 @@ static void handle_register(conn_t *c, const msgpack_object *m)
     double gone_jct;
     if (rpc_sched_find_gone(&gw->sched, id, &gone_fid, &gone_jct)) /* finished long ago */
         return send_ack(c, seq, id, gone_fid, true);
+    if (rpc_sched_forgotten(&gw->sched, id)) /* and forgotten since (--keep-finished) */
+        return send_job_ack(c, seq, id, 0, true, true);
     coflow_workload_t tmp;
     err = rpc_job_parse(&gw->sched.fab, job, &tmp);
     size_t j = rpc_sched_find_job(&gw->sched, id);
@@ -645,6 +692,9 @@ static void handle_progress(conn_t *c, const msgpack_object *m, bool done)
     request_decision(gw);
 }
 
+/* job_done for job id, finished after jct seconds; NAN: forgotten
+ * (--keep-finished), its JCT and whether it was cancelled unknown, said
+ * by "forgotten": true in place of "jct". */
 static void send_job_done(conn_t *c, int64_t id, double jct)
 {
     rpc_gateway_t *gw = c->gw;
@@ -656,7 +706,10 @@ static void send_job_done(conn_t *c, int64_t id, double jct)
     msgpack_pack_map(&pk, cancelled ? 4 : 3);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "job_done");
     pack_kv_int(&pk, "job", id);
-    rpc_pack_cstr(&pk, "jct"), msgpack_pack_double(&pk, jct);
+    if (isnan(jct))
+        rpc_pack_cstr(&pk, "forgotten"), msgpack_pack_true(&pk);
+    else
+        rpc_pack_cstr(&pk, "jct"), msgpack_pack_double(&pk, jct);
     if (cancelled)
         rpc_pack_cstr(&pk, "cancelled"), msgpack_pack_true(&pk);
     rpc_frame_end(&gw->out, mark, 0);
@@ -680,6 +733,8 @@ static void handle_watch(conn_t *c, const msgpack_object *m)
             send_job_done(c, id, s->finish_s[j] - s->arrival_s[j]);
         else if (j == SIZE_MAX && rpc_sched_find_gone(s, id, &first, &jct))
             send_job_done(c, id, jct);
+        else if (j == SIZE_MAX && rpc_sched_forgotten(s, id))
+            send_job_done(c, id, NAN);
         else if (j == SIZE_MAX) /* the job named, so a client can register it again */
             rpc_gw_conn_error_job(c, "unknown-id",
                                   weft_fail(WEFT_ENOTFOUND, "watch: job %lld was never "
@@ -703,6 +758,8 @@ static void handle_cancel(conn_t *c, const msgpack_object *m)
     double jct;
     if (j == SIZE_MAX && rpc_sched_find_gone(s, id, &first, &jct))
         return send_ack(c, seq, id, first, true);
+    if (j == SIZE_MAX && rpc_sched_forgotten(s, id))
+        return send_job_ack(c, seq, id, 0, true, true);
     if (j == SIZE_MAX)
         return conn_error(c, "unknown-id", weft_fail(WEFT_ENOTFOUND, "cancel: job %lld was "
                                                      "never registered", (long long)id));
@@ -1193,7 +1250,11 @@ static void decide_cb(evutil_socket_t fd, short what, void *arg)
     rpc_gateway_t *gw = arg;
     rpc_sched_t *s = &gw->sched;
     double now = gw_now(gw);
-    weft_err_t err = rpc_journal_sync(&gw->journal);
+    /* the jobs that finished in earlier passes, once every job_done for
+       them is out */
+    weft_err_t err = retain(gw);
+    if (!err)
+        err = rpc_journal_sync(&gw->journal);
     if (!err)
         err = rpc_sched_tick(s, now);
     if (err)
@@ -1233,10 +1294,10 @@ static void decide_cb(evutil_socket_t fd, short what, void *arg)
      * and rewrite the journal once it has doubled, if jobs were dropped
      * since its last rewrite (otherwise the rewrite would hold as much). */
     rpc_sched_compact(s, COMPACT_MIN_JOBS);
-    if (s->n_gone > gw->gone_at_rewrite && rpc_journal_wants_rewrite(&gw->journal)) {
+    if (s->n_shed > gw->shed_at_rewrite && rpc_journal_wants_rewrite(&gw->journal)) {
         if ((err = rpc_journal_rewrite(&gw->journal, s)))
             return fatal(gw, err);
-        gw->gone_at_rewrite = s->n_gone;
+        gw->shed_at_rewrite = s->n_shed;
     }
 }
 
@@ -1264,7 +1325,8 @@ weft_err_t rpc_gateway_replay_record(rpc_sched_t *s, double now, const msgpack_o
         uint64_t gf;
         double gj;
         if (!err && rpc_sched_find_job(s, tmp.jobs[0].id) == SIZE_MAX &&
-            !rpc_sched_find_gone(s, tmp.jobs[0].id, &gf, &gj))
+            !rpc_sched_find_gone(s, tmp.jobs[0].id, &gf, &gj) &&
+            !rpc_sched_forgotten(s, tmp.jobs[0].id))
             err = rpc_sched_commit_job(s, &tmp, now, &first);
         coflow_workload_destroy(&tmp);
         return err;
@@ -1302,6 +1364,39 @@ weft_err_t rpc_gateway_replay_record(rpc_sched_t *s, double now, const msgpack_o
             if ((err = rpc_sched_add_gone(s, id, fid, jct, cancelled)))
                 return err;
         }
+        return WEFT_OK;
+    }
+    if (nr == 6 && !memcmp(r, "forget", 6)) {
+        const msgpack_object_array *a;
+        if ((err = rpc_get_array(rec, "jobs", &a)))
+            return err;
+        for (uint32_t i = 0; i < a->size; i++) {
+            int64_t id;
+            if (!rpc_obj_int(&a->ptr[i], &id))
+                return weft_fail(WEFT_EPARSE, "job #%u is not a job id", i);
+            if ((err = rpc_sched_forget_job(s, id)))
+                return err;
+        }
+        return WEFT_OK;
+    }
+    if (nr == 9 && !memcmp(r, "forgotten", 9)) {
+        const msgpack_object_array *a;
+        int64_t n;
+        if ((err = rpc_get_int(rec, "jobs", 0, INT64_MAX, &n)) ||
+            (err = rpc_get_array(rec, "runs", &a)))
+            return err;
+        for (uint32_t i = 0; i < a->size; i++) {
+            const msgpack_object *e = &a->ptr[i];
+            int64_t lo, hi;
+            if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 2 ||
+                !rpc_obj_int(&e->via.array.ptr[0], &lo) ||
+                !rpc_obj_int(&e->via.array.ptr[1], &hi) || lo > hi)
+                return weft_fail(WEFT_EPARSE, "run #%u is not [first job id, last job id]",
+                                 i);
+            if ((err = rpc_sched_add_forgotten(s, lo, hi)))
+                return err;
+        }
+        s->n_forgotten += (uint64_t)n;
         return WEFT_OK;
     }
     if (nr == 6 && !memcmp(r, "cancel", 6)) {
@@ -1490,6 +1585,7 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     /* the jobs the replay finished had finished before this start: no
        job_done for them to whoever connects first (a watch still gets it) */
     gw->sched.n_jobs_done = 0;
+    gw->sched.n_forgot_now = 0; /* forgotten by the journal's own records */
     gw->epoch = gw->journal.epoch;
     if (!gw->epoch) { /* a new job table: a new identity, journaled before any job */
         gw->epoch = new_epoch();
@@ -1516,6 +1612,11 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
      * format 2, so that from here on damage to any record is found. */
     if (gw->journal.fd >= 0 && gw->journal.format == 1)
         WEFT_CHECK(rpc_journal_rewrite(&gw->journal, &gw->sched));
+    /* what the journal remembers beyond --keep-finished (a smaller one
+       than its gateway's, or jobs that finished in its last pass) */
+    gw->sched.keep_finished = o->limit_finished ? o->keep_finished : SIZE_MAX;
+    WEFT_CHECK(retain(gw));
+    WEFT_CHECK(rpc_journal_sync(&gw->journal));
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     int sslen = 0;

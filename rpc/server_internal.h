@@ -72,7 +72,7 @@ struct rpc_gateway {
     double recent_s[RPC_STATUS_RECENT_DECISIONS]; /* the last ones, a ring */
     uint64_t n_recent;            /* decisions put in it so far */
     rpc_journal_t journal;
-    size_t gone_at_rewrite;    /* sched.n_gone when the journal was last
+    uint64_t shed_at_rewrite;  /* sched.n_shed when the journal was last
                                   written whole */
     uint64_t epoch;  /* this job table's identity, in every welcome: kept in
                         the journal, new at every start without one, so a

@@ -60,29 +60,35 @@ void rpc_gw_handle_job_status(conn_t *c, const msgpack_object *m)
     uint64_t first;
     double jct = 0;
     bool gone = j == SIZE_MAX && rpc_sched_find_gone(s, id, &first, &jct);
-    if (j == SIZE_MAX && !gone)
+    /* forgotten (--keep-finished): known to have finished, nothing more */
+    bool forgotten = j == SIZE_MAX && !gone && rpc_sched_forgotten(s, id);
+    if (j == SIZE_MAX && !gone && !forgotten)
         return rpc_gw_conn_error_job(c, "unknown-id",
                                      weft_fail(WEFT_ENOTFOUND, "job_status: job %lld was never "
                                                "registered", (long long)id), id);
-    bool done = gone || s->jdone[j];
+    bool done = gone || forgotten || s->jdone[j];
     const char *state = !done ? "running" : rpc_sched_cancelled(s, id) ? "cancelled"
                                                                        : "finished";
-    if (!gone && done)
+    if (j != SIZE_MAX && done)
         jct = s->finish_s[j] - s->arrival_s[j];
     size_t mark;
     rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 6);
+    msgpack_pack_map(&pk, forgotten ? 7 : 6);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "job_status");
     pack_kv_int(&pk, "seq", seq);
     pack_kv_int(&pk, "job", id);
     rpc_pack_cstr(&pk, "state"), rpc_pack_cstr(&pk, state);
-    /* a finished job's time; a running one's so far */
-    rpc_pack_cstr(&pk, done ? "jct" : "age");
-    msgpack_pack_double(&pk, done ? jct : gw_now(gw) - s->arrival_s[j]);
+    if (forgotten) { /* and the limit that forgot it, instead of its time */
+        rpc_pack_cstr(&pk, "forgotten"), msgpack_pack_true(&pk);
+        pack_kv_int(&pk, "keep_finished", (int64_t)s->keep_finished);
+    } else { /* a finished job's time; a running one's so far */
+        rpc_pack_cstr(&pk, done ? "jct" : "age");
+        msgpack_pack_double(&pk, done ? jct : gw_now(gw) - s->arrival_s[j]);
+    }
     rpc_pack_cstr(&pk, "coflows");
-    if (gone) { /* compacted away: only its id and time are kept */
+    if (gone || forgotten) { /* compacted away: only its id and time are kept */
         msgpack_pack_nil(&pk);
     } else {
         const coflow_job_t *job = &s->all.jobs[j];
@@ -164,7 +170,7 @@ void rpc_gw_handle_status(conn_t *c, const msgpack_object *m)
     rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 32 + (seq >= 0) + list);
+    msgpack_pack_map(&pk, 34 + (seq >= 0) + list);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "status");
     if (seq >= 0)
         pack_kv_int(&pk, "seq", seq);
@@ -204,6 +210,12 @@ void rpc_gw_handle_status(conn_t *c, const msgpack_object *m)
     pack_kv_int(&pk, "jobs_held", (int64_t)st.jobs_held);
     pack_kv_int(&pk, "jobs_finished", (int64_t)st.jobs_finished);
     pack_kv_int(&pk, "jobs_in_flight", (int64_t)(st.jobs - st.jobs_finished));
+    pack_kv_int(&pk, "jobs_forgotten", (int64_t)st.jobs_forgotten);
+    rpc_pack_cstr(&pk, "keep_finished"); /* nil: every finished job is remembered */
+    if (gw->sched.keep_finished == SIZE_MAX)
+        msgpack_pack_nil(&pk);
+    else
+        msgpack_pack_uint64(&pk, gw->sched.keep_finished);
     pack_kv_int(&pk, "flows_unfinished", (int64_t)st.flows_unfinished);
     pack_kv_int(&pk, "decisions", (int64_t)st.decisions);
     pack_kv_int(&pk, "rebuilds", (int64_t)st.rebuilds);
@@ -367,13 +379,12 @@ void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out)
     out->decisions = gw->sched.n_decisions;
     out->rebuilds = gw->sched.n_rebuilds;
     out->rebuild_s = gw->sched.rebuild_cost_s;
-    out->jobs = gw->sched.all.n_jobs + gw->sched.n_gone;
-    out->jobs_held = gw->sched.all.n_jobs;
+    const rpc_sched_t *s = &gw->sched;
+    out->jobs_forgotten = s->n_forgotten;
+    out->jobs_finished = s->n_retained + (size_t)s->n_forgotten;
+    out->jobs = s->all.n_jobs - s->n_jdone + out->jobs_finished;
+    out->jobs_held = s->all.n_jobs - s->n_forgot_held;
     out->journal_rewrites = gw->journal.rewrites;
-    out->jobs_finished = 0;
-    for (size_t j = 0; j < gw->sched.all.n_jobs; j++)
-        out->jobs_finished += gw->sched.jdone[j];
-    out->jobs_finished += gw->sched.n_gone;
     out->flows_unfinished = 0;
     for (size_t f = 0; f < gw->sched.all.n_flows; f++)
         out->flows_unfinished += !gw->sched.fdone[f];

@@ -2392,6 +2392,56 @@ static void same_decision(rpc_sched_t *a, rpc_sched_t *b, double now)
     }
 }
 
+/* Arrivals of a twin run (as of a job every 3rd round, 2 at a time) on
+ * twins a and b, which give their flows the same ids; then the releases
+ * due by now, and a decision each, which must be the same. */
+static void twin_arrivals(rpc_sched_t *a, rpc_sched_t *b, const coflow_workload_t *wl,
+                          size_t *next_job, int round, double now)
+{
+    uint64_t fa, fb;
+    if (*next_job < wl->n_jobs && round % 3 == 0) {
+        for (int k = 0; k < 2 && *next_job < wl->n_jobs; k++, ++*next_job) {
+            add_job(a, wl, *next_job, now, &fa);
+            add_job(b, wl, *next_job, now, &fb);
+            cr_assert_eq(fa, fb);
+        }
+    }
+    cr_assert_eq(rpc_sched_tick(a, now), WEFT_OK);
+    cr_assert_eq(rpc_sched_tick(b, now), WEFT_OK);
+    same_decision(a, b, now);
+}
+
+/* One round of a twin run: every flow sends a quarter second at the rate
+ * a last gave it, on both; the finished ones are finished on both, and
+ * both must finish the same jobs, whose ids are appended to
+ * order[*n_order...] unless order is NULL. */
+static void send_quarter(rpc_sched_t *a, rpc_sched_t *b, double *rate, double *sent,
+                         const coflow_workload_t *wl, double now, int64_t *order,
+                         size_t *n_order)
+{
+    for (size_t i = 0; i < a->n_changes; i++)
+        rate[a->changes[i].fid] = a->changes[i].drop ? 0 : a->changes[i].rate;
+    for (size_t f = 0; f < wl->n_flows; f++) {
+        if (rate[f] <= 0 || sent[f] >= wl->flows[f].bytes)
+            continue;
+        sent[f] = fmin(sent[f] + rate[f] * 0.25, wl->flows[f].bytes);
+        int ra = rpc_sched_progress(a, f, sent[f]), rb = rpc_sched_progress(b, f, sent[f]);
+        cr_assert_eq(ra, rb);
+        if (ra == 1) {
+            cr_assert_eq(rpc_sched_finish(a, f, now), WEFT_OK);
+            cr_assert_eq(rpc_sched_finish(b, f, now), WEFT_OK);
+            rate[f] = 0;
+        }
+    }
+    cr_assert_eq(a->n_jobs_done, b->n_jobs_done);
+    for (size_t k = 0; k < a->n_jobs_done; k++) {
+        cr_assert_eq(a->jobs_done[k], b->jobs_done[k]);
+        if (order)
+            order[(*n_order)++] = a->jobs_done[k];
+    }
+    a->n_jobs_done = b->n_jobs_done = 0;
+}
+
 /* Two schedulers see the same registrations, progress and completions;
  * one compacts whenever it can. Every decision (flow ids, rates, classes,
  * what is new) and every finished job is the same, ids of jobs compacted
@@ -2418,37 +2468,10 @@ Test(gateway, sched_compaction_changes_nothing_observable)
     double now = 0, *rate = calloc(wl.n_flows, sizeof *rate), *sent = calloc(wl.n_flows, 8);
     uint64_t fa, fb;
     for (int round = 0; round < 2000; round++, now += 0.25) {
-        if (next_job < wl.n_jobs && round % 3 == 0) { /* arrivals, 2 at a time */
-            for (int k = 0; k < 2 && next_job < wl.n_jobs; k++, next_job++) {
-                add_job(&a, &wl, next_job, now, &fa);
-                add_job(&b, &wl, next_job, now, &fb);
-                cr_assert_eq(fa, fb);
-            }
-        }
-        cr_assert_eq(rpc_sched_tick(&a, now), WEFT_OK);
-        cr_assert_eq(rpc_sched_tick(&b, now), WEFT_OK);
-        same_decision(&a, &b, now);
+        twin_arrivals(&a, &b, &wl, &next_job, round, now);
         /* Every flow sends a quarter second at the rate it was last given;
          * those that reach their size are done. The same on both. */
-        for (size_t i = 0; i < a.n_changes; i++)
-            rate[a.changes[i].fid] = a.changes[i].rate;
-        for (size_t f = 0; f < wl.n_flows; f++) {
-            if (rate[f] <= 0 || sent[f] >= wl.flows[f].bytes)
-                continue;
-            sent[f] = fmin(sent[f] + rate[f] * 0.25, wl.flows[f].bytes);
-            int ra = rpc_sched_progress(&a, f, sent[f]);
-            int rb = rpc_sched_progress(&b, f, sent[f]);
-            cr_assert_eq(ra, rb);
-            if (ra == 1) {
-                cr_assert_eq(rpc_sched_finish(&a, f, now), WEFT_OK);
-                cr_assert_eq(rpc_sched_finish(&b, f, now), WEFT_OK);
-                rate[f] = 0;
-            }
-        }
-        cr_assert_eq(a.n_jobs_done, b.n_jobs_done);
-        for (size_t k = 0; k < a.n_jobs_done; k++)
-            cr_assert_eq(a.jobs_done[k], b.jobs_done[k]);
-        a.n_jobs_done = b.n_jobs_done = 0;
+        send_quarter(&a, &b, rate, sent, &wl, now, NULL, NULL);
         size_t pending = b.n_pend, k = rpc_sched_compact(&b, 4);
         dropped += k;
         with_pending += k > 0 && pending > 0;
@@ -2523,30 +2546,201 @@ static void hold_rebuilds(rpc_sched_t *b)
     b->rebuild_cost_s = 1.0;
 }
 
-/* One round of the twin run below: every flow sends a quarter second at
- * the rate a last gave it, on both; the finished ones are finished on
- * both, and both must finish the same jobs. */
-static void send_quarter(rpc_sched_t *a, rpc_sched_t *b, double *rate, double *sent,
-                         const coflow_workload_t *wl, double now)
+/* Whether s remembers finished job id (held or in gone). */
+static bool remembers(const rpc_sched_t *s, int64_t id)
 {
-    for (size_t i = 0; i < a->n_changes; i++)
-        rate[a->changes[i].fid] = a->changes[i].drop ? 0 : a->changes[i].rate;
-    for (size_t f = 0; f < wl->n_flows; f++) {
-        if (rate[f] <= 0 || sent[f] >= wl->flows[f].bytes)
-            continue;
-        sent[f] = fmin(sent[f] + rate[f] * 0.25, wl->flows[f].bytes);
-        int ra = rpc_sched_progress(a, f, sent[f]), rb = rpc_sched_progress(b, f, sent[f]);
-        cr_assert_eq(ra, rb);
-        if (ra == 1) {
-            cr_assert_eq(rpc_sched_finish(a, f, now), WEFT_OK);
-            cr_assert_eq(rpc_sched_finish(b, f, now), WEFT_OK);
-            rate[f] = 0;
+    uint64_t first;
+    double jct;
+    return rpc_sched_find_job(s, id) != SIZE_MAX || rpc_sched_find_gone(s, id, &first, &jct);
+}
+
+/* Twin schedulers see the same registrations, progress and completions; a
+ * keeps every finished job, c compacts as the gateway does and remembers
+ * only the KEEP that finished last (--keep-finished KEEP). Every decision
+ * is the same; at every round c remembers exactly the last KEEP finished
+ * (in the order a finished them) and knows every earlier one as
+ * forgotten, not as unknown; its table and gone stay small however many
+ * jobs finish; and a late report or cancel about a forgotten job is taken
+ * as about a finished one. */
+static void forgetting_twins(size_t KEEP)
+{
+    coflow_workload_t wl;
+    many_jobs(&wl, 60, 3); /* every 7th job has a final compute time */
+    rpc_sched_t a, c;
+    cr_assert_eq(rpc_sched_init(&a, 3, 1e4, coflow_ordering_find("sebf"), NULL), WEFT_OK);
+    cr_assert_eq(rpc_sched_init(&c, 3, 1e4, coflow_ordering_find("sebf"), NULL), WEFT_OK);
+    c.keep_finished = KEEP;
+    int64_t order[60]; /* job ids in the order they finished */
+    size_t n_order = 0, next_job = 0;
+    double now = 0, *rate = calloc(wl.n_flows, sizeof *rate), *sent = calloc(wl.n_flows, 8);
+    for (int round = 0; round < 4000 && n_order < wl.n_jobs; round++, now += 0.25) {
+        twin_arrivals(&a, &c, &wl, &next_job, round, now);
+        send_quarter(&a, &c, rate, sent, &wl, now, order, &n_order);
+        /* as the gateway's pass: forget, then compact */
+        c.n_forgot_now = 0;
+        cr_assert_eq(rpc_sched_retain(&c), WEFT_OK);
+        rpc_sched_compact(&c, 4);
+        for (size_t k = 0; k < n_order; k++) {
+            int64_t id = order[k];
+            bool kept = k + KEEP >= n_order;
+            cr_assert_eq(remembers(&c, id), kept, "round %d: job %lld, %zu of %zu finished",
+                         round, (long long)id, k + 1, n_order);
+            cr_assert_eq(rpc_sched_forgotten(&c, id), !kept, "job %lld", (long long)id);
         }
+        cr_assert_eq(c.n_retained, n_order < KEEP ? n_order : KEEP);
+        cr_assert_eq(c.n_forgotten, n_order - c.n_retained);
+        cr_assert_leq(c.n_gone - c.gone_head, KEEP);
+        /* what c holds follows the jobs in flight: compaction waits for 4
+           finished and half of the table, not for the 60 */
+        size_t in_flight = c.all.n_jobs - c.n_jdone;
+        cr_assert_leq(c.all.n_jobs, 2 * in_flight + 4, "round %d: %zu jobs held, %zu in "
+                      "flight", round, c.all.n_jobs, in_flight);
     }
-    cr_assert_eq(a->n_jobs_done, b->n_jobs_done);
-    for (size_t k = 0; k < a->n_jobs_done; k++)
-        cr_assert_eq(a->jobs_done[k], b->jobs_done[k]);
-    a->n_jobs_done = b->n_jobs_done = 0;
+    free(rate);
+    free(sent);
+    cr_assert_eq(n_order, wl.n_jobs, "only %zu of %zu jobs finished", n_order, wl.n_jobs);
+    cr_assert_leq(c.n_gone, 2 * KEEP, "%zu entries in gone", c.n_gone);
+    /* the ids of 58 or 60, cut only where those kept are */
+    cr_assert_leq(c.n_forgot_runs, 1 + KEEP, "%zu runs of forgotten ids", c.n_forgot_runs);
+    cr_assert(!rpc_sched_forgotten(&c, 999) && !rpc_sched_forgotten(&c, 1060));
+    /* A forgotten job's flows: a late done or progress is stale, ignored
+     * and not to be journaled; its agent must drop them; a cancel of it
+     * changes nothing. Its id is not unknown. */
+    int64_t old = order[0];
+    uint64_t fid = rpc_sched_first_fid(&a, rpc_sched_find_job(&a, old));
+    cr_assert_eq(rpc_sched_check_done(&c, fid), 0);
+    cr_assert_eq(rpc_sched_progress(&c, fid, 1), 0);
+    cr_assert(rpc_sched_missed_drop(&c, fid));
+    cr_assert_eq(rpc_sched_finish(&c, fid, now), WEFT_OK);
+    cr_assert_eq(rpc_sched_cancel(&c, old, now), 0);
+    cr_assert_eq(rpc_sched_cancel(&c, 999, now), WEFT_ENOTFOUND);
+    cr_assert_eq(c.n_forgotten, wl.n_jobs - KEEP);
+    rpc_sched_destroy(&a);
+    rpc_sched_destroy(&c);
+    coflow_workload_destroy(&wl);
+}
+
+Test(gateway, sched_forgetting_beyond_keep_finished_changes_no_decision)
+{
+    forgetting_twins(2);
+}
+
+/* --keep-finished 0: each job forgotten once it finished. */
+Test(gateway, sched_forgetting_every_finished_job_changes_no_decision)
+{
+    forgetting_twins(0);
+}
+
+/* The ids of forgotten jobs, added in a random order (ranges and single
+ * ids, overlapping, touching, at the ends of int64), read back exactly as
+ * a set kept beside them says, as runs neither overlapping nor touching. */
+Test(gateway, sched_forgotten_ids_merge_into_runs)
+{
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 2, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    enum { SPAN = 300 };
+    bool in[SPAN] = {false};
+    uint64_t rng = 12345;
+    for (int k = 0; k < 400; k++) {
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        int64_t lo = (int64_t)((rng >> 33) % SPAN), len = (int64_t)((rng >> 20) % 4);
+        int64_t hi = lo + len < SPAN ? lo + len : SPAN - 1;
+        cr_assert_eq(rpc_sched_add_forgotten(&s, lo - 100, hi - 100), WEFT_OK);
+        for (int64_t i = lo; i <= hi; i++)
+            in[i] = true;
+        size_t runs = 0;
+        for (int i = 0; i < SPAN; i++) {
+            cr_assert_eq(rpc_sched_forgotten(&s, i - 100), in[i], "after %d: id %d", k,
+                         i - 100);
+            runs += in[i] && (i == 0 || !in[i - 1]);
+        }
+        cr_assert_eq(s.n_forgot_runs, runs, "after %d: %zu runs, %zu expected", k,
+                     s.n_forgot_runs, runs);
+        cr_assert(!rpc_sched_forgotten(&s, -101) && !rpc_sched_forgotten(&s, SPAN - 100));
+    }
+    cr_assert_eq(rpc_sched_add_forgotten(&s, INT64_MIN, INT64_MIN + 1), WEFT_OK);
+    cr_assert_eq(rpc_sched_add_forgotten(&s, INT64_MAX, INT64_MAX), WEFT_OK);
+    cr_assert(rpc_sched_forgotten(&s, INT64_MIN) && rpc_sched_forgotten(&s, INT64_MAX));
+    cr_assert(!rpc_sched_forgotten(&s, INT64_MIN + 2) && !rpc_sched_forgotten(&s, INT64_MAX - 1));
+    cr_assert_eq(rpc_sched_add_forgotten(&s, INT64_MIN, INT64_MAX), WEFT_OK);
+    cr_assert_eq(s.n_forgot_runs, 1);
+    cr_assert(rpc_sched_forgotten(&s, 0) && rpc_sched_forgotten(&s, INT64_MAX - 1));
+    rpc_sched_destroy(&s);
+}
+
+/* Unpacks the record packed into sb (reset afterwards) and replays it on
+ * s at now: its error. */
+static weft_err_t replay_packed(rpc_sched_t *s, msgpack_sbuffer *sb, double now)
+{
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    cr_assert_eq(msgpack_unpack_next(&up, sb->data, sb->size, NULL), MSGPACK_UNPACK_SUCCESS);
+    weft_err_t err = rpc_gateway_replay_record(s, now, &up.data);
+    msgpack_unpacked_destroy(&up);
+    msgpack_sbuffer_clear(sb);
+    return err;
+}
+
+/* A journal's "forget" records replayed: a job that ended after a final
+ * compute time (a replay takes no such end: it waits for the first tick)
+ * is finished and forgotten; forgetting it again changes nothing; a job
+ * still running, or an id never registered, is damage the replay names;
+ * a "forgotten" record's runs and count are taken, a run backwards is
+ * damage. */
+Test(gateway, journal_forget_records_replay)
+{
+    coflow_workload_t wl;
+    many_jobs(&wl, 2, 1); /* job 1000: final compute 1 s */
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    for (size_t j = 0; j < 2; j++) {
+        msgpack_pack_map(&pk, 2);
+        rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, "job");
+        rpc_pack_cstr(&pk, "job"), rpc_job_pack(&pk, &wl, j);
+        cr_assert_eq(replay_packed(&s, &sb, 0), WEFT_OK, "%s", weft_last_error());
+    }
+    /* job 1000's flows (0, its coflow 1; 1, its coflow 2 after 2 s) done */
+    for (uint64_t f = 0; f < 2; f++) {
+        msgpack_pack_map(&pk, 2);
+        rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, "done");
+        rpc_pack_cstr(&pk, "flows"), msgpack_pack_array(&pk, 1), msgpack_pack_uint64(&pk, f);
+        cr_assert_eq(replay_packed(&s, &sb, 3), WEFT_OK, "%s", weft_last_error());
+    }
+    cr_assert(!s.jdone[0] && s.n_pend == 1, "its end waits for its final compute");
+    const int64_t ids[4] = {1000, 1000, 1001, 77};
+    const char *want[4] = {NULL, NULL, "job 1001 is forgotten, but it has not finished",
+                           "job 77 is forgotten, but it was never registered"};
+    for (int k = 0; k < 4; k++) {
+        msgpack_pack_map(&pk, 2);
+        rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, "forget");
+        rpc_pack_cstr(&pk, "jobs"), msgpack_pack_array(&pk, 1), msgpack_pack_int64(&pk, ids[k]);
+        weft_err_t err = replay_packed(&s, &sb, 3);
+        cr_assert_eq(err, want[k] ? WEFT_EPARSE : WEFT_OK, "forget #%d", k);
+        if (want[k])
+            cr_assert(strstr(weft_last_error(), want[k]), "%s", weft_last_error());
+    }
+    cr_assert(rpc_sched_forgotten(&s, 1000) && rpc_sched_find_job(&s, 1000) == SIZE_MAX);
+    cr_assert(s.n_forgotten == 1 && s.n_retained == 0 && s.n_pend == 0);
+    /* a rewritten journal's runs */
+    for (int k = 0; k < 2; k++) {
+        msgpack_pack_map(&pk, 3);
+        rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, "forgotten");
+        rpc_pack_cstr(&pk, "jobs"), msgpack_pack_uint64(&pk, 5);
+        rpc_pack_cstr(&pk, "runs"), msgpack_pack_array(&pk, 1), msgpack_pack_array(&pk, 2);
+        msgpack_pack_int64(&pk, k ? 9 : 3), msgpack_pack_int64(&pk, k ? 8 : 7);
+        weft_err_t err = replay_packed(&s, &sb, 3);
+        cr_assert_eq(err, k ? WEFT_EPARSE : WEFT_OK, "forgotten #%d", k);
+    }
+    cr_assert(strstr(weft_last_error(), "run #0 is not [first job id, last job id]"));
+    cr_assert(rpc_sched_forgotten(&s, 3) && rpc_sched_forgotten(&s, 7) &&
+              !rpc_sched_forgotten(&s, 8) && s.n_forgotten == 6);
+    msgpack_sbuffer_destroy(&sb);
+    rpc_sched_destroy(&s);
+    coflow_workload_destroy(&wl);
 }
 
 /* Twin schedulers see the same registrations, progress and completions; a
@@ -2574,7 +2768,7 @@ Test(gateway, sched_a_put_off_rebuild_changes_only_when_new_jobs_start)
     /* Jobs finish; b keeps them. */
     size_t rebuilds_a = a.n_rebuilds;
     for (int round = 0; round < 400 && a.n_jdone < 20; round++, now += 0.25) {
-        send_quarter(&a, &b, rate, sent, &wl, now);
+        send_quarter(&a, &b, rate, sent, &wl, now, NULL, NULL);
         cr_assert_eq(rpc_sched_tick(&a, now), WEFT_OK);
         cr_assert_eq(rpc_sched_tick(&b, now), WEFT_OK);
         hold_rebuilds(&b);
@@ -2609,7 +2803,7 @@ Test(gateway, sched_a_put_off_rebuild_changes_only_when_new_jobs_start)
     cr_assert(!b.stale && !b.dirty);
     /* A cancel while b puts rebuilds off: rebuilt at the next decision. */
     for (int round = 0; round < 4; round++, now += 0.25) {
-        send_quarter(&a, &b, rate, sent, &wl, now);
+        send_quarter(&a, &b, rate, sent, &wl, now, NULL, NULL);
         hold_rebuilds(&b);
         same_decision(&a, &b, now);
     }
@@ -2672,7 +2866,7 @@ Test(gateway, sched_a_put_off_rebuild_changes_only_when_new_jobs_start)
         cr_assert_null(change_of(&b, f), "flow %llu of job 35 has a rate", (unsigned long long)f);
     /* The rest runs to the end the same on both. */
     for (int round = 0; round < 2000 && a.n_jdone < a.all.n_jobs; round++, now += 0.25) {
-        send_quarter(&a, &b, rate, sent, &wl, now);
+        send_quarter(&a, &b, rate, sent, &wl, now, NULL, NULL);
         cr_assert_eq(rpc_sched_tick(&a, now), WEFT_OK);
         cr_assert_eq(rpc_sched_tick(&b, now), WEFT_OK);
         hold_rebuilds(&b);
@@ -4108,6 +4302,20 @@ static void expect_drops(rpc_client_t *c, int64_t seq, const uint64_t *want, siz
     cr_assert_eq(got, n, "%zu drops of %zu", got, n);
 }
 
+/* Jobs 7000 .. + n_jobs on 4 ports, of one coflow of n_flows flows of 100
+ * bytes each, all sent by port 0. */
+static void one_coflow_jobs(coflow_workload_t *wl, int n_jobs, int n_flows)
+{
+    coflow_workload_init(wl, 4);
+    for (int j = 0; j < n_jobs; j++) {
+        coflow_workload_add_job(wl, 7000 + j, 0, 1, 0);
+        coflow_workload_add_coflow(wl, 1, 0);
+        for (int f = 0; f < n_flows; f++)
+            coflow_workload_add_flow(wl, 0, 1 + (uint32_t)(f % 3), 100);
+        cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK);
+    }
+}
+
 /* 200 jobs of 60 flows are registered, job 1 cancelled and jobs 2 to 189
  * completed (job 0 is left waiting at the front): the gateway drops them
  * from its table and rewrites its journal smaller. Restarted from that journal, it still knows
@@ -4121,14 +4329,7 @@ Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_jo
 {
     enum { JOBS = 200, DONE = 190, FLOWS = 60 };
     coflow_workload_t wl;
-    coflow_workload_init(&wl, 4);
-    for (int j = 0; j < JOBS; j++) {
-        coflow_workload_add_job(&wl, 7000 + j, 0, 1, 0);
-        coflow_workload_add_coflow(&wl, 1, 0);
-        for (int f = 0; f < FLOWS; f++)
-            coflow_workload_add_flow(&wl, 0, 1 + (uint32_t)(f % 3), 100);
-        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
-    }
+    one_coflow_jobs(&wl, JOBS, FLOWS);
     rpc_client_t cl, ag;
     connect_to(&cl);
     int64_t epoch = hello_client(&cl);
@@ -5590,6 +5791,7 @@ Test(gateway, metrics_render_the_counters_and_the_decision_histogram)
     rpc_gateway_stats_t st;
     memset(&st, 0, sizeof st);
     st.decisions = 4, st.jobs = 7, st.jobs_finished = 5, st.agents = 3, st.frames_in = 123;
+    st.jobs_forgotten = 3; /* of the 5 finished (--keep-finished 2) */
     rpc_histogram_t h;
     memset(&h, 0, sizeof h);
     const double times[] = {0, 1e-5, 3e-4, 2.0};
@@ -5616,6 +5818,8 @@ Test(gateway, metrics_render_the_counters_and_the_decision_histogram)
             "\n# TYPE weft_frames_in_total counter\nweft_frames_in_total 123\n",
             "\nweft_jobs_registered_total 7\n", "\nweft_jobs_finished_total 5\n",
             "\n# TYPE weft_jobs_in_flight gauge\nweft_jobs_in_flight 2\n",
+            "\n# TYPE weft_jobs_forgotten_total counter\nweft_jobs_forgotten_total 3\n",
+            "\n# TYPE weft_jobs_finished_kept gauge\nweft_jobs_finished_kept 2\n",
             "\nweft_decisions_total 4\n",
             "\n# TYPE weft_decision_seconds histogram\n",
             "\nweft_decision_seconds_bucket{le=\"1e-05\"} 2\n",
@@ -5635,7 +5839,7 @@ Test(gateway, metrics_render_the_counters_and_the_decision_histogram)
         int types = 0;
         while ((p = strstr(p, "# TYPE ")))
             types++, p++;
-        cr_assert_eq(types, 26 + 2 * with_model, "%d families", types);
+        cr_assert_eq(types, 28 + 2 * with_model, "%d families", types);
     }
 }
 
