@@ -39,7 +39,7 @@ static void usage(FILE *out)
 
 typedef struct {
     rpc_sched_t s;
-    size_t job, done, cancel, gone, base; /* records of each kind */
+    size_t job, done, cancel, gone, base, forget, forgotten; /* records of each kind */
 } check_t;
 
 static weft_err_t count_and_replay(void *arg, const msgpack_object *rec)
@@ -48,11 +48,13 @@ static weft_err_t count_and_replay(void *arg, const msgpack_object *rec)
     weft_err_t err = rpc_gateway_replay_record(&c->s, 0, rec);
     if (err)
         return err;
-    /* the replay took it, so it is one of the five kinds */
+    /* the replay took it, so it is one of the seven kinds */
     const char *r;
     size_t n;
     if (rpc_get_str(rec, "r", &r, &n) == WEFT_OK) {
         size_t *kind = n == 3                     ? &c->job
+                       : n == 9                   ? &c->forgotten
+                       : n == 6 && *r == 'f'      ? &c->forget
                        : n == 6                   ? &c->cancel
                        : !memcmp(r, "done", 4)    ? &c->done
                        : !memcmp(r, "gone", 4)    ? &c->gone
@@ -81,18 +83,28 @@ static void describe(const char *path, const rpc_journal_t *j, const check_t *c)
         printf("  %-13s%llu\n", "epoch", (unsigned long long)j->epoch);
     else
         printf("  %-13snone (weft serve would journal a new one)\n", "epoch");
-    printf("  %-13s%llu: %s%zu job, %zu done, %zu cancel, %zu gone, %zu base; %llu bytes\n",
-           "records", (unsigned long long)j->records, j->epoch ? "1 epoch, " : "", c->job,
-           c->done, c->cancel, c->gone, c->base, (unsigned long long)j->bytes);
+    printf("  %-13s%llu: %s%zu job, %zu done, %zu cancel, %zu gone, %zu base", "records",
+           (unsigned long long)j->records, j->epoch ? "1 epoch, " : "", c->job, c->done,
+           c->cancel, c->gone, c->base);
+    if (c->forget || c->forgotten) /* --keep-finished */
+        printf(", %zu forget, %zu forgotten", c->forget, c->forgotten);
+    printf("; %llu bytes\n", (unsigned long long)j->bytes);
     size_t cancelled = 0, flows_done = 0, flows_dropped = 0;
     for (size_t k = 0; k < s->all.n_jobs; k++)
-        cancelled += s->jcancelled[k];
+        cancelled += s->jcancelled[k] && !s->jforgot[k];
     for (size_t f = 0; f < s->all.n_flows; f++) {
         flows_done += s->fdone[f] == RPC_FLOW_FINISHED;
         flows_dropped += s->fdone[f] == RPC_FLOW_DROPPED;
     }
+    size_t gone = 0;
+    for (size_t g = s->gone_head; g < s->n_gone; g++)
+        gone += rpc_sched_gone_kept(s, g);
     printf("  %-13s%zu in the table, %zu of them finished (%zu cancelled); %zu compacted "
-           "away\n", "jobs", s->all.n_jobs, s->n_jdone, cancelled, s->n_gone);
+           "away", "jobs", s->all.n_jobs - s->n_forgot_held, s->n_jdone - s->n_forgot_held,
+           cancelled, gone);
+    if (s->n_forgotten) /* --keep-finished */
+        printf("; %llu finished and forgotten", (unsigned long long)s->n_forgotten);
+    printf("\n");
     printf("  %-13s%zu in the table, %zu of them done, %zu dropped by cancels; next flow id "
            "%llu\n", "flows", s->all.n_flows, flows_done, flows_dropped,
            (unsigned long long)s->next_fid);

@@ -66,6 +66,11 @@ static void usage(FILE *out)
             "                      it has doubled\n"
             "  --no-fsync          do not fdatasync journal records (faster, not durable\n"
             "                      against a power loss; a SIGKILL loses nothing)\n"
+            "  --keep-finished N   remember the records of at most the N jobs that finished\n"
+            "                      last (default: every one; 0 forgets each at once), in\n"
+            "                      memory and, from its next rewrite, in the journal. A\n"
+            "                      job forgotten is known only to have finished (weft\n"
+            "                      status --job, a register or cancel of its id)\n"
             "  --max-conns N       connection limit (default 1024; at most 1e9)\n"
             "  --max-frame BYTES   frame payload cap (default 1048576; at most 1e9)\n"
             "  --hello-timeout S   close connections without a valid hello after S s (5)\n"
@@ -141,6 +146,7 @@ static int serve(int argc, char **argv, serve_owned_t *own)
         {"agent-tokens", required_argument, NULL, 'G'},
         {"client-token-file", required_argument, NULL, 'B'},
         {"model", required_argument, NULL, 'M'},   {"port-cap", required_argument, NULL, 'R'},
+        {"keep-finished", required_argument, NULL, 'N'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     rpc_gateway_opts_t o = {.build = WEFT_BUILD};
     char host[256] = "127.0.0.1", token[1024] = "", policy[128] = "sebf";
@@ -204,6 +210,11 @@ static int serve(int argc, char **argv, serve_owned_t *own)
                 return CLI_USAGE;
             }
             *(ch == 'c' ? &o.max_conns : &o.max_frame) = (size_t)d;
+            break;
+        case 'N':
+            if (cli_parse_size("serve", "--keep-finished", optarg, 0, &o.keep_finished))
+                return CLI_USAGE;
+            o.limit_finished = true;
             break;
         case 'P': port_file = optarg; break;
         case 'G': agent_tokens = optarg; break;

@@ -160,8 +160,14 @@ static void print_table(const char *host, int port, const msgpack_object *m)
         {"frames_in", "frames in"},     {"protocol_errors", "protocol errors"},
         {"auth_failures", "auth failures"}, {"timeouts", "timeouts"},
     };
-    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
         printf("  %-20s %12lld\n", rows[i].label, (long long)get_i(m, rows[i].key));
+        const msgpack_object *keep = rpc_map_get(m, "keep_finished");
+        if (i == 2 && keep && keep->type == MSGPACK_OBJECT_POSITIVE_INTEGER) /* a limit */
+            printf("  %-20s %12lld   records of finished jobs forgotten (--keep-finished "
+                   "%llu)\n", "jobs forgotten", (long long)get_i(m, "jobs_forgotten"),
+                   (unsigned long long)keep->via.u64);
+    }
     const msgpack_object *ds = rpc_map_get(m, "decision_s");
     if (ds && ds->type == MSGPACK_OBJECT_MAP) /* absent from older gateways */
         printf("  %-20s %12.3f   ms, median of the last %lld; 99th percentile %.3f ms, "
@@ -211,6 +217,12 @@ static void print_job(const msgpack_object *m)
     int64_t id = get_i(m, "job");
     get_s(m, "state", state, sizeof state);
     const msgpack_object *cs = rpc_map_get(m, "coflows");
+    const msgpack_object *forgotten = rpc_map_get(m, "forgotten");
+    if (forgotten && forgotten->type == MSGPACK_OBJECT_BOOLEAN && forgotten->via.boolean) {
+        printf("job %lld: %s, record forgotten (--keep-finished %lld)\n", (long long)id, state,
+               (long long)get_i(m, "keep_finished"));
+        return;
+    }
     bool running = !strcmp(state, "running");
     printf("job %lld: %s %s %.3f s", (long long)id, state, running ? "for" : "in",
            get_d(m, running ? "age" : "jct"));

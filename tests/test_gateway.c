@@ -4440,6 +4440,159 @@ Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_jo
     coflow_workload_destroy(&wl);
 }
 
+/* The status counters of the gateway c speaks to: jobs, finished,
+ * forgotten, held (into v[4]). */
+static void job_counts(rpc_client_t *c, int64_t v[4])
+{
+    cr_assert_eq(rpc_client_status(c, 21), WEFT_OK);
+    const msgpack_object *m = wait_type(c, "status");
+    const char *keys[4] = {"jobs", "jobs_finished", "jobs_forgotten", "jobs_held"};
+    for (int k = 0; k < 4; k++)
+        cr_assert_eq(rpc_get_int(m, keys[k], 0, INT64_MAX, &v[k]), WEFT_OK, "%s", keys[k]);
+}
+
+/* What gateway c says of jobs 7000 + [0, n): each one finished and
+ * forgotten (job_status "forgotten": true, no JCT) but the jobs kept[0..2),
+ * which it remembers finished with their JCT, and the running ones from
+ * first_running on. */
+static void expect_forgotten_but(rpc_client_t *c, int n, int first_running, const int kept[2])
+{
+    for (int j = 0; j < n; j++) {
+        const msgpack_object *m = job_status_of(c, 7000 + j), *f = rpc_map_get(m, "forgotten");
+        bool forgotten = f && f->type == MSGPACK_OBJECT_BOOLEAN && f->via.boolean;
+        bool want = j < first_running && j != kept[0] && j != kept[1];
+        cr_assert_eq(forgotten, want, "job %d: forgotten %d", 7000 + j, forgotten);
+        const char *s;
+        size_t ns;
+        double t;
+        cr_assert_eq(rpc_get_str(m, "state", &s, &ns), WEFT_OK);
+        const char *state = j < first_running ? "finished" : "running";
+        cr_assert(ns == strlen(state) && !memcmp(s, state, ns), "job %d: '%.*s'", 7000 + j,
+                  (int)ns, s);
+        cr_assert_eq(rpc_get_num_opt(m, "jct", 0, 1e9, &t) == WEFT_OK &&
+                         rpc_map_get(m, "jct") != NULL,
+                     j < first_running && !want, "job %d: a JCT", 7000 + j);
+    }
+}
+
+/* The ack of a register or cancel of job id (seq) on c: whether it said
+ * "dup" and "forgotten". */
+static void expect_forgotten_ack(rpc_client_t *c, int64_t id)
+{
+    const msgpack_object *m = wait_type(c, "ack"), *d = rpc_map_get(m, "dup"),
+                         *f = rpc_map_get(m, "forgotten");
+    int64_t job;
+    cr_assert(rpc_get_int(m, "job", INT64_MIN, INT64_MAX, &job) == WEFT_OK && job == id);
+    cr_assert(d && d->type == MSGPACK_OBJECT_BOOLEAN && d->via.boolean, "job %lld: no dup",
+              (long long)id);
+    cr_assert(f && f->type == MSGPACK_OBJECT_BOOLEAN && f->via.boolean,
+              "job %lld: not forgotten", (long long)id);
+}
+
+/* weft serve --keep-finished 2: of 190 jobs finished (200 registered,
+ * each of 60 flows), the gateway remembers the last 2 and knows the
+ * others as finished and forgotten (job_status, watch, a registration or
+ * cancel of their ids, weft status --job), not as unknown; a late done
+ * about a flow of one is acknowledged and not journaled; its table holds
+ * the jobs in flight. Restarted from its journal (rewritten meanwhile),
+ * with the same limit and then with none, it remembers the same 2 and
+ * forgets the same 188. */
+Test(gateway_journal, keep_finished_forgets_the_oldest_and_a_restart_the_same,
+     .init = make_journal_path, .fini = stop_server_journal, .timeout = 60)
+{
+    enum { JOBS = 200, DONE = 190, FLOWS = 60 };
+    const char *args[] = {"--journal", journal_path, "--no-fsync", "--keep-finished", "2", NULL};
+    start_server_args(args);
+    coflow_workload_t wl;
+    one_coflow_jobs(&wl, JOBS, FLOWS);
+    rpc_client_t cl, ag;
+    connect_to(&cl);
+    hello_client(&cl);
+    connect_to(&ag);
+    hello_agent0(&ag);
+    uint64_t first[JOBS], fids[FLOWS];
+    bool dup;
+    long written = 0; /* bytes journaled, rewrites aside: at least a record a job */
+    for (int j = 0; j < JOBS; j++) { /* each finished in turn: 7188, 7189 last */
+        long size = file_size(journal_path);
+        first[j] = register_job(&cl, &wl, (size_t)j, &dup);
+        long grown = file_size(journal_path) - size;
+        written += grown > 0 ? grown : 0;
+        if (j >= DONE)
+            continue;
+        for (int f = 0; f < FLOWS; f++)
+            fids[f] = first[j] + (uint64_t)f;
+        cr_assert_eq(rpc_client_done(&ag, -1, fids, FLOWS), WEFT_OK);
+        expect_pong(&ag, j); /* handled */
+        wait_jobs_done(&cl, 7000 + j, 7001 + j);
+    }
+    int64_t v[4];
+    for (int i = 0; i < 500; i++) { /* the pass after the last job_done forgets */
+        job_counts(&cl, v);
+        if (v[2] == DONE - 2)
+            break;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    cr_assert(v[0] == JOBS && v[1] == DONE && v[2] == DONE - 2,
+              "%lld jobs, %lld finished, %lld forgotten", (long long)v[0], (long long)v[1],
+              (long long)v[2]);
+    cr_assert_leq(v[3], 2 * (JOBS - DONE) + 16, "%lld jobs held", (long long)v[3]);
+    const int kept[2] = {DONE - 2, DONE - 1};
+    expect_forgotten_but(&cl, JOBS, DONE, kept);
+    /* rewritten without the forgotten jobs as it grew */
+    long after = file_size(journal_path);
+    cr_assert_lt(after, written / 2, "journal %ld bytes, of %ld registered", after, written);
+    char out[4096], gw[64];
+    const char *check[] = {"journal", journal_path, "--ports", "4", NULL};
+    cr_assert_eq(run_weft(out, sizeof out, check), 0, "%s", out);
+    cr_assert(strstr(out, "; 188 finished and forgotten\n"), "%s", out);
+    /* a late done about a forgotten job's flow: acknowledged, no error,
+       nothing journaled; its registration, cancel and watch: finished */
+    uint64_t late = first[3] + 7;
+    cr_assert_eq(rpc_client_done(&ag, 77, &late, 1), WEFT_OK);
+    const msgpack_object *m = wait_type(&ag, "ack");
+    int64_t seq;
+    cr_assert(rpc_get_int(m, "seq", 0, INT64_MAX, &seq) == WEFT_OK && seq == 77);
+    expect_pong(&ag, 78); /* and no error frame before it */
+    cr_assert_eq(file_size(journal_path), after, "a late completion was journaled");
+    cr_assert_eq(rpc_client_register(&cl, 5, &wl, 5), WEFT_OK);
+    expect_forgotten_ack(&cl, 7005);
+    cr_assert_eq(rpc_client_cancel(&cl, 6, 7006), WEFT_OK);
+    expect_forgotten_ack(&cl, 7006);
+    int64_t watched = 7004;
+    cr_assert_eq(rpc_client_watch(&cl, &watched, 1), WEFT_OK);
+    m = wait_type(&cl, "job_done");
+    const msgpack_object *f = rpc_map_get(m, "forgotten");
+    cr_assert(f && f->type == MSGPACK_OBJECT_BOOLEAN && f->via.boolean && !rpc_map_get(m, "jct"));
+    job_counts(&cl, v);
+    cr_assert(v[0] == JOBS && v[1] == DONE && v[2] == DONE - 2, "nothing ran again");
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *st[] = {"status", "--gateway", gw, "--token", TOKEN, "--job", "7012", NULL};
+    cr_assert_eq(run_weft(out, sizeof out, st), 0, "%s", out);
+    cr_assert(strstr(out, "job 7012: finished, record forgotten (--keep-finished 2)"), "%s",
+              out);
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+
+    const char *again[2][6] = {
+        {"--journal", journal_path, "--no-fsync", "--keep-finished", "2", NULL},
+        {"--journal", journal_path, "--no-fsync", NULL}};
+    for (int r = 0; r < 2; r++) {
+        stop_server();
+        start_server_args(again[r]);
+        connect_to(&cl);
+        hello_client(&cl);
+        job_counts(&cl, v);
+        cr_assert(v[0] == JOBS && v[1] == DONE && v[2] == DONE - 2,
+                  "restart %d: %lld jobs, %lld finished, %lld forgotten", r, (long long)v[0],
+                  (long long)v[1], (long long)v[2]);
+        expect_forgotten_but(&cl, JOBS, DONE, kept);
+        rpc_client_destroy(&cl);
+    }
+    coflow_workload_destroy(&wl);
+}
+
 /* The next message of type `type` for client c of in-process gateway gw,
  * polling it; *job_done counts the job_done messages passed on the way. */
 static const msgpack_object *driven_wait(rpc_gateway_t *gw, rpc_client_t *c, const char *type,
@@ -5107,6 +5260,19 @@ Test(gateway, options_name_what_is_wrong, .timeout = 30)
          "--max-frame '0': expected a whole number"},
         {{"serve", "--ports", "1048577", "--token", "t"},
          "--ports '1048577': expected a whole number from 1 to 1048576"},
+        /* --keep-finished: a count, 0 allowed, nothing but decimal digits */
+        {{"serve", "--ports", "4", "--token", "t", "--keep-finished", "-1"},
+         "weft serve: --keep-finished '-1': expected an integer >= 0"},
+        {{"serve", "--ports", "4", "--token", "t", "--keep-finished", "1e3"},
+         "--keep-finished '1e3': expected an integer >= 0"},
+        {{"serve", "--ports", "4", "--token", "t", "--keep-finished", " 7"},
+         "--keep-finished ' 7': expected an integer >= 0"},
+        {{"serve", "--ports", "4", "--token", "t", "--keep-finished", ""},
+         "--keep-finished '': expected an integer >= 0"},
+        {{"serve", "--ports", "4", "--token", "t", "--keep-finished", "99999999999999999999"},
+         "--keep-finished '99999999999999999999': expected an integer 0.."},
+        {{"serve", "--ports", "4", "--token", "t", "--keep-finished"},
+         "weft serve: option '--keep-finished' requires an argument"},
         /* getopt's own messages name the command as every other does */
         {{"serve", "--bogus"}, "weft serve: unrecognized option '--bogus'"},
         {{"status", "--bogus"}, "weft status: unrecognized option '--bogus'"},
