@@ -57,6 +57,18 @@ size_t rpc_sched_pack_cancel_sent(const rpc_sched_t *s, size_t j, msgpack_packer
     die("rpc_sched_pack_cancel_sent called", NULL);
     return 0;
 }
+bool rpc_sched_gone_kept(const rpc_sched_t *s, size_t g)
+{
+    (void)s, (void)g;
+    die("rpc_sched_gone_kept called", NULL);
+    return false;
+}
+size_t rpc_sched_find_job(const rpc_sched_t *s, int64_t id)
+{
+    (void)s, (void)id;
+    die("rpc_sched_find_job called", NULL);
+    return 0;
+}
 
 typedef struct {
     coflow_fabric_t fab;
@@ -84,9 +96,10 @@ static weft_err_t replay(void *arg, const msgpack_object *rec)
         int64_t v;
         return rpc_get_int(rec, n == 4 ? "fid" : "job", INT64_MIN, INT64_MAX, &v);
     }
-    if ((n == 4 && !memcmp(kind, "done", 4)) || (n == 4 && !memcmp(kind, "gone", 4))) {
+    if ((n == 4 && !memcmp(kind, "done", 4)) || (n == 4 && !memcmp(kind, "gone", 4)) ||
+        (n == 6 && !memcmp(kind, "forget", 6)) || (n == 9 && !memcmp(kind, "forgotten", 9))) {
         const msgpack_object_array *a;
-        return rpc_get_array(rec, kind[0] == 'd' ? "flows" : "jobs", &a);
+        return rpc_get_array(rec, kind[0] == 'd' ? "flows" : n == 9 ? "runs" : "jobs", &a);
     }
     return weft_fail(WEFT_EPARSE, "unknown record kind '%.*s'", (int)(n > 32 ? 32 : n), kind);
 }

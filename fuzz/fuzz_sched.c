@@ -104,7 +104,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     fuzz_input_t in = {data, size};
     unsigned pick = fuzz_next(&in) % (sizeof policies / sizeof *policies);
-    bool slow = fuzz_next(&in) % 2;
+    unsigned flags = fuzz_next(&in);
+    bool slow = flags % 2;
+    /* finished jobs remembered (--keep-finished): 0, 1, 2 or all */
+    size_t keep = (flags >> 1) % 4 == 3 ? SIZE_MAX : (flags >> 1) % 4;
     const coflow_ordering_t *ord = coflow_ordering_find(policies[pick][0]);
     const coflow_allocator_t *alloc =
         policies[pick][1] ? coflow_allocator_find(policies[pick][1]) : NULL;
@@ -115,6 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_die("rpc_sched_init", weft_last_error());
     s.policy_hook = &hook; /* read by the learned ordering only */
     s.rebuild_defer = 4;
+    s.keep_finished = keep;
     bool absent[PORTS] = {false};
     int64_t ids[MAX_JOBS];
     uint64_t first[MAX_JOBS], end[MAX_JOBS];
@@ -129,7 +133,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 id = ids[fuzz_next(&in) % n_ids];
             uint64_t gf;
             double gj;
-            if (rpc_sched_find_job(&s, id) != SIZE_MAX || rpc_sched_find_gone(&s, id, &gf, &gj))
+            if (rpc_sched_find_job(&s, id) != SIZE_MAX || rpc_sched_find_gone(&s, id, &gf, &gj) ||
+                rpc_sched_forgotten(&s, id))
                 continue;
             coflow_workload_t tmp;
             if (make_job(&in, &s.fab, id, &tmp) == WEFT_OK) {
@@ -186,6 +191,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         rpc_sched_forget(&s, s.changes[i].fid);
             }
             s.n_jobs_done = 0;
+            if (!err && !(err = rpc_sched_retain(&s)) && s.n_retained > keep)
+                fuzz_die("more finished jobs remembered than kept", NULL);
+            s.n_forgot_now = 0;
             rpc_sched_compact(&s, 2);
         }
     }
