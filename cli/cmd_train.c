@@ -63,7 +63,8 @@ static void usage(FILE *out)
             "  --dagger N            DAgger iterations next (default %zu); REINFORCE after\n"
             "  --teacher NAME        heuristic imitated (default %s)\n"
             "  --episodes N          arrival sequences per iteration (default %zu)\n"
-            "  --rollouts K          REINFORCE rollouts per sequence, >= 2 (default %zu)\n"
+            "  --rollouts K          REINFORCE rollouts per sequence, >= 2 (default %zu);\n"
+            "                        N x K at most %d\n"
             "  --jobs-min N          curriculum: jobs per episode at first (default %zu)\n"
             "  --jobs-max N          ... growing to this (default %zu)\n"
             "  --curriculum N        ... over N iterations (default %zu)\n"
@@ -89,8 +90,9 @@ static void usage(FILE *out)
             "  --threads N           rollout threads (default: all cores; 1..1024)\n"
             "  -h, --help            this text\n",
             d.iterations, d.imitate_iters, d.dagger_iters, d.teacher, d.episodes, d.rollouts,
-            d.jobs_min, d.jobs_max, d.curriculum_iters, d.lr_imitate, d.lr_rl, d.imitate_topk, d.clip,
-            d.entropy, d.entropy_decay, d.allocator, (unsigned long long)d.seed);
+            TRAIN_MAX_RUNS, d.jobs_min, d.jobs_max, d.curriculum_iters, d.lr_imitate, d.lr_rl,
+            d.imitate_topk, d.clip, d.entropy, d.entropy_decay, d.allocator,
+            (unsigned long long)d.seed);
 }
 
 static const char csv_header[] =

@@ -544,6 +544,16 @@ Test(train, bad_settings_are_refused)
     c.teacher = "learned";
     cr_assert_eq(train_config_check(&c), WEFT_EINVAL);
     cr_assert(strstr(weft_last_error(), "teacher 'learned'"), "%s", weft_last_error());
+    /* a typo's million million episodes: refused at once, not out of
+       memory after the reference runs (the product overflows no size_t) */
+    toy_config(&c);
+    c.episodes = 1000000000000;
+    cr_assert_eq(train_config_check(&c), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "1000000000000 episodes of"), "%s", weft_last_error());
+    c.episodes = TRAIN_MAX_RUNS / c.rollouts;
+    cr_assert_eq(train_config_check(&c), WEFT_OK, "%s", weft_last_error());
+    c.rollouts = SIZE_MAX;
+    cr_assert_eq(train_config_check(&c), WEFT_EINVAL);
     toy_config(&c);
     c.jobs_min = 9;
     c.jobs_max = 3;
@@ -736,6 +746,10 @@ Test(train, cli_trains_resumes_evaluates_and_refuses_bad_input)
     snprintf(cmd, sizeof cmd, "%s train %s --rollouts 1 >/dev/null 2>%s", bin, wl, err);
     cr_assert_eq(run_cmd(cmd), 2);
     cr_assert(file_contains(err, "--rollouts '1'"), "message does not name the option");
+    snprintf(cmd, sizeof cmd, "%s train %s --episodes 1000000000000 >/dev/null 2>%s", bin, wl,
+             err);
+    cr_assert_eq(run_cmd(cmd), 2);
+    cr_assert(file_contains(err, "emulator runs an iteration"), "no limit named");
     snprintf(cmd, sizeof cmd, "%s train %s --teacher learned >/dev/null 2>%s", bin, wl, err);
     cr_assert_eq(run_cmd(cmd), 2);
     cr_assert(file_contains(err, "teacher 'learned'"), "message does not name the teacher");

@@ -64,6 +64,10 @@ weft_err_t train_config_check(const train_config_t *c)
     if (c->rollouts < 2)
         return weft_fail(WEFT_EINVAL, "rollouts %zu, expected >= 2 (their mean is the "
                          "baseline)", c->rollouts);
+    if (c->rollouts > TRAIN_MAX_RUNS / c->episodes)
+        return weft_fail(WEFT_EINVAL, "%zu episodes of %zu rollouts an iteration, expected at "
+                         "most %d emulator runs an iteration", c->episodes, c->rollouts,
+                         TRAIN_MAX_RUNS);
     if (c->jobs_min < 1 || c->jobs_max < c->jobs_min)
         return weft_fail(WEFT_EINVAL, "episode jobs %zu..%zu, expected 1 <= min <= max",
                          c->jobs_min, c->jobs_max);

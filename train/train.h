@@ -44,6 +44,8 @@
 #ifndef TRAIN_H
 #define TRAIN_H
 
+#define TRAIN_MAX_RUNS 1000000
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -59,6 +61,9 @@ typedef struct {
     const char *teacher;      /* ordering imitated (registered name) */
     size_t episodes;          /* arrival sequences per iteration, >= 1 */
     size_t rollouts;          /* REINFORCE rollouts per sequence, >= 2 */
+    /* episodes x rollouts at most TRAIN_MAX_RUNS (emulator runs an
+       iteration), so a typo is refused before the work, not out of
+       memory after the reference runs */
     size_t jobs_min, jobs_max;/* curriculum on episode length (jobs) */
     size_t curriculum_iters;  /* iterations to go from jobs_min to jobs_max */
     double lr_imitate;        /* Adam learning rate at the start of phases 1-2, decaying
