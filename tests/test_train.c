@@ -554,6 +554,13 @@ Test(train, bad_settings_are_refused)
     cr_assert_eq(train_config_check(&c), WEFT_OK, "%s", weft_last_error());
     c.rollouts = SIZE_MAX;
     cr_assert_eq(train_config_check(&c), WEFT_EINVAL);
+    /* the rate decays to --lr-rl-end: one above --lr-rl is a slip */
+    toy_config(&c);
+    c.lr_rl_end = 10 * c.lr_rl;
+    cr_assert_eq(train_config_check(&c), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "above the first"), "%s", weft_last_error());
+    c.lr_rl_end = c.lr_rl;
+    cr_assert_eq(train_config_check(&c), WEFT_OK, "%s", weft_last_error());
     toy_config(&c);
     c.jobs_min = 9;
     c.jobs_max = 3;

@@ -78,6 +78,9 @@ weft_err_t train_config_check(const train_config_t *c)
     if (!(c->lr_rl_end >= 0) || !isfinite(c->lr_rl_end))
         return weft_fail(WEFT_EINVAL, "final REINFORCE learning rate %g, expected finite and "
                          ">= 0 (0: constant)", c->lr_rl_end);
+    if (c->lr_rl_end > c->lr_rl) /* a slip of a digit, as likely as not */
+        return weft_fail(WEFT_EINVAL, "final REINFORCE learning rate %g above the first, %g: "
+                         "the rate decays to it (0: constant)", c->lr_rl_end, c->lr_rl);
     if (c->imitate_topk < 1)
         return weft_fail(WEFT_EINVAL, "imitation top-k %zu, expected >= 1", c->imitate_topk);
     if (!(c->clip > 0) || !isfinite(c->clip))
