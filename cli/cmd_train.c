@@ -646,7 +646,11 @@ int cmd_train(int argc, char **argv)
                 s.iter + 1, train_phase_name(s.phase), s.jobs, s.rollouts, s.mean_return,
                 s.avg_wjct, s.teacher_ratio, s.loss, s.entropy, s.grad_norm, s.decisions,
                 s.replay_mismatches, s.wall_s, vr);
-        fflush(csv);
+        if (fflush(csv) != 0 || ferror(csv)) { /* a full disk: stop, not lose rows */
+            fprintf(stderr, "%sweft train: cannot write '%s' (iteration %zu): %s\n",
+                    tty ? "\n" : "", csv_path, t.iter, strerror(errno));
+            goto done;
+        }
         char left[32];
         fmt_time(left, sizeof left, iter_s * (double)(cfg.iterations - t.iter));
         char line[256];
@@ -697,8 +701,12 @@ int cmd_train(int argc, char **argv)
     }
     if (n_val)
         printf("best validation ratio %.4f at iteration %zu\n", t.best_val, t.best_iter);
-    fclose(csv);
+    int closed = fclose(csv);
     csv = NULL;
+    if (closed != 0) {
+        fprintf(stderr, "weft train: cannot write '%s': %s\n", csv_path, strerror(errno));
+        goto done;
+    }
     snprintf(path, sizeof path, "%s/learning-curve.png", out_dir);
     curve_arg_t ca = {.csv = csv_path};
     curve_scan(&ca);

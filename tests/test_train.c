@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1174,5 +1175,24 @@ Test(train, cli_val_workload_of_zero_jct_is_refused)
     cr_assert_eq(cli("eval --policy jsebf --policy fifo %s/toy.weft %s", d, path), 1);
     cr_assert(strstr(cli_file("err"), "zero.weft: the best heuristic's average weighted JCT "
                      "is 0 s"), "%s", cli_file("err"));
+    cli_teardown();
+}
+
+/* A train.csv that can no longer be written (a full disk: here a link to
+ * /dev/full) stops the run at that iteration, naming the file; it went on
+ * to the end, its rows lost. */
+Test(train, cli_a_learning_curve_that_cannot_be_written_stops_the_run)
+{
+    if (!cli_toy("train-full"))
+        return;
+    const char *d = cli_dir;
+    char dir[512], link[600];
+    snprintf(dir, sizeof dir, "%s/run", d);
+    snprintf(link, sizeof link, "%s/train.csv", dir);
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    cr_assert_eq(symlink("/dev/full", link), 0);
+    cr_assert_eq(cli("train %s/toy.weft --out %s --iters 2 " QUICK, d, dir), 1);
+    cr_assert(strstr(cli_file("err"), "train.csv' (iteration 1): No space left on device"),
+              "%s", cli_file("err"));
     cli_teardown();
 }
