@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,9 @@ static void usage(FILE *out)
             "Registers every job of WORKLOAD with the gateway at its arrival time (counted\n"
             "from now), waits until all have finished, and prints each job's JCT measured\n"
             "here: arrival time to the gateway's job_done (a cancelled job's time to its cancel,\n"
-            "left out of the average; a job registered before this run, the gateway's JCT).\n"
-            "--out writes job,arrival_s,jct_s,cancelled.\n"
+            "left out of the average; a job registered before this run, the gateway's JCT;\n"
+            "none for one it finished and forgot: weft serve --keep-finished).\n"
+            "--out writes job,arrival_s,jct_s,cancelled (jct_s empty where unknown).\n"
             "Exit status 1 if a job is refused or the timeout (default 600 s) passes.\n"
             "WORKLOAD - reads standard input.\n"
             "\n"
@@ -109,15 +111,26 @@ int cmd_submit(int argc, char **argv)
         cli_report("submit", err);
         goto cleanup;
     }
-    /* a cancelled job's time is to its cancel, not a JCT: left out */
+    /* a cancelled job's time is to its cancel, not a JCT, and a job the
+       gateway forgot (--keep-finished) has none (NAN): left out */
     double sum = 0;
-    size_t n_cancelled = 0;
+    size_t n_cancelled = 0, n_unknown = 0;
     for (size_t j = 0; j < wl.n_jobs; j++) {
         n_cancelled += cancelled[j];
-        sum += cancelled[j] ? 0 : jct[j];
+        n_unknown += !cancelled[j] && isnan(jct[j]);
+        sum += cancelled[j] || isnan(jct[j]) ? 0 : jct[j];
     }
-    size_t n_done = wl.n_jobs - n_cancelled;
-    if (n_cancelled)
+    size_t n_done = wl.n_jobs - n_cancelled, n_timed = n_done - n_unknown;
+    if (n_unknown) {
+        printf("%zu jobs, ", wl.n_jobs);
+        if (n_cancelled)
+            printf("%zu cancelled, ", n_cancelled);
+        printf("%zu of unknown JCT (records forgotten: --keep-finished); ", n_unknown);
+        if (n_timed)
+            printf("average JCT %.3f s over the %zu timed\n", sum / (double)n_timed, n_timed);
+        else
+            printf("no JCT to average\n");
+    } else if (n_cancelled)
         printf("%zu jobs, %zu cancelled; average JCT %.3f s over the %zu finished\n", wl.n_jobs,
                n_cancelled, n_done ? sum / (double)n_done : 0, n_done);
     else
@@ -130,9 +143,12 @@ int cmd_submit(int argc, char **argv)
             goto cleanup;
         }
         fprintf(f, "job,arrival_s,jct_s,cancelled\n");
-        for (size_t j = 0; j < wl.n_jobs; j++)
-            fprintf(f, "%lld,%.9g,%.9g,%d\n", (long long)wl.jobs[j].id, wl.jobs[j].arrival_s,
-                    jct[j], cancelled[j]);
+        for (size_t j = 0; j < wl.n_jobs; j++) {
+            fprintf(f, "%lld,%.9g,", (long long)wl.jobs[j].id, wl.jobs[j].arrival_s);
+            if (!isnan(jct[j])) /* empty: forgotten by the gateway, unknown */
+                fprintf(f, "%.9g", jct[j]);
+            fprintf(f, ",%d\n", cancelled[j]);
+        }
         if (fclose(f) != 0) {
             fprintf(stderr, "weft submit: %s: write failed\n", out_path);
             goto cleanup;

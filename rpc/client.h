@@ -201,7 +201,8 @@ typedef struct {
 /* `weft submit`: registers every job of wl with the gateway at its
  * arrival_s counted from the call, and waits until all have finished;
  * jct_s[j] (caller-allocated, [n_jobs]) receives job j's JCT measured here,
- * from its arrival time to the job_done message. Reconnects with back-off
+ * from its arrival time to the job_done message (NAN for a job the gateway
+ * had finished and forgotten: "forgotten", --keep-finished). Reconnects with back-off
  * when the connection is lost (see submit.c). EINVAL with the gateway's
  * message if it refuses a job, EAUTH / EVERSION / EPROTO at once if it
  * refuses the connection (rpc_msg_error_permanent) or its TLS certificate

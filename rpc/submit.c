@@ -230,6 +230,13 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
                     /* counted here, a job registered before would count from now */
                     if (js[j].before)
                         (void)rpc_get_num_opt(m, "jct", 0, INFINITY, &jct_s[j]);
+                    /* finished while no one listened, and forgotten since
+                       (--keep-finished): its JCT is not known anywhere */
+                    const msgpack_object *forgot = rpc_map_get(m, "forgotten");
+                    bool was_forgotten = forgot && forgot->type == MSGPACK_OBJECT_BOOLEAN &&
+                                         forgot->via.boolean;
+                    if (was_forgotten)
+                        jct_s[j] = NAN;
                     n_done++;
                     const msgpack_object *cancelled = rpc_map_get(m, "cancelled");
                     bool was_cancelled = cancelled &&
@@ -240,6 +247,12 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
                     if (o->out && was_cancelled) {
                         fprintf(o->out, "job %lld cancelled after %.3f s\n", (long long)v,
                                 jct_s[j]);
+                        fflush(o->out);
+                    } else if (o->out && was_forgotten) {
+                        fprintf(o->out,
+                                "job %lld done: JCT unknown (its record forgotten: "
+                                "--keep-finished)\n",
+                                (long long)v);
                         fflush(o->out);
                     } else if (o->out) {
                         fprintf(o->out, "job %lld done: JCT %.3f s\n", (long long)v, jct_s[j]);

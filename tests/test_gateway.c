@@ -4451,6 +4451,19 @@ static void job_counts(rpc_client_t *c, int64_t v[4])
         cr_assert_eq(rpc_get_int(m, keys[k], 0, INT64_MAX, &v[k]), WEFT_OK, "%s", keys[k]);
 }
 
+/* Gateway c's counts (job_counts) into v, polled for up to 5 s until n
+ * jobs are forgotten: the pass after the last job_done forgets. */
+static void wait_forgotten(rpc_client_t *c, int64_t n, int64_t v[4])
+{
+    for (int i = 0; i < 500; i++) {
+        job_counts(c, v);
+        if (v[2] == n)
+            return;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* What gateway c says of jobs 7000 + [0, n): each one finished and
  * forgotten (job_status "forgotten": true, no JCT) but the jobs kept[0..2),
  * which it remembers finished with their JCT, and the running ones from
@@ -4527,13 +4540,7 @@ Test(gateway_journal, keep_finished_forgets_the_oldest_and_a_restart_the_same,
         wait_jobs_done(&cl, 7000 + j, 7001 + j);
     }
     int64_t v[4];
-    for (int i = 0; i < 500; i++) { /* the pass after the last job_done forgets */
-        job_counts(&cl, v);
-        if (v[2] == DONE - 2)
-            break;
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    wait_forgotten(&cl, DONE - 2, v);
     cr_assert(v[0] == JOBS && v[1] == DONE && v[2] == DONE - 2,
               "%lld jobs, %lld finished, %lld forgotten", (long long)v[0], (long long)v[1],
               (long long)v[2]);
@@ -4797,6 +4804,72 @@ Test(gateway, client_reads_a_backlog_larger_than_its_decoder)
     }
     pthread_join(th, NULL);
     rpc_client_destroy(&c);
+}
+
+/* weft submit on jobs a gateway under --keep-finished 1 finished before
+ * the run and forgot but the last: their job_done says "forgotten" in
+ * place of a JCT, so submit has none to print (it printed the time from
+ * their arrival in this run to the answer: "JCT 0.000 s", averaged in) and
+ * leaves them out of the average and the CSV's jct_s; the job remembered
+ * keeps the gateway's JCT. */
+Test(gateway_journal, submit_has_no_jct_for_a_job_the_gateway_forgot,
+     .init = make_journal_path, .fini = stop_server_journal, .timeout = 60)
+{
+    enum { JOBS = 3, FLOWS = 2 };
+    const char *args[] = {"--keep-finished", "1", NULL};
+    start_server_args(args);
+    coflow_workload_t wl;
+    one_coflow_jobs(&wl, JOBS, FLOWS);
+    char file[64], csv[64], out[4096], gw[32];
+    snprintf(file, sizeof file, "/tmp/weft-gw-forgot-%d.weft", (int)getpid());
+    snprintf(csv, sizeof csv, "/tmp/weft-gw-forgot-%d.csv", (int)getpid());
+    cr_assert_eq(workload_save_weft(&wl, file), WEFT_OK, "%s", weft_last_error());
+    rpc_client_t cl, ag;
+    connect_to(&cl);
+    hello_client(&cl);
+    connect_to(&ag);
+    hello_agent0(&ag);
+    for (int j = 0; j < JOBS; j++) { /* each finished in turn: 7002 last */
+        bool dup;
+        uint64_t first = register_job(&cl, &wl, (size_t)j, &dup), fids[FLOWS];
+        for (int f = 0; f < FLOWS; f++)
+            fids[f] = first + (uint64_t)f;
+        cr_assert_eq(rpc_client_done(&ag, -1, fids, FLOWS), WEFT_OK);
+        expect_pong(&ag, j);
+        wait_jobs_done(&cl, 7000 + j, 7001 + j);
+    }
+    int64_t v[4];
+    wait_forgotten(&cl, JOBS - 1, v);
+    cr_assert_eq(v[2], JOBS - 1, "%lld forgotten", (long long)v[2]);
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *submit[] = {"submit", file, "--gateway", gw, "--token", TOKEN,
+                            "--timeout", "10", "--out", csv, NULL};
+    int st = run_weft(out, sizeof out, submit);
+    cr_assert_eq(st, 0, "submit: exit status %d: %s", st, out);
+    for (int j = 0; j < JOBS - 1; j++) {
+        char line[128];
+        snprintf(line, sizeof line,
+                 "job %d done: JCT unknown (its record forgotten: --keep-finished)\n", 7000 + j);
+        cr_assert(strstr(out, line), "no '%s' in:\n%s", line, out);
+    }
+    cr_assert(strstr(out, "job 7002 done: JCT ") && !strstr(out, "job 7002 done: JCT unknown"),
+              "%s", out);
+    cr_assert(strstr(out, "3 jobs, 2 of unknown JCT (records forgotten: --keep-finished); "
+                          "average JCT ") &&
+                  strstr(out, " s over the 1 timed\n"),
+              "%s", out);
+    FILE *f = fopen(csv, "r");
+    cr_assert(f);
+    size_t got = fread(out, 1, sizeof out - 1, f);
+    out[got] = 0;
+    fclose(f);
+    cr_assert(strstr(out, "\n7000,0,,0\n7001,0,,0\n7002,0,"), "%s", out);
+    unlink(file);
+    unlink(csv);
+    coflow_workload_destroy(&wl);
 }
 
 /* ------------------------------------- bad input at start and in clients */
