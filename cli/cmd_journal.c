@@ -79,8 +79,8 @@ static void describe(const char *path, const rpc_journal_t *j, const check_t *c)
         printf("%s: weft serve would start with it; format 1 (from before checksums): its %llu "
                "records read unchecked, weft serve would rewrite it in format 2\n",
                path, (unsigned long long)j->unchecked);
-    if (j->epoch)
-        printf("  %-13s%llu\n", "epoch", (unsigned long long)j->epoch);
+    if (j->epoch) /* in hex, as weft status prints the gateway's */
+        printf("  %-13s%llx\n", "epoch", (unsigned long long)j->epoch);
     else
         printf("  %-13snone (weft serve would journal a new one)\n", "epoch");
     printf("  %-13s%llu: %s%zu job, %zu done, %zu cancel, %zu gone, %zu base", "records",

@@ -3526,6 +3526,13 @@ Test(gateway_journal, the_epoch_survives_a_restart_from_the_journal_only,
     int64_t first = hello_client(&c);
     rpc_client_destroy(&c);
     stop_server();
+    /* weft journal names it as weft status does, in hex, so that a copy
+       can be matched with the gateway it came from (it printed decimal) */
+    char out[4096], want[64];
+    const char *check[] = {"journal", journal_path, "--ports", "4", NULL};
+    cr_assert_eq(run_weft(out, sizeof out, check), 0, "%s", out);
+    snprintf(want, sizeof want, "\n  epoch        %llx\n", (unsigned long long)first);
+    cr_assert(strstr(out, want), "no '%s' in:\n%s", want + 1, out);
     start_server4("--journal", journal_path, "--no-fsync", NULL);
     connect_to(&c);
     cr_assert_eq(hello_client(&c), first, "a restart from the journal changed the epoch");
