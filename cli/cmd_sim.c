@@ -723,9 +723,10 @@ int cmd_sim(int argc, char **argv)
         fprintf(stderr, "weft sim: note: --model is used by --policy learned only; ignored\n");
     if (!uses_learned && seed_given && !save_model)
         fprintf(stderr, "weft sim: note: --seed is used by --policy learned only; ignored\n");
-    /* where the results go is settled before the runs, however long */
-    if ((plot && cli_check_writable("sim", plot)) ||
-        (out_dir && cli_make_dirs("sim", "--out", out_dir))) {
+    /* where the results go is settled before the runs, however long; the
+       plot may go into the --out directory made here */
+    if ((out_dir && cli_make_dirs("sim", "--out", out_dir)) ||
+        (plot && cli_check_writable("sim", plot))) {
         free(tasks);
         return CLI_ERROR;
     }

@@ -1446,6 +1446,19 @@ Test(sim_cli, plot_into_a_missing_directory)
     ERR_HAS("Is a directory");
 }
 
+/* --plot into the directory --out makes, as `make run` names them but
+ * without its mkdir -p: the directory is made before the plot's file is
+ * checked (the check came first and failed on the missing directory). */
+Test(sim_cli, plot_into_the_directory_out_makes)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --out %s/new/run --plot %s/new/run/c.svg",
+                     cli_dir, cli_dir, cli_dir),
+                 0, "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("new/run/c.svg"), "</svg>"), "no plot");
+    cr_assert(strstr(cli_file("new/run/sebf-jobs.csv"), "job"), "no CSV");
+}
+
 /* --out writes each file through FILE.tmp: a failing write (FILE.tmp a
  * link to /dev/full, as on a full disk) names the file and the reason,
  * keeps the last run's file whole and leaves no FILE.tmp. */
