@@ -1244,6 +1244,20 @@ static void push_schedule(rpc_gateway_t *gw, conn_t *c, const rpc_change_t *ch, 
  * this many and at least half of it. */
 #define COMPACT_MIN_JOBS 16
 
+/* job_done to every client for the jobs finished since the last call, which
+ * are all still held (rpc_sched_retain has not forgotten them yet). */
+static void send_jobs_done(rpc_gateway_t *gw)
+{
+    rpc_sched_t *s = &gw->sched;
+    for (size_t k = 0; k < s->n_jobs_done; k++) {
+        size_t j = rpc_sched_find_job(s, s->jobs_done[k]);
+        for (conn_t *c = gw->conns; c; c = c->next)
+            if (c->state == CONN_CLIENT)
+                send_job_done(c, s->jobs_done[k], s->finish_s[j] - s->arrival_s[j]);
+    }
+    s->n_jobs_done = 0;
+}
+
 static void decide_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
@@ -1251,7 +1265,9 @@ static void decide_cb(evutil_socket_t fd, short what, void *arg)
     rpc_sched_t *s = &gw->sched;
     double now = gw_now(gw);
     /* the jobs that finished in earlier passes, once every job_done for
-       them is out */
+       them is out: those finished by reports and cancels handled since
+       the last pass first (they leave after this pass's fdatasync too) */
+    send_jobs_done(gw);
     weft_err_t err = retain(gw);
     if (!err)
         err = rpc_journal_sync(&gw->journal);
@@ -1283,13 +1299,7 @@ static void decide_cb(evutil_socket_t fd, short what, void *arg)
             }
         }
     }
-    for (size_t k = 0; k < s->n_jobs_done; k++) {
-        size_t j = rpc_sched_find_job(s, s->jobs_done[k]);
-        for (conn_t *c = gw->conns; c; c = c->next)
-            if (c->state == CONN_CLIENT)
-                send_job_done(c, s->jobs_done[k], s->finish_s[j] - s->arrival_s[j]);
-    }
-    s->n_jobs_done = 0;
+    send_jobs_done(gw);
     /* With no job index held any more: drop the finished jobs at the front,
      * and rewrite the journal once it has doubled, if jobs were dropped
      * since its last rewrite (otherwise the rewrite would hold as much). */

@@ -4607,6 +4607,43 @@ Test(gateway_journal, keep_finished_forgets_the_oldest_and_a_restart_the_same,
     coflow_workload_destroy(&wl);
 }
 
+/* weft serve --keep-finished 0: a job its agent's done finished between
+ * two decision passes is forgotten by the next pass, but its job_done goes
+ * out first, with its JCT. The pass used to forget it first, and then read
+ * the JCT of a job gone from the table (index SIZE_MAX: out of bounds). */
+Test(gateway_limits, keep_finished_0_sends_job_done_with_its_jct_first, .fini = stop_server,
+     .timeout = 30)
+{
+    start_server("--keep-finished", "0");
+    coflow_workload_t wl;
+    one_coflow_jobs(&wl, 1, 4);
+    rpc_client_t cl, ag;
+    connect_to(&cl);
+    hello_client(&cl);
+    connect_to(&ag);
+    hello_agent0(&ag);
+    bool dup;
+    uint64_t first = register_job(&cl, &wl, 0, &dup), fids[4];
+    struct timespec ts = {0, 100 * 1000 * 1000}; /* a JCT of at least 0.1 s */
+    nanosleep(&ts, NULL);
+    for (int f = 0; f < 4; f++)
+        fids[f] = first + (uint64_t)f;
+    cr_assert_eq(rpc_client_done(&ag, -1, fids, 4), WEFT_OK);
+    expect_pong(&ag, 1); /* handled */
+    const msgpack_object *m = wait_type(&cl, "job_done");
+    double jct = -1;
+    cr_assert(!rpc_map_get(m, "forgotten"), "job_done said forgotten");
+    cr_assert_eq(rpc_get_num_opt(m, "jct", -1e300, 1e300, &jct), WEFT_OK);
+    cr_assert(jct >= 0.1 && jct < 10, "JCT %g s, expected 0.1 s or a little more", jct);
+    int64_t v[4];
+    wait_forgotten(&cl, 1, v);
+    cr_assert(v[0] == 1 && v[1] == 1 && v[2] == 1, "%lld jobs, %lld finished, %lld forgotten",
+              (long long)v[0], (long long)v[1], (long long)v[2]);
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
+}
+
 /* The next message of type `type` for client c of in-process gateway gw,
  * polling it; *job_done counts the job_done messages passed on the way. */
 static const msgpack_object *driven_wait(rpc_gateway_t *gw, rpc_client_t *c, const char *type,
