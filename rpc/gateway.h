@@ -109,7 +109,7 @@ typedef struct {
     size_t n_retained;                   /* finished jobs remembered, held or gone */
     int64_t *fin_q;                      /* ids of jobs of all that finished since
                                             the last compaction, in the order they
-                                            finished, from fin_head on */
+                                            finished (of finish_s), from fin_head on */
     size_t fin_head, n_fin_q, cap_fin_q;
     int64_t *forgot_lo, *forgot_hi;      /* the ids of the jobs forgotten: runs
                                             lo..hi sorted, neither overlapping nor

@@ -360,7 +360,20 @@ static weft_err_t job_finished(rpc_sched_t *s, size_t j, double t)
     s->n_retained++;
     s->finish_s[j] = t;
     s->jobs_done[s->n_jobs_done++] = s->all.jobs[j].id;
-    s->fin_q[s->n_fin_q++] = s->all.jobs[j].id;
+    /* fin_q is in the order of finish times: a job whose final compute
+     * ended before jobs finished since (a tick takes the end late, the
+     * first one after a replay every end the replay left pending) goes
+     * before them, so that a restart from the journal forgets the same
+     * jobs first. Forgotten entries are passed over. O(1) but for those. */
+    size_t k = s->n_fin_q;
+    for (; k > s->fin_head; k--) {
+        size_t i = rpc_sched_find_job(s, s->fin_q[k - 1]);
+        if (i != SIZE_MAX && !(s->finish_s[i] > t))
+            break;
+    }
+    memmove(s->fin_q + k + 1, s->fin_q + k, (s->n_fin_q - k) * sizeof *s->fin_q);
+    s->fin_q[k] = s->all.jobs[j].id;
+    s->n_fin_q++;
     mark_stale(s); /* to drop from the live state */
     s->dirty = true;
     return WEFT_OK;

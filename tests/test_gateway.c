@@ -1516,6 +1516,21 @@ static uint64_t commit_job_at(rpc_sched_t *s, int64_t id, int flows, double fina
     return first;
 }
 
+/* Rewrites s's journal at path and replays it into r, a new fifo scheduler
+ * on 3 ports at 10 B/s with s's clock zero (a restart). */
+static void restart_from_rewrite(rpc_sched_t *s, rpc_sched_t *r, const char *path)
+{
+    rpc_journal_t j;
+    cr_assert_eq(rpc_journal_open(&j, path, false, replay_at_50, s), WEFT_OK);
+    cr_assert_eq(rpc_journal_rewrite(&j, s), WEFT_OK, "%s", weft_last_error());
+    rpc_journal_close(&j);
+    cr_assert_eq(rpc_sched_init(r, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    r->wall_at_zero = s->wall_at_zero;
+    cr_assert_eq(rpc_journal_open(&j, path, false, replay_at_50, r), WEFT_OK, "%s",
+                 weft_last_error());
+    rpc_journal_close(&j);
+}
+
 /* A rewritten journal replays every job's arrival and end where they were,
  * on the clock whose zero it names: a finished job's end from its done
  * records (its last completion, then its final compute), a cancelled
@@ -1538,15 +1553,7 @@ Test(gateway, journal_rewrite_keeps_when_jobs_arrived_and_ended)
     cr_assert_eq(rpc_sched_finish(&s, a, 8), WEFT_OK);
     cr_assert_eq(rpc_sched_finish(&s, c, 9), WEFT_OK);
     cr_assert_eq(rpc_sched_tick(&s, 10), WEFT_OK); /* a's final compute ends at 9.5 */
-    rpc_journal_t j;
-    cr_assert_eq(rpc_journal_open(&j, path, false, replay_at_50, &s), WEFT_OK);
-    cr_assert_eq(rpc_journal_rewrite(&j, &s), WEFT_OK, "%s", weft_last_error());
-    rpc_journal_close(&j);
-    cr_assert_eq(rpc_sched_init(&r, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
-    r.wall_at_zero = s.wall_at_zero;
-    cr_assert_eq(rpc_journal_open(&j, path, false, replay_at_50, &r), WEFT_OK, "%s",
-                 weft_last_error());
-    rpc_journal_close(&j);
+    restart_from_rewrite(&s, &r, path);
     cr_assert_eq(rpc_sched_tick(&r, 50), WEFT_OK);
     const double arrival[3] = {5, 6, 6.5}, end[3] = {9.5, 7.5, -1};
     for (int k = 0; k < 3; k++) {
@@ -2741,6 +2748,50 @@ Test(gateway, journal_forget_records_replay)
     msgpack_sbuffer_destroy(&sb);
     rpc_sched_destroy(&s);
     coflow_workload_destroy(&wl);
+}
+
+/* Whether s, after a gateway's two passes (forget, tick; forget), remembers
+ * exactly the finished job `kept` of jobs 1 and 2 (who: s's name). */
+static void retains_only(rpc_sched_t *s, const char *who, double now, int64_t kept)
+{
+    cr_assert_eq(rpc_sched_retain(s), WEFT_OK);
+    cr_assert_eq(rpc_sched_tick(s, now), WEFT_OK);
+    cr_assert_eq(rpc_sched_retain(s), WEFT_OK);
+    for (int64_t id = 1; id <= 2; id++) {
+        cr_assert_eq(remembers(s, id), id == kept, "%s: job %lld: remembered %d", who,
+                     (long long)id, remembers(s, id));
+        cr_assert_eq(rpc_sched_forgotten(s, id), id != kept, "%s: job %lld", who,
+                     (long long)id);
+    }
+}
+
+/* Job 1 ends at 2.5 after a final compute of 1.5 s, job 2 at 4 with none:
+ * under --keep-finished 1 the gateway remembers job 2, and so does a
+ * restart from its rewritten journal with the limit. Its replay cannot end
+ * job 1 before the first tick (job 1's done record says 1, its end is
+ * pending), so job 1 used to be taken as finished after job 2, and the
+ * restart forgot job 2 and remembered job 1. */
+Test(gateway, journal_restart_forgets_in_finish_order_with_a_final_compute)
+{
+    char dir[] = "/tmp/weft-journal-fin-XXXXXX", path[64];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/j", dir);
+    rpc_sched_t s, r;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    s.wall_at_zero = 1.7e9;
+    uint64_t a = commit_job_at(&s, 1, 1, 1.5, 0);
+    uint64_t b = commit_job_at(&s, 2, 1, 0, 0);
+    cr_assert_eq(rpc_sched_finish(&s, a, 1), WEFT_OK);
+    cr_assert_eq(rpc_sched_tick(&s, 3), WEFT_OK); /* job 1 ends at 2.5 */
+    cr_assert_eq(rpc_sched_finish(&s, b, 4), WEFT_OK);
+    restart_from_rewrite(&s, &r, path);
+    s.keep_finished = r.keep_finished = 1;
+    retains_only(&s, "the gateway", 5, 2);
+    retains_only(&r, "its restart", 50, 2);
+    rpc_sched_destroy(&s);
+    rpc_sched_destroy(&r);
+    unlink(path);
+    cr_assert_eq(rmdir(dir), 0);
 }
 
 /* Twin schedulers see the same registrations, progress and completions; a
