@@ -163,10 +163,14 @@ static void print_table(const char *host, int port, const msgpack_object *m)
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
         printf("  %-20s %12lld\n", rows[i].label, (long long)get_i(m, rows[i].key));
         const msgpack_object *keep = rpc_map_get(m, "keep_finished");
-        if (i == 2 && keep && keep->type == MSGPACK_OBJECT_POSITIVE_INTEGER) /* a limit */
+        /* under a limit, or forgotten under one before a restart without */
+        if (i == 2 && keep && keep->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
             printf("  %-20s %12lld   records of finished jobs forgotten (--keep-finished "
                    "%llu)\n", "jobs forgotten", (long long)get_i(m, "jobs_forgotten"),
                    (unsigned long long)keep->via.u64);
+        else if (i == 2 && get_i(m, "jobs_forgotten") > 0)
+            printf("  %-20s %12lld   records of finished jobs forgotten (by an earlier "
+                   "--keep-finished)\n", "jobs forgotten", (long long)get_i(m, "jobs_forgotten"));
     }
     const msgpack_object *ds = rpc_map_get(m, "decision_s");
     if (ds && ds->type == MSGPACK_OBJECT_MAP) /* absent from older gateways */
@@ -219,8 +223,13 @@ static void print_job(const msgpack_object *m)
     const msgpack_object *cs = rpc_map_get(m, "coflows");
     const msgpack_object *forgotten = rpc_map_get(m, "forgotten");
     if (forgotten && forgotten->type == MSGPACK_OBJECT_BOOLEAN && forgotten->via.boolean) {
-        printf("job %lld: %s, record forgotten (--keep-finished %lld)\n", (long long)id, state,
-               (long long)get_i(m, "keep_finished"));
+        const msgpack_object *keep = rpc_map_get(m, "keep_finished");
+        if (keep && keep->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            printf("job %lld: %s, record forgotten (--keep-finished %llu)\n", (long long)id,
+                   state, (unsigned long long)keep->via.u64);
+        else /* no limit now: the journal's gateway had one */
+            printf("job %lld: %s, record forgotten (by an earlier --keep-finished)\n",
+                   (long long)id, state);
         return;
     }
     bool running = !strcmp(state, "running");

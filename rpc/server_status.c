@@ -82,7 +82,11 @@ void rpc_gw_handle_job_status(conn_t *c, const msgpack_object *m)
     rpc_pack_cstr(&pk, "state"), rpc_pack_cstr(&pk, state);
     if (forgotten) { /* and the limit that forgot it, instead of its time */
         rpc_pack_cstr(&pk, "forgotten"), msgpack_pack_true(&pk);
-        pack_kv_int(&pk, "keep_finished", (int64_t)s->keep_finished);
+        rpc_pack_cstr(&pk, "keep_finished"); /* nil: forgotten under an earlier limit */
+        if (s->keep_finished == SIZE_MAX)
+            msgpack_pack_nil(&pk);
+        else
+            msgpack_pack_uint64(&pk, s->keep_finished);
     } else { /* a finished job's time; a running one's so far */
         rpc_pack_cstr(&pk, done ? "jct" : "age");
         msgpack_pack_double(&pk, done ? jct : gw_now(gw) - s->arrival_s[j]);

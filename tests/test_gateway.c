@@ -4695,6 +4695,47 @@ Test(gateway_limits, keep_finished_0_sends_job_done_with_its_jct_first, .fini = 
     coflow_workload_destroy(&wl);
 }
 
+/* A gateway restarted without --keep-finished from a journal that forgot
+ * a job: it still counts that job forgotten in weft status's table, and
+ * weft status --job says its record was forgotten by no limit it has now.
+ * job_status used to give keep_finished as SIZE_MAX cast to an int (-1),
+ * printed "--keep-finished -1", and the table left the count out. */
+Test(gateway_journal, a_restart_without_a_limit_still_says_what_was_forgotten,
+     .init = make_journal_path, .fini = stop_server_journal, .timeout = 30)
+{
+    const char *args[] = {"--journal", journal_path, "--no-fsync", "--keep-finished", "0", NULL};
+    start_server_args(args);
+    coflow_workload_t wl;
+    one_coflow_jobs(&wl, 1, 2);
+    rpc_client_t cl, ag;
+    connect_to(&cl);
+    hello_client(&cl);
+    connect_to(&ag);
+    hello_agent0(&ag);
+    bool dup;
+    uint64_t first = register_job(&cl, &wl, 0, &dup), fids[2] = {first, first + 1};
+    cr_assert_eq(rpc_client_done(&ag, -1, fids, 2), WEFT_OK);
+    expect_pong(&ag, 1);
+    int64_t v[4];
+    wait_forgotten(&cl, 1, v);
+    cr_assert_eq(v[2], 1);
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+    stop_server();
+    const char *none[] = {"--journal", journal_path, "--no-fsync", NULL};
+    start_server_args(none);
+    char out[4096], gw[64];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *job[] = {"status", "--gateway", gw, "--token", TOKEN, "--job", "7000", NULL};
+    cr_assert_eq(run_weft(out, sizeof out, job), 0, "%s", out);
+    cr_assert(strstr(out, "job 7000: finished, record forgotten (by an earlier "
+                          "--keep-finished)\n"), "%s", out);
+    const char *table[] = {"status", "--gateway", gw, "--token", TOKEN, NULL};
+    cr_assert_eq(run_weft(out, sizeof out, table), 0, "%s", out);
+    cr_assert(strstr(out, "jobs forgotten"), "%s", out);
+    coflow_workload_destroy(&wl);
+}
+
 /* The next message of type `type` for client c of in-process gateway gw,
  * polling it; *job_done counts the job_done messages passed on the way. */
 static const msgpack_object *driven_wait(rpc_gateway_t *gw, rpc_client_t *c, const char *type,
