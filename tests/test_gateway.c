@@ -4658,6 +4658,15 @@ Test(gateway_journal, keep_finished_forgets_the_oldest_and_a_restart_the_same,
     coflow_workload_destroy(&wl);
 }
 
+/* A client (cl) and agent 0 (ag) connected to the test's gateway, welcomed. */
+static void client_and_agent0(rpc_client_t *cl, rpc_client_t *ag)
+{
+    connect_to(cl);
+    hello_client(cl);
+    connect_to(ag);
+    hello_agent0(ag);
+}
+
 /* weft serve --keep-finished 0: a job its agent's done finished between
  * two decision passes is forgotten by the next pass, but its job_done goes
  * out first, with its JCT. The pass used to forget it first, and then read
@@ -4669,10 +4678,7 @@ Test(gateway_limits, keep_finished_0_sends_job_done_with_its_jct_first, .fini = 
     coflow_workload_t wl;
     one_coflow_jobs(&wl, 1, 4);
     rpc_client_t cl, ag;
-    connect_to(&cl);
-    hello_client(&cl);
-    connect_to(&ag);
-    hello_agent0(&ag);
+    client_and_agent0(&cl, &ag);
     bool dup;
     uint64_t first = register_job(&cl, &wl, 0, &dup), fids[4];
     struct timespec ts = {0, 100 * 1000 * 1000}; /* a JCT of at least 0.1 s */
@@ -4708,10 +4714,7 @@ Test(gateway_journal, a_restart_without_a_limit_still_says_what_was_forgotten,
     coflow_workload_t wl;
     one_coflow_jobs(&wl, 1, 2);
     rpc_client_t cl, ag;
-    connect_to(&cl);
-    hello_client(&cl);
-    connect_to(&ag);
-    hello_agent0(&ag);
+    client_and_agent0(&cl, &ag);
     bool dup;
     uint64_t first = register_job(&cl, &wl, 0, &dup), fids[2] = {first, first + 1};
     cr_assert_eq(rpc_client_done(&ag, -1, fids, 2), WEFT_OK);
