@@ -59,10 +59,8 @@ static weft_err_t cancel_answers(rpc_client_t *c, const int64_t *ids, bool *answ
         int64_t seq;
         if (!strcmp(type, "ack") &&
             rpc_get_int(m, "seq", 0, (int64_t)n - 1, &seq) == WEFT_OK && !answered[seq]) {
-            const msgpack_object *dup = rpc_map_get(m, "dup");
-            bool finished = dup && dup->type == MSGPACK_OBJECT_BOOLEAN && dup->via.boolean;
-            const msgpack_object *fg = rpc_map_get(m, "forgotten");
-            bool forgot = fg && fg->type == MSGPACK_OBJECT_BOOLEAN && fg->via.boolean;
+            bool finished = rpc_map_true(m, "dup");
+            bool forgot = rpc_map_true(m, "forgotten");
             printf("job %lld %s\n", (long long)ids[seq],
                    forgot     ? "had already finished (its record forgotten: --keep-finished)"
                    : finished ? "had already finished: left as it is"

@@ -221,8 +221,7 @@ static void print_job(const msgpack_object *m)
     int64_t id = get_i(m, "job");
     get_s(m, "state", state, sizeof state);
     const msgpack_object *cs = rpc_map_get(m, "coflows");
-    const msgpack_object *forgotten = rpc_map_get(m, "forgotten");
-    if (forgotten && forgotten->type == MSGPACK_OBJECT_BOOLEAN && forgotten->via.boolean) {
+    if (rpc_map_true(m, "forgotten")) {
         const msgpack_object *keep = rpc_map_get(m, "keep_finished");
         if (keep && keep->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
             printf("job %lld: %s, record forgotten (--keep-finished %llu)\n", (long long)id,

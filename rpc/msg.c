@@ -24,6 +24,12 @@ const msgpack_object *rpc_map_get(const msgpack_object *map, const char *key)
     return NULL;
 }
 
+bool rpc_map_true(const msgpack_object *map, const char *key)
+{
+    const msgpack_object *o = rpc_map_get(map, key);
+    return o && o->type == MSGPACK_OBJECT_BOOLEAN && o->via.boolean;
+}
+
 bool rpc_obj_int(const msgpack_object *o, int64_t *v)
 {
     if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {

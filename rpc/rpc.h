@@ -155,6 +155,9 @@ weft_err_t rpc_frame_encode(msgpack_sbuffer *out, const msgpack_object *map, siz
 /* The value of key in map (a MSGPACK_OBJECT_MAP), or NULL if absent or map
  * is not a map. Keys are compared as strings. O(entries). */
 const msgpack_object *rpc_map_get(const msgpack_object *map, const char *key);
+/* Whether key in map is the boolean true (a flag such as "dup"; absent or
+ * anything else: false). */
+bool rpc_map_true(const msgpack_object *map, const char *key);
 
 /* Typed field readers. Each fails with WEFT_EPROTO, naming the field, when
  * the field is missing (unless a default is allowed: the *_opt forms leave

@@ -199,8 +199,7 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
             }
         } else if (!strcmp(type, "ack") &&
                    rpc_get_int(m, "seq", 0, (int64_t)wl->n_jobs - 1, &v) == 0) {
-            const msgpack_object *dup = rpc_map_get(m, "dup");
-            bool was_dup = dup && dup->type == MSGPACK_OBJECT_BOOLEAN && dup->via.boolean;
+            bool was_dup = rpc_map_true(m, "dup");
             if (o->out && !js[v].acked) {
                 /* a duplicate of this run's first try was registered before
                    it ran (another run, another client): counted here, its
@@ -232,16 +231,11 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
                         (void)rpc_get_num_opt(m, "jct", 0, INFINITY, &jct_s[j]);
                     /* finished while no one listened, and forgotten since
                        (--keep-finished): its JCT is not known anywhere */
-                    const msgpack_object *forgot = rpc_map_get(m, "forgotten");
-                    bool was_forgotten = forgot && forgot->type == MSGPACK_OBJECT_BOOLEAN &&
-                                         forgot->via.boolean;
+                    bool was_forgotten = rpc_map_true(m, "forgotten");
                     if (was_forgotten)
                         jct_s[j] = NAN;
                     n_done++;
-                    const msgpack_object *cancelled = rpc_map_get(m, "cancelled");
-                    bool was_cancelled = cancelled &&
-                                         cancelled->type == MSGPACK_OBJECT_BOOLEAN &&
-                                         cancelled->via.boolean;
+                    bool was_cancelled = rpc_map_true(m, "cancelled");
                     if (o->cancelled)
                         o->cancelled[j] = was_cancelled;
                     if (o->out && was_cancelled) {
