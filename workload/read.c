@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "attention/attn.h" /* ATTN_MODEL_MAGIC */
 #include "dag/dag.h"
 
 /* ---------------------------------------------------------- input read once */
@@ -152,8 +153,8 @@ int wl_lines_next(wl_lines_t *l)
     const char *nul = memchr(l->buf, '\0', len);
     /* a learned policy's model file given where a workload goes (weft
        train's and eval's arguments, --val, inspect): its first bytes are
-       the msgpack string of attention/attn.h's ATTN_MODEL_MAGIC */
-    static const char model_magic[] = "\xaa" "weft-model";
+       the msgpack string (0xa0 | 10 bytes) of ATTN_MODEL_MAGIC */
+    static const char model_magic[] = "\xaa" ATTN_MODEL_MAGIC;
     if (nul && l->line == 1 && len >= sizeof model_magic - 1 &&
         !memcmp(l->buf, model_magic, sizeof model_magic - 1))
         return weft_fail(WEFT_EPARSE, "%s: a weft model file (a learned policy's: weft model "
