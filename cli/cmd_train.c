@@ -355,16 +355,17 @@ static bool unfinished_run(const char *ckpt)
     attn_model_file_t mf;
     attn_model_init(&mf);
     int64_t iter, iters;
-    bool open = attn_model_load(ckpt, &mf) == WEFT_OK &&
-                attn_model_get_int(&mf, "train.iter", &iter) == WEFT_OK &&
-                attn_model_get_int(&mf, "train.iterations", &iters) == WEFT_OK && iter < iters;
+    bool unfinished = attn_model_load(ckpt, &mf) == WEFT_OK &&
+                      attn_model_get_int(&mf, "train.iter", &iter) == WEFT_OK &&
+                      attn_model_get_int(&mf, "train.iterations", &iters) == WEFT_OK &&
+                      iter < iters;
     attn_model_destroy(&mf);
-    if (open)
+    if (unfinished)
         fprintf(stderr, "weft train: %s holds a run stopped at iteration %lld of %lld, which "
                 "this run would overwrite with its best.msgpack and train.csv: --resume %s "
                 "continues it; to start afresh, remove it or give another --out\n", ckpt,
                 (long long)iter, (long long)iters, ckpt);
-    return open;
+    return unfinished;
 }
 
 int cmd_train(int argc, char **argv)
