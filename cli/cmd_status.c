@@ -119,6 +119,20 @@ static void print_count_ports(const msgpack_object *m, const char *label, const 
 
 /* The answer as `weft inspect` lays out its report: a key, a value right
  * aligned, and a remark. */
+/* What forgot finished jobs' records, from a status or job_status answer's
+ * keep_finished: "--keep-finished N" (true), or, with no limit now, "by an
+ * earlier --keep-finished" (the journal's gateway had one; false). */
+static bool forgotten_by(const msgpack_object *m, char *why, size_t n)
+{
+    const msgpack_object *keep = rpc_map_get(m, "keep_finished");
+    bool limited = keep && keep->type == MSGPACK_OBJECT_POSITIVE_INTEGER;
+    if (limited)
+        snprintf(why, n, "--keep-finished %llu", (unsigned long long)keep->via.u64);
+    else
+        snprintf(why, n, "by an earlier --keep-finished");
+    return limited;
+}
+
 static void print_table(const char *host, int port, const msgpack_object *m)
 {
     char a[512], b[512];
@@ -162,15 +176,12 @@ static void print_table(const char *host, int port, const msgpack_object *m)
     };
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
         printf("  %-20s %12lld\n", rows[i].label, (long long)get_i(m, rows[i].key));
-        const msgpack_object *keep = rpc_map_get(m, "keep_finished");
+        char why[64];
         /* under a limit, or forgotten under one before a restart without */
-        if (i == 2 && keep && keep->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-            printf("  %-20s %12lld   records of finished jobs forgotten (--keep-finished "
-                   "%llu)\n", "jobs forgotten", (long long)get_i(m, "jobs_forgotten"),
-                   (unsigned long long)keep->via.u64);
-        else if (i == 2 && get_i(m, "jobs_forgotten") > 0)
-            printf("  %-20s %12lld   records of finished jobs forgotten (by an earlier "
-                   "--keep-finished)\n", "jobs forgotten", (long long)get_i(m, "jobs_forgotten"));
+        if (!strcmp(rows[i].key, "jobs_finished") &&
+            (forgotten_by(m, why, sizeof why) || get_i(m, "jobs_forgotten") > 0))
+            printf("  %-20s %12lld   records of finished jobs forgotten (%s)\n",
+                   "jobs forgotten", (long long)get_i(m, "jobs_forgotten"), why);
     }
     const msgpack_object *ds = rpc_map_get(m, "decision_s");
     if (ds && ds->type == MSGPACK_OBJECT_MAP) /* absent from older gateways */
@@ -222,13 +233,9 @@ static void print_job(const msgpack_object *m)
     get_s(m, "state", state, sizeof state);
     const msgpack_object *cs = rpc_map_get(m, "coflows");
     if (rpc_map_true(m, "forgotten")) {
-        const msgpack_object *keep = rpc_map_get(m, "keep_finished");
-        if (keep && keep->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-            printf("job %lld: %s, record forgotten (--keep-finished %llu)\n", (long long)id,
-                   state, (unsigned long long)keep->via.u64);
-        else /* no limit now: the journal's gateway had one */
-            printf("job %lld: %s, record forgotten (by an earlier --keep-finished)\n",
-                   (long long)id, state);
+        char why[64];
+        forgotten_by(m, why, sizeof why);
+        printf("job %lld: %s, record forgotten (%s)\n", (long long)id, state, why);
         return;
     }
     bool running = !strcmp(state, "running");
