@@ -48,19 +48,18 @@ static weft_err_t count_and_replay(void *arg, const msgpack_object *rec)
     weft_err_t err = rpc_gateway_replay_record(&c->s, 0, rec);
     if (err)
         return err;
-    /* the replay took it, so it is one of the seven kinds */
+    /* the replay took it, so it is one of these kinds (by the whole name:
+       "forget" and "cancel" are both six letters) */
+    static const char *const kinds[] = {"job",  "done",   "cancel",   "gone",
+                                        "base", "forget", "forgotten"};
+    size_t *counts[] = {&c->job,  &c->done,   &c->cancel,   &c->gone,
+                        &c->base, &c->forget, &c->forgotten};
     const char *r;
     size_t n;
-    if (rpc_get_str(rec, "r", &r, &n) == WEFT_OK) {
-        size_t *kind = n == 3                     ? &c->job
-                       : n == 9                   ? &c->forgotten
-                       : n == 6 && *r == 'f'      ? &c->forget
-                       : n == 6                   ? &c->cancel
-                       : !memcmp(r, "done", 4)    ? &c->done
-                       : !memcmp(r, "gone", 4)    ? &c->gone
-                                                  : &c->base;
-        ++*kind;
-    }
+    if (rpc_get_str(rec, "r", &r, &n) == WEFT_OK)
+        for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
+            if (strlen(kinds[k]) == n && !memcmp(r, kinds[k], n))
+                ++*counts[k];
     return WEFT_OK;
 }
 
