@@ -103,6 +103,8 @@ typedef struct {
     size_t gone_head;                    /* entries of gone before it were forgotten;
                                             one after it whose id no longer maps to it
                                             too (forgotten by a journal record) */
+    size_t n_gone_dead;                  /* entries of gone forgotten, before
+                                            gone_head or after it */
     /* Retention (header): */
     size_t keep_finished;                /* finished jobs remembered at most
                                             (SIZE_MAX, rpc_sched_init's: all) */

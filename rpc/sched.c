@@ -1031,13 +1031,37 @@ void rpc_sched_forget_port(rpc_sched_t *s, uint32_t src)
 
 /* ---------------------------------------------------------- compaction */
 
-/* Room for need jobs in gone (its three arrays grow together). */
+/* Gone's four arrays, in arrs[] with their entries' sizes. */
+static void gone_arrays(rpc_sched_t *s, void **arrs[4], size_t sizes[4])
+{
+    arrs[0] = (void **)&s->gone_id, sizes[0] = sizeof *s->gone_id;
+    arrs[1] = (void **)&s->gone_fid, sizes[1] = sizeof *s->gone_fid;
+    arrs[2] = (void **)&s->gone_jct, sizes[2] = sizeof *s->gone_jct;
+    arrs[3] = (void **)&s->gone_cancelled, sizes[3] = sizeof *s->gone_cancelled;
+}
+
+/* Room for need jobs in gone (its arrays grow together). */
 static weft_err_t grow_gone(rpc_sched_t *s, size_t need)
 {
-    void **arrs[] = {(void **)&s->gone_id, (void **)&s->gone_fid, (void **)&s->gone_jct,
-                     (void **)&s->gone_cancelled};
-    size_t sizes[] = {sizeof *s->gone_id, sizeof *s->gone_fid, sizeof *s->gone_jct, 1};
+    void **arrs[4];
+    size_t sizes[4];
+    gone_arrays(s, arrs, sizes);
     return grow_all(arrs, sizes, 4, &s->cap_gone, need);
+}
+
+/* Gone's arrays cut to cap entries (>= n_gone). A realloc that fails
+ * keeps its larger block, which holds cap entries as well. */
+static void shrink_gone(rpc_sched_t *s, size_t cap)
+{
+    void **arrs[4];
+    size_t sizes[4];
+    gone_arrays(s, arrs, sizes);
+    for (size_t i = 0; i < 4; i++) {
+        void *p = weft_reallocarray(*arrs[i], cap, sizes[i]);
+        if (p)
+            *arrs[i] = p;
+    }
+    s->cap_gone = cap;
 }
 
 /* Appends job id to gone (room made and id in the map already: cannot
@@ -1137,6 +1161,8 @@ static weft_err_t forget_job(rpc_sched_t *s, int64_t id, size_t j)
     if (j != SIZE_MAX) {
         s->jforgot[j] = 1;
         s->n_forgot_held++;
+    } else {
+        s->n_gone_dead++;
     }
     s->n_forgotten++;
     s->n_retained--;
@@ -1145,10 +1171,13 @@ static weft_err_t forget_job(rpc_sched_t *s, int64_t id, size_t j)
 }
 
 /* Drops gone's forgotten entries once they are at least half of it, the
- * others sliding down (their map entries follow): amortised O(1) each. */
+ * others sliding down (their map entries follow): amortised O(1) each.
+ * Counted rather than read off gone_head: without a limit nothing moves
+ * gone_head, and the journal's forget records leave dead entries anywhere.
+ * The arrays shrink with it, so a peak's memory is given back. */
 static void gone_trim(rpc_sched_t *s)
 {
-    if (s->gone_head == 0 || 2 * s->gone_head < s->n_gone)
+    if (s->n_gone_dead == 0 || 2 * s->n_gone_dead < s->n_gone)
         return;
     size_t w = 0;
     for (size_t g = s->gone_head; g < s->n_gone; g++) {
@@ -1162,6 +1191,9 @@ static void gone_trim(rpc_sched_t *s)
     }
     s->n_gone = w;
     s->gone_head = 0;
+    s->n_gone_dead = 0;
+    if (s->cap_gone > 64 && s->cap_gone >= 4 * w)
+        shrink_gone(s, 2 * w > 64 ? 2 * w : 64);
 }
 
 weft_err_t rpc_sched_retain(rpc_sched_t *s)

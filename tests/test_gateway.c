@@ -2638,6 +2638,52 @@ Test(gateway, sched_forgetting_every_finished_job_changes_no_decision)
     forgetting_twins(0);
 }
 
+/* A restart without --keep-finished from a journal that forgot jobs: its
+ * forget records name jobs already in gone (as a rewritten journal's gone
+ * records put them there), in no order gone_head follows. Once they are
+ * most of gone, the gateway's pass gives their entries back, memory
+ * included, and still knows every job: the remembered ones with their
+ * first flow and JCT, the others as forgotten. Gone used to keep every
+ * such entry, 25 bytes a job, for as long as the gateway ran. */
+Test(gateway, sched_gone_gives_back_what_journal_forgets_without_a_limit)
+{
+    enum { N = 1000 };
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    for (int64_t id = 0; id < N; id++)
+        cr_assert_eq(rpc_sched_add_gone(&s, id, 3 * (uint64_t)id, 0.5 * (double)id, id % 7 == 0),
+                     WEFT_OK);
+    size_t cap = s.cap_gone;
+    /* every id but the multiples of 10, even ones after odd ones */
+    for (int pass = 1; pass >= 0; pass--)
+        for (int64_t id = pass; id < N; id += 2)
+            if (id % 10)
+                cr_assert_eq(rpc_sched_forget_job(&s, id), WEFT_OK, "job %lld: %s",
+                             (long long)id, weft_last_error());
+    cr_assert_eq(s.n_gone, N, "nothing is dropped before the gateway's pass");
+    cr_assert_eq(rpc_sched_retain(&s), WEFT_OK);
+    cr_assert_eq(s.n_retained, N / 10);
+    cr_assert_eq(s.n_gone, N / 10, "%zu entries in gone for %d remembered jobs", s.n_gone,
+                 N / 10);
+    cr_assert_lt(s.cap_gone, cap / 4, "gone's arrays kept room for %zu (%zu at the peak)",
+                 s.cap_gone, cap);
+    for (int64_t id = 0; id < N; id++) {
+        uint64_t first;
+        double jct;
+        bool kept = id % 10 == 0;
+        cr_assert_eq(rpc_sched_find_gone(&s, id, &first, &jct), kept, "job %lld", (long long)id);
+        cr_assert_eq(rpc_sched_forgotten(&s, id), !kept, "job %lld", (long long)id);
+        if (kept)
+            cr_assert(first == 3 * (uint64_t)id && jct == 0.5 * (double)id &&
+                          rpc_sched_cancelled(&s, id) == (id % 7 == 0),
+                      "job %lld", (long long)id);
+    }
+    /* and gone grows again from there */
+    cr_assert_eq(rpc_sched_add_gone(&s, N, 7, 1.0, false), WEFT_OK);
+    cr_assert_eq(s.n_gone, N / 10 + 1);
+    rpc_sched_destroy(&s);
+}
+
 /* The ids of forgotten jobs, added in a random order (ranges and single
  * ids, overlapping, touching, at the ends of int64), read back exactly as
  * a set kept beside them says, as runs neither overlapping nor touching. */
