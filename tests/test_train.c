@@ -1196,3 +1196,21 @@ Test(train, cli_a_learning_curve_that_cannot_be_written_stops_the_run)
               "%s", cli_file("err"));
     cli_teardown();
 }
+
+/* An empty --out or --model-out is a usage error (status 2) naming the
+ * option; --out '' exited 1 after trying to make a directory named ''. */
+Test(train, cli_empty_out_or_model_out_is_a_usage_error)
+{
+    if (!cli_toy("train-empty-names"))
+        return;
+    const char *d = cli_dir;
+    cr_assert_eq(cli("train %s/toy.weft --out '' --iters 1 " QUICK, d), 2);
+    cr_assert(strstr(cli_file("err"), "--out '': expected a directory name"), "%s",
+              cli_file("err"));
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 1 " QUICK " --model-out ''", d, d),
+                 2);
+    cr_assert(strstr(cli_file("err"), "--model-out '': expected a file name"), "%s",
+              cli_file("err"));
+    cr_assert(!cli_exists("run"), "--out made before refusing");
+    cli_teardown();
+}
