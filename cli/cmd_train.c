@@ -59,8 +59,9 @@ static void usage(FILE *out)
             "  --init FILE           start from this model instead of random parameters;\n"
             "                        a residual keeps its own priors (no --prior then)\n"
             "  --iters N             iterations in all (default %zu)\n"
-            "  --imitate N           imitation iterations first (default %zu)\n"
-            "  --dagger N            DAgger iterations next (default %zu); REINFORCE after\n"
+            "  --imitate N           imitation iterations first (default %zu), at most --iters\n"
+            "  --dagger N            DAgger iterations next (default %zu), at most --iters;\n"
+            "                        REINFORCE after\n"
             "  --teacher NAME        heuristic imitated (default %s)\n"
             "  --episodes N          arrival sequences per iteration (default %zu)\n"
             "  --rollouts K          REINFORCE rollouts per sequence, >= 2 (default %zu);\n"
@@ -409,6 +410,7 @@ int cmd_train(int argc, char **argv)
     cfg.threads = nproc > 0 ? (size_t)nproc : 1;
     const char *out_dir = "train-out", *model_out = NULL, *resume = NULL, *init = NULL;
     size_t validate_every = 5, ckpt_every = 5;
+    bool iters_given = false, phase_given[2] = {false, false}; /* --imitate, --dagger */
     double prior = 0, prior_path = 0;
     char **val_paths = calloc((size_t)argc + 1, sizeof *val_paths);
     size_t n_val = 0;
@@ -434,9 +436,18 @@ int cmd_train(int argc, char **argv)
         case 'c': bad = cli_parse_size(C, opt, optarg, 1, &ckpt_every); break;
         case 'r': resume = optarg; break;
         case 'i': init = optarg; break;
-        case 'n': bad = cli_parse_size(C, opt, optarg, 1, &cfg.iterations); break;
-        case 'I': bad = cli_parse_size(C, opt, optarg, 0, &cfg.imitate_iters); break;
-        case 'D': bad = cli_parse_size(C, opt, optarg, 0, &cfg.dagger_iters); break;
+        case 'n':
+            bad = cli_parse_size(C, opt, optarg, 1, &cfg.iterations);
+            iters_given = true;
+            break;
+        case 'I':
+            bad = cli_parse_size(C, opt, optarg, 0, &cfg.imitate_iters);
+            phase_given[0] = true;
+            break;
+        case 'D':
+            bad = cli_parse_size(C, opt, optarg, 0, &cfg.dagger_iters);
+            phase_given[1] = true;
+            break;
         case 'T': cfg.teacher = optarg; break;
         case 'e': bad = cli_parse_size(C, opt, optarg, 1, &cfg.episodes); break;
         case 'k': bad = cli_parse_size(C, opt, optarg, 2, &cfg.rollouts); break;
@@ -486,6 +497,18 @@ int cmd_train(int argc, char **argv)
     if (train_config_check(&cfg)) {
         fprintf(stderr, "weft train: %s\n", weft_last_error());
         goto done_usage;
+    }
+    /* a phase given longer than the whole run: the run would end inside it
+       (a slip of a digit, or of --iters). The two together may be longer:
+       a short run of both, resumed with more --iters, is one. */
+    for (int p = 0; p < 2; p++) {
+        size_t n = p ? cfg.dagger_iters : cfg.imitate_iters;
+        if (phase_given[p] && n > cfg.iterations) {
+            fprintf(stderr, "weft train: %s %zu is more than --iters %zu%s: the run would "
+                    "end inside that phase\n", p ? "--dagger" : "--imitate", n,
+                    cfg.iterations, iters_given ? "" : " (the default)");
+            goto done_usage;
+        }
     }
     if (prior_path > 0 && !(prior > 0)) {
         fprintf(stderr, "weft train: --prior-path %g needs --prior > 0 (a residual of the "

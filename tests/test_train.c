@@ -1197,6 +1197,29 @@ Test(train, cli_a_learning_curve_that_cannot_be_written_stops_the_run)
     cli_teardown();
 }
 
+/* An --imitate or --dagger longer than the whole run is a usage error
+ * naming both values: it was taken, the run ended inside that phase and
+ * REINFORCE never came. Both phases together may be longer (a short run
+ * of imitation then DAgger, resumed with more --iters, is one). */
+Test(train, cli_a_phase_longer_than_the_run_is_a_usage_error)
+{
+    if (!cli_toy("train-phases"))
+        return;
+    const char *d = cli_dir;
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run " QUICK " --iters 3 --imitate 5", d, d),
+                 2);
+    cr_assert(strstr(cli_file("err"), "--imitate 5 is more than --iters 3"), "%s",
+              cli_file("err"));
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run " QUICK " --iters 3 --dagger 4", d, d), 2);
+    cr_assert(strstr(cli_file("err"), "--dagger 4 is more than --iters 3"), "%s",
+              cli_file("err"));
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run " QUICK " --imitate 61", d, d), 2);
+    cr_assert(strstr(cli_file("err"), "--imitate 61 is more than --iters 60 (the default)"),
+              "%s", cli_file("err"));
+    cr_assert(!cli_exists("run"), "--out made before refusing");
+    cli_teardown();
+}
+
 /* An empty --out or --model-out is a usage error (status 2) naming the
  * option; --out '' exited 1 after trying to make a directory named ''. */
 Test(train, cli_empty_out_or_model_out_is_a_usage_error)
