@@ -203,6 +203,13 @@ int cli_check_writable(const char *cmd, const char *file)
     return 0;
 }
 
+/* Whether the first i of dir's n bytes name a directory mkdir -p makes:
+ * a prefix ending before a '/' (the first of a run of them), or the whole. */
+static bool dir_prefix_end(const char *dir, size_t n, size_t i)
+{
+    return i == n || (i > 0 && dir[i] == '/' && dir[i - 1] != '/');
+}
+
 int cli_make_dirs(const char *cmd, const char *opt, const char *dir)
 {
     char path[4096];
@@ -215,7 +222,7 @@ int cli_make_dirs(const char *cmd, const char *opt, const char *dir)
     memcpy(path, dir, n + 1);
     /* each prefix ending before a '/', then the whole name: mkdir -p */
     for (size_t i = 1; i <= n; i++) {
-        if (i < n && (path[i] != '/' || path[i - 1] == '/'))
+        if (!dir_prefix_end(path, n, i))
             continue;
         char keep = path[i];
         path[i] = '\0';
@@ -239,6 +246,43 @@ int cli_make_dirs(const char *cmd, const char *opt, const char *dir)
         return -1;
     }
     return 0;
+}
+
+size_t cli_dirs_missing(const char *dir)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+    if (n >= sizeof path)
+        return 0;
+    memcpy(path, dir, n + 1);
+    struct stat sb;
+    for (size_t i = 1; i <= n; i++) {
+        if (!dir_prefix_end(dir, n, i))
+            continue;
+        path[i] = '\0';
+        bool missing = stat(path, &sb) != 0;
+        path[i] = dir[i];
+        if (missing)
+            return i;
+    }
+    return 0;
+}
+
+void cli_unmake_dirs(const char *dir, size_t from)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+    if (from == 0 || n >= sizeof path)
+        return;
+    memcpy(path, dir, n + 1);
+    /* deepest first; "a/b/" names "a/b" twice, so one already gone is passed */
+    for (size_t i = n; i >= from; i--) {
+        if (!dir_prefix_end(dir, n, i))
+            continue;
+        path[i] = '\0';
+        if (rmdir(path) != 0 && errno != ENOENT)
+            return;
+    }
 }
 
 int cli_gnuplot(const char *cmd, const char *file, cli_plot_fn script, const void *arg)

@@ -86,6 +86,17 @@ int cli_check_writable(const char *cmd, const char *file);
  * so a bad --out stops a run before it starts, not after. */
 int cli_make_dirs(const char *cmd, const char *opt, const char *dir);
 
+/* Where cli_make_dirs(dir) would start making directories: the length of
+ * dir's shortest prefix (ending before a '/', or dir itself) that does not
+ * exist; 0 when dir exists (or its name is too long to make). */
+size_t cli_dirs_missing(const char *dir);
+
+/* Undoes cli_make_dirs(dir) for a command that failed before writing
+ * there: removes dir, then its parents down to the prefix of length from
+ * (cli_dirs_missing's before cli_make_dirs), each only while empty
+ * (rmdir), so nothing anyone wrote goes. from 0: nothing was made. */
+void cli_unmake_dirs(const char *dir, size_t from);
+
 /* Draws file (.png, or .svg) with gnuplot: sets the terminal and output,
  * then script writes the rest. First makes sure file can be created (an
  * error naming it and the reason otherwise: gnuplot would draw on stdout);

@@ -523,6 +523,7 @@ int cmd_train(int argc, char **argv)
     double *ref = calloc(n_val ? n_val : 1, sizeof *ref);
     double *w = calloc(n_val ? n_val : 1, sizeof *w);
     bool have_pool = false, have_val = false, have_t = false;
+    size_t made_from = 0; /* cli_dirs_missing(out_dir) before making it */
     FILE *csv = NULL;
     train_t t;
     char path[4096], csv_path[4096];
@@ -583,6 +584,7 @@ int cmd_train(int argc, char **argv)
     snprintf(path, sizeof path, "%s/checkpoint.msgpack", out_dir);
     if (!resume && unfinished_run(path))
         goto done;
+    made_from = cli_dirs_missing(out_dir);
     if (cli_make_dirs(C, "--out", out_dir) || (model_out && cli_check_writable(C, model_out)))
         goto done;
 
@@ -750,6 +752,10 @@ int cmd_train(int argc, char **argv)
 done:
     if (csv)
         fclose(csv);
+    /* a run refused before it wrote anything (a bad --model-out, a --val
+       with no ratio) leaves no empty --out behind */
+    if (rc != CLI_OK)
+        cli_unmake_dirs(out_dir, made_from);
     if (have_t)
         train_destroy(&t);
     for (size_t i = 0; have_pool && i < n_pool; i++)

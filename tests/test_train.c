@@ -928,8 +928,14 @@ Test(train, cli_model_out_is_checked_before_training)
     char want[160];
     snprintf(want, sizeof want, "cannot write '%s/none/m.msgpack'", d);
     cr_assert(strstr(cli_file("err"), want), "%s", cli_file("err"));
-    cr_assert(!cli_exists("run/train.csv") && !cli_exists("run/checkpoint.msgpack"),
-              "trained before finding --model-out unwritable");
+    cr_assert(!cli_exists("run"), "--out left behind, empty, by a run that never started");
+    /* the parents it made go too; a directory that was there stays */
+    char kept[160];
+    snprintf(kept, sizeof kept, "%s/kept", d);
+    cr_assert_eq(mkdir(kept, 0755), 0);
+    cr_assert_eq(cli("train %s/toy.weft --out %s/kept/a/b --iters 2 " QUICK
+                     " --model-out %s/none/m.msgpack", d, d, d), 1);
+    cr_assert(!cli_exists("kept/a") && cli_exists("kept"), "--out's parents left behind");
     /* without --val the model is the final one */
     cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 2 " QUICK
                      " --model-out %s/m.msgpack", d, d, d), 0, "%s", cli_file("err"));
@@ -1171,7 +1177,7 @@ Test(train, cli_val_workload_of_zero_jct_is_refused)
                      " --model-out %s/m.msgpack", d, path, d, d), 1);
     cr_assert(strstr(cli_file("err"), "zero.weft: the best heuristic (fifo) has an average "
                      "weighted JCT of 0 s"), "%s", cli_file("err"));
-    cr_assert(!cli_exists("run/train.csv"), "trained before refusing");
+    cr_assert(!cli_exists("run"), "--out left behind by a run refused before training");
     cr_assert_eq(cli("eval --policy jsebf --policy fifo %s/toy.weft %s", d, path), 1);
     cr_assert(strstr(cli_file("err"), "zero.weft: the best heuristic's average weighted JCT "
                      "is 0 s"), "%s", cli_file("err"));
