@@ -210,29 +210,37 @@ static void mixed_config(train_config_t *c)
     c->lr_rl_end = 1e-3; /* the schedule depends on the iteration only */
 }
 
+/* Runs t's iterations up to n. */
+static void iterate_to(train_t *t, size_t n)
+{
+    train_stats_t s;
+    while (t->iter < n)
+        cr_assert_eq(train_iteration(t, &s), WEFT_OK, "%s", weft_last_error());
+}
+
+/* A run of config c from model 9 stopped at iteration n, its checkpoint
+ * written to path; into a, the same run to c's end. */
+static void run_and_stop(train_t *a, const train_config_t *c, size_t n, const char *path)
+{
+    start(a, c, 9);
+    iterate_to(a, n);
+    cr_assert_eq(train_checkpoint_save(a, path), WEFT_OK, "%s", weft_last_error());
+    iterate_to(a, c->iterations);
+}
+
 Test(train, resumed_run_ends_with_the_same_parameters)
 {
     train_config_t c;
     mixed_config(&c);
     train_t a, b;
-    train_stats_t s;
-    start(&a, &c, 9);
-    for (size_t i = 0; i < c.iterations; i++)
-        cr_assert_eq(train_iteration(&a, &s), WEFT_OK, "%s", weft_last_error());
-
     char path[128];
     snprintf(path, sizeof path, "%s/ckpt.msgpack", tmpdir);
-    start(&b, &c, 9);
-    for (size_t i = 0; i < 3; i++)
-        cr_assert_eq(train_iteration(&b, &s), WEFT_OK, "%s", weft_last_error());
-    cr_assert_eq(train_checkpoint_save(&b, path), WEFT_OK, "%s", weft_last_error());
-    train_destroy(&b);
+    run_and_stop(&a, &c, 3, path);
 
     start(&b, &c, 1234); /* other parameters: the checkpoint must replace them */
     cr_assert_eq(train_checkpoint_load(&b, path), WEFT_OK, "%s", weft_last_error());
     cr_assert_eq(b.iter, 3);
-    for (size_t i = 3; i < c.iterations; i++)
-        cr_assert_eq(train_iteration(&b, &s), WEFT_OK, "%s", weft_last_error());
+    iterate_to(&b, c.iterations);
     assert_same_params(&a.model, &b.model);
     cr_assert_eq(a.step, b.step);
     train_destroy(&a);
@@ -465,6 +473,41 @@ Test(train, resume_refuses_other_settings)
     start(&t, &d, 2);
     cr_assert_eq(train_checkpoint_load(&t, path), WEFT_OK, "%s", weft_last_error());
     train_destroy(&t);
+}
+
+/* The settings only imitation and DAgger read (--teacher, --lr-imitate,
+ * --topk) are not compared on a resume of a run with neither phase: a
+ * resume with others ends with the parameters of an uninterrupted run
+ * (it was refused, "checkpoint was made with teacher jsebf", though no
+ * iteration reads the teacher). With a phase that reads them they are. */
+Test(train, resume_without_imitation_takes_other_imitation_settings)
+{
+    train_config_t c, d;
+    toy_config(&c);
+    c.iterations = 4;
+    train_t a, b;
+    char path[128];
+    snprintf(path, sizeof path, "%s/ckpt.msgpack", tmpdir);
+    run_and_stop(&a, &c, 2, path);
+    d = c;
+    d.teacher = "sincronia";
+    d.lr_imitate = 0.5;
+    d.imitate_topk = 2;
+    start(&b, &d, 1234);
+    cr_assert_eq(train_checkpoint_load(&b, path), WEFT_OK, "%s", weft_last_error());
+    iterate_to(&b, d.iterations);
+    assert_same_params(&a.model, &b.model);
+    train_destroy(&a);
+    train_destroy(&b);
+    /* a DAgger phase reads them all */
+    c.dagger_iters = 1;
+    save_checkpoint(&c, 0, path);
+    d.dagger_iters = 1;
+    expect_refused(&d, &toy, 1, path, WEFT_EINVAL, "teacher jsebf (--teacher)", "sincronia");
+    d.teacher = c.teacher;
+    expect_refused(&d, &toy, 1, path, WEFT_EINVAL, "lr_imitate 0.003 (--lr-imitate)", "0.5");
+    d.lr_imitate = c.lr_imitate;
+    expect_refused(&d, &toy, 1, path, WEFT_EINVAL, "imitate_topk 8 (--topk)", "has 2");
 }
 
 /* Rewrites the checkpoint at path with its int `name` removed (drop) or

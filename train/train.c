@@ -969,18 +969,20 @@ static const struct {
     const char *option; /* weft train's option for it */
     set_kind_t kind;
     size_t off;
+    bool imitation;     /* read by imitation and DAgger only */
 } settings[] = {
-#define S(field, opt, kind) {#field, opt, kind, offsetof(train_config_t, field)}
+#define S(field, opt, kind) {#field, opt, kind, offsetof(train_config_t, field), false}
+#define S_IMITATION(field, opt, kind) {#field, opt, kind, offsetof(train_config_t, field), true}
     S(imitate_iters, "--imitate", SET_SIZE),
     S(dagger_iters, "--dagger", SET_SIZE),
-    S(teacher, "--teacher", SET_NAME),
+    S_IMITATION(teacher, "--teacher", SET_NAME),
     S(episodes, "--episodes", SET_SIZE),
     S(rollouts, "--rollouts", SET_SIZE),
     S(jobs_min, "--jobs-min", SET_SIZE),
     S(jobs_max, "--jobs-max", SET_SIZE),
     S(curriculum_iters, "--curriculum", SET_SIZE),
-    S(lr_imitate, "--lr-imitate", SET_REAL),
-    S(imitate_topk, "--topk", SET_SIZE),
+    S_IMITATION(lr_imitate, "--lr-imitate", SET_REAL),
+    S_IMITATION(imitate_topk, "--topk", SET_SIZE),
     S(lr_rl, "--lr-rl", SET_REAL),
     S(lr_rl_end, "--lr-rl-end", SET_REAL),
     S(clip, "--clip", SET_REAL),
@@ -989,6 +991,7 @@ static const struct {
     S(differential, "--no-differential", SET_BOOL),
     S(allocator, "--allocator", SET_NAME),
 #undef S
+#undef S_IMITATION
 };
 #define N_SETTINGS (sizeof settings / sizeof *settings)
 
@@ -1261,8 +1264,12 @@ static weft_err_t check_run(const attn_model_file_t *mf, const char *path, const
     if (!(best >= 0))
         return weft_fail(WEFT_EINVAL, "%s: checkpoint's best validation ratio is %g, expected "
                          "a number >= 0 (or inf: none yet)", path, best);
+    /* no iteration of a run without imitation or DAgger reads imitation's
+       settings, so a resume may have others (--imitate and --dagger come
+       first in the table: the checkpoint's are 0 too when they are reached) */
+    bool imitates = cfg->imitate_iters + cfg->dagger_iters > 0;
     for (size_t i = 0; i < N_SETTINGS; i++)
-        if ((err = check_setting(mf, path, i, cfg)))
+        if ((imitates || !settings[i].imitation) && (err = check_setting(mf, path, i, cfg)))
             return err;
     int64_t iters, n_pool, hash;
     if ((err = attn_model_get_int(mf, "train.iterations", &iters)) ||

@@ -195,7 +195,9 @@ const char *train_blas_kernels(void);
  * anywhere, negative second moments, counters out of order, and a seed,
  * setting, teacher prior, pool or parameter shapes that differ from t's
  * (the iteration count only when lr_rl_end > 0, whose schedule spans it:
- * with a constant rate a run can be resumed with more iterations). */
+ * with a constant rate a run can be resumed with more iterations; the
+ * teacher, lr_imitate and imitate_topk only when imitate_iters or
+ * dagger_iters is not 0: no iteration reads them otherwise). */
 weft_err_t train_checkpoint_save(const train_t *t, const char *path);
 weft_err_t train_checkpoint_load(train_t *t, const char *path);
 
