@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,13 @@ static void usage(FILE *out)
             "dropped); with another --out they come from the train.csv next to the\n"
             "checkpoint. A new run into an --out whose checkpoint is an unfinished run's\n"
             "is refused (--resume it, or remove it).\n"
+            "\n"
+            "Ctrl-C (SIGINT) or SIGTERM stops the run at the end of its iteration: it writes\n"
+            "the checkpoint at that iteration (its train.csv row is written already) and\n"
+            "says which --resume continues it; a second one stops it at once.\n"
+            "\n"
+            "exit status: 0 success, 1 error, 2 usage error, 130 stopped by SIGINT and 143\n"
+            "by SIGTERM (128 + the signal, as a shell reports it), checkpoint written\n"
             "\n"
             "options:\n"
             "  --out DIR             output directory (default train-out)\n"
@@ -96,6 +104,60 @@ static void usage(FILE *out)
             TRAIN_MAX_RUNS, d.jobs_min, d.jobs_max, d.curriculum_iters, d.lr_imitate, d.lr_rl,
             d.imitate_topk, d.clip, d.entropy, d.entropy_decay, d.allocator,
             (unsigned long long)d.seed);
+}
+
+/* Ctrl-C (SIGINT) and SIGTERM stop a run between two iterations, with its
+ * checkpoint: stop_signal is the one that came (0: none), read after each
+ * iteration. The first restores the actions they had before (weft_save_file's
+ * removal of a half-written FILE.tmp, then the default), so a second stops
+ * the run at once. */
+static const int stop_signals[] = {SIGINT, SIGTERM};
+#define N_STOP_SIGNALS (sizeof stop_signals / sizeof *stop_signals)
+static struct sigaction stop_old[N_STOP_SIGNALS];
+static bool stop_caught[N_STOP_SIGNALS];
+static volatile sig_atomic_t stop_signal;
+static const char *stop_note; /* what the handler says, set before it is installed */
+
+/* Puts back the actions stop_catch replaced. Async-signal-safe. */
+static void stop_release(void)
+{
+    for (size_t i = 0; i < N_STOP_SIGNALS; i++)
+        if (stop_caught[i])
+            sigaction(stop_signals[i], &stop_old[i], NULL);
+}
+
+static void on_stop(int sig)
+{
+    int saved = errno;
+    stop_signal = sig;
+    stop_release();
+    if (write(STDERR_FILENO, stop_note, strlen(stop_note)) < 0) {
+        /* nothing to do about a stderr that is gone */
+    }
+    errno = saved;
+}
+
+/* Catches SIGINT and SIGTERM, except where they are ignored (a background
+ * job of a shell without job control is started with SIGINT ignored, and
+ * should stay deaf to the terminal's Ctrl-C). On a terminal the note
+ * starts on a line of its own, below the progress line. */
+static void stop_catch(bool tty)
+{
+    static const char note[] = "\nweft train: stopping after this iteration, with its "
+                               "checkpoint (again: at once)\n";
+    stop_note = tty ? note : note + 1;
+    weft_save_signals();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < N_STOP_SIGNALS; i++)
+        sigaddset(&sa.sa_mask, stop_signals[i]);
+    for (size_t i = 0; i < N_STOP_SIGNALS; i++)
+        stop_caught[i] = sigaction(stop_signals[i], NULL, &stop_old[i]) == 0 &&
+                         stop_old[i].sa_handler != SIG_IGN &&
+                         sigaction(stop_signals[i], &sa, NULL) == 0;
 }
 
 static const char csv_header[] =
@@ -662,6 +724,7 @@ int cmd_train(int argc, char **argv)
     }
     bool tty = isatty(fileno(stderr));
     double iter_s = NAN; /* moving average of an iteration's wall time */
+    stop_catch(tty);
     while (t.iter < cfg.iterations) {
         train_stats_t s;
         err = train_iteration(&t, &s);
@@ -706,14 +769,27 @@ int cmd_train(int argc, char **argv)
             putchar('\n');
             fflush(stdout);
         }
-        if (t.iter % ckpt_every == 0 || t.iter == cfg.iterations) {
+        /* a signal during the last iteration lets the run finish */
+        int stop = t.iter < cfg.iterations ? stop_signal : 0;
+        if (stop || t.iter % ckpt_every == 0 || t.iter == cfg.iterations) {
             snprintf(path, sizeof path, "%s/checkpoint.msgpack", out_dir);
             if ((err = train_checkpoint_save(&t, path))) {
                 cli_report(C, err);
                 goto done;
             }
         }
+        if (stop) {
+            fprintf(stderr, "%sweft train: stopped by %s after iteration %zu of %zu: the same "
+                    "command with --resume %s continues it", tty ? "\n" : "",
+                    stop == SIGINT ? "SIGINT" : "SIGTERM", t.iter, cfg.iterations, path);
+            if (resume && strcmp(resume, path) != 0)
+                fprintf(stderr, " (in place of --resume %s)", resume);
+            fputc('\n', stderr);
+            rc = 128 + stop; /* the shell's status for a command a signal ended */
+            goto done;
+        }
     }
+    stop_release();
     if (tty)
         fputc('\n', stderr);
     snprintf(path, sizeof path, "%s/final.msgpack", out_dir);
@@ -752,6 +828,7 @@ int cmd_train(int argc, char **argv)
                 "validation ratio, with --val, and the imitation and DAgger ratio)\n", path);
     rc = CLI_OK;
 done:
+    stop_release();
     if (csv)
         fclose(csv);
     /* a run refused before it wrote anything (a bad --model-out, a --val

@@ -289,11 +289,16 @@ static void install_partial_cleanup(void)
     }
 }
 
+void weft_save_signals(void)
+{
+    pthread_once(&saving_once, install_partial_cleanup);
+}
+
 /* A slot holding tmp, or -1 (no slot free, or a path too long: the file
  * is then not removed on a signal, as before). */
 static int track_partial(const char *tmp)
 {
-    pthread_once(&saving_once, install_partial_cleanup);
+    weft_save_signals();
     if (strlen(tmp) >= SAVE_PATH)
         return -1;
     int slot = -1;

@@ -109,6 +109,13 @@ weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg);
  * named descriptor, a device, a FIFO), whose errors come at the write. */
 weft_err_t weft_save_check(const char *path);
 
+/* Installs now what weft_save_file installs at its first file: on SIGINT,
+ * SIGTERM or SIGHUP, where their action is the default, a handler that
+ * removes the FILE.tmp being written, then dies of the signal. A command
+ * that catches one of them itself calls this first, so that the handler
+ * it replaces, and hands a signal on to, is that one. */
+void weft_save_signals(void);
+
 /* v as %g prints it when its 6 significant digits read back as v, else
  * with the fewest more (up to 17) that do; into buf (WEFT_FMT_LEN bytes
  * are enough); returns buf. A value just above a limit then never prints

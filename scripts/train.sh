@@ -17,7 +17,8 @@
 #
 #   sh scripts/train.sh [BUILD_DIR]      (default build; output in BUILD_DIR/train)
 #
-# A run stopped before its end continues from its last checkpoint with
+# A run stopped before its end (Ctrl-C writes the checkpoint at the
+# iteration it stops at) continues from its last checkpoint with
 # TRAIN_ARGS="--resume BUILD_DIR/train/checkpoint.msgpack"; started again
 # without it, weft train refuses to overwrite that checkpoint.
 set -eu

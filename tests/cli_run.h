@@ -8,6 +8,7 @@
 #define WEFT_TESTS_CLI_RUN_H
 
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -137,6 +138,67 @@ __attribute__((unused)) static size_t lines_in_place(const char *out, const char
     cr_assert(rest && !strncmp(rest, after, strlen(after)),
               "what follows the progress is not '%s': %s", after, out);
     return n;
+}
+
+/* Starts `weft ARGS` (as cli's, formatted already) in the background, its
+ * stdout and stderr into cli_dir's `out` and `err`; its process id (the
+ * shell execs it, so a signal sent there reaches weft). SIGINT's action
+ * is the default, as in a foreground command (a test run from a script's
+ * background job inherits it ignored). */
+__attribute__((unused)) static pid_t cli_start(const char *args)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "exec %s %s >%s/out 2>%s/err", cli_bin, args, cli_dir, cli_dir);
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert(pid >= 0, "fork failed");
+    if (pid == 0) {
+        signal(SIGINT, SIG_DFL);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Whether process pid (cli_start's) has ended, left to be reaped. */
+__attribute__((unused)) static bool cli_ended(pid_t pid)
+{
+    siginfo_t si = {0};
+    cr_assert_eq(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT), 0);
+    return si.si_pid == pid;
+}
+
+/* Waits, polling every 10 ms, until cli_dir/NAME holds text or process pid
+ * has ended, for at most `seconds`: whether the text came. */
+__attribute__((unused)) static bool cli_wait_for(const char *name, const char *text, pid_t pid,
+                                                double seconds)
+{
+    for (double waited = 0; waited < seconds; waited += 0.01) {
+        if (strstr(cli_file(name), text))
+            return true;
+        if (cli_ended(pid))
+            return strstr(cli_file(name), text) != NULL;
+        usleep(10000);
+    }
+    return false;
+}
+
+/* Reaps process pid, waiting at most `seconds` (then killing it, and
+ * failing); its wait status. */
+__attribute__((unused)) static int cli_reap(pid_t pid, double seconds)
+{
+    int st;
+    for (double waited = 0; waited < seconds; waited += 0.01) {
+        pid_t got = waitpid(pid, &st, WNOHANG);
+        cr_assert(got >= 0, "waitpid failed");
+        if (got == pid)
+            return st;
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    cr_assert_fail("weft did not end in %g s: %s", seconds, cli_file("err"));
+    return -1;
 }
 
 /* Skips a test run outside ctest, saying so. */

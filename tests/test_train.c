@@ -1286,3 +1286,137 @@ Test(train, cli_empty_out_or_model_out_is_a_usage_error)
     cr_assert(!cli_exists("run"), "--out made before refusing");
     cli_teardown();
 }
+
+/* train.csv's text (cli_dir/NAME) without its wall_s column, which no two
+ * runs share. */
+static const char *csv_without_wall_time(const char *name)
+{
+    static char out[2][1 << 16];
+    static int which;
+    char *o = out[which ^= 1];
+    size_t n = 0;
+    int col = 1;
+    for (const char *p = cli_file(name); *p && n + 1 < sizeof out[0]; p++) {
+        col = *p == '\n' ? 1 : col + (*p == ',');
+        if (col != 13 || *p == '\n') /* wall_s and the comma before it */
+            o[n++] = *p;
+    }
+    o[n] = '\0';
+    return o;
+}
+
+/* The iteration a checkpoint (cli_dir/NAME) holds. */
+static int64_t checkpoint_iter(const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", cli_dir, name);
+    attn_model_file_t mf;
+    attn_model_init(&mf);
+    int64_t iter = -1;
+    cr_assert_eq(attn_model_load(path, &mf), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(attn_model_get_int(&mf, "train.iter", &iter), WEFT_OK);
+    attn_model_destroy(&mf);
+    return iter;
+}
+
+/* The iteration of the checkpoint of a run stopped in cli_dir/OUT, checked
+ * to be that of train.csv's last row, with every row before it there. */
+static int64_t stopped_at(const char *out)
+{
+    char name[160], iters[1024] = "";
+    snprintf(name, sizeof name, "%s/checkpoint.msgpack", out);
+    int64_t k = checkpoint_iter(name);
+    cr_assert(k >= 1 && k < 200, "%s at iteration %lld", name, (long long)k);
+    for (int64_t i = 1; i <= k; i++)
+        snprintf(iters + strlen(iters), sizeof iters - strlen(iters), "%s%lld", i > 1 ? " " : "",
+                 (long long)i);
+    bool header;
+    snprintf(name, sizeof name, "%s/train.csv", out);
+    cr_assert_str_eq(csv_iters(name, &header), iters);
+    cr_assert(header);
+    return k;
+}
+
+/* QUICK but iterations of 32 episodes (some 25 ms each, so a signal comes
+ * within a few), validated at each, checkpointed at the end only. */
+#define SLOW QUICK " --validate-every 1 --checkpoint-every 1000000 --episodes 32"
+
+/* Starts a run of SLOW and MORE into cli_dir/OUT that would take hours,
+ * and waits for its first train.csv row; its process. */
+static pid_t start_long_run(const char *out, const char *more)
+{
+    const char *d = cli_dir;
+    char args[1024], csv[160];
+    snprintf(args, sizeof args, "train %s/toy.weft --val %s/toy.weft --out %s/%s --iters 100000 "
+             SLOW " %s", d, d, d, out, more);
+    snprintf(csv, sizeof csv, "%s/train.csv", out);
+    pid_t pid = cli_start(args);
+    cr_assert(cli_wait_for(csv, "\n1,", pid, 60), "no first row: %s", cli_file("err"));
+    return pid;
+}
+
+/* Ctrl-C (SIGINT) or SIGTERM stops a run at the end of its iteration with
+ * its checkpoint and train.csv at that iteration, says how to resume, and
+ * exits 130 or 143; the resumed run ends as an uninterrupted one, bit for
+ * bit. A Ctrl-C lost every iteration since the last --checkpoint-every.
+ * A second Ctrl-C stops at once. */
+Test(train, cli_interrupted_run_saves_its_checkpoint_and_resumes, .timeout = 300)
+{
+    if (!cli_toy("train-sigint"))
+        return;
+    const char *d = cli_dir;
+    pid_t pid = start_long_run("run", "");
+    cr_assert_eq(kill(pid, SIGINT), 0);
+    int st = cli_reap(pid, 60);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 130, "wait status %#x: %s", st,
+              cli_file("err"));
+    int64_t k = stopped_at("run");
+    char want[512];
+    snprintf(want, sizeof want, "weft train: stopped by SIGINT after iteration %lld of 100000: "
+             "the same command with --resume %s/run/checkpoint.msgpack continues it",
+             (long long)k, d);
+    cr_assert(strstr(cli_file("err"), want), "%s", cli_file("err"));
+    /* resumed to 2 iterations past it (the learning rate is constant, so
+       --iters may change), as a run of that many uninterrupted */
+    cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/run --iters %lld " SLOW
+                     " --resume %s/run/checkpoint.msgpack", d, d, d, (long long)k + 2, d), 0,
+                 "%s", cli_file("err"));
+    cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/whole --iters %lld " SLOW,
+                     d, d, d, (long long)k + 2), 0, "%s", cli_file("err"));
+    static char whole[1 << 16];
+    snprintf(whole, sizeof whole, "%s", csv_without_wall_time("whole/train.csv"));
+    cr_assert_str_eq(csv_without_wall_time("run/train.csv"), whole);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cmp %s/run/final.msgpack %s/whole/final.msgpack && "
+             "cmp %s/run/best.msgpack %s/whole/best.msgpack", d, d, d, d);
+    cr_assert_eq(system(cmd), 0, "the resumed run's models differ from the whole run's");
+
+    /* SIGTERM: the same, status 143 */
+    pid = start_long_run("term", "");
+    cr_assert_eq(kill(pid, SIGTERM), 0);
+    st = cli_reap(pid, 60);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 143, "wait status %#x: %s", st,
+              cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "stopped by SIGTERM"), "%s", cli_file("err"));
+    stopped_at("term");
+
+    /* a second Ctrl-C, once the first is taken, stops it at once (dies of
+       SIGINT). Were the run to end its iteration first, it would exit 130:
+       tried again then, with longer iterations */
+    bool died = false;
+    for (int round = 0; round < 3 && !died; round++) {
+        char more[64], out[32];
+        snprintf(more, sizeof more, "--episodes %d", 128 << (2 * round));
+        snprintf(out, sizeof out, "twice%d", round);
+        pid = start_long_run(out, more);
+        cr_assert_eq(kill(pid, SIGINT), 0);
+        cr_assert(cli_wait_for("err", "(again: at once)", pid, 60), "%s", cli_file("err"));
+        kill(pid, SIGINT);
+        st = cli_reap(pid, 60);
+        died = WIFSIGNALED(st) && WTERMSIG(st) == SIGINT;
+        cr_assert(died || (WIFEXITED(st) && WEXITSTATUS(st) == 130), "wait status %#x: %s",
+                  st, cli_file("err"));
+    }
+    cr_assert(died, "a second SIGINT did not stop the run at once");
+    cli_teardown();
+}
