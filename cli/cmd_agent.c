@@ -25,8 +25,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: weft agent --id N --gateway HOST:PORT (--token T | --token-file F)\n"
-            "                  [--data-port P] [--data-host H] [--report S]\n"
-            "                  [--tls-ca FILE] [-v]\n"
+            "                  [--data-port P] [--data-host H] [--data-timeout S]\n"
+            "                  [--report S] [--tls-ca FILE] [-v]\n"
             "\n"
             "Speaks for port N: takes the flows the gateway assigns to it, sends their real\n"
             "bytes over TCP to the destination agents paced to the assigned rates, reports\n"
@@ -50,6 +50,11 @@ static void usage(FILE *out)
             "                      the default is this host's address toward the gateway\n"
             "                      (127.0.0.1 for a gateway on loopback); give H behind\n"
             "                      NAT, or 0.0.0.0 for every interface\n"
+            "  --data-timeout S    a data connection whose receiving machine acknowledges\n"
+            "                      nothing for S seconds (gone without a reset: powered off,\n"
+            "                      unplugged; or its window held shut) is closed and opened\n"
+            "                      again, its unacknowledged bytes sent again (default 30;\n"
+            "                      TCP_USER_TIMEOUT, keepalive probes from S/3 idle seconds)\n"
             "  --report S          progress report period in seconds (default 0.01)\n"
             CLI_TLS_CA_HELP
             "                      (the data connections between agents stay plain TCP)\n"
@@ -62,6 +67,7 @@ int cmd_agent(int argc, char **argv)
     static const struct option longopts[] = {
         CLI_GW_OPTIONS, {"id", required_argument, NULL, 'i'},
         {"data-port", required_argument, NULL, 'd'}, {"data-host", required_argument, NULL, 'D'},
+        {"data-timeout", required_argument, NULL, 'U'},
         {"report", required_argument, NULL, 'r'}, {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     rpc_agent_opts_t o = {0};
@@ -90,6 +96,15 @@ int cmd_agent(int argc, char **argv)
             o.data_port = (int)dp;
             break;
         case 'D': o.data_host = optarg; break;
+        case 'U': /* TCP_USER_TIMEOUT takes whole milliseconds, up to INT_MAX */
+            if (!cli_parse_seconds("agent", "--data-timeout", optarg, &o.data_timeout_s))
+                return CLI_USAGE;
+            if (o.data_timeout_s < 0.001 || o.data_timeout_s > 2147483) {
+                fprintf(stderr, "weft agent: --data-timeout '%s': expected 0.001 to 2147483 "
+                        "seconds\n", optarg);
+                return CLI_USAGE;
+            }
+            break;
         case 'r':
             if (!cli_parse_seconds("agent", "--report", optarg, &o.report_s))
                 return CLI_USAGE;

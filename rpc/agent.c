@@ -47,9 +47,20 @@
  * next connection. The gateway relays which agents ack (hello "acks", in
  * `peers`): to a peer that does not (an older agent, a service of one's
  * own) no DATA_HELLO is sent and a byte counts once written, as before.
+ *
+ * Timeouts: a receiver whose machine vanished (powered off, cable pulled)
+ * sends no reset, and Linux retransmits for about 15 minutes (tcp_retries2)
+ * before failing the connection. Every data connection, both ways, has
+ * TCP_USER_TIMEOUT (bytes written and unacknowledged by the peer's TCP,
+ * or a window held shut, for that long: since Linux 5.x it bounds
+ * zero-window probing too, and a connect) and keepalive probes from a
+ * third of it on (an idle one, whose flows are paused): it then fails
+ * with ETIMEDOUT and takes the path of a reset connection (peer_close,
+ * reconnect after 0.1 s).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -91,6 +102,10 @@
 /* After a receiver answered garbage, its connection is tried again this
  * much later (it may not be a weft agent at all: a port reused). */
 #define GARBAGE_RETRY_S 1.0
+/* rpc_agent_opts_t.data_timeout_s when not given: long enough for a
+ * congested path's retransmissions, short against the 15 minutes of
+ * tcp_retries2. */
+#define DATA_TIMEOUT_S 30.0
 
 typedef struct {
     uint64_t fid;
@@ -174,6 +189,7 @@ typedef struct {
     int lfd;
     char data_host[64]; /* the address the data listener is bound to */
     int data_port;
+    double data_timeout_s; /* TCP_USER_TIMEOUT of the data connections */
     recv_t recv[MAX_RECEIVERS];
     size_t n_recv;
     uint64_t recv_evicted, recv_refused; /* connections let go when all slots were taken */
@@ -326,6 +342,31 @@ static void flow_check_done(agent_t *a, aflow_t *f, bool acknowledged)
 
 /* --------------------------------------------------------------- peers */
 
+/* Bounds how long data connection fd waits on a silent peer (see the top
+ * of this file): TCP_USER_TIMEOUT of t seconds, and keepalive probes from
+ * t / 3 idle seconds on, every t / 3 s (whole seconds, 1 to the kernel's
+ * 32767). A failure leaves the kernel's defaults on that connection. */
+static void data_timeouts(int fd, double t)
+{
+    int ms = t * 1000 >= INT_MAX ? INT_MAX : (int)ceil(t * 1000);
+    int one = 1, probe = (int)fmin(fmax(t / 3, 1), 32767);
+    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &probe, sizeof probe);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &probe, sizeof probe);
+}
+
+/* Why a data connection failed with errno e, for the log: a timeout says
+ * for how long the receiver's machine took nothing (data_timeouts). */
+static const char *conn_error(const agent_t *a, int e, char *buf, size_t n)
+{
+    if (e != ETIMEDOUT)
+        return strerror(e);
+    snprintf(buf, n, "its machine acknowledged nothing for %g s (%s)", a->data_timeout_s,
+             strerror(e));
+    return buf;
+}
+
 /* Closes p's connection. The bytes it took that its receiver did not
  * acknowledge are lost with it: each flow to p goes back to what was
  * acknowledged and sends the rest again on the next connection (a dropped
@@ -408,7 +449,8 @@ static bool peer_hello(agent_t *a, peer_t *p, double now)
             continue;
         if (w < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                peer_close(a, p, strerror(errno), true);
+                char why[128];
+                peer_close(a, p, conn_error(a, errno, why, sizeof why), true);
                 p->retry_at = now + 0.1;
             }
             return false;
@@ -445,8 +487,10 @@ static void peer_read(agent_t *a, peer_t *p, double now)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
-        if (n <= 0) {
-            peer_close(a, p, n == 0 ? "closed by the receiver" : strerror(errno), false);
+        if (n <= 0) { /* a timeout is logged even with nothing lost: an idle one */
+            int e = n < 0 ? errno : 0;
+            peer_close(a, p, n == 0 ? "closed by the receiver" : conn_error(a, e, why, sizeof why),
+                       e == ETIMEDOUT);
             p->retry_at = now + 0.1;
             return;
         }
@@ -512,6 +556,8 @@ static void peer_connect(agent_t *a, peer_t *p, double now)
         return;
     }
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0) /* before connect: it bounds the handshake too */
+        data_timeouts(fd, a->data_timeout_s);
     if (fd >= 0 && (connect(fd, res->ai_addr, res->ai_addrlen) == 0 || errno == EINPROGRESS)) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -948,7 +994,8 @@ static weft_err_t pace(agent_t *a, double dt, double now)
                 if (errno == EAGAIN || errno == EWOULDBLOCK)
                     p->full_pass = a->pass;
                 else if (errno != EINTR) {
-                    peer_close(a, p, strerror(errno), true);
+                    char why[128];
+                    peer_close(a, p, conn_error(a, errno, why, sizeof why), true);
                     p->retry_at = now + 0.1;
                 }
                 break;
@@ -1016,6 +1063,7 @@ static size_t silent_receiver(agent_t *a, double now, const char *why, const cha
  * connection silent longest (silent_receiver), else it is closed. */
 static void take_receiver(agent_t *a, int fd, double now)
 {
+    data_timeouts(fd, a->data_timeout_s); /* a sender whose machine vanished lets it go */
     if (a->n_recv < MAX_RECEIVERS) {
         a->recv[a->n_recv++] = (recv_t){.fd = fd, .at = now};
         return;
@@ -1123,6 +1171,7 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
     snprintf(a.token, sizeof a.token, "%s", o->token);
     a.lfd = -1;
     a.backoff = BACKOFF_MIN_S;
+    a.data_timeout_s = o->data_timeout_s > 0 ? o->data_timeout_s : DATA_TIMEOUT_S;
     rpc_client_init(&a.gw);
     double report_s = o->report_s > 0 ? o->report_s : 0.01;
     a.zeros = weft_calloc(WRITE_CHUNK, 1);

@@ -229,6 +229,11 @@ typedef struct {
                                    told), 127.0.0.1 if it does not resolve */
     int data_port;              /* 0: a free port */
     double report_s;            /* progress report period; 0: 10 ms */
+    double data_timeout_s;      /* seconds a data connection waits on a peer
+                                   whose machine acknowledges nothing (bytes
+                                   written, a window held shut, keepalive
+                                   probes when idle) before it is closed and
+                                   opened again: TCP_USER_TIMEOUT; 0: 30 s */
     FILE *log;                  /* connection events; NULL: quiet */
     volatile int *stop;         /* set non-zero (e.g. by a signal) to return */
 } rpc_agent_opts_t;

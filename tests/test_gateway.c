@@ -36,6 +36,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7804,8 +7805,9 @@ static void name_ack_logs(void)
         snprintf(ack_log[i], sizeof ack_log[i], "/tmp/weft-ack-%d-%d.log", (int)getpid(), i);
 }
 
-/* A real `weft agent --id id -v` on a free data port, logging to log. */
-static pid_t spawn_agent_v(const char *id, const char *log)
+/* A real `weft agent --id id -v` on a free data port, logging to log, with
+ * the option opt and its value val unless opt is NULL. */
+static pid_t spawn_agent_opt(const char *id, const char *log, const char *opt, const char *val)
 {
     char gw[32];
     snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
@@ -7815,11 +7817,16 @@ static pid_t spawn_agent_v(const char *id, const char *log)
     if (pid == 0) {
         dup2(open(log, O_WRONLY | O_TRUNC), 2);
         const char *bin = getenv("WEFT_BIN");
-        execl(bin, bin, "agent", "--id", id, "--gateway", gw, "--token", TOKEN, "-v",
+        execl(bin, bin, "agent", "--id", id, "--gateway", gw, "--token", TOKEN, "-v", opt, val,
               (char *)NULL);
         _exit(127);
     }
     return pid;
+}
+
+static pid_t spawn_agent_v(const char *id, const char *log)
+{
+    return spawn_agent_opt(id, log, NULL, NULL);
 }
 
 /* A client on the test's gateway, once n agents are connected. */
@@ -8121,6 +8128,17 @@ static int connect_port(int port)
     return fd;
 }
 
+/* The data port a real agent's verbose log (at path log) says it has. */
+static int agent_data_port(const char *log)
+{
+    char line[512];
+    int port = 0;
+    cr_assert(wait_file_has(log, "data port ", 5) && file_line(log, "data port ", line, sizeof line)
+              && sscanf(strstr(line, "data port "), "data port %d", &port) == 1,
+              "no data port in %s", log);
+    return port;
+}
+
 /* The receiving side, from a sender's seat: a real agent 1 answers a data
  * connection opened with the acknowledgment's hello with its own, then
  * with counts of the payload it read (the hello not counted), growing to
@@ -8132,11 +8150,7 @@ Test(gateway_agent, a_receiver_acks_only_senders_that_ask, .init = server_plain,
     enum { N = 100000 };
     name_ack_logs();
     ack_agents[1] = spawn_agent_v("1", ack_log[1]);
-    char line[512];
-    int port = 0;
-    cr_assert(wait_file_has(ack_log[1], "data port ", 5) &&
-              file_line(ack_log[1], "data port ", line, sizeof line) &&
-              sscanf(strstr(line, "data port "), "data port %d", &port) == 1, "no data port");
+    int port = agent_data_port(ack_log[1]);
     static unsigned char zeros[N];
     int asks = connect_port(port), plain = connect_port(port);
     cr_assert_eq(send(asks, "weft-d1\n", 8, MSG_NOSIGNAL), 8);
@@ -8163,4 +8177,207 @@ Test(gateway_agent, a_receiver_acks_only_senders_that_ask, .init = server_plain,
     close(plain);
     usleep(100 * 1000); /* the agent reads both ends */
     cr_assert_eq(bytes_received(&ack_agents[1], ack_log[1]), 2 * N);
+}
+
+/* A TCP relay between a sending agent and a receiving one, on a thread of
+ * the test: it listens on a port the test announces to the gateway as
+ * agent 1's data port, and forwards the connection the sender opens there
+ * to the receiver's data port (a real agent's), both ways, one connection
+ * at a time (a new one from the sender replaces the last). On the test's
+ * command it turns on the connection open then: from then on it throws the
+ * receiver's acknowledgments away and forwards `more` bytes of the
+ * sender's, then holds (no longer reads the sender: its window shuts, as
+ * a machine that takes nothing) or cuts (resets the sender's side, closes
+ * the receiver's). */
+typedef enum { RELAY_FORWARD, RELAY_HOLD, RELAY_CUT } relay_mode_t;
+
+typedef struct {
+    int lfd, port;               /* the relay's listener, on 127.0.0.1 */
+    int to_port;                 /* the receiver's data port */
+    unsigned long long more;     /* see above */
+    pthread_t th;
+    atomic_int mode;             /* relay_mode_t, of the connection open now */
+    atomic_int stop;
+    atomic_int accepted;         /* connections the sender opened */
+    atomic_ullong forwarded;     /* bytes sent on to the receiver, all connections */
+} relay_t;
+
+static relay_t relay;
+
+/* Writes all of b[n] to the blocking socket fd; false if it broke. */
+static bool send_all(int fd, const char *b, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return false;
+        b += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* Closes the relay's pair (*s the sender's side, reset when `reset`). */
+static void relay_close(int *s, int *d, bool reset)
+{
+    if (*s >= 0 && reset) {
+        struct linger lg = {1, 0};
+        setsockopt(*s, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
+    if (*s >= 0)
+        close(*s);
+    if (*d >= 0)
+        close(*d);
+    *s = *d = -1;
+}
+
+static void *relay_run(void *arg)
+{
+    relay_t *r = arg;
+    int s = -1, d = -1, mode = RELAY_FORWARD;
+    unsigned long long budget = 0; /* bytes of the sender's still forwarded once turned */
+    static char buf[65536];
+    while (!atomic_load(&r->stop)) {
+        if (s >= 0 && mode == RELAY_FORWARD && (mode = atomic_load(&r->mode)) != RELAY_FORWARD)
+            budget = r->more;
+        bool reading = mode == RELAY_FORWARD || budget > 0;
+        struct pollfd p[3] = {{r->lfd, POLLIN, 0}, {s, reading ? POLLIN : 0, 0}, {d, POLLIN, 0}};
+        poll(p, 3, 10);
+        if (p[0].revents & POLLIN) {
+            int fd = accept(r->lfd, NULL, NULL);
+            if (fd < 0)
+                continue;
+            relay_close(&s, &d, false);
+            struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(r->to_port),
+                                     .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+            s = fd;
+            d = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            if (connect(d, (struct sockaddr *)&sa, sizeof sa))
+                relay_close(&s, &d, true);
+            atomic_store(&r->mode, mode = RELAY_FORWARD);
+            atomic_fetch_add(&r->accepted, 1);
+            continue;
+        }
+        if (s < 0)
+            continue;
+        if (p[1].revents & (POLLIN | POLLHUP | POLLERR) && (reading || !(p[1].revents & POLLIN))) {
+            ssize_t n = reading ? recv(s, buf, mode == RELAY_FORWARD || budget > sizeof buf
+                                                   ? sizeof buf : budget, 0) : -1;
+            if (n <= 0 || !send_all(d, buf, (size_t)n)) {
+                relay_close(&s, &d, false);
+                continue;
+            }
+            atomic_fetch_add(&r->forwarded, (unsigned long long)n);
+            budget -= mode == RELAY_FORWARD ? 0 : (unsigned long long)n;
+            if (mode == RELAY_CUT && !budget)
+                relay_close(&s, &d, true);
+        }
+        if (d >= 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+            ssize_t n = recv(d, buf, sizeof buf, 0); /* acknowledgments */
+            if (n <= 0 || (mode == RELAY_FORWARD && !send_all(s, buf, (size_t)n)))
+                relay_close(&s, &d, false);
+        }
+    }
+    relay_close(&s, &d, false);
+    return NULL;
+}
+
+static void relay_up(relay_t *r, unsigned long long more)
+{
+    memset(r, 0, sizeof *r);
+    r->more = more;
+    r->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    cr_assert(r->lfd >= 0 && !bind(r->lfd, (struct sockaddr *)&sa, sizeof sa) &&
+              !listen(r->lfd, 4) && !getsockname(r->lfd, (struct sockaddr *)&sa, &len));
+    r->port = ntohs(sa.sin_port);
+}
+
+static void relay_start(relay_t *r, int to_port)
+{
+    r->to_port = to_port;
+    cr_assert_eq(pthread_create(&r->th, NULL, relay_run, r), 0);
+}
+
+static void relay_down(relay_t *r)
+{
+    if (r->th) {
+        atomic_store(&r->stop, 1);
+        pthread_join(r->th, NULL);
+    }
+    if (r->lfd > 0)
+        close(r->lfd);
+    memset(r, 0, sizeof *r);
+}
+
+static rpc_client_t relay_me; /* the test as agent 1, announcing the relay's port */
+
+static void stop_relay_test(void)
+{
+    relay_down(&relay);
+    rpc_client_destroy(&relay_me);
+    stop_ack_test();
+}
+
+static void server_20mb(void) { start_server("--port-rate", "20MB/s"); }
+
+/* A flow of `size` bytes from a real agent 0 (--data-timeout `timeout`, or
+ * the default if NULL) through the relay to a real agent 2 that speaks for
+ * port 1 behind it; returns once the relay has forwarded `first` bytes of
+ * it, with cl a client on the gateway. The flow's id in *fid. */
+static void relayed_flow(rpc_client_t *cl, coflow_workload_t *wl, double size, double first,
+                         unsigned long long more, const char *timeout, uint64_t *fid)
+{
+    name_ack_logs();
+    relay_up(&relay, more);
+    rpc_client_init(&relay_me);
+    connect_to(&relay_me);
+    cr_assert_eq(rpc_client_hello_agent_acks(&relay_me, TOKEN, 1, relay.port, RPC_DATA_ACKS),
+                 WEFT_OK);
+    cr_assert_eq(rpc_client_flush(&relay_me), WEFT_OK);
+    ack_agents[1] = spawn_agent_v("2", ack_log[1]);
+    relay_start(&relay, agent_data_port(ack_log[1]));
+    ack_agents[0] = spawn_agent_opt("0", ack_log[0], timeout ? "--data-timeout" : NULL, timeout);
+    client_with_agents(cl, 3);
+    one_flow_job(wl, 0, size);
+    bool dup;
+    *fid = register_job(cl, wl, 0, &dup);
+    for (double t0 = weft_mono_s(); atomic_load(&relay.forwarded) < first; usleep(1000))
+        cr_assert_lt(weft_mono_s() - t0, 10, "the relay forwarded %llu bytes in 10 s",
+                     (unsigned long long)atomic_load(&relay.forwarded));
+}
+
+/* A receiver's machine that takes nothing more (the relay holds: the
+ * sender's window shuts, acknowledgments stop) must not hold the flow for
+ * the 15 minutes of Linux's tcp_retries2 or for good: agent 0, given
+ * --data-timeout 2, closes the connection between 1.5 and 20 s later,
+ * saying why and how many bytes it sends again, and opens a new one, on
+ * which the job finishes. Before, agent 0 kept writing into the held
+ * connection, and the job never finished. */
+Test(gateway_agent, a_receiver_that_takes_nothing_is_let_go_at_the_data_timeout,
+     .init = server_20mb, .fini = stop_relay_test, .timeout = 30)
+{
+    rpc_client_t cl;
+    coflow_workload_t wl;
+    uint64_t fid;
+    relayed_flow(&cl, &wl, 40e6, 2e6, 0, "2", &fid);
+    atomic_store(&relay.mode, RELAY_HOLD);
+    double t0 = weft_mono_s();
+    const char *why = "its machine acknowledged nothing for 2 s (Connection timed out)";
+    cr_assert(wait_file_has(ack_log[0], why, 20), "agent 0 did not let the connection go in 20 "
+              "s (no '%s' in its log)", why);
+    double dt = weft_mono_s() - t0;
+    cr_assert_geq(dt, 1.5, "agent 0 let the connection go %.2f s after the hold", dt);
+    char line[512], lost[160];
+    file_line(ack_log[0], why, line, sizeof line);
+    snprintf(lost, sizeof lost, "agent 1 at 127.0.0.1:%d: %s; closed, ", relay.port, why);
+    double again = 0;
+    cr_assert(strstr(line, lost) && sscanf(strstr(line, lost) + strlen(lost), "%lf", &again) == 1
+              && again > 0, "%s", line);
+    cr_assert(job_done_within(&cl, 0, 15), "the job did not finish on a new connection");
+    cr_assert_geq(atomic_load(&relay.accepted), 2, "agent 0 opened no new connection");
+    cr_log_info("let go %.2f s after the hold, %.0f bytes to send again", dt, again);
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
 }
