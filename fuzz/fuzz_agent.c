@@ -220,7 +220,7 @@ static bool connect_peers(agent_t *a)
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
             fuzz_die("socketpair", strerror(errno));
-        peer_opened(p, sv[0]);
+        peer_opened(a, p, sv[0]);
         p->connecting = false;
         peer_end[i] = sv[1];
     }
@@ -249,8 +249,10 @@ static void answer(agent_t *a, fuzz_input_t *in)
     unsigned char b[24];
     size_t n = 0;
     unsigned what = fuzz_next(in) % 6;
-    if (what == 0 || what == 1) /* the hello, then (1) a count */
+    if (what == 0 || what == 1) { /* the hello of its version, then (1) a count */
         memcpy(b, ACK_HELLO, 8), n = 8;
+        b[HELLO_VERSION_AT] = (unsigned char)('0' + p->acking);
+    }
     if (what >= 1 && what <= 3) { /* a count: within, past, or back */
         uint64_t span = p->written - p->acked, v = p->acked + span * fuzz_next(in) / 255;
         if (what == 2)

@@ -48,6 +48,17 @@
  * `peers`): to a peer that does not (an older agent, a service of one's
  * own) no DATA_HELLO is sent and a byte counts once written, as before.
  *
+ * Bytes received, counted once: the bytes a sender sends again after a
+ * broken connection may have been read already (their count was lost with
+ * it). So the bytes a sender writes to a peer, over all its connections
+ * there, are one stream, named by a random id of the sender's: what was
+ * acknowledged on a connection is never written again, and the next one
+ * starts at the sum of those counts. Version 2's DATA_HELLO carries the id
+ * and that offset; a receiver keeps, per stream, the furthest offset read
+ * (MAX_STREAMS of them, the least recently used forgotten) and counts only
+ * bytes past it. Once a stream's bytes are all acknowledged, what it
+ * counted is what it was sent, each byte once.
+ *
  * Timeouts: a receiver whose machine vanished (powered off, cable pulled)
  * sends no reset, and Linux retransmits for about 15 minutes (tcp_retries2)
  * before failing the connection. Every data connection, both ways, has
@@ -70,6 +81,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -95,9 +107,14 @@
  * meant an ack per read at full speed, 30,500 acks and 36,000 reads of
  * them for 2 GB on loopback (strace), against 2,100 and 3,400; the count
  * lags at most 8 ms at 1 Gbit/s, under the 10 ms report period. */
-#define DATA_HELLO "weft-d1\n"
+#define DATA_HELLO "weft-d1\n"  /* the version's digit at HELLO_VERSION_AT */
 #define ACK_HELLO "weft-a1\n"
 #define HELLO_LEN 8
+#define HELLO_VERSION_AT 6
+/* Version 2's DATA_HELLO: then the stream's id and the offset in it of the
+ * connection's first payload byte, 8 bytes each, big-endian. */
+#define HELLO2_LEN (HELLO_LEN + 16)
+#define MAX_STREAMS (2 * MAX_RECEIVERS)
 #define ACK_EVERY (1024 * 1024)
 /* After a receiver answered garbage, its connection is tried again this
  * much later (it may not be a weft agent at all: a port reused). */
@@ -140,9 +157,13 @@ typedef struct {
     uint64_t full_pass; /* the pace pass in which its socket buffer filled */
     double retry_at;
     bool failing;       /* its last connect failed (logged once) */
-    /* this connection's acknowledgment (acking: acks was >= 1 at connect) */
-    bool acking;
-    size_t hello_out;   /* bytes of DATA_HELLO written */
+    /* this connection's acknowledgment: the version spoken (the lower of
+       acks at connect and RPC_DATA_ACKS), 0 for none */
+    int acking;
+    unsigned char hello[HELLO2_LEN]; /* its DATA_HELLO, hello_len bytes */
+    size_t hello_len, hello_out;     /* of which hello_out written */
+    uint64_t stream;    /* offset of its first payload byte in the stream to
+                           this peer: the sum of the earlier ones' acked */
     bool answered;      /* ACK_HELLO was read */
     unsigned char in[8]; /* an ack (or ACK_HELLO) read in part */
     size_t n_in;
@@ -152,6 +173,14 @@ typedef struct {
     size_t seg_head, n_seg, cap_seg;
 } peer_t;
 
+/* A sender's stream of bytes to this agent (version 2): how far in it the
+ * bytes read reach, over all its connections. */
+typedef struct {
+    uint64_t id;
+    uint64_t hi;       /* stream offset past the last byte read */
+    double used;       /* when bytes of it were last read */
+} stream_t;
+
 /* A connection a peer opened to send us data. */
 typedef enum { RECV_NEW, RECV_PLAIN, RECV_ACKED } recv_mode_t;
 
@@ -160,7 +189,11 @@ typedef struct {
     double at;         /* when it last received a byte (or was taken) */
     recv_mode_t mode;  /* NEW: its first bytes may be DATA_HELLO; PLAIN: an
                           older sender's (no acks); ACKED */
-    size_t n_hello;    /* bytes of DATA_HELLO matched so far (NEW) */
+    unsigned char hello[HELLO2_LEN]; /* DATA_HELLO, n_hello bytes read (NEW) */
+    size_t n_hello;
+    int version;       /* of the acknowledgment asked for (ACKED) */
+    uint64_t sid, base; /* version 2: the stream and offset its payload starts at */
+    size_t stream;     /* its index in agent_t.streams, if that still holds sid */
     uint64_t got;      /* payload bytes read */
     uint64_t acked;    /* the last count queued in out */
     unsigned char out[8]; /* ACK_HELLO or a count, out_off of out_len written */
@@ -194,7 +227,10 @@ typedef struct {
     size_t n_recv;
     uint64_t recv_evicted, recv_refused; /* connections let go when all slots were taken */
     double listen_after; /* out of descriptors: the data listener waits till then */
-    uint64_t bytes_received;
+    uint64_t bytes_received; /* payload bytes read, those of a stream once */
+    stream_t *streams;       /* [n_streams], at most MAX_STREAMS */
+    size_t n_streams;
+    uint64_t stream_id;      /* this agent's streams' (random) */
     int64_t seq;
     double last_report, last_ping;
     double keepalive_s;  /* a ping this often (rpc_keepalive_s of the welcome) */
@@ -218,6 +254,20 @@ static void alog(agent_t *a, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------ flow map */
+
+static void be64_put(unsigned char b[8], uint64_t v)
+{
+    for (int k = 0; k < 8; k++)
+        b[k] = (unsigned char)(v >> (56 - 8 * k));
+}
+
+static uint64_t be64_get(const unsigned char b[8])
+{
+    uint64_t v = 0;
+    for (int k = 0; k < 8; k++)
+        v = v << 8 | b[k];
+    return v;
+}
 
 static size_t hash64(uint64_t x)
 {
@@ -379,6 +429,7 @@ static void peer_close(agent_t *a, peer_t *p, const char *why, bool always)
     close(p->fd);
     p->fd = -1;
     p->connecting = false;
+    p->stream += p->acked; /* never written again: the next connection's start */
     uint32_t dst = (uint32_t)(p - a->peers);
     double lost = 0;
     for (size_t i = 0; i < a->n_flows; i++) {
@@ -438,12 +489,12 @@ static void peer_credit(agent_t *a, peer_t *p, uint64_t n)
         p->seg_head = p->n_seg = 0;
 }
 
-/* Writes what is left of DATA_HELLO on an acking connection: true once it
+/* Writes what is left of p->hello on an acking connection: true once it
  * is all out, false while the socket does not take it (or it broke). */
 static bool peer_hello(agent_t *a, peer_t *p, double now)
 {
-    while (p->acking && p->hello_out < HELLO_LEN) {
-        ssize_t w = send(p->fd, &DATA_HELLO[p->hello_out], HELLO_LEN - p->hello_out,
+    while (p->acking && p->hello_out < p->hello_len) {
+        ssize_t w = send(p->fd, &p->hello[p->hello_out], p->hello_len - p->hello_out,
                          MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR)
             continue;
@@ -500,7 +551,9 @@ static void peer_read(agent_t *a, peer_t *p, double now)
                 continue;
             p->n_in = 0;
             if (!p->answered) {
-                if (memcmp(p->in, ACK_HELLO, HELLO_LEN)) {
+                char ack_hello[] = ACK_HELLO; /* in the version asked in */
+                ack_hello[HELLO_VERSION_AT] = (char)('0' + p->acking);
+                if (memcmp(p->in, ack_hello, HELLO_LEN)) {
                     snprintf(why, sizeof why, "it answered %s, not a weft agent's "
                              "acknowledgment", ack_text(p->in, hex, sizeof hex));
                     goto garbage;
@@ -508,9 +561,7 @@ static void peer_read(agent_t *a, peer_t *p, double now)
                 p->answered = true;
                 continue;
             }
-            uint64_t v = 0;
-            for (int k = 0; k < 8; k++)
-                v = v << 8 | p->in[k];
+            uint64_t v = be64_get(p->in);
             if (v < p->acked) {
                 snprintf(why, sizeof why, "it acknowledged %llu bytes after %llu (a count "
                          "never goes back)", (unsigned long long)v, (unsigned long long)p->acked);
@@ -531,12 +582,21 @@ garbage:
 }
 
 /* A new connection fd to p, connecting: acknowledged if p's agent acks,
- * as the gateway last said, with nothing written or read on it yet. */
-static void peer_opened(peer_t *p, int fd)
+ * as the gateway last said, in the lower of its version and this agent's,
+ * with nothing written or read on it yet. */
+static void peer_opened(agent_t *a, peer_t *p, int fd)
 {
     p->fd = fd;
     p->connecting = true;
-    p->acking = p->acks >= 1;
+    p->acking = p->acks < RPC_DATA_ACKS ? p->acks : RPC_DATA_ACKS;
+    memcpy(p->hello, DATA_HELLO, HELLO_LEN);
+    p->hello[HELLO_VERSION_AT] = (unsigned char)('0' + p->acking);
+    p->hello_len = HELLO_LEN;
+    if (p->acking >= 2) {
+        be64_put(p->hello + HELLO_LEN, a->stream_id);
+        be64_put(p->hello + HELLO_LEN + 8, p->stream);
+        p->hello_len = HELLO2_LEN;
+    }
     p->hello_out = p->n_in = 0;
     p->answered = false;
     p->written = p->acked = 0;
@@ -561,7 +621,7 @@ static void peer_connect(agent_t *a, peer_t *p, double now)
     if (fd >= 0 && (connect(fd, res->ai_addr, res->ai_addrlen) == 0 || errno == EINPROGRESS)) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        peer_opened(p, fd);
+        peer_opened(a, p, fd);
     } else {
         if (fd >= 0)
             close(fd);
@@ -1108,28 +1168,83 @@ static bool recv_ack(recv_t *r)
         }
         if (r->mode != RECV_ACKED || r->got == r->acked)
             return true;
-        for (int k = 0; k < 8; k++)
-            r->out[k] = (unsigned char)(r->got >> (56 - 8 * k));
+        be64_put(r->out, r->got);
         r->out_off = 0;
         r->out_len = 8;
         r->acked = r->got;
     }
 }
 
-/* The first bytes of a new connection: DATA_HELLO makes it one to ack
- * (ACK_HELLO queued); anything else is an older sender's payload. Returns
- * how many bytes of b[n] were DATA_HELLO. */
-static size_t recv_hello(recv_t *r, const unsigned char *b, size_t n)
+/* The stream r's payload belongs to (version 2), found by its id, or made
+ * at offset `at` (the least recently used forgotten when MAX_STREAMS are
+ * kept: its bytes sent again would then count again). O(streams) unless
+ * r's index still holds it. */
+static stream_t *recv_stream(agent_t *a, recv_t *r, uint64_t at, double now)
+{
+    if (r->stream < a->n_streams && a->streams[r->stream].id == r->sid)
+        return &a->streams[r->stream];
+    size_t k = 0, old = 0;
+    while (k < a->n_streams && a->streams[k].id != r->sid) {
+        if (a->streams[k].used < a->streams[old].used)
+            old = k;
+        k++;
+    }
+    if (k == a->n_streams) {
+        k = a->n_streams < MAX_STREAMS ? a->n_streams++ : old;
+        a->streams[k] = (stream_t){.id = r->sid, .hi = at, .used = now};
+    }
+    r->stream = k;
+    return &a->streams[k];
+}
+
+/* Counts r's payload bytes read since its count stood at `before`: of a
+ * stream, those past the furthest read of it on any connection. */
+static void recv_count(agent_t *a, recv_t *r, uint64_t before, double now)
+{
+    if (r->mode != RECV_ACKED || r->version < 2) {
+        a->bytes_received += r->got - before;
+        return;
+    }
+    uint64_t end = r->base > UINT64_MAX - r->got ? UINT64_MAX : r->base + r->got;
+    stream_t *s = recv_stream(a, r, end - (r->got - before), now);
+    s->used = now;
+    if (end > s->hi) {
+        a->bytes_received += end - s->hi;
+        s->hi = end;
+    }
+}
+
+/* The first bytes of a new connection: DATA_HELLO (version 1 to
+ * RPC_DATA_ACKS, and then its stream and offset for 2) makes it one to
+ * ack (ACK_HELLO of that version queued); anything else is an older
+ * sender's payload. Returns how many bytes of b[n] were DATA_HELLO. */
+static size_t recv_hello(agent_t *a, recv_t *r, const unsigned char *b, size_t n, double now)
 {
     for (size_t i = 0; i < n; i++) {
-        if (b[i] != (unsigned char)DATA_HELLO[r->n_hello]) {
+        size_t k = r->n_hello;
+        bool ok = k >= HELLO_LEN || (k == HELLO_VERSION_AT
+                                         ? b[i] >= '1' && b[i] <= '0' + RPC_DATA_ACKS
+                                         : b[i] == (unsigned char)DATA_HELLO[k]);
+        if (!ok) {
             r->mode = RECV_PLAIN;
-            r->got += r->n_hello; /* what looked like its start was payload */
+            r->got += k; /* what looked like its start was payload */
             return i;
         }
-        if (++r->n_hello == HELLO_LEN) {
+        r->hello[r->n_hello++] = b[i];
+        if (k < HELLO_VERSION_AT)
+            continue;
+        r->version = r->hello[HELLO_VERSION_AT] - '0';
+        if (r->n_hello == (r->version >= 2 ? HELLO2_LEN : HELLO_LEN)) {
             r->mode = RECV_ACKED;
             memcpy(r->out, ACK_HELLO, HELLO_LEN);
+            r->out[HELLO_VERSION_AT] = (unsigned char)('0' + r->version);
+            if (r->version >= 2) {
+                r->sid = be64_get(r->hello + HELLO_LEN);
+                r->base = be64_get(r->hello + HELLO_LEN + 8);
+                stream_t *s = recv_stream(a, r, r->base, now);
+                if (s->hi < r->base) /* bytes before it went to another receiver */
+                    s->hi = r->base;
+            }
             r->out_off = 0;
             r->out_len = HELLO_LEN;
             int one = 1; /* acks are small writes: not held back by Nagle */
@@ -1153,10 +1268,10 @@ static bool recv_drain(agent_t *a, recv_t *r, unsigned char *sink, size_t size, 
         if (n <= 0)
             return false;
         r->at = now;
-        size_t skip = r->mode == RECV_NEW ? recv_hello(r, sink, (size_t)n) : 0;
         uint64_t before = r->got;
+        size_t skip = r->mode == RECV_NEW ? recv_hello(a, r, sink, (size_t)n, now) : 0;
         r->got += (uint64_t)n - skip;
-        a->bytes_received += r->got - before;
+        recv_count(a, r, before, now);
         if (r->mode == RECV_ACKED && r->got - r->acked >= ACK_EVERY && !recv_ack(r))
             return false;
     }
@@ -1175,10 +1290,15 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
     rpc_client_init(&a.gw);
     double report_s = o->report_s > 0 ? o->report_s : 0.01;
     a.zeros = weft_calloc(WRITE_CHUNK, 1);
+    a.streams = weft_calloc(MAX_STREAMS, sizeof *a.streams);
     struct pollfd *pfd = NULL;
     size_t cap_pfd = 0;
-    if (!a.zeros)
+    if (!a.zeros || !a.streams)
         WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory for the agent"));
+    /* unique to this run: a restarted agent's streams are others (what it
+       sends again counts again: the receiver cannot tell it from new) */
+    if (getrandom(&a.stream_id, sizeof a.stream_id, 0) != (ssize_t)sizeof a.stream_id)
+        a.stream_id = (uint64_t)getpid() << 32 ^ (uint64_t)(weft_mono_s() * 1e9);
     if (o->tls_ca)
         WEFT_CHECK(rpc_client_tls(&a.gw, o->tls_ca));
     WEFT_CHECK(open_listener(&a));
@@ -1340,6 +1460,7 @@ cleanup:
     free(a.slot);
     free(a.peers);
     free(a.zeros);
+    free(a.streams);
     free(pfd);
     return err;
 }

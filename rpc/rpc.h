@@ -149,8 +149,10 @@ weft_err_t rpc_frame_encode(msgpack_sbuffer *out, const msgpack_object *map, siz
 
 #define RPC_PROTOCOL_VERSION 1 /* the "v" of hello; bumped on incompatible changes */
 /* The data connections' acknowledgment version weft agents speak (hello
- * "acks", docs/protocol.md "Data connections"); optional within protocol 1 */
-#define RPC_DATA_ACKS 1
+ * "acks", docs/protocol.md "Data connections"); optional within protocol 1.
+ * 2: the sender's hello names its stream and where in it the connection
+ * starts, so that a receiver counts bytes sent again once. */
+#define RPC_DATA_ACKS 2
 
 /* The value of key in map (a MSGPACK_OBJECT_MAP), or NULL if absent or map
  * is not a map. Keys are compared as strings. O(entries). */

@@ -7772,7 +7772,7 @@ Test(gateway_agent, peers_say_which_agents_acknowledge, .init = server_default,
 {
     rpc_client_t a0, a1, a2;
     connect_to(&a0);
-    cr_assert_eq(rpc_client_hello_agent_acks(&a0, TOKEN, 0, 1000, RPC_DATA_ACKS), WEFT_OK);
+    cr_assert_eq(rpc_client_hello_agent_acks(&a0, TOKEN, 0, 1000, 1), WEFT_OK);
     told_acks(&a0, "0:1000/1");
     connect_to(&a1);
     cr_assert_eq(rpc_client_hello_agent(&a1, TOKEN, 1, 1001), WEFT_OK);
@@ -8031,8 +8031,10 @@ static int accept_acked(int lfd)
     return fd;
 }
 
-/* The test is agent 1, one that says it acks: agent 0 (a real one) sends
- * it a 200 KB flow, which it reads whole, and then writes back garbage:
+/* The test is agent 1, one that says it acks in version 1 (as an agent
+ * from before streams, which a newer one must answer in kind): agent 0 (a
+ * real one) sends it a 200 KB flow, which it reads whole, and then writes
+ * back garbage:
  * not a weft agent's answer, a count that goes back, or one past what was
  * written. Agent 0 must close the connection, say why in a line naming
  * agent 1 and its address, count no byte the garbage claimed (the gateway
@@ -8053,8 +8055,7 @@ ParameterizedTest(garbage_t *g, gateway_agent, garbage_on_a_data_connection_coun
     getsockname(lfd, (struct sockaddr *)&sa, &len);
     rpc_client_t me, cl;
     connect_to(&me);
-    cr_assert_eq(rpc_client_hello_agent_acks(&me, TOKEN, 1, ntohs(sa.sin_port), RPC_DATA_ACKS),
-                 WEFT_OK);
+    cr_assert_eq(rpc_client_hello_agent_acks(&me, TOKEN, 1, ntohs(sa.sin_port), 1), WEFT_OK);
     cr_assert_eq(rpc_client_flush(&me), WEFT_OK);
     start_agent0(ack_log[0]);
     client_with_agents(&cl, 2);
@@ -8139,6 +8140,15 @@ static int agent_data_port(const char *log)
     return port;
 }
 
+/* A real agent 1 (ack_agents[1], its log ack_log[1]); returns its data
+ * port. */
+static int real_agent1(void)
+{
+    name_ack_logs();
+    ack_agents[1] = spawn_agent_v("1", ack_log[1]);
+    return agent_data_port(ack_log[1]);
+}
+
 /* The receiving side, from a sender's seat: a real agent 1 answers a data
  * connection opened with the acknowledgment's hello with its own, then
  * with counts of the payload it read (the hello not counted), growing to
@@ -8148,9 +8158,7 @@ Test(gateway_agent, a_receiver_acks_only_senders_that_ask, .init = server_plain,
      .fini = stop_ack_test, .timeout = 30)
 {
     enum { N = 100000 };
-    name_ack_logs();
-    ack_agents[1] = spawn_agent_v("1", ack_log[1]);
-    int port = agent_data_port(ack_log[1]);
+    int port = real_agent1();
     static unsigned char zeros[N];
     int asks = connect_port(port), plain = connect_port(port);
     cr_assert_eq(send(asks, "weft-d1\n", 8, MSG_NOSIGNAL), 8);
@@ -8177,6 +8185,49 @@ Test(gateway_agent, a_receiver_acks_only_senders_that_ask, .init = server_plain,
     close(plain);
     usleep(100 * 1000); /* the agent reads both ends */
     cr_assert_eq(bytes_received(&ack_agents[1], ack_log[1]), 2 * N);
+}
+
+/* Opens a version-2 data connection to port: its hello names stream sid
+ * and the offset `at` of its first payload byte; then writes n zeros and
+ * reads the answer to the hello and the counts until one covers them. */
+static void send_on_stream(int port, uint64_t sid, uint64_t at, size_t n)
+{
+    static unsigned char zeros[1 << 20];
+    unsigned char hello[24] = "weft-d2\n", b[8];
+    for (int k = 0; k < 8; k++) {
+        hello[8 + k] = (unsigned char)(sid >> (56 - 8 * k));
+        hello[16 + k] = (unsigned char)(at >> (56 - 8 * k));
+    }
+    int fd = connect_port(port);
+    cr_assert_eq(send(fd, hello, sizeof hello, MSG_NOSIGNAL), (ssize_t)sizeof hello);
+    cr_assert(n <= sizeof zeros && send(fd, zeros, n, MSG_NOSIGNAL) == (ssize_t)n);
+    cr_assert(read_full(fd, b, 8, 5) && !memcmp(b, "weft-a2\n", 8), "no answer in version 2");
+    for (uint64_t v = 0; v < n;) {
+        cr_assert(read_full(fd, b, 8, 5), "acknowledged %llu of %zu bytes",
+                  (unsigned long long)v, n);
+        v = 0;
+        for (int k = 0; k < 8; k++)
+            v = v << 8 | b[k];
+    }
+    close(fd);
+}
+
+/* A receiver counts each byte of a sender's stream once, whatever the
+ * connections that brought it: a second connection of a stream starting
+ * half way into what the first brought (what a sender sends again after
+ * its acknowledgments were lost) counts only the half past it, and a
+ * stream new to it but begun elsewhere (at another agent that had the
+ * port) counts from where it starts here. */
+Test(gateway_agent, a_receiver_counts_each_byte_of_a_stream_once, .init = server_plain,
+     .fini = stop_ack_test, .timeout = 30)
+{
+    enum { N = 100000 };
+    int port = real_agent1();
+    send_on_stream(port, 7, 0, N);
+    send_on_stream(port, 7, N / 2, N);
+    send_on_stream(port, 8, 5 * N, N);
+    usleep(100 * 1000); /* the agent reads the ends */
+    cr_assert_eq(bytes_received(&ack_agents[1], ack_log[1]), N + N / 2 + N);
 }
 
 /* A TCP relay between a sending agent and a receiving one, on a thread of
@@ -8378,6 +8429,32 @@ Test(gateway_agent, a_receiver_that_takes_nothing_is_let_go_at_the_data_timeout,
     cr_assert(job_done_within(&cl, 0, 15), "the job did not finish on a new connection");
     cr_assert_geq(atomic_load(&relay.accepted), 2, "agent 0 opened no new connection");
     cr_log_info("let go %.2f s after the hold, %.0f bytes to send again", dt, again);
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
+}
+
+/* Bytes a sender sends again after a broken connection are received once:
+ * the relay throws away the receiver's acknowledgments of 4 MB it
+ * forwards, then cuts the connection, so agent 0 sends those 4 MB again
+ * (to the same agent 2) on its next one. Agent 2's count of bytes
+ * received, at its stop, must be the flow's size. Before, it counted the
+ * 4 MB and more twice. */
+Test(gateway_agent, bytes_sent_again_are_received_once, .init = server_20mb,
+     .fini = stop_relay_test, .timeout = 30)
+{
+    const double size = 20e6;
+    rpc_client_t cl;
+    coflow_workload_t wl;
+    uint64_t fid;
+    relayed_flow(&cl, &wl, size, 2e6, 4000000, NULL, &fid);
+    atomic_store(&relay.mode, RELAY_CUT);
+    cr_assert(job_done_within(&cl, 0, 20), "the job did not finish after the cut");
+    cr_assert(file_has(ack_log[0], "unacknowledged to send again"),
+              "agent 0 did not say it sends the lost bytes again");
+    cr_assert_geq(atomic_load(&relay.accepted), 2, "agent 0 opened no new connection");
+    unsigned long long got = bytes_received(&ack_agents[1], ack_log[1]);
+    cr_assert_eq((double)got, size, "agent 2 received %llu bytes of a flow of %.0f (%llu "
+                 "forwarded)", got, size, (unsigned long long)atomic_load(&relay.forwarded));
     rpc_client_destroy(&cl);
     coflow_workload_destroy(&wl);
 }
