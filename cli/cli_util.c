@@ -188,6 +188,14 @@ int cli_check_plot_name(const char *cmd, const char *opt, const char *file)
     return -1;
 }
 
+int cli_check_name(const char *cmd, const char *opt, const char *value, const char *what)
+{
+    if (*value)
+        return 0;
+    fprintf(stderr, "weft %s: %s '': expected a %s name\n", cmd, opt, what);
+    return -1;
+}
+
 int cli_check_writable(const char *cmd, const char *file)
 {
     struct stat sb;

@@ -75,6 +75,11 @@ void cli_gp_quote(FILE *out, const char *s);
  * 'FILE': expected ..." and returns -1. */
 int cli_check_plot_name(const char *cmd, const char *opt, const char *file);
 
+/* An output option's value must name something: '' prints "weft CMD: OPT
+ * '': expected a WHAT name" and returns -1 (a usage error; found later,
+ * it failed as a file or directory named '' that could not be made). */
+int cli_check_name(const char *cmd, const char *opt, const char *value, const char *what);
+
 /* Whether file can be created or written (tried without truncating it; a
  * file that did not exist is removed again): 0, or -1 after "weft CMD:
  * cannot write 'FILE': REASON". */

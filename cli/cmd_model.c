@@ -12,6 +12,7 @@
 
 #include "attention/attn.h"
 #include "cli.h"
+#include "cli_util.h"
 #include "coflow/learned.h"
 #include "train/train.h"
 
@@ -106,7 +107,11 @@ int cmd_model(int argc, char **argv)
     int ch;
     while ((ch = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'o': out = optarg; break;
+        case 'o':
+            if (cli_check_name("model", "--out", optarg, "file"))
+                return CLI_USAGE;
+            out = optarg;
+            break;
         case 'h': usage(stdout); return CLI_OK;
         case ':':
             fprintf(stderr, "weft model: option '%s' needs a value\n", argv[optind - 1]);

@@ -627,6 +627,8 @@ int cmd_sim(int argc, char **argv)
             lp_bound = true;
             break;
         case 'o':
+            if (cli_check_name("sim", "--out", optarg, "directory"))
+                return CLI_USAGE;
             out_dir = optarg;
             break;
         case 'P':

@@ -59,7 +59,11 @@ int cmd_submit(int argc, char **argv)
     int ch;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'o': out_path = optarg; break;
+        case 'o':
+            if (cli_check_name("submit", "--out", optarg, "file"))
+                return CLI_USAGE;
+            out_path = optarg;
+            break;
         case 'f':
             if (workload_format_parse(optarg, &fmt)) {
                 fprintf(stderr, "weft submit: %s\n", weft_last_error());

@@ -551,13 +551,9 @@ int cmd_train(int argc, char **argv)
         usage(stderr);
         goto done_usage;
     }
-    /* malformed names, refused as such: --out '' failed (status 1) where
-       cli_make_dirs looked for a directory named '' */
-    if (!*out_dir || (model_out && !*model_out)) {
-        fprintf(stderr, "weft train: %s '': expected a %s name\n",
-                *out_dir ? "--model-out" : "--out", *out_dir ? "file" : "directory");
+    if (cli_check_name(C, "--out", out_dir, "directory") ||
+        (model_out && cli_check_name(C, "--model-out", model_out, "file")))
         goto done_usage;
-    }
     if (train_config_check(&cfg)) {
         fprintf(stderr, "weft train: %s\n", weft_last_error());
         goto done_usage;

@@ -1202,6 +1202,23 @@ Test(sim_cli, bad_tick_and_empty_allocator_refused)
     ERR_HAS("'sebf:'");
 }
 
+/* An output named '' is a usage error before anything runs: weft sim
+ * used to simulate and then fail (status 1) making a directory named '',
+ * weft model to load and describe the model and then fail renaming its
+ * .tmp over '', weft submit to fail writing '' (after connecting). */
+Test(sim_cli, an_empty_output_name_is_a_usage_error)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --out ''", cli_dir), 2);
+    ERR_HAS("weft sim: --out '': expected a directory name");
+    cr_assert_eq(cli("model models/weft-policy.msgpack --out ''"), 2);
+    ERR_HAS("weft model: --out '': expected a file name");
+    cr_assert_str_empty(cli_file("out"), "the model was described first");
+    cr_assert_eq(cli("submit %s/small.weft --gateway 127.0.0.1:1 --token t --out ''", cli_dir),
+                 2);
+    ERR_HAS("weft submit: --out '': expected a file name");
+}
+
 /* --policy all runs every ordering of the registry, a table row each in
  * its order, each with its own allocator or --alloc's; a policy also
  * named on its own is then given twice. */
