@@ -256,11 +256,24 @@ int cli_make_dirs(const char *cmd, const char *opt, const char *dir)
     return 0;
 }
 
+/* Whether dir has a component "." or "..": a prefix past it may name a
+ * directory that existed (new/../keep is keep), which no undo may take. */
+static bool has_dot_component(const char *dir)
+{
+    for (const char *c = dir; *c;) {
+        size_t len = strcspn(c, "/");
+        if ((len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+            return true;
+        c += len + (c[len] == '/');
+    }
+    return false;
+}
+
 size_t cli_dirs_missing(const char *dir)
 {
     char path[4096];
     size_t n = strlen(dir);
-    if (n >= sizeof path)
+    if (n >= sizeof path || has_dot_component(dir))
         return 0;
     memcpy(path, dir, n + 1);
     struct stat sb;

@@ -93,7 +93,9 @@ int cli_make_dirs(const char *cmd, const char *opt, const char *dir);
 
 /* Where cli_make_dirs(dir) would start making directories: the length of
  * dir's shortest prefix (ending before a '/', or dir itself) that does not
- * exist; 0 when dir exists (or its name is too long to make). */
+ * exist; 0 when dir exists, its name is too long to make, or it has a "."
+ * or ".." component (undoing nothing then: past one, a prefix may name a
+ * directory that existed). */
 size_t cli_dirs_missing(const char *dir);
 
 /* Undoes cli_make_dirs(dir) for a command that failed before writing
