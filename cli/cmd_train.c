@@ -49,8 +49,9 @@ static void usage(FILE *out)
             "the checkpoint at that iteration (its train.csv row is written already) and\n"
             "says which --resume continues it; a second one stops it at once.\n"
             "\n"
-            "exit status: 0 success, 1 error, 2 usage error, 130 stopped by SIGINT and 143\n"
-            "by SIGTERM (128 + the signal, as a shell reports it), checkpoint written\n"
+            "exit status: 0 success, 1 error, 2 usage error; a run stopped by SIGINT or\n"
+            "SIGTERM dies of it once its checkpoint is written (a shell reports 130 or 143,\n"
+            "and a script running it stops as at any Ctrl-C)\n"
             "\n"
             "options:\n"
             "  --out DIR             output directory (default train-out)\n"
@@ -131,6 +132,13 @@ static void on_stop(int sig)
     int saved = errno;
     stop_signal = sig;
     stop_release();
+    /* A Ctrl-C reaches a whole pipeline (weft train | tee log): with its
+       reader gone, the note below or the iteration's output would die of
+       SIGPIPE before the checkpoint. Their writes fail quietly instead. */
+    struct sigaction ign;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ign, NULL);
     if (write(STDERR_FILENO, stop_note, strlen(stop_note)) < 0) {
         /* nothing to do about a stderr that is gone */
     }
@@ -481,6 +489,7 @@ int cmd_train(int argc, char **argv)
     if (!val_paths)
         return CLI_ERROR;
     int rc = CLI_USAGE;
+    int stopped_by = 0; /* the signal a stop at the end of an iteration took */
     const char *C = "train";
 
     optind = 1;
@@ -781,7 +790,8 @@ int cmd_train(int argc, char **argv)
             if (resume && strcmp(resume, path) != 0)
                 fprintf(stderr, " (in place of --resume %s)", resume);
             fputc('\n', stderr);
-            rc = 128 + stop; /* the shell's status for a command a signal ended */
+            rc = 128 + stop; /* as a shell reports it, should the raise below not end it */
+            stopped_by = stop;
             goto done;
         }
     }
@@ -843,5 +853,13 @@ done:
     free(w);
 done_usage:
     free(val_paths);
+    if (stopped_by) {
+        /* die of the signal, its checkpoint written, so that a shell script
+           running this stops as at any Ctrl-C: bash goes on after a child
+           that exited 130 (it handled the signal) */
+        fflush(NULL);
+        signal(stopped_by, SIG_DFL);
+        raise(stopped_by);
+    }
     return rc;
 }

@@ -14,6 +14,8 @@
  * weight / size (Smith 1956), which gives the optimum computed below.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -979,6 +981,11 @@ Test(train, cli_model_out_is_checked_before_training)
     cr_assert_eq(cli("train %s/toy.weft --out %s/kept/a/b --iters 2 " QUICK
                      " --model-out %s/none/m.msgpack", d, d, d), 1);
     cr_assert(!cli_exists("kept/a") && cli_exists("kept"), "--out's parents left behind");
+    /* new/../kept is kept, which was there: it stays (it was removed, being
+       empty, as a directory the run had made) */
+    cr_assert_eq(cli("train %s/toy.weft --out %s/new/../kept --iters 2 " QUICK
+                     " --model-out %s/none/m.msgpack", d, d, d), 1);
+    cr_assert(cli_exists("kept"), "a directory that was there was removed");
     /* without --val the model is the final one */
     cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 2 " QUICK
                      " --model-out %s/m.msgpack", d, d, d), 0, "%s", cli_file("err"));
@@ -1341,35 +1348,77 @@ static int64_t stopped_at(const char *out)
  * within a few), validated at each, checkpointed at the end only. */
 #define SLOW QUICK " --validate-every 1 --checkpoint-every 1000000 --episodes 32"
 
+/* `weft ARGS` started with its stdout and stderr into the pipe whose read
+ * end is *rd (non-blocking): a pipeline's `weft train ... 2>&1 | tee`. */
+static pid_t start_into_pipe(const char *args, int *rd)
+{
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "exec %s %s 2>&1", cli_bin, args);
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert(pid >= 0, "fork failed");
+    if (pid == 0) {
+        signal(SIGINT, SIG_DFL);
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    cr_assert_eq(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+    *rd = fds[0];
+    return pid;
+}
+
 /* Starts a run of SLOW and MORE into cli_dir/OUT that would take hours,
- * and waits for its first train.csv row; its process. */
-static pid_t start_long_run(const char *out, const char *more)
+ * and waits for its first train.csv row; its process. With rd, its output
+ * goes to a pipe (start_into_pipe), drained while waiting. */
+static pid_t start_long_run(const char *out, const char *more, int *rd)
 {
     const char *d = cli_dir;
     char args[1024], csv[160];
     snprintf(args, sizeof args, "train %s/toy.weft --val %s/toy.weft --out %s/%s --iters 100000 "
              SLOW " %s", d, d, d, out, more);
     snprintf(csv, sizeof csv, "%s/train.csv", out);
-    pid_t pid = cli_start(args);
-    cr_assert(cli_wait_for(csv, "\n1,", pid, 60), "no first row: %s", cli_file("err"));
+    pid_t pid = rd ? start_into_pipe(args, rd) : cli_start(args);
+    bool row = false;
+    for (double waited = 0; waited < 60 && !row && !cli_ended(pid); waited += 0.01) {
+        char sink[4096];
+        while (rd && read(*rd, sink, sizeof sink) > 0) {
+        }
+        row = strstr(cli_file(csv), "\n1,") != NULL;
+        usleep(10000);
+    }
+    cr_assert(row, "no first row: %s", cli_file("err"));
     return pid;
+}
+
+/* Whether a run stopped by signal sig died of it, as a shell script needs
+ * to stop too (an exit 128 + sig it takes as handled). */
+static bool died_of(int st, int sig)
+{
+    return WIFSIGNALED(st) && WTERMSIG(st) == sig;
 }
 
 /* Ctrl-C (SIGINT) or SIGTERM stops a run at the end of its iteration with
  * its checkpoint and train.csv at that iteration, says how to resume, and
- * exits 130 or 143; the resumed run ends as an uninterrupted one, bit for
- * bit. A Ctrl-C lost every iteration since the last --checkpoint-every.
- * A second Ctrl-C stops at once. */
+ * dies of the signal (it exited 130, and a script went on to its next
+ * command); the resumed run ends as an uninterrupted one, bit for bit. A
+ * Ctrl-C lost every iteration since the last --checkpoint-every. The same
+ * through a pipe whose reader the Ctrl-C ended too (it died of SIGPIPE,
+ * without its checkpoint). A second Ctrl-C stops at once. */
 Test(train, cli_interrupted_run_saves_its_checkpoint_and_resumes, .timeout = 300)
 {
     if (!cli_toy("train-sigint"))
         return;
     const char *d = cli_dir;
-    pid_t pid = start_long_run("run", "");
+    pid_t pid = start_long_run("run", "", NULL);
     cr_assert_eq(kill(pid, SIGINT), 0);
     int st = cli_reap(pid, 60);
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 130, "wait status %#x: %s", st,
-              cli_file("err"));
+    cr_assert(died_of(st, SIGINT), "wait status %#x: %s", st, cli_file("err"));
     int64_t k = stopped_at("run");
     char want[512];
     snprintf(want, sizeof want, "weft train: stopped by SIGINT after iteration %lld of 100000: "
@@ -1391,31 +1440,41 @@ Test(train, cli_interrupted_run_saves_its_checkpoint_and_resumes, .timeout = 300
              "cmp %s/run/best.msgpack %s/whole/best.msgpack", d, d, d, d);
     cr_assert_eq(system(cmd), 0, "the resumed run's models differ from the whole run's");
 
-    /* SIGTERM: the same, status 143 */
-    pid = start_long_run("term", "");
+    /* SIGTERM: the same */
+    pid = start_long_run("term", "", NULL);
     cr_assert_eq(kill(pid, SIGTERM), 0);
     st = cli_reap(pid, 60);
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 143, "wait status %#x: %s", st,
-              cli_file("err"));
+    cr_assert(died_of(st, SIGTERM), "wait status %#x: %s", st, cli_file("err"));
     cr_assert(strstr(cli_file("err"), "stopped by SIGTERM"), "%s", cli_file("err"));
     stopped_at("term");
 
-    /* a second Ctrl-C, once the first is taken, stops it at once (dies of
-       SIGINT). Were the run to end its iteration first, it would exit 130:
-       tried again then, with longer iterations */
+    /* weft train ... 2>&1 | tee: the Ctrl-C ends the reader too */
+    int rd;
+    pid = start_long_run("piped", "", &rd);
+    cr_assert_eq(kill(pid, SIGINT), 0);
+    close(rd);
+    st = cli_reap(pid, 60);
+    cr_assert(died_of(st, SIGINT), "wait status %#x (SIGPIPE is %d)", st, SIGPIPE);
+    stopped_at("piped");
+
+    /* a second Ctrl-C, once the first is taken, stops it at once: without
+       a checkpoint (none is due before iteration 1,000,000). Were the run
+       to end its iteration first, it would write one: tried again then,
+       with longer iterations */
     bool died = false;
     for (int round = 0; round < 3 && !died; round++) {
         char more[64], out[32];
         snprintf(more, sizeof more, "--episodes %d", 128 << (2 * round));
         snprintf(out, sizeof out, "twice%d", round);
-        pid = start_long_run(out, more);
+        pid = start_long_run(out, more, NULL);
         cr_assert_eq(kill(pid, SIGINT), 0);
         cr_assert(cli_wait_for("err", "(again: at once)", pid, 60), "%s", cli_file("err"));
         kill(pid, SIGINT);
         st = cli_reap(pid, 60);
-        died = WIFSIGNALED(st) && WTERMSIG(st) == SIGINT;
-        cr_assert(died || (WIFEXITED(st) && WEXITSTATUS(st) == 130), "wait status %#x: %s",
-                  st, cli_file("err"));
+        cr_assert(died_of(st, SIGINT), "wait status %#x: %s", st, cli_file("err"));
+        char ck[64];
+        snprintf(ck, sizeof ck, "%s/checkpoint.msgpack", out);
+        died = !cli_exists(ck);
     }
     cr_assert(died, "a second SIGINT did not stop the run at once");
     cli_teardown();
