@@ -1,0 +1,2286 @@
+/*
+ * test_gateway_serve.c - a real `weft serve` process on a loopback port
+ * ($WEFT_BIN, started per test), seen from outside: the test speaks as a
+ * client or plays an agent through the client library, and runs `weft
+ * submit`, `weft agent`, `weft status` and `weft journal` against it.
+ * Hostile input: garbage, an oversized length, a 5-byte map32 header
+ * declaring 2^32 - 1 entries, a wrong token, messages before hello, a
+ * slow-loris hello, unknown ids; each gets an error frame naming the
+ * problem (and a close where the stream cannot continue), and afterwards
+ * a well-behaved client is still served and the gateway's memory stays
+ * bounded; `weft submit` and `weft agent` stop at once on a wrong token.
+ * The journal across restarts (the epoch, no id given out twice,
+ * compaction, --keep-finished, JCTs). Journal files at start: a corrupted
+ * length or a damaged record is refused and the file left as it was, a
+ * torn tail is kept aside with a warning, and `weft journal` checks one
+ * without changing it. The limits: connections, idle and frame timeouts.
+ * TLS, with certificates made by the openssl command: agents, submit and
+ * status over it, certificates that do not verify, SIGHUP renewals, CA
+ * files read again. Helpers shared with the other gateway tests:
+ * gateway_support.h.
+ */
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rpc/client.h"
+#include "rpc/gateway.h"
+#include "tests/gateway_support.h"
+#include "workload/workload.h"
+
+/* -------------------------------------------------------- hostile input */
+
+TestSuite(gateway_hostile, .init = server_default, .fini = stop_server, .timeout = 30);
+
+static void send_raw(rpc_client_t *c, const void *bytes, size_t n)
+{
+    cr_assert_eq(send(c->fd, bytes, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+/* The gateway closed the connection: reads end with EOF. */
+static void expect_closed(rpc_client_t *c)
+{
+    const msgpack_object *m;
+    int r = wait_msg(c, &m);
+    cr_assert_lt(r, 0, "connection still open (r=%d)", r);
+}
+
+static long server_rss_kb(void)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)server_pid);
+    FILE *f = fopen(path, "r");
+    cr_assert(f);
+    long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
+Test(gateway_hostile, garbage)
+{
+    rpc_client_t c;
+    connect_to(&c);
+    const char http[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    send_raw(&c, http, sizeof http - 1);
+    /* "GET " read as a length is 1195725856 bytes */
+    expect_error(&c, "protocol", "frame of 1195725856 bytes exceeds the 1048576-byte cap");
+    expect_closed(&c);
+    rpc_client_destroy(&c);
+    still_serving();
+}
+
+/* A peer the gateway closes on an error, and which goes on sending for a
+ * moment (its next frames were on their way), must still be able to read
+ * the error frame: the gateway ends its side (FIN) and drains what comes
+ * for a moment instead of closing on unread input, which would reset the
+ * connection, fail the peer's next send, and make `weft submit` or `weft
+ * agent` retry rather than stop on the error. The peer sends an oversized
+ * length, then 100 ms later 64 KiB more, then reads. */
+Test(gateway_hostile, a_peer_still_sending_reads_its_error)
+{
+    for (int round = 0; round < 3; round++) {
+        rpc_client_t c;
+        connect_to(&c);
+        const unsigned char h[] = {0x7f, 0xff, 0xff, 0xff, 0x81};
+        send_raw(&c, h, sizeof h);
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        static unsigned char more[64 * 1024];
+        ssize_t w = send(c.fd, more, sizeof more, MSG_NOSIGNAL | MSG_DONTWAIT);
+        cr_assert(w > 0, "round %d: the send after the error failed: %s", round,
+                  w < 0 ? strerror(errno) : "0 bytes");
+        nanosleep(&ts, NULL);
+        w = send(c.fd, more, sizeof more, MSG_NOSIGNAL | MSG_DONTWAIT);
+        cr_assert(w > 0 || (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)),
+                  "round %d: the second send after the error failed: %s", round,
+                  w < 0 ? strerror(errno) : "0 bytes");
+        expect_error(&c, "protocol", "exceeds the 1048576-byte cap");
+        expect_closed(&c);
+        rpc_client_destroy(&c);
+    }
+    still_serving();
+}
+
+Test(gateway_hostile, oversized_length)
+{
+    rpc_client_t c;
+    connect_to(&c);
+    const unsigned char h[] = {0x7f, 0xff, 0xff, 0xff, 0x81};
+    send_raw(&c, h, sizeof h);
+    expect_error(&c, "protocol", "exceeds the 1048576-byte cap");
+    expect_closed(&c);
+    rpc_client_destroy(&c);
+    still_serving();
+}
+
+Test(gateway_hostile, map32_header_declaring_2_to_the_32_entries)
+{
+    rpc_client_t c;
+    connect_to(&c);
+    const unsigned char bomb[] = {0, 0, 0, 5, 0xdf, 0xff, 0xff, 0xff, 0xff};
+    send_raw(&c, bomb, sizeof bomb);
+    expect_error(&c, "protocol", "map declares 4294967295 entries but only 0 bytes follow");
+    expect_closed(&c);
+    rpc_client_destroy(&c);
+    still_serving();
+}
+
+Test(gateway_hostile, wrong_token)
+{
+    rpc_client_t c;
+    connect_to(&c);
+    cr_assert_eq(rpc_client_hello_client(&c, TOKEN "x"), WEFT_OK);
+    expect_error(&c, "auth", "wrong token");
+    expect_closed(&c);
+    rpc_client_destroy(&c);
+    still_serving();
+}
+
+Test(gateway_hostile, message_before_hello)
+{
+    rpc_client_t c;
+    connect_to(&c);
+    uint64_t fid = 0;
+    double sent = 1;
+    cr_assert_eq(rpc_client_progress(&c, &fid, &sent, 1), WEFT_OK);
+    expect_error(&c, "auth", "expected hello first, got 'progress'");
+    expect_closed(&c);
+    rpc_client_destroy(&c);
+    still_serving();
+}
+
+Test(gateway_hostile, slow_loris_hello)
+{
+    /* A valid hello trickled one byte per 100 ms would take seconds; the
+     * gateway (--hello-timeout 1) closes it after 1 s whatever arrives. */
+    rpc_client_t c;
+    connect_to(&c);
+    cr_assert_eq(rpc_client_hello_client(&c, TOKEN), WEFT_OK);
+    bool closed = false;
+    for (size_t i = 0; i < c.out.size && !closed; i++) {
+        if (send(c.fd, c.out.data + i, 1, MSG_NOSIGNAL) != 1)
+            closed = true;
+        struct pollfd p = {c.fd, POLLIN, 0};
+        if (poll(&p, 1, 100) == 1)
+            closed = true; /* the gateway spoke: it can only be the error */
+    }
+    cr_assert(closed, "the whole hello trickled in without the gateway closing");
+    c.out.size = 0;
+    expect_error(&c, "timeout", "no valid hello within 1 s");
+    expect_closed(&c);
+    rpc_client_destroy(&c);
+    still_serving();
+}
+
+Test(gateway_hostile, unknown_ids_get_an_error_and_the_connection_stays)
+{
+    rpc_client_t a;
+    connect_to(&a);
+    cr_assert_eq(rpc_client_hello_agent(&a, TOKEN, 1, 9999), WEFT_OK);
+    const msgpack_object *m;
+    cr_assert_eq(wait_msg(&a, &m), 1);
+    uint64_t fid = 123456;
+    double sent = 10;
+    cr_assert_eq(rpc_client_progress(&a, &fid, &sent, 1), WEFT_OK);
+    expect_error(&a, "unknown-id", "flow 123456 does not exist (0 flows registered)");
+    cr_assert_eq(rpc_client_done(&a, 3, &fid, 1), WEFT_OK);
+    expect_error(&a, "unknown-id", "flow 123456 does not exist");
+    /* the done is still acknowledged: nothing of it was kept */
+    cr_assert_eq(wait_msg(&a, &m), 1);
+    char type[32];
+    cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "ack");
+    expect_pong(&a, 5);
+    rpc_client_t c;
+    connect_to(&c);
+    hello_client(&c);
+    int64_t job = 99;
+    cr_assert_eq(rpc_client_watch(&c, &job, 1), WEFT_OK);
+    expect_error(&c, "unknown-id", "job 99 was never registered");
+    rpc_pack_simple(&c.out, "frobnicate", -1);
+    expect_error(&c, "unknown-type", "unknown message type 'frobnicate'");
+    expect_pong(&c, 6);
+    rpc_client_destroy(&c);
+    rpc_client_destroy(&a);
+}
+
+Test(gateway_hostile, register_validates_and_is_idempotent)
+{
+    rpc_client_t c;
+    connect_to(&c);
+    hello_client(&c);
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 8); /* port 6 does not exist on the 4-port gateway */
+    coflow_workload_add_job(&wl, 42, 0, 1, 0);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 6, 1000);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    cr_assert_eq(rpc_client_register(&c, 1, &wl, 0), WEFT_OK);
+    expect_error(&c, "invalid-job", "job 42");
+    wl.flows[0].dst = 3;
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(rpc_client_register(&c, 2 + k, &wl, 0), WEFT_OK);
+        const msgpack_object *m;
+        cr_assert_eq(wait_msg(&c, &m), 1);
+        char type[32];
+        cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "ack");
+        int64_t seq, first;
+        cr_assert_eq(rpc_get_int(m, "seq", 0, 100, &seq), WEFT_OK);
+        cr_assert_eq(seq, 2 + k);
+        cr_assert_eq(rpc_get_int(m, "first_flow", 0, 100, &first), WEFT_OK);
+        cr_assert_eq(first, 0);
+        const msgpack_object *dup = rpc_map_get(m, "dup");
+        cr_assert(dup && dup->type == MSGPACK_OBJECT_BOOLEAN && dup->via.boolean == (k == 1));
+    }
+    /* another job under id 42 is refused, not acknowledged as a resend
+       that would never run; the job registered stays, resends of it too */
+    wl.flows[0].bytes = 2000;
+    cr_assert_eq(rpc_client_register(&c, 4, &wl, 0), WEFT_OK);
+    expect_error(&c, "invalid-job", "job 42 is registered already with other contents");
+    wl.flows[0].bytes = 1000;
+    bool dup;
+    cr_assert_eq(register_job(&c, &wl, 0, &dup), 0);
+    cr_assert(dup);
+    coflow_workload_destroy(&wl);
+    rpc_client_destroy(&c);
+}
+
+Test(gateway_hostile, keeps_serving_with_bounded_memory)
+{
+    /* Twenty connections each hold a frame just under the 1 MiB cap, three
+     * more send bombs: the gateway holds at most cap + 4 bytes each, and
+     * answers a good client meanwhile. */
+    long before = server_rss_kb();
+    enum { N = 20 };
+    rpc_client_t c[N];
+    unsigned char *chunk = calloc(1, 1 << 20);
+    cr_assert(chunk);
+    chunk[0] = 0x00, chunk[1] = 0x10, chunk[2] = 0x00, chunk[3] = 0x00; /* 1 MiB frame */
+    for (int i = 0; i < N; i++) {
+        connect_to(&c[i]);
+        size_t off = 0, n = (1 << 20) - 4096; /* all but the last 4 KiB */
+        while (off < n) {
+            ssize_t w = send(c[i].fd, chunk + off, n - off, MSG_NOSIGNAL);
+            if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                struct pollfd p = {c[i].fd, POLLOUT, 0};
+                poll(&p, 1, 1000);
+                continue;
+            }
+            cr_assert_gt(w, 0);
+            off += (size_t)w;
+        }
+    }
+    still_serving();
+    long during = server_rss_kb();
+    cr_assert_lt(during - before, 64 * 1024,
+                 "gateway RSS grew by %ld kB holding 20 partial 1 MiB frames", during - before);
+    for (int i = 0; i < N; i++)
+        rpc_client_destroy(&c[i]);
+    free(chunk);
+}
+
+Test(gateway_hostile, a_burst_beyond_the_budget_is_handled_completely)
+{
+    /* 5000 pings in one write: the gateway handles 64 per read event and
+     * comes back for the rest (a budget that forgot to resume would stall
+     * here), and a second client is answered in between. */
+    rpc_client_t c, other;
+    connect_to(&c);
+    hello_client(&c);
+    connect_to(&other);
+    hello_client(&other);
+    for (int i = 0; i < 5000; i++)
+        cr_assert_eq(rpc_client_ping(&c, i), WEFT_OK);
+    cr_assert_eq(rpc_client_flush(&c), WEFT_OK);
+    expect_pong(&other, 1);
+    for (int i = 0; i < 5000; i++) {
+        const msgpack_object *m;
+        cr_assert_eq(wait_msg(&c, &m), 1, "pong %d of 5000 missing", i);
+        int64_t seq;
+        cr_assert_eq(rpc_get_int(m, "seq", 0, INT64_MAX, &seq), WEFT_OK);
+        cr_assert_eq(seq, i, "pongs out of order");
+    }
+    rpc_client_destroy(&other);
+    rpc_client_destroy(&c);
+}
+
+/* A wrong token is refused on every connection: weft submit and weft agent
+ * stop at once with the gateway's message and exit status 1 instead of
+ * reconnecting until --timeout (submit: 483 reconnects in 25 s) or
+ * forever (agent). The suite's timeout catches a retry loop. */
+Test(gateway_hostile, submit_and_agent_stop_on_a_wrong_token)
+{
+    char gw[32], out[4096];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *submit[] = {"submit", "tests/gateway/small.weft", "--gateway", gw, "--token",
+                            "not-" TOKEN, "--timeout", "60", NULL};
+    int st = run_weft(out, sizeof out, submit);
+    cr_assert_eq(st, 1, "submit: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "authentication failed") && strstr(out, "wrong token"), "%s", out);
+    cr_assert(!strstr(out, "timeout"), "%s", out);
+    const char *agent[] = {"agent", "--id", "0", "--gateway", gw, "--token", "not-" TOKEN,
+                           NULL};
+    st = run_weft(out, sizeof out, agent);
+    cr_assert_eq(st, 1, "agent: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "authentication failed") && strstr(out, "wrong token"), "%s", out);
+    /* status and cancel: the gateway's reason, and no line after it that
+       blames the gateway (they added "closed the exchange") */
+    const char *status[] = {"status", "--gateway", gw, "--token", "not-" TOKEN, NULL};
+    const char *cancel[] = {"cancel", "7", "--gateway", gw, "--token", "not-" TOKEN, NULL};
+    const char *const *asks[] = {status, cancel};
+    for (int i = 0; i < 2; i++) {
+        st = run_weft(out, sizeof out, asks[i]);
+        cr_assert_eq(st, 1, "%s: exit status %d: %s", asks[i][0], st, out);
+        cr_assert(strstr(out, "gateway error auth") && strstr(out, "wrong token"), "%s", out);
+        cr_assert(!strstr(out, "closed the exchange"), "%s", out);
+    }
+    still_serving();
+}
+
+/* weft submit keeps a cancelled job apart: its time to the cancel is no
+ * JCT, so the average leaves it out and --out marks it (before, it was a
+ * row like any finished job's and made the average look better). And an
+ * --out it cannot write stops it before any job is registered (before, it
+ * ran every job to the end, then failed). No agent: the job waits until
+ * its cancel. */
+Test(gateway_hostile, submit_keeps_a_cancelled_job_apart)
+{
+    char gw[32], out[4096], dir[] = "/tmp/weft-submit-XXXXXX", csv[96], log[96], bad[96];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    snprintf(csv, sizeof csv, "%s/jct.csv", dir);
+    snprintf(log, sizeof log, "%s/submit.out", dir);
+    snprintf(bad, sizeof bad, "%s/no/such/dir.csv", dir);
+    const char *refused[] = {"submit", "tests/gateway/small.weft", "--gateway", gw, "--token",
+                             TOKEN, "--out", bad, NULL};
+    int st = run_weft(out, sizeof out, refused);
+    cr_assert_eq(st, 1, "exit status %d: %s", st, out);
+    cr_assert(strstr(out, "cannot write '") && strstr(out, "no/such/dir.csv"), "%s", out);
+    cr_assert_null(strstr(out, "registered"), "%s", out);
+
+    char wl[96];
+    snprintf(wl, sizeof wl, "%s/one.weft", dir);
+    FILE *f = fopen(wl, "w");
+    cr_assert(f);
+    fprintf(f, "weft-workload 1\nports 4\njob 77 0 1 0 1\ncoflow 1 0 1 -\n0 1 2000000\nend 1\n");
+    fclose(f);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        const char *bin = getenv("WEFT_BIN");
+        execl(bin, bin, "submit", wl, "--gateway", gw, "--token", TOKEN, "--out", csv,
+              "--timeout", "20", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 500 && !file_has(log, "job 77 registered"); i++)
+        usleep(10 * 1000);
+    cr_assert(file_has(log, "job 77 registered"), "weft submit did not register job 77");
+    cr_assert_eq(run_cancel("77", out, sizeof out), 0, "weft cancel: %s", out);
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "weft submit: status %#x", status);
+    cr_assert(file_has(log, "1 jobs, 1 cancelled; average JCT 0.000 s over the 0 finished"),
+              "weft submit's report");
+    cr_assert(file_has(csv, "job,arrival_s,jct_s,cancelled"));
+    char line[256];
+    cr_assert(file_line(csv, "77,", line, sizeof line), "no row for job 77");
+    cr_assert(line[strlen(line) - 2] == '1', "job 77 not marked cancelled: %s", line);
+    unlink(wl), unlink(csv), unlink(log);
+    cr_assert_eq(rmdir(dir), 0);
+}
+
+/* The status message itself: refused before hello like anything else,
+ * answered with the request's seq, and answered to an agent too. */
+Test(gateway_hostile, status_message)
+{
+    rpc_client_t c;
+    connect_to(&c);
+    cr_assert_eq(rpc_client_status(&c, 1), WEFT_OK);
+    expect_error(&c, "auth", "expected hello first, got 'status'");
+    rpc_client_destroy(&c);
+    connect_to(&c);
+    hello_client(&c);
+    cr_assert_eq(rpc_client_status(&c, 5), WEFT_OK);
+    const msgpack_object *m = wait_type(&c, "status");
+    int64_t v;
+    cr_assert_eq(rpc_get_int(m, "seq", 0, INT64_MAX, &v), WEFT_OK);
+    cr_assert_eq(v, 5);
+    cr_assert_eq(rpc_get_int(m, "agents", 0, INT64_MAX, &v), WEFT_OK);
+    cr_assert_eq(v, 0);
+    cr_assert_eq(rpc_get_int(m, "conns", 0, INT64_MAX, &v), WEFT_OK);
+    cr_assert_eq(v, 1);
+    const msgpack_object *j = rpc_map_get(m, "journal");
+    cr_assert(j && j->type == MSGPACK_OBJECT_NIL, "a journal without --journal");
+    rpc_client_t a;
+    connect_to(&a);
+    cr_assert_eq(rpc_client_hello_agent(&a, TOKEN, 3, 9), WEFT_OK);
+    cr_assert_eq(rpc_client_status(&a, -1), WEFT_OK);
+    m = wait_type(&a, "status");
+    cr_assert(!rpc_map_get(m, "seq"), "a seq that was not asked for");
+    const msgpack_object *ap = rpc_map_get(m, "agent_ports");
+    cr_assert(ap && ap->type == MSGPACK_OBJECT_ARRAY && ap->via.array.size == 1 &&
+              rpc_obj_int(&ap->via.array.ptr[0], &v) && v == 3, "agent_ports is not [3]");
+    cr_assert_eq(rpc_get_int(m, "conns", 0, INT64_MAX, &v), WEFT_OK);
+    cr_assert_eq(v, 2);
+    rpc_client_destroy(&a);
+    rpc_client_destroy(&c);
+    still_serving();
+}
+
+/* ------------------------------------------ the journal across restarts */
+
+static char journal_path[64];
+
+static void server_journal(void)
+{
+    snprintf(journal_path, sizeof journal_path, "/tmp/weft-gw-journal-%d", (int)getpid());
+    start_server4("--journal", journal_path, "--no-fsync", NULL);
+}
+
+static void stop_server_journal(void)
+{
+    stop_server();
+    unlink(journal_path);
+}
+
+/* Sends a ping on agent connection c and reads up to its pong: the
+ * schedules in between must tell it to drop exactly want[0..n), in "drop"
+ * alone, and no error may come. */
+static void expect_drops(rpc_client_t *c, int64_t seq, const uint64_t *want, size_t n)
+{
+    cr_assert_eq(rpc_client_ping(c, seq), WEFT_OK);
+    size_t got = 0;
+    for (;;) {
+        const msgpack_object *m;
+        cr_assert_eq(rpc_client_wait(c, 5.0, &m), 1, "no pong: %s", weft_last_error());
+        char type[32];
+        rpc_msg_type(m, type, sizeof type);
+        cr_assert(strcmp(type, "error"), "an error frame");
+        if (!strcmp(type, "pong"))
+            break;
+        const msgpack_object *d = rpc_map_get(m, "drop");
+        if (strcmp(type, "schedule") || !d)
+            continue;
+        const msgpack_object_array *fl;
+        cr_assert_eq(rpc_get_array(m, "flows", &fl), WEFT_OK);
+        cr_assert_eq(fl->size, 0, "a drop answering a report lists no rate");
+        cr_assert_eq(d->type, MSGPACK_OBJECT_ARRAY);
+        for (uint32_t i = 0; i < d->via.array.size; i++, got++) {
+            cr_assert_lt(got, n, "more drops than expected");
+            cr_assert_eq(d->via.array.ptr[i].via.u64, want[got], "drop #%zu", got);
+        }
+    }
+    cr_assert_eq(got, n, "%zu drops of %zu", got, n);
+}
+
+/* A gateway's epoch (in every welcome) is kept by its journal: the same
+ * after a restart from it, another after a start without it, which agents
+ * and clients take as "what this gateway told you is gone". */
+Test(gateway_journal, the_epoch_survives_a_restart_from_the_journal_only,
+     .init = server_journal, .fini = stop_server_journal, .timeout = 30)
+{
+    rpc_client_t c;
+    connect_to(&c);
+    int64_t first = hello_client(&c);
+    rpc_client_destroy(&c);
+    stop_server();
+    /* weft journal names it as weft status does, in hex, so that a copy
+       can be matched with the gateway it came from (it printed decimal) */
+    char out[4096], want[64];
+    const char *check[] = {"journal", journal_path, "--ports", "4", NULL};
+    cr_assert_eq(run_weft(out, sizeof out, check), 0, "%s", out);
+    snprintf(want, sizeof want, "\n  epoch        %llx\n", (unsigned long long)first);
+    cr_assert(strstr(out, want), "no '%s' in:\n%s", want + 1, out);
+    start_server4("--journal", journal_path, "--no-fsync", NULL);
+    connect_to(&c);
+    cr_assert_eq(hello_client(&c), first, "a restart from the journal changed the epoch");
+    rpc_client_destroy(&c);
+    stop_server();
+    start_server(NULL, NULL);
+    connect_to(&c);
+    cr_assert_neq(hello_client(&c), first, "a gateway without the journal kept its epoch");
+    rpc_client_destroy(&c);
+}
+
+/* A journal restored from an older copy forgot job 2, whose flows agent 0
+ * holds (same epoch: the copy has it). Restarted from it, the gateway gives
+ * new flows ids from a random base past everything the journal had, so job
+ * 3 does not take job 2's ids, and agent 0's report about job 2's flow is
+ * answered with a drop (a running job's flow is not). Before, job 3 got job
+ * 2's ids, and agent 0's reports about its old flow counted for the new
+ * one. Another restart moves the base again. */
+Test(gateway_journal, a_journal_restored_from_an_older_copy_gives_out_no_id_twice,
+     .init = server_journal, .fini = stop_server_journal, .timeout = 30)
+{
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    for (int j = 1; j <= 4; j++) {
+        cr_assert_eq(coflow_workload_add_job(&wl, j, 0, 1, 0), WEFT_OK);
+        coflow_workload_add_coflow(&wl, 1, 0);
+        coflow_workload_add_flow(&wl, 0, 1, 1e9);
+        coflow_workload_add_flow(&wl, 0, 2, 1e9);
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    }
+    char copy[80];
+    snprintf(copy, sizeof copy, "%s.copy", journal_path);
+    rpc_client_t cl, ag;
+    bool dup;
+    connect_to(&cl);
+    int64_t epoch = hello_client(&cl);
+    uint64_t f1 = register_job(&cl, &wl, 0, &dup);
+    copy_file(journal_path, copy);
+    uint64_t f2 = register_job(&cl, &wl, 1, &dup);
+    cr_assert_eq(f2, f1 + 2);
+    rpc_client_destroy(&cl);
+    stop_server();
+    copy_file(copy, journal_path);
+    unlink(copy);
+    start_server4("--journal", journal_path, "--no-fsync", NULL);
+    connect_to(&cl);
+    cr_assert_eq(hello_client(&cl), epoch);
+    uint64_t f3 = register_job(&cl, &wl, 2, &dup);
+    cr_assert(!dup);
+    cr_assert_geq(f3, f2 + 2 + ((uint64_t)1 << 32), "job 3 got ids from %llu, job 2 had %llu",
+                  (unsigned long long)f3, (unsigned long long)f2);
+    connect_to(&ag);
+    hello_agent0(&ag);
+    uint64_t fids[3] = {f2, f2 + 1, f3};
+    double sent[3] = {1e6, 0, 0};
+    cr_assert_eq(rpc_client_progress(&ag, fids, sent, 3), WEFT_OK);
+    expect_drops(&ag, 1, fids, 2);
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+    stop_server();
+    start_server4("--journal", journal_path, "--no-fsync", NULL);
+    connect_to(&cl);
+    hello_client(&cl);
+    cr_assert_eq(register_job(&cl, &wl, 2, &dup), f3); /* replayed as it was */
+    cr_assert(dup);
+    uint64_t f4 = register_job(&cl, &wl, 3, &dup);
+    cr_assert_geq(f4, f3 + 2 + ((uint64_t)1 << 32));
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
+}
+
+/* One job (id 77) of one coflow of n flows on 4 ports, each a different
+ * size: a registration of about 8 bytes a flow. */
+static void big_job(coflow_workload_t *wl, size_t n)
+{
+    coflow_workload_init(wl, 4);
+    cr_assert_eq(coflow_workload_add_job(wl, 77, 0, 1, 0), WEFT_OK);
+    coflow_workload_add_coflow(wl, 1, 0);
+    for (size_t f = 0; f < n; f++)
+        coflow_workload_add_flow(wl, (uint32_t)(f % 4), (uint32_t)(f / 4 % 4), 1e6 + (double)f);
+    cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK);
+}
+
+/* A job of 80,000 flows fits the default frame cap (the gateway used to
+ * refuse it for its 320,000 msgpack objects). A job whose registration is
+ * larger than the default frame cap (1 MiB) and the journal's default
+ * record cap (4 MiB): a gateway started with a
+ * larger --max-frame says so in its welcome, the client library then sends
+ * it, the gateway journals it (its record cap follows --max-frame) and
+ * replays it after a restart. weft submit tells a gateway of the default
+ * cap's user which --max-frame would take the job, and registers it with
+ * one whose cap is large enough. Before, the client refused anything over
+ * 1 MiB whatever the gateway took, and a record over 4 MiB stopped the
+ * gateway. */
+static void make_journal_path(void)
+{
+    snprintf(journal_path, sizeof journal_path, "/tmp/weft-gw-journal-%d", (int)getpid());
+    unlink(journal_path);
+}
+
+Test(gateway_journal, a_registration_larger_than_the_default_caps, .init = make_journal_path,
+     .fini = stop_server_journal, .timeout = 120)
+{
+    coflow_workload_t wl;
+    big_job(&wl, 600000);
+    char big_file[64], out[4096], gw[32];
+    snprintf(big_file, sizeof big_file, "/tmp/weft-gw-big-%d.weft", (int)getpid());
+    cr_assert_eq(workload_save_weft(&wl, big_file), WEFT_OK, "%s", weft_last_error());
+
+    start_server(NULL, NULL);
+    /* Under the default frame cap: 80,000 flows, 0.96 MB, 320,000 objects
+       (the object cap used to be 262,144 whatever the frame cap) */
+    coflow_workload_t mid;
+    big_job(&mid, 80000);
+    rpc_client_t c;
+    connect_to(&c);
+    hello_client(&c);
+    bool dup;
+    register_job(&c, &mid, 0, &dup);
+    cr_assert(!dup);
+    rpc_client_destroy(&c);
+    coflow_workload_destroy(&mid);
+    /* Over it: refused by weft submit, with the remedy */
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *submit[] = {"submit", big_file, "--gateway", gw, "--token", TOKEN,
+                            "--timeout", "20", NULL};
+    int st = run_weft(out, sizeof out, submit);
+    cr_assert_eq(st, 1, "submit: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "job 77: its registration is ") &&
+              strstr(out, "(600000 flows), more than the gateway's 1048576-byte frame cap: "
+                          "start weft serve with --max-frame "), "%s", out);
+    stop_server();
+
+    start_server4("--max-frame", "8388608", "--journal", journal_path);
+    connect_to(&c);
+    cr_assert_eq(rpc_client_hello_client(&c, TOKEN), WEFT_OK);
+    const msgpack_object *m = wait_type(&c, "welcome");
+    rpc_client_welcome(&c, m);
+    cr_assert_eq(c.max_frame, (size_t)8388608);
+    size_t before = c.out.size;
+    cr_assert_eq(rpc_client_register(&c, 0, &wl, 0), WEFT_OK, "%s", weft_last_error());
+    cr_assert_gt(c.out.size - before, RPC_JOURNAL_MAX_RECORD, "only %zu bytes",
+                 c.out.size - before);
+    /* 600,000 flows parsed, analysed and journaled (fdatasync'ed): seconds
+       under the sanitizers on a busy machine, where 5 s once ran out */
+    int r = wait_msg_for(&c, &m, 60.0);
+    cr_assert_eq(r, 1, "no ack of the large job: %s", weft_last_error());
+    char t[32];
+    cr_assert_str_eq(rpc_msg_type(m, t, sizeof t), "ack");
+    int64_t first;
+    cr_assert_eq(rpc_get_int(m, "first_flow", 0, INT64_MAX, &first), WEFT_OK);
+    rpc_client_destroy(&c);
+    cr_assert_gt(file_size(journal_path), (long)RPC_JOURNAL_MAX_RECORD);
+    stop_server();
+
+    /* replayed: the job is known, with its flow ids */
+    start_server4("--max-frame", "8388608", "--journal", journal_path);
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    connect_to(&c);
+    cr_assert_eq(rpc_client_hello_client(&c, TOKEN), WEFT_OK);
+    rpc_client_welcome(&c, wait_type(&c, "welcome"));
+    cr_assert_eq(register_job(&c, &wl, 0, &dup), (uint64_t)first);
+    cr_assert(dup, "the journal lost the large job");
+    rpc_client_destroy(&c);
+    const char *again[] = {"submit", big_file, "--gateway", gw, "--token", TOKEN,
+                           "--timeout", "3", NULL};
+    st = run_weft(out, sizeof out, again);
+    /* a duplicate, acknowledged, and said to be one: its JCT is not its own */
+    cr_assert(strstr(out, "job 77 registered before this run: its JCT is the gateway's"), "%s",
+              out);
+    cr_assert(!strstr(out, "frame cap"), "%s", out);
+    unlink(big_file);
+    coflow_workload_destroy(&wl);
+}
+
+/* The next job_done on c (other messages skipped): its job id. */
+static int64_t next_job_done(rpc_client_t *c)
+{
+    int64_t id;
+    cr_assert_eq(rpc_get_int(wait_type(c, "job_done"), "job", INT64_MIN, INT64_MAX, &id),
+                 WEFT_OK);
+    return id;
+}
+
+/* Waits until job_done has come for every job in [lo, hi). */
+static void wait_jobs_done(rpc_client_t *c, int64_t lo, int64_t hi)
+{
+    bool seen[256] = {false};
+    cr_assert(hi - lo <= 256);
+    for (int64_t left = hi - lo; left > 0;) {
+        int64_t id = next_job_done(c);
+        if (id >= lo && id < hi && !seen[id - lo]) {
+            seen[id - lo] = true;
+            left--;
+        }
+    }
+}
+
+/* Jobs 7000 .. + n_jobs on 4 ports, of one coflow of n_flows flows of 100
+ * bytes each, all sent by port 0. */
+static void one_coflow_jobs(coflow_workload_t *wl, int n_jobs, int n_flows)
+{
+    coflow_workload_init(wl, 4);
+    for (int j = 0; j < n_jobs; j++) {
+        coflow_workload_add_job(wl, 7000 + j, 0, 1, 0);
+        coflow_workload_add_coflow(wl, 1, 0);
+        for (int f = 0; f < n_flows; f++)
+            coflow_workload_add_flow(wl, 0, 1 + (uint32_t)(f % 3), 100);
+        cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK);
+    }
+}
+
+/* 200 jobs of 60 flows are registered, job 1 cancelled and jobs 2 to 189
+ * completed (job 0 is left waiting at the front): the gateway drops them
+ * from its table and rewrites its journal smaller. Restarted from that journal, it still knows
+ * the 189 (a re-sent registration is a duplicate with the same first flow
+ * id, watch answers with job_done, a late report about their flows is
+ * ignored, but one about a flow of the cancelled job is answered with a
+ * drop, before and after the restart) and the 11 kept jobs keep their flow
+ * ids and complete. */
+Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_journal,
+     .fini = stop_server_journal, .timeout = 60)
+{
+    enum { JOBS = 200, DONE = 190, FLOWS = 60 };
+    coflow_workload_t wl;
+    one_coflow_jobs(&wl, JOBS, FLOWS);
+    rpc_client_t cl, ag;
+    connect_to(&cl);
+    int64_t epoch = hello_client(&cl);
+    uint64_t first[JOBS];
+    bool dup;
+    for (int j = 0; j < JOBS; j++) {
+        first[j] = register_job(&cl, &wl, (size_t)j, &dup);
+        cr_assert(!dup);
+    }
+    long before = file_size(journal_path);
+    cr_assert_gt(before, (long)RPC_JOURNAL_REWRITE_MIN, "journal only %ld bytes", before);
+    connect_to(&ag);
+    hello_agent0(&ag);
+    cr_assert_eq(rpc_client_cancel(&cl, 1000, 7001), WEFT_OK);
+    wait_type(&cl, "ack");
+    uint64_t fids[FLOWS];
+    for (int j = 2; j < DONE; j++) {
+        for (int f = 0; f < FLOWS; f++)
+            fids[f] = first[j] + (uint64_t)f;
+        cr_assert_eq(rpc_client_done(&ag, -1, fids, FLOWS), WEFT_OK); /* no ack wanted */
+    }
+    expect_pong(&ag, 1); /* every completion handled */
+    wait_jobs_done(&cl, 7001, 7000 + DONE);
+    expect_pong(&cl, 2); /* the pass that compacts has run */
+    long after = file_size(journal_path);
+    /* Rewritten when jobs were first compacted away (it had doubled from
+     * nothing); what came after it is appended, so it ends well below the
+     * size it had with every job's record and completions. */
+    cr_assert_lt(after, before * 3 / 4, "journal %ld bytes before, %ld after", before, after);
+    /* Late reports about flows of jobs compacted away (7001 cancelled, 7002
+     * finished) get a drop; about a running job's (7000) not; and none is
+     * journaled. */
+    uint64_t late[4] = {first[1], first[2], first[1] + FLOWS - 1, first[0] + FLOWS - 1};
+    double late_sent[4] = {10, 0, 0, 0};
+    cr_assert_eq(rpc_client_progress(&ag, late, late_sent, 4), WEFT_OK);
+    expect_drops(&ag, 10, late, 3);
+    cr_assert_eq(file_size(journal_path), after, "a late report was journaled");
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+
+    stop_server();
+    start_server4("--journal", journal_path, "--no-fsync", NULL);
+    connect_to(&cl);
+    cr_assert_eq(hello_client(&cl), epoch, "the rewritten journal lost the gateway's epoch");
+    cr_assert_eq(register_job(&cl, &wl, 5, &dup), first[5]); /* compacted away */
+    cr_assert(dup);
+    cr_assert_eq(register_job(&cl, &wl, DONE + 3, &dup), first[DONE + 3]); /* kept */
+    cr_assert(dup);
+    cr_assert_eq(register_job(&cl, &wl, 0, &dup), first[0]); /* kept, in front */
+    cr_assert(dup);
+    done_watch_t w5 = {.job = 7005}, w1 = {.job = 7001};
+    int64_t watch[2] = {7005, 7001};
+    cr_assert_eq(rpc_client_watch(&cl, watch, 2), WEFT_OK);
+    while (!w5.seen || !w1.seen) {
+        const msgpack_object *m = wait_type(&cl, "job_done");
+        watch_done(m, &w5);
+        watch_done(m, &w1);
+    }
+    cr_assert(!w5.cancelled && w1.cancelled); /* through the gone record */
+    /* job_status: a job compacted away has its state and JCT but no
+       coflows; one kept has them */
+    const char *want_state[3] = {"finished", "cancelled", "running"};
+    const int64_t ids[3] = {7005, 7001, 7000};
+    for (int k = 0; k < 3; k++) {
+        const msgpack_object *m = job_status_of(&cl, ids[k]), *co = rpc_map_get(m, "coflows");
+        const char *s;
+        size_t n;
+        double t;
+        cr_assert(rpc_get_str(m, "state", &s, &n) == WEFT_OK && n == strlen(want_state[k]) &&
+                      !memcmp(s, want_state[k], n),
+                  "job %lld: '%.*s'", (long long)ids[k], (int)n, s);
+        cr_assert_eq(rpc_get_num_opt(m, k < 2 ? "jct" : "age", 0, 1e9, &t), WEFT_OK);
+        cr_assert(co && (k < 2 ? co->type == MSGPACK_OBJECT_NIL
+                               : co->type == MSGPACK_OBJECT_ARRAY && co->via.array.size == 1),
+                  "job %lld: coflows", (long long)ids[k]);
+    }
+    connect_to(&ag);
+    hello_agent0(&ag);
+    /* Replayed from "gone" records: reports about the jobs compacted away
+     * still get a drop, a running job's not. */
+    uint64_t late2[3] = {first[3], first[1] + FLOWS - 1, first[0]};
+    double late2_sent[3] = {50, 0, 0};
+    cr_assert_eq(rpc_client_progress(&ag, late2, late2_sent, 3), WEFT_OK);
+    expect_drops(&ag, 11, late2, 2);
+    /* Completions the gateway already has, of a compacted job and of a
+     * kept one, are acknowledged but not journaled again. */
+    uint64_t old_done[2] = {first[3], first[DONE] + 1};
+    cr_assert_eq(rpc_client_done(&ag, -1, old_done + 1, 1), WEFT_OK);
+    expect_pong(&ag, 3);
+    long replayed_size = file_size(journal_path);
+    cr_assert_eq(rpc_client_done(&ag, -1, old_done, 2), WEFT_OK);
+    expect_pong(&ag, 4);
+    cr_assert_eq(file_size(journal_path), replayed_size, "a repeated completion was journaled");
+    for (int f = 0; f < FLOWS; f++)
+        fids[f] = first[0] + (uint64_t)f;
+    cr_assert_eq(rpc_client_done(&ag, -1, fids, FLOWS), WEFT_OK);
+    expect_pong(&ag, 5); /* sends what the client queued */
+    wait_jobs_done(&cl, 7000, 7001);
+    for (int j = DONE; j < JOBS; j++) {
+        for (int f = 0; f < FLOWS; f++)
+            fids[f] = first[j] + (uint64_t)f;
+        cr_assert_eq(rpc_client_done(&ag, -1, fids, FLOWS), WEFT_OK); /* no ack wanted */
+    }
+    expect_pong(&ag, 6); /* no error frame came before the pong */
+    wait_jobs_done(&cl, 7000 + DONE, 7000 + JOBS);
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
+}
+
+/* The status counters of the gateway c speaks to: jobs, finished,
+ * forgotten, held (into v[4]). */
+static void job_counts(rpc_client_t *c, int64_t v[4])
+{
+    cr_assert_eq(rpc_client_status(c, 21), WEFT_OK);
+    const msgpack_object *m = wait_type(c, "status");
+    const char *keys[4] = {"jobs", "jobs_finished", "jobs_forgotten", "jobs_held"};
+    for (int k = 0; k < 4; k++)
+        cr_assert_eq(rpc_get_int(m, keys[k], 0, INT64_MAX, &v[k]), WEFT_OK, "%s", keys[k]);
+}
+
+/* Gateway c's counts (job_counts) into v, polled for up to 5 s until n
+ * jobs are forgotten: the pass after the last job_done forgets. */
+static void wait_forgotten(rpc_client_t *c, int64_t n, int64_t v[4])
+{
+    for (int i = 0; i < 500; i++) {
+        job_counts(c, v);
+        if (v[2] == n)
+            return;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* What gateway c says of jobs 7000 + [0, n): each one finished and
+ * forgotten (job_status "forgotten": true, no JCT) but the jobs kept[0..2),
+ * which it remembers finished with their JCT, and the running ones from
+ * first_running on. */
+static void expect_forgotten_but(rpc_client_t *c, int n, int first_running, const int kept[2])
+{
+    for (int j = 0; j < n; j++) {
+        const msgpack_object *m = job_status_of(c, 7000 + j), *f = rpc_map_get(m, "forgotten");
+        bool forgotten = f && f->type == MSGPACK_OBJECT_BOOLEAN && f->via.boolean;
+        bool want = j < first_running && j != kept[0] && j != kept[1];
+        cr_assert_eq(forgotten, want, "job %d: forgotten %d", 7000 + j, forgotten);
+        const char *s;
+        size_t ns;
+        double t;
+        cr_assert_eq(rpc_get_str(m, "state", &s, &ns), WEFT_OK);
+        const char *state = j < first_running ? "finished" : "running";
+        cr_assert(ns == strlen(state) && !memcmp(s, state, ns), "job %d: '%.*s'", 7000 + j,
+                  (int)ns, s);
+        cr_assert_eq(rpc_get_num_opt(m, "jct", 0, 1e9, &t) == WEFT_OK &&
+                         rpc_map_get(m, "jct") != NULL,
+                     j < first_running && !want, "job %d: a JCT", 7000 + j);
+    }
+}
+
+/* The ack of a register or cancel of job id (seq) on c: whether it said
+ * "dup" and "forgotten". */
+static void expect_forgotten_ack(rpc_client_t *c, int64_t id)
+{
+    const msgpack_object *m = wait_type(c, "ack"), *d = rpc_map_get(m, "dup"),
+                         *f = rpc_map_get(m, "forgotten");
+    int64_t job;
+    cr_assert(rpc_get_int(m, "job", INT64_MIN, INT64_MAX, &job) == WEFT_OK && job == id);
+    cr_assert(d && d->type == MSGPACK_OBJECT_BOOLEAN && d->via.boolean, "job %lld: no dup",
+              (long long)id);
+    cr_assert(f && f->type == MSGPACK_OBJECT_BOOLEAN && f->via.boolean,
+              "job %lld: not forgotten", (long long)id);
+}
+
+/* weft serve --keep-finished 2: of 190 jobs finished (200 registered,
+ * each of 60 flows), the gateway remembers the last 2 and knows the
+ * others as finished and forgotten (job_status, watch, a registration or
+ * cancel of their ids, weft status --job), not as unknown; a late done
+ * about a flow of one is acknowledged and not journaled; its table holds
+ * the jobs in flight. Restarted from its journal (rewritten meanwhile),
+ * with the same limit and then with none, it remembers the same 2 and
+ * forgets the same 188. */
+Test(gateway_journal, keep_finished_forgets_the_oldest_and_a_restart_the_same,
+     .init = make_journal_path, .fini = stop_server_journal, .timeout = 60)
+{
+    enum { JOBS = 200, DONE = 190, FLOWS = 60 };
+    const char *args[] = {"--journal", journal_path, "--no-fsync", "--keep-finished", "2", NULL};
+    start_server_args(args);
+    coflow_workload_t wl;
+    one_coflow_jobs(&wl, JOBS, FLOWS);
+    rpc_client_t cl, ag;
+    connect_to(&cl);
+    hello_client(&cl);
+    connect_to(&ag);
+    hello_agent0(&ag);
+    uint64_t first[JOBS], fids[FLOWS];
+    bool dup;
+    long written = 0; /* bytes journaled, rewrites aside: at least a record a job */
+    for (int j = 0; j < JOBS; j++) { /* each finished in turn: 7188, 7189 last */
+        long size = file_size(journal_path);
+        first[j] = register_job(&cl, &wl, (size_t)j, &dup);
+        long grown = file_size(journal_path) - size;
+        written += grown > 0 ? grown : 0;
+        if (j >= DONE)
+            continue;
+        for (int f = 0; f < FLOWS; f++)
+            fids[f] = first[j] + (uint64_t)f;
+        cr_assert_eq(rpc_client_done(&ag, -1, fids, FLOWS), WEFT_OK);
+        expect_pong(&ag, j); /* handled */
+        wait_jobs_done(&cl, 7000 + j, 7001 + j);
+    }
+    int64_t v[4];
+    wait_forgotten(&cl, DONE - 2, v);
+    cr_assert(v[0] == JOBS && v[1] == DONE && v[2] == DONE - 2,
+              "%lld jobs, %lld finished, %lld forgotten", (long long)v[0], (long long)v[1],
+              (long long)v[2]);
+    cr_assert_leq(v[3], 2 * (JOBS - DONE) + 16, "%lld jobs held", (long long)v[3]);
+    const int kept[2] = {DONE - 2, DONE - 1};
+    expect_forgotten_but(&cl, JOBS, DONE, kept);
+    /* rewritten without the forgotten jobs as it grew */
+    long after = file_size(journal_path);
+    cr_assert_lt(after, written / 2, "journal %ld bytes, of %ld registered", after, written);
+    char out[4096], gw[64];
+    const char *check[] = {"journal", journal_path, "--ports", "4", NULL};
+    cr_assert_eq(run_weft(out, sizeof out, check), 0, "%s", out);
+    cr_assert(strstr(out, "; 188 finished and forgotten\n"), "%s", out);
+    /* a late done about a forgotten job's flow: acknowledged, no error,
+       nothing journaled; its registration, cancel and watch: finished */
+    uint64_t late = first[3] + 7;
+    cr_assert_eq(rpc_client_done(&ag, 77, &late, 1), WEFT_OK);
+    const msgpack_object *m = wait_type(&ag, "ack");
+    int64_t seq;
+    cr_assert(rpc_get_int(m, "seq", 0, INT64_MAX, &seq) == WEFT_OK && seq == 77);
+    expect_pong(&ag, 78); /* and no error frame before it */
+    cr_assert_eq(file_size(journal_path), after, "a late completion was journaled");
+    cr_assert_eq(rpc_client_register(&cl, 5, &wl, 5), WEFT_OK);
+    expect_forgotten_ack(&cl, 7005);
+    cr_assert_eq(rpc_client_cancel(&cl, 6, 7006), WEFT_OK);
+    expect_forgotten_ack(&cl, 7006);
+    int64_t watched = 7004;
+    cr_assert_eq(rpc_client_watch(&cl, &watched, 1), WEFT_OK);
+    m = wait_type(&cl, "job_done");
+    const msgpack_object *f = rpc_map_get(m, "forgotten");
+    cr_assert(f && f->type == MSGPACK_OBJECT_BOOLEAN && f->via.boolean && !rpc_map_get(m, "jct"));
+    job_counts(&cl, v);
+    cr_assert(v[0] == JOBS && v[1] == DONE && v[2] == DONE - 2, "nothing ran again");
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *st[] = {"status", "--gateway", gw, "--token", TOKEN, "--job", "7012", NULL};
+    cr_assert_eq(run_weft(out, sizeof out, st), 0, "%s", out);
+    cr_assert(strstr(out, "job 7012: finished, record forgotten (--keep-finished 2)"), "%s",
+              out);
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+
+    const char *again[2][6] = {
+        {"--journal", journal_path, "--no-fsync", "--keep-finished", "2", NULL},
+        {"--journal", journal_path, "--no-fsync", NULL}};
+    for (int r = 0; r < 2; r++) {
+        stop_server();
+        start_server_args(again[r]);
+        connect_to(&cl);
+        hello_client(&cl);
+        job_counts(&cl, v);
+        cr_assert(v[0] == JOBS && v[1] == DONE && v[2] == DONE - 2,
+                  "restart %d: %lld jobs, %lld finished, %lld forgotten", r, (long long)v[0],
+                  (long long)v[1], (long long)v[2]);
+        expect_forgotten_but(&cl, JOBS, DONE, kept);
+        rpc_client_destroy(&cl);
+    }
+    coflow_workload_destroy(&wl);
+}
+
+/* A client (cl) and agent 0 (ag) connected to the test's gateway, welcomed. */
+static void client_and_agent0(rpc_client_t *cl, rpc_client_t *ag)
+{
+    connect_to(cl);
+    hello_client(cl);
+    connect_to(ag);
+    hello_agent0(ag);
+}
+
+/* A gateway restarted without --keep-finished from a journal that forgot
+ * a job: it still counts that job forgotten in weft status's table, and
+ * weft status --job says its record was forgotten by no limit it has now.
+ * job_status used to give keep_finished as SIZE_MAX cast to an int (-1),
+ * printed "--keep-finished -1", and the table left the count out. */
+Test(gateway_journal, a_restart_without_a_limit_still_says_what_was_forgotten,
+     .init = make_journal_path, .fini = stop_server_journal, .timeout = 30)
+{
+    const char *args[] = {"--journal", journal_path, "--no-fsync", "--keep-finished", "0", NULL};
+    start_server_args(args);
+    coflow_workload_t wl;
+    one_coflow_jobs(&wl, 1, 2);
+    rpc_client_t cl, ag;
+    client_and_agent0(&cl, &ag);
+    bool dup;
+    uint64_t first = register_job(&cl, &wl, 0, &dup), fids[2] = {first, first + 1};
+    cr_assert_eq(rpc_client_done(&ag, -1, fids, 2), WEFT_OK);
+    expect_pong(&ag, 1);
+    int64_t v[4];
+    wait_forgotten(&cl, 1, v);
+    cr_assert_eq(v[2], 1);
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+    stop_server();
+    const char *none[] = {"--journal", journal_path, "--no-fsync", NULL};
+    start_server_args(none);
+    char out[4096], gw[64];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *job[] = {"status", "--gateway", gw, "--token", TOKEN, "--job", "7000", NULL};
+    cr_assert_eq(run_weft(out, sizeof out, job), 0, "%s", out);
+    cr_assert(strstr(out, "job 7000: finished, record forgotten (by an earlier "
+                          "--keep-finished)\n"), "%s", out);
+    const char *table[] = {"status", "--gateway", gw, "--token", TOKEN, NULL};
+    cr_assert_eq(run_weft(out, sizeof out, table), 0, "%s", out);
+    cr_assert(strstr(out, "jobs forgotten"), "%s", out);
+    coflow_workload_destroy(&wl);
+}
+
+/* The next message of type `type` for client c of in-process gateway gw,
+ * polling it; *job_done counts the job_done messages passed on the way. */
+static const msgpack_object *driven_wait(rpc_gateway_t *gw, rpc_client_t *c, const char *type,
+                                         int *job_done)
+{
+    double t0 = weft_mono_s();
+    while (weft_mono_s() - t0 < 5) {
+        cr_assert_eq(rpc_gateway_poll(gw), WEFT_OK, "%s", weft_last_error());
+        cr_assert_eq(rpc_client_flush(c), WEFT_OK);
+        cr_assert_eq(rpc_client_read(c), WEFT_OK, "%s", weft_last_error());
+        const msgpack_object *m;
+        while (rpc_client_next(c, &m) == 1) {
+            char t[32];
+            rpc_msg_type(m, t, sizeof t);
+            if (!strcmp(t, type))
+                return m;
+            *job_done += !strcmp(t, "job_done");
+        }
+    }
+    cr_assert_fail("no '%s' within 5 s", type);
+    return NULL;
+}
+
+/* What a restart from the journal keeps besides the jobs themselves:
+ * - each job's JCT, and a running job's age, on one clock across the
+ *   restart (the records carry their wall-clock time). Before, every job
+ *   replayed arrived and finished at the restart: JCT 0;
+ * - the journal to one gateway: a second `weft serve` on it is refused
+ *   before it writes a byte. Before, it appended a record before finding
+ *   its address taken, breaking the seals' chain, and the first gateway's
+ *   acknowledged jobs could no longer be replayed;
+ * - quiet about the jobs that finished before it: no job_done to the
+ *   first client to connect (before, it got one for every such job). */
+Test(gateway_journal, a_restart_keeps_jcts_and_one_gateway_holds_the_journal,
+     .init = server_journal, .fini = stop_server_journal, .timeout = 60)
+{
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 2);
+    for (int j = 0; j < 3; j++) {
+        cr_assert_eq(coflow_workload_add_job(&wl, 41 + j, 0, 1, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_coflow(&wl, 1, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 100), WEFT_OK);
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    }
+    rpc_client_t cl, ag;
+    connect_to(&cl);
+    hello_client(&cl);
+    bool dup;
+    uint64_t first41 = register_job(&cl, &wl, 0, &dup);
+    register_job(&cl, &wl, 1, &dup); /* 42 runs on */
+    connect_to(&ag);
+    hello_agent0(&ag);
+    struct timespec ts = {0, 300 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    cr_assert_eq(rpc_client_done(&ag, -1, &first41, 1), WEFT_OK);
+    expect_pong(&ag, 1);
+    wait_jobs_done(&cl, 41, 42);
+    double jct = 0;
+    cr_assert_eq(rpc_get_num_opt(job_status_of(&cl, 41), "jct", 0, 1e9, &jct), WEFT_OK);
+    cr_assert_gt(jct, 0.29, "JCT %g s", jct);
+    /* weft submit of a job that finished before it ran reports the
+       gateway's JCT, not 0 s counted from its own start */
+    char one[96], sub_out[4096], gwa[32];
+    snprintf(one, sizeof one, "%s.41.weft", journal_path);
+    FILE *wf = fopen(one, "w");
+    cr_assert(wf);
+    fputs("weft-workload 1\nports 2\njob 41 0 1 0 1\ncoflow 1 0 1 -\n0 1 100\nend 1\n", wf);
+    fclose(wf);
+    snprintf(gwa, sizeof gwa, "127.0.0.1:%d", server_port);
+    const char *resubmit[] = {"submit", one, "--gateway", gwa, "--token", TOKEN, "--timeout",
+                              "10", NULL};
+    int sst = run_weft(sub_out, sizeof sub_out, resubmit);
+    unlink(one);
+    cr_assert_eq(sst, 0, "weft submit: %s", sub_out);
+    const char *done = strstr(sub_out, "job 41 done: JCT ");
+    cr_assert(done, "%s", sub_out);
+    cr_assert_float_eq(strtod(done + strlen("job 41 done: JCT "), NULL), jct, 2e-3, "%s",
+                       sub_out);
+
+    long size = file_size(journal_path);
+    char out[4096], addr[32];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", server_port); /* as a restart that came
+                                                                  too soon would */
+    const char *second[] = {"serve", "--listen", addr, "--ports", "4", "--token", TOKEN,
+                            "--journal", journal_path, NULL};
+    int st = run_weft(out, sizeof out, second);
+    cr_assert_eq(st, 1, "exit status %d: %s", st, out);
+    cr_assert(strstr(out, journal_path) && strstr(out, "is in use by another weft serve"),
+              "%s", out);
+    cr_assert_eq(file_size(journal_path), size, "the refused gateway wrote to the journal");
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+    stop_server();
+    ts.tv_nsec = 400 * 1000 * 1000;
+    nanosleep(&ts, NULL);
+
+    rpc_gateway_opts_t o = {0};
+    o.n_ports = 4;
+    o.port_rate = 1e6;
+    o.ord = coflow_ordering_find("sebf");
+    o.token = TOKEN;
+    o.tick_s = 3600; /* decides when a registration asks */
+    o.journal = journal_path;
+    o.journal_nosync = true;
+    rpc_gateway_t *gw;
+    cr_assert_eq(rpc_gateway_new(&gw, &o), WEFT_OK, "%s", weft_last_error());
+    rpc_client_t c;
+    rpc_client_init(&c);
+    c.fd = adopted_peer(gw);
+    cr_assert_eq(rpc_client_hello_client(&c, TOKEN), WEFT_OK);
+    int job_done = 0;
+    driven_wait(gw, &c, "welcome", &job_done);
+    cr_assert_eq(rpc_client_register(&c, 5, &wl, 2), WEFT_OK); /* 43: a decision */
+    driven_wait(gw, &c, "ack", &job_done);
+    cr_assert_eq(rpc_client_ping(&c, 6), WEFT_OK);
+    driven_wait(gw, &c, "pong", &job_done);
+    cr_assert_eq(job_done, 0, "job_done for a job that finished before the restart");
+    double again = 0, age = 0;
+    cr_assert_eq(rpc_client_job_status(&c, 7, 41), WEFT_OK);
+    cr_assert_eq(rpc_get_num_opt(driven_wait(gw, &c, "job_status", &job_done), "jct", 0, 1e9,
+                                 &again), WEFT_OK);
+    cr_assert_float_eq(again, jct, 1e-3, "JCT %g s before the restart, %g s after", jct, again);
+    cr_assert_eq(rpc_client_job_status(&c, 8, 42), WEFT_OK);
+    cr_assert_eq(rpc_get_num_opt(driven_wait(gw, &c, "job_status", &job_done), "age", 0, 1e9,
+                                 &age), WEFT_OK);
+    cr_assert_gt(age, jct + 0.39, "job 42 is %g s old, though it ran %g s before a restart "
+                 "0.4 s later", age, jct);
+    rpc_client_destroy(&c);
+    rpc_gateway_free(gw);
+    coflow_workload_destroy(&wl);
+}
+
+/* weft submit on jobs a gateway under --keep-finished 1 finished before
+ * the run and forgot but the last: their job_done says "forgotten" in
+ * place of a JCT, so submit has none to print (it printed the time from
+ * their arrival in this run to the answer: "JCT 0.000 s", averaged in) and
+ * leaves them out of the average and the CSV's jct_s; the job remembered
+ * keeps the gateway's JCT. */
+Test(gateway_journal, submit_has_no_jct_for_a_job_the_gateway_forgot,
+     .init = make_journal_path, .fini = stop_server_journal, .timeout = 60)
+{
+    enum { JOBS = 3, FLOWS = 2 };
+    const char *args[] = {"--keep-finished", "1", NULL};
+    start_server_args(args);
+    coflow_workload_t wl;
+    one_coflow_jobs(&wl, JOBS, FLOWS);
+    char file[64], csv[64], out[4096], gw[32];
+    snprintf(file, sizeof file, "/tmp/weft-gw-forgot-%d.weft", (int)getpid());
+    snprintf(csv, sizeof csv, "/tmp/weft-gw-forgot-%d.csv", (int)getpid());
+    cr_assert_eq(workload_save_weft(&wl, file), WEFT_OK, "%s", weft_last_error());
+    rpc_client_t cl, ag;
+    connect_to(&cl);
+    hello_client(&cl);
+    connect_to(&ag);
+    hello_agent0(&ag);
+    for (int j = 0; j < JOBS; j++) { /* each finished in turn: 7002 last */
+        bool dup;
+        uint64_t first = register_job(&cl, &wl, (size_t)j, &dup), fids[FLOWS];
+        for (int f = 0; f < FLOWS; f++)
+            fids[f] = first + (uint64_t)f;
+        cr_assert_eq(rpc_client_done(&ag, -1, fids, FLOWS), WEFT_OK);
+        expect_pong(&ag, j);
+        wait_jobs_done(&cl, 7000 + j, 7001 + j);
+    }
+    int64_t v[4];
+    wait_forgotten(&cl, JOBS - 1, v);
+    cr_assert_eq(v[2], JOBS - 1, "%lld forgotten", (long long)v[2]);
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *submit[] = {"submit", file, "--gateway", gw, "--token", TOKEN,
+                            "--timeout", "10", "--out", csv, NULL};
+    int st = run_weft(out, sizeof out, submit);
+    cr_assert_eq(st, 0, "submit: exit status %d: %s", st, out);
+    for (int j = 0; j < JOBS - 1; j++) {
+        char line[128];
+        snprintf(line, sizeof line,
+                 "job %d done: JCT unknown (its record forgotten: --keep-finished)\n", 7000 + j);
+        cr_assert(strstr(out, line), "no '%s' in:\n%s", line, out);
+    }
+    cr_assert(strstr(out, "job 7002 done: JCT ") && !strstr(out, "job 7002 done: JCT unknown"),
+              "%s", out);
+    cr_assert(strstr(out, "3 jobs, 2 of unknown JCT (records forgotten: --keep-finished); "
+                          "average JCT ") &&
+                  strstr(out, " s over the 1 timed\n"),
+              "%s", out);
+    FILE *f = fopen(csv, "r");
+    cr_assert(f);
+    size_t got = fread(out, 1, sizeof out - 1, f);
+    out[got] = 0;
+    fclose(f);
+    cr_assert(strstr(out, "\n7000,0,,0\n7001,0,,0\n7002,0,"), "%s", out);
+    unlink(file);
+    unlink(csv);
+    coflow_workload_destroy(&wl);
+}
+
+/* A cancelled job's unfinished flows keep the bytes reported before the
+ * cancel through restarts: the cancel record carries them, as no agent
+ * reports a dropped flow again (a rewritten journal too:
+ * journal_rewrite_keeps_when_jobs_arrived_and_ended). Before, job_status
+ * read 0 for them after a restart. */
+Test(gateway_journal, a_cancelled_jobs_bytes_sent_survive_a_restart,
+     .init = server_journal, .fini = stop_server_journal, .timeout = 30)
+{
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    cr_assert_eq(coflow_workload_add_job(&wl, 5, 0, 1, 0), WEFT_OK);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 1, 1e9);
+    coflow_workload_add_flow(&wl, 0, 2, 1e9);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    rpc_client_t cl, ag;
+    bool dup;
+    connect_to(&cl);
+    hello_client(&cl);
+    uint64_t f = register_job(&cl, &wl, 0, &dup);
+    connect_to(&ag);
+    hello_agent0(&ag);
+    uint64_t fids[2] = {f, f + 1};
+    double sent[2] = {3e5, 0};
+    cr_assert_eq(rpc_client_progress(&ag, fids, sent, 2), WEFT_OK);
+    cr_assert_eq(rpc_client_ping(&ag, 5), WEFT_OK);
+    wait_type(&ag, "pong"); /* the report is in */
+    cr_assert_eq(rpc_client_cancel(&cl, 13, 5), WEFT_OK);
+    wait_type(&cl, "ack");
+    rpc_client_destroy(&ag);
+    char state[16];
+    double v[4];
+    for (int run = 0; run < 3; run++) { /* live, restarted, restarted again */
+        coflow_row(job_status_of(&cl, 5), 0, state, v);
+        cr_assert(!strcmp(state, "cancelled") && v[0] == 0 && v[1] == 3e5,
+                  "run %d: %s, %g flows done, %g bytes sent", run, state, v[0], v[1]);
+        rpc_client_destroy(&cl);
+        stop_server();
+        start_server4("--journal", journal_path, "--no-fsync", NULL);
+        connect_to(&cl);
+        hello_client(&cl);
+    }
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
+}
+
+/* ----------------------------------------------- journal files at start */
+
+/* Three journal records registering jobs 7, 8 and 9 (one flow each on
+ * 4 ports); starts[k] is where record k begins. */
+static void three_job_records(coflow_workload_t *wl, msgpack_sbuffer *sb, size_t starts[3])
+{
+    coflow_workload_init(wl, 4);
+    for (int k = 0; k < 3; k++) {
+        cr_assert_eq(coflow_workload_add_job(wl, 7 + k, 0, 1, 0), WEFT_OK);
+        coflow_workload_add_coflow(wl, 1, 0);
+        coflow_workload_add_flow(wl, 0, 1, 1000);
+        cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK);
+    }
+    msgpack_sbuffer_init(sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    for (size_t k = 0; k < 3; k++) {
+        size_t mark;
+        starts[k] = sb->size;
+        cr_assert_eq(rpc_frame_begin(sb, &mark), WEFT_OK);
+        msgpack_pack_map(&pk, 2);
+        rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, "job");
+        rpc_pack_cstr(&pk, "job"), rpc_job_pack(&pk, wl, k);
+        cr_assert_eq(rpc_frame_end(sb, mark, 0), WEFT_OK);
+    }
+}
+
+/* Whether bytes[0..n) are exactly one journal record {"r": "epoch", "id": N}. */
+static bool is_epoch_record(const char *bytes, size_t n)
+{
+    rpc_decoder_t dec;
+    rpc_frame_t fr;
+    rpc_decoder_init(&dec, NULL);
+    rpc_frame_init(&fr);
+    size_t taken;
+    const char *r;
+    size_t nr;
+    int64_t id;
+    bool ok = rpc_decoder_feed(&dec, bytes, n, &taken) == WEFT_OK && taken == n &&
+              rpc_decoder_next(&dec, &fr) == 1 && rpc_decoder_pending(&dec) == 0 &&
+              rpc_get_str(&fr.msg.data, "r", &r, &nr) == WEFT_OK && nr == 5 &&
+              !memcmp(r, "epoch", 5) &&
+              rpc_get_int(&fr.msg.data, "id", 1, INT64_MAX, &id) == WEFT_OK;
+    rpc_frame_destroy(&fr);
+    rpc_decoder_destroy(&dec);
+    return ok;
+}
+
+/* A byte of record 2's length set so that the record runs past the end of
+ * the file (the audit's case: jobs 8 and 9 swallowed by it) or past the
+ * record cap: weft serve refuses to start, names the journal, the record
+ * and the byte offset, and leaves the file as it was. It used to take the
+ * first for a torn tail and cut jobs 8 and 9 off without a word. */
+Test(gateway_journal_files, serve_refuses_a_corrupted_length, .timeout = 90)
+{
+    coflow_workload_t wl;
+    msgpack_sbuffer sb;
+    size_t at[3];
+    three_job_records(&wl, &sb, at);
+    char path[64], torn[96], out[2048], back[512];
+    snprintf(path, sizeof path, "/tmp/weft-gw-badlen-%d.journal", (int)getpid());
+    snprintf(torn, sizeof torn, "%s.torn-%zu", path, at[1]);
+    const struct {
+        size_t byte;         /* of record 2's 4-byte length */
+        unsigned char value;
+    } cases[] = {{2, 0xff}, {1, 0x7f}, {0, 0xff}};
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        unsigned char saved = (unsigned char)sb.data[at[1] + cases[k].byte];
+        sb.data[at[1] + cases[k].byte] = (char)cases[k].value;
+        write_file(path, sb.data, sb.size);
+        const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "4", "--token",
+                              TOKEN, "--journal", path, NULL};
+        int st = run_weft(out, sizeof out, args);
+        cr_assert_eq(st, 1, "case %zu: exit status %d: %s", k, st, out);
+        char where[160];
+        snprintf(where, sizeof where, "journal %s: damaged after record #1 (byte %zu)", path,
+                 at[1]);
+        cr_assert(strstr(out, where), "case %zu: '%s' lacks '%s'", k, out, where);
+        cr_assert(strstr(out, "move it away"), "case %zu: no way out in '%s'", k, out);
+        cr_assert_eq(read_file(path, back, sizeof back), sb.size, "case %zu: the file was cut",
+                     k);
+        cr_assert(!memcmp(back, sb.data, sb.size), "case %zu: the file changed", k);
+        cr_assert_neq(access(torn, F_OK), 0, "case %zu: %s was written", k, torn);
+        sb.data[at[1] + cases[k].byte] = (char)saved;
+    }
+    unlink(path);
+    msgpack_sbuffer_destroy(&sb);
+    coflow_workload_destroy(&wl);
+}
+
+/* A new journal at path written by a real weft serve: jobs[n] of
+ * three_job_records' workload (left in *wl) registered, then the gateway
+ * stopped. */
+static void journal_of_jobs(const char *path, coflow_workload_t *wl, const size_t *jobs,
+                            size_t n)
+{
+    msgpack_sbuffer sb;
+    size_t at[3];
+    three_job_records(wl, &sb, at);
+    msgpack_sbuffer_destroy(&sb);
+    unlink(path);
+    start_server4("--journal", path, NULL, NULL);
+    rpc_client_t c;
+    connect_to(&c);
+    hello_client(&c);
+    for (size_t k = 0; k < n; k++) {
+        bool dup;
+        register_job(&c, wl, jobs[k], &dup);
+        cr_assert(!dup, "job %zu was in the new journal", jobs[k]);
+    }
+    rpc_client_destroy(&c);
+    stop_server();
+}
+
+/* One bit of a job record in the journal of a real gateway changed where
+ * the record still decodes (the last byte of the job map): weft serve
+ * refuses to start, naming the journal, the record, its byte offset and
+ * the checksum, and leaves the file as it was. Before journal format 2 the
+ * gateway started with the changed job. */
+Test(gateway_journal_files, serve_refuses_a_record_damaged_where_it_still_decodes,
+     .timeout = 30)
+{
+    coflow_workload_t wl;
+    char path[64], out[2048], file[4096], back[4096];
+    snprintf(path, sizeof path, "/tmp/weft-gw-sealed-%d.journal", (int)getpid());
+    journal_of_jobs(path, &wl, (size_t[]){1}, 1);
+    size_t size = read_file(path, file, sizeof file), job_at = 0, job_n = 0, k = 0;
+    cr_assert(!memcmp(file, rpc_journal_header, RPC_JOURNAL_HEADER_BYTES));
+    for (size_t p = RPC_JOURNAL_HEADER_BYTES; p < size; k++) {
+        size_t n = RPC_HEADER_BYTES + frame_length((unsigned char *)file + p);
+        if (memmem(file + p, n, "\xa1r\xa3job", 6))
+            job_at = p, job_n = n;
+        p += n;
+    }
+    cr_assert_gt(job_n, 0, "no job record in the journal");
+    file[job_at + job_n - 14] ^= 1;
+    /* it still decodes */
+    rpc_decoder_t dec;
+    rpc_frame_t fr;
+    rpc_decoder_init(&dec, NULL);
+    rpc_frame_init(&fr);
+    size_t taken;
+    cr_assert_eq(rpc_decoder_feed(&dec, file + job_at, job_n, &taken), WEFT_OK);
+    cr_assert_eq(rpc_decoder_next(&dec, &fr), 1, "the damaged record no longer decodes");
+    rpc_frame_destroy(&fr);
+    rpc_decoder_destroy(&dec);
+    write_file(path, file, size);
+    const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "4", "--token", TOKEN,
+                          "--journal", path, NULL};
+    int st = run_weft(out, sizeof out, args);
+    cr_assert_eq(st, 1, "exit status %d: %s", st, out);
+    char where[160];
+    snprintf(where, sizeof where, "journal %s: damaged after record #1 (byte %zu): record #2",
+             path, job_at);
+    cr_assert(strstr(out, where), "'%s' lacks '%s'", out, where);
+    cr_assert(strstr(out, "checksum does not match") && strstr(out, "move it away"), "%s", out);
+    cr_assert_eq(read_file(path, back, sizeof back), size, "the file was cut");
+    cr_assert(!memcmp(back, file, size), "the file changed");
+    unlink(path);
+    coflow_workload_destroy(&wl);
+}
+
+/* weft journal FILE --ports N reads a real gateway's journal as weft serve
+ * would at start and leaves it byte for byte as it was: it names what the
+ * gateway would start with (records by kind, jobs, flows), reports a torn
+ * tail without cutting it or writing the .torn file, refuses a changed
+ * bit and a job outside the fabric with the gateway's messages (status 1),
+ * and leaves an empty file empty. */
+Test(gateway_journal_files, weft_journal_checks_a_journal_without_changing_it, .timeout = 30)
+{
+    coflow_workload_t wl;
+    char path[64], out[4096], file[4096], back[4096], torn[96];
+    snprintf(path, sizeof path, "/tmp/weft-gw-check-%d.journal", (int)getpid());
+    journal_of_jobs(path, &wl, (size_t[]){0, 2}, 2);
+    size_t size = read_file(path, file, sizeof file);
+    const char *args[] = {"journal", path, "--ports", "4", NULL};
+    int st = run_weft(out, sizeof out, args);
+    cr_assert_eq(st, 0, "exit status %d: %s", st, out);
+    cr_assert(strstr(out, "weft serve would start with it; format 2, every record's checksum "
+                          "matches"), "%s", out);
+    cr_assert(strstr(out, "records      3: 1 epoch, 2 job, 0 done"), "%s", out);
+    cr_assert(strstr(out, "jobs         2 in the table, 0 of them finished"), "%s", out);
+    cr_assert(strstr(out, "flows        2 in the table, 0 of them done, 0 dropped by "
+                          "cancels; next flow id 2"), "%s", out);
+    cr_assert(!strstr(out, "torn"), "%s", out);
+    /* a torn tail: reported, not cut, not kept */
+    size_t last = RPC_JOURNAL_HEADER_BYTES, n = 0;
+    for (size_t p = last; p < size; p += n)
+        last = p, n = RPC_HEADER_BYTES + frame_length((unsigned char *)file + p);
+    memcpy(file + size, file + last, 5);
+    write_file(path, file, size + 5);
+    st = run_weft(out, sizeof out, args);
+    cr_assert_eq(st, 0, "exit status %d: %s", st, out);
+    char want[160];
+    snprintf(want, sizeof want, "torn tail    5 bytes at byte %zu", size);
+    cr_assert(strstr(out, want), "'%s' lacks '%s'", out, want);
+    cr_assert_eq(read_file(path, back, sizeof back), size + 5, "the torn tail was cut");
+    snprintf(torn, sizeof torn, "%s.torn-%zu", path, size);
+    cr_assert_neq(access(torn, F_OK), 0, "%s was written", torn);
+    /* a job outside the fabric */
+    const char *narrow[] = {"journal", path, "--ports", "1", NULL};
+    st = run_weft(out, sizeof out, narrow);
+    cr_assert_eq(st, 1, "exit status %d: %s", st, out);
+    cr_assert(strstr(out, "record #2") && strstr(out, "outside the fabric"), "%s", out);
+    /* a changed bit in the last record */
+    file[last + n - 14] ^= 1;
+    write_file(path, file, size);
+    st = run_weft(out, sizeof out, args);
+    cr_assert_eq(st, 1, "exit status %d: %s", st, out);
+    snprintf(want, sizeof want, "journal %s: damaged after record #2 (byte %zu): record #3",
+             path, last);
+    cr_assert(strstr(out, want) && strstr(out, "checksum does not match"), "'%s' lacks '%s'",
+              out, want);
+    cr_assert_eq(read_file(path, back, sizeof back), size);
+    cr_assert(!memcmp(back, file, size), "the damaged journal changed");
+    /* an empty file stays empty */
+    write_file(path, "", 0);
+    st = run_weft(out, sizeof out, args);
+    cr_assert_eq(st, 0, "exit status %d: %s", st, out);
+    cr_assert(strstr(out, "no records; weft serve would start a new journal here"), "%s", out);
+    struct stat sb_path;
+    cr_assert_eq(stat(path, &sb_path), 0);
+    cr_assert_eq(sb_path.st_size, 0, "the empty journal was given a header");
+    unlink(path);
+    coflow_workload_destroy(&wl);
+}
+
+/* The last record cut short as by a crash mid-write: weft serve warns with
+ * the offset and byte count, keeps the bytes in JOURNAL.torn-OFFSET, cuts
+ * them off, and knows the two complete jobs (registering them again is a
+ * duplicate) but not the torn one. It used to cut the tail without a
+ * word. */
+Test(gateway_journal_files, serve_keeps_a_torn_tail_and_serves_the_complete_jobs,
+     .fini = stop_server, .timeout = 30)
+{
+    coflow_workload_t wl;
+    msgpack_sbuffer sb;
+    size_t at[3];
+    three_job_records(&wl, &sb, at);
+    char path[64], torn[96], err_path[64], out[2048], back[512];
+    snprintf(path, sizeof path, "/tmp/weft-gw-torn-%d.journal", (int)getpid());
+    snprintf(torn, sizeof torn, "%s.torn-%zu", path, at[2]);
+    snprintf(err_path, sizeof err_path, "/tmp/weft-gw-torn-%d.err", (int)getpid());
+    unlink(torn);
+    size_t cut = sb.size - 5, n_torn = cut - at[2];
+    write_file(path, sb.data, cut);
+    server_stderr = err_path;
+    start_server4("--journal", path, NULL, NULL);
+    server_stderr = NULL;
+    size_t n = read_file(err_path, out, sizeof out - 1);
+    out[n] = 0;
+    char warning[256];
+    snprintf(warning, sizeof warning, "warning: journal %s: cut off a torn last record, %zu "
+             "bytes at byte %zu", path, n_torn, at[2]);
+    cr_assert(strstr(out, warning), "'%s' lacks '%s'", out, warning);
+    cr_assert(strstr(out, torn), "'%s' does not say where the bytes are", out);
+    cr_assert_eq(read_file(torn, back, sizeof back), n_torn);
+    cr_assert(!memcmp(back, sb.data + at[2], n_torn), "the kept bytes differ");
+    /* a journal from before checksums is rewritten in format 2 at start,
+       with the epoch record a journal from before epochs gets */
+    snprintf(warning, sizeof warning, "journal %s: 2 records from before checksums (journal "
+             "format 1) were read unchecked; the journal was rewritten in format 2", path);
+    cr_assert(strstr(out, warning), "'%s' lacks '%s'", out, warning);
+    char kept[4096];
+    size_t n_kept = read_file(path, kept, sizeof kept);
+    cr_assert_gt(n_kept, RPC_JOURNAL_HEADER_BYTES);
+    cr_assert(!memcmp(kept, rpc_journal_header, RPC_JOURNAL_HEADER_BYTES));
+    size_t first = RPC_JOURNAL_HEADER_BYTES, n_first = RPC_HEADER_BYTES + frame_length(
+                                                 (unsigned char *)kept + first);
+    cr_assert(is_epoch_record(kept + first, n_first), "the rewritten journal's first record");
+    rpc_client_t c;
+    connect_to(&c);
+    hello_client(&c);
+    bool dup;
+    register_job(&c, &wl, 0, &dup);
+    cr_assert(dup, "job 7 was lost");
+    register_job(&c, &wl, 1, &dup);
+    cr_assert(dup, "job 8 was lost");
+    register_job(&c, &wl, 2, &dup);
+    cr_assert(!dup, "job 9 came from its torn record");
+    rpc_client_destroy(&c);
+    unlink(path);
+    unlink(torn);
+    unlink(err_path);
+    msgpack_sbuffer_destroy(&sb);
+    coflow_workload_destroy(&wl);
+}
+
+/* --------------------------------------------------------------- limits */
+
+static void server_max4(void) { start_server("--max-conns", "4"); }
+
+Test(gateway_limits, connection_limit, .init = server_max4, .fini = stop_server,
+     .timeout = 30)
+{
+    rpc_client_t c[4], extra;
+    for (int i = 0; i < 4; i++) {
+        connect_to(&c[i]);
+        hello_client(&c[i]);
+    }
+    connect_to(&extra);
+    expect_error(&extra, "busy", "connection limit reached");
+    expect_closed(&extra);
+    rpc_client_destroy(&extra);
+    expect_pong(&c[3], 1);
+    rpc_client_destroy(&c[0]);
+    /* a slot is free again once the gateway has seen the close */
+    bool served = false;
+    for (int attempt = 0; attempt < 50 && !served; attempt++) {
+        connect_to(&extra);
+        cr_assert_eq(rpc_client_hello_client(&extra, TOKEN), WEFT_OK);
+        const msgpack_object *m;
+        char type[32];
+        served = rpc_client_wait(&extra, 5.0, &m) == 1 &&
+                 !strcmp(rpc_msg_type(m, type, sizeof type), "welcome");
+        rpc_client_destroy(&extra);
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    cr_assert(served);
+    for (int i = 1; i < 4; i++)
+        rpc_client_destroy(&c[i]);
+}
+
+static void server_idle1(void) { start_server("--idle-timeout", "1"); }
+
+Test(gateway_limits, idle_connection_times_out, .init = server_idle1, .fini = stop_server,
+     .timeout = 30)
+{
+    rpc_client_t c;
+    connect_to(&c);
+    hello_client(&c);
+    expect_pong(&c, 1);
+    /* silent from here: closed after --idle-timeout 1 s with a reason */
+    expect_error(&c, "timeout", "idle for 1 s");
+    expect_closed(&c);
+    rpc_client_destroy(&c);
+    still_serving();
+}
+
+static void server_frame1(void) { start_server("--frame-timeout", "1"); }
+
+Test(gateway_limits, slow_loris_frame_after_hello, .init = server_frame1, .fini = stop_server,
+     .timeout = 30)
+{
+    /* Authenticated, then a frame trickled one byte per 100 ms: each byte
+     * resets the idle timeout, but the frame has 1 s from its first byte. */
+    rpc_client_t c;
+    connect_to(&c);
+    hello_client(&c);
+    cr_assert_eq(rpc_client_ping(&c, 9), WEFT_OK);
+    /* all but the last byte, 100 ms apart, until the gateway speaks */
+    bool spoke = false;
+    struct pollfd p = {c.fd, POLLIN, 0};
+    for (size_t i = 0; i + 1 < c.out.size && !spoke; i++) {
+        cr_assert_eq(send(c.fd, c.out.data + i, 1, MSG_NOSIGNAL), 1);
+        spoke = poll(&p, 1, 100) == 1;
+    }
+    cr_assert(spoke || poll(&p, 1, 5000) == 1, "the gateway kept waiting for the frame");
+    c.out.size = 0;
+    expect_error(&c, "timeout", "a frame was still incomplete 1 s after it began");
+    expect_closed(&c);
+    rpc_client_destroy(&c);
+    still_serving();
+}
+
+Test(gateway_limits, frames_split_across_sends_are_not_a_slow_loris, .init = server_frame1,
+     .fini = stop_server, .timeout = 30)
+{
+    /* For 2.5 s (over twice the frame timeout) a frame is always half-sent:
+     * each send carries the end of one ping and the start of the next. The
+     * deadline restarts with every completed frame, so nothing is closed. */
+    rpc_client_t c;
+    connect_to(&c);
+    hello_client(&c);
+    msgpack_sbuffer one;
+    msgpack_sbuffer_init(&one);
+    cr_assert_eq(rpc_pack_simple(&one, "ping", 1), WEFT_OK);
+    size_t half = one.size / 2;
+    cr_assert_eq(send(c.fd, one.data, half, MSG_NOSIGNAL), (ssize_t)half);
+    int pongs = 0;
+    for (int i = 0; i < 25; i++) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        char buf[64];
+        memcpy(buf, one.data + half, one.size - half);
+        memcpy(buf + one.size - half, one.data, half);
+        cr_assert_eq(send(c.fd, buf, one.size, MSG_NOSIGNAL), (ssize_t)one.size);
+        const msgpack_object *m;
+        cr_assert_eq(wait_msg(&c, &m), 1, "closed after %d pongs: %s", pongs,
+                     weft_last_error());
+        char type[32];
+        cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "pong");
+        pongs++;
+    }
+    cr_assert_eq(pongs, 25);
+    msgpack_sbuffer_destroy(&one);
+    rpc_client_destroy(&c);
+}
+
+/* weft serve --keep-finished 0: a job its agent's done finished between
+ * two decision passes is forgotten by the next pass, but its job_done goes
+ * out first, with its JCT. The pass used to forget it first, and then read
+ * the JCT of a job gone from the table (index SIZE_MAX: out of bounds). */
+Test(gateway_limits, keep_finished_0_sends_job_done_with_its_jct_first, .fini = stop_server,
+     .timeout = 30)
+{
+    start_server("--keep-finished", "0");
+    coflow_workload_t wl;
+    one_coflow_jobs(&wl, 1, 4);
+    rpc_client_t cl, ag;
+    client_and_agent0(&cl, &ag);
+    bool dup;
+    uint64_t first = register_job(&cl, &wl, 0, &dup), fids[4];
+    struct timespec ts = {0, 100 * 1000 * 1000}; /* a JCT of at least 0.1 s */
+    nanosleep(&ts, NULL);
+    for (int f = 0; f < 4; f++)
+        fids[f] = first + (uint64_t)f;
+    cr_assert_eq(rpc_client_done(&ag, -1, fids, 4), WEFT_OK);
+    expect_pong(&ag, 1); /* handled */
+    const msgpack_object *m = wait_type(&cl, "job_done");
+    double jct = -1;
+    cr_assert(!rpc_map_get(m, "forgotten"), "job_done said forgotten");
+    cr_assert_eq(rpc_get_num_opt(m, "jct", -1e300, 1e300, &jct), WEFT_OK);
+    cr_assert(jct >= 0.1 && jct < 10, "JCT %g s, expected 0.1 s or a little more", jct);
+    int64_t v[4];
+    wait_forgotten(&cl, 1, v);
+    cr_assert(v[0] == 1 && v[1] == 1 && v[2] == 1, "%lld jobs, %lld finished, %lld forgotten",
+              (long long)v[0], (long long)v[1], (long long)v[2]);
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
+}
+
+/* ------------------------------------------------------------------ TLS */
+
+/* Certificates made at test time with the real openssl CLI in tls_dir: a
+ * CA (ca.pem) and a server certificate it signed for IP 127.0.0.1
+ * (server.pem, server.key), and an unrelated CA (other.pem). */
+static char tls_dir[64], tls_ca[128], tls_other[128], tls_cert[128], tls_key[128];
+
+static void make_certs(void)
+{
+    snprintf(tls_dir, sizeof tls_dir, "/tmp/weft-tls-test-XXXXXX");
+    cr_assert(mkdtemp(tls_dir), "mkdtemp: %s", strerror(errno));
+    snprintf(tls_ca, sizeof tls_ca, "%s/ca.pem", tls_dir);
+    snprintf(tls_other, sizeof tls_other, "%s/other.pem", tls_dir);
+    snprintf(tls_cert, sizeof tls_cert, "%s/server.pem", tls_dir);
+    snprintf(tls_key, sizeof tls_key, "%s/server.key", tls_dir);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && EC='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' && "
+             "openssl req -x509 $EC -keyout ca.key -out ca.pem -days 2 -subj /CN=weft-test-ca "
+             "&& openssl req $EC -keyout server.key -out server.csr -subj /CN=127.0.0.1 "
+             "&& printf 'subjectAltName=IP:127.0.0.1\\n' >ext "
+             "&& openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+             "-out server.pem -days 2 -extfile ext "
+             "&& openssl req -x509 $EC -keyout other.key -out other.pem -days 2 "
+             "-subj /CN=other-ca",
+             tls_dir);
+    char quiet[2200];
+    snprintf(quiet, sizeof quiet, "(%s) >%s/openssl.log 2>&1", cmd, tls_dir);
+    cr_assert_eq(system(quiet), 0, "openssl failed: see %s/openssl.log", tls_dir);
+}
+
+static void remove_certs(void)
+{
+    if (!tls_dir[0])
+        return;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tls_dir);
+    (void)!system(cmd);
+    tls_dir[0] = 0;
+}
+
+static pid_t tls_agents[2];
+
+static void server_tls(void)
+{
+    make_certs();
+    const char *extra[] = {"--tls-cert", tls_cert, "--tls-key", tls_key, NULL};
+    start_server_args(extra);
+}
+
+static void stop_tls(void)
+{
+    for (int i = 0; i < 2; i++)
+        end_child(&tls_agents[i]);
+    stop_server();
+    remove_certs();
+}
+
+static void server_plain_and_certs(void)
+{
+    make_certs();
+    start_server(NULL, NULL);
+}
+
+/* A real `weft agent --id ID --tls-ca ca` on the test's gateway. */
+static pid_t start_tls_agent(const char *id, const char *ca)
+{
+    char gw[32];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        const char *bin = getenv("WEFT_BIN");
+        execl(bin, bin, "agent", "--id", id, "--gateway", gw, "--token", TOKEN, "--tls-ca",
+              ca, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* `weft status` against the test's gateway at host (127.0.0.1 or a name),
+ * with --tls-ca ca unless it is NULL; stdout and stderr into out[n]. */
+static int run_status_tls(const char *host, const char *ca, char *out, size_t n)
+{
+    char gw[300];
+    snprintf(gw, sizeof gw, "%s:%d", host, server_port);
+    const char *args[] = {"status", "--gateway", gw, "--token", TOKEN, "--timeout", "5",
+                          ca ? "--tls-ca" : NULL, ca, NULL};
+    return run_weft(out, n, args);
+}
+
+/* A TLS gateway, two TLS agents and a TLS `weft submit` of one job of one
+ * 2 MB flow 0 -> 1: the job completes, and `weft status --tls-ca` sees it
+ * finished and both agents connected. */
+Test(gateway_tls, agents_submit_and_status_over_tls, .init = server_tls, .fini = stop_tls,
+     .timeout = 30)
+{
+    char wl_path[160], out[8192], gw[32];
+    snprintf(wl_path, sizeof wl_path, "%s/one.weft", tls_dir);
+    FILE *f = fopen(wl_path, "w");
+    cr_assert(f);
+    fprintf(f, "weft-workload 1\nports 4\njob 0 0 1 0 1\ncoflow 1 0 1 -\n0 1 2000000\nend 1\n");
+    fclose(f);
+    tls_agents[0] = start_tls_agent("0", tls_ca);
+    tls_agents[1] = start_tls_agent("1", tls_ca);
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *submit[] = {"submit", wl_path, "--gateway", gw, "--token", TOKEN, "--tls-ca",
+                            tls_ca, "--timeout", "15", NULL};
+    int st = run_weft(out, sizeof out, submit);
+    cr_assert_eq(st, 0, "weft submit --tls-ca: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "job 0 done: JCT") && strstr(out, "1 jobs, average JCT"), "%s", out);
+    st = run_status_tls("127.0.0.1", tls_ca, out, sizeof out);
+    cr_assert_eq(st, 0, "weft status --tls-ca: exit status %d: %s", st, out);
+    cr_assert_eq(table_value(out, "jobs registered"), 1, "%s", out);
+    cr_assert_eq(table_value(out, "jobs finished"), 1, "%s", out);
+    cr_assert_eq(table_value(out, "agents connected"), 2, "%s", out);
+    cr_assert_eq(table_value(out, "protocol errors"), 0, "%s", out);
+}
+
+/* A certificate that does not verify is an error naming the gateway and
+ * OpenSSL's reason, at once: signed by another CA (submit, agent, status),
+ * or not naming the host connected to (status to localhost, the
+ * certificate names IP 127.0.0.1 only). Neither submit nor the agent
+ * retries until its timeout. */
+Test(gateway_tls, a_certificate_that_does_not_verify_stops_the_client_at_once,
+     .init = server_tls, .fini = stop_tls, .timeout = 30)
+{
+    char out[8192], gw[32], addr[64];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    snprintf(addr, sizeof addr, "gateway %s", gw);
+    const char *submit[] = {"submit", "tests/gateway/small.weft", "--gateway", gw, "--token",
+                            TOKEN, "--tls-ca", tls_other, "--timeout", "15", NULL};
+    double t0 = weft_mono_s();
+    int st = run_weft(out, sizeof out, submit);
+    cr_assert_eq(st, 1, "submit: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "certificate verify failed") && strstr(out, addr), "%s", out);
+    cr_assert(!strstr(out, "retrying in") && !strstr(out, "timeout"), "%s", out);
+    cr_assert_lt(weft_mono_s() - t0, 3.0, "submit took %.1f s", weft_mono_s() - t0);
+    const char *agent[] = {"agent", "--id", "0", "--gateway", gw, "--token", TOKEN,
+                           "--tls-ca", tls_other, NULL};
+    t0 = weft_mono_s();
+    st = run_weft(out, sizeof out, agent);
+    cr_assert_eq(st, 1, "agent: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "certificate verify failed") && strstr(out, addr), "%s", out);
+    cr_assert_lt(weft_mono_s() - t0, 3.0, "agent took %.1f s", weft_mono_s() - t0);
+    st = run_status_tls("127.0.0.1", tls_other, out, sizeof out);
+    cr_assert_eq(st, 1, "status: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "certificate verify failed: unable to get local issuer"), "%s", out);
+    st = run_status_tls("localhost", tls_ca, out, sizeof out);
+    cr_assert_eq(st, 1, "status to localhost: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "certificate verify failed: hostname mismatch"), "%s", out);
+    /* and the right CA at the right address works */
+    st = run_status_tls("127.0.0.1", tls_ca, out, sizeof out);
+    cr_assert_eq(st, 0, "status: exit status %d: %s", st, out);
+}
+
+/* Plain clients of a TLS gateway are told so and stop within a second
+ * (submit and the agent do not retry); the gateway goes on serving TLS. */
+Test(gateway_tls, plain_clients_are_told_the_gateway_serves_tls, .init = server_tls,
+     .fini = stop_tls, .timeout = 30)
+{
+    char out[8192], gw[32];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    double t0 = weft_mono_s();
+    int st = run_status_tls("127.0.0.1", NULL, out, sizeof out);
+    cr_assert_eq(st, 1, "plain status: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "serves TLS only"), "%s", out);
+    const char *submit[] = {"submit", "tests/gateway/small.weft", "--gateway", gw, "--token",
+                            TOKEN, "--timeout", "15", NULL};
+    st = run_weft(out, sizeof out, submit);
+    cr_assert_eq(st, 1, "plain submit: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "serves TLS only") && strstr(out, "not retrying"), "%s", out);
+    const char *agent[] = {"agent", "--id", "0", "--gateway", gw, "--token", TOKEN, NULL};
+    st = run_weft(out, sizeof out, agent);
+    cr_assert_eq(st, 1, "plain agent: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "serves TLS only"), "%s", out);
+    cr_assert_lt(weft_mono_s() - t0, 3.0, "plain clients took %.1f s", weft_mono_s() - t0);
+    /* a raw plain connection that says nothing is closed by the hello
+       timeout (1 s here), the handshake being part of it */
+    rpc_client_t c;
+    connect_to(&c);
+    struct pollfd p = {c.fd, POLLIN, 0};
+    cr_assert_eq(poll(&p, 1, 3000), 1, "a silent connection was not closed");
+    char b;
+    cr_assert_leq(recv(c.fd, &b, 1, 0), 0, "a silent plain connection got bytes");
+    rpc_client_destroy(&c);
+    st = run_status_tls("127.0.0.1", tls_ca, out, sizeof out);
+    cr_assert_eq(st, 0, "TLS status after plain clients: exit status %d: %s", st, out);
+    cr_assert_eq(table_value(out, "protocol errors"), 3, "%s", out); /* none retried */
+    cr_assert_eq(table_value(out, "timeouts"), 1, "%s", out);
+}
+
+/* `weft status --tls-ca ca` of the test's gateway, until it answers with
+ * `agents connected` n (10 s at most); its output in out[size]. */
+static void wait_tls_status_agents(const char *ca, long long n, char *out, size_t size)
+{
+    for (double t0 = weft_mono_s(); weft_mono_s() - t0 < 10; usleep(50000))
+        if (run_status_tls("127.0.0.1", ca, out, size) == 0 &&
+            table_value(out, "agents connected") == n)
+            return;
+    cr_assert_fail("no status with %lld agents connected: %s", n, out);
+}
+
+/* A new key and a certificate for 127.0.0.1 signed by the other CA, valid
+ * 30 days, written over server.key and server.pem (each by a rename, as
+ * an operator renewing it would). */
+static void sign_with_other_ca(void)
+{
+    char cmd[1024], quiet[1200];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && EC='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' && "
+             "openssl req $EC -keyout new.key -out new.csr -subj /CN=127.0.0.1 "
+             "&& openssl x509 -req -in new.csr -CA other.pem -CAkey other.key "
+             "-CAcreateserial -out new.pem -days 30 -extfile ext "
+             "&& mv new.key server.key && mv new.pem server.pem",
+             tls_dir);
+    snprintf(quiet, sizeof quiet, "(%s) >>%s/openssl.log 2>&1", cmd, tls_dir);
+    cr_assert_eq(system(quiet), 0, "openssl failed: see %s/openssl.log", tls_dir);
+}
+
+/* The days from now to the end of validity `weft status` prints on its
+ * "tls reloads" row. */
+static double tls_days_left(const char *out)
+{
+    const char *at = strstr(out, "it is valid until ");
+    cr_assert(at, "%s", out);
+    struct tm tm = {0};
+    cr_assert(strptime(at + strlen("it is valid until "), "%Y-%m-%d %H:%M:%S", &tm), "%s", at);
+    return difftime(timegm(&tm), time(NULL)) / 86400;
+}
+
+/* SIGHUP makes weft serve read its certificate and key again: with a
+ * certificate from another CA written over them, new connections verify
+ * with that CA only, the agent connected before keeps its connection, and
+ * status gives the reload and the new end of validity (30 days, where the
+ * first had 2). A file it cannot load is named, and the renewed
+ * certificate stays in force. */
+Test(gateway_tls, sighup_renews_the_certificate_for_new_connections, .fini = stop_tls,
+     .timeout = 90)
+{
+    make_certs();
+    char err_path[160], log[8192], out[8192], want[300];
+    snprintf(err_path, sizeof err_path, "%s/serve.err", tls_dir);
+    server_stderr = err_path;
+    const char *extra[] = {"--tls-cert", tls_cert, "--tls-key", tls_key, "--metrics",
+                           "127.0.0.1:0", NULL};
+    start_server_args(extra);
+    server_stderr = NULL;
+    FILE *pf = fopen(port_file, "r");
+    cr_assert(pf);
+    int main_port = 0;
+    cr_assert(fscanf(pf, "%d %d", &main_port, &metrics_port) == 2, "no metrics port");
+    fclose(pf);
+    /* a certificate of 2 days: renewal is due, and the log says so */
+    snprintf(want, sizeof want, "weft serve: note: the TLS certificate %s expires on ", tls_cert);
+    wait_in_file(err_path, want, 1, log, sizeof log);
+    cr_assert(strstr(log, " days: renew it and send SIGHUP"), "%s", log);
+    tls_agents[0] = start_tls_agent("0", tls_ca);
+    wait_tls_status_agents(tls_ca, 1, out, sizeof out);
+    cr_assert_eq(table_value(out, "tls reloads"), 0, "%s", out);
+    double days = tls_days_left(out);
+    cr_assert(days > 1 && days < 3, "%g days left: %s", days, out);
+    cr_assert_neq(run_status_tls("127.0.0.1", tls_other, out, sizeof out), 0, "%s", out);
+
+    sign_with_other_ca();
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    snprintf(want, sizeof want, "SIGHUP: TLS certificate %s reloaded (valid until ", tls_cert);
+    wait_in_file(err_path, want, 1, log, sizeof log);
+    cr_assert(strstr(log, "new connections get it, those already in keep theirs"), "%s", log);
+    wait_tls_status_agents(tls_other, 1, out, sizeof out); /* the agent stayed */
+    cr_assert_eq(table_value(out, "tls reloads"), 1, "%s", out);
+    days = tls_days_left(out);
+    cr_assert(days > 29 && days < 31, "%g days left: %s", days, out);
+    static char text[65536];
+    http_get(metrics_port, "GET /metrics HTTP/1.0\r\n\r\n", text, sizeof text);
+    cr_assert(strstr(text, "\nweft_tls_reloads_total 1\n"), "%s", text);
+    const char *g = strstr(text, "\nweft_tls_certificate_expiry_seconds ");
+    cr_assert(g, "%s", text);
+    double expiry = strtod(g + strlen("\nweft_tls_certificate_expiry_seconds "), NULL);
+    cr_assert(fabs(expiry - (time(NULL) + 30 * 86400.0)) < 86400, "%s", text);
+    cr_assert_neq(run_status_tls("127.0.0.1", tls_ca, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "certificate verify failed"), "%s", out);
+
+    write_text(tls_cert, "not a certificate\n");
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    wait_in_file(err_path, "SIGHUP: TLS certificate not reloaded", 1, log, sizeof log);
+    snprintf(want, sizeof want, "TLS certificate %s: ", tls_cert);
+    cr_assert(strstr(log, want) && strstr(log, "still serving the one read before"), "%s", log);
+    wait_tls_status_agents(tls_other, 1, out, sizeof out);
+    cr_assert_eq(table_value(out, "tls reloads"), 1, "%s", out);
+}
+
+/* Writes the test CA into path, and the other CA after it if also_other
+ * (a peer's --tls-ca file while the gateway moves to the other CA). */
+static void write_ca_file(const char *path, bool also_other)
+{
+    char both[8192];
+    size_t n = read_file(tls_ca, both, sizeof both - 1);
+    if (also_other)
+        n += read_file(tls_other, both + n, sizeof both - n - 1);
+    both[n] = 0;
+    write_text(path, both);
+}
+
+/* A gateway moved to the other CA under a peer: the peer's CA file gets
+ * both CAs, then the gateway is stopped, given a certificate from the
+ * other CA and started again with again[] (its port; NULL-ended), so
+ * that the peer has to reconnect. */
+static void move_gateway_to_other_ca(const char *peer_ca, const char *const *again)
+{
+    write_ca_file(peer_ca, true);
+    stop_server();
+    sign_with_other_ca();
+    start_server_args(again);
+}
+
+/* A CA changed without restarting the agents: weft agent --tls-ca reads
+ * its file again when it reconnects. The agent's file gets the new CA
+ * beside the old, the gateway a certificate from the new one and a
+ * restart on the same port: the agent, disconnected, verifies it and is
+ * back, where before it kept the CA read at start and stopped ("certificate
+ * verify failed"). */
+Test(gateway_tls, an_agent_reads_its_ca_file_again_to_reconnect, .fini = stop_tls,
+     .timeout = 60)
+{
+    make_certs();
+    char agent_ca[160], agent_log[160], log[8192], out[8192], gw[32];
+    snprintf(agent_ca, sizeof agent_ca, "%s/agent-ca.pem", tls_dir);
+    snprintf(agent_log, sizeof agent_log, "%s/agent.log", tls_dir);
+    write_ca_file(agent_ca, false);
+    const char *extra[] = {"--tls-cert", tls_cert, "--tls-key", tls_key, NULL};
+    start_server_args(extra);
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *agent[] = {"agent", "--id", "0", "--gateway", gw, "--token", TOKEN,
+                           "--tls-ca", agent_ca, "-v", NULL};
+    spawn_weft_logged(agent_log, agent);
+    tls_agents[0] = agent_pid;
+    agent_pid = 0;
+    wait_in_file(agent_log, "connected to the gateway", 1, log, sizeof log);
+
+    const char *again[] = {"--tls-cert", tls_cert, "--tls-key", tls_key, "--listen", gw, NULL};
+    move_gateway_to_other_ca(agent_ca, again);
+    wait_in_file(agent_log, "connected to the gateway", 2, log, sizeof log);
+    wait_tls_status_agents(tls_other, 1, out, sizeof out);
+    cr_assert_eq(waitpid(tls_agents[0], NULL, WNOHANG), 0, "the agent ended: %s", log);
+}
+
+/* The same for weft submit --tls-ca: its job waiting for agents that never
+ * come, the gateway gets a certificate from the new CA and is restarted
+ * from its journal on the same port; submit, whose CA file now holds both
+ * CAs, reconnects and hears its job cancelled, exit status 0. */
+Test(gateway_tls, submit_reads_its_ca_file_again_to_reconnect, .fini = stop_tls, .timeout = 60)
+{
+    make_certs();
+    char sub_ca[160], sub_log[160], wl_path[160], journal[160], log[8192], gw[32];
+    snprintf(sub_ca, sizeof sub_ca, "%s/submit-ca.pem", tls_dir);
+    snprintf(sub_log, sizeof sub_log, "%s/submit.log", tls_dir);
+    snprintf(wl_path, sizeof wl_path, "%s/one.weft", tls_dir);
+    snprintf(journal, sizeof journal, "%s/gw.journal", tls_dir);
+    write_text(wl_path, "weft-workload 1\nports 4\njob 7 0 1 0 1\ncoflow 1 0 1 -\n0 1 1000\nend 1\n");
+    write_ca_file(sub_ca, false);
+    const char *extra[] = {"--tls-cert", tls_cert, "--tls-key", tls_key, "--journal", journal,
+                           NULL};
+    start_server_args(extra);
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *submit[] = {"submit", wl_path, "--gateway", gw, "--token", TOKEN, "--tls-ca",
+                            sub_ca, "--timeout", "40", NULL};
+    spawn_weft_logged(sub_log, submit);
+    pid_t sub = agent_pid;
+    tls_agents[0] = sub;
+    agent_pid = 0;
+    wait_in_file(sub_log, "job 7 registered", 1, log, sizeof log);
+
+    const char *again[] = {"--tls-cert", tls_cert, "--tls-key", tls_key, "--journal", journal,
+                           "--listen", gw, NULL};
+    move_gateway_to_other_ca(sub_ca, again);
+    const char *cancel[] = {"cancel", "7", "--gateway", gw, "--token", TOKEN, "--tls-ca",
+                            tls_other, NULL};
+    char out[1024];
+    int st = run_weft(out, sizeof out, cancel);
+    cr_assert_eq(st, 0, "weft cancel: status %d: %s", st, out);
+    int sub_st;
+    cr_assert_eq(waitpid(sub, &sub_st, 0), sub);
+    tls_agents[0] = 0;
+    log[read_file(sub_log, log, sizeof log - 1)] = 0;
+    cr_assert(WIFEXITED(sub_st) && WEXITSTATUS(sub_st) == 0, "submit status %#x: %s", sub_st,
+              log);
+    cr_assert(strstr(log, "job 7 cancelled") && !strstr(log, "verify failed"), "%s", log);
+}
+
+/* The reverse: a TLS client of a plain gateway fails the handshake, says
+ * so and stops. */
+Test(gateway_tls, tls_clients_of_a_plain_gateway_stop, .init = server_plain_and_certs,
+     .fini = stop_tls, .timeout = 30)
+{
+    char out[8192], gw[32];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    double t0 = weft_mono_s();
+    int st = run_status_tls("127.0.0.1", tls_ca, out, sizeof out);
+    cr_assert_eq(st, 1, "TLS status: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "TLS handshake with gateway") && strstr(out, gw), "%s", out);
+    const char *submit[] = {"submit", "tests/gateway/small.weft", "--gateway", gw, "--token",
+                            TOKEN, "--tls-ca", tls_ca, "--timeout", "15", NULL};
+    st = run_weft(out, sizeof out, submit);
+    cr_assert_eq(st, 1, "TLS submit: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "TLS handshake with gateway") && strstr(out, "not retrying"), "%s",
+              out);
+    cr_assert_lt(weft_mono_s() - t0, 3.0, "TLS clients took %.1f s", weft_mono_s() - t0);
+    still_serving();
+}
+
+/* weft serve with a certificate or key it cannot load: exit status 1 and
+ * a message naming the file and why. */
+Test(gateway_tls, serve_refuses_a_key_it_cannot_load, .init = make_certs, .fini = remove_certs,
+     .timeout = 30)
+{
+    char out[8192], missing[160], garbage[160];
+    snprintf(missing, sizeof missing, "%s/missing.key", tls_dir);
+    snprintf(garbage, sizeof garbage, "%s/garbage.key", tls_dir);
+    write_file(garbage, "not a key\n", 10);
+    const char *bad[][2] = {{tls_cert, missing}, {tls_cert, garbage}, {garbage, tls_key},
+                            {tls_cert, tls_other}};
+    const char *why[] = {"No such file or directory", "", "no start line", ""};
+    for (int i = 0; i < 4; i++) {
+        const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2", "--token",
+                              TOKEN, "--tls-cert", bad[i][0], "--tls-key", bad[i][1], NULL};
+        int st = run_weft(out, sizeof out, args);
+        cr_assert_eq(st, 1, "case %d: exit status %d: %s", i, st, out);
+        const char *named = i == 2 ? garbage : i == 3 ? tls_other : bad[i][1];
+        cr_assert(strstr(out, "weft serve:") && strstr(out, named) && strstr(out, why[i]),
+                  "case %d: %s", i, out);
+    }
+}
+
+/* The client library itself over TLS: rpc_client_tls, then 3000 status
+ * requests queued at once; the answers (more than the decoder's 1 MiB)
+ * all arrive, in order, through rpc_client_wait, which must take bytes
+ * that TLS has buffered and poll does not see. */
+Test(gateway_tls, the_client_library_reads_a_backlog_over_tls, .init = server_tls,
+     .fini = stop_tls, .timeout = 30)
+{
+    rpc_client_t c;
+    rpc_client_init(&c);
+    cr_assert_eq(rpc_client_tls(&c, tls_ca), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(rpc_client_connect(&c, "127.0.0.1", server_port, 5.0), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert(c.tls, "not a TLS connection");
+    hello_client(&c);
+    enum { N = 6000 };
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(rpc_client_status(&c, i), WEFT_OK);
+    while (rpc_client_want_write(&c)) {
+        cr_assert_eq(rpc_client_flush(&c), WEFT_OK, "%s", weft_last_error());
+        struct pollfd p = {c.fd, POLLOUT, 0};
+        poll(&p, 1, 100);
+    }
+    usleep(500 * 1000); /* let the answers pile up unread */
+    size_t bytes = 0;
+    for (int i = 0; i < N; i++) {
+        const msgpack_object *m = wait_type(&c, "status");
+        int64_t seq;
+        cr_assert_eq(rpc_get_int(m, "seq", 0, N, &seq), WEFT_OK);
+        cr_assert_eq(seq, i);
+        bytes += c.fr.size;
+    }
+    cr_assert_gt(bytes, (size_t)1 << 20, "only %zu bytes of answers", bytes);
+    rpc_client_destroy(&c);
+}
+
+/* A TLS server of one connection, in a thread: it writes `n` bytes to its
+ * client in one SSL_write (one TLS record), then reads until the client
+ * closes. */
+typedef struct {
+    int lfd;                   /* listening socket */
+    const unsigned char *bytes;
+    size_t n;
+} tls_burst_t;
+
+static void *tls_burst_server(void *arg)
+{
+    tls_burst_t *b = arg;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    int fd = accept(b->lfd, NULL, NULL);
+    if (ctx && fd >= 0 && SSL_CTX_use_certificate_chain_file(ctx, tls_cert) == 1 &&
+        SSL_CTX_use_PrivateKey_file(ctx, tls_key, SSL_FILETYPE_PEM) == 1) {
+        SSL *ssl = SSL_new(ctx);
+        SSL_set_fd(ssl, fd);
+        if (SSL_accept(ssl) == 1 && SSL_write(ssl, b->bytes, (int)b->n) == (int)b->n) {
+            char byte;
+            while (SSL_read(ssl, &byte, 1) > 0)
+                ;
+        }
+        SSL_free(ssl);
+    }
+    if (fd >= 0)
+        close(fd);
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+/* Frames that reach the client in one TLS record larger than its decoder:
+ * the read takes what the decoder has room for and OpenSSL keeps the rest
+ * of the record, which poll cannot see (the socket is empty: the server
+ * sends nothing more). rpc_client_wait must take those bytes without
+ * waiting on the socket (rpc_client_pending), or it would wait out its
+ * timeout with the frames still unread. */
+Test(gateway_tls, frames_buffered_inside_tls_are_read_without_waiting, .init = make_certs,
+     .fini = remove_certs, .timeout = 30)
+{
+    enum { FRAMES = 6, PAD = 480, CAP = 1024 };
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    static char pad[PAD];
+    for (int i = 0; i < FRAMES; i++)
+        cr_assert_eq(pack_blob(&sb, i, pad, sizeof pad, CAP), WEFT_OK);
+    /* more than the decoder holds, less than one record (16 KiB) */
+    cr_assert_gt(sb.size, 2 * (CAP + RPC_HEADER_BYTES));
+    cr_assert_lt(sb.size, (size_t)16384);
+
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    cr_assert(bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(lfd, 1) == 0 &&
+              getsockname(lfd, (struct sockaddr *)&sa, &len) == 0);
+    tls_burst_t burst = {lfd, (const unsigned char *)sb.data, sb.size};
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, tls_burst_server, &burst), 0);
+
+    rpc_client_t c;
+    rpc_client_init(&c);
+    cr_assert_eq(rpc_client_tls(&c, tls_ca), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(rpc_client_connect(&c, "127.0.0.1", ntohs(sa.sin_port), 5.0), WEFT_OK, "%s",
+                 weft_last_error());
+    rpc_decoder_destroy(&c.dec); /* a decoder smaller than the record */
+    rpc_limits_t lim = {.max_frame = CAP};
+    cr_assert_eq(rpc_decoder_init(&c.dec, &lim), WEFT_OK);
+    usleep(200 * 1000); /* the whole record is in the client's socket */
+    for (int i = 0; i < FRAMES; i++) {
+        const msgpack_object *m;
+        double t0 = weft_mono_s();
+        int r = rpc_client_wait(&c, 3.0, &m);
+        cr_assert_eq(r, 1, "frame %d: r=%d after %.1f s: %s", i, r, weft_mono_s() - t0,
+                     r < 0 ? weft_last_error() : "timed out");
+        int64_t seq;
+        cr_assert_eq(rpc_get_int(m, "seq", 0, FRAMES, &seq), WEFT_OK);
+        cr_assert_eq(seq, i);
+    }
+    rpc_client_destroy(&c);
+    pthread_join(th, NULL);
+    close(lfd);
+    msgpack_sbuffer_destroy(&sb);
+}
