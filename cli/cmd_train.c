@@ -579,6 +579,14 @@ int cmd_train(int argc, char **argv)
             goto done_usage;
         }
     }
+    /* phases left at their defaults that fill the run: `--iters 30` alone
+       imitates and runs DAgger to the end and never reaches REINFORCE */
+    if ((!phase_given[0] || !phase_given[1]) && cfg.imitate_iters + cfg.dagger_iters > 0 &&
+        cfg.imitate_iters + cfg.dagger_iters >= cfg.iterations)
+        fprintf(stderr, "weft train: note: --imitate %zu%s and --dagger %zu%s take all %zu "
+                "iterations (--iters): no REINFORCE iteration; give them to change that\n",
+                cfg.imitate_iters, phase_given[0] ? "" : " (the default)", cfg.dagger_iters,
+                phase_given[1] ? "" : " (the default)", cfg.iterations);
     if (prior_path > 0 && !(prior > 0)) {
         fprintf(stderr, "weft train: --prior-path %g needs --prior > 0 (a residual of the "
                 "teacher)\n", prior_path);

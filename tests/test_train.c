@@ -1273,6 +1273,18 @@ Test(train, cli_a_phase_longer_than_the_run_is_a_usage_error)
     cr_assert(strstr(cli_file("err"), "--imitate 61 is more than --iters 60 (the default)"),
               "%s", cli_file("err"));
     cr_assert(!cli_exists("run"), "--out made before refusing");
+    /* a phase left at its default that fills the run is taken, with a note
+       (--iters 2 alone never reached REINFORCE, silently); none when both
+       are given */
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --episodes 1 --rollouts 2 --jobs-min 8 "
+                     "--threads 2 --teacher sincronia --iters 2 --imitate 1", d, d), 0, "%s",
+                 cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "note: --imitate 1 and --dagger 20 (the default) take "
+                     "all 2 iterations (--iters): no REINFORCE iteration"), "%s",
+              cli_file("err"));
+    cr_assert_eq(cli("train %s/toy.weft --out %s/both " QUICK " --iters 2", d, d), 0, "%s",
+                 cli_file("err"));
+    cr_assert(!strstr(cli_file("err"), "note:"), "%s", cli_file("err"));
     cli_teardown();
 }
 
