@@ -8,6 +8,7 @@
 #define WEFT_TESTS_CLI_RUN_H
 
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -141,23 +142,47 @@ __attribute__((unused)) static size_t lines_in_place(const char *out, const char
 }
 
 /* Starts `weft ARGS` (as cli's, formatted already) in the background, its
- * stdout and stderr into cli_dir's `out` and `err`; its process id (the
- * shell execs it, so a signal sent there reaches weft). SIGINT's action
- * is the default, as in a foreground command (a test run from a script's
- * background job inherits it ignored). */
-__attribute__((unused)) static pid_t cli_start(const char *args)
+ * stdout and stderr into cli_dir's `out` and `err`, or, with rd, into a
+ * pipe whose read end (non-blocking) goes to *rd, as in `weft ... 2>&1 |
+ * tee`; its process id (the shell execs it, so a signal sent there
+ * reaches weft). SIGINT's action is the default, as in a foreground
+ * command (a test run from a script's background job inherits it
+ * ignored). */
+__attribute__((unused)) static pid_t cli_start_to(const char *args, int *rd)
 {
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "exec %s %s >%s/out 2>%s/err", cli_bin, args, cli_dir, cli_dir);
+    int fds[2] = {-1, -1};
+    if (rd) {
+        cr_assert_eq(pipe(fds), 0);
+        snprintf(cmd, sizeof cmd, "exec %s %s 2>&1", cli_bin, args);
+    } else {
+        snprintf(cmd, sizeof cmd, "exec %s %s >%s/out 2>%s/err", cli_bin, args, cli_dir,
+                 cli_dir);
+    }
     fflush(NULL);
     pid_t pid = fork();
     cr_assert(pid >= 0, "fork failed");
     if (pid == 0) {
         signal(SIGINT, SIG_DFL);
+        if (rd) {
+            dup2(fds[1], STDOUT_FILENO);
+            close(fds[0]);
+            close(fds[1]);
+        }
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
+    if (rd) {
+        close(fds[1]);
+        cr_assert_eq(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+        *rd = fds[0];
+    }
     return pid;
+}
+
+__attribute__((unused)) static pid_t cli_start(const char *args)
+{
+    return cli_start_to(args, NULL);
 }
 
 /* Whether process pid (cli_start's) has ended, left to be reaped. */

@@ -14,8 +14,6 @@
  * weight / size (Smith 1956), which gives the optimum computed below.
  */
 #include <criterion/criterion.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1360,34 +1358,9 @@ static int64_t stopped_at(const char *out)
  * within a few), validated at each, checkpointed at the end only. */
 #define SLOW QUICK " --validate-every 1 --checkpoint-every 1000000 --episodes 32"
 
-/* `weft ARGS` started with its stdout and stderr into the pipe whose read
- * end is *rd (non-blocking): a pipeline's `weft train ... 2>&1 | tee`. */
-static pid_t start_into_pipe(const char *args, int *rd)
-{
-    int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "exec %s %s 2>&1", cli_bin, args);
-    fflush(NULL);
-    pid_t pid = fork();
-    cr_assert(pid >= 0, "fork failed");
-    if (pid == 0) {
-        signal(SIGINT, SIG_DFL);
-        dup2(fds[1], STDOUT_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    cr_assert_eq(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
-    *rd = fds[0];
-    return pid;
-}
-
 /* Starts a run of SLOW and MORE into cli_dir/OUT that would take hours,
  * and waits for its first train.csv row; its process. With rd, its output
- * goes to a pipe (start_into_pipe), drained while waiting. */
+ * goes to a pipe (cli_start_to), drained while waiting. */
 static pid_t start_long_run(const char *out, const char *more, int *rd)
 {
     const char *d = cli_dir;
@@ -1395,7 +1368,7 @@ static pid_t start_long_run(const char *out, const char *more, int *rd)
     snprintf(args, sizeof args, "train %s/toy.weft --val %s/toy.weft --out %s/%s --iters 100000 "
              SLOW " %s", d, d, d, out, more);
     snprintf(csv, sizeof csv, "%s/train.csv", out);
-    pid_t pid = rd ? start_into_pipe(args, rd) : cli_start(args);
+    pid_t pid = cli_start_to(args, rd);
     bool row = false;
     for (double waited = 0; waited < 60 && !row && !cli_ended(pid); waited += 0.01) {
         char sink[4096];
