@@ -89,7 +89,8 @@ void rpc_metrics_render(struct evbuffer *out, const rpc_metrics_t *m)
             st->conns_refused);
     counter(out, "weft_frames_in_total", "Frames received.", st->frames_in);
     counter(out, "weft_frames_out_total", "Frames sent.", st->frames_out);
-    counter(out, "weft_protocol_errors_total", "Connections closed for a bad frame.",
+    counter(out, "weft_protocol_errors_total", "Connections closed for a bad frame or message, "
+            "or a protocol version not spoken.",
             st->protocol_errors);
     counter(out, "weft_auth_failures_total", "Connections closed for a wrong token or a "
             "message before hello.", st->auth_failures);

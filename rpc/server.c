@@ -241,6 +241,11 @@ void rpc_gw_conn_fail(conn_t *c, const char *code, const char *fmt, ...)
     if (gw->o.log)
         fprintf(gw->o.log, "weft serve: connection %llu (%s): %s: %s\n",
                 (unsigned long long)c->serial, c->host, code, msg);
+    /* every close for a bad frame or message, or a protocol version this
+       gateway does not speak (the "auth" ones are counted where they are
+       found: a reload's change of secret is no failure of the peer's) */
+    if (!strcmp(code, "protocol") || !strcmp(code, "version"))
+        gw->stats.protocol_errors++;
     size_t keep = gw->out.size; /* a caller may be midway through packing */
     msgpack_sbuffer saved = gw->out;
     msgpack_sbuffer_init(&gw->out);
@@ -844,7 +849,6 @@ static void conn_process_frames(conn_t *c)
         if (c->state == CONN_CLOSING)
             return;
         if (r < 0) {
-            gw->stats.protocol_errors++;
             return rpc_gw_conn_fail(c, "protocol", "%s", c->dec.errmsg);
         }
         if (budget == 0) { /* let the others have a turn; come back */
@@ -860,7 +864,6 @@ static void conn_process_frames(conn_t *c)
             return;
         size_t taken;
         if (rpc_decoder_feed(&c->dec, v.iov_base, v.iov_len, &taken) != WEFT_OK) {
-            gw->stats.protocol_errors++;
             return rpc_gw_conn_fail(c, "protocol", "%s", c->dec.errmsg);
         }
         evbuffer_drain(in, taken);
@@ -994,7 +997,6 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
     if (!(c->bev = bufferevent_socket_new(gw->base, fd, BEV_OPT_CLOSE_ON_FREE)))
         return conn_free(c);
     conn_start(c);
-    gw->stats.protocol_errors++;
     rpc_gw_conn_fail(c, "protocol", "this gateway serves TLS only: connect with TLS (--tls-ca)");
 }
 

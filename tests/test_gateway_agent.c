@@ -1583,6 +1583,26 @@ static json_t *status_json(void)
     return o;
 }
 
+/* The rest of a hello as agent 4 (of a 4-port gateway), and one of
+ * protocol version 2, for send_raw_message: 4 pairs each. */
+static void hello_of_port_4(msgpack_packer *pk, const void *arg)
+{
+    (void)arg;
+    rpc_pack_cstr(pk, "v"), msgpack_pack_int(pk, RPC_PROTOCOL_VERSION);
+    rpc_pack_cstr(pk, "role"), rpc_pack_cstr(pk, "agent");
+    rpc_pack_cstr(pk, "token"), rpc_pack_cstr(pk, TOKEN);
+    rpc_pack_cstr(pk, "id"), msgpack_pack_int(pk, 4);
+}
+
+static void hello_of_v2(msgpack_packer *pk, const void *arg)
+{
+    (void)arg;
+    rpc_pack_cstr(pk, "v"), msgpack_pack_int(pk, RPC_PROTOCOL_VERSION + 1);
+    rpc_pack_cstr(pk, "role"), rpc_pack_cstr(pk, "agent");
+    rpc_pack_cstr(pk, "token"), rpc_pack_cstr(pk, TOKEN);
+    rpc_pack_cstr(pk, "id"), msgpack_pack_int(pk, 0);
+}
+
 static long long jint(const json_t *o, const char *key)
 {
     const json_t *v = json_object_get(o, key);
@@ -1707,7 +1727,26 @@ Test(gateway_agent, status_prints_the_live_counters, .init = server_status,
     cr_assert(strstr(out, "gateway error auth") && strstr(out, "wrong token"), "%s", out);
     o = status_json();
     cr_assert_eq(jint(o, "auth_failures"), 1);
+    long long protocol_errors = jint(o, "protocol_errors");
     json_decref(o);
+
+    /* Closes for a message the gateway refuses (a hello for a port it does
+     * not have) or a protocol version it does not speak count as protocol
+     * errors, as the decoder's do: they used to count nowhere. */
+    void (*bad_hello[2])(msgpack_packer *, const void *) = {hello_of_port_4, hello_of_v2};
+    const char *code[2] = {"protocol", "version"};
+    for (int i = 0; i < 2; i++) {
+        rpc_client_t bad;
+        connect_to(&bad);
+        send_raw_message(bad.fd, "hello", 4, bad_hello[i], NULL);
+        expect_error(&bad, code[i], "hello");
+        rpc_client_destroy(&bad);
+        o = status_json();
+        cr_assert_eq(jint(o, "protocol_errors"), protocol_errors + 1 + i, "after a '%s' close",
+                     code[i]);
+        cr_assert_eq(jint(o, "auth_failures"), 1);
+        json_decref(o);
+    }
 
     /* a port nothing listens on */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
