@@ -72,7 +72,7 @@ static void usage(FILE *out)
             "                      job forgotten is known only to have finished (weft\n"
             "                      status --job, a register or cancel of its id)\n"
             "  --max-conns N       connection limit (default 1024; at most 1e9)\n"
-            "  --max-frame BYTES   frame payload cap (default 1048576; at most 1e9)\n"
+            "  --max-frame BYTES   frame payload cap (default 1048576; 4096 to 1e9)\n"
             "  --hello-timeout S   close connections without a valid hello after S s (5)\n"
             "  --idle-timeout S    close silent authenticated connections after S s (60)\n"
             "  --frame-timeout S   close a connection whose frame is still incomplete S s\n"
@@ -203,14 +203,16 @@ static int serve(int argc, char **argv, serve_owned_t *own)
         case 'j': o.journal = optarg; break;
         case 'F': o.journal_nosync = true; break;
         case 'c':
-        case 'm':
-            if (!parse_double(optarg, 1, &d) || d != (size_t)d) {
-                fprintf(stderr, "weft serve: %s '%s': expected a whole number from 1 to "
-                        "1000000000\n", opt_name(longopts, ch), optarg);
+        case 'm': {
+            double least = ch == 'm' ? (double)RPC_MIN_FRAME : 1;
+            if (!parse_double(optarg, least, &d) || d != (size_t)d) {
+                fprintf(stderr, "weft serve: %s '%s': expected a whole number from %.0f to "
+                        "1000000000\n", opt_name(longopts, ch), optarg, least);
                 return CLI_USAGE;
             }
             *(ch == 'c' ? &o.max_conns : &o.max_frame) = (size_t)d;
             break;
+        }
         case 'N':
             if (cli_parse_size("serve", "--keep-finished", optarg, 0, &o.keep_finished))
                 return CLI_USAGE;

@@ -79,8 +79,27 @@ void rpc_client_close(rpc_client_t *c)
 void rpc_client_welcome(rpc_client_t *c, const msgpack_object *welcome)
 {
     int64_t cap = 0; /* a malformed cap: the default, as from an older gateway */
-    if (rpc_get_int_opt(welcome, "max_frame", 1, UINT32_MAX, &cap) == WEFT_OK && cap > 0)
+    if (rpc_get_int_opt(welcome, "max_frame", 1, UINT32_MAX, &cap) == WEFT_OK && cap > 0) {
         c->max_frame = (size_t)cap;
+        /* the gateway's answers are up to its cap too (a job_status of a
+           large job): read them, where the default cap refused them */
+        rpc_decoder_raise_cap(&c->dec, (size_t)cap);
+    }
+}
+
+/* What rpc_client_read may take from the socket before the connection's
+ * first frame is yielded: no byte past that frame, since a welcome there
+ * raises the cap the frames after it are checked against. 0 once it is
+ * complete (the caller drains it with rpc_client_next). */
+static size_t first_frame_room(const rpc_decoder_t *dec)
+{
+    size_t have = dec->len - dec->start;
+    if (have < RPC_HEADER_BYTES)
+        return RPC_HEADER_BYTES - have;
+    const unsigned char *h = dec->buf + dec->start;
+    size_t plen = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
+    size_t whole = RPC_HEADER_BYTES + plen; /* plen <= the cap: feed checked it */
+    return have < whole ? whole - have : 0;
 }
 
 void rpc_client_destroy(rpc_client_t *c)
@@ -533,6 +552,10 @@ weft_err_t rpc_client_read(rpc_client_t *c)
          * misread. A decoder full of complete frames waits for the caller
          * to drain them (rpc_client_next); the rest stays in the socket. */
         size_t room = c->dec.max_frame + RPC_HEADER_BYTES - (c->dec.len - c->dec.start);
+        if (c->dec.frames == 0) {
+            size_t first = first_frame_room(&c->dec);
+            room = first < room ? first : room;
+        }
         size_t want = room < sizeof buf ? room : sizeof buf;
         if (want == 0)
             return WEFT_OK;
@@ -587,8 +610,15 @@ weft_err_t rpc_client_read(rpc_client_t *c)
 int rpc_client_next(rpc_client_t *c, const msgpack_object **msg)
 {
     int r = rpc_decoder_next(&c->dec, &c->fr);
-    if (r == 1)
+    if (r == 1) {
         *msg = &c->fr.msg.data;
+        const char *type;
+        size_t n;
+        /* a connection's first frame: the welcome's cap holds for what follows */
+        if (c->dec.frames == 1 && rpc_get_str(*msg, "type", &type, &n) == WEFT_OK &&
+            n == 7 && !memcmp(type, "welcome", 7))
+            rpc_client_welcome(c, *msg);
+    }
     return r;
 }
 

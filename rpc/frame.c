@@ -235,6 +235,15 @@ weft_err_t rpc_decoder_init(rpc_decoder_t *dec, const rpc_limits_t *limits)
     return WEFT_OK;
 }
 
+void rpc_decoder_raise_cap(rpc_decoder_t *dec, size_t max_frame)
+{
+    if (max_frame <= dec->max_frame || max_frame > UINT32_MAX)
+        return;
+    dec->max_frame = max_frame;
+    if (rpc_objects_for(max_frame) > dec->max_objects)
+        dec->max_objects = rpc_objects_for(max_frame);
+}
+
 void rpc_decoder_destroy(rpc_decoder_t *dec)
 {
     free(dec->buf);

@@ -37,6 +37,10 @@
 
 #define RPC_HEADER_BYTES 4                     /* the big-endian payload length */
 #define RPC_MAX_FRAME_DEFAULT ((size_t)1 << 20) /* payload bytes per frame: 1 MiB */
+/* The least frame cap a gateway takes (--max-frame): a hello with the
+ * longest token, and any one entry of a message it splits (schedule,
+ * peers), fit in it. */
+#define RPC_MIN_FRAME ((size_t)4096)
 /* Ports a gateway may have, the bound of workload files too
  * (WORKLOAD_MAX_PORTS): an agent told of more by a welcome refuses it
  * rather than allocate a peer table for them. */
@@ -101,6 +105,12 @@ weft_err_t rpc_decoder_init(rpc_decoder_t *dec, const rpc_limits_t *limits);
 
 /* Frees the buffer; dec may be initialised again. */
 void rpc_decoder_destroy(rpc_decoder_t *dec);
+
+/* Raises the frame cap to max_frame (and the object cap with it,
+ * rpc_objects_for) if it is larger and at most UINT32_MAX; never lowers
+ * them. Frames whose headers were already checked against the old cap are
+ * unaffected: raise it before their bytes are fed. */
+void rpc_decoder_raise_cap(rpc_decoder_t *dec, size_t max_frame);
 
 /* Takes bytes [n] received from the peer (copied; the caller keeps its
  * buffer). *taken receives how many were taken: all n, unless the buffer

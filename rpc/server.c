@@ -590,6 +590,25 @@ static void complete(rpc_gateway_t *gw, const uint64_t *fids, size_t n)
         fatal(gw, err);
 }
 
+/* After the frame of entries [a, b) came out over --max-frame: halves
+ * *chunk, the entries a frame takes, and returns where the next frame
+ * starts (a again). A frame over the cap is never sent, and what it held
+ * would be lost silently (a schedule's flows are marked announced). One
+ * entry always fits (RPC_MIN_FRAME); if one does not, it is logged and
+ * passed, so the caller's loop still ends. */
+static size_t fewer_a_frame(rpc_gateway_t *gw, const char *what, size_t a, size_t b,
+                            size_t *chunk)
+{
+    if (b - a > 1) {
+        *chunk = (b - a) / 2;
+        return a;
+    }
+    if (gw->o.log)
+        fprintf(gw->o.log, "weft serve: a %s entry alone exceeds --max-frame %zu: not sent\n",
+                what, gw->o.max_frame);
+    return b;
+}
+
 /* Tells agent c to drop flows fids[0..n) that it reported and this gateway
  * does not hold unfinished (of cancelled jobs whose drop it missed, of jobs
  * compacted away, or never given out): a schedule with them in "drop" only.
@@ -606,8 +625,9 @@ static void send_drops(conn_t *c, const uint64_t *fids, size_t n)
                 "this gateway does not hold unfinished (of cancelled or finished jobs, or "
                 "unknown to its journal): told to drop them\n", (unsigned long long)c->serial, c->host,
                 (long long)c->agent, n, n == 1 ? "" : "s");
-    for (size_t a = 0; a < n; a += SCHEDULE_CHUNK) {
-        size_t b = a + SCHEDULE_CHUNK < n ? a + SCHEDULE_CHUNK : n, mark;
+    size_t chunk = SCHEDULE_CHUNK;
+    for (size_t a = 0; a < n;) {
+        size_t b = a + chunk < n ? a + chunk : n, mark;
         rpc_frame_begin(&gw->out, &mark);
         msgpack_packer pk;
         msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
@@ -618,8 +638,12 @@ static void send_drops(conn_t *c, const uint64_t *fids, size_t n)
         rpc_pack_cstr(&pk, "drop"), msgpack_pack_array(&pk, b - a);
         for (size_t i = a; i < b; i++)
             msgpack_pack_uint64(&pk, fids[i]);
-        if (rpc_frame_end(&gw->out, mark, gw->o.max_frame) == WEFT_OK)
+        if (rpc_frame_end(&gw->out, mark, gw->o.max_frame) == WEFT_OK) {
             rpc_gw_conn_send(c);
+            a = b;
+        } else {
+            a = fewer_a_frame(gw, "drop", a, b, &chunk);
+        }
         gw->out.size = 0;
     }
 }
@@ -1114,42 +1138,53 @@ static bool peer_listed(const rpc_gateway_t *gw, size_t p, bool all)
     return gw->agents[p] && (all || gw->agents[p]->peers_all);
 }
 
+/* Packs the peers message of the agents peer_listed(all) at ports
+ * [k, end) into b: rpc_frame_end's verdict (b is left as it was when the
+ * frame is over --max-frame). */
+static weft_err_t pack_peers_frame(rpc_gateway_t *gw, msgpack_sbuffer *b, bool all, size_t k,
+                                   size_t end, size_t entries)
+{
+    size_t mark;
+    rpc_frame_begin(b, &mark);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, b, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "peers");
+    rpc_pack_cstr(&pk, "peers"), msgpack_pack_array(&pk, entries);
+    for (size_t i = k; i < end; i++) {
+        if (!peer_listed(gw, i, all))
+            continue;
+        msgpack_pack_array(&pk, 3);
+        msgpack_pack_uint64(&pk, i);
+        rpc_pack_cstr(&pk, gw->agents[i]->host);
+        msgpack_pack_int(&pk, gw->agents[i]->data_port);
+    }
+    /* A key of its own, parallel to "peers": agents from before
+       data acks take only entries of 3 and ignore unknown keys. */
+    rpc_pack_cstr(&pk, "acks"), msgpack_pack_array(&pk, entries);
+    for (size_t i = k; i < end; i++)
+        if (peer_listed(gw, i, all))
+            msgpack_pack_int(&pk, gw->agents[i]->data_acks);
+    return rpc_frame_end(b, mark, gw->o.max_frame);
+}
+
 /* Packs peers messages of the agents peer_listed(all), PEERS_CHUNK entries
- * a frame, into b; returns the frames. */
+ * a frame (fewer when those would exceed --max-frame, fewer_a_frame), into
+ * b; returns the frames. */
 static uint64_t pack_peers(rpc_gateway_t *gw, msgpack_sbuffer *b, bool all)
 {
-    size_t total = gw->sched.fab.n_ports, k = 0;
+    size_t total = gw->sched.fab.n_ports, k = 0, chunk = PEERS_CHUNK;
     uint64_t frames = 0;
     while (k < total) {
         size_t entries = 0, end = k;
-        for (; end < total && entries < PEERS_CHUNK; end++)
+        for (; end < total && entries < chunk; end++)
             entries += peer_listed(gw, end, all);
-        if (entries) {
-            size_t mark;
-            rpc_frame_begin(b, &mark);
-            msgpack_packer pk;
-            msgpack_packer_init(&pk, b, msgpack_sbuffer_write);
-            msgpack_pack_map(&pk, 3);
-            rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "peers");
-            rpc_pack_cstr(&pk, "peers"), msgpack_pack_array(&pk, entries);
-            for (size_t i = k; i < end; i++) {
-                if (!peer_listed(gw, i, all))
-                    continue;
-                msgpack_pack_array(&pk, 3);
-                msgpack_pack_uint64(&pk, i);
-                rpc_pack_cstr(&pk, gw->agents[i]->host);
-                msgpack_pack_int(&pk, gw->agents[i]->data_port);
-            }
-            /* A key of its own, parallel to "peers": agents from before
-               data acks take only entries of 3 and ignore unknown keys. */
-            rpc_pack_cstr(&pk, "acks"), msgpack_pack_array(&pk, entries);
-            for (; k < end; k++)
-                if (peer_listed(gw, k, all))
-                    msgpack_pack_int(&pk, gw->agents[k]->data_acks);
-            if (rpc_frame_end(b, mark, gw->o.max_frame) == WEFT_OK)
-                frames++;
+        if (!entries || pack_peers_frame(gw, b, all, k, end, entries) == WEFT_OK) {
+            frames += entries > 0;
+            k = end;
+        } else if (fewer_a_frame(gw, "peers", 0, entries, &chunk) == entries) {
+            k = end; /* one entry over the cap: passed */
         }
-        k = end;
     }
     return frames;
 }
@@ -1194,49 +1229,65 @@ static int cmp_change(const void *a, const void *b)
     return (x->fid > y->fid) - (x->fid < y->fid);
 }
 
+/* Packs changes ch[a..b) (one sending port) as one schedule frame into
+ * gw->out: rpc_frame_end's verdict (gw->out is left as it was when the
+ * frame is over --max-frame). */
+static weft_err_t pack_schedule(rpc_gateway_t *gw, const rpc_change_t *ch, size_t a, size_t b)
+{
+    size_t n_new = 0, n_drop = 0;
+    for (size_t i = a; i < b; i++) {
+        n_new += ch[i].is_new;
+        n_drop += ch[i].drop;
+    }
+    size_t mark;
+    rpc_frame_begin(&gw->out, &mark);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, n_drop ? 4 : 3);
+    rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "schedule");
+    rpc_pack_cstr(&pk, "new"), msgpack_pack_array(&pk, n_new);
+    for (size_t i = a; i < b; i++) {
+        if (!ch[i].is_new)
+            continue;
+        msgpack_pack_array(&pk, 4);
+        msgpack_pack_uint64(&pk, ch[i].fid);
+        msgpack_pack_uint32(&pk, ch[i].dst);
+        msgpack_pack_double(&pk, ch[i].bytes);
+        msgpack_pack_double(&pk, ch[i].sent);
+    }
+    /* a dropped flow is also listed at rate 0, so an agent that does
+     * not know "drop" at least stops sending it */
+    rpc_pack_cstr(&pk, "flows"), msgpack_pack_array(&pk, b - a);
+    for (size_t i = a; i < b; i++) {
+        msgpack_pack_array(&pk, 3);
+        msgpack_pack_uint64(&pk, ch[i].fid);
+        msgpack_pack_double(&pk, ch[i].rate);
+        msgpack_pack_uint32(&pk, ch[i].cls);
+    }
+    if (n_drop) {
+        rpc_pack_cstr(&pk, "drop"), msgpack_pack_array(&pk, n_drop);
+        for (size_t i = a; i < b; i++)
+            if (ch[i].drop)
+                msgpack_pack_uint64(&pk, ch[i].fid);
+    }
+    return rpc_frame_end(&gw->out, mark, gw->o.max_frame);
+}
+
 /* Sends changes[a..b) (one sending port) to its agent, in frames of at
- * most SCHEDULE_CHUNK entries. */
+ * most SCHEDULE_CHUNK entries, and fewer when those would exceed
+ * --max-frame: a frame over the cap is never sent, and its flows, marked
+ * announced already, would never run. */
 static void push_schedule(rpc_gateway_t *gw, conn_t *c, const rpc_change_t *ch, size_t n)
 {
-    for (size_t a = 0; a < n; a += SCHEDULE_CHUNK) {
-        size_t b = a + SCHEDULE_CHUNK < n ? a + SCHEDULE_CHUNK : n, n_new = 0, n_drop = 0;
-        for (size_t i = a; i < b; i++) {
-            n_new += ch[i].is_new;
-            n_drop += ch[i].drop;
-        }
-        size_t mark;
-        rpc_frame_begin(&gw->out, &mark);
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, n_drop ? 4 : 3);
-        rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "schedule");
-        rpc_pack_cstr(&pk, "new"), msgpack_pack_array(&pk, n_new);
-        for (size_t i = a; i < b; i++) {
-            if (!ch[i].is_new)
-                continue;
-            msgpack_pack_array(&pk, 4);
-            msgpack_pack_uint64(&pk, ch[i].fid);
-            msgpack_pack_uint32(&pk, ch[i].dst);
-            msgpack_pack_double(&pk, ch[i].bytes);
-            msgpack_pack_double(&pk, ch[i].sent);
-        }
-        /* a dropped flow is also listed at rate 0, so an agent that does
-         * not know "drop" at least stops sending it */
-        rpc_pack_cstr(&pk, "flows"), msgpack_pack_array(&pk, b - a);
-        for (size_t i = a; i < b; i++) {
-            msgpack_pack_array(&pk, 3);
-            msgpack_pack_uint64(&pk, ch[i].fid);
-            msgpack_pack_double(&pk, ch[i].rate);
-            msgpack_pack_uint32(&pk, ch[i].cls);
-        }
-        if (n_drop) {
-            rpc_pack_cstr(&pk, "drop"), msgpack_pack_array(&pk, n_drop);
-            for (size_t i = a; i < b; i++)
-                if (ch[i].drop)
-                    msgpack_pack_uint64(&pk, ch[i].fid);
-        }
-        if (rpc_frame_end(&gw->out, mark, gw->o.max_frame) == WEFT_OK)
+    size_t chunk = SCHEDULE_CHUNK;
+    for (size_t a = 0; a < n;) {
+        size_t b = a + chunk < n ? a + chunk : n;
+        if (pack_schedule(gw, ch, a, b) == WEFT_OK) {
             rpc_gw_conn_send(c);
+            a = b;
+        } else {
+            a = fewer_a_frame(gw, "schedule", a, b, &chunk);
+        }
         gw->out.size = 0;
     }
     gw->stats.changes_pushed += n;
@@ -1533,6 +1584,9 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
         o->max_conns = 1024;
     if (!o->max_frame)
         o->max_frame = RPC_MAX_FRAME_DEFAULT;
+    if (o->max_frame < RPC_MIN_FRAME || o->max_frame > UINT32_MAX)
+        WEFT_CHECK(weft_fail(WEFT_EINVAL, "frame cap of %zu bytes: expected %zu to %lu",
+                             o->max_frame, RPC_MIN_FRAME, (unsigned long)UINT32_MAX));
     if (!o->budget)
         o->budget = 64;
     if (!o->max_output)

@@ -288,8 +288,15 @@ void rpc_gw_handle_status(conn_t *c, const msgpack_object *m)
         pack_kv_int(&pk, "syncs", (int64_t)st.journal_syncs);
         pack_kv_int(&pk, "format", st.journal_format);
     }
+    /* bounded (the lists are capped) but for the journal's path: a small
+       --max-frame is answered with why, not a silence the client waits out */
     if (rpc_frame_end(&gw->out, mark, gw->o.max_frame) == WEFT_OK)
         rpc_gw_conn_send(c);
+    else
+        rpc_gw_conn_error_job(c, "invalid",
+                              weft_fail(WEFT_EINVAL, "status: the answer is larger than this "
+                                        "gateway's --max-frame of %zu bytes", gw->o.max_frame),
+                              INT64_MIN);
     gw->out.size = 0;
 }
 

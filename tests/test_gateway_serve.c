@@ -1588,6 +1588,176 @@ Test(gateway_journal_files, serve_keeps_a_torn_tail_and_serves_the_complete_jobs
 
 /* --------------------------------------------------------------- limits */
 
+/* The ids of the flows a schedule frame m announces ("new") into seen
+ * (indexed by fid - base, n of them); returns how many were new to seen. */
+static size_t note_announced(const msgpack_object *m, uint64_t base, bool *seen, size_t n)
+{
+    const msgpack_object_array *nw;
+    cr_assert_eq(rpc_get_array(m, "new", &nw), WEFT_OK);
+    size_t fresh = 0;
+    for (uint32_t i = 0; i < nw->size; i++) {
+        const msgpack_object *e = &nw->ptr[i];
+        cr_assert(e->type == MSGPACK_OBJECT_ARRAY && e->via.array.size == 4);
+        uint64_t fid = e->via.array.ptr[0].via.u64;
+        cr_assert(fid >= base && fid - base < n, "flow %llu is not the job's",
+                  (unsigned long long)fid);
+        fresh += !seen[fid - base];
+        seen[fid - base] = true;
+    }
+    return fresh;
+}
+
+/* What the gateway splits into frames (a schedule's entries, the peers
+ * list) is split to fit --max-frame: under a cap of 4096 bytes, a
+ * schedule of 250 flows (about 14 KB) and the peers of 400 agents (about
+ * 6 KB) reach the agents in several frames. Before, a frame over the cap
+ * was never sent: the agent never heard of the flows, which the gateway
+ * held as announced, and the job hung with nothing logged. */
+Test(gateway_limits, messages_over_max_frame_go_out_in_smaller_frames, .fini = stop_server,
+     .timeout = 60)
+{
+    enum { N_FLOWS = 250, N_AGENTS = 400 };
+    const char *extra[] = {"--max-frame", "4096", "--ports", "400", NULL};
+    start_server_args(extra);
+    static rpc_client_t agents[N_AGENTS];
+    for (uint32_t p = 0; p < N_AGENTS; p++) {
+        connect_to(&agents[p]);
+        cr_assert_eq(rpc_client_hello_agent(&agents[p], TOKEN, p, 9), WEFT_OK);
+        wait_type(&agents[p], "welcome");
+    }
+    /* The last agent to connect is told of every agent: 400 entries */
+    rpc_client_t *last = &agents[N_AGENTS - 1];
+    size_t peers = 0, frames = 0;
+    while (peers < N_AGENTS) {
+        const msgpack_object *m;
+        cr_assert_eq(rpc_client_wait(last, 10.0, &m), 1, "%zu peers of %d in %zu frames: %s",
+                     peers, N_AGENTS, frames, weft_last_error());
+        char type[32];
+        if (strcmp(rpc_msg_type(m, type, sizeof type), "peers"))
+            continue;
+        const msgpack_object_array *pa;
+        cr_assert_eq(rpc_get_array(m, "peers", &pa), WEFT_OK);
+        peers += pa->size, frames++;
+    }
+    cr_assert_eq(peers, N_AGENTS);
+    cr_assert_gt(frames, 1, "the peers of %d agents in one frame under a 4096-byte cap",
+                 N_AGENTS);
+
+    /* One coflow of 250 flows from port 0 to port 1 (a 3 KB registration) */
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, N_AGENTS);
+    cr_assert_eq(coflow_workload_add_job(&wl, 5, 0, 1, 0), WEFT_OK);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    for (size_t f = 0; f < N_FLOWS; f++)
+        coflow_workload_add_flow(&wl, 0, 1, 1e9);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    rpc_client_t cl;
+    connect_to(&cl);
+    hello_client(&cl);
+    bool dup;
+    uint64_t first = register_job(&cl, &wl, 0, &dup);
+    static bool seen[N_FLOWS];
+    size_t announced = 0;
+    frames = 0;
+    while (announced < N_FLOWS) {
+        const msgpack_object *m;
+        cr_assert_eq(rpc_client_wait(&agents[0], 10.0, &m), 1,
+                     "%zu flows of %d announced to agent 0 in %zu frames: %s", announced,
+                     N_FLOWS, frames, weft_last_error());
+        char type[32];
+        if (strcmp(rpc_msg_type(m, type, sizeof type), "schedule"))
+            continue;
+        announced += note_announced(m, first, seen, N_FLOWS);
+        frames++;
+    }
+    cr_assert_gt(frames, 1);
+    rpc_client_destroy(&cl);
+    for (uint32_t p = 0; p < N_AGENTS; p++)
+        rpc_client_destroy(&agents[p]);
+    coflow_workload_destroy(&wl);
+}
+
+/* A status answer over --max-frame (it is bounded but for the journal's
+ * path: one of 3,800 bytes under a cap of 4096) is answered with an error
+ * saying so, which weft status prints. Before, no answer came and weft
+ * status waited out its --timeout. */
+Test(gateway_limits, a_status_over_max_frame_is_answered_with_why, .fini = stop_server,
+     .timeout = 60)
+{
+    char dir[4096], name[251];
+    memset(name, 'd', 250);
+    name[250] = 0;
+    int len = snprintf(dir, sizeof dir, "/tmp/weft-gw-long-%d", (int)getpid());
+    cr_assert(mkdir(dir, 0700) == 0 || errno == EEXIST);
+    for (int i = 0; i < 15; i++) {
+        len += snprintf(dir + len, sizeof dir - (size_t)len, "/%s", name);
+        cr_assert(mkdir(dir, 0700) == 0 || errno == EEXIST, "%s", strerror(errno));
+    }
+    char journal[4096];
+    snprintf(journal, sizeof journal, "%.4000s/j", dir);
+    start_server4("--max-frame", "4096", "--journal", journal);
+    char gw[32], out[4096];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *args[] = {"status", "--gateway", gw, "--token", TOKEN, "--timeout", "20", NULL};
+    int st = run_weft(out, sizeof out, args);
+    cr_assert_eq(st, 1, "weft status: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "status: the answer is larger than this gateway's --max-frame of "
+                          "4096 bytes"), "%s", out);
+    stop_server();
+    unlink(journal);
+    for (int i = 0; i < 16; i++) {
+        cr_assert_eq(rmdir(dir), 0, "%s: %s", dir, strerror(errno));
+        *strrchr(dir, '/') = 0;
+    }
+}
+
+/* A client reads what its gateway sends up to the cap the welcome gives,
+ * not the library's default (1 MiB): the job_status of a job of 30,000
+ * coflows (about 2.2 MB) from a gateway of --max-frame 8388608, by the
+ * library and by weft status. Before, the answer was refused as over the
+ * 1 MiB cap. */
+Test(gateway_limits, a_client_reads_answers_up_to_the_welcomes_cap, .fini = stop_server,
+     .timeout = 60)
+{
+    start_server("--max-frame", "8388608");
+    enum { N_COFLOWS = 30000 };
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    cr_assert_eq(coflow_workload_add_job(&wl, 42, 0, 1, 0), WEFT_OK);
+    for (int k = 0; k < N_COFLOWS; k++) {
+        coflow_workload_add_coflow(&wl, k, 0);
+        coflow_workload_add_flow(&wl, 2, 3, 1e6); /* no agent on port 2: it waits */
+    }
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    rpc_client_t c;
+    connect_to(&c);
+    cr_assert_eq(rpc_client_hello_client(&c, TOKEN), WEFT_OK);
+    rpc_client_welcome(&c, wait_type(&c, "welcome")); /* a registration over 1 MiB */
+    bool dup;
+    register_job(&c, &wl, 0, &dup);
+    rpc_client_destroy(&c);
+
+    char gw[32];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *args[] = {"status", "--gateway", gw, "--token", TOKEN, "--job", "42", "--json",
+                          NULL};
+    static char out[1 << 23];
+    int st = run_weft(out, sizeof out, args);
+    cr_assert_eq(st, 0, "weft status --job: exit status %d: %.2000s", st, out);
+
+    /* the library takes the welcome's cap by itself, as agents need */
+    connect_to(&c);
+    hello_client(&c);
+    cr_assert_eq(c.max_frame, (size_t)8388608);
+    const msgpack_object *m = job_status_of(&c, 42);
+    const msgpack_object_array *cs;
+    cr_assert_eq(rpc_get_array(m, "coflows", &cs), WEFT_OK);
+    cr_assert_eq(cs->size, N_COFLOWS);
+    cr_assert_gt(c.fr.size, RPC_MAX_FRAME_DEFAULT, "the answer is only %zu bytes", c.fr.size);
+    rpc_client_destroy(&c);
+    coflow_workload_destroy(&wl);
+}
+
 static void server_max4(void) { start_server("--max-conns", "4"); }
 
 Test(gateway_limits, connection_limit, .init = server_max4, .fini = stop_server,
