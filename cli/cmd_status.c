@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,8 +258,14 @@ static void print_job(const msgpack_object *m)
         char done[32], sent[48];
         snprintf(done, sizeof done, "%lld of %lld", (long long)get_i(c, "flows_done"),
                  (long long)get_i(c, "flows"));
-        snprintf(sent, sizeof sent, "%.2f of %.2f", get_d(c, "sent") / 1e6,
-                 get_d(c, "bytes") / 1e6);
+        /* two decimals, or as many as a total under 1 MB needs for three
+           digits (a 4 KB coflow read "0.00 of 0.00"), at most 6: 1 byte */
+        double total_mb = get_d(c, "bytes") / 1e6;
+        int decimals = 2;
+        while (decimals < 6 && total_mb > 0 && total_mb < pow(10, 2 - decimals))
+            decimals++;
+        snprintf(sent, sizeof sent, "%.*f of %.*f", decimals, get_d(c, "sent") / 1e6, decimals,
+                 total_mb);
         printf("  %10lld %9s %12s %22s %12.3f", (long long)get_i(c, "id"),
                get_s(c, "state", st, sizeof st), done, sent, get_d(c, "rate") / 1e6);
         const msgpack_object *w = rpc_map_get(c, "waits_on");

@@ -1565,6 +1565,21 @@ Test(gateway_agent, job_status_tells_where_a_job_stands, .init = server_default,
                   strstr(out, "; 1 of 2 coflows done\n") &&
                   strstr(out, " cancelled       0 of 1     0.30 of 2000000.00 "),
               "status %d: %s", st, out);
+
+    /* A coflow of 4 KB reads in as many decimals as three digits of it
+     * need (it read "0.00 of 0.00") */
+    coflow_workload_t tiny;
+    coflow_workload_init(&tiny, 4);
+    cr_assert_eq(coflow_workload_add_job(&tiny, 79, 0, 1, 0), WEFT_OK);
+    coflow_workload_add_coflow(&tiny, 1, 0);
+    coflow_workload_add_flow(&tiny, 2, 3, 4000); /* no agents there: it waits */
+    cr_assert_eq(coflow_workload_finish_job(&tiny), WEFT_OK);
+    register_job(&cl, &tiny, 0, &dup);
+    args[6] = "79";
+    st = run_weft(out, sizeof out, args);
+    cr_assert(st == 0 && strstr(out, "   active       0 of 1     0.00000 of 0.00400 "),
+              "status %d: %s", st, out);
+    coflow_workload_destroy(&tiny);
     coflow_workload_destroy(&wl);
     rpc_client_destroy(&a0);
     rpc_client_destroy(&a1);
