@@ -27,7 +27,8 @@ static void usage(FILE *out)
             "agent the rates and priority classes that changed.\n"
             "\n"
             "options:\n"
-            "  --listen HOST:PORT  address to bind (default 127.0.0.1:7470; PORT 0 picks a\n"
+            "  --listen HOST:PORT  address to bind (default 127.0.0.1:7470; an IP address,\n"
+            "                      [IPv6], or a name: its first IPv4 address; PORT 0 picks a\n"
             "                      free port, printed on stdout). Binding anything but\n"
             "                      loopback exposes the gateway: use a strong token\n"
             "  --token T           shared secret agents and clients present in hello\n"
@@ -356,8 +357,10 @@ static int serve(int argc, char **argv, serve_owned_t *own)
             j++;
         n_own += j == i;
     }
-    printf("weft serve: listening on %s:%d%s (%zu ports at %.6g bytes/s", host,
-           rpc_gateway_port(gw), o.tls_cert ? " with TLS" : "", o.n_ports, o.port_rate);
+    bool v6 = strchr(host, ':') != NULL; /* as --listen takes it back: [::1]:PORT */
+    printf("weft serve: listening on %s%s%s:%d%s (%zu ports at %.6g bytes/s", v6 ? "[" : "",
+           host, v6 ? "]" : "", rpc_gateway_port(gw), o.tls_cert ? " with TLS" : "", o.n_ports,
+           o.port_rate);
     if (n_own)
         printf(", %zu at a rate of their own", n_own);
     printf(", policy %s%s%s)", policy, colon ? ":" : "", colon ? colon + 1 : "");

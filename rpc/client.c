@@ -316,6 +316,10 @@ weft_err_t rpc_token_read(const char *path, char *buf, size_t n)
     size_t len = got ? strcspn(line, "\r\n") : 0; /* past n - 1 if the line is longer */
     if (!len)
         return weft_fail(WEFT_EINVAL, "token file %s is empty", path);
+    line[len] = 0;
+    if (rpc_token_blank(line))
+        return weft_fail(WEFT_EINVAL, "token file %s: its first line is blank (spaces or tabs "
+                         "only), which is no secret", path);
     if (len >= n)
         return weft_fail(WEFT_EINVAL, "token file %s: its first line is longer than %zu bytes",
                          path, n - 1);

@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/weft.h"
 
@@ -156,6 +157,13 @@ weft_err_t rpc_frame_end(msgpack_sbuffer *out, size_t mark, size_t max_frame);
 weft_err_t rpc_frame_encode(msgpack_sbuffer *out, const msgpack_object *map, size_t max_frame);
 
 /* ------------------------------------------------------------ messages */
+
+/* True if secret s is empty or only spaces and tabs: no secret (a token
+ * file of a blank line, --token ' '). */
+static inline bool rpc_token_blank(const char *s)
+{
+    return s[strspn(s, " \t")] == '\0';
+}
 
 #define RPC_PROTOCOL_VERSION 1 /* the "v" of hello; bumped on incompatible changes */
 /* The data connections' acknowledgment version weft agents speak (hello

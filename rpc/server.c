@@ -1559,6 +1559,37 @@ static weft_err_t journal_synced(rpc_gateway_t *gw, msgpack_sbuffer *b, weft_err
     return err ? err : rpc_journal_sync(&gw->journal);
 }
 
+/* The address --listen HOST:PORT names: a numeric IPv4 or IPv6 address,
+ * or a host name, as --metrics and the clients take (its first IPv4
+ * address if it has one: "localhost" is ::1 first, which a host without
+ * IPv6 cannot bind). */
+static weft_err_t listen_address(const char *host, int port, struct sockaddr_storage *ss,
+                                 socklen_t *len)
+{
+    if (port < 0 || port > 65535)
+        return weft_fail(WEFT_EINVAL, "listen port %d: expected 0..65535", port);
+    struct evutil_addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM},
+                           *res = NULL;
+    char service[8];
+    snprintf(service, sizeof service, "%d", port);
+    int rc = evutil_getaddrinfo(host, service, &hints, &res);
+    if (rc != 0 || !res)
+        return weft_fail(WEFT_EINVAL, "listen address '%s': %s (expected an IP address, or a "
+                         "name this machine resolves)", host,
+                         rc ? evutil_gai_strerror(rc) : "no address");
+    const struct evutil_addrinfo *pick = res;
+    for (const struct evutil_addrinfo *a = res; a; a = a->ai_next)
+        if (a->ai_family == AF_INET) {
+            pick = a;
+            break;
+        }
+    memset(ss, 0, sizeof *ss);
+    memcpy(ss, pick->ai_addr, pick->ai_addrlen);
+    *len = (socklen_t)pick->ai_addrlen;
+    evutil_freeaddrinfo(res);
+    return WEFT_OK;
+}
+
 weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
 {
     weft_err_t err = WEFT_OK;
@@ -1584,6 +1615,11 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
         o->max_conns = 1024;
     if (!o->max_frame)
         o->max_frame = RPC_MAX_FRAME_DEFAULT;
+    /* before the journal's replay, which may take a while, is wasted on an
+       address that cannot be listened on */
+    struct sockaddr_storage ss;
+    socklen_t sslen = 0;
+    WEFT_CHECK(listen_address(o->host, o->port, &ss, &sslen));
     if (o->max_frame < RPC_MIN_FRAME || o->max_frame > UINT32_MAX)
         WEFT_CHECK(weft_fail(WEFT_EINVAL, "frame cap of %zu bytes: expected %zu to %lu",
                              o->max_frame, RPC_MIN_FRAME, (unsigned long)UINT32_MAX));
@@ -1594,9 +1630,9 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     const char *secrets[2] = {o->agent_token ? o->agent_token : o->token,
                               o->client_token ? o->client_token : o->token};
     for (int r = 0; r < 2; r++)
-        if ((r || !o->port_secrets) && (!secrets[r] || !*secrets[r]))
-            WEFT_CHECK(weft_fail(WEFT_EINVAL, "the gateway needs a non-empty token for its %s",
-                                 r ? "clients" : "agents"));
+        if ((r || !o->port_secrets) && (!secrets[r] || rpc_token_blank(secrets[r])))
+            WEFT_CHECK(weft_fail(WEFT_EINVAL, "the gateway needs a token for its %s that is "
+                                 "not empty or blank", r ? "clients" : "agents"));
     gw->agent_token = strdup(secrets[0] ? secrets[0] : "");
     gw->client_token = strdup(secrets[1]);
     gw->split_roles = strcmp(secrets[0] ? secrets[0] : "", secrets[1]) != 0;
@@ -1683,31 +1719,12 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     gw->sched.keep_finished = o->limit_finished ? o->keep_finished : SIZE_MAX;
     WEFT_CHECK(retain(gw));
     WEFT_CHECK(rpc_journal_sync(&gw->journal));
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    int sslen = 0;
     char addr[128];
     snprintf(addr, sizeof addr, "%s port %d", o->host, o->port);
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-    if (o->port < 0 || o->port > 65535)
-        WEFT_CHECK(weft_fail(WEFT_EINVAL, "listen port %d: expected 0..65535", o->port));
-    if (inet_pton(AF_INET, o->host, &s4->sin_addr) == 1) {
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((uint16_t)o->port);
-        sslen = sizeof *s4;
-    } else if (inet_pton(AF_INET6, o->host, &s6->sin6_addr) == 1) {
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons((uint16_t)o->port);
-        sslen = sizeof *s6;
-    } else {
-        WEFT_CHECK(weft_fail(WEFT_EINVAL, "listen address '%s': expected a numeric IPv4 or "
-                             "IPv6 address", o->host));
-    }
     gw->lis = evconnlistener_new_bind(gw->base, accept_cb, gw,
                                       LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE |
                                           LEV_OPT_CLOSE_ON_EXEC,
-                                      ACCEPT_BACKLOG, (struct sockaddr *)&ss, sslen);
+                                      ACCEPT_BACKLOG, (struct sockaddr *)&ss, (int)sslen);
     if (!gw->lis)
         WEFT_CHECK(weft_fail(WEFT_EIO, "cannot listen on %s: %s", addr, strerror(errno)));
     evconnlistener_set_error_cb(gw->lis, accept_error_cb);

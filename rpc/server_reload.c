@@ -55,7 +55,7 @@ weft_err_t rpc_gateway_reload_model(rpc_gateway_t *gw)
     return WEFT_OK;
 }
 
-/* Refuses an agent secret of secrets[0..n_ports) that is empty or the
+/* Refuses an agent secret of secrets[0..n_ports) that is blank or the
  * clients' (that machine could act as a client); the error begins with
  * "file: " when file is given. */
 weft_err_t rpc_gw_check_port_secrets(const char *const *secrets, size_t n_ports,
@@ -63,11 +63,11 @@ weft_err_t rpc_gw_check_port_secrets(const char *const *secrets, size_t n_ports,
 {
     for (size_t p = 0; p < n_ports; p++) {
         const char *ps = secrets[p];
-        if (ps && (!*ps || !strcmp(ps, clients)))
+        if (ps && (rpc_token_blank(ps) || !strcmp(ps, clients)))
             return weft_fail(WEFT_EINVAL, "%s%sthe agent secret of port %zu is %s",
                              file ? file : "", file ? ": " : "", p,
-                             *ps ? "the clients' secret: that machine could act as a client"
-                                 : "empty");
+                             rpc_token_blank(ps) ? "empty or blank"
+                                 : "the clients' secret: that machine could act as a client");
     }
     return WEFT_OK;
 }

@@ -3064,6 +3064,38 @@ Test(gateway, serve_metrics_refuses_an_address_it_cannot_use, .timeout = 30)
     close(fd);
 }
 
+/* --listen takes a host name, as --metrics and the clients do (it took
+ * numeric addresses only), and names one it cannot resolve; a secret that
+ * is blank (a token file of spaces, --token ' ') is refused as no secret
+ * (it was taken as a secret of spaces). */
+Test(gateway, serve_listens_on_a_name_and_refuses_a_blank_secret, .timeout = 30)
+{
+    start_server("--listen", "localhost:0");
+    still_serving(); /* at 127.0.0.1: localhost's IPv4 address is taken first */
+    stop_server();
+    char out[4096];
+    const char *nowhere[] = {"serve", "--listen", "nosuchhost.invalid:0", "--ports", "2",
+                             "--token", TOKEN, NULL};
+    int st = run_weft(out, sizeof out, nowhere);
+    cr_assert(st == 1 && strstr(out, "listen address 'nosuchhost.invalid': ") &&
+                  strstr(out, "(expected an IP address, or a name this machine resolves)"),
+              "status %d: %s", st, out);
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/weft-gw-blank-%d.token", (int)getpid());
+    write_file(path, " \t \n", 4);
+    const char *blank_file[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2",
+                                "--token-file", path, NULL};
+    st = run_weft(out, sizeof out, blank_file);
+    cr_assert(st == 1 && strstr(out, "its first line is blank (spaces or tabs only)") &&
+                  strstr(out, path), "status %d: %s", st, out);
+    unlink(path);
+    const char *blank[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2", "--token", "  ",
+                           NULL};
+    st = run_weft(out, sizeof out, blank);
+    cr_assert(st == 1 && strstr(out, "needs a token for its agents that is not empty or blank"),
+              "status %d: %s", st, out);
+}
+
 /* weft serve needs a secret for each role: --token alone, or each role's
  * file (a role without one is a usage error naming the options). */
 Test(gateway, serve_needs_a_secret_for_each_role, .timeout = 30)
