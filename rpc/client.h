@@ -126,7 +126,10 @@ weft_err_t rpc_client_status(rpc_client_t *c, int64_t seq);
  * (docs/protocol.md) carrying seq, or an unknown-id error. */
 weft_err_t rpc_client_job_status(rpc_client_t *c, int64_t seq, int64_t job);
 
-/* Packs job j of wl as the protocol's job map (rpc/job.c). */
+/* Packs job j of wl as the protocol's job map (rpc/job.c): each number in
+ * the smallest msgpack form that holds it exactly, the keys at their
+ * defaults (weight 1, compute 0, no parents) left out. So it is never
+ * longer than any registration of the same job the gateway accepted. */
 void rpc_job_pack(msgpack_packer *pk, const coflow_workload_t *wl, size_t j);
 /* Parses and validates a job map into tmp (uninitialised on entry; destroy
  * it after, also on error): one job on fab's ports, its DAG checked for

@@ -5,6 +5,9 @@
  * with the same checks as weft's workload readers (coflow_workload_add_*
  * and dag_analyze), so what the gateway accepts is what `weft sim` would.
  */
+#include <float.h>
+#include <math.h>
+
 #include "client.h"
 #include "dag/dag.h"
 
@@ -91,29 +94,55 @@ cleanup:
     return weft_wrap(err, "job %lld: ", (long long)id);
 }
 
+/* Packs v (finite) in the smallest msgpack form that holds it exactly: an
+ * integer of 1 to 5 bytes, a float32, an integer or float64 of 9. So a
+ * number re-packed is never longer than it came in whatever form a client
+ * chose, and a job re-packed never longer than its registration (the
+ * journal's rewrite re-packs every job it holds under the record cap). */
+static void pack_number(msgpack_packer *pk, double v)
+{
+    if (v == floor(v) && v >= -2147483648.0 && v < 4294967296.0) {
+        if (v < 0)
+            msgpack_pack_int64(pk, (int64_t)v);
+        else
+            msgpack_pack_uint64(pk, (uint64_t)v);
+    } else if (fabs(v) <= FLT_MAX && (double)(float)v == v) {
+        msgpack_pack_float(pk, (float)v);
+    } else {
+        msgpack_pack_double(pk, v);
+    }
+}
+
 void rpc_job_pack(msgpack_packer *pk, const coflow_workload_t *wl, size_t j)
 {
     const coflow_job_t *job = &wl->jobs[j];
-    msgpack_pack_map(pk, 4);
+    /* the defaults left out, as a registration may */
+    bool weighted = job->weight != 1, final = job->final_compute_s != 0;
+    msgpack_pack_map(pk, 2 + weighted + final);
     rpc_pack_cstr(pk, "id"), msgpack_pack_int64(pk, job->id);
-    rpc_pack_cstr(pk, "weight"), msgpack_pack_double(pk, job->weight);
-    rpc_pack_cstr(pk, "final_compute"), msgpack_pack_double(pk, job->final_compute_s);
+    if (weighted)
+        rpc_pack_cstr(pk, "weight"), pack_number(pk, job->weight);
+    if (final)
+        rpc_pack_cstr(pk, "final_compute"), pack_number(pk, job->final_compute_s);
     rpc_pack_cstr(pk, "coflows"), msgpack_pack_array(pk, job->n_coflows);
     for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
         const coflow_coflow_t *co = &wl->coflows[c];
-        msgpack_pack_map(pk, 4);
+        bool computes = co->compute_s != 0;
+        msgpack_pack_map(pk, 2 + computes + (co->n_parents > 0));
         rpc_pack_cstr(pk, "id"), msgpack_pack_int64(pk, co->id);
-        rpc_pack_cstr(pk, "compute"), msgpack_pack_double(pk, co->compute_s);
-        rpc_pack_cstr(pk, "parents"), msgpack_pack_array(pk, co->n_parents);
-        for (size_t k = 0; k < co->n_parents; k++)
-            msgpack_pack_int64(pk, wl->coflows[wl->parents[co->first_parent + k]].id);
+        if (computes)
+            rpc_pack_cstr(pk, "compute"), pack_number(pk, co->compute_s);
+        if (co->n_parents > 0) {
+            rpc_pack_cstr(pk, "parents"), msgpack_pack_array(pk, co->n_parents);
+            for (size_t k = 0; k < co->n_parents; k++)
+                msgpack_pack_int64(pk, wl->coflows[wl->parents[co->first_parent + k]].id);
+        }
         rpc_pack_cstr(pk, "flows"), msgpack_pack_array(pk, co->n_flows);
         for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++) {
             msgpack_pack_array(pk, 3);
             msgpack_pack_uint32(pk, wl->flows[f].src);
             msgpack_pack_uint32(pk, wl->flows[f].dst);
-            msgpack_pack_double(pk, wl->flows[f].bytes);
+            pack_number(pk, wl->flows[f].bytes);
         }
     }
 }
-

@@ -10,10 +10,11 @@
  * a well-behaved client is still served and the gateway's memory stays
  * bounded; `weft submit` and `weft agent` stop at once on a wrong token.
  * The journal across restarts (the epoch, no id given out twice,
- * compaction, --keep-finished, JCTs). Journal files at start: a corrupted
- * length or a damaged record is refused and the file left as it was, a
- * torn tail is kept aside with a warning, and `weft journal` checks one
- * without changing it. The limits: connections, idle and frame timeouts.
+ * compaction, a job registered as short as the protocol allows rewritten
+ * and read back, --keep-finished, JCTs). Journal files at start: a
+ * corrupted length or a damaged record is refused and the file left as it
+ * was, a torn tail is kept aside with a warning, and `weft journal` checks
+ * one without changing it. The limits: connections, idle and frame timeouts.
  * TLS, with certificates made by the openssl command: agents, submit and
  * status over it, certificates that do not verify, SIGHUP renewals, CA
  * files read again. Helpers shared with the other gateway tests:
@@ -709,8 +710,9 @@ static void wait_jobs_done(rpc_client_t *c, int64_t lo, int64_t hi)
     }
 }
 
-/* Jobs 7000 .. + n_jobs on 4 ports, of one coflow of n_flows flows of 100
- * bytes each, all sent by port 0. */
+/* Jobs 7000 .. + n_jobs on 4 ports, of one coflow of n_flows flows of
+ * 100,000 bytes each (8 bytes a flow registered: the journal tests need
+ * their records to fill 64 KiB), all sent by port 0. */
 static void one_coflow_jobs(coflow_workload_t *wl, int n_jobs, int n_flows)
 {
     coflow_workload_init(wl, 4);
@@ -718,9 +720,115 @@ static void one_coflow_jobs(coflow_workload_t *wl, int n_jobs, int n_flows)
         coflow_workload_add_job(wl, 7000 + j, 0, 1, 0);
         coflow_workload_add_coflow(wl, 1, 0);
         for (int f = 0; f < n_flows; f++)
-            coflow_workload_add_flow(wl, 0, 1 + (uint32_t)(f % 3), 100);
+            coflow_workload_add_flow(wl, 0, 1 + (uint32_t)(f % 3), 100000);
         cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK);
     }
+}
+
+/* Queues on c {"type": "register", "seq": seq, "job": {"id": id,
+ * "coflows": [{"id": k, "flows": [[2, 3, 1]]} for k in 0 .. n)}}: every
+ * coflow as short as the protocol allows (its bytes an integer, no compute,
+ * no parents), as a client other than weft submit may send it. Returns the
+ * frame's length. */
+static size_t queue_short_registration(rpc_client_t *c, int64_t seq, int64_t id, int n)
+{
+    size_t mark, start = c->out.size;
+    cr_assert_eq(rpc_frame_begin(&c->out, &mark), WEFT_OK);
+    msgpack_packer *pk = &c->pk;
+    msgpack_pack_map(pk, 3);
+    rpc_pack_cstr(pk, "type"), rpc_pack_cstr(pk, "register");
+    rpc_pack_cstr(pk, "seq"), msgpack_pack_int64(pk, seq);
+    rpc_pack_cstr(pk, "job"), msgpack_pack_map(pk, 2);
+    rpc_pack_cstr(pk, "id"), msgpack_pack_int64(pk, id);
+    rpc_pack_cstr(pk, "coflows"), msgpack_pack_array(pk, (size_t)n);
+    for (int k = 0; k < n; k++) {
+        msgpack_pack_map(pk, 2);
+        rpc_pack_cstr(pk, "id"), msgpack_pack_int(pk, k);
+        rpc_pack_cstr(pk, "flows"), msgpack_pack_array(pk, 1);
+        msgpack_pack_array(pk, 3);
+        msgpack_pack_int(pk, 2), msgpack_pack_int(pk, 3), msgpack_pack_int(pk, 1);
+    }
+    cr_assert_eq(rpc_frame_end(&c->out, mark, c->max_frame), WEFT_OK, "%s", weft_last_error());
+    return c->out.size - start;
+}
+
+/* A client of a gateway of --max-frame 2000000 (c, after the welcome)
+ * registers job 1 as queue_short_registration does with 100,000 coflows
+ * (1.87 MB): its first flow id, and whether it was a duplicate. */
+static uint64_t register_short_job(rpc_client_t *c, bool *dup)
+{
+    size_t n = queue_short_registration(c, 1, 1, 100000);
+    cr_assert(n > 1800000 && n < 2000000, "a registration of %zu bytes", n);
+    const msgpack_object *m;
+    cr_assert_eq(wait_msg_for(c, &m, 60.0), 1, "no ack of job 1: %s", weft_last_error());
+    char t[32];
+    cr_assert_str_eq(rpc_msg_type(m, t, sizeof t), "ack");
+    int64_t first;
+    cr_assert_eq(rpc_get_int(m, "first_flow", 0, INT64_MAX, &first), WEFT_OK);
+    const msgpack_object *d = rpc_map_get(m, "dup");
+    *dup = d && d->type == MSGPACK_OBJECT_BOOLEAN && d->via.boolean;
+    return (uint64_t)first;
+}
+
+/* A gateway of --max-frame 2000000 takes job 1 as short as the protocol
+ * allows (1.87 MB: 100,000 coflows of one flow from port 2, which has no
+ * agent, so it keeps running); 40 one-flow jobs finish after it, are
+ * compacted away and the journal is rewritten with job 1 in it; weft
+ * journal and a restart with the same --max-frame read it back. The
+ * rewrite packed job 1 with its bytes as float64s and its default compute
+ * and parents written out, 5.3 MB, past the record cap: the gateway
+ * stopped ("frame of 5268628 bytes exceeds the 4194304-byte cap") without
+ * sending the 40 job_done. */
+Test(gateway_journal, a_job_registered_short_is_rewritten_and_read_back,
+     .init = make_journal_path, .fini = stop_server_journal, .timeout = 120)
+{
+    enum { SMALL = 40 };
+    const char *args[] = {"--max-frame", "2000000", "--journal", journal_path, "--no-fsync",
+                          NULL};
+    start_server_args(args);
+    rpc_client_t cl, ag;
+    connect_to(&cl);
+    cr_assert_eq(rpc_client_hello_client(&cl, TOKEN), WEFT_OK);
+    rpc_client_welcome(&cl, wait_type(&cl, "welcome"));
+    bool dup;
+    uint64_t first = register_short_job(&cl, &dup);
+    cr_assert(!dup);
+    coflow_workload_t wl;
+    one_coflow_jobs(&wl, SMALL, 1);
+    uint64_t fids[SMALL];
+    for (int j = 0; j < SMALL; j++)
+        fids[j] = register_job(&cl, &wl, (size_t)j, &dup);
+    struct stat before, after;
+    cr_assert_eq(stat(journal_path, &before), 0);
+    connect_to(&ag);
+    hello_agent0(&ag);
+    cr_assert_eq(rpc_client_done(&ag, -1, fids, SMALL), WEFT_OK);
+    expect_pong(&ag, 1);
+    wait_jobs_done(&cl, 7000, 7000 + SMALL);
+    expect_pong(&cl, 2); /* the pass that compacts has run */
+    cr_assert_eq(stat(journal_path, &after), 0);
+    cr_assert_neq(after.st_ino, before.st_ino, "the journal was not rewritten");
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+    stop_server();
+
+    char out[4096];
+    const char *check[] = {"journal", journal_path, "--ports", "4", "--max-frame", "2000000",
+                           NULL};
+    cr_assert_eq(run_weft(out, sizeof out, check), 0, "%s", out);
+    cr_assert(strstr(out, "records      4: 1 epoch, 1 job, 0 done, 0 cancel, 1 gone, 1 base") &&
+                  strstr(out, "jobs         1 in the table, 0 of them finished (0 cancelled); "
+                              "40 compacted away"), "%s", out);
+    start_server_args(args);
+    connect_to(&cl);
+    cr_assert_eq(rpc_client_hello_client(&cl, TOKEN), WEFT_OK);
+    rpc_client_welcome(&cl, wait_type(&cl, "welcome"));
+    cr_assert_eq(register_short_job(&cl, &dup), first);
+    cr_assert(dup, "the rewritten journal lost job 1");
+    cr_assert_eq(register_job(&cl, &wl, 3, &dup), fids[3]);
+    cr_assert(dup, "the rewritten journal lost job 7003");
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
 }
 
 /* 200 jobs of 60 flows are registered, job 1 cancelled and jobs 2 to 189
