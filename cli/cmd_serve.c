@@ -349,7 +349,8 @@ static int serve(int argc, char **argv, serve_owned_t *own)
                 (unsigned long long)st.journal_unchecked,
                 st.journal_format == 2 ? "the journal was rewritten in format 2, every record "
                                          "with a checksum"
-                                       : "it is on a device and stays as it is");
+                                       : "it stays as it is (on a device, or not rewritten: "
+                                         "see the warning above), its new records with one");
     size_t n_own = 0; /* distinct ports given a rate of their own */
     for (size_t i = 0; i < n_caps; i++) {
         size_t j = 0;

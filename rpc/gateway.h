@@ -389,7 +389,8 @@ typedef struct {
     uint64_t records;/* records replayed + appended */
     uint64_t syncs;  /* fdatasync calls made */
     uint64_t bytes;  /* size of the file */
-    uint64_t rewritten_bytes; /* its size after the last rewrite (or open) */
+    uint64_t rewritten_bytes; /* its size after the last rewrite (or open, or
+                                 failed rewrite) */
     uint64_t rewrites;
     uint64_t torn_at;    /* byte offset of the torn last record cut off at
                             open (when torn_bytes > 0) */
@@ -413,6 +414,10 @@ typedef struct {
     void *digest;        /* the seals' SHA-256 context (EVP_MD_CTX), owned */
     unsigned char chain[8]; /* the last sealed record's seal (zeros: none),
                             which the next one's covers */
+    bool dir_unsynced;   /* a rewrite renamed the file, and its directory
+                            could not be synced then: rpc_journal_sync does
+                            it, through dir_fd (owned), before anything else */
+    int dir_fd;
 } rpc_journal_t;
 
 /* A journal is rewritten once it is this large and twice its size after
@@ -458,7 +463,9 @@ weft_err_t rpc_journal_check(rpc_journal_t *j, const char *path, size_t max_reco
  * commit). */
 weft_err_t rpc_journal_append(rpc_journal_t *j, const void *frame, size_t n);
 /* fdatasyncs what was appended, if the policy asks for it and anything
- * was. O(1) when there is nothing to sync. */
+ * was; first, whatever the policy, the directory of a rewrite that could
+ * not sync it after its rename (dir_unsynced). O(1) when there is nothing
+ * to sync. */
 weft_err_t rpc_journal_sync(rpc_journal_t *j);
 void rpc_journal_close(rpc_journal_t *j);
 /* Whether the journal has grown enough to be rewritten. */
@@ -468,7 +475,11 @@ bool rpc_journal_wants_rewrite(const rpc_journal_t *j);
  * renamed over PATH, and the directory synced, so a crash leaves either
  * the old journal or the new one (of format 2) whole. Appends then go
  * to the new file. Where PATH is a symbolic link, PATH is the file it leads to (the link
- * stays); a journal on a device or FIFO is left as it is (WEFT_OK). */
+ * stays); a journal on a device or FIFO is left as it is (WEFT_OK). On failure
+ * (naming the journal) nothing has changed - appends go on into the
+ * journal as it was - and rpc_journal_wants_rewrite waits until the file
+ * has doubled again. A directory that cannot be synced after the rename
+ * is no failure of the rewrite: rpc_journal_sync syncs it (or fails). */
 weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s);
 /* Applies one journal record (without its seal) to s as `weft serve`
  * does when it replays its journal at start, now its clock: the record

@@ -602,6 +602,13 @@ weft_err_t rpc_journal_append(rpc_journal_t *j, const void *frame, size_t n)
 
 weft_err_t rpc_journal_sync(rpc_journal_t *j)
 {
+    if (j->dir_unsynced) { /* a rewrite's rename, before what was appended since */
+        if (fsync(j->dir_fd) != 0)
+            return weft_fail(WEFT_EIO, "journal %s: syncing its directory after its "
+                             "rewrite: %s", j->path, strerror(errno));
+        close(j->dir_fd);
+        j->dir_unsynced = false;
+    }
     if (j->fd < 0 || !j->unsynced || !j->sync)
         return WEFT_OK;
     if (fdatasync(j->fd) != 0)
@@ -617,6 +624,8 @@ void rpc_journal_close(rpc_journal_t *j)
         rpc_journal_sync(j);
         close(j->fd);
     }
+    if (j->dir_unsynced)
+        close(j->dir_fd);
     free(j->path);
     free(j->torn_path);
     free(j->seal_buf);
@@ -796,13 +805,12 @@ weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s)
     int fd = -1, dfd = -1;
     /* through a symbolic link, the file it leads to is replaced (in its
      * directory); the link stays */
-    if ((err = weft_link_target(j->path, &target)))
-        WEFT_CHECK(weft_wrap(err, "journal "));
+    WEFT_CHECK(weft_link_target(j->path, &target));
     size_t n = strlen(target) + sizeof ".tmp";
     tmp = malloc(n);
     dir = strdup(target);
     if (!tmp || !dir)
-        WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory rewriting journal %s", j->path));
+        WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory"));
     snprintf(tmp, n, "%s.tmp", target);
     if (j->epoch) /* first, as in the journal it replaces */
         WEFT_CHECK(rpc_journal_epoch_record(&b, j->epoch, j->epoch_at));
@@ -810,7 +818,7 @@ weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s)
     /* the header, then each record sealed */
     sealed_cap = b.size + RPC_JOURNAL_HEADER_BYTES + 64;
     if (!(sealed = malloc(sealed_cap)))
-        WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory rewriting journal %s", j->path));
+        WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory"));
     memcpy(sealed, rpc_journal_header, RPC_JOURNAL_HEADER_BYTES);
     sealed_len = RPC_JOURNAL_HEADER_BYTES;
     for (size_t at = 0; at < b.size;) {
@@ -824,35 +832,50 @@ weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s)
        before it: another gateway never finds the new file unlocked */
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0)
-        WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: %s", tmp, strerror(errno)));
+        WEFT_CHECK(weft_fail(WEFT_EIO, "%s: %s", tmp, strerror(errno)));
     WEFT_CHECK(lock_journal(fd, tmp));
     msgpack_sbuffer whole = {sealed_len, (char *)sealed, sealed_cap};
     WEFT_CHECK(write_all(fd, tmp, &whole));
     if (fdatasync(fd) != 0)
-        WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: fdatasync: %s", tmp, strerror(errno)));
+        WEFT_CHECK(weft_fail(WEFT_EIO, "%s: fdatasync: %s", tmp, strerror(errno)));
+    /* opened before the rename, so that nothing can fail between it and
+       the switch to the new file but the directory's sync */
+    const char *in = dirname(dir);
+    dfd = open(in, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        WEFT_CHECK(weft_fail(WEFT_EIO, "its directory %s: %s", in, strerror(errno)));
     if (rename(tmp, target) != 0)
-        WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: rename to %s: %s", tmp, target,
-                             strerror(errno)));
-    /* The rename is durable once the directory is. */
-    dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) != 0)
-        WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: syncing its directory: %s", j->path,
-                             strerror(errno)));
-    close(j->fd); /* and its lock: the old file is gone */
+        WEFT_CHECK(weft_fail(WEFT_EIO, "rename %s to %s: %s", tmp, target, strerror(errno)));
+    /* The new file is the journal now (the old one is gone) and holds
+     * everything: appends go to it. The rename is durable once the
+     * directory is: if it cannot be synced now, rpc_journal_sync tries
+     * again before anything appended is acknowledged. */
+    close(j->fd); /* and its lock */
     j->fd = fd;
     fd = -1;
+    if (j->dir_unsynced)
+        close(j->dir_fd);
+    j->dir_unsynced = fsync(dfd) != 0;
+    if (j->dir_unsynced)
+        j->dir_fd = dfd, dfd = -1;
     j->bytes = j->rewritten_bytes = sealed_len;
     j->format = 2;
     memcpy(j->chain, chain, sizeof chain);
     j->unsynced = false;
     j->rewrites++;
 cleanup:
-    if (fd >= 0)
+    if (fd >= 0) { /* made here, and not renamed */
         close(fd);
+        unlink(tmp);
+    }
     if (dfd >= 0)
         close(dfd);
-    if (err && tmp)
-        unlink(tmp);
+    if (err) {
+        /* Nothing changed: appends go on into the journal as it was. The
+           next try waits until it has doubled again, as after a rewrite. */
+        j->rewritten_bytes = j->bytes;
+        weft_wrap(err, "journal %s: not rewritten: ", j->path);
+    }
     free(target);
     free(tmp);
     free(dir);

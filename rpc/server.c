@@ -1311,6 +1311,27 @@ static void send_jobs_done(rpc_gateway_t *gw)
     s->n_jobs_done = 0;
 }
 
+/* Rewrites the journal, true if it took. A failed rewrite loses nothing
+ * (the journal stays as it was and records are still appended to it), so
+ * the gateway goes on: warned about once, until one takes again, and
+ * tried again once the file has doubled again (rpc_journal_rewrite). */
+static bool rewrite_journal(rpc_gateway_t *gw)
+{
+    if (rpc_journal_rewrite(&gw->journal, &gw->sched)) {
+        if (gw->rewrites_failed++ == 0)
+            fprintf(stderr, "weft serve: warning: %s; it stays as it was and records are "
+                    "still appended to it (nothing is lost); it is tried again once it has "
+                    "doubled\n", weft_last_error());
+        return false;
+    }
+    if (gw->rewrites_failed)
+        fprintf(stderr, "weft serve: journal %s rewritten, after %llu failed tr%s\n",
+                gw->o.journal, (unsigned long long)gw->rewrites_failed,
+                gw->rewrites_failed == 1 ? "y" : "ies");
+    gw->rewrites_failed = 0;
+    return true;
+}
+
 static void decide_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
@@ -1357,11 +1378,9 @@ static void decide_cb(evutil_socket_t fd, short what, void *arg)
      * and rewrite the journal once it has doubled, if jobs were dropped
      * since its last rewrite (otherwise the rewrite would hold as much). */
     rpc_sched_compact(s, COMPACT_MIN_JOBS);
-    if (s->n_shed > gw->shed_at_rewrite && rpc_journal_wants_rewrite(&gw->journal)) {
-        if ((err = rpc_journal_rewrite(&gw->journal, s)))
-            return fatal(gw, err);
+    if (s->n_shed > gw->shed_at_rewrite && rpc_journal_wants_rewrite(&gw->journal) &&
+        rewrite_journal(gw))
         gw->shed_at_rewrite = s->n_shed;
-    }
 }
 
 /* ---------------------------------------------------------------- setup */
@@ -1711,9 +1730,10 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
        before its times gets it at its first rewrite) */
     gw->journal.epoch_at = gw->sched.wall_at_zero;
     /* A journal from before seals (format 1) is rewritten whole now, in
-     * format 2, so that from here on damage to any record is found. */
+     * format 2, so that from here on damage to any record is found (if
+     * that fails, records appended are sealed all the same). */
     if (gw->journal.fd >= 0 && gw->journal.format == 1)
-        WEFT_CHECK(rpc_journal_rewrite(&gw->journal, &gw->sched));
+        rewrite_journal(gw);
     /* what the journal remembers beyond --keep-finished (a smaller one
        than its gateway's, or jobs that finished in its last pass) */
     gw->sched.keep_finished = o->limit_finished ? o->keep_finished : SIZE_MAX;

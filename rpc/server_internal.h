@@ -74,6 +74,8 @@ struct rpc_gateway {
     rpc_journal_t journal;
     uint64_t shed_at_rewrite;  /* sched.n_shed when the journal was last
                                   written whole */
+    uint64_t rewrites_failed;  /* in a row, since the last that took (warned
+                                  about at the first) */
     uint64_t epoch;  /* this job table's identity, in every welcome: kept in
                         the journal, new at every start without one, so a
                         peer can tell a gateway that lost what it told it */

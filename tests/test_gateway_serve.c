@@ -11,10 +11,11 @@
  * bounded; `weft submit` and `weft agent` stop at once on a wrong token.
  * The journal across restarts (the epoch, no id given out twice,
  * compaction, a job registered as short as the protocol allows rewritten
- * and read back, --keep-finished, JCTs). Journal files at start: a
- * corrupted length or a damaged record is refused and the file left as it
- * was, a torn tail is kept aside with a warning, and `weft journal` checks
- * one without changing it. The limits: connections, idle and frame timeouts.
+ * and read back, a rewrite that fails, --keep-finished, JCTs). Journal
+ * files at start: a corrupted length or a damaged record is refused and
+ * the file left as it was, a torn tail is kept aside with a warning, a
+ * journal of format 1 that cannot be rewritten is served as it is, and
+ * `weft journal` checks one without changing it. The limits: connections, idle and frame timeouts.
  * TLS, with certificates made by the openssl command: agents, submit and
  * status over it, certificates that do not verify, SIGHUP renewals, CA
  * files read again. Helpers shared with the other gateway tests:
@@ -955,6 +956,106 @@ Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_jo
     coflow_workload_destroy(&wl);
 }
 
+/* Jobs [lo, hi) of wl (one_coflow_jobs', of `flows` flows) registered on
+ * client cl, their first flow ids into first[], and finished by agent 0's
+ * done on ag; returns once their job_done have come and a pass after them
+ * has run. */
+static void run_jobs(rpc_client_t *cl, rpc_client_t *ag, const coflow_workload_t *wl, int lo,
+                     int hi, int flows, uint64_t *first)
+{
+    for (int j = lo; j < hi; j++) {
+        bool dup;
+        first[j] = register_job(cl, wl, (size_t)j, &dup);
+        cr_assert(!dup);
+    }
+    uint64_t fids[64];
+    cr_assert_leq(flows, 64);
+    for (int j = lo; j < hi; j++) {
+        for (int f = 0; f < flows; f++)
+            fids[f] = first[j] + (uint64_t)f;
+        cr_assert_eq(rpc_client_done(ag, -1, fids, (size_t)flows), WEFT_OK);
+    }
+    expect_pong(ag, hi);
+    wait_jobs_done(cl, 7000 + lo, 7000 + hi);
+    expect_pong(cl, hi); /* the pass that compacts them has run */
+}
+
+/* A rewrite that fails (JOURNAL.tmp is a directory, so it cannot be made)
+ * stops nothing: the gateway warns once, naming the journal and why, sends
+ * every job_done and goes on appending to the journal as it was, trying
+ * again each time it has doubled; once the directory is gone a rewrite
+ * takes, saying how many failed before it, and a restart knows every job.
+ * A failed rewrite used to stop the gateway. */
+Test(gateway_journal, a_failed_rewrite_warns_once_and_loses_nothing, .init = make_journal_path,
+     .fini = stop_server_journal, .timeout = 120)
+{
+    enum { JOBS = 800, BATCH = 20, FLOWS = 60 };
+    char tmp[80], err_path[64], out[8192];
+    snprintf(tmp, sizeof tmp, "%s.tmp", journal_path);
+    snprintf(err_path, sizeof err_path, "/tmp/weft-gw-rewrite-%d.err", (int)getpid());
+    cr_assert_eq(mkdir(tmp, 0700), 0, "%s: %s", tmp, strerror(errno));
+    const char *args[] = {"--journal", journal_path, "--no-fsync", NULL};
+    server_stderr = err_path;
+    start_server_args(args);
+    server_stderr = NULL;
+    coflow_workload_t wl;
+    one_coflow_jobs(&wl, JOBS, FLOWS);
+    uint64_t first[JOBS];
+    rpc_client_t cl, ag;
+    connect_to(&cl);
+    hello_client(&cl);
+    connect_to(&ag);
+    hello_agent0(&ag);
+    struct stat st0, st;
+    cr_assert_eq(stat(journal_path, &st0), 0);
+    /* until it has failed, and then until the journal has doubled (it
+       failed again: the second try) */
+    int n = 0;
+    long failed_at = 0;
+    char warning[256];
+    snprintf(warning, sizeof warning, "weft serve: warning: journal %s: not rewritten: %s: ",
+             journal_path, tmp);
+    for (; n < JOBS && (!failed_at || file_size(journal_path) < 2 * failed_at); n += BATCH) {
+        run_jobs(&cl, &ag, &wl, n, n + BATCH, FLOWS, first);
+        if (!failed_at && file_has(err_path, warning))
+            failed_at = file_size(journal_path);
+    }
+    cr_assert_gt(failed_at, 0, "no warning after %d jobs", n);
+    cr_assert_lt(n, JOBS, "the journal did not double in %d jobs", n);
+    cr_assert_eq(stat(journal_path, &st), 0);
+    cr_assert_eq(st.st_ino, st0.st_ino, "the journal was replaced");
+    out[read_file(err_path, out, sizeof out - 1)] = 0;
+    char *w = strstr(out, warning);
+    cr_assert(w && strstr(w, "; it stays as it was and records are still appended to it "
+                             "(nothing is lost)"), "%s", out);
+    cr_assert(!strstr(w + strlen(warning), "not rewritten"), "warned twice: %s", out);
+    /* the directory gone, the next rewrite takes */
+    cr_assert_eq(rmdir(tmp), 0);
+    int before = n;
+    for (; n < JOBS && (stat(journal_path, &st), st.st_ino == st0.st_ino); n += BATCH)
+        run_jobs(&cl, &ag, &wl, n, n + BATCH, FLOWS, first);
+    cr_assert_neq(st.st_ino, st0.st_ino, "not rewritten in %d jobs more", n - before);
+    char note[160];
+    snprintf(note, sizeof note, "weft serve: journal %s rewritten, after 2 failed tries\n",
+             journal_path);
+    cr_assert(file_has(err_path, note), "no '%s' in the log", note);
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+    stop_server();
+    /* every job is known after a restart, with its flow ids */
+    start_server_args(args);
+    connect_to(&cl);
+    hello_client(&cl);
+    for (int j = 0; j < n; j += 7) {
+        bool dup;
+        cr_assert_eq(register_job(&cl, &wl, (size_t)j, &dup), first[j], "job %d", 7000 + j);
+        cr_assert(dup, "job %d was lost", 7000 + j);
+    }
+    rpc_client_destroy(&cl);
+    unlink(err_path);
+    coflow_workload_destroy(&wl);
+}
+
 /* The status counters of the gateway c speaks to: jobs, finished,
  * forgotten, held (into v[4]). */
 static void job_counts(rpc_client_t *c, int64_t v[4])
@@ -1689,6 +1790,59 @@ Test(gateway_journal_files, serve_keeps_a_torn_tail_and_serves_the_complete_jobs
     rpc_client_destroy(&c);
     unlink(path);
     unlink(torn);
+    unlink(err_path);
+    msgpack_sbuffer_destroy(&sb);
+    coflow_workload_destroy(&wl);
+}
+
+/* A journal of format 1 whose rewrite at start fails (JOURNAL.tmp is a
+ * directory) is served all the same, with a warning: its jobs are known,
+ * and the records appended to it are sealed, so the next start reads it
+ * and rewrites it in format 2. A failed rewrite used to stop the start. */
+Test(gateway_journal_files, serve_starts_on_a_format_1_journal_it_cannot_rewrite,
+     .fini = stop_server, .timeout = 30)
+{
+    coflow_workload_t wl;
+    msgpack_sbuffer sb;
+    size_t at[3];
+    three_job_records(&wl, &sb, at);
+    char path[64], tmp[80], err_path[64], out[4096];
+    snprintf(path, sizeof path, "/tmp/weft-gw-format1-%d.journal", (int)getpid());
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    snprintf(err_path, sizeof err_path, "/tmp/weft-gw-format1-%d.err", (int)getpid());
+    write_file(path, sb.data, at[2]); /* jobs 7 and 8 */
+    cr_assert_eq(mkdir(tmp, 0700), 0, "%s: %s", tmp, strerror(errno));
+    server_stderr = err_path;
+    start_server4("--journal", path, NULL, NULL);
+    server_stderr = NULL;
+    out[read_file(err_path, out, sizeof out - 1)] = 0;
+    char want[256];
+    snprintf(want, sizeof want, "weft serve: warning: journal %s: not rewritten: %s: ", path,
+             tmp);
+    cr_assert(strstr(out, want), "'%s' lacks '%s'", out, want);
+    cr_assert(strstr(out, "(journal format 1) were read unchecked; it stays as it is (on a "
+                          "device, or not rewritten: see the warning above)"), "%s", out);
+    rpc_client_t c;
+    connect_to(&c);
+    hello_client(&c);
+    bool dup;
+    register_job(&c, &wl, 1, &dup);
+    cr_assert(dup, "job 8 was lost");
+    register_job(&c, &wl, 2, &dup);
+    cr_assert(!dup);
+    rpc_client_destroy(&c);
+    stop_server();
+    cr_assert_eq(rmdir(tmp), 0);
+    start_server4("--journal", path, NULL, NULL);
+    connect_to(&c);
+    hello_client(&c);
+    register_job(&c, &wl, 2, &dup);
+    cr_assert(dup, "job 9, registered after the failed rewrite, was lost");
+    rpc_client_destroy(&c);
+    char head[RPC_JOURNAL_HEADER_BYTES];
+    cr_assert_eq(read_file(path, head, sizeof head), sizeof head);
+    cr_assert(!memcmp(head, rpc_journal_header, sizeof head), "not rewritten in format 2");
+    unlink(path);
     unlink(err_path);
     msgpack_sbuffer_destroy(&sb);
     coflow_workload_destroy(&wl);
