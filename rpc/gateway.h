@@ -436,7 +436,9 @@ typedef struct {
  * other damage (an impossible length, bytes that cannot begin a record, a
  * bad record before the end, a record whose seal does not match its bytes
  * or that lacks one where it must have it) fails with EPROTO naming the journal,
- * the record and byte offset, and leaves the file as it was. */
+ * the record and byte offset, and leaves the file as it was; so does a
+ * header of a later format (file starting "\xffweft journal N\n", N > 2),
+ * with EVERSION naming the format. */
 weft_err_t rpc_journal_open(rpc_journal_t *j, const char *path, bool sync,
                             weft_err_t (*replay)(void *arg, const msgpack_object *rec),
                             void *arg);

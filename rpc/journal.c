@@ -302,6 +302,27 @@ static weft_err_t damaged(weft_err_t err, const char *path, uint64_t records, ui
                      (unsigned long long)good, what, detail, keep);
 }
 
+/* The error for a journal whose first n bytes p start with 0xff but not
+ * with rpc_journal_header: no file of format 1 (its first record's length
+ * would pass any record cap), so the header of a later format (EVERSION,
+ * naming it) or damage (EPROTO). */
+static weft_err_t other_header(const char *path, const unsigned char *p, size_t n)
+{
+    const size_t prefix = RPC_JOURNAL_HEADER_BYTES - 2; /* "\xffweft journal " */
+    unsigned long format = 0;
+    size_t k = prefix;
+    if (n > prefix && !memcmp(p, rpc_journal_header, prefix))
+        while (k < n && k < prefix + 6 && p[k] >= '0' && p[k] <= '9')
+            format = format * 10 + (unsigned long)(p[k++] - '0');
+    if (k > prefix && k < n && p[k] == '\n' && format > RPC_JOURNAL_FORMAT)
+        return weft_fail(WEFT_EVERSION, "journal %s is of format %lu, and this weft reads "
+                         "formats 1 and %d: a newer weft wrote it; run that one on it (the "
+                         "journal is left as it is)", path, format, RPC_JOURNAL_FORMAT);
+    weft_fail(WEFT_EPROTO, "it starts with byte 0xff, as a journal header does (\"\\xffweft "
+              "journal %d\\n\"), but holds no header this weft knows", RPC_JOURNAL_FORMAT);
+    return damaged(WEFT_EPROTO, path, 0, 0, "");
+}
+
 /* True if rec is an epoch record, whose id it then keeps in j->epoch (*err
  * set if it is malformed). */
 static bool read_epoch(rpc_journal_t *j, const msgpack_object *rec, weft_err_t *err)
@@ -471,6 +492,8 @@ static weft_err_t journal_read(rpc_journal_t *j, const char *path, bool sync, si
             WEFT_CHECK(write_header(j, have));
             off = have = good = RPC_JOURNAL_HEADER_BYTES;
         }
+    } else if (buf[0] == 0xff) {
+        WEFT_CHECK(other_header(path, buf, have));
     } else {
         j->format = 1;
     }

@@ -788,11 +788,12 @@ static size_t dir_entries(const char *d)
  * before them (checked here with OpenSSL directly), replay getting the
  * records as they were built.
  * Then every bit of the file is flipped in turn: each damaged file is
- * refused, left as it was, and no torn tail is written - also where the
- * damage still decodes (the last byte of each record's own entries), which
- * only the seal can find; and a record lost, repeated or swapped with the
- * next, which only the chain of seals can find. Before format 2 those
- * loaded. */
+ * refused (the two flips of the header's version to a later one, 3 and 6,
+ * as a later format's), left as it was, and no torn tail is written - also
+ * where the damage still decodes (the last byte of each record's own
+ * entries), which only the seal can find; and a record lost, repeated or
+ * swapped with the next, which only the chain of seals can find. Before
+ * format 2 those loaded. */
 Test(gateway, journal_format2_seals_every_record_and_refuses_any_changed_bit)
 {
     char dir[] = "/tmp/weft-journal2-XXXXXX", path[64];
@@ -862,9 +863,14 @@ Test(gateway, journal_format2_seals_every_record_and_refuses_any_changed_bit)
             cr_assert_eq(fwrite(bad, 1, size, f), size);
             fclose(f);
             weft_err_t err = rpc_journal_open(&j, path, false, count_record, NULL);
-            cr_assert_eq(err, WEFT_EPROTO, "byte %zu bit %d loaded (%d)", i, bit, err);
+            /* the header's version made 3 or 6: a later format's header,
+               refused as such, the file left as it is all the same */
+            bool later = i == RPC_JOURNAL_HEADER_BYTES - 2 && bad[i] > '2' && bad[i] <= '9';
+            cr_assert_eq(err, later ? WEFT_EVERSION : WEFT_EPROTO, "byte %zu bit %d loaded (%d)",
+                         i, bit, err);
             const char *msg = weft_last_error();
-            cr_assert(strstr(msg, path) && strstr(msg, "damaged after record #"),
+            cr_assert(strstr(msg, path) &&
+                          strstr(msg, later ? "is of format " : "damaged after record #"),
                       "byte %zu bit %d: %s", i, bit, msg);
             by_seal += strstr(msg, "checksum does not match") != NULL;
             unsigned char back[sizeof file];

@@ -14,8 +14,9 @@
  * and read back, a rewrite that fails, --keep-finished, JCTs). Journal
  * files at start: a corrupted length or a damaged record is refused and
  * the file left as it was, a torn tail is kept aside with a warning, a
- * journal of format 1 that cannot be rewritten is served as it is, and
- * `weft journal` checks one without changing it. The limits: connections, idle and frame timeouts.
+ * journal of format 1 that cannot be rewritten is served as it is, one of
+ * a newer format is refused as such, and `weft journal` checks one
+ * without changing it. The limits: connections, idle and frame timeouts.
  * TLS, with certificates made by the openssl command: agents, submit and
  * status over it, certificates that do not verify, SIGHUP renewals, CA
  * files read again. Helpers shared with the other gateway tests:
@@ -1793,6 +1794,41 @@ Test(gateway_journal_files, serve_keeps_a_torn_tail_and_serves_the_complete_jobs
     unlink(err_path);
     msgpack_sbuffer_destroy(&sb);
     coflow_workload_destroy(&wl);
+}
+
+/* A journal whose header names a newer format (3) is refused by weft
+ * serve and weft journal as such, unchanged, and not called damaged; one
+ * whose header is no header this weft knows is damage. The first used to
+ * be read as format 1, its header as a record of 4,286,014,822 bytes:
+ * "damaged after record #0 ... move it away to start without its jobs". */
+Test(gateway_journal_files, a_journal_of_a_newer_format_is_refused_as_such, .timeout = 30)
+{
+    char path[64], out[2048], back[64];
+    snprintf(path, sizeof path, "/tmp/weft-gw-newer-%d.journal", (int)getpid());
+    const char newer[] = "\xffweft journal 3\n\0\0\0\5abcde", other[] = "\xffweft journal 2X";
+    write_file(path, newer, sizeof newer - 1);
+    const char *serve[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "4", "--token", TOKEN,
+                           "--journal", path, NULL};
+    const char *check[] = {"journal", path, "--ports", "4", NULL};
+    const char *const *runs[2] = {serve, check};
+    char want[192];
+    snprintf(want, sizeof want, "unsupported version: journal %s is of format 3, and this weft "
+             "reads formats 1 and 2: a newer weft wrote it", path);
+    for (int r = 0; r < 2; r++) {
+        int st = run_weft(out, sizeof out, runs[r]);
+        cr_assert_eq(st, 1, "weft %s: exit status %d: %s", runs[r][0], st, out);
+        cr_assert(strstr(out, want), "weft %s: '%s' lacks '%s'", runs[r][0], out, want);
+        cr_assert(!strstr(out, "damaged") && !strstr(out, "move it away"), "%s", out);
+        cr_assert_eq(read_file(path, back, sizeof back), sizeof newer - 1);
+        cr_assert(!memcmp(back, newer, sizeof newer - 1), "the journal changed");
+    }
+    write_file(path, other, sizeof other - 1);
+    int st = run_weft(out, sizeof out, serve);
+    cr_assert_eq(st, 1, "exit status %d: %s", st, out);
+    snprintf(want, sizeof want, "journal %s: damaged after record #0 (byte 0): it starts with "
+             "byte 0xff, as a journal header does", path);
+    cr_assert(strstr(out, want) && strstr(out, "move it away"), "'%s' lacks '%s'", out, want);
+    unlink(path);
 }
 
 /* A journal of format 1 whose rewrite at start fails (JOURNAL.tmp is a
