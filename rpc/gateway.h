@@ -438,7 +438,9 @@ typedef struct {
  * or that lacks one where it must have it) fails with EPROTO naming the journal,
  * the record and byte offset, and leaves the file as it was; so does a
  * header of a later format (file starting "\xffweft journal N\n", N > 2),
- * with EVERSION naming the format. */
+ * with EVERSION naming the format, and a record over the cap that the file
+ * holds whole, its seal matching, with EINVAL naming the max_record (the
+ * --max-frame) that reads it. */
 weft_err_t rpc_journal_open(rpc_journal_t *j, const char *path, bool sync,
                             weft_err_t (*replay)(void *arg, const msgpack_object *rec),
                             void *arg);

@@ -73,28 +73,48 @@ static void fetch_sha256(void) { sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 
 /* The first 8 bytes of the SHA-256 of the seal before (chain: the 8 bytes
  * of the previous sealed record's, zeros for the first), a 4-byte frame
- * header and body[n], into out, with j's digest context. Chained, a
- * record's seal also says which record came before it, so a record lost,
- * repeated or moved inside the file is found too. */
-static weft_err_t seal_digest(rpc_journal_t *j, const unsigned char chain[8],
-                              const unsigned char head[4], const void *body, size_t n,
-                              unsigned char out[8])
+ * header and body[n], into out, with j's digest context: seal_begin with
+ * chain and head, seal_more with the body in as many pieces as it comes,
+ * seal_end. Chained, a record's seal also says which record came before
+ * it, so a record lost, repeated or moved inside the file is found too. */
+static weft_err_t seal_begin(rpc_journal_t *j, const unsigned char chain[8],
+                             const unsigned char head[4])
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, fetch_sha256);
     if (!j->digest)
         j->digest = EVP_MD_CTX_new();
     EVP_MD_CTX *md = j->digest;
+    bool ok = md && sha256_md && EVP_DigestInit_ex(md, sha256_md, NULL) == 1 &&
+              EVP_DigestUpdate(md, chain, 8) == 1 && EVP_DigestUpdate(md, head, 4) == 1;
+    return ok ? WEFT_OK : weft_fail(WEFT_ENOMEM, "SHA-256 (OpenSSL) failed");
+}
+
+static weft_err_t seal_more(rpc_journal_t *j, const void *body, size_t n)
+{
+    if (EVP_DigestUpdate(j->digest, body, n) != 1)
+        return weft_fail(WEFT_ENOMEM, "SHA-256 (OpenSSL) failed");
+    return WEFT_OK;
+}
+
+static weft_err_t seal_end(rpc_journal_t *j, unsigned char out[8])
+{
     unsigned char sum[EVP_MAX_MD_SIZE];
     unsigned len = 0;
-    bool ok = md && sha256_md && EVP_DigestInit_ex(md, sha256_md, NULL) == 1 &&
-              EVP_DigestUpdate(md, chain, 8) == 1 && EVP_DigestUpdate(md, head, 4) == 1 &&
-              EVP_DigestUpdate(md, body, n) == 1 &&
-              EVP_DigestFinal_ex(md, sum, &len) == 1 && len == 32;
-    if (!ok)
+    if (EVP_DigestFinal_ex(j->digest, sum, &len) != 1 || len != 32)
         return weft_fail(WEFT_ENOMEM, "SHA-256 (OpenSSL) failed");
     memcpy(out, sum, 8);
     return WEFT_OK;
+}
+
+static weft_err_t seal_digest(rpc_journal_t *j, const unsigned char chain[8],
+                              const unsigned char head[4], const void *body, size_t n,
+                              unsigned char out[8])
+{
+    weft_err_t err = seal_begin(j, chain, head);
+    if (!err)
+        err = seal_more(j, body, n);
+    return err ? err : seal_end(j, out);
 }
 
 /* Appends frame[n] sealed after chain (seal_digest) to out (size *len,
@@ -223,6 +243,53 @@ static weft_err_t check_torn(const unsigned char *p, size_t n, size_t cap)
         return weft_wrap(err, "it declares %llu bytes and %zu follow: ",
                          (unsigned long long)len, n - RPC_HEADER_BYTES);
     return WEFT_OK;
+}
+
+/* For record #record at byte `at` of j's file, whose length is over the
+ * record cap `cap`: EINVAL naming the --max-frame that reads it if the file
+ * holds all of its bytes and, where it is sealed (as it must be with
+ * must_seal), its seal matches them and the record before it, so that it
+ * is no damage but a record of a gateway with a larger --max-frame; else
+ * WEFT_OK, for the caller to report damage. Reads the record in pieces:
+ * O(its length) time, O(1) memory. */
+static weft_err_t check_oversized(rpc_journal_t *j, uint64_t at, size_t cap, bool must_seal,
+                                  uint64_t record)
+{
+    unsigned char head[RPC_HEADER_BYTES], tail[SEAL_BYTES], seal[8], piece[1 << 14];
+    struct stat st;
+    if (pread(j->fd, head, sizeof head, (off_t)at) != (ssize_t)sizeof head ||
+        fstat(j->fd, &st) != 0)
+        return WEFT_OK;
+    uint64_t len = be32(head), body = at + RPC_HEADER_BYTES;
+    if (len <= cap || body + len > (uint64_t)st.st_size ||
+        pread(j->fd, tail, sizeof tail, (off_t)(body + len - sizeof tail)) !=
+            (ssize_t)sizeof tail)
+        return WEFT_OK;
+    bool sealed = !memcmp(tail, seal_key, sizeof seal_key);
+    if (!sealed && must_seal)
+        return WEFT_OK;
+    if (sealed) {
+        weft_err_t err = seal_begin(j, j->chain, head);
+        for (uint64_t off = 0; !err && off < len - 8;) {
+            size_t n = len - 8 - off < sizeof piece ? (size_t)(len - 8 - off) : sizeof piece;
+            ssize_t got = pread(j->fd, piece, n, (off_t)(body + off));
+            if (got <= 0)
+                return WEFT_OK;
+            err = seal_more(j, piece, (size_t)got);
+            off += (uint64_t)got;
+        }
+        if (err || (err = seal_end(j, seal)))
+            return err;
+        if (memcmp(seal, tail + sizeof seal_key, sizeof seal))
+            return WEFT_OK;
+    }
+    return weft_fail(WEFT_EINVAL, "journal %s: record #%llu (byte %llu) is of %llu bytes, more "
+                     "than the %zu-byte record cap, and whole%s: a gateway with a larger "
+                     "--max-frame wrote it; read the journal with --max-frame %llu or more "
+                     "(it is left as it is)", j->path, (unsigned long long)record,
+                     (unsigned long long)at, (unsigned long long)len, cap,
+                     sealed ? ", its checksum matching" : " (from before checksums: unchecked)",
+                     (unsigned long long)(len - RPC_JOURNAL_SEAL_MAX));
 }
 
 /* Copies the torn tail p[n] (at byte `at` of the journal) to a new file
@@ -530,6 +597,9 @@ static weft_err_t journal_read(rpc_journal_t *j, const char *path, bool sync, si
                 err = (weft_err_t)r;
             if (err && err != WEFT_EPROTO && err != WEFT_ENOMEM)
                 goto cleanup;
+            if (err == WEFT_EPROTO) /* a length over the cap, maybe of a larger --max-frame */
+                WEFT_CHECK(check_oversized(j, good, cap_read, j->format == 2 || sealed_from_here,
+                                           j->records + 1));
             if (err)
                 WEFT_CHECK(damaged(err, path, j->records, good, ""));
             off += taken;

@@ -15,7 +15,8 @@
  * files at start: a corrupted length or a damaged record is refused and
  * the file left as it was, a torn tail is kept aside with a warning, a
  * journal of format 1 that cannot be rewritten is served as it is, one of
- * a newer format is refused as such, and `weft journal` checks one
+ * a newer format is refused as such, a record of a larger --max-frame
+ * names the --max-frame that reads it, and `weft journal` checks one
  * without changing it. The limits: connections, idle and frame timeouts.
  * TLS, with certificates made by the openssl command: agents, submit and
  * status over it, certificates that do not verify, SIGHUP renewals, CA
@@ -1793,6 +1794,96 @@ Test(gateway_journal_files, serve_keeps_a_torn_tail_and_serves_the_complete_jobs
     unlink(torn);
     unlink(err_path);
     msgpack_sbuffer_destroy(&sb);
+    coflow_workload_destroy(&wl);
+}
+
+static weft_err_t replay_nothing(void *arg, const msgpack_object *rec)
+{
+    (void)arg, (void)rec;
+    return WEFT_OK;
+}
+
+/* A journal holding a record over the default record cap, as a gateway of
+ * --max-frame 8000000 writes one (job 77's 600,000 flows, 4.8 MB): weft
+ * journal and weft serve without that --max-frame say the record is whole,
+ * its checksum matching, and which --max-frame reads it, without calling
+ * the journal damaged, and leave it as it is; with that --max-frame it
+ * reads, with one less it does not. The record with a byte changed, or
+ * cut short, is damage as before. They called the intact journal damaged
+ * and told the operator to move it away. */
+Test(gateway_journal_files, a_record_of_a_larger_max_frame_names_the_max_frame_it_needs,
+     .timeout = 120)
+{
+    coflow_workload_t wl;
+    big_job(&wl, 600000);
+    char path[64], out[4096], want[320], needed[24], fewer[24];
+    snprintf(path, sizeof path, "/tmp/weft-gw-bigrec-%d.journal", (int)getpid());
+    unlink(path);
+    rpc_journal_t j;
+    cr_assert_eq(rpc_journal_open_cap(&j, path, false, 8000000, replay_nothing, NULL), WEFT_OK,
+                 "%s", weft_last_error());
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    size_t mark;
+    cr_assert_eq(rpc_frame_begin(&sb, &mark), WEFT_OK);
+    msgpack_pack_map(&pk, 2);
+    rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, "job");
+    rpc_pack_cstr(&pk, "job"), rpc_job_pack(&pk, &wl, 0);
+    cr_assert_eq(rpc_frame_end(&sb, mark, 8000000), WEFT_OK);
+    cr_assert_eq(rpc_journal_append(&j, sb.data, sb.size), WEFT_OK, "%s", weft_last_error());
+    rpc_journal_close(&j);
+    msgpack_sbuffer_destroy(&sb);
+    size_t size = (size_t)file_size(path);
+    char *file = malloc(size + 1), *back = malloc(size + 1);
+    cr_assert(file && back);
+    cr_assert_eq(read_file(path, file, size + 1), size);
+    size_t len = frame_length((unsigned char *)file + RPC_JOURNAL_HEADER_BYTES);
+    cr_assert_gt(len, RPC_JOURNAL_MAX_RECORD + RPC_JOURNAL_SEAL_MAX);
+    snprintf(needed, sizeof needed, "%zu", len - RPC_JOURNAL_SEAL_MAX);
+    snprintf(fewer, sizeof fewer, "%zu", len - RPC_JOURNAL_SEAL_MAX - 1);
+    snprintf(want, sizeof want, "journal %s: record #1 (byte %d) is of %zu bytes, more than "
+             "the %zu-byte record cap, and whole, its checksum matching: a gateway with a "
+             "larger --max-frame wrote it; read the journal with --max-frame %s or more", path,
+             RPC_JOURNAL_HEADER_BYTES, len, RPC_JOURNAL_MAX_RECORD + RPC_JOURNAL_SEAL_MAX,
+             needed);
+    const char *check[] = {"journal", path, "--ports", "4", NULL};
+    const char *serve[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "4", "--token", TOKEN,
+                           "--journal", path, NULL};
+    const char *const *runs[2] = {check, serve};
+    for (int r = 0; r < 2; r++) {
+        int st = run_weft(out, sizeof out, runs[r]);
+        cr_assert_eq(st, 1, "weft %s: exit status %d: %s", runs[r][0], st, out);
+        cr_assert(strstr(out, want), "weft %s: '%s' lacks '%s'", runs[r][0], out, want);
+        cr_assert(!strstr(out, "damaged") && !strstr(out, "move it away"), "%s", out);
+        cr_assert_eq(read_file(path, back, size + 1), size, "the journal's size changed");
+        cr_assert(!memcmp(back, file, size), "the journal changed");
+    }
+    const char *enough[] = {"journal", path, "--ports", "4", "--max-frame", needed, NULL};
+    int st = run_weft(out, sizeof out, enough);
+    cr_assert_eq(st, 0, "exit status %d: %s", st, out);
+    cr_assert(strstr(out, "jobs         1 in the table"), "%s", out);
+    const char *short_of_it[] = {"journal", path, "--ports", "4", "--max-frame", fewer, NULL};
+    st = run_weft(out, sizeof out, short_of_it);
+    cr_assert(st == 1 && strstr(out, needed), "exit status %d: %s", st, out);
+    /* a byte of the record changed, or its end cut off: damage */
+    for (int k = 0; k < 2; k++) {
+        if (k == 0)
+            file[RPC_JOURNAL_HEADER_BYTES + len / 2] ^= 1;
+        write_file(path, file, k == 0 ? size : size - 10);
+        st = run_weft(out, sizeof out, check);
+        cr_assert_eq(st, 1, "case %d: exit status %d: %s", k, st, out);
+        snprintf(want, sizeof want, "journal %s: damaged after record #0 (byte %d): frame #1: "
+                 "frame of %zu bytes exceeds the", path, RPC_JOURNAL_HEADER_BYTES, len);
+        cr_assert(strstr(out, want) && strstr(out, "move it away"), "case %d: '%s' lacks '%s'",
+                  k, out, want);
+        if (k == 0)
+            file[RPC_JOURNAL_HEADER_BYTES + len / 2] ^= 1;
+    }
+    unlink(path);
+    free(file);
+    free(back);
     coflow_workload_destroy(&wl);
 }
 
