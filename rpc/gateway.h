@@ -440,7 +440,9 @@ typedef struct {
  * header of a later format (file starting "\xffweft journal N\n", N > 2),
  * with EVERSION naming the format, and a record over the cap that the file
  * holds whole, its seal matching, with EINVAL naming the max_record (the
- * --max-frame) that reads it. */
+ * --max-frame) that reads it. path must be a regular file or a device: a
+ * FIFO (whose reads would wait for a writer), a socket or a directory is
+ * refused at once, EINVAL naming what it is. */
 weft_err_t rpc_journal_open(rpc_journal_t *j, const char *path, bool sync,
                             weft_err_t (*replay)(void *arg, const msgpack_object *rec),
                             void *arg);
@@ -479,7 +481,7 @@ bool rpc_journal_wants_rewrite(const rpc_journal_t *j);
  * renamed over PATH, and the directory synced, so a crash leaves either
  * the old journal or the new one (of format 2) whole. Appends then go
  * to the new file. Where PATH is a symbolic link, PATH is the file it leads to (the link
- * stays); a journal on a device or FIFO is left as it is (WEFT_OK). On failure
+ * stays); a journal on a device is left as it is (WEFT_OK). On failure
  * (naming the journal) nothing has changed - appends go on into the
  * journal as it was - and rpc_journal_wants_rewrite waits until the file
  * has doubled again. A directory that cannot be synced after the rename

@@ -24,7 +24,9 @@
  * flows - through a temporary file renamed over it, so the file
  * follows the jobs in flight rather than every job ever registered. A
  * journal reached through a symbolic link is rewritten where the link
- * leads; one on a device or FIFO (no file to compact) never is.
+ * leads; one on a device (no file to compact) never is. Anything else but
+ * a regular file or a device - a FIFO, a socket, a directory - is refused
+ * at open.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -512,6 +514,43 @@ static weft_err_t lock_journal(int fd, const char *path)
     return weft_fail(WEFT_EIO, "journal %s: lock: %s", path, strerror(errno));
 }
 
+/* A journal is a regular file, or a device (never rewritten): EINVAL for
+ * anything else of mode `mode` at path - a FIFO, whose reads would wait for
+ * a writer for ever, a socket, a directory - naming what it is. */
+static weft_err_t check_kind(const char *path, mode_t mode)
+{
+    if (S_ISREG(mode) || S_ISCHR(mode) || S_ISBLK(mode))
+        return WEFT_OK;
+    return weft_fail(WEFT_EINVAL, "journal %s is %s, not a file: a journal must be a regular "
+                     "file or a device", path, S_ISFIFO(mode)   ? "a FIFO"
+                                               : S_ISSOCK(mode) ? "a socket"
+                                               : S_ISDIR(mode)  ? "a directory"
+                                                                : "of another kind");
+}
+
+/* Opens the journal at path (j->path) into j->fd, read-only or to append
+ * (made if missing), refused unless check_kind takes it: opened without
+ * waiting, as a FIFO's open for reading would for a writer, then made
+ * blocking again. */
+static weft_err_t open_journal(rpc_journal_t *j, const char *path, bool read_only)
+{
+    struct stat st;
+    j->fd = read_only ? open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+                      : open(path, O_RDWR | O_CREAT | O_APPEND | O_NONBLOCK | O_CLOEXEC, 0600);
+    if (j->fd < 0) {
+        int e = errno; /* ENXIO for a socket */
+        weft_err_t kind = stat(path, &st) == 0 ? check_kind(path, st.st_mode) : WEFT_OK;
+        return kind ? kind : weft_fail(WEFT_EIO, "journal %s: %s", path, strerror(e));
+    }
+    if (fstat(j->fd, &st) != 0)
+        return weft_fail(WEFT_EIO, "journal %s: %s", path, strerror(errno));
+    weft_err_t err = check_kind(path, st.st_mode);
+    int flags = err ? 0 : fcntl(j->fd, F_GETFL);
+    if (!err && (flags < 0 || fcntl(j->fd, F_SETFL, flags & ~O_NONBLOCK) != 0))
+        err = weft_fail(WEFT_EIO, "journal %s: %s", path, strerror(errno));
+    return err;
+}
+
 /* rpc_journal_open_cap, or with read_only rpc_journal_check: the file is
  * opened for reading only and neither given a header nor cut. */
 static weft_err_t journal_read(rpc_journal_t *j, const char *path, bool sync, size_t max_record,
@@ -536,10 +575,7 @@ static weft_err_t journal_read(rpc_journal_t *j, const char *path, bool sync, si
     buf = malloc(CHUNK);
     if (!j->path || !buf)
         WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory opening journal %s", path));
-    j->fd = read_only ? open(path, O_RDONLY | O_CLOEXEC)
-                      : open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (j->fd < 0)
-        WEFT_CHECK(weft_fail(WEFT_EIO, "journal %s: %s", path, strerror(errno)));
+    WEFT_CHECK(open_journal(j, path, read_only));
     if (!read_only)
         WEFT_CHECK(lock_journal(j->fd, path));
     size_t have, off = 0;
@@ -884,8 +920,8 @@ static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s, size_t ma
 
 weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s)
 {
-    /* A journal on a device or FIFO is no file to compact, and a rename
-     * would replace the device itself: it is left as it is. */
+    /* A journal on a device is no file to compact, and a rename would
+     * replace the device itself: it is left as it is. */
     struct stat sb;
     if (j->fd < 0 || (fstat(j->fd, &sb) == 0 && !S_ISREG(sb.st_mode)))
         return WEFT_OK;

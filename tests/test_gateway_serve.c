@@ -16,8 +16,8 @@
  * the file left as it was, a torn tail is kept aside with a warning, a
  * journal of format 1 that cannot be rewritten is served as it is, one of
  * a newer format is refused as such, a record of a larger --max-frame
- * names the --max-frame that reads it, and `weft journal` checks one
- * without changing it. The limits: connections, idle and frame timeouts.
+ * names the --max-frame that reads it, a FIFO is refused at once, and
+ * `weft journal` checks one without changing it. The limits: connections, idle and frame timeouts.
  * TLS, with certificates made by the openssl command: agents, submit and
  * status over it, certificates that do not verify, SIGHUP renewals, CA
  * files read again. Helpers shared with the other gateway tests:
@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1920,6 +1921,45 @@ Test(gateway_journal_files, a_journal_of_a_newer_format_is_refused_as_such, .tim
              "byte 0xff, as a journal header does", path);
     cr_assert(strstr(out, want) && strstr(out, "move it away"), "'%s' lacks '%s'", out, want);
     unlink(path);
+}
+
+/* A FIFO given as the journal, or a socket or a directory, is refused at
+ * once by weft serve (no port file written) and weft journal, naming what
+ * it is. On a FIFO both waited in read() for a writer for ever, weft serve
+ * with no listener and no port file. */
+Test(gateway_journal_files, a_journal_that_is_no_file_is_refused_at_once, .timeout = 90)
+{
+    char dir[] = "/tmp/weft-gw-nofile-XXXXXX", paths[3][64], pf[64], out[2048], want[320];
+    cr_assert_not_null(mkdtemp(dir));
+    const char *names[3] = {"fifo", "sock", "dir"}, *kinds[3] = {"a FIFO", "a socket",
+                                                                  "a directory"};
+    for (int k = 0; k < 3; k++)
+        snprintf(paths[k], sizeof paths[k], "%s/%s", dir, names[k]);
+    snprintf(pf, sizeof pf, "%s/port", dir);
+    cr_assert_eq(mkfifo(paths[0], 0600), 0, "%s", strerror(errno));
+    int sock = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    snprintf(addr.sun_path, sizeof addr.sun_path, "%s", paths[1]);
+    cr_assert_eq(bind(sock, (struct sockaddr *)&addr, sizeof addr), 0, "%s", strerror(errno));
+    cr_assert_eq(mkdir(paths[2], 0700), 0);
+    for (int k = 0; k < 3; k++) {
+        const char *serve[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "4", "--token",
+                               TOKEN, "--journal", paths[k], "--port-file", pf, NULL};
+        const char *check[] = {"journal", paths[k], "--ports", "4", NULL};
+        const char *const *runs[2] = {serve, check};
+        snprintf(want, sizeof want, "invalid value: journal %s is %s, not a file: a journal "
+                 "must be a regular file or a device\n", paths[k], kinds[k]);
+        for (int r = 0; r < 2; r++) {
+            int st = run_weft(out, sizeof out, runs[r]);
+            cr_assert_eq(st, 1, "weft %s on %s: exit status %d: %s", runs[r][0], kinds[k], st,
+                         out);
+            cr_assert(strstr(out, want), "'%s' lacks '%s'", out, want);
+        }
+        cr_assert_neq(access(pf, F_OK), 0, "weft serve wrote its port file");
+    }
+    close(sock);
+    snprintf(out, sizeof out, "rm -rf %s", dir);
+    cr_assert_eq(system(out), 0);
 }
 
 /* A journal of format 1 whose rewrite at start fails (JOURNAL.tmp is a
