@@ -545,6 +545,10 @@ static weft_err_t open_journal(rpc_journal_t *j, const char *path, bool read_onl
     if (fstat(j->fd, &st) != 0)
         return weft_fail(WEFT_EIO, "journal %s: %s", path, strerror(errno));
     weft_err_t err = check_kind(path, st.st_mode);
+    /* a character device (/dev/null, a terminal) has nothing fdatasync
+       makes durable, and refuses it (EINVAL): it is written through */
+    if (S_ISCHR(st.st_mode))
+        j->sync = false;
     int flags = err ? 0 : fcntl(j->fd, F_GETFL);
     if (!err && (flags < 0 || fcntl(j->fd, F_SETFL, flags & ~O_NONBLOCK) != 0))
         err = weft_fail(WEFT_EIO, "journal %s: %s", path, strerror(errno));
@@ -876,8 +880,11 @@ static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s, size_t ma
         } else if (s->jdone[j]) {
             continue;
         }
-        if (s->jcancelled[j]) {
-            size_t n_sent = rpc_sched_pack_cancel_sent(s, j, NULL);
+        /* a cancel record, and more for a "sent" longer than a record takes */
+        for (size_t from = 0, at = 0, first = 1; s->jcancelled[j]; first = 0) {
+            size_t n_sent = rpc_sched_pack_cancel_sent(s, j, &at, RPC_CANCEL_SENT_CHUNK, NULL);
+            if (!first && !n_sent)
+                break;
             FRAME(msgpack_pack_map(&pk, (timed ? 3 : 2) + (n_sent > 0));
                   rpc_pack_cstr(&pk, "r"); rpc_pack_cstr(&pk, "cancel");
                   rpc_pack_cstr(&pk, "job"); msgpack_pack_int64(&pk, s->all.jobs[j].id);
@@ -885,7 +892,7 @@ static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s, size_t ma
                   if (n_sent) {
                       rpc_pack_cstr(&pk, "sent");
                       msgpack_pack_array(&pk, n_sent);
-                      rpc_sched_pack_cancel_sent(s, j, &pk);
+                      rpc_sched_pack_cancel_sent(s, j, &from, n_sent, &pk);
                   });
         }
         const coflow_job_t *job = &s->all.jobs[j];
