@@ -51,9 +51,10 @@ uint64_t rpc_sched_flow_gid(const rpc_sched_t *s, size_t f)
     die("rpc_sched_flow_gid called", NULL);
     return 0;
 }
-size_t rpc_sched_pack_cancel_sent(const rpc_sched_t *s, size_t j, msgpack_packer *pk)
+size_t rpc_sched_pack_cancel_sent(const rpc_sched_t *s, size_t j, size_t *from, size_t max,
+                                  msgpack_packer *pk)
 {
-    (void)s, (void)j, (void)pk;
+    (void)s, (void)j, (void)from, (void)max, (void)pk;
     die("rpc_sched_pack_cancel_sent called", NULL);
     return 0;
 }

@@ -253,9 +253,17 @@ int rpc_sched_flow_index(const rpc_sched_t *s, uint64_t fid, size_t *f);
 uint64_t rpc_sched_flow_gid(const rpc_sched_t *s, size_t f);
 /* A cancel record's "sent": job j's unfinished flows (open before its
  * cancel, dropped after it) with bytes reported, which no agent reports
- * again once dropped. Packs [[flow id, bytes], ...] when pk is not NULL;
- * returns how many. O(the job's flows). */
-size_t rpc_sched_pack_cancel_sent(const rpc_sched_t *s, size_t j, msgpack_packer *pk);
+ * again once dropped. From all's flow *from on (0: the job's first), at
+ * most max of them: packs [[flow id, bytes], ...] when pk is not NULL,
+ * moves *from past the last one taken (to the end of the job's flows once
+ * all are) and returns how many. O(the flows passed). */
+size_t rpc_sched_pack_cancel_sent(const rpc_sched_t *s, size_t j, size_t *from, size_t max,
+                                  msgpack_packer *pk);
+/* Entries of "sent" a cancel record holds: 19 bytes at most each, so a
+ * record stays under 1.3 MB, within the journal's least record cap (4
+ * MiB); a job with more is cancelled by its first record and the others
+ * carry the rest (a cancel of a job already cancelled only adds "sent"). */
+#define RPC_CANCEL_SENT_CHUNK 65536
 /* Replays a cancel record's "sent" once its job is cancelled: each
  * dropped flow's bytes as reported before the cancel. EPARSE for an entry
  * that is not [flow id, bytes] with 0 <= bytes <= the flow's size. */

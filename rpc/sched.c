@@ -781,10 +781,11 @@ bool rpc_sched_cancelled(const rpc_sched_t *s, int64_t id)
     return v & RPC_GONE ? s->gone_cancelled[v & ~RPC_GONE] : s->jcancelled[v];
 }
 
-size_t rpc_sched_pack_cancel_sent(const rpc_sched_t *s, size_t j, msgpack_packer *pk)
+size_t rpc_sched_pack_cancel_sent(const rpc_sched_t *s, size_t j, size_t *from, size_t max,
+                                  msgpack_packer *pk)
 {
-    size_t lo, hi = coflow_job_flows(&s->all, j, &lo), n = 0;
-    for (size_t f = lo; f < lo + hi; f++) {
+    size_t lo, hi = coflow_job_flows(&s->all, j, &lo), n = 0, f = *from > lo ? *from : lo;
+    for (; f < lo + hi && n < max; f++) {
         if (s->fdone[f] == RPC_FLOW_FINISHED || !(s->sent[f] > 0))
             continue;
         if (pk) {
@@ -794,6 +795,7 @@ size_t rpc_sched_pack_cancel_sent(const rpc_sched_t *s, size_t j, msgpack_packer
         }
         n++;
     }
+    *from = f;
     return n;
 }
 

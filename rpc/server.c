@@ -423,27 +423,35 @@ static void send_ack(conn_t *c, int64_t seq, int64_t job, uint64_t first_fid, bo
 
 /* Appends one journal record: {"r": "job", "job": job} when job is given,
  * {"r": "cancel", "job": id (, "sent": [[flow id, bytes], ...])} when
- * cancel_id is not INT64_MIN, else
- * {"r": "done", "flows": fids[0..n)}; each with "at", the wall-clock time
- * of now on the gateway's clock, which a restart maps back onto its own
- * (rpc_gateway_replay_record), so JCTs outlive the process. */
+ * cancel_id is not INT64_MIN (more of them for a "sent" longer than
+ * RPC_CANCEL_SENT_CHUNK), else {"r": "done", "flows": fids[0..n)}; each
+ * with "at", the wall-clock time of now on the gateway's clock, which a
+ * restart maps back onto its own (rpc_gateway_replay_record), so JCTs
+ * outlive the process. */
 static weft_err_t journal_record(rpc_gateway_t *gw, const msgpack_object *job,
                                  int64_t cancel_id, const uint64_t *fids, size_t n)
 {
     if (gw->journal.fd < 0 || (!job && cancel_id == INT64_MIN && n == 0))
         return WEFT_OK;
+    bool cancel = !job && cancel_id != INT64_MIN;
+    size_t cj = cancel ? rpc_sched_find_job(&gw->sched, cancel_id) : SIZE_MAX;
+    double at = gw->sched.wall_at_zero + gw_now(gw);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    size_t mark;
-    weft_err_t err = rpc_frame_begin(&sb, &mark);
-    if (!err) {
+    weft_err_t err = WEFT_OK;
+    for (size_t from = 0, upto = 0, first = 1; !err; first = 0, sb.size = 0) {
+        size_t n_sent = cj != SIZE_MAX ? rpc_sched_pack_cancel_sent(&gw->sched, cj, &upto,
+                                                                    RPC_CANCEL_SENT_CHUNK, NULL)
+                                       : 0;
+        if (!first && !n_sent)
+            break;
+        size_t mark;
+        if ((err = rpc_frame_begin(&sb, &mark)))
+            break;
         msgpack_packer pk;
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        bool cancel = !job && cancel_id != INT64_MIN;
-        size_t cj = cancel ? rpc_sched_find_job(&gw->sched, cancel_id) : SIZE_MAX;
-        size_t n_sent = cj != SIZE_MAX ? rpc_sched_pack_cancel_sent(&gw->sched, cj, NULL) : 0;
         msgpack_pack_map(&pk, n_sent ? 4 : 3);
-        rpc_pack_cstr(&pk, "at"), msgpack_pack_double(&pk, gw->sched.wall_at_zero + gw_now(gw));
+        rpc_pack_cstr(&pk, "at"), msgpack_pack_double(&pk, at);
         rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, job ? "job" : cancel ? "cancel" : "done");
         if (job) {
             rpc_pack_cstr(&pk, "job"), msgpack_pack_object(&pk, *job);
@@ -451,7 +459,7 @@ static weft_err_t journal_record(rpc_gateway_t *gw, const msgpack_object *job,
             pack_kv_int(&pk, "job", cancel_id);
             if (n_sent) { /* what job_status reports of its dropped flows */
                 rpc_pack_cstr(&pk, "sent"), msgpack_pack_array(&pk, n_sent);
-                rpc_sched_pack_cancel_sent(&gw->sched, cj, &pk);
+                rpc_sched_pack_cancel_sent(&gw->sched, cj, &from, n_sent, &pk);
             }
         } else {
             rpc_pack_cstr(&pk, "flows"), msgpack_pack_array(&pk, n);
@@ -459,9 +467,11 @@ static weft_err_t journal_record(rpc_gateway_t *gw, const msgpack_object *job,
                 msgpack_pack_uint64(&pk, fids[i]);
         }
         err = rpc_frame_end(&sb, mark, gw->journal.max_record); /* >= a register frame */
+        if (!err)
+            err = rpc_journal_append(&gw->journal, sb.data, sb.size);
+        if (!cancel)
+            break;
     }
-    if (!err)
-        err = rpc_journal_append(&gw->journal, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     return err;
 }

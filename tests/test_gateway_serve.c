@@ -1510,6 +1510,65 @@ Test(gateway_journal, a_cancelled_jobs_bytes_sent_survive_a_restart,
     coflow_workload_destroy(&wl);
 }
 
+/* A cancel whose "sent" is longer than one record takes (300,000 flows
+ * with bytes reported: 4.5 MB of [flow id, bytes] against the record cap
+ * of 4 MiB, the larger of that and --max-frame) is journaled in several
+ * cancel records, which weft journal reads and a restart replays: every
+ * byte is known. The one record was over the cap: the cancel stopped the
+ * gateway. */
+Test(gateway_journal, a_cancel_with_a_long_sent_is_journaled_in_parts,
+     .init = make_journal_path, .fini = stop_server_journal, .timeout = 120)
+{
+    enum { BIG = 300000 };
+    /* a frame cap of 1.5 million objects, for the 1.2 million of the job */
+    const char *args[] = {"--max-frame", "3000000", "--journal", journal_path, "--no-fsync",
+                          NULL};
+    start_server_args(args);
+    rpc_client_t cl, ag;
+    connect_to(&cl);
+    hello_client(&cl);
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    cr_assert_eq(coflow_workload_add_job(&wl, 9000, 0, 1, 0), WEFT_OK);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    for (int f = 0; f < BIG; f++)
+        coflow_workload_add_flow(&wl, 0, 1, 100);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    bool dup;
+    uint64_t first = register_job(&cl, &wl, 0, &dup);
+    connect_to(&ag);
+    hello_agent0(&ag);
+    static uint64_t fids[BIG];
+    static double sent[BIG];
+    for (int f = 0; f < BIG; f++)
+        fids[f] = first + (uint64_t)f, sent[f] = 50;
+    for (int a = 0; a < BIG; a += 100000) /* 1.5 MB a report */
+        cr_assert_eq(rpc_client_progress(&ag, fids + a, sent + a, 100000), WEFT_OK, "%s",
+                     weft_last_error());
+    expect_pong(&ag, 1); /* the reports are in */
+    rpc_client_destroy(&ag);
+    cr_assert_eq(rpc_client_cancel(&cl, 2, 9000), WEFT_OK);
+    wait_type(&cl, "ack");
+    char state[16], out[4096];
+    double v[4];
+    for (int run = 0; run < 2; run++) { /* live, then restarted from the journal */
+        coflow_row(job_status_of(&cl, 9000), 0, state, v);
+        cr_assert(!strcmp(state, "cancelled") && v[1] == 50.0 * BIG,
+                  "run %d: %s, %g bytes sent", run, state, v[1]);
+        rpc_client_destroy(&cl);
+        stop_server();
+        const char *check[] = {"journal", journal_path, "--ports", "4", "--max-frame",
+                               "3000000", NULL};
+        cr_assert_eq(run_weft(out, sizeof out, check), 0, "%s", out);
+        cr_assert(strstr(out, " 1 job, 0 done, 5 cancel"), "%s", out); /* 65,536 a record */
+        start_server_args(args);
+        connect_to(&cl);
+        hello_client(&cl);
+    }
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
+}
+
 /* ----------------------------------------------- journal files at start */
 
 /* Three journal records registering jobs 7, 8 and 9 (one flow each on
