@@ -1009,6 +1009,27 @@ Test(gen_cli, parameters_beyond_the_readers_refused)
     cr_assert(strstr(cli_file("out"), "ports 1048576\n"));
 }
 
+/* A job whose drawn coflows move more than the 2^60 bytes the readers take
+ * is refused, naming it, and no file is written: gen wrote one that every
+ * command then refused. One such coflow a job is still written, and reads
+ * back. */
+Test(gen_cli, a_job_beyond_the_readers_bytes_refused)
+{
+    NEED_BIN();
+    cli_write("big.weft", "weft-workload 1\nports 4\njob 1 0 1 0 1\ncoflow 1 0 1 -\n"
+                          "0 1 1152921504606846976\nend 1\n");
+    cr_assert_eq(cli("gen --fb %s/big.weft --ports 4 --jobs 2 --max-depth 3 --load 1000 "
+                     "-o %s/g.weft", cli_dir, cli_dir), 1);
+    cr_assert(strstr(cli_file("err"), "job 0: its drawn coflows' flows reach "
+                                      "2.305843009213694e+18 bytes") &&
+                  strstr(cli_file("err"), "more than the 2^60 bytes"),
+              "%s", cli_file("err"));
+    cr_assert(!cli_exists("g.weft") && !cli_exists("g.weft.tmp"));
+    cr_assert_eq(cli("gen --fb %s/big.weft --ports 4 --jobs 2 --max-depth 1 --max-width 1 "
+                     "--load 1000 -o %s/g.weft", cli_dir, cli_dir), 0, "%s", cli_file("err"));
+    cr_assert_eq(cli("inspect %s/g.weft", cli_dir), 0, "%s", cli_file("err"));
+}
+
 /* An -o that cannot be written (a missing directory, a file where a
  * directory should be, a link into a missing one) is found before the
  * work, not after generating or reading all of it. */

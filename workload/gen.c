@@ -399,6 +399,34 @@ static weft_err_t check_compute_times(const workload_gen_opts_t *o, const coflow
                      o->compute_mean_s, j, worst, WORKLOAD_MAX_TIME_S);
 }
 
+/* A job whose drawn coflows together pass WORKLOAD_MAX_BYTES would make a
+ * file no command reads back. Summed as the weft reader sums them (flow by
+ * flow, in the order written), so what passes here reads back. */
+static weft_err_t check_job_bytes(const coflow_workload_t *wl, size_t j)
+{
+    const coflow_job_t *job = &wl->jobs[wl->n_jobs - 1];
+    double job_bytes = 0;
+    for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
+        const coflow_coflow_t *co = &wl->coflows[c];
+        double coflow_bytes = 0;
+        for (size_t i = co->first_flow; i < co->first_flow + co->n_flows; i++) {
+            coflow_bytes += wl->flows[i].bytes;
+            job_bytes += wl->flows[i].bytes;
+            if (wl->flows[i].bytes > WORKLOAD_MAX_BYTES || coflow_bytes > WORKLOAD_MAX_BYTES ||
+                job_bytes > WORKLOAD_MAX_BYTES) {
+                char ts[WEFT_FMT_LEN];
+                return weft_fail(WEFT_EINVAL, "job %zu: its drawn coflows' flows reach %s "
+                                 "bytes by coflow %lld, more than the 2^60 bytes (%g) the "
+                                 "readers accept in a job; expected smaller coflows in the "
+                                 "pool (a coflow size cap) or smaller DAG shapes",
+                                 j, weft_fmt_exact(job_bytes, ts, sizeof ts),
+                                 (long long)co->id, WORKLOAD_MAX_BYTES);
+            }
+        }
+    }
+    return WEFT_OK;
+}
+
 static weft_err_t add_job(gen_t *g, coflow_workload_t *wl, size_t j)
 {
     const workload_gen_opts_t *o = g->o;
@@ -419,7 +447,8 @@ static weft_err_t add_job(gen_t *g, coflow_workload_t *wl, size_t j)
         err = coflow_workload_finish_job(wl);
     if (err) /* workload_generate() discards wl, the open job with it */
         return weft_wrap(err, "generating job %zu: ", j);
-    return check_compute_times(o, &wl->jobs[wl->n_jobs - 1], wl->coflows, j);
+    err = check_compute_times(o, &wl->jobs[wl->n_jobs - 1], wl->coflows, j);
+    return err ? err : check_job_bytes(wl, j);
 }
 
 /* Poisson arrivals for the offered load: the rate is chosen so that
