@@ -163,6 +163,52 @@ const char *cli_optname(const struct option *longopts, int li, char *const *argv
     return buf;
 }
 
+/* The long option that name (without its "--", up to a '=') picks: an
+ * exact match, else the only one it begins; NULL if none, and *ambiguous
+ * set when it begins several. */
+static const struct option *long_option_named(const struct option *longopts, const char *name,
+                                              bool *ambiguous)
+{
+    size_t len = strcspn(name, "=");
+    const struct option *found = NULL;
+    size_t n_found = 0;
+    for (const struct option *o = longopts; o->name; o++) {
+        if (strncmp(o->name, name, len) != 0)
+            continue;
+        if (strlen(o->name) == len) {
+            *ambiguous = false;
+            return o;
+        }
+        found = o;
+        n_found++;
+    }
+    *ambiguous = n_found > 1;
+    return n_found == 1 ? found : NULL;
+}
+
+void cli_bad_option(const char *cmd, int ch, const struct option *longopts, char *const *argv)
+{
+    const char *arg = argv[optind - 1];
+    bool is_long = !strncmp(arg, "--", 2), ambiguous = false;
+    const struct option *lo = is_long ? long_option_named(longopts, arg + 2, &ambiguous) : NULL;
+    int len = is_long ? (int)strcspn(arg, "=") : 0;
+    if (ch == ':') { /* the option was the last argument: arg is it */
+        if (is_long)
+            fprintf(stderr, "weft %s: option '%.*s' needs a value\n", cmd, len, arg);
+        else
+            fprintf(stderr, "weft %s: option '-%c' needs a value\n", cmd, optopt);
+    } else if (optopt == 0) { /* a long option getopt did not find, or found several of */
+        fprintf(stderr, "weft %s: %s option '%.*s'\n", cmd, ambiguous ? "ambiguous" : "unknown",
+                len, arg);
+    } else if (lo && lo->has_arg == no_argument && lo->val == optopt && arg[len] == '=') {
+        /* --check=1; a good option before an unknown short one never
+           looks so, since it took no value */
+        fprintf(stderr, "weft %s: option '--%s' takes no value\n", cmd, lo->name);
+    } else {
+        fprintf(stderr, "weft %s: unknown option '-%c'\n", cmd, optopt);
+    }
+}
+
 void cli_gp_quote(FILE *out, const char *s)
 {
     fputc('"', out);

@@ -56,6 +56,15 @@ struct option;
 const char *cli_optname(const struct option *longopts, int li, char *const *argv, int optind_,
                         char *buf, size_t len);
 
+/* Prints "weft CMD: ..." for an option getopt_long (opterr 0, optstring
+ * starting with ':') refused with ch '?' or ':': "unknown option '-z'"
+ * (from optopt: inside a cluster such as -zq, argv[optind - 1] is the
+ * argument before it), "unknown option '--foo'", "option '--pro' is
+ * ambiguous", "option '--check' takes no value" or "option '--out' needs
+ * a value". */
+void cli_bad_option(const char *cmd, int ch, const struct option *longopts,
+                    char *const *argv);
+
 /* Appends --policy's value to list[0..*n) (at most max): the spec as given,
  * or for "all" the name of every ordering of the registry, in its order.
  * Past max prints "weft CMD: at most MAX policies" and returns -1. */

@@ -106,11 +106,8 @@ int cmd_convert(int argc, char **argv)
             break;
         case 'h': usage(stdout); return CLI_OK;
         case ':':
-            fprintf(stderr, "weft convert: option '%s' needs a value\n", argv[optind - 1]);
-            usage(stderr);
-            return CLI_USAGE;
         default:
-            fprintf(stderr, "weft convert: unknown option '%s'\n", argv[optind - 1]);
+            cli_bad_option("convert", ch, long_opts, argv);
             usage(stderr);
             return CLI_USAGE;
         }

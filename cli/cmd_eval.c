@@ -282,10 +282,10 @@ int cmd_eval(int argc, char **argv)
             }
             break;
         case ':':
-            fprintf(stderr, "weft eval: option '%s' needs a value\n", opt);
+            cli_bad_option("eval", ch, longopts, argv);
             return CLI_USAGE;
         default:
-            fprintf(stderr, "weft eval: unknown option '%s'\n", opt);
+            cli_bad_option("eval", ch, longopts, argv);
             usage(stderr);
             return CLI_USAGE;
         }

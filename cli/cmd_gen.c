@@ -238,11 +238,8 @@ int cmd_gen(int argc, char **argv)
             rc = CLI_OK;
             goto done;
         case ':':
-            fprintf(stderr, "weft gen: option '%s' needs a value\n", argv[optind - 1]);
-            usage(stderr);
-            goto done;
         default:
-            fprintf(stderr, "weft gen: unknown option '%s'\n", argv[optind - 1]);
+            cli_bad_option("gen", ch, longopts, argv);
             usage(stderr);
             goto done;
         }

@@ -62,11 +62,8 @@ int cmd_inspect(int argc, char **argv)
             usage(stdout);
             return CLI_OK;
         case ':':
-            fprintf(stderr, "weft inspect: option '%s' needs a value\n", argv[optind - 1]);
-            usage(stderr);
-            return CLI_USAGE;
         default:
-            fprintf(stderr, "weft inspect: unknown option '%s'\n", argv[optind - 1]);
+            cli_bad_option("inspect", ch, longopts, argv);
             usage(stderr);
             return CLI_USAGE;
         }

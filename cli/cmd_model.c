@@ -114,11 +114,8 @@ int cmd_model(int argc, char **argv)
             break;
         case 'h': usage(stdout); return CLI_OK;
         case ':':
-            fprintf(stderr, "weft model: option '%s' needs a value\n", argv[optind - 1]);
-            usage(stderr);
-            return CLI_USAGE;
         default:
-            fprintf(stderr, "weft model: unknown option '%s'\n", argv[optind - 1]);
+            cli_bad_option("model", ch, longopts, argv);
             usage(stderr);
             return CLI_USAGE;
         }

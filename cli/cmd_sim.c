@@ -654,11 +654,8 @@ int cmd_sim(int argc, char **argv)
             usage(stdout);
             return CLI_OK;
         case ':':
-            fprintf(stderr, "weft sim: option '%s' needs a value\n", argv[optind - 1]);
-            usage(stderr);
-            return CLI_USAGE;
         default:
-            fprintf(stderr, "weft sim: unknown option '%s'\n", argv[optind - 1]);
+            cli_bad_option("sim", ch, long_opts, argv);
             usage(stderr);
             return CLI_USAGE;
         }

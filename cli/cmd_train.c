@@ -545,10 +545,10 @@ int cmd_train(int argc, char **argv)
             rc = CLI_OK;
             goto done_usage;
         case ':':
-            fprintf(stderr, "weft train: option '%s' needs a value\n", opt);
+            cli_bad_option("train", ch, longopts, argv);
             goto done_usage;
         default:
-            fprintf(stderr, "weft train: unknown option '%s'\n", opt);
+            cli_bad_option("train", ch, longopts, argv);
             usage(stderr);
             goto done_usage;
         }

@@ -1202,6 +1202,37 @@ Test(sim_cli, bad_tick_and_empty_allocator_refused)
     ERR_HAS("'sebf:'");
 }
 
+/* A bad option is named as typed, by every command that parses its own:
+ * an unknown short one inside a cluster (-zq) was reported as the
+ * argument before it ("unknown option 'sebf'", "'3'", or the command's own
+ * name). */
+Test(sim_cli, a_bad_option_is_named_as_typed)
+{
+    NEED_BIN();
+    static const struct {
+        const char *args, *want;
+    } cases[] = {
+        {"sim --policy sebf -zq %s/small.weft", "weft sim: unknown option '-z'\n"},
+        {"sim %s/small.weft --policy sebf -qz", "weft sim: unknown option '-q'\n"},
+        {"inspect %s/small.weft -zq", "weft inspect: unknown option '-z'\n"},
+        {"convert -zo %s/small.weft y", "weft convert: unknown option '-z'\n"},
+        {"gen --jobs 3 -xh -o %s/g.weft", "weft gen: unknown option '-x'\n"},
+        {"eval --policy sebf -zq %s/small.weft", "weft eval: unknown option '-z'\n"},
+        {"train --iters 3 -zq %s/small.weft", "weft train: unknown option '-z'\n"},
+        {"model -zq %s/m", "weft model: unknown option '-z'\n"},
+        {"sim %s/small.weft --check=1", "weft sim: option '--check' takes no value\n"},
+        {"sim %s/small.weft --pro", "weft sim: ambiguous option '--pro'\n"},
+        {"sim %s/small.weft --bogus=3", "weft sim: unknown option '--bogus'\n"},
+        {"sim %s/small.weft --policy", "weft sim: option '--policy' needs a value\n"},
+        {"convert %s/small.weft -o", "weft convert: option '-o' needs a value\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cr_assert_eq(cli(cases[i].args, cli_dir), 2, "%s: %s", cases[i].args, cli_file("err"));
+        cr_assert(!strncmp(cli_file("err"), cases[i].want, strlen(cases[i].want)),
+                  "%s: %s", cases[i].args, cli_file("err"));
+    }
+}
+
 /* An output named '' is a usage error before anything runs: weft sim
  * used to simulate and then fail (status 1) making a directory named '',
  * weft model to load and describe the model and then fail renaming its
