@@ -371,7 +371,11 @@ weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg)
 weft_err_t weft_save_check(const char *path)
 {
     struct stat sb;
-    if (named_descriptor(path) >= 0 || (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)))
+    if (named_descriptor(path) >= 0)
+        return WEFT_OK;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) /* weft_save_file's open would fail */
+        return weft_fail(WEFT_EIO, "%s: cannot write: %s", path, strerror(EISDIR));
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
         return WEFT_OK;
     char *target = NULL;
     weft_err_t err = weft_link_target(path, &target);

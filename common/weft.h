@@ -105,8 +105,9 @@ weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg);
 
 /* Whether weft_save_file(path) could create its FILE.tmp, before any work
  * whose result it will write: EIO naming path and the OS's reason (a
- * missing or unwritable directory), EOK for what it writes as it is (a
- * named descriptor, a device, a FIFO), whose errors come at the write. */
+ * missing or unwritable directory, or path a directory itself), EOK for
+ * what it writes as it is (a named descriptor, a device, a FIFO), whose
+ * errors come at the write. */
 weft_err_t weft_save_check(const char *path);
 
 /* Installs now what weft_save_file installs at its first file: on SIGINT,

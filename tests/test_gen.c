@@ -1200,6 +1200,31 @@ static const char *in_dir(const char *name)
     return p;
 }
 
+/* An -o naming a directory (or a link to one) is refused before the work:
+ * it passed the early check, so gen made all 5,000 jobs (22 s) and convert
+ * read all of its input before failing to open it. Here the work would
+ * fail (a missing pool or input): the message is the directory's. */
+Test(gen_cli, an_output_that_is_a_directory_stops_before_the_work)
+{
+    NEED_BIN();
+    cr_assert_eq(mkdir(in_dir("d"), 0700), 0);
+    cr_assert_eq(symlink("d", in_dir("dl")), 0);
+    const char *outs[] = {"d", "dl", "d/"};
+    for (size_t i = 0; i < sizeof outs / sizeof *outs; i++) {
+        cr_assert_eq(cli("gen --jobs 3 --fb %s/none.txt -o %s/%s", cli_dir, cli_dir, outs[i]),
+                     1);
+        cr_assert(strstr(cli_file("err"), outs[i]) &&
+                      strstr(cli_file("err"), ": cannot write: Is a directory"),
+                  "-o %s: %s", outs[i], cli_file("err"));
+        cr_assert_eq(cli("convert %s/none.txt -o %s/%s", cli_dir, cli_dir, outs[i]), 1);
+        cr_assert(strstr(cli_file("err"), ": cannot write: Is a directory"), "-o %s: %s",
+                  outs[i], cli_file("err"));
+    }
+    struct stat sb;
+    cr_assert(lstat(in_dir("dl"), &sb) == 0 && S_ISLNK(sb.st_mode));
+    cr_assert(!cli_exists("d.tmp") && !cli_exists("d/.tmp"));
+}
+
 /* -o FIFO writes into the FIFO (a reader in another process gets every
  * byte of what -o FILE writes) and leaves it a FIFO: a FILE.tmp renamed
  * over it used to replace the FIFO, and its reader got nothing. */
