@@ -244,16 +244,25 @@ int cli_check_name(const char *cmd, const char *opt, const char *value, const ch
 
 int cli_check_writable(const char *cmd, const char *file)
 {
+    /* What the try creates, to remove again: file, or for a link to
+     * nothing yet the file its links end at (where weft_save_file and
+     * cli_gnuplot write; unlinking file took the link and left that) */
+    char *made = NULL;
     struct stat sb;
-    bool existed = stat(file, &sb) == 0;
-    FILE *f = fopen(file, "a"); /* creates it, but truncates nothing */
+    if (stat(file, &sb) != 0 && weft_link_target(file, &made)) {
+        fprintf(stderr, "weft %s: cannot write '%s': %s\n", cmd, file, weft_last_error());
+        return -1;
+    }
+    FILE *f = fopen(made ? made : file, "a"); /* creates it, but truncates nothing */
     if (!f) {
         fprintf(stderr, "weft %s: cannot write '%s': %s\n", cmd, file, strerror(errno));
+        free(made);
         return -1;
     }
     fclose(f);
-    if (!existed)
-        unlink(file);
+    if (made)
+        unlink(made);
+    free(made);
     return 0;
 }
 

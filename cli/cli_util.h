@@ -90,7 +90,8 @@ int cli_check_plot_name(const char *cmd, const char *opt, const char *file);
 int cli_check_name(const char *cmd, const char *opt, const char *value, const char *what);
 
 /* Whether file can be created or written (tried without truncating it; a
- * file that did not exist is removed again): 0, or -1 after "weft CMD:
+ * file that did not exist is removed again, and for a link to nothing yet
+ * that is the file at its end: the link stays): 0, or -1 after "weft CMD:
  * cannot write 'FILE': REASON". */
 int cli_check_writable(const char *cmd, const char *file);
 

@@ -1494,6 +1494,29 @@ Test(sim_cli, plot_into_a_missing_directory)
     ERR_HAS("Is a directory");
 }
 
+/* --plot LINK, a link to a file not there yet: the check that it can be
+ * written leaves no trace (it removed the link and left an empty file at
+ * its end, where nothing was drawn), and the plot is drawn at the link's
+ * end, the link kept, as -o writes through links. */
+Test(sim_cli, plot_through_a_link_to_nothing_yet)
+{
+    NEED_BIN();
+    char link[256], to[256];
+    snprintf(to, sizeof to, "%s/sub", cli_dir);
+    cr_assert_eq(mkdir(to, 0700), 0);
+    snprintf(link, sizeof link, "%s/link.svg", cli_dir);
+    cr_assert_eq(symlink("sub/target.svg", link), 0); /* relative to the link's directory */
+    struct stat sb;
+    cr_assert_eq(cli("sim %s/none.weft --policy sebf --plot %s", cli_dir, link), 1);
+    cr_assert(lstat(link, &sb) == 0 && S_ISLNK(sb.st_mode), "the link was removed");
+    cr_assert(!cli_exists("sub/target.svg"), "the check left a file at the link's end");
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --plot %s", cli_dir, link), 0, "%s",
+                 cli_file("err"));
+    cr_assert(lstat(link, &sb) == 0 && S_ISLNK(sb.st_mode), "the link was replaced");
+    cr_assert(strstr(cli_file("sub/target.svg"), "</svg>"), "no plot at the link's end");
+    cr_assert(!cli_exists("sub/target.svg.tmp"));
+}
+
 /* --plot into the directory --out makes, as `make run` names them but
  * without its mkdir -p: the directory is made before the plot's file is
  * checked (the check came first and failed on the missing directory). */
