@@ -104,6 +104,7 @@ static void usage(FILE *out)
             "                      (<ordering>-<allocator>-... for ORDERING:ALLOCATOR,\n"
             "                      or an --alloc other than the ordering's own);\n"
             "                      DIR and its parents are made before the runs\n"
+            "                      (removed again if sim fails before writing there)\n"
             "  --flows             with --out, also <policy>-flows.csv: every flow's finish\n"
             "                      and completion time (8 bytes of memory a flow)\n"
             "  --progress          the share of coflows each run finished, a line a second\n"
@@ -722,12 +723,18 @@ int cmd_sim(int argc, char **argv)
         fprintf(stderr, "weft sim: note: --model is used by --policy learned only; ignored\n");
     if (!uses_learned && seed_given && !save_model)
         fprintf(stderr, "weft sim: note: --seed is used by --policy learned only; ignored\n");
+    coflow_workload_t wl;
+    coflow_fabric_t fab;
+    coflow_workload_init(&wl, 0);
+    memset(&fab, 0, sizeof fab);
     /* where the results go is settled before the runs, however long; the
-       plot may go into the --out directory made here */
+       plot may go into the --out directory made here, which a run that
+       fails before writing there takes back (cleanup) */
+    size_t out_made_from = out_dir ? cli_dirs_missing(out_dir) : 0;
     if ((out_dir && cli_make_dirs("sim", "--out", out_dir)) ||
         (plot && cli_check_writable("sim", plot))) {
-        free(tasks);
-        return CLI_ERROR;
+        rc = CLI_ERROR;
+        goto cleanup;
     }
     char model_buf[4096];
     const char *model_origin = "--model";
@@ -743,14 +750,10 @@ int cmd_sim(int argc, char **argv)
             break;
         }
     if (uses_learned && model_path && !cli_check_model("sim", model_path, model_origin)) {
-        free(tasks);
-        return CLI_ERROR;
+        rc = CLI_ERROR;
+        goto cleanup;
     }
 
-    coflow_workload_t wl;
-    coflow_fabric_t fab;
-    coflow_workload_init(&wl, 0);
-    memset(&fab, 0, sizeof fab);
     workload_read_opts_t ro;
     workload_read_opts_default(&ro);
     if (varys) {
@@ -761,8 +764,8 @@ int cmd_sim(int argc, char **argv)
     if (port_rate == 0)
         port_rate = WEFT_GBPS_BYTES;
     if (cli_read_workload("sim", &wl, path, fmt, &ro)) {
-        free(tasks);
-        return CLI_ERROR;
+        rc = CLI_ERROR;
+        goto cleanup;
     }
     weft_err_t err = coflow_fabric_init(&fab, wl.n_ports, port_rate);
     for (size_t i = 0; i < n_caps && !err; i++) {
@@ -882,6 +885,8 @@ int cmd_sim(int argc, char **argv)
     }
 
 cleanup:
+    if (rc != CLI_OK && out_dir) /* only directories still empty go */
+        cli_unmake_dirs(out_dir, out_made_from);
     for (size_t i = 0; i < n_pol; i++)
         netsim_result_destroy(&tasks[i].res);
     free(tasks);

@@ -1700,6 +1700,26 @@ Test(sim_cli, out_makes_its_directory_first)
     cr_assert_str_eq(cli_file("plain"), "not a directory\n");
 }
 
+/* A run that fails before writing into the --out it made (a missing
+ * workload, a bad model, a --plot that cannot be written) takes back the
+ * directories it made, and only those: newdir/a/b stayed, empty. */
+Test(sim_cli, out_made_for_a_failed_run_is_taken_back)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("sim %s/none.weft --policy sebf --out %s/new/a/b", cli_dir, cli_dir), 1);
+    cr_assert(!cli_exists("new"), "--out left behind");
+    char keep[256];
+    snprintf(keep, sizeof keep, "%s/keep", cli_dir);
+    cr_assert_eq(mkdir(keep, 0700), 0);
+    cli_write("bad.msgpack", "not a model\n");
+    cr_assert_eq(cli("sim %s/small.weft --policy learned --model %s/bad.msgpack --out %s/keep/a",
+                     cli_dir, cli_dir, cli_dir), 1);
+    cr_assert(cli_exists("keep") && !cli_exists("keep/a"), "--out left behind, or keep gone");
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --out %s/new --plot %s/nodir/x.png",
+                     cli_dir, cli_dir, cli_dir), 1);
+    cr_assert(!cli_exists("new"), "--out left behind");
+}
+
 /* --model and --seed: a note when no policy uses them, an error when both
  * would set the learned policy's parameters. */
 Test(sim_cli, model_and_seed_not_silently_ignored)
