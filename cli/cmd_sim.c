@@ -120,7 +120,8 @@ static void usage(FILE *out)
             "                      models/" CLI_MODEL_NAME " ($WEFT_MODEL, else found next to\n"
             "                      the weft program or in the source tree)\n"
             "  --seed S            random parameters from this seed instead of a model\n"
-            "                      (not with --model, unless for --save-model)\n"
+            "                      (not with --model, unless for --save-model: the\n"
+            "                      learned policy then runs --model's)\n"
             "  --save-model FILE   write the random model of --seed to FILE (with no\n"
             "                      WORKLOAD, only that)\n"
             "  --varys             the classic Varys/CoflowSim setting for the Facebook\n"
@@ -317,8 +318,10 @@ static weft_err_t write_result(FILE *f, const void *arg)
     if (!strcmp(r->suffix, "flows.csv"))
         return netsim_write_flows_csv(r->wl, &r->t->res, f);
     netsim_run_info_t info = *r->info;
-    if (strcmp(r->t->ord->name, "learned") != 0)
+    if (strcmp(r->t->ord->name, "learned") != 0) {
         info.model = NULL;
+        info.random_model = false;
+    }
     return netsim_write_summary_json(&r->t->res, r->t->ord->name, r->t->alloc->name, &info, f);
 }
 
@@ -719,6 +722,9 @@ int cmd_sim(int argc, char **argv)
         free(tasks);
         return CLI_USAGE;
     }
+    if (uses_learned && model_path && seed_given) /* with --save-model, or refused above */
+        fprintf(stderr, "weft sim: note: the learned policy runs --model %s; --seed %llu makes "
+                "only --save-model's\n", model_path, (unsigned long long)seed);
     if (!uses_learned && model_path)
         fprintf(stderr, "weft sim: note: --model is used by --policy learned only; ignored\n");
     if (!uses_learned && seed_given && !save_model)
@@ -856,9 +862,11 @@ int cmd_sim(int argc, char **argv)
         }
     }
 
-    /* a random model (--seed) has no file to name */
+    /* what the learned policy ran: the model file whenever there is one
+       (--seed then only made --save-model's), else random parameters */
     netsim_run_info_t info = {.workload = path, .fab = &fab, .port_rate = port_rate,
-                              .tick_s = tick_s, .model = seed_given ? NULL : model_path};
+                              .tick_s = tick_s, .model = model_path,
+                              .random_model = !model_path, .model_seed = seed};
     if (out_dir) /* made before the runs (cli_make_dirs) */
         for (size_t i = 0; i < n_pol; i++) {
             if (tasks[i].err)

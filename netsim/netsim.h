@@ -121,6 +121,8 @@ typedef struct {
     double port_rate;            /* most ports' rate; the others are listed */
     double tick_s;               /* the decision tick, 0: none */
     const char *model;           /* the learned policy's model file, or NULL */
+    bool random_model;           /* it ran random parameters instead, */
+    uint64_t model_seed;         /* drawn from this seed (policy_seed) */
 } netsim_run_info_t;
 weft_err_t netsim_write_summary_json(const netsim_result_t *r, const char *policy,
                                      const char *allocator, const netsim_run_info_t *info,

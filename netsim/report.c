@@ -7,6 +7,7 @@
 #include "netsim.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -199,6 +200,8 @@ static void json_run_info(FILE *out, const netsim_run_info_t *info)
     }
     json_field(out, "tick_s", info->tick_s, false);
     json_str_field(out, "model", info->model);
+    if (info->random_model)
+        fprintf(out, "  \"model_seed\": %" PRIu64 ",\n", info->model_seed);
 }
 
 weft_err_t netsim_write_summary_json(const netsim_result_t *r, const char *policy,

@@ -1605,6 +1605,45 @@ Test(sim_cli, summary_names_its_run_and_whether_it_was_checked)
     json_decref(root);
 }
 
+/* The learned policy's summary names what it ran: the --model file also
+ * when --seed came with it for --save-model (it named nothing, though the
+ * file's parameters ran, as the equal results show), and the seed when it
+ * ran random parameters. */
+Test(sim_cli, summary_names_the_model_that_ran)
+{
+    NEED_BIN();
+    const char *m = "models/weft-policy.msgpack";
+    cr_assert_eq(cli("sim %s/small.weft --policy learned --seed 5 --save-model %s/r5.msgpack "
+                     "--model %s --out %s/both", cli_dir, cli_dir, m, cli_dir),
+                 0, "%s", cli_file("err"));
+    ERR_HAS("note: the learned policy runs --model models/weft-policy.msgpack; --seed 5");
+    cr_assert_eq(cli("sim %s/small.weft --policy learned --model %s --out %s/model", cli_dir, m,
+                     cli_dir), 0, "%s", cli_file("err"));
+    cr_assert_eq(cli("sim %s/small.weft --policy learned --seed 5 --out %s/seed", cli_dir,
+                     cli_dir), 0, "%s", cli_file("err"));
+    static const char *const dirs[] = {"both", "model", "seed"};
+    double wjct[3];
+    for (int i = 0; i < 3; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s/learned-summary.json", dirs[i]);
+        json_error_t jerr;
+        json_t *root = json_loads(cli_file(name), 0, &jerr);
+        cr_assert_not_null(root, "%s: %s", name, jerr.text);
+        const char *model = json_string_value(json_object_get(root, "model"));
+        json_t *seed = json_object_get(root, "model_seed");
+        if (i < 2) {
+            cr_assert(model && !strcmp(model, m), "%s: model %s", name, model ? model : "none");
+            cr_assert_null(seed, "%s", name);
+        } else {
+            cr_assert_null(model, "%s: model %s", name, model);
+            cr_assert(json_is_integer(seed) && json_integer_value(seed) == 5, "%s", name);
+        }
+        wjct[i] = json_number_value(json_object_get(root, "avg_weighted_jct_s"));
+        json_decref(root);
+    }
+    cr_assert_eq(wjct[0], wjct[1], "--model with --seed ran other parameters");
+}
+
 /* The avg wJCT field (%.17g) of eval's CSV line for policy p, or NAN. */
 static double eval_csv_wjct(const char *csv, const char *p)
 {
