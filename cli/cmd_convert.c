@@ -33,7 +33,8 @@ static void usage(FILE *out)
             "      --fb-mb-bytes B   FB: bytes in one MB of the trace (default 1048576)\n"
             "      --skip-independent  Alibaba: leave out tasks whose names carry no\n"
             "                        dependencies (default: keep them as parentless coflows)\n"
-            "      --max-jobs N      Alibaba: keep the first N jobs by arrival (default all)\n"
+            "      --max-jobs N      keep the first N jobs (default all): Alibaba's by\n"
+            "                        arrival, the other formats' as in the file\n"
             "      --wf-ports N      WfCommons: ports to place tasks on (default 16)\n"
             "      --wf-seed S       WfCommons: seed of the task placement (default 1)\n"
             "  -h, --help            this help\n"
@@ -92,7 +93,7 @@ int cmd_convert(int argc, char **argv)
         case OPT_MAX_JOBS:
             if (cli_parse_size("convert", "--max-jobs", optarg, 1, &n))
                 return CLI_USAGE;
-            ro.alibaba_max_jobs = n;
+            ro.max_jobs = n;
             break;
         case OPT_WF_PORTS:
             if (cli_parse_size_in("convert", "--wf-ports", optarg, 1, WORKLOAD_MAX_PORTS, &n))

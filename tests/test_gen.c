@@ -902,7 +902,7 @@ Test(gen_data, alibaba_shapes_preserved)
     workload_read_opts_t ro;
     workload_read_opts_default(&ro);
     ro.alibaba_keep_independent = false;
-    ro.alibaba_max_jobs = 300;
+    ro.max_jobs = 300;
     cr_assert_eq(workload_read_alibaba(&shapes, ALIBABA_PATH, &ro), WEFT_OK, "%s",
                  weft_last_error());
     cr_assert_gt(shapes.n_jobs, 0);

@@ -809,7 +809,7 @@ Test(workload_alibaba, skip_independent_and_max_jobs)
     coflow_workload_destroy(&wl);
 
     workload_read_opts_default(&o);
-    o.alibaba_max_jobs = 100;
+    o.max_jobs = 100;
     cr_assert_eq(workload_read_alibaba(&wl, ALI_PATH, &o), WEFT_OK, "%s", weft_last_error());
     cr_assert_eq(wl.n_jobs, 100);
     cr_assert_eq(wl.jobs[3].id, 1446403);
@@ -915,7 +915,7 @@ Test(workload_alibaba, max_jobs_reports_only_what_it_reads)
         size_t max_jobs, n_jobs, dropped, cyclic, skipped_tasks, skipped_jobs;
     } cases[] = {{1, 1, 0, 0, 0, 0}, {2, 2, 1, 1, 0, 0}, {0, 2, 1, 1, 1, 1}, {3, 2, 1, 1, 1, 1}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        o.alibaba_max_jobs = cases[i].max_jobs;
+        o.max_jobs = cases[i].max_jobs;
         coflow_workload_t wl;
         cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_ALIBABA, &o), WEFT_OK, "%s",
                      weft_last_error());
@@ -1477,6 +1477,81 @@ Test(workload_convert, converts_and_reports_usage)
     cr_assert_eq(run(cmd), 1);
     unlink(out);
     free(out);
+}
+
+/* a holds b's first n jobs, whole (n < b's jobs), and nothing else. */
+static void assert_first_jobs(const coflow_workload_t *a, const coflow_workload_t *b, size_t n)
+{
+    cr_assert_eq(a->n_jobs, n);
+    const coflow_coflow_t *rest = &b->coflows[b->jobs[n].first_coflow];
+    cr_assert_eq(a->n_coflows, b->jobs[n].first_coflow);
+    cr_assert_eq(a->n_flows, rest->first_flow);
+    cr_assert_eq(a->n_parents, rest->first_parent);
+    cr_assert_eq(memcmp(a->flows, b->flows, a->n_flows * sizeof *a->flows), 0);
+    if (a->n_parents)
+        cr_assert_eq(memcmp(a->parents, b->parents, a->n_parents * sizeof *a->parents), 0);
+    for (size_t j = 0; j < n; j++) {
+        cr_assert_eq(a->jobs[j].id, b->jobs[j].id);
+        cr_assert_eq(a->jobs[j].arrival_s, b->jobs[j].arrival_s);
+        cr_assert_eq(a->jobs[j].n_coflows, b->jobs[j].n_coflows);
+        cr_assert_eq(a->jobs[j].lower_bound_s, b->jobs[j].lower_bound_s);
+    }
+}
+
+/* --max-jobs N keeps the first N jobs of every format, not of Alibaba's
+ * alone: `convert FB --max-jobs 5` wrote all 526. A weft workload's DAGs
+ * keep their parents; a WfCommons workflow is one job. */
+Test(workload_convert, max_jobs_keeps_the_first_jobs_of_every_format)
+{
+    workload_read_opts_t o;
+    workload_read_opts_default(&o);
+    o.max_jobs = 5;
+    coflow_workload_t a, b;
+    cr_assert_eq(workload_read(&a, FB_PATH, WORKLOAD_FORMAT_AUTO, &o), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert_eq(workload_read(&b, FB_PATH, WORKLOAD_FORMAT_AUTO, NULL), WEFT_OK);
+    assert_first_jobs(&a, &b, 5);
+    coflow_workload_destroy(&a);
+    const char *bin = getenv("WEFT_BIN");
+    if (bin) { /* through the command */
+        char *out = temp_file("", ".weft"), cmd[2048];
+        snprintf(cmd, sizeof cmd, "%s convert %s --max-jobs 5 -o %s 2>/dev/null", bin, FB_PATH,
+                 out);
+        cr_assert_eq(run(cmd), 0);
+        cr_assert_eq(workload_read(&a, out, WORKLOAD_FORMAT_AUTO, NULL), WEFT_OK);
+        assert_first_jobs(&a, &b, 5);
+        coflow_workload_destroy(&a);
+        unlink(out);
+        free(out);
+    }
+    coflow_workload_destroy(&b);
+
+    char *dag = temp_file("weft-workload 1\nports 3\n"
+                          "job 7 0 1 0 1\ncoflow 1 0 1 -\n0 1 5\n"
+                          "job 3 1 1 0 3\ncoflow 1 0 1 -\n0 1 5\ncoflow 2 0 2 1\n1 2 5\n2 0 5\n"
+                          "coflow 3 0 1 1,2\n0 2 5\n"
+                          "job 5 2 1 0 2\ncoflow 4 0 1 -\n0 1 5\ncoflow 6 0 1 4\n1 0 5\n"
+                          "end 3\n", ".weft");
+    o.max_jobs = 2;
+    cr_assert_eq(workload_read(&a, dag, WORKLOAD_FORMAT_AUTO, &o), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert_eq(workload_read(&b, dag, WORKLOAD_FORMAT_AUTO, NULL), WEFT_OK);
+    assert_first_jobs(&a, &b, 2);
+    cr_assert_eq(a.n_parents, 3);
+    round_trip(&a);
+    coflow_workload_destroy(&a);
+    coflow_workload_destroy(&b);
+    unlink(dag);
+    free(dag);
+
+    o.max_jobs = 1;
+    cr_assert_eq(workload_read(&a, WF_DIR "/blast-chameleon-small-001.json",
+                               WORKLOAD_FORMAT_AUTO, &o), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(workload_read(&b, WF_DIR "/blast-chameleon-small-001.json",
+                               WORKLOAD_FORMAT_AUTO, NULL), WEFT_OK);
+    assert_same_workload(&a, &b);
+    coflow_workload_destroy(&a);
+    coflow_workload_destroy(&b);
 }
 
 /* ------------------------------------------------------------ inputs read once */

@@ -26,7 +26,7 @@
  *   on a task absent from the job, on the task itself, or listed twice is
  *   dropped; a job with a task number used twice, or whose dependencies
  *   form a cycle, is skipped;
- * - jobs come out sorted by arrival, then id; alibaba_max_jobs keeps the
+ * - jobs come out sorted by arrival, then id; max_jobs keeps the
  *   first ones of that order, and the report counts only the repairs of
  *   those and the skipped jobs ordered among them.
  * A malformed row (wrong field count, a number that is not one, a job name
@@ -67,7 +67,7 @@ typedef struct {
     double arrival_s;
     size_t first_task, n_tasks;
     ali_skip_t skip;
-    /* repairs, reported only if alibaba_max_jobs reaches the job */
+    /* repairs, reported only if max_jobs reaches the job */
     size_t dropped_deps, skipped_tasks;
 } ali_job_t;
 
@@ -530,9 +530,9 @@ weft_err_t workload_read_alibaba(coflow_workload_t *wl, const char *path,
         qsort(a.jobs, a.n_jobs, sizeof *a.jobs, cmp_job_arrival);
     wl->n_ports = ALI_PORTS;
     /* skipped jobs stay in the order, so that the report speaks only of the
-     * jobs up to the last one alibaba_max_jobs keeps */
+     * jobs up to the last one max_jobs keeps */
     for (size_t j = 0, kept = 0; j < a.n_jobs; j++) {
-        if (opts->alibaba_max_jobs && kept == opts->alibaba_max_jobs)
+        if (opts->max_jobs && kept == opts->max_jobs)
             break;
         report_job(rep, &a.jobs[j]);
         if (a.jobs[j].skip != ALI_KEPT)

@@ -418,7 +418,7 @@ void workload_read_opts_default(workload_read_opts_t *o)
     o->fb_mb_bytes = 1048576.0;
     o->alibaba_keep_independent = true;
     o->alibaba_bytes_per_instance = 1048576.0;
-    o->alibaba_max_jobs = 0;
+    o->max_jobs = 0;
     o->wf_ports = 16;
     o->wf_seed = 1;
     o->report = NULL;
@@ -511,6 +511,20 @@ static weft_err_t guess_format(const char *path, workload_format_t *out)
     return err;
 }
 
+/* Keeps wl's first n jobs: each job's coflows, flows and parents are
+ * stored after the previous job's, and its parents point inside it, so
+ * the rest is a tail to cut, and what stays keeps its derived fields. */
+static void keep_first_jobs(coflow_workload_t *wl, size_t n)
+{
+    if (wl->n_jobs <= n)
+        return;
+    size_t c0 = wl->jobs[n].first_coflow; /* every job has a coflow */
+    wl->n_flows = wl->coflows[c0].first_flow;
+    wl->n_parents = wl->coflows[c0].first_parent;
+    wl->n_coflows = c0;
+    wl->n_jobs = n;
+}
+
 weft_err_t workload_read(coflow_workload_t *wl, const char *path, workload_format_t fmt,
                          const workload_read_opts_t *opts)
 {
@@ -530,6 +544,8 @@ weft_err_t workload_read(coflow_workload_t *wl, const char *path, workload_forma
         default: err = weft_fail(WEFT_EINVAL, "unknown workload format %d", (int)fmt);
         }
     }
+    if (!err && opts && opts->max_jobs && fmt != WORKLOAD_FORMAT_ALIBABA)
+        keep_first_jobs(wl, opts->max_jobs);
     spool_drop();
     return err;
 }

@@ -42,8 +42,9 @@ typedef enum {
 
 /* What a reader repaired or skipped in a trace it accepted; all zero for a
  * clean file. Only the foreign-trace readers repair (docs/workload-format.md);
- * weft's own format is strict and never does. With alibaba_max_jobs, only
- * the jobs read and the skipped ones ordered before the last of them count. */
+ * weft's own format is strict and never does. With max_jobs, only the
+ * Alibaba jobs read and the skipped ones ordered before the last of them
+ * count. */
 typedef struct {
     size_t alibaba_dropped_deps;     /* dependencies dropped: on a task absent
                                         from the job, on the task itself, or
@@ -66,8 +67,11 @@ typedef struct {
     /* Alibaba: bytes of a flow made from a task's instances when no sizes are
      * drawn from elsewhere (the shape reader's placeholder; default 1 MiB). */
     double alibaba_bytes_per_instance;
-    /* Alibaba: read at most this many jobs (0 = all). */
-    size_t alibaba_max_jobs;
+    /* Any format: keep the first this many jobs in the order read (0 =
+     * all): Alibaba's by arrival, then id (its reader keeps them itself);
+     * the others' as in the file (workload_read drops the rest), which the
+     * FB trace's and weft gen's give by arrival. The file is read whole. */
+    size_t max_jobs;
     /* WfCommons: number of ports tasks are placed on (default 16) and the
      * seed of the placement rule (see docs/workload-format.md). */
     size_t wf_ports;
