@@ -39,14 +39,67 @@ static void usage(FILE *out)
             "      --wf-seed S       WfCommons: seed of the task placement (default 1)\n"
             "  -h, --help            this help\n"
             "\n"
+            "An option of one format (FB:, Alibaba:, WfCommons:) given for INPUT of another\n"
+            "is a usage error.\n"
+            "\n"
             "exit status: 0 success, 1 error, 2 usage error\n");
 }
 
 static weft_err_t write_weft(FILE *f, const void *wl) { return workload_write_weft(wl, f); }
 
+/* The reading options only one format reads: given for another format
+ * they would be ignored, and the output not what was asked. */
+enum { OPT_FB_MB = 256, OPT_SKIP_IND, OPT_MAX_JOBS, OPT_WF_PORTS, OPT_WF_SEED };
+static const struct {
+    int opt;
+    const char *name;
+    workload_format_t fmt; /* the format that reads it */
+} format_options[] = {
+    {OPT_FB_MB, "--fb-mb-bytes", WORKLOAD_FORMAT_FB},
+    {OPT_SKIP_IND, "--skip-independent", WORKLOAD_FORMAT_ALIBABA},
+    {OPT_WF_PORTS, "--wf-ports", WORKLOAD_FORMAT_WFCOMMONS},
+    {OPT_WF_SEED, "--wf-seed", WORKLOAD_FORMAT_WFCOMMONS},
+};
+#define N_FORMAT_OPTIONS (sizeof format_options / sizeof *format_options)
+
+typedef struct {
+    bool given[N_FORMAT_OPTIONS];
+    bool fmt_given; /* by --format, not guessed */
+    const char *input;
+    bool refused;   /* an option the format does not read: a usage error */
+} format_check_t;
+
+/* "FB traces", or with one "an FB trace". */
+static const char *format_noun(workload_format_t f, bool one)
+{
+    switch (f) {
+    case WORKLOAD_FORMAT_FB: return one ? "an FB trace" : "FB traces";
+    case WORKLOAD_FORMAT_ALIBABA: return one ? "an Alibaba trace" : "Alibaba traces";
+    case WORKLOAD_FORMAT_WFCOMMONS: return one ? "a WfCommons workflow" : "WfCommons workflows";
+    default: return one ? "a weft workload" : "weft workloads";
+    }
+}
+
+/* workload_read_opts_t.check_format: refuses an option fmt does not read,
+ * before the input is read. */
+static weft_err_t refuse_unread_options(workload_format_t fmt, void *arg)
+{
+    format_check_t *c = arg;
+    for (size_t i = 0; i < N_FORMAT_OPTIONS; i++) {
+        if (!c->given[i] || format_options[i].fmt == fmt)
+            continue;
+        c->refused = true;
+        return weft_fail(WEFT_EINVAL, "%s applies to %s only, but %s is %s (%s%s)",
+                         format_options[i].name, format_noun(format_options[i].fmt, false),
+                         workload_input_name(c->input), format_noun(fmt, true),
+                         c->fmt_given ? "--format " : "guessed; --format sets another",
+                         c->fmt_given ? workload_format_name(fmt) : "");
+    }
+    return WEFT_OK;
+}
+
 int cmd_convert(int argc, char **argv)
 {
-    enum { OPT_FB_MB = 256, OPT_SKIP_IND, OPT_MAX_JOBS, OPT_WF_PORTS, OPT_WF_SEED };
     static const struct option long_opts[] = {
         {"format", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
@@ -65,9 +118,12 @@ int cmd_convert(int argc, char **argv)
     int ch;
     optind = 1;
     opterr = 0;
+    format_check_t check = {.refused = false};
     while ((ch = getopt_long(argc, argv, ":f:o:h", long_opts, NULL)) != -1) {
         char *end;
         size_t n;
+        for (size_t i = 0; i < N_FORMAT_OPTIONS; i++)
+            check.given[i] = check.given[i] || format_options[i].opt == ch;
         switch (ch) {
         case 'f':
             if (workload_format_parse(optarg, &fmt)) {
@@ -126,9 +182,13 @@ int cmd_convert(int argc, char **argv)
         return CLI_ERROR;
     }
 
+    check.fmt_given = fmt != WORKLOAD_FORMAT_AUTO;
+    check.input = input;
+    ro.check_format = refuse_unread_options;
+    ro.check_format_arg = &check;
     coflow_workload_t wl;
     if (cli_read_workload("convert", &wl, input, fmt, &ro))
-        return CLI_ERROR;
+        return check.refused ? CLI_USAGE : CLI_ERROR;
     /* through FILE.tmp (weft_save_file): a failed write leaves FILE as it was */
     err = output ? weft_save_file(output, write_weft, &wl)
                             : workload_write_weft(&wl, stdout);

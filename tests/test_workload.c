@@ -1554,6 +1554,50 @@ Test(workload_convert, max_jobs_keeps_the_first_jobs_of_every_format)
     coflow_workload_destroy(&b);
 }
 
+/* An option of one format given for an input of another is a usage error
+ * naming both, before the input is read (a broken one is not reached) and
+ * with nothing written: --fb-mb-bytes on a weft workload or --wf-ports on
+ * an FB trace were ignored, and convert exited 0. */
+Test(workload_convert, an_option_of_another_format_is_a_usage_error)
+{
+    cli_open("fmtopt");
+    NEED_BIN();
+    cli_write("w.weft", "weft-workload 1\nports 2\njob 1 0 1 0 1\ncoflow 1 0 1 -\n0 1 5\nend 1\n");
+    cli_write("cut.weft", "weft-workload 1\nports 2\njob 1 0 1 0 1\n");
+    static const struct {
+        const char *input, *opts, *refused, *is; /* input: in cli_dir if no '/' */
+    } cases[] = {
+        {"w.weft", "--wf-ports 4 --fb-mb-bytes 1000000", "--fb-mb-bytes applies to FB traces",
+         "a weft workload (guessed"},
+        {"cut.weft", "--wf-seed 2", "--wf-seed applies to WfCommons workflows",
+         "a weft workload (guessed"},
+        {"w.weft", "-f weft --skip-independent", "--skip-independent applies to Alibaba traces",
+         "a weft workload (--format weft)"},
+        {WF_DIR "/srasearch-chameleon-10a-001.json", "--max-jobs 1 --fb-mb-bytes 5",
+         "--fb-mb-bytes applies to FB traces", "a WfCommons workflow"},
+        {FB_PATH, "--wf-ports 4", "--wf-ports applies to WfCommons workflows", "an FB trace"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char input[512], want[1024];
+        snprintf(input, sizeof input, "%s%s%s", strchr(cases[i].input, '/') ? "" : cli_dir,
+                 strchr(cases[i].input, '/') ? "" : "/", cases[i].input);
+        cr_assert_eq(cli("convert %s %s -o %s/o.weft", input, cases[i].opts, cli_dir), 2,
+                     "%s %s: %s", input, cases[i].opts, cli_file("err"));
+        snprintf(want, sizeof want, "%s only, but %s is %s", cases[i].refused, input,
+                 cases[i].is);
+        cr_assert(strstr(cli_file("err"), want), "no '%s' in: %s", want, cli_file("err"));
+        cr_assert(!cli_exists("o.weft"), "%s %s: written", input, cases[i].opts);
+    }
+    /* each format's own options are taken */
+    cr_assert_eq(cli("convert %s --fb-mb-bytes 1e6 --max-jobs 3 -o %s/o.weft", FB_PATH,
+                     cli_dir), 0, "%s", cli_file("err"));
+    cr_assert_eq(cli("convert %s/srasearch-chameleon-10a-001.json --wf-ports 4 --wf-seed 2 "
+                     "-o %s/o.weft", WF_DIR, cli_dir), 0, "%s", cli_file("err"));
+    cr_assert_eq(cli("convert %s --skip-independent --max-jobs 3 -o %s/o.weft", ALI_PATH,
+                     cli_dir), 0, "%s", cli_file("err"));
+    cli_teardown();
+}
+
 /* ------------------------------------------------------------ inputs read once */
 
 /* A pipe a child fills with data[0, n) and closes (more than the pipe's

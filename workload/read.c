@@ -535,6 +535,8 @@ weft_err_t workload_read(coflow_workload_t *wl, const char *path, workload_forma
     weft_err_t err = open_input(path, &name);
     if (!err && fmt == WORKLOAD_FORMAT_AUTO)
         err = guess_format(name, &fmt);
+    if (!err && opts && opts->check_format)
+        err = opts->check_format(fmt, opts->check_format_arg);
     if (!err) {
         switch (fmt) {
         case WORKLOAD_FORMAT_WEFT: err = workload_read_weft(wl, name); break;

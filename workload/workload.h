@@ -78,6 +78,12 @@ typedef struct {
     uint64_t wf_seed;
     /* Optional out (default NULL): zeroed, then filled by the reader. */
     workload_read_report_t *report;
+    /* Optional (default NULL): called by workload_read with the format once
+     * it is known (given, or guessed), before the input is parsed; an error
+     * it returns ends the read. A caller refuses there options the format
+     * does not read, before the work of reading it. */
+    weft_err_t (*check_format)(workload_format_t fmt, void *arg);
+    void *check_format_arg;
 } workload_read_opts_t;
 
 /* Defaults for every field above. */
