@@ -142,6 +142,8 @@ int cli_read_workloads(const char *cmd, char *const *paths, size_t n, double por
         weft_err_t err = coflow_fabric_init(&fab, out[i].n_ports, port_rate);
         if (!err)
             err = dag_analyze(&out[i], &fab);
+        if (!err)
+            err = netsim_check_clock(&out[i], &fab);
         coflow_fabric_destroy(&fab);
         if (err) {
             cli_report(cmd, err);

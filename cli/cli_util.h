@@ -45,8 +45,9 @@ int cli_read_workload(const char *cmd, coflow_workload_t *wl, const char *path,
                       workload_format_t fmt, const workload_read_opts_t *opts);
 
 /* Reads paths[0..n) (any format weft reads, as cli_read_workload) into
- * out[0..n), each analysed for its own ports at port_rate bytes/s. On
- * error reports it and frees what was read; returns -1. */
+ * out[0..n), each analysed for its own ports at port_rate bytes/s, and
+ * each flow checked timeable there (netsim_check_clock). On error reports
+ * it and frees what was read; returns -1. */
 int cli_read_workloads(const char *cmd, char *const *paths, size_t n, double port_rate,
                        coflow_workload_t *out);
 

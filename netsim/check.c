@@ -5,11 +5,14 @@
  * the same decision recomputed the reference way, and at the end bytes
  * conserved, every flow finished, DAG order, CCT >= isolation time and
  * JCT >= lower bound. A violation is counted and the first one's message
- * kept (netsim_result_t); the run goes on.
+ * kept (netsim_result_t); the run goes on. And netsim_check_clock, which
+ * weft sim takes before every run, --check or not: a flow the clock cannot
+ * time where it starts.
  */
 #include "sim_internal.h"
 
 #include <float.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -428,4 +431,28 @@ void sim_check_decision(sim_t *s, size_t kept)
     check_capacity(s, s->run, s->n_run);
     if (st->greedy_prefix && !strcmp(s->alloc->name, "greedy"))
         greedy_check(s);
+}
+
+weft_err_t netsim_check_clock(const coflow_workload_t *wl, const coflow_fabric_t *fab)
+{
+    for (size_t c = 0; c < wl->n_coflows; c++) {
+        const coflow_coflow_t *co = &wl->coflows[c];
+        const coflow_job_t *job = &wl->jobs[co->job];
+        /* a step of the clock then, as sim_check_end counts one */
+        double released = job->arrival_s + co->compute_s, step = DBL_EPSILON * released;
+        for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++) {
+            const coflow_flow_t *fl = &wl->flows[f];
+            double iso = fl->bytes / fmin(fab->cap_out[fl->src], fab->cap_in[fl->dst]);
+            if (step <= JCT_RES_SHARE * iso)
+                continue;
+            return weft_fail(WEFT_EINVAL, "job %lld coflow %lld: its flow %" PRIu32 "->%" PRIu32
+                             " of %.6g bytes takes %.3g s alone, but the clock steps by %.3g s "
+                             "at %.9g s, when the coflow is released at the earliest: too "
+                             "coarse to time it, and its CCT and JCT could fall below their "
+                             "bounds; shift the arrivals toward 0 (or slow the ports)",
+                             (long long)job->id, (long long)co->id, fl->src, fl->dst,
+                             fl->bytes, iso, step, released);
+        }
+    }
+    return WEFT_OK;
 }

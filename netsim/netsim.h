@@ -98,6 +98,15 @@ void netsim_result_destroy(netsim_result_t *r);
 weft_err_t netsim_run(const coflow_workload_t *wl, const coflow_fabric_t *fab,
                       const netsim_opts_t *opts, netsim_result_t *res);
 
+/* Whether the clock can time every flow of wl on fab, before a run: EINVAL
+ * naming the first flow that takes less than 1000 steps of a double (the
+ * resolution --check asks of a JCT) at the earliest its coflow can be
+ * released, its job's arrival plus its compute time. Such a flow finishes
+ * within a few steps, so its CCT and its job's JCT may fall below their
+ * bounds (1 byte at 1 Gbit/s arriving at 1e9 s: a JCT of 0); netsim_run
+ * runs it anyway (--check reports the JCTs it could not time). O(flows). */
+weft_err_t netsim_check_clock(const coflow_workload_t *wl, const coflow_fabric_t *fab);
+
 /* Parses a port rate into bytes per second: a number followed by an
  * optional unit. Bits per second: "bps", "Kbps", "Mbps", "Gbps", "Tbps"
  * (powers of 1000) and "Kibps", "Mibps", "Gibps", "Tibps" (powers of 1024,

@@ -665,6 +665,34 @@ Test(netsim_guard, jct_below_bound_is_counted)
               "%s", res.first_violation);
 }
 
+/* The check weft sim takes before any run finds a flow the clock cannot
+ * time as --check counts a step (DBL_EPSILON of the time, more than 1e-3
+ * of it): 0.05 s at 1e15 s (steps of 0.22 s), and 2 s of a coflow released
+ * after 1e13 s of compute (steps of 2.2e-3 s), naming its job and coflow;
+ * 3 s there, and 1 s at 1e12 s, pass. */
+Test(netsim_guard, a_flow_the_clock_cannot_time_is_found_before_a_run)
+{
+    add_single(1, 0, 1, 0, 1, 1);
+    add_single(2, 1e15, 1, 2, 3, 0.05);
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    cr_assert_eq(netsim_check_clock(&wl, &fab), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "job 2 coflow 1: its flow 2->3 of 0.05 bytes takes "
+                                        "0.05 s alone, but the clock steps by 0.222 s"),
+              "%s", weft_last_error());
+    coflow_workload_destroy(&wl);
+    coflow_workload_init(&wl, 4);
+    add_single(1, 1e12, 1, 0, 1, 1);
+    cr_assert_eq(coflow_workload_add_job(&wl, 2, 0, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 7, 1e13), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 2, 3, 3), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    cr_assert_eq(netsim_check_clock(&wl, &fab), WEFT_OK, "%s", weft_last_error());
+    wl.flows[1].bytes = 2; /* the check reads the bytes, nothing derived */
+    cr_assert_eq(netsim_check_clock(&wl, &fab), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "job 2 coflow 7:"), "%s", weft_last_error());
+}
+
 /* Jobs of 8 ns (1 byte at 1 Gbit/s) arriving near 3,700 s: their JCTs are
  * off by a few steps of a double there (1e-13 s, 1e-5 of the bound), which
  * --check must not call a violation. */
@@ -1830,6 +1858,45 @@ Test(sim_cli, huge_times_fit_the_table)
     row = strstr(cli_file("out"), "\nsebf ");
     cr_assert_not_null(row);
     cr_assert_null(strstr(row, "e+"), "%s", row);
+}
+
+/* A workload whose results the clock cannot give is refused before any
+ * run, --check or not, naming the job, the coflow and the fix: sim printed
+ * a JCT of 0, below the job's bound (1 byte at 1e9 s: steps of 2.2e-7 s),
+ * and a CCT below its isolation time (1000 bytes at 5e8 s and 100 Gbit/s,
+ * 8e-8 s against steps of 1.1e-7 s; any small workload at 1e300 bytes/s). */
+Test(sim_cli, a_workload_the_clock_cannot_time_is_refused)
+{
+    NEED_BIN();
+    cli_write("late.weft", "weft-workload 1\nports 4\njob 1 1000000000 1 0 1\n"
+                           "coflow 1 0 1 -\n0 1 1\njob 2 0 1 0 1\ncoflow 1 0 1 -\n0 1 1\n"
+                           "end 2\n");
+    cli_write("late2.weft", "weft-workload 1\nports 4\njob 1 500000000 1 0 1\n"
+                            "coflow 1 0 1 -\n0 1 1000\nend 1\n");
+    static const struct {
+        const char *file, *opts, *want;
+    } cases[] = {
+        {"late.weft", "", "job 1 coflow 1: its flow 0->1 of 1 bytes takes 8e-09 s alone, but "
+                          "the clock steps by 2.22e-07 s at 1e+09 s"},
+        {"late2.weft", "--port-rate 100Gbps", "job 1 coflow 1: its flow 0->1 of 1000 bytes "
+                                              "takes 8e-08 s alone"},
+        {"small.weft", "--port-rate 1e300", "(or slow the ports)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cr_assert_eq(cli("sim %s/%s --policy sebf %s", cli_dir, cases[i].file, cases[i].opts), 1,
+                     "%s: %s", cases[i].file, cli_file("out"));
+        ERR_HAS(cases[i].want);
+        ERR_HAS("shift the arrivals toward 0");
+        cr_assert_null(strstr(cli_file("out"), "avgCCT"), "ran: %s", cli_file("out"));
+    }
+    cr_assert_eq(cli("eval %s/late.weft --policy sebf --policy fifo", cli_dir), 1);
+    ERR_HAS("job 1 coflow 1: its flow 0->1");
+    /* the same jobs near 0 are timed */
+    cr_assert_eq(cli("sim %s/late2.weft --policy sebf --port-rate 1Tbps", cli_dir), 1);
+    cli_write("late2.weft", "weft-workload 1\nports 4\njob 1 5 1 0 1\ncoflow 1 0 1 -\n"
+                            "0 1 1000\nend 1\n");
+    cr_assert_eq(cli("sim %s/late2.weft --policy sebf --port-rate 1Tbps --check", cli_dir), 0,
+                 "%s", cli_file("err"));
 }
 
 /* Times of microseconds keep their digits: a 50-byte flow at 1 Gbit/s
