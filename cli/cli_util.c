@@ -146,6 +146,7 @@ int cli_read_workloads(const char *cmd, char *const *paths, size_t n, double por
             err = netsim_check_clock(&out[i], &fab);
         coflow_fabric_destroy(&fab);
         if (err) {
+            weft_wrap(err, "%s: ", workload_input_name(paths[i])); /* which of them */
             cli_report(cmd, err);
             for (size_t k = 0; k <= i; k++)
                 coflow_workload_destroy(&out[k]);

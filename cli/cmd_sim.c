@@ -783,8 +783,8 @@ int cmd_sim(int argc, char **argv)
     }
     if (!err)
         err = dag_analyze(&wl, &fab);
-    if (!err) /* always, not only with --check: results below their bounds otherwise */
-        err = netsim_check_clock(&wl, &fab);
+    if (!err && (err = netsim_check_clock(&wl, &fab))) /* always, not only with --check */
+        weft_wrap(err, "%s: ", workload_input_name(path));
     if (err) {
         cli_report("sim", err);
         rc = CLI_ERROR;

@@ -443,15 +443,24 @@ weft_err_t netsim_check_clock(const coflow_workload_t *wl, const coflow_fabric_t
         for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++) {
             const coflow_flow_t *fl = &wl->flows[f];
             double iso = fl->bytes / fmin(fab->cap_out[fl->src], fab->cap_in[fl->dst]);
-            if (step <= JCT_RES_SHARE * iso)
+            /* below DBL_MIN even at 0 s: a rate of 1 over it overflows, and
+               a time of 0 never ends (1e-200 bytes at 1e300 bytes/s looped) */
+            if (iso >= DBL_MIN && step <= JCT_RES_SHARE * iso)
                 continue;
+            char why[160];
+            if (iso >= DBL_MIN)
+                snprintf(why, sizeof why, "the clock steps by %.3g s at %.9g s, when the "
+                         "coflow is released at the earliest", step, released);
+            else
+                snprintf(why, sizeof why, "a double holds no shorter time whole (%g s)",
+                         DBL_MIN);
             return weft_fail(WEFT_EINVAL, "job %lld coflow %lld: its flow %" PRIu32 "->%" PRIu32
-                             " of %.6g bytes takes %.3g s alone, but the clock steps by %.3g s "
-                             "at %.9g s, when the coflow is released at the earliest: too "
-                             "coarse to time it, and its CCT and JCT could fall below their "
-                             "bounds; shift the arrivals toward 0 (or slow the ports)",
+                             " of %.6g bytes takes %.3g s alone, but %s: too coarse to time "
+                             "it, and its CCT and JCT could fall below their bounds; %s",
                              (long long)job->id, (long long)co->id, fl->src, fl->dst,
-                             fl->bytes, iso, step, released);
+                             fl->bytes, iso, why,
+                             iso >= DBL_MIN ? "shift the arrivals toward 0 (or slow the ports)"
+                                            : "slow the ports");
         }
     }
     return WEFT_OK;

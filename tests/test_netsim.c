@@ -669,7 +669,8 @@ Test(netsim_guard, jct_below_bound_is_counted)
  * time as --check counts a step (DBL_EPSILON of the time, more than 1e-3
  * of it): 0.05 s at 1e15 s (steps of 0.22 s), and 2 s of a coflow released
  * after 1e13 s of compute (steps of 2.2e-3 s), naming its job and coflow;
- * 3 s there, and 1 s at 1e12 s, pass. */
+ * 3 s there, and 1 s at 1e12 s, pass; at 0 s, 1e-300 s passes and 1e-310
+ * does not. */
 Test(netsim_guard, a_flow_the_clock_cannot_time_is_found_before_a_run)
 {
     add_single(1, 0, 1, 0, 1, 1);
@@ -691,6 +692,17 @@ Test(netsim_guard, a_flow_the_clock_cannot_time_is_found_before_a_run)
     wl.flows[1].bytes = 2; /* the check reads the bytes, nothing derived */
     cr_assert_eq(netsim_check_clock(&wl, &fab), WEFT_EINVAL);
     cr_assert(strstr(weft_last_error(), "job 2 coflow 7:"), "%s", weft_last_error());
+    /* at 0 s any time is resolved, but not one below DBL_MIN: 1 over it
+       overflows */
+    wl.flows[1].bytes = 3;
+    wl.flows[0].bytes = 1e-310;
+    wl.jobs[0].arrival_s = 0;
+    cr_assert_eq(netsim_check_clock(&wl, &fab), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "job 1 coflow 1: its flow 0->1 of 1e-310 bytes takes "
+                                        "1e-310 s alone, but a double holds no shorter time"),
+              "%s", weft_last_error());
+    wl.flows[0].bytes = 1e-300;
+    cr_assert_eq(netsim_check_clock(&wl, &fab), WEFT_OK, "%s", weft_last_error());
 }
 
 /* Jobs of 8 ns (1 byte at 1 Gbit/s) arriving near 3,700 s: their JCTs are
@@ -1861,10 +1873,12 @@ Test(sim_cli, huge_times_fit_the_table)
 }
 
 /* A workload whose results the clock cannot give is refused before any
- * run, --check or not, naming the job, the coflow and the fix: sim printed
- * a JCT of 0, below the job's bound (1 byte at 1e9 s: steps of 2.2e-7 s),
- * and a CCT below its isolation time (1000 bytes at 5e8 s and 100 Gbit/s,
- * 8e-8 s against steps of 1.1e-7 s; any small workload at 1e300 bytes/s). */
+ * run, --check or not, naming the file, the job, the coflow and the fix:
+ * sim printed a JCT of 0, below the job's bound (1 byte at 1e9 s: steps of
+ * 2.2e-7 s), and a CCT below its isolation time (1000 bytes at 5e8 s and
+ * 100 Gbit/s, 8e-8 s against steps of 1.1e-7 s; any small workload at
+ * 1e300 bytes/s), and ran without end on flows of no time at all (1e-200
+ * bytes at 1e300 bytes/s, at 0 s), or gave infinite rates for 1e-310 s. */
 Test(sim_cli, a_workload_the_clock_cannot_time_is_refused)
 {
     NEED_BIN();
@@ -1873,20 +1887,28 @@ Test(sim_cli, a_workload_the_clock_cannot_time_is_refused)
                            "end 2\n");
     cli_write("late2.weft", "weft-workload 1\nports 4\njob 1 500000000 1 0 1\n"
                             "coflow 1 0 1 -\n0 1 1000\nend 1\n");
+    cli_write("none.weft", "weft-workload 1\nports 2\njob 0 0 1 0 1\ncoflow 0 0 1 -\n"
+                           "0 1 1e-200\nend 1\n");
     static const struct {
-        const char *file, *opts, *want;
+        const char *file, *opts, *want, *fix;
     } cases[] = {
-        {"late.weft", "", "job 1 coflow 1: its flow 0->1 of 1 bytes takes 8e-09 s alone, but "
-                          "the clock steps by 2.22e-07 s at 1e+09 s"},
-        {"late2.weft", "--port-rate 100Gbps", "job 1 coflow 1: its flow 0->1 of 1000 bytes "
-                                              "takes 8e-08 s alone"},
-        {"small.weft", "--port-rate 1e300", "(or slow the ports)"},
+        {"late.weft", "", "late.weft: job 1 coflow 1: its flow 0->1 of 1 bytes takes 8e-09 s "
+                          "alone, but the clock steps by 2.22e-07 s at 1e+09 s",
+         "shift the arrivals toward 0"},
+        {"late2.weft", "--port-rate 100Gbps", "late2.weft: job 1 coflow 1: its flow 0->1 of "
+                                              "1000 bytes takes 8e-08 s alone",
+         "shift the arrivals toward 0"},
+        {"small.weft", "--port-rate 1e300", "small.weft: job ", "(or slow the ports)"},
+        {"none.weft", "--port-rate 1e300", "none.weft: job 0 coflow 0: its flow 0->1 of 1e-200 "
+                                           "bytes takes 0 s alone, but a double holds no "
+                                           "shorter time whole", "slow the ports"},
+        {"none.weft", "--port-rate 1e110", "takes 1e-310 s alone", "slow the ports"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         cr_assert_eq(cli("sim %s/%s --policy sebf %s", cli_dir, cases[i].file, cases[i].opts), 1,
                      "%s: %s", cases[i].file, cli_file("out"));
         ERR_HAS(cases[i].want);
-        ERR_HAS("shift the arrivals toward 0");
+        ERR_HAS(cases[i].fix);
         cr_assert_null(strstr(cli_file("out"), "avgCCT"), "ran: %s", cli_file("out"));
     }
     cr_assert_eq(cli("eval %s/late.weft --policy sebf --policy fifo", cli_dir), 1);

@@ -1200,10 +1200,11 @@ Test(train, cli_new_run_does_not_overwrite_an_unfinished_one)
 
 /* A validation or evaluation workload whose best heuristic takes 0 s on
  * average (two jobs of 1e-200 bytes, which a clock at 5 s cannot see)
- * gives no ratio: said, naming it, before training. The run went on with
- * a nan ratio at every validation, kept no best model and failed at the
- * end on --model-out; eval said "give at least one heuristic to compare
- * with" though two were given. */
+ * gives no ratio: refused, naming it, before training (by the check of
+ * the clock every workload read passes, netsim_check_clock). The run went
+ * on with a nan ratio at every validation, kept no best model and failed
+ * at the end on --model-out; eval said "give at least one heuristic to
+ * compare with" though two were given. */
 Test(train, cli_val_workload_of_zero_jct_is_refused)
 {
     if (!cli_toy("train-zero-val"))
@@ -1223,12 +1224,13 @@ Test(train, cli_val_workload_of_zero_jct_is_refused)
     coflow_workload_destroy(&z);
     cr_assert_eq(cli("train %s/toy.weft --val %s --out %s/run --iters 2 " QUICK
                      " --model-out %s/m.msgpack", d, path, d, d), 1);
-    cr_assert(strstr(cli_file("err"), "zero.weft: the best heuristic (fifo) has an average "
-                     "weighted JCT of 0 s"), "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "zero.weft: job 0 coflow 0: its flow 0->1 of 1e-200 "
+                     "bytes takes 8e-209 s alone, but the clock steps by"), "%s",
+              cli_file("err"));
     cr_assert(!cli_exists("run"), "--out left behind by a run refused before training");
     cr_assert_eq(cli("eval --policy jsebf --policy fifo %s/toy.weft %s", d, path), 1);
-    cr_assert(strstr(cli_file("err"), "zero.weft: the best heuristic's average weighted JCT "
-                     "is 0 s"), "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "zero.weft: job 0 coflow 0: its flow"), "%s",
+              cli_file("err"));
     cli_teardown();
 }
 
