@@ -665,6 +665,26 @@ Test(netsim_guard, jct_below_bound_is_counted)
               "%s", res.first_violation);
 }
 
+/* A flow too short for a double's clock, run without netsim_check_clock
+ * (the library's callers may skip it): 1e-200 bytes at 1e300 bytes/s
+ * takes 1e-500 s, which is 0, so a decision moves the clock by nothing
+ * and finishes nothing. The run stops with an error naming the time and
+ * the check; it ran for ever. */
+Test(netsim_guard, a_clock_that_stops_is_an_error, .timeout = 30)
+{
+    coflow_fabric_destroy(&fab);
+    cr_assert_eq(coflow_fabric_init(&fab, 4, 1e300), WEFT_OK);
+    add_single(1, 0, 1, 0, 1, 1e-200);
+    add_single(2, 0, 1, 2, 3, 1e6);
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    cr_assert_eq(netsim_check_clock(&wl, &fab), WEFT_EINVAL);
+    netsim_opts_t opts = {.ordering = &t_index, .allocator = &t_greedy};
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "the clock stopped at t=0 s") &&
+                  strstr(weft_last_error(), "netsim_check_clock"),
+              "%s", weft_last_error());
+}
+
 /* The check weft sim takes before any run finds a flow the clock cannot
  * time as --check counts a step (DBL_EPSILON of the time, more than 1e-3
  * of it): 0.05 s at 1e15 s (steps of 0.22 s), and 2 s of a coflow released
