@@ -42,8 +42,8 @@ static void usage(FILE *out)
             "writes best.msgpack from the checkpoint and keeps train.csv's rows up to the\n"
             "checkpoint's iteration (rows written after it by an interrupted run are\n"
             "dropped); with another --out they come from the train.csv next to the\n"
-            "checkpoint. A new run into an --out whose checkpoint is an unfinished run's\n"
-            "is refused (--resume it, or remove it).\n"
+            "checkpoint. A new run, or one resumed from another checkpoint, into an --out\n"
+            "whose checkpoint is an unfinished run's is refused (--resume it, or remove it).\n"
             "\n"
             "Ctrl-C (SIGINT) or SIGTERM stops the run at the end of its iteration: it writes\n"
             "the checkpoint at that iteration (its train.csv row is written already) and\n"
@@ -346,6 +346,14 @@ static size_t csv_rows(char *text, size_t iter, char **row)
     return found;
 }
 
+/* Whether paths a and b name one file that exists (false for a NULL). */
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
 /* The train.csv of a run resumed at iteration iter from checkpoint ckpt:
  * rewrites csv_path as the header and the rows of iterations 1..iter, so
  * the run's rows follow them once. The rows come from csv_path itself, or,
@@ -376,10 +384,7 @@ static int csv_resume(const char *csv_path, const char *ckpt, size_t iter)
     }
     if (text)
         found = csv_rows(text, iter, row);
-    struct stat a, b;
-    bool same = stat(csv_path, &a) == 0 && stat(side, &b) == 0 && a.st_dev == b.st_dev &&
-                a.st_ino == b.st_ino;
-    if (found == 0 && !same) {
+    if (found == 0 && !same_file(csv_path, side)) {
         char *other = read_text(side);
         if (other) {
             free(text);
@@ -415,13 +420,14 @@ done:
     return rc;
 }
 
-/* Whether ckpt, the checkpoint a new run into its directory would write,
- * is that of a run that has not reached its --iters, said on stderr:
- * starting afresh there would overwrite it, its best.msgpack and its
- * train.csv (a run started again without --resume lost them all; a
- * resumed run says which checkpoint it continues). A checkpoint that does
- * not load cannot be resumed, and is no reason to stop. */
-static bool unfinished_run(const char *ckpt)
+/* Whether ckpt, the checkpoint a run into its directory would write, is
+ * that of a run that has not reached its --iters, said on stderr: a new
+ * run there, or one resumed from another checkpoint (resume), would
+ * overwrite it, its best.msgpack and its train.csv (both lost them all).
+ * The caller leaves out the run continuing in place (resume is ckpt). A
+ * checkpoint that does not load cannot be resumed, and is no reason to
+ * stop. */
+static bool unfinished_run(const char *ckpt, const char *resume)
 {
     if (access(ckpt, F_OK) != 0)
         return false;
@@ -435,9 +441,11 @@ static bool unfinished_run(const char *ckpt)
     attn_model_destroy(&mf);
     if (unfinished)
         fprintf(stderr, "weft train: %s holds a run stopped at iteration %lld of %lld, which "
-                "this run would overwrite with its best.msgpack and train.csv: --resume %s "
-                "continues it; to start afresh, remove it or give another --out\n", ckpt,
-                (long long)iter, (long long)iters, ckpt);
+                "this run%s%s%s would overwrite with its best.msgpack and train.csv: --resume "
+                "%s continues it; to %s, remove it or give another --out\n", ckpt,
+                (long long)iter, (long long)iters, resume ? " (--resume " : "",
+                resume ? resume : "", resume ? ")" : "", ckpt,
+                resume ? "resume another run there" : "start afresh");
     return unfinished;
 }
 
@@ -659,7 +667,7 @@ int cmd_train(int argc, char **argv)
     }
     /* where the results go, before the first iteration */
     snprintf(path, sizeof path, "%s/checkpoint.msgpack", out_dir);
-    if (!resume && unfinished_run(path))
+    if (!same_file(resume, path) && unfinished_run(path, resume))
         goto done;
     made_from = cli_dirs_missing(out_dir);
     if (cli_make_dirs(C, "--out", out_dir) || (model_out && cli_check_writable(C, model_out)))

@@ -1198,6 +1198,47 @@ Test(train, cli_new_run_does_not_overwrite_an_unfinished_one)
     cli_teardown();
 }
 
+/* A run resumed from another run's checkpoint into an --out holding an
+ * unfinished run is refused as a new run there is, leaving its files as
+ * they were (it overwrote its checkpoint, best.msgpack and train.csv);
+ * the unfinished run itself resumes in place. */
+Test(train, cli_resume_does_not_overwrite_another_unfinished_run)
+{
+    if (!cli_toy("train-resume-unfinished"))
+        return;
+    const char *d = cli_dir;
+    cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/run --iters 2 " QUICK, d, d,
+                     d), 0, "%s", cli_file("err"));
+    char path[160];
+    snprintf(path, sizeof path, "%s/run/checkpoint.msgpack", d);
+    edit_checkpoint(path, "train.iterations", false, 3, NULL, 0, 0); /* stopped at 2 of 3 */
+    cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/other --iters 1 " QUICK
+                     " --seed 9", d, d, d), 0, "%s", cli_file("err"));
+    static char csv[1 << 16];
+    snprintf(csv, sizeof csv, "%s", cli_file("run/train.csv"));
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cp %s/run/best.msgpack %s/best.keep && cp %s/run/checkpoint.msgpack "
+             "%s/ckpt.keep", d, d, d, d);
+    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/run --iters 3 " QUICK
+                     " --seed 9 --resume %s/other/checkpoint.msgpack", d, d, d, d), 1);
+    char want[512];
+    snprintf(want, sizeof want, "run/checkpoint.msgpack holds a run stopped at iteration 2 of "
+             "3, which this run (--resume %s/other/checkpoint.msgpack) would overwrite", d);
+    cr_assert(strstr(cli_file("err"), want), "%s", cli_file("err"));
+    cr_assert_str_eq(cli_file("run/train.csv"), csv);
+    snprintf(cmd, sizeof cmd, "cmp -s %s/run/best.msgpack %s/best.keep && "
+             "cmp -s %s/run/checkpoint.msgpack %s/ckpt.keep", d, d, d, d);
+    cr_assert_eq(system(cmd), 0, "best.msgpack or checkpoint.msgpack changed");
+    /* ./run/checkpoint.msgpack is the --out's own: the same run continuing */
+    cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/run --iters 3 " QUICK
+                     " --resume %s/./run/checkpoint.msgpack", d, d, d, d), 0, "%s",
+                 cli_file("err"));
+    bool header;
+    cr_assert_str_eq(csv_iters("run/train.csv", &header), "1 2 3");
+    cli_teardown();
+}
+
 /* A validation or evaluation workload whose best heuristic takes 0 s on
  * average (two jobs of 1e-200 bytes, which a clock at 5 s cannot see)
  * gives no ratio: refused, naming it, before training (by the check of
