@@ -44,6 +44,9 @@ static void usage(FILE *out)
             "dropped); with another --out they come from the train.csv next to the\n"
             "checkpoint. A new run, or one resumed from another checkpoint, into an --out\n"
             "whose checkpoint is an unfinished run's is refused (--resume it, or remove it).\n"
+            "A run writes nothing into --out before its first iteration is done, so one that\n"
+            "fails at once leaves the files there as they were; then it replaces them all,\n"
+            "the other run's checkpoint, final model and plot included.\n"
             "\n"
             "Ctrl-C (SIGINT) or SIGTERM stops the run at the end of its iteration: it writes\n"
             "the checkpoint at that iteration (its train.csv row is written already) and\n"
@@ -267,18 +270,16 @@ static int validate(const train_t *t, const coflow_workload_t *val, size_t n_val
     return 0;
 }
 
-/* Validates t's model; if it beats the best so far, it becomes the best and
- * is written to out_dir/best.msgpack. */
-static int validate_keep_best(train_t *t, const coflow_workload_t *val, size_t n_val,
-                              const double *best_ref, const char *out_dir, double *ratio)
+/* Writes t's best model to out_dir/best.msgpack: 0, or -1 after a message. */
+static int save_best(const train_t *t, const char *out_dir)
 {
-    if (validate(t, val, n_val, best_ref, ratio))
-        return -1;
-    if (!train_keep_best(t, *ratio))
-        return 0;
     char path[4096];
     snprintf(path, sizeof path, "%s/best.msgpack", out_dir);
-    weft_err_t err = coflow_learned_model_save(&t->model, path);
+    coflow_learned_model_t best;
+    weft_err_t err = train_best_model(t, &best);
+    if (!err)
+        err = coflow_learned_model_save(&best, path);
+    coflow_learned_model_destroy(&best);
     if (err) {
         cli_report("train", err);
         return -1;
@@ -449,6 +450,53 @@ static bool unfinished_run(const char *ckpt, const char *resume)
     return unfinished;
 }
 
+/* The run's first writes into out_dir, once it has something to show (its
+ * first iteration done, or a resume that only finishes the run): until
+ * then a run that fails leaves out_dir as it found it (a new run into a
+ * finished run's --out that diverged at once replaced its best.msgpack and
+ * train.csv). Unless the run continues in place (in_place: its checkpoint
+ * is out_dir's), the other run's files it does not write at once go first
+ * (checkpoint, final and best model, plot), so out_dir never holds two
+ * runs' files. Then train.csv (its header, and on a resume from the
+ * checkpoint of iteration resumed_at the rows up to it) and best.msgpack,
+ * when a best is known.
+ * train.csv open for appending, or NULL after a message. */
+static FILE *outputs_begin(const train_t *t, const char *out_dir, const char *csv_path,
+                           const char *resume, size_t resumed_at, bool in_place)
+{
+    static const char *const other_runs[] = {"checkpoint.msgpack", "final.msgpack",
+                                             "best.msgpack", "learning-curve.png"};
+    char path[4096];
+    size_t removed = 0;
+    for (size_t i = 0; !in_place && i < sizeof other_runs / sizeof *other_runs; i++) {
+        snprintf(path, sizeof path, "%s/%s", out_dir, other_runs[i]);
+        if (unlink(path) == 0)
+            removed++;
+        else if (errno != ENOENT) {
+            fprintf(stderr, "weft train: cannot remove '%s' of the run %s held: %s\n", path,
+                    out_dir, strerror(errno));
+            return NULL;
+        }
+    }
+    if (removed)
+        fprintf(stderr, "weft train: note: %s: the checkpoint, models and plot it held are "
+                "replaced by this run's\n", out_dir);
+    if (resume && csv_resume(csv_path, resume, resumed_at) != 0)
+        return NULL;
+    FILE *csv = fopen(csv_path, resume ? "a" : "w");
+    if (!csv) {
+        fprintf(stderr, "weft train: cannot write '%s': %s\n", csv_path, strerror(errno));
+        return NULL;
+    }
+    if (!resume)
+        fputs(csv_header, csv);
+    if (t->has_best && save_best(t, out_dir) != 0) {
+        fclose(csv);
+        return NULL;
+    }
+    return csv;
+}
+
 int cmd_train(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -609,7 +657,8 @@ int cmd_train(int argc, char **argv)
     double *w = calloc(n_val ? n_val : 1, sizeof *w);
     bool have_pool = false, have_val = false, have_t = false;
     size_t made_from = 0; /* cli_dirs_missing(out_dir) before making it */
-    FILE *csv = NULL;
+    FILE *csv = NULL; /* train.csv, once the run's outputs begin (outputs_begin) */
+    size_t resumed_at = 0; /* the iteration of the --resume checkpoint */
     train_t t;
     char path[4096], csv_path[4096];
     if (!pool || !val || !ref || !w) {
@@ -654,6 +703,7 @@ int cmd_train(int argc, char **argv)
             cli_report(C, err);
             goto done;
         }
+        resumed_at = t.iter;
         if (t.iter > cfg.iterations) {
             fprintf(stderr, "weft train: %s: checkpoint is at iteration %zu, past --iters "
                     "%zu\n", resume, t.iter, cfg.iterations);
@@ -667,10 +717,13 @@ int cmd_train(int argc, char **argv)
     }
     /* where the results go, before the first iteration */
     snprintf(path, sizeof path, "%s/checkpoint.msgpack", out_dir);
-    if (!same_file(resume, path) && unfinished_run(path, resume))
+    bool in_place = same_file(resume, path);
+    if (!in_place && unfinished_run(path, resume))
         goto done;
     made_from = cli_dirs_missing(out_dir);
-    if (cli_make_dirs(C, "--out", out_dir) || (model_out && cli_check_writable(C, model_out)))
+    snprintf(csv_path, sizeof csv_path, "%s/train.csv", out_dir);
+    if (cli_make_dirs(C, "--out", out_dir) || cli_check_writable(C, csv_path) ||
+        (model_out && cli_check_writable(C, model_out)))
         goto done;
 
     printf("BLAS kernels: OpenBLAS %s (OPENBLAS_CORETYPE picks others; a model is reproducible "
@@ -706,41 +759,26 @@ int cmd_train(int argc, char **argv)
         printf("validation %s: best heuristic %s, avg weighted JCT %.4f s\n", val_paths[i],
                i < 64 ? best_name[i] : "?", ref[i]);
     }
-    snprintf(csv_path, sizeof csv_path, "%s/train.csv", out_dir);
     if (resume) {
         printf("resumed from %s at iteration %zu\n", resume, t.iter);
-        if (csv_resume(csv_path, resume, t.iter))
-            goto done;
-        /* best.msgpack is the checkpoint's best, whichever --out it came from */
+        /* a checkpoint of an older weft holds no best model: it is then
+           out_dir's best.msgpack, if the run is there (outputs_begin
+           removes another run's) */
         snprintf(path, sizeof path, "%s/best.msgpack", out_dir);
-        if (t.has_best) {
-            coflow_learned_model_t best;
-            if ((err = train_best_model(&t, &best)) ||
-                (err = coflow_learned_model_save(&best, path))) {
-                coflow_learned_model_destroy(&best);
-                cli_report(C, err);
-                goto done;
-            }
-            coflow_learned_model_destroy(&best);
-        } else if (n_val && t.best_val < INFINITY && access(path, F_OK) != 0) {
+        if (!t.has_best && n_val && t.best_val < INFINITY &&
+            (!in_place || access(path, F_OK) != 0)) {
             fprintf(stderr, "weft train: note: %s holds no best model (an older weft wrote "
                     "it); the best is looked for again from iteration %zu\n", resume, t.iter);
             t.best_val = INFINITY;
         }
     }
-    csv = fopen(csv_path, resume ? "a" : "w");
-    if (!csv) {
-        fprintf(stderr, "weft train: cannot write '%s': %s\n", csv_path, strerror(errno));
-        goto done;
-    }
-    if (!resume)
-        fputs(csv_header, csv);
     /* with no best known, the start is a candidate too (a residual starts at
        the teacher) */
     if (n_val && !(t.best_val < INFINITY)) {
         double vr;
-        if (validate_keep_best(&t, val, n_val, ref, out_dir, &vr))
+        if (validate(&t, val, n_val, ref, &vr))
             goto done;
+        train_keep_best(&t, vr);
         printf("iteration %zu: validation %.4f\n", t.iter, vr);
     }
     bool tty = isatty(fileno(stderr));
@@ -757,9 +795,17 @@ int cmd_train(int argc, char **argv)
         }
         iter_s = isnan(iter_s) ? s.wall_s : 0.8 * iter_s + 0.2 * s.wall_s;
         double vr = NAN;
+        bool better = false;
         if (n_val && (t.iter % validate_every == 0 || t.iter == cfg.iterations)) {
-            if (validate_keep_best(&t, val, n_val, ref, out_dir, &vr))
+            if (validate(&t, val, n_val, ref, &vr))
                 goto done;
+            better = train_keep_best(&t, vr);
+        }
+        if (!csv) { /* the first iteration is done: the run's outputs begin */
+            if (!(csv = outputs_begin(&t, out_dir, csv_path, resume, resumed_at, in_place)))
+                goto done;
+        } else if (better && save_best(&t, out_dir) != 0) {
+            goto done;
         }
         fprintf(csv, "%zu,%s,%zu,%zu,%.9g,%.9g,%.6g,%.6g,%.6g,%.6g,%zu,%zu,%.4f,%.6g\n",
                 s.iter + 1, train_phase_name(s.phase), s.jobs, s.rollouts, s.mean_return,
@@ -814,6 +860,9 @@ int cmd_train(int argc, char **argv)
     stop_release();
     if (tty)
         fputc('\n', stderr);
+    /* a resume at --iters ran no iteration */
+    if (!csv && !(csv = outputs_begin(&t, out_dir, csv_path, resume, resumed_at, in_place)))
+        goto done;
     snprintf(path, sizeof path, "%s/final.msgpack", out_dir);
     if ((err = coflow_learned_model_save(&t.model, path))) {
         cli_report(C, err);

@@ -1239,6 +1239,41 @@ Test(train, cli_resume_does_not_overwrite_another_unfinished_run)
     cli_teardown();
 }
 
+/* A new run into a finished run's --out writes nothing there before its
+ * first iteration is done, so one that fails in it leaves the finished
+ * run's files as they were (it replaced best.msgpack and train.csv at
+ * once, and left the old checkpoint and final model beside them); one
+ * that fails later leaves its own files alone, none of the other run's. */
+Test(train, cli_a_failed_new_run_does_not_mix_with_a_finished_one)
+{
+    if (!cli_toy("train-failed-new-run"))
+        return;
+    const char *d = cli_dir;
+    cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/run --iters 2 " QUICK, d, d,
+                     d), 0, "%s", cli_file("err"));
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cp -r %s/run %s/keep", d, d);
+    cr_assert_eq(system(cmd), 0);
+    /* diverges in iteration 1: its parameters would overflow a float */
+    cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/run --iters 2 " QUICK
+                     " --seed 5 --lr-imitate 1e39", d, d, d), 1);
+    cr_assert(strstr(cli_file("err"), "iteration 1 (imitate)"), "%s", cli_file("err"));
+    snprintf(cmd, sizeof cmd, "diff -r %s/run %s/keep", d, d);
+    cr_assert_eq(system(cmd), 0, "a run that failed at once changed the finished run's files");
+    /* diverges in iteration 2, before any checkpoint of its own */
+    cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/run --iters 3 " QUICK
+                     " --seed 5 --lr-imitate 1e30 --checkpoint-every 5", d, d, d), 1);
+    cr_assert(strstr(cli_file("err"), "iteration 2 (dagger)"), "%s", cli_file("err"));
+    bool header;
+    cr_assert_str_eq(csv_iters("run/train.csv", &header), "1");
+    cr_assert(header);
+    cr_assert(!cli_exists("run/checkpoint.msgpack") && !cli_exists("run/final.msgpack") &&
+              !cli_exists("run/learning-curve.png"), "the finished run's files left beside");
+    snprintf(cmd, sizeof cmd, "cmp -s %s/run/best.msgpack %s/keep/best.msgpack", d, d);
+    cr_assert_neq(system(cmd), 0, "best.msgpack is the finished run's");
+    cli_teardown();
+}
+
 /* A validation or evaluation workload whose best heuristic takes 0 s on
  * average (two jobs of 1e-200 bytes, which a clock at 5 s cannot see)
  * gives no ratio: refused, naming it, before training (by the check of
