@@ -357,10 +357,14 @@ static bool same_file(const char *a, const char *b)
 
 /* The train.csv of a run resumed at iteration iter from checkpoint ckpt:
  * rewrites csv_path as the header and the rows of iterations 1..iter, so
- * the run's rows follow them once. The rows come from csv_path itself, or,
- * when it has none (a new --out), from the train.csv next to the
- * checkpoint. Says where rows are missing. 0, or -1 after a message. */
-static int csv_resume(const char *csv_path, const char *ckpt, size_t iter)
+ * the run's rows follow them once. The rows are the checkpoint's run's:
+ * those of the train.csv next to the checkpoint (csv_path itself when the
+ * run resumes in its directory), else, when that has none, csv_path's if
+ * out_same_run (the --out's checkpoint is another of the run's: a copy of
+ * one resumed into its run's --out); never those of another run, which
+ * csv_path may hold. Says where rows are missing. 0, or -1 after a
+ * message. */
+static int csv_resume(const char *csv_path, const char *ckpt, size_t iter, bool out_same_run)
 {
     char side[4096], tmp[4096];
     const char *slash = strrchr(ckpt, '/');
@@ -376,23 +380,18 @@ static int csv_resume(const char *csv_path, const char *ckpt, size_t iter)
         return -1;
     }
     int rc = -1;
-    const char *src = csv_path;
+    bool side_is_out = same_file(csv_path, side);
+    const char *src[2] = {side, out_same_run && !side_is_out ? csv_path : NULL}, *from = NULL;
     size_t found = 0;
-    char *text = read_text(csv_path);
-    if (!text && errno != ENOENT) {
-        fprintf(stderr, "weft train: cannot read '%s': %s\n", csv_path, strerror(errno));
-        goto done;
-    }
-    if (text)
-        found = csv_rows(text, iter, row);
-    if (found == 0 && !same_file(csv_path, side)) {
-        char *other = read_text(side);
-        if (other) {
-            free(text);
-            text = other;
-            src = side;
-            found = csv_rows(text, iter, row);
+    char *text = NULL;
+    for (size_t i = 0; i < 2 && src[i] && !found; i++) {
+        free(text);
+        if (!(text = read_text(src[i])) && errno != ENOENT) {
+            fprintf(stderr, "weft train: cannot read '%s': %s\n", src[i], strerror(errno));
+            goto done;
         }
+        from = src[i];
+        found = text ? csv_rows(text, iter, row) : 0;
     }
     FILE *f = fopen(tmp, "w");
     if (!f) {
@@ -408,12 +407,12 @@ static int csv_resume(const char *csv_path, const char *ckpt, size_t iter)
         unlink(tmp);
         goto done;
     }
-    if (found && src != csv_path)
-        printf("%s: rows of iterations up to %zu taken from %s\n", csv_path, iter, src);
+    if (found && from == side && !side_is_out)
+        printf("%s: rows of iterations up to %zu taken from %s\n", csv_path, iter, side);
     if (found < iter)
         fprintf(stderr, "weft train: note: %s: rows of %zu of the checkpoint's %zu iterations "
-                "found (in %s or %s); the others are left out\n", csv_path, found, iter,
-                csv_path, side);
+                "found (in %s%s%s); the others are left out\n", csv_path, found, iter, side,
+                src[1] ? " or " : "", src[1] ? src[1] : "");
     rc = 0;
 done:
     free(text);
@@ -450,47 +449,55 @@ static bool unfinished_run(const char *ckpt, const char *resume)
     return unfinished;
 }
 
-/* The run's first writes into out_dir, once it has something to show (its
+/* Where a run's results go, and whose files the --out holds. */
+typedef struct {
+    const char *dir;    /* --out */
+    const char *csv;    /* dir/train.csv */
+    const char *resume; /* the --resume checkpoint, or NULL */
+    size_t resumed_at;  /* its iteration */
+    bool in_place;      /* resume is dir's checkpoint: the run goes on there */
+    bool same_run;      /* not in place, yet dir's checkpoint is one of resume's run */
+} out_t;
+
+/* The run's first writes into o->dir, once it has something to show (its
  * first iteration done, or a resume that only finishes the run): until
- * then a run that fails leaves out_dir as it found it (a new run into a
- * finished run's --out that diverged at once replaced its best.msgpack and
- * train.csv). Unless the run continues in place (in_place: its checkpoint
- * is out_dir's), the other run's files it does not write at once go first
- * (checkpoint, final and best model, plot), so out_dir never holds two
- * runs' files. Then train.csv (its header, and on a resume from the
- * checkpoint of iteration resumed_at the rows up to it) and best.msgpack,
- * when a best is known.
- * train.csv open for appending, or NULL after a message. */
-static FILE *outputs_begin(const train_t *t, const char *out_dir, const char *csv_path,
-                           const char *resume, size_t resumed_at, bool in_place)
+ * then a run that fails leaves the directory as it found it (a new run
+ * into a finished run's --out that diverged at once replaced its
+ * best.msgpack and train.csv). Unless the run goes on in place, the files
+ * there it does not write at once go first (checkpoint, final and best
+ * model, plot), so the directory never holds two runs' files. Then
+ * train.csv (its header, and on a resume the rows up to the checkpoint's
+ * iteration) and best.msgpack, when a best is known. train.csv open for
+ * appending, or NULL after a message. */
+static FILE *outputs_begin(const train_t *t, const out_t *o)
 {
     static const char *const other_runs[] = {"checkpoint.msgpack", "final.msgpack",
                                              "best.msgpack", "learning-curve.png"};
     char path[4096];
     size_t removed = 0;
-    for (size_t i = 0; !in_place && i < sizeof other_runs / sizeof *other_runs; i++) {
-        snprintf(path, sizeof path, "%s/%s", out_dir, other_runs[i]);
+    for (size_t i = 0; !o->in_place && i < sizeof other_runs / sizeof *other_runs; i++) {
+        snprintf(path, sizeof path, "%s/%s", o->dir, other_runs[i]);
         if (unlink(path) == 0)
             removed++;
         else if (errno != ENOENT) {
             fprintf(stderr, "weft train: cannot remove '%s' of the run %s held: %s\n", path,
-                    out_dir, strerror(errno));
+                    o->dir, strerror(errno));
             return NULL;
         }
     }
     if (removed)
         fprintf(stderr, "weft train: note: %s: the checkpoint, models and plot it held are "
-                "replaced by this run's\n", out_dir);
-    if (resume && csv_resume(csv_path, resume, resumed_at) != 0)
+                "replaced by this run's\n", o->dir);
+    if (o->resume && csv_resume(o->csv, o->resume, o->resumed_at, o->same_run) != 0)
         return NULL;
-    FILE *csv = fopen(csv_path, resume ? "a" : "w");
+    FILE *csv = fopen(o->csv, o->resume ? "a" : "w");
     if (!csv) {
-        fprintf(stderr, "weft train: cannot write '%s': %s\n", csv_path, strerror(errno));
+        fprintf(stderr, "weft train: cannot write '%s': %s\n", o->csv, strerror(errno));
         return NULL;
     }
-    if (!resume)
+    if (!o->resume)
         fputs(csv_header, csv);
-    if (t->has_best && save_best(t, out_dir) != 0) {
+    if (t->has_best && save_best(t, o->dir) != 0) {
         fclose(csv);
         return NULL;
     }
@@ -658,9 +665,9 @@ int cmd_train(int argc, char **argv)
     bool have_pool = false, have_val = false, have_t = false;
     size_t made_from = 0; /* cli_dirs_missing(out_dir) before making it */
     FILE *csv = NULL; /* train.csv, once the run's outputs begin (outputs_begin) */
-    size_t resumed_at = 0; /* the iteration of the --resume checkpoint */
     train_t t;
     char path[4096], csv_path[4096];
+    out_t out = {.dir = out_dir, .csv = csv_path, .resume = resume};
     if (!pool || !val || !ref || !w) {
         fprintf(stderr, "weft train: out of memory\n");
         goto done;
@@ -703,7 +710,7 @@ int cmd_train(int argc, char **argv)
             cli_report(C, err);
             goto done;
         }
-        resumed_at = t.iter;
+        out.resumed_at = t.iter;
         if (t.iter > cfg.iterations) {
             fprintf(stderr, "weft train: %s: checkpoint is at iteration %zu, past --iters "
                     "%zu\n", resume, t.iter, cfg.iterations);
@@ -717,9 +724,12 @@ int cmd_train(int argc, char **argv)
     }
     /* where the results go, before the first iteration */
     snprintf(path, sizeof path, "%s/checkpoint.msgpack", out_dir);
-    bool in_place = same_file(resume, path);
-    if (!in_place && unfinished_run(path, resume))
+    out.in_place = same_file(resume, path);
+    if (!out.in_place && unfinished_run(path, resume))
         goto done;
+    /* a copy of a checkpoint resumed into its run's --out: the rows there
+       are the run's */
+    out.same_run = resume && !out.in_place && train_checkpoint_check(&t, path) == WEFT_OK;
     made_from = cli_dirs_missing(out_dir);
     snprintf(csv_path, sizeof csv_path, "%s/train.csv", out_dir);
     if (cli_make_dirs(C, "--out", out_dir) || cli_check_writable(C, csv_path) ||
@@ -766,7 +776,7 @@ int cmd_train(int argc, char **argv)
            removes another run's) */
         snprintf(path, sizeof path, "%s/best.msgpack", out_dir);
         if (!t.has_best && n_val && t.best_val < INFINITY &&
-            (!in_place || access(path, F_OK) != 0)) {
+            (!out.in_place || access(path, F_OK) != 0)) {
             fprintf(stderr, "weft train: note: %s holds no best model (an older weft wrote "
                     "it); the best is looked for again from iteration %zu\n", resume, t.iter);
             t.best_val = INFINITY;
@@ -802,7 +812,7 @@ int cmd_train(int argc, char **argv)
             better = train_keep_best(&t, vr);
         }
         if (!csv) { /* the first iteration is done: the run's outputs begin */
-            if (!(csv = outputs_begin(&t, out_dir, csv_path, resume, resumed_at, in_place)))
+            if (!(csv = outputs_begin(&t, &out)))
                 goto done;
         } else if (better && save_best(&t, out_dir) != 0) {
             goto done;
@@ -861,7 +871,7 @@ int cmd_train(int argc, char **argv)
     if (tty)
         fputc('\n', stderr);
     /* a resume at --iters ran no iteration */
-    if (!csv && !(csv = outputs_begin(&t, out_dir, csv_path, resume, resumed_at, in_place)))
+    if (!csv && !(csv = outputs_begin(&t, &out)))
         goto done;
     snprintf(path, sizeof path, "%s/final.msgpack", out_dir);
     if ((err = coflow_learned_model_save(&t.model, path))) {

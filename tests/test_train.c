@@ -420,6 +420,7 @@ static void expect_refused(const train_config_t *c, const coflow_workload_t *poo
     train_t t;
     cr_assert_eq(train_init(&t, c, &m, pool, n_pool), WEFT_OK, "%s", weft_last_error());
     float first = t.gm.memory[0];
+    cr_assert_eq(train_checkpoint_check(&t, path), want, "%s", weft_last_error());
     weft_err_t err = train_checkpoint_load(&t, path);
     const char *msg = weft_last_error();
     cr_assert_eq(err, want, "got %d (%s), wanted %d", err, msg, want);
@@ -899,6 +900,24 @@ static const char *csv_iters(const char *name, bool *header)
     return out;
 }
 
+/* train.csv's text (cli_dir/NAME) without its wall_s column, which no two
+ * runs share. */
+static const char *csv_without_wall_time(const char *name)
+{
+    static char out[2][1 << 16];
+    static int which;
+    char *o = out[which ^= 1];
+    size_t n = 0;
+    int col = 1;
+    for (const char *p = cli_file(name); *p && n + 1 < sizeof out[0]; p++) {
+        col = *p == '\n' ? 1 : col + (*p == ',');
+        if (col != 13 || *p == '\n') /* wall_s and the comma before it */
+            o[n++] = *p;
+    }
+    o[n] = '\0';
+    return o;
+}
+
 /* Loads cli_dir/NAME as a model into empty m. */
 static void cli_model(const char *name, coflow_learned_model_t *m)
 {
@@ -957,6 +976,32 @@ Test(train, cli_resume_into_another_out_gives_complete_outputs)
     cr_assert(strstr(cli_file("err"), "holds no best model"), "%s", cli_file("err"));
     cr_assert(strstr(cli_file("out"), "iteration 3: validation"), "%s", cli_file("out"));
     cr_assert(cli_exists("G/best.msgpack"));
+    cli_teardown();
+}
+
+/* A run resumed into the --out of another, finished run takes its first
+ * train.csv rows from the train.csv next to its checkpoint, never from the
+ * other run's (it kept that run's rows 1 and 2 before its own 3 and 4);
+ * its files end as an uninterrupted run's (validated at the same
+ * iterations: every second, the checkpoint's at its --iters 2 included). */
+Test(train, cli_resume_into_another_runs_out_takes_its_own_rows)
+{
+    if (!cli_toy("train-resume-other-rows"))
+        return;
+    const char *d = cli_dir;
+#define RUN "train %s/toy.weft --val %s/toy.weft " QUICK " --validate-every 2"
+    cr_assert_eq(cli(RUN " --out %s/B --iters 4 --seed 7", d, d, d), 0, "%s", cli_file("err"));
+    cr_assert_eq(cli(RUN " --out %s/U --iters 4", d, d, d), 0, "%s", cli_file("err"));
+    cr_assert_eq(cli(RUN " --out %s/C --iters 2", d, d, d), 0, "%s", cli_file("err"));
+    cr_assert_eq(cli(RUN " --out %s/B --iters 4 --resume %s/C/checkpoint.msgpack", d, d, d, d),
+                 0, "%s", cli_file("err"));
+#undef RUN
+    static char whole[1 << 16];
+    snprintf(whole, sizeof whole, "%s", csv_without_wall_time("U/train.csv"));
+    cr_assert_str_eq(csv_without_wall_time("B/train.csv"), whole);
+    assert_same_model_files("B/best.msgpack", "U/best.msgpack");
+    assert_same_model_files("B/final.msgpack", "U/final.msgpack");
+    assert_same_model_files("B/checkpoint.msgpack", "U/checkpoint.msgpack");
     cli_teardown();
 }
 
@@ -1380,24 +1425,6 @@ Test(train, cli_empty_out_or_model_out_is_a_usage_error)
               cli_file("err"));
     cr_assert(!cli_exists("run"), "--out made before refusing");
     cli_teardown();
-}
-
-/* train.csv's text (cli_dir/NAME) without its wall_s column, which no two
- * runs share. */
-static const char *csv_without_wall_time(const char *name)
-{
-    static char out[2][1 << 16];
-    static int which;
-    char *o = out[which ^= 1];
-    size_t n = 0;
-    int col = 1;
-    for (const char *p = cli_file(name); *p && n + 1 < sizeof out[0]; p++) {
-        col = *p == '\n' ? 1 : col + (*p == ',');
-        if (col != 13 || *p == '\n') /* wall_s and the comma before it */
-            o[n++] = *p;
-    }
-    o[n] = '\0';
-    return o;
 }
 
 /* The iteration a checkpoint (cli_dir/NAME) holds. */

@@ -1315,73 +1315,94 @@ static weft_err_t check_run(const attn_model_file_t *mf, const char *path, const
     return WEFT_OK;
 }
 
-weft_err_t train_checkpoint_load(train_t *t, const char *path)
+/* Every check train_checkpoint_load makes of the checkpoint at path
+ * against t, leaving the file in empty mf, its model in empty m, its
+ * counters in v (as check_run's) and whether it holds a best model in
+ * *has_best, for the caller to destroy whatever it returns. */
+static weft_err_t checkpoint_check(const train_t *t, const char *path, attn_model_file_t *mf,
+                                   coflow_learned_model_t *m, int64_t v[6], bool *has_best)
+{
+    weft_err_t err = attn_model_load(path, mf);
+    if (err)
+        return err;
+    if ((err = coflow_learned_model_from_file(m, mf, path)))
+        return err;
+    if (m->gp.n != t->model.gp.n || m->ap.n != t->model.ap.n)
+        return weft_fail(WEFT_EINVAL, "%s: checkpoint's model has %zu + %zu parameters, the "
+                         "trainer's %zu + %zu (other layer sizes)", path, m->gp.n, m->ap.n,
+                         t->model.gp.n, t->model.ap.n);
+    const char *ints[] = {"train.iter", "train.step", "train.seed", "train.rate_ema_bits",
+                          "train.best_val_bits", "train.best_iter"};
+    for (size_t i = 0; i < 6; i++)
+        if ((err = attn_model_get_int(mf, ints[i], &v[i])))
+            return weft_wrap(err, "%s: not a training checkpoint: ", path);
+    if ((err = check_run(mf, path, t, m, v)) ||
+        (err = check_block(mf, path, "train.adam_m.gnn", t->gm.n, false)) ||
+        (err = check_block(mf, path, "train.adam_v.gnn", t->gv.n, true)) ||
+        (err = check_block(mf, path, "train.adam_m.attn", t->am.n, false)) ||
+        (err = check_block(mf, path, "train.adam_v.attn", t->av.n, true)))
+        return err;
+    /* the best model: both parts or neither (a checkpoint of an older build) */
+    *has_best = attn_model_find_vector(mf, "train.best.gnn") != NULL;
+    if (*has_best != (attn_model_find_vector(mf, "train.best.attn") != NULL))
+        return weft_fail(WEFT_EINVAL, "%s: checkpoint has train.best.%s but not "
+                         "train.best.%s", path, *has_best ? "gnn" : "attn",
+                         *has_best ? "attn" : "gnn");
+    if (*has_best && !(bits_dbl(v[4]) < INFINITY))
+        return weft_fail(WEFT_EINVAL, "%s: checkpoint has a best model but no best validation "
+                         "ratio", path);
+    if (*has_best && ((err = check_block(mf, path, "train.best.gnn", t->bg.n, false)) ||
+                      (err = check_block(mf, path, "train.best.attn", t->ba.n, false))))
+        return err;
+    return WEFT_OK;
+}
+
+/* train_checkpoint_load(into, path) with into t, or with into NULL its
+ * checks alone (train_checkpoint_check). */
+static weft_err_t checkpoint_read(const train_t *t, const char *path, train_t *into)
 {
     attn_model_file_t mf;
     attn_model_init(&mf);
     coflow_learned_model_t m;
     coflow_learned_model_init(&m);
-    weft_err_t err = WEFT_OK;
-    WEFT_CHECK(attn_model_load(path, &mf));
-    WEFT_CHECK(coflow_learned_model_from_file(&m, &mf, path));
-    if (m.gp.n != t->model.gp.n || m.ap.n != t->model.ap.n) {
-        err = weft_fail(WEFT_EINVAL, "%s: checkpoint's model has %zu + %zu parameters, the "
-                        "trainer's %zu + %zu (other layer sizes)", path, m.gp.n, m.ap.n,
-                        t->model.gp.n, t->model.ap.n);
-        goto cleanup;
-    }
-    const char *ints[] = {"train.iter", "train.step", "train.seed", "train.rate_ema_bits",
-                          "train.best_val_bits", "train.best_iter"};
     int64_t v[6];
-    for (size_t i = 0; i < 6; i++)
-        if ((err = attn_model_get_int(&mf, ints[i], &v[i]))) {
-            weft_wrap(err, "%s: not a training checkpoint: ", path);
-            goto cleanup;
-        }
-    WEFT_CHECK(check_run(&mf, path, t, &m, v));
-    WEFT_CHECK(check_block(&mf, path, "train.adam_m.gnn", t->gm.n, false));
-    WEFT_CHECK(check_block(&mf, path, "train.adam_v.gnn", t->gv.n, true));
-    WEFT_CHECK(check_block(&mf, path, "train.adam_m.attn", t->am.n, false));
-    WEFT_CHECK(check_block(&mf, path, "train.adam_v.attn", t->av.n, true));
-    /* the best model: both parts or neither (a checkpoint of an older build) */
-    bool has_best = attn_model_find_vector(&mf, "train.best.gnn") != NULL;
-    if (has_best != (attn_model_find_vector(&mf, "train.best.attn") != NULL)) {
-        err = weft_fail(WEFT_EINVAL, "%s: checkpoint has train.best.%s but not train.best.%s",
-                        path, has_best ? "gnn" : "attn", has_best ? "attn" : "gnn");
+    bool has_best = false;
+    weft_err_t err = checkpoint_check(t, path, &mf, &m, v, &has_best);
+    if (err || !into)
         goto cleanup;
-    }
-    if (has_best && !(bits_dbl(v[4]) < INFINITY)) {
-        err = weft_fail(WEFT_EINVAL, "%s: checkpoint has a best model but no best validation "
-                        "ratio", path);
-        goto cleanup;
-    }
-    if (has_best) {
-        WEFT_CHECK(check_block(&mf, path, "train.best.gnn", t->bg.n, false));
-        WEFT_CHECK(check_block(&mf, path, "train.best.attn", t->ba.n, false));
-    }
     /* all checked: from here on nothing fails */
-    get_block(&mf, "train.adam_m.gnn", t->gm.memory, t->gm.n);
-    get_block(&mf, "train.adam_v.gnn", t->gv.memory, t->gv.n);
-    get_block(&mf, "train.adam_m.attn", t->am.memory, t->am.n);
-    get_block(&mf, "train.adam_v.attn", t->av.memory, t->av.n);
+    get_block(&mf, "train.adam_m.gnn", into->gm.memory, into->gm.n);
+    get_block(&mf, "train.adam_v.gnn", into->gv.memory, into->gv.n);
+    get_block(&mf, "train.adam_m.attn", into->am.memory, into->am.n);
+    get_block(&mf, "train.adam_v.attn", into->av.memory, into->av.n);
     if (has_best) {
-        get_block(&mf, "train.best.gnn", t->bg.memory, t->bg.n);
-        get_block(&mf, "train.best.attn", t->ba.memory, t->ba.n);
+        get_block(&mf, "train.best.gnn", into->bg.memory, into->bg.n);
+        get_block(&mf, "train.best.attn", into->ba.memory, into->ba.n);
     }
-    t->has_best = has_best;
-    coflow_learned_model_destroy(&t->model);
-    t->model = m;
+    into->has_best = has_best;
+    coflow_learned_model_destroy(&into->model);
+    into->model = m;
     coflow_learned_model_init(&m);
-    t->model.set_changes_only = true;
-    t->iter = (size_t)v[0];
-    t->step = (uint64_t)v[1];
-    t->rate_ema = bits_dbl(v[3]);
-    t->best_val = bits_dbl(v[4]);
-    t->best_iter = (size_t)v[5];
+    into->model.set_changes_only = true;
+    into->iter = (size_t)v[0];
+    into->step = (uint64_t)v[1];
+    into->rate_ema = bits_dbl(v[3]);
+    into->best_val = bits_dbl(v[4]);
+    into->best_iter = (size_t)v[5];
 cleanup:
     coflow_learned_model_destroy(&m);
     attn_model_destroy(&mf);
     return err;
+}
+
+weft_err_t train_checkpoint_load(train_t *t, const char *path)
+{
+    return checkpoint_read(t, path, t);
+}
+
+weft_err_t train_checkpoint_check(const train_t *t, const char *path)
+{
+    return checkpoint_read(t, path, NULL);
 }
 
 /* Appends printf output to buf (n bytes, *len used so far), cut at its end. */

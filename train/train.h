@@ -200,6 +200,10 @@ const char *train_blas_kernels(void);
  * dagger_iters is not 0: no iteration reads them otherwise). */
 weft_err_t train_checkpoint_save(const train_t *t, const char *path);
 weft_err_t train_checkpoint_load(train_t *t, const char *path);
+/* Whether train_checkpoint_load(t, path) would take the checkpoint, t left
+ * as it is: WEFT_OK when path is a checkpoint of t's run (its seed,
+ * settings, workloads and priors; at any iteration), else load's error. */
+weft_err_t train_checkpoint_check(const train_t *t, const char *path);
 
 /* A checkpoint's run in words, for `weft model`: into progress (n_progress
  * bytes, cut there) "iteration I of N (Adam step S); best validation R at
