@@ -526,6 +526,18 @@ static void print_table(const sim_task_t *tasks, size_t n, bool check, double lp
                        tasks[i].res.first_violation);
 }
 
+/* --save-model FILE: a model of random parameters from seed. */
+static int save_random_model(const char *file, uint64_t seed)
+{
+    weft_err_t err = coflow_learned_save_random(file, seed);
+    if (err) {
+        cli_report("sim", err);
+        return CLI_ERROR;
+    }
+    printf("model: %s (random, seed %llu)\n", file, (unsigned long long)seed);
+    return CLI_OK;
+}
+
 int cmd_sim(int argc, char **argv)
 {
     static const struct option long_opts[] = {
@@ -664,16 +676,11 @@ int cmd_sim(int argc, char **argv)
             return CLI_USAGE;
         }
     }
-    if (save_model) {
-        weft_err_t serr = coflow_learned_save_random(save_model, seed);
-        if (serr) {
-            cli_report("sim", serr);
-            return CLI_ERROR;
-        }
-        printf("model: %s (random, seed %llu)\n", save_model, (unsigned long long)seed);
-        if (optind >= argc)
-            return CLI_OK;
-    }
+    /* --save-model alone writes its file and ends; with a workload only
+       once the command line and the workload are checked, so a usage
+       error replaces no model */
+    if (save_model && optind >= argc)
+        return save_random_model(save_model, seed);
     if (optind != argc - 1) {
         fprintf(stderr, optind >= argc ? "weft sim: no workload given\n"
                                        : "weft sim: exactly one workload expected\n");
@@ -790,6 +797,8 @@ int cmd_sim(int argc, char **argv)
         rc = CLI_ERROR;
         goto cleanup;
     }
+    if (save_model && (rc = save_random_model(save_model, seed)) != CLI_OK)
+        goto cleanup;
 
     printf("workload %s: %zu jobs, %zu coflows, %zu flows, %.6g bytes on %zu ports at "
            "%.6g bytes/s%s\n",

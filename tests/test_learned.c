@@ -22,9 +22,11 @@
 #include <unistd.h>
 
 #include "attention/attn.h"
+#include "cli_run.h"
 #include "coflow/learned.h"
 #include "dag/dag.h"
 #include "netsim/netsim.h"
+#include "workload/workload.h"
 
 #define TIMEOUT 60
 
@@ -192,6 +194,44 @@ Test(learned, saved_random_model_gives_the_same_schedule)
     cr_assert(same_finishes(&a, &b), "loaded model's schedule differs from the in-memory one");
     netsim_result_destroy(&a);
     netsim_result_destroy(&b);
+}
+
+/* weft sim --save-model with a workload writes its file only once the
+ * command line and the workload are checked: a usage error or a workload
+ * that cannot be read leaves the file there as it was (an unknown
+ * --policy replaced it, then exited 2). */
+Test(learned, sim_save_model_is_written_only_by_a_command_that_runs)
+{
+    cli_open("learned-save");
+    if (!cli_bin) {
+        cli_teardown();
+        NEED_BIN();
+    }
+    const char *d = cli_dir;
+    char path[128];
+    snprintf(path, sizeof path, "%s/w.weft", d);
+    cr_assert_eq(workload_save_weft(&wl, path), WEFT_OK, "%s", weft_last_error());
+    snprintf(path, sizeof path, "%s/m.msgpack", d);
+    cr_assert_eq(coflow_learned_save_random(path, 1), WEFT_OK, "%s", weft_last_error());
+    snprintf(path, sizeof path, "%s/seed1.msgpack", d);
+    cr_assert_eq(coflow_learned_save_random(path, 1), WEFT_OK, "%s", weft_last_error());
+    char same[256];
+    snprintf(same, sizeof same, "cmp -s %s/m.msgpack %s/seed1.msgpack", d, d);
+#define SAVE "--save-model %s/m.msgpack --seed 2"
+    cr_assert_eq(cli("sim %s/w.weft " SAVE " --policy bogus", d, d), 2);
+    cr_assert_eq(system(same), 0, "an unknown --policy replaced the model file");
+    cr_assert_eq(cli("sim %s/w.weft " SAVE, d, d), 2); /* no --policy */
+    cr_assert_eq(cli("sim %s/w.weft %s/w.weft " SAVE " --policy fifo", d, d, d), 2);
+    cr_assert_eq(cli("sim %s/none.weft " SAVE " --policy fifo", d, d), 1);
+    cr_assert_eq(system(same), 0, "a command refused replaced the model file");
+    cr_assert_eq(cli("sim %s/w.weft " SAVE " --policy fifo", d, d), 0, "%s", cli_file("err"));
+#undef SAVE
+    cr_assert_neq(system(same), 0, "a run with --save-model wrote no model of its --seed");
+    coflow_learned_model_t m;
+    snprintf(path, sizeof path, "%s/m.msgpack", d);
+    cr_assert_eq(coflow_learned_model_load(&m, path), WEFT_OK, "%s", weft_last_error());
+    coflow_learned_model_destroy(&m);
+    cli_teardown();
 }
 
 /* Saves the random model of seed 1 with one tensor replaced. */
