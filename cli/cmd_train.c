@@ -97,7 +97,8 @@ static void usage(FILE *out)
             "  --prior X             residual of the teacher: the score is the network's plus\n"
             "                        X * -log(job remaining work / weight) (jsebf's key), the\n"
             "                        score head starting at zero, so training starts at\n"
-            "                        jsebf's order (default 0: the network alone)\n"
+            "                        jsebf's order (default 0: the network alone; else\n"
+            "                        from 1.2e-38 to 1e30, as --prior-path)\n"
             "  --prior-path X        with --prior: the score also gets X * log(the coflow's\n"
             "                        remaining path), preferring inside a job the coflow\n"
             "                        that gates the longest chain, as jsebf-cp (default 0)\n"
@@ -650,6 +651,11 @@ int cmd_train(int argc, char **argv)
                 "iterations (--iters): no REINFORCE iteration; give them to change that\n",
                 cfg.imitate_iters, phase_given[0] ? "" : " (the default)", cfg.dagger_iters,
                 phase_given[1] ? "" : " (the default)", cfg.iterations);
+    if (coflow_learned_check_prior("--prior", prior) ||
+        coflow_learned_check_prior("--prior-path", prior_path)) {
+        fprintf(stderr, "weft train: %s\n", weft_last_error());
+        goto done_usage;
+    }
     if (prior_path > 0 && !(prior > 0)) {
         fprintf(stderr, "weft train: --prior-path %g needs --prior > 0 (a residual of the "
                 "teacher)\n", prior_path);

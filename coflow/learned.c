@@ -367,6 +367,15 @@ weft_err_t coflow_learned_model_copy(coflow_learned_model_t *dst,
     return WEFT_OK;
 }
 
+weft_err_t coflow_learned_check_prior(const char *what, double w)
+{
+    if (w == 0 || (w >= COFLOW_LEARNED_PRIOR_MIN && w <= COFLOW_LEARNED_PRIOR_MAX))
+        return WEFT_OK;
+    return weft_fail(WEFT_EINVAL, "%s %g: expected 0 or a weight from %g to %g (a model holds "
+                     "it as a float, and the scores it weighs must fit one)", what, w,
+                     COFLOW_LEARNED_PRIOR_MIN, COFLOW_LEARNED_PRIOR_MAX);
+}
+
 weft_err_t coflow_learned_model_make_residual(coflow_learned_model_t *m, double prior,
                                               double prior_path)
 {
@@ -375,6 +384,11 @@ weft_err_t coflow_learned_model_make_residual(coflow_learned_model_t *m, double 
     if (!(prior_path >= 0) || !isfinite(prior_path))
         return weft_fail(WEFT_EINVAL, "path prior weight %g, expected finite and >= 0",
                          prior_path);
+    weft_err_t err = coflow_learned_check_prior("teacher prior weight", prior);
+    if (!err)
+        err = coflow_learned_check_prior("path prior weight", prior_path);
+    if (err)
+        return err;
     m->prior = (float)prior;
     m->prior_path = (float)prior_path;
     memset(m->ap.head_w, 0, m->acfg.M * sizeof *m->ap.head_w);
@@ -420,6 +434,11 @@ static weft_err_t load_prior(const attn_model_file_t *mf, const char *name, floa
         return weft_fail(WEFT_EINVAL, "model's %s has %zu entries (first %g), "
                          "expected one finite number >= 0", name, v->n,
                          v->n ? (double)v->data[0] : 0.0);
+    char what[64];
+    snprintf(what, sizeof what, "model's %s", name);
+    weft_err_t err = coflow_learned_check_prior(what, v->data[0]);
+    if (err)
+        return err;
     *prior = v->data[0];
     return WEFT_OK;
 }

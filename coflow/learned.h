@@ -40,14 +40,15 @@ typedef struct {
      * 0: the network alone. With the score head at zero the greedy order is
      * then jsebf's (ties inside a job to the earlier release), so training
      * starts at the teacher and learns a residual. Stored as the vector
-     * "learned.prior" of one entry, finite and >= 0. */
+     * "learned.prior" of one entry: 0, or within COFLOW_LEARNED_PRIOR_MIN..MAX. */
     float prior;
     /* Weight of the path prior (feature set 4): every schedulable coflow's
      * score also gets prior_path × log(its remaining path: remaining
      * bottleneck time plus the heaviest path below it), so inside a job the
      * coflow that gates the longest chain is preferred, as jsebf-cp does,
      * by a margin the scorer's early noise does not undo. Stored as
-     * "learned.prior_path", one entry, finite and >= 0; 0: none. */
+     * "learned.prior_path", one entry: 0 (none), or within
+     * COFLOW_LEARNED_PRIOR_MIN..MAX. */
     float prior_path;
 } coflow_learned_model_t;
 
@@ -59,10 +60,24 @@ void coflow_learned_model_destroy(coflow_learned_model_t *m);
  * ENOMEM. m must be empty (init or destroyed). */
 weft_err_t coflow_learned_model_random(coflow_learned_model_t *m, uint64_t seed);
 
+/* The range of a prior weight (prior, prior_path) other than 0. A model
+ * holds it as a float, where a weight below the smallest normal float
+ * loses its digits (1e-50 became 0, a prior no more) and one past about
+ * 3.4e38 becomes infinity; and the score it weighs, weight × log(a double
+ * key, at most 710 in size), must fit a float too: at 1e30 it is under
+ * 1e33. */
+#define COFLOW_LEARNED_PRIOR_MIN 1.17549435e-38 /* FLT_MIN */
+#define COFLOW_LEARNED_PRIOR_MAX 1e30
+
+/* EINVAL unless prior weight w is 0 or within COFLOW_LEARNED_PRIOR_MIN..MAX,
+ * naming it as `what` ("--prior", "learned.prior", ...). */
+weft_err_t coflow_learned_check_prior(const char *what, double w);
+
 /* Turns m into a residual of the teacher: prior weights `prior` and
  * `prior_path` and the score head (attn.head.w, attn.head.b) zeroed, so the
- * scorer adds 0 to every score until trained. EINVAL for a prior not finite
- * and > 0 or a prior_path not finite and >= 0. */
+ * scorer adds 0 to every score until trained. EINVAL for a prior not > 0
+ * or a prior_path not >= 0, or either out of coflow_learned_check_prior's
+ * range. */
 weft_err_t coflow_learned_model_make_residual(coflow_learned_model_t *m, double prior,
                                               double prior_path);
 

@@ -500,7 +500,24 @@ Test(learned, older_feature_set_and_bad_prior_are_refused)
     cr_assert_eq(attn_model_set_vector(&mf, "learned.prior_path", bad, 1), WEFT_OK);
     cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
     expect_error(path, WEFT_EINVAL, "learned.prior_path", ">= 0");
+    /* finite floats whose scores could overflow one, or that lost their
+       digits: refused as a model file and by make_residual */
+    float out_of_range[2] = {1e31f, 1e-39f};
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(attn_model_set_vector(&mf, "learned.prior_path", out_of_range + i, 1),
+                     WEFT_OK);
+        cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
+        expect_error(path, WEFT_EINVAL, "model's learned.prior_path", "expected 0 or a weight");
+    }
     attn_model_destroy(&mf);
+    coflow_learned_model_t m;
+    cr_assert_eq(coflow_learned_model_random(&m, 1), WEFT_OK);
+    cr_assert_eq(coflow_learned_model_make_residual(&m, 1e39, 0), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "teacher prior weight 1e+39"), "%s", weft_last_error());
+    cr_assert_eq(coflow_learned_model_make_residual(&m, 3, 1e-50), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "path prior weight 1e-50"), "%s", weft_last_error());
+    cr_assert(m.prior == 0 && m.prior_path == 0, "a refused residual set a prior");
+    coflow_learned_model_destroy(&m);
 }
 
 /* ------------------------------------------------------ random states */

@@ -1079,6 +1079,32 @@ Test(train, cli_prior_zero_is_the_network_alone)
     cli_teardown();
 }
 
+/* Prior weights a model's floats cannot hold are usage errors: --prior
+ * 1e39 became infinity (a best.msgpack no weft loads, then "gradient norm
+ * is nan"), --prior 1e-50 became 0 (no prior, yet the head zeroed, and
+ * --prior-path taken without one). */
+Test(train, cli_prior_weights_a_float_cannot_hold_are_usage_errors)
+{
+    if (!cli_toy("train-prior-range"))
+        return;
+    const char *d = cli_dir;
+    static const char *const bad[][2] = {
+        {"--prior 1e39", "--prior 1e+39: expected 0 or a weight from"},
+        {"--prior 1e-50 --prior-path 0.6", "--prior 1e-50: expected 0 or a weight from"},
+        {"--prior 3 --prior-path 1e-50", "--prior-path 1e-50: expected 0 or a weight from"},
+        {"--prior 3 --prior-path 1e39", "--prior-path 1e+39: expected 0 or a weight from"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 1 " QUICK " %s", d, d,
+                         bad[i][0]), 2, "%s: %s", bad[i][0], cli_file("err"));
+        cr_assert(strstr(cli_file("err"), bad[i][1]), "%s", cli_file("err"));
+        cr_assert(!cli_exists("run"), "%s: --out made before refusing", bad[i][0]);
+    }
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 1 " QUICK " --prior 1e30 "
+                     "--prior-path 1.2e-38", d, d), 0, "%s", cli_file("err"));
+    cli_teardown();
+}
+
 /* The learning curve draws only the curves with points, and none when
  * neither has one (no --val, no imitation or DAgger): no gnuplot error. */
 Test(train, cli_learning_curve_skips_empty_curves)
