@@ -424,6 +424,31 @@ static weft_err_t load_vector(const attn_model_file_t *mf, const char *name, flo
     return WEFT_OK;
 }
 
+/* Every feature is at least 0 and at most log1p(DBL_MAX) (the one-hot
+ * ones and the fraction sent at most 1). Normalised, none may exceed
+ * NORMALISED_MAX in size: far past where the encoder's gates saturate, and
+ * small enough that its first layer's float sums of such inputs stay
+ * finite for any weight a trained model has (a feat.std of 1e-44 made
+ * every score NaN). */
+#define FEATURE_MAX 709.79
+#define NORMALISED_MAX 1e12
+
+/* EINVAL naming the feature whose normalisation, (f - mean) / std over
+ * every f in [0, FEATURE_MAX], could exceed NORMALISED_MAX in size. */
+static weft_err_t check_normaliser(const coflow_learned_model_t *m)
+{
+    for (size_t k = 0; k < LF; k++) {
+        double spread = FEATURE_MAX + fabs((double)m->mean[k]);
+        if (!(spread / m->std[k] <= NORMALISED_MAX))
+            return weft_fail(WEFT_EINVAL, "feat.std[%zu] (%s) is %g: a feature (log1p of a "
+                             "double, at most %g, less feat.mean %g) would be normalised to %g, "
+                             "past %g; expected at least %g", k, feature_names[k],
+                             (double)m->std[k], FEATURE_MAX, (double)m->mean[k],
+                             spread / m->std[k], NORMALISED_MAX, spread / NORMALISED_MAX);
+    }
+    return WEFT_OK;
+}
+
 /* Reads the one-entry vector `name` (learned.prior, learned.prior_path). */
 static weft_err_t load_prior(const attn_model_file_t *mf, const char *name, float *prior)
 {
@@ -528,6 +553,8 @@ weft_err_t coflow_learned_model_from_file(coflow_learned_model_t *m,
         err = load_vector(mf, "feat.mean", m->mean, false);
     if (!err)
         err = load_vector(mf, "feat.std", m->std, true);
+    if (!err)
+        err = check_normaliser(m);
     if (!err)
         err = load_prior(mf, "learned.prior", &m->prior);
     if (!err)

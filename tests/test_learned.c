@@ -288,6 +288,32 @@ Test(learned, bad_normalisation_is_refused)
                  WEFT_OK);
     cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
     expect_error(path, WEFT_EINVAL, "feat.std[0]", "> 0");
+    /* positive yet so small (or a mean so large) that a feature would be
+       normalised past 1e12: every score was NaN; 1e-9 against a mean of
+       16 is 7.3e11, taken */
+    coflow_learned_model_t m;
+    cr_assert_eq(coflow_learned_model_random(&m, 1), WEFT_OK);
+    size_t nf = coflow_learned_n_features();
+    float std[64], mean[64];
+    memcpy(std, m.std, nf * sizeof *std);
+    memcpy(mean, m.mean, nf * sizeof *mean);
+    coflow_learned_model_destroy(&m);
+    cr_assert_eq(mean[0], 16);
+    static const float tiny[][2] = {{1e-44f, 16}, {1e-10f, 16}, {4, 1e13f}, {1e-9f, 16}};
+    for (size_t i = 0; i < sizeof tiny / sizeof *tiny; i++) {
+        std[0] = tiny[i][0];
+        mean[0] = tiny[i][1];
+        cr_assert_eq(attn_model_set_vector(&mf, "feat.std", std, nf), WEFT_OK);
+        cr_assert_eq(attn_model_set_vector(&mf, "feat.mean", mean, nf), WEFT_OK);
+        cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
+        if (i < 3) {
+            expect_error(path, WEFT_EINVAL, "feat.std[0] (total_bytes) is",
+                         "past 1e+12; expected at least");
+        } else {
+            cr_assert_eq(coflow_learned_model_load(&m, path), WEFT_OK, "%s", weft_last_error());
+            coflow_learned_model_destroy(&m);
+        }
+    }
     cr_assert_eq(attn_model_set_vector(&mf, "feat.std", v, 3), WEFT_OK);
     cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
     expect_error(path, WEFT_EINVAL, "feat.std", "expected 20");
