@@ -159,6 +159,11 @@ weft_err_t coflow_workload_copy(coflow_workload_t *dst, const coflow_workload_t 
 /* Sum of all flow bytes. O(flows). */
 double coflow_workload_total_bytes(const coflow_workload_t *wl);
 
+/* The job indices by arrival, equal arrivals by index, into order
+ * [n_jobs] (a workload may list its jobs in any order). ENOMEM.
+ * O(J log J). */
+weft_err_t coflow_workload_arrival_order(const coflow_workload_t *wl, size_t *order);
+
 /* ----------------------------------------------------------------- fabric */
 
 typedef struct {

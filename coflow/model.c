@@ -377,6 +377,34 @@ double coflow_workload_total_bytes(const coflow_workload_t *wl)
     return s;
 }
 
+/* qsort has no context in C11: sort (arrival, index) pairs instead. */
+typedef struct {
+    double arrival;
+    size_t j;
+} job_key_t;
+
+static int cmp_job_key(const void *a, const void *b)
+{
+    const job_key_t *x = a, *y = b;
+    if (x->arrival != y->arrival)
+        return x->arrival < y->arrival ? -1 : 1;
+    return (x->j > y->j) - (x->j < y->j);
+}
+
+weft_err_t coflow_workload_arrival_order(const coflow_workload_t *wl, size_t *order)
+{
+    job_key_t *keys = weft_calloc(wl->n_jobs, sizeof *keys);
+    if (!keys)
+        return weft_fail(WEFT_ENOMEM, "out of memory to order %zu jobs by arrival", wl->n_jobs);
+    for (size_t j = 0; j < wl->n_jobs; j++)
+        keys[j] = (job_key_t){wl->jobs[j].arrival_s, j};
+    qsort(keys, wl->n_jobs, sizeof *keys, cmp_job_key);
+    for (size_t j = 0; j < wl->n_jobs; j++)
+        order[j] = keys[j].j;
+    free(keys);
+    return WEFT_OK;
+}
+
 weft_err_t coflow_fabric_init(coflow_fabric_t *fab, size_t n_ports, double rate)
 {
     memset(fab, 0, sizeof *fab);

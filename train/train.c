@@ -125,12 +125,21 @@ weft_err_t train_window(coflow_workload_t *dst, const coflow_workload_t *src, si
                          src->n_jobs);
     if (n > src->n_jobs - first)
         n = src->n_jobs - first;
-    weft_err_t err = WEFT_OK;
-    double a0 = src->jobs[first].arrival_s;
-    for (size_t j = first; j < first + n; j++) {
-        const coflow_job_t *job = &src->jobs[j];
-        double a = job->arrival_s - a0;
-        WEFT_CHECK(coflow_workload_add_job(dst, job->id, a > 0 ? a : 0, job->weight,
+    /* a workload may list its jobs in any order (the reader and the
+       emulator take it): windowed by index, a later job's arrival was
+       taken as the window's start and earlier ones clamped to it */
+    size_t *by_arrival = weft_calloc(src->n_jobs, sizeof *by_arrival);
+    weft_err_t err = by_arrival ? coflow_workload_arrival_order(src, by_arrival)
+                                : weft_fail(WEFT_ENOMEM, "out of memory for a window of %zu "
+                                            "jobs", src->n_jobs);
+    if (err) {
+        free(by_arrival);
+        return err;
+    }
+    double a0 = src->jobs[by_arrival[first]].arrival_s;
+    for (size_t i = first; i < first + n; i++) {
+        const coflow_job_t *job = &src->jobs[by_arrival[i]];
+        WEFT_CHECK(coflow_workload_add_job(dst, job->id, job->arrival_s - a0, job->weight,
                                            job->final_compute_s));
         for (size_t q = 0; q < job->n_coflows; q++) {
             const coflow_coflow_t *co = &src->coflows[job->first_coflow + q];
@@ -146,8 +155,10 @@ weft_err_t train_window(coflow_workload_t *dst, const coflow_workload_t *src, si
         WEFT_CHECK(coflow_workload_finish_job(dst));
     }
     WEFT_CHECK(dag_analyze(dst, fab));
+    free(by_arrival);
     return WEFT_OK;
 cleanup:
+    free(by_arrival);
     coflow_workload_destroy(dst);
     coflow_workload_init(dst, src->n_ports);
     return err;

@@ -219,9 +219,11 @@ weft_err_t train_checkpoint_describe(const attn_model_file_t *mf, const char *pa
                                      const coflow_learned_model_t *m, char *progress,
                                      size_t n_progress, char *options, size_t n_options);
 
-/* A window of n consecutive jobs of src from job `first` (src's jobs in
- * arrival order), shifted so the first arrives at 0, analysed for fab,
- * into uninitialised dst. */
+/* A window of n consecutive jobs of src by arrival, from the first-th to
+ * arrive (0-based; equal arrivals in src's order, whatever order src
+ * lists its jobs in), in arrival order and shifted so the first arrives
+ * at 0, analysed for fab, into uninitialised dst. O(J log J) for src's J
+ * jobs, plus the window's size. */
 weft_err_t train_window(coflow_workload_t *dst, const coflow_workload_t *src, size_t first,
                         size_t n, const coflow_fabric_t *fab);
 
