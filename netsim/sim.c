@@ -83,20 +83,6 @@ static pending_t heap_pop(sim_t *s)
 
 /* ----------------------------------------------------------------- setup */
 
-/* qsort has no context in C11: sort (arrival, index) pairs instead. */
-typedef struct {
-    double arrival;
-    size_t j;
-} job_key_t;
-
-static int cmp_job_key(const void *a, const void *b)
-{
-    const job_key_t *x = a, *y = b;
-    if (x->arrival != y->arrival)
-        return x->arrival < y->arrival ? -1 : 1;
-    return (x->j > y->j) - (x->j < y->j);
-}
-
 static void sim_free(sim_t *s)
 {
     if (s->ctx && s->ord->destroy)
@@ -178,22 +164,15 @@ static weft_err_t sim_setup(sim_t *s)
     s->done = weft_calloc(nf, sizeof *s->done);
     s->chk_out = weft_calloc(s->fab->n_ports, sizeof *s->chk_out);
     s->chk_in = weft_calloc(s->fab->n_ports, sizeof *s->chk_in);
-    job_key_t *keys = weft_calloc(nj, sizeof *keys);
     if (!s->job_order || !s->job_left || !s->parents_left || !s->ready_s || !s->heap ||
-        !s->active || !s->ids || !s->run || !s->done || !s->chk_out || !s->chk_in || !keys) {
-        free(keys);
+        !s->active || !s->ids || !s->run || !s->done || !s->chk_out || !s->chk_in)
         return weft_fail(WEFT_ENOMEM, "out of memory for the emulator (%zu coflows, %zu flows)",
                          nc, nf);
-    }
-    for (size_t j = 0; j < nj; j++) {
-        keys[j].arrival = wl->jobs[j].arrival_s;
-        keys[j].j = j;
-        s->job_left[j] = wl->jobs[j].n_coflows;
-    }
-    qsort(keys, nj, sizeof *keys, cmp_job_key);
     for (size_t j = 0; j < nj; j++)
-        s->job_order[j] = keys[j].j;
-    free(keys);
+        s->job_left[j] = wl->jobs[j].n_coflows;
+    err = coflow_workload_arrival_order(wl, s->job_order);
+    if (err)
+        return err;
 
     for (size_t c = 0; c < nc; c++) /* parent indices checked by coflow_state_init */
         s->parents_left[c] = wl->coflows[c].n_parents;
