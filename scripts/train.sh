@@ -24,7 +24,7 @@
 set -eu
 BUILD=${1:-build}
 OUT=${OUT:-$BUILD/train}
-WEFT=./$BUILD/weft
+WEFT=$BUILD/weft # holds a slash, so it is run from there: BUILD may be absolute
 MODEL=${MODEL:-models/weft-policy.msgpack}
 [ -x "$WEFT" ] || { echo "train.sh: $WEFT not built (make build)" >&2; exit 1; }
 # The shipped model was trained on OpenBLAS's SkylakeX kernels. Other
@@ -49,8 +49,14 @@ mkdir -p "$OUT/data" "$(dirname "$MODEL")"
 start=$(date +%s)
 
 gen() { # shape load seed jobs ports file
-    [ -s "$6" ] || "$WEFT" gen --shape "$1" --load "$2" --seed "$3" --jobs "$4" \
-        --ports "$5" -o "$6" 2>/dev/null
+    [ ! -s "$6" ] || return 0
+    # weft gen's summary goes to stderr: shown only with its error
+    "$WEFT" gen --shape "$1" --load "$2" --seed "$3" --jobs "$4" --ports "$5" -o "$6" \
+        2>"$OUT/gen.log" || {
+        cat "$OUT/gen.log" >&2
+        echo "train.sh: weft gen failed making $6" >&2
+        exit 1
+    }
 }
 VAL=""
 for shape in alibaba wfcommons; do

@@ -953,6 +953,27 @@ static const char *csv_iters(const char *name, bool *header)
     return out;
 }
 
+/* scripts/train.sh takes an absolute build directory (it ran .//abs/weft,
+ * "not built"), and a weft gen that fails stops it with gen's message and
+ * its own (gen's stderr went to /dev/null: it stopped saying nothing).
+ * Here a stand-in weft that fails at once, so nothing trains. */
+Test(train, train_script_takes_an_absolute_build_dir_and_shows_gen_errors)
+{
+    cli_open("train-script");
+    cli_write("weft", "#!/bin/sh\necho \"stand-in weft: $1 refused\" >&2\nexit 3\n");
+    char path[160], cmd[512];
+    snprintf(path, sizeof path, "%s/weft", cli_dir);
+    cr_assert_eq(chmod(path, 0755), 0);
+    snprintf(cmd, sizeof cmd, "OUT=%s/out MODEL=%s/m.msgpack sh scripts/train.sh %s "
+             ">%s/out.txt 2>%s/err", cli_dir, cli_dir, cli_dir, cli_dir, cli_dir);
+    cr_assert_eq(run_cmd(cmd), 1, "%s", cli_file("err"));
+    const char *err = cli_file("err");
+    cr_assert(!strstr(err, "not built"), "%s", err);
+    cr_assert(strstr(err, "stand-in weft: gen refused") &&
+              strstr(err, "train.sh: weft gen failed making"), "%s", err);
+    cli_teardown();
+}
+
 /* train.csv's text (cli_dir/NAME) without its wall_s column, which no two
  * runs share. */
 static const char *csv_without_wall_time(const char *name)
