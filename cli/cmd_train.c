@@ -63,7 +63,8 @@ static void usage(FILE *out)
             "  --val FILE            a validation workload (repeatable); the best model is\n"
             "                        the one with the lowest mean of avg weighted JCT over\n"
             "                        the best heuristic's on each validation workload\n"
-            "  --validate-every N    iterations between validations (default 5)\n"
+            "  --validate-every N    iterations between validations (default 5; a resume of\n"
+            "                        a run with --val keeps it)\n"
             "  --checkpoint-every N  iterations between checkpoints (default 5)\n"
             "  --resume FILE         continue from a checkpoint (same seed, settings,\n"
             "                        training and --val workloads; --iters may grow unless\n"
@@ -545,7 +546,7 @@ int cmd_train(int argc, char **argv)
     long nproc = sysconf(_SC_NPROCESSORS_ONLN);
     cfg.threads = nproc > 0 ? (size_t)nproc : 1;
     const char *out_dir = "train-out", *model_out = NULL, *resume = NULL, *init = NULL;
-    size_t validate_every = 5, ckpt_every = 5;
+    size_t ckpt_every = 5;
     bool iters_given = false, phase_given[2] = {false, false}; /* --imitate, --dagger */
     double prior = 0, prior_path = 0;
     char **val_paths = calloc((size_t)argc + 1, sizeof *val_paths);
@@ -569,7 +570,7 @@ int cmd_train(int argc, char **argv)
         case 'o': out_dir = optarg; break;
         case 'O': model_out = optarg; break;
         case 'V': val_paths[n_val++] = optarg; break;
-        case 'v': bad = cli_parse_size(C, opt, optarg, 1, &validate_every); break;
+        case 'v': bad = cli_parse_size(C, opt, optarg, 1, &cfg.validate_every); break;
         case 'c': bad = cli_parse_size(C, opt, optarg, 1, &ckpt_every); break;
         case 'r': resume = optarg; break;
         case 'i': init = optarg; break;
@@ -812,7 +813,7 @@ int cmd_train(int argc, char **argv)
         iter_s = isnan(iter_s) ? s.wall_s : 0.8 * iter_s + 0.2 * s.wall_s;
         double vr = NAN;
         bool better = false;
-        if (n_val && (t.iter % validate_every == 0 || t.iter == cfg.iterations)) {
+        if (n_val && (t.iter % cfg.validate_every == 0 || t.iter == cfg.iterations)) {
             if (validate(&t, val, n_val, ref, &vr))
                 goto done;
             better = train_keep_best(&t, vr);

@@ -1045,8 +1045,8 @@ Test(train, cli_resume_into_another_out_gives_complete_outputs)
        looked for again from the checkpoint, said so */
     drop_best_model("B/checkpoint.msgpack");
     cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/G --iters 4 " QUICK
-                     " --resume %s/B/checkpoint.msgpack", d, d, d, d), 0, "%s",
-                 cli_file("err"));
+                     " --validate-every 1 --resume %s/B/checkpoint.msgpack", d, d, d, d), 0,
+                 "%s", cli_file("err"));
     cr_assert(strstr(cli_file("err"), "holds no best model"), "%s", cli_file("err"));
     cr_assert(strstr(cli_file("out"), "iteration 3: validation"), "%s", cli_file("out"));
     cr_assert(cli_exists("G/best.msgpack"));
@@ -1076,6 +1076,35 @@ Test(train, cli_resume_into_another_runs_out_takes_its_own_rows)
     assert_same_model_files("B/best.msgpack", "U/best.msgpack");
     assert_same_model_files("B/final.msgpack", "U/final.msgpack");
     assert_same_model_files("B/checkpoint.msgpack", "U/checkpoint.msgpack");
+    cli_teardown();
+}
+
+/* A resume validates at the iterations the run did: another
+ * --validate-every would keep another best.msgpack than an uninterrupted
+ * run's, and is refused naming both; weft model prints the run's. A run
+ * without --val validated nothing, and one resumed with --val may pick. */
+Test(train, cli_resume_keeps_the_validation_period)
+{
+    if (!cli_toy("train-resume-validate-every"))
+        return;
+    const char *d = cli_dir;
+#define RUN "train %s/toy.weft " QUICK
+    cr_assert_eq(cli(RUN " --out %s/run --iters 2 --val %s/toy.weft --validate-every 2", d, d, d),
+                 0, "%s", cli_file("err"));
+    cr_assert_eq(cli(RUN " --out %s/run --iters 3 --val %s/toy.weft --resume "
+                     "%s/run/checkpoint.msgpack", d, d, d, d), 1);
+    cr_assert(strstr(cli_file("err"), "checkpoint was validated every 2 iterations "
+                     "(--validate-every), this run every 5"), "%s", cli_file("err"));
+    cr_assert_eq(cli("model %s/run/checkpoint.msgpack", d), 0, "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("out"), "--iters 2 --validate-every 2 "), "%s", cli_file("out"));
+    cr_assert_eq(cli(RUN " --out %s/run --iters 3 --val %s/toy.weft --resume "
+                     "%s/run/checkpoint.msgpack --validate-every 2", d, d, d, d), 0, "%s",
+                 cli_file("err"));
+    cr_assert_eq(cli(RUN " --out %s/bare --iters 2", d, d), 0, "%s", cli_file("err"));
+    cr_assert_eq(cli(RUN " --out %s/bare --iters 3 --val %s/toy.weft --validate-every 3 "
+                     "--resume %s/bare/checkpoint.msgpack", d, d, d, d), 0, "%s",
+                 cli_file("err"));
+#undef RUN
     cli_teardown();
 }
 

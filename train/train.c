@@ -52,7 +52,8 @@ void train_config_default(train_config_t *c)
                           .dagger_iters = 20, .teacher = "jsebf", .episodes = 4, .rollouts = 4,
                           .jobs_min = 10, .jobs_max = 40, .curriculum_iters = 30,
                           .lr_imitate = 3e-3, .imitate_topk = 8, .lr_rl = 3e-4, .clip = 1, .entropy = 0.01,
-                          .entropy_decay = 0.97, .differential = true, .allocator = "madd"};
+                          .entropy_decay = 0.97, .differential = true, .allocator = "madd",
+                          .validate_every = 5};
 }
 
 weft_err_t train_config_check(const train_config_t *c)
@@ -89,6 +90,9 @@ weft_err_t train_config_check(const train_config_t *c)
         return weft_fail(WEFT_EINVAL, "entropy bonus %g, expected finite and >= 0", c->entropy);
     if (!(c->entropy_decay > 0 && c->entropy_decay <= 1))
         return weft_fail(WEFT_EINVAL, "entropy decay %g, expected in (0, 1]", c->entropy_decay);
+    if (c->validate_every < 1)
+        return weft_fail(WEFT_EINVAL, "validation every %zu iterations, expected >= 1",
+                         c->validate_every);
     const coflow_ordering_t *o = coflow_ordering_find(c->teacher ? c->teacher : "");
     if (!o || !strcmp(o->name, "learned"))
         return weft_fail(WEFT_EINVAL, "teacher '%s' is not a heuristic ordering (see `weft sim "
@@ -1232,6 +1236,7 @@ weft_err_t train_checkpoint_save(const train_t *t, const char *path)
                                   (int64_t)pool_hash(t->pool, t->n_pool)));
     WEFT_CHECK(attn_model_set_int(&mf, "train.val_size", (int64_t)t->n_val));
     WEFT_CHECK(attn_model_set_int(&mf, "train.val_hash", (int64_t)pool_hash(t->val, t->n_val)));
+    WEFT_CHECK(attn_model_set_int(&mf, "train.validate_every", (int64_t)t->cfg.validate_every));
     WEFT_CHECK(put_settings(&mf, &t->cfg));
     WEFT_CHECK(attn_model_save(path, &mf));
 cleanup:
@@ -1304,7 +1309,7 @@ static weft_err_t check_run(const attn_model_file_t *mf, const char *path, const
        (a run without --val compares nothing, nor does a checkpoint of one,
        which measured no best, so validation may start at a resume;
        checkpoints from before 2026-12-04 do not say, and are taken) */
-    int64_t n_val, val_hash;
+    int64_t n_val = 0, val_hash;
     if (t->n_val > 0 && attn_model_find_int(mf, "train.val_hash")) {
         if ((err = attn_model_get_int(mf, "train.val_size", &n_val)) ||
             (err = attn_model_get_int(mf, "train.val_hash", &val_hash)))
@@ -1317,6 +1322,19 @@ static weft_err_t check_run(const attn_model_file_t *mf, const char *path, const
                              "best ratio would be compared with another set's; a resumed run "
                              "must validate on the same workloads", path, (long long)n_val,
                              (unsigned long long)val_hash, t->n_val, (unsigned long long)vh);
+    }
+    /* which iterations are validated decides which models can be the best:
+       resumed with another period, a run would keep another best.msgpack
+       than an uninterrupted one (a run without --val validated none) */
+    int64_t every;
+    if (t->n_val > 0 && n_val > 0 && attn_model_find_int(mf, "train.validate_every")) {
+        if ((err = attn_model_get_int(mf, "train.validate_every", &every)))
+            return weft_wrap(err, "%s: ", path);
+        if (every < 0 || (uint64_t)every != cfg->validate_every)
+            return weft_fail(WEFT_EINVAL, "%s: checkpoint was validated every %lld iterations "
+                             "(--validate-every), this run every %zu: a resumed run must keep "
+                             "them, as they decide which models can be the best", path,
+                             (long long)every, cfg->validate_every);
     }
     if (m->prior != t->model.prior || m->prior_path != t->model.prior_path)
         return weft_fail(WEFT_EINVAL, "%s: checkpoint's model has prior %g and prior_path %g "
@@ -1482,6 +1500,11 @@ weft_err_t train_checkpoint_describe(const attn_model_file_t *mf, const char *pa
     char num[WEFT_FMT_LEN];
     put_text(options, n_options, &len, "--seed %llu --iters %lld", (unsigned long long)v[6],
              (long long)v[3]);
+    int64_t every;
+    if (n_val > 0 && attn_model_find_int(mf, "train.validate_every")) {
+        WEFT_CHECK(get_int(mf, path, "train.validate_every", &every));
+        put_text(options, n_options, &len, " --validate-every %lld", (long long)every);
+    }
     for (size_t i = 0; i < N_SETTINGS; i++) {
         char name[ATTN_MODEL_NAME_MAX];
         snprintf(name, sizeof name, "train.cfg.%s", settings[i].key);

@@ -79,12 +79,15 @@ typedef struct {
     double entropy_decay;     /* multiplied in every REINFORCE iteration, in (0, 1] */
     bool differential;        /* differential rewards (see above) */
     const char *allocator;    /* rate allocation of the episodes ("madd") */
+    size_t validate_every;    /* iterations between the caller's validations, >= 1: no
+                                 iteration reads it, but which models can be the best
+                                 does, so a checkpoint records it for a resume */
 } train_config_t;
 
 /* Defaults: seed 1, 2 threads, 60 iterations (20 imitation, 20 DAgger),
  * teacher jsebf, 4 episodes, 4 rollouts, 10..40 jobs over 30 iterations,
  * lr 3e-3 / 3e-4, top-8 imitation, clip 1, entropy 0.01 decaying 0.97, differential on,
- * madd. */
+ * madd, validated every 5 iterations. */
 void train_config_default(train_config_t *c);
 
 /* EINVAL naming the field and value for an out-of-range setting or an
@@ -194,7 +197,9 @@ const char *train_blas_kernels(void);
  * another format (format 1 stored no settings), a NaN or infinity
  * anywhere, negative second moments, counters out of order, and a seed,
  * setting, teacher prior, pool or parameter shapes that differ from t's
- * (the iteration count only when lr_rl_end > 0, whose schedule spans it:
+ * (validate_every only when both the checkpoint's run and t validate, and
+ * the checkpoint records it, as checkpoints before 2026-12-05 do not;
+ * the iteration count only when lr_rl_end > 0, whose schedule spans it:
  * with a constant rate a run can be resumed with more iterations; the
  * teacher, lr_imitate and imitate_topk only when imitate_iters or
  * dagger_iters is not 0: no iteration reads them otherwise). */
