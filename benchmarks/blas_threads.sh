@@ -7,7 +7,7 @@
 # the table of the last run of each.
 # usage: benchmarks/blas_threads.sh [BUILD_DIR] [ROUNDS]   (from the source tree)
 set -eu
-WEFT=./${1:-build}/weft
+WEFT=${1:-build}/weft # holds a slash: run from there, absolute or not
 ROUNDS=${2:-2}
 W=build/bench-blas.weft
 [ -f "$W" ] || "$WEFT" gen --shape wfcommons --jobs 100 --ports 64 --load 0.9 --seed 3 \

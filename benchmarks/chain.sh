@@ -16,7 +16,7 @@
 set -eu
 BUILD=${1:-build}
 [ $# -gt 0 ] && shift
-WEFT=./$BUILD/weft
+WEFT=$BUILD/weft # holds a slash, so it is run from there: BUILD may be absolute
 [ -x "$WEFT" ] || { echo "chain.sh: $WEFT not built (make build)" >&2; exit 1; }
 [ $# -gt 0 ] || set -- 20000 40000 200000
 POLICIES=${POLICIES:-sebf wcp jsebf jsebf-cp}

@@ -12,7 +12,7 @@ BUILD=${1:-build}
 OUT=${OUT:-$BUILD/eval}
 SEEDS=${SEEDS:-4}
 JOBS=${JOBS:-30}
-WEFT=./$BUILD/weft
+WEFT=$BUILD/weft # holds a slash, so it is run from there: BUILD may be absolute
 [ -x "$WEFT" ] || { echo "eval.sh: $WEFT not built (make build)" >&2; exit 1; }
 mkdir -p "$OUT/data"
 FILES=""

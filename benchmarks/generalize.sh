@@ -11,7 +11,7 @@ set -eu
 BUILD=${1:-build}
 OUT=${OUT:-$BUILD/generalize}
 SEEDS=${SEEDS:-3}
-WEFT=./$BUILD/weft
+WEFT=$BUILD/weft # holds a slash, so it is run from there: BUILD may be absolute
 POLICIES=${POLICIES:-learned jsebf jsebf-cp sincronia sebf wcp}
 [ -x "$WEFT" ] || { echo "generalize.sh: $WEFT not built (make build)" >&2; exit 1; }
 mkdir -p "$OUT/data"

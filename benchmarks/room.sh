@@ -17,7 +17,7 @@
 set -eu
 BUILD=${1:-build}
 [ $# -gt 0 ] && shift
-WEFT=./$BUILD/weft
+WEFT=$BUILD/weft # holds a slash, so it is run from there: BUILD may be absolute
 [ -x "$WEFT" ] || { echo "room.sh: $WEFT not built (make build)" >&2; exit 1; }
 [ $# -gt 0 ] || set -- "$BUILD"/eval/data/*.weft
 TMP=$(mktemp -d)
