@@ -9,6 +9,7 @@
  * seed) removed, so alibaba-l0.7-s1001.weft and alibaba-l0.7-s1002.weft
  * form the group alibaba-l0.7.
  */
+#include <ctype.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -98,13 +99,17 @@ static void mean_ci(const double *x, const size_t *idx, size_t n, double *mean, 
     *half = n > 1 ? t95(n - 1) * sqrt(ss / (double)(n - 1)) / sqrt((double)n) : NAN;
 }
 
+/* A workload's group: its file name without the extension and a
+ * trailing -s<seed> (README, "Sweep loads and seeds"). The extension is
+ * a last dot after the last dash, followed by a letter: in x-l0.7-s1 the
+ * dot belongs to the load, not to an extension. */
 static void group_of(const char *path, char *buf, size_t len)
 {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     snprintf(buf, len, "%s", base);
-    char *dot = strrchr(buf, '.');
-    if (dot)
+    char *dot = strrchr(buf, '.'), *last_dash = strrchr(buf, '-');
+    if (dot && (!last_dash || dot > last_dash) && isalpha((unsigned char)dot[1]))
         *dot = '\0';
     char *dash = strrchr(buf, '-');
     if (dash && dash[1] == 's' && dash[2]) {

@@ -262,6 +262,29 @@ Test(lpbound, eval_csv_quotes_and_ties_read_as_ties, .fini = cli_teardown)
     cr_assert(strstr(cli_file("r.csv"), want), "%s", cli_file("r.csv"));
 }
 
+/* `weft eval` groups workloads by name without extension and seed also
+ * when the name has no extension: x-l0.7-s1, x-l0.5-s1 and x-l0.5-s2 are
+ * groups x-l0.7 and x-l0.5 (it cut at the load's dot: one group x-l0). */
+Test(lpbound, eval_groups_names_without_an_extension, .fini = cli_teardown)
+{
+    cli_open("evalgroups");
+    const char *names[] = {"x-l0.7-s1", "x-l0.5-s1", "x-l0.5-s2"};
+    char paths[3][128];
+    for (int i = 0; i < 3; i++)
+        write_in_dir(paths[i], sizeof paths[i], names[i],
+                     "weft-workload 1\nports 2\njob 0 0 1 0 1\ncoflow 0 0 1 -\n0 1 1000\n"
+                     "end 1\n");
+    cr_assert_eq(cli("eval %s %s %s --policy sebf --csv %s/r.csv", paths[0], paths[1],
+                     paths[2], cli_dir),
+                 0, "%s", cli_file("err"));
+    const char *csv = cli_file("r.csv");
+    for (int i = 0; i < 3; i++) {
+        char want[256];
+        snprintf(want, sizeof want, "\nsebf,%s,%s,", paths[i], i ? "x-l0.5" : "x-l0.7");
+        cr_assert(strstr(csv, want), "no '%s' in %s", want + 1, csv);
+    }
+}
+
 /* Sizes from 1 byte to 1e15 on one port give LP rows whose coefficients
  * span as many orders of magnitude. GLPK's simplex unscaled ran for minutes
  * on the first workload, seemingly without end; scaled each round, it
