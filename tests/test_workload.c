@@ -1192,6 +1192,28 @@ Test(workload_wfcommons, errors)
     expect_fail_text(WF_HEAD "\"files\": 3, \"tasks\": []}}}", ".json", WORKLOAD_FORMAT_AUTO,
                      NULL, WEFT_EPARSE, 0,
                      "workflow.specification.files: expected an array, found an integer", NULL);
+    /* two runtimes of one task: which ran is unknown (the last was taken) */
+#define WF_AB WF_HEAD "\"files\": [{\"id\": \"f\", \"sizeInBytes\": 10}], \"tasks\": [" \
+              "{\"id\": \"a\", \"outputFiles\": [\"f\"]}," \
+              "{\"id\": \"b\", \"parents\": [\"a\"], \"inputFiles\": [\"f\"]}]}, "
+    expect_fail_text(WF_AB "\"execution\": {\"tasks\": [{\"id\": \"a\", \"runtimeInSeconds\": 1},"
+                           "{\"id\": \"a\", \"runtimeInSeconds\": 2}]}}}",
+                     ".json", WORKLOAD_FORMAT_AUTO, NULL, WEFT_EINVAL, 0,
+                     "workflow.execution.tasks[1]: task id \"a\" appears twice (also "
+                     "execution.tasks[0])", NULL);
+    /* a container of the wrong type is named, not its child as missing */
+    expect_fail_text(WF_AB "\"execution\": []}}", ".json", WORKLOAD_FORMAT_AUTO, NULL,
+                     WEFT_EPARSE, 0, "workflow.execution: expected an object, found an array",
+                     NULL);
+    expect_fail_text(WF_AB "\"execution\": {\"tasks\": [3]}}}", ".json", WORKLOAD_FORMAT_AUTO,
+                     NULL, WEFT_EPARSE, 0,
+                     "workflow.execution.tasks[0]: expected a task's execution (an object), "
+                     "found an integer", NULL);
+#undef WF_AB
+    expect_fail_text(WF_HEAD "\"files\": [\"f\"], \"tasks\": []}}}", ".json",
+                     WORKLOAD_FORMAT_AUTO, NULL, WEFT_EPARSE, 0,
+                     "workflow.specification.files[0]: expected a file (an object), found \"f\"",
+                     NULL);
 }
 
 /* A tiny workflow exercising the rules: a (depth 0) sends 10 bytes to each

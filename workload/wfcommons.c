@@ -73,6 +73,7 @@ typedef struct {
     const char **task_name;   /* [n_tasks] */
     size_t *task_prefix_len;  /* [n_tasks] */
     double *runtime;          /* [n_tasks] */
+    size_t *exec_record;      /* [n_tasks] its execution.tasks index + 1; 0: none yet */
     uint32_t *port;           /* [n_tasks] */
     size_t *in_first, *in_n, *out_first, *out_n; /* [n_tasks] into fidx */
     size_t *fidx;
@@ -99,6 +100,7 @@ static void wf_free(wf_t *w)
     free(w->task_name);
     free(w->task_prefix_len);
     free(w->runtime);
+    free(w->exec_record);
     free(w->port);
     free(w->in_first);
     free(w->in_n);
@@ -332,6 +334,9 @@ static weft_err_t load_tasks(wf_t *w, const json_t *root)
     ALLOC(w->file_ix, w->n_files);
     ALLOC(w->file_size, w->n_files);
     json_array_foreach(files, k, v) {
+        if (!json_is_object(v)) /* else its id would read as missing */
+            return bad(w, WEFT_EPARSE, v, "a file (an object)",
+                       "workflow.specification.files[%zu]", k);
         const json_t *id = json_object_get(v, "id"), *sz = json_object_get(v, "sizeInBytes");
         if (!json_is_string(id))
             return bad(w, WEFT_EPARSE, id, "a file id (a string)",
@@ -371,6 +376,7 @@ static weft_err_t load_tasks(wf_t *w, const json_t *root)
     ALLOC(w->task_name, n);
     ALLOC(w->task_prefix_len, n);
     ALLOC(w->runtime, n);
+    ALLOC(w->exec_record, n);
     ALLOC(w->port, n);
     ALLOC(w->in_first, n);
     ALLOC(w->in_n, n);
@@ -452,10 +458,15 @@ static weft_err_t load_tasks(wf_t *w, const json_t *root)
     /* runtimes */
     const json_t *exec = json_object_get(wfl, "execution");
     if (exec) {
+        if (!json_is_object(exec))
+            return bad(w, WEFT_EPARSE, exec, "an object", "workflow.execution");
         const json_t *et = json_object_get(exec, "tasks");
         if (!json_is_array(et))
             return bad(w, WEFT_EPARSE, et, "an array", "workflow.execution.tasks");
         json_array_foreach(et, k, v) {
+            if (!json_is_object(v))
+                return bad(w, WEFT_EPARSE, v, "a task's execution (an object)",
+                           "workflow.execution.tasks[%zu]", k);
             const json_t *id = json_object_get(v, "id"),
                          *rt = json_object_get(v, "runtimeInSeconds");
             if (!json_is_string(id))
@@ -465,6 +476,12 @@ static weft_err_t load_tasks(wf_t *w, const json_t *root)
             if (t == SIZE_MAX)
                 return bad(w, WEFT_ENOTFOUND, id, "the id of a task in workflow.specification",
                            "workflow.execution.tasks[%zu].id", k);
+            if (w->exec_record[t]) /* two runtimes: which one ran is unknown */
+                return weft_fail(WEFT_EINVAL,
+                                 "%s: workflow.execution.tasks[%zu]: task id \"%.60s\" appears "
+                                 "twice (also execution.tasks[%zu])",
+                                 w->path, k, json_string_value(id), w->exec_record[t] - 1);
+            w->exec_record[t] = k + 1;
             if (!json_is_number(rt))
                 return bad(w, WEFT_EPARSE, rt, "a runtime in seconds (a number)",
                            "workflow.execution.tasks[%zu].runtimeInSeconds", k);
