@@ -320,6 +320,13 @@ Test(gen_stats, hand_built_exact)
     cr_assert(strstr(text, "0.1562"), "%s", text);
     cr_assert(strstr(text, "16 bit/s"), "%s", text);
     free(text);
+    /* a light load in three digits (it read 0.0000) */
+    s.offered_load = 1.5e-6;
+    f = open_memstream(&text, &len);
+    workload_stats_print(&s, f);
+    fclose(f);
+    cr_assert(strstr(text, " 1.5e-06 ") && !strstr(text, "0.0000"), "%s", text);
+    free(text);
 }
 
 Test(gen_stats, empty_and_simultaneous)

@@ -245,7 +245,10 @@ void workload_stats_print(const workload_stats_t *s, FILE *out)
         line(out, "last arrival", v, note);
         human_rate(s->port_rate, tmp, sizeof tmp);
         if (s->offered_load > 0) {
-            snprintf(v, sizeof v, "%.4f", s->offered_load);
+            if (s->offered_load >= 0.01)
+                snprintf(v, sizeof v, "%.4f", s->offered_load);
+            else /* three digits of a light load, not 0.0000 */
+                snprintf(v, sizeof v, "%.3g", s->offered_load);
             snprintf(note, sizeof note, "bytes / (span x %zu ports x %s)", s->n_ports, tmp);
             line(out, "offered load", v, note);
         } else {
