@@ -85,7 +85,8 @@ static void wcp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 
 const coflow_ordering_t coflow_wcp = {
     .name = "wcp",
-    .description = "DAG-aware: weighted shortest remaining critical path of the job first",
+    .description = "DAG-aware: weighted shortest remaining critical path of the job first, "
+                   "longest remaining path first inside a job",
     .default_allocator = "madd",
     .clairvoyant = true,
     .create = coflow_keyctx_create,
