@@ -422,57 +422,75 @@ static void send_ack(conn_t *c, int64_t seq, int64_t job, uint64_t first_fid, bo
 }
 
 /* Appends one journal record: {"r": "job", "job": job} when job is given,
- * {"r": "cancel", "job": id (, "sent": [[flow id, bytes], ...])} when
- * cancel_id is not INT64_MIN (more of them for a "sent" longer than
- * RPC_CANCEL_SENT_CHUNK), else {"r": "done", "flows": fids[0..n)}; each
- * with "at", the wall-clock time of now on the gateway's clock, which a
- * restart maps back onto its own (rpc_gateway_replay_record), so JCTs
- * outlive the process. */
-static weft_err_t journal_record(rpc_gateway_t *gw, const msgpack_object *job,
-                                 int64_t cancel_id, const uint64_t *fids, size_t n)
+ * else {"r": "done", "flows": fids[0..n)}; or, with cancel_id not
+ * INT64_MIN, {"r": "cancel", "job": cancel_id (, "sent": sent[0..n_sent)
+ * of job cj, from its flow *from on)}. Each with "at", the wall-clock time
+ * `at` (now on the gateway's clock), which a restart maps back onto its
+ * own (rpc_gateway_replay_record), so JCTs outlive the process. */
+static weft_err_t append_record(rpc_gateway_t *gw, double at, const msgpack_object *job,
+                                const uint64_t *fids, size_t n, int64_t cancel_id, size_t cj,
+                                size_t *from, size_t n_sent)
 {
-    if (gw->journal.fd < 0 || (!job && cancel_id == INT64_MIN && n == 0))
-        return WEFT_OK;
-    bool cancel = !job && cancel_id != INT64_MIN;
-    size_t cj = cancel ? rpc_sched_find_job(&gw->sched, cancel_id) : SIZE_MAX;
-    double at = gw->sched.wall_at_zero + gw_now(gw);
+    bool cancel = cancel_id != INT64_MIN;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    weft_err_t err = WEFT_OK;
-    for (size_t from = 0, upto = 0, first = 1; !err; first = 0, sb.size = 0) {
-        size_t n_sent = cj != SIZE_MAX ? rpc_sched_pack_cancel_sent(&gw->sched, cj, &upto,
-                                                                    RPC_CANCEL_SENT_CHUNK, NULL)
-                                       : 0;
-        if (!first && !n_sent)
-            break;
-        size_t mark;
-        if ((err = rpc_frame_begin(&sb, &mark)))
-            break;
+    size_t mark;
+    weft_err_t err = rpc_frame_begin(&sb, &mark);
+    if (!err) {
         msgpack_packer pk;
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
         msgpack_pack_map(&pk, n_sent ? 4 : 3);
         rpc_pack_cstr(&pk, "at"), msgpack_pack_double(&pk, at);
-        rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, job ? "job" : cancel ? "cancel" : "done");
-        if (job) {
-            rpc_pack_cstr(&pk, "job"), msgpack_pack_object(&pk, *job);
-        } else if (cancel) {
+        rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, cancel ? "cancel" : job ? "job" : "done");
+        if (cancel) {
             pack_kv_int(&pk, "job", cancel_id);
             if (n_sent) { /* what job_status reports of its dropped flows */
                 rpc_pack_cstr(&pk, "sent"), msgpack_pack_array(&pk, n_sent);
-                rpc_sched_pack_cancel_sent(&gw->sched, cj, &from, n_sent, &pk);
+                rpc_sched_pack_cancel_sent(&gw->sched, cj, from, n_sent, &pk);
             }
+        } else if (job) {
+            rpc_pack_cstr(&pk, "job"), msgpack_pack_object(&pk, *job);
         } else {
             rpc_pack_cstr(&pk, "flows"), msgpack_pack_array(&pk, n);
             for (size_t i = 0; i < n; i++)
                 msgpack_pack_uint64(&pk, fids[i]);
         }
         err = rpc_frame_end(&sb, mark, gw->journal.max_record); /* >= a register frame */
-        if (!err)
-            err = rpc_journal_append(&gw->journal, sb.data, sb.size);
-        if (!cancel)
-            break;
     }
+    if (!err)
+        err = rpc_journal_append(&gw->journal, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
+    return err;
+}
+
+/* Journals a registration (job) or the completions fids[0..n). */
+static weft_err_t journal_record(rpc_gateway_t *gw, const msgpack_object *job,
+                                 const uint64_t *fids, size_t n)
+{
+    if (gw->journal.fd < 0 || (!job && n == 0))
+        return WEFT_OK;
+    return append_record(gw, gw->sched.wall_at_zero + gw_now(gw), job, fids, n, INT64_MIN,
+                         SIZE_MAX, NULL, 0);
+}
+
+/* Journals the cancel of job id: one record, and more for a "sent" longer
+ * than RPC_CANCEL_SENT_CHUNK entries (a replayed cancel of a cancelled job
+ * only adds "sent"), each within the record cap. */
+static weft_err_t journal_cancel(rpc_gateway_t *gw, int64_t id)
+{
+    if (gw->journal.fd < 0)
+        return WEFT_OK;
+    size_t cj = rpc_sched_find_job(&gw->sched, id), from = 0, upto = 0;
+    double at = gw->sched.wall_at_zero + gw_now(gw); /* the same in each */
+    weft_err_t err = WEFT_OK;
+    for (bool first = true; !err; first = false) {
+        size_t n_sent = cj == SIZE_MAX ? 0
+                                       : rpc_sched_pack_cancel_sent(&gw->sched, cj, &upto,
+                                                                    RPC_CANCEL_SENT_CHUNK, NULL);
+        if (!first && !n_sent)
+            break;
+        err = append_record(gw, at, NULL, NULL, 0, id, cj, &from, n_sent);
+    }
     return err;
 }
 
@@ -557,7 +575,7 @@ static void handle_register(conn_t *c, const msgpack_object *m)
         return send_ack(c, seq, id, rpc_sched_first_fid(&gw->sched, j), true);
     }
     uint64_t first;
-    if ((err = journal_record(gw, job, INT64_MIN, NULL, 0)) ||
+    if ((err = journal_record(gw, job, NULL, 0)) ||
         (err = rpc_sched_commit_job(&gw->sched, &tmp, gw_now(gw), &first))) {
         coflow_workload_destroy(&tmp);
         return fatal(gw, err);
@@ -593,7 +611,7 @@ static const char *code_of(weft_err_t err)
 /* Completes fids[0..n): journal first, then the state. */
 static void complete(rpc_gateway_t *gw, const uint64_t *fids, size_t n)
 {
-    weft_err_t err = journal_record(gw, NULL, INT64_MIN, fids, n);
+    weft_err_t err = journal_record(gw, NULL, fids, n);
     for (size_t i = 0; !err && i < n; i++)
         err = rpc_sched_finish(&gw->sched, fids[i], gw_now(gw));
     if (err)
@@ -806,7 +824,7 @@ static void handle_cancel(conn_t *c, const msgpack_object *m)
     if (s->jdone[j])
         return send_ack(c, seq, id, first, true);
     int r;
-    if ((err = journal_record(gw, NULL, id, NULL, 0)) ||
+    if ((err = journal_cancel(gw, id)) ||
         (r = rpc_sched_cancel(s, id, gw_now(gw))) < 0)
         return fatal(gw, err ? err : (weft_err_t)r);
     if (gw->o.log)
