@@ -87,21 +87,6 @@ void rpc_client_welcome(rpc_client_t *c, const msgpack_object *welcome)
     }
 }
 
-/* What rpc_client_read may take from the socket before the connection's
- * first frame is yielded: no byte past that frame, since a welcome there
- * raises the cap the frames after it are checked against. 0 once it is
- * complete (the caller drains it with rpc_client_next). */
-static size_t first_frame_room(const rpc_decoder_t *dec)
-{
-    size_t have = dec->len - dec->start;
-    if (have < RPC_HEADER_BYTES)
-        return RPC_HEADER_BYTES - have;
-    const unsigned char *h = dec->buf + dec->start;
-    size_t plen = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
-    size_t whole = RPC_HEADER_BYTES + plen; /* plen <= the cap: feed checked it */
-    return have < whole ? whole - have : 0;
-}
-
 void rpc_client_destroy(rpc_client_t *c)
 {
     rpc_client_close(c);
@@ -557,7 +542,10 @@ weft_err_t rpc_client_read(rpc_client_t *c)
          * to drain them (rpc_client_next); the rest stays in the socket. */
         size_t room = c->dec.max_frame + RPC_HEADER_BYTES - (c->dec.len - c->dec.start);
         if (c->dec.frames == 0) {
-            size_t first = first_frame_room(&c->dec);
+            /* not a byte past the connection's first frame before it is
+               yielded: a welcome there raises the cap the frames after it
+               are checked against */
+            size_t first = rpc_decoder_first_frame_missing(&c->dec);
             room = first < room ? first : room;
         }
         size_t want = room < sizeof buf ? room : sizeof buf;

@@ -252,6 +252,16 @@ void rpc_decoder_destroy(rpc_decoder_t *dec)
 
 size_t rpc_decoder_pending(const rpc_decoder_t *dec) { return dec->len - dec->start; }
 
+size_t rpc_decoder_first_frame_missing(const rpc_decoder_t *dec)
+{
+    size_t have = dec->len - dec->start;
+    if (have < RPC_HEADER_BYTES)
+        return RPC_HEADER_BYTES - have;
+    /* a length over the cap poisoned the decoder when it was fed */
+    size_t whole = RPC_HEADER_BYTES + (size_t)read_be(dec->buf + dec->start, RPC_HEADER_BYTES);
+    return have < whole ? whole - have : 0;
+}
+
 /* Poisons the decoder with err and the calling thread's detail, prefixed by
  * the number of the frame at fault (1 for the first). Returns err. */
 static weft_err_t poison(rpc_decoder_t *dec, weft_err_t err, uint64_t frame)

@@ -130,6 +130,9 @@ int rpc_decoder_next(rpc_decoder_t *dec, rpc_frame_t *out);
 
 /* Bytes buffered and not yet yielded as frames. */
 size_t rpc_decoder_pending(const rpc_decoder_t *dec);
+/* Bytes still missing from the first frame not yet yielded (its header's
+ * first, then its payload's): 0 once it is complete. */
+size_t rpc_decoder_first_frame_missing(const rpc_decoder_t *dec);
 
 /* Whether bytes[0 .. have) could be the start of a valid payload of len
  * bytes (have <= len): the checks of rpc_decoder_next on what is present,
