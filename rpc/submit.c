@@ -47,8 +47,9 @@ static weft_err_t connect_all(rpc_client_t *c, const char *host, int port, const
     return err;
 }
 
-/* The welcome of a (re)connection, which gives the gateway's frame cap
- * (the largest registration it takes): the jobs due and not acknowledged
+/* The welcome of a (re)connection (whose frame cap, the largest
+ * registration the gateway takes, rpc_client_next took): the jobs due and
+ * not acknowledged
  * are registered (again); those acknowledged and not done are watched, as
  * the gateway may have finished them while no one listened, or, if the
  * gateway is of another epoch than the one that acknowledged them (it
@@ -61,7 +62,6 @@ static weft_err_t on_welcome(rpc_client_t *c, const msgpack_object *m,
     int64_t e = 0;
     if (rpc_get_int_opt(m, "epoch", 1, INT64_MAX, &e))
         return weft_fail(WEFT_EPROTO, "welcome: %s", weft_last_error());
-    rpc_client_welcome(c, m);
     bool lost = *epoch && e && (uint64_t)e != *epoch;
     if (e)
         *epoch = (uint64_t)e;
