@@ -881,8 +881,9 @@ static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s, size_t ma
             continue;
         }
         /* a cancel record, and more for a "sent" longer than a record takes */
-        for (size_t from = 0, at = 0, first = 1; s->jcancelled[j]; first = 0) {
-            size_t n_sent = rpc_sched_pack_cancel_sent(s, j, &at, RPC_CANCEL_SENT_CHUNK, NULL);
+        size_t from = 0, upto = 0; /* where this record's "sent" starts, and the next's */
+        for (bool first = true; s->jcancelled[j]; first = false) {
+            size_t n_sent = rpc_sched_pack_cancel_sent(s, j, &upto, RPC_CANCEL_SENT_CHUNK, NULL);
             if (!first && !n_sent)
                 break;
             FRAME(msgpack_pack_map(&pk, (timed ? 3 : 2) + (n_sent > 0));
