@@ -97,7 +97,8 @@
 #define RECV_IDLE_S 2.0
 #define BACKOFF_MIN_S 0.05
 #define BACKOFF_MAX_S 2.0
-#define REPORT_BATCH 256           /* flows a progress or done message */
+#define REPORT_BATCH 256           /* flows a done message, or a progress call
+                                      (split further to fit the frame cap) */
 /* A data connection's acknowledgment, version RPC_DATA_ACKS: what a
  * sender writes first, what a receiver answers before its first count
  * (readable in a packet capture; the first byte is never the zero an older

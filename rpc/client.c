@@ -388,19 +388,41 @@ weft_err_t rpc_client_register(rpc_client_t *c, int64_t seq, const coflow_worklo
     return err ? weft_wrap(err, "job %lld: ", (long long)wl->jobs[j].id) : err;
 }
 
+/* Bytes msgpack packs unsigned v in. */
+static size_t uint_packed_size(uint64_t v)
+{
+    return v < 128 ? 1 : v <= UINT8_MAX ? 2 : v <= UINT16_MAX ? 3 : v <= UINT32_MAX ? 5 : 9;
+}
+
+/* A progress message's bytes besides its entries: the map, its two keys,
+ * "progress" and the array's header at its largest. */
+#define PROGRESS_HEAD_BYTES 32
+
 weft_err_t rpc_client_progress(rpc_client_t *c, const uint64_t *fids, const double *sent,
                                size_t n)
 {
-    BEGIN(c);
-    msgpack_pack_map(pk, 2);
-    rpc_pack_cstr(pk, "type"), rpc_pack_cstr(pk, "progress");
-    rpc_pack_cstr(pk, "flows"), msgpack_pack_array(pk, n);
-    for (size_t i = 0; i < n; i++) {
-        msgpack_pack_array(pk, 2);
-        msgpack_pack_uint64(pk, fids[i]);
-        msgpack_pack_double(pk, sent[i]);
+    /* As many messages as the gateway's frame cap needs: an entry takes
+       10 to 19 bytes, so a batch that fits with small flow ids may not
+       with large ones (progress carries totals, so a split loses nothing) */
+    size_t cap = c->max_frame ? c->max_frame : RPC_MAX_FRAME_DEFAULT;
+    for (size_t from = 0;;) {
+        size_t upto = from, bytes = PROGRESS_HEAD_BYTES;
+        while (upto < n && (upto == from || bytes + 10 + uint_packed_size(fids[upto]) <= cap))
+            bytes += 10 + uint_packed_size(fids[upto++]); /* one at least: END judges it */
+        BEGIN(c);
+        msgpack_pack_map(pk, 2);
+        rpc_pack_cstr(pk, "type"), rpc_pack_cstr(pk, "progress");
+        rpc_pack_cstr(pk, "flows"), msgpack_pack_array(pk, (uint32_t)(upto - from));
+        for (size_t i = from; i < upto; i++) {
+            msgpack_pack_array(pk, 2);
+            msgpack_pack_uint64(pk, fids[i]);
+            msgpack_pack_double(pk, sent[i]);
+        }
+        weft_err_t err = END(c);
+        if (err || upto == n)
+            return err;
+        from = upto;
     }
-    return END(c);
 }
 
 weft_err_t rpc_client_done(rpc_client_t *c, int64_t seq, const uint64_t *fids, size_t n)

@@ -111,7 +111,8 @@ weft_err_t rpc_client_hello_client(rpc_client_t *c, const char *token);
 /* Registers job j of wl (its coflows, flows, parents, compute times). */
 weft_err_t rpc_client_register(rpc_client_t *c, int64_t seq, const coflow_workload_t *wl,
                                size_t j);
-/* Reports sent[i] bytes sent in total for flow fids[i]. */
+/* Reports sent[i] bytes sent in total for flow fids[i], in as many
+ * messages as the gateway's frame cap needs. */
 weft_err_t rpc_client_progress(rpc_client_t *c, const uint64_t *fids, const double *sent,
                                size_t n);
 weft_err_t rpc_client_done(rpc_client_t *c, int64_t seq, const uint64_t *fids, size_t n);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rpc/client.h"
 #include "rpc/rpc.h"
 
 TestSuite(rpc, .timeout = 60);
@@ -618,4 +619,63 @@ Test(rpc, payload_prefixes)
     cr_assert_eq(rpc_payload_prefix_ok(bad, sizeof bad, 10, 0), WEFT_EPROTO);
     const unsigned char notmap[] = {0x91};
     cr_assert_eq(rpc_payload_prefix_ok(notmap, 1, 10, 0), WEFT_EPROTO);
+}
+
+/* An agent's progress report under the smallest frame cap: 256 entries of
+ * flow ids past 2^32 (19 bytes each) overflow 4096 bytes in one message, so
+ * rpc_client_progress sends them in several frames, each within the cap,
+ * every entry once and in order; small ids still go in one. */
+static size_t progress_frames(rpc_client_t *c, const uint64_t *fids, const double *sent,
+                              size_t n)
+{
+    rpc_decoder_t dec;
+    cr_assert_eq(rpc_decoder_init(&dec, &(rpc_limits_t){.max_frame = RPC_MIN_FRAME}), WEFT_OK);
+    size_t taken, frames = 0, got = 0;
+    rpc_frame_t fr;
+    rpc_frame_init(&fr);
+    for (size_t off = 0; off < c->out.size; off += taken) {
+        cr_assert_eq(rpc_decoder_feed(&dec, c->out.data + off, c->out.size - off, &taken),
+                     WEFT_OK, "%s", weft_last_error());
+        int r;
+        while ((r = rpc_decoder_next(&dec, &fr)) == 1) {
+            frames++;
+            cr_assert_leq(fr.size, RPC_MIN_FRAME);
+            const msgpack_object_array *a;
+            cr_assert_eq(rpc_get_array(&fr.msg.data, "flows", &a), WEFT_OK);
+            for (uint32_t i = 0; i < a->size; i++, got++) {
+                cr_assert_lt(got, n);
+                const msgpack_object *e = a->ptr[i].via.array.ptr;
+                cr_assert_eq(e[0].via.u64, fids[got]);
+                cr_assert_eq(e[1].via.f64, sent[got]);
+            }
+        }
+        cr_assert_eq(r, 0, "%s", weft_last_error());
+    }
+    cr_assert_eq(got, n);
+    rpc_frame_destroy(&fr);
+    rpc_decoder_destroy(&dec);
+    return frames;
+}
+
+Test(rpc, progress_split_to_the_frame_cap)
+{
+    enum { N = 256 };
+    uint64_t fids[N];
+    double sent[N];
+    for (size_t i = 0; i < N; i++)
+        fids[i] = ((uint64_t)1 << 40) + 7 * i, sent[i] = 1e6 + (double)i;
+    rpc_client_t c;
+    rpc_client_init(&c);
+    c.max_frame = RPC_MIN_FRAME;
+    cr_assert_eq(rpc_client_progress(&c, fids, sent, N), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(progress_frames(&c, fids, sent, N), 2);
+    rpc_client_destroy(&c);
+
+    for (size_t i = 0; i < N; i++)
+        fids[i] = 1000 + i;
+    rpc_client_init(&c);
+    c.max_frame = RPC_MIN_FRAME;
+    cr_assert_eq(rpc_client_progress(&c, fids, sent, N), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(progress_frames(&c, fids, sent, N), 1);
+    rpc_client_destroy(&c);
 }
