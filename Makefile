@@ -2,6 +2,9 @@
 # machine as root: they install what is missing, build, and run.
 BUILD ?= build
 JOBS ?= $(shell nproc)
+# cmake --build runs make again: without this every level of it says which
+# directory it enters
+MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 .PHONY: all deps build run test bench clean
