@@ -12,6 +12,11 @@ set -eu
 SECS=${1:-30}
 CC=${FUZZ_CC:-clang}
 OUT=${FUZZ_OUT:-build-fuzz}
+# the fuzzers run by path: ./DIR for a relative FUZZ_OUT, DIR for an absolute one
+case "$OUT" in
+/*) BIN_DIR=$OUT ;;
+*) BIN_DIR=./$OUT ;;
+esac
 TARGETS=${FUZZ_TARGETS:-fb alibaba wfcommons weft model frame job journal sched server agent sim}
 cd "$(dirname "$0")/.."
 
@@ -116,7 +121,7 @@ for t in $TARGETS; do
     # shellcheck disable=SC2086
     ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        "./$OUT/fuzz_$t" "$OUT/corpus/$t" $seeds \
+        "$BIN_DIR/fuzz_$t" "$OUT/corpus/$t" $seeds \
         -max_total_time="$SECS" -rss_limit_mb=2048 -timeout=30 \
         -max_len="$(max_len "$t")" -print_final_stats=1 \
         -artifact_prefix="$OUT/crashes/$t-" >"$log" 2>&1 || status=$?
