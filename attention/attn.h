@@ -210,16 +210,26 @@ typedef struct {
     size_t N;                  /* rows the arrays were pointed for (capacity) */
     size_t n;                  /* rows of the last forward, 0 if none */
     bool no_att;               /* the last forward was attn_forward_infer: no backward */
+    bool train;                /* att and dA .. dATT are held (attn_cache_prepare); else
+                                  NULL (attn_cache_prepare_infer) */
 } attn_cache_t;
 
 void attn_cache_init(attn_cache_t *c);
 void attn_cache_destroy(attn_cache_t *c);
 
-/* Makes the cache hold n rows of cfg, growing the block if n (or cfg) needs
- * more than it has; a smaller n reuses it without allocating. Old contents
- * are not kept. ENOMEM, or EINVAL for a bad cfg or n = 0 or n >
- * ATTN_MAX_ROWS. Memory O(N (B(16M + H N) + 17M + E)). */
+/* Makes the cache hold n rows of cfg for every pass, backward included,
+ * growing the block if n (or cfg) needs more than it has; a smaller n
+ * reuses it without allocating. Old contents are not kept. ENOMEM, or
+ * EINVAL for a bad cfg or n = 0 or n > ATTN_MAX_ROWS. Memory
+ * O(N (B(16M + H N) + 17M + E)) scalars. */
 weft_err_t attn_cache_prepare(attn_cache_t *c, const attn_config_t *cfg, size_t n);
+
+/* The same for attn_forward_infer alone: without the attention weights and
+ * the gradient buffers, N (E + 2M + B(16M + 4) + 2K + 4) + 16 (2K + 1)
+ * scalars at most, linear in N (a decision over 8000 coflows of the
+ * learned policy needs 39 MB instead of 2.4 GB). A cache prepared for
+ * training stays one. */
+weft_err_t attn_cache_prepare_infer(attn_cache_t *c, const attn_config_t *cfg, size_t n);
 
 /* ---------------------------------------------------------------------
  * Passes. attn_cache_prepare(c, cfg, n) first; X is [n, E]; the result is
@@ -234,7 +244,8 @@ void attn_forward(attn_cache_t *c, const attn_params_t *p, const attn_config_t *
 
 /* The same scores as attn_forward, for inference only (a scheduling
  * decision): the attention weights (H N^2 per block) are not written to
- * the cache, so attn_backward must not follow (it asserts). */
+ * the cache, so attn_backward must not follow (it asserts). The only pass
+ * a cache of attn_cache_prepare_infer serves. */
 void attn_forward_infer(attn_cache_t *c, const attn_params_t *p, const attn_config_t *cfg,
                         const weft_real_t *X, size_t n);
 

@@ -9,8 +9,12 @@
  * Cache invariant: every array is pointed for the capacity c->N and the
  * config c->cfg; an [N, C] array's row t lives at t*C whatever n is, and
  * att's head h at h*n*n (packed for the n in use), so one allocation serves
- * every n <= c->N. The input of block l is x^0 for l = 0, else the previous
- * block's res2 (pre-LN) or ln2 (post-LN): no copies of the residual stream.
+ * every n <= c->N. The arrays only attn_backward reads (att, dA .. dATT)
+ * are held only when c->train: they take (H B + 1) N^2 scalars, 36 N^2
+ * bytes at the learned policy's sizes (2.3 GB for 8000 coflows, where all
+ * the forward needs is 39 MB), and a scheduling decision never reads
+ * them. The input of block l is x^0 for l = 0, else the previous block's
+ * res2 (pre-LN) or ln2 (post-LN): no copies of the residual stream.
  */
 #include <assert.h>
 #include <stdbool.h>
@@ -30,15 +34,24 @@ void attn_cache_destroy(attn_cache_t *c)
 
 /* Points the arrays of c for (cfg, N) into base and returns the scalars
  * used; with base NULL only counts (pointers are left NULL-based and must
- * not be used). Sizes are bounded by attn_config_check and ATTN_MAX_ROWS,
- * so nothing here overflows. */
-static size_t point_cache(attn_cache_t *c, const attn_config_t *cfg, size_t N, weft_real_t *base)
+ * not be used). Without train, the arrays of backward are NULL and take
+ * nothing. Sizes are bounded by attn_config_check and ATTN_MAX_ROWS, so
+ * nothing here overflows. */
+static size_t point_cache(attn_cache_t *c, const attn_config_t *cfg, size_t N, weft_real_t *base,
+                          bool train)
 {
     size_t E = cfg->E, M = cfg->M, H = cfg->H, F = 4 * cfg->M, at = 0;
 #define TAKE(field, count)                                                                         \
     do {                                                                                           \
         (field) = base ? base + at : NULL;                                                         \
         at += (count);                                                                             \
+    } while (0)
+#define TAKE_TRAIN(field, count)                                                                   \
+    do {                                                                                           \
+        if (train)                                                                                 \
+            TAKE(field, count);                                                                    \
+        else                                                                                       \
+            (field) = NULL;                                                                        \
     } while (0)
     TAKE(c->x, N * E);
     TAKE(c->x0, N * M);
@@ -52,7 +65,7 @@ static size_t point_cache(attn_cache_t *c, const attn_config_t *cfg, size_t N, w
         TAKE(b->ln1_mean, N);
         TAKE(b->ln1_rstd, N);
         TAKE(b->qkv, N * 3 * M);
-        TAKE(b->att, H * N * N);
+        TAKE_TRAIN(b->att, H * N * N);
         TAKE(b->atty, N * M);
         TAKE(b->res1, N * M);
         TAKE(b->ln2, N * M);
@@ -70,19 +83,20 @@ static size_t point_cache(attn_cache_t *c, const attn_config_t *cfg, size_t N, w
         c->lnf = c->lnf_mean = c->lnf_rstd = NULL;
     }
     TAKE(c->scores, N);
-    TAKE(c->dA, N * M);
-    TAKE(c->dB, N * M);
-    TAKE(c->dT, N * M);
-    TAKE(c->dF1, N * F);
-    TAKE(c->dF2, N * F);
-    TAKE(c->dQKV, N * 3 * M);
-    TAKE(c->dATT, N * N);
+    TAKE_TRAIN(c->dA, N * M);
+    TAKE_TRAIN(c->dB, N * M);
+    TAKE_TRAIN(c->dT, N * M);
+    TAKE_TRAIN(c->dF1, N * F);
+    TAKE_TRAIN(c->dF2, N * F);
+    TAKE_TRAIN(c->dQKV, N * 3 * M);
+    TAKE_TRAIN(c->dATT, N * N);
     TAKE(c->att_scratch, ATTN_ATT_SCRATCH(N, M / H));
+#undef TAKE_TRAIN
 #undef TAKE
     return at;
 }
 
-weft_err_t attn_cache_prepare(attn_cache_t *c, const attn_config_t *cfg, size_t n)
+static weft_err_t prepare(attn_cache_t *c, const attn_config_t *cfg, size_t n, bool train)
 {
     weft_err_t err = attn_config_check(cfg);
     if (err)
@@ -91,15 +105,19 @@ weft_err_t attn_cache_prepare(attn_cache_t *c, const attn_config_t *cfg, size_t 
         return weft_fail(WEFT_EINVAL, "attn cache: %zu rows, expected 1..%zu", n,
                          (size_t)ATTN_MAX_ROWS);
     int same_cfg = c->block_mem && memcmp(&c->cfg, cfg, sizeof *cfg) == 0;
-    if (same_cfg && n <= c->N)
+    train = train || (same_cfg && c->train); /* a training cache stays one */
+    if (same_cfg && n <= c->N && train == c->train)
         return WEFT_OK; /* steady state: no allocation, pointers unchanged */
     size_t N = n;
     /* grow by a quarter at least, so a slowly rising n reallocates rarely;
-     * not by doubling, as the attention weights take memory quadratic in N */
+     * not by doubling, as the attention weights take memory quadratic in N;
+     * a cache that only gains the arrays of backward keeps its capacity */
     if (same_cfg && N < c->N + c->N / 4)
-        N = c->N + c->N / 4 > ATTN_MAX_ROWS ? ATTN_MAX_ROWS : c->N + c->N / 4;
+        N = n <= c->N                           ? c->N
+            : c->N + c->N / 4 > ATTN_MAX_ROWS ? ATTN_MAX_ROWS
+                                              : c->N + c->N / 4;
     attn_cache_t probe;
-    size_t need = point_cache(&probe, cfg, N, NULL);
+    size_t need = point_cache(&probe, cfg, N, NULL, train);
     if (need > c->block_cap) {
         weft_real_t *mem = weft_reallocarray(c->block_mem, need, sizeof *mem);
         if (!mem)
@@ -108,11 +126,22 @@ weft_err_t attn_cache_prepare(attn_cache_t *c, const attn_config_t *cfg, size_t 
         c->block_mem = mem;
         c->block_cap = need;
     }
-    point_cache(c, cfg, N, c->block_mem);
+    point_cache(c, cfg, N, c->block_mem, train);
     c->cfg = *cfg;
     c->N = N;
     c->n = 0;
+    c->train = train;
     return WEFT_OK;
+}
+
+weft_err_t attn_cache_prepare(attn_cache_t *c, const attn_config_t *cfg, size_t n)
+{
+    return prepare(c, cfg, n, true);
+}
+
+weft_err_t attn_cache_prepare_infer(attn_cache_t *c, const attn_config_t *cfg, size_t n)
+{
+    return prepare(c, cfg, n, false);
 }
 
 /* The input of block l: x^0, or the previous block's output. */
@@ -141,6 +170,8 @@ static void forward_impl(attn_cache_t *c, const attn_params_t *p, const attn_con
 {
     assert(c->block_mem && n >= 1 && n <= c->N);
     assert(memcmp(&c->cfg, cfg, sizeof *cfg) == 0 && p->n == attn_param_count(cfg));
+    /* only the fused kernel runs without room for the attention weights */
+    assert(c->train || (!keep_att && impl == ATTN_IMPL_FAST));
     matmul_fn matmul = impl == ATTN_IMPL_NAIVE ? attn_matmul_forward_naive : attn_matmul_forward;
     layernorm_fn layernorm_forward =
         impl == ATTN_IMPL_FAST ? attn_layernorm_forward : attn_layernorm_forward_naive;
@@ -223,7 +254,7 @@ void attn_backward(attn_params_t *dp, weft_real_t *dX, const weft_real_t *dscore
 {
     size_t n = c->n;
     assert(n >= 1 && memcmp(&c->cfg, cfg, sizeof *cfg) == 0);
-    assert(!c->no_att); /* attn_forward_infer kept no attention weights */
+    assert(c->train && !c->no_att); /* attn_forward_infer kept no attention weights */
     assert(p->n == attn_param_count(cfg) && dp->n == p->n);
     size_t E = cfg->E, M = cfg->M, H = cfg->H, F = 4 * cfg->M, nM = n * M;
     int gelu = cfg->act == ATTN_GELU;

@@ -65,7 +65,9 @@
  * workload and the attention cache for the first decisions; the encoder's
  * cache and the plan grow when the node set does (on an arrival or a
  * finish), the attention cache and the gather buffer when the active set
- * reaches a new maximum. A decision in steady state does not allocate.
+ * reaches a new maximum. A decision in steady state does not allocate, and
+ * holds memory linear in the active coflows: the attention cache keeps the
+ * attention weights (quadratic) only for a training hook.
  * Default allocator MADD, as for jsebf (the teacher): measured on the
  * held-out workloads, the same orders under greedy were 0.7% worse.
  * order() cannot fail: if a plan or cache cannot be built (out of memory),
@@ -642,6 +644,17 @@ static weft_err_t reserve_rows(learned_ctx_t *c, size_t n)
     return WEFT_OK;
 }
 
+/* Makes the attention cache hold n rows: with the arrays of backward only
+ * for the passes that need them (a training hook may run backward, the
+ * libm kernels store the attention weights), as they take memory
+ * quadratic in n that a decision never reads. */
+static weft_err_t prepare_scorer(learned_ctx_t *c, size_t n)
+{
+    if (c->libm_attn || (c->hook && c->hook->decide))
+        return attn_cache_prepare(&c->acache, &c->m->acfg, n);
+    return attn_cache_prepare_infer(&c->acache, &c->m->acfg, n);
+}
+
 static weft_err_t learned_create(void **ctx, const coflow_state_t *st)
 {
     const coflow_workload_t *wl = st->wl;
@@ -691,8 +704,7 @@ static weft_err_t learned_create(void **ctx, const coflow_state_t *st)
     qsort(c->job_order, nj, sizeof *c->job_order, cmp_arrival);
     /* the first decisions need no allocation: room for a modest active set */
     size_t first = nc < 256 ? (nc ? nc : 1) : 256;
-    if ((err = reserve_rows(c, first)) ||
-        (err = attn_cache_prepare(&c->acache, &c->m->acfg, first)))
+    if ((err = reserve_rows(c, first)) || (err = prepare_scorer(c, first)))
         goto fail;
     *ctx = c;
     return WEFT_OK;
@@ -959,7 +971,7 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         size_t v = c->node_of[c->ids_copy[i]];
         memcpy(c->gather + i * E, c->gcache.out + v * E, E * sizeof *c->gather);
     }
-    if (attn_cache_prepare(&c->acache, &c->m->acfg, n))
+    if (prepare_scorer(c, n))
         goto fail;
     if (c->libm_attn)
         attn_forward_libm(&c->acache, &c->m->ap, &c->m->acfg, c->gather, n);

@@ -135,6 +135,52 @@ Test(attn_net, param_count_independent_of_n, .timeout = 60)
     attn_cache_destroy(&c);
 }
 
+/* A cache for attn_forward_infer alone holds memory linear in the rows
+ * (the attention weights, (H B + 1) N^2 scalars, held for a backward that
+ * a scheduling decision never runs, took 2.7 GB of address space at 8000
+ * coflows), scores as a training cache does to the bit, and becomes a
+ * training cache of the same capacity when asked. */
+Test(attn_net, inference_cache_is_linear_in_rows, .timeout = 30)
+{
+    enum { N = 2048, E = 116, M = 32, H = 4, B = 2, K = M / H };
+    attn_config_t cfg = variant(3, E, M, H, B); /* the learned policy's sizes */
+    attn_params_t p;
+    attn_cache_t inf, full;
+    attn_cache_init(&inf);
+    attn_cache_init(&full);
+    cr_assert_eq(attn_params_init(&p, &cfg), WEFT_OK);
+    attn_params_init_random(&p, &cfg, 21);
+    cr_assert_eq(attn_cache_prepare_infer(&inf, &cfg, N), WEFT_OK);
+    size_t linear = N * (E + 2 * M + B * (16 * M + 4) + 2 * K + 4) + 16 * (2 * K + 1);
+    cr_assert_leq(inf.block_cap, linear, "an inference cache of %d rows holds %zu scalars, "
+                  "expected at most %zu", N, inf.block_cap, linear);
+    cr_assert(!inf.train && !inf.block[0].att && !inf.dATT);
+    enum { n = 300 };
+    float *X = malloc(n * E * sizeof *X), s[n];
+    rng_state = 4;
+    for (size_t i = 0; i < n * E; i++)
+        X[i] = srandf();
+    cr_assert_eq(attn_cache_prepare(&full, &cfg, n), WEFT_OK);
+    attn_forward(&full, &p, &cfg, X, n);
+    memcpy(s, full.scores, sizeof s);
+    attn_forward_infer(&inf, &p, &cfg, X, n);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(inf.scores[i], s[i], "row %zu: %.9g, a training cache %.9g", i,
+                     inf.scores[i], s[i]);
+    /* training on it: the arrays of backward join at the same capacity, and
+       stay when inference asks again */
+    cr_assert_eq(attn_cache_prepare(&inf, &cfg, n), WEFT_OK);
+    cr_assert(inf.train && inf.block[0].att && inf.dATT && inf.N == N);
+    attn_forward(&inf, &p, &cfg, X, n);
+    cr_assert_arr_eq(inf.scores, s, sizeof s);
+    cr_assert_eq(attn_cache_prepare_infer(&inf, &cfg, n), WEFT_OK);
+    cr_assert(inf.train && inf.block[0].att);
+    free(X);
+    attn_params_destroy(&p);
+    attn_cache_destroy(&inf);
+    attn_cache_destroy(&full);
+}
+
 Test(attn_net, matmul_naive_vs_blas, .timeout = 10)
 {
     static const size_t shapes[][3] = {{1, 1, 1}, {7, 13, 5}, {33, 16, 48}, {100, 64, 1}};
