@@ -202,13 +202,13 @@ static figure_t measure(const coflow_ordering_t *o, void *ctx, coflow_state_t *s
     figure_t fig = {0};
     /* warm-up: the first decision builds the plan and runs a full forward */
     memcpy(ids, base, n * sizeof *ids);
-    o->order(ctx, st, ids, n);
+    bench_check(o->order(ctx, st, ids, n), "decision");
     double start = weft_mono_s();
     size_t r = 0;
     for (; r < max_reps && (r < 5 || weft_mono_s() - start < budget); r++) {
         perturb(st, base, n, r, low);
         memcpy(ids, base, n * sizeof *ids);
-        o->order(ctx, st, ids, n);
+        bench_check(o->order(ctx, st, ids, n), "decision");
         coflow_learned_timing_t tm;
         coflow_learned_last_timing(ctx, &tm);
         f[r] = tm.features_s, e[r] = tm.embed_s, a[r] = tm.attn_s, so[r] = tm.sort_s;

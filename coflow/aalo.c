@@ -56,7 +56,7 @@ static double aalo_threshold_above(double sent)
  * order within a queue: a stable pass by queue (the key) gives the order
  * of the sort by (queue, release, index) in O(n), without comparisons.
  * When the ids are not so sorted, or a queue is out of range, the sort. */
-static void aalo_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+static weft_err_t aalo_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     coflow_keyctx_t *k = ctx;
     size_t count[AALO_BUCKETS + 1] = {0};
@@ -78,7 +78,7 @@ static void aalo_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     k->n_ids = n;
     if (!by_buckets) {
         coflow_keyctx_sort(k, st, ids, n);
-        return;
+        return WEFT_OK;
     }
     for (size_t q = 1; q <= AALO_BUCKETS; q++) /* each queue's first place */
         count[q] += count[q - 1];
@@ -86,6 +86,7 @@ static void aalo_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         size_t c = k->ids[i];
         ids[count[(size_t)k->key[c]]++] = c;
     }
+    return WEFT_OK;
 }
 
 static double aalo_next_change(void *ctx, const coflow_state_t *st)

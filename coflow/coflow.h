@@ -556,7 +556,11 @@ static inline void coflow_state_cache_sub(coflow_state_t *st, size_t q, double x
 /*
  * An ordering ranks the schedulable coflows. order() receives the ACTIVE
  * coflows' indices in ids[0..n) sorted by release time (then index) and
- * permutes them in place, highest priority first. It may read the
+ * permutes them in place, highest priority first, returning WEFT_OK; or
+ * it fails with an error and its detail (weft_fail), which ends the run:
+ * netsim_run returns it, the gateway stops. A failure must never pass
+ * for an order (the learned ordering without the memory for a decision
+ * left its coflows in release order, labelled "learned"). It may read the
  * workload, the per-coflow and per-job state (status, release_s,
  * coflow_remaining, n_open, job_sent) and, through their functions, the
  * per-port bytes (coflow_state_port_bytes, coflow_state_remaining_iso).
@@ -574,7 +578,7 @@ typedef struct coflow_ordering {
     /* Optional per-run context (NULL if unused). */
     weft_err_t (*create)(void **ctx, const coflow_state_t *st);
     void (*destroy)(void *ctx);
-    void (*order)(void *ctx, coflow_state_t *st, size_t *ids, size_t n);
+    weft_err_t (*order)(void *ctx, coflow_state_t *st, size_t *ids, size_t n);
     /* Optional: given the current flow_rate (and st->rated: when n_rated >
      * 0 it must list exactly the flows with a positive rate, as after an
      * allocation; with n_rated == 0 every open flow's rate is read), the

@@ -78,7 +78,7 @@ static void sort_short_run(const double *arrival, size_t *ids, size_t n)
 /* ids arrive sorted by (release, index): only runs of equal release times
  * need re-sorting, by (job arrival, index). O(n) plus the sort of the
  * runs, which are short except at a burst of simultaneous releases. */
-static void fifo_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+static weft_err_t fifo_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     const fifo_ctx_t *k = ctx;
     fifo_arrival = k->arrival;
@@ -93,6 +93,7 @@ static void fifo_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
             sort_short_run(k->arrival, ids + i, j - i);
         i = j;
     }
+    return WEFT_OK;
 }
 
 const coflow_ordering_t coflow_fifo = {

@@ -20,7 +20,7 @@
  */
 #include "coflow_internal.h"
 
-static void jsebf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+static weft_err_t jsebf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     coflow_keyctx_t *k = ctx;
     coflow_keyctx_job_work(k, st, ids, n);
@@ -28,6 +28,7 @@ static void jsebf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         k->key[ids[i]] = k->job_acc[st->wl->coflows[ids[i]].job];
     coflow_keyctx_clear_jobs(k, st, ids, n);
     coflow_keyctx_sort(k, st, ids, n);
+    return WEFT_OK;
 }
 
 const coflow_ordering_t coflow_jsebf = {

@@ -18,7 +18,7 @@
  */
 #include "coflow_internal.h"
 
-static void jsebf_cp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+static weft_err_t jsebf_cp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     coflow_keyctx_t *k = ctx;
     coflow_keyctx_job_work(k, st, ids, n);
@@ -26,6 +26,7 @@ static void jsebf_cp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         k->key[ids[i]] = coflow_remaining_path(st, ids[i]);
     coflow_sort_job_then_path(k, st, ids, n);
     coflow_keyctx_clear_jobs(k, st, ids, n);
+    return WEFT_OK;
 }
 
 const coflow_ordering_t coflow_jsebf_cp = {

@@ -70,8 +70,10 @@
  * attention weights (quadratic) only for a training hook.
  * Default allocator MADD, as for jsebf (the teacher): measured on the
  * held-out workloads, the same orders under greedy were 0.7% worse.
- * order() cannot fail: if a plan or cache cannot be built (out of memory),
- * it leaves ids in release order (FIFO) and counts the failure.
+ * order() fails (ENOMEM, or EINVAL past the scorer's ATTN_MAX_ROWS) if a
+ * plan or cache cannot be built, and the run with it: it once left the ids
+ * in release order instead, a FIFO schedule reported as the learned one.
+ * The context is then rebuilt from scratch at the next call.
  */
 #include "coflow_internal.h"
 
@@ -148,7 +150,6 @@ typedef struct {
     coflow_learned_mode_t mode;
     bool libm_attn; /* score through attn_forward_libm (benchmarks) */
     coflow_learned_timing_t timing;
-    size_t n_failures;   /* decisions left in FIFO order for lack of memory */
 } learned_ctx_t;
 
 /* ------------------------------------------------------------ model file */
@@ -866,13 +867,14 @@ static void rows_by_path(size_t *ids, size_t n, const double *path, const double
     qsort(ids, n, sizeof *ids, cmp_rows);
 }
 
-static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+static weft_err_t learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     learned_ctx_t *c = ctx;
     coflow_learned_timing_t *tm = &c->timing;
     memset(tm, 0, sizeof *tm);
+    weft_err_t err = WEFT_OK;
     if (n == 0)
-        return;
+        return WEFT_OK;
     if (n == 1 && c->mode == COFLOW_LEARNED_AUTO && !(c->hook && c->hook->decide)) {
         /* one coflow has one order: nothing to score (a job that is one
            long chain would otherwise embed every coflow of it at each of
@@ -882,17 +884,19 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
            every decision, and the FULL and NAIVE modes, references for
            tests, still score it. */
         tm->alone = true;
-        if (c->m->set_changes_only && reserve_rows(c, 1) == WEFT_OK) {
+        if (c->m->set_changes_only) {
+            if ((err = reserve_rows(c, 1)))
+                return err;
             c->prev_in[0] = c->prev_out[0] = ids[0];
             c->prev_n = 1;
         }
-        return;
+        return WEFT_OK;
     }
     if (c->m->set_changes_only && n == c->prev_n &&
         memcmp(ids, c->prev_in, n * sizeof *ids) == 0) {
         /* the same schedulable set as last time: keep its order */
         memcpy(ids, c->prev_out, n * sizeof *ids);
-        return;
+        return WEFT_OK;
     }
     const coflow_workload_t *wl = st->wl;
     double t0 = weft_mono_s();
@@ -900,7 +904,7 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     /* 1-3: live jobs, nodes, features */
     bool rebuild = update_live(c, st, ids, n) || !c->plan_valid;
     if (rebuild) {
-        if (rebuild_plan(c, st))
+        if ((err = rebuild_plan(c, st)))
             goto fail;
         tm->plan_rebuilt = true;
     }
@@ -931,7 +935,7 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
             }
         }
     }
-    if (reserve_rows(c, n))
+    if ((err = reserve_rows(c, n)))
         goto fail;
     tm->n_nodes = c->n_nodes;
     tm->n_active = n;
@@ -947,11 +951,9 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
             gnn_forward(&c->gcache, &c->m->gp, &c->m->gcfg, &c->plan, c->X);
         c->fwd_valid = true;
     } else if (n_changed > 0) {
-        if (gnn_forward_incremental(&c->gcache, &c->m->gp, &c->m->gcfg, &c->plan, c->X, c->changed,
-                                    n_changed)) {
-            c->fwd_valid = false;
+        if ((err = gnn_forward_incremental(&c->gcache, &c->m->gp, &c->m->gcfg, &c->plan, c->X,
+                                           c->changed, n_changed)))
             goto fail;
-        }
         tm->incremental = true;
     }
     double t2 = weft_mono_s();
@@ -971,7 +973,7 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         size_t v = c->node_of[c->ids_copy[i]];
         memcpy(c->gather + i * E, c->gcache.out + v * E, E * sizeof *c->gather);
     }
-    if (prepare_scorer(c, n))
+    if ((err = prepare_scorer(c, n)))
         goto fail;
     if (c->libm_attn)
         attn_forward_libm(&c->acache, &c->m->ap, &c->m->acfg, c->gather, n);
@@ -1015,13 +1017,13 @@ static void learned_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     tm->embed_s = t2 - t1;
     tm->attn_s = t3 - t2;
     tm->sort_s = t4 - t3;
-    return;
+    return WEFT_OK;
 fail:
-    /* out of memory: keep the release order; retry from scratch next time */
+    /* nothing scored: no order to give; retry from scratch next time */
     c->plan_valid = false;
     c->fwd_valid = false;
     c->prev_n = 0;
-    c->n_failures++;
+    return weft_wrap(err, "scoring %zu schedulable coflows: ", n);
 }
 
 /* coflow_ordering_t.carry_order: with set_changes_only, the order to keep

@@ -5,7 +5,7 @@
  */
 #include "coflow_internal.h"
 
-static void ncf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+static weft_err_t ncf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     coflow_keyctx_t *k = ctx;
     for (size_t i = 0; i < n; i++) {
@@ -13,6 +13,7 @@ static void ncf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         k->key[ids[i]] = (double)(co->n_senders < co->n_receivers ? co->n_senders : co->n_receivers);
     }
     coflow_keyctx_sort(k, st, ids, n);
+    return WEFT_OK;
 }
 
 const coflow_ordering_t coflow_ncf = {

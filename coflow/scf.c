@@ -5,7 +5,7 @@
  */
 #include "coflow_internal.h"
 
-static void scf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+static weft_err_t scf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     coflow_keyctx_t *k = ctx;
     for (size_t i = 0; i < n; i++) {
@@ -13,6 +13,7 @@ static void scf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         k->key[ids[i]] = co->max_flow_bytes;
     }
     coflow_keyctx_sort(k, st, ids, n);
+    return WEFT_OK;
 }
 
 const coflow_ordering_t coflow_scf = {

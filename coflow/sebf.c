@@ -6,12 +6,13 @@
  */
 #include "coflow_internal.h"
 
-static void sebf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+static weft_err_t sebf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     coflow_keyctx_t *k = ctx;
     for (size_t i = 0; i < n; i++)
         k->key[ids[i]] = coflow_state_remaining_iso(st, ids[i]);
     coflow_keyctx_sort(k, st, ids, n);
+    return WEFT_OK;
 }
 
 const coflow_ordering_t coflow_sebf = {

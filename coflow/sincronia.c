@@ -350,7 +350,7 @@ static void remove_loads(sinc_ctx_t *s, size_t pick, bool tiny, bool blocks)
     }
 }
 
-static void sinc_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+static weft_err_t sinc_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     sinc_ctx_t *s = ctx;
     const coflow_workload_t *wl = st->wl;
@@ -360,7 +360,7 @@ static void sinc_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
                      netsim then keeps by subtraction: not reading them
                      could change later floats */
         coflow_state_port_bytes(st, ids[0]);
-        return;
+        return WEFT_OK;
     }
     if (!refresh(s, st, ids, n))
         rebuild(s, st, ids, n);
@@ -444,6 +444,7 @@ static void sinc_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     }
     for (size_t i = 0; i < n; i++)
         ids[i] = s->result[i];
+    return WEFT_OK;
 }
 
 const coflow_ordering_t coflow_sincronia = {

@@ -55,7 +55,7 @@ static double waiting_path(const coflow_state_t *st, size_t j)
     return best;
 }
 
-static void wcp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+static weft_err_t wcp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     coflow_keyctx_t *k = ctx;
     const coflow_workload_t *wl = st->wl;
@@ -81,6 +81,7 @@ static void wcp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     }
     coflow_sort_job_then_path(k, st, ids, n);
     coflow_keyctx_clear_jobs(k, st, ids, n);
+    return WEFT_OK;
 }
 
 const coflow_ordering_t coflow_wcp = {

@@ -435,7 +435,9 @@ static weft_err_t decide(sim_t *s)
     if (s->n_active == 0)
         return WEFT_OK;
     memcpy(s->ids, s->active, s->n_active * sizeof *s->ids);
-    s->ord->order(s->ctx, st, s->ids, s->n_active);
+    weft_err_t err = s->ord->order(s->ctx, st, s->ids, s->n_active);
+    if (err)
+        return weft_wrap(err, "ordering '%s' at t=%.17g s: ", s->ord->name, st->now);
     if (s->opts->check)
         sim_check_iso(s);
     st->n_rated = 0;
@@ -451,7 +453,7 @@ static weft_err_t decide(sim_t *s)
     s->res->n_rated_total += st->n_rated;
     if (s->lazy) {
         s->res->n_paced_total += st->n_paced;
-        weft_err_t err = lazy_collect(s);
+        err = lazy_collect(s);
         if (err)
             return err;
         if (s->n_open_total > s->res->max_active_flows)

@@ -937,8 +937,8 @@ weft_err_t rpc_sched_decide(rpc_sched_t *s, double now)
                 !weft_grow((void **)&s->last_out, &s->cap_last_out, n, sizeof *s->last_out);
     for (size_t i = 0; keep && i < n; i++)
         s->last_in[i] = coflow_key(s, s->l2g_coflow[s->ids[i]]);
-    if (n > 0)
-        s->ord->order(s->ctx, st, s->ids, n);
+    if (n > 0 && (err = s->ord->order(s->ctx, st, s->ids, n)))
+        return weft_wrap(err, "ordering '%s': ", s->ord->name);
     for (size_t i = 0; keep && i < n; i++)
         s->last_out[i] = coflow_key(s, s->l2g_coflow[s->ids[i]]);
     s->n_last = keep ? n : 0;

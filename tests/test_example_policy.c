@@ -26,7 +26,7 @@ static weft_err_t srl_create(void **ctx, const coflow_state_t *st)
 
 static void srl_destroy(void *ctx) { free(ctx); }
 
-static void srl_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+static weft_err_t srl_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     double *key = ctx;
     for (size_t i = 0; i < n; i++) {
@@ -40,6 +40,7 @@ static void srl_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         key[c] = longest;
     }
     coflow_sort_by_key(st, ids, n, key); /* ascending; ties by release, index */
+    return WEFT_OK;
 }
 
 static const coflow_ordering_t srl = {

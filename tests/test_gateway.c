@@ -155,6 +155,33 @@ Test(gateway, sched_sebf_greedy_by_hand)
     coflow_workload_destroy(&wl);
 }
 
+static weft_err_t order_fails(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+{
+    (void)ctx, (void)st, (void)ids;
+    return weft_fail(WEFT_ENOMEM, "t-fails: no room for %zu coflows", n);
+}
+
+/* An ordering that fails gives no order: the decision fails with its
+ * error (which stops weft serve) rather than rating flows in the order the
+ * ids came in. */
+Test(gateway, sched_decide_fails_with_its_ordering)
+{
+    coflow_workload_t wl;
+    two_jobs(&wl);
+    coflow_ordering_t fails = *coflow_ordering_find("fifo");
+    fails.name = "t-fails";
+    fails.order = order_fails;
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, &fails, coflow_allocator_find("greedy")), WEFT_OK);
+    uint64_t f7;
+    add_job(&s, &wl, 0, 0.0, &f7);
+    cr_assert_eq(rpc_sched_decide(&s, 0.0), WEFT_ENOMEM);
+    cr_assert(strstr(weft_last_error(), "ordering 't-fails': t-fails: no room for 1 coflows"),
+              "%s", weft_last_error());
+    rpc_sched_destroy(&s);
+    coflow_workload_destroy(&wl);
+}
+
 /* Job 7 is cancelled while its first coflow runs (flow 0 announced with
  * port 0's rate, flow 1 announced waiting) and its second waits for it:
  * both announced flows are dropped at the next decision, job 8 gets port 0
@@ -2095,7 +2122,7 @@ static size_t check_classes_of_model_file(rpc_sched_t *s, const char *path, int 
     st->model_path = path;
     void *ctx;
     cr_assert_eq(learned->create(&ctx, st), WEFT_OK, "%s", weft_last_error());
-    learned->order(ctx, st, ids, n);
+    cr_assert_eq(learned->order(ctx, st, ids, n), WEFT_OK, "%s", weft_last_error());
     learned->destroy(ctx);
     st->policy_hook = hook;
     st->model_path = NULL;

@@ -623,13 +623,14 @@ static weft_err_t full_create(void **ctx, const coflow_state_t *st)
     return err;
 }
 
-static void counting_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+static weft_err_t counting_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
-    learned_ord->order(ctx, st, ids, n);
+    weft_err_t err = learned_ord->order(ctx, st, ids, n);
     coflow_learned_timing_t tm;
     coflow_learned_last_timing(ctx, &tm);
     n_alone += tm.alone;
     n_several += n > 1;
+    return err;
 }
 
 /* With one schedulable coflow the ordering scores nothing (in its default
@@ -716,11 +717,11 @@ Test(learned, output_is_a_permutation_and_incremental_matches_full)
             size_t n = active_ids(&st, in);
             memcpy(ids, in, n * sizeof *ids);
             memcpy(ids2, in, n * sizeof *ids2);
-            o->order(auto_ctx, &st, ids, n);
+            cr_assert_eq(o->order(auto_ctx, &st, ids, n), WEFT_OK, "%s", weft_last_error());
             coflow_learned_timing_t tm;
             coflow_learned_last_timing(auto_ctx, &tm);
             n_incremental += tm.incremental;
-            o->order(full_ctx, &st, ids2, n);
+            cr_assert_eq(o->order(full_ctx, &st, ids2, n), WEFT_OK, "%s", weft_last_error());
             assert_permutation(in, ids, n, nc);
             cr_assert_arr_eq(ids, ids2, n * sizeof *ids, "step %d: incremental and full "
                              "embeddings ranked differently", step);
@@ -766,43 +767,78 @@ static void cap_address_space(size_t extra)
     cr_assert_eq(setrlimit(RLIMIT_AS, &rl), 0);
 }
 
-/* n one-coflow jobs on 150 ports arriving at 0, all released: one decision
- * over n schedulable coflows, as an 8000-job burst of the Facebook trace. */
-static void burst(coflow_workload_t *w, coflow_fabric_t *fb, coflow_state_t *st, size_t n)
+/* BURST one-coflow jobs on 150 ports arriving at 0, all released: one
+ * decision over BURST schedulable coflows, as an 8000-job burst of the
+ * Facebook trace; ids has room for them. */
+enum { BURST = 3000 };
+typedef struct {
+    coflow_workload_t w;
+    coflow_fabric_t fb;
+    coflow_state_t st;
+    size_t ids[BURST];
+} burst_t;
+
+/* One decision of ctx over the burst's coflows in release order: its
+ * error, and in *moved how many of them it moved. */
+static weft_err_t decide_burst(void *ctx, burst_t *b, size_t *moved)
 {
-    coflow_workload_init(w, 150);
-    uint64_t s = 5;
-    for (size_t j = 0; j < n; j++) {
-        cr_assert_eq(coflow_workload_add_job(w, (int64_t)j, 0, 1, 0), WEFT_OK);
-        cr_assert_eq(coflow_workload_add_coflow(w, 0, 0), WEFT_OK);
-        cr_assert_eq(coflow_workload_add_flow(w, (uint32_t)rng_int(&s, 150),
-                                              (uint32_t)rng_int(&s, 150),
-                                              1e6 + 1e9 * rng_unif(&s)), WEFT_OK);
-        cr_assert_eq(coflow_workload_finish_job(w), WEFT_OK, "%s", weft_last_error());
-    }
-    cr_assert_eq(coflow_fabric_init(fb, 150, 1.25e8), WEFT_OK);
-    cr_assert_eq(dag_analyze(w, fb), WEFT_OK, "%s", weft_last_error());
-    cr_assert_eq(coflow_state_init(st, w, fb), WEFT_OK);
-    st->model_path = "models/weft-policy.msgpack";
-    for (size_t c = 0; c < n; c++)
-        coflow_state_release(st, c, 0);
+    for (size_t i = 0; i < BURST; i++)
+        b->ids[i] = i;
+    weft_err_t err = coflow_ordering_find("learned")->order(ctx, &b->st, b->ids, BURST);
+    *moved = 0;
+    for (size_t i = 0; i < BURST; i++)
+        *moved += b->ids[i] != i;
+    return err;
 }
 
-/* How many of ids[0..n) the learned ordering moves from release order in
- * one decision of a context made for st. */
-static size_t moved_by_a_decision(coflow_state_t *st, size_t *ids, size_t n)
+/* The same in a context made for it alone. */
+static weft_err_t decide_afresh(burst_t *b, size_t *moved)
 {
     const coflow_ordering_t *o = coflow_ordering_find("learned");
     void *ctx = NULL;
-    cr_assert_eq(o->create(&ctx, st), WEFT_OK, "%s", weft_last_error());
-    for (size_t i = 0; i < n; i++)
-        ids[i] = i;
-    o->order(ctx, st, ids, n);
+    cr_assert_eq(o->create(&ctx, &b->st), WEFT_OK, "%s", weft_last_error());
+    weft_err_t err = decide_burst(ctx, b, moved);
     o->destroy(ctx);
-    size_t moved = 0;
-    for (size_t i = 0; i < n; i++)
-        moved += ids[i] != i;
-    return moved;
+    return err;
+}
+
+/* Builds the burst and decides once without a cap on memory, so that what
+ * OpenBLAS maps at its first calls is there before a test caps it. */
+static burst_t *burst_open(void)
+{
+#ifdef __SANITIZE_ADDRESS__
+    cr_skip_test("AddressSanitizer reserves its own address space");
+#endif
+    burst_t *b = calloc(1, sizeof *b);
+    cr_assert(b);
+    coflow_workload_init(&b->w, 150);
+    uint64_t s = 5;
+    for (size_t j = 0; j < BURST; j++) {
+        cr_assert_eq(coflow_workload_add_job(&b->w, (int64_t)j, 0, 1, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_coflow(&b->w, 0, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&b->w, (uint32_t)rng_int(&s, 150),
+                                              (uint32_t)rng_int(&s, 150),
+                                              1e6 + 1e9 * rng_unif(&s)), WEFT_OK);
+        cr_assert_eq(coflow_workload_finish_job(&b->w), WEFT_OK, "%s", weft_last_error());
+    }
+    cr_assert_eq(coflow_fabric_init(&b->fb, 150, 1.25e8), WEFT_OK);
+    cr_assert_eq(dag_analyze(&b->w, &b->fb), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(coflow_state_init(&b->st, &b->w, &b->fb), WEFT_OK);
+    b->st.model_path = "models/weft-policy.msgpack";
+    for (size_t c = 0; c < BURST; c++)
+        coflow_state_release(&b->st, c, 0);
+    size_t moved;
+    cr_assert_eq(decide_afresh(b, &moved), WEFT_OK, "%s", weft_last_error());
+    cr_assert_gt(moved, BURST / 2);
+    return b;
+}
+
+static void burst_close(burst_t *b)
+{
+    coflow_state_destroy(&b->st);
+    coflow_fabric_destroy(&b->fb);
+    coflow_workload_destroy(&b->w);
+    free(b);
 }
 
 /* A decision holds memory linear in the schedulable coflows: the scorer's
@@ -811,23 +847,35 @@ static size_t moved_by_a_decision(coflow_state_t *st, size_t *ids, size_t n)
  * 3000 coflows scores them; it failed, and left them in release order. */
 Test(learned, a_decision_holds_memory_linear_in_the_active_coflows)
 {
-#ifdef __SANITIZE_ADDRESS__
-    cr_skip_test("AddressSanitizer reserves its own address space");
-#endif
-    enum { n = 3000 };
-    coflow_workload_t w;
-    coflow_fabric_t fb;
-    coflow_state_t st;
-    burst(&w, &fb, &st, n);
-    size_t *ids = calloc(n, sizeof *ids);
-    /* once without the cap: OpenBLAS maps its buffers at its first calls */
-    cr_assert_gt(moved_by_a_decision(&st, ids, n), n / 2);
+    burst_t *b = burst_open();
+    size_t moved;
     cap_address_space((size_t)128 << 20);
-    size_t moved = moved_by_a_decision(&st, ids, n);
+    weft_err_t err = decide_afresh(b, &moved);
     cap_address_space(0);
-    cr_assert_gt(moved, n / 2, "under the cap, the decision moved %zu of %d coflows", moved, n);
-    free(ids);
-    coflow_state_destroy(&st);
-    coflow_fabric_destroy(&fb);
-    coflow_workload_destroy(&w);
+    cr_assert_eq(err, WEFT_OK, "under the cap: %s", weft_last_error());
+    cr_assert_gt(moved, BURST / 2, "under the cap, the decision moved %zu of %d coflows", moved,
+                 BURST);
+    burst_close(b);
+}
+
+/* A decision that cannot get its memory fails, and the run with it: it
+ * used to leave the coflows in release order, a FIFO schedule labelled
+ * "learned". The context decides again once memory is back. */
+Test(learned, a_decision_without_memory_is_an_error_not_fifo)
+{
+    burst_t *b = burst_open();
+    const coflow_ordering_t *o = coflow_ordering_find("learned");
+    void *ctx = NULL;
+    cr_assert_eq(o->create(&ctx, &b->st), WEFT_OK, "%s", weft_last_error());
+    size_t moved;
+    cap_address_space((size_t)1 << 20);
+    weft_err_t err = decide_burst(ctx, b, &moved);
+    cap_address_space(0);
+    cr_assert_eq(err, WEFT_ENOMEM, "got %d: %s", err, weft_last_error());
+    cr_assert(strstr(weft_last_error(), "scoring 3000 schedulable coflows: "), "%s",
+              weft_last_error());
+    cr_assert_eq(decide_burst(ctx, b, &moved), WEFT_OK, "%s", weft_last_error());
+    cr_assert_gt(moved, BURST / 2);
+    o->destroy(ctx);
+    burst_close(b);
 }

@@ -41,22 +41,24 @@ static int cmp_size(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void order_index(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+static weft_err_t order_index(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     (void)ctx;
     (void)st;
     qsort(ids, n, sizeof *ids, cmp_size);
+    return WEFT_OK;
 }
 
-static void order_keep(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+static weft_err_t order_keep(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     (void)ctx;
     (void)st;
     (void)ids;
     (void)n;
+    return WEFT_OK;
 }
 
-static void order_lifo(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+static weft_err_t order_lifo(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     order_index(ctx, st, ids, n);
     for (size_t i = 0; i < n / 2; i++) {
@@ -64,18 +66,20 @@ static void order_lifo(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
         ids[i] = ids[n - 1 - i];
         ids[n - 1 - i] = t;
     }
+    return WEFT_OK;
 }
 
 /* Records every ids[] it is handed (for the release-order test). */
 static size_t seen_ids[64];
 static size_t n_seen;
 
-static void order_record(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+static weft_err_t order_record(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     (void)ctx;
     (void)st;
     for (size_t i = 0; i < n && n_seen < 64; i++)
         seen_ids[n_seen++] = ids[i];
+    return WEFT_OK;
 }
 
 /* next_change at every whole second: decisions at integer times. */
@@ -215,6 +219,20 @@ static double change_never_happens(void *ctx, const coflow_state_t *st)
     (void)ctx;
     return nextafter(st->now, INFINITY);
 }
+
+/* Lowest index first, but its third decision fails (as a learned ordering
+ * without the memory to score its coflows does). */
+static size_t n_orders;
+static weft_err_t order_fails_third(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+{
+    if (++n_orders == 3)
+        return weft_fail(WEFT_ENOMEM, "t-fails: no room for %zu coflows", n);
+    return order_index(ctx, st, ids, n);
+}
+
+static const coflow_ordering_t t_fails = {"t-fails", "fails at its third decision", "t-greedy",
+                                          true, 0, NULL, NULL, order_fails_third, NULL, false,
+                                          NULL};
 
 static const coflow_ordering_t t_liar = {"t-liar", "predicts changes that never come",
                                          "t-greedy", true, 0, NULL, NULL, order_index,
@@ -541,6 +559,24 @@ Test(netsim_guard, stall_is_an_error_not_a_loop)
               msg);
     /* it waited for the second arrival before giving up */
     cr_assert(strstr(msg, "t=5"), "%s", msg);
+    cr_assert_null(res.coflow_finish_s);
+}
+
+/* An ordering's error ends the run with it, saying when: a failed decision
+ * gives no order to run (coflow.h). Decisions at 0, 1 and 2 s. */
+Test(netsim_guard, an_ordering_error_ends_the_run)
+{
+    add_single(1, 0, 1, 0, 1, 10);
+    add_single(2, 1, 1, 0, 2, 10);
+    add_single(3, 2, 1, 0, 3, 10);
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    n_orders = 0;
+    netsim_opts_t opts = {.ordering = &t_fails, .allocator = &t_greedy, .check = true};
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_ENOMEM);
+    const char *msg = weft_last_error();
+    cr_assert(strstr(msg, "ordering 't-fails' at t=2 s: t-fails: no room for 3 coflows"), "%s",
+              msg);
+    cr_assert_eq(n_orders, 3);
     cr_assert_null(res.coflow_finish_s);
 }
 

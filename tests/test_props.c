@@ -1221,21 +1221,23 @@ static void ref_wcp_job_keys(ref_ctx_t *r, coflow_state_t *st)
     }
 }
 
-static void ref_sebf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+static weft_err_t ref_sebf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     ref_ctx_t *r = ctx;
     for (size_t i = 0; i < n; i++)
         r->key[ids[i]] = coflow_state_remaining_iso(st, ids[i]);
     coflow_sort_by_key(st, ids, n, r->key);
+    return WEFT_OK;
 }
 
-static void ref_jsebf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+static weft_err_t ref_jsebf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     ref_ctx_t *r = ctx;
     ref_job_keys(r, st, ids, n);
     for (size_t i = 0; i < n; i++)
         r->key[ids[i]] = r->job[st->wl->coflows[ids[i]].job];
     coflow_sort_by_key(st, ids, n, r->key);
+    return WEFT_OK;
 }
 
 /* jsebf-cp (job keys from ref_job_keys) and wcp (from ref_wcp_job_keys):
@@ -1252,16 +1254,18 @@ static void ref_job_then_path_order(ref_ctx_t *r, coflow_state_t *st, size_t *id
     qsort(ids, n, sizeof *ids, cmp_job_path_ref);
 }
 
-static void ref_jsebf_cp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+static weft_err_t ref_jsebf_cp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     ref_job_keys(ctx, st, ids, n);
     ref_job_then_path_order(ctx, st, ids, n);
+    return WEFT_OK;
 }
 
-static void ref_wcp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+static weft_err_t ref_wcp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     ref_wcp_job_keys(ctx, st);
     ref_job_then_path_order(ctx, st, ids, n);
+    return WEFT_OK;
 }
 
 /* Aalo's queue, written out: how many of the thresholds 10 MiB x 10^k
@@ -1277,7 +1281,7 @@ static double ref_aalo_queue(double sent)
 /* Aalo's order the plain way, in aalo's own context (its next_change
  * reads the keys and the list kept there): queue, then release, then
  * index, by a sort. */
-static void ref_aalo_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+static weft_err_t ref_aalo_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     coflow_keyctx_t *k = ctx;
     for (size_t i = 0; i < n; i++) {
@@ -1286,6 +1290,7 @@ static void ref_aalo_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
     }
     k->n_ids = n;
     coflow_sort_by_key(st, ids, n, k->key);
+    return WEFT_OK;
 }
 
 /* sebf, jsebf, jsebf-cp and wcp in the emulator, which keep their last
@@ -1301,7 +1306,7 @@ Test(props, kept_orders_and_keys_give_the_schedules_of_fresh_ones)
 {
     static const struct {
         const char *name;
-        void (*order)(void *, coflow_state_t *, size_t *, size_t);
+        weft_err_t (*order)(void *, coflow_state_t *, size_t *, size_t);
         weft_err_t (*create)(void **, const coflow_state_t *);
         void (*destroy)(void *);
     } pairs[] = {{"sebf", ref_sebf_order, ref_create, ref_destroy},
@@ -1412,10 +1417,10 @@ Test(props, remembered_bottleneck_times_give_the_schedules_of_fresh_ones)
  * saying so (a driver's missed coflow_state_bytes_changed): --check must
  * name it at that decision. */
 static bool stale_done;
-static void stale_sebf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+static weft_err_t stale_sebf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
-    coflow_ordering_find("sebf")->order(ctx, st, ids, n);
-    for (size_t i = 0; i < n && !stale_done; i++) {
+    weft_err_t err = coflow_ordering_find("sebf")->order(ctx, st, ids, n);
+    for (size_t i = 0; i < n && !stale_done && !err; i++) {
         size_t c = ids[i];
         if (!st->iso_known[c] || !(st->iso_memo[c] > 0))
             continue;
@@ -1423,6 +1428,7 @@ static void stale_sebf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t 
             st->cport_bytes[q] *= 2;
         stale_done = true;
     }
+    return err;
 }
 
 Test(props, check_finds_a_remembered_time_gone_stale)

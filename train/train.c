@@ -332,7 +332,13 @@ static bool teacher_order(task_t *k, const coflow_learned_step_t *s)
         }
     }
     memcpy(k->tbuf, s->ids, s->n * sizeof *k->tbuf);
-    k->teacher->order(k->tctx, s->st, k->tbuf, s->n);
+    weft_err_t err = k->teacher->order(k->tctx, s->st, k->tbuf, s->n);
+    if (err) {
+        k->err = err;
+        snprintf(k->errmsg, sizeof k->errmsg, "teacher %s: %s", k->teacher->name,
+                 weft_last_error());
+        return false;
+    }
     for (size_t i = 0; i < s->n; i++)
         k->row_of[s->ids[i]] = i;
     for (size_t i = 0; i < s->n; i++)
