@@ -73,10 +73,12 @@
  * order() fails (ENOMEM, or EINVAL past the scorer's ATTN_MAX_ROWS) if a
  * plan or cache cannot be built, and the run with it: it once left the ids
  * in release order instead, a FIFO schedule reported as the learned one.
- * The context is then rebuilt from scratch at the next call.
+ * The context is then rebuilt from scratch at the next call. A score that
+ * is not finite fails it too (EINVAL), unless a training hook orders.
  */
 #include "coflow_internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -716,10 +718,23 @@ fail:
 
 /* --------------------------------------------------------------- decision */
 
+/* log1p of x clamped to [0, DBL_MAX], so every feature keeps the bound
+ * FEATURE_MAX the normaliser's check relies on: a ratio past the doubles
+ * (job work / weight with a weight of 1e-320, which the workload format
+ * accepts) is infinite, and an infinite feature made every score NaN
+ * through the encoder's job and global summaries. NaN reads 0. */
 static double q_log(double x, bool quantise)
 {
-    double v = log1p(x > 0 ? x : 0);
+    double v = log1p(x > 0 ? fmin(x, DBL_MAX) : 0);
     return quantise ? round(v * QSTEP) / QSTEP : v;
+}
+
+/* log of a prior's key clamped to [1e-9, DBL_MAX]: at most 710 in size,
+ * as COFLOW_LEARNED_PRIOR_MAX assumes (an infinite key, a weight of
+ * 1e-320, gave an infinite score); NaN reads 1e-9. */
+static double log_key(double x)
+{
+    return log(x > 1e-9 ? fmin(x, DBL_MAX) : 1e-9);
 }
 
 /* Updates the live-job list; returns true if it changed. */
@@ -844,6 +859,25 @@ static void node_features(const learned_ctx_t *c, coflow_state_t *st, size_t cf,
     };
     for (size_t k = 0; k < LF; k++)
         row[k] = (weft_real_t)(((float)f[k] - c->m->mean[k]) / c->m->std[k]);
+}
+
+/* EINVAL naming the first of the n scores that is not finite. With every
+ * feature bounded and the model's floats finite (checked at load), only
+ * weights whose sums overflow a float give one, and the argsort of a NaN
+ * is an arbitrary order: failing says so, where falling back to the
+ * prior's order would run another policy under this one's name. */
+static weft_err_t check_scores(const learned_ctx_t *c, const coflow_state_t *st, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double s = c->acache.scores[i];
+        if (isfinite(s))
+            continue;
+        const coflow_coflow_t *co = &st->wl->coflows[c->ids_copy[i]];
+        return weft_fail(WEFT_EINVAL, "the model scored coflow %lld of job %lld %g, expected "
+                         "a finite number (its weights overflow a float on these features)",
+                         (long long)co->id, (long long)st->wl->jobs[co->job].id, s);
+    }
+    return WEFT_OK;
 }
 
 /* qsort has no context in C11: the comparison reads these. */
@@ -988,9 +1022,13 @@ static weft_err_t learned_order(void *ctx, coflow_state_t *st, size_t *ids, size
             double key = c->job_work[c->node_job[c->node_of[c->ids_copy[i]]]] /
                          wl->jobs[co->job].weight;
             double path = c->path[c->ids_copy[i]];
-            c->acache.scores[i] -= (weft_real_t)(c->m->prior * log(key > 1e-9 ? key : 1e-9) -
-                                                 c->m->prior_path * log(path > 1e-9 ? path : 1e-9));
+            c->acache.scores[i] -= (weft_real_t)(c->m->prior * log_key(key) -
+                                                 c->m->prior_path * log_key(path));
         }
+    /* a training hook chooses its own order, and the trainer reports scores
+       gone NaN as divergence (its loss or gradient), with the step to blame */
+    if (!(c->hook && c->hook->decide) && (err = check_scores(c, st, n)))
+        goto fail;
     double t3 = weft_mono_s();
 
     /* 6: descending score; ties to the earlier row (path, release, index);

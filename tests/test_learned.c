@@ -505,6 +505,58 @@ Test(learned, untrained_residual_of_the_teacher_is_jsebf_cp)
     netsim_result_destroy(&jsebf);
 }
 
+/* A job weight the workload format accepts but whose work per weight is
+ * past the doubles (1e-320: any work over 1.8e-12 s): features 18 and 19
+ * were infinite, every score NaN through the encoder's summaries, and the
+ * order arbitrary (avg weighted JCT 61.0 where jsebf-cp gives 21.4); the
+ * prior's log of that key was -infinity. Three weight-1 jobs share port
+ * 0 -> 1 (100, 1 and 2 bytes); the fourth, 1000 bytes on 2 -> 3, has the
+ * tiny weight. The shipped model must run (a non-finite score is an
+ * error) and give jsebf-cp's schedule, as it does with 1e-300. */
+Test(learned, a_tiny_job_weight_keeps_the_scores_finite)
+{
+    static const double weights[] = {1e-300, 1e-320};
+    for (size_t k = 0; k < 2; k++) {
+        coflow_workload_destroy(&wl);
+        coflow_workload_init(&wl, 4);
+        static const double bytes[4] = {100, 1, 2, 1000};
+        for (int j = 0; j < 4; j++) {
+            cr_assert_eq(coflow_workload_add_job(&wl, j, 0, j < 3 ? 1 : weights[k], 0),
+                         WEFT_OK, "%s", weft_last_error());
+            cr_assert_eq(coflow_workload_add_coflow(&wl, 0, 0), WEFT_OK);
+            cr_assert_eq(coflow_workload_add_flow(&wl, j < 3 ? 0 : 2, j < 3 ? 1 : 3, bytes[j]),
+                         WEFT_OK);
+            cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK, "%s", weft_last_error());
+        }
+        cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK, "%s", weft_last_error());
+        netsim_result_t teacher, res;
+        run_with(&teacher, "jsebf-cp", NULL);
+        run_with(&res, "learned", "models/weft-policy.msgpack");
+        for (size_t c = 0; c < wl.n_coflows; c++)
+            cr_assert(res.coflow_finish_s[c] == teacher.coflow_finish_s[c],
+                      "weight %g: coflow %zu finishes at %g, under jsebf-cp at %g", weights[k], c,
+                      res.coflow_finish_s[c], teacher.coflow_finish_s[c]);
+        netsim_result_destroy(&teacher);
+        netsim_result_destroy(&res);
+    }
+}
+
+/* Finite weights whose sums overflow a float give scores that are not
+ * finite, whose order would be arbitrary: the run fails, naming a coflow,
+ * rather than fall back to another order under the learned one's name. */
+Test(learned, a_score_that_is_not_finite_is_an_error)
+{
+    const char *path = tmp_path("overflow.wm");
+    coflow_learned_model_t m;
+    cr_assert_eq(coflow_learned_model_random(&m, 1), WEFT_OK);
+    cr_assert(m.ap.lnf_b, "the default scorer is pre-LN");
+    for (size_t i = 0; i < m.acfg.M; i++)
+        m.ap.lnf_b[i] = m.ap.head_w[i] = 3e38f;
+    cr_assert_eq(coflow_learned_model_save(&m, path), WEFT_OK, "%s", weft_last_error());
+    coflow_learned_model_destroy(&m);
+    expect_error(path, WEFT_EINVAL, "the model scored coflow", "expected a finite number");
+}
+
 Test(learned, older_feature_set_and_bad_prior_are_refused)
 {
     const char *path = tmp_path("fs2.wm");
