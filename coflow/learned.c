@@ -102,8 +102,10 @@ static const char *const feature_names[LF] = {
 };
 
 /* Default normalisation (random models): rough centres and spreads of the
- * log1p features on Facebook-like traces at 1 Gbit/s. Training replaces
- * them with the statistics of its data. */
+ * log1p features on Facebook-like traces at 1 Gbit/s. Training keeps the
+ * normalisation of the model it starts from (train/ never sets feat.mean
+ * or feat.std), so the shipped model, trained from a random one, carries
+ * these values. */
 static const float default_mean[LF] = {16, 14, 3, 2, 2, 0.3f, 0.2f, 0.5f, 0.33f, 0.33f,
                                        0.33f, 1, 0.7f, 0.5f, 1.2f, 1, 0.3f, 3, 2.5f, 2};
 static const float default_std[LF] = {4, 6, 2, 1.5f, 1.5f, 0.6f, 0.5f, 0.4f, 0.5f, 0.5f,
