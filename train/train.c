@@ -1174,7 +1174,7 @@ static weft_err_t check_setting(const attn_model_file_t *mf, const char *path, s
     snprintf(name, sizeof name, "train.cfg.%s", settings[i].key);
     bool same = true;
     if (settings[i].kind == SET_NAME) {
-        size_t k;
+        size_t k = 0; /* get_name sets it; GCC cannot see that */
         weft_err_t err = get_name(mf, path, name, have, sizeof have, &k);
         if (err)
             return err;
