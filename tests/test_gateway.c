@@ -1118,6 +1118,61 @@ Test(gateway, journal_rewrite_keeps_when_jobs_arrived_and_ended)
     cr_assert_eq(rmdir(dir), 0);
 }
 
+/* Replays one record {"r": r, "at": at, "job": job map of wl's job 0, or
+ * id} into s at now. */
+static weft_err_t replay_one_at(rpc_sched_t *s, double now, const char *r, double at,
+                                const coflow_workload_t *wl, int64_t id)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, r);
+    rpc_pack_cstr(&pk, "at"), msgpack_pack_double(&pk, at);
+    rpc_pack_cstr(&pk, "job");
+    if (wl)
+        rpc_job_pack(&pk, wl, 0);
+    else
+        msgpack_pack_int64(&pk, id);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    cr_assert_eq(msgpack_unpack_next(&up, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
+    weft_err_t err = rpc_gateway_replay_record(s, now, &up.data);
+    msgpack_unpacked_destroy(&up);
+    msgpack_sbuffer_destroy(&sb);
+    return err;
+}
+
+/* A record's "at" after the restart's now (the wall clock set back since
+ * it was written) happens now, not in the future: a job's arrival and a
+ * cancel's end stay within [0, now] (rpc_gateway_replay_record). Pins the
+ * "at - wall_at_zero < now" test: without it the arrival is 20 and the
+ * end 30, after the clock's now of 10. */
+Test(gateway, journal_replay_clamps_an_at_after_now)
+{
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    s.wall_at_zero = 1.7e9;
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 3);
+    cr_assert_eq(coflow_workload_add_job(&wl, 1, 0, 1, 0), WEFT_OK);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 1, 100);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    cr_assert_eq(replay_one_at(&s, 10, "job", s.wall_at_zero + 20, &wl, 0), WEFT_OK, "%s",
+                 weft_last_error());
+    size_t x = rpc_sched_find_job(&s, 1);
+    cr_assert_neq(x, SIZE_MAX);
+    cr_assert_float_eq(s.arrival_s[x], 10, 1e-9, "arrived at %g", s.arrival_s[x]);
+    cr_assert_eq(replay_one_at(&s, 10, "cancel", s.wall_at_zero + 30, NULL, 1), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert(s.jdone[x] && s.jcancelled[x]);
+    cr_assert_leq(s.finish_s[x], 10, "ended at %g", s.finish_s[x]);
+    coflow_workload_destroy(&wl);
+    rpc_sched_destroy(&s);
+}
+
 /* The header cut short by a crash right after the file was made holds no
  * record: the journal is started again, and a file of other bytes as
  * short is damage, left as it is. */
@@ -1574,6 +1629,38 @@ Test(gateway, sched_gone_gives_back_what_journal_forgets_without_a_limit)
     rpc_sched_destroy(&s);
 }
 
+/* Retention skips gone's entries a journal's forget records forgot
+ * already: with jobs 1 to 4 in gone, 1 and 2 forgotten, and one to keep,
+ * retain forgets 3 (the oldest still remembered) and keeps 4. Pins
+ * rpc_sched_retain's rpc_sched_gone_kept test: without it, the pass
+ * forgets job 1 a second time, counts it as the one it had to forget, and
+ * leaves 3 remembered beyond the limit. */
+Test(gateway, sched_retain_skips_gone_entries_forgotten_already)
+{
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    for (int64_t id = 1; id <= 4; id++)
+        cr_assert_eq(rpc_sched_add_gone(&s, id, 10 * (uint64_t)id, 1.0, false), WEFT_OK);
+    cr_assert_eq(rpc_sched_forget_job(&s, 1), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(rpc_sched_forget_job(&s, 2), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(s.n_retained, 2);
+    cr_assert_eq(s.n_forgotten, 2);
+    s.keep_finished = 1;
+    s.n_forgot_now = 0;
+    cr_assert_eq(rpc_sched_retain(&s), WEFT_OK, "%s", weft_last_error());
+    uint64_t first;
+    double jct;
+    cr_assert(rpc_sched_forgotten(&s, 3), "job 3 is still remembered");
+    cr_assert(!rpc_sched_find_gone(&s, 3, &first, &jct));
+    cr_assert(!rpc_sched_forgotten(&s, 4));
+    cr_assert(rpc_sched_find_gone(&s, 4, &first, &jct) && first == 40);
+    cr_assert_eq(s.n_retained, 1);
+    cr_assert_eq(s.n_forgotten, 3);
+    cr_assert_eq(s.n_forgot_now, 1, "to journal: %zu forgets", s.n_forgot_now);
+    cr_assert_eq(s.forgot_now[0], 3);
+    rpc_sched_destroy(&s);
+}
+
 /* The ids of forgotten jobs, added in a random order (ranges and single
  * ids, overlapping, touching, at the ends of int64), read back exactly as
  * a set kept beside them says, as runs neither overlapping nor touching. */
@@ -1951,6 +2038,31 @@ static void props_apply(const rpc_sched_t *s, props_view_t *v, const coflow_work
                   p, out[p], in[p], port_rate);
 }
 
+/* The header's invariant that st's job_sent is the bytes the job sent:
+ * while no rebuild is pending, each unfinished live job's job_sent is the
+ * sum of its flows' sent (a finished flow's is its size). Pins the
+ * rebuild's sum over all of a job's coflows (not its last coflow's) and a
+ * completion adding the tail its last report left unsaid. */
+static void job_sent_is_sent(const rpc_sched_t *s, const char *who, int seq, int op)
+{
+    if (s->need_rebuild || !s->have_live)
+        return;
+    for (size_t lj = 0; lj < s->live.n_jobs; lj++) {
+        if (s->jdone[s->l2g_job[lj]])
+            continue;
+        const coflow_job_t *job = &s->live.jobs[lj];
+        double sum = 0;
+        for (size_t lc = job->first_coflow; lc < job->first_coflow + job->n_coflows; lc++) {
+            const coflow_coflow_t *co = &s->live.coflows[lc];
+            for (size_t lf = co->first_flow; lf < co->first_flow + co->n_flows; lf++)
+                sum += s->sent[s->l2g_flow[lf]];
+        }
+        cr_assert(fabs(s->st.job_sent[lj] - sum) <= 1e-9 * fmax(1, sum),
+                  "sequence %d, op %d, %s: job %lld sent %.17g by job_sent, %.17g by its "
+                  "flows", seq, op, who, (long long)job->id, s->st.job_sent[lj], sum);
+    }
+}
+
 /* Twin schedulers under random streams of registrations, progress,
  * completions, cancels, ticks, compactions and decisions: a rebuilds its
  * live state at every change (as a small gateway does), b puts rebuilds
@@ -2083,6 +2195,8 @@ Test(gateway, sched_random_streams_keep_the_invariants_and_the_twins_agree, .tim
                     }
                 }
             }
+            job_sent_is_sent(&a, "a", seq, op);
+            job_sent_is_sent(&b, "b", seq, op);
             cr_assert_eq(a.n_jobs_done, b.n_jobs_done, "sequence %d: jobs done differ", seq);
             for (size_t k = 0; k < a.n_jobs_done; k++)
                 cr_assert_eq(a.jobs_done[k], b.jobs_done[k]);
