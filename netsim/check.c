@@ -2,10 +2,13 @@
  * check.c - the invariants behind --check (always on in the tests): no port
  * above capacity and work conservation at every decision, each fast path's
  * decision (lazy pacing, pairs, srf by pairs, the greedy replay) against
- * the same decision recomputed the reference way, and at the end bytes
- * conserved, every flow finished, DAG order, CCT >= isolation time and
- * JCT >= lower bound. A violation is counted and the first one's message
- * kept (netsim_result_t); the run goes on. And netsim_check_clock, which
+ * the same decision recomputed the reference way; each flow as it
+ * finishes sent its bytes (its rates over time, summed apart from the
+ * emulator's count of its bytes left) within its finish tolerance, neither
+ * short of them nor past them; and at the end bytes conserved, every flow
+ * finished, DAG order, CCT >= isolation time and JCT >= lower bound. A
+ * violation is counted and the first one's message kept
+ * (netsim_result_t); the run goes on. And netsim_check_clock, which
  * weft sim takes before every run, --check or not: a flow the clock cannot
  * time where it starts.
  */
@@ -96,6 +99,7 @@ void sim_check_pairs(sim_t *s)
                 s->chk_run[n++] = (moving_t){f, c, s->ar[a], {0}};
         }
     }
+    s->n_chk_run = n; /* what sim_check_step credits */
     check_capacity(s, s->chk_run, n);
     st->n_rated = 0;
     s->alloc->allocate(st, s->active, s->n_active);
@@ -174,6 +178,7 @@ void sim_check_lazy(sim_t *s)
             violation(s, "t=%.9g s: coflow %zu: its open flows hold %.17g bytes, its "
                       "remaining bytes say %.17g", st->now, c, rem, st->coflow_remaining[c]);
     }
+    s->n_chk_run = n; /* what sim_check_step credits */
     check_capacity(s, s->chk_run, n);
     /* The reference: true remaining bytes in place, per-port bytes summed
      * afresh from them (and compared with the lazy ones), rates from zero. */
@@ -341,6 +346,54 @@ void sim_check_srf(sim_t *s)
         st->flow_rate[s->srf_chk[k].f] = s->srf_chk[k].rate;
     }
     st->n_rated = n;
+}
+
+void sim_check_step(sim_t *s, double dt)
+{
+    /* the fast paths list only some moving flows in run[] (lazy pacing: the
+       backfilled ones) or none (pairs); their checks listed all of them */
+    bool all = s->lazy || s->pairf;
+    const moving_t *mv = all ? s->chk_run : s->run;
+    size_t n = all ? s->n_chk_run : s->n_run;
+    for (size_t k = 0; k < n; k++) {
+        chk_sent_t *l = &s->chk_sent[mv[k].f];
+        double x = mv[k].rate * dt, t = l->sent + x; /* both >= 0 */
+        l->comp += l->sent >= x ? (l->sent - t) + x : (x - t) + l->sent;
+        l->sent = t;
+        l->rate = mv[k].rate;
+        l->steps += 1;
+    }
+    s->n_chk_run = 0; /* the next decision's check lists its own, if it moves any */
+    double now = s->st.now;
+    for (size_t k = 0; k < s->n_done; k++) {
+        size_t f = s->done[k].f;
+        const coflow_flow_t *fl = &s->wl->flows[f];
+        const chk_sent_t *l = &s->chk_sent[f];
+        /* what the emulator counts as sent beyond what the rates sent: its
+           own test finished the flow on its count of the bytes left, this
+           one tests what the rates sent, both sides */
+        double residue = fl->bytes - (l->sent + l->comp);
+        /* the finish tolerance (sim_internal.h), and the rounding the
+           emulator's count may have drifted from this one by: an ulp or two
+           at each step of what it subtracts from, the flow's bytes (by
+           pairs, its key: its bytes plus what its pair sent before it) */
+        double mag = s->pairf ? s->fk[f] : fl->bytes;
+        double tol = fmax(FINISH_REL_TOL * fl->bytes, l->rate * now * FINISH_TIME_TOL) +
+                     2 * DBL_EPSILON * (l->steps + 2) * mag;
+        if (fabs(residue) <= tol)
+            continue;
+        const coflow_coflow_t *co = &s->wl->coflows[s->done[k].c];
+        long long id = (long long)co->id, job = (long long)s->wl->jobs[co->job].id;
+        if (residue > 0)
+            violation(s, "t=%.9g s: flow %zu (%u->%u) of coflow %lld of job %lld finished "
+                      "with %.9g of its %.9g bytes unsent (tolerance %.3g)", now, f, fl->src,
+                      fl->dst, id, job, residue, fl->bytes, tol);
+        else
+            violation(s, "t=%.9g s: flow %zu (%u->%u) of coflow %lld of job %lld finished "
+                      "%.3g s after its end: it was sent %.9g bytes past its %.9g (tolerance "
+                      "%.3g)", now, f, fl->src, fl->dst, id, job, -residue / l->rate, -residue,
+                      fl->bytes, tol);
+    }
 }
 
 void sim_check_end(sim_t *s)

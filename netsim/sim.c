@@ -116,6 +116,7 @@ static void sim_free(sim_t *s)
     free(s->chk_bytes);
     free(s->chk_comp);
     free(s->chk_known);
+    free(s->chk_sent);
     free(s->flow_pair);
     free(s->psrc);
     free(s->pdst);
@@ -168,6 +169,8 @@ static weft_err_t sim_setup(sim_t *s)
         !s->active || !s->ids || !s->run || !s->done || !s->chk_out || !s->chk_in)
         return weft_fail(WEFT_ENOMEM, "out of memory for the emulator (%zu coflows, %zu flows)",
                          nc, nf);
+    if (s->opts->check && !(s->chk_sent = weft_calloc(nf ? nf : 1, sizeof *s->chk_sent)))
+        return weft_fail(WEFT_ENOMEM, "out of memory for the check of %zu flows", nf);
     for (size_t j = 0; j < nj; j++)
         s->job_left[j] = wl->jobs[j].n_coflows;
     err = coflow_workload_arrival_order(wl, s->job_order);
@@ -386,8 +389,12 @@ static void coflow_done(sim_t *s, size_t c)
         atomic_store_explicit(s->opts->coflows_done, s->n_done_coflows, memory_order_relaxed);
 }
 
-static void finish_done_flows(sim_t *s)
+/* The flows of done[] finish, after a step of dt (--check first credits
+ * what that step sent and tests what they were sent). */
+static void finish_done_flows(sim_t *s, double dt)
 {
+    if (s->opts->check)
+        sim_check_step(s, dt);
     double *flow_finish = s->res->flow_finish_s;
     for (size_t k = 0; k < s->n_done; k++) {
         moving_t *m = &s->done[k];
@@ -744,7 +751,7 @@ weft_err_t netsim_run(const coflow_workload_t *wl, const coflow_fabric_t *fab,
         } else {
             stopped = 0;
         }
-        finish_done_flows(&s);
+        finish_done_flows(&s, dt);
         res->n_events++;
     }
     if (opts->check)

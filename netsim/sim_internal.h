@@ -72,6 +72,14 @@ typedef struct {
 } anchor_t;
 
 typedef struct {
+    double sent, comp; /* rate * dt summed over its steps, and the sum's
+                          rounding error (Neumaier): apart from every count
+                          of bytes left the emulator keeps */
+    double rate;       /* its rate at its last step, bytes/s */
+    double steps;      /* steps it moved in */
+} chk_sent_t;          /* --check: what one flow was sent */
+
+typedef struct {
     size_t c;    /* a paced coflow (lazy pacing) */
     double q;    /* d sig[c] / dt: each open flow f moves at
                     flow_remaining[f] * q bytes/s */
@@ -139,7 +147,9 @@ typedef struct {
     size_t n_dirty;
     double *pace;      /* [n_coflows] st.pace */
     size_t *paced;     /* [n_coflows] st.paced */
-    moving_t *chk_run; /* [n_flows] check: every moving flow */
+    moving_t *chk_run; /* [n_flows] check: every moving flow (lazy, pairs) */
+    size_t n_chk_run;  /* check: how many, as the last decision listed them */
+    chk_sent_t *chk_sent; /* [n_flows] check: what each flow was sent */
     double *chk_rem;   /* [n_flows] check: saved flow_remaining */
     double *chk_bytes; /* [number of cports] check: saved cport_bytes */
     double *chk_comp;  /* [number of cports] check: saved cport_comp */
@@ -256,6 +266,12 @@ void sim_check_srf(sim_t *s);
  * conservation, and a greedy decision that replayed its front against the
  * allocator from zero. */
 void sim_check_decision(sim_t *s, size_t kept);
+/* An event, after the moving flows advanced by dt and before the done ones
+ * finish: each flow that moved since the last decision (run[], or chk_run[]
+ * under lazy pacing and pairs) is credited rate * dt in chk_sent, and each
+ * flow of done[] must have been sent its bytes within its finish tolerance,
+ * neither short of them nor past them. */
+void sim_check_step(sim_t *s, double dt);
 /* The end of a run: bytes conserved, every flow finished, DAG order, CCT
  * and JCT against their bounds. */
 void sim_check_end(sim_t *s);

@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@
 #include "dag/dag.h"
 #include "tests/cli_run.h"
 #include "netsim/netsim.h"
+#include "netsim/sim_internal.h"
 #include "workload/workload.h"
 
 /* ------------------------------------------------- test-local policies */
@@ -963,6 +965,182 @@ Test(netsim_guard, backfill_folds_keep_the_port_sums_exact)
     cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_OK, "%s", weft_last_error());
     cr_assert_eq(res.n_violations, 0, "%s", res.first_violation);
     cr_assert_float_eq(res.coflow_finish_s[1], 1200 + 200.6 / cap, 1e-8);
+}
+
+/* ------------------------------------------------- what --check finds */
+
+/* Runs that a scratch edit of the emulator got wrong passed --check: the
+ * tests below break a run the way such a bug would, from the state an
+ * ordering or allocator is handed (the emulator's, sim_internal.h), or feed
+ * the check a wrong step directly, and expect it named. */
+
+TestSuite(netsim_check, .init = setup, .fini = teardown, .timeout = 10);
+
+static sim_t *sim_of(const coflow_state_t *st)
+{
+    return (sim_t *)((char *)st - offsetof(sim_t, st));
+}
+
+static bool broken; /* the run was broken (once) */
+
+/* next_change, once: the first moving flow sped up by half after its
+ * decision rated it (and the capacity check passed it), so at its finish
+ * it has been sent half its bytes again, which the emulator, finishing it,
+ * counts as not sent: it ran past its end. */
+static double change_speeds_up(void *ctx, const coflow_state_t *st)
+{
+    (void)ctx;
+    sim_t *s = sim_of(st);
+    if (!broken && s->n_run > 0) {
+        s->run[0].rate *= 1.5;
+        broken = true;
+    }
+    return INFINITY;
+}
+
+static const coflow_ordering_t t_speeds_up = {"t-speeds-up", "index, a flow sped up once",
+                                              "t-greedy", true, 0, NULL, NULL, order_index,
+                                              change_speeds_up, false, NULL};
+
+/* A real allocator (wrapped), but when --check recomputes a decision (under
+ * lazy pacing with st->pace NULL; by pairs it is only ever run for that),
+ * the next finish the emulator found for it is put half as late again,
+ * once: each flow finishing then has run past its end while its ports idled
+ * (the scratch edit: next_finish_dt = best * 1.5). */
+static const coflow_allocator_t *wrapped;
+
+static void alloc_late(coflow_state_t *st, const size_t *order, size_t n)
+{
+    wrapped->allocate(st, order, n);
+    sim_t *s = sim_of(st);
+    if (!broken && (s->pairf || (s->lazy && !st->pace))) {
+        s->next_finish_dt *= 1.5;
+        broken = true;
+    }
+}
+
+/* Runs ord with alloc (made late as above if `late`), expecting one
+ * violation, naming `what`. */
+static void expect_late_finish(const coflow_ordering_t *ord, const coflow_allocator_t *alloc,
+                               bool late, const char *what)
+{
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    coflow_allocator_t wrapper = *alloc;
+    if (late) {
+        wrapped = alloc;
+        wrapper.allocate = alloc_late;
+        alloc = &wrapper;
+    }
+    broken = false;
+    netsim_opts_t opts = {.ordering = ord, .allocator = alloc, .check = true};
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_OK, "%s", weft_last_error());
+    cr_assert(broken);
+    cr_assert_eq(res.n_violations, 1, "%zu: %s", res.n_violations, res.first_violation);
+    cr_assert(strstr(res.first_violation, what), "%s", res.first_violation);
+}
+
+/* Flow by flow (greedy, and srf, which decides by pairs of ports but moves
+ * flows one by one), 4 bytes at 1.5 bytes/s for 4 s. */
+Test(netsim_check, a_flow_sent_past_its_end_is_counted)
+{
+    add_single(1, 0, 1, 0, 1, 4);
+    expect_late_finish(&t_speeds_up, &t_greedy, false,
+                       "t=4 s: flow 0 (0->1) of coflow 1 of job 1 finished 1.33 s after its "
+                       "end: it was sent 2 bytes past its 4");
+    expect_late_finish(&t_speeds_up, coflow_allocator_find("srf"), false,
+                       "t=4 s: flow 0 (0->1) of coflow 1 of job 1 finished 1.33 s after");
+}
+
+/* Lazy pacing, a paced coflow whose scale reaches zero (its one flow, 4
+ * bytes at 1 byte/s, finishes at 6 s), and by pairs (per-flow fair). */
+Test(netsim_check, a_late_finish_is_counted_under_lazy_pacing_and_pairs)
+{
+    add_single(1, 0, 1, 0, 1, 4);
+    expect_late_finish(&t_index, coflow_allocator_find("madd"), true,
+                       "t=6 s: flow 0 (0->1) of coflow 1 of job 1 finished 2 s after its end: "
+                       "it was sent 2 bytes past its 4");
+    cr_assert_gt(res.n_paced_total, 0);
+    expect_late_finish(&t_index, coflow_allocator_find("fair"), true,
+                       "t=6 s: flow 0 (0->1) of coflow 1 of job 1 finished 2 s after");
+}
+
+/* Lazy pacing, a backfilled flow: MADD paces 0->1 (4 bytes) and 2->3 (2
+ * bytes) to finish together at 4 s and backfills 2->3 to the full rate, so
+ * it finishes at 2 s; made late, at 3 s, it has run 1 s past its end. */
+Test(netsim_check, a_late_backfilled_flow_is_counted)
+{
+    cr_assert_eq(coflow_workload_add_job(&wl, 1, 0, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 4), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 2, 3, 2), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    expect_late_finish(&t_index, coflow_allocator_find("madd"), true,
+                       "t=3 s: flow 1 (2->3) of coflow 1 of job 1 finished 1 s after its end: "
+                       "it was sent 1 bytes past its 2");
+    cr_assert_gt(res.n_rated_total, 0); /* backfilled */
+}
+
+/* The check fed steps directly: 4 bytes at 1 byte/s, finishing after 3 s
+ * has a byte unsent (a finish test looser than the tolerance gives that:
+ * the emulator counts what is left as sent, so no total shows it); within
+ * the finish tolerance, short or past, it passes, by a billionth of the
+ * bytes, or late in a trace by 8 ulps of the clock times the rate. */
+Test(netsim_check, a_flow_finished_short_of_its_bytes_is_counted)
+{
+    add_single(1, 0, 1, 0, 1, 4);
+    const struct {
+        double now, dt1, dt2; /* the flow moves for dt1, then dt2 and finishes */
+        size_t violations;
+    } cases[] = {
+        {3, 2, 1, 1},
+        {4, 2, 2 - 3.9e-9, 0},        /* 3.9e-9 bytes short: within 4e-9 */
+        {4, 2, 2 - 4.1e-9, 1},
+        {4, 2, 2 + 3.9e-9, 0},        /* past its end by as much */
+        {4, 2, 2 + 4.1e-9, 1},
+        {1e8, 2, 2 - 1.7e-7, 0},      /* at 1e8 s: 8 ulps of it at 1 byte/s, 1.78e-7 */
+        {1e8, 2, 2 - 1.9e-7, 1},
+        {1e8, 2, 2 + 1.9e-7, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        chk_sent_t sent[1] = {{0}};
+        moving_t mv[1] = {{.f = 0, .c = 0, .rate = 1, .left = 4}};
+        netsim_result_t r;
+        netsim_result_init(&r);
+        sim_t s = {.wl = &wl, .fab = &fab, .res = &r, .run = mv, .n_run = 1, .done = mv,
+                   .chk_sent = sent};
+        s.st.now = cases[i].now - cases[i].dt2;
+        sim_check_step(&s, cases[i].dt1);
+        s.st.now = cases[i].now;
+        s.n_done = 1;
+        sim_check_step(&s, cases[i].dt2);
+        cr_assert_eq(r.n_violations, cases[i].violations, "case %zu: %s", i,
+                     r.first_violation);
+        if (i == 0)
+            cr_assert(strstr(r.first_violation, "t=3 s: flow 0 (0->1) of coflow 1 of job 1 "
+                                                "finished with 1 of its 4 bytes unsent"),
+                      "%s", r.first_violation);
+    }
+}
+
+/* Under lazy pacing and pairs the check credits the flows its own decision
+ * check listed (chk_run), not run[] (lazy pacing: the backfilled flows
+ * only; pairs: none). */
+Test(netsim_check, fast_paths_credit_every_moving_flow)
+{
+    add_single(1, 0, 1, 0, 1, 4);
+    for (int pairs = 0; pairs < 2; pairs++) {
+        chk_sent_t sent[1] = {{0}};
+        moving_t mv[1] = {{.f = 0, .c = 0, .rate = 1, .left = 4}};
+        double fk[1] = {4}; /* pairs: its key, its size as its pair opened with it */
+        netsim_result_t r;
+        netsim_result_init(&r);
+        sim_t s = {.wl = &wl, .fab = &fab, .res = &r, .lazy = !pairs, .pairf = pairs,
+                   .chk_run = mv, .n_chk_run = 1, .done = mv, .n_done = 1, .chk_sent = sent,
+                   .fk = fk};
+        s.st.now = 4;
+        sim_check_step(&s, 4);
+        cr_assert_eq(r.n_violations, 0, "%s", r.first_violation);
+    }
 }
 
 /* -------------------------------------------------------------- writers */
