@@ -6,7 +6,9 @@
  * finishes sent its bytes (its rates over time, summed apart from the
  * emulator's count of its bytes left) within its finish tolerance, neither
  * short of them nor past them; and at the end bytes conserved, every flow
- * finished, DAG order, CCT >= isolation time and JCT >= lower bound. A
+ * finished, DAG order (each coflow released when its inputs are ready, no
+ * earlier or later; each job finished when its last coflow did plus its
+ * final compute time), CCT >= isolation time and JCT >= lower bound. A
  * violation is counted and the first one's message kept
  * (netsim_result_t); the run goes on. And netsim_check_clock, which
  * weft sim takes before every run, --check or not: a flow the clock cannot
@@ -422,9 +424,12 @@ void sim_check_end(sim_t *s)
         }
         ready += co->compute_s;
         double rel = st->release_s[c];
-        if (rel < ready - TIME_TOL * fmax(1, fabs(ready)))
-            violation(s, "coflow %lld of job %lld released at %.9g s, before its inputs were "
-                      "ready (%.9g s)", (long long)co->id, (long long)job->id, rel, ready);
+        /* then, neither before nor after: a release is an event of its own
+           (next_event), never held for a decision tick */
+        if (!(fabs(rel - ready) <= TIME_TOL * fmax(1, fabs(ready))))
+            violation(s, "coflow %lld of job %lld released at %.9g s, %s its inputs were "
+                      "ready (%.9g s)", (long long)co->id, (long long)job->id, rel,
+                      rel < ready ? "before" : "after", ready);
         double iso = dag_coflow_iso(wl, s->fab, c, s->chk_out, s->chk_in);
         double cct = st->finish_s[c] - rel;
         /* short by what a flow may finish early (FINISH_REL_TOL of its
@@ -440,6 +445,14 @@ void sim_check_end(sim_t *s)
         const coflow_job_t *job = &wl->jobs[j];
         if (s->job_left[j] != 0)
             continue; /* its coflows were reported above */
+        double last = -INFINITY;
+        for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++)
+            last = fmax(last, st->finish_s[c]);
+        double done = last + job->final_compute_s;
+        if (!(fabs(s->res->job_finish_s[j] - done) <= TIME_TOL * fmax(1, fabs(done))))
+            violation(s, "job %lld finished at %.9g s, not when its last coflow did plus its "
+                      "final compute time (%.9g + %.9g s)", (long long)job->id,
+                      s->res->job_finish_s[j], last, job->final_compute_s);
         double jct = s->res->job_finish_s[j] - job->arrival_s;
         double bound = job->lower_bound_s, step = DBL_EPSILON * fabs(s->res->job_finish_s[j]);
         double finish = fabs(s->res->job_finish_s[j]);

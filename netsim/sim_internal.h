@@ -272,8 +272,8 @@ void sim_check_decision(sim_t *s, size_t kept);
  * flow of done[] must have been sent its bytes within its finish tolerance,
  * neither short of them nor past them. */
 void sim_check_step(sim_t *s, double dt);
-/* The end of a run: bytes conserved, every flow finished, DAG order, CCT
- * and JCT against their bounds. */
+/* The end of a run: bytes conserved, every flow finished, DAG order,
+ * releases and job finishes on time, CCT and JCT against their bounds. */
 void sim_check_end(sim_t *s);
 
 #endif

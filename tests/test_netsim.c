@@ -1019,10 +1019,10 @@ static void alloc_late(coflow_state_t *st, const size_t *order, size_t n)
     }
 }
 
-/* Runs ord with alloc (made late as above if `late`), expecting one
- * violation, naming `what`. */
-static void expect_late_finish(const coflow_ordering_t *ord, const coflow_allocator_t *alloc,
-                               bool late, const char *what)
+/* Runs ord, which breaks the run once, with alloc (made late as above if
+ * `late`), expecting one violation, naming `what`. */
+static void expect_one_violation(const coflow_ordering_t *ord, const coflow_allocator_t *alloc,
+                                 bool late, const char *what)
 {
     cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
     coflow_allocator_t wrapper = *alloc;
@@ -1044,11 +1044,11 @@ static void expect_late_finish(const coflow_ordering_t *ord, const coflow_alloca
 Test(netsim_check, a_flow_sent_past_its_end_is_counted)
 {
     add_single(1, 0, 1, 0, 1, 4);
-    expect_late_finish(&t_speeds_up, &t_greedy, false,
-                       "t=4 s: flow 0 (0->1) of coflow 1 of job 1 finished 1.33 s after its "
-                       "end: it was sent 2 bytes past its 4");
-    expect_late_finish(&t_speeds_up, coflow_allocator_find("srf"), false,
-                       "t=4 s: flow 0 (0->1) of coflow 1 of job 1 finished 1.33 s after");
+    expect_one_violation(&t_speeds_up, &t_greedy, false,
+                         "t=4 s: flow 0 (0->1) of coflow 1 of job 1 finished 1.33 s after its "
+                         "end: it was sent 2 bytes past its 4");
+    expect_one_violation(&t_speeds_up, coflow_allocator_find("srf"), false,
+                         "t=4 s: flow 0 (0->1) of coflow 1 of job 1 finished 1.33 s after");
 }
 
 /* Lazy pacing, a paced coflow whose scale reaches zero (its one flow, 4
@@ -1056,12 +1056,12 @@ Test(netsim_check, a_flow_sent_past_its_end_is_counted)
 Test(netsim_check, a_late_finish_is_counted_under_lazy_pacing_and_pairs)
 {
     add_single(1, 0, 1, 0, 1, 4);
-    expect_late_finish(&t_index, coflow_allocator_find("madd"), true,
-                       "t=6 s: flow 0 (0->1) of coflow 1 of job 1 finished 2 s after its end: "
-                       "it was sent 2 bytes past its 4");
+    expect_one_violation(&t_index, coflow_allocator_find("madd"), true,
+                         "t=6 s: flow 0 (0->1) of coflow 1 of job 1 finished 2 s after its end: "
+                         "it was sent 2 bytes past its 4");
     cr_assert_gt(res.n_paced_total, 0);
-    expect_late_finish(&t_index, coflow_allocator_find("fair"), true,
-                       "t=6 s: flow 0 (0->1) of coflow 1 of job 1 finished 2 s after");
+    expect_one_violation(&t_index, coflow_allocator_find("fair"), true,
+                         "t=6 s: flow 0 (0->1) of coflow 1 of job 1 finished 2 s after");
 }
 
 /* Lazy pacing, a backfilled flow: MADD paces 0->1 (4 bytes) and 2->3 (2
@@ -1074,9 +1074,9 @@ Test(netsim_check, a_late_backfilled_flow_is_counted)
     cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 4), WEFT_OK);
     cr_assert_eq(coflow_workload_add_flow(&wl, 2, 3, 2), WEFT_OK);
     cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
-    expect_late_finish(&t_index, coflow_allocator_find("madd"), true,
-                       "t=3 s: flow 1 (2->3) of coflow 1 of job 1 finished 1 s after its end: "
-                       "it was sent 1 bytes past its 2");
+    expect_one_violation(&t_index, coflow_allocator_find("madd"), true,
+                         "t=3 s: flow 1 (2->3) of coflow 1 of job 1 finished 1 s after its end: "
+                         "it was sent 1 bytes past its 2");
     cr_assert_gt(res.n_rated_total, 0); /* backfilled */
 }
 
@@ -1141,6 +1141,70 @@ Test(netsim_check, fast_paths_credit_every_moving_flow)
         sim_check_step(&s, 4);
         cr_assert_eq(r.n_violations, 0, "%s", r.first_violation);
     }
+}
+
+/* An ordering that, once, puts the release of a pending coflow with parents
+ * half a second later (the scratch edit: ready + compute + 0.5 pushed), or
+ * once a job is done drops its final compute time from its finish. */
+static weft_err_t order_late_release(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+{
+    order_index(ctx, st, ids, n);
+    sim_t *s = sim_of(st);
+    if (!broken && s->n_heap == 1 && s->wl->coflows[s->heap[0].c].n_parents > 0) {
+        s->heap[0].t += 0.5;
+        broken = true;
+    }
+    return WEFT_OK;
+}
+
+static weft_err_t order_drops_final_compute(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+{
+    order_index(ctx, st, ids, n);
+    sim_t *s = sim_of(st);
+    for (size_t j = 0; j < s->wl->n_jobs && !broken; j++)
+        if (s->job_left[j] == 0 && s->wl->jobs[j].final_compute_s > 0) {
+            s->res->job_finish_s[j] -= s->wl->jobs[j].final_compute_s;
+            broken = true;
+        }
+    return WEFT_OK;
+}
+
+static const coflow_ordering_t t_late_release = {"t-late-release", "index, a release late",
+                                                 "t-greedy", true, 0, NULL, NULL,
+                                                 order_late_release, NULL, false, NULL};
+static const coflow_ordering_t t_drops_final = {"t-drops-final", "index, a final compute lost",
+                                                "t-greedy", true, 0, NULL, NULL,
+                                                order_drops_final_compute, NULL, false, NULL};
+
+/* The chain (b due at 7.5 s) with b released at 8 s: late, which nothing
+ * else shows (its CCT and its job's JCT only grow); job 2 (20 bytes on
+ * ports of its own) keeps the decisions coming. */
+Test(netsim_check, a_late_release_is_counted)
+{
+    build_chain();
+    add_single(2, 0, 1, 2, 3, 20);
+    expect_one_violation(&t_late_release, &t_greedy, false,
+                         "coflow 11 of job 5 released at 8 s, after its inputs were ready "
+                         "(7.5 s)");
+    cr_assert_float_eq(res.coflow_release_s[1], 8, EPS);
+}
+
+/* Job 2 (4 bytes, 1 s of final compute) waits 4 s behind job 1 on port 0:
+ * done at 9 s, its JCT is 4 s above its bound, so a finish of 8 s without
+ * the final compute is still above the bound, and only the job's own
+ * finish time shows it; job 3 (20 bytes) keeps the decisions coming. */
+Test(netsim_check, a_job_finish_without_its_final_compute_is_counted)
+{
+    add_single(1, 0, 1, 0, 1, 4);
+    cr_assert_eq(coflow_workload_add_job(&wl, 2, 0, 1, 1), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 4), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    add_single(3, 0, 1, 2, 3, 20);
+    expect_one_violation(&t_drops_final, &t_greedy, false,
+                         "job 2 finished at 8 s, not when its last coflow did plus its final "
+                         "compute time (8 + 1 s)");
+    cr_assert_float_eq(res.job_finish_s[1], 8, EPS);
 }
 
 /* -------------------------------------------------------------- writers */
