@@ -456,7 +456,10 @@ void sim_check_end(sim_t *s)
         double jct = s->res->job_finish_s[j] - job->arrival_s;
         double bound = job->lower_bound_s, step = DBL_EPSILON * fabs(s->res->job_finish_s[j]);
         double finish = fabs(s->res->job_finish_s[j]);
-        if (!(jct >= bound * (1 - JCT_REL_TOL) - FINISH_TIME_TOL * finish - 4 * step))
+        /* the CCT check's slack (above) of each coflow on the bound's path,
+           at most the job's depth of them, each by its finish */
+        double per = FINISH_TIME_TOL * finish + 4 * step;
+        if (!(jct >= bound * (1 - TIME_TOL) - fmax(1, job->depth) * per))
             violation(s, "job %lld (arrival %.9g s): JCT %.9g s is below its lower bound "
                       "%.9g s", (long long)job->id, job->arrival_s, jct, bound);
         else if (bound > 0 && step > JCT_RES_SHARE * fmax(bound, jct))

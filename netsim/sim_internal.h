@@ -32,15 +32,17 @@
 #define WORK_TOL 1e-6
 #define CONSERVE_TOL 1e-6
 #define TIME_TOL 1e-9
-/* A job's JCT may fall short of its lower bound by this share of the bound
- * plus what a flow may finish early by (FINISH_TIME_TOL of the clock) and a
- * few steps of a double at its finish time (a 8 ns job finishing at 3,700 s
- * is off by up to 1e-13 s), and no more; a job the clock cannot
+/* A job's JCT may fall short of its lower bound, its heaviest path of
+ * isolation and compute times, by what each coflow on that path may fall
+ * short of its isolation time (TIME_TOL of it, what a flow may finish early
+ * by, FINISH_TIME_TOL of the clock, and a few steps of a double: an 8 ns job
+ * finishing at 3,700 s is off by up to 1e-13 s), at most its depth times,
+ * and no more (a chain of three coflows at 1e5 s, each finishing 8 ulps
+ * early, is short by three times one's slack); a job the clock cannot
  * resolve, where a double steps by more than JCT_RES_SHARE of its JCT and
  * of its bound (an arrival at 1e15 s has steps of 0.125 s), is a violation
  * of its own: its JCT is not exact. (An 8 ns job that waits 8e6 s behind
  * another is: steps of 2e-9 s are nothing to its JCT.) */
-#define JCT_REL_TOL 1e-6
 #define JCT_RES_SHARE 1e-3
 
 typedef struct {

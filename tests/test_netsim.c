@@ -1207,6 +1207,56 @@ Test(netsim_check, a_job_finish_without_its_final_compute_is_counted)
     cr_assert_float_eq(res.job_finish_s[1], 8, EPS);
 }
 
+/* A job finishing right at its bound (4 s) against a bound raised by 1e-7
+ * of it: its JCT falls short by 4e-7 s, which a slack of 1e-6 of the bound
+ * hid; by 5e-10 of it, within TIME_TOL, it passes. */
+Test(netsim_check, a_jct_a_ten_millionth_below_its_bound_is_counted)
+{
+    add_single(1, 0, 1, 0, 1, 4);
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    netsim_opts_t opts = {.ordering = &t_index, .allocator = &t_greedy, .check = true};
+    wl.jobs[0].lower_bound_s = 4 * (1 + 5e-10);
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(res.n_violations, 0, "%s", res.first_violation);
+    wl.jobs[0].lower_bound_s = 4 * (1 + 1e-7);
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(res.n_violations, 1, "%zu: %s", res.n_violations, res.first_violation);
+    cr_assert(strstr(res.first_violation, "job 1 (arrival 0 s): JCT 4 s is below its lower "
+                                          "bound 4.0000004 s"),
+              "%s", res.first_violation);
+}
+
+/* A chain of three 1e-3-byte coflows (0->1) at 1e5 s, where a flow finishes
+ * when what it has left takes at most 8 ulps of the clock (1.8e-10 s): each
+ * stage finishes 1.4e-10 s early, at the finish of a flow elsewhere (2->3,
+ * 1->0, 3->2, sized to end then), so the job falls short of its bound by
+ * three times that, more than one coflow may (which the JCT check allowed
+ * a job before, under a slack of 1e-6 of the bound that hid it), and as
+ * much as its three coflows may: no violation. */
+Test(netsim_check, a_chain_finishing_early_at_each_stage_is_no_violation)
+{
+    const double t0 = 1e5, a = 1e-3, early = 1.4e-10;
+    cr_assert_eq(coflow_workload_add_job(&wl, 1, t0, 1, 0), WEFT_OK);
+    for (int k = 1; k <= 3; k++) {
+        cr_assert_eq(coflow_workload_add_coflow(&wl, k, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, a), WEFT_OK);
+        if (k > 1)
+            cr_assert_eq(coflow_workload_add_parent(&wl, k - 1), WEFT_OK);
+    }
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    add_single(2, t0, 1, 2, 3, a - early);
+    add_single(3, t0, 1, 1, 0, 2 * (a - early));
+    add_single(4, t0, 1, 3, 2, 3 * (a - early));
+    run(&t_index, &t_greedy);
+    /* the premise: each stage finished early, and the job by more than one
+       coflow's slack (the CCT check's) */
+    for (int c = 0; c < 3; c++)
+        cr_assert_lt(res.coflow_finish_s[c] - res.coflow_release_s[c], a - early / 2);
+    double finish = res.job_finish_s[0], jct = finish - t0;
+    cr_assert_lt(jct, 3 * a * (1 - TIME_TOL) - (FINISH_TIME_TOL + 4 * DBL_EPSILON) * finish,
+                 "JCT %.17g", jct);
+}
+
 /* -------------------------------------------------------------- writers */
 
 TestSuite(netsim_report, .init = setup, .fini = teardown, .timeout = 10);
