@@ -328,7 +328,7 @@ int rpc_sched_check_done(const rpc_sched_t *s, uint64_t fid);
 /* Flow fid finished at now (idempotent): releases children, finishes jobs
  * (their ids are appended to jobs_done). */
 weft_err_t rpc_sched_finish(rpc_sched_t *s, uint64_t fid, double now);
-/* Takes the releases and job ends due by now. */
+/* Takes the releases and job ends due by now, each at its due time. */
 weft_err_t rpc_sched_tick(rpc_sched_t *s, double now);
 /* One decision at now: ordering + allocation over the live state; fills
  * changes[0..n_changes) with what differs from what was pushed. Marks every

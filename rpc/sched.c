@@ -868,6 +868,9 @@ int rpc_sched_cancel(rpc_sched_t *s, int64_t id, double now)
     return err ? (int)err : 1;
 }
 
+/* Fires the compute timers due by now, each at its due time: the coflows
+ * ready between two decisions keep the order the emulator would give them
+ * (FIFO's release times), though one decision releases them all. */
 weft_err_t rpc_sched_tick(rpc_sched_t *s, double now)
 {
     weft_err_t err;
@@ -882,7 +885,7 @@ weft_err_t rpc_sched_tick(rpc_sched_t *s, double now)
             if ((err = job_finished(s, p.idx, p.t)))
                 return err;
         } else {
-            release(s, p.idx, now);
+            release(s, p.idx, p.t);
         }
     }
     return WEFT_OK;

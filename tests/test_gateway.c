@@ -182,6 +182,52 @@ Test(gateway, sched_decide_fails_with_its_ordering)
     coflow_workload_destroy(&wl);
 }
 
+/* Commits job `id`: coflow 1 = {0->1 10 B}, then coflow 2 = {0->2 100 B}
+ * after it and `compute_s` of compute; both arrive at 0. */
+static uint64_t commit_compute_pair(rpc_sched_t *s, int64_t id, double compute_s)
+{
+    coflow_workload_t tmp;
+    coflow_workload_init(&tmp, 3);
+    cr_assert_eq(coflow_workload_add_job(&tmp, id, 0, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&tmp, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&tmp, 0, 1, 10), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&tmp, 2, compute_s), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&tmp, 0, 2, 100), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_parent(&tmp, 1), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&tmp), WEFT_OK);
+    uint64_t first;
+    cr_assert_eq(rpc_sched_commit_job(s, &tmp, 0, &first), WEFT_OK, "%s", weft_last_error());
+    coflow_workload_destroy(&tmp);
+    return first;
+}
+
+/* A coflow whose compute time ends between two decisions is released at
+ * that time, not at the decision that notices it: job 2's second coflow
+ * (ready at 1.5 + 1 = 2.5) goes before job 1's (1 + 2 = 3) under FIFO,
+ * as in the emulator, though one tick at 3.5 releases both. Stamped with
+ * the tick, they would tie and job 1's would go first by index. */
+Test(gateway, sched_compute_timer_releases_at_its_due_time)
+{
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"),
+                                coflow_allocator_find("greedy")), WEFT_OK);
+    uint64_t a = commit_compute_pair(&s, 1, 2.0), b = commit_compute_pair(&s, 2, 1.0);
+    cr_assert_eq(rpc_sched_decide(&s, 0), WEFT_OK); /* builds the live state */
+    cr_assert_eq(rpc_sched_finish(&s, a, 1.0), WEFT_OK);
+    cr_assert_eq(rpc_sched_finish(&s, b, 1.5), WEFT_OK);
+    cr_assert_eq(rpc_sched_tick(&s, 2.0), WEFT_OK);
+    cr_assert_eq(rpc_sched_decide(&s, 2.0), WEFT_OK);
+    cr_assert_null(change_of(&s, a + 1), "job 1's second coflow released before 3");
+    cr_assert_null(change_of(&s, b + 1), "job 2's second coflow released before 2.5");
+    cr_assert_eq(rpc_sched_tick(&s, 3.5), WEFT_OK);
+    cr_assert_eq(rpc_sched_decide(&s, 3.5), WEFT_OK);
+    cr_assert_not_null(change_of(&s, a + 1));
+    cr_assert_not_null(change_of(&s, b + 1));
+    cr_assert_float_eq(change_of(&s, b + 1)->rate, 10, 1e-12);
+    cr_assert_float_eq(change_of(&s, a + 1)->rate, 0, 1e-12);
+    rpc_sched_destroy(&s);
+}
+
 /* Job 7 is cancelled while its first coflow runs (flow 0 announced with
  * port 0's rate, flow 1 announced waiting) and its second waits for it:
  * both announced flows are dropped at the next decision, job 8 gets port 0
