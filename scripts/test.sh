@@ -69,7 +69,10 @@ $VG "$BUILD/weft" eval --model "$VGDIR/train/best.msgpack" --policy learned --po
 # the gateway: weft serve (with a journal), two of four agents and weft
 # submit under memcheck, a short run of the end-to-end workload
 echo "valgrind-test-token" >"$VGDIR/token"
-$VG "$BUILD/weft" serve --listen 127.0.0.1:0 --ports 4 --port-rate 20MB/s \
+# memcheck slows every side tenfold or more, and more on a busy host: the
+# gateway waits for a hello (a TLS handshake first) far longer than its 5 s
+VG_WAIT="--hello-timeout 120 --frame-timeout 120"
+$VG "$BUILD/weft" serve --listen 127.0.0.1:0 --ports 4 --port-rate 20MB/s $VG_WAIT \
     --token-file "$VGDIR/token" --journal "$VGDIR/journal" --port-file "$VGDIR/port" \
     >/dev/null 2>"$VGDIR/serve.err" &
 VG_SERVE=$!
@@ -126,7 +129,7 @@ fi
     openssl x509 -req -in gw.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out gw.pem \
         -days 1 -extfile ext) >"$VGDIR/openssl.log" 2>&1
 rm -f "$VGDIR/port"
-$VG "$BUILD/weft" serve --listen 127.0.0.1:0 --ports 4 --token-file "$VGDIR/token" \
+$VG "$BUILD/weft" serve --listen 127.0.0.1:0 --ports 4 --token-file "$VGDIR/token" $VG_WAIT \
     --tls-cert "$VGDIR/gw.pem" --tls-key "$VGDIR/gw.key" --port-file "$VGDIR/port" \
     >/dev/null 2>"$VGDIR/tls-serve.err" &
 VG_SERVE=$!
