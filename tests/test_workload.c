@@ -726,6 +726,85 @@ Test(workload_text, save_to_bad_path)
     coflow_workload_destroy(&wl);
 }
 
+/* Builds job `id` of one coflow of one flow through the model's API, which
+ * allows what weft's format does not (the readers check the limits). */
+static void add_one_flow_job(coflow_workload_t *wl, int64_t id, double arrival_s,
+                             double final_s, double compute_s, double bytes)
+{
+    cr_assert_eq(coflow_workload_add_job(wl, id, arrival_s, 1, final_s), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(wl, 1, compute_s), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(wl, 0, 1, bytes), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK, "%s", weft_last_error());
+}
+
+/* Analyses wl as the readers do, so its derived fields compare too. */
+static void analyse(coflow_workload_t *wl)
+{
+    coflow_fabric_t fab;
+    cr_assert_eq(coflow_fabric_init(&fab, wl->n_ports, WEFT_GBPS_BYTES), WEFT_OK);
+    cr_assert_eq(dag_analyze(wl, &fab), WEFT_OK, "%s", weft_last_error());
+    coflow_fabric_destroy(&fab);
+}
+
+/* The values at the edges of what the format holds survive write -> read
+ * bit for bit, and the second write is the first byte for byte: the
+ * smallest subnormal, 1e-300, the smallest normal, the limits themselves
+ * (1e9 s, weight 1e15, a flow, coflow and job of exactly 2^60 bytes,
+ * 2^20 ports), sizes of 2^53 and 2^53 + 2 (integers a %.15g would round), ids
+ * at both ends of int64, a flow given twice, and parents listed out of
+ * order, one defined after its child. */
+Test(workload_text, round_trip_of_extreme_values)
+{
+    const double subnormal = 0x1p-1074, tiny_normal = 0x1p-1022;
+    const double times[] = {0, subnormal, 1e-300, tiny_normal, 1.0 / 3, 1e9,
+                            nextafter(1e9, 0), 0.1};
+    const double weights[] = {subnormal, 1e-300, 1e15, tiny_normal, 1.0 / 3,
+                              nextafter(1e15, 0), 0.1, 1};
+    const double sizes[] = {1e-200, 0x1p53, 0x1p53 + 2, 0x1p58, 1.0 / 3,
+                            nextafter(1e-200, 1), 1.0000000000000002, 123.456};
+    const int64_t job_ids[] = {INT64_MIN, INT64_MAX, -1, 0, INT64_MIN + 1, INT64_MAX - 1, 7, 8};
+    const uint32_t last_port = (uint32_t)WORKLOAD_MAX_PORTS - 1;
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, WORKLOAD_MAX_PORTS);
+    for (size_t j = 0; j < 8; j++) {
+        cr_assert_eq(coflow_workload_add_job(&wl, job_ids[j], times[j], weights[j], times[7 - j]),
+                     WEFT_OK, "%s", weft_last_error());
+        /* parents INT64_MAX (defined below) and -5, in that order */
+        cr_assert_eq(coflow_workload_add_coflow(&wl, INT64_MIN, times[(j + 3) % 8]), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, 0, last_port, sizes[j]), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, 0, last_port, sizes[j]), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_parent(&wl, INT64_MAX), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_parent(&wl, -5), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_coflow(&wl, INT64_MAX, times[7 - j]), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, last_port, last_port, sizes[7 - j]),
+                     WEFT_OK);
+        cr_assert_eq(coflow_workload_add_coflow(&wl, -5, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, 3, 9, 1), WEFT_OK);
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK, "%s", weft_last_error());
+    }
+    add_one_flow_job(&wl, 9, 1e9, 1e9, 1e9, 0x1p60); /* a flow, coflow and job of 2^60 */
+    analyse(&wl);
+    round_trip(&wl);
+
+    /* %.17g of the smallest subnormal, of 2^53 + 2 (16 digits, all shown)
+     * and of 2^60 = 1152921504606846976 (19 digits: 17 significant ones,
+     * ...4697|6 rounded up to ...4700, trailing zeros dropped) */
+    char *path = temp_file("", ".weft");
+    cr_assert_eq(workload_save_weft(&wl, path), WEFT_OK, "%s", weft_last_error());
+    size_t n;
+    char *text = slurp(path, &n);
+    cr_assert(strstr(text, "\nports 1048576\njob -9223372036854775808 0 4.9406564584124654e-324 "),
+              "%s", text);
+    cr_assert(strstr(text, "\ncoflow -9223372036854775808 1e-300 2 9223372036854775807,-5\n"));
+    cr_assert(strstr(text, "\n0 1048575 9007199254740994\n0 1048575 9007199254740994\n"));
+    cr_assert(strstr(text, "\njob 9 1000000000 1 1000000000 1\ncoflow 1 1000000000 1 -\n"
+                           "0 1 1.152921504606847e+18\nend 9\n"));
+    free(text);
+    unlink(path);
+    free(path);
+    coflow_workload_destroy(&wl);
+}
+
 /* ------------------------------------------------------------ Alibaba */
 
 TestSuite(workload_alibaba, .timeout = 60);
