@@ -805,6 +805,65 @@ Test(workload_text, round_trip_of_extreme_values)
     coflow_workload_destroy(&wl);
 }
 
+/* The model allows what the format's reader refuses (limits of time, size
+ * and ports; unique job ids): the writer refuses it too, naming the job,
+ * before writing a byte, rather than write a file that does not read back;
+ * the limits themselves write and read (round_trip_of_extreme_values). */
+Test(workload_text, writer_refuses_what_the_reader_refuses)
+{
+    static const struct {
+        double arrival, final, compute, bytes;
+        bool twice; /* the same job id again */
+        size_t ports;
+        const char *why;
+    } cases[] = {
+        {2e9, 0, 0, 5, false, 2, "job 42 in weft's format: arrival time 2e+09 s is beyond"},
+        {0, 1000000001, 0, 5, false, 2, "final compute time 1000000001 s is beyond"},
+        {0, 0, 2e9, 5, false, 2, "job 42 in weft's format: a coflow's compute time 2e+09 s"},
+        {0, 0, 0, 0x1p61, false, 2, "job 42 coflow 1 in weft's format: a flow of "
+                                    "2.305843009213694e+18 bytes, more than its limit of 2^60"},
+        {0, 0, 0, 0x1p60, true, 2, "job id 42 appears twice (jobs 1 and 2"},
+        {0, 0, 0, 5, false, WORKLOAD_MAX_PORTS + 1, "a workload of 1048577 ports"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        coflow_workload_t wl;
+        coflow_workload_init(&wl, cases[i].ports);
+        add_one_flow_job(&wl, 42, cases[i].arrival, cases[i].final, cases[i].compute,
+                         cases[i].bytes);
+        if (cases[i].twice)
+            add_one_flow_job(&wl, 42, 0, 0, 0, 5);
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        cr_assert_eq(workload_write_weft(&wl, f), WEFT_EINVAL, "case %zu was written", i);
+        cr_assert(strstr(weft_last_error(), cases[i].why), "case %zu: '%s' should contain '%s'",
+                  i, weft_last_error(), cases[i].why);
+        fclose(f);
+        cr_assert_eq(len, 0, "case %zu: wrote %zu bytes before refusing", i, len);
+        free(text);
+        coflow_workload_destroy(&wl);
+    }
+
+    /* a coflow's flows summing past 2^60, and a job's coflows doing so */
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 2);
+    cr_assert_eq(coflow_workload_add_job(&wl, 3, 0, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 0x1p60), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 2, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 0x1p60), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    cr_assert_eq(workload_write_weft(&wl, stdout), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "job 3 coflow 2 in weft's format: the job's flows add "
+                                        "up to 2.305843009213694e+18 bytes"),
+              "%s", weft_last_error());
+    coflow_workload_destroy(&wl);
+    coflow_workload_init(&wl, 0); /* no ports: the reader refuses "ports 0" */
+    cr_assert_eq(workload_write_weft(&wl, stdout), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "0 ports"), "%s", weft_last_error());
+    coflow_workload_destroy(&wl);
+}
+
 /* ------------------------------------------------------------ Alibaba */
 
 TestSuite(workload_alibaba, .timeout = 60);

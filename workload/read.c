@@ -610,15 +610,23 @@ static int cmp_id_line(const void *a, const void *b)
     return (x->line > y->line) - (x->line < y->line);
 }
 
-weft_err_t wl_check_unique_ids(wl_id_line_t *ids, size_t n, const char *path, const char *what)
+size_t wl_first_repeat(wl_id_line_t *ids, size_t n)
 {
     if (n < 2)
-        return WEFT_OK;
+        return 0;
     qsort(ids, n, sizeof *ids, cmp_id_line);
     for (size_t i = 1; i < n; i++)
         if (ids[i].id == ids[i - 1].id)
-            return weft_fail(WEFT_EINVAL, "%s:%zu: %s id %lld appears twice (lines %zu and %zu)",
-                             path, ids[i].line, what, (long long)ids[i].id, ids[i - 1].line,
-                             ids[i].line);
+            return i;
+    return 0;
+}
+
+weft_err_t wl_check_unique_ids(wl_id_line_t *ids, size_t n, const char *path, const char *what)
+{
+    size_t i = wl_first_repeat(ids, n);
+    if (i)
+        return weft_fail(WEFT_EINVAL, "%s:%zu: %s id %lld appears twice (lines %zu and %zu)",
+                         path, ids[i].line, what, (long long)ids[i].id, ids[i - 1].line,
+                         ids[i].line);
     return WEFT_OK;
 }

@@ -97,6 +97,10 @@ typedef struct {
     size_t line;
 } wl_id_line_t;
 
+/* Sorts ids[0..n) by id, then line; returns the index i of the first
+ * entry whose id the entry before it (i - 1) has too, or 0 when every id
+ * is unique. O(n log n). */
+size_t wl_first_repeat(wl_id_line_t *ids, size_t n);
 /* Sorts ids[0..n) by id, then line, and fails with EINVAL
  * "path:L: <what> id X appears twice (lines K and L)" naming the first
  * repeat, lines as in the file. O(n log n). */

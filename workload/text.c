@@ -15,7 +15,8 @@
  * job's coflow DAG must be acyclic, and every value must be in range; the
  * first problem fails the read with "file:line: expected..., found ...".
  * The writer prints doubles with %.17g, so write -> read -> write is bit
- * exact.
+ * exact, and refuses a workload the reader would refuse (a time, a size,
+ * a port count beyond the format's limits, a job id twice).
  */
 #include "read_internal.h"
 
@@ -75,6 +76,24 @@ static weft_err_t check_time(const wl_lines_t *l, double v, const char *what)
     if (!isfinite(v) || v <= WORKLOAD_MAX_TIME_S)
         return WEFT_OK;
     return wl_time_beyond(l, "", what, v);
+}
+
+/* Which of the format's limits on sizes a flow of `bytes` passes, given
+ * the sums of its coflow's and its job's flows up to and including it:
+ * "a flow of", "the coflow's flows add up to", "the job's flows add up
+ * to" (the size that passes it into *total), or NULL. The reader refuses
+ * what the writer refuses to write, in the same order. */
+static const char *bytes_over(double bytes, double coflow_bytes, double job_bytes,
+                              double *total)
+{
+    *total = bytes;
+    if (bytes > WORKLOAD_MAX_BYTES)
+        return "a flow of";
+    if ((*total = coflow_bytes) > WORKLOAD_MAX_BYTES)
+        return "the coflow's flows add up to";
+    if ((*total = job_bytes) > WORKLOAD_MAX_BYTES)
+        return "the job's flows add up to";
+    return NULL;
 }
 
 /* Closes the open job that started on line job_line: builder checks
@@ -292,14 +311,8 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
                  * the read, so the sums stay finite */
                 coflow_bytes += bytes;
                 job_bytes += bytes;
-                const char *over = NULL;
-                double total = bytes;
-                if (bytes > WORKLOAD_MAX_BYTES)
-                    over = "a flow of";
-                else if ((total = coflow_bytes) > WORKLOAD_MAX_BYTES)
-                    over = "the coflow's flows add up to";
-                else if ((total = job_bytes) > WORKLOAD_MAX_BYTES)
-                    over = "the job's flows add up to";
+                double total;
+                const char *over = bytes_over(bytes, coflow_bytes, job_bytes, &total);
                 if (over) {
                     char ts[WEFT_FMT_LEN];
                     err = weft_fail(WEFT_EINVAL,
@@ -412,10 +425,76 @@ cleanup:
 
 /* ---------------------------------------------------------- writer */
 
+/* A time the reader would refuse (beyond WORKLOAD_MAX_TIME_S), named. */
+static weft_err_t check_time_writable(long long job, const char *what, double v)
+{
+    if (v <= WORKLOAD_MAX_TIME_S)
+        return WEFT_OK;
+    char vs[WEFT_FMT_LEN];
+    return weft_fail(WEFT_EINVAL, "cannot write job %lld in weft's format: %s %s s is beyond "
+                     "its limit of %g s", job, what, weft_fmt_exact(v, vs, sizeof vs),
+                     WORKLOAD_MAX_TIME_S);
+}
+
+/* What the model holds but the reader refuses (a fabric outside
+ * 1..WORKLOAD_MAX_PORTS, a time beyond WORKLOAD_MAX_TIME_S, sizes beyond
+ * WORKLOAD_MAX_BYTES, a job id twice): a library caller can build such a
+ * workload, and writing it would make a file that does not read back.
+ * Checked before a byte is written, so standard output gets nothing. */
+static weft_err_t check_writable(const coflow_workload_t *wl)
+{
+    if (wl->n_ports == 0 || wl->n_ports > WORKLOAD_MAX_PORTS)
+        return weft_fail(WEFT_EINVAL, "cannot write a workload of %zu ports in weft's format: "
+                         "expected 1..%zu", wl->n_ports, WORKLOAD_MAX_PORTS);
+    weft_err_t err = WEFT_OK;
+    wl_id_line_t *ids = weft_calloc(wl->n_jobs, sizeof *ids);
+    if (!ids)
+        return weft_fail(WEFT_ENOMEM, "out of memory checking %zu job ids", wl->n_jobs);
+    for (size_t j = 0; j < wl->n_jobs; j++) {
+        const coflow_job_t *job = &wl->jobs[j];
+        long long id = (long long)job->id;
+        ids[j] = (wl_id_line_t){.id = job->id, .line = j + 1};
+        WEFT_CHECK(check_time_writable(id, "arrival time", job->arrival_s));
+        WEFT_CHECK(check_time_writable(id, "final compute time", job->final_compute_s));
+        double job_bytes = 0;
+        for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
+            const coflow_coflow_t *co = &wl->coflows[c];
+            WEFT_CHECK(check_time_writable(id, "a coflow's compute time", co->compute_s));
+            double coflow_bytes = 0, total;
+            for (size_t i = co->first_flow; i < co->first_flow + co->n_flows; i++) {
+                double bytes = wl->flows[i].bytes;
+                coflow_bytes += bytes;
+                job_bytes += bytes;
+                const char *over = bytes_over(bytes, coflow_bytes, job_bytes, &total);
+                if (over) {
+                    char ts[WEFT_FMT_LEN];
+                    err = weft_fail(WEFT_EINVAL, "cannot write job %lld coflow %lld in weft's "
+                                    "format: %s %s bytes, more than its limit of 2^60",
+                                    id, (long long)co->id, over,
+                                    weft_fmt_exact(total, ts, sizeof ts));
+                    goto cleanup;
+                }
+            }
+        }
+    }
+    size_t i = wl_first_repeat(ids, wl->n_jobs);
+    if (i)
+        err = weft_fail(WEFT_EINVAL, "cannot write the workload in weft's format: job id %lld "
+                        "appears twice (jobs %zu and %zu, counting from 1), and the reader "
+                        "takes job ids as unique", (long long)ids[i].id, ids[i - 1].line,
+                        ids[i].line);
+cleanup:
+    free(ids);
+    return err;
+}
+
 weft_err_t workload_write_weft(const coflow_workload_t *wl, FILE *out)
 {
     if (wl->job_open)
         return weft_fail(WEFT_EINTERNAL, "cannot write a workload whose last job is still open");
+    weft_err_t err = check_writable(wl);
+    if (err)
+        return err;
     fprintf(out, "weft-workload %d\n", WEFT_FORMAT_VERSION);
     fprintf(out, "# %zu jobs, %zu coflows, %zu flows; format: docs/workload-format.md\n",
             wl->n_jobs, wl->n_coflows, wl->n_flows);
@@ -443,7 +522,8 @@ weft_err_t workload_write_weft(const coflow_workload_t *wl, FILE *out)
     }
     fprintf(out, "end %zu\n", wl->n_jobs);
     if (fflush(out) || ferror(out))
-        return weft_fail(WEFT_EIO, "writing the workload failed: %s", strerror(errno ? errno : EIO));
+        return weft_fail(WEFT_EIO, "writing the workload failed: %s",
+                         strerror(errno ? errno : EIO));
     return WEFT_OK;
 }
 

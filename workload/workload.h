@@ -129,7 +129,11 @@ weft_err_t workload_read_wfcommons(coflow_workload_t *wl, const char *path,
 weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path);
 
 /* Writes wl in weft's text format; reading it back gives the same workload
- * bit for bit (doubles printed with %.17g). */
+ * bit for bit (doubles printed with %.17g). A workload the reader would
+ * refuse (a fabric outside 1..WORKLOAD_MAX_PORTS ports, a time beyond
+ * WORKLOAD_MAX_TIME_S, sizes beyond WORKLOAD_MAX_BYTES, a job id twice:
+ * the model allows them) is EINVAL naming the job, before anything is
+ * written. EIO if writing fails. */
 weft_err_t workload_write_weft(const coflow_workload_t *wl, FILE *out);
 weft_err_t workload_save_weft(const coflow_workload_t *wl, const char *path);
 
