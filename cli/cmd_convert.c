@@ -45,8 +45,6 @@ static void usage(FILE *out)
             "exit status: 0 success, 1 error, 2 usage error\n");
 }
 
-static weft_err_t write_weft(FILE *f, const void *wl) { return workload_write_weft(wl, f); }
-
 /* The reading options only one format reads: given for another format
  * they would be ignored, and the output not what was asked. */
 enum { OPT_FB_MB = 256, OPT_SKIP_IND, OPT_MAX_JOBS, OPT_WF_PORTS, OPT_WF_SEED };
@@ -189,9 +187,8 @@ int cmd_convert(int argc, char **argv)
     coflow_workload_t wl;
     if (cli_read_workload("convert", &wl, input, fmt, &ro))
         return check.refused ? CLI_USAGE : CLI_ERROR;
-    /* through FILE.tmp (weft_save_file): a failed write leaves FILE as it was */
-    err = output ? weft_save_file(output, write_weft, &wl)
-                            : workload_write_weft(&wl, stdout);
+    /* through FILE.tmp: a failed write leaves FILE as it was */
+    err = output ? workload_save_weft(&wl, output) : workload_write_weft(&wl, stdout);
     if (err) {
         cli_report("convert", err);
         coflow_workload_destroy(&wl);

@@ -80,8 +80,6 @@ static void usage(FILE *out)
             WORKLOAD_MAX_PORTS);
 }
 
-static weft_err_t write_weft(FILE *f, const void *wl) { return workload_write_weft(wl, f); }
-
 /* Reads every shape file with the shape kind's reader into one pool. */
 static int read_shapes(coflow_workload_t *shapes, workload_shape_t kind, char **files,
                        size_t n_files)
@@ -309,8 +307,7 @@ int cmd_gen(int argc, char **argv)
         goto done;
     }
     /* through FILE.tmp: a failed write leaves FILE as it was */
-    err = out_path ? weft_save_file(out_path, write_weft, &wl)
-                   : workload_write_weft(&wl, stdout);
+    err = out_path ? workload_save_weft(&wl, out_path) : workload_write_weft(&wl, stdout);
     if (!err && !out_path && fflush(stdout) != 0)
         err = weft_fail(WEFT_EIO, "writing to standard output failed");
     if (err) {

@@ -16,7 +16,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -862,6 +864,43 @@ Test(workload_text, writer_refuses_what_the_reader_refuses)
     cr_assert_eq(workload_write_weft(&wl, stdout), WEFT_EINVAL);
     cr_assert(strstr(weft_last_error(), "0 ports"), "%s", weft_last_error());
     coflow_workload_destroy(&wl);
+}
+
+/* A save that fails part way (here the file size limit, as a full disk
+ * would) returns EIO and leaves the file it was to replace as it was, not
+ * cut short: the workload goes to FILE.tmp, renamed over FILE once whole.
+ * In a child process, whose limit ends with it. */
+Test(workload_text, failed_save_keeps_the_old_file)
+{
+    char *path = temp_file("old\n", ".weft");
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 2);
+    for (int64_t j = 0; j < 100; j++) /* some 3 KB of text */
+        add_one_flow_job(&wl, j, 0, 0, 0, 5);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        struct rlimit lim = {.rlim_cur = 1000, .rlim_max = 1000};
+        signal(SIGXFSZ, SIG_IGN); /* a write past the limit fails with EFBIG */
+        bool ok = setrlimit(RLIMIT_FSIZE, &lim) == 0 &&
+                  workload_save_weft(&wl, path) == WEFT_EIO &&
+                  strstr(weft_last_error(), path) != NULL;
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "the save did not fail with EIO naming the file");
+    size_t n;
+    char *text = slurp(path, &n);
+    cr_assert_str_eq(text, "old\n", "the old file was cut: %zu bytes", n);
+    free(text);
+    char tmp[96];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    cr_assert_eq(access(tmp, F_OK), -1, "%s left behind", tmp);
+    coflow_workload_destroy(&wl);
+    unlink(path);
+    free(path);
 }
 
 /* ------------------------------------------------------------ Alibaba */

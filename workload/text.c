@@ -527,15 +527,13 @@ weft_err_t workload_write_weft(const coflow_workload_t *wl, FILE *out)
     return WEFT_OK;
 }
 
+static weft_err_t write_weft_into(FILE *f, const void *wl)
+{
+    return workload_write_weft(wl, f);
+}
+
 weft_err_t workload_save_weft(const coflow_workload_t *wl, const char *path)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return weft_fail(WEFT_EIO, "%s: cannot create: %s", path, strerror(errno));
-    weft_err_t err = workload_write_weft(wl, f);
-    if (fclose(f) && !err)
-        err = weft_fail(WEFT_EIO, "%s: closing failed: %s", path, strerror(errno));
-    if (err)
-        return weft_wrap(err, "%s: ", path);
-    return WEFT_OK;
+    /* through FILE.tmp, so a failed write leaves FILE as it was */
+    return weft_save_file(path, write_weft_into, wl);
 }

@@ -135,6 +135,8 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path);
  * the model allows them) is EINVAL naming the job, before anything is
  * written. EIO if writing fails. */
 weft_err_t workload_write_weft(const coflow_workload_t *wl, FILE *out);
+/* workload_write_weft into the file path, as weft_save_file writes one: a
+ * regular file is replaced whole or, on any failure, left as it was. */
 weft_err_t workload_save_weft(const coflow_workload_t *wl, const char *path);
 
 /* ---------------------------------------------------------- generator */
