@@ -350,10 +350,22 @@ weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg)
         return weft_fail(WEFT_ENOMEM, "%s: out of memory", path);
     }
     snprintf(tmp, n, "%s.tmp", target);
+    /* the file replaced keeps its permissions (a private 0600 file stays
+     * private), as sed -i keeps them; a new one gets the umask's. Only a
+     * regular FILE.tmp is changed: one that is a link to a device (as
+     * tests make it, to /dev/full) is written, never chmod'ed. */
+    struct stat old, now;
+    bool replaces = stat(target, &old) == 0 && S_ISREG(old.st_mode);
     int slot = track_partial(tmp);
     FILE *f = fopen(tmp, "w");
     if (!f) {
         err = weft_fail(WEFT_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+    } else if (replaces && fstat(fileno(f), &now) == 0 && S_ISREG(now.st_mode) &&
+               fchmod(fileno(f), old.st_mode & 0777) != 0) {
+        err = weft_fail(WEFT_EIO, "%s: cannot give it the mode %o of %s: %s", tmp,
+                        (unsigned)(old.st_mode & 0777), target, strerror(errno));
+        fclose(f);
+        remove(tmp);
     } else {
         err = write_and_close(f, fn, arg);
         if (!err && rename(tmp, target) != 0)

@@ -98,7 +98,9 @@ weft_err_t weft_parallel_for(size_t n, size_t threads, void (*fn)(void *arg, siz
  *     exist yet; weft_link_target), written as below; the link stays.
  *   - A regular file or a new path is written atomically: into FILE.tmp in
  *     the same directory, renamed over FILE once written and closed. On
- *     any failure FILE is left as it was and FILE.tmp removed.
+ *     any failure FILE is left as it was and FILE.tmp removed. A file
+ *     replaced keeps its permission bits (0777 of its mode); a new one
+ *     gets the umask's.
  * EIO naming the path and the OS's reason, or fn's error. */
 typedef weft_err_t (*weft_write_fn)(FILE *f, const void *arg);
 weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg);

@@ -1,11 +1,15 @@
 /*
  * test_common.c - the shared helpers of common/weft.h that no module test
- * covers on its own: weft_parallel_for.
+ * covers on its own: weft_parallel_for, and the mode of a file
+ * weft_save_file replaces.
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/weft.h"
 
@@ -70,4 +74,50 @@ Test(common, parallel_for_one_thread_is_the_callers)
     cr_assert_eq(weft_parallel_for(100, 1, on_which, NULL, count_done), WEFT_OK);
     cr_assert_eq(atomic_load(&others), 0);
     cr_assert_eq(atomic_load(&done_calls), 1);
+}
+
+static weft_err_t write_new(FILE *f, const void *arg)
+{
+    (void)arg;
+    return fputs("new\n", f) < 0 ? WEFT_EIO : WEFT_OK;
+}
+
+/* weft_save_file replaces a regular file by renaming FILE.tmp over it:
+ * the new file has the old one's permissions (a private 0600 workload or
+ * model stays private, an executable stays so), not the umask's 0644; a
+ * file that did not exist gets the umask's. */
+Test(common, save_file_keeps_the_replaced_file_s_mode)
+{
+    char dir[] = "/tmp/weft-test-save-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char path[64], fresh[64];
+    snprintf(path, sizeof path, "%s/priv.weft", dir);
+    snprintf(fresh, sizeof fresh, "%s/fresh.weft", dir);
+    umask(022);
+    static const mode_t modes[] = {0600, 0640, 0755, 0444};
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+        FILE *f = fopen(path, "w");
+        cr_assert_not_null(f);
+        fputs("old\n", f);
+        fclose(f);
+        cr_assert_eq(chmod(path, modes[i]), 0);
+        cr_assert_eq(weft_save_file(path, write_new, NULL), WEFT_OK, "%s", weft_last_error());
+        struct stat sb;
+        cr_assert_eq(stat(path, &sb), 0);
+        cr_assert_eq(sb.st_mode & 07777, modes[i], "mode %o became %o", (unsigned)modes[i],
+                     (unsigned)(sb.st_mode & 07777));
+        char text[8] = "";
+        f = fopen(path, "r");
+        cr_assert_not_null(f);
+        cr_assert_not_null(fgets(text, sizeof text, f));
+        fclose(f);
+        cr_assert_str_eq(text, "new\n");
+        unlink(path);
+    }
+    cr_assert_eq(weft_save_file(fresh, write_new, NULL), WEFT_OK, "%s", weft_last_error());
+    struct stat sb;
+    cr_assert_eq(stat(fresh, &sb), 0);
+    cr_assert_eq(sb.st_mode & 07777, 0644);
+    unlink(fresh);
+    rmdir(dir);
 }
