@@ -132,7 +132,11 @@ int cmd_convert(int argc, char **argv)
                 return CLI_USAGE;
             }
             break;
-        case 'o': output = strcmp(optarg, "-") ? optarg : NULL; break; /* - stdout */
+        case 'o':
+            if (cli_check_name("convert", "--output", optarg, "file"))
+                return CLI_USAGE;
+            output = strcmp(optarg, "-") ? optarg : NULL; /* - stdout */
+            break;
         case OPT_FB_MB:
             errno = 0;
             ro.fb_mb_bytes = strtod(optarg, &end);

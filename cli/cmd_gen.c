@@ -230,7 +230,11 @@ int cmd_gen(int argc, char **argv)
             if (cli_parse_double("gen", "--max-coflow-bytes", optarg, 0, false, &go.max_coflow_bytes))
                 goto done;
             break;
-        case 'o': out_path = strcmp(optarg, "-") ? optarg : NULL; break; /* - stdout */
+        case 'o':
+            if (cli_check_name("gen", "--output", optarg, "file"))
+                goto done;
+            out_path = strcmp(optarg, "-") ? optarg : NULL; /* - stdout */
+            break;
         case 'h':
             usage(stdout);
             rc = CLI_OK;

@@ -1232,6 +1232,26 @@ Test(gen_cli, an_output_that_is_a_directory_stops_before_the_work)
     cr_assert(!cli_exists("d.tmp") && !cli_exists("d/.tmp"));
 }
 
+/* -o '' is a usage error (as sim --out '' is), before any work: it used
+ * to write the whole output into ".tmp" in the current directory (a file
+ * of that name there was overwritten, then removed) and fail after the
+ * work with "cannot rename .tmp over : No such file or directory". */
+Test(gen_cli, an_empty_output_name_is_a_usage_error)
+{
+    NEED_BIN();
+    cr_assert_eq(chdir(cli_dir), 0); /* where a ".tmp" would be written */
+    cli_write(".tmp", "mine\n");
+    cli_write("in.weft", "weft-workload 1\nports 2\njob 1 0 1 0 1\ncoflow 1 0 1 -\n0 1 5\n"
+                         "end 1\n");
+    cr_assert_eq(cli("convert in.weft -o ''"), 2, "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "weft convert: --output '': expected a file name"), "%s",
+              cli_file("err"));
+    cr_assert_eq(cli("gen --jobs 2 --ports 4 --seed 1 -o ''"), 2, "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "weft gen: --output '': expected a file name"), "%s",
+              cli_file("err"));
+    cr_assert_str_eq(cli_file(".tmp"), "mine\n");
+}
+
 /* -o FIFO writes into the FIFO (a reader in another process gets every
  * byte of what -o FILE writes) and leaves it a FIFO: a FILE.tmp renamed
  * over it used to replace the FIFO, and its reader got nothing. */
