@@ -329,6 +329,42 @@ Test(gen_stats, hand_built_exact)
     free(text);
 }
 
+/* A load or a mean weight far from 1 in a few significant digits: a
+ * load of 8e297 (1e6 bytes over a span of 1e-300 s) printed "%.4f" ran
+ * to 298 digits, cut at the buffer to 63 of them (a number 10^235 too
+ * small), a mean weight of 1e15 pushed its column out, and one of 5e-301
+ * read 0.000. */
+Test(gen_stats, far_loads_and_weights_in_few_digits)
+{
+    workload_stats_t s;
+    memset(&s, 0, sizeof s);
+    s.n_jobs = 2;
+    s.n_ports = 2;
+    s.port_rate = 1.25e8;
+    const struct {
+        double load, weight;
+        const char *load_text, *weight_text;
+    } cases[] = {
+        {8e297, 1e15, " 8e+297 ", " 1e+15\n"},
+        {0.15625, 5e-301, " 0.1562", " 5e-301\n"},
+        {1.5e-6, 2.5, " 1.5e-06 ", " 2.500\n"},
+        {123456.5, 0.25, " 123456.5000 ", " 0.250\n"},
+        {2e6, 3e6, " 2e+06 ", " 3e+06\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        s.offered_load = cases[i].load;
+        s.mean_weight = cases[i].weight;
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        workload_stats_print(&s, f);
+        fclose(f);
+        cr_assert(strstr(text, cases[i].load_text), "load %g: %s", cases[i].load, text);
+        cr_assert(strstr(text, cases[i].weight_text), "weight %g: %s", cases[i].weight, text);
+        free(text);
+    }
+}
+
 Test(gen_stats, empty_and_simultaneous)
 {
     workload_stats_t s;

@@ -157,6 +157,17 @@ static void grouped(double v, char *buf, size_t n)
     buf[o] = '\0';
 }
 
+/* v with `decimals` decimals where that takes a few digits (0, or 0.01 <=
+ * v < 1e6), else in three significant digits: fixed point made a load of
+ * 8e297 298 digits, cut at the buffer, and a weight of 1e-300 read 0. */
+static void fixed_or_g(double v, int decimals, char *buf, size_t n)
+{
+    if (v == 0 || (v >= 0.01 && v < 1e6))
+        snprintf(buf, n, "%.*f", decimals, v);
+    else
+        snprintf(buf, n, "%.3g", v);
+}
+
 /* A rate in bytes/s as network people say it: "1 Gbit/s". */
 static void human_rate(double bytes_per_s, char *buf, size_t n)
 {
@@ -245,16 +256,13 @@ void workload_stats_print(const workload_stats_t *s, FILE *out)
         line(out, "last arrival", v, note);
         human_rate(s->port_rate, tmp, sizeof tmp);
         if (s->offered_load > 0) {
-            if (s->offered_load >= 0.01)
-                snprintf(v, sizeof v, "%.4f", s->offered_load);
-            else /* three digits of a light load, not 0.0000 */
-                snprintf(v, sizeof v, "%.3g", s->offered_load);
+            fixed_or_g(s->offered_load, 4, v, sizeof v); /* a light load not 0.0000 */
             snprintf(note, sizeof note, "bytes / (span x %zu ports x %s)", s->n_ports, tmp);
             line(out, "offered load", v, note);
         } else {
             line(out, "offered load", "-", "every job arrives at once");
         }
-        snprintf(v, sizeof v, "%.3f", s->mean_weight);
+        fixed_or_g(s->mean_weight, 3, v, sizeof v);
         line(out, "mean weight", v, "");
         snprintf(v, sizeof v, "%zu", s->max_depth);
         line(out, "max depth", v, "waves");
