@@ -409,6 +409,29 @@ weft_err_t weft_save_check(const char *path)
     return err;
 }
 
+/* The C locale, made once and kept for the process's life (uselocale
+ * needs it while any thread uses it). All of it, not only LC_NUMERIC: the
+ * formats are ASCII, and weft's messages English. */
+static locale_t c_numbers;
+static pthread_once_t c_numbers_once = PTHREAD_ONCE_INIT;
+
+static void make_c_numbers(void)
+{
+    c_numbers = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+locale_t weft_c_numbers_begin(void)
+{
+    pthread_once(&c_numbers_once, make_c_numbers);
+    return c_numbers ? uselocale(c_numbers) : (locale_t)0;
+}
+
+void weft_c_numbers_end(locale_t prev)
+{
+    if (prev)
+        uselocale(prev);
+}
+
 const char *weft_fmt_exact(double v, char *buf, size_t n)
 {
     for (int digits = 6; digits <= 17; digits++) { /* %g's 6 when they do */

@@ -12,6 +12,7 @@
 #ifndef WEFT_H
 #define WEFT_H
 
+#include <locale.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -118,6 +119,15 @@ weft_err_t weft_save_check(const char *path);
  * that catches one of them itself calls this first, so that the handler
  * it replaces, and hands a signal on to, is that one. */
 void weft_save_signals(void);
+
+/* Numbers as the C locale writes them ("1.5", never "1,5") for the
+ * calling thread, whatever setlocale() a program embedding weft made, so
+ * weft's files read and write alike in every locale: switches the thread
+ * to the C locale (uselocale) and returns the locale to hand back to
+ * weft_c_numbers_end(). Without memory for the C locale (once, at the
+ * first call) the thread's locale is left as it is. */
+locale_t weft_c_numbers_begin(void);
+void weft_c_numbers_end(locale_t prev);
 
 /* v as %g prints it when its 6 significant digits read back as v, else
  * with the fewest more (up to 17) that do; into buf (WEFT_FMT_LEN bytes

@@ -537,6 +537,7 @@ weft_err_t workload_read(coflow_workload_t *wl, const char *path, workload_forma
         err = guess_format(name, &fmt);
     if (!err && opts && opts->check_format)
         err = opts->check_format(fmt, opts->check_format_arg);
+    locale_t prev = weft_c_numbers_begin(); /* strtod's "1.5" in every locale */
     if (!err) {
         switch (fmt) {
         case WORKLOAD_FORMAT_WEFT: err = workload_read_weft(wl, name); break;
@@ -546,6 +547,7 @@ weft_err_t workload_read(coflow_workload_t *wl, const char *path, workload_forma
         default: err = weft_fail(WEFT_EINVAL, "unknown workload format %d", (int)fmt);
         }
     }
+    weft_c_numbers_end(prev);
     if (!err && opts && opts->max_jobs && fmt != WORKLOAD_FORMAT_ALIBABA)
         keep_first_jobs(wl, opts->max_jobs);
     spool_drop();

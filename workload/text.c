@@ -495,6 +495,7 @@ weft_err_t workload_write_weft(const coflow_workload_t *wl, FILE *out)
     weft_err_t err = check_writable(wl);
     if (err)
         return err;
+    locale_t prev = weft_c_numbers_begin(); /* "1.5" in every locale, as the reader's */
     fprintf(out, "weft-workload %d\n", WEFT_FORMAT_VERSION);
     fprintf(out, "# %zu jobs, %zu coflows, %zu flows; format: docs/workload-format.md\n",
             wl->n_jobs, wl->n_coflows, wl->n_flows);
@@ -521,6 +522,7 @@ weft_err_t workload_write_weft(const coflow_workload_t *wl, FILE *out)
             break;
     }
     fprintf(out, "end %zu\n", wl->n_jobs);
+    weft_c_numbers_end(prev);
     if (fflush(out) || ferror(out))
         return weft_fail(WEFT_EIO, "writing the workload failed: %s",
                          strerror(errno ? errno : EIO));

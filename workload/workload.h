@@ -95,7 +95,9 @@ const char *workload_format_name(workload_format_t f);
 
 /* Reads path in the given format (AUTO guesses). opts may be NULL. "-" is
  * standard input (named "<stdin>" in messages); standard input, pipes and
- * FIFOs are read into memory once, so their format can be guessed too. */
+ * FIFOs are read into memory once, so their format can be guessed too.
+ * Numbers are read as the C locale writes them ("1.5") whatever locale
+ * the program set (weft_c_numbers_begin). */
 weft_err_t workload_read(coflow_workload_t *wl, const char *path, workload_format_t fmt,
                          const workload_read_opts_t *opts);
 
@@ -120,6 +122,9 @@ void workload_read_report_print(const workload_read_report_t *rep, const char *p
 weft_err_t workload_require_jobs(const coflow_workload_t *wl, const char *path,
                                  const workload_read_report_t *rep);
 
+/* The readers workload_read calls, for the fuzzers and tests: in the
+ * calling thread's locale (a program that set one with a decimal comma
+ * calls workload_read). */
 weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
                             const workload_read_opts_t *opts);
 weft_err_t workload_read_alibaba(coflow_workload_t *wl, const char *path,
@@ -133,7 +138,8 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path);
  * refuse (a fabric outside 1..WORKLOAD_MAX_PORTS ports, a time beyond
  * WORKLOAD_MAX_TIME_S, sizes beyond WORKLOAD_MAX_BYTES, a job id twice:
  * the model allows them) is EINVAL naming the job, before anything is
- * written. EIO if writing fails. */
+ * written. EIO if writing fails. Numbers as the C locale writes them,
+ * whatever locale the program set. */
 weft_err_t workload_write_weft(const coflow_workload_t *wl, FILE *out);
 /* workload_write_weft into the file path, as weft_save_file writes one: a
  * regular file is replaced whole or, on any failure, left as it was. */
