@@ -17,9 +17,14 @@ weft_err_t netsim_parse_rate(const char *s, double *bytes_per_s)
     char *end;
     errno = 0;
     double x = strtod(s, &end);
-    if (end == s || errno == ERANGE)
+    if (end == s)
         return weft_fail(WEFT_EINVAL, "port rate '%s': expected a number, optionally followed "
                          "by a unit such as Gbps, Gibps or MB/s", s);
+    /* an underflow (1e-400) reads as 0 or a subnormal, refused below as
+       under 1 bit/s */
+    if (errno == ERANGE && isinf(x))
+        return weft_fail(WEFT_EINVAL, "port rate '%s': the number is too large for a double",
+                         s);
     const char *u = end;
     while (*u == ' ')
         u++;

@@ -1397,6 +1397,25 @@ ParameterizedTest(rate_case_t *tc, netsim_rate, parse)
     }
 }
 
+/* A number past the doubles is named as one, not as no number at all
+ * ("expected a number" for '1e400'); one too small for them is under 1
+ * bit/s, as 1e-300 is. */
+Test(netsim_rate, numbers_past_the_doubles_named)
+{
+    double r;
+    cr_assert_eq(netsim_parse_rate("1e400", &r), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "'1e400': the number is too large for a double"), "%s",
+              weft_last_error());
+    cr_assert_eq(netsim_parse_rate("1e400Gbps", &r), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "too large for a double"), "%s", weft_last_error());
+    cr_assert_eq(netsim_parse_rate("1e-400Gbps", &r), WEFT_EINVAL);
+    cr_assert(!strstr(weft_last_error(), "expected a number") &&
+                  strstr(weft_last_error(), "'1e-400Gbps' is "),
+              "%s", weft_last_error());
+    cr_assert_eq(netsim_parse_rate("4e-320Tbps", &r), WEFT_EINVAL); /* a subnormal */
+    cr_assert(strstr(weft_last_error(), "expected at least 1 bit/s"), "%s", weft_last_error());
+}
+
 /* ------------------------------------------------------- srf by pairs */
 
 /*
