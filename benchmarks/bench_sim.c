@@ -25,6 +25,8 @@
  * --model FILE another, --model random the random one of seed 0.
  * Output: a readable table, then one `BENCH key=value ...` line per run.
  */
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -94,6 +96,7 @@ typedef struct {
 
 /* the model `weft sim --policy learned` runs from a checkout */
 #define SHIPPED_MODEL "models/weft-policy.msgpack"
+#define DEFAULT_TRACE "data/FB2010-1Hr-150-0.txt"
 
 static unsigned run_limit_s = 300;
 /* --in-time: the growth runs' copies one after another (time_workload) */
@@ -252,16 +255,49 @@ static void bench_line(const char *policy, const char *alloc, size_t scale, cons
            r->avg_cct, strcmp(policy, "learned") ? "-" : model_path ? model_path : "random");
 }
 
+/* --scales: up to 8 numbers of copies from 1 to 64, comma-separated. */
+static bool parse_scales(const char *list, size_t *ks, size_t *nk)
+{
+    *nk = 0;
+    for (const char *p = list;; p++) {
+        char one[8];
+        size_t len = strcspn(p, ",");
+        unsigned long k;
+        if (len >= sizeof one || *nk == 8)
+            return false;
+        memcpy(one, p, len);
+        one[len] = '\0';
+        if (!bench_parse_count(one, 1, 64, &k))
+            return false;
+        ks[(*nk)++] = k;
+        p += len;
+        if (!*p)
+            return true;
+    }
+}
+
+/* the growth runs' orderings: the first three by default, the per-flow
+   baselines only when --only names them (at 16x they take minutes) */
+static const char *const scale_policies[] = {"fifo", "sincronia", "sebf", "fair", "srf"};
+enum { N_SCALE_POLICIES = sizeof scale_policies / sizeof *scale_policies, N_SCALE_DEFAULT = 3 };
+
 int main(int argc, char **argv)
 {
-    const char *trace = "data/FB2010-1Hr-150-0.txt";
+    const char *trace = NULL;
     int do_policies = 1, do_scale = 1;
     const char *only = NULL, *scale_list = "1,4,16";
     const char *model = getenv("WEFT_MODEL");
     if (!model || !*model)
         model = SHIPPED_MODEL;
+    /* everything is checked here, before the first run: a typo found after
+       minutes of runs, or taken as "nothing to run", wastes the session */
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+        const char *a = argv[i];
+        bool takes_value = !strcmp(a, "--limit") || !strcmp(a, "--only") ||
+                           !strcmp(a, "--scales") || !strcmp(a, "--model");
+        if (takes_value && i + 1 == argc)
+            return bench_refuse("%s needs a value", a);
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             printf("usage: bench_sim [FB_TRACE] [--scale-only | --policies-only] [--limit S]\n"
                    "                 [--only P1,P2,...] [--scales K1,K2,...] [--in-time]\n"
                    "                 [--eager] [--model FILE | --model random]\n"
@@ -271,27 +307,55 @@ int main(int argc, char **argv)
                    "ports); each run in its own process, stopped after S s (default 300).\n"
                    "The learned policy runs $WEFT_MODEL, else %s; --model FILE\n"
                    "another, --model random the random model of seed 0.\n",
-                   trace, SHIPPED_MODEL);
+                   DEFAULT_TRACE, SHIPPED_MODEL);
             return 0;
-        } else if (!strcmp(argv[i], "--limit") && i + 1 < argc)
-            run_limit_s = (unsigned)atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+        } else if (!strcmp(a, "--limit")) {
+            unsigned long s;
+            if (!bench_parse_count(argv[++i], 1, UINT_MAX, &s))
+                return bench_refuse("--limit '%s': expected whole seconds, 1 or more",
+                                    argv[i]);
+            run_limit_s = (unsigned)s;
+        } else if (!strcmp(a, "--only"))
             only = argv[++i];
-        else if (!strcmp(argv[i], "--scales") && i + 1 < argc)
+        else if (!strcmp(a, "--scales"))
             scale_list = argv[++i];
-        else if (!strcmp(argv[i], "--scale-only"))
+        else if (!strcmp(a, "--scale-only"))
             do_policies = 0;
-        else if (!strcmp(argv[i], "--policies-only"))
+        else if (!strcmp(a, "--policies-only"))
             do_scale = 0;
-        else if (!strcmp(argv[i], "--in-time"))
+        else if (!strcmp(a, "--in-time"))
             in_time = true;
-        else if (!strcmp(argv[i], "--eager"))
+        else if (!strcmp(a, "--eager"))
             eager_pacing = true;
-        else if (!strcmp(argv[i], "--model") && i + 1 < argc)
+        else if (!strcmp(a, "--model"))
             model = argv[++i];
+        else if (a[0] == '-')
+            return bench_refuse("unknown option '%s' (--help lists them)", a);
+        else if (trace)
+            return bench_refuse("one trace only: '%s', then '%s'", trace, a);
         else
-            trace = argv[i];
+            trace = a;
     }
+    if (!trace)
+        trace = DEFAULT_TRACE;
+    size_t ks[8], nk = 0;
+    if (do_scale && !parse_scales(scale_list, ks, &nk))
+        return bench_refuse("--scales '%s': expected up to 8 numbers of copies from 1 to 64, "
+                            "comma-separated", scale_list);
+    char bad[64];
+    if (only && bench_only_unknown(only, bad, sizeof bad))
+        return bench_refuse("--only '%s': no ordering '%s' (weft sim --help lists them)", only,
+                            bad);
+    bool scale_selected = false;
+    for (size_t p = 0; only && p < N_SCALE_POLICIES; p++)
+        scale_selected |= bench_in_list(only, scale_policies[p]);
+    if (only && !do_policies && !scale_selected)
+        return bench_refuse("--only '%s': the growth runs time only fifo, sincronia, sebf, "
+                            "fair and srf", only);
+    FILE *tf = fopen(trace, "r");
+    if (!tf)
+        return bench_refuse("%s: cannot read the trace: %s", trace, strerror(errno));
+    fclose(tf);
     model_path = strcmp(model, "random") ? model : NULL;
     if (model_path && do_policies && (!only || bench_in_list(only, "learned"))) {
         /* refused here rather than as a failed run after the others */
@@ -299,11 +363,9 @@ int main(int argc, char **argv)
         coflow_learned_model_init(&m);
         weft_err_t err = coflow_learned_model_load(&m, model_path);
         coflow_learned_model_destroy(&m);
-        if (err) {
-            fprintf(stderr, "bench_sim: the learned policy's model: %s (--model FILE picks "
-                    "another, --model random the random one)\n", weft_last_error());
-            return 2;
-        }
+        if (err)
+            return bench_refuse("the learned policy's model: %s (--model FILE picks another, "
+                                "--model random the random one)", weft_last_error());
     }
     static const char *baselines[][2] = {{"fifo", "fair"}, {"fifo", "srf"}};
     run_t runs[64];
@@ -341,25 +403,9 @@ int main(int argc, char **argv)
         printf(in_time ? "== growth with time: k copies of the trace one after another\n%s"
                        : "== growth with size: k copies of the trace on k*150 ports\n%s",
                hdr);
-        /* the per-flow baselines grow only when named with --only: at 16x
-           they take minutes */
-        static const char *scale_policies[] = {"fifo", "sincronia", "sebf", "fair", "srf"};
-        const size_t n_scale_default = 3;
-        size_t ks[8], nk = 0;
-        for (const char *q = scale_list; *q;) {
-            char *end;
-            unsigned long k = strtoul(q, &end, 10);
-            if (end == q || k == 0 || k > 64 || (*end && *end != ',') || nk == 8) {
-                fprintf(stderr, "bench_sim: --scales '%s': expected up to 8 numbers of "
-                        "copies from 1 to 64, comma-separated\n", scale_list);
-                return 2;
-            }
-            ks[nk++] = k;
-            q = *end ? end + 1 : end;
-        }
-        for (size_t p = 0; p < sizeof scale_policies / sizeof *scale_policies; p++)
+        for (size_t p = 0; p < N_SCALE_POLICIES; p++)
             for (size_t i = 0; i < nk && nr < 64; i++) {
-                if (only ? !bench_in_list(only, scale_policies[p]) : p >= n_scale_default)
+                if (only ? !bench_in_list(only, scale_policies[p]) : p >= N_SCALE_DEFAULT)
                     continue;
                 runs[nr] = run_child(trace, scale_policies[p], NULL, ks[i]);
                 names[nr] = scale_policies[p], allocs[nr] = NULL, scales[nr] = ks[i];
