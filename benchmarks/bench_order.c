@@ -180,6 +180,12 @@ static int compare_one(const coflow_workload_t *wl, const coflow_fabric_t *fab,
     return !same;
 }
 
+/* Whether --compare `which` runs comparison c. */
+static bool compares_in(const char *which, const compare_t *c)
+{
+    return !strcmp(which, "all") || !strcmp(which, c->name);
+}
+
 int main(int argc, char **argv)
 {
     const char *path = NULL, *only = NULL, *which = "all";
@@ -195,7 +201,10 @@ int main(int argc, char **argv)
                    "--jobs 100 --ports 64 --load 0.9 --seed 3.\n");
             return 0;
         } else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
-            rounds = (size_t)atoi(argv[++i]);
+            unsigned long r;
+            if (!bench_parse_count(argv[++i], 1, 99, &r))
+                return bench_refuse("--rounds '%s': 1 to 99", argv[i]);
+            rounds = r;
         } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
             only = argv[++i];
         } else if (!strcmp(argv[i], "--compare") && i + 1 < argc) {
@@ -203,19 +212,29 @@ int main(int argc, char **argv)
         } else if (argv[i][0] != '-' && !path) {
             path = argv[i];
         } else {
-            fprintf(stderr, "bench_order: unknown option '%s'\n", argv[i]);
-            return 2;
+            return bench_refuse("unknown option or a second workload: '%s'", argv[i]);
         }
     }
-    if (rounds < 1 || rounds > 99) {
-        fprintf(stderr, "bench_order: --rounds: 1 to 99\n");
-        return 2;
-    }
     if (strcmp(which, "sort") && strcmp(which, "walk") && strcmp(which, "iso") &&
-        strcmp(which, "all")) {
-        fprintf(stderr, "bench_order: --compare: sort, walk, iso or all\n");
-        return 2;
-    }
+        strcmp(which, "all"))
+        return bench_refuse("--compare '%s': sort, walk, iso or all", which);
+    static const char *const sorted[] = {"scf",  "ncf", "lcf",   "sebf",    "aalo",
+                                         "wcp",  "jsebf", "jsebf-cp", NULL};
+    static const char *const walked[] = {"fifo", "sebf", "aalo", "sincronia", "jsebf-cp",
+                                         "learned", NULL};
+    static const char *const isoed[] = {"sebf", "wcp", "jsebf", "jsebf-cp", "learned", NULL};
+    const compare_t compares[] = {{"sort", &coflow_keyctx_sort_fresh, sorted},
+                                  {"walk", &coflow_walk_memory_off, walked},
+                                  {"iso", &coflow_iso_memo_off, isoed}};
+    char bad[64];
+    if (only && bench_only_unknown(only, bad, sizeof bad))
+        return bench_refuse("--only '%s': no policy '%s'", only, bad);
+    size_t selected = 0;
+    for (size_t k = 0; k < sizeof compares / sizeof *compares; k++)
+        for (const char *const *p = compares[k].policies; *p; p++)
+            selected += compares_in(which, &compares[k]) && (!only || bench_in_list(only, *p));
+    if (!selected)
+        return bench_refuse("--only '%s': --compare %s times none of these", only, which);
     openblas_set_num_threads(1); /* as weft does (cli/main.c) */
     coflow_workload_t wl;
     if (path ? workload_read(&wl, path, WORKLOAD_FORMAT_AUTO, NULL) != WEFT_OK
@@ -235,17 +254,9 @@ int main(int argc, char **argv)
            wl.n_jobs, wl.n_coflows, wl.n_flows, wl.n_ports, rounds);
     printf("%-7s %-9s %-7s %9s %11s %9s %9s %7s %12s\n", "compare", "policy", "alloc",
            "decisions", "avg CCT (s)", "off (s)", "on (s)", "ratio", "same finish");
-    static const char *const sorted[] = {"scf",  "ncf", "lcf",   "sebf",    "aalo",
-                                         "wcp",  "jsebf", "jsebf-cp", NULL};
-    static const char *const walked[] = {"fifo", "sebf", "aalo", "sincronia", "jsebf-cp",
-                                         "learned", NULL};
-    static const char *const isoed[] = {"sebf", "wcp", "jsebf", "jsebf-cp", "learned", NULL};
-    const compare_t compares[] = {{"sort", &coflow_keyctx_sort_fresh, sorted},
-                                  {"walk", &coflow_walk_memory_off, walked},
-                                  {"iso", &coflow_iso_memo_off, isoed}};
     int rc = 0;
     for (size_t k = 0; k < sizeof compares / sizeof *compares && !rc; k++) {
-        if (strcmp(which, "all") && strcmp(which, compares[k].name))
+        if (!compares_in(which, &compares[k]))
             continue;
         for (const char *const *p = compares[k].policies; *p && !rc; p++)
             if (!only || bench_in_list(only, *p))

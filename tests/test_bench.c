@@ -1,7 +1,7 @@
 /*
  * test_bench.c - the benchmark programs' own logic, which has no other
- * test: bench_util.h's parsing and median, and what bench_sim does with a
- * bad command line. A benchmark that takes a
+ * test: bench_util.h's parsing and median, and what bench_sim and
+ * bench_order do with a bad command line. A benchmark that takes a
  * typo as "nothing to run" or "no time limit" prints a table that looks
  * like a result, so each refusal must come before the first run, name
  * what was wrong and exit with status 2.
@@ -107,4 +107,14 @@ Test(bench, sim_refuses_a_bad_command_line_before_any_run, .init = bench_setup,
     refused("bench_sim", "--only fifo --limit", "--limit");
     refused("bench_sim", "/nonexistent/trace.txt --only fifo", "/nonexistent/trace.txt");
     refused("bench_sim", "data/FB2010-1Hr-150-0.txt other.txt --only fifo", "other.txt");
+}
+
+Test(bench, order_refuses_a_bad_command_line_before_any_run, .init = bench_setup,
+     .fini = cli_teardown, .timeout = 60)
+{
+    refused("bench_order", "--only nosuch", "nosuch");
+    /* sincronia is a policy, but --compare sort does not time it */
+    refused("bench_order", "--compare sort --only sincronia", "sincronia");
+    refused("bench_order", "--rounds 2x", "--rounds");
+    refused("bench_order", "--rounds 0", "--rounds");
 }
