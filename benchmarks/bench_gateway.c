@@ -35,12 +35,14 @@
  * Output: a table and one `BENCH gateway ...` line per phase.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -77,6 +79,19 @@ static double cpu_of(pid_t pid)
                     &ut, &st);
     fclose(f);
     return ok == 2 ? (double)(ut + st) / (double)sysconf(_SC_CLK_TCK) : NAN;
+}
+
+/* The gateway's process, in the parent while it runs: ended at exit, so a
+ * benchmark that fails does not leave a gateway listening behind it. */
+static pid_t gateway_pid;
+
+static void stop_gateway(void)
+{
+    if (gateway_pid > 0) {
+        kill(gateway_pid, SIGTERM);
+        waitpid(gateway_pid, NULL, 0);
+        gateway_pid = 0;
+    }
 }
 
 static void die(const char *what)
@@ -191,35 +206,52 @@ int main(int argc, char **argv)
     double tick = 0; /* the gateway's default, 10 ms */
     int chain = 300; /* coflows per job: bounds the completions per agent */
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--agents") && i + 1 < argc)
-            n = (size_t)atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
-            seconds = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--rate") && i + 1 < argc)
-            rate = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--every") && i + 1 < argc)
-            every = (unsigned)atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--journal") && i + 1 < argc)
-            journal = argv[++i];
-        else if (!strcmp(argv[i], "--policy") && i + 1 < argc)
-            policy = argv[++i];
-        else if (!strcmp(argv[i], "--chain") && i + 1 < argc)
-            chain = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--tick") && i + 1 < argc)
-            tick = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--model") && i + 1 < argc)
-            model = argv[++i];
-        else {
-            fprintf(stderr, "usage: bench_gateway [--agents N] [--seconds S] [--rate R] "
-                            "[--every M] [--journal FILE] [--policy P] [--tick S] [--chain K] "
-                            "[--model FILE]\n");
-            return 2;
-        }
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        unsigned long count = 0;
+        char *end = NULL;
+        bool is_count = !strcmp(a, "--agents") || !strcmp(a, "--every") || !strcmp(a, "--chain");
+        bool is_real = !strcmp(a, "--seconds") || !strcmp(a, "--rate") || !strcmp(a, "--tick");
+        bool is_text = !strcmp(a, "--journal") || !strcmp(a, "--policy") || !strcmp(a, "--model");
+        if (!is_count && !is_real && !is_text)
+            return bench_refuse("unknown option '%s'; usage: bench_gateway [--agents N] "
+                                "[--seconds S] [--rate R] [--every M] [--journal FILE] "
+                                "[--policy P] [--tick S] [--chain K] [--model FILE]", a);
+        if (!v)
+            return bench_refuse("%s needs a value", a);
+        i++;
+        /* the lower bounds: two agents make a ring, a completion needs a
+           report before it, a chain a coflow to release */
+        if (is_count && !bench_parse_count(v, 2, !strcmp(a, "--agents") ? 1000 : INT_MAX,
+                                           &count))
+            return bench_refuse("%s '%s': expected a whole number, at least 2%s", a, v,
+                                !strcmp(a, "--agents") ? " and at most 1000" : "");
+        double real = is_real ? strtod(v, &end) : 0;
+        if (is_real && (end == v || *end || !isfinite(real) || real < 0 ||
+                        (real == 0 && strcmp(a, "--tick"))))
+            return bench_refuse("%s '%s': expected a positive number%s", a, v,
+                                !strcmp(a, "--tick") ? " of seconds, or 0 for the default" : "");
+        if (!strcmp(a, "--agents"))
+            n = count;
+        else if (!strcmp(a, "--every"))
+            every = (unsigned)count;
+        else if (!strcmp(a, "--chain"))
+            chain = (int)count;
+        else if (!strcmp(a, "--seconds"))
+            seconds = real;
+        else if (!strcmp(a, "--rate"))
+            rate = real;
+        else if (!strcmp(a, "--tick"))
+            tick = real;
+        else if (!strcmp(a, "--journal"))
+            journal = v;
+        else if (!strcmp(a, "--policy"))
+            policy = v;
+        else
+            model = v;
     }
-    if (n < 2 || n > 1000 || !(seconds > 0) || !(rate > 0) || every < 2 || chain < 2) {
-        fprintf(stderr, "bench_gateway: bad option value\n");
-        return 2;
-    }
+    if (!coflow_ordering_find(policy))
+        return bench_refuse("--policy '%s': no such policy (weft sim --help lists them)",
+                            policy);
     if (journal)
         unlink(journal);
     int pfd[2];
@@ -228,6 +260,9 @@ int main(int argc, char **argv)
     pid_t child = fork();
     if (child == 0) {
         close(pfd[0]);
+        /* the parent killed outright runs no atexit: end with it */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() == 1)
+            _exit(1);
         rpc_gateway_opts_t o = {0};
         o.token = TOKEN;
         o.n_ports = n;
@@ -256,6 +291,10 @@ int main(int argc, char **argv)
         rpc_gateway_free(gw);
         _exit(err ? 1 : 0);
     }
+    if (child < 0)
+        return 1;
+    gateway_pid = child;
+    atexit(stop_gateway);
     close(pfd[1]);
     int port;
     if (read(pfd[0], &port, sizeof port) != sizeof port) {
@@ -449,5 +488,6 @@ int main(int argc, char **argv)
     kill(child, SIGTERM);
     int status;
     waitpid(child, &status, 0);
+    gateway_pid = 0;
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }

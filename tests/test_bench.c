@@ -1,7 +1,7 @@
 /*
  * test_bench.c - the benchmark programs' own logic, which has no other
- * test: bench_util.h's parsing and median, and what bench_sim and
- * bench_order do with a bad command line. A benchmark that takes a
+ * test: bench_util.h's parsing and median, and what bench_sim, bench_order
+ * and bench_gateway do with a bad command line. A benchmark that takes a
  * typo as "nothing to run" or "no time limit" prints a table that looks
  * like a result, so each refusal must come before the first run, name
  * what was wrong and exit with status 2.
@@ -117,4 +117,15 @@ Test(bench, order_refuses_a_bad_command_line_before_any_run, .init = bench_setup
     refused("bench_order", "--compare sort --only sincronia", "sincronia");
     refused("bench_order", "--rounds 2x", "--rounds");
     refused("bench_order", "--rounds 0", "--rounds");
+}
+
+Test(bench, gateway_names_the_bad_option, .init = bench_setup, .fini = cli_teardown,
+     .timeout = 60)
+{
+    refused("bench_gateway", "--policy nosuch", "nosuch");
+    refused("bench_gateway", "--agents abc", "--agents");
+    refused("bench_gateway", "--agents 1", "--agents");
+    refused("bench_gateway", "--seconds 0", "--seconds");
+    refused("bench_gateway", "--chain 2x", "--chain");
+    refused("bench_gateway", "--every 1", "--every");
 }
