@@ -17,6 +17,9 @@ if [ $# -lt 2 ]; then
     exit 2
 fi
 old=$1 new=$2 pairs=${3:-10} policy=${4:-sebf}
+case $pairs in
+''|*[!0-9]*|0*) echo "$0: PAIRS '$pairs': expected a whole number, 1 or more" >&2; exit 2 ;;
+esac
 trace=${5:-$(dirname "$0")/../data/FB2010-1Hr-150-0.txt}
 for bin in "$old" "$new"; do
     [ -x "$bin" ] || { echo "$0: $bin: not an executable" >&2; exit 2; }
@@ -33,6 +36,9 @@ sim_seconds() {
 }
 
 echo "policy $policy, $pairs pairs; simulation seconds: old new"
+# The loop runs in a subshell of the pipeline: a failed pair ends it early,
+# which only the number of pairs awk saw tells (not the mean of the pairs
+# before it, which is no result).
 i=0
 while [ "$i" -lt "$pairs" ]; do
     sim_seconds "$old" "$tmp/old" & a=$!
@@ -43,7 +49,7 @@ while [ "$i" -lt "$pairs" ]; do
     [ "$ok" = 1 ] || exit 1
     echo "$(cat "$tmp/old.s") $(cat "$tmp/new.s")"
     i=$((i + 1))
-done | awk '{ print; r = $2 / $1; sum += r; n++; if (r < 1) won++ }
-    END { if (!n) exit 1
+done | awk -v want="$pairs" '{ print; r = $2 / $1; sum += r; n++; if (r < 1) won++ }
+    END { if (n != want) { printf "%d of %d pairs ran\n", n, want > "/dev/stderr"; exit 1 }
           printf "BENCH bench=ab policy=%s pairs=%d mean_new_over_old=%.3f new_faster=%d\n",
           "'"$policy"'", n, sum / n, won }'
