@@ -22,8 +22,15 @@ WEFT=$BUILD/weft # holds a slash, so it is run from there: BUILD may be absolute
 POLICIES=${POLICIES:-sebf wcp jsebf jsebf-cp}
 BASE=${BASE:-}
 [ -z "$BASE" ] || [ -x "$BASE/weft" ] || { echo "chain.sh: $BASE/weft not built" >&2; exit 1; }
+for n in "$@"; do # awk would compare a word as text: 'abc' made an endless file
+    case $n in
+    '' | *[!0-9]* | 0*) echo "chain.sh: '$n': expected a number of coflows, 1 or more" >&2; exit 2 ;;
+    esac
+done
 TMP=$(mktemp -d)
+# a signal runs no EXIT trap in sh unless it is trapped too
 trap 'rm -rf "$TMP"' EXIT
+trap 'exit 1' INT TERM
 # seconds of wall time of a command, its output dropped
 timed() {
     t0=$(date +%s.%N)

@@ -31,6 +31,7 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM
 echo "data-plane-bench" >"$TMP/token"
 
 # CPU seconds (utime + stime) of a process so far

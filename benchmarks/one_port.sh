@@ -15,8 +15,15 @@ WEFT=$BUILD/weft # holds a slash, so it is run from there: BUILD may be absolute
 [ -x "$WEFT" ] || { echo "one_port.sh: $WEFT not built (make build)" >&2; exit 1; }
 [ $# -gt 0 ] || set -- 500 1000 2000
 POLICIES=${POLICIES:-sebf aalo sincronia}
+for n in "$@"; do # awk would compare a word as text: 'abc' made an endless file
+    case $n in
+    '' | *[!0-9]* | 0*) echo "one_port.sh: '$n': expected a number of coflows, 1 or more" >&2; exit 2 ;;
+    esac
+done
 TMP=$(mktemp -d)
+# a signal runs no EXIT trap in sh unless it is trapped too
 trap 'rm -rf "$TMP"' EXIT
+trap 'exit 1' INT TERM
 printf '%8s %-10s %12s\n' coflows policy 'sim (s)'
 for n in "$@"; do
     f="$TMP/one$n.weft"
@@ -30,8 +37,10 @@ for n in "$@"; do
         printf "end %d\n", n
     }' > "$f"
     for p in $POLICIES; do
-        # the table's wall(s) column: the emulation alone
-        s=$("$WEFT" sim "$f" --policy "$p" | tail -n 1 | awk '{ print $NF }')
+        # the table's wall(s) column: the emulation alone (its own command,
+        # so that set -e sees weft fail: a pipeline's status is awk's)
+        "$WEFT" sim "$f" --policy "$p" >"$TMP/out"
+        s=$(tail -n 1 "$TMP/out" | awk '{ print $NF }')
         printf '%8d %-10s %12s\n' "$n" "$p" "$s"
     done
 done
