@@ -36,11 +36,22 @@ unmount_all() {
         mountpoint -q "$ROOT/$m" 2>/dev/null && umount "$ROOT/$m" || true
     done
 }
-trap unmount_all EXIT INT TERM
+# a trapped INT used to unmount and go on with the next command
+trap unmount_all EXIT
+trap 'exit 1' INT TERM
 
 if [ "${KEEP:-0}" != 1 ] || [ ! -x "$ROOT/usr/bin/make" ]; then
     unmount_all
-    rm -rf "$ROOT"
+    # ROOT/dev is the host's /dev bound in: an umount refused (busy: a
+    # process of a run before still in the chroot) must stop the removal,
+    # or rm would delete the host's device nodes through it
+    for m in $MOUNTS; do
+        if mountpoint -q "$ROOT/$m" 2>/dev/null; then
+            echo "fresh-debian: $ROOT/$m is still mounted (busy?); not removing $ROOT" >&2
+            exit 1
+        fi
+    done
+    rm -rf --one-file-system "$ROOT"
     echo "fresh-debian: debootstrap bookworm (minbase) into $ROOT"
     debootstrap --variant=minbase bookworm "$ROOT" "$MIRROR" >"$ROOT.debootstrap.log" 2>&1 || {
         echo "fresh-debian: debootstrap failed; see $ROOT.debootstrap.log" >&2
@@ -49,7 +60,9 @@ if [ "${KEEP:-0}" != 1 ] || [ ! -x "$ROOT/usr/bin/make" ]; then
 fi
 for m in $MOUNTS; do
     mkdir -p "$ROOT/$m"
-    if [ "$m" = dev/shm ]; then
+    if mountpoint -q "$ROOT/$m"; then
+        continue # KEEP=1 after a run that was killed: mounted already
+    elif [ "$m" = dev/shm ]; then
         mount -t tmpfs tmpfs "$ROOT/$m"
     else
         mount --bind "/$m" "$ROOT/$m"
