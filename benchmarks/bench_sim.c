@@ -86,7 +86,7 @@ typedef struct {
     double read_s, sim_s;
     double cpu_s; /* user + system CPU time of the whole child (trace read
                      included): what the run cost, whatever the load */
-    long maxrss_kb;
+    long maxrss_kb; /* ru_maxrss: KiB on Linux, printed as MiB (/ 1024) */
     size_t events, decisions, flows, coflows;
     size_t rated, paced; /* summed over decisions (netsim_result_t) */
     double avg_cct, avg_jct;
@@ -247,7 +247,7 @@ static void bench_line(const char *policy, const char *alloc, size_t scale, cons
 {
     printf("BENCH bench=sim policy=%s alloc=%s eager=%d scale=%zu copies=%s ok=%d timed_out=%d "
            "limit_s=%u flows=%zu events=%zu decisions=%zu rated=%zu paced=%zu read_s=%.4f "
-           "sim_s=%.4f cpu_s=%.3f ns_per_rated=%.2f maxrss_mb=%.1f avg_cct_s=%.6f model=%s\n",
+           "sim_s=%.4f cpu_s=%.3f ns_per_rated=%.2f maxrss_mib=%.1f avg_cct_s=%.6f model=%s\n",
            policy, alloc ? alloc : "default", (int)eager_pacing, scale,
            scale == 1 ? "one" : in_time ? "in-time" : "side-by-side", r->ok, r->timed_out,
            run_limit_s, r->flows, r->events, r->decisions, r->rated, r->paced,
@@ -374,7 +374,7 @@ int main(int argc, char **argv)
     /* rated/dec and paced/dec: flows rated one by one and coflows paced
        whole, per decision (netsim_result_t); ns/rated: ns_per_rated() */
     const char *hdr = "policy     alloc    scale     flows   events decisions rated/dec "
-                      "paced/dec    read_s     sim_s     cpu_s  ns/rated   rss_MB avg_cct_s\n";
+                      "paced/dec    read_s     sim_s     cpu_s  ns/rated  rss_MiB avg_cct_s\n";
     if (do_policies) {
         printf("== full FB trace, every ordering (default allocator) and per-flow baselines\n%s",
                hdr);
