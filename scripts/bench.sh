@@ -2,7 +2,11 @@
 # Runs every benchmark, printing tables and BENCH lines (see README).
 set -eu
 BUILD=${1:-build}
+# relative to where it was named, before the cd to the source tree
+[ ! -d "$BUILD" ] || BUILD=$(cd "$BUILD" && pwd)
 cd "$(dirname "$0")/.."
+[ -x "$BUILD/bench_sim" ] && [ -x "$BUILD/weft" ] ||
+    { echo "bench.sh: no benchmarks in $BUILD (make build first)" >&2; exit 1; }
 for b in "$BUILD"/bench_*; do
     [ -x "$b" ] || continue
     echo "== $b"
