@@ -18,6 +18,7 @@
 #define BENCH_NAME "bench_check"
 #include "bench_util.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -110,8 +111,18 @@ int main(int argc, char **argv)
             else
                 usage();
         } else if (!strcmp(argv[i], "--seeds") && i + 1 < argc) {
-            if (sscanf(argv[++i], "%llu-%llu", &first, &last) != 2 || first > last)
+            /* digits only: %llu took "-5" as 2^64 - 5 */
+            const char *v = argv[++i], *dash = strchr(v, '-');
+            char lo[24];
+            unsigned long a, b;
+            if (!dash || (size_t)(dash - v) >= sizeof lo)
                 usage();
+            memcpy(lo, v, (size_t)(dash - v));
+            lo[dash - v] = '\0';
+            if (!bench_parse_count(lo, 0, ULONG_MAX, &a) ||
+                !bench_parse_count(dash + 1, 0, ULONG_MAX, &b) || a > b)
+                usage();
+            first = a, last = b;
         } else if (!strcmp(argv[i], "--tick") && i + 1 < argc) {
             char *end;
             tick = strtod(argv[++i], &end);

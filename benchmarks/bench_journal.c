@@ -44,6 +44,15 @@ static void done_record(msgpack_sbuffer *b, size_t k)
 
 static double now_s(void) { return weft_mono_s(); }
 
+/* The two journals, removed however the program ends (bench_check exits). */
+static char raw[256], sealed[256];
+
+static void remove_journals(void)
+{
+    unlink(raw);
+    unlink(sealed);
+}
+
 int main(int argc, char **argv)
 {
     size_t records = 200000, rounds = 5, flows = 1;
@@ -52,25 +61,21 @@ int main(int argc, char **argv)
                                              {"flows", required_argument, NULL, 'k'},
                                              {NULL, 0, NULL, 0}};
     for (int c; (c = getopt_long(argc, argv, "", longopts, NULL)) != -1;) {
-        if (c == 'n')
-            records = strtoul(optarg, NULL, 10);
-        else if (c == 'r')
-            rounds = strtoul(optarg, NULL, 10);
-        else if (c == 'k')
-            flows = strtoul(optarg, NULL, 10);
-        else {
-            fprintf(stderr, "usage: bench_journal [--records N] [--rounds R] [--flows K]\n");
-            return 2;
-        }
-    }
-    if (!records || !rounds || !flows) {
-        fprintf(stderr, BENCH_NAME ": --records, --rounds and --flows must be positive\n");
-        return 2;
+        size_t *into = c == 'n' ? &records : c == 'r' ? &rounds : c == 'k' ? &flows : NULL;
+        unsigned long v;
+        /* each up to what a run can hold: --records -1 was 2^64 - 1 and
+           ended in "out of memory", --records 5x was 5 */
+        if (!into)
+            return bench_refuse("usage: bench_journal [--records N] [--rounds R] [--flows K]");
+        if (!bench_parse_count(optarg, 1, 100000000, &v))
+            return bench_refuse("--%s '%s': expected a whole number from 1 to 100000000",
+                                c == 'n' ? "records" : c == 'r' ? "rounds" : "flows", optarg);
+        *into = v;
     }
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    char raw[256], sealed[256];
     snprintf(raw, sizeof raw, "%s/bench-journal-%d.raw", tmp, (int)getpid());
     snprintf(sealed, sizeof sealed, "%s/bench-journal-%d.sealed", tmp, (int)getpid());
+    atexit(remove_journals);
     msgpack_sbuffer rec;
     msgpack_sbuffer_init(&rec);
     done_record(&rec, flows);
@@ -126,8 +131,6 @@ int main(int argc, char **argv)
         }
         rpc_journal_close(&j);
     }
-    unlink(raw);
-    unlink(sealed);
     double per = 1e6 / (double)records;
     double w = bench_median(t_write, rounds) * per, a = bench_median(t_append, rounds) * per,
            r1 = bench_median(t_replay1, rounds) * per, r2 = bench_median(t_replay2, rounds) * per;

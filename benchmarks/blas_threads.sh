@@ -10,8 +10,9 @@ set -eu
 WEFT=${1:-build}/weft # holds a slash: run from there, absolute or not
 ROUNDS=${2:-2}
 W=build/bench-blas.weft
-[ -f "$W" ] || "$WEFT" gen --shape wfcommons --jobs 100 --ports 64 --load 0.9 --seed 3 \
-    -o "$W" 2>/dev/null
+# gen's summary kept quiet, but not its error
+[ -f "$W" ] || err=$("$WEFT" gen --shape wfcommons --jobs 100 --ports 64 --load 0.9 --seed 3 \
+    -o "$W" 2>&1) || { echo "$err" >&2; exit 1; }
 CORES=$(nproc)
 # the children's user + system seconds so far, from the shell's `times`
 # (in this shell: a command substitution would count its own children)

@@ -22,8 +22,9 @@ for shape in alibaba wfcommons; do
         while [ $s -le "$SEEDS" ]; do
             seed=$((1000 + s))
             f="$OUT/data/$shape-l$load-s$seed.weft"
-            [ -s "$f" ] || "$WEFT" gen --shape $shape --load $load --seed $seed --jobs "$JOBS" \
-                --ports 16 -o "$f" 2>/dev/null
+            # gen's summary kept quiet, but not its error
+            [ -s "$f" ] || err=$("$WEFT" gen --shape $shape --load $load --seed $seed \
+                --jobs "$JOBS" --ports 16 -o "$f" 2>&1) || { echo "$err" >&2; exit 1; }
             FILES="$FILES $f"
             s=$((s + 1))
         done

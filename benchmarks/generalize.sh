@@ -28,8 +28,9 @@ for setting in p8 p32 p64 j15 j60 j120 l0.3 l1.0; do
         while [ $s -le "$SEEDS" ]; do
             seed=$((2000 + s))
             f="$OUT/data/$setting-$shape-s$seed.weft"
-            [ -s "$f" ] || "$WEFT" gen --shape $shape --load $load --seed $seed --jobs "$jobs" \
-                --ports "$ports" -o "$f" 2>/dev/null
+            # gen's summary kept quiet, but not its error
+            [ -s "$f" ] || err=$("$WEFT" gen --shape $shape --load $load --seed $seed \
+                --jobs "$jobs" --ports "$ports" -o "$f" 2>&1) || { echo "$err" >&2; exit 1; }
             FILES="$FILES $f"
             s=$((s + 1))
         done

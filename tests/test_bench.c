@@ -129,3 +129,14 @@ Test(bench, gateway_names_the_bad_option, .init = bench_setup, .fini = cli_teard
     refused("bench_gateway", "--chain 2x", "--chain");
     refused("bench_gateway", "--every 1", "--every");
 }
+
+Test(bench, journal_and_check_refuse_what_is_not_a_count, .init = bench_setup,
+     .fini = cli_teardown, .timeout = 60)
+{
+    refused("bench_journal", "--records 5x", "--records '5x'");
+    refused("bench_journal", "--records -1", "--records '-1'"); /* was 2^64 - 1 */
+    refused("bench_journal", "--flows 0", "--flows");
+    refused("bench_check", "--seeds -5-3", "--seeds"); /* was 2^64 - 5 to 3: nothing run */
+    refused("bench_check", "--seeds 3-2", "--seeds");
+    refused("bench_check", "--seeds 1-x", "--seeds");
+}
