@@ -2,7 +2,8 @@
  * report.c - writing a run's results: per-coflow and per-job CSV, and a
  * summary JSON object. Times are printed with %.17g so a reader gets back
  * exactly the doubles the emulator computed; non-finite numbers (never
- * produced by a successful run) become empty CSV cells and JSON null.
+ * produced by a successful run) become empty CSV cells and JSON null. Numbers
+ * are written as the C locale writes them whatever locale the program set.
  */
 #include "netsim.h"
 
@@ -12,8 +13,11 @@
 #include <stdio.h>
 #include <string.h>
 
-static weft_err_t finish_write(FILE *out, const char *what)
+/* Ends a writer that began with weft_c_numbers_begin (numbers as "1.5" in
+ * every locale, as the readers take them), giving the caller's back. */
+static weft_err_t finish_write(FILE *out, const char *what, locale_t prev)
 {
+    weft_c_numbers_end(prev);
     if (fflush(out) != 0 || ferror(out))
         return weft_fail(WEFT_EIO, "writing the %s failed: %s", what,
                          strerror(errno ? errno : EIO));
@@ -34,6 +38,7 @@ weft_err_t netsim_write_coflows_csv(const coflow_workload_t *wl, const netsim_re
         return weft_fail(WEFT_EINVAL, "the result does not belong to this workload "
                          "(%zu coflows in the result, %zu in the workload)",
                          r->n_coflows, wl->n_coflows);
+    locale_t prev = weft_c_numbers_begin();
     fputs("job,coflow,release_s,finish_s,cct_s,iso_s\n", out);
     for (size_t c = 0; c < wl->n_coflows; c++) {
         const coflow_coflow_t *co = &wl->coflows[c];
@@ -47,7 +52,7 @@ weft_err_t netsim_write_coflows_csv(const coflow_workload_t *wl, const netsim_re
         csv_num(out, co->iso_s);
         fputc('\n', out);
     }
-    return finish_write(out, "coflows CSV");
+    return finish_write(out, "coflows CSV", prev);
 }
 
 weft_err_t netsim_write_jobs_csv(const coflow_workload_t *wl, const netsim_result_t *r,
@@ -57,6 +62,7 @@ weft_err_t netsim_write_jobs_csv(const coflow_workload_t *wl, const netsim_resul
         return weft_fail(WEFT_EINVAL, "the result does not belong to this workload "
                          "(%zu jobs in the result, %zu in the workload)",
                          r->n_jobs, wl->n_jobs);
+    locale_t prev = weft_c_numbers_begin();
     fputs("job,arrival_s,finish_s,jct_s,weight,lower_bound_s\n", out);
     for (size_t j = 0; j < wl->n_jobs; j++) {
         const coflow_job_t *job = &wl->jobs[j];
@@ -72,7 +78,7 @@ weft_err_t netsim_write_jobs_csv(const coflow_workload_t *wl, const netsim_resul
         csv_num(out, job->lower_bound_s);
         fputc('\n', out);
     }
-    return finish_write(out, "jobs CSV");
+    return finish_write(out, "jobs CSV", prev);
 }
 
 weft_err_t netsim_write_flows_csv(const coflow_workload_t *wl, const netsim_result_t *r,
@@ -84,6 +90,7 @@ weft_err_t netsim_write_flows_csv(const coflow_workload_t *wl, const netsim_resu
                          r->n_flows, wl->n_flows);
     if (!r->flow_finish_s)
         return weft_fail(WEFT_EINVAL, "the run did not record its flows (record_flows)");
+    locale_t prev = weft_c_numbers_begin();
     fputs("job,coflow,flow,src,dst,bytes,release_s,finish_s,fct_s\n", out);
     for (size_t c = 0; c < wl->n_coflows; c++) {
         const coflow_coflow_t *co = &wl->coflows[c];
@@ -102,7 +109,7 @@ weft_err_t netsim_write_flows_csv(const coflow_workload_t *wl, const netsim_resu
             fputc('\n', out);
         }
     }
-    return finish_write(out, "flows CSV");
+    return finish_write(out, "flows CSV", prev);
 }
 
 /* The length of the well-formed UTF-8 sequence at p (1 to 4), or 0 when
@@ -208,6 +215,7 @@ weft_err_t netsim_write_summary_json(const netsim_result_t *r, const char *polic
                                      const char *allocator, const netsim_run_info_t *info,
                                      FILE *out)
 {
+    locale_t prev = weft_c_numbers_begin();
     fputs("{\n  \"policy\": ", out);
     json_str(out, policy);
     fputs(",\n  \"allocator\": ", out);
@@ -245,5 +253,5 @@ weft_err_t netsim_write_summary_json(const netsim_result_t *r, const char *polic
     fputs(",\n", out);
     json_field(out, "wall_s", r->wall_s, true);
     fputs("}\n", out);
-    return finish_write(out, "summary JSON");
+    return finish_write(out, "summary JSON", prev);
 }

@@ -31,6 +31,7 @@
 
 #include "dag/dag.h"
 #include "tests/cli_run.h"
+#include "tests/comma_locale.h"
 #include "netsim/netsim.h"
 #include "netsim/sim_internal.h"
 #include "workload/workload.h"
@@ -1289,6 +1290,31 @@ Test(netsim_report, csv_of_the_chain)
     cr_assert_str_eq(j, "job,arrival_s,finish_s,jct_s,weight,lower_bound_s\n"
                         "5,1,10,9,2,9\n");
     free(j);
+}
+
+/* A program embedding weft that set a locale with a decimal comma still
+ * gets "7.5" in the CSV and JSON its runs write (printf follows
+ * LC_NUMERIC: "7,5" split a CSV cell and broke the JSON), and its own
+ * locale back afterwards. */
+Test(netsim_report, numbers_alike_in_every_locale)
+{
+    build_chain();
+    run(&t_index, &t_greedy);
+    use_comma_locale();
+    char *c = write_to_string(0), *js = write_to_string(2);
+    char probe[8];
+    snprintf(probe, sizeof probe, "%.1f", 1.5);
+    cr_assert_str_eq(probe, "1,5", "the program's locale was not given back");
+    setlocale(LC_ALL, "C");
+    cr_assert(strstr(c, "\n5,11,7.5,9.5,2,2\n"), "%s", c);
+    json_error_t jerr;
+    json_t *doc = json_loads(js, 0, &jerr);
+    cr_assert_not_null(doc, "%s: %s", jerr.text, js);
+    double avg = json_number_value(json_object_get(json_object_get(doc, "cct_s"), "avg"));
+    cr_assert_float_eq(avg, 2.5, 1e-12, "%s", js);
+    json_decref(doc);
+    free(c);
+    free(js);
 }
 
 /* One coflow whose two flows share port 0 (index + greedy: 0->1 done at
