@@ -91,5 +91,8 @@ int cli_gateway_answer(const char *cmd, rpc_client_t *c, double deadline,
 
 /* Prints "weft CMD: <weft_strerror>: <detail>" for a failed library call. */
 void cli_report(const char *cmd, int err);
+/* The command has reported a failed write to standard output itself: main
+ * does not report it a second time. */
+void cli_stdout_failure_reported(void);
 
 #endif

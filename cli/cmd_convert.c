@@ -195,6 +195,8 @@ int cmd_convert(int argc, char **argv)
     err = output ? workload_save_weft(&wl, output) : workload_write_weft(&wl, stdout);
     if (err) {
         cli_report("convert", err);
+        if (!output)
+            cli_stdout_failure_reported();
         coflow_workload_destroy(&wl);
         return CLI_ERROR;
     }

@@ -316,6 +316,8 @@ int cmd_gen(int argc, char **argv)
         err = weft_fail(WEFT_EIO, "writing to standard output failed");
     if (err) {
         cli_report("gen", err);
+        if (!out_path)
+            cli_stdout_failure_reported();
         goto done;
     }
     if (out_path) {

@@ -49,14 +49,21 @@ void cli_report(const char *cmd, int err)
             *detail ? ": " : "", detail);
 }
 
+static bool stdout_failure_reported;
+
+void cli_stdout_failure_reported(void) { stdout_failure_reported = true; }
+
 /* What a command printed to standard output is only known written once it
  * is flushed: a full disk or a closed pipe behind `> FILE` must not end in
- * status 0 with the table or report lost. */
+ * status 0 with the table or report lost. Said once: not again when the
+ * command named the failed write itself (convert, gen). */
 static int flush_stdout(const char *cmd, int status)
 {
     errno = 0;
     if (fflush(stdout) == 0 && !ferror(stdout))
         return status;
+    if (stdout_failure_reported)
+        return status == CLI_OK ? CLI_ERROR : status;
     fprintf(stderr, "weft %s: writing standard output: %s\n", cmd,
             errno ? strerror(errno) : "write error");
     return status == CLI_OK ? CLI_ERROR : status;

@@ -1155,6 +1155,19 @@ Test(gen_cli, a_report_that_cannot_be_written_is_an_error)
                   "weft %s: %s", cmds[i], cli_file("err"));
     }
     cr_assert_eq(cli("version"), 0, "%s", cli_file("err"));
+    /* convert and gen name their failed write once, not a second time as
+       standard output's */
+    const char *writers[] = {"convert " WF_SRA, "gen --shape alibaba --jobs 2 --ports 4"};
+    for (int i = 0; i < 2; i++) {
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd, "%s %s >/dev/full 2>%s/err", cli_bin, writers[i], cli_dir);
+        int st = system(cmd);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "weft %s: status %#x", writers[i], st);
+        const char *err = cli_file("err");
+        cr_assert(strstr(err, "writing the workload failed: No space left on device"),
+                  "weft %s: %s", writers[i], err);
+        cr_assert_null(strstr(err, "writing standard output"), "weft %s: %s", writers[i], err);
+    }
 }
 
 /* A signal that ends a write (Ctrl-C in a large `weft convert`) removes
