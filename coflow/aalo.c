@@ -141,7 +141,14 @@ static double aalo_next_change(void *ctx, const coflow_state_t *st)
         if (rate > 0) {
             double sent = st->job_sent[job];
             double t = st->now + (aalo_threshold_above(sent) - sent) / rate;
-            if (t > st->now && t < next)
+            /* A job short of its threshold by less than its rate sends in
+               a step of the clock (a byte at 1e17 bytes/s) crosses at a
+               time that rounds to now: still a change, asked for a step
+               later (netsim takes it CHANGE_MIN_STEP later). Dropped, the
+               job would keep its queue until the next flow finished. */
+            if (!(t > st->now))
+                t = nextafter(st->now, INFINITY);
+            if (t < next)
                 next = t;
         }
     }

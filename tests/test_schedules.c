@@ -262,6 +262,35 @@ Test(schedules_single, aalo_threshold_inexact)
     cr_assert_eq(res.n_events, 4, "%zu events", res.n_events);
 }
 
+/* At 1.25e17 bytes/s a step of the clock near t = 0.1 (1.4e-17 s) moves
+ * about 2 bytes, more than the 1e-9 of 10 MiB by which a job counts as
+ * past a threshold: a job can stop a byte short of one, its crossing
+ * predicted at a time that rounds to now. It must still cross (a step
+ * later), not wait in its queue for the next flow to finish.
+ * A (job 0, at 0): 0->1 3e16 bytes; B (job 1, at 0.1): 0->1 2e16.
+ *   At 0.1 A has sent 1.25e16, past 10 MiB x 10^9 = 1.048576e16: queue
+ *   10; B (queue 0) preempts. B climbs a queue at each threshold and
+ *   reaches queue 10 at 0.1 + 1.048576e16 / 1.25e17 = 0.18388608; FIFO
+ *   within the queue puts A (released first) back in front: A ends at
+ *   (3e16 + 1.048576e16) / 1.25e17 = 0.32388608, B at 5e16 / 1.25e17 =
+ *   0.4. (Stuck in queue 0, B would end at 0.26 and A at 0.4.) */
+Test(schedules_single, aalo_crosses_a_threshold_closer_than_a_clock_step)
+{
+    for (size_t p = 0; p < 4; p++)
+        fab.cap_out[p] = fab.cap_in[p] = 1.25e17;
+    job(0, 0, 1);
+    cof(1, 0);
+    flow(0, 1, 3e16);
+    end_job();
+    job(1, 0.1, 1);
+    cof(1, 0);
+    flow(0, 1, 2e16);
+    end_job();
+    sim("aalo", NULL);
+    expect_cct("aalo", 0, 0.32388608);
+    expect_cct("aalo", 1, 0.3);
+}
+
 /*
  * Sincronia's weights: A (job 0, weight 1): 0->1 2; B (job 1, weight wb):
  * 0->1 4, both at 0. One bottleneck (out0, load 6): BSSI puts last the
