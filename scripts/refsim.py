@@ -37,6 +37,7 @@ for every job), times with 17 significant digits.
 import argparse
 import math
 import sys
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 # DESIGN §2: every port is 1 Gbit/s each way unless told otherwise.
@@ -167,6 +168,19 @@ def read_weft(path):
 
 # --------------------------------------------------------------- emulator
 
+class PortRates(dict):
+    """Each port's rate, each way: its own where capped, else the fabric's
+    (a dict, so a fabric of a million ports costs only the capped ones)."""
+
+    def __init__(self, port_rate, caps):
+        super().__init__(caps)
+        self.port_rate = port_rate
+
+    def __missing__(self, port):
+        self[port] = self.port_rate  # kept: the next look-up is a plain one
+        return self.port_rate
+
+
 class Emulator:
     """One replay of a workload under one ordering and one allocator."""
 
@@ -190,8 +204,8 @@ class Emulator:
         # the current decision: each flow's rate and, while it is being
         # made, how much of each port's capacity each way is taken (bytes/s)
         self.rate = [0.0] * len(wl.flows)
-        self.used_out = [0.0] * wl.n_ports
-        self.used_in = [0.0] * wl.n_ports
+        self.used_out = defaultdict(float)
+        self.used_in = defaultdict(float)
         self.iso = [self.bottleneck_time(c, lambda f: wl.flows[f].size)
                     for c in range(n_coflows)]
         self.below = [None] * n_coflows
@@ -372,8 +386,9 @@ class Emulator:
 
     def allocate(self, order):
         self.rate = [0.0] * len(self.wl.flows)
-        self.used_out = [0.0] * self.wl.n_ports
-        self.used_in = [0.0] * self.wl.n_ports
+        # by port, so a decision costs the ports it uses, not the fabric's
+        self.used_out = defaultdict(float)
+        self.used_in = defaultdict(float)
         if self.allocator == "greedy":
             for c in order:
                 self.greedy(c)
@@ -449,23 +464,28 @@ class Emulator:
         (Bertsekas and Gallager, Data Networks, §6.5.2). A port direction's
         share is its capacity left over its flows not yet fixed; the one
         with the smallest share is those flows' bottleneck, so they are
-        fixed at it, and the others go on filling."""
+        fixed at it, and the others go on filling. Every port direction
+        whose share is exactly that smallest one saturates at the same
+        level, so all of them are fixed in the same round (a thousand
+        flows on ports of their own take one round, not a thousand)."""
         unfixed = set(flows)
         while unfixed:
-            share = {}  # (direction, port) -> (capacity left, unfixed flows)
+            through_out, through_in = {}, {}  # port -> its unfixed flows, each way
             for f in unfixed:
                 flow = self.wl.flows[f]
-                for port, left in ((("out", flow.src), self.cap_out[flow.src] -
-                                    self.used_out[flow.src]),
-                                   (("in", flow.dst), self.cap_in[flow.dst] -
-                                    self.used_in[flow.dst])):
-                    share.setdefault(port, [left, []])[1].append(f)
-            bottleneck = min(sorted(share),
-                             key=lambda port: share[port][0] / len(share[port][1]))
-            left, fixed = share[bottleneck]
-            for f in fixed:
-                self.give(f, left / len(fixed))
-                unfixed.discard(f)
+                through_out.setdefault(flow.src, []).append(f)
+                through_in.setdefault(flow.dst, []).append(f)
+            shares = ([((self.cap_out[p] - self.used_out[p]) / len(fs), fs)
+                       for p, fs in through_out.items()] +
+                      [((self.cap_in[p] - self.used_in[p]) / len(fs), fs)
+                       for p, fs in through_in.items()])
+            level = min(share for share, _ in shares)
+            for share, fs in shares:
+                if share == level:
+                    for f in fs:
+                        if f in unfixed:
+                            self.give(f, level)
+                            unfixed.discard(f)
 
     # -- events (DESIGN §4): job arrival, coflow release, flow finish, and
     #    for the orderings that ask for it a change of order or a tick
@@ -520,8 +540,8 @@ class Emulator:
                 finished.append(f)
             self.remaining[f] = left
             self.job_sent[self.wl.coflows[self.wl.flows[f].coflow].job] += sent
-        for f in finished:
-            c = self.wl.flows[f].coflow
+        # each coflow once, however many of its flows finished
+        for c in dict.fromkeys(self.wl.flows[f].coflow for f in finished):
             if self.status[c] == ACTIVE and not self.open_flows(c):
                 self.finish_coflow(c)
 
@@ -575,10 +595,8 @@ def simulate(wl, policy, port_rate=DEFAULT_PORT_RATE, port_caps=None, tick_s=0.0
     if ordering not in ORDERINGS or allocator not in ALLOCATORS:
         raise ValueError(f"policy '{policy}': expected ORDERING[:ALLOCATOR], orderings "
                          f"{', '.join(ORDERINGS)}; allocators {', '.join(ALLOCATORS)}")
-    caps = [port_rate] * wl.n_ports
-    for port, rate in (port_caps or {}).items():
-        caps[port] = rate
-    return Emulator(wl, ordering, allocator, caps, list(caps), tick_s).run()
+    caps = PortRates(port_rate, port_caps or {})
+    return Emulator(wl, ordering, allocator, caps, caps, tick_s).run()
 
 
 def main():
