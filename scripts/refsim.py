@@ -508,7 +508,13 @@ class Emulator:
             for j, rate in enumerate(job_rate):
                 if rate > 0:
                     threshold = AALO_FIRST_THRESHOLD * AALO_THRESHOLD_FACTOR ** self.aalo_queue(j)
-                    t = min(t, self.now + (threshold - self.job_sent[j]) / rate)
+                    # A crossing closer than one step of the clock is
+                    # taken a step later: at 1e17 bytes/s a job a byte
+                    # short of 10 MiB (beyond AALO_REL_TOL) would cross
+                    # at a time that rounds to now, and nothing would
+                    # ever move (weft takes it 1e-12 of the clock later)
+                    t = min(t, max(self.now + (threshold - self.job_sent[j]) / rate,
+                                   math.nextafter(self.now, math.inf)))
         if self.tick_s > 0 and active:
             # --tick S: a decision every S seconds, on the grid from the
             # first arrival, where the emulator starts (README, "Against an
