@@ -1389,3 +1389,105 @@ Test(coflow_registry, every_policy_is_complete)
     cr_assert_str_eq(coflow_ordering_find("aalo")->default_allocator, "greedy");
     cr_assert_str_eq(coflow_ordering_find("sincronia")->default_allocator, "greedy");
 }
+
+/* ------------------------------------------------ pinned by mutation */
+
+/*
+ * The tests below each pin a behaviour that a hand-made mutant of coflow/
+ * changed without any other test noticing (2026-12-05).
+ */
+
+/* Orders the active coflows twice on one context (as the emulator does,
+ * decision after decision) and compares both orders with want[0..n). */
+static void expect_order_twice(const char *name, const size_t *want, size_t n)
+{
+    const coflow_ordering_t *o = coflow_ordering_find(name);
+    cr_assert_not_null(o, "ordering %s is not registered", name);
+    void *ctx = NULL;
+    if (o->create)
+        OK(o->create(&ctx, &st));
+    for (int decision = 0; decision < 2; decision++) {
+        size_t ids[64];
+        cr_assert_eq(active_ids(ids), n);
+        o->order(ctx, &st, ids, n);
+        char g[256], w[256];
+        fmt_ids(g, sizeof g, ids, n);
+        fmt_ids(w, sizeof w, want, n);
+        cr_assert_str_eq(g, w, "%s, decision %d: ordered [%s], expected [%s]", name, decision,
+                         g, w);
+    }
+    if (o->destroy)
+        o->destroy(ctx);
+}
+
+/*
+ * FIFO's ties in a burst of more than 32 simultaneous releases (fifo.c
+ * sorts such a run with qsort, a shorter one by insertion): 36 one-coflow
+ * jobs, all released at 20; coflow c's job arrives at floor((35 - c) / 2),
+ * so coflows 34 and 35 at 0, 32 and 33 at 1, ..., 0 and 1 at 17. By job
+ * arrival, equal arrivals by index: 34 35 32 33 ... 0 1.
+ */
+Test(coflow_order, fifo_burst_ties_by_job_arrival_then_index)
+{
+    for (int c = 0; c < 36; c++) {
+        job(c, (35 - c) / 2, 1);
+        cof(1, 0);
+        flow(0, 1, 1);
+        end_job();
+    }
+    ready();
+    for (size_t c = 0; c < 36; c++)
+        coflow_state_release(&st, c, 20);
+    size_t want[36];
+    for (size_t i = 0; i < 36; i++)
+        want[i] = 34 - 2 * (i / 2) + i % 2;
+    expect_order("fifo", want, 36);
+}
+
+/*
+ * Inside a job, equal remaining paths go by release time before index:
+ * job J (weight 1): j1 (coflow 0) 0->1 2 bytes, compute 1 (released at
+ * 1); j2 (coflow 1) 2->3 2 bytes (released at 0). Job K: k1 (coflow 2)
+ * 4->5 5 bytes. wcp: J's path max(2, 2) = 2 < K's 5; jsebf-cp: J's work
+ * 2 + 2 = 4 < 5. Inside J both paths are 2: j2 (released 0) before j1.
+ */
+Test(coflow_order, job_then_path_ties_by_release)
+{
+    job(0, 0, 1);
+    cof(1, 1);
+    flow(0, 1, 2);
+    cof(2, 0);
+    flow(2, 3, 2);
+    end_job();
+    single(1, 1);
+    flow(4, 5, 5);
+    end_job();
+    ready();
+    coflow_state_release(&st, 1, 0);
+    coflow_state_release(&st, 2, 0);
+    coflow_state_release(&st, 0, 1);
+    st.now = 1;
+    expect_order("wcp", (size_t[]){1, 0, 2}, 3);
+    expect_order("jsebf-cp", (size_t[]){1, 0, 2}, 3);
+}
+
+/*
+ * A job's keys are the same at the next decision on the same context
+ * (the per-job marks are cleared after each one). build_pq(1, 3): jsebf
+ * and jsebf-cp, P 3/1 = 3 > Q 6/3 = 2: Q first, twice. build_pq(2, 1):
+ * wcp, P 4/2 = 2 < Q 3: P first, twice. (With the marks left set, the
+ * second decision read P's work without p2's waiting 1 and unweighted:
+ * 2 < 6, and wcp's P path 4 unweighted > 3.)
+ */
+Test(coflow_order, dag_keys_the_same_at_a_second_decision)
+{
+    build_pq(1, 3);
+    expect_order_twice("jsebf", (size_t[]){2, 3, 0}, 3);
+    expect_order_twice("jsebf-cp", (size_t[]){2, 3, 0}, 3);
+    coflow_state_destroy(&st);
+    st_ready = false;
+    coflow_workload_destroy(&wl);
+    coflow_workload_init(&wl, N_PORTS);
+    build_pq(2, 1);
+    expect_order_twice("wcp", (size_t[]){0, 2, 3}, 3);
+}
