@@ -1491,3 +1491,87 @@ Test(coflow_order, dag_keys_the_same_at_a_second_decision)
     build_pq(2, 1);
     expect_order_twice("wcp", (size_t[]){0, 2, 3}, 3);
 }
+
+/*
+ * wcp's waiting coflow is ready when its LAST parent finished. Job R: r0
+ * (coflow 0) 0->1 1 byte, r1 (1) 1->2 1 byte, r2 (2) 2->3 1 byte, roots;
+ * r3 (3) after r1 and r2, compute 5, 3->4 1 byte. Job S: s1 (4) 5->0 5
+ * bytes. r1 finishes at 1, r2 at 3; at now = 3 r3 is ready (computing
+ * until 8): its path max(0, 3 + 5 - 3) + 1 = 6; r0's 1: R's path 6 > S's
+ * 5: S first. (From the first parent's finish, 1 + 5 - 3 + 1 = 4 < 5.)
+ */
+Test(coflow_order, wcp_waits_for_the_last_parent)
+{
+    job(0, 0, 1);
+    cof(1, 0);
+    flow(0, 1, 1);
+    cof(2, 0);
+    flow(1, 2, 1);
+    cof(3, 0);
+    flow(2, 3, 1);
+    cof(4, 5);
+    flow(3, 4, 1);
+    parent(2);
+    parent(3);
+    end_job();
+    single(1, 1);
+    flow(5, 0, 5);
+    end_job();
+    ready();
+    for (size_t c = 0; c < 3; c++)
+        coflow_state_release(&st, c, 0);
+    coflow_state_release(&st, 4, 0);
+    st.now = 1;
+    finish_coflow(1);
+    st.now = 3;
+    finish_coflow(2);
+    expect_order("wcp", (size_t[]){4, 0}, 2);
+}
+
+/*
+ * Job R (arriving at `arrival`): r0 (coflow 0) 0->1 1 byte, released then;
+ * r1 (1) a root with compute 5, 2->3 r1_bytes bytes, waiting. Job S (at
+ * 0): s1 (2) 4->5 2 bytes, released at 0.
+ */
+static void build_waiting_root(double arrival, double r1_bytes)
+{
+    job(0, arrival, 1);
+    cof(1, 0);
+    flow(0, 1, 1);
+    cof(2, 5);
+    flow(2, 3, r1_bytes);
+    end_job();
+    single(1, 1);
+    flow(4, 5, 2);
+    end_job();
+    ready();
+    coflow_state_release(&st, 2, 0);
+    coflow_state_release(&st, 0, arrival);
+}
+
+/*
+ * A waiting root's inputs are ready at its job's arrival, not at 0:
+ * build_waiting_root(10, 1) at now = 12: r1 computes until 15, R's path
+ * max(1, 15 - 12 + 1) = 4 > S's 2: S first. (From 0, r1's compute would
+ * be over: R's path 1 < 2.)
+ */
+Test(coflow_order, wcp_root_computes_from_the_jobs_arrival)
+{
+    build_waiting_root(10, 1);
+    st.now = 12;
+    expect_order("wcp", (size_t[]){2, 0}, 2);
+}
+
+/*
+ * A driver may decide before it releases a coflow whose compute is over
+ * (the gateway's timers): its remaining compute counts as 0, not less.
+ * build_waiting_root(0, 3), r1 still waiting at now = 7: R's path
+ * max(1, max(0, 5 - 7) + 3) = 3 > S's 2: S first. (Unclamped, -2 + 3 = 1:
+ * R first.)
+ */
+Test(coflow_order, wcp_late_release_counts_no_negative_compute)
+{
+    build_waiting_root(0, 3);
+    st.now = 7;
+    expect_order("wcp", (size_t[]){2, 0}, 2);
+}
