@@ -1575,3 +1575,74 @@ Test(coflow_order, wcp_late_release_counts_no_negative_compute)
     st.now = 7;
     expect_order("wcp", (size_t[]){2, 0}, 2);
 }
+
+/*
+ * Aalo's queues past the second threshold (10 MiB x 10^k): jobs 0, 1, 2
+ * (coflows released at 0, 1, 2) have sent 150, 50 and 1 MiB: queues 2
+ * (100 <= 150 < 1000), 1 and 0: order 2 1 0.
+ * next_change at now = 2 with rates 100, 1 and 0.1 MiB/s: job 0 reaches
+ * 1000 MiB at 2 + 850 / 100 = 10.5, job 1 100 MiB at 2 + 50 = 52, job 2
+ * 10 MiB at 2 + 9 / 0.1 = 92: 10.5.
+ */
+Test(coflow_order, aalo_queues_past_100_mib)
+{
+    for (int j = 0; j < 3; j++) {
+        single(j, 1);
+        flow((uint32_t)j, (uint32_t)j + 3, 1000 * MiB);
+        end_job();
+    }
+    ready();
+    for (size_t c = 0; c < 3; c++)
+        coflow_state_release(&st, c, (double)c);
+    st.now = 2;
+    set_remaining(0, 850 * MiB);
+    set_remaining(1, 950 * MiB);
+    set_remaining(2, 999 * MiB);
+    expect_order("aalo", (size_t[]){2, 1, 0}, 3);
+
+    const coflow_ordering_t *o = coflow_ordering_find("aalo");
+    void *ctx = NULL;
+    OK(o->create(&ctx, &st));
+    size_t ids[3];
+    size_t n = active_ids(ids);
+    o->order(ctx, &st, ids, n);
+    st.flow_rate[0] = 100 * MiB;
+    st.flow_rate[1] = 1 * MiB;
+    st.flow_rate[2] = 0.1 * MiB;
+    double t = o->next_change(ctx, &st);
+    cr_assert(fabs(t - 10.5) < 1e-9, "next_change %.12g, expected 10.5", t);
+    o->destroy(ctx);
+}
+
+/*
+ * A job's rate toward its next threshold is all its coflows' rates: job 0
+ * has two active coflows (0: 0->3, 1: 1->4, 100 MiB each) at 1 MiB/s
+ * each, job 1 one (2: 2->5, 100 MiB) at 1.5 MiB/s, nothing sent, now 0.
+ * Job 0 reaches 10 MiB at 10 / 2 = 5, job 1 at 10 / 1.5 = 6.67: 5.
+ */
+Test(coflow_order, aalo_next_change_adds_a_jobs_coflows)
+{
+    job(0, 0, 1);
+    cof(1, 0);
+    flow(0, 3, 100 * MiB);
+    cof(2, 0);
+    flow(1, 4, 100 * MiB);
+    end_job();
+    single(1, 1);
+    flow(2, 5, 100 * MiB);
+    end_job();
+    ready();
+    for (size_t c = 0; c < 3; c++)
+        coflow_state_release(&st, c, 0);
+    const coflow_ordering_t *o = coflow_ordering_find("aalo");
+    void *ctx = NULL;
+    OK(o->create(&ctx, &st));
+    size_t ids[3];
+    size_t n = active_ids(ids);
+    o->order(ctx, &st, ids, n);
+    st.flow_rate[0] = st.flow_rate[1] = 1 * MiB;
+    st.flow_rate[2] = 1.5 * MiB;
+    double t = o->next_change(ctx, &st);
+    cr_assert(fabs(t - 5) < 1e-9, "next_change %.12g, expected 5", t);
+    o->destroy(ctx);
+}
