@@ -1646,3 +1646,61 @@ Test(coflow_order, aalo_next_change_adds_a_jobs_coflows)
     cr_assert(fabs(t - 5) < 1e-9, "next_change %.12g, expected 5", t);
     o->destroy(ctx);
 }
+
+/*
+ * Sincronia's loads are times, bytes over the port's capacity: A (coflow
+ * 0) 0->1 4 bytes through out0 and in1 at cap bytes/s (cap = 4: loads 1;
+ * cap 3 with 3 bytes: 1), B (coflow 1) 2->3 2 bytes at 1 byte/s (loads 2).
+ * The bottleneck is out2 (2, touched before in3): B goes last: A B. In
+ * bytes A's 4 (or 3) would be the heaviest: B A. Twice on one context:
+ * the first build of the loads and their refresh.
+ */
+static void expect_loads_are_times(double cap)
+{
+    single(0, 1);
+    flow(0, 1, cap);
+    end_job();
+    single(1, 1);
+    flow(2, 3, 2);
+    end_job();
+    fab.cap_out[0] = fab.cap_in[1] = cap;
+    ready();
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 1, 0);
+    expect_order_twice("sincronia", (size_t[]){0, 1}, 2);
+}
+
+Test(coflow_order, sincronia_loads_are_times_powers_of_two) { expect_loads_are_times(4); }
+
+Test(coflow_order, sincronia_loads_are_times_quotients) { expect_loads_are_times(3); }
+
+/*
+ * The scaling step takes w* d(c,b) / d(c*,b) from each other coflow on b
+ * (weights 1, ports 1-3):
+ *   A (coflow 0): 1->2 5, 1->3 2   loads out1 7, in2 5, in3 2
+ *   B (coflow 1): 2->3 6           loads out2 6, in3 6
+ *   C (coflow 2): 2->1 5, 1->1 1   loads out2 5, in1 6, out1 1
+ * Totals: out1 8, in1 6, out2 11, in2 5, in3 8.
+ * Round 1: out2 (11): B 1/6 < C 1/5: B last; w_C = 1 - 5/6 = 1/6.
+ * Round 2 (B gone): out1 8 is the most loaded: A 1/7 < C (1/6)/1: A goes
+ *   last of the two. Order C A B. (Scaled by 6/5 instead, w_C would be
+ *   below 0, held at 0, and C would go last: A C B.)
+ */
+Test(coflow_order, sincronia_scales_by_the_ratio_of_loads)
+{
+    single(0, 1);
+    flow(1, 2, 5);
+    flow(1, 3, 2);
+    end_job();
+    single(1, 1);
+    flow(2, 3, 6);
+    end_job();
+    single(2, 1);
+    flow(2, 1, 5);
+    flow(1, 1, 1);
+    end_job();
+    ready();
+    for (size_t c = 0; c < 3; c++)
+        coflow_state_release(&st, c, 0);
+    expect_order("sincronia", (size_t[]){2, 0, 1}, 3);
+}
