@@ -1704,3 +1704,32 @@ Test(coflow_order, sincronia_scales_by_the_ratio_of_loads)
         coflow_state_release(&st, c, 0);
     expect_order("sincronia", (size_t[]){2, 0, 1}, 3);
 }
+
+/*
+ * A coflow behind a full port waits under MADD: no trickle from the
+ * rounding residue the first coflow's pace (a hair below its bottleneck)
+ * leaves on that port. A (coflow 0): 0->1 4 bytes: Gamma 4, rate a hair
+ * below 1, out0 left with about 1e-12 of its capacity: full (below
+ * COFLOW_RATE_EPS). C (coflow 1): 0->3 2 bytes, 4->5 2 bytes: out0 is
+ * full, so Gamma is infinite and C is not paced; the backfill finds out0
+ * full for 0->3 (exactly 0, not listed) and gives 4->5 all of out4: 1.
+ * (Paced over the residue, 0->3 would trickle at 2 / (2 / 1e-12).)
+ */
+Test(coflow_alloc, madd_behind_a_full_port_gets_exactly_nothing)
+{
+    single(0, 1);
+    flow(0, 1, 4);
+    end_job();
+    single(1, 1);
+    flow(0, 3, 2);
+    flow(4, 5, 2);
+    end_job();
+    ready();
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 1, 0);
+    run_alloc("madd", (size_t[]){0, 1}, 2);
+    expect_rate(0, 1);
+    cr_assert(st.flow_rate[1] == 0, "C's 0->3 trickles at %.17g bytes/s", st.flow_rate[1]);
+    expect_rate(2, 1);
+    cr_assert_eq(st.n_rated, 2);
+}
