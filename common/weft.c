@@ -322,8 +322,17 @@ static void untrack_partial(int slot)
     pthread_mutex_unlock(&saving_lock);
 }
 
+/* An empty name would make FILE.tmp "./.tmp": someone's file, overwritten
+ * and then removed when the rename to "" fails. */
+static weft_err_t refuse_empty_name(const char *path)
+{
+    return *path ? WEFT_OK : weft_fail(WEFT_EINVAL, "an empty file name");
+}
+
 weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg)
 {
+    if (refuse_empty_name(path))
+        return WEFT_EINVAL;
     int named = named_descriptor(path);
     if (named >= 0) {
         /* Written into the open descriptor itself, so the shell's
@@ -382,6 +391,8 @@ weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg)
 
 weft_err_t weft_save_check(const char *path)
 {
+    if (refuse_empty_name(path))
+        return WEFT_EINVAL;
     struct stat sb;
     if (named_descriptor(path) >= 0)
         return WEFT_OK;

@@ -82,6 +82,31 @@ static weft_err_t write_new(FILE *f, const void *arg)
     return fputs("new\n", f) < 0 ? WEFT_EIO : WEFT_OK;
 }
 
+/* An empty name is refused before anything is written: it made FILE.tmp
+ * "./.tmp", so a file of that name in the working directory was
+ * overwritten and then removed when the rename to "" failed. */
+Test(common, save_file_refuses_an_empty_name)
+{
+    char dir[] = "/tmp/weft-test-empty-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    cr_assert_eq(chdir(dir), 0);
+    FILE *f = fopen(".tmp", "w");
+    cr_assert_not_null(f);
+    fputs("someone's\n", f);
+    cr_assert_eq(fclose(f), 0);
+    cr_assert_eq(weft_save_check(""), WEFT_EINVAL);
+    cr_assert_eq(weft_save_file("", write_new, NULL), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "empty file name"), "%s", weft_last_error());
+    char buf[32] = "";
+    f = fopen(".tmp", "r");
+    cr_assert_not_null(f, ".tmp was removed");
+    cr_assert_not_null(fgets(buf, sizeof buf, f));
+    fclose(f);
+    cr_assert_str_eq(buf, "someone's\n");
+    unlink(".tmp");
+    cr_assert_eq(rmdir(dir), 0);
+}
+
 /* weft_save_file replaces a regular file by renaming FILE.tmp over it:
  * the new file has the old one's permissions (a private 0600 workload or
  * model stays private, an executable stays so), not the umask's 0644; a
