@@ -24,7 +24,10 @@ BASE=${BASE:-}
 [ -z "$BASE" ] || [ -x "$BASE/weft" ] || { echo "chain.sh: $BASE/weft not built" >&2; exit 1; }
 for n in "$@"; do # awk would compare a word as text: 'abc' made an endless file
     case $n in
-    '' | *[!0-9]* | 0*) echo "chain.sh: '$n': expected a number of coflows, 1 or more" >&2; exit 2 ;;
+    '' | *[!0-9]* | 0*)
+        echo "chain.sh: '$n': expected a number of coflows, 1 or more" >&2
+        exit 2
+        ;;
     esac
 done
 TMP=$(mktemp -d)

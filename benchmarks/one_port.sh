@@ -17,7 +17,10 @@ WEFT=$BUILD/weft # holds a slash, so it is run from there: BUILD may be absolute
 POLICIES=${POLICIES:-sebf aalo sincronia}
 for n in "$@"; do # awk would compare a word as text: 'abc' made an endless file
     case $n in
-    '' | *[!0-9]* | 0*) echo "one_port.sh: '$n': expected a number of coflows, 1 or more" >&2; exit 2 ;;
+    '' | *[!0-9]* | 0*)
+        echo "one_port.sh: '$n': expected a number of coflows, 1 or more" >&2
+        exit 2
+        ;;
     esac
 done
 TMP=$(mktemp -d)
