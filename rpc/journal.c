@@ -967,7 +967,7 @@ weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s)
     }
     /* opened to be the journal's descriptor after the rename, and locked
        before it: another gateway never finds the new file unlocked */
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         WEFT_CHECK(weft_fail(WEFT_EIO, "%s: %s", tmp, strerror(errno)));
     WEFT_CHECK(lock_journal(fd, tmp));

@@ -1399,6 +1399,45 @@ Test(gateway, journal_short_tail_past_the_cap_is_damage)
     cr_assert_eq(rmdir(dir), 0);
 }
 
+/* A symbolic link planted at JOURNAL.tmp is not written through: the
+ * rewrite fails (the journal goes on as it was) and the file the link
+ * leads to keeps its bytes. The rewrite opened JOURNAL.tmp with O_TRUNC
+ * and no O_NOFOLLOW, so it emptied that file and wrote the journal into
+ * it. */
+Test(gateway, journal_rewrite_never_writes_through_a_planted_link)
+{
+    char dir[] = "/tmp/weft-journal-plant-XXXXXX", path[64], tmp[80], victim[64];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/j", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    rpc_journal_t j;
+    msgpack_sbuffer sb;
+    open_append_rewrite(&j, path, &sb);
+    write_file(victim, "victim\n", 7);
+    cr_assert_eq(symlink(victim, tmp), 0);
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    s.next_fid = 7;
+    cr_assert_eq(rpc_journal_rewrite(&j, &s), WEFT_EIO);
+    cr_assert(strstr(weft_last_error(), tmp), "%s", weft_last_error());
+    rpc_sched_destroy(&s);
+    cr_assert_eq(rpc_journal_append(&j, sb.data, sb.size), WEFT_OK, "%s", weft_last_error());
+    rpc_journal_close(&j);
+    char buf[16] = "";
+    cr_assert_eq(read_file(victim, buf, sizeof buf - 1), 7);
+    cr_assert_str_eq(buf, "victim\n");
+    replayed = 0;
+    cr_assert_eq(rpc_journal_open(&j, path, false, count_record, NULL), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert_eq(replayed, 2, "the base and the done appended: %zu records", replayed);
+    rpc_journal_close(&j);
+    msgpack_sbuffer_destroy(&sb);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
 /* A journal opened through a symbolic link is rewritten where the link
  * leads (the new file renamed over the link's target, in its directory),
  * the link kept and appends going on into the target. */
