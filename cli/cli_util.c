@@ -4,6 +4,7 @@
  * and finding the shipped model and data.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -369,23 +370,27 @@ int cli_gnuplot(const char *cmd, const char *file, cli_plot_fn script, const voi
     /* gnuplot that cannot open its output draws on stdout instead */
     if (cli_check_writable(cmd, file))
         return -1;
-    /* A regular file or a new one is drawn into FILE.tmp beside what a
-     * link leads to, and renamed over it once drawn, so a failed drawing
-     * leaves what was there (gnuplot empties its output when it opens it);
-     * a device or FIFO is drawn into as it is. */
+    /* A regular file or a new one is drawn into a new FILE.tmp-XXXXXX
+     * beside what a link leads to (made here, so gnuplot opens a file of
+     * weft's and nothing planted there), and renamed over it once drawn, so
+     * a failed drawing leaves what was there (gnuplot empties its output
+     * when it opens it); a device or FIFO is drawn into as it is. */
     struct stat sb;
-    char *target = NULL, tmp[PATH_MAX + 8];
+    char *target = NULL, *tmp = NULL;
     const char *out = file;
     if (stat(file, &sb) != 0 || S_ISREG(sb.st_mode)) {
         if (weft_link_target(file, &target)) {
             fprintf(stderr, "weft %s: cannot draw '%s': %s\n", cmd, file, weft_last_error());
             return -1;
         }
-        if (snprintf(tmp, sizeof tmp, "%s.tmp", target) >= (int)sizeof tmp) {
-            fprintf(stderr, "weft %s: cannot draw '%s': its name is too long\n", cmd, file);
+        int fd = weft_tmp_create(target, O_WRONLY, 0666, &tmp);
+        if (fd < 0) {
+            fprintf(stderr, "weft %s: cannot draw '%s': cannot create a file beside it: %s\n",
+                    cmd, file, strerror(errno));
             free(target);
             return -1;
         }
+        close(fd);
         out = tmp;
     }
     const char *ext = strrchr(file, '.');
@@ -424,6 +429,7 @@ int cli_gnuplot(const char *cmd, const char *file, cli_plot_fn script, const voi
         if (status != 0)
             unlink(tmp);
         free(target);
+        free(tmp);
     }
     if (status == 0)
         return 0;

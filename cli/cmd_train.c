@@ -357,6 +357,22 @@ static bool same_file(const char *a, const char *b)
            sa.st_ino == sb.st_ino;
 }
 
+/* The header and rows row[1..iter] (a NULL one left out) of a train.csv. */
+typedef struct {
+    char **row;
+    size_t iter;
+} csv_rows_t;
+
+static weft_err_t write_csv_rows(FILE *f, const void *arg)
+{
+    const csv_rows_t *r = arg;
+    fputs(csv_header, f);
+    for (size_t k = 1; k <= r->iter; k++)
+        if (r->row[k])
+            fprintf(f, "%s\n", r->row[k]);
+    return WEFT_OK;
+}
+
 /* The train.csv of a run resumed at iteration iter from checkpoint ckpt:
  * rewrites csv_path as the header and the rows of iterations 1..iter, so
  * the run's rows follow them once. The rows are the checkpoint's run's:
@@ -368,14 +384,10 @@ static bool same_file(const char *a, const char *b)
  * message. */
 static int csv_resume(const char *csv_path, const char *ckpt, size_t iter, bool out_same_run)
 {
-    char side[4096], tmp[4096];
+    char side[4096];
     const char *slash = strrchr(ckpt, '/');
     int dir_len = slash ? (int)(slash - ckpt + 1) : 0;
     snprintf(side, sizeof side, "%.*strain.csv", dir_len, ckpt);
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", csv_path) >= sizeof tmp) {
-        fprintf(stderr, "weft train: '%s': path too long\n", csv_path);
-        return -1;
-    }
     char **row = calloc(iter + 1, sizeof *row);
     if (!row) {
         fprintf(stderr, "weft train: out of memory\n");
@@ -395,18 +407,9 @@ static int csv_resume(const char *csv_path, const char *ckpt, size_t iter, bool 
         from = src[i];
         found = text ? csv_rows(text, iter, row) : 0;
     }
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        fprintf(stderr, "weft train: cannot write '%s': %s\n", tmp, strerror(errno));
-        goto done;
-    }
-    fputs(csv_header, f);
-    for (size_t k = 1; k <= iter; k++)
-        if (row[k])
-            fprintf(f, "%s\n", row[k]);
-    if (fclose(f) != 0 || rename(tmp, csv_path) != 0) {
-        fprintf(stderr, "weft train: cannot write '%s': %s\n", csv_path, strerror(errno));
-        unlink(tmp);
+    csv_rows_t rows = {row, iter};
+    if (weft_save_file(csv_path, write_csv_rows, &rows)) {
+        fprintf(stderr, "weft train: cannot write %s\n", weft_last_error());
         goto done;
     }
     if (found && from == side && !side_is_out)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -252,6 +253,42 @@ static int named_descriptor(const char *path)
     return *end || errno || fd > INT_MAX ? -1 : (int)fd;
 }
 
+int weft_tmp_create(const char *target, int flags, mode_t mode, char **tmp)
+{
+    static const char letters[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    size_t n = strlen(target) + sizeof ".tmp-XXXXXX";
+    *tmp = malloc(n);
+    if (!*tmp) {
+        errno = ENOMEM;
+        return -1;
+    }
+    /* the name only has to be free: the random part makes a collision
+     * rare, O_EXCL makes one harmless (another try) */
+    uint64_t seed = (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)*tmp;
+    struct timespec ts;
+    if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed &&
+        clock_gettime(CLOCK_REALTIME, &ts) == 0)
+        seed ^= (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        uint64_t r = weft_splitmix64(&seed);
+        char suffix[7];
+        for (int i = 0; i < 6; i++, r /= sizeof letters - 1)
+            suffix[i] = letters[r % (sizeof letters - 1)];
+        suffix[6] = '\0';
+        snprintf(*tmp, n, "%s.tmp-%s", target, suffix);
+        int fd = open(*tmp, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fd >= 0)
+            return fd;
+        if (errno != EEXIST)
+            break;
+    }
+    int why = errno;
+    free(*tmp);
+    *tmp = NULL;
+    errno = why;
+    return -1;
+}
+
 /* The temporary files weft_save_file is writing, removed if SIGINT,
  * SIGTERM or SIGHUP ends the process first (a Ctrl-C in the middle of a
  * large `weft convert` left a partial OUT.tmp). Paths are copied into
@@ -352,25 +389,30 @@ weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg)
     weft_err_t err = weft_link_target(path, &target);
     if (err)
         return err;
-    size_t n = strlen(target) + sizeof ".tmp";
-    tmp = malloc(n);
-    if (!tmp) {
-        free(target);
-        return weft_fail(WEFT_ENOMEM, "%s: out of memory", path);
-    }
-    snprintf(tmp, n, "%s.tmp", target);
     /* the file replaced keeps its permissions (a private 0600 file stays
-     * private), as sed -i keeps them; a new one gets the umask's. Only a
-     * regular FILE.tmp is changed: one that is a link to a device (as
-     * tests make it, to /dev/full) is written, never chmod'ed. */
-    struct stat old, now;
+     * private), as sed -i keeps them; a new one gets the umask's */
+    struct stat old;
     bool replaces = stat(target, &old) == 0 && S_ISREG(old.st_mode);
-    int slot = track_partial(tmp);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        err = weft_fail(WEFT_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-    } else if (replaces && fstat(fileno(f), &now) == 0 && S_ISREG(now.st_mode) &&
-               fchmod(fileno(f), old.st_mode & 0777) != 0) {
+    /* the signals that remove it are held off while it is made and
+     * tracked, so that none can come between and leave it behind */
+    weft_save_signals();
+    sigset_t held, prev;
+    sigemptyset(&held);
+    for (size_t i = 0; i < sizeof saving_signals / sizeof *saving_signals; i++)
+        sigaddset(&held, saving_signals[i]);
+    pthread_sigmask(SIG_BLOCK, &held, &prev);
+    int fd = weft_tmp_create(target, O_WRONLY, 0666, &tmp), why = errno;
+    int slot = fd >= 0 ? track_partial(tmp) : -1;
+    pthread_sigmask(SIG_SETMASK, &prev, NULL);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (fd < 0) {
+        err = weft_fail(WEFT_EIO, "cannot create a file beside %s to write: %s", target,
+                        strerror(why));
+    } else if (!f) {
+        err = weft_fail(WEFT_EIO, "%s: cannot write: %s", tmp, strerror(errno));
+        close(fd);
+        remove(tmp);
+    } else if (replaces && fchmod(fd, old.st_mode & 0777) != 0) {
         err = weft_fail(WEFT_EIO, "%s: cannot give it the mode %o of %s: %s", tmp,
                         (unsigned)(old.st_mode & 0777), target, strerror(errno));
         fclose(f);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 typedef enum {
     WEFT_OK = 0,
@@ -97,17 +98,17 @@ weft_err_t weft_parallel_for(size_t n, size_t threads, void (*fn)(void *arg, siz
  *     writing as it is, never created nor replaced.
  *   - A symbolic link is followed to the file it leads to (which need not
  *     exist yet; weft_link_target), written as below; the link stays.
- *   - A regular file or a new path is written atomically: into FILE.tmp in
- *     the same directory, renamed over FILE once written and closed. On
- *     any failure FILE is left as it was and FILE.tmp removed. A file
- *     replaced keeps its permission bits (0777 of its mode); a new one
- *     gets the umask's.
+ *   - A regular file or a new path is written atomically: into a new
+ *     FILE.tmp-XXXXXX in the same directory (weft_tmp_create), renamed
+ *     over FILE once written and closed. On any failure FILE is left as
+ *     it was and the temporary file removed. A file replaced keeps its
+ *     permission bits (0777 of its mode); a new one gets the umask's.
  * EIO naming the path and the OS's reason, or fn's error. */
 typedef weft_err_t (*weft_write_fn)(FILE *f, const void *arg);
 weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg);
 
-/* Whether weft_save_file(path) could create its FILE.tmp, before any work
- * whose result it will write: EIO naming path and the OS's reason (a
+/* Whether weft_save_file(path) could create its temporary file, before
+ * any work whose result it will write: EIO naming path and the OS's reason (a
  * missing or unwritable directory, or path a directory itself), EOK for
  * what it writes as it is (a named descriptor, a device, a FIFO), whose
  * errors come at the write. */
@@ -115,9 +116,9 @@ weft_err_t weft_save_check(const char *path);
 
 /* Installs now what weft_save_file installs at its first file: on SIGINT,
  * SIGTERM or SIGHUP, where their action is the default, a handler that
- * removes the FILE.tmp being written, then dies of the signal. A command
- * that catches one of them itself calls this first, so that the handler
- * it replaces, and hands a signal on to, is that one. */
+ * removes the temporary file being written, then dies of the signal. A
+ * command that catches one of them itself calls this first, so that the
+ * handler it replaces, and hands a signal on to, is that one. */
 void weft_save_signals(void);
 
 /* Numbers as the C locale writes them ("1.5", never "1,5") for the
@@ -147,6 +148,16 @@ weft_err_t weft_file_sha256(const char *path, char hex[65]);
  * no link. The last link may lead to nothing yet. EIO (a loop, an
  * unreadable link) or ENOMEM, naming path. */
 weft_err_t weft_link_target(const char *path, char **target);
+
+/* A new file beside target, to be renamed over it once written: named
+ * TARGET.tmp-XXXXXX (six random letters or digits) and made by this call
+ * alone (O_CREAT | O_EXCL | O_NOFOLLOW, with flags such as O_WRONLY and
+ * mode, less the umask), so an existing TARGET.tmp-XXXXXX, a symbolic
+ * link planted there or another writer of the same target is never
+ * written through. Its descriptor, its name in *tmp (malloc'ed; the
+ * caller frees it); -1 with errno set (*tmp NULL) when it cannot be
+ * made. */
+int weft_tmp_create(const char *target, int flags, mode_t mode, char **tmp);
 
 /* splitmix64 (Steele, Lea & Flood 2014): the next value of a tiny
  * full-period generator whose state is *s. Seeds the generators and draws

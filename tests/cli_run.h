@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "temp_left.h"
+
 static char cli_dir[64];
 static const char *cli_bin;
 
@@ -36,20 +38,27 @@ __attribute__((unused)) static void cli_teardown(void)
     cr_assert_eq(system(cmd), 0);
 }
 
+/* When nonzero, the size in 512-byte blocks past which cli()'s weft cannot
+ * write a file (ulimit -f, SIGXFSZ ignored): the write fails with EFBIG, as
+ * on a full disk. */
+static unsigned cli_file_blocks;
+
 /* Runs `weft ARGS` (a printf format: pass cli_dir for each %s that names
  * the run directory) from the current directory; its exit status, -1 if it
  * did not exit. */
 static int cli(const char *args_fmt, ...) __attribute__((format(printf, 1, 2), unused));
 static int cli(const char *args_fmt, ...)
 {
-    char args[2048], cmd[4096];
+    char args[2048], cmd[4096], limit[64] = "";
     va_list ap;
     va_start(ap, args_fmt);
     vsnprintf(args, sizeof args, args_fmt, ap);
     va_end(ap);
+    if (cli_file_blocks)
+        snprintf(limit, sizeof limit, "trap '' XFSZ; ulimit -f %u; ", cli_file_blocks);
     /* a regression that hangs ends here, not as a stray process */
-    snprintf(cmd, sizeof cmd, "timeout 30 %s %s >%s/out 2>%s/err", cli_bin, args, cli_dir,
-             cli_dir);
+    snprintf(cmd, sizeof cmd, "%stimeout 30 %s %s >%s/out 2>%s/err", limit, cli_bin, args,
+             cli_dir, cli_dir);
     int st = system(cmd);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
@@ -78,6 +87,15 @@ __attribute__((unused)) static bool cli_exists(const char *name)
     char path[256];
     snprintf(path, sizeof path, "%s/%s", cli_dir, name);
     return access(path, F_OK) == 0;
+}
+
+/* Whether a temporary file of cli_dir/NAME (NAME.tmp-XXXXXX, beside it)
+ * is left behind. */
+__attribute__((unused)) static bool cli_temp_left(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", cli_dir, name);
+    return temp_left_beside(path);
 }
 
 __attribute__((unused)) static void cli_write(const char *name, const char *text)

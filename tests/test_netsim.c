@@ -1894,7 +1894,7 @@ Test(sim_cli, plot_names_as_written_and_a_failed_drawing_keeps_the_file)
     cr_assert_eq(rc, 1, "%s", cli_file("err"));
     cr_assert(strstr(cli_file("err"), "gnuplot failed to draw"), "%s", cli_file("err"));
     cr_assert_str_eq(cli_file("c.svg"), kept, "the drawing that failed replaced the file");
-    cr_assert(!cli_exists("c.svg.tmp"), "its temporary file is left");
+    cr_assert(!cli_temp_left("c.svg"), "its temporary file is left");
     free(kept);
 }
 
@@ -1947,7 +1947,7 @@ Test(sim_cli, plot_through_a_link_to_nothing_yet)
                  cli_file("err"));
     cr_assert(lstat(link, &sb) == 0 && S_ISLNK(sb.st_mode), "the link was replaced");
     cr_assert(strstr(cli_file("sub/target.svg"), "</svg>"), "no plot at the link's end");
-    cr_assert(!cli_exists("sub/target.svg.tmp"));
+    cr_assert(!cli_temp_left("sub/target.svg"));
 }
 
 /* --plot into the directory --out makes, as `make run` names them but
@@ -1963,28 +1963,27 @@ Test(sim_cli, plot_into_the_directory_out_makes)
     cr_assert(strstr(cli_file("new/run/sebf-jobs.csv"), "job"), "no CSV");
 }
 
-/* --out writes each file through FILE.tmp: a failing write (FILE.tmp a
- * link to /dev/full, as on a full disk) names the file and the reason,
- * keeps the last run's file whole and leaves no FILE.tmp. */
+/* --out writes each file through a new FILE.tmp-XXXXXX: a failing write
+ * (past the file size limit, as on a full disk) names the file and the
+ * reason, keeps the last run's file whole and leaves no temporary file;
+ * the run's other files are not begun. */
 Test(sim_cli, out_file_kept_when_a_write_fails)
 {
     NEED_BIN();
     char path[256];
     snprintf(path, sizeof path, "%s/res", cli_dir);
     cr_assert_eq(mkdir(path, 0777), 0);
-    snprintf(path, sizeof path, "%s/res/sebf-jobs.csv", cli_dir);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs("old\n", f);
-    cr_assert_eq(fclose(f), 0);
-    snprintf(path, sizeof path, "%s/res/sebf-jobs.csv.tmp", cli_dir);
-    cr_assert_eq(symlink("/dev/full", path), 0);
+    cli_write("res/sebf-coflows.csv", "old\n");
+    /* 512 bytes: less than the coflows' CSV, the first written (a row for
+       each of the 18 coflows) */
+    cli_file_blocks = 1;
     cr_assert_eq(cli("sim %s/small.weft --policy sebf --out %s/res", cli_dir, cli_dir), 1);
-    ERR_HAS("res/sebf-jobs.csv");
-    ERR_HAS("No space left on device");
-    cr_assert_str_eq(cli_file("res/sebf-jobs.csv"), "old\n");
-    cr_assert_neq(access(path, F_OK), 0, "temporary file left behind");
-    cr_assert(strstr(cli_file("res/sebf-coflows.csv"), "coflow"), "the other files written");
+    cli_file_blocks = 0;
+    ERR_HAS("res/sebf-coflows.csv");
+    ERR_HAS("File too large");
+    cr_assert_str_eq(cli_file("res/sebf-coflows.csv"), "old\n");
+    cr_assert(!cli_temp_left("res/sebf-coflows.csv"), "temporary file left behind");
+    cr_assert(!cli_exists("res/sebf-jobs.csv") && !cli_temp_left("res/sebf-jobs.csv"));
 }
 
 /* The summary JSON says what made it (workload, ports, caps, tick, the

@@ -870,7 +870,8 @@ Test(workload_text, writer_refuses_what_the_reader_refuses)
 
 /* A save that fails part way (here the file size limit, as a full disk
  * would) returns EIO and leaves the file it was to replace as it was, not
- * cut short: the workload goes to FILE.tmp, renamed over FILE once whole.
+ * cut short: the workload goes to a temporary file, renamed over FILE once
+ * whole.
  * In a child process, whose limit ends with it. */
 Test(workload_text, failed_save_keeps_the_old_file)
 {
@@ -897,9 +898,7 @@ Test(workload_text, failed_save_keeps_the_old_file)
     char *text = slurp(path, &n);
     cr_assert_str_eq(text, "old\n", "the old file was cut: %zu bytes", n);
     free(text);
-    char tmp[96];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    cr_assert_eq(access(tmp, F_OK), -1, "%s left behind", tmp);
+    cr_assert(!temp_left_beside(path), "a temporary file of %s left behind", path);
     coflow_workload_destroy(&wl);
     unlink(path);
     free(path);
