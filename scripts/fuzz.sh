@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds the libFuzzer targets of fuzz/ with Debian's clang (libFuzzer +
 # AddressSanitizer + UndefinedBehaviorSanitizer) into build-fuzz/ and runs
-# each for SECONDS_PER_TARGET seconds (default 30), one after the other.
+# each for SECONDS_PER_TARGET seconds (default 30), FUZZ_JOBS of them at once
+# (default: one per core; each target is one process on one core).
 # Prints per target the executions and whether anything was found; exits
 # non-zero on any crash, leak, timeout or out-of-memory, keeping the input in
 # build-fuzz/crashes/. docs/fuzzing.md explains longer campaigns.
@@ -12,6 +13,10 @@ set -eu
 SECS=${1:-30}
 CC=${FUZZ_CC:-clang}
 OUT=${FUZZ_OUT:-build-fuzz}
+JOBS=${FUZZ_JOBS:-$(nproc)}
+case "$JOBS" in
+'' | *[!0-9]* | 0) echo "fuzz.sh: FUZZ_JOBS='$JOBS': expected a count of 1 or more" >&2; exit 2 ;;
+esac
 # the fuzzers run by path: ./DIR for a relative FUZZ_OUT, DIR for an absolute one
 case "$OUT" in
 /*) BIN_DIR=$OUT ;;
@@ -72,10 +77,28 @@ JOURNAL_OBJS=""
 SCHED_OBJS=""
 SERVER_OBJS=""
 SIM_OBJS=""
+# Compiling and linking run JOBS commands at a time: `batch CMD...` starts
+# one in the background, and waits for the batch once it is full
+# (batch_wait: any that failed fails the build).
+PIDS=""
+RUNNING=0
+batch_wait() {
+    bad=0
+    for p in $PIDS; do wait "$p" || bad=1; done
+    PIDS=""
+    RUNNING=0
+    [ "$bad" -eq 0 ] || { echo "fuzz.sh: building the targets failed" >&2; exit 1; }
+}
+batch() {
+    "$@" &
+    PIDS="$PIDS $!"
+    RUNNING=$((RUNNING + 1))
+    [ "$RUNNING" -lt "$JOBS" ] || batch_wait
+}
 for src in $LIB_SOURCES $JOURNAL_SOURCES $SCHED_SOURCES $SERVER_SOURCES $SIM_SOURCES; do
     obj="$OUT/obj/$(echo "$src" | tr / _ | sed 's/\.c$/.o/')"
     # shellcheck disable=SC2086
-    $CC $CFLAGS -fsanitize=fuzzer-no-link -c "$src" -o "$obj"
+    batch $CC $CFLAGS -fsanitize=fuzzer-no-link -c "$src" -o "$obj"
     case " $JOURNAL_SOURCES " in
     *" $src "*) JOURNAL_OBJS="$JOURNAL_OBJS $obj" ;;
     *)
@@ -96,6 +119,7 @@ for src in $LIB_SOURCES $JOURNAL_SOURCES $SCHED_SOURCES $SERVER_SOURCES $SIM_SOU
         ;;
     esac
 done
+batch_wait
 for t in $TARGETS; do
     extra=""
     [ "$t" = journal ] && extra=$JOURNAL_OBJS
@@ -105,16 +129,17 @@ for t in $TARGETS; do
     [ "$t" = agent ] && extra="$OUT/obj/rpc_client.o $SERVER_LIBS"
     [ "$t" = sim ] && extra="$SIM_OBJS $SCHED_OBJS $SCHED_LIBS $SIM_LIBS"
     # shellcheck disable=SC2086
-    $CC $CFLAGS -fsanitize=fuzzer "fuzz/fuzz_$t.c" $OBJS $extra $LIBS -o "$OUT/fuzz_$t"
+    batch $CC $CFLAGS -fsanitize=fuzzer "fuzz/fuzz_$t.c" $OBJS $extra $LIBS -o "$OUT/fuzz_$t"
 done
+batch_wait
 
-failed=""
-for t in $TARGETS; do
-    echo "== fuzzing $t for ${SECS}s (max_len $(max_len "$t"))"
+# One target: its log in $OUT/fuzz_T.log, libFuzzer's exit status in
+# $OUT/fuzz_T.status.
+fuzz_target() {
+    t=$1
     mkdir -p "$OUT/corpus/$t"
     seeds="fuzz/corpus/$t"
     [ -d "tests/regress/$t" ] && seeds="$seeds tests/regress/$t"
-    log="$OUT/fuzz_$t.log"
     status=0
     # The first corpus directory collects what the run discovers (kept across
     # runs); the seeds and the regression inputs are only read.
@@ -124,11 +149,38 @@ for t in $TARGETS; do
         "$BIN_DIR/fuzz_$t" "$OUT/corpus/$t" $seeds \
         -max_total_time="$SECS" -rss_limit_mb=2048 -timeout=30 \
         -max_len="$(max_len "$t")" -print_final_stats=1 \
-        -artifact_prefix="$OUT/crashes/$t-" >"$log" 2>&1 || status=$?
+        -artifact_prefix="$OUT/crashes/$t-" >"$OUT/fuzz_$t.log" 2>&1 || status=$?
+    echo "$status" >"$OUT/fuzz_$t.status"
+}
+
+# JOBS lanes, each running every JOBS-th target in turn: the targets all
+# take SECS, so the lanes end together.
+echo "== fuzzing $(echo $TARGETS | wc -w) targets for ${SECS}s each, $JOBS at a time"
+for t in $TARGETS; do rm -f "$OUT/fuzz_$t.status"; done
+LANES=""
+lane=0
+while [ "$lane" -lt "$JOBS" ]; do
+    (
+        i=0
+        for t in $TARGETS; do
+            [ $((i % JOBS)) -eq "$lane" ] && fuzz_target "$t"
+            i=$((i + 1))
+        done
+    ) &
+    LANES="$LANES $!"
+    lane=$((lane + 1))
+done
+for p in $LANES; do wait "$p"; done
+
+failed=""
+for t in $TARGETS; do
+    log="$OUT/fuzz_$t.log"
+    status=$(cat "$OUT/fuzz_$t.status" 2>/dev/null || echo "not run")
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     cov=$(grep -E '^#[0-9]+.*(DONE|INITED)' "$log" | tail -1 | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
-    if [ "$status" -eq 0 ]; then
-        echo "$t: ${execs:-?} executions, coverage ${cov:-?} edges, nothing found"
+    if [ "$status" = 0 ]; then
+        echo "$t: ${execs:-?} executions, coverage ${cov:-?} edges, nothing found" \
+            "(max_len $(max_len "$t"))"
     else
         echo "$t: FOUND a problem (exit $status) after ${execs:-?} executions:" >&2
         grep -E "ERROR: |runtime error:|fuzz check failed|SUMMARY:|artifact_prefix|Test unit written" "$log" | head -20 >&2
