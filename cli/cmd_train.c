@@ -672,13 +672,14 @@ int cmd_train(int argc, char **argv)
     coflow_workload_t *val = calloc(n_val ? n_val : 1, sizeof *val);
     double *ref = calloc(n_val ? n_val : 1, sizeof *ref);
     double *w = calloc(n_val ? n_val : 1, sizeof *w);
+    const char **best_name = calloc(n_val ? n_val : 1, sizeof *best_name); /* of ref[i] */
     bool have_pool = false, have_val = false, have_t = false;
     size_t made_from = 0; /* cli_dirs_missing(out_dir) before making it */
     FILE *csv = NULL; /* train.csv, once the run's outputs begin (outputs_begin) */
     train_t t;
     char path[4096], csv_path[4096];
     out_t out = {.dir = out_dir, .csv = csv_path, .resume = resume};
-    if (!pool || !val || !ref || !w) {
+    if (!pool || !val || !ref || !w || !best_name) {
         fprintf(stderr, "weft train: out of memory\n");
         goto done;
     }
@@ -752,7 +753,6 @@ int cmd_train(int argc, char **argv)
     /* the best heuristic on each validation workload */
     for (size_t i = 0; i < n_val; i++)
         ref[i] = INFINITY;
-    const char *best_name[64] = {0};
     for (size_t h = 0; heuristics[h] && n_val; h++) {
         err = train_evaluate_policy(heuristics[h], NULL, NULL, val, n_val, cfg.threads,
                                     WEFT_GBPS_BYTES, w);
@@ -763,8 +763,7 @@ int cmd_train(int argc, char **argv)
         for (size_t i = 0; i < n_val; i++)
             if (w[i] < ref[i]) {
                 ref[i] = w[i];
-                if (i < 64)
-                    best_name[i] = heuristics[h];
+                best_name[i] = heuristics[h];
             }
     }
     for (size_t i = 0; i < n_val; i++) {
@@ -773,11 +772,12 @@ int cmd_train(int argc, char **argv)
         if (!(ref[i] > 0 && ref[i] < INFINITY)) {
             fprintf(stderr, "weft train: --val %s: the best heuristic (%s) has an average "
                     "weighted JCT of %g s, so no ratio to it can be taken; expected jobs "
-                    "that take time\n", val_paths[i], i < 64 ? best_name[i] : "?", ref[i]);
+                    "that take time\n", val_paths[i], best_name[i] ? best_name[i] : "none",
+                    ref[i]);
             goto done;
         }
         printf("validation %s: best heuristic %s, avg weighted JCT %.4f s\n", val_paths[i],
-               i < 64 ? best_name[i] : "?", ref[i]);
+               best_name[i], ref[i]);
     }
     if (resume) {
         printf("resumed from %s at iteration %zu\n", resume, t.iter);
@@ -936,6 +936,7 @@ done:
     free(val);
     free(ref);
     free(w);
+    free(best_name);
 done_usage:
     free(val_paths);
     if (stopped_by) {

@@ -1484,6 +1484,32 @@ Test(train, cli_val_workload_of_zero_jct_is_refused)
     cli_teardown();
 }
 
+/* Each --val workload's line names its best heuristic, however many there
+ * are: past the 64th they said "best heuristic ?". Here all are one file,
+ * so every line must be the first's. */
+Test(train, cli_every_val_workload_names_its_best_heuristic)
+{
+    if (!cli_toy("train-many-val"))
+        return;
+    enum { N_VAL = 66 };
+    char cmd[4096];
+    int k = snprintf(cmd, sizeof cmd, "cd %s && timeout 60 %s train toy.weft", cli_dir,
+                     cli_bin);
+    for (int i = 0; i < N_VAL; i++)
+        k += snprintf(cmd + k, sizeof cmd - (size_t)k, " --val toy.weft");
+    snprintf(cmd + k, sizeof cmd - (size_t)k, " --out run --iters 1 --imitate 0 --dagger 0 "
+             "--episodes 1 --rollouts 2 --jobs-min 8 --threads 2 >out 2>err");
+    cr_assert_eq(run_cmd(cmd), 0, "%s", cli_file("err"));
+    const char *out = cli_file("out"), *first = strstr(out, "validation toy.weft: ");
+    cr_assert_not_null(first, "%s", out);
+    size_t len = strcspn(first, "\n"), n = 0;
+    for (const char *p = first; (p = strstr(p, "validation toy.weft: ")); p += len, n++)
+        cr_assert(!strncmp(p, first, len + 1), "line %zu: %.*s, the first: %.*s", n + 1,
+                  (int)strcspn(p, "\n"), p, (int)len, first);
+    cr_assert_eq(n, N_VAL, "%s", out);
+    cli_teardown();
+}
+
 /* A train.csv that can no longer be written (a full disk: here a link to
  * /dev/full) stops the run at that iteration, naming the file; it went on
  * to the end, its rows lost. */
