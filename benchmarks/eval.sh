@@ -6,7 +6,9 @@
 # 16 ports of 1 Gbit/s, the shapes of scripts/train.sh. Prints
 # `weft eval`'s table; per-workload CSV and a bar plot in OUT.
 #
-#   sh benchmarks/eval.sh [BUILD_DIR]     (MODEL=file to evaluate another model)
+#   sh benchmarks/eval.sh [BUILD_DIR]     (MODEL=file to evaluate another model;
+#   SEEDS=N seeds, JOBS=N jobs a workload, OUT=DIR; files in OUT/data are
+#   reused when made for the same JOBS)
 set -eu
 BUILD=${1:-build}
 OUT=${OUT:-$BUILD/eval}
@@ -22,9 +24,13 @@ for shape in alibaba wfcommons; do
         while [ $s -le "$SEEDS" ]; do
             seed=$((1000 + s))
             f="$OUT/data/$shape-l$load-s$seed.weft"
-            # gen's summary kept quiet, but not its error
-            [ -s "$f" ] || err=$("$WEFT" gen --shape $shape --load $load --seed $seed \
-                --jobs "$JOBS" --ports 16 -o "$f" 2>&1) || { echo "$err" >&2; exit 1; }
+            # a file is reused only if made for this JOBS (its last line is
+            # "end JOBS"): its name does not say, and one made for another
+            # JOBS was taken silently. gen's summary kept quiet, not its error
+            if [ ! -s "$f" ] || [ "$(tail -n 1 "$f")" != "end $JOBS" ]; then
+                err=$("$WEFT" gen --shape $shape --load $load --seed $seed \
+                    --jobs "$JOBS" --ports 16 -o "$f" 2>&1) || { echo "$err" >&2; exit 1; }
+            fi
             FILES="$FILES $f"
             s=$((s + 1))
         done

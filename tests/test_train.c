@@ -974,6 +974,38 @@ Test(train, train_script_takes_an_absolute_build_dir_and_shows_gen_errors)
     cli_teardown();
 }
 
+/* benchmarks/eval.sh makes its workloads once and reuses them, but only
+ * those made for the JOBS asked: a second run with another JOBS evaluated
+ * the first run's files (their names do not hold JOBS). Each file of the
+ * second run must end "end 3", as weft gen ends a workload of 3 jobs. */
+Test(train, eval_script_remakes_workloads_made_for_another_jobs)
+{
+    if (!cli_toy("eval-script"))
+        return;
+    char build[160], cmd[1024];
+    snprintf(build, sizeof build, "%s", cli_bin);
+    *strrchr(build, '/') = '\0';
+    for (int jobs = 2; jobs <= 3; jobs++) {
+        snprintf(cmd, sizeof cmd, "JOBS=%d SEEDS=1 OUT=%s/out sh benchmarks/eval.sh %s "
+                 ">%s/eval.txt 2>%s/err", jobs, cli_dir, build, cli_dir, cli_dir);
+        cr_assert_eq(run_cmd(cmd), 0, "%s", cli_file("err"));
+    }
+    const char *shapes[] = {"alibaba", "wfcommons"}, *loads[] = {"0.5", "0.7", "0.9"};
+    for (size_t s = 0; s < 2; s++)
+        for (size_t l = 0; l < 3; l++) {
+            char path[256], tail[8] = "";
+            snprintf(path, sizeof path, "%s/out/data/%s-l%s-s1001.weft", cli_dir, shapes[s],
+                     loads[l]);
+            FILE *f = fopen(path, "rb"); /* its last 6 bytes: cli_file keeps 64 kB */
+            cr_assert_not_null(f, "%s", path);
+            cr_assert_eq(fseek(f, -6, SEEK_END), 0);
+            tail[fread(tail, 1, 6, f)] = '\0';
+            fclose(f);
+            cr_assert_str_eq(tail, "end 3\n", "%s", path);
+        }
+    cli_teardown();
+}
+
 /* train.csv's text (cli_dir/NAME) without its wall_s column, which no two
  * runs share. */
 static const char *csv_without_wall_time(const char *name)
