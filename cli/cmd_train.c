@@ -72,7 +72,8 @@ static void usage(FILE *out)
             "                        --lr-imitate and --topk may differ), into its --out\n"
             "                        or another\n"
             "  --init FILE           start from this model instead of random parameters;\n"
-            "                        a residual keeps its own priors (no --prior then)\n"
+            "                        a residual keeps its own priors (no --prior then);\n"
+            "                        not a model in --out that the run replaces\n"
             "  --iters N             iterations in all (default %zu)\n"
             "  --imitate N           imitation iterations first (default %zu), at most --iters\n"
             "  --dagger N            DAgger iterations next (default %zu), at most --iters;\n"
@@ -454,6 +455,32 @@ static bool unfinished_run(const char *ckpt, const char *resume)
     return unfinished;
 }
 
+/* The files of another run in --out that a run not continuing there
+ * removes as it begins (outputs_begin); the models first. */
+static const char *const other_runs[] = {"checkpoint.msgpack", "final.msgpack", "best.msgpack",
+                                         "learning-curve.png"};
+#define N_OTHER_RUNS (sizeof other_runs / sizeof *other_runs)
+#define N_OTHER_MODELS 3
+
+/* Whether init, the --init model, is one of the models of another run in
+ * out_dir that this run replaces, said on stderr: `--init
+ * train-out/best.msgpack` with the default --out, the natural next run,
+ * deleted the model it started from. */
+static bool init_replaced(const char *init, const char *out_dir)
+{
+    char path[4096];
+    for (size_t i = 0; i < N_OTHER_MODELS; i++) {
+        snprintf(path, sizeof path, "%s/%s", out_dir, other_runs[i]);
+        if (same_file(init, path)) {
+            fprintf(stderr, "weft train: --init %s is the %s of --out %s, which this run "
+                    "replaces with its own: copy it elsewhere first, or give another --out\n",
+                    init, other_runs[i], out_dir);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Where a run's results go, and whose files the --out holds. */
 typedef struct {
     const char *dir;    /* --out */
@@ -476,11 +503,9 @@ typedef struct {
  * appending, or NULL after a message. */
 static FILE *outputs_begin(const train_t *t, const out_t *o)
 {
-    static const char *const other_runs[] = {"checkpoint.msgpack", "final.msgpack",
-                                             "best.msgpack", "learning-curve.png"};
     char path[4096];
     size_t removed = 0;
-    for (size_t i = 0; !o->in_place && i < sizeof other_runs / sizeof *other_runs; i++) {
+    for (size_t i = 0; !o->in_place && i < N_OTHER_RUNS; i++) {
         snprintf(path, sizeof path, "%s/%s", o->dir, other_runs[i]);
         if (unlink(path) == 0)
             removed++;
@@ -736,7 +761,7 @@ int cmd_train(int argc, char **argv)
     /* where the results go, before the first iteration */
     snprintf(path, sizeof path, "%s/checkpoint.msgpack", out_dir);
     out.in_place = same_file(resume, path);
-    if (!out.in_place && unfinished_run(path, resume))
+    if (!out.in_place && (unfinished_run(path, resume) || (init && init_replaced(init, out_dir))))
         goto done;
     /* a copy of a checkpoint resumed into its run's --out: the rows there
        are the run's */

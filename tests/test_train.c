@@ -1270,6 +1270,36 @@ Test(train, cli_learning_curve_skips_empty_curves)
     cli_teardown();
 }
 
+/* A new run that starts from a model of its --out's finished run (--init
+ * train-out/best.msgpack with the default --out, the natural next run) is
+ * refused before it writes anything: it deleted or replaced that model,
+ * with a note, once its first iteration was done. Into another --out it
+ * runs. */
+Test(train, cli_init_from_a_model_the_run_replaces_is_refused)
+{
+    if (!cli_toy("train-init-out"))
+        return;
+    const char *d = cli_dir;
+    cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/run --iters 2 " QUICK, d, d,
+                     d), 0, "%s", cli_file("err"));
+    const char *models[] = {"best.msgpack", "final.msgpack", "checkpoint.msgpack"};
+    char cmd[512], want[256];
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(cmd, sizeof cmd, "cp %s/run/%s %s/keep", d, models[i], d);
+        cr_assert_eq(run_cmd(cmd), 0);
+        cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 2 " QUICK " --seed 9 "
+                         "--init %s/run/%s", d, d, d, models[i]), 1, "%s", cli_file("err"));
+        snprintf(want, sizeof want, "--init %s/run/%s is the %s of --out %s/run, which this "
+                 "run replaces", d, models[i], models[i], d);
+        cr_assert(strstr(cli_file("err"), want), "%s", cli_file("err"));
+        snprintf(cmd, sizeof cmd, "cmp -s %s/run/%s %s/keep", d, models[i], d);
+        cr_assert_eq(run_cmd(cmd), 0, "%s changed", models[i]);
+    }
+    cr_assert_eq(cli("train %s/toy.weft --out %s/next --iters 2 " QUICK " --seed 9 "
+                     "--init %s/run/best.msgpack", d, d, d), 0, "%s", cli_file("err"));
+    cli_teardown();
+}
+
 /* --init of a residual (the shipped model is one) with --prior: refused,
  * as --prior zeroes the score head its training learned (it did, and the
  * run went on from the untrained residual); without --prior the model's
