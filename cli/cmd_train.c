@@ -64,7 +64,7 @@ static void usage(FILE *out)
             "                        the one with the lowest mean of avg weighted JCT over\n"
             "                        the best heuristic's on each validation workload\n"
             "  --validate-every N    iterations between validations (default 5; a resume of\n"
-            "                        a run with --val keeps it)\n"
+            "                        a run with --val must repeat it)\n"
             "  --checkpoint-every N  iterations between checkpoints (default 5)\n"
             "  --resume FILE         continue from a checkpoint (same seed, settings,\n"
             "                        training and --val workloads; --iters may grow unless\n"
