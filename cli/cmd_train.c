@@ -5,12 +5,14 @@
  * progress line on a terminal. Option parsing and printing only.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,6 +46,7 @@ static void usage(FILE *out)
             "dropped); with another --out they come from the train.csv next to the\n"
             "checkpoint. A new run, or one resumed from another checkpoint, into an --out\n"
             "whose checkpoint is an unfinished run's is refused (--resume it, or remove it).\n"
+            "A run locks --out: a second one into it while the first goes on is refused.\n"
             "A run writes nothing into --out before its first iteration is done, so one that\n"
             "fails at once leaves the files there as they were; then it replaces them all,\n"
             "the other run's checkpoint, final model and plot included.\n"
@@ -481,6 +484,31 @@ static bool init_replaced(const char *init, const char *out_dir)
     return false;
 }
 
+/* Locks dir, the --out, for this run (flock, dropped with the process):
+ * 0 with the descriptor in *fd (-1: not locked), or -1 after a message
+ * when another run holds it. Two runs into one --out (a sweep started in
+ * the background with the default one) replaced each other's models and
+ * interleaved train.csv, and both exited 0. A file system without locks
+ * gets a note: no run is refused for it. */
+static int lock_out(const char *dir, int *fd)
+{
+    *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*fd >= 0 && flock(*fd, LOCK_EX | LOCK_NB) == 0)
+        return 0;
+    int e = errno;
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+    if (e == EWOULDBLOCK) {
+        fprintf(stderr, "weft train: --out %s is in use by another weft train (it holds the "
+                "directory's lock): give another --out\n", dir);
+        return -1;
+    }
+    fprintf(stderr, "weft train: note: --out %s cannot be locked (%s): another run into it "
+            "would not be noticed\n", dir, strerror(e));
+    return 0;
+}
+
 /* Where a run's results go, and whose files the --out holds. */
 typedef struct {
     const char *dir;    /* --out */
@@ -700,6 +728,7 @@ int cmd_train(int argc, char **argv)
     const char **best_name = calloc(n_val ? n_val : 1, sizeof *best_name); /* of ref[i] */
     bool have_pool = false, have_val = false, have_t = false;
     size_t made_from = 0; /* cli_dirs_missing(out_dir) before making it */
+    int out_lock = -1;    /* lock_out(out_dir)'s descriptor */
     FILE *csv = NULL; /* train.csv, once the run's outputs begin (outputs_begin) */
     train_t t;
     char path[4096], csv_path[4096];
@@ -758,7 +787,11 @@ int cmd_train(int argc, char **argv)
             fprintf(stderr, "weft train: %s: checkpoint is at --iters %zu: writing what the "
                     "run ends with\n", resume, t.iter);
     }
-    /* where the results go, before the first iteration */
+    /* where the results go, before the first iteration; locked first, so
+       the checks below do not read the files of a run going on there */
+    made_from = cli_dirs_missing(out_dir);
+    if (cli_make_dirs(C, "--out", out_dir) || lock_out(out_dir, &out_lock))
+        goto done;
     snprintf(path, sizeof path, "%s/checkpoint.msgpack", out_dir);
     out.in_place = same_file(resume, path);
     if (!out.in_place && (unfinished_run(path, resume) || (init && init_replaced(init, out_dir))))
@@ -766,10 +799,8 @@ int cmd_train(int argc, char **argv)
     /* a copy of a checkpoint resumed into its run's --out: the rows there
        are the run's */
     out.same_run = resume && !out.in_place && train_checkpoint_check(&t, path) == WEFT_OK;
-    made_from = cli_dirs_missing(out_dir);
     snprintf(csv_path, sizeof csv_path, "%s/train.csv", out_dir);
-    if (cli_make_dirs(C, "--out", out_dir) || cli_check_writable(C, csv_path) ||
-        (model_out && cli_check_writable(C, model_out)))
+    if (cli_check_writable(C, csv_path) || (model_out && cli_check_writable(C, model_out)))
         goto done;
 
     printf("BLAS kernels: OpenBLAS %s (OPENBLAS_CORETYPE picks others; a model is reproducible "
@@ -951,6 +982,8 @@ done:
        with no ratio) leaves no empty --out behind */
     if (rc != CLI_OK)
         cli_unmake_dirs(out_dir, made_from);
+    if (out_lock >= 0)
+        close(out_lock);
     if (have_t)
         train_destroy(&t);
     for (size_t i = 0; have_pool && i < n_pool; i++)

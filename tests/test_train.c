@@ -1786,3 +1786,31 @@ Test(train, cli_interrupted_run_saves_its_checkpoint_and_resumes, .timeout = 300
     cr_assert(died, "a second SIGINT did not stop the run at once");
     cli_teardown();
 }
+
+/* A run into an --out another run is writing is refused before it writes
+ * anything (the directory is locked): the second run of a sweep left in
+ * the background with the default --out replaced the first's models and
+ * interleaved train.csv, and both exited 0. The first run goes on, and
+ * stops with its files its own. */
+Test(train, cli_a_run_into_an_out_in_use_is_refused, .timeout = 300)
+{
+    if (!cli_toy("train-busy-out"))
+        return;
+    const char *d = cli_dir;
+    int rd;
+    pid_t pid = start_long_run("run", "", &rd);
+    int rc = cli("train %s/toy.weft --out %s/run --iters 2 " QUICK, d, d);
+    char want[256], sink[4096];
+    snprintf(want, sizeof want, "--out %s/run is in use by another weft train", d);
+    bool refused = strstr(cli_file("err"), want) != NULL;
+    cr_assert_eq(kill(pid, SIGTERM), 0);
+    while (read(rd, sink, sizeof sink) > 0) {
+    }
+    int st = cli_reap(pid, 60);
+    close(rd);
+    cr_assert_eq(rc, 1, "%s", cli_file("err"));
+    cr_assert(refused, "%s", cli_file("err"));
+    cr_assert(died_of(st, SIGTERM), "wait status %#x", st);
+    stopped_at("run");
+    cli_teardown();
+}
