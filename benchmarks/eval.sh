@@ -7,8 +7,7 @@
 # `weft eval`'s table; per-workload CSV and a bar plot in OUT.
 #
 #   sh benchmarks/eval.sh [BUILD_DIR]     (MODEL=file to evaluate another model;
-#   SEEDS=N seeds, JOBS=N jobs a workload, OUT=DIR; files in OUT/data are
-#   reused when made for the same JOBS)
+#   SEEDS=N seeds, JOBS=N jobs a workload, OUT=DIR)
 set -eu
 BUILD=${1:-build}
 OUT=${OUT:-$BUILD/eval}
@@ -17,6 +16,13 @@ JOBS=${JOBS:-30}
 WEFT=$BUILD/weft # holds a slash, so it is run from there: BUILD may be absolute
 [ -x "$WEFT" ] || { echo "eval.sh: $WEFT not built (make build)" >&2; exit 1; }
 mkdir -p "$OUT/data"
+# The files are named by shape, load and seed, not JOBS, and reused: those
+# made for another JOBS (weft gen ends a file with "end JOBS") were taken
+# silently. They go, so that OUT/data, which room.sh reads whole, holds
+# workloads of one JOBS.
+for f in "$OUT"/data/*.weft; do
+    [ ! -e "$f" ] || [ "$(tail -n 1 "$f")" = "end $JOBS" ] || rm -f "$f"
+done
 FILES=""
 for shape in alibaba wfcommons; do
     for load in 0.5 0.7 0.9; do
@@ -24,13 +30,9 @@ for shape in alibaba wfcommons; do
         while [ $s -le "$SEEDS" ]; do
             seed=$((1000 + s))
             f="$OUT/data/$shape-l$load-s$seed.weft"
-            # a file is reused only if made for this JOBS (its last line is
-            # "end JOBS"): its name does not say, and one made for another
-            # JOBS was taken silently. gen's summary kept quiet, not its error
-            if [ ! -s "$f" ] || [ "$(tail -n 1 "$f")" != "end $JOBS" ]; then
-                err=$("$WEFT" gen --shape $shape --load $load --seed $seed \
-                    --jobs "$JOBS" --ports 16 -o "$f" 2>&1) || { echo "$err" >&2; exit 1; }
-            fi
+            # gen's summary kept quiet, but not its error
+            [ -s "$f" ] || err=$("$WEFT" gen --shape $shape --load $load --seed $seed \
+                --jobs "$JOBS" --ports 16 -o "$f" 2>&1) || { echo "$err" >&2; exit 1; }
             FILES="$FILES $f"
             s=$((s + 1))
         done

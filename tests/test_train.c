@@ -977,7 +977,9 @@ Test(train, train_script_takes_an_absolute_build_dir_and_shows_gen_errors)
 /* benchmarks/eval.sh makes its workloads once and reuses them, but only
  * those made for the JOBS asked: a second run with another JOBS evaluated
  * the first run's files (their names do not hold JOBS). Each file of the
- * second run must end "end 3", as weft gen ends a workload of 3 jobs. */
+ * second run must end "end 3", as weft gen ends a workload of 3 jobs, and
+ * the first run's seed the second has not are gone: room.sh reads them
+ * all. */
 Test(train, eval_script_remakes_workloads_made_for_another_jobs)
 {
     if (!cli_toy("eval-script"))
@@ -986,8 +988,8 @@ Test(train, eval_script_remakes_workloads_made_for_another_jobs)
     snprintf(build, sizeof build, "%s", cli_bin);
     *strrchr(build, '/') = '\0';
     for (int jobs = 2; jobs <= 3; jobs++) {
-        snprintf(cmd, sizeof cmd, "JOBS=%d SEEDS=1 OUT=%s/out sh benchmarks/eval.sh %s "
-                 ">%s/eval.txt 2>%s/err", jobs, cli_dir, build, cli_dir, cli_dir);
+        snprintf(cmd, sizeof cmd, "JOBS=%d SEEDS=%d OUT=%s/out sh benchmarks/eval.sh %s "
+                 ">%s/eval.txt 2>%s/err", jobs, 4 - jobs, cli_dir, build, cli_dir, cli_dir);
         cr_assert_eq(run_cmd(cmd), 0, "%s", cli_file("err"));
     }
     const char *shapes[] = {"alibaba", "wfcommons"}, *loads[] = {"0.5", "0.7", "0.9"};
@@ -1002,6 +1004,9 @@ Test(train, eval_script_remakes_workloads_made_for_another_jobs)
             tail[fread(tail, 1, 6, f)] = '\0';
             fclose(f);
             cr_assert_str_eq(tail, "end 3\n", "%s", path);
+            char kept[64];
+            snprintf(kept, sizeof kept, "out/data/%s-l%s-s1002.weft", shapes[s], loads[l]);
+            cr_assert(!cli_exists(kept), "%s: made for JOBS=2, kept", kept);
         }
     cli_teardown();
 }
