@@ -23,7 +23,7 @@ mkdir -p "$OUT/data"
 for f in "$OUT"/data/*.weft; do
     [ ! -e "$f" ] || [ "$(tail -n 1 "$f")" = "end $JOBS" ] || rm -f "$f"
 done
-FILES=""
+set -- # the workloads: positional parameters keep a blank in OUT in a path
 for shape in alibaba wfcommons; do
     for load in 0.5 0.7 0.9; do
         s=1
@@ -33,10 +33,10 @@ for shape in alibaba wfcommons; do
             # gen's summary kept quiet, but not its error
             [ -s "$f" ] || err=$("$WEFT" gen --shape $shape --load $load --seed $seed \
                 --jobs "$JOBS" --ports 16 -o "$f" 2>&1) || { echo "$err" >&2; exit 1; }
-            FILES="$FILES $f"
+            set -- "$@" "$f"
             s=$((s + 1))
         done
     done
 done
 # shellcheck disable=SC2086
-"$WEFT" eval ${MODEL:+--model "$MODEL"} --lp-bound --csv "$OUT/eval.csv" --plot "$OUT/eval.png" $FILES
+"$WEFT" eval ${MODEL:+--model "$MODEL"} --lp-bound --csv "$OUT/eval.csv" --plot "$OUT/eval.png" "$@"

@@ -15,7 +15,7 @@ WEFT=$BUILD/weft # holds a slash, so it is run from there: BUILD may be absolute
 POLICIES=${POLICIES:-learned jsebf jsebf-cp sincronia sebf wcp}
 [ -x "$WEFT" ] || { echo "generalize.sh: $WEFT not built (make build)" >&2; exit 1; }
 mkdir -p "$OUT/data"
-FILES=""
+set -- # the workloads: positional parameters keep a blank in OUT in a path
 for setting in p8 p32 p64 j15 j60 j120 l0.3 l1.0; do
     ports=16 jobs=30 load=0.7
     case $setting in
@@ -31,7 +31,7 @@ for setting in p8 p32 p64 j15 j60 j120 l0.3 l1.0; do
             # gen's summary kept quiet, but not its error
             [ -s "$f" ] || err=$("$WEFT" gen --shape $shape --load $load --seed $seed \
                 --jobs "$jobs" --ports "$ports" -o "$f" 2>&1) || { echo "$err" >&2; exit 1; }
-            FILES="$FILES $f"
+            set -- "$@" "$f"
             s=$((s + 1))
         done
     done
@@ -40,4 +40,4 @@ PARGS=""
 for p in $POLICIES; do PARGS="$PARGS --policy $p"; done
 # shellcheck disable=SC2086
 "$WEFT" eval ${MODEL:+--model "$MODEL"} ${THREADS:+--threads "$THREADS"} $PARGS \
-    --lp-bound --csv "$OUT/eval.csv" $FILES
+    --lp-bound --csv "$OUT/eval.csv" "$@"

@@ -58,7 +58,7 @@ gen() { # shape load seed jobs ports file
         exit 1
     }
 }
-VAL=""
+set -- # the --val options: positional parameters keep a blank in OUT in its path
 for shape in alibaba wfcommons; do
     for load in 0.5 0.7 0.9; do
         for seed in 1 2 3 4; do
@@ -69,15 +69,15 @@ for shape in alibaba wfcommons; do
         done
         for seed in 501 502 503; do
             gen $shape $load $seed 30 16 "$OUT/data/val-$shape-l$load-s$seed.weft"
-            VAL="$VAL --val $OUT/data/val-$shape-l$load-s$seed.weft"
+            set -- "$@" --val "$OUT/data/val-$shape-l$load-s$seed.weft"
         done
         gen $shape $load 501 60 32 "$OUT/data/val32-$shape-l$load-s501.weft"
-        VAL="$VAL --val $OUT/data/val32-$shape-l$load-s501.weft"
+        set -- "$@" --val "$OUT/data/val32-$shape-l$load-s501.weft"
     done
 done
 
 # shellcheck disable=SC2086
-"$WEFT" train "$OUT"/data/train-*.weft "$OUT"/data/train32-*.weft $VAL --out "$OUT" \
+"$WEFT" train "$OUT"/data/train-*.weft "$OUT"/data/train32-*.weft "$@" --out "$OUT" \
     --model-out "$MODEL" --seed 1 --prior 3 --prior-path 0.6 --iters 40 --imitate 0 --dagger 0 \
     --episodes 4 --rollouts 4 --jobs-min 30 --jobs-max 30 --curriculum 0 \
     --lr-rl 3e-4 --lr-rl-end 3e-5 --clip 0.5 --entropy 0.001 \

@@ -974,6 +974,37 @@ Test(train, train_script_takes_an_absolute_build_dir_and_shows_gen_errors)
     cli_teardown();
 }
 
+/* scripts/train.sh, benchmarks/eval.sh and generalize.sh with an OUT whose
+ * path holds a blank: they gathered the --val or workload paths in one
+ * string, split again at every blank, so weft was given halves of names.
+ * A stand-in weft fails on a .weft argument that is no file. */
+Test(train, scripts_keep_a_blank_in_their_paths)
+{
+    cli_open("scripts-blank");
+    cli_write("weft", "#!/bin/sh\n"
+              "cmd=$1\n"
+              "for a in \"$@\"; do\n"
+              "    case $prev in --jobs) jobs=$a ;; -o) out=$a ;; esac\n"
+              "    case $cmd:$a in gen:*|*:-*) ;; *.weft) [ -f \"$a\" ] || "
+              "{ echo \"stand-in weft: no file '$a'\" >&2; exit 4; } ;; esac\n"
+              "    prev=$a\n"
+              "done\n"
+              "[ \"$cmd\" != gen ] || echo \"end $jobs\" >\"$out\"\n");
+    char path[160], cmd[1024];
+    snprintf(path, sizeof path, "%s/weft", cli_dir);
+    cr_assert_eq(chmod(path, 0755), 0);
+    const char *runs[] = {"MODEL=\"%s/b d/m.msgpack\" OUT=\"%s/b d/train\" sh scripts/train.sh",
+                          "SEEDS=1 OUT=\"%s/b d/eval\" sh benchmarks/eval.sh",
+                          "SEEDS=1 OUT=\"%s/b d/gen\" sh benchmarks/generalize.sh"};
+    for (size_t i = 0; i < 3; i++) {
+        int k = snprintf(cmd, sizeof cmd, runs[i], cli_dir, cli_dir);
+        snprintf(cmd + k, sizeof cmd - (size_t)k, " %s >%s/out 2>%s/err", cli_dir, cli_dir,
+                 cli_dir);
+        cr_assert_eq(run_cmd(cmd), 0, "%s: %s", runs[i], cli_file("err"));
+    }
+    cli_teardown();
+}
+
 /* benchmarks/eval.sh makes its workloads once and reuses them, but only
  * those made for the JOBS asked: a second run with another JOBS evaluated
  * the first run's files (their names do not hold JOBS). Each file of the
