@@ -1627,6 +1627,34 @@ Test(train, cli_a_learning_curve_that_cannot_be_written_stops_the_run)
     cli_teardown();
 }
 
+/* A setting out of range that the option parser cannot see alone (a
+ * bound, two options together, a name) is a usage error whose message
+ * names the option typed: it named the field ("threads 5000, expected
+ * 1..1024", "episode jobs 20..10"). */
+Test(train, cli_settings_out_of_range_name_their_options)
+{
+    if (!cli_toy("train-setting-names"))
+        return;
+    static const char *const cases[][2] = {
+        {"--threads 5000", "threads 5000 (--threads), expected 1..1024"},
+        {"--episodes 500000 --rollouts 4", "500000 episodes of 4 rollouts an iteration "
+         "(--episodes, --rollouts)"},
+        {"--jobs-min 20 --jobs-max 10", "episode jobs 20..10 (--jobs-min, --jobs-max)"},
+        {"--entropy-decay 1.5", "entropy decay 1.5 (--entropy-decay)"},
+        {"--lr-rl-end 1", "learning rate 1 (--lr-rl-end) above the first, 0.0003 (--lr-rl)"},
+        {"--teacher bogus", "teacher 'bogus' (--teacher)"},
+        {"--allocator bogus", "unknown allocator 'bogus' (--allocator)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cr_assert_eq(cli("train %s/toy.weft --out %s/run %s", cli_dir, cli_dir, cases[i][0]), 2,
+                     "%s: %s", cases[i][0], cli_file("err"));
+        cr_assert(strstr(cli_file("err"), cases[i][1]), "%s: %s", cases[i][0],
+                  cli_file("err"));
+        cr_assert(!cli_exists("run"), "%s: --out made before refusing", cases[i][0]);
+    }
+    cli_teardown();
+}
+
 /* An --imitate or --dagger longer than the whole run is a usage error
  * naming both values: it was taken, the run ended inside that phase and
  * REINFORCE never came. Both phases together may be longer (a short run

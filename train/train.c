@@ -58,47 +58,55 @@ void train_config_default(train_config_t *c)
 
 weft_err_t train_config_check(const train_config_t *c)
 {
+    /* each message names weft train's option too: the user typed that */
     if (c->threads < 1 || c->threads > 1024)
-        return weft_fail(WEFT_EINVAL, "threads %zu, expected 1..1024", c->threads);
+        return weft_fail(WEFT_EINVAL, "threads %zu (--threads), expected 1..1024", c->threads);
     if (c->episodes < 1)
-        return weft_fail(WEFT_EINVAL, "episodes per iteration %zu, expected >= 1", c->episodes);
+        return weft_fail(WEFT_EINVAL, "episodes per iteration %zu (--episodes), expected >= 1",
+                         c->episodes);
     if (c->rollouts < 2)
-        return weft_fail(WEFT_EINVAL, "rollouts %zu, expected >= 2 (their mean is the "
-                         "baseline)", c->rollouts);
+        return weft_fail(WEFT_EINVAL, "rollouts %zu (--rollouts), expected >= 2 (their mean "
+                         "is the baseline)", c->rollouts);
     if (c->rollouts > TRAIN_MAX_RUNS / c->episodes)
-        return weft_fail(WEFT_EINVAL, "%zu episodes of %zu rollouts an iteration, expected at "
-                         "most %d emulator runs an iteration", c->episodes, c->rollouts,
-                         TRAIN_MAX_RUNS);
+        return weft_fail(WEFT_EINVAL, "%zu episodes of %zu rollouts an iteration (--episodes, "
+                         "--rollouts), expected at most %d emulator runs an iteration",
+                         c->episodes, c->rollouts, TRAIN_MAX_RUNS);
     if (c->jobs_min < 1 || c->jobs_max < c->jobs_min)
-        return weft_fail(WEFT_EINVAL, "episode jobs %zu..%zu, expected 1 <= min <= max",
-                         c->jobs_min, c->jobs_max);
+        return weft_fail(WEFT_EINVAL, "episode jobs %zu..%zu (--jobs-min, --jobs-max), "
+                         "expected 1 <= min <= max", c->jobs_min, c->jobs_max);
     if (!(c->lr_imitate > 0) || !(c->lr_rl > 0) || !isfinite(c->lr_imitate) ||
         !isfinite(c->lr_rl))
-        return weft_fail(WEFT_EINVAL, "learning rates %g and %g, expected finite and > 0",
-                         c->lr_imitate, c->lr_rl);
+        return weft_fail(WEFT_EINVAL, "learning rates %g and %g (--lr-imitate, --lr-rl), "
+                         "expected finite and > 0", c->lr_imitate, c->lr_rl);
     if (!(c->lr_rl_end >= 0) || !isfinite(c->lr_rl_end))
-        return weft_fail(WEFT_EINVAL, "final REINFORCE learning rate %g, expected finite and "
-                         ">= 0 (0: constant)", c->lr_rl_end);
+        return weft_fail(WEFT_EINVAL, "final REINFORCE learning rate %g (--lr-rl-end), expected "
+                         "finite and >= 0 (0: constant)", c->lr_rl_end);
     if (c->lr_rl_end > c->lr_rl) /* a slip of a digit, as likely as not */
-        return weft_fail(WEFT_EINVAL, "final REINFORCE learning rate %g above the first, %g: "
-                         "the rate decays to it (0: constant)", c->lr_rl_end, c->lr_rl);
+        return weft_fail(WEFT_EINVAL, "final REINFORCE learning rate %g (--lr-rl-end) above "
+                         "the first, %g (--lr-rl): the rate decays to it (0: constant)",
+                         c->lr_rl_end, c->lr_rl);
     if (c->imitate_topk < 1)
-        return weft_fail(WEFT_EINVAL, "imitation top-k %zu, expected >= 1", c->imitate_topk);
+        return weft_fail(WEFT_EINVAL, "imitation top-k %zu (--topk), expected >= 1",
+                         c->imitate_topk);
     if (!(c->clip > 0) || !isfinite(c->clip))
-        return weft_fail(WEFT_EINVAL, "gradient clip %g, expected finite and > 0", c->clip);
+        return weft_fail(WEFT_EINVAL, "gradient clip %g (--clip), expected finite and > 0",
+                         c->clip);
     if (!(c->entropy >= 0) || !isfinite(c->entropy))
-        return weft_fail(WEFT_EINVAL, "entropy bonus %g, expected finite and >= 0", c->entropy);
+        return weft_fail(WEFT_EINVAL, "entropy bonus %g (--entropy), expected finite and >= 0",
+                         c->entropy);
     if (!(c->entropy_decay > 0 && c->entropy_decay <= 1))
-        return weft_fail(WEFT_EINVAL, "entropy decay %g, expected in (0, 1]", c->entropy_decay);
+        return weft_fail(WEFT_EINVAL, "entropy decay %g (--entropy-decay), expected in (0, 1]",
+                         c->entropy_decay);
     if (c->validate_every < 1)
-        return weft_fail(WEFT_EINVAL, "validation every %zu iterations, expected >= 1",
-                         c->validate_every);
+        return weft_fail(WEFT_EINVAL, "validation every %zu iterations (--validate-every), "
+                         "expected >= 1", c->validate_every);
     const coflow_ordering_t *o = coflow_ordering_find(c->teacher ? c->teacher : "");
     if (!o || !strcmp(o->name, "learned"))
-        return weft_fail(WEFT_EINVAL, "teacher '%s' is not a heuristic ordering (see `weft sim "
-                         "--help`)", c->teacher ? c->teacher : "");
+        return weft_fail(WEFT_EINVAL, "teacher '%s' (--teacher) is not a heuristic ordering "
+                         "(see `weft sim --help`)", c->teacher ? c->teacher : "");
     if (!coflow_allocator_find(c->allocator ? c->allocator : ""))
-        return weft_fail(WEFT_EINVAL, "unknown allocator '%s'", c->allocator ? c->allocator : "");
+        return weft_fail(WEFT_EINVAL, "unknown allocator '%s' (--allocator)",
+                         c->allocator ? c->allocator : "");
     return WEFT_OK;
 }
 
