@@ -98,7 +98,8 @@ static void usage(FILE *out)
             "  --entropy X           entropy bonus at the first REINFORCE iteration (default %g)\n"
             "  --entropy-decay X     its factor per iteration, in (0, 1] (default %g)\n"
             "  --no-differential     plain returns instead of differential rewards\n"
-            "  --allocator NAME      rate allocation in training and validation (default %s)\n"
+            "  --allocator NAME      rate allocation in training and validation (default %s;\n"
+            "                        not in the model file: run it as learned:NAME)\n"
             "  --prior X             residual of the teacher: the score is the network's plus\n"
             "                        X * -log(job remaining work / weight) (jsebf's key), the\n"
             "                        score head starting at zero, so training starts at\n"
@@ -959,6 +960,13 @@ int cmd_train(int argc, char **argv)
     }
     if (n_val)
         printf("best validation ratio %.4f at iteration %zu\n", t.best_val, t.best_iter);
+    /* the model file holds no allocator: sim and eval would run it, and
+       show its figures, under another than the one it was chosen with */
+    const char *own = coflow_ordering_find("learned")->default_allocator;
+    if (strcmp(cfg.allocator, own) != 0)
+        fprintf(stderr, "weft train: note: trained and validated with --allocator %s, which "
+                "the model file does not record: weft sim and eval run it with %s unless "
+                "given --policy learned:%s\n", cfg.allocator, own, cfg.allocator);
     int closed = fclose(csv);
     csv = NULL;
     if (closed != 0) {

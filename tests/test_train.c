@@ -1655,6 +1655,25 @@ Test(train, cli_settings_out_of_range_name_their_options)
     cli_teardown();
 }
 
+/* A model trained with another --allocator than learned's own (madd) is
+ * run with madd by weft sim and eval, as the model file does not record
+ * it: the run ends saying so, and how to run it as trained. */
+Test(train, cli_another_allocator_is_noted_at_the_end)
+{
+    if (!cli_toy("train-allocator"))
+        return;
+    const char *d = cli_dir;
+    cr_assert_eq(cli("train %s/toy.weft --out %s/greedy --iters 2 " QUICK " --allocator greedy",
+                     d, d), 0, "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "note: trained and validated with --allocator greedy, "
+                     "which the model file does not record: weft sim and eval run it with "
+                     "madd unless given --policy learned:greedy"), "%s", cli_file("err"));
+    cr_assert_eq(cli("train %s/toy.weft --out %s/madd --iters 2 " QUICK " --allocator madd", d,
+                     d), 0, "%s", cli_file("err"));
+    cr_assert(!strstr(cli_file("err"), "--allocator"), "%s", cli_file("err"));
+    cli_teardown();
+}
+
 /* An --imitate or --dagger longer than the whole run is a usage error
  * naming both values: it was taken, the run ended inside that phase and
  * REINFORCE never came. Both phases together may be longer (a short run
