@@ -1388,6 +1388,49 @@ Test(train, cli_resume_without_val_may_add_it)
     cli_teardown();
 }
 
+/* A run started from an --init model of other layer sizes, resumed
+ * without it (weft model's options cannot name that file): the message
+ * gives both sizes and says to give --init again; parameter counts alone
+ * ("3032 + 27713 parameters, the trainer's 9224 + 29249") did not say
+ * why. With --init it resumes. */
+Test(train, cli_resume_of_a_run_from_another_size_needs_its_init)
+{
+    if (!cli_toy("train-init-size"))
+        return;
+    const char *d = cli_dir;
+    coflow_learned_model_t m, small;
+    cr_assert_eq(coflow_learned_model_random(&m, 1), WEFT_OK);
+    coflow_learned_model_init(&small);
+    small.gcfg = m.gcfg;
+    small.acfg = m.acfg;
+    small.gcfg.D = small.gcfg.S = m.gcfg.D / 2;
+    small.acfg.E = gnn_out_dim(&small.gcfg);
+    cr_assert_eq(gnn_params_init(&small.gp, &small.gcfg), WEFT_OK);
+    cr_assert_eq(attn_params_init(&small.ap, &small.acfg), WEFT_OK);
+    gnn_params_init_random(&small.gp, &small.gcfg, 3);
+    attn_params_init_random(&small.ap, &small.acfg, 4);
+    memcpy(small.mean, m.mean, sizeof m.mean);
+    memcpy(small.std, m.std, sizeof m.std);
+    char path[160];
+    snprintf(path, sizeof path, "%s/small.msgpack", d);
+    cr_assert_eq(coflow_learned_model_save(&small, path), WEFT_OK, "%s", weft_last_error());
+    char want[160];
+    snprintf(want, sizeof want, "other layer sizes (gnn.D %zu, gnn.L %zu, gnn.S %zu,",
+             small.gcfg.D, small.gcfg.L, small.gcfg.S);
+    coflow_learned_model_destroy(&small);
+    coflow_learned_model_destroy(&m);
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 2 " QUICK " --init %s", d, d, path),
+                 0, "%s", cli_file("err"));
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 3 " QUICK " --resume "
+                     "%s/run/checkpoint.msgpack", d, d, d), 1, "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("err"), want), "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "a run started with --init FILE resumes with it again"),
+              "%s", cli_file("err"));
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 3 " QUICK " --init %s --resume "
+                     "%s/run/checkpoint.msgpack", d, d, path, d), 0, "%s", cli_file("err"));
+    cli_teardown();
+}
+
 /* weft model on a checkpoint prints its run's options readably, and they
  * resume it as they are (a resume compares every setting exactly); it
  * printed the doubles as their bits ("train.cfg.lr_rl 4554169646866313825")

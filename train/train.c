@@ -1358,6 +1358,13 @@ static weft_err_t check_run(const attn_model_file_t *mf, const char *path, const
     return WEFT_OK;
 }
 
+/* m's layer sizes, "gnn.D 16, gnn.L 2, ...", into buf (len bytes). */
+static void sizes_str(char *buf, size_t len, const coflow_learned_model_t *m)
+{
+    snprintf(buf, len, "gnn.D %zu, gnn.L %zu, gnn.S %zu, attn.M %zu, attn.H %zu, attn.B %zu",
+             m->gcfg.D, m->gcfg.L, m->gcfg.S, m->acfg.M, m->acfg.H, m->acfg.B);
+}
+
 /* Every check train_checkpoint_load makes of the checkpoint at path
  * against t, leaving the file in empty mf, its model in empty m, its
  * counters in v (as check_run's) and whether it holds a best model in
@@ -1370,10 +1377,17 @@ static weft_err_t checkpoint_check(const train_t *t, const char *path, attn_mode
         return err;
     if ((err = coflow_learned_model_from_file(m, mf, path)))
         return err;
-    if (m->gp.n != t->model.gp.n || m->ap.n != t->model.ap.n)
-        return weft_fail(WEFT_EINVAL, "%s: checkpoint's model has %zu + %zu parameters, the "
-                         "trainer's %zu + %zu (other layer sizes)", path, m->gp.n, m->ap.n,
-                         t->model.gp.n, t->model.ap.n);
+    if (m->gp.n != t->model.gp.n || m->ap.n != t->model.ap.n) {
+        /* the sizes, as `weft model` prints them: a run started from an
+           --init model of other sizes resumes only with it again, and its
+           options (weft model's) cannot name that file */
+        char have[128], want[128];
+        sizes_str(have, sizeof have, m);
+        sizes_str(want, sizeof want, &t->model);
+        return weft_fail(WEFT_EINVAL, "%s: checkpoint's model has other layer sizes (%s) than "
+                         "this run's (%s): a run started with --init FILE resumes with it "
+                         "again", path, have, want);
+    }
     const char *ints[] = {"train.iter", "train.step", "train.seed", "train.rate_ema_bits",
                           "train.best_val_bits", "train.best_iter"};
     for (size_t i = 0; i < 6; i++)
