@@ -51,13 +51,14 @@ static void usage(FILE *out)
             "fails at once leaves the files there as they were; then it replaces them all,\n"
             "the other run's checkpoint, final model and plot included.\n"
             "\n"
-            "Ctrl-C (SIGINT) or SIGTERM stops the run at the end of its iteration: it writes\n"
-            "the checkpoint at that iteration (its train.csv row is written already) and\n"
-            "says which --resume continues it; a second one stops it at once.\n"
+            "Ctrl-C (SIGINT), SIGTERM or SIGHUP (a closed terminal or ssh session) stops the\n"
+            "run at the end of its iteration: it writes the checkpoint at that iteration (its\n"
+            "train.csv row is written already) and says which --resume continues it; a\n"
+            "second one stops it at once.\n"
             "\n"
-            "exit status: 0 success, 1 error, 2 usage error; a run stopped by SIGINT or\n"
-            "SIGTERM dies of it once its checkpoint is written (a shell reports 130 or 143,\n"
-            "and a script running it stops as at any Ctrl-C)\n"
+            "exit status: 0 success, 1 error, 2 usage error; a run stopped by SIGINT, SIGTERM\n"
+            "or SIGHUP dies of it once its checkpoint is written (a shell reports 130, 143 or\n"
+            "129, and a script running it stops as at any Ctrl-C)\n"
             "\n"
             "options:\n"
             "  --out DIR             output directory (default train-out)\n"
@@ -117,12 +118,13 @@ static void usage(FILE *out)
             (unsigned long long)d.seed);
 }
 
-/* Ctrl-C (SIGINT) and SIGTERM stop a run between two iterations, with its
+/* Ctrl-C (SIGINT), SIGTERM and SIGHUP (the terminal or ssh session
+ * closed under a run of hours) stop a run between two iterations, with its
  * checkpoint: stop_signal is the one that came (0: none), read after each
  * iteration. The first restores the actions they had before (weft_save_file's
  * removal of a half-written FILE.tmp, then the default), so a second stops
  * the run at once. */
-static const int stop_signals[] = {SIGINT, SIGTERM};
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
 #define N_STOP_SIGNALS (sizeof stop_signals / sizeof *stop_signals)
 static struct sigaction stop_old[N_STOP_SIGNALS];
 static bool stop_caught[N_STOP_SIGNALS];
@@ -155,10 +157,11 @@ static void on_stop(int sig)
     errno = saved;
 }
 
-/* Catches SIGINT and SIGTERM, except where they are ignored (a background
- * job of a shell without job control is started with SIGINT ignored, and
- * should stay deaf to the terminal's Ctrl-C). On a terminal the note
- * starts on a line of its own, below the progress line. */
+/* Catches SIGINT, SIGTERM and SIGHUP, except where they are ignored (a
+ * background job of a shell without job control is started with SIGINT
+ * ignored, and should stay deaf to the terminal's Ctrl-C; nohup ignores
+ * SIGHUP). On a terminal the note starts on a line of its own, below the
+ * progress line. */
 static void stop_catch(bool tty)
 {
     static const char note[] = "\nweft train: stopping after this iteration, with its "
@@ -925,7 +928,8 @@ int cmd_train(int argc, char **argv)
         if (stop) {
             fprintf(stderr, "%sweft train: stopped by %s after iteration %zu of %zu: the same "
                     "command with --resume %s continues it", tty ? "\n" : "",
-                    stop == SIGINT ? "SIGINT" : "SIGTERM", t.iter, cfg.iterations, path);
+                    stop == SIGINT ? "SIGINT" : stop == SIGTERM ? "SIGTERM" : "SIGHUP", t.iter,
+                    cfg.iterations, path);
             if (resume && strcmp(resume, path) != 0)
                 fprintf(stderr, " (in place of --resume %s)", resume);
             fputc('\n', stderr);

@@ -1836,8 +1836,9 @@ static bool died_of(int st, int sig)
     return WIFSIGNALED(st) && WTERMSIG(st) == sig;
 }
 
-/* Ctrl-C (SIGINT) or SIGTERM stops a run at the end of its iteration with
- * its checkpoint and train.csv at that iteration, says how to resume, and
+/* Ctrl-C (SIGINT), SIGTERM or SIGHUP stops a run at the end of its
+ * iteration with its checkpoint and train.csv at that iteration, says how
+ * to resume, and
  * dies of the signal (it exited 130, and a script went on to its next
  * command); the resumed run ends as an uninterrupted one, bit for bit. A
  * Ctrl-C lost every iteration since the last --checkpoint-every. The same
@@ -1873,13 +1874,20 @@ Test(train, cli_interrupted_run_saves_its_checkpoint_and_resumes, .timeout = 300
              "cmp %s/run/best.msgpack %s/whole/best.msgpack", d, d, d, d);
     cr_assert_eq(system(cmd), 0, "the resumed run's models differ from the whole run's");
 
-    /* SIGTERM: the same */
-    pid = start_long_run("term", "", NULL);
-    cr_assert_eq(kill(pid, SIGTERM), 0);
-    st = cli_reap(pid, 60);
-    cr_assert(died_of(st, SIGTERM), "wait status %#x: %s", st, cli_file("err"));
-    cr_assert(strstr(cli_file("err"), "stopped by SIGTERM"), "%s", cli_file("err"));
-    stopped_at("term");
+    /* SIGTERM, and SIGHUP (the terminal or ssh session closed): the same;
+       SIGHUP killed it mid-iteration, without a checkpoint */
+    static const int others[] = {SIGTERM, SIGHUP};
+    static const char *const names[] = {"SIGTERM", "SIGHUP"};
+    for (size_t i = 0; i < 2; i++) {
+        pid = start_long_run(names[i], "", NULL);
+        cr_assert_eq(kill(pid, others[i]), 0);
+        st = cli_reap(pid, 60);
+        cr_assert(died_of(st, others[i]), "%s: wait status %#x: %s", names[i], st,
+                  cli_file("err"));
+        snprintf(want, sizeof want, "stopped by %s", names[i]);
+        cr_assert(strstr(cli_file("err"), want), "%s", cli_file("err"));
+        stopped_at(names[i]);
+    }
 
     /* weft train ... 2>&1 | tee: the Ctrl-C ends the reader too */
     int rd;
