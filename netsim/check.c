@@ -10,9 +10,11 @@
  * earlier or later; each job finished when its last coflow did plus its
  * final compute time), CCT >= isolation time and JCT >= lower bound. A
  * violation is counted and the first one's message kept
- * (netsim_result_t); the run goes on. And netsim_check_clock, which
- * weft sim takes before every run, --check or not: a flow the clock cannot
- * time where it starts.
+ * (netsim_result_t); the run goes on. Figures compared within a billionth
+ * are printed to 12 digits, so the two differ as printed (to 9, a port at
+ * 1.000000005 bytes/s read "1, above its capacity 1"). And
+ * netsim_check_clock, which weft sim takes before every run, --check or
+ * not: a flow the clock cannot time where it starts.
  */
 #include "sim_internal.h"
 
@@ -50,10 +52,10 @@ static void check_capacity(sim_t *s, const moving_t *run, size_t n)
     for (size_t k = 0; k < n; k++) {
         uint32_t p = flows[run[k].f].src, q = flows[run[k].f].dst;
         if (s->chk_out[p] > fab->cap_out[p] * (1 + CAP_TOL))
-            violation(s, "t=%.9g s: port %u sends %.9g bytes/s, above its capacity %.9g",
+            violation(s, "t=%.9g s: port %u sends %.12g bytes/s, above its capacity %.12g",
                       st->now, p, s->chk_out[p], fab->cap_out[p]);
         if (s->chk_in[q] > fab->cap_in[q] * (1 + CAP_TOL))
-            violation(s, "t=%.9g s: port %u receives %.9g bytes/s, above its capacity %.9g",
+            violation(s, "t=%.9g s: port %u receives %.12g bytes/s, above its capacity %.12g",
                       st->now, q, s->chk_in[q], fab->cap_in[q]);
     }
     /* Work conservation, which every allocator here promises (greedy and
@@ -427,8 +429,8 @@ void sim_check_end(sim_t *s)
         /* then, neither before nor after: a release is an event of its own
            (next_event), never held for a decision tick */
         if (!(fabs(rel - ready) <= TIME_TOL * fmax(1, fabs(ready))))
-            violation(s, "coflow %lld of job %lld released at %.9g s, %s its inputs were "
-                      "ready (%.9g s)", (long long)co->id, (long long)job->id, rel,
+            violation(s, "coflow %lld of job %lld released at %.12g s, %s its inputs were "
+                      "ready (%.12g s)", (long long)co->id, (long long)job->id, rel,
                       rel < ready ? "before" : "after", ready);
         double iso = dag_coflow_iso(wl, s->fab, c, s->chk_out, s->chk_in);
         double cct = st->finish_s[c] - rel;
@@ -438,8 +440,8 @@ void sim_check_end(sim_t *s)
            week into a trace fall 0.6 ms short */
         double cfin = fabs(st->finish_s[c]);
         if (cct < iso * (1 - TIME_TOL) - FINISH_TIME_TOL * cfin - 4 * DBL_EPSILON * cfin)
-            violation(s, "coflow %lld of job %lld: CCT %.9g s is below its isolation time "
-                      "%.9g s", (long long)co->id, (long long)job->id, cct, iso);
+            violation(s, "coflow %lld of job %lld: CCT %.12g s is below its isolation time "
+                      "%.12g s", (long long)co->id, (long long)job->id, cct, iso);
     }
     for (size_t j = 0; j < wl->n_jobs; j++) {
         const coflow_job_t *job = &wl->jobs[j];
@@ -450,8 +452,8 @@ void sim_check_end(sim_t *s)
             last = fmax(last, st->finish_s[c]);
         double done = last + job->final_compute_s;
         if (!(fabs(s->res->job_finish_s[j] - done) <= TIME_TOL * fmax(1, fabs(done))))
-            violation(s, "job %lld finished at %.9g s, not when its last coflow did plus its "
-                      "final compute time (%.9g + %.9g s)", (long long)job->id,
+            violation(s, "job %lld finished at %.12g s, not when its last coflow did plus its "
+                      "final compute time (%.12g + %.12g s)", (long long)job->id,
                       s->res->job_finish_s[j], last, job->final_compute_s);
         double jct = s->res->job_finish_s[j] - job->arrival_s;
         double bound = job->lower_bound_s, step = DBL_EPSILON * fabs(s->res->job_finish_s[j]);
@@ -460,8 +462,8 @@ void sim_check_end(sim_t *s)
            at most the job's depth of them, each by its finish */
         double per = FINISH_TIME_TOL * finish + 4 * step;
         if (!(jct >= bound * (1 - TIME_TOL) - fmax(1, job->depth) * per))
-            violation(s, "job %lld (arrival %.9g s): JCT %.9g s is below its lower bound "
-                      "%.9g s", (long long)job->id, job->arrival_s, jct, bound);
+            violation(s, "job %lld (arrival %.9g s): JCT %.12g s is below its lower bound "
+                      "%.12g s", (long long)job->id, job->arrival_s, jct, bound);
         else if (bound > 0 && step > JCT_RES_SHARE * fmax(bound, jct))
             violation(s, "job %lld (arrival %.9g s): the clock steps by %.3g s there, too "
                       "coarse for its JCT %.9g s (lower bound %.9g s): not exact (shift "

@@ -9,8 +9,9 @@
  * "t-fifo" (keep the emulator's release order), "t-lifo" (highest index
  * first), and the allocators "t-greedy" (walk coflows in order, each flow
  * gets min(free send, free receive)), "t-share" (each flow gets the smaller
- * of its ports' capacity / open flows on it), "t-zero" (nothing) and
- * "t-over" (twice the port capacity: a broken allocator for the checks).
+ * of its ports' capacity / open flows on it), "t-zero" (nothing), and
+ * broken ones for the checks: "t-over" (twice the port capacity) and
+ * "t-scaled" (greedy's rates scaled).
  * Like coflow/'s allocators they follow coflow.h's contract: rates are 0 on
  * entry, only positive rates are written and each rated flow is appended to
  * st->rated.
@@ -171,6 +172,20 @@ static void alloc_over(coflow_state_t *st, const size_t *order, size_t n)
     }
 }
 
+/* Greedy, then the rates of the rated flows from the scale_from-th on
+ * times rate_scale: a few billionths over capacity, or short of filling
+ * either of a flow's ports while promising work conservation, as an
+ * allocator slightly off would be. */
+static double rate_scale = 1;
+static size_t scale_from;
+
+static void alloc_scaled(coflow_state_t *st, const size_t *order, size_t n)
+{
+    alloc_greedy(st, order, n);
+    for (size_t k = scale_from; k < st->n_rated; k++)
+        st->flow_rate[st->rated[k]] *= rate_scale;
+}
+
 /* Rates every flow 1/4 of its send port but lists none of them: a broken
  * allocator the check must catch (the emulator moves only listed flows). */
 static void alloc_unlisted(coflow_state_t *st, const size_t *order, size_t n)
@@ -245,6 +260,8 @@ static const coflow_allocator_t t_greedy = {"t-greedy", "greedy", alloc_greedy, 
 static const coflow_allocator_t t_share = {"t-share", "equal shares", alloc_share, false, false, false, false, false};
 static const coflow_allocator_t t_zero = {"t-zero", "nothing", alloc_zero, false, false, false, false, false};
 static const coflow_allocator_t t_over = {"t-over", "too much", alloc_over, false, false, false, false, false};
+static const coflow_allocator_t t_scaled = {"t-scaled", "greedy, rates scaled", alloc_scaled,
+                                            true, false, false, false, false};
 static const coflow_allocator_t t_unlisted = {"t-unlisted", "rates not listed",
                                               alloc_unlisted, false, false, false, false, false};
 static const coflow_allocator_t t_lazy_zero = {"t-lazy-zero", "lists a rate of 0",
@@ -1020,12 +1037,24 @@ static void alloc_late(coflow_state_t *st, const size_t *order, size_t n)
     }
 }
 
+/* Runs ord with alloc under --check, expecting n violations, the first
+ * naming `what` (if not NULL). */
+static void expect_violations(const coflow_ordering_t *ord, const coflow_allocator_t *alloc,
+                              size_t n, const char *what)
+{
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    netsim_opts_t opts = {.ordering = ord, .allocator = alloc, .check = true};
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(res.n_violations, n, "%zu: %s", res.n_violations, res.first_violation);
+    if (what)
+        cr_assert(strstr(res.first_violation, what), "%s", res.first_violation);
+}
+
 /* Runs ord, which breaks the run once, with alloc (made late as above if
  * `late`), expecting one violation, naming `what`. */
 static void expect_one_violation(const coflow_ordering_t *ord, const coflow_allocator_t *alloc,
                                  bool late, const char *what)
 {
-    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
     coflow_allocator_t wrapper = *alloc;
     if (late) {
         wrapped = alloc;
@@ -1033,11 +1062,8 @@ static void expect_one_violation(const coflow_ordering_t *ord, const coflow_allo
         alloc = &wrapper;
     }
     broken = false;
-    netsim_opts_t opts = {.ordering = ord, .allocator = alloc, .check = true};
-    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_OK, "%s", weft_last_error());
+    expect_violations(ord, alloc, 1, what);
     cr_assert(broken);
-    cr_assert_eq(res.n_violations, 1, "%zu: %s", res.n_violations, res.first_violation);
-    cr_assert(strstr(res.first_violation, what), "%s", res.first_violation);
 }
 
 /* Flow by flow (greedy, and srf, which decides by pairs of ports but moves
@@ -1256,6 +1282,21 @@ Test(netsim_check, a_chain_finishing_early_at_each_stage_is_no_violation)
     double finish = res.job_finish_s[0], jct = finish - t0;
     cr_assert_lt(jct, 3 * a * (1 - TIME_TOL) - (FINISH_TIME_TOL + 4 * DBL_EPSILON) * finish,
                  "JCT %.17g", jct);
+}
+
+/* Capacity: one flow, 4 bytes on ports of 1 byte/s, at 1 + 5e-9 of its
+ * ports' capacity, above CAP_TOL (1e-9) on both, send and receive named;
+ * it finishes 2e-8 s early, short of its isolation time and of its job's
+ * bound by more than TIME_TOL of them (4e-9 s): four violations. At
+ * 1 + 5e-10 it is within every slack: none. */
+Test(netsim_check, a_port_a_few_billionths_over_capacity_is_counted)
+{
+    add_single(1, 0, 1, 0, 1, 4);
+    rate_scale = 1 + 5e-9;
+    expect_violations(&t_index, &t_scaled, 4,
+                      "t=0 s: port 0 sends 1.000000005 bytes/s, above its capacity 1");
+    rate_scale = 1 + 5e-10;
+    expect_violations(&t_index, &t_scaled, 0, NULL);
 }
 
 /* -------------------------------------------------------------- writers */
