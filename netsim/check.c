@@ -427,8 +427,9 @@ void sim_check_end(sim_t *s)
         ready += co->compute_s;
         double rel = st->release_s[c];
         /* then, neither before nor after: a release is an event of its own
-           (next_event), never held for a decision tick */
-        if (!(fabs(rel - ready) <= TIME_TOL * fmax(1, fabs(ready))))
+           (next_event), never held for a decision tick; and never under a
+           parent not done (ready infinite, where the slack is too) */
+        if (!(isfinite(ready) && fabs(rel - ready) <= TIME_TOL * fmax(1, fabs(ready))))
             violation(s, "coflow %lld of job %lld released at %.12g s, %s its inputs were "
                       "ready (%.12g s)", (long long)co->id, (long long)job->id, rel,
                       rel < ready ? "before" : "after", ready);

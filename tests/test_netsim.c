@@ -1000,6 +1000,7 @@ static sim_t *sim_of(const coflow_state_t *st)
 }
 
 static bool broken; /* the run was broken (once) */
+static double scratch_out[4], scratch_in[4]; /* a hand-made sim_t's chk_out, chk_in */
 
 /* next_change, once: the first moving flow sped up by half after its
  * decision rated it (and the capacity check passed it), so at its finish
@@ -1297,6 +1298,126 @@ Test(netsim_check, a_port_a_few_billionths_over_capacity_is_counted)
                       "t=0 s: port 0 sends 1.000000005 bytes/s, above its capacity 1");
     rate_scale = 1 + 5e-10;
     expect_violations(&t_index, &t_scaled, 0, NULL);
+}
+
+/* The end of a run of wl for sim_check_end, made by hand: every coflow c
+ * DONE, released at rel[c] and done at fin[c]; job j done at job_fin[j]
+ * (job_left[j] coflows left), `moved` bytes moved. coflow_state_destroy
+ * frees it. */
+static void end_of_run(sim_t *s, netsim_result_t *r, const double *rel, const double *fin,
+                       double *job_fin, size_t *job_left, double moved)
+{
+    cr_assert_leq(fab.n_ports, 4);
+    netsim_result_init(r);
+    r->job_finish_s = job_fin; /* not freed: never netsim_result_destroy'd */
+    *s = (sim_t){.wl = &wl, .fab = &fab, .res = r, .job_left = job_left, .moved = moved,
+                 .chk_out = scratch_out, .chk_in = scratch_in};
+    cr_assert_eq(coflow_state_init(&s->st, &wl, &fab), WEFT_OK);
+    for (size_t c = 0; c < wl.n_coflows; c++) {
+        s->st.status[c] = COFLOW_DONE;
+        s->st.n_open[c] = 0;
+        s->st.release_s[c] = rel[c];
+        s->st.finish_s[c] = fin[c];
+    }
+}
+
+/* build_chain's run (a released at 3 s and done at 6, b released at 7.5
+ * and done at 9.5, the job done at 10, its bound 9; 5 bytes), right, then
+ * wrong in one place at a time, as a broken emulator would leave it: a
+ * coflow left open or not done (its job then unfinished, its finish never
+ * written), a parent not done under a done child, or a count or time off
+ * by a little more, or a little less, than the check's slack: CONSERVE_TOL
+ * (1e-6) of the bytes, TIME_TOL (1e-9) of a time, of a CCT's isolation
+ * time and of a JCT's bound. */
+typedef struct {
+    double moved, rel_b, fin_b, job_fin, bound; /* 0: as run */
+    bool a_active, b_active;                    /* not DONE, the job unfinished */
+    size_t b_open;
+    size_t violations;
+    const char *first;
+} end_case_t;
+
+Test(netsim_check, the_end_of_a_run_wrong_in_one_place_is_counted)
+{
+    build_chain();
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    const end_case_t cases[] = {
+        {.violations = 0},
+        {.moved = 5 + 1e-5, .violations = 1, .first = "bytes not conserved"},
+        {.moved = 5 + 2e-6, .violations = 0},
+        {.b_open = 1, .violations = 1, .first = "coflow 11 of job 5 never finished (1 flows open)"},
+        {.b_active = true, .violations = 1,
+         .first = "coflow 11 of job 5 never finished (0 flows open)"},
+        /* and b then released before its inputs were ready, never */
+        {.a_active = true, .violations = 2,
+         .first = "coflow 10 of job 5 never finished (0 flows open)"},
+        {.rel_b = 7.5 - 1e-8, .violations = 1,
+         .first = "coflow 11 of job 5 released at 7.49999999 s, before its inputs were ready "
+                  "(7.5 s)"},
+        {.rel_b = 7.5 - 5e-9, .violations = 0},
+        /* b on the job's heaviest path: its JCT too */
+        {.fin_b = 9.5 - 1e-8, .job_fin = 10 - 1e-8, .violations = 2,
+         .first = "coflow 11 of job 5: CCT 1.99999999 s is below its isolation time 2 s"},
+        {.fin_b = 9.5 - 1e-9, .job_fin = 10 - 1e-9, .violations = 0},
+        {.job_fin = 10 + 2e-8, .violations = 1,
+         .first = "job 5 finished at 10.00000002 s, not when its last coflow did plus its final "
+                  "compute time (9.5 + 0.5 s)"},
+        {.job_fin = 10 + 5e-9, .violations = 0},
+        {.bound = 9 * (1 + 3e-9), .violations = 1,
+         .first = "job 5 (arrival 1 s): JCT 9 s is below its lower bound 9.000000027 s"},
+        {.bound = 9 * (1 + 5e-10), .violations = 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const end_case_t *ec = &cases[i];
+        const double rel[2] = {3, ec->rel_b ? ec->rel_b : 7.5};
+        const double fin[2] = {6, ec->fin_b ? ec->fin_b : 9.5};
+        double job_fin = ec->job_fin ? ec->job_fin : 10;
+        size_t job_left = ec->a_active || ec->b_active;
+        if (job_left)
+            job_fin = 0;
+        wl.jobs[0].lower_bound_s = ec->bound ? ec->bound : 9;
+        netsim_result_t r;
+        sim_t s;
+        end_of_run(&s, &r, rel, fin, &job_fin, &job_left, ec->moved ? ec->moved : 5);
+        s.st.n_open[1] = ec->b_open;
+        if (ec->a_active)
+            s.st.status[0] = COFLOW_ACTIVE;
+        if (ec->b_active)
+            s.st.status[1] = COFLOW_ACTIVE;
+        sim_check_end(&s);
+        coflow_state_destroy(&s.st);
+        cr_assert_eq(r.n_violations, ec->violations, "case %zu: %zu: %s", i, r.n_violations,
+                     r.first_violation);
+        if (ec->first)
+            cr_assert(strstr(r.first_violation, ec->first), "case %zu: %s", i,
+                      r.first_violation);
+    }
+}
+
+/* A coflow of 1e-3 bytes at 1 byte/s released at 1e5 s, where a flow may
+ * finish 8 ulps of the clock early (FINISH_TIME_TOL, 1.8e-10 s) and the
+ * checks allow 4 ulps more (8.9e-11 s): done 5e-10 s early its CCT and its
+ * JCT are named, 1e-10 s early neither. */
+Test(netsim_check, a_coflow_a_few_clock_steps_short_late_in_a_trace_is_counted)
+{
+    add_single(1, 1e5, 1, 0, 1, 1e-3);
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    const double early[2] = {5e-10, 1e-10};
+    const size_t violations[2] = {2, 0};
+    for (int i = 0; i < 2; i++) {
+        double rel = 1e5, fin = 1e5 + 1e-3 - early[i], job_fin = fin;
+        size_t job_left = 0;
+        netsim_result_t r;
+        sim_t s;
+        end_of_run(&s, &r, &rel, &fin, &job_fin, &job_left, 1e-3);
+        sim_check_end(&s);
+        coflow_state_destroy(&s.st);
+        cr_assert_eq(r.n_violations, violations[i], "%zu: %s", r.n_violations,
+                     r.first_violation);
+        if (i == 0)
+            cr_assert(strstr(r.first_violation, "coflow 1 of job 1: CCT 0.0009999995"), "%s",
+                      r.first_violation);
+    }
 }
 
 /* -------------------------------------------------------------- writers */
