@@ -10,8 +10,9 @@
  * first), and the allocators "t-greedy" (walk coflows in order, each flow
  * gets min(free send, free receive)), "t-share" (each flow gets the smaller
  * of its ports' capacity / open flows on it), "t-zero" (nothing), and
- * broken ones for the checks: "t-over" (twice the port capacity) and
- * "t-scaled" (greedy's rates scaled).
+ * broken ones for the checks: "t-over" (twice the port capacity), "t-blind"
+ * (each flow its ports' capacity, shared or not) and "t-scaled" (greedy's
+ * rates scaled).
  * Like coflow/'s allocators they follow coflow.h's contract: rates are 0 on
  * entry, only positive rates are written and each rated flow is appended to
  * st->rated.
@@ -160,16 +161,31 @@ static void alloc_zero(coflow_state_t *st, const size_t *order, size_t n)
     (void)n;
 }
 
-static void alloc_over(coflow_state_t *st, const size_t *order, size_t n)
+/* Every open flow at `times` the capacity of the slower of its ports,
+ * blind to the other flows on them. */
+static void rate_each_open_flow(coflow_state_t *st, const size_t *order, size_t n, double times)
 {
     for (size_t i = 0; i < n; i++) {
         const coflow_coflow_t *co = &st->wl->coflows[order[i]];
         for (size_t k = 0; k < st->n_open[order[i]]; k++) {
             size_t f = st->open_flows[co->first_flow + k];
-            st->flow_rate[f] = 2 * st->fab->cap_out[st->wl->flows[f].src];
+            const coflow_flow_t *fl = &st->wl->flows[f];
+            st->flow_rate[f] = times * fmin(st->fab->cap_out[fl->src], st->fab->cap_in[fl->dst]);
             st->rated[st->n_rated++] = f;
         }
     }
+}
+
+static void alloc_over(coflow_state_t *st, const size_t *order, size_t n)
+{
+    rate_each_open_flow(st, order, n, 2);
+}
+
+/* An allocator that forgot to count a port's use: each flow alone within
+ * capacity, a port shared by two over it. */
+static void alloc_blind(coflow_state_t *st, const size_t *order, size_t n)
+{
+    rate_each_open_flow(st, order, n, 1);
 }
 
 /* Greedy, then the rates of the rated flows from the scale_from-th on
@@ -217,12 +233,18 @@ static void alloc_lazy_inactive(coflow_state_t *st, const size_t *order, size_t 
 
 /* Lazy-pacing allocators whose lazy decision differs from their run from
  * zero (st->pace NULL: --check's reference), as a bug in a lazy path
- * would: greedy, but at half the rates, or without the last coflow. */
+ * would: greedy, but at lazy_scale of the rates (half, unless a test says
+ * otherwise) and at ref_scale in the run from zero, saying its paces may
+ * be ref_slack off (st->pace_slack), or without the last coflow. */
+static double lazy_scale = 0.5, ref_scale = 1, ref_slack;
+
 static void alloc_lazy_slow(coflow_state_t *st, const size_t *order, size_t n)
 {
     alloc_greedy(st, order, n);
-    for (size_t k = 0; k < st->n_rated && st->pace; k++)
-        st->flow_rate[st->rated[k]] *= 0.5;
+    for (size_t k = 0; k < st->n_rated; k++)
+        st->flow_rate[st->rated[k]] *= st->pace ? lazy_scale : ref_scale;
+    if (st->pace_slack) /* as a pacing allocator says how far rounding moves its paces */
+        *st->pace_slack = ref_slack;
 }
 
 static void alloc_lazy_forgets(coflow_state_t *st, const size_t *order, size_t n)
@@ -260,13 +282,15 @@ static const coflow_allocator_t t_greedy = {"t-greedy", "greedy", alloc_greedy, 
 static const coflow_allocator_t t_share = {"t-share", "equal shares", alloc_share, false, false, false, false, false};
 static const coflow_allocator_t t_zero = {"t-zero", "nothing", alloc_zero, false, false, false, false, false};
 static const coflow_allocator_t t_over = {"t-over", "too much", alloc_over, false, false, false, false, false};
+static const coflow_allocator_t t_blind = {"t-blind", "blind to shared ports", alloc_blind,
+                                           false, false, false, false, false};
 static const coflow_allocator_t t_scaled = {"t-scaled", "greedy, rates scaled", alloc_scaled,
                                             true, false, false, false, false};
 static const coflow_allocator_t t_unlisted = {"t-unlisted", "rates not listed",
                                               alloc_unlisted, false, false, false, false, false};
 static const coflow_allocator_t t_lazy_zero = {"t-lazy-zero", "lists a rate of 0",
                                                alloc_lazy_zero, false, true, false, false, false};
-static const coflow_allocator_t t_lazy_slow = {"t-lazy-slow", "half the rates when lazy",
+static const coflow_allocator_t t_lazy_slow = {"t-lazy-slow", "scaled rates when lazy",
                                                alloc_lazy_slow, false, true, false, false, false};
 static const coflow_allocator_t t_lazy_forgets = {"t-lazy-forgets",
                                                   "leaves the last coflow out when lazy",
@@ -781,6 +805,23 @@ Test(netsim_guard, a_flow_the_clock_cannot_time_is_found_before_a_run)
     cr_assert_eq(netsim_check_clock(&wl, &fab), WEFT_OK, "%s", weft_last_error());
 }
 
+/* A flow is timed at the slower of its ports: 1 byte from port 0 to 1
+ * arriving at 1e12 s (steps of 2.2e-4 s) takes 1 s at port 1's 1 byte/s
+ * however fast port 0 sends; with port 1 receiving at 100 bytes/s too it
+ * takes 0.01 s, under 1000 steps. */
+Test(netsim_guard, a_flow_is_timed_at_the_slower_of_its_ports)
+{
+    add_single(1, 1e12, 1, 0, 1, 1);
+    fab.cap_out[0] = 100;
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    cr_assert_eq(netsim_check_clock(&wl, &fab), WEFT_OK, "%s", weft_last_error());
+    fab.cap_in[1] = 100;
+    cr_assert_eq(netsim_check_clock(&wl, &fab), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "job 1 coflow 1: its flow 0->1 of 1 bytes takes 0.01 s "
+                                        "alone"),
+              "%s", weft_last_error());
+}
+
 /* Jobs of 8 ns (1 byte at 1 Gbit/s) arriving near 3,700 s: their JCTs are
  * off by a few steps of a double there (1e-13 s, 1e-5 of the bound), which
  * --check must not call a violation. */
@@ -1002,6 +1043,17 @@ static sim_t *sim_of(const coflow_state_t *st)
 static bool broken; /* the run was broken (once) */
 static double scratch_out[4], scratch_in[4]; /* a hand-made sim_t's chk_out, chk_in */
 
+/* Job 1: one coflow (id 1) of two 4-byte flows on ports of their own,
+ * 0->1 and 2->3: done at 4 s at full rates. */
+static void add_two_apart(void)
+{
+    cr_assert_eq(coflow_workload_add_job(&wl, 1, 0, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 4), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 2, 3, 4), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+}
+
 /* next_change, once: the first moving flow sped up by half after its
  * decision rated it (and the capacity check passed it), so at its finish
  * it has been sent half its bytes again, which the emulator, finishing it,
@@ -1171,6 +1223,30 @@ Test(netsim_check, fast_paths_credit_every_moving_flow)
     }
 }
 
+/* By pairs a flow's bytes left are its key less what its pair sent, both
+ * as large as what the pair sent before it opened: a 4-byte flow opened
+ * after its pair sent 1e10 bytes is known to an ulp or so of 1e10 (2e-6
+ * bytes), and the check allows 2 ulps of its key a step, plus two (1.3e-5
+ * bytes after one step): finished 1.1e-5 bytes short it passes, 5e-5
+ * short it is named. */
+Test(netsim_check, a_pair_flow_is_allowed_its_keys_rounding)
+{
+    add_single(1, 0, 1, 0, 1, 4);
+    const double short_by[2] = {1.1e-5, 5e-5};
+    for (size_t i = 0; i < 2; i++) {
+        chk_sent_t sent[1] = {{0}};
+        moving_t mv[1] = {{.f = 0, .c = 0, .rate = 1}};
+        double fk[1] = {1e10 + 4};
+        netsim_result_t r;
+        netsim_result_init(&r);
+        sim_t s = {.wl = &wl, .fab = &fab, .res = &r, .pairf = true, .chk_run = mv,
+                   .n_chk_run = 1, .done = mv, .n_done = 1, .chk_sent = sent, .fk = fk};
+        s.st.now = 4;
+        sim_check_step(&s, 4 - short_by[i]);
+        cr_assert_eq(r.n_violations, i, "%s", r.first_violation);
+    }
+}
+
 /* An ordering that, once, puts the release of a pending coflow with parents
  * half a second later (the scratch edit: ready + compute + 0.5 pushed), or
  * once a job is done drops its final compute time from its finish. */
@@ -1300,6 +1376,370 @@ Test(netsim_check, a_port_a_few_billionths_over_capacity_is_counted)
     expect_violations(&t_index, &t_scaled, 0, NULL);
 }
 
+/* Each port is held to its own capacity each way, summed over its flows:
+ * port 0 sends at 1 byte/s but receives at 2, port 3 the reverse. Jobs of
+ * 2 bytes 0->1, 0->2, 1->3 and 2->3, each flow given the capacity of its
+ * slower port as if alone (1 byte/s): port 0 sends 2 and port 3 receives
+ * 2, each named once per flow through it, all done at 2 s, their isolation
+ * time. */
+Test(netsim_check, a_port_shared_over_its_capacity_is_counted_each_way)
+{
+    fab.cap_in[0] = 2;
+    fab.cap_out[3] = 2;
+    add_single(1, 0, 1, 0, 1, 2);
+    add_single(2, 0, 1, 0, 2, 2);
+    add_single(3, 0, 1, 1, 3, 2);
+    add_single(4, 0, 1, 2, 3, 2);
+    expect_violations(&t_index, &t_blind, 4, "t=0 s: port 0 sends 2 bytes/s, above its capacity 1");
+}
+
+/* Work conservation, for an allocator that promises it: one coflow of two
+ * 4-byte flows, 0->1 and 2->3. The second at half its rate has room at
+ * both ports: named, once (at 4 s the first is done and greedy gives the
+ * second the full rate). Both at half: the coflow is named once, at its
+ * first such flow. 5e-6 short of full is below WORK_TOL (1e-6) of both
+ * ports: named; 5e-7 short is not; nor is an allocator that does not
+ * promise it. */
+Test(netsim_check, a_flow_with_room_at_both_ports_is_not_work_conserving)
+{
+    add_two_apart();
+    scale_from = 1;
+    rate_scale = 0.5;
+    expect_violations(&t_index, &t_scaled, 1,
+                      "t=0 s: not work-conserving: flow 1 (2->3) of coflow 1 gets 0.5 bytes/s "
+                      "while both its ports have room (0.5 and 0.5 bytes/s used)");
+    assert_near(res.coflow_finish_s[0], 6);
+    scale_from = 0;
+    expect_violations(&t_index, &t_scaled, 1, "flow 0 (0->1) of coflow 1 gets 0.5 bytes/s");
+    rate_scale = 1 - 5e-6;
+    expect_violations(&t_index, &t_scaled, 1, "not work-conserving: flow 0 (0->1)");
+    rate_scale = 1 - 5e-7;
+    expect_violations(&t_index, &t_scaled, 0, NULL);
+    coflow_allocator_t no_promise = t_scaled;
+    no_promise.work_conserving = false;
+    rate_scale = 0.5;
+    expect_violations(&t_index, &no_promise, 0, NULL);
+}
+
+/* Bytes conserved: an ordering that once adds to the emulator's count of
+ * bytes moved (what a step crediting a flow twice would leave) against 4
+ * bytes held, CONSERVE_TOL (1e-6) of them allowed: 1e-5 more is named (4 +
+ * 1e-5 printed to 17 digits), 2e-6 is not. Lazy pacing: the same ordering
+ * adding to a coflow's count of bytes left, or to its per-port count (the
+ * compensation term lazy pacing keeps), which only --check reads under an
+ * allocator blind to them (t-lazy-slow at full rates). One decision each. */
+typedef enum { ADD_TO_MOVED, ADD_TO_REMAINING, ADD_TO_PORT_BYTES } add_to_t;
+static add_to_t add_to;
+static double add_bytes;
+
+static weft_err_t order_miscounts(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+{
+    order_index(ctx, st, ids, n);
+    if (broken)
+        return WEFT_OK;
+    broken = true;
+    if (add_to == ADD_TO_MOVED)
+        sim_of(st)->moved += add_bytes;
+    else if (add_to == ADD_TO_REMAINING)
+        st->coflow_remaining[ids[0]] += add_bytes;
+    else
+        st->cport_comp[st->cport_start[ids[0]]] += add_bytes;
+    return WEFT_OK;
+}
+
+static const coflow_ordering_t t_miscounts = {"t-miscounts", "index, a count of bytes off",
+                                              "t-greedy", true, 0, NULL, NULL, order_miscounts,
+                                              NULL, false, NULL};
+
+static void expect_miscount(add_to_t where, double bytes, const coflow_allocator_t *alloc,
+                            size_t n, const char *what)
+{
+    add_to = where;
+    add_bytes = bytes;
+    broken = false;
+    expect_violations(&t_miscounts, alloc, n, what);
+    cr_assert(broken);
+}
+
+Test(netsim_check, bytes_miscounted_are_counted)
+{
+    add_single(1, 0, 1, 0, 1, 4);
+    expect_miscount(ADD_TO_MOVED, 1e-5, &t_greedy, 1, "bytes not conserved: rates over time "
+                                                      "moved 4.0000099999999996 bytes, flows "
+                                                      "hold 4");
+    expect_miscount(ADD_TO_MOVED, 2e-6, &t_greedy, 0, NULL);
+    lazy_scale = 1;
+    expect_miscount(ADD_TO_REMAINING, 1e-5, &t_lazy_slow, 1,
+                    "t=0 s: coflow 0: its open flows hold 4 bytes, its remaining bytes say "
+                    "4.0000099999999996");
+    expect_miscount(ADD_TO_REMAINING, 2e-6, &t_lazy_slow, 0, NULL);
+    expect_miscount(ADD_TO_PORT_BYTES, 1e-5, &t_lazy_slow, 1,
+                    "t=0 s: coflow 0 has 4 bytes left through port 0, its lazy per-port count "
+                    "says 4.0000099999999996");
+    expect_miscount(ADD_TO_PORT_BYTES, 2e-6, &t_lazy_slow, 0, NULL);
+}
+
+/* Lazy rates `named` times greedy's (named as `what`, one decision), then
+ * `within` times them (passed). */
+static void expect_lazy_scaled(double named, double within, const char *what)
+{
+    lazy_scale = named;
+    expect_violations(&t_index, &t_lazy_slow, 1, what);
+    lazy_scale = within;
+    expect_violations(&t_index, &t_lazy_slow, 0, NULL);
+}
+
+/* Lazy pacing against its recomputation from zero: one coflow of two
+ * 4-byte flows (0->1, 2->3), both lazily 5e-9 slower than from zero,
+ * beyond LAZY_REL_TOL of the rate plus LAZY_CAP_TOL of the port (2e-9):
+ * named, at the first flow only; 1e-9 slower is within. A lazy rate
+ * faster than from zero (1 against 0.5) is as wrong as a slower one. */
+Test(netsim_check, a_lazy_rate_a_few_billionths_off_is_counted)
+{
+    add_two_apart();
+    expect_lazy_scaled(1 - 5e-9, 1 - 1e-9,
+                       "t=0 s: flow 0 of coflow 0 moves at 0.99999999500000003 bytes/s under "
+                       "lazy pacing, at 1 recomputed from zero");
+    lazy_scale = 1;
+    ref_scale = 0.5;
+    expect_violations(&t_index, &t_lazy_slow, 1,
+                      "t=0 s: flow 0 of coflow 0 moves at 1 bytes/s under lazy pacing, at 0.5 "
+                      "recomputed from zero");
+}
+
+/* A lazily paced rate may differ from its recomputation by the rounding of
+ * a port's use, up to an ulp of the fabric's fastest port a rate (here
+ * 1e12 bytes/s at port 2, idle): (1 + 1 + 2) ulps of it, 8.9e-4 bytes/s,
+ * for the one flow of 1 byte/s; 2e-3 slower is named, 5e-4 is not. */
+Test(netsim_check, a_lazy_rate_may_be_off_by_the_fastest_ports_rounding)
+{
+    fab.cap_out[2] = fab.cap_in[2] = 1e12;
+    add_single(1, 0, 1, 0, 1, 4);
+    expect_lazy_scaled(1 - 2e-3, 1 - 5e-4,
+                       "t=0 s: flow 0 of coflow 0 moves at 0.998 bytes/s under lazy pacing, at 1 "
+                       "recomputed from zero");
+}
+
+/* A pacing allocator says in --check's run from zero how far the rounding
+ * of nearly full ports may move its paces (pace_slack, coflow.h), and the
+ * check allows twice that share of the port besides its own slack: with
+ * 1e-6 said, a lazy rate 1.5e-6 slower passes, 2.5e-6 slower is named. */
+Test(netsim_check, a_lazy_rate_may_be_off_by_twice_the_pace_slack)
+{
+    add_single(1, 0, 1, 0, 1, 4);
+    ref_slack = 1e-6;
+    expect_lazy_scaled(1 - 2.5e-6, 1 - 1.5e-6,
+                       "t=0 s: flow 0 of coflow 0 moves at 0.99999749999999998 bytes/s under "
+                       "lazy pacing, at 1 recomputed from zero");
+}
+
+/* The greedy allocator under its own name (so --check recomputes it from
+ * zero), broken once where it replays its front (st->greedy_prefix set;
+ * --check's pass from zero has none), as a bug in the replay would: its
+ * last rate times rate_scale, its first two flows listed the other way
+ * round, its last flow dropped; or, where the front was kept from the last
+ * decision (n_rated_kept > 0), the first kept flow's rate halved, another
+ * flow listed in its place, or its bytes left (which the emulator keeps
+ * beside the list) a byte short. */
+typedef enum {
+    GREEDY_SCALED,
+    GREEDY_SWAPPED,
+    GREEDY_DROPPED,
+    GREEDY_KEPT_RATE,
+    GREEDY_KEPT_FLOW,
+    GREEDY_KEPT_LEFT
+} greedy_break_t;
+static greedy_break_t greedy_break;
+
+static void alloc_greedy_broken(coflow_state_t *st, const size_t *order, size_t n)
+{
+    wrapped->allocate(st, order, n);
+    size_t m = st->n_rated;
+    bool kept = st->n_rated_kept > 0;
+    if (broken || !st->greedy_prefix || (greedy_break >= GREEDY_KEPT_RATE && !kept))
+        return;
+    broken = true;
+    size_t f = st->rated[0];
+    double r = st->rated_rate[0];
+    switch (greedy_break) {
+    case GREEDY_SCALED:
+        st->rated_rate[m - 1] *= rate_scale;
+        break;
+    case GREEDY_SWAPPED:
+        st->rated[0] = st->rated[1];
+        st->rated_rate[0] = st->rated_rate[1];
+        st->rated[1] = f;
+        st->rated_rate[1] = r;
+        break;
+    case GREEDY_DROPPED:
+        st->n_rated--;
+        break;
+    case GREEDY_KEPT_RATE:
+        st->rated_rate[0] = r / 2;
+        break;
+    case GREEDY_KEPT_FLOW:
+        st->rated[0] = st->rated[1];
+        break;
+    case GREEDY_KEPT_LEFT:
+        st->flow_remaining[f] -= 1;
+        break;
+    }
+}
+
+static void expect_greedy_broken(greedy_break_t how, size_t n, const char *what)
+{
+    wrapped = coflow_allocator_find("greedy");
+    coflow_allocator_t greedy = *wrapped;
+    greedy.allocate = alloc_greedy_broken;
+    greedy.work_conserving = false; /* its promise would add violations */
+    greedy_break = how;
+    broken = false;
+    expect_violations(&t_index, &greedy, n, what);
+    cr_assert(broken);
+}
+
+/* One coflow of two 4-byte flows (0->1, 2->3), one decision: the replay
+ * against the pass from zero. The second flow 5e-9 slow is beyond 1e-9
+ * of its rate plus 1e-9 of its ports; 1e-9 slow is within. */
+Test(netsim_check, a_greedy_replay_unlike_its_pass_from_zero_is_counted)
+{
+    add_two_apart();
+    rate_scale = 1 - 5e-9;
+    expect_greedy_broken(GREEDY_SCALED, 1,
+                         "t=0 s: flow 1 of coflow 0 moves at 0.99999999500000003 bytes/s under "
+                         "the greedy with its front replayed, at 1 recomputed from zero (listed "
+                         "1-th, from zero flow 1)");
+    rate_scale = 1 - 1e-9;
+    expect_greedy_broken(GREEDY_SCALED, 0, NULL);
+    expect_greedy_broken(GREEDY_SWAPPED, 1,
+                         "t=0 s: flow 1 of coflow 0 moves at 1 bytes/s under the greedy with its "
+                         "front replayed, at 1 recomputed from zero (listed 0-th, from zero "
+                         "flow 0)");
+    /* the dropped flow goes alone from 4 s */
+    expect_greedy_broken(GREEDY_DROPPED, 1,
+                         "t=0 s: 2 flows move when the greedy is recomputed from zero, 1 with its "
+                         "front replayed");
+    assert_near(res.coflow_finish_s[0], 8);
+}
+
+/* Job 1 (10 bytes, 0->1) from 0 s, job 2 (1 byte, 2->3) from 1 s: at 1 s
+ * greedy replays job 1's flow (kept: rated first, at 1 byte/s, 9 bytes
+ * left) and walks job 2's. A kept flow must be what the allocator listed
+ * there, at its rate, with its bytes left. */
+Test(netsim_check, a_kept_flow_unlike_the_allocators_is_counted)
+{
+    add_single(1, 0, 1, 0, 1, 10);
+    add_single(2, 1, 1, 2, 3, 1);
+    expect_greedy_broken(GREEDY_KEPT_RATE, 1,
+                         "t=1 s: the 0-th moving flow, kept from the last decision, is flow 0 at "
+                         "1 bytes/s with 9 bytes left; the allocator rated flow 0 at 0.5, and 9 "
+                         "bytes are left");
+    expect_greedy_broken(GREEDY_KEPT_FLOW, 1,
+                         "t=1 s: the 0-th moving flow, kept from the last decision, is flow 0 at "
+                         "1 bytes/s with 9 bytes left; the allocator rated flow 1 at 1, and 9 "
+                         "bytes are left");
+    expect_greedy_broken(GREEDY_KEPT_LEFT, 1,
+                         "t=1 s: the 0-th moving flow, kept from the last decision, is flow 0 at "
+                         "1 bytes/s with 9 bytes left; the allocator rated flow 0 at 1, and 8 "
+                         "bytes are left");
+    /* the emulator moved the kept flow as it was: done at 10 s */
+    assert_near(res.coflow_finish_s[0], 10);
+}
+
+/* A real allocator (wrapped) whose rates times ref_scale, and, if
+ * rate_extra, one more flow rated (the first open one it left idle, at
+ * 0.25 byte/s): by pairs (per-flow fair) and srf by pairs the emulator
+ * decides without the allocator, so only --check's recomputation from
+ * the flows sees it. */
+static bool rate_extra;
+
+static void alloc_rescaled(coflow_state_t *st, const size_t *order, size_t n)
+{
+    wrapped->allocate(st, order, n);
+    for (size_t k = 0; k < st->n_rated; k++)
+        st->flow_rate[st->rated[k]] *= ref_scale;
+    for (size_t i = 0; i < n && rate_extra; i++) {
+        const size_t *open = st->open_flows + st->wl->coflows[order[i]].first_flow;
+        for (size_t k = 0; k < st->n_open[order[i]]; k++)
+            if (st->flow_rate[open[k]] == 0) {
+                st->flow_rate[open[k]] = 0.25;
+                st->rated[st->n_rated++] = open[k];
+                return;
+            }
+    }
+}
+
+static void expect_rescaled(const char *alloc, size_t n, const char *what)
+{
+    wrapped = coflow_allocator_find(alloc);
+    coflow_allocator_t wrapper = *wrapped;
+    wrapper.allocate = alloc_rescaled;
+    expect_violations(&t_index, &wrapper, n, what);
+}
+
+/* One 4-byte flow, one decision, the recomputation 5e-9 slower than the
+ * fast path: beyond 1e-9 of the rate plus 1e-9 of the port, named
+ * (`what`); 1e-9 slower is within. */
+static void expect_rescaled_by_billionths(const char *alloc, const char *what)
+{
+    add_single(1, 0, 1, 0, 1, 4);
+    ref_scale = 1 - 5e-9;
+    expect_rescaled(alloc, 1, what);
+    ref_scale = 1 - 1e-9;
+    expect_rescaled(alloc, 0, NULL);
+}
+
+/* A pair's rate (1 byte/s less fair's trim of 1e-12) against fair's flow
+ * by flow. */
+Test(netsim_check, a_pair_rate_unlike_fairs_flow_by_flow_is_counted)
+{
+    expect_rescaled_by_billionths("fair", "t=0 s: flow 0 moves at 0.99999999999900002 bytes/s "
+                                          "with its pair, at 0.99999999499900005 recomputed "
+                                          "flow by flow");
+}
+
+/* By pairs the check sums the pairs' rates at each port like any
+ * decision's. Fed directly one 4-byte flow 0->1 whose pair moves at 2
+ * bytes/s (as a wrong max-min level would have it): port 0 sends and port
+ * 1 receives over capacity, and fair flow by flow gives it 1 (less its
+ * trim of 1e-12), not 2. */
+Test(netsim_check, a_pair_over_capacity_is_counted)
+{
+    add_single(1, 0, 1, 0, 1, 4);
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    netsim_result_t r;
+    netsim_result_init(&r);
+    uint32_t flow_pair[1] = {0};
+    size_t apos[1] = {0}, active[1] = {0};
+    double fk[1] = {4}, aw[1] = {0}, ar[1] = {2};
+    moving_t chk_run[1];
+    sim_t s = {.wl = &wl, .fab = &fab, .res = &r, .alloc = coflow_allocator_find("fair"),
+               .active = active, .n_active = 1, .flow_pair = flow_pair, .apos = apos,
+               .fk = fk, .aw = aw, .ar = ar, .chk_run = chk_run, .chk_out = scratch_out,
+               .chk_in = scratch_in};
+    cr_assert_eq(coflow_state_init(&s.st, &wl, &fab), WEFT_OK);
+    coflow_state_release(&s.st, 0, 0);
+    sim_check_pairs(&s);
+    coflow_state_destroy(&s.st);
+    cr_assert_eq(r.n_violations, 3, "%zu: %s", r.n_violations, r.first_violation);
+    cr_assert(strstr(r.first_violation, "t=0 s: port 0 sends 2 bytes/s, above its capacity 1"),
+              "%s", r.first_violation);
+}
+
+/* srf by pairs against srf over every open flow: a rate, as above; and 4
+ * bytes 0->1 beside 2 bytes 0->2 (the shorter first: 0->1 waits until 2
+ * s), with 0->1 rated in the recomputation too, is a flow more there. */
+Test(netsim_check, srf_by_pairs_unlike_srf_over_every_flow_is_counted)
+{
+    expect_rescaled_by_billionths("srf", "t=0 s: srf by pairs gives flow 0 1 bytes/s, the srf "
+                                         "allocator over every open flow 0.99999999500000003");
+    ref_scale = 1;
+    add_single(2, 0, 1, 0, 2, 2);
+    rate_extra = true;
+    expect_rescaled("srf", 1, "t=0 s: srf by pairs rates 1 flows, the srf allocator over every "
+                              "open flow 2");
+}
+
 /* The end of a run of wl for sim_check_end, made by hand: every coflow c
  * DONE, released at rel[c] and done at fin[c]; job j done at job_fin[j]
  * (job_left[j] coflows left), `moved` bytes moved. coflow_state_destroy
@@ -1418,6 +1858,22 @@ Test(netsim_check, a_coflow_a_few_clock_steps_short_late_in_a_trace_is_counted)
             cr_assert(strstr(r.first_violation, "coflow 1 of job 1: CCT 0.0009999995"), "%s",
                       r.first_violation);
     }
+}
+
+/* A job of 100 bytes at 1 byte/s arriving at 1e15 s finishes exactly at
+ * its bound (1e15 + 100 is a double), but the clock there steps by 0.22 s,
+ * more than JCT_RES_SHARE (1e-3) of 100 s: its JCT is not exact, and
+ * --check says so. Of 1000 bytes, 2.2e-4 of its JCT, it passes. */
+Test(netsim_check, a_jct_the_clock_cannot_resolve_is_counted)
+{
+    add_single(1, 1e15, 1, 0, 1, 100);
+    expect_violations(&t_index, &t_greedy, 1,
+                      "job 1 (arrival 1e+15 s): the clock steps by 0.222 s there, too coarse "
+                      "for its JCT 100 s (lower bound 100 s)");
+    coflow_workload_destroy(&wl);
+    coflow_workload_init(&wl, 4);
+    add_single(1, 1e15, 1, 0, 1, 1000);
+    expect_violations(&t_index, &t_greedy, 0, NULL);
 }
 
 /* -------------------------------------------------------------- writers */
