@@ -550,6 +550,9 @@ Test(netsim_schedule, ids_by_release_time)
     run(&t_fifo, &t_greedy);
     assert_near(res.coflow_finish_s[1], 3);
     assert_near(res.coflow_finish_s[0], 5);
+    /* from the earliest arrival (job 2's, 0 s) to the latest finish (job
+       1's, 5 s), whichever jobs they are */
+    assert_near(res.makespan_s, 5);
     n_seen = 0;
     run(&t_record, &t_greedy);
     /* decisions at 0: [1]; at 1: [1, 0]; at 3: [0] */
@@ -558,6 +561,19 @@ Test(netsim_schedule, ids_by_release_time)
     cr_assert_eq(seen_ids[1], 1);
     cr_assert_eq(seen_ids[2], 0);
     cr_assert_eq(seen_ids[3], 0);
+}
+
+/* Port utilization is the bytes over the fabric's send capacity times the
+ * makespan: port 0 sends at 2 bytes/s (and receives at 1), so 4 bytes 0->1
+ * arriving at 1 s take 4 s at port 1's rate, done at 5 s, and the fabric
+ * sends 2 + 1 + 1 + 1 = 5 bytes/s: 4 / (5 * 4) = 0.2. */
+Test(netsim_schedule, utilization_over_each_ports_send_capacity)
+{
+    fab.cap_out[0] = 2;
+    add_single(1, 1, 1, 0, 1, 4);
+    run(&t_index, &t_greedy);
+    assert_near(res.makespan_s, 4);
+    assert_near(res.port_utilization, 0.2);
 }
 
 /* A tick adds decisions, not different answers: 10 bytes with a decision
@@ -1895,6 +1911,19 @@ static char *write_to_string(int which)
     return buf;
 }
 
+/* The summary's distribution `name` is want: avg, p50, p95, p99, max. */
+static void assert_dist(json_t *root, const char *name, const double *want)
+{
+    static const char *keys[5] = {"avg", "p50", "p95", "p99", "max"};
+    json_t *d = json_object_get(root, name);
+    for (int k = 0; k < 5; k++) {
+        json_t *v = json_object_get(d, keys[k]);
+        cr_assert(json_is_number(v), "%s.%s", name, keys[k]);
+        cr_assert_float_eq(json_number_value(v), want[k], 1e-12, "%s.%s: %.17g", name, keys[k],
+                           json_number_value(v));
+    }
+}
+
 Test(netsim_report, csv_of_the_chain)
 {
     build_chain();
@@ -1908,6 +1937,46 @@ Test(netsim_report, csv_of_the_chain)
     cr_assert_str_eq(j, "job,arrival_s,finish_s,jct_s,weight,lower_bound_s\n"
                         "5,1,10,9,2,9\n");
     free(j);
+    /* each flow numbered in its coflow, its time from its coflow's release
+       (not its job's arrival) */
+    char *f = write_to_string(3);
+    cr_assert_str_eq(f, "job,coflow,flow,src,dst,bytes,release_s,finish_s,fct_s\n"
+                        "5,10,0,0,1,3,3,6,3\n"
+                        "5,11,0,1,0,2,7.5,9.5,2\n");
+    free(f);
+    /* a number not finite (no run that succeeded gives one) is an empty
+       cell, not a "nan" the readers of CSV would take for a word */
+    res.job_finish_s[0] = NAN;
+    j = write_to_string(1);
+    cr_assert_str_eq(j, "job,arrival_s,finish_s,jct_s,weight,lower_bound_s\n"
+                        "5,1,,,2,9\n");
+    free(j);
+}
+
+/* Strings in the summary come back as written whatever their bytes (a
+ * workload's name is a file name): a quote, a backslash, a tab and a
+ * newline escaped, a byte that is not UTF-8 as the code point of its
+ * number (0xff: U+00FF, in UTF-8 c3 bf). */
+Test(netsim_report, summary_json_strings_come_back_as_written)
+{
+    add_single(1, 0, 1, 0, 1, 1);
+    run(&t_index, &t_greedy);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert_not_null(f);
+    netsim_run_info_t info = {.workload = "a\"b\\c\td\ne\377.weft"};
+    cr_assert_eq(netsim_write_summary_json(&res, "p\\q", "r\"s", &info, f), WEFT_OK);
+    fclose(f);
+    json_error_t jerr;
+    json_t *root = json_loads(buf, 0, &jerr);
+    cr_assert_not_null(root, "%s: %s", jerr.text, buf);
+    cr_assert_str_eq(json_string_value(json_object_get(root, "workload")),
+                     "a\"b\\c\td\ne\303\277.weft");
+    cr_assert_str_eq(json_string_value(json_object_get(root, "policy")), "p\\q");
+    cr_assert_str_eq(json_string_value(json_object_get(root, "allocator")), "r\"s");
+    json_decref(root);
+    free(buf);
 }
 
 /* A program embedding weft that set a locale with a decimal comma still
@@ -2004,6 +2073,56 @@ Test(netsim_report, percentiles_nearest_rank)
     assert_near(res.cct.p99, 99);
     assert_near(res.cct.max, 100);
     assert_near(res.cct.avg, 50.5);
+    /* the summary gives each where it says, for the JCTs (here the CCTs) too */
+    char *s = write_to_string(2);
+    json_error_t jerr;
+    json_t *root = json_loads(s, 0, &jerr);
+    cr_assert_not_null(root, "%s: %s", jerr.text, s);
+    assert_dist(root, "cct_s", (const double[5]){50.5, 50, 95, 99, 100});
+    assert_dist(root, "jct_s", (const double[5]){50.5, 50, 95, 99, 100});
+    json_decref(root);
+    free(s);
+}
+
+/* Every figure of the summary, worked out by hand: job 1 (weight 3, 2
+ * bytes 0->1) and job 2 (weight 1, 4 bytes 0->3) at 0 s share port 0
+ * (index order: 0..2 s and 2..6 s), job 3 (weight 2, 1 byte 2->3) at 10 s
+ * runs 10..11 s. JCTs (= CCTs, one coflow each) 2, 6 and 1: sorted 1, 2,
+ * 6, average 3, p50 the 2nd (rank ceil(1.5)), p95 and p99 the 3rd; average
+ * weighted (3*2 + 6 + 2*1) / 3 = 14/3 over bounds (3*2 + 4 + 2*1) / 3 = 4,
+ * slowdown 7/6; 7 bytes over 4 ports at 1 byte/s for 11 s; decisions at 0,
+ * 2 and 10 s (at 6 s nothing is left), events at 2, 6, 10 and 11 s; one
+ * flow rated at each decision, two open at 0 s. */
+Test(netsim_report, summary_json_gives_every_figure)
+{
+    add_single(1, 0, 3, 0, 1, 2);
+    add_single(2, 0, 1, 0, 3, 4);
+    add_single(3, 10, 2, 2, 3, 1);
+    run(&t_index, &t_greedy);
+    char *s = write_to_string(2);
+    json_error_t jerr;
+    json_t *root = json_loads(s, 0, &jerr);
+    cr_assert_not_null(root, "%s: %s", jerr.text, s);
+    static const struct {
+        const char *key;
+        double want;
+    } fields[] = {
+        {"n_jobs", 3}, {"n_coflows", 3}, {"n_flows", 3}, {"total_bytes", 7},
+        {"avg_weighted_jct_s", 14.0 / 3}, {"weighted_bound_s", 4},
+        {"slowdown_vs_bound", 7.0 / 6}, {"makespan_s", 11}, {"port_utilization", 7.0 / 44},
+        {"n_decisions", 3}, {"n_events", 4}, {"max_active_flows", 2}, {"n_rated_total", 3},
+        {"n_paced_total", 0}, {"n_violations", 0},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+        json_t *v = json_object_get(root, fields[i].key);
+        cr_assert(json_is_number(v), "%s: %s", fields[i].key, s);
+        assert_near(json_number_value(v), fields[i].want);
+    }
+    assert_dist(root, "cct_s", (const double[5]){3, 2, 6, 6, 6});
+    assert_dist(root, "jct_s", (const double[5]){3, 2, 6, 6, 6});
+    cr_assert(json_is_true(json_object_get(root, "checked")), "%s", s);
+    json_decref(root);
+    free(s);
 }
 
 /* ----------------------------------------------------------- port rates */
