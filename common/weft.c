@@ -263,12 +263,15 @@ int weft_tmp_create(const char *target, int flags, mode_t mode, char **tmp)
         return -1;
     }
     /* the name only has to be free: the random part makes a collision
-     * rare, O_EXCL makes one harmless (another try) */
-    uint64_t seed = (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)*tmp;
-    struct timespec ts;
-    if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed &&
-        clock_gettime(CLOCK_REALTIME, &ts) == 0)
-        seed ^= (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+     * rare, O_EXCL makes one harmless (another try); without the kernel's
+     * randomness, the process and the clock tell runs apart */
+    uint64_t seed;
+    if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed) {
+        struct timespec ts = {0, 0};
+        clock_gettime(CLOCK_REALTIME, &ts);
+        seed = (uint64_t)getpid() << 32 ^
+               ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+    }
     for (int attempt = 0; attempt < 100; attempt++) {
         uint64_t r = weft_splitmix64(&seed);
         char suffix[7];
@@ -359,8 +362,9 @@ static void untrack_partial(int slot)
     pthread_mutex_unlock(&saving_lock);
 }
 
-/* An empty name would make FILE.tmp "./.tmp": someone's file, overwritten
- * and then removed when the rename to "" fails. */
+/* An empty name would write the whole output into a temporary file in the
+ * working directory ("./.tmp" once, someone's file overwritten), only to
+ * fail at the rename to "". */
 static weft_err_t refuse_empty_name(const char *path)
 {
     return *path ? WEFT_OK : weft_fail(WEFT_EINVAL, "an empty file name");
