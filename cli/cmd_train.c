@@ -54,7 +54,8 @@ static void usage(FILE *out)
             "Ctrl-C (SIGINT), SIGTERM or SIGHUP (a closed terminal or ssh session) stops the\n"
             "run at the end of its iteration: it writes the checkpoint at that iteration (its\n"
             "train.csv row is written already) and says which --resume continues it; a\n"
-            "second one stops it at once.\n"
+            "second one stops it at once. Before the first iteration (the heuristics' runs\n"
+            "on --val) it stops after the heuristic it is running, leaving --out as it was.\n"
             "\n"
             "exit status: 0 success, 1 error, 2 usage error; a run stopped by SIGINT, SIGTERM\n"
             "or SIGHUP dies of it once its checkpoint is written (a shell reports 130, 143 or\n"
@@ -121,15 +122,18 @@ static void usage(FILE *out)
 /* Ctrl-C (SIGINT), SIGTERM and SIGHUP (the terminal or ssh session
  * closed under a run of hours) stop a run between two iterations, with its
  * checkpoint: stop_signal is the one that came (0: none), read after each
- * iteration. The first restores the actions they had before (weft_save_file's
- * removal of a half-written FILE.tmp, then the default), so a second stops
- * the run at once. */
+ * iteration. Caught from before the heuristics' reference runs on --val
+ * (minutes on a large one), which it stops between two heuristics: killed
+ * there, a run left the --out it had made. The first restores the actions
+ * they had before (weft_save_file's removal of a half-written FILE.tmp, then
+ * the default), so a second stops the run at once. */
 static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
 #define N_STOP_SIGNALS (sizeof stop_signals / sizeof *stop_signals)
 static struct sigaction stop_old[N_STOP_SIGNALS];
 static bool stop_caught[N_STOP_SIGNALS];
 static volatile sig_atomic_t stop_signal;
-static const char *stop_note; /* what the handler says, set before it is installed */
+static volatile sig_atomic_t stop_iterating; /* 1 once the first iteration began */
+static bool stop_tty; /* the notes start on a line of their own, below the progress */
 
 /* Puts back the actions stop_catch replaced. Async-signal-safe. */
 static void stop_release(void)
@@ -151,7 +155,13 @@ static void on_stop(int sig)
     memset(&ign, 0, sizeof ign);
     ign.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &ign, NULL);
-    if (write(STDERR_FILENO, stop_note, strlen(stop_note)) < 0) {
+    static const char iterating[] = "\nweft train: stopping after this iteration, with its "
+                                    "checkpoint (again: at once)\n",
+                      starting[] = "\nweft train: stopping before the first iteration, "
+                                   "leaving --out as it was (again: at once)\n";
+    const char *note = stop_iterating ? iterating : starting;
+    note += !stop_tty;
+    if (write(STDERR_FILENO, note, strlen(note)) < 0) {
         /* nothing to do about a stderr that is gone */
     }
     errno = saved;
@@ -164,9 +174,7 @@ static void on_stop(int sig)
  * progress line. */
 static void stop_catch(bool tty)
 {
-    static const char note[] = "\nweft train: stopping after this iteration, with its "
-                               "checkpoint (again: at once)\n";
-    stop_note = tty ? note : note + 1;
+    stop_tty = tty;
     weft_save_signals();
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -179,6 +187,32 @@ static void stop_catch(bool tty)
         stop_caught[i] = sigaction(stop_signals[i], NULL, &stop_old[i]) == 0 &&
                          stop_old[i].sa_handler != SIG_IGN &&
                          sigaction(stop_signals[i], &sa, NULL) == 0;
+}
+
+static const char *stop_name(int sig)
+{
+    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
+}
+
+/* Whether a stop signal came before the first iteration: its number, said
+ * on stderr, or 0; with `starting` (the first iteration is next), a signal
+ * from then on stops the run after its iteration. The signals are held
+ * over the test, so that the handler's note says what the run does. */
+static int stopped_before_start(bool starting)
+{
+    sigset_t hold, old;
+    sigemptyset(&hold);
+    for (size_t i = 0; i < N_STOP_SIGNALS; i++)
+        sigaddset(&hold, stop_signals[i]);
+    sigprocmask(SIG_BLOCK, &hold, &old);
+    int sig = stop_signal;
+    if (!sig && starting)
+        stop_iterating = 1;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (sig)
+        fprintf(stderr, "weft train: stopped by %s before the first iteration: nothing "
+                "written\n", stop_name(sig));
+    return sig;
 }
 
 static const char csv_header[] =
@@ -793,6 +827,8 @@ int cmd_train(int argc, char **argv)
     }
     /* where the results go, before the first iteration; locked first, so
        the checks below do not read the files of a run going on there */
+    bool tty = isatty(fileno(stderr));
+    stop_catch(tty);
     made_from = cli_dirs_missing(out_dir);
     if (cli_make_dirs(C, "--out", out_dir) || lock_out(out_dir, &out_lock))
         goto done;
@@ -810,6 +846,7 @@ int cmd_train(int argc, char **argv)
     printf("BLAS kernels: OpenBLAS %s (OPENBLAS_CORETYPE picks others; a model is reproducible "
            "bit for bit only with the same kernels)\n",
            train_blas_kernels());
+    fflush(stdout); /* the reference runs below may take minutes */
     /* the best heuristic on each validation workload */
     for (size_t i = 0; i < n_val; i++)
         ref[i] = INFINITY;
@@ -820,6 +857,8 @@ int cmd_train(int argc, char **argv)
             cli_report(C, err);
             goto done;
         }
+        if ((stopped_by = stopped_before_start(false)))
+            goto done;
         for (size_t i = 0; i < n_val; i++)
             if (w[i] < ref[i]) {
                 ref[i] = w[i];
@@ -861,9 +900,9 @@ int cmd_train(int argc, char **argv)
         train_keep_best(&t, vr);
         printf("iteration %zu: validation %.4f\n", t.iter, vr);
     }
-    bool tty = isatty(fileno(stderr));
+    if ((stopped_by = stopped_before_start(true)))
+        goto done;
     double iter_s = NAN; /* moving average of an iteration's wall time */
-    stop_catch(tty);
     while (t.iter < cfg.iterations) {
         train_stats_t s;
         err = train_iteration(&t, &s);
@@ -928,12 +967,11 @@ int cmd_train(int argc, char **argv)
         if (stop) {
             fprintf(stderr, "%sweft train: stopped by %s after iteration %zu of %zu: the same "
                     "command with --resume %s continues it", tty ? "\n" : "",
-                    stop == SIGINT ? "SIGINT" : stop == SIGTERM ? "SIGTERM" : "SIGHUP", t.iter,
+                    stop_name(stop), t.iter,
                     cfg.iterations, path);
             if (resume && strcmp(resume, path) != 0)
                 fprintf(stderr, " (in place of --resume %s)", resume);
             fputc('\n', stderr);
-            rc = 128 + stop; /* as a shell reports it, should the raise below not end it */
             stopped_by = stop;
             goto done;
         }
@@ -1013,6 +1051,7 @@ done_usage:
         /* die of the signal, its checkpoint written, so that a shell script
            running this stops as at any Ctrl-C: bash goes on after a child
            that exited 130 (it handled the signal) */
+        rc = 128 + stopped_by; /* as a shell reports it, should the raise not end it */
         fflush(NULL);
         signal(stopped_by, SIG_DFL);
         raise(stopped_by);

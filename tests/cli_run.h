@@ -176,6 +176,13 @@ __attribute__((unused)) static pid_t cli_start_to(const char *args, int *rd)
     } else {
         snprintf(cmd, sizeof cmd, "exec %s %s >%s/out 2>%s/err", cli_bin, args, cli_dir,
                  cli_dir);
+        /* gone at once, so that a wait for the run's output never reads the
+           last run's before the shell has replaced it */
+        char path[256];
+        snprintf(path, sizeof path, "%s/out", cli_dir);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/err", cli_dir);
+        unlink(path);
     }
     fflush(NULL);
     pid_t pid = fork();

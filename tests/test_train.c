@@ -1921,6 +1921,45 @@ Test(train, cli_interrupted_run_saves_its_checkpoint_and_resumes, .timeout = 300
     cli_teardown();
 }
 
+/* A stop signal before the first iteration, in the heuristics' reference
+ * runs on --val (minutes on a large one), stops the run after the heuristic
+ * it is running and removes the --out it made, its parents too; an --out
+ * that was there stays as it was. The signal killed the run there, leaving
+ * the empty directories. */
+Test(train, cli_stop_before_the_first_iteration_leaves_out_as_it_was, .timeout = 120)
+{
+    if (!cli_toy("train-stop-early"))
+        return;
+    const char *d = cli_dir;
+    /* a --val whose reference runs take seconds */
+    cr_assert_eq(cli("gen --jobs 20 --seed 1 -o %s/val.weft", d), 0, "%s", cli_file("err"));
+    char kept[160];
+    snprintf(kept, sizeof kept, "%s/kept", d);
+    cr_assert_eq(mkdir(kept, 0755), 0);
+    cli_write("kept/mine", "mine\n");
+    static const char *const outs[] = {"new/run", "kept"};
+    static const int sigs[] = {SIGINT, SIGTERM};
+    for (size_t i = 0; i < 2; i++) {
+        char args[512];
+        snprintf(args, sizeof args, "train %s/toy.weft --val %s/val.weft --out %s/%s "
+                 "--iters 2 " QUICK, d, d, d, outs[i]);
+        pid_t pid = cli_start(args);
+        /* said once --out is made and locked, before the reference runs */
+        cr_assert(cli_wait_for("out", "BLAS kernels", pid, 60), "%s", cli_file("err"));
+        cr_assert_eq(kill(pid, sigs[i]), 0);
+        int st = cli_reap(pid, 60);
+        cr_assert(died_of(st, sigs[i]), "wait status %#x: %s", st, cli_file("err"));
+        char want[128];
+        snprintf(want, sizeof want, "stopped by %s before the first iteration: nothing written",
+                 sigs[i] == SIGINT ? "SIGINT" : "SIGTERM");
+        cr_assert(strstr(cli_file("err"), want), "%s", cli_file("err"));
+    }
+    cr_assert(!cli_exists("new"), "--out and its parent left behind by a stopped run");
+    cr_assert_str_eq(cli_file("kept/mine"), "mine\n");
+    cr_assert(!cli_exists("kept/train.csv"), "an --out that was there changed");
+    cli_teardown();
+}
+
 /* A run into an --out another run is writing is refused before it writes
  * anything (the directory is locked): the second run of a sweep left in
  * the background with the default --out replaced the first's models and
