@@ -14,7 +14,9 @@
  * small for threads to pay off.
  *
  * Each figure is the median of repeated runs (at least 5, until ~0.25 s
- * per figure, or the --quick budget), timed with CLOCK_MONOTONIC.
+ * per figure, or the --quick budget), timed with CLOCK_MONOTONIC, the
+ * operations interleaved a round at a time so that their ratios hold on a
+ * shared machine.
  *
  * usage: bench_attn [--quick]
  * Output: a table, then one `BENCH key=value ...` line per n.
@@ -64,19 +66,37 @@ static void run_op(ctx_t *cx, int op)
     }
 }
 
-/* Median seconds of op over repeats (>= 5, until budget seconds). */
-static double time_op(ctx_t *cx, int op, double budget)
+/* Seconds of one run of op; backward after an untimed BLAS forward, whose
+ * cache it reads. */
+static double run_op_timed(ctx_t *cx, int op)
 {
-    static double t[MAX_RUNS];
+    if (op == OP_BACKWARD)
+        attn_forward(&cx->cache, &cx->params, &cx->cfg, cx->X, cx->n);
+    double t0 = weft_mono_s();
+    run_op(cx, op);
+    return weft_mono_s() - t0;
+}
+
+/* Medians, in fig[op], of every op over rounds (>= 5, until budget seconds
+ * per op), each round running every op once, in turn forward and backward
+ * (ABBA): a slow spell of a shared machine then weighs on all alike, and
+ * the ratios between them hold. */
+static void time_ops(ctx_t *cx, double budget, double fig[N_OPS])
+{
+    static double t[N_OPS][MAX_RUNS];
+    for (int op = 0; op < N_OPS; op++) /* warm caches and BLAS buffers */
+        run_op_timed(cx, op);
     size_t reps = 0;
-    run_op(cx, op); /* warm caches and BLAS buffers */
     double start = weft_mono_s();
-    while (reps < MAX_RUNS && (reps < 5 || weft_mono_s() - start < budget)) {
-        double t0 = weft_mono_s();
-        run_op(cx, op);
-        t[reps++] = weft_mono_s() - t0;
+    while (reps < MAX_RUNS && (reps < 5 || weft_mono_s() - start < budget * N_OPS)) {
+        for (int i = 0; i < N_OPS; i++) {
+            int op = reps % 2 ? N_OPS - 1 - i : i;
+            t[op][reps] = run_op_timed(cx, op);
+        }
+        reps++;
     }
-    return bench_median(t, reps);
+    for (int op = 0; op < N_OPS; op++)
+        fig[op] = bench_median(t[op], reps);
 }
 
 int main(int argc, char **argv)
@@ -136,13 +156,7 @@ int main(int argc, char **argv)
         free(ref);
         for (size_t i = 0; i < n; i++)
             cx.dscores[i] = (float)(2 * attn_rng_uniform(&cx.rng) - 1);
-        fig[si][OP_FORWARD] = time_op(&cx, OP_FORWARD, budget);
-        fig[si][OP_INFER] = time_op(&cx, OP_INFER, budget);
-        fig[si][OP_LIBM] = time_op(&cx, OP_LIBM, budget);
-        fig[si][OP_NAIVE] = time_op(&cx, OP_NAIVE, budget);
-        attn_forward(&cx.cache, &cx.params, &cx.cfg, cx.X, n); /* backward needs a BLAS forward's cache */
-        fig[si][OP_BACKWARD] = time_op(&cx, OP_BACKWARD, budget);
-        fig[si][OP_SAMPLE] = time_op(&cx, OP_SAMPLE, budget);
+        time_ops(&cx, budget, fig[si]);
         printf("%6zu | %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f | %7.2f %8.1f %9.1e %9.2f\n", n,
                1e6 * fig[si][OP_FORWARD], 1e6 * fig[si][OP_INFER], 1e6 * fig[si][OP_LIBM],
                1e6 * fig[si][OP_NAIVE],

@@ -25,7 +25,9 @@
  *
  * Each figure is the median over repeated decisions (at least 5, until
  * ~0.3 s per mode, at most 201), timed with CLOCK_MONOTONIC inside the
- * ordering. OpenBLAS runs on one thread (one-core figures).
+ * ordering. The modes' decisions are interleaved, a round of each at a
+ * time, so that a slow spell of a shared machine cannot favour one.
+ * OpenBLAS runs on one thread (one-core figures).
  *
  * usage: bench_policy [--quick]     (--quick: no 10,000 case, fewer repeats)
  * Output: a table, then one `BENCH key=value ...` line per figure.
@@ -186,37 +188,59 @@ static void perturb(coflow_state_t *st, const size_t *ids, size_t n, size_t rep,
     }
 }
 
-static figure_t measure(const coflow_ordering_t *o, void *ctx, coflow_state_t *st,
-                        const size_t *base, size_t n, coflow_learned_mode_t mode, bool libm,
-                        bool quick)
+/* One mode's timings, a sample per decision. */
+typedef struct {
+    double *f, *e, *a, *so, *t, *ch;
+} samples_t;
+
+/* Times decisions of the n_modes (mode, libm) pairs on the same state,
+ * interleaved: each round takes one decision of every pair, in turn
+ * forward and backward (ABBA), so a slow spell of the shared machine
+ * weighs on every pair alike and their ratios hold. Before each decision
+ * three coflows' bytes change (perturb), whichever pair took the last
+ * one: a full forward leaves the cache the incremental pass starts from.
+ * figs[m] gets pair m's medians. */
+static void measure(const coflow_ordering_t *o, void *ctx, coflow_state_t *st,
+                    const size_t *base, size_t n, const coflow_learned_mode_t *modes,
+                    const bool *libm, size_t n_modes, bool quick, figure_t *figs)
 {
-    coflow_learned_set_mode(ctx, mode);
-    coflow_learned_set_libm_attention(ctx, libm);
     size_t max_reps = quick ? 21 : 201;
-    double budget = quick ? 0.05 : 0.3;
-    double *f = bench_calloc(max_reps, sizeof *f), *e = bench_calloc(max_reps, sizeof *e),
-           *a = bench_calloc(max_reps, sizeof *a), *so = bench_calloc(max_reps, sizeof *so),
-           *t = bench_calloc(max_reps, sizeof *t), *ch = bench_calloc(max_reps, sizeof *ch);
+    double budget = (quick ? 0.05 : 0.3) * (double)n_modes;
+    samples_t *sm = bench_calloc(n_modes, sizeof *sm);
+    for (size_t m = 0; m < n_modes; m++) {
+        sm[m].f = bench_calloc(max_reps, sizeof *sm[m].f);
+        sm[m].e = bench_calloc(max_reps, sizeof *sm[m].e);
+        sm[m].a = bench_calloc(max_reps, sizeof *sm[m].a);
+        sm[m].so = bench_calloc(max_reps, sizeof *sm[m].so);
+        sm[m].t = bench_calloc(max_reps, sizeof *sm[m].t);
+        sm[m].ch = bench_calloc(max_reps, sizeof *sm[m].ch);
+        figs[m] = (figure_t){0};
+    }
     size_t *ids = bench_calloc(n, sizeof *ids);
     bool *low = bench_calloc(n, sizeof *low);
-    figure_t fig = {0};
     /* warm-up: the first decision builds the plan and runs a full forward */
     memcpy(ids, base, n * sizeof *ids);
     bench_check(o->order(ctx, st, ids, n), "decision");
     double start = weft_mono_s();
-    size_t r = 0;
-    for (; r < max_reps && (r < 5 || weft_mono_s() - start < budget); r++) {
-        perturb(st, base, n, r, low);
-        memcpy(ids, base, n * sizeof *ids);
-        bench_check(o->order(ctx, st, ids, n), "decision");
-        coflow_learned_timing_t tm;
-        coflow_learned_last_timing(ctx, &tm);
-        f[r] = tm.features_s, e[r] = tm.embed_s, a[r] = tm.attn_s, so[r] = tm.sort_s;
-        t[r] = tm.features_s + tm.embed_s + tm.attn_s + tm.sort_s;
-        ch[r] = (double)tm.n_changed;
-        fig.n_incremental += tm.incremental;
-    }
-    /* undo the perturbation so every mode sees the same states */
+    size_t r = 0, step = 0;
+    for (; r < max_reps && (r < 5 || weft_mono_s() - start < budget); r++)
+        for (size_t i = 0; i < n_modes; i++, step++) {
+            size_t m = r % 2 ? n_modes - 1 - i : i;
+            coflow_learned_set_mode(ctx, modes[m]);
+            coflow_learned_set_libm_attention(ctx, libm[m]);
+            perturb(st, base, n, step, low);
+            memcpy(ids, base, n * sizeof *ids);
+            bench_check(o->order(ctx, st, ids, n), "decision");
+            coflow_learned_timing_t tm;
+            coflow_learned_last_timing(ctx, &tm);
+            samples_t *x = &sm[m];
+            x->f[r] = tm.features_s, x->e[r] = tm.embed_s, x->a[r] = tm.attn_s;
+            x->so[r] = tm.sort_s;
+            x->t[r] = tm.features_s + tm.embed_s + tm.attn_s + tm.sort_s;
+            x->ch[r] = (double)tm.n_changed;
+            figs[m].n_incremental += tm.incremental;
+        }
+    /* undo the perturbation so every case starts from its own state */
     for (size_t i = 0; i < n; i++)
         if (low[i]) {
             const coflow_coflow_t *co = &st->wl->coflows[base[i]];
@@ -225,11 +249,16 @@ static figure_t measure(const coflow_ordering_t *o, void *ctx, coflow_state_t *s
             st->flow_remaining[fl] += delta;
             st->coflow_remaining[base[i]] += delta;
         }
-    fig.reps = r;
-    fig.features = bench_median(f, r), fig.embed = bench_median(e, r), fig.attn = bench_median(a, r);
-    fig.sort = bench_median(so, r), fig.total = bench_median(t, r), fig.changed = bench_median(ch, r);
-    free(f), free(e), free(a), free(so), free(t), free(ch), free(ids), free(low);
-    return fig;
+    for (size_t m = 0; m < n_modes; m++) {
+        samples_t *x = &sm[m];
+        figure_t *fg = &figs[m];
+        fg->reps = r;
+        fg->features = bench_median(x->f, r), fg->embed = bench_median(x->e, r);
+        fg->attn = bench_median(x->a, r), fg->sort = bench_median(x->so, r);
+        fg->total = bench_median(x->t, r), fg->changed = bench_median(x->ch, r);
+        free(x->f), free(x->e), free(x->a), free(x->so), free(x->t), free(x->ch);
+    }
+    free(sm), free(ids), free(low);
 }
 
 static const char *mode_name(coflow_learned_mode_t m)
@@ -262,15 +291,12 @@ static double run_case(const char *name, size_t n_jobs, size_t per_job, size_t d
     static const coflow_learned_mode_t modes[4] = {COFLOW_LEARNED_AUTO, COFLOW_LEARNED_FULL,
                                                    COFLOW_LEARNED_NAIVE, COFLOW_LEARNED_AUTO};
     static const bool libm[4] = {false, false, false, true};
-    double vec_total = 0;
-    for (size_t m = 0; m < 4; m++) {
-        figure_t fg = measure(o, ctx, &st, base, n, modes[m], libm[m], quick);
-        if (m == 0)
-            vec_total = fg.total;
-        if (m == 3 && libm_total)
-            *libm_total = fg.total;
-        if (!print)
-            continue;
+    figure_t figs[4];
+    measure(o, ctx, &st, base, n, modes, libm, 4, quick, figs);
+    if (libm_total)
+        *libm_total = figs[3].total;
+    for (size_t m = 0; m < 4 && print; m++) {
+        const figure_t fg = figs[m];
         printf("%-9s %7zu %6zu %7zu %5u %-11s %-4s %10.3f %10.3f %10.3f %9.3f %10.3f %7.0f %5zu\n",
                name, wl.n_coflows, wl.n_jobs, n, max_depth, mode_name(modes[m]),
                libm[m] ? "libm" : "vec", 1e3 * fg.features, 1e3 * fg.embed, 1e3 * fg.attn,
@@ -288,7 +314,7 @@ static double run_case(const char *name, size_t n_jobs, size_t per_job, size_t d
     coflow_state_destroy(&st);
     coflow_fabric_destroy(&fab);
     coflow_workload_destroy(&wl);
-    return vec_total;
+    return figs[0].total;
 }
 
 int main(int argc, char **argv)
