@@ -267,7 +267,11 @@ int cmd_eval(int argc, char **argv)
             if (cli_add_policy("eval", optarg, spec, &n_pol, MAX_POLICIES))
                 return CLI_USAGE;
             break;
-        case 'c': csv_path = optarg; break;
+        case 'c':
+            if (cli_check_name("eval", opt, optarg, "file"))
+                return CLI_USAGE;
+            csv_path = optarg;
+            break;
         case 'g': progress = true; break;
         case 'P':
             if (cli_check_plot_name("eval", opt, optarg))

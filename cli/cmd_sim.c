@@ -661,6 +661,8 @@ int cmd_sim(int argc, char **argv)
             model_path = optarg;
             break;
         case 'S':
+            if (cli_check_name("sim", "--save-model", optarg, "file"))
+                return CLI_USAGE;
             save_model = optarg;
             break;
         case 's':
