@@ -378,7 +378,10 @@ weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg)
     if (named >= 0) {
         /* Written into the open descriptor itself, so the shell's
          * redirection holds (">>" appends): reopening the file it leads
-         * to, or replacing that file, would not. */
+         * to, or replacing that file, would not. What the program printed
+         * on stdout before goes first, not after (it may be the same file:
+         * eval's table, then --csv /dev/stdout). */
+        fflush(stdout);
         return write_through(path, fcntl(named, F_DUPFD_CLOEXEC, 3), "cannot write", fn, arg);
     }
     struct stat sb;

@@ -1786,6 +1786,22 @@ Test(train, cli_empty_csv_or_save_model_is_a_usage_error)
     cli_teardown();
 }
 
+/* eval --csv /dev/stdout: the CSV comes after the table printed before it;
+ * it went into the descriptor while the table still sat in stdout's
+ * buffer, so it came out inside the report, after its first line. */
+Test(train, cli_eval_csv_on_stdout_follows_the_table)
+{
+    if (!cli_toy("eval-csv-stdout"))
+        return;
+    cr_assert_eq(cli("eval %s/toy.weft --policy fifo --policy sebf --csv /dev/stdout", cli_dir),
+                 0, "%s", cli_file("err"));
+    const char *out = cli_file("out");
+    const char *table = strstr(out, "all workloads"), *csv = strstr(out, "policy,workload,");
+    cr_assert(table && csv && csv > table, "%s", out);
+    cr_assert(strstr(csv, "\nsebf,"), "%s", out);
+    cli_teardown();
+}
+
 /* The iteration a checkpoint (cli_dir/NAME) holds. */
 static int64_t checkpoint_iter(const char *name)
 {
