@@ -246,6 +246,13 @@ int cli_check_name(const char *cmd, const char *opt, const char *value, const ch
     return -1;
 }
 
+bool cli_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
 int cli_check_writable(const char *cmd, const char *file)
 {
     /* What the try creates, to remove again: file, or for a link to

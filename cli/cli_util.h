@@ -90,6 +90,9 @@ int cli_check_plot_name(const char *cmd, const char *opt, const char *file);
  * it failed as a file or directory named '' that could not be made). */
 int cli_check_name(const char *cmd, const char *opt, const char *value, const char *what);
 
+/* Whether paths a and b name one file that exists (false for a NULL). */
+bool cli_same_file(const char *a, const char *b);
+
 /* Whether file can be created or written (tried without truncating it; a
  * file that did not exist is removed again, and for a link to nothing yet
  * that is the file at its end: the link stays): 0, or -1 after "weft CMD:

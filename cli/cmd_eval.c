@@ -348,6 +348,17 @@ int cmd_eval(int argc, char **argv)
                 "--policy is learned)\n");
         return CLI_USAGE;
     }
+    /* a file twice (an overlapping glob) counts twice in every mean, and
+       its copies' equal results narrow the intervals; standard input twice
+       read empty the second time */
+    for (int i = optind + 1; i < argc; i++)
+        for (int k = optind; k < i; k++)
+            if (!strcmp(argv[i], argv[k]) || cli_same_file(argv[i], argv[k])) {
+                fprintf(stderr, "weft eval: workload '%s' given twice (as '%s' before it): "
+                        "each would count twice in the means and intervals\n", argv[i],
+                        argv[k]);
+                return CLI_USAGE;
+            }
     if (model && !uses_learned)
         fprintf(stderr, "weft eval: note: --model is used by the learned policy only, and no "
                 "--policy is learned; ignored\n");

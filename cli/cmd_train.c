@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli_util.h"
@@ -391,14 +390,6 @@ static size_t csv_rows(char *text, size_t iter, char **row)
     return found;
 }
 
-/* Whether paths a and b name one file that exists (false for a NULL). */
-static bool same_file(const char *a, const char *b)
-{
-    struct stat sa, sb;
-    return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-           sa.st_ino == sb.st_ino;
-}
-
 /* The header and rows row[1..iter] (a NULL one left out) of a train.csv. */
 typedef struct {
     char **row;
@@ -436,7 +427,7 @@ static int csv_resume(const char *csv_path, const char *ckpt, size_t iter, bool 
         return -1;
     }
     int rc = -1;
-    bool side_is_out = same_file(csv_path, side);
+    bool side_is_out = cli_same_file(csv_path, side);
     const char *src[2] = {side, out_same_run && !side_is_out ? csv_path : NULL}, *from = NULL;
     size_t found = 0;
     char *text = NULL;
@@ -512,7 +503,7 @@ static bool init_replaced(const char *init, const char *out_dir)
     char path[4096];
     for (size_t i = 0; i < N_OTHER_MODELS; i++) {
         snprintf(path, sizeof path, "%s/%s", out_dir, other_runs[i]);
-        if (same_file(init, path)) {
+        if (cli_same_file(init, path)) {
             fprintf(stderr, "weft train: --init %s is the %s of --out %s, which this run "
                     "replaces with its own: copy it elsewhere first, or give another --out\n",
                     init, other_runs[i], out_dir);
@@ -833,7 +824,7 @@ int cmd_train(int argc, char **argv)
     if (cli_make_dirs(C, "--out", out_dir) || lock_out(out_dir, &out_lock))
         goto done;
     snprintf(path, sizeof path, "%s/checkpoint.msgpack", out_dir);
-    out.in_place = same_file(resume, path);
+    out.in_place = cli_same_file(resume, path);
     if (!out.in_place && (unfinished_run(path, resume) || (init && init_replaced(init, out_dir))))
         goto done;
     /* a copy of a checkpoint resumed into its run's --out: the rows there

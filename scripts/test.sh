@@ -64,8 +64,9 @@ $VG "$BUILD/weft" train "$VGDIR/small.weft" $TR --iters 3 >/dev/null
 # shellcheck disable=SC2086
 $VG "$BUILD/weft" train "$VGDIR/small.weft" $TR --iters 4 \
     --resume "$VGDIR/train/checkpoint.msgpack" >/dev/null
+cp "$VGDIR/small.weft" "$VGDIR/small-s2.weft" # a second sample: one file twice is refused
 $VG "$BUILD/weft" eval --model "$VGDIR/train/best.msgpack" --policy learned --policy jsebf \
-    --threads 2 --lp-bound "$VGDIR/small.weft" "$VGDIR/small.weft" >/dev/null
+    --threads 2 --lp-bound "$VGDIR/small.weft" "$VGDIR/small-s2.weft" >/dev/null
 # the gateway: weft serve (with a journal), two of four agents and weft
 # submit under memcheck, a short run of the end-to-end workload
 echo "valgrind-test-token" >"$VGDIR/token"

@@ -838,8 +838,11 @@ Test(train, cli_trains_resumes_evaluates_and_refuses_bad_input)
     cr_assert_eq(run_cmd(cmd), 0);
     cr_assert(!file_contains(err, "checkpoint"), "best.msgpack called a checkpoint");
 
+    char wl2[128]; /* a second sample: the same file twice is refused */
+    snprintf(wl2, sizeof wl2, "%s/toy2.weft", tmpdir);
+    cr_assert_eq(workload_save_weft(&toy, wl2), WEFT_OK, "%s", weft_last_error());
     snprintf(cmd, sizeof cmd, "%s eval --model %s/best.msgpack --policy learned --policy "
-             "sincronia --policy fifo --threads 2 %s %s >%s/eval.txt 2>%s", bin, out, wl, wl,
+             "sincronia --policy fifo --threads 2 %s %s >%s/eval.txt 2>%s", bin, out, wl, wl2,
              tmpdir, err);
     cr_assert_eq(run_cmd(cmd), 0, "weft eval failed: see %s", err);
     snprintf(path, sizeof path, "%s/eval.txt", tmpdir);
@@ -1783,6 +1786,31 @@ Test(train, cli_empty_csv_or_save_model_is_a_usage_error)
     cr_assert_eq(cli("sim --seed 1 --save-model ''"), 2);
     cr_assert(strstr(cli_file("err"), "--save-model '': expected a file name"), "%s",
               cli_file("err"));
+    cli_teardown();
+}
+
+/* A workload given twice to eval is a usage error naming both arguments:
+ * it counted twice in every mean, and its copies' equal results narrowed
+ * the intervals (to 0 for one file twice); standard input given twice read
+ * empty the second time. */
+Test(train, cli_eval_refuses_a_workload_given_twice)
+{
+    if (!cli_toy("eval-twice"))
+        return;
+    const char *d = cli_dir;
+    cr_assert_eq(cli("eval %s/toy.weft %s/../%s/toy.weft --policy fifo --policy sebf", d, d,
+                     strrchr(d, '/') + 1), 2);
+    cr_assert(strstr(cli_file("err"), "toy.weft' given twice (as '"), "%s", cli_file("err"));
+    cr_assert_str_eq(cli_file("out"), "");
+    cr_assert_eq(cli("eval - - --policy fifo --policy sebf <%s/toy.weft", d), 2);
+    cr_assert(strstr(cli_file("err"), "workload '-' given twice (as '-' before it)"), "%s",
+              cli_file("err"));
+    /* another file of the same content is another sample */
+    char copy[192];
+    snprintf(copy, sizeof copy, "cp %s/toy.weft %s/copy.weft", d, d);
+    cr_assert_eq(system(copy), 0);
+    cr_assert_eq(cli("eval %s/toy.weft %s/copy.weft --policy fifo --policy sebf", d, d), 0,
+                 "%s", cli_file("err"));
     cli_teardown();
 }
 
