@@ -36,6 +36,15 @@ int cmd_journal(int argc, char **argv);
  * returns false if it is not one. */
 bool cli_parse_hostport(const char *cmd, const char *opt, const char *s, char *host, size_t n,
                         int *port, int min_port);
+/* The most cli_parse_whole takes (serve's --max-conns and --max-frame). */
+#define CLI_WHOLE_MAX ((size_t)1000000000)
+/* Parses a whole number from min to max, in decimal and perhaps with a
+ * fraction of zeros or an exponent (8e6), as weft serve's
+ * --ports, --max-conns and --max-frame take it and weft journal reads the
+ * gateway's values, into *out; prints "weft CMD: OPT 'VALUE': expected a
+ * whole number from MIN to MAX" and returns false if it is not one. */
+bool cli_parse_whole(const char *cmd, const char *opt, const char *s, size_t min, size_t max,
+                     size_t *out);
 /* Parses a number of seconds, finite, in [1e-6, 1e9], into *out; prints
  * "weft CMD: OPT 'VALUE': expected ..." and returns false if it is not one. */
 bool cli_parse_seconds(const char *cmd, const char *opt, const char *s, double *out);

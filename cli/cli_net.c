@@ -32,6 +32,25 @@ bool cli_parse_hostport(const char *cmd, const char *opt, const char *s, char *h
     return true;
 }
 
+bool cli_parse_whole(const char *cmd, const char *opt, const char *s, size_t min, size_t max,
+                     size_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    /* strtod also takes blanks, signs, hex (0x10) and inf: not numbers
+       written in decimal */
+    bool decimal = *s >= '0' && *s <= '9' && strspn(s, "0123456789.eE+-") == strlen(s);
+    if (!decimal || errno || end == s || *end || !(v >= (double)min) || v > (double)max ||
+        v != (double)(size_t)v) {
+        fprintf(stderr, "weft %s: %s '%s': expected a whole number from %zu to %zu\n", cmd, opt,
+                s, min, max);
+        return false;
+    }
+    *out = (size_t)v;
+    return true;
+}
+
 bool cli_parse_seconds(const char *cmd, const char *opt, const char *s, double *out)
 {
     char *end;

@@ -6,10 +6,8 @@
  * file, and says what the gateway would start with: what an operator runs
  * on a copy before restoring it, or on a journal a gateway refused.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -125,21 +123,15 @@ int cmd_journal(int argc, char **argv)
     size_t ports = 0, max_frame = 0;
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1;) {
-        char *end;
-        unsigned long long v;
         switch (c) {
         case 'p':
-        case 'm':
-            errno = 0;
-            v = strtoull(optarg, &end, 10);
-            if (errno || !cli_is_decimal(optarg) || v < 1 ||
-                v > (c == 'p' ? RPC_MAX_PORTS : UINT32_MAX)) {
-                fprintf(stderr, "weft journal: %s '%s': expected a whole number from 1 to "
-                        "%zu\n", c == 'p' ? "--ports" : "--max-frame", optarg,
-                        c == 'p' ? (size_t)RPC_MAX_PORTS : (size_t)UINT32_MAX);
+            if (!cli_parse_whole("journal", "--ports", optarg, 1, RPC_MAX_PORTS, &ports))
                 return CLI_USAGE;
-            }
-            *(c == 'p' ? &ports : &max_frame) = (size_t)v;
+            break;
+        case 'm': /* the range weft serve takes */
+            if (!cli_parse_whole("journal", "--max-frame", optarg, RPC_MIN_FRAME, CLI_WHOLE_MAX,
+                                 &max_frame))
+                return CLI_USAGE;
             break;
         case 'h':
             usage(stdout);

@@ -96,17 +96,6 @@ static void usage(FILE *out)
             "  -h, --help          this text\n");
 }
 
-static bool parse_double(const char *s, double lo, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo) || v > 1e9)
-        return false;
-    *out = v;
-    return true;
-}
-
 /* "--NAME" of the long option whose val is ch. */
 static const char *opt_name(const struct option *opts, int ch)
 {
@@ -176,12 +165,8 @@ static int serve(int argc, char **argv, serve_owned_t *own)
             o.token_file = optarg;
             break;
         case 'n':
-            if (!parse_double(optarg, 1, &d) || d != (size_t)d || d > (double)RPC_MAX_PORTS) {
-                fprintf(stderr, "weft serve: --ports '%s': expected a whole number from 1 to "
-                        "%zu\n", optarg, RPC_MAX_PORTS);
+            if (!cli_parse_whole("serve", "--ports", optarg, 1, RPC_MAX_PORTS, &o.n_ports))
                 return CLI_USAGE;
-            }
-            o.n_ports = (size_t)d;
             break;
         case 'r':
             if (netsim_parse_rate(optarg, &o.port_rate)) {
@@ -204,16 +189,12 @@ static int serve(int argc, char **argv, serve_owned_t *own)
         case 'j': o.journal = optarg; break;
         case 'F': o.journal_nosync = true; break;
         case 'c':
-        case 'm': {
-            double least = ch == 'm' ? (double)RPC_MIN_FRAME : 1;
-            if (!parse_double(optarg, least, &d) || d != (size_t)d) {
-                fprintf(stderr, "weft serve: %s '%s': expected a whole number from %.0f to "
-                        "1000000000\n", opt_name(longopts, ch), optarg, least);
+        case 'm':
+            if (!cli_parse_whole("serve", opt_name(longopts, ch), optarg,
+                                 ch == 'm' ? RPC_MIN_FRAME : 1, CLI_WHOLE_MAX,
+                                 ch == 'c' ? &o.max_conns : &o.max_frame))
                 return CLI_USAGE;
-            }
-            *(ch == 'c' ? &o.max_conns : &o.max_frame) = (size_t)d;
             break;
-        }
         case 'N':
             if (cli_parse_size("serve", "--keep-finished", optarg, 0, &o.keep_finished))
                 return CLI_USAGE;

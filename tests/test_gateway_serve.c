@@ -1796,6 +1796,35 @@ Test(gateway_journal_files, weft_journal_checks_a_journal_without_changing_it, .
     coflow_workload_destroy(&wl);
 }
 
+/* weft journal takes the gateway's --ports and --max-frame as weft serve
+ * took them: 8e6 was refused ("expected a whole number") by the command
+ * meant to read that gateway's journal, and --max-frame 1 taken. Neither
+ * takes hex, which serve read as 16 from --ports 0x10. */
+Test(gateway_journal_files, weft_journal_takes_the_numbers_weft_serve_took, .timeout = 30)
+{
+    coflow_workload_t wl;
+    char path[64], out[4096], plain[4096];
+    snprintf(path, sizeof path, "/tmp/weft-gw-nums-%d.journal", (int)getpid());
+    journal_of_jobs(path, &wl, (size_t[]){0, 2}, 2);
+    const char *args[] = {"journal", path, "--ports", "4", NULL};
+    cr_assert_eq(run_weft(plain, sizeof plain, args), 0, "%s", plain);
+    const char *as_serve[] = {"journal", path, "--ports", "4e0", "--max-frame", "8e6", NULL};
+    int st = run_weft(out, sizeof out, as_serve);
+    cr_assert_eq(st, 0, "exit status %d: %s", st, out);
+    cr_assert_str_eq(out, plain);
+    const char *small[] = {"journal", path, "--ports", "4", "--max-frame", "4095", NULL};
+    st = run_weft(out, sizeof out, small);
+    cr_assert_eq(st, 2, "exit status %d: %s", st, out);
+    cr_assert(strstr(out, "--max-frame '4095': expected a whole number from 4096 to 1000000000"),
+              "%s", out);
+    const char *hex[] = {"serve", "--ports", "0x10", "--token", TOKEN, NULL};
+    st = run_weft(out, sizeof out, hex);
+    cr_assert_eq(st, 2, "exit status %d: %s", st, out);
+    cr_assert(strstr(out, "--ports '0x10': expected a whole number from 1 to"), "%s", out);
+    unlink(path);
+    coflow_workload_destroy(&wl);
+}
+
 /* The last record cut short as by a crash mid-write: weft serve warns with
  * the offset and byte count, keeps the bytes in JOURNAL.torn-OFFSET, cuts
  * them off, and knows the two complete jobs (registering them again is a
