@@ -23,13 +23,17 @@
 int cmd_version(int argc, char **argv)
 {
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: weft version   (or weft --version)\n\n"
+        printf("usage: weft version   (or weft --version, weft -V)\n\n"
                "Prints weft's version and git commit, the formats it reads and writes,\n"
-               "and the versions of the libraries it runs with.\n");
+               "and the versions of the libraries it runs with.\n\n"
+               "options:\n"
+               "  -h, --help          this text\n");
         return CLI_OK;
     }
-    if (argc > 1) {
-        fprintf(stderr, "weft version: unexpected argument '%s'\n", argv[1]);
+    if (argc > 1) { /* an option is called one, as by the other commands */
+        fprintf(stderr, "weft version: %s '%s'\n",
+                argv[1][0] == '-' && argv[1][1] ? "unknown option" : "unexpected argument",
+                argv[1]);
         return CLI_USAGE;
     }
     const char *igraph = NULL;

@@ -3098,6 +3098,10 @@ Test(sim_cli, version_names_the_build_its_formats_and_libraries)
     cr_assert_str_eq(cli_file("out"), out);
     cr_assert_eq(cli("version extra"), 2);
     ERR_HAS("unexpected argument 'extra'");
+    cr_assert_eq(cli("version --bogus"), 2); /* "unexpected argument", unlike the others */
+    ERR_HAS("weft version: unknown option '--bogus'");
+    cr_assert_eq(cli("version --help"), 0); /* its options listed, as every command's */
+    cr_assert(strstr(cli_file("out"), "options:\n  -h, --help "), "%s", cli_file("out"));
     cr_assert_eq(cli("help"), 0);
     cr_assert(strstr(cli_file("out"), "  version "), "%s", cli_file("out"));
     cr_assert_eq(cli("help version"), 0);
