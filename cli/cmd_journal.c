@@ -122,7 +122,8 @@ int cmd_journal(int argc, char **argv)
     };
     size_t ports = 0, max_frame = 0;
     optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1;) {
+    opterr = 0; /* the messages the other commands give, not getopt's own */
+    for (int c; (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1;) {
         switch (c) {
         case 'p':
             if (!cli_parse_whole("journal", "--ports", optarg, 1, RPC_MAX_PORTS, &ports))
@@ -137,6 +138,7 @@ int cmd_journal(int argc, char **argv)
             usage(stdout);
             return CLI_OK;
         default:
+            cli_bad_option("journal", c, longopts, argv);
             usage(stderr);
             return CLI_USAGE;
         }

@@ -1825,6 +1825,20 @@ Test(gateway_journal_files, weft_journal_takes_the_numbers_weft_serve_took, .tim
     coflow_workload_destroy(&wl);
 }
 
+/* weft journal names a bad option as weft model, eval and the workload
+ * commands do; it gave getopt's "unrecognized option" and "requires an
+ * argument". */
+Test(gateway_journal_files, weft_journal_names_a_bad_option_as_the_others_do, .timeout = 30)
+{
+    char out[4096];
+    const char *unknown[] = {"journal", "j", "--ports", "4", "--bogus", NULL};
+    cr_assert_eq(run_weft(out, sizeof out, unknown), 2, "%s", out);
+    cr_assert(!strncmp(out, "weft journal: unknown option '--bogus'\nusage: ", 46), "%s", out);
+    const char *bare[] = {"journal", "j", "--ports", NULL};
+    cr_assert_eq(run_weft(out, sizeof out, bare), 2, "%s", out);
+    cr_assert(!strncmp(out, "weft journal: option '--ports' needs a value\n", 45), "%s", out);
+}
+
 /* The last record cut short as by a crash mid-write: weft serve warns with
  * the offset and byte count, keeps the bytes in JOURNAL.torn-OFFSET, cuts
  * them off, and knows the two complete jobs (registering them again is a
