@@ -1814,6 +1814,44 @@ Test(train, cli_eval_refuses_a_workload_given_twice)
     cli_teardown();
 }
 
+/* eval --help names the policies a run without --policy compares, in the
+ * table's order: it said "learned and every heuristic", and the per-flow
+ * fair and srf are not run. */
+Test(train, cli_eval_help_names_the_default_policies_it_runs)
+{
+    if (!cli_toy("eval-defaults"))
+        return;
+    cr_assert_eq(cli("eval --help"), 0);
+    char help[1024] = "", *w = help; /* --policy's default, its blanks collapsed */
+    const char *at = strstr(cli_file("out"), "--policy SPEC");
+    cr_assert(at && (at = strstr(at, "default: ")), "%s", cli_file("out"));
+    for (at += 9; *at && *at != ')' && w < help + sizeof help - 1; at++)
+        if (*at != ' ' && *at != '\n')
+            *w++ = *at;
+        else if (w > help && w[-1] != ' ')
+            *w++ = ' ';
+    *w = '\0';
+    char *not = strstr(help, ", not the per-flow fair and srf");
+    cr_assert(not, "%s", help);
+    *not = '\0';
+    char *and = strstr(help, " and ");
+    cr_assert(and, "%s", help);
+    memcpy(and, ",   ", 4); /* "a, b and c" -> "a, b,   c" */
+    cr_assert_eq(cli("eval %s/toy.weft --threads 2", cli_dir), 0, "%s", cli_file("err"));
+    const char *row = strstr(cli_file("out"), "vs best/wl");
+    cr_assert(row, "%s", cli_file("out"));
+    size_t n = 0;
+    for (char *name = strtok(help, ", "); name; name = strtok(NULL, ", "), n++) {
+        row = strchr(row, '\n');
+        cr_assert(row && !strncmp(row + 1, name, strlen(name)) && row[1 + strlen(name)] == ' ',
+                  "help's default %s is not row %zu of:\n%s", name, n + 1, cli_file("out"));
+        row++;
+    }
+    cr_assert_eq(n, 11);
+    cr_assert(row[strcspn(row, "\n") + 1] == '\n', "rows past the help's: %s", row);
+    cli_teardown();
+}
+
 /* eval --csv /dev/stdout: the CSV comes after the table printed before it;
  * it went into the descriptor while the table still sat in stdout's
  * buffer, so it came out inside the report, after its first line. */
