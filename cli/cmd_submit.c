@@ -3,7 +3,6 @@
  * rpc_submit_run (rpc/client.h), which registers a workload's jobs with
  * the gateway at their arrival times and measures their JCTs.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -44,6 +43,26 @@ static void usage(FILE *out)
             "                      (default auto)\n"
             CLI_TLS_CA_HELP
             "  -h, --help          this text\n");
+}
+
+typedef struct {
+    const coflow_workload_t *wl;
+    const double *jct;          /* [n_jobs] seconds, NAN where unknown */
+    const uint8_t *cancelled;   /* [n_jobs] */
+} jcts_t;
+
+/* --out's CSV (a weft_write_fn). */
+static weft_err_t write_jcts(FILE *f, const void *arg)
+{
+    const jcts_t *r = arg;
+    fprintf(f, "job,arrival_s,jct_s,cancelled\n");
+    for (size_t j = 0; j < r->wl->n_jobs; j++) {
+        fprintf(f, "%lld,%.9g,", (long long)r->wl->jobs[j].id, r->wl->jobs[j].arrival_s);
+        if (!isnan(r->jct[j])) /* empty: forgotten by the gateway, unknown */
+            fprintf(f, "%.9g", r->jct[j]);
+        fprintf(f, ",%d\n", r->cancelled[j]);
+    }
+    return WEFT_OK;
 }
 
 int cmd_submit(int argc, char **argv)
@@ -140,23 +159,13 @@ int cmd_submit(int argc, char **argv)
     else
         printf("%zu jobs, average JCT %.3f s\n", wl.n_jobs,
                wl.n_jobs ? sum / (double)wl.n_jobs : 0);
-    if (out_path) {
-        FILE *f = fopen(out_path, "w");
-        if (!f) {
-            fprintf(stderr, "weft submit: %s: %s\n", out_path, strerror(errno));
-            goto cleanup;
-        }
-        fprintf(f, "job,arrival_s,jct_s,cancelled\n");
-        for (size_t j = 0; j < wl.n_jobs; j++) {
-            fprintf(f, "%lld,%.9g,", (long long)wl.jobs[j].id, wl.jobs[j].arrival_s);
-            if (!isnan(jct[j])) /* empty: forgotten by the gateway, unknown */
-                fprintf(f, "%.9g", jct[j]);
-            fprintf(f, ",%d\n", cancelled[j]);
-        }
-        if (fclose(f) != 0) {
-            fprintf(stderr, "weft submit: %s: write failed\n", out_path);
-            goto cleanup;
-        }
+    /* into a new file renamed over OUT once written, as gen's and eval's:
+       fopen(OUT, "w") emptied a good file before a failed write, and with
+       --out /dev/stdout the file stdout is redirected to, report and all */
+    jcts_t rows = {&wl, jct, cancelled};
+    if (out_path && (err = weft_save_file(out_path, write_jcts, &rows))) {
+        cli_report("submit", err);
+        goto cleanup;
     }
     status = CLI_OK;
 cleanup:

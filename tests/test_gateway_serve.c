@@ -359,6 +359,45 @@ Test(gateway_hostile, submit_and_agent_stop_on_a_wrong_token)
     still_serving();
 }
 
+/* Runs weft submit of a one-job workload (job id, 2 MB from port 0 to 1;
+ * no agent moves it) written into dir, with --out out and its stdout (and
+ * stderr, with both) into log, and cancels the job once it is registered:
+ * submit then ends, with status 0. */
+static void submit_one_and_cancel(const char *dir, int id, const char *out, const char *log,
+                                  bool both)
+{
+    char gw[32], wl[96], msg[4096], want[64];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    snprintf(wl, sizeof wl, "%s/one.weft", dir);
+    FILE *f = fopen(wl, "w");
+    cr_assert(f);
+    fprintf(f, "weft-workload 1\nports 4\njob %d 0 1 0 1\ncoflow 1 0 1 -\n0 1 2000000\n"
+            "end 1\n", id);
+    fclose(f);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 1);
+        if (both)
+            dup2(fd, 2);
+        const char *bin = getenv("WEFT_BIN");
+        execl(bin, bin, "submit", wl, "--gateway", gw, "--token", TOKEN, "--out", out,
+              "--timeout", "20", (char *)NULL);
+        _exit(127);
+    }
+    snprintf(want, sizeof want, "job %d registered", id);
+    for (int i = 0; i < 500 && !file_has(log, want); i++)
+        usleep(10 * 1000);
+    cr_assert(file_has(log, want), "weft submit did not register job %d", id);
+    snprintf(want, sizeof want, "%d", id);
+    cr_assert_eq(run_cancel(want, msg, sizeof msg), 0, "weft cancel: %s", msg);
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "weft submit: status %#x", status);
+    unlink(wl);
+}
+
 /* weft submit keeps a cancelled job apart: its time to the cancel is no
  * JCT, so the average leaves it out and --out marks it (before, it was a
  * row like any finished job's and made the average look better). And an
@@ -380,37 +419,34 @@ Test(gateway_hostile, submit_keeps_a_cancelled_job_apart)
     cr_assert(strstr(out, "cannot write '") && strstr(out, "no/such/dir.csv"), "%s", out);
     cr_assert_null(strstr(out, "registered"), "%s", out);
 
-    char wl[96];
-    snprintf(wl, sizeof wl, "%s/one.weft", dir);
-    FILE *f = fopen(wl, "w");
-    cr_assert(f);
-    fprintf(f, "weft-workload 1\nports 4\njob 77 0 1 0 1\ncoflow 1 0 1 -\n0 1 2000000\nend 1\n");
-    fclose(f);
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        const char *bin = getenv("WEFT_BIN");
-        execl(bin, bin, "submit", wl, "--gateway", gw, "--token", TOKEN, "--out", csv,
-              "--timeout", "20", (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 500 && !file_has(log, "job 77 registered"); i++)
-        usleep(10 * 1000);
-    cr_assert(file_has(log, "job 77 registered"), "weft submit did not register job 77");
-    cr_assert_eq(run_cancel("77", out, sizeof out), 0, "weft cancel: %s", out);
-    int status = 0;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "weft submit: status %#x", status);
+    submit_one_and_cancel(dir, 77, csv, log, true);
     cr_assert(file_has(log, "1 jobs, 1 cancelled; average JCT 0.000 s over the 0 finished"),
               "weft submit's report");
     cr_assert(file_has(csv, "job,arrival_s,jct_s,cancelled"));
     char line[256];
     cr_assert(file_line(csv, "77,", line, sizeof line), "no row for job 77");
     cr_assert(line[strlen(line) - 2] == '1', "job 77 not marked cancelled: %s", line);
-    unlink(wl), unlink(csv), unlink(log);
+    unlink(csv), unlink(log);
+    cr_assert_eq(rmdir(dir), 0);
+}
+
+/* weft submit --out /dev/stdout with stdout redirected to a file: the
+ * report, then the CSV. fopen("/dev/stdout", "w") emptied that file, so
+ * the lines printed before the CSV were lost (NUL bytes in their place)
+ * and the CSV came first. */
+Test(gateway_hostile, submit_out_on_stdout_keeps_the_report)
+{
+    char dir[] = "/tmp/weft-submit-XXXXXX", log[96], text[4096];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(log, sizeof log, "%s/submit.out", dir);
+    submit_one_and_cancel(dir, 78, "/dev/stdout", log, false);
+    size_t n = read_file(log, text, sizeof text - 1);
+    text[n] = '\0';
+    cr_assert_eq(strlen(text), n, "NUL bytes in: %s", text);
+    cr_assert(!strncmp(text, "job 78 registered", 17), "%s", text);
+    const char *report = strstr(text, "\n1 jobs, 1 cancelled; ");
+    cr_assert(report && strstr(report, "\njob,arrival_s,jct_s,cancelled\n78,0,"), "%s", text);
+    unlink(log);
     cr_assert_eq(rmdir(dir), 0);
 }
 
