@@ -362,6 +362,14 @@ int cmd_eval(int argc, char **argv)
                         argv[k]);
                 return CLI_USAGE;
             }
+    /* `--csv *.weft` takes the glob's first file for the CSV, which
+       the results replaced once the runs were done */
+    for (int i = optind; csv_path && i < argc; i++)
+        if (!strcmp(csv_path, argv[i]) || cli_same_file(csv_path, argv[i])) {
+            fprintf(stderr, "weft eval: --csv '%s' is a workload given ('%s'): the results "
+                    "would replace it\n", csv_path, argv[i]);
+            return CLI_USAGE;
+        }
     if (model && !uses_learned)
         fprintf(stderr, "weft eval: note: --model is used by the learned policy only, and no "
                 "--policy is learned; ignored\n");

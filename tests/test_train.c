@@ -1814,6 +1814,30 @@ Test(train, cli_eval_refuses_a_workload_given_twice)
     cli_teardown();
 }
 
+/* eval --csv naming one of its workloads is a usage error, the workload
+ * left as it was: `--csv *.weft` took the glob's first file for the
+ * CSV and replaced that workload with the results. */
+Test(train, cli_eval_csv_never_replaces_a_workload)
+{
+    if (!cli_toy("eval-csv-input"))
+        return;
+    const char *d = cli_dir;
+    char cmd[256], toy[32768];
+    snprintf(cmd, sizeof cmd, "cp %s/toy.weft %s/copy.weft", d, d);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(toy, sizeof toy, "%s", cli_file("toy.weft"));
+    cr_assert_eq(cli("eval --csv %s/toy.weft %s/copy.weft --policy fifo --policy sebf", d, d),
+                 0, "%s", cli_file("err")); /* one workload, and the CSV named as asked */
+    cr_assert(!strncmp(cli_file("toy.weft"), "policy,workload,", 16));
+    snprintf(cmd, sizeof cmd, "cp %s/copy.weft %s/toy.weft", d, d);
+    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(cli("eval --csv %s/toy.weft %s/copy.weft %s/toy.weft --policy fifo --policy "
+                     "sebf", d, d, d), 2);
+    cr_assert(strstr(cli_file("err"), "toy.weft' is a workload given"), "%s", cli_file("err"));
+    cr_assert_str_eq(cli_file("toy.weft"), toy);
+    cli_teardown();
+}
+
 /* eval --help names the policies a run without --policy compares, in the
  * table's order: it said "learned and every heuristic", and the per-flow
  * fair and srf are not run. */
