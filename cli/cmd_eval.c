@@ -87,6 +87,17 @@ static const char *half_str(double h, char buf[16])
     return buf;
 }
 
+/* A mean ratio and its 95% half-width for the closing lines: "M ± H", or
+ * for one workload "M; one workload, so no interval" (it read "M ± -"). */
+static const char *ratio_ci(double m, double h, char buf[64])
+{
+    if (isnan(h))
+        snprintf(buf, 64, "%.4f; one workload, so no interval", m);
+    else
+        snprintf(buf, 64, "%.4f ± %.4f", m, h);
+    return buf;
+}
+
 /* Mean and 95% half-width of x[idx[0..n)] (or of x[0..n) when idx NULL). */
 static void mean_ci(const double *x, const size_t *idx, size_t n, double *mean, double *half)
 {
@@ -531,7 +542,7 @@ int cmd_eval(int argc, char **argv)
         if (!strcmp(name[p], "learned")) {
             double mr, hr;
             mean_ci(r + p * n, NULL, n, &mr, &hr);
-            char chr[16];
+            char chr[64];
             char diff[48]; /* a tie, or within what one decimal shows, is no direction */
             if (fabs(1 - mr) < 5e-4)
                 snprintf(diff, sizeof diff, "the same within 0.05%%");
@@ -539,17 +550,17 @@ int cmd_eval(int argc, char **argv)
                 snprintf(diff, sizeof diff, "%.1f%% %s", fabs(1 - mr) * 100,
                          mr < 1 ? "lower" : "higher");
             printf("\n%s vs %s: avg weighted JCT %s on average over %zu workloads "
-                   "(95%% CI of the ratio %.4f ± %s)\n",
-                   spec[p], spec[B], diff, n, mr, half_str(hr, chr));
+                   "(%s %s)\n", spec[p], spec[B], diff, n,
+                   isnan(hr) ? "the ratio" : "95% CI of the ratio", ratio_ci(mr, hr, chr));
         }
     if (lp_bound) {
         double mr, hr, mb, hb;
         mean_ci(r + n_pol * n, NULL, n, &mr, &hr);
         mean_ci(rb + n_pol * n, NULL, n, &mb, &hb);
-        char chr[16];
+        char chr[64];
         printf("\nno schedule vs %s: at most %.1f%% lower on average over %zu workloads (the LP "
-               "bound's mean ratio %.4f ± %s; to each workload's best heuristic %.4f)\n",
-               spec[B], (1 - mr) * 100, n, mr, half_str(hr, chr), mb);
+               "bound's mean ratio %s; to each workload's best heuristic %.4f)\n",
+               spec[B], (1 - mr) * 100, n, ratio_ci(mr, hr, chr), mb);
     }
     if (csv_path) {
         csv_arg_t ca = {.spec = spec, .paths = paths, .grp = grp, .w = w, .r = r, .rb = rb,

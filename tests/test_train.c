@@ -1838,6 +1838,23 @@ Test(train, cli_eval_csv_never_replaces_a_workload)
     cli_teardown();
 }
 
+/* eval's closing lines on one workload, which gives no interval, say so;
+ * they read "95% CI of the ratio 0.9527 ± -". */
+Test(train, cli_eval_of_one_workload_says_it_has_no_interval)
+{
+    if (!cli_toy("eval-one"))
+        return;
+    cr_assert_eq(cli("eval %s/toy.weft --policy learned --policy fifo --lp-bound", cli_dir), 0,
+                 "%s", cli_file("err"));
+    const char *out = cli_file("out"), *learned = strstr(out, "\nlearned vs fifo: ");
+    cr_assert(learned && strstr(learned, " over 1 workloads (the ratio 0.") &&
+                  strstr(learned, "; one workload, so no interval)\n"), "%s", out);
+    cr_assert(strstr(out, "bound's mean ratio 0.") &&
+                  strstr(out, "; one workload, so no interval; to each workload's"), "%s", out);
+    cr_assert(!strstr(out, "± -"), "%s", out);
+    cli_teardown();
+}
+
 /* eval --help names the policies a run without --policy compares, in the
  * table's order: it said "learned and every heuristic", and the per-flow
  * fair and srf are not run. */
