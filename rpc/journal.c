@@ -352,7 +352,8 @@ static size_t record_need(const rpc_decoder_t *dec)
 }
 
 /* The error for damage found after record #records (ending at byte good):
- * where, what (`what`, then the last detail), and what the operator can do.
+ * where, what (`what`, then the last detail), and what the operator can do;
+ * at byte 0 (neither a header nor a record), that it may be no journal.
  * Nothing has been written to the file. */
 static weft_err_t damaged(weft_err_t err, const char *path, uint64_t records, uint64_t good,
                           const char *what)
@@ -365,6 +366,11 @@ static weft_err_t damaged(weft_err_t err, const char *path, uint64_t records, ui
     else if (records > 1)
         snprintf(keep, sizeof keep, " (its first %llu bytes hold records #1-#%llu)",
                  (unsigned long long)good, (unsigned long long)records);
+    if (good == 0) /* no header and no record: a wrong file named as likely as damage */
+        return weft_fail(err, "journal %s: not a journal weft wrote, or one damaged from its "
+                         "first byte (byte 0): %s%s; the file is left as it is (a journal: "
+                         "restore it from a copy, or move it away to start without its jobs)",
+                         path, what, detail);
     return weft_fail(err, "journal %s: damaged after record #%llu (byte %llu): %s%s; the journal "
                      "is left as it is: restore it from a copy, or move it away to start "
                      "without its jobs%s", path, (unsigned long long)records,

@@ -2041,7 +2041,7 @@ Test(gateway_journal_files, a_journal_of_a_newer_format_is_refused_as_such, .tim
                            "--journal", path, NULL};
     const char *check[] = {"journal", path, "--ports", "4", NULL};
     const char *const *runs[2] = {serve, check};
-    char want[192];
+    char want[320];
     snprintf(want, sizeof want, "unsupported version: journal %s is of format 3, and this weft "
              "reads formats 1 and 2: a newer weft wrote it", path);
     for (int r = 0; r < 2; r++) {
@@ -2055,9 +2055,36 @@ Test(gateway_journal_files, a_journal_of_a_newer_format_is_refused_as_such, .tim
     write_file(path, other, sizeof other - 1);
     int st = run_weft(out, sizeof out, serve);
     cr_assert_eq(st, 1, "exit status %d: %s", st, out);
-    snprintf(want, sizeof want, "journal %s: damaged after record #0 (byte 0): it starts with "
-             "byte 0xff, as a journal header does", path);
+    snprintf(want, sizeof want, "journal %s: not a journal weft wrote, or one damaged from its "
+             "first byte (byte 0): it starts with byte 0xff, as a journal header does", path);
     cr_assert(strstr(out, want) && strstr(out, "move it away"), "'%s' lacks '%s'", out, want);
+    unlink(path);
+}
+
+/* Another file given as the journal (a workload, the token file) is
+ * refused by weft serve and weft journal as perhaps no journal, unchanged;
+ * they called it "damaged after record #0 (byte 0)" and said only to
+ * restore it from a copy. */
+Test(gateway_journal_files, a_file_that_is_no_journal_is_named_as_perhaps_none, .timeout = 30)
+{
+    char path[64], out[2048], back[128], want[192];
+    snprintf(path, sizeof path, "/tmp/weft-gw-nojournal-%d.weft", (int)getpid());
+    const char text[] = "weft-workload 1\nports 2\njob 0 0 1 0 1\ncoflow 1 0 1 -\n0 1 9\nend 1\n";
+    write_file(path, text, sizeof text - 1);
+    const char *serve[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "4", "--token", TOKEN,
+                           "--journal", path, NULL};
+    const char *check[] = {"journal", path, "--ports", "4", NULL};
+    const char *const *runs[2] = {serve, check};
+    snprintf(want, sizeof want, "journal %s: not a journal weft wrote, or one damaged from its "
+             "first byte (byte 0): frame #1: frame of ", path);
+    for (int r = 0; r < 2; r++) {
+        int st = run_weft(out, sizeof out, runs[r]);
+        cr_assert_eq(st, 1, "weft %s: exit status %d: %s", runs[r][0], st, out);
+        cr_assert(strstr(out, want) && strstr(out, "the file is left as it is"),
+                  "weft %s: '%s' lacks '%s'", runs[r][0], out, want);
+        cr_assert_eq(read_file(path, back, sizeof back), sizeof text - 1);
+        cr_assert(!memcmp(back, text, sizeof text - 1), "the file changed");
+    }
     unlink(path);
 }
 
