@@ -19,6 +19,7 @@
 #include "coflow/learned.h"
 #include "dag/dag.h"
 #include "netsim/netsim.h"
+#include "train/train.h"
 #include "workload/workload.h"
 
 bool cli_is_decimal(const char *s)
@@ -536,12 +537,32 @@ const char *cli_default_model(char *buf, size_t len, const char **origin)
     return cli_find_shipped("models/" CLI_MODEL_NAME, false, buf, len);
 }
 
+weft_err_t cli_load_model(const char *cmd, const char *path, const char *origin,
+                          coflow_learned_model_t *m)
+{
+    attn_model_file_t mf;
+    attn_model_init(&mf);
+    weft_err_t err = coflow_learned_model_read(m, &mf, path);
+    /* a checkpoint loads as a model, and may be meant (a look at a run
+       under way), but its parameters are the last iteration's, not the
+       best, which a run writes beside it */
+    if (!err && train_file_is_checkpoint(&mf)) {
+        const char *slash = strrchr(path, '/');
+        int dir = slash ? (int)(slash - path + 1) : 0;
+        fprintf(stderr, "weft %s: note: %s %s is a training checkpoint: its last iteration's "
+                "parameters are used, not the best; its run writes %.*sbest.msgpack (best "
+                "validation, with --val) and %.*sfinal.msgpack (at its end)\n", cmd, origin,
+                path, dir, path, dir, path);
+    }
+    attn_model_destroy(&mf);
+    return err;
+}
+
 bool cli_check_model(const char *cmd, const char *path, const char *origin)
 {
     coflow_learned_model_t m;
-    coflow_learned_model_init(&m);
     weft_clear_error();
-    weft_err_t err = coflow_learned_model_load(&m, path);
+    weft_err_t err = cli_load_model(cmd, path, origin, &m);
     coflow_learned_model_destroy(&m);
     if (!err)
         return true;

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "coflow/coflow.h"
+#include "coflow/learned.h"
 #include "workload/workload.h"
 
 /* File name of the shipped model of the learned policy, in models/. */
@@ -144,7 +145,15 @@ const char *cli_find_default(const char *cmd, const char *rel, bool want_dir, co
  * model"), for cli_check_model's messages. */
 const char *cli_default_model(char *buf, size_t len, const char **origin);
 
-/* Reads the model file at path once, so that a bad one stops CMD before
+/* Reads the model file at path into m (coflow_learned_model_load; m empty
+ * on error, the error left for the caller to report), and notes on stderr
+ * when it is a training checkpoint: "weft CMD: note: ORIGIN PATH is a
+ * training checkpoint: its last iteration's parameters are used, not the
+ * best; its run writes DIR/best.msgpack (...) and DIR/final.msgpack ...". */
+weft_err_t cli_load_model(const char *cmd, const char *path, const char *origin,
+                          coflow_learned_model_t *m);
+
+/* Reads the model file at path once (cli_load_model), so that a bad one stops CMD before
  * any run (not after the other policies' have taken their time): "weft
  * CMD: ORIGIN PATH: what is wrong", ORIGIN saying where the path came
  * from ("--model", "$WEFT_MODEL", ...). False after the message. */

@@ -78,19 +78,16 @@ static int describe(FILE *o, const char *path, const attn_model_file_t *mf,
                                 : "at every emulator decision");
     fprintf(o, "  %-18s%zu tensors, %zu floats; %zu vectors\n", "weights", mf->n_tensors,
             floats, mf->n_vecs);
-    for (size_t i = 0; i < mf->n_ints; i++)
-        if (!strncmp(mf->ints[i].name, "train.", 6)) { /* what train_checkpoint_save adds */
-            fprintf(o, "  %-18sa training checkpoint (weft train --resume): its parameters "
-                    "are the last iteration's; the best are in best.msgpack beside it\n", "kind");
-            char progress[512], options[1024];
-            if (train_checkpoint_describe(mf, path, m, progress, sizeof progress, options,
-                                          sizeof options) == WEFT_OK)
-                fprintf(o, "  %-18s%s\n  %-18s%s\n", "progress", progress, "options",
-                        options);
-            else
-                fprintf(o, "  %-18s%s\n", "settings", weft_last_error());
-            break;
-        }
+    if (train_file_is_checkpoint(mf)) {
+        fprintf(o, "  %-18sa training checkpoint (weft train --resume): its parameters "
+                "are the last iteration's; the best are in best.msgpack beside it\n", "kind");
+        char progress[512], options[1024];
+        if (train_checkpoint_describe(mf, path, m, progress, sizeof progress, options,
+                                      sizeof options) == WEFT_OK)
+            fprintf(o, "  %-18s%s\n  %-18s%s\n", "progress", progress, "options", options);
+        else
+            fprintf(o, "  %-18s%s\n", "settings", weft_last_error());
+    }
     return CLI_OK;
 }
 
@@ -130,12 +127,9 @@ int cmd_model(int argc, char **argv)
     attn_model_file_t mf;
     attn_model_init(&mf);
     coflow_learned_model_t m;
-    coflow_learned_model_init(&m);
     /* the container for the format and the entries, then the learned
        policy's own checks on it: one read of the file */
-    weft_err_t err = attn_model_load(path, &mf);
-    if (!err)
-        err = coflow_learned_model_from_file(&m, &mf, path);
+    weft_err_t err = coflow_learned_model_read(&m, &mf, path);
     int rc = CLI_ERROR;
     if (err) {
         cli_report("model", err);

@@ -775,7 +775,7 @@ int cmd_train(int argc, char **argv)
     /* the model and the checkpoint before anything is written, so a bad
        one leaves --out as it was */
     coflow_learned_model_t m;
-    weft_err_t err = init ? coflow_learned_model_load(&m, init)
+    weft_err_t err = init ? cli_load_model(C, init, "--init", &m)
                           : coflow_learned_model_random(&m, cfg.seed);
     /* --prior zeroes the score head: on a residual that would throw away
        what its training learned (the shipped model is one) */

@@ -512,15 +512,21 @@ static weft_err_t check_finite(const attn_model_file_t *mf)
     return WEFT_OK;
 }
 
+weft_err_t coflow_learned_model_read(coflow_learned_model_t *m, attn_model_file_t *mf,
+                                     const char *path)
+{
+    weft_err_t err = attn_model_load(path, mf); /* its details start with the path */
+    if (!err)
+        return coflow_learned_model_from_file(m, mf, path);
+    coflow_learned_model_init(m);
+    return err;
+}
+
 weft_err_t coflow_learned_model_load(coflow_learned_model_t *m, const char *path)
 {
     attn_model_file_t mf;
     attn_model_init(&mf);
-    weft_err_t err = attn_model_load(path, &mf); /* its details start with the path */
-    if (!err)
-        err = coflow_learned_model_from_file(m, &mf, path);
-    else
-        coflow_learned_model_init(m);
+    weft_err_t err = coflow_learned_model_read(m, &mf, path);
     attn_model_destroy(&mf);
     return err;
 }

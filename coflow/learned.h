@@ -86,6 +86,11 @@ weft_err_t coflow_learned_model_make_residual(coflow_learned_model_t *m, double 
  * vector of the file is refused (EINVAL, with its element). m stays empty
  * on error. */
 weft_err_t coflow_learned_model_load(coflow_learned_model_t *m, const char *path);
+/* The same, leaving the file's entries in mf (attn_model_init'ed by the
+ * caller, who destroys it whatever the result) for what else it holds: a
+ * checkpoint's train.* entries. */
+weft_err_t coflow_learned_model_read(coflow_learned_model_t *m, attn_model_file_t *mf,
+                                     const char *path);
 /* The same from an already parsed file (checkpoints carry more entries);
  * path only names the file in errors. */
 weft_err_t coflow_learned_model_from_file(coflow_learned_model_t *m, const attn_model_file_t *mf,

@@ -1465,6 +1465,42 @@ Test(train, cli_model_prints_a_checkpoints_options_that_resume_it)
     cli_teardown();
 }
 
+/* A checkpoint given where a model goes runs its last iteration's
+ * parameters, not the best: sim, eval, serve and train --init say so,
+ * naming the file and the run's models beside it (they ran it without a
+ * word); a model proper gets no such note. */
+Test(train, cli_a_checkpoint_used_as_a_model_is_noted)
+{
+    if (!cli_toy("train-checkpoint-as-model"))
+        return;
+    const char *d = cli_dir;
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 1 " QUICK, d, d), 0, "%s",
+                 cli_file("err"));
+    const char *runs[] = {
+        "sim %s/toy.weft --policy learned --model %s/run/%s",
+        "eval %s/toy.weft --policy learned --policy fifo --model %s/run/%s",
+        /* stops at the missing secrets, after the model is read */
+        "serve --ports 8 --token t --policy learned --agent-tokens %s/none --model %s/run/%s",
+        "train %s/toy.weft --init %s/run/%s --out %s/again --iters 1 " QUICK,
+    }; /* each with d, d, the file and d (unused but by train) */
+    const char *cmds[] = {"sim", "eval", "serve", "train"};
+    for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+        char want[512];
+        snprintf(want, sizeof want, "weft %s: note: %s %s/run/checkpoint.msgpack is a training "
+                 "checkpoint: its last iteration's parameters are used, not the best; its run "
+                 "writes %s/run/best.msgpack (best validation, with --val) and "
+                 "%s/run/final.msgpack (at its end)\n", cmds[i], i < 3 ? "--model" : "--init",
+                 d, d, d);
+        int st = cli(runs[i], d, d, "checkpoint.msgpack", d);
+        cr_assert_eq(st, i == 2 ? 1 : 0, "%s: %s", cmds[i], cli_file("err"));
+        cr_assert(strstr(cli_file("err"), want), "%s: %s", cmds[i], cli_file("err"));
+        cli(runs[i], d, d, "final.msgpack", d);
+        cr_assert(!strstr(cli_file("err"), "training checkpoint"), "%s: %s", cmds[i],
+                  cli_file("err"));
+    }
+    cli_teardown();
+}
+
 /* A model file where a workload goes (--val, a training workload, weft
  * eval's): said so, not "a NUL byte at column 174: not a text file, or a
  * damaged one", which sent one looking for damage in a good model. */

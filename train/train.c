@@ -1496,6 +1496,14 @@ static const char *fmt_float(float f, char *buf, size_t n)
     return buf;
 }
 
+bool train_file_is_checkpoint(const attn_model_file_t *mf)
+{
+    for (size_t i = 0; i < mf->n_ints; i++)
+        if (!strncmp(mf->ints[i].name, "train.", 6))
+            return true;
+    return false;
+}
+
 weft_err_t train_checkpoint_describe(const attn_model_file_t *mf, const char *path,
                                      const coflow_learned_model_t *m, char *progress,
                                      size_t n_progress, char *options, size_t n_options)

@@ -210,6 +210,11 @@ weft_err_t train_checkpoint_load(train_t *t, const char *path);
  * settings, workloads and priors; at any iteration), else load's error. */
 weft_err_t train_checkpoint_check(const train_t *t, const char *path);
 
+/* Whether model file mf (as attn_model_load reads it) is a training
+ * checkpoint: it holds the train.* entries train_checkpoint_save adds to
+ * the model (any format of them). O(entries). */
+bool train_file_is_checkpoint(const attn_model_file_t *mf);
+
 /* A checkpoint's run in words, for `weft model`: into progress (n_progress
  * bytes, cut there) "iteration I of N (Adam step S); best validation R at
  * iteration B; P training and V --val workloads (recorded as hashes)", and
