@@ -68,12 +68,14 @@ typedef struct {
     {"gateway", required_argument, NULL, 'g'}, {"token", required_argument, NULL, 't'},     \
         {"token-file", required_argument, NULL, 'T'}, {"tls-ca", required_argument, NULL, 'C'}
 #define CLI_GW_TIMEOUT_OPTION {"timeout", required_argument, NULL, 'x'}
-/* Takes getopt_long's result ch (its argument arg) into o if it is one of
- * those options: CLI_OK, or CLI_USAGE / CLI_ERROR after a message naming
- * the option; any other ch is an option the command does not know:
- * CLI_USAGE after usage(stderr). */
-int cli_gw_option(const char *cmd, int ch, const char *arg, cli_gw_opts_t *o,
-                  void (*usage)(FILE *));
+/* Takes getopt_long's result ch (its argument in optarg) into o if it is
+ * one of those options: CLI_OK, or CLI_USAGE / CLI_ERROR after a message
+ * naming the option. Any other ch is getopt_long's '?' or ':' (opterr 0,
+ * optstring starting with ':', as every command parses): CLI_USAGE after
+ * cli_bad_option's message, from longopts and argv, and usage(stderr). */
+struct option;
+int cli_gw_option(const char *cmd, int ch, cli_gw_opts_t *o, const struct option *longopts,
+                  char *const *argv, void (*usage)(FILE *));
 /* After the options: false, after "weft CMD: --gateway HOST:PORT is
  * required" (or the token's), if o lacks the gateway or the token. */
 bool cli_gw_complete(const char *cmd, const cli_gw_opts_t *o);

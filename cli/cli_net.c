@@ -4,13 +4,14 @@
  * connect / hello / wait of a short-lived client.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli_util.h"
 
 bool cli_parse_hostport(const char *cmd, const char *opt, const char *s, char *host, size_t n,
                         int *port, int min_port)
@@ -74,9 +75,10 @@ bool cli_read_token(const char *cmd, const char *path, char *buf, size_t n)
     return true;
 }
 
-int cli_gw_option(const char *cmd, int ch, const char *arg, cli_gw_opts_t *o,
-                  void (*usage)(FILE *))
+int cli_gw_option(const char *cmd, int ch, cli_gw_opts_t *o, const struct option *longopts,
+                  char *const *argv, void (*usage)(FILE *))
 {
+    const char *arg = optarg;
     switch (ch) {
     case 'g':
         return cli_parse_hostport(cmd, "--gateway", arg, o->host, sizeof o->host, &o->port, 1)
@@ -91,7 +93,10 @@ int cli_gw_option(const char *cmd, int ch, const char *arg, cli_gw_opts_t *o,
         return cli_read_token(cmd, arg, o->token, sizeof o->token) ? CLI_OK : CLI_ERROR;
     case 'C': o->tls_ca = arg; return CLI_OK;
     case 'x': return cli_parse_seconds(cmd, "--timeout", arg, &o->timeout_s) ? CLI_OK : CLI_USAGE;
-    default: usage(stderr); return CLI_USAGE;
+    default:
+        cli_bad_option(cmd, ch, longopts, argv);
+        usage(stderr);
+        return CLI_USAGE;
     }
 }
 

@@ -34,7 +34,8 @@ static void usage(FILE *out)
             "its data port. A byte counts as sent once the destination agent acknowledged\n"
             "reading it (once written, to an agent too old to acknowledge); what a receiver\n"
             "lost with a broken connection is sent again. Reconnects with back-off and\n"
-            "resumes its flows when the gateway restarts.\n"
+            "resumes its flows when the gateway restarts. Exit status 1 if it stops on an\n"
+            "error, 2 on a usage error.\n"
             "\n"
             "options:\n"
             "  --id N              the fabric port this agent speaks for (0..ports-1)\n"
@@ -74,8 +75,9 @@ int cmd_agent(int argc, char **argv)
     cli_gw_opts_t g = {0};
     long id = -1;
     optind = 1;
+    opterr = 0; /* weft's own messages: cli_gw_option */
     int ch;
-    while ((ch = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
         char *end;
         switch (ch) {
         case 'i':
@@ -112,7 +114,7 @@ int cmd_agent(int argc, char **argv)
         case 'v': o.log = stderr; break;
         case 'h': usage(stdout); return CLI_OK;
         default: {
-            int r = cli_gw_option("agent", ch, optarg, &g, usage);
+            int r = cli_gw_option("agent", ch, &g, longopts, argv, usage);
             if (r != CLI_OK)
                 return r;
         }

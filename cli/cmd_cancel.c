@@ -26,7 +26,7 @@ static void usage(FILE *out)
             "A job that has already finished is left as it is. A gateway not listening, or\n"
             "gone before it answered (a restart), is tried again within the timeout\n"
             "(default 10 s). Exit status 1 if a job id is unknown or the gateway does not\n"
-            "answer within the timeout.\n"
+            "answer within the timeout, 2 on a usage error.\n"
             "\n"
             "options:\n"
             "  --gateway HOST:PORT the gateway's address (weft serve --listen)\n"
@@ -92,13 +92,14 @@ int cmd_cancel(int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     cli_gw_opts_t g = {.timeout_s = 10};
     optind = 1;
+    opterr = 0; /* weft's own messages: cli_gw_option */
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         if (ch == 'h') {
             usage(stdout);
             return CLI_OK;
         }
-        int r = cli_gw_option("cancel", ch, optarg, &g, usage);
+        int r = cli_gw_option("cancel", ch, &g, longopts, argv, usage);
         if (r != CLI_OK)
             return r;
     }

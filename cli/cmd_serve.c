@@ -24,7 +24,8 @@ static void usage(FILE *out)
             "Runs the online coflow scheduler: agents (weft agent) and clients (weft submit)\n"
             "connect over TCP (docs/protocol.md); on every event and tick the gateway orders\n"
             "the released coflows and allocates rates like `weft sim`, and pushes to each\n"
-            "agent the rates and priority classes that changed.\n"
+            "agent the rates and priority classes that changed. Exit status 1 if it cannot\n"
+            "start or stops on an error, 2 on a usage error.\n"
             "\n"
             "options:\n"
             "  --listen HOST:PORT  address to bind (default 127.0.0.1:7470; an IP address,\n"
@@ -148,8 +149,9 @@ static int serve(int argc, char **argv, serve_owned_t *own)
     o.port_rate = WEFT_GBPS_BYTES;
     size_t n_caps = 0; /* --port-cap, in the order given (a later one wins) */
     optind = 1;
+    opterr = 0; /* weft's own messages, as the other commands' */
     int ch;
-    while ((ch = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'l':
             if (!cli_parse_hostport("serve", "--listen", optarg, host, sizeof host, &port, 0))
@@ -238,7 +240,11 @@ static int serve(int argc, char **argv, serve_owned_t *own)
         case 'K': o.tls_key = optarg; break;
         case 'v': o.log = stderr; break;
         case 'h': usage(stdout); return CLI_OK;
-        default: usage(stderr); return CLI_USAGE;
+        case ':':
+        default:
+            cli_bad_option("serve", ch, longopts, argv);
+            usage(stderr);
+            return CLI_USAGE;
         }
     }
     if (!o.tls_cert != !o.tls_key) {

@@ -23,7 +23,7 @@ static void usage(FILE *out)
             "connected, the jobs in flight and their unfinished flows, and its counters\n"
             "(decisions, frames, errors, timeouts, journal). Exit status 1 if the gateway\n"
             "cannot be reached, refuses the token or does not answer within the timeout\n"
-            "(default 10 s).\n"
+            "(default 10 s), 2 on a usage error.\n"
             "\n"
             "options:\n"
             "  --gateway HOST:PORT the gateway's address (weft serve --listen)\n"
@@ -289,8 +289,9 @@ int cmd_status(int argc, char **argv)
     bool json = false, one_job = false;
     int64_t job = 0;
     optind = 1;
+    opterr = 0; /* weft's own messages: cli_gw_option */
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (ch) {
         case 'j': json = true; break;
         case 'J': {
@@ -308,7 +309,7 @@ int cmd_status(int argc, char **argv)
         }
         case 'h': usage(stdout); return CLI_OK;
         default: {
-            int r = cli_gw_option("status", ch, optarg, &g, usage);
+            int r = cli_gw_option("status", ch, &g, longopts, argv, usage);
             if (r != CLI_OK)
                 return r;
         }

@@ -28,7 +28,8 @@ static void usage(FILE *out)
             "left out of the average; a job registered before this run, the gateway's JCT;\n"
             "none for one it finished and forgot: weft serve --keep-finished).\n"
             "--out writes job,arrival_s,jct_s,cancelled (jct_s empty where unknown).\n"
-            "Exit status 1 if a job is refused or the timeout (default 600 s) passes.\n"
+            "Exit status 1 if a job is refused or the timeout (default 600 s) passes, 2 on a\n"
+            "usage error.\n"
             "WORKLOAD - reads standard input.\n"
             "\n"
             "options:\n"
@@ -75,8 +76,9 @@ int cmd_submit(int argc, char **argv)
     const char *out_path = NULL;
     workload_format_t fmt = WORKLOAD_FORMAT_AUTO;
     optind = 1;
+    opterr = 0; /* weft's own messages: cli_gw_option */
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (ch) {
         case 'o':
             if (cli_check_name("submit", "--out", optarg, "file"))
@@ -91,7 +93,7 @@ int cmd_submit(int argc, char **argv)
             break;
         case 'h': usage(stdout); return CLI_OK;
         default: {
-            int r = cli_gw_option("submit", ch, optarg, &g, usage);
+            int r = cli_gw_option("submit", ch, &g, longopts, argv, usage);
             if (r != CLI_OK)
                 return r;
         }

@@ -112,8 +112,9 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(commands[i].name, name)) {
-            /* getopt names the program by argv[0] in its own messages:
-               "weft serve: unrecognized option", as every message starts */
+            /* argv[0] names the command as every message starts ("weft
+               serve"), should getopt ever print one of its own (every
+               command sets opterr 0 and says it in weft's words) */
             char prog[32];
             snprintf(prog, sizeof prog, "weft %s", commands[i].name);
             argv[1] = prog;

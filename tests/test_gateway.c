@@ -3246,11 +3246,20 @@ Test(gateway, options_name_what_is_wrong, .timeout = 30)
          "--keep-finished '': expected an integer >= 0"},
         {{"serve", "--ports", "4", "--token", "t", "--keep-finished", "99999999999999999999"},
          "--keep-finished '99999999999999999999': expected an integer 0.."},
+        /* a bad option in weft's words, as the other commands name it
+           (it was getopt's: "unrecognized option", "requires an argument") */
         {{"serve", "--ports", "4", "--token", "t", "--keep-finished"},
-         "weft serve: option '--keep-finished' requires an argument"},
-        /* getopt's own messages name the command as every other does */
-        {{"serve", "--bogus"}, "weft serve: unrecognized option '--bogus'"},
-        {{"status", "--bogus"}, "weft status: unrecognized option '--bogus'"},
+         "weft serve: option '--keep-finished' needs a value\n"},
+        {{"serve", "--bogus"}, "weft serve: unknown option '--bogus'\n"},
+        {{"serve", "--ports", "4", "-vz"}, "weft serve: unknown option '-z'\n"},
+        {{"serve", "--verbose=1"}, "weft serve: option '--verbose' takes no value\n"},
+        {{"agent", "--id", "0", "--bogus"}, "weft agent: unknown option '--bogus'\n"},
+        {{"agent", "--gateway"}, "weft agent: option '--gateway' needs a value\n"},
+        {{"submit", "w", "--port"}, "weft submit: unknown option '--port'\n"},
+        {{"cancel", "3", "-zq"}, "weft cancel: unknown option '-z'\n"},
+        {{"cancel", "3", "--timeout"}, "weft cancel: option '--timeout' needs a value\n"},
+        {{"status", "--bogus"}, "weft status: unknown option '--bogus'\n"},
+        {{"status", "--t", "x"}, "weft status: ambiguous option '--t'\n"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         char out[4096];
