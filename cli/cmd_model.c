@@ -31,7 +31,8 @@ static void usage(FILE *out)
             "options:\n"
             "  -o, --out OUT       write the model again to OUT in this build's format\n"
             "                      (version 2, ending with its SHA-256), its entries\n"
-            "                      unchanged: gives a version 1 file a checksum\n"
+            "                      unchanged: gives a version 1 file a checksum (OUT is\n"
+            "                      checked writable before the model is read)\n"
             "  -h, --help          this text\n"
             "\n"
             "The summary goes to standard output, or with -o to standard error.\n"
@@ -124,6 +125,10 @@ int cmd_model(int argc, char **argv)
         return CLI_USAGE;
     }
     const char *path = argv[optind];
+    /* before the summary, as the other commands check their outputs: a
+       directory -o was refused only after it */
+    if (out && cli_check_writable("model", out))
+        return CLI_ERROR;
     attn_model_file_t mf;
     attn_model_init(&mf);
     coflow_learned_model_t m;

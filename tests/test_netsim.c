@@ -3124,6 +3124,23 @@ static unsigned char *read_all(const char *path, size_t *n)
     return b;
 }
 
+/* weft model -o OUT is checked before the model is read and summarised,
+ * as the other commands check their outputs: a directory, or a file in a
+ * missing one, was refused only after the summary. */
+Test(sim_cli, model_refuses_an_output_it_cannot_write_before_the_summary)
+{
+    NEED_BIN();
+    const char *outs[] = {"", "/none/m.msgpack"};
+    for (size_t i = 0; i < 2; i++) {
+        cr_assert_eq(cli("model models/weft-policy.msgpack -o %s%s", cli_dir, outs[i]), 1);
+        char want[256];
+        snprintf(want, sizeof want, "weft model: cannot write '%s%s': %s\n", cli_dir, outs[i],
+                 i ? "No such file or directory" : "Is a directory");
+        cr_assert_str_eq(cli_file("err"), want);
+        cr_assert_str_empty(cli_file("out"));
+    }
+}
+
 static void write_all(const char *path, const unsigned char *b, size_t n)
 {
     FILE *f = fopen(path, "wb");
