@@ -201,9 +201,11 @@ int cmd_convert(int argc, char **argv)
         return CLI_ERROR;
     }
     if (output)
-        fprintf(stderr, "weft convert: %s -> %s: %zu jobs, %zu coflows, %zu flows, %.17g bytes\n",
-                workload_input_name(input), output, wl.n_jobs, wl.n_coflows, wl.n_flows,
-                coflow_workload_total_bytes(&wl));
+        fprintf(stderr, "weft convert: %s -> %s: %zu %s, %zu %s, %zu %s, %.17g bytes\n",
+                workload_input_name(input), output, wl.n_jobs,
+                cli_plural(wl.n_jobs, "job", "jobs"), wl.n_coflows,
+                cli_plural(wl.n_coflows, "coflow", "coflows"), wl.n_flows,
+                cli_plural(wl.n_flows, "flow", "flows"), coflow_workload_total_bytes(&wl));
     coflow_workload_destroy(&wl);
     return CLI_OK;
 }

@@ -426,7 +426,9 @@ int cmd_eval(int argc, char **argv)
     have_wls = true;
     if (uses_learned)
         printf("model: %s\n", model);
-    printf("%zu workloads, %zu policies, ports at %g bytes/s each way\n", n, n_pol, port_rate);
+    printf("%zu %s, %zu %s, ports at %g bytes/s each way\n", n,
+           cli_plural(n, "workload", "workloads"), n_pol,
+           cli_plural(n_pol, "policy", "policies"), port_rate);
     fflush(stdout);
     bool tty = !progress && isatty(STDERR_FILENO); /* the line in place */
     for (size_t p = 0; p < n_pol; p++) {
@@ -524,7 +526,8 @@ int cmd_eval(int argc, char **argv)
             if (m == n)
                 continue; /* one group: the same as the whole set */
         }
-        printf("\n%s (%zu workloads); B = %s\n", label, m, spec[B]);
+        printf("\n%s (%zu %s); B = %s\n", label, m, cli_plural(m, "workload", "workloads"),
+               spec[B]);
         /* "±" is two bytes and one column: its fields one byte wider */
         printf("%-22s %12s %10s %10s %10s %10s %10s\n", "policy", "avgwJCT(s)", "±95%",
                "vs B", "±95%", "vs best/wl", "±95%");
@@ -549,8 +552,8 @@ int cmd_eval(int argc, char **argv)
             else
                 snprintf(diff, sizeof diff, "%.1f%% %s", fabs(1 - mr) * 100,
                          mr < 1 ? "lower" : "higher");
-            printf("\n%s vs %s: avg weighted JCT %s on average over %zu workloads "
-                   "(%s %s)\n", spec[p], spec[B], diff, n,
+            printf("\n%s vs %s: avg weighted JCT %s on average over %zu %s (%s %s)\n",
+                   spec[p], spec[B], diff, n, cli_plural(n, "workload", "workloads"),
                    isnan(hr) ? "the ratio" : "95% CI of the ratio", ratio_ci(mr, hr, chr));
         }
     if (lp_bound) {
@@ -558,9 +561,10 @@ int cmd_eval(int argc, char **argv)
         mean_ci(r + n_pol * n, NULL, n, &mr, &hr);
         mean_ci(rb + n_pol * n, NULL, n, &mb, &hb);
         char chr[64];
-        printf("\nno schedule vs %s: at most %.1f%% lower on average over %zu workloads (the LP "
+        printf("\nno schedule vs %s: at most %.1f%% lower on average over %zu %s (the LP "
                "bound's mean ratio %s; to each workload's best heuristic %.4f)\n",
-               spec[B], (1 - mr) * 100, n, ratio_ci(mr, hr, chr), mb);
+               spec[B], (1 - mr) * 100, n, cli_plural(n, "workload", "workloads"),
+               ratio_ci(mr, hr, chr), mb);
     }
     if (csv_path) {
         csv_arg_t ca = {.spec = spec, .paths = paths, .grp = grp, .w = w, .r = r, .rb = rb,

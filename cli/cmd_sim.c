@@ -804,10 +804,11 @@ int cmd_sim(int argc, char **argv)
     if (save_model && (rc = save_random_model(save_model, seed)) != CLI_OK)
         goto cleanup;
 
-    printf("workload %s: %zu jobs, %zu coflows, %zu flows, %.6g bytes on %zu ports at "
-           "%.6g bytes/s%s\n",
-           workload_input_name(path), wl.n_jobs, wl.n_coflows, wl.n_flows,
-           coflow_workload_total_bytes(&wl), fab.n_ports, port_rate,
+    printf("workload %s: %zu %s, %zu %s, %zu %s, %.6g bytes on %zu %s at %.6g bytes/s%s\n",
+           workload_input_name(path), wl.n_jobs, cli_plural(wl.n_jobs, "job", "jobs"),
+           wl.n_coflows, cli_plural(wl.n_coflows, "coflow", "coflows"), wl.n_flows,
+           cli_plural(wl.n_flows, "flow", "flows"), coflow_workload_total_bytes(&wl),
+           fab.n_ports, cli_plural(fab.n_ports, "port", "ports"), port_rate,
            n_caps ? " (some ports set by --port-cap)" : "");
     printf("bound: average weighted lower bound of JCT %.6g s\n", dag_weighted_bound(&wl));
     if (lp_bound) {

@@ -3124,6 +3124,30 @@ static unsigned char *read_all(const char *path, size_t *n)
     return b;
 }
 
+/* The summaries people read count in words that agree with the count:
+ * convert, sim and eval said "1 jobs, 1 coflows, 1 flows", "1 ports" and
+ * "1 workloads, 1 policies"; two of a thing stay plural. */
+Test(sim_cli, summaries_say_one_of_a_thing_in_the_singular)
+{
+    NEED_BIN();
+    cli_write("one.weft", "weft-workload 1\nports 1\njob 0 0 1 0 1\ncoflow 0 0 1 -\n"
+                          "0 0 1000\nend 1\n");
+    cr_assert_eq(cli("convert %s/one.weft -o %s/two.weft", cli_dir, cli_dir), 0, "%s",
+                 cli_file("err"));
+    ERR_HAS("two.weft: 1 job, 1 coflow, 1 flow, 1000 bytes\n");
+    cr_assert_eq(cli("sim %s/one.weft --policy sebf", cli_dir), 0, "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("out"), "one.weft: 1 job, 1 coflow, 1 flow, 1000 bytes on 1 port "
+                     "at 1.25e+08 bytes/s\n"), "%s", cli_file("out"));
+    cr_assert_eq(cli("eval %s/one.weft --policy sebf", cli_dir), 0, "%s", cli_file("err"));
+    const char *out = cli_file("out");
+    cr_assert(!strncmp(out, "1 workload, 1 policy, ports", 27) &&
+              strstr(out, "all workloads (1 workload); B = sebf\n"), "%s", out);
+    cr_assert_eq(cli("eval %s/one.weft %s/two.weft --policy sebf --policy fifo", cli_dir,
+                     cli_dir), 0, "%s", cli_file("err"));
+    cr_assert(!strncmp(cli_file("out"), "2 workloads, 2 policies, ports", 30), "%s",
+              cli_file("out"));
+}
+
 /* weft model -o OUT is checked before the model is read and summarised,
  * as the other commands check their outputs: a directory, or a file in a
  * missing one, was refused only after the summary. */

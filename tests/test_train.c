@@ -1883,7 +1883,7 @@ Test(train, cli_eval_of_one_workload_says_it_has_no_interval)
     cr_assert_eq(cli("eval %s/toy.weft --policy learned --policy fifo --lp-bound", cli_dir), 0,
                  "%s", cli_file("err"));
     const char *out = cli_file("out"), *learned = strstr(out, "\nlearned vs fifo: ");
-    cr_assert(learned && strstr(learned, " over 1 workloads (the ratio 0.") &&
+    cr_assert(learned && strstr(learned, " over 1 workload (the ratio 0.") &&
                   strstr(learned, "; one workload, so no interval)\n"), "%s", out);
     cr_assert(strstr(out, "bound's mean ratio 0.") &&
                   strstr(out, "; one workload, so no interval; to each workload's"), "%s", out);
