@@ -690,11 +690,13 @@ weft_err_t netsim_run(const coflow_workload_t *wl, const coflow_fabric_t *fab,
        prediction. */
     size_t change_only = 0, change_only_max = 1000000 + 64 * wl->n_jobs;
     /* Decisions in a row that moved the clock by nothing, finished no flow
-       and took no arrival, release or predicted change: a flow too short
-       for a double's clock there (netsim_check_clock finds those before a
-       run; a caller may skip it), which would be decided on for ever.
-       Simultaneous events are one decision, so two in a row are already
-       rare. */
+       and took no predicted change: a flow too short for a double's clock
+       there (netsim_check_clock finds those before a run; a caller may
+       skip it), which would be decided on for ever. An arrival or release
+       still pending is no progress: those due by now were all taken, so
+       it comes later (counting it looped for ever while a job was still
+       to arrive). Simultaneous events are one decision, so two in a row
+       are already rare. */
     size_t stopped = 0;
     s.tick0 = now;
     s.st.now = now;
@@ -742,7 +744,7 @@ weft_err_t netsim_run(const coflow_workload_t *wl, const coflow_fabric_t *fab,
         } else {
             change_only = 0;
         }
-        if (dt == 0 && s.n_done == 0 && !external && !by_change) {
+        if (dt == 0 && s.n_done == 0 && !by_change) {
             if (++stopped > 1000)
                 WEFT_CHECK(weft_fail(WEFT_EINVAL,
                                      "the clock stopped at t=%.17g s: %zu decisions in a row "

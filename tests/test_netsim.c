@@ -779,6 +779,11 @@ Test(netsim_guard, a_clock_that_stops_is_an_error, .timeout = 30)
     cr_assert(strstr(weft_last_error(), "the clock stopped at t=0 s") &&
                   strstr(weft_last_error(), "netsim_check_clock"),
               "%s", weft_last_error());
+    /* the same with a job still to arrive (which it waited for, for ever) */
+    add_single(3, 1, 1, 2, 3, 1);
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "the clock stopped at t=0 s"), "%s", weft_last_error());
 }
 
 /* The check weft sim takes before any run finds a flow the clock cannot
