@@ -210,11 +210,12 @@ Test(schedules_single, fifo_vs_preemption)
 
 /*
  * Aalo's queue change needs next_change: ports at 1 MiB/s. A (job 0, at 0):
- * 0->1 30 MiB; B (job 1, at 5): 0->1 8 MiB.
- *   0..10: A alone; at 5 B arrives, both in queue 0 (A has sent 5 MiB), FIFO
- *   keeps A. At 10 A's job has sent 10 MiB: queue 1, B (queue 0) preempts:
- *   B 10..18, A resumes 18..38. CCT A 38, B 13.
- *   fifo: A 0..30, B 30..38: CCT A 30, B 33.
+ * 0->1 30 MiB; B (job 1, at 5): 0->1 8 MiB; C (job 2, at 0): 2->3 30 MiB,
+ * beside A, so that the bytes of both count as they move together.
+ *   0..10: A alone on port 0; at 5 B arrives, both in queue 0 (A has sent
+ *   5 MiB), FIFO keeps A. At 10 A's job has sent 10 MiB: queue 1, B (queue
+ *   0) preempts: B 10..18, A resumes 18..38. C 0..30. CCT A 38, B 13, C 30.
+ *   fifo: A 0..30, B 30..38, C 0..30: CCT A 30, B 33, C 30.
  */
 Test(schedules_single, aalo_demotes_at_threshold)
 {
@@ -229,12 +230,19 @@ Test(schedules_single, aalo_demotes_at_threshold)
     cof(1, 0);
     flow(0, 1, 8 * MiB);
     end_job();
+    fab.cap_out[2] = fab.cap_in[3] = MiB;
+    job(2, 0, 1);
+    cof(1, 0);
+    flow(2, 3, 30 * MiB);
+    end_job();
     sim("aalo", NULL);
     expect_cct("aalo", 0, 38);
     expect_cct("aalo", 1, 13);
+    expect_cct("aalo", 2, 30);
     sim("fifo", NULL);
     expect_cct("fifo", 0, 30);
     expect_cct("fifo", 1, 33);
+    expect_cct("fifo", 2, 30);
 }
 
 /* The same at 10^6/7 bytes/s with B (5e6 bytes) arriving at 10.2, where
@@ -409,6 +417,37 @@ Test(schedules_alloc, a_short_flow_late_in_a_trace_takes_its_time)
         sim(runs[k][0], runs[k][1]);
         expect_cct(runs[k][0], 0, 4e-7);
         expect_cct(runs[k][0], 1, 4e-7);
+    }
+}
+
+/*
+ * There, where the clock steps by more than a billionth of such a flow, a
+ * flow whose last step of the clock falls a little short of its bytes ends
+ * within its time tolerance (8 steps of the clock at its rate), in that
+ * event, not in a step of its own. Eight jobs, 1e-6 s apart, each of one
+ * coflow: 0->1 b bytes and 2->3 b / 2, with b from 4e-7 up by 3.1e-11, so
+ * each event rounds its own way. Every allocator sends 2->3 at full rate
+ * (madd: paced at 1/2 and backfilled to 1), done at b / 2, and 0->1 at
+ * full rate, done at b: each job's two finishes and each later job's
+ * arrival are 23 events.
+ */
+Test(schedules_alloc, short_flows_late_in_a_trace_end_in_one_event_each)
+{
+    for (int k = 0; k < 8; k++) {
+        double b = 4e-7 + k * 3.1e-11;
+        job(k, 604800 + k * 1e-6, 1);
+        cof(1, 0);
+        flow(0, 1, b);
+        flow(2, 3, b / 2);
+        end_job();
+    }
+    const char *runs[][2] = {{"fifo", "greedy"}, {"sebf", "madd"}, {"fifo", "fair"},
+                             {"fifo", "srf"}};
+    for (size_t k = 0; k < sizeof runs / sizeof *runs; k++) {
+        sim(runs[k][0], runs[k][1]);
+        cr_assert_eq(res.n_events, 23, "%s: %zu events", runs[k][1], res.n_events);
+        for (size_t c = 0; c < 8; c++)
+            expect_cct(runs[k][1], c, 4e-7 + c * 3.1e-11);
     }
 }
 
