@@ -87,6 +87,18 @@ static weft_err_t order_record(void *ctx, coflow_state_t *st, size_t *ids, size_
     return WEFT_OK;
 }
 
+/* Records job 0's bytes sent at every decision (job_sent, which orderings
+ * may read: docs/adding-a-policy.md). */
+static double sent_seen[8];
+static size_t n_sent_seen;
+
+static weft_err_t order_sent(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+{
+    if (n_sent_seen < 8)
+        sent_seen[n_sent_seen++] = st->job_sent[0];
+    return order_index(ctx, st, ids, n);
+}
+
 /* next_change at every whole second: decisions at integer times. */
 static double change_each_second(void *ctx, const coflow_state_t *st)
 {
@@ -102,6 +114,9 @@ static const coflow_ordering_t t_lifo = {"t-lifo", "highest index first", "t-gre
                                          NULL, NULL, order_lifo, NULL, false, NULL};
 static const coflow_ordering_t t_record = {"t-record", "records ids", "t-greedy", true, 0,
                                            NULL, NULL, order_record, NULL, false, NULL};
+static const coflow_ordering_t t_sent = {"t-sent", "index, records job 0's bytes sent",
+                                         "t-greedy", true, 0, NULL, NULL, order_sent, NULL,
+                                         false, NULL};
 static const coflow_ordering_t t_seconds = {"t-seconds", "index, re-decided each second",
                                             "t-greedy", true, 0, NULL, NULL, order_index,
                                             change_each_second, false, NULL};
@@ -260,6 +275,14 @@ static double change_never_happens(void *ctx, const coflow_state_t *st)
     return nextafter(st->now, INFINITY);
 }
 
+/* next_change at the present: no change (coflow.h asks for a time after
+ * now), which must not be decided on again and again. */
+static double change_now(void *ctx, const coflow_state_t *st)
+{
+    (void)ctx;
+    return st->now;
+}
+
 /* Lowest index first, but its third decision fails (as a learned ordering
  * without the memory to score its coflows does). */
 static size_t n_orders;
@@ -273,6 +296,10 @@ static weft_err_t order_fails_third(void *ctx, coflow_state_t *st, size_t *ids, 
 static const coflow_ordering_t t_fails = {"t-fails", "fails at its third decision", "t-greedy",
                                           true, 0, NULL, NULL, order_fails_third, NULL, false,
                                           NULL};
+
+static const coflow_ordering_t t_now = {"t-now", "index, a change predicted at now", "t-greedy",
+                                        true, 0, NULL, NULL, order_index, change_now, false,
+                                        NULL};
 
 static const coflow_ordering_t t_liar = {"t-liar", "predicts changes that never come",
                                          "t-greedy", true, 0, NULL, NULL, order_index,
@@ -331,15 +358,23 @@ static void add_single(int64_t id, double arrival, double weight, uint32_t src, 
     cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
 }
 
-static void run(const coflow_ordering_t *o, const coflow_allocator_t *a)
+/* Runs wl on fab with opts, --check on and every flow's finish recorded,
+ * expecting no error and no violation. */
+static void run_with(netsim_opts_t opts)
 {
     cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK, "%s", weft_last_error());
-    netsim_opts_t opts = {.ordering = o, .allocator = a, .check = true, .record_flows = true};
+    opts.check = true;
+    opts.record_flows = true;
     netsim_result_destroy(&res); /* a test may run twice */
     netsim_result_init(&res);
     weft_err_t err = netsim_run(&wl, &fab, &opts, &res);
     cr_assert_eq(err, WEFT_OK, "%s", weft_last_error());
     cr_assert_eq(res.n_violations, 0, "%s", res.first_violation);
+}
+
+static void run(const coflow_ordering_t *o, const coflow_allocator_t *a)
+{
+    run_with((netsim_opts_t){.ordering = o, .allocator = a});
 }
 
 #define EPS 1e-12
@@ -505,6 +540,7 @@ Test(netsim_schedule, simultaneous_finishes_one_decision)
     assert_near(res.coflow_finish_s[1], 1.3);
     cr_assert_eq(res.n_events, 2);
     cr_assert_eq(res.n_decisions, 2);
+    cr_assert_eq(res.max_active_flows, 3); /* A's two and B's, open at 0 */
     /* A's two flows, then B's one */
     cr_assert_eq(res.n_rated_total, 3);
     cr_assert_eq(res.n_paced_total, 0);
@@ -513,6 +549,7 @@ Test(netsim_schedule, simultaneous_finishes_one_decision)
     run(&t_index, coflow_allocator_find("madd"));
     cr_assert_float_eq(res.coflow_finish_s[1], 1.3, 1e-9); /* (MADD shaves 1e-12) */
     cr_assert_eq(res.n_decisions, 2);
+    cr_assert_eq(res.max_active_flows, 3);
     cr_assert_eq(res.n_rated_total, 0);
     cr_assert_eq(res.n_paced_total, 2);
     /* Per-flow fair by port pairs: the three pairs share ports 0 and 3 at
@@ -521,8 +558,102 @@ Test(netsim_schedule, simultaneous_finishes_one_decision)
     cr_assert_float_eq(res.coflow_finish_s[0], 0.6, 1e-9);
     cr_assert_float_eq(res.coflow_finish_s[1], 1.3, 1e-9);
     cr_assert_eq(res.n_decisions, 2);
+    cr_assert_eq(res.max_active_flows, 3);
     cr_assert_eq(res.n_rated_total, 4);
     cr_assert_eq(res.n_paced_total, 0);
+    /* the pairs' rates are the per-flow allocator's, trimmed alike */
+    double by_pairs[2] = {res.coflow_finish_s[0], res.coflow_finish_s[1]};
+    run_with((netsim_opts_t){.ordering = &t_index, .allocator = coflow_allocator_find("fair"),
+                             .eager_pacing = true});
+    for (size_t c = 0; c < 2; c++)
+        cr_assert(fabs(by_pairs[c] - res.coflow_finish_s[c]) <= 1e-15 * res.coflow_finish_s[c],
+                  "coflow %zu done at %.17g by pairs, at %.17g flow by flow", c, by_pairs[c],
+                  res.coflow_finish_s[c]);
+}
+
+/* A flow within a billionth of its bytes of its end finishes in the event
+ * that finishes the others (FINISH_REL_TOL), not in one of its own 1e-12 s
+ * later: coflows A and B each send 0.3 bytes and 0.3 + 1e-12 (B: + 2e-12),
+ * A 0->1 and 2->3, B 1->0 and 3->2, all at full rate (per-flow fair: a
+ * hair below; MADD paces each coflow whole, so B's end is 1e-12 s after
+ * A's). One event finishes all four flows. */
+Test(netsim_schedule, a_flow_a_billionth_short_finishes_with_the_event)
+{
+    cr_assert_eq(coflow_workload_add_job(&wl, 1, 0, 1, 0), WEFT_OK);
+    for (uint32_t c = 0; c < 2; c++) {
+        cr_assert_eq(coflow_workload_add_coflow(&wl, c, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, c, 1 - c, 0.3), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, 2 + c, 3 - c, 0.3 + (c + 1) * 1e-12),
+                     WEFT_OK);
+    }
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    const char *allocs[3] = {"greedy", "fair", "madd"};
+    for (size_t a = 0; a < 3; a++) {
+        run(&t_index, coflow_allocator_find(allocs[a]));
+        cr_assert_eq(res.n_events, 1, "%s: %zu events", allocs[a], res.n_events);
+        cr_assert_float_eq(res.coflow_finish_s[0], 0.3, 1e-9);
+        for (size_t f = 1; f < 4; f++)
+            cr_assert(res.flow_finish_s[f] == res.flow_finish_s[0], "%s: flow %zu at %.17g, "
+                      "flow 0 at %.17g", allocs[a], f, res.flow_finish_s[f],
+                      res.flow_finish_s[0]);
+    }
+}
+
+/* The same for a pair of per-flow fair that moved down the list of open
+ * pairs when the ones before it closed, keeping its own tolerance: E sends
+ * 0->3 and 2->1 1e-4 bytes, A 0->1 0.3 and 2->3 0.3 + 1e-12, all four at
+ * 1/2 until E is done at 2e-4 s, then A's at 1: both at 0.3001 s. */
+Test(netsim_schedule, a_pair_moved_down_keeps_its_tolerance)
+{
+    cr_assert_eq(coflow_workload_add_job(&wl, 1, 0, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 3, 1e-4), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 2, 1, 1e-4), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 2, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 0.3), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 2, 3, 0.3 + 1e-12), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    run(&t_index, coflow_allocator_find("fair"));
+    cr_assert_eq(res.n_events, 2, "%zu events", res.n_events);
+    cr_assert_float_eq(res.coflow_finish_s[0], 2e-4, 1e-12);
+    cr_assert_float_eq(res.coflow_finish_s[1], 0.3001, 1e-9);
+    cr_assert(res.flow_finish_s[2] == res.flow_finish_s[3], "%.17g, %.17g",
+              res.flow_finish_s[2], res.flow_finish_s[3]);
+}
+
+/* A pair that opens again counts its flows' bytes from zero, whatever the
+ * pair before it in its place sent: X sends 0->1 1e12 bytes on ports of
+ * 1e12 bytes/s (1 s), then Y, arriving at 2 s, 2->3 1234.567 bytes at 1
+ * byte/s (per-flow fair: a hair below). Counted from X's 1e12 bytes, Y's
+ * would round to 1e-4. */
+Test(netsim_schedule, a_pair_that_opens_again_counts_from_zero)
+{
+    fab.cap_out[0] = fab.cap_in[1] = 1e12;
+    add_single(1, 0, 1, 0, 1, 1e12);
+    add_single(2, 2, 1, 2, 3, 1234.567);
+    run(&t_index, coflow_allocator_find("fair"));
+    cr_assert_float_eq(res.coflow_finish_s[1] - res.coflow_release_s[1], 1234.567, 1e-6);
+}
+
+/* The same for a flow MADD backfilled: A sends 0->1 1 byte and 2->3 0.5,
+ * paced to end at 1 s, 2->3 backfilled to full rate; B sends 1->0 0.5 -
+ * 1e-12, ending that much before A's 2->3, which ends with it. Events at
+ * 0.5 - 1e-12 and 1 s. */
+Test(netsim_schedule, a_backfilled_flow_a_billionth_short_finishes_with_the_event)
+{
+    cr_assert_eq(coflow_workload_add_job(&wl, 1, 0, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 1), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 2, 3, 0.5), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 2, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 1, 0, 0.5 - 1e-12), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    run(&t_index, coflow_allocator_find("madd"));
+    cr_assert_eq(res.n_events, 2, "%zu events", res.n_events);
+    cr_assert_eq(res.n_rated_total, 1); /* A's 2->3, backfilled */
+    cr_assert_float_eq(res.coflow_finish_s[0], 1, 1e-9);
+    cr_assert(res.flow_finish_s[1] == res.flow_finish_s[2], "%.17g, %.17g",
+              res.flow_finish_s[1], res.flow_finish_s[2]);
 }
 
 /* An arrival mid-flight preempts: job 1 at 0: 0->1 4 bytes; job 2 at 1:
@@ -563,6 +694,44 @@ Test(netsim_schedule, ids_by_release_time)
     cr_assert_eq(seen_ids[3], 0);
 }
 
+/* Coflows released at the same instant reach the ordering by index, however
+ * their jobs arrived: job 1 (index 0) at 1 s, job 2 at 0 s and job 3 at
+ * 0.5 s, after compute times of 0, 1 and 0.5 s, each 1 byte p -> p on a
+ * port of its own: one decision at 1 s, of [0, 1, 2]. */
+Test(netsim_schedule, ids_released_together_by_index)
+{
+    static const double arrival[3] = {1, 0, 0.5};
+    for (uint32_t j = 0; j < 3; j++) {
+        cr_assert_eq(coflow_workload_add_job(&wl, j + 1, arrival[j], 1, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_coflow(&wl, 1, 1 - arrival[j]), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, j, j, 1), WEFT_OK);
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    }
+    run(&t_record, &t_greedy);
+    cr_assert_eq(n_seen, 3);
+    for (size_t c = 0; c < 3; c++)
+        cr_assert_eq(seen_ids[c], c);
+}
+
+/* What a job sent is counted as its flows move, under lazy pacing too: job
+ * 1 sends 0->1 10 bytes from 0 s; job 2's 1 byte (2->3) at 4 s brings
+ * decisions at 4 and 5 s, when job 1 has sent 4 and 5 bytes. */
+Test(netsim_schedule, job_sent_counts_what_moved)
+{
+    add_single(1, 0, 1, 0, 1, 10);
+    add_single(2, 4, 1, 2, 3, 1);
+    const char *allocs[2] = {"greedy", "madd"};
+    const double want[3] = {0, 4, 5};
+    for (size_t a = 0; a < 2; a++) {
+        n_sent_seen = 0;
+        run(&t_sent, coflow_allocator_find(allocs[a]));
+        cr_assert_eq(n_sent_seen, 3, "%s", allocs[a]);
+        for (size_t k = 0; k < 3; k++) /* (MADD paces 1e-12 below the port's rate) */
+            cr_assert_float_eq(sent_seen[k], want[k], 1e-9, "%s: decision %zu: %.17g",
+                               allocs[a], k, sent_seen[k]);
+    }
+}
+
 /* Port utilization is the bytes over the fabric's send capacity times the
  * makespan: port 0 sends at 2 bytes/s (and receives at 1), so 4 bytes 0->1
  * arriving at 1 s take 4 s at port 1's rate, done at 5 s, and the fabric
@@ -593,6 +762,60 @@ Test(netsim_schedule, tick_and_next_change)
     cr_assert_eq(res.n_decisions, 10); /* at 0, 1, ..., 9 */
 }
 
+/* Ticks fall on the first arrival plus whole ticks, each one reckoned from
+ * there: 10.05 bytes arriving at 0 with a tick of 0.1 s are decided on at
+ * 0, 0.1, ..., 10 (though 4.3 / 0.1 rounds below 43, so the tick after
+ * 4.3 s is first found at 4.3 itself), and 8.5 bytes arriving at 0.7 s
+ * with a tick of 1 s at 0.7, 1.7, ..., 8.7 (not at 0.7, 1, 2, ..., 9). */
+Test(netsim_schedule, ticks_fall_on_the_first_arrival_plus_whole_ticks)
+{
+    add_single(1, 0, 1, 0, 1, 10.05);
+    run_with((netsim_opts_t){.ordering = &t_index, .allocator = &t_greedy, .tick_s = 0.1});
+    assert_near(res.coflow_finish_s[0], 10.05);
+    cr_assert_eq(res.n_decisions, 101);
+    wl.jobs[0].arrival_s = 0.7;
+    wl.flows[0].bytes = 8.5;
+    run_with((netsim_opts_t){.ordering = &t_index, .allocator = &t_greedy, .tick_s = 1});
+    assert_near(res.coflow_finish_s[0], 9.2);
+    cr_assert_eq(res.n_decisions, 9);
+}
+
+/* Releases leave their heap in time order, in whatever order they entered
+ * it: the eight roots of three jobs, each a flow p -> p of 1 byte on a port
+ * of its own, so each finishes 1 s after its release, its job's arrival
+ * plus its compute time. Job 1's five roots enter together at 0 s, due in
+ * no order; jobs 2 and 3 enter theirs while releases are taken, at 9.5 and
+ * 11 s (a heap that sifted them up by the wrong parent gave the root due
+ * at 13 s at 25 s). A release taken late finishes late. */
+Test(netsim_schedule, releases_leave_their_heap_in_time_order)
+{
+    coflow_workload_destroy(&wl);
+    coflow_fabric_destroy(&fab);
+    coflow_workload_init(&wl, 8);
+    cr_assert_eq(coflow_fabric_init(&fab, 8, 1.0), WEFT_OK);
+    static const struct {
+        double arrival;
+        size_t n;
+        double compute[5];
+    } jobs[3] = {{0, 5, {25, 12, 9, 32, 10}}, {9.5, 2, {3.5, 26.5}}, {11, 1, {19}}};
+    uint32_t port = 0;
+    for (size_t j = 0; j < 3; j++) {
+        cr_assert_eq(coflow_workload_add_job(&wl, (int64_t)j, jobs[j].arrival, 1, 0), WEFT_OK);
+        for (size_t k = 0; k < jobs[j].n; k++, port++) {
+            cr_assert_eq(coflow_workload_add_coflow(&wl, (int64_t)k, jobs[j].compute[k]),
+                         WEFT_OK);
+            cr_assert_eq(coflow_workload_add_flow(&wl, port, port, 1), WEFT_OK);
+        }
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    }
+    run(&t_index, &t_greedy);
+    for (size_t j = 0, c = 0; j < 3; j++)
+        for (size_t k = 0; k < jobs[j].n; k++, c++) {
+            assert_near(res.coflow_release_s[c], jobs[j].arrival + jobs[j].compute[k]);
+            assert_near(res.coflow_finish_s[c], jobs[j].arrival + jobs[j].compute[k] + 1);
+        }
+}
+
 /* The ordering's default allocator is looked up by name when none is given;
  * one that is not registered is a clear EINVAL. */
 Test(netsim_schedule, missing_allocator)
@@ -620,6 +843,13 @@ Test(netsim_guard, stall_is_an_error_not_a_loop)
     /* it waited for the second arrival before giving up */
     cr_assert(strstr(msg, "t=5"), "%s", msg);
     cr_assert_null(res.coflow_finish_s);
+    /* and for a release still due: job 2 there at 0 s, its coflow after
+       5 s of compute */
+    wl.jobs[1].arrival_s = 0;
+    wl.coflows[1].compute_s = 5;
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_EINTERNAL);
+    cr_assert(strstr(weft_last_error(), "stalled at t=5 s"), "%s", weft_last_error());
 }
 
 /* An ordering's error ends the run with it, saying when: a failed decision
@@ -676,9 +906,10 @@ Test(netsim_guard, unlisted_rates_are_counted)
     cr_assert(strstr(res.first_violation, "listed"), "%s", res.first_violation);
 }
 
-/* Under lazy pacing a listed flow must have a finite rate > 0 and belong to
- * an active coflow; anything else is the allocator's error, named with the
- * flow, its coflow and the rate, not a schedule built on it. */
+/* Under lazy pacing, and flow by flow, a listed flow must have a finite
+ * rate > 0 and belong to an active coflow; anything else is the
+ * allocator's error, named with the flow, its coflow and the rate, not a
+ * schedule built on it. */
 Test(netsim_guard, lazy_pacing_refuses_a_bad_backfill)
 {
     add_single(1, 0, 1, 0, 1, 4);
@@ -695,6 +926,15 @@ Test(netsim_guard, lazy_pacing_refuses_a_bad_backfill)
     cr_assert(strstr(msg, "t-lazy-inactive") && strstr(msg, "flow 1 of coflow 1 (not active) "
                                                             "with 0.5 bytes/s at t=0"), "%s", msg);
     cr_assert_null(res.coflow_finish_s);
+    opts.eager_pacing = true;
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_EINTERNAL);
+    cr_assert(strstr(weft_last_error(), "'t-lazy-inactive' (ordering 't-index') gave flow 1 of "
+                                        "coflow 1 the rate 0.5 at t=0 s"),
+              "%s", weft_last_error());
+    opts.allocator = &t_lazy_zero;
+    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_EINTERNAL);
+    cr_assert(strstr(weft_last_error(), "gave flow 0 of coflow 0 the rate 0 at t=0 s"), "%s",
+              weft_last_error());
 }
 
 /* --check recomputes each lazy decision from zero and names the first flow
@@ -736,12 +976,27 @@ Test(netsim_guard, lazy_check_names_a_flow_moving_only_in_the_recomputation)
  * limit (1e6 + 64 per job) stops it with a message naming the ordering. */
 Test(netsim_guard, next_change_that_never_comes)
 {
-    add_single(1, 0, 1, 0, 1, 2);
+    /* below 1 s the step is 1e-12 s, not 1e-12 of the clock (which from 0
+       would crawl up from the least double): 1e-7 bytes in 1e5 steps */
+    add_single(1, 0, 1, 0, 1, 1e-7);
+    run(&t_liar, &t_greedy);
+    assert_near(res.coflow_finish_s[0], 1e-7);
+    cr_assert(res.n_decisions > 99000 && res.n_decisions < 101000, "%zu", res.n_decisions);
+    wl.flows[0].bytes = 2;
     cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
     netsim_opts_t opts = {.ordering = &t_liar, .allocator = &t_greedy};
     cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_EINTERNAL);
     cr_assert(strstr(weft_last_error(), "t-liar") && strstr(weft_last_error(), "next_change"),
               "%s", weft_last_error());
+}
+
+/* A change predicted at the present is none: one decision, at 0. */
+Test(netsim_guard, a_change_predicted_at_now_is_none)
+{
+    add_single(1, 0, 1, 0, 1, 10);
+    run(&t_now, &t_greedy);
+    assert_near(res.coflow_finish_s[0], 10);
+    cr_assert_eq(res.n_decisions, 1);
 }
 
 /* Where a double cannot resolve a job (an arrival at 1e15 s: steps of
