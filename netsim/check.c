@@ -5,7 +5,8 @@
  * the same decision recomputed the reference way; each flow as it
  * finishes sent its bytes (its rates over time, summed apart from the
  * emulator's count of its bytes left) within its finish tolerance, neither
- * short of them nor past them; and at the end bytes conserved, every flow
+ * short of them nor past them; each release taken from the heap when it
+ * is due, not at a later event; and at the end bytes conserved, every flow
  * finished, DAG order (each coflow released when its inputs are ready, no
  * earlier or later; each job finished when its last coflow did plus its
  * final compute time), CCT >= isolation time and JCT >= lower bound. A
@@ -398,6 +399,16 @@ void sim_check_step(sim_t *s, double dt)
                       "%.3g)", now, f, fl->src, fl->dst, id, job, -residue / l->rate, -residue,
                       fl->bytes, tol);
     }
+}
+
+void sim_check_release(sim_t *s, size_t c, double due, double now)
+{
+    if (due >= now) /* the heap gives up nothing before it is due */
+        return;
+    const coflow_coflow_t *co = &s->wl->coflows[c];
+    violation(s, "t=%.12g s: coflow %lld of job %lld, due for release at %.12g s, was "
+              "released only now", now, (long long)co->id,
+              (long long)s->wl->jobs[co->job].id, due);
 }
 
 void sim_check_end(sim_t *s)

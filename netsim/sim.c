@@ -272,6 +272,8 @@ static void take_releases(sim_t *s, double now)
 {
     while (s->n_heap > 0 && s->heap[0].t <= now) {
         pending_t p = heap_pop(s);
+        if (s->opts->check)
+            sim_check_release(s, p.c, p.t, now);
         coflow_state_release(&s->st, p.c, p.t);
         if (s->lazy)
             lazy_release(s, p.c);

@@ -274,6 +274,10 @@ void sim_check_decision(sim_t *s, size_t kept);
  * flow of done[] must have been sent its bytes within its finish tolerance,
  * neither short of them nor past them. */
 void sim_check_step(sim_t *s, double dt);
+/* A release taken from the heap at `now`: it must be taken when it is due
+ * (next_event stops the clock at every due time), since the coflow is
+ * stamped with its due time and a late one would pass every other check. */
+void sim_check_release(sim_t *s, size_t c, double due, double now);
 /* The end of a run: bytes conserved, every flow finished, DAG order,
  * releases and job finishes on time, CCT and JCT against their bounds. */
 void sim_check_end(sim_t *s);

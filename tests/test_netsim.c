@@ -1549,9 +1549,28 @@ static weft_err_t order_drops_final_compute(void *ctx, coflow_state_t *st, size_
     return WEFT_OK;
 }
 
+/* An ordering that, once, swaps the two releases pending in the heap, the
+ * later one on top: a broken heap, which holds the earlier one until the
+ * later one is due and then gives it up with its own due time. */
+static weft_err_t order_swaps_releases(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+{
+    order_index(ctx, st, ids, n);
+    sim_t *s = sim_of(st);
+    if (!broken && s->n_heap == 2 && s->heap[0].t < s->heap[1].t) {
+        pending_t top = s->heap[0];
+        s->heap[0] = s->heap[1];
+        s->heap[1] = top;
+        broken = true;
+    }
+    return WEFT_OK;
+}
+
 static const coflow_ordering_t t_late_release = {"t-late-release", "index, a release late",
                                                  "t-greedy", true, 0, NULL, NULL,
                                                  order_late_release, NULL, false, NULL};
+static const coflow_ordering_t t_swaps_releases = {"t-swaps-releases", "index, a heap broken",
+                                                    "t-greedy", true, 0, NULL, NULL,
+                                                    order_swaps_releases, NULL, false, NULL};
 static const coflow_ordering_t t_drops_final = {"t-drops-final", "index, a final compute lost",
                                                 "t-greedy", true, 0, NULL, NULL,
                                                 order_drops_final_compute, NULL, false, NULL};
@@ -1567,6 +1586,28 @@ Test(netsim_check, a_late_release_is_counted)
                          "coflow 11 of job 5 released at 8 s, after its inputs were ready "
                          "(7.5 s)");
     cr_assert_float_eq(res.coflow_release_s[1], 8, EPS);
+}
+
+/* Jobs 1 and 2 arrive at 0 s, their coflows due after 7.5 and 20 s of
+ * compute (2 bytes each, 0->1 and 1->0); job 3 (30 bytes on 2->3) keeps
+ * the decisions coming. A heap broken at 0 s holds job 1's release until
+ * 20 s, stamped 7.5 s as it was due: its CCT and JCT only grow and its
+ * stamp is its inputs' ready time, so only the release as it is taken
+ * shows it. */
+Test(netsim_check, a_release_taken_after_it_was_due_is_counted)
+{
+    for (int64_t j = 1; j <= 2; j++) {
+        cr_assert_eq(coflow_workload_add_job(&wl, j, 0, 1, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_coflow(&wl, 1, j == 1 ? 7.5 : 20), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, j == 1 ? 0 : 1, j == 1 ? 1 : 0, 2), WEFT_OK);
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    }
+    add_single(3, 0, 1, 2, 3, 30);
+    expect_one_violation(&t_swaps_releases, &t_greedy, false,
+                         "t=20 s: coflow 1 of job 1, due for release at 7.5 s, was released "
+                         "only now");
+    cr_assert_float_eq(res.coflow_release_s[0], 7.5, EPS);
+    cr_assert_float_eq(res.coflow_finish_s[0], 22, EPS);
 }
 
 /* Job 2 (4 bytes, 1 s of final compute) waits 4 s behind job 1 on port 0:
