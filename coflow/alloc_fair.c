@@ -232,7 +232,10 @@ void coflow_fair_levels(coflow_state_t *st, size_t n_pairs, const size_t *pair_s
     /* port_index[k] now holds the end of port k's slice of pairs, which
      * lists every pair of the port; CNT counts only the unfrozen flows, so
      * a slice is scanned back from its end until its count reaches zero.
-     * A frozen pair's cnt holds -1 - its level.
+     * A frozen pair's cnt holds minus its level, sign bit set even at level
+     * 0 (-0.0): -1 - level, as before, rounded a level below 1 to the ulps
+     * of 1 (a rate of 1e-9 bytes/s kept 7 digits), so the rates depended
+     * on the units.
      *
      * Each round freezes the live port (one with unfrozen flows) with the
      * lowest level, the lower key on a tie. With few ports, a scan: the
@@ -318,9 +321,9 @@ void coflow_fair_levels(coflow_state_t *st, size_t n_pairs, const size_t *pair_s
         for (size_t q = st->port_index[k]; ck > 0; q--) {
             size_t i = st->flow_list[q - 1];
             double c = cnt[i];
-            if (c < 0)
+            if (signbit(c))
                 continue; /* frozen */
-            cnt[i] = -1 - level;
+            cnt[i] = -level;
             unfrozen -= c;
             ck -= c;
             fk += level * c;
@@ -359,7 +362,7 @@ void coflow_fair_levels(coflow_state_t *st, size_t n_pairs, const size_t *pair_s
         FIXED(k) = 0;
     }
     for (size_t i = 0; i < n_pairs; i++)
-        cnt[i] = cnt[i] < 0 ? -1 - cnt[i] : 0;
+        cnt[i] = signbit(cnt[i]) ? -cnt[i] : 0;
 #undef CNT
 #undef FIXED
 #undef CAP

@@ -1078,6 +1078,34 @@ Test(coflow_alloc, fair_equal_shares)
     }
 }
 
+/* The same on ports of 2^-40 bytes/s: every rate is the one above in
+ * units 2^40 times smaller, to the bit, as each step of the filling
+ * scales exactly (the level cap / 3, what in1 has left after it, the
+ * allocator's trim of 1e-12). A level kept as -1 - level while frozen
+ * came back rounded to the ulps of 1: 3e-13 with 4 digits. */
+Test(coflow_alloc, fair_rates_keep_their_digits_far_below_one)
+{
+    single(0, 1);
+    flow(0, 1, 5);
+    flow(0, 2, 5);
+    end_job();
+    single(1, 1);
+    flow(0, 3, 5);
+    flow(4, 1, 5);
+    end_job();
+    for (size_t p = 0; p < N_PORTS; p++)
+        fab.cap_out[p] = fab.cap_in[p] = 0x1p-40;
+    ready();
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 1, 0);
+    run_alloc("fair", (size_t[]){0, 1}, 2);
+    double third = 1.0 / 3, trim = 1 - 1e-12;
+    double want[4] = {third * trim, third * trim, third * trim, (1 - third) * trim};
+    for (size_t f = 0; f < 4; f++)
+        cr_assert(st.flow_rate[f] == ldexp(want[f], -40), "flow %zu: %a bytes/s, want %a", f,
+                  st.flow_rate[f], ldexp(want[f], -40));
+}
+
 /* Two levels and a self-flow: 0->0 uses out0 and in0. Flows 0->0, 0->1,
  * 2->1, 3->1, 2->4: in1 has three flows (1/3 each) and is the tightest;
  * then out0 has 0->0 and 0->1 (1/3 fixed): 0->0 gets 2/3; out2 has 2->1
