@@ -50,6 +50,13 @@ static size_t below(size_t n) { return (size_t)(next_u64() % n); }
 /* A uniform double in [0, 1). */
 static double unit(void) { return 0x1p-53 * (double)(next_u64() >> 11); }
 
+/* The powers of two the random workloads are scaled by: every byte count,
+ * every time (arrivals, compute times) and every port capacity. 1 but in
+ * the test of units, which sets them; exact in binary floating point. */
+static struct {
+    double bytes, time, cap;
+} scale = {1, 1, 1};
+
 /* The coflows of one random job, then the job's end: 1-4 layers of 1-3
  * coflows, each below the first with 1-2 parents in the layer above, 1-5
  * flows each. Compute times 0, 1 or 2 s and flows of 1-20 bytes (plus a
@@ -61,21 +68,23 @@ static void add_random_layers(coflow_workload_t *wl, size_t ports, bool fraction
     for (size_t l = 0; l < layers; l++) {
         size_t width = 1 + below(3), first = id;
         for (size_t k = 0; k < width; k++, id++) {
-            double compute = wide ? 2 * unit() : (double)below(3);
+            double compute = (wide ? 2 * unit() : (double)below(3)) * scale.time;
             cr_assert_eq(coflow_workload_add_coflow(wl, (int64_t)id, compute), WEFT_OK);
             size_t flows = 1 + below(5);
             for (size_t f = 0; f < flows; f++) {
                 if (wide) {
                     uint32_t src = (uint32_t)below(ports), dst = (uint32_t)below(ports);
                     double decades = 10 * unit();
-                    cr_assert_eq(coflow_workload_add_flow(wl, src, dst, pow(10, 2 + decades)),
+                    cr_assert_eq(coflow_workload_add_flow(wl, src, dst,
+                                                          pow(10, 2 + decades) * scale.bytes),
                                  WEFT_OK);
                     continue;
                 }
                 cr_assert_eq(coflow_workload_add_flow(wl, (uint32_t)below(ports),
                                                       (uint32_t)below(ports),
-                                                      1.0 + (double)below(20) +
-                                                          (fractional ? unit() : 0)),
+                                                      (1.0 + (double)below(20) +
+                                                       (fractional ? unit() : 0)) *
+                                                          scale.bytes),
                              WEFT_OK);
             }
             if (l > 0) {
@@ -108,13 +117,14 @@ static void random_workload_of(coflow_workload_t *wl, coflow_fabric_t *fab, uint
     coflow_workload_init(wl, ports);
     cr_assert_eq(coflow_fabric_init(fab, ports, 1.0), WEFT_OK);
     for (size_t p = 0; p < ports; p++) { /* unequal capacities */
-        fab->cap_out[p] = 1.0 + (double)below(2);
-        fab->cap_in[p] = 1.0 + (double)below(2);
+        fab->cap_out[p] = (1.0 + (double)below(2)) * scale.cap;
+        fab->cap_in[p] = (1.0 + (double)below(2)) * scale.cap;
     }
     size_t jobs = 2 + below(5);
     for (size_t j = 0; j < jobs; j++) {
-        cr_assert_eq(coflow_workload_add_job(wl, (int64_t)j, (double)below(11),
-                                             1.0 + (double)below(5), 0.5 * (double)below(3)),
+        cr_assert_eq(coflow_workload_add_job(wl, (int64_t)j, (double)below(11) * scale.time,
+                                             1.0 + (double)below(5),
+                                             0.5 * (double)below(3) * scale.time),
                      WEFT_OK);
         add_random_layers(wl, ports, fractional, false);
     }
@@ -214,6 +224,89 @@ Test(props, every_policy_obeys_the_physics_and_repeats_exactly)
         coflow_fabric_destroy(&fab);
     }
     cr_assert_gt(runs, n_seeds * 40, "only %zu runs: are the policies registered?", runs);
+}
+
+/* Each time of b (a run of the workload in other units) is the same time
+ * of a in seconds of 2^-time_exp: bit for bit, as every step of a run
+ * scales exactly by a power of two. */
+static void same_times_scaled(const coflow_workload_t *wl, const netsim_result_t *a,
+                              const netsim_result_t *b, int time_exp, const char *what)
+{
+    cr_assert_eq(a->n_decisions, b->n_decisions, "%s: %zu decisions, %zu in other units",
+                 what, a->n_decisions, b->n_decisions);
+    const struct {
+        const double *a, *b;
+        size_t n;
+        const char *name;
+    } times[] = {{a->coflow_release_s, b->coflow_release_s, wl->n_coflows, "coflow release"},
+                 {a->coflow_finish_s, b->coflow_finish_s, wl->n_coflows, "coflow finish"},
+                 {a->flow_finish_s, b->flow_finish_s, wl->n_flows, "flow finish"},
+                 {a->job_finish_s, b->job_finish_s, wl->n_jobs, "job finish"}};
+    for (size_t t = 0; t < sizeof times / sizeof *times; t++)
+        for (size_t i = 0; i < times[t].n; i++)
+            cr_assert(ldexp(times[t].a[i], time_exp) == times[t].b[i],
+                      "%s: %s %zu at %.17g s, in other units %.17g s (want %.17g)", what,
+                      times[t].name, i, times[t].a[i], times[t].b[i],
+                      ldexp(times[t].a[i], time_exp));
+}
+
+/* Units are the user's to choose: bytes or bits, seconds or milliseconds.
+ * A workload with every size times 2^b, every capacity times 2^c and so
+ * every time times 2^(b - c) (arrivals and compute times too) must run
+ * the same schedule in those units, to the bit, under every ordering and
+ * allocator: each sum, product, quotient and comparison of a run then
+ * scales exactly, so only a constant in absolute units (a tolerance in
+ * bytes or seconds) could tell the two apart. Sizes stay far below Aalo's
+ * first threshold (10 MiB), which is one by design; the learned policy's
+ * features are in bytes and seconds, and its model was trained on them. */
+Test(props, schedules_do_not_depend_on_units)
+{
+    static const struct {
+        int bytes, cap;
+    } units[] = {{3, 3}, {1, -4}, {-6, 2}, {-20, -20}, {12, -8}};
+    const coflow_ordering_t *const *ords = coflow_orderings();
+    const coflow_allocator_t *const *allocs = coflow_allocators();
+    uint64_t first, last;
+    seed_range(&first, &last);
+    for (uint64_t seed = first; seed <= last; seed++) {
+        coflow_workload_t wl, wu;
+        coflow_fabric_t fab, fu;
+        random_workload_of(&wl, &fab, seed, true);
+        for (size_t u = 0; u < sizeof units / sizeof *units; u++) {
+            int time_exp = units[u].bytes - units[u].cap;
+            scale.bytes = ldexp(1, units[u].bytes);
+            scale.cap = ldexp(1, units[u].cap);
+            scale.time = ldexp(1, time_exp);
+            random_workload_of(&wu, &fu, seed, true);
+            scale.bytes = scale.cap = scale.time = 1;
+            for (size_t o = 0; ords[o]; o++)
+                for (size_t a = 0; allocs[a] && strcmp(ords[o]->name, "learned"); a++) {
+                    netsim_opts_t opts = {.ordering = ords[o], .allocator = allocs[a],
+                                          .check = true, .policy_seed = seed,
+                                          .record_flows = true};
+                    netsim_result_t r, ru;
+                    netsim_result_init(&r);
+                    netsim_result_init(&ru);
+                    char what[128];
+                    snprintf(what, sizeof what, "seed %llu %s:%s, sizes x2^%d, ports x2^%d",
+                             (unsigned long long)seed, ords[o]->name, allocs[a]->name,
+                             units[u].bytes, units[u].cap);
+                    cr_assert_eq(netsim_run(&wl, &fab, &opts, &r), WEFT_OK, "%s: %s", what,
+                                 weft_last_error());
+                    cr_assert_eq(netsim_run(&wu, &fu, &opts, &ru), WEFT_OK, "%s: %s", what,
+                                 weft_last_error());
+                    cr_assert_eq(r.n_violations + ru.n_violations, 0, "%s: %s%s", what,
+                                 r.first_violation, ru.first_violation);
+                    same_times_scaled(&wl, &r, &ru, time_exp, what);
+                    netsim_result_destroy(&r);
+                    netsim_result_destroy(&ru);
+                }
+            coflow_workload_destroy(&wu);
+            coflow_fabric_destroy(&fu);
+        }
+        coflow_workload_destroy(&wl);
+        coflow_fabric_destroy(&fab);
+    }
 }
 
 /* Runs wl under ord:alloc with netsim's shortcuts and again flow by flow
