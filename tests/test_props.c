@@ -309,6 +309,101 @@ Test(props, schedules_do_not_depend_on_units)
     }
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Every policy here is online: it decides from the jobs that have
+ * arrived, as the gateway must. So a job that arrives at T changes
+ * nothing of a run up to T: the same workload with one more job (a random
+ * DAG at T, the median of the coflows' finishes) must release and finish
+ * every coflow and flow that was done by T at the same times, to the bit,
+ * under every ordering (the learned one too) and allocator. A policy that
+ * read a job before its arrival (a key normalised over the whole
+ * workload, a bound over all jobs) would move them. */
+Test(props, a_later_job_changes_nothing_before_it_arrives)
+{
+    const coflow_ordering_t *const *ords = coflow_orderings();
+    const coflow_allocator_t *const *allocs = coflow_allocators();
+    uint64_t first, last;
+    seed_range(&first, &last);
+    for (uint64_t seed = first; seed <= last; seed++) {
+        coflow_workload_t wl;
+        coflow_fabric_t fab;
+        random_workload_of(&wl, &fab, seed, true);
+        size_t runs = 0, moved = 0; /* runs, and those whose rest the job moved */
+        for (size_t o = 0; ords[o]; o++)
+            for (size_t a = 0; allocs[a]; a++, runs++) {
+                netsim_opts_t opts = {.ordering = ords[o], .allocator = allocs[a],
+                                      .check = true, .policy_seed = seed,
+                                      .record_flows = true};
+                netsim_result_t r, rl;
+                netsim_result_init(&r);
+                netsim_result_init(&rl);
+                char what[96];
+                snprintf(what, sizeof what, "seed %llu %s:%s", (unsigned long long)seed,
+                         ords[o]->name, allocs[a]->name);
+                cr_assert_eq(netsim_run(&wl, &fab, &opts, &r), WEFT_OK, "%s: %s", what,
+                             weft_last_error());
+                double *fin = malloc(wl.n_coflows * sizeof *fin);
+                cr_assert_not_null(fin);
+                memcpy(fin, r.coflow_finish_s, wl.n_coflows * sizeof *fin);
+                qsort(fin, wl.n_coflows, sizeof *fin, cmp_double);
+                double t = fin[wl.n_coflows / 2];
+                free(fin);
+                /* the same workload and one more job, arriving at t */
+                coflow_workload_t wlt;
+                coflow_fabric_t fabt;
+                random_workload_of(&wlt, &fabt, seed, true);
+                rng_state = seed ^ 0x5eed;
+                cr_assert_eq(coflow_workload_add_job(&wlt, 999, t, 1.0 + (double)below(5), 0),
+                             WEFT_OK);
+                add_random_layers(&wlt, fabt.n_ports, true, false);
+                cr_assert_eq(dag_analyze(&wlt, &fabt), WEFT_OK, "%s", weft_last_error());
+                cr_assert_eq(netsim_run(&wlt, &fabt, &opts, &rl), WEFT_OK, "%s: %s", what,
+                             weft_last_error());
+                cr_assert_eq(r.n_violations + rl.n_violations, 0, "%s: %s%s", what,
+                             r.first_violation, rl.first_violation);
+                size_t kept = 0;
+                for (size_t c = 0; c < wl.n_coflows; c++) {
+                    if (!(r.coflow_finish_s[c] <= t))
+                        continue;
+                    kept++;
+                    cr_assert(r.coflow_release_s[c] == rl.coflow_release_s[c] &&
+                                  r.coflow_finish_s[c] == rl.coflow_finish_s[c],
+                              "%s: coflow %zu, released at %.17g s and done at %.17g s, is "
+                              "released at %.17g s and done at %.17g s once a job arrives "
+                              "at %.17g s", what, c, r.coflow_release_s[c],
+                              r.coflow_finish_s[c], rl.coflow_release_s[c],
+                              rl.coflow_finish_s[c], t);
+                }
+                for (size_t f = 0; f < wl.n_flows; f++)
+                    cr_assert(!(r.flow_finish_s[f] <= t) ||
+                                  r.flow_finish_s[f] == rl.flow_finish_s[f],
+                              "%s: flow %zu, done at %.17g s, is done at %.17g s once a job "
+                              "arrives at %.17g s", what, f, r.flow_finish_s[f],
+                              rl.flow_finish_s[f], t);
+                cr_assert_gt(kept, wl.n_coflows / 2, "%s", what);
+                for (size_t c = 0; c < wl.n_coflows; c++) /* and it does change the rest */
+                    if (r.coflow_finish_s[c] != rl.coflow_finish_s[c]) {
+                        moved++;
+                        break;
+                    }
+                netsim_result_destroy(&r);
+                netsim_result_destroy(&rl);
+                coflow_workload_destroy(&wlt);
+                coflow_fabric_destroy(&fabt);
+            }
+        cr_assert_gt(runs, 40);
+        cr_assert_gt(moved, 0, "seed %llu: the later job moved no coflow's finish",
+                     (unsigned long long)seed);
+        coflow_workload_destroy(&wl);
+        coflow_fabric_destroy(&fab);
+    }
+}
+
 /* Runs wl under ord:alloc with netsim's shortcuts and again flow by flow
  * (eager_pacing), both with --check: neither may find a violation, and
  * every coflow must finish at the same time within tol (relative). */
