@@ -51,11 +51,12 @@ static size_t below(size_t n) { return (size_t)(next_u64() % n); }
 static double unit(void) { return 0x1p-53 * (double)(next_u64() >> 11); }
 
 /* The powers of two the random workloads are scaled by: every byte count,
- * every time (arrivals, compute times) and every port capacity. 1 but in
+ * every time (arrivals, compute times), every port capacity and every
+ * job's weight. 1 but in
  * the test of units, which sets them; exact in binary floating point. */
 static struct {
-    double bytes, time, cap;
-} scale = {1, 1, 1};
+    double bytes, time, cap, weight;
+} scale = {1, 1, 1, 1};
 
 /* The coflows of one random job, then the job's end: 1-4 layers of 1-3
  * coflows, each below the first with 1-2 parents in the layer above, 1-5
@@ -123,7 +124,7 @@ static void random_workload_of(coflow_workload_t *wl, coflow_fabric_t *fab, uint
     size_t jobs = 2 + below(5);
     for (size_t j = 0; j < jobs; j++) {
         cr_assert_eq(coflow_workload_add_job(wl, (int64_t)j, (double)below(11) * scale.time,
-                                             1.0 + (double)below(5),
+                                             (1.0 + (double)below(5)) * scale.weight,
                                              0.5 * (double)below(3) * scale.time),
                      WEFT_OK);
         add_random_layers(wl, ports, fractional, false);
@@ -252,8 +253,9 @@ static void same_times_scaled(const coflow_workload_t *wl, const netsim_result_t
 
 /* Units are the user's to choose: bytes or bits, seconds or milliseconds.
  * A workload with every size times 2^b, every capacity times 2^c and so
- * every time times 2^(b - c) (arrivals and compute times too) must run
- * the same schedule in those units, to the bit, under every ordering and
+ * every time times 2^(b - c) (arrivals and compute times too), and every
+ * job's weight times 2^w (weights count only against each other), must
+ * run the same schedule in those units, to the bit, under every ordering and
  * allocator: each sum, product, quotient and comparison of a run then
  * scales exactly, so only a constant in absolute units (a tolerance in
  * bytes or seconds) could tell the two apart. Sizes stay far below Aalo's
@@ -262,8 +264,8 @@ static void same_times_scaled(const coflow_workload_t *wl, const netsim_result_t
 Test(props, schedules_do_not_depend_on_units)
 {
     static const struct {
-        int bytes, cap;
-    } units[] = {{3, 3}, {1, -4}, {-6, 2}, {-20, -20}, {12, -8}};
+        int bytes, cap, weight;
+    } units[] = {{3, 3, 0}, {1, -4, 5}, {-6, 2, -3}, {-20, -20, 30}, {12, -8, -30}};
     const coflow_ordering_t *const *ords = coflow_orderings();
     const coflow_allocator_t *const *allocs = coflow_allocators();
     uint64_t first, last;
@@ -277,8 +279,9 @@ Test(props, schedules_do_not_depend_on_units)
             scale.bytes = ldexp(1, units[u].bytes);
             scale.cap = ldexp(1, units[u].cap);
             scale.time = ldexp(1, time_exp);
+            scale.weight = ldexp(1, units[u].weight);
             random_workload_of(&wu, &fu, seed, true);
-            scale.bytes = scale.cap = scale.time = 1;
+            scale.bytes = scale.cap = scale.time = scale.weight = 1;
             for (size_t o = 0; ords[o]; o++)
                 for (size_t a = 0; allocs[a] && strcmp(ords[o]->name, "learned"); a++) {
                     netsim_opts_t opts = {.ordering = ords[o], .allocator = allocs[a],
@@ -288,9 +291,10 @@ Test(props, schedules_do_not_depend_on_units)
                     netsim_result_init(&r);
                     netsim_result_init(&ru);
                     char what[128];
-                    snprintf(what, sizeof what, "seed %llu %s:%s, sizes x2^%d, ports x2^%d",
+                    snprintf(what, sizeof what,
+                             "seed %llu %s:%s, sizes x2^%d, ports x2^%d, weights x2^%d",
                              (unsigned long long)seed, ords[o]->name, allocs[a]->name,
-                             units[u].bytes, units[u].cap);
+                             units[u].bytes, units[u].cap, units[u].weight);
                     cr_assert_eq(netsim_run(&wl, &fab, &opts, &r), WEFT_OK, "%s: %s", what,
                                  weft_last_error());
                     cr_assert_eq(netsim_run(&wu, &fu, &opts, &ru), WEFT_OK, "%s: %s", what,
