@@ -57,6 +57,9 @@ static double unit(void) { return 0x1p-53 * (double)(next_u64() >> 11); }
 static struct {
     double bytes, time, cap, weight;
 } scale = {1, 1, 1, 1};
+/* Arrivals anywhere in [0, 11) s instead of on whole seconds, so that no
+ * two jobs' coflows are released together (the test of job order). */
+static bool spread_arrivals = false;
 
 /* The coflows of one random job, then the job's end: 1-4 layers of 1-3
  * coflows, each below the first with 1-2 parents in the layer above, 1-5
@@ -123,7 +126,8 @@ static void random_workload_of(coflow_workload_t *wl, coflow_fabric_t *fab, uint
     }
     size_t jobs = 2 + below(5);
     for (size_t j = 0; j < jobs; j++) {
-        cr_assert_eq(coflow_workload_add_job(wl, (int64_t)j, (double)below(11) * scale.time,
+        double arrival = (double)below(11) + (spread_arrivals ? unit() : 0);
+        cr_assert_eq(coflow_workload_add_job(wl, (int64_t)j, arrival * scale.time,
                                              (1.0 + (double)below(5)) * scale.weight,
                                              0.5 * (double)below(3) * scale.time),
                      WEFT_OK);
@@ -227,6 +231,20 @@ Test(props, every_policy_obeys_the_physics_and_repeats_exactly)
     cr_assert_gt(runs, n_seeds * 40, "only %zu runs: are the policies registered?", runs);
 }
 
+/* One run of wl under opts (--check and every flow recorded), into a
+ * fresh r: no error and no violation, or a failure naming `what`. */
+static void run_checked(const coflow_workload_t *wl, const coflow_fabric_t *fab,
+                        const coflow_ordering_t *ord, const coflow_allocator_t *alloc,
+                        uint64_t seed, netsim_result_t *r, const char *what)
+{
+    netsim_opts_t opts = {.ordering = ord, .allocator = alloc, .check = true,
+                          .policy_seed = seed, .record_flows = true};
+    netsim_result_init(r);
+    cr_assert_eq(netsim_run(wl, fab, &opts, r), WEFT_OK, "%s: %s", what, weft_last_error());
+    cr_assert_eq(r->n_violations, 0, "%s: %zu violations; first: %s", what, r->n_violations,
+                 r->first_violation);
+}
+
 /* Each time of b (a run of the workload in other units) is the same time
  * of a in seconds of 2^-time_exp: bit for bit, as every step of a run
  * scales exactly by a power of two. */
@@ -284,23 +302,14 @@ Test(props, schedules_do_not_depend_on_units)
             scale.bytes = scale.cap = scale.time = scale.weight = 1;
             for (size_t o = 0; ords[o]; o++)
                 for (size_t a = 0; allocs[a] && strcmp(ords[o]->name, "learned"); a++) {
-                    netsim_opts_t opts = {.ordering = ords[o], .allocator = allocs[a],
-                                          .check = true, .policy_seed = seed,
-                                          .record_flows = true};
                     netsim_result_t r, ru;
-                    netsim_result_init(&r);
-                    netsim_result_init(&ru);
                     char what[128];
                     snprintf(what, sizeof what,
                              "seed %llu %s:%s, sizes x2^%d, ports x2^%d, weights x2^%d",
                              (unsigned long long)seed, ords[o]->name, allocs[a]->name,
                              units[u].bytes, units[u].cap, units[u].weight);
-                    cr_assert_eq(netsim_run(&wl, &fab, &opts, &r), WEFT_OK, "%s: %s", what,
-                                 weft_last_error());
-                    cr_assert_eq(netsim_run(&wu, &fu, &opts, &ru), WEFT_OK, "%s: %s", what,
-                                 weft_last_error());
-                    cr_assert_eq(r.n_violations + ru.n_violations, 0, "%s: %s%s", what,
-                                 r.first_violation, ru.first_violation);
+                    run_checked(&wl, &fab, ords[o], allocs[a], seed, &r, what);
+                    run_checked(&wu, &fu, ords[o], allocs[a], seed, &ru, what);
                     same_times_scaled(&wl, &r, &ru, time_exp, what);
                     netsim_result_destroy(&r);
                     netsim_result_destroy(&ru);
@@ -340,17 +349,11 @@ Test(props, a_later_job_changes_nothing_before_it_arrives)
         size_t runs = 0, moved = 0; /* runs, and those whose rest the job moved */
         for (size_t o = 0; ords[o]; o++)
             for (size_t a = 0; allocs[a]; a++, runs++) {
-                netsim_opts_t opts = {.ordering = ords[o], .allocator = allocs[a],
-                                      .check = true, .policy_seed = seed,
-                                      .record_flows = true};
                 netsim_result_t r, rl;
-                netsim_result_init(&r);
-                netsim_result_init(&rl);
                 char what[96];
                 snprintf(what, sizeof what, "seed %llu %s:%s", (unsigned long long)seed,
                          ords[o]->name, allocs[a]->name);
-                cr_assert_eq(netsim_run(&wl, &fab, &opts, &r), WEFT_OK, "%s: %s", what,
-                             weft_last_error());
+                run_checked(&wl, &fab, ords[o], allocs[a], seed, &r, what);
                 double *fin = malloc(wl.n_coflows * sizeof *fin);
                 cr_assert_not_null(fin);
                 memcpy(fin, r.coflow_finish_s, wl.n_coflows * sizeof *fin);
@@ -366,10 +369,7 @@ Test(props, a_later_job_changes_nothing_before_it_arrives)
                              WEFT_OK);
                 add_random_layers(&wlt, fabt.n_ports, true, false);
                 cr_assert_eq(dag_analyze(&wlt, &fabt), WEFT_OK, "%s", weft_last_error());
-                cr_assert_eq(netsim_run(&wlt, &fabt, &opts, &rl), WEFT_OK, "%s: %s", what,
-                             weft_last_error());
-                cr_assert_eq(r.n_violations + rl.n_violations, 0, "%s: %s%s", what,
-                             r.first_violation, rl.first_violation);
+                run_checked(&wlt, &fabt, ords[o], allocs[a], seed, &rl, what);
                 size_t kept = 0;
                 for (size_t c = 0; c < wl.n_coflows; c++) {
                     if (!(r.coflow_finish_s[c] <= t))
@@ -403,6 +403,101 @@ Test(props, a_later_job_changes_nothing_before_it_arrives)
         cr_assert_gt(runs, 40);
         cr_assert_gt(moved, 0, "seed %llu: the later job moved no coflow's finish",
                      (unsigned long long)seed);
+        coflow_workload_destroy(&wl);
+        coflow_fabric_destroy(&fab);
+    }
+}
+
+/* Copies job j of `from` (its coflows, flows and parents, in order) to the
+ * end of `to`. */
+static void copy_job(coflow_workload_t *to, const coflow_workload_t *from, size_t j)
+{
+    const coflow_job_t *job = &from->jobs[j];
+    cr_assert_eq(coflow_workload_add_job(to, job->id, job->arrival_s, job->weight,
+                                         job->final_compute_s),
+                 WEFT_OK);
+    for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
+        const coflow_coflow_t *co = &from->coflows[c];
+        cr_assert_eq(coflow_workload_add_coflow(to, co->id, co->compute_s), WEFT_OK);
+        for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++)
+            cr_assert_eq(coflow_workload_add_flow(to, from->flows[f].src, from->flows[f].dst,
+                                                  from->flows[f].bytes),
+                         WEFT_OK);
+        for (size_t k = 0; k < co->n_parents; k++)
+            cr_assert_eq(coflow_workload_add_parent(
+                             to, from->coflows[from->parents[co->first_parent + k]].id),
+                         WEFT_OK);
+    }
+    cr_assert_eq(coflow_workload_finish_job(to), WEFT_OK, "%s", weft_last_error());
+}
+
+/* The order of the jobs in the file is no one's priority: with arrivals
+ * that never coincide (no two jobs' coflows released together, and sizes
+ * with fractions, so no keys tie across jobs), the jobs given in reverse
+ * order must each run the same schedule, to the bit, under every ordering
+ * and allocator: a policy that mixed up a job's index with its place in
+ * arrival order, or read a coflow's index where it meant its job's,
+ * would move them. Within a job the order stays, and with it the ties
+ * broken by index there. */
+Test(props, the_order_of_jobs_in_the_file_changes_no_schedule)
+{
+    const coflow_ordering_t *const *ords = coflow_orderings();
+    const coflow_allocator_t *const *allocs = coflow_allocators();
+    uint64_t first, last;
+    seed_range(&first, &last);
+    for (uint64_t seed = first; seed <= last; seed++) {
+        coflow_workload_t wl, wr;
+        coflow_fabric_t fab;
+        spread_arrivals = true;
+        random_workload_of(&wl, &fab, seed, true);
+        spread_arrivals = false;
+        /* reversed: job j at nj - 1 - j, its coflows and flows moved along */
+        coflow_workload_init(&wr, fab.n_ports);
+        size_t nj = wl.n_jobs, *cof_at = malloc(wl.n_coflows * sizeof *cof_at),
+               *flow_at = malloc(wl.n_flows * sizeof *flow_at);
+        cr_assert(cof_at && flow_at);
+        for (size_t j = nj; j-- > 0;) {
+            const coflow_job_t *job = &wl.jobs[j];
+            for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
+                cof_at[c] = wr.n_coflows + (c - job->first_coflow);
+                for (size_t k = 0; k < wl.coflows[c].n_flows; k++)
+                    flow_at[wl.coflows[c].first_flow + k] =
+                        wr.n_flows + (wl.coflows[c].first_flow - wl.coflows[job->first_coflow]
+                                          .first_flow) + k;
+            }
+            copy_job(&wr, &wl, j);
+        }
+        cr_assert_eq(dag_analyze(&wr, &fab), WEFT_OK, "%s", weft_last_error());
+        for (size_t o = 0; ords[o]; o++)
+            for (size_t a = 0; allocs[a]; a++) {
+                netsim_result_t r, rr;
+                char what[96];
+                snprintf(what, sizeof what, "seed %llu %s:%s", (unsigned long long)seed,
+                         ords[o]->name, allocs[a]->name);
+                run_checked(&wl, &fab, ords[o], allocs[a], seed, &r, what);
+                run_checked(&wr, &fab, ords[o], allocs[a], seed, &rr, what);
+                for (size_t j = 0; j < nj; j++)
+                    cr_assert(r.job_finish_s[j] == rr.job_finish_s[nj - 1 - j],
+                              "%s: job %zu done at %.17g s, at %.17g s when the jobs are "
+                              "given in reverse", what, j, r.job_finish_s[j],
+                              rr.job_finish_s[nj - 1 - j]);
+                for (size_t c = 0; c < wl.n_coflows; c++)
+                    cr_assert(r.coflow_release_s[c] == rr.coflow_release_s[cof_at[c]] &&
+                                  r.coflow_finish_s[c] == rr.coflow_finish_s[cof_at[c]],
+                              "%s: coflow %zu (job %zu) released at %.17g s and done at "
+                              "%.17g s; given in reverse, %.17g and %.17g s", what, c,
+                              wl.coflows[c].job, r.coflow_release_s[c], r.coflow_finish_s[c],
+                              rr.coflow_release_s[cof_at[c]], rr.coflow_finish_s[cof_at[c]]);
+                for (size_t f = 0; f < wl.n_flows; f++)
+                    cr_assert(r.flow_finish_s[f] == rr.flow_finish_s[flow_at[f]],
+                              "%s: flow %zu done at %.17g s, at %.17g s given in reverse",
+                              what, f, r.flow_finish_s[f], rr.flow_finish_s[flow_at[f]]);
+                netsim_result_destroy(&r);
+                netsim_result_destroy(&rr);
+            }
+        free(cof_at);
+        free(flow_at);
+        coflow_workload_destroy(&wr);
         coflow_workload_destroy(&wl);
         coflow_fabric_destroy(&fab);
     }
