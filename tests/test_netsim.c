@@ -121,6 +121,42 @@ static const coflow_ordering_t t_seconds = {"t-seconds", "index, re-decided each
                                             "t-greedy", true, 0, NULL, NULL, order_index,
                                             change_each_second, false, NULL};
 
+/* The emulator around the state an ordering is handed (sim_internal.h). */
+static sim_t *sim_of(const coflow_state_t *st)
+{
+    return (sim_t *)((char *)st - offsetof(sim_t, st));
+}
+
+/* Lowest index first, measuring on the way how far each coflow's bytes per
+ * port as an ordering reads them (cport_bytes + cport_comp) are from what
+ * its open flows there hold (under lazy pacing flow_remaining times the
+ * coflow's scale, sim_internal.h): coflow.h promises them to within a few
+ * ulps of the smallest flow. The largest gap relative to what they hold. */
+static double port_gap;
+
+static weft_err_t order_port_gap(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
+{
+    const sim_t *s = sim_of(st);
+    for (size_t i = 0; i < n; i++) {
+        size_t c = ids[i];
+        const size_t *open = st->open_flows + st->wl->coflows[c].first_flow;
+        for (size_t q = st->cport_start[c]; q < st->cport_start[c + 1]; q++) {
+            double held = 0;
+            for (size_t k = 0; k < st->n_open[c]; k++)
+                if (coflow_sgroup(st, open[k]) == q || coflow_rgroup(st, open[k]) == q)
+                    held += st->flow_remaining[open[k]] * (s->lazy ? s->sig[c] : 1);
+            double read = st->cport_bytes[q] + st->cport_comp[q];
+            if (held > 0 && fabs(read - held) / held > port_gap)
+                port_gap = fabs(read - held) / held;
+        }
+    }
+    return order_index(ctx, st, ids, n);
+}
+
+static const coflow_ordering_t t_port_gap = {"t-port-gap", "index, measures per-port bytes",
+                                             "t-greedy", true, 0, NULL, NULL, order_port_gap,
+                                             NULL, false, NULL};
+
 static void alloc_greedy(coflow_state_t *st, const size_t *order, size_t n)
 {
     size_t np = st->fab->n_ports;
@@ -1302,6 +1338,88 @@ Test(netsim_guard, backfill_folds_keep_the_port_sums_exact)
     cr_assert_float_eq(res.coflow_finish_s[1], 1200 + 200.6 / cap, 1e-8);
 }
 
+/* A flow from port p to q, or from q to p when the test runs mirrored. */
+static void add_flow_mirrored(bool mirrored, uint32_t p, uint32_t q, double bytes)
+{
+    cr_assert_eq(coflow_workload_add_flow(&wl, mirrored ? q : p, mirrored ? p : q, bytes),
+                 WEFT_OK);
+}
+
+/* When a large flow of a paced coflow leaves, the small ones on its port
+ * are left with what the port's anchor sum kept of them, and its rounding
+ * (netsim/lazy.c): at the next decision lazy_refresh rebuilds the port's
+ * bytes from both. Coflow B sends L (1e6 + 0.1 bytes) from port 0 to 1 and
+ * S (0.3) from 0 to 2, where coflow A, ahead of it, takes all but 1e-8
+ * byte/s of port 2 until 3e6 s: B is paced at S's 1e-8 byte/s, and L,
+ * backfilled with the rest of port 0, leaves at about 1e6 s. Port 0's sum,
+ * 1e6 + 0.4, rounds at 1.2e-10 bytes; a rebuild that dropped its rounding
+ * would be off from S's 0.29 bytes by up to 2e-10 of them, where an
+ * ordering reads them exact to 1e-13. Run as said (sender ports) and
+ * mirrored (receiver ports: lazy_refresh rebuilds each side in its own
+ * loop). */
+static void large_flow_leaves_a_paced_coflow(bool mirrored)
+{
+    add_single(1, 0, 1, mirrored ? 2 : 3, mirrored ? 3 : 2, 3e6);
+    if (mirrored)
+        fab.cap_in[3] = 1 - 1e-8;
+    else
+        fab.cap_out[3] = 1 - 1e-8;
+    cr_assert_eq(coflow_workload_add_job(&wl, 2, 0, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 1, 0), WEFT_OK);
+    add_flow_mirrored(mirrored, 0, 1, 1e6 + 0.1);
+    add_flow_mirrored(mirrored, 0, 2, 0.3);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    port_gap = 0;
+    run(&t_port_gap, coflow_allocator_find("madd"));
+    cr_assert_gt(res.n_paced_total, 2);
+    cr_assert_float_eq(res.flow_finish_s[1], 1e6 + 0.11, 1e-3, "%.17g", res.flow_finish_s[1]);
+    /* A is done at 3e6 / (1 - 1e-8) s, when S has moved 0.03 bytes */
+    cr_assert_float_eq(res.coflow_finish_s[1], 3e6 + 0.3, 1e-6, "%.17g",
+                       res.coflow_finish_s[1]);
+    cr_assert_lt(port_gap, 1e-13, "%g", port_gap);
+}
+
+Test(netsim_guard, a_large_flow_leaving_a_paced_coflow_leaves_its_rounding_senders)
+{
+    large_flow_leaves_a_paced_coflow(false);
+}
+
+Test(netsim_guard, a_large_flow_leaving_a_paced_coflow_leaves_its_rounding_receivers)
+{
+    large_flow_leaves_a_paced_coflow(true);
+}
+
+/* The same for a coflow that is not paced, whose backfilled flows rewrite
+ * their ports' bytes as they move (anc_fold_at). Coflow B: L (1e6 + 0.1
+ * bytes) from port 0 to 1, S (0.3) from 0 to 2, T (1) from 1 to 5; A1
+ * fills port 2 until 2e6 s and A2 port 5 until 3e6 s, so B is never paced
+ * (T cannot move). L leaves at 1e6 s; S moves from 2e6 s, and at 2e6 + 0.1
+ * s a coflow of its own on ports 5 -> 4 arrives: S is folded back with 0.2
+ * bytes left, and port 0's bytes rewritten from its sum and its rounding
+ * (of 1e6 + 0.4, up to 6e-11 bytes). */
+Test(netsim_guard, a_large_flow_leaving_an_unpaced_coflow_leaves_its_rounding)
+{
+    coflow_workload_destroy(&wl);
+    coflow_fabric_destroy(&fab);
+    coflow_workload_init(&wl, 6);
+    cr_assert_eq(coflow_fabric_init(&fab, 6, 1), WEFT_OK);
+    add_single(1, 0, 1, 3, 2, 2e6);
+    add_single(2, 0, 1, 4, 5, 3e6);
+    cr_assert_eq(coflow_workload_add_job(&wl, 3, 0, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 1e6 + 0.1), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 2, 0.3), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 1, 5, 1), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    add_single(4, 2e6 + 0.1, 1, 5, 4, 1);
+    port_gap = 0;
+    run(&t_port_gap, coflow_allocator_find("madd"));
+    cr_assert_float_eq(res.flow_finish_s[2], 1e6 + 0.1, 1e-6, "%.17g", res.flow_finish_s[2]);
+    /* A1 is done at 2e6 / (1 - 1e-12) s (MADD's hair) */
+    cr_assert_float_eq(res.flow_finish_s[3], 2e6 + 0.3, 1e-5, "%.17g", res.flow_finish_s[3]);
+    cr_assert_lt(port_gap, 1e-13, "%g", port_gap);
+}
+
 /* ------------------------------------------------- what --check finds */
 
 /* Runs that a scratch edit of the emulator got wrong passed --check: the
@@ -1310,11 +1428,6 @@ Test(netsim_guard, backfill_folds_keep_the_port_sums_exact)
  * the check a wrong step directly, and expect it named. */
 
 TestSuite(netsim_check, .init = setup, .fini = teardown, .timeout = 10);
-
-static sim_t *sim_of(const coflow_state_t *st)
-{
-    return (sim_t *)((char *)st - offsetof(sim_t, st));
-}
 
 static bool broken; /* the run was broken (once) */
 static double scratch_out[4], scratch_in[4]; /* a hand-made sim_t's chk_out, chk_in */
