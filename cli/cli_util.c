@@ -543,19 +543,26 @@ weft_err_t cli_load_model(const char *cmd, const char *path, const char *origin,
     attn_model_file_t mf;
     attn_model_init(&mf);
     weft_err_t err = coflow_learned_model_read(m, &mf, path);
+    if (!err)
+        cli_note_checkpoint(cmd, origin, path, &mf);
+    attn_model_destroy(&mf);
+    return err;
+}
+
+void cli_note_checkpoint(const char *cmd, const char *origin, const char *path,
+                         const attn_model_file_t *mf)
+{
     /* a checkpoint loads as a model, and may be meant (a look at a run
        under way), but its parameters are the last iteration's, not the
        best, which a run writes beside it */
-    if (!err && train_file_is_checkpoint(&mf)) {
-        const char *slash = strrchr(path, '/');
-        int dir = slash ? (int)(slash - path + 1) : 0;
-        fprintf(stderr, "weft %s: note: %s %s is a training checkpoint: its last iteration's "
-                "parameters are used, not the best; its run writes %.*sbest.msgpack (best "
-                "validation, with --val) and %.*sfinal.msgpack (at its end)\n", cmd, origin,
-                path, dir, path, dir, path);
-    }
-    attn_model_destroy(&mf);
-    return err;
+    if (!train_file_is_checkpoint(mf))
+        return;
+    const char *slash = strrchr(path, '/');
+    int dir = slash ? (int)(slash - path + 1) : 0;
+    fprintf(stderr, "weft %s: note: %s %s is a training checkpoint: its last iteration's "
+            "parameters are used, not the best; its run writes %.*sbest.msgpack (best "
+            "validation, with --val) and %.*sfinal.msgpack (at its end)\n", cmd, origin,
+            path, dir, path, dir, path);
 }
 
 bool cli_check_model(const char *cmd, const char *path, const char *origin)

@@ -158,6 +158,12 @@ const char *cli_default_model(char *buf, size_t len, const char **origin);
 weft_err_t cli_load_model(const char *cmd, const char *path, const char *origin,
                           coflow_learned_model_t *m);
 
+/* cli_load_model's note, for the entries mf of a model file read at path
+ * (weft serve's on SIGHUP, CMD "serve: SIGHUP"); nothing unless it is a
+ * training checkpoint. */
+void cli_note_checkpoint(const char *cmd, const char *origin, const char *path,
+                         const attn_model_file_t *mf);
+
 /* Reads the model file at path once (cli_load_model), so that a bad one stops CMD before
  * any run (not after the other policies' have taken their time): "weft
  * CMD: ORIGIN PATH: what is wrong", ORIGIN saying where the path came

@@ -60,7 +60,8 @@ static void usage(FILE *out)
             "                      shipped trained model, models/" CLI_MODEL_NAME "\n"
             "                      ($WEFT_MODEL, else found as weft sim finds it). On\n"
             "                      SIGHUP the file is read again and, if it is a model this\n"
-            "                      build takes, decides from the next decision on\n"
+            "                      build takes, decides from the next decision on (a\n"
+            "                      training checkpoint is noted, as at start)\n"
             "  --tick S            decision tick in seconds (default 0.01)\n"
             "  --journal FILE      append registrations and completions to FILE before\n"
             "                      acknowledging them, fdatasync'ed; replay it at start.\n"
@@ -107,6 +108,14 @@ static const char *opt_name(const struct option *opts, int ch)
             return name;
         }
     return "option";
+}
+
+/* rpc_gateway_opts_t.model_read: the note weft serve gives at start for a
+ * training checkpoint (cli_load_model), for the file SIGHUP read; ctx is
+ * where the path came from ("--model", ...). */
+static void note_reloaded_model(void *ctx, const char *path, const attn_model_file_t *mf)
+{
+    cli_note_checkpoint("serve: SIGHUP", ctx, path, mf);
 }
 
 /* What serve() allocates, freed by cmd_serve, so that every return there
@@ -299,6 +308,10 @@ static int serve(int argc, char **argv, serve_owned_t *own)
     }
     if (learned && !cli_check_model("serve", o.model_path, model_origin))
         return CLI_ERROR;
+    if (learned) { /* the same note for what SIGHUP reads */
+        o.model_read = note_reloaded_model;
+        o.model_read_ctx = (void *)model_origin;
+    }
     if (agent_tokens) {
         weft_err_t e = rpc_port_secrets_read(agent_tokens, o.n_ports, &own->secrets);
         if (e) {

@@ -53,6 +53,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "attention/attn.h"
 #include "coflow/coflow.h"
 #include "rpc/client.h"
 #include "rpc/rpc.h"
@@ -560,6 +561,12 @@ typedef struct {
                                   what is wrong) and read again by
                                   rpc_gateway_reload_model, so it must outlive
                                   the gateway; required for it */
+    /* Called when rpc_gateway_reload_model has taken a model, with the
+     * file's entries (a training checkpoint's train.* among them), before
+     * it returns, so the program can say what it read (weft serve notes a
+     * checkpoint, as at start); NULL: nothing is called */
+    void (*model_read)(void *ctx, const char *path, const attn_model_file_t *mf);
+    void *model_read_ctx;      /* its first argument */
     double tick_s;             /* decision tick; 0: 10 ms */
     double hello_timeout_s;    /* close a connection not authenticated by
                                   then, whatever it sends; 0: 5 s */

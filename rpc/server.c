@@ -1709,7 +1709,7 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
         /* loaded once, and refused at start rather than at a decision */
         if (!o->model_path)
             WEFT_CHECK(weft_fail(WEFT_EINVAL, "the learned policy needs a model file"));
-        WEFT_CHECK(rpc_gw_load_model_file(o->model_path, &gw->model, gw->model_sha256));
+        WEFT_CHECK(rpc_gw_load_model_file(o->model_path, &gw->model, gw->model_sha256, NULL));
         gw->hook = (coflow_learned_hook_t){.model = &gw->model};
         gw->sched.policy_hook = &gw->hook;
     }

@@ -113,7 +113,8 @@ void rpc_gw_handle_job_status(conn_t *c, const msgpack_object *m);
 weft_err_t rpc_gw_metrics_setup(rpc_gateway_t *gw, const char *host, int port);
 
 /* server_reload.c */
-weft_err_t rpc_gw_load_model_file(const char *path, coflow_learned_model_t *m, char sha[65]);
+weft_err_t rpc_gw_load_model_file(const char *path, coflow_learned_model_t *m, char sha[65],
+                                  attn_model_file_t *mf);
 weft_err_t rpc_gw_check_port_secrets(const char *const *secrets, size_t n_ports,
                                      const char *clients, const char *file);
 weft_err_t rpc_gw_copy_port_secrets(const char *const *secrets, size_t n_ports, char ***out);

@@ -19,13 +19,18 @@
 
 /* Reads the model file at path into empty m, and the file's SHA-256 into
  * sha (what `weft status` shows, so an operator can tell which file is
- * deciding). A file that changes while it is read (a copy still being
- * written) is refused rather than half-read. m stays empty on error. */
-weft_err_t rpc_gw_load_model_file(const char *path, coflow_learned_model_t *m, char sha[65])
+ * deciding); with mf (attn_model_init'ed, destroyed by the caller), the
+ * file's entries too (coflow_learned_model_read). A file that changes
+ * while it is read (a copy still being written) is refused rather than
+ * half-read. m stays empty on error. */
+weft_err_t rpc_gw_load_model_file(const char *path, coflow_learned_model_t *m, char sha[65],
+                                  attn_model_file_t *mf)
 {
     char before[65] = "";
     bool had = weft_file_sha256(path, before) == WEFT_OK;
-    weft_err_t err = coflow_learned_model_load(m, path); /* its error names what is wrong */
+    /* their error names what is wrong */
+    weft_err_t err = mf ? coflow_learned_model_read(m, mf, path)
+                        : coflow_learned_model_load(m, path);
     if (err)
         return err;
     err = weft_file_sha256(path, sha);
@@ -43,16 +48,21 @@ weft_err_t rpc_gateway_reload_model(rpc_gateway_t *gw)
         return weft_fail(WEFT_EINVAL, "policy %s has no model to reload", gw->sched.ord->name);
     coflow_learned_model_t fresh;
     char sha[65];
-    weft_err_t err = rpc_gw_load_model_file(gw->o.model_path, &fresh, sha);
-    if (err)
-        return err;
-    /* no ordering may hold the old model once it is freed */
-    rpc_sched_renew_ordering(&gw->sched);
-    coflow_learned_model_destroy(&gw->model);
-    gw->model = fresh; /* hook.model points here: the next rebuild takes it */
-    memcpy(gw->model_sha256, sha, sizeof sha);
-    gw->model_reloads++;
-    return WEFT_OK;
+    attn_model_file_t mf;
+    attn_model_init(&mf);
+    weft_err_t err = rpc_gw_load_model_file(gw->o.model_path, &fresh, sha, &mf);
+    if (!err) {
+        /* no ordering may hold the old model once it is freed */
+        rpc_sched_renew_ordering(&gw->sched);
+        coflow_learned_model_destroy(&gw->model);
+        gw->model = fresh; /* hook.model points here: the next rebuild takes it */
+        memcpy(gw->model_sha256, sha, sizeof sha);
+        gw->model_reloads++;
+        if (gw->o.model_read)
+            gw->o.model_read(gw->o.model_read_ctx, gw->o.model_path, &mf);
+    }
+    attn_model_destroy(&mf);
+    return err;
 }
 
 /* Refuses an agent secret of secrets[0..n_ports) that is blank or the

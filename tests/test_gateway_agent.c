@@ -743,11 +743,12 @@ static void status_model(rpc_client_t *c, char sha[65], int64_t *reloads)
  * garbage or truncated file is refused with a line naming it and the model
  * it keeps deciding with (status: the same sha256, no reload), and the
  * gateway goes on; a model of another shape is taken (status: its sha256,
- * one reload) and the next job gets its rates. */
+ * one reload) and the next job gets its rates; a training checkpoint is
+ * taken with the note it gets at start. */
 Test(gateway_agent, sighup_reloads_the_model_or_keeps_the_one_it_has, .fini = stop_server,
      .timeout = 60)
 {
-    char model[64], err_path[64], log[8192], shipped[65], sha[65], want[256];
+    char model[64], err_path[64], log[8192], shipped[65], sha[65], want[512];
     snprintf(model, sizeof model, "/tmp/weft-gw-reload-%d.msgpack", (int)getpid());
     snprintf(err_path, sizeof err_path, "/tmp/weft-gw-reload-%d.err", (int)getpid());
     copy_file("models/weft-policy.msgpack", model);
@@ -797,6 +798,25 @@ Test(gateway_agent, sighup_reloads_the_model_or_keeps_the_one_it_has, .fini = st
     bool dup;
     uint64_t f2 = register_job(&cl, &wl, 1, &dup);
     wait_pair_rates(&a[1], f2, r2, half);
+    cr_assert(!strstr(log, "training checkpoint"), "%s", log);
+
+    /* a training checkpoint: taken, with the note weft serve gives at
+       start (it was taken without a word) */
+    attn_model_file_t mf;
+    attn_model_init(&mf);
+    cr_assert_eq(attn_model_load(model, &mf), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(attn_model_set_int(&mf, "train.iter", 3), WEFT_OK);
+    cr_assert_eq(attn_model_save(model, &mf), WEFT_OK, "%s", weft_last_error());
+    attn_model_destroy(&mf);
+    sha256_of_file(model, fresh);
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    snprintf(want, sizeof want, "SIGHUP: model %s reloaded (sha256 %s)", model, fresh);
+    wait_in_file(err_path, want, 1, log, sizeof log);
+    snprintf(want, sizeof want, "weft serve: SIGHUP: note: --model %s is a training checkpoint: "
+             "its last iteration's parameters are used, not the best; its run writes "
+             "/tmp/best.msgpack (best validation, with --val) and /tmp/final.msgpack (at its "
+             "end)\n", model);
+    cr_assert(strstr(log, want), "%s", log);
 
     close_agents_and_client(a, &cl, &wl);
     unlink(model);
