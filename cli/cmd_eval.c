@@ -455,8 +455,9 @@ int cmd_eval(int argc, char **argv)
     bool tty = !progress && isatty(STDERR_FILENO); /* the line in place */
     for (size_t p = 0; p < n_pol; p++) {
         if (progress || tty)
-            fprintf(stderr, "%sweft eval: progress: policy %zu of %zu, %s, on %zu workloads%s",
-                    tty ? "\r\033[K" : "", p + 1, n_pol, spec[p], n, tty ? "" : "\n");
+            fprintf(stderr, "%sweft eval: progress: policy %zu of %zu, %s, on %zu %s%s",
+                    tty ? "\r\033[K" : "", p + 1, n_pol, spec[p], n,
+                    cli_plural(n, "workload", "workloads"), tty ? "" : "\n");
         weft_err_t err = train_evaluate_policy(name[p], alloc[p], model, wls, n, threads,
                                                port_rate, w + p * n);
         if (tty && (err || p + 1 == n_pol))
@@ -471,8 +472,9 @@ int cmd_eval(int argc, char **argv)
         size_t failed;
         char msg[256];
         if (progress || tty) /* up to a second a workload: say so */
-            fprintf(stderr, "%sweft eval: progress: the LP bounds of %zu workloads%s",
-                    tty ? "\r\033[K" : "", n, tty ? "" : "\n");
+            fprintf(stderr, "%sweft eval: progress: the LP bounds of %zu %s%s",
+                    tty ? "\r\033[K" : "", n, cli_plural(n, "workload", "workloads"),
+                    tty ? "" : "\n");
         weft_err_t err = lp_bounds(wls, n, threads, port_rate, lbs, &failed, msg);
         if (tty)
             fputs("\r\033[K", stderr);

@@ -2901,13 +2901,13 @@ Test(sim_cli, progress_ends_with_every_run_done)
     for (size_t i = 0; i < n_ords; i++) {
         char want[160];
         snprintf(want, sizeof want, "weft eval: progress: policy %zu of %zu, %s, on 1 "
-                 "workloads\n", i + 1, n_ords, ords[i]->name);
+                 "workload\n", i + 1, n_ords, ords[i]->name);
         cr_assert_not_null(strstr(err, want), "no '%s' in: %s", want, err);
     }
     /* and one before the LP bounds, which take up to a second a workload */
     cr_assert_eq(cli("eval %s/small.weft --policy sebf --lp-bound --progress", cli_dir), 0,
                  "%s", cli_file("err"));
-    ERR_HAS("weft eval: progress: the LP bounds of 1 workloads\n");
+    ERR_HAS("weft eval: progress: the LP bounds of 1 workload\n");
 }
 
 /* On a terminal the progress is one line rewritten in place and wiped
@@ -2933,7 +2933,7 @@ Test(sim_cli, progress_on_a_terminal_is_rewritten_in_place, .timeout = 120)
     out = cli_file("tty");
     n = lines_in_place(out, "weft eval: progress: policy ", false, "\r\nall workloads");
     cr_assert_eq(n, 2, "%s", out);
-    cr_assert_not_null(strstr(out, "policy 2 of 2, fifo, on 1 workloads\r\033[K"), "%s", out);
+    cr_assert_not_null(strstr(out, "policy 2 of 2, fifo, on 1 workload\r\033[K"), "%s", out);
 }
 
 /* --flows writes <policy>-flows.csv beside the other files, a row per
@@ -3540,15 +3540,25 @@ static unsigned char *read_all(const char *path, size_t *n)
 
 /* The summaries people read count in words that agree with the count:
  * convert, sim and eval said "1 jobs, 1 coflows, 1 flows", "1 ports" and
- * "1 workloads, 1 policies"; two of a thing stay plural. */
+ * "1 workloads, 1 policies", and so did eval's progress lines ("on 1
+ * workloads") and the comment atop a written workload file; two of a
+ * thing stay plural. A file written before, with "# 1 jobs, ...", reads
+ * as it did (a comment). */
 Test(sim_cli, summaries_say_one_of_a_thing_in_the_singular)
 {
     NEED_BIN();
-    cli_write("one.weft", "weft-workload 1\nports 1\njob 0 0 1 0 1\ncoflow 0 0 1 -\n"
+    cli_write("one.weft", "weft-workload 1\n# 1 jobs, 1 coflows, 1 flows; format: "
+                          "docs/workload-format.md\nports 1\njob 0 0 1 0 1\ncoflow 0 0 1 -\n"
                           "0 0 1000\nend 1\n");
     cr_assert_eq(cli("convert %s/one.weft -o %s/two.weft", cli_dir, cli_dir), 0, "%s",
                  cli_file("err"));
     ERR_HAS("two.weft: 1 job, 1 coflow, 1 flow, 1000 bytes\n");
+    cr_assert(strstr(cli_file("two.weft"), "\n# 1 job, 1 coflow, 1 flow; format: "
+                     "docs/workload-format.md\n"), "%s", cli_file("two.weft"));
+    cr_assert_eq(cli("eval %s/one.weft --policy sebf --lp-bound --progress", cli_dir), 0,
+                 "%s", cli_file("err"));
+    ERR_HAS("weft eval: progress: policy 1 of 1, sebf, on 1 workload\n");
+    ERR_HAS("weft eval: progress: the LP bounds of 1 workload\n");
     cr_assert_eq(cli("sim %s/one.weft --policy sebf", cli_dir), 0, "%s", cli_file("err"));
     cr_assert(strstr(cli_file("out"), "one.weft: 1 job, 1 coflow, 1 flow, 1000 bytes on 1 port "
                      "at 1.25e+08 bytes/s\n"), "%s", cli_file("out"));
@@ -3560,6 +3570,15 @@ Test(sim_cli, summaries_say_one_of_a_thing_in_the_singular)
                      cli_dir), 0, "%s", cli_file("err"));
     cr_assert(!strncmp(cli_file("out"), "2 workloads, 2 policies, ports", 30), "%s",
               cli_file("out"));
+    cr_assert_eq(cli("eval %s/one.weft %s/two.weft --policy sebf --progress", cli_dir, cli_dir),
+                 0, "%s", cli_file("err"));
+    ERR_HAS("weft eval: progress: policy 1 of 1, sebf, on 2 workloads\n");
+    cli_write("pair.weft", "weft-workload 1\nports 1\njob 0 0 1 0 1\ncoflow 0 0 1 -\n"
+                           "0 0 1000\njob 1 0 1 0 1\ncoflow 0 0 1 -\n0 0 500\nend 2\n");
+    cr_assert_eq(cli("convert %s/pair.weft -o %s/three.weft", cli_dir, cli_dir), 0, "%s",
+                 cli_file("err"));
+    cr_assert(strstr(cli_file("three.weft"), "\n# 2 jobs, 2 coflows, 2 flows; format: "),
+              "%s", cli_file("three.weft"));
 }
 
 /* weft model -o OUT is checked before the model is read and summarised,

@@ -497,8 +497,12 @@ weft_err_t workload_write_weft(const coflow_workload_t *wl, FILE *out)
         return err;
     locale_t prev = weft_c_numbers_begin(); /* "1.5" in every locale, as the reader's */
     fprintf(out, "weft-workload %d\n", WEFT_FORMAT_VERSION);
-    fprintf(out, "# %zu jobs, %zu coflows, %zu flows; format: docs/workload-format.md\n",
-            wl->n_jobs, wl->n_coflows, wl->n_flows);
+    /* one of a thing in the singular, as weft's summaries say it (cli_plural,
+       which this module does not reach); a comment, so files written
+       before with "1 jobs" read the same */
+    fprintf(out, "# %zu job%s, %zu coflow%s, %zu flow%s; format: docs/workload-format.md\n",
+            wl->n_jobs, wl->n_jobs == 1 ? "" : "s", wl->n_coflows, wl->n_coflows == 1 ? "" : "s",
+            wl->n_flows, wl->n_flows == 1 ? "" : "s");
     fprintf(out, "ports %zu\n", wl->n_ports);
     for (size_t j = 0; j < wl->n_jobs; j++) {
         const coflow_job_t *job = &wl->jobs[j];
