@@ -926,6 +926,16 @@ int cmd_train(int argc, char **argv)
                     tty ? "\n" : "", csv_path, t.iter, strerror(errno));
             goto done;
         }
+        /* a replay follows its first pass's seed, so it must make the same
+           decisions; one that did not took its gradient on orders whose
+           returns were never measured (train.h) */
+        if (s.replay_mismatches)
+            fprintf(stderr, "%sweft train: warning: iteration %zu: %zu of %zu rollouts made other "
+                    "decisions when replayed for their gradient than when sampled (the same "
+                    "seed should give the same orders): their updates weigh decisions by "
+                    "returns they did not earn; the scoring or the emulator is not "
+                    "deterministic, a bug (train.csv: replay_mismatches)\n", tty ? "\n" : "",
+                    s.iter + 1, s.replay_mismatches, s.rollouts);
         char left[32];
         fmt_time(left, sizeof left, iter_s * (double)(cfg.iterations - t.iter));
         char line[256];
