@@ -249,8 +249,7 @@ static int serve(int argc, char **argv, serve_owned_t *own)
         case 'K': o.tls_key = optarg; break;
         case 'v': o.log = stderr; break;
         case 'h': usage(stdout); return CLI_OK;
-        case ':':
-        default:
+        default: /* '?', or ':' for a missing value (optstring's leading ':') */
             cli_bad_option("serve", ch, longopts, argv);
             usage(stderr);
             return CLI_USAGE;

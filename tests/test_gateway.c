@@ -3250,6 +3250,9 @@ Test(gateway, options_name_what_is_wrong, .timeout = 30)
            (it was getopt's: "unrecognized option", "requires an argument") */
         {{"serve", "--ports", "4", "--token", "t", "--keep-finished"},
          "weft serve: option '--keep-finished' needs a value\n"},
+        {{"serve", "--ports", "4", "--token", "t", "--model"},
+         "weft serve: option '--model' needs a value\n"},
+        {{"serve", "--ports", "4", "--listen"}, "weft serve: option '--listen' needs a value\n"},
         {{"serve", "--bogus"}, "weft serve: unknown option '--bogus'\n"},
         {{"serve", "--ports", "4", "-vz"}, "weft serve: unknown option '-z'\n"},
         {{"serve", "--verbose=1"}, "weft serve: option '--verbose' takes no value\n"},
