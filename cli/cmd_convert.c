@@ -164,8 +164,7 @@ int cmd_convert(int argc, char **argv)
             ro.wf_seed = (uint64_t)n;
             break;
         case 'h': usage(stdout); return CLI_OK;
-        case ':':
-        default:
+        default: /* '?', or ':' for a missing value (optstring's leading ':') */
             cli_bad_option("convert", ch, long_opts, argv);
             usage(stderr);
             return CLI_USAGE;

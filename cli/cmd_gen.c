@@ -239,8 +239,7 @@ int cmd_gen(int argc, char **argv)
             usage(stdout);
             rc = CLI_OK;
             goto done;
-        case ':':
-        default:
+        default: /* '?', or ':' for a missing value (optstring's leading ':') */
             cli_bad_option("gen", ch, longopts, argv);
             usage(stderr);
             goto done;

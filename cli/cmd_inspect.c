@@ -61,8 +61,7 @@ int cmd_inspect(int argc, char **argv)
         case 'h':
             usage(stdout);
             return CLI_OK;
-        case ':':
-        default:
+        default: /* '?', or ':' for a missing value (optstring's leading ':') */
             cli_bad_option("inspect", ch, longopts, argv);
             usage(stderr);
             return CLI_USAGE;

@@ -111,8 +111,7 @@ int cmd_model(int argc, char **argv)
             out = optarg;
             break;
         case 'h': usage(stdout); return CLI_OK;
-        case ':':
-        default:
+        default: /* '?', or ':' for a missing value (optstring's leading ':') */
             cli_bad_option("model", ch, longopts, argv);
             usage(stderr);
             return CLI_USAGE;

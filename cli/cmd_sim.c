@@ -673,8 +673,7 @@ int cmd_sim(int argc, char **argv)
         case 'h':
             usage(stdout);
             return CLI_OK;
-        case ':':
-        default:
+        default: /* '?', or ':' for a missing value (optstring's leading ':') */
             cli_bad_option("sim", ch, long_opts, argv);
             usage(stderr);
             return CLI_USAGE;
