@@ -503,6 +503,68 @@ Test(props, the_order_of_jobs_in_the_file_changes_no_schedule)
     }
 }
 
+/* A decision tick adds decisions, not answers, where the order changes
+ * only at events and the rates follow from the order and the open flows:
+ * orderings by a coflow's static size, width or arrival (aalo's queues
+ * stay at 0 at these sizes), with greedy and fair rates, or MADD's (a
+ * coflow paced to finish at G with rates left / G keeps them at every
+ * moment before G). With ticks of 0.37 and 1.3 s, every coflow and flow
+ * must finish when it does without, up to the rounding of advancing the
+ * flows in more steps (1e-9 relative, as shortcuts against flow by flow). */
+Test(props, a_tick_adds_decisions_not_answers)
+{
+    static const char *const ords[] = {"fifo", "scf", "ncf", "lcf", "aalo"};
+    static const char *const allocs[] = {"greedy", "madd", "fair"};
+    static const double ticks[] = {0.37, 1.3};
+    uint64_t first, last;
+    seed_range(&first, &last);
+    for (uint64_t seed = first; seed <= last; seed++) {
+        coflow_workload_t wl;
+        coflow_fabric_t fab;
+        random_workload_of(&wl, &fab, seed, true);
+        for (size_t o = 0; o < sizeof ords / sizeof *ords; o++)
+            for (size_t a = 0; a < sizeof allocs / sizeof *allocs; a++) {
+                const coflow_ordering_t *ord = coflow_ordering_find(ords[o]);
+                const coflow_allocator_t *alloc = coflow_allocator_find(allocs[a]);
+                cr_assert(ord && alloc, "%s:%s not registered", ords[o], allocs[a]);
+                char what[96];
+                snprintf(what, sizeof what, "seed %llu %s:%s", (unsigned long long)seed,
+                         ords[o], allocs[a]);
+                netsim_result_t r;
+                run_checked(&wl, &fab, ord, alloc, seed, &r, what);
+                for (size_t t = 0; t < sizeof ticks / sizeof *ticks; t++) {
+                    netsim_opts_t opts = {.ordering = ord, .allocator = alloc, .check = true,
+                                          .policy_seed = seed, .record_flows = true,
+                                          .tick_s = ticks[t]};
+                    netsim_result_t rt;
+                    netsim_result_init(&rt);
+                    cr_assert_eq(netsim_run(&wl, &fab, &opts, &rt), WEFT_OK, "%s: %s", what,
+                                 weft_last_error());
+                    cr_assert_eq(rt.n_violations, 0, "%s, tick %g s: %s", what, ticks[t],
+                                 rt.first_violation);
+                    cr_assert_gt(rt.n_decisions, r.n_decisions, "%s, tick %g s", what,
+                                 ticks[t]);
+                    for (size_t c = 0; c < wl.n_coflows; c++)
+                        cr_assert(fabs(rt.coflow_finish_s[c] - r.coflow_finish_s[c]) <=
+                                      1e-9 * (1 + r.coflow_finish_s[c]),
+                                  "%s: coflow %zu done at %.17g s, at %.17g s with a tick of "
+                                  "%g s", what, c, r.coflow_finish_s[c], rt.coflow_finish_s[c],
+                                  ticks[t]);
+                    for (size_t f = 0; f < wl.n_flows; f++)
+                        cr_assert(fabs(rt.flow_finish_s[f] - r.flow_finish_s[f]) <=
+                                      1e-9 * (1 + r.flow_finish_s[f]),
+                                  "%s: flow %zu done at %.17g s, at %.17g s with a tick of "
+                                  "%g s", what, f, r.flow_finish_s[f], rt.flow_finish_s[f],
+                                  ticks[t]);
+                    netsim_result_destroy(&rt);
+                }
+                netsim_result_destroy(&r);
+            }
+        coflow_workload_destroy(&wl);
+        coflow_fabric_destroy(&fab);
+    }
+}
+
 /* Runs wl under ord:alloc with netsim's shortcuts and again flow by flow
  * (eager_pacing), both with --check: neither may find a violation, and
  * every coflow must finish at the same time within tol (relative). */
