@@ -503,6 +503,17 @@ Test(props, the_order_of_jobs_in_the_file_changes_no_schedule)
     }
 }
 
+/* Each of the n finishes b[i] (with a tick of `tick` s) within 1e-9 of
+ * a[i] (without). */
+static void finishes_close(const double *a, const double *b, size_t n, const char *kind,
+                           const char *what, double tick)
+{
+    for (size_t i = 0; i < n; i++)
+        cr_assert(fabs(b[i] - a[i]) <= 1e-9 * (1 + a[i]),
+                  "%s: %s %zu done at %.17g s, at %.17g s with a tick of %g s", what, kind, i,
+                  a[i], b[i], tick);
+}
+
 /* A decision tick adds decisions, not answers, where the order changes
  * only at events and the rates follow from the order and the open flows:
  * orderings by a coflow's static size, width or arrival (aalo's queues
@@ -544,18 +555,10 @@ Test(props, a_tick_adds_decisions_not_answers)
                                  rt.first_violation);
                     cr_assert_gt(rt.n_decisions, r.n_decisions, "%s, tick %g s", what,
                                  ticks[t]);
-                    for (size_t c = 0; c < wl.n_coflows; c++)
-                        cr_assert(fabs(rt.coflow_finish_s[c] - r.coflow_finish_s[c]) <=
-                                      1e-9 * (1 + r.coflow_finish_s[c]),
-                                  "%s: coflow %zu done at %.17g s, at %.17g s with a tick of "
-                                  "%g s", what, c, r.coflow_finish_s[c], rt.coflow_finish_s[c],
-                                  ticks[t]);
-                    for (size_t f = 0; f < wl.n_flows; f++)
-                        cr_assert(fabs(rt.flow_finish_s[f] - r.flow_finish_s[f]) <=
-                                      1e-9 * (1 + r.flow_finish_s[f]),
-                                  "%s: flow %zu done at %.17g s, at %.17g s with a tick of "
-                                  "%g s", what, f, r.flow_finish_s[f], rt.flow_finish_s[f],
-                                  ticks[t]);
+                    finishes_close(r.coflow_finish_s, rt.coflow_finish_s, wl.n_coflows,
+                                   "coflow", what, ticks[t]);
+                    finishes_close(r.flow_finish_s, rt.flow_finish_s, wl.n_flows, "flow", what,
+                                   ticks[t]);
                     netsim_result_destroy(&rt);
                 }
                 netsim_result_destroy(&r);
