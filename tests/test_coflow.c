@@ -585,6 +585,118 @@ Test(coflow_order, sincronia_totals_below_1e15_are_none)
 }
 
 /*
+ * The floor is 1e-15 itself: a total of exactly 1e-15 is a load. A (coflow
+ * 0) and B (coflow 1), weights 1, send 0.6e-15 and 0.4e-15 bytes 0->0:
+ * out0 and in0 hold fl(0.6e-15) + fl(0.4e-15) = fl(1e-15), none below it.
+ * out0 is the bottleneck; A's ratio 1/0.6e-15 < B's 1/0.4e-15: A goes
+ * last: B A. Read as no load, the later index, B, would go last: A B.
+ */
+Test(coflow_order, sincronia_a_total_of_1e15_is_a_load)
+{
+    single(0, 1);
+    flow(0, 0, 0.6e-15);
+    end_job();
+    single(1, 1);
+    flow(0, 0, 0.4e-15);
+    end_job();
+    ready();
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 1, 0);
+    cr_assert(0.6e-15 + 0.4e-15 == 1e-15, "the premise: the loads add up to the floor");
+    expect_order("sincronia", (size_t[]){1, 0}, 2);
+}
+
+/*
+ * A total that starts below 1e-15 is a load until a removal touches it
+ * (then it falls below, and is zeroed), wherever its column sits. X
+ * (coflow 0): 2->2 1 byte; A (coflow 1) and B (coflow 2): 2->0 0.6e-16
+ * and 0.4e-16 bytes; weights 1. Columns out2 (X's, 1 + 1e-16: fl 1), in2
+ * (1), in0 (1e-16), the tiny one last. Round 1: out2: X's ratio 1 is the
+ * least, X goes last; A's weight becomes 1 - 0.6e-16, B's 1 - 0.4e-16
+ * (both about 1). out2 and in2 fall to 0. Round 2: in0 (1e-16, untouched)
+ * is the bottleneck: A's ratio about 1/0.6e-16 < B's 1/0.4e-16: A goes
+ * second: B A X. Missing the tiny total, the rounds would take 1e-15 as
+ * the floor, find no bottleneck and put the later index, B, second: A B X.
+ */
+Test(coflow_order, sincronia_a_total_starting_below_1e15_is_a_load)
+{
+    single(0, 1);
+    flow(2, 2, 1);
+    end_job();
+    single(1, 1);
+    flow(2, 0, 0.6e-16);
+    end_job();
+    single(2, 1);
+    flow(2, 0, 0.4e-16);
+    end_job();
+    ready();
+    for (size_t c = 0; c < 3; c++)
+        coflow_state_release(&st, c, 0);
+    expect_order("sincronia", (size_t[]){2, 1, 0}, 3);
+}
+
+/*
+ * The same with the tiny total in the sixth of eight columns, where the
+ * search for the least total takes the second of its four running minima.
+ * P (coflow 0) 0->1 1, Q (1) 2->3 1, S (2) 4->1 1, R (3) 4->5 0.6e-16,
+ * R2 (4) 4->5 0.4e-16, T (5) 5->0 1 byte; weights 1. Columns out0 1, in1
+ * 2, out2 1, in3 1, out4 1 (+1e-16: fl 1), in5 1e-16, out5 1, in0 1.
+ *   in1 (2): P and S tie at ratio 1, the later entry (S) goes last; P's
+ *     weight falls to 0. out4 and in1 fall to 0 and 1.
+ *   The columns of 1 in order: out0 (P), out2 (Q), out5 (T) go 5th, 4th
+ *     and 3rd.
+ *   in5 (1e-16, untouched): R's ratio 1/0.6e-16 < R2's: R goes second.
+ * R2 R T Q P S. With no bottleneck left, R2 (the later index) would go
+ * second: R R2 T Q P S.
+ */
+Test(coflow_order, sincronia_a_tiny_total_in_any_column_is_a_load)
+{
+    static const struct { uint32_t s, d; double bytes; } f[] = {
+        {0, 1, 1}, {2, 3, 1}, {4, 1, 1}, {4, 5, 0.6e-16}, {4, 5, 0.4e-16}, {5, 0, 1},
+    };
+    for (size_t c = 0; c < 6; c++) {
+        single((int64_t)c, 1);
+        flow(f[c].s, f[c].d, f[c].bytes);
+        end_job();
+    }
+    ready();
+    for (size_t c = 0; c < 6; c++)
+        coflow_state_release(&st, c, 0);
+    expect_order("sincronia", (size_t[]){4, 3, 5, 1, 0, 2}, 6);
+}
+
+/*
+ * A weight the scaling takes a rounding below zero is zero. S (coflow 0)
+ * and P (coflow 2) weigh 3 and send 0.1 bytes 0->1, U (coflow 1) weighs 1
+ * and sends 1/30 bytes 0->1. On out0 all three ratios are fl(30): P, the
+ * last entry, goes last. Scaling: S's 3 - fl(fl(3 * 0.1) / 0.1) = 3 -
+ * 3.0000000000000004 = -4.4e-16, held at 0; U's 1 - fl(fl(3 / 30) / 0.1)
+ * = 0 exactly. Their ratios tie at 0: the later entry, U, goes second: S U
+ * P. Left below zero, S's ratio would be the least: U S P.
+ */
+Test(coflow_order, sincronia_holds_a_scaled_weight_at_zero)
+{
+    job(0, 0, 3);
+    cof(1, 0);
+    flow(0, 1, 0.1);
+    end_job();
+    job(1, 0, 1);
+    cof(1, 0);
+    flow(0, 1, 1.0 / 30);
+    end_job();
+    job(2, 0, 3);
+    cof(1, 0);
+    flow(0, 1, 0.1);
+    end_job();
+    ready();
+    for (size_t c = 0; c < 3; c++)
+        coflow_state_release(&st, c, 0);
+    cr_assert(3 - 3 * 0.1 / 0.1 < 0 && 1 - 3 * (1.0 / 30) / 0.1 == 0,
+              "the premise: S's scaled weight falls below zero, U's to zero");
+    expect_order("sincronia", (size_t[]){0, 1, 2}, 3);
+}
+
+/*
  * A tie only the quotients have: A (coflow 0) 0->2 5 bytes, B (coflow 1)
  * 1->3 fl(5/3) bytes; out0 at 3 bytes/s, out1 at 1, in2 and in3 at 4.
  * Loads out0 fl(5/3) and out1 fl(5/3) tie, so the port touched first (out0,
