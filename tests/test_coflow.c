@@ -1293,6 +1293,47 @@ static void run_srf_pairs(void)
 }
 
 /*
+ * A port is full within COFLOW_RATE_EPS (1e-9) of its own capacity, not
+ * of the smaller of a flow's two. One coflow: f0 0->1 1 byte, f1 0->2 2,
+ * f2 3->2 3, f3 4->2 4 (srf takes them in that order); in1 runs at 1 -
+ * 1e-7 bytes/s, in2 at 1000, out3 at 1000 - 6e-7, the others at 1.
+ *   f0: min(out0 1, in1 1 - 1e-7): 1 - 1e-7; out0 has 1e-7 left, more
+ *     than 1e-9 of its 1: not full.
+ *   f1: min(out0's 1e-7, in2's 1000): 1e-7, though below 1e-9 of in2's
+ *     capacity (1e-6).
+ *   f2: min(out3 1000 - 6e-7, in2 1000 - 1e-7): 1000 - 6e-7; in2 has 5e-7
+ *     left, within 1e-9 of its 1000: full.
+ *   f3: in2 is full: exactly 0, though its 5e-7 are more than 1e-9 of
+ *     out4's capacity.
+ * The pair form agrees.
+ */
+Test(coflow_alloc, srf_a_port_is_full_by_its_own_capacity)
+{
+    single(0, 1);
+    flow(0, 1, 1);
+    flow(0, 2, 2);
+    flow(3, 2, 3);
+    flow(4, 2, 4);
+    end_job();
+    fab.cap_in[1] = 1 - 1e-7;
+    fab.cap_in[2] = 1000;
+    fab.cap_out[3] = 1000 - 6e-7;
+    ready();
+    coflow_state_release(&st, 0, 0);
+    for (int form = 0; form < 2; form++) {
+        if (form == 0)
+            run_alloc("srf", (size_t[]){0}, 1);
+        else
+            run_srf_pairs();
+        expect_rate(0, 1 - 1e-7);
+        expect_rate(1, 1e-7);
+        expect_rate(2, 1000 - 6e-7);
+        cr_assert(st.flow_rate[3] == 0, "form %d: f3 trickles at %.17g bytes/s into a full "
+                  "port", form, st.flow_rate[3]);
+    }
+}
+
+/*
  * Ties in bytes left go to the lower flow index, whatever the coflow order
  * and the flows' places in the open lists: A (coflow 0): 0->2 4 bytes, 1->3
  * 3; B (coflow 1): 1->2 4 bytes, 0->3 3. The 3-byte flows (1 and 3) come
