@@ -1829,6 +1829,72 @@ Test(coflow_order, aalo_next_change_adds_a_jobs_coflows)
 }
 
 /*
+ * The same from the allocator's list of rated flows, with a job's coflows
+ * apart in the list. Job 0: coflow 0 (f0 0->3) released at 0, coflow 1
+ * (f1 1->4, f2 2->5) at 1; job 1: coflow 2 (f3 3->0) at 0; 100 MiB each,
+ * nothing sent, now 1. The list is 0 2 1; f0, f1, f2 are rated at 1 MiB/s,
+ * f3 at 2.5. Job 0 moves at 1 + 1 + 1 = 3 MiB/s and reaches 10 MiB at 1 +
+ * 10/3; job 1 at 1 + 10/2.5 = 5: 1 + 10/3. Counting one flow of coflow 1,
+ * or job 0's coflows after the gap alone, gives 2 MiB/s and 6, so 5.
+ */
+Test(coflow_order, aalo_next_change_from_the_rated_list)
+{
+    job(0, 0, 1);
+    cof(1, 0);
+    flow(0, 3, 100 * MiB);
+    cof(2, 0);
+    flow(1, 4, 100 * MiB);
+    flow(2, 5, 100 * MiB);
+    end_job();
+    single(1, 1);
+    flow(3, 0, 100 * MiB);
+    end_job();
+    ready();
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 2, 0);
+    coflow_state_release(&st, 1, 1);
+    st.now = 1;
+    const coflow_ordering_t *o = coflow_ordering_find("aalo");
+    void *ctx = NULL;
+    OK(o->create(&ctx, &st));
+    size_t ids[3];
+    size_t n = active_ids(ids);
+    cr_assert(n == 3 && ids[0] == 0 && ids[1] == 2 && ids[2] == 1, "the premise: list 0 2 1");
+    o->order(ctx, &st, ids, n);
+    static const double rate[4] = {1, 1, 1, 2.5};
+    st.n_rated = 0;
+    for (size_t f = 0; f < 4; f++) {
+        st.flow_rate[f] = rate[f] * MiB;
+        st.rated[st.n_rated++] = f;
+    }
+    double t = o->next_change(ctx, &st);
+    cr_assert(fabs(t - (1 + 10.0 / 3)) < 1e-9, "next_change %.12g, expected %.12g", t,
+              1 + 10.0 / 3);
+    o->destroy(ctx);
+}
+
+/*
+ * Given coflows released together out of index order (not as coflow.h
+ * promises), aalo still orders them by index within a queue: 1 0 comes
+ * back 0 1.
+ */
+Test(coflow_order, aalo_sorts_ids_given_out_of_order)
+{
+    for (int j = 0; j < 2; j++) {
+        single(j, 1);
+        flow((uint32_t)j, (uint32_t)j + 3, MiB);
+        end_job();
+    }
+    ready();
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 1, 0);
+    size_t ids[2] = {1, 0};
+    run_order("aalo", ids, 2);
+    cr_assert(ids[0] == 0 && ids[1] == 1, "aalo ordered [%zu %zu], expected [0 1]", ids[0],
+              ids[1]);
+}
+
+/*
  * Sincronia's loads are times, bytes over the port's capacity: A (coflow
  * 0) 0->1 4 bytes through out0 and in1 at cap bytes/s (cap = 4: loads 1;
  * cap 3 with 3 bytes: 1), B (coflow 1) 2->3 2 bytes at 1 byte/s (loads 2).
