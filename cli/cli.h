@@ -72,7 +72,8 @@ typedef struct {
  * one of those options: CLI_OK, or CLI_USAGE / CLI_ERROR after a message
  * naming the option. Any other ch is getopt_long's '?' or ':' (opterr 0,
  * optstring starting with ':', as every command parses): CLI_USAGE after
- * cli_bad_option's message, from longopts and argv, and usage(stderr). */
+ * cli_bad_option's message, from longopts and argv, and cli_usage_hint's
+ * synopsis from usage. */
 struct option;
 int cli_gw_option(const char *cmd, int ch, cli_gw_opts_t *o, const struct option *longopts,
                   char *const *argv, void (*usage)(FILE *));

@@ -95,7 +95,7 @@ int cli_gw_option(const char *cmd, int ch, cli_gw_opts_t *o, const struct option
     case 'x': return cli_parse_seconds(cmd, "--timeout", arg, &o->timeout_s) ? CLI_OK : CLI_USAGE;
     default:
         cli_bad_option(cmd, ch, longopts, argv);
-        usage(stderr);
+        cli_usage_hint(cmd, usage);
         return CLI_USAGE;
     }
 }

@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +213,23 @@ void cli_bad_option(const char *cmd, int ch, const struct option *longopts, char
     } else {
         fprintf(stderr, "weft %s: unknown option '-%c'\n", cmd, optopt);
     }
+}
+
+void cli_usage_hint(const char *cmd, void (*usage)(FILE *))
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    if (m) {
+        usage(m);
+        fclose(m);
+    }
+    const char *end = text ? strstr(text, "\n\n") : NULL;
+    if (text && (end || len > 0))
+        fprintf(stderr, "%.*s\n", (int)(end ? end - text : (ptrdiff_t)strcspn(text, "\n")),
+                text);
+    fprintf(stderr, "(weft %s --help lists every option)\n", cmd);
+    free(text);
 }
 
 void cli_gp_quote(FILE *out, const char *s)

@@ -72,6 +72,12 @@ const char *cli_optname(const struct option *longopts, int li, char *const *argv
 void cli_bad_option(const char *cmd, int ch, const struct option *longopts,
                     char *const *argv);
 
+/* After a usage error (its message printed): the command's synopsis, the
+ * first paragraph of what usage writes for --help, and "weft CMD --help
+ * lists every option", on stderr. The whole text there scrolled the one
+ * line that says what was wrong off a terminal. */
+void cli_usage_hint(const char *cmd, void (*usage)(FILE *));
+
 /* Appends --policy's value to list[0..*n) (at most max): the spec as given,
  * or for "all" the name of every ordering of the registry, in its order.
  * Past max prints "weft CMD: at most MAX policies" and returns -1. */

@@ -123,11 +123,11 @@ int cmd_agent(int argc, char **argv)
     if (optind < argc || id < 0) {
         fprintf(stderr, "weft agent: %s\n", optind < argc ? "unexpected argument"
                                                          : "--id N is required");
-        usage(stderr);
+        cli_usage_hint("agent", usage);
         return CLI_USAGE;
     }
     if (!cli_gw_complete("agent", &g)) {
-        usage(stderr);
+        cli_usage_hint("agent", usage);
         return CLI_USAGE;
     }
     o.gateway_host = g.host;

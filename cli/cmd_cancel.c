@@ -107,7 +107,7 @@ int cmd_cancel(int argc, char **argv)
     if (n == 0)
         fprintf(stderr, "weft cancel: a JOB_ID is required\n");
     if (n == 0 || !cli_gw_complete("cancel", &g)) {
-        usage(stderr);
+        cli_usage_hint("cancel", usage);
         return CLI_USAGE;
     }
     const char *host = g.host, *token = g.token, *tls_ca = g.tls_ca;

@@ -166,14 +166,14 @@ int cmd_convert(int argc, char **argv)
         case 'h': usage(stdout); return CLI_OK;
         default: /* '?', or ':' for a missing value (optstring's leading ':') */
             cli_bad_option("convert", ch, long_opts, argv);
-            usage(stderr);
+            cli_usage_hint("convert", usage);
             return CLI_USAGE;
         }
     }
     if (optind != argc - 1) {
         fprintf(stderr, "weft convert: %s\n",
                 optind == argc ? "expected an INPUT file" : "expected exactly one INPUT file");
-        usage(stderr);
+        cli_usage_hint("convert", usage);
         return CLI_USAGE;
     }
     const char *input = argv[optind];

@@ -340,13 +340,13 @@ int cmd_eval(int argc, char **argv)
             return CLI_USAGE;
         default:
             cli_bad_option("eval", ch, longopts, argv);
-            usage(stderr);
+            cli_usage_hint("eval", usage);
             return CLI_USAGE;
         }
     }
     if (optind >= argc) {
         fprintf(stderr, "weft eval: no workloads given\n");
-        usage(stderr);
+        cli_usage_hint("eval", usage);
         return CLI_USAGE;
     }
     if (n_pol == 0)

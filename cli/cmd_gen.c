@@ -241,7 +241,7 @@ int cmd_gen(int argc, char **argv)
             goto done;
         default: /* '?', or ':' for a missing value (optstring's leading ':') */
             cli_bad_option("gen", ch, longopts, argv);
-            usage(stderr);
+            cli_usage_hint("gen", usage);
             goto done;
         }
     }

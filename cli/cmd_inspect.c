@@ -63,7 +63,7 @@ int cmd_inspect(int argc, char **argv)
             return CLI_OK;
         default: /* '?', or ':' for a missing value (optstring's leading ':') */
             cli_bad_option("inspect", ch, longopts, argv);
-            usage(stderr);
+            cli_usage_hint("inspect", usage);
             return CLI_USAGE;
         }
     }
@@ -71,7 +71,7 @@ int cmd_inspect(int argc, char **argv)
         fprintf(stderr, "weft inspect: %s\n",
                 argc - optind == 0 ? "which file? give one workload file"
                                    : "one workload file at a time");
-        usage(stderr);
+        cli_usage_hint("inspect", usage);
         return CLI_USAGE;
     }
     const char *path = argv[optind];

@@ -139,7 +139,7 @@ int cmd_journal(int argc, char **argv)
             return CLI_OK;
         default:
             cli_bad_option("journal", c, longopts, argv);
-            usage(stderr);
+            cli_usage_hint("journal", usage);
             return CLI_USAGE;
         }
     }
@@ -147,7 +147,7 @@ int cmd_journal(int argc, char **argv)
         fprintf(stderr, optind != argc - 1 ? "weft journal: expected one FILE\n"
                                            : "weft journal: --ports N is required (the "
                                              "gateway's, as weft serve --ports)\n");
-        usage(stderr);
+        cli_usage_hint("journal", usage);
         return CLI_USAGE;
     }
     const char *path = argv[optind];

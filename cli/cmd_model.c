@@ -113,14 +113,14 @@ int cmd_model(int argc, char **argv)
         case 'h': usage(stdout); return CLI_OK;
         default: /* '?', or ':' for a missing value (optstring's leading ':') */
             cli_bad_option("model", ch, longopts, argv);
-            usage(stderr);
+            cli_usage_hint("model", usage);
             return CLI_USAGE;
         }
     }
     if (argc - optind != 1) {
         fprintf(stderr, "weft model: %s\n",
                 argc - optind == 0 ? "which file? give one model file" : "one model file at a time");
-        usage(stderr);
+        cli_usage_hint("model", usage);
         return CLI_USAGE;
     }
     const char *path = argv[optind];

@@ -251,7 +251,7 @@ static int serve(int argc, char **argv, serve_owned_t *own)
         case 'h': usage(stdout); return CLI_OK;
         default: /* '?', or ':' for a missing value (optstring's leading ':') */
             cli_bad_option("serve", ch, longopts, argv);
-            usage(stderr);
+            cli_usage_hint("serve", usage);
             return CLI_USAGE;
         }
     }
@@ -275,7 +275,7 @@ static int serve(int argc, char **argv, serve_owned_t *own)
                                     "--agent-token-file"
                                   : "clients have no secret: give --token, --token-file or "
                                     "--client-token-file");
-        usage(stderr);
+        cli_usage_hint("serve", usage);
         return CLI_USAGE;
     }
     for (size_t i = 0; i < n_caps; i++)

@@ -675,7 +675,7 @@ int cmd_sim(int argc, char **argv)
             return CLI_OK;
         default: /* '?', or ':' for a missing value (optstring's leading ':') */
             cli_bad_option("sim", ch, long_opts, argv);
-            usage(stderr);
+            cli_usage_hint("sim", usage);
             return CLI_USAGE;
         }
     }
@@ -687,7 +687,7 @@ int cmd_sim(int argc, char **argv)
     if (optind != argc - 1) {
         fprintf(stderr, optind >= argc ? "weft sim: no workload given\n"
                                        : "weft sim: exactly one workload expected\n");
-        usage(stderr);
+        cli_usage_hint("sim", usage);
         return CLI_USAGE;
     }
     if (n_pol == 0) {

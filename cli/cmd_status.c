@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_util.h"
 
 static void usage(FILE *out)
 {
@@ -317,11 +318,11 @@ int cmd_status(int argc, char **argv)
     }
     if (optind < argc) {
         fprintf(stderr, "weft status: unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
+        cli_usage_hint("status", usage);
         return CLI_USAGE;
     }
     if (!cli_gw_complete("status", &g)) {
-        usage(stderr);
+        cli_usage_hint("status", usage);
         return CLI_USAGE;
     }
     const char *host = g.host;

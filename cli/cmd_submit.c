@@ -103,11 +103,11 @@ int cmd_submit(int argc, char **argv)
         fprintf(stderr, "weft submit: %s\n", optind >= argc
                                                 ? "a WORKLOAD file is required"
                                                 : "one WORKLOAD file expected, got more arguments");
-        usage(stderr);
+        cli_usage_hint("submit", usage);
         return CLI_USAGE;
     }
     if (!cli_gw_complete("submit", &g)) {
-        usage(stderr);
+        cli_usage_hint("submit", usage);
         return CLI_USAGE;
     }
     /* before any job is registered: a run that cannot keep its result

@@ -699,7 +699,7 @@ int cmd_train(int argc, char **argv)
             goto done_usage;
         default:
             cli_bad_option("train", ch, longopts, argv);
-            usage(stderr);
+            cli_usage_hint("train", usage);
             goto done_usage;
         }
         if (bad)
@@ -707,7 +707,7 @@ int cmd_train(int argc, char **argv)
     }
     if (optind >= argc) {
         fprintf(stderr, "weft train: no training workloads given\n");
-        usage(stderr);
+        cli_usage_hint("train", usage);
         goto done_usage;
     }
     if (cli_check_name(C, "--out", out_dir, "directory") ||

@@ -2817,6 +2817,37 @@ Test(sim_cli, a_bad_option_is_named_as_typed)
     }
 }
 
+/* After a usage error, the synopsis and where the rest is, not the whole
+ * --help: its 90 lines scrolled the line saying what was wrong off a
+ * terminal. Every command, those of the gateway too. */
+Test(sim_cli, a_usage_error_gives_the_synopsis_not_the_whole_help)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("sim %s/small.weft --polcy sebf", cli_dir), 2);
+    cr_assert_str_eq(cli_file("err"),
+                     "weft sim: unknown option '--polcy'\n"
+                     "usage: weft sim WORKLOAD --policy P [--policy P2 ...] [options]\n"
+                     "(weft sim --help lists every option)\n");
+    static const char *const cmds[] = {"convert", "gen",   "inspect", "eval",
+                                       "train",   "model", "journal", "serve",
+                                       "agent",   "submit", "cancel", "status"};
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+        cr_assert_eq(cli("%s --bogus", cmds[i]), 2, "%s: %s", cmds[i], cli_file("err"));
+        const char *err = cli_file("err");
+        char want[64];
+        snprintf(want, sizeof want, "weft %s: unknown option '--bogus'\nusage: weft %s ",
+                 cmds[i], cmds[i]);
+        cr_assert(!strncmp(err, want, strlen(want)), "%s: %s", cmds[i], err);
+        snprintf(want, sizeof want, "\n(weft %s --help lists every option)\n", cmds[i]);
+        size_t n = strlen(err), lines = 0;
+        cr_assert(n > strlen(want) && !strcmp(err + n - strlen(want), want), "%s: %s", cmds[i],
+                  err);
+        for (const char *c = err; *c; c++)
+            lines += *c == '\n';
+        cr_assert_leq(lines, 6, "%s: %zu lines: %s", cmds[i], lines, err);
+    }
+}
+
 /* An output named '' is a usage error before anything runs: weft sim
  * used to simulate and then fail (status 1) making a directory named '',
  * weft model to load and describe the model and then fail renaming its
