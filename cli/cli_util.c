@@ -8,7 +8,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,10 +223,11 @@ void cli_usage_hint(const char *cmd, void (*usage)(FILE *))
         usage(m);
         fclose(m);
     }
+    /* the synopsis: up to the blank line after it, else the first line */
     const char *end = text ? strstr(text, "\n\n") : NULL;
-    if (text && (end || len > 0))
-        fprintf(stderr, "%.*s\n", (int)(end ? end - text : (ptrdiff_t)strcspn(text, "\n")),
-                text);
+    size_t n = !text ? 0 : end ? (size_t)(end - text) : strcspn(text, "\n");
+    if (n)
+        fprintf(stderr, "%.*s\n", (int)n, text);
     fprintf(stderr, "(weft %s --help lists every option)\n", cmd);
     free(text);
 }
