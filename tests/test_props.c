@@ -328,6 +328,29 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Copies job j of `from` (its coflows, flows and parents, in order) to the
+ * end of `to`. */
+static void copy_job(coflow_workload_t *to, const coflow_workload_t *from, size_t j)
+{
+    const coflow_job_t *job = &from->jobs[j];
+    cr_assert_eq(coflow_workload_add_job(to, job->id, job->arrival_s, job->weight,
+                                         job->final_compute_s),
+                 WEFT_OK);
+    for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
+        const coflow_coflow_t *co = &from->coflows[c];
+        cr_assert_eq(coflow_workload_add_coflow(to, co->id, co->compute_s), WEFT_OK);
+        for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++)
+            cr_assert_eq(coflow_workload_add_flow(to, from->flows[f].src, from->flows[f].dst,
+                                                  from->flows[f].bytes),
+                         WEFT_OK);
+        for (size_t k = 0; k < co->n_parents; k++)
+            cr_assert_eq(coflow_workload_add_parent(
+                             to, from->coflows[from->parents[co->first_parent + k]].id),
+                         WEFT_OK);
+    }
+    cr_assert_eq(coflow_workload_finish_job(to), WEFT_OK, "%s", weft_last_error());
+}
+
 /* Every policy here is online: it decides from the jobs that have
  * arrived, as the gateway must. So a job that arrives at T changes
  * nothing of a run up to T: the same workload with one more job (a random
@@ -362,14 +385,15 @@ Test(props, a_later_job_changes_nothing_before_it_arrives)
                 free(fin);
                 /* the same workload and one more job, arriving at t */
                 coflow_workload_t wlt;
-                coflow_fabric_t fabt;
-                random_workload_of(&wlt, &fabt, seed, true);
+                coflow_workload_init(&wlt, fab.n_ports);
+                for (size_t j = 0; j < wl.n_jobs; j++)
+                    copy_job(&wlt, &wl, j);
                 rng_state = seed ^ 0x5eed;
                 cr_assert_eq(coflow_workload_add_job(&wlt, 999, t, 1.0 + (double)below(5), 0),
                              WEFT_OK);
-                add_random_layers(&wlt, fabt.n_ports, true, false);
-                cr_assert_eq(dag_analyze(&wlt, &fabt), WEFT_OK, "%s", weft_last_error());
-                run_checked(&wlt, &fabt, ords[o], allocs[a], seed, &rl, what);
+                add_random_layers(&wlt, fab.n_ports, true, false);
+                cr_assert_eq(dag_analyze(&wlt, &fab), WEFT_OK, "%s", weft_last_error());
+                run_checked(&wlt, &fab, ords[o], allocs[a], seed, &rl, what);
                 size_t kept = 0;
                 for (size_t c = 0; c < wl.n_coflows; c++) {
                     if (!(r.coflow_finish_s[c] <= t))
@@ -398,7 +422,6 @@ Test(props, a_later_job_changes_nothing_before_it_arrives)
                 netsim_result_destroy(&r);
                 netsim_result_destroy(&rl);
                 coflow_workload_destroy(&wlt);
-                coflow_fabric_destroy(&fabt);
             }
         cr_assert_gt(runs, 40);
         cr_assert_gt(moved, 0, "seed %llu: the later job moved no coflow's finish",
@@ -406,29 +429,6 @@ Test(props, a_later_job_changes_nothing_before_it_arrives)
         coflow_workload_destroy(&wl);
         coflow_fabric_destroy(&fab);
     }
-}
-
-/* Copies job j of `from` (its coflows, flows and parents, in order) to the
- * end of `to`. */
-static void copy_job(coflow_workload_t *to, const coflow_workload_t *from, size_t j)
-{
-    const coflow_job_t *job = &from->jobs[j];
-    cr_assert_eq(coflow_workload_add_job(to, job->id, job->arrival_s, job->weight,
-                                         job->final_compute_s),
-                 WEFT_OK);
-    for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
-        const coflow_coflow_t *co = &from->coflows[c];
-        cr_assert_eq(coflow_workload_add_coflow(to, co->id, co->compute_s), WEFT_OK);
-        for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++)
-            cr_assert_eq(coflow_workload_add_flow(to, from->flows[f].src, from->flows[f].dst,
-                                                  from->flows[f].bytes),
-                         WEFT_OK);
-        for (size_t k = 0; k < co->n_parents; k++)
-            cr_assert_eq(coflow_workload_add_parent(
-                             to, from->coflows[from->parents[co->first_parent + k]].id),
-                         WEFT_OK);
-    }
-    cr_assert_eq(coflow_workload_finish_job(to), WEFT_OK, "%s", weft_last_error());
 }
 
 /* The order of the jobs in the file is no one's priority: with arrivals
