@@ -493,8 +493,9 @@ size_t coflow_state_children(const coflow_state_t *st, size_t c, const size_t **
  * *list at them, in no particular order, and returns how many. O(1). */
 size_t coflow_state_ready_waiting(const coflow_state_t *st, size_t j, const size_t **list);
 /* The sum of the isolation times (iso_s) of job j's WAITING coflows, each
- * truncated to 2^-32 s and summed exactly, then rounded once: the same
- * double whatever order they were released in. O(1). */
+ * truncated to 2^-62 of the power of two above the job's largest and
+ * summed exactly, then rounded once: the same double whatever order they
+ * were released in, whatever other jobs there are, in any units. O(1). */
 double coflow_state_waiting_iso(const coflow_state_t *st, size_t j);
 /* Removes finished flow f from its coflow's open list (remaining set to 0).
  * Returns true if that was the coflow's last open flow (it becomes DONE with

@@ -10,20 +10,24 @@
  *     root from the start), in no particular order; wcp's waiting path is a
  *     max over them, which no order changes;
  *   - the sum of its WAITING coflows' isolation times, jsebf's waiting work,
- *     in fixed point (units of 2^-32 s, each time truncated to them): an
- *     integer sum is the same whatever order coflows leave it in, so it is
- *     kept in O(1) a release and is still a function of the state alone.
+ *     in fixed point (each time truncated to units of 2^-62 of the job's
+ *     largest isolation time, rounded up to a power of two): an integer sum
+ *     is the same whatever order coflows leave it in, so it is kept in O(1)
+ *     a release and is still a function of the state alone. The unit is the
+ *     job's own, so the sum depends neither on other jobs (which the
+ *     gateway may not know yet) nor on the units of time: a fixed unit (it
+ *     was 2^-32 s) read a workload in units of 2^-60 s as all zeros.
  */
 #include "coflow_internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
-/* 2^-32 s units; a time is capped at 2^62 s (a hundred billion years) so
- * a job of up to 2^64 coflows cannot overflow the sum. */
-#define FX_SHIFT 32
-#define FX_CAP_S 4.611686018427387904e18 /* 2^62 */
+/* A time below 2^e counts in units of 2^(e - FX_BITS): below 2^62 units, so
+ * the sum of a job of up to 2^64 coflows cannot overflow. */
+#define FX_BITS 62
 
 __extension__ typedef __int128 fx_t;
 
@@ -35,16 +39,21 @@ struct coflow_frontier {
     size_t *ready_pos;      /* [n_coflows] place in ready, or SIZE_MAX */
     size_t *n_ready;        /* [n_jobs] */
     fx_t *waiting_fx;       /* [n_jobs] */
+    int *unit_exp;          /* [n_jobs] waiting_fx[j] counts units of 2^unit_exp[j] s */
 };
 
-/* A coflow's isolation time in those units (0 if not positive, as before
- * dag_analyze sets it). */
-static fx_t iso_fx(const coflow_coflow_t *co)
+/* An isolation time as the frontier counts it: 0 if not positive (as before
+ * dag_analyze sets it), DBL_MAX if infinite. */
+static double iso_counted(const coflow_coflow_t *co)
 {
     double s = co->iso_s;
-    if (!(s > 0))
-        return 0;
-    return (fx_t)ldexp(s < FX_CAP_S ? s : FX_CAP_S, FX_SHIFT);
+    return s > 0 ? fmin(s, DBL_MAX) : 0;
+}
+
+/* A coflow's isolation time in its job's units. */
+static fx_t iso_fx(const struct coflow_frontier *fr, const coflow_coflow_t *co)
+{
+    return (fx_t)ldexp(iso_counted(co), -fr->unit_exp[co->job]);
 }
 
 void coflow_frontier_free(struct coflow_frontier *fr)
@@ -58,6 +67,7 @@ void coflow_frontier_free(struct coflow_frontier *fr)
     free(fr->ready_pos);
     free(fr->n_ready);
     free(fr->waiting_fx);
+    free(fr->unit_exp);
     free(fr);
 }
 
@@ -101,8 +111,9 @@ weft_err_t coflow_frontier_create(struct coflow_frontier **out, const coflow_wor
     fr->ready_pos = weft_calloc(nc, sizeof *fr->ready_pos);
     fr->n_ready = weft_calloc(nj, sizeof *fr->n_ready);
     fr->waiting_fx = weft_calloc(nj, sizeof *fr->waiting_fx);
+    fr->unit_exp = weft_calloc(nj, sizeof *fr->unit_exp);
     if (!fr->parents_left || !fr->child_start || !fr->child_list || !fr->ready ||
-        !fr->ready_pos || !fr->n_ready || !fr->waiting_fx) {
+        !fr->ready_pos || !fr->n_ready || !fr->waiting_fx || !fr->unit_exp) {
         coflow_frontier_free(fr);
         return weft_fail(WEFT_ENOMEM, "out of memory for the frontiers of %zu jobs", nj);
     }
@@ -123,10 +134,19 @@ weft_err_t coflow_frontier_create(struct coflow_frontier **out, const coflow_wor
     for (size_t c = nc; c > 0; c--) /* back to starts */
         fr->child_start[c] = fr->child_start[c - 1];
     fr->child_start[0] = 0;
+    for (size_t j = 0; j < nj; j++) {
+        const coflow_job_t *job = &wl->jobs[j];
+        double largest = 0;
+        for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++)
+            largest = fmax(largest, iso_counted(&wl->coflows[c]));
+        int e;
+        frexp(largest, &e); /* largest < 2^e (e = 0 for 0) */
+        fr->unit_exp[j] = e - FX_BITS;
+    }
     for (size_t c = 0; c < nc; c++) {
         const coflow_coflow_t *co = &wl->coflows[c];
         fr->ready_pos[c] = SIZE_MAX;
-        fr->waiting_fx[co->job] += iso_fx(co);
+        fr->waiting_fx[co->job] += iso_fx(fr, co);
         if (co->n_parents == 0)
             ready_add(fr, wl, c);
     }
@@ -138,7 +158,7 @@ void coflow_frontier_released(struct coflow_frontier *fr, const coflow_workload_
                               size_t c)
 {
     ready_remove(fr, wl, c);
-    fr->waiting_fx[wl->coflows[c].job] -= iso_fx(&wl->coflows[c]);
+    fr->waiting_fx[wl->coflows[c].job] -= iso_fx(fr, &wl->coflows[c]);
 }
 
 void coflow_frontier_done(struct coflow_frontier *fr, const coflow_state_t *st, size_t c)
@@ -166,5 +186,5 @@ size_t coflow_state_ready_waiting(const coflow_state_t *st, size_t j, const size
 
 double coflow_state_waiting_iso(const coflow_state_t *st, size_t j)
 {
-    return ldexp((double)st->frontier->waiting_fx[j], -FX_SHIFT);
+    return ldexp((double)st->frontier->waiting_fx[j], st->frontier->unit_exp[j]);
 }

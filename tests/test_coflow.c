@@ -988,6 +988,39 @@ Test(coflow_order, frontier_follows_releases_and_finishes)
     cr_assert(st.coflow_remaining[5] == 0);
 }
 
+/*
+ * A job's waiting work counts in units of 2^-62 of its largest coflow's
+ * isolation time, so it is exact at any scale: job 0's coflows take 3 *
+ * 2^-40 s and 2^-40 s (ports of 1 byte/s), job 1's 2^70 s and 2^68 s, and
+ * their sums 2^-38 s and 5 * 2^68 s are the work's, to the bit. A fixed
+ * unit of 2^-32 s read job 0's as none and capped job 1's at 2^62 s; a
+ * unit common to all jobs would truncate the small one's to nothing.
+ */
+Test(coflow_order, waiting_work_is_exact_at_any_scale)
+{
+    job(0, 0, 1);
+    cof(1, 0);
+    flow(0, 1, 3 * 0x1p-40);
+    cof(2, 0);
+    flow(1, 2, 0x1p-40);
+    parent(1);
+    end_job();
+    job(1, 0, 1);
+    cof(3, 0);
+    flow(2, 3, 0x1p70);
+    cof(4, 0);
+    flow(3, 4, 0x1p68);
+    parent(3);
+    end_job();
+    ready();
+    expect_frontier(0, "0", 0x1p-38);
+    expect_frontier(1, "2", 5 * 0x1p68);
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 2, 0);
+    expect_frontier(0, "", 0x1p-40);
+    expect_frontier(1, "", 0x1p68);
+}
+
 /* A workload whose parent index points past its coflows (one not made by
  * coflow_workload_finish_job) is refused by name, not read out of bounds. */
 Test(coflow_order, state_refuses_a_parent_index_past_the_coflows)

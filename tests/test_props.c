@@ -1514,16 +1514,25 @@ static void ref_destroy(void *ctx)
 }
 
 /* jsebf's waiting work of job j written out: its WAITING coflows' iso_s,
- * each truncated to 2^-32 s, summed exactly, rounded once. */
+ * each truncated to 2^-62 of the power of two above the job's largest,
+ * summed exactly, rounded once. */
 static double ref_waiting_iso(const coflow_state_t *st, size_t j)
 {
     const coflow_job_t *job = &st->wl->jobs[j];
     __extension__ typedef __int128 fixed_t;
+    double largest = 0;
+    for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++)
+        largest = fmax(largest, st->wl->coflows[c].iso_s);
+    int unit = 0;
+    while (unit < 1024 && ldexp(1, unit) <= largest) /* the least 2^unit above it */
+        unit++;
+    while (unit > -1074 && ldexp(1, unit - 1) > largest)
+        unit--;
     fixed_t sum = 0;
     for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++)
         if (st->status[c] == COFLOW_WAITING)
-            sum += (fixed_t)ldexp(st->wl->coflows[c].iso_s, 32);
-    return ldexp((double)sum, -32);
+            sum += (fixed_t)ldexp(st->wl->coflows[c].iso_s, 62 - unit);
+    return ldexp((double)sum, unit - 62);
 }
 
 /* jsebf's job keys: the waiting work, plus each active coflow's remaining
