@@ -27,9 +27,9 @@
  * of a rebuild. When every capacity is a power of two (the Varys setting:
  * 2^27 B/s), bytes * (1 / cap) is exactly bytes / cap, so every load is
  * refreshed by a multiply, without a branch; otherwise only the loads
- * whose bytes changed are redivided. The rounds zero a total below 1e-15
- * only when they read it (sinc_order). The fabric's capacities must not
- * change (as coflow_state_init assumes).
+ * whose bytes changed are redivided. A round zeroes a column's total that
+ * falls below RESIDUE_SHARE of what it was at the start (sinc_order). The
+ * fabric's capacities must not change (as coflow_state_init assumes).
  */
 #include "coflow_internal.h"
 
@@ -38,6 +38,13 @@
 #include <string.h>
 
 #define BLOCK 64
+/* What is left of a column's total once loads are taken off it counts as
+ * none below this share of the total before the rounds: the rounding of
+ * the sum and the removals (a few units in the last place of the total),
+ * not a load. A share, not a time, so the order is the same in any units
+ * (an absolute 1e-15 s read every load of a workload in units of 2^-60 s
+ * as none). */
+#define RESIDUE_SHARE 0x1p-50
 
 size_t coflow_sinc_blocks_from = 16 * BLOCK;
 
@@ -67,6 +74,7 @@ typedef struct {
     /* Per decision: */
     double *total;    /* [2 * n_ports] sum of unplaced loads by column (at
                          first all of them, added up in entry order) */
+    double *residue;  /* [2 * n_ports] RESIDUE_SHARE of each first total */
     /* The bottleneck search's blocks of BLOCK columns: each one's largest
      * total (and 0), recomputed only when a total in it changed, so a
      * round reads the blocks and the changed ones instead of every column
@@ -99,6 +107,7 @@ static void sinc_destroy(void *ctx)
     free(s->pcount);
     free(s->pe);
     free(s->total);
+    free(s->residue);
     free(s->bmax);
     free(s->bstale);
     free(s->weight);
@@ -135,6 +144,7 @@ static weft_err_t sinc_create(void **ctx, const coflow_state_t *st)
     s->pcount = weft_calloc(2 * np, sizeof *s->pcount);
     s->pe = weft_calloc(places, sizeof *s->pe);
     s->total = weft_calloc(2 * np, sizeof *s->total);
+    s->residue = weft_calloc(2 * np, sizeof *s->residue);
     s->bmax = weft_calloc(2 * np / BLOCK + 1, sizeof *s->bmax);
     s->bstale = weft_calloc(2 * np / BLOCK + 1, sizeof *s->bstale);
     s->weight = weft_calloc(nc, sizeof *s->weight);
@@ -142,9 +152,8 @@ static weft_err_t sinc_create(void **ctx, const coflow_state_t *st)
     s->result = weft_calloc(nc, sizeof *s->result);
     if (!s->ids || !s->start || !s->local || !s->port || !s->owner || !s->load || !s->seen ||
         !s->astart || !s->absent || !s->ports || !s->column || !s->scale || !s->pstart ||
-        !s->pcount || !s->pe || !s->total || !s->bmax || !s->bstale || !s->weight ||
-        !s->placed ||
-        !s->result) {
+        !s->pcount || !s->pe || !s->total || !s->residue || !s->bmax || !s->bstale ||
+        !s->weight || !s->placed || !s->result) {
         sinc_destroy(s);
         return weft_fail(WEFT_ENOMEM, "out of memory for sincronia");
     }
@@ -251,15 +260,15 @@ static bool refresh(sinc_ctx_t *s, coflow_state_t *st, const size_t *ids, size_t
     return !changed;
 }
 
-/* The first of total[0..n) holding its maximum, if that is > 0 and at
- * least `floor`, else SIZE_MAX: the maximum with four running maxima (a
+/* The first of total[0..n) holding its maximum, if that is > 0, else
+ * SIZE_MAX: the maximum with four running maxima (a
  * scan of every column), then its first place, four columns a compare:
  * four hold the maximum iff their own maximum reaches it. (Totals are sums
  * of finite loads, never NaN.) */
-static size_t bottleneck_scan(const double *total, size_t n, double floor)
+static size_t bottleneck_scan(const double *total, size_t n)
 {
     double best = coflow_max_or_zero(total, n);
-    if (!(best > 0 && best >= floor))
+    if (!(best > 0))
         return SIZE_MAX;
     size_t t = 0;
     for (; t + 4 <= n; t += 4) {
@@ -278,7 +287,7 @@ static size_t bottleneck_scan(const double *total, size_t n, double floor)
  * reaching it and its first column doing so: the column one pass keeping
  * the first strictly larger would find. (Totals are sums of finite loads,
  * never NaN.) */
-static size_t bottleneck_blocks(sinc_ctx_t *s, size_t n, double floor)
+static size_t bottleneck_blocks(sinc_ctx_t *s, size_t n)
 {
     const double *total = s->total;
     size_t nb = (n + BLOCK - 1) / BLOCK;
@@ -291,7 +300,7 @@ static size_t bottleneck_blocks(sinc_ctx_t *s, size_t n, double floor)
         }
         best = s->bmax[k] > best ? s->bmax[k] : best;
     }
-    if (!(best > 0 && best >= floor))
+    if (!(best > 0))
         return SIZE_MAX;
     size_t t = 0;
     while (s->bmax[t / BLOCK] != best)
@@ -301,52 +310,31 @@ static size_t bottleneck_blocks(sinc_ctx_t *s, size_t n, double floor)
     return t;
 }
 
-/* The least of v[0..n), n > 0, in four running minima. */
-static double smallest(const double *v, size_t n)
-{
-    double m0 = v[0], m1 = v[0], m2 = v[0], m3 = v[0];
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        m0 = v[i] < m0 ? v[i] : m0;
-        m1 = v[i + 1] < m1 ? v[i + 1] : m1;
-        m2 = v[i + 2] < m2 ? v[i + 2] : m2;
-        m3 = v[i + 3] < m3 ? v[i + 3] : m3;
-    }
-    for (; i < n; i++)
-        m0 = v[i] < m0 ? v[i] : m0;
-    m0 = m1 < m0 ? m1 : m0;
-    m2 = m3 < m2 ? m3 : m2;
-    return m2 < m0 ? m2 : m0;
-}
-
-/* Takes the loads of the coflow in slot `pick` off the column totals
- * (zeroing those that fall below 1e-15 when `tiny`, sinc_order), marking
- * their blocks stale when the search goes by blocks. The arrays are held
- * in locals: a store to bstale (bytes, which may alias anything) made GCC
- * reload them all from s at every entry. */
-static void remove_loads(sinc_ctx_t *s, size_t pick, bool tiny, bool blocks)
+/* Takes the loads of the coflow in slot `pick` off the column totals,
+ * zeroing those that fall below their residue, and marks their blocks
+ * stale when the search goes by blocks. The arrays are held in locals: a
+ * store to bstale (bytes, which may alias anything) made GCC reload them
+ * all from s at every entry. */
+static void remove_loads(sinc_ctx_t *s, size_t pick, bool blocks)
 {
     size_t lo = s->start[pick], hi = s->start[pick + 1];
     double *total = s->total;
-    const double *load = s->load;
+    const double *load = s->load, *residue = s->residue;
     const uint32_t *port = s->port;
     uint8_t *stale = s->bstale;
-    if (tiny) {
+    if (blocks) {
         for (size_t q = lo; q < hi; q++) {
             uint32_t col = port[q];
             double t = total[col] - load[q];
-            total[col] = t < 1e-15 ? 0 : t;
-            stale[col / BLOCK] = 1;
-        }
-    } else if (blocks) {
-        for (size_t q = lo; q < hi; q++) {
-            uint32_t col = port[q];
-            total[col] -= load[q];
+            total[col] = t < residue[col] ? 0 : t;
             stale[col / BLOCK] = 1;
         }
     } else {
-        for (size_t q = lo; q < hi; q++)
-            total[port[q]] -= load[q];
+        for (size_t q = lo; q < hi; q++) {
+            uint32_t col = port[q];
+            double t = total[col] - load[q];
+            total[col] = t < residue[col] ? 0 : t;
+        }
     }
 }
 
@@ -365,13 +353,10 @@ static weft_err_t sinc_order(void *ctx, coflow_state_t *st, size_t *ids, size_t 
     if (!refresh(s, st, ids, n))
         rebuild(s, st, ids, n);
     size_t n_cols = s->n_cols;
-    /* A round drops the placed coflow's loads from the totals and zeroes
-     * a total that falls below 1e-15. Taking more from such a total keeps
-     * it below, so the zeroing may wait until the bottleneck reads the
-     * totals (a maximum below 1e-15 counts as none), which saves a compare
-     * and a select per load removed, unless a total starts between 0 and
-     * 1e-15: the rounds must keep that one as it is until it is touched. */
-    bool tiny = n_cols > 0 && smallest(s->total, n_cols) < 1e-15; /* (or 0: as safe) */
+    /* A round drops the placed coflow's loads from the totals, each column
+     * down to its residue: a total however small is a load until then. */
+    for (size_t t = 0; t < n_cols; t++)
+        s->residue[t] = s->total[t] * RESIDUE_SHARE;
     for (size_t i = 0; i < n; i++) {
         s->weight[i] = wl->jobs[wl->coflows[ids[i]].job].weight;
         s->placed[i] = 0;
@@ -391,9 +376,7 @@ static weft_err_t sinc_order(void *ctx, coflow_state_t *st, size_t *ids, size_t 
         }
         /* Bottleneck: the most loaded port among the unplaced coflows, the
          * first column to reach the maximum. */
-        double floor = tiny ? 0 : 1e-15;
-        size_t b = blocks ? bottleneck_blocks(s, n_cols, floor)
-                          : bottleneck_scan(s->total, n_cols, floor);
+        size_t b = blocks ? bottleneck_blocks(s, n_cols) : bottleneck_scan(s->total, n_cols);
         /* Select: min w'/d(c,b) among unplaced coflows on b; on a tie the
          * later-released one goes last (FIFO among equals). Rounding can
          * leave a total > 0 with no coflow: then place by index. */
@@ -439,7 +422,7 @@ static weft_err_t sinc_order(void *ctx, coflow_state_t *st, size_t *ids, size_t 
         s->placed[pick] = 1;
         /* (the totals are not read again once one coflow is left) */
         if (k > 1)
-            remove_loads(s, pick, tiny, blocks);
+            remove_loads(s, pick, blocks);
         s->result[k] = ids[pick];
     }
     for (size_t i = 0; i < n; i++)

@@ -555,70 +555,69 @@ Test(coflow_order, sincronia_lost_port_reorders_powers_of_two) { expect_lost_por
 Test(coflow_order, sincronia_lost_port_reorders_quotients) { expect_lost_port_reorders(3); }
 
 /*
- * A total that falls below 1e-15 counts as none. Ports 1 byte/s; A, B and
- * D (weights 1, 1, 2) send 0.4e-15, 0.6e-15 and 0.4e-15 bytes 0->0, C 1
- * byte 2->2. Round 1: out2 (1) is the bottleneck, C goes last. Round 2:
- * out0 and in0 tie at 1.4e-15, out0 first; B's ratio 1/0.6e-15 is the
- * least, B goes third; A's weight becomes 1/3, D's 4/3. Without B, out0
- * and in0 hold 0.8e-15: zeroed, no bottleneck is left, and the latest
- * released, D, goes second: A D B C. Reading 0.8e-15 as a load would pick
- * A on out0 (ratio (1/3)/0.4e-15 < (4/3)/0.4e-15) and give D A B C.
+ * What is left of a column's total below 2^-50 of where it started counts
+ * as none, however long it is in seconds. Ports 1 byte/s. X (coflow 0)
+ * sends 2^20 bytes 0->1, Y (1) 2^-31 bytes 0->1, W (2) 2^-40 bytes 2->4;
+ * weights 1. out0 and in1 hold 2^20 + 2^-31 (exact): the bottleneck; X's
+ * ratio 2^-20 is the least, X goes last. Without X, out0 and in1 hold
+ * 2^-31 (exact), below their residue (2^20 + 2^-31) * 2^-50, about 2^-30:
+ * zeroed. out2 (2^-40) is then the bottleneck, W goes second: Y W X. Read
+ * as a load (an absolute floor of 1e-15 s did), 2^-31 would make out0 the
+ * bottleneck and put Y second: W Y X.
  */
-Test(coflow_order, sincronia_totals_below_1e15_are_none)
+Test(coflow_order, sincronia_a_residue_is_none_in_any_units)
 {
-    single(0, 1);
-    flow(0, 0, 0.4e-15);
-    end_job();
-    single(1, 1);
-    flow(0, 0, 0.6e-15);
-    end_job();
-    single(2, 1);
-    flow(2, 2, 1);
-    end_job();
-    single(3, 2);
-    flow(0, 0, 0.4e-15);
-    end_job();
+    static const struct { uint32_t s, d; double bytes; } f[] = {
+        {0, 1, 0x1p20}, {0, 1, 0x1p-31}, {2, 4, 0x1p-40},
+    };
+    for (size_t c = 0; c < 3; c++) {
+        single((int64_t)c, 1);
+        flow(f[c].s, f[c].d, f[c].bytes);
+        end_job();
+    }
     ready();
-    for (size_t c = 0; c < 4; c++)
+    for (size_t c = 0; c < 3; c++)
         coflow_state_release(&st, c, 0);
-    expect_order("sincronia", (size_t[]){0, 3, 1, 2}, 4);
+    expect_order("sincronia", (size_t[]){1, 2, 0}, 3);
 }
 
 /*
- * The floor is 1e-15 itself: a total of exactly 1e-15 is a load. A (coflow
- * 0) and B (coflow 1), weights 1, send 0.6e-15 and 0.4e-15 bytes 0->0:
- * out0 and in0 hold fl(0.6e-15) + fl(0.4e-15) = fl(1e-15), none below it.
- * out0 is the bottleneck; A's ratio 1/0.6e-15 < B's 1/0.4e-15: A goes
- * last: B A. Read as no load, the later index, B, would go last: A B.
+ * The residue is 2^-50 of the first total itself: what is left at exactly
+ * that share is a load. X (coflow 0) sends 1 - 2^-50 bytes 0->1, Y (1)
+ * 2^-50 bytes 0->1, W (2) 2^-60 bytes 2->4; weights 1. out0 and in1 hold
+ * exactly 1: X's ratio is the least, X goes last; without X they hold
+ * exactly 2^-50, their residue: a load, the bottleneck, and Y goes second:
+ * W Y X. Zeroed, it would leave out2 the bottleneck and W second: Y W X.
  */
-Test(coflow_order, sincronia_a_total_of_1e15_is_a_load)
+Test(coflow_order, sincronia_a_total_at_its_residue_is_a_load)
 {
-    single(0, 1);
-    flow(0, 0, 0.6e-15);
-    end_job();
-    single(1, 1);
-    flow(0, 0, 0.4e-15);
-    end_job();
+    static const struct { uint32_t s, d; double bytes; } f[] = {
+        {0, 1, 1 - 0x1p-50}, {0, 1, 0x1p-50}, {2, 4, 0x1p-60},
+    };
+    for (size_t c = 0; c < 3; c++) {
+        single((int64_t)c, 1);
+        flow(f[c].s, f[c].d, f[c].bytes);
+        end_job();
+    }
     ready();
-    coflow_state_release(&st, 0, 0);
-    coflow_state_release(&st, 1, 0);
-    cr_assert(0.6e-15 + 0.4e-15 == 1e-15, "the premise: the loads add up to the floor");
-    expect_order("sincronia", (size_t[]){1, 0}, 2);
+    for (size_t c = 0; c < 3; c++)
+        coflow_state_release(&st, c, 0);
+    cr_assert((1 - 0x1p-50) + 0x1p-50 == 1, "the premise: the loads add up to 1");
+    expect_order("sincronia", (size_t[]){2, 1, 0}, 3);
 }
 
 /*
- * A total that starts below 1e-15 is a load until a removal touches it
- * (then it falls below, and is zeroed), wherever its column sits. X
- * (coflow 0): 2->2 1 byte; A (coflow 1) and B (coflow 2): 2->0 0.6e-16
+ * A total however small is a load until a removal takes it to its residue.
+ * X (coflow 0): 2->2 1 byte; A (coflow 1) and B (coflow 2): 2->0 0.6e-16
  * and 0.4e-16 bytes; weights 1. Columns out2 (X's, 1 + 1e-16: fl 1), in2
  * (1), in0 (1e-16), the tiny one last. Round 1: out2: X's ratio 1 is the
  * least, X goes last; A's weight becomes 1 - 0.6e-16, B's 1 - 0.4e-16
  * (both about 1). out2 and in2 fall to 0. Round 2: in0 (1e-16, untouched)
  * is the bottleneck: A's ratio about 1/0.6e-16 < B's 1/0.4e-16: A goes
- * second: B A X. Missing the tiny total, the rounds would take 1e-15 as
- * the floor, find no bottleneck and put the later index, B, second: A B X.
+ * second: B A X. Missing the tiny total, the rounds would find no
+ * bottleneck and put the later index, B, second: A B X.
  */
-Test(coflow_order, sincronia_a_total_starting_below_1e15_is_a_load)
+Test(coflow_order, sincronia_a_tiny_total_is_a_load)
 {
     single(0, 1);
     flow(2, 2, 1);
@@ -633,36 +632,6 @@ Test(coflow_order, sincronia_a_total_starting_below_1e15_is_a_load)
     for (size_t c = 0; c < 3; c++)
         coflow_state_release(&st, c, 0);
     expect_order("sincronia", (size_t[]){2, 1, 0}, 3);
-}
-
-/*
- * The same with the tiny total in the sixth of eight columns, where the
- * search for the least total takes the second of its four running minima.
- * P (coflow 0) 0->1 1, Q (1) 2->3 1, S (2) 4->1 1, R (3) 4->5 0.6e-16,
- * R2 (4) 4->5 0.4e-16, T (5) 5->0 1 byte; weights 1. Columns out0 1, in1
- * 2, out2 1, in3 1, out4 1 (+1e-16: fl 1), in5 1e-16, out5 1, in0 1.
- *   in1 (2): P and S tie at ratio 1, the later entry (S) goes last; P's
- *     weight falls to 0. out4 and in1 fall to 0 and 1.
- *   The columns of 1 in order: out0 (P), out2 (Q), out5 (T) go 5th, 4th
- *     and 3rd.
- *   in5 (1e-16, untouched): R's ratio 1/0.6e-16 < R2's: R goes second.
- * R2 R T Q P S. With no bottleneck left, R2 (the later index) would go
- * second: R R2 T Q P S.
- */
-Test(coflow_order, sincronia_a_tiny_total_in_any_column_is_a_load)
-{
-    static const struct { uint32_t s, d; double bytes; } f[] = {
-        {0, 1, 1}, {2, 3, 1}, {4, 1, 1}, {4, 5, 0.6e-16}, {4, 5, 0.4e-16}, {5, 0, 1},
-    };
-    for (size_t c = 0; c < 6; c++) {
-        single((int64_t)c, 1);
-        flow(f[c].s, f[c].d, f[c].bytes);
-        end_job();
-    }
-    ready();
-    for (size_t c = 0; c < 6; c++)
-        coflow_state_release(&st, c, 0);
-    expect_order("sincronia", (size_t[]){4, 3, 5, 1, 0, 2}, 6);
 }
 
 /*

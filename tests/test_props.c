@@ -276,14 +276,17 @@ static void same_times_scaled(const coflow_workload_t *wl, const netsim_result_t
  * run the same schedule in those units, to the bit, under every ordering and
  * allocator: each sum, product, quotient and comparison of a run then
  * scales exactly, so only a constant in absolute units (a tolerance in
- * bytes or seconds) could tell the two apart. Sizes stay far below Aalo's
- * first threshold (10 MiB), which is one by design; the learned policy's
- * features are in bytes and seconds, and its model was trained on them. */
+ * bytes or seconds) could tell the two apart; the last two units put
+ * every time 2^-60 and 2^60 times the first's, where one would. Sizes stay
+ * far below Aalo's first threshold (10 MiB), which is one by design; the
+ * learned policy's features are in bytes and seconds, and its model was
+ * trained on them. */
 Test(props, schedules_do_not_depend_on_units)
 {
     static const struct {
         int bytes, cap, weight;
-    } units[] = {{3, 3, 0}, {1, -4, 5}, {-6, 2, -3}, {-20, -20, 30}, {12, -8, -30}};
+    } units[] = {{3, 3, 0},     {1, -4, 5},   {-6, 2, -3}, {-20, -20, 30},
+                 {12, -8, -30}, {-50, 10, 0}, {4, -56, 0}};
     const coflow_ordering_t *const *ords = coflow_orderings();
     const coflow_allocator_t *const *allocs = coflow_allocators();
     uint64_t first, last;
@@ -821,9 +824,10 @@ static void plain_bssi(coflow_state_t *st, const size_t *ids, size_t n, size_t *
 {
     size_t np = st->fab->n_ports, nk = 2 * np, touched = 0;
     double *d = calloc(n * nk, sizeof *d), *total = calloc(nk, sizeof *total), w[8];
+    double *residue = calloc(nk, sizeof *residue);
     bool *on = calloc(n * nk, sizeof *on), placed[8] = {false};
     size_t *rank = calloc(nk, sizeof *rank);
-    cr_assert(d && total && on && rank && n <= 8);
+    cr_assert(d && total && residue && on && rank && n <= 8);
     for (size_t i = 0; i < n; i++) {
         size_t c = ids[i], a = st->cport_start[c], mid = a + st->wl->coflows[c].n_senders;
         const double *bytes = coflow_state_port_bytes(st, c);
@@ -840,6 +844,8 @@ static void plain_bssi(coflow_state_t *st, const size_t *ids, size_t n, size_t *
         }
         w[i] = st->wl->jobs[st->wl->coflows[c].job].weight;
     }
+    for (size_t key = 0; key < nk; key++) /* what rounding may leave: 2^-50 of it */
+        residue[key] = total[key] * 0x1p-50;
     for (size_t k = n; k-- > 1;) {
         size_t b = SIZE_MAX, pick = SIZE_MAX;
         for (size_t key = 0; key < nk; key++)
@@ -868,7 +874,7 @@ static void plain_bssi(coflow_state_t *st, const size_t *ids, size_t n, size_t *
         for (size_t key = 0; k > 1 && key < nk; key++)
             if (on[pick * nk + key]) {
                 total[key] -= d[pick * nk + key];
-                total[key] = total[key] < 1e-15 ? 0 : total[key];
+                total[key] = total[key] < residue[key] ? 0 : total[key];
             }
         out[k] = ids[pick];
     }
@@ -877,6 +883,7 @@ static void plain_bssi(coflow_state_t *st, const size_t *ids, size_t n, size_t *
             out[0] = ids[i];
     free(d);
     free(total);
+    free(residue);
     free(on);
     free(rank);
 }
@@ -885,8 +892,8 @@ static void plain_bssi(coflow_state_t *st, const size_t *ids, size_t n, size_t *
  * only what changed; its order must be the plain BSSI's at every decision
  * of a sequence on one context: the same few wide shuffles again after
  * some of their flows sent whole bytes (so loads tie), all but 1e-16
- * bytes (so some ports start a decision below the 1e-15 at which a round
- * zeroes a total) or finished (ports lose their last bytes), or with a
+ * bytes (so some ports start a decision with a total of a residue's size)
+ * or finished (ports lose their last bytes), or with a
  * port's cached bytes zeroed as rounding can leave them (so the port
  * loses its bytes, and gains them back when they are summed afresh), or
  * other coflows. Capacities: 1-3 bytes/s
