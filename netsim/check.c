@@ -406,7 +406,7 @@ void sim_check_release(sim_t *s, size_t c, double due, double now)
     if (due >= now) /* the heap gives up nothing before it is due */
         return;
     const coflow_coflow_t *co = &s->wl->coflows[c];
-    violation(s, "t=%.12g s: coflow %lld of job %lld, due for release at %.12g s, was "
+    violation(s, "t=%.17g s: coflow %lld of job %lld, due for release at %.17g s, was "
               "released only now", now, (long long)co->id,
               (long long)s->wl->jobs[co->job].id, due);
 }
@@ -440,9 +440,9 @@ void sim_check_end(sim_t *s)
         /* then, neither before nor after: a release is an event of its own
            (next_event), never held for a decision tick; and never under a
            parent not done (ready infinite, where the slack is too) */
-        if (!(isfinite(ready) && fabs(rel - ready) <= TIME_TOL * fmax(1, fabs(ready))))
-            violation(s, "coflow %lld of job %lld released at %.12g s, %s its inputs were "
-                      "ready (%.12g s)", (long long)co->id, (long long)job->id, rel,
+        if (!(isfinite(ready) && fabs(rel - ready) <= STAMP_TOL * fabs(ready)))
+            violation(s, "coflow %lld of job %lld released at %.17g s, %s its inputs were "
+                      "ready (%.17g s)", (long long)co->id, (long long)job->id, rel,
                       rel < ready ? "before" : "after", ready);
         double iso = dag_coflow_iso(wl, s->fab, c, s->chk_out, s->chk_in);
         double cct = st->finish_s[c] - rel;
@@ -463,9 +463,9 @@ void sim_check_end(sim_t *s)
         for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++)
             last = fmax(last, st->finish_s[c]);
         double done = last + job->final_compute_s;
-        if (!(fabs(s->res->job_finish_s[j] - done) <= TIME_TOL * fmax(1, fabs(done))))
-            violation(s, "job %lld finished at %.12g s, not when its last coflow did plus its "
-                      "final compute time (%.12g + %.12g s)", (long long)job->id,
+        if (!(fabs(s->res->job_finish_s[j] - done) <= STAMP_TOL * fabs(done)))
+            violation(s, "job %lld finished at %.17g s, not when its last coflow did plus its "
+                      "final compute time (%.17g + %.17g s)", (long long)job->id,
                       s->res->job_finish_s[j], last, job->final_compute_s);
         double jct = s->res->job_finish_s[j] - job->arrival_s;
         double bound = job->lower_bound_s, step = DBL_EPSILON * fabs(s->res->job_finish_s[j]);

@@ -32,6 +32,12 @@
 #define WORK_TOL 1e-6
 #define CONSERVE_TOL 1e-6
 #define TIME_TOL 1e-9
+/* A release and a job's finish are stamped with the sums the check redoes
+ * (the last parent's finish plus the compute time): the same but for a
+ * few units in the last place, in any units of time (a slack of TIME_TOL
+ * of the time, but at least 1e-9 s, let a release at 2^-60 s come 2^30
+ * times its time late). */
+#define STAMP_TOL (4 * DBL_EPSILON)
 /* A job's JCT may fall short of its lower bound, its heaviest path of
  * isolation and compute times, by what each coflow on that path may fall
  * short of its isolation time (TIME_TOL of it, what a flow may finish early

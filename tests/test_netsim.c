@@ -2197,8 +2197,9 @@ static void end_of_run(sim_t *s, netsim_result_t *r, const double *rel, const do
  * coflow left open or not done (its job then unfinished, its finish never
  * written), a parent not done under a done child, or a count or time off
  * by a little more, or a little less, than the check's slack: CONSERVE_TOL
- * (1e-6) of the bytes, TIME_TOL (1e-9) of a time, of a CCT's isolation
- * time and of a JCT's bound. */
+ * (1e-6) of the bytes, STAMP_TOL (4 units in the last place of 1) of a
+ * release or a job's finish, TIME_TOL (1e-9) of a CCT's isolation time and
+ * of a JCT's bound. */
 typedef struct {
     double moved, rel_b, fin_b, job_fin, bound; /* 0: as run */
     bool a_active, b_active;                    /* not DONE, the job unfinished */
@@ -2221,18 +2222,19 @@ Test(netsim_check, the_end_of_a_run_wrong_in_one_place_is_counted)
         /* and b then released before its inputs were ready, never */
         {.a_active = true, .violations = 2,
          .first = "coflow 10 of job 5 never finished (0 flows open)"},
-        {.rel_b = 7.5 - 1e-8, .violations = 1,
-         .first = "coflow 11 of job 5 released at 7.49999999 s, before its inputs were ready "
-                  "(7.5 s)"},
-        {.rel_b = 7.5 - 5e-9, .violations = 0},
+        {.rel_b = 7.5 - 8 * 0x1p-50, .violations = 1, /* 8 units in the last place */
+         .first = "coflow 11 of job 5 released at 7.4999999999999929 s, before its inputs were "
+                  "ready (7.5 s)"},
+        {.rel_b = 7.5 - 7 * 0x1p-50, .violations = 0},
+        {.rel_b = 7.5 + 8 * 0x1p-50, .violations = 1, .first = "after its inputs were ready"},
         /* b on the job's heaviest path: its JCT too */
         {.fin_b = 9.5 - 1e-8, .job_fin = 10 - 1e-8, .violations = 2,
          .first = "coflow 11 of job 5: CCT 1.99999999 s is below its isolation time 2 s"},
         {.fin_b = 9.5 - 1e-9, .job_fin = 10 - 1e-9, .violations = 0},
-        {.job_fin = 10 + 2e-8, .violations = 1,
-         .first = "job 5 finished at 10.00000002 s, not when its last coflow did plus its final "
-                  "compute time (9.5 + 0.5 s)"},
-        {.job_fin = 10 + 5e-9, .violations = 0},
+        {.job_fin = 10 + 6 * 0x1p-49, .violations = 1,
+         .first = "job 5 finished at 10.000000000000011 s, not when its last coflow did plus "
+                  "its final compute time (9.5 + 0.5 s)"},
+        {.job_fin = 10 + 5 * 0x1p-49, .violations = 0},
         {.bound = 9 * (1 + 3e-9), .violations = 1,
          .first = "job 5 (arrival 1 s): JCT 9 s is below its lower bound 9.000000027 s"},
         {.bound = 9 * (1 + 5e-10), .violations = 0},
