@@ -144,8 +144,9 @@ static double aalo_next_change(void *ctx, const coflow_state_t *st)
             /* A job short of its threshold by less than its rate sends in
                a step of the clock (a byte at 1e17 bytes/s) crosses at a
                time that rounds to now: still a change, asked for a step
-               later (netsim takes it CHANGE_MIN_STEP later). Dropped, the
-               job would keep its queue until the next flow finished. */
+               later (netsim takes it CHANGE_MIN_STEP of the clock later).
+               Dropped, the job would keep its queue until the next flow
+               finished. */
             if (!(t > st->now))
                 t = nextafter(st->now, INFINITY);
             if (t < next)

@@ -632,10 +632,12 @@ static double next_event(sim_t *s, bool *external, bool *by_change)
         }
         if (s->ord->next_change) {
             double tc = s->ord->next_change(s->ctx, &s->st);
-            /* A change predicted closer than CHANGE_MIN_STEP is taken
-               that much later, so the clock always moves by a step the
-               state can see (a step of one ulp of `now` moves no byte). */
-            double min_t = now + fmax(now, 1) * CHANGE_MIN_STEP;
+            /* A change predicted closer than CHANGE_MIN_STEP of the clock
+               is taken that much later, so the clock always moves by a
+               step the state can see (a step of one ulp of `now` moves no
+               byte). A share of the clock alone, so that the schedule is
+               the same in any unit of time: at 0 s any step is seen. */
+            double min_t = now + now * CHANGE_MIN_STEP;
             if (tc > now && tc < min_t)
                 tc = min_t;
             if (tc > now && tc < t) {

@@ -1012,18 +1012,41 @@ Test(netsim_guard, lazy_check_names_a_flow_moving_only_in_the_recomputation)
  * limit (1e6 + 64 per job) stops it with a message naming the ordering. */
 Test(netsim_guard, next_change_that_never_comes)
 {
-    /* below 1 s the step is 1e-12 s, not 1e-12 of the clock (which from 0
-       would crawl up from the least double): 1e-7 bytes in 1e5 steps */
-    add_single(1, 0, 1, 0, 1, 1e-7);
-    run(&t_liar, &t_greedy);
-    assert_near(res.coflow_finish_s[0], 1e-7);
-    cr_assert(res.n_decisions > 99000 && res.n_decisions < 101000, "%zu", res.n_decisions);
-    wl.flows[0].bytes = 2;
-    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
-    netsim_opts_t opts = {.ordering = &t_liar, .allocator = &t_greedy};
-    cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_EINTERNAL);
-    cr_assert(strstr(weft_last_error(), "t-liar") && strstr(weft_last_error(), "next_change"),
-              "%s", weft_last_error());
+    /* a change predicted an ulp away is taken 1e-12 of the clock later: a
+       job arriving at 1 s sends 1e-7 bytes at 1 byte/s in 1e5 steps, and
+       one arriving at 2^-60 s its 2^-60 * 1e-7 bytes in as many, at times
+       2^-60 of the first's (a step of at least 1e-12 s took 1 there) */
+    double finish = 0;
+    size_t decisions = 0;
+    for (int e = 0; e >= -60; e -= 60) {
+        coflow_workload_destroy(&wl);
+        coflow_workload_init(&wl, 4);
+        add_single(1, ldexp(1, e), 1, 0, 1, ldexp(1e-7, e));
+        run(&t_liar, &t_greedy);
+        if (e == 0) {
+            assert_near(res.coflow_finish_s[0], 1 + 1e-7);
+            cr_assert(res.n_decisions > 99000 && res.n_decisions < 101000, "%zu",
+                      res.n_decisions);
+            finish = res.coflow_finish_s[0];
+            decisions = res.n_decisions;
+        } else {
+            cr_assert(res.coflow_finish_s[0] == ldexp(finish, e), "2^%d: %.17g, want %.17g", e,
+                      res.coflow_finish_s[0], ldexp(finish, e));
+            cr_assert_eq(res.n_decisions, decisions);
+        }
+    }
+    /* with 2 bytes to send, or from 0 s (where no share of the clock
+       moves it past the least doubles), the guard ends the run */
+    for (int k = 0; k < 2; k++) {
+        coflow_workload_destroy(&wl);
+        coflow_workload_init(&wl, 4);
+        add_single(1, k ? 0 : 1, 1, 0, 1, k ? 1e-7 : 2);
+        cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
+        netsim_opts_t opts = {.ordering = &t_liar, .allocator = &t_greedy};
+        cr_assert_eq(netsim_run(&wl, &fab, &opts, &res), WEFT_EINTERNAL);
+        cr_assert(strstr(weft_last_error(), "t-liar") && strstr(weft_last_error(), "next_change"),
+                  "%s", weft_last_error());
+    }
 }
 
 /* A change predicted at the present is none: one decision, at 0. */

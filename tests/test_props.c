@@ -325,6 +325,48 @@ Test(props, schedules_do_not_depend_on_units)
     }
 }
 
+/* Aalo's thresholds are in bytes (10 MiB, x10), so its units test keeps
+ * the bytes and moves the clock only: flows of 2-40 MiB, whose jobs cross
+ * the first thresholds as they send, on ports 2^60 and 2^-60 times as
+ * fast, must run the same schedule with every time 2^-60 and 2^60 times
+ * the first run's, under every allocator. */
+Test(props, aalo_does_not_depend_on_the_unit_of_time)
+{
+    static const int caps[] = {60, -60};
+    const coflow_ordering_t *aalo = coflow_ordering_find("aalo");
+    const coflow_allocator_t *const *allocs = coflow_allocators();
+    cr_assert_not_null(aalo);
+    uint64_t first, last;
+    seed_range(&first, &last);
+    for (uint64_t seed = first; seed <= last; seed++) {
+        coflow_workload_t wl, wu;
+        coflow_fabric_t fab, fu;
+        scale.bytes = scale.time = 0x1p21;
+        random_workload_of(&wl, &fab, seed, true);
+        for (size_t u = 0; u < sizeof caps / sizeof *caps; u++) {
+            scale.cap = ldexp(1, caps[u]);
+            scale.time = ldexp(0x1p21, -caps[u]);
+            random_workload_of(&wu, &fu, seed, true);
+            for (size_t a = 0; allocs[a]; a++) {
+                netsim_result_t r, ru;
+                char what[128];
+                snprintf(what, sizeof what, "seed %llu aalo:%s, ports x2^%d",
+                         (unsigned long long)seed, allocs[a]->name, caps[u]);
+                run_checked(&wl, &fab, aalo, allocs[a], seed, &r, what);
+                run_checked(&wu, &fu, aalo, allocs[a], seed, &ru, what);
+                same_times_scaled(&wl, &r, &ru, -caps[u], what);
+                netsim_result_destroy(&r);
+                netsim_result_destroy(&ru);
+            }
+            coflow_workload_destroy(&wu);
+            coflow_fabric_destroy(&fu);
+        }
+        scale.bytes = scale.cap = scale.time = 1;
+        coflow_workload_destroy(&wl);
+        coflow_fabric_destroy(&fab);
+    }
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
