@@ -1982,3 +1982,164 @@ Test(coflow_alloc, madd_behind_a_full_port_gets_exactly_nothing)
     expect_rate(2, 1);
     cr_assert_eq(st.n_rated, 2);
 }
+
+/* Finishes flow f with `residue` of its bytes not subtracted from its
+ * coflow's cached per-port sums (as a large flow's rounding can leave them,
+ * coflow.h, cport_comp), which stay current. */
+static void finish_leaving(size_t f, double residue)
+{
+    coflow_state_port_bytes(&st, coflow_of_flow(f));
+    st.flow_remaining[f] -= residue;
+    coflow_state_finish_flow(&st, f);
+}
+
+/*
+ * A full port whose bytes left are only in their rounding compensation
+ * still blocks a coflow. C (coflow 1): 0->3 1e16 bytes, 0->4 1, 2->5 1:
+ * out0 sums to 1e16 (1e16 + 1 rounds to it) with 1 in cport_comp. 0->3
+ * leaves, and the cache's subtraction leaves out0 at 0 bytes and 1 of
+ * compensation. A (coflow 0): 0->1 4 is paced to 1 - 1e-12, which fills
+ * out0 within COFLOW_RATE_EPS. So C waits (out2 free, it can move) and the
+ * backfill gives 2->5 all of out2 and 0->4 exactly nothing; a test of the
+ * sum's rounded half alone would pace C over out0's residue of 1e-12.
+ */
+Test(coflow_alloc, madd_blocks_on_bytes_left_in_the_compensation)
+{
+    single(0, 1);
+    flow(0, 1, 4);
+    end_job();
+    single(1, 1);
+    flow(0, 3, 1e16);
+    flow(0, 4, 1);
+    flow(2, 5, 1);
+    end_job();
+    ready();
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 1, 0);
+    const double *bytes = coflow_state_port_bytes(&st, 1);
+    size_t out0 = 0; /* C's senders come first in its cports, in port order */
+    cr_assert(bytes[out0] == 1e16 && st.cport_comp[st.cport_start[1] + out0] == 1,
+              "out0 sums to %.17g + %.17g", bytes[out0], st.cport_comp[st.cport_start[1]]);
+    finish_leaving(1, 0);
+    bytes = coflow_state_port_bytes(&st, 1);
+    cr_assert(bytes[out0] == 0 && st.cport_comp[st.cport_start[1] + out0] == 1,
+              "out0 keeps %.17g + %.17g", bytes[out0], st.cport_comp[st.cport_start[1]]);
+    run_alloc("madd", (size_t[]){0, 1}, 2);
+    expect_rate(0, 1);
+    cr_assert(st.flow_rate[2] == 0, "C's 0->4 trickles at %.17g bytes/s", st.flow_rate[2]);
+    expect_rate(3, 1);
+    cr_assert_eq(st.n_rated, 2);
+}
+
+/*
+ * A port of a coflow with no open flow left holds it back in nothing, even
+ * with bytes left in its sum and no capacity free. A (coflow 0): 0->1 4,
+ * 3->5 4, paced to 1 - 1e-12: out0 and in5 full. C (coflow 1): 0->5 1,
+ * 2->3 1, 2->4 1; 0->5 leaves with 2^-20 of its byte not subtracted from
+ * the sums, a residue at out0 (a pair of C's senders, out0 out2) and in5
+ * (after the pair in3 in4 of its receivers). D (coflow 2): 5->3 1.
+ *   C: Gamma = out2's 2 / 1 = 2: 2->3 and 2->4 get 1/2.
+ *   D: in3 has 1/2 free: Gamma 2, rate 1/2. The backfill finds no room.
+ * Counted, either residue over its port's 1e-12 free would pace C to a
+ * millionth, and D would take in3.
+ */
+Test(coflow_alloc, madd_a_port_without_open_flows_sets_no_pace)
+{
+    single(0, 1);
+    flow(0, 1, 4);
+    flow(3, 5, 4);
+    end_job();
+    single(1, 1);
+    flow(0, 5, 1);
+    flow(2, 3, 1);
+    flow(2, 4, 1);
+    end_job();
+    single(2, 1);
+    flow(5, 3, 1);
+    end_job();
+    ready();
+    for (size_t c = 0; c < 3; c++)
+        coflow_state_release(&st, c, 0);
+    finish_leaving(2, 0x1p-20);
+    const double *bytes = coflow_state_port_bytes(&st, 1);
+    cr_assert(bytes[0] == 0x1p-20 && bytes[4] == 0x1p-20, "residues %g %g", bytes[0], bytes[4]);
+    run_alloc("madd", (size_t[]){0, 1, 2}, 3);
+    expect_rate(3, 0.5);
+    expect_rate(4, 0.5);
+    expect_rate(5, 0.5);
+}
+
+/*
+ * Under lazy pacing (coflow.h) the same holds for the use madd counts:
+ * C (coflow 0): 0->5 1, 2->3 1; 0->5 leaves with 2^-20 of its byte not
+ * subtracted, a residue at out0 and in5. D (coflow 1): 0->4 4.
+ *   C: Gamma 1 (out2, in3), pace (1 - 1e-12) / 1; out0 is not its to use.
+ *   D: out0 all free: Gamma 4, pace (1 - 1e-12) / 4.
+ * Counting the residue's use at out0 would slow D to (1 - 2^-20) / 4.
+ */
+Test(coflow_alloc, madd_lazy_counts_no_use_at_a_port_without_open_flows)
+{
+    single(0, 1);
+    flow(0, 5, 1);
+    flow(2, 3, 1);
+    end_job();
+    single(1, 1);
+    flow(0, 4, 4);
+    end_job();
+    ready();
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 1, 0);
+    finish_leaving(0, 0x1p-20);
+    double pace[2] = {0, 0};
+    size_t paced[2];
+    st.pace = pace;
+    st.paced = paced;
+    st.n_paced = 0;
+    run_alloc("madd", (size_t[]){0, 1}, 2);
+    cr_assert_eq(st.n_paced, 2);
+    cr_assert(fabs(pace[0] - (1 - 1e-12)) < 1e-15, "C's pace %.17g", pace[0]);
+    cr_assert(fabs(pace[1] - (1 - 1e-12) / 4) < 1e-15, "D's pace %.17g", pace[1]);
+    st.pace = NULL;
+}
+
+/*
+ * The greedy allocator's memory of its last pass (coflow_state_keep_greedy_
+ * prefix) replays no more of it than the last pass walked. A (coflow 0):
+ * 0->1; B (coflow 1): 2->3, 4->5; C (coflow 2): 4->0.
+ *   A B C: 0->1, 2->3 and 4->5 get 1; C finds out4 full.
+ *   4->5 finishes; A B (C left out): A replayed, B walked: 2->3 gets 1.
+ *   A B C: A and B replayed; C walked: out4 and in0 are free: 4->0 gets 1.
+ * C is where it stood in the first pass, with the same open flows, but
+ * what that pass gave it followed B's flows then: replayed, it would hand
+ * the finished 4->5 its old rate and C nothing.
+ */
+Test(coflow_alloc, greedy_replays_no_more_than_its_last_pass)
+{
+    single(0, 1);
+    flow(0, 1, 1);
+    end_job();
+    single(1, 1);
+    flow(2, 3, 1);
+    flow(4, 5, 1);
+    end_job();
+    single(2, 1);
+    flow(4, 0, 1);
+    end_job();
+    ready();
+    OK(coflow_state_keep_greedy_prefix(&st));
+    for (size_t c = 0; c < 3; c++)
+        coflow_state_release(&st, c, 0);
+    run_alloc("greedy", (size_t[]){0, 1, 2}, 3);
+    expect_rate(2, 1);
+    expect_rate(3, 0);
+    coflow_state_finish_flow(&st, 2);
+    run_alloc("greedy", (size_t[]){0, 1}, 2);
+    run_alloc("greedy", (size_t[]){0, 1, 2}, 3);
+    expect_rate(0, 1);
+    expect_rate(1, 1);
+    expect_rate(2, 0);
+    expect_rate(3, 1);
+    size_t replayed, walked;
+    coflow_greedy_prefix_counts(&st, &replayed, &walked);
+    cr_assert_eq(replayed, 3, "replayed %zu coflows", replayed);
+}
