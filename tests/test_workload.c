@@ -2236,3 +2236,118 @@ Test(workload_cli, skipped_alibaba_jobs_are_noted)
     }
     cli_teardown();
 }
+
+/* ------------------------------------------------------------ mutation-tested */
+
+/* A unit of 0 bytes per MB (or per instance, or 0 ports to place tasks on)
+ * is refused before the file is read: a header with no coflows would
+ * otherwise read, and a reducer's error would blame the file. */
+Test(workload_fb, options_out_of_range_are_refused)
+{
+    const double bad_mb[] = {0, -1, NAN, INFINITY};
+    for (size_t i = 0; i < sizeof bad_mb / sizeof *bad_mb; i++) {
+        workload_read_opts_t o;
+        workload_read_opts_default(&o);
+        o.fb_mb_bytes = bad_mb[i];
+        char want[64];
+        snprintf(want, sizeof want, "bytes per MB %g, expected a finite number > 0", bad_mb[i]);
+        expect_fail_text("4 0\n", ".txt", WORKLOAD_FORMAT_FB, &o, WEFT_EINVAL, 0, want, NULL);
+    }
+    workload_read_opts_t o;
+    workload_read_opts_default(&o);
+    o.alibaba_bytes_per_instance = 0;
+    expect_fail_text("0,j_1,M1,1,,,1\n", ".csv", WORKLOAD_FORMAT_ALIBABA, &o, WEFT_EINVAL, 0,
+                     "bytes per instance 0, expected a finite number > 0", NULL);
+    const char *wf = "{\"workflow\": {\"specification\": {\"files\": [], \"tasks\": []}}}";
+    const size_t bad_ports[] = {0, (size_t)UINT32_MAX + 1};
+    for (size_t i = 0; i < 2; i++) {
+        workload_read_opts_default(&o);
+        o.wf_ports = bad_ports[i];
+        char want[80];
+        snprintf(want, sizeof want, "%zu ports to place workflow tasks on, expected 1..%u",
+                 bad_ports[i], UINT32_MAX);
+        expect_fail_text(wf, ".json", WORKLOAD_FORMAT_WFCOMMONS, &o, WEFT_EINVAL, 0, want, NULL);
+    }
+}
+
+/* A task name is letters, then numbers: every letter from A to Z and a to
+ * z opens one; '@', '[', '`' and '{' (the bytes beside them) do not, so
+ * such a task is independent, numbered after the job's largest task. */
+Test(workload_alibaba, task_names_of_every_letter_encode_dependencies)
+{
+    const char *csv = "0,j_1,Z1,1,,,1\n0,j_1,a2_1,1,,,1\n0,j_1,z3_2,1,,,1\n0,j_1,A4_3,1,,,1\n"
+                      "0,j_1,@5_4,1,,,1\n0,j_1,[6_4,1,,,1\n0,j_1,`7_4,1,,,1\n0,j_1,{8_4,1,,,1\n";
+    char *path = temp_file(csv, ".csv");
+    coflow_workload_t wl;
+    cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_ALIBABA, NULL), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert_eq(wl.n_jobs, 1);
+    cr_assert_eq(wl.n_coflows, 8);
+    cr_assert_eq(wl.jobs[0].depth, 4);
+    int64_t ids[2];
+    for (int64_t t = 2; t <= 4; t++) {
+        cr_assert_eq(parent_ids(&wl, coflow_by_id(&wl, 0, t), ids, 2), 1, "task %lld",
+                     (long long)t);
+        cr_assert_eq(ids[0], t - 1);
+    }
+    for (int64_t t = 5; t <= 8; t++) /* the four others, in file order */
+        cr_assert_eq(wl.coflows[coflow_by_id(&wl, 0, t)].n_parents, 0);
+    coflow_workload_destroy(&wl);
+    unlink(path);
+    free(path);
+}
+
+/* A keyword glued to a '#' is the keyword, and what follows it is named as
+ * a comment without its blank, not the whole line as an unknown one. */
+Test(workload_text, a_keyword_glued_to_a_comment_is_named)
+{
+    expect_fail_text(W_HEAD "0 1 5\nend#1\n", ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_EPARSE,
+                     6, "expected the number of jobs after 'end', found '#1' (a comment needs a "
+                     "blank before '#')", NULL);
+    expect_fail_text("weft-workload 1\nports#2\n", ".weft", WORKLOAD_FORMAT_WEFT, NULL,
+                     WEFT_EPARSE, 2, "expected the number of ports, found '#2' (a comment", NULL);
+}
+
+/* A file listed twice as the parent's output and twice as the child's
+ * input moves its bytes once. */
+Test(workload_wfcommons, a_file_listed_twice_on_both_sides_counts_once)
+{
+    const char *json =
+        WF_HEAD "\"files\": [{\"id\": \"x\", \"sizeInBytes\": 10}, {\"id\": \"w\", "
+                "\"sizeInBytes\": 1}], \"tasks\": ["
+                "{\"id\": \"a_ID1\", \"outputFiles\": [\"x\", \"w\", \"x\"]},"
+                "{\"id\": \"b_ID2\", \"parents\": [\"a_ID1\"], "
+                "\"inputFiles\": [\"x\", \"x\", \"w\", \"x\"]}]}}}";
+    char *path = temp_file(json, ".json");
+    coflow_workload_t wl;
+    cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_AUTO, NULL), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert_eq(wl.n_flows, 1);
+    cr_assert_eq(wl.flows[0].bytes, 11.0);
+    coflow_workload_destroy(&wl);
+    unlink(path);
+    free(path);
+}
+
+/* A task number of 18 digits is read (it always fits 64 bits); one of 19
+ * makes the name an independent task, numbered after the largest. */
+Test(workload_alibaba, task_numbers_up_to_18_digits)
+{
+    const char *csv = "0,j_1,M999999999999999998,1,,,1\n"
+                      "0,j_1,R999999999999999999_999999999999999998,1,,,1\n"
+                      "0,j_1,M1000000000000000005,1,,,1\n";
+    char *path = temp_file(csv, ".csv");
+    coflow_workload_t wl;
+    cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_ALIBABA, NULL), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert_eq(wl.n_coflows, 3);
+    int64_t ids[2];
+    size_t c = coflow_by_id(&wl, 0, 999999999999999999);
+    cr_assert_eq(parent_ids(&wl, c, ids, 2), 1);
+    cr_assert_eq(ids[0], 999999999999999998);
+    cr_assert_eq(wl.coflows[2].id, 1000000000000000000); /* 999999999999999999 + 1 */
+    cr_assert_eq(wl.coflows[2].n_parents, 0);
+    coflow_workload_destroy(&wl);
+    unlink(path);
+    free(path);
+}
