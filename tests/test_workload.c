@@ -2351,3 +2351,64 @@ Test(workload_alibaba, task_numbers_up_to_18_digits)
     unlink(path);
     free(path);
 }
+
+/* The FB header's port count: 0 is refused on line 1, 1 port (a flow from
+ * it to itself) reads. */
+Test(workload_fb, zero_ports_are_refused_one_reads)
+{
+    expect_fail_text("0 1\n1 0 1 0 1 0:1\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EINVAL, 1,
+                     "0 ports, expected at least 1", NULL);
+    cr_assert_eq(expect_read_text("1 1\n1 0 1 0 1 0:1\n", ".txt", WORKLOAD_FORMAT_FB, NULL), 1);
+}
+
+/* Columns on line 1 count the byte-order mark's 3 bytes, as an editor that
+ * shows the raw bytes does. */
+Test(workload_text, columns_after_a_byte_order_mark_count_it)
+{
+    expect_fail_text("\xEF\xBB\xBF" "4\x01 1\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EPARSE, 1,
+                     "found a binary byte 0x01 at column 5", NULL);
+    expect_fail_text("\xEF\xBB\xBF" "weft-workload 1\rx\n", ".weft", WORKLOAD_FORMAT_WEFT, NULL,
+                     WEFT_EPARSE, 1, "a carriage return (CR) without a line feed at column 19",
+                     NULL);
+}
+
+/* An empty number in a task name ("M2_", "R_1", "J3__1") makes it an
+ * independent task, numbered after the job's largest task, in file order. */
+Test(workload_alibaba, an_empty_number_makes_a_task_independent)
+{
+    const char *csv = "0,j_1,M1,1,,,1\n0,j_1,M2_,1,,,1\n0,j_1,R_1,1,,,1\n0,j_1,J3__1,1,,,1\n";
+    char *path = temp_file(csv, ".csv");
+    coflow_workload_t wl;
+    cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_ALIBABA, NULL), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert_eq(wl.n_coflows, 4);
+    for (size_t c = 0; c < 4; c++) {
+        cr_assert_eq(wl.coflows[c].id, (int64_t)c + 1);
+        cr_assert_eq(wl.coflows[c].n_parents, 0);
+    }
+    coflow_workload_destroy(&wl);
+    unlink(path);
+    free(path);
+}
+
+/* The FB header must end its line, as every coflow line must: "4 0" cut
+ * from "4 0\n" (or from "4 05\n...") reads as nothing. */
+Test(workload_fb, a_header_without_a_newline_is_truncated)
+{
+    expect_fail_text("4 0", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_ETRUNC, 1,
+                     "the last line has no newline: the file looks truncated", NULL);
+    cr_assert_eq(expect_read_text("4 0\n", ".txt", WORKLOAD_FORMAT_FB, NULL), 0);
+}
+
+/* A model's magic is recognised only where a model starts: the same bytes
+ * on a later line of a workload are a NUL in a damaged file. */
+Test(workload_fb, a_model_magic_on_a_later_line_is_a_nul_byte)
+{
+    static const char text[] = "4 1\n\xaaweft-model\0\n";
+    expect_fail_bytes(text, sizeof text - 1, ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EPARSE, 2,
+                      "a NUL byte at column 12: not a text file, or a damaged one", NULL);
+    static const char model[] = "\xaaweft-model\0\n";
+    expect_fail_bytes(model, sizeof model - 1, ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EPARSE, 0,
+                      "a weft model file (a learned policy's: weft model FILE reads it), not a "
+                      "workload", NULL);
+}
