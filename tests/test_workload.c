@@ -2239,6 +2239,17 @@ Test(workload_cli, skipped_alibaba_jobs_are_noted)
 
 /* ------------------------------------------------------------ mutation-tested */
 
+/* Reads text (written to a temp file, removed after) in fmt into *wl and
+ * asserts it reads. */
+static void read_ok(const char *text, const char *suffix, workload_format_t fmt,
+                    coflow_workload_t *wl)
+{
+    char *path = temp_file(text, suffix);
+    cr_assert_eq(workload_read(wl, path, fmt, NULL), WEFT_OK, "%s", weft_last_error());
+    unlink(path);
+    free(path);
+}
+
 /* A unit of 0 bytes per MB (or per instance, or 0 ports to place tasks on)
  * is refused before the file is read: a header with no coflows would
  * otherwise read, and a reducer's error would blame the file. */
@@ -2277,10 +2288,8 @@ Test(workload_alibaba, task_names_of_every_letter_encode_dependencies)
 {
     const char *csv = "0,j_1,Z1,1,,,1\n0,j_1,a2_1,1,,,1\n0,j_1,z3_2,1,,,1\n0,j_1,A4_3,1,,,1\n"
                       "0,j_1,@5_4,1,,,1\n0,j_1,[6_4,1,,,1\n0,j_1,`7_4,1,,,1\n0,j_1,{8_4,1,,,1\n";
-    char *path = temp_file(csv, ".csv");
     coflow_workload_t wl;
-    cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_ALIBABA, NULL), WEFT_OK, "%s",
-                 weft_last_error());
+    read_ok(csv, ".csv", WORKLOAD_FORMAT_ALIBABA, &wl);
     cr_assert_eq(wl.n_jobs, 1);
     cr_assert_eq(wl.n_coflows, 8);
     cr_assert_eq(wl.jobs[0].depth, 4);
@@ -2293,8 +2302,6 @@ Test(workload_alibaba, task_names_of_every_letter_encode_dependencies)
     for (int64_t t = 5; t <= 8; t++) /* the four others, in file order */
         cr_assert_eq(wl.coflows[coflow_by_id(&wl, 0, t)].n_parents, 0);
     coflow_workload_destroy(&wl);
-    unlink(path);
-    free(path);
 }
 
 /* A keyword glued to a '#' is the keyword, and what follows it is named as
@@ -2318,15 +2325,11 @@ Test(workload_wfcommons, a_file_listed_twice_on_both_sides_counts_once)
                 "{\"id\": \"a_ID1\", \"outputFiles\": [\"x\", \"w\", \"x\"]},"
                 "{\"id\": \"b_ID2\", \"parents\": [\"a_ID1\"], "
                 "\"inputFiles\": [\"x\", \"x\", \"w\", \"x\"]}]}}}";
-    char *path = temp_file(json, ".json");
     coflow_workload_t wl;
-    cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_AUTO, NULL), WEFT_OK, "%s",
-                 weft_last_error());
+    read_ok(json, ".json", WORKLOAD_FORMAT_AUTO, &wl);
     cr_assert_eq(wl.n_flows, 1);
     cr_assert_eq(wl.flows[0].bytes, 11.0);
     coflow_workload_destroy(&wl);
-    unlink(path);
-    free(path);
 }
 
 /* A task number of 18 digits is read (it always fits 64 bits); one of 19
@@ -2336,10 +2339,8 @@ Test(workload_alibaba, task_numbers_up_to_18_digits)
     const char *csv = "0,j_1,M999999999999999998,1,,,1\n"
                       "0,j_1,R999999999999999999_999999999999999998,1,,,1\n"
                       "0,j_1,M1000000000000000005,1,,,1\n";
-    char *path = temp_file(csv, ".csv");
     coflow_workload_t wl;
-    cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_ALIBABA, NULL), WEFT_OK, "%s",
-                 weft_last_error());
+    read_ok(csv, ".csv", WORKLOAD_FORMAT_ALIBABA, &wl);
     cr_assert_eq(wl.n_coflows, 3);
     int64_t ids[2];
     size_t c = coflow_by_id(&wl, 0, 999999999999999999);
@@ -2348,8 +2349,6 @@ Test(workload_alibaba, task_numbers_up_to_18_digits)
     cr_assert_eq(wl.coflows[2].id, 1000000000000000000); /* 999999999999999999 + 1 */
     cr_assert_eq(wl.coflows[2].n_parents, 0);
     coflow_workload_destroy(&wl);
-    unlink(path);
-    free(path);
 }
 
 /* The FB header's port count: 0 is refused on line 1, 1 port (a flow from
@@ -2377,18 +2376,14 @@ Test(workload_text, columns_after_a_byte_order_mark_count_it)
 Test(workload_alibaba, an_empty_number_makes_a_task_independent)
 {
     const char *csv = "0,j_1,M1,1,,,1\n0,j_1,M2_,1,,,1\n0,j_1,R_1,1,,,1\n0,j_1,J3__1,1,,,1\n";
-    char *path = temp_file(csv, ".csv");
     coflow_workload_t wl;
-    cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_ALIBABA, NULL), WEFT_OK, "%s",
-                 weft_last_error());
+    read_ok(csv, ".csv", WORKLOAD_FORMAT_ALIBABA, &wl);
     cr_assert_eq(wl.n_coflows, 4);
     for (size_t c = 0; c < 4; c++) {
         cr_assert_eq(wl.coflows[c].id, (int64_t)c + 1);
         cr_assert_eq(wl.coflows[c].n_parents, 0);
     }
     coflow_workload_destroy(&wl);
-    unlink(path);
-    free(path);
 }
 
 /* The FB header must end its line, as every coflow line must: "4 0" cut
