@@ -2407,3 +2407,28 @@ Test(workload_fb, a_model_magic_on_a_later_line_is_a_nul_byte)
                       "a weft model file (a learned policy's: weft model FILE reads it), not a "
                       "workload", NULL);
 }
+
+/* A weft file with nothing but blank lines and comments ends before its
+ * header: the line named is the one after the last. */
+Test(workload_text, an_empty_file_names_the_line_after_its_last)
+{
+    expect_fail_text("", ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_ETRUNC, 1,
+                     "expected 'weft-workload 1', found an empty file", NULL);
+    expect_fail_text("# only a comment\n\n", ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_ETRUNC, 3,
+                     "expected 'weft-workload 1', found an empty file", NULL);
+}
+
+/* A file of exactly 2^60 bytes is within the cap; the next double above it
+ * is not. */
+Test(workload_wfcommons, a_file_of_2_to_60_bytes_reads)
+{
+    coflow_workload_t wl;
+    read_ok(WF_ABC("1152921504606846976", "0", "0", "1", "1"), ".json", WORKLOAD_FORMAT_AUTO,
+            &wl);
+    cr_assert_eq(wl.n_coflows, 1);
+    cr_assert_eq(wl.coflows[0].total_bytes, 0x1p60);
+    coflow_workload_destroy(&wl);
+    expect_fail_text(WF_ABC("1152921504606847232", "0", "0", "1", "1"), ".json",
+                     WORKLOAD_FORMAT_AUTO, NULL, WEFT_EINVAL, 0,
+                     "files[0].sizeInBytes: 1.1529215046068472e+18 bytes, more than 2^60", NULL);
+}
