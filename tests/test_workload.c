@@ -2432,3 +2432,37 @@ Test(workload_wfcommons, a_file_of_2_to_60_bytes_reads)
                      WORKLOAD_FORMAT_AUTO, NULL, WEFT_EINVAL, 0,
                      "files[0].sizeInBytes: 1.1529215046068472e+18 bytes, more than 2^60", NULL);
 }
+
+/* Version 0 is as foreign as version 2. */
+Test(workload_text, version_0_is_refused)
+{
+    expect_fail_text("weft-workload 0\n" "ports 2\njob 1 0 1 0 1\ncoflow 1 0 1 -\n0 1 5\nend 1\n",
+                     ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_EVERSION, 1,
+                     "weft workload format version 0, but this build of weft reads only version "
+                     "1", NULL);
+}
+
+/* The FB trace has no comments: a '#' line is a coflow id that is not one
+ * (the weft format's comments are its own). */
+Test(workload_fb, a_comment_line_is_not_skipped)
+{
+    expect_fail_text("4 1\n# a comment\n1 0 1 0 1 1:1\n", ".txt", WORKLOAD_FORMAT_FB, NULL,
+                     WEFT_EPARSE, 2, "expected a coflow id, found '#'", NULL);
+}
+
+/* A file id or task id twice names the later one and, as "also", the
+ * earlier, whatever order the sort leaves equal ids in. */
+Test(workload_wfcommons, an_id_twice_names_both_places)
+{
+    expect_fail_text(WF_HEAD "\"files\": [{\"id\": \"x\", \"sizeInBytes\": 1}, {\"id\": \"y\", "
+                             "\"sizeInBytes\": 1}, {\"id\": \"x\", \"sizeInBytes\": 2}], "
+                             "\"tasks\": []}}}",
+                     ".json", WORKLOAD_FORMAT_AUTO, NULL, WEFT_EINVAL, 0,
+                     "workflow.specification.files[2]: file id \"x\" appears twice (also "
+                     "files[0])", NULL);
+    expect_fail_text(WF_HEAD "\"files\": [], \"tasks\": [{\"id\": \"a\"}, {\"id\": \"b\"}, "
+                             "{\"id\": \"a\"}]}}}",
+                     ".json", WORKLOAD_FORMAT_AUTO, NULL, WEFT_EINVAL, 0,
+                     "workflow.specification.tasks[2]: task id \"a\" appears twice (also "
+                     "tasks[0])", NULL);
+}
