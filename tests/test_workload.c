@@ -2466,3 +2466,18 @@ Test(workload_wfcommons, an_id_twice_names_both_places)
                      "workflow.specification.tasks[2]: task id \"a\" appears twice (also "
                      "tasks[0])", NULL);
 }
+
+/* A weft file that ends after its header names the line after it. */
+Test(workload_text, a_file_ending_after_its_header_names_the_next_line)
+{
+    expect_fail_text("weft-workload 1\n# ports next\n", ".weft", WORKLOAD_FORMAT_WEFT, NULL,
+                     WEFT_ETRUNC, 3, "expected 'ports <n>', found end of file", NULL);
+}
+
+/* A row of 8 fields is refused as one of 6 is, not read without its last. */
+Test(workload_alibaba, a_row_of_too_many_fields_is_refused)
+{
+    expect_fail_text("0,j_1,M1,5,50,0.1,2\n0,j_1,M2_1,5,50,0.1,2,9\n", ".csv",
+                     WORKLOAD_FORMAT_ALIBABA, NULL, WEFT_EPARSE, 2,
+                     "expected 7 comma-separated fields", "found 8", NULL);
+}
