@@ -2481,3 +2481,10 @@ Test(workload_alibaba, a_row_of_too_many_fields_is_refused)
                      WORKLOAD_FORMAT_ALIBABA, NULL, WEFT_EPARSE, 2,
                      "expected 7 comma-separated fields", "found 8", NULL);
 }
+
+/* "j_" has no number: it is no job name, not job 0. */
+Test(workload_alibaba, a_job_name_without_its_number_is_refused)
+{
+    expect_fail_text("0,j_,M1,5,50,0.1,2\n", ".csv", WORKLOAD_FORMAT_ALIBABA, NULL, WEFT_EPARSE,
+                     1, "field 2: expected a job name 'j_<number>', found 'j_'", NULL);
+}
