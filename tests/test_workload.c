@@ -2488,3 +2488,32 @@ Test(workload_alibaba, a_job_name_without_its_number_is_refused)
     expect_fail_text("0,j_,M1,5,50,0.1,2\n", ".csv", WORKLOAD_FORMAT_ALIBABA, NULL, WEFT_EPARSE,
                      1, "field 2: expected a job name 'j_<number>', found 'j_'", NULL);
 }
+
+/* A job number of 18 digits is read; 19 is no job name (it may not fit). */
+Test(workload_alibaba, job_numbers_up_to_18_digits)
+{
+    coflow_workload_t wl;
+    read_ok("0,j_999999999999999999,M1,5,50,0.1,2\n", ".csv", WORKLOAD_FORMAT_ALIBABA, &wl);
+    cr_assert_eq(wl.jobs[0].id, 999999999999999999);
+    coflow_workload_destroy(&wl);
+    expect_fail_text("0,j_1000000000000000000,M1,5,50,0.1,2\n", ".csv", WORKLOAD_FORMAT_ALIBABA,
+                     NULL, WEFT_EPARSE, 1,
+                     "field 2: expected a job name 'j_<number>', found 'j_1000000000000000000'",
+                     NULL);
+}
+
+/* A stage's name ends at its last "_ID": "x_ID1_ID2" is of stage "x_ID1",
+ * not of stage "x" with "x_ID3", so r sends two coflows. */
+Test(workload_wfcommons, a_stage_name_ends_at_its_last_id)
+{
+    coflow_workload_t wl;
+    read_ok(WF_HEAD "\"files\": [{\"id\": \"f\", \"sizeInBytes\": 4}], \"tasks\": ["
+                    "{\"id\": \"r\", \"outputFiles\": [\"f\"]},"
+                    "{\"id\": \"x_ID1_ID2\", \"parents\": [\"r\"], \"inputFiles\": [\"f\"]},"
+                    "{\"id\": \"x_ID3\", \"parents\": [\"r\"], \"inputFiles\": [\"f\"]}]}}}",
+            ".json", WORKLOAD_FORMAT_AUTO, &wl);
+    cr_assert_eq(wl.n_coflows, 2);
+    cr_assert_eq(wl.coflows[0].n_flows, 1);
+    cr_assert_eq(wl.coflows[1].n_flows, 1);
+    coflow_workload_destroy(&wl);
+}
