@@ -2517,3 +2517,19 @@ Test(workload_wfcommons, a_stage_name_ends_at_its_last_id)
     cr_assert_eq(wl.coflows[1].n_flows, 1);
     coflow_workload_destroy(&wl);
 }
+
+/* An error that already says the file looks truncated gets no second hint
+ * that it may be. */
+Test(workload_fb, a_truncation_is_said_once)
+{
+    char *path = temp_file("4 0", ".txt");
+    coflow_workload_t wl;
+    cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_FB, NULL), WEFT_ETRUNC);
+    char want[256];
+    snprintf(want, sizeof want, "%s:1: the last line has no newline: the file looks truncated "
+             "(if it is complete, end it with a newline)", path);
+    cr_assert_str_eq(weft_last_error(), want);
+    coflow_workload_destroy(&wl);
+    unlink(path);
+    free(path);
+}
