@@ -2502,8 +2502,8 @@ Test(workload_alibaba, job_numbers_up_to_18_digits)
                      NULL);
 }
 
-/* A stage's name ends at its last "_ID": "x_ID1_ID2" is of stage "x_ID1",
- * not of stage "x" with "x_ID3", so r sends two coflows. */
+/* A stage's name ends before its last "_ID": "x_ID1_ID2" is of stage
+ * "x_ID1", not of stage "x" with "x_ID3", so r sends two coflows. */
 Test(workload_wfcommons, a_stage_name_ends_at_its_last_id)
 {
     coflow_workload_t wl;
@@ -2515,6 +2515,15 @@ Test(workload_wfcommons, a_stage_name_ends_at_its_last_id)
     cr_assert_eq(wl.n_coflows, 2);
     cr_assert_eq(wl.coflows[0].n_flows, 1);
     cr_assert_eq(wl.coflows[1].n_flows, 1);
+    coflow_workload_destroy(&wl);
+    /* and "x" is of stage "x", as "x_ID3" is: one coflow of two flows */
+    read_ok(WF_HEAD "\"files\": [{\"id\": \"f\", \"sizeInBytes\": 4}], \"tasks\": ["
+                    "{\"id\": \"r\", \"outputFiles\": [\"f\"]},"
+                    "{\"id\": \"x\", \"parents\": [\"r\"], \"inputFiles\": [\"f\"]},"
+                    "{\"id\": \"x_ID3\", \"parents\": [\"r\"], \"inputFiles\": [\"f\"]}]}}}",
+            ".json", WORKLOAD_FORMAT_AUTO, &wl);
+    cr_assert_eq(wl.n_coflows, 1);
+    cr_assert_eq(wl.coflows[0].n_flows, 2);
     coflow_workload_destroy(&wl);
 }
 
