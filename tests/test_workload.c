@@ -2542,3 +2542,13 @@ Test(workload_fb, a_truncation_is_said_once)
     unlink(path);
     free(path);
 }
+
+/* A task that is its own parent is named where it says so. */
+Test(workload_wfcommons, a_task_its_own_parent_is_named)
+{
+    expect_fail_text(WF_HEAD "\"files\": [], \"tasks\": [{\"id\": \"b\"}, "
+                             "{\"id\": \"a\", \"parents\": [\"b\", \"a\"]}]}}}",
+                     ".json", WORKLOAD_FORMAT_AUTO, NULL, WEFT_ECYCLE, 0,
+                     "workflow.specification.tasks[1]: task \"a\" lists itself as a parent",
+                     NULL);
+}
