@@ -2552,3 +2552,10 @@ Test(workload_wfcommons, a_task_its_own_parent_is_named)
                      "workflow.specification.tasks[1]: task \"a\" lists itself as a parent",
                      NULL);
 }
+
+/* An empty task name is refused, not read as an independent task. */
+Test(workload_alibaba, an_empty_task_name_is_refused)
+{
+    expect_fail_text("0,j_1,M1,5,50,0.1,2\n0,j_1,,5,50,0.1,2\n", ".csv", WORKLOAD_FORMAT_ALIBABA,
+                     NULL, WEFT_EPARSE, 2, "field 3: expected a task name, found ''", NULL);
+}
