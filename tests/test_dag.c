@@ -668,3 +668,18 @@ Test(dag, cycle_text_is_cut_to_its_buffer)
             cr_assert_eq(buf[i], 'X', "size %zu: byte %zu written", size, i);
     }
 }
+
+/* Coflows the sort placed are no part of the walk: from 11, whose parent
+ * 10 is a root, it would end at 10 and name no cycle. */
+Test(dag, cycle_message_skips_the_sorted_coflows)
+{
+    cr_assert_eq(coflow_workload_add_job(&wl, 8, 0, 1, 0), WEFT_OK);
+    int64_t p11 = 10, p12 = 13, p13 = 12;
+    add_coflow_with_parents(10, NULL, 0);
+    add_coflow_with_parents(11, &p11, 1);
+    add_coflow_with_parents(12, &p12, 1);
+    add_coflow_with_parents(13, &p13, 1);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_ECYCLE);
+    cr_assert_str_eq(weft_last_error(), "cycle in job 8: coflows 12 -> 13 -> 12");
+}

@@ -2559,3 +2559,16 @@ Test(workload_alibaba, an_empty_task_name_is_refused)
     expect_fail_text("0,j_1,M1,5,50,0.1,2\n0,j_1,,5,50,0.1,2\n", ".csv", WORKLOAD_FORMAT_ALIBABA,
                      NULL, WEFT_EPARSE, 2, "field 3: expected a task name, found ''", NULL);
 }
+
+/* A parent listed twice is one edge: one flow, its file's bytes once. */
+Test(workload_wfcommons, a_parent_listed_twice_is_one_edge)
+{
+    coflow_workload_t wl;
+    read_ok(WF_HEAD "\"files\": [{\"id\": \"f\", \"sizeInBytes\": 4}], \"tasks\": ["
+                    "{\"id\": \"a\", \"outputFiles\": [\"f\"]},"
+                    "{\"id\": \"b\", \"parents\": [\"a\", \"a\"], \"inputFiles\": [\"f\"]}]}}}",
+            ".json", WORKLOAD_FORMAT_AUTO, &wl);
+    cr_assert_eq(wl.n_flows, 1);
+    cr_assert_eq(wl.flows[0].bytes, 4.0);
+    coflow_workload_destroy(&wl);
+}
