@@ -642,3 +642,44 @@ Test(dag, descendants_match_igraph_search)
         igraph_destroy(&g);
     }
 }
+
+static void name_v(const void *ctx, size_t v, char *out, size_t size)
+{
+    (void)ctx;
+    snprintf(out, size, "v%zu", v);
+}
+
+/* A caller's buffer too small for the cycle gets its first size - 1
+ * characters and a NUL, and not a byte past its end. */
+Test(dag, cycle_text_is_cut_to_its_buffer)
+{
+    const size_t next[3] = {2, 0, 1}; /* 2 -> 0 -> 1 -> 2, each a child of the next */
+    size_t work[3];
+    char full[64];
+    cr_assert_eq(dag_cycle_text(3, next, work, name_v, NULL, full, sizeof full), 3);
+    cr_assert_str_eq(full, "v0 -> v1 -> v2 -> v0");
+    for (size_t size = 1; size <= strlen(full) + 1; size++) {
+        char buf[64];
+        memset(buf, 'X', sizeof buf);
+        cr_assert_eq(dag_cycle_text(3, next, work, name_v, NULL, buf, size), 3);
+        cr_assert_eq(strlen(buf), size - 1, "size %zu: '%s'", size, buf);
+        cr_assert(!strncmp(buf, full, size - 1), "size %zu: '%s'", size, buf);
+        for (size_t i = size; i < sizeof buf; i++)
+            cr_assert_eq(buf[i], 'X', "size %zu: byte %zu written", size, i);
+    }
+}
+
+/* Coflows the sort placed are no part of the walk: from 11, whose parent
+ * 10 is a root, it would end at 10 and name no cycle. */
+Test(dag, cycle_message_skips_the_sorted_coflows)
+{
+    cr_assert_eq(coflow_workload_add_job(&wl, 8, 0, 1, 0), WEFT_OK);
+    int64_t p11 = 10, p12 = 13, p13 = 12;
+    add_coflow_with_parents(10, NULL, 0);
+    add_coflow_with_parents(11, &p11, 1);
+    add_coflow_with_parents(12, &p12, 1);
+    add_coflow_with_parents(13, &p13, 1);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_ECYCLE);
+    cr_assert_str_eq(weft_last_error(), "cycle in job 8: coflows 12 -> 13 -> 12");
+}

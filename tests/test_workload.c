@@ -2236,3 +2236,339 @@ Test(workload_cli, skipped_alibaba_jobs_are_noted)
     }
     cli_teardown();
 }
+
+/* ------------------------------------------------------------ mutation-tested */
+
+/* Reads text (written to a temp file, removed after) in fmt into *wl and
+ * asserts it reads. */
+static void read_ok(const char *text, const char *suffix, workload_format_t fmt,
+                    coflow_workload_t *wl)
+{
+    char *path = temp_file(text, suffix);
+    cr_assert_eq(workload_read(wl, path, fmt, NULL), WEFT_OK, "%s", weft_last_error());
+    unlink(path);
+    free(path);
+}
+
+/* A unit of 0 bytes per MB (or per instance, or 0 ports to place tasks on)
+ * is refused before the file is read: a header with no coflows would
+ * otherwise read, and a reducer's error would blame the file. */
+Test(workload_fb, options_out_of_range_are_refused)
+{
+    const double bad_mb[] = {0, -1, NAN, INFINITY};
+    for (size_t i = 0; i < sizeof bad_mb / sizeof *bad_mb; i++) {
+        workload_read_opts_t o;
+        workload_read_opts_default(&o);
+        o.fb_mb_bytes = bad_mb[i];
+        char want[64];
+        snprintf(want, sizeof want, "bytes per MB %g, expected a finite number > 0", bad_mb[i]);
+        expect_fail_text("4 0\n", ".txt", WORKLOAD_FORMAT_FB, &o, WEFT_EINVAL, 0, want, NULL);
+    }
+    workload_read_opts_t o;
+    workload_read_opts_default(&o);
+    o.alibaba_bytes_per_instance = 0;
+    expect_fail_text("0,j_1,M1,1,,,1\n", ".csv", WORKLOAD_FORMAT_ALIBABA, &o, WEFT_EINVAL, 0,
+                     "bytes per instance 0, expected a finite number > 0", NULL);
+    const char *wf = "{\"workflow\": {\"specification\": {\"files\": [], \"tasks\": []}}}";
+    const size_t bad_ports[] = {0, (size_t)UINT32_MAX + 1};
+    for (size_t i = 0; i < 2; i++) {
+        workload_read_opts_default(&o);
+        o.wf_ports = bad_ports[i];
+        char want[80];
+        snprintf(want, sizeof want, "%zu ports to place workflow tasks on, expected 1..%u",
+                 bad_ports[i], UINT32_MAX);
+        expect_fail_text(wf, ".json", WORKLOAD_FORMAT_WFCOMMONS, &o, WEFT_EINVAL, 0, want, NULL);
+    }
+}
+
+/* A task name is letters, then numbers: every letter from A to Z and a to
+ * z opens one; '@', '[', '`' and '{' (the bytes beside them) do not, so
+ * such a task is independent, numbered after the job's largest task. */
+Test(workload_alibaba, task_names_of_every_letter_encode_dependencies)
+{
+    const char *csv = "0,j_1,Z1,1,,,1\n0,j_1,a2_1,1,,,1\n0,j_1,z3_2,1,,,1\n0,j_1,A4_3,1,,,1\n"
+                      "0,j_1,@5_4,1,,,1\n0,j_1,[6_4,1,,,1\n0,j_1,`7_4,1,,,1\n0,j_1,{8_4,1,,,1\n";
+    coflow_workload_t wl;
+    read_ok(csv, ".csv", WORKLOAD_FORMAT_ALIBABA, &wl);
+    cr_assert_eq(wl.n_jobs, 1);
+    cr_assert_eq(wl.n_coflows, 8);
+    cr_assert_eq(wl.jobs[0].depth, 4);
+    int64_t ids[2];
+    for (int64_t t = 2; t <= 4; t++) {
+        cr_assert_eq(parent_ids(&wl, coflow_by_id(&wl, 0, t), ids, 2), 1, "task %lld",
+                     (long long)t);
+        cr_assert_eq(ids[0], t - 1);
+    }
+    for (int64_t t = 5; t <= 8; t++) /* the four others, in file order */
+        cr_assert_eq(wl.coflows[coflow_by_id(&wl, 0, t)].n_parents, 0);
+    coflow_workload_destroy(&wl);
+}
+
+/* A keyword glued to a '#' is the keyword, and what follows it is named as
+ * a comment without its blank, not the whole line as an unknown one. */
+Test(workload_text, a_keyword_glued_to_a_comment_is_named)
+{
+    expect_fail_text(W_HEAD "0 1 5\nend#1\n", ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_EPARSE,
+                     6, "expected the number of jobs after 'end', found '#1' (a comment needs a "
+                     "blank before '#')", NULL);
+    expect_fail_text("weft-workload 1\nports#2\n", ".weft", WORKLOAD_FORMAT_WEFT, NULL,
+                     WEFT_EPARSE, 2, "expected the number of ports, found '#2' (a comment", NULL);
+}
+
+/* A file listed twice as the parent's output and twice as the child's
+ * input moves its bytes once. */
+Test(workload_wfcommons, a_file_listed_twice_on_both_sides_counts_once)
+{
+    const char *json =
+        WF_HEAD "\"files\": [{\"id\": \"x\", \"sizeInBytes\": 10}, {\"id\": \"w\", "
+                "\"sizeInBytes\": 1}], \"tasks\": ["
+                "{\"id\": \"a_ID1\", \"outputFiles\": [\"x\", \"w\", \"x\"]},"
+                "{\"id\": \"b_ID2\", \"parents\": [\"a_ID1\"], "
+                "\"inputFiles\": [\"x\", \"x\", \"w\", \"x\"]}]}}}";
+    coflow_workload_t wl;
+    read_ok(json, ".json", WORKLOAD_FORMAT_AUTO, &wl);
+    cr_assert_eq(wl.n_flows, 1);
+    cr_assert_eq(wl.flows[0].bytes, 11.0);
+    coflow_workload_destroy(&wl);
+}
+
+/* A task number of 18 digits is read (it always fits 64 bits); one of 19
+ * makes the name an independent task, numbered after the largest. */
+Test(workload_alibaba, task_numbers_up_to_18_digits)
+{
+    const char *csv = "0,j_1,M999999999999999998,1,,,1\n"
+                      "0,j_1,R999999999999999999_999999999999999998,1,,,1\n"
+                      "0,j_1,M1000000000000000005,1,,,1\n";
+    coflow_workload_t wl;
+    read_ok(csv, ".csv", WORKLOAD_FORMAT_ALIBABA, &wl);
+    cr_assert_eq(wl.n_coflows, 3);
+    int64_t ids[2];
+    size_t c = coflow_by_id(&wl, 0, 999999999999999999);
+    cr_assert_eq(parent_ids(&wl, c, ids, 2), 1);
+    cr_assert_eq(ids[0], 999999999999999998);
+    cr_assert_eq(wl.coflows[2].id, 1000000000000000000); /* 999999999999999999 + 1 */
+    cr_assert_eq(wl.coflows[2].n_parents, 0);
+    coflow_workload_destroy(&wl);
+}
+
+/* The FB header's port count: 0 is refused on line 1, 1 port (a flow from
+ * it to itself) reads. */
+Test(workload_fb, zero_ports_are_refused_one_reads)
+{
+    expect_fail_text("0 1\n1 0 1 0 1 0:1\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EINVAL, 1,
+                     "0 ports, expected at least 1", NULL);
+    cr_assert_eq(expect_read_text("1 1\n1 0 1 0 1 0:1\n", ".txt", WORKLOAD_FORMAT_FB, NULL), 1);
+}
+
+/* Columns on line 1 count the byte-order mark's 3 bytes, as an editor that
+ * shows the raw bytes does. */
+Test(workload_text, columns_after_a_byte_order_mark_count_it)
+{
+    expect_fail_text("\xEF\xBB\xBF" "4\x01 1\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EPARSE, 1,
+                     "found a binary byte 0x01 at column 5", NULL);
+    expect_fail_text("\xEF\xBB\xBF" "weft-workload 1\rx\n", ".weft", WORKLOAD_FORMAT_WEFT, NULL,
+                     WEFT_EPARSE, 1, "a carriage return (CR) without a line feed at column 19",
+                     NULL);
+}
+
+/* An empty number in a task name ("M2_", "R_1", "J3__1") makes it an
+ * independent task, numbered after the job's largest task, in file order. */
+Test(workload_alibaba, an_empty_number_makes_a_task_independent)
+{
+    const char *csv = "0,j_1,M1,1,,,1\n0,j_1,M2_,1,,,1\n0,j_1,R_1,1,,,1\n0,j_1,J3__1,1,,,1\n";
+    coflow_workload_t wl;
+    read_ok(csv, ".csv", WORKLOAD_FORMAT_ALIBABA, &wl);
+    cr_assert_eq(wl.n_coflows, 4);
+    for (size_t c = 0; c < 4; c++) {
+        cr_assert_eq(wl.coflows[c].id, (int64_t)c + 1);
+        cr_assert_eq(wl.coflows[c].n_parents, 0);
+    }
+    coflow_workload_destroy(&wl);
+}
+
+/* The FB header must end its line, as every coflow line must: "4 0" cut
+ * from "4 0\n" (or from "4 05\n...") reads as nothing. */
+Test(workload_fb, a_header_without_a_newline_is_truncated)
+{
+    expect_fail_text("4 0", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_ETRUNC, 1,
+                     "the last line has no newline: the file looks truncated", NULL);
+    cr_assert_eq(expect_read_text("4 0\n", ".txt", WORKLOAD_FORMAT_FB, NULL), 0);
+}
+
+/* A model's magic is recognised only where a model starts: the same bytes
+ * on a later line of a workload are a NUL in a damaged file. */
+Test(workload_fb, a_model_magic_on_a_later_line_is_a_nul_byte)
+{
+    static const char text[] = "4 1\n\xaaweft-model\0\n";
+    expect_fail_bytes(text, sizeof text - 1, ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EPARSE, 2,
+                      "a NUL byte at column 12: not a text file, or a damaged one", NULL);
+    static const char model[] = "\xaaweft-model\0\n";
+    expect_fail_bytes(model, sizeof model - 1, ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EPARSE, 0,
+                      "a weft model file (a learned policy's: weft model FILE reads it), not a "
+                      "workload", NULL);
+}
+
+/* A weft file with nothing but blank lines and comments ends before its
+ * header: the line named is the one after the last. */
+Test(workload_text, an_empty_file_names_the_line_after_its_last)
+{
+    expect_fail_text("", ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_ETRUNC, 1,
+                     "expected 'weft-workload 1', found an empty file", NULL);
+    expect_fail_text("# only a comment\n\n", ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_ETRUNC, 3,
+                     "expected 'weft-workload 1', found an empty file", NULL);
+}
+
+/* A file of exactly 2^60 bytes is within the cap; the next double above it
+ * is not. */
+Test(workload_wfcommons, a_file_of_2_to_60_bytes_reads)
+{
+    coflow_workload_t wl;
+    read_ok(WF_ABC("1152921504606846976", "0", "0", "1", "1"), ".json", WORKLOAD_FORMAT_AUTO,
+            &wl);
+    cr_assert_eq(wl.n_coflows, 1);
+    cr_assert_eq(wl.coflows[0].total_bytes, 0x1p60);
+    coflow_workload_destroy(&wl);
+    expect_fail_text(WF_ABC("1152921504606847232", "0", "0", "1", "1"), ".json",
+                     WORKLOAD_FORMAT_AUTO, NULL, WEFT_EINVAL, 0,
+                     "files[0].sizeInBytes: 1.1529215046068472e+18 bytes, more than 2^60", NULL);
+}
+
+/* Version 0 is as foreign as version 2. */
+Test(workload_text, version_0_is_refused)
+{
+    expect_fail_text("weft-workload 0\n" "ports 2\njob 1 0 1 0 1\ncoflow 1 0 1 -\n0 1 5\nend 1\n",
+                     ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_EVERSION, 1,
+                     "weft workload format version 0, but this build of weft reads only version "
+                     "1", NULL);
+}
+
+/* The FB trace has no comments: a '#' line is a coflow id that is not one
+ * (the weft format's comments are its own). */
+Test(workload_fb, a_comment_line_is_not_skipped)
+{
+    expect_fail_text("4 1\n# a comment\n1 0 1 0 1 1:1\n", ".txt", WORKLOAD_FORMAT_FB, NULL,
+                     WEFT_EPARSE, 2, "expected a coflow id, found '#'", NULL);
+}
+
+/* A file id or task id twice names the later one and, as "also", the
+ * earlier, whatever order the sort leaves equal ids in. */
+Test(workload_wfcommons, an_id_twice_names_both_places)
+{
+    expect_fail_text(WF_HEAD "\"files\": [{\"id\": \"x\", \"sizeInBytes\": 1}, {\"id\": \"y\", "
+                             "\"sizeInBytes\": 1}, {\"id\": \"x\", \"sizeInBytes\": 2}], "
+                             "\"tasks\": []}}}",
+                     ".json", WORKLOAD_FORMAT_AUTO, NULL, WEFT_EINVAL, 0,
+                     "workflow.specification.files[2]: file id \"x\" appears twice (also "
+                     "files[0])", NULL);
+    expect_fail_text(WF_HEAD "\"files\": [], \"tasks\": [{\"id\": \"a\"}, {\"id\": \"b\"}, "
+                             "{\"id\": \"a\"}]}}}",
+                     ".json", WORKLOAD_FORMAT_AUTO, NULL, WEFT_EINVAL, 0,
+                     "workflow.specification.tasks[2]: task id \"a\" appears twice (also "
+                     "tasks[0])", NULL);
+}
+
+/* A weft file that ends after its header names the line after it. */
+Test(workload_text, a_file_ending_after_its_header_names_the_next_line)
+{
+    expect_fail_text("weft-workload 1\n# ports next\n", ".weft", WORKLOAD_FORMAT_WEFT, NULL,
+                     WEFT_ETRUNC, 3, "expected 'ports <n>', found end of file", NULL);
+}
+
+/* A row of 8 fields is refused as one of 6 is, not read without its last. */
+Test(workload_alibaba, a_row_of_too_many_fields_is_refused)
+{
+    expect_fail_text("0,j_1,M1,5,50,0.1,2\n0,j_1,M2_1,5,50,0.1,2,9\n", ".csv",
+                     WORKLOAD_FORMAT_ALIBABA, NULL, WEFT_EPARSE, 2,
+                     "expected 7 comma-separated fields", "found 8", NULL);
+}
+
+/* "j_" has no number: it is no job name, not job 0. */
+Test(workload_alibaba, a_job_name_without_its_number_is_refused)
+{
+    expect_fail_text("0,j_,M1,5,50,0.1,2\n", ".csv", WORKLOAD_FORMAT_ALIBABA, NULL, WEFT_EPARSE,
+                     1, "field 2: expected a job name 'j_<number>', found 'j_'", NULL);
+}
+
+/* A job number of 18 digits is read; 19 is no job name (it may not fit). */
+Test(workload_alibaba, job_numbers_up_to_18_digits)
+{
+    coflow_workload_t wl;
+    read_ok("0,j_999999999999999999,M1,5,50,0.1,2\n", ".csv", WORKLOAD_FORMAT_ALIBABA, &wl);
+    cr_assert_eq(wl.jobs[0].id, 999999999999999999);
+    coflow_workload_destroy(&wl);
+    expect_fail_text("0,j_1000000000000000000,M1,5,50,0.1,2\n", ".csv", WORKLOAD_FORMAT_ALIBABA,
+                     NULL, WEFT_EPARSE, 1,
+                     "field 2: expected a job name 'j_<number>', found 'j_1000000000000000000'",
+                     NULL);
+}
+
+/* A stage's name ends before its last "_ID": "x_ID1_ID2" is of stage
+ * "x_ID1", not of stage "x" with "x_ID3", so r sends two coflows. */
+Test(workload_wfcommons, a_stage_name_ends_at_its_last_id)
+{
+    coflow_workload_t wl;
+    read_ok(WF_HEAD "\"files\": [{\"id\": \"f\", \"sizeInBytes\": 4}], \"tasks\": ["
+                    "{\"id\": \"r\", \"outputFiles\": [\"f\"]},"
+                    "{\"id\": \"x_ID1_ID2\", \"parents\": [\"r\"], \"inputFiles\": [\"f\"]},"
+                    "{\"id\": \"x_ID3\", \"parents\": [\"r\"], \"inputFiles\": [\"f\"]}]}}}",
+            ".json", WORKLOAD_FORMAT_AUTO, &wl);
+    cr_assert_eq(wl.n_coflows, 2);
+    cr_assert_eq(wl.coflows[0].n_flows, 1);
+    cr_assert_eq(wl.coflows[1].n_flows, 1);
+    coflow_workload_destroy(&wl);
+    /* and "x" is of stage "x", as "x_ID3" is: one coflow of two flows */
+    read_ok(WF_HEAD "\"files\": [{\"id\": \"f\", \"sizeInBytes\": 4}], \"tasks\": ["
+                    "{\"id\": \"r\", \"outputFiles\": [\"f\"]},"
+                    "{\"id\": \"x\", \"parents\": [\"r\"], \"inputFiles\": [\"f\"]},"
+                    "{\"id\": \"x_ID3\", \"parents\": [\"r\"], \"inputFiles\": [\"f\"]}]}}}",
+            ".json", WORKLOAD_FORMAT_AUTO, &wl);
+    cr_assert_eq(wl.n_coflows, 1);
+    cr_assert_eq(wl.coflows[0].n_flows, 2);
+    coflow_workload_destroy(&wl);
+}
+
+/* An error that already says the file looks truncated gets no second hint
+ * that it may be. */
+Test(workload_fb, a_truncation_is_said_once)
+{
+    char *path = temp_file("4 0", ".txt");
+    coflow_workload_t wl;
+    cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_FB, NULL), WEFT_ETRUNC);
+    char want[256];
+    snprintf(want, sizeof want, "%s:1: the last line has no newline: the file looks truncated "
+             "(if it is complete, end it with a newline)", path);
+    cr_assert_str_eq(weft_last_error(), want);
+    coflow_workload_destroy(&wl);
+    unlink(path);
+    free(path);
+}
+
+/* A task that is its own parent is named where it says so. */
+Test(workload_wfcommons, a_task_its_own_parent_is_named)
+{
+    expect_fail_text(WF_HEAD "\"files\": [], \"tasks\": [{\"id\": \"b\"}, "
+                             "{\"id\": \"a\", \"parents\": [\"b\", \"a\"]}]}}}",
+                     ".json", WORKLOAD_FORMAT_AUTO, NULL, WEFT_ECYCLE, 0,
+                     "workflow.specification.tasks[1]: task \"a\" lists itself as a parent",
+                     NULL);
+}
+
+/* An empty task name is refused, not read as an independent task. */
+Test(workload_alibaba, an_empty_task_name_is_refused)
+{
+    expect_fail_text("0,j_1,M1,5,50,0.1,2\n0,j_1,,5,50,0.1,2\n", ".csv", WORKLOAD_FORMAT_ALIBABA,
+                     NULL, WEFT_EPARSE, 2, "field 3: expected a task name, found ''", NULL);
+}
+
+/* A parent listed twice is one edge: one flow, its file's bytes once. */
+Test(workload_wfcommons, a_parent_listed_twice_is_one_edge)
+{
+    coflow_workload_t wl;
+    read_ok(WF_HEAD "\"files\": [{\"id\": \"f\", \"sizeInBytes\": 4}], \"tasks\": ["
+                    "{\"id\": \"a\", \"outputFiles\": [\"f\"]},"
+                    "{\"id\": \"b\", \"parents\": [\"a\", \"a\"], \"inputFiles\": [\"f\"]}]}}}",
+            ".json", WORKLOAD_FORMAT_AUTO, &wl);
+    cr_assert_eq(wl.n_flows, 1);
+    cr_assert_eq(wl.flows[0].bytes, 4.0);
+    coflow_workload_destroy(&wl);
+}
