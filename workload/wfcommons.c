@@ -166,6 +166,16 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(((const name_idx_t *)a)->key, ((const name_idx_t *)b)->key);
 }
 
+/* By name, then by place in the file: an id given twice is then named at
+ * its later place, "also" the earlier, whatever qsort does with equal keys
+ * (glibc's is stable only while it can allocate a merge buffer). */
+static int cmp_name_then_place(const void *a, const void *b)
+{
+    const name_idx_t *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
 static size_t lookup(const name_idx_t *ix, size_t n, const char *key)
 {
     name_idx_t k = {.key = key};
@@ -359,7 +369,7 @@ static weft_err_t load_tasks(wf_t *w, const json_t *root)
         w->file_ix[k] = (name_idx_t){.key = json_string_value(id), .idx = k};
         w->file_size[k] = s;
     }
-    qsort(w->file_ix, w->n_files, sizeof *w->file_ix, cmp_name);
+    qsort(w->file_ix, w->n_files, sizeof *w->file_ix, cmp_name_then_place);
     for (size_t i = 1; i < w->n_files; i++)
         if (!strcmp(w->file_ix[i].key, w->file_ix[i - 1].key))
             return weft_fail(WEFT_EINVAL,
@@ -405,7 +415,7 @@ static weft_err_t load_tasks(wf_t *w, const json_t *root)
         w->task_prefix_len[k] = cut ? (size_t)(cut - s) : strlen(s);
         w->task_ix[k] = (name_idx_t){.key = w->task_id[k], .idx = k};
     }
-    qsort(w->task_ix, n, sizeof *w->task_ix, cmp_name);
+    qsort(w->task_ix, n, sizeof *w->task_ix, cmp_name_then_place);
     for (size_t i = 1; i < n; i++)
         if (!strcmp(w->task_ix[i].key, w->task_ix[i - 1].key))
             return weft_fail(WEFT_EINVAL,
