@@ -344,6 +344,8 @@ Test(gnn_params, bad_config_is_an_error)
     cr_assert(strstr(weft_last_error(), "D (hidden width)"));
     cr_assert_eq(gnn_params_init(&p, &many_l), WEFT_EINVAL);
     cr_assert(strstr(weft_last_error(), "L (layers)"));
+    gnn_config_t max_l = {3, 4, GNN_MAX_LAYERS, 3}; /* the bound itself is allowed */
+    cr_assert_eq(gnn_params_init(&p, &max_l), WEFT_OK, "%s", weft_last_error());
     gnn_params_destroy(&p);
 }
 
