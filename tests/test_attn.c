@@ -403,6 +403,46 @@ Test(attn_kernels, attention_fast_vs_reference, .timeout = 20)
             "%.1e (unit / large scores)\n", worst_att[0], worst_att[1], worst_out[0], worst_out[1]);
 }
 
+/* Queries of zeros make every score exactly 0, the max included: each
+ * implementation must weigh the rows equally (out = the mean of the
+ * values), not take the row for one with nothing to attend to. */
+Test(attn_kernels, attention_all_scores_zero, .timeout = 5)
+{
+    enum { N = 5, M = 4, H = 2 };
+    float qkv[N * 3 * M] = {0}, att[H * N * N], out[N * M], mean[M] = {0};
+    float scratch[ATTN_ATT_SCRATCH(N, M / H)];
+    for (size_t t = 0; t < N; t++)
+        for (size_t i = 0; i < M; i++) {
+            qkv[t * 3 * M + M + i] = (float)(t + i); /* keys: ignored against q = 0 */
+            qkv[t * 3 * M + 2 * M + i] = (float)(t * t) - (float)i;
+            mean[i] += qkv[t * 3 * M + 2 * M + i] / N;
+        }
+    for (int impl = 0; impl < 3; impl++) {
+        attn_attention_forward(out, att, impl == 0 ? scratch : NULL, qkv, N, M, H,
+                               (attn_impl_t)impl);
+        for (size_t i = 0; i < H * N * N; i++)
+            cr_assert_float_eq(att[i], 1.0f / N, 1e-6, "impl %d att[%zu] = %g", impl, i, att[i]);
+        for (size_t i = 0; i < N * M; i++)
+            cr_assert_float_eq(out[i], mean[i % M], 1e-5, "impl %d out[%zu]", impl, i);
+    }
+}
+
+/* One Adam step (Kingma & Ba 2015, bias-corrected) with decoupled weight
+ * decay, worked by hand at t = 1, where m̂ = g and v̂ = g²: a weight with
+ * gradient 0.5 moves by lr (g / (|g| + eps) + wd p), one with gradient 0
+ * by lr wd p only (0/0 without eps). */
+Test(attn_net, adam_step_by_hand, .timeout = 5)
+{
+    float pm[2] = {1, 2}, gm[2] = {0.5f, 0}, mm[2] = {0, 0}, vm[2] = {0, 0};
+    attn_params_t p = {.memory = pm, .n = 2}, g = {.memory = gm, .n = 2};
+    attn_params_t m = {.memory = mm, .n = 2}, v = {.memory = vm, .n = 2};
+    attn_adam_step(&p, &g, &m, &v, 0.1, 0.9, 0.999, 1e-8, 0.01, 1);
+    cr_assert_float_eq(mm[0], 0.05, 1e-7);
+    cr_assert_float_eq(vm[0], 0.00025, 1e-9);
+    cr_assert_float_eq(pm[0], 1 - 0.1 * (0.5 / (0.5 + 1e-8) + 0.01 * 1), 1e-6);
+    cr_assert_float_eq(pm[1], 2 - 0.1 * 0.01 * 2, 1e-6);
+}
+
 Test(attn_net, bad_config, .timeout = 5)
 {
     attn_params_t p;
@@ -412,6 +452,11 @@ Test(attn_net, bad_config, .timeout = 5)
     cfg = variant(0, 8, 8, 2, 0);
     cr_assert_eq(attn_params_init(&p, &cfg), WEFT_EINVAL);
     cr_assert(strstr(weft_last_error(), "B (blocks) is 0"), "%s", weft_last_error());
+    cfg = variant(0, 8, 8, 2, ATTN_MAX_BLOCKS + 1);
+    cr_assert_eq(attn_params_init(&p, &cfg), WEFT_EINVAL);
+    cfg = variant(0, 8, 8, 2, ATTN_MAX_BLOCKS); /* the bound itself is allowed */
+    cr_assert_eq(attn_params_init(&p, &cfg), WEFT_OK, "%s", weft_last_error());
+    attn_params_destroy(&p);
     attn_cache_t c;
     attn_cache_init(&c);
     cfg = variant(0, 8, 8, 2, 1);
@@ -488,6 +533,29 @@ Test(attn_pl, gumbel_topk_frequencies, .timeout = 20)
         attn_gumbel_topk(s, 3, &a, oa, work);
         attn_gumbel_topk(s, 3, &b, ob, work);
         cr_assert_arr_eq(oa, ob, sizeof oa);
+    }
+}
+
+/* Equal scores of exactly 0 (the log-sum-exp's running max is then 0, not
+ * −inf): every order of 3 has probability 1/3!. */
+Test(attn_pl, logprob_of_zero_scores, .timeout = 5)
+{
+    const float s[3] = {0, 0, 0};
+    for (size_t k = 0; k < 6; k++)
+        cr_assert_float_eq(attn_pl_logprob(s, 3, orders3[k]), -log(6.0), 1e-12, "order %zu", k);
+}
+
+/* A uniform is the centre of one of 2^53 cells of the generator's top 53
+ * bits, so never 0 (the Gumbel noise −log(−log U) would be −inf) nor 1. */
+Test(attn_pl, uniform_is_a_cell_centre, .timeout = 5)
+{
+    attn_rng_t rng, copy;
+    attn_rng_seed(&rng, 12345);
+    for (int i = 0; i < 100; i++) {
+        copy = rng;
+        uint64_t x = attn_rng_next(&copy);
+        double u = attn_rng_uniform(&rng);
+        cr_assert_eq(u, ((double)(x >> 11) + 0.5) * 0x1.0p-53, "draw %d", i);
     }
 }
 
@@ -824,6 +892,28 @@ static void body_float_config(msgpack_packer *pk)
     pack_key(pk, "tensors"), msgpack_pack_array(pk, 0);
 }
 
+/* a vector of 6 bytes: whole 16-bit units, not whole floats */
+static void body_ragged_vector(msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 3);
+    pack_key(pk, "config"), msgpack_pack_map(pk, 0);
+    pack_key(pk, "vectors"), msgpack_pack_map(pk, 1);
+    char data[6] = {0};
+    pack_key(pk, "v"), msgpack_pack_bin_with_body(pk, data, sizeof data);
+    pack_key(pk, "tensors"), msgpack_pack_array(pk, 0);
+}
+
+/* the vector "v" twice: which one would count? */
+static void body_twice_vector(msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 3);
+    pack_key(pk, "config"), msgpack_pack_map(pk, 0);
+    pack_key(pk, "vectors"), msgpack_pack_map(pk, 2);
+    pack_key(pk, "v"), msgpack_pack_bin_with_body(pk, "abcd", 4);
+    pack_key(pk, "v"), msgpack_pack_bin_with_body(pk, "efgh", 4);
+    pack_key(pk, "tensors"), msgpack_pack_array(pk, 0);
+}
+
 Test(attn_model, bad_files, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 30)
 {
     attn_model_file_t mf;
@@ -907,6 +997,11 @@ Test(attn_model, bad_files, .init = make_tmpdir, .fini = remove_tmpdir, .timeout
                       "tensor \"w\": 6 floats (24 bytes) expected, data has 20 bytes");
     write_crafted(tmp_path("huge.wm"), body_huge_shape);
     expect_load_error(tmp_path("huge.wm"), WEFT_EINVAL, "more than 268435456 floats");
+    write_crafted(tmp_path("ragged.wm"), body_ragged_vector);
+    expect_load_error(tmp_path("ragged.wm"), WEFT_EINVAL,
+                      "vector \"v\": 6 bytes is not a whole number of floats");
+    write_crafted(tmp_path("twice.wm"), body_twice_vector);
+    expect_load_error(tmp_path("twice.wm"), WEFT_EPARSE, "vector \"v\" appears twice");
     write_crafted(tmp_path("float.wm"), body_float_config);
     expect_load_error(tmp_path("float.wm"), WEFT_EPARSE, "config \"attn.M\" is a float");
 

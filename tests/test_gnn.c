@@ -254,6 +254,9 @@ ParameterizedTestParameters(gnn_plan, rejects_bad_graphs)
         {"repeated parent", 2, 1, {0, 0, 2}, {0, 0}, {0, 0}, WEFT_EINVAL, "twice"},
         {"cross-job edge", 2, 2, {0, 0, 1}, {0}, {0, 1}, WEFT_EINVAL, "another job"},
         {"job out of range", 2, 1, {0, 0, 0}, {0}, {0, 3}, WEFT_EINVAL, "job 3"},
+        /* the first value out of range, not only a far one */
+        {"job == n_jobs", 2, 1, {0, 0, 0}, {0}, {0, 1}, WEFT_EINVAL, "job 1, expected < 1"},
+        {"parent == n", 2, 1, {0, 0, 1}, {2}, {0, 0}, WEFT_EINVAL, "parent 2, expected < 2"},
         {"empty job", 3, 3, {0, 0, 0, 0}, {0}, {0, 2, 2}, WEFT_EINVAL, "job 1 of 3 has no node"},
         {"more jobs than nodes", 2, 3, {0, 0, 0}, {0}, {0, 2}, WEFT_EINVAL, "3 jobs for 2 nodes"},
         {"bad offsets", 2, 1, {0, 1, 0}, {0}, {0, 0}, WEFT_EINVAL, "non-decreasing"},
@@ -341,6 +344,8 @@ Test(gnn_params, bad_config_is_an_error)
     cr_assert(strstr(weft_last_error(), "D (hidden width)"));
     cr_assert_eq(gnn_params_init(&p, &many_l), WEFT_EINVAL);
     cr_assert(strstr(weft_last_error(), "L (layers)"));
+    gnn_config_t max_l = {3, 4, GNN_MAX_LAYERS, 3}; /* the bound itself is allowed */
+    cr_assert_eq(gnn_params_init(&p, &max_l), WEFT_OK, "%s", weft_last_error());
     gnn_params_destroy(&p);
 }
 
@@ -367,6 +372,47 @@ Test(gnn_params, init_is_deterministic_and_xavier_bounded)
     gnn_params_destroy(&a);
     gnn_params_destroy(&b);
     gnn_params_destroy(&c);
+}
+
+/* Every tensor of the size table gets its own Xavier bound (F != D and
+ * S != H, so a block written at another tensor's stride shows), no weight
+ * is left 0, and biases are 0 even in a block that held other values. */
+Test(gnn_params, init_fills_every_tensor)
+{
+    gnn_config_t cfg = {3, 4, 2, 5};
+    gnn_params_t a;
+    cr_assert_eq(gnn_params_init(&a, &cfg), WEFT_OK);
+    for (size_t i = 0; i < a.n; i++)
+        a.memory[i] = 7;
+    gnn_params_init_random(&a, &cfg, 9);
+    size_t H = gnn_embed_dim(&cfg);
+    for (size_t t = 0; t < gnn_tensor_count(&cfg); t++) {
+        gnn_tensor_info_t ti = gnn_tensor_info(&cfg, t);
+        const float *w = a.memory + ti.offset;
+        const char *kind = strchr(ti.name, '.') + 1;
+        size_t In = ti.name[3] == '1' ? cfg.F : cfg.D, fan_in, fan_out;
+        if (kind[0] == 'b') { /* bi, bh, b1, b2 */
+            for (size_t k = 0; k < ti.size; k++)
+                cr_assert_eq(w[k], 0.0f, "%s[%zu]", ti.name, k);
+            continue;
+        }
+        if (strcmp(kind, "att") == 0)
+            fan_out = 1, fan_in = In + cfg.D;
+        else if (strcmp(kind, "wi") == 0)
+            fan_out = cfg.D, fan_in = In; /* per gate block */
+        else if (strcmp(kind, "wh") == 0)
+            fan_out = cfg.D, fan_in = cfg.D;
+        else
+            fan_out = cfg.S, fan_in = strcmp(ti.name, "job.w1") == 0 ? H : cfg.S;
+        float bound = sqrtf(6.0f / (float)(fan_in + fan_out)), mx = 0;
+        for (size_t k = 0; k < ti.size; k++) {
+            cr_assert(w[k] != 0.0f && fabsf(w[k]) <= bound, "%s[%zu] = %g, bound %g", ti.name, k,
+                      w[k], bound);
+            mx = fmaxf(mx, fabsf(w[k]));
+        }
+        cr_assert_gt(mx, 0.3f * bound, "%s", ti.name);
+    }
+    gnn_params_destroy(&a);
 }
 
 /* ------------------------------------------------------------------ */
@@ -451,6 +497,33 @@ Test(gnn_forward, gru_and_attention_by_hand)
     for (int v = 0; v < 4; v++) {
         cr_assert_float_eq(cache.out[v * 5 + 3], job, 1e-6);
         cr_assert_float_eq(cache.out[v * 5 + 4], glob, 1e-6);
+    }
+}
+
+/* The attention's softmax subtracts its max: scores far from 0 either
+ * way (the a_self term, the same for every parent, moves both by ±200)
+ * give the weights of scores near 0, where exp alone would overflow (+200)
+ * or underflow every term to 0 (−200) in float, making inf/inf or 0/0.
+ * (Within 1e-4: the cancelling term costs the scores' last bits.) */
+Test(gnn_forward, attention_softmax_shift_safe)
+{
+    gnn_config_t cfg = {1, 1, 1, 1};
+    static const size_t ps[] = {0, 0, 1, 2, 4}, pr[] = {0, 0, 1, 2}, jb[] = {0, 0, 0, 0};
+    cr_assert_eq(gnn_plan_build(&plan, 4, 1, ps, pr, jb), WEFT_OK);
+    cr_assert_eq(gnn_cache_prepare(&cache, &cfg, &plan), WEFT_OK);
+    cr_assert_eq(gnn_params_init(&params, &cfg), WEFT_OK);
+    for (size_t i = 0; i < params.n; i++)
+        params.memory[i] = (float)(0.1 * (double)((i * 7) % 11) - 0.45);
+    gnn_layer_params_t *f = &params.layer[GNN_FWD][0];
+    float X[4] = {0.5f, -0.25f, 1.0f, 1.0f};
+    gnn_forward(&cache, &params, &cfg, &plan, X);
+    float alpha = cache.layer[GNN_FWD][0].alpha[2], h3 = cache.out[3 * 5 + 1];
+    cr_assert(alpha > 0.01f && alpha < 0.99f, "alpha %g: the case must weigh both parents", alpha);
+    for (int sign = -1; sign <= 1; sign += 2) {
+        f->att[0] = (float)sign * 200; /* a_self; node 3's x is 1 */
+        gnn_forward(&cache, &params, &cfg, &plan, X);
+        cr_assert_float_eq(cache.layer[GNN_FWD][0].alpha[2], alpha, 1e-4, "a_self %+d00", sign);
+        cr_assert_float_eq(cache.out[3 * 5 + 1], h3, 1e-4, "a_self %+d00", sign);
     }
 }
 
@@ -551,6 +624,11 @@ Test(gnn_forward, incremental_misuse_is_an_error)
     cr_assert_eq(gnn_plan_build(&other, 7, 2, DC_PS, DC_PRED, DC_JOB), WEFT_OK);
     cr_assert_eq(gnn_forward_incremental(&cache, &params, &cfg, &other, X, &ok, 1), WEFT_EINVAL);
     gnn_plan_destroy(&other);
+    /* so does preparing the cache again, even for the same plan: its arrays
+     * may have moved or been resized for another config */
+    cr_assert_eq(gnn_forward_incremental(&cache, &params, &cfg, &plan, X, &ok, 1), WEFT_OK);
+    cr_assert_eq(gnn_cache_prepare(&cache, &cfg, &plan), WEFT_OK);
+    cr_assert_eq(gnn_forward_incremental(&cache, &params, &cfg, &plan, X, &ok, 1), WEFT_EINVAL);
 }
 
 /* One parameter set, one cache, graphs of every size and shape: the
