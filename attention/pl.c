@@ -32,8 +32,11 @@ uint64_t attn_rng_next(attn_rng_t *rng)
 
 double attn_rng_uniform(attn_rng_t *rng)
 {
-    /* the centre of one of 2^53 equal cells: never 0, never 1 */
-    return ((double)(attn_rng_next(rng) >> 11) + 0.5) * 0x1.0p-53;
+    /* the centre of one of 2^53 equal cells, never 0; in the upper half a
+       centre needs 54 bits and rounds to an edge of its cell, and the last
+       cell's to 1, which is taken back to the double below */
+    double u = ((double)(attn_rng_next(rng) >> 11) + 0.5) * 0x1.0p-53;
+    return u < 1 ? u : 1 - 0x1.0p-53;
 }
 
 /* log(exp(a) + exp(b)) without overflow; -inf + -inf stays -inf. */

@@ -545,18 +545,58 @@ Test(attn_pl, logprob_of_zero_scores, .timeout = 5)
         cr_assert_float_eq(attn_pl_logprob(s, 3, orders3[k]), -log(6.0), 1e-12, "order %zu", k);
 }
 
-/* A uniform is the centre of one of 2^53 cells of the generator's top 53
- * bits, so never 0 (the Gumbel noise −log(−log U) would be −inf) nor 1. */
-Test(attn_pl, uniform_is_a_cell_centre, .timeout = 5)
+/* x ^= x >> s undone. */
+static uint64_t unxorshift(uint64_t z, unsigned s)
 {
-    attn_rng_t rng, copy;
-    attn_rng_seed(&rng, 12345);
-    for (int i = 0; i < 100; i++) {
-        copy = rng;
-        uint64_t x = attn_rng_next(&copy);
-        double u = attn_rng_uniform(&rng);
-        cr_assert_eq(u, ((double)(x >> 11) + 0.5) * 0x1.0p-53, "draw %d", i);
+    uint64_t x = z;
+    for (unsigned k = 0; k < 64 / s + 1; k++)
+        x = z ^ (x >> s);
+    return x;
+}
+
+/* The inverse of odd m modulo 2^64 (Newton's iteration doubles the bits). */
+static uint64_t inverse_mod_2_64(uint64_t m)
+{
+    uint64_t inv = m;
+    for (int k = 0; k < 5; k++)
+        inv *= 2 - m * inv;
+    return inv;
+}
+
+/* A generator whose next draw is x: splitmix64's steps undone. */
+static attn_rng_t rng_drawing(uint64_t x)
+{
+    uint64_t z = unxorshift(x, 31) * inverse_mod_2_64(0x94d049bb133111ebULL);
+    z = unxorshift(z, 27) * inverse_mod_2_64(0xbf58476d1ce4e5b9ULL);
+    z = unxorshift(z, 30);
+    attn_rng_t rng = {.state = z - 0x9e3779b97f4a7c15ULL};
+    attn_rng_t copy = rng;
+    cr_assert_eq(attn_rng_next(&copy), x, "the premise: the generator draws %llx",
+                 (unsigned long long)x);
+    return rng;
+}
+
+/* A uniform falls in the cell of the generator's top 53 bits (edges
+ * included: in the upper half a cell's centre rounds to one) and is never
+ * 0 nor 1, where the Gumbel noise −log(−log U) is infinite: the draws 0
+ * and 2^64 − 1 give 2^-54 and the double below 1 (the last cell's centre,
+ * 1 − 2^-54, rounded to even, was 1). */
+Test(attn_pl, uniform_is_in_its_cell_never_0_nor_1, .timeout = 5)
+{
+    const uint64_t draws[] = {0, 1, 0x7ff, 0x800, UINT64_C(1) << 63, (UINT64_C(1) << 63) - 1,
+                              UINT64_MAX - 0x800, UINT64_MAX};
+    for (size_t i = 0; i < sizeof draws / sizeof *draws; i++) {
+        attn_rng_t rng = rng_drawing(draws[i]);
+        double u = attn_rng_uniform(&rng), top = (double)(draws[i] >> 11);
+        cr_assert(u > 0 && u < 1 && isfinite(-log(-log(u))), "draw %llx: %a",
+                  (unsigned long long)draws[i], u);
+        cr_assert(u * 0x1.0p53 >= top && u * 0x1.0p53 <= top + 1, "draw %llx: %a outside its cell",
+                  (unsigned long long)draws[i], u);
     }
+    attn_rng_t rng = rng_drawing(0);
+    cr_assert_eq(attn_rng_uniform(&rng), 0x1.0p-54);
+    rng = rng_drawing(UINT64_MAX);
+    cr_assert_eq(attn_rng_uniform(&rng), 1 - 0x1.0p-53);
 }
 
 Test(attn_pl, gumbel_topk_is_a_permutation, .timeout = 10)
