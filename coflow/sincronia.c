@@ -74,7 +74,6 @@ typedef struct {
     /* Per decision: */
     double *total;    /* [2 * n_ports] sum of unplaced loads by column (at
                          first all of them, added up in entry order) */
-    double *residue;  /* [2 * n_ports] RESIDUE_SHARE of each first total */
     /* The bottleneck search's blocks of BLOCK columns: each one's largest
      * total (and 0), recomputed only when a total in it changed, so a
      * round reads the blocks and the changed ones instead of every column
@@ -107,7 +106,6 @@ static void sinc_destroy(void *ctx)
     free(s->pcount);
     free(s->pe);
     free(s->total);
-    free(s->residue);
     free(s->bmax);
     free(s->bstale);
     free(s->weight);
@@ -144,7 +142,6 @@ static weft_err_t sinc_create(void **ctx, const coflow_state_t *st)
     s->pcount = weft_calloc(2 * np, sizeof *s->pcount);
     s->pe = weft_calloc(places, sizeof *s->pe);
     s->total = weft_calloc(2 * np, sizeof *s->total);
-    s->residue = weft_calloc(2 * np, sizeof *s->residue);
     s->bmax = weft_calloc(2 * np / BLOCK + 1, sizeof *s->bmax);
     s->bstale = weft_calloc(2 * np / BLOCK + 1, sizeof *s->bstale);
     s->weight = weft_calloc(nc, sizeof *s->weight);
@@ -152,8 +149,8 @@ static weft_err_t sinc_create(void **ctx, const coflow_state_t *st)
     s->result = weft_calloc(nc, sizeof *s->result);
     if (!s->ids || !s->start || !s->local || !s->port || !s->owner || !s->load || !s->seen ||
         !s->astart || !s->absent || !s->ports || !s->column || !s->scale || !s->pstart ||
-        !s->pcount || !s->pe || !s->total || !s->residue || !s->bmax || !s->bstale ||
-        !s->weight || !s->placed || !s->result) {
+        !s->pcount || !s->pe || !s->total || !s->bmax || !s->bstale || !s->weight ||
+        !s->placed || !s->result) {
         sinc_destroy(s);
         return weft_fail(WEFT_ENOMEM, "out of memory for sincronia");
     }
@@ -311,30 +308,25 @@ static size_t bottleneck_blocks(sinc_ctx_t *s, size_t n)
 }
 
 /* Takes the loads of the coflow in slot `pick` off the column totals,
- * zeroing those that fall below their residue, and marks their blocks
- * stale when the search goes by blocks. The arrays are held in locals: a
- * store to bstale (bytes, which may alias anything) made GCC reload them
- * all from s at every entry. */
+ * marking their blocks stale when the search goes by blocks. The arrays
+ * are held in locals: a store to bstale (bytes, which may alias anything)
+ * made GCC reload them all from s at every entry. */
 static void remove_loads(sinc_ctx_t *s, size_t pick, bool blocks)
 {
     size_t lo = s->start[pick], hi = s->start[pick + 1];
     double *total = s->total;
-    const double *load = s->load, *residue = s->residue;
+    const double *load = s->load;
     const uint32_t *port = s->port;
     uint8_t *stale = s->bstale;
     if (blocks) {
         for (size_t q = lo; q < hi; q++) {
             uint32_t col = port[q];
-            double t = total[col] - load[q];
-            total[col] = t < residue[col] ? 0 : t;
+            total[col] -= load[q];
             stale[col / BLOCK] = 1;
         }
     } else {
-        for (size_t q = lo; q < hi; q++) {
-            uint32_t col = port[q];
-            double t = total[col] - load[q];
-            total[col] = t < residue[col] ? 0 : t;
-        }
+        for (size_t q = lo; q < hi; q++)
+            total[port[q]] -= load[q];
     }
 }
 
@@ -353,10 +345,11 @@ static weft_err_t sinc_order(void *ctx, coflow_state_t *st, size_t *ids, size_t 
     if (!refresh(s, st, ids, n))
         rebuild(s, st, ids, n);
     size_t n_cols = s->n_cols;
-    /* A round drops the placed coflow's loads from the totals, each column
-     * down to its residue: a total however small is a load until then. */
-    for (size_t t = 0; t < n_cols; t++)
-        s->residue[t] = s->total[t] * RESIDUE_SHARE;
+    /* A round drops the placed coflow's loads from the totals; a total
+     * however small is a load until it falls below its residue, which the
+     * round finds when that total is the largest left (taking more keeps it
+     * below, and a smaller one is never the bottleneck): one compare a
+     * round, not one a load removed, and no pass over the columns. */
     for (size_t i = 0; i < n; i++) {
         s->weight[i] = wl->jobs[wl->coflows[ids[i]].job].weight;
         s->placed[i] = 0;
@@ -378,14 +371,16 @@ static weft_err_t sinc_order(void *ctx, coflow_state_t *st, size_t *ids, size_t 
          * first column to reach the maximum. */
         size_t b = blocks ? bottleneck_blocks(s, n_cols) : bottleneck_scan(s->total, n_cols);
         /* Select: min w'/d(c,b) among unplaced coflows on b; on a tie the
-         * later-released one goes last (FIFO among equals). Rounding can
-         * leave a total > 0 with no coflow: then place by index. */
+         * later-released one goes last (FIFO among equals). The same walk
+         * adds up b's first total again, every load in entry order as
+         * refresh and rebuild did, for its residue. */
         size_t pick = SIZE_MAX;
-        double pick_ratio = 0, pick_d = 0;
+        double pick_ratio = 0, pick_d = 0, first = 0;
         size_t lo = b == SIZE_MAX ? 0 : s->pstart[b];
         size_t hi = b == SIZE_MAX ? 0 : lo + s->pcount[b];
         for (size_t q = lo; q < hi; q++) {
             size_t ent = s->pe[q], slot = s->owner[ent];
+            first += s->load[ent];
             if (s->placed[slot])
                 continue;
             double d = s->load[ent];
@@ -396,13 +391,15 @@ static weft_err_t sinc_order(void *ctx, coflow_state_t *st, size_t *ids, size_t 
                 pick_d = d;
             }
         }
-        if (pick == SIZE_MAX) {
-            if (b != SIZE_MAX) { /* rounding residue: retire the port */
-                s->total[b] = 0;
-                s->bstale[b / BLOCK] = 1; /* (read only with blocks) */
-                k++;
-                continue;
-            }
+        /* A residue, or a total > 0 that rounding left with no coflow:
+         * retire the port, as if zeroed, and look again. */
+        if (b != SIZE_MAX && (pick == SIZE_MAX || s->total[b] < first * RESIDUE_SHARE)) {
+            s->total[b] = 0;
+            s->bstale[b / BLOCK] = 1; /* (read only with blocks) */
+            k++;
+            continue;
+        }
+        if (pick == SIZE_MAX) { /* nothing left on any port: by index */
             for (size_t i = n; i-- > 0;)
                 if (!s->placed[i]) {
                     pick = i;
