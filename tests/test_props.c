@@ -269,6 +269,22 @@ static void same_times_scaled(const coflow_workload_t *wl, const netsim_result_t
                       ldexp(times[t].a[i], time_exp));
 }
 
+/* Runs the workload in its first units (wl, fab) and in others (wu, fu),
+ * both checked, and expects every time of the second to be the first's
+ * times 2^time_exp, to the bit. */
+static void expect_scaled_schedule(const coflow_workload_t *wl, const coflow_fabric_t *fab,
+                                   const coflow_workload_t *wu, const coflow_fabric_t *fu,
+                                   const coflow_ordering_t *ord, const coflow_allocator_t *alloc,
+                                   uint64_t seed, int time_exp, const char *what)
+{
+    netsim_result_t r, ru;
+    run_checked(wl, fab, ord, alloc, seed, &r, what);
+    run_checked(wu, fu, ord, alloc, seed, &ru, what);
+    same_times_scaled(wl, &r, &ru, time_exp, what);
+    netsim_result_destroy(&r);
+    netsim_result_destroy(&ru);
+}
+
 /* Units are the user's to choose: bytes or bits, seconds or milliseconds.
  * A workload with every size times 2^b, every capacity times 2^c and so
  * every time times 2^(b - c) (arrivals and compute times too), and every
@@ -305,17 +321,13 @@ Test(props, schedules_do_not_depend_on_units)
             scale.bytes = scale.cap = scale.time = scale.weight = 1;
             for (size_t o = 0; ords[o]; o++)
                 for (size_t a = 0; allocs[a] && strcmp(ords[o]->name, "learned"); a++) {
-                    netsim_result_t r, ru;
                     char what[128];
                     snprintf(what, sizeof what,
                              "seed %llu %s:%s, sizes x2^%d, ports x2^%d, weights x2^%d",
                              (unsigned long long)seed, ords[o]->name, allocs[a]->name,
                              units[u].bytes, units[u].cap, units[u].weight);
-                    run_checked(&wl, &fab, ords[o], allocs[a], seed, &r, what);
-                    run_checked(&wu, &fu, ords[o], allocs[a], seed, &ru, what);
-                    same_times_scaled(&wl, &r, &ru, time_exp, what);
-                    netsim_result_destroy(&r);
-                    netsim_result_destroy(&ru);
+                    expect_scaled_schedule(&wl, &fab, &wu, &fu, ords[o], allocs[a], seed,
+                                           time_exp, what);
                 }
             coflow_workload_destroy(&wu);
             coflow_fabric_destroy(&fu);
@@ -348,15 +360,10 @@ Test(props, aalo_does_not_depend_on_the_unit_of_time)
             scale.time = ldexp(0x1p21, -caps[u]);
             random_workload_of(&wu, &fu, seed, true);
             for (size_t a = 0; allocs[a]; a++) {
-                netsim_result_t r, ru;
                 char what[128];
                 snprintf(what, sizeof what, "seed %llu aalo:%s, ports x2^%d",
                          (unsigned long long)seed, allocs[a]->name, caps[u]);
-                run_checked(&wl, &fab, aalo, allocs[a], seed, &r, what);
-                run_checked(&wu, &fu, aalo, allocs[a], seed, &ru, what);
-                same_times_scaled(&wl, &r, &ru, -caps[u], what);
-                netsim_result_destroy(&r);
-                netsim_result_destroy(&ru);
+                expect_scaled_schedule(&wl, &fab, &wu, &fu, aalo, allocs[a], seed, -caps[u], what);
             }
             coflow_workload_destroy(&wu);
             coflow_fabric_destroy(&fu);
