@@ -172,7 +172,7 @@ static int cmp_name(const void *a, const void *b)
 static int cmp_name_then_place(const void *a, const void *b)
 {
     const name_idx_t *x = a, *y = b;
-    int c = strcmp(x->key, y->key);
+    int c = cmp_name(a, b);
     return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
 }
 
