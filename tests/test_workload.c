@@ -2334,11 +2334,14 @@ Test(workload_wfcommons, a_file_listed_twice_on_both_sides_counts_once)
 
 /* A task number of 18 digits is read (it always fits 64 bits); one of 19
  * makes the name an independent task, numbered after the largest. */
+/* Task numbers of up to 18 digits read; a name of the numbered shape with
+ * a longer number is refused on its line, as a job number's is, not read
+ * as an independent task that would lose its place in the DAG. */
 Test(workload_alibaba, task_numbers_up_to_18_digits)
 {
     const char *csv = "0,j_1,M999999999999999998,1,,,1\n"
                       "0,j_1,R999999999999999999_999999999999999998,1,,,1\n"
-                      "0,j_1,M1000000000000000005,1,,,1\n";
+                      "0,j_1,task_1000000000000000005,1,,,1\n";
     coflow_workload_t wl;
     read_ok(csv, ".csv", WORKLOAD_FORMAT_ALIBABA, &wl);
     cr_assert_eq(wl.n_coflows, 3);
@@ -2346,8 +2349,20 @@ Test(workload_alibaba, task_numbers_up_to_18_digits)
     size_t c = coflow_by_id(&wl, 0, 999999999999999999);
     cr_assert_eq(parent_ids(&wl, c, ids, 2), 1);
     cr_assert_eq(ids[0], 999999999999999998);
+    /* a name of another shape is independent at any length */
     cr_assert_eq(wl.coflows[2].id, 1000000000000000000); /* 999999999999999999 + 1 */
     cr_assert_eq(wl.coflows[2].n_parents, 0);
+    coflow_workload_destroy(&wl);
+    const char *want = "field 3: expected a task name whose numbers have at most 18 digits";
+    expect_fail_text("0,j_1,M1,1,,,1\n0,j_1,M1000000000000000005,1,,,1\n", ".csv",
+                     WORKLOAD_FORMAT_ALIBABA, NULL, WEFT_EPARSE, 2, want,
+                     "found 'M1000000000000000005'", NULL);
+    /* a dependency's number too, and a name of 19 digits not of the shape
+       ("M1x") is still independent, so the check is the shape's alone */
+    expect_fail_text("0,j_1,R2_1000000000000000005,1,,,1\n", ".csv", WORKLOAD_FORMAT_ALIBABA,
+                     NULL, WEFT_EPARSE, 1, want, NULL);
+    read_ok("0,j_1,M1000000000000000005x,1,,,1\n", ".csv", WORKLOAD_FORMAT_ALIBABA, &wl);
+    cr_assert_eq(wl.coflows[0].id, 1);
     coflow_workload_destroy(&wl);
 }
 

@@ -30,7 +30,8 @@
  *   first ones of that order, and the report counts only the repairs of
  *   those and the skipped jobs ordered among them.
  * A malformed row (wrong field count, a number that is not one, a job name
- * that is not j_<n>, or whose n has a leading zero) fails the read with
+ * that is not j_<n>, or whose n has a leading zero, a task name of the
+ * numbered shape with a number of more than 18 digits) fails the read with
  * file:line.
  */
 #include "read_internal.h"
@@ -101,8 +102,14 @@ static void ali_free(ali_t *a)
     free(a->queue);
 }
 
-/* "M5_3_4" -> task 5, deps 3 and 4 appended to a->deps. Returns 1 if the
- * name matches the pattern, 0 if not (an independent task), or an error. */
+/* What parse_task_name found besides an error. */
+enum { TASK_INDEPENDENT = 0, TASK_NUMBERED = 1, TASK_NUMBER_TOO_LONG = 2 };
+
+/* "M5_3_4" -> task 5, deps 3 and 4 appended to a->deps. Returns
+ * TASK_NUMBERED if the name matches the pattern, TASK_INDEPENDENT if not,
+ * TASK_NUMBER_TOO_LONG if it matches with a number of more than 18 digits
+ * (which int64 may not hold: a read that made it independent would drop
+ * its place in the DAG unseen), or an error. */
 static int parse_task_name(ali_t *a, const char *s, size_t len, int64_t *task,
                            size_t *n_deps)
 {
@@ -110,19 +117,24 @@ static int parse_task_name(ali_t *a, const char *s, size_t len, int64_t *task,
     while (i < len && ((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z')))
         i++;
     if (i == 0 || i == len)
-        return 0;
+        return TASK_INDEPENDENT;
     /* check the whole shape before appending anything */
+    bool too_long = false;
     for (size_t k = i, digits = 0; k <= len; k++) {
         if (k == len || s[k] == '_') {
-            if (digits == 0 || digits > 18) /* 18 digits always fit int64 */
-                return 0;
+            if (digits == 0)
+                return TASK_INDEPENDENT;
+            if (digits > 18) /* 18 digits always fit int64 */
+                too_long = true;
             digits = 0;
         } else if (s[k] >= '0' && s[k] <= '9') {
             digits++;
         } else {
-            return 0;
+            return TASK_INDEPENDENT;
         }
     }
+    if (too_long)
+        return TASK_NUMBER_TOO_LONG;
     size_t count = 0;
     for (size_t k = i; k < len;) {
         int64_t v = 0;
@@ -141,7 +153,7 @@ static int parse_task_name(ali_t *a, const char *s, size_t len, int64_t *task,
         count++;
     }
     *n_deps = count - 1;
-    return 1;
+    return TASK_NUMBERED;
 }
 
 static weft_err_t field_error(const wl_lines_t *l, size_t field, const char *what,
@@ -244,7 +256,10 @@ static weft_err_t parse_row(ali_t *a, const wl_lines_t *l)
     int m = parse_task_name(a, f[2], flen[2], &r->task, &n_deps);
     if (m < 0)
         return (weft_err_t)m;
-    if (m == 0) {
+    if (m == TASK_NUMBER_TOO_LONG)
+        return field_error(l, 2, "a task name whose numbers have at most 18 digits", f[2],
+                           flen[2]);
+    if (m == TASK_INDEPENDENT) {
         if (flen[2] == 0)
             return field_error(l, 2, "a task name", f[2], 0);
         r->task = -1;
