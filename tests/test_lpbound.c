@@ -32,6 +32,20 @@ static dag_lp_bound_t bound_of(coflow_workload_t *wl, coflow_fabric_t *fab)
     return b;
 }
 
+/* Schedules the workload with sebf and MADD, checked; its average
+ * weighted JCT. */
+static double sebf_avg_weighted_jct(const coflow_workload_t *wl, const coflow_fabric_t *fab)
+{
+    netsim_result_t r;
+    netsim_result_init(&r);
+    netsim_opts_t o = {.ordering = coflow_ordering_find("sebf"),
+                       .allocator = coflow_allocator_find("madd"), .check = true};
+    cr_assert_eq(netsim_run(wl, fab, &o, &r), WEFT_OK, "%s", weft_last_error());
+    double v = r.avg_weighted_jct;
+    netsim_result_destroy(&r);
+    return v;
+}
+
 /* The jobs below: four at time 0 on one link of 1 byte/s. */
 static void smiths_instance(coflow_workload_t *wl, coflow_fabric_t *fab)
 {
@@ -79,13 +93,34 @@ Test(lpbound, release_times_worked_by_hand)
     one_flow_job(&wl, 1, 1, 10, 1);
     dag_lp_bound_t b = bound_of(&wl, &fab);
     cr_assert_float_eq(b.avg_weighted_jct, 6.25, 1e-9, "%.17g", b.avg_weighted_jct);
-    netsim_result_t r;
-    netsim_result_init(&r);
-    netsim_opts_t o = {.ordering = coflow_ordering_find("sebf"),
-                       .allocator = coflow_allocator_find("madd"), .check = true};
-    cr_assert_eq(netsim_run(&wl, &fab, &o, &r), WEFT_OK, "%s", weft_last_error());
-    cr_assert_float_eq(r.avg_weighted_jct, 6.5, 1e-9, "%.17g", r.avg_weighted_jct);
-    netsim_result_destroy(&r);
+    double sebf = sebf_avg_weighted_jct(&wl, &fab);
+    cr_assert_float_eq(sebf, 6.5, 1e-9, "%.17g", sebf);
+    coflow_workload_destroy(&wl);
+    coflow_fabric_destroy(&fab);
+}
+
+/* A job of 1 byte at 0 and five of 1 byte at 10, weights 1, on one link of
+ * 1 byte/s: the first ends at 1, the five at 11 to 15 one after another
+ * (any order), JCTs 1 + (1 + 2 + 3 + 4 + 5) = 16, an average of 16 / 6,
+ * which sebf reaches. The LP gets there only through the cut of the five
+ * released at 10: 5 * 10 + (5^2 + 5) / 2 = 65 <= their sum of C. Every cut
+ * that includes the job at 0 has r(S) = 0 and is met by the release times
+ * alone, so a separation that tried only the earliest release threshold
+ * would stop at 6 / 6 = 1. */
+Test(lpbound, a_later_release_threshold_gives_the_cut)
+{
+    coflow_workload_t wl;
+    coflow_fabric_t fab;
+    coflow_workload_init(&wl, 2);
+    cr_assert_eq(coflow_fabric_init(&fab, 2, 1.0), WEFT_OK);
+    one_flow_job(&wl, 0, 0, 1, 1);
+    for (int j = 1; j <= 5; j++)
+        one_flow_job(&wl, j, 10, 1, 1);
+    dag_lp_bound_t b = bound_of(&wl, &fab);
+    cr_assert_float_eq(b.avg_weighted_jct, 16.0 / 6, 1e-9, "%.17g", b.avg_weighted_jct);
+    cr_assert_float_eq(b.avg_weighted_path, 1, 1e-12, "%.17g", b.avg_weighted_path);
+    double sebf = sebf_avg_weighted_jct(&wl, &fab);
+    cr_assert_float_eq(sebf, 16.0 / 6, 1e-9, "%.17g", sebf);
     coflow_workload_destroy(&wl);
     coflow_fabric_destroy(&fab);
 }
