@@ -61,8 +61,8 @@ void coflow_keyctx_sort(coflow_keyctx_t *k, const coflow_state_t *st, size_t *id
 void coflow_sort_job_then_path(coflow_keyctx_t *k, const coflow_state_t *st, size_t *ids,
                                size_t n);
 
-/* Sorts a[0..m) ascending by (key[a[i]], a[i]) (by a[i] alone when key is
- * NULL), without allocating: a bottom-up merge sort through buf[0..m). */
+/* Sorts a[0..m) ascending by (key[a[i]], a[i]) without allocating: a
+ * bottom-up merge sort through buf[0..m). */
 void coflow_merge_sort_by(size_t *a, size_t *buf, size_t m, const double *key);
 
 /* The largest of v[0..n) and 0, four lanes at a time (max needs no

@@ -1,6 +1,6 @@
 /*
  * sort.c - the deterministic sort every key-based ordering uses, and the
- * allocation-free merge sort of srf (by key, ties by index) and aalo (by index).
+ * allocation-free merge sort of srf (by key, ties by index).
  */
 #include "coflow_internal.h"
 
@@ -152,15 +152,11 @@ void coflow_merge_sort_by(size_t *a, size_t *buf, size_t m, const double *key)
             size_t mid = lo + width < m ? lo + width : m;
             size_t hi = lo + 2 * width < m ? lo + 2 * width : m;
             size_t i = lo, j = mid, o = lo;
-            if (key)
-                while (i < mid && j < hi) {
-                    double kj = key[src[j]], ki = key[src[i]];
-                    bool jfirst = kj < ki || (kj == ki && src[j] < src[i]);
-                    dst[o++] = jfirst ? src[j++] : src[i++];
-                }
-            else
-                while (i < mid && j < hi)
-                    dst[o++] = src[j] < src[i] ? src[j++] : src[i++];
+            while (i < mid && j < hi) {
+                double kj = key[src[j]], ki = key[src[i]];
+                bool jfirst = kj < ki || (kj == ki && src[j] < src[i]);
+                dst[o++] = jfirst ? src[j++] : src[i++];
+            }
             while (i < mid)
                 dst[o++] = src[i++];
             while (j < hi)
