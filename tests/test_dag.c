@@ -669,6 +669,20 @@ Test(dag, cycle_text_is_cut_to_its_buffer)
     }
 }
 
+/* Of two cycles through a coflow, the message follows its first parent
+ * listed: 1 after 2 and 3, each of them after 1, names 1 -> 2 -> 1. */
+Test(dag, cycle_message_follows_the_first_parent)
+{
+    cr_assert_eq(coflow_workload_add_job(&wl, 6, 0, 1, 0), WEFT_OK);
+    int64_t p1[] = {2, 3}, p23 = 1;
+    add_coflow_with_parents(1, p1, 2);
+    add_coflow_with_parents(2, &p23, 1);
+    add_coflow_with_parents(3, &p23, 1);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_ECYCLE);
+    cr_assert_str_eq(weft_last_error(), "cycle in job 6: coflows 1 -> 2 -> 1");
+}
+
 /* Coflows the sort placed are no part of the walk: from 11, whose parent
  * 10 is a root, it would end at 10 and name no cycle. */
 Test(dag, cycle_message_skips_the_sorted_coflows)

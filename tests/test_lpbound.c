@@ -125,6 +125,31 @@ Test(lpbound, a_later_release_threshold_gives_the_cut)
     coflow_fabric_destroy(&fab);
 }
 
+/* The same, the five arriving at 0 with 10 s of compute before their
+ * coflow: a cut's release times must count the compute as the arrival
+ * was counted above. JCTs 1 + (11 + 12 + 13 + 14 + 15) = 66, an average
+ * of 11; a cut released at the arrivals would stop at (1 + 5 * 11) / 6. */
+Test(lpbound, a_release_after_compute_shifts_the_cut)
+{
+    coflow_workload_t wl;
+    coflow_fabric_t fab;
+    coflow_workload_init(&wl, 2);
+    cr_assert_eq(coflow_fabric_init(&fab, 2, 1.0), WEFT_OK);
+    one_flow_job(&wl, 0, 0, 1, 1);
+    for (int j = 1; j <= 5; j++) {
+        cr_assert_eq(coflow_workload_add_job(&wl, j, 0, 1, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_coflow(&wl, 0, 10), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 1), WEFT_OK);
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK, "%s", weft_last_error());
+    }
+    dag_lp_bound_t b = bound_of(&wl, &fab);
+    cr_assert_float_eq(b.avg_weighted_jct, 11, 1e-9, "%.17g", b.avg_weighted_jct);
+    double sebf = sebf_avg_weighted_jct(&wl, &fab);
+    cr_assert_float_eq(sebf, 11, 1e-9, "%.17g", sebf);
+    coflow_workload_destroy(&wl);
+    coflow_fabric_destroy(&fab);
+}
+
 /* The same two jobs a billion seconds later (the largest arrival a
  * workload file may have) bound the same JCTs: the LP works in times
  * from each job's arrival, so the simplex's tolerances, relative to the
@@ -171,6 +196,60 @@ Test(lpbound, a_dag_with_compute_time_and_contention)
     coflow_fabric_destroy(&fab);
 }
 
+/* One job (arrival, weight) of n coflows side by side, coflow i after
+ * compute_s[i] and of `bytes` on the link 0 -> 1 of 1 byte/s. */
+static void side_by_side(coflow_workload_t *wl, coflow_fabric_t *fab, double arrival,
+                         double weight, size_t n, const double *compute_s, double bytes)
+{
+    coflow_workload_init(wl, 2);
+    cr_assert_eq(coflow_fabric_init(fab, 2, 1.0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_job(wl, 0, arrival, weight, 0), WEFT_OK);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(coflow_workload_add_coflow(wl, (int64_t)i + 1, compute_s[i]), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(wl, 0, 1, bytes), WEFT_OK);
+    }
+    cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK, "%s", weft_last_error());
+}
+
+/* One job of two coflows side by side, each after 5 s of compute from the
+ * job's arrival and of 1 byte on the link 0 -> 1 of 1 byte/s: neither
+ * starts before 5, so the job ends at 7 at the earliest, and sebf ends it
+ * there. The LP's first round (the job alone, with its own work on the
+ * port) gets 7 only with each coflow's own compute in its release
+ * (without, 6). */
+Test(lpbound, a_root_coflows_compute_time_delays_its_release)
+{
+    coflow_workload_t wl;
+    coflow_fabric_t fab;
+    side_by_side(&wl, &fab, 0, 1, 2, (const double[]){5, 5}, 1);
+    dag_lp_bound_t b = bound_of(&wl, &fab);
+    cr_assert_float_eq(b.avg_weighted_path, 7, 1e-12, "%.17g", b.avg_weighted_path);
+    cr_assert_float_eq(b.avg_weighted_jct, 7, 1e-9, "%.17g", b.avg_weighted_jct);
+    double sebf = sebf_avg_weighted_jct(&wl, &fab);
+    cr_assert_float_eq(sebf, 7, 1e-9, "%.17g", sebf);
+    coflow_workload_destroy(&wl);
+    coflow_fabric_destroy(&fab);
+}
+
+/* One job of three coflows side by side of 1 byte each on the link 0 -> 1
+ * of 1 byte/s, X at once and Y and Z after 10 s of compute: the job ends
+ * at 12 at the earliest (X by 1, Y and Z from 10 to 12), as sebf ends it.
+ * The job's own work on the port counts Y and Z together from 10: 10 + 2;
+ * either alone would say 11 and the parallel inequality over both 11.5. */
+Test(lpbound, a_jobs_own_work_takes_coflows_released_together)
+{
+    coflow_workload_t wl;
+    coflow_fabric_t fab;
+    side_by_side(&wl, &fab, 0, 1, 3, (const double[]){0, 10, 10}, 1);
+    dag_lp_bound_t b = bound_of(&wl, &fab);
+    cr_assert_float_eq(b.avg_weighted_path, 12, 1e-12, "%.17g", b.avg_weighted_path);
+    cr_assert_float_eq(b.avg_weighted_jct, 12, 1e-9, "%.17g", b.avg_weighted_jct);
+    double sebf = sebf_avg_weighted_jct(&wl, &fab);
+    cr_assert_float_eq(sebf, 12, 1e-9, "%.17g", sebf);
+    coflow_workload_destroy(&wl);
+    coflow_fabric_destroy(&fab);
+}
+
 /* One job of two coflows side by side (no order between them), 2 bytes
  * each on the link 0 -> 1 of 1 byte/s: each alone takes 2 s, the job 4 s
  * however they share the link. The parallel inequality over both only
@@ -180,14 +259,7 @@ Test(lpbound, a_jobs_own_work_on_a_port_bounds_its_end)
 {
     coflow_workload_t wl;
     coflow_fabric_t fab;
-    coflow_workload_init(&wl, 2);
-    cr_assert_eq(coflow_fabric_init(&fab, 2, 1.0), WEFT_OK);
-    cr_assert_eq(coflow_workload_add_job(&wl, 0, 5, 2, 0), WEFT_OK);
-    for (int64_t id = 1; id <= 2; id++) {
-        cr_assert_eq(coflow_workload_add_coflow(&wl, id, 0), WEFT_OK);
-        cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 2), WEFT_OK);
-    }
-    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK, "%s", weft_last_error());
+    side_by_side(&wl, &fab, 5, 2, 2, (const double[]){0, 0}, 2);
     dag_lp_bound_t b = bound_of(&wl, &fab);
     cr_assert_float_eq(dag_weighted_bound(&wl), 2 * 2, 1e-12);
     cr_assert_float_eq(b.avg_weighted_jct, 2 * 4, 1e-9, "%.17g", b.avg_weighted_jct);

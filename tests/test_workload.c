@@ -366,6 +366,8 @@ Test(workload_fb, garbage_and_ranges)
                      "expected a reducer 'port:MB', found '1;1.0'", NULL);
     expect_fail_text("4 1\n1 0 1 7 1 1:1.0\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EINVAL, 2,
                      "mapper port 7 is outside the fabric (ports 0..3)", NULL);
+    expect_fail_text("4 1\n1 0 1 4 1 1:1.0\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EINVAL, 2,
+                     "mapper port 4 is outside the fabric (ports 0..3)", NULL);
     expect_fail_text("4 1\n1 0 1 0 1 4:1.0\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EINVAL, 2,
                      "reducer port 4 is outside the fabric", NULL);
     expect_fail_text("4 1\n1 0 1 0 1 1:0.0\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EINVAL, 2,
@@ -382,6 +384,12 @@ Test(workload_fb, garbage_and_ranges)
                      WEFT_EPARSE, 3, "expected end of file after the 1 coflows", NULL);
     expect_fail_text("4 1\n1 0 0 1 1:1\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EINVAL, 2,
                      "0 mappers", NULL);
+    expect_fail_text("4 1\n1 0 1 0 0\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EINVAL, 2,
+                     "coflow 1 has 0 reducers, expected at least 1", NULL);
+    expect_fail_text("4 1\n1 0 1 0 1 1\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EPARSE, 2,
+                     "coflow 1: expected ':' after reducer port 1, found end of line", NULL);
+    expect_fail_text("4 1\n1 0 1 0 1 2 :1\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EPARSE,
+                     2, "coflow 1: expected ':' after reducer port 2, found ':1'", NULL);
     expect_fail_text("four 1\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EPARSE, 1,
                      "expected the number of ports", "found 'four'", NULL);
     expect_fail_text("", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_ETRUNC, 1, "empty file", NULL);
@@ -546,6 +554,9 @@ Test(workload_text, missing_end_is_truncation)
     expect_fail_text("weft-workload 1\nports 2\njob 1 0 1 0 1\ncoflow 1 0 1 -\n0 1 5\nend 2\n",
                      ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_EPARSE, 6,
                      "the trailer says 2 jobs, but the file has 1", NULL);
+    expect_fail_text("weft-workload 1\nports 2\njob 1 0 1 0 1\ncoflow 1 0 1 -\n0 1 5\nend 0\n",
+                     ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_EPARSE, 6,
+                     "the trailer says 0 jobs, but the file has 1", NULL);
     expect_fail_text("weft-workload 1\nports 2\nend 0\njob 1 0 1 0 1\n", ".weft",
                      WORKLOAD_FORMAT_WEFT, NULL, WEFT_EPARSE, 4,
                      "expected nothing after the trailer 'end'", NULL);
@@ -583,6 +594,10 @@ Test(workload_text, garbage_number)
                      WORKLOAD_FORMAT_WEFT, NULL, WEFT_EPARSE, 4,
                      "expected a parent coflow id", "found 'x'", NULL);
     expect_fail_text("weft-workload 1\nports 2\njob 1 0 1 0 1\ncoflow 1 0 1\n", ".weft",
+                     WORKLOAD_FORMAT_WEFT, NULL, WEFT_EPARSE, 4,
+                     "expected its parent ids", "found end of line", NULL);
+    /* a comment where the parents go ends the line as well */
+    expect_fail_text("weft-workload 1\nports 2\njob 1 0 1 0 1\ncoflow 1 0 1 # none\n", ".weft",
                      WORKLOAD_FORMAT_WEFT, NULL, WEFT_EPARSE, 4,
                      "expected its parent ids", "found end of line", NULL);
     expect_fail_text("weft-workload 1\nports 2\njob 1 0 1 0 1\ncoflow 1 0 1 -\n-1 1 5\nend 1\n",
@@ -1566,6 +1581,53 @@ Test(workload_text, line_ends_bom_and_binary_bytes)
                      WEFT_EPARSE, 1, "field 2", "found a binary byte 0x89 at column 5", NULL);
 }
 
+/* What an error quotes of a field is named a binary byte exactly where no
+ * text has that byte: a space, a tab and UTF-8 of 2 to 4 bytes (lead bytes
+ * 0xC2 to 0xF4) are quoted; a control character, DEL, an overlong lead
+ * (0xC0, 0xC1), a lead above U+10FFFF's (0xF5), a sequence cut by the end
+ * of the field or broken by a byte that does not continue it are named.
+ * The Alibaba reader's job names are fields that may hold any byte. */
+Test(workload_alibaba, a_quoted_field_names_exactly_the_bytes_no_text_has)
+{
+    static const struct {
+        const char *name, *found;
+    } cases[] = {
+        {"j_a b", "found 'j_a b'"},
+        {"j_a\tb", "found 'j_a\tb'"},
+        {"j_\xC2\xA9", "found 'j_\xC2\xA9'"},
+        {"j_\xDF\xBF\xE0\xA0\x80", "found 'j_\xDF\xBF\xE0\xA0\x80'"},
+        {"j_\xF4\x8F\xBF\xBF", "found 'j_\xF4\x8F\xBF\xBF'"},
+        {"j_\x1F", "found a binary byte 0x1F at column 5"},
+        {"j_\x7F", "found a binary byte 0x7F at column 5"},
+        {"j_\xC0\x80", "found a binary byte 0xC0 at column 5"},
+        {"j_\xC1\xBF", "found a binary byte 0xC1 at column 5"},
+        {"j_\xF5\x80\x80\x80", "found a binary byte 0xF5 at column 5"},
+        {"j_\xE2\x82", "found a binary byte 0xE2 at column 5"},
+        {"j_\xE2\x28\xA1", "found a binary byte 0xE2 at column 5"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char csv[64];
+        snprintf(csv, sizeof csv, "0,%s,M1,5,50,0.1,2\n", cases[i].name);
+        expect_fail_text(csv, ".csv", WORKLOAD_FORMAT_ALIBABA, NULL, WEFT_EPARSE, 1,
+                         "field 2: expected a job name 'j_<number>'", cases[i].found, NULL);
+    }
+}
+
+/* An error quotes a field of up to 40 bytes whole, a longer one cut to its
+ * first 40 with "...". */
+Test(workload_alibaba, a_quoted_field_is_cut_after_40_bytes)
+{
+    const char *forty = "j_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL";
+    cr_assert_eq(strlen(forty), 40);
+    char csv[128], want[128];
+    snprintf(csv, sizeof csv, "0,%s,M1,5,50,0.1,2\n", forty);
+    snprintf(want, sizeof want, "found '%s'", forty);
+    expect_fail_text(csv, ".csv", WORKLOAD_FORMAT_ALIBABA, NULL, WEFT_EPARSE, 1, want, NULL);
+    snprintf(csv, sizeof csv, "0,%sM,M1,5,50,0.1,2\n", forty);
+    snprintf(want, sizeof want, "found '%s...'", forty);
+    expect_fail_text(csv, ".csv", WORKLOAD_FORMAT_ALIBABA, NULL, WEFT_EPARSE, 1, want, NULL);
+}
+
 /* Two flows of 1.7e308 bytes read and summed to inf. */
 Test(workload_text, sizes_above_2_to_60)
 {
@@ -1657,6 +1719,13 @@ Test(workload_wfcommons, sizes_and_times_beyond_the_caps)
     cr_assert_eq(expect_read_text(WF_ABC("1", "2", "3", "1e9", "1e9"), ".json",
                                   WORKLOAD_FORMAT_AUTO, NULL),
                  1);
+    /* a task that ran in no time reads; one below 0 is refused */
+    cr_assert_eq(expect_read_text(WF_ABC("1", "2", "3", "0", "0"), ".json",
+                                  WORKLOAD_FORMAT_AUTO, NULL),
+                 1);
+    expect_fail_text(WF_ABC("1", "2", "3", "1", "-1e-300"), ".json", WORKLOAD_FORMAT_AUTO,
+                     NULL, WEFT_EINVAL, 0,
+                     "tasks[1].runtimeInSeconds: expected a time >= 0, found -1e-300", NULL);
     expect_fail_text(WF_ABC("2e18", "2", "3", "1", "1"), ".json", WORKLOAD_FORMAT_AUTO, NULL,
                      WEFT_EINVAL, 0, "files[0].sizeInBytes: 2e+18 bytes, more than 2^60", NULL);
     expect_fail_text(WF_ABC("6e17", "6e17", "3", "1", "1"), ".json", WORKLOAD_FORMAT_AUTO,
@@ -2142,6 +2211,35 @@ Test(workload_text, number_too_large_for_a_double)
                  1);
 }
 
+/* A line of numbers before any coflow is no flow past a coflow's count:
+ * there is no coflow to name. */
+Test(workload_text, numbers_before_any_coflow_are_no_extra_flow)
+{
+    expect_fail_text("weft-workload 1\nports 2\n0 1 5\n", ".weft", WORKLOAD_FORMAT_WEFT, NULL,
+                     WEFT_EPARSE, 3, ":3: expected 'job ...', 'coflow ...' or 'end', found '0'",
+                     NULL);
+    expect_fail_text("weft-workload 1\nports 2\njob 1 0 1 0 1\n0 1 5\n", ".weft",
+                     WORKLOAD_FORMAT_WEFT, NULL, WEFT_EPARSE, 4,
+                     ":4: expected 'coflow ...', found '0'", NULL);
+}
+
+/* A count scans up to 2^64 - 1 exactly: that many flows is read as a
+ * number (the file then lacks the flows), one more is refused as too
+ * large. */
+Test(workload_text, a_count_scans_up_to_2_to_64_minus_1)
+{
+    expect_fail_text("weft-workload 1\nports 2\njob 1 0 1 0 1\ncoflow 1 0 18446744073709551615 -\n"
+                     "0 1 5\nend 1\n",
+                     ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_EPARSE, 6,
+                     "expected flow 2 of 18446744073709551615 of coflow 1", NULL);
+    expect_fail_text("weft-workload 1\nports 2\njob 1 0 1 0 1\ncoflow 1 0 18446744073709551616 -\n"
+                     "0 1 5\nend 1\n",
+                     ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_EPARSE, 4,
+                     "expected the number of flows (at most 18446744073709551615), found "
+                     "'18446744073709551616'",
+                     NULL);
+}
+
 /* The format asks for a blank before a '#' comment, and "1#z" as a port was
  * refused, but "500#x" as a size, "-#c" as the parents and "end 1#x" read.
  * A number (or '-') must now end at a blank or the end of the line. */
@@ -2167,6 +2265,16 @@ Test(workload_text, comment_needs_a_blank_before_it)
                                   "coflow 1 0 1 - #c\n0 1 500 #x\nend 1 #x\n",
                                   ".weft", WORKLOAD_FORMAT_WEFT, NULL),
                  1);
+    /* the Facebook trace has no comments, so no hint of them */
+    char *path = temp_file("4 1\n1 0 1 0#x 1 1:1\n", ".txt");
+    coflow_workload_t wl;
+    cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_FB, NULL), WEFT_EPARSE);
+    cr_assert(strstr(weft_last_error(), "expected a mapper port, found '0#x'"), "%s",
+              weft_last_error());
+    cr_assert_null(strstr(weft_last_error(), "comment"), "%s", weft_last_error());
+    coflow_workload_destroy(&wl);
+    unlink(path);
+    free(path);
 }
 
 /* ------------------------------------------------------------ the commands on bad inputs */
@@ -2515,6 +2623,34 @@ Test(workload_alibaba, job_numbers_up_to_18_digits)
                      NULL, WEFT_EPARSE, 1,
                      "field 2: expected a job name 'j_<number>', found 'j_1000000000000000000'",
                      NULL);
+}
+
+/* Stages whose names are prefixes one of the other are apart, and sort by
+ * name: "a" (of a_ID1, 4 bytes from r) before "ab" (of ab_ID2, 8 bytes),
+ * as "x" (of x_ID3, 8 bytes) before "x_ID1" (of x_ID1_ID2, 4 bytes), and
+ * "a" (of a_ID1) before "a_ID1" (of a_ID1_ID2, whose name starts with the
+ * other task's whole id). */
+Test(workload_wfcommons, stages_named_by_a_prefix_are_apart_and_sorted)
+{
+    static const char *names[][2] = {
+        {"a_ID1", "ab_ID2"}, {"x_ID1_ID2", "x_ID3"}, {"a_ID1", "a_ID1_ID2"}};
+    static const double first_bytes[] = {4, 8, 4};
+    for (size_t i = 0; i < 3; i++) {
+        char json[1024];
+        snprintf(json, sizeof json,
+                 WF_HEAD "\"files\": [{\"id\": \"f\", \"sizeInBytes\": 4}, {\"id\": \"g\", "
+                         "\"sizeInBytes\": 8}], \"tasks\": ["
+                         "{\"id\": \"r\", \"outputFiles\": [\"f\", \"g\"]},"
+                         "{\"id\": \"%s\", \"parents\": [\"r\"], \"inputFiles\": [\"f\"]},"
+                         "{\"id\": \"%s\", \"parents\": [\"r\"], \"inputFiles\": [\"g\"]}]}}}",
+                 names[i][0], names[i][1]);
+        coflow_workload_t wl;
+        read_ok(json, ".json", WORKLOAD_FORMAT_AUTO, &wl);
+        cr_assert_eq(wl.n_coflows, 2, "%s and %s", names[i][0], names[i][1]);
+        cr_assert_eq(wl.flows[wl.coflows[0].first_flow].bytes, first_bytes[i], "%s",
+                     names[i][0]);
+        coflow_workload_destroy(&wl);
+    }
 }
 
 /* A stage's name ends before its last "_ID": "x_ID1_ID2" is of stage
