@@ -6,7 +6,10 @@
  * instead of a map, a 1000-deep array bomb, trailing bytes, too many
  * objects) is refused with a clear message and poisons the decoder; a
  * truncated frame waits; the buffer stays within cap + 4 bytes; the
- * prefix check the journal tells a torn record from damage with.
+ * prefix check the journal tells a torn record from damage with. The
+ * edges found by mutation testing: type bytes at the ends of their
+ * families, a map running out of entries, the object cap over nested
+ * objects, the decoder's caps and the frame number of a bad header.
  */
 #include <criterion/criterion.h>
 #include <msgpack.h>
@@ -34,6 +37,14 @@ static void pack_str(msgpack_packer *pk, const char *s)
     size_t n = strlen(s);
     msgpack_pack_str(pk, n);
     msgpack_pack_str_body(pk, s, n);
+}
+
+/* Initialises sb, and pk to pack into it, and packs a map header of n entries. */
+static void start_map(msgpack_sbuffer *sb, msgpack_packer *pk, uint32_t n)
+{
+    msgpack_sbuffer_init(sb);
+    msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(pk, n);
 }
 
 /* Appends test map number i (0..N_MAPS-1) as a frame to sb. */
@@ -423,10 +434,8 @@ Test(rpc, trailing_bytes)
 Test(rpc, object_cap)
 {
     msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 20);
+    start_map(&sb, &pk, 20);
     for (int k = 0; k < 20; k++)
         msgpack_pack_int(&pk, k), msgpack_pack_nil(&pk);
     rpc_limits_t lim = {.max_objects = 40};
@@ -678,4 +687,124 @@ Test(rpc, progress_split_to_the_frame_cap)
     cr_assert_eq(rpc_client_progress(&c, fids, sent, N), WEFT_OK, "%s", weft_last_error());
     cr_assert_eq(progress_frames(&c, fids, sent, N), 1);
     rpc_client_destroy(&c);
+}
+
+/* Type bytes at the edges of their msgpack families are read as the spec
+ * says: 0x7f (127) and 0xe0 (-32) are ints, 0xbf a str of 31 bytes, 0xc7
+ * an ext8 whose type byte follows its length, a str8 whose length byte
+ * ends the payload is whole; a payload starting with any of them is named
+ * by its family, and a fixmap of 15 entries (0x8f) declares 30 objects. */
+Test(rpc, type_bytes_at_the_edges_of_their_families)
+{
+    unsigned char p[64] = {0x84, 0xa1, 'a', 0x7f, 0xe0, 0xbf};
+    size_t n = 6 + 31;
+    memset(p + 6, 'x', 31);
+    const unsigned char rest[] = {0xa1, 'e', 0xc7, 3, 5, 'x', 'y', 'z', 0xa1, 's', 0xd9, 0};
+    memcpy(p + n, rest, sizeof rest);
+    n += sizeof rest;
+    cr_assert_eq(decode_payload(p, n, NULL), 1, "%s", weft_last_error());
+    assert_error(decode_payload("\x7f", 1, NULL), "payload is an int, expected a map");
+    assert_error(decode_payload("\xe0", 1, NULL), "payload is an int, expected a map");
+    assert_error(decode_payload(p + 5, 32, NULL), "payload is a str, expected a map");
+    /* 15 entries are 30 objects: 20 bytes are too few */
+    unsigned char m15[21] = {0x8f};
+    memset(m15 + 1, 0xc0, 20);
+    assert_error(decode_payload(m15, sizeof m15, NULL),
+                 "map declares 15 entries but only 20 bytes follow (payload byte 0)");
+}
+
+/* A map whose entries run out with the payload ({"a": "b"} declaring two
+ * entries, four bytes for four objects) is refused by the walker, naming
+ * the byte; it is not handed to msgpack-c, whose refusal is an internal
+ * error. */
+Test(rpc, a_map_that_runs_out_of_entries_is_refused_by_the_walker)
+{
+    assert_error(decode_payload("\x82\xa1" "a\xa1" "b", 5, NULL),
+                 "payload ends at byte 5 where an object should start");
+}
+
+/* The object cap counts nested objects, not only each container's
+ * entries: {"a": [1], "b": 2} is 6 objects, refused under a cap of 5 at
+ * its last one (every container's count fits what is left) and read
+ * under a cap of 6. */
+Test(rpc, the_object_cap_counts_nested_objects)
+{
+    const char p[] = "\x82\xa1" "a\x91\x01\xa1" "b\x02";
+    rpc_limits_t lim = {.max_objects = 5};
+    assert_error(decode_payload(p, sizeof p - 1, &lim),
+                 "payload byte 7: frame holds more than 5 msgpack objects");
+    lim.max_objects = 6;
+    cr_assert_eq(decode_payload(p, sizeof p - 1, &lim), 1, "%s", weft_last_error());
+}
+
+/* rpc_payload_prefix_ok reads none of the bytes past `have` (the caller's
+ * buffer may go on with anything: here 0xc1, or an array where the map
+ * starts) and keeps a caller's object cap. */
+Test(rpc, a_payload_prefix_is_checked_on_its_bytes_alone)
+{
+    const unsigned char p[] = {0x81, 0xa1, 'a', 0xc1};
+    cr_assert_eq(rpc_payload_prefix_ok(p, 3, 10, 0), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(rpc_payload_prefix_ok(p, 4, 10, 0), WEFT_EPROTO);
+    const unsigned char array[] = {0x91};
+    cr_assert_eq(rpc_payload_prefix_ok(array, 0, 10, 0), WEFT_OK, "%s", weft_last_error());
+    const unsigned char three[] = {0x81, 0xa1, 'a', 0x01}; /* 3 objects */
+    cr_assert_eq(rpc_payload_prefix_ok(three, 4, 4, 3), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(rpc_payload_prefix_ok(three, 4, 4, 2), WEFT_EPROTO);
+}
+
+/* The decoder's caps at their bounds: a frame cap of exactly UINT32_MAX is
+ * taken; raising the cap raises the object cap with it (to half the new
+ * cap), and raising it to the cap it has, or lower, changes neither; a cap
+ * below the first allocation bounds the buffer all the same; the bytes
+ * missing from the first frame count down through its header and payload;
+ * the encoder takes a frame of exactly its cap. */
+Test(rpc, the_decoders_caps_at_their_bounds)
+{
+    rpc_decoder_t dec;
+    cr_assert_eq(rpc_decoder_init(&dec, &(rpc_limits_t){.max_frame = UINT32_MAX}), WEFT_OK);
+    rpc_decoder_destroy(&dec);
+    rpc_decoder_init(&dec, NULL);
+    rpc_decoder_raise_cap(&dec, 8000000);
+    cr_assert_eq(dec.max_frame, 8000000);
+    cr_assert_eq(dec.max_objects, 4000000);
+    rpc_decoder_raise_cap(&dec, 4096);
+    cr_assert_eq(dec.max_frame, 8000000);
+    rpc_decoder_destroy(&dec);
+    rpc_decoder_init(&dec, &(rpc_limits_t){.max_frame = 8000000, .max_objects = 10});
+    rpc_decoder_raise_cap(&dec, 8000000);
+    cr_assert_eq(dec.max_objects, 10, "the same cap raised the object cap");
+    rpc_decoder_destroy(&dec);
+
+    rpc_decoder_init(&dec, &(rpc_limits_t){.max_frame = 64});
+    const unsigned char f[8] = {0, 0, 0, 4, 0x81, 0xa1, 'a', 0x01};
+    cr_assert_eq(rpc_decoder_first_frame_missing(&dec), 4);
+    size_t taken, want[8] = {3, 2, 1, 4, 3, 2, 1, 0};
+    for (size_t k = 0; k < sizeof f; k++) {
+        cr_assert_eq(rpc_decoder_feed(&dec, f + k, 1, &taken), WEFT_OK);
+        cr_assert_eq(rpc_decoder_first_frame_missing(&dec), want[k], "after %zu bytes", k + 1);
+    }
+    cr_assert_leq(dec.buf_cap, 64 + 4, "capacity %zu", dec.buf_cap);
+    rpc_decoder_destroy(&dec);
+
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    size_t mark;
+    cr_assert_eq(rpc_frame_begin(&sb, &mark), WEFT_OK);
+    msgpack_sbuffer_write(&sb, "\x81\xa1" "a\x01", 4);
+    cr_assert_eq(rpc_frame_end(&sb, mark, 4), WEFT_OK, "%s", weft_last_error());
+    cr_assert(!memcmp(sb.data, "\0\0\0\4", 4));
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* A header over the cap is refused naming its frame's number when frames
+ * before it are still buffered: the second frame of one chunk is #2. */
+Test(rpc, an_oversized_header_names_its_frame)
+{
+    const unsigned char two[12] = {0, 0, 0, 4, 0x81, 0xa1, 'a', 0x01, 0x7f, 0, 0, 0};
+    rpc_decoder_t dec;
+    rpc_decoder_init(&dec, NULL);
+    size_t taken;
+    assert_error(rpc_decoder_feed(&dec, two, sizeof two, &taken),
+                 "frame #2: frame of 2130706432 bytes exceeds the 1048576-byte cap");
+    rpc_decoder_destroy(&dec);
 }
