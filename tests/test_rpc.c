@@ -9,9 +9,11 @@
  * prefix check the journal tells a torn record from damage with. The
  * edges found by mutation testing: type bytes at the ends of their
  * families, a map running out of entries, the object cap over nested
- * objects, the decoder's caps and the frame number of a bad header.
+ * objects, the decoder's caps and the frame number of a bad header; the
+ * field readers of msg.c at the edges of their types and ranges.
  */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <msgpack.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -807,4 +809,90 @@ Test(rpc, an_oversized_header_names_its_frame)
     assert_error(rpc_decoder_feed(&dec, two, sizeof two, &taken),
                  "frame #2: frame of 2130706432 bytes exceeds the 1048576-byte cap");
     rpc_decoder_destroy(&dec);
+}
+
+/* Unpacks sb's bytes (one map, no frame header) into u. */
+static const msgpack_object *unpack_map(msgpack_unpacked *u, const msgpack_sbuffer *sb)
+{
+    msgpack_unpacked_init(u);
+    size_t off = 0;
+    cr_assert_eq(msgpack_unpack_next(u, sb->data, sb->size, &off), MSGPACK_UNPACK_SUCCESS);
+    cr_assert_eq(u->data.type, MSGPACK_OBJECT_MAP);
+    return &u->data;
+}
+
+/* The field readers of msg.c on the values at their edges: a key is
+ * matched whole and as a str only ("types" and a bin "type" are not
+ * "type"); false is not true; INT64_MAX is an integer and INT64_MAX + 1
+ * is not (but is a number); NaN is no number and a float32 is one; a str
+ * is not an int; both ends of a range are in it; a missing optional field
+ * leaves the value as it was, a missing required one is named. */
+Test(rpc, field_readers_at_their_edges)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    start_map(&sb, &pk, 10);
+    pack_str(&pk, "types"), msgpack_pack_int(&pk, 1);
+    msgpack_pack_bin(&pk, 4), msgpack_pack_bin_body(&pk, "type", 4), msgpack_pack_int(&pk, 2);
+    pack_str(&pk, "f"), msgpack_pack_false(&pk);
+    pack_str(&pk, "big"), msgpack_pack_int64(&pk, INT64_MAX);
+    pack_str(&pk, "over"), msgpack_pack_uint64(&pk, (uint64_t)INT64_MAX + 1);
+    pack_str(&pk, "nan"), msgpack_pack_double(&pk, NAN);
+    pack_str(&pk, "f32"), msgpack_pack_float(&pk, 0.5f);
+    pack_str(&pk, "lo"), msgpack_pack_int(&pk, 3);
+    pack_str(&pk, "hi"), msgpack_pack_int(&pk, 9);
+    pack_str(&pk, "s"), pack_str(&pk, "x");
+    msgpack_unpacked u;
+    const msgpack_object *m = unpack_map(&u, &sb);
+    cr_assert_null(rpc_map_get(m, "type"));
+    cr_assert_not_null(rpc_map_get(m, "types"));
+    cr_assert(!rpc_map_true(m, "f"));
+    int64_t v = 0;
+    cr_assert_eq(rpc_get_int(m, "big", 0, INT64_MAX, &v), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(v, INT64_MAX);
+    assert_error(rpc_get_int(m, "over", 0, INT64_MAX, &v), "field 'over' is not an integer");
+    double d = 0;
+    cr_assert_eq(rpc_get_num_opt(m, "over", 0, 1e300, &d), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(d, 9223372036854775808.0);
+    assert_error(rpc_get_num_opt(m, "nan", -1e300, 1e300, &d),
+                 "field 'nan' is not a finite number");
+    cr_assert_eq(rpc_get_num_opt(m, "f32", 0, 1, &d), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(d, 0.5);
+    const char *s;
+    size_t ns;
+    assert_error(rpc_get_str(m, "lo", &s, &ns), "field 'lo' is not a string");
+    cr_assert_eq(rpc_get_int(m, "lo", 3, 9, &v), WEFT_OK);
+    cr_assert_eq(rpc_get_int(m, "hi", 3, 9, &v), WEFT_OK);
+    assert_error(rpc_get_int(m, "lo", 4, 9, &v), "field 'lo' is 3, expected 4..9");
+    assert_error(rpc_get_int(m, "hi", 3, 8, &v), "field 'hi' is 9, expected 3..8");
+    cr_assert_eq(rpc_get_num_opt(m, "lo", 3, 9, &d), WEFT_OK);
+    cr_assert_eq(rpc_get_num_opt(m, "hi", 3, 9, &d), WEFT_OK);
+    assert_error(rpc_get_num_opt(m, "lo", 3.5, 9, &d), "field 'lo' is 3, expected 3.5..9");
+    assert_error(rpc_get_num_opt(m, "hi", 3, 8.5, &d), "field 'hi' is 9, expected 3..8.5");
+    v = 42;
+    cr_assert_eq(rpc_get_int_opt(m, "missing", 0, 9, &v), WEFT_OK);
+    cr_assert_eq(v, 42);
+    assert_error(rpc_get_int(m, "missing", 0, 9, &v), "field 'missing' is missing");
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* rpc_keepalive_s: a third of the welcome's idle timeout when that is
+ * below RPC_KEEPALIVE_S, else RPC_KEEPALIVE_S, as it is for an idle of 0
+ * (no timeout) or none. */
+Test(rpc, keepalive_is_a_third_of_the_idle_timeout)
+{
+    const double idle[4] = {-1, 0, 3, 60}, want[4] = {RPC_KEEPALIVE_S, RPC_KEEPALIVE_S, 1,
+                                                      RPC_KEEPALIVE_S};
+    for (int k = 0; k < 4; k++) {
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        start_map(&sb, &pk, idle[k] < 0 ? 0 : 1);
+        if (idle[k] >= 0)
+            pack_str(&pk, "idle"), msgpack_pack_double(&pk, idle[k]);
+        msgpack_unpacked u;
+        cr_assert_eq(rpc_keepalive_s(unpack_map(&u, &sb)), want[k], "idle %g", idle[k]);
+        msgpack_unpacked_destroy(&u);
+        msgpack_sbuffer_destroy(&sb);
+    }
 }
