@@ -622,19 +622,21 @@ static weft_err_t journal_read(rpc_journal_t *j, const char *path, bool sync, si
             int r;
             while (!err && (r = rpc_decoder_next(&dec, &fr)) == 1) {
                 msgpack_object rec = fr.msg.data;
-                if ((err = check_record(j, &rec, fr.payload, fr.size, &sealed_from_here))) {
+                bool epoch = false; /* the journal's own record, not the caller's */
+                if (!(err = check_record(j, &rec, fr.payload, fr.size, &sealed_from_here))) {
+                    if (sealed_from_here)
+                        rec.via.map.size--; /* replay gets the record as it was built */
+                    epoch = read_epoch(j, &rec, &err);
+                }
+                if (err) { /* placed before the record, which is not one of the good ones */
                     char what[96];
                     snprintf(what, sizeof what, "record #%llu, %zu bytes: ",
                              (unsigned long long)j->records + 1, RPC_HEADER_BYTES + fr.size);
                     WEFT_CHECK(damaged(err, path, j->records, good, what));
                 }
-                if (sealed_from_here)
-                    rec.via.map.size--; /* replay gets the record as it was built */
                 good += RPC_HEADER_BYTES + fr.size;
                 j->records++;
-                if (read_epoch(j, &rec, &err))
-                    ; /* the journal's own record, not the caller's */
-                else if ((err = replay(arg, &rec)))
+                if (!epoch && (err = replay(arg, &rec)))
                     err = weft_wrap(err, "journal %s: record #%llu ending at byte %llu: ",
                                     path, (unsigned long long)j->records,
                                     (unsigned long long)good);
