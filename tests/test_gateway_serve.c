@@ -17,7 +17,11 @@
  * journal of format 1 that cannot be rewritten is served as it is, one of
  * a newer format is refused as such, a record of a larger --max-frame
  * names the --max-frame that reads it, a FIFO is refused at once, and
- * `weft journal` checks one without changing it. The limits: connections, idle and frame timeouts.
+ * `weft journal` checks one without changing it; through the journal's
+ * API, the edges found by mutation testing (which tails are torn, the
+ * header read to its newline, a bad epoch record, a format 1 journal
+ * sealed from its first sealed record, a record sealed to exactly the
+ * cap, what an append takes). The limits: connections, idle and frame timeouts.
  * TLS, with certificates made by the openssl command: agents, submit and
  * status over it, certificates that do not verify, SIGHUP renewals, CA
  * files read again. Helpers shared with the other gateway tests:
@@ -1818,6 +1822,8 @@ Test(gateway_journal_files, weft_journal_checks_a_journal_without_changing_it, .
              path, last);
     cr_assert(strstr(out, want) && strstr(out, "checksum does not match"), "'%s' lacks '%s'",
               out, want);
+    snprintf(want, sizeof want, "(its first %zu bytes hold records #1-#2)", last);
+    cr_assert(strstr(out, want), "'%s' lacks '%s'", out, want);
     cr_assert_eq(read_file(path, back, sizeof back), size);
     cr_assert(!memcmp(back, file, size), "the damaged journal changed");
     /* an empty file stays empty */
@@ -1942,6 +1948,337 @@ static weft_err_t replay_nothing(void *arg, const msgpack_object *rec)
     return WEFT_OK;
 }
 
+/* path[64] := /tmp/weft-gw-NAME-PID.journal, a journal of this test's own. */
+static void scratch_journal(char path[64], const char *name)
+{
+    snprintf(path, 64, "/tmp/weft-gw-%s-%d.journal", name, (int)getpid());
+}
+
+/* Counts the records replayed into *(size_t *)arg; a record reaches the
+ * replay as it was built, without its seal's "sum". */
+static weft_err_t replay_count(void *arg, const msgpack_object *rec)
+{
+    cr_assert_null(rpc_map_get(rec, "sum"), "a record was replayed with its seal");
+    ++*(size_t *)arg;
+    return WEFT_OK;
+}
+
+/* Appends the record {"r": "base", "fid": fid} through the journal. */
+static void append_base(rpc_journal_t *j, uint64_t fid)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    cr_assert_eq(rpc_journal_base_record(&sb, fid), WEFT_OK);
+    cr_assert_eq(rpc_journal_append(j, sb.data, sb.size), WEFT_OK, "%s", weft_last_error());
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* Appends bytes[n] to the file at path. */
+static void add_to_file(const char *path, const void *bytes, size_t n)
+{
+    int fd = open(path, O_WRONLY | O_APPEND);
+    cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+    cr_assert_eq(write(fd, bytes, n), (ssize_t)n);
+    close(fd);
+}
+
+/* A new journal at path (format 2) of n base records; returns its size. */
+static size_t journal_of_bases(const char *path, int n)
+{
+    unlink(path);
+    rpc_journal_t j;
+    cr_assert_eq(rpc_journal_open(&j, path, false, replay_nothing, NULL), WEFT_OK, "%s",
+                 weft_last_error());
+    for (int k = 0; k < n; k++)
+        append_base(&j, (uint64_t)k);
+    rpc_journal_close(&j);
+    return (size_t)file_size(path);
+}
+
+/* Checks the journal at path read-only: status `want`, and (for damage)
+ * the message naming record #records at byte `at` and holding `needle`. */
+static void expect_check(const char *path, weft_err_t want, uint64_t records, size_t at,
+                         const char *needle)
+{
+    rpc_journal_t j;
+    size_t n = 0;
+    weft_err_t err = rpc_journal_check(&j, path, 0, replay_count, &n);
+    cr_assert_eq(err, want, "got %d: %s", (int)err, weft_last_error());
+    char where[160];
+    snprintf(where, sizeof where, "journal %s: damaged after record #%llu (byte %zu): ", path,
+             (unsigned long long)records, at);
+    if (want == WEFT_EPROTO)
+        cr_assert(strstr(weft_last_error(), where), "'%s' lacks '%s'", weft_last_error(), where);
+    if (needle)
+        cr_assert(strstr(weft_last_error(), needle), "'%s' lacks '%s'", weft_last_error(),
+                  needle);
+    if (!err)
+        cr_assert_eq(n, records, "%zu records replayed, expected %llu", n,
+                     (unsigned long long)records);
+}
+
+/* Closes j, then checks its journal at path: whole, of `records` records. */
+static void close_and_expect(rpc_journal_t *j, const char *path, uint64_t records)
+{
+    rpc_journal_close(j);
+    expect_check(path, WEFT_OK, records, 0, NULL);
+}
+
+/* Points pk at sb (initialised here) and begins a frame there holding a
+ * map of n entries; *mark is the frame's start for rpc_frame_end. */
+static void begin_map_frame(msgpack_sbuffer *sb, msgpack_packer *pk, size_t *mark, uint32_t n)
+{
+    msgpack_sbuffer_init(sb);
+    msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+    cr_assert_eq(rpc_frame_begin(sb, mark), WEFT_OK);
+    msgpack_pack_map(pk, n);
+}
+
+/* A frame of {"r": "base", "pad": bin} of `bytes` (> 270) payload bytes, as a
+ * gateway of a larger --max-frame journals a large record, unsealed, into
+ * sb (initialised here). */
+static void pad_record(msgpack_sbuffer *sb, size_t bytes)
+{
+    msgpack_packer pk;
+    size_t mark, bin = bytes - 12 - 5; /* map, "r", "base", "pad"; a bin32 header */
+    if (bin < 65536)
+        bin = bytes - 12 - 3; /* a bin16 header: bytes from 271 */
+    char *pad = calloc(1, bin);
+    cr_assert_not_null(pad);
+    begin_map_frame(sb, &pk, &mark, 2);
+    rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, "base");
+    rpc_pack_cstr(&pk, "pad"), msgpack_pack_bin(&pk, bin), msgpack_pack_bin_body(&pk, pad, bin);
+    cr_assert_eq(rpc_frame_end(sb, mark, 1u << 30), WEFT_OK);
+    cr_assert_eq(sb->size - mark, RPC_HEADER_BYTES + bytes);
+    free(pad);
+}
+
+/* What is left after the last complete record is cut off as torn only if
+ * it can begin a record: one byte of a length is (and a record appended
+ * after the cut reads back), and so are two bytes of a length within the
+ * cap whatever the decoder's buffer held after them; one byte already over
+ * the record cap, or a payload whose last byte present is no msgpack type,
+ * is damage, the file left as it is. */
+Test(gateway_journal_files, a_tail_is_cut_off_only_if_it_can_start_a_record, .timeout = 30)
+{
+    char path[64];
+    scratch_journal(path, "tails");
+    size_t size = journal_of_bases(path, 2);
+    const struct {
+        const char *bytes;
+        size_t n;
+        const char *why;
+    } damage[] = {
+        {"\xff", 1, "its first 1 length bytes already exceed the 4194319-byte record cap"},
+        {"\0\0\0\x0a\x81\xa1" "a\xc1", 8, "payload byte 3: 0xc1 is not a msgpack type"},
+    };
+    for (size_t k = 0; k < sizeof damage / sizeof *damage; k++) {
+        cr_assert_eq(truncate(path, (off_t)size), 0);
+        add_to_file(path, damage[k].bytes, damage[k].n);
+        expect_check(path, WEFT_EPROTO, 2, size, damage[k].why);
+        cr_assert_eq(file_size(path), (long)(size + damage[k].n), "case %zu: cut", k);
+    }
+    cr_assert_eq(truncate(path, (off_t)size), 0);
+    add_to_file(path, "\0", 1);
+    rpc_journal_t j;
+    cr_assert_eq(rpc_journal_open(&j, path, false, replay_nothing, NULL), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert_eq(j.torn_at, size);
+    cr_assert_eq(j.torn_bytes, 1);
+    cr_assert_not_null(j.torn_path);
+    unlink(j.torn_path);
+    append_base(&j, 2);
+    close_and_expect(&j, path, 3);
+    /* two bytes of a length just under the cap, after a record of over 255
+       bytes, whose third header byte is not 0: the missing bytes count as 0 */
+    msgpack_sbuffer sb;
+    pad_record(&sb, 300);
+    cr_assert_eq(rpc_journal_open(&j, path, false, replay_nothing, NULL), WEFT_OK);
+    cr_assert_eq(rpc_journal_append(&j, sb.data, sb.size), WEFT_OK, "%s", weft_last_error());
+    rpc_journal_close(&j);
+    msgpack_sbuffer_destroy(&sb);
+    size = (size_t)file_size(path);
+    add_to_file(path, "\0\x40", 2);
+    cr_assert_eq(rpc_journal_check(&j, path, 0, replay_nothing, NULL), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert_eq(j.torn_at, size);
+    cr_assert_eq(j.torn_bytes, 2);
+    unlink(path);
+}
+
+/* A journal's header is read digit by digit to its newline: format 12 is
+ * a newer format, named as such; "3X" and "02" are no header this weft
+ * knows. A header cut short by a crash while a journal was made is
+ * replaced by the whole one (not written after it), and the records
+ * appended then read back. An epoch record of id 0 is damage in that
+ * record, placed before it; it was placed after it, as one of the records
+ * the operator could keep. */
+Test(gateway_journal_files, a_journals_header_and_epoch_are_read_exactly, .timeout = 30)
+{
+    char path[64];
+    scratch_journal(path, "header");
+    const char *const headers[3] = {"\xffweft journal 12\n", "\xffweft journal 3X\n",
+                                    "\xffweft journal 02\n"};
+    rpc_journal_t j;
+    for (int k = 0; k < 3; k++) {
+        write_file(path, headers[k], strlen(headers[k]));
+        weft_err_t err = rpc_journal_check(&j, path, 0, replay_nothing, NULL);
+        cr_assert_eq(err, k == 0 ? WEFT_EVERSION : WEFT_EPROTO, "case %d: %d: %s", k,
+                     (int)err, weft_last_error());
+        cr_assert(strstr(weft_last_error(), k == 0 ? "is of format 12," : "holds no header "
+                         "this weft knows"), "case %d: %s", k, weft_last_error());
+    }
+    write_file(path, rpc_journal_header, 7);
+    cr_assert_eq(rpc_journal_open(&j, path, false, replay_nothing, NULL), WEFT_OK, "%s",
+                 weft_last_error());
+    append_base(&j, 5);
+    close_and_expect(&j, path, 1);
+    size_t size = journal_of_bases(path, 1);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    cr_assert_eq(rpc_journal_epoch_record(&sb, 0, 0), WEFT_OK);
+    cr_assert_eq(rpc_journal_open(&j, path, false, replay_nothing, NULL), WEFT_OK);
+    cr_assert_eq(rpc_journal_append(&j, sb.data, sb.size), WEFT_OK);
+    rpc_journal_close(&j);
+    expect_check(path, WEFT_EPROTO, 1, size, "record #2, ");
+    cr_assert(strstr(weft_last_error(), "field 'id' is 0, expected 1..") &&
+              strstr(weft_last_error(), "hold record #1)"), "%s", weft_last_error());
+    msgpack_sbuffer_destroy(&sb);
+    unlink(path);
+}
+
+/* A journal of format 1 (unsealed records) to which a gateway appended
+ * sealed records: the replay gets those without their "sum", and a record
+ * after them must be sealed too. A record over the record cap is named as
+ * one of a larger --max-frame, unchecked, while no record before it is
+ * sealed, and is damage after a sealed one. */
+Test(gateway_journal_files, a_format_1_journal_is_sealed_from_its_first_sealed_record,
+     .timeout = 30)
+{
+    char path[64];
+    scratch_journal(path, "sealed-from");
+    msgpack_sbuffer raw, big;
+    msgpack_sbuffer_init(&raw);
+    cr_assert_eq(rpc_journal_base_record(&raw, 0), WEFT_OK);
+    size_t over = RPC_JOURNAL_MAX_RECORD + RPC_JOURNAL_SEAL_MAX + 1;
+    pad_record(&big, over);
+    write_file(path, raw.data, raw.size);
+    add_to_file(path, big.data, big.size);
+    char want[160];
+    snprintf(want, sizeof want, "is of %zu bytes, more than the 4194319-byte record cap, and "
+             "whole (from before checksums: unchecked)", over);
+    expect_check(path, WEFT_EINVAL, 0, 0, want);
+    write_file(path, raw.data, raw.size);
+    rpc_journal_t j;
+    cr_assert_eq(rpc_journal_open(&j, path, false, replay_nothing, NULL), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert_eq(j.format, 1);
+    append_base(&j, 1);
+    rpc_journal_close(&j);
+    expect_check(path, WEFT_OK, 2, 0, NULL);
+    size_t size = (size_t)file_size(path);
+    add_to_file(path, raw.data, raw.size);
+    expect_check(path, WEFT_EPROTO, 2, size, "every record after the first with one has one");
+    cr_assert_eq(truncate(path, (off_t)size), 0);
+    add_to_file(path, big.data, big.size);
+    expect_check(path, WEFT_EPROTO, 2, size, "exceeds the 4194319-byte cap");
+    unlink(path);
+    msgpack_sbuffer_destroy(&raw);
+    msgpack_sbuffer_destroy(&big);
+}
+
+/* A record whose sealed size is exactly the record cap is appended and
+ * read back, one byte more is refused; with a map of 14 or 65534 entries,
+ * whose seal's entry keeps the map's header at 1 or 3 bytes. */
+Test(gateway_journal_files, a_record_sealed_to_exactly_the_record_cap_is_kept, .timeout = 60)
+{
+    char path[64];
+    scratch_journal(path, "exact");
+    const size_t cap = RPC_JOURNAL_MAX_RECORD + RPC_JOURNAL_SEAL_MAX;
+    const uint32_t counts[2] = {14, 65534};
+    char *pad = calloc(1, cap);
+    cr_assert_not_null(pad);
+    for (int c = 0; c < 2; c++) {
+        unlink(path);
+        rpc_journal_t j;
+        cr_assert_eq(rpc_journal_open(&j, path, false, replay_nothing, NULL), WEFT_OK);
+        for (size_t extra = 0; extra < 2; extra++) {
+            /* counts[c] - 1 entries nil: nil, then nil: bin32 */
+            size_t head = counts[c] <= 15 ? 1 : 3, bin = cap - 13 - head -
+                                                          2 * (counts[c] - 1) - 6 + extra;
+            msgpack_sbuffer sb;
+            msgpack_packer pk;
+            size_t mark;
+            begin_map_frame(&sb, &pk, &mark, counts[c]);
+            for (uint32_t e = 0; e + 1 < counts[c]; e++)
+                msgpack_pack_nil(&pk), msgpack_pack_nil(&pk);
+            msgpack_pack_nil(&pk), msgpack_pack_bin(&pk, bin), msgpack_pack_bin_body(&pk, pad, bin);
+            cr_assert_eq(rpc_frame_end(&sb, mark, 1u << 30), WEFT_OK);
+            weft_err_t err = rpc_journal_append(&j, sb.data, sb.size);
+            cr_assert_eq(err, extra ? WEFT_EINVAL : WEFT_OK, "%u entries, %zu over: %s",
+                         counts[c], extra, weft_last_error());
+            msgpack_sbuffer_destroy(&sb);
+        }
+        close_and_expect(&j, path, 1);
+    }
+    free(pad);
+    unlink(path);
+}
+
+/* rpc_journal_append takes one whole frame holding a map: a bare header
+ * (read no further, whatever follows it), a header saying more bytes than
+ * the frame has and an array are refused; a map16 of no entries, three
+ * bytes, is a map, and reads back. */
+Test(gateway_journal_files, the_journal_appends_one_whole_frame_holding_a_map, .timeout = 30)
+{
+    char path[64];
+    scratch_journal(path, "append");
+    unlink(path);
+    const struct {
+        const char *bytes;
+        size_t n;
+        const char *why; /* NULL: taken */
+    } cases[] = {
+        {"\0\0\0\0\x80", 4, "a journal record must be one whole frame (4 bytes)"},
+        {"\0\0\0\3\x80\xc0", 6, "a journal record must be one whole frame (6 bytes)"},
+        {"\0\0\0\2\x91\x01", 6, "a journal record must hold a map (it starts with byte 0x91)"},
+        {"\0\0\0\3\xde\0\0", 7, NULL},
+    };
+    rpc_journal_t j;
+    cr_assert_eq(rpc_journal_open(&j, path, false, replay_nothing, NULL), WEFT_OK);
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        weft_err_t err = rpc_journal_append(&j, cases[k].bytes, cases[k].n);
+        cr_assert_eq(err, cases[k].why ? WEFT_EINVAL : WEFT_OK, "case %zu: %s", k,
+                     weft_last_error());
+        if (cases[k].why)
+            cr_assert(strstr(weft_last_error(), cases[k].why), "case %zu: %s", k,
+                      weft_last_error());
+    }
+    close_and_expect(&j, path, 1);
+    unlink(path);
+}
+
+/* A record is sealed only by a last entry "sum" whose uint64 in its 9-byte
+ * form ends the payload: one whose "sum" is a fixint, or whose last key
+ * only begins with "sum" (and ends in the seal's bytes), has no checksum,
+ * which a journal of format 2 refuses as such. */
+Test(gateway_journal_files, a_record_is_sealed_only_by_a_sum_of_its_own, .timeout = 30)
+{
+    char path[64];
+    scratch_journal(path, "sum");
+    const char *const records[2] = {
+        "\0\0\0\x12\x83\xa1r\xa4" "base\xa3" "fid\0\xa3sum\x01",
+        "\0\0\0\x19\x82\xa1r\xa4" "base\xa7sum\xa3sum\xcf" "01234567",
+    };
+    const size_t n[2] = {22, 29};
+    for (int k = 0; k < 2; k++) {
+        size_t size = journal_of_bases(path, 1);
+        add_to_file(path, records[k], n[k]);
+        expect_check(path, WEFT_EPROTO, 1, size, "the record has no checksum");
+    }
+    unlink(path);
+}
+
 /* A journal holding a record over the default record cap, as a gateway of
  * --max-frame 8000000 writes one (job 77's 600,000 flows, 4.8 MB): weft
  * journal and weft serve without that --max-frame say the record is whole,
@@ -1962,12 +2299,9 @@ Test(gateway_journal_files, a_record_of_a_larger_max_frame_names_the_max_frame_i
     cr_assert_eq(rpc_journal_open_cap(&j, path, false, 8000000, replay_nothing, NULL), WEFT_OK,
                  "%s", weft_last_error());
     msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     size_t mark;
-    cr_assert_eq(rpc_frame_begin(&sb, &mark), WEFT_OK);
-    msgpack_pack_map(&pk, 2);
+    begin_map_frame(&sb, &pk, &mark, 2);
     rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, "job");
     rpc_pack_cstr(&pk, "job"), rpc_job_pack(&pk, &wl, 0);
     cr_assert_eq(rpc_frame_end(&sb, mark, 8000000), WEFT_OK);
