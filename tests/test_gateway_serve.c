@@ -2112,7 +2112,7 @@ Test(gateway_journal_files, a_tail_is_cut_off_only_if_it_can_start_a_record, .ti
  * replaced by the whole one (not written after it), and the records
  * appended then read back. An epoch record of id 0 is damage in that
  * record, placed before it; it was placed after it, as one of the records
- * the operator could keep. */
+ * the operator could keep. A kind "epochs" is not taken for "epoch". */
 Test(gateway_journal_files, a_journals_header_and_epoch_are_read_exactly, .timeout = 30)
 {
     char path[64];
@@ -2144,6 +2144,22 @@ Test(gateway_journal_files, a_journals_header_and_epoch_are_read_exactly, .timeo
     cr_assert(strstr(weft_last_error(), "field 'id' is 0, expected 1..") &&
               strstr(weft_last_error(), "hold record #1)"), "%s", weft_last_error());
     msgpack_sbuffer_destroy(&sb);
+    /* a kind that only begins with "epoch" is no epoch record */
+    unlink(path);
+    cr_assert_eq(rpc_journal_open(&j, path, false, replay_nothing, NULL), WEFT_OK);
+    msgpack_packer pk;
+    size_t mark;
+    begin_map_frame(&sb, &pk, &mark, 2);
+    rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, "epochs");
+    rpc_pack_cstr(&pk, "id"), msgpack_pack_int(&pk, 5);
+    cr_assert_eq(rpc_frame_end(&sb, mark, 0), WEFT_OK);
+    cr_assert_eq(rpc_journal_append(&j, sb.data, sb.size), WEFT_OK);
+    rpc_journal_close(&j);
+    msgpack_sbuffer_destroy(&sb);
+    char out[2048];
+    const char *args[] = {"journal", path, "--ports", "4", NULL};
+    cr_assert_eq(run_weft(out, sizeof out, args), 1, "%s", out);
+    cr_assert(strstr(out, "unknown record kind 'epochs'"), "%s", out);
     unlink(path);
 }
 
@@ -2255,6 +2271,36 @@ Test(gateway_journal_files, the_journal_appends_one_whole_frame_holding_a_map, .
                       weft_last_error());
     }
     close_and_expect(&j, path, 1);
+    unlink(path);
+}
+
+/* rpc_journal_sync calls fdatasync only for a journal opened with sync
+ * that has appends not yet synced: not on a character device (/dev/null
+ * refuses it), nor with sync off, nor twice for one append. A journal asks
+ * to be rewritten only from RPC_JOURNAL_REWRITE_MIN bytes, however much it
+ * grew since it was last written whole. */
+Test(gateway_journal_files, a_journal_syncs_and_asks_for_a_rewrite_only_when_due, .timeout = 30)
+{
+    char path[64];
+    scratch_journal(path, "due");
+    const char *const paths[3] = {"/dev/null", path, path};
+    const bool sync[3] = {true, false, true};
+    for (int k = 0; k < 3; k++) {
+        if (k)
+            unlink(path);
+        rpc_journal_t j;
+        cr_assert_eq(rpc_journal_open(&j, paths[k], sync[k], replay_nothing, NULL), WEFT_OK,
+                     "%s", weft_last_error());
+        for (int r = 0; r < 2; r++) {
+            append_base(&j, (uint64_t)r);
+            cr_assert_eq(rpc_journal_sync(&j), WEFT_OK, "%s: %s", paths[k], weft_last_error());
+            cr_assert_eq(rpc_journal_sync(&j), WEFT_OK, "%s: %s", paths[k], weft_last_error());
+            cr_assert_eq(j.syncs, k == 2 ? (uint64_t)r + 1 : 0, "case %d", k);
+        }
+        cr_assert_geq(j.bytes, 2 * j.rewritten_bytes, "case %d", k);
+        cr_assert(!rpc_journal_wants_rewrite(&j), "case %d", k);
+        rpc_journal_close(&j);
+    }
     unlink(path);
 }
 
