@@ -1133,8 +1133,10 @@ static void restart_from_rewrite(rpc_sched_t *s, rpc_sched_t *r, const char *pat
 /* A rewritten journal replays every job's arrival and end where they were,
  * on the clock whose zero it names: a finished job's end from its done
  * records (its last completion, then its final compute), a cancelled
- * one's from its cancel record; a running job keeps its arrival. Before,
- * they all arrived and ended at the restart. */
+ * one's from its cancel record, also one that had sent nothing (job 4,
+ * whose cancel record has no "sent" but must be written all the same); a
+ * running job keeps its arrival. Before, they all arrived and ended at the
+ * restart. */
 Test(gateway, journal_rewrite_keeps_when_jobs_arrived_and_ended)
 {
     char dir[] = "/tmp/weft-journal-at-XXXXXX", path[64];
@@ -1146,16 +1148,18 @@ Test(gateway, journal_rewrite_keeps_when_jobs_arrived_and_ended)
     uint64_t a = commit_job_at(&s, 1, 1, 1.5, 5);
     uint64_t b = commit_job_at(&s, 2, 2, 0, 6);
     uint64_t c = commit_job_at(&s, 3, 2, 0, 6.5);
+    commit_job_at(&s, 4, 2, 0, 6.8);
     cr_assert_eq(rpc_sched_finish(&s, b, 7), WEFT_OK);
     cr_assert_eq(rpc_sched_progress(&s, b + 1, 40), 0);
     cr_assert_eq(rpc_sched_cancel(&s, 2, 7.5), 1);
+    cr_assert_eq(rpc_sched_cancel(&s, 4, 7.2), 1);
     cr_assert_eq(rpc_sched_finish(&s, a, 8), WEFT_OK);
     cr_assert_eq(rpc_sched_finish(&s, c, 9), WEFT_OK);
     cr_assert_eq(rpc_sched_tick(&s, 10), WEFT_OK); /* a's final compute ends at 9.5 */
     restart_from_rewrite(&s, &r, path);
     cr_assert_eq(rpc_sched_tick(&r, 50), WEFT_OK);
-    const double arrival[3] = {5, 6, 6.5}, end[3] = {9.5, 7.5, -1};
-    for (int k = 0; k < 3; k++) {
+    const double arrival[4] = {5, 6, 6.5, 6.8}, end[4] = {9.5, 7.5, -1, 7.2};
+    for (int k = 0; k < 4; k++) {
         size_t x = rpc_sched_find_job(&r, k + 1);
         cr_assert_neq(x, SIZE_MAX);
         cr_assert_float_eq(r.arrival_s[x], arrival[k], 1e-6, "job %d arrived at %g", k + 1,
@@ -1166,6 +1170,7 @@ Test(gateway, journal_rewrite_keeps_when_jobs_arrived_and_ended)
                                r.finish_s[x]);
     }
     cr_assert(r.jcancelled[rpc_sched_find_job(&r, 2)]);
+    cr_assert(r.jcancelled[rpc_sched_find_job(&r, 4)]);
     /* job 2's flow b finished before the cancel, the other was dropped by
      * it 40 bytes in: so they stay through the rewrite (which used to list
      * both as done, so a restart counted the dropped one as sent whole, and
