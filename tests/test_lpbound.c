@@ -250,6 +250,37 @@ Test(lpbound, a_jobs_own_work_takes_coflows_released_together)
     coflow_fabric_destroy(&fab);
 }
 
+/* One job of X and Y side by side, 1 byte each on the link 0 -> 1 of 1
+ * byte/s, the parents of a coflow of 1 byte on the link 2 -> 3 (X's) and
+ * one on 4 -> 5 (Y's): the link 0 -> 1 is busy until 2 at least, and the
+ * last of X and Y then has its child to send, so the job ends at 3 at the
+ * earliest, as sebf ends it. The job's own work on the port counts that
+ * tail below the work; without it the LP would stop at 2.5 (C_X + C_Y >=
+ * 3, each child 1 s after its parent). */
+Test(lpbound, a_jobs_own_work_adds_the_least_path_below_it)
+{
+    coflow_workload_t wl;
+    coflow_fabric_t fab;
+    coflow_workload_init(&wl, 6);
+    cr_assert_eq(coflow_fabric_init(&fab, 6, 1.0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_job(&wl, 0, 0, 1, 0), WEFT_OK);
+    for (int64_t id = 1; id <= 2; id++) {
+        cr_assert_eq(coflow_workload_add_coflow(&wl, id, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 1), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_coflow(&wl, id + 10, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, 2 * (uint32_t)id, 2 * (uint32_t)id + 1, 1),
+                     WEFT_OK);
+        cr_assert_eq(coflow_workload_add_parent(&wl, id), WEFT_OK);
+    }
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK, "%s", weft_last_error());
+    dag_lp_bound_t b = bound_of(&wl, &fab);
+    cr_assert_float_eq(b.avg_weighted_jct, 3, 1e-9, "%.17g", b.avg_weighted_jct);
+    double sebf = sebf_avg_weighted_jct(&wl, &fab);
+    cr_assert_float_eq(sebf, 3, 1e-9, "%.17g", sebf);
+    coflow_workload_destroy(&wl);
+    coflow_fabric_destroy(&fab);
+}
+
 /* One job of two coflows side by side (no order between them), 2 bytes
  * each on the link 0 -> 1 of 1 byte/s: each alone takes 2 s, the job 4 s
  * however they share the link. The parallel inequality over both only

@@ -719,6 +719,9 @@ Test(workload_text, auto_detection)
     free(p);
     expect_fail_text("hello world\n", ".txt", WORKLOAD_FORMAT_AUTO, NULL, WEFT_EPARSE, 1,
                      "cannot tell the format", "found 'hello'", NULL);
+    /* the magic is a whole word */
+    expect_fail_text("weft-workloads 1\n", ".txt", WORKLOAD_FORMAT_AUTO, NULL, WEFT_EPARSE, 1,
+                     "cannot tell the format", "found 'weft-workloads'", NULL);
     expect_fail_text("# a comment\n\n", ".txt", WORKLOAD_FORMAT_AUTO, NULL, WEFT_EPARSE, 0,
                      "holds only blank lines and comments (2 lines)", NULL);
     /* one flow line too many names the coflow whose count it passes */
