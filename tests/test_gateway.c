@@ -629,6 +629,54 @@ Test(gateway, sched_refuses_bad_jobs_by_name)
     rpc_sched_destroy(&s);
 }
 
+/* Job 7 of three coflows on 3 ports: 1 = {0->1 100 B, 0->2 300 B}, 2 =
+ * {1->2 50 B}, 3 = {2->0 20 B} after 1, as `diff` changes one thing of it:
+ * 0 nothing, 1 the weight, 2 the final compute, 3 coflow 2's compute,
+ * 4 coflow 3's parent (2 instead of 1), 5 a flow's bytes, 6 its source,
+ * 7 its destination. */
+static void job7_but(coflow_workload_t *wl, int diff)
+{
+    coflow_workload_init(wl, 3);
+    cr_assert_eq(coflow_workload_add_job(wl, 7, 0, diff == 1 ? 2 : 1, diff == 2 ? 1 : 0),
+                 WEFT_OK);
+    coflow_workload_add_coflow(wl, 1, 0);
+    coflow_workload_add_flow(wl, 0, 1, 100);
+    coflow_workload_add_flow(wl, diff == 6 ? 1 : 0, diff == 7 ? 1 : 2, diff == 5 ? 301 : 300);
+    coflow_workload_add_coflow(wl, 2, diff == 3 ? 0.5 : 0);
+    coflow_workload_add_flow(wl, 1, 2, 50);
+    coflow_workload_add_coflow(wl, 3, 0);
+    coflow_workload_add_flow(wl, 2, 0, 20);
+    coflow_workload_add_parent(wl, diff == 4 ? 2 : 1);
+    cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK);
+}
+
+/* A registration under a held job's id is a resend only if it is the same
+ * job (the gateway acknowledges it as a duplicate); any one difference, in
+ * the job, a coflow, a parent or a flow, makes it another job, refused
+ * (rpc_sched_same_job). The job registered is compared with itself too: a
+ * parent is compared by its place in the job, which registration moved. */
+Test(gateway, sched_same_job_tells_a_resend_from_another_job)
+{
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    coflow_workload_t wl;
+    uint64_t first;
+    two_jobs(&wl); /* its job 8 first: job 7's coflows do not start at 0 */
+    add_job(&s, &wl, 1, 0.0, &first);
+    coflow_workload_destroy(&wl);
+    job7_but(&wl, 0);
+    add_job(&s, &wl, 0, 0.0, &first);
+    coflow_workload_destroy(&wl);
+    size_t j = rpc_sched_find_job(&s, 7);
+    cr_assert_eq(j, 1);
+    for (int diff = 0; diff <= 7; diff++) {
+        job7_but(&wl, diff);
+        cr_assert_eq(rpc_sched_same_job(&s, j, &wl), diff == 0, "difference %d", diff);
+        coflow_workload_destroy(&wl);
+    }
+    rpc_sched_destroy(&s);
+}
+
 Test(gateway, token_compare)
 {
     cr_assert(rpc_token_equal("abc", 3, "abc", 3));
