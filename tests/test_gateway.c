@@ -677,6 +677,98 @@ Test(gateway, sched_same_job_tells_a_resend_from_another_job)
     rpc_sched_destroy(&s);
 }
 
+/* A registration of job 5 with one coflow of one flow, src -> dst, each
+ * field as a case sets it (a zero number is left out). */
+typedef struct {
+    const char *what, *expect;    /* expect: part of the refusal, NULL if accepted */
+    double weight, final, compute; /* 0: left out */
+    int64_t src, dst;
+    int flow_len;       /* the flow array's entries: 3 unless set */
+    float f32;          /* the bytes as this float32, if not 0 (else 100 as an integer) */
+    int parents;        /* 1: "parents" a string, 2: a parent that is not an integer */
+} job_case_t;
+
+static void pack_job_case(msgpack_packer *pk, const job_case_t *k)
+{
+    msgpack_pack_map(pk, 2 + (k->weight != 0) + (k->final != 0));
+    rpc_pack_cstr(pk, "id"), msgpack_pack_int(pk, 5);
+    if (k->weight != 0)
+        rpc_pack_cstr(pk, "weight"), msgpack_pack_double(pk, k->weight);
+    if (k->final != 0)
+        rpc_pack_cstr(pk, "final_compute"), msgpack_pack_double(pk, k->final);
+    rpc_pack_cstr(pk, "coflows"), msgpack_pack_array(pk, 1);
+    msgpack_pack_map(pk, 2 + (k->compute != 0) + (k->parents != 0));
+    rpc_pack_cstr(pk, "id"), msgpack_pack_int(pk, 1);
+    if (k->compute != 0)
+        rpc_pack_cstr(pk, "compute"), msgpack_pack_double(pk, k->compute);
+    if (k->parents == 1)
+        rpc_pack_cstr(pk, "parents"), rpc_pack_cstr(pk, "1");
+    if (k->parents == 2)
+        rpc_pack_cstr(pk, "parents"), msgpack_pack_array(pk, 1), rpc_pack_cstr(pk, "1");
+    rpc_pack_cstr(pk, "flows"), msgpack_pack_array(pk, 1);
+    msgpack_pack_array(pk, k->flow_len ? (size_t)k->flow_len : 3);
+    msgpack_pack_int64(pk, k->src), msgpack_pack_int64(pk, k->dst);
+    if (k->f32 != 0)
+        msgpack_pack_float(pk, k->f32);
+    else
+        msgpack_pack_int(pk, 100);
+    if (k->flow_len == 4)
+        msgpack_pack_int(pk, 1);
+}
+
+/* What a registration may hold, at the edges of each range: accepted just
+ * within (a compute or final compute of 1e12 s, a weight of 1e-300, a
+ * float32 size), refused just past them or in the wrong shape, with an
+ * error that says what (the checks weft's workload readers make, and a
+ * port the uint32 ports of a workload cannot hold refused before it would
+ * wrap round to port 0 or 1). */
+Test(gateway, job_parse_takes_its_ranges_to_the_edge)
+{
+    coflow_fabric_t fab;
+    cr_assert_eq(coflow_fabric_init(&fab, 2, 10), WEFT_OK);
+    const job_case_t cases[] = {
+        {"plain", NULL, .dst = 1},
+        {"compute 1e12 s", NULL, .compute = 1e12, .dst = 1},
+        {"final compute 1e12 s", NULL, .final = 1e12, .dst = 1},
+        {"weight 1e-300", NULL, .weight = 1e-300, .dst = 1},
+        {"float32 bytes", NULL, .dst = 1, .f32 = 2.5f},
+        {"compute over 1e12 s", "field 'compute' is", .compute = 1.01e12, .dst = 1},
+        {"final compute over", "field 'final_compute' is", .final = 1.01e12, .dst = 1},
+        {"weight under 1e-300", "field 'weight' is", .weight = 1e-301, .dst = 1},
+        {"float32 NaN bytes", "flow #0: bytes must be a finite number > 0, got nan", .dst = 1,
+         .f32 = NAN},
+        {"a flow of 4 entries", "flow #0 is not [src port, dst port, bytes]", .dst = 1,
+         .flow_len = 4},
+        {"src port -1", "port -1 is negative or too large", .src = -1, .dst = 1},
+        {"dst port 2^32 + 1", "port 4294967297 is negative or too large", .dst = 4294967297},
+        {"dst port 2^32 - 1", "uses port 4294967295 outside the fabric", .dst = 4294967295},
+        {"parents a string", "field 'parents' is not an array", .dst = 1, .parents = 1},
+        {"parent a string", "parent #0 is not an integer", .dst = 1, .parents = 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const job_case_t *k = &cases[i];
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        pack_job_case(&pk, k);
+        msgpack_unpacked up;
+        msgpack_unpacked_init(&up);
+        cr_assert_eq(msgpack_unpack_next(&up, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
+        coflow_workload_t tmp;
+        weft_err_t err = rpc_job_parse(&fab, &up.data, &tmp);
+        if (!k->expect)
+            cr_assert_eq(err, WEFT_OK, "%s: %s", k->what, weft_last_error());
+        else
+            cr_assert(err != WEFT_OK && strstr(weft_last_error(), k->expect), "%s: %s",
+                      k->what, err ? weft_last_error() : "accepted");
+        coflow_workload_destroy(&tmp);
+        msgpack_unpacked_destroy(&up);
+        msgpack_sbuffer_destroy(&sb);
+    }
+    coflow_fabric_destroy(&fab);
+}
+
 Test(gateway, token_compare)
 {
     cr_assert(rpc_token_equal("abc", 3, "abc", 3));
