@@ -769,6 +769,60 @@ Test(gateway, job_parse_takes_its_ranges_to_the_edge)
     coflow_fabric_destroy(&fab);
 }
 
+/* The msgpack type of the bytes of flow f of coflow #c in packed job map m. */
+static msgpack_object_type bytes_form(const msgpack_object *m, uint32_t c, uint32_t f)
+{
+    const msgpack_object *cos = rpc_map_get(m, "coflows");
+    cr_assert(cos && cos->type == MSGPACK_OBJECT_ARRAY && c < cos->via.array.size);
+    const msgpack_object *flows = rpc_map_get(&cos->via.array.ptr[c], "flows");
+    cr_assert(flows && flows->type == MSGPACK_OBJECT_ARRAY && f < flows->via.array.size);
+    return flows->via.array.ptr[f].via.array.ptr[2].type;
+}
+
+/* A job packed as `weft submit` and the journal's rewrite pack it parses
+ * back to the same job (rpc_sched_same_job against the job committed as
+ * built), with a weight, final compute and compute time below 1 (none of
+ * them the default left out) and bytes that are not integers. Each number
+ * takes its smallest exact form: 0.1 a float64, 2^32 a float32 (5 bytes,
+ * not a 9-byte integer), 2^32 - 1 an integer, the weight 0.5 a float32. */
+Test(gateway, job_pack_parses_back_to_the_same_job_in_small_forms)
+{
+    coflow_workload_t wl, tmp;
+    coflow_workload_init(&wl, 3);
+    cr_assert_eq(coflow_workload_add_job(&wl, 3, 0, 0.5, 0.25), WEFT_OK);
+    coflow_workload_add_coflow(&wl, 1, 0.5);
+    coflow_workload_add_flow(&wl, 0, 1, 0.1);
+    coflow_workload_add_flow(&wl, 0, 2, 4294967296.0);
+    coflow_workload_add_coflow(&wl, 2, 3);
+    coflow_workload_add_flow(&wl, 1, 2, 4294967295.0);
+    coflow_workload_add_parent(&wl, 1);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    uint64_t first;
+    cr_assert_eq(rpc_sched_commit_job(&s, &wl, 0, &first), WEFT_OK, "%s", weft_last_error());
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    rpc_job_pack(&pk, &wl, 0);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    cr_assert_eq(msgpack_unpack_next(&up, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
+    const msgpack_object *weight = rpc_map_get(&up.data, "weight");
+    cr_assert(weight && weight->type == MSGPACK_OBJECT_FLOAT32);
+    cr_assert_eq(bytes_form(&up.data, 0, 0), MSGPACK_OBJECT_FLOAT64);
+    cr_assert_eq(bytes_form(&up.data, 0, 1), MSGPACK_OBJECT_FLOAT32);
+    cr_assert_eq(bytes_form(&up.data, 1, 0), MSGPACK_OBJECT_POSITIVE_INTEGER);
+    cr_assert_eq(rpc_job_parse(&s.fab, &up.data, &tmp), WEFT_OK, "%s", weft_last_error());
+    cr_assert(rpc_sched_same_job(&s, 0, &tmp));
+    coflow_workload_destroy(&tmp);
+    msgpack_unpacked_destroy(&up);
+    msgpack_sbuffer_destroy(&sb);
+    rpc_sched_destroy(&s);
+    coflow_workload_destroy(&wl);
+}
+
 Test(gateway, token_compare)
 {
     cr_assert(rpc_token_equal("abc", 3, "abc", 3));
