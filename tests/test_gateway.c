@@ -2076,6 +2076,46 @@ Test(gateway, sched_retain_skips_gone_entries_forgotten_already)
     rpc_sched_destroy(&s);
 }
 
+/* The home slot of job id in the scheduler's id map of cap slots: sched.c's
+ * id_hash, copied, for ids that collide where a probe wraps round. */
+static size_t map_home(int64_t id, size_t cap)
+{
+    uint64_t x = (uint64_t)id;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (size_t)x & (cap - 1);
+}
+
+/* Three ids whose home is the map's last slot: the first sits there, the
+ * others wrap round to slots 0 and 1. Once the first is forgotten, the
+ * second moves back over the hole (its home is the hole, which the
+ * backward shift's wrapped case must see) and the third after it: both
+ * are still known, with their first flows. */
+Test(gateway, sched_ids_stay_known_when_a_delete_shifts_a_wrapped_probe)
+{
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    int64_t ids[3];
+    int n = 0;
+    for (int64_t id = 0; n < 3; id++)
+        if (map_home(id, 256) == 255)
+            ids[n++] = id;
+    for (int k = 0; k < 3; k++)
+        cr_assert_eq(rpc_sched_add_gone(&s, ids[k], 10 * (uint64_t)k, 1.0, false), WEFT_OK);
+    cr_assert_eq(s.map_cap, 256, "the map has %zu slots", s.map_cap);
+    cr_assert_eq(rpc_sched_forget_job(&s, ids[0]), WEFT_OK, "%s", weft_last_error());
+    for (int k = 1; k < 3; k++) {
+        uint64_t first;
+        double jct;
+        cr_assert(rpc_sched_find_gone(&s, ids[k], &first, &jct), "job %lld lost",
+                  (long long)ids[k]);
+        cr_assert_eq(first, 10 * (uint64_t)k);
+    }
+    cr_assert(rpc_sched_forgotten(&s, ids[0]));
+    rpc_sched_destroy(&s);
+}
+
 /* The ids of forgotten jobs, added in a random order (ranges and single
  * ids, overlapping, touching, at the ends of int64), read back exactly as
  * a set kept beside them says, as runs neither overlapping nor touching. */
