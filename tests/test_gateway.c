@@ -1438,8 +1438,9 @@ Test(gateway, journal_replay_clamps_an_at_after_now)
 }
 
 /* Counts, in a journal read back, the done records naming each flow id
- * (below 16) and the cancel records of each job id (below 16). */
-static unsigned done_of[16], cancels_of[16];
+ * (below 16), the cancel records of each job id (below 16) and the base
+ * records. */
+static unsigned done_of[16], cancels_of[16], bases;
 static weft_err_t count_done_cancel(void *arg, const msgpack_object *rec)
 {
     (void)arg;
@@ -1461,6 +1462,8 @@ static weft_err_t count_done_cancel(void *arg, const msgpack_object *rec)
         if (rpc_get_int(rec, "job", 0, 15, &id))
             return WEFT_EPARSE;
         cancels_of[id]++;
+    } else if (n == 4 && !memcmp(r, "base", 4)) {
+        bases++;
     }
     return WEFT_OK;
 }
@@ -1470,7 +1473,9 @@ static weft_err_t count_done_cancel(void *arg, const msgpack_object *rec)
  * the order they finished, not also with the unfinished ones before
  * (pack_state's jdone skip; without it job 1's flows and job 2's cancel
  * are written twice). Job 1 finished, job 2 cancelled after one of its
- * flows finished, job 3 running with one of two flows finished. */
+ * flows finished, job 3 running with one of two flows finished. Their flow
+ * ids follow on from 0 with no gap: no "base" record is written (each job
+ * ends where rpc_sched_end_fid says, the next one's first flow). */
 Test(gateway, journal_rewrite_writes_each_done_flow_once)
 {
     char dir[] = "/tmp/weft-journal-once-XXXXXX", path[64];
@@ -1496,9 +1501,11 @@ Test(gateway, journal_rewrite_writes_each_done_flow_once)
     rpc_journal_close(&j);
     memset(done_of, 0, sizeof done_of);
     memset(cancels_of, 0, sizeof cancels_of);
+    bases = 0;
     cr_assert_eq(rpc_journal_open(&j, path, false, count_done_cancel, NULL), WEFT_OK, "%s",
                  weft_last_error());
     rpc_journal_close(&j);
+    cr_assert_eq(bases, 0, "%u base records for ids without a gap", bases);
     const unsigned want[6] = {1, 1, 1, 0, 1, 0}; /* flows a, a+1, b, b+1, c, c+1 */
     for (uint64_t f = 0; f < 6; f++)
         cr_assert_eq(done_of[f], want[f], "flow %llu in %u done records",
