@@ -2279,6 +2279,33 @@ Test(gateway, journal_restart_forgets_in_finish_order_with_a_final_compute)
     cr_assert_eq(rmdir(dir), 0);
 }
 
+/* A put-off rebuild waits from when the live state went stale this time,
+ * not from an earlier spell, rebuilt since: with the last spell's start
+ * long past (as on a gateway that has run for a while), job 8's arrival
+ * still waits rebuild_defer times the rebuild's cost, and the decision
+ * gives its flow no rate yet. */
+Test(gateway, sched_a_put_off_rebuild_waits_from_the_new_staleness)
+{
+    coflow_workload_t wl;
+    two_jobs(&wl);
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("sebf"), NULL), WEFT_OK);
+    uint64_t f7, f8;
+    add_job(&s, &wl, 0, 0.0, &f7);
+    cr_assert_eq(rpc_sched_decide(&s, 0.0), WEFT_OK);
+    cr_assert(!s.stale && s.n_rebuilds == 1);
+    s.stale_since = weft_mono_s() - 1e6; /* the last stale spell began 11 days ago */
+    s.rebuild_cost_s = 1;
+    s.rebuild_defer = 1000;
+    add_job(&s, &wl, 1, 1.0, &f8);
+    cr_assert_eq(rpc_sched_decide(&s, 1.0), WEFT_OK);
+    cr_assert_eq(s.n_rebuilds, 1, "the rebuild was not put off");
+    cr_assert_null(change_of(&s, f8), "job 8's flow has a rate before the rebuild");
+    cr_assert(s.dirty);
+    rpc_sched_destroy(&s);
+    coflow_workload_destroy(&wl);
+}
+
 /* Twin schedulers see the same registrations, progress and completions; a
  * rebuilds its live state at every change of the job set (rebuild_defer 0,
  * as rpc_sched_init leaves it), b is made to put rebuilds off. Finished jobs
