@@ -348,6 +348,32 @@ Test(gateway, cancel_sent_replays_only_counts_of_dropped_flows)
     coflow_workload_destroy(&wl);
 }
 
+/* Reports that move nothing: a flow's first report of 0 bytes (its agent
+ * started it) and a repeat of the bytes already recorded are taken as they
+ * are, with no error, and ask for no decision (dirty stays false); bytes
+ * that grow do. */
+Test(gateway, sched_a_report_of_no_new_bytes_asks_for_no_decision)
+{
+    coflow_workload_t wl;
+    two_jobs(&wl);
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    uint64_t f7;
+    add_job(&s, &wl, 0, 0.0, &f7);
+    cr_assert_eq(rpc_sched_decide(&s, 0.0), WEFT_OK);
+    cr_assert(!s.dirty);
+    cr_assert_eq(rpc_sched_progress(&s, 0, 0), 0, "%s", weft_last_error());
+    cr_assert(!s.dirty, "0 bytes sent asked for a decision");
+    cr_assert_eq(rpc_sched_progress(&s, 0, 40), 0);
+    cr_assert(s.dirty);
+    cr_assert_eq(rpc_sched_decide(&s, 1.0), WEFT_OK);
+    cr_assert_eq(rpc_sched_progress(&s, 0, 40), 0);
+    cr_assert(!s.dirty, "the same 40 bytes again asked for a decision");
+    cr_assert_float_eq(s.sent[0], 40, 1e-12);
+    rpc_sched_destroy(&s);
+    coflow_workload_destroy(&wl);
+}
+
 /* Job 9: one coflow = {1->2 10 B}. */
 static void job9(coflow_workload_t *wl)
 {
