@@ -374,6 +374,29 @@ Test(gateway, sched_a_report_of_no_new_bytes_asks_for_no_decision)
     coflow_workload_destroy(&wl);
 }
 
+/* A completion of a flow whose coflow waits for a parent still running is
+ * refused (the agent was never given it), and releases nothing: the
+ * coflow stays waiting, and its flow gets no rate. Only a coflow that
+ * waits for nothing but its compute time is released by such a report
+ * (a journal's done record replayed before that time). */
+Test(gateway, sched_a_completion_does_not_release_a_coflow_before_its_parents)
+{
+    coflow_workload_t wl;
+    two_jobs(&wl);
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    uint64_t f7;
+    add_job(&s, &wl, 0, 0.0, &f7);
+    cr_assert_eq(rpc_sched_decide(&s, 0.0), WEFT_OK);
+    cr_assert_eq(rpc_sched_finish(&s, 2, 1.0), WEFT_EINVAL); /* coflow 2's flow */
+    cr_assert(strstr(weft_last_error(), "not released yet"), "%s", weft_last_error());
+    cr_assert_eq(s.cstatus[1], COFLOW_WAITING);
+    cr_assert_eq(rpc_sched_decide(&s, 1.0), WEFT_OK);
+    cr_assert_null(change_of(&s, 2));
+    rpc_sched_destroy(&s);
+    coflow_workload_destroy(&wl);
+}
+
 /* Job 9: one coflow = {1->2 10 B}. */
 static void job9(coflow_workload_t *wl)
 {
