@@ -397,6 +397,30 @@ Test(gateway, sched_a_completion_does_not_release_a_coflow_before_its_parents)
     coflow_workload_destroy(&wl);
 }
 
+/* A completion reported twice counts once: coflow 1 of job 7 has two
+ * flows, and flow 0 done twice leaves it waiting for flow 1, its child
+ * (flow 2) unreleased; flow 1 then ends it. */
+Test(gateway, sched_a_completion_twice_does_not_end_its_coflow)
+{
+    coflow_workload_t wl;
+    two_jobs(&wl);
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    uint64_t f7;
+    add_job(&s, &wl, 0, 0.0, &f7);
+    cr_assert_eq(rpc_sched_decide(&s, 0.0), WEFT_OK);
+    cr_assert_eq(rpc_sched_finish(&s, 0, 1.0), WEFT_OK);
+    cr_assert_eq(rpc_sched_finish(&s, 0, 2.0), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(s.cstatus[0], COFLOW_ACTIVE);
+    cr_assert_eq(s.cstatus[1], COFLOW_WAITING);
+    cr_assert_eq(rpc_sched_finish(&s, 1, 3.0), WEFT_OK);
+    cr_assert_eq(s.cstatus[0], COFLOW_DONE);
+    cr_assert_eq(s.cstatus[1], COFLOW_ACTIVE);
+    cr_assert_eq(s.n_jobs_done, 0);
+    rpc_sched_destroy(&s);
+    coflow_workload_destroy(&wl);
+}
+
 /* Job 9: one coflow = {1->2 10 B}. */
 static void job9(coflow_workload_t *wl)
 {
