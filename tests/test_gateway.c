@@ -1367,6 +1367,30 @@ static uint64_t commit_job_at(rpc_sched_t *s, int64_t id, int flows, double fina
     return first;
 }
 
+/* A completion that releases a coflow waiting only for its compute time
+ * (a done record replayed before that time) takes that coflow's pending
+ * release, not another event of the same index: job 2 (index 1) waits
+ * out its final compute, and coflow #1 (job 1's second) its compute time.
+ * Job 2 still ends at its time, 1 + 5 s, and job 1's coflow is released
+ * once. */
+Test(gateway, sched_an_early_completion_takes_its_coflows_release_only)
+{
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    uint64_t a = commit_compute_pair(&s, 1, 5.0), b = commit_job_at(&s, 2, 1, 5.0, 0);
+    cr_assert_eq(rpc_sched_finish(&s, b, 1), WEFT_OK); /* job 2's end pending, for 6 */
+    cr_assert_eq(rpc_sched_finish(&s, a, 2), WEFT_OK); /* coflow #1's release, for 7 */
+    cr_assert_eq(s.n_pend, 2);
+    cr_assert_eq(rpc_sched_finish(&s, a + 1, 3), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(s.n_jobs_done, 1);
+    cr_assert_eq(s.jobs_done[0], 1);
+    cr_assert_eq(rpc_sched_tick(&s, 10), WEFT_OK);
+    cr_assert_eq(s.n_jobs_done, 2, "job 2 never ended");
+    cr_assert_float_eq(s.finish_s[1], 6, 1e-12);
+    cr_assert_eq(s.cstatus[1], COFLOW_DONE);
+    rpc_sched_destroy(&s);
+}
+
 /* A report may exceed a flow's size by BYTES_REL_TOL (1e-9, rpc/sched.c)
  * of it, float rounding of a size sent as a double: 100 B reported as
  * 100 (1 + 5e-10) is the whole flow, as 100 (1 + 2e-9) is refused. Pins
