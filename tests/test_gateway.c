@@ -3177,6 +3177,58 @@ Test(gateway, sched_learned_orders_with_the_model_it_is_given, .timeout = 60)
     coflow_learned_model_destroy(&m);
 }
 
+/* With a model that reorders only when the set of coflows changes
+ * (set_changes_only), a rebuild of the live state (here for a port's rate
+ * set again as it was) keeps the order while every coflow is still there
+ * and active, even if it is all the live state holds: 8 one-coflow jobs,
+ * progress on some of their flows, then the rebuild. Every flow keeps its
+ * class, on each of 10 random workloads. */
+Test(gateway, sched_learned_keeps_its_order_across_a_rebuild_of_the_same_set, .timeout = 60)
+{
+    coflow_learned_model_t m;
+    coflow_learned_model_init(&m);
+    cr_assert_eq(coflow_learned_model_load(&m, "models/weft-policy.msgpack"), WEFT_OK, "%s",
+                 weft_last_error());
+    m.set_changes_only = true;
+    coflow_learned_hook_t hook = {.model = &m};
+    uint64_t rng = 0xca77;
+    for (int seq = 0; seq < 10; seq++) {
+        coflow_workload_t wl;
+        coflow_workload_init(&wl, 4);
+        for (int j = 0; j < 8; j++) {
+            cr_assert_eq(coflow_workload_add_job(&wl, j, 0, 1, 0), WEFT_OK);
+            coflow_workload_add_coflow(&wl, 1, 0);
+            for (uint64_t f = 0, n = 1 + props_rng(&rng) % 3; f < n; f++) {
+                uint32_t src = (uint32_t)(props_rng(&rng) % 4), dst = (src + 1) % 4;
+                coflow_workload_add_flow(&wl, src, dst, 100 + (double)(props_rng(&rng) % 900));
+            }
+            cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+        }
+        rpc_sched_t s;
+        cr_assert_eq(rpc_sched_init(&s, 4, 100, coflow_ordering_find("learned"), NULL), WEFT_OK);
+        s.policy_hook = &hook;
+        uint64_t first;
+        for (size_t j = 0; j < wl.n_jobs; j++)
+            add_job(&s, &wl, j, 0.0, &first);
+        cr_assert_eq(rpc_sched_decide(&s, 0.0), WEFT_OK);
+        for (size_t f = 0; f < wl.n_flows; f += 2)
+            cr_assert_eq(rpc_sched_progress(&s, f, wl.flows[f].bytes * 0.9), 0);
+        uint32_t *cls = calloc(wl.n_flows, sizeof *cls);
+        memcpy(cls, s.push_cls, wl.n_flows * sizeof *cls);
+        size_t rebuilds = s.n_rebuilds;
+        cr_assert_eq(rpc_sched_set_port_rate(&s, 0, 100), WEFT_OK);
+        cr_assert_eq(rpc_sched_decide(&s, 1.0), WEFT_OK);
+        cr_assert_eq(s.n_rebuilds, rebuilds + 1);
+        for (size_t f = 0; f < wl.n_flows; f++)
+            cr_assert_eq(s.push_cls[f], cls[f], "workload %d, flow %zu: class %u, then %u",
+                         seq, f, cls[f], s.push_cls[f]);
+        free(cls);
+        rpc_sched_destroy(&s);
+        coflow_workload_destroy(&wl);
+    }
+    coflow_learned_model_destroy(&m);
+}
+
 /* A model reloaded while the gateway runs (rpc_sched_renew_ordering, then
  * the hook's model replaced, as rpc_gateway_reload_model does) decides
  * from the next decision on, even one of another shape: the classes pushed
