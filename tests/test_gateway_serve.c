@@ -434,6 +434,23 @@ Test(gateway_hostile, submit_keeps_a_cancelled_job_apart)
     cr_assert_eq(rmdir(dir), 0);
 }
 
+/* weft submit whose jobs do not finish within its --timeout, though the
+ * gateway answered: its error counts the jobs finished and does not say
+ * no gateway was reached (test_gateway.c's
+ * submit_without_a_gateway_says_so_at_its_timeout has that case). No
+ * agent: no job moves. */
+Test(gateway_hostile, submit_timeout_after_a_welcome_counts_the_jobs_finished)
+{
+    char gw[32], out[8192];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *args[] = {"submit", "tests/gateway/small.weft", "--gateway", gw, "--token",
+                          TOKEN, "--timeout", "1", NULL};
+    int st = run_weft(out, sizeof out, args);
+    cr_assert_eq(st, 1, "exit status %d: %s", st, out);
+    cr_assert(strstr(out, "timeout: 0 of 5 jobs finished after 1 s"), "%s", out);
+    cr_assert_null(strstr(out, "no gateway"), "%s", out);
+}
+
 /* weft submit --out /dev/stdout with stdout redirected to a file: the
  * report, then the CSV. fopen("/dev/stdout", "w") emptied that file, so
  * the lines printed before the CSV were lost (NUL bytes in their place)
