@@ -348,6 +348,17 @@ Test(gateway, cancel_sent_replays_only_counts_of_dropped_flows)
     coflow_workload_destroy(&wl);
 }
 
+/* s: a scheduler of ordering ord on 3 ports of 10 B/s, holding job 7 of
+ * wl (two_jobs), registered and decided on at 0. */
+static void job7_decided(rpc_sched_t *s, coflow_workload_t *wl, const char *ord)
+{
+    two_jobs(wl);
+    cr_assert_eq(rpc_sched_init(s, 3, 10, coflow_ordering_find(ord), NULL), WEFT_OK);
+    uint64_t f7;
+    add_job(s, wl, 0, 0.0, &f7);
+    cr_assert_eq(rpc_sched_decide(s, 0.0), WEFT_OK);
+}
+
 /* Reports that move nothing: a flow's first report of 0 bytes (its agent
  * started it) and a repeat of the bytes already recorded are taken as they
  * are, with no error, and ask for no decision (dirty stays false); bytes
@@ -355,12 +366,8 @@ Test(gateway, cancel_sent_replays_only_counts_of_dropped_flows)
 Test(gateway, sched_a_report_of_no_new_bytes_asks_for_no_decision)
 {
     coflow_workload_t wl;
-    two_jobs(&wl);
     rpc_sched_t s;
-    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
-    uint64_t f7;
-    add_job(&s, &wl, 0, 0.0, &f7);
-    cr_assert_eq(rpc_sched_decide(&s, 0.0), WEFT_OK);
+    job7_decided(&s, &wl, "fifo");
     cr_assert(!s.dirty);
     cr_assert_eq(rpc_sched_progress(&s, 0, 0), 0, "%s", weft_last_error());
     cr_assert(!s.dirty, "0 bytes sent asked for a decision");
@@ -382,12 +389,8 @@ Test(gateway, sched_a_report_of_no_new_bytes_asks_for_no_decision)
 Test(gateway, sched_a_completion_does_not_release_a_coflow_before_its_parents)
 {
     coflow_workload_t wl;
-    two_jobs(&wl);
     rpc_sched_t s;
-    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
-    uint64_t f7;
-    add_job(&s, &wl, 0, 0.0, &f7);
-    cr_assert_eq(rpc_sched_decide(&s, 0.0), WEFT_OK);
+    job7_decided(&s, &wl, "fifo");
     cr_assert_eq(rpc_sched_finish(&s, 2, 1.0), WEFT_EINVAL); /* coflow 2's flow */
     cr_assert(strstr(weft_last_error(), "not released yet"), "%s", weft_last_error());
     cr_assert_eq(s.cstatus[1], COFLOW_WAITING);
@@ -403,12 +406,8 @@ Test(gateway, sched_a_completion_does_not_release_a_coflow_before_its_parents)
 Test(gateway, sched_a_completion_twice_does_not_end_its_coflow)
 {
     coflow_workload_t wl;
-    two_jobs(&wl);
     rpc_sched_t s;
-    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
-    uint64_t f7;
-    add_job(&s, &wl, 0, 0.0, &f7);
-    cr_assert_eq(rpc_sched_decide(&s, 0.0), WEFT_OK);
+    job7_decided(&s, &wl, "fifo");
     cr_assert_eq(rpc_sched_finish(&s, 0, 1.0), WEFT_OK);
     cr_assert_eq(rpc_sched_finish(&s, 0, 2.0), WEFT_OK, "%s", weft_last_error());
     cr_assert_eq(s.cstatus[0], COFLOW_ACTIVE);
@@ -2384,12 +2383,9 @@ Test(gateway, journal_restart_forgets_in_finish_order_with_a_final_compute)
 Test(gateway, sched_a_put_off_rebuild_waits_from_the_new_staleness)
 {
     coflow_workload_t wl;
-    two_jobs(&wl);
     rpc_sched_t s;
-    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("sebf"), NULL), WEFT_OK);
-    uint64_t f7, f8;
-    add_job(&s, &wl, 0, 0.0, &f7);
-    cr_assert_eq(rpc_sched_decide(&s, 0.0), WEFT_OK);
+    job7_decided(&s, &wl, "sebf");
+    uint64_t f8;
     cr_assert(!s.stale && s.n_rebuilds == 1);
     s.stale_since = weft_mono_s() - 1e6; /* the last stale spell began 11 days ago */
     s.rebuild_cost_s = 1;
