@@ -386,6 +386,9 @@ Test(workload_fb, garbage_and_ranges)
                      "0 mappers", NULL);
     expect_fail_text("4 1\n1 0 1 0 0\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EINVAL, 2,
                      "coflow 1 has 0 reducers, expected at least 1", NULL);
+    expect_fail_text("4 3\n1 0 1 0 1 1:1\n2 0 1 0 1 1:1\n1 5 1 0 1 1:1\n", ".txt",
+                     WORKLOAD_FORMAT_FB, NULL, WEFT_EINVAL, 4,
+                     "coflow id 1 appears twice (lines 2 and 4)", NULL);
     expect_fail_text("4 1\n1 0 1 0 1 1\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EPARSE, 2,
                      "coflow 1: expected ':' after reducer port 1, found end of line", NULL);
     expect_fail_text("4 1\n1 0 1 0 1 2 :1\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EPARSE,
