@@ -17,7 +17,8 @@
 #  5. run 2's SIGKILL, but the gateway restarted without the journal that
 #     held the jobs (another epoch): the agents drop the flows it had given
 #     them instead of reporting them under ids the new gateway reuses, and
-#     weft submit registers the lost jobs again, so every job completes;
+#     weft submit registers the lost jobs again, so every job completes
+#     (the kill waits for a job to finish: that one is not run again);
 #  6. run 2's SIGKILL, but the gateway restarted from a copy of its journal
 #     taken after job 0's registration (same epoch, jobs 1 and 2 forgotten):
 #     the agents' reports about the forgotten jobs' flows are answered with
@@ -118,9 +119,18 @@ submit_and_kill_gateway() {
         [ $i -gt 600 ] && fail "submit did not get 3 jobs acknowledged (run $1)"
         sleep 0.05
     done
+    if [ "${3:-}" = done ]; then # and until a job has finished
+        i=0
+        until grep -q "^job [0-9]* done: " "$TMP/submit$1.out" 2>/dev/null; do
+            i=$((i + 1))
+            [ $i -gt 600 ] && fail "no job finished before the kill (run $1)"
+            sleep 0.05
+        done
+    fi
     sleep 0.3 # flows in flight
     kill -9 $SERVE_PID
     wait $SERVE_PID 2>/dev/null || true
+    cp "$TMP/submit$1.out" "$TMP/submit$1.at-kill"
 }
 
 echo "t0ken-$$-gateway-test" >"$TMP/token"
@@ -277,13 +287,19 @@ echo "== 5. the gateway SIGKILLed and restarted without its journal: agents drop
 RUN=run5
 serve run5
 for i in 0 1 2 3; do agent $i; done
-submit_and_kill_gateway 5
+submit_and_kill_gateway 5 "" done
 sleep 0.3
 serve run5-new "$PORT" # a journal of its own: none of the jobs above
 wait $SUBMIT || fail "weft submit (run 5) did not see every job complete"
 [ "$(tail -n +2 "$TMP/live5.csv" | wc -l)" -eq 5 ] || fail "run 5: expected 5 jobs"
 grep -q "the gateway lost it (it started without its journal); registering it again" \
     "$TMP/submit5.out" || fail "submit did not register the lost jobs again"
+# a job that had finished before the kill is not run again
+for id in $(sed -n 's/^job \([0-9]*\) done: .*/\1/p' "$TMP/submit5.at-kill"); do
+    if grep -q "^job $id: the gateway lost it" "$TMP/submit5.out"; then
+        fail "run 5: job $id, finished before the kill, was registered again"
+    fi
+done
 [ "$(grep -l "the gateway lost its state" "$TMP"/run5-agent*.err | wc -l)" -ge 1 ] \
     || fail "no agent dropped the flows of the lost gateway"
 if grep -E "bytes reported sent of|is sent by agent|does not exist" "$TMP"/run5-agent*.err; then
