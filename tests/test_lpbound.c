@@ -46,6 +46,19 @@ static double sebf_avg_weighted_jct(const coflow_workload_t *wl, const coflow_fa
     return v;
 }
 
+/* The LP bound of wl on fab is `want` and sebf reaches it (checked), so
+ * the bound is tight there; destroys both; returns the bound. */
+static dag_lp_bound_t expect_tight_bound(coflow_workload_t *wl, coflow_fabric_t *fab, double want)
+{
+    dag_lp_bound_t b = bound_of(wl, fab);
+    cr_assert_float_eq(b.avg_weighted_jct, want, 1e-9, "%.17g", b.avg_weighted_jct);
+    double sebf = sebf_avg_weighted_jct(wl, fab);
+    cr_assert_float_eq(sebf, want, 1e-9, "%.17g", sebf);
+    coflow_workload_destroy(wl);
+    coflow_fabric_destroy(fab);
+    return b;
+}
+
 /* The jobs below: four at time 0 on one link of 1 byte/s. */
 static void smiths_instance(coflow_workload_t *wl, coflow_fabric_t *fab)
 {
@@ -116,13 +129,8 @@ Test(lpbound, a_later_release_threshold_gives_the_cut)
     one_flow_job(&wl, 0, 0, 1, 1);
     for (int j = 1; j <= 5; j++)
         one_flow_job(&wl, j, 10, 1, 1);
-    dag_lp_bound_t b = bound_of(&wl, &fab);
-    cr_assert_float_eq(b.avg_weighted_jct, 16.0 / 6, 1e-9, "%.17g", b.avg_weighted_jct);
+    dag_lp_bound_t b = expect_tight_bound(&wl, &fab, 16.0 / 6);
     cr_assert_float_eq(b.avg_weighted_path, 1, 1e-12, "%.17g", b.avg_weighted_path);
-    double sebf = sebf_avg_weighted_jct(&wl, &fab);
-    cr_assert_float_eq(sebf, 16.0 / 6, 1e-9, "%.17g", sebf);
-    coflow_workload_destroy(&wl);
-    coflow_fabric_destroy(&fab);
 }
 
 /* The same, the five arriving at 0 with 10 s of compute before their
@@ -142,12 +150,7 @@ Test(lpbound, a_release_after_compute_shifts_the_cut)
         cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 1), WEFT_OK);
         cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK, "%s", weft_last_error());
     }
-    dag_lp_bound_t b = bound_of(&wl, &fab);
-    cr_assert_float_eq(b.avg_weighted_jct, 11, 1e-9, "%.17g", b.avg_weighted_jct);
-    double sebf = sebf_avg_weighted_jct(&wl, &fab);
-    cr_assert_float_eq(sebf, 11, 1e-9, "%.17g", sebf);
-    coflow_workload_destroy(&wl);
-    coflow_fabric_destroy(&fab);
+    expect_tight_bound(&wl, &fab, 11);
 }
 
 /* The same two jobs a billion seconds later (the largest arrival a
@@ -222,13 +225,8 @@ Test(lpbound, a_root_coflows_compute_time_delays_its_release)
     coflow_workload_t wl;
     coflow_fabric_t fab;
     side_by_side(&wl, &fab, 0, 1, 2, (const double[]){5, 5}, 1);
-    dag_lp_bound_t b = bound_of(&wl, &fab);
+    dag_lp_bound_t b = expect_tight_bound(&wl, &fab, 7);
     cr_assert_float_eq(b.avg_weighted_path, 7, 1e-12, "%.17g", b.avg_weighted_path);
-    cr_assert_float_eq(b.avg_weighted_jct, 7, 1e-9, "%.17g", b.avg_weighted_jct);
-    double sebf = sebf_avg_weighted_jct(&wl, &fab);
-    cr_assert_float_eq(sebf, 7, 1e-9, "%.17g", sebf);
-    coflow_workload_destroy(&wl);
-    coflow_fabric_destroy(&fab);
 }
 
 /* One job of three coflows side by side of 1 byte each on the link 0 -> 1
@@ -241,13 +239,8 @@ Test(lpbound, a_jobs_own_work_takes_coflows_released_together)
     coflow_workload_t wl;
     coflow_fabric_t fab;
     side_by_side(&wl, &fab, 0, 1, 3, (const double[]){0, 10, 10}, 1);
-    dag_lp_bound_t b = bound_of(&wl, &fab);
+    dag_lp_bound_t b = expect_tight_bound(&wl, &fab, 12);
     cr_assert_float_eq(b.avg_weighted_path, 12, 1e-12, "%.17g", b.avg_weighted_path);
-    cr_assert_float_eq(b.avg_weighted_jct, 12, 1e-9, "%.17g", b.avg_weighted_jct);
-    double sebf = sebf_avg_weighted_jct(&wl, &fab);
-    cr_assert_float_eq(sebf, 12, 1e-9, "%.17g", sebf);
-    coflow_workload_destroy(&wl);
-    coflow_fabric_destroy(&fab);
 }
 
 /* One job of X and Y side by side, 1 byte each on the link 0 -> 1 of 1
@@ -273,12 +266,7 @@ Test(lpbound, a_jobs_own_work_adds_the_least_path_below_it)
         cr_assert_eq(coflow_workload_add_parent(&wl, id), WEFT_OK);
     }
     cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK, "%s", weft_last_error());
-    dag_lp_bound_t b = bound_of(&wl, &fab);
-    cr_assert_float_eq(b.avg_weighted_jct, 3, 1e-9, "%.17g", b.avg_weighted_jct);
-    double sebf = sebf_avg_weighted_jct(&wl, &fab);
-    cr_assert_float_eq(sebf, 3, 1e-9, "%.17g", sebf);
-    coflow_workload_destroy(&wl);
-    coflow_fabric_destroy(&fab);
+    expect_tight_bound(&wl, &fab, 3);
 }
 
 /* One job of two coflows side by side (no order between them), 2 bytes
