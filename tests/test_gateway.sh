@@ -58,6 +58,17 @@ fail() {
     exit 1
 }
 
+# wait_for_line PATTERN FILE TRIES SECONDS WHAT: polls FILE every SECONDS
+# until a line matches PATTERN; after TRIES polls, fails saying WHAT.
+wait_for_line() {
+    n=0
+    until grep -q "$1" "$2" 2>/dev/null; do
+        n=$((n + 1))
+        [ $n -gt "$3" ] && fail "$5"
+        sleep "$4"
+    done
+}
+
 # serve NAME [PORT]: starts a gateway of $SERVE_PORTS ports, sets SERVE_PID
 # and PORT.
 SERVE_PORTS=4
@@ -95,11 +106,13 @@ agent() {
     PIDS="$PIDS $AGENT_PID"
 }
 
-# submit_and_kill_gateway N [COPY]: runs weft submit of $W in the background
+# submit_and_kill_gateway N [COPY] [done]: runs weft submit of $W in the background
 # (SUBMIT, $TMP/liveN.csv, $TMP/submitN.out) and SIGKILLs the gateway once
 # jobs 0, 1 and 2 are acknowledged (and so journaled) and moving: waiting
 # on submit's output, not a fixed sleep. With COPY, the gateway's journal
-# ($TMP/runN.journal) is copied there once job 0 is acknowledged.
+# ($TMP/runN.journal) is copied there once job 0 is acknowledged; with done,
+# the kill waits for a job to finish too. submitN.at-kill keeps submit's
+# output as the kill found it.
 submit_and_kill_gateway() {
     "$WEFT" submit $W --gateway "127.0.0.1:$PORT" --token-file "$TMP/token" \
         --out "$TMP/live$1.csv" --timeout 120 >"$TMP/submit$1.out" 2>"$TMP/submit$1.err" &
@@ -107,11 +120,8 @@ submit_and_kill_gateway() {
     PIDS="$PIDS $SUBMIT"
     i=0
     if [ -n "${2:-}" ]; then
-        until grep -q "^job 0 registered$" "$TMP/submit$1.out" 2>/dev/null; do
-            i=$((i + 1))
-            [ $i -gt 1000 ] && fail "submit did not get job 0 acknowledged (run $1)"
-            sleep 0.02
-        done
+        wait_for_line "^job 0 registered$" "$TMP/submit$1.out" 1000 0.02 \
+            "submit did not get job 0 acknowledged (run $1)"
         cp "$TMP/run$1.journal" "$2"
     fi
     until [ "$(grep -c " registered$" "$TMP/submit$1.out" 2>/dev/null)" -ge 3 ]; do
@@ -120,12 +130,8 @@ submit_and_kill_gateway() {
         sleep 0.05
     done
     if [ "${3:-}" = done ]; then # and until a job has finished
-        i=0
-        until grep -q "^job [0-9]* done: " "$TMP/submit$1.out" 2>/dev/null; do
-            i=$((i + 1))
-            [ $i -gt 600 ] && fail "no job finished before the kill (run $1)"
-            sleep 0.05
-        done
+        wait_for_line "^job [0-9]* done: " "$TMP/submit$1.out" 600 0.05 \
+            "no job finished before the kill (run $1)"
     fi
     sleep 0.3 # flows in flight
     kill -9 $SERVE_PID
@@ -232,12 +238,8 @@ RUN=run3
 SERVE_PORTS=2
 serve run3
 agent 0
-i=0
-until grep -q "connected to the gateway" "$TMP/run3-agent0.err"; do
-    i=$((i + 1))
-    [ $i -gt 600 ] && fail "agent 0 did not connect to the 2-port gateway"
-    sleep 0.05
-done
+wait_for_line "connected to the gateway" "$TMP/run3-agent0.err" 600 0.05 \
+    "agent 0 did not connect to the 2-port gateway"
 kill $SERVE_PID
 wait $SERVE_PID 2>/dev/null || true
 SERVE_PORTS=3
@@ -334,12 +336,8 @@ for i in 0 1 2 3; do agent $i; done
     --out "$TMP/live7.csv" --timeout 120 >"$TMP/submit7.out" 2>"$TMP/submit7.err" &
 SUBMIT=$!
 PIDS="$PIDS $SUBMIT"
-i=0
-until grep -q "^job 0 registered$" "$TMP/submit7.out" 2>/dev/null; do
-    i=$((i + 1))
-    [ $i -gt 1000 ] && fail "submit did not get job 0 acknowledged (run 7)"
-    sleep 0.02
-done
+wait_for_line "^job 0 registered$" "$TMP/submit7.out" 1000 0.02 \
+    "submit did not get job 0 acknowledged (run 7)"
 cp "$TMP/run7.journal" "$TMP/run7.copy" # job 0, none of its completions
 # job 0's first coflow is port 0's two flows: once both are sent and
 # acknowledged, the copy is older than their completion
