@@ -697,3 +697,28 @@ Test(dag, cycle_message_skips_the_sorted_coflows)
     cr_assert_eq(dag_analyze(&wl, &fab), WEFT_ECYCLE);
     cr_assert_str_eq(weft_last_error(), "cycle in job 8: coflows 12 -> 13 -> 12");
 }
+
+/* A job of one coflow takes the analysis's short way: its path below is
+ * its iso time and the job's final compute, and the job's bound adds the
+ * coflow's own compute before it, as the igraph way does for more. */
+Test(dag, a_one_coflow_job_adds_both_compute_times)
+{
+    cr_assert_eq(coflow_workload_add_job(&wl, 5, 0, 3, 0.5), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 1, 2), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 4), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(wl.jobs[0].depth, 1);
+    cr_assert_eq(wl.coflows[0].wave, 0);
+    cr_assert_float_eq(wl.coflows[0].cp_below_s, 4 + 0.5, 1e-12);
+    cr_assert_float_eq(wl.jobs[0].lower_bound_s, 2 + 4 + 0.5, 1e-12);
+    cr_assert_float_eq(dag_weighted_bound(&wl), 3 * 6.5, 1e-12);
+}
+
+/* A workload without jobs has no weighted bound to divide: 0, not the
+ * NaN of 0 / 0 (which netsim would report as its weighted bound). */
+Test(dag, the_weighted_bound_of_no_jobs_is_0)
+{
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(dag_weighted_bound(&wl), 0.0);
+}
