@@ -602,3 +602,61 @@ Test(lpbound, a_first_round_without_an_optimum_gives_no_bound)
     coflow_workload_destroy(&wl);
     coflow_fabric_destroy(&fab);
 }
+
+/* Two jobs of 1 byte at 0 on the link 0 -> 1 of 1 byte/s, weights 1, each
+ * with 10 s of compute after its coflow: the coflows end at 1 and 2 at the
+ * earliest (C_X + C_Y >= 3), the jobs 10 s later, JCTs 11 and 12, an
+ * average of 11.5, which sebf reaches. Each job ends its final compute
+ * after its last coflow: without that row the LP would let the second job
+ * end at 11 as the first, whatever its coflow's end (an average of 11). */
+Test(lpbound, a_jobs_final_compute_follows_its_last_coflow)
+{
+    coflow_workload_t wl;
+    coflow_fabric_t fab;
+    coflow_workload_init(&wl, 2);
+    cr_assert_eq(coflow_fabric_init(&fab, 2, 1.0), WEFT_OK);
+    for (int64_t j = 0; j < 2; j++) {
+        cr_assert_eq(coflow_workload_add_job(&wl, j, 0, 1, 10), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_coflow(&wl, 0, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 1), WEFT_OK);
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK, "%s", weft_last_error());
+    }
+    dag_lp_bound_t b = expect_tight_bound(&wl, &fab, 11.5);
+    cr_assert_float_eq(b.avg_weighted_path, 11, 1e-12, "%.17g", b.avg_weighted_path);
+}
+
+/* Two jobs of two coflows side by side, X of 1 byte on the link 0 -> 1
+ * (both jobs') and Z of 100 bytes on a link of the job's own (2 -> 3, 4 ->
+ * 5), all at 0 on links of 1 byte/s: each job ends at 100 whichever X goes
+ * first. The first round's cuts (C_X + C_X' >= 3, each side of the link)
+ * raise no job's end, and the round after finds none: a stall of 1 round
+ * stops the cuts one round earlier, as soon as a round gains nothing. */
+Test(lpbound, the_first_round_without_a_gain_is_a_stall)
+{
+    coflow_workload_t wl;
+    coflow_fabric_t fab;
+    coflow_workload_init(&wl, 6);
+    cr_assert_eq(coflow_fabric_init(&fab, 6, 1.0), WEFT_OK);
+    for (uint32_t j = 0; j < 2; j++) {
+        cr_assert_eq(coflow_workload_add_job(&wl, j, 0, 1, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_coflow(&wl, 1, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 1), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_coflow(&wl, 2, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&wl, 2 + 2 * j, 3 + 2 * j, 100), WEFT_OK);
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK, "%s", weft_last_error());
+    }
+    size_t stall_default = dag_lp_stall_rounds;
+    dag_lp_stall_rounds = 0;
+    dag_lp_bound_t full = bound_of(&wl, &fab);
+    dag_lp_stall_rounds = 1;
+    dag_lp_bound_t stopped = bound_of(&wl, &fab);
+    dag_lp_stall_rounds = stall_default;
+    cr_assert_eq(full.n_rounds, 2);
+    cr_assert_gt(full.n_cuts, 0);
+    cr_assert_float_eq(full.avg_weighted_jct, 100, 1e-9, "%.17g", full.avg_weighted_jct);
+    cr_assert_eq(stopped.n_rounds, 1);
+    cr_assert_eq(stopped.n_cuts, full.n_cuts);
+    cr_assert_float_eq(stopped.avg_weighted_jct, 100, 1e-9, "%.17g", stopped.avg_weighted_jct);
+    coflow_workload_destroy(&wl);
+    coflow_fabric_destroy(&fab);
+}
