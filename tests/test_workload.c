@@ -2181,6 +2181,9 @@ Test(workload_wfcommons, byte_order_mark_is_skipped)
     /* a syntax error after it is placed as in the file: line 1, column 3 */
     expect_fail_text("\xEF\xBB\xBF{]", ".json", WORKLOAD_FORMAT_AUTO, NULL, WEFT_EPARSE, 0,
                      ":1:3: expected WfFormat JSON", NULL);
+    /* and one on a later line, where the mark is no column, at its column */
+    expect_fail_text("\xEF\xBB\xBF{\n ]", ".json", WORKLOAD_FORMAT_AUTO, NULL, WEFT_EPARSE, 0,
+                     ":2:2: expected WfFormat JSON", NULL);
 }
 
 /* A 400-digit flow size read as inf and was refused as "has size inf
@@ -2727,5 +2730,34 @@ Test(workload_wfcommons, a_parent_listed_twice_is_one_edge)
             ".json", WORKLOAD_FORMAT_AUTO, &wl);
     cr_assert_eq(wl.n_flows, 1);
     cr_assert_eq(wl.flows[0].bytes, 4.0);
+    coflow_workload_destroy(&wl);
+}
+
+/* a -> b moves no bytes: the coflow b -> c starts after both their
+ * runtimes, not after b's alone. */
+Test(workload_wfcommons, a_zero_byte_edge_delays_the_next_coflow_by_its_runtime)
+{
+    coflow_workload_t wl;
+    read_ok(WF_ABC("0", "0", "3", "2", "5"), ".json", WORKLOAD_FORMAT_AUTO, &wl);
+    cr_assert_eq(wl.n_coflows, 1);
+    cr_assert_eq(wl.coflows[0].compute_s, 2.0 + 5.0);
+    cr_assert_eq(wl.coflows[0].total_bytes, 3.0);
+    coflow_workload_destroy(&wl);
+}
+
+/* A child that shares no file with its parent, in a stage another child
+ * gets bytes in, is a dependency only: the coflow has no flow of 0 bytes
+ * (which the builder refuses) for it. */
+Test(workload_wfcommons, a_task_edge_without_bytes_in_a_coflow_has_no_flow)
+{
+    coflow_workload_t wl;
+    read_ok(WF_HEAD "\"files\": [{\"id\": \"x\", \"sizeInBytes\": 10}], \"tasks\": ["
+                    "{\"id\": \"a_ID1\", \"outputFiles\": [\"x\"]},"
+                    "{\"id\": \"b_ID2\", \"parents\": [\"a_ID1\"], \"inputFiles\": [\"x\"]},"
+                    "{\"id\": \"b_ID3\", \"parents\": [\"a_ID1\"]}]}}}",
+            ".json", WORKLOAD_FORMAT_AUTO, &wl);
+    cr_assert_eq(wl.n_coflows, 1);
+    cr_assert_eq(wl.n_flows, 1);
+    cr_assert_eq(wl.flows[0].bytes, 10.0);
     coflow_workload_destroy(&wl);
 }
