@@ -2761,3 +2761,38 @@ Test(workload_wfcommons, a_task_edge_without_bytes_in_a_coflow_has_no_flow)
     cr_assert_eq(wl.flows[0].bytes, 10.0);
     coflow_workload_destroy(&wl);
 }
+
+/* Two jobs are put in the order of their arrivals as more are, not of
+ * their numbers: max_jobs 1 keeps the first to arrive. */
+Test(workload_alibaba, two_jobs_are_ordered_by_arrival)
+{
+    const char *csv = "5,j_1,M1,1,50,0.1,1\n0,j_2,M1,1,50,0.1,1\n";
+    coflow_workload_t wl;
+    read_ok(csv, ".csv", WORKLOAD_FORMAT_ALIBABA, &wl);
+    cr_assert_eq(wl.n_jobs, 2);
+    cr_assert_eq(wl.jobs[0].id, 2);
+    cr_assert_eq(wl.jobs[0].arrival_s, 0.0);
+    cr_assert_eq(wl.jobs[1].id, 1);
+    cr_assert_eq(wl.jobs[1].arrival_s, 5.0);
+    coflow_workload_destroy(&wl);
+    workload_read_opts_t o;
+    workload_read_opts_default(&o);
+    o.max_jobs = 1;
+    char *path = temp_file(csv, ".csv");
+    cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_ALIBABA, &o), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert_eq(wl.n_jobs, 1);
+    cr_assert_eq(wl.jobs[0].id, 2);
+    coflow_workload_destroy(&wl);
+    unlink(path);
+    free(path);
+}
+
+/* The Alibaba trace has no comments either: a '#' line is a row of one
+ * field, not a line skipped. */
+Test(workload_alibaba, a_comment_line_is_not_skipped)
+{
+    expect_fail_text("0,j_1,M1,5,50,0.1,2\n# a note\n0,j_1,R2_1,5,50,0.1,2\n", ".csv",
+                     WORKLOAD_FORMAT_ALIBABA, NULL, WEFT_EPARSE, 2,
+                     "expected 7 comma-separated fields", "found 1", NULL);
+}
