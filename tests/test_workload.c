@@ -2796,3 +2796,25 @@ Test(workload_alibaba, a_comment_line_is_not_skipped)
                      WORKLOAD_FORMAT_ALIBABA, NULL, WEFT_EPARSE, 2,
                      "expected 7 comma-separated fields", "found 1", NULL);
 }
+
+/* The writer's summary comment says one of a thing in the singular, as
+ * weft's summaries do, and more in the plural. */
+Test(workload_text, the_written_summary_counts_one_job_in_the_singular)
+{
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 2);
+    add_one_flow_job(&wl, 1, 0, 0, 0, 5);
+    for (int n = 1; n <= 2; n++) {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        cr_assert_eq(workload_write_weft(&wl, f), WEFT_OK, "%s", weft_last_error());
+        fclose(f);
+        const char *want = n == 1 ? "\n# 1 job, 1 coflow, 1 flow; format: "
+                                  : "\n# 2 jobs, 2 coflows, 2 flows; format: ";
+        cr_assert(strstr(text, want), "%s", text);
+        free(text);
+        add_one_flow_job(&wl, 2, 0, 0, 0, 5);
+    }
+    coflow_workload_destroy(&wl);
+}
