@@ -2179,6 +2179,29 @@ Test(gateway, sched_retain_skips_gone_entries_forgotten_already)
     rpc_sched_destroy(&s);
 }
 
+/* A forgotten job counts as shed (n_shed), as a job compacted away does:
+ * the gateway rewrites its doubled journal only if jobs were shed since
+ * the last rewrite. Jobs forgotten from gone (by --keep-finished or by a
+ * journal's forget records) are not compacted again: uncounted, a journal
+ * that grew with their forget records would wait for the next compaction,
+ * which jobs still in flight can hold off for as long as they run. */
+Test(gateway, sched_a_job_forgotten_from_gone_counts_as_shed)
+{
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    for (int64_t id = 1; id <= 4; id++)
+        cr_assert_eq(rpc_sched_add_gone(&s, id, 10 * (uint64_t)id, 1.0, false), WEFT_OK);
+    uint64_t shed = s.n_shed;
+    cr_assert_eq(rpc_sched_forget_job(&s, 1), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(s.n_shed, shed + 1, "a forget record's job is not counted as shed");
+    s.keep_finished = 1;
+    cr_assert_eq(rpc_sched_retain(&s), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(s.n_forgotten, 3);
+    cr_assert_eq(s.n_shed, shed + 3, "%llu of 3 forgotten jobs counted as shed",
+                 (unsigned long long)(s.n_shed - shed));
+    rpc_sched_destroy(&s);
+}
+
 /* The home slot of job id in the scheduler's id map of cap slots: sched.c's
  * id_hash, copied, for ids that collide where a probe wraps round. */
 static size_t map_home(int64_t id, size_t cap)
