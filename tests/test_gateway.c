@@ -3844,6 +3844,133 @@ Test(gateway, an_agent_refuses_a_flow_it_cannot_pace, .fini = stop_agent_and_ser
     unlink(log_path);
 }
 
+/* --------------------------------- weft submit against a stand-in gateway */
+
+/* A loopback socket listening on a port the kernel chose, in *port. */
+static int listen_loopback(int *port)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    cr_assert(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+              listen(lfd, 4) == 0 && getsockname(lfd, (struct sockaddr *)&sa, &len) == 0);
+    *port = ntohs(sa.sin_port);
+    return lfd;
+}
+
+/* The next connection weft submit makes to lfd (10 s at most), its hello
+ * read and a welcome (epoch 1) sent; rd reads its frames from then on
+ * (rpc_client_destroy closes it). */
+static void submit_connects(int lfd, rpc_client_t *rd)
+{
+    struct pollfd p = {lfd, POLLIN, 0};
+    cr_assert_eq(poll(&p, 1, 10000), 1, "weft submit did not connect");
+    int fd = accept(lfd, NULL, NULL);
+    cr_assert(fd >= 0);
+    rpc_client_init(rd);
+    rd->fd = fd;
+    const msgpack_object *m;
+    char type[32];
+    cr_assert_eq(rpc_client_wait(rd, 10, &m), 1, "no hello");
+    cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "hello");
+    uint64_t ports = 2;
+    send_raw_message(fd, "welcome", 2, welcome_body, &ports);
+}
+
+/* The next frame weft submit sends on rd but pings (10 s at most): a
+ * register, whose seq (the job's index) it returns. */
+static int64_t submit_registers(rpc_client_t *rd)
+{
+    const msgpack_object *m;
+    char type[32];
+    do
+        cr_assert_eq(rpc_client_wait(rd, 10, &m), 1, "no register: %s", weft_last_error());
+    while (!strcmp(rpc_msg_type(m, type, sizeof type), "ping"));
+    cr_assert_str_eq(type, "register");
+    int64_t seq;
+    cr_assert_eq(rpc_get_int(m, "seq", 0, INT64_MAX, &seq), WEFT_OK);
+    return seq;
+}
+
+typedef struct {
+    int64_t seq;
+    bool dup;
+} ack_t;
+
+static void ack_body(msgpack_packer *pk, const void *arg)
+{
+    const ack_t *a = arg;
+    rpc_pack_cstr(pk, "seq"), msgpack_pack_int64(pk, a->seq);
+    rpc_pack_cstr(pk, "dup"), a->dup ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+}
+
+typedef struct {
+    int64_t job;
+    double jct;
+} job_done_t;
+
+static void job_done_body(msgpack_packer *pk, const void *arg)
+{
+    const job_done_t *d = arg;
+    rpc_pack_cstr(pk, "job"), msgpack_pack_int64(pk, d->job);
+    rpc_pack_cstr(pk, "jct"), msgpack_pack_double(pk, d->jct);
+}
+
+/* Waits (10 s at most) for the weft submit started as agent_pid to exit;
+ * its output (the file log) in out[n]. Returns its exit status. */
+static int submit_exits(const char *log, char *out, size_t n)
+{
+    int st = 0;
+    pid_t r = 0;
+    for (double t0 = weft_mono_s(); !r && weft_mono_s() - t0 < 10; usleep(20000))
+        r = waitpid(agent_pid, &st, WNOHANG);
+    cr_assert_eq(r, agent_pid, "weft submit did not exit");
+    agent_pid = 0;
+    out[read_file(log, out, n - 1)] = 0;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A job whose first registration the gateway took, the connection lost
+ * before its ack: weft submit registers it again on the next connection,
+ * and the ack says "dup". The registration was this run's own, so the job
+ * is timed here from its arrival, as every other job is, and not given the
+ * gateway's JCT, which counts from when the gateway took it (later than
+ * the arrival if the gateway could not be reached then). The stand-in
+ * gateway says 100 s to tell the two apart. */
+Test(gateway, submit_times_its_own_job_though_the_ack_of_its_second_try_says_dup,
+     .fini = stop_agent_and_server, .timeout = 60)
+{
+    char wl[64], log[64], gw[32], out[4096];
+    snprintf(wl, sizeof wl, "/tmp/weft-submit-dup-%d.weft", (int)getpid());
+    snprintf(log, sizeof log, "/tmp/weft-submit-dup-%d.out", (int)getpid());
+    write_text(wl, "weft-workload 1\nports 2\njob 7 0 1 0 1\ncoflow 1 0 1 -\n0 1 1000\n"
+                   "end 1\n");
+    int port, lfd = listen_loopback(&port);
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", port);
+    const char *args[] = {"submit", wl, "--gateway", gw, "--token", TOKEN, "--timeout", "30",
+                          NULL};
+    spawn_weft_logged(log, args);
+    rpc_client_t rd;
+    submit_connects(lfd, &rd);
+    cr_assert_eq(submit_registers(&rd), 0);
+    rpc_client_destroy(&rd); /* lost before the ack */
+    submit_connects(lfd, &rd);
+    cr_assert_eq(submit_registers(&rd), 0);
+    send_raw_message(rd.fd, "ack", 2, ack_body, &(ack_t){0, true});
+    send_raw_message(rd.fd, "job_done", 2, job_done_body, &(job_done_t){7, 100.0});
+    int st = submit_exits(log, out, sizeof out);
+    rpc_client_destroy(&rd);
+    close(lfd);
+    cr_assert_eq(st, 0, "exit status %d: %s", st, out);
+    cr_assert(strstr(out, "job 7 registered\n"), "%s", out);
+    const char *done = strstr(out, "job 7 done: JCT ");
+    cr_assert(done, "%s", out);
+    double jct = strtod(done + strlen("job 7 done: JCT "), NULL);
+    cr_assert_lt(jct, 10, "JCT %g s, the gateway's: %s", jct, out);
+    unlink(wl);
+    unlink(log);
+}
+
 /* -------------------------------------------------- metrics and secrets */
 
 /* The metrics text of a gateway whose counters are known: every family
