@@ -3971,6 +3971,60 @@ Test(gateway, submit_times_its_own_job_though_the_ack_of_its_second_try_says_dup
     unlink(log);
 }
 
+/* Occurrences of want in text. */
+static int count_in(const char *text, const char *want)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, want)); p++)
+        n++;
+    return n;
+}
+
+/* A job_done twice for one job: a gateway sends one to every client once
+ * a job has finished, and one more to a client that watches it in between
+ * (after a reconnect, or an ack that says "dup"). weft submit counts the
+ * job once: it prints it once and still waits for the other job, rather
+ * than ending as if both had finished. */
+Test(gateway, submit_counts_a_job_done_twice_once, .fini = stop_agent_and_server,
+     .timeout = 60)
+{
+    char wl[64], log[64], gw[32], out[4096];
+    snprintf(wl, sizeof wl, "/tmp/weft-submit-twice-%d.weft", (int)getpid());
+    snprintf(log, sizeof log, "/tmp/weft-submit-twice-%d.out", (int)getpid());
+    write_text(wl, "weft-workload 1\nports 2\njob 7 0 1 0 1\ncoflow 1 0 1 -\n0 1 1000\n"
+                   "job 8 0 1 0 1\ncoflow 1 0 1 -\n1 0 1000\nend 2\n");
+    int port, lfd = listen_loopback(&port);
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", port);
+    const char *args[] = {"submit", wl, "--gateway", gw, "--token", TOKEN, "--timeout", "30",
+                          NULL};
+    spawn_weft_logged(log, args);
+    rpc_client_t rd;
+    submit_connects(lfd, &rd);
+    for (int i = 0; i < 2; i++) {
+        int64_t seq = submit_registers(&rd);
+        send_raw_message(rd.fd, "ack", 2, ack_body, &(ack_t){seq, false});
+    }
+    for (int i = 0; i < 2; i++)
+        send_raw_message(rd.fd, "job_done", 2, job_done_body, &(job_done_t){7, 0.5});
+    usleep(300000);
+    int st = 0;
+    if (waitpid(agent_pid, &st, WNOHANG) == agent_pid) {
+        agent_pid = 0;
+        out[read_file(log, out, sizeof out - 1)] = 0;
+        cr_assert_fail("weft submit ended before job 8 finished: %s", out);
+    }
+    send_raw_message(rd.fd, "job_done", 2, job_done_body, &(job_done_t){8, 0.5});
+    st = submit_exits(log, out, sizeof out);
+    rpc_client_destroy(&rd);
+    close(lfd);
+    cr_assert_eq(st, 0, "exit status %d: %s", st, out);
+    cr_assert_eq(count_in(out, "job 7 done: "), 1, "%s", out);
+    cr_assert_eq(count_in(out, "job 8 done: "), 1, "%s", out);
+    cr_assert(strstr(out, "2 jobs, average JCT "), "%s", out);
+    unlink(wl);
+    unlink(log);
+}
+
 /* -------------------------------------------------- metrics and secrets */
 
 /* The metrics text of a gateway whose counters are known: every family
