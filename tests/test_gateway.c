@@ -4025,6 +4025,42 @@ Test(gateway, submit_counts_a_job_done_twice_once, .fini = stop_agent_and_server
     unlink(log);
 }
 
+/* rpc_submit_run's timeout_s of 0 is its default of 600 s (rpc/client.h),
+ * not a time already past: a caller that leaves it unset gets its job
+ * registered and waited for. (weft submit always passes one: --timeout,
+ * 600 unless given.) The run is a child process; the test is its gateway. */
+Test(gateway, submit_run_without_a_timeout_waits_its_default, .fini = stop_agent_and_server,
+     .timeout = 60)
+{
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 2);
+    cr_assert_eq(coflow_workload_add_job(&wl, 7, 0, 1, 0), WEFT_OK);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 1, 1000);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    int port, lfd = listen_loopback(&port);
+    agent_pid = fork();
+    cr_assert(agent_pid >= 0);
+    if (agent_pid == 0) {
+        rpc_submit_opts_t o = {.gateway_host = "127.0.0.1", .gateway_port = port,
+                               .token = TOKEN};
+        double jct;
+        _exit(rpc_submit_run(&o, &wl, &jct) == WEFT_OK ? 0 : 1);
+    }
+    rpc_client_t rd;
+    submit_connects(lfd, &rd);
+    cr_assert_eq(submit_registers(&rd), 0);
+    send_raw_message(rd.fd, "ack", 2, ack_body, &(ack_t){0, false});
+    send_raw_message(rd.fd, "job_done", 2, job_done_body, &(job_done_t){7, 0.5});
+    int st = 0;
+    cr_assert_eq(waitpid(agent_pid, &st, 0), agent_pid);
+    agent_pid = 0;
+    rpc_client_destroy(&rd);
+    close(lfd);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "rpc_submit_run: status %#x", st);
+    coflow_workload_destroy(&wl);
+}
+
 /* -------------------------------------------------- metrics and secrets */
 
 /* The metrics text of a gateway whose counters are known: every family
