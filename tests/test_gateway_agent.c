@@ -43,7 +43,10 @@
 
 /* ------------------------------------- a real agent and priority classes */
 
-static void server_scf_fair(void) { start_server4("--policy", "scf:fair", NULL, NULL); }
+static void server_scf_fair_120(void)
+{
+    start_server4("--policy", "scf:fair", "--port-rate", "120MB/s");
+}
 static void server_fifo_fair(void) { start_server4("--policy", "fifo:fair", NULL, NULL); }
 static void server_plain(void) { start_server(NULL, NULL); }
 
@@ -133,56 +136,71 @@ static void receiver_down(receiver_t *r)
     rpc_client_destroy(&r->cl);
 }
 
-/* job_done of jobs 10 and 11: their JCTs into arg[0], arg[1]. */
-static void two_jcts(const msgpack_object *m, void *arg)
+/* job_done of jobs 10, 11 and 12: their JCTs into arg[0], arg[1], arg[2]. */
+static void three_jcts(const msgpack_object *m, void *arg)
 {
     double *jct = arg, v;
     char type[32];
     int64_t id;
     const msgpack_object *o = rpc_map_get(m, "jct");
     if (!strcmp(rpc_msg_type(m, type, sizeof type), "job_done") &&
-        rpc_get_int(m, "job", 10, 11, &id) == WEFT_OK && o && rpc_obj_num(o, &v))
+        rpc_get_int(m, "job", 10, 12, &id) == WEFT_OK && o && rpc_obj_num(o, &v))
         jct[id - 10] = v;
 }
 
-/* Two jobs, each one flow from port 0 to port 1, reach a real `weft agent`
- * 0 whose only path to port 1 is a data connection this test reads at
- * 8 MB/s, far below the 1 Gbit/s the gateway allocates. Per-flow fair rates
- * give both flows the same rate, so only the priority classes can order
- * them on the shared connection. SCF puts the small job (registered second,
- * so announced to the agent after the big one) in class 0: served in class
- * order, it finishes in about a quarter of the big one's time; an agent
- * serving in arrival order would finish the big one first. */
-Test(gateway_agent, classes_order_flows_sharing_a_slow_connection, .init = server_scf_fair,
+/* Three jobs, each one flow from port 0 to port 1, reach a real `weft
+ * agent` 0 whose only path to port 1 is a data connection this test reads
+ * at 80 MB/s (fast enough that the few MB the sockets buffer soon fill).
+ * Per-flow fair rates give each flow a third of the gateway's 120 MB/s
+ * port, 40 MB/s, so the classes order them on the shared connection, and
+ * the flow of class 0, paced at its rate, leaves half of the connection
+ * to the next class. SCF puts the small job (60 MB) in class 0, the
+ * medium one (70 MB) in 1 and the big one (160 MB) in 2. The big one is
+ * registered first and announced alone, the other two once its first MB
+ * is read. Served in class order, the medium job takes the 40 MB/s the
+ * small one leaves and finishes at about 1.7 s, just after the small one
+ * (1.5 s), and the big one last. An agent serving in arrival order, or
+ * telling classes 1 and 2 apart no better than that, would give those
+ * 40 MB/s to the big one, and the medium job would take until about 2.7 s
+ * (2.3-2.5 s measured: the buffers). */
+Test(gateway_agent, classes_order_flows_sharing_a_slow_connection, .init = server_scf_fair_120,
      .fini = stop_agent_and_server, .timeout = 60)
 {
-    const double big = 24e6, small = 8e6, read_rate = 8e6;
+    const double size[3] = {160e6, 70e6, 60e6}, read_rate = 80e6; /* jobs 10, 11, 12 */
     receiver_t r;
     receiver_up(&r, 64 * 1024);
     start_agent0(NULL);
     coflow_workload_t wl;
     coflow_workload_init(&wl, 4);
-    coflow_workload_add_job(&wl, 10, 0, 1, 0);
-    coflow_workload_add_coflow(&wl, 1, 0);
-    coflow_workload_add_flow(&wl, 0, 1, big);
-    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
-    coflow_workload_add_job(&wl, 11, 0, 1, 0);
-    coflow_workload_add_coflow(&wl, 1, 0);
-    coflow_workload_add_flow(&wl, 0, 1, small);
-    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    for (int j = 0; j < 3; j++) {
+        coflow_workload_add_job(&wl, 10 + j, 0, 1, 0);
+        coflow_workload_add_coflow(&wl, 1, 0);
+        coflow_workload_add_flow(&wl, 0, 1, size[j]);
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    }
     cr_assert_eq(rpc_client_register(&r.cl, 0, &wl, 0), WEFT_OK);
-    cr_assert_eq(rpc_client_register(&r.cl, 1, &wl, 1), WEFT_OK);
     cr_assert_eq(rpc_client_flush(&r.cl), WEFT_OK);
-    double jct[2] = {-1, -1}, t0 = weft_mono_s();
-    while ((jct[0] < 0 || jct[1] < 0) && weft_mono_s() - t0 < 40) /* at read_rate since t0 */
-        receiver_step(&r, read_rate * (weft_mono_s() - t0) - r.read_total, two_jcts, jct);
+    double jct[3] = {-1, -1, -1}, t0 = weft_mono_s();
+    bool all_registered = false;
+    while ((jct[0] < 0 || jct[1] < 0 || jct[2] < 0) && weft_mono_s() - t0 < 40) {
+        receiver_step(&r, read_rate * (weft_mono_s() - t0) - r.read_total, three_jcts, jct);
+        if (!all_registered && r.read_total >= 1e6) {
+            all_registered = true;
+            for (int j = 1; j < 3; j++)
+                cr_assert_eq(rpc_client_register(&r.cl, j, &wl, (size_t)j), WEFT_OK);
+            cr_assert_eq(rpc_client_flush(&r.cl), WEFT_OK);
+        }
+    }
     receiver_down(&r);
     coflow_workload_destroy(&wl);
-    cr_assert(jct[0] > 0 && jct[1] > 0, "jobs not done in 40 s (JCTs %g, %g)", jct[0], jct[1]);
-    /* Class order: small at about small/read_rate = 1 s, big at about 4 s;
-     * arrival order would give big at 3 s and small at 4 s. */
-    cr_assert_lt(jct[1], 0.6 * jct[0], "small job (class 0) %.3f s, big job %.3f s", jct[1],
+    cr_assert(jct[0] > 0 && jct[1] > 0 && jct[2] > 0, "jobs not done in 40 s (JCTs %g, %g, %g)",
+              jct[0], jct[1], jct[2]);
+    /* JCTs from registration: small 1.5, medium 1.7, big 3.6 s in class
+       order; small 1.5, medium 2.3-2.5 s with classes 1 and 2 tied */
+    cr_assert_lt(jct[2], 0.6 * jct[0], "small job (class 0) %.3f s, big job %.3f s", jct[2],
                  jct[0]);
+    cr_assert_lt(jct[1], 1.35 * jct[2], "medium job (class 1) %.3f s, small job %.3f s", jct[1],
+                 jct[2]);
 }
 
 static void count_done(const msgpack_object *m, void *arg)
@@ -2157,6 +2175,83 @@ Test(gateway_agent, a_flow_to_a_stopped_receiver_is_not_done_until_it_reads,
     snprintf(acked, sizeof acked, "flow %llu: all 50000 bytes sent, acknowledged by agent 1",
              (unsigned long long)fid);
     cr_assert(file_has(ack_log[0], acked), "agent 0 did not log '%s'", acked);
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
+}
+
+/* The line number in the file at path of its first line holding needle
+ * (0 if none). */
+static int line_number_of(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "cannot open %s", path);
+    char line[512];
+    int n = 0, at = 0;
+    while (!at && fgets(line, sizeof line, f)) {
+        n++;
+        if (strstr(line, needle))
+            at = n;
+    }
+    fclose(f);
+    return at;
+}
+
+/* Two flows from a real agent 0 to a real agent 1 at once, at per-flow
+ * fair rates: their bytes interleave on agent 0's one data connection to
+ * agent 1, and agent 1's counts of what it read must be credited to each
+ * flow in the order its bytes were written. Both jobs finish, and agent 0
+ * logs each flow acknowledged at its own size. Credit for one flow's bytes
+ * given to the other (capped at what the other sent) would leave the first
+ * unfinished for good. */
+Test(gateway_agent, flows_sharing_a_data_connection_are_each_credited_their_own_bytes,
+     .init = server_fifo_fair, .fini = stop_ack_test, .timeout = 40)
+{
+    const double size[2] = {30e6, 20e6};
+    name_ack_logs();
+    ack_agents[1] = spawn_agent_v("1", ack_log[1]);
+    ack_agents[0] = spawn_agent_v("0", ack_log[0]);
+    rpc_client_t cl;
+    client_with_agents(&cl, 2);
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    for (int j = 0; j < 2; j++) {
+        coflow_workload_add_job(&wl, j, 0, 1, 0);
+        coflow_workload_add_coflow(&wl, 1, 0);
+        coflow_workload_add_flow(&wl, 0, 1, size[j]);
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    }
+    bool dup, done[2] = {false, false};
+    uint64_t fid[2];
+    for (size_t j = 0; j < 2; j++)
+        fid[j] = register_job(&cl, &wl, j, &dup);
+    for (double until = weft_mono_s() + 20; !(done[0] && done[1]) && weft_mono_s() < until;) {
+        const msgpack_object *m;
+        int r = rpc_client_wait(&cl, until - weft_mono_s(), &m);
+        cr_assert_geq(r, 0, "client connection: %s", weft_last_error());
+        char t[32];
+        int64_t id;
+        if (r == 1 && !strcmp(rpc_msg_type(m, t, sizeof t), "job_done") &&
+            rpc_get_int(m, "job", 0, 1, &id) == WEFT_OK)
+            done[id] = true;
+    }
+    cr_assert(done[0] && done[1], "jobs done in 20 s: 0 %s, 1 %s", done[0] ? "yes" : "no",
+              done[1] ? "yes" : "no");
+    int first_end = 0;
+    for (int j = 0; j < 2; j++) {
+        char acked[96];
+        snprintf(acked, sizeof acked, "flow %llu: all %.0f bytes sent, acknowledged by agent 1",
+                 (unsigned long long)fid[j], size[j]);
+        int at = line_number_of(ack_log[0], acked);
+        cr_assert(at, "agent 0 did not log '%s'", acked);
+        first_end = !first_end || at < first_end ? at : first_end;
+    }
+    for (int j = 0; j < 2; j++) { /* they shared the connection */
+        char sending[64];
+        snprintf(sending, sizeof sending, "flow %llu: sending", (unsigned long long)fid[j]);
+        int at = line_number_of(ack_log[0], sending);
+        cr_assert(at && at < first_end, "flow %llu did not start before the first one ended",
+                  (unsigned long long)fid[j]);
+    }
     rpc_client_destroy(&cl);
     coflow_workload_destroy(&wl);
 }
