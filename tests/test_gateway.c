@@ -4061,6 +4061,137 @@ Test(gateway, submit_run_without_a_timeout_waits_its_default, .fini = stop_agent
     coflow_workload_destroy(&wl);
 }
 
+/* The test's data listener as port 1's agent, which does not ack. */
+static void peers_body(msgpack_packer *pk, const void *arg)
+{
+    rpc_pack_cstr(pk, "peers"), msgpack_pack_array(pk, 1);
+    msgpack_pack_array(pk, 3);
+    msgpack_pack_uint64(pk, 1), rpc_pack_cstr(pk, "127.0.0.1");
+    msgpack_pack_uint64(pk, *(const uint16_t *)arg);
+    rpc_pack_cstr(pk, "acks"), msgpack_pack_array(pk, 1), msgpack_pack_uint64(pk, 0);
+}
+
+/* A schedule announcing flows [first, first + n) to port 1, 1000 bytes
+ * each, at 1 GB/s, class 0. */
+typedef struct {
+    uint64_t first, n;
+} flow_range_t;
+
+static void range_body(msgpack_packer *pk, const void *arg)
+{
+    const flow_range_t *r = arg;
+    rpc_pack_cstr(pk, "new"), msgpack_pack_array(pk, (uint32_t)r->n);
+    for (uint64_t f = r->first; f < r->first + r->n; f++) {
+        msgpack_pack_array(pk, 4);
+        msgpack_pack_uint64(pk, f), msgpack_pack_uint64(pk, 1);
+        msgpack_pack_double(pk, 1000), msgpack_pack_double(pk, 0);
+    }
+    rpc_pack_cstr(pk, "flows"), msgpack_pack_array(pk, (uint32_t)r->n);
+    for (uint64_t f = r->first; f < r->first + r->n; f++) {
+        msgpack_pack_array(pk, 3);
+        msgpack_pack_uint64(pk, f), msgpack_pack_double(pk, 1e9), msgpack_pack_uint64(pk, 0);
+    }
+}
+
+/* Reads the agent's frames on rd for up to s seconds, draining the data
+ * connection (accepted on dl into *dfd), until a done message names flow
+ * fid; returns its seq, or -1. Each flow a done names is counted in
+ * *n_done. */
+static int64_t wait_done_of(rpc_client_t *rd, int dl, int *dfd, uint64_t fid, double s,
+                            size_t *n_done)
+{
+    for (double until = weft_mono_s() + s; weft_mono_s() < until;) {
+        char sink[65536];
+        if (*dfd < 0)
+            *dfd = accept4(dl, NULL, NULL, SOCK_NONBLOCK);
+        while (*dfd >= 0 && recv(*dfd, sink, sizeof sink, 0) > 0)
+            ;
+        const msgpack_object *m;
+        int r = rpc_client_wait(rd, 0.02, &m);
+        cr_assert_geq(r, 0, "the agent's connection: %s", weft_last_error());
+        char type[32];
+        const msgpack_object_array *fl;
+        int64_t seq;
+        if (r != 1 || strcmp(rpc_msg_type(m, type, sizeof type), "done"))
+            continue;
+        cr_assert(rpc_get_array(m, "flows", &fl) == WEFT_OK &&
+                  rpc_get_int(m, "seq", INT64_MIN, INT64_MAX, &seq) == WEFT_OK);
+        bool named = false;
+        for (uint32_t i = 0; i < fl->size; i++)
+            named |= fl->ptr[i].via.u64 == fid;
+        *n_done += fl->size;
+        if (named)
+            return seq;
+    }
+    return -1;
+}
+
+/* A flow an agent has sent whole but not yet reported (it reports once a
+ * second here) is kept when the gateway's acknowledgment of 100 earlier
+ * flows makes the agent forget those: it is reported at the next tick.
+ * Forgetting every flow that is done, acknowledged or not, would lose it,
+ * and its job would wait for it for good. The test plays the gateway and
+ * port 1's agent. */
+Test(gateway, an_agent_forgets_only_the_flows_the_gateway_acknowledged,
+     .fini = stop_agent_and_server, .timeout = 60)
+{
+    char log_path[64], gw[32];
+    snprintf(log_path, sizeof log_path, "/tmp/weft-agent-forget-%d.log", (int)getpid());
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
+        dl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), dfd = -1;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in da = sa;
+    socklen_t len = sizeof sa, dlen = sizeof da;
+    cr_assert(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+              listen(lfd, 4) == 0 && getsockname(lfd, (struct sockaddr *)&sa, &len) == 0);
+    cr_assert(dl >= 0 && bind(dl, (struct sockaddr *)&da, sizeof da) == 0 &&
+              listen(dl, 4) == 0 && getsockname(dl, (struct sockaddr *)&da, &dlen) == 0);
+    server_port = ntohs(sa.sin_port);
+    uint16_t dport = ntohs(da.sin_port);
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    agent_pid = fork();
+    cr_assert(agent_pid >= 0);
+    if (agent_pid == 0) {
+        dup2(open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600), 2);
+        const char *bin = getenv("WEFT_BIN");
+        execl(bin, bin, "agent", "--id", "0", "--gateway", gw, "--token", TOKEN, "--report",
+              "1", "-v", (char *)NULL);
+        _exit(127);
+    }
+    int fd = agent_connects(lfd, 2);
+    rpc_client_t rd;
+    rpc_client_init(&rd);
+    rd.fd = fd;
+    send_raw_message(fd, "peers", 2, peers_body, &dport);
+    flow_range_t first = {0, 100}, late = {100, 1};
+    send_raw_message(fd, "schedule", 2, range_body, &first);
+    size_t n_done = 0;
+    int64_t seq = wait_done_of(&rd, dl, &dfd, 99, 10, &n_done);
+    cr_assert_geq(seq, 0, "flow 99 was not reported done in 10 s");
+    cr_assert_eq(n_done, 100, "%zu flows reported done, not the first 100", n_done);
+    send_raw_message(fd, "schedule", 2, range_body, &late);
+    char log[16384];
+    double t0 = weft_mono_s();
+    do { /* flow 100 sent whole: reported at the next tick, a second later */
+        usleep(10000);
+        log[read_file(log_path, log, sizeof log - 1)] = 0;
+    } while (!strstr(log, "flow 100: all 1000 bytes sent") && weft_mono_s() - t0 < 10);
+    cr_assert(strstr(log, "flow 100: all 1000 bytes sent"), "%s", log);
+    send_raw_message(fd, "ack", 2, ack_body, &(ack_t){seq, false});
+    n_done = 0;
+    cr_assert_geq(wait_done_of(&rd, dl, &dfd, 100, 5, &n_done), 0,
+                  "flow 100 was not reported done once the first 100 were acknowledged");
+    log[read_file(log_path, log, sizeof log - 1)] = 0;
+    cr_assert(strstr(log, "forgot 100 flows the gateway acknowledged as done; 1 open"), "%s",
+              log);
+    rpc_client_destroy(&rd);
+    if (dfd >= 0)
+        close(dfd);
+    close(dl);
+    close(lfd);
+    unlink(log_path);
+}
+
 /* -------------------------------------------------- metrics and secrets */
 
 /* The metrics text of a gateway whose counters are known: every family
