@@ -2327,6 +2327,9 @@ ParameterizedTestParameters(gateway_agent, garbage_on_a_data_connection_counts_n
          "not a weft agent's acknowledgment"},
         {"a count going back", "weft-a1\n\0\0\0\0\0\0\x03\xe8\0\0\0\0\0\0\x01\xf4", 24, 1000,
          "acknowledged 500 bytes after 1000"},
+        /* each count the total so far: 3000 acknowledged, not 1000 + 3000 */
+        {"two counts, then back", "weft-a1\n\0\0\0\0\0\0\x03\xe8\0\0\0\0\0\0\x0b\xb8"
+         "\0\0\0\0\0\0\x07\xd0", 32, 3000, "acknowledged 2000 bytes after 3000"},
         /* 200001: one past all of the flow, which is all agent 0 wrote */
         {"past what was written", "weft-a1\n\0\0\0\0\0\x03\x0d\x41", 16, 0,
          "acknowledged 200001 bytes of the 200000 written"},
