@@ -4095,8 +4095,8 @@ static void range_body(msgpack_packer *pk, const void *arg)
 
 /* Reads the agent's frames on rd for up to s seconds, draining the data
  * connection (accepted on dl into *dfd), until a done message names flow
- * fid; returns its seq, or -1. Each flow a done names is counted in
- * *n_done. */
+ * fid (UINT64_MAX: none, s seconds of counting); returns its seq, or -1.
+ * Each flow a done names is counted in *n_done. */
 static int64_t wait_done_of(rpc_client_t *rd, int dl, int *dfd, uint64_t fid, double s,
                             size_t *n_done)
 {
@@ -4190,6 +4190,48 @@ Test(gateway, an_agent_forgets_only_the_flows_the_gateway_acknowledged,
     close(dl);
     close(lfd);
     unlink(log_path);
+}
+
+/* Completions an agent reported to a gateway that went away before it
+ * acknowledged them are reported again on the next connection (of the same
+ * epoch: the gateway may have died before it read them), not left as told:
+ * the flows' jobs would wait for them for good. The test plays the gateway
+ * and port 1's agent. */
+Test(gateway, an_agent_reports_again_the_completions_a_lost_gateway_did_not_acknowledge,
+     .fini = stop_agent_and_server, .timeout = 60)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
+        dl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), dfd = -1;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in da = sa;
+    socklen_t len = sizeof sa, dlen = sizeof da;
+    cr_assert(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+              listen(lfd, 4) == 0 && getsockname(lfd, (struct sockaddr *)&sa, &len) == 0);
+    cr_assert(dl >= 0 && bind(dl, (struct sockaddr *)&da, sizeof da) == 0 &&
+              listen(dl, 4) == 0 && getsockname(dl, (struct sockaddr *)&da, &dlen) == 0);
+    server_port = ntohs(sa.sin_port);
+    uint16_t dport = ntohs(da.sin_port);
+    start_agent0(NULL);
+    flow_range_t five = {0, 5};
+    for (int connection = 0; connection < 2; connection++) {
+        rpc_client_t rd;
+        rpc_client_init(&rd);
+        rd.fd = agent_connects(lfd, 2);
+        if (connection == 0) {
+            send_raw_message(rd.fd, "peers", 2, peers_body, &dport);
+            send_raw_message(rd.fd, "schedule", 2, range_body, &five);
+        }
+        size_t n_done = 0; /* flows 0-4, each once a connection */
+        for (double t0 = weft_mono_s(); n_done < 5 && weft_mono_s() - t0 < 10;)
+            wait_done_of(&rd, dl, &dfd, UINT64_MAX, 0.1, &n_done);
+        cr_assert_eq(n_done, 5, "connection %d: %zu of the 5 flows reported done", connection,
+                     n_done);
+        rpc_client_destroy(&rd); /* gone without an ack */
+    }
+    if (dfd >= 0)
+        close(dfd);
+    close(dl);
+    close(lfd);
 }
 
 /* -------------------------------------------------- metrics and secrets */
