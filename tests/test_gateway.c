@@ -3751,10 +3751,12 @@ Test(gateway, serve_learned_loads_its_model_or_stops_naming_it, .timeout = 30)
     stop_server();
 }
 
+/* A welcome: ports, then epoch (two numbers). */
 static void welcome_body(msgpack_packer *pk, const void *arg)
 {
-    rpc_pack_cstr(pk, "ports"), msgpack_pack_uint64(pk, *(const uint64_t *)arg);
-    rpc_pack_cstr(pk, "epoch"), msgpack_pack_uint64(pk, 1);
+    const uint64_t *v = arg;
+    rpc_pack_cstr(pk, "ports"), msgpack_pack_uint64(pk, v[0]);
+    rpc_pack_cstr(pk, "epoch"), msgpack_pack_uint64(pk, v[1]);
 }
 
 /* A schedule announcing flow fid (to port 1, of `bytes`, `sent` of them
@@ -3778,8 +3780,8 @@ static void schedule_body(msgpack_packer *pk, const void *arg)
 }
 
 /* The next connection the agent makes to lfd (10 s at most), its hello
- * read, a welcome of `ports` ports sent. */
-static int agent_connects(int lfd, uint64_t ports)
+ * read, a welcome of `ports` ports and the given epoch sent. */
+static int agent_connects_at(int lfd, uint64_t ports, uint64_t epoch)
 {
     struct pollfd p = {lfd, POLLIN, 0};
     cr_assert_eq(poll(&p, 1, 10000), 1, "the agent did not connect");
@@ -3794,8 +3796,14 @@ static int agent_connects(int lfd, uint64_t ports)
     cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "hello");
     hello.fd = -1; /* the test keeps the socket */
     rpc_client_destroy(&hello);
-    send_raw_message(fd, "welcome", 2, welcome_body, &ports);
+    const uint64_t welcome[2] = {ports, epoch};
+    send_raw_message(fd, "welcome", 2, welcome_body, welcome);
     return fd;
+}
+
+static int agent_connects(int lfd, uint64_t ports)
+{
+    return agent_connects_at(lfd, ports, 1);
 }
 
 /* A real weft agent given a flow it cannot pace (a negative or zero size,
@@ -3873,8 +3881,8 @@ static void submit_connects(int lfd, rpc_client_t *rd)
     char type[32];
     cr_assert_eq(rpc_client_wait(rd, 10, &m), 1, "no hello");
     cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "hello");
-    uint64_t ports = 2;
-    send_raw_message(fd, "welcome", 2, welcome_body, &ports);
+    const uint64_t welcome[2] = {2, 1}; /* ports, epoch */
+    send_raw_message(fd, "welcome", 2, welcome_body, welcome);
 }
 
 /* The next frame weft submit sends on rd but pings (10 s at most): a
@@ -4061,14 +4069,21 @@ Test(gateway, submit_run_without_a_timeout_waits_its_default, .fini = stop_agent
     coflow_workload_destroy(&wl);
 }
 
-/* The test's data listener as port 1's agent, which does not ack. */
+/* The test's data listener as port 1's agent: its port, and the version
+ * of the acknowledgment it speaks (0: none). */
+typedef struct {
+    uint16_t port;
+    int acks;
+} test_peer_t;
+
 static void peers_body(msgpack_packer *pk, const void *arg)
 {
+    const test_peer_t *p = arg;
     rpc_pack_cstr(pk, "peers"), msgpack_pack_array(pk, 1);
     msgpack_pack_array(pk, 3);
-    msgpack_pack_uint64(pk, 1), rpc_pack_cstr(pk, "127.0.0.1");
-    msgpack_pack_uint64(pk, *(const uint16_t *)arg);
-    rpc_pack_cstr(pk, "acks"), msgpack_pack_array(pk, 1), msgpack_pack_uint64(pk, 0);
+    msgpack_pack_uint64(pk, 1), rpc_pack_cstr(pk, "127.0.0.1"), msgpack_pack_uint64(pk, p->port);
+    rpc_pack_cstr(pk, "acks"), msgpack_pack_array(pk, 1);
+    msgpack_pack_uint64(pk, (uint64_t)p->acks);
 }
 
 /* A schedule announcing flows [first, first + n) to port 1, 1000 bytes
@@ -4094,15 +4109,16 @@ static void range_body(msgpack_packer *pk, const void *arg)
 }
 
 /* Reads the agent's frames on rd for up to s seconds, draining the data
- * connection (accepted on dl into *dfd), until a done message names flow
- * fid (UINT64_MAX: none, s seconds of counting); returns its seq, or -1.
- * Each flow a done names is counted in *n_done. */
+ * connection (accepted on dl, unless -1, into *dfd), until a done message
+ * names flow fid (UINT64_MAX: none, s seconds of counting); returns its
+ * seq, or -1. Each flow a done names is counted in *n_done. */
 static int64_t wait_done_of(rpc_client_t *rd, int dl, int *dfd, uint64_t fid, double s,
                             size_t *n_done)
 {
     for (double until = weft_mono_s() + s; weft_mono_s() < until;) {
         char sink[65536];
-        if (*dfd < 0)
+        struct pollfd lp = {dl, POLLIN, 0};
+        if (*dfd < 0 && dl >= 0 && poll(&lp, 1, 0) == 1)
             *dfd = accept4(dl, NULL, NULL, SOCK_NONBLOCK);
         while (*dfd >= 0 && recv(*dfd, sink, sizeof sink, 0) > 0)
             ;
@@ -4147,7 +4163,7 @@ Test(gateway, an_agent_forgets_only_the_flows_the_gateway_acknowledged,
     cr_assert(dl >= 0 && bind(dl, (struct sockaddr *)&da, sizeof da) == 0 &&
               listen(dl, 4) == 0 && getsockname(dl, (struct sockaddr *)&da, &dlen) == 0);
     server_port = ntohs(sa.sin_port);
-    uint16_t dport = ntohs(da.sin_port);
+    test_peer_t plain = {ntohs(da.sin_port), 0};
     snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
     agent_pid = fork();
     cr_assert(agent_pid >= 0);
@@ -4162,7 +4178,7 @@ Test(gateway, an_agent_forgets_only_the_flows_the_gateway_acknowledged,
     rpc_client_t rd;
     rpc_client_init(&rd);
     rd.fd = fd;
-    send_raw_message(fd, "peers", 2, peers_body, &dport);
+    send_raw_message(fd, "peers", 2, peers_body, &plain);
     flow_range_t first = {0, 100}, late = {100, 1};
     send_raw_message(fd, "schedule", 2, range_body, &first);
     size_t n_done = 0;
@@ -4210,7 +4226,7 @@ Test(gateway, an_agent_reports_again_the_completions_a_lost_gateway_did_not_ackn
     cr_assert(dl >= 0 && bind(dl, (struct sockaddr *)&da, sizeof da) == 0 &&
               listen(dl, 4) == 0 && getsockname(dl, (struct sockaddr *)&da, &dlen) == 0);
     server_port = ntohs(sa.sin_port);
-    uint16_t dport = ntohs(da.sin_port);
+    test_peer_t plain = {ntohs(da.sin_port), 0};
     start_agent0(NULL);
     flow_range_t five = {0, 5};
     for (int connection = 0; connection < 2; connection++) {
@@ -4218,7 +4234,7 @@ Test(gateway, an_agent_reports_again_the_completions_a_lost_gateway_did_not_ackn
         rpc_client_init(&rd);
         rd.fd = agent_connects(lfd, 2);
         if (connection == 0) {
-            send_raw_message(rd.fd, "peers", 2, peers_body, &dport);
+            send_raw_message(rd.fd, "peers", 2, peers_body, &plain);
             send_raw_message(rd.fd, "schedule", 2, range_body, &five);
         }
         size_t n_done = 0; /* flows 0-4, each once a connection */
@@ -4232,6 +4248,97 @@ Test(gateway, an_agent_reports_again_the_completions_a_lost_gateway_did_not_ackn
         close(dfd);
     close(dl);
     close(lfd);
+}
+
+/* Reads n bytes of the blocking socket fd (5 s at most); false if fewer
+ * came. */
+static bool read_bytes(int fd, size_t n)
+{
+    char buf[65536];
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    while (n) {
+        ssize_t r = recv(fd, buf, n < sizeof buf ? n : sizeof buf, 0);
+        if (r <= 0)
+            return false;
+        n -= (size_t)r;
+    }
+    return true;
+}
+
+/* Writes an acknowledgment count (8 bytes, big-endian) on fd. */
+static void send_count(int fd, uint64_t v)
+{
+    unsigned char b[8];
+    for (int k = 0; k < 8; k++)
+        b[k] = (unsigned char)(v >> (56 - 8 * k));
+    cr_assert_eq(send(fd, b, 8, MSG_NOSIGNAL), 8);
+}
+
+/* Bytes in flight when the gateway loses its state belong to no flow: an
+ * agent that wrote flow 0's 100,000 bytes on its data connection, unread
+ * by the acknowledgment, meets a gateway of a new epoch (it started
+ * without the journal), drops its flows and is given a new flow 0, which
+ * it writes on the same connection. The receiver's count of the first
+ * 100,000 bytes must not finish the new flow 0, whose bytes it has not
+ * acknowledged; its count of all 200,000 does. And the agent drops its
+ * flows for that epoch once: connected again to the same gateway, it keeps
+ * them. The test plays the gateway and port 1's agent (acknowledging, in
+ * version 2). */
+Test(gateway, an_agent_forgets_the_flows_of_a_lost_epoch_once, .fini = stop_agent_and_server,
+     .timeout = 60)
+{
+    char log_path[64], log[16384];
+    snprintf(log_path, sizeof log_path, "/tmp/weft-agent-epoch-%d.log", (int)getpid());
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
+        dl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in da = sa;
+    socklen_t len = sizeof sa, dlen = sizeof da;
+    cr_assert(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+              listen(lfd, 4) == 0 && getsockname(lfd, (struct sockaddr *)&sa, &len) == 0);
+    cr_assert(dl >= 0 && bind(dl, (struct sockaddr *)&da, sizeof da) == 0 &&
+              listen(dl, 4) == 0 && getsockname(dl, (struct sockaddr *)&da, &dlen) == 0);
+    server_port = ntohs(sa.sin_port);
+    test_peer_t acking = {ntohs(da.sin_port), 2};
+    start_agent0(log_path);
+    one_flow_t flow0 = {0, 100000, 0, 1e9};
+    rpc_client_t rd;
+    rpc_client_init(&rd);
+    rd.fd = agent_connects_at(lfd, 2, 1);
+    send_raw_message(rd.fd, "peers", 2, peers_body, &acking);
+    send_raw_message(rd.fd, "schedule", 2, schedule_body, &flow0);
+    int dfd = accept(dl, NULL, NULL);
+    cr_assert(dfd >= 0);
+    cr_assert(read_bytes(dfd, 24 + 100000), "the first flow 0 did not arrive whole");
+    rpc_client_destroy(&rd); /* the gateway goes */
+    rpc_client_init(&rd);
+    rd.fd = agent_connects_at(lfd, 2, 2); /* and comes back without its journal */
+    send_raw_message(rd.fd, "schedule", 2, schedule_body, &flow0);
+    cr_assert(read_bytes(dfd, 100000), "the new flow 0 did not arrive whole");
+    cr_assert_eq(send(dfd, "weft-a2\n", 8, MSG_NOSIGNAL), 8);
+    send_count(dfd, 100000);
+    size_t n_done = 0;
+    cr_assert_lt(wait_done_of(&rd, -1, &(int){-1}, 0, 0.5, &n_done), 0,
+                 "the new flow 0 was reported done for the bytes of the one before");
+    send_count(dfd, 200000);
+    cr_assert_geq(wait_done_of(&rd, -1, &(int){-1}, 0, 5, &n_done), 0,
+                  "the new flow 0 was not reported done once its bytes were acknowledged");
+    rpc_client_destroy(&rd); /* a lost connection to the same gateway */
+    rpc_client_init(&rd);
+    rd.fd = agent_connects_at(lfd, 2, 2);
+    usleep(200 * 1000);
+    log[read_file(log_path, log, sizeof log - 1)] = 0;
+    const char *lost = "the gateway lost its state";
+    char *first = strstr(log, lost);
+    cr_assert(first, "%s", log);
+    cr_assert(!strstr(first + 1, lost), "the agent dropped its flows twice for one epoch:\n%s",
+              log);
+    rpc_client_destroy(&rd);
+    close(dfd);
+    close(dl);
+    close(lfd);
+    unlink(log_path);
 }
 
 /* -------------------------------------------------- metrics and secrets */
