@@ -4341,6 +4341,50 @@ Test(gateway, an_agent_forgets_the_flows_of_a_lost_epoch_once, .fini = stop_agen
     unlink(log_path);
 }
 
+/* A flow of 1 byte is sent (its last byte is not too small to write), and
+ * once the gateway has acknowledged its end, a gateway restarted from an
+ * older journal that announces it again (as unsent) is told it ended, on
+ * the new connection: the flow's job would wait for it for good. The test
+ * plays the gateway and port 1's agent. */
+Test(gateway, an_agent_tells_an_older_journal_that_a_one_byte_flow_ended,
+     .fini = stop_agent_and_server, .timeout = 60)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
+        dl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), dfd = -1;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in da = sa;
+    socklen_t len = sizeof sa, dlen = sizeof da;
+    cr_assert(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+              listen(lfd, 4) == 0 && getsockname(lfd, (struct sockaddr *)&sa, &len) == 0);
+    cr_assert(dl >= 0 && bind(dl, (struct sockaddr *)&da, sizeof da) == 0 &&
+              listen(dl, 4) == 0 && getsockname(dl, (struct sockaddr *)&da, &dlen) == 0);
+    server_port = ntohs(sa.sin_port);
+    test_peer_t plain = {ntohs(da.sin_port), 0};
+    start_agent0(NULL);
+    one_flow_t one_byte = {0, 1, 0, 1e9};
+    rpc_client_t rd;
+    rpc_client_init(&rd);
+    rd.fd = agent_connects(lfd, 2);
+    send_raw_message(rd.fd, "peers", 2, peers_body, &plain);
+    send_raw_message(rd.fd, "schedule", 2, schedule_body, &one_byte);
+    size_t n_done = 0;
+    int64_t seq = wait_done_of(&rd, dl, &dfd, 0, 5, &n_done);
+    cr_assert_geq(seq, 0, "the flow of 1 byte was not reported done in 5 s");
+    send_raw_message(rd.fd, "ack", 2, ack_body, &(ack_t){seq, false});
+    usleep(100 * 1000);
+    rpc_client_destroy(&rd); /* the gateway goes, and its journal had not the end */
+    rpc_client_init(&rd);
+    rd.fd = agent_connects(lfd, 2);
+    send_raw_message(rd.fd, "schedule", 2, schedule_body, &one_byte);
+    cr_assert_geq(wait_done_of(&rd, dl, &dfd, 0, 5, &n_done), 0,
+                  "the flow's end was not told again to the gateway that announced it again");
+    rpc_client_destroy(&rd);
+    if (dfd >= 0)
+        close(dfd);
+    close(dl);
+    close(lfd);
+}
+
 /* -------------------------------------------------- metrics and secrets */
 
 /* The metrics text of a gateway whose counters are known: every family
