@@ -2574,6 +2574,26 @@ Test(gateway_agent, a_receiver_counts_each_byte_of_a_stream_once, .init = server
     cr_assert_eq(bytes_received(&ack_agents[1], ack_log[1]), N + N / 2 + N);
 }
 
+/* A receiver keeps where at most 2,048 streams reached, the one used
+ * least recently forgotten: stream 1's first 1,000 bytes, one byte on each
+ * of 2,048 other streams, then stream 1's first 1,000 bytes again, which
+ * count again (where it reached was forgotten), and once more, which do
+ * not (it is known again). Forgetting the one used most recently, or
+ * keeping them all (past the table), or counting a connection into the
+ * stream its slot held before, would count 3,048 bytes or fewer. */
+Test(gateway_agent, a_receiver_forgets_the_stream_used_least_recently, .init = server_plain,
+     .fini = stop_ack_test, .timeout = 60)
+{
+    int port = real_agent1();
+    send_on_stream(port, 1, 0, 1000);
+    for (uint64_t sid = 2; sid < 2 + 2048; sid++)
+        send_on_stream(port, sid, 0, 1);
+    send_on_stream(port, 1, 0, 1000);
+    send_on_stream(port, 1, 0, 1000);
+    usleep(100 * 1000); /* the agent reads the ends */
+    cr_assert_eq(bytes_received(&ack_agents[1], ack_log[1]), 1000 + 2048 + 1000);
+}
+
 /* A TCP relay between a sending agent and a receiving one, on a thread of
  * the test: it listens on a port the test announces to the gateway as
  * agent 1's data port, and forwards the connection the sender opens there
