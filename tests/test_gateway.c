@@ -4153,17 +4153,10 @@ Test(gateway, an_agent_forgets_only_the_flows_the_gateway_acknowledged,
 {
     char log_path[64], gw[32];
     snprintf(log_path, sizeof log_path, "/tmp/weft-agent-forget-%d.log", (int)getpid());
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
-        dl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), dfd = -1;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    struct sockaddr_in da = sa;
-    socklen_t len = sizeof sa, dlen = sizeof da;
-    cr_assert(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-              listen(lfd, 4) == 0 && getsockname(lfd, (struct sockaddr *)&sa, &len) == 0);
-    cr_assert(dl >= 0 && bind(dl, (struct sockaddr *)&da, sizeof da) == 0 &&
-              listen(dl, 4) == 0 && getsockname(dl, (struct sockaddr *)&da, &dlen) == 0);
-    server_port = ntohs(sa.sin_port);
-    test_peer_t plain = {ntohs(da.sin_port), 0};
+    /* the test's gateway port, and its data port as port 1's agent */
+    int data_port, lfd = listen_loopback(&server_port), dl = listen_loopback(&data_port);
+    int dfd = -1;
+    test_peer_t plain = {(uint16_t)data_port, 0};
     snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
     agent_pid = fork();
     cr_assert(agent_pid >= 0);
@@ -4217,17 +4210,10 @@ Test(gateway, an_agent_forgets_only_the_flows_the_gateway_acknowledged,
 Test(gateway, an_agent_reports_again_the_completions_a_lost_gateway_did_not_acknowledge,
      .fini = stop_agent_and_server, .timeout = 60)
 {
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
-        dl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), dfd = -1;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    struct sockaddr_in da = sa;
-    socklen_t len = sizeof sa, dlen = sizeof da;
-    cr_assert(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-              listen(lfd, 4) == 0 && getsockname(lfd, (struct sockaddr *)&sa, &len) == 0);
-    cr_assert(dl >= 0 && bind(dl, (struct sockaddr *)&da, sizeof da) == 0 &&
-              listen(dl, 4) == 0 && getsockname(dl, (struct sockaddr *)&da, &dlen) == 0);
-    server_port = ntohs(sa.sin_port);
-    test_peer_t plain = {ntohs(da.sin_port), 0};
+    /* the test's gateway port, and its data port as port 1's agent */
+    int data_port, lfd = listen_loopback(&server_port), dl = listen_loopback(&data_port);
+    int dfd = -1;
+    test_peer_t plain = {(uint16_t)data_port, 0};
     start_agent0(NULL);
     flow_range_t five = {0, 5};
     for (int connection = 0; connection < 2; connection++) {
@@ -4294,17 +4280,9 @@ Test(gateway, an_agent_forgets_the_flows_of_a_lost_epoch_once, .fini = stop_agen
 {
     char log_path[64], log[16384];
     snprintf(log_path, sizeof log_path, "/tmp/weft-agent-epoch-%d.log", (int)getpid());
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
-        dl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    struct sockaddr_in da = sa;
-    socklen_t len = sizeof sa, dlen = sizeof da;
-    cr_assert(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-              listen(lfd, 4) == 0 && getsockname(lfd, (struct sockaddr *)&sa, &len) == 0);
-    cr_assert(dl >= 0 && bind(dl, (struct sockaddr *)&da, sizeof da) == 0 &&
-              listen(dl, 4) == 0 && getsockname(dl, (struct sockaddr *)&da, &dlen) == 0);
-    server_port = ntohs(sa.sin_port);
-    test_peer_t acking = {ntohs(da.sin_port), 2};
+    /* the test's gateway port, and its data port as port 1's agent */
+    int data_port, lfd = listen_loopback(&server_port), dl = listen_loopback(&data_port);
+    test_peer_t acking = {(uint16_t)data_port, 2};
     start_agent0(log_path);
     one_flow_t flow0 = {0, 100000, 0, 1e9};
     rpc_client_t rd;
@@ -4353,17 +4331,10 @@ Test(gateway, an_agent_forgets_the_flows_of_a_lost_epoch_once, .fini = stop_agen
 Test(gateway, an_agent_tells_an_older_journal_that_a_one_byte_flow_ended,
      .fini = stop_agent_and_server, .timeout = 60)
 {
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
-        dl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), dfd = -1;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    struct sockaddr_in da = sa;
-    socklen_t len = sizeof sa, dlen = sizeof da;
-    cr_assert(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-              listen(lfd, 4) == 0 && getsockname(lfd, (struct sockaddr *)&sa, &len) == 0);
-    cr_assert(dl >= 0 && bind(dl, (struct sockaddr *)&da, sizeof da) == 0 &&
-              listen(dl, 4) == 0 && getsockname(dl, (struct sockaddr *)&da, &dlen) == 0);
-    server_port = ntohs(sa.sin_port);
-    test_peer_t plain = {ntohs(da.sin_port), 0};
+    /* the test's gateway port, and its data port as port 1's agent */
+    int data_port, lfd = listen_loopback(&server_port), dl = listen_loopback(&data_port);
+    int dfd = -1;
+    test_peer_t plain = {(uint16_t)data_port, 0};
     start_agent0(NULL);
     one_flow_t one_byte = {0, 1, 0, 1e9};
     rpc_client_t rd;
