@@ -203,6 +203,48 @@ Test(gateway_agent, classes_order_flows_sharing_a_slow_connection, .init = serve
                  jct[2]);
 }
 
+static void server_aalo_fair_60(void)
+{
+    start_server4("--policy", "aalo:fair", "--port-rate", "60MB/s");
+}
+
+/* Classes that change while no flow comes or goes reorder the flows: two
+ * jobs of one flow each, A (30 MB, registered first) and B (20 MB), from
+ * a real agent 0 over a data connection this test reads at 20 MB/s; fair
+ * rates of 30 MB/s each, so the classes decide. Under Aalo both start in
+ * queue 0, A first (FIFO); once A has sent 10 MiB it drops to queue 1 and
+ * B goes first, until B has sent 10 MiB too and follows A again. So A
+ * ends at about 2.0 s and B at 2.5 s; an agent that sorted its flows
+ * only when they came would send A whole first, A ending at 1.5 s. */
+Test(gateway_agent, a_class_change_reorders_the_flows_it_has, .init = server_aalo_fair_60,
+     .fini = stop_agent_and_server, .timeout = 60)
+{
+    const double size[2] = {30e6, 20e6}, read_rate = 20e6; /* jobs 10 (A), 11 (B) */
+    receiver_t r;
+    receiver_up(&r, 64 * 1024);
+    start_agent0(NULL);
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    for (int j = 0; j < 2; j++) {
+        coflow_workload_add_job(&wl, 10 + j, 0, 1, 0);
+        coflow_workload_add_coflow(&wl, 1, 0);
+        coflow_workload_add_flow(&wl, 0, 1, size[j]);
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    }
+    for (int j = 0; j < 2; j++)
+        cr_assert_eq(rpc_client_register(&r.cl, j, &wl, (size_t)j), WEFT_OK);
+    cr_assert_eq(rpc_client_flush(&r.cl), WEFT_OK);
+    double jct[3] = {-1, -1, -1}, t0 = weft_mono_s();
+    while ((jct[0] < 0 || jct[1] < 0) && weft_mono_s() - t0 < 40)
+        receiver_step(&r, read_rate * (weft_mono_s() - t0) - r.read_total, three_jcts, jct);
+    receiver_down(&r);
+    coflow_workload_destroy(&wl);
+    cr_assert(jct[0] > 0 && jct[1] > 0, "jobs not done in 40 s (JCTs %g, %g)", jct[0], jct[1]);
+    /* A/B: 0.8 reordered, 0.6 in arrival order */
+    cr_assert_gt(jct[0], 0.7 * jct[1], "A %.3f s, B %.3f s: A was sent whole first", jct[0],
+                 jct[1]);
+}
+
 static void count_done(const msgpack_object *m, void *arg)
 {
     char type[32];
