@@ -313,6 +313,16 @@ static bool file_has(const char *path, const char *needle)
     return found;
 }
 
+/* Waits up to timeout_s for a line of the file at path holding needle. */
+__attribute__((unused))
+static bool wait_file_has(const char *path, const char *needle, double timeout_s)
+{
+    for (double t0 = weft_mono_s(); weft_mono_s() - t0 < timeout_s; usleep(10 * 1000))
+        if (file_has(path, needle))
+            return true;
+    return false;
+}
+
 /* The line of the file at path that contains needle, into line[n]. */
 __attribute__((unused))
 static bool file_line(const char *path, const char *needle, char *line, size_t n)
@@ -436,10 +446,11 @@ static void stop_agent_and_server(void)
     stop_server();
 }
 
-/* Starts a real `weft agent --id 0` on the test's gateway; with log_path,
- * verbose, its stderr going there. */
+/* Starts a real `weft agent --id 0` on the test's gateway, with the option
+ * opt and its value val unless opt is NULL; with log_path, verbose, its
+ * stderr going there. */
 __attribute__((unused))
-static void start_agent0(const char *log_path)
+static void start_agent0_opt(const char *log_path, const char *opt, const char *val)
 {
     char gw[32];
     snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
@@ -451,10 +462,21 @@ static void start_agent0(const char *log_path)
             dup2(fd, 2);
         }
         const char *bin = getenv("WEFT_BIN");
-        execl(bin, bin, "agent", "--id", "0", "--gateway", gw, "--token", TOKEN,
-              log_path ? "-v" : NULL, (char *)NULL);
+        const char *argv[12] = {bin, "agent", "--id", "0", "--gateway", gw, "--token", TOKEN};
+        size_t n = 8;
+        if (opt)
+            argv[n++] = opt, argv[n++] = val;
+        if (log_path)
+            argv[n++] = "-v";
+        execv(bin, (char *const *)argv);
         _exit(127);
     }
+}
+
+__attribute__((unused))
+static void start_agent0(const char *log_path)
+{
+    start_agent0_opt(log_path, NULL, NULL);
 }
 
 /* Runs $WEFT_BIN with args (NULL-terminated), its stdout and stderr into

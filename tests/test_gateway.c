@@ -4108,22 +4108,60 @@ static void range_body(msgpack_packer *pk, const void *arg)
     }
 }
 
-/* Reads the agent's frames on rd for up to s seconds, draining the data
- * connection (accepted on dl, unless -1, into *dfd), until a done message
- * names flow fid (UINT64_MAX: none, s seconds of counting); returns its
- * seq, or -1. Each flow a done names is counted in *n_done. */
-static int64_t wait_done_of(rpc_client_t *rd, int dl, int *dfd, uint64_t fid, double s,
-                            size_t *n_done)
+/* The test as a stand-in gateway for a real `weft agent` 0 and as port 1's
+ * agent: its listeners, its side of the agent's gateway connection (rd)
+ * and, once taken, the agent's data connection to port 1 (data). */
+typedef struct {
+    int lfd, dl, data;
+    test_peer_t peer; /* what the peers message says of port 1 */
+    rpc_client_t rd;
+} stand_in_t;
+
+/* The listeners (the gateway's on server_port), port 1 acknowledging in
+ * version acks (0: none). */
+static void stand_in_up(stand_in_t *g, int acks)
+{
+    int data_port;
+    g->lfd = listen_loopback(&server_port);
+    g->dl = listen_loopback(&data_port);
+    g->peer = (test_peer_t){(uint16_t)data_port, acks};
+    g->data = -1;
+    rpc_client_init(&g->rd);
+}
+
+/* The agent's next gateway connection, welcomed in epoch (the one before,
+ * if any, closed first: the gateway went). */
+static void stand_in_welcome(stand_in_t *g, uint64_t epoch)
+{
+    rpc_client_destroy(&g->rd);
+    rpc_client_init(&g->rd);
+    g->rd.fd = agent_connects_at(g->lfd, 2, epoch);
+}
+
+static void stand_in_down(stand_in_t *g)
+{
+    rpc_client_destroy(&g->rd);
+    if (g->data >= 0)
+        close(g->data);
+    close(g->dl);
+    close(g->lfd);
+}
+
+/* Reads the agent's frames for up to s seconds, draining its data
+ * connection (taken once it connects), until a done message names flow
+ * fid (UINT64_MAX: none, s seconds of counting); returns its seq, or -1.
+ * Each flow a done names is counted in *n_done. */
+static int64_t wait_done_of(stand_in_t *g, uint64_t fid, double s, size_t *n_done)
 {
     for (double until = weft_mono_s() + s; weft_mono_s() < until;) {
         char sink[65536];
-        struct pollfd lp = {dl, POLLIN, 0};
-        if (*dfd < 0 && dl >= 0 && poll(&lp, 1, 0) == 1)
-            *dfd = accept4(dl, NULL, NULL, SOCK_NONBLOCK);
-        while (*dfd >= 0 && recv(*dfd, sink, sizeof sink, 0) > 0)
+        struct pollfd lp = {g->dl, POLLIN, 0};
+        if (g->data < 0 && poll(&lp, 1, 0) == 1)
+            g->data = accept(g->dl, NULL, NULL);
+        while (g->data >= 0 && recv(g->data, sink, sizeof sink, MSG_DONTWAIT) > 0)
             ;
         const msgpack_object *m;
-        int r = rpc_client_wait(rd, 0.02, &m);
+        int r = rpc_client_wait(&g->rd, 0.02, &m);
         cr_assert_geq(r, 0, "the agent's connection: %s", weft_last_error());
         char type[32];
         const msgpack_object_array *fl;
@@ -4146,58 +4184,34 @@ static int64_t wait_done_of(rpc_client_t *rd, int dl, int *dfd, uint64_t fid, do
  * second here) is kept when the gateway's acknowledgment of 100 earlier
  * flows makes the agent forget those: it is reported at the next tick.
  * Forgetting every flow that is done, acknowledged or not, would lose it,
- * and its job would wait for it for good. The test plays the gateway and
- * port 1's agent. */
+ * and its job would wait for it for good. */
 Test(gateway, an_agent_forgets_only_the_flows_the_gateway_acknowledged,
      .fini = stop_agent_and_server, .timeout = 60)
 {
-    char log_path[64], gw[32];
+    char log_path[64];
     snprintf(log_path, sizeof log_path, "/tmp/weft-agent-forget-%d.log", (int)getpid());
-    /* the test's gateway port, and its data port as port 1's agent */
-    int data_port, lfd = listen_loopback(&server_port), dl = listen_loopback(&data_port);
-    int dfd = -1;
-    test_peer_t plain = {(uint16_t)data_port, 0};
-    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
-    agent_pid = fork();
-    cr_assert(agent_pid >= 0);
-    if (agent_pid == 0) {
-        dup2(open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600), 2);
-        const char *bin = getenv("WEFT_BIN");
-        execl(bin, bin, "agent", "--id", "0", "--gateway", gw, "--token", TOKEN, "--report",
-              "1", "-v", (char *)NULL);
-        _exit(127);
-    }
-    int fd = agent_connects(lfd, 2);
-    rpc_client_t rd;
-    rpc_client_init(&rd);
-    rd.fd = fd;
-    send_raw_message(fd, "peers", 2, peers_body, &plain);
+    stand_in_t g;
+    stand_in_up(&g, 0);
+    start_agent0_opt(log_path, "--report", "1");
+    stand_in_welcome(&g, 1);
+    send_raw_message(g.rd.fd, "peers", 2, peers_body, &g.peer);
     flow_range_t first = {0, 100}, late = {100, 1};
-    send_raw_message(fd, "schedule", 2, range_body, &first);
+    send_raw_message(g.rd.fd, "schedule", 2, range_body, &first);
     size_t n_done = 0;
-    int64_t seq = wait_done_of(&rd, dl, &dfd, 99, 10, &n_done);
+    int64_t seq = wait_done_of(&g, 99, 10, &n_done);
     cr_assert_geq(seq, 0, "flow 99 was not reported done in 10 s");
     cr_assert_eq(n_done, 100, "%zu flows reported done, not the first 100", n_done);
-    send_raw_message(fd, "schedule", 2, range_body, &late);
-    char log[16384];
-    double t0 = weft_mono_s();
-    do { /* flow 100 sent whole: reported at the next tick, a second later */
-        usleep(10000);
-        log[read_file(log_path, log, sizeof log - 1)] = 0;
-    } while (!strstr(log, "flow 100: all 1000 bytes sent") && weft_mono_s() - t0 < 10);
-    cr_assert(strstr(log, "flow 100: all 1000 bytes sent"), "%s", log);
-    send_raw_message(fd, "ack", 2, ack_body, &(ack_t){seq, false});
+    send_raw_message(g.rd.fd, "schedule", 2, range_body, &late);
+    /* flow 100 sent whole: reported at the next tick, a second later */
+    cr_assert(wait_file_has(log_path, "flow 100: all 1000 bytes sent", 10),
+              "flow 100 was not sent in 10 s");
+    send_raw_message(g.rd.fd, "ack", 2, ack_body, &(ack_t){seq, false});
     n_done = 0;
-    cr_assert_geq(wait_done_of(&rd, dl, &dfd, 100, 5, &n_done), 0,
+    cr_assert_geq(wait_done_of(&g, 100, 5, &n_done), 0,
                   "flow 100 was not reported done once the first 100 were acknowledged");
-    log[read_file(log_path, log, sizeof log - 1)] = 0;
-    cr_assert(strstr(log, "forgot 100 flows the gateway acknowledged as done; 1 open"), "%s",
-              log);
-    rpc_client_destroy(&rd);
-    if (dfd >= 0)
-        close(dfd);
-    close(dl);
-    close(lfd);
+    cr_assert(file_has(log_path, "forgot 100 flows the gateway acknowledged as done; 1 open"),
+              "the agent did not forget the 100 flows acknowledged, and only those");
+    stand_in_down(&g);
     unlink(log_path);
 }
 
@@ -4205,39 +4219,30 @@ Test(gateway, an_agent_forgets_only_the_flows_the_gateway_acknowledged,
  * acknowledged them are reported again on the next connection (of the same
  * epoch: the gateway may have died before it read them), not left as told:
  * the flows' jobs would wait for them for good; and each once on a
- * connection, not at every report. The test plays the gateway and port 1's
- * agent. */
+ * connection, not at every report. */
 Test(gateway, an_agent_reports_again_the_completions_a_lost_gateway_did_not_acknowledge,
      .fini = stop_agent_and_server, .timeout = 60)
 {
-    /* the test's gateway port, and its data port as port 1's agent */
-    int data_port, lfd = listen_loopback(&server_port), dl = listen_loopback(&data_port);
-    int dfd = -1;
-    test_peer_t plain = {(uint16_t)data_port, 0};
+    stand_in_t g;
+    stand_in_up(&g, 0);
     start_agent0(NULL);
     flow_range_t five = {0, 5};
     for (int connection = 0; connection < 2; connection++) {
-        rpc_client_t rd;
-        rpc_client_init(&rd);
-        rd.fd = agent_connects(lfd, 2);
+        stand_in_welcome(&g, 1); /* the first gone without an ack */
         if (connection == 0) {
-            send_raw_message(rd.fd, "peers", 2, peers_body, &plain);
-            send_raw_message(rd.fd, "schedule", 2, range_body, &five);
+            send_raw_message(g.rd.fd, "peers", 2, peers_body, &g.peer);
+            send_raw_message(g.rd.fd, "schedule", 2, range_body, &five);
         }
         size_t n_done = 0; /* flows 0-4, each once a connection */
         for (double t0 = weft_mono_s(); n_done < 5 && weft_mono_s() - t0 < 10;)
-            wait_done_of(&rd, dl, &dfd, UINT64_MAX, 0.1, &n_done);
+            wait_done_of(&g, UINT64_MAX, 0.1, &n_done);
         cr_assert_eq(n_done, 5, "connection %d: %zu of the 5 flows reported done", connection,
                      n_done);
-        wait_done_of(&rd, dl, &dfd, UINT64_MAX, 0.3, &n_done); /* 30 reports later */
+        wait_done_of(&g, UINT64_MAX, 0.3, &n_done); /* 30 reports later */
         cr_assert_eq(n_done, 5, "connection %d: the 5 flows' ends told %zu times in all",
                      connection, n_done);
-        rpc_client_destroy(&rd); /* gone without an ack */
     }
-    if (dfd >= 0)
-        close(dfd);
-    close(dl);
-    close(lfd);
+    stand_in_down(&g);
 }
 
 /* Reads n bytes of the blocking socket fd (5 s at most); false if fewer
@@ -4273,42 +4278,34 @@ static void send_count(int fd, uint64_t v)
  * 100,000 bytes must not finish the new flow 0, whose bytes it has not
  * acknowledged; its count of all 200,000 does. And the agent drops its
  * flows for that epoch once: connected again to the same gateway, it keeps
- * them. The test plays the gateway and port 1's agent (acknowledging, in
- * version 2). */
+ * them. Port 1 acknowledges in version 2. */
 Test(gateway, an_agent_forgets_the_flows_of_a_lost_epoch_once, .fini = stop_agent_and_server,
      .timeout = 60)
 {
     char log_path[64], log[16384];
     snprintf(log_path, sizeof log_path, "/tmp/weft-agent-epoch-%d.log", (int)getpid());
-    /* the test's gateway port, and its data port as port 1's agent */
-    int data_port, lfd = listen_loopback(&server_port), dl = listen_loopback(&data_port);
-    test_peer_t acking = {(uint16_t)data_port, 2};
+    stand_in_t g;
+    stand_in_up(&g, 2);
     start_agent0(log_path);
     one_flow_t flow0 = {0, 100000, 0, 1e9};
-    rpc_client_t rd;
-    rpc_client_init(&rd);
-    rd.fd = agent_connects_at(lfd, 2, 1);
-    send_raw_message(rd.fd, "peers", 2, peers_body, &acking);
-    send_raw_message(rd.fd, "schedule", 2, schedule_body, &flow0);
-    int dfd = accept(dl, NULL, NULL);
-    cr_assert(dfd >= 0);
-    cr_assert(read_bytes(dfd, 24 + 100000), "the first flow 0 did not arrive whole");
-    rpc_client_destroy(&rd); /* the gateway goes */
-    rpc_client_init(&rd);
-    rd.fd = agent_connects_at(lfd, 2, 2); /* and comes back without its journal */
-    send_raw_message(rd.fd, "schedule", 2, schedule_body, &flow0);
-    cr_assert(read_bytes(dfd, 100000), "the new flow 0 did not arrive whole");
-    cr_assert_eq(send(dfd, "weft-a2\n", 8, MSG_NOSIGNAL), 8);
-    send_count(dfd, 100000);
+    stand_in_welcome(&g, 1);
+    send_raw_message(g.rd.fd, "peers", 2, peers_body, &g.peer);
+    send_raw_message(g.rd.fd, "schedule", 2, schedule_body, &flow0);
+    g.data = accept(g.dl, NULL, NULL);
+    cr_assert(g.data >= 0);
+    cr_assert(read_bytes(g.data, 24 + 100000), "the first flow 0 did not arrive whole");
+    stand_in_welcome(&g, 2); /* the gateway went, and came back without its journal */
+    send_raw_message(g.rd.fd, "schedule", 2, schedule_body, &flow0);
+    cr_assert(read_bytes(g.data, 100000), "the new flow 0 did not arrive whole");
+    cr_assert_eq(send(g.data, "weft-a2\n", 8, MSG_NOSIGNAL), 8);
+    send_count(g.data, 100000);
     size_t n_done = 0;
-    cr_assert_lt(wait_done_of(&rd, -1, &(int){-1}, 0, 0.5, &n_done), 0,
+    cr_assert_lt(wait_done_of(&g, 0, 0.5, &n_done), 0,
                  "the new flow 0 was reported done for the bytes of the one before");
-    send_count(dfd, 200000);
-    cr_assert_geq(wait_done_of(&rd, -1, &(int){-1}, 0, 5, &n_done), 0,
+    send_count(g.data, 200000);
+    cr_assert_geq(wait_done_of(&g, 0, 5, &n_done), 0,
                   "the new flow 0 was not reported done once its bytes were acknowledged");
-    rpc_client_destroy(&rd); /* a lost connection to the same gateway */
-    rpc_client_init(&rd);
-    rd.fd = agent_connects_at(lfd, 2, 2);
+    stand_in_welcome(&g, 2); /* a lost connection to the same gateway */
     usleep(200 * 1000);
     log[read_file(log_path, log, sizeof log - 1)] = 0;
     const char *lost = "the gateway lost its state";
@@ -4316,48 +4313,34 @@ Test(gateway, an_agent_forgets_the_flows_of_a_lost_epoch_once, .fini = stop_agen
     cr_assert(first, "%s", log);
     cr_assert(!strstr(first + 1, lost), "the agent dropped its flows twice for one epoch:\n%s",
               log);
-    rpc_client_destroy(&rd);
-    close(dfd);
-    close(dl);
-    close(lfd);
+    stand_in_down(&g);
     unlink(log_path);
 }
 
 /* A flow of 1 byte is sent (its last byte is not too small to write), and
  * once the gateway has acknowledged its end, a gateway restarted from an
  * older journal that announces it again (as unsent) is told it ended, on
- * the new connection: the flow's job would wait for it for good. The test
- * plays the gateway and port 1's agent. */
+ * the new connection: the flow's job would wait for it for good. */
 Test(gateway, an_agent_tells_an_older_journal_that_a_one_byte_flow_ended,
      .fini = stop_agent_and_server, .timeout = 60)
 {
-    /* the test's gateway port, and its data port as port 1's agent */
-    int data_port, lfd = listen_loopback(&server_port), dl = listen_loopback(&data_port);
-    int dfd = -1;
-    test_peer_t plain = {(uint16_t)data_port, 0};
+    stand_in_t g;
+    stand_in_up(&g, 0);
     start_agent0(NULL);
     one_flow_t one_byte = {0, 1, 0, 1e9};
-    rpc_client_t rd;
-    rpc_client_init(&rd);
-    rd.fd = agent_connects(lfd, 2);
-    send_raw_message(rd.fd, "peers", 2, peers_body, &plain);
-    send_raw_message(rd.fd, "schedule", 2, schedule_body, &one_byte);
+    stand_in_welcome(&g, 1);
+    send_raw_message(g.rd.fd, "peers", 2, peers_body, &g.peer);
+    send_raw_message(g.rd.fd, "schedule", 2, schedule_body, &one_byte);
     size_t n_done = 0;
-    int64_t seq = wait_done_of(&rd, dl, &dfd, 0, 5, &n_done);
+    int64_t seq = wait_done_of(&g, 0, 5, &n_done);
     cr_assert_geq(seq, 0, "the flow of 1 byte was not reported done in 5 s");
-    send_raw_message(rd.fd, "ack", 2, ack_body, &(ack_t){seq, false});
+    send_raw_message(g.rd.fd, "ack", 2, ack_body, &(ack_t){seq, false});
     usleep(100 * 1000);
-    rpc_client_destroy(&rd); /* the gateway goes, and its journal had not the end */
-    rpc_client_init(&rd);
-    rd.fd = agent_connects(lfd, 2);
-    send_raw_message(rd.fd, "schedule", 2, schedule_body, &one_byte);
-    cr_assert_geq(wait_done_of(&rd, dl, &dfd, 0, 5, &n_done), 0,
+    stand_in_welcome(&g, 1); /* the gateway went, and its journal had not the end */
+    send_raw_message(g.rd.fd, "schedule", 2, schedule_body, &one_byte);
+    cr_assert_geq(wait_done_of(&g, 0, 5, &n_done), 0,
                   "the flow's end was not told again to the gateway that announced it again");
-    rpc_client_destroy(&rd);
-    if (dfd >= 0)
-        close(dfd);
-    close(dl);
-    close(lfd);
+    stand_in_down(&g);
 }
 
 /* -------------------------------------------------- metrics and secrets */

@@ -2168,15 +2168,6 @@ static bool job_done_within(rpc_client_t *c, int64_t job, double timeout_s)
     return false;
 }
 
-/* Waits up to timeout_s for a line of the file at path holding needle. */
-static bool wait_file_has(const char *path, const char *needle, double timeout_s)
-{
-    for (double t0 = weft_mono_s(); weft_mono_s() - t0 < timeout_s; usleep(10 * 1000))
-        if (file_has(path, needle))
-            return true;
-    return false;
-}
-
 /* The bytes job's first coflow has sent, as the gateway knows them. */
 static double coflow_sent(rpc_client_t *c, int64_t job)
 {
