@@ -3247,7 +3247,7 @@ Test(sim_cli, summary_names_its_run_and_whether_it_was_checked)
 /* The learned policy's summary names what it ran: the --model file also
  * when --seed came with it for --save-model (it named nothing, though the
  * file's parameters ran, as the equal results show), and the seed when it
- * ran random parameters. */
+ * ran random parameters; a policy beside it that ran no model names none. */
 Test(sim_cli, summary_names_the_model_that_ran)
 {
     NEED_BIN();
@@ -3258,8 +3258,11 @@ Test(sim_cli, summary_names_the_model_that_ran)
     ERR_HAS("note: the learned policy runs --model models/weft-policy.msgpack; --seed 5");
     cr_assert_eq(cli("sim %s/small.weft --policy learned --model %s --out %s/model", cli_dir, m,
                      cli_dir), 0, "%s", cli_file("err"));
-    cr_assert_eq(cli("sim %s/small.weft --policy learned --seed 5 --out %s/seed", cli_dir,
-                     cli_dir), 0, "%s", cli_file("err"));
+    cr_assert_eq(cli("sim %s/small.weft --policy learned --seed 5 --policy sebf --out %s/seed",
+                     cli_dir, cli_dir), 0, "%s", cli_file("err"));
+    /* a policy that ran no model names none */
+    const char *sebf = cli_file("seed/sebf-summary.json");
+    cr_assert(strstr(sebf, "\"policy\": \"sebf\"") && !strstr(sebf, "model"), "%s", sebf);
     static const char *const dirs[] = {"both", "model", "seed"};
     double wjct[3];
     for (int i = 0; i < 3; i++) {
@@ -3354,10 +3357,53 @@ Test(sim_cli, out_names_the_allocator_that_alloc_chose)
     const char *gp = cli_file("res/plot.gp");
     cr_assert(strstr(gp, "title \"sebf:fair\""), "%s", gp);
     cr_assert(strstr(gp, "sebf-fair-jct-cdf.dat"), "%s", gp);
+    /* the CDF of small.weft's 4 jobs: 0 at the first JCT, then a quarter
+       more at each, in order */
+    const char *dat = strchr(cli_file("res/sebf-fair-jct-cdf.dat"), '\n');
+    double prev_x = -1, x, y;
+    int k = 0, used;
+    for (; dat && sscanf(dat, "%lf %lf%n", &x, &y, &used) == 2; dat += used, k++) {
+        cr_assert(x >= prev_x && y == (k ? k / 4.0 : 0), "point %d: %g %g", k, x, y);
+        prev_x = x;
+    }
+    cr_assert_eq(k, 5);
     /* the ordering's own allocator named by --alloc changes nothing */
     cr_assert_eq(cli("sim %s/small.weft --policy sebf --alloc madd --out %s/res2", cli_dir,
                      cli_dir), 0, "%s", cli_file("err"));
     cr_assert(strstr(cli_file("res2/sebf-jobs.csv"), "job"), "no sebf jobs CSV");
+}
+
+/* --check prints a line a policy: the count, and a first violation only
+ * when there is one; the exit status stays 0 without. */
+Test(sim_cli, check_counts_each_policys_violations)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --policy fair --check", cli_dir), 0, "%s",
+                 cli_file("err"));
+    const char *out = cli_file("out");
+    cr_assert(strstr(out, "\ncheck sebf: 0 violations\ncheck fair: 0 violations\n"), "%s", out);
+}
+
+/* A policy named by an allocator alone runs that allocator under fifo, its
+ * files named as given; ORDERING:ALLOCATOR's are ORDERING-ALLOCATOR-...;
+ * an allocator is no ordering to put before a colon. */
+Test(sim_cli, a_policy_named_by_its_allocator_runs_it_under_fifo)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("sim %s/small.weft --policy madd --policy fifo:madd --policy fifo "
+                     "--policy sebf:greedy --out %s/res", cli_dir, cli_dir), 0, "%s",
+                 cli_file("err"));
+    const char *summary = cli_file("res/madd-summary.json");
+    cr_assert(strstr(summary, "\"policy\": \"fifo\"") && strstr(summary, "\"madd\""), "%s",
+              summary);
+    char *alone = strdup(cli_file("res/madd-jobs.csv"));
+    cr_assert_str_eq(cli_file("res/fifo-madd-jobs.csv"), alone);
+    /* on small.weft greedy rates give other JCTs, so the allocator shows */
+    cr_assert_str_neq(cli_file("res/fifo-jobs.csv"), alone);
+    free(alone);
+    cr_assert(strstr(cli_file("res/sebf-greedy-summary.json"), "\"greedy\""), "no sebf-greedy");
+    cr_assert_eq(cli("sim %s/small.weft --policy madd:greedy", cli_dir), 2);
+    ERR_HAS("unknown policy 'madd'");
 }
 
 /* --out DIR makes DIR and its missing parents; an --out that cannot be a
@@ -3409,6 +3455,11 @@ Test(sim_cli, model_and_seed_not_silently_ignored)
     cr_assert_eq(cli("sim %s/small.weft --policy learned --model %s/none.msgpack --seed 3",
                      cli_dir, cli_dir), 2);
     ERR_HAS("--model and --seed");
+    /* both given where no policy runs a model: a note each, no error */
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --model %s/none.msgpack --seed 3",
+                     cli_dir, cli_dir), 0, "%s", cli_file("err"));
+    ERR_HAS("note: --model");
+    ERR_HAS("note: --seed");
 }
 
 /* A bad model file stops weft sim before any run, however the path came
@@ -3436,8 +3487,9 @@ Test(sim_cli, a_bad_model_stops_before_any_run)
 }
 
 /* A port given twice to --port-cap is a usage error naming it: the second
- * rate silently winning hid a slip. */
-Test(sim_cli, a_port_capped_twice_is_refused)
+ * rate silently winning hid a slip. A port the workload does not have is
+ * an error naming the ports it has; a cap limits a port both ways. */
+Test(sim_cli, a_port_capped_twice_or_past_the_last_is_refused)
 {
     NEED_BIN();
     cr_assert_eq(cli("sim %s/small.weft --policy fifo --port-cap 0=1Mbps --port-cap 0=1Gbps",
@@ -3445,11 +3497,38 @@ Test(sim_cli, a_port_capped_twice_is_refused)
     ERR_HAS("--port-cap 0=1Gbps: port 0 given twice");
     cr_assert_eq(cli("sim %s/small.weft --policy fifo --port-cap 0=1Mbps --port-cap 1=1Gbps",
                      cli_dir), 0, "%s", cli_file("err"));
+    cr_assert_eq(cli("sim %s/small.weft --policy fifo --port-cap 8=1Mbps", cli_dir), 1);
+    ERR_HAS("--port-cap: port 8, but the workload has ports 0..7");
+    /* a cap holds both ways: 125,000 bytes into port 0 at 1 Mbit/s, 1 s */
+    cli_write("in.weft", "weft-workload 1\nports 2\njob 0 0 1 0 1\ncoflow 0 0 1 -\n"
+                         "1 0 125000\nend 1\n");
+    cr_assert_eq(cli("sim %s/in.weft --policy fifo --port-cap 0=1Mbps", cli_dir), 0, "%s",
+                 cli_file("err"));
+    const char *row = strstr(cli_file("out"), "\nfifo ");
+    cr_assert(row && strstr(row, " greedy      1.0000 "), "%s", cli_file("out"));
 }
 
-/* Absurd rates give times of 1e100 s and more: the table prints them in
- * %g's form, not as 100-digit numbers; ordinary times keep their fixed
- * form. */
+/* --varys: 1 MB of the FB trace is 2^20 bytes, the ports 2^30 bit/s
+ * unless --port-rate says otherwise. */
+Test(sim_cli, varys_reads_binary_megabytes_at_a_gibibit)
+{
+    NEED_BIN();
+    cli_write("fb.txt", "2 1\n1 0 1 0 1 1:1\n");
+    cr_assert_eq(cli("sim %s/fb.txt --format fb --varys --policy sebf", cli_dir), 0, "%s",
+                 cli_file("err"));
+    const char *out = cli_file("out");
+    cr_assert(strstr(out, "1 flow, 1.04858e+06 bytes on 2 ports at 1.34218e+08 bytes/s\n"),
+              "%s", out);
+    cr_assert(strstr(out, "\nsebf             madd      0.007813 "), "%s", out);
+    cr_assert_eq(cli("sim %s/fb.txt --format fb --varys --port-rate 1Gbps --policy sebf",
+                     cli_dir), 0, "%s", cli_file("err"));
+    out = cli_file("out");
+    cr_assert(strstr(out, "1.04858e+06 bytes on 2 ports at 1.25e+08 bytes/s\n"), "%s", out);
+}
+
+/* Absurd rates give times of 1e100 s and more: the table prints them, and
+ * any from 1e12 s, in %g's form, not as numbers of 17 digits or more;
+ * ordinary times keep their fixed form. */
 Test(sim_cli, huge_times_fit_the_table)
 {
     NEED_BIN();
@@ -3462,6 +3541,13 @@ Test(sim_cli, huge_times_fit_the_table)
     cr_assert_not_null(row, "%s", cli_file("out"));
     cr_assert_lt(strcspn(row + 1, "\n"), 120, "%s", row);
     cr_assert(strstr(row, "e+15"), "%s", row);
+    /* 2^40 bytes: 8.8e12 s, which 4 decimals would write in 18 digits */
+    cli_write("big.weft", "weft-workload 1\nports 2\njob 0 0 1 0 1\ncoflow 0 0 1 -\n"
+                          "0 1 1099511627776\nend 1\n");
+    cr_assert_eq(cli("sim %s/big.weft --policy sebf --port-rate 1bps", cli_dir), 0, "%s",
+                 cli_file("err"));
+    row = strstr(cli_file("out"), "\nsebf ");
+    cr_assert(row && strstr(row, " 8.796e+12 "), "%s", cli_file("out"));
     cr_assert_eq(cli("sim %s/small.weft --policy sebf --port-rate 1e-100", cli_dir), 2);
     cr_assert(strstr(cli_file("err"), "--port-rate") && strstr(cli_file("err"), "1 bit/s"), "%s",
               cli_file("err"));
@@ -3521,7 +3607,8 @@ Test(sim_cli, a_workload_the_clock_cannot_time_is_refused)
 }
 
 /* Times of microseconds keep their digits: a 50-byte flow at 1 Gbit/s
- * takes 4e-07 s, which 4 decimals showed as 0.0000. */
+ * takes 4e-07 s, which 4 decimals showed as 0.0000; below 10 ms times
+ * keep 4 significant digits. */
 Test(sim_cli, tiny_times_keep_their_digits)
 {
     NEED_BIN();
@@ -3532,6 +3619,12 @@ Test(sim_cli, tiny_times_keep_their_digits)
     cr_assert_not_null(row, "%s", cli_file("out"));
     cr_assert(strstr(row, " 4e-07 ") && !strstr(row, "0.0000 "), "%s", row);
     cr_assert(strstr(row, " 1.0000 "), "%s", row); /* vs bound */
+    /* 5 ms (625,000 bytes at 1 Gbit/s): 0.0050 would keep two digits */
+    cli_write("tiny.weft", "weft-workload 1\nports 2\njob 0 0 1 0 1\ncoflow 0 0 1 -\n"
+                           "0 1 625000\nend 1\n");
+    cr_assert_eq(cli("sim %s/tiny.weft --policy fifo", cli_dir), 0, "%s", cli_file("err"));
+    row = strstr(cli_file("out"), "\nfifo ");
+    cr_assert(row && strstr(row, " 0.005 "), "%s", cli_file("out"));
 }
 
 /* `weft --version` (and `weft version`, `-V`): the version, the git commit
