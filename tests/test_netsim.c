@@ -3173,7 +3173,7 @@ Test(sim_cli, plot_into_the_directory_out_makes)
 /* --out writes each file through a new FILE.tmp-XXXXXX: a failing write
  * (past the file size limit, as on a full disk) names the file and the
  * reason, keeps the last run's file whole and leaves no temporary file;
- * the run's other files are not begun. */
+ * the run's other files are not begun, nor --plot's data there. */
 Test(sim_cli, out_file_kept_when_a_write_fails)
 {
     NEED_BIN();
@@ -3184,13 +3184,16 @@ Test(sim_cli, out_file_kept_when_a_write_fails)
     /* 512 bytes: less than the coflows' CSV, the first written (a row for
        each of the 18 coflows) */
     cli_file_blocks = 1;
-    cr_assert_eq(cli("sim %s/small.weft --policy sebf --out %s/res", cli_dir, cli_dir), 1);
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --out %s/res --plot %s/cdf.svg", cli_dir,
+                     cli_dir, cli_dir), 1);
     cli_file_blocks = 0;
     ERR_HAS("res/sebf-coflows.csv");
     ERR_HAS("File too large");
     cr_assert_str_eq(cli_file("res/sebf-coflows.csv"), "old\n");
     cr_assert(!cli_temp_left("res/sebf-coflows.csv"), "temporary file left behind");
     cr_assert(!cli_exists("res/sebf-jobs.csv") && !cli_temp_left("res/sebf-jobs.csv"));
+    /* nor does the plot put its data there (the run's results are not) */
+    cr_assert(!cli_exists("res/sebf-jct-cdf.dat") && !cli_exists("res/plot.gp"));
 }
 
 /* The summary JSON says what made it (workload, ports, caps, tick, the
