@@ -1103,7 +1103,8 @@ Test(gen_cli, an_output_that_cannot_be_written_stops_before_the_work)
 
 /* Integers are decimal digits alone. strtoull took " -1" (a blank before
  * the sign) as 2^64 - 1, and --seed, read in base 0, 010 as 8 and 0x10 as
- * 16, while --jobs read 010 as 10. */
+ * 16, while --jobs read 010 as 10. Numbers are taken up to their bounds,
+ * strict or not, and no further. */
 Test(gen_cli, integers_are_decimal_digits_alone)
 {
     NEED_BIN();
@@ -1115,6 +1116,19 @@ Test(gen_cli, integers_are_decimal_digits_alone)
                   strstr(cli_file("err"), "in decimal"),
               "%s", cli_file("err"));
     cr_assert_eq(cli("gen --jobs 2 --ports 4 --seed 0x10"), 2);
+    cr_assert_eq(cli("gen --jobs 2 --ports 4 --seed ''"), 2);
+    /* the largest seed is taken, one more is refused with the range */
+    cr_assert_eq(cli("gen --jobs 2 --ports 4 --seed 18446744073709551615 -o %s/max.weft",
+                     cli_dir), 0, "%s", cli_file("err"));
+    cr_assert_eq(cli("gen --jobs 2 --ports 4 --seed 18446744073709551616"), 2);
+    cr_assert(strstr(cli_file("err"), "expected an integer 0..18446744073709551615"), "%s",
+              cli_file("err"));
+    /* a number option's bound: --load must be above 0, --compute-mean may be 0 */
+    cr_assert_eq(cli("gen --jobs 2 --ports 4 --load 0"), 2);
+    cr_assert(strstr(cli_file("err"), "--load '0': expected a number > 0"), "%s",
+              cli_file("err"));
+    cr_assert_eq(cli("gen --jobs 2 --ports 4 --compute-mean 0 -o %s/c0.weft", cli_dir), 0, "%s",
+                 cli_file("err"));
     /* a usage error with its range, not an error of the generator (status 1) */
     cr_assert_eq(cli("gen --jobs 2 --ports 4 --max-width 100000"), 2);
     cr_assert(strstr(cli_file("err"), "--max-width '100000': expected an integer 1..10000"),

@@ -3065,7 +3065,7 @@ Test(sim_cli, a_one_job_cdf_draws_its_rise)
 }
 
 /* A workload's name is drawn as written: its underscores are no
- * subscripts (gnuplot's markup is off) and a newline in it no longer
+ * subscripts (gnuplot's markup is off) and a newline, a backslash or a quote in it no longer
  * breaks the script. A drawing that fails leaves the file that was there
  * (gnuplot empties its output as it opens it): a gnuplot that does so and
  * fails stands in for the real one here. */
@@ -3080,6 +3080,13 @@ Test(sim_cli, plot_names_as_written_and_a_failed_drawing_keeps_the_file)
     const char *gp = cli_file("o/plot.gp");
     cr_assert(strstr(gp, "set termoption noenhanced\n"), "%s", gp);
     cr_assert(strstr(gp, "my_load_0.7\\012x.weft\""), "%s", gp);
+    /* a backslash and a quote in a name are escaped, so gnuplot reads them */
+    cr_assert_eq(cli("gen --jobs 2 --ports 4 --seed 2 -o '%s/b\\s\"q.weft'", cli_dir), 0);
+    cr_assert_eq(cli("sim '%s/b\\s\"q.weft' --policy fifo --out %s/o2 --plot %s/c2.svg",
+                     cli_dir, cli_dir, cli_dir), 0, "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("o2/plot.gp"), "/b\\\\s\\\"q.weft\"\n"), "%s",
+              cli_file("o2/plot.gp"));
+    cr_assert(strstr(cli_file("c2.svg"), "</svg>"), "%s", cli_file("c2.svg"));
     const char *svg = cli_file("c.svg");
     cr_assert(strstr(svg, "my_load_0.7") && strstr(svg, "</svg>"), "no title, or cut: %s", svg);
     char *kept = strdup(svg);
@@ -3498,6 +3505,12 @@ Test(sim_cli, a_port_capped_twice_or_past_the_last_is_refused)
     cr_assert_eq(cli("sim %s/small.weft --policy fifo --port-cap 0=1Mbps --port-cap 0=1Gbps",
                      cli_dir), 2);
     ERR_HAS("--port-cap 0=1Gbps: port 0 given twice");
+    static const char *const not_a_port[] = {"3x=1Gbps", "' 3=1Gbps'", "-1=1Gbps", "=1Gbps"};
+    for (size_t i = 0; i < sizeof not_a_port / sizeof *not_a_port; i++) {
+        cr_assert_eq(cli("sim %s/small.weft --policy fifo --port-cap %s", cli_dir,
+                         not_a_port[i]), 2, "%s", not_a_port[i]);
+        ERR_HAS("expected PORT=RATE");
+    }
     cr_assert_eq(cli("sim %s/small.weft --policy fifo --port-cap 0=1Mbps --port-cap 1=1Gbps",
                      cli_dir), 0, "%s", cli_file("err"));
     cr_assert_eq(cli("sim %s/small.weft --policy fifo --port-cap 8=1Mbps", cli_dir), 1);
