@@ -2916,6 +2916,11 @@ Test(sim_cli, policy_all_runs_every_ordering)
     }
     cr_assert_eq(cli("sim %s/small.weft --policy all --policy sebf", cli_dir), 2);
     ERR_HAS("policy 'sebf' given twice");
+    char many[256] = "";
+    for (int i = 0; i < 5; i++) /* 5 times 13 orderings: past the 64 a run takes */
+        strcat(many, " --policy all");
+    cr_assert_eq(cli("sim %s/small.weft%s", cli_dir, many), 2);
+    ERR_HAS("at most 64 policies");
     cr_assert_eq(cli("eval %s/small.weft --policy all --policy sebf:madd", cli_dir), 2);
     ERR_HAS("weft eval: policy 'sebf:madd' given twice");
 }
@@ -3436,7 +3441,8 @@ Test(sim_cli, out_makes_its_directory_first)
 
 /* A run that fails before writing into the --out it made (a missing
  * workload, a bad model, a --plot that cannot be written) takes back the
- * directories it made, and only those: newdir/a/b stayed, empty. */
+ * directories it made, and only those: newdir/a/b stayed, empty; a name
+ * through ".." may lead to one that was there, so it takes back none. */
 Test(sim_cli, out_made_for_a_failed_run_is_taken_back)
 {
     NEED_BIN();
@@ -3452,6 +3458,13 @@ Test(sim_cli, out_made_for_a_failed_run_is_taken_back)
     cr_assert_eq(cli("sim %s/small.weft --policy sebf --out %s/new --plot %s/nodir/x.png",
                      cli_dir, cli_dir, cli_dir), 1);
     cr_assert(!cli_exists("new"), "--out left behind");
+    /* a trailing slash names new/a twice: the whole of it still goes */
+    cr_assert_eq(cli("sim %s/none.weft --policy sebf --out %s/new/a/", cli_dir, cli_dir), 1);
+    cr_assert(!cli_exists("new"), "--out left behind");
+    /* new/../keep is keep, which was there: nothing is taken back */
+    cr_assert_eq(cli("sim %s/none.weft --policy sebf --out %s/new/../keep", cli_dir, cli_dir),
+                 1);
+    cr_assert(cli_exists("keep"), "keep, there before, was removed");
 }
 
 /* --model and --seed: a note when no policy uses them, an error when both
