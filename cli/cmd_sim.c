@@ -177,7 +177,7 @@ static bool resolve_policy(sim_task_t *t, const char *spec, const char *default_
         fprintf(stderr, " (see weft sim --help)\n");
         return false;
     }
-    if (!alloc_name || !*alloc_name)
+    if (!alloc_name) /* neither an empty --alloc nor "ORDERING:" come here */
         alloc_name = t->ord->default_allocator;
     t->alloc = alloc_name ? coflow_allocator_find(alloc_name) : NULL;
     if (!t->alloc) {
@@ -592,6 +592,11 @@ int cmd_sim(int argc, char **argv)
                 return CLI_USAGE;
             break;
         case 'a':
+            if (!*optarg) { /* refused as "sebf:" is (it ran each ordering's own) */
+                fprintf(stderr, "weft sim: --alloc '': expected an allocator name (see weft "
+                        "sim --help)\n");
+                return CLI_USAGE;
+            }
             alloc = optarg;
             break;
         case 'r':

@@ -2876,12 +2876,15 @@ Test(sim_cli, a_usage_error_gives_the_synopsis_not_the_whole_help)
 /* An output named '' is a usage error before anything runs: weft sim
  * used to simulate and then fail (status 1) making a directory named '',
  * weft model to load and describe the model and then fail renaming its
- * .tmp over '', weft submit to fail writing '' (after connecting). */
+ * .tmp over '', weft submit to fail writing '' (after connecting). So is
+ * an empty --alloc, as "sebf:" is (sim ran each ordering's own). */
 Test(sim_cli, an_empty_output_name_is_a_usage_error)
 {
     NEED_BIN();
     cr_assert_eq(cli("sim %s/small.weft --policy sebf --out ''", cli_dir), 2);
     ERR_HAS("weft sim: --out '': expected a directory name");
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --alloc ''", cli_dir), 2);
+    ERR_HAS("weft sim: --alloc '': expected an allocator name");
     cr_assert_eq(cli("model models/weft-policy.msgpack --out ''"), 2);
     ERR_HAS("weft model: --out '': expected a file name");
     cr_assert_str_empty(cli_file("out"), "the model was described first");
