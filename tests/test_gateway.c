@@ -907,9 +907,9 @@ Test(gateway, token_compare)
 
 /* ------------------------------------ a gateway driven in this process */
 
-/* A gateway on 2 ports (sebf) that decides only when told, no connection
- * yet: rpc_gateway_adopt and rpc_gateway_poll drive it. */
-static rpc_gateway_t *driven_gateway(size_t max_conns)
+/* The options of a gateway on 2 ports (sebf) that decides only when told:
+ * rpc_gateway_adopt and rpc_gateway_poll drive it. */
+static rpc_gateway_opts_t driven_opts(size_t max_conns)
 {
     rpc_gateway_opts_t o = {0};
     o.n_ports = 2;
@@ -918,9 +918,21 @@ static rpc_gateway_t *driven_gateway(size_t max_conns)
     o.token = TOKEN;
     o.tick_s = 3600;
     o.max_conns = max_conns;
+    return o;
+}
+
+static rpc_gateway_t *driven_gateway_of(const rpc_gateway_opts_t *o)
+{
     rpc_gateway_t *gw;
-    cr_assert_eq(rpc_gateway_new(&gw, &o), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(rpc_gateway_new(&gw, o), WEFT_OK, "%s", weft_last_error());
     return gw;
+}
+
+/* Such a gateway, no connection yet. */
+static rpc_gateway_t *driven_gateway(size_t max_conns)
+{
+    rpc_gateway_opts_t o = driven_opts(max_conns);
+    return driven_gateway_of(&o);
 }
 
 static size_t conns_open(const rpc_gateway_t *gw)
@@ -3400,11 +3412,12 @@ Test(gateway, serve_agent_tokens_refuses_a_bad_file, .timeout = 30)
 }
 
 /* The next message c gets (the next error, with errors_only), as "type"
- * or "error code"; "" if none came within 200 passes of the loop. */
-static void next_reply(rpc_gateway_t *gw, rpc_client_t *c, bool errors_only, char *buf,
-                       size_t n)
+ * or "error code", and returned (valid until the next read of c); "" and
+ * NULL if none came within 200 passes of the loop. */
+static const msgpack_object *next_reply(rpc_gateway_t *gw, rpc_client_t *c, bool errors_only,
+                                        char *buf, size_t n)
 {
-    const msgpack_object *m;
+    const msgpack_object *m = NULL;
     *buf = 0;
     for (int i = 0; i < 200 && !*buf; i++) {
         cr_assert_eq(rpc_client_flush(c), WEFT_OK);
@@ -3420,6 +3433,7 @@ static void next_reply(rpc_gateway_t *gw, rpc_client_t *c, bool errors_only, cha
                 snprintf(buf, n, "%s%s%s", type, *e.code ? " " : "", e.code);
         }
     }
+    return *buf ? m : NULL;
 }
 
 /* With a secret per port, each agent gets in with its own port's secret
