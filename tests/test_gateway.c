@@ -963,12 +963,15 @@ Test(gateway, a_peer_gone_before_its_error_frame_is_let_go_at_once)
         cr_assert_eq(rpc_gateway_poll(gw), WEFT_OK);
     cr_assert_eq(conns_open(gw), 0, "the connection is still held");
     cr_assert_lt(weft_mono_s() - t0, 1.0, "the grace period ran out: nothing was shown");
+    rpc_gateway_stats_t st; /* and a message before the hello is an auth failure */
+    rpc_gateway_stats(gw, &st);
+    cr_assert_eq(st.auth_failures, 1);
     rpc_gateway_free(gw);
 }
 
 /* Adopted sockets are served like accepted ones (hello, welcome, the
- * connection limit); what is not a stream socket is refused by name and
- * closed. */
+ * connection limit and its count of refusals); what is not a stream
+ * socket is refused by name and closed. */
 Test(gateway, adopted_sockets_are_served_as_accepted_ones)
 {
     rpc_gateway_t *gw = driven_gateway(1);
@@ -994,7 +997,9 @@ Test(gateway, adopted_sockets_are_served_as_accepted_ones)
     rpc_error_msg_t e;
     rpc_msg_error(m, &e);
     cr_assert_str_eq(e.code, "busy");
-    cr_assert_eq(conns_open(gw), 1);
+    rpc_gateway_stats_t st;
+    rpc_gateway_stats(gw, &st);
+    cr_assert(st.conns_open == 1 && st.conns_refused == 1 && st.conns_accepted == 1);
     rpc_client_destroy(&o);
 
     int pfd[2];
@@ -3438,8 +3443,8 @@ static const msgpack_object *next_reply(rpc_gateway_t *gw, rpc_client_t *c, bool
 
 /* With a secret per port, each agent gets in with its own port's secret
  * only, a port not listed takes no agent, no agent secret lets a client
- * in, and agents cannot touch jobs; a port secret equal to the clients'
- * is refused at start. */
+ * in (each refusal counted once as an auth failure), and agents cannot
+ * touch jobs; a port secret equal to the clients' is refused at start. */
 Test(gateway, a_secret_per_port_lets_each_machine_speak_for_its_own_port_only)
 {
     const char *secrets[4] = {"s0", "s1", NULL, "s3"};
@@ -3482,6 +3487,9 @@ Test(gateway, a_secret_per_port_lets_each_machine_speak_for_its_own_port_only)
         }
         rpc_client_destroy(&c);
     }
+    rpc_gateway_stats_t st;
+    rpc_gateway_stats(gw, &st);
+    cr_assert_eq(st.auth_failures, 6, "each refused hello counts once");
     rpc_gateway_free(gw);
     const char *same[4] = {"s0", "clients", NULL, NULL};
     o.port_secrets = same;
@@ -3566,6 +3574,272 @@ Test(gateway, reloaded_port_secrets_drop_the_agents_whose_secret_changed)
         rpc_client_destroy(all[i]);
     rpc_gateway_free(gw);
     unlink(path);
+}
+
+/* A client of a driven gateway, through an adopted socketpair, that said
+ * hello: the answer, its type (or "error CODE") in got[n]. */
+static const msgpack_object *client_hello(rpc_gateway_t *gw, rpc_client_t *c, char *got,
+                                          size_t n)
+{
+    rpc_client_init(c);
+    c->fd = adopted_peer(gw);
+    cr_assert_eq(rpc_client_hello_client(c, TOKEN), WEFT_OK);
+    return next_reply(gw, c, false, got, n);
+}
+
+/* Each frame taken and each frame queued counts once: a hello and two
+ * pings are three frames in and three out. */
+Test(gateway, a_gateway_counts_each_frame_in_and_out)
+{
+    rpc_gateway_t *gw = driven_gateway(0);
+    rpc_client_t c;
+    char got[64];
+    client_hello(gw, &c, got, sizeof got);
+    cr_assert_str_eq(got, "welcome");
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(rpc_client_ping(&c, i), WEFT_OK);
+        next_reply(gw, &c, false, got, sizeof got);
+        cr_assert_str_eq(got, "pong");
+    }
+    rpc_gateway_stats_t st;
+    rpc_gateway_stats(gw, &st);
+    cr_assert(st.frames_in == 3 && st.frames_out == 3, "%llu frames in, %llu out",
+              (unsigned long long)st.frames_in, (unsigned long long)st.frames_out);
+    rpc_client_destroy(&c);
+    rpc_gateway_free(gw);
+}
+
+/* The welcome tells a peer the gateway's limits as set: its frame cap,
+ * its ports and their rate, and the idle timeout (not the hello's) that
+ * its keepalive must beat. */
+Test(gateway, a_welcome_tells_the_gateways_own_limits)
+{
+    rpc_gateway_t *gw = driven_gateway(0); /* idle 60 s, hello 5 s (the defaults) */
+    rpc_client_t c;
+    char got[64];
+    const msgpack_object *m = client_hello(gw, &c, got, sizeof got);
+    cr_assert_str_eq(got, "welcome");
+    int64_t v[3];
+    double rate, idle;
+    cr_assert(rpc_get_int(m, "max_frame", 0, INT64_MAX, &v[0]) == WEFT_OK &&
+              rpc_get_int(m, "ports", 0, INT64_MAX, &v[1]) == WEFT_OK &&
+              rpc_get_int(m, "v", 0, INT64_MAX, &v[2]) == WEFT_OK &&
+              rpc_get_num_opt(m, "rate", 0, INFINITY, &rate) == WEFT_OK &&
+              rpc_get_num_opt(m, "idle", 0, INFINITY, &idle) == WEFT_OK);
+    cr_assert_eq(v[0], RPC_MAX_FRAME_DEFAULT);
+    cr_assert_eq(v[1], 2);
+    cr_assert_eq(v[2], RPC_PROTOCOL_VERSION);
+    cr_assert(rate == 1e6 && idle == 60, "rate %g, idle %g", rate, idle);
+    rpc_client_destroy(&c);
+    rpc_gateway_free(gw);
+}
+
+static void hello_role_agents(msgpack_packer *pk, const void *arg)
+{
+    (void)arg;
+    rpc_pack_cstr(pk, "v"), msgpack_pack_int(pk, RPC_PROTOCOL_VERSION);
+    rpc_pack_cstr(pk, "role"), rpc_pack_cstr(pk, "agents");
+    rpc_pack_cstr(pk, "token"), rpc_pack_cstr(pk, TOKEN);
+    rpc_pack_cstr(pk, "id"), msgpack_pack_int(pk, 0);
+    rpc_pack_cstr(pk, "port"), msgpack_pack_int(pk, 9);
+}
+
+/* A role is "agent" or "client" exactly: "agents", whatever else the
+ * hello holds for an agent, is refused. */
+Test(gateway, a_hello_names_its_role_exactly)
+{
+    rpc_gateway_t *gw = driven_gateway(0);
+    rpc_client_t c;
+    rpc_client_init(&c);
+    c.fd = adopted_peer(gw);
+    send_raw_message(c.fd, "hello", 5, hello_role_agents, NULL);
+    char got[64];
+    next_reply(gw, &c, false, got, sizeof got);
+    cr_assert_str_eq(got, "error protocol");
+    rpc_client_destroy(&c);
+    rpc_gateway_free(gw);
+}
+
+/* Job id on a driven gateway's 2 ports: one flow 0->1 of 100 B, registered
+ * by client cl; returns its flow id. */
+static uint64_t register_one_flow(rpc_gateway_t *gw, rpc_client_t *cl, int64_t id)
+{
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 2);
+    cr_assert_eq(coflow_workload_add_job(&wl, id, 0, 1, 0), WEFT_OK);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 1, 100);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    cr_assert_eq(rpc_client_register(cl, 1, &wl, 0), WEFT_OK);
+    coflow_workload_destroy(&wl);
+    char got[64];
+    const msgpack_object *m = next_reply(gw, cl, false, got, sizeof got);
+    cr_assert_str_eq(got, "ack");
+    int64_t first;
+    cr_assert_eq(rpc_get_int(m, "first_flow", 0, INT64_MAX, &first), WEFT_OK);
+    return (uint64_t)first;
+}
+
+/* A client cl that registered job 1 (register_one_flow) and agent 0, ag,
+ * connected to gw; returns the job's flow id. */
+static uint64_t client_job_and_agent(rpc_gateway_t *gw, rpc_client_t *cl, rpc_client_t *ag)
+{
+    char got[64];
+    client_hello(gw, cl, got, sizeof got);
+    uint64_t fid = register_one_flow(gw, cl, 1);
+    agent_hello(gw, ag, 0, TOKEN, got, sizeof got);
+    cr_assert_str_eq(got, "welcome");
+    return fid;
+}
+
+/* The replies to c up to the next one of type `until` (returned in *last):
+ * how many of them were `what` (a type, "error CODE", or "schedule drop":
+ * a schedule that drops flows). Adds to *entries, unless NULL, the
+ * entries of the schedules among them. */
+static int replies_until(rpc_gateway_t *gw, rpc_client_t *c, const char *until,
+                         const char *what, const msgpack_object **last, size_t *entries)
+{
+    int n = 0;
+    char got[64];
+    for (;;) {
+        *last = next_reply(gw, c, false, got, sizeof got);
+        cr_assert(*last, "no '%s'", until);
+        const msgpack_object_array *a;
+        if (!strcmp(got, "schedule")) {
+            cr_assert_eq(rpc_get_array(*last, "flows", &a), WEFT_OK);
+            if (entries)
+                *entries += a->size;
+            if (rpc_map_get(*last, "drop"))
+                snprintf(got, sizeof got, "schedule drop");
+        }
+        if (!strcmp(got, until))
+            return n;
+        n += !strcmp(got, what);
+    }
+}
+
+static void progress_of_three(msgpack_packer *pk, const void *arg)
+{
+    rpc_pack_cstr(pk, "flows"), msgpack_pack_array(pk, 1);
+    msgpack_pack_array(pk, 3);
+    msgpack_pack_uint64(pk, *(const uint64_t *)arg);
+    msgpack_pack_int(pk, 10), msgpack_pack_int(pk, 0);
+}
+
+/* What an agent's reports get back: one error for a message however many
+ * of its flows are unknown, an ack for a done of seq 0 as for any other,
+ * no drop for the flow it reported done, nor for a late report of it, and
+ * a protocol error for an entry that is not [flow id, bytes sent]; a
+ * client's report is refused, flows being the agents' to report. */
+Test(gateway, reports_are_answered_once_a_message_and_only_from_agents)
+{
+    rpc_gateway_opts_t o = driven_opts(0);
+    o.rebuild_defer = -1; /* each decision pushes at once */
+    rpc_gateway_t *gw = driven_gateway_of(&o);
+    rpc_client_t cl, ag;
+    char got[64];
+    uint64_t fid = client_job_and_agent(gw, &cl, &ag);
+    const msgpack_object *m;
+    uint64_t unknown[2] = {fid + 100, fid + 101};
+    double sent[2] = {1, 2};
+    cr_assert_eq(rpc_client_progress(&ag, unknown, sent, 2), WEFT_OK);
+    cr_assert_eq(rpc_client_ping(&ag, 1), WEFT_OK);
+    size_t entries = 0; /* of the schedules agent 0 got */
+    cr_assert_eq(replies_until(gw, &ag, "pong", "error unknown-id", &m, &entries), 1);
+    register_one_flow(gw, &cl, 2); /* a second decision that pushes to agent 0 */
+    cr_assert_eq(rpc_client_ping(&ag, 2), WEFT_OK);
+    replies_until(gw, &ag, "pong", "", &m, &entries);
+    cr_assert_eq(rpc_client_done(&ag, 0, &fid, 1), WEFT_OK);
+    cr_assert_eq(replies_until(gw, &ag, "ack", "schedule drop", &m, &entries), 0);
+    int64_t seq;
+    cr_assert(rpc_get_int(m, "seq", INT64_MIN, INT64_MAX, &seq) == WEFT_OK && seq == 0);
+    sent[0] = 100;
+    cr_assert_eq(rpc_client_progress(&ag, &fid, sent, 1), WEFT_OK);
+    cr_assert_eq(rpc_client_ping(&ag, 3), WEFT_OK);
+    cr_assert_eq(replies_until(gw, &ag, "pong", "schedule drop", &m, &entries), 0);
+    cr_assert_eq(rpc_client_ping(&ag, 4), WEFT_OK); /* after the last decision's push */
+    replies_until(gw, &ag, "pong", "", &m, &entries);
+    rpc_gateway_stats_t st;
+    rpc_gateway_stats(gw, &st);
+    cr_assert(entries >= 2 && st.changes_pushed == entries, "%zu entries pushed, %llu counted",
+              entries, (unsigned long long)st.changes_pushed);
+    cr_assert_eq(rpc_client_flush(&ag), WEFT_OK);
+    send_raw_message(ag.fd, "progress", 1, progress_of_three, &fid);
+    next_reply(gw, &ag, true, got, sizeof got);
+    cr_assert_str_eq(got, "error protocol");
+    cr_assert_eq(rpc_client_progress(&cl, &fid, sent, 1), WEFT_OK);
+    next_reply(gw, &cl, true, got, sizeof got); /* after the job's job_done */
+    cr_assert_str_eq(got, "error protocol");
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+    rpc_gateway_free(gw);
+}
+
+/* A gateway restarted from its journal sends no job_done for the jobs that
+ * had finished before: the first client to connect is not told of them
+ * unasked; a watch still is, and a watch of a job never registered gets
+ * an error naming the job (so a client can register it again). */
+Test(gateway, a_restart_tells_no_client_unasked_of_jobs_finished_before)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/weft-driven-journal-%d", (int)getpid());
+    unlink(path);
+    rpc_gateway_opts_t o = driven_opts(0);
+    o.journal = path;
+    o.journal_nosync = true;
+    rpc_gateway_t *gw = driven_gateway_of(&o);
+    rpc_client_t cl, ag;
+    char got[64];
+    uint64_t fid = client_job_and_agent(gw, &cl, &ag);
+    cr_assert(rpc_client_done(&ag, 1, &fid, 1) == WEFT_OK && rpc_client_flush(&ag) == WEFT_OK);
+    next_reply(gw, &cl, false, got, sizeof got);
+    cr_assert_str_eq(got, "job_done");
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+    rpc_gateway_free(gw);
+
+    gw = driven_gateway_of(&o);
+    client_hello(gw, &cl, got, sizeof got);
+    cr_assert_str_eq(got, "welcome");
+    cr_assert_eq(rpc_client_ping(&cl, 1), WEFT_OK);
+    next_reply(gw, &cl, false, got, sizeof got);
+    cr_assert_str_eq(got, "pong", "the job finished before the restart was told unasked");
+    int64_t job = 1;
+    cr_assert_eq(rpc_client_watch(&cl, &job, 1), WEFT_OK);
+    next_reply(gw, &cl, false, got, sizeof got);
+    cr_assert_str_eq(got, "job_done");
+    job = 99;
+    cr_assert_eq(rpc_client_watch(&cl, &job, 1), WEFT_OK);
+    const msgpack_object *m = next_reply(gw, &cl, false, got, sizeof got);
+    cr_assert_str_eq(got, "error unknown-id");
+    rpc_error_msg_t e;
+    rpc_msg_error(m, &e);
+    cr_assert(e.has_job && e.job == 99, "the error names no job 99");
+    rpc_client_destroy(&cl);
+    rpc_gateway_free(gw);
+    unlink(path);
+}
+
+/* A connection silent for the idle timeout is closed with a timeout error,
+ * and counted among the timeouts. */
+Test(gateway, an_idle_connection_is_closed_and_counted)
+{
+    rpc_gateway_opts_t o = driven_opts(0);
+    o.idle_timeout_s = 0.05;
+    rpc_gateway_t *gw = driven_gateway_of(&o);
+    rpc_client_t c;
+    char got[64];
+    client_hello(gw, &c, got, sizeof got);
+    cr_assert_str_eq(got, "welcome");
+    *got = 0;
+    for (double t0 = weft_mono_s(); !*got && weft_mono_s() - t0 < 5;)
+        next_reply(gw, &c, true, got, sizeof got);
+    cr_assert_str_eq(got, "error timeout");
+    rpc_gateway_stats_t st;
+    rpc_gateway_stats(gw, &st);
+    cr_assert_eq(st.timeouts, 1);
+    rpc_client_destroy(&c);
+    rpc_gateway_free(gw);
 }
 
 /* rpc_sched_set_port_rate takes a port the scheduler has and a positive
