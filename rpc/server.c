@@ -1386,7 +1386,6 @@ static void decide_cb(evutil_socket_t fd, short what, void *arg)
         double took = weft_mono_s() - t0;
         rpc_histogram_observe(&gw->decision_s, took);
         gw->recent_s[gw->n_recent++ % RPC_STATUS_RECENT_DECISIONS] = took;
-        gw->stats.decisions++;
         if (s->n_changes > 1)
             qsort(s->changes, s->n_changes, sizeof *s->changes, cmp_change);
         for (size_t a = 0, b; a < s->n_changes; a = b) {
