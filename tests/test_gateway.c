@@ -3867,9 +3867,8 @@ static int listen_loopback(int *port)
 }
 
 /* The next connection weft submit makes to lfd (10 s at most), its hello
- * read and a welcome (epoch 1) sent; rd reads its frames from then on
- * (rpc_client_destroy closes it). */
-static void submit_connects(int lfd, rpc_client_t *rd)
+ * read; rd reads its frames from then on (rpc_client_destroy closes it). */
+static void submit_says_hello(int lfd, rpc_client_t *rd)
 {
     struct pollfd p = {lfd, POLLIN, 0};
     cr_assert_eq(poll(&p, 1, 10000), 1, "weft submit did not connect");
@@ -3881,8 +3880,14 @@ static void submit_connects(int lfd, rpc_client_t *rd)
     char type[32];
     cr_assert_eq(rpc_client_wait(rd, 10, &m), 1, "no hello");
     cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "hello");
+}
+
+/* submit_says_hello, and a welcome (epoch 1) sent. */
+static void submit_connects(int lfd, rpc_client_t *rd)
+{
+    submit_says_hello(lfd, rd);
     const uint64_t welcome[2] = {2, 1}; /* ports, epoch */
-    send_raw_message(fd, "welcome", 2, welcome_body, welcome);
+    send_raw_message(rd->fd, "welcome", 2, welcome_body, welcome);
 }
 
 /* The next frame weft submit sends on rd but pings (10 s at most): a
@@ -3938,6 +3943,29 @@ static int submit_exits(const char *log, char *out, size_t n)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* weft submit started (spawn_weft_logged) on the workload of 2 ports whose
+ * lines from its first job on are jobs, written to wl[64], its output to
+ * log[64] (both named after what), against a listener standing in for its
+ * gateway at gw[32]: returned. */
+static int submit_to_a_stand_in(const char *what, const char *jobs, char *wl, char *log,
+                                char *gw)
+{
+    snprintf(wl, 64, "/tmp/weft-submit-%s-%d.weft", what, (int)getpid());
+    snprintf(log, 64, "/tmp/weft-submit-%s-%d.out", what, (int)getpid());
+    char text[256];
+    snprintf(text, sizeof text, "weft-workload 1\nports 2\n%s", jobs);
+    write_text(wl, text);
+    int port, lfd = listen_loopback(&port);
+    snprintf(gw, 32, "127.0.0.1:%d", port);
+    const char *args[] = {"submit", wl, "--gateway", gw, "--token", TOKEN, "--timeout", "30",
+                          NULL};
+    spawn_weft_logged(log, args);
+    return lfd;
+}
+
+/* The one job of the stand-in tests but one: 7, a flow of 1,000 bytes. */
+#define JOB_7 "job 7 0 1 0 1\ncoflow 1 0 1 -\n0 1 1000\n"
+
 /* A job whose first registration the gateway took, the connection lost
  * before its ack: weft submit registers it again on the next connection,
  * and the ack says "dup". The registration was this run's own, so the job
@@ -3949,15 +3977,7 @@ Test(gateway, submit_times_its_own_job_though_the_ack_of_its_second_try_says_dup
      .fini = stop_agent_and_server, .timeout = 60)
 {
     char wl[64], log[64], gw[32], out[4096];
-    snprintf(wl, sizeof wl, "/tmp/weft-submit-dup-%d.weft", (int)getpid());
-    snprintf(log, sizeof log, "/tmp/weft-submit-dup-%d.out", (int)getpid());
-    write_text(wl, "weft-workload 1\nports 2\njob 7 0 1 0 1\ncoflow 1 0 1 -\n0 1 1000\n"
-                   "end 1\n");
-    int port, lfd = listen_loopback(&port);
-    snprintf(gw, sizeof gw, "127.0.0.1:%d", port);
-    const char *args[] = {"submit", wl, "--gateway", gw, "--token", TOKEN, "--timeout", "30",
-                          NULL};
-    spawn_weft_logged(log, args);
+    int lfd = submit_to_a_stand_in("dup", JOB_7 "end 1\n", wl, log, gw);
     rpc_client_t rd;
     submit_connects(lfd, &rd);
     cr_assert_eq(submit_registers(&rd), 0);
@@ -3975,6 +3995,40 @@ Test(gateway, submit_times_its_own_job_though_the_ack_of_its_second_try_says_dup
     cr_assert(done, "%s", out);
     double jct = strtod(done + strlen("job 7 done: JCT "), NULL);
     cr_assert_lt(jct, 10, "JCT %g s, the gateway's: %s", jct, out);
+    unlink(wl);
+    unlink(log);
+}
+
+/* An error frame's code and message, for send_raw_message. */
+static void error_body(msgpack_packer *pk, const void *arg)
+{
+    const char *code = arg;
+    rpc_pack_cstr(pk, "code"), rpc_pack_cstr(pk, code);
+    rpc_pack_cstr(pk, "message"), rpc_pack_cstr(pk, "refused by the test");
+}
+
+/* A gateway that refuses weft submit's hello with code auth, version or
+ * protocol stops it at once (exit status 1) with the kind of failure the
+ * code names first: a gateway that speaks another protocol version is
+ * "unsupported version", not a protocol error. */
+Test(gateway, submit_stops_at_a_refused_hello_naming_its_kind, .fini = stop_agent_and_server,
+     .timeout = 60)
+{
+    const char *code[] = {"auth", "version", "protocol"};
+    const char *kind[] = {"authentication failed", "unsupported version", "protocol error"};
+    char wl[64], log[64], gw[32], out[4096], want[160];
+    for (int i = 0; i < 3; i++) {
+        int lfd = submit_to_a_stand_in("refused", JOB_7 "end 1\n", wl, log, gw);
+        rpc_client_t rd;
+        submit_says_hello(lfd, &rd);
+        send_raw_message(rd.fd, "error", 2, error_body, code[i]);
+        int st = submit_exits(log, out, sizeof out);
+        rpc_client_destroy(&rd);
+        snprintf(want, sizeof want, "weft submit: %s: gateway %s refused this connection "
+                 "(error %s): refused by the test; not retrying", kind[i], gw, code[i]);
+        close(lfd);
+        cr_assert(st == 1 && strstr(out, want), "exit status %d, not '%s': %s", st, want, out);
+    }
     unlink(wl);
     unlink(log);
 }
@@ -3997,15 +4051,8 @@ Test(gateway, submit_counts_a_job_done_twice_once, .fini = stop_agent_and_server
      .timeout = 60)
 {
     char wl[64], log[64], gw[32], out[4096];
-    snprintf(wl, sizeof wl, "/tmp/weft-submit-twice-%d.weft", (int)getpid());
-    snprintf(log, sizeof log, "/tmp/weft-submit-twice-%d.out", (int)getpid());
-    write_text(wl, "weft-workload 1\nports 2\njob 7 0 1 0 1\ncoflow 1 0 1 -\n0 1 1000\n"
-                   "job 8 0 1 0 1\ncoflow 1 0 1 -\n1 0 1000\nend 2\n");
-    int port, lfd = listen_loopback(&port);
-    snprintf(gw, sizeof gw, "127.0.0.1:%d", port);
-    const char *args[] = {"submit", wl, "--gateway", gw, "--token", TOKEN, "--timeout", "30",
-                          NULL};
-    spawn_weft_logged(log, args);
+    int lfd = submit_to_a_stand_in("twice", JOB_7 "job 8 0 1 0 1\ncoflow 1 0 1 -\n1 0 1000\n"
+                                   "end 2\n", wl, log, gw);
     rpc_client_t rd;
     submit_connects(lfd, &rd);
     for (int i = 0; i < 2; i++) {
