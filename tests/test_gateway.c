@@ -905,6 +905,26 @@ Test(gateway, token_compare)
     cr_assert(!rpc_token_equal("a\0c", 3, "a\0d", 3));
 }
 
+/* A token file's first line is taken up to one byte short of the buffer
+ * (its terminating zero); a line that fills the buffer is refused as too
+ * long, not written past it. */
+Test(gateway, a_token_line_fills_its_buffer_but_for_the_zero)
+{
+    char path[64], buf[16];
+    snprintf(path, sizeof path, "/tmp/weft-token-line-%d", (int)getpid());
+    write_text(path, "1234567\n");
+    memset(buf, 'x', sizeof buf);
+    cr_assert_eq(rpc_token_read(path, buf, 8), WEFT_OK, "%s", weft_last_error());
+    cr_assert_str_eq(buf, "1234567");
+    write_text(path, "12345678\n");
+    memset(buf, 'x', sizeof buf);
+    cr_assert_eq(rpc_token_read(path, buf, 8), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "its first line is longer than 7 bytes"), "%s",
+              weft_last_error());
+    cr_assert_eq(buf[7], 'x', "a refused token was copied");
+    unlink(path);
+}
+
 /* ------------------------------------ a gateway driven in this process */
 
 /* A gateway on 2 ports (sebf) that decides only when told, no connection
