@@ -4431,9 +4431,14 @@ Test(gateway, metrics_render_the_counters_and_the_decision_histogram)
                        .policy = "sebf", .allocator = "madd", .decision = &h,
                        .build = "1.2.3 \"x\""};
     char text[16384];
-    for (int with_model = 0; with_model < 2; with_model++) {
-        st.model_path = with_model ? "/m\\x\"y\nz" : NULL;
-        snprintf(st.model_sha256, sizeof st.model_sha256, "%s", with_model ? "ab12" : "");
+    /* with a model, agent secrets, token files and TLS (its expiry unread):
+       their families, each with its own number */
+    for (int with_files = 0; with_files < 2; with_files++) {
+        st.model_path = with_files ? "/m\\x\"y\nz" : NULL;
+        snprintf(st.model_sha256, sizeof st.model_sha256, "%s", with_files ? "ab12" : "");
+        st.port_secrets_listed = with_files ? 2 : 0, st.port_secrets_reloads = 5;
+        st.token_files = st.tls = with_files;
+        st.token_reloads = 6, st.tls_reloads = 8;
         struct evbuffer *b = evbuffer_new();
         rpc_metrics_render(b, &m);
         size_t n = evbuffer_remove(b, text, sizeof text - 1);
@@ -4462,14 +4467,21 @@ Test(gateway, metrics_render_the_counters_and_the_decision_histogram)
         for (size_t i = 0; i < sizeof want / sizeof *want; i++)
             cr_assert(strstr(text, want[i]), "no '%s' in:\n%s", want[i], text);
         const char *model_line = "\nweft_model_info{path=\"/m\\\\x\\\"y\\nz\",sha256=\"ab12\"} 1\n";
-        cr_assert_eq(strstr(text, model_line) != NULL, with_model, "%s", text);
-        cr_assert_eq(strstr(text, "weft_model_reloads_total") != NULL, with_model);
+        cr_assert_eq(strstr(text, model_line) != NULL, with_files, "%s", text);
+        cr_assert_eq(strstr(text, "weft_model_reloads_total") != NULL, with_files);
+        const char *files[] = {"\nweft_agent_secret_ports 2\n",
+                               "\nweft_agent_secret_reloads_total 5\n",
+                               "\nweft_token_reloads_total 6\n", "\nweft_tls_reloads_total 8\n"};
+        for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+            cr_assert_eq(strstr(text, files[i]) != NULL, with_files, "'%s' in:\n%s", files[i],
+                         text);
+        cr_assert(!strstr(text, "weft_tls_certificate_expiry_seconds"), "%s", text);
         /* every family's TYPE once */
         const char *p = text;
         int types = 0;
         while ((p = strstr(p, "# TYPE ")))
             types++, p++;
-        cr_assert_eq(types, 28 + 2 * with_model, "%d families", types);
+        cr_assert_eq(types, 28 + 6 * with_files, "%d families", types);
     }
 }
 
