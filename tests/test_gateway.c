@@ -3886,6 +3886,37 @@ static int listen_loopback(int *port)
     return lfd;
 }
 
+/* A gateway that closes a connection before a byte (a TLS gateway from
+ * before its plain error frame) is told apart from one that closes it after
+ * answering: only the first is said to have closed before answering, with
+ * the hint that it may serve TLS. */
+Test(gateway, a_client_tells_a_close_before_any_answer_from_a_later_one)
+{
+    int port, lfd = listen_loopback(&port);
+    rpc_client_t c;
+    rpc_client_init(&c);
+    const msgpack_object *m;
+    char want[160];
+    snprintf(want, sizeof want, "the gateway at 127.0.0.1:%d closed the connection before "
+             "answering (end of stream; if it serves TLS, give --tls-ca)", port);
+    for (int answered = 0; answered < 2; answered++) {
+        cr_assert_eq(rpc_client_connect(&c, "127.0.0.1", port, 5), WEFT_OK);
+        int fd = accept(lfd, NULL, NULL);
+        cr_assert(fd >= 0);
+        if (answered)
+            send_raw_message(fd, "welcome", 2, welcome_body, (const uint64_t[2]){2, 1});
+        close(fd);
+        if (answered)
+            cr_assert_eq(rpc_client_wait(&c, 5, &m), 1, "%s", weft_last_error());
+        cr_assert_lt(rpc_client_wait(&c, 5, &m), 0);
+        const char *e = weft_last_error();
+        cr_assert(answered ? !strcmp(e, "the gateway closed the connection") : !strcmp(e, want),
+                  "%s", e);
+    }
+    rpc_client_destroy(&c);
+    close(lfd);
+}
+
 /* The next connection weft submit makes to lfd (10 s at most), its hello
  * read; rd reads its frames from then on (rpc_client_destroy closes it). */
 static void submit_says_hello(int lfd, rpc_client_t *rd)
