@@ -3917,6 +3917,42 @@ Test(gateway, a_client_tells_a_close_before_any_answer_from_a_later_one)
     close(lfd);
 }
 
+/* A frame that the close of its connection follows at once is still
+ * delivered: here one that fills the client's read of 64 KiB exactly, after
+ * a welcome, so the same read pass finds the end of the stream (as a TLS
+ * client reading on until it would block does after any frame). */
+Test(gateway, a_client_delivers_the_frame_a_close_follows)
+{
+    int port, lfd = listen_loopback(&port);
+    rpc_client_t c;
+    rpc_client_init(&c);
+    cr_assert_eq(rpc_client_connect(&c, "127.0.0.1", port, 5), WEFT_OK);
+    int fd = accept(lfd, NULL, NULL);
+    cr_assert(fd >= 0);
+    send_raw_message(fd, "welcome", 2, welcome_body, (const uint64_t[2]){2, 1});
+    static char pad[65536];
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    cr_assert_eq(pack_blob(&sb, 1, pad, 60000, 0), WEFT_OK);
+    size_t n = 60000 + sizeof pad - sb.size; /* a frame of 65,536 bytes */
+    sb.size = 0;
+    cr_assert_eq(pack_blob(&sb, 1, pad, n, 0), WEFT_OK);
+    cr_assert_eq(sb.size, sizeof pad);
+    cr_assert_eq(write(fd, sb.data, sb.size), (ssize_t)sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    close(fd);
+    const msgpack_object *m;
+    char type[32];
+    cr_assert_eq(rpc_client_wait(&c, 5, &m), 1, "%s", weft_last_error());
+    cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "welcome");
+    cr_assert_eq(rpc_client_wait(&c, 5, &m), 1, "the blob: %s", weft_last_error());
+    cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "blob");
+    cr_assert_lt(rpc_client_wait(&c, 5, &m), 0);
+    cr_assert_str_eq(weft_last_error(), "the gateway closed the connection");
+    rpc_client_destroy(&c);
+    close(lfd);
+}
+
 /* The next connection weft submit makes to lfd (10 s at most), its hello
  * read; rd reads its frames from then on (rpc_client_destroy closes it). */
 static void submit_says_hello(int lfd, rpc_client_t *rd)
