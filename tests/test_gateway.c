@@ -927,12 +927,12 @@ Test(gateway, a_token_line_fills_its_buffer_but_for_the_zero)
 
 /* ------------------------------------ a gateway driven in this process */
 
-/* A gateway on 2 ports (sebf) that decides only when told, no connection
- * yet: rpc_gateway_adopt and rpc_gateway_poll drive it. */
-static rpc_gateway_t *driven_gateway(size_t max_conns)
+/* A gateway on n_ports ports (sebf) that decides only when told, no
+ * connection yet: rpc_gateway_adopt and rpc_gateway_poll drive it. */
+static rpc_gateway_t *driven_gateway(size_t n_ports, size_t max_conns)
 {
     rpc_gateway_opts_t o = {0};
-    o.n_ports = 2;
+    o.n_ports = n_ports;
     o.port_rate = 1e6;
     o.ord = coflow_ordering_find("sebf");
     o.token = TOKEN;
@@ -957,7 +957,7 @@ static size_t conns_open(const rpc_gateway_t *gw)
  * that second. */
 Test(gateway, a_peer_gone_before_its_error_frame_is_let_go_at_once)
 {
-    rpc_gateway_t *gw = driven_gateway(0);
+    rpc_gateway_t *gw = driven_gateway(2, 0);
     int peer = adopted_peer(gw);
     cr_assert_eq(conns_open(gw), 1);
     msgpack_sbuffer sb;
@@ -979,7 +979,7 @@ Test(gateway, a_peer_gone_before_its_error_frame_is_let_go_at_once)
  * closed. */
 Test(gateway, adopted_sockets_are_served_as_accepted_ones)
 {
-    rpc_gateway_t *gw = driven_gateway(1);
+    rpc_gateway_t *gw = driven_gateway(2, 1);
     rpc_client_t c;
     rpc_client_init(&c);
     c.fd = adopted_peer(gw);
@@ -1013,6 +1013,36 @@ Test(gateway, adopted_sockets_are_served_as_accepted_ones)
     close(pfd[1]);
     rpc_client_destroy(&c);
     rpc_gateway_free(gw);
+}
+
+/* A status answer lists the ports with an agent (agent_ports) on a
+ * gateway of up to RPC_STATUS_MAX_AGENT_LIST ports, and leaves the list
+ * out past them. */
+Test(gateway, status_lists_agent_ports_up_to_its_cap_of_ports)
+{
+    for (size_t n = RPC_STATUS_MAX_AGENT_LIST; n <= RPC_STATUS_MAX_AGENT_LIST + 1; n++) {
+        rpc_gateway_t *gw = driven_gateway(n, 0);
+        rpc_client_t c;
+        rpc_client_init(&c);
+        c.fd = adopted_peer(gw);
+        cr_assert_eq(rpc_client_hello_client(&c, TOKEN), WEFT_OK);
+        cr_assert_eq(rpc_client_status(&c, 3), WEFT_OK);
+        char type[32] = "";
+        const msgpack_object *m = NULL;
+        for (int i = 0; i < 20 && strcmp(type, "status"); i++) {
+            cr_assert_eq(rpc_client_flush(&c), WEFT_OK);
+            cr_assert_eq(rpc_gateway_poll(gw), WEFT_OK);
+            (void)rpc_client_read(&c);
+            while (strcmp(type, "status") && rpc_client_next(&c, &m) == 1)
+                rpc_msg_type(m, type, sizeof type);
+        }
+        cr_assert_str_eq(type, "status");
+        const msgpack_object *ap = rpc_map_get(m, "agent_ports");
+        cr_assert_eq(ap != NULL, n <= RPC_STATUS_MAX_AGENT_LIST, "%zu ports", n);
+        cr_assert(!ap || (ap->type == MSGPACK_OBJECT_ARRAY && ap->via.array.size == 0));
+        rpc_client_destroy(&c);
+        rpc_gateway_free(gw);
+    }
 }
 
 /* ------------------------------------------------------------ journal */
