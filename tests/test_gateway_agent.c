@@ -1599,12 +1599,17 @@ Test(gateway_agent, job_status_tells_where_a_job_stands, .init = server_default,
     cr_assert_eq(coflow_workload_add_parent(&wl, 1), WEFT_OK);
     cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
     bool dup;
+    double t_reg = weft_mono_s();
     uint64_t f = register_job(&cl, &wl, 0, &dup);
     const double port = WEFT_GBPS_BYTES, whole[3] = {port, 0, port};
     double r[2] = {-1, -1}, v[4];
     char state[16];
     wait_pair_rates(&a0, f, r, whole);
     const msgpack_object *m = job_status_of(&cl, 77);
+    /* a running job's age: since its registration, on the gateway's clock */
+    double age = -1, since = weft_mono_s() - t_reg;
+    cr_assert_eq(rpc_get_num_opt(m, "age", 0, 1e9, &age), WEFT_OK);
+    cr_assert(age >= 0 && age <= since, "age %g s, %g s since the registration", age, since);
     coflow_row(m, 0, state, v);
     cr_assert(!strcmp(state, "active") && v[0] == 0 && v[1] == 0 &&
                   fabs(v[2] - port) <= 1e-6 * port && v[3] == -1,
