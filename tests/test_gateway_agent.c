@@ -883,12 +883,18 @@ Test(gateway_agent, sighup_reloads_the_model_or_keeps_the_one_it_has, .fini = st
     unlink(err_path);
 }
 
-/* The status answer's agent_secrets: "ports" and "reloads" checked. */
-static void expect_secrets_status(rpc_client_t *cl, int64_t ports, int64_t reloads)
+/* The status answer's agent_secrets: "path" (file), "ports" and "reloads"
+ * checked. */
+static void expect_secrets_status(rpc_client_t *cl, const char *file, int64_t ports,
+                                  int64_t reloads)
 {
     cr_assert_eq(rpc_client_status(cl, 4), WEFT_OK);
     const msgpack_object *m = rpc_map_get(wait_type(cl, "status"), "agent_secrets");
     cr_assert(m && m->type == MSGPACK_OBJECT_MAP, "status has no agent_secrets map");
+    const char *path;
+    size_t n;
+    cr_assert(rpc_get_str(m, "path", &path, &n) == WEFT_OK && n == strlen(file) &&
+              !memcmp(path, file, n), "agent_secrets names no path %s", file);
     int64_t p, r;
     cr_assert_eq(rpc_get_int(m, "ports", 0, INT64_MAX, &p), WEFT_OK);
     cr_assert_eq(rpc_get_int(m, "reloads", 0, INT64_MAX, &r), WEFT_OK);
@@ -919,7 +925,7 @@ Test(gateway_agent, sighup_reloads_the_agent_secrets, .fini = stop_server, .time
     cr_assert_eq(rpc_client_connect(&cl, "127.0.0.1", server_port, 5), WEFT_OK);
     cr_assert_eq(rpc_client_hello_client(&cl, TOKEN), WEFT_OK);
     wait_type(&cl, "welcome");
-    expect_secrets_status(&cl, 2, 0);
+    expect_secrets_status(&cl, secrets, 2, 0);
 
     write_text(secrets, "0 s0\n7 s7\n");
     cr_assert_eq(kill(server_pid, SIGHUP), 0);
@@ -927,7 +933,7 @@ Test(gateway_agent, sighup_reloads_the_agent_secrets, .fini = stop_server, .time
     snprintf(want, sizeof want, "%s:2: port 7, but the gateway has ports 0..3; still letting "
              "agents in with the ones read before", secrets);
     cr_assert(strstr(log, want), "%s", log);
-    expect_secrets_status(&cl, 2, 0);
+    expect_secrets_status(&cl, secrets, 2, 0);
 
     write_text(secrets, "0 s0\n");
     cr_assert_eq(kill(server_pid, SIGHUP), 0);
@@ -939,7 +945,7 @@ Test(gateway_agent, sighup_reloads_the_agent_secrets, .fini = stop_server, .time
     rpc_msg_error(m, &e);
     cr_assert_str_eq(e.code, "auth");
     cr_assert(strstr(e.message, "port 1 takes no agent any more"), "%s", e.message);
-    expect_secrets_status(&cl, 1, 1);
+    expect_secrets_status(&cl, secrets, 1, 1);
     rpc_client_destroy(&cl);
     rpc_client_destroy(&a);
     unlink(secrets);
