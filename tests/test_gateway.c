@@ -927,9 +927,9 @@ Test(gateway, a_token_line_fills_its_buffer_but_for_the_zero)
 
 /* ------------------------------------ a gateway driven in this process */
 
-/* A gateway on n_ports ports (sebf) that decides only when told, no
- * connection yet: rpc_gateway_adopt and rpc_gateway_poll drive it. */
-static rpc_gateway_t *driven_gateway(size_t n_ports, size_t max_conns)
+/* The options of a gateway on n_ports ports (sebf) that decides only when
+ * told. */
+static rpc_gateway_opts_t driven_opts(size_t n_ports)
 {
     rpc_gateway_opts_t o = {0};
     o.n_ports = n_ports;
@@ -937,6 +937,14 @@ static rpc_gateway_t *driven_gateway(size_t n_ports, size_t max_conns)
     o.ord = coflow_ordering_find("sebf");
     o.token = TOKEN;
     o.tick_s = 3600;
+    return o;
+}
+
+/* A gateway of driven_opts, no connection yet: rpc_gateway_adopt and
+ * rpc_gateway_poll drive it. */
+static rpc_gateway_t *driven_gateway(size_t n_ports, size_t max_conns)
+{
+    rpc_gateway_opts_t o = driven_opts(n_ports);
     o.max_conns = max_conns;
     rpc_gateway_t *gw;
     cr_assert_eq(rpc_gateway_new(&gw, &o), WEFT_OK, "%s", weft_last_error());
@@ -1042,6 +1050,20 @@ Test(gateway, status_lists_agent_ports_up_to_its_cap_of_ports)
         cr_assert(!ap || (ap->type == MSGPACK_OBJECT_ARRAY && ap->via.array.size == 0));
         rpc_client_destroy(&c);
         rpc_gateway_free(gw);
+    }
+}
+
+/* A gateway given a TLS certificate without its key, or a key without its
+ * certificate, is refused as such (the library's callers, not only weft
+ * serve's options). */
+Test(gateway, a_gateway_refuses_half_of_a_tls_pair)
+{
+    for (int half = 0; half < 2; half++) {
+        rpc_gateway_opts_t o = driven_opts(2);
+        *(half ? &o.tls_key : &o.tls_cert) = "/nonexistent/half.pem";
+        rpc_gateway_t *gw = NULL;
+        cr_assert_eq(rpc_gateway_new(&gw, &o), WEFT_EINVAL, "half %d", half);
+        cr_assert_str_eq(weft_last_error(), "TLS needs both a certificate and a private key");
     }
 }
 
