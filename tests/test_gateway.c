@@ -951,6 +951,14 @@ static rpc_gateway_t *driven_gateway(size_t n_ports, size_t max_conns)
     return gw;
 }
 
+/* A client c of driven gateway gw, its hello queued. */
+static void driven_client(rpc_gateway_t *gw, rpc_client_t *c)
+{
+    rpc_client_init(c);
+    c->fd = adopted_peer(gw);
+    cr_assert_eq(rpc_client_hello_client(c, TOKEN), WEFT_OK);
+}
+
 static size_t conns_open(const rpc_gateway_t *gw)
 {
     rpc_gateway_stats_t st;
@@ -989,9 +997,7 @@ Test(gateway, adopted_sockets_are_served_as_accepted_ones)
 {
     rpc_gateway_t *gw = driven_gateway(2, 1);
     rpc_client_t c;
-    rpc_client_init(&c);
-    c.fd = adopted_peer(gw);
-    cr_assert_eq(rpc_client_hello_client(&c, TOKEN), WEFT_OK);
+    driven_client(gw, &c);
     cr_assert_eq(rpc_client_flush(&c), WEFT_OK);
     int over = adopted_peer(gw); /* over the limit of 1 */
     char type[32] = "";
@@ -1026,31 +1032,71 @@ Test(gateway, adopted_sockets_are_served_as_accepted_ones)
 /* A status answer lists the ports with an agent (agent_ports) on a
  * gateway of up to RPC_STATUS_MAX_AGENT_LIST ports, and leaves the list
  * out past them. */
+/* The next message of type on client c of driven gateway gw (others
+ * skipped), its frame valid until the next read on c. */
+static const msgpack_object *driven_next(rpc_gateway_t *gw, rpc_client_t *c, const char *type)
+{
+    char got[32] = "";
+    const msgpack_object *m = NULL;
+    for (int i = 0; i < 50 && strcmp(got, type); i++) {
+        cr_assert_eq(rpc_client_flush(c), WEFT_OK);
+        cr_assert_eq(rpc_gateway_poll(gw), WEFT_OK);
+        (void)rpc_client_read(c);
+        while (strcmp(got, type) && rpc_client_next(c, &m) == 1)
+            rpc_msg_type(m, got, sizeof got);
+    }
+    cr_assert_str_eq(got, type);
+    return m;
+}
+
 Test(gateway, status_lists_agent_ports_up_to_its_cap_of_ports)
 {
     for (size_t n = RPC_STATUS_MAX_AGENT_LIST; n <= RPC_STATUS_MAX_AGENT_LIST + 1; n++) {
         rpc_gateway_t *gw = driven_gateway(n, 0);
         rpc_client_t c;
-        rpc_client_init(&c);
-        c.fd = adopted_peer(gw);
-        cr_assert_eq(rpc_client_hello_client(&c, TOKEN), WEFT_OK);
+        driven_client(gw, &c);
         cr_assert_eq(rpc_client_status(&c, 3), WEFT_OK);
-        char type[32] = "";
-        const msgpack_object *m = NULL;
-        for (int i = 0; i < 20 && strcmp(type, "status"); i++) {
-            cr_assert_eq(rpc_client_flush(&c), WEFT_OK);
-            cr_assert_eq(rpc_gateway_poll(gw), WEFT_OK);
-            (void)rpc_client_read(&c);
-            while (strcmp(type, "status") && rpc_client_next(&c, &m) == 1)
-                rpc_msg_type(m, type, sizeof type);
-        }
-        cr_assert_str_eq(type, "status");
-        const msgpack_object *ap = rpc_map_get(m, "agent_ports");
+        const msgpack_object *ap = rpc_map_get(driven_next(gw, &c, "status"), "agent_ports");
         cr_assert_eq(ap != NULL, n <= RPC_STATUS_MAX_AGENT_LIST, "%zu ports", n);
         cr_assert(!ap || (ap->type == MSGPACK_OBJECT_ARRAY && ap->via.array.size == 0));
         rpc_client_destroy(&c);
         rpc_gateway_free(gw);
     }
+}
+
+/* Of two decisions, status gives the shorter as the median (the nearest
+ * rank: the smallest time with half of them at or below it), and the
+ * longer as the largest. */
+Test(gateway, status_gives_the_lower_of_two_decision_times_as_their_median)
+{
+    rpc_gateway_t *gw = driven_gateway(2, 0);
+    rpc_client_t c;
+    driven_client(gw, &c);
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 2);
+    for (int j = 0; j < 2; j++) { /* each registration asks for a decision */
+        cr_assert_eq(coflow_workload_add_job(&wl, j, 0, 1, 0), WEFT_OK);
+        coflow_workload_add_coflow(&wl, 1, 0);
+        coflow_workload_add_flow(&wl, 0, 1, 1000);
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+        cr_assert_eq(rpc_client_register(&c, j, &wl, (size_t)j), WEFT_OK);
+        driven_next(gw, &c, "ack");
+    }
+    cr_assert_eq(rpc_client_status(&c, 3), WEFT_OK);
+    const msgpack_object *m = driven_next(gw, &c, "status");
+    int64_t decisions, n;
+    const msgpack_object *ds = rpc_map_get(m, "decision_s");
+    cr_assert_eq(rpc_get_int(m, "decisions", 0, INT64_MAX, &decisions), WEFT_OK);
+    cr_assert(ds && rpc_get_int(ds, "n", 0, INT64_MAX, &n) == WEFT_OK, "no decision_s");
+    cr_assert(decisions == 2 && n == 2, "%lld decisions, %lld times", (long long)decisions,
+              (long long)n);
+    double p50 = -1, mx = -1;
+    cr_assert_eq(rpc_get_num_opt(ds, "p50", 0, 1e9, &p50), WEFT_OK);
+    cr_assert_eq(rpc_get_num_opt(ds, "max", 0, 1e9, &mx), WEFT_OK);
+    cr_assert(p50 > 0 && p50 < mx, "median %g s, largest %g s", p50, mx);
+    coflow_workload_destroy(&wl);
+    rpc_client_destroy(&c);
+    rpc_gateway_free(gw);
 }
 
 /* A gateway given a TLS certificate without its key, or a key without its
