@@ -1038,33 +1038,6 @@ Test(gateway_agent, sighup_reloads_the_token_files, .fini = stop_server, .timeou
     unlink(err_path);
 }
 
-/* With a token file for each role, a SIGHUP names the role whose secret
- * changed, and that one only: the clients' first, then the agents'. */
-Test(gateway_agent, sighup_names_the_role_whose_token_file_changed, .fini = stop_server,
-     .timeout = 60)
-{
-    char agent_tok[64], client_tok[64], err_path[64], log[8192];
-    snprintf(agent_tok, sizeof agent_tok, "/tmp/weft-gw-agent-tok-%d.txt", (int)getpid());
-    snprintf(client_tok, sizeof client_tok, "/tmp/weft-gw-client-tok-%d.txt", (int)getpid());
-    snprintf(err_path, sizeof err_path, "/tmp/weft-gw-roles-%d.err", (int)getpid());
-    write_text(agent_tok, "agent-secret\n");
-    write_text(client_tok, "client-secret\n");
-    server_stderr = err_path;
-    start_server4("--agent-token-file", agent_tok, "--client-token-file", client_tok);
-    server_stderr = NULL;
-    write_text(client_tok, "client-secret-2\n");
-    cr_assert_eq(kill(server_pid, SIGHUP), 0);
-    wait_in_file(err_path, "tokens reloaded: the agents' unchanged, the clients' changed", 1,
-                 log, sizeof log);
-    write_text(agent_tok, "agent-secret-2\n");
-    cr_assert_eq(kill(server_pid, SIGHUP), 0);
-    wait_in_file(err_path, "tokens reloaded: the agents' changed, the clients' unchanged", 1,
-                 log, sizeof log);
-    unlink(agent_tok);
-    unlink(client_tok);
-    unlink(err_path);
-}
-
 /* The agents in a connected client's status answer. */
 static int64_t status_agents(rpc_client_t *c)
 {
@@ -1515,6 +1488,45 @@ Test(gateway_agent, each_role_has_its_own_secret_and_agents_touch_no_jobs,
     coflow_workload_destroy(&wl);
     rpc_client_destroy(&ag);
     rpc_client_destroy(&cl);
+}
+
+/* With a token file for each role, a SIGHUP names the role whose secret
+ * changed, and that one only: the clients' first, then the agents'; the
+ * roles stay apart (agents may still not touch jobs). */
+Test(gateway_agent, sighup_names_the_role_whose_token_file_changed, .fini = stop_server,
+     .timeout = 60)
+{
+    char agent_tok[64], client_tok[64], err_path[64], log[8192];
+    snprintf(agent_tok, sizeof agent_tok, "/tmp/weft-gw-agent-tok-%d.txt", (int)getpid());
+    snprintf(client_tok, sizeof client_tok, "/tmp/weft-gw-client-tok-%d.txt", (int)getpid());
+    snprintf(err_path, sizeof err_path, "/tmp/weft-gw-roles-%d.err", (int)getpid());
+    write_text(agent_tok, "agent-secret\n");
+    write_text(client_tok, "client-secret\n");
+    server_stderr = err_path;
+    start_server4("--agent-token-file", agent_tok, "--client-token-file", client_tok);
+    server_stderr = NULL;
+    write_text(client_tok, "client-secret-2\n");
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    wait_in_file(err_path, "tokens reloaded: the agents' unchanged, the clients' changed", 1,
+                 log, sizeof log);
+    write_text(agent_tok, "agent-secret-2\n");
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    wait_in_file(err_path, "tokens reloaded: the agents' changed, the clients' unchanged", 1,
+                 log, sizeof log);
+    rpc_client_t ag;
+    char got[64];
+    hello_as(&ag, true, "agent-secret-2", got, sizeof got);
+    cr_assert_str_eq(got, "welcome");
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    add_two_flow_job(&wl, 5, 0, 1, 2);
+    cr_assert_eq(rpc_client_register(&ag, 1, &wl, 0), WEFT_OK);
+    expect_error(&ag, "forbidden", "register: agents may not touch jobs");
+    coflow_workload_destroy(&wl);
+    rpc_client_destroy(&ag);
+    unlink(agent_tok);
+    unlink(client_tok);
+    unlink(err_path);
 }
 
 /* A second agent connecting as port 0 takes it over (a restart does that):
