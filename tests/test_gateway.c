@@ -1127,6 +1127,24 @@ Test(gateway, a_gateway_refuses_half_of_a_tls_pair)
     }
 }
 
+/* A token file of one role alone (weft serve --agent-token-file or
+ * --client-token-file beside --token) counts as a token read from a file:
+ * status and --metrics then give its reloads. */
+Test(gateway, a_token_file_of_either_role_alone_is_reported)
+{
+    for (int client = 0; client < 2; client++) {
+        rpc_gateway_opts_t o = driven_opts(2);
+        /* named only: rpc_gateway_new reads no file, the token is given */
+        *(client ? &o.client_token_file : &o.agent_token_file) = "/nonexistent/role.token";
+        rpc_gateway_t *gw;
+        cr_assert_eq(rpc_gateway_new(&gw, &o), WEFT_OK, "%s", weft_last_error());
+        rpc_gateway_stats_t st;
+        rpc_gateway_stats(gw, &st);
+        cr_assert(st.token_files, "the %s' token file alone", client ? "clients" : "agents");
+        rpc_gateway_free(gw);
+    }
+}
+
 /* ------------------------------------------------------------ journal */
 
 static size_t replayed;
