@@ -905,22 +905,43 @@ Test(gateway, token_compare)
     cr_assert(!rpc_token_equal("a\0c", 3, "a\0d", 3));
 }
 
+/* A token file's first line is taken up to one byte short of the buffer
+ * (its terminating zero); a line that fills the buffer is refused as too
+ * long, not written past it. */
+Test(gateway, a_token_line_fills_its_buffer_but_for_the_zero)
+{
+    char path[64], buf[16];
+    snprintf(path, sizeof path, "/tmp/weft-token-line-%d", (int)getpid());
+    write_text(path, "1234567\n");
+    memset(buf, 'x', sizeof buf);
+    cr_assert_eq(rpc_token_read(path, buf, 8), WEFT_OK, "%s", weft_last_error());
+    cr_assert_str_eq(buf, "1234567");
+    write_text(path, "12345678\n");
+    memset(buf, 'x', sizeof buf);
+    cr_assert_eq(rpc_token_read(path, buf, 8), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "its first line is longer than 7 bytes"), "%s",
+              weft_last_error());
+    cr_assert_eq(buf[7], 'x', "a refused token was copied");
+    unlink(path);
+}
+
 /* ------------------------------------ a gateway driven in this process */
 
-/* The options of a gateway on 2 ports (sebf) that decides only when told:
- * rpc_gateway_adopt and rpc_gateway_poll drive it. */
-static rpc_gateway_opts_t driven_opts(size_t max_conns)
+/* The options of a gateway on n_ports ports (sebf) that decides only when
+ * told. */
+static rpc_gateway_opts_t driven_opts(size_t n_ports)
 {
     rpc_gateway_opts_t o = {0};
-    o.n_ports = 2;
+    o.n_ports = n_ports;
     o.port_rate = 1e6;
     o.ord = coflow_ordering_find("sebf");
     o.token = TOKEN;
     o.tick_s = 3600;
-    o.max_conns = max_conns;
     return o;
 }
 
+/* A gateway of options o, no connection yet: rpc_gateway_adopt and
+ * rpc_gateway_poll drive it. */
 static rpc_gateway_t *driven_gateway_of(const rpc_gateway_opts_t *o)
 {
     rpc_gateway_t *gw;
@@ -928,11 +949,20 @@ static rpc_gateway_t *driven_gateway_of(const rpc_gateway_opts_t *o)
     return gw;
 }
 
-/* Such a gateway, no connection yet. */
-static rpc_gateway_t *driven_gateway(size_t max_conns)
+/* Such a gateway of driven_opts. */
+static rpc_gateway_t *driven_gateway(size_t n_ports, size_t max_conns)
 {
-    rpc_gateway_opts_t o = driven_opts(max_conns);
+    rpc_gateway_opts_t o = driven_opts(n_ports);
+    o.max_conns = max_conns;
     return driven_gateway_of(&o);
+}
+
+/* A client c of driven gateway gw, its hello queued. */
+static void driven_client(rpc_gateway_t *gw, rpc_client_t *c)
+{
+    rpc_client_init(c);
+    c->fd = adopted_peer(gw);
+    cr_assert_eq(rpc_client_hello_client(c, TOKEN), WEFT_OK);
 }
 
 static size_t conns_open(const rpc_gateway_t *gw)
@@ -949,7 +979,7 @@ static size_t conns_open(const rpc_gateway_t *gw)
  * that second. */
 Test(gateway, a_peer_gone_before_its_error_frame_is_let_go_at_once)
 {
-    rpc_gateway_t *gw = driven_gateway(0);
+    rpc_gateway_t *gw = driven_gateway(2, 0);
     int peer = adopted_peer(gw);
     cr_assert_eq(conns_open(gw), 1);
     msgpack_sbuffer sb;
@@ -974,11 +1004,9 @@ Test(gateway, a_peer_gone_before_its_error_frame_is_let_go_at_once)
  * socket is refused by name and closed. */
 Test(gateway, adopted_sockets_are_served_as_accepted_ones)
 {
-    rpc_gateway_t *gw = driven_gateway(1);
+    rpc_gateway_t *gw = driven_gateway(2, 1);
     rpc_client_t c;
-    rpc_client_init(&c);
-    c.fd = adopted_peer(gw);
-    cr_assert_eq(rpc_client_hello_client(&c, TOKEN), WEFT_OK);
+    driven_client(gw, &c);
     cr_assert_eq(rpc_client_flush(&c), WEFT_OK);
     int over = adopted_peer(gw); /* over the limit of 1 */
     char type[32] = "";
@@ -1010,6 +1038,122 @@ Test(gateway, adopted_sockets_are_served_as_accepted_ones)
     close(pfd[1]);
     rpc_client_destroy(&c);
     rpc_gateway_free(gw);
+}
+
+/* A status answer lists the ports with an agent (agent_ports) on a
+ * gateway of up to RPC_STATUS_MAX_AGENT_LIST ports, and leaves the list
+ * out past them. */
+/* The next message of type on client c of driven gateway gw (others
+ * skipped), its frame valid until the next read on c. */
+static const msgpack_object *driven_next(rpc_gateway_t *gw, rpc_client_t *c, const char *type)
+{
+    char got[32] = "";
+    const msgpack_object *m = NULL;
+    for (int i = 0; i < 50 && strcmp(got, type); i++) {
+        cr_assert_eq(rpc_client_flush(c), WEFT_OK);
+        cr_assert_eq(rpc_gateway_poll(gw), WEFT_OK);
+        (void)rpc_client_read(c);
+        while (strcmp(got, type) && rpc_client_next(c, &m) == 1)
+            rpc_msg_type(m, got, sizeof got);
+    }
+    cr_assert_str_eq(got, type);
+    return m;
+}
+
+Test(gateway, status_lists_agent_ports_up_to_its_cap_of_ports)
+{
+    for (size_t n = RPC_STATUS_MAX_AGENT_LIST; n <= RPC_STATUS_MAX_AGENT_LIST + 1; n++) {
+        rpc_gateway_t *gw = driven_gateway(n, 0);
+        rpc_client_t c;
+        driven_client(gw, &c);
+        cr_assert_eq(rpc_client_status(&c, 3), WEFT_OK);
+        const msgpack_object *ap = rpc_map_get(driven_next(gw, &c, "status"), "agent_ports");
+        cr_assert_eq(ap != NULL, n <= RPC_STATUS_MAX_AGENT_LIST, "%zu ports", n);
+        cr_assert(!ap || (ap->type == MSGPACK_OBJECT_ARRAY && ap->via.array.size == 0));
+        rpc_client_destroy(&c);
+        rpc_gateway_free(gw);
+    }
+}
+
+/* The decision times of a status answer on client c of driven gateway gw
+ * (after n decisions): the median and the 99th percentile (nearest rank:
+ * the smallest time with that share of them at or below it), the largest. */
+static void driven_decision_times(rpc_gateway_t *gw, rpc_client_t *c, int64_t n, double t[3])
+{
+    cr_assert_eq(rpc_client_status(c, 3), WEFT_OK);
+    const msgpack_object *m = driven_next(gw, c, "status");
+    int64_t decisions, got;
+    const msgpack_object *ds = rpc_map_get(m, "decision_s");
+    cr_assert_eq(rpc_get_int(m, "decisions", 0, INT64_MAX, &decisions), WEFT_OK);
+    cr_assert(ds && rpc_get_int(ds, "n", 0, INT64_MAX, &got) == WEFT_OK, "no decision_s");
+    cr_assert(decisions == n && got == n, "%lld decisions, %lld times", (long long)decisions,
+              (long long)got);
+    const char *key[3] = {"p50", "p99", "max"};
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(rpc_get_num_opt(ds, key[i], 0, 1e9, &t[i]), WEFT_OK);
+}
+
+/* Of two decisions, status gives the shorter as the median and the longer
+ * as the largest; of 100, the 99th longest as the 99th percentile. Each
+ * registration asks for a decision. */
+Test(gateway, status_gives_decision_times_by_their_nearest_rank)
+{
+    rpc_gateway_t *gw = driven_gateway(2, 0);
+    rpc_client_t c;
+    driven_client(gw, &c);
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 2);
+    double t[3];
+    for (int j = 0; j < 100; j++) {
+        cr_assert_eq(coflow_workload_add_job(&wl, j, 0, 1, 0), WEFT_OK);
+        coflow_workload_add_coflow(&wl, 1, 0);
+        coflow_workload_add_flow(&wl, 0, 1, 1000);
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+        cr_assert_eq(rpc_client_register(&c, j, &wl, (size_t)j), WEFT_OK);
+        driven_next(gw, &c, "ack");
+        if (j == 1) {
+            driven_decision_times(gw, &c, 2, t);
+            cr_assert(t[0] > 0 && t[0] < t[2], "median %g s, largest %g s", t[0], t[2]);
+        }
+    }
+    driven_decision_times(gw, &c, 100, t);
+    cr_assert(t[0] <= t[1] && t[1] < t[2], "median %g s, 99th percentile %g s, largest %g s",
+              t[0], t[1], t[2]);
+    coflow_workload_destroy(&wl);
+    rpc_client_destroy(&c);
+    rpc_gateway_free(gw);
+}
+
+/* A gateway given a TLS certificate without its key, or a key without its
+ * certificate, is refused as such (the library's callers, not only weft
+ * serve's options). */
+Test(gateway, a_gateway_refuses_half_of_a_tls_pair)
+{
+    for (int half = 0; half < 2; half++) {
+        rpc_gateway_opts_t o = driven_opts(2);
+        *(half ? &o.tls_key : &o.tls_cert) = "/nonexistent/half.pem";
+        rpc_gateway_t *gw = NULL;
+        cr_assert_eq(rpc_gateway_new(&gw, &o), WEFT_EINVAL, "half %d", half);
+        cr_assert_str_eq(weft_last_error(), "TLS needs both a certificate and a private key");
+    }
+}
+
+/* A token file of one role alone (weft serve --agent-token-file or
+ * --client-token-file beside --token) counts as a token read from a file:
+ * status and --metrics then give its reloads. */
+Test(gateway, a_token_file_of_either_role_alone_is_reported)
+{
+    for (int client = 0; client < 2; client++) {
+        rpc_gateway_opts_t o = driven_opts(2);
+        /* named only: rpc_gateway_new reads no file, the token is given */
+        *(client ? &o.client_token_file : &o.agent_token_file) = "/nonexistent/role.token";
+        rpc_gateway_t *gw;
+        cr_assert_eq(rpc_gateway_new(&gw, &o), WEFT_OK, "%s", weft_last_error());
+        rpc_gateway_stats_t st;
+        rpc_gateway_stats(gw, &st);
+        cr_assert(st.token_files, "the %s' token file alone", client ? "clients" : "agents");
+        rpc_gateway_free(gw);
+    }
 }
 
 /* ------------------------------------------------------------ journal */
@@ -3581,9 +3725,7 @@ Test(gateway, reloaded_port_secrets_drop_the_agents_whose_secret_changed)
 static const msgpack_object *client_hello(rpc_gateway_t *gw, rpc_client_t *c, char *got,
                                           size_t n)
 {
-    rpc_client_init(c);
-    c->fd = adopted_peer(gw);
-    cr_assert_eq(rpc_client_hello_client(c, TOKEN), WEFT_OK);
+    driven_client(gw, c);
     return next_reply(gw, c, false, got, n);
 }
 
@@ -3591,7 +3733,7 @@ static const msgpack_object *client_hello(rpc_gateway_t *gw, rpc_client_t *c, ch
  * pings are three frames in and three out. */
 Test(gateway, a_gateway_counts_each_frame_in_and_out)
 {
-    rpc_gateway_t *gw = driven_gateway(0);
+    rpc_gateway_t *gw = driven_gateway(2, 0);
     rpc_client_t c;
     char got[64];
     client_hello(gw, &c, got, sizeof got);
@@ -3614,7 +3756,7 @@ Test(gateway, a_gateway_counts_each_frame_in_and_out)
  * its keepalive must beat. */
 Test(gateway, a_welcome_tells_the_gateways_own_limits)
 {
-    rpc_gateway_t *gw = driven_gateway(0); /* idle 60 s, hello 5 s (the defaults) */
+    rpc_gateway_t *gw = driven_gateway(2, 0); /* idle 60 s, hello 5 s (the defaults) */
     rpc_client_t c;
     char got[64];
     const msgpack_object *m = client_hello(gw, &c, got, sizeof got);
@@ -3648,7 +3790,7 @@ static void hello_role_agents(msgpack_packer *pk, const void *arg)
  * hello holds for an agent, is refused. */
 Test(gateway, a_hello_names_its_role_exactly)
 {
-    rpc_gateway_t *gw = driven_gateway(0);
+    rpc_gateway_t *gw = driven_gateway(2, 0);
     rpc_client_t c;
     rpc_client_init(&c);
     c.fd = adopted_peer(gw);
@@ -3733,7 +3875,7 @@ static void progress_of_three(msgpack_packer *pk, const void *arg)
  * client's report is refused, flows being the agents' to report. */
 Test(gateway, reports_are_answered_once_a_message_and_only_from_agents)
 {
-    rpc_gateway_opts_t o = driven_opts(0);
+    rpc_gateway_opts_t o = driven_opts(2);
     o.rebuild_defer = -1; /* each decision pushes at once */
     rpc_gateway_t *gw = driven_gateway_of(&o);
     rpc_client_t cl, ag;
@@ -3784,7 +3926,7 @@ Test(gateway, a_restart_tells_no_client_unasked_of_jobs_finished_before)
     char path[64];
     snprintf(path, sizeof path, "/tmp/weft-driven-journal-%d", (int)getpid());
     unlink(path);
-    rpc_gateway_opts_t o = driven_opts(0);
+    rpc_gateway_opts_t o = driven_opts(2);
     o.journal = path;
     o.journal_nosync = true;
     rpc_gateway_t *gw = driven_gateway_of(&o);
@@ -3824,7 +3966,7 @@ Test(gateway, a_restart_tells_no_client_unasked_of_jobs_finished_before)
  * and counted among the timeouts. */
 Test(gateway, an_idle_connection_is_closed_and_counted)
 {
-    rpc_gateway_opts_t o = driven_opts(0);
+    rpc_gateway_opts_t o = driven_opts(2);
     o.idle_timeout_s = 0.05;
     rpc_gateway_t *gw = driven_gateway_of(&o);
     rpc_client_t c;
@@ -4154,10 +4296,76 @@ static int listen_loopback(int *port)
     return lfd;
 }
 
+/* A gateway that closes a connection before a byte (a TLS gateway from
+ * before its plain error frame) is told apart from one that closes it after
+ * answering: only the first is said to have closed before answering, with
+ * the hint that it may serve TLS. */
+Test(gateway, a_client_tells_a_close_before_any_answer_from_a_later_one)
+{
+    int port, lfd = listen_loopback(&port);
+    rpc_client_t c;
+    rpc_client_init(&c);
+    const msgpack_object *m;
+    char want[160];
+    snprintf(want, sizeof want, "the gateway at 127.0.0.1:%d closed the connection before "
+             "answering (end of stream; if it serves TLS, give --tls-ca)", port);
+    for (int answered = 0; answered < 2; answered++) {
+        cr_assert_eq(rpc_client_connect(&c, "127.0.0.1", port, 5), WEFT_OK);
+        int fd = accept(lfd, NULL, NULL);
+        cr_assert(fd >= 0);
+        if (answered)
+            send_raw_message(fd, "welcome", 2, welcome_body, (const uint64_t[2]){2, 1});
+        close(fd);
+        if (answered)
+            cr_assert_eq(rpc_client_wait(&c, 5, &m), 1, "%s", weft_last_error());
+        cr_assert_lt(rpc_client_wait(&c, 5, &m), 0);
+        const char *e = weft_last_error();
+        cr_assert(answered ? !strcmp(e, "the gateway closed the connection") : !strcmp(e, want),
+                  "%s", e);
+    }
+    rpc_client_destroy(&c);
+    close(lfd);
+}
+
+/* A frame that the close of its connection follows at once is still
+ * delivered: here one that fills the client's read of 64 KiB exactly, after
+ * a welcome, so the same read pass finds the end of the stream (as a TLS
+ * client reading on until it would block does after any frame). */
+Test(gateway, a_client_delivers_the_frame_a_close_follows)
+{
+    int port, lfd = listen_loopback(&port);
+    rpc_client_t c;
+    rpc_client_init(&c);
+    cr_assert_eq(rpc_client_connect(&c, "127.0.0.1", port, 5), WEFT_OK);
+    int fd = accept(lfd, NULL, NULL);
+    cr_assert(fd >= 0);
+    send_raw_message(fd, "welcome", 2, welcome_body, (const uint64_t[2]){2, 1});
+    static char pad[65536];
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    cr_assert_eq(pack_blob(&sb, 1, pad, 60000, 0), WEFT_OK);
+    size_t n = 60000 + sizeof pad - sb.size; /* a frame of 65,536 bytes */
+    sb.size = 0;
+    cr_assert_eq(pack_blob(&sb, 1, pad, n, 0), WEFT_OK);
+    cr_assert_eq(sb.size, sizeof pad);
+    cr_assert_eq(write(fd, sb.data, sb.size), (ssize_t)sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    close(fd);
+    const msgpack_object *m;
+    char type[32];
+    cr_assert_eq(rpc_client_wait(&c, 5, &m), 1, "%s", weft_last_error());
+    cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "welcome");
+    cr_assert_eq(rpc_client_wait(&c, 5, &m), 1, "the blob: %s", weft_last_error());
+    cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "blob");
+    cr_assert_lt(rpc_client_wait(&c, 5, &m), 0);
+    cr_assert_str_eq(weft_last_error(), "the gateway closed the connection");
+    rpc_client_destroy(&c);
+    close(lfd);
+}
+
 /* The next connection weft submit makes to lfd (10 s at most), its hello
- * read and a welcome (epoch 1) sent; rd reads its frames from then on
- * (rpc_client_destroy closes it). */
-static void submit_connects(int lfd, rpc_client_t *rd)
+ * read; rd reads its frames from then on (rpc_client_destroy closes it). */
+static void submit_says_hello(int lfd, rpc_client_t *rd)
 {
     struct pollfd p = {lfd, POLLIN, 0};
     cr_assert_eq(poll(&p, 1, 10000), 1, "weft submit did not connect");
@@ -4169,8 +4377,14 @@ static void submit_connects(int lfd, rpc_client_t *rd)
     char type[32];
     cr_assert_eq(rpc_client_wait(rd, 10, &m), 1, "no hello");
     cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "hello");
+}
+
+/* submit_says_hello, and a welcome (epoch 1) sent. */
+static void submit_connects(int lfd, rpc_client_t *rd)
+{
+    submit_says_hello(lfd, rd);
     const uint64_t welcome[2] = {2, 1}; /* ports, epoch */
-    send_raw_message(fd, "welcome", 2, welcome_body, welcome);
+    send_raw_message(rd->fd, "welcome", 2, welcome_body, welcome);
 }
 
 /* The next frame weft submit sends on rd but pings (10 s at most): a
@@ -4226,6 +4440,29 @@ static int submit_exits(const char *log, char *out, size_t n)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* weft submit started (spawn_weft_logged) on the workload of 2 ports whose
+ * lines from its first job on are jobs, written to wl[64], its output to
+ * log[64] (both named after what), against a listener standing in for its
+ * gateway at gw[32]: returned. */
+static int submit_to_a_stand_in(const char *what, const char *jobs, char *wl, char *log,
+                                char *gw)
+{
+    snprintf(wl, 64, "/tmp/weft-submit-%s-%d.weft", what, (int)getpid());
+    snprintf(log, 64, "/tmp/weft-submit-%s-%d.out", what, (int)getpid());
+    char text[256];
+    snprintf(text, sizeof text, "weft-workload 1\nports 2\n%s", jobs);
+    write_text(wl, text);
+    int port, lfd = listen_loopback(&port);
+    snprintf(gw, 32, "127.0.0.1:%d", port);
+    const char *args[] = {"submit", wl, "--gateway", gw, "--token", TOKEN, "--timeout", "30",
+                          NULL};
+    spawn_weft_logged(log, args);
+    return lfd;
+}
+
+/* The one job of the stand-in tests but one: 7, a flow of 1,000 bytes. */
+#define JOB_7 "job 7 0 1 0 1\ncoflow 1 0 1 -\n0 1 1000\n"
+
 /* A job whose first registration the gateway took, the connection lost
  * before its ack: weft submit registers it again on the next connection,
  * and the ack says "dup". The registration was this run's own, so the job
@@ -4237,15 +4474,7 @@ Test(gateway, submit_times_its_own_job_though_the_ack_of_its_second_try_says_dup
      .fini = stop_agent_and_server, .timeout = 60)
 {
     char wl[64], log[64], gw[32], out[4096];
-    snprintf(wl, sizeof wl, "/tmp/weft-submit-dup-%d.weft", (int)getpid());
-    snprintf(log, sizeof log, "/tmp/weft-submit-dup-%d.out", (int)getpid());
-    write_text(wl, "weft-workload 1\nports 2\njob 7 0 1 0 1\ncoflow 1 0 1 -\n0 1 1000\n"
-                   "end 1\n");
-    int port, lfd = listen_loopback(&port);
-    snprintf(gw, sizeof gw, "127.0.0.1:%d", port);
-    const char *args[] = {"submit", wl, "--gateway", gw, "--token", TOKEN, "--timeout", "30",
-                          NULL};
-    spawn_weft_logged(log, args);
+    int lfd = submit_to_a_stand_in("dup", JOB_7 "end 1\n", wl, log, gw);
     rpc_client_t rd;
     submit_connects(lfd, &rd);
     cr_assert_eq(submit_registers(&rd), 0);
@@ -4263,6 +4492,40 @@ Test(gateway, submit_times_its_own_job_though_the_ack_of_its_second_try_says_dup
     cr_assert(done, "%s", out);
     double jct = strtod(done + strlen("job 7 done: JCT "), NULL);
     cr_assert_lt(jct, 10, "JCT %g s, the gateway's: %s", jct, out);
+    unlink(wl);
+    unlink(log);
+}
+
+/* An error frame's code and message, for send_raw_message. */
+static void error_body(msgpack_packer *pk, const void *arg)
+{
+    const char *code = arg;
+    rpc_pack_cstr(pk, "code"), rpc_pack_cstr(pk, code);
+    rpc_pack_cstr(pk, "message"), rpc_pack_cstr(pk, "refused by the test");
+}
+
+/* A gateway that refuses weft submit's hello with code auth, version or
+ * protocol stops it at once (exit status 1) with the kind of failure the
+ * code names first: a gateway that speaks another protocol version is
+ * "unsupported version", not a protocol error. */
+Test(gateway, submit_stops_at_a_refused_hello_naming_its_kind, .fini = stop_agent_and_server,
+     .timeout = 60)
+{
+    const char *code[] = {"auth", "version", "protocol"};
+    const char *kind[] = {"authentication failed", "unsupported version", "protocol error"};
+    char wl[64], log[64], gw[32], out[4096], want[160];
+    for (int i = 0; i < 3; i++) {
+        int lfd = submit_to_a_stand_in("refused", JOB_7 "end 1\n", wl, log, gw);
+        rpc_client_t rd;
+        submit_says_hello(lfd, &rd);
+        send_raw_message(rd.fd, "error", 2, error_body, code[i]);
+        int st = submit_exits(log, out, sizeof out);
+        rpc_client_destroy(&rd);
+        snprintf(want, sizeof want, "weft submit: %s: gateway %s refused this connection "
+                 "(error %s): refused by the test; not retrying", kind[i], gw, code[i]);
+        close(lfd);
+        cr_assert(st == 1 && strstr(out, want), "exit status %d, not '%s': %s", st, want, out);
+    }
     unlink(wl);
     unlink(log);
 }
@@ -4285,15 +4548,8 @@ Test(gateway, submit_counts_a_job_done_twice_once, .fini = stop_agent_and_server
      .timeout = 60)
 {
     char wl[64], log[64], gw[32], out[4096];
-    snprintf(wl, sizeof wl, "/tmp/weft-submit-twice-%d.weft", (int)getpid());
-    snprintf(log, sizeof log, "/tmp/weft-submit-twice-%d.out", (int)getpid());
-    write_text(wl, "weft-workload 1\nports 2\njob 7 0 1 0 1\ncoflow 1 0 1 -\n0 1 1000\n"
-                   "job 8 0 1 0 1\ncoflow 1 0 1 -\n1 0 1000\nend 2\n");
-    int port, lfd = listen_loopback(&port);
-    snprintf(gw, sizeof gw, "127.0.0.1:%d", port);
-    const char *args[] = {"submit", wl, "--gateway", gw, "--token", TOKEN, "--timeout", "30",
-                          NULL};
-    spawn_weft_logged(log, args);
+    int lfd = submit_to_a_stand_in("twice", JOB_7 "job 8 0 1 0 1\ncoflow 1 0 1 -\n1 0 1000\n"
+                                   "end 2\n", wl, log, gw);
     rpc_client_t rd;
     submit_connects(lfd, &rd);
     for (int i = 0; i < 2; i++) {
@@ -4652,9 +4908,14 @@ Test(gateway, metrics_render_the_counters_and_the_decision_histogram)
                        .policy = "sebf", .allocator = "madd", .decision = &h,
                        .build = "1.2.3 \"x\""};
     char text[16384];
-    for (int with_model = 0; with_model < 2; with_model++) {
-        st.model_path = with_model ? "/m\\x\"y\nz" : NULL;
-        snprintf(st.model_sha256, sizeof st.model_sha256, "%s", with_model ? "ab12" : "");
+    /* with a model, agent secrets, token files and TLS (its expiry unread):
+       their families, each with its own number */
+    for (int with_files = 0; with_files < 2; with_files++) {
+        st.model_path = with_files ? "/m\\x\"y\nz" : NULL;
+        snprintf(st.model_sha256, sizeof st.model_sha256, "%s", with_files ? "ab12" : "");
+        st.port_secrets_listed = with_files ? 2 : 0, st.port_secrets_reloads = 5;
+        st.token_files = st.tls = with_files;
+        st.token_reloads = 6, st.tls_reloads = 8;
         struct evbuffer *b = evbuffer_new();
         rpc_metrics_render(b, &m);
         size_t n = evbuffer_remove(b, text, sizeof text - 1);
@@ -4683,14 +4944,21 @@ Test(gateway, metrics_render_the_counters_and_the_decision_histogram)
         for (size_t i = 0; i < sizeof want / sizeof *want; i++)
             cr_assert(strstr(text, want[i]), "no '%s' in:\n%s", want[i], text);
         const char *model_line = "\nweft_model_info{path=\"/m\\\\x\\\"y\\nz\",sha256=\"ab12\"} 1\n";
-        cr_assert_eq(strstr(text, model_line) != NULL, with_model, "%s", text);
-        cr_assert_eq(strstr(text, "weft_model_reloads_total") != NULL, with_model);
+        cr_assert_eq(strstr(text, model_line) != NULL, with_files, "%s", text);
+        cr_assert_eq(strstr(text, "weft_model_reloads_total") != NULL, with_files);
+        const char *files[] = {"\nweft_agent_secret_ports 2\n",
+                               "\nweft_agent_secret_reloads_total 5\n",
+                               "\nweft_token_reloads_total 6\n", "\nweft_tls_reloads_total 8\n"};
+        for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+            cr_assert_eq(strstr(text, files[i]) != NULL, with_files, "'%s' in:\n%s", files[i],
+                         text);
+        cr_assert(!strstr(text, "weft_tls_certificate_expiry_seconds"), "%s", text);
         /* every family's TYPE once */
         const char *p = text;
         int types = 0;
         while ((p = strstr(p, "# TYPE ")))
             types++, p++;
-        cr_assert_eq(types, 28 + 2 * with_model, "%d families", types);
+        cr_assert_eq(types, 28 + 6 * with_files, "%d families", types);
     }
 }
 

@@ -883,12 +883,18 @@ Test(gateway_agent, sighup_reloads_the_model_or_keeps_the_one_it_has, .fini = st
     unlink(err_path);
 }
 
-/* The status answer's agent_secrets: "ports" and "reloads" checked. */
-static void expect_secrets_status(rpc_client_t *cl, int64_t ports, int64_t reloads)
+/* The status answer's agent_secrets: "path" (file), "ports" and "reloads"
+ * checked. */
+static void expect_secrets_status(rpc_client_t *cl, const char *file, int64_t ports,
+                                  int64_t reloads)
 {
     cr_assert_eq(rpc_client_status(cl, 4), WEFT_OK);
     const msgpack_object *m = rpc_map_get(wait_type(cl, "status"), "agent_secrets");
     cr_assert(m && m->type == MSGPACK_OBJECT_MAP, "status has no agent_secrets map");
+    const char *path;
+    size_t n;
+    cr_assert(rpc_get_str(m, "path", &path, &n) == WEFT_OK && n == strlen(file) &&
+              !memcmp(path, file, n), "agent_secrets names no path %s", file);
     int64_t p, r;
     cr_assert_eq(rpc_get_int(m, "ports", 0, INT64_MAX, &p), WEFT_OK);
     cr_assert_eq(rpc_get_int(m, "reloads", 0, INT64_MAX, &r), WEFT_OK);
@@ -919,7 +925,7 @@ Test(gateway_agent, sighup_reloads_the_agent_secrets, .fini = stop_server, .time
     cr_assert_eq(rpc_client_connect(&cl, "127.0.0.1", server_port, 5), WEFT_OK);
     cr_assert_eq(rpc_client_hello_client(&cl, TOKEN), WEFT_OK);
     wait_type(&cl, "welcome");
-    expect_secrets_status(&cl, 2, 0);
+    expect_secrets_status(&cl, secrets, 2, 0);
 
     write_text(secrets, "0 s0\n7 s7\n");
     cr_assert_eq(kill(server_pid, SIGHUP), 0);
@@ -927,7 +933,7 @@ Test(gateway_agent, sighup_reloads_the_agent_secrets, .fini = stop_server, .time
     snprintf(want, sizeof want, "%s:2: port 7, but the gateway has ports 0..3; still letting "
              "agents in with the ones read before", secrets);
     cr_assert(strstr(log, want), "%s", log);
-    expect_secrets_status(&cl, 2, 0);
+    expect_secrets_status(&cl, secrets, 2, 0);
 
     write_text(secrets, "0 s0\n");
     cr_assert_eq(kill(server_pid, SIGHUP), 0);
@@ -939,7 +945,7 @@ Test(gateway_agent, sighup_reloads_the_agent_secrets, .fini = stop_server, .time
     rpc_msg_error(m, &e);
     cr_assert_str_eq(e.code, "auth");
     cr_assert(strstr(e.message, "port 1 takes no agent any more"), "%s", e.message);
-    expect_secrets_status(&cl, 1, 1);
+    expect_secrets_status(&cl, secrets, 1, 1);
     rpc_client_destroy(&cl);
     rpc_client_destroy(&a);
     unlink(secrets);
@@ -1484,6 +1490,45 @@ Test(gateway_agent, each_role_has_its_own_secret_and_agents_touch_no_jobs,
     rpc_client_destroy(&cl);
 }
 
+/* With a token file for each role, a SIGHUP names the role whose secret
+ * changed, and that one only: the clients' first, then the agents'; the
+ * roles stay apart (agents may still not touch jobs). */
+Test(gateway_agent, sighup_names_the_role_whose_token_file_changed, .fini = stop_server,
+     .timeout = 60)
+{
+    char agent_tok[64], client_tok[64], err_path[64], log[8192];
+    snprintf(agent_tok, sizeof agent_tok, "/tmp/weft-gw-agent-tok-%d.txt", (int)getpid());
+    snprintf(client_tok, sizeof client_tok, "/tmp/weft-gw-client-tok-%d.txt", (int)getpid());
+    snprintf(err_path, sizeof err_path, "/tmp/weft-gw-roles-%d.err", (int)getpid());
+    write_text(agent_tok, "agent-secret\n");
+    write_text(client_tok, "client-secret\n");
+    server_stderr = err_path;
+    start_server4("--agent-token-file", agent_tok, "--client-token-file", client_tok);
+    server_stderr = NULL;
+    write_text(client_tok, "client-secret-2\n");
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    wait_in_file(err_path, "tokens reloaded: the agents' unchanged, the clients' changed", 1,
+                 log, sizeof log);
+    write_text(agent_tok, "agent-secret-2\n");
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    wait_in_file(err_path, "tokens reloaded: the agents' changed, the clients' unchanged", 1,
+                 log, sizeof log);
+    rpc_client_t ag;
+    char got[64];
+    hello_as(&ag, true, "agent-secret-2", got, sizeof got);
+    cr_assert_str_eq(got, "welcome");
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    add_two_flow_job(&wl, 5, 0, 1, 2);
+    cr_assert_eq(rpc_client_register(&ag, 1, &wl, 0), WEFT_OK);
+    expect_error(&ag, "forbidden", "register: agents may not touch jobs");
+    coflow_workload_destroy(&wl);
+    rpc_client_destroy(&ag);
+    unlink(agent_tok);
+    unlink(client_tok);
+    unlink(err_path);
+}
+
 /* A second agent connecting as port 0 takes it over (a restart does that):
  * the first is told `replaced` and stops with a message saying so, instead
  * of reconnecting and taking the port back, which made two agents of one
@@ -1572,12 +1617,17 @@ Test(gateway_agent, job_status_tells_where_a_job_stands, .init = server_default,
     cr_assert_eq(coflow_workload_add_parent(&wl, 1), WEFT_OK);
     cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
     bool dup;
+    double t_reg = weft_mono_s();
     uint64_t f = register_job(&cl, &wl, 0, &dup);
     const double port = WEFT_GBPS_BYTES, whole[3] = {port, 0, port};
     double r[2] = {-1, -1}, v[4];
     char state[16];
     wait_pair_rates(&a0, f, r, whole);
     const msgpack_object *m = job_status_of(&cl, 77);
+    /* a running job's age: since its registration, on the gateway's clock */
+    double age = -1, since = weft_mono_s() - t_reg;
+    cr_assert_eq(rpc_get_num_opt(m, "age", 0, 1e9, &age), WEFT_OK);
+    cr_assert(age >= 0 && age <= since, "age %g s, %g s since the registration", age, since);
     coflow_row(m, 0, state, v);
     cr_assert(!strcmp(state, "active") && v[0] == 0 && v[1] == 0 &&
                   fabs(v[2] - port) <= 1e-6 * port && v[3] == -1,

@@ -3319,13 +3319,16 @@ Test(gateway_tls, serve_refuses_a_key_it_cannot_load, .init = make_certs, .fini 
     const char *bad[][2] = {{tls_cert, missing}, {tls_cert, garbage}, {garbage, tls_key},
                             {tls_cert, tls_other}};
     const char *why[] = {"No such file or directory", "", "no start line", ""};
+    char gone[300]; /* a key file that is not there: the system's reason, not OpenSSL's */
+    snprintf(gone, sizeof gone, "TLS private key %s: No such file or directory\n", missing);
     for (int i = 0; i < 4; i++) {
         const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2", "--token",
                               TOKEN, "--tls-cert", bad[i][0], "--tls-key", bad[i][1], NULL};
         int st = run_weft(out, sizeof out, args);
         cr_assert_eq(st, 1, "case %d: exit status %d: %s", i, st, out);
         const char *named = i == 2 ? garbage : i == 3 ? tls_other : bad[i][1];
-        cr_assert(strstr(out, "weft serve:") && strstr(out, named) && strstr(out, why[i]),
+        cr_assert(strstr(out, "weft serve:") && strstr(out, named) && strstr(out, why[i]) &&
+                      (i || strstr(out, gone)),
                   "case %d: %s", i, out);
     }
 }
