@@ -3787,7 +3787,8 @@ static void hello_role_agents(msgpack_packer *pk, const void *arg)
 }
 
 /* A role is "agent" or "client" exactly: "agents", whatever else the
- * hello holds for an agent, is refused. */
+ * hello holds for an agent, is refused; an agent names a port the gateway
+ * has. */
 Test(gateway, a_hello_names_its_role_exactly)
 {
     rpc_gateway_t *gw = driven_gateway(2, 0);
@@ -3799,6 +3800,15 @@ Test(gateway, a_hello_names_its_role_exactly)
     next_reply(gw, &c, false, got, sizeof got);
     cr_assert_str_eq(got, "error protocol");
     rpc_client_destroy(&c);
+    /* and an agent names one of the gateway's ports, 0 and 1 here */
+    for (uint32_t id = 1; id <= 2; id++) {
+        rpc_client_init(&c);
+        c.fd = adopted_peer(gw);
+        cr_assert_eq(rpc_client_hello_agent(&c, TOKEN, id, 9000), WEFT_OK);
+        next_reply(gw, &c, false, got, sizeof got);
+        cr_assert_str_eq(got, id < 2 ? "welcome" : "error protocol", "agent %u", id);
+        rpc_client_destroy(&c);
+    }
     rpc_gateway_free(gw);
 }
 
@@ -3866,6 +3876,34 @@ static void progress_of_three(msgpack_packer *pk, const void *arg)
     msgpack_pack_array(pk, 3);
     msgpack_pack_uint64(pk, *(const uint64_t *)arg);
     msgpack_pack_int(pk, 10), msgpack_pack_int(pk, 0);
+}
+
+/* An agent that connects again while its old connection is still there
+ * replaces it and is told its port's flows again: they were announced to
+ * the connection it replaces. */
+Test(gateway, an_agent_that_connects_again_is_told_its_flows_again)
+{
+    rpc_gateway_opts_t o = driven_opts(2);
+    o.rebuild_defer = -1; /* each decision pushes at once */
+    rpc_gateway_t *gw = driven_gateway_of(&o);
+    rpc_client_t cl, ag, again;
+    char got[64];
+    const msgpack_object *m;
+    size_t entries = 0;
+    client_job_and_agent(gw, &cl, &ag);
+    replies_until(gw, &ag, "schedule", "", &m, &entries);
+    cr_assert_eq(entries, 1);
+    agent_hello(gw, &again, 0, TOKEN, got, sizeof got);
+    cr_assert_str_eq(got, "welcome");
+    entries = 0;
+    replies_until(gw, &again, "schedule", "", &m, &entries);
+    cr_assert_eq(entries, 1, "the flow was not told again");
+    next_reply(gw, &ag, true, got, sizeof got);
+    cr_assert_str_eq(got, "error replaced");
+    rpc_client_destroy(&again);
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+    rpc_gateway_free(gw);
 }
 
 /* What an agent's reports get back: one error for a message however many
