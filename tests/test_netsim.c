@@ -2782,6 +2782,16 @@ static void cli_setup(void)
     }
 }
 
+/* NAME: one job of one coflow of one flow on 2 ports, FLOW its line
+ * ("SRC DST BYTES"). */
+static void one_flow_workload(const char *name, const char *flow)
+{
+    char text[256];
+    snprintf(text, sizeof text,
+             "weft-workload 1\nports 2\njob 0 0 1 0 1\ncoflow 0 0 1 -\n%s\nend 1\n", flow);
+    cli_write(name, text);
+}
+
 #define ERR_HAS(s) cr_assert(strstr(cli_file("err"), (s)), "no '%s' in: %s", (s), cli_file("err"))
 
 TestSuite(sim_cli, .init = cli_setup, .fini = cli_teardown, .timeout = 60);
@@ -2800,8 +2810,7 @@ Test(sim_cli, bad_tick_and_empty_allocator_refused)
     }
     /* the smallest tick is accepted: on a 1 ms job (125,000 bytes at 1
        Gbit/s), so its thousand ticks stay cheap under the sanitizers */
-    cli_write("tiny.weft", "weft-workload 1\nports 2\njob 0 0 1 0 1\ncoflow 0 0 1 -\n"
-                           "0 1 125000\nend 1\n");
+    one_flow_workload("tiny.weft", "0 1 125000");
     cr_assert_eq(cli("sim %s/tiny.weft --policy sebf --tick 1e-6", cli_dir), 0, "%s",
                  cli_file("err"));
     cr_assert_eq(cli("sim %s/small.weft --policy sebf:", cli_dir), 2);
@@ -3073,8 +3082,8 @@ Test(sim_cli, a_one_job_cdf_draws_its_rise)
 }
 
 /* A workload's name is drawn as written: its underscores are no
- * subscripts (gnuplot's markup is off) and a newline, a backslash or a quote in it no longer
- * breaks the script. A drawing that fails leaves the file that was there
+ * subscripts (gnuplot's markup is off) and a newline, a backslash or a
+ * quote in it no longer breaks the script. A drawing that fails leaves the file that was there
  * (gnuplot empties its output as it opens it): a gnuplot that does so and
  * fails stands in for the real one here. */
 Test(sim_cli, plot_names_as_written_and_a_failed_drawing_keeps_the_file)
@@ -3532,8 +3541,7 @@ Test(sim_cli, a_port_capped_twice_or_past_the_last_is_refused)
     cr_assert_eq(cli("sim %s/small.weft --policy fifo --port-cap 8=1Mbps", cli_dir), 1);
     ERR_HAS("--port-cap: port 8, but the workload has ports 0..7");
     /* a cap holds both ways: 125,000 bytes into port 0 at 1 Mbit/s, 1 s */
-    cli_write("in.weft", "weft-workload 1\nports 2\njob 0 0 1 0 1\ncoflow 0 0 1 -\n"
-                         "1 0 125000\nend 1\n");
+    one_flow_workload("in.weft", "1 0 125000");
     cr_assert_eq(cli("sim %s/in.weft --policy fifo --port-cap 0=1Mbps", cli_dir), 0, "%s",
                  cli_file("err"));
     const char *row = strstr(cli_file("out"), "\nfifo ");
@@ -3565,8 +3573,7 @@ Test(sim_cli, huge_times_fit_the_table)
 {
     NEED_BIN();
     /* 2^50 bytes at the slowest rate, 1 bit/s: 9.0e15 s */
-    cli_write("big.weft", "weft-workload 1\nports 2\njob 0 0 1 0 1\ncoflow 0 0 1 -\n"
-                          "0 1 1125899906842624\nend 1\n");
+    one_flow_workload("big.weft", "0 1 1125899906842624");
     cr_assert_eq(cli("sim %s/big.weft --policy sebf --port-rate 1bps", cli_dir), 0, "%s",
                  cli_file("err"));
     const char *row = strstr(cli_file("out"), "\nsebf ");
@@ -3574,8 +3581,7 @@ Test(sim_cli, huge_times_fit_the_table)
     cr_assert_lt(strcspn(row + 1, "\n"), 120, "%s", row);
     cr_assert(strstr(row, "e+15"), "%s", row);
     /* 2^40 bytes: 8.8e12 s, which 4 decimals would write in 18 digits */
-    cli_write("big.weft", "weft-workload 1\nports 2\njob 0 0 1 0 1\ncoflow 0 0 1 -\n"
-                          "0 1 1099511627776\nend 1\n");
+    one_flow_workload("big.weft", "0 1 1099511627776");
     cr_assert_eq(cli("sim %s/big.weft --policy sebf --port-rate 1bps", cli_dir), 0, "%s",
                  cli_file("err"));
     row = strstr(cli_file("out"), "\nsebf ");
@@ -3604,8 +3610,7 @@ Test(sim_cli, a_workload_the_clock_cannot_time_is_refused)
                            "end 2\n");
     cli_write("late2.weft", "weft-workload 1\nports 4\njob 1 500000000 1 0 1\n"
                             "coflow 1 0 1 -\n0 1 1000\nend 1\n");
-    cli_write("none.weft", "weft-workload 1\nports 2\njob 0 0 1 0 1\ncoflow 0 0 1 -\n"
-                           "0 1 1e-200\nend 1\n");
+    one_flow_workload("none.weft", "0 1 1e-200");
     static const struct {
         const char *file, *opts, *want, *fix;
     } cases[] = {
@@ -3644,16 +3649,14 @@ Test(sim_cli, a_workload_the_clock_cannot_time_is_refused)
 Test(sim_cli, tiny_times_keep_their_digits)
 {
     NEED_BIN();
-    cli_write("tiny.weft", "weft-workload 1\nports 2\njob 0 0 1 0 1\ncoflow 0 0 1 -\n"
-                           "0 1 50\nend 1\n");
+    one_flow_workload("tiny.weft", "0 1 50");
     cr_assert_eq(cli("sim %s/tiny.weft --policy fifo", cli_dir), 0, "%s", cli_file("err"));
     const char *row = strstr(cli_file("out"), "\nfifo ");
     cr_assert_not_null(row, "%s", cli_file("out"));
     cr_assert(strstr(row, " 4e-07 ") && !strstr(row, "0.0000 "), "%s", row);
     cr_assert(strstr(row, " 1.0000 "), "%s", row); /* vs bound */
     /* 5 ms (625,000 bytes at 1 Gbit/s): 0.0050 would keep two digits */
-    cli_write("tiny.weft", "weft-workload 1\nports 2\njob 0 0 1 0 1\ncoflow 0 0 1 -\n"
-                           "0 1 625000\nend 1\n");
+    one_flow_workload("tiny.weft", "0 1 625000");
     cr_assert_eq(cli("sim %s/tiny.weft --policy fifo", cli_dir), 0, "%s", cli_file("err"));
     row = strstr(cli_file("out"), "\nfifo ");
     cr_assert(row && strstr(row, " 0.005 "), "%s", cli_file("out"));
