@@ -261,7 +261,8 @@ int cli_check_name(const char *cmd, const char *opt, const char *value, const ch
 {
     if (*value)
         return 0;
-    fprintf(stderr, "weft %s: %s '': expected a %s name\n", cmd, opt, what);
+    fprintf(stderr, "weft %s: %s '': expected %s %s name\n", cmd, opt,
+            strchr("aeiou", what[0]) ? "an" : "a", what);
     return -1;
 }
 

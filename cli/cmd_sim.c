@@ -592,11 +592,9 @@ int cmd_sim(int argc, char **argv)
                 return CLI_USAGE;
             break;
         case 'a':
-            if (!*optarg) { /* refused as "sebf:" is (it ran each ordering's own) */
-                fprintf(stderr, "weft sim: --alloc '': expected an allocator name (see weft "
-                        "sim --help)\n");
+            /* refused as "sebf:" is (it ran each ordering's own) */
+            if (cli_check_name("sim", "--alloc", optarg, "allocator"))
                 return CLI_USAGE;
-            }
             alloc = optarg;
             break;
         case 'r':
