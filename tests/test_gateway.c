@@ -4022,6 +4022,64 @@ Test(gateway, an_idle_connection_is_closed_and_counted)
     rpc_gateway_free(gw);
 }
 
+/* The job_done replies to c, n of them, skipping any other reply. */
+static void jobs_done(rpc_gateway_t *gw, rpc_client_t *c, int n)
+{
+    char got[64];
+    for (int k = 0; k < n;) {
+        cr_assert(next_reply(gw, c, false, got, sizeof got), "%d of %d job_done", k, n);
+        k += !strcmp(got, "job_done");
+    }
+}
+
+/* Finished jobs are counted as held until compacted away, less those
+ * forgotten beyond --keep-finished; a cancel of a finished job is a
+ * duplicate however it is remembered: held, compacted away (gone) or
+ * forgotten, and cancels nothing. */
+Test(gateway, a_cancel_of_a_job_finished_long_ago_is_a_duplicate)
+{
+    rpc_gateway_opts_t o = driven_opts(2);
+    o.limit_finished = true;
+    o.keep_finished = 4;
+    rpc_gateway_t *gw = driven_gateway_of(&o);
+    rpc_client_t cl, ag;
+    char got[64];
+    uint64_t fid[16];
+    fid[0] = client_job_and_agent(gw, &cl, &ag);
+    for (int k = 1; k < 16; k++)
+        fid[k] = register_one_flow(gw, &cl, k + 1);
+    cr_assert(rpc_client_done(&ag, 1, fid, 15) == WEFT_OK && rpc_client_flush(&ag) == WEFT_OK);
+    jobs_done(gw, &cl, 15);
+    /* jobs 1..11 forgotten, 12..15 remembered, all 16 still held */
+    rpc_gateway_stats_t st;
+    rpc_gateway_stats(gw, &st);
+    cr_assert_eq(st.jobs_finished, 15);
+    cr_assert_eq(st.jobs_forgotten, 11);
+    cr_assert_eq(st.jobs_held, 5, "%zu jobs held", st.jobs_held);
+
+    cr_assert(rpc_client_done(&ag, 2, fid + 15, 1) == WEFT_OK && rpc_client_flush(&ag) == WEFT_OK);
+    jobs_done(gw, &cl, 1);
+    rpc_gateway_stats(gw, &st);
+    cr_assert_eq(st.jobs_held, 0, "%zu jobs held after the compaction", st.jobs_held);
+
+    const int64_t jobs[2] = {16, 1}; /* gone, then forgotten */
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(rpc_client_cancel(&cl, 7 + k, jobs[k]), WEFT_OK);
+        const msgpack_object *m = next_reply(gw, &cl, false, got, sizeof got);
+        cr_assert_str_eq(got, "ack", "cancel of job %lld", (long long)jobs[k]);
+        const msgpack_object *dup = rpc_map_get(m, "dup"), *forgot = rpc_map_get(m, "forgotten");
+        cr_assert(dup && dup->type == MSGPACK_OBJECT_BOOLEAN && dup->via.boolean,
+                  "the cancel of finished job %lld is not a duplicate", (long long)jobs[k]);
+        cr_assert_eq(forgot != NULL, k == 1, "job %lld: \"forgotten\" %s", (long long)jobs[k],
+                     forgot ? "given" : "missing");
+    }
+    /* a duplicate: none of them counted again or held again */
+    rpc_gateway_stats(gw, &st);
+    cr_assert(st.jobs_finished == 16 && st.jobs_held == 0);
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+    rpc_gateway_free(gw);
+}
 /* rpc_sched_set_port_rate takes a port the scheduler has and a positive
  * finite rate, and nothing else. */
 Test(gateway, sched_set_port_rate_refuses_a_port_or_rate_it_cannot_use)
