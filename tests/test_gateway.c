@@ -4080,6 +4080,44 @@ Test(gateway, a_cancel_of_a_job_finished_long_ago_is_a_duplicate)
     rpc_client_destroy(&cl);
     rpc_gateway_free(gw);
 }
+
+/* A model reloaded while the gateway runs decides from its next decision
+ * on: the ordering is made afresh from the new model (the live state
+ * rebuilt with it), not kept with the order the old one chose. */
+Test(gateway, a_reloaded_model_rebuilds_the_ordering_at_the_next_decision, .timeout = 30)
+{
+    char model[64];
+    snprintf(model, sizeof model, "/tmp/weft-driven-model-%d.msgpack", (int)getpid());
+    save_model_of_width(model, 8, 3);
+    rpc_gateway_opts_t o = driven_opts(2);
+    o.ord = coflow_ordering_find("learned");
+    o.model_path = model;
+    rpc_gateway_t *gw = driven_gateway_of(&o);
+    rpc_client_t cl, ag;
+    const msgpack_object *m;
+    uint64_t fid = client_job_and_agent(gw, &cl, &ag);
+    replies_until(gw, &ag, "schedule", "", &m, NULL);
+    rpc_gateway_stats_t st;
+    rpc_gateway_stats(gw, &st);
+    uint64_t rebuilds = st.rebuilds, decisions = st.decisions;
+    save_model_of_width(model, 8, 4);
+    cr_assert_eq(rpc_gateway_reload_model(gw), WEFT_OK, "%s", weft_last_error());
+    /* a decision that has nothing else to rebuild for: a progress report */
+    const double sent = 10;
+    cr_assert_eq(rpc_client_progress(&ag, &fid, &sent, 1), WEFT_OK);
+    cr_assert_eq(rpc_client_flush(&ag), WEFT_OK);
+    for (int i = 0; i < 20; i++)
+        cr_assert_eq(rpc_gateway_poll(gw), WEFT_OK);
+    rpc_gateway_stats(gw, &st);
+    cr_assert_eq(st.decisions, decisions + 1);
+    cr_assert_eq(st.rebuilds, rebuilds + 1, "%llu rebuilds, then %llu",
+                 (unsigned long long)rebuilds, (unsigned long long)st.rebuilds);
+    rpc_client_destroy(&ag);
+    rpc_client_destroy(&cl);
+    rpc_gateway_free(gw);
+    unlink(model);
+}
+
 /* rpc_sched_set_port_rate takes a port the scheduler has and a positive
  * finite rate, and nothing else. */
 Test(gateway, sched_set_port_rate_refuses_a_port_or_rate_it_cannot_use)
