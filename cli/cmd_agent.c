@@ -121,8 +121,10 @@ int cmd_agent(int argc, char **argv)
         }
     }
     if (optind < argc || id < 0) {
-        fprintf(stderr, "weft agent: %s\n", optind < argc ? "unexpected argument"
-                                                         : "--id N is required");
+        if (optind < argc)
+            fprintf(stderr, "weft agent: unexpected argument '%s'\n", argv[optind]);
+        else
+            fprintf(stderr, "weft agent: --id N is required\n");
         cli_usage_hint("agent", usage);
         return CLI_USAGE;
     }

@@ -268,13 +268,15 @@ static int serve(int argc, char **argv, serve_owned_t *own)
     bool agents_secret = *token || *agent_token || agent_tokens,
          clients_secret = *token || *client_token;
     if (optind < argc || !o.n_ports || !agents_secret || !clients_secret) {
-        fprintf(stderr, "weft serve: %s\n",
-                optind < argc     ? "unexpected argument"
-                : !o.n_ports      ? "--ports N is required"
-                : !agents_secret  ? "agents have no secret: give --token, --token-file or "
-                                    "--agent-token-file"
-                                  : "clients have no secret: give --token, --token-file or "
-                                    "--client-token-file");
+        if (optind < argc) /* named, as weft status names it */
+            fprintf(stderr, "weft serve: unexpected argument '%s'\n", argv[optind]);
+        else
+            fprintf(stderr, "weft serve: %s\n",
+                    !o.n_ports       ? "--ports N is required"
+                    : !agents_secret ? "agents have no secret: give --token, --token-file or "
+                                       "--agent-token-file"
+                                     : "clients have no secret: give --token, --token-file or "
+                                       "--client-token-file");
         cli_usage_hint("serve", usage);
         return CLI_USAGE;
     }

@@ -4240,6 +4240,16 @@ Test(gateway, options_name_what_is_wrong, .timeout = 30)
          "--max-frame '4095': expected a whole number from 4096 to 1000000000"},
         {{"serve", "--ports", "1048577", "--token", "t"},
          "--ports '1048577': expected a whole number from 1 to 1048576"},
+        /* an argument left over, named (a later error must not hide it) */
+        {{"serve", "--ports", "4", "--token", "t", "--port-cap", "9=1Gbps", "extra"},
+         "weft serve: unexpected argument 'extra'\n"},
+        {{"agent", "--id", "0", "--gateway", "127.0.0.1:1", "--token", "t", "extra"},
+         "weft agent: unexpected argument 'extra'\n"},
+        /* half of a TLS pair, named either way */
+        {{"serve", "--ports", "4", "--token", "t", "--tls-cert", "c.pem"},
+         "weft serve: --tls-cert needs --tls-key too\n"},
+        {{"serve", "--ports", "4", "--token", "t", "--tls-key", "k.pem"},
+         "weft serve: --tls-key needs --tls-cert too\n"},
         /* --keep-finished: a count, 0 allowed, nothing but decimal digits */
         {{"serve", "--ports", "4", "--token", "t", "--keep-finished", "-1"},
          "weft serve: --keep-finished '-1': expected an integer >= 0"},
@@ -5176,5 +5186,13 @@ Test(gateway, serve_needs_a_secret_for_each_role, .timeout = 30)
                                   "--client-token-file", path, NULL};
     st = run_weft(out, sizeof out, only_clients);
     cr_assert(st == 2 && strstr(out, "agents have no secret"), "status %d: %s", st, out);
+    /* a secret per agent is the agents' secret: past that check, the file
+       is read (and here, found missing) */
+    const char *per_port[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2",
+                              "--agent-tokens", "/nonexistent/agents.txt",
+                              "--client-token-file", path, NULL};
+    st = run_weft(out, sizeof out, per_port);
+    cr_assert(st == 1 && strstr(out, "/nonexistent/agents.txt") && !strstr(out, "no secret"),
+              "status %d: %s", st, out);
     unlink(path);
 }

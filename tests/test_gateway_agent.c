@@ -1038,6 +1038,27 @@ Test(gateway_agent, sighup_reloads_the_token_files, .fini = stop_server, .timeou
     unlink(err_path);
 }
 
+/* Of --token-file and --token, the later wins, SIGHUP included: a --token
+ * given after the file is not replaced by the file's secret on SIGHUP,
+ * there being no token file left to read. */
+Test(gateway_agent, a_token_given_after_a_token_file_outlives_a_sighup, .fini = stop_server,
+     .timeout = 60)
+{
+    char tok[64], err_path[64], log[8192];
+    snprintf(tok, sizeof tok, "/tmp/weft-gw-token-%d.txt", (int)getpid());
+    snprintf(err_path, sizeof err_path, "/tmp/weft-gw-token-%d.err", (int)getpid());
+    write_text(tok, "file-secret\n");
+    server_stderr = err_path;
+    start_server4("--token-file", tok, "--token", "later-secret");
+    server_stderr = NULL;
+    cr_assert(gets_in("later-secret") && !gets_in("file-secret"));
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    wait_in_file(err_path, "SIGHUP: nothing to reload", 1, log, sizeof log);
+    cr_assert(gets_in("later-secret"), "a SIGHUP read the token file given before --token");
+    unlink(tok);
+    unlink(err_path);
+}
+
 /* The agents in a connected client's status answer. */
 static int64_t status_agents(rpc_client_t *c)
 {

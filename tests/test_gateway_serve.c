@@ -892,6 +892,16 @@ Test(gateway_journal, a_job_registered_short_is_rewritten_and_read_back,
     coflow_workload_destroy(&wl);
 }
 
+/* The journal's fdatasyncs in the status of the gateway c speaks to. */
+static int64_t journal_syncs(rpc_client_t *c)
+{
+    cr_assert_eq(rpc_client_status(c, 31), WEFT_OK);
+    const msgpack_object *j = rpc_map_get(wait_type(c, "status"), "journal");
+    int64_t n;
+    cr_assert(j && rpc_get_int(j, "syncs", 0, INT64_MAX, &n) == WEFT_OK, "no journal syncs");
+    return n;
+}
+
 /* 200 jobs of 60 flows are registered, job 1 cancelled and jobs 2 to 189
  * completed (job 0 is left waiting at the front): the gateway drops them
  * from its table and rewrites its journal smaller. Restarted from that journal, it still knows
@@ -917,6 +927,7 @@ Test(gateway_journal, rewritten_after_compaction_and_replayed, .init = server_jo
     }
     long before = file_size(journal_path);
     cr_assert_gt(before, (long)RPC_JOURNAL_REWRITE_MIN, "journal only %ld bytes", before);
+    cr_assert_eq(journal_syncs(&cl), 0, "--no-fsync synced the journal");
     connect_to(&ag);
     hello_agent0(&ag);
     cr_assert_eq(rpc_client_cancel(&cl, 1000, 7001), WEFT_OK);
@@ -1736,6 +1747,7 @@ static void journal_of_jobs(const char *path, coflow_workload_t *wl, const size_
         register_job(&c, wl, jobs[k], &dup);
         cr_assert(!dup, "job %zu was in the new journal", jobs[k]);
     }
+    cr_assert_geq(journal_syncs(&c), (int64_t)n, "fewer fdatasyncs than registrations acked");
     rpc_client_destroy(&c);
     stop_server();
 }
