@@ -4240,6 +4240,8 @@ Test(gateway, options_name_what_is_wrong, .timeout = 30)
          "--max-frame '4095': expected a whole number from 4096 to 1000000000"},
         {{"serve", "--ports", "1048577", "--token", "t"},
          "--ports '1048577': expected a whole number from 1 to 1048576"},
+        {{"serve", "--ports", "4", "--token", "t", "--policy", "sebf:bogus"},
+         "weft serve: unknown allocator 'bogus' (see weft sim --help)"},
         /* an argument left over, named (a later error must not hide it) */
         {{"serve", "--ports", "4", "--token", "t", "--port-cap", "9=1Gbps", "extra"},
          "weft serve: unexpected argument 'extra'\n"},
@@ -4311,8 +4313,9 @@ Test(gateway, serve_learned_loads_its_model_or_stops_naming_it, .timeout = 30)
                               TOKEN, "--policy", "learned", "--model", bad[i], NULL};
         int st = run_weft(out, sizeof out, args);
         cr_assert_eq(st, 1, "case %d: exit status %d: %s", i, st, out);
-        cr_assert(strstr(out, "weft serve:") && strstr(out, bad[i]) && strstr(out, why[i]),
-                  "case %d: %s", i, out);
+        /* checked before the gateway starts: the message says which option gave it */
+        cr_assert(strstr(out, "weft serve: --model: ") && strstr(out, bad[i]) &&
+                  strstr(out, why[i]), "case %d: %s", i, out);
     }
     unlink(garbage);
     unlink(truncated);
@@ -5190,9 +5193,12 @@ Test(gateway, serve_needs_a_secret_for_each_role, .timeout = 30)
        is read (and here, found missing) */
     const char *per_port[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2",
                               "--agent-tokens", "/nonexistent/agents.txt",
-                              "--client-token-file", path, NULL};
+                              "--client-token-file", path, "--model", "m.msgpack", NULL};
     st = run_weft(out, sizeof out, per_port);
     cr_assert(st == 1 && strstr(out, "/nonexistent/agents.txt") && !strstr(out, "no secret"),
               "status %d: %s", st, out);
+    /* and a --model that sebf does not use is said to be ignored */
+    cr_assert(strstr(out, "weft serve: note: --model is used by --policy learned only; "
+                          "ignored\n"), "%s", out);
     unlink(path);
 }
