@@ -352,19 +352,12 @@ static int serve(int argc, char **argv, serve_owned_t *own)
                                          "with a checksum"
                                        : "it stays as it is (on a device, or not rewritten: "
                                          "see the warning above), its new records with one");
-    size_t n_own = 0; /* distinct ports given a rate of their own */
-    for (size_t i = 0; i < n_caps; i++) {
-        size_t j = 0;
-        while (j < i && (*caps)[j].port != (*caps)[i].port)
-            j++;
-        n_own += j == i;
-    }
     bool v6 = strchr(host, ':') != NULL; /* as --listen takes it back: [::1]:PORT */
     printf("weft serve: listening on %s%s%s:%d%s (%zu ports at %.6g bytes/s", v6 ? "[" : "",
            host, v6 ? "]" : "", rpc_gateway_port(gw), o.tls_cert ? " with TLS" : "", o.n_ports,
            o.port_rate);
-    if (n_own)
-        printf(", %zu at a rate of their own", n_own);
+    if (n_caps) /* each port capped once: a port given twice was refused */
+        printf(", %zu at a rate of their own", n_caps);
     printf(", policy %s%s%s)", policy, colon ? ":" : "", colon ? colon + 1 : "");
     if (own->secrets) {
         size_t listed = 0;

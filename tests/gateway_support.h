@@ -39,6 +39,7 @@ static pid_t server_pid;
 static int server_port;
 static char port_file[64];
 static const char *server_stderr; /* a file for the next server's stderr; NULL: the test's */
+static const char *server_stdout; /* and for its stdout; NULL: /dev/null */
 
 /* Starts `weft serve` on 4 ports with the extra arguments extra[] (up to
  * the first NULL, at most 12). */
@@ -52,8 +53,9 @@ static void start_server_args(const char *const *extra)
     server_pid = fork();
     cr_assert(server_pid >= 0);
     if (server_pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 1); /* stderr stays: sanitizer reports reach the test log */
+        dup2(server_stdout ? open(server_stdout, O_WRONLY | O_CREAT | O_TRUNC, 0600)
+                           : open("/dev/null", O_WRONLY), 1);
+        /* stderr stays: sanitizer reports reach the test log */
         if (server_stderr)
             dup2(open(server_stderr, O_WRONLY | O_CREAT | O_TRUNC, 0600), 2);
         const char *argv[32] = {bin, "serve", "--listen", "127.0.0.1:0", "--ports", "4",

@@ -4328,6 +4328,61 @@ Test(gateway, serve_learned_loads_its_model_or_stops_naming_it, .timeout = 30)
     stop_server();
 }
 
+/* Whether this host can listen on IPv6's loopback. */
+static bool have_ipv6_loopback(void)
+{
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* weft serve's first line on stdout says what it serves: where (an IPv6
+ * address in brackets, as --listen takes it back), the ports and their
+ * rate, how many ports have a rate of their own, the policy as given, how
+ * many ports --agent-tokens lists, the metrics URL, and for the learned
+ * policy the model and its SHA-256. */
+Test(gateway, serve_says_what_it_serves_at_start, .fini = stop_server, .timeout = 30)
+{
+    char out_path[64], secrets[64], line[1024], want[1024], ports[64];
+    snprintf(out_path, sizeof out_path, "/tmp/weft-gw-start-%d.out", (int)getpid());
+    temp_file(secrets, sizeof secrets, "2 gamma\n");
+    bool v6 = have_ipv6_loopback();
+    const char *host = v6 ? "[::1]" : "127.0.0.1";
+    char listen[32], metrics[32];
+    snprintf(listen, sizeof listen, "%s:0", host);
+    snprintf(metrics, sizeof metrics, "%s:0", host);
+    server_stdout = out_path;
+    start_server_args((const char *[]){"--listen", listen, "--port-cap", "1=2Gbps", "--port-cap",
+                                       "2=1Gbps", "--policy", "sebf:greedy", "--metrics",
+                                       metrics, NULL});
+    int metrics_port = -1;
+    cr_assert_gt(read_file(port_file, ports, sizeof ports - 1), 0);
+    cr_assert_eq(sscanf(ports, "%*d %d", &metrics_port), 1, "%s", ports);
+    line[read_file(out_path, line, sizeof line - 1)] = 0;
+    snprintf(want, sizeof want, "weft serve: listening on %s:%d (4 ports at 1.25e+08 bytes/s, "
+             "2 at a rate of their own, policy sebf:greedy); metrics on http://%s:%d/metrics\n",
+             host, server_port, host, metrics_port);
+    cr_assert_str_eq(line, want);
+    stop_server();
+
+    start_server_args((const char *[]){"--policy", "learned", "--model",
+                                       "models/weft-policy.msgpack", "--agent-tokens", secrets,
+                                       NULL});
+    server_stdout = NULL;
+    char sha[65];
+    cr_assert_eq(weft_file_sha256("models/weft-policy.msgpack", sha), WEFT_OK);
+    line[read_file(out_path, line, sizeof line - 1)] = 0;
+    snprintf(want, sizeof want, "weft serve: listening on 127.0.0.1:%d (4 ports at 1.25e+08 "
+             "bytes/s, policy learned); a secret per agent, 1 of 4 ports listed; model "
+             "models/weft-policy.msgpack (sha256 %s)\n", server_port, sha);
+    cr_assert_str_eq(line, want);
+    unlink(out_path);
+    unlink(secrets);
+}
+
 /* A welcome: ports, then epoch (two numbers). */
 static void welcome_body(msgpack_packer *pk, const void *arg)
 {
