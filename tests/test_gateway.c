@@ -4240,6 +4240,8 @@ Test(gateway, options_name_what_is_wrong, .timeout = 30)
          "--max-frame '4095': expected a whole number from 4096 to 1000000000"},
         {{"serve", "--ports", "1048577", "--token", "t"},
          "--ports '1048577': expected a whole number from 1 to 1048576"},
+        {{"serve", "--ports", "4", "--token", "t", "--port-rate", "0"},
+         "weft serve: --port-rate: port rate '0' is 0 bytes/s; expected a finite rate > 0"},
         {{"serve", "--ports", "4", "--token", "t", "--policy", "sebf:bogus"},
          "weft serve: unknown allocator 'bogus' (see weft sim --help)"},
         /* an argument left over, named (a later error must not hide it) */
