@@ -4385,6 +4385,18 @@ Test(gateway, serve_says_what_it_serves_at_start, .fini = stop_server, .timeout 
     unlink(secrets);
 }
 
+/* A --port-file that cannot be written stops weft serve (status 1) naming
+ * it: whoever waits for the file would wait for ever. */
+Test(gateway, serve_stops_when_it_cannot_write_its_port_file, .timeout = 30)
+{
+    char out[4096];
+    const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2", "--token", "t",
+                          "--port-file", "/nonexistent/weft.port", NULL};
+    int st = run_weft(out, sizeof out, args);
+    cr_assert(st == 1 && strstr(out, "weft serve: --port-file /nonexistent/weft.port: No such "
+                                     "file or directory\n"), "status %d: %s", st, out);
+}
+
 /* A welcome: ports, then epoch (two numbers). */
 static void welcome_body(msgpack_packer *pk, const void *arg)
 {
