@@ -433,7 +433,7 @@ Test(lpbound, eval_groups_names_without_an_extension, .fini = cli_teardown)
  * not B. Means with Student t intervals (4.303 for two degrees of
  * freedom, 12.706 for one, none for one workload), the groups g and h in
  * order of first appearance (h, last, is a group too), the bound's
- * closing line and the CSV's two ratios. */
+ * closing line and the CSV's two ratios and its row. */
 Test(lpbound, eval_means_intervals_and_groups_worked_by_hand, .fini = cli_teardown)
 {
     cli_open("evalfigures");
@@ -478,6 +478,8 @@ Test(lpbound, eval_means_intervals_and_groups_worked_by_hand, .fini = cli_teardo
     const char *csv = cli_file("r.csv"), *hit = strstr(csv, row);
     cr_assert_not_null(hit, "no '%s' in %s", row + 1, csv);
     cr_assert(!strncmp(strchr(hit + strlen(row), ',') + 1, "1,scf\n", 6), "%s", csv);
+    snprintf(row, sizeof row, "\nlp-bound,%s,g,22.5,", paths[0]); /* fifo's order */
+    cr_assert(strstr(csv, row), "no '%s' in %s", row + 1, csv);
     /* the learned policy is no heuristic: on h-s9 it runs the 1 s job first (3 s) and
        beats fifo (4.5 s), the best heuristic there, by a third */
     cr_assert_eq(cli("eval %s --policy learned --policy fifo", paths[2]), 0, "%s",
