@@ -1155,6 +1155,9 @@ Test(gen_cli, shapes_from_standard_input)
                  0, "%s", cli_file("err"));
     cr_assert_eq(cli("%s --shapes data/alibaba/sample_tasks.csv -o %s/b.weft", gen, cli_dir), 0);
     cr_assert_str_eq(cli_file("a.weft"), cli_file("b.weft"));
+    /* shape files for random shapes, which take none, are a slip */
+    cr_assert_eq(cli("gen --jobs 3 --shapes %s", WF_SRA), 2);
+    cr_assert(strstr(cli_file("err"), "but --shape is random"), "%s", cli_file("err"));
 }
 
 /* What a command prints is only written once flushed: a report to a full
@@ -1371,11 +1374,19 @@ Test(gen_cli, output_to_a_named_descriptor_keeps_its_redirection)
 Test(gen_cli, output_dash_is_standard_output)
 {
     NEED_BIN();
-    cr_assert_eq(cli("gen --jobs 4 --ports 8 --seed 3 -o %s/ref.weft", cli_dir), 0);
-    const char *cmds[] = {"gen --jobs 4 --ports 8 --seed 3 -o -", "convert %s/ref.weft -o -"};
+#define GEN_10G "gen --jobs 4 --ports 8 --seed 3 --port-rate 10Gbps --load 0.5"
+    cr_assert_eq(cli(GEN_10G " -o %s/ref.weft", cli_dir), 0);
+    char wrote[128]; /* the summary, on stderr, comes with a file only */
+    snprintf(wrote, sizeof wrote, "weft gen: wrote %s/ref.weft\n  jobs ", cli_dir);
+    cr_assert(!strncmp(cli_file("err"), wrote, strlen(wrote)), "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "offered load             0.5000   bytes / (span x 8 ports "
+                                      "x 10 Gbit/s)\n"), "%s", cli_file("err"));
+    const char *cmds[] = {GEN_10G " -o -", "convert %s/ref.weft -o -"};
+#undef GEN_10G
     for (int i = 0; i < 2; i++) {
         unlink("-");
         cr_assert_eq(cli(cmds[i], cli_dir), 0, "%s: %s", cmds[i], cli_file("err"));
+        cr_assert_str_eq(cli_file("err"), "", "%s", cmds[i]);
         bool file = access("-", F_OK) == 0;
         unlink("-");
         cr_assert(!file, "%s wrote a file named -", cmds[i]);
@@ -1463,9 +1474,10 @@ Test(gen_cli, each_option_reaches_the_generator, .fini = gen_cli_teardown)
     char fb[128];
     snprintf(fb, sizeof fb, "%s/pool.weft", cli_dir);
     cr_assert_eq(workload_save_weft(&pool, fb), WEFT_OK, "%s", weft_last_error());
-    /* a job of three tasks, one of them independent, and one of two */
+    /* a job of three tasks, one of them independent, and one of an
+       independent task alone: one shape, which is enough */
     cli_write("ali.csv", "0,j_1,M1,2,,,3\n0,j_1,R2_1,1,,,4\n0,j_1,task_x,1,,,5\n"
-                         "1,j_2,M1,1,,,6\n1,j_2,J2_1,3,,,7\n");
+                         "1,j_2,task_y,1,,,6\n");
     for (int k = 0; k < (int)(sizeof args / sizeof *args); k++) {
         char arg[256];
         snprintf(arg, sizeof arg, args[k], cli_dir);
