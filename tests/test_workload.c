@@ -1902,6 +1902,71 @@ Test(workload_convert, an_option_of_another_format_is_a_usage_error)
                      "-o %s/o.weft", WF_DIR, cli_dir), 0, "%s", cli_file("err"));
     cr_assert_eq(cli("convert %s --skip-independent --max-jobs 3 -o %s/o.weft", ALI_PATH,
                      cli_dir), 0, "%s", cli_file("err"));
+    /* a megabyte of no bytes, or of infinitely many, is a usage error */
+    static const char *const mbs[] = {"0", "inf"};
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(cli("convert %s --fb-mb-bytes %s", FB_PATH, mbs[i]), 2, "%s", mbs[i]);
+        char want[64];
+        snprintf(want, sizeof want, "--fb-mb-bytes '%s': expected a number > 0", mbs[i]);
+        cr_assert(strstr(cli_file("err"), want), "%s", cli_file("err"));
+    }
+    cli_teardown();
+}
+
+/* Each of convert's reading options reaches the reader: what `weft
+ * convert` prints is, byte for byte, the workload read with that option
+ * set, written out. */
+Test(workload_convert, each_option_reaches_the_reader)
+{
+    cli_open("convopt");
+    NEED_BIN();
+    /* two jobs, the first with an independent task (task_x) */
+    cli_write("t.csv", "0,j_1,M1,2,,,3\n0,j_1,R2_1,1,,,4\n0,j_1,task_x,1,,,5\n"
+                       "1,j_2,M1,1,,,6\n1,j_2,R2_1,3,,,7\n");
+    cli_write("fb.txt", "4 2\n1 0 1 0 2 1:3.0 2:1.5\n2 5 2 1 3 1 0:2.0\n");
+    static const struct {
+        const char *input, *opts; /* input: in cli_dir if no '/' */
+        int set;                  /* which option of the reader */
+    } cases[] = {
+        {"t.csv", "--skip-independent", 0},
+        {"t.csv", "--max-jobs 1", 1},
+        {"fb.txt", "--fb-mb-bytes 1000", 2},
+        {WF_DIR "/srasearch-chameleon-10a-001.json", "--wf-ports 1", 3},
+        {WF_DIR "/srasearch-chameleon-10a-001.json", "--wf-seed 2", 4},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char input[512];
+        snprintf(input, sizeof input, "%s%s%s", strchr(cases[i].input, '/') ? "" : cli_dir,
+                 strchr(cases[i].input, '/') ? "" : "/", cases[i].input);
+        cr_assert_eq(cli("convert %s %s", input, cases[i].opts), 0, "%s %s: %s", input,
+                     cases[i].opts, cli_file("err"));
+        workload_read_opts_t ro;
+        workload_read_opts_default(&ro);
+        if (cases[i].set == 0)
+            ro.alibaba_keep_independent = false;
+        else if (cases[i].set == 1)
+            ro.max_jobs = 1;
+        else if (cases[i].set == 2)
+            ro.fb_mb_bytes = 1000;
+        else if (cases[i].set == 3)
+            ro.wf_ports = 1;
+        else
+            ro.wf_seed = 2;
+        coflow_workload_t wl;
+        cr_assert_eq(workload_read(&wl, input, WORKLOAD_FORMAT_AUTO, &ro), WEFT_OK, "%s",
+                     weft_last_error());
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        cr_assert_not_null(f);
+        cr_assert_eq(workload_write_weft(&wl, f), WEFT_OK, "%s", weft_last_error());
+        cr_assert_eq(fclose(f), 0);
+        cr_assert_str_eq(cli_file("out"), text, "%s", cases[i].opts);
+        free(text);
+        coflow_workload_destroy(&wl);
+    }
+    cr_assert_eq(cli("convert %s/t.csv --max-jobs 0", cli_dir), 2); /* no jobs: a slip */
+    cr_assert(strstr(cli_file("err"), "--max-jobs '0'"), "%s", cli_file("err"));
     cli_teardown();
 }
 
