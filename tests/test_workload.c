@@ -1915,7 +1915,8 @@ Test(workload_convert, an_option_of_another_format_is_a_usage_error)
 
 /* Each of convert's reading options reaches the reader: what `weft
  * convert` prints is, byte for byte, the workload read with that option
- * set, written out. */
+ * set, written out. The summary of -o counts jobs, coflows, flows and
+ * bytes each; one INPUT is taken, and bad values are refused. */
 Test(workload_convert, each_option_reaches_the_reader)
 {
     cli_open("convopt");
@@ -1965,8 +1966,18 @@ Test(workload_convert, each_option_reaches_the_reader)
         free(text);
         coflow_workload_destroy(&wl);
     }
+    cr_assert_eq(cli("convert %s/t.csv -o %s/o.weft", cli_dir, cli_dir), 0, "%s",
+                 cli_file("err")); /* the summary counts each of them */
+    cr_assert(strstr(cli_file("err"), "o.weft: 2 jobs, 5 coflows, 25 flows, 26214400 bytes\n"),
+              "%s", cli_file("err"));
     cr_assert_eq(cli("convert %s/t.csv --max-jobs 0", cli_dir), 2); /* no jobs: a slip */
     cr_assert(strstr(cli_file("err"), "--max-jobs '0'"), "%s", cli_file("err"));
+    /* one INPUT: none, or a second, is a usage error saying which */
+    cr_assert_eq(cli("convert"), 2);
+    cr_assert(strstr(cli_file("err"), "weft convert: expected an INPUT file\n"), "%s",
+              cli_file("err"));
+    cr_assert_eq(cli("convert %s/t.csv %s/fb.txt", cli_dir, cli_dir), 2);
+    cr_assert(strstr(cli_file("err"), "expected exactly one INPUT file"), "%s", cli_file("err"));
     cli_teardown();
 }
 
