@@ -2402,6 +2402,36 @@ Test(workload_cli, a_workload_without_jobs_is_refused)
     cli_teardown();
 }
 
+/* `weft inspect FILE` names FILE as messages do and reads it as --format
+ * says; its offered load is at --port-rate (1 Gbit/s by default): two
+ * jobs of 6,815,744 bytes arriving 5 ms apart on 4 ports. One FILE, and
+ * a bad format is a usage error. */
+Test(workload_cli, inspect_names_its_input_and_takes_format_and_rate)
+{
+    cli_open("inspect");
+    NEED_BIN();
+    cli_write("fb.txt", "4 2\n1 0 1 0 2 1:3.0 2:1.5\n2 5 2 1 3 1 0:2.0\n");
+    cr_assert_eq(cli("inspect %s/fb.txt", cli_dir), 0, "%s", cli_file("err"));
+    char want[128];
+    snprintf(want, sizeof want, "%s/fb.txt\n  jobs                          2\n", cli_dir);
+    cr_assert(!strncmp(cli_file("out"), want, strlen(want)), "%s", cli_file("out"));
+    cr_assert(strstr(cli_file("out"), "offered load             2.7263   bytes / (span x 4 "
+                     "ports x 1 Gbit/s)\n"), "%s", cli_file("out"));
+    cr_assert_eq(cli("inspect --port-rate 2Gbps - < %s/fb.txt", cli_dir), 0, "%s",
+                 cli_file("err"));
+    cr_assert(!strncmp(cli_file("out"), "<stdin>\n", 8), "%s", cli_file("out"));
+    cr_assert(strstr(cli_file("out"), "offered load             1.3631   bytes / (span x 4 "
+                     "ports x 2 Gbit/s)\n"), "%s", cli_file("out"));
+    cr_assert_eq(cli("inspect --format weft %s/fb.txt", cli_dir), 1);
+    cr_assert_eq(cli("inspect --format nope %s/fb.txt", cli_dir), 2);
+    cr_assert(strstr(cli_file("err"), "weft inspect: --format: "), "%s", cli_file("err"));
+    cr_assert_eq(cli("inspect"), 2);
+    cr_assert(strstr(cli_file("err"), "which file?"), "%s", cli_file("err"));
+    cr_assert_eq(cli("inspect %s/fb.txt %s/fb.txt", cli_dir, cli_dir), 2);
+    cr_assert(strstr(cli_file("err"), "one workload file at a time"), "%s", cli_file("err"));
+    cli_teardown();
+}
+
 /* Alibaba jobs with a cycle or a task number used twice are skipped; only
  * `weft convert` said so. sim, inspect and eval say it too, in the same
  * words. */
