@@ -1426,17 +1426,16 @@ static void gen_option(workload_gen_opts_t *o, int which)
     char ali[128];
     coflow_workload_t one;
     switch (which) {
-    case 0: o->exact_load = false; break;
+    case 0:
+        o->exact_load = false, o->compute_mean_s = 0.5, o->max_coflow_bytes = 2.5e7;
+        o->port_rate = 1.25e9, o->load = 0.5, o->max_depth = 2, o->max_width = 3;
+        break;
     case 1: o->weights = WORKLOAD_WEIGHT_ONE, o->n_ports = 1; break;
     case 2:
         o->weights = WORKLOAD_WEIGHT_PARETO;
         o->weight_min = o->weight_max = 2;
         break;
-    case 3: o->compute_mean_s = 0.5; break;
-    case 4: o->max_coflow_bytes = 2.5e7; break;
-    case 5: o->port_rate = 1.25e9, o->load = 0.5; break;
-    case 6: o->max_depth = 2, o->max_width = 3; break;
-    case 7:
+    case 3:
         o->shape = WORKLOAD_SHAPE_ALIBABA, o->keep_shape_compute = false;
         snprintf(ali, sizeof ali, "%s/ali.csv", cli_dir);
         cr_assert_eq(workload_read(&shapes, ali, WORKLOAD_FORMAT_ALIBABA, &ro), WEFT_OK, "%s",
@@ -1465,9 +1464,9 @@ Test(gen_cli, each_option_reaches_the_generator, .fini = gen_cli_teardown)
 {
     NEED_BIN();
     static const char *const args[] = {
-        "--free-span", "--weights one --ports 1", "--weights pareto --weight-min 2 --weight-max 2",
-        "--compute-mean 0.5", "--max-coflow-bytes 2.5e7", "--port-rate 10Gbps --load 0.5",
+        "--free-span --compute-mean 0.5 --max-coflow-bytes 2.5e7 --port-rate 10Gbps --load 0.5 "
         "--max-depth 2 --max-width 3",
+        "--weights one --ports 1", "--weights pareto --weight-min 2 --weight-max 2",
         "--shape alibaba --shapes %s/ali.csv --no-shape-compute",
         "--shape wfcommons --shapes " WF_BLAST " --shapes " WF_SRA};
     build_pool(&pool);

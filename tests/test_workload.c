@@ -1929,11 +1929,9 @@ Test(workload_convert, each_option_reaches_the_reader)
         const char *input, *opts; /* input: in cli_dir if no '/' */
         int set;                  /* which option of the reader */
     } cases[] = {
-        {"t.csv", "--skip-independent", 0},
-        {"t.csv", "--max-jobs 1", 1},
-        {"fb.txt", "--fb-mb-bytes 1000", 2},
-        {WF_DIR "/srasearch-chameleon-10a-001.json", "--wf-ports 1", 3},
-        {WF_DIR "/srasearch-chameleon-10a-001.json", "--wf-seed 2", 4},
+        {"t.csv", "--skip-independent --max-jobs 1", 0},
+        {"fb.txt", "--fb-mb-bytes 1000", 1},
+        {WF_DIR "/srasearch-chameleon-10a-001.json", "--wf-ports 3 --wf-seed 2", 2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char input[512];
@@ -1944,15 +1942,11 @@ Test(workload_convert, each_option_reaches_the_reader)
         workload_read_opts_t ro;
         workload_read_opts_default(&ro);
         if (cases[i].set == 0)
-            ro.alibaba_keep_independent = false;
+            ro.alibaba_keep_independent = false, ro.max_jobs = 1;
         else if (cases[i].set == 1)
-            ro.max_jobs = 1;
-        else if (cases[i].set == 2)
             ro.fb_mb_bytes = 1000;
-        else if (cases[i].set == 3)
-            ro.wf_ports = 1;
         else
-            ro.wf_seed = 2;
+            ro.wf_ports = 3, ro.wf_seed = 2;
         coflow_workload_t wl;
         cr_assert_eq(workload_read(&wl, input, WORKLOAD_FORMAT_AUTO, &ro), WEFT_OK, "%s",
                      weft_last_error());
