@@ -1123,12 +1123,16 @@ Test(gen_cli, integers_are_decimal_digits_alone)
     cr_assert_eq(cli("gen --jobs 2 --ports 4 --seed 18446744073709551616"), 2);
     cr_assert(strstr(cli_file("err"), "expected an integer 0..18446744073709551615"), "%s",
               cli_file("err"));
-    /* a number option's bound: --load must be above 0, --compute-mean may be 0 */
+    /* a number option's bound: --load and --weight-min must be above 0, --compute-mean
+       and --max-coflow-bytes may be 0 */
     cr_assert_eq(cli("gen --jobs 2 --ports 4 --load 0"), 2);
     cr_assert(strstr(cli_file("err"), "--load '0': expected a number > 0"), "%s",
               cli_file("err"));
-    cr_assert_eq(cli("gen --jobs 2 --ports 4 --compute-mean 0 -o %s/c0.weft", cli_dir), 0, "%s",
-                 cli_file("err"));
+    cr_assert_eq(cli("gen --jobs 2 --ports 4 --weight-min 0"), 2);
+    cr_assert(strstr(cli_file("err"), "--weight-min '0': expected a number > 0"), "%s",
+              cli_file("err"));
+    cr_assert_eq(cli("gen --jobs 2 --ports 4 --compute-mean 0 --max-coflow-bytes 0 -o %s/c0.weft",
+                     cli_dir), 0, "%s", cli_file("err"));
     /* a usage error with its range, not an error of the generator (status 1) */
     cr_assert_eq(cli("gen --jobs 2 --ports 4 --max-width 100000"), 2);
     cr_assert(strstr(cli_file("err"), "--max-width '100000': expected an integer 1..10000"),
@@ -1151,6 +1155,9 @@ Test(gen_cli, shapes_from_standard_input)
                  0, "%s", cli_file("err"));
     cr_assert_eq(cli("%s --shapes data/alibaba/sample_tasks.csv -o %s/b.weft", gen, cli_dir), 0);
     cr_assert_str_eq(cli_file("a.weft"), cli_file("b.weft"));
+    /* shape files for random shapes, which take none, are a slip */
+    cr_assert_eq(cli("gen --jobs 3 --shapes %s", WF_SRA), 2);
+    cr_assert(strstr(cli_file("err"), "but --shape is random"), "%s", cli_file("err"));
 }
 
 /* What a command prints is only written once flushed: a report to a full
@@ -1367,11 +1374,19 @@ Test(gen_cli, output_to_a_named_descriptor_keeps_its_redirection)
 Test(gen_cli, output_dash_is_standard_output)
 {
     NEED_BIN();
-    cr_assert_eq(cli("gen --jobs 4 --ports 8 --seed 3 -o %s/ref.weft", cli_dir), 0);
-    const char *cmds[] = {"gen --jobs 4 --ports 8 --seed 3 -o -", "convert %s/ref.weft -o -"};
+#define GEN_10G "gen --jobs 4 --ports 8 --seed 3 --port-rate 10Gbps --load 0.5"
+    cr_assert_eq(cli(GEN_10G " -o %s/ref.weft", cli_dir), 0);
+    char wrote[128]; /* the summary, on stderr, comes with a file only */
+    snprintf(wrote, sizeof wrote, "weft gen: wrote %s/ref.weft\n  jobs ", cli_dir);
+    cr_assert(!strncmp(cli_file("err"), wrote, strlen(wrote)), "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "offered load             0.5000   bytes / (span x 8 ports "
+                                      "x 10 Gbit/s)\n"), "%s", cli_file("err"));
+    const char *cmds[] = {GEN_10G " -o -", "convert %s/ref.weft -o -"};
+#undef GEN_10G
     for (int i = 0; i < 2; i++) {
         unlink("-");
         cr_assert_eq(cli(cmds[i], cli_dir), 0, "%s: %s", cmds[i], cli_file("err"));
+        cr_assert_str_eq(cli_file("err"), "", "%s", cmds[i]);
         bool file = access("-", F_OK) == 0;
         unlink("-");
         cr_assert(!file, "%s wrote a file named -", cmds[i]);
@@ -1396,6 +1411,90 @@ Test(gen_cli, output_to_a_character_device_keeps_the_device)
     cr_assert(lstat(null, &sb) == 0 && S_ISCHR(sb.st_mode),
               "the character device was replaced by a regular file");
     cr_assert(!cli_temp_left("null"), "temporary file left behind");
+}
+
+/* Each of gen's options reaches the generator: what `weft gen` prints is,
+ * byte for byte, what workload_generate makes with that option set (3 jobs
+ * of the hand pool on 8 ports, seed 5; the shapes read as gen reads them,
+ * Alibaba's independent tasks left out). */
+static void gen_option(workload_gen_opts_t *o, int which)
+{
+    workload_read_opts_t ro;
+    workload_read_opts_default(&ro);
+    ro.alibaba_keep_independent = false;
+    const char *wf[] = {WF_BLAST, WF_SRA};
+    char ali[128];
+    coflow_workload_t one;
+    switch (which) {
+    case 0:
+        o->exact_load = false, o->compute_mean_s = 0.5, o->max_coflow_bytes = 2.5e7;
+        o->port_rate = 1.25e9, o->load = 0.5, o->max_depth = 2, o->max_width = 3;
+        break;
+    case 1: o->weights = WORKLOAD_WEIGHT_ONE, o->n_ports = 1; break;
+    case 2:
+        o->weights = WORKLOAD_WEIGHT_PARETO;
+        o->weight_min = o->weight_max = 2;
+        break;
+    case 3:
+        o->shape = WORKLOAD_SHAPE_ALIBABA, o->keep_shape_compute = false;
+        snprintf(ali, sizeof ali, "%s/ali.csv", cli_dir);
+        cr_assert_eq(workload_read(&shapes, ali, WORKLOAD_FORMAT_ALIBABA, &ro), WEFT_OK, "%s",
+                     weft_last_error());
+        o->shapes = &shapes;
+        break;
+    default:
+        o->shape = WORKLOAD_SHAPE_WFCOMMONS;
+        coflow_workload_init(&shapes, 1);
+        for (int i = 0; i < 2; i++) {
+            cr_assert_eq(workload_read(&one, wf[i], WORKLOAD_FORMAT_WFCOMMONS, &ro), WEFT_OK);
+            cr_assert_eq(workload_append(&shapes, &one), WEFT_OK, "%s", weft_last_error());
+            coflow_workload_destroy(&one);
+        }
+        o->shapes = &shapes;
+    }
+}
+
+static void gen_cli_teardown(void)
+{
+    teardown();
+    cli_teardown();
+}
+
+Test(gen_cli, each_option_reaches_the_generator, .fini = gen_cli_teardown)
+{
+    NEED_BIN();
+    static const char *const args[] = {
+        "--free-span --compute-mean 0.5 --max-coflow-bytes 2.5e7 --port-rate 10Gbps --load 0.5 "
+        "--max-depth 2 --max-width 3",
+        "--weights one --ports 1", "--weights pareto --weight-min 2 --weight-max 2",
+        "--shape alibaba --shapes %s/ali.csv --no-shape-compute",
+        "--shape wfcommons --shapes " WF_BLAST " --shapes " WF_SRA};
+    build_pool(&pool);
+    char fb[128];
+    snprintf(fb, sizeof fb, "%s/pool.weft", cli_dir);
+    cr_assert_eq(workload_save_weft(&pool, fb), WEFT_OK, "%s", weft_last_error());
+    /* a job of three tasks, one of them independent, and one of an
+       independent task alone: one shape, which is enough */
+    cli_write("ali.csv", "0,j_1,M1,2,,,3\n0,j_1,R2_1,1,,,4\n0,j_1,task_x,1,,,5\n"
+                         "1,j_2,task_y,1,,,6\n");
+    for (int k = 0; k < (int)(sizeof args / sizeof *args); k++) {
+        char arg[256];
+        snprintf(arg, sizeof arg, args[k], cli_dir);
+        cr_assert_eq(cli("gen --fb %s --jobs 3 --ports 8 --seed 5 %s", fb, arg), 0, "%s: %s",
+                     arg, cli_file("err"));
+        workload_gen_opts_t o = pool_opts();
+        o.n_ports = 8, o.n_jobs = 3, o.seed = 5;
+        gen_option(&o, k);
+        cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+        size_t len;
+        char *want = to_text(&out, &len);
+        cr_assert_str_eq(cli_file("out"), want, "%s", arg);
+        free(want);
+        coflow_workload_destroy(&out);
+        coflow_workload_destroy(&shapes);
+        memset(&out, 0, sizeof out);
+        memset(&shapes, 0, sizeof shapes);
+    }
 }
 
 /* Converting a weft workload prints no notes: the reader's report starts

@@ -356,6 +356,13 @@ Test(lpbound, eval_prints_the_bound_beside_the_policies, .fini = cli_teardown)
     cr_assert_float_eq(w, 6.25, 1e-6, "%s", out);
     cr_assert_float_eq(ratio, 6.25 / 6.5, 1e-4, "%s", out);
     cr_assert(strstr(out, "no schedule vs sebf: at most 3.8% lower"), "%s", out);
+    cr_assert_null(strstr(out, "\ntwo ("), "its one group repeats the whole set: %s", out);
+    cr_assert_null(strstr(cli_file("err"), "note:"), "%s", cli_file("err")); /* converged */
+    cr_assert_eq(cli("eval %s --policy sebf --lp-bound --port-rate 2Gbps", path), 0, "%s",
+                 cli_file("err")); /* job 0 done in 1 s, as job 1 comes: (1 + 10 x 0.5) / 2 */
+    row = strstr(cli_file("out"), "\nlp-bound ");
+    cr_assert(row && sscanf(row, " lp-bound %lf", &w) == 1, "%s", cli_file("out"));
+    cr_assert_float_eq(w, 3, 1e-6, "%s", cli_file("out"));
     cr_assert_eq(cli("sim %s --policy sebf --lp-bound --out %s/res", path, cli_dir), 0, "%s",
                  cli_file("err"));
     out = cli_file("out");
@@ -368,9 +375,9 @@ Test(lpbound, eval_prints_the_bound_beside_the_policies, .fini = cli_teardown)
     cr_assert_float_eq(strtod(key + strlen("\"lp_bound_s\":"), NULL), 6.25, 1e-9, "%s", json);
 }
 
-/* `weft eval --csv` quotes a field with a comma (a workload's path may
- * hold one: it made 8 fields under a 6-column header), and a tie between
- * learned and B reads as one, not "0.0% higher". */
+/* `weft eval --csv` quotes a field with a comma or a quote (a workload's
+ * path may hold one: it made 8 fields under a 6-column header), and a tie
+ * between learned and B reads as one, not "0.0% higher". */
 Test(lpbound, eval_csv_quotes_and_ties_read_as_ties, .fini = cli_teardown)
 {
     cli_open("evalcsv");
@@ -386,6 +393,13 @@ Test(lpbound, eval_csv_quotes_and_ties_read_as_ties, .fini = cli_teardown)
     char want[256];
     snprintf(want, sizeof want, "\nsebf,\"%s\",\"a,b\",", path); /* its group too */
     cr_assert(strstr(cli_file("r.csv"), want), "%s", cli_file("r.csv"));
+    /* a quote alone quotes the field too, doubled */
+    write_in_dir(path, sizeof path, "q\"1.weft",
+                 "weft-workload 1\nports 2\njob 0 0 1 0 1\ncoflow 0 0 1 -\n0 1 1000\nend 1\n");
+    cr_assert_eq(cli("eval '%s' --policy sebf --csv %s/r.csv", path, cli_dir), 0, "%s",
+                 cli_file("err"));
+    snprintf(want, sizeof want, "\nsebf,\"%s/q\"\"1.weft\",\"q\"\"1\",", cli_dir);
+    cr_assert(strstr(cli_file("r.csv"), want), "no '%s' in %s", want + 1, cli_file("r.csv"));
 }
 
 /* `weft eval` groups workloads by name without extension and seed also
@@ -409,6 +423,77 @@ Test(lpbound, eval_groups_names_without_an_extension, .fini = cli_teardown)
         snprintf(want, sizeof want, "\nsebf,%s,%s,", paths[i], i ? "x-l0.5" : "x-l0.7");
         cr_assert(strstr(csv, want), "no '%s' in %s", want + 1, csv);
     }
+}
+
+/* `weft eval`'s figures worked out by hand, on three workloads of jobs
+ * on one link at 1 Gbit/s (125e6 bytes/s): g-s1 (jobs of 4 s, weight 10,
+ * and 1 s: fifo (40 + 5) / 2 = 22.5, scf (1 + 50) / 2 = 25.5), g-s29 (one
+ * 2 s job) and h-s9 (the jobs of g-s1, weight 1: fifo 4.5, scf 3). scf and
+ * sebf tie, so B is the first of them, scf; fifo is the best on g-s1 but
+ * not B. Means with Student t intervals (4.303 for two degrees of
+ * freedom, 12.706 for one, none for one workload), the groups g and h in
+ * order of first appearance (h, last, is a group too), the bound's
+ * closing line and the CSV's two ratios and its row. */
+Test(lpbound, eval_means_intervals_and_groups_worked_by_hand, .fini = cli_teardown)
+{
+    cli_open("evalfigures");
+    static const char *const jobs[] = {
+        "job 0 0 10 0 1\ncoflow 0 0 1 -\n0 1 500000000\n"
+        "job 1 0 1 0 1\ncoflow 0 0 1 -\n0 1 125000000\nend 2\n",
+        "job 0 0 1 0 1\ncoflow 0 0 1 -\n0 1 250000000\nend 1\n",
+        "job 0 0 1 0 1\ncoflow 0 0 1 -\n0 1 500000000\n"
+        "job 1 0 1 0 1\ncoflow 0 0 1 -\n0 1 125000000\nend 2\n"};
+    static const char *const names[] = {"g-s1.weft", "g-s29.weft", "h-s9.weft"};
+    char paths[3][128], text[256];
+    for (int i = 0; i < 3; i++) {
+        snprintf(text, sizeof text, "weft-workload 1\nports 2\n%s", jobs[i]);
+        write_in_dir(paths[i], sizeof paths[i], names[i], text);
+    }
+    cr_assert_eq(cli("eval %s %s %s --policy fifo --policy scf --policy sebf --lp-bound --csv "
+                     "%s/r.csv", paths[0], paths[1], paths[2], cli_dir),
+                 0, "%s", cli_file("err"));
+    const char *out = cli_file("out");
+    /* fifo over all: 9.6667 = (4.5 + 22.5 + 2) / 3, ratios to scf 1.5, 45/51 and 1 */
+    static const char *const want[] = {
+        "\nall workloads (3 workloads); B = scf\n",
+        "\nfifo                         9.6667   27.7850"
+        "     1.1275    0.8148     1.1667    0.7172\n"
+        "scf                         10.1667   33.0130     1.0000    0.0000     1.0444    0.1912\n",
+        "\ng (2 workloads); B = scf\n",
+        "\nfifo                        12.2500  130.2365"
+        "     0.9412    0.7474     1.0000    0.0000\n",
+        "\nh (1 workload); B = scf\n",
+        "\nfifo                         4.5000         -"
+        "     1.5000         -     1.5000         -\n",
+        "\nno schedule vs scf: at most 3.9% lower on average over 3 workloads (the LP bound's "
+        "mean ratio 0.9608 ± 0.1687; to each workload's best heuristic 1.0000)\n"};
+    const char *at = out;
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        const char *hit = strstr(at, want[i]);
+        cr_assert_not_null(hit, "no '%s' after the figures before it in:\n%s", want[i], out);
+        at = hit + strlen(want[i]) - 1;
+    }
+    char row[256];
+    snprintf(row, sizeof row, "\nfifo,%s,g,22.5,0.882352941", paths[0]);
+    const char *csv = cli_file("r.csv"), *hit = strstr(csv, row);
+    cr_assert_not_null(hit, "no '%s' in %s", row + 1, csv);
+    cr_assert(!strncmp(strchr(hit + strlen(row), ',') + 1, "1,scf\n", 6), "%s", csv);
+    snprintf(row, sizeof row, "\nlp-bound,%s,g,22.5,", paths[0]); /* fifo's order */
+    cr_assert(strstr(csv, row), "no '%s' in %s", row + 1, csv);
+    /* the learned policy is no heuristic: on h-s9 it runs the 1 s job first (3 s) and
+       beats fifo (4.5 s), the best heuristic there, by a third */
+    cr_assert_eq(cli("eval %s --policy learned --policy fifo", paths[2]), 0, "%s",
+                 cli_file("err"));
+    out = cli_file("out");
+    cr_assert(strstr(out, "\nlearned                      3.0000         -     0.6667         -"
+                          "     0.6667         -\n"), "%s", out);
+    /* 3.98 s and 4 s jobs: learned 5.98, fifo 5.99, 0.17% apart, is no tie */
+    write_in_dir(row, sizeof row, "near.weft",
+                 "weft-workload 1\nports 2\njob 0 0 1 0 1\ncoflow 0 0 1 -\n0 1 500000000\n"
+                 "job 1 0 1 0 1\ncoflow 0 0 1 -\n0 1 497500000\nend 2\n");
+    cr_assert_eq(cli("eval %s --policy learned --policy fifo", row), 0, "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("out"), "learned vs fifo: avg weighted JCT 0.2% lower"), "%s",
+              cli_file("out"));
 }
 
 /* Sizes from 1 byte to 1e15 on one port give LP rows whose coefficients

@@ -2796,8 +2796,9 @@ static void one_flow_workload(const char *name, const char *flow)
 
 TestSuite(sim_cli, .init = cli_setup, .fini = cli_teardown, .timeout = 60);
 
-/* A tick too short to end (1e-12 s, 1e-300 s ran forever) and an empty
- * allocator are refused naming the option or the policy. */
+/* A tick too short to end (1e-12 s, 1e-300 s ran forever), an empty
+ * allocator and eval's --threads 0 are refused naming the option or the
+ * policy. */
 Test(sim_cli, bad_tick_and_empty_allocator_refused)
 {
     NEED_BIN();
@@ -2818,6 +2819,9 @@ Test(sim_cli, bad_tick_and_empty_allocator_refused)
     ERR_HAS("no allocator");
     cr_assert_eq(cli("eval %s/small.weft --policy sebf: --policy fifo", cli_dir), 2);
     ERR_HAS("'sebf:'");
+    ERR_HAS("no allocator");
+    cr_assert_eq(cli("eval %s/small.weft --policy sebf --threads 0", cli_dir), 2);
+    ERR_HAS("--threads '0'");
 }
 
 /* A bad option is named as typed, by every command that parses its own:
@@ -2935,6 +2939,9 @@ Test(sim_cli, policy_all_runs_every_ordering)
     ERR_HAS("at most 64 policies");
     cr_assert_eq(cli("eval %s/small.weft --policy all --policy sebf:madd", cli_dir), 2);
     ERR_HAS("weft eval: policy 'sebf:madd' given twice");
+    cr_assert_eq(cli("eval %s/small.weft --policy sebf --policy sebf:greedy", cli_dir), 0, "%s",
+                 cli_file("err")); /* one ordering under two allocators: two runs */
+    cr_assert(strstr(cli_file("out"), "\nsebf:greedy "), "%s", cli_file("out"));
 }
 
 /* --progress: the share of coflows each run finished on stderr, ending
@@ -3152,10 +3159,11 @@ Test(sim_cli, plot_into_a_missing_directory)
     char path[256];
     snprintf(path, sizeof path, "%s/x.txt", cli_dir);
     cr_assert_neq(access(path, F_OK), 0, "eval drew into x.txt");
-    /* --csv into a directory says why it cannot */
+    /* --csv into a directory says why it cannot, before any run */
     cr_assert_eq(cli("eval %s/small.weft --policy sebf --policy fifo --csv %s", cli_dir,
                      cli_dir), 1);
     ERR_HAS("Is a directory");
+    cr_assert_null(strstr(cli_file("out"), "all workloads"), "ran first: %s", cli_file("out"));
 }
 
 /* --plot LINK, a link to a file not there yet: the check that it can be
@@ -3360,6 +3368,7 @@ Test(sim_cli, eval_runs_at_the_port_rate_it_is_given)
     }
     cr_assert(sim[1] < sim[0] / 2, "10 Gbit/s ports %g s, 1 Gbit/s %g s", sim[1], sim[0]);
     cr_assert_eq(cli("eval %s/small.weft --policy sebf --port-rate 10", cli_dir), 0);
+    cr_assert(strstr(cli_file("out"), ", ports at 10 bytes/s each way\n"), "%s", cli_file("out"));
     cr_assert_eq(cli("eval %s/small.weft --policy sebf --port-rate fast", cli_dir), 2);
     ERR_HAS("--port-rate");
 }
@@ -3479,8 +3488,9 @@ Test(sim_cli, out_made_for_a_failed_run_is_taken_back)
     cr_assert(cli_exists("keep"), "keep, there before, was removed");
 }
 
-/* --model and --seed: a note when no policy uses them, an error when both
- * would set the learned policy's parameters. */
+/* --model and --seed: a note when no policy uses them (weft eval's
+ * --model too), an error when both would set the learned policy's
+ * parameters. */
 Test(sim_cli, model_and_seed_not_silently_ignored)
 {
     NEED_BIN();
@@ -3495,6 +3505,9 @@ Test(sim_cli, model_and_seed_not_silently_ignored)
                      cli_dir, cli_dir), 0, "%s", cli_file("err"));
     ERR_HAS("note: --model");
     ERR_HAS("note: --seed");
+    cr_assert_eq(cli("eval %s/small.weft --policy sebf --model %s/none.msgpack", cli_dir,
+                     cli_dir), 0, "%s", cli_file("err"));
+    ERR_HAS("weft eval: note: --model");
 }
 
 /* A bad model file stops weft sim before any run, however the path came

@@ -1873,6 +1873,9 @@ Test(train, cli_eval_csv_never_replaces_a_workload)
                      "sebf", d, d, d), 2);
     cr_assert(strstr(cli_file("err"), "toy.weft' is a workload given"), "%s", cli_file("err"));
     cr_assert_str_eq(cli_file("toy.weft"), toy);
+    /* a name not yet a file, given as both, is refused alike */
+    cr_assert_eq(cli("eval --csv %s/none.weft %s/none.weft --policy fifo", d, d), 2);
+    cr_assert(strstr(cli_file("err"), "none.weft' is a workload given"), "%s", cli_file("err"));
     cli_teardown();
 }
 

@@ -1902,6 +1902,76 @@ Test(workload_convert, an_option_of_another_format_is_a_usage_error)
                      "-o %s/o.weft", WF_DIR, cli_dir), 0, "%s", cli_file("err"));
     cr_assert_eq(cli("convert %s --skip-independent --max-jobs 3 -o %s/o.weft", ALI_PATH,
                      cli_dir), 0, "%s", cli_file("err"));
+    /* a megabyte of no bytes, or of infinitely many, is a usage error */
+    static const char *const mbs[] = {"0", "inf"};
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(cli("convert %s --fb-mb-bytes %s", FB_PATH, mbs[i]), 2, "%s", mbs[i]);
+        char want[64];
+        snprintf(want, sizeof want, "--fb-mb-bytes '%s': expected a number > 0", mbs[i]);
+        cr_assert(strstr(cli_file("err"), want), "%s", cli_file("err"));
+    }
+    cli_teardown();
+}
+
+/* Each of convert's reading options reaches the reader: what `weft
+ * convert` prints is, byte for byte, the workload read with that option
+ * set, written out. The summary of -o counts jobs, coflows, flows and
+ * bytes each; one INPUT is taken, and bad values are refused. */
+Test(workload_convert, each_option_reaches_the_reader)
+{
+    cli_open("convopt");
+    NEED_BIN();
+    /* two jobs, the first with an independent task (task_x) */
+    cli_write("t.csv", "0,j_1,M1,2,,,3\n0,j_1,R2_1,1,,,4\n0,j_1,task_x,1,,,5\n"
+                       "1,j_2,M1,1,,,6\n1,j_2,R2_1,3,,,7\n");
+    cli_write("fb.txt", "4 2\n1 0 1 0 2 1:3.0 2:1.5\n2 5 2 1 3 1 0:2.0\n");
+    static const struct {
+        const char *input, *opts; /* input: in cli_dir if no '/' */
+        int set;                  /* which option of the reader */
+    } cases[] = {
+        {"t.csv", "--skip-independent --max-jobs 1", 0},
+        {"fb.txt", "--fb-mb-bytes 1000", 1},
+        {WF_DIR "/srasearch-chameleon-10a-001.json", "--wf-ports 3 --wf-seed 2", 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char input[512];
+        snprintf(input, sizeof input, "%s%s%s", strchr(cases[i].input, '/') ? "" : cli_dir,
+                 strchr(cases[i].input, '/') ? "" : "/", cases[i].input);
+        cr_assert_eq(cli("convert %s %s", input, cases[i].opts), 0, "%s %s: %s", input,
+                     cases[i].opts, cli_file("err"));
+        workload_read_opts_t ro;
+        workload_read_opts_default(&ro);
+        if (cases[i].set == 0)
+            ro.alibaba_keep_independent = false, ro.max_jobs = 1;
+        else if (cases[i].set == 1)
+            ro.fb_mb_bytes = 1000;
+        else
+            ro.wf_ports = 3, ro.wf_seed = 2;
+        coflow_workload_t wl;
+        cr_assert_eq(workload_read(&wl, input, WORKLOAD_FORMAT_AUTO, &ro), WEFT_OK, "%s",
+                     weft_last_error());
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        cr_assert_not_null(f);
+        cr_assert_eq(workload_write_weft(&wl, f), WEFT_OK, "%s", weft_last_error());
+        cr_assert_eq(fclose(f), 0);
+        cr_assert_str_eq(cli_file("out"), text, "%s", cases[i].opts);
+        free(text);
+        coflow_workload_destroy(&wl);
+    }
+    cr_assert_eq(cli("convert %s/t.csv -o %s/o.weft", cli_dir, cli_dir), 0, "%s",
+                 cli_file("err")); /* the summary counts each of them */
+    cr_assert(strstr(cli_file("err"), "o.weft: 2 jobs, 5 coflows, 25 flows, 26214400 bytes\n"),
+              "%s", cli_file("err"));
+    cr_assert_eq(cli("convert %s/t.csv --max-jobs 0", cli_dir), 2); /* no jobs: a slip */
+    cr_assert(strstr(cli_file("err"), "--max-jobs '0'"), "%s", cli_file("err"));
+    /* one INPUT: none, or a second, is a usage error saying which */
+    cr_assert_eq(cli("convert"), 2);
+    cr_assert(strstr(cli_file("err"), "weft convert: expected an INPUT file\n"), "%s",
+              cli_file("err"));
+    cr_assert_eq(cli("convert %s/t.csv %s/fb.txt", cli_dir, cli_dir), 2);
+    cr_assert(strstr(cli_file("err"), "expected exactly one INPUT file"), "%s", cli_file("err"));
     cli_teardown();
 }
 
@@ -2323,6 +2393,36 @@ Test(workload_cli, a_workload_without_jobs_is_refused)
     cr_assert_eq(cli("sim --policy sebf %s/cycles.csv", cli_dir), 1);
     ERR_HAS("no jobs: all 2 jobs were skipped (1 whose dependencies form a cycle, 1 that "
             "uses a task number twice)");
+    cli_teardown();
+}
+
+/* `weft inspect FILE` names FILE as messages do and reads it as --format
+ * says; its offered load is at --port-rate (1 Gbit/s by default): two
+ * jobs of 6,815,744 bytes arriving 5 ms apart on 4 ports. One FILE, and
+ * a bad format is a usage error. */
+Test(workload_cli, inspect_names_its_input_and_takes_format_and_rate)
+{
+    cli_open("inspect");
+    NEED_BIN();
+    cli_write("fb.txt", "4 2\n1 0 1 0 2 1:3.0 2:1.5\n2 5 2 1 3 1 0:2.0\n");
+    cr_assert_eq(cli("inspect %s/fb.txt", cli_dir), 0, "%s", cli_file("err"));
+    char want[128];
+    snprintf(want, sizeof want, "%s/fb.txt\n  jobs                          2\n", cli_dir);
+    cr_assert(!strncmp(cli_file("out"), want, strlen(want)), "%s", cli_file("out"));
+    cr_assert(strstr(cli_file("out"), "offered load             2.7263   bytes / (span x 4 "
+                     "ports x 1 Gbit/s)\n"), "%s", cli_file("out"));
+    cr_assert_eq(cli("inspect --port-rate 2Gbps - < %s/fb.txt", cli_dir), 0, "%s",
+                 cli_file("err"));
+    cr_assert(!strncmp(cli_file("out"), "<stdin>\n", 8), "%s", cli_file("out"));
+    cr_assert(strstr(cli_file("out"), "offered load             1.3631   bytes / (span x 4 "
+                     "ports x 2 Gbit/s)\n"), "%s", cli_file("out"));
+    cr_assert_eq(cli("inspect --format weft %s/fb.txt", cli_dir), 1);
+    cr_assert_eq(cli("inspect --format nope %s/fb.txt", cli_dir), 2);
+    cr_assert(strstr(cli_file("err"), "weft inspect: --format: "), "%s", cli_file("err"));
+    cr_assert_eq(cli("inspect"), 2);
+    cr_assert(strstr(cli_file("err"), "which file?"), "%s", cli_file("err"));
+    cr_assert_eq(cli("inspect %s/fb.txt %s/fb.txt", cli_dir, cli_dir), 2);
+    cr_assert(strstr(cli_file("err"), "one workload file at a time"), "%s", cli_file("err"));
     cli_teardown();
 }
 
