@@ -51,7 +51,8 @@ static void usage(FILE *out)
             "                     the per-flow fair and srf)\n"
             "  --csv FILE         per-workload results: policy, workload, group, avg_wjct_s,\n"
             "                     ratio_to_B, ratio_to_best, B (the yardstick's name;\n"
-            "                     fields with a comma quoted)\n"
+            "                     fields with a comma quoted; a file: standard output\n"
+            "                     holds the table)\n"
             "  --plot FILE        bar chart of the ratios with their intervals (.png/.svg)\n"
             "  --threads N        parallel runs (default: all cores)\n"
             "  --progress         a line on stderr as each policy starts (on a terminal it\n"
@@ -315,6 +316,11 @@ int cmd_eval(int argc, char **argv)
         case 'c':
             if (cli_check_name("eval", opt, optarg, "file"))
                 return CLI_USAGE;
+            if (!strcmp(optarg, "-")) { /* it wrote a file named "-", where gen's -o - is stdout */
+                fprintf(stderr, "weft eval: --csv -: standard output holds the table; give "
+                        "the CSV a file name\n");
+                return CLI_USAGE;
+            }
             csv_path = optarg;
             break;
         case 'g': progress = true; break;

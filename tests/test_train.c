@@ -1811,7 +1811,7 @@ Test(train, cli_empty_out_or_model_out_is_a_usage_error)
     cli_teardown();
 }
 
-/* So are eval's --csv '' and sim's --save-model '', as every other output
+/* So are eval's --csv '' (and -) and sim's --save-model '', as every other output
  * option's: they exited 1, "cannot write ''" after reading the model, and
  * "invalid value: an empty file name" naming no option. */
 Test(train, cli_empty_csv_or_save_model_is_a_usage_error)
@@ -1821,6 +1821,11 @@ Test(train, cli_empty_csv_or_save_model_is_a_usage_error)
     const char *d = cli_dir;
     cr_assert_eq(cli("eval %s/toy.weft --policy fifo --csv ''", d), 2);
     cr_assert(strstr(cli_file("err"), "--csv '': expected a file name"), "%s", cli_file("err"));
+    /* and "-", which wrote a file named "-" (gen's -o - is standard output,
+       but eval's holds the table) */
+    cr_assert_eq(cli("eval %s/toy.weft --policy fifo --csv -", d), 2);
+    cr_assert(strstr(cli_file("err"), "--csv -: standard output holds the table"), "%s",
+              cli_file("err"));
     cr_assert_eq(cli("sim --seed 1 --save-model ''"), 2);
     cr_assert(strstr(cli_file("err"), "--save-model '': expected a file name"), "%s",
               cli_file("err"));
