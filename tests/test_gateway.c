@@ -5082,3 +5082,33 @@ Test(gateway, serve_needs_a_secret_for_each_role, .timeout = 30)
     cr_assert(st == 2 && strstr(out, "agents have no secret"), "status %d: %s", st, out);
     unlink(path);
 }
+
+/* More --agent-tokens lines refused naming their line: a port with a sign
+ * or past the range of its type, a secret left empty by a blank after the
+ * port, a line over 1,023 bytes (it was not to be read as two lines); a
+ * line of exactly 1,023 bytes and a blank line ended by CRLF read. */
+Test(gateway, port_secrets_refuse_signs_empty_secrets_and_long_lines)
+{
+    char path[64], text[2200], **sec;
+    memset(text, 'x', sizeof text);
+    memcpy(text, "\r\n0 ", 4); /* "0 " and 1,021 bytes: 1,023 */
+    snprintf(text + 1025, sizeof text - 1025, "\n");
+    temp_file(path, sizeof path, text);
+    cr_assert_eq(rpc_port_secrets_read(path, 4, &sec), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(strlen(sec[0]), 1021);
+    rpc_port_secrets_free(sec, 4);
+    unlink(path);
+    memset(text, 'x', sizeof text);
+    memcpy(text, "1 b\n0 ", 6); /* "0 " and 1,022 bytes on line 2: 1,024 */
+    snprintf(text + 1028, sizeof text - 1028, "\n");
+    const char *bad[] = {text, "+1 a\n", "0 a\n2 \n", "18446744073709551616 a\n"};
+    const char *why[] = {":2: a line longer than 1023 bytes", ":1: expected 'PORT SECRET'",
+                         ":2: expected 'PORT SECRET'", ":1: expected 'PORT SECRET'"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        temp_file(path, sizeof path, bad[i]);
+        cr_assert_eq(rpc_port_secrets_read(path, 4, &sec), WEFT_EINVAL, "case %zu", i);
+        cr_assert(strstr(weft_last_error(), path) && strstr(weft_last_error(), why[i]),
+                  "case %zu: %s", i, weft_last_error());
+        unlink(path);
+    }
+}
