@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
@@ -5111,4 +5112,95 @@ Test(gateway, port_secrets_refuse_signs_empty_secrets_and_long_lines)
                   "case %zu: %s", i, weft_last_error());
         unlink(path);
     }
+}
+
+/* --------------------------- weft submit, status, cancel: what they print */
+
+/* v packed as msgpack (the protocol's types). */
+static void pack_json(msgpack_packer *pk, const json_t *v)
+{
+    const char *key;
+    const json_t *e;
+    size_t i;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        msgpack_pack_map(pk, json_object_size(v));
+        json_object_foreach((json_t *)v, key, e)
+            rpc_pack_cstr(pk, key), pack_json(pk, e);
+        break;
+    case JSON_ARRAY:
+        msgpack_pack_array(pk, json_array_size(v));
+        json_array_foreach(v, i, e)
+            pack_json(pk, e);
+        break;
+    case JSON_STRING: rpc_pack_cstr(pk, json_string_value(v)); break;
+    case JSON_INTEGER: msgpack_pack_int64(pk, json_integer_value(v)); break;
+    case JSON_REAL: msgpack_pack_double(pk, json_real_value(v)); break;
+    case JSON_TRUE: msgpack_pack_true(pk); break;
+    case JSON_FALSE: msgpack_pack_false(pk); break;
+    default: msgpack_pack_nil(pk);
+    }
+}
+
+/* The pairs of the JSON object arg, for send_raw_message. */
+static void json_pairs(msgpack_packer *pk, const void *arg)
+{
+    const char *key;
+    const json_t *e;
+    json_object_foreach((json_t *)arg, key, e)
+        rpc_pack_cstr(pk, key), pack_json(pk, e);
+}
+
+/* Sends fd a message of type with the fields of the JSON object `fields`. */
+static void send_json_message(int fd, const char *type, const char *fields)
+{
+    json_error_t err;
+    json_t *o = json_loads(fields, 0, &err);
+    cr_assert(json_is_object(o), "%s: %s", fields, err.text);
+    send_raw_message(fd, type, json_object_size(o), json_pairs, o);
+    json_decref(o);
+}
+
+/* weft submit's summary, on jobs registered before its run (their JCTs
+ * are the gateway's, exact): the average of the finished jobs, a
+ * cancelled job's time left out of it, a job whose record the gateway
+ * forgot neither timed nor cancelled. */
+Test(gateway, submit_averages_only_the_jcts_it_knows, .fini = stop_agent_and_server,
+     .timeout = 60)
+{
+    static const struct {
+        const char *done[3], *summary;
+    } runs[] = {
+        {{"{\"job\": 7, \"jct\": 1.0}", "{\"job\": 8, \"jct\": 3.0}", "{\"job\": 9, \"jct\": 5.0}"},
+         "\n3 jobs, average JCT 3.000 s\n"},
+        {{"{\"job\": 7, \"jct\": 1.0}", "{\"job\": 8, \"jct\": 5.0, \"cancelled\": true}",
+          "{\"job\": 9, \"jct\": 2.0}"},
+         "\n3 jobs, 1 cancelled; average JCT 1.500 s over the 2 finished\n"},
+        {{"{\"job\": 7, \"jct\": 1.0}", "{\"job\": 8, \"jct\": 0.0, \"forgotten\": true}",
+          "{\"job\": 9, \"jct\": 5.0, \"cancelled\": true}"},
+         "\n3 jobs, 1 cancelled, 1 of unknown JCT (records forgotten: --keep-finished); "
+         "average JCT 1.000 s over the 1 timed\n"},
+    };
+    char wl[64], log[64], gw[32], out[4096];
+    for (size_t k = 0; k < sizeof runs / sizeof *runs; k++) {
+        int lfd = submit_to_a_stand_in("avg", JOB_7 "job 8 0 1 0 1\ncoflow 1 0 1 -\n1 0 1000\n"
+                                       "job 9 0 1 0 1\ncoflow 1 0 1 -\n0 1 1000\nend 3\n",
+                                       wl, log, gw);
+        rpc_client_t rd;
+        submit_connects(lfd, &rd);
+        int64_t seq[3];
+        for (int i = 0; i < 3; i++) /* all three arrive at 0 */
+            seq[i] = submit_registers(&rd);
+        for (int i = 0; i < 3; i++) /* each registered before: its JCT is the gateway's */
+            send_raw_message(rd.fd, "ack", 2, ack_body, &(ack_t){seq[i], true});
+        for (int i = 0; i < 3; i++)
+            send_json_message(rd.fd, "job_done", runs[k].done[i]);
+        int st = submit_exits(log, out, sizeof out);
+        rpc_client_destroy(&rd);
+        close(lfd);
+        cr_assert(st == 0 && strstr(out, runs[k].summary), "run %zu: exit status %d, not '%s': %s",
+                  k, st, runs[k].summary, out);
+    }
+    unlink(wl);
+    unlink(log);
 }
