@@ -5204,3 +5204,102 @@ Test(gateway, submit_averages_only_the_jcts_it_knows, .fini = stop_agent_and_ser
     unlink(wl);
     unlink(log);
 }
+
+/* Runs weft status (with --job `job` unless NULL) against a stand-in
+ * gateway that answers its question with a message of type and the
+ * fields of the JSON object `answer`; its output in out[n]. Returns its
+ * exit status. */
+static int status_of_a_stand_in(const char *job, const char *type, const char *answer,
+                                char *out, size_t n)
+{
+    char gw[32], log[64];
+    snprintf(log, sizeof log, "/tmp/weft-status-%d.out", (int)getpid());
+    int port, lfd = listen_loopback(&port);
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", port);
+    const char *args[] = {"status", "--gateway", gw, "--token", TOKEN,
+                          job ? "--job" : NULL, job, NULL};
+    spawn_weft_logged(log, args);
+    rpc_client_t rd;
+    submit_says_hello(lfd, &rd);
+    const msgpack_object *m;
+    char asked[32];
+    cr_assert_eq(rpc_client_wait(&rd, 10, &m), 1, "no question");
+    cr_assert_str_eq(rpc_msg_type(m, asked, sizeof asked), job ? "job_status" : "status");
+    send_json_message(rd.fd, type, answer);
+    int st = submit_exits(log, out, n);
+    rpc_client_destroy(&rd);
+    close(lfd);
+    unlink(log);
+    return st;
+}
+
+/* weft status's table of a gateway's answer: ports listed after commas,
+ * rates in MB/s, decision times in ms, the ports with a secret of their
+ * own, an old journal format said, and no row of forgotten jobs when
+ * none were, nor of ports at their own rate. */
+Test(gateway, status_prints_the_gateways_answer_in_its_units, .fini = stop_agent_and_server,
+     .timeout = 30)
+{
+    char out[4096];
+    int st = status_of_a_stand_in(
+        NULL, "status",
+        "{\"seq\": 1, \"ports\": 4, \"rate\": 1.25e8, \"ports_own_rate\": 1, "
+        "\"port_rates\": [[2, 5e8]], \"agents\": 3, \"agent_ports\": [0, 1, 3], "
+        "\"jobs_finished\": 2, \"jobs_forgotten\": 0, "
+        "\"decision_s\": {\"n\": 4, \"p50\": 0.0015, \"p99\": 0.002, \"max\": 0.003}, "
+        "\"agent_secrets\": {\"ports\": 3, \"path\": \"/s\", \"reloads\": 1}, "
+        "\"journal\": {\"records\": 9, \"path\": \"/j\", \"syncs\": 2, \"format\": 1}}",
+        out, sizeof out);
+    cr_assert_eq(st, 0, "exit status %d: %s", st, out);
+    const char *want[] = {
+        "   at 125 MB/s each way\n", "   2 at 500 MB/s\n", "   on ports 0, 1, 3\n",
+        "1.500   ms, median of the last 4; 99th percentile 2.000 ms, largest 3.000 ms\n",
+        "3   ports with one of their own, from /s; 1 reloads\n",
+        "1   records without checksums (on a device: never rewritten)\n"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        cr_assert(strstr(out, want[i]), "'%s' lacks '%s'", out, want[i]);
+    cr_assert_null(strstr(out, "jobs forgotten"), "%s", out);
+    st = status_of_a_stand_in(NULL, "status", "{\"ports_own_rate\": 0, \"port_rates\": []}", out,
+                              sizeof out);
+    cr_assert(st == 0 && !strstr(out, "ports at own rate"), "exit status %d: %s", st, out);
+}
+
+/* weft status --job's table of a job_status answer: a running job's age,
+ * each coflow's rate in MB/s and the parents it waits on; an unknown job
+ * is the gateway's one line and exit status 1, a gateway that does not
+ * know the question is said to predate weft status, and an id followed
+ * by more is a usage error. */
+Test(gateway, status_job_prints_the_gateways_answer_in_its_units,
+     .fini = stop_agent_and_server, .timeout = 30)
+{
+    char out[4096];
+    int st = status_of_a_stand_in(
+        "42", "job_status",
+        "{\"seq\": 1, \"job\": 42, \"state\": \"running\", \"age\": 2.5, \"coflows\": ["
+        "{\"id\": 1, \"state\": \"active\", \"flows\": 2, \"flows_done\": 1, \"bytes\": 3e6, "
+        "\"sent\": 1.5e6, \"rate\": 2.5e6, \"waits_on\": []}, "
+        "{\"id\": 2, \"state\": \"waiting\", \"flows\": 1, \"flows_done\": 0, \"bytes\": 1e6, "
+        "\"sent\": 0, \"rate\": 0, \"waits_on\": [1, 3]}]}",
+        out, sizeof out);
+    cr_assert_eq(st, 0, "exit status %d: %s", st, out);
+    const char *want[] = {"job 42: running for 2.500 s; 0 of 2 coflows done\n",
+                          "1 of 2           1.50 of 3.00        2.500\n",
+                          "0 of 1           0.00 of 1.00        0.000   1, 3\n"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        cr_assert(strstr(out, want[i]), "'%s' lacks '%s'", out, want[i]);
+    st = status_of_a_stand_in("42", "error",
+                              "{\"seq\": 1, \"code\": \"unknown-id\", \"message\": \"job_status: "
+                              "job 42 was never registered\"}", out, sizeof out);
+    cr_assert(st == 1 && strstr(out, "gateway error unknown-id: job_status: job 42") &&
+                  !strstr(out, "predates"), "exit status %d: %s", st, out);
+    st = status_of_a_stand_in("42", "error",
+                              "{\"seq\": 1, \"code\": \"unknown-type\", \"message\": \"what\"}",
+                              out, sizeof out);
+    cr_assert(st == 1 && strstr(out, "predates weft status --job"), "exit status %d: %s", st,
+              out);
+    const char *args[] = {"status", "--gateway", "127.0.0.1:1", "--token", TOKEN, "--job", "42x",
+                          NULL};
+    st = run_weft(out, sizeof out, args);
+    cr_assert(st == 2 && strstr(out, "--job '42x': expected a job id"), "exit status %d: %s", st,
+              out);
+}
