@@ -5303,3 +5303,49 @@ Test(gateway, status_job_prints_the_gateways_answer_in_its_units,
     cr_assert(st == 2 && strstr(out, "--job '42x': expected a job id"), "exit status %d: %s", st,
               out);
 }
+
+/* weft cancel against a stand-in gateway that answers the cancels of jobs
+ * 5, 6 and 7 (seqs 0, 1, 2) with an unknown-id error, then acks: each
+ * answer is told of its own job, the error of the earliest job not
+ * answered, and cancel ends at once with exit status 1; and against one
+ * that answers nothing, it says so at its timeout. */
+Test(gateway, cancel_tells_each_job_its_answer_and_a_silence_at_its_timeout,
+     .fini = stop_agent_and_server, .timeout = 30)
+{
+    char gw[32], log[64], out[4096];
+    snprintf(log, sizeof log, "/tmp/weft-cancel-%d.out", (int)getpid());
+    for (int silent = 0; silent < 2; silent++) {
+        int port, lfd = listen_loopback(&port);
+        snprintf(gw, sizeof gw, "127.0.0.1:%d", port);
+        const char *args[] = {"cancel", "5", "6", "7", "--gateway", gw, "--token", TOKEN,
+                              "--timeout", silent ? "0.3" : "5", NULL};
+        spawn_weft_logged(log, args);
+        rpc_client_t rd;
+        submit_says_hello(lfd, &rd);
+        const msgpack_object *m;
+        char type[32];
+        for (int i = 0; i < 3; i++) {
+            cr_assert_eq(rpc_client_wait(&rd, 10, &m), 1, "no cancel");
+            cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "cancel");
+        }
+        if (!silent) {
+            send_json_message(rd.fd, "error", "{\"code\": \"unknown-id\", \"message\": "
+                              "\"cancel: job 5 was never registered\", \"job\": 5}");
+            send_json_message(rd.fd, "ack", "{\"seq\": 1, \"dup\": false}");
+            send_json_message(rd.fd, "ack", "{\"seq\": 2, \"dup\": true}");
+        }
+        int st = submit_exits(log, out, sizeof out);
+        rpc_client_destroy(&rd);
+        close(lfd);
+        if (silent)
+            cr_assert(st == 1 && strstr(out, "no answer for 3 of 3 jobs within 0.3 s"),
+                      "exit status %d: %s", st, out);
+        else
+            cr_assert(st == 1 && strstr(out, "job 5 was never registered") &&
+                          strstr(out, "job 6 cancelled\n") &&
+                          strstr(out, "job 7 had already finished: left as it is\n") &&
+                          !strstr(out, "no answer"),
+                      "exit status %d: %s", st, out);
+    }
+    unlink(log);
+}
