@@ -5349,3 +5349,43 @@ Test(gateway, cancel_tells_each_job_its_answer_and_a_silence_at_its_timeout,
     }
     unlink(log);
 }
+
+/* The gateway clients' options at their edges: a HOST:PORT without a
+ * host or a port, port 65535 (taken), a whole number at its largest
+ * (taken), with a fraction or missing, no token, a job id with more after
+ * it, no WORKLOAD or two. Exit status 2 for usage errors, 1 for the rest
+ * (the gateway or the file is not there). */
+Test(gateway, client_options_at_their_edges, .timeout = 60)
+{
+    static const struct {
+        const char *args[12];
+        int status;
+        const char *expect;
+    } cases[] = {
+        {{"status", "--gateway", ":1", "--token", "t"}, 2,
+         "--gateway ':1': expected HOST:PORT with PORT 1..65535"},
+        {{"serve", "--listen", "127.0.0.1:", "--ports", "2", "--token", "t"}, 2,
+         "--listen '127.0.0.1:': expected HOST:PORT with PORT 0..65535"},
+        {{"status", "--gateway", "127.0.0.1:65535", "--token", "t", "--timeout", "2"}, 1,
+         "127.0.0.1:65535"},
+        {{"journal", "/nonexistent/journal", "--ports", "1", "--max-frame", "1000000000"}, 1,
+         "/nonexistent/journal"},
+        {{"journal", "/nonexistent/journal", "--ports", "4.5"}, 2,
+         "--ports '4.5': expected a whole number from 1 to 1048576"},
+        {{"journal", "/nonexistent/journal"}, 2, "weft journal: --ports N is required"},
+        {{"status", "--gateway", "127.0.0.1:1"}, 2, "--token or --token-file is required"},
+        {{"cancel", "7x", "--gateway", "127.0.0.1:1", "--token", "t"}, 2,
+         "job id '7x': expected an integer"},
+        {{"submit", "--gateway", "127.0.0.1:1", "--token", "t"}, 2,
+         "weft submit: a WORKLOAD file is required"},
+        {{"submit", "w", "x", "--gateway", "127.0.0.1:1", "--token", "t"}, 2,
+         "weft submit: one WORKLOAD file expected, got more arguments"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        char out[4096];
+        int st = run_weft(out, sizeof out, cases[k].args);
+        cr_assert(st == cases[k].status && strstr(out, cases[k].expect),
+                  "case %zu: exit status %d, not %d with '%s': %s", k, st, cases[k].status,
+                  cases[k].expect, out);
+    }
+}
