@@ -4403,8 +4403,9 @@ Test(gateway, a_client_delivers_the_frame_a_close_follows)
 }
 
 /* The next connection weft submit makes to lfd (10 s at most), its hello
- * read; rd reads its frames from then on (rpc_client_destroy closes it). */
-static void submit_says_hello(int lfd, rpc_client_t *rd)
+ * read and returned (valid until the next read of rd); rd reads its frames
+ * from then on (rpc_client_destroy closes it). */
+static const msgpack_object *submit_says_hello(int lfd, rpc_client_t *rd)
 {
     struct pollfd p = {lfd, POLLIN, 0};
     cr_assert_eq(poll(&p, 1, 10000), 1, "weft submit did not connect");
@@ -4416,6 +4417,7 @@ static void submit_says_hello(int lfd, rpc_client_t *rd)
     char type[32];
     cr_assert_eq(rpc_client_wait(rd, 10, &m), 1, "no hello");
     cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "hello");
+    return m;
 }
 
 /* submit_says_hello, and a welcome (epoch 1) sent. */
@@ -5388,4 +5390,36 @@ Test(gateway, client_options_at_their_edges, .timeout = 60)
                   "case %zu: exit status %d, not %d with '%s': %s", k, st, cases[k].status,
                   cases[k].expect, out);
     }
+}
+
+/* weft submit given both --token and --token-file presents the later of
+ * the two in its hello (it reads the file before every connection). */
+Test(gateway, submit_presents_the_later_of_token_and_token_file, .fini = stop_agent_and_server,
+     .timeout = 30)
+{
+    char wl[64], log[64], file[64], gw[32];
+    snprintf(wl, sizeof wl, "/tmp/weft-submit-later-%d.weft", (int)getpid());
+    snprintf(log, sizeof log, "/tmp/weft-submit-later-%d.out", (int)getpid());
+    snprintf(file, sizeof file, "/tmp/weft-submit-later-%d.token", (int)getpid());
+    write_text(wl, "weft-workload 1\nports 2\n" JOB_7 "end 1\n");
+    write_text(file, "from-the-file\n");
+    for (int file_last = 0; file_last < 2; file_last++) {
+        int port, lfd = listen_loopback(&port);
+        snprintf(gw, sizeof gw, "127.0.0.1:%d", port);
+        const char *args[] = {"submit", wl, "--gateway", gw, file_last ? "--token" : "--token-file",
+                              file_last ? TOKEN : file, file_last ? "--token-file" : "--token",
+                              file_last ? file : TOKEN, NULL};
+        spawn_weft_logged(log, args);
+        rpc_client_t rd;
+        const char *tok;
+        size_t n;
+        cr_assert_eq(rpc_get_str(submit_says_hello(lfd, &rd), "token", &tok, &n), WEFT_OK);
+        const char *want = file_last ? "from-the-file" : TOKEN;
+        cr_assert(n == strlen(want) && !memcmp(tok, want, n), "presented '%.*s', not '%s'",
+                  (int)n, tok, want);
+        end_child(&agent_pid);
+        rpc_client_destroy(&rd);
+        close(lfd);
+    }
+    unlink(wl), unlink(log), unlink(file);
 }
