@@ -5423,3 +5423,39 @@ Test(gateway, submit_presents_the_later_of_token_and_token_file, .fini = stop_ag
     }
     unlink(wl), unlink(log), unlink(file);
 }
+
+/* weft journal on the journal of a gateway that forgets each finished job
+ * at once (--keep-finished 0): of jobs 1 (cancelled, then forgotten) and 2
+ * (running), the table holds job 2 only, nothing cancelled, and the
+ * forget record is counted though no compaction wrote a forgotten one. */
+Test(gateway, weft_journal_leaves_a_forgotten_job_out_of_its_counts, .timeout = 30)
+{
+    char path[64], got[64], out[4096];
+    snprintf(path, sizeof path, "/tmp/weft-gw-forget-%d.journal", (int)getpid());
+    unlink(path);
+    rpc_gateway_opts_t o = driven_opts(2);
+    o.journal = path;
+    o.journal_nosync = true;
+    o.limit_finished = true; /* keep_finished 0 */
+    rpc_gateway_t *gw = driven_gateway_of(&o);
+    rpc_client_t cl;
+    client_hello(gw, &cl, got, sizeof got);
+    register_one_flow(gw, &cl, 1);
+    register_one_flow(gw, &cl, 2);
+    cr_assert_eq(rpc_client_cancel(&cl, 2, 1), WEFT_OK);
+    const msgpack_object *last;
+    replies_until(gw, &cl, "ack", "ack", &last, NULL);
+    for (int i = 0; i < 20; i++)
+        cr_assert_eq(rpc_gateway_poll(gw), WEFT_OK);
+    rpc_client_destroy(&cl);
+    rpc_gateway_free(gw);
+    const char *args[] = {"journal", path, "--ports", "2", NULL};
+    int st = run_weft(out, sizeof out, args);
+    cr_assert_eq(st, 0, "exit status %d: %s", st, out);
+    const char *want[] = {", 1 forget, 0 forgotten; ",
+                          "jobs         1 in the table, 0 of them finished (0 cancelled); "
+                          "0 compacted away; 1 finished and forgotten\n"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        cr_assert(strstr(out, want[i]), "'%s' lacks '%s'", out, want[i]);
+    unlink(path);
+}
