@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
@@ -4580,8 +4581,9 @@ Test(gateway, a_client_delivers_the_frame_a_close_follows)
 }
 
 /* The next connection weft submit makes to lfd (10 s at most), its hello
- * read; rd reads its frames from then on (rpc_client_destroy closes it). */
-static void submit_says_hello(int lfd, rpc_client_t *rd)
+ * read and returned (valid until the next read of rd); rd reads its frames
+ * from then on (rpc_client_destroy closes it). */
+static const msgpack_object *submit_says_hello(int lfd, rpc_client_t *rd)
 {
     struct pollfd p = {lfd, POLLIN, 0};
     cr_assert_eq(poll(&p, 1, 10000), 1, "weft submit did not connect");
@@ -4593,6 +4595,7 @@ static void submit_says_hello(int lfd, rpc_client_t *rd)
     char type[32];
     cr_assert_eq(rpc_client_wait(rd, 10, &m), 1, "no hello");
     cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "hello");
+    return m;
 }
 
 /* submit_says_hello, and a welcome (epoch 1) sent. */
@@ -5269,5 +5272,379 @@ Test(gateway, serve_needs_a_secret_for_each_role, .timeout = 30)
     /* and a --model that sebf does not use is said to be ignored */
     cr_assert(strstr(out, "weft serve: note: --model is used by --policy learned only; "
                           "ignored\n"), "%s", out);
+    unlink(path);
+}
+
+/* More --agent-tokens lines refused naming their line: a port with a sign
+ * or past the range of its type, a secret left empty by a blank after the
+ * port, a line over 1,023 bytes (it was not to be read as two lines); a
+ * line of exactly 1,023 bytes and a blank line ended by CRLF read. */
+Test(gateway, port_secrets_refuse_signs_empty_secrets_and_long_lines)
+{
+    char path[64], text[2200], **sec;
+    memset(text, 'x', sizeof text);
+    memcpy(text, "\r\n0 ", 4); /* "0 " and 1,021 bytes: 1,023 */
+    snprintf(text + 1025, sizeof text - 1025, "\n");
+    temp_file(path, sizeof path, text);
+    cr_assert_eq(rpc_port_secrets_read(path, 4, &sec), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(strlen(sec[0]), 1021);
+    rpc_port_secrets_free(sec, 4);
+    unlink(path);
+    memset(text, 'x', sizeof text);
+    memcpy(text, "1 b\n0 ", 6); /* "0 " and 1,022 bytes on line 2: 1,024 */
+    snprintf(text + 1028, sizeof text - 1028, "\n");
+    const char *bad[] = {text, "+1 a\n", "0 a\n2 \n", "18446744073709551616 a\n"};
+    const char *why[] = {":2: a line longer than 1023 bytes", ":1: expected 'PORT SECRET'",
+                         ":2: expected 'PORT SECRET'", ":1: expected 'PORT SECRET'"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        temp_file(path, sizeof path, bad[i]);
+        cr_assert_eq(rpc_port_secrets_read(path, 4, &sec), WEFT_EINVAL, "case %zu", i);
+        cr_assert(strstr(weft_last_error(), path) && strstr(weft_last_error(), why[i]),
+                  "case %zu: %s", i, weft_last_error());
+        unlink(path);
+    }
+}
+
+/* --------------------------- weft submit, status, cancel: what they print */
+
+/* v packed as msgpack (the protocol's types). */
+static void pack_json(msgpack_packer *pk, const json_t *v)
+{
+    const char *key;
+    const json_t *e;
+    size_t i;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        msgpack_pack_map(pk, json_object_size(v));
+        json_object_foreach((json_t *)v, key, e)
+            rpc_pack_cstr(pk, key), pack_json(pk, e);
+        break;
+    case JSON_ARRAY:
+        msgpack_pack_array(pk, json_array_size(v));
+        json_array_foreach(v, i, e)
+            pack_json(pk, e);
+        break;
+    case JSON_STRING: rpc_pack_cstr(pk, json_string_value(v)); break;
+    case JSON_INTEGER: msgpack_pack_int64(pk, json_integer_value(v)); break;
+    case JSON_REAL: msgpack_pack_double(pk, json_real_value(v)); break;
+    case JSON_TRUE: msgpack_pack_true(pk); break;
+    case JSON_FALSE: msgpack_pack_false(pk); break;
+    default: msgpack_pack_nil(pk);
+    }
+}
+
+/* The pairs of the JSON object arg, for send_raw_message. */
+static void json_pairs(msgpack_packer *pk, const void *arg)
+{
+    const char *key;
+    const json_t *e;
+    json_object_foreach((json_t *)arg, key, e)
+        rpc_pack_cstr(pk, key), pack_json(pk, e);
+}
+
+/* Sends fd a message of type with the fields of the JSON object `fields`. */
+static void send_json_message(int fd, const char *type, const char *fields)
+{
+    json_error_t err;
+    json_t *o = json_loads(fields, 0, &err);
+    cr_assert(json_is_object(o), "%s: %s", fields, err.text);
+    send_raw_message(fd, type, json_object_size(o), json_pairs, o);
+    json_decref(o);
+}
+
+/* weft submit's summary, on jobs registered before its run (their JCTs
+ * are the gateway's, exact): the average of the finished jobs, a
+ * cancelled job's time left out of it, a job whose record the gateway
+ * forgot neither timed nor cancelled. */
+Test(gateway, submit_averages_only_the_jcts_it_knows, .fini = stop_agent_and_server,
+     .timeout = 60)
+{
+    static const struct {
+        const char *done[3], *summary;
+    } runs[] = {
+        {{"{\"job\": 7, \"jct\": 1.0}", "{\"job\": 8, \"jct\": 3.0}", "{\"job\": 9, \"jct\": 5.0}"},
+         "\n3 jobs, average JCT 3.000 s\n"},
+        {{"{\"job\": 7, \"jct\": 1.0}", "{\"job\": 8, \"jct\": 5.0, \"cancelled\": true}",
+          "{\"job\": 9, \"jct\": 2.0}"},
+         "\n3 jobs, 1 cancelled; average JCT 1.500 s over the 2 finished\n"},
+        {{"{\"job\": 7, \"jct\": 1.0}", "{\"job\": 8, \"jct\": 0.0, \"forgotten\": true}",
+          "{\"job\": 9, \"jct\": 5.0, \"cancelled\": true}"},
+         "\n3 jobs, 1 cancelled, 1 of unknown JCT (records forgotten: --keep-finished); "
+         "average JCT 1.000 s over the 1 timed\n"},
+    };
+    char wl[64], log[64], gw[32], out[4096];
+    for (size_t k = 0; k < sizeof runs / sizeof *runs; k++) {
+        int lfd = submit_to_a_stand_in("avg", JOB_7 "job 8 0 1 0 1\ncoflow 1 0 1 -\n1 0 1000\n"
+                                       "job 9 0 1 0 1\ncoflow 1 0 1 -\n0 1 1000\nend 3\n",
+                                       wl, log, gw);
+        rpc_client_t rd;
+        submit_connects(lfd, &rd);
+        int64_t seq[3];
+        for (int i = 0; i < 3; i++) /* all three arrive at 0 */
+            seq[i] = submit_registers(&rd);
+        for (int i = 0; i < 3; i++) /* each registered before: its JCT is the gateway's */
+            send_raw_message(rd.fd, "ack", 2, ack_body, &(ack_t){seq[i], true});
+        for (int i = 0; i < 3; i++)
+            send_json_message(rd.fd, "job_done", runs[k].done[i]);
+        int st = submit_exits(log, out, sizeof out);
+        rpc_client_destroy(&rd);
+        close(lfd);
+        cr_assert(st == 0 && strstr(out, runs[k].summary), "run %zu: exit status %d, not '%s': %s",
+                  k, st, runs[k].summary, out);
+    }
+    unlink(wl);
+    unlink(log);
+}
+
+/* Runs weft status (with --job `job` unless NULL) against a stand-in
+ * gateway that answers its question with a message of type and the
+ * fields of the JSON object `answer`; its output in out[n]. Returns its
+ * exit status. */
+static int status_of_a_stand_in(const char *job, const char *type, const char *answer,
+                                char *out, size_t n)
+{
+    char gw[32], log[64];
+    snprintf(log, sizeof log, "/tmp/weft-status-%d.out", (int)getpid());
+    int port, lfd = listen_loopback(&port);
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", port);
+    const char *args[] = {"status", "--gateway", gw, "--token", TOKEN,
+                          job ? "--job" : NULL, job, NULL};
+    spawn_weft_logged(log, args);
+    rpc_client_t rd;
+    submit_says_hello(lfd, &rd);
+    const msgpack_object *m;
+    char asked[32];
+    cr_assert_eq(rpc_client_wait(&rd, 10, &m), 1, "no question");
+    cr_assert_str_eq(rpc_msg_type(m, asked, sizeof asked), job ? "job_status" : "status");
+    send_json_message(rd.fd, type, answer);
+    int st = submit_exits(log, out, n);
+    rpc_client_destroy(&rd);
+    close(lfd);
+    unlink(log);
+    return st;
+}
+
+/* weft status's table of a gateway's answer: ports listed after commas,
+ * rates in MB/s, decision times in ms, the ports with a secret of their
+ * own, an old journal format said, and no row of forgotten jobs when
+ * none were, nor of ports at their own rate. */
+Test(gateway, status_prints_the_gateways_answer_in_its_units, .fini = stop_agent_and_server,
+     .timeout = 30)
+{
+    char out[4096];
+    int st = status_of_a_stand_in(
+        NULL, "status",
+        "{\"seq\": 1, \"ports\": 4, \"rate\": 1.25e8, \"ports_own_rate\": 1, "
+        "\"port_rates\": [[2, 5e8]], \"agents\": 3, \"agent_ports\": [0, 1, 3], "
+        "\"jobs_finished\": 2, \"jobs_forgotten\": 0, "
+        "\"decision_s\": {\"n\": 4, \"p50\": 0.0015, \"p99\": 0.002, \"max\": 0.003}, "
+        "\"agent_secrets\": {\"ports\": 3, \"path\": \"/s\", \"reloads\": 1}, "
+        "\"journal\": {\"records\": 9, \"path\": \"/j\", \"syncs\": 2, \"format\": 1}}",
+        out, sizeof out);
+    cr_assert_eq(st, 0, "exit status %d: %s", st, out);
+    const char *want[] = {
+        "   at 125 MB/s each way\n", "   2 at 500 MB/s\n", "   on ports 0, 1, 3\n",
+        "1.500   ms, median of the last 4; 99th percentile 2.000 ms, largest 3.000 ms\n",
+        "3   ports with one of their own, from /s; 1 reloads\n",
+        "1   records without checksums (on a device: never rewritten)\n"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        cr_assert(strstr(out, want[i]), "'%s' lacks '%s'", out, want[i]);
+    cr_assert_null(strstr(out, "jobs forgotten"), "%s", out);
+    st = status_of_a_stand_in(NULL, "status", "{\"ports_own_rate\": 0, \"port_rates\": []}", out,
+                              sizeof out);
+    cr_assert(st == 0 && !strstr(out, "ports at own rate"), "exit status %d: %s", st, out);
+}
+
+/* weft status --job's table of a job_status answer: a running job's age,
+ * each coflow's rate in MB/s and the parents it waits on; an unknown job
+ * is the gateway's one line and exit status 1, a gateway that does not
+ * know the question is said to predate weft status, and an id followed
+ * by more is a usage error. */
+Test(gateway, status_job_prints_the_gateways_answer_in_its_units,
+     .fini = stop_agent_and_server, .timeout = 30)
+{
+    char out[4096];
+    int st = status_of_a_stand_in(
+        "42", "job_status",
+        "{\"seq\": 1, \"job\": 42, \"state\": \"running\", \"age\": 2.5, \"coflows\": ["
+        "{\"id\": 1, \"state\": \"active\", \"flows\": 2, \"flows_done\": 1, \"bytes\": 3e6, "
+        "\"sent\": 1.5e6, \"rate\": 2.5e6, \"waits_on\": []}, "
+        "{\"id\": 2, \"state\": \"waiting\", \"flows\": 1, \"flows_done\": 0, \"bytes\": 1e6, "
+        "\"sent\": 0, \"rate\": 0, \"waits_on\": [1, 3]}]}",
+        out, sizeof out);
+    cr_assert_eq(st, 0, "exit status %d: %s", st, out);
+    const char *want[] = {"job 42: running for 2.500 s; 0 of 2 coflows done\n",
+                          "1 of 2           1.50 of 3.00        2.500\n",
+                          "0 of 1           0.00 of 1.00        0.000   1, 3\n"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        cr_assert(strstr(out, want[i]), "'%s' lacks '%s'", out, want[i]);
+    st = status_of_a_stand_in("42", "error",
+                              "{\"seq\": 1, \"code\": \"unknown-id\", \"message\": \"job_status: "
+                              "job 42 was never registered\"}", out, sizeof out);
+    cr_assert(st == 1 && strstr(out, "gateway error unknown-id: job_status: job 42") &&
+                  !strstr(out, "predates"), "exit status %d: %s", st, out);
+    st = status_of_a_stand_in("42", "error",
+                              "{\"seq\": 1, \"code\": \"unknown-type\", \"message\": \"what\"}",
+                              out, sizeof out);
+    cr_assert(st == 1 && strstr(out, "predates weft status --job"), "exit status %d: %s", st,
+              out);
+    const char *args[] = {"status", "--gateway", "127.0.0.1:1", "--token", TOKEN, "--job", "42x",
+                          NULL};
+    st = run_weft(out, sizeof out, args);
+    cr_assert(st == 2 && strstr(out, "--job '42x': expected a job id"), "exit status %d: %s", st,
+              out);
+}
+
+/* weft cancel against a stand-in gateway that answers the cancels of jobs
+ * 5, 6 and 7 (seqs 0, 1, 2) with an unknown-id error, then acks: each
+ * answer is told of its own job, the error of the earliest job not
+ * answered, and cancel ends at once with exit status 1; and against one
+ * that answers nothing, it says so at its timeout. */
+Test(gateway, cancel_tells_each_job_its_answer_and_a_silence_at_its_timeout,
+     .fini = stop_agent_and_server, .timeout = 30)
+{
+    char gw[32], log[64], out[4096];
+    snprintf(log, sizeof log, "/tmp/weft-cancel-%d.out", (int)getpid());
+    for (int silent = 0; silent < 2; silent++) {
+        int port, lfd = listen_loopback(&port);
+        snprintf(gw, sizeof gw, "127.0.0.1:%d", port);
+        const char *args[] = {"cancel", "5", "6", "7", "--gateway", gw, "--token", TOKEN,
+                              "--timeout", silent ? "0.3" : "5", NULL};
+        spawn_weft_logged(log, args);
+        rpc_client_t rd;
+        submit_says_hello(lfd, &rd);
+        const msgpack_object *m;
+        char type[32];
+        for (int i = 0; i < 3; i++) {
+            cr_assert_eq(rpc_client_wait(&rd, 10, &m), 1, "no cancel");
+            cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "cancel");
+        }
+        if (!silent) {
+            send_json_message(rd.fd, "error", "{\"code\": \"unknown-id\", \"message\": "
+                              "\"cancel: job 5 was never registered\", \"job\": 5}");
+            send_json_message(rd.fd, "ack", "{\"seq\": 1, \"dup\": false}");
+            send_json_message(rd.fd, "ack", "{\"seq\": 2, \"dup\": true}");
+        }
+        int st = submit_exits(log, out, sizeof out);
+        rpc_client_destroy(&rd);
+        close(lfd);
+        if (silent)
+            cr_assert(st == 1 && strstr(out, "no answer for 3 of 3 jobs within 0.3 s"),
+                      "exit status %d: %s", st, out);
+        else
+            cr_assert(st == 1 && strstr(out, "job 5 was never registered") &&
+                          strstr(out, "job 6 cancelled\n") &&
+                          strstr(out, "job 7 had already finished: left as it is\n") &&
+                          !strstr(out, "no answer"),
+                      "exit status %d: %s", st, out);
+    }
+    unlink(log);
+}
+
+/* The gateway clients' options at their edges: a HOST:PORT without a
+ * host or a port, port 65535 (taken), a whole number at its largest
+ * (taken), with a fraction or missing, no token, a job id with more after
+ * it, no WORKLOAD or two. Exit status 2 for usage errors, 1 for the rest
+ * (the gateway or the file is not there). */
+Test(gateway, client_options_at_their_edges, .timeout = 60)
+{
+    static const struct {
+        const char *args[12];
+        int status;
+        const char *expect;
+    } cases[] = {
+        {{"status", "--gateway", ":1", "--token", "t"}, 2,
+         "--gateway ':1': expected HOST:PORT with PORT 1..65535"},
+        {{"serve", "--listen", "127.0.0.1:", "--ports", "2", "--token", "t"}, 2,
+         "--listen '127.0.0.1:': expected HOST:PORT with PORT 0..65535"},
+        {{"status", "--gateway", "127.0.0.1:65535", "--token", "t", "--timeout", "2"}, 1,
+         "127.0.0.1:65535"},
+        {{"journal", "/nonexistent/journal", "--ports", "1", "--max-frame", "1000000000"}, 1,
+         "/nonexistent/journal"},
+        {{"journal", "/nonexistent/journal", "--ports", "4.5"}, 2,
+         "--ports '4.5': expected a whole number from 1 to 1048576"},
+        {{"journal", "/nonexistent/journal"}, 2, "weft journal: --ports N is required"},
+        {{"status", "--gateway", "127.0.0.1:1"}, 2, "--token or --token-file is required"},
+        {{"cancel", "7x", "--gateway", "127.0.0.1:1", "--token", "t"}, 2,
+         "job id '7x': expected an integer"},
+        {{"submit", "--gateway", "127.0.0.1:1", "--token", "t"}, 2,
+         "weft submit: a WORKLOAD file is required"},
+        {{"submit", "w", "x", "--gateway", "127.0.0.1:1", "--token", "t"}, 2,
+         "weft submit: one WORKLOAD file expected, got more arguments"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        char out[4096];
+        int st = run_weft(out, sizeof out, cases[k].args);
+        cr_assert(st == cases[k].status && strstr(out, cases[k].expect),
+                  "case %zu: exit status %d, not %d with '%s': %s", k, st, cases[k].status,
+                  cases[k].expect, out);
+    }
+}
+
+/* weft submit given both --token and --token-file presents the later of
+ * the two in its hello (it reads the file before every connection). */
+Test(gateway, submit_presents_the_later_of_token_and_token_file, .fini = stop_agent_and_server,
+     .timeout = 30)
+{
+    char wl[64], log[64], file[64], gw[32];
+    snprintf(wl, sizeof wl, "/tmp/weft-submit-later-%d.weft", (int)getpid());
+    snprintf(log, sizeof log, "/tmp/weft-submit-later-%d.out", (int)getpid());
+    snprintf(file, sizeof file, "/tmp/weft-submit-later-%d.token", (int)getpid());
+    write_text(wl, "weft-workload 1\nports 2\n" JOB_7 "end 1\n");
+    write_text(file, "from-the-file\n");
+    for (int file_last = 0; file_last < 2; file_last++) {
+        int port, lfd = listen_loopback(&port);
+        snprintf(gw, sizeof gw, "127.0.0.1:%d", port);
+        const char *args[] = {"submit", wl, "--gateway", gw, file_last ? "--token" : "--token-file",
+                              file_last ? TOKEN : file, file_last ? "--token-file" : "--token",
+                              file_last ? file : TOKEN, NULL};
+        spawn_weft_logged(log, args);
+        rpc_client_t rd;
+        const char *tok;
+        size_t n;
+        cr_assert_eq(rpc_get_str(submit_says_hello(lfd, &rd), "token", &tok, &n), WEFT_OK);
+        const char *want = file_last ? "from-the-file" : TOKEN;
+        cr_assert(n == strlen(want) && !memcmp(tok, want, n), "presented '%.*s', not '%s'",
+                  (int)n, tok, want);
+        end_child(&agent_pid);
+        rpc_client_destroy(&rd);
+        close(lfd);
+    }
+    unlink(wl), unlink(log), unlink(file);
+}
+
+/* weft journal on the journal of a gateway that forgets each finished job
+ * at once (--keep-finished 0): of jobs 1 (cancelled, then forgotten) and 2
+ * (running), the table holds job 2 only, nothing cancelled, and the
+ * forget record is counted though no compaction wrote a forgotten one. */
+Test(gateway, weft_journal_leaves_a_forgotten_job_out_of_its_counts, .timeout = 30)
+{
+    char path[64], got[64], out[4096];
+    snprintf(path, sizeof path, "/tmp/weft-gw-forget-%d.journal", (int)getpid());
+    unlink(path);
+    rpc_gateway_opts_t o = driven_opts(2);
+    o.journal = path;
+    o.journal_nosync = true;
+    o.limit_finished = true; /* keep_finished 0 */
+    rpc_gateway_t *gw = driven_gateway_of(&o);
+    rpc_client_t cl;
+    client_hello(gw, &cl, got, sizeof got);
+    register_one_flow(gw, &cl, 1);
+    register_one_flow(gw, &cl, 2);
+    cr_assert_eq(rpc_client_cancel(&cl, 2, 1), WEFT_OK);
+    const msgpack_object *last;
+    replies_until(gw, &cl, "ack", "ack", &last, NULL);
+    for (int i = 0; i < 20; i++)
+        cr_assert_eq(rpc_gateway_poll(gw), WEFT_OK);
+    rpc_client_destroy(&cl);
+    rpc_gateway_free(gw);
+    const char *args[] = {"journal", path, "--ports", "2", NULL};
+    int st = run_weft(out, sizeof out, args);
+    cr_assert_eq(st, 0, "exit status %d: %s", st, out);
+    const char *want[] = {", 1 forget, 0 forgotten; ",
+                          "jobs         1 in the table, 0 of them finished (0 cancelled); "
+                          "0 compacted away; 1 finished and forgotten\n"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        cr_assert(strstr(out, want[i]), "'%s' lacks '%s'", out, want[i]);
     unlink(path);
 }
