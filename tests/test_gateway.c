@@ -4283,6 +4283,20 @@ Test(gateway, options_name_what_is_wrong, .timeout = 30)
         {{"cancel", "3", "--timeout"}, "weft cancel: option '--timeout' needs a value\n"},
         {{"status", "--bogus"}, "weft status: unknown option '--bogus'\n"},
         {{"status", "--t", "x"}, "weft status: ambiguous option '--t'\n"},
+        /* weft agent's bounds: the first port number past them, a sign */
+        {{"agent", "--id", "1048576", "--gateway", "127.0.0.1:1", "--token", "t"},
+         "weft agent: --id '1048576': expected a port number from 0 to 1048575\n"},
+        {{"agent", "--id", "+1", "--gateway", "127.0.0.1:1", "--token", "t"},
+         "weft agent: --id '+1': expected a port number"},
+        {{"agent", "--id", "0", "--gateway", "127.0.0.1:1", "--token", "t", "--data-port",
+          "65536"},
+         "weft agent: --data-port '65536': expected 0..65535\n"},
+        {{"agent", "--id", "0", "--gateway", "127.0.0.1:1", "--token", "t", "--data-timeout",
+          "0.0009"},
+         "weft agent: --data-timeout '0.0009': expected 0.001 to 2147483 seconds\n"},
+        {{"agent", "--id", "0", "--gateway", "127.0.0.1:1", "--token", "t", "--data-timeout",
+          "2147484"},
+         "weft agent: --data-timeout '2147484': expected 0.001 to 2147483 seconds\n"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         char out[4096];

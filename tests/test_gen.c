@@ -1527,3 +1527,18 @@ Test(gen_cli, default_trace_found_outside_the_source_tree)
              cli_dir, bin, bin);
     cr_assert_eq(system(cmd), 0, "%s", cli_file("err"));
 }
+
+/* A report longer than standard output's buffer (train's --help, 5 kB)
+ * whose first part failed to reach a full disk is an error as well, though
+ * the flush at the end had nothing left to write (only the stream's error
+ * flag said it). */
+Test(gen_cli, a_report_whose_first_part_was_lost_is_an_error)
+{
+    NEED_BIN();
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s train --help >/dev/full 2>%s/err", cli_bin, cli_dir);
+    int st = system(cmd);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %#x", st);
+    cr_assert(strstr(cli_file("err"), "weft train: writing standard output: "), "%s",
+              cli_file("err"));
+}

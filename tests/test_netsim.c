@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "attention/attn.h"
 #include "dag/dag.h"
 #include "tests/cli_run.h"
 #include "tests/comma_locale.h"
@@ -3858,4 +3859,72 @@ Test(sim_cli, model_checks_summarises_and_rewrites_a_model_file)
     cr_assert_eq(cli("model %s -o", shipped), 2);
     ERR_HAS("needs a value");
     free(b), free(b2), free(v1);
+}
+
+/* weft model's summary agrees with the file: the config integers joined
+ * by ", ", the "decides" line as its learned.set_changes_only says, the
+ * floats counted over every tensor; the two wrong counts of files each
+ * said; a model OUT cannot take (a full disk) is status 1. */
+Test(sim_cli, model_summary_agrees_with_the_file)
+{
+    NEED_BIN();
+    const char *shipped = "models/weft-policy.msgpack"; /* ctest runs from the tree */
+    attn_model_file_t mf;
+    attn_model_init(&mf);
+    cr_assert_eq(attn_model_load(shipped, &mf), WEFT_OK, "%s", weft_last_error());
+    size_t floats = 0;
+    for (size_t i = 0; i < mf.n_tensors; i++)
+        floats += mf.tensors[i].n;
+    char weights[128];
+    snprintf(weights, sizeof weights,
+             "\n  weights           %zu tensors, %zu floats; %zu vectors\n", mf.n_tensors,
+             floats, mf.n_vecs);
+    attn_model_destroy(&mf);
+    cr_assert_eq(cli("model %s", shipped), 0, "%s", cli_file("err"));
+    const char *out = cli_file("out");
+    cr_assert(strstr(out, weights), "no '%s' in: %s", weights, out);
+    cr_assert(strstr(out, "\n  config            learned.feature_set 4, "), "%s", out);
+    const char *decides =
+        strstr(out, "learned.set_changes_only 1")
+            ? "\n  decides           when the set of schedulable coflows changes\n"
+            : "\n  decides           at every emulator decision\n";
+    cr_assert(strstr(out, decides), "no '%s' in: %s", decides, out);
+    cr_assert_eq(cli("model"), 2);
+    ERR_HAS("weft model: which file? give one model file\n");
+    cr_assert_eq(cli("model %s %s", shipped, shipped), 2);
+    ERR_HAS("weft model: one model file at a time\n");
+    cr_assert_eq(cli("model %s -o /dev/full", shipped), 1);
+    ERR_HAS("weft model: input/output error: /dev/full: cannot write: No space left on device");
+    cr_assert(!strstr(cli_file("err"), "written to"), "%s", cli_file("err"));
+}
+
+/* Every command's --help is its usage on standard output, status 0 (as
+ * `weft help CMD` gives it), `weft version -h` too; weft alone, or with a
+ * command it does not have, lists its commands on standard error, status
+ * 2; `weft version -` is an unexpected argument, not an option. */
+Test(sim_cli, every_command_prints_its_help_on_standard_output)
+{
+    NEED_BIN();
+    static const char *const cmds[] = {"sim",   "gen",    "inspect", "convert", "serve",
+                                       "agent", "submit", "cancel",  "status",  "train",
+                                       "eval",  "model",  "journal", "version"};
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+        cr_assert_eq(cli("%s --help", cmds[i]), 0, "%s: %s", cmds[i], cli_file("err"));
+        char want[64];
+        snprintf(want, sizeof want, "usage: weft %s ", cmds[i]);
+        cr_assert(!strncmp(cli_file("out"), want, strlen(want)), "%s: %s", cmds[i],
+                  cli_file("out"));
+        cr_assert_str_empty(cli_file("err"), "%s", cmds[i]);
+    }
+    cr_assert_eq(cli("version -h"), 0);
+    cr_assert(!strncmp(cli_file("out"), "usage: weft version ", 20), "%s", cli_file("out"));
+    cr_assert_eq(cli("version -"), 2);
+    cr_assert_str_eq(cli_file("err"), "weft version: unexpected argument '-'\n");
+    cr_assert_eq(cli("%s", ""), 2); /* weft alone */
+    cr_assert(!strncmp(cli_file("err"), "usage: weft COMMAND [options]\n", 30), "%s",
+              cli_file("err"));
+    cr_assert_str_empty(cli_file("out"));
+    cr_assert_eq(cli("bogus"), 2);
+    const char *unknown = "weft: unknown command 'bogus'\nusage: weft COMMAND";
+    cr_assert(!strncmp(cli_file("err"), unknown, strlen(unknown)), "%s", cli_file("err"));
 }
