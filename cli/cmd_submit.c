@@ -155,9 +155,11 @@ int cmd_submit(int argc, char **argv)
             printf("average JCT %.3f s over the %zu timed\n", sum / (double)n_timed, n_timed);
         else
             printf("no JCT to average\n");
-    } else if (n_cancelled)
+    } else if (n_cancelled && n_done)
         printf("%zu jobs, %zu cancelled; average JCT %.3f s over the %zu finished\n", wl.n_jobs,
-               n_cancelled, n_done ? sum / (double)n_done : 0, n_done);
+               n_cancelled, sum / (double)n_done, n_done);
+    else if (n_cancelled)
+        printf("%zu jobs, %zu cancelled; no JCT to average\n", wl.n_jobs, n_cancelled);
     else
         printf("%zu jobs, average JCT %.3f s\n", wl.n_jobs,
                wl.n_jobs ? sum / (double)wl.n_jobs : 0);

@@ -4809,6 +4809,52 @@ Test(gateway, submit_counts_a_job_done_twice_once, .fini = stop_agent_and_server
     unlink(log);
 }
 
+/* job_done's body of a job both cancelled and forgotten: no jct. */
+static void forgotten_cancel_body(msgpack_packer *pk, const void *arg)
+{
+    rpc_pack_cstr(pk, "job"), msgpack_pack_int64(pk, *(const int64_t *)arg);
+    rpc_pack_cstr(pk, "forgotten"), msgpack_pack_true(pk);
+    rpc_pack_cstr(pk, "cancelled"), msgpack_pack_true(pk);
+}
+
+/* A job_done that says cancelled and forgotten (the protocol allows it; the
+ * gateway we ship forgets whether a forgotten job was cancelled): weft
+ * submit says the time to the cancel is unknown, not "after nan s", counts
+ * the job as cancelled, and writes its CSV row with jct_s empty. */
+Test(gateway, submit_reports_a_forgotten_cancel_without_a_time, .fini = stop_agent_and_server,
+     .timeout = 60)
+{
+    char wl[64], log[64], gw[32], out[4096], csv[80];
+    snprintf(csv, sizeof csv, "/tmp/weft-submit-fcancel-%d.csv", (int)getpid());
+    int port, lfd = listen_loopback(&port);
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", port);
+    snprintf(wl, sizeof wl, "/tmp/weft-submit-fcancel-%d.weft", (int)getpid());
+    snprintf(log, sizeof log, "/tmp/weft-submit-fcancel-%d.out", (int)getpid());
+    write_text(wl, "weft-workload 1\nports 2\n" JOB_7 "end 1\n");
+    const char *args[] = {"submit", wl, "--gateway", gw, "--token", TOKEN, "--timeout", "30",
+                          "--out", csv, NULL};
+    spawn_weft_logged(log, args);
+    rpc_client_t rd;
+    submit_connects(lfd, &rd);
+    int64_t seq = submit_registers(&rd), job = 7;
+    send_raw_message(rd.fd, "ack", 2, ack_body, &(ack_t){seq, false});
+    send_raw_message(rd.fd, "job_done", 3, forgotten_cancel_body, &job);
+    int st = submit_exits(log, out, sizeof out);
+    rpc_client_destroy(&rd);
+    close(lfd);
+    cr_assert_eq(st, 0, "exit status %d: %s", st, out);
+    cr_assert(strstr(out, "job 7 cancelled: when unknown (its record forgotten: "
+                          "--keep-finished)\n"), "%s", out);
+    cr_assert(strstr(out, "1 jobs, 1 cancelled; no JCT to average\n"), "%s", out);
+    cr_assert_null(strstr(out, "nan"), "%s", out);
+    char text[256];
+    text[read_file(csv, text, sizeof text - 1)] = 0;
+    cr_assert_str_eq(text, "job,arrival_s,jct_s,cancelled\n7,0,,1\n");
+    unlink(wl);
+    unlink(log);
+    unlink(csv);
+}
+
 /* rpc_submit_run's timeout_s of 0 is its default of 600 s (rpc/client.h),
  * not a time already past: a caller that leaves it unset gets its job
  * registered and waited for. (weft submit always passes one: --timeout,

@@ -424,7 +424,7 @@ Test(gateway_hostile, submit_keeps_a_cancelled_job_apart)
     cr_assert_null(strstr(out, "registered"), "%s", out);
 
     submit_one_and_cancel(dir, 77, csv, log, true);
-    cr_assert(file_has(log, "1 jobs, 1 cancelled; average JCT 0.000 s over the 0 finished"),
+    cr_assert(file_has(log, "1 jobs, 1 cancelled; no JCT to average"),
               "weft submit's report");
     cr_assert(file_has(csv, "job,arrival_s,jct_s,cancelled"));
     char line[256];
