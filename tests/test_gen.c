@@ -263,6 +263,18 @@ static void analyse_out(size_t n_ports, double rate)
     coflow_fabric_destroy(&fab);
 }
 
+/* workload_stats_print's report of s, malloc'ed. */
+static char *stats_text(const workload_stats_t *s)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    cr_assert_not_null(f);
+    workload_stats_print(s, f);
+    cr_assert_eq(fclose(f), 0);
+    return text;
+}
+
 /* Job 5 (arrival 2, weight 1): the diamond a(0->1 4B, 0->2 2B), b(1->2 3B),
  * c(2->0 5B), d(0->0 1B) with b, c <- a and d <- b, c: depth 3, width 2.
  * Job 6 (arrival 12, weight 3): one coflow 3->3 of 10 bytes.
@@ -311,20 +323,14 @@ Test(gen_stats, hand_built_exact)
     cr_assert_arr_eq(s.width_hist, width, sizeof width);
     cr_assert_float_eq(s.mean_weight, 2, 1e-15);
 
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    workload_stats_print(&s, f);
-    fclose(f);
+    char *text = stats_text(&s);
     cr_assert(strstr(text, "25 B ") && strstr(text, "   25 bytes"), "%s", text);
     cr_assert(strstr(text, "0.1562"), "%s", text);
     cr_assert(strstr(text, "16 bit/s"), "%s", text);
     free(text);
     /* a light load in three digits (it read 0.0000) */
     s.offered_load = 1.5e-6;
-    f = open_memstream(&text, &len);
-    workload_stats_print(&s, f);
-    fclose(f);
+    text = stats_text(&s);
     cr_assert(strstr(text, " 1.5e-06 ") && !strstr(text, "0.0000"), "%s", text);
     free(text);
 }
@@ -350,15 +356,12 @@ Test(gen_stats, far_loads_and_weights_in_few_digits)
         {1.5e-6, 2.5, " 1.5e-06 ", " 2.500\n"},
         {123456.5, 0.25, " 123456.5000 ", " 0.250\n"},
         {2e6, 3e6, " 2e+06 ", " 3e+06\n"},
+        {0.005, 2.5, " 0.005 ", " 2.500\n"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         s.offered_load = cases[i].load;
         s.mean_weight = cases[i].weight;
-        char *text = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&text, &len);
-        workload_stats_print(&s, f);
-        fclose(f);
+        char *text = stats_text(&s);
         cr_assert(strstr(text, cases[i].load_text), "load %g: %s", cases[i].load, text);
         cr_assert(strstr(text, cases[i].weight_text), "weight %g: %s", cases[i].weight, text);
         free(text);
@@ -372,6 +375,10 @@ Test(gen_stats, empty_and_simultaneous)
     workload_stats(&out, 1, &s);
     cr_assert_eq(s.n_jobs, 0);
     cr_assert_eq(s.offered_load, 0);
+    char *text = stats_text(&s); /* no "0.00 per job", no arrivals */
+    cr_assert(!strstr(text, "per job") && !strstr(text, "arrival") && strstr(text, "(no jobs)"),
+              "%s", text);
+    free(text);
     /* one job: span 0, load 0 rather than a division by zero */
     cr_assert_eq(coflow_workload_add_job(&out, 0, 5, 1, 0), WEFT_OK);
     cr_assert_eq(coflow_workload_add_coflow(&out, 0, 0), WEFT_OK);
@@ -381,6 +388,10 @@ Test(gen_stats, empty_and_simultaneous)
     cr_assert_eq(s.offered_load, 0);
     cr_assert_eq(s.n_ports_used, 2);
     cr_assert_eq(s.depth_hist[0], 1);
+    text = stats_text(&s);
+    cr_assert(strstr(text, "offered load                  -   every job arrives at once\n"),
+              "%s", text);
+    free(text);
 }
 
 Test(gen_stats, deep_job_goes_to_last_bucket)
@@ -401,6 +412,9 @@ Test(gen_stats, deep_job_goes_to_last_bucket)
     cr_assert_eq(s.max_depth, 20);
     cr_assert_eq(s.depth_hist[16], 1);
     cr_assert_eq(s.width_hist[0], 1);
+    char *text = stats_text(&s);
+    cr_assert(strstr(text, "\n    1-16 ") && strstr(text, "\n     17+ #"), "%s", text);
+    free(text);
 }
 
 /* Job 0: a chain of 1000 coflows, with 4 more hanging below coflow 299, so
@@ -438,6 +452,76 @@ Test(gen_stats, job_deeper_than_a_window_of_waves)
     size_t depth[17] = {[2] = 1, [16] = 1}, width[17] = {[2] = 1, [4] = 1};
     cr_assert_arr_eq(s.depth_hist, depth, sizeof depth);
     cr_assert_arr_eq(s.width_hist, width, sizeof width);
+}
+
+/* Ports are counted in windows of 65,536: ports 65,535 and 65,536 on either
+ * side of the first edge count once each, and a workload whose one flow is
+ * port 0 to itself uses one port. */
+Test(gen_stats, ports_used_counted_across_windows)
+{
+    coflow_workload_init(&out, 70000);
+    cr_assert_eq(coflow_workload_add_job(&out, 0, 0, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&out, 0, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&out, 65535, 65536, 1), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&out, 0, 65536, 1), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&out, 1, 1, 1), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&out), WEFT_OK, "%s", weft_last_error());
+    workload_stats_t s;
+    workload_stats(&out, 1.0, &s);
+    cr_assert_eq(s.n_ports_used, 4);
+    coflow_workload_destroy(&out);
+    coflow_workload_init(&out, 4);
+    cr_assert_eq(coflow_workload_add_job(&out, 0, 0, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&out, 0, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&out, 0, 0, 1), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&out), WEFT_OK, "%s", weft_last_error());
+    workload_stats(&out, 1.0, &s);
+    cr_assert_eq(s.n_ports_used, 1);
+}
+
+/* Bytes in three significant digits: a value that rounds up to the next
+ * power of 1000 takes the next unit (999.6 B is "1.00 kB", not "1000 B"),
+ * and one that rounds up to the next power of 10 one decimal fewer. */
+Test(gen_stats, bytes_rounding_up_take_the_next_unit_or_digit)
+{
+    workload_stats_t s;
+    memset(&s, 0, sizeof s);
+    const struct {
+        double bytes;
+        const char *text;
+    } cases[] = {
+        {999.4, " 999 B   "},       {999.6, " 1.00 kB   "},    {999600, " 1.00 MB   "},
+        {9994000, " 9.99 MB   "},   {9996000, " 10.0 MB   "},  {99940000, " 99.9 MB   "},
+        {99960000, " 100 MB   "},   {1e21, " 1000 EB   "},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        s.total_bytes = cases[i].bytes;
+        char *text = stats_text(&s);
+        cr_assert(strstr(text, cases[i].text), "%.17g bytes, not '%s': %s", cases[i].bytes,
+                  cases[i].text, text);
+        free(text);
+    }
+}
+
+/* A histogram's bars are rounded up (1 job of 3 at the top: 14 marks of
+ * 40, not 13); one empty bucket between two full ones has a line of its
+ * own, and a run of two or more shares one ("4-5"). */
+Test(gen_stats, histogram_bars_round_up_and_empty_runs_share_a_line)
+{
+    workload_stats_t s;
+    memset(&s, 0, sizeof s);
+    s.n_jobs = 5;
+    s.depth_hist[0] = 3, s.depth_hist[2] = 1, s.depth_hist[5] = 1;
+    char *text = stats_text(&s);
+    char want[160];
+    snprintf(want, sizeof want, "\n       3 %.14s%26s %9d %6.1f%%\n",
+             "##############", "", 1, 20.0);
+    cr_assert(strstr(text, want), "no '%s' in: %s", want, text);
+    snprintf(want, sizeof want, "\n       2 %40s %9d %6.1f%%\n", "", 0, 0.0);
+    cr_assert(strstr(text, want), "no '%s' in: %s", want, text);
+    snprintf(want, sizeof want, "\n     4-5 %40s %9d %6.1f%%\n", "", 0, 0.0);
+    cr_assert(strstr(text, want), "no '%s' in: %s", want, text);
+    free(text);
 }
 
 /* ------------------------------------------------------------ generator */
@@ -519,6 +603,9 @@ ParameterizedTest(load_case_t *lc, gen_gen, load_calibration)
     double tol = lc->exact ? 1e-9 : 0.05;
     cr_assert(fabs(s.offered_load / lc->load - 1) < tol, "load %g, target %g (exact %d)",
               s.offered_load, lc->load, lc->exact);
+    if (!lc->exact) /* the Poisson arrivals' own span, not scaled to the target's */
+        cr_assert(fabs(s.offered_load / lc->load - 1) > 1e-9, "load %.17g exactly the target",
+                  s.offered_load);
     /* The gaps are exponential: their coefficient of variation is about 1. */
     double mean = s.last_arrival_s / 1999, var = 0;
     for (size_t j = 1; j < out.n_jobs; j++) {
@@ -562,10 +649,19 @@ Test(gen_gen, size_cap)
     for (size_t c = 0; c < out.n_coflows; c++)
         cr_assert_leq(out.coflows[c].total_bytes, 40e6);
     coflow_workload_destroy(&out);
-    o.max_coflow_bytes = 1; /* nothing fits: an error naming the cap */
+    o.max_coflow_bytes = 1; /* nothing fits: an error naming the cap and the smallest */
     cr_assert_eq(workload_generate(&out, &o), WEFT_EINVAL);
-    cr_assert(strstr(weft_last_error(), "cap"), "%s", weft_last_error());
+    double smallest = INFINITY;
+    for (size_t c = 0; c < pool.n_coflows; c++)
+        smallest = fmin(smallest, pool.coflows[c].total_bytes);
+    char want[96];
+    snprintf(want, sizeof want, "the size cap); the smallest has %.17g bytes", smallest);
+    cr_assert(strstr(weft_last_error(), want), "%s", weft_last_error());
     cr_assert_eq(out.n_jobs, 0);
+    o.max_coflow_bytes = smallest; /* a coflow of exactly the cap is in */
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    for (size_t c = 0; c < out.n_coflows; c++)
+        cr_assert_eq(out.coflows[c].total_bytes, smallest);
 }
 
 /* 10 pool ports onto 5: p -> p * 5 / 10 = p / 2; flows folded onto one pair
@@ -855,6 +951,163 @@ Test(gen_gen, flows_past_the_budget_refused)
     cr_assert_eq(out.n_flows, made);
 }
 
+/* Each refused option is named in the words of its own check, not those of
+ * a later one it would also trip (no jobs: a load whose gap is not a
+ * number; a port rate of 0: arrivals beyond the readers). */
+Test(gen_gen, bad_options_named_by_their_own_check)
+{
+    build_pool(&pool);
+    build_shape(&shapes);
+    coflow_workload_t no_shapes, open_pool;
+    coflow_workload_init(&no_shapes, 4);
+    coflow_workload_init(&open_pool, 10);
+    cr_assert_eq(coflow_workload_add_job(&open_pool, 0, 0, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&open_pool, 0, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&open_pool, 0, 1, 1), WEFT_OK);
+    const workload_gen_opts_t o = pool_opts();
+    workload_gen_opts_t b[9];
+    for (size_t i = 0; i < 9; i++)
+        b[i] = o;
+    b[0].n_jobs = 0;
+    b[1].port_rate = 0;
+    b[2].load = 0;
+    b[3].weight_min = 0;
+    b[4].fb = &open_pool;
+    b[5].shape = WORKLOAD_SHAPE_ALIBABA, b[5].shapes = &no_shapes;
+    b[6].max_coflow_bytes = INFINITY;
+    b[7].weight_min = 1, b[7].weight_max = 0x1p52 + 1;
+    b[8].n_jobs = WORKLOAD_GEN_MAX_JOBS, b[8].max_flows = 1; /* allowed: the budget says no */
+    const char *want[9] = {
+        "number of jobs 0, expected 1..1000000",
+        "port rate 0 bytes/s, expected a finite number > 0",
+        "offered load 0, expected a finite number > 0",
+        "minimum weight 0, expected a finite number > 0",
+        "the coflow pool or shapes workload has an unfinished job",
+        "alibaba shapes need a shapes workload with at least one job",
+        "coflow size cap inf bytes, expected a finite number >= 0 (0 = none)",
+        "integer weight range 1..4.5036e+15 is too wide",
+        "flows expected (1000000 jobs of ",
+    };
+    for (size_t i = 0; i < 9; i++) {
+        cr_assert_eq(workload_generate(&out, &b[i]), WEFT_EINVAL, "case %zu", i);
+        cr_assert(strstr(weft_last_error(), want[i]), "case %zu: '%s', not '%s'", i,
+                  weft_last_error(), want[i]);
+        cr_assert_eq(out.n_jobs, 0, "case %zu", i);
+    }
+    coflow_workload_destroy(&no_shapes);
+    coflow_workload_destroy(&open_pool);
+}
+
+/* The bounds themselves are allowed: one integer weight (2..2) gives every
+ * job that weight. */
+Test(gen_gen, a_weight_range_of_one_integer_gives_it_to_every_job)
+{
+    build_pool(&pool);
+    workload_gen_opts_t o = pool_opts();
+    o.weight_min = 2, o.weight_max = 2;
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    for (size_t j = 0; j < out.n_jobs; j++)
+        cr_assert_eq(out.jobs[j].weight, 2.0, "job %zu", j);
+}
+
+/* On a fabric of 2 ports a pool coflow folds onto at most 4 port pairs, so
+ * the flow budget expects at most 4 flows of it, not its width. */
+Test(gen_gen, the_flow_budget_counts_a_coflow_folded_onto_few_ports)
+{
+    build_pool(&pool);
+    workload_gen_opts_t b = pool_opts();
+    b.n_ports = 2, b.max_flows = 1;
+    double folded = 0;
+    for (size_t c = 0; c < pool.n_coflows; c++)
+        folded += fmin((double)pool.coflows[c].n_flows, 4);
+    folded /= (double)pool.n_coflows;
+    cr_assert_eq(workload_generate(&out, &b), WEFT_EINVAL);
+    char want[64];
+    snprintf(want, sizeof want, "of %.4g flows on average)", folded);
+    cr_assert(strstr(weft_last_error(), want), "'%s', not '%s'", weft_last_error(), want);
+}
+
+/* A mean compute time whose draws pass the readers' 1e9 s now and then:
+ * every workload made has every compute time, a job's final one included,
+ * within it, and the seeds that drew one beyond are refused. */
+Test(gen_gen, compute_times_beyond_the_readers_are_refused_whichever_drew_them)
+{
+    build_pool(&pool);
+    workload_gen_opts_t o = pool_opts();
+    o.n_jobs = 1, o.compute_mean_s = 3e8; /* a draw passes 1e9 s with odds e^-10/3 */
+    int refused = 0, finals_near = 0;
+    for (o.seed = 1; o.seed <= 150; o.seed++) {
+        weft_err_t err = workload_generate(&out, &o);
+        if (err) {
+            cr_assert_eq(err, WEFT_EINVAL);
+            cr_assert(strstr(weft_last_error(), "beyond the 1e+09 s the readers accept"), "%s",
+                      weft_last_error());
+            refused++;
+            continue;
+        }
+        const coflow_job_t *job = &out.jobs[0];
+        cr_assert_leq(job->final_compute_s, WORKLOAD_MAX_TIME_S, "seed %llu",
+                      (unsigned long long)o.seed);
+        finals_near += job->final_compute_s > 0.5 * WORKLOAD_MAX_TIME_S;
+        for (size_t c = 0; c < out.n_coflows; c++)
+            cr_assert_leq(out.coflows[c].compute_s, WORKLOAD_MAX_TIME_S, "seed %llu",
+                          (unsigned long long)o.seed);
+        coflow_workload_destroy(&out);
+    }
+    cr_assert(refused > 0 && finals_near > 0, "%d refused, %d finals near the bound", refused,
+              finals_near);
+}
+
+/* A random DAG's coflow below a layer of two coflows may have both as its
+ * parents (a layer of two is the narrowest that allows it). */
+Test(gen_gen, a_coflow_below_a_layer_of_two_may_have_both_as_parents)
+{
+    build_pool(&pool);
+    workload_gen_opts_t o = pool_opts();
+    o.max_depth = 2, o.max_width = 2, o.n_jobs = 100;
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    size_t both = 0;
+    for (size_t c = 0; c < out.n_coflows; c++)
+        both += out.coflows[c].n_parents == 2;
+    cr_assert_gt(both, 0, "no coflow has two parents in %zu jobs", out.n_jobs);
+}
+
+/* With a mean compute time, a job's final compute time is drawn (an
+ * exponential of that mean), like its coflows', not the mean itself. */
+Test(gen_gen, final_compute_times_are_drawn_around_their_mean)
+{
+    build_pool(&pool);
+    workload_gen_opts_t o = pool_opts();
+    o.compute_mean_s = 2, o.n_jobs = 400;
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    double sum = 0, lo = INFINITY, hi = 0;
+    for (size_t j = 0; j < out.n_jobs; j++) {
+        double f = out.jobs[j].final_compute_s;
+        sum += f, lo = fmin(lo, f), hi = fmax(hi, f);
+    }
+    /* an exponential's mean of 400 draws is within 15% of its own (3 sd) */
+    cr_assert(fabs(sum / 400 / 2 - 1) < 0.15, "mean final compute %g s", sum / 400);
+    cr_assert(lo < 0.5 && hi > 6, "final computes %g..%g s", lo, hi);
+}
+
+/* A load that puts the last arrival at 1.5e9 s, past the 1e9 s the readers
+ * accept, is refused, as one far beyond is. */
+Test(gen_gen, arrivals_just_beyond_the_readers_are_refused)
+{
+    build_pool(&pool);
+    workload_gen_opts_t o = pool_opts();
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    double total = coflow_workload_total_bytes(&out); /* the same jobs at any load */
+    coflow_workload_destroy(&out);
+    o.load = total / (1.5e9 * (double)o.n_ports * o.port_rate);
+    cr_assert_eq(workload_generate(&out, &o), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "beyond the 1e+09 s the readers accept; expected a "
+                                        "larger load"), "%s", weft_last_error());
+    o.load *= 1.6; /* the last arrival at 0.94e9 s */
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    cr_assert_leq(out.jobs[out.n_jobs - 1].arrival_s, WORKLOAD_MAX_TIME_S);
+}
+
 Test(gen_gen, append_renumbers_and_keeps_structure)
 {
     build_shape(&shapes);
@@ -870,6 +1123,10 @@ Test(gen_gen, append_renumbers_and_keeps_structure)
     cr_assert(same_structure(&out, 0, &shapes, 0));
     cr_assert(same_structure(&out, 13, &shapes, 0));
     cr_assert_eq(out.jobs[13].depth, 4);
+    for (size_t k = 0; k < shapes.n_coflows; k++) { /* job 0's, copied, not recomputed */
+        cr_assert_eq(out.coflows[k].cp_below_s, shapes.coflows[k].cp_below_s, "coflow %zu", k);
+        cr_assert_eq(out.coflows[k].iso_s, shapes.coflows[k].iso_s, "coflow %zu", k);
+    }
     cr_assert_eq(out.jobs[5].arrival_s, pool.jobs[4].arrival_s);
     cr_assert_float_eq(coflow_workload_total_bytes(&out),
                        coflow_workload_total_bytes(&pool) + 12, 1e-6);
