@@ -747,6 +747,8 @@ Test(train, cli_progress_on_a_terminal_is_rewritten_in_place)
     const char *out = cli_file("tty");
     cr_assert_eq(lines_in_place(out, "iter ", true, "best validation ratio"), 3, "%s", out);
     cr_assert_not_null(strstr(out, "\r\033[Kiter 3/3 reinforce"), "%s", out);
+    /* the last line has no time left, and shows its validation */
+    cr_assert_not_null(strstr(out, " left 0m00s  val "), "%s", out);
     /* its replays decide as they sampled: no warning of replay mismatches */
     cr_assert_null(strstr(out, "warning"), "%s", out);
     cli_teardown();
@@ -1103,11 +1105,22 @@ Test(train, cli_resume_into_another_out_gives_complete_outputs)
     /* validated at every iteration, so stopping at 3 validates nothing more */
     cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/U --iters 4 " QUICK
                      " --validate-every 1", d, d, d), 0, "%s", cli_file("err"));
+    /* on the toy's one link Smith's rule, a heuristic's order, is optimal: its
+       JCT is the best heuristic's, and a model's ratio to it is at least 1 */
+    const char *out = cli_file("out"), *jct = strstr(out, "avg weighted JCT ");
+    const char *ratio = strstr(out, "\niteration 0: validation ");
+    cr_assert(jct && ratio, "%s", out);
+    cr_assert_float_eq(strtod(jct + 17, NULL), smith_optimum(), 1e-4, "%s", out);
+    cr_assert_geq(strtod(ratio + 25, NULL), 1.0, "%s", out);
     cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/B --iters 3 " QUICK
                      " --validate-every 1", d, d, d), 0, "%s", cli_file("err"));
     cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/F --iters 4 " QUICK
                      " --validate-every 1 --resume %s/B/checkpoint.msgpack "
                      "--model-out %s/F/m.msgpack", d, d, d, d, d), 0, "%s", cli_file("err"));
+    char want[512];
+    snprintf(want, sizeof want, "%s/F/train.csv: rows of iterations up to 3 taken from "
+             "%s/B/train.csv\n", d, d);
+    cr_assert(strstr(cli_file("out"), want), "%s", cli_file("out"));
     bool header;
     cr_assert_str_eq(csv_iters("F/train.csv", &header), "1 2 3 4");
     cr_assert(header, "no header: %s", cli_file("F/train.csv"));
@@ -1123,6 +1136,65 @@ Test(train, cli_resume_into_another_out_gives_complete_outputs)
     cr_assert(strstr(cli_file("err"), "holds no best model"), "%s", cli_file("err"));
     cr_assert(strstr(cli_file("out"), "iteration 3: validation"), "%s", cli_file("out"));
     cr_assert(cli_exists("G/best.msgpack"));
+    /* the same into the --out of another run, whose best.msgpack is not
+       the checkpoint's run's */
+    cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/U --iters 4 " QUICK
+                     " --validate-every 1 --resume %s/B/checkpoint.msgpack", d, d, d, d), 0,
+                 "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "holds no best model"), "%s", cli_file("err"));
+    assert_same_model_files("U/best.msgpack", "G/best.msgpack");
+    cli_teardown();
+}
+
+/* A resume reads the whole of a train.csv longer than one read (4 kB, some
+ * 60 rows), for the rows up to its checkpoint. */
+Test(train, cli_resume_takes_every_row_of_a_long_train_csv)
+{
+    if (!cli_toy("train-resume-long-csv"))
+        return;
+    const char *d = cli_dir;
+    cr_assert_eq(cli("train %s/toy.weft --out %s/B --iters 70 " QUICK " --checkpoint-every 70",
+                     d, d), 0, "%s", cli_file("err"));
+    cr_assert(strlen(cli_file("B/train.csv")) > 4500, "%s", cli_file("B/train.csv"));
+    cr_assert_eq(cli("train %s/toy.weft --out %s/F --iters 71 " QUICK " --checkpoint-every 70 "
+                     "--resume %s/B/checkpoint.msgpack", d, d, d), 0, "%s", cli_file("err"));
+    char want[1024] = "";
+    for (int i = 1; i <= 71; i++)
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s%d", i > 1 ? " " : "", i);
+    bool header;
+    cr_assert_str_eq(csv_iters("F/train.csv", &header), want);
+    cli_teardown();
+}
+
+/* A resume takes the rows up to its checkpoint from the train.csv beside
+ * it first, and from its --out's only when that holds the same run: a
+ * saved copy resumed into its run's --out, whose train.csv lost them, gets
+ * the copy's; a checkpoint alone resumed into another run's --out gets
+ * none (not the other run's), and says so. */
+Test(train, cli_resume_takes_its_rows_from_beside_its_checkpoint_first)
+{
+    if (!cli_toy("train-resume-rows-beside"))
+        return;
+    const char *d = cli_dir;
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 2 " QUICK, d, d), 0, "%s",
+                 cli_file("err"));
+    cr_assert_eq(cli("train %s/toy.weft --out %s/other --iters 3 " QUICK " --seed 9", d, d), 0,
+                 "%s", cli_file("err"));
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "mkdir %s/save %s/lone && cp %s/run/checkpoint.msgpack "
+             "%s/run/train.csv %s/save && cp %s/run/checkpoint.msgpack %s/lone", d, d, d, d, d,
+             d, d);
+    cr_assert_eq(run_cmd(cmd), 0);
+    cli_write("run/train.csv", "");
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 3 " QUICK " --resume "
+                     "%s/save/checkpoint.msgpack", d, d, d), 0, "%s", cli_file("err"));
+    bool header;
+    cr_assert_str_eq(csv_iters("run/train.csv", &header), "1 2 3");
+    cr_assert_eq(cli("train %s/toy.weft --out %s/other --iters 3 " QUICK " --resume "
+                     "%s/lone/checkpoint.msgpack", d, d, d), 0, "%s", cli_file("err"));
+    cr_assert_str_eq(csv_iters("other/train.csv", &header), "3");
+    cr_assert(strstr(cli_file("err"), "rows of 0 of the checkpoint's 2 iterations found"), "%s",
+              cli_file("err"));
     cli_teardown();
 }
 
@@ -1173,6 +1245,11 @@ Test(train, cli_resume_keeps_the_validation_period)
     cr_assert_eq(cli(RUN " --out %s/run --iters 3 --val %s/toy.weft --resume "
                      "%s/run/checkpoint.msgpack --validate-every 2", d, d, d, d), 0, "%s",
                  cli_file("err"));
+    /* in place: said on stdout; its files are its own, its rows all there */
+    char want[256];
+    snprintf(want, sizeof want, "\nresumed from %s/run/checkpoint.msgpack at iteration 2\n", d);
+    cr_assert(strstr(cli_file("out"), want), "%s", cli_file("out"));
+    cr_assert_str_eq(cli_file("err"), "");
     cr_assert_eq(cli(RUN " --out %s/bare --iters 2", d, d), 0, "%s", cli_file("err"));
     cr_assert_eq(cli(RUN " --out %s/bare --iters 3 --val %s/toy.weft --validate-every 3 "
                      "--resume %s/bare/checkpoint.msgpack", d, d, d, d), 0, "%s",
@@ -1209,6 +1286,9 @@ Test(train, cli_model_out_is_checked_before_training)
     cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 2 " QUICK
                      " --model-out %s/m.msgpack", d, d, d), 0, "%s", cli_file("err"));
     assert_same_model_files("m.msgpack", "run/final.msgpack");
+    char said[256];
+    snprintf(said, sizeof said, "\nmodel: %s/m.msgpack (%s/run/final.msgpack)\n", d, d);
+    cr_assert(strstr(cli_file("out"), said), "%s", cli_file("out"));
     cli_teardown();
 }
 
@@ -1248,6 +1328,10 @@ Test(train, cli_prior_zero_is_the_network_alone)
     coflow_learned_model_destroy(&m);
     cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 1 " QUICK " --prior-path 0", d, d),
                  0, "%s", cli_file("err"));
+    /* so are the other zeros it names: no curriculum, a constant rate, no
+       entropy bonus */
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 1 " QUICK " --curriculum 0 "
+                     "--lr-rl-end 0 --entropy 0", d, d), 0, "%s", cli_file("err"));
     cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 1 " QUICK " --prior 0 "
                      "--prior-path 0.5", d, d), 2);
     cr_assert(strstr(cli_file("err"), "--prior-path 0.5 needs --prior > 0"), "%s",
@@ -1545,6 +1629,8 @@ Test(train, cli_new_run_does_not_overwrite_an_unfinished_one)
                      d), 1);
     cr_assert(strstr(cli_file("err"), "run/checkpoint.msgpack holds a run stopped at "
                      "iteration 1 of 3"), "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "continues it; to start afresh, remove it or give "
+                     "another --out\n"), "%s", cli_file("err"));
     cr_assert_str_eq(cli_file("run/train.csv"), csv);
     snprintf(cmd, sizeof cmd, "cmp -s %s/run/best.msgpack %s/best.keep", d, d);
     cr_assert_eq(system(cmd), 0, "best.msgpack changed");
@@ -1582,6 +1668,8 @@ Test(train, cli_resume_does_not_overwrite_another_unfinished_run)
     snprintf(want, sizeof want, "run/checkpoint.msgpack holds a run stopped at iteration 2 of "
              "3, which this run (--resume %s/other/checkpoint.msgpack) would overwrite", d);
     cr_assert(strstr(cli_file("err"), want), "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "continues it; to resume another run there, remove it "
+                     "or give another --out\n"), "%s", cli_file("err"));
     cr_assert_str_eq(cli_file("run/train.csv"), csv);
     snprintf(cmd, sizeof cmd, "cmp -s %s/run/best.msgpack %s/best.keep && "
              "cmp -s %s/run/checkpoint.msgpack %s/ckpt.keep", d, d, d, d);
@@ -1620,6 +1708,10 @@ Test(train, cli_a_failed_new_run_does_not_mix_with_a_finished_one)
     cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/run --iters 3 " QUICK
                      " --seed 5 --lr-imitate 1e30 --checkpoint-every 5", d, d, d), 1);
     cr_assert(strstr(cli_file("err"), "iteration 2 (dagger)"), "%s", cli_file("err"));
+    char want[256];
+    snprintf(want, sizeof want, "note: %s/run: the checkpoint, models and plot it held are "
+             "replaced by this run's\n", d);
+    cr_assert(strstr(cli_file("err"), want), "%s", cli_file("err"));
     bool header;
     cr_assert_str_eq(csv_iters("run/train.csv", &header), "1");
     cr_assert(header);
@@ -1692,6 +1784,41 @@ Test(train, cli_every_val_workload_names_its_best_heuristic)
     cli_teardown();
 }
 
+/* A --val workload of one flow, which every order runs alike: each
+ * heuristic ties, and the first of the list (fifo) is named its best; the
+ * start validates at a ratio of 1 on each, so at their mean 1 too, printed
+ * at iteration 0. */
+Test(train, cli_val_ties_name_the_first_heuristic_and_ratios_are_a_mean)
+{
+    if (!cli_toy("train-val-tie"))
+        return;
+    const char *d = cli_dir;
+    coflow_workload_t one;
+    coflow_workload_init(&one, 2);
+    cr_assert_eq(coflow_workload_add_job(&one, 0, 0, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&one, 0, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&one, 0, 1, 1e6), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&one), WEFT_OK, "%s", weft_last_error());
+    char path[160];
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/one%d.weft", d, i);
+        cr_assert_eq(workload_save_weft(&one, path), WEFT_OK, "%s", weft_last_error());
+    }
+    coflow_workload_destroy(&one);
+    cr_assert_eq(cli("train %s/toy.weft --val %s/one0.weft --val %s/one1.weft --out %s/run "
+                     "--iters 1 " QUICK, d, d, d, d), 0, "%s", cli_file("err"));
+    const char *out = cli_file("out");
+    for (int i = 0; i < 2; i++) {
+        char want[256];
+        snprintf(want, sizeof want, "validation %s/one%d.weft: best heuristic fifo, ", d, i);
+        cr_assert(strstr(out, want), "%s", out);
+    }
+    cr_assert(strstr(out, "\niteration 0: validation 1.0000\n"), "%s", out);
+    /* the progress line of an iteration validated shows it (here the last) */
+    cr_assert(strstr(out, " left 0m00s  val 1.0000 (best 1.0000 @"), "%s", out);
+    cli_teardown();
+}
+
 /* A train.csv that can no longer be written (a full disk: here a link to
  * /dev/full) stops the run at that iteration, naming the file; it went on
  * to the end, its rows lost. */
@@ -1708,6 +1835,28 @@ Test(train, cli_a_learning_curve_that_cannot_be_written_stops_the_run)
     cr_assert_eq(cli("train %s/toy.weft --out %s --iters 2 " QUICK, d, dir), 1);
     cr_assert(strstr(cli_file("err"), "train.csv' (iteration 1): No space left on device"),
               "%s", cli_file("err"));
+    cli_teardown();
+}
+
+/* A train.csv in --out that cannot be written (here a directory) is found
+ * before the first iteration: refused, the finished run's files there left
+ * as they were (found after it, they were removed first). */
+Test(train, cli_a_train_csv_that_cannot_be_written_is_refused_before_training)
+{
+    if (!cli_toy("train-csv-unwritable"))
+        return;
+    const char *d = cli_dir;
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 1 " QUICK, d, d), 0, "%s",
+                 cli_file("err"));
+    char path[160];
+    snprintf(path, sizeof path, "%s/run/train.csv", d);
+    cr_assert(unlink(path) == 0 && mkdir(path, 0755) == 0);
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 1 " QUICK, d, d), 1);
+    char want[192];
+    snprintf(want, sizeof want, "cannot write '%s': ", path);
+    cr_assert(strstr(cli_file("err"), want), "%s", cli_file("err"));
+    cr_assert(cli_exists("run/final.msgpack") && cli_exists("run/checkpoint.msgpack"),
+              "the finished run's models were removed");
     cli_teardown();
 }
 
@@ -1728,6 +1877,8 @@ Test(train, cli_settings_out_of_range_name_their_options)
         {"--lr-rl-end 1", "learning rate 1 (--lr-rl-end) above the first, 0.0003 (--lr-rl)"},
         {"--teacher bogus", "teacher 'bogus' (--teacher)"},
         {"--allocator bogus", "unknown allocator 'bogus' (--allocator)"},
+        {"--checkpoint-every 0", "--checkpoint-every '0': expected an integer >= 1"},
+        {"--iters 0", "--iters '0': expected an integer >= 1"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         cr_assert_eq(cli("train %s/toy.weft --out %s/run %s", cli_dir, cli_dir, cases[i][0]), 2,
@@ -1769,8 +1920,8 @@ Test(train, cli_a_phase_longer_than_the_run_is_a_usage_error)
     const char *d = cli_dir;
     cr_assert_eq(cli("train %s/toy.weft --out %s/run " QUICK " --iters 3 --imitate 5", d, d),
                  2);
-    cr_assert(strstr(cli_file("err"), "--imitate 5 is more than --iters 3"), "%s",
-              cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "--imitate 5 is more than --iters 3: the run would end "
+                     "inside that phase\n"), "%s", cli_file("err"));
     cr_assert_eq(cli("train %s/toy.weft --out %s/run " QUICK " --iters 3 --dagger 4", d, d), 2);
     cr_assert(strstr(cli_file("err"), "--dagger 4 is more than --iters 3"), "%s",
               cli_file("err"));
@@ -1787,9 +1938,18 @@ Test(train, cli_a_phase_longer_than_the_run_is_a_usage_error)
     cr_assert(strstr(cli_file("err"), "note: --imitate 1 and --dagger 20 (the default) take "
                      "all 2 iterations (--iters): no REINFORCE iteration"), "%s",
               cli_file("err"));
+    /* its checkpoint is written at its end, though 2 is no multiple of
+       --checkpoint-every's default 5 */
+    cr_assert(cli_exists("run/checkpoint.msgpack"));
     cr_assert_eq(cli("train %s/toy.weft --out %s/both " QUICK " --iters 2", d, d), 0, "%s",
                  cli_file("err"));
     cr_assert(!strstr(cli_file("err"), "note:"), "%s", cli_file("err"));
+    /* phases that end with the run exactly fill it too (the note comes
+       before the checks of the priors, which refuse this one at once) */
+    cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 21 --imitate 1 --prior-path 1", d,
+                     d), 2);
+    cr_assert(strstr(cli_file("err"), "note: --imitate 1 and --dagger 20 (the default) take "
+                     "all 21 iterations (--iters)"), "%s", cli_file("err"));
     cli_teardown();
 }
 
@@ -2038,6 +2198,9 @@ Test(train, cli_interrupted_run_saves_its_checkpoint_and_resumes, .timeout = 300
     cr_assert_eq(kill(pid, SIGINT), 0);
     int st = cli_reap(pid, 60);
     cr_assert(died_of(st, SIGINT), "wait status %#x: %s", st, cli_file("err"));
+    /* said at once, on a line of its own (not a terminal: no blank line) */
+    cr_assert(!strncmp(cli_file("err"), "weft train: stopping after this iteration, with its "
+                       "checkpoint (again: at once)\n", 73), "%s", cli_file("err"));
     int64_t k = stopped_at("run");
     char want[512];
     snprintf(want, sizeof want, "weft train: stopped by SIGINT after iteration %lld of 100000: "
@@ -2073,6 +2236,17 @@ Test(train, cli_interrupted_run_saves_its_checkpoint_and_resumes, .timeout = 300
         cr_assert(strstr(cli_file("err"), want), "%s", cli_file("err"));
         stopped_at(names[i]);
     }
+    /* resumed into another --out and stopped: its own checkpoint resumes it,
+       in place of the one it was resumed from */
+    char from[192];
+    snprintf(from, sizeof from, "--resume %s/SIGTERM/checkpoint.msgpack", d);
+    pid = start_long_run("moved", from, NULL);
+    cr_assert_eq(kill(pid, SIGINT), 0);
+    st = cli_reap(pid, 60);
+    cr_assert(died_of(st, SIGINT), "wait status %#x: %s", st, cli_file("err"));
+    snprintf(want, sizeof want, "continues it (in place of --resume %s/SIGTERM/checkpoint.msgpack)"
+             "\n", d);
+    cr_assert(strstr(cli_file("err"), want), "%s", cli_file("err"));
 
     /* weft train ... 2>&1 | tee: the Ctrl-C ends the reader too */
     int rd;
@@ -2138,6 +2312,9 @@ Test(train, cli_stop_before_the_first_iteration_leaves_out_as_it_was, .timeout =
         snprintf(want, sizeof want, "stopped by %s before the first iteration: nothing written",
                  sigs[i] == SIGINT ? "SIGINT" : "SIGTERM");
         cr_assert(strstr(cli_file("err"), want), "%s", cli_file("err"));
+        cr_assert(!strncmp(cli_file("err"), "weft train: stopping before the first iteration, "
+                           "leaving --out as it was (again: at once)\n", 88), "%s",
+                  cli_file("err"));
     }
     cr_assert(!cli_exists("new"), "--out and its parent left behind by a stopped run");
     cr_assert_str_eq(cli_file("kept/mine"), "mine\n");
