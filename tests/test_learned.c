@@ -4,7 +4,8 @@
  * the invariants checked; the same seed gives the same schedule and another
  * seed another one; a saved random model gives exactly the in-memory
  * model's schedule; broken model files are refused by the ordering's
- * create() through netsim_run's error path; and on random states its output
+ * create() through netsim_run's error path, and the edges of what a file may
+ * hold read; and on random states its output
  * is a permutation of its input, the same whether embeddings are updated
  * incrementally or recomputed in full, an untrained residual's is its
  * prior's key written out by hand (path term included), and a model with
@@ -277,6 +278,9 @@ Test(learned, wrong_tensor_shape_is_refused)
     size_t shape[2] = {48, 5}; /* D = 16 wants [48, 20] */
     save_with_tensor(path, "gnn.fwd1.wi", 2, shape);
     expect_error(path, WEFT_EINVAL, "gnn.fwd1.wi", "[48, 20]");
+    size_t shape3[3] = {48, 20, 1}; /* the right numbers, one dimension too many */
+    save_with_tensor(path, "gnn.fwd1.wi", 3, shape3);
+    expect_error(path, WEFT_EINVAL, "gnn.fwd1.wi has shape [48, 20, 1]", "expected [48, 20]");
     size_t hshape[2] = {2, 32};
     save_with_tensor(path, "attn.head.w", 2, hshape);
     expect_error(path, WEFT_EINVAL, "attn.head.w", NULL);
@@ -320,9 +324,19 @@ Test(learned, bad_normalisation_is_refused)
             coflow_learned_model_destroy(&m);
         }
     }
-    cr_assert_eq(attn_model_set_vector(&mf, "feat.std", v, 3), WEFT_OK);
+    /* feat.mean may be 0 or below, where feat.std may not */
+    mean[0] = 0;
+    mean[1] = -3;
+    cr_assert_eq(attn_model_set_vector(&mf, "feat.mean", mean, nf), WEFT_OK);
     cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
-    expect_error(path, WEFT_EINVAL, "feat.std", "expected 20");
+    cr_assert_eq(coflow_learned_model_load(&m, path), WEFT_OK, "%s", weft_last_error());
+    cr_assert(m.mean[0] == 0 && m.mean[1] == -3);
+    coflow_learned_model_destroy(&m);
+    for (size_t n = 3; n <= nf + 1; n += nf - 2) { /* one entry a feature, no fewer or more */
+        cr_assert_eq(attn_model_set_vector(&mf, "feat.std", v, n), WEFT_OK);
+        cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
+        expect_error(path, WEFT_EINVAL, "feat.std", "expected 20");
+    }
     cr_assert_eq(attn_model_set_int(&mf, "gnn.F", 12), WEFT_OK);
     cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
     expect_error(path, WEFT_EINVAL, "gnn.F", NULL);
@@ -439,6 +453,11 @@ Test(learned, layer_count_out_of_range_gives_the_real_range)
     cr_assert_eq(attn_model_set_int(&mf, "gnn.L", 9), WEFT_OK);
     cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
     expect_error(path, WEFT_EINVAL, "gnn.L is 9, expected 1..8", NULL);
+    /* 8 is in range: the scorer's width (116 for 2 layers) is then wrong */
+    cr_assert_eq(attn_model_set_int(&mf, "gnn.L", 8), WEFT_OK);
+    cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
+    expect_error(path, WEFT_EINVAL, "attn.E is 116, expected the encoder's output width 308",
+                 NULL);
     attn_model_destroy(&mf);
 }
 
@@ -573,6 +592,19 @@ Test(learned, older_feature_set_and_bad_prior_are_refused)
     cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
     expect_error(path, WEFT_EINVAL, "learned.feature_set is 3", "feature set 4");
     cr_assert_eq(attn_model_set_int(&mf, "learned.feature_set", 4), WEFT_OK);
+    coflow_learned_model_t m;
+    for (int64_t sco = 0; sco < 3; sco++) { /* 0 or 1 as written, as absent 0 */
+        cr_assert_eq(attn_model_set_int(&mf, "learned.set_changes_only", sco), WEFT_OK);
+        cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
+        if (sco == 2) {
+            expect_error(path, WEFT_EINVAL, "learned.set_changes_only is 2", "expected 0 or 1");
+            continue;
+        }
+        cr_assert_eq(coflow_learned_model_load(&m, path), WEFT_OK, "%s", weft_last_error());
+        cr_assert_eq(m.set_changes_only, sco == 1);
+        coflow_learned_model_destroy(&m);
+    }
+    cr_assert_eq(attn_model_set_int(&mf, "learned.set_changes_only", 0), WEFT_OK);
     float bad[2] = {-1, 0};
     cr_assert_eq(attn_model_set_vector(&mf, "learned.prior", bad, 1), WEFT_OK);
     cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
@@ -594,7 +626,6 @@ Test(learned, older_feature_set_and_bad_prior_are_refused)
         expect_error(path, WEFT_EINVAL, "model's learned.prior_path", "expected 0 or a weight");
     }
     attn_model_destroy(&mf);
-    coflow_learned_model_t m;
     cr_assert_eq(coflow_learned_model_random(&m, 1), WEFT_OK);
     cr_assert_eq(coflow_learned_model_make_residual(&m, 1e39, 0), WEFT_EINVAL);
     cr_assert(strstr(weft_last_error(), "teacher prior weight 1e+39"), "%s", weft_last_error());
