@@ -5,7 +5,8 @@
  * seed another one; a saved random model gives exactly the in-memory
  * model's schedule; broken model files are refused by the ordering's
  * create() through netsim_run's error path, and the edges of what a file may
- * hold read; and on random states its output
+ * hold read; the encoder's input is the documented features, written out by
+ * hand for every node a training hook sees; and on random states its output
  * is a permutation of its input, the same whether embeddings are updated
  * incrementally or recomputed in full, an untrained residual's is its
  * prior's key written out by hand (path term included), and a model with
@@ -951,6 +952,136 @@ Test(learned, untrained_residual_with_a_path_prior_is_its_key_by_hand)
     free(want);
     coflow_workload_destroy(&big);
 }
+
+/* ------------------------------------------------------------ features */
+
+/* The documented features of a node (coflow/learned.c's list) written out
+ * by hand from the state, before normalisation: log1p of each quantity,
+ * the quantised ones (q) rounded to 1/16, the fraction sent to 1/64. ids
+ * are the decision's schedulable coflows in the order given. */
+static void features_by_hand(coflow_state_t *st, const size_t *ids, size_t n, size_t cf,
+                             double *f)
+{
+    const coflow_workload_t *w = st->wl;
+    const coflow_coflow_t *co = &w->coflows[cf];
+    const coflow_job_t *job = &w->jobs[co->job];
+    double work = coflow_state_waiting_iso(st, co->job), cp = 0;
+    for (size_t i = 0; i < n; i++)
+        if (w->coflows[ids[i]].job == co->job) {
+            work += coflow_state_remaining_iso(st, ids[i]);
+            const coflow_coflow_t *a = &w->coflows[ids[i]];
+            cp = fmax(cp, coflow_state_remaining_iso(st, ids[i]) + (a->cp_below_s - a->iso_s));
+        }
+    uint8_t s = st->status[cf];
+    bool act = s == COFLOW_ACTIVE, done = s == COFLOW_DONE; /* else waiting */
+    double rem = act ? st->coflow_remaining[cf] : done ? 0 : co->total_bytes;
+    double rem_iso = act ? coflow_state_remaining_iso(st, cf) : done ? 0 : co->iso_s;
+    double since = act ? st->now - st->release_s[cf]
+                   : done ? st->finish_s[cf] - st->release_s[cf] : 0;
+#define Q(x) (round(log1p(fmax(x, 0)) * 16) / 16)
+    double frac = fmin(fmax(1 - rem / co->total_bytes, 0), 1);
+    double v[COFLOW_LEARNED_NF] = {
+        log1p(co->total_bytes), Q(rem), log1p(co->n_flows), log1p(co->n_senders),
+        log1p(co->n_receivers), log1p(co->iso_s), Q(rem_iso), round(frac * 64) / 64,
+        s == COFLOW_WAITING, s == COFLOW_ACTIVE, s == COFLOW_DONE, log1p(co->wave),
+        log1p(co->n_children), log1p(co->cp_below_s), log1p(job->weight),
+        Q(st->now - job->arrival_s), Q(since), Q(work), Q(work / job->weight),
+        Q(cp / job->weight)};
+#undef Q
+    memcpy(f, v, sizeof v);
+}
+
+/* What the feature hook saw: the ids of the decision as given, and how
+ * many nodes of each status it compared. */
+static const size_t *feature_ids;
+static size_t feature_n, feature_checked[3];
+
+/* A training hook that compares the encoder's input rows, normalised back,
+ * with the features by hand, and keeps the rows' order. The graph holds
+ * every job that has arrived or has a schedulable coflow, and is not done;
+ * each job's coflows in index order from the node of its first. */
+static void feature_decide(void *arg, const coflow_learned_step_t *step, size_t *order)
+{
+    (void)arg;
+    coflow_state_t *st = step->st;
+    const coflow_workload_t *w = st->wl;
+    size_t nf = COFLOW_LEARNED_NF, live_nodes = 0;
+    for (size_t j = 0; j < w->n_jobs; j++) { /* arrived or scheduled, and not done */
+        const coflow_job_t *job = &w->jobs[j];
+        bool scheduled = false, done = true;
+        for (size_t i = 0; i < feature_n; i++)
+            scheduled = scheduled || w->coflows[feature_ids[i]].job == j;
+        for (size_t q = 0; q < job->n_coflows; q++)
+            done = done && st->status[job->first_coflow + q] == COFLOW_DONE;
+        if ((job->arrival_s <= st->now || scheduled) && !done)
+            live_nodes += job->n_coflows;
+    }
+    cr_assert_eq(step->n_nodes, live_nodes, "at %g s: %zu nodes, the live jobs have %zu",
+                 st->now, step->n_nodes, live_nodes);
+    for (size_t i = 0; i < step->n; i++) {
+        order[i] = i;
+        const coflow_job_t *job = &w->jobs[w->coflows[step->ids[i]].job];
+        size_t base = step->row_node[i] - (step->ids[i] - job->first_coflow);
+        for (size_t q = 0; q < job->n_coflows; q++) {
+            size_t cf = job->first_coflow + q;
+            double want[COFLOW_LEARNED_NF];
+            features_by_hand(st, feature_ids, feature_n, cf, want);
+            const weft_real_t *x = step->gcache->x + (base + q) * nf;
+            for (size_t k = 0; k < nf; k++) {
+                double f = x[k] * step->model->std[k] + step->model->mean[k];
+                cr_assert(fabs(f - want[k]) <= 1e-5 * (1 + fabs(want[k])),
+                          "at %g s, coflow %zu (status %d) feature %zu is %.9g, by hand %.9g",
+                          st->now, cf, st->status[cf], k, f, want[k]);
+            }
+            feature_checked[st->status[cf]]++;
+        }
+    }
+}
+
+/* The encoder's input is the documented features of every coflow of the
+ * live jobs, waiting, schedulable and done, quantised where they are; a
+ * feature computed wrong reorders what a trained model decides. */
+Test(learned, features_are_the_documented_quantities)
+{
+    coflow_learned_model_t m;
+    cr_assert_eq(coflow_learned_model_random(&m, 2), WEFT_OK);
+    for (size_t k = 0; k < COFLOW_LEARNED_NF; k++) { /* each its own */
+        m.mean[k] = 0.25f * (float)k;
+        m.std[k] = 1 + 0.5f * (float)k;
+    }
+    coflow_learned_hook_t hook = {.model = &m, .decide = feature_decide};
+    coflow_workload_t big;
+    coflow_state_t st;
+    open_big(&big, &st);
+    st.policy_hook = &hook;
+    const coflow_ordering_t *o = coflow_ordering_find("learned");
+    void *ctx = NULL;
+    cr_assert_eq(o->create(&ctx, &st), WEFT_OK, "%s", weft_last_error());
+    coflow_learned_set_mode(ctx, COFLOW_LEARNED_FULL);
+    size_t *in = calloc(big.n_coflows, sizeof *in);
+    uint64_t s = 11;
+    for (int step = 0; step < 120; step++) {
+        step_state(&st, &s, 0.05);
+        if (step % 3 == 0) /* a decision at a job's arrival: the job is live */
+            for (size_t j = 0; j < big.n_jobs; j++)
+                if (big.jobs[j].arrival_s > st.now) {
+                    st.now = big.jobs[j].arrival_s;
+                    break;
+                }
+        feature_n = active_ids(&st, in);
+        feature_ids = in;
+        if (feature_n > 0)
+            cr_assert_eq(o->order(ctx, &st, in, feature_n), WEFT_OK, "%s", weft_last_error());
+    }
+    for (int k = 0; k < 3; k++)
+        cr_assert_gt(feature_checked[k], 100, "%zu nodes of status %d", feature_checked[k], k);
+    o->destroy(ctx);
+    coflow_state_destroy(&st);
+    coflow_learned_model_destroy(&m);
+    free(in);
+    coflow_workload_destroy(&big);
+}
+
 
 /* Halves the bytes left of some open flows of the active coflows, finishing
  * none: every schedulable coflow stays so, their features move. */
