@@ -300,8 +300,8 @@ Test(learned, bad_normalisation_is_refused)
     cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
     expect_error(path, WEFT_EINVAL, "feat.std[0]", "> 0");
     /* positive yet so small (or a mean so large) that a feature would be
-       normalised past 1e12: every score was NaN; 1e-9 against a mean of
-       16 is 7.3e11, taken */
+       normalised past 1e12, whichever the mean's sign: every score was
+       NaN; 1e-9 against a mean of 16 is 7.3e11, taken */
     coflow_learned_model_t m;
     cr_assert_eq(coflow_learned_model_random(&m, 1), WEFT_OK);
     size_t nf = coflow_learned_n_features();
@@ -310,14 +310,15 @@ Test(learned, bad_normalisation_is_refused)
     memcpy(mean, m.mean, nf * sizeof *mean);
     coflow_learned_model_destroy(&m);
     cr_assert_eq(mean[0], 16);
-    static const float tiny[][2] = {{1e-44f, 16}, {1e-10f, 16}, {4, 1e13f}, {1e-9f, 16}};
+    static const float tiny[][2] = {{1e-44f, 16}, {1e-10f, 16}, {4, 1e13f}, {4, -1e13f},
+                                    {1e-9f, 16}};
     for (size_t i = 0; i < sizeof tiny / sizeof *tiny; i++) {
         std[0] = tiny[i][0];
         mean[0] = tiny[i][1];
         cr_assert_eq(attn_model_set_vector(&mf, "feat.std", std, nf), WEFT_OK);
         cr_assert_eq(attn_model_set_vector(&mf, "feat.mean", mean, nf), WEFT_OK);
         cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
-        if (i < 3) {
+        if (i < 4) {
             expect_error(path, WEFT_EINVAL, "feat.std[0] (total_bytes) is",
                          "past 1e+12; expected at least");
         } else {
