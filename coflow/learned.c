@@ -572,6 +572,10 @@ weft_err_t coflow_learned_model_from_file(coflow_learned_model_t *m,
         err = load_prior(mf, "learned.prior", &m->prior);
     if (!err)
         err = load_prior(mf, "learned.prior_path", &m->prior_path);
+    if (!err && m->prior_path > 0 && !(m->prior > 0)) /* as weft train's --prior-path */
+        err = weft_fail(WEFT_EINVAL, "model's learned.prior_path is %g, but its learned.prior "
+                        "is 0: the path prior weighs only a residual of the teacher (a "
+                        "learned.prior > 0)", (double)m->prior_path);
     if (!err) /* after the checks above, whose messages say more */
         err = check_finite(mf);
     if (err) {

@@ -48,7 +48,8 @@ typedef struct {
      * coflow that gates the longest chain is preferred, as jsebf-cp does,
      * by a margin the scorer's early noise does not undo. Stored as
      * "learned.prior_path", one entry: 0 (none), or within
-     * COFLOW_LEARNED_PRIOR_MIN..MAX. */
+     * COFLOW_LEARNED_PRIOR_MIN..MAX with a prior > 0 (a file with a path
+     * prior and no teacher prior is refused: it would not be added). */
     float prior_path;
 } coflow_learned_model_t;
 

@@ -614,10 +614,20 @@ Test(learned, older_feature_set_and_bad_prior_are_refused)
     cr_assert_eq(attn_model_set_vector(&mf, "learned.prior", bad, 2), WEFT_OK);
     cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
     expect_error(path, WEFT_EINVAL, "learned.prior has 2 entries", NULL);
+    float two[2] = {0.5f, 0.5f}; /* two good weights are still two */
+    cr_assert_eq(attn_model_set_vector(&mf, "learned.prior", two, 2), WEFT_OK);
+    cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
+    expect_error(path, WEFT_EINVAL, "learned.prior has 2 entries (first 0.5)", NULL);
     cr_assert_eq(attn_model_set_vector(&mf, "learned.prior", bad + 1, 1), WEFT_OK);
     cr_assert_eq(attn_model_set_vector(&mf, "learned.prior_path", bad, 1), WEFT_OK);
     cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
     expect_error(path, WEFT_EINVAL, "learned.prior_path", ">= 0");
+    /* a path prior without the teacher's: it was read, and then never added */
+    float half = 0.5f;
+    cr_assert_eq(attn_model_set_vector(&mf, "learned.prior_path", &half, 1), WEFT_OK);
+    cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
+    expect_error(path, WEFT_EINVAL, "learned.prior_path is 0.5, but its learned.prior is 0",
+                 NULL);
     /* finite floats whose scores could overflow one, or that lost their
        digits: refused as a model file and by make_residual */
     float out_of_range[2] = {1e31f, 1e-39f};
