@@ -204,6 +204,24 @@ Test(learned, saved_random_model_gives_the_same_schedule)
     netsim_result_destroy(&b);
 }
 
+/* A random model normalises its features as the shipped one does: training
+ * keeps the normalisation of the model it starts from, so a model trained
+ * from a random one reads its features as the shipped model was taught to. */
+Test(learned, random_model_normalises_as_the_shipped_one)
+{
+    coflow_learned_model_t rnd, shipped;
+    cr_assert_eq(coflow_learned_model_random(&rnd, 1), WEFT_OK);
+    cr_assert_eq(coflow_learned_model_load(&shipped, "models/weft-policy.msgpack"), WEFT_OK,
+                 "%s", weft_last_error());
+    for (size_t k = 0; k < coflow_learned_n_features(); k++)
+        cr_assert(rnd.mean[k] == shipped.mean[k] && rnd.std[k] == shipped.std[k],
+                  "feature %zu: mean %g std %g, the shipped model's %g and %g", k,
+                  (double)rnd.mean[k], (double)rnd.std[k], (double)shipped.mean[k],
+                  (double)shipped.std[k]);
+    coflow_learned_model_destroy(&rnd);
+    coflow_learned_model_destroy(&shipped);
+}
+
 /* weft sim --save-model with a workload writes its file only once the
  * command line and the workload are checked: a usage error or a workload
  * that cannot be read leaves the file there as it was (an unknown
