@@ -662,6 +662,12 @@ Test(learned, older_feature_set_and_bad_prior_are_refused)
     cr_assert_eq(coflow_learned_model_make_residual(&m, 3, 1e-50), WEFT_EINVAL);
     cr_assert(strstr(weft_last_error(), "path prior weight 1e-50"), "%s", weft_last_error());
     cr_assert(m.prior == 0 && m.prior_path == 0, "a refused residual set a prior");
+    /* the range's ends are in it, the doubles beside them not */
+    static const double lo = COFLOW_LEARNED_PRIOR_MIN, hi = COFLOW_LEARNED_PRIOR_MAX;
+    cr_assert_eq(coflow_learned_model_make_residual(&m, lo, hi), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert_eq(coflow_learned_check_prior("w", nextafter(lo, 0)), WEFT_EINVAL);
+    cr_assert_eq(coflow_learned_check_prior("w", nextafter(hi, INFINITY)), WEFT_EINVAL);
     coflow_learned_model_destroy(&m);
 }
 
