@@ -1053,6 +1053,19 @@ static void feature_decide(void *arg, const coflow_learned_step_t *step, size_t 
     }
     cr_assert_eq(step->n_nodes, live_nodes, "at %g s: %zu nodes, the live jobs have %zu",
                  st->now, step->n_nodes, live_nodes);
+    /* the scores are the scorer's on the encoder rows of those coflows */
+    size_t E = step->model->acfg.E;
+    weft_real_t *rows = calloc(step->n * E, sizeof *rows);
+    for (size_t i = 0; i < step->n; i++)
+        memcpy(rows + i * E, step->gcache->out + step->row_node[i] * E, E * sizeof *rows);
+    attn_cache_t ac;
+    attn_cache_init(&ac);
+    cr_assert_eq(attn_cache_prepare(&ac, &step->model->acfg, step->n), WEFT_OK);
+    attn_forward(&ac, &step->model->ap, &step->model->acfg, rows, step->n);
+    cr_assert_arr_eq(ac.scores, step->scores, step->n * sizeof *ac.scores,
+                     "at %g s: scores not of the rows of the coflows", st->now);
+    attn_cache_destroy(&ac);
+    free(rows);
     for (size_t i = 0; i < step->n; i++) {
         order[i] = i;
         const coflow_job_t *job = &w->jobs[w->coflows[step->ids[i]].job];
@@ -1074,8 +1087,10 @@ static void feature_decide(void *arg, const coflow_learned_step_t *step, size_t 
 }
 
 /* The encoder's input is the documented features of every coflow of the
- * live jobs, waiting, schedulable and done, quantised where they are; a
- * feature computed wrong reorders what a trained model decides. */
+ * live jobs, waiting, schedulable and done, quantised where they are, and
+ * the scores the scorer's on those coflows' rows; a feature computed wrong
+ * or a row taken from another coflow reorders what a trained model
+ * decides. */
 Test(learned, features_are_the_documented_quantities)
 {
     coflow_learned_model_t m;
