@@ -1133,6 +1133,87 @@ Test(learned, features_are_the_documented_quantities)
 }
 
 
+/* One job of three root coflows alike (5 bytes on port 0 -> 1): 1 and 2
+ * released at 0, 0 at 1 s, now 1 s; the ordering's context with an
+ * untrained residual (score head zeroed: their scores and remaining paths
+ * tie), held in *m, holding its orders if hold is set. */
+static void *tie_context(coflow_workload_t *w, coflow_state_t *st, coflow_learned_model_t *m,
+                         coflow_learned_hook_t *hook, bool hold)
+{
+    coflow_workload_init(w, 4);
+    cr_assert_eq(coflow_workload_add_job(w, 0, 0, 1, 0), WEFT_OK);
+    for (int c = 0; c < 3; c++) {
+        cr_assert_eq(coflow_workload_add_coflow(w, c, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(w, 0, 1, 5), WEFT_OK);
+    }
+    cr_assert_eq(coflow_workload_finish_job(w), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(dag_analyze(w, &fab), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(coflow_state_init(st, w, &fab), WEFT_OK);
+    coflow_state_release(st, 2, 0);
+    coflow_state_release(st, 1, 0);
+    st->now = 1;
+    coflow_state_release(st, 0, 1);
+    cr_assert_eq(coflow_learned_model_random(m, 4), WEFT_OK);
+    cr_assert_eq(coflow_learned_model_make_residual(m, 2.5, 0.75), WEFT_OK);
+    m->set_changes_only = hold;
+    *hook = (coflow_learned_hook_t){.model = m}; /* no decide: orders by its scores */
+    st->policy_hook = hook;
+    void *ctx = NULL;
+    cr_assert_eq(coflow_ordering_find("learned")->create(&ctx, st), WEFT_OK, "%s",
+                 weft_last_error());
+    return ctx;
+}
+
+static void tie_close(void *ctx, coflow_workload_t *w, coflow_state_t *st,
+                      coflow_learned_model_t *m)
+{
+    coflow_ordering_find("learned")->destroy(ctx);
+    coflow_state_destroy(st);
+    coflow_learned_model_destroy(m);
+    coflow_workload_destroy(w);
+}
+
+/* Equal scores and remaining paths go to the earlier release, then to the
+ * lower index, whatever order the ids come in. */
+Test(learned, ties_go_to_the_earlier_release_then_the_lower_index)
+{
+    coflow_workload_t w;
+    coflow_state_t st;
+    coflow_learned_model_t m;
+    coflow_learned_hook_t hook;
+    void *ctx = tie_context(&w, &st, &m, &hook, false);
+    static const size_t given[][3] = {{0, 1, 2}, {2, 0, 1}, {1, 2, 0}};
+    const size_t want[3] = {1, 2, 0};
+    for (size_t k = 0; k < 3; k++) {
+        size_t out[3];
+        order_into(ctx, &st, given[k], 3, out);
+        cr_assert_arr_eq(out, want, sizeof want, "given %zu %zu %zu: %zu %zu %zu", given[k][0],
+                         given[k][1], given[k][2], out[0], out[1], out[2]);
+    }
+    tie_close(ctx, &w, &st, &m);
+}
+
+/* An order carried over (the gateway's rebuild of the same set) is kept by
+ * a model that holds its orders while the set is the same, and only by
+ * one: a model that decides every time decides. */
+Test(learned, a_carried_order_is_kept_only_by_a_model_that_holds)
+{
+    const size_t in[3] = {0, 1, 2}, carried[3] = {0, 2, 1}, decided[3] = {1, 2, 0};
+    for (int hold = 0; hold < 2; hold++) {
+        coflow_workload_t w;
+        coflow_state_t st;
+        coflow_learned_model_t m;
+        coflow_learned_hook_t hook;
+        void *ctx = tie_context(&w, &st, &m, &hook, hold);
+        coflow_ordering_find("learned")->carry_order(ctx, in, carried, 3);
+        size_t out[3];
+        order_into(ctx, &st, in, 3, out);
+        cr_assert_arr_eq(out, hold ? carried : decided, sizeof out, "hold %d: %zu %zu %zu",
+                         hold, out[0], out[1], out[2]);
+        tie_close(ctx, &w, &st, &m);
+    }
+}
+
 /* Halves the bytes left of some open flows of the active coflows, finishing
  * none: every schedulable coflow stays so, their features move. */
 static void move_bytes(coflow_state_t *st, uint64_t *s)
