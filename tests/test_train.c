@@ -697,6 +697,673 @@ Test(train, windows_follow_arrival_whatever_the_job_order)
     coflow_workload_destroy(&reversed);
 }
 
+
+/* The encoder's and the scorer's parameters and Adam first moments, in one
+ * block [gp | ap | gm | am], taken before an iteration for adam_step_seen. */
+static weft_real_t *adam_state_copy(const train_t *t)
+{
+    size_t ng = t->model.gp.n, na = t->model.ap.n;
+    weft_real_t *x = malloc(2 * (ng + na) * sizeof *x);
+    cr_assert(x);
+    memcpy(x, t->model.gp.memory, ng * sizeof *x);
+    memcpy(x + ng, t->model.ap.memory, na * sizeof *x);
+    memcpy(x + ng + na, t->gm.memory, ng * sizeof *x);
+    memcpy(x + 2 * ng + na, t->am.memory, na * sizeof *x);
+    return x;
+}
+
+/* What t's last Adam step did, read off its state before (adam_state_copy)
+ * and after: the learning rate (least squares over the moves, each
+ * lr · m̂ / (√v̂ + 1e-8)) and the norm of the gradient it was given (from
+ * the first moments, m = 0.9 m0 + 0.1 g). */
+static void adam_step_seen(const train_t *t, const weft_real_t *before, double *lr,
+                           double *gnorm)
+{
+    size_t ng = t->model.gp.n, na = t->model.ap.n;
+    const weft_real_t *p1[2] = {t->model.gp.memory, t->model.ap.memory};
+    const weft_real_t *m1[2] = {t->gm.memory, t->am.memory}, *v1[2] = {t->gv.memory, t->av.memory};
+    const weft_real_t *p0[2] = {before, before + ng}, *m0[2] = {before + ng + na,
+                                                               before + 2 * ng + na};
+    size_t n[2] = {ng, na};
+    double c1 = 1 - pow(0.9, (double)t->step), c2 = 1 - pow(0.999, (double)t->step);
+    double num = 0, den = 0, gg = 0;
+    for (size_t b = 0; b < 2; b++)
+        for (size_t i = 0; i < n[b]; i++) {
+            double u = (m1[b][i] / c1) / (sqrt(v1[b][i] / c2) + 1e-8);
+            double g = ((double)m1[b][i] - 0.9 * m0[b][i]) / 0.1;
+            num += ((double)p0[b][i] - p1[b][i]) * u;
+            den += u * u;
+            gg += g * g;
+        }
+    cr_assert(den > 0, "Adam moved nothing");
+    *lr = num / den;
+    *gnorm = sqrt(gg);
+}
+
+/* Each iteration steps at its phase's learning rate (imitation and DAgger
+ * from --lr-imitate down by 0.9 · i / their length, REINFORCE from --lr-rl
+ * to --lr-rl-end at the last iteration) with the gradient clipped to
+ * --clip, and says what it did: its phase, episode length (the curriculum
+ * from 2 to 8 jobs over 3 iterations), emulator runs, the teacher's ratio
+ * (1 while the episodes follow the teacher) and minus the average weighted
+ * JCT as the return. */
+Test(train, each_iteration_steps_at_its_learning_rate_and_clip)
+{
+    train_config_t c;
+    mixed_config(&c);
+    c.jobs_min = 2;
+    train_t t;
+    train_stats_t s;
+    start(&t, &c, 9);
+    const double want_lr[5] = {3e-3, 3e-3 * (1 - 0.9 / 2), 1e-2, 1e-2 - 9e-3 / 2, 1e-3};
+    const size_t want_jobs[5] = {2, 4, 6, 8, 8}, want_runs[5] = {2, 2, 6, 6, 6};
+    size_t clipped = 0;
+    for (size_t i = 0; i < c.iterations; i++) {
+        weft_real_t *before = adam_state_copy(&t);
+        cr_assert_eq(train_iteration(&t, &s), WEFT_OK, "%s", weft_last_error());
+        double lr, gnorm;
+        adam_step_seen(&t, before, &lr, &gnorm);
+        free(before);
+        cr_assert(fabs(lr - want_lr[i]) < 1e-3 * want_lr[i], "iteration %zu: lr %g, wanted %g",
+                  i + 1, lr, want_lr[i]);
+        double want = s.grad_norm < c.clip ? s.grad_norm : c.clip;
+        clipped += s.grad_norm > c.clip;
+        cr_assert(fabs(gnorm - want) < 1e-4 * want, "iteration %zu: gradient norm %g given "
+                  "to Adam, %g measured, clip %g", i + 1, gnorm, s.grad_norm, c.clip);
+        cr_assert(s.iter == i && s.phase == train_phase(&c, i), "iteration %zu", i + 1);
+        cr_assert(s.jobs == want_jobs[i] && s.rollouts == want_runs[i],
+                  "iteration %zu: %zu jobs, %zu runs", i + 1, s.jobs, s.rollouts);
+        cr_assert(s.mean_return == -s.avg_wjct && s.avg_wjct > 0);
+        cr_assert(s.decisions >= s.rollouts && s.entropy > 0 && s.entropy < log((double)s.jobs),
+                  "iteration %zu: %zu decisions, entropy %g", i + 1, s.decisions, s.entropy);
+        if (s.phase == TRAIN_REINFORCE)
+            cr_assert(isnan(s.loss) && isnan(s.teacher_ratio));
+        else
+            cr_assert(s.loss > 0 && isfinite(s.loss));
+    }
+    cr_assert(clipped > 0 && clipped < c.iterations, "%zu of %zu clipped", clipped,
+              c.iterations);
+    train_destroy(&t);
+    /* imitation follows the teacher: the same JCT as the teacher's */
+    c.imitate_iters = 1;
+    start(&t, &c, 9);
+    cr_assert_eq(train_iteration(&t, &s), WEFT_OK, "%s", weft_last_error());
+    cr_assert(s.phase == TRAIN_IMITATE && s.teacher_ratio == 1, "imitation ratio %.17g",
+              s.teacher_ratio);
+    cr_assert_eq(train_iteration(&t, &s), WEFT_OK, "%s", weft_last_error());
+    cr_assert(s.phase == TRAIN_DAGGER && s.teacher_ratio > 1, "DAgger ratio %.17g",
+              s.teacher_ratio);
+    train_destroy(&t);
+}
+
+/* With differential rewards the run keeps the average weighted number of
+ * jobs in the system: on the toy (every job at 0, one link busy until the
+ * last finishes) Σ w·JCT / makespan, that is jobs × average weighted JCT /
+ * makespan, its first value taken whole and later ones at 0.1; a checkpoint
+ * carries it. */
+Test(train, the_reward_average_follows_the_episodes)
+{
+    train_config_t c;
+    toy_config(&c);
+    c.differential = true;
+    c.iterations = 3;
+    train_t t;
+    train_stats_t s;
+    start(&t, &c, 9);
+    double makespan = 0, want = NAN;
+    for (size_t j = 0; j < TOY_JOBS; j++)
+        makespan += toy_mb[j] * 1e6 / WEFT_GBPS_BYTES;
+    cr_assert(isnan(t.rate_ema));
+    for (size_t i = 0; i < c.iterations; i++) {
+        cr_assert_eq(train_iteration(&t, &s), WEFT_OK, "%s", weft_last_error());
+        double w = TOY_JOBS * s.avg_wjct / makespan;
+        want = i == 0 ? w : 0.9 * want + 0.1 * w;
+        cr_assert(fabs(t.rate_ema - want) < 1e-9 * want, "iteration %zu: %.17g, wanted %.17g",
+                  i + 1, t.rate_ema, want);
+    }
+    /* a resume goes on with it */
+    char path[128];
+    snprintf(path, sizeof path, "%s/ckpt.msgpack", tmpdir);
+    cr_assert_eq(train_checkpoint_save(&t, path), WEFT_OK, "%s", weft_last_error());
+    double kept = t.rate_ema;
+    train_destroy(&t);
+    start(&t, &c, 9);
+    cr_assert_eq(train_checkpoint_load(&t, path), WEFT_OK, "%s", weft_last_error());
+    cr_assert(t.rate_ema == kept, "resumed with %.17g, saved %.17g", t.rate_ema, kept);
+    train_destroy(&t);
+}
+
+/* Runs trainers a and b to iteration n - 1, where their parameters must
+ * agree, then to n, where their scorers' must not (else: why), and
+ * destroys them. */
+static void agree_then_differ(train_t *a, train_t *b, size_t n, const char *why)
+{
+    iterate_to(a, n - 1);
+    iterate_to(b, n - 1);
+    assert_same_params(&a->model, &b->model);
+    iterate_to(a, n);
+    iterate_to(b, n);
+    cr_assert(memcmp(a->model.ap.memory, b->model.ap.memory,
+                     a->model.ap.n * sizeof *a->model.ap.memory) != 0, "%s", why);
+    train_destroy(a);
+    train_destroy(b);
+}
+
+/* Differential rewards count once the first REINFORCE iteration has
+ * estimated the jobs in the system: on the toy with a compute phase after
+ * each job's flow (so the last finish depends on the order), a run with
+ * them and one without take the same first step and another second one. */
+Test(train, differential_rewards_count_from_the_second_reinforce_iteration)
+{
+    coflow_workload_t w;
+    coflow_workload_init(&w, 2);
+    for (size_t j = 0; j < TOY_JOBS; j++) {
+        cr_assert_eq(coflow_workload_add_job(&w, (int64_t)j, 0, toy_w[j], 0.05 * (double)j),
+                     WEFT_OK);
+        cr_assert_eq(coflow_workload_add_coflow(&w, 0, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&w, 0, 1, toy_mb[j] * 1e6), WEFT_OK);
+        cr_assert_eq(coflow_workload_finish_job(&w), WEFT_OK, "%s", weft_last_error());
+    }
+    coflow_fabric_t fab;
+    cr_assert_eq(coflow_fabric_init(&fab, 2, WEFT_GBPS_BYTES), WEFT_OK);
+    cr_assert_eq(dag_analyze(&w, &fab), WEFT_OK, "%s", weft_last_error());
+    coflow_fabric_destroy(&fab);
+    train_config_t c;
+    toy_config(&c);
+    c.iterations = 2;
+    train_t a, b;
+    coflow_learned_model_t m;
+    cr_assert_eq(coflow_learned_model_random(&m, 9), WEFT_OK);
+    cr_assert_eq(train_init(&a, &c, &m, &w, 1), WEFT_OK, "%s", weft_last_error());
+    c.differential = true;
+    cr_assert_eq(coflow_learned_model_random(&m, 9), WEFT_OK);
+    cr_assert_eq(train_init(&b, &c, &m, &w, 1), WEFT_OK, "%s", weft_last_error());
+    agree_then_differ(&a, &b, 2, "differential rewards changed nothing");
+    coflow_workload_destroy(&w);
+}
+
+/* The entropy bonus starts at --entropy at the first REINFORCE iteration
+ * and decays from there: after a DAgger iteration, a run decaying by 0.5
+ * takes the same first REINFORCE step as one that does not decay, and
+ * another second one. */
+Test(train, entropy_bonus_decays_from_the_first_reinforce_iteration)
+{
+    train_config_t c;
+    toy_config(&c);
+    c.dagger_iters = 1;
+    c.iterations = 3;
+    c.entropy = 1;
+    train_t a, b;
+    start(&a, &c, 9);
+    c.entropy_decay = 0.5;
+    start(&b, &c, 9);
+    agree_then_differ(&a, &b, 3, "the bonus did not decay");
+}
+
+/* The defaults are the ones train.h documents (weft train's too). */
+Test(train, defaults_are_the_documented_ones)
+{
+    train_config_t c;
+    memset(&c, 0xff, sizeof c);
+    train_config_default(&c);
+    cr_assert(c.seed == 1 && c.threads == 2 && c.iterations == 60 && c.imitate_iters == 20 &&
+              c.dagger_iters == 20 && !strcmp(c.teacher, "jsebf") && c.episodes == 4 &&
+              c.rollouts == 4 && c.jobs_min == 10 && c.jobs_max == 40 &&
+              c.curriculum_iters == 30 && c.validate_every == 5);
+    cr_assert(c.lr_imitate == 3e-3 && c.lr_rl == 3e-4 && c.lr_rl_end == 0 &&
+              c.imitate_topk == 8 && c.clip == 1 && c.entropy == 0.01 &&
+              c.entropy_decay == 0.97 && c.differential && !strcmp(c.allocator, "madd"));
+    cr_assert_eq(train_config_check(&c), WEFT_OK, "%s", weft_last_error());
+}
+
+/* Every bound of a setting is its own: the last value taken and the first
+ * refused. */
+Test(train, settings_at_their_bounds)
+{
+    train_config_t c;
+    toy_config(&c);
+    c.threads = 1024;
+    c.imitate_topk = 1;
+    c.entropy_decay = 1;
+    c.validate_every = 1;
+    c.episodes = 1;
+    c.rollouts = 2;
+    c.jobs_min = c.jobs_max = 1;
+    c.entropy = 0;
+    cr_assert_eq(train_config_check(&c), WEFT_OK, "%s", weft_last_error());
+    const struct {
+        const char *field, *message;
+        double value;
+    } refused[] = {{"threads", "threads 1025 (--threads)", 1025},
+                   {"lr_imitate", "learning rates 0 and", 0},
+                   {"lr_rl", "learning rates 0.003 and 0 (", 0},
+                   {"clip", "gradient clip 0 (--clip)", 0},
+                   {"entropy_decay", "entropy decay 1.001 (--entropy-decay)", 1.001}};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        train_config_default(&c);
+        if (!strcmp(refused[i].field, "threads"))
+            c.threads = (size_t)refused[i].value;
+        else if (!strcmp(refused[i].field, "lr_imitate"))
+            c.lr_imitate = refused[i].value;
+        else if (!strcmp(refused[i].field, "lr_rl"))
+            c.lr_rl = refused[i].value;
+        else if (!strcmp(refused[i].field, "clip"))
+            c.clip = refused[i].value;
+        else
+            c.entropy_decay = refused[i].value;
+        cr_assert_eq(train_config_check(&c), WEFT_EINVAL, "%s taken", refused[i].field);
+        cr_assert(strstr(weft_last_error(), refused[i].message), "%s", weft_last_error());
+    }
+}
+
+/* A validation ratio as good as the best, not better, leaves the best
+ * where it was; the best model decides when the set of coflows changes,
+ * as every trained model does. */
+Test(train, a_tie_does_not_move_the_best)
+{
+    train_config_t c;
+    toy_config(&c);
+    train_t t;
+    train_stats_t s;
+    start(&t, &c, 9);
+    cr_assert(train_keep_best(&t, 1.5), "a first ratio above 1 is a best too");
+    cr_assert_eq(train_iteration(&t, &s), WEFT_OK, "%s", weft_last_error());
+    cr_assert_not(train_keep_best(&t, 1.5));
+    cr_assert(t.best_iter == 0 && t.best_val == 1.5, "best %g at %zu", t.best_val, t.best_iter);
+    coflow_learned_model_t m;
+    cr_assert_eq(train_best_model(&t, &m), WEFT_OK, "%s", weft_last_error());
+    cr_assert(m.set_changes_only, "the trained model decides at every event");
+    coflow_learned_model_destroy(&m);
+    train_destroy(&t);
+}
+
+/* A window of one job is a window; one running past the last job ends
+ * there; none, or one starting past the end, is an error. */
+Test(train, window_bounds)
+{
+    coflow_workload_t w;
+    coflow_fabric_t fab;
+    cr_assert_eq(coflow_fabric_init(&fab, 2, WEFT_GBPS_BYTES), WEFT_OK);
+    cr_assert_eq(train_window(&w, &toy, TOY_JOBS - 1, 1, &fab), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert(w.n_jobs == 1 && w.jobs[0].id == TOY_JOBS - 1 && w.jobs[0].arrival_s == 0);
+    coflow_workload_destroy(&w);
+    cr_assert_eq(train_window(&w, &toy, TOY_JOBS - 2, 5, &fab), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert(w.n_jobs == 2 && w.jobs[1].id == TOY_JOBS - 1);
+    coflow_workload_destroy(&w);
+    cr_assert_eq(train_window(&w, &toy, 0, 0, &fab), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "job window 0+0 of a workload of 8 jobs"), "%s",
+              weft_last_error());
+    coflow_workload_destroy(&w);
+    coflow_fabric_destroy(&fab);
+}
+
+/* The episodes of an iteration are windows drawn anew every iteration,
+ * from every workload of the pool: on the toy and the toy ten times as
+ * large, 3-job windows of 8 iterations of imitation (which follows the
+ * teacher, so an iteration's JCT is the teacher's on its window) give
+ * several JCTs, from both workloads, each the teacher's on one of the
+ * windows. */
+Test(train, episodes_are_windows_drawn_from_every_workload)
+{
+    coflow_workload_t pool[2];
+    build_toy(&pool[0]);
+    coflow_workload_init(&pool[1], 2);
+    for (size_t j = 0; j < TOY_JOBS; j++) {
+        cr_assert_eq(coflow_workload_add_job(&pool[1], (int64_t)j, 0, toy_w[j], 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_coflow(&pool[1], 0, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(&pool[1], 0, 1, toy_mb[j] * 1e7), WEFT_OK);
+        cr_assert_eq(coflow_workload_finish_job(&pool[1]), WEFT_OK);
+    }
+    coflow_fabric_t fab;
+    cr_assert_eq(coflow_fabric_init(&fab, 2, WEFT_GBPS_BYTES), WEFT_OK);
+    cr_assert_eq(dag_analyze(&pool[1], &fab), WEFT_OK, "%s", weft_last_error());
+    /* the teacher's JCT on each window */
+    enum { N_WIN = TOY_JOBS - 2 };
+    double win[2][N_WIN];
+    for (size_t p = 0; p < 2; p++)
+        for (size_t f = 0; f < N_WIN; f++) {
+            coflow_workload_t w;
+            cr_assert_eq(train_window(&w, &pool[p], f, 3, &fab), WEFT_OK);
+            cr_assert_eq(train_evaluate_policy("jsebf", "madd", NULL, &w, 1, 1,
+                                               WEFT_GBPS_BYTES, &win[p][f]), WEFT_OK);
+            coflow_workload_destroy(&w);
+        }
+    coflow_fabric_destroy(&fab);
+    train_config_t c;
+    toy_config(&c);
+    c.imitate_iters = c.iterations = 8;
+    c.episodes = 1;
+    c.jobs_min = c.jobs_max = 3;
+    coflow_learned_model_t m;
+    cr_assert_eq(coflow_learned_model_random(&m, 1), WEFT_OK);
+    train_t t;
+    cr_assert_eq(train_init(&t, &c, &m, pool, 2), WEFT_OK, "%s", weft_last_error());
+    size_t from[2] = {0, 0}, distinct = 0;
+    double seen[8];
+    for (size_t i = 0; i < c.iterations; i++) {
+        train_stats_t s;
+        cr_assert_eq(train_iteration(&t, &s), WEFT_OK, "%s", weft_last_error());
+        bool found = false;
+        for (size_t p = 0; p < 2; p++)
+            for (size_t f = 0; f < N_WIN; f++)
+                if (fabs(s.avg_wjct - win[p][f]) < 1e-9 * win[p][f]) {
+                    from[p]++;
+                    found = true;
+                }
+        cr_assert(found, "iteration %zu: avg wJCT %.17g is no window's", i + 1, s.avg_wjct);
+        size_t k = 0;
+        while (k < distinct && seen[k] != s.avg_wjct)
+            k++;
+        if (k == distinct)
+            seen[distinct++] = s.avg_wjct;
+    }
+    cr_assert(from[0] > 0 && from[1] > 0 && distinct >= 4,
+              "windows of the toy %zu, of the large toy %zu, %zu distinct", from[0], from[1],
+              distinct);
+    train_destroy(&t);
+    coflow_workload_destroy(&pool[0]);
+    coflow_workload_destroy(&pool[1]);
+}
+
+/* A run without imitation or DAgger still keeps every other setting on a
+ * resume: each one changed is refused, named with its option. */
+Test(train, resume_without_imitation_keeps_every_other_setting)
+{
+    train_config_t c, d;
+    toy_config(&c);
+    c.iterations = 4;
+    c.lr_rl_end = 1e-3;
+    c.curriculum_iters = 2;
+    c.jobs_min = 4;
+    c.entropy = 0.02;
+    char path[128];
+    snprintf(path, sizeof path, "%s/ckpt.msgpack", tmpdir);
+    save_checkpoint(&c, 0, path);
+    const char *const want[] = {
+        "episodes 2 (--episodes), this run has 3", "rollouts 6 (--rollouts), this run has 7",
+        "jobs_min 4 (--jobs-min), this run has 5", "jobs_max 8 (--jobs-max), this run has 9",
+        "curriculum_iters 2 (--curriculum), this run has 3",
+        "lr_rl 0.01 (--lr-rl), this run has 0.02",
+        "lr_rl_end 0.001 (--lr-rl-end), this run has 0.002",
+        "clip 1 (--clip), this run has 2", "entropy 0.02 (--entropy), this run has 0.04",
+        "entropy_decay 0.97 (--entropy-decay), this run has 0.5",
+        "differential off (--no-differential), this run has on",
+        "allocator madd (--allocator), this run has greedy"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        d = c;
+        switch (i) {
+        case 0: d.episodes++; break;
+        case 1: d.rollouts++; break;
+        case 2: d.jobs_min++; break;
+        case 3: d.jobs_max++; break;
+        case 4: d.curriculum_iters++; break;
+        case 5: d.lr_rl *= 2; break;
+        case 6: d.lr_rl_end *= 2; break;
+        case 7: d.clip *= 2; break;
+        case 8: d.entropy *= 2; break;
+        case 9: d.entropy_decay = 0.5; break;
+        case 10: d.differential = true; break;
+        default: d.allocator = "greedy";
+        }
+        expect_refused(&d, &toy, 1, path, WEFT_EINVAL, want[i], NULL);
+    }
+    /* a REINFORCE rate that differs beyond %g's digits says so */
+    d = c;
+    d.lr_rl = nextafter(c.lr_rl, 1);
+    expect_refused(&d, &toy, 1, path, WEFT_EINVAL, "lr_rl 0.01 (--lr-rl)",
+                   "this run has 0.010000000000000002");
+}
+
+/* Saves a checkpoint of a fresh trainer of config c (model 1) validating on
+ * val [n_val] (none: NULL, 0) after keep_best(ratio) when ratio > 0, with
+ * the model's path prior pp (over a teacher prior of 1 when pp > 0: a model
+ * file's path prior needs one). */
+static void save_validated_checkpoint(const train_config_t *c, const coflow_workload_t *val,
+                                      size_t n_val, double ratio, float pp, const char *path)
+{
+    train_t t;
+    start(&t, c, 1);
+    t.val = val;
+    t.n_val = n_val;
+    t.model.prior_path = pp;
+    if (pp > 0)
+        t.model.prior = 1;
+    if (ratio > 0)
+        cr_assert(train_keep_best(&t, ratio));
+    cr_assert_eq(train_checkpoint_save(&t, path), WEFT_OK, "%s", weft_last_error());
+    train_destroy(&t);
+}
+
+/* expect_refused with a trainer validating on val [n_val] (model 2). */
+static void expect_refused_validating(const train_config_t *c, const coflow_workload_t *val,
+                                      size_t n_val, const char *path, const char *a)
+{
+    train_t t;
+    start(&t, c, 2);
+    t.val = val;
+    t.n_val = n_val;
+    float first = t.gm.memory[0];
+    weft_err_t err = train_checkpoint_load(&t, path);
+    cr_assert_eq(err, WEFT_EINVAL, "got %d (%s)", err, weft_last_error());
+    cr_assert(strstr(weft_last_error(), a), "%s", weft_last_error());
+    cr_assert(t.iter == 0 && t.gm.memory[0] == first, "a failed load changed the trainer");
+    train_destroy(&t);
+}
+
+/* Rewrites the checkpoint at path with its vector `name` one value short. */
+static void shorten_checkpoint_vector(const char *path, const char *name)
+{
+    attn_model_file_t mf;
+    attn_model_init(&mf);
+    cr_assert_eq(attn_model_load(path, &mf), WEFT_OK, "%s", weft_last_error());
+    size_t i = 0;
+    while (i < mf.n_vecs && strcmp(mf.vecs[i].name, name))
+        i++;
+    cr_assert(i < mf.n_vecs && mf.vecs[i].n > 0, "no vector %s in %s", name, path);
+    mf.vecs[i].n--;
+    cr_assert_eq(attn_model_save(path, &mf), WEFT_OK, "%s", weft_last_error());
+    attn_model_destroy(&mf);
+}
+
+/* Every damaged counter, moment or best model of a checkpoint is refused
+ * by name, and so is a checkpoint of another validation set or period,
+ * path prior or scorer size; a best found at the checkpoint's own
+ * iteration is taken (only checked, it is not). */
+Test(train, resume_refuses_damaged_checkpoints)
+{
+    train_config_t c;
+    mixed_config(&c);
+    char path[128];
+    snprintf(path, sizeof path, "%s/ckpt.msgpack", tmpdir);
+    double inf = INFINITY, neg = -0.5;
+    int64_t inf_bits, neg_bits;
+    memcpy(&inf_bits, &inf, sizeof inf_bits);
+    memcpy(&neg_bits, &neg, sizeof neg_bits);
+    const struct {
+        const char *name; /* int set to value, or with drop the vectors named so */
+        int64_t value;
+        bool drop;
+        const char *vec; /* float k set to x */
+        size_t k;
+        float x;
+        weft_err_t err;
+        const char *msg;
+    } rows[] = {
+        {"train.format", 1, false, NULL, 0, 0, WEFT_EVERSION, "checkpoint format 1"},
+        {"train.step", -1, false, NULL, 0, 0, WEFT_EINVAL, "negative iteration or step"},
+        {"train.best_iter", -1, false, NULL, 0, 0, WEFT_EINVAL, "negative iteration or step"},
+        {"train.step", 1, false, NULL, 0, 0, WEFT_EINVAL, "Adam step 1 or best iteration 0 is "
+                                                          "past its iteration 0"},
+        {"train.best_iter", 1, false, NULL, 0, 0, WEFT_EINVAL, "best iteration 1 is past"},
+        {"train.best_val_bits", neg_bits, false, NULL, 0, 0, WEFT_EINVAL,
+         "best validation ratio is -0.5"},
+        {NULL, 0, false, "train.adam_m.gnn", 3, NAN, WEFT_EINVAL,
+         "train.adam_m.gnn element 3 is nan"},
+        {NULL, 0, false, "train.adam_v.attn", 2, -1, WEFT_EINVAL,
+         "train.adam_v.attn element 2 is -1"},
+        {NULL, 0, false, "train.best.attn", 4, INFINITY, WEFT_EINVAL,
+         "train.best.attn element 4 is inf"},
+        {NULL, 0, true, "train.best.attn", 0, 0, WEFT_EINVAL,
+         "has train.best.gnn but not train.best.attn"},
+        {"train.best_val_bits", inf_bits, false, NULL, 0, 0, WEFT_EINVAL,
+         "has a best model but no best validation ratio"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        save_validated_checkpoint(&c, NULL, 0, 0.8, 0, path);
+        edit_checkpoint(path, rows[i].name, rows[i].drop, rows[i].value, rows[i].vec, rows[i].k,
+                        rows[i].x);
+        expect_refused(&c, &toy, 1, path, rows[i].err, rows[i].msg, NULL);
+    }
+    const char *const vecs[] = {"train.adam_m.gnn", "train.best.attn"};
+    for (size_t i = 0; i < 2; i++) {
+        save_validated_checkpoint(&c, NULL, 0, 0.8, 0, path);
+        shorten_checkpoint_vector(path, vecs[i]);
+        expect_refused(&c, &toy, 1, path, WEFT_EINVAL, vecs[i], "values, the model needs");
+    }
+    /* kept at the checkpoint's own iteration: taken */
+    save_validated_checkpoint(&c, NULL, 0, 0.8, 0, path);
+    train_t t;
+    start(&t, &c, 2);
+    cr_assert_eq(train_checkpoint_check(&t, path), WEFT_OK, "%s", weft_last_error());
+    cr_assert(!t.has_best, "a check took the checkpoint");
+    cr_assert_eq(train_checkpoint_load(&t, path), WEFT_OK, "%s", weft_last_error());
+    cr_assert(t.has_best && t.best_iter == 0 && t.best_val == 0.8);
+    train_destroy(&t);
+    /* a model file without the entry decides at every event; a trainer
+       never does */
+    edit_checkpoint(path, "learned.set_changes_only", true, 0, NULL, 0, 0);
+    start(&t, &c, 2);
+    cr_assert_eq(train_checkpoint_load(&t, path), WEFT_OK, "%s", weft_last_error());
+    cr_assert(t.model.set_changes_only);
+    train_destroy(&t);
+    /* validated on the toy arriving one by one: not on another set of as
+       many workloads, nor every 4 iterations */
+    coflow_workload_t other;
+    build_toy_arriving(&other, 0.01, false);
+    save_validated_checkpoint(&c, &other, 1, 0.8, 0, path);
+    expect_refused_validating(&c, &toy, 1, path, "validated on other workloads (1, hash");
+    c.validate_every = 4;
+    expect_refused_validating(&c, &other, 1, path, "validated every 5 iterations");
+    c.validate_every = 5;
+    coflow_workload_destroy(&other);
+    /* the path prior lives in the model too */
+    save_validated_checkpoint(&c, NULL, 0, 0, 0.5f, path);
+    expect_refused(&c, &toy, 1, path, WEFT_EINVAL, "prior 1 and prior_path 0.5",
+                   "this run's 0 and 0");
+    start(&t, &c, 2); /* the teacher prior alike, the path prior not */
+    t.model.prior = 1;
+    cr_assert_eq(train_checkpoint_load(&t, path), WEFT_EINVAL, "%s", weft_last_error());
+    cr_assert(strstr(weft_last_error(), "this run's 1 and 0"), "%s", weft_last_error());
+    train_destroy(&t);
+    /* a scorer of other sizes, the encoder's the same */
+    coflow_learned_model_t m, wide;
+    cr_assert_eq(coflow_learned_model_random(&m, 1), WEFT_OK);
+    cr_assert_eq(coflow_learned_model_copy(&wide, &m), WEFT_OK);
+    attn_params_destroy(&wide.ap);
+    wide.acfg.M *= 2;
+    cr_assert_eq(attn_params_init(&wide.ap, &wide.acfg), WEFT_OK);
+    cr_assert_eq(train_init(&t, &c, &wide, &toy, 1), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(train_checkpoint_save(&t, path), WEFT_OK, "%s", weft_last_error());
+    train_destroy(&t);
+    expect_refused(&c, &toy, 1, path, WEFT_EINVAL, "other layer sizes", NULL);
+    coflow_learned_model_destroy(&m);
+}
+
+/* With every score equal (the score head zeroed, no prior) each order is as
+ * likely as any other, so the imitation loss counts orders: a decision
+ * among n coflows (one per job on the toy, so a run of the teacher's job
+ * order is one coflow) costs log n(n-1)...(n-k+1) for the teacher's first
+ * k picks plus log n! for its order of jobs; the toy's decisions are at
+ * its start and as each job finishes, among 8, 7, ..., 1 coflows. */
+Test(train, imitation_loss_of_equal_scores_counts_orders)
+{
+    train_config_t c;
+    toy_config(&c);
+    c.imitate_iters = c.iterations = 1;
+    c.episodes = 1;
+    for (size_t k = 1; k <= TOY_JOBS + 1; k += 3) {
+        c.imitate_topk = k;
+        coflow_learned_model_t m;
+        cr_assert_eq(coflow_learned_model_random(&m, 1), WEFT_OK);
+        cr_assert_eq(coflow_learned_model_make_residual(&m, 1, 0), WEFT_OK);
+        m.prior = 0;
+        train_t t;
+        train_stats_t s;
+        cr_assert_eq(train_init(&t, &c, &m, &toy, 1), WEFT_OK, "%s", weft_last_error());
+        cr_assert_eq(train_iteration(&t, &s), WEFT_OK, "%s", weft_last_error());
+        double want = 0;
+        for (size_t n = 1; n <= TOY_JOBS; n++)
+            for (size_t i = 0; i < n; i++)
+                want += log((double)(n - i)) * (i < k ? 2 : 1);
+        want /= TOY_JOBS;
+        cr_assert_eq(s.decisions, TOY_JOBS);
+        cr_assert(fabs(s.loss - want) < 1e-9 * want, "top-%zu: loss %.17g, wanted %.17g", k,
+                  s.loss, want);
+        train_destroy(&t);
+    }
+}
+
+/* Describes the checkpoint at path (as `weft model` does) into progress
+ * and options. */
+static void describe_checkpoint(const char *path, char progress[512], char options[1024])
+{
+    attn_model_file_t mf;
+    coflow_learned_model_t m;
+    attn_model_init(&mf);
+    cr_assert_eq(coflow_learned_model_read(&m, &mf, path), WEFT_OK, "%s", weft_last_error());
+    cr_assert(train_file_is_checkpoint(&mf));
+    cr_assert_eq(train_checkpoint_describe(&mf, path, &m, progress, 512, options, 1024),
+                 WEFT_OK, "%s", weft_last_error());
+    coflow_learned_model_destroy(&m);
+    attn_model_destroy(&mf);
+}
+
+/* A checkpoint's description names what its run had, and only that: a
+ * run without --val has no --validate-every, one without a prior no
+ * --prior, one without a path prior no --prior-path; a prior a float holds
+ * only with 9 digits keeps them. A model file is no checkpoint. */
+Test(train, checkpoint_describes_its_run)
+{
+    train_config_t c;
+    toy_config(&c);
+    c.iterations = 4;
+    char path[128], progress[512], options[1024];
+    snprintf(path, sizeof path, "%s/ckpt.msgpack", tmpdir);
+    save_checkpoint(&c, 0, path);
+    describe_checkpoint(path, progress, options);
+    cr_assert_str_eq(progress, "iteration 0 of 4 (Adam step 0); no best validation; 1 training "
+                               "and 0 --val workloads (recorded as hashes)");
+    cr_assert_str_eq(options, "--seed 3 --iters 4 --imitate 0 --dagger 0 --teacher jsebf "
+                              "--episodes 2 --rollouts 6 --jobs-min 8 --jobs-max 8 "
+                              "--curriculum 0 --lr-imitate 0.003 --topk 8 --lr-rl 0.01 "
+                              "--lr-rl-end 0 --clip 1 --entropy 0 --entropy-decay 0.97 "
+                              "--no-differential --allocator madd");
+    train_t t;
+    start(&t, &c, 1);
+    t.val = &toy;
+    t.n_val = 1;
+    t.model.prior = 0.100000024f; /* 8 digits read back as another float */
+    cr_assert(train_keep_best(&t, 0.8));
+    cr_assert_eq(train_checkpoint_save(&t, path), WEFT_OK, "%s", weft_last_error());
+    describe_checkpoint(path, progress, options);
+    cr_assert_str_eq(progress, "iteration 0 of 4 (Adam step 0); best validation 0.8000 at "
+                               "iteration 0; 1 training and 1 --val workloads (recorded as "
+                               "hashes)");
+    cr_assert(strstr(options, "--iters 4 --validate-every 5 --imitate 0") &&
+                  strstr(options, "--allocator madd --prior 0.100000024") &&
+                  !strstr(options, "--prior-path"),
+              "%s", options);
+    cr_assert_eq(coflow_learned_model_save(&t.model, path), WEFT_OK);
+    train_destroy(&t);
+    attn_model_file_t mf;
+    attn_model_init(&mf);
+    cr_assert_eq(attn_model_load(path, &mf), WEFT_OK, "%s", weft_last_error());
+    cr_assert_not(train_file_is_checkpoint(&mf));
+    attn_model_destroy(&mf);
+}
+
 /* ------------------------------------------------------------------ CLI */
 
 static int run_cmd(const char *cmd)
