@@ -67,7 +67,8 @@ typedef struct {
     size_t jobs_min, jobs_max;/* curriculum on episode length (jobs) */
     size_t curriculum_iters;  /* iterations to go from jobs_min to jobs_max */
     double lr_imitate;        /* Adam learning rate at the start of phases 1-2, decaying
-                                 linearly to a tenth of it at their end */
+                                 linearly toward a tenth of it: x (1 - 0.9 i/n) at
+                                 their iteration i of n (0-based) */
     size_t imitate_topk;      /* phases 1-2 fit the teacher's first k picks (top-k
                                  Plackett–Luce) plus its order of jobs (runs of one
                                  job's coflows, all of them), >= 1 */
