@@ -238,26 +238,21 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
                     bool was_cancelled = rpc_map_true(m, "cancelled");
                     if (o->cancelled)
                         o->cancelled[j] = was_cancelled;
-                    if (o->out && was_cancelled && was_forgotten) {
-                        /* the gateway we ship never says both (it forgets whether a
-                           forgotten job was cancelled), but the protocol allows it */
-                        fprintf(o->out,
-                                "job %lld cancelled: when unknown (its record forgotten: "
-                                "--keep-finished)\n",
-                                (long long)v);
-                        fflush(o->out);
-                    } else if (o->out && was_cancelled) {
-                        fprintf(o->out, "job %lld cancelled after %.3f s\n", (long long)v,
-                                jct_s[j]);
-                        fflush(o->out);
-                    } else if (o->out && was_forgotten) {
-                        fprintf(o->out,
-                                "job %lld done: JCT unknown (its record forgotten: "
-                                "--keep-finished)\n",
-                                (long long)v);
-                        fflush(o->out);
-                    } else if (o->out) {
-                        fprintf(o->out, "job %lld done: JCT %.3f s\n", (long long)v, jct_s[j]);
+                    if (o->out) {
+                        /* the gateway we ship never says cancelled and forgotten both
+                           (it forgets whether a forgotten job was cancelled), but the
+                           protocol allows it */
+                        if (was_forgotten)
+                            fprintf(o->out, "job %lld %s: %s unknown (its record forgotten: "
+                                    "--keep-finished)\n", (long long)v,
+                                    was_cancelled ? "cancelled" : "done",
+                                    was_cancelled ? "when" : "JCT");
+                        else if (was_cancelled)
+                            fprintf(o->out, "job %lld cancelled after %.3f s\n", (long long)v,
+                                    jct_s[j]);
+                        else
+                            fprintf(o->out, "job %lld done: JCT %.3f s\n", (long long)v,
+                                    jct_s[j]);
                         fflush(o->out);
                     }
                 }
