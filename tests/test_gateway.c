@@ -4674,10 +4674,10 @@ static int submit_exits(const char *log, char *out, size_t n)
 
 /* weft submit started (spawn_weft_logged) on the workload of 2 ports whose
  * lines from its first job on are jobs, written to wl[64], its output to
- * log[64] (both named after what), against a listener standing in for its
- * gateway at gw[32]: returned. */
-static int submit_to_a_stand_in(const char *what, const char *jobs, char *wl, char *log,
-                                char *gw)
+ * log[64] (both named after what), its --out to csv unless NULL, against a
+ * listener standing in for its gateway at gw[32]: returned. */
+static int submit_to_a_stand_in(const char *what, const char *jobs, const char *csv, char *wl,
+                                char *log, char *gw)
 {
     snprintf(wl, 64, "/tmp/weft-submit-%s-%d.weft", what, (int)getpid());
     snprintf(log, 64, "/tmp/weft-submit-%s-%d.out", what, (int)getpid());
@@ -4687,7 +4687,7 @@ static int submit_to_a_stand_in(const char *what, const char *jobs, char *wl, ch
     int port, lfd = listen_loopback(&port);
     snprintf(gw, 32, "127.0.0.1:%d", port);
     const char *args[] = {"submit", wl, "--gateway", gw, "--token", TOKEN, "--timeout", "30",
-                          NULL};
+                          csv ? "--out" : NULL, csv, NULL};
     spawn_weft_logged(log, args);
     return lfd;
 }
@@ -4706,7 +4706,7 @@ Test(gateway, submit_times_its_own_job_though_the_ack_of_its_second_try_says_dup
      .fini = stop_agent_and_server, .timeout = 60)
 {
     char wl[64], log[64], gw[32], out[4096];
-    int lfd = submit_to_a_stand_in("dup", JOB_7 "end 1\n", wl, log, gw);
+    int lfd = submit_to_a_stand_in("dup", JOB_7 "end 1\n", NULL, wl, log, gw);
     rpc_client_t rd;
     submit_connects(lfd, &rd);
     cr_assert_eq(submit_registers(&rd), 0);
@@ -4747,7 +4747,7 @@ Test(gateway, submit_stops_at_a_refused_hello_naming_its_kind, .fini = stop_agen
     const char *kind[] = {"authentication failed", "unsupported version", "protocol error"};
     char wl[64], log[64], gw[32], out[4096], want[160];
     for (int i = 0; i < 3; i++) {
-        int lfd = submit_to_a_stand_in("refused", JOB_7 "end 1\n", wl, log, gw);
+        int lfd = submit_to_a_stand_in("refused", JOB_7 "end 1\n", NULL, wl, log, gw);
         rpc_client_t rd;
         submit_says_hello(lfd, &rd);
         send_raw_message(rd.fd, "error", 2, error_body, code[i]);
@@ -4781,7 +4781,7 @@ Test(gateway, submit_counts_a_job_done_twice_once, .fini = stop_agent_and_server
 {
     char wl[64], log[64], gw[32], out[4096];
     int lfd = submit_to_a_stand_in("twice", JOB_7 "job 8 0 1 0 1\ncoflow 1 0 1 -\n1 0 1000\n"
-                                   "end 2\n", wl, log, gw);
+                                   "end 2\n", NULL, wl, log, gw);
     rpc_client_t rd;
     submit_connects(lfd, &rd);
     for (int i = 0; i < 2; i++) {
@@ -4826,14 +4826,7 @@ Test(gateway, submit_reports_a_forgotten_cancel_without_a_time, .fini = stop_age
 {
     char wl[64], log[64], gw[32], out[4096], csv[80];
     snprintf(csv, sizeof csv, "/tmp/weft-submit-fcancel-%d.csv", (int)getpid());
-    int port, lfd = listen_loopback(&port);
-    snprintf(gw, sizeof gw, "127.0.0.1:%d", port);
-    snprintf(wl, sizeof wl, "/tmp/weft-submit-fcancel-%d.weft", (int)getpid());
-    snprintf(log, sizeof log, "/tmp/weft-submit-fcancel-%d.out", (int)getpid());
-    write_text(wl, "weft-workload 1\nports 2\n" JOB_7 "end 1\n");
-    const char *args[] = {"submit", wl, "--gateway", gw, "--token", TOKEN, "--timeout", "30",
-                          "--out", csv, NULL};
-    spawn_weft_logged(log, args);
+    int lfd = submit_to_a_stand_in("fcancel", JOB_7 "end 1\n", csv, wl, log, gw);
     rpc_client_t rd;
     submit_connects(lfd, &rd);
     int64_t seq = submit_registers(&rd), job = 7;
@@ -5435,7 +5428,7 @@ Test(gateway, submit_averages_only_the_jcts_it_knows, .fini = stop_agent_and_ser
     for (size_t k = 0; k < sizeof runs / sizeof *runs; k++) {
         int lfd = submit_to_a_stand_in("avg", JOB_7 "job 8 0 1 0 1\ncoflow 1 0 1 -\n1 0 1000\n"
                                        "job 9 0 1 0 1\ncoflow 1 0 1 -\n0 1 1000\nend 3\n",
-                                       wl, log, gw);
+                                       NULL, wl, log, gw);
         rpc_client_t rd;
         submit_connects(lfd, &rd);
         int64_t seq[3];
