@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,6 +359,31 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
     evbuffer_free(body);
 }
 
+static void metrics_accept_resume_cb(evutil_socket_t fd, short what, void *lis)
+{
+    (void)fd, (void)what;
+    evconnlistener_enable(lis);
+}
+
+/* evhttp's listener has no error callback of its own: out of descriptors,
+ * libevent warned on stderr and tried again at once, a loop that flooded
+ * the log (and hung the gateway behind a full stderr pipe). So, as for the
+ * agents' listener, accepting pauses for 0.1 s; the scrape that waits in
+ * the backlog is answered once descriptors are free. The timer is libevent's
+ * own (event_base_once): the callback's argument is evhttp's, not ours. */
+static void metrics_accept_error_cb(struct evconnlistener *lis, void *http)
+{
+    (void)http;
+    int e = EVUTIL_SOCKET_ERROR();
+    if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM)
+        return;
+    evconnlistener_disable(lis);
+    struct timeval pause = {.tv_sec = 0, .tv_usec = 100 * 1000};
+    if (event_base_once(evconnlistener_get_base(lis), -1, EV_TIMEOUT, metrics_accept_resume_cb,
+                        lis, &pause) != 0)
+        evconnlistener_enable(lis); /* no timer: retrying beats never answering again */
+}
+
 /* Serves --metrics on host:port (port 0: an ephemeral one). */
 weft_err_t rpc_gw_metrics_setup(rpc_gateway_t *gw, const char *host, int port)
 {
@@ -375,6 +401,7 @@ weft_err_t rpc_gw_metrics_setup(rpc_gateway_t *gw, const char *host, int port)
     if (!bs)
         return weft_fail(WEFT_EIO, "--metrics: cannot listen on %s port %d: %s", host, port,
                          strerror(errno));
+    evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(bs), metrics_accept_error_cb);
     struct sockaddr_storage bound;
     socklen_t blen = sizeof bound;
     getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&bound, &blen);

@@ -1321,11 +1321,11 @@ static void server_metrics(void)
  * Prometheus's text format, which follow what happens (agents, a job and
  * its decisions); another path is 404, a malformed request 400, and the
  * gateway serves on. */
-/* The threads of process pid (its /proc/PID/task entries). */
-static int thread_count(pid_t pid)
+/* The entries of /proc/PID/SUB (task: its threads; fd: its descriptors). */
+static int proc_entries(pid_t pid, const char *sub)
 {
     char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, sub);
     DIR *d = opendir(path);
     cr_assert(d, "%s: %s", path, strerror(errno));
     int n = 0;
@@ -1343,14 +1343,14 @@ Test(gateway_agent, weft_runs_on_one_thread_unless_openblas_is_asked_for_more,
 {
     unsetenv("OPENBLAS_NUM_THREADS");
     start_server(NULL, NULL);
-    cr_assert_eq(thread_count(server_pid), 1);
+    cr_assert_eq(proc_entries(server_pid, "task"), 1);
     stop_server();
     if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
         return; /* OpenBLAS starts no more threads than CPUs */
     setenv("OPENBLAS_NUM_THREADS", "2", 1);
     start_server(NULL, NULL);
     unsetenv("OPENBLAS_NUM_THREADS");
-    cr_assert_eq(thread_count(server_pid), 2, "OPENBLAS_NUM_THREADS=2 gave no worker");
+    cr_assert_eq(proc_entries(server_pid, "task"), 2, "OPENBLAS_NUM_THREADS=2 gave no worker");
 }
 
 /* What `weft --version` says of $WEFT_BIN on its first line, "weft X (git
@@ -1420,6 +1420,61 @@ Test(gateway_agent, metrics_follow_the_gateway_over_http, .init = server_metrics
     rpc_client_destroy(&a0);
     rpc_client_destroy(&a1);
     rpc_client_destroy(&cl);
+}
+
+/* Scrapes that take a gateway's last descriptors pause its --metrics
+ * listener and do not loop on accept: evhttp's listener, left without an
+ * error callback, warned "Error from accept() call" on stderr and tried again
+ * at once, thousands of lines a second (a gateway whose stderr is a pipe
+ * nobody drained hung on it). Once the scrapes close, /healthz answers. */
+Test(gateway_agent, metrics_pause_without_a_flood_when_out_of_descriptors,
+     .fini = stop_server, .timeout = 30)
+{
+    enum { NOFILE = 64, SCRAPES = 96 };
+    struct rlimit rl;
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    rlim_t soft = rl.rlim_cur;
+    if (soft < SCRAPES + 64 && (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= SCRAPES + 64))
+        soft = SCRAPES + 64;
+    rl.rlim_cur = NOFILE; /* the server inherits it */
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    char log[64];
+    snprintf(log, sizeof log, "/tmp/weft-gw-nofile-%d.log", (int)getpid());
+    server_stderr = log;
+    server_metrics();
+    server_stderr = NULL;
+    rl.rlim_cur = soft;
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)metrics_port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fds[SCRAPES];
+    for (int i = 0; i < SCRAPES; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        cr_assert(fds[i] >= 0, "socket: %s", strerror(errno));
+        cr_assert(connect(fds[i], (struct sockaddr *)&sa, sizeof sa) == 0 || errno == EINPROGRESS,
+                  "connect: %s", strerror(errno));
+    }
+    int held = 0;
+    for (double t0 = weft_mono_s(); held < NOFILE && weft_mono_s() - t0 < 10; usleep(20000))
+        held = proc_entries(server_pid, "fd");
+    cr_assert_geq(held, NOFILE, "the gateway holds %d descriptors", held);
+    usleep(300 * 1000); /* out of descriptors with connections waiting */
+    for (int i = 0; i < SCRAPES; i++)
+        close(fds[i]);
+    char text[4096];
+    http_get(metrics_port, "GET /healthz HTTP/1.0\r\n\r\n", text, sizeof text);
+    cr_assert(strstr(text, " 200 ") && strstr(text, "\r\n\r\nok\n"), "%.200s", text);
+    struct stat st;
+    cr_assert_eq(stat(log, &st), 0);
+    char head[512] = "";
+    FILE *f = fopen(log, "r");
+    cr_assert(f);
+    size_t got = fread(head, 1, sizeof head - 1, f);
+    head[got] = '\0';
+    fclose(f);
+    unlink(log);
+    cr_assert(!strstr(head, "accept()") && st.st_size < 512, "%lld bytes of stderr: %s",
+              (long long)st.st_size, head);
 }
 
 /* ----------------------------- a secret for each role, a replaced agent */
@@ -2037,16 +2092,9 @@ static void strangers_then_a_flow(rlim_t nofile)
        7 s): counted in /proc, not from its log, so that an agent that
        never says so is caught by the flow below */
     size_t want = nofile - 16 < 1024 ? (size_t)nofile - 16 : 1024, held = 0;
-    char fd_dir[64];
-    snprintf(fd_dir, sizeof fd_dir, "/proc/%d/fd", (int)stranger_agents[1]);
     for (double t0 = weft_mono_s(); held < want && weft_mono_s() - t0 < 30;) {
         usleep(100 * 1000);
-        DIR *d = opendir(fd_dir);
-        cr_assert_not_null(d, "%s: %s", fd_dir, strerror(errno));
-        held = 0;
-        while (readdir(d))
-            held++;
-        closedir(d);
+        held = (size_t)proc_entries(stranger_agents[1], "fd");
     }
     cr_assert_geq(held, want, "agent 1 holds %zu descriptors (nofile %llu)", held,
                   (unsigned long long)nofile);
