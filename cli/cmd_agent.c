@@ -59,7 +59,8 @@ static void usage(FILE *out)
             "  --report S          progress report period in seconds (default 0.01)\n"
             CLI_TLS_CA_HELP
             "                      (the data connections between agents stay plain TCP)\n"
-            "  -v, --verbose       log connections and flows to stderr\n"
+            "  -v, --verbose       log connections and flows to stderr (without it, only\n"
+            "                      errors and the gateway's outages, each said once)\n"
             "  -h, --help          this text\n");
 }
 
@@ -138,6 +139,7 @@ int cmd_agent(int argc, char **argv)
     o.token_file = g.token_file;
     o.tls_ca = g.tls_ca;
     o.id = (uint32_t)id;
+    o.notice = stderr;
     o.stop = &stop_flag;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);

@@ -210,6 +210,10 @@ typedef struct {
                          file, a refused token waits for the file to hold the
                          new one (until a welcome) instead of stopping */
     double next_try, backoff;
+    double lost_at;    /* when the gateway connection was lost (or its first try
+                          failed) and not yet back; 0: connected or not yet tried */
+    char gw_said[160]; /* the gateway's last error that reconnecting may cure
+                          ("busy: connection limit reached"), for the notice */
     aflow_t *flows;
     size_t n_flows, cap_flows;
     uint64_t *serve;   /* [n_flows] (class << 32 | index), serving order */
@@ -634,12 +638,23 @@ static void peer_connect(agent_t *a, peer_t *p, double now)
 
 /* --------------------------------------------------------- gateway I/O */
 
+/* Without -v, an agent that cannot reach its gateway (a wrong address, a
+ * gateway down) said nothing while it retried for ever. On o->notice, each
+ * outage is now said once when it starts and once when it ends; -v logs
+ * every try instead. */
 static void gw_lost(agent_t *a, const char *why)
 {
     alog(a, "gateway connection lost: %s; retrying in %.2f s", why, a->backoff);
+    double now = weft_mono_s();
+    if (a->lost_at == 0 && !a->o->log && a->o->notice)
+        fprintf(a->o->notice, "weft agent %u: no gateway connection (%s%s%s); reconnecting "
+                "every %g s at most, quietly (-v: each try)\n", a->o->id, why,
+                *a->gw_said ? ", after its error " : "", a->gw_said, BACKOFF_MAX_S);
+    if (a->lost_at == 0)
+        a->lost_at = now;
     rpc_client_close(&a->gw);
     a->welcomed = false;
-    a->next_try = weft_mono_s() + a->backoff;
+    a->next_try = now + a->backoff;
     a->backoff = fmin(a->backoff * 2, BACKOFF_MAX_S);
     for (size_t i = 0; i < a->n_flows; i++) {
         a->flows[i].rate = 0; /* wait for the gateway's word again */
@@ -888,6 +903,12 @@ static weft_err_t gw_handle(agent_t *a, const msgpack_object *m)
         a->keepalive_s = rpc_keepalive_s(m);
         a->backoff = BACKOFF_MIN_S;
         alog(a, "connected to the gateway");
+        if (a->lost_at > 0 && !a->o->log && a->o->notice)
+            fprintf(a->o->notice, "weft agent %u: connected to the gateway at %s:%d, %.1f s "
+                    "after the connection failed\n", a->o->id, a->o->gateway_host,
+                    a->o->gateway_port, weft_mono_s() - a->lost_at);
+        a->lost_at = 0;
+        *a->gw_said = '\0';
         return gw_welcome(a, m);
     } else if (!strcmp(type, "peers")) {
         set_peers(a, m);
@@ -904,6 +925,7 @@ static weft_err_t gw_handle(agent_t *a, const msgpack_object *m)
         rpc_error_msg_t e;
         rpc_msg_error(m, &e);
         alog(a, "gateway error %s: %s", e.code, e.message);
+        snprintf(a->gw_said, sizeof a->gw_said, "%.30s: %.120s", e.code, e.message);
         weft_err_t err = rpc_msg_error_permanent(&e, a->o->gateway_host, a->o->gateway_port);
         /* Another agent connected as this port (a restart takes over that
          * way): reconnecting would take the port back, and the two would

@@ -239,6 +239,9 @@ typedef struct {
                                    probes when idle) before it is closed and
                                    opened again: TCP_USER_TIMEOUT; 0: 30 s */
     FILE *log;                  /* connection events; NULL: quiet */
+    FILE *notice;               /* without log: each outage of the gateway
+                                   connection, once as it starts and once as
+                                   it ends; NULL: quiet */
     volatile int *stop;         /* set non-zero (e.g. by a signal) to return */
 } rpc_agent_opts_t;
 

@@ -1464,17 +1464,11 @@ Test(gateway_agent, metrics_pause_without_a_flood_when_out_of_descriptors,
     char text[4096];
     http_get(metrics_port, "GET /healthz HTTP/1.0\r\n\r\n", text, sizeof text);
     cr_assert(strstr(text, " 200 ") && strstr(text, "\r\n\r\nok\n"), "%.200s", text);
-    struct stat st;
-    cr_assert_eq(stat(log, &st), 0);
-    char head[512] = "";
-    FILE *f = fopen(log, "r");
-    cr_assert(f);
-    size_t got = fread(head, 1, sizeof head - 1, f);
-    head[got] = '\0';
-    fclose(f);
+    char head[512];
+    head[read_file(log, head, sizeof head - 1)] = '\0';
+    long size = file_size(log);
     unlink(log);
-    cr_assert(!strstr(head, "accept()") && st.st_size < 512, "%lld bytes of stderr: %s",
-              (long long)st.st_size, head);
+    cr_assert(!strstr(head, "accept()") && size < 512, "%ld bytes of stderr: %s", size, head);
 }
 
 /* ----------------------------- a secret for each role, a replaced agent */
@@ -2030,6 +2024,38 @@ static pid_t spawn_agent(const char *id, int port, const char *log, rlim_t nofil
         _exit(127);
     }
     return pid;
+}
+
+/* An agent without -v whose gateway is not there says so once, not at
+ * each try, and says when it connects; a gateway that goes away later is
+ * said once again. Before, it retried in silence for ever. */
+Test(gateway_agent, an_agent_says_each_gateway_outage_once_without_v,
+     .fini = stop_agent_and_server, .timeout = 30)
+{
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    cr_assert_eq(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
+    getsockname(s, (struct sockaddr *)&sa, &len);
+    close(s); /* a port nobody listens on, for now */
+    server_port = ntohs(sa.sin_port);
+    char log[64], listen[32], text[4096];
+    snprintf(log, sizeof log, "/tmp/weft-outage-%d.log", (int)getpid());
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", server_port);
+    write_text(log, ""); /* there before the agent opens it */
+    agent_pid = spawn_agent("0", 0, log, 0);
+    wait_in_file(log, "weft agent 0: no gateway connection (cannot connect to ", 1, text,
+                 sizeof text);
+    usleep(400 * 1000); /* three tries more */
+    start_server4("--listen", listen, NULL, NULL);
+    char back[96];
+    snprintf(back, sizeof back, "weft agent 0: connected to the gateway at %s, ", listen);
+    wait_in_file(log, back, 1, text, sizeof text);
+    cr_assert_eq(strstr(strstr(text, "no gateway connection") + 1, "no gateway connection"),
+                 NULL, "a line at each try: %s", text);
+    stop_server();
+    wait_in_file(log, "no gateway connection (", 2, text, sizeof text);
+    unlink(log);
 }
 
 /* 300 connections that say nothing hold agent 1's data port (plain TCP,
