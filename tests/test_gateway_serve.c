@@ -31,6 +31,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <openssl/ssl.h>
@@ -40,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -1125,6 +1127,72 @@ Test(gateway_journal, a_failed_rewrite_warns_once_and_loses_nothing, .init = mak
     rpc_client_destroy(&cl);
     unlink(err_path);
     coflow_workload_destroy(&wl);
+}
+
+/* A journal that reaches the file size limit (ulimit -f; here 16 KiB)
+ * stops the gateway with status 1, saying why and naming the journal, and
+ * every job acknowledged before is there after a restart. weft was killed
+ * by SIGXFSZ instead, without a word. */
+Test(gateway_journal, a_journal_at_the_file_size_limit_stops_the_gateway_saying_so,
+     .init = make_journal_path, .fini = stop_server_journal, .timeout = 60)
+{
+    enum { JOBS = 200, FLOWS = 30 };
+    char err_path[64], out[4096];
+    snprintf(err_path, sizeof err_path, "/tmp/weft-gw-fsize-%d.err", (int)getpid());
+    struct rlimit rl;
+    cr_assert_eq(getrlimit(RLIMIT_FSIZE, &rl), 0);
+    rlim_t soft = rl.rlim_cur;
+    rl.rlim_cur = 16384; /* the server inherits it; this process writes nothing till after */
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+    const char *args[] = {"--journal", journal_path, "--no-fsync", NULL};
+    server_stderr = err_path;
+    start_server_args(args);
+    server_stderr = NULL;
+    rl.rlim_cur = soft;
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+    coflow_workload_t wl;
+    one_coflow_jobs(&wl, JOBS, FLOWS);
+    rpc_client_t cl;
+    connect_to(&cl);
+    hello_client(&cl);
+    int acked = 0;
+    for (; acked < JOBS; acked++) {
+        const msgpack_object *m;
+        if (rpc_client_register(&cl, 7000 + acked, &wl, (size_t)acked) != WEFT_OK ||
+            wait_msg(&cl, &m) != 1)
+            break;
+        char type[16];
+        cr_assert_str_eq(rpc_msg_type(m, type, sizeof type), "ack");
+    }
+    rpc_client_destroy(&cl);
+    cr_assert(acked > 0 && acked < JOBS, "%d jobs acknowledged", acked);
+    int st = 0;
+    cr_assert_eq(waitpid(server_pid, &st, 0), server_pid);
+    server_pid = 0;
+    out[read_file(err_path, out, sizeof out - 1)] = '\0';
+    unlink(err_path);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %#x: %s", st, out);
+    char want[128];
+    snprintf(want, sizeof want, "weft serve: input/output error: journal %s: write: %s\n",
+             journal_path, strerror(EFBIG));
+    cr_assert(strstr(out, want), "no '%s' in: %s", want, out);
+    start_server_args(args);
+    connect_to(&cl);
+    hello_client(&cl);
+    for (int j = 0; j < acked; j++) {
+        bool dup;
+        register_job(&cl, &wl, (size_t)j, &dup);
+        cr_assert(dup, "job %d was acknowledged, then lost", 7000 + j);
+    }
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
+    char torn[96]; /* the record cut short by the limit, kept aside at the restart */
+    snprintf(torn, sizeof torn, "%s.torn-*", journal_path);
+    glob_t g;
+    if (glob(torn, 0, NULL, &g) == 0)
+        for (size_t i = 0; i < g.gl_pathc; i++)
+            unlink(g.gl_pathv[i]);
+    globfree(&g);
 }
 
 /* The status counters of the gateway c speaks to: jobs, finished,
