@@ -4,6 +4,7 @@
  */
 #include <cblas.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,25 @@ void cli_report(const char *cmd, int err)
 }
 
 static bool stdout_failure_reported;
+static bool stdout_closed_at_start;
+
+/* A descriptor 0, 1 or 2 closed at start (`>&-`, a careless supervisor) was
+ * the next one opened: in weft serve, fd 1 became its epoll descriptor and
+ * fd 2 libevent's signal pipe, into which -v's log lines went, and could as
+ * well be the journal or a peer's socket. Each is held by /dev/null opened
+ * the other way round, so that writes to standard output or error still
+ * fail (EBADF) as they did, and nothing else takes its number. */
+static void hold_closed_standard_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        int held = open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY); /* the lowest free */
+        if (held > fd)
+            close(held); /* cannot be: every lower one is open */
+        stdout_closed_at_start |= fd == 1 && held == fd;
+    }
+}
 
 void cli_stdout_failure_reported(void) { stdout_failure_reported = true; }
 
@@ -66,7 +86,9 @@ static int flush_stdout(const char *cmd, int status)
     if (stdout_failure_reported)
         return status == CLI_OK ? CLI_ERROR : status;
     fprintf(stderr, "weft %s: writing standard output: %s\n", cmd,
-            errno ? strerror(errno) : "write error");
+            errno                    ? strerror(errno)
+            : stdout_closed_at_start ? "it was closed when weft started"
+                                     : "write error");
     return status == CLI_OK ? CLI_ERROR : status;
 }
 
@@ -95,6 +117,7 @@ int main(int argc, char **argv)
      * write unreported. Ignored, the write fails with EFBIG, which every
      * writer reports by name, as it reports a full disk. */
     signal(SIGXFSZ, SIG_IGN);
+    hold_closed_standard_fds();
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;

@@ -225,7 +225,11 @@ static weft_err_t write_through(const char *path, int fd, const char *failing, w
 {
     FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
     if (!f) {
-        weft_err_t err = weft_fail(WEFT_EIO, "%s: %s: %s", path, failing, strerror(errno));
+        /* fdopen's EINVAL: a descriptor open for reading only (/dev/fd/0,
+           or a closed stdout that main holds on /dev/null), which write(2)
+           would refuse with EBADF */
+        weft_err_t err = weft_fail(WEFT_EIO, "%s: %s: %s", path, failing,
+                                   strerror(errno == EINVAL ? EBADF : errno));
         if (fd >= 0)
             close(fd);
         return err;

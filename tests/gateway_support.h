@@ -40,6 +40,7 @@ static int server_port;
 static char port_file[64];
 static const char *server_stderr; /* a file for the next server's stderr; NULL: the test's */
 static const char *server_stdout; /* and for its stdout; NULL: /dev/null */
+static bool server_std_closed;    /* the next server starts with fds 1 and 2 closed */
 
 /* Starts `weft serve` on 4 ports with the extra arguments extra[] (up to
  * the first NULL, at most 12). */
@@ -58,6 +59,8 @@ static void start_server_args(const char *const *extra)
         /* stderr stays: sanitizer reports reach the test log */
         if (server_stderr)
             dup2(open(server_stderr, O_WRONLY | O_CREAT | O_TRUNC, 0600), 2);
+        if (server_std_closed)
+            close(1), close(2);
         const char *argv[32] = {bin, "serve", "--listen", "127.0.0.1:0", "--ports", "4",
                                 "--token", TOKEN, "--port-file", port_file, "--hello-timeout",
                                 "1"};

@@ -1195,6 +1195,47 @@ Test(gateway_journal, a_journal_at_the_file_size_limit_stops_the_gateway_saying_
     globfree(&g);
 }
 
+/* A gateway started with standard output and error closed (`>&- 2>&-`)
+ * keeps descriptors 1 and 2 on /dev/null: they were the next ones opened,
+ * its epoll descriptor and libevent's signal pipe, which -v's log lines
+ * were written into. It journals and serves as any other. */
+Test(gateway_journal, closed_standard_descriptors_are_held_not_reused, .init = make_journal_path,
+     .fini = stop_server_journal, .timeout = 30)
+{
+    const char *args[] = {"--journal", journal_path, "-v", NULL};
+    server_std_closed = true;
+    start_server_args(args);
+    server_std_closed = false;
+    for (int fd = 1; fd <= 2; fd++) {
+        char link[64], to[256] = "";
+        snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)server_pid, fd);
+        cr_assert_gt(readlink(link, to, sizeof to - 1), 0, "%s: %s", link, strerror(errno));
+        cr_assert_str_eq(to, "/dev/null", "%s", link);
+    }
+    coflow_workload_t wl;
+    one_coflow_jobs(&wl, 1, 2);
+    rpc_client_t cl;
+    connect_to(&cl);
+    hello_client(&cl);
+    bool dup;
+    register_job(&cl, &wl, 0, &dup);
+    cr_assert(!dup);
+    rpc_client_destroy(&cl);
+    kill(server_pid, SIGTERM);
+    int st = 0;
+    cr_assert_eq(waitpid(server_pid, &st, 0), server_pid);
+    server_pid = 0;
+    /* 1: its "listening on" line could not be written, and it says so */
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %#x", st);
+    start_server_args(args); /* the journal is whole: the job is there */
+    connect_to(&cl);
+    hello_client(&cl);
+    register_job(&cl, &wl, 0, &dup);
+    cr_assert(dup, "the job journaled with fds 1 and 2 closed is lost");
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
+}
+
 /* The status counters of the gateway c speaks to: jobs, finished,
  * forgotten, held (into v[4]). */
 static void job_counts(rpc_client_t *c, int64_t v[4])

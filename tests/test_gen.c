@@ -1624,6 +1624,14 @@ Test(gen_cli, output_to_a_named_descriptor_keeps_its_redirection)
     cr_assert_eq(cli("gen --jobs 4 --ports 8 --seed 3 -o /dev/fd/9"), 1); /* not open */
     cr_assert(strstr(cli_file("err"), "/dev/fd/9: cannot write: Bad file descriptor"), "%s",
               cli_file("err"));
+    /* closed: weft holds fd 1 on /dev/null, read-only, so that no file takes it */
+    char closed[1024];
+    snprintf(closed, sizeof closed, "%s gen --jobs 4 --ports 8 --seed 3 -o /dev/stdout 2>%s/err "
+             ">&-", cli_bin, cli_dir);
+    int st = system(closed);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %#x", st);
+    cr_assert(strstr(cli_file("err"), "/dev/stdout: cannot write: Bad file descriptor"), "%s",
+              cli_file("err"));
 }
 
 /* -o - is standard output, as an INPUT of - is standard input (it wrote a
