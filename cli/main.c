@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli.h"
 #include "common/weft.h"
@@ -108,8 +109,18 @@ int main(int argc, char **argv)
      * thread OpenBLAS never starts them again. OPENBLAS_NUM_THREADS,
      * when set, still decides. */
     if (!getenv("OPENBLAS_NUM_THREADS")) {
+        /* Under an address-space limit (ulimit -v, as clusters set), the
+         * workers' buffers take room the run needs, and a worker whose
+         * buffer did not fit never ends: the join below hung weft before
+         * it said a word (and at exit, where OpenBLAS joins them too).
+         * weft then runs itself again with one thread asked for, so that
+         * OpenBLAS starts none; the second run has the variable set. */
+        struct rlimit as;
+        if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY &&
+            setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0)
+            execv("/proc/self/exe", argv); /* returns only if it failed: go on */
         openblas_set_num_threads(1);
-        if (blas_thread_shutdown_)
+        if (blas_thread_shutdown_ && getenv("OPENBLAS_NUM_THREADS") == NULL)
             blas_thread_shutdown_();
     }
     /* A file grown past the size limit (ulimit -f, systemd's LimitFSIZE)
