@@ -2095,6 +2095,23 @@ Test(workload_input, errors_name_standard_input)
     assert_empty(&wl);
 }
 
+/* A directory opens for reading: every format's reader refuses it as a
+ * directory, not as a read error at its line 1 ("data:1: read error"). */
+Test(workload_input, a_directory_is_named_as_one)
+{
+    const workload_format_t fmts[] = {WORKLOAD_FORMAT_AUTO, WORKLOAD_FORMAT_WEFT,
+                                      WORKLOAD_FORMAT_FB, WORKLOAD_FORMAT_ALIBABA,
+                                      WORKLOAD_FORMAT_WFCOMMONS};
+    for (size_t i = 0; i < sizeof fmts / sizeof *fmts; i++) {
+        coflow_workload_t wl;
+        cr_assert_eq(workload_read(&wl, WF_DIR, fmts[i], NULL), WEFT_EIO, "format %zu", i);
+        cr_assert_str_eq(weft_last_error(),
+                         WF_DIR ": is a directory, expected a workload file");
+        assert_empty(&wl);
+        coflow_workload_destroy(&wl);
+    }
+}
+
 /* `weft gen | weft sim -` and `weft sim <(...)`: the same schedules as
  * from the file. */
 Test(workload_input, weft_sim_reads_a_pipe)

@@ -89,7 +89,9 @@ static void spool_drop(void)
 /* "-" is standard input. A path that is neither a regular file nor a
  * directory (a pipe, a FIFO, /dev/stdin, bash's <(...)) would give the
  * reader only what guessing its format left, so it is read into the
- * spool first. *name: what the readers and their messages call it. */
+ * spool first. A directory is refused here: it opens for reading, and
+ * the readers' first read would blame its line 1 ("DIR:1: read error").
+ * *name: what the readers and their messages call it. */
 static weft_err_t open_input(const char *path, const char **name)
 {
     *name = path;
@@ -99,7 +101,10 @@ static weft_err_t open_input(const char *path, const char **name)
         return spool_all(stdin, stdin_name);
     }
     struct stat sb;
-    if (stat(path, &sb) != 0 || S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode))
+    bool found = stat(path, &sb) == 0;
+    if (found && S_ISDIR(sb.st_mode))
+        return weft_fail(WEFT_EIO, "%s: is a directory, expected a workload file", path);
+    if (!found || S_ISREG(sb.st_mode))
         return WEFT_OK; /* the readers open it (and say why they cannot) */
     FILE *f = fopen(path, "r");
     if (!f)
