@@ -293,11 +293,13 @@ weft_err_t rpc_token_read(const char *path, char *buf, size_t n)
     if (!f)
         return weft_fail(WEFT_EIO, "token file %s: %s", path, strerror(errno));
     char line[RPC_TOKEN_MAX + 2];
+    errno = 0;
     bool got = fgets(line, sizeof line, f) != NULL;
+    int e = errno; /* EISDIR: a directory opens for reading */
     bool failed = ferror(f);
     fclose(f);
     if (failed)
-        return weft_fail(WEFT_EIO, "token file %s: read error", path);
+        return weft_fail(WEFT_EIO, "token file %s: read error: %s", path, strerror(e ? e : EIO));
     size_t len = got ? strcspn(line, "\r\n") : 0; /* past n - 1 if the line is longer */
     if (!len)
         return weft_fail(WEFT_EINVAL, "token file %s is empty", path);

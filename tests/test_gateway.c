@@ -926,6 +926,15 @@ Test(gateway, a_token_line_fills_its_buffer_but_for_the_zero)
     unlink(path);
 }
 
+/* A directory given as a token file (it opens for reading) is refused
+ * saying why, not with a bare "read error". */
+Test(gateway, a_token_file_that_is_a_directory_says_so)
+{
+    char buf[64];
+    cr_assert_eq(rpc_token_read("/tmp", buf, sizeof buf), WEFT_EIO);
+    cr_assert_str_eq(weft_last_error(), "token file /tmp: read error: Is a directory");
+}
+
 /* ------------------------------------ a gateway driven in this process */
 
 /* The options of a gateway on n_ports ports (sebf) that decides only when
