@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cli_util.h"
@@ -331,6 +332,22 @@ static int serve(int argc, char **argv, serve_owned_t *own)
     o.agent_token = *agent_token ? agent_token : NULL;
     o.client_token = *client_token ? client_token : NULL;
     o.handle_signals = true;
+    /* --port-file is written once the gateway listens, after its start
+       messages; that it can be is checked before the gateway binds or
+       touches its journal, so a bad one stops weft serve before it says
+       "listening on". Opened to append: a file there (another gateway's)
+       is left as it is, one made here removed again. */
+    if (port_file) {
+        bool existed = access(port_file, F_OK) == 0;
+        FILE *f = fopen(port_file, "a");
+        if (!f) {
+            fprintf(stderr, "weft serve: --port-file %s: %s\n", port_file, strerror(errno));
+            return CLI_ERROR;
+        }
+        fclose(f);
+        if (!existed)
+            unlink(port_file);
+    }
     rpc_gateway_t *gw;
     weft_err_t err = rpc_gateway_new(&gw, &o);
     if (err) {

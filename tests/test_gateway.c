@@ -4409,15 +4409,36 @@ Test(gateway, serve_says_what_it_serves_at_start, .fini = stop_server, .timeout 
 }
 
 /* A --port-file that cannot be written stops weft serve (status 1) naming
- * it: whoever waits for the file would wait for ever. */
+ * it: whoever waits for the file would wait for ever. It stops before it
+ * listens or makes its journal: it printed "listening on" first. */
 Test(gateway, serve_stops_when_it_cannot_write_its_port_file, .timeout = 30)
 {
-    char out[4096];
+    char out[4096], journal[64];
+    snprintf(journal, sizeof journal, "/tmp/weft-gw-nopf-%d.journal", (int)getpid());
+    unlink(journal);
     const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2", "--token", "t",
-                          "--port-file", "/nonexistent/weft.port", NULL};
+                          "--port-file", "/nonexistent/weft.port", "--journal", journal, NULL};
     int st = run_weft(out, sizeof out, args);
-    cr_assert(st == 1 && strstr(out, "weft serve: --port-file /nonexistent/weft.port: No such "
-                                     "file or directory\n"), "status %d: %s", st, out);
+    cr_assert(st == 1 && !strcmp(out, "weft serve: --port-file /nonexistent/weft.port: No such "
+                                      "file or directory\n"), "status %d: %s", st, out);
+    cr_assert_neq(access(journal, F_OK), 0, "weft serve made its journal");
+}
+
+/* Checking that --port-file can be written leaves a file already there (a
+ * running gateway's) as it was. */
+Test(gateway, serve_leaves_a_port_file_there_when_it_stops_at_start, .timeout = 30)
+{
+    char out[4096], pf[64], back[16];
+    snprintf(pf, sizeof pf, "/tmp/weft-gw-keeppf-%d.port", (int)getpid());
+    write_text(pf, "4242\n");
+    const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2", "--token", "t",
+                          "--port-file", pf, "--journal", "/nonexistent/weft.journal", NULL};
+    int st = run_weft(out, sizeof out, args);
+    cr_assert(st == 1 && strstr(out, "journal /nonexistent/weft.journal"), "status %d: %s", st,
+              out);
+    cr_assert_eq(read_file(pf, back, sizeof back - 1), 5);
+    cr_assert(!memcmp(back, "4242\n", 5), "the port file changed");
+    unlink(pf);
 }
 
 /* A welcome: ports, then epoch (two numbers). */
