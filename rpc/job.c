@@ -7,6 +7,9 @@
  */
 #include <float.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "client.h"
 #include "dag/dag.h"
@@ -66,6 +69,18 @@ static weft_err_t parse_coflow(const msgpack_object *co, coflow_workload_t *wl, 
     return WEFT_OK;
 }
 
+/* Whether msg names job id: "job ID" followed by a space, a colon, a comma
+ * or its end. */
+static bool names_job(const char *msg, int64_t id)
+{
+    char name[32];
+    int n = snprintf(name, sizeof name, "job %lld", (long long)id);
+    for (const char *p = strstr(msg, name); p; p = strstr(p + 1, name))
+        if (p[n] == '\0' || strchr(" :,", p[n]))
+            return true;
+    return false;
+}
+
 weft_err_t rpc_job_parse(const coflow_fabric_t *fab, const msgpack_object *job,
                          coflow_workload_t *tmp)
 {
@@ -91,7 +106,9 @@ weft_err_t rpc_job_parse(const coflow_fabric_t *fab, const msgpack_object *job,
     WEFT_CHECK(dag_analyze(tmp, fab));
     return WEFT_OK;
 cleanup:
-    return weft_wrap(err, "job %lld: ", (long long)id);
+    /* coflow_workload_add_* and dag_analyze name the job already ("job 5
+       coflow 1: ...", "cycle in job 5"): wrapped, it read "job 5: job 5 ..." */
+    return names_job(weft_last_error(), id) ? err : weft_wrap(err, "job %lld: ", (long long)id);
 }
 
 /* Packs v (finite) in the smallest msgpack form that holds it exactly: an
