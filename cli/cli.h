@@ -103,6 +103,9 @@ int cli_gateway_answer(const char *cmd, rpc_client_t *c, double deadline,
 
 /* Prints "weft CMD: <weft_strerror>: <detail>" for a failed library call. */
 void cli_report(const char *cmd, int err);
+/* The same for a file an option named: "weft CMD: OPT: <kind>: <detail>", so
+ * the user sees which of the files given it is (--model, --init, --resume). */
+void cli_report_option(const char *cmd, const char *opt, int err);
 /* The command has reported a failed write to standard output itself: main
  * does not report it a second time. */
 void cli_stdout_failure_reported(void);

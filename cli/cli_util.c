@@ -592,8 +592,7 @@ bool cli_check_model(const char *cmd, const char *path, const char *origin)
     coflow_learned_model_destroy(&m);
     if (!err)
         return true;
-    /* the loader's message names the path already */
-    fprintf(stderr, "weft %s: %s: %s: %s\n", cmd, origin, weft_strerror(err), weft_last_error());
+    cli_report_option(cmd, origin, err); /* the loader's message names the path already */
     return false;
 }
 

@@ -777,6 +777,10 @@ int cmd_train(int argc, char **argv)
     coflow_learned_model_t m;
     weft_err_t err = init ? cli_load_model(C, init, "--init", &m)
                           : coflow_learned_model_random(&m, cfg.seed);
+    if (err && init) { /* which of the files given it is, as weft sim's --model */
+        cli_report_option(C, "--init", err);
+        goto done;
+    }
     /* --prior zeroes the score head: on a residual that would throw away
        what its training learned (the shipped model is one) */
     if (!err && prior > 0 && m.prior > 0) {
@@ -801,7 +805,7 @@ int cmd_train(int argc, char **argv)
     if (resume) {
         err = train_checkpoint_load(&t, resume);
         if (err) {
-            cli_report(C, err);
+            cli_report_option(C, "--resume", err);
             goto done;
         }
         out.resumed_at = t.iter;

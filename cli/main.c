@@ -52,6 +52,13 @@ void cli_report(const char *cmd, int err)
             *detail ? ": " : "", detail);
 }
 
+void cli_report_option(const char *cmd, const char *opt, int err)
+{
+    const char *detail = weft_last_error();
+    fprintf(stderr, "weft %s: %s: %s%s%s\n", cmd, opt, weft_strerror((weft_err_t)err),
+            *detail ? ": " : "", detail);
+}
+
 static bool stdout_failure_reported;
 static bool stdout_closed_at_start;
 

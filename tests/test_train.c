@@ -1567,7 +1567,14 @@ Test(train, cli_trains_resumes_evaluates_and_refuses_bad_input)
     snprintf(cmd, sizeof cmd, "%s train %s --out %s --resume %s/none.msgpack >/dev/null 2>%s",
              bin, wl, out, tmpdir, err);
     cr_assert_eq(run_cmd(cmd), 1);
-    cr_assert(file_contains(err, "none.msgpack"), "message does not name the checkpoint");
+    /* and the option, as weft sim's --model: which of the files given it is */
+    cr_assert(file_contains(err, "weft train: --resume: input/output error: ") &&
+                  file_contains(err, "none.msgpack"), "message does not name the checkpoint");
+    snprintf(cmd, sizeof cmd, "%s train %s --out %s --init %s/none.msgpack >/dev/null 2>%s",
+             bin, wl, out, tmpdir, err);
+    cr_assert_eq(run_cmd(cmd), 1);
+    cr_assert(file_contains(err, "weft train: --init: input/output error: ") &&
+                  file_contains(err, "none.msgpack"), "message does not name the model");
     snprintf(cmd, sizeof cmd, "%s train %s --out %s --resume %s --iters 1 >/dev/null 2>%s", bin,
              wl, out, wl, err);
     cr_assert_eq(run_cmd(cmd), 1, "a workload accepted as a checkpoint");
