@@ -74,7 +74,8 @@ static void usage(FILE *out)
             "  --no-shape-compute  ignore the compute times recorded in the shapes\n"
             "  --max-coflow-bytes B  leave out FB coflows larger than B bytes (0: none left\n"
             "                        out, the default)\n"
-            "  -o, --output FILE   write here instead of stdout (-: stdout; a summary to stderr)\n"
+            "  -o, --output FILE   write here instead of stdout (-: stdout), then a summary\n"
+            "                      of FILE on stderr, as weft inspect prints (not for stdout)\n"
             "  -h, --help          this text\n",
             DEFAULT_ALIBABA, DEFAULT_WFCOMMONS_GLOB, DEFAULT_FB, WORKLOAD_GEN_MAX_JOBS,
             WORKLOAD_MAX_PORTS);
