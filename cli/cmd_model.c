@@ -81,7 +81,10 @@ static int describe(FILE *o, const char *path, const attn_model_file_t *mf,
             floats, mf->n_vecs);
     if (train_file_is_checkpoint(mf)) {
         fprintf(o, "  %-18sa training checkpoint (weft train --resume): its parameters "
-                "are the last iteration's; the best are in best.msgpack beside it\n", "kind");
+                "are the last iteration's; %s\n", "kind",
+                train_checkpoint_has_best(mf)
+                    ? "the best are in best.msgpack beside it"
+                    : "its run had no --val, so it keeps no best model (best.msgpack)");
         char progress[512], options[1024];
         if (train_checkpoint_describe(mf, path, m, progress, sizeof progress, options,
                                       sizeof options) == WEFT_OK)

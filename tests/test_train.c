@@ -1504,7 +1504,8 @@ Test(train, cli_trains_resumes_evaluates_and_refuses_bad_input)
        whose parameters are the last iteration's, not the best) */
     snprintf(cmd, sizeof cmd, "%s model %s/checkpoint.msgpack >%s 2>&1", bin, out, err);
     cr_assert_eq(run_cmd(cmd), 0);
-    cr_assert(file_contains(err, "a training checkpoint (weft train --resume)"), "no kind");
+    cr_assert(file_contains(err, "a training checkpoint (weft train --resume)") &&
+                  file_contains(err, "the best are in best.msgpack beside it"), "no kind");
     snprintf(cmd, sizeof cmd, "%s model %s/best.msgpack >%s 2>&1", bin, out, err);
     cr_assert_eq(run_cmd(cmd), 0);
     cr_assert(!file_contains(err, "checkpoint"), "best.msgpack called a checkpoint");
@@ -1852,6 +1853,12 @@ Test(train, cli_resume_takes_its_rows_from_beside_its_checkpoint_first)
     const char *d = cli_dir;
     cr_assert_eq(cli("train %s/toy.weft --out %s/run --iters 2 " QUICK, d, d), 0, "%s",
                  cli_file("err"));
+    /* a run without --val keeps no best model, and weft model says so of
+       its checkpoint (it said "the best are in best.msgpack beside it") */
+    cr_assert_eq(cli("model %s/run/checkpoint.msgpack", d), 0, "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("out"), "its run had no --val, so it keeps no best model"), "%s",
+              cli_file("out"));
+    cr_assert_str_eq(cli_file("run/best.msgpack"), "");
     cr_assert_eq(cli("train %s/toy.weft --out %s/other --iters 3 " QUICK " --seed 9", d, d), 0,
                  "%s", cli_file("err"));
     char cmd[1024];

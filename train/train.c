@@ -1400,7 +1400,7 @@ static weft_err_t checkpoint_check(const train_t *t, const char *path, attn_mode
         (err = check_block(mf, path, "train.adam_v.attn", t->av.n, true)))
         return err;
     /* the best model: both parts or neither (a checkpoint of an older build) */
-    *has_best = attn_model_find_vector(mf, "train.best.gnn") != NULL;
+    *has_best = train_checkpoint_has_best(mf);
     if (*has_best != (attn_model_find_vector(mf, "train.best.attn") != NULL))
         return weft_fail(WEFT_EINVAL, "%s: checkpoint has train.best.%s but not "
                          "train.best.%s", path, *has_best ? "gnn" : "attn",
@@ -1502,6 +1502,11 @@ bool train_file_is_checkpoint(const attn_model_file_t *mf)
         if (!strncmp(mf->ints[i].name, "train.", 6))
             return true;
     return false;
+}
+
+bool train_checkpoint_has_best(const attn_model_file_t *mf)
+{
+    return attn_model_find_vector(mf, "train.best.gnn") != NULL;
 }
 
 weft_err_t train_checkpoint_describe(const attn_model_file_t *mf, const char *path,

@@ -216,6 +216,11 @@ weft_err_t train_checkpoint_check(const train_t *t, const char *path);
  * the model (any format of them). O(entries). */
 bool train_file_is_checkpoint(const attn_model_file_t *mf);
 
+/* Whether checkpoint mf holds a best model: its run validated (--val) and
+ * wrote that model to best.msgpack beside it; a run without --val has
+ * none. O(entries). */
+bool train_checkpoint_has_best(const attn_model_file_t *mf);
+
 /* A checkpoint's run in words, for `weft model`: into progress (n_progress
  * bytes, cut there) "iteration I of N (Adam step S); best validation R at
  * iteration B; P training and V --val workloads (recorded as hashes)", and
