@@ -52,7 +52,8 @@ static void usage(FILE *out)
             "  --csv FILE         per-workload results: policy, workload, group, avg_wjct_s,\n"
             "                     ratio_to_B, ratio_to_best, B (the yardstick's name;\n"
             "                     fields with a comma quoted; a file: standard output\n"
-            "                     holds the table)\n"
+            "                     holds the table). A FILE there already must be such\n"
+            "                     a CSV: a workload, or anything else, is not replaced\n"
             "  --plot FILE        bar chart of the ratios with their intervals (.png/.svg)\n"
             "  --threads N        parallel runs (default: all cores)\n"
             "  --progress         a line on stderr as each policy starts (on a terminal it\n"
@@ -264,12 +265,15 @@ static void csv_field(FILE *f, const char *s, char sep)
     fprintf(f, "\"%c", sep);
 }
 
+/* The first line of --csv's file. */
+static const char csv_header[] = "policy,workload,group,avg_wjct_s,ratio_to_B,ratio_to_best,B";
+
 /* The per-workload results as CSV (a weft_write_fn). */
 static weft_err_t write_csv(FILE *f, const void *arg)
 {
     const csv_arg_t *a = arg;
     size_t n = a->n;
-    fprintf(f, "policy,workload,group,avg_wjct_s,ratio_to_B,ratio_to_best,B\n");
+    fprintf(f, "%s\n", csv_header);
     for (size_t p = 0; p < a->n_pol; p++)
         for (size_t i = 0; i < n; i++) {
             csv_field(f, a->spec[p], ',');
@@ -280,6 +284,36 @@ static weft_err_t write_csv(FILE *f, const void *arg)
             csv_field(f, a->b, '\n');
         }
     return WEFT_OK;
+}
+
+/* Whether --csv names a regular file that holds something else than
+ * results this command wrote (a workload, above all), after a message:
+ * `--csv *.weft` takes the glob's first workload for the CSV, and when that
+ * is not among the workloads given (below), the results replaced it. An
+ * empty file, a CSV of results and a device (/dev/stdout) are written as
+ * asked. */
+static bool csv_replaces_other(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0)
+        return false;
+    char line[sizeof csv_header + 1] = "";
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (!fgets(line, sizeof line, f))
+            line[0] = '\0';
+        fclose(f);
+    }
+    line[strcspn(line, "\r\n")] = '\0';
+    if (!strcmp(line, csv_header))
+        return false;
+    for (char *c = line; *c; c++) /* quoted below: a binary file's bytes too */
+        if (!isprint((unsigned char)*c))
+            *c = '?';
+    fprintf(stderr, "weft eval: --csv '%s' is a file that holds no results of weft eval (its "
+            "first line is '%.40s'): they would replace it; before a glob, --csv takes its "
+            "first file. Name another file, or remove this one\n", path, line);
+    return true;
 }
 
 int cmd_eval(int argc, char **argv)
@@ -409,6 +443,8 @@ int cmd_eval(int argc, char **argv)
                     "would replace it\n", csv_path, argv[i]);
             return CLI_USAGE;
         }
+    if (csv_path && csv_replaces_other(csv_path))
+        return CLI_USAGE;
     if (model && !uses_learned)
         fprintf(stderr, "weft eval: note: --model is used by the learned policy only, and no "
                 "--policy is learned; ignored\n");

@@ -2700,7 +2700,10 @@ Test(train, cli_eval_refuses_a_workload_given_twice)
 
 /* eval --csv naming one of its workloads is a usage error, the workload
  * left as it was: `--csv *.weft` took the glob's first file for the
- * CSV and replaced that workload with the results. */
+ * CSV and replaced that workload with the results. So is a --csv that is
+ * a file holding anything but eval's results, such as the glob's first
+ * workload, which is not among the workloads given: that one was still
+ * replaced. A CSV of results is replaced, as asked. */
 Test(train, cli_eval_csv_never_replaces_a_workload)
 {
     if (!cli_toy("eval-csv-input"))
@@ -2711,10 +2714,16 @@ Test(train, cli_eval_csv_never_replaces_a_workload)
     cr_assert_eq(system(cmd), 0);
     snprintf(toy, sizeof toy, "%s", cli_file("toy.weft"));
     cr_assert_eq(cli("eval --csv %s/toy.weft %s/copy.weft --policy fifo --policy sebf", d, d),
-                 0, "%s", cli_file("err")); /* one workload, and the CSV named as asked */
-    cr_assert(!strncmp(cli_file("toy.weft"), "policy,workload,", 16));
-    snprintf(cmd, sizeof cmd, "cp %s/copy.weft %s/toy.weft", d, d);
-    cr_assert_eq(system(cmd), 0);
+                 2); /* `--csv *.weft` of toy.weft and copy.weft */
+    cr_assert(strstr(cli_file("err"), "toy.weft' is a file that holds no results of weft eval "
+                                      "(its first line is 'weft-workload 1')"),
+              "%s", cli_file("err"));
+    cr_assert_str_eq(cli_file("toy.weft"), toy);
+    cr_assert_eq(cli("eval --csv %s/r.csv %s/copy.weft --policy fifo", d, d), 0, "%s",
+                 cli_file("err"));
+    cr_assert_eq(cli("eval --csv %s/r.csv %s/copy.weft --policy sebf", d, d), 0, "%s",
+                 cli_file("err")); /* its own results again */
+    cr_assert(strstr(cli_file("r.csv"), "\nsebf,"), "%s", cli_file("r.csv"));
     cr_assert_eq(cli("eval --csv %s/toy.weft %s/copy.weft %s/toy.weft --policy fifo --policy "
                      "sebf", d, d, d), 2);
     cr_assert(strstr(cli_file("err"), "toy.weft' is a workload given"), "%s", cli_file("err"));
