@@ -47,6 +47,34 @@ static weft_err_t connect_all(rpc_client_t *c, const char *host, int port, const
     return err;
 }
 
+/* EINVAL naming the first flow of a job not yet acknowledged that uses a
+ * port at or past the gateway's ports: the gateway would refuse that job
+ * when it is due, maybe hours into the run, with the jobs before it
+ * registered and running. O(flows). */
+static weft_err_t ports_fit(const coflow_workload_t *wl, const job_state_t *js, size_t ports,
+                           const char *gateway)
+{
+    for (size_t j = 0; j < wl->n_jobs; j++) {
+        const coflow_job_t *job = &wl->jobs[j];
+        size_t end = js[j].acked ? job->first_coflow : job->first_coflow + job->n_coflows;
+        for (size_t k = job->first_coflow; k < end; k++) {
+            const coflow_coflow_t *co = &wl->coflows[k];
+            for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++) {
+                const coflow_flow_t *fl = &wl->flows[f];
+                if (fl->src < ports && fl->dst < ports)
+                    continue;
+                return weft_fail(WEFT_EINVAL, "job %lld coflow %lld: flow %u->%u uses port %u, "
+                                 "but the gateway at %s has ports 0..%zu (weft serve --ports "
+                                 "%zu): it would refuse the job when due",
+                                 (long long)job->id, (long long)co->id, fl->src, fl->dst,
+                                 fl->src >= ports ? fl->src : fl->dst, gateway, ports - 1,
+                                 ports);
+            }
+        }
+    }
+    return WEFT_OK;
+}
+
 /* The welcome of a (re)connection (whose frame cap, the largest
  * registration the gateway takes, rpc_client_next took): the jobs due and
  * not acknowledged
@@ -59,13 +87,16 @@ static weft_err_t on_welcome(rpc_client_t *c, const msgpack_object *m,
                              const coflow_workload_t *wl, job_state_t *js, uint64_t *epoch,
                              FILE *out)
 {
-    int64_t e = 0;
-    if (rpc_get_int_opt(m, "epoch", 1, INT64_MAX, &e))
+    int64_t e = 0, ports = 0;
+    if (rpc_get_int_opt(m, "epoch", 1, INT64_MAX, &e) ||
+        rpc_get_int_opt(m, "ports", 1, INT64_MAX, &ports))
         return weft_fail(WEFT_EPROTO, "welcome: %s", weft_last_error());
+    weft_err_t err = ports ? ports_fit(wl, js, (size_t)ports, c->peer) : WEFT_OK;
+    if (err)
+        return err;
     bool lost = *epoch && e && (uint64_t)e != *epoch;
     if (e)
         *epoch = (uint64_t)e;
-    weft_err_t err = WEFT_OK;
     for (size_t j = 0; !err && j < wl->n_jobs; j++) {
         if (js[j].sent && !js[j].acked) {
             err = send_register(c, wl, js, j);

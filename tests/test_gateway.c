@@ -4443,6 +4443,31 @@ Test(gateway, serve_leaves_a_port_file_there_when_it_stops_at_start, .timeout = 
     unlink(pf);
 }
 
+/* A workload with a job on a port past the gateway's is refused by weft
+ * submit at the welcome, before any job is registered: it registered the
+ * jobs before that one and failed only when it was due (here in 1000 s;
+ * run_weft's alarm ends a submit still waiting after 20 s). */
+Test(gateway, submit_refuses_a_workload_past_the_gateways_ports_at_once,
+     .fini = stop_server, .timeout = 60)
+{
+    start_server(NULL, NULL); /* 4 ports */
+    char wl[64], gw[32], out[4096], status[8192];
+    snprintf(wl, sizeof wl, "/tmp/weft-submit-ports-%d.weft", (int)getpid());
+    write_text(wl, "weft-workload 1\nports 10\njob 0 0 1 0 1\ncoflow 1 0 1 -\n0 1 1000\n"
+                   "job 1 1000 1 0 1\ncoflow 2 0 1 -\n3 9 1000\nend 2\n");
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *args[] = {"submit", wl, "--gateway", gw, "--token", TOKEN, NULL};
+    int st = run_weft(out, sizeof out, args);
+    char want[256];
+    snprintf(want, sizeof want, "weft submit: invalid value: job 1 coflow 2: flow 3->9 uses "
+             "port 9, but the gateway at %s has ports 0..3 (weft serve --ports 4)", gw);
+    cr_assert(st == 1 && strstr(out, want), "status %d: %s", st, out);
+    const char *query[] = {"status", "--gateway", gw, "--token", TOKEN, NULL};
+    cr_assert_eq(run_weft(status, sizeof status, query), 0, "%s", status);
+    cr_assert(strstr(status, "jobs registered                 0"), "%s", status);
+    unlink(wl);
+}
+
 /* A welcome: ports, then epoch (two numbers). */
 static void welcome_body(msgpack_packer *pk, const void *arg)
 {
