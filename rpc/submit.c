@@ -47,17 +47,21 @@ static weft_err_t connect_all(rpc_client_t *c, const char *host, int port, const
     return err;
 }
 
-/* EINVAL naming the first flow of a job not yet acknowledged that uses a
- * port at or past the gateway's ports: the gateway would refuse that job
- * when it is due, maybe hours into the run, with the jobs before it
- * registered and running. O(flows). */
-static weft_err_t ports_fit(const coflow_workload_t *wl, const job_state_t *js, size_t ports,
-                           const char *gateway)
+/* EINVAL naming the first job not yet acknowledged that the gateway of
+ * this welcome would refuse when it is due, maybe hours into the run with
+ * the jobs before it registered and running: one with a flow on a port at
+ * or past its ports, or whose registration is over its frame cap (c's,
+ * from the welcome). Each such job is packed once, and taken out of c's
+ * output again. O(flows). */
+static weft_err_t jobs_fit(rpc_client_t *c, const coflow_workload_t *wl, const job_state_t *js,
+                           size_t ports)
 {
     for (size_t j = 0; j < wl->n_jobs; j++) {
+        if (js[j].acked)
+            continue;
         const coflow_job_t *job = &wl->jobs[j];
-        size_t end = js[j].acked ? job->first_coflow : job->first_coflow + job->n_coflows;
-        for (size_t k = job->first_coflow; k < end; k++) {
+        for (size_t k = job->first_coflow; ports && k < job->first_coflow + job->n_coflows;
+             k++) {
             const coflow_coflow_t *co = &wl->coflows[k];
             for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++) {
                 const coflow_flow_t *fl = &wl->flows[f];
@@ -67,10 +71,15 @@ static weft_err_t ports_fit(const coflow_workload_t *wl, const job_state_t *js, 
                                  "but the gateway at %s has ports 0..%zu (weft serve --ports "
                                  "%zu): it would refuse the job when due",
                                  (long long)job->id, (long long)co->id, fl->src, fl->dst,
-                                 fl->src >= ports ? fl->src : fl->dst, gateway, ports - 1,
+                                 fl->src >= ports ? fl->src : fl->dst, c->peer, ports - 1,
                                  ports);
             }
         }
+        size_t queued = c->out.size; /* frames not yet written stay */
+        weft_err_t err = rpc_client_register(c, (int64_t)j, wl, j); /* names --max-frame */
+        c->out.size = queued;
+        if (err)
+            return err;
     }
     return WEFT_OK;
 }
@@ -91,7 +100,7 @@ static weft_err_t on_welcome(rpc_client_t *c, const msgpack_object *m,
     if (rpc_get_int_opt(m, "epoch", 1, INT64_MAX, &e) ||
         rpc_get_int_opt(m, "ports", 1, INT64_MAX, &ports))
         return weft_fail(WEFT_EPROTO, "welcome: %s", weft_last_error());
-    weft_err_t err = ports ? ports_fit(wl, js, (size_t)ports, c->peer) : WEFT_OK;
+    weft_err_t err = jobs_fit(c, wl, js, (size_t)ports); /* 0: a welcome without ports */
     if (err)
         return err;
     bool lost = *epoch && e && (uint64_t)e != *epoch;

@@ -4443,28 +4443,42 @@ Test(gateway, serve_leaves_a_port_file_there_when_it_stops_at_start, .timeout = 
     unlink(pf);
 }
 
-/* A workload with a job on a port past the gateway's is refused by weft
- * submit at the welcome, before any job is registered: it registered the
- * jobs before that one and failed only when it was due (here in 1000 s;
- * run_weft's alarm ends a submit still waiting after 20 s). */
-Test(gateway, submit_refuses_a_workload_past_the_gateways_ports_at_once,
+/* A workload with a job the gateway would refuse, on a port past its
+ * ports or over its frame cap, is refused by weft submit at the welcome,
+ * before any job is registered: it registered the jobs before that one and
+ * failed only when it was due (here in 1000 s; run_weft's alarm ends a
+ * submit still waiting after 20 s). */
+Test(gateway, submit_refuses_a_job_the_gateway_would_refuse_at_once,
      .fini = stop_server, .timeout = 60)
 {
-    start_server(NULL, NULL); /* 4 ports */
-    char wl[64], gw[32], out[4096], status[8192];
-    snprintf(wl, sizeof wl, "/tmp/weft-submit-ports-%d.weft", (int)getpid());
-    write_text(wl, "weft-workload 1\nports 10\njob 0 0 1 0 1\ncoflow 1 0 1 -\n0 1 1000\n"
-                   "job 1 1000 1 0 1\ncoflow 2 0 1 -\n3 9 1000\nend 2\n");
+    start_server("--max-frame", "4096"); /* 4 ports */
+    char wl[64], gw[32], out[4096], status[8192], want[256], text[16384];
+    snprintf(wl, sizeof wl, "/tmp/weft-submit-late-%d.weft", (int)getpid());
     snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
-    const char *args[] = {"submit", wl, "--gateway", gw, "--token", TOKEN, NULL};
-    int st = run_weft(out, sizeof out, args);
-    char want[256];
-    snprintf(want, sizeof want, "weft submit: invalid value: job 1 coflow 2: flow 3->9 uses "
-             "port 9, but the gateway at %s has ports 0..3 (weft serve --ports 4)", gw);
-    cr_assert(st == 1 && strstr(out, want), "status %d: %s", st, out);
-    const char *query[] = {"status", "--gateway", gw, "--token", TOKEN, NULL};
-    cr_assert_eq(run_weft(status, sizeof status, query), 0, "%s", status);
-    cr_assert(strstr(status, "jobs registered                 0"), "%s", status);
+    for (int k = 0; k < 2; k++) {
+        int at = snprintf(text, sizeof text, "weft-workload 1\nports 10\njob 0 0 1 0 1\n"
+                          "coflow 1 0 1 -\n0 1 1000\njob 1 1000 1 0 1\ncoflow 2 0 %d -\n",
+                          k ? 1000 : 1);
+        for (int f = 0; f < (k ? 1000 : 1); f++) /* 1000 flows: some 8 kB registered */
+            at += snprintf(text + at, sizeof text - (size_t)at, "%d 2 1000\n", k ? 1 : 9);
+        snprintf(text + at, sizeof text - (size_t)at, "end 2\n");
+        write_text(wl, text);
+        const char *args[] = {"submit", wl, "--gateway", gw, "--token", TOKEN, NULL};
+        int st = run_weft(out, sizeof out, args);
+        if (k)
+            snprintf(want, sizeof want, "weft submit: invalid value: job 1: its registration "
+                     "is ");
+        else
+            snprintf(want, sizeof want, "weft submit: invalid value: job 1 coflow 2: flow 9->2 "
+                     "uses port 9, but the gateway at %s has ports 0..3 (weft serve --ports "
+                     "4)", gw);
+        cr_assert(st == 1 && strstr(out, want), "status %d: %s", st, out);
+        cr_assert(!k || strstr(out, "more than the gateway's 4096-byte frame cap: start weft "
+                                    "serve with --max-frame "), "%s", out);
+        const char *query[] = {"status", "--gateway", gw, "--token", TOKEN, NULL};
+        cr_assert_eq(run_weft(status, sizeof status, query), 0, "%s", status);
+        cr_assert(strstr(status, "jobs registered                 0"), "%s", status);
+    }
     unlink(wl);
 }
 
