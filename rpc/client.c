@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -36,6 +37,20 @@ const char *rpc_tls_reason(char *buf, size_t n, const char *fallback)
         snprintf(buf, n, "%s", fallback);
     ERR_clear_error();
     return buf;
+}
+
+weft_err_t rpc_tls_file_check(const char *what, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return weft_fail(WEFT_EIO, "TLS %s %s: %s", what, path, strerror(errno));
+    struct stat sb;
+    bool dir = fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode);
+    fclose(f);
+    if (dir) /* a CA directory such as /etc/ssl/certs: its bundle is a file in it */
+        return weft_fail(WEFT_EIO, "TLS %s %s: is a directory, expected a PEM file", what,
+                         path);
+    return WEFT_OK;
 }
 
 const char *rpc_tls_date(char *buf, size_t n, int64_t unix_s)
@@ -99,10 +114,9 @@ void rpc_client_destroy(rpc_client_t *c)
 
 weft_err_t rpc_client_tls(rpc_client_t *c, const char *ca_file)
 {
-    FILE *f = fopen(ca_file, "r");
-    if (!f)
-        return weft_fail(WEFT_EIO, "TLS CA file %s: %s", ca_file, strerror(errno));
-    fclose(f);
+    weft_err_t err = rpc_tls_file_check("CA file", ca_file);
+    if (err)
+        return err;
     ERR_clear_error();
     char why[256];
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());

@@ -78,6 +78,11 @@ weft_err_t rpc_client_tls(rpc_client_t *c, const char *ca_file);
  * cause), into buf[n]; `fallback` if it queued none. Empties its error
  * queue. Shared by the client and the gateway's TLS set-up. */
 const char *rpc_tls_reason(char *buf, size_t n, const char *fallback);
+/* WEFT_OK if PEM file path (a TLS `what`: "CA file", "certificate",
+ * "private key") can be opened as a file; else EIO naming it and why: the
+ * system's reason, or that it is a directory (which opens, and OpenSSL then
+ * calls "no start line"). Shared by the client and the gateway. */
+weft_err_t rpc_tls_file_check(const char *what, const char *path);
 /* A certificate's end of validity (Unix seconds, as the status answer's
  * tls.not_after gives it) as "YYYY-MM-DD HH:MM:SS UTC" into buf[n]; "an
  * unreadable date" for 0. */

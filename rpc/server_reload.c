@@ -241,10 +241,9 @@ static weft_err_t tls_context(const char *cert, const char *key, SSL_CTX **out)
 {
     const char *files[2] = {cert, key}, *what[2] = {"certificate", "private key"};
     for (int i = 0; i < 2; i++) { /* the system's reason for a file it cannot open */
-        FILE *f = fopen(files[i], "r");
-        if (!f)
-            return weft_fail(WEFT_EIO, "TLS %s %s: %s", what[i], files[i], strerror(errno));
-        fclose(f);
+        weft_err_t err = rpc_tls_file_check(what[i], files[i]);
+        if (err)
+            return err;
     }
     ERR_clear_error();
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());

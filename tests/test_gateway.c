@@ -937,6 +937,25 @@ Test(gateway, a_token_file_that_is_a_directory_says_so)
     cr_assert_str_eq(weft_last_error(), "token file /tmp: read error: Is a directory");
 }
 
+/* A directory given as a TLS file (--tls-ca /etc/ssl/certs, the
+ * system's CA directory, is the likely one) is named as a directory: it
+ * opens for reading, and OpenSSL called it "no certificate or crl found"
+ * (the CA file) or "no start line" (the gateway's certificate). */
+Test(gateway, a_tls_file_that_is_a_directory_says_so, .timeout = 30)
+{
+    rpc_client_t c;
+    rpc_client_init(&c);
+    cr_assert_eq(rpc_client_tls(&c, "/tmp"), WEFT_EIO);
+    cr_assert_str_eq(weft_last_error(), "TLS CA file /tmp: is a directory, expected a PEM file");
+    rpc_client_destroy(&c);
+    char out[4096];
+    const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2", "--token", "t",
+                          "--tls-cert", "/tmp", "--tls-key", "/tmp", NULL};
+    int st = run_weft(out, sizeof out, args);
+    cr_assert(st == 1 && strstr(out, "TLS certificate /tmp: is a directory, expected a PEM "
+                                     "file\n"), "status %d: %s", st, out);
+}
+
 /* ------------------------------------ a gateway driven in this process */
 
 /* The options of a gateway on n_ports ports (sebf) that decides only when
