@@ -136,8 +136,16 @@ int cli_gateway_answer(const char *cmd, rpc_client_t *c, double deadline,
         if (!strcmp(type, "welcome") || !strcmp(type, "job_done"))
             continue;
         if (!strcmp(type, "error")) {
+            /* named as weft agent and submit name it: which gateway, and
+               for a refusal no retry cures, what kind */
             rpc_msg_error(*m, e);
-            fprintf(stderr, "weft %s: gateway error %s: %s\n", cmd, e->code, e->message);
+            weft_err_t refused = rpc_msg_error_permanent(e, c->peer);
+            if (refused)
+                fprintf(stderr, "weft %s: %s: %s\n", cmd, weft_strerror(refused),
+                        weft_last_error());
+            else
+                fprintf(stderr, "weft %s: gateway %s: error %s: %s\n", cmd, c->peer, e->code,
+                        e->message);
         }
         return 1;
     }

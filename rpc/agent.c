@@ -926,7 +926,7 @@ static weft_err_t gw_handle(agent_t *a, const msgpack_object *m)
         rpc_msg_error(m, &e);
         alog(a, "gateway error %s: %s", e.code, e.message);
         snprintf(a->gw_said, sizeof a->gw_said, "%.30s: %.120s", e.code, e.message);
-        weft_err_t err = rpc_msg_error_permanent(&e, a->o->gateway_host, a->o->gateway_port);
+        weft_err_t err = rpc_msg_error_permanent(&e, a->gw.peer);
         /* Another agent connected as this port (a restart takes over that
          * way): reconnecting would take the port back, and the two would
          * replace each other for ever. The newer one keeps it. */

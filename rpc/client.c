@@ -288,7 +288,7 @@ void rpc_msg_error(const msgpack_object *msg, rpc_error_msg_t *e)
     e->has_job = job && rpc_obj_int(job, &e->job);
 }
 
-weft_err_t rpc_msg_error_permanent(const rpc_error_msg_t *e, const char *host, int port)
+weft_err_t rpc_msg_error_permanent(const rpc_error_msg_t *e, const char *peer)
 {
     weft_err_t err = !strcmp(e->code, "auth")       ? WEFT_EAUTH
                      : !strcmp(e->code, "version")  ? WEFT_EVERSION
@@ -296,9 +296,8 @@ weft_err_t rpc_msg_error_permanent(const rpc_error_msg_t *e, const char *host, i
                                                     : WEFT_OK;
     if (!err)
         return WEFT_OK;
-    return weft_fail(err, "gateway %s:%d refused this connection (error %s): %s; not retrying, "
-                     "the same request would be refused again", host, port, e->code,
-                     e->message);
+    return weft_fail(err, "gateway %s refused this connection (error %s): %s; not retrying, "
+                     "the same request would be refused again", peer, e->code, e->message);
 }
 
 weft_err_t rpc_token_read(const char *path, char *buf, size_t n)

@@ -172,9 +172,9 @@ typedef struct {
 void rpc_msg_error(const msgpack_object *msg, rpc_error_msg_t *e);
 /* For an error the same messages would get again on any connection (codes
  * auth, version, protocol), the weft error it stands for (EAUTH, EVERSION,
- * EPROTO), with the detail naming the gateway host:port, the code and the
- * gateway's message; 0 for the others, which a reconnect may cure. */
-weft_err_t rpc_msg_error_permanent(const rpc_error_msg_t *e, const char *host, int port);
+ * EPROTO), with the detail naming the gateway (peer, "host:port"), the code
+ * and the gateway's message; 0 for the others, which a reconnect may cure. */
+weft_err_t rpc_msg_error_permanent(const rpc_error_msg_t *e, const char *peer);
 
 /* A secret's file (--token-file and the like): its first line, without
  * the line end, into buf[n] (at most RPC_TOKEN_MAX). EIO naming the file if it cannot be read,

@@ -302,9 +302,9 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
             if (!strcmp(e.code, "invalid-job"))
                 WEFT_CHECK(weft_fail(WEFT_EINVAL, "the gateway refused a job: %s", e.message));
             /* a wrong token or version is refused again on every connection */
-            WEFT_CHECK(rpc_msg_error_permanent(&e, host, port));
+            WEFT_CHECK(rpc_msg_error_permanent(&e, c.peer));
             if (log)
-                fprintf(log, "weft submit: gateway error %s: %s\n", e.code, e.message);
+                fprintf(log, "weft submit: gateway %s: error %s: %s\n", c.peer, e.code, e.message);
             /* A job it acknowledged and no longer knows (a watch after a
                reconnect): restarted from a journal older than the job, of
                the same epoch. It lost the job: register it again. */

@@ -5623,7 +5623,8 @@ Test(gateway, status_job_prints_the_gateways_answer_in_its_units,
     st = status_of_a_stand_in("42", "error",
                               "{\"seq\": 1, \"code\": \"unknown-id\", \"message\": \"job_status: "
                               "job 42 was never registered\"}", out, sizeof out);
-    cr_assert(st == 1 && strstr(out, "gateway error unknown-id: job_status: job 42") &&
+    cr_assert(st == 1 && strstr(out, "weft status: gateway 127.0.0.1:") &&
+                  strstr(out, ": error unknown-id: job_status: job 42") &&
                   !strstr(out, "predates"), "exit status %d: %s", st, out);
     st = status_of_a_stand_in("42", "error",
                               "{\"seq\": 1, \"code\": \"unknown-type\", \"message\": \"what\"}",

@@ -1185,7 +1185,8 @@ Test(gateway_agent, cancel_waits_out_a_gateway_restart, .fini = stop_agent_and_s
     int st = wait_exit(&agent_pid, 15);
     log[read_file(cancel_log, log, sizeof log - 1)] = 0;
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "cancel status %#x: %s", st, log);
-    cr_assert(strstr(log, "gateway error unknown-id"), "it never reached the gateway: %s", log);
+    cr_assert(strstr(log, ": error unknown-id: not found"), "it never reached the gateway: %s",
+              log);
     unlink(cancel_log);
 }
 
@@ -1965,7 +1966,8 @@ Test(gateway_agent, status_prints_the_live_counters, .init = server_status,
 
     st = run_status("not-" TOKEN, NULL, out, sizeof out);
     cr_assert_eq(st, 1, "wrong token: exit status %d: %s", st, out);
-    cr_assert(strstr(out, "gateway error auth") && strstr(out, "wrong token"), "%s", out);
+    cr_assert(strstr(out, "authentication failed: gateway 127.0.0.1:") &&
+                  strstr(out, "(error auth): hello: wrong token"), "%s", out);
     o = status_json();
     cr_assert_eq(jint(o, "auth_failures"), 1);
     long long protocol_errors = jint(o, "protocol_errors");
