@@ -5,17 +5,20 @@
  * the middle of a write; test_workload.c has a write that fails).
  */
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/weft.h"
@@ -233,6 +236,26 @@ static weft_err_t write_then_die(FILE *f, const void *arg)
     return WEFT_OK;
 }
 
+/* In a child: writes path `before` times with write_new, then with fn,
+ * which is to raise SIGTERM; the child has to die of it. */
+static void save_in_a_child_that_dies(const char *path, int before, weft_write_fn fn,
+                                      const void *arg)
+{
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        signal(SIGTERM, SIG_DFL);
+        for (int i = 0; i < before; i++)
+            if (weft_save_file(path, write_new, NULL))
+                _exit(1);
+        weft_save_file(path, fn, arg);
+        _exit(0);
+    }
+    int st = 0;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "status %#x", st);
+}
+
 /* A signal that ends a write (Ctrl-C in a large `weft convert`) removes
  * the temporary file it was writing, and the process still dies of it;
  * the partial file used to stay. */
@@ -242,16 +265,7 @@ Test(common, save_file_signal_mid_write_removes_the_temporary)
     cr_assert_not_null(mkdtemp(dir));
     char path[64], first[256];
     snprintf(path, sizeof path, "%s/w.weft", dir);
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        signal(SIGTERM, SIG_DFL);
-        weft_save_file(path, write_then_die, NULL);
-        _exit(0);
-    }
-    int st = 0;
-    cr_assert_eq(waitpid(pid, &st, 0), pid);
-    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "status %#x", st);
+    save_in_a_child_that_dies(path, 0, write_then_die, NULL);
     cr_assert_eq(entries_in(dir, first), 0, "left behind: %s", first);
     rmdir(dir);
 }
@@ -292,5 +306,295 @@ Test(common, tmp_create_makes_a_new_file_each_call)
     cr_assert_eq(weft_tmp_create(target, O_WRONLY, 0666, &none), -1);
     cr_assert_eq(errno, ENOENT);
     cr_assert_null(none);
+    rmdir(dir);
+}
+
+/* weft_wrap puts the whole prefix first and cuts the old detail's tail,
+ * so the message fills its 1024 bytes with the NUL and no more, right at
+ * the edge; a prefix of 1024 characters is cut itself to 1023 and nothing
+ * of the old detail stays. weft_clear_error leaves "". */
+Test(common, wrap_fills_the_detail_to_its_last_byte_and_no_further)
+{
+    static char old[1001], prefix[1025], want[1024];
+    memset(old, 'o', 1000);
+    memset(prefix, 'p', 24);
+    memcpy(want, prefix, 24);
+    memset(want + 24, 'o', 999);
+    weft_fail(WEFT_EPARSE, "%s", old);
+    cr_assert_eq(weft_wrap(WEFT_EPARSE, "%s", prefix), WEFT_EPARSE);
+    cr_assert_eq(strlen(weft_last_error()), 1023);
+    cr_assert_str_eq(weft_last_error(), want);
+    memset(prefix, 'p', 1024);
+    memset(want, 'p', 1023);
+    weft_fail(WEFT_EPARSE, "%s", old);
+    cr_assert_eq(weft_wrap(WEFT_EIO, "%s", prefix), WEFT_EIO);
+    cr_assert_str_eq(weft_last_error(), want);
+    weft_fail(WEFT_EIO, "a.txt:3: bad");
+    weft_clear_error();
+    cr_assert_str_eq(weft_last_error(), "");
+}
+
+/* n elements of size bytes whose product overflows are refused (NULL,
+ * the block kept), and 0 elements give a block still to free, as
+ * realloc(p, 0) would not (it frees p and returns NULL). */
+Test(common, reallocarray_refuses_an_overflow_and_keeps_a_block_for_zero)
+{
+    char *p = malloc(8);
+    cr_assert_not_null(p);
+    cr_assert_null(weft_reallocarray(p, SIZE_MAX / 2 + 2, 2));
+    p = weft_reallocarray(p, 0, 8);
+    cr_assert_not_null(p);
+    free(p);
+}
+
+/* weft_grow starts at 16 elements, doubles to the first power of two at
+ * or above need, keeps the elements, leaves an array big enough alone,
+ * and refuses a size past half the address space without looping. */
+Test(common, grow_doubles_from_16_and_stops_at_the_address_space, .timeout = 10)
+{
+    int *p = NULL;
+    size_t cap = 0;
+    cr_assert_eq(weft_grow((void **)&p, &cap, 1, sizeof *p), WEFT_OK);
+    cr_assert_not_null(p);
+    cr_assert_eq(cap, 16);
+    p[15] = 7;
+    cr_assert_eq(weft_grow((void **)&p, &cap, 16, sizeof *p), WEFT_OK);
+    cr_assert_eq(cap, 16);
+    cr_assert_eq(weft_grow((void **)&p, &cap, 17, sizeof *p), WEFT_OK);
+    cr_assert_eq(cap, 32);
+    cr_assert_eq(weft_grow((void **)&p, &cap, 64, sizeof *p), WEFT_OK);
+    cr_assert_eq(cap, 64);
+    p[63] = 1;
+    cr_assert_eq(p[15], 7);
+    int *kept = p;
+    cr_assert_eq(weft_grow((void **)&p, &cap, SIZE_MAX, 1), WEFT_ENOMEM);
+    cr_assert(p == kept && cap == 64);
+    cr_assert(strstr(weft_last_error(), "cannot grow array"), "%s", weft_last_error());
+    free(p);
+}
+
+/* Both clocks count seconds: the wall clock is the epoch's (time()), and
+ * 20 ms of sleep are 20 ms on the monotonic one. */
+Test(common, clocks_count_seconds)
+{
+    double wall = weft_wall_s();
+    time_t now = time(NULL);
+    cr_assert(wall > (double)now - 2 && wall < (double)now + 2, "%f against %ld", wall,
+              (long)now);
+    double t0 = weft_mono_s();
+    struct timespec nap = {0, 20000000};
+    cr_assert_eq(nanosleep(&nap, NULL), 0);
+    double slept = weft_mono_s() - t0;
+    cr_assert(slept >= 0.019 && slept < 5, "%f s", slept);
+}
+
+/* %g's 6 digits where they read back, else the fewest more, up to 17. */
+Test(common, fmt_exact_prints_the_fewest_digits_that_read_back)
+{
+    char buf[WEFT_FMT_LEN];
+    cr_assert_str_eq(weft_fmt_exact(1e6, buf, sizeof buf), "1e+06");
+    cr_assert_str_eq(weft_fmt_exact(0.1, buf, sizeof buf), "0.1");
+    cr_assert_str_eq(weft_fmt_exact(1000000001, buf, sizeof buf), "1000000001");
+    cr_assert_str_eq(weft_fmt_exact(0.1 + 0.2, buf, sizeof buf), "0.30000000000000004");
+}
+
+/* The checksum is sha256sum's ("abc" is FIPS 180-2's example); a
+ * directory, which fopen opens but cannot read, has none. */
+Test(common, file_sha256_is_sha256sum_s)
+{
+    char dir[] = "/tmp/weft-test-sha-XXXXXX", path[64], hex[65];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/abc", dir);
+    put_text(path, "abc");
+    cr_assert_eq(weft_file_sha256(path, hex), WEFT_OK, "%s", weft_last_error());
+    cr_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    cr_assert_eq(weft_file_sha256(dir, hex), WEFT_EIO);
+    cr_assert(strstr(weft_last_error(), "cannot read it to the end"), "%s", weft_last_error());
+    unlink(path);
+    rmdir(dir);
+}
+
+/* Links are followed as the kernel does, 40 of them and no more: the
+ * 41st names the link it could not follow. A relative one is read from
+ * its own directory, and the name each gives is taken whole, even where
+ * it is shorter than the one before (a name longer than its link
+ * once read on past the link's end). */
+Test(common, link_target_follows_40_links_and_names_the_41st)
+{
+    char dir[] = "/tmp/weft-test-links-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char path[96], next[16], want[256], *target = NULL;
+    for (int i = 1; i <= 41; i++) {
+        snprintf(path, sizeof path, "%s/l%d", dir, i);
+        snprintf(next, sizeof next, "l%d", i + 1);
+        cr_assert_eq(symlink(i == 41 ? "f" : next, path), 0);
+    }
+    snprintf(path, sizeof path, "%s/l2", dir);
+    cr_assert_eq(weft_link_target(path, &target), WEFT_OK, "%s", weft_last_error());
+    snprintf(want, sizeof want, "%s/f", dir);
+    cr_assert_str_eq(target, want);
+    free(target);
+    snprintf(path, sizeof path, "%s/l1", dir);
+    cr_assert_eq(weft_link_target(path, &target), WEFT_EIO);
+    snprintf(want, sizeof want, "%s: cannot follow the link %s/l41: %s", path, dir,
+             strerror(ELOOP));
+    cr_assert_str_eq(weft_last_error(), want);
+    /* xxxxx -> yyy...y -> b: b's name is made in the block xxxxx's was */
+    snprintf(path, sizeof path, "%s/xxxxx", dir);
+    cr_assert_eq(symlink("yyyyyyyyyyyyyyyyyyyy", path), 0);
+    snprintf(want, sizeof want, "%s/yyyyyyyyyyyyyyyyyyyy", dir);
+    cr_assert_eq(symlink("b", want), 0);
+    cr_assert_eq(weft_link_target(path, &target), WEFT_OK, "%s", weft_last_error());
+    snprintf(want, sizeof want, "%s/b", dir);
+    cr_assert_str_eq(target, want);
+    free(target);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* The file a test descriptor leads to, opened for appending with "old\n"
+ * in it. */
+static int open_old(const char *path)
+{
+    put_text(path, "old\n");
+    int fd = open(path, O_WRONLY | O_APPEND);
+    cr_assert_geq(fd, 3, "%s: %s", path, strerror(errno));
+    return fd;
+}
+
+/* /proc/self/fd/N and /dev/stderr are written into the descriptor itself
+ * (">>" keeps appending), while /dev/fd/+N, /dev/fd/Nx and a descriptor
+ * past INT_MAX name none: nothing is written into N, and a descriptor
+ * that is not open is "cannot write". */
+Test(common, save_file_reads_a_descriptor_s_number_whole)
+{
+    char dir[] = "/tmp/weft-test-fdname-XXXXXX", path[64], name[64];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/f", dir);
+    int fd = open_old(path);
+    snprintf(name, sizeof name, "/proc/self/fd/%d", fd);
+    cr_assert_eq(weft_save_file(name, write_new, NULL), WEFT_OK, "%s", weft_last_error());
+    cr_assert_str_eq(text_of(path), "old\nnew\n");
+    static const char *const not_numbers[] = {"/dev/fd/+%d", "/dev/fd/%dx"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(name, sizeof name, not_numbers[i], fd);
+        cr_assert_eq(weft_save_file(name, write_new, NULL), WEFT_EIO, "%s", name);
+        cr_assert_str_eq(text_of(path), "old\nnew\n", "%s", name);
+    }
+    close(fd);
+    cr_assert_eq(weft_save_file("/dev/fd/2147483647", write_new, NULL), WEFT_EIO);
+    cr_assert_str_eq(weft_last_error(), "/dev/fd/2147483647: cannot write: Bad file descriptor");
+    fd = open_old(path);
+    int saved = dup(2);
+    cr_assert_geq(saved, 0);
+    cr_assert_eq(dup2(fd, 2), 2);
+    weft_err_t err = weft_save_file("/dev/stderr", write_new, NULL);
+    cr_assert_eq(dup2(saved, 2), 2);
+    close(saved);
+    close(fd);
+    cr_assert_eq(err, WEFT_OK, "%s", weft_last_error());
+    cr_assert_str_eq(text_of(path), "old\nnew\n");
+    unlink(path);
+    rmdir(dir);
+}
+
+/* What was printed on stdout before goes to /dev/stdout first. */
+Test(common, save_file_to_dev_stdout_comes_after_what_was_printed)
+{
+    char dir[] = "/tmp/weft-test-stdout-XXXXXX", path[64];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/out", dir);
+    fflush(stdout);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || dup2(fd, 1) != 1 || setvbuf(stdout, NULL, _IOFBF, BUFSIZ))
+            _exit(2);
+        fputs("table\n", stdout);
+        _exit(weft_save_file("/dev/stdout", write_new, NULL) ? 1 : 0);
+    }
+    int st = 0;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+    cr_assert_str_eq(text_of(path), "table\nnew\n");
+    unlink(path);
+    rmdir(dir);
+}
+
+static weft_err_t write_then_refuse(FILE *f, const void *arg)
+{
+    (void)arg;
+    fputs("new\n", f);
+    return weft_fail(WEFT_EINVAL, "the writer's own error");
+}
+
+/* A stream error that fflush does not repeat (here a read on a stream
+ * open for writing only, its errno lost after). */
+static weft_err_t write_then_break_the_stream(FILE *f, const void *arg)
+{
+    (void)arg;
+    fputs("new\n", f);
+    fgetc(f);
+    errno = 0;
+    return WEFT_OK;
+}
+
+/* The writer's own error is the one returned, though writing what it
+ * left and closing then fail too (/dev/full); a stream that went wrong
+ * is an error even when the last flush went through, and without an
+ * errno it reads as an I/O error, not "Success". */
+Test(common, save_file_reports_the_first_error)
+{
+    cr_assert_eq(weft_save_file("/dev/full", write_then_refuse, NULL), WEFT_EINVAL);
+    cr_assert_str_eq(weft_last_error(), "/dev/full: the writer's own error");
+    cr_assert_eq(weft_save_file("/dev/null", write_then_break_the_stream, NULL), WEFT_EIO);
+    cr_assert_str_eq(weft_last_error(), "/dev/null: writing failed: Input/output error");
+}
+
+static weft_err_t write_inner_then_die(FILE *f, const void *arg)
+{
+    fputs("outer\n", f);
+    fflush(f);
+    return weft_save_file(arg, write_then_die, NULL);
+}
+
+/* A signal removes every temporary file being written, two at once
+ * (nested here, as two threads would write them) after twenty writes
+ * (each gives its slot back). */
+Test(common, save_file_signal_removes_both_temporaries_after_many_writes)
+{
+    char dir[] = "/tmp/weft-test-slots-XXXXXX", path[64], inner[64], first[256];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/w.weft", dir);
+    snprintf(inner, sizeof inner, "%s/inner.weft", dir);
+    save_in_a_child_that_dies(path, 20, write_inner_then_die, inner);
+    cr_assert_eq(entries_in(dir, first), 1, "left behind: %s", first);
+    cr_assert_str_eq(first, "w.weft");
+    cr_assert_str_eq(text_of(path), "new\n");
+    unlink(path);
+    rmdir(dir);
+}
+
+/* Each of the six random characters is a letter or a digit, drawn from
+ * all 62 of them and nothing else (a NUL drawn cut the name short). */
+Test(common, tmp_create_names_have_six_letters_or_digits)
+{
+    char dir[] = "/tmp/weft-test-tmpchars-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char target[64], *tmp;
+    snprintf(target, sizeof target, "%s/t", dir);
+    size_t n = strlen(target) + 5;
+    for (int i = 0; i < 100; i++) {
+        int fd = weft_tmp_create(target, O_WRONLY, 0600, &tmp);
+        cr_assert_geq(fd, 0, "%s", strerror(errno));
+        close(fd);
+        cr_assert_eq(strlen(tmp), n + 6, "%s", tmp);
+        for (size_t k = n; k < n + 6; k++)
+            cr_assert(isalnum((unsigned char)tmp[k]), "%s", tmp);
+        unlink(tmp);
+        free(tmp);
+    }
     rmdir(dir);
 }
