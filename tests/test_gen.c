@@ -11,6 +11,7 @@
 #include <criterion/parameterized.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -224,6 +225,26 @@ Test(gen_rng, below_hits_every_value_evenly)
     size_t big = (size_t)1 << 63 | 1;
     for (int i = 0; i < 1000; i++)
         cr_assert_lt(workload_rng_below(&r, big), big);
+}
+
+/* Just above 2^63 a raw draw below 2^64 mod n (2^63 - 1) is rejected
+ * and the next taken, however it would fall: the value drawn is the
+ * first raw draw at or above that, mod n. */
+Test(gen_rng, below_rejects_the_draws_under_2_to_the_64_mod_n)
+{
+    uint64_t big = UINT64_C(1) << 63 | 1, low = (UINT64_C(1) << 63) - 1;
+    int rejected = 0;
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        workload_rng_t r, raw;
+        workload_rng_seed(&r, seed);
+        workload_rng_seed(&raw, seed);
+        uint64_t x;
+        while ((x = workload_rng_next(&raw)) < low)
+            rejected++;
+        cr_assert_eq(workload_rng_below(&r, (size_t)big), x % big, "seed %" PRIu64, seed);
+        cr_assert_eq(workload_rng_next(&r), workload_rng_next(&raw), "seed %" PRIu64, seed);
+    }
+    cr_assert_gt(rejected, 0);
 }
 
 Test(gen_rng, uniform_and_exponential)
