@@ -2,7 +2,9 @@
  * test_common.c - the shared helpers of common/weft.h that no module test
  * covers on its own: weft_parallel_for, and how weft_save_file writes a
  * file (its temporary file, the mode of the file it replaces, a signal in
- * the middle of a write; test_workload.c has a write that fails).
+ * the middle of a write, the names of descriptors, which error comes
+ * first; test_workload.c has a write that fails); the error detail,
+ * allocation, the clocks, links followed, exact numbers and checksums.
  */
 #include <criterion/criterion.h>
 #include <ctype.h>
