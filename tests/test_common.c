@@ -600,3 +600,45 @@ Test(common, tmp_create_names_have_six_letters_or_digits)
     }
     rmdir(dir);
 }
+
+/* A path under a regular file is refused before any work, saying that
+ * the file is not a directory (not that it cannot be written into). */
+Test(common, save_check_says_a_file_is_not_a_directory)
+{
+    char dir[] = "/tmp/weft-test-check-XXXXXX", file[64], path[96], want[256];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(file, sizeof file, "%s/f", dir);
+    snprintf(path, sizeof path, "%s/out.csv", file);
+    put_text(file, "a file\n");
+    cr_assert_eq(weft_save_check(path), WEFT_EIO);
+    snprintf(want, sizeof want, "%s: '%s' is not a directory", path, file);
+    cr_assert_str_eq(weft_last_error(), want);
+    unlink(file);
+    rmdir(dir);
+}
+
+/* As a user who cannot write into / or /dev (nobody, when the tests run
+ * as root): a relative name is checked in the working directory, a name
+ * in / in /, and a device is written as it is, its directory unasked. */
+Test(common, save_check_asks_the_directory_the_file_goes_into)
+{
+    char dir[] = "/tmp/weft-test-where-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    cr_assert_eq(chmod(dir, 0777), 0);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        if ((getuid() == 0 && (setgid(65534) || setuid(65534))) || chdir(dir))
+            _exit(9);
+        if (weft_save_check("out.csv"))
+            _exit(1);
+        if (weft_save_check("/out.csv") != WEFT_EIO ||
+            strcmp(weft_last_error(), "/out.csv: cannot write into '/': Permission denied"))
+            _exit(2);
+        _exit(weft_save_check("/dev/null") ? 3 : 0);
+    }
+    int st = 0;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+    rmdir(dir);
+}
