@@ -642,3 +642,29 @@ Test(common, save_check_asks_the_directory_the_file_goes_into)
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
     rmdir(dir);
 }
+
+/* Each code has its own short name, and one outside the enum "unknown
+ * error". */
+Test(common, strerror_names_each_code)
+{
+    static const struct {
+        weft_err_t err;
+        const char *name;
+    } names[] = {
+        {WEFT_OK, "success"},
+        {WEFT_ENOMEM, "out of memory"},
+        {WEFT_EIO, "input/output error"},
+        {WEFT_EPARSE, "parse error"},
+        {WEFT_ETRUNC, "truncated input"},
+        {WEFT_ECYCLE, "cycle in DAG"},
+        {WEFT_EINVAL, "invalid value"},
+        {WEFT_EVERSION, "unsupported version"},
+        {WEFT_ENOTFOUND, "not found"},
+        {WEFT_EPROTO, "protocol error"},
+        {WEFT_EAUTH, "authentication failed"},
+        {WEFT_EINTERNAL, "internal error"},
+        {(weft_err_t)-12, "unknown error"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        cr_assert_str_eq(weft_strerror(names[i].err), names[i].name);
+}
