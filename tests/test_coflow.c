@@ -749,6 +749,16 @@ Test(coflow_order, jsebf_weighted)
     expect_order("wcp", (size_t[]){2, 3, 0}, 3);
 }
 
+/* wq = 1.5: Q 6/1.5 = 4 > P 3: P first, in both. Q's work is divided by
+ * its weight once, not once for each of its two active coflows (6/1.5^2
+ * = 2.67 would put Q first). */
+Test(coflow_order, jsebf_divides_a_job_s_work_by_its_weight_once)
+{
+    build_pq(1, 1.5);
+    expect_order("jsebf", (size_t[]){0, 2, 3}, 3);
+    expect_order("jsebf-cp", (size_t[]){0, 2, 3}, 3);
+}
+
 /*
  * jsebf-cp: jsebf between jobs, longest remaining path first inside one.
  * Job A (weight 1): a1 (coflow 0) 0->1 1 byte and a2 (coflow 1) 2->3 1
