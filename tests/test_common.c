@@ -25,6 +25,10 @@
 
 #include "common/weft.h"
 
+/* Each test takes milliseconds: one that hangs (a size that doubles
+ * for ever) fails in 10 s. */
+TestSuite(common, .timeout = 10);
+
 static atomic_size_t done_calls;
 
 static void count_done(void) { atomic_fetch_add(&done_calls, 1); }
@@ -239,13 +243,15 @@ static weft_err_t write_then_die(FILE *f, const void *arg)
 }
 
 /* In a child: writes path `before` times with write_new, then with fn,
- * which is to raise SIGTERM; the child has to die of it. */
+ * which is to raise SIGTERM; the child has to die of it (within 10 s: a
+ * handler that never lets it die leaves no process spinning behind). */
 static void save_in_a_child_that_dies(const char *path, int before, weft_write_fn fn,
                                       const void *arg)
 {
     pid_t pid = fork();
     cr_assert(pid >= 0);
     if (pid == 0) {
+        alarm(10);
         signal(SIGTERM, SIG_DFL);
         for (int i = 0; i < before; i++)
             if (weft_save_file(path, write_new, NULL))
@@ -352,7 +358,7 @@ Test(common, reallocarray_refuses_an_overflow_and_keeps_a_block_for_zero)
 /* weft_grow starts at 16 elements, doubles to the first power of two at
  * or above need, keeps the elements, leaves an array big enough alone,
  * and refuses a size past half the address space without looping. */
-Test(common, grow_doubles_from_16_and_stops_at_the_address_space, .timeout = 10)
+Test(common, grow_doubles_from_16_and_stops_at_the_address_space)
 {
     int *p = NULL;
     size_t cap = 0;
