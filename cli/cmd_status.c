@@ -270,12 +270,16 @@ static void print_job(const msgpack_object *m)
         printf("  %10lld %9s %12s %22s %12.3f", (long long)get_i(c, "id"),
                get_s(c, "state", st, sizeof st), done, sent, get_d(c, "rate") / 1e6);
         const msgpack_object *w = rpc_map_get(c, "waits_on");
-        for (uint32_t k = 0; w && w->type == MSGPACK_OBJECT_ARRAY && k < w->via.array.size;
-             k++) {
+        bool waits = w && w->type == MSGPACK_OBJECT_ARRAY && w->via.array.size > 0;
+        for (uint32_t k = 0; waits && k < w->via.array.size; k++) {
             int64_t p = 0;
             rpc_obj_int(&w->via.array.ptr[k], &p);
             printf("%s%lld", k ? ", " : "   ", (long long)p);
         }
+        /* waiting with no parent left: the compute time after its parents
+           (or after the job's arrival, for a first stage) */
+        if (!waits && !strcmp(st, "waiting"))
+            printf("   its compute time");
         printf("\n");
     }
 }

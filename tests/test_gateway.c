@@ -5612,12 +5612,16 @@ Test(gateway, status_job_prints_the_gateways_answer_in_its_units,
         "{\"id\": 1, \"state\": \"active\", \"flows\": 2, \"flows_done\": 1, \"bytes\": 3e6, "
         "\"sent\": 1.5e6, \"rate\": 2.5e6, \"waits_on\": []}, "
         "{\"id\": 2, \"state\": \"waiting\", \"flows\": 1, \"flows_done\": 0, \"bytes\": 1e6, "
-        "\"sent\": 0, \"rate\": 0, \"waits_on\": [1, 3]}]}",
+        "\"sent\": 0, \"rate\": 0, \"waits_on\": [1, 3]}, "
+        "{\"id\": 4, \"state\": \"waiting\", \"flows\": 1, \"flows_done\": 0, \"bytes\": 2e6, "
+        "\"sent\": 0, \"rate\": 0, \"waits_on\": []}]}",
         out, sizeof out);
     cr_assert_eq(st, 0, "exit status %d: %s", st, out);
-    const char *want[] = {"job 42: running for 2.500 s; 0 of 2 coflows done\n",
+    const char *want[] = {"job 42: running for 2.500 s; 0 of 3 coflows done\n",
                           "1 of 2           1.50 of 3.00        2.500\n",
-                          "0 of 1           0.00 of 1.00        0.000   1, 3\n"};
+                          "0 of 1           0.00 of 1.00        0.000   1, 3\n",
+                          /* no parent left: its compute time */
+                          "0 of 1           0.00 of 2.00        0.000   its compute time\n"};
     for (size_t i = 0; i < sizeof want / sizeof *want; i++)
         cr_assert(strstr(out, want[i]), "'%s' lacks '%s'", out, want[i]);
     st = status_of_a_stand_in("42", "error",
