@@ -2086,6 +2086,30 @@ Test(gateway_agent, an_agent_says_each_gateway_outage_once_without_v,
     unlink(log);
 }
 
+/* A gateway whose one connection (--max-conns 1) is taken tells the agent
+ * "busy" and closes: the agent's notice gives that error with the outage,
+ * and says when it gets in once the slot is free. */
+Test(gateway_agent, an_agent_s_outage_notice_gives_the_gateways_error,
+     .fini = stop_agent_and_server, .timeout = 30)
+{
+    start_server4("--max-conns", "1", NULL, NULL);
+    rpc_client_t cl;
+    connect_to(&cl);
+    hello_client(&cl); /* the only slot, held before the agent tries */
+    char log[64], text[4096];
+    snprintf(log, sizeof log, "/tmp/weft-busy-%d.log", (int)getpid());
+    write_text(log, "");
+    agent_pid = spawn_agent("0", 0, log, 0);
+    /* closed or reset, as the race of its close and the agent's hello falls */
+    wait_in_file(log, ", after its error busy: connection limit reached); reconnecting", 1, text,
+                 sizeof text);
+    cr_assert(!strncmp(text, "weft agent 0: no gateway connection (", 37), "%s", text);
+    rpc_client_destroy(&cl);
+    wait_in_file(log, "weft agent 0: connected to the gateway at 127.0.0.1:", 1, text,
+                 sizeof text);
+    unlink(log);
+}
+
 /* 300 connections that say nothing hold agent 1's data port (plain TCP,
  * unauthenticated) past its descriptors (at most nofile); agent 0 must
  * still get its bytes through once they have been silent for 2 s: the
