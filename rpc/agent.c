@@ -642,16 +642,20 @@ static void peer_connect(agent_t *a, peer_t *p, double now)
  * gateway down) said nothing while it retried for ever. On o->notice, each
  * outage is now said once when it starts and once when it ends; -v logs
  * every try instead. */
+static FILE *outage_notice(const agent_t *a) { return a->o->log ? NULL : a->o->notice; }
+
 static void gw_lost(agent_t *a, const char *why)
 {
     alog(a, "gateway connection lost: %s; retrying in %.2f s", why, a->backoff);
     double now = weft_mono_s();
-    if (a->lost_at == 0 && !a->o->log && a->o->notice)
-        fprintf(a->o->notice, "weft agent %u: no gateway connection (%s%s%s); reconnecting "
-                "every %g s at most, quietly (-v: each try)\n", a->o->id, why,
-                *a->gw_said ? ", after its error " : "", a->gw_said, BACKOFF_MAX_S);
-    if (a->lost_at == 0)
+    if (a->lost_at == 0) {
+        FILE *notice = outage_notice(a);
+        if (notice)
+            fprintf(notice, "weft agent %u: no gateway connection (%s%s%s); reconnecting every "
+                    "%g s at most, quietly (-v: each try)\n", a->o->id, why,
+                    *a->gw_said ? ", after its error " : "", a->gw_said, BACKOFF_MAX_S);
         a->lost_at = now;
+    }
     rpc_client_close(&a->gw);
     a->welcomed = false;
     a->next_try = now + a->backoff;
@@ -903,10 +907,10 @@ static weft_err_t gw_handle(agent_t *a, const msgpack_object *m)
         a->keepalive_s = rpc_keepalive_s(m);
         a->backoff = BACKOFF_MIN_S;
         alog(a, "connected to the gateway");
-        if (a->lost_at > 0 && !a->o->log && a->o->notice)
-            fprintf(a->o->notice, "weft agent %u: connected to the gateway at %s:%d, %.1f s "
-                    "after the connection failed\n", a->o->id, a->o->gateway_host,
-                    a->o->gateway_port, weft_mono_s() - a->lost_at);
+        if (a->lost_at > 0 && outage_notice(a))
+            fprintf(outage_notice(a), "weft agent %u: connected to the gateway at %s, %.1f s "
+                    "after the connection failed\n", a->o->id, a->gw.peer,
+                    weft_mono_s() - a->lost_at);
         a->lost_at = 0;
         *a->gw_said = '\0';
         return gw_welcome(a, m);
