@@ -45,19 +45,14 @@ static void usage(FILE *out)
     fprintf(out, "  %-9s %s\n", "help", "this list; `weft COMMAND --help` for one command");
 }
 
-void cli_report(const char *cmd, int err)
-{
-    const char *detail = weft_last_error();
-    fprintf(stderr, "weft %s: %s%s%s\n", cmd, weft_strerror((weft_err_t)err),
-            *detail ? ": " : "", detail);
-}
-
 void cli_report_option(const char *cmd, const char *opt, int err)
 {
     const char *detail = weft_last_error();
-    fprintf(stderr, "weft %s: %s: %s%s%s\n", cmd, opt, weft_strerror((weft_err_t)err),
-            *detail ? ": " : "", detail);
+    fprintf(stderr, "weft %s: %s%s%s%s%s\n", cmd, opt ? opt : "", opt ? ": " : "",
+            weft_strerror((weft_err_t)err), *detail ? ": " : "", detail);
 }
+
+void cli_report(const char *cmd, int err) { cli_report_option(cmd, NULL, err); }
 
 static bool stdout_failure_reported;
 static bool stdout_closed_at_start;
@@ -123,11 +118,11 @@ int main(int argc, char **argv)
          * weft then runs itself again with one thread asked for, so that
          * OpenBLAS starts none; the second run has the variable set. */
         struct rlimit as;
-        if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY &&
-            setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0)
-            execv("/proc/self/exe", argv); /* returns only if it failed: go on */
+        bool limited = getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY;
+        if (limited && setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0)
+            execv("/proc/self/exe", argv); /* returns only if it failed: go on, unjoined */
         openblas_set_num_threads(1);
-        if (blas_thread_shutdown_ && getenv("OPENBLAS_NUM_THREADS") == NULL)
+        if (blas_thread_shutdown_ && !limited)
             blas_thread_shutdown_();
     }
     /* A file grown past the size limit (ulimit -f, systemd's LimitFSIZE)
