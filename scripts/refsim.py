@@ -9,8 +9,8 @@ bytes. Each rule names where it is defined:
 
   DESIGN §N      the project's reference design (../shared/DESIGN.md)
   README         README.md: "Policies (`weft sim --help`)", the options of
-                 "Compare policies on the emulator", and "Against an
-                 independent reference" (Testing and hardening)
+                 "Compare policies on the emulator"; docs/testing.md: "Against
+                 an independent reference"
   format         docs/workload-format.md §1 (weft's text format)
   policy doc     docs/adding-a-policy.md (what an ordering receives)
   --help         `weft sim --help`'s orderings and allocators
@@ -517,8 +517,8 @@ class Emulator:
                                    math.nextafter(self.now, math.inf)))
         if self.tick_s > 0 and active:
             # --tick S: a decision every S seconds, on the grid from the
-            # first arrival, where the emulator starts (README, "Against an
-            # independent reference"); with no coflow active there is
+            # first arrival, where the emulator starts (docs/testing.md, "Against
+            # an independent reference"); with no coflow active there is
             # nothing to decide
             start = min(job.arrival_s for job in self.wl.jobs)
             k = math.floor((self.now - start) / self.tick_s) + 1
