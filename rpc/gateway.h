@@ -235,7 +235,9 @@ enum { RPC_FLOW_FINISHED = 1, RPC_FLOW_DROPPED = 2 };
 
 /* Whether job j is the one job of tmp (a parsed registration) as far as
  * scheduling goes: weight, final compute, and its coflows' ids, compute
- * times, parents and flows, in order. O(its coflows and flows). */
+ * times and flows, in order (they fix the flow ids), and each coflow's
+ * parents in any order. O(its coflows and flows, and p log p for a coflow
+ * of p parents listed in another order). */
 bool rpc_sched_same_job(const rpc_sched_t *s, size_t j, const coflow_workload_t *tmp);
 
 /* Index in all of the job with this id, or SIZE_MAX (also for a job

@@ -418,6 +418,39 @@ static weft_err_t grow_side(side_arrays_t d, size_t *cap, size_t need)
     return grow_all(d.arr, d.size, d.n, cap, need);
 }
 
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Whether coflow x of job a (its first coflow at index ca of wa) and coflow
+ * y of job b (cb of wb) have the same parents, as places in their jobs, in
+ * any order: a parents list is a set, and a client that builds it from a
+ * hash map may list it in another order when it registers the job again.
+ * The lists are as long (the caller checked). O(n log n) for n parents. */
+static bool same_parents(const coflow_workload_t *wa, size_t ca, const coflow_coflow_t *x,
+                         const coflow_workload_t *wb, size_t cb, const coflow_coflow_t *y)
+{
+    const size_t *p = wa->parents + x->first_parent, *q = wb->parents + y->first_parent;
+    size_t n = x->n_parents, i = 0;
+    while (i < n && p[i] - ca == q[i] - cb)
+        i++;
+    if (i == n) /* in the same order, as a resend from the same client */
+        return true;
+    n -= i;
+    size_t *u = weft_calloc(2 * n, sizeof *u), *v = u + n;
+    if (!u) /* 2n words never fail in practice; "other contents" is then wrong */
+        return false;
+    for (size_t k = 0; k < n; k++)
+        u[k] = p[i + k] - ca, v[k] = q[i + k] - cb;
+    qsort(u, n, sizeof *u, cmp_size);
+    qsort(v, n, sizeof *v, cmp_size);
+    bool same = !memcmp(u, v, n * sizeof *u);
+    free(u);
+    return same;
+}
+
 bool rpc_sched_same_job(const rpc_sched_t *s, size_t j, const coflow_workload_t *tmp)
 {
     const coflow_workload_t *all = &s->all;
@@ -431,10 +464,8 @@ bool rpc_sched_same_job(const rpc_sched_t *s, size_t j, const coflow_workload_t 
         if (x->id != y->id || x->compute_s != y->compute_s || x->n_flows != y->n_flows ||
             x->n_parents != y->n_parents)
             return false;
-        for (size_t i = 0; i < x->n_parents; i++) /* as places in the job */
-            if (all->parents[x->first_parent + i] - a->first_coflow !=
-                tmp->parents[y->first_parent + i] - b->first_coflow)
-                return false;
+        if (!same_parents(all, a->first_coflow, x, tmp, b->first_coflow, y))
+            return false;
         for (size_t i = 0; i < x->n_flows; i++) {
             const coflow_flow_t *f = &all->flows[x->first_flow + i];
             const coflow_flow_t *g = &tmp->flows[y->first_flow + i];

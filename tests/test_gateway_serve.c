@@ -273,6 +273,52 @@ Test(gateway_hostile, register_validates_and_is_idempotent)
     rpc_client_destroy(&c);
 }
 
+/* Job 4343 on wl: coflows 1 to 5 (one flow each), coflow 5 with the parents
+ * par[0..3) in that order. */
+static void five_coflows(coflow_workload_t *wl, const int64_t par[3])
+{
+    coflow_workload_init(wl, 4);
+    coflow_workload_add_job(wl, 4343, 0, 1, 0);
+    for (int64_t k = 1; k <= 5; k++) {
+        coflow_workload_add_coflow(wl, k, 0);
+        coflow_workload_add_flow(wl, 0, 1, 1000);
+    }
+    for (int i = 0; i < 3; i++)
+        coflow_workload_add_parent(wl, par[i]);
+    cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK);
+}
+
+Test(gateway_hostile, a_resend_may_list_the_parents_in_another_order)
+{
+    /* A parents list is a set: a client that builds it from a hash map
+     * may list it in another order when it registers again. That resend
+     * was refused as another job under the id (before 2026-12-06) though
+     * the job was registered and ran. */
+    rpc_client_t c;
+    connect_to(&c);
+    hello_client(&c);
+    coflow_workload_t wl;
+    bool dup;
+    five_coflows(&wl, (const int64_t[]){1, 2, 3});
+    uint64_t first = register_job(&c, &wl, 0, &dup);
+    cr_assert(!dup);
+    coflow_workload_destroy(&wl);
+    five_coflows(&wl, (const int64_t[]){1, 3, 2});
+    cr_assert_eq(register_job(&c, &wl, 0, &dup), first);
+    cr_assert(dup);
+    coflow_workload_destroy(&wl);
+    five_coflows(&wl, (const int64_t[]){3, 2, 1});
+    cr_assert_eq(register_job(&c, &wl, 0, &dup), first);
+    cr_assert(dup);
+    coflow_workload_destroy(&wl);
+    /* as many parents, but another one: another job */
+    five_coflows(&wl, (const int64_t[]){1, 4, 2});
+    cr_assert_eq(rpc_client_register(&c, 5, &wl, 0), WEFT_OK);
+    expect_error(&c, "invalid-job", "job 4343 is registered already with other contents");
+    coflow_workload_destroy(&wl);
+    rpc_client_destroy(&c);
+}
+
 Test(gateway_hostile, keeps_serving_with_bounded_memory)
 {
     /* Twenty connections each hold a frame just under the 1 MiB cap, three
