@@ -833,6 +833,28 @@ static void handle_cancel(conn_t *c, const msgpack_object *m)
     request_decision(gw);
 }
 
+/* pong, with the ping's seq if it had one: any integer, as the document
+ * says (a negative one was left out, where status closed the connection
+ * on it); a seq that is not one is a protocol error, as for status. */
+static void handle_ping(conn_t *c, const msgpack_object *m)
+{
+    rpc_gateway_t *gw = c->gw;
+    int64_t seq = 0;
+    if (rpc_get_int_opt(m, "seq", INT64_MIN, INT64_MAX, &seq))
+        return rpc_gw_conn_fail(c, "protocol", "ping: %s", weft_last_error());
+    size_t mark;
+    rpc_frame_begin(&gw->out, &mark);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
+    bool has_seq = rpc_map_get(m, "seq") != NULL;
+    msgpack_pack_map(&pk, 1 + has_seq);
+    rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "pong");
+    if (has_seq)
+        pack_kv_int(&pk, "seq", seq);
+    rpc_frame_end(&gw->out, mark, 0);
+    rpc_gw_conn_send(c);
+}
+
 static void handle(conn_t *c, const msgpack_object *m)
 {
     rpc_gateway_t *gw = c->gw;
@@ -850,12 +872,8 @@ static void handle(conn_t *c, const msgpack_object *m)
         }
         return handle_hello(c, m);
     }
-    if (IS("ping")) {
-        int64_t seq = -1;
-        rpc_get_int_opt(m, "seq", 0, INT64_MAX, &seq);
-        rpc_pack_simple(&gw->out, "pong", seq);
-        return rpc_gw_conn_send(c);
-    }
+    if (IS("ping")) /* before the job messages: answered to every role */
+        return handle_ping(c, m);
     if (gw->split_roles && c->state == CONN_AGENT &&
         (IS("register") || IS("watch") || IS("cancel")))
         return conn_error(c, "forbidden",

@@ -156,9 +156,10 @@ void rpc_gw_handle_job_status(conn_t *c, const msgpack_object *m)
 void rpc_gw_handle_status(conn_t *c, const msgpack_object *m)
 {
     rpc_gateway_t *gw = c->gw;
-    int64_t seq = -1;
-    if (rpc_get_int_opt(m, "seq", 0, INT64_MAX, &seq))
+    int64_t seq = 0; /* any integer, echoed (a negative one closed the connection) */
+    if (rpc_get_int_opt(m, "seq", INT64_MIN, INT64_MAX, &seq))
         return rpc_gw_conn_fail(c, "protocol", "status: %s", weft_last_error());
+    bool has_seq = rpc_map_get(m, "seq") != NULL;
     rpc_gateway_stats_t st;
     rpc_gateway_stats(gw, &st);
     size_t n_ports = gw->sched.fab.n_ports;
@@ -175,9 +176,9 @@ void rpc_gw_handle_status(conn_t *c, const msgpack_object *m)
     rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 34 + (seq >= 0) + list);
+    msgpack_pack_map(&pk, 34 + has_seq + list);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "status");
-    if (seq >= 0)
+    if (has_seq)
         pack_kv_int(&pk, "seq", seq);
     rpc_pack_cstr(&pk, "version"), rpc_pack_cstr(&pk, gw->o.build ? gw->o.build : "unknown");
     rpc_pack_cstr(&pk, "uptime"), msgpack_pack_double(&pk, st.uptime_s);

@@ -319,6 +319,41 @@ Test(gateway_hostile, a_resend_may_list_the_parents_in_another_order)
     rpc_client_destroy(&c);
 }
 
+/* Queues on c {"type": type, "seq": seq}, seq packed as an int or, with
+ * as_str, as the string "1". */
+static void queue_with_seq(rpc_client_t *c, const char *type, int64_t seq, bool as_str)
+{
+    size_t mark;
+    cr_assert_eq(rpc_frame_begin(&c->out, &mark), WEFT_OK);
+    msgpack_pack_map(&c->pk, 2);
+    rpc_pack_cstr(&c->pk, "type"), rpc_pack_cstr(&c->pk, type);
+    rpc_pack_cstr(&c->pk, "seq");
+    as_str ? rpc_pack_cstr(&c->pk, "1") : msgpack_pack_int64(&c->pk, seq);
+    cr_assert_eq(rpc_frame_end(&c->out, mark, 0), WEFT_OK);
+}
+
+Test(gateway_hostile, ping_and_status_echo_any_integer_seq)
+{
+    /* seq is an int (docs/protocol.md): a negative one was left out of the
+     * pong, and closed the connection with a protocol error in status */
+    rpc_client_t c;
+    connect_to(&c);
+    hello_client(&c);
+    int64_t got;
+    queue_with_seq(&c, "ping", -7, false);
+    const msgpack_object *m = wait_type(&c, "pong");
+    cr_assert(rpc_get_int(m, "seq", INT64_MIN, INT64_MAX, &got) == WEFT_OK && got == -7);
+    queue_with_seq(&c, "status", INT64_MIN, false);
+    m = wait_type(&c, "status");
+    cr_assert(rpc_get_int(m, "seq", INT64_MIN, INT64_MAX, &got) == WEFT_OK && got == INT64_MIN);
+    expect_pong(&c, 3);
+    /* and a seq that is no integer is a protocol error, as in status */
+    queue_with_seq(&c, "ping", 0, true);
+    expect_error(&c, "protocol", "ping: field 'seq' is not an integer");
+    rpc_client_destroy(&c);
+    still_serving();
+}
+
 Test(gateway_hostile, keeps_serving_with_bounded_memory)
 {
     /* Twenty connections each hold a frame just under the 1 MiB cap, three
