@@ -22,10 +22,13 @@ static weft_err_t parse_coflow(const msgpack_object *co, coflow_workload_t *wl, 
     int64_t id;
     double compute = 0;
     const msgpack_object_array *flows;
-    if ((err = rpc_get_int(co, "id", INT64_MIN, INT64_MAX, &id)) ||
-        (err = rpc_get_num_opt(co, "compute", 0, 1e12, &compute)) ||
-        (err = rpc_get_array(co, "flows", &flows)))
+    if ((err = rpc_get_int(co, "id", INT64_MIN, INT64_MAX, &id)))
         return weft_wrap(err, "coflow #%zu: ", k);
+    /* named by its id, as every later check names it (by its place in the
+       job, "coflow #0", before 2026-12-06) */
+    if ((err = rpc_get_num_opt(co, "compute", 0, 1e12, &compute)) ||
+        (err = rpc_get_array(co, "flows", &flows)))
+        return weft_wrap(err, "coflow %lld: ", (long long)id);
     if ((err = coflow_workload_add_coflow(wl, id, compute)))
         return err;
     if (flows->size == 0)

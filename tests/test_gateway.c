@@ -656,6 +656,8 @@ Test(gateway, sched_refuses_bad_jobs_by_name)
         /* said to be "not [src port, dst port, bytes]" */
         {"NaN bytes", "flow #0: bytes must be a finite number > 0, got nan"},
         {"infinite bytes", "flow #0: bytes must be a finite number > 0, got inf"},
+        /* named by its id like the others (it read "coflow #1") */
+        {"negative compute", "coflow 2: field 'compute' is -1, expected 0.."},
     };
     for (int k = 0; k < (int)(sizeof cases / sizeof *cases); k++) {
         msgpack_sbuffer sb;
@@ -670,8 +672,11 @@ Test(gateway, sched_refuses_bad_jobs_by_name)
         } else {
             msgpack_pack_array(&pk, 2);
             for (int c = 1; c <= 2; c++) {
-                msgpack_pack_map(&pk, 3);
+                bool neg_compute = k == 6 && c == 2;
+                msgpack_pack_map(&pk, 3 + neg_compute);
                 rpc_pack_cstr(&pk, "id"), msgpack_pack_int(&pk, c);
+                if (neg_compute)
+                    rpc_pack_cstr(&pk, "compute"), msgpack_pack_int(&pk, -1);
                 rpc_pack_cstr(&pk, "flows"), msgpack_pack_array(&pk, 1);
                 msgpack_pack_array(&pk, 3);
                 msgpack_pack_int(&pk, 0);
