@@ -255,6 +255,11 @@ void rpc_gw_conn_fail(conn_t *c, const char *code, const char *fmt, ...)
     gw->out = saved;
     gw->out.size = keep;
     conn_set_state(c, CONN_CLOSING);
+    /* closed for this reason: the hello and frame deadlines are moot (one
+       that fired within the grace below counted the close again, in
+       timeouts) */
+    event_del(c->hello_timer);
+    event_del(c->frame_timer);
     bufferevent_disable(c->bev, EV_READ);
     /* a peer already gone fails the write: nothing to wait for */
     bufferevent_setcb(c->bev, NULL, closing_write_cb, closing_event_cb, c);

@@ -3034,6 +3034,38 @@ Test(gateway_limits, slow_loris_frame_after_hello, .init = server_frame1, .fini 
     still_serving();
 }
 
+/* The gateway's timeouts counter, asked on a fresh client. */
+static int64_t status_timeouts(void)
+{
+    rpc_client_t c;
+    connect_to(&c);
+    hello_client(&c);
+    cr_assert_eq(rpc_client_status(&c, 1), WEFT_OK);
+    int64_t n;
+    cr_assert_eq(rpc_get_int(wait_type(&c, "status"), "timeouts", 0, INT64_MAX, &n), WEFT_OK);
+    rpc_client_destroy(&c);
+    return n;
+}
+
+Test(gateway_limits, a_connection_closed_for_a_timeout_counts_once, .fini = stop_server,
+     .timeout = 30)
+{
+    /* No hello, and 100 ms in the first bytes of a frame: the hello timeout
+     * (0.2 s) closes it, and the frame's (0.3 s from its first byte) ran
+     * out within the close's grace while the peer held its end open. Both
+     * counted the one connection, in status's timeouts. */
+    start_server4("--hello-timeout", "0.2", "--frame-timeout", "0.3");
+    rpc_client_t c;
+    connect_to(&c);
+    struct pollfd p = {c.fd, POLLIN, 0};
+    cr_assert_eq(poll(&p, 1, 100), 0);
+    cr_assert_eq(send(c.fd, "\0\0\0\x0b\x81", 5, MSG_NOSIGNAL), 5);
+    expect_error(&c, "timeout", "no valid hello within 0.2 s");
+    poll(NULL, 0, 300); /* past the frame's deadline, our end still open */
+    cr_assert_eq(status_timeouts(), 1);
+    rpc_client_destroy(&c);
+}
+
 Test(gateway_limits, frames_split_across_sends_are_not_a_slow_loris, .init = server_frame1,
      .fini = stop_server, .timeout = 30)
 {
