@@ -1753,6 +1753,11 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
                                         o->max_frame, replay, gw));
     if (!gw->clock_set && gw->journal.epoch_at > 0) /* an epoch record alone */
         continue_clock(gw, gw->journal.epoch_at);
+    /* the ends the replay left pending that were due before this start (a
+       job's final compute after its last flow's done record) are taken
+       now, at their times: the job had finished before the restart. The
+       first tick took them, and told the clients connected by then. */
+    WEFT_CHECK(rpc_sched_tick(&gw->sched, gw_now(gw)));
     /* the jobs the replay finished had finished before this start: no
        job_done for them to whoever connects first (a watch still gets it) */
     gw->sched.n_jobs_done = 0;
