@@ -309,7 +309,8 @@ int rpc_sched_cancel(rpc_sched_t *s, int64_t id, double now);
 /* Whether an agent that reports flow fid as unfinished must be told to drop
  * it: this gateway does not hold it (a flow of a job compacted away, which
  * finished or was cancelled; or an id it never gave out, as after a restart
- * from a journal older than the agent's flows), or it is of a cancelled job
+ * from a journal older than the agent's flows), or it is of a job forgotten
+ * (--keep-finished, held until compacted away), or it is of a cancelled job
  * and no drop of it waits for the next decision (that one tells the agent:
  * it was not connected then, or the flow was never announced). O(log
  * jobs). */
