@@ -1,0 +1,1316 @@
+#!/usr/bin/env python3
+"""protocol_check.py - a second client of `weft serve`, from docs/protocol.md alone.
+
+Written from docs/protocol.md and README's "The live gateway" without
+reading rpc/, cli/ or tests/, as scripts/refsim.py is written from the
+definitions: where this client and the gateway disagree, one of the two is
+wrong. It speaks the protocol itself, with Python's msgpack (Debian's
+python3-msgpack, scripts/install-deps.sh), over plain TCP sockets to a real
+`weft serve` (a free port, a token, a journal in a temporary directory):
+
+  - two clients: hello, welcome, status, register (and its duplicate, in
+    another encoding, and a conflicting one), bad jobs, watch, job_status;
+  - an agent per port: hello, peers, schedule, progress (and the bad ones),
+    done, driving a job of three coflows in a DAG on three ports to its
+    job_done with simulated transfers at the rates pushed;
+  - a second job cancelled mid-transfer, with an agent replaced and one away
+    at the cancel that re-reports its flow and is told to drop it;
+  - hostile frames and messages, each on a connection of its own: a frame
+    over the cap, bad msgpack maps, an unknown type, a wrong token, a stray
+    message before hello, a slow-loris, one connection past --max-conns;
+  - a restart from the journal under --keep-finished 1: the job remembered
+    with its JCT and bytes, the one forgotten answered as such, flow ids
+    never given out twice.
+
+Every field the document promises in each answer is checked. The gateway
+runs with --hello-timeout and --frame-timeout of 1 s, which the slow-loris
+and an incomplete frame wait out: about 1.2 s in all.
+
+    python3 scripts/protocol_check.py [--weft PATH] [--keep DIR] [-v]
+
+WEFT_BIN, else build/weft, is the weft it runs. Exits 0 when all holds, 1
+with a line naming the step that failed (2 if it cannot run at all). The
+gateway is killed at the end whatever happens.
+"""
+import argparse
+import math
+import os
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True  # keep scripts/ free of __pycache__
+try:
+    import msgpack
+except ImportError:
+    print(f"protocol_check: {sys.executable} has no msgpack module: install "
+          "python3-msgpack (scripts/install-deps.sh) and run /usr/bin/python3", file=sys.stderr)
+    sys.exit(2)
+
+TOKEN = "protocol-check secret"
+PORTS = 3
+PORT_RATE = 20e6      # bytes/s each way, --port-rate
+CAP2 = 10e6           # port 2's own rate, --port-cap 2=...
+MAX_FRAME = 1048576   # the default frame cap
+MAX_OBJECTS = 524288  # the gateway's object cap at that frame cap
+MAX_CONNS = 24
+HELLO_TIMEOUT = 1.0   # s: the slow-loris is closed after it
+FRAME_TIMEOUT = 1.0   # s: and a client's frame left incomplete
+ANSWER_S = 10.0       # s to wait for any answer (a loaded machine)
+REPORT_S = 0.01       # s between an agent's progress reports, as weft agent's
+RATE_TOL = 1.002      # rates are pushed again only past 0.1% of change
+VERBOSE = False
+
+STEP = ["start"]
+
+
+class CheckFailed(Exception):
+    pass
+
+
+def step(name):
+    STEP[0] = name
+    if VERBOSE:
+        print(f"  {name}", file=sys.stderr)
+
+
+def fail(why):
+    raise CheckFailed(f"step '{STEP[0]}': {why}")
+
+
+def check(cond, why):
+    if not cond:
+        fail(why)
+
+
+def is_int(x):
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def is_num(x):
+    return is_int(x) or isinstance(x, float)
+
+
+def cap_of(port):
+    return CAP2 if port == 2 else PORT_RATE
+
+
+def frame(payload):
+    """A frame: the payload's length in 4 bytes, big-endian, then it."""
+    return struct.pack(">I", len(payload)) + payload
+
+
+def pack(msg):
+    return msgpack.packb(msg, use_bin_type=True)
+
+
+class Conn:
+    """One TCP connection to the gateway: frames out, frames in. Messages a
+    subclass does not take go to inbox, in order."""
+    live = []  # every connection not yet closed by either side
+
+    def __init__(self, port, name):
+        self.name = name
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=ANSWER_S)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = bytearray()
+        self.inbox = []
+        self.eof = False
+        self.sent_frames = 0
+        Conn.live.append(self)
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def send(self, msg):
+        self.send_bytes(frame(pack(msg)))
+        self.sent_frames += 1
+
+    def send_bytes(self, data):
+        try:
+            self.sock.sendall(data)
+        except OSError as e:
+            fail(f"{self.name}: cannot send: {e}")
+
+    def close(self):
+        if self in Conn.live:
+            Conn.live.remove(self)
+        self.sock.close()
+
+    def read_some(self):
+        try:
+            data = self.sock.recv(1 << 16)
+        except ConnectionResetError:
+            data = b""
+        if not data:  # the gateway's end: ours too, so it frees the connection
+            self.eof = True
+            self.close()
+            return
+        self.buf += data
+        while len(self.buf) >= 4:
+            (n,) = struct.unpack(">I", self.buf[:4])
+            check(n <= MAX_FRAME, f"{self.name}: the gateway sent a frame of {n} bytes, "
+                  f"over its own max_frame {MAX_FRAME}")
+            if len(self.buf) < 4 + n:
+                break
+            payload = bytes(self.buf[4:4 + n])
+            del self.buf[:4 + n]
+            try:
+                msg = msgpack.unpackb(payload, raw=False, strict_map_key=False)
+            except Exception as e:  # noqa: BLE001 (any decoding fault is the finding)
+                fail(f"{self.name}: a frame that is not exactly one msgpack object: {e}")
+            check(isinstance(msg, dict), f"{self.name}: a frame that is not a map: {msg!r}")
+            check(isinstance(msg.get("type"), str), f"{self.name}: a map without a str "
+                  f"type: {msg!r}")
+            if VERBOSE:
+                print(f"    {self.name} <- {str(msg)[:300]}", file=sys.stderr)
+            self.take(msg)
+
+    def take(self, msg):
+        self.inbox.append(msg)
+
+    def next(self, what="an answer"):
+        """The next message of the inbox, waiting for it (every connection
+        is served meanwhile)."""
+        pump(lambda: self.inbox or self.eof, f"{what} on {self.name}")
+        check(self.inbox, f"{self.name} closed by the gateway while waiting for {what}")
+        return self.inbox.pop(0)
+
+    def expect(self, mtype, what=None):
+        msg = self.next(what or mtype)
+        check(msg["type"] == mtype, f"{self.name}: expected {mtype}, got {msg!r}")
+        return msg
+
+    def expect_error(self, code, contains=(), closes=False):
+        """An error of that code whose message holds every string of contains;
+        then the close, if closes, else the connection must still answer."""
+        msg = self.expect("error", f"error {code}")
+        check_keys(msg, {"type", "code", "message"}, {"job"}, "error")
+        check(msg["code"] == code, f"{self.name}: error code {msg['code']!r} "
+              f"({msg['message']!r}), expected {code!r}")
+        check(isinstance(msg["message"], str) and msg["message"],
+              f"{self.name}: an error without a message: {msg!r}")
+        for s in contains:
+            check(s in msg["message"], f"{self.name}: error {code} says {msg['message']!r}, "
+                  f"which does not name {s!r}")
+        if closes:
+            self.expect_close(f"the close after error {code}")
+        return msg
+
+    def expect_close(self, what):
+        pump(lambda: self.eof or self.inbox, f"{what} on {self.name}")
+        if self.inbox:
+            fail(f"{self.name}: {self.inbox[0]!r} where {what} was due")
+
+    def ping(self, seq):
+        """A barrier: everything sent before the ping has been handled once
+        the pong arrives. Returns the messages before the pong."""
+        self.send({"type": "ping", "seq": seq})
+        before = []
+        while True:
+            msg = self.next("pong")
+            if msg["type"] == "pong":
+                check(msg.get("seq") == seq, f"{self.name}: pong {msg!r} for ping {seq}")
+                return before
+            before.append(msg)
+
+    def quiet(self, seq):
+        """A barrier after which nothing was answered."""
+        before = self.ping(seq)
+        check(not before, f"{self.name}: unexpected answers {before!r}")
+
+
+class Client(Conn):
+    """A client connection: job_done messages are kept apart, by job."""
+
+    def __init__(self, port, name):
+        super().__init__(port, name)
+        self.job_done = {}
+        self.job_done_count = {}
+
+    def take(self, msg):
+        if msg["type"] == "job_done":
+            check_job_done(self.name, msg)
+            check(msg["job"] not in self.job_done or self.job_done[msg["job"]] == msg,
+                  f"{self.name}: a second job_done for job {msg['job']} that differs: {msg!r}")
+            self.job_done[msg["job"]] = msg
+            self.job_done_count[msg["job"]] = self.job_done_count.get(msg["job"], 0) + 1
+        else:
+            self.inbox.append(msg)
+
+
+JOBS = {}  # job id -> (first flow id, [(src, dst, bytes, coflow id), ...]) as acknowledged
+
+
+def flow_of(fid):
+    """(job id, src, dst, bytes, coflow id) of a flow id given out, or None."""
+    for job_id, (first, flows) in JOBS.items():
+        if first <= fid < first + len(flows):
+            return (job_id,) + flows[fid - first]
+    return None
+
+
+class Agent(Conn):
+    """An agent: applies peers and schedule as weft agent would, and when
+    running moves its flows at the rates pushed, reporting progress totals
+    and done as the document says."""
+
+    def __init__(self, port, name, port_id, data_port):
+        super().__init__(port, name)
+        self.id = port_id
+        self.data_port = data_port
+        self.peers = {}        # agent id -> (host, data port, acks)
+        self.flows = {}        # fid -> {"dst","bytes","sent","rate","cls","reported"}
+        self.told = set()      # flows this connection was told of in schedule.new
+        self.new_at = {}       # fid -> when its schedule.new arrived
+        self.dropped = set()
+        self.drop_only = []    # schedules that were a drop alone
+        self.done_seq = {}     # seq -> [fid] sent, not yet acknowledged
+        self.done_sent_at = {}  # fid -> when its done was sent
+        self.done_acked = set()
+        self.seq = 1000
+        self.running = False
+        self.no_seq = False    # send done without seq: applied, never acknowledged
+        self.done_unacked = set()
+        self.last_move = None
+        self.last_report = 0.0
+        self.schedules = 0
+        self.entries = 0       # flow entries received in schedule messages
+        self.held = []
+
+    def hello(self, token=TOKEN, **extra):
+        msg = {"type": "hello", "v": 1, "token": token, "role": "agent", "id": self.id,
+               "port": self.data_port}
+        msg.update(extra)
+        self.send(msg)
+
+    hold = False  # while a registration's ack is awaited: its flow ids are not known yet
+
+    def take(self, msg):
+        if Agent.hold:
+            self.held.append(msg)
+        elif msg["type"] == "peers":
+            self.take_peers(msg)
+        elif msg["type"] == "schedule":
+            self.take_schedule(msg)
+        elif msg["type"] == "ack" and msg.get("seq") in self.done_seq:
+            check_keys(msg, {"type", "seq"}, set(), f"{self.name}: done's ack")
+            for fid in self.done_seq.pop(msg["seq"]):
+                self.flows.pop(fid, None)
+                self.done_acked.add(fid)
+        else:
+            self.inbox.append(msg)
+
+    def take_peers(self, msg):
+        check_keys(msg, {"type", "peers", "acks"}, set(), f"{self.name}: peers")
+        peers, acks = msg["peers"], msg["acks"]
+        check(isinstance(peers, list) and isinstance(acks, list) and len(peers) == len(acks)
+              and 0 < len(peers) <= 4096, f"{self.name}: peers and acks do not pair: {msg!r}")
+        for entry, ack in zip(peers, acks):
+            check(isinstance(entry, list) and len(entry) == 3 and is_int(entry[0])
+                  and 0 <= entry[0] < PORTS and isinstance(entry[1], str) and is_int(entry[2])
+                  and 0 < entry[2] < 65536 and is_int(ack) and ack >= 0,
+                  f"{self.name}: a bad peers entry {entry!r} (acks {ack!r})")
+            self.peers[entry[0]] = (entry[1], entry[2], ack)
+
+    def take_schedule(self, msg):
+        name = f"{self.name}: schedule"
+        check_keys(msg, {"type", "new", "flows"}, {"drop"}, name)
+        new, flows, drop = msg["new"], msg["flows"], msg.get("drop", [])
+        check(isinstance(new, list) and isinstance(flows, list) and isinstance(drop, list),
+              f"{name}: new, flows and drop must be arrays: {msg!r}")
+        check(len(new) + len(flows) <= 2 * 8192, f"{name}: over 8192 flows in one message")
+        self.schedules += 1
+        self.entries += len(flows)
+        now = time.monotonic()
+        if drop and not new and not flows:
+            self.drop_only.append(drop)
+        for entry in new:
+            check(isinstance(entry, list) and len(entry) == 4 and is_int(entry[0])
+                  and is_int(entry[1]) and is_num(entry[2]) and is_num(entry[3]),
+                  f"{name}: a bad new entry {entry!r}")
+            fid, dst, size, sent = entry
+            known = flow_of(fid)
+            check(known is not None, f"{name}: new flow {fid} is no flow registered")
+            _, src, kdst, ksize, _ = known
+            check(src == self.id, f"{name}: new flow {fid} is port {src}'s, not {self.id}'s")
+            check(dst == kdst and size == ksize, f"{name}: new flow {fid} is {dst} {size}, "
+                  f"registered as {kdst} {ksize}")
+            check(0 <= sent <= size, f"{name}: new flow {fid} sent {sent} of {size}")
+            check(fid not in self.told, f"{name}: flow {fid} told in new twice to one "
+                  f"connection")
+            check(any(f[0] == fid for f in flows if isinstance(f, list) and f),
+                  f"{name}: new flow {fid} is not in flows")
+            self.told.add(fid)
+            self.new_at[fid] = now
+            own = self.flows.get(fid, {}).get("sent", 0)
+            self.flows[fid] = {"dst": dst, "bytes": size, "sent": max(own, sent),
+                               "gw_sent": sent, "rate": 0.0, "cls": None,
+                               "reported": max(own, sent)}
+        for entry in flows:
+            check(isinstance(entry, list) and len(entry) == 3 and is_int(entry[0])
+                  and is_num(entry[1]) and is_int(entry[2]),
+                  f"{name}: a bad flows entry {entry!r}")
+            fid, rate, cls = entry
+            # (a flow done without seq is forgotten at once: the gateway may
+            # not have read that done yet)
+            check(fid in self.flows or fid in drop or fid in self.done_unacked,
+                  f"{name}: a rate for flow {fid}, which this agent does not hold")
+            check(0 <= rate <= cap_of(self.id) * RATE_TOL and cls >= 0,
+                  f"{name}: flow {fid} at rate {rate} class {cls} (port rate "
+                  f"{cap_of(self.id)})")
+            if fid in self.flows:
+                self.flows[fid]["rate"] = float(rate)
+                self.flows[fid]["cls"] = cls
+        for fid in drop:
+            check(is_int(fid), f"{name}: a bad drop entry {fid!r}")
+            if fid in self.flows:  # a drop of a flow not held is ignored
+                del self.flows[fid]
+                self.dropped.add(fid)
+        busy = [f for fid, f in self.flows.items() if fid not in self.done_sent_at]
+        total = sum(f["rate"] for f in busy)
+        check(total <= cap_of(self.id) * RATE_TOL,
+              f"{name}: port {self.id} sends at {total} B/s in all, over its {cap_of(self.id)}")
+        for dst in range(PORTS):
+            if dst not in self.peers and any(f["dst"] == dst and f["rate"] > 0 for f in busy):
+                fail(f"{name}: a flow to port {dst}, which has no agent, at a rate above 0")
+
+    def next_seq(self):
+        self.seq += 1
+        return self.seq
+
+    def move(self, now):
+        """Advances the running flows by their rates and reports them."""
+        if self.eof or not self.running:
+            self.last_move = None
+            return
+        if self.last_move is not None:
+            dt = now - self.last_move
+            for f in self.flows.values():
+                f["sent"] = min(f["bytes"], f["sent"] + f["rate"] * dt)
+        self.last_move = now
+        finished = [fid for fid, f in self.flows.items()
+                    if f["sent"] >= f["bytes"] and fid not in self.done_sent_at]
+        if finished and self.no_seq:
+            self.send({"type": "done", "flows": finished})
+            for fid in finished:
+                self.done_sent_at[fid] = now
+                self.done_unacked.add(fid)
+                del self.flows[fid]
+        elif finished:
+            seq = self.next_seq()
+            self.send({"type": "done", "seq": seq, "flows": finished})
+            self.done_seq[seq] = finished
+            for fid in finished:
+                self.done_sent_at[fid] = now
+        if now - self.last_report >= REPORT_S:
+            self.report()
+            self.last_report = now
+
+    def report(self):
+        """Sends the whole bytes sent of every flow that moved since its last
+        report, below its size (a count equal to it would complete it)."""
+        totals = []
+        for fid, f in self.flows.items():
+            whole = int(f["sent"])
+            if whole > f["reported"] and whole < f["bytes"]:
+                totals.append([fid, whole])
+                f["reported"] = whole
+        if totals:
+            self.send({"type": "progress", "flows": totals})
+
+    def stop(self):
+        """Stops moving, and reports where every flow stands."""
+        self.running = False
+        self.last_move = None
+        self.report()
+
+
+def pump(until, what, timeout=ANSWER_S):
+    """Serves every connection (reads, agents' transfers) until until()."""
+    deadline = time.monotonic() + timeout
+    while True:
+        now = time.monotonic()
+        for c in list(Conn.live):
+            if isinstance(c, Agent):
+                c.move(now)
+        if until():
+            return
+        left = deadline - now
+        if left <= 0:
+            fail(f"no {what} within {timeout:g} s")
+        moving = any(isinstance(c, Agent) and c.running for c in Conn.live)
+        ready, _, _ = select.select(list(Conn.live), [], [],
+                                    min(left, 0.002) if moving else min(left, 0.5))
+        for c in ready:
+            if c in Conn.live:
+                c.read_some()
+
+
+def check_keys(msg, required, optional, what):
+    keys = set(msg)
+    missing = required - keys
+    check(not missing, f"{what}: missing {sorted(missing)} in {msg!r}")
+    extra = keys - required - optional
+    check(not extra, f"{what}: keys the document does not name, {sorted(extra)}, in {msg!r}")
+
+
+def check_job_done(name, msg):
+    what = f"{name}: job_done"
+    if msg.get("forgotten"):
+        check_keys(msg, {"type", "job", "forgotten"}, set(), what)
+        return
+    check_keys(msg, {"type", "job", "jct"}, {"cancelled"}, what)
+    check(is_int(msg["job"]) and is_num(msg["jct"]) and msg["jct"] >= 0,
+          f"{what}: bad job or jct in {msg!r}")
+    check(msg.get("cancelled", True) is True, f"{what}: cancelled is not true: {msg!r}")
+
+
+def check_welcome(conn, epoch=None):
+    msg = conn.expect("welcome")
+    check_keys(msg, {"type", "v", "ports", "rate", "idle", "epoch", "max_frame"}, set(),
+               f"{conn.name}: welcome")
+    check(msg["v"] == 1 and msg["ports"] == PORTS, f"{conn.name}: welcome {msg!r}")
+    check(is_num(msg["rate"]) and msg["rate"] == PORT_RATE, f"{conn.name}: welcome rate "
+          f"{msg['rate']!r}, expected --port-rate {PORT_RATE:g}")
+    check(is_num(msg["idle"]) and msg["idle"] == 60, f"{conn.name}: welcome idle "
+          f"{msg['idle']!r}, expected the default --idle-timeout 60")
+    check(is_int(msg["epoch"]) and 1 <= msg["epoch"] < 2 ** 63,
+          f"{conn.name}: welcome epoch {msg['epoch']!r}")
+    check(msg["max_frame"] == MAX_FRAME, f"{conn.name}: welcome max_frame "
+          f"{msg['max_frame']!r}, expected {MAX_FRAME}")
+    if epoch is not None:
+        check(msg["epoch"] == epoch, f"{conn.name}: epoch {msg['epoch']} where the "
+              f"gateway's is {epoch}")
+    return msg
+
+
+STATUS_KEYS = {"type", "version", "uptime", "epoch", "policy", "allocator", "ports", "rate",
+               "ports_own_rate", "port_rates", "conns", "agents", "ports_waiting",
+               "waiting_ports", "jobs", "jobs_held", "jobs_finished", "jobs_in_flight",
+               "jobs_forgotten", "keep_finished", "flows_unfinished", "decisions",
+               "rebuilds", "changes_pushed", "frames_in", "protocol_errors",
+               "auth_failures", "timeouts", "decision_s", "token_files", "tls",
+               "agent_secrets", "model", "journal"}
+
+
+def status(conn, seq, journal, **want):
+    """Asks for status, checks every documented key, and those of want."""
+    if seq is None:
+        conn.send({"type": "status"})
+    else:
+        conn.send({"type": "status", "seq": seq})
+    msg = conn.expect("status")
+    what = f"{conn.name}: status"
+    # agent_ports is documented as present only when ports <= 64: it is here
+    check_keys(msg, STATUS_KEYS | {"agent_ports"} | ({"seq"} if seq is not None else set()),
+               set(), what)
+    if seq is not None:
+        check(msg["seq"] == seq, f"{what}: seq {msg['seq']!r}, asked {seq}")
+    check(isinstance(msg["version"], str) and msg["version"], f"{what}: version")
+    check(isinstance(msg["uptime"], float) and msg["uptime"] > 0, f"{what}: uptime "
+          f"{msg['uptime']!r}")
+    check(is_int(msg["epoch"]) and 1 <= msg["epoch"] < 2 ** 63, f"{what}: epoch")
+    check(msg["policy"] == "sebf" and isinstance(msg["allocator"], str) and msg["allocator"],
+          f"{what}: policy {msg['policy']!r} allocator {msg['allocator']!r}")
+    check(msg["ports"] == PORTS and isinstance(msg["rate"], float)
+          and msg["rate"] == PORT_RATE, f"{what}: ports {msg['ports']!r} rate {msg['rate']!r}")
+    check(msg["ports_own_rate"] == 1 and msg["port_rates"] == [[2, CAP2]]
+          and isinstance(msg["port_rates"][0][1], float),
+          f"{what}: ports_own_rate {msg['ports_own_rate']!r} port_rates "
+          f"{msg['port_rates']!r}, expected 1 and [[2, {CAP2:g}]]")
+    ints = ("conns", "agents", "ports_waiting", "jobs", "jobs_held", "jobs_finished",
+            "jobs_in_flight", "jobs_forgotten", "flows_unfinished", "decisions", "rebuilds",
+            "changes_pushed", "frames_in", "protocol_errors", "auth_failures", "timeouts")
+    for k in ints:
+        check(is_int(msg[k]) and msg[k] >= 0, f"{what}: {k} {msg[k]!r}")
+    check(msg["conns"] >= 1, f"{what}: conns {msg['conns']} does not count this one")
+    for k in ("agent_ports", "waiting_ports"):
+        v = msg[k]
+        check(isinstance(v, list) and all(is_int(p) and 0 <= p < PORTS for p in v)
+              and v == sorted(set(v)), f"{what}: {k} {v!r} is not ascending ports")
+    check(len(msg["agent_ports"]) == msg["agents"], f"{what}: agents {msg['agents']} but "
+          f"agent_ports {msg['agent_ports']!r}")
+    check(len(msg["waiting_ports"]) == msg["ports_waiting"], f"{what}: ports_waiting "
+          f"{msg['ports_waiting']} but waiting_ports {msg['waiting_ports']!r}")
+    check(msg["jobs_held"] <= msg["jobs"] and msg["jobs_finished"] <= msg["jobs"]
+          and msg["jobs_in_flight"] == msg["jobs"] - msg["jobs_finished"]
+          and msg["jobs_forgotten"] <= msg["jobs_finished"],
+          f"{what}: job counts do not add up: {msg!r}")
+    if "keep_finished" not in want:
+        check(msg["keep_finished"] is None, f"{what}: keep_finished "
+              f"{msg['keep_finished']!r} without --keep-finished")
+    d = msg["decision_s"]
+    if msg["decisions"] == 0:
+        check(d is None, f"{what}: decision_s {d!r} before any decision")
+    if d is not None:
+        check(isinstance(d, dict) and set(d) == {"n", "p50", "p99", "max"}
+              and is_int(d["n"]) and 1 <= d["n"] <= min(1024, msg["decisions"])
+              and all(isinstance(d[k], float) for k in ("p50", "p99", "max"))
+              and 0 <= d["p50"] <= d["p99"] <= d["max"], f"{what}: decision_s {d!r}")
+    for k in ("token_files", "tls", "agent_secrets", "model"):
+        check(msg[k] is None, f"{what}: {k} {msg[k]!r}, expected nil on this gateway")
+    j = msg["journal"]
+    check(isinstance(j, dict) and set(j) == {"path", "records", "syncs", "format"}
+          and j["path"] == journal and is_int(j["records"]) and j["records"] >= 1
+          and is_int(j["syncs"]) and j["format"] == 2, f"{what}: journal {j!r}")
+    for k, v in want.items():
+        check(msg[k] == v, f"{what}: {k} is {msg[k]!r}, expected {v!r}")
+    return msg
+
+
+def job_status(conn, job_id, seq=None):
+    msg = {"type": "job_status", "job": job_id}
+    if seq is not None:
+        msg["seq"] = seq
+    conn.send(msg)
+    ans = conn.expect("job_status")
+    what = f"{conn.name}: job_status {job_id}"
+    if "forgotten" in ans:  # --keep-finished: known to have finished, nothing more
+        check_keys(ans, {"type", "seq", "job", "state", "forgotten", "keep_finished",
+                         "coflows"}, set(), what)
+        check(ans["seq"] == (-1 if seq is None else seq) and ans["job"] == job_id
+              and ans["state"] == "finished" and ans["forgotten"] is True
+              and ans["coflows"] is None, f"{what}: forgotten {ans!r}")
+        return ans
+    check_keys(ans, {"type", "seq", "job", "state", "coflows"}, {"age", "jct"}, what)
+    check(ans["seq"] == (-1 if seq is None else seq), f"{what}: seq {ans['seq']!r}")
+    check(ans["job"] == job_id, f"{what}: job {ans['job']!r}")
+    check(ans["state"] in ("running", "finished", "cancelled"), f"{what}: state "
+          f"{ans['state']!r}")
+    timing = "age" if ans["state"] == "running" else "jct"
+    check(timing in ans and len(set(ans) & {"age", "jct"}) == 1 and is_num(ans[timing])
+          and ans[timing] >= 0, f"{what}: a {ans['state']} job has {timing} alone: {ans!r}")
+    cofs = ans["coflows"]
+    check(isinstance(cofs, list), f"{what}: coflows {cofs!r}")
+    for c in cofs:
+        check(isinstance(c, dict) and set(c) == {"id", "state", "flows", "flows_done",
+                                                 "bytes", "sent", "rate", "waits_on"},
+              f"{what}: a coflow's keys {sorted(c) if isinstance(c, dict) else c!r}")
+        check(c["state"] in ("waiting", "active", "done", "cancelled") and is_int(c["id"])
+              and is_int(c["flows"]) and is_int(c["flows_done"])
+              and isinstance(c["bytes"], float) and isinstance(c["sent"], float)
+              and isinstance(c["rate"], float) and isinstance(c["waits_on"], list),
+              f"{what}: coflow {c!r}")
+    return ans
+
+
+def coflow(ans, cid):
+    for c in ans["coflows"]:
+        if c["id"] == cid:
+            return c
+    fail(f"job_status {ans['job']}: no coflow {cid}")
+    return None
+
+
+class Gateway:
+    def __init__(self, weft, work):
+        self.weft, self.work = weft, work
+        self.journal = os.path.join(work, "gw.journal")
+        self.proc = None
+        self.port = None
+        self.starts = 0
+
+    def start(self, extra=()):
+        self.starts += 1
+        port_file = os.path.join(self.work, f"port{self.starts}")
+        self.err_path = os.path.join(self.work, f"serve{self.starts}.err")
+        args = [self.weft, "serve", "--ports", str(PORTS), "--port-rate", f"{PORT_RATE:.0f}",
+                "--port-cap", f"2={CAP2:.0f}", "--policy", "sebf", "--token", TOKEN,
+                "--listen", "127.0.0.1:0", "--port-file", port_file, "--journal",
+                self.journal, "--hello-timeout", f"{HELLO_TIMEOUT:g}",
+                "--frame-timeout", f"{FRAME_TIMEOUT:g}",
+                "--max-conns", str(MAX_CONNS)] + list(extra)
+        with open(self.err_path, "w") as err:
+            self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err,
+                                         start_new_session=True)
+        # It prints its address on stdout once listening: wait for that line.
+        ready, _, _ = select.select([self.proc.stdout], [], [], ANSWER_S)
+        line = self.proc.stdout.readline().decode() if ready else ""
+        check("listening on 127.0.0.1:" in line, f"weft serve did not start: {line!r} "
+              f"(stderr: {self.stderr()})")
+        self.port = int(line.split("listening on 127.0.0.1:")[1].split()[0])
+        self.port_file = port_file
+
+    def check_port_file(self):
+        """--port-file holds the port stdout named (by now: it may be written
+        after the line)."""
+        with open(self.port_file) as f:
+            check(int(f.read().split()[0]) == self.port, f"--port-file {self.port_file} "
+                  f"does not hold the port {self.port} stdout named")
+
+    def stderr(self):
+        try:
+            with open(self.err_path) as f:
+                return f.read().strip()[-2000:]
+        except OSError:
+            return ""
+
+    def stop(self):
+        """SIGTERM, then SIGKILL if it lingers; returns its exit status."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(ANSWER_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+        return self.proc.returncode
+
+    def alive(self):
+        check(self.proc.poll() is None, f"weft serve exited with status "
+              f"{self.proc.returncode}: {self.stderr()}")
+
+
+def client(gw, name, **extra):
+    c = Client(gw.port, name)
+    msg = {"type": "hello", "v": 1, "token": TOKEN, "role": "client"}
+    msg.update(extra)
+    c.send(msg)
+    return c
+
+
+# Job 101: coflows 10 and 20 are roots, 30 waits on both (and 20 ms of
+# compute). On port 2 at 10 MB/s, coflow 10 (20 ms on port 2) comes before
+# 20 (30 ms) in SEBF's order, so agent 0 has a class-0 and a class-1 flow.
+JOB1 = {"id": 101, "weight": 2, "final_compute": 0.01, "coflows": [
+    {"id": 10, "flows": [[0, 1, 200000], [1, 2, 200000]]},
+    {"id": 20, "flows": [[2, 0, 300000], [0, 2, 100000.5]]},
+    {"id": 30, "compute": 0.02, "parents": [10, 20],
+     "flows": [[0, 2, 100000], [1, 0, 150000]]}]}
+# The same job in another encoding: floats for integers, defaults spelt out.
+JOB1_AGAIN = {"id": 101, "weight": 2.0, "final_compute": 0.01, "coflows": [
+    {"id": 10, "compute": 0, "parents": [], "flows": [[0, 1, 200000.0], [1, 2, 200000]]},
+    {"id": 20, "compute": 0.0, "flows": [[2, 0, 300000], [0, 2, 100000.5]]},
+    {"id": 30, "compute": 0.02, "parents": [10, 20],
+     "flows": [[0, 2, 100000], [1, 0, 150000.0]]}]}
+# Job -5 (job ids are signed): two flows too large to finish, cancelled.
+BIG = 10 ** 10
+JOB2 = {"id": -5, "coflows": [{"id": 1 << 40, "flows": [[0, 1, BIG], [1, 2, BIG]]}]}
+
+
+def remember(job, first):
+    flows = [(s, d, b, c["id"]) for c in job["coflows"] for s, d, b in c["flows"]]
+    JOBS[job["id"]] = (first, flows)
+
+
+def register(conn, seq, job, dup=False, first=None):
+    """Registers job and returns its first flow id, remembered with its flows."""
+    msg = {"type": "register", "job": job}
+    if seq is not None:
+        msg["seq"] = seq
+    conn.send(msg)
+    Agent.hold = True
+    try:
+        ack = conn.expect("ack", f"register {job['id']}'s ack")
+    finally:
+        Agent.hold = False
+    check_keys(ack, {"type", "seq", "job", "first_flow", "dup"}, set(),
+               f"{conn.name}: register's ack")
+    check(ack["seq"] == (seq or 0) and ack["job"] == job["id"] and ack["dup"] is dup
+          and is_int(ack["first_flow"]) and ack["first_flow"] >= 0,
+          f"{conn.name}: ack {ack!r} for register seq {seq} of job {job['id']} (dup {dup})")
+    if first is not None:
+        check(ack["first_flow"] == first, f"{conn.name}: first_flow {ack['first_flow']}, "
+              f"{first} before")
+    if not dup:
+        remember(job, ack["first_flow"])
+    for ag in Conn.live:
+        if isinstance(ag, Agent):
+            held, ag.held = ag.held, []
+            for msg in held:
+                ag.take(msg)
+    return ack["first_flow"]
+
+
+def bad_jobs():
+    """(what, job, strings its invalid-job error must name)."""
+    def job(jid, cofs, **kw):
+        d = {"id": jid, "coflows": cofs}
+        d.update(kw)
+        return d
+    fl = [[0, 1, 1000]]
+    return [
+        ("a port beyond the gateway's", job(201, [{"id": 77, "flows": [[0, 3, 1000]]}]),
+         ["201", "77"]),
+        ("zero bytes", job(202, [{"id": 78, "flows": [[0, 1, 0]]}]), ["202", "78"]),
+        ("negative bytes", job(203, [{"id": 79, "flows": [[1, 0, -5]]}]), ["203", "79"]),
+        ("NaN bytes", job(204, [{"id": 80, "flows": [[0, 1, math.nan]]}]), ["204", "80"]),
+        ("infinite bytes", job(205, [{"id": 81, "flows": [[0, 1, math.inf]]}]),
+         ["205", "81"]),
+        ("coflow ids twice", job(206, [{"id": 82, "flows": fl}, {"id": 82, "flows": fl}]),
+         ["206", "82"]),
+        ("a parent outside the job", job(207, [{"id": 83, "parents": [999], "flows": fl}]),
+         ["207", "83"]),
+        ("a cycle", job(208, [{"id": 84, "parents": [85], "flows": fl},
+                              {"id": 85, "parents": [84], "flows": fl}]), ["208", "cycle"]),
+        ("no coflow", job(209, []), ["209"]),
+        ("a coflow without flows", job(210, [{"id": 86, "flows": []}]), ["210", "86"]),
+        ("weight 0", job(211, [{"id": 87, "flows": fl}], weight=0), ["211", "weight"]),
+        ("negative compute", job(212, [{"id": 88, "compute": -1, "flows": fl}]),
+         ["212", "88", "compute"]),
+        ("negative final compute", job(213, [{"id": 89, "flows": fl}], final_compute=-0.5),
+         ["213", "final_compute"]),
+        ("a negative source port", job(214, [{"id": 90, "flows": [[-1, 1, 10]]}]),
+         ["214", "90"]),
+    ]
+
+
+def run(gw):
+    step("start the gateway")
+    gw.start()
+    port = gw.port
+
+    step("a slow-loris opens (answered at the end)")
+    loris = Conn(port, "slow-loris")
+    loris.send_bytes(struct.pack(">I", 20) + b"\x83")  # a frame's first bytes, then nothing
+    loris_at = time.monotonic()
+
+    step("client hello")
+    a = client(gw, "client A", x_unknown_key=[1, {"y": 2}])  # unknown keys are ignored
+    welcome = check_welcome(a)
+    epoch = welcome["epoch"]
+    b = client(gw, "client B")
+    check_welcome(b, epoch)
+    step("a client leaves a frame incomplete (answered at the end)")
+    slow = client(gw, "slow frame")
+    check_welcome(slow, epoch)
+    slow.send_bytes(frame(pack({"type": "ping", "seq": 1}))[:6])
+    slow_at = time.monotonic()
+
+    step("status before anything")
+    st = status(a, 1, gw.journal, conns=4, agents=0, agent_ports=[], ports_waiting=0,
+                waiting_ports=[], jobs=0, jobs_held=0, jobs_finished=0, jobs_in_flight=0,
+                jobs_forgotten=0, flows_unfinished=0, changes_pushed=0, protocol_errors=0,
+                auth_failures=0, timeouts=0, epoch=epoch)
+    status(b, None, gw.journal, epoch=epoch)
+    status(b, -9, gw.journal, epoch=epoch)  # seq is any int
+
+    step("ping without and with seq")
+    a.send({"type": "ping"})
+    pong = a.expect("pong")
+    check_keys(pong, {"type"}, {"seq"}, "pong without seq")
+    a.quiet(2)
+    a.quiet(-3)
+
+    step("register job 101")
+    t_register = time.monotonic()
+    F = register(a, 1, JOB1)
+
+    step("register job 101 again, in another encoding")
+    register(b, 2, JOB1_AGAIN, dup=True, first=F)
+    step("register job 101 again, unchanged")
+    register(a, 3, JOB1, dup=True, first=F)
+    step("register job 101 again, the parents of coflow 30 in another order")
+    reordered = dict(JOB1, coflows=JOB1["coflows"][:2]
+                     + [dict(JOB1["coflows"][2], parents=[20, 10])])
+    register(a, 3, reordered, dup=True, first=F)
+    step("register job 101 again, without seq: acknowledged with seq 0")
+    register(b, None, JOB1, dup=True, first=F)
+
+    step("register another job under id 101")
+    other = {"id": 101, "weight": 2, "final_compute": 0.01,
+             "coflows": JOB1["coflows"][:2] + [dict(JOB1["coflows"][2], compute=0.03)]}
+    a.send({"type": "register", "seq": 4, "job": other})
+    a.expect_error("invalid-job", ["job 101 is registered already with other contents"])
+    a.quiet(5)
+
+    for what, job, names in bad_jobs():
+        step(f"register a bad job: {what}")
+        a.send({"type": "register", "seq": 50 + job["id"], "job": job})
+        a.expect_error("invalid-job", names)
+        a.quiet(6)
+
+    step("watch an unfinished job and an unknown one")
+    a.send({"type": "watch", "jobs": [101, 999]})
+    err = a.expect_error("unknown-id")
+    check(err.get("job") == 999, f"watch's unknown-id names job {err.get('job')!r}, not 999")
+    a.quiet(7)
+    check(101 not in a.job_done, "job_done for job 101 before any flow moved")
+
+    step("job_status of job 101 before any agent")
+    js = job_status(a, 101, seq=8)
+    check(js["state"] == "running" and [c["id"] for c in js["coflows"]] == [10, 20, 30],
+          f"job_status {js!r}")
+    for cid, nflows, size, waits in ((10, 2, 400000.0, []), (20, 2, 400000.5, []),
+                                     (30, 2, 250000.0, [10, 20])):
+        c = coflow(js, cid)
+        check(c["flows"] == nflows and c["flows_done"] == 0 and c["bytes"] == size
+              and c["sent"] == 0 and c["rate"] == 0 and sorted(c["waits_on"]) == waits,
+              f"job_status coflow {cid}: {c!r}")
+    check(coflow(js, 30)["state"] == "waiting", f"coflow 30 is {coflow(js, 30)['state']}")
+    check(all(coflow(js, cid)["state"] in ("waiting", "active") for cid in (10, 20)),
+          f"the roots are {js['coflows']!r}")
+    js = job_status(b, 101)  # no seq: -1
+    step("job_status of an unknown job")
+    a.send({"type": "job_status", "seq": 9, "job": 999})
+    err = a.expect_error("unknown-id")
+    check(err.get("job") == 999, f"job_status's unknown-id names job {err.get('job')!r}")
+
+    step("status with job 101 and no agent")
+    # every released flow touches a port without an agent (0, 1 and 2)
+    status(a, 10, gw.journal, jobs=1, jobs_held=1, jobs_finished=0, jobs_in_flight=1,
+           flows_unfinished=6, ports_waiting=3, waiting_ports=[0, 1, 2], agents=0)
+
+    step("a client reports progress")
+    c = client(gw, "client C")
+    check_welcome(c, epoch)
+    c.send({"type": "progress", "flows": [[F, 10]]})
+    c.expect_error("protocol", ["progress: only agents report flows"], closes=True)
+    HOSTILE_COUNTS["protocol"] += 1
+
+    agents = []
+    for i in range(PORTS):
+        step(f"agent {i} hello")
+        ag = Agent(port, f"agent {i}", i, 41000 + i)  # data ports: never dialled here
+        if i == 2:  # acknowledges what it reads (data-ack version 2), it says
+            ag.hello(acks=2)
+        else:
+            ag.hello()
+        check_welcome(ag, epoch)
+        agents.append(ag)
+        mine = [F + k for k, (s, _, _, cid) in enumerate(JOBS[101][1]) if s == i and cid != 30]
+        pump(lambda: ag.peers.keys() >= set(range(i + 1)) and set(mine) <= ag.told
+             and all(set(range(i + 1)) <= x.peers.keys() for x in agents),
+             f"peers and schedule for agent {i}")
+        for x in agents:
+            check(x.peers[i] == ("127.0.0.1", 41000 + i, 2 if i == 2 else 0),
+                  f"{x.name}: peer {i} is {x.peers[i]!r}")
+        for fid in mine:
+            f = ag.flows[fid]
+            check(f["gw_sent"] == 0, f"agent {i}: new flow {fid} with sent {f['gw_sent']}")
+            if f["dst"] > i:
+                check(f["rate"] == 0, f"agent {i}: flow {fid} to port {f['dst']}, without "
+                      f"agent, at rate {f['rate']}")
+        st = status(a, 20 + i, gw.journal, agents=i + 1, agent_ports=list(range(i + 1)))
+        waiting = [p for p in range(PORTS) if p > i]
+        check(st["waiting_ports"] == waiting, f"waiting_ports {st['waiting_ports']}, "
+              f"expected {waiting}")
+
+    a0, a1, a2 = agents
+    step("priority classes once every agent is in")
+    # coflow 10's flow F comes first (class 0) among agent 0's, coflow 20's
+    # F+3 next (class 1); agents get rates again once all ports have one
+    pump(lambda: a0.flows[F]["cls"] == 0 and a0.flows[F]["rate"] > 0
+         and a0.flows[F + 3]["cls"] == 1 and a2.flows[F + 2]["rate"] > 0,
+         "class 0 for coflow 10 and 1 for coflow 20 at agent 0, rates above 0")
+
+    step("bad progress reports")
+    a0.send({"type": "progress", "flows": [[F + 1, 5]]})  # agent 1's flow
+    a0.expect_error("invalid")
+    a0.send({"type": "progress", "flows": [[F + 4, 5]]})  # coflow 30: not released
+    a0.expect_error("invalid")
+    a0.send({"type": "progress", "flows": [[F, 200001]]})  # more than it has
+    a0.expect_error("invalid")
+    a0.send({"type": "progress", "flows": [[F + 1, 5], [F + 4, 5]]})
+    a0.expect_error("invalid")  # one error frame per message
+    a0.quiet(30)
+    step("progress about a flow id never given out")
+    ghost = F + 1000000
+    a0.send({"type": "progress", "flows": [[ghost, 5]]})
+    a0.expect_error("unknown-id")
+    a0.quiet(31)
+    check([ghost] in a0.drop_only, f"agent 0: no drop of flow {ghost}, never given out "
+          f"(drops {a0.drop_only!r})")
+
+    step("progress totals: a lower count is ignored")
+    a0.send({"type": "progress", "flows": [[F, 50000]]})
+    a0.send({"type": "progress", "flows": [[F, 40000]]})
+    a0.quiet(32)
+    a0.flows[F]["sent"] = a0.flows[F]["reported"] = 50000
+    js = job_status(a, 101, seq=33)
+    check(coflow(js, 10)["sent"] == 50000, f"coflow 10 sent {coflow(js, 10)['sent']}, "
+          f"reported 50000 then 40000")
+    check(coflow(js, 10)["state"] == "active" and coflow(js, 20)["state"] == "active"
+          and coflow(js, 10)["rate"] > 0, f"job_status {js!r}")
+
+    step("run job 101 to its job_done")
+    a2.no_seq = True  # agent 2's done: without seq, applied all the same
+    for ag in agents:
+        ag.running = True
+    pump(lambda: 101 in a.job_done and 101 in b.job_done, "job_done of job 101")
+    t_done = time.monotonic()
+    for ag in agents:
+        ag.stop()
+    jd = a.job_done[101]
+    check("cancelled" not in jd and jd == b.job_done[101], f"job_done {jd!r} and "
+          f"{b.job_done[101]!r}")
+    # lower bound: coflow 20's 300 kB from port 2 at 10 MB/s, 20 ms of
+    # compute, coflow 30's 100 kB into port 2, 10 ms of final compute
+    check(0.069 <= jd["jct"] <= t_done - t_register, f"jct {jd['jct']} outside "
+          f"[0.07, {t_done - t_register:.3f}]")
+    stage1 = max(x.done_sent_at[fid] for x in agents for fid in range(F, F + 4)
+                 if fid in x.done_sent_at)
+    check(all(fid in x.done_acked or fid in x.done_unacked for x in agents
+              for fid in range(F, F + 6) if flow_of(fid)[1] == x.id),
+          "a flow of job 101 done but never acknowledged")
+    check(a2.done_unacked == {F + 2}, f"agent 2 sent done without seq for "
+          f"{sorted(a2.done_unacked)}, expected [{F + 2}]")
+    released = min(a0.new_at[F + 4], a1.new_at[F + 5])
+    check(released - stage1 >= 0.02, f"coflow 30 released {released - stage1:.4f} s after "
+          f"its parents' last done, before its 0.02 s of compute")
+    last = max(x.done_sent_at[fid] for x in agents for fid in (F + 4, F + 5)
+               if fid in x.done_sent_at)
+    check(t_done - last >= 0.01, f"job_done {t_done - last:.4f} s after the last flow, "
+          f"before its final compute 0.01 s")
+    for x in agents:
+        check(not x.flows, f"{x.name} still holds {sorted(x.flows)}")
+
+    step("watch a finished job")
+    a.send({"type": "watch", "jobs": [101]})
+    a.quiet(40)  # job_done is kept apart: check it came again, the same
+    check(a.job_done_count[101] == 2, f"watch of finished job 101: "
+          f"{a.job_done_count[101] - 1} job_done")
+    step("job_status of a finished job")
+    js = job_status(a, 101, seq=41)
+    check(js["state"] == "finished" and js["jct"] == jd["jct"], f"job_status {js!r}, "
+          f"job_done {jd!r}")
+    for c in js["coflows"]:
+        check(c["state"] == "done" and c["flows_done"] == c["flows"] and c["sent"] == c["bytes"]
+              and c["waits_on"] == [] and c["rate"] == 0, f"finished coflow {c!r}")
+
+    step("done about an unknown flow")
+    a0.send({"type": "done", "seq": 99, "flows": [ghost]})
+    a0.expect_error("unknown-id")
+    ack = a0.expect("ack")
+    check(ack == {"type": "ack", "seq": 99}, f"done's ack {ack!r}")
+
+    step("register job -5")
+    G = register(a, 42, JOB2)
+    check(G >= F + 6, f"job -5's first flow {G} reuses job 101's ids {F}..{F + 5}")
+    pump(lambda: G in a0.told and G + 1 in a1.told, "job -5's flows at agents 0 and 1")
+
+    step("done about another agent's flow")
+    a0.send({"type": "done", "seq": 100, "flows": [G + 1]})
+    a0.expect_error("invalid")
+    ack = a0.expect("ack")
+    check(ack == {"type": "ack", "seq": 100}, f"done's ack {ack!r}")
+    js = job_status(a, -5, seq=43)
+    check(coflow(js, 1 << 40)["flows_done"] == 0, f"another agent's done completed a flow: "
+          f"{js!r}")
+
+    step("job -5 moves")
+    a0.running = a1.running = True
+    pump(lambda: a0.flows[G]["reported"] > 0 and a1.flows[G + 1]["reported"] > 0,
+         "progress on job -5")
+    a0.stop()
+    a1.stop()
+    a0.quiet(44)
+    a1.quiet(45)
+    sent0, sent1 = a0.flows[G]["reported"], a1.flows[G + 1]["reported"]
+
+    step("agent 0 replaced")
+    n0 = Agent(port, "agent 0 (new)", 0, 41010)
+    n0.hello()
+    check_welcome(n0, epoch)
+    a0.expect_error("replaced", closes=True)
+    pump(lambda: G in n0.told and n0.peers.keys() == {0, 1, 2}, "agent 0 (new): schedule")
+    check(n0.flows[G]["gw_sent"] == sent0, f"new agent 0 resumes flow {G} from "
+          f"{n0.flows[G]['gw_sent']}, reported {sent0}")
+    check(n0.peers[0] == ("127.0.0.1", 41010, 0), f"agent 0 (new): peers {n0.peers!r}")
+    pump(lambda: a1.peers[0] == ("127.0.0.1", 41010, 0) and a2.peers[0][1] == 41010,
+         "agents 1 and 2 told of the new agent 0")
+
+    step("agent 1 goes away")
+    a1.close()
+    for k in range(100):
+        if status(a, 50 + k, gw.journal)["agents"] == 2:
+            break
+    else:
+        fail("agent 1's close never seen by status")
+
+    step("cancel job -5")
+    a.send({"type": "cancel", "seq": 60, "job": -5})
+    ack = a.expect("ack", "cancel's ack")
+    check(ack == {"type": "ack", "seq": 60, "job": -5, "first_flow": G, "dup": False},
+          f"cancel's ack {ack!r}")
+    pump(lambda: -5 in a.job_done and -5 in b.job_done and G in n0.dropped,
+         "job_done of job -5 at both clients and the drop at agent 0")
+    jd2 = a.job_done[-5]
+    check(jd2.get("cancelled") is True and jd2 == b.job_done[-5], f"job_done {jd2!r}")
+    js = job_status(a, -5, seq=61)
+    c = coflow(js, 1 << 40)
+    check(js["state"] == "cancelled" and js["jct"] == jd2["jct"]
+          and c["state"] == "cancelled" and c["flows"] == 2 and c["flows_done"] == 0
+          and c["bytes"] == 2.0 * BIG and c["sent"] == sent0 + sent1 and c["waits_on"] == [],
+          f"job_status {js!r} (reported {sent0} + {sent1})")
+
+    step("cancel again, cancel unknown, cancel finished")
+    a.send({"type": "cancel", "seq": 62, "job": -5})
+    ack = a.expect("ack")
+    check(ack == {"type": "ack", "seq": 62, "job": -5, "first_flow": G, "dup": True},
+          f"second cancel's ack {ack!r}")
+    a.send({"type": "cancel", "seq": 63, "job": 999})
+    a.expect_error("unknown-id")
+    a.send({"type": "cancel", "seq": 64, "job": 101})
+    ack = a.expect("ack")
+    check(ack == {"type": "ack", "seq": 64, "job": 101, "first_flow": F, "dup": True},
+          f"cancel of a finished job: ack {ack!r}")
+    js = job_status(a, 101, seq=65)
+    check(js["state"] == "finished" and js["jct"] == jd["jct"], f"a cancel changed a "
+          f"finished job: {js!r}")
+
+    step("a late progress about a dropped flow")
+    n0.send({"type": "progress", "flows": [[G, sent0]]})
+    n0.quiet(66)
+    check([G] in n0.drop_only, f"agent 0 (new): no drop-only schedule for flow {G}: "
+          f"{n0.drop_only!r}")
+
+    step("agent 1 back: its re-report is answered with a drop")
+    r1 = Agent(port, "agent 1 (back)", 1, 41011)
+    r1.hello()
+    check_welcome(r1, epoch)
+    pump(lambda: r1.peers.keys() == {0, 1, 2}, "agent 1 (back): peers")
+    r1.flows[G + 1] = {"dst": 2, "bytes": BIG, "sent": sent1, "gw_sent": sent1, "rate": 0.0,
+                       "cls": None, "reported": sent1}
+    r1.send({"type": "progress", "flows": [[G + 1, sent1]]})
+    r1.quiet(67)
+    check(r1.drop_only == [[G + 1]] and G + 1 in r1.dropped and not r1.told,
+          f"agent 1 (back): drops {r1.drop_only!r}, told {sorted(r1.told)!r}")
+    agents = [n0, r1, a2]
+
+    hostile(gw, a, epoch)
+
+    gw.check_port_file()
+    step("the slow-loris is closed with timeout")
+    loris.expect_error("timeout", closes=True)
+    check(time.monotonic() - loris_at >= HELLO_TIMEOUT * 0.99, "the slow-loris closed "
+          "before --hello-timeout")
+    step("the incomplete frame is closed with timeout")
+    slow.expect_error("timeout", closes=True)
+    check(time.monotonic() - slow_at >= FRAME_TIMEOUT * 0.99, "the incomplete frame closed "
+          "before --frame-timeout")
+
+    step("one connection past --max-conns")
+    for k in range(100):  # until the gateway has seen every close
+        st = status(a, 200 + k, gw.journal)
+        if st["conns"] == 5:  # clients A and B, three agents
+            break
+        check(st["conns"] > 5, f"conns {st['conns']}: fewer than these five")
+    else:
+        fail(f"conns stays at {st['conns']}, where 5 are open")
+    fillers = []
+    for k in range(MAX_CONNS - 5):
+        fillers.append(client(gw, f"filler {k}"))
+        check_welcome(fillers[-1], epoch)
+    status(a, 300, gw.journal, conns=MAX_CONNS)
+    over = Conn(port, "one too many")
+    over.expect_error("busy", closes=True)
+    for x in fillers:
+        x.quiet(1)
+        x.close()
+
+    step("status after it all")
+    st = status(a, 400, gw.journal, agents=3, agent_ports=[0, 1, 2], ports_waiting=0,
+                waiting_ports=[], jobs=2, jobs_held=2, jobs_finished=2, jobs_in_flight=0,
+                jobs_forgotten=0, flows_unfinished=0, timeouts=2, epoch=epoch)
+    check(st["protocol_errors"] == HOSTILE_COUNTS["protocol"],
+          f"protocol_errors {st['protocol_errors']}, expected {HOSTILE_COUNTS['protocol']}")
+    check(st["auth_failures"] == HOSTILE_COUNTS["auth"],
+          f"auth_failures {st['auth_failures']}, expected {HOSTILE_COUNTS['auth']}")
+    entries = a0.entries + a1.entries + sum(x.entries for x in agents)
+    check(st["changes_pushed"] >= entries, f"changes_pushed {st['changes_pushed']}, "
+          f"{entries} flow entries received")
+    check(st["decisions"] >= 1 and st["decision_s"] is not None, f"decisions {st!r}")
+    check(st["journal"]["records"] >= 4, f"journal {st['journal']!r}: an epoch, two jobs, "
+          f"completions and a cancel")
+    for x in agents:
+        x.quiet(401)
+    gw.alive()
+
+    step("restart from the journal")
+    for x in list(Conn.live):
+        x.close()
+    status_code = gw.stop()
+    check(status_code == 0, f"weft serve stopped with status {status_code}: {gw.stderr()}")
+    gw.start(["--keep-finished", "1"])  # of 101 and -5, remembers -5 (the last)
+    a = client(gw, "client A (restart)")
+    check_welcome(a, epoch)
+    status(a, 500, gw.journal, jobs=2, jobs_finished=2, jobs_in_flight=0, jobs_forgotten=1,
+           keep_finished=1, flows_unfinished=0, agents=0, epoch=epoch)
+    js = job_status(a, -5, seq=502)
+    c = coflow(js, 1 << 40)
+    check(js["state"] == "cancelled" and abs(js["jct"] - jd2["jct"]) < 1e-3
+          and c["sent"] == sent0 + sent1 and c["state"] == "cancelled",
+          f"after the restart job -5 is {js!r}, its job_done said {jd2!r}")
+    step("job 101, forgotten under --keep-finished 1")
+    js = job_status(a, 101, seq=501)
+    check(js.get("forgotten") is True and js["keep_finished"] == 1,
+          f"after the restart with --keep-finished 1, job 101 is {js!r}")
+    for kind, seq in (("register", 503), ("cancel", 504)):
+        a.send({"type": kind, "seq": seq, "job": JOB1 if kind == "register" else 101})
+        ack = a.expect("ack", f"{kind}'s ack")
+        check(ack == {"type": "ack", "seq": seq, "job": 101, "forgotten": True, "dup": True},
+              f"{kind} of forgotten job 101: {ack!r}")
+    a.send({"type": "watch", "jobs": [101, -5]})
+    a.quiet(505)
+    check(a.job_done.get(101) == {"type": "job_done", "job": 101, "forgotten": True}
+          and a.job_done.get(-5, {}).get("cancelled") is True
+          and abs(a.job_done[-5]["jct"] - jd2["jct"]) < 1e-3,
+          f"watch after the restart: {a.job_done!r}, before it {jd2!r}")
+    step("an agent reports flows of the forgotten job")
+    ag = Agent(gw.port, "agent 0 (restart)", 0, 41020)
+    ag.hello()
+    check_welcome(ag, epoch)
+    ag.send({"type": "progress", "flows": [[F, 10]]})
+    ag.quiet(506)
+    check(ag.drop_only == [[F]], f"a late progress about job 101's flow {F}: drops "
+          f"{ag.drop_only!r}")
+    ag.send({"type": "done", "seq": 507, "flows": [F + 3]})
+    ack = ag.expect("ack")
+    check(ack == {"type": "ack", "seq": 507}, f"a late done about job 101's flow: {ack!r}")
+    step("a job registered after the restart")
+    job3 = {"id": 7, "coflows": [{"id": 1, "flows": [[2, 1, 5000]]}]}
+    f3 = register(a, 508, job3)
+    gap = f3 - (G + 2)
+    check(2 ** 32 <= gap + 1 <= 2 ** 32 + 2 ** 40 + 1, f"first flow {f3} after the "
+          f"restart, {gap} past the next id {G + 2} before it")
+    a.close()
+    status_code = gw.stop()
+    check(status_code == 0, f"weft serve stopped with status {status_code}: {gw.stderr()}")
+
+
+HOSTILE_COUNTS = {"protocol": 0, "auth": 0}
+
+
+def hostile(gw, a, epoch):
+    """Hostile frames and messages, each on a connection of its own; client
+    A (already in) must be served throughout."""
+    port = gw.port
+
+    def fresh(name, hello=True):
+        c = client(gw, name) if hello else Conn(port, name)
+        if hello:
+            check_welcome(c, epoch)
+        return c
+
+    def refused(name, data, code, contains, hello=True):
+        step(f"hostile: {name}")
+        c = fresh(name, hello)
+        c.send_bytes(data)
+        c.expect_error(code, contains, closes=True)
+        HOSTILE_COUNTS[code if code == "auth" else "protocol"] += 1
+        a.quiet(1000 + sum(HOSTILE_COUNTS.values()))
+
+    refused("a frame over the cap", struct.pack(">I", 5000000), "protocol",
+            ["frame #2", "frame of 5000000 bytes exceeds the 1048576-byte cap"])
+    refused("a frame over the cap before hello", struct.pack(">I", MAX_FRAME + 1), "protocol",
+            ["frame #1", f"frame of {MAX_FRAME + 1} bytes exceeds the 1048576-byte cap"],
+            hello=False)
+    refused("a map32 declaring 2^32-1 entries", frame(b"\xdf\xff\xff\xff\xff"), "protocol",
+            ["frame #2", "map declares 4294967295 entries but only 0 bytes follow "
+             "(payload byte 0)"])
+    refused("a str payload", frame(pack("hello")), "protocol",
+            ["payload is a str, expected a map"])
+    refused("an empty payload", frame(b""), "protocol", ["payload is empty, expected a map"])
+    refused("trailing bytes", frame(pack({"type": "ping"}) + b"\x01\x02\x03"), "protocol",
+            ["3 trailing bytes after the map"])
+    deep = "x"
+    for _ in range(32):  # the map is depth 1: 32 arrays make 33
+        deep = [deep]
+    refused("33 levels of containers", frame(pack({"type": "ping", "x": deep})), "protocol",
+            ["containers nested deeper than 32"])
+    refused("the byte 0xc1", frame(b"\x82\xa4type\xa4ping\xa1x\xc1"), "protocol", [])
+    refused("a str longer than its frame", frame(b"\x81\xa4type\xdb\x00\x00\x10\x00ping"),
+            "protocol", [])
+    refused("more objects than the cap", frame(pack({"type": "ping",
+                                                     "x": [None] * (MAX_OBJECTS - 4)})),
+            "protocol", [])
+    refused("a register with a str seq", frame(pack({"type": "register", "seq": "1",
+                                                     "job": JOB1})), "protocol", ["seq"])
+    refused("a cancel without job", frame(pack({"type": "cancel", "seq": 1})), "protocol",
+            ["job"])
+    refused("a frame without type", frame(pack({"seq": 1})), "protocol", ["type"])
+    refused("a hello of version 2", frame(pack({"type": "hello", "v": 2, "token": TOKEN,
+                                                "role": "client"})), "version", [],
+            hello=False)
+    refused("a wrong token", frame(pack({"type": "hello", "v": 1, "token": TOKEN + "x",
+                                         "role": "client"})), "auth", [], hello=False)
+    refused("a ping before hello", frame(pack({"type": "ping", "seq": 1})), "auth", [],
+            hello=False)
+    refused("a ping with a str seq", frame(pack({"type": "ping", "seq": "1"})), "protocol",
+            ["seq"])
+    refused("a hello with acks not an int",
+            frame(pack({"type": "hello", "v": 1, "token": TOKEN, "role": "agent", "id": 2,
+                        "port": 41099, "acks": "2"})), "protocol", ["acks"], hello=False)
+
+    step("hostile: what the limits still take")
+    c = fresh("at the limits")
+    # the map, "type", "ping", "seq", 1, "x", the array and its elements
+    c.send({"type": "ping", "seq": 1, "x": [None] * (MAX_OBJECTS - 7)})
+    check(c.expect("pong") == {"type": "pong", "seq": 1}, "no pong at the object cap")
+    deep = "x"
+    for _ in range(31):
+        deep = [deep]
+    c.send({"type": "ping", "seq": 2, "x": deep})  # 32 deep
+    check(c.expect("pong") == {"type": "pong", "seq": 2}, "no pong at 32 levels")
+    fill = pack({"type": "ping", "seq": 3, "x": b""})
+    pad = MAX_FRAME - len(fill) - 3  # a bin32 header is 5 bytes where bin8's is 2
+    exact = pack({"type": "ping", "seq": 3, "x": b"\x00" * pad})
+    check(len(exact) == MAX_FRAME, f"the frame at the cap is {len(exact)} bytes")
+    c.send_bytes(frame(exact))
+    check(c.expect("pong") == {"type": "pong", "seq": 3}, "no pong at the frame cap")
+    step("hostile: a frame trickled a byte at a time")
+    data = frame(pack({"type": "ping", "seq": 4}))
+    for i in range(len(data)):
+        c.send_bytes(data[i:i + 1])
+    check(c.expect("pong") == {"type": "pong", "seq": 4}, "pong after a trickled ping")
+    step("hostile: an unknown message type")
+    c.send({"type": "frobnicate", "seq": 5})
+    c.expect_error("unknown-type")
+    c.quiet(6)
+    c.close()
+
+
+def main():
+    global VERBOSE
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser.add_argument("--weft", default=os.environ.get("WEFT_BIN") or
+                        os.path.join(here, "..", "build", "weft"),
+                        help="the weft to check (default $WEFT_BIN, else build/weft)")
+    parser.add_argument("--keep", metavar="DIR", help="keep the journal and logs in DIR")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="print each step and every message received")
+    args = parser.parse_args()
+    VERBOSE = args.verbose
+    if not os.access(args.weft, os.X_OK):
+        print(f"protocol_check: {args.weft}: no weft program there (build it first)",
+              file=sys.stderr)
+        return 2
+    work = args.keep or tempfile.mkdtemp(prefix="weft-protocol-")
+    os.makedirs(work, exist_ok=True)
+    gw = Gateway(args.weft, work)
+    start = time.monotonic()
+    try:
+        run(gw)
+    except CheckFailed as e:
+        print(f"protocol_check: FAILED at {e}", file=sys.stderr)
+        err = gw.stderr()
+        if err:
+            print(f"  weft serve's stderr: {err}", file=sys.stderr)
+        return 1
+    finally:
+        for c in list(Conn.live):
+            c.close()
+        if gw.proc is not None and gw.proc.poll() is None:
+            gw.proc.kill()
+            gw.proc.wait()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"protocol_check: docs/protocol.md holds against {args.weft} "
+          f"({time.monotonic() - start:.2f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
