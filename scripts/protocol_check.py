@@ -761,6 +761,15 @@ def bad_jobs():
          ["213", "final_compute"]),
         ("a negative source port", job(214, [{"id": 90, "flows": [[-1, 1, 10]]}]),
          ["214", "90"]),
+        ("bytes below 1e-200", job(215, [{"id": 91, "flows": [[0, 1, 1e-250]]}]),
+         ["215", "91"]),
+        ("a weight over 1e15", job(216, [{"id": 92, "flows": fl}], weight=1e20),
+         ["216", "weight"]),
+        ("a compute time over 1e12 s", job(217, [{"id": 93, "compute": 1e13, "flows": fl}]),
+         ["217", "93", "compute"]),
+        ("a parent listed twice", job(218, [{"id": 94, "flows": fl},
+                                            {"id": 95, "parents": [94, 94], "flows": fl}]),
+         ["218", "95"]),
     ]
 
 
