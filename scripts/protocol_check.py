@@ -20,7 +20,9 @@ python3-msgpack, scripts/install-deps.sh), over plain TCP sockets to a real
     message before hello, a slow-loris, one connection past --max-conns;
   - a restart from the journal under --keep-finished 1: the job remembered
     with its JCT and bytes, the one forgotten answered as such, flow ids
-    never given out twice.
+    never given out twice;
+  - a second gateway whose agents and clients have secrets of their own:
+    an agent's register, watch and cancel are forbidden.
 
 Every field the document promises in each answer is checked. The gateway
 runs with --hello-timeout and --frame-timeout of 1 s, which the slow-loris
@@ -555,7 +557,7 @@ def status(conn, seq, journal, **want):
               and all(isinstance(d[k], float) for k in ("p50", "p99", "max"))
               and 0 <= d["p50"] <= d["p99"] <= d["max"], f"{what}: decision_s {d!r}")
     for k in ("token_files", "tls", "agent_secrets", "model"):
-        check(msg[k] is None, f"{what}: {k} {msg[k]!r}, expected nil on this gateway")
+        check(msg[k] is None or k in want, f"{what}: {k} {msg[k]!r}, expected nil on this gateway")
     j = msg["journal"]
     check(isinstance(j, dict) and set(j) == {"path", "records", "syncs", "format"}
           and j["path"] == journal and is_int(j["records"]) and j["records"] >= 1
@@ -670,9 +672,9 @@ class Gateway:
               f"{self.proc.returncode}: {self.stderr()}")
 
 
-def client(gw, name, **extra):
+def client(gw, name, token=TOKEN, **extra):
     c = Client(gw.port, name)
-    msg = {"type": "hello", "v": 1, "token": TOKEN, "role": "client"}
+    msg = {"type": "hello", "v": 1, "token": token, "role": "client"}
     msg.update(extra)
     c.send(msg)
     return c
@@ -1187,6 +1189,49 @@ def run(gw):
     check(status_code == 0, f"weft serve stopped with status {status_code}: {gw.stderr()}")
 
 
+def split_roles(weft, work):
+    """A gateway whose agents and clients have secrets of their own: an
+    agent may not touch jobs (forbidden, the connection stays), and neither
+    secret opens the other role."""
+    step("a gateway whose agents and clients have their own secrets")
+    os.makedirs(work)
+    secrets = {}
+    for role in ("agent", "client"):
+        secrets[role] = f"{role} secret of protocol_check"
+        with open(os.path.join(work, role), "w") as f:
+            f.write(secrets[role] + "\n")
+    gw = Gateway(weft, work)
+    try:
+        gw.start(["--agent-token-file", os.path.join(work, "agent"),
+                  "--client-token-file", os.path.join(work, "client")])
+        cl = client(gw, "client (own secret)", token=secrets["client"])
+        epoch = check_welcome(cl)["epoch"]
+        status(cl, 1, gw.journal, token_files={"reloads": 0}, epoch=epoch)
+        ag = Agent(gw.port, "agent (own secret)", 1, 41030)
+        ag.hello(token=secrets["agent"])
+        check_welcome(ag, epoch)
+        for msg in ({"type": "register", "seq": 1, "job": JOB2}, {"type": "watch", "jobs": [1]},
+                    {"type": "cancel", "seq": 2, "job": 1}):
+            step(f"an agent sends {msg['type']} on a gateway of split secrets")
+            ag.send(msg)
+            ag.expect_error("forbidden", [msg["type"]])
+            ag.quiet(3)
+        step("each role's secret opens the other role's door")
+        for role, token in (("client", secrets["agent"]), ("agent", secrets["client"])):
+            c = Agent(gw.port, f"{role} with the other secret", 0, 41031)
+            if role == "client":
+                c.send({"type": "hello", "v": 1, "token": token, "role": "client"})
+            else:
+                c.hello(token=token)
+            c.expect_error("auth", closes=True)
+        status(cl, 2, gw.journal, token_files={"reloads": 0}, auth_failures=2, jobs=0,
+               agents=1, epoch=epoch)
+    finally:
+        for c in list(Conn.live):
+            c.close()
+        gw.stop()
+
+
 HOSTILE_COUNTS = {"protocol": 0, "auth": 0}
 
 
@@ -1302,6 +1347,7 @@ def main():
     start = time.monotonic()
     try:
         run(gw)
+        split_roles(args.weft, os.path.join(work, "split"))
     except CheckFailed as e:
         print(f"protocol_check: FAILED at {e}", file=sys.stderr)
         err = gw.stderr()
