@@ -94,7 +94,8 @@ static void usage(FILE *out)
             "                      (plain HTTP, no token: keep it on loopback or a trusted\n"
             "                      network; PORT 0 picks a free port, printed on stdout)\n"
             "  --port-file FILE    write the bound port number to FILE once listening (and\n"
-            "                      the metrics port on a second line)\n"
+            "                      the metrics port on a second line): last at start, after\n"
+            "                      the \"listening on\" line, whole (renamed into place)\n"
             "  -v, --verbose       log connection events to stderr\n"
             "  -h, --help          this text\n");
 }
@@ -126,6 +127,17 @@ typedef struct {
     char **secrets;
     size_t n_ports;
 } serve_owned_t;
+
+/* --port-file's lines (a weft_write_fn, whose caller checks the writes):
+ * the gateway's port, then the metrics port if any (ports[1] > 0). */
+static weft_err_t write_port_file(FILE *f, const void *arg)
+{
+    const int *ports = arg;
+    fprintf(f, "%d\n", ports[0]);
+    if (ports[1] > 0)
+        fprintf(f, "%d\n", ports[1]);
+    return WEFT_OK;
+}
 
 static int serve(int argc, char **argv, serve_owned_t *own)
 {
@@ -333,23 +345,17 @@ static int serve(int argc, char **argv, serve_owned_t *own)
     o.client_token = *client_token ? client_token : NULL;
     o.handle_signals = true;
     /* --port-file is written once the gateway listens, after its start
-       messages; that it can be is checked before the gateway binds or
-       touches its journal, so a bad one stops weft serve before it says
-       "listening on". Opened to append: a file there (another gateway's)
-       is left as it is, one made here removed again. */
-    if (port_file) {
-        bool existed = access(port_file, F_OK) == 0;
-        FILE *f = fopen(port_file, "a");
-        if (!f) {
-            fprintf(stderr, "weft serve: --port-file %s: %s\n", port_file, strerror(errno));
-            return CLI_ERROR;
-        }
-        fclose(f);
-        if (!existed)
-            unlink(port_file);
+       messages; that it can be (its directory takes the new file renamed
+       over it) is checked before the gateway binds or touches its journal,
+       so a bad one stops weft serve before it says "listening on". A file
+       there (another gateway's) is left as it is. */
+    weft_err_t err = port_file ? weft_save_check(port_file) : WEFT_OK;
+    if (err) {
+        cli_report_option("serve", "--port-file", err);
+        return CLI_ERROR;
     }
     rpc_gateway_t *gw;
-    weft_err_t err = rpc_gateway_new(&gw, &o);
+    err = rpc_gateway_new(&gw, &o);
     if (err) {
         cli_report("serve", err);
         return CLI_ERROR;
@@ -403,13 +409,15 @@ static int serve(int argc, char **argv, serve_owned_t *own)
             fprintf(stderr, "weft serve: note: the TLS certificate %s expires on %s, in %.1f "
                     "days: renew it and send SIGHUP\n", o.tls_cert, until, days);
     }
+    /* The port file last, once the gateway listens and has said so: whoever
+       waits for it finds the "listening on" line there too. Written whole
+       and renamed into place, so one that polls for it never reads it
+       empty or half written. */
     if (port_file) {
-        FILE *f = fopen(port_file, "w");
-        int wrote = f ? fprintf(f, "%d\n", rpc_gateway_port(gw)) : -1;
-        if (wrote >= 0 && o.metrics_host)
-            wrote = fprintf(f, "%d\n", rpc_gateway_metrics_port(gw));
-        if (!f || wrote < 0 || fclose(f) != 0) {
-            fprintf(stderr, "weft serve: --port-file %s: %s\n", port_file, strerror(errno));
+        int ports[2] = {rpc_gateway_port(gw), o.metrics_host ? rpc_gateway_metrics_port(gw) : 0};
+        err = weft_save_file(port_file, write_port_file, ports);
+        if (err) {
+            cli_report_option("serve", "--port-file", err);
             rpc_gateway_free(gw);
             return CLI_ERROR;
         }

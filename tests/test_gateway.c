@@ -4497,9 +4497,40 @@ Test(gateway, serve_stops_when_it_cannot_write_its_port_file, .timeout = 30)
     const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2", "--token", "t",
                           "--port-file", "/nonexistent/weft.port", "--journal", journal, NULL};
     int st = run_weft(out, sizeof out, args);
-    cr_assert(st == 1 && !strcmp(out, "weft serve: --port-file /nonexistent/weft.port: No such "
-                                      "file or directory\n"), "status %d: %s", st, out);
+    cr_assert(st == 1 && !strcmp(out, "weft serve: --port-file: input/output error: "
+                                      "/nonexistent/weft.port: cannot write into '/nonexistent': "
+                                      "No such file or directory\n"), "status %d: %s", st, out);
     cr_assert_neq(access(journal, F_OK), 0, "weft serve made its journal");
+}
+
+/* The port file is written whole and renamed over the one there, never
+ * truncated and rewritten in place, where a script polling for it could
+ * read it empty: a hard link to the file there keeps its contents. */
+Test(gateway, serve_replaces_its_port_file_whole, .fini = stop_agent_and_server, .timeout = 30)
+{
+    char pf[64], old[72], log[64], got[64] = "";
+    snprintf(pf, sizeof pf, "/tmp/weft-gw-wholepf-%d.port", (int)getpid());
+    snprintf(old, sizeof old, "%s.old", pf);
+    snprintf(log, sizeof log, "/tmp/weft-gw-wholepf-%d.log", (int)getpid());
+    write_text(pf, "4242\n");
+    unlink(old);
+    cr_assert_eq(link(pf, old), 0);
+    spawn_weft_logged(log, (const char *[]){"serve", "--listen", "127.0.0.1:0", "--ports", "2",
+                                           "--token", "t", "--port-file", pf, NULL});
+    for (int i = 0; i < 1000 && (!*got || !strcmp(got, "4242\n")); i++) {
+        got[read_file(pf, got, sizeof got - 1)] = 0;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    int port = 0;
+    cr_assert(sscanf(got, "%d", &port) == 1 && port > 0 && port != 4242, "port file: '%s'", got);
+    char back[16] = "";
+    back[read_file(old, back, sizeof back - 1)] = 0;
+    cr_assert_str_eq(back, "4242\n", "the port file was rewritten in place");
+    end_child(&agent_pid);
+    unlink(pf);
+    unlink(old);
+    unlink(log);
 }
 
 /* Checking that --port-file can be written leaves a file already there (a
