@@ -22,11 +22,16 @@ python3-msgpack, scripts/install-deps.sh), over plain TCP sockets to a real
     with its JCT and bytes, the one forgotten answered as such, flow ids
     never given out twice;
   - a second gateway whose agents and clients have secrets of their own:
-    an agent's register, watch and cancel are forbidden.
+    an agent's register, watch and cancel are forbidden;
+  - a third gateway: a schedule of 9000 flows to one agent, and its
+    cancel's drops, in messages of at most 8192; 16 jobs finished after
+    it, so the table is compacted, and the jobs compacted away are still
+    answered (job_status, watch, register and cancel as duplicates, a late
+    progress and done).
 
 Every field the document promises in each answer is checked. The gateway
 runs with --hello-timeout and --frame-timeout of 1 s, which the slow-loris
-and an incomplete frame wait out: about 1.2 s in all.
+and an incomplete frame wait out: about 1.3 s in all.
 
     python3 scripts/protocol_check.py [--weft PATH] [--keep DIR] [-v]
 
@@ -333,6 +338,7 @@ class Agent(Conn):
         now = time.monotonic()
         if drop and not new and not flows:
             self.drop_only.append(drop)
+        rated = {f[0] for f in flows if isinstance(f, list) and f}
         for entry in new:
             check(isinstance(entry, list) and len(entry) == 4 and is_int(entry[0])
                   and is_int(entry[1]) and is_num(entry[2]) and is_num(entry[3]),
@@ -347,8 +353,7 @@ class Agent(Conn):
             check(0 <= sent <= size, f"{name}: new flow {fid} sent {sent} of {size}")
             check(fid not in self.told, f"{name}: flow {fid} told in new twice to one "
                   f"connection")
-            check(any(f[0] == fid for f in flows if isinstance(f, list) and f),
-                  f"{name}: new flow {fid} is not in flows")
+            check(fid in rated, f"{name}: new flow {fid} is not in flows")
             self.told.add(fid)
             self.new_at[fid] = now
             own = self.flows.get(fid, {}).get("sent", 0)
@@ -590,6 +595,9 @@ def job_status(conn, job_id, seq=None):
     check(timing in ans and len(set(ans) & {"age", "jct"}) == 1 and is_num(ans[timing])
           and ans[timing] >= 0, f"{what}: a {ans['state']} job has {timing} alone: {ans!r}")
     cofs = ans["coflows"]
+    if cofs is None:  # compacted away: only its id and JCT are kept
+        check(ans["state"] != "running", f"{what}: a running job without coflows")
+        return ans
     check(isinstance(cofs, list), f"{what}: coflows {cofs!r}")
     for c in cofs:
         check(isinstance(c, dict) and set(c) == {"id", "state", "flows", "flows_done",
@@ -1232,6 +1240,107 @@ def split_roles(weft, work):
         gw.stop()
 
 
+SPLIT_FLOWS = 9000  # flows of one agent in one decision: over the 8192 a schedule holds
+TINY = 16           # jobs finished that, with the cancelled one, set off compaction
+
+
+def split_and_compaction(weft, work):
+    """A schedule of more flows than a message holds, and its cancel's drops;
+    then finished jobs compacted away, each still answered as the document
+    says."""
+    step("a gateway for split schedules and compaction")
+    os.makedirs(work)
+    JOBS.clear()  # its flow ids are its own
+    gw = Gateway(weft, work)
+    try:
+        gw.start()
+        cl = client(gw, "client (compaction)")
+        epoch = check_welcome(cl)["epoch"]
+        ags = [Agent(gw.port, f"agent {p} (compaction)", p, 41040 + p) for p in range(2)]
+        for ag in ags:
+            ag.hello()
+            check_welcome(ag, epoch)
+        a0, sizes = ags[0], []
+        take = a0.take_schedule
+
+        def counted(msg):
+            sizes.append((len(msg["new"]), len(msg["flows"]), len(msg.get("drop", []))))
+            take(msg)
+        a0.take_schedule = counted
+        step(f"a schedule of {SPLIT_FLOWS} flows comes in several messages")
+        big = {"id": 7000, "coflows": [{"id": 1, "flows": [[0, 1, 1000]] * SPLIT_FLOWS}]}
+        G = register(cl, 1, big)
+        fids = range(G, G + SPLIT_FLOWS)
+        pump(lambda: all(a0.flows.get(f, {}).get("rate", 0) > 0 for f in fids),
+             f"rates for the {SPLIT_FLOWS} flows")
+        check(len(sizes) >= 2 and sum(n for n, _, _ in sizes) == SPLIT_FLOWS
+              and all(max(sz) <= 8192 for sz in sizes), f"schedules of (new, flows, drop) "
+              f"{sizes}: {SPLIT_FLOWS} new flows in messages of at most 8192")
+        step(f"its cancel drops the {SPLIT_FLOWS} flows, in messages of at most 8192")
+        sizes.clear()
+        cl.send({"type": "cancel", "seq": 2, "job": 7000})
+        ack = cl.expect("ack", "cancel's ack")
+        check(ack == {"type": "ack", "seq": 2, "job": 7000, "first_flow": G, "dup": False},
+              f"cancel's ack {ack!r}")
+        pump(lambda: 7000 in cl.job_done and len(a0.dropped) == SPLIT_FLOWS,
+             f"job 7000's job_done and the drop of its {SPLIT_FLOWS} flows")
+        check(all(max(sz) <= 8192 for sz in sizes), f"schedules of (new, flows, drop) "
+              f"{sizes} after the cancel: a message holds at most 8192 flows")
+        step(f"{TINY} jobs more finish: the table is compacted")
+        a0.running = True
+        tiny = {}
+        for j in range(8000, 8000 + TINY):
+            tiny[j] = register(cl, j, {"id": j, "coflows": [{"id": 1,
+                                                              "flows": [[0, 1, 2000]]}]})
+        pump(lambda: all(j in cl.job_done for j in tiny), f"the {TINY} jobs' job_done")
+        a0.stop()
+        cl.ping(3)
+        held = [j for j in [7000] + list(tiny) if job_status(cl, j)["coflows"] is not None]
+        st = status(cl, 4, gw.journal, jobs=TINY + 1, jobs_finished=TINY + 1,
+                    jobs_in_flight=0, jobs_held=len(held), epoch=epoch)
+        check(len(held) < 16, f"{st['jobs_held']} finished jobs held, all of the table, "
+              f"after {TINY + 1} finished")
+        step("a compacted cancelled job: job_status, watch, register, cancel, progress")
+        gone = [j for j in tiny if j not in held]
+        check(7000 not in held and gone, f"jobs held after compaction: {held}; the first "
+              f"finished, 7000, is among them")
+        js = job_status(cl, 7000, seq=5)
+        jd = cl.job_done[7000]
+        check(js["state"] == "cancelled" and js["jct"] == jd["jct"] and js["coflows"] is None,
+              f"job_status of a cancelled job compacted away: {js!r} (job_done {jd!r})")
+        cl.send({"type": "watch", "jobs": [7000, gone[0]]})
+        cl.job_done.clear()
+        pump(lambda: len(cl.job_done) == 2, "the job_done of two compacted jobs")
+        check(cl.job_done[7000] == jd, f"watch of compacted job 7000: "
+              f"{cl.job_done[7000]!r}, first {jd!r}")
+        other = {"id": 7000, "weight": 3, "coflows": [{"id": 9, "flows": [[1, 0, 5]]}]}
+        for msg in ({"type": "register", "seq": 6, "job": other},
+                    {"type": "cancel", "seq": 6, "job": 7000}):
+            cl.send(msg)
+            ack = cl.expect("ack", f"{msg['type']} of a compacted job's ack")
+            check(ack == {"type": "ack", "seq": 6, "job": 7000, "first_flow": G, "dup": True},
+                  f"{msg['type']} of compacted job 7000 (any contents): ack {ack!r}")
+        a0.drop_only.clear()
+        a0.send({"type": "progress", "flows": [[G + 5, 10]]})
+        pump(lambda: a0.drop_only, "the drop of a compacted cancelled job's flow")
+        check(a0.drop_only == [[G + 5]], f"a progress of a compacted cancelled job's flow "
+              f"answered with drops {a0.drop_only}")
+        step("a compacted finished job: register, late progress, late done")
+        j, f = gone[0], tiny[gone[0]]
+        register(cl, 7, {"id": j, "coflows": [{"id": 1, "flows": [[0, 1, 2000]]}]},
+                 dup=True, first=f)
+        a0.send({"type": "progress", "flows": [[f, 10]]})
+        a0.quiet(8)
+        a0.send({"type": "done", "seq": 9, "flows": [f]})
+        ack = a0.expect("ack", "a late done's ack")
+        check(ack == {"type": "ack", "seq": 9}, f"a late done's ack {ack!r}")
+        a0.quiet(10)
+    finally:
+        for c in list(Conn.live):
+            c.close()
+        gw.stop()
+
+
 HOSTILE_COUNTS = {"protocol": 0, "auth": 0}
 
 
@@ -1348,6 +1457,7 @@ def main():
     try:
         run(gw)
         split_roles(args.weft, os.path.join(work, "split"))
+        split_and_compaction(args.weft, os.path.join(work, "compaction"))
     except CheckFailed as e:
         print(f"protocol_check: FAILED at {e}", file=sys.stderr)
         err = gw.stderr()
