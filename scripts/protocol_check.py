@@ -27,11 +27,15 @@ python3-msgpack, scripts/install-deps.sh), over plain TCP sockets to a real
     cancel's drops, in messages of at most 8192; 16 jobs finished after
     it, so the table is compacted, and the jobs compacted away are still
     answered (job_status, watch, register and cancel as duplicates, a late
-    progress with a drop, a late done with its ack).
+    progress with a drop, a late done with its ack);
+  - a fourth, with --idle-timeout 0.3: a silent client closed (not before),
+    one that pings every third of it kept; a client that asks for 29 MB of
+    job_status answers and does not read them gets, past 16 MiB queued,
+    the error slow-reader after them, and the close.
 
 Every field the document promises in each answer is checked. The gateway
 runs with --hello-timeout and --frame-timeout of 1 s, which the slow-loris
-and an incomplete frame wait out: about 1.3 s in all.
+and an incomplete frame wait out, and the idle timeout: about 2.2 s in all.
 
     python3 scripts/protocol_check.py [--weft PATH] [--keep DIR] [-v]
 
@@ -479,15 +483,15 @@ def check_job_done(name, msg):
     check(msg.get("cancelled", True) is True, f"{what}: cancelled is not true: {msg!r}")
 
 
-def check_welcome(conn, epoch=None):
+def check_welcome(conn, epoch=None, idle=60):
     msg = conn.expect("welcome")
     check_keys(msg, {"type", "v", "ports", "rate", "idle", "epoch", "max_frame"}, set(),
                f"{conn.name}: welcome")
     check(msg["v"] == 1 and msg["ports"] == PORTS, f"{conn.name}: welcome {msg!r}")
     check(is_num(msg["rate"]) and msg["rate"] == PORT_RATE, f"{conn.name}: welcome rate "
           f"{msg['rate']!r}, expected --port-rate {PORT_RATE:g}")
-    check(is_num(msg["idle"]) and msg["idle"] == 60, f"{conn.name}: welcome idle "
-          f"{msg['idle']!r}, expected the default --idle-timeout 60")
+    check(is_num(msg["idle"]) and msg["idle"] == idle, f"{conn.name}: welcome idle "
+          f"{msg['idle']!r}, expected the --idle-timeout {idle}")
     check(is_int(msg["epoch"]) and 1 <= msg["epoch"] < 2 ** 63,
           f"{conn.name}: welcome epoch {msg['epoch']!r}")
     check(msg["max_frame"] == MAX_FRAME, f"{conn.name}: welcome max_frame "
@@ -1344,6 +1348,81 @@ def split_and_compaction(weft, work):
         gw.stop()
 
 
+IDLE = 0.3           # s: --idle-timeout of the fourth gateway
+SLOW_COFLOWS = 8000  # a job whose job_status answer is about 0.6 MB
+SLOW_ASKS = 48       # job_status requests never read: about 29 MB, over 16 MiB
+
+
+def idle_and_slow_reader(weft, work):
+    """A silent connection closed after --idle-timeout while one that pings
+    every third of it stays; a peer that never reads what it asked for is
+    closed past 16 MiB queued."""
+    step(f"a gateway with --idle-timeout {IDLE:g}")
+    os.makedirs(work)
+    gw = Gateway(weft, work)
+    try:
+        gw.start(["--idle-timeout", f"{IDLE:g}"])
+        t0 = time.monotonic()
+        silent, pinger = client(gw, "silent client"), client(gw, "pinging client")
+        check_welcome(silent, idle=IDLE)
+        check_welcome(pinger, idle=IDLE)
+        step("the silent connection times out, the pinging one stays")
+        seq = 0
+        while time.monotonic() - t0 < 2 * IDLE or not silent.eof:
+            check(time.monotonic() - t0 < ANSWER_S, f"no timeout within {ANSWER_S:g} s")
+            seq += 1
+            pinger.quiet(seq)
+            if not silent.eof and not silent.inbox:
+                ready, _, _ = select.select([silent], [], [], IDLE / 4)  # a third at most
+                if ready:
+                    silent.read_some()
+                    if silent.inbox or silent.eof:
+                        # (less 20 ms: libevent times with a coarse clock)
+                        check(time.monotonic() - t0 >= IDLE - 0.02, f"closed after "
+                              f"{time.monotonic() - t0:.3f} s, before --idle-timeout {IDLE:g}")
+                        silent.expect_error("timeout", closes=True)
+        st = status(pinger, seq + 1, gw.journal, timeouts=1, conns=1)
+        step("a client that never reads 29 MB of answers is closed as a slow reader")
+        jid = 9100
+        register(pinger, 1, {"id": jid, "coflows": [
+            {"id": i, "flows": [[0, 1, 1]]} for i in range(SLOW_COFLOWS)]})
+        slow = client(gw, "slow reader")
+        check_welcome(slow, idle=IDLE)
+        Conn.live.remove(slow)  # read by no pump while the gateway answers
+        for i in range(SLOW_ASKS):
+            slow.send({"type": "job_status", "seq": i, "job": jid})
+        # The requests are in the gateway's socket before these pings: it has
+        # handled them by the second pong, all in one pass, queueing their
+        # answers before it writes any.
+        pinger.quiet(seq + 1)
+        pinger.quiet(seq + 2)
+        raw = bytearray()  # read whole, then framed: decoding 17 MB takes a second
+        slow.sock.settimeout(ANSWER_S)
+        while True:
+            data = slow.sock.recv(1 << 20)
+            if not data:
+                break
+            raw += data
+        slow.close()
+        sizes = []
+        while len(raw) >= 4 + sum(sizes) + 4 * len(sizes):
+            at = sum(sizes) + 4 * len(sizes)
+            sizes.append(struct.unpack(">I", raw[at:at + 4])[0])
+        end = sum(sizes) + 4 * len(sizes)
+        check(sizes and end == len(raw), f"the slow reader got {len(raw)} bytes, not whole "
+              f"frames (sizes {sizes[-3:]})")
+        last = msgpack.unpackb(bytes(raw[end - sizes[-1]:]), raw=False)
+        check(len(sizes) - 1 < SLOW_ASKS, f"all {SLOW_ASKS} answers read: never closed")
+        check(sum(sizes[:-1]) + 4 * (len(sizes) - 1) > 16 << 20 and last["type"] == "error"
+              and last["code"] == "slow-reader" and str(16 << 20) in last["message"],
+              f"the slow reader's last message, after {len(sizes) - 1} answers "
+              f"({end} bytes): {str(last)[:200]}")
+    finally:
+        for c in list(Conn.live):
+            c.close()
+        gw.stop()
+
+
 HOSTILE_COUNTS = {"protocol": 0, "auth": 0}
 
 
@@ -1461,6 +1540,7 @@ def main():
         run(gw)
         split_roles(args.weft, os.path.join(work, "split"))
         split_and_compaction(args.weft, os.path.join(work, "compaction"))
+        idle_and_slow_reader(args.weft, os.path.join(work, "idle"))
     except CheckFailed as e:
         print(f"protocol_check: FAILED at {e}", file=sys.stderr)
         err = gw.stderr()
