@@ -21,9 +21,9 @@ and two real `weft agent`s, and is itself the agent of port 1, announcing
     a version-1 hello gets `weft-a1\\n` and counts; a connection whose first
     bytes are payload (an older agent) is read whole and answered nothing;
     the receiver says, stopping, it received each byte once;
-  - as a receiver that says no `acks` (this agent replaced by one that says
-    none): the real sender sends no hello, and the flow is done with no
-    count, once its bytes were taken.
+  - as a receiver that says `acks` 1, then none (this agent replaced): the
+    real sender opens with `weft-d1\\n` and waits for the count, then sends
+    no hello and the flow is done with no count, once its bytes were taken.
 
     python3 scripts/data_check.py [--weft PATH] [-v]
 
@@ -48,7 +48,7 @@ from protocol_check import check, step, fail  # noqa: E402
 D1, A1, D2, A2 = b"weft-d1\n", b"weft-a1\n", b"weft-d2\n", b"weft-a2\n"
 FLOW_A = 3_000_000   # bytes, port 0 -> port 1 (this script receives)
 FLOW_B = 2_000_000   # bytes, port 1 -> port 2 (this script sends)
-FLOW_C = 500_000     # bytes, port 0 -> port 1 (this script receives, without acks)
+FLOW_C = 500_000     # bytes, port 0 -> port 1 (this script receives, acks 1 or none)
 OLD = 5000           # bytes on a version-1 connection, and on an older agent's
 AGENTS = []          # the weft agent processes started
 REOPEN = []          # s from a bad count to the sender's next connection
@@ -199,23 +199,36 @@ def receive(weft, gw, work, me, listener, c):
     return conn
 
 
-def receive_unacknowledged(weft, gw, me, c):
-    """This script, as an agent that says no acks, receives from port 0."""
-    step("receiver without acks: this agent replaced by one that says none")
+def receive_as(gw, me, c, acks, job_id):
+    """This script, replaced by an agent of port 1 that says acks (none if
+    None), receives a flow from port 0: a version-1 sender's hello for
+    acks 1, none for no acks, and the flow done without a count then."""
+    what = f"receiver with acks {acks}"
+    step(f"{what}: this agent replaced by one that says so")
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(4)
-    me2 = pc.Agent(gw.port, "agent 1 again (no acks)", 1, listener.getsockname()[1])
-    me2.hello()
+    me2 = pc.Agent(gw.port, f"agent 1 again (acks {acks})", 1, listener.getsockname()[1])
+    if acks is None:
+        me2.hello()
+    else:
+        me2.hello(acks=acks)
     pc.check_welcome(me2)
     me.expect_error("replaced", closes=True)
-    step("receiver without acks: a flow 0 -> 1, payload from the first byte")
-    pc.register(c, 3, {"id": 3, "coflows": [{"id": 3, "flows": [[0, 1, FLOW_C]]}]})
+    step(f"{what}: a flow 0 -> 1")
+    pc.register(c, job_id, {"id": job_id, "coflows": [{"id": 1, "flows": [[0, 1, FLOW_C]]}]})
     listener.settimeout(pc.ANSWER_S)
     conn, _ = listener.accept()
     listener.close()
-    zeros(conn, FLOW_C, "the flow to a receiver without acks (a hello first?)")
-    pc.pump(lambda: 3 in c.job_done, "job 3's job_done, its bytes taken but never counted")
+    if acks == 1:
+        hello = recv_exact(conn, 8, "a version-1 hello")
+        check(hello == D1, f"the sender to an agent of acks 1 opened with {hello!r}")
+        conn.sendall(A1)
+    zeros(conn, FLOW_C, f"the flow to a {what} (a hello first?)")
+    if acks == 1:
+        wait_reported(c, job_id, 0, "nothing counted yet")
+        conn.sendall(struct.pack(">Q", FLOW_C))
+    pc.pump(lambda: job_id in c.job_done, f"job {job_id}'s job_done")
     conn.close()
     return me2
 
@@ -331,7 +344,8 @@ def main():
         c = pc.client(gw, "client")
         pc.check_welcome(c)
         receive(weft, gw, work, me, listener, c).close()
-        me = receive_unacknowledged(weft, gw, me, c)
+        me = receive_as(gw, me, c, 1, 3)
+        me = receive_as(gw, me, c, None, 4)
         send(weft, gw, work, me, c)
     except pc.CheckFailed as e:
         print(f"data_check: FAILED at {e}", file=sys.stderr)
