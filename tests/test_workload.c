@@ -581,8 +581,13 @@ Test(workload_text, counts_must_match)
     expect_fail_text("weft-workload 1\nports 2\njob 1 0 1 0 1\ncoflow 1 0 2 -\n0 1 5\nend 1\n",
                      ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_EPARSE, 6,
                      "expected flow 2 of 2 of coflow 1 (line 4)", "found 'end'", NULL);
+    /* a coflow of 0 flows is refused on its own line, followed by flow lines or not */
     expect_fail_text("weft-workload 1\nports 2\njob 1 0 1 0 1\ncoflow 1 0 0 -\nend 1\n", ".weft",
-                     WORKLOAD_FORMAT_WEFT, NULL, WEFT_EINVAL, 3, "coflow 1 has no flows", NULL);
+                     WORKLOAD_FORMAT_WEFT, NULL, WEFT_EINVAL, 4,
+                     "coflow 1 has no flows, expected at least 1", NULL);
+    expect_fail_text("weft-workload 1\nports 2\njob 1 0 1 0 1\ncoflow 1 0 0 -\n0 1 5\nend 1\n",
+                     ".weft", WORKLOAD_FORMAT_WEFT, NULL, WEFT_EINVAL, 4,
+                     "coflow 1 has no flows, expected at least 1", NULL);
 }
 
 Test(workload_text, garbage_number)

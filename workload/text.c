@@ -227,6 +227,12 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
             WEFT_CHECK(wl_scan_i64(&l, &p, "a coflow id", NULL, &id));
             WEFT_CHECK(wl_scan_double(&l, &p, "a compute time in seconds", NULL, &compute_s));
             WEFT_CHECK(wl_scan_u64(&l, &p, "the number of flows", NULL, SIZE_MAX, &n_flows));
+            if (n_flows == 0) { /* here, on its line, not at the job's end */
+                err = weft_fail(WEFT_EINVAL,
+                                "%s:%zu: coflow %lld has no flows, expected at least 1", path,
+                                l.line, (long long)id);
+                goto cleanup;
+            }
             WEFT_CHECK(check_time(&l, compute_s, "compute time"));
             err = coflow_workload_add_coflow(wl, id, compute_s);
             if (err) {
