@@ -2743,7 +2743,8 @@ Test(workload_alibaba, a_job_name_without_its_number_is_refused)
                      1, "field 2: expected a job name 'j_<number>', found 'j_'", NULL);
 }
 
-/* A job number of 18 digits is read; 19 is no job name (it may not fit). */
+/* A job number of 18 digits is read; one of 19 may not fit, and is refused
+ * saying so (it is a j_<number>: the message says which limit it passes). */
 Test(workload_alibaba, job_numbers_up_to_18_digits)
 {
     coflow_workload_t wl;
@@ -2752,7 +2753,8 @@ Test(workload_alibaba, job_numbers_up_to_18_digits)
     coflow_workload_destroy(&wl);
     expect_fail_text("0,j_1000000000000000000,M1,5,50,0.1,2\n", ".csv", WORKLOAD_FORMAT_ALIBABA,
                      NULL, WEFT_EPARSE, 1,
-                     "field 2: expected a job name 'j_<number>', found 'j_1000000000000000000'",
+                     "field 2: expected a job name 'j_<number>' whose number has at most 18 "
+                     "digits, found 'j_1000000000000000000'",
                      NULL);
 }
 

@@ -237,16 +237,18 @@ static weft_err_t parse_row(ali_t *a, const wl_lines_t *l)
     /* job name j_<n> */
     const char *js = f[1];
     size_t jl = flen[1];
-    bool ok = jl > 2 && jl <= 20 && js[0] == 'j' && js[1] == '_';
-    int64_t jid = 0;
-    for (size_t k = 2; ok && k < jl; k++) {
-        if (js[k] < '0' || js[k] > '9')
-            ok = false;
-        else
-            jid = jid * 10 + (js[k] - '0');
-    }
+    bool ok = jl > 2 && js[0] == 'j' && js[1] == '_';
+    for (size_t k = 2; ok && k < jl; k++)
+        ok = js[k] >= '0' && js[k] <= '9';
     if (!ok)
         return field_error(l, 1, "a job name 'j_<number>'", js, jl);
+    /* 18 digits always fit 64 bits, and so does job id + task number (the ports) */
+    if (jl > 20)
+        return field_error(l, 1, "a job name 'j_<number>' whose number has at most 18 digits",
+                           js, jl);
+    int64_t jid = 0;
+    for (size_t k = 2; k < jl; k++)
+        jid = jid * 10 + (js[k] - '0');
     /* the number is the job id: j_1 and j_01 would be one job */
     if (jl > 3 && js[2] == '0')
         return field_error(l, 1, "a job name 'j_<number>' without leading zeros", js, jl);
