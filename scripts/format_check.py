@@ -30,7 +30,10 @@ options given for another format (a usage error), formats guessed from the
 content whatever the name, standard input, a binary file, limits met
 exactly, and a few malformed weft lines.
 
-    python3 scripts/format_check.py [--seeds 1-40] [--weft PATH] [-j 2] [--keep-going]
+    python3 scripts/format_check.py [--seeds 1-40] [--weft PATH] [-j 2] [--keep-going] [--data]
+
+--data also reads the bundled traces (data/) both ways and checks the
+document's counts of them (about 15 s).
 
 -j runs that many seeds (each about a dozen weft runs) at once.
 
@@ -577,6 +580,58 @@ def has_cycle(nodes, parents):
     return any(v not in state and visit(v) for v in nodes)
 
 
+def alibaba_read(rows, skip_indep):
+    """This script's reading of batch_task rows [arrival, job name, task name,
+    duration, cpu, mem, instances]: the jobs sorted by arrival then id, the
+    skipped ones [(arrival, id, 'cycle' or 'twice')], {job id: dependencies
+    dropped}."""
+    jobs = []
+    skipped = []
+    drops = {}
+    by_job = {}
+    for r in rows:
+        by_job.setdefault(int(r[1][2:]), []).append(r)
+    for jid, mine in by_job.items():
+        arr = min(float(r[0]) for r in mine)
+        nums_used = []
+        numbered, indep = [], []
+        for r in mine:
+            num, deps = parse_task(r[2])
+            if num is None:
+                indep.append(r)
+            else:
+                numbered.append((r, num, deps))
+                nums_used.append(num)
+        if len(set(nums_used)) != len(nums_used):
+            skipped.append((arr, jid, "twice"))  # a task number used twice: skipped
+            continue
+        have = set(nums_used)
+        parents = {}
+        cfs = []
+        drops[jid] = 0
+        for r, num, deps in numbered:
+            ds = []
+            for d in deps:
+                if d in have and d != num and d not in ds:
+                    ds.append(d)
+                else:
+                    drops[jid] += 1
+            parents[num] = ds
+            cfs.append(coflow(num, float(r[3]), ds, alibaba_shape(jid, num, int(r[6]))))
+        if has_cycle(list(have), parents):
+            skipped.append((arr, jid, "cycle"))
+            continue
+        nxt = max(have) if have else 0
+        if not skip_indep:
+            for r in indep:
+                nxt += 1
+                cfs.append(coflow(nxt, float(r[3]), [], alibaba_shape(jid, nxt, int(r[6]))))
+        if cfs:
+            jobs.append(job(jid, arr, 1.0, 0.0, cfs))
+    jobs.sort(key=lambda j: (j["arrival"], j["id"]))
+    return jobs, skipped, drops
+
+
 def case_alibaba_valid(rng):
     """Rows of several jobs, shuffled; returns the case with its own reading."""
     rows = []
@@ -623,51 +678,7 @@ def case_alibaba_valid(rng):
                          rng.choice(["", "0.39", "1"]), inst])
     rng.shuffle(rows)
     skip_indep = rng.random() < 0.3
-    # the own reading, by the document
-    jobs = []
-    skipped = []  # (arrival, id, why)
-    drops = {}
-    for jid in jids:
-        mine = [r for r in rows if r[1] == f"j_{jid}"]
-        arr = min(float(r[0]) for r in mine)
-        nums_used = []
-        numbered, indep = [], []
-        for r in mine:
-            name = r[2]
-            num, deps = parse_task(name)
-            if num is None:
-                indep.append(r)
-            else:
-                numbered.append((r, num, deps))
-                nums_used.append(num)
-        if len(set(nums_used)) != len(nums_used):
-            skipped.append((arr, jid, "twice"))  # a task number used twice: skipped
-            continue
-        have = set(nums_used)
-        parents = {}
-        cfs = []
-        drops[jid] = 0
-        for r, num, deps in numbered:
-            ds = []
-            for d in deps:
-                if d in have and d != num and d not in ds:
-                    ds.append(d)
-                else:
-                    drops[jid] += 1
-            parents[num] = ds
-            cfs.append(coflow(num, float(r[3]), ds, alibaba_shape(jid, num, r[6])))
-        if has_cycle(list(have), parents):
-            skipped.append((arr, jid, "cycle"))
-            continue
-        nxt = max(have) if have else 0
-        if not skip_indep:
-            for r in indep:
-                nxt += 1
-                cfs.append(coflow(nxt, float(r[3]), [], alibaba_shape(jid, nxt, r[6])))
-        if not cfs:
-            continue
-        jobs.append(job(jid, arr, 1.0, 0.0, cfs))
-    jobs.sort(key=lambda j: (j["arrival"], j["id"]))
+    jobs, skipped, drops = alibaba_read(rows, skip_indep)
     args = ["--skip-independent"] if skip_indep else []
     if rng.random() < 0.3:
         k = rng.randint(1, njobs + 1)
@@ -873,8 +884,9 @@ def case_wf_valid(rng):
         if rng.random() < 0.1:
             args += ["--max-jobs", "1"]
         want = wf_read(doc, ports, seed)
-        if want is None:
-            continue
+        if want is None or max([c["compute"] for c in want[1][0]["coflows"]] +
+                               [want[1][0]["final"]]) > MAX_TIME:
+            continue  # no bytes, or a lag past 1e9 s: refused (case_wf_invalid)
         text = json.dumps(doc, indent=rng.choice([None, 1, 4]))
         if rng.random() < 0.1:
             text = "\ufeff" + text
@@ -979,6 +991,13 @@ def check_valid(weft, tmp, case):
              if "note: skipped" in x or "note: dropped" in x]
     if len(notes) != len(case.get("notes", [])):
         raise Mismatch(f"{' '.join(cmd)}: notes {notes}, expected {case.get('notes', [])}")
+    if case["name"].endswith(".weft"):
+        # write -> read -> write gives byte-identical text
+        again = {"name": "again.weft", "data": got, "args": []}
+        cmd2, _, p2, got2 = run(weft, tmp, again)
+        if p2.returncode != 0 or got2 != got:
+            raise Mismatch(f"{' '.join(cmd2)}: weft's own output does not round-trip byte "
+                           f"for byte: rc {p2.returncode}\n{p2.stderr}\n{got}\n{got2}")
     order = case["name"] != "in.json"
     want = canon(case["want"][0], case["want"][1], order)
     have = canon(gp, gj, order)
@@ -1137,6 +1156,64 @@ def fixed_cases_2(weft, tmp):
     return n
 
 
+def fb_read(text, mb_bytes=1048576.0):
+    """This script's reading of a well-formed FB trace: (ports, [job])."""
+    lines = [f for f in (x.split() for x in text.split("\n")) if f]
+    ports = int(lines[0][0])
+    jobs = []
+    for f in lines[1:]:
+        jid, m = int(f[0]), int(f[2])
+        mappers = [int(x) for x in f[3:3 + m]]
+        flows = []
+        for tok in f[4 + m:4 + m + int(f[3 + m])]:
+            port, mb = tok.split(":")
+            flows += [(s, int(port), float(mb) * mb_bytes / m) for s in mappers]
+        jobs.append(job(jid, float(f[1]) / 1000, 1.0, 0.0, [coflow(jid, 0.0, [], flows)]))
+    return ports, jobs
+
+
+def data_check(weft, tmp):
+    """The bundled traces (data/): this reading and weft's, and the document's
+    counts of them."""
+    def convert(path, args):
+        out = os.path.join(tmp, "data.weft")
+        p = subprocess.run([weft, "convert", path, "-o", out] + args, capture_output=True,
+                           text=True)
+        if p.returncode != 0:
+            raise Mismatch(f"weft convert {path} {args}: {p.stderr}")
+        with open(out) as f:
+            return read_weft(f.read())
+
+    def same(what, want, got, order=True):
+        if canon(*want, order) != canon(*got, order):
+            raise Mismatch(f"{what}: this reading and weft's differ")
+    with open("data/FB2010-1Hr-150-0.txt") as f:
+        want = fb_read(f.read())
+    flows = [b for j in want[1] for _, _, b in j["coflows"][0]["flows"]]
+    if (want[0], len(want[1]), len(flows), sum(flows)) != (150, 526, 706397, 37259610947584.0):
+        raise Mismatch("the FB trace's counts are not the document's")
+    same("the FB trace", want, convert("data/FB2010-1Hr-150-0.txt", []))
+    with open("data/alibaba/sample_tasks.csv") as f:
+        rows = [line.split(",") for line in f.read().splitlines()]
+    for skip, njobs, ncf in ((False, 16749, 67634), (True, 15478, None)):
+        jobs = alibaba_read(rows, skip)[0]
+        if len(jobs) != njobs or ncf not in (None, sum(len(j["coflows"]) for j in jobs)):
+            raise Mismatch(f"the Alibaba sample's counts (skip {skip}) are not the document's")
+        same(f"the Alibaba sample (skip {skip})", (ALI_PORTS, jobs),
+             convert("data/alibaba/sample_tasks.csv", ["--skip-independent"] if skip else []))
+    n = 4
+    for name in sorted(os.listdir("data/wfcommons")):
+        if name.endswith(".json"):
+            path = os.path.join("data/wfcommons", name)
+            with open(path) as f:
+                doc = json.load(f)
+            for ports, seed in ((16, 1), (7, 3)):
+                same(name, wf_read(doc, ports, seed),
+                     convert(path, ["--wf-ports", str(ports), "--wf-seed", str(seed)]), False)
+                n += 1
+    return n
+
+
 def parse_seeds(s):
     out = []
     for part in s.split(","):
@@ -1150,6 +1227,8 @@ def main():
     ap.add_argument("--seeds", default="1-40")
     ap.add_argument("--weft", default=os.environ.get("WEFT_BIN", "build/weft"))
     ap.add_argument("--keep-going", action="store_true", help="report every failing seed")
+    ap.add_argument("--data", action="store_true",
+                    help="also the bundled traces in data/ (about 15 s)")
     ap.add_argument("-j", "--jobs", type=int, default=2, help="weft runs at once")
     a = ap.parse_args()
     if not os.access(a.weft, os.X_OK):
@@ -1166,10 +1245,12 @@ def main():
             shutil.rmtree(tmp)
             return n, None
         except Mismatch as e:
-            what = "the fixed cases" if fixed else f"seed {seed}"
+            what = seed.__name__ if fixed else f"seed {seed}"
             return 0, f"format_check: {what}: {e}\n  (the input is kept in {tmp})"
     with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
         todo = [fixed_cases_1, fixed_cases_2] + parse_seeds(a.seeds)
+        if a.data:
+            todo.insert(0, data_check)
         for n, failure in pool.map(one, todo):
             total += n
             if failure:
