@@ -1062,6 +1062,7 @@ JSON1 = json.dumps({"schemaVersion": "1.5", "workflow": {
         {"id": "b_ID2", "name": "b_ID2", "parents": ["a_ID1"], "inputFiles": ["f"],
          "outputFiles": []}], "files": [{"id": "f", "sizeInBytes": 10}]},
     "execution": {"tasks": [{"id": "a_ID1", "runtimeInSeconds": 2}]}}})
+W2 = W1.replace("1 0 1 0 1", "1 0 1 0 2").replace("end 1", "coflow 2 0 1 -\n0 1 8\nend 1")
 W1_WANT = (2, [job(1, 0.0, 1.0, 0.0, [coflow(1, 0.0, [], [(0, 1, 8.0)])])])
 FB1_WANT = (2, [job(1, 0.0, 1.0, 0.0, [coflow(1, 0.0, [], [(0, 1, 1048576.0)])])])
 CSV1_WANT = (150, [job(1, 1.0, 1.0, 0.0, [coflow(1, 5.0, [], alibaba_shape(1, 1, 2))])])
@@ -1128,6 +1129,8 @@ def fixed_cases_2(weft, tmp):
     # JSON has no comments: a '#' line before it is refused by the JSON reader
     check_invalid(weft, tmp, "h.json", "# c\n" + JSON1, 1, None)
     check_invalid(weft, tmp, "h.dat", "# c\n" + JSON1, 1, None)
+    check_invalid(weft, tmp, "c.json", JSON1.replace('"parents": []', '"parents": ["b_ID2"]'),
+                  None, "cycle among the tasks of the workflow: ")
     check_invalid(weft, tmp, "b.weft", b"\x89PNG\r\n", 1,
                   "found a binary byte 0x89 at column 1 (not a text file?)")
     # limits met exactly read; one step past them is refused
@@ -1145,6 +1148,8 @@ def fixed_cases_2(weft, tmp):
            ("n.weft", W1.replace("0 1 -", "0 0 -"), 4, "coflow 1 has no flows"),
            ("n.weft", W1.replace("0 1 -", "0 1 1,"), 4),
            ("n.weft", W1.replace("0 1 -", "0 1 -#"), 4),
+           ("n.weft", W2.replace("0 1 -", "0 1 2,2"), 3, "job 1 coflow 1 lists parent 2 twice"),
+           ("n.weft", W2.replace("0 1 -", "0 1 1"), 3, "coflow 1 lists itself as a parent"),
            ("n.weft", W1.replace("0 1 8", "-1 1 8"), 5),
            ("n.weft", W1.replace("job 1", f"job {2 ** 63}"), 3),
            ("n.weft", W1.replace("job 1", "job 0x1"), 3),
