@@ -502,6 +502,8 @@ def case_fb_valid(rng):
     text = "\n".join(L) + "\n"
     if rng.random() < 0.1:
         text = text.replace("\n", "\r\n")
+    if rng.random() < 0.1:
+        text = "\ufeff" + text
     return {"name": "in.txt", "data": text, "args": args, "want": (ports, jobs)}
 
 
@@ -669,9 +671,9 @@ def case_alibaba_valid(rng):
                 tasks.append((rng.choice(["task_LTg0MTU", "task_x", "MergeTask", "M1_x",
                                           "M_1", "1M", "M1__2", "M1_2_"]), None, None))
         rng.shuffle(tasks)
-        t0 = rng.randint(0, 10 ** 6)
+        t0 = rng.choice([0, 7, 1e9, rng.randint(0, 10 ** 6)])  # ties: sorted by id
         for name, num, deps in tasks:
-            arr = t0 + rng.randint(0, 50)
+            arr = min(t0 + rng.choice([0, 0, 2.5, rng.randint(0, 50)]), 1e9)
             dur = rng.choice([0, 1, 1e9, rng.randint(0, 1000), 2.5])
             inst = rng.choice([1, 2, 3, 149, 150, 151, 400])
             rows.append([arr, f"j_{jid}", name, dur, rng.choice(["", "100", "50.5"]),
@@ -700,6 +702,8 @@ def case_alibaba_valid(rng):
     text = "".join(",".join(str(x) for x in r) + "\n" for r in rows)
     if rng.random() < 0.1:
         text = text.replace("\n", "\r\n")
+    if rng.random() < 0.1:
+        text = "\ufeff" + text
     if not jobs:
         return None
     return {"name": "in.csv", "data": text, "args": args, "want": (ALI_PORTS, jobs),
