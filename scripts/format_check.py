@@ -1019,6 +1019,8 @@ def check_invalid(weft, tmp, name, data, line, msg, jpath=None):
     problems = []
     if p.returncode != 1:
         problems.append(f"exit status {p.returncode}, expected 1")
+    if "Sanitizer" in err or "runtime error:" in err:
+        problems.append("a sanitizer's report")  # ASan exits 1 too
     if got is not None:
         problems.append("an output was written")
     if line is not None and f"{inp}:{line}:" not in err:
