@@ -432,8 +432,10 @@ static int cmp_size(const void *a, const void *b)
 static bool same_parents(const coflow_workload_t *wa, size_t ca, const coflow_coflow_t *x,
                          const coflow_workload_t *wb, size_t cb, const coflow_coflow_t *y)
 {
-    const size_t *p = wa->parents + x->first_parent, *q = wb->parents + y->first_parent;
     size_t n = x->n_parents, i = 0;
+    if (n == 0) /* and parents may be NULL: no offset taken from it */
+        return true;
+    const size_t *p = wa->parents + x->first_parent, *q = wb->parents + y->first_parent;
     while (i < n && p[i] - ca == q[i] - cb)
         i++;
     if (i == n) /* in the same order, as a resend from the same client */
