@@ -187,7 +187,8 @@ weft_err_t rpc_pack_error_job(msgpack_sbuffer *out, const char *code, const char
     return pack_error(out, code, message, job);
 }
 
-weft_err_t rpc_pack_simple(msgpack_sbuffer *out, const char *type, int64_t seq)
+weft_err_t rpc_pack_simple_seq(msgpack_sbuffer *out, const char *type, bool has_seq,
+                               int64_t seq)
 {
     size_t mark;
     weft_err_t err = rpc_frame_begin(out, &mark);
@@ -195,9 +196,14 @@ weft_err_t rpc_pack_simple(msgpack_sbuffer *out, const char *type, int64_t seq)
         return err;
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, seq >= 0 ? 2 : 1);
+    msgpack_pack_map(&pk, has_seq ? 2 : 1);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, type);
-    if (seq >= 0)
+    if (has_seq)
         rpc_pack_cstr(&pk, "seq"), msgpack_pack_int64(&pk, seq);
     return rpc_frame_end(out, mark, 0);
+}
+
+weft_err_t rpc_pack_simple(msgpack_sbuffer *out, const char *type, int64_t seq)
+{
+    return rpc_pack_simple_seq(out, type, seq >= 0, seq);
 }

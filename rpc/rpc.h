@@ -222,4 +222,9 @@ weft_err_t rpc_pack_error_job(msgpack_sbuffer *out, const char *code, const char
 /* Appends the frame {"type": type} plus, when seq >= 0, "seq": seq. */
 weft_err_t rpc_pack_simple(msgpack_sbuffer *out, const char *type, int64_t seq);
 
+/* The same with "seq": seq whenever has_seq, any integer (the gateway
+ * echoes a request's seq, negative ones too). */
+weft_err_t rpc_pack_simple_seq(msgpack_sbuffer *out, const char *type, bool has_seq,
+                               int64_t seq);
+
 #endif

@@ -843,20 +843,10 @@ static void handle_cancel(conn_t *c, const msgpack_object *m)
  * on it); a seq that is not one is a protocol error, as for status. */
 static void handle_ping(conn_t *c, const msgpack_object *m)
 {
-    rpc_gateway_t *gw = c->gw;
     int64_t seq = 0;
     if (rpc_get_int_opt(m, "seq", INT64_MIN, INT64_MAX, &seq))
         return rpc_gw_conn_fail(c, "protocol", "ping: %s", weft_last_error());
-    size_t mark;
-    rpc_frame_begin(&gw->out, &mark);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
-    bool has_seq = rpc_map_get(m, "seq") != NULL;
-    msgpack_pack_map(&pk, 1 + has_seq);
-    rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "pong");
-    if (has_seq)
-        pack_kv_int(&pk, "seq", seq);
-    rpc_frame_end(&gw->out, mark, 0);
+    rpc_pack_simple_seq(&c->gw->out, "pong", rpc_map_get(m, "seq") != NULL, seq);
     rpc_gw_conn_send(c);
 }
 
