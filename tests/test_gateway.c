@@ -3997,6 +3997,18 @@ Test(gateway, reports_are_answered_once_a_message_and_only_from_agents)
     rpc_gateway_free(gw);
 }
 
+/* driven_opts(2) with a journal at path (made /tmp/weft-driven-journal-TAG-PID,
+ * none there yet), not fsync'ed. */
+static rpc_gateway_opts_t journaled_opts(char *path, size_t n, const char *tag)
+{
+    snprintf(path, n, "/tmp/weft-driven-journal-%s-%d", tag, (int)getpid());
+    unlink(path);
+    rpc_gateway_opts_t o = driven_opts(2);
+    o.journal = path;
+    o.journal_nosync = true;
+    return o;
+}
+
 /* Runs job 1 (register_one_flow_then, with a final compute of
  * final_compute_s) to its job_done on a gateway of o, which has a journal,
  * then restarts the gateway from that journal: returns the new one, client
@@ -4032,11 +4044,7 @@ static rpc_gateway_t *finished_then_restarted(const rpc_gateway_opts_t *o,
 Test(gateway, a_restart_tells_no_client_unasked_of_jobs_finished_before)
 {
     char path[64];
-    snprintf(path, sizeof path, "/tmp/weft-driven-journal-%d", (int)getpid());
-    unlink(path);
-    rpc_gateway_opts_t o = driven_opts(2);
-    o.journal = path;
-    o.journal_nosync = true;
+    rpc_gateway_opts_t o = journaled_opts(path, sizeof path, "unasked");
     rpc_client_t cl;
     char got[64];
     rpc_gateway_t *gw = finished_then_restarted(&o, 0, &cl);
@@ -4068,11 +4076,7 @@ Test(gateway, a_restart_tells_no_client_unasked_of_jobs_finished_before)
 Test(gateway, a_restart_tells_no_client_of_a_job_whose_final_compute_ended_before)
 {
     char path[64];
-    snprintf(path, sizeof path, "/tmp/weft-driven-journal-fc-%d", (int)getpid());
-    unlink(path);
-    rpc_gateway_opts_t o = driven_opts(2);
-    o.journal = path;
-    o.journal_nosync = true;
+    rpc_gateway_opts_t o = journaled_opts(path, sizeof path, "fc");
     o.tick_s = 0.005; /* to end the final compute */
     rpc_client_t cl;
     char got[64];
