@@ -596,11 +596,6 @@ bool cli_check_model(const char *cmd, const char *path, const char *origin)
     return false;
 }
 
-const char *cli_plural(size_t n, const char *one, const char *many)
-{
-    return n == 1 ? one : many;
-}
-
 int cli_add_policy(const char *cmd, const char *arg, const char **list, size_t *n, size_t max)
 {
     const coflow_ordering_t *const *ords = coflow_orderings();

@@ -22,10 +22,6 @@
  * and 010 as 8 in base 0). */
 bool cli_is_decimal(const char *s);
 
-/* one when n is 1, else many: "%zu %s" for the counts of the summaries
- * people read ("1 job", "2 jobs"); not in CSV, JSON or the lines that
- * scripts and tests parse, which keep their words whatever the count. */
-const char *cli_plural(size_t n, const char *one, const char *many);
 
 /* Parse an option's value; on error print "weft CMD: OPT 'S': expected ..."
  * and return -1. Integers are decimal (cli_is_decimal). */

@@ -202,9 +202,9 @@ int cmd_convert(int argc, char **argv)
     if (output)
         fprintf(stderr, "weft convert: %s -> %s: %zu %s, %zu %s, %zu %s, %.17g bytes\n",
                 workload_input_name(input), output, wl.n_jobs,
-                cli_plural(wl.n_jobs, "job", "jobs"), wl.n_coflows,
-                cli_plural(wl.n_coflows, "coflow", "coflows"), wl.n_flows,
-                cli_plural(wl.n_flows, "flow", "flows"), coflow_workload_total_bytes(&wl));
+                weft_plural(wl.n_jobs, "job", "jobs"), wl.n_coflows,
+                weft_plural(wl.n_coflows, "coflow", "coflows"), wl.n_flows,
+                weft_plural(wl.n_flows, "flow", "flows"), coflow_workload_total_bytes(&wl));
     coflow_workload_destroy(&wl);
     return CLI_OK;
 }

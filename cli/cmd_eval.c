@@ -491,15 +491,15 @@ int cmd_eval(int argc, char **argv)
     if (uses_learned)
         printf("model: %s\n", model);
     printf("%zu %s, %zu %s, ports at %g bytes/s each way\n", n,
-           cli_plural(n, "workload", "workloads"), n_pol,
-           cli_plural(n_pol, "policy", "policies"), port_rate);
+           weft_plural(n, "workload", "workloads"), n_pol,
+           weft_plural(n_pol, "policy", "policies"), port_rate);
     fflush(stdout);
     bool tty = !progress && isatty(STDERR_FILENO); /* the line in place */
     for (size_t p = 0; p < n_pol; p++) {
         if (progress || tty)
             fprintf(stderr, "%sweft eval: progress: policy %zu of %zu, %s, on %zu %s%s",
                     tty ? "\r\033[K" : "", p + 1, n_pol, spec[p], n,
-                    cli_plural(n, "workload", "workloads"), tty ? "" : "\n");
+                    weft_plural(n, "workload", "workloads"), tty ? "" : "\n");
         weft_err_t err = train_evaluate_policy(name[p], alloc[p], model, wls, n, threads,
                                                port_rate, w + p * n);
         if (tty && (err || p + 1 == n_pol))
@@ -515,7 +515,7 @@ int cmd_eval(int argc, char **argv)
         char msg[256];
         if (progress || tty) /* up to a second a workload: say so */
             fprintf(stderr, "%sweft eval: progress: the LP bounds of %zu %s%s",
-                    tty ? "\r\033[K" : "", n, cli_plural(n, "workload", "workloads"),
+                    tty ? "\r\033[K" : "", n, weft_plural(n, "workload", "workloads"),
                     tty ? "" : "\n");
         weft_err_t err = lp_bounds(wls, n, threads, port_rate, lbs, &failed, msg);
         if (tty)
@@ -592,7 +592,7 @@ int cmd_eval(int argc, char **argv)
             if (m == n)
                 continue; /* one group: the same as the whole set */
         }
-        printf("\n%s (%zu %s); B = %s\n", label, m, cli_plural(m, "workload", "workloads"),
+        printf("\n%s (%zu %s); B = %s\n", label, m, weft_plural(m, "workload", "workloads"),
                spec[B]);
         /* "±" is two bytes and one column: its fields one byte wider */
         printf("%-22s %12s %10s %10s %10s %10s %10s\n", "policy", "avgwJCT(s)", "±95%",
@@ -619,7 +619,7 @@ int cmd_eval(int argc, char **argv)
                 snprintf(diff, sizeof diff, "%.1f%% %s", fabs(1 - mr) * 100,
                          mr < 1 ? "lower" : "higher");
             printf("\n%s vs %s: avg weighted JCT %s on average over %zu %s (%s %s)\n",
-                   spec[p], spec[B], diff, n, cli_plural(n, "workload", "workloads"),
+                   spec[p], spec[B], diff, n, weft_plural(n, "workload", "workloads"),
                    isnan(hr) ? "the ratio" : "95% CI of the ratio", ratio_ci(mr, hr, chr));
         }
     if (lp_bound) {
@@ -629,7 +629,7 @@ int cmd_eval(int argc, char **argv)
         char chr[64];
         printf("\nno schedule vs %s: at most %.1f%% lower on average over %zu %s (the LP "
                "bound's mean ratio %s; to each workload's best heuristic %.4f)\n",
-               spec[B], (1 - mr) * 100, n, cli_plural(n, "workload", "workloads"),
+               spec[B], (1 - mr) * 100, n, weft_plural(n, "workload", "workloads"),
                ratio_ci(mr, hr, chr), mb);
     }
     if (csv_path) {

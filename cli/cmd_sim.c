@@ -807,10 +807,10 @@ int cmd_sim(int argc, char **argv)
         goto cleanup;
 
     printf("workload %s: %zu %s, %zu %s, %zu %s, %.6g bytes on %zu %s at %.6g bytes/s%s\n",
-           workload_input_name(path), wl.n_jobs, cli_plural(wl.n_jobs, "job", "jobs"),
-           wl.n_coflows, cli_plural(wl.n_coflows, "coflow", "coflows"), wl.n_flows,
-           cli_plural(wl.n_flows, "flow", "flows"), coflow_workload_total_bytes(&wl),
-           fab.n_ports, cli_plural(fab.n_ports, "port", "ports"), port_rate,
+           workload_input_name(path), wl.n_jobs, weft_plural(wl.n_jobs, "job", "jobs"),
+           wl.n_coflows, weft_plural(wl.n_coflows, "coflow", "coflows"), wl.n_flows,
+           weft_plural(wl.n_flows, "flow", "flows"), coflow_workload_total_bytes(&wl),
+           fab.n_ports, weft_plural(fab.n_ports, "port", "ports"), port_rate,
            n_caps ? " (some ports set by --port-cap)" : "");
     printf("bound: average weighted lower bound of JCT %.6g s\n", dag_weighted_bound(&wl));
     if (lp_bound) {

@@ -138,6 +138,14 @@ void weft_c_numbers_end(locale_t prev);
 #define WEFT_FMT_LEN 32
 const char *weft_fmt_exact(double v, char *buf, size_t n);
 
+/* one when n is 1, else many: "%zu %s" for the counts of the summaries
+ * and notes people read ("1 job", "2 jobs"); not in CSV, JSON or the
+ * lines that scripts parse, which keep their words whatever the count. */
+static inline const char *weft_plural(size_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
 /* The SHA-256 of the file at path in lowercase hex, as sha256sum prints
  * it (OpenSSL). EIO naming the path. */
 weft_err_t weft_file_sha256(const char *path, char hex[65]);

@@ -333,7 +333,8 @@ static weft_err_t prune_flows(agent_t *a)
             a->flows[k++] = a->flows[i];
     a->n_flows = k;
     a->serve_stale = true;
-    alog(a, "forgot %zu flows the gateway acknowledged as done; %zu open", acked, k);
+    alog(a, "forgot %zu %s the gateway acknowledged as done; %zu open", acked,
+         weft_plural(acked, "flow", "flows"), k);
     size_t n = 64;
     while (2 * a->n_flows > n)
         n *= 2;
@@ -723,7 +724,8 @@ static weft_err_t gw_welcome(agent_t *a, const msgpack_object *m)
         for (size_t i = 0; i < a->n_flows; i++)
             open += !a->flows[i].done_acked;
         alog(a, "the gateway lost its state (started without the journal that held it): "
-                "dropping the %zu flows it had given this agent", open);
+                "dropping the %zu %s it had given this agent",
+             open, weft_plural(open, "flow", "flows"));
         a->n_flows = 0;
         /* their ids may come back naming other flows: bytes in flight
            for them are no one's */

@@ -71,6 +71,11 @@ class ReadError(Exception):
 # The model: a workload is (ports, [job]); a job (id, arrival, weight, final,
 # [coflow]); a coflow (id, compute, [parent ids], [(src, dst, bytes)]).
 
+def plural(n, one, many):
+    """weft's notes say "1 job" and "2 jobs"."""
+    return one if n == 1 else many
+
+
 def job(jid, arrival, weight, final, coflows):
     return {"id": jid, "arrival": arrival, "weight": weight, "final": final,
             "coflows": coflows}
@@ -694,11 +699,14 @@ def case_alibaba_valid(rng):
     ntwice = sum(1 for x in skipped if x[2] == "twice")
     ndrop = sum(drops[j["id"]] for j in jobs)
     if ncyc:
-        notes.append(f"note: skipped {ncyc} jobs whose dependencies form a cycle")
+        notes.append(f"note: skipped {ncyc} {plural(ncyc, 'job', 'jobs')} "
+                     "whose dependencies form a cycle")
     if ntwice:
-        notes.append(f"note: skipped {ntwice} jobs that use a task number twice")
+        notes.append(f"note: skipped {ntwice} "
+                     f"{plural(ntwice, 'job that uses', 'jobs that use')} a task number twice")
     if ndrop:
-        notes.append(f"note: dropped {ndrop} dependencies on tasks absent from their job")
+        notes.append(f"note: dropped {ndrop} {plural(ndrop, 'dependency', 'dependencies')} "
+                     "on tasks absent from their job")
     text = "".join(",".join(str(x) for x in r) + "\n" for r in rows)
     if rng.random() < 0.1:
         text = text.replace("\n", "\r\n")

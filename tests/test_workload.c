@@ -2464,15 +2464,22 @@ Test(workload_cli, skipped_alibaba_jobs_are_noted)
                      cli_dir);
         cr_assert_eq(rc, 0, "weft %s: exit %d: %s", cmds[c], rc, cli_file("err"));
         char want[160];
-        snprintf(want, sizeof want, "weft %s: note: skipped 1 jobs whose dependencies form a "
+        snprintf(want, sizeof want, "weft %s: note: skipped 1 job whose dependencies form a "
                  "cycle", cmds[c]);
         ERR_HAS(want);
-        snprintf(want, sizeof want, "weft %s: note: skipped 1 jobs that use a task number "
+        snprintf(want, sizeof want, "weft %s: note: skipped 1 job that uses a task number "
                  "twice", cmds[c]);
         ERR_HAS(want);
-        snprintf(want, sizeof want, "weft %s: note: dropped 1 dependencies", cmds[c]);
+        snprintf(want, sizeof want, "weft %s: note: dropped 1 dependency on", cmds[c]);
         ERR_HAS(want);
     }
+    /* the counts speak of one in the singular, of two in the plural */
+    cli_write("i.csv", "0,j_1,task_a,1,,,1\n0,j_1,M1,1,,,1\n0,j_2,task_b,1,,,1\n"
+                       "0,j_2,task_c,1,,,1\n");
+    cr_assert_eq(cli("convert --skip-independent %s/i.csv -o %s/i.weft", cli_dir, cli_dir), 0,
+                 "%s", cli_file("err"));
+    ERR_HAS("weft convert: note: left out 3 independent tasks, and 1 job that had no other "
+            "task\n");
     cli_teardown();
 }
 

@@ -563,21 +563,27 @@ void workload_read_report_print(const workload_read_report_t *rep, const char *p
                                 FILE *out)
 {
     if (rep->alibaba_dropped_deps)
-        fprintf(out, "%snote: dropped %zu dependencies on tasks absent from their job, on the "
-                     "task itself, or repeated\n",
-                prefix, rep->alibaba_dropped_deps);
+        fprintf(out, "%snote: dropped %zu %s on tasks absent from their job, on the task "
+                     "itself, or repeated\n",
+                prefix, rep->alibaba_dropped_deps,
+                weft_plural(rep->alibaba_dropped_deps, "dependency", "dependencies"));
     if (rep->alibaba_cyclic_jobs)
-        fprintf(out, "%snote: skipped %zu jobs whose dependencies form a cycle\n", prefix,
-                rep->alibaba_cyclic_jobs);
+        fprintf(out, "%snote: skipped %zu %s whose dependencies form a cycle\n", prefix,
+                rep->alibaba_cyclic_jobs, weft_plural(rep->alibaba_cyclic_jobs, "job", "jobs"));
     if (rep->alibaba_duplicate_jobs)
-        fprintf(out, "%snote: skipped %zu jobs that use a task number twice\n", prefix,
-                rep->alibaba_duplicate_jobs);
+        fprintf(out, "%snote: skipped %zu %s a task number twice\n", prefix,
+                rep->alibaba_duplicate_jobs,
+                weft_plural(rep->alibaba_duplicate_jobs, "job that uses", "jobs that use"));
     if (rep->alibaba_skipped_tasks)
-        fprintf(out, "%snote: left out %zu independent tasks (%zu jobs)\n", prefix,
-                rep->alibaba_skipped_tasks, rep->alibaba_skipped_jobs);
+        fprintf(out, "%snote: left out %zu independent %s, and %zu %s no other task\n", prefix,
+                rep->alibaba_skipped_tasks,
+                weft_plural(rep->alibaba_skipped_tasks, "task", "tasks"),
+                rep->alibaba_skipped_jobs,
+                weft_plural(rep->alibaba_skipped_jobs, "job that had", "jobs that had"));
     if (rep->wf_zero_byte_edges)
-        fprintf(out, "%snote: %zu stage edges move no bytes; kept as dependencies only\n",
-                prefix, rep->wf_zero_byte_edges);
+        fprintf(out, "%snote: %zu stage %s no bytes; kept as dependencies only\n", prefix,
+                rep->wf_zero_byte_edges,
+                weft_plural(rep->wf_zero_byte_edges, "edge moves", "edges move"));
 }
 
 weft_err_t workload_require_jobs(const coflow_workload_t *wl, const char *path,
