@@ -1596,7 +1596,8 @@ Test(workload_text, line_ends_bom_and_binary_bytes)
  * text has that byte: a space, a tab and UTF-8 of 2 to 4 bytes (lead bytes
  * 0xC2 to 0xF4) are quoted; a control character, DEL, an overlong lead
  * (0xC0, 0xC1), a lead above U+10FFFF's (0xF5), a sequence cut by the end
- * of the field or broken by a byte that does not continue it are named.
+ * of the field or broken by a byte that does not continue it are named,
+ * and so is a C1 control character (U+0080 to U+009F, 0xC2 0x80-0x9F).
  * The Alibaba reader's job names are fields that may hold any byte. */
 Test(workload_alibaba, a_quoted_field_names_exactly_the_bytes_no_text_has)
 {
@@ -1615,6 +1616,9 @@ Test(workload_alibaba, a_quoted_field_names_exactly_the_bytes_no_text_has)
         {"j_\xF5\x80\x80\x80", "found a binary byte 0xF5 at column 5"},
         {"j_\xE2\x82", "found a binary byte 0xE2 at column 5"},
         {"j_\xE2\x28\xA1", "found a binary byte 0xE2 at column 5"},
+        {"j_\xC2\x89", "found a control character U+0089 at column 5"},
+        {"j_\xC2\x9B", "found a control character U+009B at column 5"},
+        {"j_\xC2\xA0", "found 'j_\xC2\xA0'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char csv[64];
@@ -1625,7 +1629,7 @@ Test(workload_alibaba, a_quoted_field_names_exactly_the_bytes_no_text_has)
 }
 
 /* An error quotes a field of up to 40 bytes whole, a longer one cut to its
- * first 40 with "...". */
+ * first 40 with "...", or fewer where a character would be cut. */
 Test(workload_alibaba, a_quoted_field_is_cut_after_40_bytes)
 {
     const char *forty = "j_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL";
@@ -1636,6 +1640,10 @@ Test(workload_alibaba, a_quoted_field_is_cut_after_40_bytes)
     expect_fail_text(csv, ".csv", WORKLOAD_FORMAT_ALIBABA, NULL, WEFT_EPARSE, 1, want, NULL);
     snprintf(csv, sizeof csv, "0,%sM,M1,5,50,0.1,2\n", forty);
     snprintf(want, sizeof want, "found '%s...'", forty);
+    expect_fail_text(csv, ".csv", WORKLOAD_FORMAT_ALIBABA, NULL, WEFT_EPARSE, 1, want, NULL);
+    /* a character across the 40th byte is left out whole, not cut in two */
+    snprintf(csv, sizeof csv, "0,%.39s\xC2\xA9M,M1,5,50,0.1,2\n", forty);
+    snprintf(want, sizeof want, "found '%.39s...'", forty);
     expect_fail_text(csv, ".csv", WORKLOAD_FORMAT_ALIBABA, NULL, WEFT_EPARSE, 1, want, NULL);
 }
 

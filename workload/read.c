@@ -276,10 +276,19 @@ void wl_describe_span(const wl_lines_t *l, const char *p, size_t len, char *out,
             snprintf(out, n, "a UTF-8 byte-order mark (U+FEFF)%s", at);
             return;
         }
+        /* U+0080 to U+009F: valid UTF-8, but a terminal may act on them
+           (U+009B starts an escape sequence), so named, not echoed */
+        if (k == 2 && u[i] == 0xC2 && u[i + 1] < 0xA0) {
+            snprintf(out, n, "a control character U+%04X%s (not a text file?)", u[i + 1], at);
+            return;
+        }
     }
-    if (len > 40)
-        snprintf(out, n, "'%.40s...'", p);
-    else
+    if (len > 40) {
+        int cut = 40; /* not inside a character: back to its first byte */
+        while (cut > 0 && (u[cut] & 0xC0) == 0x80)
+            cut--;
+        snprintf(out, n, "'%.*s...'", cut, p);
+    } else
         snprintf(out, n, "'%.*s'", (int)len, p);
 }
 
