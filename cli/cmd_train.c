@@ -293,6 +293,15 @@ static void fmt_time(char *buf, size_t len, double s)
 }
 
 /* Mean over validation workloads of learned / best heuristic. */
+/* names[0..n) comma-separated on stdout, the first 4 and a count of the rest */
+static void print_names(const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n && i < 4; i++)
+        printf("%s%s", i ? ", " : "", names[i]);
+    if (n > 4)
+        printf(" and %zu more", n - 4);
+}
+
 static int validate(const train_t *t, const coflow_workload_t *val, size_t n_val,
                     const double *best_ref, double *ratio)
 {
@@ -772,6 +781,17 @@ int cmd_train(int argc, char **argv)
     if (cli_read_workloads(C, val_paths, n_val, WEFT_GBPS_BYTES, val))
         goto done;
     have_val = true;
+    /* which file is which: a shell glob after --val (`--val v*.weft`)
+       gives it the first file only, and the others train */
+    printf("training on %zu %s (", n_pool, weft_plural(n_pool, "workload", "workloads"));
+    print_names((const char *const *)(argv + optind), n_pool);
+    printf(")");
+    if (n_val) {
+        printf("; validating on %zu (", n_val);
+        print_names((const char *const *)val_paths, n_val);
+        printf(")");
+    }
+    printf("\n");
     /* the model and the checkpoint before anything is written, so a bad
        one leaves --out as it was */
     coflow_learned_model_t m;

@@ -2467,6 +2467,8 @@ Test(train, cli_every_val_workload_names_its_best_heuristic)
         cr_assert(!strncmp(p, first, len + 1), "line %zu: %.*s, the first: %.*s", n + 1,
                   (int)strcspn(p, "\n"), p, (int)len, first);
     cr_assert_eq(n, N_VAL, "%s", out);
+    cr_assert(strstr(out, "training on 1 workload (toy.weft); validating on 66 (toy.weft, "
+                          "toy.weft, toy.weft, toy.weft and 62 more)\n"), "%s", out);
     cli_teardown();
 }
 
@@ -2494,6 +2496,10 @@ Test(train, cli_val_ties_name_the_first_heuristic_and_ratios_are_a_mean)
     cr_assert_eq(cli("train %s/toy.weft --val %s/one0.weft --val %s/one1.weft --out %s/run "
                      "--iters 1 " QUICK, d, d, d, d), 0, "%s", cli_file("err"));
     const char *out = cli_file("out");
+    char plan[512];
+    snprintf(plan, sizeof plan, "training on 1 workload (%s/toy.weft); validating on 2 "
+             "(%s/one0.weft, %s/one1.weft)\n", d, d, d);
+    cr_assert(strstr(out, plan), "%s", out);
     for (int i = 0; i < 2; i++) {
         char want[256];
         snprintf(want, sizeof want, "validation %s/one%d.weft: best heuristic fifo, ", d, i);
