@@ -555,11 +555,23 @@ static weft_err_t summarise(sim_t *s)
     for (size_t c = 0; c < nc; c++)
         v[c] = r->coflow_finish_s[c] - r->coflow_release_s[c];
     r->cct = dist_of(v, nc);
-    double wsum = 0, first = INFINITY, last = 0;
+    /* The slowdown is a ratio of weighted sums: with the weights scaled by
+       the power of two that brings the largest to [1, 2) it is the same to
+       the bit wherever the products w * JCT are normal doubles, and still
+       the ratio where they are not (weights the format accepts reach
+       5e-324, where w * JCT rounds to a few units of it: 1.67 read 1) */
+    double wmax = 0;
+    for (size_t j = 0; j < nj; j++)
+        wmax = fmax(wmax, wl->jobs[j].weight);
+    int wexp = wmax > 0 ? ilogb(wmax) : 0;
+    double wsum = 0, swsum = 0, sbsum = 0, first = INFINITY, last = 0;
     for (size_t j = 0; j < nj; j++) {
         const coflow_job_t *job = &wl->jobs[j];
+        double sw = ldexp(job->weight, -wexp);
         v[j] = r->job_finish_s[j] - job->arrival_s;
         wsum += job->weight * v[j];
+        swsum += sw * v[j];
+        sbsum += sw * job->lower_bound_s;
         if (job->arrival_s < first)
             first = job->arrival_s;
         if (r->job_finish_s[j] > last)
@@ -573,7 +585,7 @@ static weft_err_t summarise(sim_t *s)
     r->total_bytes = coflow_workload_total_bytes(wl);
     r->avg_weighted_jct = nj ? wsum / (double)nj : 0;
     r->weighted_bound = dag_weighted_bound(wl);
-    r->slowdown_vs_bound = r->weighted_bound > 0 ? r->avg_weighted_jct / r->weighted_bound : 0;
+    r->slowdown_vs_bound = sbsum > 0 ? (swsum / (double)nj) / (sbsum / (double)nj) : 0;
     r->makespan_s = nj ? last - first : 0;
     double cap = 0;
     for (size_t p = 0; p < s->fab->n_ports; p++)

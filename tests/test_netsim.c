@@ -559,6 +559,27 @@ Test(netsim_schedule, weighted_jct)
     assert_near(res.avg_weighted_jct, 11);
 }
 
+/* The slowdown is the ratio the weights define, whatever their scale. Job
+ * 1, 0->1 1.5 bytes, then job 2, 0->2 0.75 bytes behind it: JCTs 1.5 and
+ * 2.25, bounds 1.5 and 0.75, slowdown 3.75 / 2.25 = 5/3 for equal weights.
+ * At weight 1 it is avg wJCT over the weighted bound, to the bit; at the
+ * least double, 2^-1074, which the format accepts, w * JCT rounds to 2 units
+ * of it for both jobs and the mean bound to 2 units too: it read 1. */
+Test(netsim_schedule, slowdown_holds_for_weights_down_to_the_least_double)
+{
+    const double ws[3] = {1, 0x1p-1074, 1e15};
+    for (int k = 0; k < 3; k++) {
+        coflow_workload_destroy(&wl);
+        coflow_workload_init(&wl, 4);
+        add_single(1, 0, ws[k], 0, 1, 1.5);
+        add_single(2, 0, ws[k], 0, 2, 0.75);
+        run(&t_index, &t_greedy);
+        assert_near(res.slowdown_vs_bound, 5.0 / 3);
+        if (k != 1)
+            cr_assert_eq(res.slowdown_vs_bound, res.avg_weighted_jct / res.weighted_bound);
+    }
+}
+
 /* Simultaneous finishes: coflow A has 0->1 and 2->3 of 0.3 and 0.1 + 0.2
  * bytes (0.30000000000000004: equal up to rounding); coflow B 0->3 1 byte
  * waits behind A for both ports. Both A flows finish in one event at 0.3 and
