@@ -806,12 +806,19 @@ int cmd_sim(int argc, char **argv)
     if (save_model && (rc = save_random_model(save_model, seed)) != CLI_OK)
         goto cleanup;
 
-    printf("workload %s: %zu %s, %zu %s, %zu %s, %.6g bytes on %zu %s at %.6g bytes/s%s\n",
+    /* as the summary's port_caps: only the caps that differ from the rate */
+    size_t n_other = 0;
+    for (size_t i = 0; i < n_caps; i++)
+        n_other += caps[i].rate != port_rate;
+    printf("workload %s: %zu %s, %zu %s, %zu %s, %.6g bytes on %zu %s at %.6g bytes/s",
            workload_input_name(path), wl.n_jobs, weft_plural(wl.n_jobs, "job", "jobs"),
            wl.n_coflows, weft_plural(wl.n_coflows, "coflow", "coflows"), wl.n_flows,
            weft_plural(wl.n_flows, "flow", "flows"), coflow_workload_total_bytes(&wl),
-           fab.n_ports, weft_plural(fab.n_ports, "port", "ports"), port_rate,
-           n_caps ? " (some ports set by --port-cap)" : "");
+           fab.n_ports, weft_plural(fab.n_ports, "port", "ports"), port_rate);
+    if (n_other)
+        printf(" (%zu %s another rate by --port-cap)", n_other,
+               weft_plural(n_other, "port set to", "ports set to"));
+    printf("\n");
     printf("bound: average weighted lower bound of JCT %.6g s\n", dag_weighted_bound(&wl));
     if (lp_bound) {
         dag_lp_bound_t b;

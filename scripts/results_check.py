@@ -285,7 +285,8 @@ def check_policy(ctx, stem, order, alloc, out):
     eq("workload", summ.get("workload"), ctx["workload_arg"])
     eq("n_ports", summ.get("n_ports"), ports)
     eq("port_rate_bytes_per_s", summ.get("port_rate_bytes_per_s"), ctx["rate"])
-    eq("port_caps", summ.get("port_caps"), [[p, r] for p, r in sorted(ctx["caps"])])
+    eq("port_caps", summ.get("port_caps"),
+       [[p, r] for p, r in sorted(ctx["caps"]) if r != ctx["rate"]])
     eq("tick_s", summ.get("tick_s"), ctx["tick"])
     eq("checked", summ.get("checked"), ctx["check"])
     eq("n_violations", summ.get("n_violations"), 0 if ctx["check"] else None)
@@ -395,6 +396,11 @@ def check_table(ctx, stdout, rows):
     m = re.match(r"workload (.*): (\d+) jobs?, (\d+) coflows?, (\d+) flows?, (\S+) bytes on "
                  r"(\d+) ports? at (\S+) bytes/s", head[0] if head else "")
     total = math.fsum(b for j in ctx["jobs"] for c in j["coflows"] for _, _, b in c["flows"])
+    n_other = sum(1 for _, r in ctx["caps"] if r != ctx["rate"])
+    suffix = (f" ({n_other} {'port' if n_other == 1 else 'ports'} set to another rate by "
+              "--port-cap)" if n_other else "")
+    if head and m and head[0][m.end():] != suffix:
+        errs.append(f"{W}: header line {head[0]!r} should end {suffix!r} after the rate")
     if not m or (m.group(1), int(m.group(2)), int(m.group(3)), int(m.group(4)),
                  float(m.group(5)), int(m.group(6)), float(m.group(7))) != \
             (ctx.get("shown", ctx["workload_arg"]), len(ctx["jobs"]), nc, nf, g6(total),
@@ -544,18 +550,19 @@ def options(rng, ports, jobs, slow_rates=True):
         if s not in specs:
             specs.append(s)
     opts, seed, caps = [], None, []
-    rate = GBPS
+    rate, rate_text = GBPS, "1Gbps"
     r = rng.random()
     if r < 0.3:
         text = rng.choice(["4MB/s", "100Mbps", "1000Mibps", "2.5e7", "1Gibps"] +
                           (["10KiB/s"] if slow_rates else []))
         opts += ["--port-rate", text]
-        rate = rate_of(text)
+        rate, rate_text = rate_of(text), text
     for _ in range(rng.choice([0, 0, 1, 2])):
         p = rng.randrange(ports)
         if p in [q for q, _ in caps]:
             continue
-        text = rng.choice(["10Mbps", "2MB/s", "5e6", "3Gbps"])
+        # a cap equal to the rate too: the summary and the header leave it out
+        text = rng.choice(["10Mbps", "2MB/s", "5e6", "3Gbps", rate_text])
         opts += ["--port-cap", f"{p}={text}"]
         caps.append((p, rate_of(text)))
     tick = 0
