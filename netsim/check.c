@@ -477,7 +477,7 @@ void sim_check_end(sim_t *s)
             violation(s, "job %lld (arrival %.9g s): JCT %.12g s is below its lower bound "
                       "%.12g s", (long long)job->id, job->arrival_s, jct, bound);
         else if (bound > 0 && step > JCT_RES_SHARE * fmax(bound, jct))
-            violation(s, "job %lld (arrival %.9g s): the clock steps by %.3g s there, too "
+            violation(s, "job %lld (arrival %.9g s): the clock steps by up to %.3g s there, too "
                       "coarse for its JCT %.9g s (lower bound %.9g s): not exact (shift "
                       "the arrivals toward 0)", (long long)job->id, job->arrival_s, step, jct,
                       bound);
@@ -532,7 +532,7 @@ weft_err_t netsim_check_clock(const coflow_workload_t *wl, const coflow_fabric_t
                 continue;
             char why[160];
             if (iso >= DBL_MIN)
-                snprintf(why, sizeof why, "the clock steps by %.3g s at %.9g s, when the "
+                snprintf(why, sizeof why, "the clock steps by up to %.3g s at %.9g s, when the "
                          "coflow is released at the earliest", step, released);
             else
                 snprintf(why, sizeof why, "a double holds no shorter time whole (%g s)",

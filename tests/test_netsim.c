@@ -1135,7 +1135,7 @@ Test(netsim_guard, a_flow_the_clock_cannot_time_is_found_before_a_run)
     cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK);
     cr_assert_eq(netsim_check_clock(&wl, &fab), WEFT_EINVAL);
     cr_assert(strstr(weft_last_error(), "job 2 coflow 1: its flow 2->3 of 0.05 bytes takes "
-                                        "0.05 s alone, but the clock steps by 0.222 s"),
+                                        "0.05 s alone, but the clock steps by up to 0.222 s"),
               "%s", weft_last_error());
     coflow_workload_destroy(&wl);
     coflow_workload_init(&wl, 4);
@@ -2345,7 +2345,7 @@ Test(netsim_check, a_jct_the_clock_cannot_resolve_is_counted)
 {
     add_single(1, 1e15, 1, 0, 1, 100);
     expect_violations(&t_index, &t_greedy, 1,
-                      "job 1 (arrival 1e+15 s): the clock steps by 0.222 s there, too coarse "
+                      "job 1 (arrival 1e+15 s): the clock steps by up to 0.222 s there, too coarse "
                       "for its JCT 100 s (lower bound 100 s)");
     coflow_workload_destroy(&wl);
     coflow_workload_init(&wl, 4);
@@ -3650,7 +3650,7 @@ Test(sim_cli, a_workload_the_clock_cannot_time_is_refused)
         const char *file, *opts, *want, *fix;
     } cases[] = {
         {"late.weft", "", "late.weft: job 1 coflow 1: its flow 0->1 of 1 bytes takes 8e-09 s "
-                          "alone, but the clock steps by 2.22e-07 s at 1e+09 s",
+                          "alone, but the clock steps by up to 2.22e-07 s at 1e+09 s",
          "shift the arrivals toward 0"},
         {"late2.weft", "--port-rate 100Gbps", "late2.weft: job 1 coflow 1: its flow 0->1 of "
                                               "1000 bytes takes 8e-08 s alone",
