@@ -76,7 +76,8 @@ typedef struct {
                                  each port (each job as if alone) */
     size_t n_rounds, n_cuts;
     bool converged;           /* the last round found no violated cut, or
-                                 three rounds of cuts no longer raised it
+                                 three rounds of cuts, each within the
+                                 simplex's tolerance, no longer raised it
                                  (else the round limit, 200, stopped it, or
                                  the solver: still a bound) */
     bool solver_stopped;      /* GLPK's simplex found no optimum of a round
@@ -92,11 +93,16 @@ typedef struct {
 weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
                         dag_lp_bound_t *out);
 
-/* Rounds without a gain after which dag_lp_bound() calls its cuts
- * converged (default 3; at most 16). 0 turns that stop off, so only a
+/* Rounds without a gain, each adding only cuts within the simplex's
+ * tolerance, after which dag_lp_bound() calls its cuts converged
+ * (default 3; at most 16). 0 turns that stop off, so only a
  * round without a violated cut, or the round limit, ends the cuts: for
  * tests, which compare the two. */
 extern size_t dag_lp_stall_rounds;
+/* The largest violation, relative to 1 + the cut's bound, of a round's cuts
+ * for that round to count towards a stall (1e-6: within the simplex's
+ * tolerance; a test sets 1 to make every round count). */
+extern double dag_lp_stall_violation;
 /* Simplex iterations a round may take per row and column of its LP (50;
  * a test sets 0 to see the fallbacks when GLPK finds no optimum). */
 extern int dag_lp_iterations_per_row;
