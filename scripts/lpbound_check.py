@@ -27,7 +27,10 @@ weft's bound <= this one (within --rtol), and, where weft says "converged",
 equal to it within --rtol (weft's separation visits the same thresholds and
 prefixes, so a converged weft has no violated row of the family left). Each
 policy's average weighted JCT (`weft sim W --policy all --lp-bound --out D`,
-the summary JSONs) must be >= both bounds.
+the summary JSONs) must be >= both bounds; the summaries must agree on the
+bound and their slowdown_vs_lp_bound, the printed line with them, and
+`weft eval --lp-bound`'s row (without --port-cap, which eval lacks) with
+weft sim's bound bit for bit.
 
 Run by hand, never by make test (python3-scipy is not a dependency of weft):
 
@@ -308,6 +311,8 @@ LP_LINE = re.compile(r"LP bound: no schedule's average weighted JCT is below (\S
 
 
 def run_weft_sim(path, rate_opt, cap_opts, outdir):
+    """weft sim --policy all --lp-bound: (the bound of the summary JSONs, the
+    printed status, {policy: avg wJCT}, what is inconsistent in its output)."""
     cmd = [WEFT, "sim", path, "--policy", "all", "--lp-bound", "--out", outdir]
     if rate_opt:
         cmd += ["--port-rate", rate_opt]
@@ -319,16 +324,32 @@ def run_weft_sim(path, rate_opt, cap_opts, outdir):
     m = LP_LINE.search(pr.stdout)
     if not m:
         raise RuntimeError("no LP bound line in:\n" + pr.stdout)
-    status = m.group(4)
-    sums = {}
-    lp = None
+    sums, lps, odd = {}, set(), []
     for fn in os.listdir(outdir):
         if fn.endswith("-summary.json"):
             with open(os.path.join(outdir, fn)) as f:
                 s = json.load(f)
-            sums[fn[:-len("-summary.json")]] = s["avg_weighted_jct_s"]
-            lp = s["lp_bound_s"]
-    return lp, status, sums, m.group(0)
+            v = s["avg_weighted_jct_s"]
+            sums[fn[:-len("-summary.json")]] = v
+            lps.add(s["lp_bound_s"])
+            if abs(s["slowdown_vs_lp_bound"] - v / s["lp_bound_s"]) > 1e-12 * v / s["lp_bound_s"]:
+                odd.append("%s: slowdown_vs_lp_bound %r, avg wJCT / lp_bound_s %r"
+                           % (fn, s["slowdown_vs_lp_bound"], v / s["lp_bound_s"]))
+    if len(lps) != 1:
+        odd.append("the summaries give %d bounds: %s" % (len(lps), sorted(lps)))
+    lp = min(lps)
+    if abs(float(m.group(1)) - lp) > 5e-6 * lp:
+        odd.append("printed %s, lp_bound_s %r" % (m.group(1), lp))
+    if not cap_opts:                    # weft eval has no --port-cap
+        csv = os.path.join(outdir, "eval.csv")
+        cmd = [WEFT, "eval", "--policy", "fifo", "--lp-bound", "--threads", "1",
+               "--csv", csv, path] + (["--port-rate", rate_opt] if rate_opt else [])
+        pr = subprocess.run(cmd, capture_output=True, text=True)
+        rows = [r.split(",") for r in open(csv).read().splitlines() if r.startswith("lp-bound,")]
+        if pr.returncode != 0 or len(rows) != 1 or float(rows[0][3]) != lp:
+            odd.append("weft eval's lp-bound row %s (exit %d), weft sim's %r"
+                       % (rows, pr.returncode, lp))
+    return lp, m.group(4), sums, odd
 
 
 def check(path, rate_opt, cap_opts, args, stats):
@@ -341,11 +362,11 @@ def check(path, rate_opt, cap_opts, args, stats):
     model = Model(n_ports, jobs, rate, caps)
     mine, rounds, n_cuts, first = model.bound(args.all_sets)
     with tempfile.TemporaryDirectory(dir=args.tmp) as out:
-        lp, status, sums, line = run_weft_sim(path, rate_opt, cap_opts, out)
+        lp, status, sums, odd = run_weft_sim(path, rate_opt, cap_opts, out)
     rel = (mine - lp) / max(abs(mine), 1e-300)
     stats["n"] += 1
     stats["max_rel"] = max(stats["max_rel"], abs(rel))
-    bad = []
+    bad = list(odd)
     if lp > mine * (1 + args.rtol):
         bad.append("weft's bound %.12g is above the LP's optimum %.12g" % (lp, mine))
     if status == "converged" and abs(rel) > args.rtol:
