@@ -1353,6 +1353,49 @@ SLOW_COFLOWS = 8000  # a job whose job_status answer is about 0.6 MB
 SLOW_ASKS = 48       # job_status requests never read: about 29 MB, over 16 MiB
 
 
+def slow_reader_once(gw, pinger, seq, jid):
+    """A client asks for SLOW_ASKS answers of about 0.6 MB and reads them
+    only once the gateway has queued them all. Returns None and the time
+    from its requests to the close when its last message is a slow-reader
+    error after more than 16 MiB of whole frames, else what went wrong."""
+    slow = client(gw, "slow reader")
+    check_welcome(slow, idle=IDLE)
+    Conn.live.remove(slow)  # read by no pump while the gateway answers
+    sent_at = time.monotonic()  # no later than the gateway queues the error
+    for i in range(SLOW_ASKS):
+        slow.send({"type": "job_status", "seq": i, "job": jid})
+    # The requests are in the gateway's socket before these pings: it has
+    # handled them by the second pong, all in one pass, queueing their
+    # answers before it writes any.
+    pinger.quiet(seq)
+    pinger.quiet(seq + 1)
+    raw = bytearray()  # read whole, then framed: decoding 17 MB takes a second
+    slow.sock.settimeout(ANSWER_S)
+    while True:
+        data = slow.sock.recv(1 << 20)
+        if not data:
+            break
+        raw += data
+    took = time.monotonic() - sent_at
+    slow.close()
+    sizes = []
+    while len(raw) >= 4 + sum(sizes) + 4 * len(sizes):
+        at = sum(sizes) + 4 * len(sizes)
+        sizes.append(struct.unpack(">I", raw[at:at + 4])[0])
+    end = sum(sizes) + 4 * len(sizes)
+    if not (sizes and end == len(raw)):
+        return f"the slow reader got {len(raw)} bytes, not whole frames (sizes {sizes[-3:]})", \
+            took
+    last = msgpack.unpackb(bytes(raw[end - sizes[-1]:]), raw=False)
+    # all the answers read is a fault whatever the time: it was never closed
+    check(len(sizes) - 1 < SLOW_ASKS, f"all {SLOW_ASKS} answers read: never closed")
+    if not (sum(sizes[:-1]) + 4 * (len(sizes) - 1) > 16 << 20 and last["type"] == "error"
+            and last["code"] == "slow-reader" and str(16 << 20) in last["message"]):
+        return (f"the slow reader's last message, after {len(sizes) - 1} answers "
+                f"({end} bytes): {str(last)[:200]}"), took
+    return None, took
+
+
 def idle_and_slow_reader(weft, work):
     """A silent connection closed after --idle-timeout while one that pings
     every third of it stays; a peer that never reads what it asked for is
@@ -1386,37 +1429,15 @@ def idle_and_slow_reader(weft, work):
         jid = 9100
         register(pinger, 1, {"id": jid, "coflows": [
             {"id": i, "flows": [[0, 1, 1]]} for i in range(SLOW_COFLOWS)]})
-        slow = client(gw, "slow reader")
-        check_welcome(slow, idle=IDLE)
-        Conn.live.remove(slow)  # read by no pump while the gateway answers
-        for i in range(SLOW_ASKS):
-            slow.send({"type": "job_status", "seq": i, "job": jid})
-        # The requests are in the gateway's socket before these pings: it has
-        # handled them by the second pong, all in one pass, queueing their
-        # answers before it writes any.
-        pinger.quiet(seq + 1)
-        pinger.quiet(seq + 2)
-        raw = bytearray()  # read whole, then framed: decoding 17 MB takes a second
-        slow.sock.settimeout(ANSWER_S)
-        while True:
-            data = slow.sock.recv(1 << 20)
-            if not data:
+        # The error may be dropped only when the 16 MiB before it took over
+        # 1 s to read (docs/protocol.md): then, on a loaded machine, the
+        # step is tried again; a failure within that second is a fault.
+        for attempt in range(3):
+            why, took = slow_reader_once(gw, pinger, seq + 1 + 2 * attempt, jid)
+            if why is None:
                 break
-            raw += data
-        slow.close()
-        sizes = []
-        while len(raw) >= 4 + sum(sizes) + 4 * len(sizes):
-            at = sum(sizes) + 4 * len(sizes)
-            sizes.append(struct.unpack(">I", raw[at:at + 4])[0])
-        end = sum(sizes) + 4 * len(sizes)
-        check(sizes and end == len(raw), f"the slow reader got {len(raw)} bytes, not whole "
-              f"frames (sizes {sizes[-3:]})")
-        last = msgpack.unpackb(bytes(raw[end - sizes[-1]:]), raw=False)
-        check(len(sizes) - 1 < SLOW_ASKS, f"all {SLOW_ASKS} answers read: never closed")
-        check(sum(sizes[:-1]) + 4 * (len(sizes) - 1) > 16 << 20 and last["type"] == "error"
-              and last["code"] == "slow-reader" and str(16 << 20) in last["message"],
-              f"the slow reader's last message, after {len(sizes) - 1} answers "
-              f"({end} bytes): {str(last)[:200]}")
+            check(took > 1.0 and attempt < 2, f"{why} (read in {took:.2f} s, attempt "
+                  f"{attempt + 1})")
     finally:
         for c in list(Conn.live):
             c.close()
