@@ -835,10 +835,14 @@ int cmd_sim(int argc, char **argv)
             goto cleanup;
         } else {
             lp = b.avg_weighted_jct;
+            char plateau[64];
+            snprintf(plateau, sizeof plateau, "no gain in its last %zu rounds",
+                     dag_lp_plateau_rounds);
             printf("LP bound: no schedule's average weighted JCT is below %.6g s (%zu cuts in "
                    "%zu rounds, %s, %.2f s)\n", lp, b.n_cuts, b.n_rounds,
                    b.converged        ? "converged"
                    : b.solver_stopped ? "the solver stopped: the round before's bound"
+                   : b.plateau        ? plateau
                                       : "stopped at the round limit",
                    b.seconds);
         }

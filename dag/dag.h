@@ -78,8 +78,12 @@ typedef struct {
     bool converged;           /* the last round found no violated cut, or
                                  three rounds of cuts, each within the
                                  simplex's tolerance, no longer raised it
-                                 (else the round limit, 200, stopped it, or
-                                 the solver: still a bound) */
+                                 (else a plateau, the round limit, 200, or
+                                 the solver stopped it: still a bound) */
+    bool plateau;             /* dag_lp_plateau_rounds rounds of real cuts
+                                 in a row left the bound where it was: the
+                                 cuts stopped there, not converged (still a
+                                 bound, perhaps below the LP's optimum) */
     bool solver_stopped;      /* GLPK's simplex found no optimum of a round
                                  after the first, even scaled: the bound is
                                  the round before's (lpbound.c, solve) */
@@ -99,6 +103,12 @@ weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
  * round without a violated cut, or the round limit, ends the cuts: for
  * tests, which compare the two. */
 extern size_t dag_lp_stall_rounds;
+/* Rounds in a row without a gain, whatever their cuts, after which
+ * dag_lp_bound() stops with the bound it has and says so (plateau):
+ * real cuts may leave the bound flat for a few rounds and then raise it,
+ * but a long plateau ran to the round limit (default 20; 0: no such
+ * stop). */
+extern size_t dag_lp_plateau_rounds;
 /* The largest violation, relative to 1 + the cut's bound, of a round's cuts
  * for that round to count towards a stall (1e-6: within the simplex's
  * tolerance; a test sets 1 to make every round count). */
