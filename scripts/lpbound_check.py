@@ -63,58 +63,21 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from format_check import read_weft as read_weft_text  # noqa: E402
+from results_check import rate_of  # noqa: E402
+
 WEFT = os.environ.get("WEFT_BIN", os.path.join(os.getcwd(), "build", "weft"))
 
 
 # --- the workload -----------------------------------------------------------
 
 def read_weft(path):
-    """Reads weft's text format (docs/workload-format.md, section 1)."""
-    toks = []
+    """Reads weft's text format (docs/workload-format.md, section 1) with
+    format_check.py's reader: (ports, jobs)."""
     with open(path) as f:
-        for line in f:
-            line = line.split(" #")[0].split("\t#")[0].strip()
-            if not line or line.startswith("#"):
-                continue
-            toks.append(line.split())
-    it = iter(toks)
-    head = next(it)
-    assert head[0] == "weft-workload" and head[1] == "1", head
-    n_ports = int(next(it)[1])
-    jobs = []
-    for t in it:
-        if t[0] == "end":
-            break
-        assert t[0] == "job", t
-        job = {"id": int(t[1]), "arrival": float(t[2]), "weight": float(t[3]),
-               "final": float(t[4]), "coflows": []}
-        for _ in range(int(t[5])):
-            c = next(it)
-            assert c[0] == "coflow", c
-            cf = {"id": int(c[1]), "compute": float(c[2]),
-                  "parents": [] if c[4] == "-" else [int(x) for x in c[4].split(",")],
-                  "flows": []}
-            for _ in range(int(c[3])):
-                s, d, b = next(it)
-                cf["flows"].append((int(s), int(d), float(b)))
-            job["coflows"].append(cf)
-        jobs.append(job)
-    return n_ports, jobs
-
-
-def parse_rate(text):
-    """A rate as `weft sim --port-rate` reads it, in bytes/s."""
-    m = re.fullmatch(r"([0-9.eE+-]+)\s*([A-Za-z/]*)", text)
-    num, unit = float(m.group(1)), m.group(2)
-    if unit == "":
-        return num
-    pre = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
-           "Ki": 1024.0, "Mi": 1024.0 ** 2, "Gi": 1024.0 ** 3}
-    if unit.endswith("bps"):
-        return num * pre[unit[:-3]] / 8
-    if unit.endswith("B/s"):
-        return num * pre[unit[:-3]]
-    raise ValueError(text)
+        return read_weft_text(f.read())
 
 
 # --- the linear program ------------------------------------------------------
@@ -354,11 +317,11 @@ def run_weft_sim(path, rate_opt, cap_opts, outdir):
 
 def check(path, rate_opt, cap_opts, args, stats):
     n_ports, jobs = read_weft(path)
-    rate = parse_rate(rate_opt) if rate_opt else 1.25e8
+    rate = rate_of(rate_opt) if rate_opt else 1.25e8
     caps = {}
     for c in cap_opts:
         p, r = c.split("=")
-        caps[int(p)] = parse_rate(r)
+        caps[int(p)] = rate_of(r)
     model = Model(n_ports, jobs, rate, caps)
     mine, rounds, n_cuts, first = model.bound(args.all_sets)
     with tempfile.TemporaryDirectory(dir=args.tmp) as out:
