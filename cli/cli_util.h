@@ -22,7 +22,6 @@
  * and 010 as 8 in base 0). */
 bool cli_is_decimal(const char *s);
 
-
 /* Parse an option's value; on error print "weft CMD: OPT 'S': expected ..."
  * and return -1. Integers are decimal (cli_is_decimal). */
 int cli_parse_size(const char *cmd, const char *opt, const char *s, size_t min, size_t *out);

@@ -292,7 +292,6 @@ static void fmt_time(char *buf, size_t len, double s)
         snprintf(buf, len, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
 }
 
-/* Mean over validation workloads of learned / best heuristic. */
 /* names[0..n) comma-separated on stdout, the first 4 and a count of the rest */
 static void print_names(const char *const *names, size_t n)
 {
@@ -302,6 +301,7 @@ static void print_names(const char *const *names, size_t n)
         printf(" and %zu more", n - 4);
 }
 
+/* Mean over validation workloads of learned / best heuristic. */
 static int validate(const train_t *t, const coflow_workload_t *val, size_t n_val,
                     const double *best_ref, double *ratio)
 {
