@@ -100,6 +100,13 @@ double dag_lp_stall_violation = 1e-6;
  * where their first 20 rounds take a tenth of it. */
 size_t dag_lp_plateau_rounds = 20;
 
+/* Whether bound v is no gain on an earlier round's, then: the stall and
+ * the plateau stops' one test. */
+static bool no_gain(double v, double then)
+{
+    return v - then <= 1e-12 * (1 + fabs(v));
+}
+
 /* Rounds of cuts at most; cuts a machine adds a round at most (the most
  * violated, of different release thresholds); how far below its bound a
  * row must be, relative to 1 + the bound, to be a cut. */
@@ -503,13 +510,13 @@ weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
         double v = out->avg_weighted_jct;
         if (stall) {
             double *then = &last[round % stall];
-            if (round >= stall && close_rounds >= stall && v - *then <= 1e-12 * (1 + fabs(v))) {
+            if (round >= stall && close_rounds >= stall && no_gain(v, *then)) {
                 converged = true;
                 break;
             }
             *then = v;
         }
-        flat_rounds = round > 0 && v - before <= 1e-12 * (1 + fabs(v)) ? flat_rounds + 1 : 0;
+        flat_rounds = round > 0 && no_gain(v, before) ? flat_rounds + 1 : 0;
         before = v;
         if (dag_lp_plateau_rounds && flat_rounds >= dag_lp_plateau_rounds) {
             out->plateau = true;
