@@ -473,10 +473,10 @@ static void table_cell(char *buf, size_t n, double v)
 
 enum { TABLE_NUMS = 7 };
 
-/* lp: the LP bound, 0 for none (no "vs LP" column). Each number column is
+/* lp: an LP bound in the results (a "vs LP" column). Each number column is
  * as wide as its header or its widest cell, so times past 1e6 s keep the
  * columns in line. */
-static void print_table(const sim_task_t *tasks, size_t n, bool check, double lp)
+static void print_table(const sim_task_t *tasks, size_t n, bool check, bool lp)
 {
     static const char *const head[TABLE_NUMS] = {"avgCCT(s)", "p95CCT(s)", "avgJCT(s)",
                                                  "p95JCT(s)", "p99JCT(s)", "avgwJCT(s)",
@@ -500,7 +500,7 @@ static void print_table(const sim_task_t *tasks, size_t n, bool check, double lp
     printf("%-16s %-7s", "policy", "alloc");
     for (int k = 0; k < TABLE_NUMS; k++)
         printf(" %*s", width[k], head[k]);
-    if (lp > 0)
+    if (lp)
         printf(" %7s", "vs LP");
     printf(" %8s\n", "wall(s)");
     for (size_t i = 0; i < n; i++) {
@@ -515,8 +515,8 @@ static void print_table(const sim_task_t *tasks, size_t n, bool check, double lp
         printf("%-16s %-7s", name, t->alloc->name);
         for (int k = 0; k < TABLE_NUMS; k++)
             printf(" %*s", width[k], cell[i][k]);
-        if (lp > 0)
-            printf(" %7.4f", t->res.avg_weighted_jct / lp);
+        if (lp)
+            printf(" %7.4f", netsim_vs_lp_bound(&t->res));
         printf(" %8.3f\n", t->res.wall_s);
     }
     free(cell);
@@ -572,7 +572,7 @@ int cmd_sim(int argc, char **argv)
     bool seed_given = false;
     double port_rate = 0, tick_s = 0, progress_s = 1;
     bool check = false, varys = false, flows = false, lp_bound = false, progress = false;
-    double lp = 0; /* the LP bound, when asked for */
+    double lp = 0, scaled_lp = 0; /* the LP bound, when asked for */
     static port_cap_t caps[MAX_PORT_CAPS];
     size_t n_caps = 0;
 
@@ -835,6 +835,7 @@ int cmd_sim(int argc, char **argv)
             goto cleanup;
         } else {
             lp = b.avg_weighted_jct;
+            scaled_lp = b.scaled_avg_weighted_jct;
             char plateau[64];
             snprintf(plateau, sizeof plateau, "no gain in its last %zu rounds",
                      dag_lp_plateau_rounds);
@@ -879,8 +880,8 @@ int cmd_sim(int argc, char **argv)
     }
 
     for (size_t i = 0; i < n_pol; i++)
-        tasks[i].res.lp_bound = lp; /* for the summary JSON */
-    print_table(tasks, n_pol, check, lp);
+        tasks[i].res.lp_bound = lp, tasks[i].res.scaled_lp_bound = scaled_lp;
+    print_table(tasks, n_pol, check, scaled_lp > 0);
     for (size_t i = 0; i < n_pol; i++) {
         if (tasks[i].err) {
             fprintf(stderr, "weft sim: policy %s: %s: %s\n", tasks[i].spec,

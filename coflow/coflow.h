@@ -159,6 +159,13 @@ weft_err_t coflow_workload_copy(coflow_workload_t *dst, const coflow_workload_t 
 /* Sum of all flow bytes. O(flows). */
 double coflow_workload_total_bytes(const coflow_workload_t *wl);
 
+/* The exponent e that brings the largest job weight to [1, 2) as weight *
+ * 2^-e (0 without jobs). Weighted sums taken over weights scaled so are
+ * the same to the bit wherever the products are normal doubles, and keep
+ * their ratios where the weights themselves are not (the format accepts
+ * weights down to 5e-324). O(jobs). */
+int coflow_workload_weight_exp(const coflow_workload_t *wl);
+
 /* The job indices by arrival, equal arrivals by index, into order
  * [n_jobs] (a workload may list its jobs in any order). ENOMEM.
  * O(J log J). */

@@ -71,6 +71,9 @@ double dag_weighted_bound(const coflow_workload_t *wl);
 
 typedef struct {
     double avg_weighted_jct;  /* the bound, seconds */
+    double scaled_avg_weighted_jct; /* the same over the weights scaled by
+                                       coflow_workload_weight_exp: the one
+                                       to divide a scaled average by */
     double avg_weighted_path; /* the first round's: DAG order, release and
                                  isolation times, and each job's own work on
                                  each port (each job as if alone) */

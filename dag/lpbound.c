@@ -48,6 +48,7 @@ typedef struct {
 
 typedef struct {
     const coflow_workload_t *wl;
+    int weight_exp;   /* the objective's weights times 2^-weight_exp */
     glp_prob *lp;
     size_t n_machines;
     size_t *mstart;   /* [n_machines + 1] CSR into work */
@@ -421,7 +422,7 @@ static void build_lp(lpb_t *b, const double *jlb)
         const coflow_job_t *job = &wl->jobs[j];
         int col = (int)(nc + j) + 1;
         glp_set_col_bnds(lp, col, GLP_LO, fmax(job->lower_bound_s, jlb[j]), 0);
-        glp_set_obj_coef(lp, col, job->weight);
+        glp_set_obj_coef(lp, col, ldexp(job->weight, -b->weight_exp));
         for (size_t c = job->first_coflow; c < job->first_coflow + job->n_coflows; c++) {
             if (wl->coflows[c].n_children)
                 continue;
@@ -452,7 +453,7 @@ weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
                              (long long)wl->jobs[j].id);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    lpb_t b = {.wl = wl};
+    lpb_t b = {.wl = wl, .weight_exp = coflow_workload_weight_exp(wl)};
     size_t nc = wl->n_coflows;
     b.head = weft_calloc(nc, sizeof *b.head);
     b.cval = weft_calloc(nc, sizeof *b.cval);
@@ -502,12 +503,15 @@ weft_err_t dag_lp_bound(const coflow_workload_t *wl, const coflow_fabric_t *fab,
             out->solver_stopped = true;
             break;
         }
-        out->avg_weighted_jct = glp_get_obj_val(b.lp) / (double)wl->n_jobs;
+        /* over the scaled weights (build_lp): the bound, and the stall
+           tests below, in ordinary doubles whatever the weights' size */
+        double v = glp_get_obj_val(b.lp) / (double)wl->n_jobs;
+        out->scaled_avg_weighted_jct = v;
+        out->avg_weighted_jct = ldexp(v, b.weight_exp);
         if (round == 0)
             out->avg_weighted_path = out->avg_weighted_jct;
         /* A cut violated by less than the simplex's own tolerance can come
            back round after round without raising the bound: stop there. */
-        double v = out->avg_weighted_jct;
         if (stall) {
             double *then = &last[round % stall];
             if (round >= stall && close_rounds >= stall && no_gain(v, *then)) {

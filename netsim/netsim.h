@@ -78,9 +78,15 @@ typedef struct {
     size_t n_jobs, n_coflows, n_flows;
     double total_bytes;        /* sum of flow bytes */
     double weighted_bound;     /* dag_weighted_bound(): sum w*LB / n_jobs */
-    double lp_bound;           /* dag_lp_bound()'s avg_weighted_jct, set by a
-                                  caller that computed it after the run (weft
-                                  sim --lp-bound); netsim_run() leaves 0 */
+    /* dag_lp_bound()'s avg_weighted_jct and scaled_avg_weighted_jct, set
+       by a caller that computed it after the run (weft sim --lp-bound);
+       netsim_run() leaves 0 */
+    double lp_bound, scaled_lp_bound;
+    /* avg_weighted_jct over the weights scaled by 2^-weight_exp
+       (coflow_workload_weight_exp): the ratios to the bounds are taken
+       over these, so weights near 5e-324 keep them */
+    int weight_exp;
+    double scaled_avg_weighted_jct;
     /* invariant checks (when opts.check, and then checked is true): number
        of violations found, and the first one described */
     bool checked;
@@ -91,6 +97,10 @@ typedef struct {
 /* A result with no arrays; netsim_run() fills it (freeing what an earlier
  * run left), netsim_result_destroy() frees it. */
 void netsim_result_init(netsim_result_t *r);
+
+/* The average weighted JCT over the LP bound (both over the scaled
+ * weights), NAN without a bound. */
+double netsim_vs_lp_bound(const netsim_result_t *r);
 void netsim_result_destroy(netsim_result_t *r);
 
 /* Runs wl (analysed with dag_analyze for fab) on fab. wl and fab are only

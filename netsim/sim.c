@@ -555,15 +555,10 @@ static weft_err_t summarise(sim_t *s)
     for (size_t c = 0; c < nc; c++)
         v[c] = r->coflow_finish_s[c] - r->coflow_release_s[c];
     r->cct = dist_of(v, nc);
-    /* The slowdown is a ratio of weighted sums: with the weights scaled by
-       the power of two that brings the largest to [1, 2) it is the same to
-       the bit wherever the products w * JCT are normal doubles, and still
-       the ratio where they are not (weights the format accepts reach
-       5e-324, where w * JCT rounds to a few units of it: 1.67 read 1) */
-    double wmax = 0;
-    for (size_t j = 0; j < nj; j++)
-        wmax = fmax(wmax, wl->jobs[j].weight);
-    int wexp = wmax > 0 ? ilogb(wmax) : 0;
+    /* The slowdowns are ratios of weighted sums, taken over the scaled
+       weights (weights the format accepts reach 5e-324, where w * JCT
+       rounds to a few units of it: 1.67 read 1) */
+    int wexp = coflow_workload_weight_exp(wl);
     double wsum = 0, swsum = 0, sbsum = 0, first = INFINITY, last = 0;
     for (size_t j = 0; j < nj; j++) {
         const coflow_job_t *job = &wl->jobs[j];
@@ -584,6 +579,8 @@ static weft_err_t summarise(sim_t *s)
     r->n_flows = wl->n_flows;
     r->total_bytes = coflow_workload_total_bytes(wl);
     r->avg_weighted_jct = nj ? wsum / (double)nj : 0;
+    r->weight_exp = wexp;
+    r->scaled_avg_weighted_jct = nj ? swsum / (double)nj : 0;
     r->weighted_bound = dag_weighted_bound(wl);
     r->slowdown_vs_bound = sbsum > 0 ? (swsum / (double)nj) / (sbsum / (double)nj) : 0;
     r->makespan_s = nj ? last - first : 0;
@@ -597,6 +594,11 @@ static weft_err_t summarise(sim_t *s)
 /* ------------------------------------------------------------------ run */
 
 void netsim_result_init(netsim_result_t *r) { memset(r, 0, sizeof *r); }
+
+double netsim_vs_lp_bound(const netsim_result_t *r)
+{
+    return r->scaled_lp_bound > 0 ? r->scaled_avg_weighted_jct / r->scaled_lp_bound : NAN;
+}
 
 void netsim_result_destroy(netsim_result_t *r)
 {

@@ -388,6 +388,37 @@ Test(lpbound, eval_prints_the_bound_beside_the_policies, .fini = cli_teardown)
     cr_assert_float_eq(strtod(key + strlen("\"lp_bound_s\":"), NULL), 6.25, 1e-9, "%s", json);
 }
 
+/* The same instance with its weights times 2^-1074 (1 and 10 of the
+ * least double): "vs LP" and the JSON's ratio are still sebf's 6.5 / 6.25,
+ * taken over the weights scaled back (coflow_workload_weight_exp). Over
+ * the weights as given, w * JCT rounds to whole units of 5e-324: the
+ * column read 1.0000. */
+Test(lpbound, the_ratio_to_the_bound_holds_for_weights_down_to_the_least_double,
+     .fini = cli_teardown)
+{
+    cli_open("lptiny");
+    char path[128];
+    write_in_dir(path, sizeof path, "tiny.weft",
+                 "weft-workload 1\nports 2\n"
+                 "job 0 0 5e-324 0 1\ncoflow 0 0 1 -\n0 1 250000000\n"
+                 "job 1 1 5e-323 0 1\ncoflow 0 0 1 -\n0 1 125000000\nend 2\n");
+    cr_assert_eq(cli("sim %s --policy sebf --lp-bound --out %s/res", path, cli_dir), 0, "%s",
+                 cli_file("err"));
+    const char *out = cli_file("out");
+    cr_assert(strstr(out, "vs LP"), "%s", out);
+    cr_assert(strstr(out, " 1.0400 "), "sebf's 6.5 / 6.25 in the table: %s", out);
+    const char *json = cli_file("res/sebf-summary.json");
+    const char *key = strstr(json, "\"slowdown_vs_lp_bound\":");
+    cr_assert_not_null(key, "%s", json);
+    cr_assert_float_eq(strtod(key + strlen("\"slowdown_vs_lp_bound\":"), NULL), 1.04, 1e-9,
+                       "%s", json);
+    /* the bound itself, in the units of the weights given */
+    key = strstr(json, "\"lp_bound_s\":");
+    cr_assert_not_null(key, "%s", json);
+    double lp = strtod(key + strlen("\"lp_bound_s\":"), NULL);
+    cr_assert(lp > 0 && fabs(lp / 0x1p-1074 - 6.25) < 1, "%.17g: %s", lp, json);
+}
+
 /* `weft eval --csv` quotes a field with a comma or a quote (a workload's
  * path may hold one: it made 8 fields under a 6-column header), and a tie
  * between learned and B reads as one, not "0.0% higher". */
