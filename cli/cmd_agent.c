@@ -13,7 +13,8 @@
 #include "cli_util.h"
 #include "rpc/client.h"
 
-static volatile int stop_flag;
+/* the agent is one thread: a volatile sig_atomic_t is what its handler may set */
+static volatile sig_atomic_t stop_flag;
 
 static void on_signal(int sig)
 {

@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,8 +131,12 @@ static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
 #define N_STOP_SIGNALS (sizeof stop_signals / sizeof *stop_signals)
 static struct sigaction stop_old[N_STOP_SIGNALS];
 static bool stop_caught[N_STOP_SIGNALS];
-static volatile sig_atomic_t stop_signal;
-static volatile sig_atomic_t stop_iterating; /* 1 once the first iteration began */
+/* Atomics, not volatile sig_atomic_t: the handler may run on another
+ * thread than the one reading or writing them (OpenBLAS's workers can take
+ * a signal), and C11 orders a volatile access only within one thread. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "a signal handler uses only lock-free atomics");
+static _Atomic int stop_signal;
+static _Atomic int stop_iterating; /* 1 once the first iteration began */
 static bool stop_tty; /* the notes start on a line of their own, below the progress */
 
 /* Puts back the actions stop_catch replaced. Async-signal-safe. */

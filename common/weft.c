@@ -305,7 +305,13 @@ int weft_tmp_create(const char *target, int flags, mode_t mode, char **tmp)
  * command that handles a signal itself keeps its handler. */
 enum { SAVE_SLOTS = 16, SAVE_PATH = 1024 };
 static char saving_path[SAVE_SLOTS][SAVE_PATH];
-static volatile sig_atomic_t saving_used[SAVE_SLOTS];
+/* A slot is marked used after its path is written, and the handler, which
+ * may run on another thread, reads the mark before the path: atomics (a
+ * store that releases the path, a load that acquires it), which C11 lets
+ * a handler use when they are lock-free; a volatile sig_atomic_t orders
+ * nothing between threads. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "a signal handler uses only lock-free atomics");
+static _Atomic int saving_used[SAVE_SLOTS];
 static pthread_mutex_t saving_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t saving_once = PTHREAD_ONCE_INIT;
 static const int saving_signals[] = {SIGINT, SIGTERM, SIGHUP};

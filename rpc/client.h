@@ -18,6 +18,7 @@
 #ifndef RPC_CLIENT_H
 #define RPC_CLIENT_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -247,7 +248,7 @@ typedef struct {
     FILE *notice;               /* without log: each outage of the gateway
                                    connection, once as it starts and once as
                                    it ends; NULL: quiet */
-    volatile int *stop;         /* set non-zero (e.g. by a signal) to return */
+    volatile sig_atomic_t *stop; /* set non-zero (e.g. by a signal) to return */
 } rpc_agent_opts_t;
 
 /* Runs the agent until *stop: connects to the gateway (again with back-off
