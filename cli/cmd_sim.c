@@ -55,6 +55,7 @@ typedef struct {
     bool flows; /* --flows: record every flow's finish */
     const char *model_path; /* --model, NULL if none */
     uint64_t seed;          /* --seed */
+    FILE *scores;           /* --scores, NULL if none */
     sim_task_t *tasks;
     size_t n_tasks;
     size_t *start_order; /* the tasks in the order they start */
@@ -126,6 +127,12 @@ static void usage(FILE *out)
             "                      learned policy then runs --model's)\n"
             "  --save-model FILE   write the random model of --seed to FILE (with no\n"
             "                      WORKLOAD, only that)\n"
+            "  --scores FILE       with one --policy, learned: write FILE, a CSV row per\n"
+            "                      coflow of the live jobs at every decision the network\n"
+            "                      scores: decision, time_s, job, coflow, status, the 20\n"
+            "                      features before log1p, the 20 (x_...) the network got,\n"
+            "                      net_score (the scorer's), score (plus the priors) and\n"
+            "                      rank (1 first; both empty if not schedulable)\n"
             "  --varys             the classic Varys/CoflowSim setting for the Facebook\n"
             "                      trace: ports of 2^30 bit/s (1Gibps), 1 MB = 2^20 bytes,\n"
             "                      each reducer's bytes split evenly over its mappers\n"
@@ -213,7 +220,8 @@ static void sim_run_task(void *arg, size_t i)
     netsim_opts_t o = {.ordering = t->ord, .allocator = t->alloc, .tick_s = p->tick_s,
                        .check = p->check, .record_flows = p->flows,
                        .model_path = p->model_path,
-                       .policy_seed = p->seed, .coflows_done = &t->coflows_done};
+                       .policy_seed = p->seed, .scores_out = p->scores,
+                       .coflows_done = &t->coflows_done};
     weft_clear_error();
     t->err = netsim_run(p->wl, p->fab, &o, &t->res);
     if (t->err)
@@ -560,6 +568,7 @@ int cmd_sim(int argc, char **argv)
         {"model", required_argument, NULL, 'm'},
         {"seed", required_argument, NULL, 's'},
         {"save-model", required_argument, NULL, 'S'},
+        {"scores", required_argument, NULL, 'x'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -567,7 +576,8 @@ int cmd_sim(int argc, char **argv)
     const char *policies[MAX_POLICIES];
     size_t n_pol = 0;
     const char *alloc = NULL, *out_dir = NULL, *plot = NULL;
-    const char *model_path = NULL, *save_model = NULL;
+    const char *model_path = NULL, *save_model = NULL, *scores_path = NULL;
+    FILE *scores = NULL;
     uint64_t seed = 1;
     bool seed_given = false;
     double port_rate = 0, tick_s = 0, progress_s = 1;
@@ -668,6 +678,11 @@ int cmd_sim(int argc, char **argv)
                 return CLI_USAGE;
             save_model = optarg;
             break;
+        case 'x':
+            if (cli_check_name("sim", "--scores", optarg, "file"))
+                return CLI_USAGE;
+            scores_path = optarg;
+            break;
         case 's':
             if (cli_parse_u64("sim", "--seed", optarg, &seed))
                 return CLI_USAGE;
@@ -729,6 +744,13 @@ int cmd_sim(int argc, char **argv)
     bool uses_learned = false;
     for (size_t i = 0; i < n_pol; i++)
         uses_learned = uses_learned || !strcmp(tasks[i].ord->name, "learned");
+    if (scores_path && (n_pol != 1 || !uses_learned)) {
+        fprintf(stderr, "weft sim: --scores writes the learned policy's scores: give exactly "
+                "one --policy, learned (or learned:ALLOCATOR), not %s%s\n",
+                n_pol == 1 ? "--policy " : "", n_pol == 1 ? tasks[0].spec : "several");
+        free(tasks);
+        return CLI_USAGE;
+    }
     if (model_path && seed_given && !save_model && uses_learned) {
         fprintf(stderr, "weft sim: --model and --seed both set the learned policy's "
                 "parameters (trained from a file, or random from a seed); give one\n");
@@ -851,9 +873,14 @@ int cmd_sim(int argc, char **argv)
     printf("\n");
     fflush(stdout);
 
+    if (scores_path && !(scores = fopen(scores_path, "w"))) {
+        fprintf(stderr, "weft sim: --scores %s: %s\n", scores_path, strerror(errno));
+        rc = CLI_ERROR;
+        goto cleanup;
+    }
     size_t start_order[MAX_POLICIES];
     sim_pool_t pool = {.wl = &wl, .fab = &fab, .tick_s = tick_s, .check = check, .flows = flows,
-                       .model_path = model_path, .seed = seed, .tasks = tasks,
+                       .model_path = model_path, .seed = seed, .scores = scores, .tasks = tasks,
                        .n_tasks = n_pol, .start_order = start_order};
     plan_start_order(&pool);
     sim_progress_t prog = {.tasks = tasks, .n_tasks = n_pol, .n_coflows = wl.n_coflows,
@@ -923,6 +950,10 @@ int cmd_sim(int argc, char **argv)
     }
 
 cleanup:
+    if (scores && (ferror(scores) | fclose(scores))) {
+        fprintf(stderr, "weft sim: writing --scores %s failed\n", scores_path);
+        rc = CLI_ERROR;
+    }
     if (rc != CLI_OK && out_dir) /* only directories still empty go */
         cli_unmake_dirs(out_dir, out_made_from);
     for (size_t i = 0; i < n_pol; i++)

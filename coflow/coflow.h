@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../common/weft.h"
 
@@ -433,6 +434,9 @@ typedef struct {
     uint64_t policy_seed;          /* seed of the random parameters */
     const void *policy_hook;       /* borrowed; learned: a coflow_learned_hook_t
                                       (coflow/learned.h) for training, else NULL */
+    FILE *scores_out;              /* borrowed; learned: a CSV of every node of every
+                                      decision it scores (weft sim --scores; its
+                                      header at create()), else NULL */
 } coflow_state_t;
 
 /* Allocates the state for wl on fab: every coflow WAITING, every flow full. */

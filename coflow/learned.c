@@ -151,6 +151,12 @@ typedef struct {
     size_t *prev_out;    /* [cap_rows] ... and the order given for them */
     size_t prev_n;       /* 0: no previous decision */
     size_t cap_rows;
+    /* --scores (st->scores_out): decisions asked so far (order() calls),
+       and per row of the last one, the scorer's output before the priors
+       and the row of each node (NONE: not scored); NULL without it */
+    size_t n_decisions;
+    weft_real_t *dump_net; /* [n_coflows] */
+    size_t *dump_row;      /* [n_coflows] */
     coflow_learned_mode_t mode;
     bool libm_attn; /* score through attn_forward_libm (benchmarks) */
     coflow_learned_timing_t timing;
@@ -598,6 +604,19 @@ static int cmp_arrival(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* --scores: the columns, then one row per node of each scored decision. */
+static void write_scores_header(FILE *out)
+{
+    locale_t prev = weft_c_numbers_begin();
+    fputs("decision,time_s,job,coflow,status", out);
+    for (size_t k = 0; k < LF; k++)
+        fprintf(out, ",%s", feature_names[k]);
+    for (size_t k = 0; k < LF; k++)
+        fprintf(out, ",x_%s", feature_names[k]);
+    fputs(",net_score,score,rank\n", out);
+    weft_c_numbers_end(prev);
+}
+
 static void learned_destroy(void *ctx)
 {
     learned_ctx_t *c = ctx;
@@ -626,6 +645,8 @@ static void learned_destroy(void *ctx)
     free(c->row_node);
     free(c->prev_in);
     free(c->prev_out);
+    free(c->dump_net);
+    free(c->dump_row);
     free(c);
 }
 
@@ -717,6 +738,15 @@ static weft_err_t learned_create(void **ctx, const coflow_state_t *st)
         c->job_order[j] = j;
     arr_wl = wl;
     qsort(c->job_order, nj, sizeof *c->job_order, cmp_arrival);
+    if (st->scores_out) {
+        c->dump_net = weft_calloc(nc ? nc : 1, sizeof *c->dump_net);
+        c->dump_row = weft_calloc(nc ? nc : 1, sizeof *c->dump_row);
+        if (!c->dump_net || !c->dump_row) {
+            err = weft_fail(WEFT_ENOMEM, "out of memory for the learned policy's --scores");
+            goto fail;
+        }
+        write_scores_header(st->scores_out);
+    }
     /* the first decisions need no allocation: room for a modest active set */
     size_t first = nc < 256 ? (nc ? nc : 1) : 256;
     if ((err = reserve_rows(c, first)) || (err = prepare_scorer(c, first)))
@@ -824,9 +854,18 @@ static weft_err_t rebuild_plan(learned_ctx_t *c, const coflow_state_t *st)
     return err;
 }
 
-/* Computes node v's (coflow cf) normalised features into row[LF]. */
-static void node_features(const learned_ctx_t *c, coflow_state_t *st, size_t cf,
-                          size_t live_pos, weft_real_t *row)
+/* How each feature is made from its raw value (node_raw): log1p, log1p
+ * quantised to 1/QSTEP, the fraction quantised to 1/QFRAC, or as is. */
+enum { K_LOG, K_QLOG, K_FRAC, K_PLAIN };
+static const unsigned char feature_kind[LF] = {
+    K_LOG, K_QLOG, K_LOG, K_LOG, K_LOG, K_LOG, K_QLOG, K_FRAC, K_PLAIN, K_PLAIN,
+    K_PLAIN, K_LOG, K_LOG, K_LOG, K_LOG, K_QLOG, K_QLOG, K_QLOG, K_QLOG, K_QLOG,
+};
+
+/* Node cf's features before the log1p and the quantisation into raw[LF]:
+ * bytes, counts, seconds, the fraction sent in [0, 1], 0/1 for the status. */
+static void node_raw(const learned_ctx_t *c, coflow_state_t *st, size_t cf, size_t live_pos,
+                     double *raw)
 {
     const coflow_workload_t *wl = st->wl;
     const coflow_coflow_t *co = &wl->coflows[cf];
@@ -848,29 +887,69 @@ static void node_features(const learned_ctx_t *c, coflow_state_t *st, size_t cf,
     double frac = co->total_bytes > 0 ? 1 - rem / co->total_bytes : 0;
     frac = frac < 0 ? 0 : frac > 1 ? 1 : frac;
     double f[LF] = {
-        q_log(co->total_bytes, false),
-        q_log(rem, true),
-        q_log((double)co->n_flows, false),
-        q_log(co->n_senders, false),
-        q_log(co->n_receivers, false),
-        q_log(co->iso_s, false),
-        q_log(rem_iso, true),
-        round(frac * QFRAC) / QFRAC,
-        s == COFLOW_WAITING,
-        s == COFLOW_ACTIVE,
-        s == COFLOW_DONE,
-        q_log(co->wave, false),
-        q_log(co->n_children, false),
-        q_log(co->cp_below_s, false),
-        q_log(job->weight, false),
-        q_log(st->now - job->arrival_s, true),
-        q_log(since, true),
-        q_log(c->job_work[live_pos], true),
-        q_log(c->job_work[live_pos] / job->weight, true),
-        q_log(c->job_cp[live_pos] / job->weight, true),
+        co->total_bytes, rem, (double)co->n_flows, co->n_senders, co->n_receivers,
+        co->iso_s, rem_iso, frac, s == COFLOW_WAITING, s == COFLOW_ACTIVE,
+        s == COFLOW_DONE, co->wave, co->n_children, co->cp_below_s, job->weight,
+        st->now - job->arrival_s, since, c->job_work[live_pos],
+        c->job_work[live_pos] / job->weight, c->job_cp[live_pos] / job->weight,
     };
-    for (size_t k = 0; k < LF; k++)
-        row[k] = (weft_real_t)(((float)f[k] - c->m->mean[k]) / c->m->std[k]);
+    memcpy(raw, f, sizeof f);
+}
+
+/* Computes node v's (coflow cf) normalised features into row[LF]. */
+static void node_features(const learned_ctx_t *c, coflow_state_t *st, size_t cf,
+                          size_t live_pos, weft_real_t *row)
+{
+    double raw[LF];
+    node_raw(c, st, cf, live_pos, raw);
+    for (size_t k = 0; k < LF; k++) {
+        double f = feature_kind[k] == K_LOG    ? q_log(raw[k], false)
+                   : feature_kind[k] == K_QLOG ? q_log(raw[k], true)
+                   : feature_kind[k] == K_FRAC ? round(raw[k] * QFRAC) / QFRAC
+                                               : raw[k];
+        row[k] = (weft_real_t)(((float)f - c->m->mean[k]) / c->m->std[k]);
+    }
+}
+
+/* The rows of the decision just taken: every node the encoder saw, in node
+ * order (live jobs as they joined, each job's coflows by index), with its
+ * raw and normalised features; the scored ones (rows 0..n) also with the
+ * scorer's output, the score after the priors and their 1-based rank in
+ * the order (c->perm). */
+static void write_scores(learned_ctx_t *c, coflow_state_t *st, size_t n)
+{
+    static const char *const status_name[] = {"waiting", "active", "done"};
+    const coflow_workload_t *wl = st->wl;
+    FILE *out = st->scores_out;
+    for (size_t v = 0; v < c->n_nodes; v++)
+        c->dump_row[v] = NONE;
+    for (size_t r = 0; r < n; r++)
+        c->dump_row[c->node_of[c->ids_copy[c->perm[r]]]] = r;
+    locale_t prev = weft_c_numbers_begin();
+    for (size_t v = 0; v < c->n_nodes; v++) {
+        size_t cf = c->node_coflow[v];
+        const coflow_coflow_t *co = &wl->coflows[cf];
+        double raw[LF];
+        node_raw(c, st, cf, c->node_job[v], raw);
+        uint8_t s = st->status[cf];
+        fprintf(out, "%zu,%.17g,%lld,%lld,%s", c->n_decisions, st->now,
+                (long long)wl->jobs[co->job].id, (long long)co->id,
+                s == COFLOW_WAITING ? status_name[0]
+                : s == COFLOW_ACTIVE ? status_name[1] : status_name[2]);
+        for (size_t k = 0; k < LF; k++)
+            fprintf(out, ",%.17g", raw[k]);
+        for (size_t k = 0; k < LF; k++)
+            fprintf(out, ",%.9g", (double)c->X[v * LF + k]);
+        size_t r = c->dump_row[v];
+        if (r == NONE) {
+            fputs(",,,\n", out);
+            continue;
+        }
+        size_t i = c->perm[r];
+        fprintf(out, ",%.9g,%.9g,%zu\n", (double)c->dump_net[i],
+                (double)c->acache.scores[i], r + 1);
+    }
+    weft_c_numbers_end(prev);
 }
 
 /* EINVAL naming the first of the n scores that is not finite. With every
@@ -918,6 +997,7 @@ static weft_err_t learned_order(void *ctx, coflow_state_t *st, size_t *ids, size
     learned_ctx_t *c = ctx;
     coflow_learned_timing_t *tm = &c->timing;
     memset(tm, 0, sizeof *tm);
+    c->n_decisions++;
     weft_err_t err = WEFT_OK;
     if (n == 0)
         return WEFT_OK;
@@ -1028,6 +1108,8 @@ static weft_err_t learned_order(void *ctx, coflow_state_t *st, size_t *ids, size
         attn_forward(&c->acache, &c->m->ap, &c->m->acfg, c->gather, n);
     else
         attn_forward_infer(&c->acache, &c->m->ap, &c->m->acfg, c->gather, n);
+    if (c->dump_net)
+        memcpy(c->dump_net, c->acache.scores, n * sizeof *c->dump_net);
     if (c->m->prior > 0) /* the teacher prior; attn_backward never reads scores */
         for (size_t i = 0; i < n; i++) {
             const coflow_coflow_t *co = &wl->coflows[c->ids_copy[i]];
@@ -1062,6 +1144,8 @@ static weft_err_t learned_order(void *ctx, coflow_state_t *st, size_t *ids, size
         memcpy(c->prev_out, ids, n * sizeof *ids);
         c->prev_n = n;
     }
+    if (c->dump_row)
+        write_scores(c, st, n);
     double t4 = weft_mono_s();
     tm->features_s = t1 - t0;
     tm->embed_s = t2 - t1;

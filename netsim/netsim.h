@@ -32,6 +32,7 @@ typedef struct {
     const char *model_path; /* borrowed: model of the learned ordering, NULL: random */
     uint64_t policy_seed;   /* seed of the learned ordering's random parameters */
     const void *policy_hook; /* borrowed: coflow_state_t.policy_hook (training) */
+    FILE *scores_out;       /* borrowed: coflow_state_t.scores_out (--scores), or NULL */
     bool record_flows;  /* also record when every flow finishes
                            (netsim_result_t.flow_finish_s): 8 bytes a flow */
     /* Borrowed, or NULL: the run keeps here how many coflows have

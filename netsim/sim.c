@@ -152,6 +152,7 @@ static weft_err_t sim_setup(sim_t *s)
     s->st.model_path = s->opts->model_path; /* for orderings that load a model */
     s->st.policy_seed = s->opts->policy_seed;
     s->st.policy_hook = s->opts->policy_hook;
+    s->st.scores_out = s->opts->scores_out;
     for (size_t p = 0; p < s->fab->n_ports; p++)
         s->max_cap = fmax(s->max_cap, fmax(s->fab->cap_out[p], s->fab->cap_in[p]));
     s->job_order = weft_calloc(nj, sizeof *s->job_order);

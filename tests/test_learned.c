@@ -222,21 +222,29 @@ Test(learned, random_model_normalises_as_the_shipped_one)
     coflow_learned_model_destroy(&shipped);
 }
 
+/* cli_open(tag) (skipping the test without the weft program), with the
+ * test's workload saved there as w.weft. */
+static void cli_open_with_workload(const char *tag)
+{
+    cli_open(tag);
+    if (!cli_bin) {
+        cli_teardown();
+        NEED_BIN();
+    }
+    char path[128];
+    snprintf(path, sizeof path, "%s/w.weft", cli_dir);
+    cr_assert_eq(workload_save_weft(&wl, path), WEFT_OK, "%s", weft_last_error());
+}
+
 /* weft sim --save-model with a workload writes its file only once the
  * command line and the workload are checked: a usage error or a workload
  * that cannot be read leaves the file there as it was (an unknown
  * --policy replaced it, then exited 2). */
 Test(learned, sim_save_model_is_written_only_by_a_command_that_runs)
 {
-    cli_open("learned-save");
-    if (!cli_bin) {
-        cli_teardown();
-        NEED_BIN();
-    }
+    cli_open_with_workload("learned-save");
     const char *d = cli_dir;
     char path[128];
-    snprintf(path, sizeof path, "%s/w.weft", d);
-    cr_assert_eq(workload_save_weft(&wl, path), WEFT_OK, "%s", weft_last_error());
     snprintf(path, sizeof path, "%s/m.msgpack", d);
     cr_assert_eq(coflow_learned_save_random(path, 1), WEFT_OK, "%s", weft_last_error());
     snprintf(path, sizeof path, "%s/seed1.msgpack", d);
@@ -1451,4 +1459,118 @@ Test(learned, a_decision_without_memory_is_an_error_not_fifo)
     cr_assert_gt(moved, BURST / 2);
     o->destroy(ctx);
     burst_close(b);
+}
+
+/* Splits line (modified) at commas into at most max fields; their count. */
+static size_t split_csv(char *line, char **field, size_t max)
+{
+    size_t n = 0;
+    line[strcspn(line, "\r\n")] = '\0';
+    for (char *p = line; n < max; p++) {
+        field[n++] = p;
+        p = strchr(p, ',');
+        if (!p)
+            break;
+        *p = '\0';
+    }
+    return n;
+}
+
+/* weft sim --scores FILE: refused (exit 2, no file) unless the learned
+ * policy runs alone; it changes no schedule; its rows are, at each decision
+ * scored, every coflow of the live jobs once, the schedulable ones ranked
+ * 1..n by descending score and only they, the status one-hot matching the
+ * status, and the normalised total bytes what the model's mean and std
+ * make of the raw value's log1p. */
+Test(learned, sim_scores_dump_has_the_documented_rows)
+{
+    cli_open_with_workload("learned-scores");
+    const char *d = cli_dir;
+    char path[128];
+    cr_assert_eq(cli("sim %s/w.weft --policy sebf --scores %s/s.csv", d, d), 2);
+    cr_assert(strstr(cli_file("err"), "--scores writes the learned policy's scores"), "%s",
+              cli_file("err"));
+    cr_assert_eq(cli("sim %s/w.weft --policy learned --policy sebf --scores %s/s.csv", d, d), 2);
+    snprintf(path, sizeof path, "%s/s.csv", d);
+    cr_assert_neq(access(path, F_OK), 0, "a refused --scores made its file");
+#define RUN "sim %s/w.weft --policy learned --seed 3 --port-rate 1 --out "
+    cr_assert_eq(cli(RUN "%s/a", d, d), 0, "%s", cli_file("err"));
+    cr_assert_eq(cli(RUN "%s/b --scores %s/s.csv", d, d, d), 0, "%s", cli_file("err"));
+#undef RUN
+    char *plain = strdup(cli_file("a/learned-coflows.csv"));
+    cr_assert_str_eq(cli_file("b/learned-coflows.csv"), plain, "--scores changed the schedule");
+    free(plain);
+
+    static const char *const names[COFLOW_LEARNED_NF] = {
+        "total_bytes", "remaining_bytes", "flows", "senders", "receivers", "iso_s",
+        "remaining_iso_s", "frac_sent", "is_waiting", "is_active", "is_done", "wave",
+        "children", "cp_below_s", "job_weight", "job_age_s", "since_release_s", "job_work_s",
+        "job_work_per_w", "job_cp_per_w"};
+    char want[2048] = "decision,time_s,job,coflow,status";
+    for (int x = 0; x < 2; x++)
+        for (size_t k = 0; k < COFLOW_LEARNED_NF; k++)
+            snprintf(want + strlen(want), sizeof want - strlen(want), ",%s%s", x ? "x_" : "",
+                     names[k]);
+    strcat(want, ",net_score,score,rank");
+    coflow_learned_model_t m;
+    cr_assert_eq(coflow_learned_model_random(&m, 3), WEFT_OK);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    static char line[1 << 14];
+    cr_assert_not_null(fgets(line, sizeof line, f));
+    line[strcspn(line, "\n")] = '\0';
+    cr_assert_str_eq(line, want);
+    enum { NCOL = 5 + 2 * COFLOW_LEARNED_NF + 3, SCORE = NCOL - 2, RANK = NCOL - 1 };
+    size_t rows_of_job[16] = {0}, decisions = 0, rows = 0, n_active = 0, rank_seen = 0;
+    long last = 0;
+    double score_at[64];
+    bool more = true;
+    while (more) {
+        char *fl[NCOL + 1];
+        more = fgets(line, sizeof line, f) != NULL;
+        long dec = more ? strtol(line, NULL, 10) : -1;
+        if (dec != last && last != 0) { /* a decision ends: check it whole */
+            for (size_t j = 0; j < wl.n_jobs; j++)
+                cr_assert(rows_of_job[j] == 0 || rows_of_job[j] == wl.jobs[j].n_coflows,
+                          "decision %ld: job %zu has %zu of its %zu coflows", last, j,
+                          rows_of_job[j], wl.jobs[j].n_coflows);
+            cr_assert_eq(rank_seen, ((size_t)1 << n_active) - 1, "decision %ld: ranks", last);
+            for (size_t r = 1; r < n_active; r++)
+                cr_assert_geq(score_at[r - 1], score_at[r], "decision %ld: rank %zu", last, r);
+            memset(rows_of_job, 0, sizeof rows_of_job);
+            n_active = rank_seen = 0;
+            decisions++;
+            cr_assert(!more || dec > last, "decision %ld after %ld", dec, last);
+        }
+        if (!more)
+            break;
+        last = dec;
+        rows++;
+        cr_assert_eq(split_csv(line, fl, NCOL + 1), NCOL, "row %zu: fields", rows);
+        size_t job = (size_t)strtoul(fl[2], NULL, 10);
+        cr_assert_lt(job, 16);
+        rows_of_job[job]++;
+        const char *st = fl[4];
+        int onehot = (int)strtod(fl[5 + 8], NULL) + 2 * (int)strtod(fl[5 + 9], NULL) +
+                     4 * (int)strtod(fl[5 + 10], NULL);
+        cr_assert_eq(onehot, !strcmp(st, "waiting") ? 1 : !strcmp(st, "active") ? 2 : 4,
+                     "row %zu: status %s, one-hot %d", rows, st, onehot);
+        float x0 = ((float)log1p(strtod(fl[5], NULL)) - m.mean[0]) / m.std[0];
+        cr_assert_eq(strtof(fl[5 + COFLOW_LEARNED_NF], NULL), x0, "row %zu: x_total_bytes",
+                     rows);
+        bool active = !strcmp(st, "active");
+        cr_assert_eq(active, fl[SCORE][0] != '\0', "row %zu: a score iff schedulable", rows);
+        cr_assert_eq(active, fl[RANK][0] != '\0', "row %zu: a rank iff schedulable", rows);
+        if (active) {
+            size_t r = (size_t)strtoul(fl[RANK], NULL, 10);
+            cr_assert(r >= 1 && r <= 60, "row %zu: rank %zu", rows, r);
+            rank_seen |= (size_t)1 << (r - 1);
+            score_at[r - 1] = strtod(fl[SCORE], NULL);
+            n_active++;
+        }
+    }
+    fclose(f);
+    coflow_learned_model_destroy(&m);
+    cr_assert_gt(decisions, 5, "only %zu decisions scored", decisions);
+    cli_teardown();
 }
