@@ -38,8 +38,9 @@ typedef struct {
      * coflow's score is the scorer's output plus prior × −log(its job's
      * remaining work / weight), jsebf's key (the unquantised feature 18).
      * 0: the network alone. With the score head at zero the greedy order is
-     * then jsebf's (ties inside a job to the earlier release), so training
-     * starts at the teacher and learns a residual. Stored as the vector
+     * then jsebf's between jobs and, since feature set 4, jsebf-cp's inside
+     * one (equal scores to the longer remaining path, then the earlier
+     * release), so training starts at the teacher and learns a residual. Stored as the vector
      * "learned.prior" of one entry: 0, or within COFLOW_LEARNED_PRIOR_MIN..MAX. */
     float prior;
     /* Weight of the path prior (feature set 4): every schedulable coflow's
