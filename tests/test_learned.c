@@ -1496,10 +1496,14 @@ Test(learned, sim_scores_dump_has_the_documented_rows)
 #define RUN "sim %s/w.weft --policy learned --seed 3 --port-rate 1 --out "
     cr_assert_eq(cli(RUN "%s/a", d, d), 0, "%s", cli_file("err"));
     cr_assert_eq(cli(RUN "%s/b --scores %s/s.csv", d, d, d), 0, "%s", cli_file("err"));
-#undef RUN
     char *plain = strdup(cli_file("a/learned-coflows.csv"));
     cr_assert_str_eq(cli_file("b/learned-coflows.csv"), plain, "--scores changed the schedule");
     free(plain);
+    cli_file_blocks = 1; /* a full disk: the file fails past 512 bytes */
+    cr_assert_eq(cli(RUN "%s/c --scores %s/full.csv", d, d, d), 1);
+    cli_file_blocks = 0;
+    cr_assert(strstr(cli_file("err"), "writing --scores"), "%s", cli_file("err"));
+#undef RUN
 
     static const char *const names[COFLOW_LEARNED_NF] = {
         "total_bytes", "remaining_bytes", "flows", "senders", "receivers", "iso_s",
