@@ -700,7 +700,7 @@ int cmd_sim(int argc, char **argv)
     /* --save-model alone writes its file and ends; with a workload only
        once the command line and the workload are checked, so a usage
        error replaces no model */
-    if (save_model && optind >= argc)
+    if (save_model && optind >= argc && !scores_path)
         return save_random_model(save_model, seed);
     if (optind != argc - 1) {
         fprintf(stderr, optind >= argc ? "weft sim: no workload given\n"

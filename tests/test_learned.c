@@ -1477,11 +1477,12 @@ static size_t split_csv(char *line, char **field, size_t max)
 }
 
 /* weft sim --scores FILE: refused (exit 2, no file) unless the learned
- * policy runs alone; it changes no schedule; its rows are, at each decision
- * scored, every coflow of the live jobs once, the schedulable ones ranked
- * 1..n by descending score and only they, the status one-hot matching the
- * status, and the normalised total bytes what the model's mean and std
- * make of the raw value's log1p. */
+ * policy runs alone (with --save-model and no workload, nothing runs); it
+ * changes no schedule; its rows are, at each decision scored, every coflow
+ * of the live jobs once, the schedulable ones ranked 1..n by descending
+ * score and only they, the status one-hot matching the status, and the
+ * normalised total bytes what the model's mean and std make of the raw
+ * value's log1p. */
 Test(learned, sim_scores_dump_has_the_documented_rows)
 {
     cli_open_with_workload("learned-scores");
@@ -1491,6 +1492,9 @@ Test(learned, sim_scores_dump_has_the_documented_rows)
     cr_assert(strstr(cli_file("err"), "--scores writes the learned policy's scores"), "%s",
               cli_file("err"));
     cr_assert_eq(cli("sim %s/w.weft --policy learned --policy sebf --scores %s/s.csv", d, d), 2);
+    cr_assert_eq(cli("sim --save-model %s/m.msgpack --scores %s/s.csv", d, d), 2);
+    snprintf(path, sizeof path, "%s/m.msgpack", d);
+    cr_assert_neq(access(path, F_OK), 0, "--scores without a run wrote --save-model's file");
     snprintf(path, sizeof path, "%s/s.csv", d);
     cr_assert_neq(access(path, F_OK), 0, "a refused --scores made its file");
 #define RUN "sim %s/w.weft --policy learned --seed 3 --port-rate 1 --out "
