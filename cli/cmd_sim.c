@@ -132,7 +132,7 @@ static void usage(FILE *out)
             "                      scores: decision, time_s, job, coflow, status, the 20\n"
             "                      features before log1p, the 20 (x_...) the network got,\n"
             "                      net_score (the scorer's), score (plus the priors) and\n"
-            "                      rank (1 first; both empty if not schedulable)\n"
+            "                      rank (1 first; the three empty if not schedulable)\n"
             "  --varys             the classic Varys/CoflowSim setting for the Facebook\n"
             "                      trace: ports of 2^30 bit/s (1Gibps), 1 MB = 2^20 bytes,\n"
             "                      each reducer's bytes split evenly over its mappers\n"
