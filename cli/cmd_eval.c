@@ -69,18 +69,6 @@ static void usage(FILE *out)
             CLI_MODEL_NAME);
 }
 
-/* Two-sided 95% Student t quantile for df degrees of freedom. */
-static double t95(size_t df)
-{
-    static const double t[] = {0,     12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365,
-                               2.306, 2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-                               2.120, 2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069,
-                               2.064, 2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
-    if (df == 0)
-        return NAN;
-    return df < sizeof t / sizeof *t ? t[df] : 1.96 + 2.5 / (double)df;
-}
-
 /* A half-width for the tables: "-" when there is none (one workload). */
 static const char *half_str(double h, char buf[16])
 {
@@ -143,7 +131,7 @@ static void mean_ci(const double *x, const size_t *idx, size_t n, double *mean, 
         ss += d * d;
     }
     *mean = m;
-    *half = n > 1 ? t95(n - 1) * sqrt(ss / (double)(n - 1)) / sqrt((double)n) : NAN;
+    *half = n > 1 ? weft_t95(n - 1) * sqrt(ss / (double)(n - 1)) / sqrt((double)n) : NAN;
 }
 
 /* A workload's group: its file name without the extension and a

@@ -502,6 +502,57 @@ void weft_c_numbers_end(locale_t prev)
         uselocale(prev);
 }
 
+/* P(|T| < t) for Student's t with df degrees of freedom, in closed form
+ * (Abramowitz and Stegun 26.7.3 and 26.7.4): with th = atan(t / sqrt(df))
+ * and c = cos^2 th, for odd df (2/pi)(th + sin th cos th (1 + 2/3 c +
+ * 2.4/(3.5) c^2 + ... up to c^((df-3)/2))), for even df sin th (1 + 1/2 c +
+ * 1.3/(2.4) c^2 + ... up to c^((df-2)/2)). */
+static double t_two_sided(double t, size_t df)
+{
+    double th = atan(t / sqrt((double)df)), c = cos(th) * cos(th), sum = 1, term = 1;
+    if (df % 2) {
+        if (df == 1)
+            return 2 / M_PI * th;
+        for (size_t k = 1; k <= (df - 3) / 2; k++) {
+            term *= c * (double)(2 * k) / (double)(2 * k + 1);
+            sum += term;
+        }
+        return 2 / M_PI * (th + sin(th) * cos(th) * sum);
+    }
+    for (size_t k = 1; k <= (df - 2) / 2; k++) {
+        term *= c * (double)(2 * k - 1) / (double)(2 * k);
+        sum += term;
+    }
+    return sin(th) * sum;
+}
+
+double weft_t95(size_t df)
+{
+    if (df == 0)
+        return NAN;
+    if (df > 1000) {
+        /* Cornish-Fisher's expansion in 1/df around the normal quantile z
+         * (Abramowitz and Stegun 26.7.5): its next term is below 1e-15 here */
+        const double z = 1.959963984540054, z2 = z * z, v = (double)df;
+        double g1 = (z2 + 1) * z / 4, g2 = ((5 * z2 + 16) * z2 + 3) * z / 96,
+               g3 = (((3 * z2 + 19) * z2 + 17) * z2 - 15) * z / 384,
+               g4 = ((((79 * z2 + 776) * z2 + 1482) * z2 - 1920) * z2 - 945) * z / 92160;
+        return z + (g1 + (g2 + (g3 + g4 / v) / v) / v) / v;
+    }
+    /* P(|T| < t) rises with t from 0: bisect [0, 13.0] (12.71 for df 1) */
+    double lo = 0, hi = 13.0;
+    for (int i = 0; i < 64 && lo < hi; i++) {
+        double mid = (lo + hi) / 2;
+        if (mid == lo || mid == hi)
+            break;
+        if (t_two_sided(mid, df) < 0.95)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (lo + hi) / 2;
+}
+
 const char *weft_fmt_exact(double v, char *buf, size_t n)
 {
     for (int digits = 6; digits <= 17; digits++) { /* %g's 6 when they do */

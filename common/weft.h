@@ -138,6 +138,13 @@ void weft_c_numbers_end(locale_t prev);
 #define WEFT_FMT_LEN 32
 const char *weft_fmt_exact(double v, char *buf, size_t n);
 
+/* The two-sided 95% quantile of Student's t with df degrees of freedom
+ * (P(|T| < t) = 0.95: 12.7062 for 1, 2.0687 for 23, 1.9600 in the limit),
+ * to within a few units in the last place; NAN for df 0. The half-width of
+ * a 95% interval of a mean over n samples is weft_t95(n - 1) s / sqrt(n).
+ * O(min(df, 1000)) each of 64 steps. */
+double weft_t95(size_t df);
+
 /* one when n is 1, else many: "%zu %s" for the counts of the summaries
  * and notes people read ("1 job", "2 jobs"); not in CSV, JSON or the
  * lines that scripts parse, which keep their words whatever the count. */

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -674,3 +675,34 @@ Test(common, strerror_names_each_code)
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         cr_assert_str_eq(weft_strerror(names[i].err), names[i].name);
 }
+
+/* The 95% Student t quantile against its definition's values: df 1 and 2
+ * in closed form (tan(0.475 pi); sqrt(2 x 0.95^2 / (1 - 0.95^2))), the
+ * rest from the series of P(|T| < t) solved in double (scripts/
+ * eval_check.py, R's qt(0.975, df) to the digits it prints), and the
+ * expansion beyond 1000 against the series at 1001 and 5000. `weft eval`
+ * used a table of three decimals (4.303 for 2, 2.069 for 23) and 1.96 +
+ * 2.5 / df beyond 30 (2.0225 for 40, 2.0132 for 47), so its intervals,
+ * printed to four decimals, were wide by up to 0.07%. */
+Test(common, t95_is_the_student_t_quantile)
+{
+    static const struct {
+        size_t df;
+        double t;
+    } cases[] = {{1, 12.706204736174696}, {2, 4.302652729749464}, {3, 3.1824463052837064},
+                 {5, 2.5705818356363146}, {10, 2.228138851986274}, {23, 2.068657610419047},
+                 {30, 2.042272456301238}, {31, 2.0395134463964073}, {40, 2.0210753903062715},
+                 {47, 2.0117405137297606}, {100, 1.983971518523556},
+                 {1000, 1.962339080826423}, {1001, 1.9623367052809004},
+                 {5000, 1.9604385517064862}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        double t = weft_t95(cases[i].df);
+        cr_assert(fabs(t - cases[i].t) <= 1e-12 * cases[i].t, "df %zu: %.17g, want %.17g",
+                  cases[i].df, t, cases[i].t);
+    }
+    cr_assert(isnan(weft_t95(0)));
+    /* the normal quantile in the limit, from above */
+    double big = weft_t95((size_t)1 << 50);
+    cr_assert(big >= 1.959963984540054 && big - 1.959963984540054 < 1e-14, "%.17g", big);
+}
+

@@ -474,8 +474,8 @@ Test(lpbound, eval_groups_names_without_an_extension, .fini = cli_teardown)
  * and 1 s: fifo (40 + 5) / 2 = 22.5, scf (1 + 50) / 2 = 25.5), g-s29 (one
  * 2 s job) and h-s9 (the jobs of g-s1, weight 1: fifo 4.5, scf 3). scf and
  * sebf tie, so B is the first of them, scf; fifo is the best on g-s1 but
- * not B. Means with Student t intervals (4.303 for two degrees of
- * freedom, 12.706 for one, none for one workload), the groups g and h in
+ * not B. Means with Student t intervals (4.3027 for two degrees of
+ * freedom, 12.7062 for one, none for one workload), the groups g and h in
  * order of first appearance (h, last, is a group too), the bound's
  * closing line and the CSV's two ratios and its row. */
 Test(lpbound, eval_means_intervals_and_groups_worked_by_hand, .fini = cli_teardown)
@@ -500,11 +500,11 @@ Test(lpbound, eval_means_intervals_and_groups_worked_by_hand, .fini = cli_teardo
     /* fifo over all: 9.6667 = (4.5 + 22.5 + 2) / 3, ratios to scf 1.5, 45/51 and 1 */
     static const char *const want[] = {
         "\nall workloads (3 workloads); B = scf\n",
-        "\nfifo                         9.6667   27.7850"
-        "     1.1275    0.8148     1.1667    0.7172\n"
-        "scf                         10.1667   33.0130     1.0000    0.0000     1.0444    0.1912\n",
+        "\nfifo                         9.6667   27.7828"
+        "     1.1275    0.8147     1.1667    0.7171\n"
+        "scf                         10.1667   33.0104     1.0000    0.0000     1.0444    0.1912\n",
         "\ng (2 workloads); B = scf\n",
-        "\nfifo                        12.2500  130.2365"
+        "\nfifo                        12.2500  130.2386"
         "     0.9412    0.7474     1.0000    0.0000\n",
         "\nh (1 workload); B = scf\n",
         "\nfifo                         4.5000         -"
