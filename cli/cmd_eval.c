@@ -467,6 +467,10 @@ int cmd_eval(int argc, char **argv)
         spec[n_pol] = "lp-bound";
     coflow_workload_t *wls = calloc(n, sizeof *wls);
     double *w = calloc(n_rows * n, sizeof *w);      /* [row][workload] */
+    /* the same over each workload's scaled weights: the ratios are of these, right
+       for weights down to 5e-324 (until 2026-12-07 fifo's 4.16 of scf read 4.3333
+       with weights of 1 and 20 times the least double) */
+    double *sw = calloc(n_rows * n, sizeof *sw);
     double *r = calloc(n_rows * n, sizeof *r);      /* ratio to B */
     double *rb = calloc(n_rows * n, sizeof *rb);    /* ratio to per-workload best */
     double *best = calloc(n, sizeof *best);
@@ -474,7 +478,7 @@ int cmd_eval(int argc, char **argv)
     char (*grp)[128] = calloc(n, sizeof *grp);
     dag_lp_bound_t *lbs = calloc(n, sizeof *lbs);
     bool have_wls = false;
-    if (!wls || !w || !r || !rb || !best || !idx || !grp || !lbs) {
+    if (!wls || !w || !sw || !r || !rb || !best || !idx || !grp || !lbs) {
         fprintf(stderr, "weft eval: out of memory\n");
         goto done;
     }
@@ -494,7 +498,7 @@ int cmd_eval(int argc, char **argv)
                     tty ? "\r\033[K" : "", p + 1, n_pol, spec[p], n,
                     weft_plural(n, "workload", "workloads"), tty ? "" : "\n");
         weft_err_t err = train_evaluate_policy(name[p], alloc[p], model, wls, n, threads,
-                                               port_rate, w + p * n);
+                                               port_rate, w + p * n, sw + p * n);
         if (tty && (err || p + 1 == n_pol))
             fputs("\r\033[K", stderr);
         if (err) {
@@ -524,6 +528,7 @@ int cmd_eval(int argc, char **argv)
     }
     for (size_t i = 0; lp_bound && i < n; i++) {
         w[n_pol * n + i] = lbs[i].avg_weighted_jct;
+        sw[n_pol * n + i] = lbs[i].scaled_avg_weighted_jct;
         if (!lbs[i].converged)
             fprintf(stderr, "weft eval: note: %s: the LP bound stopped after %zu rounds of "
                     "cuts (%zu cuts) with cuts left to add; it is a bound, not the "
@@ -533,8 +538,8 @@ int cmd_eval(int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         best[i] = INFINITY;
         for (size_t p = 0; p < n_pol; p++)
-            if (strcmp(name[p], "learned") && w[p * n + i] < best[i])
-                best[i] = w[p * n + i];
+            if (strcmp(name[p], "learned") && sw[p * n + i] < best[i])
+                best[i] = sw[p * n + i];
         if (!(best[i] > 0 && best[i] < INFINITY)) { /* every ratio to it nan */
             fprintf(stderr, "weft eval: %s: the best heuristic's average weighted JCT is %g "
                     "s, so no ratio to it can be taken; expected jobs that take time\n",
@@ -547,7 +552,7 @@ int cmd_eval(int argc, char **argv)
     for (size_t p = 0; p < n_pol; p++) {
         double s = 0;
         for (size_t i = 0; i < n; i++)
-            s += (rb[p * n + i] = w[p * n + i] / best[i]);
+            s += (rb[p * n + i] = sw[p * n + i] / best[i]);
         if (strcmp(name[p], "learned") && s < bscore)
             bscore = s, B = p;
     }
@@ -558,8 +563,8 @@ int cmd_eval(int argc, char **argv)
     }
     for (size_t p = 0; p < n_rows; p++)
         for (size_t i = 0; i < n; i++) {
-            r[p * n + i] = w[p * n + i] / w[B * n + i];
-            rb[p * n + i] = w[p * n + i] / best[i];
+            r[p * n + i] = sw[p * n + i] / sw[B * n + i];
+            rb[p * n + i] = sw[p * n + i] / best[i];
         }
 
     for (size_t i = 0; i < n; i++)
@@ -648,6 +653,7 @@ done:
         coflow_workload_destroy(&wls[i]);
     free(wls);
     free(w);
+    free(sw);
     free(r);
     free(rb);
     free(best);

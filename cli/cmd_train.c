@@ -872,7 +872,7 @@ int cmd_train(int argc, char **argv)
         ref[i] = INFINITY;
     for (size_t h = 0; heuristics[h] && n_val; h++) {
         err = train_evaluate_policy(heuristics[h], NULL, NULL, val, n_val, cfg.threads,
-                                    WEFT_GBPS_BYTES, w);
+                                    WEFT_GBPS_BYTES, w, NULL);
         if (err) {
             cli_report(C, err);
             goto done;

@@ -32,7 +32,8 @@ workload with the same policies, then recomputes from the sim summaries:
 Fixed cases (--fixed, the ctest test_eval_check): the default policy list
 with the LP row, --policy all, n = 1, 2 and 32 (31 degrees of freedom),
 a workload copied under two names (exact ties), one heuristic (B and the
-best everywhere), a --plot, --threads 1 against 2 (the same bytes), an
+best everywhere), weights scaled to a few units of 5e-324 (the ratios
+against the exact sums of w x JCT, as fractions, from the jobs CSVs), a --plot, --threads 1 against 2 (the same bytes), an
 earlier CSV replaced, and the refusals (a workload twice, by name or by
 another path, a --csv that is a workload or any file but an earlier CSV,
 bad options), each of which must exit non-zero with a message and leave
@@ -53,6 +54,7 @@ mismatch it prints the case, the field and both values, and exits 1.
 """
 import argparse
 import csv
+from fractions import Fraction
 import io
 import json
 import math
@@ -276,7 +278,7 @@ def sentence(label, B, n, m, h, lp_best=None):
 
 
 def check_eval(case, weft, tmp, wls, specs, lp=False, rate=None, model=None, given=None,
-               sim_specs=None, extra=()):
+               sim_specs=None, extra=(), one_thread=False):
     """Run weft eval on wls and check everything against weft sim's numbers."""
     csvf = os.path.join(tmp, "eval.csv")
     if os.path.exists(csvf):
@@ -291,7 +293,7 @@ def check_eval(case, weft, tmp, wls, specs, lp=False, rate=None, model=None, giv
     if model:
         cmd += ["--model", model]
     p = run(cmd + list(extra))
-    if "--threads" not in extra:  # one thread writes the same, to the bit
+    if one_thread:  # one thread writes the same, to the bit
         with open(csvf, "rb") as f:
             two = f.read()
         p1 = run(cmd + ["--threads", "1"])
@@ -438,7 +440,55 @@ def random_case(weft, tmp, seed):
             uniq.append(s)
     rate = rng.choice([None, None, "2e8B/s"])
     lp = rng.random() < 0.5
-    return check_eval(f"seed {seed}", weft, tmp, wls, uniq, lp=lp, rate=rate)
+    return check_eval(f"seed {seed}", weft, tmp, wls, uniq, lp=lp, rate=rate,
+                      one_thread=rng.random() < 0.3)
+
+
+def check_tiny_weights(weft, tmp, srcs, specs):
+    """Weights scaled down to a few units of the least double (5e-324), which the
+    format accepts: the averages round to a few units of it, but the ratios must
+    be those of the exact sums of w x JCT (from the jobs CSVs, as fractions)."""
+    case = "weights near 5e-324"
+    wls = []
+    for k, src in enumerate(srcs):
+        dst = os.path.join(tmp, f"tiny-w{k}.weft")
+        with open(src) as f, open(dst, "w") as g:
+            for line in f:
+                fl = line.split()
+                if fl and fl[0] == "job":  # job ID ARRIVAL WEIGHT ...
+                    fl[3] = repr(max(float(fl[3]) * 2.0 ** -1071, 5e-324))
+                    line = " ".join(fl) + "\n"
+                g.write(line)
+        wls.append(dst)
+    csvf = os.path.join(tmp, "tiny.csv")
+    cmd = [weft, "eval", "--csv", csvf] + wls
+    for s in specs:
+        cmd += ["--policy", s]
+    run(cmd)
+    exact = {}
+    for w in wls:
+        out = os.path.join(tmp, "simtiny")
+        shutil.rmtree(out, ignore_errors=True)
+        run([weft, "sim", w, "--out", out] + [a for s in specs for a in ("--policy", s)])
+        for s in specs:
+            with open(os.path.join(out, s.replace(":", "-") + "-jobs.csv")) as f:
+                exact[s, w] = sum(Fraction(float(r["weight"])) * Fraction(float(r["jct_s"]))
+                                  for r in csv.DictReader(f))
+    best = {w: min(exact[s, w] for s in specs if spec_key(s)[0] != "learned") for w in wls}
+    means = {s: sum(exact[s, w] / best[w] for w in wls) / len(wls) for s in specs
+             if spec_key(s)[0] != "learned"}
+    B = min(means, key=lambda s: (means[s], specs.index(s)))
+    with open(csvf, newline="") as f:
+        for r in csv.DictReader(f):
+            if r["policy"] not in specs:
+                continue
+            s, w = r["policy"], r["workload"]
+            for field, want in (("ratio_to_B", exact[s, w] / exact[B, w]),
+                                ("ratio_to_best", exact[s, w] / best[w])):
+                if abs(float(r[field]) - float(want)) > 1e-12 * float(want):
+                    fail(case, f"{s} {w} {field} {r[field]}, exactly {float(want)!r}")
+            if r["B"] != B:
+                fail(case, f"B {r['B']}, exactly {B}")
 
 
 def refused(case, weft, tmp, args, csvf=None, what=""):
@@ -463,7 +513,8 @@ def fixed_cases(weft, tmp):
         gen(weft, p, "random", 6, 5, 0.7, s)
         wl.append(p)
     # the default list, n = 3, with the LP row
-    check_eval("default list", weft, tmp, wl, DEFAULT_POLICIES, lp=True, given=[])
+    check_eval("default list", weft, tmp, wl, DEFAULT_POLICIES, lp=True, given=[],
+               one_thread=True)
     # --policy all: every ordering with its own allocator
     check_eval("all", weft, tmp, wl[:2], ORDERINGS + ["learned"], given=["all"],
                sim_specs=ORDERINGS + ["learned"])
@@ -495,6 +546,7 @@ def fixed_cases(weft, tmp):
             f.write("end 2\n")
         many.append(p)
     check_eval("n=32", weft, tmp, many, ["sebf", "fifo"])
+    check_tiny_weights(weft, tmp, wl, ["fifo", "scf", "sebf", "learned"])
     # refusals
     csvf = os.path.join(d, "res.csv")
     run([weft, "eval", "--policy", "fifo", "--csv", csvf, wl[0]])  # an earlier CSV

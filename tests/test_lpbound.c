@@ -540,6 +540,28 @@ Test(lpbound, eval_means_intervals_and_groups_worked_by_hand, .fini = cli_teardo
               cli_file("out"));
 }
 
+/* `weft eval`'s ratios with weights of 1 and 20 times the least double
+ * (5e-324, which the format accepts): on one link, jobs of 4 s and 1 s at
+ * 0, fifo (4 + 20 x 5) / 2 = 52 units against scf's (20 x 1 + 5) / 2 =
+ * 12.5, 4.16 of it, as with weights 1 and 20. The averages themselves
+ * round to a few units of 5e-324 (52 / 12.5 read 4.3333); the ratios are
+ * now taken over the scaled weights, as weft sim's "vs bound". */
+Test(lpbound, eval_ratios_hold_for_weights_down_to_the_least_double, .fini = cli_teardown)
+{
+    cli_open("evaltiny");
+    char path[128];
+    write_in_dir(path, sizeof path, "tiny.weft",
+                 "weft-workload 1\nports 2\njob 0 0 5e-324 0 1\ncoflow 0 0 1 -\n"
+                 "0 1 500000000\njob 1 0 1e-322 0 1\ncoflow 0 0 1 -\n0 1 125000000\nend 2\n");
+    cr_assert_eq(cli("eval %s --policy scf --policy fifo --lp-bound", path), 0, "%s",
+                 cli_file("err"));
+    const char *out = cli_file("out");
+    cr_assert(strstr(out, "\nfifo                         0.0000         -     4.1600         -"
+                          "     4.1600         -\n"), "%s", out);
+    cr_assert(strstr(out, "\nlp-bound                     0.0000         -     1.0000"), "%s",
+              out);
+}
+
 /* Sizes from 1 byte to 1e15 on one port give LP rows whose coefficients
  * span as many orders of magnitude. GLPK's simplex unscaled ran for minutes
  * on the first workload, seemingly without end; scaled each round, it

@@ -184,7 +184,7 @@ Test(train, imitation_fits_the_teacher)
     cr_assert(s.loss < 0.5 * first_loss, "NLL %g -> %g", first_loss, s.loss);
     double sinc;
     cr_assert_eq(train_evaluate_policy("sincronia", "greedy", NULL, &toy, 1, 1, WEFT_GBPS_BYTES,
-                                       &sinc),
+                                       &sinc, NULL),
                  WEFT_OK);
     double after = greedy_wjct(&t.model);
     cr_assert(after <= sinc * 1.05, "imitation gives %g, the teacher %g", after, sinc);
@@ -1027,7 +1027,8 @@ Test(train, episodes_are_windows_drawn_from_every_workload)
             coflow_workload_t w;
             cr_assert_eq(train_window(&w, &pool[p], f, 3, &fab), WEFT_OK);
             cr_assert_eq(train_evaluate_policy("jsebf", "madd", NULL, &w, 1, 1,
-                                               WEFT_GBPS_BYTES, &win[p][f]), WEFT_OK);
+                                               WEFT_GBPS_BYTES, &win[p][f], NULL),
+                         WEFT_OK);
             coflow_workload_destroy(&w);
         }
     coflow_fabric_destroy(&fab);

@@ -203,6 +203,8 @@ typedef struct {
     gnn_params_t gg;                   /* ascent direction, summed over decisions */
     attn_params_t ga;
     double wjct;                       /* average weighted JCT */
+    double scaled_wjct;                /* the same over the workload's scaled weights
+                                          (netsim_result_t.scaled_avg_weighted_jct) */
     double makespan;                   /* last finish */
     double *job_finish;                /* [n_jobs] */
     size_t n_dec;                      /* decisions scored */
@@ -518,6 +520,7 @@ static void task_run(task_t *k)
     }
     if (!err) {
         k->wjct = res.avg_weighted_jct;
+        k->scaled_wjct = res.scaled_avg_weighted_jct;
         memcpy(k->job_finish, res.job_finish_s, k->wl->n_jobs * sizeof *k->job_finish);
         k->makespan = 0;
         for (size_t j = 0; j < k->wl->n_jobs; j++)
@@ -552,7 +555,7 @@ static weft_err_t run_tasks(task_t *tasks, size_t n, size_t threads)
 static weft_err_t evaluate(const coflow_learned_model_t *model, const coflow_ordering_t *ord,
                            const coflow_allocator_t *alloc, const char *model_path,
                            const coflow_workload_t *wls, size_t n, size_t threads,
-                           double port_rate, double *wjct)
+                           double port_rate, double *wjct, double *scaled_wjct)
 {
     task_t *tasks = weft_calloc(n ? n : 1, sizeof *tasks);
     if (!tasks)
@@ -564,6 +567,8 @@ static weft_err_t evaluate(const coflow_learned_model_t *model, const coflow_ord
     weft_err_t err = run_tasks(tasks, n, threads);
     for (size_t i = 0; i < n; i++) {
         wjct[i] = tasks[i].wjct;
+        if (scaled_wjct)
+            scaled_wjct[i] = tasks[i].scaled_wjct;
         task_destroy(&tasks[i]);
     }
     free(tasks);
@@ -576,12 +581,13 @@ weft_err_t train_evaluate(const coflow_learned_model_t *model, const char *alloc
     const coflow_allocator_t *a = allocator ? coflow_allocator_find(allocator) : NULL;
     if (allocator && !a)
         return weft_fail(WEFT_EINVAL, "unknown allocator '%s'", allocator);
-    return evaluate(model, NULL, a, NULL, wls, n, threads, WEFT_GBPS_BYTES, wjct);
+    return evaluate(model, NULL, a, NULL, wls, n, threads, WEFT_GBPS_BYTES, wjct, NULL);
 }
 
 weft_err_t train_evaluate_policy(const char *ordering, const char *allocator,
                                  const char *model_path, const coflow_workload_t *wls, size_t n,
-                                 size_t threads, double port_rate, double *wjct)
+                                 size_t threads, double port_rate, double *wjct,
+                                 double *scaled_wjct)
 {
     const coflow_ordering_t *o = coflow_ordering_find(ordering);
     if (!o)
@@ -589,7 +595,7 @@ weft_err_t train_evaluate_policy(const char *ordering, const char *allocator,
     const coflow_allocator_t *a = allocator ? coflow_allocator_find(allocator) : NULL;
     if (allocator && !a)
         return weft_fail(WEFT_EINVAL, "unknown allocator '%s'", allocator);
-    return evaluate(NULL, o, a, model_path, wls, n, threads, port_rate, wjct);
+    return evaluate(NULL, o, a, model_path, wls, n, threads, port_rate, wjct, scaled_wjct);
 }
 
 /* -------------------------------------------------------------- trainer */

@@ -175,10 +175,15 @@ weft_err_t train_evaluate(const coflow_learned_model_t *model, const char *alloc
 /* The same for a registered ordering (with its default allocator when
  * allocator is NULL); model_path: the learned ordering's model file (NULL:
  * random from seed 0); every port at port_rate bytes/s (training's is
- * WEFT_GBPS_BYTES; wls analysed at the same rate). */
+ * WEFT_GBPS_BYTES; wls analysed at the same rate). scaled_wjct [n], unless
+ * NULL: the same averages over each workload's weights scaled by
+ * 2^-coflow_workload_weight_exp, whose ratios between policies on one
+ * workload hold for weights down to 5e-324 (the same ratios, to the bit,
+ * wherever the products w x JCT are normal doubles). */
 weft_err_t train_evaluate_policy(const char *ordering, const char *allocator,
                                  const char *model_path, const coflow_workload_t *wls, size_t n,
-                                 size_t threads, double port_rate, double *wjct);
+                                 size_t threads, double port_rate, double *wjct,
+                                 double *scaled_wjct);
 
 /* The BLAS kernels training runs on, as OpenBLAS names them ("Haswell",
  * "SkylakeX", ...; the environment's OPENBLAS_CORETYPE picks others). Their
