@@ -33,7 +33,8 @@ Fixed cases (--fixed, the ctest test_eval_check): the default policy list
 with the LP row, --policy all, n = 1, 2 and 32 (31 degrees of freedom),
 a workload copied under two names (exact ties), one heuristic (B and the
 best everywhere), weights scaled to a few units of 5e-324 (the ratios
-against the exact sums of w x JCT, as fractions, from the jobs CSVs), a --plot, --threads 1 against 2 (the same bytes), an
+against the exact sums of w x JCT, as fractions, from the jobs CSVs), a
+--plot, --threads 1 against 2 (the same bytes; some seeds too), an
 earlier CSV replaced, and the refusals (a workload twice, by name or by
 another path, a --csv that is a workload or any file but an earlier CSV,
 bad options), each of which must exit non-zero with a message and leave
