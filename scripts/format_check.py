@@ -1241,20 +1241,39 @@ def parse_seeds(s):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def common_args(doc, data_help):
+    """The options format_check.py and gen_check.py share."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("--seeds", default="1-40")
     ap.add_argument("--weft", default=os.environ.get("WEFT_BIN", "build/weft"))
     ap.add_argument("--keep-going", action="store_true", help="report every failing seed")
-    ap.add_argument("--data", action="store_true",
-                    help="also the bundled traces in data/ (about 15 s)")
+    ap.add_argument("--data", action="store_true", help=data_help)
     ap.add_argument("-j", "--jobs", type=int, default=2, help="weft runs at once")
-    a = ap.parse_args()
+    return ap
+
+
+def run_cases(todo, one, jobs, keep_going):
+    """one(x) for each x of todo, `jobs` at once: one returns (checks, a
+    failure's text or None). Prints each failure; stops at the first unless
+    keep_going. Returns (checks, failures)."""
+    total, bad = 0, 0
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        for n, failure in pool.map(one, todo):
+            total += n
+            if failure:
+                bad += 1
+                print(failure)
+                if not keep_going:
+                    pool.shutdown(cancel_futures=True)
+                    break
+    return total, bad
+
+
+def main():
+    a = common_args(__doc__, "also the bundled traces in data/ (about 15 s)").parse_args()
     if not os.access(a.weft, os.X_OK):
         print(f"format_check: no weft at {a.weft} (set WEFT_BIN)", file=sys.stderr)
         return 2
-    total, bad = 0, 0
-
     def one(seed):
         """A seed, or a function of fixed cases."""
         fixed = callable(seed)
@@ -1266,18 +1285,12 @@ def main():
         except Mismatch as e:
             what = seed.__name__ if fixed else f"seed {seed}"
             return 0, f"format_check: {what}: {e}\n  (the input is kept in {tmp})"
-    with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
-        todo = [fixed_cases_1, fixed_cases_2] + parse_seeds(a.seeds)
-        if a.data:
-            todo.insert(0, data_check)
-        for n, failure in pool.map(one, todo):
-            total += n
-            if failure:
-                bad += 1
-                print(failure)
-                if not a.keep_going:
-                    pool.shutdown(cancel_futures=True)
-                    return 1
+    todo = [fixed_cases_1, fixed_cases_2] + parse_seeds(a.seeds)
+    if a.data:
+        todo.insert(0, data_check)
+    total, bad = run_cases(todo, one, a.jobs, a.keep_going)
+    if bad and not a.keep_going:
+        return 1
     print(f"format_check: {total} inputs, {bad} failing seeds")
     return 1 if bad else 0
 
