@@ -645,6 +645,31 @@ ParameterizedTest(load_case_t *lc, gen_gen, load_calibration)
     cr_assert(cv > 0.9 && cv < 1.1, "gap coefficient of variation %g", cv);
 }
 
+/* --free-span draws the gaps at the target rate: n jobs have n - 1 gaps, so
+ * their span averages the span the target load asks for, total / (load x
+ * ports x rate). Gaps drawn at n jobs a span left it (n-1)/n of that: with 3
+ * jobs the mean span was 2/3 of it (the load 1.5 x the target on average). */
+Test(gen_gen, free_span_keeps_the_target_on_average)
+{
+    build_pool(&pool);
+    double ratio = 0;
+    const int runs = 400;
+    for (int i = 0; i < runs; i++) {
+        workload_gen_opts_t o = pool_opts();
+        o.n_jobs = 3;
+        o.max_depth = 1;
+        o.max_width = 1;
+        o.exact_load = false;
+        o.seed = (uint64_t)i + 1;
+        cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+        double target = coflow_workload_total_bytes(&out) / (o.load * 10 * o.port_rate);
+        ratio += out.jobs[2].arrival_s / target / runs;
+        coflow_workload_destroy(&out);
+    }
+    /* span / target is Gamma(2, 1/2): mean 1, sd 0.71, so 0.035 for the mean */
+    cr_assert(fabs(ratio - 1) < 0.15, "mean span %g of the target's", ratio);
+}
+
 Test(gen_gen, coflows_come_whole_from_pool)
 {
     build_pool(&pool);

@@ -451,9 +451,13 @@ static weft_err_t add_job(gen_t *g, coflow_workload_t *wl, size_t j)
     return err ? err : check_job_bytes(wl, j);
 }
 
-/* Poisson arrivals for the offered load: the rate is chosen so that
- * n_jobs arrivals carry total_bytes at load * capacity, i.e. gaps of mean
- * total / (load * n_ports * rate * n_jobs). With exact_load, the n-1 drawn
+/* Poisson arrivals for the offered load: the rate is chosen so that the
+ * n_jobs - 1 gaps span total / (load * n_ports * rate) on average, the span
+ * the offered load is measured over (gaps of mean total / (load * n_ports *
+ * rate * n_jobs) made it (n - 1) / n of that, the load n / (n - 1) of the
+ * target: 1.5 x with 3 jobs). With exact_load the mean is n_jobs' (the scale
+ * cancels it; kept so that the default's files stay as they were, to the
+ * bit), and the n-1 drawn
  * gaps are then scaled to sum to exactly total / (load * n_ports * rate): the
  * arrivals of a Poisson process conditioned on its span (normalised
  * exponential spacings are uniform spacings), so the offered load measured
@@ -464,7 +468,8 @@ static weft_err_t place_arrivals(gen_t *g, coflow_workload_t *wl)
     size_t n = wl->n_jobs;
     double total = coflow_workload_total_bytes(wl);
     double capacity = o->load * (double)o->n_ports * o->port_rate;
-    double mean_gap = total / (capacity * (double)n);
+    double n_gaps = o->exact_load || n < 2 ? (double)n : (double)(n - 1);
+    double mean_gap = total / (capacity * n_gaps);
     /* a load so large that capacity (or capacity x jobs) overflows to inf,
      * or the gap underflows: every job would arrive at 0 */
     if (!(mean_gap > 0))
