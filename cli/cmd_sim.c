@@ -582,7 +582,7 @@ int cmd_sim(int argc, char **argv)
     bool seed_given = false;
     double port_rate = 0, tick_s = 0, progress_s = 1;
     bool check = false, varys = false, flows = false, lp_bound = false, progress = false;
-    double lp = 0, scaled_lp = 0; /* the LP bound, when asked for */
+    double scaled_lp = 0; /* the LP bound over the scaled weights, when asked for */
     static port_cap_t caps[MAX_PORT_CAPS];
     size_t n_caps = 0;
 
@@ -856,13 +856,12 @@ int cmd_sim(int argc, char **argv)
             rc = CLI_ERROR;
             goto cleanup;
         } else {
-            lp = b.avg_weighted_jct;
             scaled_lp = b.scaled_avg_weighted_jct;
             char plateau[64];
             snprintf(plateau, sizeof plateau, "no gain in its last %zu rounds",
                      dag_lp_plateau_rounds);
             printf("LP bound: no schedule's average weighted JCT is below %.6g s (%zu cuts in "
-                   "%zu rounds, %s, %.2f s)\n", lp, b.n_cuts, b.n_rounds,
+                   "%zu rounds, %s, %.2f s)\n", b.avg_weighted_jct, b.n_cuts, b.n_rounds,
                    b.converged        ? "converged"
                    : b.solver_stopped ? "the solver stopped: the round before's bound"
                    : b.plateau        ? plateau
@@ -907,7 +906,7 @@ int cmd_sim(int argc, char **argv)
     }
 
     for (size_t i = 0; i < n_pol; i++)
-        tasks[i].res.lp_bound = lp, tasks[i].res.scaled_lp_bound = scaled_lp;
+        tasks[i].res.scaled_lp_bound = scaled_lp; /* for the summary JSON */
     print_table(tasks, n_pol, check, scaled_lp > 0);
     for (size_t i = 0; i < n_pol; i++) {
         if (tasks[i].err) {

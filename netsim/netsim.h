@@ -79,10 +79,10 @@ typedef struct {
     size_t n_jobs, n_coflows, n_flows;
     double total_bytes;        /* sum of flow bytes */
     double weighted_bound;     /* dag_weighted_bound(): sum w*LB / n_jobs */
-    /* dag_lp_bound()'s avg_weighted_jct and scaled_avg_weighted_jct, set
-       by a caller that computed it after the run (weft sim --lp-bound);
-       netsim_run() leaves 0 */
-    double lp_bound, scaled_lp_bound;
+    /* dag_lp_bound()'s scaled_avg_weighted_jct, set by a caller that
+       computed it after the run (weft sim --lp-bound); netsim_run() leaves
+       0. The bound itself is scaled_lp_bound x 2^weight_exp. */
+    double scaled_lp_bound;
     /* avg_weighted_jct over the weights scaled by 2^-weight_exp
        (coflow_workload_weight_exp): the ratios to the bounds are taken
        over these, so weights near 5e-324 keep them */

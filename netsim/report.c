@@ -234,7 +234,8 @@ weft_err_t netsim_write_summary_json(const netsim_result_t *r, const char *polic
     json_field(out, "weighted_bound_s", r->weighted_bound, false);
     json_field(out, "slowdown_vs_bound", r->slowdown_vs_bound, false);
     /* null unless computed (dag_lp_bound) */
-    json_field(out, "lp_bound_s", r->scaled_lp_bound > 0 ? r->lp_bound : NAN, false);
+    json_field(out, "lp_bound_s",
+               r->scaled_lp_bound > 0 ? ldexp(r->scaled_lp_bound, r->weight_exp) : NAN, false);
     json_field(out, "slowdown_vs_lp_bound", netsim_vs_lp_bound(r), false);
     json_field(out, "makespan_s", r->makespan_s, false);
     json_field(out, "port_utilization", r->port_utilization, false);

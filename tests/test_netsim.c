@@ -2507,8 +2507,8 @@ Test(netsim_report, summary_json_parses)
     cr_assert(json_is_null(json_object_get(root, "slowdown_vs_lp_bound")), "%s", s);
     json_decref(root);
     free(s);
-    res.lp_bound = 12; /* as dag_lp_bound gives it: also over the scaled weights */
-    res.scaled_lp_bound = ldexp(12, -res.weight_exp);
+    res.scaled_lp_bound = ldexp(12, -res.weight_exp); /* a bound of 12, as dag_lp_bound
+                                                         gives it: over the scaled weights */
     s = write_to_string(2);
     root = json_loads(s, 0, &jerr);
     cr_assert_not_null(root, "%s: %s", jerr.text, s);
