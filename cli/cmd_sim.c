@@ -769,11 +769,12 @@ int cmd_sim(int argc, char **argv)
     coflow_workload_init(&wl, 0);
     memset(&fab, 0, sizeof fab);
     /* where the results go is settled before the runs, however long; the
-       plot may go into the --out directory made here, which a run that
-       fails before writing there takes back (cleanup) */
+       plot and the scores may go into the --out directory made here, which
+       a run that fails before writing there takes back (cleanup) */
     size_t out_made_from = out_dir ? cli_dirs_missing(out_dir) : 0;
     if ((out_dir && cli_make_dirs("sim", "--out", out_dir)) ||
-        (plot && cli_check_writable("sim", plot))) {
+        (plot && cli_check_writable("sim", plot)) ||
+        (scores_path && cli_check_writable("sim", scores_path))) {
         rc = CLI_ERROR;
         goto cleanup;
     }

@@ -1507,6 +1507,11 @@ Test(learned, sim_scores_dump_has_the_documented_rows)
     cr_assert_eq(cli(RUN "%s/c --scores %s/full.csv", d, d, d), 1);
     cli_file_blocks = 0;
     cr_assert(strstr(cli_file("err"), "writing --scores"), "%s", cli_file("err"));
+    /* a --scores that cannot be written stops the command before the
+       workload is read (and the LP bound, which may take minutes) */
+    cr_assert_eq(cli("sim %s/none.weft --policy learned --scores %s/no/s.csv", d, d), 1);
+    cr_assert(strstr(cli_file("err"), "cannot write") && strstr(cli_file("err"), "no/s.csv"),
+              "%s", cli_file("err"));
 #undef RUN
 
     static const char *const names[COFLOW_LEARNED_NF] = {
