@@ -308,12 +308,13 @@ static void print_names(const char *const *names, size_t n)
 
 /* Mean over validation workloads of learned / best heuristic. */
 static int validate(const train_t *t, const coflow_workload_t *val, size_t n_val,
-                    const double *best_ref, double *ratio)
+                    const double *scaled_best_ref, double *ratio)
 {
-    double *w = calloc(n_val, sizeof *w);
+    double *w = calloc(2 * n_val, sizeof *w), *sw = w + n_val;
     if (!w)
         return -1;
-    weft_err_t err = train_evaluate(&t->model, t->cfg.allocator, val, n_val, t->cfg.threads, w);
+    weft_err_t err =
+        train_evaluate(&t->model, t->cfg.allocator, val, n_val, t->cfg.threads, w, sw);
     if (err) {
         free(w);
         cli_report("train", err);
@@ -321,7 +322,7 @@ static int validate(const train_t *t, const coflow_workload_t *val, size_t n_val
     }
     double s = 0;
     for (size_t i = 0; i < n_val; i++)
-        s += w[i] / best_ref[i];
+        s += sw[i] / scaled_best_ref[i];
     *ratio = s / (double)n_val;
     free(w);
     return 0;
@@ -768,6 +769,10 @@ int cmd_train(int argc, char **argv)
     coflow_workload_t *val = calloc(n_val ? n_val : 1, sizeof *val);
     double *ref = calloc(n_val ? n_val : 1, sizeof *ref);
     double *w = calloc(n_val ? n_val : 1, sizeof *w);
+    /* the same over each workload's scaled weights: the validation ratios
+       are of these, right for weights down to 5e-324 as weft eval's */
+    double *sref = calloc(n_val ? n_val : 1, sizeof *sref);
+    double *sw = calloc(n_val ? n_val : 1, sizeof *sw);
     const char **best_name = calloc(n_val ? n_val : 1, sizeof *best_name); /* of ref[i] */
     bool have_pool = false, have_val = false, have_t = false;
     size_t made_from = 0; /* cli_dirs_missing(out_dir) before making it */
@@ -776,7 +781,7 @@ int cmd_train(int argc, char **argv)
     train_t t;
     char path[4096], csv_path[4096];
     out_t out = {.dir = out_dir, .csv = csv_path, .resume = resume};
-    if (!pool || !val || !ref || !w || !best_name) {
+    if (!pool || !val || !ref || !w || !sref || !sw || !best_name) {
         fprintf(stderr, "weft train: out of memory\n");
         goto done;
     }
@@ -869,10 +874,10 @@ int cmd_train(int argc, char **argv)
     fflush(stdout); /* the reference runs below may take minutes */
     /* the best heuristic on each validation workload */
     for (size_t i = 0; i < n_val; i++)
-        ref[i] = INFINITY;
+        ref[i] = sref[i] = INFINITY;
     for (size_t h = 0; heuristics[h] && n_val; h++) {
         err = train_evaluate_policy(heuristics[h], NULL, NULL, val, n_val, cfg.threads,
-                                    WEFT_GBPS_BYTES, w, NULL);
+                                    WEFT_GBPS_BYTES, w, sw);
         if (err) {
             cli_report(C, err);
             goto done;
@@ -880,15 +885,16 @@ int cmd_train(int argc, char **argv)
         if ((stopped_by = stopped_before_start(false)))
             goto done;
         for (size_t i = 0; i < n_val; i++)
-            if (w[i] < ref[i]) {
+            if (sw[i] < sref[i]) {
                 ref[i] = w[i];
+                sref[i] = sw[i];
                 best_name[i] = heuristics[h];
             }
     }
     for (size_t i = 0; i < n_val; i++) {
         /* the ratio to it would be nan at every validation: no best model,
            and --model-out failing after the whole run */
-        if (!(ref[i] > 0 && ref[i] < INFINITY)) {
+        if (!(sref[i] > 0 && sref[i] < INFINITY)) {
             fprintf(stderr, "weft train: --val %s: the best heuristic (%s) has an average "
                     "weighted JCT of %g s, so no ratio to it can be taken; expected jobs "
                     "that take time\n", val_paths[i], best_name[i] ? best_name[i] : "none",
@@ -915,7 +921,7 @@ int cmd_train(int argc, char **argv)
        the teacher) */
     if (n_val && !(t.best_val < INFINITY)) {
         double vr;
-        if (validate(&t, val, n_val, ref, &vr))
+        if (validate(&t, val, n_val, sref, &vr))
             goto done;
         train_keep_best(&t, vr);
         printf("iteration %zu: validation %.4f\n", t.iter, vr);
@@ -936,7 +942,7 @@ int cmd_train(int argc, char **argv)
         double vr = NAN;
         bool better = false;
         if (n_val && (t.iter % cfg.validate_every == 0 || t.iter == cfg.iterations)) {
-            if (validate(&t, val, n_val, ref, &vr))
+            if (validate(&t, val, n_val, sref, &vr))
                 goto done;
             better = train_keep_best(&t, vr);
         }
@@ -1074,6 +1080,8 @@ done:
     free(val);
     free(ref);
     free(w);
+    free(sref);
+    free(sw);
     free(best_name);
 done_usage:
     free(val_paths);

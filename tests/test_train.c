@@ -124,7 +124,7 @@ static void start(train_t *t, const train_config_t *c, uint64_t model_seed)
 static double greedy_wjct(const coflow_learned_model_t *m)
 {
     double w;
-    cr_assert_eq(train_evaluate(m, "greedy", &toy, 1, 1, &w), WEFT_OK, "%s",
+    cr_assert_eq(train_evaluate(m, "greedy", &toy, 1, 1, &w, NULL), WEFT_OK, "%s",
                  weft_last_error());
     return w;
 }
@@ -2509,6 +2509,44 @@ Test(train, cli_val_ties_name_the_first_heuristic_and_ratios_are_a_mean)
     cr_assert(strstr(out, "\niteration 0: validation 1.0000\n"), "%s", out);
     /* the progress line of an iteration validated shows it (here the last) */
     cr_assert(strstr(out, " left 0m00s  val 1.0000 (best 1.0000 @"), "%s", out);
+    cli_teardown();
+}
+
+/* Validation ratios hold for weights down to the least double (5e-324),
+ * as weft eval's: they are taken over each workload's scaled weights. On
+ * one link, jobs of 4 s and 1 s at 0, with weights of 1 and 20 units of
+ * 5e-324 (a) or 20 and 1 (b): the big job first gives (4 + 20 x 5) / 2 =
+ * 52 units in a and (20 x 4 + 5) / 2 = 42.5 in b, the small one first
+ * 12.5 and 50.5. The network sees the same weight features in a and b
+ * (log1p of 5e-324 and 1e-322 are both 0 in float), so it orders both
+ * alike, and one of them is its heuristics' best: its mean ratio is (1 +
+ * 50.5 / 42.5 + 1) / 3 or (52 / 12.5 + 1 + 1) / 3 with c, a job of 0.25 s
+ * and weight 5e-324 alone. The averages themselves round to whole units
+ * (the first read 1.0952 for two workloads, 1.0941 right), and c's to 0,
+ * which refused the workload as one whose jobs take no time. */
+Test(train, cli_val_ratios_hold_for_weights_down_to_the_least_double)
+{
+    if (!cli_toy("train-val-tiny"))
+        return;
+    const char *d = cli_dir;
+    cli_write("a.weft", "weft-workload 1\nports 2\njob 0 0 5e-324 0 1\ncoflow 0 0 1 -\n"
+                        "0 1 500000000\njob 1 0 1e-322 0 1\ncoflow 0 0 1 -\n0 1 125000000\n"
+                        "end 2\n");
+    cli_write("b.weft", "weft-workload 1\nports 2\njob 0 0 1e-322 0 1\ncoflow 0 0 1 -\n"
+                        "0 1 500000000\njob 1 0 5e-324 0 1\ncoflow 0 0 1 -\n0 1 125000000\n"
+                        "end 2\n");
+    cli_write("c.weft", "weft-workload 1\nports 2\njob 0 0 5e-324 0 1\ncoflow 0 0 1 -\n"
+                        "0 1 31250000\nend 1\n");
+    cr_assert_eq(cli("train %s/toy.weft --val %s/a.weft --val %s/b.weft --val %s/c.weft "
+                     "--out %s/run --iters 1 --imitate 0 --dagger 0 --episodes 1 "
+                     "--rollouts 2 --jobs-min 3 --threads 2", d, d, d, d, d), 0, "%s",
+                 cli_file("err"));
+    const char *out = cli_file("out"), *at = strstr(out, "\niteration 0: validation ");
+    cr_assert_not_null(at, "%s", out);
+    double got = strtod(at + strlen("\niteration 0: validation "), NULL);
+    double small_first = (1 + 50.5 / 42.5 + 1) / 3, big_first = (52 / 12.5 + 1 + 1) / 3;
+    cr_assert(fabs(got - small_first) < 1e-4 || fabs(got - big_first) < 1e-4,
+              "validation %.4f, expected %.4f or %.4f\n%s", got, small_first, big_first, out);
     cli_teardown();
 }
 

@@ -576,12 +576,13 @@ static weft_err_t evaluate(const coflow_learned_model_t *model, const coflow_ord
 }
 
 weft_err_t train_evaluate(const coflow_learned_model_t *model, const char *allocator,
-                          const coflow_workload_t *wls, size_t n, size_t threads, double *wjct)
+                          const coflow_workload_t *wls, size_t n, size_t threads, double *wjct,
+                          double *scaled_wjct)
 {
     const coflow_allocator_t *a = allocator ? coflow_allocator_find(allocator) : NULL;
     if (allocator && !a)
         return weft_fail(WEFT_EINVAL, "unknown allocator '%s'", allocator);
-    return evaluate(model, NULL, a, NULL, wls, n, threads, WEFT_GBPS_BYTES, wjct, NULL);
+    return evaluate(model, NULL, a, NULL, wls, n, threads, WEFT_GBPS_BYTES, wjct, scaled_wjct);
 }
 
 weft_err_t train_evaluate_policy(const char *ordering, const char *allocator,

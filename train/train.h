@@ -168,9 +168,11 @@ bool train_keep_best(train_t *t, double ratio);
 weft_err_t train_best_model(const train_t *t, coflow_learned_model_t *out);
 
 /* Average weighted JCT of each workload under the model's greedy order
- * (threads in parallel), into wjct [n]. */
+ * (threads in parallel), into wjct [n]; scaled_wjct [n], unless NULL, as
+ * train_evaluate_policy's. */
 weft_err_t train_evaluate(const coflow_learned_model_t *model, const char *allocator,
-                          const coflow_workload_t *wls, size_t n, size_t threads, double *wjct);
+                          const coflow_workload_t *wls, size_t n, size_t threads, double *wjct,
+                          double *scaled_wjct);
 
 /* The same for a registered ordering (with its default allocator when
  * allocator is NULL); model_path: the learned ordering's model file (NULL:
