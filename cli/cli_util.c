@@ -609,3 +609,33 @@ int cli_add_policy(const char *cmd, const char *arg, const char **list, size_t *
     }
     return 0;
 }
+
+void cli_note_order_blind(const char *cmd, const char *const *specs,
+                          const coflow_allocator_t *const *allocs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const coflow_allocator_t *a = allocs[i];
+        if (!a || !(a->per_pair_fair || a->per_pair_srf))
+            continue;
+        size_t first = i, count = 0;
+        for (size_t k = 0; k < n; k++)
+            if (allocs[k] == a && k < first)
+                first = k;
+        if (first != i) /* noted at its first run */
+            continue;
+        for (size_t k = 0; k < n; k++)
+            count += allocs[k] == a;
+        if (count < 2)
+            continue;
+        fprintf(stderr, "weft %s: note: the %s allocator ignores the coflow order, so ",
+                cmd, a->name);
+        for (size_t k = 0, said = 0; k < n; k++) {
+            if (allocs[k] != a)
+                continue;
+            said++;
+            fprintf(stderr, "%s'%s'", said == 1 ? "" : said == count ? " and " : ", ",
+                    specs[k]);
+        }
+        fprintf(stderr, " run the same schedule\n");
+    }
+}

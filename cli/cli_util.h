@@ -78,6 +78,12 @@ void cli_usage_hint(const char *cmd, void (*usage)(FILE *));
  * Past max prints "weft CMD: at most MAX policies" and returns -1. */
 int cli_add_policy(const char *cmd, const char *arg, const char **list, size_t *n, size_t max);
 
+/* For runs specs[0..n) under allocs[0..n): a note on stderr for each
+ * allocator that ignores the coflow order (per-flow fair and srf) and that
+ * two or more of them share, naming them, since they run one schedule. */
+void cli_note_order_blind(const char *cmd, const char *const *specs,
+                          const coflow_allocator_t *const *allocs, size_t n);
+
 /* Writes s as a gnuplot double-quoted string, its backslashes, quotes and
  * control characters escaped (a newline in a single-quoted one ended the
  * line of the script). */

@@ -52,7 +52,9 @@ static void usage(FILE *out)
             "  --policy SPEC      a policy, NAME or NAME:ALLOCATOR (repeatable; all:\n"
             "                     every ordering; default: learned, fifo, scf, ncf, lcf,\n"
             "                     sebf, aalo, sincronia, wcp, jsebf and jsebf-cp, not\n"
-            "                     the per-flow fair and srf)\n"
+            "                     the per-flow fair and srf; one ordering and allocator\n"
+            "                     twice is refused; runs under fair, or under srf, are one\n"
+            "                     schedule, which a note says)\n"
             "  --csv FILE         per-workload results: policy, workload, group, avg_wjct_s,\n"
             "                     ratio_to_B, ratio_to_best, B (the yardstick's name;\n"
             "                     the LP row's policy lp-bound; a field with a comma or\n"
@@ -413,7 +415,11 @@ int cmd_eval(int argc, char **argv)
             snprintf(alloc[p], sizeof alloc[p], "%s", o->default_allocator);
         for (size_t q = 0; q < p; q++) /* the same run twice: a slip, as in weft sim */
             if (!strcmp(name[q], name[p]) && !strcmp(alloc[q], alloc[p])) {
-                fprintf(stderr, "weft eval: policy '%s' given twice\n", spec[p]);
+                if (!strcmp(spec[q], spec[p]))
+                    fprintf(stderr, "weft eval: policy '%s' given twice\n", spec[p]);
+                else
+                    fprintf(stderr, "weft eval: policy '%s' given twice (as '%s': the same "
+                            "ordering and allocator)\n", spec[p], spec[q]);
                 return CLI_USAGE;
             }
         if (!strcmp(name[p], "learned"))
@@ -438,6 +444,10 @@ int cmd_eval(int argc, char **argv)
         }
     if (csv_path && csv_replaces_other(csv_path))
         return CLI_USAGE;
+    const coflow_allocator_t *allocs[MAX_POLICIES];
+    for (size_t p = 0; p < n_pol; p++)
+        allocs[p] = coflow_allocator_find(alloc[p]);
+    cli_note_order_blind("eval", spec, allocs, n_pol);
     if (model && !uses_learned)
         fprintf(stderr, "weft eval: note: --model is used by the learned policy only, and no "
                 "--policy is learned; ignored\n");

@@ -83,7 +83,9 @@ static void usage(FILE *out)
             "                      (or --alloc's);\n"
             "                      repeat to compare. The name of an allocator alone (fair,\n"
             "                      srf) runs that allocator under fifo: the per-flow\n"
-            "                      baselines ignore the coflow order anyway.\n"
+            "                      baselines ignore the coflow order anyway (a note says\n"
+            "                      so when several runs share one). One ordering and\n"
+            "                      allocator twice, under any names, is refused.\n"
             "  --alloc A           allocator for every policy given without one\n"
             "                      (default: each ordering's own)\n"
             "  --port-rate RATE    every port's rate each way (default 1Gbps). RATE is a\n"
@@ -731,16 +733,30 @@ int cmd_sim(int argc, char **argv)
         if (!resolve_policy(&tasks[i], policies[i], alloc))
             rc = CLI_USAGE;
     }
+    /* the same run twice is a slip, under one name or two ('sebf' and
+       'sebf:madd'), as in weft eval */
     for (size_t i = 0; i < n_pol && rc == CLI_OK; i++)
-        for (size_t k = 0; k < i; k++)
-            if (!strcmp(tasks[i].label, tasks[k].label)) {
-                fprintf(stderr, "weft sim: policy '%s' given twice\n", tasks[i].spec);
+        for (size_t k = 0; k < i && rc == CLI_OK; k++)
+            if (!strcmp(tasks[i].label, tasks[k].label) ||
+                (tasks[i].ord == tasks[k].ord && tasks[i].alloc == tasks[k].alloc)) {
+                if (!strcmp(tasks[i].spec, tasks[k].spec))
+                    fprintf(stderr, "weft sim: policy '%s' given twice\n", tasks[i].spec);
+                else
+                    fprintf(stderr, "weft sim: policy '%s' given twice (as '%s': the same "
+                            "ordering and allocator)\n", tasks[i].spec, tasks[k].spec);
                 rc = CLI_USAGE;
             }
     if (rc != CLI_OK) {
         free(tasks);
         return rc;
     }
+    const char *specs[MAX_POLICIES];
+    const coflow_allocator_t *allocs[MAX_POLICIES];
+    for (size_t i = 0; i < n_pol; i++) {
+        specs[i] = tasks[i].spec;
+        allocs[i] = tasks[i].alloc;
+    }
+    cli_note_order_blind("sim", specs, allocs, n_pol);
     bool uses_learned = false;
     for (size_t i = 0; i < n_pol; i++)
         uses_learned = uses_learned || !strcmp(tasks[i].ord->name, "learned");

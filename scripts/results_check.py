@@ -542,13 +542,15 @@ def own_workload(rng):
 def options(rng, ports, jobs, slow_rates=True):
     """Policies and options for one run."""
     orders = list(OWN_ALLOC)
-    specs = []
+    specs, runs = [], set()
     for _ in range(rng.randint(2, 4)):
         o = rng.choice(orders)
         r = rng.random()
         s = f"{o}:{rng.choice(ALLOCS)}" if r < 0.35 and o not in ("fair", "srf") else o
-        if s not in specs:
+        # one ordering and allocator twice, under any names, is refused
+        if (o, s.partition(":")[2] or OWN_ALLOC[o]) not in runs:
             specs.append(s)
+            runs.add((o, s.partition(":")[2] or OWN_ALLOC[o]))
     opts, seed, caps = [], None, []
     rate, rate_text = GBPS, "1Gbps"
     r = rng.random()

@@ -2931,7 +2931,9 @@ Test(sim_cli, an_empty_output_name_is_a_usage_error)
 
 /* --policy all runs every ordering of the registry, a table row each in
  * its order, each with its own allocator or --alloc's; a policy also
- * named on its own is then given twice. */
+ * named on its own is then given twice, as is one under two names (weft
+ * sim ran 'sebf' and 'sebf:madd' twice). Runs under an allocator blind to
+ * the order are one schedule, and a note says which. */
 Test(sim_cli, policy_all_runs_every_ordering)
 {
     NEED_BIN();
@@ -2952,19 +2954,35 @@ Test(sim_cli, policy_all_runs_every_ordering)
                              "%s", table);
         }
         cr_assert_null(ords[rows], "%zu rows: %s", rows, table);
+        cr_assert_null(strstr(cli_file("err"), "note"), "%s", cli_file("err"));
     }
     cr_assert_eq(cli("sim %s/small.weft --policy all --policy sebf", cli_dir), 2);
     ERR_HAS("policy 'sebf' given twice");
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --policy sebf:madd", cli_dir), 2);
+    ERR_HAS("weft sim: policy 'sebf:madd' given twice (as 'sebf': the same ordering and "
+            "allocator)");
+    cr_assert_eq(cli("sim %s/small.weft --policy all --policy sebf:fair --policy fifo:srf "
+                     "--policy lcf:srf", cli_dir), 0, "%s", cli_file("err"));
+    ERR_HAS("weft sim: note: the fair allocator ignores the coflow order, so 'fair' and "
+            "'sebf:fair' run the same schedule\n");
+    ERR_HAS("weft sim: note: the srf allocator ignores the coflow order, so 'srf', "
+            "'fifo:srf' and 'lcf:srf' run the same schedule\n");
     char many[256] = "";
     for (int i = 0; i < 5; i++) /* 5 times 13 orderings: past the 64 a run takes */
         strcat(many, " --policy all");
     cr_assert_eq(cli("sim %s/small.weft%s", cli_dir, many), 2);
     ERR_HAS("at most 64 policies");
     cr_assert_eq(cli("eval %s/small.weft --policy all --policy sebf:madd", cli_dir), 2);
-    ERR_HAS("weft eval: policy 'sebf:madd' given twice");
+    ERR_HAS("weft eval: policy 'sebf:madd' given twice (as 'sebf': the same ordering and "
+            "allocator)");
     cr_assert_eq(cli("eval %s/small.weft --policy sebf --policy sebf:greedy", cli_dir), 0, "%s",
                  cli_file("err")); /* one ordering under two allocators: two runs */
     cr_assert(strstr(cli_file("out"), "\nsebf:greedy "), "%s", cli_file("out"));
+    cr_assert_null(strstr(cli_file("err"), "note"), "%s", cli_file("err"));
+    cr_assert_eq(cli("eval %s/small.weft --policy fair --policy jsebf:fair --policy sebf",
+                     cli_dir), 0, "%s", cli_file("err"));
+    ERR_HAS("weft eval: note: the fair allocator ignores the coflow order, so 'fair' and "
+            "'jsebf:fair' run the same schedule\n");
 }
 
 /* --progress: the share of coflows each run finished on stderr, ending
@@ -3449,9 +3467,12 @@ Test(sim_cli, check_counts_each_policys_violations)
 Test(sim_cli, a_policy_named_by_its_allocator_runs_it_under_fifo)
 {
     NEED_BIN();
-    cr_assert_eq(cli("sim %s/small.weft --policy madd --policy fifo:madd --policy fifo "
-                     "--policy sebf:greedy --out %s/res", cli_dir, cli_dir), 0, "%s",
-                 cli_file("err"));
+    cr_assert_eq(cli("sim %s/small.weft --policy madd --policy fifo:madd", cli_dir), 2);
+    ERR_HAS("policy 'fifo:madd' given twice (as 'madd': the same ordering and allocator)");
+    cr_assert_eq(cli("sim %s/small.weft --policy madd --policy fifo --policy sebf:greedy "
+                     "--out %s/res", cli_dir, cli_dir), 0, "%s", cli_file("err"));
+    cr_assert_eq(cli("sim %s/small.weft --policy fifo:madd --out %s/res", cli_dir, cli_dir), 0,
+                 "%s", cli_file("err"));
     const char *summary = cli_file("res/madd-summary.json");
     cr_assert(strstr(summary, "\"policy\": \"fifo\"") && strstr(summary, "\"madd\""), "%s",
               summary);
