@@ -58,6 +58,9 @@ typedef struct {
     FILE *scores;           /* --scores, NULL if none */
     sim_task_t *tasks;
     size_t n_tasks;
+    bool progress;          /* --progress */
+    double progress_s;      /* --progress-every */
+    weft_err_t run_err;     /* run_with_scores's run_pool */
     size_t *start_order; /* the tasks in the order they start */
 } sim_pool_t;
 
@@ -269,6 +272,51 @@ static void *progress_main(void *arg)
         }
     }
     return NULL;
+}
+
+/* Runs every task of p on all cores, with the progress line when asked
+ * (or on a terminal): weft_parallel_for's error; each run's own in its
+ * task. */
+static weft_err_t run_pool(sim_pool_t *p)
+{
+    sim_progress_t prog = {.tasks = p->tasks, .n_tasks = p->n_tasks,
+                           .n_coflows = p->wl->n_coflows,
+                           .tty = !p->progress && isatty(STDERR_FILENO),
+                           .every_s = p->progress_s};
+    atomic_init(&prog.stop, false);
+    pthread_t prog_thread;
+    bool prog_running = (p->progress || prog.tty) &&
+                        pthread_create(&prog_thread, NULL, progress_main, &prog) == 0;
+    long nproc = sysconf(_SC_NPROCESSORS_ONLN);
+    weft_err_t err = weft_parallel_for(p->n_tasks, nproc > 0 ? (size_t)nproc : 1, sim_run_task,
+                                       p, NULL);
+    if (prog_running) {
+        atomic_store(&prog.stop, true);
+        pthread_join(prog_thread, NULL);
+        if (prog.tty)
+            fputs("\r\033[K", stderr);
+        else
+            progress_print(&prog);
+        fflush(stderr);
+    }
+    return err;
+}
+
+/* weft_save_file's writer for --scores (one task): the run itself, its
+ * scores into f. A run that failed fails the file too (its error is the
+ * task's, reported with the others), so no partial CSV is left. */
+static weft_err_t run_with_scores(FILE *f, const void *arg)
+{
+    sim_pool_t *p = (sim_pool_t *)arg;
+    p->scores = f;
+    p->run_err = run_pool(p);
+    p->scores = NULL;
+    if (p->run_err)
+        return p->run_err;
+    for (size_t i = 0; i < p->n_tasks; i++)
+        if (p->tasks[i].err)
+            return weft_fail(p->tasks[i].err, "%s", p->tasks[i].errmsg);
+    return WEFT_OK;
 }
 
 /* How long a task's run tends to take, longest 0: the per-flow allocators
@@ -579,7 +627,6 @@ int cmd_sim(int argc, char **argv)
     size_t n_pol = 0;
     const char *alloc = NULL, *out_dir = NULL, *plot = NULL;
     const char *model_path = NULL, *save_model = NULL, *scores_path = NULL;
-    FILE *scores = NULL;
     uint64_t seed = 1;
     bool seed_given = false;
     double port_rate = 0, tick_s = 0, progress_s = 1;
@@ -889,32 +936,25 @@ int cmd_sim(int argc, char **argv)
     printf("\n");
     fflush(stdout);
 
-    if (scores_path && !(scores = fopen(scores_path, "w"))) {
-        fprintf(stderr, "weft sim: --scores %s: %s\n", scores_path, strerror(errno));
-        rc = CLI_ERROR;
-        goto cleanup;
-    }
     size_t start_order[MAX_POLICIES];
     sim_pool_t pool = {.wl = &wl, .fab = &fab, .tick_s = tick_s, .check = check, .flows = flows,
-                       .model_path = model_path, .seed = seed, .scores = scores, .tasks = tasks,
-                       .n_tasks = n_pol, .start_order = start_order};
+                       .model_path = model_path, .seed = seed, .tasks = tasks,
+                       .n_tasks = n_pol, .start_order = start_order,
+                       .progress = progress, .progress_s = progress_s};
     plan_start_order(&pool);
-    sim_progress_t prog = {.tasks = tasks, .n_tasks = n_pol, .n_coflows = wl.n_coflows,
-                           .tty = !progress && isatty(STDERR_FILENO), .every_s = progress_s};
-    atomic_init(&prog.stop, false);
-    pthread_t prog_thread;
-    bool prog_running = (progress || prog.tty) &&
-                        pthread_create(&prog_thread, NULL, progress_main, &prog) == 0;
-    long nproc = sysconf(_SC_NPROCESSORS_ONLN);
-    err = weft_parallel_for(n_pol, nproc > 0 ? (size_t)nproc : 1, sim_run_task, &pool, NULL);
-    if (prog_running) {
-        atomic_store(&prog.stop, true);
-        pthread_join(prog_thread, NULL);
-        if (prog.tty)
-            fputs("\r\033[K", stderr);
-        else
-            progress_print(&prog);
-        fflush(stderr);
+    if (scores_path) {
+        /* the scores stream into a temporary file beside FILE, renamed over
+           it once the run ends: a failed or interrupted run leaves FILE as
+           it was, never a partial CSV */
+        err = weft_save_file(scores_path, run_with_scores, &pool);
+        if (err && !pool.run_err && !tasks[0].err) { /* writing them failed */
+            fprintf(stderr, "weft sim: --scores %s\n", weft_last_error());
+            rc = CLI_ERROR;
+            goto cleanup;
+        }
+        err = pool.run_err;
+    } else {
+        err = run_pool(&pool);
     }
     if (err) {
         cli_report("sim", err);
@@ -966,10 +1006,6 @@ int cmd_sim(int argc, char **argv)
     }
 
 cleanup:
-    if (scores && (ferror(scores) | fclose(scores))) {
-        fprintf(stderr, "weft sim: writing --scores %s failed\n", scores_path);
-        rc = CLI_ERROR;
-    }
     if (rc != CLI_OK && out_dir) /* only directories still empty go */
         cli_unmake_dirs(out_dir, out_made_from);
     for (size_t i = 0; i < n_pol; i++)

@@ -1503,10 +1503,16 @@ Test(learned, sim_scores_dump_has_the_documented_rows)
     char *plain = strdup(cli_file("a/learned-coflows.csv"));
     cr_assert_str_eq(cli_file("b/learned-coflows.csv"), plain, "--scores changed the schedule");
     free(plain);
-    cli_file_blocks = 1; /* a full disk: the file fails past 512 bytes */
+    /* a full disk (the file fails past 512 bytes): the file there before
+       stays as it was, with no partial CSV over it nor beside it */
+    cli_write("full.csv", "scores of another run\n");
+    cli_file_blocks = 1;
     cr_assert_eq(cli(RUN "%s/c --scores %s/full.csv", d, d, d), 1);
     cli_file_blocks = 0;
-    cr_assert(strstr(cli_file("err"), "writing --scores"), "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "weft sim: --scores ") &&
+              strstr(cli_file("err"), "full.csv"), "%s", cli_file("err"));
+    cr_assert_str_eq(cli_file("full.csv"), "scores of another run\n");
+    cr_assert(!cli_temp_left("full.csv"), "a partial --scores file was left beside it");
     /* a --scores that cannot be written stops the command before the
        workload is read (and the LP bound, which may take minutes) */
     cr_assert_eq(cli("sim %s/none.weft --policy learned --scores %s/no/s.csv", d, d), 1);
