@@ -249,8 +249,9 @@ void rpc_gw_conn_fail(conn_t *c, const char *code, const char *fmt, ...)
     size_t keep = gw->out.size; /* a caller may be midway through packing */
     msgpack_sbuffer saved = gw->out;
     msgpack_sbuffer_init(&gw->out);
-    if (rpc_pack_error(&gw->out, code, msg) == WEFT_OK)
-        bufferevent_write(c->bev, gw->out.data, gw->out.size);
+    if (rpc_pack_error(&gw->out, code, msg) == WEFT_OK &&
+        bufferevent_write(c->bev, gw->out.data, gw->out.size) == 0)
+        gw->stats.frames_out++; /* a frame sent like any other */
     msgpack_sbuffer_destroy(&gw->out);
     gw->out = saved;
     gw->out.size = keep;
@@ -1074,8 +1075,9 @@ static void conn_accept(rpc_gateway_t *gw, evutil_socket_t fd, const char *host)
         msgpack_sbuffer sb;
         msgpack_sbuffer_init(&sb);
         /* best effort, non-blocking; a TLS peer could not read it */
-        if (!gw->tls && rpc_pack_error(&sb, "busy", "connection limit reached") == WEFT_OK)
-            (void)!write(fd, sb.data, sb.size);
+        if (!gw->tls && rpc_pack_error(&sb, "busy", "connection limit reached") == WEFT_OK &&
+            write(fd, sb.data, sb.size) == (ssize_t)sb.size)
+            gw->stats.frames_out++;
         msgpack_sbuffer_destroy(&sb);
         evutil_closesocket(fd);
         return;

@@ -302,6 +302,26 @@ void rpc_gw_handle_status(conn_t *c, const msgpack_object *m)
     gw->out.size = 0;
 }
 
+/* Answers req with status code (reason) and body, of content_type. A HEAD
+ * gets the headers a GET would, Content-Length included, and no body:
+ * libevent 2.1 writes a reply's body after the headers of a HEAD too,
+ * without a Content-Length, so a client that kept the connection read it
+ * as the start of its next answer. */
+static void send_text(struct evhttp_request *req, int code, const char *reason,
+                      struct evbuffer *body, const char *content_type)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", content_type);
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
+        evhttp_send_reply(req, code, reason, body);
+        return;
+    }
+    char len[32];
+    snprintf(len, sizeof len, "%zu", evbuffer_get_length(body));
+    evhttp_add_header(h, "Content-Length", len);
+    evhttp_send_reply(req, code, reason, NULL);
+}
+
 /* GET /healthz: 200 "ok" from the gateway's own event loop (the one that
  * handles agents and decides), so a liveness probe that gets no answer in
  * time has found the loop stuck; it runs only after the journal is
@@ -314,15 +334,14 @@ static void healthz(struct evhttp_request *req)
         return;
     }
     evbuffer_add_printf(body, "ok\n");
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "text/plain; charset=utf-8");
-    evhttp_send_reply(req, HTTP_OK, "OK", body);
+    send_text(req, HTTP_OK, "OK", body, "text/plain; charset=utf-8");
     evbuffer_free(body);
 }
 
 /* GET /metrics: the counters in Prometheus's text format (metrics.c);
  * /healthz above; anything else 404. evhttp answers methods other than GET
- * and HEAD with 405 and a malformed request with 400 by itself. */
+ * and HEAD with 501 (Not Implemented) and a malformed request with 400 by
+ * itself. */
 static void metrics_cb(struct evhttp_request *req, void *arg)
 {
     rpc_gateway_t *gw = arg;
@@ -333,7 +352,14 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
         return;
     }
     if (!path || strcmp(path, "/metrics") != 0) {
-        evhttp_send_error(req, HTTP_NOTFOUND, "weft serve has /metrics and /healthz only");
+        struct evbuffer *body = evbuffer_new();
+        if (!body) {
+            evhttp_send_error(req, HTTP_NOTFOUND, NULL);
+            return;
+        }
+        evbuffer_add_printf(body, "weft serve has /metrics and /healthz only\n");
+        send_text(req, HTTP_NOTFOUND, "Not Found", body, "text/plain; charset=utf-8");
+        evbuffer_free(body);
         return;
     }
     size_t n_ports = gw->sched.fab.n_ports;
@@ -354,9 +380,7 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
                        .build = gw->o.build ? gw->o.build : "unknown"};
     free(waits);
     rpc_metrics_render(body, &m);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "text/plain; version=0.0.4; charset=utf-8");
-    evhttp_send_reply(req, HTTP_OK, "OK", body);
+    send_text(req, HTTP_OK, "OK", body, "text/plain; version=0.0.4; charset=utf-8");
     evbuffer_free(body);
 }
 

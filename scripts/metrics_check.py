@@ -178,6 +178,19 @@ def plain_gateway(weft, work, fams):
 
     line, _, body = http(mp, b"GET /healthz HTTP/1.0\r\n\r\n")
     check(" 200 " in line and body == b"ok\n", f"/healthz: {line} {body!r}")
+    # a HEAD: the GET's headers, Content-Length included, and no body, so
+    # the answer after it on the same connection reads from its start
+    for path, code, length in (("/healthz", 200, 3), ("/metrics", 200, None),
+                               ("/other", 404, 42)):
+        line, headers, rest = http(mp, f"HEAD {path} HTTP/1.1\r\nHost: x\r\n\r\n"
+                                   "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close"
+                                   "\r\n\r\n".encode())
+        lengths = [h.split(":", 1)[1].strip() for h in headers
+                   if h.lower().startswith("content-length:")]
+        check(line.split(" ")[1] == str(code) and len(lengths) == 1 and
+              (length is None or lengths[0] == str(length)) and
+              rest.startswith(b"HTTP/1.1 200 ") and rest.endswith(b"\r\n\r\nok\n"),
+              f"HEAD {path} then GET /healthz: {line} {headers} {rest!r}")
     for req, code in ((b"GET /other HTTP/1.0\r\n\r\n", 404),
                       (b"GET /metrics/ HTTP/1.0\r\n\r\n", 404),
                       (b"POST /metrics HTTP/1.0\r\n\r\n", 501), (b"garbage\r\n\r\n", 400),
@@ -198,15 +211,16 @@ def plain_gateway(weft, work, fams):
     check(r.returncode == 1 and "auth" in r.stderr, f"a wrong token: {r.returncode} {r.stderr}")
     _, v = scrape(mp)
     check((v["weft_auth_failures_total"], v["weft_connections_accepted_total"],
-           v["weft_frames_in_total"]) == (1, 2, 3), f"after a wrong token: {v}")
+           v["weft_frames_in_total"], v["weft_frames_out_total"]) == (1, 2, 3, 3),
+          f"after a wrong token (its error frame sent): {v}")
     with socket.create_connection(("127.0.0.1", gp)) as s:
         s.sendall(b"\xff\xff\xff\xff")
         s.settimeout(WAIT_S)
         while s.recv(4096):
             pass
     _, v = scrape(mp)
-    check((v["weft_protocol_errors_total"], v["weft_frames_in_total"]) == (1, 3),
-          f"after 4 bytes that are no frame: {v}")
+    check((v["weft_protocol_errors_total"], v["weft_frames_in_total"],
+           v["weft_frames_out_total"]) == (1, 3, 4), f"after 4 bytes that are no frame: {v}")
 
     wl = os.path.join(work, "one.weft")
     with open(wl, "w") as f:
