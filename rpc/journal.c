@@ -226,8 +226,9 @@ static weft_err_t check_seal(rpc_journal_t *j, const char *p, size_t n)
 /* Whether the n bytes p left after the last complete record can be the
  * start of one record cut short by a crash mid-write: a length within the
  * record cap (the decoder checked a whole one) and a payload prefix that
- * rpc_payload_prefix_ok accepts. Anything else is damage: EPROTO with the
- * detail. */
+ * rpc_payload_prefix_ok accepts under the object cap a whole record has
+ * (the default one called a torn registration of 100,000 flows damage).
+ * Anything else is damage: EPROTO with the detail. */
 static weft_err_t check_torn(const unsigned char *p, size_t n, size_t cap)
 {
     uint64_t len = 0;
@@ -240,7 +241,7 @@ static weft_err_t check_torn(const unsigned char *p, size_t n, size_t cap)
         return WEFT_OK;
     }
     weft_err_t err = rpc_payload_prefix_ok(p + RPC_HEADER_BYTES, n - RPC_HEADER_BYTES,
-                                           (size_t)len, 0);
+                                           (size_t)len, rpc_objects_for(cap));
     if (err)
         return weft_wrap(err, "it declares %llu bytes and %zu follow: ",
                          (unsigned long long)len, n - RPC_HEADER_BYTES);

@@ -237,6 +237,12 @@ def check_tails(c):
         c.run(name, data + nxt[:cut], stdout=summary(
             name, 2, {"job": 1}, len(data), (1, 0, 0, 0), (1, 0, 0, 1),
             torn=(len(data), cut)))
+    # a registration of 100,000 flows (400,054 bytes, 400,008 objects: past the 262,144 of
+    # a 1 MiB frame's default but within the read cap's) cut 1,000 bytes short
+    data, ends = journal([EPOCH, job(1, [coflow(1, [[0, 1, 1]] * 100000)])])
+    c.run("torn_large", data[:-1000], stdout=summary(
+        "torn_large", 1, {}, ends[0], (0, 0, 0, 0), (0, 0, 0, 0),
+        torn=(ends[0], len(data) - 1000 - ends[0])))
     # three bytes whose length is already past the cap; a payload that is no map
     c.run("tail_too_long", data + b"\x7f\x00\x00", stderr=[
         damaged("tail_too_long", 2, len(data), "the 3 bytes from there to the end of the file "
