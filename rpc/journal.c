@@ -637,10 +637,13 @@ static weft_err_t journal_read(rpc_journal_t *j, const char *path, bool sync, si
                 }
                 good += RPC_HEADER_BYTES + fr.size;
                 j->records++;
+                /* A record whole and sealed that replay refuses is no
+                 * damage (whatever its error, EPROTO for a field): named
+                 * as it is, not after the records before it. */
                 if (!epoch && (err = replay(arg, &rec)))
-                    err = weft_wrap(err, "journal %s: record #%llu ending at byte %llu: ",
-                                    path, (unsigned long long)j->records,
-                                    (unsigned long long)good);
+                    WEFT_CHECK(weft_wrap(err, "journal %s: record #%llu ending at byte %llu: ",
+                                         path, (unsigned long long)j->records,
+                                         (unsigned long long)good));
             }
             if (!err && r < 0)
                 err = (weft_err_t)r;

@@ -126,10 +126,11 @@ class Checker:
         self.weft, self.tmp, self.verbose = weft, tmp, verbose
         self.failed = []
 
-    def run(self, name, data, ports=2, stdout=None, stderr=None, extra=()):
+    def run(self, name, data, ports=2, stdout=None, stderr=None, extra=(), whole_stderr=None):
         """Writes data to name, runs weft journal on it, and checks the
         exit status (0 with stdout exactly, or 1 with stderr containing
-        every string given) and that the file is unchanged."""
+        every string given, or being whole_stderr exactly) and that the
+        file is unchanged."""
         path = os.path.join(self.tmp, name)
         with open(path, "wb") as f:
             f.write(data)
@@ -141,6 +142,8 @@ class Checker:
             problems.append(f"exit status {r.returncode}, expected {want_rc}")
         if stdout is not None and r.stdout != stdout:
             problems.append(f"stdout\n{r.stdout}expected\n{stdout}")
+        if whole_stderr is not None and r.stderr != whole_stderr:
+            problems.append(f"stderr\n{r.stderr}expected\n{whole_stderr}")
         for s in stderr or ():
             if s not in r.stderr:
                 problems.append(f"stderr lacks {s!r}:\n{r.stderr}")
@@ -327,6 +330,18 @@ def check_kinds(c):
     data, _ = journal([EPOCH, comp, {"r": "done", "flows": [0]}])
     c.run("compute_done", data, stdout=summary("compute_done", 3, {"job": 1, "done": 1},
                                                len(data), (1, 1, 0, 0), (1, 1, 0, 1)))
+    # a record whole and sealed whose field replay refuses (missing, mistyped, out of range,
+    # a job map's shape) is refused as itself, not as damage after it
+    for name, rec, detail in (
+            ("field_missing", {"r": "job"}, "field 'job' is missing or not a map"),
+            ("field_type", {"r": "done", "flows": 3}, "field 'flows' is not an array"),
+            ("field_range", {"r": "base", "fid": -1},
+             "field 'fid' is -1, expected 0..9223372036854775807"),
+            ("at_range", {"r": "done", "flows": [], "at": -1}, "field 'at' is -1, expected 0..inf"),
+            ("job_shape", job(1, []), "job 1 has no coflows")):
+        data, ends = journal([EPOCH, rec])
+        c.run(name, data, whole_stderr=f"weft journal: protocol error: journal {name}: record #2 "
+              f"ending at byte {ends[1]}: {detail}\n")
     data, ends = journal([EPOCH, {"r": "nap"}])
     c.run("unknown_kind", data, stderr=[f"parse error: journal unknown_kind: record #2 ending "
                                         f"at byte {ends[1]}: unknown record kind 'nap'"])

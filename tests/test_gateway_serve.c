@@ -2389,6 +2389,42 @@ Test(gateway_journal_files, a_journals_header_and_epoch_are_read_exactly, .timeo
     unlink(path);
 }
 
+/* A record whole and sealed whose field the replay refuses ({"r": "job"}
+ * without its job map) stops weft serve naming that record and the byte it
+ * ends at, as any refused record, and leaves the file as it was. It was
+ * called damage after it, counted among the good records ("its first B
+ * bytes hold records #1-#2"), with the journal named twice. */
+Test(gateway_journal_files, serve_names_a_record_whose_field_it_refuses, .timeout = 30)
+{
+    char path[64], out[2048], file[512], back[512];
+    scratch_journal(path, "field");
+    unlink(path);
+    rpc_journal_t j;
+    cr_assert_eq(rpc_journal_open(&j, path, false, replay_nothing, NULL), WEFT_OK);
+    append_base(&j, 5);
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    size_t mark;
+    begin_map_frame(&sb, &pk, &mark, 1);
+    rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, "job");
+    cr_assert_eq(rpc_frame_end(&sb, mark, 0), WEFT_OK);
+    cr_assert_eq(rpc_journal_append(&j, sb.data, sb.size), WEFT_OK);
+    rpc_journal_close(&j);
+    msgpack_sbuffer_destroy(&sb);
+    size_t size = read_file(path, file, sizeof file);
+    const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "4", "--token", TOKEN,
+                          "--journal", path, NULL};
+    int st = run_weft(out, sizeof out, args);
+    cr_assert_eq(st, 1, "exit status %d: %s", st, out);
+    char want[160];
+    snprintf(want, sizeof want, "protocol error: journal %s: record #2 ending at byte %zu: "
+             "field 'job' is missing or not a map\n", path, size);
+    cr_assert(strstr(out, want) && !strstr(out, "damaged"), "'%s' lacks '%s'", out, want);
+    cr_assert_eq(read_file(path, back, sizeof back), size, "the file was cut or grew");
+    cr_assert(!memcmp(back, file, size), "the file changed");
+    unlink(path);
+}
+
 /* A journal of format 1 (unsealed records) to which a gateway appended
  * sealed records: the replay gets those without their "sum", and a record
  * after them must be sealed too. A record over the record cap is named as
