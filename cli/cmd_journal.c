@@ -80,9 +80,11 @@ static void describe(const char *path, const rpc_journal_t *j, const check_t *c)
         printf("  %-13s%llx\n", "epoch", (unsigned long long)j->epoch);
     else
         printf("  %-13snone (weft serve would journal a new one)\n", "epoch");
-    printf("  %-13s%llu: %s%zu job, %zu done, %zu cancel, %zu gone, %zu base", "records",
-           (unsigned long long)j->records, j->epoch ? "1 epoch, " : "", c->job, c->done,
-           c->cancel, c->gone, c->base);
+    printf("  %-13s%llu: ", "records", (unsigned long long)j->records);
+    if (j->epochs) /* each one, so that the kinds add up to the records */
+        printf("%llu epoch, ", (unsigned long long)j->epochs);
+    printf("%zu job, %zu done, %zu cancel, %zu gone, %zu base", c->job, c->done, c->cancel,
+           c->gone, c->base);
     if (c->forget || c->forgotten) /* --keep-finished */
         printf(", %zu forget, %zu forgotten", c->forget, c->forgotten);
     printf("; %llu bytes\n", (unsigned long long)j->bytes);

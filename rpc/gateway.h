@@ -416,6 +416,7 @@ typedef struct {
                             clock's zero, from the epoch record's "at", which
                             a restart's clock continues from; 0: none (a
                             journal from before 2026-12-04's times) */
+    uint64_t epochs;     /* epoch records read at open (the last one counts) */
     char *torn_path;     /* the file keeping those bytes (PATH.torn-OFFSET);
                             NULL if none, owned */
     int format;          /* 2, or 1: a file from before the header, until

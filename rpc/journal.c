@@ -415,6 +415,7 @@ static bool read_epoch(rpc_journal_t *j, const msgpack_object *rec, weft_err_t *
     if (!*err) {
         j->epoch = (uint64_t)id;
         j->epoch_at = at;
+        j->epochs++;
     }
     return true;
 }

@@ -85,7 +85,7 @@ EPOCH = {"r": "epoch", "id": 0xBEEF, "at": 1.7e9}
 
 
 def summary(path, n_records, kinds, nbytes, jobs, flows, epoch="beef", fmt1=None,
-            forgets=None, forgotten=None, torn=None):
+            forgets=None, forgotten=None, torn=None, epochs=1):
     """The lines docs/journal.md says `weft journal` prints for an accepted journal."""
     if fmt1 is None:
         first = (f"{path}: weft serve would start with it; format 2, every record's "
@@ -98,7 +98,7 @@ def summary(path, n_records, kinds, nbytes, jobs, flows, epoch="beef", fmt1=None
                        ("job", "done", "cancel", "gone", "base"))
     if forgets is not None:
         counts += f", {forgets[0]} forget, {forgets[1]} forgotten"
-    lines.append(f"  records      {n_records}: {'1 epoch, ' if epoch else ''}{counts}; "
+    lines.append(f"  records      {n_records}: {f'{epochs} epoch, ' if epoch else ''}{counts}; "
                  f"{nbytes} bytes")
     held, fin, canc, gone = jobs
     line = (f"  jobs         {held} in the table, {fin} of them finished ({canc} cancelled); "
@@ -352,7 +352,7 @@ def check_kinds(c):
     # the last epoch record counts
     data, _ = journal([EPOCH, {"r": "epoch", "id": 0xABC}])
     c.run("two_epochs", data, stdout=summary("two_epochs", 2, {}, len(data), (0, 0, 0, 0),
-                                             (0, 0, 0, 0), epoch="abc"))
+                                             (0, 0, 0, 0), epoch="abc", epochs=2))
 
 
 def main():
