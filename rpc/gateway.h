@@ -240,6 +240,11 @@ enum { RPC_FLOW_FINISHED = 1, RPC_FLOW_DROPPED = 2 };
  * of p parents listed in another order). */
 bool rpc_sched_same_job(const rpc_sched_t *s, size_t j, const coflow_workload_t *tmp);
 
+/* WEFT_OK if tmp is job j again (rpc_sched_same_job: a resend), else
+ * EINVAL naming its id: another job under it would be taken for a resend
+ * and never run. The live register and the journal's job record use it. */
+weft_err_t rpc_sched_check_resend(const rpc_sched_t *s, size_t j, const coflow_workload_t *tmp);
+
 /* Index in all of the job with this id, or SIZE_MAX (also for a job
  * compacted away: see rpc_sched_find_gone). O(1). */
 size_t rpc_sched_find_job(const rpc_sched_t *s, int64_t id);

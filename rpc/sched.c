@@ -478,6 +478,15 @@ bool rpc_sched_same_job(const rpc_sched_t *s, size_t j, const coflow_workload_t 
     return true;
 }
 
+weft_err_t rpc_sched_check_resend(const rpc_sched_t *s, size_t j, const coflow_workload_t *tmp)
+{
+    if (rpc_sched_same_job(s, j, tmp))
+        return WEFT_OK;
+    return weft_fail(WEFT_EINVAL, "job %lld is registered already with other contents "
+                     "(weight, coflows or flows): a job id names one job",
+                     (long long)s->all.jobs[j].id);
+}
+
 weft_err_t rpc_sched_commit_job(rpc_sched_t *s, const coflow_workload_t *tmp, double now,
                                 uint64_t *first_fid)
 {

@@ -565,11 +565,8 @@ static void handle_register(conn_t *c, const msgpack_object *m)
     coflow_workload_t tmp;
     err = rpc_job_parse(&gw->sched.fab, job, &tmp);
     size_t j = rpc_sched_find_job(&gw->sched, id);
-    if (!err && j != SIZE_MAX && !rpc_sched_same_job(&gw->sched, j, &tmp))
-        /* a resend is the same job; another under its id would be
-           acknowledged and never run */
-        err = weft_fail(WEFT_EINVAL, "job %lld is registered already with other contents "
-                        "(weight, coflows or flows): a job id names one job", (long long)id);
+    if (!err && j != SIZE_MAX) /* a resend is the same job */
+        err = rpc_sched_check_resend(&gw->sched, j, &tmp);
     if (err) {
         weft_wrap(err, "register (seq %lld): ", (long long)seq);
         conn_error(c, "invalid-job", err);
@@ -1448,9 +1445,14 @@ weft_err_t rpc_gateway_replay_record(rpc_sched_t *s, double now, const msgpack_o
         uint64_t first;
         uint64_t gf;
         double gj;
-        if (!err && rpc_sched_find_job(s, tmp.jobs[0].id) == SIZE_MAX &&
-            !rpc_sched_find_gone(s, tmp.jobs[0].id, &gf, &gj) &&
-            !rpc_sched_forgotten(s, tmp.jobs[0].id))
+        size_t held = err ? SIZE_MAX : rpc_sched_find_job(s, tmp.jobs[0].id);
+        /* a job held is refused under another's contents, as the live
+           register refuses it; one gone or forgotten is not compared (its
+           contents are gone with it) */
+        if (held != SIZE_MAX)
+            err = rpc_sched_check_resend(s, held, &tmp);
+        else if (!err && !rpc_sched_find_gone(s, tmp.jobs[0].id, &gf, &gj) &&
+                 !rpc_sched_forgotten(s, tmp.jobs[0].id))
             err = rpc_sched_commit_job(s, &tmp, now, &first);
         coflow_workload_destroy(&tmp);
         return err;

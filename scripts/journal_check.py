@@ -342,6 +342,17 @@ def check_kinds(c):
         data, ends = journal([EPOCH, rec])
         c.run(name, data, whole_stderr=f"weft journal: protocol error: journal {name}: record #2 "
               f"ending at byte {ends[1]}: {detail}\n")
+    # a second job record of a job held: the same job again (5 bytes as 5.0) changes nothing,
+    # another one under its id is refused as the live register refuses it
+    one = job(1, [coflow(1, [[0, 1, 5]])])
+    data, _ = journal([EPOCH, one, job(1, [coflow(1, [[0, 1, 5.0]])])])
+    c.run("job_again", data, stdout=summary("job_again", 3, {"job": 2}, len(data),
+                                            (1, 0, 0, 0), (1, 0, 0, 1)))
+    data, ends = journal([EPOCH, one, job(1, [coflow(1, [[1, 0, 9]] * 3)])])
+    c.run("job_other", data, whole_stderr=(
+        f"weft journal: invalid value: journal job_other: record #3 ending at byte {ends[2]}: "
+        "job 1 is registered already with other contents (weight, coflows or flows): a job id "
+        "names one job\n"))
     data, ends = journal([EPOCH, {"r": "nap"}])
     c.run("unknown_kind", data, stderr=[f"parse error: journal unknown_kind: record #2 ending "
                                         f"at byte {ends[1]}: unknown record kind 'nap'"])
