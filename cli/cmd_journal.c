@@ -38,12 +38,26 @@ static void usage(FILE *out)
 typedef struct {
     rpc_sched_t s;
     size_t job, done, cancel, gone, base, forget, forgotten; /* records of each kind */
+    /* weft serve's clock, were it started now: its weft_mono_s() reading
+       at the clock's zero, moved to the epoch record's "at" once that is
+       read, before the first other record (server.c's replay) */
+    const rpc_journal_t *j;
+    double t0;
+    bool clock_set;
 } check_t;
+
+static double clock_now(check_t *c)
+{
+    if (!c->clock_set && c->j->epoch_at > 0)
+        c->t0 = rpc_gateway_continue_clock(&c->s, c->j->epoch_at);
+    c->clock_set = true;
+    return weft_mono_s() - c->t0;
+}
 
 static weft_err_t count_and_replay(void *arg, const msgpack_object *rec)
 {
     check_t *c = arg;
-    weft_err_t err = rpc_gateway_replay_record(&c->s, 0, rec);
+    weft_err_t err = rpc_gateway_replay_record(&c->s, clock_now(c), rec);
     if (err)
         return err;
     /* the replay took it, so it is one of these kinds (by the whole name:
@@ -161,7 +175,14 @@ int cmd_journal(int argc, char **argv)
         return CLI_ERROR;
     }
     rpc_journal_t j;
+    c.j = &j;
+    c.t0 = weft_mono_s();
     err = rpc_journal_check(&j, path, max_frame, count_and_replay, &c);
+    /* the releases and job ends the replay left pending that are due by
+       now, as weft serve takes them at start (a job's final compute after
+       its last done record, ended before now: it starts finished) */
+    if (!err)
+        err = rpc_sched_tick(&c.s, clock_now(&c));
     if (err) {
         cli_report("journal", err);
         rpc_sched_destroy(&c.s);

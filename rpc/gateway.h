@@ -510,6 +510,10 @@ weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s);
  * checks of the gateway. WEFT_EPARSE (or the scheduler's error) names
  * what is wrong. */
 weft_err_t rpc_gateway_replay_record(rpc_sched_t *s, double now, const msgpack_object *rec);
+/* Puts s's clock zero at wall-clock time origin (a journal's epoch "at",
+ * never after now) and returns the weft_mono_s() reading of that zero: a
+ * replay's records then fall on the clock of the journal's first start. */
+double rpc_gateway_continue_clock(rpc_sched_t *s, double origin);
 /* Packs the epoch record of id epoch (> 0, < 2^63) into b, with the
  * wall-clock time of the gateway clock's zero as its "at" when origin > 0. */
 weft_err_t rpc_journal_epoch_record(msgpack_sbuffer *b, uint64_t epoch, double origin);

@@ -1559,13 +1559,18 @@ weft_err_t rpc_gateway_replay_record(rpc_sched_t *s, double now, const msgpack_o
  * first start), so the times replayed from the journal's records, and the
  * JCTs of jobs that span a restart, read on one clock. Never after now: a
  * wall clock set back since leaves the zero at this start. */
-static void continue_clock(rpc_gateway_t *gw, double origin)
+double rpc_gateway_continue_clock(rpc_sched_t *s, double origin)
 {
     double wall = weft_wall_s(), mono = weft_mono_s();
     if (origin > wall)
         origin = wall;
-    gw->t0 = mono - (wall - origin);
-    gw->sched.wall_at_zero = origin;
+    s->wall_at_zero = origin;
+    return mono - (wall - origin);
+}
+
+static void continue_clock(rpc_gateway_t *gw, double origin)
+{
+    gw->t0 = rpc_gateway_continue_clock(&gw->sched, origin);
 }
 
 static weft_err_t replay(void *arg, const msgpack_object *rec)

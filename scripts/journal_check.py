@@ -353,6 +353,14 @@ def check_kinds(c):
         f"weft journal: invalid value: journal job_other: record #3 ending at byte {ends[2]}: "
         "job 1 is registered already with other contents (weight, coflows or flows): a job id "
         "names one job\n"))
+    # a job whose final compute ended (2023) after its last done record: finished, as weft
+    # serve takes that end at start; one whose final compute ends in 2055 is not
+    for name, final, finished in (("final_ended", 5, 1), ("final_pending", 1e9, 0)):
+        ends_late = job(1, [coflow(1, [[0, 1, 5]])], final_compute=final)
+        ends_late["at"] = 1.7e9 + 1
+        data, _ = journal([EPOCH, ends_late, {"r": "done", "flows": [0], "at": 1.7e9 + 2}])
+        c.run(name, data, stdout=summary(name, 3, {"job": 1, "done": 1}, len(data),
+                                         (1, finished, 0, 0), (1, 1, 0, 1)))
     data, ends = journal([EPOCH, {"r": "nap"}])
     c.run("unknown_kind", data, stderr=[f"parse error: journal unknown_kind: record #2 ending "
                                         f"at byte {ends[1]}: unknown record kind 'nap'"])

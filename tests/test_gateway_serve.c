@@ -2425,6 +2425,77 @@ Test(gateway_journal_files, serve_names_a_record_whose_field_it_refuses, .timeou
     unlink(path);
 }
 
+/* Appends {"r": "done", "flows": [fid], "at": at} to j. */
+static void append_done_at(rpc_journal_t *j, uint64_t fid, double at)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    size_t mark;
+    begin_map_frame(&sb, &pk, &mark, 3);
+    rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, "done");
+    rpc_pack_cstr(&pk, "flows"), msgpack_pack_array(&pk, 1), msgpack_pack_uint64(&pk, fid);
+    rpc_pack_cstr(&pk, "at"), msgpack_pack_double(&pk, at);
+    cr_assert_eq(rpc_frame_end(&sb, mark, 0), WEFT_OK);
+    cr_assert_eq(rpc_journal_append(j, sb.data, sb.size), WEFT_OK, "%s", weft_last_error());
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* A job whose one flow's done record is of 2023 and whose final compute
+ * (5 s) ended long before now: weft serve takes the end its replay left
+ * pending at start and starts with the job finished, and weft journal,
+ * which said "0 of them finished", says so too. With a final compute that
+ * ends in 2055 both say it has not finished. */
+Test(gateway_journal_files, weft_journal_takes_the_ends_due_as_serve_does, .fini = stop_server,
+     .timeout = 30)
+{
+    char path[64], out_path[80], out[2048], want[128];
+    scratch_journal(path, "ends");
+    snprintf(out_path, sizeof out_path, "%s.out", path);
+    const double final_s[2] = {5, 1e9}, t0 = 1.7e9;
+    for (int k = 0; k < 2; k++) {
+        coflow_workload_t wl;
+        coflow_workload_init(&wl, 4);
+        cr_assert_eq(coflow_workload_add_job(&wl, 1, 0, 1, final_s[k]), WEFT_OK);
+        coflow_workload_add_coflow(&wl, 1, 0);
+        coflow_workload_add_flow(&wl, 0, 1, 1000);
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+        unlink(path);
+        rpc_journal_t j;
+        cr_assert_eq(rpc_journal_open(&j, path, false, replay_nothing, NULL), WEFT_OK);
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        size_t mark;
+        msgpack_sbuffer_init(&sb);
+        cr_assert_eq(rpc_journal_epoch_record(&sb, 0xbeef, t0), WEFT_OK);
+        cr_assert_eq(rpc_journal_append(&j, sb.data, sb.size), WEFT_OK);
+        msgpack_sbuffer_destroy(&sb);
+        begin_map_frame(&sb, &pk, &mark, 3);
+        rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, "job");
+        rpc_pack_cstr(&pk, "job"), rpc_job_pack(&pk, &wl, 0);
+        rpc_pack_cstr(&pk, "at"), msgpack_pack_double(&pk, t0 + 1);
+        cr_assert_eq(rpc_frame_end(&sb, mark, 0), WEFT_OK);
+        cr_assert_eq(rpc_journal_append(&j, sb.data, sb.size), WEFT_OK);
+        msgpack_sbuffer_destroy(&sb);
+        append_done_at(&j, 0, t0 + 2);
+        rpc_journal_close(&j);
+        coflow_workload_destroy(&wl);
+        const char *args[] = {"journal", path, "--ports", "4", NULL};
+        int st = run_weft(out, sizeof out, args);
+        cr_assert_eq(st, 0, "case %d: exit status %d: %s", k, st, out);
+        snprintf(want, sizeof want, "jobs         1 in the table, %d of them finished", !k);
+        cr_assert(strstr(out, want), "case %d: '%s' lacks '%s'", k, out, want);
+        server_stdout = out_path;
+        start_server4("--journal", path, NULL, NULL);
+        server_stdout = NULL;
+        stop_server();
+        out[read_file(out_path, out, sizeof out - 1)] = '\0';
+        snprintf(want, sizeof want, "journal %s: 4 records, 1 jobs, %d finished", path, !k);
+        cr_assert(strstr(out, want), "case %d: weft serve said '%s', not '%s'", k, out, want);
+    }
+    unlink(path);
+    unlink(out_path);
+}
+
 /* A journal of format 1 (unsealed records) to which a gateway appended
  * sealed records: the replay gets those without their "sum", and a record
  * after them must be sealed too. A record over the record cap is named as
