@@ -1470,6 +1470,8 @@ weft_err_t rpc_gateway_replay_record(rpc_sched_t *s, double now, const msgpack_o
     }
     if (nr == 4 && !memcmp(r, "gone", 4)) {
         const msgpack_object_array *a;
+        uint64_t gf;
+        double gj;
         if ((err = rpc_get_array(rec, "jobs", &a)))
             return err;
         for (uint32_t i = 0; i < a->size; i++) {
@@ -1484,10 +1486,19 @@ weft_err_t rpc_gateway_replay_record(rpc_sched_t *s, double now, const msgpack_o
                 !rpc_obj_num(&e->via.array.ptr[2], &jct))
                 return weft_fail(WEFT_EPARSE, "gone job #%u is not [job id, first flow id, "
                                  "jct (, cancelled)]", i);
-            bool cancelled = e->via.array.size == 4 &&
-                             e->via.array.ptr[3].type == MSGPACK_OBJECT_BOOLEAN &&
-                             e->via.array.ptr[3].via.boolean;
-            if ((err = rpc_sched_add_gone(s, id, fid, jct, cancelled)))
+            const msgpack_object *cancelled = e->via.array.size == 4 ? &e->via.array.ptr[3] : NULL;
+            if (cancelled && cancelled->type != MSGPACK_OBJECT_BOOLEAN)
+                return weft_fail(WEFT_EPARSE, "gone job #%u: its 4th element (cancelled) is not "
+                                 "a boolean", i);
+            /* a job id names one job: held, gone or forgotten, never two of them */
+            const char *twice = rpc_sched_find_job(s, id) != SIZE_MAX ? "in the table"
+                                : rpc_sched_find_gone(s, id, &gf, &gj) ? "compacted away"
+                                : rpc_sched_forgotten(s, id)           ? "forgotten"
+                                                                       : NULL;
+            if (twice)
+                return weft_fail(WEFT_EPARSE, "gone job #%u: job %lld is %s already", i,
+                                 (long long)id, twice);
+            if ((err = rpc_sched_add_gone(s, id, fid, jct, cancelled && cancelled->via.boolean)))
                 return err;
         }
         return WEFT_OK;

@@ -361,6 +361,22 @@ def check_kinds(c):
         data, _ = journal([EPOCH, ends_late, {"r": "done", "flows": [0], "at": 1.7e9 + 2}])
         c.run(name, data, stdout=summary(name, 3, {"job": 1, "done": 1}, len(data),
                                          (1, finished, 0, 0), (1, 1, 0, 1)))
+    # a gone entry names a job no other record holds, gone or forgot; its 4th element is a
+    # boolean
+    one = job(1, [coflow(1, [[0, 1, 5]])])
+    for name, recs, detail in (
+            ("gone_held", [one, {"r": "gone", "jobs": [[1, 99, 3.0]]}],
+             "gone job #0: job 1 is in the table already"),
+            ("gone_twice", [{"r": "gone", "jobs": [[2, 0, 3.0], [2, 1, 3.0]]}],
+             "gone job #1: job 2 is compacted away already"),
+            ("gone_forgotten", [{"r": "forgotten", "jobs": 1, "runs": [[2, 2]]},
+                                {"r": "gone", "jobs": [[2, 0, 3.0]]}],
+             "gone job #0: job 2 is forgotten already"),
+            ("gone_not_bool", [{"r": "gone", "jobs": [[2, 0, 3.0, 1]]}],
+             "gone job #0: its 4th element (cancelled) is not a boolean")):
+        data, ends = journal([EPOCH] + recs)
+        c.run(name, data, whole_stderr=f"weft journal: parse error: journal {name}: record "
+              f"#{len(ends)} ending at byte {ends[-1]}: {detail}\n")
     data, ends = journal([EPOCH, {"r": "nap"}])
     c.run("unknown_kind", data, stderr=[f"parse error: journal unknown_kind: record #2 ending "
                                         f"at byte {ends[1]}: unknown record kind 'nap'"])
