@@ -9,7 +9,11 @@ maps, format 1 files sealed from a point on, every record kind replayed
 (flow ids, releases, cancels and their "sent", compaction's gone and base
 records, forget and forgotten), torn tails that may and may not be cut off,
 and damage: a changed bit, records swapped, a missing seal, a later format,
-a file that is no journal, a record over the cap. About 1 s.
+a file that is no journal, a record over the cap. Since the mending of the
+faults this page's first version found (docs/testing.md), also: records
+whose fields replay refuses, a second job record, gone entries that name a
+job twice, job ends due before now, a torn registration of 100,000 flows
+and the count of epoch records. About 1 s.
 
     python3 scripts/journal_check.py [--weft PATH] [--keep DIR] [-v]
 
