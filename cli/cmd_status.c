@@ -175,6 +175,7 @@ static void print_table(const char *host, int port, const msgpack_object *m)
         {"rebuilds", "rebuilds"},       {"changes_pushed", "changes pushed"},
         {"frames_in", "frames in"},     {"protocol_errors", "protocol errors"},
         {"auth_failures", "auth failures"}, {"timeouts", "timeouts"},
+        {"slow_readers", "slow readers"}, {"replaced", "replaced"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
         printf("  %-20s %12lld\n", rows[i].label, (long long)get_i(m, rows[i].key));
@@ -220,6 +221,7 @@ static void print_table(const char *host, int port, const msgpack_object *m)
     printf("  %-20s %12lld   records in %s\n", "journal", (long long)get_i(j, "records"),
            get_s(j, "path", a, sizeof a));
     printf("  %-20s %12lld\n", "journal syncs", (long long)get_i(j, "syncs"));
+    printf("  %-20s %12lld\n", "journal rewrites", (long long)get_i(j, "rewrites"));
     int64_t format = get_i(j, "format");
     if (format > 0) /* a gateway from before the field says nothing */
         printf("  %-20s %12lld   %s\n", "journal format", (long long)format,

@@ -639,6 +639,10 @@ void rpc_histogram_observe(rpc_histogram_t *h, double seconds);
 typedef struct {
     uint64_t frames_in, frames_out, decisions, changes_pushed, conns_accepted,
         conns_refused, protocol_errors, auth_failures, timeouts;
+    uint64_t slow_readers;      /* connections closed with more than
+                                   --max-output bytes queued (slow-reader) */
+    uint64_t replaced;          /* agent connections closed because the agent
+                                   connected again (replaced) */
     uint64_t rebuilds;          /* of the live state (rpc_sched_t) */
     double rebuild_s;           /* the last one's wall time */
     size_t conns_open;

@@ -95,6 +95,10 @@ void rpc_metrics_render(struct evbuffer *out, const rpc_metrics_t *m)
     counter(out, "weft_auth_failures_total", "Connections closed for a wrong token or a "
             "message before hello.", st->auth_failures);
     counter(out, "weft_timeouts_total", "Connections closed for a timeout.", st->timeouts);
+    counter(out, "weft_slow_readers_total", "Connections closed for not reading what was "
+            "queued to them (more than --max-output bytes).", st->slow_readers);
+    counter(out, "weft_connections_replaced_total", "Agent connections closed because the "
+            "agent connected again.", st->replaced);
     counter(out, "weft_jobs_registered_total", "Jobs registered (replayed from the journal "
             "included).", st->jobs);
     counter(out, "weft_jobs_finished_total", "Jobs finished (cancelled ones included).",
@@ -116,6 +120,8 @@ void rpc_metrics_render(struct evbuffer *out, const rpc_metrics_t *m)
             st->journal_records);
     counter(out, "weft_journal_syncs_total", "fdatasync calls on the journal.",
             st->journal_syncs);
+    counter(out, "weft_journal_rewrites_total", "Journal rewrites (compactions).",
+            st->journal_rewrites);
     if (st->model_path) {
         head(out, "weft_model_info", "gauge",
              "The learned policy's model deciding now (file, SHA-256); always 1.");

@@ -167,10 +167,12 @@ static void conn_send_bytes(conn_t *c, const void *bytes, size_t n, uint64_t fra
         return;
     bufferevent_write(c->bev, bytes, n);
     gw->stats.frames_out += frames;
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) > gw->o.max_output)
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) > gw->o.max_output) {
+        gw->stats.slow_readers++;
         rpc_gw_conn_fail(c, "slow-reader",
                          "more than %zu bytes queued to a peer that does not read",
                          gw->o.max_output);
+    }
 }
 
 /* Queues the frame in gw->out to c (and empties gw->out: bufferevent_write
@@ -377,6 +379,7 @@ static void handle_hello(conn_t *c, const msgpack_object *m)
         conn_t *old = gw->agents[id];
         if (old && old != c) {
             old->agent = -1; /* its flows now belong to the new connection */
+            gw->stats.replaced++;
             rpc_gw_conn_fail(old, "replaced", "agent %lld connected again", (long long)id);
         }
         gw->agents[id] = c;

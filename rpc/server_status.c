@@ -176,7 +176,7 @@ void rpc_gw_handle_status(conn_t *c, const msgpack_object *m)
     rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 34 + has_seq + list);
+    msgpack_pack_map(&pk, 36 + has_seq + list);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "status");
     if (has_seq)
         pack_kv_int(&pk, "seq", seq);
@@ -230,6 +230,8 @@ void rpc_gw_handle_status(conn_t *c, const msgpack_object *m)
     pack_kv_int(&pk, "protocol_errors", (int64_t)st.protocol_errors);
     pack_kv_int(&pk, "auth_failures", (int64_t)st.auth_failures);
     pack_kv_int(&pk, "timeouts", (int64_t)st.timeouts);
+    pack_kv_int(&pk, "slow_readers", (int64_t)st.slow_readers);
+    pack_kv_int(&pk, "replaced", (int64_t)st.replaced);
     /* how long the last decisions took: median, 99th percentile, largest */
     rpc_pack_cstr(&pk, "decision_s");
     size_t n_rec = gw->n_recent < RPC_STATUS_RECENT_DECISIONS ? (size_t)gw->n_recent
@@ -284,10 +286,11 @@ void rpc_gw_handle_status(conn_t *c, const msgpack_object *m)
     if (gw->journal.fd < 0) {
         msgpack_pack_nil(&pk);
     } else {
-        msgpack_pack_map(&pk, 4);
+        msgpack_pack_map(&pk, 5);
         rpc_pack_cstr(&pk, "path"), rpc_pack_cstr(&pk, gw->journal.path);
         pack_kv_int(&pk, "records", (int64_t)st.journal_records);
         pack_kv_int(&pk, "syncs", (int64_t)st.journal_syncs);
+        pack_kv_int(&pk, "rewrites", (int64_t)st.journal_rewrites);
         pack_kv_int(&pk, "format", st.journal_format);
     }
     /* bounded (the lists are capped) but for the journal's path: a small

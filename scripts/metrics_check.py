@@ -261,11 +261,14 @@ def plain_gateway(weft, work, fams):
             "rebuilds": "weft_rebuilds_total", "changes_pushed": "weft_changes_pushed_total",
             "frames_in": "weft_frames_in_total", "protocol_errors": "weft_protocol_errors_total",
             "auth_failures": "weft_auth_failures_total", "timeouts": "weft_timeouts_total",
+            "slow_readers": "weft_slow_readers_total",
+            "replaced": "weft_connections_replaced_total",
             "agents": "weft_agents_connected", "ports_waiting": "weft_ports_waiting"}
     for key, name in same.items():
         check(st[key] == v[name], f"status {key} {st[key]}, /metrics {name} {v[name]}")
     check(st["journal"]["records"] == v["weft_journal_records_total"] and
           st["journal"]["syncs"] == v["weft_journal_syncs_total"] and
+          st["journal"]["rewrites"] == v["weft_journal_rewrites_total"] and
           st["decision_s"]["n"] == min(1024, v["weft_decisions_total"]),
           f"status {st} against {v}")
     gw.send_signal(signal.SIGTERM)

@@ -507,7 +507,8 @@ STATUS_KEYS = {"type", "version", "uptime", "epoch", "policy", "allocator", "por
                "waiting_ports", "jobs", "jobs_held", "jobs_finished", "jobs_in_flight",
                "jobs_forgotten", "keep_finished", "flows_unfinished", "decisions",
                "rebuilds", "changes_pushed", "frames_in", "protocol_errors",
-               "auth_failures", "timeouts", "decision_s", "token_files", "tls",
+               "auth_failures", "timeouts", "slow_readers", "replaced", "decision_s",
+               "token_files", "tls",
                "agent_secrets", "model", "journal"}
 
 
@@ -538,7 +539,8 @@ def status(conn, seq, journal, **want):
           f"{msg['port_rates']!r}, expected 1 and [[2, {CAP2:g}]]")
     ints = ("conns", "agents", "ports_waiting", "jobs", "jobs_held", "jobs_finished",
             "jobs_in_flight", "jobs_forgotten", "flows_unfinished", "decisions", "rebuilds",
-            "changes_pushed", "frames_in", "protocol_errors", "auth_failures", "timeouts")
+            "changes_pushed", "frames_in", "protocol_errors", "auth_failures", "timeouts",
+            "slow_readers", "replaced")
     for k in ints:
         check(is_int(msg[k]) and msg[k] >= 0, f"{what}: {k} {msg[k]!r}")
     check(msg["conns"] >= 1, f"{what}: conns {msg['conns']} does not count this one")
@@ -568,9 +570,10 @@ def status(conn, seq, journal, **want):
     for k in ("token_files", "tls", "agent_secrets", "model"):
         check(msg[k] is None or k in want, f"{what}: {k} {msg[k]!r}, expected nil on this gateway")
     j = msg["journal"]
-    check(isinstance(j, dict) and set(j) == {"path", "records", "syncs", "format"}
+    check(isinstance(j, dict) and set(j) == {"path", "records", "syncs", "rewrites", "format"}
           and j["path"] == journal and is_int(j["records"]) and j["records"] >= 1
-          and is_int(j["syncs"]) and j["format"] == 2, f"{what}: journal {j!r}")
+          and is_int(j["syncs"]) and is_int(j["rewrites"]) and j["format"] == 2,
+          f"{what}: journal {j!r}")
     for k, v in want.items():
         check(msg[k] == v, f"{what}: {k} is {msg[k]!r}, expected {v!r}")
     return msg

@@ -3942,9 +3942,35 @@ Test(gateway, an_agent_that_connects_again_is_told_its_flows_again)
     cr_assert_eq(entries, 1, "the flow was not told again");
     next_reply(gw, &ag, true, got, sizeof got);
     cr_assert_str_eq(got, "error replaced");
+    rpc_gateway_stats_t st;
+    rpc_gateway_stats(gw, &st); /* counted, for /metrics and weft status */
+    cr_assert(st.replaced == 1 && st.slow_readers == 0, "%llu replaced, %llu slow readers",
+              (unsigned long long)st.replaced, (unsigned long long)st.slow_readers);
     rpc_client_destroy(&again);
     rpc_client_destroy(&ag);
     rpc_client_destroy(&cl);
+    rpc_gateway_free(gw);
+}
+
+/* A peer with more than max_output bytes queued to it is closed with
+ * slow-reader, and counted: here a cap of one byte, which the welcome
+ * already passes, so the error comes right after it. */
+Test(gateway, a_slow_reader_is_closed_and_counted)
+{
+    rpc_gateway_opts_t o = driven_opts(2);
+    o.max_output = 1;
+    rpc_gateway_t *gw = driven_gateway_of(&o);
+    rpc_client_t c;
+    char got[64];
+    client_hello(gw, &c, got, sizeof got);
+    cr_assert_str_eq(got, "welcome");
+    next_reply(gw, &c, false, got, sizeof got);
+    cr_assert_str_eq(got, "error slow-reader");
+    rpc_gateway_stats_t st;
+    rpc_gateway_stats(gw, &st);
+    cr_assert(st.slow_readers == 1 && st.replaced == 0, "%llu slow readers, %llu replaced",
+              (unsigned long long)st.slow_readers, (unsigned long long)st.replaced);
+    rpc_client_destroy(&c);
     rpc_gateway_free(gw);
 }
 
@@ -5352,6 +5378,7 @@ Test(gateway, metrics_render_the_counters_and_the_decision_histogram)
     memset(&st, 0, sizeof st);
     st.decisions = 4, st.jobs = 7, st.jobs_finished = 5, st.agents = 3, st.frames_in = 123;
     st.jobs_forgotten = 3; /* of the 5 finished (--keep-finished 2) */
+    st.slow_readers = 9, st.replaced = 10, st.journal_rewrites = 11;
     rpc_histogram_t h;
     memset(&h, 0, sizeof h);
     const double times[] = {0, 1e-5, 3e-4, 2.0};
@@ -5386,6 +5413,10 @@ Test(gateway, metrics_render_the_counters_and_the_decision_histogram)
             "\n# TYPE weft_jobs_forgotten_total counter\nweft_jobs_forgotten_total 3\n",
             "\n# TYPE weft_jobs_finished_kept gauge\nweft_jobs_finished_kept 2\n",
             "\nweft_decisions_total 4\n",
+            "\n# TYPE weft_slow_readers_total counter\nweft_slow_readers_total 9\n",
+            "\n# TYPE weft_connections_replaced_total counter\n"
+            "weft_connections_replaced_total 10\n",
+            "\n# TYPE weft_journal_rewrites_total counter\nweft_journal_rewrites_total 11\n",
             "\n# TYPE weft_decision_seconds histogram\n",
             "\nweft_decision_seconds_bucket{le=\"1e-05\"} 2\n",
             "\nweft_decision_seconds_bucket{le=\"0.00025\"} 2\n",
@@ -5411,7 +5442,7 @@ Test(gateway, metrics_render_the_counters_and_the_decision_histogram)
         int types = 0;
         while ((p = strstr(p, "# TYPE ")))
             types++, p++;
-        cr_assert_eq(types, 28 + 6 * with_files, "%d families", types);
+        cr_assert_eq(types, 31 + 6 * with_files, "%d families", types);
     }
 }
 
