@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,7 +76,9 @@ static void usage(FILE *out)
             "                      memory and, from its next rewrite, in the journal. A\n"
             "                      job forgotten is known only to have finished (weft\n"
             "                      status --job, a register or cancel of its id)\n"
-            "  --max-conns N       connection limit (default 1024; at most 1e9)\n"
+            "  --max-conns N       connection limit (default 1024; at most 1e9). The soft\n"
+            "                      limit of open files (ulimit -n) is raised to match, up\n"
+            "                      to the hard one (a warning says when that is short)\n"
             "  --max-frame BYTES   frame payload cap (default 1048576; 4096 to 1e9)\n"
             "  --hello-timeout S   close connections without a valid hello after S s (5)\n"
             "  --idle-timeout S    close silent authenticated connections after S s (60)\n"
@@ -110,6 +113,38 @@ static const char *opt_name(const struct option *opts, int ch)
             return name;
         }
     return "option";
+}
+
+/* Descriptors the gateway holds beside its connections: listeners, the
+ * journal and its rewrite, the metrics' HTTP connections, files read on
+ * SIGHUP, libevent's own. */
+#define SERVE_SPARE_FILES 64
+
+/* Raises the soft limit of open files to what max_conns connections need,
+ * up to the hard limit, and warns when that is short. Started from a login
+ * shell (1024), the gateway stopped accepting at about 1,000 agents whatever
+ * --max-conns said (EMFILE pauses accepting), the others left unanswered
+ * with nothing logged. */
+static void raise_open_files(size_t max_conns)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t need = (rlim_t)max_conns + SERVE_SPARE_FILES;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+        return;
+    struct rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ? rl.rlim_max : need;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+        rl = raised;
+    if (rl.rlim_cur < need)
+        fprintf(stderr, "weft serve: warning: --max-conns %zu needs about %llu open files, "
+                "and this process may open %llu (hard limit %llu, ulimit -Hn): connections "
+                "past about %llu wait unanswered until others close\n", max_conns,
+                (unsigned long long)need, (unsigned long long)rl.rlim_cur,
+                (unsigned long long)rl.rlim_max,
+                (unsigned long long)(rl.rlim_cur > SERVE_SPARE_FILES
+                                         ? rl.rlim_cur - SERVE_SPARE_FILES : 0));
 }
 
 /* rpc_gateway_opts_t.model_read: the note weft serve gives at start for a
@@ -354,6 +389,7 @@ static int serve(int argc, char **argv, serve_owned_t *own)
         cli_report_option("serve", "--port-file", err);
         return CLI_ERROR;
     }
+    raise_open_files(o.max_conns ? o.max_conns : RPC_MAX_CONNS_DEFAULT);
     rpc_gateway_t *gw;
     err = rpc_gateway_new(&gw, &o);
     if (err) {

@@ -522,6 +522,8 @@ weft_err_t rpc_journal_base_record(msgpack_sbuffer *b, uint64_t next_fid);
 
 /* --------------------------------------------------------------- server */
 
+#define RPC_MAX_CONNS_DEFAULT 1024 /* open connections a gateway serves at most */
+
 /* A port with a rate of its own, bytes/s each way. */
 typedef struct {
     size_t port;
@@ -595,7 +597,7 @@ typedef struct {
                                   sees every job however slow the last
                                   rebuild was (the handler fuzzer's gateway
                                   decides without waiting for a tick) */
-    size_t max_conns;          /* 0: 1024 */
+    size_t max_conns;          /* 0: RPC_MAX_CONNS_DEFAULT */
     size_t max_frame;          /* payload cap, bytes; 0: 1 MiB */
     unsigned budget;           /* frames handled per connection per read
                                   event before others get a turn; 0: 64 */

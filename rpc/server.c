@@ -1694,7 +1694,7 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     if (!(o->frame_timeout_s > 0))
         o->frame_timeout_s = 10;
     if (!o->max_conns)
-        o->max_conns = 1024;
+        o->max_conns = RPC_MAX_CONNS_DEFAULT;
     if (!o->max_frame)
         o->max_frame = RPC_MAX_FRAME_DEFAULT;
     /* before the journal's replay, which may take a while, is wasted on an
