@@ -37,7 +37,19 @@ Every field the document promises in each answer is checked. The gateway
 runs with --hello-timeout and --frame-timeout of 1 s, which the slow-loris
 and an incomplete frame wait out, and the idle timeout: about 2.2 s in all.
 
-    python3 scripts/protocol_check.py [--weft PATH] [--keep DIR] [-v]
+With --crowd N, instead, N agents (N above 4096, the entries a peers
+message holds) on one gateway started with a login shell's soft limit of
+1024 open files, over raw sockets read through epoll: every hello sent at
+once, then each agent must be told of every other exactly once (a full
+list on arrival, then only the newcomers), with the host, data port and
+acks it said; a last newcomer told all N in ceil(N / 4096) messages and
+the others of it alone; an agent restarted on another data port, told to
+all; then the same with --max-frame 4096 (more, smaller messages). It
+prints how long the hellos took to be answered and the gateway's RSS, and
+exits 77 (skipped) when the hard limit of open files is below N + 64.
+First, a gateway whose hard limit is short of --max-conns must say so.
+
+    python3 scripts/protocol_check.py [--weft PATH] [--keep DIR] [-v] [--crowd N]
 
 WEFT_BIN, else build/weft, is the weft it runs. Exits 0 when all holds, 1
 with a line naming the step that failed (2 if it cannot run at all). The
@@ -46,7 +58,9 @@ gateway is killed at the end whatever happens.
 import argparse
 import math
 import os
+import resource
 import select
+import selectors
 import shutil
 import signal
 import socket
@@ -633,20 +647,23 @@ class Gateway:
         self.proc = None
         self.port = None
         self.starts = 0
+        self.err_path = ""  # none until started
 
-    def start(self, extra=()):
+    def start(self, extra=(), ports=PORTS, max_conns=MAX_CONNS, fd_limits=None):
         self.starts += 1
         port_file = os.path.join(self.work, f"port{self.starts}")
         self.err_path = os.path.join(self.work, f"serve{self.starts}.err")
-        args = [self.weft, "serve", "--ports", str(PORTS), "--port-rate", f"{PORT_RATE:.0f}",
+        args = [self.weft, "serve", "--ports", str(ports), "--port-rate", f"{PORT_RATE:.0f}",
                 "--port-cap", f"2={CAP2:.0f}", "--policy", "sebf", "--token", TOKEN,
                 "--listen", "127.0.0.1:0", "--port-file", port_file, "--journal",
                 self.journal, "--hello-timeout", f"{HELLO_TIMEOUT:g}",
                 "--frame-timeout", f"{FRAME_TIMEOUT:g}",
-                "--max-conns", str(MAX_CONNS)] + list(extra)
+                "--max-conns", str(max_conns)] + list(extra)
         with open(self.err_path, "w") as err:
-            self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                args, stdout=subprocess.PIPE, stderr=err, start_new_session=True,
+                preexec_fn=fd_limits and (lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
+                                                                     fd_limits)))
         # It prints its address on stdout once listening: wait for that line.
         ready, _, _ = select.select([self.proc.stdout], [], [], ANSWER_S)
         line = self.proc.stdout.readline().decode() if ready else ""
@@ -1539,6 +1556,355 @@ def hostile(gw, a, epoch):
     c.close()
 
 
+# ------------------------------------------------------ a crowd of agents
+
+PEERS_MAX = 4096  # entries a peers message holds at most (docs/protocol.md)
+SKIPPED = 77      # exit status of a case this machine cannot run (ctest SKIP_RETURN_CODE)
+LOGIN_FILES = 1024  # a login shell's soft limit of open files (systemd's default)
+
+
+def crowd_data_port(i):
+    return 10000 + i % 50000
+
+
+def crowd_acks(i):
+    """The acks agent i says: none (the key left out) for a third of them."""
+    return i % 3
+
+
+class CrowdAgent:
+    """An agent on a raw non-blocking socket, served by Crowd's epoll."""
+
+    def __init__(self, crowd, i, data_port, acks):
+        self.crowd = crowd
+        self.name = f"crowd agent {i}"
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # (no name lookup)
+        self.sock.settimeout(ANSWER_S)
+        self.sock.connect(("127.0.0.1", crowd.port))
+        hello = {"type": "hello", "v": 1, "token": TOKEN, "role": "agent", "id": i,
+                 "port": data_port}
+        if acks:
+            hello["acks"] = acks
+        self.sock.sendall(frame(pack(hello)))
+        self.sock.setblocking(False)
+        self.buf = bytearray()
+        self.welcome = None
+        self.told = []         # peers messages (Crowd.summaries indices) since the mark
+        self.since = 0         # their entries
+        self.want = 0          # the entries this step must bring, no more
+        self.pong = None       # the seq of the ping whose pong is awaited
+        self.replaced = None   # False while the error replaced and a close are due; True
+        self.closed = False    # once that error came
+        crowd.sel.register(self.sock, selectors.EVENT_READ, self)
+
+    def mark(self, want):
+        self.told, self.since, self.want = [], 0, want
+
+    def read_some(self):
+        try:
+            data = self.sock.recv(1 << 18)
+        except BlockingIOError:
+            return
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            check(self.replaced, f"{self.name}: closed by the gateway" +
+                  ("" if self.replaced is None else " without the error replaced"))
+            self.crowd.sel.unregister(self.sock)
+            self.sock.close()
+            self.closed = True
+            return
+        self.buf += data
+        start = 0
+        while len(self.buf) - start >= 4:
+            (n,) = struct.unpack_from(">I", self.buf, start)
+            check(n <= self.crowd.max_frame, f"{self.name}: a frame of {n} bytes, over the "
+                  f"gateway's --max-frame {self.crowd.max_frame}")
+            if len(self.buf) - start < 4 + n:
+                break
+            self.take(bytes(self.buf[start + 4:start + 4 + n]))
+            start += 4 + n
+        del self.buf[:start]
+
+    def take(self, payload):
+        kind, what = self.crowd.decode(payload, self.name)
+        if self.welcome is None:
+            check(kind == "welcome", f"{self.name}: {what!r} before the welcome")
+            self.welcome = what
+            self.crowd.welcomed += 1
+        elif kind == "peers":
+            self.told.append(what)
+            self.since += len(self.crowd.summaries[what])
+            check(self.since <= self.want, f"{self.name}: told {self.since} peers entries "
+                  f"where {self.want} were due (an entry told twice, or one of an agent "
+                  f"it had been told of)")
+            if self.since == self.want:
+                self.crowd.told += 1
+        elif kind == "pong" and what == self.pong:
+            self.pong = None
+            self.crowd.ponged += 1
+        elif kind == "error" and self.replaced is False and what.get("code") == "replaced":
+            self.replaced = True
+        else:
+            fail(f"{self.name}: an unexpected {kind}: {str(what)[:300]}")
+
+
+class Crowd:
+    """Agents by the thousand on one gateway. Each peers message is packed
+    once for all its receivers, so the same bytes reach many agents: each
+    distinct payload is decoded and checked once (against the host, data
+    port and acks every agent said), which keeps the check linear."""
+
+    def __init__(self, gw, n, max_frame):
+        self.gw, self.port, self.n, self.max_frame = gw, gw.port, n, max_frame
+        self.sel = selectors.DefaultSelector()
+        self.agents = {}     # id -> its current CrowdAgent
+        self.said = {}       # id -> (data port, acks) it said in its hello
+        self.cache = {}      # payload -> (kind, summary index or message)
+        self.summaries = []  # peers messages: frozenset of the ids each lists
+        self.retired = []    # connections replaced by another of their agent
+        self.welcomed = self.told = self.ponged = 0
+
+    def connect(self, i, data_port, acks):
+        self.said[i] = (data_port, acks)
+        self.agents[i] = CrowdAgent(self, i, data_port, acks)
+        return self.agents[i]
+
+    def decode(self, payload, name):
+        hit = self.cache.get(payload)
+        if hit is not None:
+            return hit
+        try:
+            msg = msgpack.unpackb(payload, raw=False, strict_map_key=False)
+        except Exception as e:  # noqa: BLE001 (any decoding fault is the finding)
+            fail(f"{name}: a frame that is not exactly one msgpack object: {e}")
+        check(isinstance(msg, dict) and isinstance(msg.get("type"), str),
+              f"{name}: a frame that is not a typed map: {str(msg)[:300]}")
+        kind = msg["type"]
+        if kind == "welcome":
+            check(msg.get("ports") == self.n and msg.get("max_frame") == self.max_frame,
+                  f"{name}: welcome {msg!r}, expected ports {self.n} and max_frame "
+                  f"{self.max_frame}")
+            hit = (kind, msg)
+        elif kind == "peers":
+            hit = (kind, self.check_peers(msg, name))
+        elif kind == "pong":
+            hit = (kind, msg.get("seq"))
+        else:
+            hit = (kind, msg)
+        self.cache[payload] = hit
+        return hit
+
+    def check_peers(self, msg, name):
+        check_keys(msg, {"type", "peers", "acks"}, set(), f"{name}: peers")
+        peers, acks = msg["peers"], msg["acks"]
+        check(isinstance(peers, list) and isinstance(acks, list) and len(peers) == len(acks),
+              f"{name}: peers and acks do not pair ({len(peers)} and {len(acks)} entries)")
+        check(0 < len(peers) <= PEERS_MAX, f"{name}: a peers message of {len(peers)} "
+              f"entries (at most {PEERS_MAX}, and none empty)")
+        ids = set()
+        for entry, ack in zip(peers, acks):  # (messages built only for a fault: fast)
+            if not (isinstance(entry, list) and len(entry) == 3 and is_int(entry[0])):
+                fail(f"{name}: a bad peers entry {entry!r}")
+            said = self.said.get(entry[0])
+            if said is None:
+                fail(f"{name}: peers names agent {entry[0]!r}, which never connected")
+            if not (entry[1] == "127.0.0.1" and entry[2] == said[0] and ack == said[1]):
+                fail(f"{name}: peers entry {entry!r} with acks {ack!r}, where agent "
+                     f"{entry[0]} connected from 127.0.0.1 and said port {said[0]}, acks "
+                     f"{said[1]}")
+            if entry[0] in ids:
+                fail(f"{name}: agent {entry[0]} twice in one peers message")
+            ids.add(entry[0])
+        self.summaries.append(frozenset(ids))
+        return len(self.summaries) - 1
+
+    def pump(self, until, what, timeout):
+        deadline = time.monotonic() + timeout
+        while not until():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                fail(f"no {what} within {timeout:g} s (welcomed {self.welcomed}, told "
+                     f"{self.told}, ponged {self.ponged} of {len(self.agents)})")
+            for key, _ in self.sel.select(min(left, 0.5)):
+                key.data.read_some()
+            self.gw.alive()
+
+    def mark(self, wants):
+        """Starts a step: each agent's peers entries from now on must come to
+        wants(agent id) exactly. Payloads are decoded anew (an agent's port may
+        have changed)."""
+        self.cache.clear()
+        self.told = 0
+        for i, a in self.agents.items():
+            a.mark(wants(i))
+            self.told += a.want == 0
+
+    def barrier(self, seq, timeout):
+        """A ping to every agent and its pong: whatever the gateway queued to
+        them before is read (and checked) by then."""
+        self.ponged = 0
+        for a in self.agents.values():
+            a.pong = seq
+            a.sock.setblocking(True)
+            a.sock.sendall(frame(pack({"type": "ping", "seq": seq})))
+            a.sock.setblocking(False)
+        self.pump(lambda: self.ponged == len(self.agents), f"pong {seq} from every agent",
+                  timeout)
+
+    def union(self, a):
+        return frozenset().union(*(self.summaries[k] for k in a.told))
+
+    def close(self):
+        for a in list(self.agents.values()) + self.retired:
+            if not a.closed:
+                a.sock.close()
+        self.sel.close()
+
+
+def cpu_s(pid):
+    """User and system time of process pid so far, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def vm_kib(pid, key):
+    """A VmRSS / VmHWM line of /proc/PID/status, in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def crowd_case(weft, work, n, max_frame):
+    """n agents on one gateway, more than a peers message holds: every agent
+    is told every other exactly once, first all those connected then only
+    the newcomers; a newcomer, then a restarted agent on a new data port,
+    told to all. Returns the connect phase's figures."""
+    tag = f"{n} agents, --max-frame {max_frame}"
+    step(f"a gateway for {tag}")
+    os.makedirs(work)
+    gw = Gateway(weft, work)
+    crowd = None
+    try:
+        # started as from a login shell: a soft limit of 1024 open files
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        gw.start(["--max-frame", str(max_frame)], ports=n, max_conns=n + 8,
+                 fd_limits=(min(LOGIN_FILES, hard), hard))
+        rss0 = vm_kib(gw.proc.pid, "VmRSS")
+        crowd = Crowd(gw, n, max_frame)
+        late, moved = n // 2, n - 3  # the newcomer, and the agent that restarts
+        everyone = frozenset(range(n))
+        first = everyone - {late}
+
+        step(f"{tag}: {len(first)} agents connect at once, each sending its hello")
+        t0, cpu0 = time.monotonic(), cpu_s(gw.proc.pid)
+        for i in range(n):
+            if i != late:
+                crowd.connect(i, crowd_data_port(i), crowd_acks(i))
+        crowd.mark(lambda i: len(first))
+        sent = time.monotonic() - t0
+        crowd.pump(lambda: crowd.told == len(first), "peers of every agent", 30)
+        took, cpu = time.monotonic() - t0, cpu_s(gw.proc.pid) - cpu0
+        rss, hwm = vm_kib(gw.proc.pid, "VmRSS"), vm_kib(gw.proc.pid, "VmHWM")
+        check(crowd.welcomed == len(first), f"{crowd.welcomed} welcomes for {len(first)}")
+        verdicts = {}
+        for i in first:
+            a = crowd.agents[i]
+            key = tuple(a.told)
+            if key not in verdicts:
+                verdicts[key] = crowd.union(a)
+            if verdicts[key] != first:
+                fail(f"agent {i} was told of {len(verdicts[key])} agents, not the "
+                     f"{len(first)} connected (missing e.g. {sorted(first - verdicts[key])[:5]})")
+
+        step(f"{tag}: a newcomer is told all {n}, the others only of it")
+        crowd.mark(lambda i: 1)
+        newcomer = crowd.connect(late, crowd_data_port(late), crowd_acks(late))
+        newcomer.mark(n)
+        crowd.pump(lambda: crowd.told == n, "the newcomer's peers and its delta", 30)
+        check_newcomer(crowd, newcomer, everyone, max_frame)
+        newcomer_told = newcomer.told
+        check_told_alone(crowd, first, late, "the newcomer")
+
+        step(f"{tag}: agent {moved} restarts on another data port, with other acks")
+        old = crowd.agents.pop(moved)
+        old.replaced = False
+        crowd.retired.append(old)
+        crowd.mark(lambda i: 1)
+        again = crowd.connect(moved, crowd_data_port(moved) + 1, (crowd_acks(moved) + 1) % 3)
+        again.mark(n)
+        crowd.pump(lambda: crowd.told == n and old.closed, "the restarted agent's peers, "
+                   "its delta and the replaced connection's close", 30)
+        # Whatever came late of a step before would have been counted in the
+        # next; after the last, a ping to each agent reads all that was queued.
+        crowd.barrier(1, 30)
+        check_newcomer(crowd, again, everyone, max_frame)
+        check_told_alone(crowd, everyone - {moved}, moved, "the restarted agent")
+        return {"agents": len(first), "sent": sent, "took": took, "cpu": cpu, "rss0": rss0,
+                "rss": rss, "hwm": hwm, "parts": len(newcomer_told)}
+    finally:
+        gw.stop()
+        if crowd:
+            crowd.close()
+
+
+def check_told_alone(crowd, ids, j, who):
+    """Each agent of ids was told of agent j alone, in one peers message."""
+    alone = frozenset((j,))
+    for i in ids:
+        told = crowd.agents[i].told
+        if len(told) != 1 or crowd.summaries[told[0]] != alone:
+            fail(f"agent {i} was not told of {who} ({j}) alone, in one message: told "
+                 f"{[sorted(crowd.summaries[k])[:5] for k in told]}")
+
+
+def check_newcomer(crowd, a, everyone, max_frame):
+    """An agent that just connected was told every agent, itself included,
+    in ceil(n / 4096) messages, or more when --max-frame holds fewer."""
+    check(crowd.union(a) == everyone, f"{a.name} was told of {len(crowd.union(a))} agents, "
+          f"not all {len(everyone)}")
+    fewest = -(-len(everyone) // PEERS_MAX)
+    if max_frame >= MAX_FRAME:
+        check(len(a.told) == fewest, f"{a.name}: {len(everyone)} agents told in "
+              f"{len(a.told)} peers messages, not ceil({len(everyone)} / {PEERS_MAX}) = {fewest}")
+    else:
+        check(len(a.told) > fewest, f"{a.name}: {len(everyone)} agents told in {len(a.told)} "
+              f"peers messages, as few as without --max-frame {max_frame}")
+
+
+def short_fd_limit(weft, work):
+    """A gateway whose hard limit of open files is below what --max-conns
+    needs says so, and serves."""
+    step("a gateway whose hard limit of open files is short of --max-conns")
+    os.makedirs(work)
+    gw = Gateway(weft, work)
+    try:
+        gw.start(max_conns=5000, fd_limits=(256, 256))
+        c = client(gw, "client of a gateway short of files")
+        check_welcome(c)
+        c.close()
+        check(gw.stop() == 0, f"weft serve stopped with an error: {gw.stderr()}")
+        want = ("warning: --max-conns 5000 needs about 5064 open files, and this process "
+                "may open 256 (hard limit 256, ulimit -Hn): connections past about 192 wait")
+        check(want in gw.stderr(), f"no warning '{want}' in its stderr: {gw.stderr()!r}")
+    finally:
+        gw.stop()
+
+
+def raise_fd_limit(need):
+    """The soft RLIMIT_NOFILE raised to the hard one (inherited by the
+    gateway); False when even that is below need."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < need:
+        return False
+    if soft != resource.RLIM_INFINITY and soft < need:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return True
+
+
 def main():
     global VERBOSE
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1],
@@ -1550,6 +1916,9 @@ def main():
     parser.add_argument("--keep", metavar="DIR", help="keep the journal and logs in DIR")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print each step and every message received")
+    parser.add_argument("--crowd", type=int, metavar="N",
+                        help="instead: N agents on one gateway (peers split over several "
+                        "messages), with the default --max-frame and with 4096")
     args = parser.parse_args()
     VERBOSE = args.verbose
     if not os.access(args.weft, os.X_OK):
@@ -1561,10 +1930,27 @@ def main():
     gw = Gateway(args.weft, work)
     start = time.monotonic()
     try:
-        run(gw)
-        split_roles(args.weft, os.path.join(work, "split"))
-        split_and_compaction(args.weft, os.path.join(work, "compaction"))
-        idle_and_slow_reader(args.weft, os.path.join(work, "idle"))
+        if args.crowd:
+            if not raise_fd_limit(args.crowd + 64):
+                print(f"protocol_check: --crowd {args.crowd} skipped: the hard limit of open "
+                      f"files ({resource.getrlimit(resource.RLIMIT_NOFILE)[1]}) is below the "
+                      f"{args.crowd + 64} the agents' sockets need", file=sys.stderr)
+                return SKIPPED
+            short_fd_limit(args.weft, os.path.join(work, "short"))
+            for max_frame in (MAX_FRAME, 4096):
+                got = crowd_case(args.weft, os.path.join(work, f"crowd{max_frame}"),
+                                 args.crowd, max_frame)
+                print(f"protocol_check: --max-frame {max_frame}: {got['agents']} agents' "
+                      f"hellos sent in {got['sent']:.2f} s, all told of all in "
+                      f"{got['took']:.2f} s (the gateway's CPU {got['cpu']:.2f} s); its RSS "
+                      f"{got['rss0'] / 1024:.1f} MiB before, {got['rss'] / 1024:.1f} MiB "
+                      f"after (peak {got['hwm'] / 1024:.1f} MiB); a newcomer told all "
+                      f"{args.crowd} in {got['parts']} messages")
+        else:
+            run(gw)
+            split_roles(args.weft, os.path.join(work, "split"))
+            split_and_compaction(args.weft, os.path.join(work, "compaction"))
+            idle_and_slow_reader(args.weft, os.path.join(work, "idle"))
     except CheckFailed as e:
         print(f"protocol_check: FAILED at {e}", file=sys.stderr)
         err = gw.stderr()
