@@ -159,13 +159,11 @@ static void conn_free(conn_t *c)
     free(c);
 }
 
-/* Queues n bytes of frames (`frames` of them) to c. */
-static void conn_send_bytes(conn_t *c, const void *bytes, size_t n, uint64_t frames)
+/* Counts `frames` queued to c, and closes c if its queue is now over
+ * --max-output. */
+static void conn_sent(conn_t *c, uint64_t frames)
 {
     rpc_gateway_t *gw = c->gw;
-    if (c->state == CONN_CLOSING || n == 0)
-        return;
-    bufferevent_write(c->bev, bytes, n);
     gw->stats.frames_out += frames;
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) > gw->o.max_output) {
         gw->stats.slow_readers++;
@@ -173,6 +171,58 @@ static void conn_send_bytes(conn_t *c, const void *bytes, size_t n, uint64_t fra
                          "more than %zu bytes queued to a peer that does not read",
                          gw->o.max_output);
     }
+}
+
+/* Queues n bytes of frames (`frames` of them) to c. */
+static void conn_send_bytes(conn_t *c, const void *bytes, size_t n, uint64_t frames)
+{
+    if (c->state == CONN_CLOSING || n == 0)
+        return;
+    bufferevent_write(c->bev, bytes, n);
+    conn_sent(c, frames);
+}
+
+/* Frames packed once and queued to many connections by reference, freed
+ * when the last of them has sent (or dropped) them: a full peers list to
+ * each of thousands of agents connecting at once was a copy each. */
+typedef struct {
+    size_t refs;
+    msgpack_sbuffer sb;
+} shared_frames_t;
+
+static shared_frames_t *shared_frames_new(void)
+{
+    shared_frames_t *s = weft_calloc(1, sizeof *s);
+    if (s) {
+        msgpack_sbuffer_init(&s->sb);
+        s->refs = 1;
+    }
+    return s;
+}
+
+static void shared_frames_unref(const void *data, size_t len, void *arg)
+{
+    (void)data, (void)len;
+    shared_frames_t *s = arg;
+    if (s && --s->refs == 0) {
+        msgpack_sbuffer_destroy(&s->sb);
+        free(s);
+    }
+}
+
+/* conn_send_bytes of s's frames (`frames` of them), by reference. */
+static void conn_send_shared(conn_t *c, shared_frames_t *s, uint64_t frames)
+{
+    if (c->state == CONN_CLOSING || s->sb.size == 0)
+        return;
+    s->refs++;
+    if (evbuffer_add_reference(bufferevent_get_output(c->bev), s->sb.data, s->sb.size,
+                               shared_frames_unref, s) != 0) {
+        s->refs--; /* no memory for the reference: a copy, as before */
+        conn_send_bytes(c, s->sb.data, s->sb.size, frames);
+        return;
+    }
+    conn_sent(c, frames);
 }
 
 /* Queues the frame in gw->out to c (and empties gw->out: bufferevent_write
@@ -1239,10 +1289,13 @@ static uint64_t pack_peers(rpc_gateway_t *gw, msgpack_sbuffer *b, bool all)
  * agent at every connect cost the square of the agents in bytes. */
 static void push_peers(rpc_gateway_t *gw)
 {
-    msgpack_sbuffer delta, all;
-    msgpack_sbuffer_init(&delta);
-    msgpack_sbuffer_init(&all);
-    uint64_t n_delta = pack_peers(gw, &delta, false), n_all = 0;
+    shared_frames_t *delta = shared_frames_new(), *all = shared_frames_new();
+    if (!delta || !all) { /* tried again at the next push */
+        shared_frames_unref(NULL, 0, delta);
+        shared_frames_unref(NULL, 0, all);
+        return;
+    }
+    uint64_t n_delta = pack_peers(gw, &delta->sb, false), n_all = 0;
     bool all_packed = false;
     for (size_t q = 0; q < gw->sched.fab.n_ports; q++) {
         conn_t *c = gw->agents[q];
@@ -1250,17 +1303,17 @@ static void push_peers(rpc_gateway_t *gw)
             continue;
         if (c->peers_all) {
             if (!all_packed) {
-                n_all = pack_peers(gw, &all, true);
+                n_all = pack_peers(gw, &all->sb, true);
                 all_packed = true;
             }
-            conn_send_bytes(c, all.data, all.size, n_all);
+            conn_send_shared(c, all, n_all);
             c->peers_all = false;
         } else {
-            conn_send_bytes(c, delta.data, delta.size, n_delta);
+            conn_send_shared(c, delta, n_delta);
         }
     }
-    msgpack_sbuffer_destroy(&delta);
-    msgpack_sbuffer_destroy(&all);
+    shared_frames_unref(NULL, 0, delta);
+    shared_frames_unref(NULL, 0, all);
     gw->peers_dirty = false;
 }
 
