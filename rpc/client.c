@@ -383,16 +383,38 @@ weft_err_t rpc_client_hello_client(rpc_client_t *c, const char *token)
     return END(c);
 }
 
-weft_err_t rpc_client_register(rpc_client_t *c, int64_t seq, const coflow_workload_t *wl,
-                               size_t j)
+/* Packs the register message of job j after the frame header at mark in
+ * c's output; returns its payload's bytes. */
+static size_t pack_register(rpc_client_t *c, size_t mark, int64_t seq,
+                            const coflow_workload_t *wl, size_t j)
 {
-    BEGIN(c);
+    msgpack_packer *pk = &c->pk;
     msgpack_pack_map(pk, 3);
     rpc_pack_cstr(pk, "type"), rpc_pack_cstr(pk, "register");
     rpc_pack_cstr(pk, "seq"), msgpack_pack_int64(pk, seq);
     rpc_pack_cstr(pk, "job");
     rpc_job_pack(pk, wl, j);
-    size_t payload = c->out.size - mark_ - RPC_HEADER_BYTES;
+    return c->out.size - mark - RPC_HEADER_BYTES;
+}
+
+weft_err_t rpc_client_register_bytes(rpc_client_t *c, int64_t seq, const coflow_workload_t *wl,
+                                     size_t j, size_t *bytes)
+{
+    size_t mark;
+    weft_err_t err = rpc_frame_begin(&c->out, &mark);
+    if (err)
+        return err;
+    *bytes = pack_register(c, mark, seq, wl, j);
+    c->out.size = mark;
+    return WEFT_OK;
+}
+
+weft_err_t rpc_client_register(rpc_client_t *c, int64_t seq, const coflow_workload_t *wl,
+                               size_t j)
+{
+    BEGIN(c);
+    (void)pk;
+    size_t payload = pack_register(c, mark_, seq, wl, j);
     size_t cap = c->max_frame ? c->max_frame : RPC_MAX_FRAME_DEFAULT;
     weft_err_t err = END(c);
     if (err && payload > cap)

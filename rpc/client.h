@@ -117,6 +117,10 @@ weft_err_t rpc_client_hello_client(rpc_client_t *c, const char *token);
 /* Registers job j of wl (its coflows, flows, parents, compute times). */
 weft_err_t rpc_client_register(rpc_client_t *c, int64_t seq, const coflow_workload_t *wl,
                                size_t j);
+/* *bytes: the payload of the frame rpc_client_register(c, seq, wl, j) would
+ * send, to check it against the gateway's cap; c's output is left as it was. */
+weft_err_t rpc_client_register_bytes(rpc_client_t *c, int64_t seq, const coflow_workload_t *wl,
+                                     size_t j, size_t *bytes);
 /* Reports sent[i] bytes sent in total for flow fids[i], in as many
  * messages as the gateway's frame cap needs. */
 weft_err_t rpc_client_progress(rpc_client_t *c, const uint64_t *fids, const double *sent,

@@ -51,11 +51,16 @@ static weft_err_t connect_all(rpc_client_t *c, const char *host, int port, const
  * this welcome would refuse when it is due, maybe hours into the run with
  * the jobs before it registered and running: one with a flow on a port at
  * or past its ports, or whose registration is over its frame cap (c's,
- * from the welcome). Each such job is packed once, and taken out of c's
- * output again. O(flows). */
+ * from the welcome). For the cap, every job is weighed first, so that the
+ * --max-frame the message asks for takes the largest of them, not just the
+ * first (an operator restarting the gateway with the first one's size met
+ * the next one over it). Each job is packed once (a lone one over the cap
+ * twice, for its message), and taken out of c's output again. O(flows). */
 static weft_err_t jobs_fit(rpc_client_t *c, const coflow_workload_t *wl, const job_state_t *js,
                            size_t ports)
 {
+    size_t cap = c->max_frame ? c->max_frame : RPC_MAX_FRAME_DEFAULT;
+    size_t n_over = 0, first = 0, largest = 0, first_bytes = 0, largest_bytes = 0;
     for (size_t j = 0; j < wl->n_jobs; j++) {
         if (js[j].acked)
             continue;
@@ -75,13 +80,33 @@ static weft_err_t jobs_fit(rpc_client_t *c, const coflow_workload_t *wl, const j
                                  ports);
             }
         }
-        size_t queued = c->out.size; /* frames not yet written stay */
-        weft_err_t err = rpc_client_register(c, (int64_t)j, wl, j); /* names --max-frame */
-        c->out.size = queued;
+        size_t bytes;
+        weft_err_t err = rpc_client_register_bytes(c, (int64_t)j, wl, j, &bytes);
         if (err)
             return err;
+        if (bytes <= cap && bytes <= UINT32_MAX)
+            continue;
+        if (!n_over++)
+            first = j, first_bytes = bytes;
+        if (bytes > largest_bytes)
+            largest = j, largest_bytes = bytes;
     }
-    return WEFT_OK;
+    if (!n_over)
+        return WEFT_OK;
+    if (n_over == 1) { /* its own message, as when it is due */
+        size_t queued = c->out.size; /* frames not yet written stay */
+        weft_err_t err = rpc_client_register(c, (int64_t)first, wl, first);
+        c->out.size = queued;
+        return err;
+    }
+    size_t flows = 0;
+    return weft_fail(WEFT_EINVAL, "job %lld: its registration is %zu bytes (%zu flows), "
+                     "more than the gateway's %zu-byte frame cap; %zu jobs are over it, the "
+                     "largest job %lld (%zu bytes, %zu flows): start weft serve with "
+                     "--max-frame %zu or more", (long long)wl->jobs[first].id, first_bytes,
+                     coflow_job_flows(wl, first, &flows), cap, n_over,
+                     (long long)wl->jobs[largest].id, largest_bytes,
+                     coflow_job_flows(wl, largest, &flows), largest_bytes);
 }
 
 /* The welcome of a (re)connection (whose frame cap, the largest

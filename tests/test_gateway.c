@@ -4584,21 +4584,29 @@ Test(gateway, serve_leaves_a_port_file_there_when_it_stops_at_start, .timeout = 
  * ports or over its frame cap, is refused by weft submit at the welcome,
  * before any job is registered: it registered the jobs before that one and
  * failed only when it was due (here in 1000 s; run_weft's alarm ends a
- * submit still waiting after 20 s). */
+ * submit still waiting after 20 s). With several jobs over the cap, the
+ * --max-frame it asks for is the largest one's: it used to name the first
+ * one's only, and a gateway restarted with it refused the next. */
 Test(gateway, submit_refuses_a_job_the_gateway_would_refuse_at_once,
      .fini = stop_server, .timeout = 60)
 {
     start_server("--max-frame", "4096"); /* 4 ports */
-    char wl[64], gw[32], out[4096], status[8192], want[256], text[16384];
+    char wl[64], gw[32], out[4096], status[8192], want[256], text[65536];
     snprintf(wl, sizeof wl, "/tmp/weft-submit-late-%d.weft", (int)getpid());
     snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         int at = snprintf(text, sizeof text, "weft-workload 1\nports 10\njob 0 0 1 0 1\n"
                           "coflow 1 0 1 -\n0 1 1000\njob 1 1000 1 0 1\ncoflow 2 0 %d -\n",
                           k ? 1000 : 1);
         for (int f = 0; f < (k ? 1000 : 1); f++) /* 1000 flows: some 8 kB registered */
             at += snprintf(text + at, sizeof text - (size_t)at, "%d 2 1000\n", k ? 1 : 9);
-        snprintf(text + at, sizeof text - (size_t)at, "end 2\n");
+        if (k == 2) { /* a later, larger job over the cap too */
+            at += snprintf(text + at, sizeof text - (size_t)at, "job 2 2000 1 0 1\n"
+                           "coflow 3 0 3000 -\n");
+            for (int f = 0; f < 3000; f++)
+                at += snprintf(text + at, sizeof text - (size_t)at, "1 2 1000\n");
+        }
+        snprintf(text + at, sizeof text - (size_t)at, "end %d\n", k == 2 ? 3 : 2);
         write_text(wl, text);
         const char *args[] = {"submit", wl, "--gateway", gw, "--token", TOKEN, NULL};
         int st = run_weft(out, sizeof out, args);
@@ -4610,8 +4618,20 @@ Test(gateway, submit_refuses_a_job_the_gateway_would_refuse_at_once,
                      "uses port 9, but the gateway at %s has ports 0..3 (weft serve --ports "
                      "4)", gw);
         cr_assert(st == 1 && strstr(out, want), "status %d: %s", st, out);
-        cr_assert(!k || strstr(out, "more than the gateway's 4096-byte frame cap: start weft "
-                                    "serve with --max-frame "), "%s", out);
+        cr_assert(!k || strstr(out, "more than the gateway's 4096-byte frame cap"), "%s", out);
+        const char *ask = strstr(out, "start weft serve with --max-frame ");
+        cr_assert(!k || ask, "%s", out);
+        if (k == 2) { /* job 2's bytes, above job 1's, are what it asks for */
+            size_t first = 0, largest = 0, asked = 0;
+            cr_assert(sscanf(strstr(out, "its registration is "), "its registration is %zu",
+                             &first) == 1, "%s", out);
+            const char *big = strstr(out, "; 2 jobs are over it, the largest job 2 (");
+            cr_assert(big && sscanf(big, "; 2 jobs are over it, the largest job 2 (%zu bytes, "
+                                    "3000 flows)", &largest) == 1, "%s", out);
+            cr_assert(sscanf(ask, "start weft serve with --max-frame %zu or more", &asked) == 1,
+                      "%s", out);
+            cr_assert(largest > first && asked == largest, "%s", out);
+        }
         const char *query[] = {"status", "--gateway", gw, "--token", TOKEN, NULL};
         cr_assert_eq(run_weft(status, sizeof status, query), 0, "%s", status);
         cr_assert(strstr(status, "jobs registered                 0"), "%s", status);
