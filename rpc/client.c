@@ -588,6 +588,28 @@ weft_err_t rpc_client_flush(rpc_client_t *c)
     return WEFT_OK;
 }
 
+/* err, met in the first frame of a connection: said with the bytes that
+ * came (at least the 4 of the length, in c's decoder), as the address is
+ * likely another service's (an HTTP server, the gateway's --metrics port,
+ * ssh), whose answer read as a frame length was only "frame of 1213486160
+ * bytes exceeds the 1048576-byte cap". */
+static weft_err_t not_a_gateway(rpc_client_t *c, weft_err_t err)
+{
+    char why[256], shown[128] = "";
+    snprintf(why, sizeof why, "%s", weft_last_error());
+    size_t k = 0;
+    for (size_t i = c->dec.start; i < c->dec.len && i < c->dec.start + 16; i++) {
+        unsigned char b = c->dec.buf[i];
+        bool plain = b >= 0x20 && b < 0x7f && b != '"' && b != '\\';
+        k += (size_t)snprintf(shown + k, sizeof shown - k, plain ? "%c" : "\\x%02x", b);
+    }
+    weft_fail(err, "the server at %s does not speak weft's protocol (is it a weft serve "
+              "--listen address?): its first bytes read \"%s\" (%s)", c->peer, shown, why);
+    /* the poisoned decoder replays this, not its own detail, to every caller */
+    snprintf(c->dec.errmsg, sizeof c->dec.errmsg, "%s", weft_last_error());
+    return err;
+}
+
 weft_err_t rpc_client_read(rpc_client_t *c)
 {
     if (c->fd < 0)
@@ -646,6 +668,8 @@ weft_err_t rpc_client_read(rpc_client_t *c)
         for (size_t off = 0; off < (size_t)n;) {
             size_t taken;
             weft_err_t err = rpc_decoder_feed(&c->dec, buf + off, (size_t)n - off, &taken);
+            if (err == WEFT_EPROTO && c->dec.frames == 0)
+                return not_a_gateway(c, err);
             if (err)
                 return err;
             if (taken == 0) /* buffer full of complete frames: the caller drains */

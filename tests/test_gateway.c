@@ -4785,6 +4785,45 @@ Test(gateway, a_client_tells_a_close_before_any_answer_from_a_later_one)
     close(lfd);
 }
 
+/* A --gateway address that is another service's (an HTTP server, which
+ * answers anything with its status line) is said to be one, with the bytes
+ * it sent, also when the decoder's error is asked for again (weft agent
+ * does): weft status and weft agent said only "frame #1: frame of
+ * 1213486160 bytes exceeds the 1048576-byte cap". The same bytes after a
+ * welcome are a gateway's fault, and keep the decoder's words. */
+Test(gateway, a_gateway_address_that_answers_http_is_said_not_to_be_one)
+{
+    int port, lfd = listen_loopback(&port);
+    rpc_client_t c;
+    rpc_client_init(&c);
+    const msgpack_object *m;
+    const char http[] = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
+    char want[200];
+    snprintf(want, sizeof want, "the server at 127.0.0.1:%d does not speak weft's protocol (is "
+             "it a weft serve --listen address?): its first bytes read \"HTTP\" (frame #1: "
+             "frame of 1213486160 bytes exceeds the 1048576-byte cap)", port);
+    for (int welcomed = 0; welcomed < 2; welcomed++) {
+        cr_assert_eq(rpc_client_connect(&c, "127.0.0.1", port, 5), WEFT_OK);
+        int fd = accept(lfd, NULL, NULL);
+        cr_assert(fd >= 0);
+        if (welcomed)
+            send_raw_message(fd, "welcome", 2, welcome_body, (const uint64_t[2]){2, 1});
+        cr_assert_eq(send(fd, http, sizeof http - 1, 0), (ssize_t)(sizeof http - 1));
+        if (welcomed)
+            cr_assert_eq(rpc_client_wait(&c, 5, &m), 1, "%s", weft_last_error());
+        cr_assert_lt(rpc_client_wait(&c, 5, &m), 0);
+        const char *e = weft_last_error();
+        cr_assert(welcomed ? !strcmp(e, "frame #2: frame of 1213486160 bytes exceeds the "
+                                        "1048576-byte cap")
+                           : !strcmp(e, want), "%s", e);
+        cr_assert_lt(rpc_client_next(&c, &m), 0);
+        cr_assert(welcomed || !strcmp(weft_last_error(), want), "%s", weft_last_error());
+        close(fd);
+    }
+    rpc_client_destroy(&c);
+    close(lfd);
+}
+
 /* A frame that the close of its connection follows at once is still
  * delivered: here one that fills the client's read of 64 KiB exactly, after
  * a welcome, so the same read pass finds the end of the stream (as a TLS
