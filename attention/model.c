@@ -747,9 +747,9 @@ static weft_err_t read_body(const msgpack_object *o, attn_model_file_t *mf)
 }
 
 /* Hex of the first 8 bytes of a digest, for messages. */
-static void digest_hex(const unsigned char *d, char hex[17])
+static void digest_hex(const unsigned char *d, char hex[2 * DIGEST_LEN + 1])
 {
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < DIGEST_LEN; i++)
         snprintf(hex + 2 * i, 3, "%02x", d[i]);
 }
 
@@ -792,11 +792,13 @@ static weft_err_t check_digest(const char *buf, size_t len, const msgpack_object
         return weft_fail(WEFT_ENOMEM, "cannot compute the model's SHA-256");
     const unsigned char *said = (const unsigned char *)buf + len - DIGEST_LEN;
     if (memcmp(sum, said, DIGEST_LEN) != 0) {
-        char got[17], want[17];
+        /* whole digests: a change in the stored digest's tail would show two
+           equal prefixes */
+        char got[2 * DIGEST_LEN + 1], want[2 * DIGEST_LEN + 1];
         digest_hex(sum, got);
         digest_hex(said, want);
         return weft_fail(WEFT_EPARSE,
-                         "checksum mismatch: the SHA-256 of its first %zu bytes begins %s, its "
+                         "checksum mismatch: the SHA-256 of its first %zu bytes is %s, its "
                          "\"%s\" entry says %s: the file is damaged (a changed byte, or an edit)",
                          len - DIGEST_TRAILER, got, DIGEST_KEY, want);
     }

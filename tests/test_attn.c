@@ -1108,6 +1108,19 @@ Test(attn_model, checksum_catches_any_changed_byte, .init = make_tmpdir,
     m[len - 1] ^= 0x80;
     write_bytes(tmp_path("digest.wm"), m, len);
     expect_load_error(tmp_path("digest.wm"), WEFT_EPARSE, "checksum mismatch");
+    /* the message shows both digests whole: with the first 8 bytes alone, a
+       flip in the stored digest's last byte read as two equal digests */
+    char stored[65], computed[65];
+    for (int i = 0; i < 32; i++) {
+        snprintf(stored + 2 * i, 3, "%02x", (unsigned char)m[len - 32 + i]);
+        snprintf(computed + 2 * i, 3, "%02x", sum[i]);
+    }
+    attn_model_init(&back);
+    cr_assert_neq(attn_model_load(tmp_path("digest.wm"), &back), WEFT_OK);
+    cr_assert(strstr(weft_last_error(), stored) && strstr(weft_last_error(), computed),
+              "the mismatch does not show both digests (%s and %s): %s", computed, stored,
+              weft_last_error());
+    attn_model_destroy(&back);
 
     /* version 1, saved before the checksum (three body entries, nothing
        after the tensors), still loads, unchecked, to the same model; as
