@@ -69,7 +69,9 @@ weft_err_t coflow_learned_model_random(coflow_learned_model_t *m, uint64_t seed)
  * key, at most 710 in size), must fit a float too: at 1e30 it is under
  * 1e33. */
 #define COFLOW_LEARNED_PRIOR_MIN 1.17549435e-38 /* FLT_MIN */
-#define COFLOW_LEARNED_PRIOR_MAX 1e30
+/* 1e30 as the float a model holds for it (1.00000002e30): with the double
+ * 1e30 as the end, `weft train --prior 1e30` wrote a model no loader took */
+#define COFLOW_LEARNED_PRIOR_MAX ((double)1e30f)
 
 /* EINVAL unless prior weight w is 0 or within COFLOW_LEARNED_PRIOR_MIN..MAX,
  * naming it as `what` ("--prior", "learned.prior", ...). */

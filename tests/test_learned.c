@@ -676,6 +676,14 @@ Test(learned, older_feature_set_and_bad_prior_are_refused)
                  weft_last_error());
     cr_assert_eq(coflow_learned_check_prior("w", nextafter(lo, 0)), WEFT_EINVAL);
     cr_assert_eq(coflow_learned_check_prior("w", nextafter(hi, INFINITY)), WEFT_EINVAL);
+    /* and a model holding them, rounded to floats, loads: 1e30 itself
+       (`weft train --prior 1e30`) was written and then refused on load */
+    cr_assert_eq(coflow_learned_check_prior("w", 1e30), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(coflow_learned_model_make_residual(&m, 1e30, 1e30), WEFT_OK);
+    cr_assert_eq(coflow_learned_model_save(&m, path), WEFT_OK);
+    coflow_learned_model_destroy(&m);
+    cr_assert_eq(coflow_learned_model_load(&m, path), WEFT_OK, "%s", weft_last_error());
+    cr_assert(m.prior == 1e30f && m.prior_path == 1e30f);
     coflow_learned_model_destroy(&m);
 }
 
