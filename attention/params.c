@@ -312,10 +312,11 @@ weft_err_t attn_config_from_model(const attn_model_file_t *mf, attn_config_t *cf
         weft_err_t err = attn_model_get_int(mf, names[i], &got[i]);
         if (err)
             return err;
-        int64_t hi = i >= 4 ? 1 : (int64_t)1 << 20;
-        if (got[i] < 0 || got[i] > hi)
-            return weft_fail(WEFT_EINVAL, "model's %s is %lld, expected 0..%lld", names[i],
-                             (long long)got[i], (long long)hi);
+        /* sizes from 1, the two flags 0 or 1 */
+        int64_t lo = i >= 4 ? 0 : 1, hi = i >= 4 ? 1 : (int64_t)1 << 20;
+        if (got[i] < lo || got[i] > hi)
+            return weft_fail(WEFT_EINVAL, "model's %s is %lld, expected %lld..%lld", names[i],
+                             (long long)got[i], (long long)lo, (long long)hi);
     }
     attn_config_t c = {.E = (size_t)got[0], .M = (size_t)got[1], .H = (size_t)got[2],
                        .B = (size_t)got[3], .norm = got[4] ? ATTN_PRE_LN : ATTN_POST_LN,

@@ -835,6 +835,22 @@ Test(attn_model, params_round_trip, .init = make_tmpdir, .fini = remove_tmpdir, 
     cr_assert_eq(attn_params_from_model(&q, &cfg2, &back), WEFT_OK, "%s", weft_last_error());
     cr_assert(memcmp(p.memory, q.memory, p.n * sizeof *p.memory) == 0);
 
+    /* a size out of range names the range the loader takes: it said 0.., yet
+       0 was refused the next moment */
+    attn_model_file_t neg;
+    attn_model_init(&neg);
+    cr_assert_eq(attn_params_to_model(&p, &cfg, &neg), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(attn_model_set_int(&neg, "attn.M", -32), WEFT_OK);
+    cr_assert_eq(attn_config_from_model(&neg, &cfg2), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "attn.M is -32, expected 1..1048576"), "%s",
+              weft_last_error());
+    cr_assert_eq(attn_model_set_int(&neg, "attn.gelu", -1), WEFT_OK);
+    cr_assert_eq(attn_model_set_int(&neg, "attn.M", 16), WEFT_OK);
+    cr_assert_eq(attn_config_from_model(&neg, &cfg2), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "attn.gelu is -1, expected 0..1"), "%s",
+              weft_last_error());
+    attn_model_destroy(&neg);
+
     /* a config that does not match the file */
     attn_config_t other = cfg;
     other.M = 8;
