@@ -334,7 +334,7 @@ void attn_argsort_desc(const weft_real_t *scores, size_t n, size_t *order_out);
  *     "sha256":  bin }                               the body's last entry
  * Floats are IEEE-754 binary32 little-endian, so a save/load round trip is
  * bit-exact. Entries keep their insertion order. Unknown keys of the body
- * map are ignored.
+ * map are ignored (and not written again), within the caps below.
  *
  * "sha256" is the SHA-256 of every byte of the file before its key, and is
  * written as the file's last 41 bytes (the fixstr key, a bin 8 header, 32
@@ -415,14 +415,16 @@ weft_err_t attn_model_save(const char *path, const attn_model_file_t *mf);
  * starts with the path:
  *   EIO       cannot open/read
  *   EPARSE    "not a weft model file" (wrong magic), malformed msgpack,
- *             wrong types, duplicate names, trailing bytes; "checksum
- *             mismatch" (version 2), or its "sha256" missing or misplaced
+ *             wrong types, duplicate names, trailing bytes, containers
+ *             nested deeper than 8; "checksum mismatch" (version 2, with
+ *             both digests), or its "sha256" missing or misplaced
  *   EVERSION  "model format version V, this build reads versions 1 and 2"
  *   ETRUNC    the file ends inside an object or a declared container/bin
  *             is longer than the bytes left
  *   EINVAL    a size over a cap (file, entries, elements, dimensions,
- *             name length), a tensor whose data length does not match its
- *             shape
+ *             name length, and 2^20 msgpack objects in the whole file or
+ *             in one container), a tensor whose data length does not match
+ *             its shape
  * Declared counts are checked against the caps and the bytes present
  * before msgpack-c allocates anything for them. O(file size). */
 weft_err_t attn_model_load(const char *path, attn_model_file_t *mf);
