@@ -380,6 +380,13 @@ def check_shipped(c, shipped):
         c.fail("shipped", "its tensors are not docs/learned-policy.md's table")
     # the version 1 form (no checksum) loads unchecked; -o gives it one
     c.loads("shipped-v1", shipped.encode(version=1), shipped, version=1)
+    # -o over its own input: a version 1 file becomes version 2 in place
+    path = c.write("in-place", shipped.encode(version=1))
+    c.cases += 1
+    p = c.run(["model", path, "-o", path])
+    with open(path, "rb") as f:
+        if p.returncode != 0 or f.read() != original:
+            c.fail("in-place", f"exit {p.returncode}, not the shipped model's bytes: {p.stderr}")
     # entries in any order: the loader finds them by name
     rev = shipped.copy()
     rev.config, rev.vectors, rev.tensors = rev.config[::-1], rev.vectors[::-1], rev.tensors[::-1]
@@ -749,6 +756,18 @@ def check_sim(c, wide, models, ckpt):
         if q.returncode != 1 or detail not in q.stderr:
             c.fail("sim-" + name, f"exit {q.returncode}, expected 1 with {detail!r}: "
                    f"{q.stderr.strip()}")
+    # weft serve and weft train --init refuse it too, before they start
+    # (a serve given a good model would run on: only bad ones here)
+    for name, args in (("feature-set-3", ["serve", "--ports", "2", "--token", "t", "--listen",
+                                          "127.0.0.1:0", "--policy", "learned", "--model"]),
+                       ("weight-changed", ["train", wl, "--out", os.path.join(c.tmp, "t-out"),
+                                           "--iters", "1", "--init"])):
+        c.cases += 1
+        path = os.path.join(c.tmp, name + ".msgpack")
+        q = c.run(args + [path])
+        if q.returncode != 1 or path not in q.stderr or os.path.exists(
+                os.path.join(c.tmp, "t-out")):
+            c.fail(f"{args[0]}-{name}", f"exit {q.returncode}: {q.stderr.strip()[-300:]}")
     # weft eval: a model that loads runs, one that does not is refused naming it
     for name, status in c.pick((("shipped", 0), ("size-small-postln-relu", 0),
                                 ("feature-set-3", 1), ("weight-changed", 1))):
