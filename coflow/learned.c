@@ -468,10 +468,13 @@ static weft_err_t load_prior(const attn_model_file_t *mf, const char *name, floa
     const attn_model_vec_t *v = attn_model_find_vector(mf, name);
     if (!v)
         return weft_fail(WEFT_ENOTFOUND, "model has no vector %s", name);
-    if (v->n != 1 || !isfinite(v->data[0]) || v->data[0] < 0)
+    if (v->n != 1)
         return weft_fail(WEFT_EINVAL, "model's %s has %zu entries (first %g), "
                          "expected one finite number >= 0", name, v->n,
                          v->n ? (double)v->data[0] : 0.0);
+    if (!isfinite(v->data[0]) || v->data[0] < 0)
+        return weft_fail(WEFT_EINVAL, "model's %s is %g, expected a finite number >= 0", name,
+                         (double)v->data[0]);
     char what[64];
     snprintf(what, sizeof what, "model's %s", name);
     weft_err_t err = coflow_learned_check_prior(what, v->data[0]);
