@@ -312,8 +312,9 @@ weft_err_t attn_config_from_model(const attn_model_file_t *mf, attn_config_t *cf
         weft_err_t err = attn_model_get_int(mf, names[i], &got[i]);
         if (err)
             return err;
-        /* sizes from 1, the two flags 0 or 1 */
-        int64_t lo = i >= 4 ? 0 : 1, hi = i >= 4 ? 1 : (int64_t)1 << 20;
+        /* sizes from 1, blocks to ATTN_MAX_BLOCKS, the two flags 0 or 1 */
+        int64_t lo = i >= 4 ? 0 : 1;
+        int64_t hi = i >= 4 ? 1 : i == 3 ? ATTN_MAX_BLOCKS : (int64_t)1 << 20;
         if (got[i] < lo || got[i] > hi)
             return weft_fail(WEFT_EINVAL, "model's %s is %lld, expected %lld..%lld", names[i],
                              (long long)got[i], (long long)lo, (long long)hi);

@@ -562,8 +562,8 @@ def check_values(c, m):
                  ("attn.H", 3), ("attn.B", 0), ("attn.B", 9), ("attn.pre_ln", 2),
                  ("attn.gelu", -1), ("learned.set_changes_only", 2), ("gnn.D", 1 << 62),
                  ("attn.M", -(1 << 63)))):
-        # attn.h's config check names the field by its letter: "attn config: B (blocks)"
-        field = {"attn.H": "H=", "attn.B": "B (blocks)"}.get(k, k) if v else k
+        # attn.h's config check names H by its letter: "M=32 is not a multiple of H=3"
+        field = "H=" if k == "attn.H" and v else k
         c.refused(f"int-{k}={v}", m.set_int(k, v).encode(), field, str(v))
     # an int in range, whose network needs fewer tensors than the file has:
     # the others are entries it does not read (a checkpoint's are many)

@@ -844,8 +844,12 @@ Test(attn_model, params_round_trip, .init = make_tmpdir, .fini = remove_tmpdir, 
     cr_assert_eq(attn_config_from_model(&neg, &cfg2), WEFT_EINVAL);
     cr_assert(strstr(weft_last_error(), "attn.M is -32, expected 1..1048576"), "%s",
               weft_last_error());
-    cr_assert_eq(attn_model_set_int(&neg, "attn.gelu", -1), WEFT_OK);
     cr_assert_eq(attn_model_set_int(&neg, "attn.M", 16), WEFT_OK);
+    cr_assert_eq(attn_model_set_int(&neg, "attn.B", ATTN_MAX_BLOCKS + 1), WEFT_OK);
+    cr_assert_eq(attn_config_from_model(&neg, &cfg2), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "attn.B is 9, expected 1..8"), "%s", weft_last_error());
+    cr_assert_eq(attn_model_set_int(&neg, "attn.B", 2), WEFT_OK);
+    cr_assert_eq(attn_model_set_int(&neg, "attn.gelu", -1), WEFT_OK);
     cr_assert_eq(attn_config_from_model(&neg, &cfg2), WEFT_EINVAL);
     cr_assert(strstr(weft_last_error(), "attn.gelu is -1, expected 0..1"), "%s",
               weft_last_error());
