@@ -14,7 +14,9 @@ For the files that load, `weft model FILE -o OUT` must write a version 2
 file whose last 41 bytes are the SHA-256 of the rest and whose entries are
 the input's; for a sample, `weft sim W --policy learned --model FILE` and
 `weft eval` must run them (the shipped model rewritten gives the same
-schedule as the original) or refuse them as `weft model` does.
+schedule as the original) or refuse them as `weft model` does, and a
+`weft serve` whose --model file is replaced by each and sent SIGHUP must
+take it (naming its SHA-256) or keep the model it had (naming the fault).
 
     /usr/bin/python3 scripts/model_check.py [--wide | --every K] [--weft PATH]
                                             [--keep DIR] [-v]
@@ -22,8 +24,8 @@ schedule as the original) or refuse them as `weft model` does.
 The default (ctest test_model_check) runs every other case of each family
 of damage (--every K: every K'th) with a few truncation offsets; --wide
 cuts the shipped model at 600 offsets and its last 60, flips a bit in
-every 97th byte and runs `weft sim` on every file it wrote (each one
-refused must be refused as `weft model` refuses it). Both make a real
+every 97th byte, and runs `weft sim` and the SIGHUP on every file it wrote
+(each one refused must be refused as `weft model` refuses it). Both make a real
 checkpoint with `weft train`. WEFT_BIN, else build/weft, is the weft
 it runs. Exits 0 when all holds, 1 naming the cases that failed, 2 if it
 cannot run.
@@ -39,6 +41,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.dont_write_bytecode = True  # keep scripts/ free of __pycache__
 try:
@@ -780,6 +783,83 @@ def check_sim(c, wide, models, ckpt):
                    f"{q.stderr.strip()[-300:]}")
 
 
+def check_serve(c, ckpt):
+    """weft serve --model F, F replaced and SIGHUP: a file weft model refuses
+    is refused with its message and the old model's SHA-256 kept, one it takes
+    goes live with its own SHA-256 (README, "A retrained model goes live")."""
+    live = os.path.join(c.tmp, "live.msgpack")
+    shutil.copyfile(SHIPPED, live)
+    with open(SHIPPED, "rb") as f:
+        deciding = hashlib.sha256(f.read()).hexdigest()
+    log_path = os.path.join(c.tmp, "serve.log")
+    names = ["feature-set-3", "size-small-postln-relu", "weight-changed", "shipped-v1"]
+    if c.wide:
+        names = sorted(f[:-8] for f in os.listdir(c.tmp) if f.endswith(".msgpack") and
+                       not f.endswith(".out.msgpack") and f not in ("live.msgpack",) and
+                       not f.startswith(("sim-", "cap-", "declared-", "unknown-2")))
+    files = [(n, os.path.join(c.tmp, n + ".msgpack")) for n in names] + (
+        [("checkpoint", ckpt)] if ckpt else [])
+    with open(log_path, "w") as log:
+        c.runs += 1
+        serve = subprocess.Popen([c.weft, "serve", "--ports", "2", "--token", "t", "--listen",
+                                  "127.0.0.1:0", "--policy", "learned", "--model", live],
+                                 stdout=log, stderr=log)
+    try:
+        def next_line(seen):
+            for _ in range(500):
+                with open(log_path) as f:
+                    lines = f.read().splitlines()
+                done = [x for x in lines[seen:] if "reloaded" in x or "not reloaded" in x]
+                if done:
+                    return lines, done[0]
+                if serve.poll() is not None:
+                    return lines, None
+                time.sleep(0.01)
+            return lines, None
+
+        for _ in range(500):
+            with open(log_path) as f:
+                if "listening on" in f.read():
+                    break
+            time.sleep(0.01)
+        else:
+            return c.fail("serve", "weft serve did not start listening within 5 s")
+        for name, path in files:
+            if not os.path.exists(path):
+                continue
+            c.cases += 1
+            said = c.run(["model", path])
+            with open(path, "rb") as f:
+                data = f.read()
+            tmp = live + ".new"
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, live)
+            with open(log_path) as f:
+                seen = len(f.read().splitlines())
+            serve.send_signal(1)  # SIGHUP
+            lines, line = next_line(seen)
+            if line is None:
+                c.fail("serve-" + name, f"no reload line; serve {serve.poll()}: {lines[-3:]}")
+                break
+            if said.returncode == 0:
+                deciding = hashlib.sha256(data).hexdigest()
+                want = f"model {live} reloaded (sha256 {deciding})"
+            else:
+                detail = said.stderr.strip().split(path + ": ", 1)[1]
+                want = (f"model not reloaded: {live}: {detail}; still deciding with the "
+                        f"model loaded before (sha256 {deciding})")
+            if want not in line:
+                c.fail("serve-" + name, f"expected {want!r}, got {line!r}")
+    finally:
+        serve.terminate()
+        try:
+            serve.wait(10)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+            serve.wait()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--weft", default=os.environ.get("WEFT_BIN", "build/weft"))
@@ -808,6 +888,7 @@ def main():
         check_usage(c)
         ckpt = checkpoint(c, args.wide)
         check_sim(c, args.wide, models, ckpt)
+        check_serve(c, ckpt)
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
