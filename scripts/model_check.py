@@ -332,10 +332,10 @@ class Checker:
                 return self.fail(name + " -o", f"OUT's {what} differ from the input's: {got}")
         return None
 
-    def refused(self, name, data, *wants, status=1, path=None, out=None):
+    def refused(self, name, data, *wants, status=1, path=None, with_out=False):
         """weft model FILE exits with status, its message starting with
         "weft model: ", naming the file and holding every string of wants;
-        -o OUT then writes nothing (under --wide, or if out)."""
+        -o OUT then writes nothing (checked under --wide, or if with_out)."""
         self.cases += 1
         path = path or self.write(name, data)
         p = self.run(["model", path])
@@ -350,7 +350,7 @@ class Checker:
                 return self.fail(name, f"the message lacks {want!r}: {msg}")
         if p.stdout:
             return self.fail(name, f"a refused file printed a summary: {p.stdout!r}")
-        if not (out or self.wide):
+        if not (with_out or self.wide):
             return msg
         out = os.path.join(self.tmp, "refused.out.msgpack")
         q = self.run(["model", path, "-o", out])
@@ -419,7 +419,7 @@ def check_sizes(c):
 
 
 def check_header(c, m):
-    c.refused("magic", m.encode(magic="weft-modex"), "not a weft model file", out=True)
+    c.refused("magic", m.encode(magic="weft-modex"), "not a weft model file", with_out=True)
     c.refused("magic-other-type", pk(7) + pk(2) + pk({}), "not a weft model file")
     for v in (0, 3, 99):
         c.refused(f"version-{v}", m.encode(version=v, checksum=False),
@@ -456,7 +456,8 @@ def check_checksum(c, m, wide):
                            data[4:])
     c.loads("weight-changed-resummed", changed.encode(), changed)
     recomputed = changed.encode()
-    c.refused("weight-changed", recomputed[:-32] + good[-32:], "checksum mismatch", out=True)
+    c.refused("weight-changed", recomputed[:-32] + good[-32:], "checksum mismatch",
+              with_out=True)
     step = 97 if wide else 39989
     for at in range(len(pk(MAGIC)) + 1, len(good), step):
         bad = bytearray(good)
@@ -473,7 +474,7 @@ def check_cuts(c, m, wide):
     if wide:
         offsets |= set(range(0, n, max(1, n // 600))) | set(range(n - 60, n))
     for at in sorted(offsets):
-        c.refused(f"cut-{at}", good[:at], out=at == n // 2)
+        c.refused(f"cut-{at}", good[:at], with_out=at == n // 2)
     c.refused("trailing-byte", good + b"\x00")
     c.refused("trailing-model", good + good)
     c.refused("v1-trailing", m.encode(version=1) + pk(1), "byte")
