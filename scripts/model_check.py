@@ -58,6 +58,7 @@ FILE_CAP = 1 << 30        # bytes of a model file
 NAME_MAX = 63             # bytes of a name (64 with its NUL)
 PRIOR_MIN = 1.17549435e-38  # README: 0 or a weight from 1.2e-38 (FLT_MIN) to 1e30
 FEATURES = 20
+SANITIZER_REPORTS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 SHIPPED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models",
                        "weft-policy.msgpack")
 
@@ -277,8 +278,12 @@ class Checker:
 
     def run(self, args):
         self.runs += 1
-        return subprocess.run([self.weft] + args, capture_output=True, text=True,
-                              errors="replace", timeout=120)
+        p = subprocess.run([self.weft] + args, capture_output=True, text=True,
+                           errors="replace", timeout=120)
+        # under the sanitizers' build a report is a failure whatever the exit status
+        if any(s in p.stderr for s in SANITIZER_REPORTS):
+            self.fail("sanitizer", f"weft {' '.join(args)}: {p.stderr[-2000:]}")
+        return p
 
     def write(self, name, data):
         path = os.path.join(self.tmp, name + ".msgpack")
@@ -859,6 +864,10 @@ def check_serve(c, ckpt):
         except subprocess.TimeoutExpired:
             serve.kill()
             serve.wait()
+        with open(log_path) as f:
+            log_text = f.read()
+        if any(s in log_text for s in SANITIZER_REPORTS):
+            c.fail("serve-sanitizer", log_text[-2000:])
 
 
 def main():
