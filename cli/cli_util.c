@@ -617,13 +617,13 @@ void cli_note_order_blind(const char *cmd, const char *const *specs,
         const coflow_allocator_t *a = allocs[i];
         if (!a || !(a->per_pair_fair || a->per_pair_srf))
             continue;
-        size_t first = i, count = 0;
-        for (size_t k = 0; k < n; k++)
-            if (allocs[k] == a && k < first)
-                first = k;
-        if (first != i) /* noted at its first run */
+        bool noted = false; /* at its first run */
+        for (size_t k = 0; k < i; k++)
+            noted = noted || allocs[k] == a;
+        if (noted)
             continue;
-        for (size_t k = 0; k < n; k++)
+        size_t count = 0;
+        for (size_t k = i; k < n; k++)
             count += allocs[k] == a;
         if (count < 2)
             continue;
