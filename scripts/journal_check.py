@@ -30,12 +30,7 @@ import sys
 import tempfile
 
 sys.dont_write_bytecode = True  # keep scripts/ free of __pycache__
-try:
-    import msgpack
-except ImportError:
-    print(f"journal_check: {sys.executable} has no msgpack module: install python3-msgpack "
-          "(scripts/install-deps.sh) and run /usr/bin/python3", file=sys.stderr)
-    sys.exit(2)
+from weft_msgpack import msgpack  # noqa: E402
 
 HEADER = b"\xffweft journal 2\n"
 CAP = 4 * 1024 * 1024 + 15  # the record cap without --max-frame

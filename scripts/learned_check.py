@@ -65,13 +65,7 @@ sys.dont_write_bytecode = True  # keep scripts/ free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from format_check import read_weft  # noqa: E402
 from results_check import analyse  # noqa: E402
-
-try:
-    import msgpack
-except ImportError:
-    print(f"learned_check: {sys.executable} has no msgpack module: install python3-msgpack "
-          "(scripts/install-deps.sh) and run /usr/bin/python3", file=sys.stderr)
-    sys.exit(2)
+from weft_msgpack import msgpack  # noqa: E402
 
 ATOL, RTOL = 1e-4, 1e-5
 GBPS = 1e9 / 8

@@ -44,12 +44,7 @@ import tempfile
 import time
 
 sys.dont_write_bytecode = True  # keep scripts/ free of __pycache__
-try:
-    import msgpack
-except ImportError:
-    print(f"model_check: {sys.executable} has no msgpack module: install python3-msgpack "
-          "(scripts/install-deps.sh) and run /usr/bin/python3", file=sys.stderr)
-    sys.exit(2)
+from weft_msgpack import msgpack  # noqa: E402
 
 MAGIC = "weft-model"
 ENTRY_CAP = 4096          # ints, vectors or tensors, each (attn.h)

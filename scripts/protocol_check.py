@@ -71,12 +71,7 @@ import tempfile
 import time
 
 sys.dont_write_bytecode = True  # keep scripts/ free of __pycache__
-try:
-    import msgpack
-except ImportError:
-    print(f"protocol_check: {sys.executable} has no msgpack module: install "
-          "python3-msgpack (scripts/install-deps.sh) and run /usr/bin/python3", file=sys.stderr)
-    sys.exit(2)
+from weft_msgpack import msgpack  # noqa: E402
 
 TOKEN = "protocol-check secret"
 PORTS = 3
