@@ -57,7 +57,7 @@ static double clock_now(check_t *c)
 static weft_err_t count_and_replay(void *arg, const msgpack_object *rec)
 {
     check_t *c = arg;
-    weft_err_t err = rpc_gateway_replay_record(&c->s, clock_now(c), rec);
+    weft_err_t err = rpc_gateway_replay_journaled(&c->s, clock_now(c), rec, c->j);
     if (err)
         return err;
     /* the replay took it, so it is one of these kinds (by the whole name:
@@ -73,6 +73,11 @@ static weft_err_t count_and_replay(void *arg, const msgpack_object *rec)
             if (strlen(kinds[k]) == n && !memcmp(r, kinds[k], n))
                 ++*counts[k];
     return WEFT_OK;
+}
+
+static weft_err_t check_end(void *arg)
+{
+    return rpc_gateway_replay_end(&((check_t *)arg)->s);
 }
 
 /* The summary of a journal that reads. */
@@ -177,7 +182,7 @@ int cmd_journal(int argc, char **argv)
     rpc_journal_t j;
     c.j = &j;
     c.t0 = weft_mono_s();
-    err = rpc_journal_check(&j, path, max_frame, count_and_replay, &c);
+    err = rpc_journal_read(&j, path, false, max_frame, true, count_and_replay, check_end, &c);
     /* the releases and job ends the replay left pending that are due by
        now, as weft serve takes them at start (a job's final compute after
        its last done record, ended before now: it starts finished) */

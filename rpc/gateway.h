@@ -125,6 +125,14 @@ typedef struct {
     size_t n_forgot_now, cap_forgot_now;
     uint64_t n_shed;                     /* jobs compacted away or forgotten: a
                                             journal rewritten since holds less */
+    /* The gone entry of the highest first flow id a replay has read, and
+     * where (rpc_gateway_replay_journaled), for rpc_gateway_replay_end: */
+    bool replay_gone_any;
+    uint64_t replay_gone_fid, replay_gone_record, replay_gone_end;
+    int64_t replay_gone_job;
+    uint32_t replay_gone_entry;
+    uint64_t replay_record, replay_end;  /* the record being replayed: its number
+                                            and the byte it ends at (0: unknown) */
     /* Job id -> index in all, or RPC_GONE | index in gone: open
      * addressing with linear probing, at most half full, no deletions. */
     int64_t *map_key;
@@ -479,6 +487,16 @@ weft_err_t rpc_journal_open_cap(rpc_journal_t *j, const char *path, bool sync,
 weft_err_t rpc_journal_check(rpc_journal_t *j, const char *path, size_t max_record,
                              weft_err_t (*replay)(void *arg, const msgpack_object *rec),
                              void *arg);
+/* rpc_journal_open_cap, or with read_only rpc_journal_check, calling
+ * replay(arg, record) for each record (j->records its number and j->bytes the
+ * byte it ends at, during the call) and then, if end is not NULL, end(arg)
+ * once every complete record is replayed: before a torn tail is cut off, so
+ * that end's error refuses the journal, naming it, with the file left as it
+ * is (an empty file has its header by then: no record is lost). */
+weft_err_t rpc_journal_read(rpc_journal_t *j, const char *path, bool sync, size_t max_record,
+                            bool read_only,
+                            weft_err_t (*replay)(void *arg, const msgpack_object *rec),
+                            weft_err_t (*end)(void *arg), void *arg);
 /* Appends one record, a complete frame whose payload is a map, sealed
  * (above), with one write(2); EINVAL if frame[n] is not one such frame or
  * sealed it would pass the record cap. Durable only after
@@ -510,6 +528,17 @@ weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s);
  * checks of the gateway. WEFT_EPARSE (or the scheduler's error) names
  * what is wrong. */
 weft_err_t rpc_gateway_replay_record(rpc_sched_t *s, double now, const msgpack_object *rec);
+/* rpc_gateway_replay_record for the record journal j is replaying (j->records
+ * its number, j->bytes the byte it ends at), which rpc_gateway_replay_end then
+ * names if it finds the record damaged. */
+weft_err_t rpc_gateway_replay_journaled(rpc_sched_t *s, double now, const msgpack_object *rec,
+                                        const rpc_journal_t *j);
+/* The checks that need every record replayed: each gone entry's first flow
+ * id below the next flow id the replay ends with (a rewrite writes its gone
+ * records before the base records that move the counter past them, so no
+ * check at the record can tell). WEFT_EPARSE naming the record, the entry,
+ * the job and both ids if not. */
+weft_err_t rpc_gateway_replay_end(const rpc_sched_t *s);
 /* Puts s's clock zero at wall-clock time origin (a journal's epoch "at",
  * never after now) and returns the weft_mono_s() reading of that zero: a
  * replay's records then fall on the clock of the journal's first start. */

@@ -563,11 +563,12 @@ static weft_err_t open_journal(rpc_journal_t *j, const char *path, bool read_onl
     return err;
 }
 
-/* rpc_journal_open_cap, or with read_only rpc_journal_check: the file is
- * opened for reading only and neither given a header nor cut. */
-static weft_err_t journal_read(rpc_journal_t *j, const char *path, bool sync, size_t max_record,
-                               weft_err_t (*replay)(void *arg, const msgpack_object *rec),
-                               void *arg, bool read_only)
+/* With read_only, the file is opened for reading only and neither given a
+ * header nor cut. */
+weft_err_t rpc_journal_read(rpc_journal_t *j, const char *path, bool sync, size_t max_record,
+                            bool read_only,
+                            weft_err_t (*replay)(void *arg, const msgpack_object *rec),
+                            weft_err_t (*end)(void *arg), void *arg)
 {
     weft_err_t err = WEFT_OK;
     memset(j, 0, sizeof *j);
@@ -638,6 +639,7 @@ static weft_err_t journal_read(rpc_journal_t *j, const char *path, bool sync, si
                 }
                 good += RPC_HEADER_BYTES + fr.size;
                 j->records++;
+                j->bytes = good; /* where it ends, for the replay to name it */
                 /* A record whole and sealed that replay refuses is no
                  * damage (whatever its error, EPROTO for a field): named
                  * as it is, not after the records before it. */
@@ -668,6 +670,8 @@ static weft_err_t journal_read(rpc_journal_t *j, const char *path, bool sync, si
         have = (size_t)n, off = 0;
     }
     j->bytes = j->rewritten_bytes = good;
+    if (end && (err = end(arg))) /* before a torn tail is cut: the file stays as it is */
+        WEFT_CHECK(weft_wrap(err, "journal %s: ", path));
     size_t pending = rpc_decoder_pending(&dec);
     if (pending > 0) {
         /* All the complete records were yielded: what is left is one
@@ -708,14 +712,14 @@ weft_err_t rpc_journal_open_cap(rpc_journal_t *j, const char *path, bool sync,
                                 weft_err_t (*replay)(void *arg, const msgpack_object *rec),
                                 void *arg)
 {
-    return journal_read(j, path, sync, max_record, replay, arg, false);
+    return rpc_journal_read(j, path, sync, max_record, false, replay, NULL, arg);
 }
 
 weft_err_t rpc_journal_check(rpc_journal_t *j, const char *path, size_t max_record,
                              weft_err_t (*replay)(void *arg, const msgpack_object *rec),
                              void *arg)
 {
-    return journal_read(j, path, false, max_record, replay, arg, true);
+    return rpc_journal_read(j, path, false, max_record, true, replay, NULL, arg);
 }
 
 weft_err_t rpc_journal_append(rpc_journal_t *j, const void *frame, size_t n)

@@ -1556,6 +1556,11 @@ weft_err_t rpc_gateway_replay_record(rpc_sched_t *s, double now, const msgpack_o
                                  (long long)id, twice);
             if ((err = rpc_sched_add_gone(s, id, fid, jct, cancelled && cancelled->via.boolean)))
                 return err;
+            if (!s->replay_gone_any || fid > s->replay_gone_fid) {
+                s->replay_gone_any = true;
+                s->replay_gone_fid = fid, s->replay_gone_job = id, s->replay_gone_entry = i;
+                s->replay_gone_record = s->replay_record, s->replay_gone_end = s->replay_end;
+            }
         }
         return WEFT_OK;
     }
@@ -1622,6 +1627,33 @@ weft_err_t rpc_gateway_replay_record(rpc_sched_t *s, double now, const msgpack_o
     return weft_fail(WEFT_EPARSE, "unknown record kind '%.*s'", (int)(nr > 32 ? 32 : nr), r);
 }
 
+weft_err_t rpc_gateway_replay_journaled(rpc_sched_t *s, double now, const msgpack_object *rec,
+                                        const rpc_journal_t *j)
+{
+    s->replay_record = j->records, s->replay_end = j->bytes;
+    weft_err_t err = rpc_gateway_replay_record(s, now, rec);
+    s->replay_record = s->replay_end = 0;
+    return err;
+}
+
+weft_err_t rpc_gateway_replay_end(const rpc_sched_t *s)
+{
+    /* every job has a flow, so a gone job's first id is below the counter */
+    if (!s->replay_gone_any || s->replay_gone_fid < s->next_fid)
+        return WEFT_OK;
+    char where[80] = "";
+    if (s->replay_gone_record)
+        snprintf(where, sizeof where, "record #%llu ending at byte %llu: ",
+                 (unsigned long long)s->replay_gone_record,
+                 (unsigned long long)s->replay_gone_end);
+    return weft_fail(WEFT_EPARSE, "%sgone job #%u: job %lld's first flow id %llu is at or past "
+                     "the next flow id the journal ends with, %llu, so no flow of it was ever "
+                     "given out: the journal is damaged; it is left as it is: restore it from "
+                     "a copy, or move it away to start without its jobs", where,
+                     s->replay_gone_entry, (long long)s->replay_gone_job,
+                     (unsigned long long)s->replay_gone_fid, (unsigned long long)s->next_fid);
+}
+
 /* Sets the gateway clock's zero to wall-clock time origin (the journal's
  * first start), so the times replayed from the journal's records, and the
  * JCTs of jobs that span a restart, read on one clock. Never after now: a
@@ -1648,7 +1680,12 @@ static weft_err_t replay(void *arg, const msgpack_object *rec)
         if (gw->journal.epoch_at > 0)
             continue_clock(gw, gw->journal.epoch_at);
     }
-    return rpc_gateway_replay_record(&gw->sched, gw_now(gw), rec);
+    return rpc_gateway_replay_journaled(&gw->sched, gw_now(gw), rec, &gw->journal);
+}
+
+static weft_err_t replay_end(void *arg)
+{
+    return rpc_gateway_replay_end(&((rpc_gateway_t *)arg)->sched);
 }
 
 static void signal_cb(evutil_socket_t fd, short what, void *arg)
@@ -1815,8 +1852,8 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
         WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory for the gateway"));
     WEFT_CHECK(rpc_gw_tls_setup(gw));
     if (o->journal)
-        WEFT_CHECK(rpc_journal_open_cap(&gw->journal, o->journal, !o->journal_nosync,
-                                        o->max_frame, replay, gw));
+        WEFT_CHECK(rpc_journal_read(&gw->journal, o->journal, !o->journal_nosync,
+                                    o->max_frame, false, replay, replay_end, gw));
     if (!gw->clock_set && gw->journal.epoch_at > 0) /* an epoch record alone */
         continue_clock(gw, gw->journal.epoch_at);
     /* the ends the replay left pending that were due before this start (a

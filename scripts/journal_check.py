@@ -376,6 +376,19 @@ def check_kinds(c):
         data, ends = journal([EPOCH] + recs)
         c.run(name, data, whole_stderr=f"weft journal: parse error: journal {name}: record "
               f"#{len(ends)} ending at byte {ends[-1]}: {detail}\n")
+    # a gone job's first flow id must be below the next flow id the journal ends with (a
+    # rewrite's base records come after its gone ones): checked once every record is read
+    data, ends = journal([EPOCH, {"r": "gone", "jobs": [[2, 0, 3.0], [3, 4, 1.0]]},
+                          {"r": "base", "fid": 4}])
+    c.run("gone_past", data, whole_stderr=(
+        f"weft journal: parse error: journal gone_past: record #2 ending at byte {ends[1]}: "
+        "gone job #1: job 3's first flow id 4 is at or past the next flow id the journal ends "
+        "with, 4, so no flow of it was ever given out: the journal is damaged; it is left as "
+        "it is: restore it from a copy, or move it away to start without its jobs\n"))
+    data, _ = journal([EPOCH, {"r": "gone", "jobs": [[2, 0, 3.0], [3, 4, 1.0]]},
+                       {"r": "base", "fid": 5}])
+    c.run("gone_below", data, stdout=summary("gone_below", 3, {"gone": 1, "base": 1},
+                                             len(data), (0, 0, 0, 2), (0, 0, 0, 5)))
     data, ends = journal([EPOCH, {"r": "nap"}])
     c.run("unknown_kind", data, stderr=[f"parse error: journal unknown_kind: record #2 ending "
                                         f"at byte {ends[1]}: unknown record kind 'nap'"])

@@ -2394,9 +2394,28 @@ Test(gateway_journal_files, a_journals_header_and_epoch_are_read_exactly, .timeo
  * ends at, as any refused record, and leaves the file as it was. It was
  * called damage after it, counted among the good records ("its first B
  * bytes hold records #1-#2"), with the journal named twice. */
+/* Runs weft serve on the journal at path, which it must refuse (status 1)
+ * saying want, and leave byte for byte; returns what it printed. */
+static const char *serve_refuses(const char *path, const char *want)
+{
+    static char out[2048];
+    char file[512], back[512];
+    size_t size = read_file(path, file, sizeof file);
+    cr_assert_lt(size, sizeof file);
+    const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "4", "--token", TOKEN,
+                          "--journal", path, NULL};
+    int st = run_weft(out, sizeof out, args);
+    cr_assert_eq(st, 1, "exit status %d: %s", st, out);
+    cr_assert(strstr(out, want), "'%s' lacks '%s'", out, want);
+    cr_assert_eq(read_file(path, back, sizeof back), size, "the file was cut or grew");
+    cr_assert(!memcmp(back, file, size), "the file changed");
+    return out;
+}
+
 Test(gateway_journal_files, serve_names_a_record_whose_field_it_refuses, .timeout = 30)
 {
-    char path[64], out[2048], file[512], back[512];
+    char path[64];
+    struct stat st;
     scratch_journal(path, "field");
     unlink(path);
     rpc_journal_t j;
@@ -2411,17 +2430,55 @@ Test(gateway_journal_files, serve_names_a_record_whose_field_it_refuses, .timeou
     cr_assert_eq(rpc_journal_append(&j, sb.data, sb.size), WEFT_OK);
     rpc_journal_close(&j);
     msgpack_sbuffer_destroy(&sb);
-    size_t size = read_file(path, file, sizeof file);
-    const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "4", "--token", TOKEN,
-                          "--journal", path, NULL};
-    int st = run_weft(out, sizeof out, args);
-    cr_assert_eq(st, 1, "exit status %d: %s", st, out);
+    cr_assert_eq(stat(path, &st), 0);
     char want[160];
     snprintf(want, sizeof want, "protocol error: journal %s: record #2 ending at byte %zu: "
-             "field 'job' is missing or not a map\n", path, size);
-    cr_assert(strstr(out, want) && !strstr(out, "damaged"), "'%s' lacks '%s'", out, want);
-    cr_assert_eq(read_file(path, back, sizeof back), size, "the file was cut or grew");
-    cr_assert(!memcmp(back, file, size), "the file changed");
+             "field 'job' is missing or not a map\n", path, (size_t)st.st_size);
+    const char *out = serve_refuses(path, want);
+    cr_assert(!strstr(out, "damaged"), "'%s' calls the journal damaged", out);
+    unlink(path);
+}
+
+/* A gone record whose job's first flow id (7) is at the next flow id the
+ * journal ends with (a base record after it moves the counter to 7 only):
+ * no flow of it was given out, so the journal is damaged. weft serve refuses
+ * it naming the record, its end, the entry, the job and both ids, and
+ * leaves the file byte for byte, the torn record after it included (which
+ * it would otherwise have cut off and kept beside the file). */
+Test(gateway_journal_files, serve_refuses_a_gone_job_past_the_last_flow_id, .timeout = 30)
+{
+    char path[64];
+    rpc_journal_t j;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    size_t mark;
+    scratch_journal(path, "gonepast");
+    unlink(path);
+    cr_assert_eq(rpc_journal_open(&j, path, false, replay_nothing, NULL), WEFT_OK);
+    begin_map_frame(&sb, &pk, &mark, 2);
+    rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, "gone");
+    rpc_pack_cstr(&pk, "jobs"), msgpack_pack_array(&pk, 2);
+    msgpack_pack_array(&pk, 3), msgpack_pack_int64(&pk, 3), msgpack_pack_uint64(&pk, 2),
+        msgpack_pack_double(&pk, 1.5);
+    msgpack_pack_array(&pk, 3), msgpack_pack_int64(&pk, 4), msgpack_pack_uint64(&pk, 7),
+        msgpack_pack_double(&pk, 2.5);
+    cr_assert_eq(rpc_frame_end(&sb, mark, 0), WEFT_OK);
+    cr_assert_eq(rpc_journal_append(&j, sb.data, sb.size), WEFT_OK);
+    uint64_t gone_end = j.bytes;
+    append_base(&j, 7);
+    rpc_journal_close(&j);
+    msgpack_sbuffer_destroy(&sb);
+    add_to_file(path, "\0\0\0\x20\x82", 5); /* a torn record */
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    char want[320];
+    snprintf(want, sizeof want, "parse error: journal %s: record #1 ending at byte %llu: gone "
+             "job #1: job 4's first flow id 7 is at or past the next flow id the journal ends "
+             "with, 7,", path, (unsigned long long)gone_end);
+    serve_refuses(path, want);
+    char torn[80];
+    snprintf(torn, sizeof torn, "%s.torn-%llu", path, (unsigned long long)st.st_size - 5);
+    cr_assert(access(torn, F_OK) != 0, "the torn tail was kept in %s", torn);
     unlink(path);
 }
 
