@@ -1231,6 +1231,15 @@ static bool peer_listed(const rpc_gateway_t *gw, size_t p, bool all)
     return gw->agents[p] && (all || gw->agents[p]->peers_all);
 }
 
+/* Packs port p's entry of a peers message: [agent id, host, data port]. */
+static void pack_peer_entry(const rpc_gateway_t *gw, msgpack_packer *pk, size_t p)
+{
+    msgpack_pack_array(pk, 3);
+    msgpack_pack_uint64(pk, p);
+    rpc_pack_cstr(pk, gw->agents[p]->host);
+    msgpack_pack_int(pk, gw->agents[p]->data_port);
+}
+
 /* Packs the peers message of the agents peer_listed(all) at ports
  * [k, end) into b: rpc_frame_end's verdict (b is left as it was when the
  * frame is over --max-frame). */
@@ -1244,14 +1253,9 @@ static weft_err_t pack_peers_frame(rpc_gateway_t *gw, msgpack_sbuffer *b, bool a
     msgpack_pack_map(&pk, 3);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "peers");
     rpc_pack_cstr(&pk, "peers"), msgpack_pack_array(&pk, entries);
-    for (size_t i = k; i < end; i++) {
-        if (!peer_listed(gw, i, all))
-            continue;
-        msgpack_pack_array(&pk, 3);
-        msgpack_pack_uint64(&pk, i);
-        rpc_pack_cstr(&pk, gw->agents[i]->host);
-        msgpack_pack_int(&pk, gw->agents[i]->data_port);
-    }
+    for (size_t i = k; i < end; i++)
+        if (peer_listed(gw, i, all))
+            pack_peer_entry(gw, &pk, i);
     /* A key of its own, parallel to "peers": agents from before
        data acks take only entries of 3 and ignore unknown keys. */
     rpc_pack_cstr(&pk, "acks"), msgpack_pack_array(&pk, entries);
@@ -1261,24 +1265,55 @@ static weft_err_t pack_peers_frame(rpc_gateway_t *gw, msgpack_sbuffer *b, bool a
     return rpc_frame_end(b, mark, gw->o.max_frame);
 }
 
-/* Packs peers messages of the agents peer_listed(all), PEERS_CHUNK entries
- * a frame (fewer when those would exceed --max-frame, fewer_a_frame), into
- * b; returns the frames. */
+/* Bytes of a msgpack array header for n entries. */
+static size_t array_head_bytes(size_t n)
+{
+    return n <= 15 ? 1 : n <= 0xffff ? 3 : 5;
+}
+
+/* Packs peers messages of the agents peer_listed(all) into b, each as full
+ * as --max-frame allows (and at most PEERS_CHUNK entries): an entry's bytes
+ * are measured as packed, so a frame takes entries while the next one
+ * still fits; returns the frames. Halving the count of a frame that came
+ * out over the cap, as schedules do, left the frames about half full. */
 static uint64_t pack_peers(rpc_gateway_t *gw, msgpack_sbuffer *b, bool all)
 {
-    size_t total = gw->sched.fab.n_ports, k = 0, chunk = PEERS_CHUNK;
+    size_t total = gw->sched.fab.n_ports, k = 0;
     uint64_t frames = 0;
+    msgpack_sbuffer one; /* an entry packed alone, to measure it */
+    msgpack_sbuffer_init(&one);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &one, msgpack_sbuffer_write);
+    /* the payload of a message of no entry: its map, keys and empty arrays */
+    size_t bare = 0;
+    if (pack_peers_frame(gw, &one, all, 0, 0, 0) == WEFT_OK)
+        bare = one.size - RPC_HEADER_BYTES;
+    size_t limit = PEERS_CHUNK;
     while (k < total) {
-        size_t entries = 0, end = k;
-        for (; end < total && entries < chunk; end++)
-            entries += peer_listed(gw, end, all);
+        size_t entries = 0, bytes = bare, end = k;
+        for (; end < total && entries < limit; end++) {
+            if (!peer_listed(gw, end, all))
+                continue;
+            one.size = 0;
+            pack_peer_entry(gw, &pk, end);
+            msgpack_pack_int(&pk, gw->agents[end]->data_acks);
+            /* both arrays' headers may grow with the entry */
+            size_t grown = bytes + one.size +
+                           2 * (array_head_bytes(entries + 1) - array_head_bytes(entries));
+            if (entries > 0 && grown > gw->o.max_frame)
+                break;
+            bytes = grown;
+            entries++;
+        }
         if (!entries || pack_peers_frame(gw, b, all, k, end, entries) == WEFT_OK) {
             frames += entries > 0;
             k = end;
-        } else if (fewer_a_frame(gw, "peers", 0, entries, &chunk) == entries) {
-            k = end; /* one entry over the cap: passed */
-        }
+            limit = PEERS_CHUNK;
+        } else if (fewer_a_frame(gw, "peers", 0, entries, &limit) == entries) {
+            k = end; /* one entry over the cap (a --max-frame holds one): passed */
+        } /* else measured short (never seen): halved as a schedule is */
     }
+    msgpack_sbuffer_destroy(&one);
     return frames;
 }
 

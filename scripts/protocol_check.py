@@ -1856,18 +1856,38 @@ def check_told_alone(crowd, ids, j, who):
                  f"{[sorted(crowd.summaries[k])[:5] for k in told]}")
 
 
+def peers_frames_needed(crowd, ids, max_frame):
+    """The fewest peers messages that list ids in port order, each of at most
+    PEERS_MAX entries and max_frame payload bytes: each takes entries while
+    the next still fits (an entry's bytes as msgpack packs them, both array
+    headers grown with it)."""
+    def head(n):
+        return 1 if n <= 15 else 3 if n <= 0xFFFF else 5
+    bare = len(pack({"type": "peers", "peers": [], "acks": []}))
+    frames, entries, size = 0, 0, bare
+    for i in sorted(ids):
+        port, acks = crowd.said[i]
+        entry = len(pack([i, "127.0.0.1", port])) + len(pack(acks))
+        grown = size + entry + 2 * (head(entries + 1) - head(entries))
+        if entries and (entries == PEERS_MAX or grown > max_frame):
+            frames, entries, size = frames + 1, 0, bare
+            grown = size + entry
+        entries, size = entries + 1, grown
+    return frames + (entries > 0)
+
+
 def check_newcomer(crowd, a, everyone, max_frame):
     """An agent that just connected was told every agent, itself included,
-    in ceil(n / 4096) messages, or more when --max-frame holds fewer."""
+    in ceil(n / 4096) messages, or, under a small --max-frame, in as few as
+    that cap allows: each message as full as the next entry lets it be."""
     check(crowd.union(a) == everyone, f"{a.name} was told of {len(crowd.union(a))} agents, "
           f"not all {len(everyone)}")
-    fewest = -(-len(everyone) // PEERS_MAX)
+    fewest = peers_frames_needed(crowd, everyone, max_frame)
     if max_frame >= MAX_FRAME:
-        check(len(a.told) == fewest, f"{a.name}: {len(everyone)} agents told in "
-              f"{len(a.told)} peers messages, not ceil({len(everyone)} / {PEERS_MAX}) = {fewest}")
-    else:
-        check(len(a.told) > fewest, f"{a.name}: {len(everyone)} agents told in {len(a.told)} "
-              f"peers messages, as few as without --max-frame {max_frame}")
+        check(fewest == -(-len(everyone) // PEERS_MAX), f"{fewest} peers messages needed")
+    check(len(a.told) == fewest, f"{a.name}: {len(everyone)} agents told in {len(a.told)} "
+          f"peers messages, where {fewest} of at most {PEERS_MAX} entries and --max-frame "
+          f"{max_frame} bytes hold them")
 
 
 def short_fd_limit(weft, work):
