@@ -677,6 +677,9 @@ typedef struct {
     uint64_t rebuilds;          /* of the live state (rpc_sched_t) */
     double rebuild_s;           /* the last one's wall time */
     size_t conns_open;
+    size_t conns_closing;       /* of them, closed after an error frame that
+                                   was flushed, draining the peer's bytes for
+                                   up to 1 s: they hold no --max-conns slot */
     size_t agents;              /* agents connected (ports with an agent) */
     size_t jobs, jobs_finished; /* registered (journal included), finished */
     size_t jobs_held;           /* of which held in full (not compacted) */

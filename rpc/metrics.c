@@ -87,6 +87,9 @@ void rpc_metrics_render(struct evbuffer *out, const rpc_metrics_t *m)
             st->conns_accepted);
     counter(out, "weft_connections_refused_total", "Connections refused over --max-conns.",
             st->conns_refused);
+    gauge(out, "weft_connections_closing", "Connections closed after an error frame, "
+          "draining the peer for up to 1 s; they hold no --max-conns slot.",
+          (double)st->conns_closing);
     counter(out, "weft_frames_in_total", "Frames received.", st->frames_in);
     counter(out, "weft_frames_out_total", "Frames sent.", st->frames_out);
     counter(out, "weft_protocol_errors_total", "Connections closed for a bad frame or message, "

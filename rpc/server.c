@@ -77,6 +77,11 @@
 
 #define READ_HIGH_WATER (256 * 1024) /* bytes libevent buffers per connection */
 #define CLOSE_GRACE_S 1.0            /* time to flush an error frame */
+/* Connections draining after their error frame at once, at most: past it,
+ * one is closed as soon as its frame is flushed. They hold no --max-conns
+ * slot, so this bounds the descriptors a crowd of bad peers takes beyond
+ * --max-conns (cli/cmd_serve.c's spare files count them). */
+#define CLOSING_MAX 16
 #define SCHEDULE_CHUNK 8192          /* entries per schedule frame */
 #define PEERS_CHUNK 4096             /* entries per peers frame */
 /* Connections the kernel queues before accept (capped by net.core.somaxconn):
@@ -140,6 +145,8 @@ static void conn_free(conn_t *c)
     if (c->next)
         c->next->prev = c->prev;
     gw->stats.conns_open--;
+    if (c->lingering)
+        gw->stats.conns_closing--;
     if (c->hello_timer)
         event_free(c->hello_timer);
     if (c->resume)
@@ -264,13 +271,16 @@ static void closing_event_cb(struct bufferevent *bev, short what, void *arg)
  * the error), rather than close at once. Closing with unread input would
  * reset the connection, and a peer whose next frames were on their way
  * would then fail its next send and retry instead of reading the error
- * that says why it must stop. */
+ * that says why it must stop. Its --max-conns slot is free from here:
+ * held for the second, a crowd of bad peers kept good ones out. */
 static void closing_write_cb(struct bufferevent *bev, void *arg)
 {
     conn_t *c = arg;
     evutil_socket_t fd = bufferevent_getfd(bev);
-    if (fd < 0 || shutdown(fd, SHUT_WR) != 0)
+    if (fd < 0 || shutdown(fd, SHUT_WR) != 0 || c->gw->stats.conns_closing >= CLOSING_MAX)
         return conn_free(c);
+    c->lingering = true;
+    c->gw->stats.conns_closing++;
     bufferevent_setcb(bev, closing_read_cb, NULL, closing_event_cb, c);
     bufferevent_set_timeouts(bev, NULL, NULL);
     bufferevent_setwatermark(bev, EV_READ, 0, 0);
@@ -1120,7 +1130,7 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
  * rpc_gateway_adopt's way in alike. Takes fd (closes it if refused). */
 static void conn_accept(rpc_gateway_t *gw, evutil_socket_t fd, const char *host)
 {
-    if (gw->stats.conns_open >= gw->o.max_conns) {
+    if (gw->stats.conns_open - gw->stats.conns_closing >= gw->o.max_conns) {
         gw->stats.conns_refused++;
         msgpack_sbuffer sb;
         msgpack_sbuffer_init(&sb);

@@ -44,6 +44,7 @@ typedef struct conn {
     char host[64];     /* peer address */
     uint64_t serial;
     uint64_t frame_mark; /* dec.frames when the frame deadline was armed */
+    bool lingering;      /* its error frame flushed: draining, slot freed */
     struct conn *prev, *next;
 } conn_t;
 

@@ -96,6 +96,23 @@ def http(port, request):
     return lines[0], lines[1:], body
 
 
+def crowds(gp, mp):
+    """Twenty peers closed after an error, each keeping its end open: 16
+    drain at once (weft_connections_closing) and hold no --max-conns slot,
+    the rest are closed at once."""
+    bad = []
+    for _ in range(20):
+        s = socket.create_connection(("127.0.0.1", gp), timeout=WAIT_S)
+        s.sendall(b"\xff\xff\xff\xff")
+        check(s.recv(4096), "a peer closed without its error frame")
+        bad.append(s)
+    _, v = scrape(mp)
+    check(v["weft_connections_closing"] <= 16 and
+          v["weft_connections_open"] == v["weft_connections_closing"], f"bad peers: {v}")
+    for s in bad:
+        s.close()
+
+
 def scrape(port):
     """({family: type}, {sample name with labels: value}) of GET /metrics."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=WAIT_S) as r:
@@ -221,6 +238,7 @@ def plain_gateway(weft, work, fams):
     _, v = scrape(mp)
     check((v["weft_protocol_errors_total"], v["weft_frames_in_total"],
            v["weft_frames_out_total"]) == (1, 3, 4), f"after 4 bytes that are no frame: {v}")
+    crowds(gp, mp)
 
     wl = os.path.join(work, "one.weft")
     with open(wl, "w") as f:

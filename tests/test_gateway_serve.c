@@ -3156,6 +3156,42 @@ Test(gateway_limits, connection_limit, .init = server_max4, .fini = stop_server,
         rpc_client_destroy(&c[i]);
 }
 
+/* Sends peer c what this gateway closes it for: a hello with a wrong
+ * token (odd i) or four bytes that are no frame; reads the error. */
+static void be_refused(rpc_client_t *c, int i)
+{
+    connect_to(c);
+    if (i % 2)
+        cr_assert_eq(rpc_client_hello_client(c, "not the token"), WEFT_OK);
+    else
+        cr_assert_eq(send(c->fd, "\xff\xff\xff\xff", 4, MSG_NOSIGNAL), 4);
+    expect_error(c, i % 2 ? "auth" : "protocol", "");
+}
+
+/* Peers closed after an error - a frame the decoder refuses, a hello with a
+ * wrong token - that keep their end open free their --max-conns slots once
+ * the error frame is flushed: a good client is welcome at once after four
+ * of them filled the four slots. It was refused busy while they lingered
+ * (up to 1 s, draining them). Then 20 more such peers, one after another,
+ * each keeping its end open: past the 16 that may linger at once, the rest
+ * are closed as soon as their frame is out, and none is refused busy. */
+Test(gateway_limits, bad_peers_free_their_slots_once_their_error_is_out, .init = server_max4,
+     .fini = stop_server, .timeout = 30)
+{
+    enum { N_MORE = 20 };
+    rpc_client_t bad[4 + N_MORE], good;
+    for (int i = 0; i < 4; i++)
+        be_refused(&bad[i], i);
+    connect_to(&good);
+    hello_client(&good);
+    for (int i = 4; i < 4 + N_MORE; i++)
+        be_refused(&bad[i], i);
+    expect_pong(&good, 1);
+    for (int i = 0; i < 4 + N_MORE; i++)
+        rpc_client_destroy(&bad[i]);
+    rpc_client_destroy(&good);
+}
+
 static void server_idle1(void) { start_server("--idle-timeout", "1"); }
 
 Test(gateway_limits, idle_connection_times_out, .init = server_idle1, .fini = stop_server,
