@@ -95,7 +95,9 @@ static void usage(FILE *out)
             "                      at http://HOST:PORT/metrics in Prometheus's text format,\n"
             "                      and \"ok\" at /healthz for a liveness probe\n"
             "                      (plain HTTP, no token: keep it on loopback or a trusted\n"
-            "                      network; PORT 0 picks a free port, printed on stdout)\n"
+            "                      network; PORT 0 picks a free port, printed on stdout).\n"
+            "                      16 connections kept open at most, apart from\n"
+            "                      --max-conns: past them /metrics is answered 503\n"
             "  --port-file FILE    write the bound port number to FILE once listening (and\n"
             "                      the metrics port on a second line): last at start, after\n"
             "                      the \"listening on\" line, whole (renamed into place)\n"
@@ -116,8 +118,9 @@ static const char *opt_name(const struct option *opts, int ch)
 }
 
 /* Descriptors the gateway holds beside its connections: listeners, the
- * journal and its rewrite, the metrics' HTTP connections, files read on
- * SIGHUP, libevent's own. */
+ * journal and its rewrite, the metrics' HTTP connections (16 kept,
+ * RPC_HTTP_MAX_CONNS), connections draining after their error frame (16 at
+ * most, rpc/server.c's CLOSING_MAX), files read on SIGHUP, libevent's own. */
 #define SERVE_SPARE_FILES 64
 
 /* Raises the soft limit of open files to what max_conns connections need,

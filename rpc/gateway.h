@@ -666,6 +666,12 @@ typedef struct {
 } rpc_histogram_t;
 void rpc_histogram_observe(rpc_histogram_t *h, double seconds);
 
+/* --metrics connections kept open at once: one takes a place at its first
+ * request and keeps it until it closes; past them, /metrics is answered 503
+ * and /healthz 200, each with the connection's close. Within the spare
+ * descriptors weft serve allows beside --max-conns (cli/cmd_serve.c). */
+#define RPC_HTTP_MAX_CONNS 16
+
 /* Counters of a running gateway. */
 typedef struct {
     uint64_t frames_in, frames_out, decisions, changes_pushed, conns_accepted,
@@ -680,6 +686,9 @@ typedef struct {
     size_t conns_closing;       /* of them, closed after an error frame that
                                    was flushed, draining the peer's bytes for
                                    up to 1 s: they hold no --max-conns slot */
+    size_t http_open;           /* --metrics HTTP connections open */
+    uint64_t http_refused;      /* /metrics requests answered 503 on a connection
+                                   past RPC_HTTP_MAX_CONNS */
     size_t agents;              /* agents connected (ports with an agent) */
     size_t jobs, jobs_finished; /* registered (journal included), finished */
     size_t jobs_held;           /* of which held in full (not compacted) */

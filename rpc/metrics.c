@@ -90,6 +90,10 @@ void rpc_metrics_render(struct evbuffer *out, const rpc_metrics_t *m)
     gauge(out, "weft_connections_closing", "Connections closed after an error frame, "
           "draining the peer for up to 1 s; they hold no --max-conns slot.",
           (double)st->conns_closing);
+    gauge(out, "weft_http_connections_open", "--metrics connections holding one of the "
+          "places kept open.", (double)st->http_open);
+    counter(out, "weft_http_refused_total", "/metrics requests answered 503 because every "
+            "place for a --metrics connection was taken.", st->http_refused);
     counter(out, "weft_frames_in_total", "Frames received.", st->frames_in);
     counter(out, "weft_frames_out_total", "Frames sent.", st->frames_out);
     counter(out, "weft_protocol_errors_total", "Connections closed for a bad frame or message, "

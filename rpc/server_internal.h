@@ -68,6 +68,8 @@ struct rpc_gateway {
     uint64_t port_secrets_reloads; /* rpc_gateway_reload_port_secrets' that took */
     uint64_t token_reloads;        /* rpc_gateway_reload_tokens' that changed a secret */
     struct evhttp *http;          /* --metrics, or NULL */
+    struct evhttp_connection *http_conns[RPC_HTTP_MAX_CONNS]; /* those with a
+                                     place (stats.http_open of them), or NULL */
     int metrics_port;
     rpc_histogram_t decision_s;   /* how long decide_cb's decisions took */
     double recent_s[RPC_STATUS_RECENT_DECISIONS]; /* the last ones, a ring */

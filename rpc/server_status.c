@@ -325,10 +325,46 @@ static void send_text(struct evhttp_request *req, int code, const char *reason,
     evhttp_send_reply(req, code, reason, NULL);
 }
 
+/* A --metrics connection's close: its place is free. */
+static void http_closed_cb(struct evhttp_connection *evcon, void *arg)
+{
+    rpc_gateway_t *gw = arg;
+    for (size_t i = 0; i < RPC_HTTP_MAX_CONNS; i++)
+        if (gw->http_conns[i] == evcon) {
+            gw->http_conns[i] = NULL;
+            gw->stats.http_open--;
+        }
+}
+
+/* Whether req's connection has a place among the RPC_HTTP_MAX_CONNS kept
+ * open, given one if it is free; if not, req's answer closes it (scrapers
+ * keeping their connections could take every descriptor the process may
+ * open, the agents' too). */
+static bool http_place(rpc_gateway_t *gw, struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    size_t free_at = RPC_HTTP_MAX_CONNS;
+    for (size_t i = 0; i < RPC_HTTP_MAX_CONNS; i++) {
+        if (gw->http_conns[i] == evcon)
+            return true;
+        if (!gw->http_conns[i] && free_at == RPC_HTTP_MAX_CONNS)
+            free_at = i;
+    }
+    if (free_at == RPC_HTTP_MAX_CONNS) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+        return false;
+    }
+    gw->http_conns[free_at] = evcon;
+    gw->stats.http_open++;
+    evhttp_connection_set_closecb(evcon, http_closed_cb, gw);
+    return true;
+}
+
 /* GET /healthz: 200 "ok" from the gateway's own event loop (the one that
  * handles agents and decides), so a liveness probe that gets no answer in
  * time has found the loop stuck; it runs only after the journal is
- * replayed and the gateway listens. */
+ * replayed and the gateway listens. Answered past the connections' cap
+ * too (then closing): scrapers must not fail the probe. */
 static void healthz(struct evhttp_request *req)
 {
     struct evbuffer *body = evbuffer_new();
@@ -350,8 +386,23 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
     rpc_gateway_t *gw = arg;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    bool placed = http_place(gw, req);
     if (path && !strcmp(path, "/healthz")) {
         healthz(req);
+        return;
+    }
+    if (!placed) {
+        gw->stats.http_refused++;
+        struct evbuffer *body = evbuffer_new();
+        if (!body) {
+            evhttp_send_error(req, HTTP_SERVUNAVAIL, NULL);
+            return;
+        }
+        evbuffer_add_printf(body, "weft serve: %d --metrics connections are open already; "
+                            "try again once one closes\n", RPC_HTTP_MAX_CONNS);
+        send_text(req, HTTP_SERVUNAVAIL, "Service Unavailable", body,
+                  "text/plain; charset=utf-8");
+        evbuffer_free(body);
         return;
     }
     if (!path || strcmp(path, "/metrics") != 0) {

@@ -96,10 +96,36 @@ def http(port, request):
     return lines[0], lines[1:], body
 
 
+def ask(sock, path):
+    """(status line, headers, body) of GET path on a kept connection, read
+    up to its Content-Length."""
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        b = sock.recv(65536)
+        check(b, f"GET {path}: the connection closed before an answer")
+        data += b
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    n = int(next(h.split(":", 1)[1] for h in lines if h.lower().startswith("content-length:")))
+    while len(body) < n:
+        b = sock.recv(65536)
+        check(b, f"GET {path}: the connection closed within the body")
+        body += b
+    return lines[0], lines[1:], body
+
+
+def values_of(text):
+    return {k: float(x) for line in text.splitlines() if line and not line.startswith("#")
+            for k, x in [line.rsplit(" ", 1)]}
+
+
 def crowds(gp, mp):
     """Twenty peers closed after an error, each keeping its end open: 16
     drain at once (weft_connections_closing) and hold no --max-conns slot,
-    the rest are closed at once."""
+    the rest are closed at once. Then 16 kept --metrics connections take
+    every place: a 17th is answered 503 and closed (weft_http_refused_total),
+    /healthz 200 and closed; one closed frees a place."""
     bad = []
     for _ in range(20):
         s = socket.create_connection(("127.0.0.1", gp), timeout=WAIT_S)
@@ -110,6 +136,26 @@ def crowds(gp, mp):
     check(v["weft_connections_closing"] <= 16 and
           v["weft_connections_open"] == v["weft_connections_closing"], f"bad peers: {v}")
     for s in bad:
+        s.close()
+    kept = [socket.create_connection(("127.0.0.1", mp), timeout=WAIT_S) for _ in range(16)]
+    for s in kept:
+        check(ask(s, "/healthz")[0].split(" ")[1] == "200", "a kept connection refused")
+    line, headers, body = http(mp, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    check(line.split(" ")[1] == "503" and "Connection: close" in headers and
+          body.startswith(b"weft serve: 16 --metrics connections are open already"),
+          f"a 17th /metrics connection: {line} {headers} {body!r}")
+    line, headers, body = http(mp, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    check(line.split(" ")[1] == "200" and "Connection: close" in headers and body == b"ok\n",
+          f"/healthz past the places: {line} {headers} {body!r}")
+    v = values_of(ask(kept[0], "/metrics")[2].decode())
+    check((v["weft_http_connections_open"], v["weft_http_refused_total"]) == (16, 1),
+          f"16 kept --metrics connections and one refused: {v}")
+    kept.pop().close()
+    wait_for("a --metrics place freed by a close", lambda: values_of(
+        ask(kept[0], "/metrics")[2].decode())["weft_http_connections_open"] == 15)
+    _, v = scrape(mp)
+    check(v["weft_http_connections_open"] == 16, f"the freed place taken: {v}")
+    for s in kept:
         s.close()
 
 
@@ -188,6 +234,7 @@ def plain_gateway(weft, work, fams):
     check(got == buckets, f"buckets {got}, documented {buckets}")
     nonzero = {k: x for k, x in v.items() if x and "uptime" not in k}
     check(nonzero == {"weft_ports": 2, "weft_port_rate_bytes": 125e6,
+                      "weft_http_connections_open": 1,  # the scrape's own
                       'weft_info{policy="sebf",allocator="madd"}': 1,
                       "weft_journal_records_total": 1, "weft_journal_syncs_total": 1,
                       **{k: 1 for k in v if k.startswith("weft_build_info{")}},

@@ -5438,7 +5438,7 @@ Test(gateway, metrics_render_the_counters_and_the_decision_histogram)
     st.decisions = 4, st.jobs = 7, st.jobs_finished = 5, st.agents = 3, st.frames_in = 123;
     st.jobs_forgotten = 3; /* of the 5 finished (--keep-finished 2) */
     st.slow_readers = 9, st.replaced = 10, st.journal_rewrites = 11;
-    st.conns_closing = 12;
+    st.conns_closing = 12, st.http_open = 13, st.http_refused = 14;
     rpc_histogram_t h;
     memset(&h, 0, sizeof h);
     const double times[] = {0, 1e-5, 3e-4, 2.0};
@@ -5478,6 +5478,8 @@ Test(gateway, metrics_render_the_counters_and_the_decision_histogram)
             "weft_connections_replaced_total 10\n",
             "\n# TYPE weft_journal_rewrites_total counter\nweft_journal_rewrites_total 11\n",
             "\n# TYPE weft_connections_closing gauge\nweft_connections_closing 12\n",
+            "\n# TYPE weft_http_connections_open gauge\nweft_http_connections_open 13\n",
+            "\n# TYPE weft_http_refused_total counter\nweft_http_refused_total 14\n",
             "\n# TYPE weft_decision_seconds histogram\n",
             "\nweft_decision_seconds_bucket{le=\"1e-05\"} 2\n",
             "\nweft_decision_seconds_bucket{le=\"0.00025\"} 2\n",
@@ -5503,7 +5505,7 @@ Test(gateway, metrics_render_the_counters_and_the_decision_histogram)
         int types = 0;
         while ((p = strstr(p, "# TYPE ")))
             types++, p++;
-        cr_assert_eq(types, 32 + 6 * with_files, "%d families", types);
+        cr_assert_eq(types, 34 + 6 * with_files, "%d families", types);
     }
 }
 
