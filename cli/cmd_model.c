@@ -41,19 +41,57 @@ static void usage(FILE *out)
             "message names what is wrong and where), 2 a usage error.\n");
 }
 
-/* The config integers, "name value, name value, ...", as one line; a
+/* The ints the network reads (coflow/learned.c, attention/params.c); a
+ * file may hold others, kept and ignored (docs/learned-policy.md). */
+static const char *const network_ints[] = {
+    "learned.feature_set", "learned.set_changes_only", "gnn.F", "gnn.D", "gnn.L", "gnn.S",
+    "attn.E", "attn.M", "attn.H", "attn.B", "attn.pre_ln", "attn.gelu"};
+
+/* Past this many ints besides a checkpoint's train.*, the config line holds
+ * the network's alone and a line of their own counts the others, with a
+ * head of OTHER_INTS_SHOWN: 4,096 ints made one line of 47 KB. */
+#define CONFIG_INTS_INLINE 16
+#define OTHER_INTS_SHOWN 4
+
+static bool is_network_int(const char *name)
+{
+    for (size_t k = 0; k < sizeof network_ints / sizeof *network_ints; k++)
+        if (!strcmp(name, network_ints[k]))
+            return true;
+    return false;
+}
+
+/* The config integers, "name value, name value, ...", as one line (a long
+ * list: the network's, then a count and a head of the others); a
  * checkpoint's train.* ones (doubles among them stored as their bits) are
  * the kind, progress and options lines. */
 static void print_ints(FILE *o, const attn_model_file_t *mf)
 {
+    size_t n_listed = 0, n_other = 0;
+    for (size_t i = 0; i < mf->n_ints; i++)
+        if (strncmp(mf->ints[i].name, "train.", 6)) {
+            n_listed++;
+            n_other += !is_network_int(mf->ints[i].name);
+        }
+    bool split = n_listed > CONFIG_INTS_INLINE && n_other;
     fprintf(o, "  %-18s", "config");
     const char *sep = "";
     for (size_t i = 0; i < mf->n_ints; i++)
-        if (strncmp(mf->ints[i].name, "train.", 6)) {
+        if (strncmp(mf->ints[i].name, "train.", 6) &&
+            (!split || is_network_int(mf->ints[i].name))) {
             fprintf(o, "%s%s %lld", sep, mf->ints[i].name, (long long)mf->ints[i].value);
             sep = ", ";
         }
     fprintf(o, "\n");
+    if (!split)
+        return;
+    fprintf(o, "  %-18s%zu the network does not read (-o keeps them): ", "other ints", n_other);
+    size_t shown = 0;
+    for (size_t i = 0; i < mf->n_ints && shown < OTHER_INTS_SHOWN; i++)
+        if (strncmp(mf->ints[i].name, "train.", 6) && !is_network_int(mf->ints[i].name))
+            fprintf(o, "%s%s %lld", shown++ ? ", " : "", mf->ints[i].name,
+                    (long long)mf->ints[i].value);
+    fprintf(o, "%s\n", n_other > shown ? ", ..." : "");
 }
 
 /* The summary, on o. */

@@ -3941,6 +3941,61 @@ Test(sim_cli, model_summary_agrees_with_the_file)
     cr_assert(!strstr(cli_file("err"), "written to"), "%s", cli_file("err"));
 }
 
+/* Writes the shipped model with `extra` ints x.0 = 0, x.1 = 1, ... added
+ * (kept and ignored by the network) to cli_dir/NAME; its path in path[n]. */
+static void model_with_extra_ints(const char *name, size_t extra, char *path, size_t n)
+{
+    attn_model_file_t mf;
+    attn_model_init(&mf);
+    cr_assert_eq(attn_model_load("models/weft-policy.msgpack", &mf), WEFT_OK, "%s",
+                 weft_last_error());
+    for (size_t i = 0; i < extra; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "x.%zu", i);
+        cr_assert_eq(attn_model_set_int(&mf, key, (int64_t)i), WEFT_OK, "%s", weft_last_error());
+    }
+    snprintf(path, n, "%s/%s", cli_dir, name);
+    cr_assert_eq(attn_model_save(path, &mf), WEFT_OK, "%s", weft_last_error());
+    attn_model_destroy(&mf);
+}
+
+/* A model of 4,096 ints (the cap; all but the network's 12 ignored) is
+ * summarised in lines a terminal shows: the network's ints on the config
+ * line, the others counted with a head of four, where it printed one line
+ * of 51 KB; -o keeps them all. A few extra ints stay on the config line. */
+Test(sim_cli, model_summary_counts_the_ints_the_network_does_not_read)
+{
+    NEED_BIN();
+    char path[160];
+    model_with_extra_ints("many.wm", ATTN_MODEL_MAX_ENTRIES - 12, path, sizeof path);
+    cr_assert_eq(cli("model %s", path), 0, "%s", cli_file("err"));
+    const char *out = cli_file("out");
+    for (const char *line = out; *line;) {
+        const char *end = strchr(line, '\n');
+        cr_assert(end && end - line <= 200, "a line of %zu bytes: %.200s...",
+                  end ? (size_t)(end - line) : strlen(line), line);
+        line = end + 1;
+    }
+    cr_assert(strstr(out, "\n  config            learned.feature_set 4, ") &&
+              strstr(out, "attn.pre_ln 1, attn.gelu 1\n"), "%s", out);
+    cr_assert(strstr(out, "\n  other ints        4084 the network does not read (-o keeps "
+                          "them): x.0 0, x.1 1, x.2 2, x.3 3, ...\n"), "%s", out);
+    cr_assert_eq(cli("model %s -o %s/again.wm", path, cli_dir), 0, "%s", cli_file("err"));
+    attn_model_file_t again;
+    attn_model_init(&again);
+    char again_path[160];
+    snprintf(again_path, sizeof again_path, "%s/again.wm", cli_dir);
+    cr_assert_eq(attn_model_load(again_path, &again), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(again.n_ints, ATTN_MODEL_MAX_ENTRIES);
+    attn_model_destroy(&again);
+
+    model_with_extra_ints("few.wm", 2, path, sizeof path);
+    cr_assert_eq(cli("model %s", path), 0, "%s", cli_file("err"));
+    out = cli_file("out");
+    cr_assert(strstr(out, "attn.gelu 1, x.0 0, x.1 1\n") && !strstr(out, "other ints"), "%s",
+              out);
+}
+
 /* Every command's --help is its usage on standard output, status 0 (as
  * `weft help CMD` gives it), `weft version -h` too; weft alone, or with a
  * command it does not have, lists its commands on standard error, status
