@@ -426,7 +426,12 @@ weft_err_t attn_model_save(const char *path, const attn_model_file_t *mf);
  *             in one container), a tensor whose data length does not match
  *             its shape
  * Declared counts are checked against the caps and the bytes present
- * before msgpack-c allocates anything for them. O(file size). */
+ * before msgpack-c allocates anything for them, the caps first: a count
+ * over its cap is EINVAL naming the byte, the key it is the value of, the
+ * count and the cap, even where the file also ends before it (a bin of
+ * more than 2^28 floats' bytes, "config", "vectors" or "tensors" of more
+ * than ATTN_MODEL_MAX_ENTRIES); ETRUNC is for counts within their caps.
+ * O(file size). */
 weft_err_t attn_model_load(const char *path, attn_model_file_t *mf);
 
 /* Stores this network in mf: ints "attn.E", "attn.M", "attn.H", "attn.B",

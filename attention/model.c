@@ -396,6 +396,8 @@ typedef struct {
     size_t len;
     size_t pos;     /* next byte */
     size_t objects; /* objects seen so far */
+    const unsigned char *key; /* the string key of the map value walked next, */
+    size_t key_len;           /* or NULL: said in the value's caps */
 } walk_t;
 
 static uint64_t read_be(const unsigned char *p, size_t k)
@@ -429,6 +431,36 @@ static weft_err_t walk_payload(walk_t *w, uint64_t bytes, size_t at, const char 
 }
 
 /* Checks one complete object at w->pos and moves past it. */
+/* Bytes of the longest bin a model file may hold: every bin the schema
+ * reads is a vector's or tensor's floats, and no file is larger. */
+#define MAX_BIN_BYTES (4 * ATTN_MODEL_MAX_ELEMS)
+
+/* Whether a value keyed `key` in the body map (depth 0) is one of the three
+ * containers of at most ATTN_MODEL_MAX_ENTRIES entries. */
+static bool is_entry_container(const unsigned char *key, size_t len, int depth)
+{
+    static const char *const names[] = {"config", "vectors", "tensors"};
+    for (size_t i = 0; key && depth == 1 && i < 3; i++)
+        if (len == strlen(names[i]) && !memcmp(key, names[i], len))
+            return true;
+    return false;
+}
+
+/* A declared size over a cap, said as that (EINVAL), before the bytes left
+ * are counted: a count both over its cap and past the file's end was
+ * reported as a truncation, hiding the real fault. */
+static weft_err_t over_cap(const walk_t *w, size_t at, const char *what, uint64_t n,
+                           uint64_t cap, const char *unit, const char *why)
+{
+    char named[96] = "";
+    if (w->key)
+        snprintf(named, sizeof named, "\"%.*s\": ", (int)(w->key_len > 63 ? 63 : w->key_len),
+                 (const char *)w->key);
+    return weft_fail(WEFT_EINVAL, "byte %zu: %s%s %s of %llu %s declared, over the cap of %llu "
+                     "(%s)", at, named, strchr("aeiou", what[0]) ? "an" : "a", what,
+                     (unsigned long long)n, unit, (unsigned long long)cap, why);
+}
+
 static weft_err_t walk_object(walk_t *w, int depth)
 {
     size_t at = w->pos;
@@ -442,6 +474,7 @@ static weft_err_t walk_object(walk_t *w, int depth)
                          MAX_OBJECTS);
     unsigned t = w->b[w->pos++];
     uint64_t n = 0, entries;
+    bool map = false;
     const char *what;
     weft_err_t err;
     if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3)
@@ -450,8 +483,9 @@ static weft_err_t walk_object(walk_t *w, int depth)
         return walk_payload(w, t & 0x1f, at, "string");
     if (t >= 0x80 && t <= 0x9f) {
         n = t & 0x0f;
-        what = t <= 0x8f ? "map" : "array";
-        entries = t <= 0x8f ? 2 * n : n;
+        map = t <= 0x8f;
+        what = map ? "map" : "array";
+        entries = map ? 2 * n : n;
         goto container;
     }
     switch (t) {
@@ -459,6 +493,9 @@ static weft_err_t walk_object(walk_t *w, int depth)
     case 0xc4: case 0xc5: case 0xc6: /* bin 8/16/32 */
         if ((err = walk_len(w, (size_t)1 << (t - 0xc4), at, "bin", &n)))
             return err;
+        if (n > MAX_BIN_BYTES)
+            return over_cap(w, at, "bin", n, MAX_BIN_BYTES, "bytes",
+                            "2^28 floats, the most a vector or tensor holds");
         return walk_payload(w, n, at, "bin");
     case 0xd9: case 0xda: case 0xdb: /* str 8/16/32 */
         if ((err = walk_len(w, (size_t)1 << (t - 0xd9), at, "string", &n)))
@@ -484,6 +521,7 @@ static weft_err_t walk_object(walk_t *w, int depth)
         goto container;
     case 0xde: case 0xdf:
         what = "map";
+        map = true;
         if ((err = walk_len(w, t == 0xde ? 2 : 4, at, what, &n)))
             return err;
         entries = 2 * n;
@@ -492,17 +530,33 @@ static weft_err_t walk_object(walk_t *w, int depth)
         return weft_fail(WEFT_EINTERNAL, "byte %zu: unhandled msgpack type 0x%02x", at, t);
     }
 container:
-    /* the count is checked before anything loops over or allocates for it */
+    /* the count is checked before anything loops over or allocates for it,
+       against the caps first */
     if (n > MAX_OBJECTS)
         return weft_fail(WEFT_EINVAL, "byte %zu: %s of %llu entries, over the cap of %zu", at, what,
                          (unsigned long long)n, MAX_OBJECTS);
+    if (is_entry_container(w->key, w->key_len, depth) && n > ATTN_MODEL_MAX_ENTRIES)
+        return over_cap(w, at, what, n, ATTN_MODEL_MAX_ENTRIES, "entries",
+                        "of each kind of entry, ints, vectors and tensors");
     if (entries > w->len - w->pos)
         return weft_fail(WEFT_ETRUNC,
                          "byte %zu: %s declares %llu entries but the file ends %zu bytes later", at,
                          what, (unsigned long long)n, w->len - w->pos);
-    for (uint64_t i = 0; i < entries; i++)
+    for (uint64_t i = 0; i < entries; i++) {
+        size_t key_at = w->pos;
+        if (!map || i % 2 == 0)
+            w->key = NULL; /* a map's value keeps its key, set below */
         if ((err = walk_object(w, depth + 1)))
             return err;
+        /* a map's string key names the value after it (fixstr: the keys
+           the schema reads) */
+        unsigned k = w->b[key_at];
+        if (map && i % 2 == 0 && k >= 0xa0 && k <= 0xbf) {
+            w->key = w->b + key_at + 1;
+            w->key_len = k & 0x1f;
+        }
+    }
+    w->key = NULL;
     return WEFT_OK;
 }
 
@@ -829,7 +883,7 @@ static weft_err_t load_buffer(const char *buf, size_t len, attn_model_file_t *mf
     if (memcmp(buf, magic_bytes, MAGIC_LEN) != 0)
         return weft_fail(WEFT_EPARSE, "not a weft model file (it does not start with \"%s\")",
                          ATTN_MODEL_MAGIC);
-    walk_t w = {(const unsigned char *)buf, len, MAGIC_LEN, 0};
+    walk_t w = {(const unsigned char *)buf, len, MAGIC_LEN, 0, NULL, 0};
     weft_err_t err = WEFT_OK;
     msgpack_unpacked res;
     msgpack_unpacked_init(&res);

@@ -1037,10 +1037,39 @@ Test(attn_model, bad_files, .init = make_tmpdir, .fini = remove_tmpdir, .timeout
     const char arr16[] = "\xaaweft-model\x01\xdc\xff\xff\x01\x02";
     write_bytes(tmp_path("arr16.wm"), arr16, sizeof arr16 - 1);
     expect_load_error(tmp_path("arr16.wm"), WEFT_ETRUNC, "declares 65535 entries");
-    /* a bin claiming 4 GiB */
-    const char bin32[] = "\xaaweft-model\x01\xc6\xff\xff\xff\xff\x00";
-    write_bytes(tmp_path("bin32.wm"), bin32, sizeof bin32 - 1);
-    expect_load_error(tmp_path("bin32.wm"), WEFT_ETRUNC, "bin of 4294967295 bytes");
+    /* A count over its cap is said as that, before the bytes left are
+     * counted (a count both over and past the file's end was a
+     * truncation): a bin claiming 4 GiB (over any bin's cap, a vector's or
+     * tensor's 2^28 floats), the body's entry maps and tensors array of
+     * 4,097 (named by their key), a vector's bin (by the vector's name).
+     * Under the cap and past the end is a truncation. */
+#define BAD(lit, err, want) {lit, sizeof lit - 1, err, want}
+    static const struct {
+        const char *bytes;
+        size_t len;
+        weft_err_t err;
+        const char *want;
+    } capped[] = {
+        BAD("\xaaweft-model\x01\xc6\xff\xff\xff\xff\x00", WEFT_EINVAL,
+            "byte 12: a bin of 4294967295 bytes declared, over the cap of 1073741824 (2^28 "
+            "floats"),
+        BAD("\xaaweft-model\x01\xc5\xff\xff\x00", WEFT_ETRUNC, "inside a bin of 65535 bytes"),
+        BAD("\xaaweft-model\x01\x81\xa6" "config\xde\x10\x01\xa1x\x01", WEFT_EINVAL,
+            "byte 20: \"config\": a map of 4097 entries declared, over the cap of 4096"),
+        BAD("\xaaweft-model\x01\x81\xa7tensors\xdc\x10\x01\x80", WEFT_EINVAL,
+            "byte 21: \"tensors\": an array of 4097 entries declared, over the cap of 4096"),
+        BAD("\xaaweft-model\x01\x81\xa7tensors\xdc\x10\x00\x80", WEFT_ETRUNC,
+            "declares 4096 entries"),
+        BAD("\xaaweft-model\x01\x81\xa7vectors\x81\xa1v\xc6\x40\x00\x00\x04", WEFT_EINVAL,
+            "byte 24: \"v\": a bin of 1073741828 bytes declared, over the cap of 1073741824"),
+    };
+#undef BAD
+    for (size_t i = 0; i < sizeof capped / sizeof *capped; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "capped%zu.wm", i);
+        write_bytes(tmp_path(name), capped[i].bytes, capped[i].len);
+        expect_load_error(tmp_path(name), capped[i].err, capped[i].want);
+    }
     /* 0xc1 is never valid msgpack */
     const char c1[] = "\xaaweft-model\x01\xc1";
     write_bytes(tmp_path("c1.wm"), c1, sizeof c1 - 1);
