@@ -30,7 +30,8 @@ static void usage(FILE *out)
             "\n"
             "options:\n"
             "  --gateway HOST:PORT the gateway's address (weft serve --listen)\n"
-            "  --token T           the gateway's shared secret\n"
+            "  --token T           the clients' secret: weft serve's --token, or its\n"
+            "                      --client-token-file's (the agents' is refused, saying so)\n"
             "  --token-file F      read the token from the first line of F\n"
             "  --timeout S         give up after S seconds (default 10)\n"
             CLI_TLS_CA_HELP

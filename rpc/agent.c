@@ -881,6 +881,28 @@ static weft_err_t apply_schedule(agent_t *a, const msgpack_object *m)
     return prune_flows(a);
 }
 
+/* A hello refused for the port it claims is said in the words the user
+ * typed, `--id N`, with the gateway's ports, rather than as the hello's
+ * field ("hello: field 'id' is 4, expected 0..3", the gateway's message;
+ * under --agent-tokens, "port 4 takes no agent on this gateway"). Any other
+ * refusal: err as rpc_msg_error_permanent made it. */
+static weft_err_t id_refused(const agent_t *a, const rpc_error_msg_t *e, weft_err_t err)
+{
+    long long got, lo, hi;
+    char tail;
+    if (!strcmp(e->code, "protocol") &&
+        sscanf(e->message, "hello: field 'id' is %lld, expected %lld..%lld%c", &got, &lo, &hi,
+               &tail) == 3 && got == (long long)a->o->id)
+        return weft_fail(WEFT_EINVAL, "--id %u is not one of the gateway's ports: the gateway "
+                         "at %s has ports %lld..%lld (weft serve --ports %lld); not retrying",
+                         a->o->id, a->gw.peer, lo, hi, hi + 1);
+    if (!strcmp(e->code, "auth") && strstr(e->message, "takes no agent on this gateway"))
+        return weft_fail(WEFT_EAUTH, "--id %u: the gateway at %s takes no agent for port %u: "
+                         "its --agent-tokens file gives that port no secret (or the gateway "
+                         "has fewer ports); not retrying", a->o->id, a->gw.peer, a->o->id);
+    return err;
+}
+
 static weft_err_t gw_handle(agent_t *a, const msgpack_object *m)
 {
     char type[32];
@@ -933,6 +955,8 @@ static weft_err_t gw_handle(agent_t *a, const msgpack_object *m)
         alog(a, "gateway error %s: %s", e.code, e.message);
         snprintf(a->gw_said, sizeof a->gw_said, "%.30s: %.120s", e.code, e.message);
         weft_err_t err = rpc_msg_error_permanent(&e, a->gw.peer);
+        if (err)
+            err = id_refused(a, &e, err);
         /* Another agent connected as this port (a restart takes over that
          * way): reconnecting would take the port back, and the two would
          * replace each other for ever. The newer one keeps it. */

@@ -388,6 +388,35 @@ static weft_err_t hello_agent_ids(const msgpack_object *m, int64_t max_id, int64
     return err ? err : rpc_get_int(m, "port", 1, 65535, port);
 }
 
+/* Whether a token that failed for its role (agent or client) is the other
+ * role's secret, and if so whose, into whose[n]: the holder of a valid
+ * secret given to the wrong command is told so, where "wrong token" left it
+ * guessing; a token that is no secret here learns nothing more. Every
+ * secret of the other role is compared, in constant time each. */
+static bool other_roles_token(const rpc_gateway_t *gw, bool agent, const char *tok, size_t ntok,
+                              char *whose, size_t n)
+{
+    bool split = gw->port_secrets || strcmp(gw->agent_token, gw->client_token);
+    if (!split)
+        return false;
+    if (agent) {
+        snprintf(whose, n, "the clients' token");
+        return rpc_token_equal(gw->client_token, strlen(gw->client_token), tok, ntok);
+    }
+    if (!gw->port_secrets) {
+        snprintf(whose, n, "the agents' token");
+        return rpc_token_equal(gw->agent_token, strlen(gw->agent_token), tok, ntok);
+    }
+    size_t found = SIZE_MAX;
+    for (size_t p = 0; p < gw->sched.fab.n_ports; p++)
+        if (gw->port_secrets[p] &&
+            rpc_token_equal(gw->port_secrets[p], strlen(gw->port_secrets[p]), tok, ntok))
+            found = p;
+    if (found != SIZE_MAX)
+        snprintf(whose, n, "the agent secret of port %zu (weft serve --agent-tokens)", found);
+    return found != SIZE_MAX;
+}
+
 static void handle_hello(conn_t *c, const msgpack_object *m)
 {
     rpc_gateway_t *gw = c->gw;
@@ -427,6 +456,16 @@ static void handle_hello(conn_t *c, const msgpack_object *m)
     }
     if (!rpc_token_equal(want, strlen(want), tok, ntok)) {
         gw->stats.auth_failures++;
+        char whose[96];
+        if (other_roles_token(gw, agent, tok, ntok, whose, sizeof whose))
+            return rpc_gw_conn_fail(c, "auth", "hello: wrong token: that is %s; %s", whose,
+                                    agent ? (by_port ? "an agent needs its port's secret "
+                                                       "(weft serve --agent-tokens)"
+                                                     : "agents need the agents' token "
+                                                       "(weft serve --agent-token-file, "
+                                                       "else its --token)")
+                                          : "clients need the clients' token (weft serve "
+                                            "--client-token-file, else its --token)");
         return rpc_gw_conn_fail(c, "auth", "hello: wrong token");
     }
     if (agent) {

@@ -3624,7 +3624,10 @@ static const msgpack_object *next_reply(rpc_gateway_t *gw, rpc_client_t *c, bool
 /* With a secret per port, each agent gets in with its own port's secret
  * only, a port not listed takes no agent, no agent secret lets a client
  * in (each refusal counted once as an auth failure), and agents cannot
- * touch jobs; a port secret equal to the clients' is refused at start. */
+ * touch jobs; a port secret equal to the clients' is refused at start. A
+ * client holding a port's secret, or an agent the clients', is told whose
+ * secret it holds (they read only "wrong token"); a token that is no
+ * secret here, or another port's, is told nothing more. */
 Test(gateway, a_secret_per_port_lets_each_machine_speak_for_its_own_port_only)
 {
     const char *secrets[4] = {"s0", "s1", NULL, "s3"};
@@ -3637,15 +3640,30 @@ Test(gateway, a_secret_per_port_lets_each_machine_speak_for_its_own_port_only)
     o.tick_s = 3600;
     rpc_gateway_t *gw;
     cr_assert_eq(rpc_gateway_new(&gw, &o), WEFT_OK, "%s", weft_last_error());
+    const char *bare = "hello: wrong token";
     struct {
         bool agent;
         uint32_t id;
-        const char *token, *expect;
-    } cases[] = {{true, 0, "s0", "welcome"},     {true, 1, "s0", "error auth"},
-                 {true, 2, "s0", "error auth"},  {true, 2, "clients", "error auth"},
-                 {true, 3, "s3", "welcome"},     {true, 4, "s3", "error auth"},
-                 {false, 0, "s1", "error auth"},
-                 {false, 0, "clients", "welcome"}, {true, 0, "clients", "error auth"}};
+        const char *token, *expect, *said; /* said: the error's message */
+    } cases[] = {
+        {true, 0, "s0", "welcome", NULL},
+        {true, 1, "s0", "error auth", bare},
+        {true, 2, "s0", "error auth", "hello: port 2 takes no agent on this gateway (it has no "
+                                      "secret of its own)"},
+        {true, 2, "clients", "error auth", "hello: port 2 takes no agent on this gateway (it "
+                                           "has no secret of its own)"},
+        {true, 3, "s3", "welcome", NULL},
+        {true, 4, "s3", "error auth", "hello: port 4 takes no agent on this gateway (it has no "
+                                      "secret of its own)"},
+        {false, 0, "s1", "error auth", "hello: wrong token: that is the agent secret of port 1 "
+                                       "(weft serve --agent-tokens); clients need the clients' "
+                                       "token (weft serve --client-token-file, else its "
+                                       "--token)"},
+        {false, 0, "nope", "error auth", bare},
+        {false, 0, "clients", "welcome", NULL},
+        {true, 0, "clients", "error auth", "hello: wrong token: that is the clients' token; an "
+                                           "agent needs its port's secret (weft serve "
+                                           "--agent-tokens)"}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         rpc_client_t c;
         rpc_client_init(&c);
@@ -3655,8 +3673,13 @@ Test(gateway, a_secret_per_port_lets_each_machine_speak_for_its_own_port_only)
                                     : rpc_client_hello_client(&c, cases[i].token),
                      WEFT_OK);
         char got[64];
-        next_reply(gw, &c, false, got, sizeof got);
+        const msgpack_object *m = next_reply(gw, &c, false, got, sizeof got);
         cr_assert_str_eq(got, cases[i].expect, "case %zu", i);
+        if (cases[i].said) {
+            rpc_error_msg_t e;
+            rpc_msg_error(m, &e);
+            cr_assert_str_eq(e.message, cases[i].said, "case %zu", i);
+        }
         if (i == 0) { /* an agent with its own secret registers no job */
             coflow_workload_t wl;
             two_jobs(&wl);
@@ -3669,7 +3692,7 @@ Test(gateway, a_secret_per_port_lets_each_machine_speak_for_its_own_port_only)
     }
     rpc_gateway_stats_t st;
     rpc_gateway_stats(gw, &st);
-    cr_assert_eq(st.auth_failures, 6, "each refused hello counts once");
+    cr_assert_eq(st.auth_failures, 7, "each refused hello counts once");
     rpc_gateway_free(gw);
     const char *same[4] = {"s0", "clients", NULL, NULL};
     o.port_secrets = same;

@@ -1590,6 +1590,59 @@ Test(gateway_agent, each_role_has_its_own_secret_and_agents_touch_no_jobs,
     rpc_client_destroy(&cl);
 }
 
+/* A client (weft status, cancel, submit) given the agents' secret, and an
+ * agent given the clients', is told that the token is the other role's and
+ * which one it needs, and stops at once; they read only "hello: wrong
+ * token". A token that is no secret here is told no more than that. */
+Test(gateway_agent, a_secret_of_the_other_role_is_named_as_such,
+     .init = server_split_secrets, .fini = stop_split_secrets, .timeout = 60)
+{
+    char gw[32], out[4096];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *status[] = {"status", "--gateway", gw, "--token", "agent-secret", NULL};
+    const char *cancel[] = {"cancel", "7", "--gateway", gw, "--token", "agent-secret", NULL};
+    const char *submit[] = {"submit", "tests/gateway/small.weft", "--gateway", gw, "--token",
+                            "agent-secret", "--timeout", "15", NULL};
+    const char *const *clients[] = {status, cancel, submit};
+    for (size_t i = 0; i < 3; i++) {
+        int st = run_weft(out, sizeof out, clients[i]);
+        cr_assert_eq(st, 1, "%s: exit status %d: %s", clients[i][0], st, out);
+        cr_assert(strstr(out, "(error auth): hello: wrong token: that is the agents' token; "
+                              "clients need the clients' token (weft serve "
+                              "--client-token-file, else its --token); not retrying"),
+                  "%s: %s", clients[i][0], out);
+    }
+    const char *agent[] = {"agent", "--id", "0", "--gateway", gw, "--token", "client-secret",
+                           NULL};
+    int st = run_weft(out, sizeof out, agent);
+    cr_assert_eq(st, 1, "agent: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "(error auth): hello: wrong token: that is the clients' token; agents "
+                          "need the agents' token (weft serve --agent-token-file, else its "
+                          "--token); not retrying"), "%s", out);
+    const char *stranger[] = {"status", "--gateway", gw, "--token", TOKEN, NULL};
+    st = run_weft(out, sizeof out, stranger);
+    cr_assert_eq(st, 1, "status: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "(error auth): hello: wrong token; not retrying"), "%s", out);
+}
+
+/* weft agent --id past the gateway's ports is told so in its option's
+ * words, with the gateway's ports, and stops at once (exit status 1); it
+ * read "hello: field 'id' is 4, expected 0..3", the protocol's field. */
+Test(gateway_agent, an_id_past_the_gateways_ports_is_named_as_the_option,
+     .init = server_split_secrets, .fini = stop_split_secrets, .timeout = 30)
+{
+    char gw[32], out[4096], want[256];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *agent[] = {"agent", "--id", "4", "--gateway", gw, "--token", "agent-secret",
+                           NULL};
+    int st = run_weft(out, sizeof out, agent);
+    cr_assert_eq(st, 1, "agent: exit status %d: %s", st, out);
+    snprintf(want, sizeof want, "weft agent: invalid value: --id 4 is not one of the gateway's "
+             "ports: the gateway at %s has ports 0..3 (weft serve --ports 4); not retrying\n",
+             gw);
+    cr_assert_str_eq(out, want);
+}
+
 /* With a token file for each role, a SIGHUP names the role whose secret
  * changed, and that one only: the clients' first, then the agents'; the
  * roles stay apart (agents may still not touch jobs). */
