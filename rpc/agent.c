@@ -1452,6 +1452,12 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
             while ((r = rpc_client_next(&a.gw, &m)) == 1)
                 if ((err = gw_handle(&a, m)) == WEFT_ENOMEM || a.refused)
                     goto cleanup;
+            if ((rerr || r < 0) && rpc_client_permanent(&a.gw)) { /* not a gateway */
+                err = weft_fail(rerr ? rerr : (weft_err_t)r, "%s; not retrying",
+                                weft_last_error());
+                alog(&a, "%s", weft_last_error());
+                goto cleanup;
+            }
             if (rerr || r < 0 || err) {
                 gw_lost(&a, weft_last_error());
                 err = WEFT_OK;

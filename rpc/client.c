@@ -589,25 +589,59 @@ weft_err_t rpc_client_flush(rpc_client_t *c)
 }
 
 /* err, met in the first frame of a connection: said with the bytes that
- * came (at least the 4 of the length, in c's decoder), as the address is
- * likely another service's (an HTTP server, the gateway's --metrics port,
- * ssh), whose answer read as a frame length was only "frame of 1213486160
- * bytes exceeds the 1048576-byte cap". */
+ * came (those in c's decoder, and on a plain connection what else is there
+ * to read now, up to SHOWN_BYTES), as the address is likely another
+ * service's (an HTTP server, the gateway's --metrics port, ssh, nc), whose
+ * answer read as a frame length was only "frame of 1213486160 bytes
+ * exceeds the 1048576-byte cap". Such a peer will not become a gateway by
+ * asking again: c is marked permanent (rpc_client_permanent), so that
+ * weft agent and weft submit stop rather than retry it for ever. */
+#define SHOWN_BYTES 24
 static weft_err_t not_a_gateway(rpc_client_t *c, weft_err_t err)
 {
-    char why[256], shown[128] = "";
+    char why[256], shown[4 * SHOWN_BYTES + 1] = "";
     snprintf(why, sizeof why, "%s", weft_last_error());
-    size_t k = 0;
-    for (size_t i = c->dec.start; i < c->dec.len && i < c->dec.start + 16; i++) {
-        unsigned char b = c->dec.buf[i];
-        bool plain = b >= 0x20 && b < 0x7f && b != '"' && b != '\\';
-        k += (size_t)snprintf(shown + k, sizeof shown - k, plain ? "%c" : "\\x%02x", b);
+    unsigned char bytes[SHOWN_BYTES];
+    size_t nb = 0;
+    for (size_t i = c->dec.start; i < c->dec.len && nb < SHOWN_BYTES; i++)
+        bytes[nb++] = c->dec.buf[i];
+    if (!c->tls && c->fd >= 0 && nb < SHOWN_BYTES) { /* the connection is done with */
+        ssize_t more = recv(c->fd, bytes + nb, SHOWN_BYTES - nb, MSG_DONTWAIT);
+        nb += more > 0 ? (size_t)more : 0;
     }
+    size_t k = 0;
+    for (size_t i = 0; i < nb; i++) {
+        unsigned char b = bytes[i];
+        if (b >= 0x20 && b < 0x7f && b != '"' && b != '\\')
+            shown[k++] = (char)b;
+        else if (b == '\r' || b == '\n' || b == '\t')
+            k += (size_t)snprintf(shown + k, sizeof shown - k, "\\%c",
+                                  b == '\r' ? 'r' : b == '\n' ? 'n' : 't');
+        else
+            k += (size_t)snprintf(shown + k, sizeof shown - k, "\\x%02x", b);
+    }
+    shown[k] = 0;
+    c->permanent = true;
     weft_fail(err, "the server at %s does not speak weft's protocol (is it a weft serve "
               "--listen address?): its first bytes read \"%s\" (%s)", c->peer, shown, why);
-    /* the poisoned decoder replays this, not its own detail, to every caller */
+    /* the decoder (poisoned) replays this, not its own detail, to every caller */
+    c->dec.err = err;
     snprintf(c->dec.errmsg, sizeof c->dec.errmsg, "%s", weft_last_error());
     return err;
+}
+
+/* Whether the bytes of c's first frame received so far, fewer than its
+ * 4-byte length, already make a length over the cap: "hi" from nc, say,
+ * which would wait for a third and fourth byte that may never come. */
+static bool first_length_too_long(const rpc_client_t *c)
+{
+    size_t have = c->dec.len - c->dec.start;
+    if (c->dec.scanned || c->dec.err || have == 0 || have >= RPC_HEADER_BYTES)
+        return false;
+    uint64_t least = 0;
+    for (size_t i = 0; i < RPC_HEADER_BYTES; i++)
+        least = least << 8 | (i < have ? c->dec.buf[c->dec.start + i] : 0);
+    return least > c->dec.max_frame;
 }
 
 weft_err_t rpc_client_read(rpc_client_t *c)
@@ -661,6 +695,11 @@ weft_err_t rpc_client_read(rpc_client_t *c)
                                  n < 0 ? strerror(errno) : "end of stream");
             if (n < 0)
                 return weft_fail(WEFT_EIO, "receive from the gateway: %s", strerror(errno));
+            if (n == 0 && c->dec.scanned == 0 && !c->permanent)
+                /* a gateway writes its first frame whole, then maybe closes */
+                return not_a_gateway(c, weft_fail(WEFT_EPROTO, "it closed the connection "
+                                                  "after %llu bytes, short of a whole frame",
+                                                  (unsigned long long)c->bytes_in));
             if (n == 0)
                 return weft_fail(WEFT_EIO, "the gateway closed the connection");
         }
@@ -668,7 +707,7 @@ weft_err_t rpc_client_read(rpc_client_t *c)
         for (size_t off = 0; off < (size_t)n;) {
             size_t taken;
             weft_err_t err = rpc_decoder_feed(&c->dec, buf + off, (size_t)n - off, &taken);
-            if (err == WEFT_EPROTO && c->dec.frames == 0)
+            if (err == WEFT_EPROTO && c->dec.frames == 0 && !c->permanent)
                 return not_a_gateway(c, err);
             if (err)
                 return err;
@@ -677,6 +716,10 @@ weft_err_t rpc_client_read(rpc_client_t *c)
                                  c->dec.max_frame);
             off += taken;
         }
+        if (first_length_too_long(c))
+            return not_a_gateway(c, weft_fail(WEFT_EPROTO, "frame #1: a length beginning "
+                                              "with these bytes exceeds the %zu-byte cap",
+                                              c->dec.max_frame));
         if ((size_t)n < want && !c->tls)
             return WEFT_OK;
     }
@@ -685,6 +728,8 @@ weft_err_t rpc_client_read(rpc_client_t *c)
 int rpc_client_next(rpc_client_t *c, const msgpack_object **msg)
 {
     int r = rpc_decoder_next(&c->dec, &c->fr);
+    if (r == WEFT_EPROTO && c->dec.frames == 0 && !c->permanent) /* e.g. not msgpack */
+        return not_a_gateway(c, (weft_err_t)r);
     if (r == 1) {
         *msg = &c->fr.msg.data;
         const char *type;

@@ -90,7 +90,9 @@ weft_err_t rpc_tls_file_check(const char *what, const char *path);
 const char *rpc_tls_date(char *buf, size_t n, int64_t unix_s);
 /* Whether the last failed connect (or TLS read) failed in a way that
  * connecting again cannot cure (the certificate does not verify, the peer
- * does not speak TLS): callers that retry should stop instead. */
+ * does not speak TLS), or the connection's first bytes were no weft frame
+ * (rpc_client_read, rpc_client_next: "the server at HOST:PORT does not
+ * speak weft's protocol"): callers that retry should stop instead. */
 static inline bool rpc_client_permanent(const rpc_client_t *c) { return c->permanent; }
 static inline int rpc_client_fd(const rpc_client_t *c) { return c->fd; }
 static inline bool rpc_client_want_write(const rpc_client_t *c)
@@ -219,8 +221,9 @@ typedef struct {
  * had finished and forgotten: "forgotten", --keep-finished). Reconnects with back-off
  * when the connection is lost (see submit.c). EINVAL with the gateway's
  * message if it refuses a job, EAUTH / EVERSION / EPROTO at once if it
- * refuses the connection (rpc_msg_error_permanent) or its TLS certificate
- * does not verify (rpc_client_permanent), EIO on timeout. */
+ * refuses the connection (rpc_msg_error_permanent), its TLS certificate
+ * does not verify or the address answers with bytes that are no weft frame
+ * (rpc_client_permanent), EIO on timeout. */
 weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *wl,
                           double *jct_s);
 
@@ -264,7 +267,9 @@ typedef struct {
  * connections"; once written, to an agent that does not). Returns 0, or an
  * error that is not a lost connection (data listener, memory, an error
  * from the gateway that reconnecting cannot cure: rpc_msg_error_permanent,
- * or a TLS failure that cannot either: rpc_client_permanent). */
+ * said as --id N with the gateway's ports for an id past them; or a TLS
+ * failure that cannot either, or a peer that is no gateway:
+ * rpc_client_permanent). */
 weft_err_t rpc_agent_run(const rpc_agent_opts_t *opts);
 
 #endif

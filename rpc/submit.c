@@ -235,6 +235,8 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
         }
         const msgpack_object *m;
         int r = rpc_client_wait(&c, fmax(next - now, 0.001), &m);
+        if (r < 0 && rpc_client_permanent(&c)) /* not a gateway: asking again will not help */
+            WEFT_CHECK(weft_fail((weft_err_t)r, "%s; not retrying", weft_last_error()));
         if (r < 0) {
             if (log)
                 fprintf(log, "weft submit: %s; reconnecting\n", weft_last_error());

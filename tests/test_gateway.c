@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -4821,9 +4822,10 @@ Test(gateway, a_gateway_address_that_answers_http_is_said_not_to_be_one)
     rpc_client_init(&c);
     const msgpack_object *m;
     const char http[] = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
-    char want[200];
+    char want[256];
     snprintf(want, sizeof want, "the server at 127.0.0.1:%d does not speak weft's protocol (is "
-             "it a weft serve --listen address?): its first bytes read \"HTTP\" (frame #1: "
+             "it a weft serve --listen address?): its first bytes read \"HTTP/1.1 400 Bad "
+             "Request\" (frame #1: "
              "frame of 1213486160 bytes exceeds the 1048576-byte cap)", port);
     for (int welcomed = 0; welcomed < 2; welcomed++) {
         cr_assert_eq(rpc_client_connect(&c, "127.0.0.1", port, 5), WEFT_OK);
@@ -4845,6 +4847,87 @@ Test(gateway, a_gateway_address_that_answers_http_is_said_not_to_be_one)
     }
     rpc_client_destroy(&c);
     close(lfd);
+}
+
+/* A stand-in for another service on lfd, in a child process: it answers
+ * every connection's first bytes with answer[n], then closes it (close) or
+ * holds it open. Its pid. */
+static pid_t not_a_gateway_serves(int lfd, const char *answer, size_t n, bool close_after)
+{
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid)
+        return pid;
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed check ends the test: this with it */
+    for (;;) {
+        int fd = accept(lfd, NULL, NULL);
+        if (fd < 0)
+            _exit(1);
+        char hello[256];
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 1000) == 1 && recv(fd, hello, sizeof hello, 0) >= 0 &&
+            send(fd, answer, n, MSG_NOSIGNAL) == (ssize_t)n && close_after)
+            close(fd);
+    }
+}
+
+/* weft agent and weft submit given an address whose server answers with
+ * bytes that are no weft frame (an HTTP server; nc with "hi" typed, the
+ * connection held open; two bytes and a close; a frame that holds no map)
+ * stop at once, exit status 1, naming the address and the bytes; they
+ * retried it for ever (agent) or until --timeout (submit). A refused
+ * connection is still retried until the timeout. */
+Test(gateway, agent_and_submit_stop_at_an_address_that_is_not_a_gateway, .timeout = 60)
+{
+    static const struct {
+        const char *answer;
+        size_t n;
+        bool close_after;
+        const char *shown, *why;
+    } peers[] = {
+        {"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n", 47, true,
+         "HTTP/1.1 400 Bad Request", "frame #1: frame of 1213486160 bytes exceeds"},
+        {"hi\n", 3, false, "hi\\n", "frame #1: a length beginning with these bytes exceeds"},
+        {"\0\0", 2, true, "\\x00\\x00", "it closed the connection after 2 bytes, short of a "
+                                         "whole frame"},
+        {"\0\0\0\3abc", 7, false, "\\x00\\x00\\x00\\x03abc", "frame #1: payload is"},
+    };
+    for (size_t i = 0; i < sizeof peers / sizeof *peers; i++) {
+        int port, lfd = listen_loopback(&port);
+        pid_t server = not_a_gateway_serves(lfd, peers[i].answer, peers[i].n,
+                                            peers[i].close_after);
+        char gw[32], out[4096], want[200];
+        snprintf(gw, sizeof gw, "127.0.0.1:%d", port);
+        snprintf(want, sizeof want, "the server at %s does not speak weft's protocol (is it a "
+                 "weft serve --listen address?): its first bytes read \"%s\" (%s", gw,
+                 peers[i].shown, peers[i].why);
+        const char *agent[] = {"agent", "--id", "0", "--gateway", gw, "--token", TOKEN, NULL};
+        const char *submit[] = {"submit", "tests/gateway/small.weft", "--gateway", gw,
+                                "--token", TOKEN, "--timeout", "15", NULL};
+        const char *const *runs[] = {agent, submit};
+        for (int r = 0; r < 2; r++) {
+            double t0 = weft_mono_s();
+            int st = run_weft(out, sizeof out, runs[r]);
+            double took = weft_mono_s() - t0;
+            cr_assert_eq(st, 1, "peer %zu, %s: exit status %d: %s", i, runs[r][0], st, out);
+            cr_assert(strstr(out, want) && strstr(out, "; not retrying\n"), "peer %zu, %s: no "
+                      "'%s' in: %s", i, runs[r][0], want, out);
+            cr_assert(!strstr(out, "retrying in") && !strstr(out, "reconnecting"),
+                      "peer %zu, %s: %s", i, runs[r][0], out);
+            cr_assert_lt(took, 5, "peer %zu, %s: %.1f s", i, runs[r][0], took);
+        }
+        kill(server, SIGKILL);
+        waitpid(server, NULL, 0);
+        close(lfd); /* nothing listens there now: refused, and retried */
+        if (i)
+            continue;
+        const char *late[] = {"submit", "tests/gateway/small.weft", "--gateway", gw, "--token",
+                              TOKEN, "--timeout", "0.5", NULL};
+        int st = run_weft(out, sizeof out, late);
+        cr_assert_eq(st, 1, "%s", out);
+        cr_assert(strstr(out, "timeout: no gateway reached in 0.5 s (cannot connect to") &&
+                  strstr(out, "Connection refused"), "%s", out);
+    }
 }
 
 /* A frame that the close of its connection follows at once is still
