@@ -223,7 +223,9 @@ typedef struct {
  * message if it refuses a job, EAUTH / EVERSION / EPROTO at once if it
  * refuses the connection (rpc_msg_error_permanent), its TLS certificate
  * does not verify or the address answers with bytes that are no weft frame
- * (rpc_client_permanent), EIO on timeout. */
+ * (rpc_client_permanent), EIO on timeout. The JCT of a job registered
+ * before the call (a duplicate on its first try) is the gateway's instead,
+ * from its acceptance of that registration (job_done's "jct"). */
 weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *wl,
                           double *jct_s);
 
