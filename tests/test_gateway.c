@@ -4871,12 +4871,13 @@ static pid_t not_a_gateway_serves(int lfd, const char *answer, size_t n, bool cl
     }
 }
 
-/* weft agent and weft submit given an address whose server answers with
- * bytes that are no weft frame (an HTTP server; nc with "hi" typed, the
- * connection held open; two bytes and a close; a frame that holds no map)
- * stop at once, exit status 1, naming the address and the bytes; they
- * retried it for ever (agent) or until --timeout (submit). A refused
- * connection is still retried until the timeout. */
+/* weft agent, submit and cancel given an address whose server answers
+ * with bytes that are no weft frame (an HTTP server; nc with "hi" typed,
+ * the connection held open; two bytes and a close; a frame that holds no
+ * map) stop at once, exit status 1, naming the address and the bytes; they
+ * retried it for ever (agent) or until --timeout (submit; cancel on the
+ * short close, and waited it out on "hi"). A refused connection is still
+ * retried until the timeout. */
 Test(gateway, agent_and_submit_stop_at_an_address_that_is_not_a_gateway, .timeout = 60)
 {
     static const struct {
@@ -4904,14 +4905,16 @@ Test(gateway, agent_and_submit_stop_at_an_address_that_is_not_a_gateway, .timeou
         const char *agent[] = {"agent", "--id", "0", "--gateway", gw, "--token", TOKEN, NULL};
         const char *submit[] = {"submit", "tests/gateway/small.weft", "--gateway", gw,
                                 "--token", TOKEN, "--timeout", "15", NULL};
-        const char *const *runs[] = {agent, submit};
-        for (int r = 0; r < 2; r++) {
+        const char *cancel[] = {"cancel", "3", "--gateway", gw, "--token", TOKEN, "--timeout",
+                                "15", NULL};
+        const char *const *runs[] = {agent, submit, cancel};
+        for (int r = 0; r < 3; r++) {
             double t0 = weft_mono_s();
             int st = run_weft(out, sizeof out, runs[r]);
             double took = weft_mono_s() - t0;
             cr_assert_eq(st, 1, "peer %zu, %s: exit status %d: %s", i, runs[r][0], st, out);
-            cr_assert(strstr(out, want) && strstr(out, "; not retrying\n"), "peer %zu, %s: no "
-                      "'%s' in: %s", i, runs[r][0], want, out);
+            cr_assert(strstr(out, want) && (runs[r] == cancel || strstr(out, "; not retrying\n")),
+                      "peer %zu, %s: no '%s' in: %s", i, runs[r][0], want, out);
             cr_assert(!strstr(out, "retrying in") && !strstr(out, "reconnecting"),
                       "peer %zu, %s: %s", i, runs[r][0], out);
             cr_assert_lt(took, 5, "peer %zu, %s: %.1f s", i, runs[r][0], took);
