@@ -27,7 +27,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: weft agent --id N --gateway HOST:PORT (--token T | --token-file F)\n"
             "                  [--data-port P] [--data-host H] [--data-timeout S]\n"
-            "                  [--report S] [--tls-ca FILE] [-v]\n"
+            "                  [--report S] [--tls-ca FILE]\n"
+            "                  [--data-cert FILE --data-key FILE] [-v]\n"
             "\n"
             "Speaks for port N: takes the flows the gateway assigns to it, sends their real\n"
             "bytes over TCP to the destination agents paced to the assigned rates, reports\n"
@@ -63,7 +64,14 @@ static void usage(FILE *out)
             "                      TCP_USER_TIMEOUT, keepalive probes from S/3 idle seconds)\n"
             "  --report S          progress report period in seconds (default 0.01)\n"
             CLI_TLS_CA_HELP
-            "                      (the data connections between agents stay plain TCP)\n"
+            "  --data-cert FILE    with --data-key and --tls-ca: the data connections, both\n"
+            "                      ways, are TLS only: this agent presents the certificate\n"
+            "                      in FILE (PEM) and takes peers only with a certificate\n"
+            "                      the --tls-ca file verifies (mutual). Give it to every\n"
+            "                      agent or to none: it never sends in clear to an agent\n"
+            "                      with it, nor over TLS to one without (it says so, and\n"
+            "                      holds those flows). Default: plain TCP\n"
+            "  --data-key FILE     the private key of --data-cert (PEM)\n"
             "  -v, --verbose       log connections and flows to stderr (without it, only\n"
             "                      errors and the gateway's outages, each said once)\n"
             "  -h, --help          this text\n");
@@ -75,6 +83,7 @@ int cmd_agent(int argc, char **argv)
         CLI_GW_OPTIONS, {"id", required_argument, NULL, 'i'},
         {"data-port", required_argument, NULL, 'd'}, {"data-host", required_argument, NULL, 'D'},
         {"data-timeout", required_argument, NULL, 'U'},
+        {"data-cert", required_argument, NULL, 'E'}, {"data-key", required_argument, NULL, 'K'},
         {"report", required_argument, NULL, 'r'}, {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     rpc_agent_opts_t o = {0};
@@ -104,6 +113,8 @@ int cmd_agent(int argc, char **argv)
             o.data_port = (int)dp;
             break;
         case 'D': o.data_host = optarg; break;
+        case 'E': o.data_cert = optarg; break;
+        case 'K': o.data_key = optarg; break;
         case 'U': /* TCP_USER_TIMEOUT takes whole milliseconds, up to INT_MAX */
             if (!cli_parse_seconds("agent", "--data-timeout", optarg, &o.data_timeout_s))
                 return CLI_USAGE;
@@ -135,6 +146,14 @@ int cmd_agent(int argc, char **argv)
         return CLI_USAGE;
     }
     if (!cli_gw_complete("agent", &g)) {
+        cli_usage_hint("agent", usage);
+        return CLI_USAGE;
+    }
+    if ((o.data_cert || o.data_key) && !(o.data_cert && o.data_key && g.tls_ca)) {
+        fprintf(stderr, "weft agent: %s: TLS data connections take --data-cert, --data-key and "
+                "--tls-ca (the CA that verifies the peers' certificates and the gateway's)\n",
+                o.data_cert ? (o.data_key ? "--tls-ca is missing" : "--data-key is missing")
+                            : "--data-cert is missing");
         cli_usage_hint("agent", usage);
         return CLI_USAGE;
     }

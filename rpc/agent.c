@@ -68,6 +68,14 @@
  * third of it on (an idle one, whose flows are paused): it then fails
  * with ETIMEDOUT and takes the path of a reset connection (peer_close,
  * reconnect after 0.1 s).
+ *
+ * TLS (rpc_agent_opts_t.data_cert): every data connection, both ways, is
+ * mutual TLS (data_tls.h) carrying the very bytes above; the gateway relays
+ * which agents take TLS (hello "data_tls", `peers` "tls"), and an agent
+ * never sends in clear to one that does, nor over TLS to one that does not:
+ * it says so and holds those flows. A TLS receiver refuses a connection
+ * whose first byte is not a TLS handshake's, a plain one a connection whose
+ * first byte is (neither ever counts it), naming its address.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -86,6 +94,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "data_tls.h"
 
 #define BURST_S 0.02               /* token bucket depth, seconds of rate */
 #define MIN_BURST 16384.0          /* ... but at least this many bytes */
@@ -153,7 +162,11 @@ typedef struct {
     char host[64];
     int port;          /* 0: unknown */
     int acks;          /* the data-ack version its agent speaks (peers); 0: none */
+    int tls_said;      /* its data port takes TLS only (peers "tls"): 1, 0, or
+                          -1 when the gateway did not say (one from before) */
+    bool mismatch_said; /* that it does not take what this agent sends (logged once) */
     int fd;            /* -1: not connected */
+    struct ssl_st *tls; /* the connection's TLS session (with fd), NULL: plain */
     bool connecting;
     uint64_t full_pass; /* the pace pass in which its socket buffer filled */
     double retry_at;
@@ -187,6 +200,7 @@ typedef enum { RECV_NEW, RECV_PLAIN, RECV_ACKED } recv_mode_t;
 
 typedef struct {
     int fd;            /* -1: closed (compacted out after the pass) */
+    struct ssl_st *tls; /* its TLS session, once its first byte said TLS */
     double at;         /* when it last received a byte (or was taken) */
     recv_mode_t mode;  /* NEW: its first bytes may be DATA_HELLO; PLAIN: an
                           older sender's (no acks); ACKED */
@@ -228,6 +242,9 @@ typedef struct {
     char data_host[64]; /* the address the data listener is bound to */
     int data_port;
     double data_timeout_s; /* TCP_USER_TIMEOUT of the data connections */
+    struct ssl_ctx_st *tls_ctx; /* TLS data connections (o->data_cert); NULL: plain */
+    char tls_why[256];   /* why the last TLS call failed (errno EPROTO) */
+    uint64_t refusals;   /* data connections refused for speaking TLS or not */
     recv_t recv[MAX_RECEIVERS];
     size_t n_recv;
     uint64_t recv_evicted, recv_refused; /* connections let go when all slots were taken */
@@ -416,11 +433,49 @@ static void data_timeouts(int fd, double t)
  * for how long the receiver's machine took nothing (data_timeouts). */
 static const char *conn_error(const agent_t *a, int e, char *buf, size_t n)
 {
+    if (e == EPROTO && a->tls_ctx)
+        return a->tls_why;
     if (e != ETIMEDOUT)
         return strerror(e);
     snprintf(buf, n, "its machine acknowledged nothing for %g s (%s)", a->data_timeout_s,
              strerror(e));
     return buf;
+}
+
+/* send(2) and recv(2) on a data connection, through its TLS session if it
+ * has one (a failure's reason then in a->tls_why, errno EPROTO). */
+static ssize_t data_send(agent_t *a, int fd, struct ssl_st *tls, const void *buf, size_t n)
+{
+    if (tls)
+        return rpc_data_tls_send(tls, fd, buf, n, a->tls_why, sizeof a->tls_why);
+    return send(fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static ssize_t data_recv(agent_t *a, int fd, struct ssl_st *tls, void *buf, size_t n)
+{
+    if (tls)
+        return rpc_data_tls_recv(tls, fd, buf, n, a->tls_why, sizeof a->tls_why);
+    return recv(fd, buf, n, 0);
+}
+
+/* A data connection refused for speaking TLS or not, or for its
+ * certificate: said with -v, and without it on o->notice the first time
+ * and every 100th (a stranger may knock for ever). */
+static void refusal(agent_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void refusal(agent_t *a, const char *fmt, ...)
+{
+    FILE *out = a->o->log ? a->o->log : a->refusals % 100 == 0 ? a->o->notice : NULL;
+    a->refusals++;
+    if (!out)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(out, "weft agent %u: ", a->o->id);
+    vfprintf(out, fmt, ap);
+    if (!a->o->log && a->refusals > 1)
+        fprintf(out, " (%llu refused so far)", (unsigned long long)a->refusals);
+    fputc('\n', out);
+    va_end(ap);
 }
 
 /* Closes p's connection. The bytes it took that its receiver did not
@@ -432,6 +487,8 @@ static void peer_close(agent_t *a, peer_t *p, const char *why, bool always)
 {
     if (p->fd < 0)
         return;
+    rpc_data_tls_free(p->tls);
+    p->tls = NULL;
     close(p->fd);
     p->fd = -1;
     p->connecting = false;
@@ -449,6 +506,24 @@ static void peer_close(agent_t *a, peer_t *p, const char *why, bool always)
         alog(a, "data connection to agent %u at %s:%d: %s; closed, %.0f bytes it took "
                 "unacknowledged to send again", dst, p->host, p->port, why, lost);
     p->seg_head = p->n_seg = 0;
+}
+
+/* p's connection failed with errno e (0: it ended): closed as peer_close
+ * does (logged if bytes were lost or `always`). Over TLS before the
+ * receiver's ACK_HELLO, the likely cause is that it refused this agent's
+ * certificate (TLS 1.3 tells the client only after its handshake, and the
+ * alert is often lost to a reset): said so, and tried again a second
+ * later, as a TLS failure is, rather than ten times a second. */
+static void peer_broke(agent_t *a, peer_t *p, int e, bool always, double now)
+{
+    char buf[128], why[400];
+    const char *reason = e ? conn_error(a, e, buf, sizeof buf) : "closed by the receiver";
+    bool unanswered = p->tls && !p->answered;
+    if (unanswered)
+        snprintf(why, sizeof why, "%s, before its agent took the TLS connection (did it refuse "
+                 "this agent's certificate? its log says)", reason);
+    peer_close(a, p, unanswered ? why : reason, always || unanswered || e == EPROTO);
+    p->retry_at = now + (unanswered || e == EPROTO ? GARBAGE_RETRY_S : 0.1);
 }
 
 /* Room for one more segment in p's list, taken before a write so that what
@@ -500,16 +575,13 @@ static void peer_credit(agent_t *a, peer_t *p, uint64_t n)
 static bool peer_hello(agent_t *a, peer_t *p, double now)
 {
     while (p->acking && p->hello_out < p->hello_len) {
-        ssize_t w = send(p->fd, &p->hello[p->hello_out], p->hello_len - p->hello_out,
-                         MSG_NOSIGNAL);
+        ssize_t w = data_send(a, p->fd, p->tls, &p->hello[p->hello_out],
+                              p->hello_len - p->hello_out);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                char why[128];
-                peer_close(a, p, conn_error(a, errno, why, sizeof why), true);
-                p->retry_at = now + 0.1;
-            }
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                peer_broke(a, p, errno, true, now);
             return false;
         }
         p->hello_out += (size_t)w;
@@ -529,6 +601,13 @@ static const char *ack_text(const unsigned char b[8], char *buf, size_t n)
     return buf;
 }
 
+/* Whether p's connection is polled for what its receiver writes back:
+ * counts, or TLS records (the handshake, alerts). */
+static bool peer_polled(const peer_t *p)
+{
+    return p->fd >= 0 && !p->connecting && (p->acking || p->tls);
+}
+
 /* Reads what p's receiver wrote back: ACK_HELLO, then counts. A count
  * below the last one or above the bytes written, or anything but
  * ACK_HELLO first, is not a weft agent's acknowledgment: the connection is
@@ -539,16 +618,14 @@ static void peer_read(agent_t *a, peer_t *p, double now)
     unsigned char buf[1024];
     char why[160], hex[64];
     for (;;) {
-        ssize_t n = recv(p->fd, buf, sizeof buf, 0);
+        ssize_t n = data_recv(a, p->fd, p->tls, buf, sizeof buf);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
         if (n <= 0) { /* a timeout is logged even with nothing lost: an idle one */
             int e = n < 0 ? errno : 0;
-            peer_close(a, p, n == 0 ? "closed by the receiver" : conn_error(a, e, why, sizeof why),
-                       e == ETIMEDOUT);
-            p->retry_at = now + 0.1;
+            peer_broke(a, p, e, e == ETIMEDOUT, now);
             return;
         }
         for (ssize_t i = 0; i < n; i++) {
@@ -613,6 +690,21 @@ static void peer_connect(agent_t *a, peer_t *p, double now)
 {
     if (p->fd >= 0 || !p->port || now < p->retry_at)
         return;
+    /* never in clear to a TLS port, and never over TLS to a plain one (it
+       would read the handshake as payload): held until the gateway says
+       the agent there changed */
+    bool tls = a->tls_ctx != NULL;
+    if (p->tls_said == !tls) {
+        if (!p->mismatch_said)
+            refusal(a, "not sending to agent %zu at %s:%d: %s; its flows wait until both "
+                    "agents are started alike", (size_t)(p - a->peers), p->host, p->port,
+                    tls ? "its data port is plain TCP and this agent sends over TLS only "
+                          "(--data-cert)"
+                        : "its data port takes TLS only and this agent has no --data-cert");
+        p->mismatch_said = true;
+        p->retry_at = now + 1.0;
+        return;
+    }
     char ps[16];
     snprintf(ps, sizeof ps, "%d", p->port);
     struct addrinfo hints = {0}, *res = NULL;
@@ -704,7 +796,8 @@ static weft_err_t gw_resume(agent_t *a)
         else if (changed)
             alog(a, "token file %s holds a new token: presenting it", a->o->token_file);
     }
-    return rpc_client_hello_agent_acks(&a->gw, a->token, a->o->id, a->data_port, RPC_DATA_ACKS);
+    return rpc_client_hello_agent_data(&a->gw, a->token, a->o->id, a->data_port, RPC_DATA_ACKS,
+                                       a->tls_ctx != NULL);
 }
 
 /* The welcome of a (re)connection. A gateway of another epoch than the one
@@ -748,9 +841,14 @@ static weft_err_t gw_welcome(agent_t *a, const msgpack_object *m)
  * version changed is another agent: its connection is closed. */
 static void set_peers(agent_t *a, const msgpack_object *m)
 {
-    const msgpack_object_array *arr, *acks = NULL;
+    const msgpack_object_array *arr, *acks = NULL, *tls = NULL;
     if (rpc_get_array(m, "peers", &arr))
         return;
+    if (rpc_map_get(m, "tls") && (rpc_get_array(m, "tls", &tls) || tls->size != arr->size)) {
+        alog(a, "peers: 'tls' is not an array of %u entries; taking the peers' data ports "
+             "to speak as this agent's", arr->size);
+        tls = NULL;
+    }
     if (rpc_map_get(m, "acks") && (rpc_get_array(m, "acks", &acks) || acks->size != arr->size)) {
         alog(a, "peers: 'acks' is not an array of %u entries; taking no peer as acknowledging",
              arr->size);
@@ -771,11 +869,17 @@ static void set_peers(agent_t *a, const msgpack_object *m)
         int64_t ack = 0;
         if (acks && (!rpc_obj_int(&acks->ptr[i], &ack) || ack < 0 || ack > INT32_MAX))
             ack = 0;
-        if (p->port != port || strcmp(p->host, host) || p->acks != (int)ack) {
+        int64_t said = -1; /* not said: an older gateway */
+        if (tls && (!rpc_obj_int(&tls->ptr[i], &said) || said < 0 || said > 1))
+            said = -1;
+        if (p->port != port || strcmp(p->host, host) || p->acks != (int)ack ||
+            p->tls_said != (int)said) {
             peer_close(a, p, "its agent moved or restarted", false);
             snprintf(p->host, sizeof p->host, "%s", host);
             p->port = (int)port;
             p->acks = (int)ack;
+            p->tls_said = (int)said;
+            p->mismatch_said = false;
             p->retry_at = 0;
         }
     }
@@ -920,7 +1024,7 @@ static weft_err_t gw_handle(agent_t *a, const msgpack_object *m)
             if (!grown)
                 return weft_fail(WEFT_ENOMEM, "out of memory for %lld peers", (long long)ports);
             for (size_t i = a->n_peers; i < (size_t)ports; i++)
-                grown[i] = (peer_t){.fd = -1};
+                grown[i] = (peer_t){.fd = -1, .tls_said = -1};
             if (a->n_peers)
                 alog(a, "the gateway has %lld ports now (%zu before)", (long long)ports,
                      a->n_peers);
@@ -1086,7 +1190,9 @@ static weft_err_t pace(agent_t *a, double dt, double now)
         double want = fmin(floor(f->tokens), total - f->sent);
         if (want < 1) /* paced, or all written and waiting for the acks */
             continue;
-        if (!peer_hello(a, p, now)) {
+        /* over TLS, no payload before the receiver's ACK_HELLO: it took this
+           agent's certificate (a refused one gets nothing but the hello) */
+        if (!peer_hello(a, p, now) || (p->tls && p->acking && !p->answered)) {
             p->full_pass = a->pass;
             continue;
         }
@@ -1102,15 +1208,12 @@ static weft_err_t pace(agent_t *a, double dt, double now)
             if (acking && (err = peer_reserve(p)))
                 return err;
             size_t n = want > WRITE_CHUNK ? WRITE_CHUNK : (size_t)want;
-            ssize_t w = send(p->fd, a->zeros, n, MSG_NOSIGNAL);
+            ssize_t w = data_send(a, p->fd, p->tls, a->zeros, n);
             if (w < 0) {
                 if (errno == EAGAIN || errno == EWOULDBLOCK)
                     p->full_pass = a->pass;
-                else if (errno != EINTR) {
-                    char why[128];
-                    peer_close(a, p, conn_error(a, errno, why, sizeof why), true);
-                    p->retry_at = now + 0.1;
-                }
+                else if (errno != EINTR)
+                    peer_broke(a, p, errno, true, now);
                 break;
             }
             f->sent += (double)w;
@@ -1120,7 +1223,8 @@ static weft_err_t pace(agent_t *a, double dt, double now)
                 peer_wrote(p, f->fid, (uint64_t)w);
             else
                 f->acked = f->sent; /* no receiver's word to wait for */
-            if ((size_t)w < n) { /* a short write: the buffer is full */
+            /* a short write, or TLS records the socket did not take: full */
+            if ((size_t)w < n || (p->tls && rpc_data_tls_unsent(p->tls))) {
                 p->full_pass = a->pass;
                 break;
             }
@@ -1172,6 +1276,15 @@ static size_t silent_receiver(agent_t *a, double now, const char *why, const cha
     return evict ? old : SIZE_MAX;
 }
 
+/* Closes receiver r's connection (its slot is the caller's to reuse). */
+static void recv_close(recv_t *r)
+{
+    rpc_data_tls_free(r->tls);
+    r->tls = NULL;
+    close(r->fd);
+    r->fd = -1;
+}
+
 /* A connection accepted on the data port: a free slot, else that of the
  * connection silent longest (silent_receiver), else it is closed. */
 static void take_receiver(agent_t *a, int fd, double now)
@@ -1187,7 +1300,7 @@ static void take_receiver(agent_t *a, int fd, double now)
         close(fd);
         return;
     }
-    close(a->recv[old].fd);
+    recv_close(&a->recv[old]);
     a->recv[old] = (recv_t){.fd = fd, .at = now};
 }
 
@@ -1199,7 +1312,7 @@ static bool free_a_descriptor(agent_t *a, double now)
                                  "new ones wait in the backlog, none being silent for 2 s");
     if (old == SIZE_MAX)
         return false;
-    close(a->recv[old].fd);
+    recv_close(&a->recv[old]);
     a->recv[old] = a->recv[--a->n_recv];
     return true;
 }
@@ -1208,12 +1321,13 @@ static bool free_a_descriptor(agent_t *a, double now)
  * last ack, without blocking: what the socket does not take waits for
  * POLLOUT, and a newer count goes out only after every byte of the one
  * begun, so the stream stays 8-byte framed. False if the connection broke. */
-static bool recv_ack(recv_t *r)
+static bool recv_ack(agent_t *a, recv_t *r)
 {
+    if (r->tls && rpc_data_tls_flush(r->tls, r->fd) < 0)
+        return false;
     for (;;) {
         if (r->out_off < r->out_len) {
-            ssize_t w = send(r->fd, r->out + r->out_off, r->out_len - r->out_off,
-                             MSG_NOSIGNAL | MSG_DONTWAIT);
+            ssize_t w = data_send(a, r->fd, r->tls, r->out + r->out_off, r->out_len - r->out_off);
             if (w < 0)
                 return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
             r->out_off += (size_t)w;
@@ -1308,16 +1422,71 @@ static size_t recv_hello(agent_t *a, recv_t *r, const unsigned char *b, size_t n
     return n;
 }
 
+/* The address of accepted connection fd's sender, "host:port", in buf. */
+static const char *sender_address(int fd, char *buf, size_t n)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int port = 0;
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
+        rpc_sockaddr_text((struct sockaddr *)&ss, host, sizeof host);
+        port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                              : ((struct sockaddr_in *)&ss)->sin_port);
+    }
+    snprintf(buf, n, "%s:%d", host, port);
+    return buf;
+}
+
+/* A new connection's first byte, which says whether its sender speaks TLS
+ * (a handshake record's first byte no plain sender writes first): a TLS
+ * agent takes it only with TLS, a plain one only without. False if it
+ * ended or was refused (logged, naming its address and why). */
+static bool recv_first_byte(agent_t *a, recv_t *r)
+{
+    unsigned char b;
+    ssize_t n = recv(r->fd, &b, 1, MSG_PEEK);
+    if (n < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+    if (n == 0)
+        return false;
+    bool tls_hello = b == RPC_DATA_TLS_FIRST_BYTE;
+    if (tls_hello == (a->tls_ctx != NULL)) {
+        if (a->tls_ctx && !(r->tls = rpc_data_tls_new(a->tls_ctx, r->fd, true))) {
+            alog(a, "out of memory for a TLS data connection: closed");
+            return false;
+        }
+        return true;
+    }
+    char from[INET6_ADDRSTRLEN + 8];
+    refusal(a, "refused a data connection from %s: %s", sender_address(r->fd, from, sizeof from),
+            tls_hello ? "it began a TLS handshake, and this agent's data port is plain TCP "
+                        "(no --data-cert)"
+                      : "it sent plain bytes, and this agent's data port takes TLS only "
+                        "(--data-cert): is the sender's agent without --data-cert?");
+    return false;
+}
+
 /* Reads everything r's peer sent, acking every ACK_EVERY bytes and once
  * drained (recv_ack). False at its end or an error: close it. */
 static bool recv_drain(agent_t *a, recv_t *r, unsigned char *sink, size_t size, double now)
 {
+    if (r->mode == RECV_NEW && r->n_hello == 0 && !r->tls && !recv_first_byte(a, r))
+        return false;
+    if (r->mode == RECV_NEW && r->n_hello == 0 && !r->tls && a->tls_ctx)
+        return true; /* its first byte is still to come */
     for (;;) {
-        ssize_t n = recv(r->fd, sink, size, 0);
+        ssize_t n = data_recv(a, r->fd, r->tls, sink, size);
+        if (n < 0 && errno == EPROTO) { /* its handshake or certificate failed */
+            char from[INET6_ADDRSTRLEN + 8];
+            refusal(a, "refused a data connection from %s: %s",
+                    sender_address(r->fd, from, sizeof from), a->tls_why);
+            return false;
+        }
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return recv_ack(r);
+            return recv_ack(a, r);
         if (n <= 0)
             return false;
         r->at = now;
@@ -1325,7 +1494,7 @@ static bool recv_drain(agent_t *a, recv_t *r, unsigned char *sink, size_t size, 
         size_t skip = r->mode == RECV_NEW ? recv_hello(a, r, sink, (size_t)n, now) : 0;
         r->got += (uint64_t)n - skip;
         recv_count(a, r, before, now);
-        if (r->mode == RECV_ACKED && r->got - r->acked >= ACK_EVERY && !recv_ack(r))
+        if (r->mode == RECV_ACKED && r->got - r->acked >= ACK_EVERY && !recv_ack(a, r))
             return false;
     }
 }
@@ -1354,8 +1523,15 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
         a.stream_id = (uint64_t)getpid() << 32 ^ (uint64_t)(weft_mono_s() * 1e9);
     if (o->tls_ca)
         WEFT_CHECK(rpc_client_tls(&a.gw, o->tls_ca));
+    if (o->data_cert || o->data_key) {
+        if (!o->data_cert || !o->data_key || !o->tls_ca)
+            WEFT_CHECK(weft_fail(WEFT_EINVAL, "TLS data connections take a certificate, its "
+                                 "key and the CA that verifies peers' (--data-cert, --data-key, "
+                                 "--tls-ca)"));
+        WEFT_CHECK(rpc_data_tls_ctx(&a.tls_ctx, o->data_cert, o->data_key, o->tls_ca));
+    }
     WEFT_CHECK(open_listener(&a));
-    alog(&a, "data port %d on %s", a.data_port, a.data_host);
+    alog(&a, "data port %d on %s%s", a.data_port, a.data_host, a.tls_ctx ? ", TLS only" : "");
     double last = weft_mono_s();
     unsigned char sink[65536];
     while (!*o->stop) {
@@ -1383,14 +1559,18 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
         pfd[np++] = (struct pollfd){a.gw.fd, (short)(POLLIN | (rpc_client_want_write(&a.gw)
                                                                 ? POLLOUT : 0)), 0};
         for (size_t i = 0; i < a.n_recv; i++) {
-            bool queued = a.recv[i].out_off < a.recv[i].out_len; /* an ack waits */
+            bool queued = a.recv[i].out_off < a.recv[i].out_len || /* an ack waits */
+                          (a.recv[i].tls && rpc_data_tls_unsent(a.recv[i].tls));
             pfd[np++] = (struct pollfd){a.recv[i].fd, (short)(POLLIN | (queued ? POLLOUT : 0)),
                                         0};
         }
         size_t np_recv = np;
         for (size_t i = 0; i < a.n_peers; i++)
-            if (a.peers[i].fd >= 0 && !a.peers[i].connecting && a.peers[i].acking)
-                pfd[np++] = (struct pollfd){a.peers[i].fd, POLLIN, 0};
+            if (peer_polled(&a.peers[i]))
+                pfd[np++] = (struct pollfd){a.peers[i].fd,
+                                            (short)(POLLIN | (a.peers[i].tls &&
+                                                              rpc_data_tls_unsent(a.peers[i].tls)
+                                                          ? POLLOUT : 0)), 0};
         bool moving = false; /* bytes to write (not only acks to wait for) */
         for (size_t i = 0; i < a.n_flows && !moving; i++)
             moving = !a.flows[i].done && a.flows[i].rate > 0 &&
@@ -1409,11 +1589,9 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
             if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
                 ok = recv_drain(&a, r, sink, sizeof sink, now_recv);
             else if (pfd[i].revents & POLLOUT)
-                ok = recv_ack(r);
-            if (!ok) {
-                close(r->fd);
-                r->fd = -1;
-            }
+                ok = recv_ack(&a, r);
+            if (!ok)
+                recv_close(r);
         }
         size_t kept = 0; /* the closed ones out, in order */
         for (size_t k = 0; k < a.n_recv; k++)
@@ -1423,10 +1601,13 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
         /* acks, in the order the peers were polled (nothing changed them since) */
         for (size_t i = 0, j = np_recv; i < a.n_peers && j < np; i++) {
             peer_t *p = &a.peers[i];
-            if (p->fd != pfd[j].fd || p->connecting || !p->acking)
+            if (p->fd != pfd[j].fd || !peer_polled(p))
                 continue;
-            if (pfd[j++].revents & (POLLIN | POLLHUP | POLLERR))
+            short ev = pfd[j++].revents;
+            if (ev & (POLLIN | POLLHUP | POLLERR))
                 peer_read(&a, p, now_recv);
+            if (p->fd >= 0 && p->tls && (ev & POLLOUT) && rpc_data_tls_flush(p->tls, p->fd) < 0)
+                peer_broke(&a, p, errno, true, now_recv);
         }
         if (pfd[0].revents & POLLIN) {
             int fd;
@@ -1479,10 +1660,14 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
                     p->failing = true;
                     peer_close(&a, p, NULL, false); /* nothing written yet */
                     p->retry_at = now + 0.1;
+                } else if (a.tls_ctx && !(p->tls = rpc_data_tls_new(a.tls_ctx, p->fd, false))) {
+                    peer_close(&a, p, "out of memory for its TLS session", true);
+                    p->retry_at = now + 0.1;
                 } else {
                     p->connecting = false;
                     p->failing = false;
-                    peer_hello(&a, p, now); /* what it does not take, pace finishes */
+                    peer_hello(&a, p, now); /* what it does not take, pace finishes; over
+                                               TLS, it begins the handshake */
                 }
             }
         }
@@ -1510,10 +1695,11 @@ cleanup:
         free(a.peers[i].seg);
     }
     for (size_t i = 0; i < a.n_recv; i++)
-        close(a.recv[i].fd);
+        recv_close(&a.recv[i]);
     if (a.lfd >= 0)
         close(a.lfd);
     rpc_client_destroy(&a.gw);
+    rpc_data_tls_ctx_free(a.tls_ctx);
     free(a.flows);
     free(a.serve);
     free(a.slot);

@@ -350,11 +350,11 @@ weft_err_t rpc_token_reread(const char *path, char *token, bool *changed)
     msgpack_packer *pk = &(c)->pk
 #define END(c) rpc_frame_end(&(c)->out, mark_, (c)->max_frame)
 
-weft_err_t rpc_client_hello_agent_acks(rpc_client_t *c, const char *token, uint32_t id,
-                                       int data_port, int acks)
+weft_err_t rpc_client_hello_agent_data(rpc_client_t *c, const char *token, uint32_t id,
+                                       int data_port, int acks, bool data_tls)
 {
     BEGIN(c);
-    msgpack_pack_map(pk, acks > 0 ? 7 : 6);
+    msgpack_pack_map(pk, 6 + (acks > 0) + data_tls);
     rpc_pack_cstr(pk, "type"), rpc_pack_cstr(pk, "hello");
     rpc_pack_cstr(pk, "v"), msgpack_pack_int(pk, RPC_PROTOCOL_VERSION);
     rpc_pack_cstr(pk, "token"), rpc_pack_cstr(pk, token);
@@ -363,7 +363,15 @@ weft_err_t rpc_client_hello_agent_acks(rpc_client_t *c, const char *token, uint3
     rpc_pack_cstr(pk, "port"), msgpack_pack_int(pk, data_port);
     if (acks > 0)
         rpc_pack_cstr(pk, "acks"), msgpack_pack_int(pk, acks);
+    if (data_tls)
+        rpc_pack_cstr(pk, "data_tls"), msgpack_pack_int(pk, 1);
     return END(c);
+}
+
+weft_err_t rpc_client_hello_agent_acks(rpc_client_t *c, const char *token, uint32_t id,
+                                       int data_port, int acks)
+{
+    return rpc_client_hello_agent_data(c, token, id, data_port, acks, false);
 }
 
 weft_err_t rpc_client_hello_agent(rpc_client_t *c, const char *token, uint32_t id,

@@ -115,6 +115,10 @@ weft_err_t rpc_client_hello_agent(rpc_client_t *c, const char *token, uint32_t i
  * for a service that does not ack (its senders count bytes as written). */
 weft_err_t rpc_client_hello_agent_acks(rpc_client_t *c, const char *token, uint32_t id,
                                        int data_port, int acks);
+/* The same, with data_tls: its data port takes TLS only (hello "data_tls",
+ * relayed in `peers` as "tls"), so that senders do not try it in clear. */
+weft_err_t rpc_client_hello_agent_data(rpc_client_t *c, const char *token, uint32_t id,
+                                       int data_port, int acks, bool data_tls);
 weft_err_t rpc_client_hello_client(rpc_client_t *c, const char *token);
 /* Registers job j of wl (its coflows, flows, parents, compute times). */
 weft_err_t rpc_client_register(rpc_client_t *c, int64_t seq, const coflow_workload_t *wl,
@@ -239,8 +243,12 @@ typedef struct {
     const char *token_file;     /* where token came from, read again at each
                                    reconnection (rpc_token_read); NULL: fixed */
     const char *tls_ca;         /* TLS to the gateway, verified against this CA
-                                   file (rpc_client_tls); NULL: plain TCP. The
-                                   data connections between agents stay plain */
+                                   file (rpc_client_tls); NULL: plain TCP */
+    const char *data_cert;      /* with data_key (PEM): the data connections,
+                                   both ways, are TLS only, mutual, each end's
+                                   certificate verified against tls_ca (which
+                                   must then be set); NULL: plain TCP */
+    const char *data_key;
     uint32_t id;                /* the port it speaks for */
     const char *data_host;      /* address to bind the data listener; NULL: the
                                    local address of the route to the gateway

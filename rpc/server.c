@@ -422,7 +422,7 @@ static void handle_hello(conn_t *c, const msgpack_object *m)
     rpc_gateway_t *gw = c->gw;
     const char *tok, *role = "agent";
     size_t ntok, nrole = 5;
-    int64_t v, id = -1, port = 0, acks = 0;
+    int64_t v, id = -1, port = 0, acks = 0, data_tls = 0;
     weft_err_t err;
     if ((err = rpc_get_int(m, "v", 0, INT32_MAX, &v)))
         return rpc_gw_conn_fail(c, "protocol", "hello: %s", weft_last_error());
@@ -473,7 +473,8 @@ static void handle_hello(conn_t *c, const msgpack_object *m)
             (err = hello_agent_ids(m, (int64_t)gw->sched.fab.n_ports - 1, &id, &port)))
             return rpc_gw_conn_fail(c, "protocol", "hello: %s", weft_last_error());
         /* optional: agents from before data acks say nothing (0) */
-        if ((err = rpc_get_int_opt(m, "acks", 0, INT32_MAX, &acks)))
+        if ((err = rpc_get_int_opt(m, "acks", 0, INT32_MAX, &acks)) ||
+            (err = rpc_get_int_opt(m, "data_tls", 0, 1, &data_tls)))
             return rpc_gw_conn_fail(c, "protocol", "hello: %s", weft_last_error());
         conn_t *old = gw->agents[id];
         if (old && old != c) {
@@ -486,6 +487,7 @@ static void handle_hello(conn_t *c, const msgpack_object *m)
         c->agent = id;
         c->data_port = (int)port;
         c->data_acks = (int)acks;
+        c->data_tls = data_tls == 1;
         rpc_sched_forget_port(&gw->sched, (uint32_t)id);
         c->peers_all = true; /* and the others are told of it */
         gw->peers_dirty = true;
@@ -1291,15 +1293,15 @@ static void pack_peer_entry(const rpc_gateway_t *gw, msgpack_packer *pk, size_t 
 
 /* Packs the peers message of the agents peer_listed(all) at ports
  * [k, end) into b: rpc_frame_end's verdict (b is left as it was when the
- * frame is over --max-frame). */
+ * frame is over --max-frame). With tls, the "tls" key too. */
 static weft_err_t pack_peers_frame(rpc_gateway_t *gw, msgpack_sbuffer *b, bool all, size_t k,
-                                   size_t end, size_t entries)
+                                   size_t end, size_t entries, bool tls)
 {
     size_t mark;
     rpc_frame_begin(b, &mark);
     msgpack_packer pk;
     msgpack_packer_init(&pk, b, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3);
+    msgpack_pack_map(&pk, tls ? 4 : 3);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "peers");
     rpc_pack_cstr(&pk, "peers"), msgpack_pack_array(&pk, entries);
     for (size_t i = k; i < end; i++)
@@ -1311,6 +1313,12 @@ static weft_err_t pack_peers_frame(rpc_gateway_t *gw, msgpack_sbuffer *b, bool a
     for (size_t i = k; i < end; i++)
         if (peer_listed(gw, i, all))
             msgpack_pack_int(&pk, gw->agents[i]->data_acks);
+    if (tls) { /* the same, for whose data port takes TLS only */
+        rpc_pack_cstr(&pk, "tls"), msgpack_pack_array(&pk, entries);
+        for (size_t i = k; i < end; i++)
+            if (peer_listed(gw, i, all))
+                msgpack_pack_int(&pk, gw->agents[i]->data_tls);
+    }
     return rpc_frame_end(b, mark, gw->o.max_frame);
 }
 
@@ -1333,9 +1341,14 @@ static uint64_t pack_peers(rpc_gateway_t *gw, msgpack_sbuffer *b, bool all)
     msgpack_sbuffer_init(&one);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &one, msgpack_sbuffer_write);
+    /* "tls" only on a gateway with a TLS data port: the messages of one
+       without stay as they were */
+    bool tls = false;
+    for (size_t i = 0; i < total && !tls; i++)
+        tls = peer_listed(gw, i, true) && gw->agents[i]->data_tls;
     /* the payload of a message of no entry: its map, keys and empty arrays */
     size_t bare = 0;
-    if (pack_peers_frame(gw, &one, all, 0, 0, 0) == WEFT_OK)
+    if (pack_peers_frame(gw, &one, all, 0, 0, 0, tls) == WEFT_OK)
         bare = one.size - RPC_HEADER_BYTES;
     size_t limit = PEERS_CHUNK;
     while (k < total) {
@@ -1346,15 +1359,17 @@ static uint64_t pack_peers(rpc_gateway_t *gw, msgpack_sbuffer *b, bool all)
             one.size = 0;
             pack_peer_entry(gw, &pk, end);
             msgpack_pack_int(&pk, gw->agents[end]->data_acks);
-            /* both arrays' headers may grow with the entry */
-            size_t grown = bytes + one.size +
-                           2 * (array_head_bytes(entries + 1) - array_head_bytes(entries));
+            if (tls)
+                msgpack_pack_int(&pk, gw->agents[end]->data_tls);
+            /* every array's header may grow with the entry */
+            size_t grown = bytes + one.size + (tls ? 3 : 2) * (array_head_bytes(entries + 1) -
+                                                               array_head_bytes(entries));
             if (entries > 0 && grown > gw->o.max_frame)
                 break;
             bytes = grown;
             entries++;
         }
-        if (!entries || pack_peers_frame(gw, b, all, k, end, entries) == WEFT_OK) {
+        if (!entries || pack_peers_frame(gw, b, all, k, end, entries, tls) == WEFT_OK) {
             frames += entries > 0;
             k = end;
             limit = PEERS_CHUNK;

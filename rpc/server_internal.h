@@ -40,6 +40,7 @@ typedef struct conn {
     int data_port;     /* an agent's data port */
     int data_acks;     /* the data-connection ack version it speaks as a
                           receiver (hello "acks"; 0: it does not ack) */
+    bool data_tls;     /* its data port takes TLS only (hello "data_tls") */
     bool peers_all;    /* an agent not yet told every peer (the next push does) */
     char host[64];     /* peer address */
     uint64_t serial;

@@ -1522,6 +1522,9 @@ def hostile(gw, a, epoch):
     refused("a hello with acks not an int",
             frame(pack({"type": "hello", "v": 1, "token": TOKEN, "role": "agent", "id": 2,
                         "port": 41099, "acks": "2"})), "protocol", ["acks"], hello=False)
+    refused("a hello with data_tls neither 0 nor 1",
+            frame(pack({"type": "hello", "v": 1, "token": TOKEN, "role": "agent", "id": 2,
+                        "port": 41099, "data_tls": 2})), "protocol", ["data_tls"], hello=False)
 
     step("hostile: what the limits still take")
     c = fresh("at the limits")

@@ -484,6 +484,34 @@ static void start_agent0(const char *log_path)
     start_agent0_opt(log_path, NULL, NULL);
 }
 
+__attribute__((unused))
+/* The bytes a stopped agent's log says it received (its last line, written
+ * once it stopped: SIGTERM). */
+static unsigned long long bytes_received(pid_t *pid, const char *log)
+{
+    cr_assert_eq(kill(*pid, SIGTERM), 0);
+    waitpid(*pid, NULL, 0);
+    *pid = 0;
+    char line[512];
+    unsigned long long n = 0;
+    cr_assert(file_line(log, "stopping: ", line, sizeof line), "no 'stopping' in %s", log);
+    cr_assert_eq(sscanf(strstr(line, "stopping: "), "stopping: %llu bytes received", &n), 1,
+                 "%s", line);
+    return n;
+}
+
+__attribute__((unused))
+/* The data port a real agent's verbose log (at path log) says it has. */
+static int agent_data_port(const char *log)
+{
+    char line[512];
+    int port = 0;
+    cr_assert(wait_file_has(log, "data port ", 5) && file_line(log, "data port ", line, sizeof line)
+              && sscanf(strstr(line, "data port "), "data port %d", &port) == 1,
+              "no data port in %s", log);
+    return port;
+}
+
 /* Runs $WEFT_BIN with args (NULL-terminated), its stdout and stderr into
  * out[n]; returns its exit status (-1 if it did not exit). A run that has
  * not ended after 20 s (a gateway that started, a client that retries) is

@@ -2542,21 +2542,6 @@ Test(gateway_agent, flows_sharing_a_data_connection_are_each_credited_their_own_
     coflow_workload_destroy(&wl);
 }
 
-/* The bytes a stopped agent's log says it received (its last line, written
- * once it stopped: SIGTERM). */
-static unsigned long long bytes_received(pid_t *pid, const char *log)
-{
-    cr_assert_eq(kill(*pid, SIGTERM), 0);
-    waitpid(*pid, NULL, 0);
-    *pid = 0;
-    char line[512];
-    unsigned long long n = 0;
-    cr_assert(file_line(log, "stopping: ", line, sizeof line), "no 'stopping' in %s", log);
-    cr_assert_eq(sscanf(strstr(line, "stopping: "), "stopping: %llu bytes received", &n), 1,
-                 "%s", line);
-    return n;
-}
-
 /* A receiving agent killed mid-flow: agent 1 is stopped before a 24 MB
  * flow to it starts, so whatever agent 0 writes waits unread in socket
  * buffers (megabytes on loopback), and killed (SIGKILL) once agent 0 is
@@ -2757,17 +2742,6 @@ static int connect_port(int port)
     cr_assert(fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0,
               "connect to port %d: %s", port, strerror(errno));
     return fd;
-}
-
-/* The data port a real agent's verbose log (at path log) says it has. */
-static int agent_data_port(const char *log)
-{
-    char line[512];
-    int port = 0;
-    cr_assert(wait_file_has(log, "data port ", 5) && file_line(log, "data port ", line, sizeof line)
-              && sscanf(strstr(line, "data port "), "data port %d", &port) == 1,
-              "no data port in %s", log);
-    return port;
 }
 
 /* A real agent 1 (ack_agents[1], its log ack_log[1]); returns its data

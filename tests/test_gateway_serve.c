@@ -3542,21 +3542,27 @@ static void wait_tls_status_agents(const char *ca, long long n, char *out, size_
     cr_assert_fail("no status with %lld agents connected: %s", n, out);
 }
 
+/* Runs the shell commands `steps` in tls_dir, $EC holding openssl's options
+ * for a new P-256 key, their output appended to openssl.log. */
+static void openssl_in_tls_dir(const char *steps)
+{
+    char cmd[1024], quiet[1200];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && EC='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' && %s",
+             tls_dir, steps);
+    snprintf(quiet, sizeof quiet, "(%s) >>%s/openssl.log 2>&1", cmd, tls_dir);
+    cr_assert_eq(system(quiet), 0, "openssl failed: see %s/openssl.log", tls_dir);
+}
+
 /* A new key and a certificate for 127.0.0.1 signed by the other CA, valid
  * 30 days, written over server.key and server.pem (each by a rename, as
  * an operator renewing it would). */
 static void sign_with_other_ca(void)
 {
-    char cmd[1024], quiet[1200];
-    snprintf(cmd, sizeof cmd,
-             "cd %s && EC='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' && "
-             "openssl req $EC -keyout new.key -out new.csr -subj /CN=127.0.0.1 "
-             "&& openssl x509 -req -in new.csr -CA other.pem -CAkey other.key "
-             "-CAcreateserial -out new.pem -days 30 -extfile ext "
-             "&& mv new.key server.key && mv new.pem server.pem",
-             tls_dir);
-    snprintf(quiet, sizeof quiet, "(%s) >>%s/openssl.log 2>&1", cmd, tls_dir);
-    cr_assert_eq(system(quiet), 0, "openssl failed: see %s/openssl.log", tls_dir);
+    openssl_in_tls_dir("openssl req $EC -keyout new.key -out new.csr -subj /CN=127.0.0.1 "
+                       "&& openssl x509 -req -in new.csr -CA other.pem -CAkey other.key "
+                       "-CAcreateserial -out new.pem -days 30 -extfile ext "
+                       "&& mv new.key server.key && mv new.pem server.pem");
 }
 
 /* The days from now to the end of validity `weft status` prints on its
@@ -3893,4 +3899,210 @@ Test(gateway_tls, frames_buffered_inside_tls_are_read_without_waiting, .init = m
     pthread_join(th, NULL);
     close(lfd);
     msgpack_sbuffer_destroy(&sb);
+}
+
+/* ------------------------------------------------- TLS data connections */
+
+/* Besides make_certs' files: an agent's certificate of the test's CA
+ * (agent.pem, agent.key) and one of the other CA (rogue.pem, rogue.key),
+ * neither naming an address: agents verify one another's chain only. */
+static char agent_cert[128], agent_key[128], rogue_cert[128], rogue_key[128];
+static char data_log[2][128];
+static pid_t data_agents[2];
+
+static void server_tls_data(void)
+{
+    server_tls();
+    snprintf(agent_cert, sizeof agent_cert, "%s/agent.pem", tls_dir);
+    snprintf(agent_key, sizeof agent_key, "%s/agent.key", tls_dir);
+    snprintf(rogue_cert, sizeof rogue_cert, "%s/rogue.pem", tls_dir);
+    snprintf(rogue_key, sizeof rogue_key, "%s/rogue.key", tls_dir);
+    for (int i = 0; i < 2; i++)
+        snprintf(data_log[i], sizeof data_log[i], "%s/agent%d.log", tls_dir, i);
+    openssl_in_tls_dir("openssl req $EC -keyout agent.key -out agent.csr -subj /CN=weft-agent "
+                       "&& openssl x509 -req -in agent.csr -CA ca.pem -CAkey ca.key "
+                       "-CAcreateserial -out agent.pem -days 2 "
+                       "&& openssl req $EC -keyout rogue.key -out rogue.csr -subj "
+                       "/CN=rogue-agent && openssl x509 -req -in rogue.csr -CA other.pem "
+                       "-CAkey other.key -CAcreateserial -out rogue.pem -days 2");
+}
+
+static void stop_tls_data(void)
+{
+    for (int i = 0; i < 2; i++)
+        end_child(&data_agents[i]);
+    stop_tls();
+}
+
+/* A real verbose `weft agent --id K` (K 0 or 1) on the TLS gateway, its
+ * data connections TLS with cert and key (plain if cert is NULL), its
+ * stderr in data_log[K]. */
+static void spawn_data_agent(int k, const char *cert, const char *key)
+{
+    char gw[32], id[4];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    snprintf(id, sizeof id, "%d", k);
+    write_text(data_log[k], "");
+    data_agents[k] = fork();
+    cr_assert(data_agents[k] >= 0);
+    if (data_agents[k] == 0) {
+        int fd = open(data_log[k], O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 2);
+        const char *bin = getenv("WEFT_BIN");
+        const char *argv[16] = {bin, "agent", "--id", id, "--gateway", gw, "--token", TOKEN,
+                                "--tls-ca", tls_ca, "-v"};
+        size_t n = 11;
+        if (cert)
+            argv[n++] = "--data-cert", argv[n++] = cert, argv[n++] = "--data-key",
+            argv[n++] = key;
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+}
+
+/* `weft submit --tls-ca` of one job: a flow of `bytes` 0 -> 1, and 1 -> 0
+ * too when `both`; its exit status, its output in out[n]. */
+static int submit_data_job(double bytes, bool both, const char *timeout, char *out, size_t n)
+{
+    char wl_path[160], gw[32];
+    snprintf(wl_path, sizeof wl_path, "%s/data.weft", tls_dir);
+    FILE *f = fopen(wl_path, "w");
+    cr_assert(f);
+    fprintf(f, "weft-workload 1\nports 2\njob 0 0 1 0 1\ncoflow 1 0 %d -\n0 1 %.0f\n",
+            both ? 2 : 1, bytes);
+    if (both)
+        fprintf(f, "1 0 %.0f\n", bytes);
+    fprintf(f, "end 1\n");
+    fclose(f);
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *submit[] = {"submit", wl_path, "--gateway", gw, "--token", TOKEN, "--tls-ca",
+                            tls_ca, "--timeout", timeout, NULL};
+    return run_weft(out, n, submit);
+}
+
+/* Agents 0 and 1 as spawn_data_agent starts them (cert0 and cert1 with
+ * their keys), then submit_data_job. */
+static int data_job(const char *cert0, const char *key0, const char *cert1, const char *key1,
+                    double bytes, bool both, const char *timeout, char *out, size_t n)
+{
+    spawn_data_agent(0, cert0, key0);
+    spawn_data_agent(1, cert1, key1);
+    return submit_data_job(bytes, both, timeout, out, n);
+}
+
+/* Two agents given --data-cert move a job's bytes both ways over mutual
+ * TLS, acknowledged, and each receives every byte sent to it. The data
+ * port takes nothing in clear: a stranger writing a weft sender's plain
+ * hello and payload there is refused by name, answered nothing (a plain
+ * agent answers "weft-a1\n") and counted nothing. */
+Test(gateway_tls, data_connections_move_the_bytes_over_tls, .init = server_tls_data,
+     .fini = stop_tls_data, .timeout = 30)
+{
+    char out[8192];
+    int st = data_job(agent_cert, agent_key, agent_cert, agent_key, 3e6, true, "15", out,
+                             sizeof out);
+    cr_assert_eq(st, 0, "weft submit: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "job 0 done: JCT"), "%s", out);
+    cr_assert(file_has(data_log[0], "TLS only") && file_has(data_log[1], "TLS only"));
+    cr_assert(file_has(data_log[0], "all 3000000 bytes sent, acknowledged by agent 1"));
+    cr_assert(file_has(data_log[1], "all 3000000 bytes sent, acknowledged by agent 0"));
+
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                             .sin_port = htons((uint16_t)agent_data_port(data_log[1]))};
+    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0, "%s", strerror(errno));
+    socklen_t len = sizeof sa;
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    char plain[1008] = "weft-d1\n", said[128];
+    cr_assert_eq(send(fd, plain, sizeof plain, MSG_NOSIGNAL), (ssize_t)sizeof plain);
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char answer[16];
+    ssize_t got = recv(fd, answer, sizeof answer, 0);
+    close(fd);
+    cr_assert(got <= 0, "the TLS data port answered %zd bytes in clear", got);
+    snprintf(said, sizeof said, "refused a data connection from 127.0.0.1:%d: it sent plain "
+             "bytes", ntohs(sa.sin_port));
+    cr_assert(wait_file_has(data_log[1], said, 5), "no '%s' in agent 1's log", said);
+    cr_assert_eq(bytes_received(&data_agents[1], data_log[1]), 3000000);
+    cr_assert_eq(bytes_received(&data_agents[0], data_log[0]), 3000000);
+}
+
+/* A sender whose certificate another CA signed gets nothing through: the
+ * receiver refuses it naming its address, its certificate's subject and
+ * why, counts nothing, and the job does not finish. */
+Test(gateway_tls, a_sender_with_another_cas_certificate_is_refused, .init = server_tls_data,
+     .fini = stop_tls_data, .timeout = 30)
+{
+    char out[8192];
+    int st = data_job(rogue_cert, rogue_key, agent_cert, agent_key, 1e6, false, "0.8",
+                             out, sizeof out);
+    cr_assert_eq(st, 1, "weft submit: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "timeout: 0 of 1 jobs finished"), "%s", out);
+    const char *why = "its certificate (/CN=rogue-agent) was refused: unable to get local "
+                      "issuer certificate";
+    char line[512];
+    cr_assert(file_line(data_log[1], why, line, sizeof line), "no '%s' in agent 1's log", why);
+    cr_assert(strstr(line, "refused a data connection from 127.0.0.1:"), "%s", line);
+    cr_assert(wait_file_has(data_log[0], "data connection to agent 1 at 127.0.0.1:", 5),
+              "agent 0 did not say its connection to agent 1 failed");
+    cr_assert_eq(bytes_received(&data_agents[1], data_log[1]), 0);
+}
+
+/* A plain agent and a TLS one exchange nothing: each says, naming the
+ * other, why it does not send (the gateway relays who takes TLS), neither
+ * receives a byte. */
+Test(gateway_tls, a_plain_agent_and_a_tls_agent_send_each_other_nothing,
+     .init = server_tls_data, .fini = stop_tls_data, .timeout = 30)
+{
+    char out[8192];
+    int st = data_job(NULL, NULL, agent_cert, agent_key, 1e6, true, "0.8", out,
+                             sizeof out);
+    cr_assert_eq(st, 1, "weft submit: exit status %d: %s", st, out);
+    cr_assert(wait_file_has(data_log[0], "not sending to agent 1 at 127.0.0.1:", 2));
+    cr_assert(file_has(data_log[0], "its data port takes TLS only and this agent has no "
+                                    "--data-cert"));
+    cr_assert(wait_file_has(data_log[1], "not sending to agent 0 at 127.0.0.1:", 2));
+    cr_assert(file_has(data_log[1], "its data port is plain TCP and this agent sends over TLS "
+                                    "only"));
+    cr_assert_eq(bytes_received(&data_agents[0], data_log[0]), 0);
+    cr_assert_eq(bytes_received(&data_agents[1], data_log[1]), 0);
+}
+
+/* On the wire: the test, as agent 1 saying its data port takes TLS, reads
+ * what a real TLS agent 0 writes there for a job: a TLS handshake record
+ * (22, version 3.x), and nowhere the "weft-d" a plain sender begins with. */
+Test(gateway_tls, what_a_tls_agent_writes_is_tls_from_its_first_byte, .init = server_tls_data,
+     .fini = stop_tls_data, .timeout = 30)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    cr_assert(lfd >= 0 && !bind(lfd, (struct sockaddr *)&sa, sizeof sa) && !listen(lfd, 4) &&
+              !getsockname(lfd, (struct sockaddr *)&sa, &len));
+    rpc_client_t me;
+    rpc_client_init(&me);
+    cr_assert_eq(rpc_client_tls(&me, tls_ca), WEFT_OK);
+    cr_assert_eq(rpc_client_connect(&me, "127.0.0.1", server_port, 2.0), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert_eq(rpc_client_hello_agent_data(&me, TOKEN, 1, ntohs(sa.sin_port), RPC_DATA_ACKS,
+                                             true), WEFT_OK);
+    cr_assert_eq(rpc_client_flush(&me), WEFT_OK);
+    spawn_data_agent(0, agent_cert, agent_key);
+    char out[8192];
+    submit_data_job(1e6, false, "0.3", out, sizeof out); /* registered; not finished */
+    struct pollfd p = {lfd, POLLIN, 0};
+    cr_assert_eq(poll(&p, 1, 5000), 1, "agent 0 did not connect to the test's data port");
+    int fd = accept(lfd, NULL, NULL);
+    unsigned char first[4096];
+    struct timeval tv = {2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ssize_t got = recv(fd, first, sizeof first, 0);
+    cr_assert_geq(got, 3, "agent 0 wrote %zd bytes", got);
+    cr_assert(first[0] == 22 && first[1] == 3, "its first bytes are %02x %02x, not a TLS "
+              "handshake record", first[0], first[1]);
+    cr_assert(!memmem(first, (size_t)got, "weft-d", 6), "'weft-d' in clear on the wire");
+    close(fd);
+    close(lfd);
+    rpc_client_destroy(&me);
 }

@@ -1,0 +1,182 @@
+/*
+ * data_tls.c - TLS on the agents' data connections (data_tls.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "client.h"
+#include "data_tls.h"
+
+/* The subject of the last certificate refused (set by verify_cb): said in
+ * the refusal, so the operator knows whose it was. One thread per agent,
+ * and read right after the failing call. */
+static _Thread_local char refused_subject[160];
+
+static int verify_cb(int ok, X509_STORE_CTX *store)
+{
+    if (!ok && X509_STORE_CTX_get_error_depth(store) == 0) {
+        X509 *cert = X509_STORE_CTX_get_current_cert(store);
+        if (cert)
+            X509_NAME_oneline(X509_get_subject_name(cert), refused_subject,
+                              sizeof refused_subject);
+    }
+    return ok;
+}
+
+weft_err_t rpc_data_tls_ctx(struct ssl_ctx_st **out, const char *cert, const char *key,
+                            const char *ca)
+{
+    char why[256];
+    weft_err_t err;
+    if ((err = rpc_tls_file_check("data certificate", cert)) ||
+        (err = rpc_tls_file_check("data key", key)) || (err = rpc_tls_file_check("CA file", ca)))
+        return err;
+    ERR_clear_error();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_method());
+    if (!ctx)
+        return weft_fail(WEFT_ENOMEM, "TLS: %s", rpc_tls_reason(why, sizeof why, "SSL_CTX_new"));
+    const char *file = cert;
+    if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
+        SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+        (file = key, SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) ||
+        SSL_CTX_check_private_key(ctx) != 1 ||
+        (file = ca, SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)) {
+        SSL_CTX_free(ctx);
+        return weft_fail(WEFT_EIO, "TLS data connections: %s: %s", file,
+                         rpc_tls_reason(why, sizeof why, "cannot load it"));
+    }
+    /* mutual: a sender without a certificate of the CA is refused too */
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    *out = ctx;
+    return WEFT_OK;
+}
+
+void rpc_data_tls_ctx_free(struct ssl_ctx_st *ctx) { SSL_CTX_free(ctx); }
+
+struct ssl_st *rpc_data_tls_new(struct ssl_ctx_st *ctx, int fd, bool accepting)
+{
+    SSL *s = SSL_new(ctx);
+    BIO *in = BIO_new_socket(fd, BIO_NOCLOSE), *out = BIO_new(BIO_s_mem());
+    if (!s || !in || !out) {
+        SSL_free(s);
+        BIO_free(in);
+        BIO_free(out);
+        ERR_clear_error();
+        return NULL;
+    }
+    SSL_set_bio(s, in, out); /* s owns both */
+    if (accepting)
+        SSL_set_accept_state(s);
+    else
+        SSL_set_connect_state(s);
+    return s;
+}
+
+void rpc_data_tls_free(struct ssl_st *s) { SSL_free(s); }
+
+bool rpc_data_tls_unsent(struct ssl_st *s) { return BIO_ctrl_pending(SSL_get_wbio(s)) > 0; }
+
+int rpc_data_tls_flush(struct ssl_st *s, int fd)
+{
+    BIO *out = SSL_get_wbio(s);
+    char *data;
+    long len;
+    while ((len = BIO_get_mem_data(out, &data)) > 0) {
+        ssize_t w = send(fd, data, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+        char sink[16384]; /* consumed: a mem BIO is read from its front */
+        for (ssize_t done = 0; done < w;) {
+            int r = BIO_read(out, sink, (int)(w - done < (ssize_t)sizeof sink ? w - done
+                                                                        : (ssize_t)sizeof sink));
+            if (r <= 0)
+                break;
+            done += r;
+        }
+    }
+    return 1;
+}
+
+/* The failure of an SSL call that returned r as send(2)/recv(2) would: -1
+ * with errno (EAGAIN: wait), or 0 for the end of the stream. */
+static ssize_t tls_failure(SSL *s, int r, char *why, size_t n)
+{
+    int e = SSL_get_error(s, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        errno = EAGAIN;
+        return -1;
+    }
+    if (e == SSL_ERROR_ZERO_RETURN)
+        return 0;
+    if (e == SSL_ERROR_SYSCALL) {
+        int en = errno;
+        ERR_clear_error();
+        errno = en ? en : ECONNRESET;
+        return en ? -1 : 0;
+    }
+    char reason[200];
+    rpc_tls_reason(reason, sizeof reason, "protocol error");
+    long v = SSL_get_verify_result(s);
+    if (v != X509_V_OK) /* this end refused the other's certificate */
+        snprintf(why, n, "TLS: its certificate (%s) was refused: %s", refused_subject,
+                 X509_verify_cert_error_string(v));
+    else
+        snprintf(why, n, "TLS: %s", reason);
+    errno = EPROTO;
+    return -1;
+}
+
+ssize_t rpc_data_tls_send(struct ssl_st *s, int fd, const void *buf, size_t len, char *why,
+                          size_t n)
+{
+    int f = rpc_data_tls_flush(s, fd);
+    if (f <= 0) {
+        if (f == 0)
+            errno = EAGAIN;
+        return -1;
+    }
+    ERR_clear_error();
+    *refused_subject = '\0';
+    int w = SSL_write(s, buf, len > 1 << 30 ? 1 << 30 : (int)len);
+    if (w <= 0) {
+        ssize_t r = tls_failure(s, w, why, n);
+        if (r == 0) { /* an end while writing: as send(2) says it */
+            errno = EPIPE;
+            r = -1;
+        }
+        if (errno == EAGAIN && rpc_data_tls_flush(s, fd) < 0) /* handshake bytes */
+            return -1;
+        return r;
+    }
+    if (rpc_data_tls_flush(s, fd) < 0)
+        return -1;
+    return w;
+}
+
+ssize_t rpc_data_tls_recv(struct ssl_st *s, int fd, void *buf, size_t len, char *why,
+                          size_t n)
+{
+    ERR_clear_error();
+    *refused_subject = '\0';
+    int r = SSL_read(s, buf, len > 1 << 30 ? 1 << 30 : (int)len);
+    /* what the read made it write (the handshake, an alert, a ticket) */
+    int f = rpc_data_tls_flush(s, fd), flush_errno = errno;
+    if (r > 0)
+        return r;
+    ssize_t res = tls_failure(s, r, why, n);
+    if (res < 0 && errno == EAGAIN && f < 0) {
+        errno = flush_errno;
+        return -1;
+    }
+    return res;
+}
