@@ -3910,9 +3910,8 @@ static char agent_cert[128], agent_key[128], rogue_cert[128], rogue_key[128];
 static char data_log[2][128];
 static pid_t data_agents[2];
 
-static void server_tls_data(void)
+static void make_data_certs(void)
 {
-    server_tls();
     snprintf(agent_cert, sizeof agent_cert, "%s/agent.pem", tls_dir);
     snprintf(agent_key, sizeof agent_key, "%s/agent.key", tls_dir);
     snprintf(rogue_cert, sizeof rogue_cert, "%s/rogue.pem", tls_dir);
@@ -3925,6 +3924,18 @@ static void server_tls_data(void)
                        "&& openssl req $EC -keyout rogue.key -out rogue.csr -subj "
                        "/CN=rogue-agent && openssl x509 -req -in rogue.csr -CA other.pem "
                        "-CAkey other.key -CAcreateserial -out rogue.pem -days 2");
+}
+
+static void server_tls_data(void)
+{
+    server_tls();
+    make_data_certs();
+}
+
+static void certs_and_data_certs(void)
+{
+    make_certs();
+    make_data_certs();
 }
 
 static void stop_tls_data(void)
@@ -4105,4 +4116,36 @@ Test(gateway_tls, what_a_tls_agent_writes_is_tls_from_its_first_byte, .init = se
     close(fd);
     close(lfd);
     rpc_client_destroy(&me);
+}
+
+/* A data certificate or key `weft agent` cannot use stops it at start,
+ * before it connects anywhere (no gateway listens here), with status 1
+ * naming the file and why; --data-cert without --tls-ca is a usage error
+ * (status 2) naming what is missing. */
+Test(gateway_tls, an_agent_stops_on_a_data_certificate_it_cannot_use,
+     .init = certs_and_data_certs, .fini = remove_certs, .timeout = 30)
+{
+    char out[4096], missing[160], mismatch[400];
+    snprintf(missing, sizeof missing, "%s/none.pem", tls_dir);
+    snprintf(mismatch, sizeof mismatch, "key %s is not the key of certificate %s", rogue_key,
+             agent_cert);
+    const struct {
+        const char *cert, *key, *ca;
+        int status;
+        const char *says;
+    } cases[] = {
+        {agent_cert, rogue_key, tls_ca, 1, mismatch},
+        {missing, agent_key, tls_ca, 1, "none.pem: No such file or directory"},
+        {agent_key, agent_key, tls_ca, 1, "agent.key: no start line"},
+        {agent_cert, agent_key, NULL, 2, "--tls-ca is missing"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *args[] = {"agent", "--id", "0", "--gateway", "127.0.0.1:1", "--token",
+                              TOKEN, "--data-cert", cases[i].cert, "--data-key", cases[i].key,
+                              cases[i].ca ? "--tls-ca" : NULL, cases[i].ca, NULL};
+        int st = run_weft(out, sizeof out, args);
+        cr_assert_eq(st, cases[i].status, "case %zu: exit status %d: %s", i, st, out);
+        cr_assert(strstr(out, cases[i].says), "case %zu: no '%s' in: %s", i, cases[i].says,
+                  out);
+    }
 }
