@@ -90,9 +90,9 @@ static void make_message(msgpack_sbuffer *sb, fuzz_input_t *in)
         pack_kv_num(&pk, "ports", in);
         pack_kv_num(&pk, "epoch", in);
         break;
-    case 1: { /* peers, with "acks" (1 in 2), of n entries or another count */
-        unsigned n = fuzz_next(in) % 4, acks = fuzz_next(in);
-        msgpack_pack_map(&pk, 2 + acks % 2);
+    case 1: { /* peers, with "acks" and "tls" (1 in 2 each), of n entries or another count */
+        unsigned n = fuzz_next(in) % 4, acks = fuzz_next(in), tls = fuzz_next(in);
+        msgpack_pack_map(&pk, 2 + acks % 2 + tls % 2);
         rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "peers");
         rpc_pack_cstr(&pk, "peers"), msgpack_pack_array(&pk, n);
         for (unsigned i = 0; i < n; i++) {
@@ -105,6 +105,12 @@ static void make_message(msgpack_sbuffer *sb, fuzz_input_t *in)
             unsigned na = acks % 8 == 1 ? fuzz_next(in) % 5 : n;
             rpc_pack_cstr(&pk, "acks"), msgpack_pack_array(&pk, na);
             for (unsigned i = 0; i < na; i++)
+                pack_num(&pk, in);
+        }
+        if (tls % 2) {
+            unsigned nt = tls % 8 == 1 ? fuzz_next(in) % 5 : n;
+            rpc_pack_cstr(&pk, "tls"), msgpack_pack_array(&pk, nt);
+            for (unsigned i = 0; i < nt; i++)
                 pack_num(&pk, in);
         }
         break;

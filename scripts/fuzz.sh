@@ -45,7 +45,7 @@ SIM_SOURCES="$(ls netsim/*.c | tr '\n' ' ') dag/lpbound.c"
 # Linked into fuzz_server only, with the two above: the gateway's server
 # and the client library its peers speak through (libevent, OpenSSL).
 SERVER_SOURCES="rpc/server.c rpc/server_status.c rpc/server_reload.c rpc/metrics.c"
-SERVER_SOURCES="$SERVER_SOURCES rpc/secrets.c rpc/client.c"
+SERVER_SOURCES="$SERVER_SOURCES rpc/secrets.c rpc/client.c rpc/data_tls.c"
 
 # Per target: the largest input libFuzzer makes (the seeds fit; the FB and
 # weft formats are line-based, the JSON needs room for a few tasks; frame
@@ -125,8 +125,9 @@ for t in $TARGETS; do
     [ "$t" = journal ] && extra=$JOURNAL_OBJS
     [ "$t" = sched ] && extra="$SCHED_OBJS $SCHED_LIBS"
     [ "$t" = server ] && extra="$SERVER_OBJS $JOURNAL_OBJS $SCHED_OBJS $SCHED_LIBS $SERVER_LIBS"
-    # fuzz_agent includes rpc/agent.c itself; it needs the client library
-    [ "$t" = agent ] && extra="$OUT/obj/rpc_client.o $SERVER_LIBS"
+    # fuzz_agent includes rpc/agent.c itself; it needs the client library and
+    # the data connections' TLS
+    [ "$t" = agent ] && extra="$OUT/obj/rpc_client.o $OUT/obj/rpc_data_tls.o $SERVER_LIBS"
     [ "$t" = sim ] && extra="$SIM_OBJS $SCHED_OBJS $SCHED_LIBS $SIM_LIBS"
     # shellcheck disable=SC2086
     batch $CC $CFLAGS -fsanitize=fuzzer "fuzz/fuzz_$t.c" $OBJS $extra $LIBS -o "$OUT/fuzz_$t"
