@@ -4052,8 +4052,10 @@ Test(gateway_tls, a_sender_with_another_cas_certificate_is_refused, .init = serv
     cr_assert(strstr(out, "timeout: 0 of 1 jobs finished"), "%s", out);
     const char *why = "its certificate (/CN=rogue-agent) was refused: unable to get local "
                       "issuer certificate";
-    char line[512];
-    cr_assert(file_line(data_log[1], why, line, sizeof line), "no '%s' in agent 1's log", why);
+    char line[512]; /* submit's timeout does not wait for the agents: a loaded machine may */
+    cr_assert(wait_file_has(data_log[1], why, 10) && file_line(data_log[1], why, line,
+                                                               sizeof line),
+              "no '%s' in agent 1's log", why);
     cr_assert(strstr(line, "refused a data connection from 127.0.0.1:"), "%s", line);
     cr_assert(wait_file_has(data_log[0], "data connection to agent 1 at 127.0.0.1:", 5),
               "agent 0 did not say its connection to agent 1 failed");
@@ -4070,10 +4072,10 @@ Test(gateway_tls, a_plain_agent_and_a_tls_agent_send_each_other_nothing,
     int st = data_job(NULL, NULL, agent_cert, agent_key, 1e6, true, "0.8", out,
                              sizeof out);
     cr_assert_eq(st, 1, "weft submit: exit status %d: %s", st, out);
-    cr_assert(wait_file_has(data_log[0], "not sending to agent 1 at 127.0.0.1:", 2));
+    cr_assert(wait_file_has(data_log[0], "not sending to agent 1 at 127.0.0.1:", 10));
     cr_assert(file_has(data_log[0], "its data port takes TLS only and this agent has no "
                                     "--data-cert"));
-    cr_assert(wait_file_has(data_log[1], "not sending to agent 0 at 127.0.0.1:", 2));
+    cr_assert(wait_file_has(data_log[1], "not sending to agent 0 at 127.0.0.1:", 10));
     cr_assert(file_has(data_log[1], "its data port is plain TCP and this agent sends over TLS "
                                     "only"));
     cr_assert_eq(bytes_received(&data_agents[0], data_log[0]), 0);
