@@ -45,6 +45,7 @@ cpu() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) /
     "/proc/$1/stat"; }
 
 # certificates for TLS=1: a CA, the gateway's for 127.0.0.1, the agents' one
+# (for 127.0.0.1 too: a sender checks that its receiver's names its address)
 if [ "$TLS" = 1 ]; then
     # shellcheck disable=SC2086 # $EC is options
     (cd "$TMP" && EC="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes" &&
@@ -55,7 +56,7 @@ if [ "$TLS" = 1 ]; then
             -extfile ext -out gw.pem &&
         openssl req $EC -keyout agent.key -out agent.csr -subj /CN=bench-agent &&
         openssl x509 -req -in agent.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-            -out agent.pem) >"$TMP/openssl.log" 2>&1 ||
+            -extfile ext -out agent.pem) >"$TMP/openssl.log" 2>&1 ||
         { echo "data_plane.sh: openssl failed: $(cat "$TMP/openssl.log")" >&2; exit 1; }
 fi
 

@@ -73,9 +73,13 @@
  * mutual TLS (data_tls.h) carrying the very bytes above; the gateway relays
  * which agents take TLS (hello "data_tls", `peers` "tls"), and an agent
  * never sends in clear to one that does, nor over TLS to one that does not:
- * it says so and holds those flows. A TLS receiver refuses a connection
- * whose first byte is not a TLS handshake's, a plain one a connection whose
- * first byte is (neither ever counts it), naming its address.
+ * it says so and holds those flows. A TLS sender takes the receiver only
+ * if its certificate names the address the gateway relayed for it (as a
+ * client checks a server's name), else says so and holds its flows; a
+ * stolen certificate then serves only at the address it was made for. A
+ * TLS receiver refuses a connection whose first byte is not a TLS
+ * handshake's, a plain one a connection whose first byte is (neither ever
+ * counts it), naming its address.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -517,6 +521,15 @@ static void peer_close(agent_t *a, peer_t *p, const char *why, bool always)
 static void peer_broke(agent_t *a, peer_t *p, int e, bool always, double now)
 {
     char buf[128], why[400];
+    if (e == EPROTO && rpc_data_tls_name_refused(p->tls)) {
+        /* nothing was sent: the handshake failed before any payload */
+        refusal(a, "not sending to agent %u at %s:%d: %s, the address the gateway relayed for "
+                "it; its flows wait (each agent's certificate must name its own address)",
+                (uint32_t)(p - a->peers), p->host, p->port, a->tls_why);
+        peer_close(a, p, NULL, false);
+        p->retry_at = now + GARBAGE_RETRY_S;
+        return;
+    }
     const char *reason = e ? conn_error(a, e, buf, sizeof buf) : "closed by the receiver";
     bool unanswered = p->tls && !p->answered;
     if (unanswered)
@@ -1663,6 +1676,12 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
                 } else if (a.tls_ctx && !(p->tls = rpc_data_tls_new(a.tls_ctx, p->fd, false))) {
                     peer_close(&a, p, "out of memory for its TLS session", true);
                     p->retry_at = now + 0.1;
+                } else if (p->tls &&
+                           !rpc_data_tls_expect(p->tls, p->host, a.tls_why, sizeof a.tls_why)) {
+                    refusal(&a, "not sending to agent %zu at %s:%d: %s; its flows wait", i,
+                            p->host, p->port, a.tls_why);
+                    peer_close(&a, p, NULL, false);
+                    p->retry_at = now + GARBAGE_RETRY_S;
                 } else {
                     p->connecting = false;
                     p->failing = false;

@@ -1,6 +1,7 @@
 /*
  * data_tls.c - TLS on the agents' data connections (data_tls.h).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "client.h"
 #include "data_tls.h"
@@ -18,14 +20,60 @@
  * the refusal, so the operator knows whose it was. One thread per agent,
  * and read right after the failing call. */
 static _Thread_local char refused_subject[160];
+/* Its DNS and IP names, when it was refused for not naming the receiver's
+ * address: the operator sees whose address it was made for. */
+static _Thread_local char refused_names[256];
+
+static bool name_mismatch(long v)
+{
+    return v == X509_V_ERR_HOSTNAME_MISMATCH || v == X509_V_ERR_IP_ADDRESS_MISMATCH;
+}
+
+/* cert's subjectAltName entries of DNS and IP names, "DNS:a, IP:10.0.0.7",
+ * in buf[n]; bytes a log should not hold shown as '?'. */
+static void cert_names(X509 *cert, char *buf, size_t n)
+{
+    GENERAL_NAMES *sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < sk_GENERAL_NAME_num(sans) && used + 1 < n; i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+        char one[300] = "";
+        if (g->type == GEN_DNS) {
+            const unsigned char *d = ASN1_STRING_get0_data(g->d.dNSName);
+            int len = ASN1_STRING_length(g->d.dNSName);
+            int k = snprintf(one, sizeof one, "DNS:");
+            for (int j = 0; j < len && k + 1 < (int)sizeof one; j++)
+                one[k++] = d[j] > 0x20 && d[j] < 0x7f ? (char)d[j] : '?';
+            one[k] = '\0';
+        } else if (g->type == GEN_IPADD) {
+            int len = ASN1_STRING_length(g->d.iPAddress);
+            char ip[INET6_ADDRSTRLEN] = "?";
+            if (len == 4 || len == 16)
+                inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(g->d.iPAddress),
+                          ip, sizeof ip);
+            snprintf(one, sizeof one, "IP:%s", ip);
+        } else {
+            continue;
+        }
+        int w = snprintf(buf + used, n - used, "%s%s", used ? ", " : "", one);
+        used = w < 0 ? n : used + (size_t)w;
+    }
+    GENERAL_NAMES_free(sans);
+    if (!buf[0])
+        snprintf(buf, n, "no DNS or IP name");
+}
 
 static int verify_cb(int ok, X509_STORE_CTX *store)
 {
     if (!ok && X509_STORE_CTX_get_error_depth(store) == 0) {
         X509 *cert = X509_STORE_CTX_get_current_cert(store);
-        if (cert)
+        if (cert) {
             X509_NAME_oneline(X509_get_subject_name(cert), refused_subject,
                               sizeof refused_subject);
+            if (name_mismatch(X509_STORE_CTX_get_error(store)))
+                cert_names(cert, refused_names, sizeof refused_names);
+        }
     }
     return ok;
 }
@@ -89,6 +137,37 @@ struct ssl_st *rpc_data_tls_new(struct ssl_ctx_st *ctx, int fd, bool accepting)
     return s;
 }
 
+bool rpc_data_tls_expect(struct ssl_st *s, const char *host, char *why, size_t n)
+{
+    /* an empty name would turn the check off (SSL_set1_host) */
+    if (!*host) {
+        snprintf(why, n, "the gateway relayed no address for it to check its certificate "
+                 "against");
+        return false;
+    }
+    /* an IPv4 agent as a dual-stack gateway sees it (::ffff:a.b.c.d) is
+       checked as a.b.c.d, the IP its certificate names */
+    unsigned char ip[16];
+    char v4[INET_ADDRSTRLEN];
+    if (inet_pton(AF_INET6, host, ip) == 1 && IN6_IS_ADDR_V4MAPPED((struct in6_addr *)ip) &&
+        inet_ntop(AF_INET, ip + 12, v4, sizeof v4))
+        host = v4;
+    bool is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+    ERR_clear_error();
+    if (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s), host)
+              : SSL_set1_host(s, host) && SSL_set_tlsext_host_name(s, host))
+        return true;
+    char reason[200];
+    snprintf(why, n, "TLS: cannot check its certificate against %s: %s", host,
+             rpc_tls_reason(reason, sizeof reason, "rejected"));
+    return false;
+}
+
+bool rpc_data_tls_name_refused(struct ssl_st *s)
+{
+    return s && name_mismatch(SSL_get_verify_result(s));
+}
+
 void rpc_data_tls_free(struct ssl_st *s) { SSL_free(s); }
 
 bool rpc_data_tls_unsent(struct ssl_st *s) { return BIO_ctrl_pending(SSL_get_wbio(s)) > 0; }
@@ -140,7 +219,14 @@ static ssize_t tls_failure(SSL *s, int r, char *why, size_t n)
     char reason[200];
     rpc_tls_reason(reason, sizeof reason, "protocol error");
     long v = SSL_get_verify_result(s);
-    if (v != X509_V_OK) /* this end refused the other's certificate */
+    if (name_mismatch(v)) { /* a sender's check of the receiver's address */
+        X509_VERIFY_PARAM *param = SSL_get0_param(s);
+        char *ip = X509_VERIFY_PARAM_get1_ip_asc(param);
+        const char *name = X509_VERIFY_PARAM_get0_host(param, 0);
+        snprintf(why, n, "TLS: its certificate (%s) names %s, not %s", refused_subject,
+                 refused_names, ip ? ip : name ? name : "?");
+        OPENSSL_free(ip);
+    } else if (v != X509_V_OK) /* this end refused the other's certificate */
         snprintf(why, n, "TLS: its certificate (%s) was refused: %s", refused_subject,
                  X509_verify_cert_error_string(v));
     else
@@ -159,7 +245,7 @@ ssize_t rpc_data_tls_send(struct ssl_st *s, int fd, const void *buf, size_t len,
         return -1;
     }
     ERR_clear_error();
-    *refused_subject = '\0';
+    *refused_subject = *refused_names = '\0';
     int w = SSL_write(s, buf, len > 1 << 30 ? 1 << 30 : (int)len);
     if (w <= 0) {
         ssize_t r = tls_failure(s, w, why, n);
@@ -180,7 +266,7 @@ ssize_t rpc_data_tls_recv(struct ssl_st *s, int fd, void *buf, size_t len, char 
                           size_t n)
 {
     ERR_clear_error();
-    *refused_subject = '\0';
+    *refused_subject = *refused_names = '\0';
     int r = SSL_read(s, buf, len > 1 << 30 ? 1 << 30 : (int)len);
     /* what the read made it write (the handshake, an alert, a ticket) */
     int f = rpc_data_tls_flush(s, fd), flush_errno = errno;

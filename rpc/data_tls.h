@@ -3,7 +3,9 @@
  *
  * Mutual TLS (1.2 or later): each end presents its certificate and
  * verifies the other's against the CA file, so only agents holding a
- * certificate of the operator's CA send or receive shuffle bytes. A
+ * certificate of the operator's CA send or receive shuffle bytes; a
+ * sender also checks that the receiver's names the address the gateway
+ * relayed for it (rpc_data_tls_expect). A
  * connection's SSL reads the socket itself and writes into a memory
  * buffer that rpc_data_tls_flush drains to the socket: SSL_write then
  * takes every byte it is given at once, so a write that the socket does
@@ -37,6 +39,16 @@ void rpc_data_tls_ctx_free(struct ssl_ctx_st *ctx);
 /* A TLS session on connected socket fd, as the connecting end (a sender)
  * or the accepting one; NULL when out of memory. */
 struct ssl_st *rpc_data_tls_new(struct ssl_ctx_st *ctx, int fd, bool accepting);
+/* Before a sender's handshake: the receiver's certificate must name host,
+ * the address the gateway relayed for it, as a TLS client checks a
+ * server's name (an IP address among its IP subjectAltNames, a host name
+ * among its DNS ones), so that a certificate made for another agent's
+ * address is refused. False, why in why[n], if host cannot be checked
+ * (empty, or refused by OpenSSL): nothing is to be sent then. */
+bool rpc_data_tls_expect(struct ssl_st *s, const char *host, char *why, size_t n);
+/* Whether s failed because the receiver's certificate did not name the
+ * address expected (its why then names both). */
+bool rpc_data_tls_name_refused(struct ssl_st *s);
 void rpc_data_tls_free(struct ssl_st *s);
 
 /* Like send(2) and recv(2) on fd through s: bytes taken / read, 0 at the

@@ -3546,7 +3546,7 @@ static void wait_tls_status_agents(const char *ca, long long n, char *out, size_
  * for a new P-256 key, their output appended to openssl.log. */
 static void openssl_in_tls_dir(const char *steps)
 {
-    char cmd[1024], quiet[1200];
+    char cmd[2048], quiet[2200];
     snprintf(cmd, sizeof cmd,
              "cd %s && EC='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' && %s",
              tls_dir, steps);
@@ -3903,10 +3903,13 @@ Test(gateway_tls, frames_buffered_inside_tls_are_read_without_waiting, .init = m
 
 /* ------------------------------------------------- TLS data connections */
 
-/* Besides make_certs' files: an agent's certificate of the test's CA
- * (agent.pem, agent.key) and one of the other CA (rogue.pem, rogue.key),
- * neither naming an address: agents verify one another's chain only. */
+/* Besides make_certs' files: an agent's certificate of the test's CA for
+ * the address the gateway sees the agents at, IP 127.0.0.1 (agent.pem,
+ * agent.key), one of the same CA made for another agent's address, IP
+ * 10.9.9.9 (elsewhere.pem, elsewhere.key), and one of the other CA
+ * (rogue.pem, rogue.key). */
 static char agent_cert[128], agent_key[128], rogue_cert[128], rogue_key[128];
+static char elsewhere_cert[128], elsewhere_key[128];
 static char data_log[2][128];
 static pid_t data_agents[2];
 
@@ -3916,11 +3919,19 @@ static void make_data_certs(void)
     snprintf(agent_key, sizeof agent_key, "%s/agent.key", tls_dir);
     snprintf(rogue_cert, sizeof rogue_cert, "%s/rogue.pem", tls_dir);
     snprintf(rogue_key, sizeof rogue_key, "%s/rogue.key", tls_dir);
+    snprintf(elsewhere_cert, sizeof elsewhere_cert, "%s/elsewhere.pem", tls_dir);
+    snprintf(elsewhere_key, sizeof elsewhere_key, "%s/elsewhere.key", tls_dir);
     for (int i = 0; i < 2; i++)
         snprintf(data_log[i], sizeof data_log[i], "%s/agent%d.log", tls_dir, i);
     openssl_in_tls_dir("openssl req $EC -keyout agent.key -out agent.csr -subj /CN=weft-agent "
+                       "&& printf 'subjectAltName=IP:127.0.0.1\\n' >agent.ext "
                        "&& openssl x509 -req -in agent.csr -CA ca.pem -CAkey ca.key "
-                       "-CAcreateserial -out agent.pem -days 2 "
+                       "-CAcreateserial -out agent.pem -days 2 -extfile agent.ext "
+                       "&& openssl req $EC -keyout elsewhere.key -out elsewhere.csr "
+                       "-subj /CN=agent-10.9.9.9 "
+                       "&& printf 'subjectAltName=IP:10.9.9.9\\n' >elsewhere.ext "
+                       "&& openssl x509 -req -in elsewhere.csr -CA ca.pem -CAkey ca.key "
+                       "-CAcreateserial -out elsewhere.pem -days 2 -extfile elsewhere.ext "
                        "&& openssl req $EC -keyout rogue.key -out rogue.csr -subj "
                        "/CN=rogue-agent && openssl x509 -req -in rogue.csr -CA other.pem "
                        "-CAkey other.key -CAcreateserial -out rogue.pem -days 2");
@@ -4039,27 +4050,84 @@ Test(gateway_tls, data_connections_move_the_bytes_over_tls, .init = server_tls_d
     cr_assert_eq(bytes_received(&data_agents[0], data_log[0]), 3000000);
 }
 
+/* data_job of 1 MB 0 -> 1 (and back with `both`) with these certificates,
+ * which must not finish in submit's 0.8 s, then the line of agent k's log
+ * that says why, which must say who too (waited for: submit's timeout does
+ * not wait for the agents, and a loaded machine may be late). */
+static void unfinished_job_logs(const char *cert0, const char *key0, const char *cert1,
+                                const char *key1, bool both, int k, const char *why,
+                                const char *who)
+{
+    char out[8192], line[512];
+    int st = data_job(cert0, key0, cert1, key1, 1e6, both, "0.8", out, sizeof out);
+    cr_assert_eq(st, 1, "weft submit: exit status %d: %s", st, out);
+    cr_assert(strstr(out, "timeout: 0 of 1 jobs finished"), "%s", out);
+    cr_assert(wait_file_has(data_log[k], why, 10) && file_line(data_log[k], why, line,
+                                                               sizeof line),
+              "no '%s' in agent %d's log", why, k);
+    cr_assert(strstr(line, who), "%s", line);
+}
+
 /* A sender whose certificate another CA signed gets nothing through: the
  * receiver refuses it naming its address, its certificate's subject and
  * why, counts nothing, and the job does not finish. */
 Test(gateway_tls, a_sender_with_another_cas_certificate_is_refused, .init = server_tls_data,
      .fini = stop_tls_data, .timeout = 30)
 {
-    char out[8192];
-    int st = data_job(rogue_cert, rogue_key, agent_cert, agent_key, 1e6, false, "0.8",
-                             out, sizeof out);
-    cr_assert_eq(st, 1, "weft submit: exit status %d: %s", st, out);
-    cr_assert(strstr(out, "timeout: 0 of 1 jobs finished"), "%s", out);
-    const char *why = "its certificate (/CN=rogue-agent) was refused: unable to get local "
-                      "issuer certificate";
-    char line[512]; /* submit's timeout does not wait for the agents: a loaded machine may */
-    cr_assert(wait_file_has(data_log[1], why, 10) && file_line(data_log[1], why, line,
-                                                               sizeof line),
-              "no '%s' in agent 1's log", why);
-    cr_assert(strstr(line, "refused a data connection from 127.0.0.1:"), "%s", line);
+    unfinished_job_logs(rogue_cert, rogue_key, agent_cert, agent_key, false, 1,
+                        "its certificate (/CN=rogue-agent) was refused: unable to get local "
+                        "issuer certificate",
+                        "refused a data connection from 127.0.0.1:");
     cr_assert(wait_file_has(data_log[0], "data connection to agent 1 at 127.0.0.1:", 5),
               "agent 0 did not say its connection to agent 1 failed");
     cr_assert_eq(bytes_received(&data_agents[1], data_log[1]), 0);
+}
+
+/* A receiver whose certificate the CA signed, but for another address
+ * (10.9.9.9) than the one the gateway relays for it (127.0.0.1), as a
+ * machine that took another agent's address with its own certificate
+ * would present: agent 0 does not send to it, saying whose certificate
+ * names what, and agent 1 receives nothing. The other way, agent 0's
+ * certificate names its address and agent 1 delivers all of its flow. */
+Test(gateway_tls, a_receiver_whose_certificate_names_another_address_gets_nothing,
+     .init = server_tls_data, .fini = stop_tls_data, .timeout = 30)
+{
+    unfinished_job_logs(agent_cert, agent_key, elsewhere_cert, elsewhere_key, true, 0,
+                        "its certificate (/CN=agent-10.9.9.9) names IP:10.9.9.9, not "
+                        "127.0.0.1, the address the gateway relayed for it; its flows wait",
+                        "not sending to agent 1 at 127.0.0.1:");
+    cr_assert(wait_file_has(data_log[1], "all 1000000 bytes sent, acknowledged by agent 0", 10),
+              "agent 1's flow to agent 0 was not delivered");
+    cr_assert(!file_has(data_log[0], "sending to agent 1 from byte"),
+              "agent 0 began its flow to agent 1");
+    cr_assert_eq(bytes_received(&data_agents[1], data_log[1]), 0);
+    cr_assert_eq(bytes_received(&data_agents[0], data_log[0]), 1000000);
+}
+
+/* A gateway listening on [::] takes IPv4 agents on a dual-stack socket and
+ * relays their addresses as it sees them, ::ffff:127.0.0.1: a sender
+ * checks that as 127.0.0.1, the IP the receiver's certificate names, and
+ * the bytes move (compared as IPv6, the address would match no IPv4 name
+ * and every agent behind such a gateway would be refused). A gateway that
+ * took no IPv4 on [::] (bindv6only) would fail the test, not pass it. */
+static void dual_stack_server_tls_data(void)
+{
+    make_certs();
+    const char *extra[] = {"--listen", "[::]:0", "--tls-cert", tls_cert, "--tls-key", tls_key,
+                           NULL};
+    start_server_args(extra);
+    make_data_certs();
+}
+
+Test(gateway_tls, a_dual_stack_gateways_ipv4_mapped_address_is_checked_as_ipv4,
+     .init = dual_stack_server_tls_data, .fini = stop_tls_data, .timeout = 30)
+{
+    char out[8192];
+    int st = data_job(agent_cert, agent_key, agent_cert, agent_key, 1e6, false, "15", out,
+                      sizeof out);
+    cr_assert_eq(st, 0, "weft submit: exit status %d: %s", st, out);
+    cr_assert(file_has(data_log[0], "all 1000000 bytes sent, acknowledged by agent 1"));
+    cr_assert_eq(bytes_received(&data_agents[1], data_log[1]), 1000000);
 }
 
 /* A plain agent and a TLS one exchange nothing: each says, naming the
@@ -4068,13 +4136,9 @@ Test(gateway_tls, a_sender_with_another_cas_certificate_is_refused, .init = serv
 Test(gateway_tls, a_plain_agent_and_a_tls_agent_send_each_other_nothing,
      .init = server_tls_data, .fini = stop_tls_data, .timeout = 30)
 {
-    char out[8192];
-    int st = data_job(NULL, NULL, agent_cert, agent_key, 1e6, true, "0.8", out,
-                             sizeof out);
-    cr_assert_eq(st, 1, "weft submit: exit status %d: %s", st, out);
-    cr_assert(wait_file_has(data_log[0], "not sending to agent 1 at 127.0.0.1:", 10));
-    cr_assert(file_has(data_log[0], "its data port takes TLS only and this agent has no "
-                                    "--data-cert"));
+    unfinished_job_logs(NULL, NULL, agent_cert, agent_key, true, 0,
+                        "its data port takes TLS only and this agent has no --data-cert",
+                        "not sending to agent 1 at 127.0.0.1:");
     cr_assert(wait_file_has(data_log[1], "not sending to agent 0 at 127.0.0.1:", 10));
     cr_assert(file_has(data_log[1], "its data port is plain TCP and this agent sends over TLS "
                                     "only"));
