@@ -79,7 +79,12 @@
  * stolen certificate then serves only at the address it was made for. A
  * TLS receiver refuses a connection whose first byte is not a TLS
  * handshake's, a plain one a connection whose first byte is (neither ever
- * counts it), naming its address.
+ * counts it), naming its address. A TLS receiver takes a sender only if
+ * its certificate names the address the gateway relayed for the agent its
+ * version 3 DATA_HELLO says it is (else a machine holding one agent's
+ * certificate could push bytes as another): one that says none, an agent
+ * it has no address for yet, or another address is closed before any of
+ * its payload counts, and its sender tries again (peer_broke).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -128,6 +133,8 @@
 /* Version 2's DATA_HELLO: then the stream's id and the offset in it of the
  * connection's first payload byte, 8 bytes each, big-endian. */
 #define HELLO2_LEN (HELLO_LEN + 16)
+/* Version 3's: then the sender's agent id, 8 bytes, big-endian. */
+#define HELLO3_LEN (HELLO2_LEN + 8)
 #define MAX_STREAMS (2 * MAX_RECEIVERS)
 #define ACK_EVERY (1024 * 1024)
 /* After a receiver answered garbage, its connection is tried again this
@@ -178,7 +185,7 @@ typedef struct {
     /* this connection's acknowledgment: the version spoken (the lower of
        acks at connect and RPC_DATA_ACKS), 0 for none */
     int acking;
-    unsigned char hello[HELLO2_LEN]; /* its DATA_HELLO, hello_len bytes */
+    unsigned char hello[HELLO3_LEN]; /* its DATA_HELLO, hello_len bytes */
     size_t hello_len, hello_out;     /* of which hello_out written */
     uint64_t stream;    /* offset of its first payload byte in the stream to
                            this peer: the sum of the earlier ones' acked */
@@ -208,7 +215,7 @@ typedef struct {
     double at;         /* when it last received a byte (or was taken) */
     recv_mode_t mode;  /* NEW: its first bytes may be DATA_HELLO; PLAIN: an
                           older sender's (no acks); ACKED */
-    unsigned char hello[HELLO2_LEN]; /* DATA_HELLO, n_hello bytes read (NEW) */
+    unsigned char hello[HELLO3_LEN]; /* DATA_HELLO, n_hello bytes read (NEW) */
     size_t n_hello;
     int version;       /* of the acknowledgment asked for (ACKED) */
     uint64_t sid, base; /* version 2: the stream and offset its payload starts at */
@@ -520,7 +527,7 @@ static void peer_close(agent_t *a, peer_t *p, const char *why, bool always)
  * later, as a TLS failure is, rather than ten times a second. */
 static void peer_broke(agent_t *a, peer_t *p, int e, bool always, double now)
 {
-    char buf[128], why[400];
+    char buf[128], why[512];
     if (e == EPROTO && rpc_data_tls_name_refused(p->tls)) {
         /* nothing was sent: the handshake failed before any payload */
         refusal(a, "not sending to agent %u at %s:%d: %s, the address the gateway relayed for "
@@ -534,7 +541,8 @@ static void peer_broke(agent_t *a, peer_t *p, int e, bool always, double now)
     bool unanswered = p->tls && !p->answered;
     if (unanswered)
         snprintf(why, sizeof why, "%s, before its agent took the TLS connection (did it refuse "
-                 "this agent's certificate? its log says)", reason);
+                 "this agent's certificate, or find it names another address than the one the "
+                 "gateway relayed for this agent? its log says)", reason);
     peer_close(a, p, unanswered ? why : reason, always || unanswered || e == EPROTO);
     p->retry_at = now + (unanswered || e == EPROTO ? GARBAGE_RETRY_S : 0.1);
 }
@@ -692,6 +700,10 @@ static void peer_opened(agent_t *a, peer_t *p, int fd)
         be64_put(p->hello + HELLO_LEN, a->stream_id);
         be64_put(p->hello + HELLO_LEN + 8, p->stream);
         p->hello_len = HELLO2_LEN;
+    }
+    if (p->acking >= 3) {
+        be64_put(p->hello + HELLO2_LEN, a->o->id);
+        p->hello_len = HELLO3_LEN;
     }
     p->hello_out = p->n_in = 0;
     p->answered = false;
@@ -1394,10 +1406,60 @@ static void recv_count(agent_t *a, recv_t *r, uint64_t before, double now)
     }
 }
 
+/* The address of accepted connection fd's sender, "host:port", in buf. */
+static const char *sender_address(int fd, char *buf, size_t n)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int port = 0;
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
+        rpc_sockaddr_text((struct sockaddr *)&ss, host, sizeof host);
+        port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                              : ((struct sockaddr_in *)&ss)->sin_port);
+    }
+    snprintf(buf, n, "%s:%d", host, port);
+    return buf;
+}
+
+/* Over TLS, once r's hello is read (or found missing): whether the
+ * sender's certificate names the address the gateway relayed for the
+ * agent the hello says it is. If not, refused, saying from where, as
+ * whom, what was expected and what the certificate names. */
+static bool recv_sender_named(agent_t *a, recv_t *r)
+{
+    if (!r->tls)
+        return true;
+    char why[600], cert_why[400], from[INET6_ADDRSTRLEN + 8];
+    bool says = r->mode == RECV_ACKED && r->version >= 3;
+    uint64_t id = says ? be64_get(r->hello + HELLO2_LEN) : 0;
+    const peer_t *p = id < a->n_peers ? &a->peers[id] : NULL;
+    if (!says)
+        snprintf(why, sizeof why, "its data hello names no agent (version %d; a TLS receiver "
+                 "takes 3 or later)", r->mode == RECV_ACKED ? r->version : 0);
+    else if (!p)
+        snprintf(why, sizeof why, "it says it is agent %llu, and the gateway has %zu ports",
+                 (unsigned long long)id, a->n_peers);
+    else if (!p->port || !*p->host)
+        snprintf(why, sizeof why, "it says it is agent %llu, for which the gateway has relayed "
+                 "no address yet to check its certificate against", (unsigned long long)id);
+    else if (!rpc_data_tls_peer_named(r->tls, p->host, cert_why, sizeof cert_why))
+        snprintf(why, sizeof why, "it says it is agent %llu, and %s, the address the gateway "
+                 "relayed for agent %llu", (unsigned long long)id, cert_why,
+                 (unsigned long long)id);
+    else
+        return true;
+    refusal(a, "refused a data connection from %s: %s; nothing of it counted",
+            sender_address(r->fd, from, sizeof from), why);
+    return false;
+}
+
 /* The first bytes of a new connection: DATA_HELLO (version 1 to
- * RPC_DATA_ACKS, and then its stream and offset for 2) makes it one to
- * ack (ACK_HELLO of that version queued); anything else is an older
- * sender's payload. Returns how many bytes of b[n] were DATA_HELLO. */
+ * RPC_DATA_ACKS, and then its stream and offset for 2, and the sender's
+ * agent id for 3) makes it one to ack (ACK_HELLO of that version queued);
+ * anything else is an older sender's payload. Returns how many bytes of
+ * b[n] were DATA_HELLO, or SIZE_MAX if the connection is refused
+ * (recv_sender_named, before its stream is touched or a byte counted). */
 static size_t recv_hello(agent_t *a, recv_t *r, const unsigned char *b, size_t n, double now)
 {
     for (size_t i = 0; i < n; i++) {
@@ -1407,6 +1469,8 @@ static size_t recv_hello(agent_t *a, recv_t *r, const unsigned char *b, size_t n
                                          : b[i] == (unsigned char)DATA_HELLO[k]);
         if (!ok) {
             r->mode = RECV_PLAIN;
+            if (!recv_sender_named(a, r))
+                return SIZE_MAX;
             r->got += k; /* what looked like its start was payload */
             return i;
         }
@@ -1414,8 +1478,12 @@ static size_t recv_hello(agent_t *a, recv_t *r, const unsigned char *b, size_t n
         if (k < HELLO_VERSION_AT)
             continue;
         r->version = r->hello[HELLO_VERSION_AT] - '0';
-        if (r->n_hello == (r->version >= 2 ? HELLO2_LEN : HELLO_LEN)) {
+        if (r->n_hello == (r->version >= 3   ? HELLO3_LEN
+                           : r->version >= 2 ? HELLO2_LEN
+                                             : HELLO_LEN)) {
             r->mode = RECV_ACKED;
+            if (!recv_sender_named(a, r))
+                return SIZE_MAX;
             memcpy(r->out, ACK_HELLO, HELLO_LEN);
             r->out[HELLO_VERSION_AT] = (unsigned char)('0' + r->version);
             if (r->version >= 2) {
@@ -1433,22 +1501,6 @@ static size_t recv_hello(agent_t *a, recv_t *r, const unsigned char *b, size_t n
         }
     }
     return n;
-}
-
-/* The address of accepted connection fd's sender, "host:port", in buf. */
-static const char *sender_address(int fd, char *buf, size_t n)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    int port = 0;
-    if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
-        rpc_sockaddr_text((struct sockaddr *)&ss, host, sizeof host);
-        port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                              : ((struct sockaddr_in *)&ss)->sin_port);
-    }
-    snprintf(buf, n, "%s:%d", host, port);
-    return buf;
 }
 
 /* A new connection's first byte, which says whether its sender speaks TLS
@@ -1505,6 +1557,8 @@ static bool recv_drain(agent_t *a, recv_t *r, unsigned char *sink, size_t size, 
         r->at = now;
         uint64_t before = r->got;
         size_t skip = r->mode == RECV_NEW ? recv_hello(a, r, sink, (size_t)n, now) : 0;
+        if (skip == SIZE_MAX)
+            return false;
         r->got += (uint64_t)n - skip;
         recv_count(a, r, before, now);
         if (r->mode == RECV_ACKED && r->got - r->acked >= ACK_EVERY && !recv_ack(a, r))

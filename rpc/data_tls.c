@@ -137,6 +137,19 @@ struct ssl_st *rpc_data_tls_new(struct ssl_ctx_st *ctx, int fd, bool accepting)
     return s;
 }
 
+/* host as a certificate names it: an IPv4 agent as a dual-stack gateway
+ * sees it (::ffff:a.b.c.d) is checked as a.b.c.d (in v4), the IP its
+ * certificate names. *is_ip: whether it is an IP address. */
+static const char *checked_host(const char *host, char v4[INET_ADDRSTRLEN], bool *is_ip)
+{
+    unsigned char ip[16];
+    if (inet_pton(AF_INET6, host, ip) == 1 && IN6_IS_ADDR_V4MAPPED((struct in6_addr *)ip) &&
+        inet_ntop(AF_INET, ip + 12, v4, INET_ADDRSTRLEN))
+        host = v4;
+    *is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+    return host;
+}
+
 bool rpc_data_tls_expect(struct ssl_st *s, const char *host, char *why, size_t n)
 {
     /* an empty name would turn the check off (SSL_set1_host) */
@@ -145,14 +158,9 @@ bool rpc_data_tls_expect(struct ssl_st *s, const char *host, char *why, size_t n
                  "against");
         return false;
     }
-    /* an IPv4 agent as a dual-stack gateway sees it (::ffff:a.b.c.d) is
-       checked as a.b.c.d, the IP its certificate names */
-    unsigned char ip[16];
     char v4[INET_ADDRSTRLEN];
-    if (inet_pton(AF_INET6, host, ip) == 1 && IN6_IS_ADDR_V4MAPPED((struct in6_addr *)ip) &&
-        inet_ntop(AF_INET, ip + 12, v4, sizeof v4))
-        host = v4;
-    bool is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+    bool is_ip;
+    host = checked_host(host, v4, &is_ip);
     ERR_clear_error();
     if (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s), host)
               : SSL_set1_host(s, host) && SSL_set_tlsext_host_name(s, host))
@@ -160,6 +168,27 @@ bool rpc_data_tls_expect(struct ssl_st *s, const char *host, char *why, size_t n
     char reason[200];
     snprintf(why, n, "TLS: cannot check its certificate against %s: %s", host,
              rpc_tls_reason(reason, sizeof reason, "rejected"));
+    return false;
+}
+
+bool rpc_data_tls_peer_named(struct ssl_st *s, const char *host, char *why, size_t n)
+{
+    X509 *cert = SSL_get0_peer_certificate(s);
+    if (!cert) { /* not after a handshake that verified one */
+        snprintf(why, n, "it presented no certificate");
+        return false;
+    }
+    char v4[INET_ADDRSTRLEN], subject[160], names[256];
+    bool is_ip;
+    const char *h = checked_host(host, v4, &is_ip);
+    /* the sender's rule (rpc_data_tls_expect): an IP among the IP names,
+       a host name among the DNS ones; an empty one matches nothing */
+    if (*h && (is_ip ? X509_check_ip_asc(cert, h, 0) : X509_check_host(cert, h, 0, 0, NULL)) == 1)
+        return true;
+    ERR_clear_error();
+    X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject);
+    cert_names(cert, names, sizeof names);
+    snprintf(why, n, "its certificate (%s) names %s, not %s", subject, names, h);
     return false;
 }
 

@@ -5,7 +5,9 @@
  * verifies the other's against the CA file, so only agents holding a
  * certificate of the operator's CA send or receive shuffle bytes; a
  * sender also checks that the receiver's names the address the gateway
- * relayed for it (rpc_data_tls_expect). A
+ * relayed for it (rpc_data_tls_expect), and a receiver that the sender's
+ * names the address relayed for the agent it says it is
+ * (rpc_data_tls_peer_named). A
  * connection's SSL reads the socket itself and writes into a memory
  * buffer that rpc_data_tls_flush drains to the socket: SSL_write then
  * takes every byte it is given at once, so a write that the socket does
@@ -46,6 +48,12 @@ struct ssl_st *rpc_data_tls_new(struct ssl_ctx_st *ctx, int fd, bool accepting);
  * address is refused. False, why in why[n], if host cannot be checked
  * (empty, or refused by OpenSSL): nothing is to be sent then. */
 bool rpc_data_tls_expect(struct ssl_st *s, const char *host, char *why, size_t n);
+/* After an accepting end's handshake: whether the sender's certificate
+ * names host, the address the gateway relayed for the agent it says it
+ * is, by rpc_data_tls_expect's rule (IP or DNS subjectAltName, an
+ * IPv4-mapped host as IPv4). If not, why in why[n], naming the
+ * certificate's subject and names and the address expected. */
+bool rpc_data_tls_peer_named(struct ssl_st *s, const char *host, char *why, size_t n);
 /* Whether s failed because the receiver's certificate did not name the
  * address expected (its why then names both). */
 bool rpc_data_tls_name_refused(struct ssl_st *s);

@@ -172,8 +172,9 @@ static inline bool rpc_token_blank(const char *s)
 /* The data connections' acknowledgment version weft agents speak (hello
  * "acks", docs/protocol.md "Data connections"); optional within protocol 1.
  * 2: the sender's hello names its stream and where in it the connection
- * starts, so that a receiver counts bytes sent again once. */
-#define RPC_DATA_ACKS 2
+ * starts, so that a receiver counts bytes sent again once. 3: and the
+ * sender's agent id, which a TLS receiver checks its certificate against. */
+#define RPC_DATA_ACKS 3
 
 /* The value of key in map (a MSGPACK_OBJECT_MAP), or NULL if absent or map
  * is not a map. Keys are compared as strings. O(entries). */

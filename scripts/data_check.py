@@ -20,7 +20,7 @@ and two real `weft agent`s, and is itself the agent of port 1, announcing
     earlier offset (a count lost with the first) is counted from 0 again;
     a version-1 hello gets `weft-a1\\n` and counts; a connection whose first
     bytes are payload (an older agent), or a hello of a version never said
-    (`weft-d3\\n`), is read whole, counted, and answered nothing;
+    (`weft-d4\\n`), is read whole, counted, and answered nothing;
     the receiver says, stopping, it received each byte once;
   - as a receiver that says `acks` 1, then none (this agent replaced): the
     real sender opens with `weft-d1\\n` and waits for the count, then sends
@@ -111,7 +111,7 @@ def wait_peer(me, port_id):
     """The peers entry of port_id, once the gateway announced it to me."""
     pc.pump(lambda: port_id in me.peers, f"peers naming agent {port_id}")
     host, data_port, acks = me.peers[port_id]
-    check(acks == 2, f"agent {port_id} (weft agent) announced with acks {acks}, expected 2")
+    check(acks == 3, f"agent {port_id} (weft agent) announced with acks {acks}, expected 3")
     return host, data_port
 
 
@@ -304,7 +304,7 @@ def send(weft, gw, work, me, c):
     counts_until(s, OLD, OLD, "the version-1 connection")
     s.close()
     for first, what in ((b"", "an older agent's connection, payload from its first byte"),
-                        (b"weft-d3\n", "a hello of a version the receiver never said")):
+                        (b"weft-d4\n", "a hello of a version the receiver never said")):
         step(f"sender: {what}")
         s = socket.create_connection((host, data_port), timeout=pc.ANSWER_S)
         s.sendall(first + bytes(OLD))

@@ -4087,8 +4087,9 @@ Test(gateway_tls, a_sender_with_another_cas_certificate_is_refused, .init = serv
  * (10.9.9.9) than the one the gateway relays for it (127.0.0.1), as a
  * machine that took another agent's address with its own certificate
  * would present: agent 0 does not send to it, saying whose certificate
- * names what, and agent 1 receives nothing. The other way, agent 0's
- * certificate names its address and agent 1 delivers all of its flow. */
+ * names what, and agent 1 receives nothing. The other way, agent 0 as a
+ * receiver refuses the same certificate from agent 1, for the address
+ * relayed for the agent it says it is, and receives nothing either. */
 Test(gateway_tls, a_receiver_whose_certificate_names_another_address_gets_nothing,
      .init = server_tls_data, .fini = stop_tls_data, .timeout = 30)
 {
@@ -4096,12 +4097,15 @@ Test(gateway_tls, a_receiver_whose_certificate_names_another_address_gets_nothin
                         "its certificate (/CN=agent-10.9.9.9) names IP:10.9.9.9, not "
                         "127.0.0.1, the address the gateway relayed for it; its flows wait",
                         "not sending to agent 1 at 127.0.0.1:");
-    cr_assert(wait_file_has(data_log[1], "all 1000000 bytes sent, acknowledged by agent 0", 10),
-              "agent 1's flow to agent 0 was not delivered");
+    cr_assert(wait_file_has(data_log[0], "it says it is agent 1, and its certificate "
+                                         "(/CN=agent-10.9.9.9) names IP:10.9.9.9, not "
+                                         "127.0.0.1, the address the gateway relayed for agent "
+                                         "1", 10),
+              "agent 0 did not refuse agent 1's certificate as a receiver");
     cr_assert(!file_has(data_log[0], "sending to agent 1 from byte"),
               "agent 0 began its flow to agent 1");
     cr_assert_eq(bytes_received(&data_agents[1], data_log[1]), 0);
-    cr_assert_eq(bytes_received(&data_agents[0], data_log[0]), 1000000);
+    cr_assert_eq(bytes_received(&data_agents[0], data_log[0]), 0);
 }
 
 /* A gateway listening on [::] takes IPv4 agents on a dual-stack socket and
@@ -4128,6 +4132,113 @@ Test(gateway_tls, a_dual_stack_gateways_ipv4_mapped_address_is_checked_as_ipv4,
     cr_assert_eq(st, 0, "weft submit: exit status %d: %s", st, out);
     cr_assert(file_has(data_log[0], "all 1000000 bytes sent, acknowledged by agent 1"));
     cr_assert_eq(bytes_received(&data_agents[1], data_log[1]), 1000000);
+}
+
+/* The test as a TLS sender to the real agent at 127.0.0.1:port, with cert
+ * and key: a version 3 data hello saying it is agent `claimed`, stream
+ * `stream` from offset 0, and `payload` zero bytes in the same write. True
+ * if the receiver answered "weft-a3\n" and then counted all the payload;
+ * false if it closed the connection unanswered (a refusal). */
+static bool pose_as_sender(int port, const char *cert, const char *key, uint64_t claimed,
+                           uint64_t stream, size_t payload)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    cr_assert(ctx && SSL_CTX_use_certificate_chain_file(ctx, cert) == 1 &&
+              SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1 &&
+              SSL_CTX_load_verify_locations(ctx, tls_ca, NULL) == 1);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                             .sin_port = htons((uint16_t)port)};
+    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0, "%s", strerror(errno));
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    SSL *ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    cr_assert_eq(SSL_connect(ssl), 1, "the TLS handshake with agent 1 failed");
+    size_t n = 32 + payload;
+    unsigned char *out = calloc(n, 1), answer[8];
+    cr_assert(out);
+    memcpy(out, "weft-d3\n", 8);
+    for (int k = 0; k < 8; k++) {
+        out[8 + k] = (unsigned char)(stream >> (56 - 8 * k));
+        out[24 + k] = (unsigned char)(claimed >> (56 - 8 * k));
+    }
+    signal(SIGPIPE, SIG_IGN); /* a refusal may close the socket under the write */
+    bool written = SSL_write(ssl, out, (int)n) == (int)n;
+    free(out);
+    size_t got = 0;
+    while (written && got < 8) {
+        int r = SSL_read(ssl, answer + got, (int)(8 - got));
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    bool taken = got == 8;
+    if (taken) {
+        cr_assert(!memcmp(answer, "weft-a3\n", 8), "agent 1 answered %.8s", answer);
+        uint64_t count = 0; /* cumulative counts, until they cover the payload */
+        while (count < payload && SSL_read(ssl, answer, 8) == 8) {
+            count = 0;
+            for (int k = 0; k < 8; k++)
+                count = count << 8 | answer[k];
+        }
+        cr_assert_eq(count, payload, "agent 1 counted %llu of %zu bytes",
+                     (unsigned long long)count, payload);
+    }
+    SSL_free(ssl);
+    close(fd);
+    SSL_CTX_free(ctx);
+    return taken;
+}
+
+/* A sender's certificate must name the address the gateway relayed for
+ * the agent its data hello says it is. The test poses as senders to a
+ * real TLS agent 1: as agent 0 before the gateway has relayed any address
+ * for it, refused (not taken on trust); once the test has also said
+ * hello as agent 0 (from 127.0.0.1), with the certificate for 127.0.0.1,
+ * taken and counted; then, as a machine holding the CA's certificate of
+ * another agent (10.9.9.9) claiming to be agent 0, refused with its
+ * address, the id it claimed, the address expected and its certificate's
+ * names, answered nothing, and none of its payload counted. */
+Test(gateway_tls, a_sender_claiming_another_agents_id_is_refused, .init = server_tls_data,
+     .fini = stop_tls_data, .timeout = 30)
+{
+    spawn_data_agent(1, agent_cert, agent_key);
+    int port = agent_data_port(data_log[1]);
+    cr_assert(wait_file_has(data_log[1], "connected to the gateway", 5));
+    cr_assert(!pose_as_sender(port, agent_cert, agent_key, 0, 1, 1000),
+              "agent 1 took a sender as agent 0 with no address relayed for agent 0");
+    cr_assert(wait_file_has(data_log[1], "it says it is agent 0, for which the gateway has "
+                                         "relayed no address yet", 5));
+
+    rpc_client_t me;
+    rpc_client_init(&me);
+    cr_assert_eq(rpc_client_tls(&me, tls_ca), WEFT_OK);
+    cr_assert_eq(rpc_client_connect(&me, "127.0.0.1", server_port, 2.0), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert_eq(rpc_client_hello_agent_data(&me, TOKEN, 0, 1, RPC_DATA_ACKS, true), WEFT_OK);
+    cr_assert_eq(rpc_client_flush(&me), WEFT_OK);
+    /* agent 1 learns agent 0's address from the gateway's next peers */
+    bool taken = false;
+    for (int tries = 0; !taken && tries < 50; tries++) {
+        taken = pose_as_sender(port, agent_cert, agent_key, 0, 2, 5000);
+        if (!taken)
+            usleep(20000);
+    }
+    cr_assert(taken, "agent 1 never took agent 0's certificate for 127.0.0.1");
+
+    cr_assert(!pose_as_sender(port, elsewhere_cert, elsewhere_key, 0, 3, 100000),
+              "agent 1 took a certificate for 10.9.9.9 as agent 0, at 127.0.0.1");
+    const char *said = "it says it is agent 0, and its certificate (/CN=agent-10.9.9.9) names "
+                       "IP:10.9.9.9, not 127.0.0.1, the address the gateway relayed for agent 0";
+    char line[1024];
+    cr_assert(wait_file_has(data_log[1], said, 5) && file_line(data_log[1], said, line,
+                                                               sizeof line),
+              "no '%s' in agent 1's log", said);
+    cr_assert(strstr(line, "refused a data connection from 127.0.0.1:"), "%s", line);
+    cr_assert_eq(bytes_received(&data_agents[1], data_log[1]), 5000);
+    rpc_client_destroy(&me);
 }
 
 /* A plain agent and a TLS one exchange nothing: each says, naming the

@@ -3731,7 +3731,7 @@ Test(sim_cli, version_names_the_build_its_formats_and_libraries)
     cr_assert(strncmp(out, "weft 0.", 7) == 0, "%s", out);
     static const char *const want[] = {" (git ", "model 2 (reads versions 1 to 2)",
                                        "gateway protocol 1", "gateway journal 2 (reads 1 to 2)",
-                                       "agent data acks 2", "igraph 0.", "OpenBLAS 0.",
+                                       "agent data acks 3", "igraph 0.", "OpenBLAS 0.",
                                        "libevent 2.", "msgpack-c ", "OpenSSL 3", "GLPK "};
     for (size_t i = 0; i < sizeof want / sizeof *want; i++)
         cr_assert(strstr(out, want[i]), "no '%s' in: %s", want[i], out);
