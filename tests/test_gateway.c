@@ -1037,8 +1037,8 @@ Test(gateway, a_peer_gone_before_its_error_frame_is_let_go_at_once)
 }
 
 /* Adopted sockets are served like accepted ones (hello, welcome, the
- * connection limit and its count of refusals); what is not a stream
- * socket is refused by name and closed. */
+ * connection limit, its count of refusals and its busy frame among the
+ * frames out); what is not a stream socket is refused by name and closed. */
 Test(gateway, adopted_sockets_are_served_as_accepted_ones)
 {
     rpc_gateway_t *gw = driven_gateway(2, 1);
@@ -1065,6 +1065,9 @@ Test(gateway, adopted_sockets_are_served_as_accepted_ones)
     rpc_gateway_stats_t st;
     rpc_gateway_stats(gw, &st);
     cr_assert(st.conns_open == 1 && st.conns_refused == 1 && st.conns_accepted == 1);
+    /* the busy frame, written straight to the socket, counts as sent */
+    cr_assert_eq(st.frames_out, 2, "%llu frames out: the welcome and the busy error",
+                 (unsigned long long)st.frames_out);
     rpc_client_destroy(&o);
 
     int pfd[2];
@@ -2488,6 +2491,36 @@ static weft_err_t replay_packed(rpc_sched_t *s, msgpack_sbuffer *sb, double now)
     msgpack_unpacked_destroy(&up);
     msgpack_sbuffer_clear(sb);
     return err;
+}
+
+/* A gone record's entries: [job id, first flow id, jct] is a job that
+ * finished, a fourth element says whether it was cancelled, true or false
+ * (false is no cancel). */
+Test(gateway, a_gone_entry_is_cancelled_only_if_its_fourth_element_is_true)
+{
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 2, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    rpc_pack_cstr(&pk, "r"), rpc_pack_cstr(&pk, "gone");
+    rpc_pack_cstr(&pk, "jobs"), msgpack_pack_array(&pk, 3);
+    for (int k = 0; k < 3; k++) { /* jobs 5, 6 (cancelled: true) and 7 (false) */
+        msgpack_pack_array(&pk, k ? 4 : 3);
+        msgpack_pack_int(&pk, 5 + k), msgpack_pack_int(&pk, k), msgpack_pack_double(&pk, 2.5);
+        if (k == 1)
+            msgpack_pack_true(&pk);
+        else if (k == 2)
+            msgpack_pack_false(&pk);
+    }
+    cr_assert_eq(replay_packed(&s, &sb, 50), WEFT_OK, "%s", weft_last_error());
+    cr_assert(!rpc_sched_cancelled(&s, 5) && rpc_sched_cancelled(&s, 6) &&
+              !rpc_sched_cancelled(&s, 7), "cancelled: %d %d %d", rpc_sched_cancelled(&s, 5),
+              rpc_sched_cancelled(&s, 6), rpc_sched_cancelled(&s, 7));
+    msgpack_sbuffer_destroy(&sb);
+    rpc_sched_destroy(&s);
 }
 
 /* A journal's "forget" records replayed: a job that ended after a final
@@ -3970,6 +4003,13 @@ Test(gateway, an_agent_that_connects_again_is_told_its_flows_again)
     rpc_gateway_stats(gw, &st); /* counted, for /metrics and weft status */
     cr_assert(st.replaced == 1 && st.slow_readers == 0, "%llu replaced, %llu slow readers",
               (unsigned long long)st.replaced, (unsigned long long)st.slow_readers);
+    cr_assert_eq(rpc_client_status(&cl, 5), WEFT_OK); /* and so does status, each its own */
+    m = driven_next(gw, &cl, "status");
+    int64_t replaced = -1, slow = -1;
+    cr_assert(rpc_get_int(m, "replaced", 0, INT64_MAX, &replaced) == WEFT_OK &&
+              rpc_get_int(m, "slow_readers", 0, INT64_MAX, &slow) == WEFT_OK &&
+              replaced == 1 && slow == 0, "status: %lld replaced, %lld slow readers",
+              (long long)replaced, (long long)slow);
     rpc_client_destroy(&again);
     rpc_client_destroy(&ag);
     rpc_client_destroy(&cl);
@@ -3995,6 +4035,214 @@ Test(gateway, a_slow_reader_is_closed_and_counted)
     cr_assert(st.slow_readers == 1 && st.replaced == 0, "%llu slow readers, %llu replaced",
               (unsigned long long)st.slow_readers, (unsigned long long)st.replaced);
     rpc_client_destroy(&c);
+    rpc_gateway_free(gw);
+}
+
+static void seq_not_an_integer(msgpack_packer *pk, const void *arg)
+{
+    (void)arg;
+    rpc_pack_cstr(pk, "seq"), rpc_pack_cstr(pk, "one");
+}
+
+/* The frames peers of driven gateway gw have read from it: n clients c
+ * (their hellos' replies already counted in *frames) send what they queued
+ * and read until 50 passes of the loop bring no more; the type of each
+ * one's last frame ("error CODE" for an error) in last[i]. */
+static void read_all_frames(rpc_gateway_t *gw, rpc_client_t *c, size_t n, uint64_t *frames,
+                            char (*last)[64])
+{
+    for (int quiet = 0; quiet < 50; quiet++) {
+        cr_assert_eq(rpc_gateway_poll(gw), WEFT_OK);
+        for (size_t i = 0; i < n; i++) {
+            const msgpack_object *m;
+            (void)rpc_client_flush(&c[i]); /* one closed has nothing to send */
+            (void)rpc_client_read(&c[i]); /* an end of stream is no frame */
+            while (rpc_client_next(&c[i], &m) == 1) {
+                char type[32];
+                rpc_error_msg_t e = {0};
+                rpc_msg_type(m, type, sizeof type);
+                if (!strcmp(type, "error"))
+                    rpc_msg_error(m, &e);
+                snprintf(last[i], sizeof *last, "%s%s%s", type, *e.code ? " " : "", e.code);
+                ++*frames;
+                quiet = 0;
+            }
+        }
+    }
+}
+
+/* Frames out are the frames the peers get: the peers lists, packed once
+ * and queued to each agent by reference, count as any other frame; an
+ * agent closed for an error, whose connection stays until its peer closes
+ * its end, is sent nothing after the error, not even the peers list of an
+ * agent that comes after it (it was queued, and counted, and never sent). */
+Test(gateway, frames_out_are_the_frames_the_peers_get)
+{
+    rpc_gateway_t *gw = driven_gateway(3, 0);
+    rpc_client_t ag[3];
+    char got[64], last[3][64] = {"", "", ""};
+    uint64_t frames = 0;
+    for (uint32_t id = 0; id < 2; id++) {
+        agent_hello(gw, &ag[id], id, TOKEN, got, sizeof got);
+        cr_assert_str_eq(got, "welcome");
+        frames++;
+    }
+    read_all_frames(gw, ag, 2, &frames, last); /* each told of the other */
+    cr_assert_str_eq(last[0], "peers");
+    send_raw_message(ag[0].fd, "ping", 1, seq_not_an_integer, NULL);
+    read_all_frames(gw, ag, 2, &frames, last);
+    cr_assert_str_eq(last[0], "error protocol");
+    agent_hello(gw, &ag[2], 2, TOKEN, got, sizeof got);
+    cr_assert_str_eq(got, "welcome");
+    frames++;
+    read_all_frames(gw, ag, 3, &frames, last);
+    cr_assert_str_eq(last[0], "error protocol", "a closing agent was sent more");
+    cr_assert(!strcmp(last[1], "peers") && !strcmp(last[2], "peers"), "%s, %s", last[1],
+              last[2]);
+    rpc_gateway_stats_t st;
+    rpc_gateway_stats(gw, &st);
+    cr_assert_eq(st.frames_out, frames, "%llu frames out, %llu read",
+                 (unsigned long long)st.frames_out, (unsigned long long)frames);
+    for (size_t i = 0; i < 3; i++)
+        rpc_client_destroy(&ag[i]);
+    rpc_gateway_free(gw);
+}
+
+/* A peers list over --max-frame goes in several frames, each counted:
+ * the full list to a newcomer (151 agents of 63-byte host names, more
+ * than 4 kB) and the one-entry delta to each agent there before count the
+ * frames each of them is sent. */
+Test(gateway, a_peers_list_in_several_frames_counts_each_frame)
+{
+    enum { N = 151 };
+    rpc_gateway_opts_t o = driven_opts(N);
+    o.max_frame = 4096;
+    rpc_gateway_t *gw = driven_gateway_of(&o);
+    static rpc_client_t ag[N];
+    static char last[N][64];
+    char host[64];
+    memset(host, 'h', sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    uint64_t frames = 0, newcomer = 0;
+    for (uint32_t id = 0; id < N; id++) {
+        int sv[2];
+        cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+        cr_assert_eq(rpc_gateway_adopt(gw, sv[1], host), WEFT_OK, "%s", weft_last_error());
+        rpc_client_init(&ag[id]);
+        ag[id].fd = sv[0];
+        cr_assert_eq(rpc_client_hello_agent(&ag[id], TOKEN, id, 9000), WEFT_OK);
+    }
+    read_all_frames(gw, ag, N - 1, &frames, last); /* all but the last one's hello */
+    read_all_frames(gw, ag + N - 1, 1, &newcomer, last + N - 1);
+    cr_assert_gt(newcomer, 2, "the last agent read %llu frames: its peers list fit one",
+                 (unsigned long long)newcomer);
+    read_all_frames(gw, ag, N - 1, &frames, last); /* the others: a delta each */
+    rpc_gateway_stats_t st;
+    rpc_gateway_stats(gw, &st);
+    cr_assert_eq(st.frames_out, frames + newcomer, "%llu frames out, %llu read",
+                 (unsigned long long)st.frames_out, (unsigned long long)(frames + newcomer));
+    for (size_t i = 0; i < N; i++)
+        rpc_client_destroy(&ag[i]);
+    rpc_gateway_free(gw);
+}
+
+/* A slow reader is sent nothing after its error: here an agent whose
+ * first schedule frame of a decision (8,192 of 10,000 flows) is more than
+ * --max-output; the second frame of that push is not queued after it. */
+Test(gateway, a_slow_reader_is_sent_nothing_after_its_error)
+{
+    rpc_gateway_opts_t o = driven_opts(2);
+    o.rebuild_defer = -1; /* each decision pushes at once */
+    o.max_output = 50000;
+    rpc_gateway_t *gw = driven_gateway_of(&o);
+    rpc_client_t c[2]; /* the agent of port 0, a client */
+    char got[64], last[2][64] = {"", ""};
+    uint64_t frames = 0;
+    agent_hello(gw, &c[0], 0, TOKEN, got, sizeof got);
+    cr_assert_str_eq(got, "welcome");
+    client_hello(gw, &c[1], got, sizeof got);
+    cr_assert_str_eq(got, "welcome");
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 2);
+    cr_assert_eq(coflow_workload_add_job(&wl, 1, 0, 1, 0), WEFT_OK);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    for (int f = 0; f < 10000; f++)
+        coflow_workload_add_flow(&wl, 0, 1, 100);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    cr_assert_eq(rpc_client_register(&c[1], 1, &wl, 0), WEFT_OK);
+    coflow_workload_destroy(&wl);
+    read_all_frames(gw, c, 2, &frames, last);
+    cr_assert_str_eq(last[1], "ack");
+    cr_assert_str_eq(last[0], "error slow-reader", "the agent was sent more after its error");
+    rpc_gateway_stats_t st;
+    rpc_gateway_stats(gw, &st);
+    cr_assert_eq(st.slow_readers, 1);
+    for (size_t i = 0; i < 2; i++)
+        rpc_client_destroy(&c[i]);
+    rpc_gateway_free(gw);
+}
+
+/* --max-output is the most that may wait queued to a peer: a queue of
+ * exactly that many bytes is kept, one more is a slow reader. Here the
+ * welcome alone, its size read from a first gateway (of the default cap). */
+Test(gateway, a_queue_of_exactly_max_output_bytes_is_no_slow_reader)
+{
+    size_t welcome = 0;
+    for (int k = 0; k < 3; k++) {
+        rpc_gateway_opts_t o = driven_opts(2);
+        o.max_output = k == 0 ? 0 : k == 1 ? welcome : welcome - 1;
+        rpc_gateway_t *gw = driven_gateway_of(&o);
+        rpc_client_t c;
+        rpc_client_init(&c);
+        c.fd = adopted_peer(gw);
+        cr_assert_eq(rpc_client_hello_client(&c, TOKEN), WEFT_OK);
+        cr_assert_eq(rpc_client_flush(&c), WEFT_OK);
+        unsigned char buf[4096];
+        size_t got = 0;
+        for (int i = 0; i < 50; i++) {
+            cr_assert_eq(rpc_gateway_poll(gw), WEFT_OK);
+            ssize_t r = recv(c.fd, buf + got, sizeof buf - got, MSG_DONTWAIT);
+            got += r > 0 ? (size_t)r : 0;
+        }
+        rpc_gateway_stats_t st;
+        rpc_gateway_stats(gw, &st);
+        if (k == 0)
+            welcome = got;
+        cr_assert(welcome > RPC_HEADER_BYTES && st.frames_out == 1 + (k == 2),
+                  "cap %zu: %zu bytes, %llu frames", o.max_output, got,
+                  (unsigned long long)st.frames_out);
+        cr_assert_eq(st.slow_readers, k == 2, "a cap of %zu bytes, a welcome of %zu",
+                     o.max_output, welcome);
+        cr_assert(k == 2 ? got > welcome : got == welcome, "%zu bytes", got);
+        rpc_client_destroy(&c);
+        rpc_gateway_free(gw);
+    }
+}
+
+/* A registration of a job id held already that is not a valid job is
+ * refused for what is wrong with it, not as other contents under that id. */
+Test(gateway, a_bad_resend_is_refused_for_its_own_fault)
+{
+    rpc_gateway_t *gw = driven_gateway(2, 0);
+    rpc_client_t cl;
+    char got[64];
+    client_hello(gw, &cl, got, sizeof got);
+    register_one_flow(gw, &cl, 1);
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 6);
+    cr_assert_eq(coflow_workload_add_job(&wl, 1, 0, 1, 0), WEFT_OK);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 5, 100);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    cr_assert_eq(rpc_client_register(&cl, 2, &wl, 0), WEFT_OK);
+    coflow_workload_destroy(&wl);
+    const msgpack_object *m = next_reply(gw, &cl, false, got, sizeof got);
+    cr_assert_str_eq(got, "error invalid-job");
+    rpc_error_msg_t e;
+    rpc_msg_error(m, &e);
+    cr_assert(strstr(e.message, "flow 0->5 uses port 5 outside the fabric (ports 0..1)") &&
+              !strstr(e.message, "other contents"), "%s", e.message);
+    rpc_client_destroy(&cl);
     rpc_gateway_free(gw);
 }
 
