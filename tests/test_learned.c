@@ -645,6 +645,14 @@ Test(learned, older_feature_set_and_bad_prior_are_refused)
     cr_assert_eq(attn_model_set_vector(&mf, "learned.prior", two, 2), WEFT_OK);
     cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
     expect_error(path, WEFT_EINVAL, "learned.prior has 2 entries (first 0.5)", NULL);
+    /* none at all, and one that is no number, are named as what they are */
+    cr_assert_eq(attn_model_set_vector(&mf, "learned.prior", two, 0), WEFT_OK);
+    cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
+    expect_error(path, WEFT_EINVAL, "learned.prior has 0 entries", NULL);
+    float not_a_number = NAN;
+    cr_assert_eq(attn_model_set_vector(&mf, "learned.prior", &not_a_number, 1), WEFT_OK);
+    cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
+    expect_error(path, WEFT_EINVAL, "model's learned.prior is nan, expected", ">= 0");
     cr_assert_eq(attn_model_set_vector(&mf, "learned.prior", bad + 1, 1), WEFT_OK);
     cr_assert_eq(attn_model_set_vector(&mf, "learned.prior_path", bad, 1), WEFT_OK);
     cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
@@ -1522,6 +1530,34 @@ Test(learned, sim_scores_dump_has_the_documented_rows)
               strstr(cli_file("err"), "full.csv"), "%s", cli_file("err"));
     cr_assert_str_eq(cli_file("full.csv"), "scores of another run\n");
     cr_assert(!cli_temp_left("full.csv"), "a partial --scores file was left beside it");
+    /* every coflow of the workload schedulable at once (two of one job):
+       both scored, in their two rows (the scorer's outputs kept for all) */
+    cli_write("two.weft", "weft-workload 1\nports 2\njob 1 0 1 0 2\ncoflow 1 0 1 -\n"
+              "0 1 1000\ncoflow 2 0 1 -\n1 0 1000\nend 1\n");
+    cr_assert_eq(cli("sim %s/two.weft --policy learned --scores %s/two.csv", d, d), 0, "%s",
+                 cli_file("err"));
+    const char *two = strchr(cli_file("two.csv"), '\n');
+    cr_assert(two && !strncmp(two, "\n1,0,1,1,active,", 16) &&
+              (two = strchr(two + 1, '\n')) && !strncmp(two, "\n1,0,1,2,active,", 16) &&
+              !strchr(two + 1, '\n')[1], "%s", cli_file("two.csv"));
+    /* a run that fails (a model whose scores overflow a float, as in
+       a_score_that_is_not_finite_is_an_error) is reported as a failed run,
+       not as a --scores file that failed, and leaves the file as it was */
+    coflow_learned_model_t big;
+    cr_assert_eq(coflow_learned_model_random(&big, 1), WEFT_OK);
+    for (size_t i = 0; i < big.acfg.M; i++)
+        big.ap.lnf_b[i] = big.ap.head_w[i] = 3e38f;
+    snprintf(path, sizeof path, "%s/overflow.wm", d);
+    cr_assert_eq(coflow_learned_model_save(&big, path), WEFT_OK, "%s", weft_last_error());
+    coflow_learned_model_destroy(&big);
+    cr_assert_eq(cli("sim %s/w.weft --policy learned --port-rate 1 --model %s --scores "
+                     "%s/full.csv", d, path, d), 1, "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "weft sim: policy learned: ") &&
+              strstr(cli_file("err"), "the model scored coflow") &&
+              !strstr(cli_file("err"), "--scores"), "%s", cli_file("err"));
+    cr_assert_str_eq(cli_file("full.csv"), "scores of another run\n");
+    cr_assert(!cli_temp_left("full.csv"), "a partial --scores file was left beside it");
+    snprintf(path, sizeof path, "%s/s.csv", d);
     /* a --scores that cannot be written stops the command before the
        workload is read (and the LP bound, which may take minutes) */
     cr_assert_eq(cli("sim %s/none.weft --policy learned --scores %s/no/s.csv", d, d), 1);
