@@ -3595,6 +3595,9 @@ Test(sim_cli, a_port_capped_twice_or_past_the_last_is_refused)
     }
     cr_assert_eq(cli("sim %s/small.weft --policy fifo --port-cap 0=1Mbps --port-cap 1=1Gbps",
                      cli_dir), 0, "%s", cli_file("err"));
+    /* the header counts the caps that differ from the rate: port 1's is the rate */
+    cr_assert(strstr(cli_file("out"), " bytes/s (1 port set to another rate by --port-cap)\n"),
+              "%s", cli_file("out"));
     cr_assert_eq(cli("sim %s/small.weft --policy fifo --port-cap 8=1Mbps", cli_dir), 1);
     ERR_HAS("--port-cap: port 8, but the workload has ports 0..7");
     /* a cap holds both ways: 125,000 bytes into port 0 at 1 Mbit/s, 1 s */
