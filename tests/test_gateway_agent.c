@@ -1336,6 +1336,23 @@ static int proc_entries(pid_t pid, const char *sub)
     return n;
 }
 
+/* The CPU time process pid has used (user and system), in s. */
+static double proc_cpu_s(pid_t pid)
+{
+    char path[64], text[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "%s: %s", path, strerror(errno));
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    const char *after = strrchr(text, ')'); /* the name may hold spaces */
+    unsigned long utime = 0, stime = 0;
+    cr_assert(after && sscanf(after + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                              &utime, &stime) == 2, "%s", text);
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
 /* weft ends OpenBLAS's worker threads at start (cli/main.c), which would
  * otherwise spin on the other core for about 0.1 s even unused: a running
  * weft serve is one thread, unless OPENBLAS_NUM_THREADS asks for more. */
@@ -1488,7 +1505,13 @@ Test(gateway_agent, metrics_pause_without_a_flood_when_out_of_descriptors,
     for (double t0 = weft_mono_s(); held < NOFILE && weft_mono_s() - t0 < 10; usleep(20000))
         held = proc_entries(server_pid, "fd");
     cr_assert_geq(held, NOFILE, "the gateway holds %d descriptors", held);
-    usleep(300 * 1000); /* out of descriptors with connections waiting */
+    /* out of descriptors with connections waiting, for 1 s: paused, the
+       gateway tries 10 accepts, where one that retried at once (with its
+       error callback silent, or re-enabled without a pause) spun a core */
+    double cpu0 = proc_cpu_s(server_pid);
+    usleep(1000 * 1000);
+    double cpu = proc_cpu_s(server_pid) - cpu0;
+    cr_assert_lt(cpu, 0.2, "the gateway used %.2f s of CPU in 1 s out of descriptors", cpu);
     for (int i = 0; i < SCRAPES; i++)
         close(fds[i]);
     char text[4096];
