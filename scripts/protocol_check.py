@@ -1767,6 +1767,15 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def soft_fd_limit(pid):
+    """The soft limit of open files of process pid (/proc/PID/limits)."""
+    with open(f"/proc/{pid}/limits") as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return int(line.split()[3])
+    return 0
+
+
 def vm_kib(pid, key):
     """A VmRSS / VmHWM line of /proc/PID/status, in KiB."""
     with open(f"/proc/{pid}/status") as f:
@@ -1791,6 +1800,14 @@ def crowd_case(weft, work, n, max_frame):
         hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
         gw.start(["--max-frame", str(max_frame)], ports=n, max_conns=n + 8,
                  fd_limits=(min(LOGIN_FILES, hard), hard))
+        # README: the soft limit is raised to what --max-conns needs (the
+        # warning's "needs about": 64 more), up to the hard one; a warning
+        # only when that is short
+        need = n + 8 + 64
+        soft = soft_fd_limit(gw.proc.pid)
+        check(soft == min(need, hard) and ("warning" in gw.stderr()) == (hard < need),
+              f"soft limit of open files {soft} (want {min(need, hard)}), a warning "
+              f"{'wanted' if hard < need else 'not wanted'}: {gw.stderr()!r}")
         rss0 = vm_kib(gw.proc.pid, "VmRSS")
         crowd = Crowd(gw, n, max_frame)
         late, moved = n // 2, n - 3  # the newcomer, and the agent that restarts
