@@ -4220,7 +4220,8 @@ Test(gateway, a_queue_of_exactly_max_output_bytes_is_no_slow_reader)
 }
 
 /* A registration of a job id held already that is not a valid job is
- * refused for what is wrong with it, not as other contents under that id. */
+ * refused for what is wrong with it, not as other contents under that id;
+ * a valid one with other contents is refused naming its own id. */
 Test(gateway, a_bad_resend_is_refused_for_its_own_fault)
 {
     rpc_gateway_t *gw = driven_gateway(2, 0);
@@ -4242,6 +4243,20 @@ Test(gateway, a_bad_resend_is_refused_for_its_own_fault)
     rpc_msg_error(m, &e);
     cr_assert(strstr(e.message, "flow 0->5 uses port 5 outside the fabric (ports 0..1)") &&
               !strstr(e.message, "other contents"), "%s", e.message);
+    /* a valid job under the id of a second job held: refused naming that job */
+    register_one_flow(gw, &cl, 2);
+    coflow_workload_init(&wl, 2);
+    cr_assert_eq(coflow_workload_add_job(&wl, 2, 0, 1, 0), WEFT_OK);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 1, 0, 100);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    cr_assert_eq(rpc_client_register(&cl, 3, &wl, 0), WEFT_OK);
+    coflow_workload_destroy(&wl);
+    m = next_reply(gw, &cl, false, got, sizeof got);
+    cr_assert_str_eq(got, "error invalid-job");
+    rpc_msg_error(m, &e);
+    cr_assert(strstr(e.message, "job 2 is registered already with other contents"), "%s",
+              e.message);
     rpc_client_destroy(&cl);
     rpc_gateway_free(gw);
 }
