@@ -4219,6 +4219,29 @@ Test(gateway, a_queue_of_exactly_max_output_bytes_is_no_slow_reader)
     }
 }
 
+/* A registration is weighed (rpc_client_register_bytes, what weft submit
+ * checks against the gateway's --max-frame at its welcome) as its frame's
+ * payload: the length the frame's header declares, which the gateway caps.
+ * The weighing leaves nothing queued. */
+Test(gateway, a_registration_weighs_its_frames_payload)
+{
+    coflow_workload_t wl;
+    two_jobs(&wl);
+    rpc_client_t c;
+    rpc_client_init(&c);
+    size_t bytes = 0;
+    cr_assert_eq(rpc_client_register_bytes(&c, 7, &wl, 1, &bytes), WEFT_OK);
+    cr_assert_eq(c.out.size, 0, "the weighing left %zu bytes queued", c.out.size);
+    cr_assert_eq(rpc_client_register(&c, 7, &wl, 1), WEFT_OK, "%s", weft_last_error());
+    const unsigned char *h = (const unsigned char *)c.out.data;
+    size_t declared = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
+    cr_assert(declared == bytes && c.out.size == RPC_HEADER_BYTES + bytes,
+              "weighed %zu bytes, the frame declares %zu and holds %zu", bytes, declared,
+              c.out.size - RPC_HEADER_BYTES);
+    rpc_client_destroy(&c);
+    coflow_workload_destroy(&wl);
+}
+
 /* A registration of a job id held already that is not a valid job is
  * refused for what is wrong with it, not as other contents under that id;
  * a valid one with other contents is refused naming its own id. */
@@ -4881,12 +4904,15 @@ Test(gateway, submit_refuses_a_job_the_gateway_would_refuse_at_once,
     char wl[64], gw[32], out[4096], status[8192], want[256], text[65536];
     snprintf(wl, sizeof wl, "/tmp/weft-submit-late-%d.weft", (int)getpid());
     snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
-    for (int k = 0; k < 3; k++) {
+    /* k = 0, 3: a flow from or to port 4, the first past the gateway's 4 */
+    for (int k = 0; k < 4; k++) {
+        bool ports = k == 0 || k == 3;
         int at = snprintf(text, sizeof text, "weft-workload 1\nports 10\njob 0 0 1 0 1\n"
                           "coflow 1 0 1 -\n0 1 1000\njob 1 1000 1 0 1\ncoflow 2 0 %d -\n",
-                          k ? 1000 : 1);
-        for (int f = 0; f < (k ? 1000 : 1); f++) /* 1000 flows: some 8 kB registered */
-            at += snprintf(text + at, sizeof text - (size_t)at, "%d 2 1000\n", k ? 1 : 9);
+                          ports ? 1 : 1000);
+        for (int f = 0; f < (ports ? 1 : 1000); f++) /* 1000 flows: some 8 kB registered */
+            at += snprintf(text + at, sizeof text - (size_t)at, "%s\n",
+                           k == 0 ? "4 2 1000" : k == 3 ? "1 4 1000" : "1 2 1000");
         if (k == 2) { /* a later, larger job over the cap too */
             at += snprintf(text + at, sizeof text - (size_t)at, "job 2 2000 1 0 1\n"
                            "coflow 3 0 3000 -\n");
@@ -4897,17 +4923,18 @@ Test(gateway, submit_refuses_a_job_the_gateway_would_refuse_at_once,
         write_text(wl, text);
         const char *args[] = {"submit", wl, "--gateway", gw, "--token", TOKEN, NULL};
         int st = run_weft(out, sizeof out, args);
-        if (k)
+        if (!ports)
             snprintf(want, sizeof want, "weft submit: invalid value: job 1: its registration "
                      "is ");
         else
-            snprintf(want, sizeof want, "weft submit: invalid value: job 1 coflow 2: flow 9->2 "
-                     "uses port 9, but the gateway at %s has ports 0..3 (weft serve --ports "
-                     "4)", gw);
+            snprintf(want, sizeof want, "weft submit: invalid value: job 1 coflow 2: flow %s "
+                     "uses port 4, but the gateway at %s has ports 0..3 (weft serve --ports "
+                     "4)", k ? "1->4" : "4->2", gw);
         cr_assert(st == 1 && strstr(out, want), "status %d: %s", st, out);
-        cr_assert(!k || strstr(out, "more than the gateway's 4096-byte frame cap"), "%s", out);
+        cr_assert(ports || strstr(out, "more than the gateway's 4096-byte frame cap"), "%s",
+                  out);
         const char *ask = strstr(out, "start weft serve with --max-frame ");
-        cr_assert(!k || ask, "%s", out);
+        cr_assert(ports || ask, "%s", out);
         if (k == 2) { /* job 2's bytes, above job 1's, are what it asks for */
             size_t first = 0, largest = 0, asked = 0;
             cr_assert(sscanf(strstr(out, "its registration is "), "its registration is %zu",
@@ -5194,6 +5221,29 @@ Test(gateway, agent_and_submit_stop_at_an_address_that_is_not_a_gateway, .timeou
         cr_assert(strstr(out, "timeout: no gateway reached in 0.5 s (cannot connect to") &&
                   strstr(out, "Connection refused"), "%s", out);
     }
+}
+
+/* A first frame whose length is over the cap is shown by its first bytes,
+ * the printable ones as they are (a space too), the quote and the
+ * backslash escaped. */
+Test(gateway, a_first_frame_length_is_shown_escaped)
+{
+    int port, lfd = listen_loopback(&port);
+    rpc_client_t c;
+    rpc_client_init(&c);
+    const msgpack_object *m;
+    const char sent[] = " \"\\a and more bytes"; /* 0x20225c61 bytes */
+    cr_assert_eq(rpc_client_connect(&c, "127.0.0.1", port, 5), WEFT_OK);
+    int fd = accept(lfd, NULL, NULL);
+    cr_assert(fd >= 0);
+    cr_assert_eq(send(fd, sent, sizeof sent - 1, 0), (ssize_t)(sizeof sent - 1));
+    cr_assert_lt(rpc_client_wait(&c, 5, &m), 0);
+    cr_assert(strstr(weft_last_error(), "does not speak weft's protocol (is it a weft serve "
+                     "--listen address?): its first bytes read \" \\x22\\x5ca and more bytes\" "
+                     "(frame #1: frame of 539122785 bytes exceeds"), "%s", weft_last_error());
+    close(fd);
+    rpc_client_destroy(&c);
+    close(lfd);
 }
 
 /* A frame that the close of its connection follows at once is still
