@@ -38,6 +38,7 @@
 #include "rpc/client.h"
 #include "rpc/gateway.h"
 #include "tests/gateway_support.h"
+#include "workload/workload.h"
 
 /* ---------------------------------------------------------- scheduler */
 
@@ -4951,6 +4952,50 @@ Test(gateway, submit_refuses_a_job_the_gateway_would_refuse_at_once,
         cr_assert(strstr(status, "jobs registered                 0"), "%s", status);
     }
     unlink(wl);
+}
+
+/* A job whose registration is exactly the gateway's --max-frame is one it
+ * takes: weft submit refuses at the welcome only a job over the cap (here
+ * it waits for the job, due in 1000 s, until its --timeout), and counts
+ * only those among the jobs over it. */
+Test(gateway, submit_takes_a_job_of_exactly_the_frame_cap, .fini = stop_server, .timeout = 60)
+{
+    char path[64], gw[32], out[4096], cap[32], text[32768];
+    snprintf(path, sizeof path, "/tmp/weft-submit-cap-%d.weft", (int)getpid());
+    int at = snprintf(text, sizeof text, "weft-workload 1\nports 4\njob 1 1000 1 0 1\n"
+                      "coflow 2 0 1000 -\n");
+    for (int f = 0; f < 1000; f++)
+        at += snprintf(text + at, sizeof text - (size_t)at, "1 2 1000\n");
+    snprintf(text + at, sizeof text - (size_t)at, "end 1\n");
+    write_text(path, text);
+    coflow_workload_t wl;
+    cr_assert_eq(workload_read(&wl, path, WORKLOAD_FORMAT_AUTO, NULL), WEFT_OK, "%s",
+                 weft_last_error());
+    rpc_client_t c;
+    rpc_client_init(&c);
+    size_t bytes = 0; /* as submit weighs its first job (a_registration_weighs_its_...) */
+    cr_assert_eq(rpc_client_register_bytes(&c, 0, &wl, 0, &bytes), WEFT_OK);
+    rpc_client_destroy(&c);
+    coflow_workload_destroy(&wl);
+    cr_assert_gt(bytes, 4096, "%zu bytes: below the smallest --max-frame", bytes);
+    snprintf(cap, sizeof cap, "%zu", bytes);
+    start_server("--max-frame", cap);
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *args[] = {"submit", path, "--gateway", gw, "--token", TOKEN, "--timeout", "1",
+                          NULL};
+    int st = run_weft(out, sizeof out, args);
+    cr_assert(st == 1 && strstr(out, "timeout") && !strstr(out, "frame cap"), "status %d: %s",
+              st, out);
+    /* and with a larger job after it, that one alone is over the cap */
+    at += snprintf(text + at, sizeof text - (size_t)at, "job 2 2000 1 0 1\ncoflow 3 0 1500 -\n");
+    for (int f = 0; f < 1500; f++)
+        at += snprintf(text + at, sizeof text - (size_t)at, "1 2 1000\n");
+    snprintf(text + at, sizeof text - (size_t)at, "end 2\n");
+    write_text(path, text);
+    st = run_weft(out, sizeof out, args);
+    cr_assert(st == 1 && strstr(out, "job 2: its registration is ") &&
+              !strstr(out, "jobs are over it"), "status %d: %s", st, out);
+    unlink(path);
 }
 
 /* A welcome: ports, then epoch (two numbers). */
