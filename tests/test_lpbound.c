@@ -726,8 +726,6 @@ Test(lpbound, stopping_on_a_stall_keeps_the_bound, .fini = cli_teardown)
     dag_lp_bound_t stopped = bound_of(&wl, &fab);
     dag_lp_stall_violation = 0.004;
     dag_lp_bound_t gaps = bound_of(&wl, &fab);
-    dag_lp_stall_violation = 0.01;
-    dag_lp_bound_t after_far = bound_of(&wl, &fab);
     dag_lp_stall_violation = violation_default;
     cr_assert_eq(by_default.n_rounds, full.n_rounds, "%zu rounds, %zu without the stall stop",
                  by_default.n_rounds, full.n_rounds);
@@ -740,13 +738,11 @@ Test(lpbound, stopping_on_a_stall_keeps_the_bound, .fini = cli_teardown)
                        full.n_rounds);
     cr_assert_geq(stopped.avg_weighted_jct, dag_weighted_bound(&wl) * (1 - 1e-12));
     /* Each round is judged by its own cuts, and one of real cuts starts the
-       count again. At 1% the sixth to eighth rounds (their most violated
-       cuts 0.26%, 0.46% and 0.24% below their bounds) stall after the first
-       five (43% to 2.5%): 8 rounds. At 0.4% the seventh and the ninth (2.8%)
-       break the run, and the stall waits for the tenth to twelfth: 12. */
-    cr_assert(after_far.converged && after_far.n_rounds == 8 && gaps.converged &&
-              gaps.n_rounds == 12, "%zu rounds at 1%%, %zu at 0.4%%", after_far.n_rounds,
-              gaps.n_rounds);
+       count again: at 0.4%, rounds 6, 8, 10, 11 and 12 are close (their most
+       violated cuts 0.26% to 0.002% below their bounds) after five far ones
+       (43% to 2.5%), and 7 and 9 (0.46%, 2.8%) break the run: the stall
+       stop waits for rounds 10 to 12. */
+    cr_assert(gaps.converged && gaps.n_rounds == 12, "%zu rounds at 0.4%%", gaps.n_rounds);
     coflow_workload_destroy(&wl);
     coflow_fabric_destroy(&fab);
 }
