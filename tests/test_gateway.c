@@ -4243,6 +4243,28 @@ Test(gateway, a_registration_weighs_its_frames_payload)
     coflow_workload_destroy(&wl);
 }
 
+/* Registers job id, one flow src->dst of 100 B on a workload of n_ports
+ * ports, through client cl of gw, and expects it refused as invalid-job:
+ * the error's message (until the next call). */
+static const char *register_refused(rpc_gateway_t *gw, rpc_client_t *cl, int64_t id,
+                                    size_t n_ports, uint32_t src, uint32_t dst)
+{
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, n_ports);
+    cr_assert_eq(coflow_workload_add_job(&wl, id, 0, 1, 0), WEFT_OK);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, src, dst, 100);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    cr_assert_eq(rpc_client_register(cl, 2, &wl, 0), WEFT_OK);
+    coflow_workload_destroy(&wl);
+    char got[64];
+    const msgpack_object *m = next_reply(gw, cl, false, got, sizeof got);
+    cr_assert_str_eq(got, "error invalid-job");
+    static rpc_error_msg_t e;
+    rpc_msg_error(m, &e);
+    return e.message;
+}
+
 /* A registration of a job id held already that is not a valid job is
  * refused for what is wrong with it, not as other contents under that id;
  * a valid one with other contents is refused naming its own id. */
@@ -4253,34 +4275,13 @@ Test(gateway, a_bad_resend_is_refused_for_its_own_fault)
     char got[64];
     client_hello(gw, &cl, got, sizeof got);
     register_one_flow(gw, &cl, 1);
-    coflow_workload_t wl;
-    coflow_workload_init(&wl, 6);
-    cr_assert_eq(coflow_workload_add_job(&wl, 1, 0, 1, 0), WEFT_OK);
-    coflow_workload_add_coflow(&wl, 1, 0);
-    coflow_workload_add_flow(&wl, 0, 5, 100);
-    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
-    cr_assert_eq(rpc_client_register(&cl, 2, &wl, 0), WEFT_OK);
-    coflow_workload_destroy(&wl);
-    const msgpack_object *m = next_reply(gw, &cl, false, got, sizeof got);
-    cr_assert_str_eq(got, "error invalid-job");
-    rpc_error_msg_t e;
-    rpc_msg_error(m, &e);
-    cr_assert(strstr(e.message, "flow 0->5 uses port 5 outside the fabric (ports 0..1)") &&
-              !strstr(e.message, "other contents"), "%s", e.message);
+    const char *why = register_refused(gw, &cl, 1, 6, 0, 5);
+    cr_assert(strstr(why, "flow 0->5 uses port 5 outside the fabric (ports 0..1)") &&
+              !strstr(why, "other contents"), "%s", why);
     /* a valid job under the id of a second job held: refused naming that job */
     register_one_flow(gw, &cl, 2);
-    coflow_workload_init(&wl, 2);
-    cr_assert_eq(coflow_workload_add_job(&wl, 2, 0, 1, 0), WEFT_OK);
-    coflow_workload_add_coflow(&wl, 1, 0);
-    coflow_workload_add_flow(&wl, 1, 0, 100);
-    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
-    cr_assert_eq(rpc_client_register(&cl, 3, &wl, 0), WEFT_OK);
-    coflow_workload_destroy(&wl);
-    m = next_reply(gw, &cl, false, got, sizeof got);
-    cr_assert_str_eq(got, "error invalid-job");
-    rpc_msg_error(m, &e);
-    cr_assert(strstr(e.message, "job 2 is registered already with other contents"), "%s",
-              e.message);
+    why = register_refused(gw, &cl, 2, 2, 1, 0);
+    cr_assert(strstr(why, "job 2 is registered already with other contents"), "%s", why);
     rpc_client_destroy(&cl);
     rpc_gateway_free(gw);
 }
