@@ -388,30 +388,38 @@ static weft_err_t hello_agent_ids(const msgpack_object *m, int64_t max_id, int64
     return err ? err : rpc_get_int(m, "port", 1, 65535, port);
 }
 
-/* Whether a token that failed for its role (agent or client) is the other
- * role's secret, and if so whose, into whose[n]: the holder of a valid
- * secret given to the wrong command is told so, where "wrong token" left it
- * guessing; a token that is no secret here learns nothing more. Every
- * secret of the other role is compared, in constant time each. */
+/* The port whose --agent-tokens secret tok is, or SIZE_MAX (each secret
+ * compared in constant time). */
+static size_t port_secret_owner(const rpc_gateway_t *gw, const char *tok, size_t ntok)
+{
+    size_t found = SIZE_MAX;
+    for (size_t p = 0; p < gw->sched.fab.n_ports; p++)
+        if (gw->port_secrets[p] &&
+            rpc_token_equal(gw->port_secrets[p], strlen(gw->port_secrets[p]), tok, ntok))
+            found = p;
+    return found;
+}
+
+/* Whether a token that failed for its role (agent or client) is another
+ * valid secret here, and if so whose, into whose[n]: the other role's, or
+ * under --agent-tokens another port's. The holder of a valid secret given
+ * to the wrong command or port is told so, where "wrong token" left it
+ * guessing; a token that is no secret here learns nothing more. */
 static bool other_roles_token(const rpc_gateway_t *gw, bool agent, const char *tok, size_t ntok,
                               char *whose, size_t n)
 {
     bool split = gw->port_secrets || strcmp(gw->agent_token, gw->client_token);
     if (!split)
         return false;
-    if (agent) {
+    if (agent && rpc_token_equal(gw->client_token, strlen(gw->client_token), tok, ntok)) {
         snprintf(whose, n, "the clients' token");
-        return rpc_token_equal(gw->client_token, strlen(gw->client_token), tok, ntok);
+        return true;
     }
     if (!gw->port_secrets) {
         snprintf(whose, n, "the agents' token");
-        return rpc_token_equal(gw->agent_token, strlen(gw->agent_token), tok, ntok);
+        return !agent && rpc_token_equal(gw->agent_token, strlen(gw->agent_token), tok, ntok);
     }
-    size_t found = SIZE_MAX;
-    for (size_t p = 0; p < gw->sched.fab.n_ports; p++)
-        if (gw->port_secrets[p] &&
-            rpc_token_equal(gw->port_secrets[p], strlen(gw->port_secrets[p]), tok, ntok))
-            found = p;
+    size_t found = port_secret_owner(gw, tok, ntok);
     if (found != SIZE_MAX)
         snprintf(whose, n, "the agent secret of port %zu (weft serve --agent-tokens)", found);
     return found != SIZE_MAX;

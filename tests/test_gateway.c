@@ -3682,7 +3682,10 @@ Test(gateway, a_secret_per_port_lets_each_machine_speak_for_its_own_port_only)
         const char *token, *expect, *said; /* said: the error's message */
     } cases[] = {
         {true, 0, "s0", "welcome", NULL},
-        {true, 1, "s0", "error auth", bare},
+        {true, 1, "s0", "error auth", "hello: wrong token: that is the agent secret of port 0 "
+                                      "(weft serve --agent-tokens); an agent needs its port's "
+                                      "secret (weft serve --agent-tokens)"},
+        {true, 1, "s9", "error auth", bare},
         {true, 2, "s0", "error auth", "hello: port 2 takes no agent on this gateway (it has no "
                                       "secret of its own)"},
         {true, 2, "clients", "error auth", "hello: port 2 takes no agent on this gateway (it "
@@ -3727,7 +3730,7 @@ Test(gateway, a_secret_per_port_lets_each_machine_speak_for_its_own_port_only)
     }
     rpc_gateway_stats_t st;
     rpc_gateway_stats(gw, &st);
-    cr_assert_eq(st.auth_failures, 7, "each refused hello counts once");
+    cr_assert_eq(st.auth_failures, 8, "each refused hello counts once");
     rpc_gateway_free(gw);
     const char *same[4] = {"s0", "clients", NULL, NULL};
     o.port_secrets = same;
