@@ -11,6 +11,7 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -325,6 +326,26 @@ static void send_text(struct evhttp_request *req, int code, const char *reason,
     evhttp_send_reply(req, code, reason, NULL);
 }
 
+/* send_text of a plain-text body printed from fmt; 500 if there is no
+ * memory for it. */
+static void send_line(struct evhttp_request *req, int code, const char *reason, const char *fmt,
+                      ...) __attribute__((format(printf, 4, 5)));
+static void send_line(struct evhttp_request *req, int code, const char *reason, const char *fmt,
+                      ...)
+{
+    struct evbuffer *body = evbuffer_new();
+    if (!body) {
+        evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    evbuffer_add_vprintf(body, fmt, ap);
+    va_end(ap);
+    send_text(req, code, reason, body, "text/plain; charset=utf-8");
+    evbuffer_free(body);
+}
+
 /* A --metrics connection's close: its place is free. */
 static void http_closed_cb(struct evhttp_connection *evcon, void *arg)
 {
@@ -367,14 +388,7 @@ static bool http_place(rpc_gateway_t *gw, struct evhttp_request *req)
  * too (then closing): scrapers must not fail the probe. */
 static void healthz(struct evhttp_request *req)
 {
-    struct evbuffer *body = evbuffer_new();
-    if (!body) {
-        evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
-        return;
-    }
-    evbuffer_add_printf(body, "ok\n");
-    send_text(req, HTTP_OK, "OK", body, "text/plain; charset=utf-8");
-    evbuffer_free(body);
+    send_line(req, HTTP_OK, "OK", "ok\n");
 }
 
 /* GET /metrics: the counters in Prometheus's text format (metrics.c);
@@ -393,27 +407,13 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
     }
     if (!placed) {
         gw->stats.http_refused++;
-        struct evbuffer *body = evbuffer_new();
-        if (!body) {
-            evhttp_send_error(req, HTTP_SERVUNAVAIL, NULL);
-            return;
-        }
-        evbuffer_add_printf(body, "weft serve: %d --metrics connections are open already; "
-                            "try again once one closes\n", RPC_HTTP_MAX_CONNS);
-        send_text(req, HTTP_SERVUNAVAIL, "Service Unavailable", body,
-                  "text/plain; charset=utf-8");
-        evbuffer_free(body);
+        send_line(req, HTTP_SERVUNAVAIL, "Service Unavailable",
+                  "weft serve: %d --metrics connections are open already; try again once one "
+                  "closes\n", RPC_HTTP_MAX_CONNS);
         return;
     }
     if (!path || strcmp(path, "/metrics") != 0) {
-        struct evbuffer *body = evbuffer_new();
-        if (!body) {
-            evhttp_send_error(req, HTTP_NOTFOUND, NULL);
-            return;
-        }
-        evbuffer_add_printf(body, "weft serve has /metrics and /healthz only\n");
-        send_text(req, HTTP_NOTFOUND, "Not Found", body, "text/plain; charset=utf-8");
-        evbuffer_free(body);
+        send_line(req, HTTP_NOTFOUND, "Not Found", "weft serve has /metrics and /healthz only\n");
         return;
     }
     size_t n_ports = gw->sched.fab.n_ports;
