@@ -1536,10 +1536,12 @@ static bool recv_first_byte(agent_t *a, recv_t *r)
  * drained (recv_ack). False at its end or an error: close it. */
 static bool recv_drain(agent_t *a, recv_t *r, unsigned char *sink, size_t size, double now)
 {
-    if (r->mode == RECV_NEW && r->n_hello == 0 && !r->tls && !recv_first_byte(a, r))
-        return false;
-    if (r->mode == RECV_NEW && r->n_hello == 0 && !r->tls && a->tls_ctx)
-        return true; /* its first byte is still to come */
+    if (r->mode == RECV_NEW && r->n_hello == 0 && !r->tls) { /* nothing read yet */
+        if (!recv_first_byte(a, r))
+            return false;
+        if (a->tls_ctx && !r->tls)
+            return true; /* its first byte is still to come */
+    }
     for (;;) {
         ssize_t n = data_recv(a, r->fd, r->tls, sink, size);
         if (n < 0 && errno == EPROTO) { /* its handshake or certificate failed */
