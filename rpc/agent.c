@@ -1249,7 +1249,7 @@ static weft_err_t pace(agent_t *a, double dt, double now)
             else
                 f->acked = f->sent; /* no receiver's word to wait for */
             /* a short write, or TLS records the socket did not take: full */
-            if ((size_t)w < n || (p->tls && rpc_data_tls_unsent(p->tls))) {
+            if ((size_t)w < n || rpc_data_tls_unsent(p->tls)) {
                 p->full_pass = a->pass;
                 break;
             }
@@ -1629,17 +1629,16 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
                                                                 ? POLLOUT : 0)), 0};
         for (size_t i = 0; i < a.n_recv; i++) {
             bool queued = a.recv[i].out_off < a.recv[i].out_len || /* an ack waits */
-                          (a.recv[i].tls && rpc_data_tls_unsent(a.recv[i].tls));
+                          rpc_data_tls_unsent(a.recv[i].tls);
             pfd[np++] = (struct pollfd){a.recv[i].fd, (short)(POLLIN | (queued ? POLLOUT : 0)),
                                         0};
         }
         size_t np_recv = np;
         for (size_t i = 0; i < a.n_peers; i++)
             if (peer_polled(&a.peers[i]))
-                pfd[np++] = (struct pollfd){a.peers[i].fd,
-                                            (short)(POLLIN | (a.peers[i].tls &&
-                                                              rpc_data_tls_unsent(a.peers[i].tls)
-                                                          ? POLLOUT : 0)), 0};
+                pfd[np++] = (struct pollfd){
+                    a.peers[i].fd,
+                    (short)(POLLIN | (rpc_data_tls_unsent(a.peers[i].tls) ? POLLOUT : 0)), 0};
         bool moving = false; /* bytes to write (not only acks to wait for) */
         for (size_t i = 0; i < a.n_flows && !moving; i++)
             moving = !a.flows[i].done && a.flows[i].rate > 0 &&

@@ -199,7 +199,7 @@ bool rpc_data_tls_name_refused(struct ssl_st *s)
 
 void rpc_data_tls_free(struct ssl_st *s) { SSL_free(s); }
 
-bool rpc_data_tls_unsent(struct ssl_st *s) { return BIO_ctrl_pending(SSL_get_wbio(s)) > 0; }
+bool rpc_data_tls_unsent(struct ssl_st *s) { return s && BIO_ctrl_pending(SSL_get_wbio(s)) > 0; }
 
 int rpc_data_tls_flush(struct ssl_st *s, int fd)
 {

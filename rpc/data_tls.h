@@ -70,7 +70,8 @@ ssize_t rpc_data_tls_recv(struct ssl_st *s, int fd, void *buf, size_t len, char 
 /* Writes what s has encrypted and the socket did not take yet: 1 when all
  * is out, 0 while the socket takes no more, -1 with errno. */
 int rpc_data_tls_flush(struct ssl_st *s, int fd);
-/* Whether encrypted bytes wait for the socket (poll it for POLLOUT). */
+/* Whether encrypted bytes wait for the socket (poll it for POLLOUT);
+ * false for a plain connection (s NULL). */
 bool rpc_data_tls_unsent(struct ssl_st *s);
 
 #endif
