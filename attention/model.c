@@ -430,13 +430,12 @@ static weft_err_t walk_payload(walk_t *w, uint64_t bytes, size_t at, const char 
     return WEFT_OK;
 }
 
-/* Checks one complete object at w->pos and moves past it. */
 /* Bytes of the longest bin a model file may hold: every bin the schema
  * reads is a vector's or tensor's floats, and no file is larger. */
 #define MAX_BIN_BYTES (4 * ATTN_MODEL_MAX_ELEMS)
 
-/* Whether a value keyed `key` in the body map (depth 0) is one of the three
- * containers of at most ATTN_MODEL_MAX_ENTRIES entries. */
+/* Whether a value keyed `key` in the body map (so walked at depth 1) is one
+ * of the three containers of at most ATTN_MODEL_MAX_ENTRIES entries. */
 static bool is_entry_container(const unsigned char *key, size_t len, int depth)
 {
     static const char *const names[] = {"config", "vectors", "tensors"};
@@ -461,6 +460,7 @@ static weft_err_t over_cap(const walk_t *w, size_t at, const char *what, uint64_
                      (unsigned long long)n, unit, (unsigned long long)cap, why);
 }
 
+/* Checks one complete object at w->pos and moves past it. */
 static weft_err_t walk_object(walk_t *w, int depth)
 {
     size_t at = w->pos;
