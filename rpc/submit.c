@@ -84,7 +84,7 @@ static weft_err_t jobs_fit(rpc_client_t *c, const coflow_workload_t *wl, const j
         weft_err_t err = rpc_client_register_bytes(c, (int64_t)j, wl, j, &bytes);
         if (err)
             return err;
-        if (bytes <= cap && bytes <= UINT32_MAX)
+        if (bytes <= cap) /* cap <= UINT32_MAX (rpc_client_welcome), a frame's most */
             continue;
         if (!n_over++)
             first = j, first_bytes = bytes;
