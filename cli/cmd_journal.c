@@ -4,11 +4,11 @@
  * format, every record's checksum, every record replayed into a scheduler
  * of N ports with the gateway's own record checks), without changing the
  * file, and says what the gateway would start with: what an operator runs
- * on a copy before restoring it, or on a journal a gateway refused.
+ * on a copy before restoring it, or on a journal a gateway refused. The
+ * reading is weft serve's own call (rpc_gateway_load_journal), read-only.
  */
 #include <getopt.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "cli.h"
 #include "cli_util.h"
@@ -35,55 +35,10 @@ static void usage(FILE *out)
             "message names the record and the byte where the damage is), 2 a usage error.\n");
 }
 
-typedef struct {
-    rpc_sched_t s;
-    size_t job, done, cancel, gone, base, forget, forgotten; /* records of each kind */
-    /* weft serve's clock, were it started now: its weft_mono_s() reading
-       at the clock's zero, moved to the epoch record's "at" once that is
-       read, before the first other record (server.c's replay) */
-    const rpc_journal_t *j;
-    double t0;
-    bool clock_set;
-} check_t;
-
-static double clock_now(check_t *c)
-{
-    if (!c->clock_set && c->j->epoch_at > 0)
-        c->t0 = rpc_gateway_continue_clock(&c->s, c->j->epoch_at);
-    c->clock_set = true;
-    return weft_mono_s() - c->t0;
-}
-
-static weft_err_t count_and_replay(void *arg, const msgpack_object *rec)
-{
-    check_t *c = arg;
-    weft_err_t err = rpc_gateway_replay_journaled(&c->s, clock_now(c), rec, c->j);
-    if (err)
-        return err;
-    /* the replay took it, so it is one of these kinds (by the whole name:
-       "forget" and "cancel" are both six letters) */
-    static const char *const kinds[] = {"job",  "done",   "cancel",   "gone",
-                                        "base", "forget", "forgotten"};
-    size_t *counts[] = {&c->job,  &c->done,   &c->cancel,   &c->gone,
-                        &c->base, &c->forget, &c->forgotten};
-    const char *r;
-    size_t n;
-    if (rpc_get_str(rec, "r", &r, &n) == WEFT_OK)
-        for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
-            if (strlen(kinds[k]) == n && !memcmp(r, kinds[k], n))
-                ++*counts[k];
-    return WEFT_OK;
-}
-
-static weft_err_t check_end(void *arg)
-{
-    return rpc_gateway_replay_end(&((check_t *)arg)->s);
-}
-
 /* The summary of a journal that reads. */
-static void describe(const char *path, const rpc_journal_t *j, const check_t *c)
+static void describe(const char *path, const rpc_journal_t *j, const rpc_sched_t *s,
+                     const rpc_journal_kinds_t *k)
 {
-    const rpc_sched_t *s = &c->s;
     if (j->format == 2 && j->bytes < RPC_JOURNAL_HEADER_BYTES) {
         printf("%s: no records; weft serve would start a new journal here\n", path);
         return;
@@ -102,10 +57,10 @@ static void describe(const char *path, const rpc_journal_t *j, const check_t *c)
     printf("  %-13s%llu: ", "records", (unsigned long long)j->records);
     if (j->epochs) /* each one, so that the kinds add up to the records */
         printf("%llu epoch, ", (unsigned long long)j->epochs);
-    printf("%zu job, %zu done, %zu cancel, %zu gone, %zu base", c->job, c->done, c->cancel,
-           c->gone, c->base);
-    if (c->forget || c->forgotten) /* --keep-finished */
-        printf(", %zu forget, %zu forgotten", c->forget, c->forgotten);
+    printf("%zu job, %zu done, %zu cancel, %zu gone, %zu base", k->job, k->done, k->cancel,
+           k->gone, k->base);
+    if (k->forget || k->forgotten) /* --keep-finished */
+        printf(", %zu forget, %zu forgotten", k->forget, k->forgotten);
     printf("; %llu bytes\n", (unsigned long long)j->bytes);
     size_t cancelled = 0, flows_done = 0, flows_dropped = 0;
     for (size_t k = 0; k < s->all.n_jobs; k++)
@@ -172,29 +127,23 @@ int cmd_journal(int argc, char **argv)
         return CLI_USAGE;
     }
     const char *path = argv[optind];
-    check_t c = {0};
-    weft_err_t err = rpc_sched_init(&c.s, ports, 1e9, coflow_ordering_find("fifo"),
-                                    NULL);
+    rpc_sched_t s;
+    weft_err_t err = rpc_sched_init(&s, ports, 1e9, coflow_ordering_find("fifo"), NULL);
     if (err) {
         cli_report("journal", err);
         return CLI_ERROR;
     }
     rpc_journal_t j;
-    c.j = &j;
-    c.t0 = weft_mono_s();
-    err = rpc_journal_read(&j, path, false, max_frame, true, count_and_replay, check_end, &c);
-    /* the releases and job ends the replay left pending that are due by
-       now, as weft serve takes them at start (a job's final compute after
-       its last done record, ended before now: it starts finished) */
-    if (!err)
-        err = rpc_sched_tick(&c.s, clock_now(&c));
+    rpc_journal_kinds_t kinds;
+    double t0 = weft_mono_s(); /* weft serve's clock, were it started now */
+    err = rpc_gateway_load_journal(&s, &t0, &j, path, false, max_frame, true, &kinds);
     if (err) {
         cli_report("journal", err);
-        rpc_sched_destroy(&c.s);
+        rpc_sched_destroy(&s);
         return CLI_ERROR;
     }
-    describe(path, &j, &c);
+    describe(path, &j, &s, &kinds);
     rpc_journal_close(&j);
-    rpc_sched_destroy(&c.s);
+    rpc_sched_destroy(&s);
     return CLI_OK;
 }

@@ -126,7 +126,8 @@ typedef struct {
     uint64_t n_shed;                     /* jobs compacted away or forgotten: a
                                             journal rewritten since holds less */
     /* The gone entry of the highest first flow id a replay has read, and
-     * where (rpc_gateway_replay_journaled), for rpc_gateway_replay_end: */
+     * where, for the check once every record is read
+     * (rpc_gateway_load_journal): */
     bool replay_gone_any;
     uint64_t replay_gone_fid, replay_gone_record, replay_gone_end;
     int64_t replay_gone_job;
@@ -483,7 +484,7 @@ weft_err_t rpc_journal_open_cap(rpc_journal_t *j, const char *path, bool sync,
  * changing it: no header is written to an empty file (format 2, bytes the
  * file's size, no record) and a torn last record is only reported
  * (torn_at, torn_bytes; torn_path NULL). On return the file is closed
- * (fd -1); rpc_journal_close frees the rest. What `weft journal` runs. */
+ * (fd -1); rpc_journal_close frees the rest. */
 weft_err_t rpc_journal_check(rpc_journal_t *j, const char *path, size_t max_record,
                              weft_err_t (*replay)(void *arg, const msgpack_object *rec),
                              void *arg);
@@ -528,21 +529,28 @@ weft_err_t rpc_journal_rewrite(rpc_journal_t *j, const rpc_sched_t *s);
  * checks of the gateway. WEFT_EPARSE (or the scheduler's error) names
  * what is wrong. */
 weft_err_t rpc_gateway_replay_record(rpc_sched_t *s, double now, const msgpack_object *rec);
-/* rpc_gateway_replay_record for the record journal j is replaying (j->records
- * its number, j->bytes the byte it ends at), which rpc_gateway_replay_end then
- * names if it finds the record damaged. */
-weft_err_t rpc_gateway_replay_journaled(rpc_sched_t *s, double now, const msgpack_object *rec,
-                                        const rpc_journal_t *j);
-/* The checks that need every record replayed: each gone entry's first flow
- * id below the next flow id the replay ends with (a rewrite writes its gone
- * records before the base records that move the counter past them, so no
- * check at the record can tell). WEFT_EPARSE naming the record, the entry,
- * the job and both ids if not. */
-weft_err_t rpc_gateway_replay_end(const rpc_sched_t *s);
-/* Puts s's clock zero at wall-clock time origin (a journal's epoch "at",
- * never after now) and returns the weft_mono_s() reading of that zero: a
- * replay's records then fall on the clock of the journal's first start. */
-double rpc_gateway_continue_clock(rpc_sched_t *s, double origin);
+/* Records a journal's replay took, by kind (rpc_gateway_load_journal; the
+ * epoch records are rpc_journal_t.epochs). */
+typedef struct {
+    size_t job, done, cancel, gone, base, forget, forgotten;
+} rpc_journal_kinds_t;
+/* Reads the journal at path into s, freshly initialised, as `weft serve
+ * --journal` does at start and `weft journal` checks it, so that the two
+ * cannot disagree: rpc_journal_read(j, path, sync, max_record, read_only)
+ * replays every record with rpc_gateway_replay_record's checks (an error
+ * names the record and the byte it ends at), on the clock whose zero is the
+ * weft_mono_s() reading *t0, moved (*t0 and s->wall_at_zero) to the
+ * journal's first start once its epoch record is read; then the checks that
+ * need every record read (each gone entry's first flow id below the next
+ * flow id the replay ends with: WEFT_EPARSE naming the record, the entry,
+ * the job and both ids), with the file left as it is; then one
+ * rpc_sched_tick for the releases and job ends due by now, none of which is
+ * announced (n_jobs_done, n_forgot_now cleared). kinds, if not NULL, gets
+ * the count of each kind. On failure j is closed. O(bytes of the file) and
+ * the replay's work. */
+weft_err_t rpc_gateway_load_journal(rpc_sched_t *s, double *t0, rpc_journal_t *j,
+                                    const char *path, bool sync, size_t max_record,
+                                    bool read_only, rpc_journal_kinds_t *kinds);
 /* Packs the epoch record of id epoch (> 0, < 2^63) into b, with the
  * wall-clock time of the gateway clock's zero as its "at" when origin > 0. */
 weft_err_t rpc_journal_epoch_record(msgpack_sbuffer *b, uint64_t epoch, double origin);

@@ -1734,8 +1734,11 @@ weft_err_t rpc_gateway_replay_record(rpc_sched_t *s, double now, const msgpack_o
     return weft_fail(WEFT_EPARSE, "unknown record kind '%.*s'", (int)(nr > 32 ? 32 : nr), r);
 }
 
-weft_err_t rpc_gateway_replay_journaled(rpc_sched_t *s, double now, const msgpack_object *rec,
-                                        const rpc_journal_t *j)
+/* rpc_gateway_replay_record for the record journal j is replaying (j->records
+ * its number, j->bytes the byte it ends at), which check_gone_ids then names
+ * if it finds the record damaged. */
+static weft_err_t replay_journaled(rpc_sched_t *s, double now, const msgpack_object *rec,
+                                   const rpc_journal_t *j)
 {
     s->replay_record = j->records, s->replay_end = j->bytes;
     weft_err_t err = rpc_gateway_replay_record(s, now, rec);
@@ -1743,7 +1746,11 @@ weft_err_t rpc_gateway_replay_journaled(rpc_sched_t *s, double now, const msgpac
     return err;
 }
 
-weft_err_t rpc_gateway_replay_end(const rpc_sched_t *s)
+/* The checks that need every record replayed: each gone entry's first flow
+ * id below the next flow id the replay ends with (a rewrite writes its gone
+ * records before the base records that move the counter past them, so no
+ * check at the record can tell). */
+static weft_err_t check_gone_ids(const rpc_sched_t *s)
 {
     /* every job has a flow, so a gone job's first id is below the counter */
     if (!s->replay_gone_any || s->replay_gone_fid < s->next_fid)
@@ -1762,10 +1769,11 @@ weft_err_t rpc_gateway_replay_end(const rpc_sched_t *s)
 }
 
 /* Sets the gateway clock's zero to wall-clock time origin (the journal's
- * first start), so the times replayed from the journal's records, and the
- * JCTs of jobs that span a restart, read on one clock. Never after now: a
- * wall clock set back since leaves the zero at this start. */
-double rpc_gateway_continue_clock(rpc_sched_t *s, double origin)
+ * first start) and returns the weft_mono_s() reading of that zero, so the
+ * times replayed from the journal's records, and the JCTs of jobs that span
+ * a restart, read on one clock. Never after now: a wall clock set back
+ * since leaves the zero at this start. */
+static double continue_clock(rpc_sched_t *s, double origin)
 {
     double wall = weft_wall_s(), mono = weft_mono_s();
     if (origin > wall)
@@ -1774,25 +1782,79 @@ double rpc_gateway_continue_clock(rpc_sched_t *s, double origin)
     return mono - (wall - origin);
 }
 
-static void continue_clock(rpc_gateway_t *gw, double origin)
+/* One rpc_gateway_load_journal's state while rpc_journal_read replays. */
+typedef struct {
+    rpc_sched_t *s;
+    const rpc_journal_t *j;
+    double *t0;                /* the caller's clock zero, moved by continue_clock */
+    bool clock_set;            /* the epoch record, first, has been read */
+    rpc_journal_kinds_t *kinds;
+} load_t;
+
+/* Once the epoch record is read (it comes first), or after the last record
+ * if it is the only one: the clock continues from the journal's first start. */
+static void load_clock(load_t *l)
 {
-    gw->t0 = rpc_gateway_continue_clock(&gw->sched, origin);
+    if (!l->clock_set && l->j->epoch_at > 0)
+        *l->t0 = continue_clock(l->s, l->j->epoch_at);
+    l->clock_set = true;
 }
 
-static weft_err_t replay(void *arg, const msgpack_object *rec)
+static weft_err_t load_record(void *arg, const msgpack_object *rec)
 {
-    rpc_gateway_t *gw = arg;
-    if (!gw->clock_set) { /* the epoch record, first, has been read */
-        gw->clock_set = true;
-        if (gw->journal.epoch_at > 0)
-            continue_clock(gw, gw->journal.epoch_at);
+    load_t *l = arg;
+    load_clock(l);
+    weft_err_t err = replay_journaled(l->s, weft_mono_s() - *l->t0, rec, l->j);
+    if (err || !l->kinds)
+        return err;
+    /* the replay took it, so it is one of these kinds (by the whole name:
+       "forget" and "cancel" are both six letters) */
+    static const char *const names[] = {"job",  "done",   "cancel",   "gone",
+                                        "base", "forget", "forgotten"};
+    rpc_journal_kinds_t *k = l->kinds;
+    size_t *counts[] = {&k->job, &k->done, &k->cancel, &k->gone, &k->base, &k->forget,
+                        &k->forgotten};
+    const char *r;
+    size_t n;
+    if (rpc_get_str(rec, "r", &r, &n) == WEFT_OK)
+        for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+            if (strlen(names[i]) == n && !memcmp(r, names[i], n))
+                ++*counts[i];
+    return WEFT_OK;
+}
+
+static weft_err_t load_end(void *arg)
+{
+    return check_gone_ids(((load_t *)arg)->s);
+}
+
+weft_err_t rpc_gateway_load_journal(rpc_sched_t *s, double *t0, rpc_journal_t *j,
+                                    const char *path, bool sync, size_t max_record,
+                                    bool read_only, rpc_journal_kinds_t *kinds)
+{
+    load_t l = {.s = s, .j = j, .t0 = t0, .kinds = kinds};
+    if (kinds)
+        *kinds = (rpc_journal_kinds_t){0};
+    /* this start's zero, until the journal's epoch record moves it: records
+       that carry their time ("at") are placed on it */
+    s->wall_at_zero = weft_wall_s() - (weft_mono_s() - *t0);
+    weft_err_t err = rpc_journal_read(j, path, sync, max_record, read_only, load_record,
+                                      load_end, &l);
+    if (err)
+        return err;
+    load_clock(&l);
+    /* the ends the replay left pending that were due before this start (a
+       job's final compute after its last flow's done record) are taken
+       now, at their times: the job had finished before the restart */
+    if ((err = rpc_sched_tick(s, weft_mono_s() - *t0))) {
+        rpc_journal_close(j);
+        return err;
     }
-    return rpc_gateway_replay_journaled(&gw->sched, gw_now(gw), rec, &gw->journal);
-}
-
-static weft_err_t replay_end(void *arg)
-{
-    return rpc_gateway_replay_end(&((rpc_gateway_t *)arg)->sched);
+    /* the jobs the replay finished had finished before this start: no
+       job_done for them to whoever connects first (a watch still gets it) */
+    s->n_jobs_done = 0;
+    s->n_forgot_now = 0; /* forgotten by the journal's own records */
+    return WEFT_OK;
 }
 
 static void signal_cb(evutil_socket_t fd, short what, void *arg)
@@ -1927,7 +1989,6 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
         WEFT_CHECK(weft_fail(WEFT_EINVAL, "%zu ports: a gateway has 1..%zu", o->n_ports,
                              RPC_MAX_PORTS));
     WEFT_CHECK(rpc_sched_init(&gw->sched, o->n_ports, o->port_rate, o->ord, o->alloc));
-    gw->sched.wall_at_zero = weft_wall_s() - gw_now(gw);
     for (size_t i = 0; i < o->n_port_rates; i++) {
         const rpc_port_rate_t *pr = &o->port_rates[i];
         if (pr->port >= o->n_ports)
@@ -1958,20 +2019,12 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     if (!gw->agent_token || !gw->client_token || !gw->agents || !gw->base)
         WEFT_CHECK(weft_fail(WEFT_ENOMEM, "out of memory for the gateway"));
     WEFT_CHECK(rpc_gw_tls_setup(gw));
+    /* what `weft journal` checks, by the same call */
     if (o->journal)
-        WEFT_CHECK(rpc_journal_read(&gw->journal, o->journal, !o->journal_nosync,
-                                    o->max_frame, false, replay, replay_end, gw));
-    if (!gw->clock_set && gw->journal.epoch_at > 0) /* an epoch record alone */
-        continue_clock(gw, gw->journal.epoch_at);
-    /* the ends the replay left pending that were due before this start (a
-       job's final compute after its last flow's done record) are taken
-       now, at their times: the job had finished before the restart. The
-       first tick took them, and told the clients connected by then. */
-    WEFT_CHECK(rpc_sched_tick(&gw->sched, gw_now(gw)));
-    /* the jobs the replay finished had finished before this start: no
-       job_done for them to whoever connects first (a watch still gets it) */
-    gw->sched.n_jobs_done = 0;
-    gw->sched.n_forgot_now = 0; /* forgotten by the journal's own records */
+        WEFT_CHECK(rpc_gateway_load_journal(&gw->sched, &gw->t0, &gw->journal, o->journal,
+                                            !o->journal_nosync, o->max_frame, false, NULL));
+    else
+        gw->sched.wall_at_zero = weft_wall_s() - gw_now(gw);
     gw->epoch = gw->journal.epoch;
     if (!gw->epoch) { /* a new job table: a new identity, journaled before any job */
         gw->epoch = new_epoch();

@@ -87,9 +87,8 @@ struct rpc_gateway {
     conn_t **agents; /* [n_ports] the connection of each agent, or NULL */
     msgpack_sbuffer out;
     double t0;       /* weft_mono_s() at the gateway clock's zero: this start,
-                        or the journal's first start (continue_clock) */
+                        or the journal's first start (rpc_gateway_load_journal) */
     double started;  /* weft_mono_s() at this start */
-    bool clock_set;  /* the replay has fixed the clock's zero */
     int port;
     uint64_t serial;
     bool peers_dirty;
