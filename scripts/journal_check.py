@@ -13,7 +13,11 @@ a file that is no journal, a record over the cap. Since the mending of the
 faults this page's first version found (docs/testing.md), also: records
 whose fields replay refuses, a second job record, gone entries that name a
 job twice, job ends due before now, a torn registration of 100,000 flows
-and the count of epoch records. About 1 s.
+and the count of epoch records. And for each, that `weft serve --journal`
+starts on a copy exactly when `weft journal` accepts the journal (keeping
+the torn tail it names) and otherwise stops with the same message, the
+file left as it was: the two commands share one reading of a journal, and
+must not drift apart. About 2.5 s.
 
     python3 scripts/journal_check.py [--weft PATH] [--keep DIR] [-v]
 
@@ -23,6 +27,8 @@ naming the case that failed, 2 if it cannot run.
 import argparse
 import hashlib
 import os
+import re
+import select
 import shutil
 import struct
 import subprocess
@@ -152,11 +158,71 @@ class Checker:
         if os.path.exists(path + f".torn-{len(data)}") or any(
                 n.startswith(name + ".torn") for n in os.listdir(self.tmp)):
             problems.append("a torn tail was kept beside the file")
+        self.serve_agrees(name, data, ports, extra, r, problems)
         if problems:
             self.failed.append(name)
             print(f"journal_check: {name}: " + "; ".join(problems), file=sys.stderr)
         elif self.verbose:
             print(f"ok {name}")
+
+    def serve_agrees(self, name, data, ports, extra, said, problems):
+        """Starts weft serve on a copy of the journal under the same name: it
+        must start exactly when weft journal (which said `said`) accepts the
+        journal, keeping a torn tail that summary names in NAME.torn-AT, and
+        otherwise stop with weft journal's message (its own prefix) and leave
+        the file as it is."""
+        where = os.path.join(self.tmp, "serve")
+        shutil.rmtree(where, ignore_errors=True)
+        os.makedirs(where)
+        path = os.path.join(where, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        p = subprocess.Popen([self.weft, "serve", "--journal", name, "--ports", str(ports),
+                              "--token", "t", "--listen", "127.0.0.1:0", *extra], cwd=where,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        err = ""
+        try:
+            # its first line says it listens; it ends at once if it refused the journal
+            ready = select.select([p.stdout], [], [], 60)[0]
+            started = bool(ready) and "listening on" in p.stdout.readline()
+            if started or not ready:
+                p.terminate()
+            err = p.communicate(timeout=60)[1]
+        except subprocess.TimeoutExpired:
+            ready = False
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        if not ready:
+            problems.append("weft serve neither started nor stopped within 60 s, or did not "
+                            "stop on SIGTERM")
+        elif said.returncode == 0 and not started:
+            problems.append(f"weft journal accepts it, weft serve refused it:\n{err}")
+        elif said.returncode != 0 and started:
+            problems.append("weft journal refuses it, weft serve started on it")
+        elif started:
+            if p.returncode != 0:
+                problems.append(f"weft serve stopped with {p.returncode}:\n{err}")
+            torn = [n for n in os.listdir(where) if n.startswith(name + ".torn")]
+            cut = re.search(r"^  torn tail    (\d+) bytes at byte (\d+),", said.stdout, re.M)
+            want = [f"{name}.torn-{cut[2]}"] if cut else []
+            if torn != want:
+                problems.append(f"weft serve kept {torn}, expected {want}")
+            elif cut:
+                with open(os.path.join(where, want[0]), "rb") as f:
+                    if f.read() != data[int(cut[2]):]:
+                        problems.append(f"{want[0]} holds other bytes than the torn tail")
+        else:
+            want = said.stderr.replace("weft journal: ", "weft serve: ", 1)
+            if p.returncode != 1 or want not in err.splitlines(keepends=True):
+                problems.append(f"weft serve stopped with {p.returncode}, stderr\n{err}"
+                                f"expected it to hold\n{want}")
+            with open(path, "rb") as f:
+                if f.read() != data:
+                    problems.append("weft serve changed the file it refused")
+            if sorted(os.listdir(where)) != [name]:
+                problems.append(f"weft serve left {sorted(os.listdir(where))} beside it")
 
 
 def check_sealing(c):
