@@ -5,9 +5,9 @@
  * rpc_journal_open, whose replay callback parses every record the way the
  * gateway's does (job maps on an 8-port fabric, flow id lists, job ids).
  * Checks:
- *   - rpc_journal_check (weft journal) leaves the file as it was and
- *     agrees with the open that follows: refused by both, or read by both
- *     with the same records and torn tail;
+ *   - rpc_journal_check (the read-only reading weft journal does) leaves
+ *     the file as it was and agrees with the open that follows: refused by
+ *     both, or read by both with the same records and torn tail;
  *   - a refusal has a non-empty detail and leaves the file as it was;
  *   - an accepted file keeps exactly its complete records: the file is cut
  *     to j.bytes, and a torn tail (j.torn_bytes) is kept byte for byte in
