@@ -1013,19 +1013,17 @@ static weft_err_t apply_schedule(agent_t *a, const msgpack_object *m)
 /* A hello refused for the port it claims is said in the words the user
  * typed, `--id N`, with the gateway's ports, rather than as the hello's
  * field ("hello: field 'id' is 4, expected 0..3", the gateway's message;
- * under --agent-tokens, "port 4 takes no agent on this gateway"). Any other
- * refusal: err as rpc_msg_error_permanent made it. */
+ * under --agent-tokens, "port 4 takes no agent on this gateway"): the
+ * error's why says which (rpc_msg_error reads an older gateway's text for
+ * it). Any other refusal: err as rpc_msg_error_permanent made it. */
 static weft_err_t id_refused(const agent_t *a, const rpc_error_msg_t *e, weft_err_t err)
 {
-    long long got, lo, hi;
-    char tail;
-    if (!strcmp(e->code, "protocol") &&
-        sscanf(e->message, "hello: field 'id' is %lld, expected %lld..%lld%c", &got, &lo, &hi,
-               &tail) == 3 && got == (long long)a->o->id)
+    if (!strcmp(e->why, RPC_WHY_ID_RANGE))
         return weft_fail(WEFT_EINVAL, "--id %u is not one of the gateway's ports: the gateway "
                          "at %s has ports %lld..%lld (weft serve --ports %lld); not retrying",
-                         a->o->id, a->gw.peer, lo, hi, hi + 1);
-    if (!strcmp(e->code, "auth") && strstr(e->message, "takes no agent on this gateway"))
+                         a->o->id, a->gw.peer, (long long)e->lo, (long long)e->hi,
+                         (long long)e->hi + 1);
+    if (!strcmp(e->why, RPC_WHY_PORT_NO_AGENT))
         return weft_fail(WEFT_EAUTH, "--id %u: the gateway at %s takes no agent for port %u: "
                          "its --agent-tokens file gives that port no secret (or the gateway "
                          "has fewer ports); not retrying", a->o->id, a->gw.peer, a->o->id);
@@ -1080,10 +1078,20 @@ static weft_err_t gw_handle(agent_t *a, const msgpack_object *m)
         return prune_flows(a);
     } else if (!strcmp(type, "error")) {
         rpc_error_msg_t e;
-        rpc_msg_error(m, &e);
+        weft_err_t bad = rpc_msg_error(m, &e);
+        char bad_why[256];
+        snprintf(bad_why, sizeof bad_why, "%s", bad ? weft_last_error() : "");
         alog(a, "gateway error %s: %s", e.code, e.message);
         snprintf(a->gw_said, sizeof a->gw_said, "%.30s: %.120s", e.code, e.message);
         weft_err_t err = rpc_msg_error_permanent(&e, a->gw.peer);
+        /* A garbled machine-readable part: what the gateway meant is not
+         * known, so nothing is acted on but its code (stop, or reconnect). */
+        if (bad) {
+            a->refused = err != WEFT_OK;
+            return weft_fail(WEFT_EPROTO, "gateway %s sent a malformed error (%s): %s: %s%s",
+                             a->gw.peer, bad_why, e.code, e.message,
+                             a->refused ? "; not retrying" : "");
+        }
         if (err)
             err = id_refused(a, &e, err);
         /* Another agent connected as this port (a restart takes over that
@@ -1105,7 +1113,7 @@ static weft_err_t gw_handle(agent_t *a, const msgpack_object *m)
             if (rpc_token_reread(a->o->token_file, now_in_file, &file_changed) == WEFT_OK &&
                 file_changed)
                 a->rotating = true; /* written first: the next hello presents it */
-            if (strstr(e.message, "secret of port") && strstr(e.message, "changed"))
+            if (!strcmp(e.why, RPC_WHY_SECRET_ROTATED))
                 a->rotating = true;
             if (a->rotating) {
                 alog(a, "the gateway refused this port's secret (%s): reconnecting with what "

@@ -275,17 +275,78 @@ const char *rpc_msg_type(const msgpack_object *msg, char *buf, size_t n)
     return buf;
 }
 
-void rpc_msg_error(const msgpack_object *msg, rpc_error_msg_t *e)
+/* The why an older gateway's message says in words, into e (none if it
+ * says none of them). Kept so that an agent still understands a gateway
+ * from before the "why" field. */
+static void why_from_text(rpc_error_msg_t *e)
+{
+    long long got, lo, hi;
+    char tail;
+    const char *why = NULL;
+    if (!strcmp(e->code, "protocol") &&
+        sscanf(e->message, "hello: field 'id' is %lld, expected %lld..%lld%c", &got, &lo, &hi,
+               &tail) == 3 && lo <= hi) {
+        why = RPC_WHY_ID_RANGE;
+        e->has_range = true, e->lo = lo, e->hi = hi;
+    } else if (!strcmp(e->code, "auth") && strstr(e->message, "takes no agent")) {
+        why = RPC_WHY_PORT_NO_AGENT;
+    } else if (!strcmp(e->code, "auth") && strstr(e->message, "secret of port") &&
+               strstr(e->message, "changed")) {
+        why = RPC_WHY_SECRET_ROTATED;
+    }
+    if (why)
+        snprintf(e->why, sizeof e->why, "%s", why);
+}
+
+/* The machine-readable part of an error frame into e: 0, or EPROTO naming
+ * the field at fault. */
+static weft_err_t read_why(const msgpack_object *msg, rpc_error_msg_t *e)
 {
     const char *s;
     size_t n;
-    e->code[0] = e->message[0] = 0;
+    weft_err_t err = rpc_get_str(msg, "why", &s, &n);
+    if (err)
+        return err;
+    snprintf(e->why, sizeof e->why, "%.*s", (int)n, s);
+    bool has_lo = rpc_map_get(msg, "lo"), has_hi = rpc_map_get(msg, "hi");
+    if (has_lo != has_hi)
+        return weft_fail(WEFT_EPROTO, "field '%s' comes without field '%s'",
+                         has_lo ? "lo" : "hi", has_lo ? "hi" : "lo");
+    if (has_lo && ((err = rpc_get_int(msg, "lo", INT64_MIN, INT64_MAX, &e->lo)) ||
+                   (err = rpc_get_int(msg, "hi", e->lo, INT64_MAX, &e->hi))))
+        return err;
+    e->has_range = has_lo;
+    if (!strcmp(e->why, RPC_WHY_ID_RANGE) && !has_lo)
+        return weft_fail(WEFT_EPROTO, "why '%s' comes without fields 'lo' and 'hi'", e->why);
+    return WEFT_OK;
+}
+
+weft_err_t rpc_msg_error(const msgpack_object *msg, rpc_error_msg_t *e)
+{
+    const char *s;
+    size_t n;
+    e->code[0] = e->message[0] = e->why[0] = 0;
+    e->has_range = false;
+    e->lo = e->hi = 0;
     if (rpc_get_str(msg, "code", &s, &n) == WEFT_OK)
         snprintf(e->code, sizeof e->code, "%.*s", (int)n, s);
     if (rpc_get_str(msg, "message", &s, &n) == WEFT_OK)
         snprintf(e->message, sizeof e->message, "%.*s", (int)n, s);
     const msgpack_object *job = rpc_map_get(msg, "job");
     e->has_job = job && rpc_obj_int(job, &e->job);
+    if (!rpc_map_get(msg, "why")) {
+        if (rpc_map_get(msg, "lo") || rpc_map_get(msg, "hi"))
+            return weft_fail(WEFT_EPROTO, "error frame: fields 'lo' and 'hi' come without "
+                             "field 'why'");
+        why_from_text(e);
+        return WEFT_OK;
+    }
+    weft_err_t err = read_why(msg, e);
+    if (!err)
+        return WEFT_OK;
+    e->why[0] = 0;
+    e->has_range = false;
+    return weft_fail(err, "error frame: %s", weft_last_error());
 }
 
 weft_err_t rpc_msg_error_permanent(const rpc_error_msg_t *e, const char *peer)

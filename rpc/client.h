@@ -173,14 +173,25 @@ int rpc_client_wait(rpc_client_t *c, double timeout_s, const msgpack_object **ms
 /* The "type" of a message, or "" if it has none. */
 const char *rpc_msg_type(const msgpack_object *msg, char *buf, size_t n);
 /* The code and message of an "error" message, NUL-terminated (cut to fit;
- * "" where missing), and the job it is about, if it names one. */
+ * "" where missing), the job it is about, if it names one, and its
+ * machine-readable part (rpc_error_why_t). */
 typedef struct {
     char code[32];
     char message[512];
     bool has_job;
     int64_t job;
+    char why[32];   /* an RPC_WHY_* (or a case this build does not know); "" if none */
+    bool has_range; /* lo..hi given (always with RPC_WHY_ID_RANGE) */
+    int64_t lo, hi;
 } rpc_error_msg_t;
-void rpc_msg_error(const msgpack_object *msg, rpc_error_msg_t *e);
+/* Reads msg into *e. The why of an older gateway, which said these cases
+ * in its message only, is recognised from that text ("hello: field 'id' is
+ * N, expected LO..HI", "takes no agent on this gateway", "the secret of
+ * port P changed"). Returns 0, or WEFT_EPROTO naming the field if "why",
+ * "lo" or "hi" is malformed (not a string, not an integer, lo without hi,
+ * lo > hi, id-range without a range): *e then holds the code and message
+ * and no why. */
+weft_err_t rpc_msg_error(const msgpack_object *msg, rpc_error_msg_t *e);
 /* For an error the same messages would get again on any connection (codes
  * auth, version, protocol), the weft error it stands for (EAUTH, EVERSION,
  * EPROTO), with the detail naming the gateway (peer, "host:port"), the code

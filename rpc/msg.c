@@ -157,9 +157,10 @@ void rpc_pack_cstr(msgpack_packer *pk, const char *s)
     msgpack_pack_str_body(pk, s, n);
 }
 
-/* An error frame, with "job" unless job is INT64_MIN. */
+/* An error frame, with "job" unless job is INT64_MIN, and why's fields
+ * unless it is NULL. */
 static weft_err_t pack_error(msgpack_sbuffer *out, const char *code, const char *message,
-                             int64_t job)
+                             int64_t job, const rpc_error_why_t *why)
 {
     size_t mark;
     weft_err_t err = rpc_frame_begin(out, &mark);
@@ -167,24 +168,37 @@ static weft_err_t pack_error(msgpack_sbuffer *out, const char *code, const char 
         return err;
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, job == INT64_MIN ? 3 : 4);
+    size_t n = 3 + (job != INT64_MIN) + (why ? 1 + 2 * why->has_range : 0);
+    msgpack_pack_map(&pk, n);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "error");
     rpc_pack_cstr(&pk, "code"), rpc_pack_cstr(&pk, code);
     rpc_pack_cstr(&pk, "message"), rpc_pack_cstr(&pk, message);
     if (job != INT64_MIN)
         rpc_pack_cstr(&pk, "job"), msgpack_pack_int64(&pk, job);
+    if (why)
+        rpc_pack_cstr(&pk, "why"), rpc_pack_cstr(&pk, why->why);
+    if (why && why->has_range) {
+        rpc_pack_cstr(&pk, "lo"), msgpack_pack_int64(&pk, why->lo);
+        rpc_pack_cstr(&pk, "hi"), msgpack_pack_int64(&pk, why->hi);
+    }
     return rpc_frame_end(out, mark, 0);
 }
 
 weft_err_t rpc_pack_error(msgpack_sbuffer *out, const char *code, const char *message)
 {
-    return pack_error(out, code, message, INT64_MIN);
+    return pack_error(out, code, message, INT64_MIN, NULL);
+}
+
+weft_err_t rpc_pack_error_why(msgpack_sbuffer *out, const char *code, const char *message,
+                              const rpc_error_why_t *why)
+{
+    return pack_error(out, code, message, INT64_MIN, why);
 }
 
 weft_err_t rpc_pack_error_job(msgpack_sbuffer *out, const char *code, const char *message,
                               int64_t job)
 {
-    return pack_error(out, code, message, job);
+    return pack_error(out, code, message, job, NULL);
 }
 
 weft_err_t rpc_pack_simple_seq(msgpack_sbuffer *out, const char *type, bool has_seq,

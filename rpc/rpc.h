@@ -214,8 +214,23 @@ double rpc_keepalive_s(const msgpack_object *welcome);
 /* Packs a NUL-terminated string. */
 void rpc_pack_cstr(msgpack_packer *pk, const char *s);
 
+/* The machine-readable part of an error frame (docs/protocol.md, "Errors"):
+ * the cases a peer acts on, named so that rewording the message changes
+ * nothing. Sent as "why" and, for a range, "lo" and "hi". */
+#define RPC_WHY_ID_RANGE "id-range"             /* hello's id is not in lo..hi */
+#define RPC_WHY_PORT_NO_AGENT "port-no-agent"   /* that port has no agent secret */
+#define RPC_WHY_SECRET_ROTATED "secret-rotated" /* that port's secret changed */
+typedef struct {
+    const char *why; /* one of RPC_WHY_*; NULL: the frame has no why */
+    bool has_range;  /* lo and hi are sent (RPC_WHY_ID_RANGE) */
+    int64_t lo, hi;  /* the range, lo <= hi */
+} rpc_error_why_t;
+
 /* Appends the frame {"type": "error", "code": code, "message": message}. */
 weft_err_t rpc_pack_error(msgpack_sbuffer *out, const char *code, const char *message);
+/* The same with the machine-readable part why (NULL: none). */
+weft_err_t rpc_pack_error_why(msgpack_sbuffer *out, const char *code, const char *message,
+                              const rpc_error_why_t *why);
 /* The same with "job": job, the job id the error is about. */
 weft_err_t rpc_pack_error_job(msgpack_sbuffer *out, const char *code, const char *message,
                               int64_t job);

@@ -288,18 +288,17 @@ static void closing_write_cb(struct bufferevent *bev, void *arg)
     bufferevent_disable(bev, EV_WRITE);
 }
 
-/* Sends an error frame and closes c once it is written (or after a grace
- * period). Never frees c at once, so callers may keep using it. */
-void rpc_gw_conn_fail(conn_t *c, const char *code, const char *fmt, ...)
+/* Sends an error frame, with why's fields unless it is NULL, and closes c
+ * once it is written (or after a grace period). Never frees c at once, so
+ * callers may keep using it. */
+static void conn_fail_v(conn_t *c, const char *code, const rpc_error_why_t *why,
+                        const char *fmt, va_list ap)
 {
     rpc_gateway_t *gw = c->gw;
     if (c->state == CONN_CLOSING)
         return;
     char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     if (gw->o.log)
         fprintf(gw->o.log, "weft serve: connection %llu (%s): %s: %s\n",
                 (unsigned long long)c->serial, c->host, code, msg);
@@ -311,7 +310,7 @@ void rpc_gw_conn_fail(conn_t *c, const char *code, const char *fmt, ...)
     size_t keep = gw->out.size; /* a caller may be midway through packing */
     msgpack_sbuffer saved = gw->out;
     msgpack_sbuffer_init(&gw->out);
-    if (rpc_pack_error(&gw->out, code, msg) == WEFT_OK &&
+    if (rpc_pack_error_why(&gw->out, code, msg, why) == WEFT_OK &&
         bufferevent_write(c->bev, gw->out.data, gw->out.size) == 0)
         gw->stats.frames_out++; /* a frame sent like any other */
     msgpack_sbuffer_destroy(&gw->out);
@@ -331,6 +330,23 @@ void rpc_gw_conn_fail(conn_t *c, const char *code, const char *fmt, ...)
     event_add(c->close_timer, &tv);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
         event_active(c->close_timer, EV_TIMEOUT, 1);
+}
+
+void rpc_gw_conn_fail(conn_t *c, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    conn_fail_v(c, code, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void rpc_gw_conn_fail_why(conn_t *c, const char *code, const rpc_error_why_t *why,
+                          const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    conn_fail_v(c, code, why, fmt, ap);
+    va_end(ap);
 }
 
 /* An error the peer caused but that does not break the stream: an error
@@ -459,8 +475,9 @@ static void handle_hello(conn_t *c, const msgpack_object *m)
                                  : gw->agent_token;
     if (!want) {
         gw->stats.auth_failures++;
-        return rpc_gw_conn_fail(c, "auth", "hello: port %lld takes no agent on this gateway "
-                                "(it has no secret of its own)", (long long)id);
+        const rpc_error_why_t why = {.why = RPC_WHY_PORT_NO_AGENT};
+        return rpc_gw_conn_fail_why(c, "auth", &why, "hello: port %lld takes no agent on this "
+                                    "gateway (it has no secret of its own)", (long long)id);
     }
     if (!rpc_token_equal(want, strlen(want), tok, ntok)) {
         gw->stats.auth_failures++;
@@ -477,9 +494,16 @@ static void handle_hello(conn_t *c, const msgpack_object *m)
         return rpc_gw_conn_fail(c, "auth", "hello: wrong token");
     }
     if (agent) {
-        if (!by_port &&
-            (err = hello_agent_ids(m, (int64_t)gw->sched.fab.n_ports - 1, &id, &port)))
-            return rpc_gw_conn_fail(c, "protocol", "hello: %s", weft_last_error());
+        int64_t max_id = (int64_t)gw->sched.fab.n_ports - 1;
+        if (!by_port && (err = hello_agent_ids(m, max_id, &id, &port))) {
+            /* an id that is an integer out of range: the range, for the agent to act on */
+            int64_t bad;
+            const msgpack_object *o = rpc_map_get(m, "id");
+            const rpc_error_why_t range = {RPC_WHY_ID_RANGE, true, 0, max_id};
+            bool out = o && rpc_obj_int(o, &bad) && (bad < 0 || bad > max_id);
+            return rpc_gw_conn_fail_why(c, "protocol", out ? &range : NULL, "hello: %s",
+                                        weft_last_error());
+        }
         /* optional: agents from before data acks say nothing (0) */
         if ((err = rpc_get_int_opt(m, "acks", 0, INT32_MAX, &acks)) ||
             (err = rpc_get_int_opt(m, "data_tls", 0, 1, &data_tls)))

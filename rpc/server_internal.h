@@ -108,6 +108,8 @@ static inline void pack_kv_int(msgpack_packer *pk, const char *k, int64_t v)
 void rpc_gw_conn_send(conn_t *c);
 void rpc_gw_conn_fail(conn_t *c, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+void rpc_gw_conn_fail_why(conn_t *c, const char *code, const rpc_error_why_t *why,
+                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void rpc_gw_conn_error_job(conn_t *c, const char *code, weft_err_t err, int64_t job);
 
 /* server_status.c */

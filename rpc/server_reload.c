@@ -118,8 +118,10 @@ weft_err_t rpc_gateway_reload_port_secrets(rpc_gateway_t *gw, size_t *dropped)
         conn_t *c = gw->agents[p];
         if (!c || c->state != CONN_AGENT || (old[p] && fresh[p] && !strcmp(old[p], fresh[p])))
             continue;
-        rpc_gw_conn_fail(c, "auth", fresh[p] ? "the secret of port %zu changed: connect with "
-                         "the new one" : "port %zu takes no agent any more", p);
+        const rpc_error_why_t why = {.why = fresh[p] ? RPC_WHY_SECRET_ROTATED
+                                                     : RPC_WHY_PORT_NO_AGENT};
+        rpc_gw_conn_fail_why(c, "auth", &why, fresh[p] ? "the secret of port %zu changed: "
+                             "connect with the new one" : "port %zu takes no agent any more", p);
         (*dropped)++;
     }
     rpc_port_secrets_free(old, n);

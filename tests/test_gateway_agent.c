@@ -903,9 +903,20 @@ static void expect_secrets_status(rpc_client_t *cl, const char *file, int64_t po
               (long long)reloads);
 }
 
+/* Reads the error m into e, which must carry its machine-readable part
+ * itself: a why rpc_msg_error recognised from an older gateway's words
+ * would pass for one otherwise. */
+static void read_error_with_why(const msgpack_object *m, rpc_error_msg_t *e)
+{
+    const msgpack_object *why = rpc_map_get(m, "why");
+    cr_assert(why && why->type == MSGPACK_OBJECT_STR, "the error has no string 'why'");
+    cr_assert_eq(rpc_msg_error(m, e), WEFT_OK, "%s", weft_last_error());
+}
+
 /* weft serve --agent-tokens reads its file again on SIGHUP: a bad file is
- * named and the secrets stay, a good one takes, and the agent whose
- * secret went is dropped; status counts the ports and the reloads. */
+ * named and the secrets stay, a good one takes, and the agents whose
+ * secret went or changed are dropped, each error saying which (its why);
+ * status counts the ports and the reloads. */
 Test(gateway_agent, sighup_reloads_the_agent_secrets, .fini = stop_server, .timeout = 60)
 {
     char secrets[64], err_path[64], log[8192], want[256];
@@ -920,6 +931,10 @@ Test(gateway_agent, sighup_reloads_the_agent_secrets, .fini = stop_server, .time
     cr_assert_eq(rpc_client_connect(&a, "127.0.0.1", server_port, 5), WEFT_OK);
     cr_assert_eq(rpc_client_hello_agent(&a, "s1", 1, 9000), WEFT_OK);
     wait_type(&a, "welcome");
+    rpc_client_t b;
+    connect_to(&b);
+    cr_assert_eq(rpc_client_hello_agent(&b, "s0", 0, 9001), WEFT_OK);
+    wait_type(&b, "welcome");
     rpc_client_t cl;
     rpc_client_init(&cl);
     cr_assert_eq(rpc_client_connect(&cl, "127.0.0.1", server_port, 5), WEFT_OK);
@@ -935,18 +950,23 @@ Test(gateway_agent, sighup_reloads_the_agent_secrets, .fini = stop_server, .time
     cr_assert(strstr(log, want), "%s", log);
     expect_secrets_status(&cl, secrets, 2, 0);
 
-    write_text(secrets, "0 s0\n");
+    write_text(secrets, "0 s0-new\n");
     cr_assert_eq(kill(server_pid, SIGHUP), 0);
-    snprintf(want, sizeof want, "SIGHUP: agent secrets reloaded from %s; 1 agent dropped",
+    snprintf(want, sizeof want, "SIGHUP: agent secrets reloaded from %s; 2 agents dropped",
              secrets);
     wait_in_file(err_path, want, 1, log, sizeof log);
-    const msgpack_object *m = wait_type(&a, "error");
     rpc_error_msg_t e;
-    rpc_msg_error(m, &e);
+    read_error_with_why(wait_type(&a, "error"), &e);
     cr_assert_str_eq(e.code, "auth");
     cr_assert(strstr(e.message, "port 1 takes no agent any more"), "%s", e.message);
+    cr_assert_str_eq(e.why, RPC_WHY_PORT_NO_AGENT);
+    read_error_with_why(wait_type(&b, "error"), &e);
+    cr_assert_str_eq(e.code, "auth");
+    cr_assert(strstr(e.message, "the secret of port 0 changed"), "%s", e.message);
+    cr_assert_str_eq(e.why, RPC_WHY_SECRET_ROTATED);
     expect_secrets_status(&cl, secrets, 1, 1);
     rpc_client_destroy(&cl);
+    rpc_client_destroy(&b);
     rpc_client_destroy(&a);
     unlink(secrets);
     unlink(err_path);
@@ -1648,14 +1668,38 @@ Test(gateway_agent, a_secret_of_the_other_role_is_named_as_such,
     cr_assert(strstr(out, "(error auth): hello: wrong token; not retrying"), "%s", out);
 }
 
+/* An agent's hello for port id with token is refused with code and the
+ * machine-readable why (and, for RPC_WHY_ID_RANGE, lo..hi), which is what
+ * weft agent acts on. */
+static void hello_refused_why(uint32_t id, const char *token, const char *code, const char *why,
+                              int64_t lo, int64_t hi)
+{
+    rpc_client_t c;
+    connect_to(&c);
+    cr_assert_eq(rpc_client_hello_agent(&c, token, id, 1000), WEFT_OK);
+    const msgpack_object *m;
+    cr_assert_eq(wait_msg(&c, &m), 1, "%s", weft_last_error());
+    rpc_error_msg_t e;
+    read_error_with_why(m, &e);
+    cr_assert_str_eq(e.code, code);
+    cr_assert_str_eq(e.why, why, "%s", e.message);
+    bool range = !strcmp(why, RPC_WHY_ID_RANGE);
+    cr_assert(e.has_range == range && (!range || (e.lo == lo && e.hi == hi)),
+              "%s: range %d %lld..%lld", e.message, e.has_range, (long long)e.lo,
+              (long long)e.hi);
+    rpc_client_destroy(&c);
+}
+
 /* weft agent --id past the gateway's ports is told so in its option's
  * words, with the gateway's ports, and stops at once (exit status 1); it
- * read "hello: field 'id' is 4, expected 0..3", the protocol's field. */
+ * reads them from the error's why and range ("id-range", 0..3), no longer
+ * from the message "hello: field 'id' is 4, expected 0..3". */
 Test(gateway_agent, an_id_past_the_gateways_ports_is_named_as_the_option,
      .init = server_split_secrets, .fini = stop_split_secrets, .timeout = 30)
 {
     char gw[32], out[4096], want[256];
     snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    hello_refused_why(4, "agent-secret", "protocol", RPC_WHY_ID_RANGE, 0, 3);
     const char *agent[] = {"agent", "--id", "4", "--gateway", gw, "--token", "agent-secret",
                            NULL};
     int st = run_weft(out, sizeof out, agent);
@@ -1664,6 +1708,34 @@ Test(gateway_agent, an_id_past_the_gateways_ports_is_named_as_the_option,
              "ports: the gateway at %s has ports 0..3 (weft serve --ports 4); not retrying\n",
              gw);
     cr_assert_str_eq(out, want);
+}
+
+/* weft agent --id of a port the gateway's --agent-tokens gives no secret
+ * is told so in its option's words and stops at once (exit status 1),
+ * from the error's why "port-no-agent"; so is one past the gateway's
+ * ports (the range is not told before the secret is checked). */
+Test(gateway_agent, a_port_without_a_secret_is_named_as_the_option, .fini = stop_server,
+     .timeout = 30)
+{
+    char secrets[64], gw[32], out[4096], want[320];
+    snprintf(secrets, sizeof secrets, "/tmp/weft-gw-nosecret-%d.txt", (int)getpid());
+    write_text(secrets, "0 s0\n1 s1\n");
+    start_server("--agent-tokens", secrets);
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    hello_refused_why(2, "s1", "auth", RPC_WHY_PORT_NO_AGENT, 0, 0);
+    hello_refused_why(9, "s1", "auth", RPC_WHY_PORT_NO_AGENT, 0, 0);
+    for (int id = 2; id <= 9; id += 7) {
+        char ids[8];
+        snprintf(ids, sizeof ids, "%d", id);
+        const char *agent[] = {"agent", "--id", ids, "--gateway", gw, "--token", "s1", NULL};
+        int st = run_weft(out, sizeof out, agent);
+        cr_assert_eq(st, 1, "agent: exit status %d: %s", st, out);
+        snprintf(want, sizeof want, "weft agent: authentication failed: --id %d: the gateway at "
+                 "%s takes no agent for port %d: its --agent-tokens file gives that port no "
+                 "secret (or the gateway has fewer ports); not retrying\n", id, gw, id);
+        cr_assert_str_eq(out, want);
+    }
+    unlink(secrets);
 }
 
 /* With a token file for each role, a SIGHUP names the role whose secret

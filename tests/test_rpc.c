@@ -10,7 +10,10 @@
  * edges found by mutation testing: type bytes at the ends of their
  * families, a map running out of entries, the object cap over nested
  * objects, the decoder's caps and the frame number of a bad header; the
- * field readers of msg.c at the edges of their types and ranges.
+ * field readers of msg.c at the edges of their types and ranges. Error
+ * frames: their machine-readable why and range read from the fields
+ * whatever the message says, from an older gateway's words without them,
+ * and a malformed one refused naming its field.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -893,6 +896,141 @@ Test(rpc, keepalive_is_a_third_of_the_idle_timeout)
         msgpack_unpacked u;
         cr_assert_eq(rpc_keepalive_s(unpack_map(&u, &sb)), want[k], "idle %g", idle[k]);
         msgpack_unpacked_destroy(&u);
+        msgpack_sbuffer_destroy(&sb);
+    }
+}
+
+/* Reads the error frame framed[] (header and payload) with rpc_msg_error. */
+static weft_err_t read_error(const msgpack_sbuffer *framed, rpc_error_msg_t *e)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = RPC_HEADER_BYTES;
+    cr_assert_eq(msgpack_unpack_next(&u, framed->data, framed->size, &off),
+                 MSGPACK_UNPACK_SUCCESS);
+    memset(e, 0x55, sizeof *e); /* nothing is left from before */
+    weft_err_t err = rpc_msg_error(&u.data, e);
+    msgpack_unpacked_destroy(&u);
+    return err;
+}
+
+/* The frame rpc_pack_error_why writes (or rpc_pack_error's, why NULL) of
+ * code and message, as rpc_msg_error reads it. */
+static weft_err_t error_round_trip(const char *code, const char *message,
+                                   const rpc_error_why_t *why, rpc_error_msg_t *e)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    cr_assert_eq(rpc_pack_error_why(&sb, code, message, why), WEFT_OK);
+    weft_err_t err = read_error(&sb, e);
+    msgpack_sbuffer_destroy(&sb);
+    return err;
+}
+
+/* An error's why and range are read from its fields, whatever its message
+ * says: a reworded message, or one in another case's old words, changes
+ * nothing. Without a why (an older gateway), the three cases an agent acts
+ * on are read from the words that gateway used, and only from those. */
+Test(rpc, an_errors_why_comes_from_its_fields_else_from_an_older_gateways_words)
+{
+    rpc_error_msg_t e;
+    const rpc_error_why_t range = {RPC_WHY_ID_RANGE, true, 0, 3};
+    cr_assert_eq(error_round_trip("protocol", "no such port, friend", &range, &e), WEFT_OK);
+    cr_assert_str_eq(e.code, "protocol");
+    cr_assert_str_eq(e.message, "no such port, friend");
+    cr_assert_str_eq(e.why, "id-range");
+    cr_assert(e.has_range && e.lo == 0 && e.hi == 3 && !e.has_job, "%lld..%lld",
+              (long long)e.lo, (long long)e.hi);
+    const rpc_error_why_t none = {.why = RPC_WHY_PORT_NO_AGENT};
+    cr_assert_eq(error_round_trip("auth", "hello: field 'id' is 4, expected 0..3", &none, &e),
+                 WEFT_OK);
+    cr_assert_str_eq(e.why, "port-no-agent");
+    cr_assert(!e.has_range);
+    const rpc_error_why_t rotated = {.why = RPC_WHY_SECRET_ROTATED};
+    cr_assert_eq(error_round_trip("auth", "new key, please", &rotated, &e), WEFT_OK);
+    cr_assert_str_eq(e.why, "secret-rotated");
+    const rpc_error_why_t later = {.why = "a-case-of-later"}; /* kept, matches nothing */
+    cr_assert_eq(error_round_trip("auth", "port 2 takes no agent", &later, &e), WEFT_OK);
+    cr_assert_str_eq(e.why, "a-case-of-later");
+
+    struct {
+        const char *code, *message, *why;
+        long long lo, hi;
+    } old[] = {
+        {"protocol", "hello: field 'id' is 7, expected 0..3", "id-range", 0, 3},
+        {"protocol", "hello: field 'id' is -1, expected 2..9", "id-range", 2, 9},
+        {"protocol", "hello: field 'id' is 7, expected 0..3 (or so)", "", 0, 0},
+        {"protocol", "hello: field 'port' is 0, expected 1..65535", "", 0, 0},
+        {"protocol", "hello: field 'id' is 7, expected 5..3", "", 0, 0},
+        {"auth", "hello: field 'id' is 7, expected 0..3", "", 0, 0},
+        {"auth", "hello: port 4 takes no agent on this gateway (it has no secret of its own)",
+         "port-no-agent", 0, 0},
+        {"auth", "port 1 takes no agent any more", "port-no-agent", 0, 0},
+        {"protocol", "port 1 takes no agent any more", "", 0, 0},
+        {"auth", "the secret of port 1 changed: connect with the new one", "secret-rotated", 0,
+         0},
+        {"auth", "the secret of port 1 is the same", "", 0, 0},
+        {"auth", "hello: wrong token", "", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof old / sizeof *old; i++) {
+        cr_assert_eq(error_round_trip(old[i].code, old[i].message, NULL, &e), WEFT_OK);
+        cr_assert_str_eq(e.why, old[i].why, "%s: %s", old[i].code, old[i].message);
+        cr_assert_eq(e.has_range, !strcmp(old[i].why, "id-range"), "%s", old[i].message);
+        cr_assert(!e.has_range || (e.lo == old[i].lo && e.hi == old[i].hi), "%s: %lld..%lld",
+                  old[i].message, (long long)e.lo, (long long)e.hi);
+    }
+}
+
+/* A malformed machine-readable part is refused, naming the field, and
+ * nothing of it is taken (no why, no range), while the code and message
+ * are still read; an older gateway's words do not stand in for it. */
+Test(rpc, a_malformed_why_is_refused_naming_its_field)
+{
+    struct {
+        int kind;
+        const char *detail;
+    } cases[] = {
+        {0, "error frame: field 'lo' is not an integer"},
+        {1, "error frame: field 'why' is not a string"},
+        {2, "error frame: field 'lo' comes without field 'hi'"},
+        {3, "error frame: field 'hi' is 2, expected 5..9223372036854775807"},
+        {4, "error frame: why 'id-range' comes without fields 'lo' and 'hi'"},
+        {5, "error frame: fields 'lo' and 'hi' come without field 'why'"},
+        {6, "error frame: field 'hi' is not an integer"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int k = cases[i].kind;
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        size_t mark;
+        cr_assert_eq(rpc_frame_begin(&sb, &mark), WEFT_OK);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, k == 2 ? 5 : k == 4 ? 4 : k == 5 ? 5 : 6);
+        pack_str(&pk, "type"), pack_str(&pk, "error");
+        pack_str(&pk, "code"), pack_str(&pk, "protocol");
+        /* the old words of id-range: a malformed why is not read from them */
+        pack_str(&pk, "message"), pack_str(&pk, "hello: field 'id' is 7, expected 0..3");
+        if (k == 1)
+            pack_str(&pk, "why"), msgpack_pack_int(&pk, 1);
+        else if (k != 5)
+            pack_str(&pk, "why"), pack_str(&pk, "id-range");
+        if (k == 0)
+            pack_str(&pk, "lo"), pack_str(&pk, "0");
+        else if (k != 4)
+            pack_str(&pk, "lo"), msgpack_pack_int(&pk, k == 3 ? 5 : 0);
+        if (k == 6)
+            pack_str(&pk, "hi"), msgpack_pack_double(&pk, 3.0);
+        else if (k != 2 && k != 4)
+            pack_str(&pk, "hi"), msgpack_pack_int(&pk, k == 3 ? 2 : 3);
+        cr_assert_eq(rpc_frame_end(&sb, mark, 0), WEFT_OK);
+        rpc_error_msg_t e;
+        assert_error(read_error(&sb, &e), cases[i].detail);
+        cr_assert_str_eq(weft_last_error(), cases[i].detail);
+        cr_assert_str_eq(e.code, "protocol");
+        cr_assert_str_eq(e.message, "hello: field 'id' is 7, expected 0..3");
+        cr_assert_str_eq(e.why, "", "case %zu", i);
+        cr_assert(!e.has_range, "case %zu", i);
         msgpack_sbuffer_destroy(&sb);
     }
 }
