@@ -14,7 +14,8 @@
  * message, the next byte picks its type and the bytes after it fill its
  * fields (ports, epochs, flow ids among a few,
  * ports, sizes, byte counts and rates that may be negative, NaN, infinite
- * or huge, classes, drop lists, ack sequences, error codes), or build a
+ * or huge, classes, drop lists, ack sequences, error codes, messages in an
+ * older gateway's words, whys and ranges of any number), or build a
  * map of any msgpack values under a known type; or a pacing pass (the
  * agent's token buckets and sends, dt from the input) and a report.
  * Checks after every message: the flow table's index finds every flow;
@@ -137,12 +138,25 @@ static void make_message(msgpack_sbuffer *sb, fuzz_input_t *in)
         rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "ack");
         pack_kv_num(&pk, "seq", in);
         break;
-    case 4: { /* error */
+    case 4: { /* error: a message in an older gateway's words or not; a why (none, a
+                 string, or a number), with lo and hi of any number or without */
         static const char *const codes[] = {"protocol", "replaced", "auth", "busy", "timeout"};
-        msgpack_pack_map(&pk, 3);
+        static const char *const says[] = {"fuzz", "hello: field 'id' is 0, expected 0..3",
+                                           "port 0 takes no agent any more",
+                                           "the secret of port 0 changed"};
+        static const char *const whys[] = {RPC_WHY_ID_RANGE, RPC_WHY_PORT_NO_AGENT,
+                                           RPC_WHY_SECRET_ROTATED, "later"};
+        unsigned w = fuzz_next(in) % 4;
+        msgpack_pack_map(&pk, 3 + (w > 0) + 2 * (w > 1));
         rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "error");
         rpc_pack_cstr(&pk, "code"), rpc_pack_cstr(&pk, codes[fuzz_next(in) % 5]);
-        rpc_pack_cstr(&pk, "message"), rpc_pack_cstr(&pk, "fuzz");
+        rpc_pack_cstr(&pk, "message"), rpc_pack_cstr(&pk, says[fuzz_next(in) % 4]);
+        if (w == 3)
+            pack_kv_num(&pk, "why", in);
+        else if (w > 0)
+            rpc_pack_cstr(&pk, "why"), rpc_pack_cstr(&pk, whys[fuzz_next(in) % 4]);
+        if (w > 1)
+            pack_kv_num(&pk, "lo", in), pack_kv_num(&pk, "hi", in);
         break;
     }
     default: { /* a known type, its fields of any type */

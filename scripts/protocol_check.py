@@ -22,7 +22,10 @@ python3-msgpack, scripts/install-deps.sh), over plain TCP sockets to a real
     with its JCT and bytes, the one forgotten answered as such, flow ids
     never given out twice;
   - a second gateway whose agents and clients have secrets of their own:
-    an agent's register, watch and cancel are forbidden;
+    an agent's register, watch and cancel are forbidden; another with a
+    secret per agent's port, whose refusals and SIGHUP drops say why
+    (port-no-agent, secret-rotated), as a hello's id past the ports does
+    (id-range), each checked by a checker that refuses a malformed why;
   - a third gateway: a schedule of 9000 flows to one agent, and its
     cancel's drops, in messages of at most 8192; 16 jobs finished after
     it, so the table is compacted, and the jobs compacted away are still
@@ -207,11 +210,17 @@ class Conn:
         check(msg["type"] == mtype, f"{self.name}: expected {mtype}, got {msg!r}")
         return msg
 
-    def expect_error(self, code, contains=(), closes=False):
-        """An error of that code whose message holds every string of contains;
+    def expect_error(self, code, contains=(), closes=False, why=None):
+        """An error of that code whose message holds every string of contains,
+        and whose why is why (a str, or (str, lo, hi)) or absent (None);
         then the close, if closes, else the connection must still answer."""
         msg = self.expect("error", f"error {code}")
-        check_keys(msg, {"type", "code", "message"}, {"job"}, "error")
+        check_keys(msg, {"type", "code", "message"}, {"job", "why", "lo", "hi"}, "error")
+        check_error_why(msg, f"{self.name}: error {code}")
+        said = (msg.get("why"), msg.get("lo"), msg.get("hi"))
+        want = why if isinstance(why, tuple) else (why, None, None)
+        check(said == want, f"{self.name}: error {code} says why, lo, hi {said!r}, expected "
+              f"{want!r}: {msg!r}")
         check(msg["code"] == code, f"{self.name}: error code {msg['code']!r} "
               f"({msg['message']!r}), expected {code!r}")
         check(isinstance(msg["message"], str) and msg["message"],
@@ -479,6 +488,50 @@ def check_keys(msg, required, optional, what):
     check(not missing, f"{what}: missing {sorted(missing)} in {msg!r}")
     extra = keys - required - optional
     check(not extra, f"{what}: keys the document does not name, {sorted(extra)}, in {msg!r}")
+
+
+def check_error_why(msg, what):
+    """An error's machine-readable part, as "Errors" defines it: why a str;
+    lo and hi ints, both or neither, lo <= hi, only with a why; id-range
+    always with them. A why of a case not listed is allowed (later ones)."""
+    check("why" not in msg or isinstance(msg["why"], str),
+          f"{what}: 'why' is not a str: {msg!r}")
+    check(("lo" in msg) == ("hi" in msg), f"{what}: 'lo' and 'hi' do not come together: "
+          f"{msg!r}")
+    if "lo" in msg:
+        check("why" in msg, f"{what}: 'lo' and 'hi' without 'why': {msg!r}")
+        for k in ("lo", "hi"):
+            check(is_int(msg[k]), f"{what}: '{k}' is not an int: {msg!r}")
+        check(msg["lo"] <= msg["hi"], f"{what}: 'lo' above 'hi': {msg!r}")
+    check(msg.get("why") != "id-range" or "lo" in msg, f"{what}: id-range without 'lo' and "
+          f"'hi': {msg!r}")
+
+
+def check_the_why_checker():
+    """check_error_why refuses each malformed part the document names, with
+    the key at fault, and takes the well-formed ones: a checker that takes
+    anything would find nothing wrong with the gateway's errors."""
+    step("the checker of an error's why")
+    base = {"type": "error", "code": "protocol", "message": "m"}
+    good = [{}, {"why": "port-no-agent"}, {"why": "id-range", "lo": 0, "hi": 2},
+            {"why": "a-later-case"}, {"why": "x", "lo": 5, "hi": 5}]
+    bad = [({"why": 1}, "'why' is not a str"), ({"why": None}, "'why' is not a str"),
+           ({"why": "id-range", "lo": "0", "hi": 2}, "'lo' is not an int"),
+           ({"why": "id-range", "lo": 0, "hi": 2.0}, "'hi' is not an int"),
+           ({"why": "id-range", "lo": True, "hi": 2}, "'lo' is not an int"),
+           ({"why": "id-range", "lo": 0}, "'lo' and 'hi' do not come together"),
+           ({"lo": 0, "hi": 2}, "'lo' and 'hi' without 'why'"),
+           ({"why": "id-range", "lo": 3, "hi": 2}, "'lo' above 'hi'"),
+           ({"why": "id-range"}, "id-range without 'lo' and 'hi'")]
+    for extra in good:
+        check_error_why({**base, **extra}, "a well-formed why")
+    for extra, says in bad:
+        try:
+            check_error_why({**base, **extra}, "a malformed why")
+        except CheckFailed as e:
+            check(says in str(e), f"{extra!r} refused as {e}, which does not say {says!r}")
+            continue
+        fail(f"the checker took the malformed {extra!r}")
 
 
 def check_job_done(name, msg):
@@ -1259,6 +1312,45 @@ def split_roles(weft, work):
         gw.stop()
 
 
+def port_secrets(weft, work):
+    """A gateway with a secret per agent's port (--agent-tokens): a port
+    without one, or past the gateway's, is refused with why port-no-agent
+    (and no range); a SIGHUP that changes a port's secret drops its agent
+    with secret-rotated, one that takes a port's away with port-no-agent,
+    and the new secret gets in."""
+    step("a gateway with a secret per agent's port")
+    os.makedirs(work)
+    path = os.path.join(work, "agents")
+    with open(path, "w") as f:
+        f.write("0 p0\n1 p1\n")
+    gw = Gateway(weft, work)
+    try:
+        gw.start(["--agent-tokens", path])
+        for port_id in (2, PORTS + 4):
+            step(f"an agent for port {port_id}, which has no secret")
+            c = Agent(gw.port, f"agent {port_id} (no secret)", port_id, 41040)
+            c.hello(token="p1")
+            c.expect_error("auth", [f"port {port_id}"], closes=True, why="port-no-agent")
+        a0, a1 = (Agent(gw.port, f"agent {i} (own secret)", i, 41041 + i) for i in (0, 1))
+        for a in (a0, a1):
+            a.hello(token=f"p{a.id}")
+            check_welcome(a)
+            a.quiet(1)
+        step("a SIGHUP changes port 0's secret and takes port 1's away")
+        with open(path, "w") as f:
+            f.write("0 p0-new\n")
+        gw.proc.send_signal(signal.SIGHUP)
+        a0.expect_error("auth", ["port 0"], closes=True, why="secret-rotated")
+        a1.expect_error("auth", ["port 1"], closes=True, why="port-no-agent")
+        again = Agent(gw.port, "agent 0 (new secret)", 0, 41041)
+        again.hello(token="p0-new")
+        check_welcome(again)
+    finally:
+        for c in list(Conn.live):
+            c.close()
+        gw.stop()
+
+
 SPLIT_FLOWS = 9000  # flows of one agent in one decision: over the 8192 a schedule holds
 TINY = 16           # jobs finished that, with the cancelled one, set off compaction
 
@@ -1473,11 +1565,11 @@ def hostile(gw, a, epoch):
             check_welcome(c, epoch)
         return c
 
-    def refused(name, data, code, contains, hello=True):
+    def refused(name, data, code, contains, hello=True, why=None):
         step(f"hostile: {name}")
         c = fresh(name, hello)
         c.send_bytes(data)
-        c.expect_error(code, contains, closes=True)
+        c.expect_error(code, contains, closes=True, why=why)
         HOSTILE_COUNTS[code if code == "auth" else "protocol"] += 1
         a.quiet(1000 + sum(HOSTILE_COUNTS.values()))
 
@@ -1522,6 +1614,17 @@ def hostile(gw, a, epoch):
     refused("a hello with acks not an int",
             frame(pack({"type": "hello", "v": 1, "token": TOKEN, "role": "agent", "id": 2,
                         "port": 41099, "acks": "2"})), "protocol", ["acks"], hello=False)
+    refused("a hello with an id past the ports",
+            frame(pack({"type": "hello", "v": 1, "token": TOKEN, "role": "agent", "id": PORTS,
+                        "port": 41099})), "protocol", ["id"], hello=False,
+            why=("id-range", 0, PORTS - 1))
+    refused("a hello with a negative id",
+            frame(pack({"type": "hello", "v": 1, "token": TOKEN, "role": "agent", "id": -1,
+                        "port": 41099})), "protocol", ["id"], hello=False,
+            why=("id-range", 0, PORTS - 1))
+    refused("a hello with a str id",
+            frame(pack({"type": "hello", "v": 1, "token": TOKEN, "role": "agent", "id": "0",
+                        "port": 41099})), "protocol", ["id"], hello=False)
     refused("a hello with data_tls neither 0 nor 1",
             frame(pack({"type": "hello", "v": 1, "token": TOKEN, "role": "agent", "id": 2,
                         "port": 41099, "data_tls": 2})), "protocol", ["data_tls"], hello=False)
@@ -1982,8 +2085,10 @@ def main():
                       f"after (peak {got['hwm'] / 1024:.1f} MiB); a newcomer told all "
                       f"{args.crowd} in {got['parts']} messages")
         else:
+            check_the_why_checker()
             run(gw)
             split_roles(args.weft, os.path.join(work, "split"))
+            port_secrets(args.weft, os.path.join(work, "port-secrets"))
             split_and_compaction(args.weft, os.path.join(work, "compaction"))
             idle_and_slow_reader(args.weft, os.path.join(work, "idle"))
     except CheckFailed as e:
