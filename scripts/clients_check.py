@@ -4,8 +4,10 @@
 Predicts from README.md ("The live gateway"), docs/protocol.md (status,
 job_status, cancel, job_done) and each command's --help what `weft submit`,
 `weft status` and `weft cancel` print and exit with, then runs them against a
-real `weft serve` and real `weft agent`s on loopback and checks.  Written
-without reading cli/*.c.  Usage: clients_check.py [WEFT_BINARY]
+real `weft serve` and real `weft agent`s on loopback and checks; then, on a
+second gateway, that status's rows slow readers, replaced and journal rewrites
+start at 0 and each shows its event, provoked for real.  Written without
+reading cli/*.c.  Usage: clients_check.py [WEFT_BINARY]
 """
 import csv
 import json
@@ -13,6 +15,8 @@ import os
 import re
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -86,10 +90,30 @@ def wait_for(cond, seconds=5.0):
     return False
 
 
+def msgpack_of(obj):
+    """The msgpack bytes of the few values a client made by hand sends: maps
+    of fewer than 16 entries, str keys, str values under 256 bytes, ints
+    >= 0 (no msgpack module needed)."""
+    if isinstance(obj, dict):
+        return bytes([0x80 | len(obj)]) + b"".join(msgpack_of(k) + msgpack_of(v)
+                                                   for k, v in obj.items())
+    if isinstance(obj, str):
+        b = obj.encode()
+        return (bytes([0xa0 | len(b)]) if len(b) < 32 else bytes([0xd9, len(b)])) + b
+    return bytes([obj]) if obj < 128 else b"\xce" + struct.pack(">I", obj)
+
+
+def frame(msg):
+    """One frame of docs/protocol.md: the payload's length, big-endian, then it."""
+    payload = msgpack_of(msg)
+    return struct.pack(">I", len(payload)) + payload
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="weft-clients-")
     try:
         checks(tmp)
+        counter_rows(tmp)
     finally:
         for p in PROCS:
             stop(p)
@@ -328,6 +352,92 @@ def checks(tmp):
     check(rc == 1 and "cannot connect" in err, "status with no gateway: %d %r" % (rc, err))
     rc, out, err = run("cancel", "40", *gw, "--timeout", "1")
     check(rc == 1 and "cannot connect" in err, "cancel with no gateway: %d %r" % (rc, err))
+
+
+MANY = 4000  # coflows of job 100: its job_status answer is about 0.36 MB
+ASKS = 120   # such answers asked for and never read: about 43 MB, over the 16 MiB that
+             # close a connection plus what the kernel's buffers hold
+
+
+def counter_rows(tmp):
+    """weft status's rows slow readers, replaced and journal rewrites: 0 on
+    a gateway just started, then each provoked for real and shown: an agent
+    started for a port that has one (the first is replaced and stops, exit
+    status 1, naming the port); a client that asks for more than 16 MiB of
+    job_status answers and reads none; 17 finished jobs, which the gateway
+    drops from its table, rewriting its journal (over 64 KiB by then, and
+    more than twice what it was when written whole at the start)."""
+    token = os.path.join(tmp, "token")
+    port_file = os.path.join(tmp, "counters.port")
+    # fair: the 4000 coflows of job 100 move at once, not one decision after another
+    serve = start("serve", "--ports", "2", "--port-rate", "1GB/s", "--policy", "fair",
+                  "--token-file", token,
+                  "--listen", "127.0.0.1:0", "--port-file", port_file,
+                  "--journal", os.path.join(tmp, "counters.journal"))
+    check(wait_for(lambda: os.path.exists(port_file)), "the counters' serve writes --port-file")
+    with open(port_file) as f:
+        host, port = "127.0.0.1", int(f.readline())
+    gw = ["--gateway", "%s:%d" % (host, port), "--token-file", token]
+    first = start("agent", "--id", "0", *gw, out=subprocess.PIPE)
+    start("agent", "--id", "1", *gw)
+
+    def status():
+        rc, out, err = run("status", *gw)
+        rc2, js, _ = run("status", *gw, "--json")
+        return table(out), (json.loads(js) if rc2 == 0 else {}), out
+
+    def shows(row, key, n):
+        rows, st, _ = status()
+        got = st.get(key) if key != "rewrites" else (st.get("journal") or {}).get(key)
+        return rows.get(row) == str(n) and got == n
+
+    check(wait_for(lambda: status()[1].get("agents") == 2), "the counters' agents connect")
+    rows, st, text = status()
+    check(all(rows.get(r) == "0" for r in ("slow readers", "replaced", "journal rewrites"))
+          and st["slow_readers"] == st["replaced"] == st["journal"]["rewrites"] == 0,
+          "a gateway just started shows slow readers, replaced and journal rewrites 0:\n"
+          + text)
+
+    # --- replaced: a second agent for port 0 takes it over
+    start("agent", "--id", "0", *gw)
+    check(wait_for(lambda: first.poll() is not None, 10), "the first agent of port 0 stops")
+    said = first.communicate()[0]
+    check(first.returncode == 1 and "port 0" in said,
+          "it stops with status 1, naming the port: %d %r" % (first.returncode, said))
+    check(wait_for(lambda: shows("replaced", "replaced", 1) and status()[1]["agents"] == 2),
+          "status shows replaced 1, and two agents still:\n" + status()[2])
+
+    # --- slow readers: a client asks for about 43 MB and reads none of it
+    many = workload(os.path.join(tmp, "many.weft"), [
+        (100, 0, [(k, 0, [], [(k % 2, 1 - k % 2, 1000)]) for k in range(1, MANY + 1)])], 2)
+    rc, out, err = run("submit", many, *gw, timeout=60)
+    check(rc == 0, "a job of %d coflows finishes (%d: %s)" % (MANY, rc, err.strip()))
+    slow = socket.socket()
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the kernel holds little
+    slow.connect((host, port))
+    with open(token) as f:
+        secret = f.readline().strip()
+    slow.sendall(frame({"type": "hello", "v": 1, "token": secret, "role": "client"})
+                 + b"".join(frame({"type": "job_status", "seq": i, "job": 100})
+                            for i in range(ASKS)))
+    check(wait_for(lambda: shows("slow readers", "slow_readers", 1), 15),
+          "status shows slow readers 1 once a client reads none of its answers:\n"
+          + status()[2])
+    slow.close()
+
+    # --- journal rewrites: 17 jobs finished are dropped, and the journal is rewritten
+    tiny = workload(os.path.join(tmp, "tiny.weft"), [
+        (j, 0, [(1, 0, [], [(0, 1, 1000)])]) for j in range(101, 117)], 2)
+    rc, out, err = run("submit", tiny, *gw)
+    check(rc == 0, "16 small jobs finish (%d: %s)" % (rc, err.strip()))
+    check(wait_for(lambda: shows("journal rewrites", "rewrites", 1)),
+          "status shows journal rewrites 1 once 17 finished jobs were dropped:\n"
+          + status()[2])
+    rows, st, text = status()
+    check(rows.get("slow readers") == "1" and rows.get("replaced") == "1"
+          and st["jobs_finished"] == 17 and st["jobs_held"] < 17,
+          "each counter moved once, and the finished jobs left the table:\n" + text)
+    stop(serve)
 
 
 if __name__ == "__main__":
