@@ -685,7 +685,7 @@ typedef struct {
     uint64_t frames_in, frames_out, decisions, changes_pushed, conns_accepted,
         conns_refused, protocol_errors, auth_failures, timeouts;
     uint64_t slow_readers;      /* connections closed with more than
-                                   --max-output bytes queued (slow-reader) */
+                                   max_output bytes queued (slow-reader) */
     uint64_t replaced;          /* agent connections closed because the agent
                                    connected again (replaced) */
     uint64_t rebuilds;          /* of the live state (rpc_sched_t) */
