@@ -434,6 +434,37 @@ weft_err_t attn_model_save(const char *path, const attn_model_file_t *mf);
  * O(file size). */
 weft_err_t attn_model_load(const char *path, attn_model_file_t *mf);
 
+/* The ints of a learned policy's model file that its network reads, in the
+ * order it writes them: X(ID, name). coflow/learned.c reads and writes the
+ * learned.* and gnn.* ones, attn_params_to_model and attn_config_from_model
+ * the attn.* ones, and `weft model` tells them from the others a file may
+ * hold (kept and ignored): one list, so a new int cannot reach one of them
+ * and miss another. */
+#define ATTN_MODEL_NET_INTS(X)                                                                     \
+    X(FEATURE_SET, "learned.feature_set")                                                          \
+    X(SET_CHANGES_ONLY, "learned.set_changes_only")                                                \
+    X(GNN_F, "gnn.F")                                                                              \
+    X(GNN_D, "gnn.D")                                                                              \
+    X(GNN_L, "gnn.L")                                                                              \
+    X(GNN_S, "gnn.S")                                                                              \
+    X(E, "attn.E")                                                                                 \
+    X(M, "attn.M")                                                                                 \
+    X(H, "attn.H")                                                                                 \
+    X(B, "attn.B")                                                                                 \
+    X(PRE_LN, "attn.pre_ln")                                                                       \
+    X(GELU, "attn.gelu")
+
+/* Indices into attn_model_net_int_names: ATTN_INT_GNN_D, ATTN_INT_E, ... */
+typedef enum {
+#define ATTN_INT_ENUM(id, name) ATTN_INT_##id,
+    ATTN_MODEL_NET_INTS(ATTN_INT_ENUM)
+#undef ATTN_INT_ENUM
+    ATTN_N_NET_INTS
+} attn_model_net_int_t;
+
+/* The name of each (attn_model_net_int_names[ATTN_INT_GNN_D] is "gnn.D"). */
+extern const char *const attn_model_net_int_names[ATTN_N_NET_INTS];
+
 /* Stores this network in mf: ints "attn.E", "attn.M", "attn.H", "attn.B",
  * "attn.pre_ln", "attn.gelu" and one tensor "attn.<name>" per entry of the
  * size table (float32; the double build rounds). ENOMEM/EINVAL. */

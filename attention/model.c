@@ -46,6 +46,12 @@ static const char digest_head[] = "\xa6" DIGEST_KEY "\xc4\x20";
 #define MAX_DEPTH 8            /* body > tensors > tensor > shape: 4 used */
 #define MAX_OBJECTS ((size_t)1 << 20) /* msgpack objects in a file: bounds msgpack-c's zone */
 
+const char *const attn_model_net_int_names[ATTN_N_NET_INTS] = {
+#define ATTN_INT_NAME(id, name) [ATTN_INT_##id] = name,
+    ATTN_MODEL_NET_INTS(ATTN_INT_NAME)
+#undef ATTN_INT_NAME
+};
+
 /* ------------------------------------------------------------ container */
 
 void attn_model_init(attn_model_file_t *mf) { memset(mf, 0, sizeof *mf); }

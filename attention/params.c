@@ -240,20 +240,23 @@ void attn_adam_step(attn_params_t *p, const attn_params_t *g, attn_params_t *m, 
  * can share the file.
  * ------------------------------------------------------------------ */
 
-enum { N_CFG_INTS = 6 };
+/* The attn.* ints, the last of the table (attn.h) from ATTN_INT_E on: an
+ * int added to the table after it must get a value in config_ints. */
+enum { N_CFG_INTS = ATTN_N_NET_INTS - ATTN_INT_E };
+_Static_assert(N_CFG_INTS == 6, "config_ints sets six attn.* ints: set the new one too");
+/* Index of the attn.* int ATTN_INT_<id> among the N_CFG_INTS names and values. */
+#define CFG(id) (ATTN_INT_##id - ATTN_INT_E)
 
 static void config_ints(const attn_config_t *cfg, const char **names, int64_t *values)
 {
-    static const char *const n[N_CFG_INTS] = {"attn.E", "attn.M",      "attn.H",
-                                              "attn.B", "attn.pre_ln", "attn.gelu"};
     for (size_t i = 0; i < N_CFG_INTS; i++)
-        names[i] = n[i];
-    values[0] = (int64_t)cfg->E;
-    values[1] = (int64_t)cfg->M;
-    values[2] = (int64_t)cfg->H;
-    values[3] = (int64_t)cfg->B;
-    values[4] = cfg->norm == ATTN_PRE_LN;
-    values[5] = cfg->act == ATTN_GELU;
+        names[i] = attn_model_net_int_names[ATTN_INT_E + i];
+    values[CFG(E)] = (int64_t)cfg->E;
+    values[CFG(M)] = (int64_t)cfg->M;
+    values[CFG(H)] = (int64_t)cfg->H;
+    values[CFG(B)] = (int64_t)cfg->B;
+    values[CFG(PRE_LN)] = cfg->norm == ATTN_PRE_LN;
+    values[CFG(GELU)] = cfg->act == ATTN_GELU;
 }
 
 /* "[a, b]" of a shape, for messages. */
@@ -313,15 +316,16 @@ weft_err_t attn_config_from_model(const attn_model_file_t *mf, attn_config_t *cf
         if (err)
             return err;
         /* sizes from 1, blocks to ATTN_MAX_BLOCKS, the two flags 0 or 1 */
-        int64_t lo = i >= 4 ? 0 : 1;
-        int64_t hi = i >= 4 ? 1 : i == 3 ? ATTN_MAX_BLOCKS : (int64_t)1 << 20;
+        int64_t lo = i >= CFG(PRE_LN) ? 0 : 1;
+        int64_t hi = i >= CFG(PRE_LN) ? 1 : i == CFG(B) ? ATTN_MAX_BLOCKS : (int64_t)1 << 20;
         if (got[i] < lo || got[i] > hi)
             return weft_fail(WEFT_EINVAL, "model's %s is %lld, expected %lld..%lld", names[i],
                              (long long)got[i], (long long)lo, (long long)hi);
     }
-    attn_config_t c = {.E = (size_t)got[0], .M = (size_t)got[1], .H = (size_t)got[2],
-                       .B = (size_t)got[3], .norm = got[4] ? ATTN_PRE_LN : ATTN_POST_LN,
-                       .act = got[5] ? ATTN_GELU : ATTN_RELU};
+    attn_config_t c = {.E = (size_t)got[CFG(E)], .M = (size_t)got[CFG(M)],
+                       .H = (size_t)got[CFG(H)], .B = (size_t)got[CFG(B)],
+                       .norm = got[CFG(PRE_LN)] ? ATTN_PRE_LN : ATTN_POST_LN,
+                       .act = got[CFG(GELU)] ? ATTN_GELU : ATTN_RELU};
     weft_err_t err = attn_config_check(&c);
     if (err)
         return weft_wrap(err, "model's ");

@@ -41,12 +41,6 @@ static void usage(FILE *out)
             "message names what is wrong and where), 2 a usage error.\n");
 }
 
-/* The ints the network reads (coflow/learned.c, attention/params.c); a
- * file may hold others, kept and ignored (docs/learned-policy.md). */
-static const char *const network_ints[] = {
-    "learned.feature_set", "learned.set_changes_only", "gnn.F", "gnn.D", "gnn.L", "gnn.S",
-    "attn.E", "attn.M", "attn.H", "attn.B", "attn.pre_ln", "attn.gelu"};
-
 /* Past this many ints besides a checkpoint's train.*, the config line holds
  * the network's alone and a line of their own counts the others, with a
  * head of OTHER_INTS_SHOWN: 4,096 ints made one line of 47 KB. */
@@ -55,8 +49,10 @@ static const char *const network_ints[] = {
 
 static bool is_network_int(const char *name)
 {
-    for (size_t k = 0; k < sizeof network_ints / sizeof *network_ints; k++)
-        if (!strcmp(name, network_ints[k]))
+    /* the ints the network reads (attention/attn.h's table); a file may
+       hold others, kept and ignored (docs/learned-policy.md) */
+    for (size_t k = 0; k < ATTN_N_NET_INTS; k++)
+        if (!strcmp(name, attn_model_net_int_names[k]))
             return true;
     return false;
 }

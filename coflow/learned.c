@@ -204,16 +204,21 @@ static void shape_str(char *buf, size_t len, size_t ndim, const size_t *shape)
         snprintf(buf + k, len - k, "]");
 }
 
+/* The encoder's ints of the model file's table (attn.h), gnn.F to gnn.S. */
+enum { N_GNN_INTS = ATTN_INT_GNN_S + 1 - ATTN_INT_GNN_F };
+_Static_assert(N_GNN_INTS == 4 && ATTN_INT_GNN_S + 1 == ATTN_INT_E,
+               "the encoder stores four ints, F D L S, before the scorer's");
+#define GNN_INT_NAME(i) attn_model_net_int_names[ATTN_INT_GNN_F + (i)]
+
 /* Stores the encoder as ints gnn.F/D/L/S and tensors "gnn.<name>",
  * mirroring attn_params_to_model. */
 static weft_err_t gnn_params_to_model(const gnn_params_t *p, const gnn_config_t *cfg,
                                       attn_model_file_t *mf)
 {
-    const char *names[4] = {"gnn.F", "gnn.D", "gnn.L", "gnn.S"};
-    size_t vals[4] = {cfg->F, cfg->D, cfg->L, cfg->S};
+    size_t vals[N_GNN_INTS] = {cfg->F, cfg->D, cfg->L, cfg->S};
     weft_err_t err = WEFT_OK;
-    for (size_t i = 0; i < 4 && !err; i++)
-        err = attn_model_set_int(mf, names[i], (int64_t)vals[i]);
+    for (size_t i = 0; i < N_GNN_INTS && !err; i++)
+        err = attn_model_set_int(mf, GNN_INT_NAME(i), (int64_t)vals[i]);
     size_t biggest = 0;
     for (size_t i = 0; i < gnn_tensor_count(cfg); i++) {
         size_t sz = gnn_tensor_info(cfg, i).size;
@@ -240,23 +245,22 @@ static weft_err_t gnn_params_to_model(const gnn_params_t *p, const gnn_config_t 
  * a value out of range or an F this build does not compute. */
 static weft_err_t gnn_config_from_model(const attn_model_file_t *mf, gnn_config_t *cfg)
 {
-    const char *names[4] = {"gnn.F", "gnn.D", "gnn.L", "gnn.S"};
     /* gnn_config_check's bounds, checked here on the int64 before it is
        narrowed, so every value out of range gets the same message */
-    const int64_t hi[4] = {(int64_t)1 << 20, (int64_t)1 << 20, GNN_MAX_LAYERS,
-                           (int64_t)1 << 20};
-    int64_t v[4];
-    for (size_t i = 0; i < 4; i++) {
-        weft_err_t err = attn_model_get_int(mf, names[i], &v[i]);
+    const int64_t hi[N_GNN_INTS] = {(int64_t)1 << 20, (int64_t)1 << 20, GNN_MAX_LAYERS,
+                                    (int64_t)1 << 20};
+    int64_t v[N_GNN_INTS];
+    for (size_t i = 0; i < N_GNN_INTS; i++) {
+        weft_err_t err = attn_model_get_int(mf, GNN_INT_NAME(i), &v[i]);
         if (err)
             return err;
         if (v[i] < 1 || v[i] > hi[i])
-            return weft_fail(WEFT_EINVAL, "model's %s is %lld, expected 1..%lld", names[i],
-                             (long long)v[i], (long long)hi[i]);
+            return weft_fail(WEFT_EINVAL, "model's %s is %lld, expected 1..%lld",
+                             GNN_INT_NAME(i), (long long)v[i], (long long)hi[i]);
     }
     if (v[0] != LF)
-        return weft_fail(WEFT_EINVAL, "model's gnn.F is %lld, but this build computes %d "
-                         "features per coflow", (long long)v[0], LF);
+        return weft_fail(WEFT_EINVAL, "model's %s is %lld, but this build computes %d features "
+                         "per coflow", GNN_INT_NAME(0), (long long)v[0], LF);
     gnn_config_t c = {.F = (size_t)v[0], .D = (size_t)v[1], .L = (size_t)v[2],
                       .S = (size_t)v[3]};
     weft_err_t err = gnn_config_check(&c);
@@ -311,9 +315,10 @@ void coflow_learned_model_destroy(coflow_learned_model_t *m)
 weft_err_t coflow_learned_model_to_file(const coflow_learned_model_t *m, attn_model_file_t *mf)
 {
     weft_err_t err = WEFT_OK;
-    WEFT_CHECK(attn_model_set_int(mf, "learned.feature_set", LEARNED_FEATURE_SET));
+    WEFT_CHECK(attn_model_set_int(mf, attn_model_net_int_names[ATTN_INT_FEATURE_SET],
+                                  LEARNED_FEATURE_SET));
     if (m->set_changes_only) /* absent in older files: every decision */
-        WEFT_CHECK(attn_model_set_int(mf, "learned.set_changes_only", 1));
+        WEFT_CHECK(attn_model_set_int(mf, attn_model_net_int_names[ATTN_INT_SET_CHANGES_ONLY], 1));
     WEFT_CHECK(gnn_params_to_model(&m->gp, &m->gcfg, mf));
     WEFT_CHECK(attn_params_to_model(&m->ap, &m->acfg, mf));
     WEFT_CHECK(attn_model_set_vector(mf, "feat.mean", m->mean, LF));
@@ -544,16 +549,18 @@ weft_err_t coflow_learned_model_from_file(coflow_learned_model_t *m,
                                           const attn_model_file_t *mf, const char *path)
 {
     coflow_learned_model_init(m);
+    const char *fs_name = attn_model_net_int_names[ATTN_INT_FEATURE_SET];
+    const char *sco_name = attn_model_net_int_names[ATTN_INT_SET_CHANGES_ONLY];
     int64_t fs, sco = 0;
-    weft_err_t err = attn_model_get_int(mf, "learned.feature_set", &fs);
+    weft_err_t err = attn_model_get_int(mf, fs_name, &fs);
     if (!err && fs != LEARNED_FEATURE_SET)
-        err = weft_fail(WEFT_EINVAL, "model's learned.feature_set is %lld, this build computes "
-                        "feature set %d", (long long)fs, LEARNED_FEATURE_SET);
-    if (!err && attn_model_find_int(mf, "learned.set_changes_only")) {
-        err = attn_model_get_int(mf, "learned.set_changes_only", &sco);
+        err = weft_fail(WEFT_EINVAL, "model's %s is %lld, this build computes feature set %d",
+                        fs_name, (long long)fs, LEARNED_FEATURE_SET);
+    if (!err && attn_model_find_int(mf, sco_name)) {
+        err = attn_model_get_int(mf, sco_name, &sco);
         if (!err && sco != 0 && sco != 1)
-            err = weft_fail(WEFT_EINVAL, "model's learned.set_changes_only is %lld, expected 0 "
-                            "or 1", (long long)sco);
+            err = weft_fail(WEFT_EINVAL, "model's %s is %lld, expected 0 or 1", sco_name,
+                            (long long)sco);
     }
     m->set_changes_only = sco == 1;
     if (!err)
@@ -561,8 +568,8 @@ weft_err_t coflow_learned_model_from_file(coflow_learned_model_t *m,
     if (!err)
         err = attn_config_from_model(mf, &m->acfg);
     if (!err && m->acfg.E != gnn_out_dim(&m->gcfg))
-        err = weft_fail(WEFT_EINVAL, "model's attn.E is %zu, expected the encoder's output "
-                        "width %zu", m->acfg.E, gnn_out_dim(&m->gcfg));
+        err = weft_fail(WEFT_EINVAL, "model's %s is %zu, expected the encoder's output width %zu",
+                        attn_model_net_int_names[ATTN_INT_E], m->acfg.E, gnn_out_dim(&m->gcfg));
     if (!err)
         err = gnn_params_init(&m->gp, &m->gcfg);
     if (!err)
