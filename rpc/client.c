@@ -53,6 +53,18 @@ weft_err_t rpc_tls_file_check(const char *what, const char *path)
     return WEFT_OK;
 }
 
+rpc_tls_pair_t rpc_tls_use_cert_key(struct ssl_ctx_st *ctx, const char *cert, const char *key)
+{
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
+        return RPC_TLS_PAIR_BAD_CERT;
+    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
+        /* a key of the certificate's type but another pair fails as it loads */
+        return ERR_GET_REASON(ERR_peek_error()) == X509_R_KEY_VALUES_MISMATCH
+                   ? RPC_TLS_PAIR_OTHER_KEY
+                   : RPC_TLS_PAIR_BAD_KEY;
+    return SSL_CTX_check_private_key(ctx) == 1 ? RPC_TLS_PAIR_OK : RPC_TLS_PAIR_OTHER_KEY;
+}
+
 const char *rpc_tls_date(char *buf, size_t n, int64_t unix_s)
 {
     time_t t = (time_t)unix_s;

@@ -84,6 +84,19 @@ const char *rpc_tls_reason(char *buf, size_t n, const char *fallback);
  * system's reason, or that it is a directory (which opens, and OpenSSL then
  * calls "no start line"). Shared by the client and the gateway. */
 weft_err_t rpc_tls_file_check(const char *what, const char *path);
+/* What rpc_tls_use_cert_key found wrong, if anything. */
+typedef enum {
+    RPC_TLS_PAIR_OK,
+    RPC_TLS_PAIR_BAD_CERT,  /* OpenSSL cannot load the certificate (chain) */
+    RPC_TLS_PAIR_BAD_KEY,   /* nor the private key */
+    RPC_TLS_PAIR_OTHER_KEY, /* the key loads but is not the certificate's */
+} rpc_tls_pair_t;
+/* Loads PEM certificate (chain) cert and its private key key into ctx and
+ * checks that they belong together (a key of another type loads into a
+ * slot of its own, beside the certificate's). On failure OpenSSL's reason
+ * stays queued for rpc_tls_reason; the caller names the file. Shared by
+ * the gateway and the agents' data connections. */
+rpc_tls_pair_t rpc_tls_use_cert_key(struct ssl_ctx_st *ctx, const char *cert, const char *key);
 /* A certificate's end of validity (Unix seconds, as the status answer's
  * tls.not_after gives it) as "YYYY-MM-DD HH:MM:SS UTC" into buf[n]; "an
  * unreadable date" for 0. */

@@ -90,20 +90,21 @@ weft_err_t rpc_data_tls_ctx(struct ssl_ctx_st **out, const char *cert, const cha
     SSL_CTX *ctx = SSL_CTX_new(TLS_method());
     if (!ctx)
         return weft_fail(WEFT_ENOMEM, "TLS: %s", rpc_tls_reason(why, sizeof why, "SSL_CTX_new"));
-    const char *file = cert;
-    if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
-        SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
-        (file = key, SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) ||
-        (file = ca, SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)) {
+    /* a failure to set the version is said of the certificate, the first file */
+    rpc_tls_pair_t pair = SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION)
+                              ? rpc_tls_use_cert_key(ctx, cert, key)
+                              : RPC_TLS_PAIR_BAD_CERT;
+    if (pair != RPC_TLS_PAIR_OK || SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
         SSL_CTX_free(ctx);
-        /* a key that loads but is another certificate's fails as it loads */
-        bool other_key = file == key && ERR_GET_REASON(ERR_peek_error()) ==
-                                            X509_R_KEY_VALUES_MISMATCH;
         rpc_tls_reason(why, sizeof why, "cannot load it");
-        if (other_key)
+        if (pair == RPC_TLS_PAIR_OTHER_KEY)
             return weft_fail(WEFT_EIO, "TLS data connections: key %s is not the key of "
                              "certificate %s (%s)", key, cert, why);
-        return weft_fail(WEFT_EIO, "TLS data connections: %s: %s", file, why);
+        return weft_fail(WEFT_EIO, "TLS data connections: %s: %s",
+                         pair == RPC_TLS_PAIR_BAD_CERT  ? cert
+                         : pair == RPC_TLS_PAIR_BAD_KEY ? key
+                                                        : ca,
+                         why);
     }
     /* mutual: a sender without a certificate of the CA is refused too */
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);

@@ -249,14 +249,12 @@ static weft_err_t tls_context(const char *cert, const char *key, SSL_CTX **out)
     }
     ERR_clear_error();
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    rpc_tls_pair_t pair;
     int failed = -1; /* which file OpenSSL refused */
     if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION))
         failed = 2;
-    else if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
-        failed = 0;
-    else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
-             SSL_CTX_check_private_key(ctx) != 1)
-        failed = 1;
+    else if ((pair = rpc_tls_use_cert_key(ctx, cert, key)) != RPC_TLS_PAIR_OK)
+        failed = pair == RPC_TLS_PAIR_BAD_CERT ? 0 : 1;
     if (failed < 0) {
         *out = ctx;
         return WEFT_OK;

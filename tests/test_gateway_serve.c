@@ -3757,27 +3757,35 @@ Test(gateway_tls, tls_clients_of_a_plain_gateway_stop, .init = server_plain_and_
 }
 
 /* weft serve with a certificate or key it cannot load: exit status 1 and
- * a message naming the file and why. */
+ * a message naming the file and why; a key that is another certificate's,
+ * of its type (other.key) or not (an RSA key), is refused too. */
 Test(gateway_tls, serve_refuses_a_key_it_cannot_load, .init = make_certs, .fini = remove_certs,
      .timeout = 30)
 {
-    char out[8192], missing[160], garbage[160];
+    char out[8192], missing[160], garbage[160], other_key[160], rsa_key[160];
     snprintf(missing, sizeof missing, "%s/missing.key", tls_dir);
     snprintf(garbage, sizeof garbage, "%s/garbage.key", tls_dir);
+    snprintf(other_key, sizeof other_key, "%s/other.key", tls_dir);
+    snprintf(rsa_key, sizeof rsa_key, "%s/rsa.key", tls_dir);
     write_file(garbage, "not a key\n", 10);
-    const char *bad[][2] = {{tls_cert, missing}, {tls_cert, garbage}, {garbage, tls_key},
-                            {tls_cert, tls_other}};
-    const char *why[] = {"No such file or directory", "", "no start line", ""};
+    openssl_in_tls_dir("openssl genpkey -algorithm RSA -out rsa.key");
+    const char *bad[][2] = {{tls_cert, missing},   {tls_cert, garbage},
+                            {garbage, tls_key},    {tls_cert, tls_other},
+                            {tls_cert, other_key}, {tls_cert, rsa_key}};
+    const char *why[] = {"No such file or directory", "", "no start line", "",
+                         ": key values mismatch\n", ": no certificate assigned\n"};
     char gone[300]; /* a key file that is not there: the system's reason, not OpenSSL's */
     snprintf(gone, sizeof gone, "TLS private key %s: No such file or directory\n", missing);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 6; i++) {
         const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2", "--token",
                               TOKEN, "--tls-cert", bad[i][0], "--tls-key", bad[i][1], NULL};
         int st = run_weft(out, sizeof out, args);
         cr_assert_eq(st, 1, "case %d: exit status %d: %s", i, st, out);
-        const char *named = i == 2 ? garbage : i == 3 ? tls_other : bad[i][1];
+        const char *named = i == 2 ? garbage : bad[i][1];
+        char key_why[300]; /* the other keys: the file, then OpenSSL's reason */
+        snprintf(key_why, sizeof key_why, "TLS private key %s%s", named, why[i]);
         cr_assert(strstr(out, "weft serve:") && strstr(out, named) && strstr(out, why[i]) &&
-                      (i || strstr(out, gone)),
+                      (i || strstr(out, gone)) && (i < 4 || strstr(out, key_why)),
                   "case %d: %s", i, out);
     }
 }
@@ -4302,16 +4310,22 @@ Test(gateway_tls, what_a_tls_agent_writes_is_tls_from_its_first_byte, .init = se
 Test(gateway_tls, an_agent_stops_on_a_data_certificate_it_cannot_use,
      .init = certs_and_data_certs, .fini = remove_certs, .timeout = 30)
 {
-    char out[4096], missing[160], mismatch[400];
+    char out[4096], missing[160], mismatch[400], rsa_key[160], rsa_mismatch[400];
     snprintf(missing, sizeof missing, "%s/none.pem", tls_dir);
     snprintf(mismatch, sizeof mismatch, "key %s is not the key of certificate %s", rogue_key,
              agent_cert);
+    /* a key of another type loads beside the certificate, not as its key */
+    snprintf(rsa_key, sizeof rsa_key, "%s/rsa.key", tls_dir);
+    openssl_in_tls_dir("openssl genpkey -algorithm RSA -out rsa.key");
+    snprintf(rsa_mismatch, sizeof rsa_mismatch, "key %s is not the key of certificate %s",
+             rsa_key, agent_cert);
     const struct {
         const char *cert, *key, *ca;
         int status;
         const char *says;
     } cases[] = {
         {agent_cert, rogue_key, tls_ca, 1, mismatch},
+        {agent_cert, rsa_key, tls_ca, 1, rsa_mismatch},
         {missing, agent_key, tls_ca, 1, "none.pem: No such file or directory"},
         {agent_key, agent_key, tls_ca, 1, "agent.key: no start line"},
         {agent_cert, agent_key, NULL, 2, "--tls-ca is missing"},
