@@ -415,9 +415,8 @@ static int serve(int argc, char **argv, serve_owned_t *own)
                                          "with a checksum"
                                        : "it stays as it is (on a device, or not rewritten: "
                                          "see the warning above), its new records with one");
-    bool v6 = strchr(host, ':') != NULL; /* as --listen takes it back: [::1]:PORT */
-    printf("weft serve: listening on %s%s%s:%d%s (%zu ports at %.6g bytes/s", v6 ? "[" : "",
-           host, v6 ? "]" : "", rpc_gateway_port(gw), o.tls_cert ? " with TLS" : "", o.n_ports,
+    printf("weft serve: listening on %s%s (%zu ports at %.6g bytes/s",
+           RPC_HOST_PORT(host, rpc_gateway_port(gw)), o.tls_cert ? " with TLS" : "", o.n_ports,
            o.port_rate);
     if (n_caps) /* each port capped once: a port given twice was refused */
         printf(", %zu at a rate of their own", n_caps);
@@ -433,9 +432,9 @@ static int serve(int argc, char **argv, serve_owned_t *own)
                (unsigned long long)st.journal_records, st.jobs, st.jobs_finished);
     if (learned)
         printf("; model %s (sha256 %s)", o.model_path, st.model_sha256);
-    if (o.metrics_host) /* [v6] as --listen takes it */
-        printf("; metrics on http://%s%s%s:%d/metrics", strchr(metrics_host, ':') ? "[" : "",
-               metrics_host, strchr(metrics_host, ':') ? "]" : "", rpc_gateway_metrics_port(gw));
+    if (o.metrics_host)
+        printf("; metrics on http://%s/metrics",
+               RPC_HOST_PORT(metrics_host, rpc_gateway_metrics_port(gw)));
     printf("\n");
     fflush(stdout);
     if (st.tls && st.tls_not_after) { /* a renewal due soon, or missed */

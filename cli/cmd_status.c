@@ -139,7 +139,7 @@ static bool forgotten_by(const msgpack_object *m, char *why, size_t n)
 static void print_table(const char *host, int port, const msgpack_object *m)
 {
     char a[512], b[512];
-    printf("gateway %s:%d\n", host, port);
+    printf("gateway %s\n", RPC_HOST_PORT(host, port));
     printf("  %-20s weft %s\n", "version", get_s(m, "version", a, sizeof a));
     printf("  %-20s %12.1f s\n", "uptime", get_d(m, "uptime"));
     printf("  %-20s %16llx\n", "epoch", (unsigned long long)get_i(m, "epoch"));
@@ -350,16 +350,16 @@ int cmd_status(int argc, char **argv)
         int r = cli_gateway_answer("status", &c, deadline, &m, type, sizeof type, &e);
         if (r <= 0) {
             err = r < 0 ? (weft_err_t)r
-                        : weft_fail(WEFT_EIO, "no status from %s:%d within %g s", host, port,
-                                    timeout);
+                        : weft_fail(WEFT_EIO, "no status from %s within %g s",
+                                    RPC_HOST_PORT(host, port), timeout);
         } else if (!strcmp(type, "error")) {
             /* the gateway's line above says it all (an unknown job, a wrong
                token), but for a gateway too old to know the question */
             said = strcmp(e.code, "unknown-type") != 0;
             err = said ? (one_job && !strcmp(e.code, "unknown-id") ? WEFT_ENOTFOUND
                                                                    : WEFT_EPROTO)
-                       : weft_fail(WEFT_EPROTO, "the gateway at %s:%d predates weft status%s",
-                                   host, port, one_job ? " --job" : "");
+                       : weft_fail(WEFT_EPROTO, "the gateway at %s predates weft status%s",
+                                   RPC_HOST_PORT(host, port), one_job ? " --job" : "");
         } else if (!strcmp(type, want)) {
             if (json) {
                 json_t *o = to_json(m);

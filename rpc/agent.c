@@ -514,8 +514,8 @@ static void peer_close(agent_t *a, peer_t *p, const char *why, bool always)
         f->sent = f->acked;
     }
     if (why && (lost > 0 || always))
-        alog(a, "data connection to agent %u at %s:%d: %s; closed, %.0f bytes it took "
-                "unacknowledged to send again", dst, p->host, p->port, why, lost);
+        alog(a, "data connection to agent %u at %s: %s; closed, %.0f bytes it took "
+                "unacknowledged to send again", dst, RPC_HOST_PORT(p->host, p->port), why, lost);
     p->seg_head = p->n_seg = 0;
 }
 
@@ -530,9 +530,9 @@ static void peer_broke(agent_t *a, peer_t *p, int e, bool always, double now)
     char buf[128], why[512];
     if (e == EPROTO && rpc_data_tls_name_refused(p->tls)) {
         /* nothing was sent: the handshake failed before any payload */
-        refusal(a, "not sending to agent %u at %s:%d: %s, the address the gateway relayed for "
+        refusal(a, "not sending to agent %u at %s: %s, the address the gateway relayed for "
                 "it; its flows wait (each agent's certificate must name its own address)",
-                (uint32_t)(p - a->peers), p->host, p->port, a->tls_why);
+                (uint32_t)(p - a->peers), RPC_HOST_PORT(p->host, p->port), a->tls_why);
         peer_close(a, p, NULL, false);
         p->retry_at = now + GARBAGE_RETRY_S;
         return;
@@ -721,8 +721,9 @@ static void peer_connect(agent_t *a, peer_t *p, double now)
     bool tls = a->tls_ctx != NULL;
     if (p->tls_said == !tls) {
         if (!p->mismatch_said)
-            refusal(a, "not sending to agent %zu at %s:%d: %s; its flows wait until both "
-                    "agents are started alike", (size_t)(p - a->peers), p->host, p->port,
+            refusal(a, "not sending to agent %zu at %s: %s; its flows wait until both "
+                    "agents are started alike", (size_t)(p - a->peers),
+                    RPC_HOST_PORT(p->host, p->port),
                     tls ? "its data port is plain TCP and this agent sends over TLS only "
                           "(--data-cert)"
                         : "its data port takes TLS only and this agent has no --data-cert");
@@ -749,7 +750,8 @@ static void peer_connect(agent_t *a, peer_t *p, double now)
         if (fd >= 0)
             close(fd);
         p->retry_at = now + 0.1;
-        alog(a, "cannot connect to peer %s:%d: %s", p->host, p->port, strerror(errno));
+        alog(a, "cannot connect to peer %s: %s", RPC_HOST_PORT(p->host, p->port),
+             strerror(errno));
     }
     freeaddrinfo(res);
 }
@@ -1098,9 +1100,10 @@ static weft_err_t gw_handle(agent_t *a, const msgpack_object *m)
          * way): reconnecting would take the port back, and the two would
          * replace each other for ever. The newer one keeps it. */
         if (!err && !strcmp(e.code, "replaced"))
-            err = weft_fail(WEFT_EINVAL, "gateway %s:%d: another agent connected as port %d "
+            err = weft_fail(WEFT_EINVAL, "gateway %s: another agent connected as port %d "
                             "and took it over (%s); this one stops",
-                            a->o->gateway_host, a->o->gateway_port, (int)a->o->id, e.message);
+                            RPC_HOST_PORT(a->o->gateway_host, a->o->gateway_port),
+                            (int)a->o->id, e.message);
         /* A secret rotated on the gateway (weft serve --agent-tokens, then
          * SIGHUP) drops the agents of the ports whose secret changed, and
          * refuses the old one: whichever of the gateway's file and this
@@ -1184,8 +1187,8 @@ static weft_err_t open_listener(agent_t *a)
         setsockopt(a->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (a->lfd < 0 || bind(a->lfd, res->ai_addr, res->ai_addrlen) || listen(a->lfd, 64)) {
         freeaddrinfo(res);
-        return weft_fail(WEFT_EIO, "data listener on %s:%d: %s", host, a->o->data_port,
-                         strerror(errno));
+        return weft_fail(WEFT_EIO, "data listener on %s: %s",
+                         RPC_HOST_PORT(host, a->o->data_port), strerror(errno));
     }
     freeaddrinfo(res);
     struct sockaddr_storage ss;
@@ -1426,8 +1429,7 @@ static const char *sender_address(int fd, char *buf, size_t n)
         port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                               : ((struct sockaddr_in *)&ss)->sin_port);
     }
-    snprintf(buf, n, "%s:%d", host, port);
-    return buf;
+    return rpc_host_port(buf, n, host, port);
 }
 
 /* Over TLS, once r's hello is read (or found missing): whether the
@@ -1438,7 +1440,7 @@ static bool recv_sender_named(agent_t *a, recv_t *r)
 {
     if (!r->tls)
         return true;
-    char why[600], cert_why[400], from[INET6_ADDRSTRLEN + 8];
+    char why[600], cert_why[400], from[RPC_HOST_PORT_LEN];
     bool says = r->mode == RECV_ACKED && r->version >= 3;
     uint64_t id = says ? be64_get(r->hello + HELLO2_LEN) : 0;
     const peer_t *p = id < a->n_peers ? &a->peers[id] : NULL;
@@ -1531,7 +1533,7 @@ static bool recv_first_byte(agent_t *a, recv_t *r)
         }
         return true;
     }
-    char from[INET6_ADDRSTRLEN + 8];
+    char from[RPC_HOST_PORT_LEN];
     refusal(a, "refused a data connection from %s: %s", sender_address(r->fd, from, sizeof from),
             tls_hello ? "it began a TLS handshake, and this agent's data port is plain TCP "
                         "(no --data-cert)"
@@ -1553,7 +1555,7 @@ static bool recv_drain(agent_t *a, recv_t *r, unsigned char *sink, size_t size, 
     for (;;) {
         ssize_t n = data_recv(a, r->fd, r->tls, sink, size);
         if (n < 0 && errno == EPROTO) { /* its handshake or certificate failed */
-            char from[INET6_ADDRSTRLEN + 8];
+            char from[RPC_HOST_PORT_LEN];
             refusal(a, "refused a data connection from %s: %s",
                     sender_address(r->fd, from, sizeof from), a->tls_why);
             return false;
@@ -1731,8 +1733,8 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
                 getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &e, &len);
                 if (e) {
                     if (!p->failing) /* once until it connects: it retries 10 times a second */
-                        alog(&a, "cannot connect to port %zu's agent at %s:%d: %s; retrying", i,
-                             p->host, p->port, strerror(e));
+                        alog(&a, "cannot connect to port %zu's agent at %s: %s; retrying", i,
+                             RPC_HOST_PORT(p->host, p->port), strerror(e));
                     p->failing = true;
                     peer_close(&a, p, NULL, false); /* nothing written yet */
                     p->retry_at = now + 0.1;
@@ -1741,8 +1743,8 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
                     p->retry_at = now + 0.1;
                 } else if (p->tls &&
                            !rpc_data_tls_expect(p->tls, p->host, a.tls_why, sizeof a.tls_why)) {
-                    refusal(&a, "not sending to agent %zu at %s:%d: %s; its flows wait", i,
-                            p->host, p->port, a.tls_why);
+                    refusal(&a, "not sending to agent %zu at %s: %s; its flows wait", i,
+                            RPC_HOST_PORT(p->host, p->port), a.tls_why);
                     peer_close(&a, p, NULL, false);
                     p->retry_at = now + GARBAGE_RETRY_S;
                 } else {

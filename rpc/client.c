@@ -159,14 +159,21 @@ void rpc_sockaddr_text(const struct sockaddr *sa, char *buf, size_t n)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)n);
 }
 
+const char *rpc_host_port(char *buf, size_t n, const char *host, int port)
+{
+    bool v6 = strchr(host, ':') != NULL;
+    snprintf(buf, n, "%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", port);
+    return buf;
+}
+
 bool rpc_client_pending(const rpc_client_t *c)
 {
     return c->tls && (c->tls_frames_read || SSL_has_pending(c->tls));
 }
 
 /* The TLS handshake on the connected socket c->fd, before end (weft_mono_s),
- * checking the certificate names host. */
-static weft_err_t tls_handshake(rpc_client_t *c, const char *host, int port, double end)
+ * checking the certificate names host; errors name c->peer. */
+static weft_err_t tls_handshake(rpc_client_t *c, const char *host, double end)
 {
     char why[256];
     ERR_clear_error();
@@ -195,7 +202,7 @@ static weft_err_t tls_handshake(rpc_client_t *c, const char *host, int port, dou
             if (pr < 0 && errno == EINTR)
                 continue;
             if (pr <= 0)
-                return weft_fail(WEFT_EIO, "TLS handshake with gateway %s:%d: %s", host, port,
+                return weft_fail(WEFT_EIO, "TLS handshake with gateway %s: %s", c->peer,
                                  pr == 0 ? "timed out" : strerror(errno));
             continue;
         }
@@ -203,20 +210,20 @@ static weft_err_t tls_handshake(rpc_client_t *c, const char *host, int port, dou
         if (v != X509_V_OK) {
             c->permanent = true;
             ERR_clear_error();
-            return weft_fail(WEFT_EAUTH, "gateway %s:%d: TLS certificate verify failed: %s; "
-                             "not retrying", host, port, X509_verify_cert_error_string(v));
+            return weft_fail(WEFT_EAUTH, "gateway %s: TLS certificate verify failed: %s; "
+                             "not retrying", c->peer, X509_verify_cert_error_string(v));
         }
         if (e == SSL_ERROR_SSL) {
             /* the peer answered, but not with TLS we accept: e.g. a plain
                gateway, or TLS older than 1.2 */
             c->permanent = true;
-            return weft_fail(WEFT_EPROTO, "TLS handshake with gateway %s:%d failed: %s (is it "
-                             "serving TLS? weft serve --tls-cert); not retrying", host, port,
+            return weft_fail(WEFT_EPROTO, "TLS handshake with gateway %s failed: %s (is it "
+                             "serving TLS? weft serve --tls-cert); not retrying", c->peer,
                              rpc_tls_reason(why, sizeof why, "protocol error"));
         }
         int en = errno;
         ERR_clear_error();
-        return weft_fail(WEFT_EIO, "TLS handshake with gateway %s:%d: %s", host, port,
+        return weft_fail(WEFT_EIO, "TLS handshake with gateway %s: %s", c->peer,
                          e == SSL_ERROR_SYSCALL && en ? strerror(en)
                                                       : "the gateway closed the connection");
     }
@@ -228,14 +235,14 @@ weft_err_t rpc_client_connect(rpc_client_t *c, const char *host, int port, doubl
     double end = weft_mono_s() + timeout_s;
     c->permanent = false;
     c->bytes_in = 0;
-    snprintf(c->peer, sizeof c->peer, "%s:%d", host, port);
+    rpc_host_port(c->peer, sizeof c->peer, host, port);
     char ps[16];
     snprintf(ps, sizeof ps, "%d", port);
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_socktype = SOCK_STREAM;
     int gai = getaddrinfo(host, ps, &hints, &res);
     if (gai)
-        return weft_fail(WEFT_EIO, "%s:%d: %s", host, port, gai_strerror(gai));
+        return weft_fail(WEFT_EIO, "%s: %s", c->peer, gai_strerror(gai));
     int fd = -1, e = 0;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -261,12 +268,12 @@ weft_err_t rpc_client_connect(rpc_client_t *c, const char *host, int port, doubl
     }
     freeaddrinfo(res);
     if (fd < 0)
-        return weft_fail(WEFT_EIO, "cannot connect to %s:%d: %s", host, port, strerror(e));
+        return weft_fail(WEFT_EIO, "cannot connect to %s: %s", c->peer, strerror(e));
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->fd = fd;
     if (c->tls_ctx) {
-        weft_err_t err = tls_handshake(c, host, port, end);
+        weft_err_t err = tls_handshake(c, host, end);
         if (err) {
             bool permanent = c->permanent;
             rpc_client_close(c);

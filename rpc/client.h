@@ -32,6 +32,18 @@ struct sockaddr;
 /* The numeric address of an IPv4 or IPv6 socket address into buf[n]
  * (unchanged for another family). */
 void rpc_sockaddr_text(const struct sockaddr *sa, char *buf, size_t n);
+/* Room for rpc_host_port's text: a host of up to 255 bytes, the brackets
+ * of an IPv6 address, ':' and a port. */
+#define RPC_HOST_PORT_LEN 280
+/* "host:port" into buf[n], or "[host]:port" for an IPv6 address (a host
+ * with a ':'), as --gateway and --listen take it: "::1:7000" could be ::1
+ * port 7000 or ::1:7000 without a port. Every message and log line that
+ * names an address and its port writes it so. Returns buf. */
+const char *rpc_host_port(char *buf, size_t n, const char *host, int port);
+/* rpc_host_port in a buffer of its own that lasts to the end of the
+ * enclosing block: an argument of one message. */
+#define RPC_HOST_PORT(host, port)                                                                  \
+    rpc_host_port((char[RPC_HOST_PORT_LEN]){0}, RPC_HOST_PORT_LEN, (host), (port))
 
 typedef struct {
     int fd;               /* -1 when not connected */
@@ -47,7 +59,7 @@ typedef struct {
     size_t max_frame;     /* the gateway's frame cap, from its welcome
                              (rpc_client_welcome); 0 until then, and for a
                              gateway that does not say: RPC_MAX_FRAME_DEFAULT */
-    char peer[280];       /* "host:port" of the last connect */
+    char peer[RPC_HOST_PORT_LEN]; /* "host:port" of the last connect (rpc_host_port) */
     rpc_decoder_t dec;    /* the gateway's frames */
     rpc_frame_t fr;       /* the last frame yielded */
     msgpack_sbuffer out;  /* queued frames: out.data[out_off .. out.size) unwritten */

@@ -183,8 +183,8 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
         if (now > timeout && !ever_welcomed) /* not a slow job: no gateway */
             WEFT_CHECK(*why ? weft_fail(WEFT_EIO, "timeout: no gateway reached in %g s (%s)",
                                         timeout, why)
-                            : weft_fail(WEFT_EIO, "timeout: no gateway at %s:%d answered in "
-                                        "%g s", host, port, timeout));
+                            : weft_fail(WEFT_EIO, "timeout: no gateway at %s answered in %g s",
+                                        RPC_HOST_PORT(host, port), timeout));
         if (now > timeout)
             WEFT_CHECK(weft_fail(WEFT_EIO, "timeout: %zu of %zu jobs finished after %g s",
                                  n_done, wl->n_jobs, timeout));

@@ -5105,15 +5105,35 @@ Test(gateway, an_agent_refuses_a_flow_it_cannot_pace, .fini = stop_agent_and_ser
 
 /* --------------------------------- weft submit against a stand-in gateway */
 
-/* A loopback socket listening on a port the kernel chose, in *port. */
+/* A socket listening on the loopback address of family (AF_INET: 127.0.0.1,
+ * AF_INET6: ::1) at a port the kernel chose, in *port; -1 if the host has
+ * no such address (IPv6 can be off). */
+static int listen_loopback_on(int family, int *port)
+{
+    struct sockaddr_storage ss = {.ss_family = (sa_family_t)family};
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    if (family == AF_INET)
+        v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    else
+        v6->sin6_addr = in6addr_loopback;
+    socklen_t len = family == AF_INET ? sizeof *v4 : sizeof *v6;
+    int lfd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&ss, len) != 0 || listen(lfd, 4) != 0 ||
+        getsockname(lfd, (struct sockaddr *)&ss, &len) != 0) {
+        if (lfd >= 0)
+            close(lfd);
+        return -1;
+    }
+    *port = ntohs(family == AF_INET ? v4->sin_port : v6->sin6_port);
+    return lfd;
+}
+
+/* A socket listening on 127.0.0.1 at a port the kernel chose, in *port. */
 static int listen_loopback(int *port)
 {
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof sa;
-    cr_assert(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-              listen(lfd, 4) == 0 && getsockname(lfd, (struct sockaddr *)&sa, &len) == 0);
-    *port = ntohs(sa.sin_port);
+    int lfd = listen_loopback_on(AF_INET, port);
+    cr_assert(lfd >= 0, "cannot listen on 127.0.0.1: %s", strerror(errno));
     return lfd;
 }
 
@@ -5270,6 +5290,50 @@ Test(gateway, agent_and_submit_stop_at_an_address_that_is_not_a_gateway, .timeou
         cr_assert(strstr(out, "timeout: no gateway reached in 0.5 s (cannot connect to") &&
                   strstr(out, "Connection refused"), "%s", out);
     }
+}
+
+/* An IPv6 address is named "[::1]:PORT" with its port, as --gateway takes
+ * it back: "::1:PORT" reads as well as the address ::1:PORT with no port.
+ * At a real listener on ::1 that is no gateway, the errors of weft agent,
+ * submit, cancel and status; once it is closed, the refused connection's;
+ * then weft status of a real gateway on ::1 heads its table with it. */
+Test(gateway, ipv6_addresses_are_named_in_brackets_with_their_port, .fini = stop_server,
+     .timeout = 60)
+{
+    int port, lfd = listen_loopback_on(AF_INET6, &port);
+    if (lfd < 0)
+        cr_skip_test("this host has no IPv6 loopback (::1): nothing to check");
+    pid_t server = not_a_gateway_serves(lfd, "HTTP/1.1 400 Bad Request\r\n\r\n", 28, true);
+    char gw[32], out[8192], want[160];
+    snprintf(gw, sizeof gw, "[::1]:%d", port);
+    snprintf(want, sizeof want, "the server at [::1]:%d does not speak weft's protocol", port);
+    const char *agent[] = {"agent", "--id", "0", "--gateway", gw, "--token", TOKEN, NULL};
+    const char *submit[] = {"submit", "tests/gateway/small.weft", "--gateway", gw, "--token",
+                            TOKEN, "--timeout", "15", NULL};
+    const char *cancel[] = {"cancel", "3", "--gateway", gw, "--token", TOKEN, "--timeout", "15",
+                            NULL};
+    const char *status[] = {"status", "--gateway", gw, "--token", TOKEN, "--timeout", "15",
+                            NULL};
+    const char *const *runs[] = {agent, submit, cancel, status};
+    for (int r = 0; r < 4; r++) {
+        int st = run_weft(out, sizeof out, runs[r]);
+        cr_assert(st == 1 && strstr(out, want), "%s: exit status %d, no '%s' in: %s",
+                  runs[r][0], st, want, out);
+    }
+    kill(server, SIGKILL);
+    waitpid(server, NULL, 0);
+    close(lfd);
+    const char *late[] = {"submit", "tests/gateway/small.weft", "--gateway", gw, "--token",
+                          TOKEN, "--timeout", "0.5", NULL};
+    snprintf(want, sizeof want, "(cannot connect to [::1]:%d: Connection refused)", port);
+    int st = run_weft(out, sizeof out, late);
+    cr_assert(st == 1 && strstr(out, want), "exit status %d, no '%s' in: %s", st, want, out);
+
+    start_server_args((const char *[]){"--listen", "[::1]:0", NULL});
+    snprintf(gw, sizeof gw, "[::1]:%d", server_port); /* status[] names gw */
+    snprintf(want, sizeof want, "gateway [::1]:%d\n", server_port);
+    st = run_weft(out, sizeof out, status);
+    cr_assert(st == 0 && strstr(out, want), "exit status %d, no '%s' in: %s", st, want, out);
 }
 
 /* A first frame whose length is over the cap is shown by its first bytes,
