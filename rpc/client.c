@@ -74,6 +74,15 @@ const char *rpc_tls_date(char *buf, size_t n, int64_t unix_s)
     return buf;
 }
 
+int64_t rpc_tls_not_after(const struct ssl_ctx_st *ctx)
+{
+    X509 *x = SSL_CTX_get0_certificate(ctx);
+    struct tm tm;
+    if (!x || ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+        return 0;
+    return (int64_t)timegm(&tm);
+}
+
 void rpc_client_init(rpc_client_t *c)
 {
     memset(c, 0, sizeof *c);

@@ -113,6 +113,9 @@ rpc_tls_pair_t rpc_tls_use_cert_key(struct ssl_ctx_st *ctx, const char *cert, co
  * tls.not_after gives it) as "YYYY-MM-DD HH:MM:SS UTC" into buf[n]; "an
  * unreadable date" for 0. */
 const char *rpc_tls_date(char *buf, size_t n, int64_t unix_s);
+/* The end of validity of ctx's certificate, in Unix seconds (0 if it
+ * cannot be read): what a reload says, shared by serve and the agent. */
+int64_t rpc_tls_not_after(const struct ssl_ctx_st *ctx);
 /* Whether the last failed connect (or TLS read) failed in a way that
  * connecting again cannot cure (the certificate does not verify, the peer
  * does not speak TLS), or the connection's first bytes were no weft frame

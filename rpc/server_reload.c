@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -225,17 +224,6 @@ void rpc_gw_sighup_cb(evutil_socket_t fd, short what, void *arg)
                 "from the next decision on\n", gw->o.model_path, gw->model_sha256);
 }
 
-/* The end of validity of ctx's certificate, in Unix seconds (0 if it
- * cannot be read). */
-static int64_t tls_not_after(SSL_CTX *ctx)
-{
-    X509 *x = SSL_CTX_get0_certificate(ctx);
-    struct tm tm;
-    if (!x || ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
-        return 0;
-    return (int64_t)timegm(&tm);
-}
-
 /* A server TLS context from a certificate (chain) and a private key file,
  * into *out; on failure nothing is made and the error names the file and
  * OpenSSL's reason. */
@@ -277,7 +265,7 @@ weft_err_t rpc_gw_tls_setup(rpc_gateway_t *gw)
         return weft_fail(WEFT_EINVAL, "TLS needs both a certificate and a private key");
     weft_err_t err = tls_context(cert, key, &gw->tls);
     if (!err)
-        gw->tls_not_after = tls_not_after(gw->tls);
+        gw->tls_not_after = rpc_tls_not_after(gw->tls);
     return err;
 }
 
@@ -291,7 +279,7 @@ weft_err_t rpc_gateway_reload_tls(rpc_gateway_t *gw)
         return err;
     SSL_CTX_free(gw->tls); /* each connection's SSL keeps a reference to its own */
     gw->tls = fresh;
-    gw->tls_not_after = tls_not_after(fresh);
+    gw->tls_not_after = rpc_tls_not_after(fresh);
     gw->tls_reloads++;
     return WEFT_OK;
 }
