@@ -1,6 +1,7 @@
 /*
  * cmd_agent.c - `weft agent`: one port's agent (rpc/client.h,
- * rpc_agent_run). Parses options and runs until SIGINT/SIGTERM.
+ * rpc_agent_run). Parses options and runs until SIGINT/SIGTERM; SIGHUP
+ * reloads the data certificate.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -14,12 +15,19 @@
 #include "rpc/client.h"
 
 /* the agent is one thread: a volatile sig_atomic_t is what its handler may set */
-static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t stop_flag, reload_flag;
 
 static void on_signal(int sig)
 {
     (void)sig;
     stop_flag = 1;
+}
+
+/* SIGHUP's default would end the agent and its connections: the loop reloads instead */
+static void on_hup(int sig)
+{
+    (void)sig;
+    reload_flag = 1;
 }
 
 static void usage(FILE *out)
@@ -39,6 +47,11 @@ static void usage(FILE *out)
             "resumes its flows when the gateway restarts; stops at once on a wrong token or\n"
             "an address whose server answers with bytes that are no weft frame. Exit status\n"
             "1 if it stops on an error, 2 on a usage error.\n"
+            "\n"
+            "SIGHUP reads --data-cert, --data-key and --tls-ca again, to renew the data\n"
+            "certificate without a restart: data connections opened after it present and\n"
+            "verify with the new files, those open keep theirs. Files it cannot use are\n"
+            "named (stderr) and the certificate read before stays in force.\n"
             "\n"
             "options:\n"
             "  --id N              the fabric port this agent speaks for (0..ports-1; an N\n"
@@ -170,8 +183,10 @@ int cmd_agent(int argc, char **argv)
     o.id = (uint32_t)id;
     o.notice = stderr;
     o.stop = &stop_flag;
+    o.reload = &reload_flag;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_hup);
     signal(SIGPIPE, SIG_IGN);
     weft_err_t err = rpc_agent_run(&o);
     if (err) {

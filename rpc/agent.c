@@ -84,7 +84,9 @@
  * version 3 DATA_HELLO says it is (else a machine holding one agent's
  * certificate could push bytes as another): one that says none, an agent
  * it has no address for yet, or another address is closed before any of
- * its payload counts, and its sender tries again (peer_broke).
+ * its payload counts, and its sender tries again (peer_broke). A SIGHUP
+ * reads the certificate, key and CA again for the connections opened
+ * after it (data_tls_reload): a renewed certificate without a restart.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1578,6 +1580,39 @@ static bool recv_drain(agent_t *a, recv_t *r, unsigned char *sink, size_t size, 
     }
 }
 
+/* On o->reload (SIGHUP): the data certificate, its key and the CA read
+ * again into a new context, which the data connections opened from now on
+ * take, both ways; those open keep theirs (an SSL holds a reference to its
+ * context, so the old one is released at once). One that cannot be built
+ * leaves the old in force: nothing open is lost, and the agent goes on.
+ * Said on log, or on notice without it. */
+static void data_tls_reload(agent_t *a)
+{
+    const rpc_agent_opts_t *o = a->o;
+    FILE *out = o->log ? o->log : o->notice;
+    struct ssl_ctx_st *fresh = NULL;
+    if (!a->tls_ctx) {
+        if (out)
+            fprintf(out, "weft agent %u: SIGHUP: nothing to reload: no --data-cert%s\n", o->id,
+                    o->tls_ca || o->token_file ? " (the --tls-ca and --token-file files are "
+                    "read again at each connection to the gateway)" : "");
+        return;
+    }
+    if (rpc_data_tls_ctx(&fresh, o->data_cert, o->data_key, o->tls_ca)) {
+        if (out)
+            fprintf(out, "weft agent %u: SIGHUP: data certificate not reloaded: %s; new data "
+                    "connections still get the one read before\n", o->id, weft_last_error());
+        return;
+    }
+    rpc_data_tls_ctx_free(a->tls_ctx);
+    a->tls_ctx = fresh;
+    char until[40];
+    if (out)
+        fprintf(out, "weft agent %u: SIGHUP: data certificate %s reloaded (valid until %s); new "
+                "data connections get it, those open keep theirs\n", o->id, o->data_cert,
+                rpc_tls_date(until, sizeof until, rpc_tls_not_after(fresh)));
+}
+
 weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
 {
     weft_err_t err = WEFT_OK;
@@ -1614,6 +1649,10 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
     double last = weft_mono_s();
     unsigned char sink[65536];
     while (!*o->stop) {
+        if (o->reload && *o->reload) {
+            *o->reload = 0; /* before the files: a signal while they are read reads again */
+            data_tls_reload(&a);
+        }
         double now = weft_mono_s();
         if (a.gw.fd < 0 && now >= a.next_try) {
             /* the CA file read again, as the token: a gateway's certificate

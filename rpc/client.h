@@ -303,8 +303,13 @@ typedef struct {
     FILE *log;                  /* connection events; NULL: quiet */
     FILE *notice;               /* without log: each outage of the gateway
                                    connection, once as it starts and once as
-                                   it ends; NULL: quiet */
+                                   it ends, and what a reload did; NULL:
+                                   quiet */
     volatile sig_atomic_t *stop; /* set non-zero (e.g. by a signal) to return */
+    volatile sig_atomic_t *reload; /* set non-zero (SIGHUP) to read data_cert,
+                                      data_key and tls_ca again for the data
+                                      connections opened after; the agent
+                                      clears it. NULL: never */
 } rpc_agent_opts_t;
 
 /* Runs the agent until *stop: connects to the gateway (again with back-off

@@ -3565,14 +3565,15 @@ static void sign_with_other_ca(void)
                        "&& mv new.key server.key && mv new.pem server.pem");
 }
 
-/* The days from now to the end of validity `weft status` prints on its
- * "tls reloads" row. */
-static double tls_days_left(const char *out)
+/* The days from now to the end of validity out gives after `before`: `weft
+ * status` on its "tls reloads" row ("it is valid until "), a reload's log
+ * line ("(valid until "). */
+static double tls_days_left(const char *out, const char *before)
 {
-    const char *at = strstr(out, "it is valid until ");
-    cr_assert(at, "%s", out);
+    const char *at = strstr(out, before);
+    cr_assert(at, "no '%s' in: %s", before, out);
     struct tm tm = {0};
-    cr_assert(strptime(at + strlen("it is valid until "), "%Y-%m-%d %H:%M:%S", &tm), "%s", at);
+    cr_assert(strptime(at + strlen(before), "%Y-%m-%d %H:%M:%S", &tm), "%s", at);
     return difftime(timegm(&tm), time(NULL)) / 86400;
 }
 
@@ -3605,7 +3606,7 @@ Test(gateway_tls, sighup_renews_the_certificate_for_new_connections, .fini = sto
     tls_agents[0] = start_tls_agent("0", tls_ca);
     wait_tls_status_agents(tls_ca, 1, out, sizeof out);
     cr_assert_eq(table_value(out, "tls reloads"), 0, "%s", out);
-    double days = tls_days_left(out);
+    double days = tls_days_left(out, "it is valid until ");
     cr_assert(days > 19 && days < 21, "%g days left: %s", days, out);
     cr_assert_neq(run_status_tls("127.0.0.1", tls_other, out, sizeof out), 0, "%s", out);
 
@@ -3616,7 +3617,7 @@ Test(gateway_tls, sighup_renews_the_certificate_for_new_connections, .fini = sto
     cr_assert(strstr(log, "new connections get it, those already in keep theirs"), "%s", log);
     wait_tls_status_agents(tls_other, 1, out, sizeof out); /* the agent stayed */
     cr_assert_eq(table_value(out, "tls reloads"), 1, "%s", out);
-    days = tls_days_left(out);
+    days = tls_days_left(out, "it is valid until ");
     cr_assert(days > 29 && days < 31, "%g days left: %s", days, out);
     static char text[65536];
     http_get(metrics_port, "GET /metrics HTTP/1.0\r\n\r\n", text, sizeof text);
@@ -3990,15 +3991,16 @@ static void spawn_data_agent(int k, const char *cert, const char *key)
     }
 }
 
-/* `weft submit --tls-ca` of one job: a flow of `bytes` 0 -> 1, and 1 -> 0
+/* `weft submit --tls-ca` of job `job`: a flow of `bytes` 0 -> 1, and 1 -> 0
  * too when `both`; its exit status, its output in out[n]. */
-static int submit_data_job(double bytes, bool both, const char *timeout, char *out, size_t n)
+static int submit_data_job(int job, double bytes, bool both, const char *timeout, char *out,
+                           size_t n)
 {
     char wl_path[160], gw[32];
     snprintf(wl_path, sizeof wl_path, "%s/data.weft", tls_dir);
     FILE *f = fopen(wl_path, "w");
     cr_assert(f);
-    fprintf(f, "weft-workload 1\nports 2\njob 0 0 1 0 1\ncoflow 1 0 %d -\n0 1 %.0f\n",
+    fprintf(f, "weft-workload 1\nports 2\njob %d 0 1 0 1\ncoflow 1 0 %d -\n0 1 %.0f\n", job,
             both ? 2 : 1, bytes);
     if (both)
         fprintf(f, "1 0 %.0f\n", bytes);
@@ -4017,7 +4019,7 @@ static int data_job(const char *cert0, const char *key0, const char *cert1, cons
 {
     spawn_data_agent(0, cert0, key0);
     spawn_data_agent(1, cert1, key1);
-    return submit_data_job(bytes, both, timeout, out, n);
+    return submit_data_job(0, bytes, both, timeout, out, n);
 }
 
 /* Two agents given --data-cert move a job's bytes both ways over mutual
@@ -4286,7 +4288,7 @@ Test(gateway_tls, what_a_tls_agent_writes_is_tls_from_its_first_byte, .init = se
     cr_assert_eq(rpc_client_flush(&me), WEFT_OK);
     spawn_data_agent(0, agent_cert, agent_key);
     char out[8192];
-    submit_data_job(1e6, false, "0.3", out, sizeof out); /* registered; not finished */
+    submit_data_job(0, 1e6, false, "0.3", out, sizeof out); /* registered; not finished */
     struct pollfd p = {lfd, POLLIN, 0};
     cr_assert_eq(poll(&p, 1, 5000), 1, "agent 0 did not connect to the test's data port");
     int fd = accept(lfd, NULL, NULL);
@@ -4339,4 +4341,179 @@ Test(gateway_tls, an_agent_stops_on_a_data_certificate_it_cannot_use,
         cr_assert(strstr(out, cases[i].says), "case %zu: no '%s' in: %s", i, cases[i].says,
                   out);
     }
+}
+
+/* ----------------------------------------- a data certificate renewed by SIGHUP */
+
+/* Agent 1's own --data-cert and --data-key files, which the tests write
+ * over as an operator renewing them would. */
+static char own_cert[160], own_key[160];
+
+/* Copies cert and key over agent 1's own files. */
+static void own_data_files(const char *cert, const char *key)
+{
+    snprintf(own_cert, sizeof own_cert, "%s/own.pem", tls_dir);
+    snprintf(own_key, sizeof own_key, "%s/own.key", tls_dir);
+    copy_file(cert, own_cert);
+    copy_file(key, own_key);
+}
+
+/* Sends agent 1 a SIGHUP, waits for the n-th line of its log holding
+ * `says` (what the reload logged) and gives it in line[size]; agent 1 must
+ * still be running. */
+static void sighup_agent1(const char *says, int n, char *line, size_t size)
+{
+    static char log[1 << 18];
+    cr_assert_eq(kill(data_agents[1], SIGHUP), 0);
+    wait_in_file(data_log[1], says, n, log, sizeof log);
+    const char *at = log - 1;
+    for (int i = 0; i < n; i++)
+        at = strstr(at + 1, says);
+    while (at > log && at[-1] != '\n')
+        at--;
+    snprintf(line, size, "%.*s", (int)strcspn(at, "\n"), at);
+    cr_assert_eq(waitpid(data_agents[1], NULL, WNOHANG), 0, "agent 1 ended: %s", log);
+}
+
+/* The line of agent k's log that holds `why` (waited for), which must say
+ * who too. */
+static void agent_says(int k, const char *why, const char *who)
+{
+    char line[1024];
+    cr_assert(wait_file_has(data_log[k], why, 10) && file_line(data_log[k], why, line,
+                                                               sizeof line),
+              "no '%s' in agent %d's log", why, k);
+    cr_assert(strstr(line, who), "%s", line);
+}
+
+/* SIGHUP makes an agent read its data certificate, key and CA again: the
+ * data connections open keep the certificate they began with, and those
+ * opened after, both ways, get the new one. Agent 1's files, the CA's
+ * certificate for 127.0.0.1, are written over with the CA's certificate
+ * for 10.9.9.9 after a first job: a second job still moves both ways over
+ * the connections the first opened; then agent 0, restarted so that every
+ * connection is new, refuses agent 1's new certificate by its subject as a
+ * sender and as a receiver, and a third job waits. A certificate for
+ * 127.0.0.1 valid 30 days written over them and a SIGHUP, and that job's
+ * held flows go through. Each reload's line names the file and the end of
+ * validity of the certificate it read. */
+Test(gateway_tls, sighup_renews_an_agents_data_certificate_for_new_connections,
+     .init = server_tls_data, .fini = stop_tls_data, .timeout = 90)
+{
+    char out[8192], line[1024], want[300];
+    static char log[1 << 18];
+    own_data_files(agent_cert, agent_key);
+    int st = data_job(agent_cert, agent_key, own_cert, own_key, 1e6, true, "15", out,
+                      sizeof out);
+    cr_assert_eq(st, 0, "weft submit: exit status %d: %s", st, out);
+
+    own_data_files(elsewhere_cert, elsewhere_key);
+    snprintf(want, sizeof want, "weft agent 1: SIGHUP: data certificate %s reloaded (valid "
+             "until ", own_cert);
+    sighup_agent1(want, 1, line, sizeof line);
+    cr_assert(strstr(line, "; new data connections get it, those open keep theirs"), "%s", line);
+    double days = tls_days_left(line, "(valid until ");
+    cr_assert(days > 1.9 && days < 2.1, "%g days left: %s", days, line);
+    st = submit_data_job(1, 1e6, true, "15", out, sizeof out);
+    cr_assert_eq(st, 0, "the connections open before the reload: exit status %d: %s", st, out);
+
+    end_child(&data_agents[0]);
+    spawn_data_agent(0, agent_cert, agent_key);
+    st = submit_data_job(2, 1e6, true, "0.8", out, sizeof out);
+    cr_assert_eq(st, 1, "weft submit: exit status %d: %s", st, out);
+    agent_says(0, "its certificate (/CN=agent-10.9.9.9) names IP:10.9.9.9, not 127.0.0.1, the "
+                  "address the gateway relayed for it",
+               "not sending to agent 1 at 127.0.0.1:");
+    agent_says(0, "it says it is agent 1, and its certificate (/CN=agent-10.9.9.9) names "
+                  "IP:10.9.9.9, not 127.0.0.1",
+               "refused a data connection from 127.0.0.1:");
+    cr_assert(!file_has(data_log[0], "acknowledged by agent 1"), "agent 0 sent to agent 1");
+
+    openssl_in_tls_dir("openssl req $EC -keyout renewed.key -out renewed.csr "
+                       "-subj /CN=weft-agent-renewed && openssl x509 -req -in renewed.csr "
+                       "-CA ca.pem -CAkey ca.key -CAcreateserial -out renewed.pem -days 30 "
+                       "-extfile agent.ext");
+    char renewed_cert[160], renewed_key[160];
+    snprintf(renewed_cert, sizeof renewed_cert, "%s/renewed.pem", tls_dir);
+    snprintf(renewed_key, sizeof renewed_key, "%s/renewed.key", tls_dir);
+    own_data_files(renewed_cert, renewed_key);
+    sighup_agent1(want, 2, line, sizeof line);
+    days = tls_days_left(line, "(valid until ");
+    cr_assert(days > 29.9 && days < 30.1, "%g days left: %s", days, line);
+    wait_in_file(data_log[0], "all 1000000 bytes sent, acknowledged by agent 1", 1, log,
+                 sizeof log);
+    wait_in_file(data_log[1], "all 1000000 bytes sent, acknowledged by agent 0", 3, log,
+                 sizeof log);
+    cr_assert_eq(bytes_received(&data_agents[0], data_log[0]), 1000000);
+    cr_assert_eq(bytes_received(&data_agents[1], data_log[1]), 3000000);
+}
+
+/* A reload that fails leaves the certificate read before in force: agent
+ * 1's key written over with another certificate's, its certificate cut in
+ * half, then removed, each followed by a SIGHUP: each time one line names
+ * the file and why, and the agent goes on; a job then moves both ways,
+ * every byte received, with the certificate agent 1 read at start (the
+ * only one that could: its files hold none). */
+Test(gateway_tls, a_failed_data_certificate_reload_keeps_the_one_before,
+     .init = server_tls_data, .fini = stop_tls_data, .timeout = 60)
+{
+    char out[8192], line[1024], pem[8192];
+    own_data_files(agent_cert, agent_key);
+    spawn_data_agent(0, agent_cert, agent_key);
+    spawn_data_agent(1, own_cert, own_key);
+    cr_assert(wait_file_has(data_log[1], "connected to the gateway", 10), "agent 1 is not in");
+    size_t n = read_file(agent_cert, pem, sizeof pem);
+    char mismatch[400], half[300], missing[300];
+    snprintf(mismatch, sizeof mismatch, "key %s is not the key of certificate %s", own_key,
+             own_cert);
+    snprintf(half, sizeof half, "TLS data connections: %s: ", own_cert);
+    snprintf(missing, sizeof missing, "TLS data certificate %s: No such file or directory",
+             own_cert);
+    const char *says[] = {mismatch, half, missing};
+    for (int i = 0; i < 3; i++) {
+        if (i == 0)
+            copy_file(rogue_key, own_key);
+        else if (i == 1) {
+            copy_file(agent_key, own_key);
+            write_file(own_cert, pem, n / 2);
+        } else
+            cr_assert_eq(unlink(own_cert), 0);
+        sighup_agent1("weft agent 1: SIGHUP: data certificate not reloaded: ", i + 1, line,
+                      sizeof line);
+        cr_assert(strstr(line, says[i]), "case %d: no '%s' in: %s", i, says[i], line);
+        cr_assert(strstr(line, "; new data connections still get the one read before"), "%s",
+                  line);
+    }
+    int st = submit_data_job(0, 1e6, true, "15", out, sizeof out);
+    cr_assert_eq(st, 0, "weft submit: exit status %d: %s", st, out);
+    cr_assert(!file_has(data_log[1], "reloaded (valid until"), "a broken file was taken");
+    cr_assert_eq(bytes_received(&data_agents[0], data_log[0]), 1000000);
+    cr_assert_eq(bytes_received(&data_agents[1], data_log[1]), 1000000);
+}
+
+/* SIGHUP's default action ends a process, and it ended `weft agent` until
+ * 2026-12-07: an agent without --data-cert, quiet (no -v), says on stderr
+ * that it has nothing to reload and goes on; a job's flow from it then
+ * arrives whole. */
+Test(gateway_tls, sighup_to_an_agent_without_a_data_certificate_leaves_it_running,
+     .init = server_tls_data, .fini = stop_tls_data, .timeout = 30)
+{
+    char gw[32], err_path[160], log[8192], out[8192];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    snprintf(err_path, sizeof err_path, "%s/quiet.log", tls_dir);
+    const char *quiet[] = {"agent", "--id",  "0",    "--gateway", gw,
+                           "--token", TOKEN, "--tls-ca", tls_ca, NULL};
+    spawn_weft_logged(err_path, quiet);
+    data_agents[0] = agent_pid;
+    agent_pid = 0;
+    spawn_data_agent(1, NULL, NULL);
+    wait_tls_status_agents(tls_ca, 2, out, sizeof out);
+    cr_assert_eq(kill(data_agents[0], SIGHUP), 0);
+    wait_in_file(err_path, "weft agent 0: SIGHUP: nothing to reload: no --data-cert (the "
+                           "--tls-ca and --token-file files are read again at each connection "
+                           "to the gateway)", 1, log, sizeof log);
+    cr_assert_eq(waitpid(data_agents[0], NULL, WNOHANG), 0, "agent 0 ended: %s", log);
+    int st = submit_data_job(0, 1e5, false, "15", out, sizeof out);
+    cr_assert_eq(st, 0, "weft submit: exit status %d: %s", st, out);
+    cr_assert_eq(bytes_received(&data_agents[1], data_log[1]), 100000);
 }
