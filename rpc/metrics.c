@@ -103,7 +103,7 @@ void rpc_metrics_render(struct evbuffer *out, const rpc_metrics_t *m)
             "message before hello.", st->auth_failures);
     counter(out, "weft_timeouts_total", "Connections closed for a timeout.", st->timeouts);
     counter(out, "weft_slow_readers_total", "Connections closed for not reading what was "
-            "queued to them (more than --max-output bytes).", st->slow_readers);
+            "queued to them (error slow-reader).", st->slow_readers);
     counter(out, "weft_connections_replaced_total", "Agent connections closed because the "
             "agent connected again.", st->replaced);
     counter(out, "weft_jobs_registered_total", "Jobs registered (replayed from the journal "

@@ -167,7 +167,7 @@ static void conn_free(conn_t *c)
 }
 
 /* Counts `frames` queued to c, and closes c if its queue is now over
- * --max-output. */
+ * max_output. */
 static void conn_sent(conn_t *c, uint64_t frames)
 {
     rpc_gateway_t *gw = c->gw;

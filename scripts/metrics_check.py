@@ -211,6 +211,25 @@ def status(weft, gp, token_file):
     return json.loads(r.stdout)
 
 
+def serve_options(weft):
+    r = subprocess.run([weft, "serve", "--help"], capture_output=True, text=True,
+                       timeout=WAIT_S)
+    check(r.returncode == 0, f"weft serve --help: status {r.returncode}")
+    return set(re.findall(r"--[a-z][a-z0-9-]*", r.stdout))
+
+
+def check_help_options(port, options, what):
+    """Every option a family's HELP names is one `weft serve --help` lists:
+    an operator reading a scrape can set what it names."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=WAIT_S) as r:
+        text = r.read().decode()
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            for o in re.findall(r"--[a-z][a-z0-9-]*", line):
+                check(o in options, f"{what}: {line.split()[2]}'s HELP names {o}, "
+                      "which weft serve --help does not list")
+
+
 def check_families(types, fams, extra, what):
     want = {n for n, (_, always) in fams.items() if always} | set(extra)
     check(set(types) == want, f"{what}: families not documented: "
@@ -228,6 +247,7 @@ def plain_gateway(weft, work, fams):
     gw, gp, mp = serve(weft, work, "plain", *args)
     types, v = scrape(mp)
     check_families(types, fams, ["weft_token_reloads_total"], "plain gateway")
+    check_help_options(mp, serve_options(weft), "plain gateway")
     buckets = doc_buckets()
     got = [m.group(1) for k in v for m in [re.match(r'weft_decision_seconds_bucket\{le="(.*)"\}',
                                                      k)] if m]
@@ -386,6 +406,7 @@ def reloading_gateway(weft, work, fams):
     types, v = scrape(mp)
     cond = [n for n, (_, always) in fams.items() if not always]
     check_families(types, fams, cond, "a learned, TLS, --agent-tokens gateway")
+    check_help_options(mp, serve_options(weft), "a learned, TLS, --agent-tokens gateway")
     check(v.get(f'weft_model_info{{path="{model}",sha256="{sha}"}}') == 1,
           f"weft_model_info: {[k for k in v if k.startswith('weft_model_info')]}, "
           f"expected {model} {sha}")

@@ -4152,7 +4152,7 @@ Test(gateway, a_peers_list_in_several_frames_counts_each_frame)
 
 /* A slow reader is sent nothing after its error: here an agent whose
  * first schedule frame of a decision (8,192 of 10,000 flows) is more than
- * --max-output; the second frame of that push is not queued after it. */
+ * max_output; the second frame of that push is not queued after it. */
 Test(gateway, a_slow_reader_is_sent_nothing_after_its_error)
 {
     rpc_gateway_opts_t o = driven_opts(2);
@@ -4186,7 +4186,7 @@ Test(gateway, a_slow_reader_is_sent_nothing_after_its_error)
     rpc_gateway_free(gw);
 }
 
-/* --max-output is the most that may wait queued to a peer: a queue of
+/* max_output is the most that may wait queued to a peer: a queue of
  * exactly that many bytes is kept, one more is a slow reader. Here the
  * welcome alone, its size read from a first gateway (of the default cap). */
 Test(gateway, a_queue_of_exactly_max_output_bytes_is_no_slow_reader)
