@@ -4,6 +4,8 @@
 Reads the metric tables of docs/monitoring.md (name and TYPE of each family,
 and which are emitted only when they apply) and holds real gateways to them:
 
+  - every option the tables name is one of `weft serve --help` (or `weft
+    agent --help`, as --id), and so is every option a HELP line names;
   - a plain gateway with a journal emits exactly the families listed as
     always there (and weft_token_reloads_total, its token being from a
     file), each with the documented TYPE, the documented histogram buckets,
@@ -211,11 +213,22 @@ def status(weft, gp, token_file):
     return json.loads(r.stdout)
 
 
-def serve_options(weft):
-    r = subprocess.run([weft, "serve", "--help"], capture_output=True, text=True,
+def serve_options(weft, command="serve"):
+    r = subprocess.run([weft, command, "--help"], capture_output=True, text=True,
                        timeout=WAIT_S)
-    check(r.returncode == 0, f"weft serve --help: status {r.returncode}")
+    check(r.returncode == 0, f"weft {command} --help: status {r.returncode}")
     return set(re.findall(r"--[a-z][a-z0-9-]*", r.stdout))
+
+
+def check_doc_options(weft):
+    """Every option the tables of docs/monitoring.md name is one of weft
+    serve's (or weft agent's, as --id): a reader can set what they name."""
+    options = serve_options(weft) | serve_options(weft, "agent")
+    for line in open(DOC, encoding="utf-8"):
+        if line.startswith("| `weft_"):
+            for o in re.findall(r"--[a-z][a-z0-9-]*", line):
+                check(o in options, f"{DOC}: {line.split('`')[1]}'s row names {o}, "
+                      "which neither weft serve --help nor weft agent --help lists")
 
 
 def check_help_options(port, options, what):
@@ -443,6 +456,7 @@ def main():
         print(__doc__.split("\n\n")[-2], file=sys.stderr)
         return 2
     fams = doc_families()
+    check_doc_options(weft)
     work = tempfile.mkdtemp(prefix="weft-metrics-")
     t0 = time.monotonic()
     try:
