@@ -3,7 +3,7 @@
  * the live scheduler state, and the two interfaces every scheduler shares:
  * an ordering (the policy) and a rate allocation.
  *
- * Terms follow ../shared/DESIGN.md sections 2-4. Units: bytes, seconds,
+ * Terms follow docs/design.md sections 2-4. Units: bytes, seconds,
  * bytes per second. Ports are 0-based.
  *
  * A workload stores everything in flat arrays: jobs own a contiguous range

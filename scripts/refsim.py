@@ -7,7 +7,7 @@ definitions alone, with none of weft's code, as plainly as it can: every
 decision recomputes every key and every rate from the flows' remaining
 bytes. Each rule names where it is defined:
 
-  DESIGN §N      the project's reference design (../shared/DESIGN.md)
+  DESIGN §N      the project's reference design (docs/design.md)
   README         README.md: "Policies (`weft sim --help`)", the options of
                  "Compare policies on the emulator"; docs/testing.md: "Against
                  an independent reference"

@@ -3,7 +3,7 @@
 
 Written from README.md ("What it is", "Compare policies on the emulator" and
 its --out, --flows and --check bullets, the columns `weft sim --help`
-defines), the reference design's sections 2-4 (../shared/DESIGN.md: the
+defines), the reference design's sections 2-4 (docs/design.md: the
 fabric, flows, coflows, jobs, the lower bound) and docs/workload-format.md,
 without reading netsim/, cli/ or tests/, as scripts/refsim.py is written from
 the emulator's definitions and scripts/format_check.py from the format
