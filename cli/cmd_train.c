@@ -51,15 +51,16 @@ static void usage(FILE *out)
             "fails at once leaves the files there as they were; then it replaces them all,\n"
             "the other run's checkpoint, final model and plot included.\n"
             "\n"
-            "Ctrl-C (SIGINT), SIGTERM or SIGHUP (a closed terminal or ssh session) stops the\n"
-            "run at the end of its iteration: it writes the checkpoint at that iteration (its\n"
+            "Ctrl-C (SIGINT), SIGTERM, SIGHUP (a closed terminal or ssh session) or SIGPIPE\n"
+            "(the reader of its output gone: weft train ... | head) stops the run at the end\n"
+            "of its iteration: it writes the checkpoint at that iteration (its\n"
             "train.csv row is written already) and says which --resume continues it; a\n"
             "second one stops it at once. Before the first iteration (the heuristics' runs\n"
             "on --val) it stops after the heuristic it is running, leaving --out as it was.\n"
             "\n"
-            "exit status: 0 success, 1 error, 2 usage error; a run stopped by SIGINT, SIGTERM\n"
-            "or SIGHUP dies of it once its checkpoint is written (a shell reports 130, 143 or\n"
-            "129, and a script running it stops as at any Ctrl-C)\n"
+            "exit status: 0 success, 1 error, 2 usage error; a run stopped by SIGINT, SIGTERM,\n"
+            "SIGHUP or SIGPIPE dies of it once its checkpoint is written (a shell reports 130,\n"
+            "143, 129 or 141, and a script running it stops as at any Ctrl-C)\n"
             "\n"
             "options:\n"
             "  --out DIR             output directory (default train-out)\n"
@@ -119,15 +120,17 @@ static void usage(FILE *out)
             (unsigned long long)d.seed);
 }
 
-/* Ctrl-C (SIGINT), SIGTERM and SIGHUP (the terminal or ssh session
- * closed under a run of hours) stop a run between two iterations, with its
- * checkpoint: stop_signal is the one that came (0: none), read after each
- * iteration. Caught from before the heuristics' reference runs on --val
+/* Ctrl-C (SIGINT), SIGTERM, SIGHUP (the terminal or ssh session closed
+ * under a run of hours) and SIGPIPE (the reader of its output gone, as
+ * `weft train ... | head` leaves it: killed by the first write after, a
+ * run lost every iteration since its last checkpoint) stop a run between
+ * two iterations, with its checkpoint: stop_signal is the one that came
+ * (0: none), read after each iteration. Caught from before the heuristics' reference runs on --val
  * (minutes on a large one), which it stops between two heuristics: killed
  * there, a run left the --out it had made. The first restores the actions
  * they had before (weft_save_file's removal of a half-written FILE.tmp, then
  * the default), so a second stops the run at once. */
-static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
 #define N_STOP_SIGNALS (sizeof stop_signals / sizeof *stop_signals)
 static struct sigaction stop_old[N_STOP_SIGNALS];
 static bool stop_caught[N_STOP_SIGNALS];
@@ -195,7 +198,10 @@ static void stop_catch(bool tty)
 
 static const char *stop_name(int sig)
 {
-    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
+    return sig == SIGINT    ? "SIGINT"
+           : sig == SIGTERM ? "SIGTERM"
+           : sig == SIGHUP  ? "SIGHUP"
+                            : "SIGPIPE";
 }
 
 /* Whether a stop signal came before the first iteration: its number, said

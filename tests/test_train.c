@@ -3023,6 +3023,26 @@ Test(train, cli_interrupted_run_saves_its_checkpoint_and_resumes, .timeout = 300
     cli_teardown();
 }
 
+/* weft train ... 2>&1 | head: the reader leaves by itself, no signal sent.
+ * The run's next line of output raises SIGPIPE, which stops it as a Ctrl-C
+ * does, with its checkpoint and train.csv at that iteration, and it dies of
+ * SIGPIPE (a shell reports 141). It was killed at that write, losing every
+ * iteration since its last --checkpoint-every (none here). Its notes went
+ * to the pipe too, so they are not read here (README's words for them are
+ * the other signals', checked above). */
+Test(train, cli_run_whose_reader_leaves_saves_its_checkpoint, .timeout = 120)
+{
+    if (!cli_toy("train-sigpipe"))
+        return;
+    int rd;
+    pid_t pid = start_long_run("headed", "", &rd);
+    close(rd);
+    int st = cli_reap(pid, 60);
+    cr_assert(died_of(st, SIGPIPE), "wait status %#x: %s", st, cli_file("err"));
+    stopped_at("headed");
+    cli_teardown();
+}
+
 /* A stop signal before the first iteration, in the heuristics' reference
  * runs on --val (minutes on a large one), stops the run after the heuristic
  * it is running and removes the --out it made, its parents too; an --out
