@@ -437,17 +437,13 @@ static int serve(int argc, char **argv, serve_owned_t *own)
                RPC_HOST_PORT(metrics_host, rpc_gateway_metrics_port(gw)));
     printf("\n");
     fflush(stdout);
-    if (st.tls && st.tls_not_after) { /* a renewal due soon, or missed */
-        double days = difftime((time_t)st.tls_not_after, time(NULL)) / 86400;
-        char until[40];
-        rpc_tls_date(until, sizeof until, st.tls_not_after);
-        if (days < 0)
-            fprintf(stderr, "weft serve: warning: the TLS certificate %s expired on %s: clients "
-                    "refuse it; renew it and send SIGHUP\n", o.tls_cert, until);
-        else if (days < 30)
-            fprintf(stderr, "weft serve: note: the TLS certificate %s expires on %s, in %.1f "
-                    "days: renew it and send SIGHUP\n", o.tls_cert, until, days);
-    }
+    char due[RPC_TLS_EXPIRY_LEN]; /* a renewal due soon, or missed */
+    rpc_tls_expiry_t ex = st.tls ? rpc_tls_expiry(due, sizeof due, "TLS certificate",
+                                                  o.tls_cert, "clients", st.tls_not_after,
+                                                  (int64_t)time(NULL))
+                                 : RPC_TLS_IN_DATE;
+    if (ex != RPC_TLS_IN_DATE)
+        fprintf(stderr, "weft serve: %s: %s\n", ex == RPC_TLS_EXPIRED ? "warning" : "note", due);
     /* The port file last, once the gateway listens and has said so: whoever
        waits for it finds the "listening on" line there too. Written whole
        and renamed into place, so one that polls for it never reads it

@@ -83,6 +83,25 @@ int64_t rpc_tls_not_after(const struct ssl_ctx_st *ctx)
     return (int64_t)timegm(&tm);
 }
 
+rpc_tls_expiry_t rpc_tls_expiry(char *buf, size_t n, const char *what, const char *path,
+                                const char *peers, int64_t not_after, int64_t now)
+{
+    double days = difftime((time_t)not_after, (time_t)now) / 86400;
+    char until[40];
+    rpc_tls_date(until, sizeof until, not_after);
+    buf[0] = 0;
+    if (!not_after || days >= RPC_TLS_RENEW_DAYS)
+        return RPC_TLS_IN_DATE;
+    if (not_after <= now) { /* OpenSSL's verify refuses it from not_after itself on */
+        snprintf(buf, n, "the %s %s expired on %s: %s refuse it; renew it and send SIGHUP",
+                 what, path, until, peers);
+        return RPC_TLS_EXPIRED;
+    }
+    snprintf(buf, n, "the %s %s expires on %s, in %.1f days: renew it and send SIGHUP", what,
+             path, until, days);
+    return RPC_TLS_DUE;
+}
+
 void rpc_client_init(rpc_client_t *c)
 {
     memset(c, 0, sizeof *c);

@@ -24,7 +24,8 @@
  * cap, what an append takes). The limits: connections, idle and frame timeouts.
  * TLS, with certificates made by the openssl command: agents, submit and
  * status over it, certificates that do not verify, SIGHUP renewals, CA
- * files read again. Helpers shared with the other gateway tests:
+ * files read again, what serve says at start of a certificate that has
+ * expired or soon will. Helpers shared with the other gateway tests:
  * gateway_support.h.
  */
 #include <criterion/criterion.h>
@@ -3636,6 +3637,76 @@ Test(gateway_tls, sighup_renews_the_certificate_for_new_connections, .fini = sto
     cr_assert(strstr(log, want) && strstr(log, "still serving the one read before"), "%s", log);
     wait_tls_status_agents(tls_other, 1, out, sizeof out);
     cr_assert_eq(table_value(out, "tls reloads"), 1, "%s", out);
+}
+
+/* A new key and a certificate for IP 127.0.0.1 signed by the test's CA, as
+ * NAME.key and NAME.pem in tls_dir, valid `days` from now; with days 0,
+ * one that expired on 2025-02-01 00:00:00 UTC (valid from 2025-01-01).
+ * OpenSSL 3.0's `openssl x509 -req` makes none that ended in the past
+ * (-not_after came in 3.4; -days -1 ends it before it begins), `openssl
+ * ca` does, from a minimal config, with -startdate and -enddate. */
+static void cert_for_loopback(const char *name, int days)
+{
+    char steps[1400];
+    int n = snprintf(steps, sizeof steps, "openssl req $EC -keyout %s.key -out %s.csr "
+                     "-subj /CN=127.0.0.1 && ", name, name);
+    if (days)
+        snprintf(steps + n, sizeof steps - (size_t)n, "openssl x509 -req -in %s.csr -CA ca.pem "
+                 "-CAkey ca.key -CAcreateserial -out %s.pem -days %d -extfile ext", name, name,
+                 days);
+    else
+        snprintf(steps + n, sizeof steps - (size_t)n,
+                 "printf '[ca]\\ndefault_ca=d\\n[d]\\ndatabase=index.txt\\nnew_certs_dir=.\\n"
+                 "serial=serial\\npolicy=p\\ndefault_md=sha256\\nunique_subject=no\\n[p]\\n"
+                 "commonName=supplied\\n' >ca.cnf && touch index.txt "
+                 "&& { [ -f serial ] || echo 01 >serial; } && openssl ca -batch -config ca.cnf "
+                 "-cert ca.pem -keyfile ca.key -in %s.csr -out %s.pem -notext -extfile ext "
+                 "-startdate 20250101000000Z -enddate 20250201000000Z", name, name);
+    openssl_in_tls_dir(steps);
+}
+
+/* What `weft serve` says of its certificate at start, on stderr, after it
+ * listens: a warning for one that has expired (and clients do refuse it:
+ * `weft status` fails on it), a note for one that expires in 2 days, and
+ * nothing for one of 400 days. */
+Test(gateway_tls, serve_says_at_start_that_its_certificate_expired_or_is_due,
+     .init = make_certs, .fini = stop_tls, .timeout = 60)
+{
+    char err_path[160], cert[160], key[160], log[8192], out[8192], want[400];
+    snprintf(err_path, sizeof err_path, "%s/serve.err", tls_dir);
+    const char *names[] = {"expired", "soon", "long"};
+    const int days[] = {0, 2, 400};
+    for (int i = 0; i < 3; i++) {
+        cert_for_loopback(names[i], days[i]);
+        snprintf(cert, sizeof cert, "%s/%s.pem", tls_dir, names[i]);
+        snprintf(key, sizeof key, "%s/%s.key", tls_dir, names[i]);
+        const char *extra[] = {"--tls-cert", cert, "--tls-key", key, NULL};
+        server_stderr = err_path;
+        start_server_args(extra); /* said before the port file is written */
+        server_stderr = NULL;
+        log[read_file(err_path, log, sizeof log - 1)] = 0;
+        if (i == 0) {
+            snprintf(want, sizeof want, "weft serve: warning: the TLS certificate %s expired on "
+                     "2025-02-01 00:00:00 UTC: clients refuse it; renew it and send SIGHUP\n",
+                     cert);
+            cr_assert(strstr(log, want), "no '%s' in: %s", want, log);
+            cr_assert_eq(run_status_tls("127.0.0.1", tls_ca, out, sizeof out), 1, "%s", out);
+            cr_assert(strstr(out, "certificate verify failed: certificate has expired"), "%s",
+                      out);
+        } else if (i == 1) {
+            snprintf(want, sizeof want, "weft serve: note: the TLS certificate %s expires on ",
+                     cert);
+            cr_assert(strstr(log, want), "no '%s' in: %s", want, log);
+            double left = tls_days_left(log, want);
+            cr_assert(left > 1.9 && left < 2.1, "%g days left: %s", left, log);
+            cr_assert(strstr(log, " UTC, in 2.0 days: renew it and send SIGHUP\n"), "%s", log);
+        } else {
+            cr_assert(!strstr(log, "certificate"), "a certificate of 400 days: %s", log);
+        }
+        if (i > 0)
+            cr_assert_eq(run_status_tls("127.0.0.1", tls_ca, out, sizeof out), 0, "%s", out);
+        stop_server();
+    }
 }
 
 /* Writes the test CA into path, and the other CA after it if also_other
