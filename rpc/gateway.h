@@ -790,7 +790,9 @@ weft_err_t rpc_gateway_reload_tokens(rpc_gateway_t *gw, unsigned *changed);
  * New connections get it; those already in keep the one they began with.
  * Files that cannot be read, or a key that does not match the
  * certificate, are refused naming the file and OpenSSL's reason, and the
- * gateway goes on serving what it had. EINVAL if it serves no TLS. */
+ * gateway goes on serving what it had; so is a certificate already expired
+ * (EINVAL, naming the file and the date: clients would refuse it). EINVAL
+ * if it serves no TLS. */
 weft_err_t rpc_gateway_reload_tls(rpc_gateway_t *gw);
 /* Reads opts.port_secrets_file again and lets agents in with the secrets
  * it holds now: a machine's secret is changed or revoked without a

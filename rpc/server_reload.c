@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -205,6 +206,10 @@ void rpc_gw_sighup_cb(evutil_socket_t fd, short what, void *arg)
             fprintf(stderr, "weft serve: SIGHUP: TLS certificate %s reloaded (valid until %s); "
                     "new connections get it, those already in keep theirs\n",
                     gw->o.tls_cert, rpc_tls_date(until, sizeof until, gw->tls_not_after));
+            char due[RPC_TLS_EXPIRY_LEN];
+            if (rpc_tls_expiry(due, sizeof due, "TLS certificate", gw->o.tls_cert, "clients",
+                               gw->tls_not_after, (int64_t)time(NULL)) == RPC_TLS_DUE)
+                fprintf(stderr, "weft serve: SIGHUP: note: %s\n", due);
         }
     }
     if (gw->sched.policy_hook != &gw->hook) {
@@ -277,6 +282,13 @@ weft_err_t rpc_gateway_reload_tls(rpc_gateway_t *gw)
     weft_err_t err = tls_context(gw->o.tls_cert, gw->o.tls_key, &fresh);
     if (err)
         return err;
+    /* one already expired would only fail every new connection: keep the one in use */
+    char why[RPC_TLS_EXPIRY_LEN];
+    if (rpc_tls_expiry(why, sizeof why, "TLS certificate", gw->o.tls_cert, "clients",
+                       rpc_tls_not_after(fresh), (int64_t)time(NULL)) == RPC_TLS_EXPIRED) {
+        SSL_CTX_free(fresh);
+        return weft_fail(WEFT_EINVAL, "%s", why);
+    }
     SSL_CTX_free(gw->tls); /* each connection's SSL keeps a reference to its own */
     gw->tls = fresh;
     gw->tls_not_after = rpc_tls_not_after(fresh);

@@ -24,9 +24,9 @@
  * cap, what an append takes). The limits: connections, idle and frame timeouts.
  * TLS, with certificates made by the openssl command: agents, submit and
  * status over it, certificates that do not verify, SIGHUP renewals, CA
- * files read again, what serve says at start of a certificate that has
- * expired or soon will. Helpers shared with the other gateway tests:
- * gateway_support.h.
+ * files read again, what serve says of a certificate that has expired or
+ * soon will (at start and on SIGHUP, which refuses an expired one).
+ * Helpers shared with the other gateway tests: gateway_support.h.
  */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
@@ -3707,6 +3707,68 @@ Test(gateway_tls, serve_says_at_start_that_its_certificate_expired_or_is_due,
             cr_assert_eq(run_status_tls("127.0.0.1", tls_ca, out, sizeof out), 0, "%s", out);
         stop_server();
     }
+}
+
+/* Writes tls_dir's NAME.key and NAME.pem (cert_for_loopback's) over weft
+ * serve's key and certificate, as an operator renewing them would, and
+ * sends it a SIGHUP. */
+static void sighup_serve_with(const char *name)
+{
+    char from[160];
+    snprintf(from, sizeof from, "%s/%s.key", tls_dir, name);
+    copy_file(from, tls_key);
+    snprintf(from, sizeof from, "%s/%s.pem", tls_dir, name);
+    copy_file(from, tls_cert);
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+}
+
+/* `weft status` over TLS, with new connections, from the test's gateway
+ * must give `reloads` TLS reloads, the agent connected before and about
+ * `days` left to the certificate new connections get. */
+static void expect_tls_status(long long reloads, double days)
+{
+    char out[8192];
+    wait_tls_status_agents(tls_ca, 1, out, sizeof out);
+    cr_assert_eq(table_value(out, "tls reloads"), reloads, "%s", out);
+    double left = tls_days_left(out, "it is valid until ");
+    cr_assert(fabs(left - days) < 0.1, "%g days left, not %g: %s", left, days, out);
+}
+
+/* A SIGHUP to a certificate that has already expired is refused, naming
+ * the file and the date it expired: weft serve goes on serving the one it
+ * had to new connections (status over TLS still verifies it, 20 days left,
+ * no reload counted) and the agent connected before stays. One that
+ * expires in 2 days is taken, with the note. */
+Test(gateway_tls, sighup_refuses_an_expired_certificate_and_keeps_the_one_in_use,
+     .init = make_certs, .fini = stop_tls, .timeout = 60)
+{
+    char err_path[160], log[8192], want[400];
+    snprintf(err_path, sizeof err_path, "%s/serve.err", tls_dir);
+    server_stderr = err_path;
+    const char *extra[] = {"--tls-cert", tls_cert, "--tls-key", tls_key, NULL};
+    start_server_args(extra);
+    server_stderr = NULL;
+    tls_agents[0] = start_tls_agent("0", tls_ca);
+    expect_tls_status(0, 20);
+
+    cert_for_loopback("expired", 0);
+    sighup_serve_with("expired");
+    snprintf(want, sizeof want, "weft serve: SIGHUP: TLS certificate not reloaded: the TLS "
+             "certificate %s expired on 2025-02-01 00:00:00 UTC: clients refuse it; renew it "
+             "and send SIGHUP; still serving the one read before\n", tls_cert);
+    wait_in_file(err_path, want, 1, log, sizeof log);
+    expect_tls_status(0, 20);
+
+    cert_for_loopback("soon", 2);
+    sighup_serve_with("soon");
+    snprintf(want, sizeof want, "weft serve: SIGHUP: note: the TLS certificate %s expires on ",
+             tls_cert);
+    wait_in_file(err_path, want, 1, log, sizeof log);
+    double left = tls_days_left(log, want);
+    cr_assert(left > 1.9 && left < 2.1, "%g days left: %s", left, log);
+    snprintf(want, sizeof want, "SIGHUP: TLS certificate %s reloaded (valid until ", tls_cert);
+    cr_assert(strstr(log, want), "%s", log);
+    expect_tls_status(1, 2);
 }
 
 /* Writes the test CA into path, and the other CA after it if also_other
