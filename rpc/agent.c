@@ -86,7 +86,10 @@
  * it has no address for yet, or another address is closed before any of
  * its payload counts, and its sender tries again (peer_broke). A SIGHUP
  * reads the certificate, key and CA again for the connections opened
- * after it (data_tls_reload): a renewed certificate without a restart.
+ * after it (data_tls_reload): a renewed certificate without a restart; one
+ * already expired is refused, as peers would refuse it. At start and on a
+ * reload, one that has expired or expires within RPC_TLS_RENEW_DAYS is
+ * said, as weft serve says of its own (rpc_tls_expiry).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -102,6 +105,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -1580,11 +1584,21 @@ static bool recv_drain(agent_t *a, recv_t *r, unsigned char *sink, size_t size, 
     }
 }
 
+/* Where the data certificate of ctx stands against its end of validity, and
+ * what to say of it into due[RPC_TLS_EXPIRY_LEN] (rpc_tls_expiry). */
+static rpc_tls_expiry_t data_cert_expiry(const agent_t *a, const struct ssl_ctx_st *ctx,
+                                         char *due)
+{
+    return rpc_tls_expiry(due, RPC_TLS_EXPIRY_LEN, "data certificate", a->o->data_cert,
+                          "the other agents", rpc_tls_not_after(ctx), (int64_t)time(NULL));
+}
+
 /* On o->reload (SIGHUP): the data certificate, its key and the CA read
  * again into a new context, which the data connections opened from now on
  * take, both ways; those open keep theirs (an SSL holds a reference to its
- * context, so the old one is released at once). One that cannot be built
- * leaves the old in force: nothing open is lost, and the agent goes on.
+ * context, so the old one is released at once). One that cannot be built,
+ * or whose certificate has expired, leaves the old in force: nothing open
+ * is lost, and the agent goes on.
  * Said on log, or on notice without it. */
 static void data_tls_reload(agent_t *a)
 {
@@ -1598,7 +1612,15 @@ static void data_tls_reload(agent_t *a)
                     "read again at each connection to the gateway)" : "");
         return;
     }
-    if (rpc_data_tls_ctx(&fresh, o->data_cert, o->data_key, o->tls_ca)) {
+    char due[RPC_TLS_EXPIRY_LEN];
+    rpc_tls_expiry_t ex = RPC_TLS_IN_DATE;
+    weft_err_t err = rpc_data_tls_ctx(&fresh, o->data_cert, o->data_key, o->tls_ca);
+    /* one already expired would only fail every new data connection */
+    if (!err && (ex = data_cert_expiry(a, fresh, due)) == RPC_TLS_EXPIRED) {
+        rpc_data_tls_ctx_free(fresh);
+        err = weft_fail(WEFT_EINVAL, "%s", due);
+    }
+    if (err) {
         if (out)
             fprintf(out, "weft agent %u: SIGHUP: data certificate not reloaded: %s; new data "
                     "connections still get the one read before\n", o->id, weft_last_error());
@@ -1611,6 +1633,8 @@ static void data_tls_reload(agent_t *a)
         fprintf(out, "weft agent %u: SIGHUP: data certificate %s reloaded (valid until %s); new "
                 "data connections get it, those open keep theirs\n", o->id, o->data_cert,
                 rpc_tls_date(until, sizeof until, rpc_tls_not_after(fresh)));
+    if (out && ex == RPC_TLS_DUE)
+        fprintf(out, "weft agent %u: SIGHUP: note: %s\n", o->id, due);
 }
 
 weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
@@ -1646,6 +1670,14 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
     }
     WEFT_CHECK(open_listener(&a));
     alog(&a, "data port %d on %s%s", a.data_port, a.data_host, a.tls_ctx ? ", TLS only" : "");
+    if (a.tls_ctx) { /* as weft serve says of its certificate: a renewal due soon, or missed */
+        char due[RPC_TLS_EXPIRY_LEN];
+        rpc_tls_expiry_t ex = data_cert_expiry(&a, a.tls_ctx, due);
+        FILE *out = o->log ? o->log : o->notice;
+        if (ex != RPC_TLS_IN_DATE && out)
+            fprintf(out, "weft agent %u: %s: %s\n", o->id,
+                    ex == RPC_TLS_EXPIRED ? "warning" : "note", due);
+    }
     double last = weft_mono_s();
     unsigned char sink[65536];
     while (!*o->stop) {

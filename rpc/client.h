@@ -322,12 +322,14 @@ typedef struct {
     FILE *log;                  /* connection events; NULL: quiet */
     FILE *notice;               /* without log: each outage of the gateway
                                    connection, once as it starts and once as
-                                   it ends, and what a reload did; NULL:
-                                   quiet */
+                                   it ends, what a reload did, and at start
+                                   a data certificate expired or due for
+                                   renewal (rpc_tls_expiry); NULL: quiet */
     volatile sig_atomic_t *stop; /* set non-zero (e.g. by a signal) to return */
     volatile sig_atomic_t *reload; /* set non-zero (SIGHUP) to read data_cert,
                                       data_key and tls_ca again for the data
-                                      connections opened after; the agent
+                                      connections opened after (a certificate
+                                      already expired is refused); the agent
                                       clears it. NULL: never */
 } rpc_agent_opts_t;
 

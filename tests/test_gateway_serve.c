@@ -24,9 +24,10 @@
  * cap, what an append takes). The limits: connections, idle and frame timeouts.
  * TLS, with certificates made by the openssl command: agents, submit and
  * status over it, certificates that do not verify, SIGHUP renewals, CA
- * files read again, what serve says of a certificate that has expired or
- * soon will (at start and on SIGHUP, which refuses an expired one).
- * Helpers shared with the other gateway tests: gateway_support.h.
+ * files read again, what serve and the agent say of a certificate that
+ * has expired or soon will (at start and on SIGHUP, which refuses an
+ * expired one). Helpers shared with the other gateway tests:
+ * gateway_support.h.
  */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
@@ -4649,4 +4650,83 @@ Test(gateway_tls, sighup_to_an_agent_without_a_data_certificate_leaves_it_runnin
     int st = submit_data_job(0, 1e5, false, "15", out, sizeof out);
     cr_assert_eq(st, 0, "weft submit: exit status %d: %s", st, out);
     cr_assert_eq(bytes_received(&data_agents[1], data_log[1]), 100000);
+}
+
+/* ------------------------------ a data certificate's end of validity */
+
+/* What `weft agent` says at start of its data certificate, as weft serve
+ * of its own: a warning for one that has expired, a note for one that
+ * expires in 2 days (agent.pem). The expired one is truly refused: agent
+ * 1 refuses agent 0 as a sender for it, and the job's flow waits. */
+Test(gateway_tls, an_agent_says_at_start_that_its_data_certificate_expired_or_is_due,
+     .init = server_tls_data, .fini = stop_tls_data, .timeout = 30)
+{
+    char expired_cert[160], expired_key[160], want[400], line[1024];
+    cert_for_loopback("expired", 0);
+    snprintf(expired_cert, sizeof expired_cert, "%s/expired.pem", tls_dir);
+    snprintf(expired_key, sizeof expired_key, "%s/expired.key", tls_dir);
+    unfinished_job_logs(expired_cert, expired_key, agent_cert, agent_key, false, 1,
+                        "its certificate (/CN=127.0.0.1) was refused: certificate has expired",
+                        "refused a data connection from 127.0.0.1:");
+    snprintf(want, sizeof want, "weft agent 0: warning: the data certificate %s expired on "
+             "2025-02-01 00:00:00 UTC: the other agents refuse it; renew it and send SIGHUP",
+             expired_cert);
+    cr_assert(file_has(data_log[0], want), "no '%s' in agent 0's log", want);
+    snprintf(want, sizeof want, "weft agent 1: note: the data certificate %s expires on ",
+             agent_cert);
+    cr_assert(file_line(data_log[1], want, line, sizeof line), "no '%s' in agent 1's log",
+              want);
+    double left = tls_days_left(line, want);
+    cr_assert(left > 1.9 && left < 2.1, "%g days left: %s", left, line);
+    cr_assert(strstr(line, " UTC, in 2.0 days: renew it and send SIGHUP"), "%s", line);
+    cr_assert_eq(bytes_received(&data_agents[1], data_log[1]), 0);
+}
+
+/* A SIGHUP to a data certificate that has already expired is refused,
+ * naming the file and the date it expired: agent 1, started with a
+ * certificate of 400 days (of which it says nothing), goes on presenting
+ * it, so a job then moves both ways, every byte received, over data
+ * connections all opened after the signal (agent 0 would refuse the
+ * expired one). One that expires in 2 days is then taken, with the note. */
+Test(gateway_tls, sighup_refuses_an_expired_data_certificate_and_keeps_the_one_in_use,
+     .init = server_tls_data, .fini = stop_tls_data, .timeout = 60)
+{
+    char out[8192], line[1024], want[400], cert[160], key[160];
+    cert_for_loopback("long", 400);
+    cert_for_loopback("expired", 0);
+    snprintf(cert, sizeof cert, "%s/long.pem", tls_dir);
+    snprintf(key, sizeof key, "%s/long.key", tls_dir);
+    own_data_files(cert, key);
+    spawn_data_agent(0, agent_cert, agent_key);
+    spawn_data_agent(1, own_cert, own_key);
+    cr_assert(wait_file_has(data_log[1], "connected to the gateway", 10), "agent 1 is not in");
+    cr_assert(!file_has(data_log[1], "data certificate"), "said of a certificate of 400 days");
+
+    snprintf(cert, sizeof cert, "%s/expired.pem", tls_dir);
+    snprintf(key, sizeof key, "%s/expired.key", tls_dir);
+    own_data_files(cert, key);
+    sighup_agent1("weft agent 1: SIGHUP: data certificate not reloaded: ", 1, line,
+                  sizeof line);
+    snprintf(want, sizeof want, "not reloaded: the data certificate %s expired on 2025-02-01 "
+             "00:00:00 UTC: the other agents refuse it; renew it and send SIGHUP; new data "
+             "connections still get the one read before", own_cert);
+    cr_assert(strstr(line, want), "no '%s' in: %s", want, line);
+    int st = submit_data_job(0, 1e6, true, "15", out, sizeof out);
+    cr_assert_eq(st, 0, "weft submit: exit status %d: %s", st, out);
+    cr_assert(file_has(data_log[0], "all 1000000 bytes sent, acknowledged by agent 1"));
+    cr_assert(file_has(data_log[1], "all 1000000 bytes sent, acknowledged by agent 0"));
+    cr_assert(!file_has(data_log[1], "reloaded (valid until"), "the expired one was taken");
+
+    own_data_files(agent_cert, agent_key);
+    snprintf(want, sizeof want, "weft agent 1: SIGHUP: note: the data certificate %s expires "
+             "on ", own_cert);
+    sighup_agent1(want, 1, line, sizeof line);
+    double left = tls_days_left(line, want);
+    cr_assert(left > 1.9 && left < 2.1, "%g days left: %s", left, line);
+    snprintf(want, sizeof want, "weft agent 1: SIGHUP: data certificate %s reloaded (valid "
+             "until ", own_cert);
+    cr_assert(file_has(data_log[1], want), "no '%s' in agent 1's log", want);
+    /* last: bytes_received stops the agent */
+    cr_assert_eq(bytes_received(&data_agents[0], data_log[0]), 1000000);
+    cr_assert_eq(bytes_received(&data_agents[1], data_log[1]), 1000000);
 }
