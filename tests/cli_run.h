@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "temp_left.h"
+#include "tied_child.h"
 
 static char cli_dir[64];
 static const char *cli_bin;
@@ -185,7 +186,7 @@ __attribute__((unused)) static pid_t cli_start_to(const char *args, int *rd)
         unlink(path);
     }
     fflush(NULL);
-    pid_t pid = fork();
+    pid_t pid = fork_tied(SIGTERM); /* the shell execs weft, which keeps the tie */
     cr_assert(pid >= 0, "fork failed");
     if (pid == 0) {
         signal(SIGINT, SIG_DFL);

@@ -30,6 +30,7 @@
 #include "coflow/learned.h"
 #include "rpc/client.h"
 #include "rpc/gateway.h"
+#include "tests/tied_child.h"
 
 #define TOKEN "hostile-test-token"
 
@@ -51,7 +52,7 @@ static void start_server_args(const char *const *extra)
     cr_assert(bin, "WEFT_BIN is not set (run through ctest)");
     snprintf(port_file, sizeof port_file, "/tmp/weft-gw-test-%d.port", (int)getpid());
     unlink(port_file);
-    server_pid = fork();
+    server_pid = fork_tied(SIGTERM); /* stops as by hand if the test dies first */
     cr_assert(server_pid >= 0);
     if (server_pid == 0) {
         dup2(server_stdout ? open(server_stdout, O_WRONLY | O_CREAT | O_TRUNC, 0600)
@@ -459,7 +460,7 @@ static void start_agent0_opt(const char *log_path, const char *opt, const char *
 {
     char gw[32];
     snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
-    agent_pid = fork();
+    agent_pid = fork_tied(SIGKILL); /* SIGKILL: a test may have stopped it */
     cr_assert(agent_pid >= 0);
     if (agent_pid == 0) {
         if (log_path) {
@@ -523,7 +524,7 @@ static int run_weft(char *out, size_t n, const char *const *args)
     snprintf(path, sizeof path, "/tmp/weft-run-test-%d.out", (int)getpid());
     const char *bin = getenv("WEFT_BIN");
     cr_assert(bin, "WEFT_BIN is not set (run through ctest)");
-    pid_t pid = fork();
+    pid_t pid = fork_tied(SIGTERM);
     cr_assert(pid >= 0);
     if (pid == 0) {
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -565,7 +566,7 @@ __attribute__((unused))
 static void spawn_weft_logged(const char *log, const char *const *args)
 {
     write_text(log, "");
-    agent_pid = fork();
+    agent_pid = fork_tied(SIGTERM);
     cr_assert(agent_pid >= 0);
     if (agent_pid == 0) {
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);

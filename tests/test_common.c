@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/weft.h"
+#include "tests/tied_child.h"
 
 /* Each test takes milliseconds: one that hangs (a size that doubles
  * for ever) fails in 10 s. */
@@ -249,7 +250,7 @@ static weft_err_t write_then_die(FILE *f, const void *arg)
 static void save_in_a_child_that_dies(const char *path, int before, weft_write_fn fn,
                                       const void *arg)
 {
-    pid_t pid = fork();
+    pid_t pid = fork_tied(SIGKILL);
     cr_assert(pid >= 0);
     if (pid == 0) {
         alarm(10);
@@ -515,7 +516,7 @@ Test(common, save_file_to_dev_stdout_comes_after_what_was_printed)
     cr_assert_not_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/out", dir);
     fflush(stdout);
-    pid_t pid = fork();
+    pid_t pid = fork_tied(SIGKILL);
     cr_assert(pid >= 0);
     if (pid == 0) {
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -632,7 +633,7 @@ Test(common, save_check_asks_the_directory_the_file_goes_into)
     char dir[] = "/tmp/weft-test-where-XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
     cr_assert_eq(chmod(dir, 0777), 0);
-    pid_t pid = fork();
+    pid_t pid = fork(); /* not fork_tied: setuid clears the tie, and it ends at once */
     cr_assert(pid >= 0);
     if (pid == 0) {
         if ((getuid() == 0 && (setgid(65534) || setuid(65534))) || chdir(dir))

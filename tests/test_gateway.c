@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -5213,11 +5212,10 @@ Test(gateway, a_gateway_address_that_answers_http_is_said_not_to_be_one)
  * holds it open. Its pid. */
 static pid_t not_a_gateway_serves(int lfd, const char *answer, size_t n, bool close_after)
 {
-    pid_t pid = fork();
+    pid_t pid = fork_tied(SIGKILL); /* a failed check ends the test: this with it */
     cr_assert(pid >= 0);
     if (pid)
         return pid;
-    prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed check ends the test: this with it */
     for (;;) {
         int fd = accept(lfd, NULL, NULL);
         if (fd < 0)
@@ -5664,7 +5662,7 @@ Test(gateway, submit_run_without_a_timeout_waits_its_default, .fini = stop_agent
     coflow_workload_add_flow(&wl, 0, 1, 1000);
     cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
     int port, lfd = listen_loopback(&port);
-    agent_pid = fork();
+    agent_pid = fork_tied(SIGKILL);
     cr_assert(agent_pid >= 0);
     if (agent_pid == 0) {
         rpc_submit_opts_t o = {.gateway_host = "127.0.0.1", .gateway_port = port,

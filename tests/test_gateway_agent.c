@@ -2181,7 +2181,7 @@ static pid_t spawn_agent(const char *id, int port, const char *log, rlim_t nofil
     char gw[32], dp[16];
     snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
     snprintf(dp, sizeof dp, "%d", port);
-    pid_t pid = fork();
+    pid_t pid = fork_tied(SIGTERM);
     cr_assert(pid >= 0);
     if (pid == 0) {
         if (log) {
@@ -2462,7 +2462,7 @@ static pid_t spawn_agent_opt(const char *id, const char *log, const char *opt, c
     char gw[32];
     snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
     write_text(log, "");
-    pid_t pid = fork();
+    pid_t pid = fork_tied(SIGKILL); /* SIGKILL: tests stop these */
     cr_assert(pid >= 0);
     if (pid == 0) {
         dup2(open(log, O_WRONLY | O_TRUNC), 2);

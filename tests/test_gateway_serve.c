@@ -26,8 +26,9 @@
  * status over it, certificates that do not verify, SIGHUP renewals, CA
  * files read again, what serve and the agent say of a certificate that
  * has expired or soon will (at start and on SIGHUP, which refuses an
- * expired one). Helpers shared with the other gateway tests:
- * gateway_support.h.
+ * expired one). A weft serve ends with the test process that started it,
+ * cleanup or not (tied_child.h). Helpers shared with the other gateway
+ * tests: gateway_support.h.
  */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
@@ -467,7 +468,7 @@ static void submit_one_and_cancel(const char *dir, int id, const char *out, cons
     fprintf(f, "weft-workload 1\nports 4\njob %d 0 1 0 1\ncoflow 1 0 1 -\n0 1 2000000\n"
             "end 1\n", id);
     fclose(f);
-    pid_t pid = fork();
+    pid_t pid = fork_tied(SIGTERM);
     cr_assert(pid >= 0);
     if (pid == 0) {
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -3410,7 +3411,7 @@ static pid_t start_tls_agent(const char *id, const char *ca)
 {
     char gw[32];
     snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
-    pid_t pid = fork();
+    pid_t pid = fork_tied(SIGTERM);
     cr_assert(pid >= 0);
     if (pid == 0) {
         const char *bin = getenv("WEFT_BIN");
@@ -4108,7 +4109,7 @@ static void spawn_data_agent(int k, const char *cert, const char *key)
     snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
     snprintf(id, sizeof id, "%d", k);
     write_text(data_log[k], "");
-    data_agents[k] = fork();
+    data_agents[k] = fork_tied(SIGTERM);
     cr_assert(data_agents[k] >= 0);
     if (data_agents[k] == 0) {
         int fd = open(data_log[k], O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -4731,4 +4732,61 @@ Test(gateway_tls, sighup_refuses_an_expired_data_certificate_and_keeps_the_one_i
     /* last: bytes_received stops the agent */
     cr_assert_eq(bytes_received(&data_agents[0], data_log[0]), 1000000);
     cr_assert_eq(bytes_received(&data_agents[1], data_log[1]), 1000000);
+}
+
+/* ------------------------------------------------ a test's children end with it */
+
+/* Whether process pid has ended: no such process, or a zombie that its
+ * new parent has not reaped yet. */
+static bool process_gone(pid_t pid)
+{
+    char path[64], stat[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return kill(pid, 0) != 0 && errno == ESRCH;
+    size_t n = fread(stat, 1, sizeof stat - 1, f);
+    fclose(f);
+    stat[n] = '\0';
+    const char *state = strrchr(stat, ')'); /* after the name, which may hold anything */
+    return state && (state[2] == 'Z' || state[2] == 'X');
+}
+
+/* A test that ends without its cleanup (a crash, a check that fails in
+ * a child, Criterion's timeout) takes the weft serve it started with it:
+ * here a middle process starts one as a test does, hands over its pid and
+ * _exit()s. The serve gets SIGTERM and stops as it would by hand, saying
+ * so. Before, it served on as an orphan, holding its ports, for ever. */
+Test(gateway_children, a_serve_ends_with_the_process_that_started_it, .timeout = 30)
+{
+    cr_assert(getenv("WEFT_BIN"), "WEFT_BIN is not set (run through ctest)");
+    char log[64], port_path[64];
+    snprintf(log, sizeof log, "/tmp/weft-orphan-%d.log", (int)getpid());
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    pid_t middle = fork_tied(SIGKILL);
+    cr_assert(middle >= 0);
+    if (middle == 0) {
+        close(fds[0]);
+        server_stderr = log;
+        start_server(NULL, NULL);
+        _exit(write(fds[1], &server_pid, sizeof server_pid) == sizeof server_pid ? 0 : 1);
+    }
+    close(fds[1]);
+    pid_t serve = 0;
+    ssize_t got = read(fds[0], &serve, sizeof serve);
+    close(fds[0]);
+    cr_assert_eq(waitpid(middle, NULL, 0), middle);
+    snprintf(port_path, sizeof port_path, "/tmp/weft-gw-test-%d.port", (int)middle);
+    unlink(port_path);
+    cr_assert(got == sizeof serve && serve > 0, "the middle process started no weft serve");
+    bool gone = false;
+    for (int i = 0; i < 500 && !(gone = process_gone(serve)); i++)
+        usleep(10 * 1000);
+    if (!gone)
+        kill(serve, SIGKILL); /* this test leaves no orphan either */
+    bool stopped = file_has(log, "weft serve: stopped: ");
+    unlink(log);
+    cr_assert(gone, "weft serve (pid %d) outlived the process that started it", (int)serve);
+    cr_assert(stopped, "weft serve did not stop as it does on SIGTERM");
 }

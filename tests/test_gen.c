@@ -1598,7 +1598,7 @@ Test(gen_cli, output_written_through_a_fifo)
     cr_assert_eq(cli("gen --jobs 4 --ports 8 --seed 3 -o %s/ref.weft", cli_dir), 0);
     const char *fifo = in_dir("f");
     cr_assert_eq(mkfifo(fifo, 0600), 0, "%s", strerror(errno));
-    pid_t reader = fork();
+    pid_t reader = fork_tied(SIGKILL); /* it may wait on the FIFO for ever */
     cr_assert_neq(reader, -1);
     if (reader == 0) { /* copies what it reads from the FIFO into `got` */
         int in = open(fifo, O_RDONLY), out = creat(in_dir("got"), 0600);

@@ -906,7 +906,7 @@ Test(workload_text, failed_save_keeps_the_old_file)
     coflow_workload_init(&wl, 2);
     for (int64_t j = 0; j < 100; j++) /* some 3 KB of text */
         add_one_flow_job(&wl, j, 0, 0, 0, 5);
-    pid_t pid = fork();
+    pid_t pid = fork_tied(SIGKILL);
     cr_assert(pid >= 0);
     if (pid == 0) {
         struct rlimit lim = {.rlim_cur = 1000, .rlim_max = 1000};
@@ -1996,7 +1996,7 @@ static int pipe_from(const char *data, size_t n)
 {
     int fds[2];
     cr_assert_eq(pipe(fds), 0);
-    pid_t pid = fork();
+    pid_t pid = fork_tied(SIGKILL);
     cr_assert(pid >= 0);
     if (pid == 0) {
         close(fds[0]);
