@@ -614,6 +614,14 @@ typedef struct coflow_ordering {
      * gateway, at each rebuild of its live state) decides as one that
      * kept it (the emulator). */
     void (*carry_order)(void *ctx, const size_t *in, const size_t *out, size_t n);
+    /* Optional, for an ordering that places coflows by a score: writes to
+     * scores[i] the score that placed the i-th of the n coflows its last
+     * order() call returned and returns true; false if that call placed
+     * them otherwise (nothing scored: one coflow alone, an order kept),
+     * writing nothing. The ordering keeps only that call's scores, no
+     * more memory than it holds for a decision. For the gateway's
+     * job_status. */
+    bool (*last_scores)(const void *ctx, double *scores, size_t n);
 } coflow_ordering_t;
 
 /*

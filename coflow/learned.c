@@ -39,6 +39,9 @@
  *   6. order: attn_argsort_desc (ties to the lower row, i.e. the longer
  *      path, then earlier release, then lower index: an untrained
  *      residual, whose scores tie inside a job, is jsebf-cp's order).
+ *      The scores stay in the attention cache until the next scoring, so
+ *      last_scores gives the last decision's (the gateway's job_status)
+ *      without memory of its own; earlier decisions' are not kept.
  *
  * Features of a node (index: meaning), all log1p of a non-negative value
  * unless said otherwise; "q" marks the quantised ones:
@@ -151,6 +154,8 @@ typedef struct {
     size_t *prev_out;    /* [cap_rows] ... and the order given for them */
     size_t prev_n;       /* 0: no previous decision */
     size_t cap_rows;
+    size_t n_scored;     /* the last order() call's n if acache.scores placed its ids,
+                            through perm; else 0 (last_scores) */
     /* --scores (st->scores_out): decisions asked so far (order() calls),
        and per row of the last one, the scorer's output before the priors
        and the row of each node (NONE: not scored); NULL without it */
@@ -1008,6 +1013,7 @@ static weft_err_t learned_order(void *ctx, coflow_state_t *st, size_t *ids, size
     coflow_learned_timing_t *tm = &c->timing;
     memset(tm, 0, sizeof *tm);
     c->n_decisions++;
+    c->n_scored = 0;
     weft_err_t err = WEFT_OK;
     if (n == 0)
         return WEFT_OK;
@@ -1147,6 +1153,7 @@ static weft_err_t learned_order(void *ctx, coflow_state_t *st, size_t *ids, size
         c->hook->decide(c->hook->arg, &step, c->perm);
     } else {
         attn_argsort_desc(c->acache.scores, n, c->perm);
+        c->n_scored = n;
     }
     for (size_t i = 0; i < n; i++)
         ids[i] = c->ids_copy[c->perm[i]];
@@ -1182,6 +1189,18 @@ static void learned_carry_order(void *ctx, const size_t *in, const size_t *out, 
     c->prev_n = n;
 }
 
+/* coflow_ordering_t.last_scores: the scores the last order() sorted by,
+ * which acache keeps until the next scoring. */
+static bool learned_last_scores(const void *ctx, double *scores, size_t n)
+{
+    const learned_ctx_t *c = ctx;
+    if (c->n_scored == 0 || c->n_scored != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        scores[i] = (double)c->acache.scores[c->perm[i]];
+    return true;
+}
+
 void coflow_learned_set_mode(void *ctx, coflow_learned_mode_t mode)
 {
     learned_ctx_t *c = ctx;
@@ -1212,4 +1231,5 @@ const coflow_ordering_t coflow_learned = {
     .destroy = learned_destroy,
     .order = learned_order,
     .carry_order = learned_carry_order,
+    .last_scores = learned_last_scores,
 };

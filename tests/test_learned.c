@@ -1233,7 +1233,8 @@ Test(learned, ties_go_to_the_earlier_release_then_the_lower_index)
 
 /* An order carried over (the gateway's rebuild of the same set) is kept by
  * a model that holds its orders while the set is the same, and only by
- * one: a model that decides every time decides. */
+ * one: a model that decides every time decides. Only a decision scored
+ * has last_scores, and only for as many coflows as it ordered. */
 Test(learned, a_carried_order_is_kept_only_by_a_model_that_holds)
 {
     const size_t in[3] = {0, 1, 2}, carried[3] = {0, 2, 1}, decided[3] = {1, 2, 0};
@@ -1248,6 +1249,13 @@ Test(learned, a_carried_order_is_kept_only_by_a_model_that_holds)
         order_into(ctx, &st, in, 3, out);
         cr_assert_arr_eq(out, hold ? carried : decided, sizeof out, "hold %d: %zu %zu %zu",
                          hold, out[0], out[1], out[2]);
+        const coflow_ordering_t *ord = coflow_ordering_find("learned");
+        double scores[3] = {NAN, NAN, NAN};
+        cr_assert_eq(ord->last_scores(ctx, scores, 3), !hold, "hold %d", hold);
+        cr_assert(hold ? isnan(scores[0]) : isfinite(scores[0]) && scores[0] >= scores[1] &&
+                                                scores[1] >= scores[2],
+                  "hold %d: %g %g %g", hold, scores[0], scores[1], scores[2]);
+        cr_assert(!ord->last_scores(ctx, scores, 2), "hold %d: scores for 2 of 3", hold);
         tie_close(ctx, &w, &st, &m);
     }
 }

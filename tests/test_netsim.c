@@ -108,19 +108,19 @@ static double change_each_second(void *ctx, const coflow_state_t *st)
 }
 
 static const coflow_ordering_t t_index = {"t-index", "lowest index first", "t-greedy", true, 0,
-                                          NULL, NULL, order_index, NULL, false, NULL};
+                                          NULL, NULL, order_index, NULL, false, NULL, NULL};
 static const coflow_ordering_t t_fifo = {"t-fifo", "release order", "t-greedy", true, 0,
-                                         NULL, NULL, order_keep, NULL, false, NULL};
+                                         NULL, NULL, order_keep, NULL, false, NULL, NULL};
 static const coflow_ordering_t t_lifo = {"t-lifo", "highest index first", "t-greedy", true, 0,
-                                         NULL, NULL, order_lifo, NULL, false, NULL};
+                                         NULL, NULL, order_lifo, NULL, false, NULL, NULL};
 static const coflow_ordering_t t_record = {"t-record", "records ids", "t-greedy", true, 0,
-                                           NULL, NULL, order_record, NULL, false, NULL};
+                                           NULL, NULL, order_record, NULL, false, NULL, NULL};
 static const coflow_ordering_t t_sent = {"t-sent", "index, records job 0's bytes sent",
                                          "t-greedy", true, 0, NULL, NULL, order_sent, NULL,
-                                         false, NULL};
+                                         false, NULL, NULL};
 static const coflow_ordering_t t_seconds = {"t-seconds", "index, re-decided each second",
                                             "t-greedy", true, 0, NULL, NULL, order_index,
-                                            change_each_second, false, NULL};
+                                            change_each_second, false, NULL, NULL};
 
 /* The emulator around the state an ordering is handed (sim_internal.h). */
 static sim_t *sim_of(const coflow_state_t *st)
@@ -156,7 +156,7 @@ static weft_err_t order_port_gap(void *ctx, coflow_state_t *st, size_t *ids, siz
 
 static const coflow_ordering_t t_port_gap = {"t-port-gap", "index, measures per-port bytes",
                                              "t-greedy", true, 0, NULL, NULL, order_port_gap,
-                                             NULL, false, NULL};
+                                             NULL, false, NULL, NULL};
 
 static void alloc_greedy(coflow_state_t *st, const size_t *order, size_t n)
 {
@@ -332,15 +332,15 @@ static weft_err_t order_fails_third(void *ctx, coflow_state_t *st, size_t *ids, 
 
 static const coflow_ordering_t t_fails = {"t-fails", "fails at its third decision", "t-greedy",
                                           true, 0, NULL, NULL, order_fails_third, NULL, false,
-                                          NULL};
+                                          NULL, NULL};
 
 static const coflow_ordering_t t_now = {"t-now", "index, a change predicted at now", "t-greedy",
                                         true, 0, NULL, NULL, order_index, change_now, false,
-                                        NULL};
+                                        NULL, NULL};
 
 static const coflow_ordering_t t_liar = {"t-liar", "predicts changes that never come",
                                          "t-greedy", true, 0, NULL, NULL, order_index,
-                                         change_never_happens, false, NULL};
+                                         change_never_happens, false, NULL, NULL};
 
 static const coflow_allocator_t t_greedy = {"t-greedy", "greedy", alloc_greedy, true, false, false, false, false};
 static const coflow_allocator_t t_share = {"t-share", "equal shares", alloc_share, false, false, false, false, false};
@@ -1505,7 +1505,7 @@ static double change_speeds_up(void *ctx, const coflow_state_t *st)
 
 static const coflow_ordering_t t_speeds_up = {"t-speeds-up", "index, a flow sped up once",
                                               "t-greedy", true, 0, NULL, NULL, order_index,
-                                              change_speeds_up, false, NULL};
+                                              change_speeds_up, false, NULL, NULL};
 
 /* A real allocator (wrapped), but when --check recomputes a decision (under
  * lazy pacing with st->pace NULL; by pairs it is only ever run for that),
@@ -1725,13 +1725,13 @@ static weft_err_t order_swaps_releases(void *ctx, coflow_state_t *st, size_t *id
 
 static const coflow_ordering_t t_late_release = {"t-late-release", "index, a release late",
                                                  "t-greedy", true, 0, NULL, NULL,
-                                                 order_late_release, NULL, false, NULL};
+                                                 order_late_release, NULL, false, NULL, NULL};
 static const coflow_ordering_t t_swaps_releases = {"t-swaps-releases", "index, a heap broken",
                                                     "t-greedy", true, 0, NULL, NULL,
-                                                    order_swaps_releases, NULL, false, NULL};
+                                                    order_swaps_releases, NULL, false, NULL, NULL};
 static const coflow_ordering_t t_drops_final = {"t-drops-final", "index, a final compute lost",
                                                 "t-greedy", true, 0, NULL, NULL,
-                                                order_drops_final_compute, NULL, false, NULL};
+                                                order_drops_final_compute, NULL, false, NULL, NULL};
 
 /* The chain (b due at 7.5 s) with b released at 8 s: late, which nothing
  * else shows (its CCT and its job's JCT only grow); job 2 (20 bytes on
@@ -1924,7 +1924,7 @@ static weft_err_t order_miscounts(void *ctx, coflow_state_t *st, size_t *ids, si
 
 static const coflow_ordering_t t_miscounts = {"t-miscounts", "index, a count of bytes off",
                                               "t-greedy", true, 0, NULL, NULL, order_miscounts,
-                                              NULL, false, NULL};
+                                              NULL, false, NULL, NULL};
 
 static void expect_miscount(add_to_t where, double bytes, const coflow_allocator_t *alloc,
                             size_t n, const char *what)
