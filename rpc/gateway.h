@@ -160,6 +160,10 @@ typedef struct {
     size_t *parents_left;
     size_t *g2l_c;
     size_t *cleft;                       /* flows not finished */
+    size_t *crank;                       /* its place in the order of the last
+                                            decision that ordered it (1 = first;
+                                            0: none): current while last_out
+                                            holds its key there (rpc_sched_rank) */
     size_t cap_c;
     /* per job of all, [cap_j] */
     double *arrival_s, *finish_s;        /* gateway clock */
@@ -196,9 +200,15 @@ typedef struct {
     /* The last decision's coflows, as the ordering was given them and as
      * it ordered them, each by the gateway id of its first flow (which
      * compaction keeps): carried into the ordering created at a rebuild
-     * (coflow_ordering_t.carry_order). Kept for orderings that take it. */
+     * (coflow_ordering_t.carry_order; last_in is kept only for orderings
+     * that take it, n_last of them), and job_status's ranks (n_ranked). */
     uint64_t *last_in, *last_out;
-    size_t n_last, cap_last_in, cap_last_out;
+    size_t n_last, n_ranked, cap_last_in, cap_last_out;
+    /* [n_ranked] the score that placed each coflow of last_out, if scored
+     * (coflow_ordering_t.last_scores): the last decision's alone */
+    double *last_score;
+    size_t cap_last_score;
+    bool scored;
     size_t *port_rank, *port_last;       /* [n_ports] decision scratch */
     /* outputs, consumed by the caller */
     rpc_change_t *changes;               /* of the last decision */
@@ -353,6 +363,13 @@ weft_err_t rpc_sched_tick(rpc_sched_t *s, double now);
  * change as pushed: call rpc_sched_forget for the flows of an agent that is
  * not connected. O(open flows of released coflows) + the policy's cost. */
 weft_err_t rpc_sched_decide(rpc_sched_t *s, double now);
+
+/* Coflow c of all's place in the last decision's order: 1 = first, of
+ * n_ranked; 0 if it is not active now or that decision did not order it
+ * (released since, or its job left out of a stale live state). *score is
+ * the score that placed it, NAN if the ordering gave none. O(1). */
+size_t rpc_sched_rank(const rpc_sched_t *s, size_t c, double *score);
+
 /* Forgets what was pushed for fid (its agent is gone), so the next
  * decision announces it again. */
 void rpc_sched_forget(rpc_sched_t *s, uint64_t fid);

@@ -22,6 +22,9 @@
  *    sets need_rebuild.
  *  - push_rate / push_cls / announced say what the sending agent's current
  *    connection was told, so a decision emits only differences.
+ *  - crank[c] is coflow c's place in the last decision that ordered it;
+ *    the last decision ordered it there iff last_out holds c's key at
+ *    that place (n_ranked of them), so a rank is never a stale one.
  *  - Every finished job is remembered (n_retained: in the map, held or in
  *    gone) or forgotten (in the runs of forgotten ids), never both. Gone's
  *    entries from gone_head on, then fin_q's from fin_head on, are the
@@ -115,7 +118,8 @@ void rpc_sched_destroy(rpc_sched_t *s)
                     s->changes, s->jobs_done, s->gone_id, s->gone_fid, s->gone_jct,
                     s->map_key, s->map_val, s->jfid, s->jcancelled, s->gone_cancelled,
                     s->drops, s->jlive, s->cleft, s->absent, s->last_in, s->last_out,
-                    s->jforgot, s->fin_q, s->forgot_lo, s->forgot_hi, s->forgot_now};
+                    s->jforgot, s->fin_q, s->forgot_lo, s->forgot_hi, s->forgot_now,
+                    s->crank, s->last_score};
     for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
         free(ptrs[i]);
     memset(s, 0, sizeof *s);
@@ -399,7 +403,7 @@ static side_arrays_t coflow_arrays(rpc_sched_t *s)
 {
     side_arrays_t d = {.n = 0};
     SIDE(s->cstatus), SIDE(s->release_s), SIDE(s->ready_s), SIDE(s->parents_left);
-    SIDE(s->g2l_c), SIDE(s->cleft);
+    SIDE(s->g2l_c), SIDE(s->cleft), SIDE(s->crank);
     return d;
 }
 
@@ -949,6 +953,32 @@ static weft_err_t emit(rpc_sched_t *s, size_t gf, double rate, uint32_t cls)
     return WEFT_OK;
 }
 
+/* The scores that placed the decision's n coflows (ord->last_scores); for
+ * the last decision's order given again unscored (the learned ordering's
+ * set_changes_only keeps it, across a rebuild too), the last decision's.
+ * Without the memory, none: they are for job_status alone. */
+static void keep_scores(rpc_sched_t *s, size_t n, bool same)
+{
+    bool had = s->scored;
+    s->scored = false;
+    if (!s->ord->last_scores || n == 0 ||
+        weft_grow((void **)&s->last_score, &s->cap_last_score, n, sizeof *s->last_score))
+        return;
+    s->scored = s->ord->last_scores(s->ctx, s->last_score, n) || (had && same);
+}
+
+size_t rpc_sched_rank(const rpc_sched_t *s, size_t c, double *score)
+{
+    size_t r = s->crank[c];
+    *score = NAN;
+    if (s->cstatus[c] != COFLOW_ACTIVE || r == 0 || r > s->n_ranked ||
+        s->last_out[r - 1] != coflow_key(s, c))
+        return 0; /* not in the last decision: another coflow has its place */
+    if (s->scored)
+        *score = s->last_score[r - 1];
+    return r;
+}
+
 weft_err_t rpc_sched_decide(rpc_sched_t *s, double now)
 {
     weft_err_t err;
@@ -977,16 +1007,27 @@ weft_err_t rpc_sched_decide(rpc_sched_t *s, double now)
             s->ids[n++] = c;
     coflow_sort_by_key(st, s->ids, n, st->release_s);
     coflow_state_forget_iso(st); /* reports moved bytes without saying whose */
-    bool keep = s->ord->carry_order &&
-                !weft_grow((void **)&s->last_in, &s->cap_last_in, n, sizeof *s->last_in) &&
-                !weft_grow((void **)&s->last_out, &s->cap_last_out, n, sizeof *s->last_out);
-    for (size_t i = 0; keep && i < n; i++)
+    /* the order given (last_in, for carry_order) and taken (last_out, for
+       it and for job_status's ranks) */
+    bool carry = s->ord->carry_order != NULL;
+    bool keep = !weft_grow((void **)&s->last_out, &s->cap_last_out, n, sizeof *s->last_out) &&
+                (!carry ||
+                 !weft_grow((void **)&s->last_in, &s->cap_last_in, n, sizeof *s->last_in));
+    for (size_t i = 0; keep && carry && i < n; i++)
         s->last_in[i] = coflow_key(s, s->l2g_coflow[s->ids[i]]);
     if (n > 0 && (err = s->ord->order(s->ctx, st, s->ids, n)))
         return weft_wrap(err, "ordering '%s': ", s->ord->name);
-    for (size_t i = 0; keep && i < n; i++)
-        s->last_out[i] = coflow_key(s, s->l2g_coflow[s->ids[i]]);
-    s->n_last = keep ? n : 0;
+    bool same = keep && n == s->n_ranked; /* the last decision's order again */
+    for (size_t i = 0; keep && i < n; i++) {
+        size_t gc = s->l2g_coflow[s->ids[i]];
+        uint64_t key = coflow_key(s, gc);
+        same = same && s->last_out[i] == key;
+        s->last_out[i] = key;
+        s->crank[gc] = i + 1;
+    }
+    s->n_last = keep && carry ? n : 0;
+    s->n_ranked = keep ? n : 0;
+    keep_scores(s, s->n_ranked, same);
     for (size_t k = 0; k < st->n_rated; k++)
         st->flow_rate[st->rated[k]] = 0;
     st->n_rated = 0;

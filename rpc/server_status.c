@@ -10,6 +10,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/listener.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -48,7 +49,8 @@ static size_t ports_waiting(const rpc_gateway_t *gw, uint8_t *waits)
 
 /* Answers a job_status request: where one job stands, coflow by coflow
  * (state, flows done, bytes sent, the rates pushed to its unfinished flows,
- * the parents it waits on), so an operator can see why it is slow.
+ * the parents it waits on, its place in the last decision's order and the
+ * score that placed it), so an operator can see why it is slow.
  * Read-only, like status. O(the job's coflows, flows and parents). */
 void rpc_gw_handle_job_status(conn_t *c, const msgpack_object *m)
 {
@@ -77,7 +79,8 @@ void rpc_gw_handle_job_status(conn_t *c, const msgpack_object *m)
     rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, forgotten ? 7 : 6);
+    bool listed = !gone && !forgotten; /* its coflows, and "of" for their ranks */
+    msgpack_pack_map(&pk, forgotten || listed ? 7 : 6);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "job_status");
     pack_kv_int(&pk, "seq", seq);
     pack_kv_int(&pk, "job", id);
@@ -93,6 +96,8 @@ void rpc_gw_handle_job_status(conn_t *c, const msgpack_object *m)
         rpc_pack_cstr(&pk, done ? "jct" : "age");
         msgpack_pack_double(&pk, done ? jct : gw_now(gw) - s->arrival_s[j]);
     }
+    if (listed) /* the coflows the last decision ordered (added 2026-12-07) */
+        pack_kv_int(&pk, "of", (int64_t)s->n_ranked);
     rpc_pack_cstr(&pk, "coflows");
     if (gone || forgotten) { /* compacted away: only its id and time are kept */
         msgpack_pack_nil(&pk);
@@ -122,7 +127,9 @@ void rpc_gw_handle_job_status(conn_t *c, const msgpack_object *m)
             for (size_t q = 0; q < co->n_parents; q++)
                 n_wait += s->cstatus[s->all.parents[co->first_parent + q]] != COFLOW_DONE;
             uint8_t st = s->cstatus[k];
-            msgpack_pack_map(&pk, 8);
+            double score;
+            size_t rank = rpc_sched_rank(s, k, &score);
+            msgpack_pack_map(&pk, 8 + (rank > 0) + !isnan(score));
             pack_kv_int(&pk, "id", co->id);
             rpc_pack_cstr(&pk, "state");
             rpc_pack_cstr(&pk, n_dropped ? "cancelled" : st == COFLOW_DONE ? "done"
@@ -140,6 +147,10 @@ void rpc_gw_handle_job_status(conn_t *c, const msgpack_object *m)
                 if (s->cstatus[p] != COFLOW_DONE)
                     msgpack_pack_int64(&pk, s->all.coflows[p].id);
             }
+            if (rank > 0) /* 1 = first of "of" */
+                pack_kv_int(&pk, "rank", (int64_t)rank);
+            if (!isnan(score))
+                rpc_pack_cstr(&pk, "score"), msgpack_pack_double(&pk, score);
         }
     }
     if (rpc_frame_end(&gw->out, mark, gw->o.max_frame) == WEFT_OK)

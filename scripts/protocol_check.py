@@ -655,7 +655,7 @@ def job_status(conn, job_id, seq=None):
               and ans["state"] == "finished" and ans["forgotten"] is True
               and ans["coflows"] is None, f"{what}: forgotten {ans!r}")
         return ans
-    check_keys(ans, {"type", "seq", "job", "state", "coflows"}, {"age", "jct"}, what)
+    check_keys(ans, {"type", "seq", "job", "state", "coflows"}, {"age", "jct", "of"}, what)
     check(ans["seq"] == (-1 if seq is None else seq), f"{what}: seq {ans['seq']!r}")
     check(ans["job"] == job_id, f"{what}: job {ans['job']!r}")
     check(ans["state"] in ("running", "finished", "cancelled"), f"{what}: state "
@@ -666,17 +666,31 @@ def job_status(conn, job_id, seq=None):
     cofs = ans["coflows"]
     if cofs is None:  # compacted away: only its id and JCT are kept
         check(ans["state"] != "running", f"{what}: a running job without coflows")
+        check("of" not in ans, f"{what}: \"of\" without coflows listed: {ans!r}")
         return ans
     check(isinstance(cofs, list), f"{what}: coflows {cofs!r}")
+    # since 2026-12-07: "of" with the coflows listed, and the places of the
+    # active ones in the last decision's order, 1..of, none shared
+    check("of" in ans and is_int(ans["of"]) and ans["of"] >= 0, f"{what}: of {ans.get('of')!r}")
+    base = {"id", "state", "flows", "flows_done", "bytes", "sent", "rate", "waits_on"}
+    ranks = []
     for c in cofs:
-        check(isinstance(c, dict) and set(c) == {"id", "state", "flows", "flows_done",
-                                                 "bytes", "sent", "rate", "waits_on"},
+        check(isinstance(c, dict) and base <= set(c) <= base | {"rank", "score"},
               f"{what}: a coflow's keys {sorted(c) if isinstance(c, dict) else c!r}")
         check(c["state"] in ("waiting", "active", "done", "cancelled") and is_int(c["id"])
               and is_int(c["flows"]) and is_int(c["flows_done"])
               and isinstance(c["bytes"], float) and isinstance(c["sent"], float)
               and isinstance(c["rate"], float) and isinstance(c["waits_on"], list),
               f"{what}: coflow {c!r}")
+        if "rank" in c:
+            check(c["state"] == "active" and is_int(c["rank"]) and 1 <= c["rank"] <= ans["of"],
+                  f"{what}: coflow {c['id']} ranked {c['rank']!r} of {ans['of']!r}, "
+                  f"{c['state']}")
+            ranks.append(c["rank"])
+        check("score" not in c or ("rank" in c and isinstance(c["score"], float)
+                                   and math.isfinite(c["score"])),
+              f"{what}: coflow {c['id']}'s score {c.get('score')!r} (rank {c.get('rank')!r})")
+    check(len(set(ranks)) == len(ranks), f"{what}: ranks shared: {sorted(ranks)}")
     return ans
 
 

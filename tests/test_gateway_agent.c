@@ -1842,6 +1842,30 @@ static int run_status(const char *token, const char *extra, char *out, size_t n)
     return run_weft(out, n, args);
 }
 
+/* Agents 0 and 1 (the test playing them) and a client, connected. */
+static void agents01_and_client(rpc_client_t *a0, rpc_client_t *a1, rpc_client_t *cl)
+{
+    agent_joins(a0, 0, 1000, "0:1000");
+    agent_joins(a1, 1, 1001, "0:1000,1:1001");
+    connect_to(cl);
+    hello_client(cl);
+}
+
+/* Appends to wl job id of coflows 1 and 2, coflow k one flow of bytes[k]
+ * from port src[k] to dst[k]; coflow 2 waits on coflow 1 if chained. */
+static void add_two_coflow_job(coflow_workload_t *wl, int64_t id, const uint32_t src[2],
+                               const uint32_t dst[2], const double bytes[2], bool chained)
+{
+    cr_assert_eq(coflow_workload_add_job(wl, id, 0, 1, 0), WEFT_OK);
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(coflow_workload_add_coflow(wl, k + 1, 0), WEFT_OK);
+        cr_assert_eq(coflow_workload_add_flow(wl, src[k], dst[k], bytes[k]), WEFT_OK);
+    }
+    if (chained)
+        cr_assert_eq(coflow_workload_add_parent(wl, 1), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(wl), WEFT_OK);
+}
+
 /* job_status (and weft status --job) tells where a two-stage job stands:
  * its first coflow active at its port's rate and the second waiting on
  * it; then the bytes an agent reports; then, the first done, the second
@@ -1851,19 +1875,11 @@ Test(gateway_agent, job_status_tells_where_a_job_stands, .init = server_default,
      .fini = stop_server, .timeout = 30)
 {
     rpc_client_t a0, a1, cl;
-    agent_joins(&a0, 0, 1000, "0:1000");
-    agent_joins(&a1, 1, 1001, "0:1000,1:1001");
-    connect_to(&cl);
-    hello_client(&cl);
+    agents01_and_client(&a0, &a1, &cl);
     coflow_workload_t wl;
     coflow_workload_init(&wl, 4);
-    cr_assert_eq(coflow_workload_add_job(&wl, 77, 0, 1, 0), WEFT_OK);
-    coflow_workload_add_coflow(&wl, 1, 0);
-    coflow_workload_add_flow(&wl, 0, 1, 1e12);
-    coflow_workload_add_coflow(&wl, 2, 0);
-    coflow_workload_add_flow(&wl, 1, 0, 2e12);
-    cr_assert_eq(coflow_workload_add_parent(&wl, 1), WEFT_OK);
-    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    add_two_coflow_job(&wl, 77, (const uint32_t[]){0, 1}, (const uint32_t[]){1, 0},
+                       (const double[]){1e12, 2e12}, true);
     bool dup;
     double t_reg = weft_mono_s();
     uint64_t f = register_job(&cl, &wl, 0, &dup);
@@ -1961,6 +1977,171 @@ Test(gateway_agent, job_status_tells_where_a_job_stands, .init = server_default,
     coflow_workload_destroy(&wl);
     rpc_client_destroy(&a0);
     rpc_client_destroy(&a1);
+    rpc_client_destroy(&cl);
+}
+
+/* Coflow k of a job_status answer: its rank (0: none) and its score into
+ * *score (NAN: none). */
+static int64_t coflow_rank(const msgpack_object *m, uint32_t k, double *score)
+{
+    const msgpack_object_array *cs;
+    cr_assert_eq(rpc_get_array(m, "coflows", &cs), WEFT_OK);
+    cr_assert_lt(k, cs->size);
+    int64_t rank = 0;
+    *score = NAN;
+    cr_assert_eq(rpc_get_int_opt(&cs->ptr[k], "rank", 1, INT64_MAX, &rank), WEFT_OK, "%s",
+                 weft_last_error());
+    cr_assert_eq(rpc_get_num_opt(&cs->ptr[k], "score", -INFINITY, INFINITY, score), WEFT_OK);
+    return rank;
+}
+
+/* job_status of job id once its coflow k has a rank of "of" = want_of,
+ * asked again until then (10 s at most): decisions come on the gateway's
+ * timer. */
+static const msgpack_object *ranked_status(rpc_client_t *c, int64_t id, uint32_t k,
+                                           int64_t want_of)
+{
+    int64_t of = -1, rank = 0;
+    for (double t0 = weft_mono_s(); weft_mono_s() - t0 < 10; usleep(10 * 1000)) {
+        const msgpack_object *m = job_status_of(c, id);
+        double score;
+        of = -1;
+        cr_assert_eq(rpc_get_int_opt(m, "of", 0, INT64_MAX, &of), WEFT_OK);
+        cr_assert_geq(of, 0, "job %lld: no \"of\"", (long long)id);
+        if ((rank = coflow_rank(m, k, &score)) > 0 && of == want_of)
+            return m;
+    }
+    cr_assert_fail("job %lld coflow #%u: rank %lld of %lld, want one of %lld", (long long)id,
+                   k, (long long)rank, (long long)of, (long long)want_of);
+    return NULL;
+}
+
+/* job_status of job id once its coflow k has a rank of want_of
+ * (ranked_status): its two coflows' ranks are want[] (0: none), and
+ * neither has a score. */
+static void expect_ranks(rpc_client_t *c, int64_t id, uint32_t k, int64_t want_of,
+                         const int64_t want[2])
+{
+    const msgpack_object *m = ranked_status(c, id, k, want_of);
+    for (k = 0; k < 2; k++) {
+        double score;
+        int64_t rank = coflow_rank(m, k, &score);
+        cr_assert(rank == want[k] && isnan(score), "job %lld coflow #%u: rank %lld (score %g), "
+                  "want %lld", (long long)id, k, (long long)rank, score, (long long)want[k]);
+    }
+}
+
+static void server_sebf(void) { start_server4("--policy", "sebf", NULL, NULL); }
+
+/* job_status gives each active coflow its place in the last decision's
+ * order. Under SEBF, smallest bottleneck first, on ports 0 and 1: job 51's
+ * coflows of 1 and 2 TB, then job 50's first of 3 TB; its second (1 TB)
+ * waits on it, unranked. Job 51's first done, the next decision moves the
+ * others up (a rank kept from the decision before would read 2 and 3);
+ * job 50's first done, its second, smaller than job 51's, goes first. */
+Test(gateway_agent, job_status_ranks_coflows_as_the_last_decision_ordered,
+     .init = server_sebf, .fini = stop_server, .timeout = 60)
+{
+    rpc_client_t a0, a1, cl;
+    agents01_and_client(&a0, &a1, &cl);
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    add_two_coflow_job(&wl, 50, (const uint32_t[]){0, 0}, (const uint32_t[]){1, 1},
+                       (const double[]){3e12, 1e12}, true);
+    add_two_coflow_job(&wl, 51, (const uint32_t[]){0, 1}, (const uint32_t[]){1, 0},
+                       (const double[]){1e12, 2e12}, false);
+    bool dup;
+    uint64_t f50 = register_job(&cl, &wl, 0, &dup), f51 = register_job(&cl, &wl, 1, &dup);
+
+    expect_ranks(&cl, 51, 1, 3, (const int64_t[]){1, 2});
+    expect_ranks(&cl, 50, 0, 3, (const int64_t[]){3, 0});
+
+    cr_assert_eq(rpc_client_done(&a0, 6, &f51, 1), WEFT_OK);
+    wait_type(&a0, "ack");
+    expect_ranks(&cl, 51, 1, 2, (const int64_t[]){0, 1});
+    expect_ranks(&cl, 50, 0, 2, (const int64_t[]){2, 0});
+
+    cr_assert_eq(rpc_client_done(&a0, 7, &f50, 1), WEFT_OK);
+    wait_type(&a0, "ack");
+    expect_ranks(&cl, 50, 1, 2, (const int64_t[]){0, 1});
+    expect_ranks(&cl, 51, 1, 2, (const int64_t[]){0, 2});
+    coflow_workload_destroy(&wl);
+    rpc_client_destroy(&a0);
+    rpc_client_destroy(&a1);
+    rpc_client_destroy(&cl);
+}
+
+static void server_learned(void)
+{
+    start_server4("--policy", "learned", "--model", "models/weft-policy.msgpack");
+}
+
+/* The ranks and scores of job id's two coflows, each ranked, into rank[2]
+ * and score[2]. */
+static void learned_ranks(rpc_client_t *c, int64_t id, int64_t want_of, int64_t rank[2],
+                          double score[2])
+{
+    const msgpack_object *m = ranked_status(c, id, 1, want_of);
+    for (uint32_t k = 0; k < 2; k++) {
+        rank[k] = coflow_rank(m, k, &score[k]);
+        cr_assert(rank[k] > 0 && isfinite(score[k]), "job %lld coflow #%u: rank %lld, "
+                  "score %g", (long long)id, k, (long long)rank[k], score[k]);
+    }
+}
+
+/* Under the learned policy job_status also gives the score that placed
+ * each coflow: four coflows of two jobs with ranks 1..4 once each, the
+ * scores descending with them (the policy's order). An agent connecting
+ * rebuilds the live state, and the model (set_changes_only) keeps its
+ * order for the same coflows without scoring them again: the same ranks
+ * and scores still read. */
+Test(gateway_agent, job_status_gives_the_learned_policys_scores, .init = server_learned,
+     .fini = stop_server, .timeout = 60)
+{
+    rpc_client_t cl;
+    connect_to(&cl);
+    hello_client(&cl);
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    const double bytes[2][2] = {{4e12, 1e12}, {3e12, 2e12}};
+    for (uint32_t j = 0; j < 2; j++)
+        add_two_coflow_job(&wl, 60 + j, (const uint32_t[]){0, 1}, (const uint32_t[]){2 + j, 2 + j},
+                           bytes[j], false);
+    bool dup;
+    register_job(&cl, &wl, 0, &dup);
+    register_job(&cl, &wl, 1, &dup);
+    int64_t rank[4];
+    double score[4];
+    learned_ranks(&cl, 60, 4, rank, score);
+    learned_ranks(&cl, 61, 4, rank + 2, score + 2);
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 4; b++)
+            cr_assert(a == b || (rank[a] != rank[b] && (rank[a] > rank[b] || score[a] >= score[b])),
+                      "coflow #%d rank %lld score %g, #%d rank %lld score %g", a,
+                      (long long)rank[a], score[a], b, (long long)rank[b], score[b]);
+
+    cr_assert_eq(rpc_client_status(&cl, 3), WEFT_OK);
+    int64_t rebuilds = -1, now = -1;
+    cr_assert_eq(rpc_get_int(wait_type(&cl, "status"), "rebuilds", 0, INT64_MAX, &rebuilds),
+                 WEFT_OK);
+    rpc_client_t a0;
+    agent_joins(&a0, 0, 1000, "0:1000");
+    for (double t0 = weft_mono_s(); now <= rebuilds && weft_mono_s() - t0 < 10;) {
+        cr_assert_eq(rpc_client_status(&cl, 4), WEFT_OK);
+        cr_assert_eq(rpc_get_int(wait_type(&cl, "status"), "rebuilds", 0, INT64_MAX, &now),
+                     WEFT_OK);
+    }
+    cr_assert_gt(now, rebuilds, "no rebuild once agent 0 connected");
+    int64_t rank2[4];
+    double score2[4];
+    learned_ranks(&cl, 60, 4, rank2, score2);
+    learned_ranks(&cl, 61, 4, rank2 + 2, score2 + 2);
+    for (int a = 0; a < 4; a++)
+        cr_assert(rank2[a] == rank[a] && score2[a] == score[a], "coflow #%d: rank %lld score %g, "
+                  "before the rebuild %lld, %g", a, (long long)rank2[a], score2[a],
+                  (long long)rank[a], score[a]);
+    coflow_workload_destroy(&wl);
+    rpc_client_destroy(&a0);
     rpc_client_destroy(&cl);
 }
 
