@@ -32,7 +32,9 @@ static void usage(FILE *out)
             "                      --client-token-file's (the agents' is refused, saying so)\n"
             "  --token-file F      read the token from the first line of F\n"
             "  --job ID            where job ID stands instead: its state and, coflow by\n"
-            "                      coflow, flows done, bytes sent, the rate it gets and\n"
+            "                      coflow, flows done, bytes sent, the rate it gets, its\n"
+            "                      place in the last decision's priority order (and the\n"
+            "                      score that placed it, under the learned policy) and\n"
             "                      the parents it waits on (exit status 1 if the gateway\n"
             "                      does not know the job)\n"
             "  --json              one JSON object: the gateway's answer as it is, with the\n"
@@ -252,11 +254,22 @@ static void print_job(const msgpack_object *m)
     }
     size_t n = cs->via.array.size, n_done = 0;
     char st[16];
-    for (size_t i = 0; i < n; i++)
+    /* the places in the last decision's order (absent from older
+       gateways), and the scores that gave them (the learned policy's) */
+    int64_t of = get_i(m, "of");
+    bool scores = false;
+    for (size_t i = 0; i < n; i++) {
         n_done += !strcmp(get_s(&cs->via.array.ptr[i], "state", st, sizeof st), "done");
+        scores |= rpc_map_get(&cs->via.array.ptr[i], "score") != NULL;
+    }
     printf("; %zu of %zu coflows done\n", n_done, n);
-    printf("  %10s %9s %12s %22s %12s   %s\n", "coflow", "state", "flows done",
-           "MB sent of total", "rate (MB/s)", "waits on");
+    printf("  %10s %9s %12s %22s %12s", "coflow", "state", "flows done", "MB sent of total",
+           "rate (MB/s)");
+    if (of >= 0)
+        printf(" %12s", "priority");
+    if (scores)
+        printf(" %10s", "score");
+    printf("   %s\n", "waits on");
     for (size_t i = 0; i < n; i++) {
         const msgpack_object *c = &cs->via.array.ptr[i];
         char done[32], sent[48];
@@ -272,6 +285,16 @@ static void print_job(const msgpack_object *m)
                  total_mb);
         printf("  %10lld %9s %12s %22s %12.3f", (long long)get_i(c, "id"),
                get_s(c, "state", st, sizeof st), done, sent, get_d(c, "rate") / 1e6);
+        int64_t rank = get_i(c, "rank");
+        char place[48] = "-"; /* not in the last decision's order */
+        if (rank > 0)
+            snprintf(place, sizeof place, "%lld of %lld", (long long)rank, (long long)of);
+        if (of >= 0)
+            printf(" %12s", place);
+        if (scores && rpc_map_get(c, "score"))
+            printf(" %10.4g", get_d(c, "score"));
+        else if (scores)
+            printf(" %10s", "-");
         const msgpack_object *w = rpc_map_get(c, "waits_on");
         bool waits = w && w->type == MSGPACK_OBJECT_ARRAY && w->via.array.size > 0;
         for (uint32_t k = 0; waits && k < w->via.array.size; k++) {

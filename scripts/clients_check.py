@@ -218,15 +218,21 @@ def checks(tmp):
                    ["coflows"][0]["sent"] > 0), "the big job starts sending")
     rc, js, _ = status_json("--job", "10")
     c1, c2 = js["coflows"]
+    # the only coflow active (job 11's waits on its compute time): first of
+    # one in the last decision's order; no score under sebf
     check(js["state"] == "running" and js["age"] > 0 and "jct" not in js
           and c1["state"] == "active" and abs(c1["rate"] - RATE) < RATE * 0.001
-          and c2["state"] == "waiting" and c2["waits_on"] == [1] and c2["rate"] == 0,
-          "status --job of a running job: %s" % js)
+          and c2["state"] == "waiting" and c2["waits_on"] == [1] and c2["rate"] == 0
+          and js["of"] == 1 and c1["rank"] == 1 and "rank" not in c2
+          and "score" not in c1, "status --job of a running job: %s" % js)
     rc, text, _ = run("status", *gw, "--job", "10")
     lines = text.splitlines()
     check(rc == 0 and re.match(r"job 10: running for [0-9.]+ s; 0 of 2 coflows done$", lines[0])
-          and re.search(r"^\s+1\s+active\s+0 of 1\s+[0-9.]+ of 400\.00\s+20\.000\s*$", text, re.M)
-          and re.search(r"^\s+2\s+waiting\s+0 of 1\s.*\s1\s*$", text, re.M),
+          and re.match(r"\s+coflow\s+state\s+flows done\s+MB sent of total\s+rate \(MB/s\)"
+                       r"\s+priority\s+waits on$", lines[1])
+          and re.search(r"^\s+1\s+active\s+0 of 1\s+[0-9.]+ of 400\.00\s+20\.000\s+1 of 1$",
+                        text, re.M)
+          and re.search(r"^\s+2\s+waiting\s+0 of 1\s.*\s0\.000\s+-\s+1$", text, re.M),
           "status --job's table, running:\n" + text)
     rc, js, _ = status_json("--job", "11")
     check(js["state"] == "running" and js["coflows"][0]["state"] == "waiting"

@@ -6317,7 +6317,9 @@ Test(gateway, status_prints_the_gateways_answer_in_its_units, .fini = stop_agent
 }
 
 /* weft status --job's table of a job_status answer: a running job's age,
- * each coflow's rate in MB/s and the parents it waits on; an unknown job
+ * each coflow's rate in MB/s and the parents it waits on, its place in
+ * the last decision's order and its score when the answer has them (no
+ * column for what an older gateway does not say); an unknown job
  * is the gateway's one line and exit status 1, a gateway that does not
  * know the question is said to predate weft status, and an id followed
  * by more is a usage error. */
@@ -6343,6 +6345,24 @@ Test(gateway, status_job_prints_the_gateways_answer_in_its_units,
                           "0 of 1           0.00 of 2.00        0.000   its compute time\n"};
     for (size_t i = 0; i < sizeof want / sizeof *want; i++)
         cr_assert(strstr(out, want[i]), "'%s' lacks '%s'", out, want[i]);
+    cr_assert_null(strstr(out, "priority"), "an answer without \"of\": %s", out);
+    /* since 2026-12-07: the places in the last decision's order, and the
+       scores of a learned policy; "-" for a coflow without */
+    st = status_of_a_stand_in(
+        "42", "job_status",
+        "{\"seq\": 1, \"job\": 42, \"state\": \"running\", \"age\": 2.5, \"of\": 7, "
+        "\"coflows\": [{\"id\": 1, \"state\": \"active\", \"flows\": 2, \"flows_done\": 1, "
+        "\"bytes\": 3e6, \"sent\": 1.5e6, \"rate\": 2.5e6, \"waits_on\": [], \"rank\": 3, "
+        "\"score\": -1.25}, "
+        "{\"id\": 2, \"state\": \"waiting\", \"flows\": 1, \"flows_done\": 0, \"bytes\": 1e6, "
+        "\"sent\": 0, \"rate\": 0, \"waits_on\": [1]}]}",
+        out, sizeof out);
+    const char *ranked[] = {"rate (MB/s)     priority      score   waits on\n",
+                            "1.50 of 3.00        2.500       3 of 7      -1.25\n",
+                            "0.00 of 1.00        0.000            -          -   1\n"};
+    cr_assert_eq(st, 0, "exit status %d: %s", st, out);
+    for (size_t i = 0; i < sizeof ranked / sizeof *ranked; i++)
+        cr_assert(strstr(out, ranked[i]), "'%s' lacks '%s'", out, ranked[i]);
     st = status_of_a_stand_in("42", "error",
                               "{\"seq\": 1, \"code\": \"unknown-id\", \"message\": \"job_status: "
                               "job 42 was never registered\"}", out, sizeof out);

@@ -2038,7 +2038,9 @@ static void server_sebf(void) { start_server4("--policy", "sebf", NULL, NULL); }
  * coflows of 1 and 2 TB, then job 50's first of 3 TB; its second (1 TB)
  * waits on it, unranked. Job 51's first done, the next decision moves the
  * others up (a rank kept from the decision before would read 2 and 3);
- * job 50's first done, its second, smaller than job 51's, goes first. */
+ * job 50's first done, its second, smaller than job 51's, goes first.
+ * weft status --job prints the places, "-" for the others, and no score
+ * column (not a learned policy). */
 Test(gateway_agent, job_status_ranks_coflows_as_the_last_decision_ordered,
      .init = server_sebf, .fini = stop_server, .timeout = 60)
 {
@@ -2055,6 +2057,14 @@ Test(gateway_agent, job_status_ranks_coflows_as_the_last_decision_ordered,
 
     expect_ranks(&cl, 51, 1, 3, (const int64_t[]){1, 2});
     expect_ranks(&cl, 50, 0, 3, (const int64_t[]){3, 0});
+    char out[4096], gw[32];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *args[] = {"status", "--gateway", gw, "--token", TOKEN, "--job", "50", NULL};
+    int st = run_weft(out, sizeof out, args);
+    cr_assert(st == 0 && strstr(out, "rate (MB/s)     priority   waits on\n") &&
+                  strstr(out, "      3 of 3\n") && strstr(out, "            -   1\n") &&
+                  !strstr(out, "score"),
+              "status %d: %s", st, out);
 
     cr_assert_eq(rpc_client_done(&a0, 6, &f51, 1), WEFT_OK);
     wait_type(&a0, "ack");
@@ -2065,6 +2075,10 @@ Test(gateway_agent, job_status_ranks_coflows_as_the_last_decision_ordered,
     wait_type(&a0, "ack");
     expect_ranks(&cl, 50, 1, 2, (const int64_t[]){0, 1});
     expect_ranks(&cl, 51, 1, 2, (const int64_t[]){0, 2});
+    args[6] = "51";
+    st = run_weft(out, sizeof out, args);
+    cr_assert(st == 0 && strstr(out, "            -\n") && strstr(out, "      2 of 2\n"),
+              "status %d: %s", st, out);
     coflow_workload_destroy(&wl);
     rpc_client_destroy(&a0);
     rpc_client_destroy(&a1);
@@ -2091,10 +2105,10 @@ static void learned_ranks(rpc_client_t *c, int64_t id, int64_t want_of, int64_t 
 
 /* Under the learned policy job_status also gives the score that placed
  * each coflow: four coflows of two jobs with ranks 1..4 once each, the
- * scores descending with them (the policy's order). An agent connecting
- * rebuilds the live state, and the model (set_changes_only) keeps its
- * order for the same coflows without scoring them again: the same ranks
- * and scores still read. */
+ * scores descending with them (the policy's order); weft status --job
+ * prints a score column. An agent connecting rebuilds the live state, and
+ * the model (set_changes_only) keeps its order for the same coflows
+ * without scoring them again: the same ranks and scores still read. */
 Test(gateway_agent, job_status_gives_the_learned_policys_scores, .init = server_learned,
      .fini = stop_server, .timeout = 60)
 {
@@ -2119,6 +2133,14 @@ Test(gateway_agent, job_status_gives_the_learned_policys_scores, .init = server_
             cr_assert(a == b || (rank[a] != rank[b] && (rank[a] > rank[b] || score[a] >= score[b])),
                       "coflow #%d rank %lld score %g, #%d rank %lld score %g", a,
                       (long long)rank[a], score[a], b, (long long)rank[b], score[b]);
+    char out[4096], gw[32];
+    snprintf(gw, sizeof gw, "127.0.0.1:%d", server_port);
+    const char *args[] = {"status", "--gateway", gw, "--token", TOKEN, "--job", "61", NULL};
+    int st = run_weft(out, sizeof out, args);
+    char row[64];
+    snprintf(row, sizeof row, "%lld of 4 %10.4g\n", (long long)rank[3], score[3]);
+    cr_assert(st == 0 && strstr(out, "     priority      score   waits on\n") && strstr(out, row),
+              "status %d, no '%s': %s", st, row, out);
 
     cr_assert_eq(rpc_client_status(&cl, 3), WEFT_OK);
     int64_t rebuilds = -1, now = -1;
