@@ -175,7 +175,8 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
     uint64_t epoch = 0;                 /* the gateway's, at the last welcome */
     bool welcomed = false;              /* this connection's welcome came */
     bool ever_welcomed = false;         /* some connection's did */
-    char why[256] = "";                 /* the last failed connection's error */
+    char why[1024] = "";                /* the last failed connection's error, whole:
+                                           it names the address (up to 280 bytes) */
     size_t n_done = 0;
     bool up = false;
     while (n_done < wl->n_jobs) {

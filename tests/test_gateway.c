@@ -5334,6 +5334,37 @@ Test(gateway, ipv6_addresses_are_named_in_brackets_with_their_port, .fini = stop
     cr_assert(st == 0 && strstr(out, want), "exit status %d, no '%s' in: %s", st, want, out);
 }
 
+/* A host name near the longest a name may be (251 bytes: four labels of
+ * 60 and "invalid", which never resolves) is named whole with its port in
+ * the errors of weft status, cancel and submit, submit's timeout among them:
+ * no message cuts an address short. */
+Test(gateway, a_long_host_name_is_named_whole_with_its_port, .timeout = 30)
+{
+    char host[256], gw[300], out[8192], want[400];
+    memset(host, 'a', 244);
+    for (int k = 60; k < 244; k += 61)
+        host[k] = '.';
+    strcpy(host + 244, "invalid");
+    cr_assert_eq(strlen(host), 251);
+    snprintf(gw, sizeof gw, "%s:7000", host);
+    const char *status[] = {"status", "--gateway", gw, "--token", TOKEN, "--timeout", "5", NULL};
+    const char *cancel[] = {"cancel", "3", "--gateway", gw, "--token", TOKEN, "--timeout", "0.3",
+                            NULL};
+    const char *submit[] = {"submit", "tests/gateway/small.weft", "--gateway", gw, "--token",
+                            TOKEN, "--timeout", "0.3", NULL};
+    const char *const *runs[] = {status, cancel, submit};
+    for (int r = 0; r < 3; r++) {
+        int st = run_weft(out, sizeof out, runs[r]);
+        /* the resolver's reason varies (no such name, or no network); the
+           name and its port come whole before it */
+        snprintf(want, sizeof want, "%s: ", gw);
+        cr_assert(st == 1 && strstr(out, want), "%s: exit status %d, no '%s' in: %s",
+                  runs[r][0], st, want, out);
+    }
+    snprintf(want, sizeof want, "timeout: no gateway reached in 0.3 s (%s: ", gw);
+    cr_assert(strstr(out, want), "no '%s' in: %s", want, out);
+}
+
 /* A first frame whose length is over the cap is shown by its first bytes,
  * the printable ones as they are (a space too), the quote and the
  * backslash escaped. */
