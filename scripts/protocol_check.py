@@ -1636,6 +1636,13 @@ def hostile(gw, a, epoch):
             frame(pack({"type": "hello", "v": 1, "token": TOKEN, "role": "agent", "id": -1,
                         "port": 41099})), "protocol", ["id"], hello=False,
             why=("id-range", 0, PORTS - 1))
+    # an id in range with a bad data port: the port is at fault, not the id
+    refused("a hello of id 0 with data port 0",
+            frame(pack({"type": "hello", "v": 1, "token": TOKEN, "role": "agent", "id": 0,
+                        "port": 0})), "protocol", ["port"], hello=False)
+    refused("a hello of the last id with data port 65536",
+            frame(pack({"type": "hello", "v": 1, "token": TOKEN, "role": "agent",
+                        "id": PORTS - 1, "port": 65536})), "protocol", ["port"], hello=False)
     refused("a hello with a str id",
             frame(pack({"type": "hello", "v": 1, "token": TOKEN, "role": "agent", "id": "0",
                         "port": 41099})), "protocol", ["id"], hello=False)

@@ -960,6 +960,7 @@ Test(rpc, an_errors_why_comes_from_its_fields_else_from_an_older_gateways_words)
     } old[] = {
         {"protocol", "hello: field 'id' is 7, expected 0..3", "id-range", 0, 3},
         {"protocol", "hello: field 'id' is -1, expected 2..9", "id-range", 2, 9},
+        {"protocol", "hello: field 'id' is 1, expected 0..0", "id-range", 0, 0}, /* one port */
         {"protocol", "hello: field 'id' is 7, expected 0..3 (or so)", "", 0, 0},
         {"protocol", "hello: field 'port' is 0, expected 1..65535", "", 0, 0},
         {"protocol", "hello: field 'id' is 7, expected 5..3", "", 0, 0},
@@ -982,6 +983,36 @@ Test(rpc, an_errors_why_comes_from_its_fields_else_from_an_older_gateways_words)
     }
 }
 
+/* Begins in sb an error frame of code and message and n_more fields
+ * after them, which the caller packs with pk. */
+static void begin_error(msgpack_sbuffer *sb, msgpack_packer *pk, size_t *mark, size_t n_more,
+                        const char *code, const char *message)
+{
+    msgpack_sbuffer_init(sb);
+    cr_assert_eq(rpc_frame_begin(sb, mark), WEFT_OK);
+    msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(pk, 3 + n_more);
+    pack_str(pk, "type"), pack_str(pk, "error");
+    pack_str(pk, "code"), pack_str(pk, code);
+    pack_str(pk, "message"), pack_str(pk, message);
+}
+
+/* Ends the frame begun in sb and reads it: refused with exactly detail,
+ * its code and message read, no why and no range taken. Frees sb. */
+static void expect_malformed(msgpack_sbuffer *sb, size_t mark, const char *detail,
+                             const char *code, const char *message)
+{
+    cr_assert_eq(rpc_frame_end(sb, mark, 0), WEFT_OK);
+    rpc_error_msg_t e;
+    assert_error(read_error(sb, &e), detail);
+    cr_assert_str_eq(weft_last_error(), detail);
+    cr_assert_str_eq(e.code, code);
+    cr_assert_str_eq(e.message, message);
+    cr_assert_str_eq(e.why, "", "%s", detail);
+    cr_assert(!e.has_range, "%s", detail);
+    msgpack_sbuffer_destroy(sb);
+}
+
 /* A malformed machine-readable part is refused, naming the field, and
  * nothing of it is taken (no why, no range), while the code and message
  * are still read; an older gateway's words do not stand in for it. */
@@ -999,19 +1030,15 @@ Test(rpc, a_malformed_why_is_refused_naming_its_field)
         {5, "error frame: fields 'lo' and 'hi' come without field 'why'"},
         {6, "error frame: field 'hi' is not an integer"},
     };
+    /* the old words of id-range: a malformed why is not read from them */
+    const char *id_range = "hello: field 'id' is 7, expected 0..3";
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         int k = cases[i].kind;
         msgpack_sbuffer sb;
-        msgpack_sbuffer_init(&sb);
-        size_t mark;
-        cr_assert_eq(rpc_frame_begin(&sb, &mark), WEFT_OK);
         msgpack_packer pk;
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, k == 2 ? 5 : k == 4 ? 4 : k == 5 ? 5 : 6);
-        pack_str(&pk, "type"), pack_str(&pk, "error");
-        pack_str(&pk, "code"), pack_str(&pk, "protocol");
-        /* the old words of id-range: a malformed why is not read from them */
-        pack_str(&pk, "message"), pack_str(&pk, "hello: field 'id' is 7, expected 0..3");
+        size_t mark;
+        begin_error(&sb, &pk, &mark, k == 2 || k == 5 ? 2 : k == 4 ? 1 : 3, "protocol",
+                    id_range);
         if (k == 1)
             pack_str(&pk, "why"), msgpack_pack_int(&pk, 1);
         else if (k != 5)
@@ -1024,15 +1051,27 @@ Test(rpc, a_malformed_why_is_refused_naming_its_field)
             pack_str(&pk, "hi"), msgpack_pack_double(&pk, 3.0);
         else if (k != 2 && k != 4)
             pack_str(&pk, "hi"), msgpack_pack_int(&pk, k == 3 ? 2 : 3);
-        cr_assert_eq(rpc_frame_end(&sb, mark, 0), WEFT_OK);
-        rpc_error_msg_t e;
-        assert_error(read_error(&sb, &e), cases[i].detail);
-        cr_assert_str_eq(weft_last_error(), cases[i].detail);
-        cr_assert_str_eq(e.code, "protocol");
-        cr_assert_str_eq(e.message, "hello: field 'id' is 7, expected 0..3");
-        cr_assert_str_eq(e.why, "", "case %zu", i);
-        cr_assert(!e.has_range, "case %zu", i);
-        msgpack_sbuffer_destroy(&sb);
+        expect_malformed(&sb, mark, cases[i].detail, "protocol", id_range);
+    }
+    /* one of lo and hi alone: beside a why that takes no range, or with no
+       why and an older gateway's words for one */
+    struct {
+        const char *why, *field, *detail;
+    } alone[] = {
+        {"port-no-agent", "hi", "error frame: field 'hi' comes without field 'lo'"},
+        {NULL, "lo", "error frame: fields 'lo' and 'hi' come without field 'why'"},
+        {NULL, "hi", "error frame: fields 'lo' and 'hi' come without field 'why'"},
+    };
+    const char *no_agent = "port 2 takes no agent any more";
+    for (size_t i = 0; i < sizeof alone / sizeof *alone; i++) {
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        size_t mark;
+        begin_error(&sb, &pk, &mark, alone[i].why ? 2 : 1, "auth", no_agent);
+        if (alone[i].why)
+            pack_str(&pk, "why"), pack_str(&pk, alone[i].why);
+        pack_str(&pk, alone[i].field), msgpack_pack_int(&pk, 3);
+        expect_malformed(&sb, mark, alone[i].detail, "auth", no_agent);
     }
 }
 
