@@ -4799,19 +4799,22 @@ Test(gateway, serve_says_what_it_serves_at_start, .fini = stop_server, .timeout 
     temp_file(secrets, sizeof secrets, "2 gamma\n");
     bool v6 = have_ipv6_loopback();
     const char *host = v6 ? "[::1]" : "127.0.0.1";
-    char any_port[32]; /* for --listen and --metrics alike */
+    /* metrics on another address than --listen's: each line names its own */
+    const char *metrics_host = v6 ? "127.0.0.1" : "127.0.0.2";
+    char any_port[32], metrics_any[32];
     snprintf(any_port, sizeof any_port, "%s:0", host);
+    snprintf(metrics_any, sizeof metrics_any, "%s:0", metrics_host);
     server_stdout = out_path;
     start_server_args((const char *[]){"--listen", any_port, "--port-cap", "1=2Gbps",
                                        "--port-cap", "2=1Gbps", "--policy", "sebf:greedy",
-                                       "--metrics", any_port, NULL});
+                                       "--metrics", metrics_any, NULL});
     int metrics_port = -1;
     ports[read_file(port_file, ports, sizeof ports - 1)] = 0;
     cr_assert_eq(sscanf(ports, "%*d %d", &metrics_port), 1, "%s", ports);
     line[read_file(out_path, line, sizeof line - 1)] = 0;
     snprintf(want, sizeof want, "weft serve: listening on %s:%d (4 ports at 1.25e+08 bytes/s, "
              "2 at a rate of their own, policy sebf:greedy); metrics on http://%s:%d/metrics\n",
-             host, server_port, host, metrics_port);
+             host, server_port, metrics_host, metrics_port);
     cr_assert_str_eq(line, want);
     stop_server();
 
@@ -5134,6 +5137,74 @@ static int listen_loopback(int *port)
     int lfd = listen_loopback_on(AF_INET, port);
     cr_assert(lfd >= 0, "cannot listen on 127.0.0.1: %s", strerror(errno));
     return lfd;
+}
+
+/* An error frame's fields after its type: code, message, a why that is
+ * the string why or, if NULL, an integer, and "lo" without "hi" if has_lo:
+ * each malformed. */
+typedef struct {
+    const char *code, *message, *why;
+    bool has_lo;
+} bad_error_t;
+
+static void bad_error_body(msgpack_packer *pk, const void *arg)
+{
+    const bad_error_t *e = arg;
+    rpc_pack_cstr(pk, "code"), rpc_pack_cstr(pk, e->code);
+    rpc_pack_cstr(pk, "message"), rpc_pack_cstr(pk, e->message);
+    rpc_pack_cstr(pk, "why");
+    if (e->why)
+        rpc_pack_cstr(pk, e->why);
+    else
+        msgpack_pack_int(pk, 7);
+    if (e->has_lo)
+        rpc_pack_cstr(pk, "lo"), msgpack_pack_int(pk, 0);
+}
+
+/* A real weft agent sent an error whose machine-readable part is
+ * malformed acts on its code alone, saying what was malformed: after a
+ * code that another connection may not get again (timeout) it connects
+ * again; after a refusal (protocol) it stops, exit status 1, without
+ * reading the why from the message's words (which say id-range). The test
+ * plays the gateway. */
+Test(gateway, an_agent_acts_on_a_malformed_errors_code_alone, .fini = stop_agent_and_server,
+     .timeout = 60)
+{
+    char log_path[64], log[8192], want[400];
+    snprintf(log_path, sizeof log_path, "/tmp/weft-agent-bad-error-%d.log", (int)getpid());
+    int lfd = listen_loopback(&server_port);
+    start_agent0(log_path);
+    const bad_error_t idle = {"timeout", "idle for 3 s", NULL, false};
+    int fd = agent_connects(lfd, 2);
+    send_raw_message(fd, "error", 3, bad_error_body, &idle);
+    close(agent_connects(lfd, 2)); /* it came back */
+    close(fd);
+    snprintf(want, sizeof want, "gateway connection lost: gateway 127.0.0.1:%d sent a "
+             "malformed error (error frame: field 'why' is not a string): timeout: idle for 3 s; "
+             "retrying", server_port);
+    log[read_file(log_path, log, sizeof log - 1)] = 0;
+    cr_assert(strstr(log, want), "no '%s' in: %s", want, log);
+
+    const bad_error_t range = {"protocol", "hello: field 'id' is 4, expected 0..3", "id-range",
+                               true};
+    fd = agent_connects(lfd, 2);
+    send_raw_message(fd, "error", 4, bad_error_body, &range);
+    int st = -1;
+    for (double t0 = weft_mono_s(); weft_mono_s() - t0 < 10; usleep(20000))
+        if (waitpid(agent_pid, &st, WNOHANG) == agent_pid) {
+            agent_pid = 0;
+            break;
+        }
+    close(fd);
+    close(lfd);
+    log[read_file(log_path, log, sizeof log - 1)] = 0;
+    cr_assert(agent_pid == 0 && WIFEXITED(st) && WEXITSTATUS(st) == 1,
+              "the agent did not stop with status 1: %s", log);
+    snprintf(want, sizeof want, "gateway 127.0.0.1:%d sent a malformed error (error frame: "
+             "field 'lo' comes without field 'hi'): protocol: hello: field 'id' is 4, expected "
+             "0..3; not retrying", server_port);
+    cr_assert(strstr(log, want) && !strstr(log, "--id 0"), "no '%s' in: %s", want, log);
+    unlink(log_path);
 }
 
 /* A gateway that closes a connection before a byte (a TLS gateway from
