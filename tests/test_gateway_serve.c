@@ -1393,7 +1393,7 @@ static void expect_forgotten_ack(rpc_client_t *c, int64_t id)
  * about a flow of one is acknowledged and not journaled; its table holds
  * the jobs in flight. Restarted from its journal (rewritten meanwhile),
  * with the same limit and then with none, it remembers the same 2 and
- * forgets the same 188. */
+ * forgets the same 188, journaling none of their forget records again. */
 Test(gateway_journal, keep_finished_forgets_the_oldest_and_a_restart_the_same,
      .init = make_journal_path, .fini = stop_server_journal, .timeout = 60)
 {
@@ -1438,6 +1438,12 @@ Test(gateway_journal, keep_finished_forgets_the_oldest_and_a_restart_the_same,
     const char *check[] = {"journal", journal_path, "--ports", "4", NULL};
     cr_assert_eq(run_weft(out, sizeof out, check), 0, "%s", out);
     cr_assert(strstr(out, "; 188 finished and forgotten\n"), "%s", out);
+    /* the forget records, which a restart must not write again */
+    const char *forget = strstr(out, " forget, ");
+    cr_assert(forget, "%s", out);
+    while (forget > out && forget[-1] >= '0' && forget[-1] <= '9')
+        forget--;
+    long forgets = strtol(forget, NULL, 10);
     /* a late done about a forgotten job's flow: acknowledged, no error,
        nothing journaled; its registration, cancel and watch: finished */
     uint64_t late = first[3] + 7;
@@ -1480,6 +1486,10 @@ Test(gateway_journal, keep_finished_forgets_the_oldest_and_a_restart_the_same,
                   (long long)v[1], (long long)v[2]);
         expect_forgotten_but(&cl, JOBS, DONE, kept);
         rpc_client_destroy(&cl);
+        cr_assert_eq(run_weft(out, sizeof out, check), 0, "%s", out);
+        char want[64];
+        snprintf(want, sizeof want, ", %ld forget, ", forgets);
+        cr_assert(strstr(out, want), "restart %d: no '%s' in: %s", r, want + 2, out);
     }
     coflow_workload_destroy(&wl);
 }
