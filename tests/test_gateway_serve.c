@@ -3590,12 +3590,28 @@ static double tls_days_left(const char *out, const char *before)
     return difftime(timegm(&tm), time(NULL)) / 86400;
 }
 
+/* The end of validity of the certificate in file path, in Unix seconds, as
+ * openssl reads it: a reference that is not weft's reading. */
+static double cert_not_after(const char *path)
+{
+    char cmd[400], line[128] = "";
+    snprintf(cmd, sizeof cmd, "openssl x509 -noout -enddate -dateopt iso_8601 -in '%s'", path);
+    FILE *p = popen(cmd, "r");
+    cr_assert(p);
+    bool got = fgets(line, sizeof line, p) != NULL;
+    pclose(p);
+    struct tm tm = {0};
+    cr_assert(got && strptime(line, "notAfter=%Y-%m-%d %H:%M:%SZ", &tm), "openssl: %s", line);
+    return (double)timegm(&tm);
+}
+
 /* SIGHUP makes weft serve read its certificate and key again: with a
  * certificate from another CA written over them, new connections verify
  * with that CA only, the agent connected before keeps its connection, and
  * status gives the reload and the new end of validity (30 days, where the
- * first had 20). A file it cannot load is named, and the renewed
- * certificate stays in force. */
+ * first had 20; in --metrics to the second as openssl reads it, on a
+ * gateway whose local time is not UTC). A file it cannot load is named,
+ * and the renewed certificate stays in force. */
 Test(gateway_tls, sighup_renews_the_certificate_for_new_connections, .fini = stop_tls,
      .timeout = 90)
 {
@@ -3605,6 +3621,9 @@ Test(gateway_tls, sighup_renews_the_certificate_for_new_connections, .fini = sto
     server_stderr = err_path;
     const char *extra[] = {"--tls-cert", tls_cert, "--tls-key", tls_key, "--metrics",
                            "127.0.0.1:0", NULL};
+    /* a gateway whose local time is not UTC (5 h 45 min ahead): a
+       certificate's dates are UTC all the same */
+    setenv("TZ", "NPT-5:45", 1);
     start_server_args(extra);
     server_stderr = NULL;
     FILE *pf = fopen(port_file, "r");
@@ -3639,6 +3658,8 @@ Test(gateway_tls, sighup_renews_the_certificate_for_new_connections, .fini = sto
     cr_assert(g, "%s", text);
     double expiry = strtod(g + strlen("\nweft_tls_certificate_expiry_seconds "), NULL);
     cr_assert(fabs(expiry - (time(NULL) + 30 * 86400.0)) < 86400, "%s", text);
+    cr_assert_eq(expiry, cert_not_after(tls_cert), "%.17g s, openssl says %.17g s", expiry,
+                 cert_not_after(tls_cert));
     cr_assert_neq(run_status_tls("127.0.0.1", tls_ca, out, sizeof out), 0, "%s", out);
     cr_assert(strstr(out, "certificate verify failed"), "%s", out);
 
@@ -4466,6 +4487,11 @@ Test(gateway_tls, an_agent_stops_on_a_data_certificate_it_cannot_use,
     openssl_in_tls_dir("openssl genpkey -algorithm RSA -out rsa.key");
     snprintf(rsa_mismatch, sizeof rsa_mismatch, "key %s is not the key of certificate %s",
              rsa_key, agent_cert);
+    /* a key file that OpenSSL cannot read: named, not the CA file after it */
+    char garbage[160], garbage_named[300];
+    snprintf(garbage, sizeof garbage, "%s/garbage.key", tls_dir);
+    write_file(garbage, "not a key\n", 10);
+    snprintf(garbage_named, sizeof garbage_named, "TLS data connections: %s: ", garbage);
     const struct {
         const char *cert, *key, *ca;
         int status;
@@ -4475,6 +4501,7 @@ Test(gateway_tls, an_agent_stops_on_a_data_certificate_it_cannot_use,
         {agent_cert, rsa_key, tls_ca, 1, rsa_mismatch},
         {missing, agent_key, tls_ca, 1, "none.pem: No such file or directory"},
         {agent_key, agent_key, tls_ca, 1, "agent.key: no start line"},
+        {agent_cert, garbage, tls_ca, 1, garbage_named},
         {agent_cert, agent_key, NULL, 2, "--tls-ca is missing"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -4597,10 +4624,10 @@ Test(gateway_tls, sighup_renews_an_agents_data_certificate_for_new_connections,
 
 /* A reload that fails leaves the certificate read before in force: agent
  * 1's key written over with another certificate's, its certificate cut in
- * half, then removed, each followed by a SIGHUP: each time one line names
- * the file and why, and the agent goes on; a job then moves both ways,
- * every byte received, with the certificate agent 1 read at start (the
- * only one that could: its files hold none). */
+ * half, then removed, then put back with the CA file broken, each followed
+ * by a SIGHUP: each time one line names the file and why, and the agent
+ * goes on; a job then moves both ways, every byte received, with the
+ * certificate agent 1 read at start (no reload took). */
 Test(gateway_tls, a_failed_data_certificate_reload_keeps_the_one_before,
      .init = server_tls_data, .fini = stop_tls_data, .timeout = 60)
 {
@@ -4610,23 +4637,31 @@ Test(gateway_tls, a_failed_data_certificate_reload_keeps_the_one_before,
     spawn_data_agent(1, own_cert, own_key);
     cr_assert(wait_file_has(data_log[1], "connected to the gateway", 10), "agent 1 is not in");
     size_t n = read_file(agent_cert, pem, sizeof pem);
-    char mismatch[400], half[300], missing[300];
+    char mismatch[400], half[300], missing[300], bad_ca[300], ca[8192];
     snprintf(mismatch, sizeof mismatch, "key %s is not the key of certificate %s", own_key,
              own_cert);
     snprintf(half, sizeof half, "TLS data connections: %s: ", own_cert);
     snprintf(missing, sizeof missing, "TLS data certificate %s: No such file or directory",
              own_cert);
-    const char *says[] = {mismatch, half, missing};
-    for (int i = 0; i < 3; i++) {
+    snprintf(bad_ca, sizeof bad_ca, "TLS data connections: %s: ", tls_ca);
+    const char *says[] = {mismatch, half, missing, bad_ca};
+    size_t n_ca = read_file(tls_ca, ca, sizeof ca);
+    for (int i = 0; i < 4; i++) {
         if (i == 0)
             copy_file(rogue_key, own_key);
         else if (i == 1) {
             copy_file(agent_key, own_key);
             write_file(own_cert, pem, n / 2);
-        } else
+        } else if (i == 2)
             cr_assert_eq(unlink(own_cert), 0);
+        else { /* the certificate back, and the CA file (all agents read it) no CA's */
+            copy_file(agent_cert, own_cert);
+            write_file(tls_ca, "not a certificate\n", 18);
+        }
         sighup_agent1("weft agent 1: SIGHUP: data certificate not reloaded: ", i + 1, line,
                       sizeof line);
+        if (i == 3)
+            write_file(tls_ca, ca, n_ca);
         cr_assert(strstr(line, says[i]), "case %d: no '%s' in: %s", i, says[i], line);
         cr_assert(strstr(line, "; new data connections still get the one read before"), "%s",
                   line);
