@@ -1026,11 +1026,15 @@ static weft_err_t apply_schedule(agent_t *a, const msgpack_object *m)
  * it). Any other refusal: err as rpc_msg_error_permanent made it. */
 static weft_err_t id_refused(const agent_t *a, const rpc_error_msg_t *e, weft_err_t err)
 {
-    if (!strcmp(e->why, RPC_WHY_ID_RANGE))
+    if (!strcmp(e->why, RPC_WHY_ID_RANGE)) {
+        /* the gateway's word: its hi + 1 would overflow at INT64_MAX */
+        char ports[48] = "";
+        if (e->hi < INT64_MAX)
+            snprintf(ports, sizeof ports, " (weft serve --ports %lld)", (long long)e->hi + 1);
         return weft_fail(WEFT_EINVAL, "--id %u is not one of the gateway's ports: the gateway "
-                         "at %s has ports %lld..%lld (weft serve --ports %lld); not retrying",
-                         a->o->id, a->gw.peer, (long long)e->lo, (long long)e->hi,
-                         (long long)e->hi + 1);
+                         "at %s has ports %lld..%lld%s; not retrying", a->o->id, a->gw.peer,
+                         (long long)e->lo, (long long)e->hi, ports);
+    }
     if (!strcmp(e->why, RPC_WHY_PORT_NO_AGENT))
         return weft_fail(WEFT_EAUTH, "--id %u: the gateway at %s takes no agent for port %u: "
                          "its --agent-tokens file gives that port no secret (or the gateway "

@@ -5161,6 +5161,23 @@ static void bad_error_body(msgpack_packer *pk, const void *arg)
         rpc_pack_cstr(pk, "lo"), msgpack_pack_int(pk, 0);
 }
 
+/* The agent, sent a refusal on fd, stops with exit status 1 within 10 s;
+ * fd and lfd closed, its log at log_path read into log[n]. */
+static void agent_stops_refused(int fd, int lfd, const char *log_path, char *log, size_t n)
+{
+    int st = -1;
+    for (double t0 = weft_mono_s(); weft_mono_s() - t0 < 10; usleep(20000))
+        if (waitpid(agent_pid, &st, WNOHANG) == agent_pid) {
+            agent_pid = 0;
+            break;
+        }
+    close(fd);
+    close(lfd);
+    log[read_file(log_path, log, n - 1)] = 0;
+    cr_assert(agent_pid == 0 && WIFEXITED(st) && WEXITSTATUS(st) == 1,
+              "the agent did not stop with status 1: %s", log);
+}
+
 /* A real weft agent sent an error whose machine-readable part is
  * malformed acts on its code alone, saying what was malformed: after a
  * code that another connection may not get again (timeout) it connects
@@ -5189,21 +5206,43 @@ Test(gateway, an_agent_acts_on_a_malformed_errors_code_alone, .fini = stop_agent
                                true};
     fd = agent_connects(lfd, 2);
     send_raw_message(fd, "error", 4, bad_error_body, &range);
-    int st = -1;
-    for (double t0 = weft_mono_s(); weft_mono_s() - t0 < 10; usleep(20000))
-        if (waitpid(agent_pid, &st, WNOHANG) == agent_pid) {
-            agent_pid = 0;
-            break;
-        }
-    close(fd);
-    close(lfd);
-    log[read_file(log_path, log, sizeof log - 1)] = 0;
-    cr_assert(agent_pid == 0 && WIFEXITED(st) && WEXITSTATUS(st) == 1,
-              "the agent did not stop with status 1: %s", log);
+    agent_stops_refused(fd, lfd, log_path, log, sizeof log);
     snprintf(want, sizeof want, "gateway 127.0.0.1:%d sent a malformed error (error frame: "
              "field 'lo' comes without field 'hi'): protocol: hello: field 'id' is 4, expected "
              "0..3; not retrying", server_port);
     cr_assert(strstr(log, want) && !strstr(log, "--id 0"), "no '%s' in: %s", want, log);
+    unlink(log_path);
+}
+
+/* An id-range error's fields as a gateway sent them: lo and hi. */
+static void range_error_body(msgpack_packer *pk, const void *arg)
+{
+    const int64_t *r = arg;
+    rpc_pack_cstr(pk, "code"), rpc_pack_cstr(pk, "protocol");
+    rpc_pack_cstr(pk, "message"), rpc_pack_cstr(pk, "hello: out of range");
+    rpc_pack_cstr(pk, "why"), rpc_pack_cstr(pk, RPC_WHY_ID_RANGE);
+    rpc_pack_cstr(pk, "lo"), msgpack_pack_int64(pk, r[0]);
+    rpc_pack_cstr(pk, "hi"), msgpack_pack_int64(pk, r[1]);
+}
+
+/* A well-formed id-range error whose hi is INT64_MAX (the gateway's word,
+ * which the agent does not bound) stops a real weft agent naming that
+ * range; the hint of the --ports giving it, hi + 1, is left out rather
+ * than overflowing (it read "--ports -9223372036854775808"). The test
+ * plays the gateway. */
+Test(gateway, an_agent_names_an_id_range_up_to_int64_max, .fini = stop_agent_and_server,
+     .timeout = 60)
+{
+    char log_path[64], log[8192], want[300];
+    snprintf(log_path, sizeof log_path, "/tmp/weft-agent-range-%d.log", (int)getpid());
+    int lfd = listen_loopback(&server_port);
+    start_agent0(log_path);
+    int fd = agent_connects(lfd, 2);
+    send_raw_message(fd, "error", 5, range_error_body, (const int64_t[2]){0, INT64_MAX});
+    agent_stops_refused(fd, lfd, log_path, log, sizeof log);
+    snprintf(want, sizeof want, "--id 0 is not one of the gateway's ports: the gateway at "
+             "127.0.0.1:%d has ports 0..9223372036854775807; not retrying", server_port);
+    cr_assert(strstr(log, want) && !strstr(log, "--ports -"), "no '%s' in: %s", want, log);
     unlink(log_path);
 }
 
