@@ -157,6 +157,43 @@ Test(gateway, sched_sebf_greedy_by_hand)
     coflow_workload_destroy(&wl);
 }
 
+/* A coflow's place in the last decision's order (job_status's rank) moves
+ * with it when a compaction drops a finished job before its own, between
+ * two decisions: job 8 (index 0) first under SEBF, job 7's first coflow
+ * (index 1) second; job 8 finishes and is compacted away, job 7's coflow
+ * slides to index 0 and still reads 2 of 2 (a rank left at its old index
+ * read as none). The next decision gives it 1 of 1. */
+Test(gateway, sched_rank_moves_with_its_coflow_through_a_compaction)
+{
+    coflow_workload_t wl;
+    two_jobs(&wl);
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("sebf"),
+                                coflow_allocator_find("greedy")), WEFT_OK);
+    uint64_t f8, f7;
+    add_job(&s, &wl, 1, 0.0, &f8);
+    add_job(&s, &wl, 0, 0.0, &f7);
+    cr_assert_eq(rpc_sched_decide(&s, 0.0), WEFT_OK);
+    double score;
+    cr_assert_eq(rpc_sched_rank(&s, 0, &score), 1);
+    cr_assert(isnan(score)); /* SEBF gives no scores */
+    cr_assert_eq(rpc_sched_rank(&s, 1, &score), 2);
+    cr_assert_eq(rpc_sched_rank(&s, 2, &score), 0); /* not released */
+    cr_assert_eq(rpc_sched_finish(&s, f8, 1.0), WEFT_OK);
+    cr_assert_eq(rpc_sched_rank(&s, 0, &score), 0); /* done: no place */
+    cr_assert_eq(rpc_sched_compact(&s, 1), 1);
+    cr_assert_eq(s.all.coflows[0].id, 1);
+    cr_assert_eq(s.all.jobs[s.all.coflows[0].job].id, 7);
+    cr_assert_eq(rpc_sched_rank(&s, 0, &score), 2);
+    cr_assert_eq(s.n_ranked, 2);
+    cr_assert_eq(rpc_sched_rank(&s, 1, &score), 0);
+    cr_assert_eq(rpc_sched_decide(&s, 1.0), WEFT_OK);
+    cr_assert_eq(rpc_sched_rank(&s, 0, &score), 1);
+    cr_assert_eq(s.n_ranked, 1);
+    rpc_sched_destroy(&s);
+    coflow_workload_destroy(&wl);
+}
+
 static weft_err_t order_fails(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
 {
     (void)ctx, (void)st, (void)ids;
