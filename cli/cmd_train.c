@@ -53,10 +53,10 @@ static void usage(FILE *out)
             "\n"
             "Ctrl-C (SIGINT), SIGTERM, SIGHUP (a closed terminal or ssh session) or SIGPIPE\n"
             "(the reader of its output gone: weft train ... | head) stops the run at the end\n"
-            "of its iteration: it writes the checkpoint at that iteration (its\n"
-            "train.csv row is written already) and says which --resume continues it; a\n"
-            "second one stops it at once. Before the first iteration (the heuristics' runs\n"
-            "on --val) it stops after the heuristic it is running, leaving --out as it was.\n"
+            "of its iteration: it writes the checkpoint at that iteration (its train.csv row\n"
+            "is written already) and says which --resume continues it; a second one stops\n"
+            "it at once. Before the first iteration (the heuristics' runs on --val) it stops\n"
+            "after the heuristic it is running, leaving --out as it was.\n"
             "\n"
             "exit status: 0 success, 1 error, 2 usage error; a run stopped by SIGINT, SIGTERM,\n"
             "SIGHUP or SIGPIPE dies of it once its checkpoint is written (a shell reports 130,\n"
@@ -125,9 +125,10 @@ static void usage(FILE *out)
  * `weft train ... | head` leaves it: killed by the first write after, a
  * run lost every iteration since its last checkpoint) stop a run between
  * two iterations, with its checkpoint: stop_signal is the one that came
- * (0: none), read after each iteration. Caught from before the heuristics' reference runs on --val
- * (minutes on a large one), which it stops between two heuristics: killed
- * there, a run left the --out it had made. The first restores the actions
+ * (0: none), read after each iteration. Caught from before the
+ * heuristics' reference runs on --val (minutes on a large one), which it
+ * stops between two heuristics: killed there, a run left the --out it had
+ * made. The first restores the actions
  * they had before (weft_save_file's removal of a half-written FILE.tmp, then
  * the default), so a second stops the run at once. */
 static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
