@@ -437,13 +437,13 @@ static int serve(int argc, char **argv, serve_owned_t *own)
                RPC_HOST_PORT(metrics_host, rpc_gateway_metrics_port(gw)));
     printf("\n");
     fflush(stdout);
-    char due[RPC_TLS_EXPIRY_LEN]; /* a renewal due soon, or missed */
+    char due[RPC_TLS_EXPIRY_LEN]; /* a renewal due soon, or missed, or a start to come */
     rpc_tls_expiry_t ex = st.tls ? rpc_tls_expiry(due, sizeof due, "TLS certificate",
-                                                  o.tls_cert, "clients", st.tls_not_after,
-                                                  (int64_t)time(NULL))
+                                                  o.tls_cert, "clients", st.tls_not_before,
+                                                  st.tls_not_after, (int64_t)time(NULL))
                                  : RPC_TLS_IN_DATE;
     if (ex != RPC_TLS_IN_DATE)
-        fprintf(stderr, "weft serve: %s: %s\n", ex == RPC_TLS_EXPIRED ? "warning" : "note", due);
+        fprintf(stderr, "weft serve: %s: %s\n", ex == RPC_TLS_DUE ? "note" : "warning", due);
     /* The port file last, once the gateway listens and has said so: whoever
        waits for it finds the "listening on" line there too. Written whole
        and renamed into place, so one that polls for it never reads it

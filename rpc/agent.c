@@ -87,9 +87,10 @@
  * its payload counts, and its sender tries again (peer_broke). A SIGHUP
  * reads the certificate, key and CA again for the connections opened
  * after it (data_tls_reload): a renewed certificate without a restart; one
- * already expired is refused, as peers would refuse it. At start and on a
- * reload, one that has expired or expires within RPC_TLS_RENEW_DAYS is
- * said, as weft serve says of its own (rpc_tls_expiry).
+ * already expired or not valid yet is refused, as peers would refuse it. At
+ * start and on a reload, one that has expired, expires within
+ * RPC_TLS_RENEW_DAYS or is not valid yet is said, as weft serve says of its
+ * own (rpc_tls_expiry).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1588,21 +1589,22 @@ static bool recv_drain(agent_t *a, recv_t *r, unsigned char *sink, size_t size, 
     }
 }
 
-/* Where the data certificate of ctx stands against its end of validity, and
- * what to say of it into due[RPC_TLS_EXPIRY_LEN] (rpc_tls_expiry). */
+/* Where the data certificate of ctx stands against its dates of validity,
+ * and what to say of it into due[RPC_TLS_EXPIRY_LEN] (rpc_tls_expiry). */
 static rpc_tls_expiry_t data_cert_expiry(const agent_t *a, const struct ssl_ctx_st *ctx,
                                          char *due)
 {
     return rpc_tls_expiry(due, RPC_TLS_EXPIRY_LEN, "data certificate", a->o->data_cert,
-                          "the other agents", rpc_tls_not_after(ctx), (int64_t)time(NULL));
+                          "the other agents", rpc_tls_not_before(ctx), rpc_tls_not_after(ctx),
+                          (int64_t)time(NULL));
 }
 
 /* On o->reload (SIGHUP): the data certificate, its key and the CA read
  * again into a new context, which the data connections opened from now on
  * take, both ways; those open keep theirs (an SSL holds a reference to its
  * context, so the old one is released at once). One that cannot be built,
- * or whose certificate has expired, leaves the old in force: nothing open
- * is lost, and the agent goes on.
+ * or whose certificate has expired or is not valid yet, leaves the old in
+ * force: nothing open is lost, and the agent goes on.
  * Said on log, or on notice without it. */
 static void data_tls_reload(agent_t *a)
 {
@@ -1619,8 +1621,9 @@ static void data_tls_reload(agent_t *a)
     char due[RPC_TLS_EXPIRY_LEN];
     rpc_tls_expiry_t ex = RPC_TLS_IN_DATE;
     weft_err_t err = rpc_data_tls_ctx(&fresh, o->data_cert, o->data_key, o->tls_ca);
-    /* one already expired would only fail every new data connection */
-    if (!err && (ex = data_cert_expiry(a, fresh, due)) == RPC_TLS_EXPIRED) {
+    /* one expired or not valid yet would only fail every new data connection */
+    if (!err && ((ex = data_cert_expiry(a, fresh, due)) == RPC_TLS_EXPIRED ||
+                 ex == RPC_TLS_NOT_YET)) {
         rpc_data_tls_ctx_free(fresh);
         err = weft_fail(WEFT_EINVAL, "%s", due);
     }
@@ -1680,7 +1683,7 @@ weft_err_t rpc_agent_run(const rpc_agent_opts_t *o)
         FILE *out = o->log ? o->log : o->notice;
         if (ex != RPC_TLS_IN_DATE && out)
             fprintf(out, "weft agent %u: %s: %s\n", o->id,
-                    ex == RPC_TLS_EXPIRED ? "warning" : "note", due);
+                    ex == RPC_TLS_DUE ? "note" : "warning", due);
     }
     double last = weft_mono_s();
     unsigned char sink[65536];

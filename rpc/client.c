@@ -74,31 +74,44 @@ const char *rpc_tls_date(char *buf, size_t n, int64_t unix_s)
     return buf;
 }
 
-int64_t rpc_tls_not_after(const struct ssl_ctx_st *ctx)
+/* One of ctx's certificate's dates (X509_get0_notBefore, _notAfter) in Unix
+ * seconds; 0 if there is none or it cannot be read. */
+static int64_t tls_cert_time(const struct ssl_ctx_st *ctx, bool end)
 {
     X509 *x = SSL_CTX_get0_certificate(ctx);
     struct tm tm;
-    if (!x || ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+    if (!x || ASN1_TIME_to_tm(end ? X509_get0_notAfter(x) : X509_get0_notBefore(x), &tm) != 1)
         return 0;
     return (int64_t)timegm(&tm);
 }
 
+int64_t rpc_tls_not_after(const struct ssl_ctx_st *ctx) { return tls_cert_time(ctx, true); }
+
+int64_t rpc_tls_not_before(const struct ssl_ctx_st *ctx) { return tls_cert_time(ctx, false); }
+
 rpc_tls_expiry_t rpc_tls_expiry(char *buf, size_t n, const char *what, const char *path,
-                                const char *peers, int64_t not_after, int64_t now)
+                                const char *peers, int64_t not_before, int64_t not_after,
+                                int64_t now)
 {
-    double days = difftime((time_t)not_after, (time_t)now) / 86400;
-    char until[40];
-    rpc_tls_date(until, sizeof until, not_after);
+    char date[40];
     buf[0] = 0;
+    if (not_before > now) { /* OpenSSL's verify takes it from not_before itself on */
+        snprintf(buf, n, "the %s %s becomes valid on %s: %s refuse it until then; use one "
+                 "valid now (or check the clock) and send SIGHUP", what, path,
+                 rpc_tls_date(date, sizeof date, not_before), peers);
+        return RPC_TLS_NOT_YET;
+    }
+    double days = difftime((time_t)not_after, (time_t)now) / 86400;
+    rpc_tls_date(date, sizeof date, not_after);
     if (!not_after || days >= RPC_TLS_RENEW_DAYS)
         return RPC_TLS_IN_DATE;
     if (not_after <= now) { /* OpenSSL's verify refuses it from not_after itself on */
         snprintf(buf, n, "the %s %s expired on %s: %s refuse it; renew it and send SIGHUP",
-                 what, path, until, peers);
+                 what, path, date, peers);
         return RPC_TLS_EXPIRED;
     }
     snprintf(buf, n, "the %s %s expires on %s, in %.1f days: renew it and send SIGHUP", what,
-             path, until, days);
+             path, date, days);
     return RPC_TLS_DUE;
 }
 

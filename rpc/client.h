@@ -116,25 +116,31 @@ const char *rpc_tls_date(char *buf, size_t n, int64_t unix_s);
 /* The end of validity of ctx's certificate, in Unix seconds (0 if it
  * cannot be read): what a reload says, shared by serve and the agent. */
 int64_t rpc_tls_not_after(const struct ssl_ctx_st *ctx);
+/* Its start of validity, the same way: peers refuse it before then. */
+int64_t rpc_tls_not_before(const struct ssl_ctx_st *ctx);
 /* Renewal is due when fewer days than this are left. */
 #define RPC_TLS_RENEW_DAYS 30
-/* Where a certificate stands against its end of validity. */
+/* Where a certificate stands against its dates of validity. */
 typedef enum {
-    RPC_TLS_IN_DATE, /* RPC_TLS_RENEW_DAYS or more left, or its end unreadable (0) */
+    RPC_TLS_IN_DATE, /* RPC_TLS_RENEW_DAYS or more left, or its dates unreadable (0) */
     RPC_TLS_DUE,     /* fewer left: renew it soon */
     RPC_TLS_EXPIRED, /* its end has passed: every peer refuses it */
+    RPC_TLS_NOT_YET, /* its start is still to come: every peer refuses it until then */
 } rpc_tls_expiry_t;
-/* Where the certificate in file `path`, ending at not_after (Unix seconds,
- * rpc_tls_not_after), stands at `now`, and unless it is in date, what to
- * tell its operator, into buf[n]: "the WHAT PATH expired on DATE: PEERS
- * refuse it; renew it and send SIGHUP" or "the WHAT PATH expires on DATE,
- * in 2.0 days: renew it and send SIGHUP" (what: "TLS certificate", "data
- * certificate"; peers: who verifies it). buf is "" when in date. Shared by
- * serve and the agent, at start and on SIGHUP, which refuses an expired
- * one. */
+/* Where the certificate in file `path`, valid from not_before to not_after
+ * (Unix seconds, rpc_tls_not_before and rpc_tls_not_after), stands at
+ * `now`, and unless it is in date, what to tell its operator, into buf[n]:
+ * "the WHAT PATH becomes valid on DATE: PEERS refuse it until then; use
+ * one valid now (or check the clock) and send SIGHUP", "the WHAT PATH
+ * expired on DATE: PEERS refuse it; renew it and send SIGHUP" or "the WHAT
+ * PATH expires on DATE, in 2.0 days: renew it and send SIGHUP" (what: "TLS
+ * certificate", "data certificate"; peers: who verifies it). buf is ""
+ * when in date. Shared by serve and the agent, at start and on SIGHUP,
+ * which refuses one expired or not valid yet. */
 #define RPC_TLS_EXPIRY_LEN 1024 /* room for it with a path of 900 bytes; longer is cut */
 rpc_tls_expiry_t rpc_tls_expiry(char *buf, size_t n, const char *what, const char *path,
-                                const char *peers, int64_t not_after, int64_t now);
+                                const char *peers, int64_t not_before, int64_t not_after,
+                                int64_t now);
 /* Whether the last failed connect (or TLS read) failed in a way that
  * connecting again cannot cure (the certificate does not verify, the peer
  * does not speak TLS), or the connection's first bytes were no weft frame
@@ -323,14 +329,15 @@ typedef struct {
     FILE *notice;               /* without log: each outage of the gateway
                                    connection, once as it starts and once as
                                    it ends, what a reload did, and at start
-                                   a data certificate expired or due for
-                                   renewal (rpc_tls_expiry); NULL: quiet */
+                                   a data certificate expired, due for
+                                   renewal or not valid yet
+                                   (rpc_tls_expiry); NULL: quiet */
     volatile sig_atomic_t *stop; /* set non-zero (e.g. by a signal) to return */
     volatile sig_atomic_t *reload; /* set non-zero (SIGHUP) to read data_cert,
                                       data_key and tls_ca again for the data
                                       connections opened after (a certificate
-                                      already expired is refused); the agent
-                                      clears it. NULL: never */
+                                      expired or not valid yet is refused);
+                                      the agent clears it. NULL: never */
 } rpc_agent_opts_t;
 
 /* Runs the agent until *stop: connects to the gateway (again with back-off

@@ -733,8 +733,9 @@ typedef struct {
     uint64_t token_reloads;     /* rpc_gateway_reload_tokens' that changed a secret */
     bool tls;                   /* the gateway serves TLS */
     uint64_t tls_reloads;       /* rpc_gateway_reload_tls' that took */
-    int64_t tls_not_after;      /* its certificate's end of validity, Unix
+    int64_t tls_not_before;     /* its certificate's start of validity, Unix
                                    seconds (0: unreadable) */
+    int64_t tls_not_after;      /* its end of validity, the same way */
     uint64_t journal_rewrites;
     uint64_t journal_syncs;     /* fdatasync calls (one per loop pass at most) */
     uint64_t journal_torn_at;   /* offset of a torn last record cut off at start */
@@ -808,8 +809,8 @@ weft_err_t rpc_gateway_reload_tokens(rpc_gateway_t *gw, unsigned *changed);
  * Files that cannot be read, or a key that does not match the
  * certificate, are refused naming the file and OpenSSL's reason, and the
  * gateway goes on serving what it had; so is a certificate already expired
- * (EINVAL, naming the file and the date: clients would refuse it). EINVAL
- * if it serves no TLS. */
+ * or not valid yet (EINVAL, naming the file and the date: clients would
+ * refuse it). EINVAL if it serves no TLS. */
 weft_err_t rpc_gateway_reload_tls(rpc_gateway_t *gw);
 /* Reads opts.port_secrets_file again and lets agents in with the secrets
  * it holds now: a machine's secret is changed or revoked without a

@@ -41,9 +41,9 @@
  * than retries). A peer that fails the handshake (a client that rejects
  * the certificate, TLS older than 1.2) is closed at once. SIGHUP reads the
  * certificate and key again into a new context (rpc_gateway_reload_tls),
- * unless its certificate has expired: a connection's SSL holds a
- * reference to the context it began with, so connections already in keep
- * theirs.
+ * unless its certificate has expired or is not valid yet: a connection's
+ * SSL holds a reference to the context it began with, so connections
+ * already in keep theirs.
  *
  * The operator's read-only views (status, job_status, /metrics, /healthz)
  * are in server_status.c; what is read from files at start and again on

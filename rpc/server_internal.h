@@ -57,7 +57,7 @@ struct rpc_gateway {
     struct event_base *base;
     struct evconnlistener *lis;
     SSL_CTX *tls;    /* NULL: plain TCP */
-    int64_t tls_not_after; /* its certificate's end of validity, Unix seconds */
+    int64_t tls_not_before, tls_not_after; /* its certificate's validity, Unix seconds */
     uint64_t tls_reloads;  /* rpc_gateway_reload_tls' that took */
     struct event *tick, *decide_ev, *sigint, *sigterm, *sighup, *accept_resume;
     rpc_sched_t sched;

@@ -208,7 +208,8 @@ void rpc_gw_sighup_cb(evutil_socket_t fd, short what, void *arg)
                     gw->o.tls_cert, rpc_tls_date(until, sizeof until, gw->tls_not_after));
             char due[RPC_TLS_EXPIRY_LEN];
             if (rpc_tls_expiry(due, sizeof due, "TLS certificate", gw->o.tls_cert, "clients",
-                               gw->tls_not_after, (int64_t)time(NULL)) == RPC_TLS_DUE)
+                               gw->tls_not_before, gw->tls_not_after,
+                               (int64_t)time(NULL)) == RPC_TLS_DUE)
                 fprintf(stderr, "weft serve: SIGHUP: note: %s\n", due);
         }
     }
@@ -269,8 +270,10 @@ weft_err_t rpc_gw_tls_setup(rpc_gateway_t *gw)
     if (!cert || !key)
         return weft_fail(WEFT_EINVAL, "TLS needs both a certificate and a private key");
     weft_err_t err = tls_context(cert, key, &gw->tls);
-    if (!err)
+    if (!err) {
+        gw->tls_not_before = rpc_tls_not_before(gw->tls);
         gw->tls_not_after = rpc_tls_not_after(gw->tls);
+    }
     return err;
 }
 
@@ -282,15 +285,19 @@ weft_err_t rpc_gateway_reload_tls(rpc_gateway_t *gw)
     weft_err_t err = tls_context(gw->o.tls_cert, gw->o.tls_key, &fresh);
     if (err)
         return err;
-    /* one already expired would only fail every new connection: keep the one in use */
+    /* one expired or not valid yet would only fail every new connection: keep the one in
+       use */
     char why[RPC_TLS_EXPIRY_LEN];
-    if (rpc_tls_expiry(why, sizeof why, "TLS certificate", gw->o.tls_cert, "clients",
-                       rpc_tls_not_after(fresh), (int64_t)time(NULL)) == RPC_TLS_EXPIRED) {
+    rpc_tls_expiry_t ex = rpc_tls_expiry(why, sizeof why, "TLS certificate", gw->o.tls_cert,
+                                         "clients", rpc_tls_not_before(fresh),
+                                         rpc_tls_not_after(fresh), (int64_t)time(NULL));
+    if (ex == RPC_TLS_EXPIRED || ex == RPC_TLS_NOT_YET) {
         SSL_CTX_free(fresh);
         return weft_fail(WEFT_EINVAL, "%s", why);
     }
     SSL_CTX_free(gw->tls); /* each connection's SSL keeps a reference to its own */
     gw->tls = fresh;
+    gw->tls_not_before = rpc_tls_not_before(fresh);
     gw->tls_not_after = rpc_tls_not_after(fresh);
     gw->tls_reloads++;
     return WEFT_OK;

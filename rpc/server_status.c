@@ -534,6 +534,7 @@ void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out)
     out->token_reloads = gw->token_reloads;
     out->tls = gw->tls != NULL;
     out->tls_reloads = gw->tls_reloads;
+    out->tls_not_before = gw->tls_not_before;
     out->tls_not_after = gw->tls_not_after;
     out->journal_torn_at = gw->journal.torn_at;
     out->journal_torn_bytes = gw->journal.torn_bytes;

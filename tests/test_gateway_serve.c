@@ -25,10 +25,10 @@
  * TLS, with certificates made by the openssl command: agents, submit and
  * status over it, certificates that do not verify, SIGHUP renewals, CA
  * files read again, what serve and the agent say of a certificate that
- * has expired or soon will (at start and on SIGHUP, which refuses an
- * expired one). A weft serve ends with the test process that started it,
- * cleanup or not (tied_child.h). Helpers shared with the other gateway
- * tests: gateway_support.h.
+ * has expired, soon will or is not valid yet (at start and on SIGHUP,
+ * which refuses one expired or not valid yet). A weft serve ends with the
+ * test process that started it, cleanup or not (tied_child.h). Helpers
+ * shared with the other gateway tests: gateway_support.h.
  */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
@@ -3673,44 +3673,64 @@ Test(gateway_tls, sighup_renews_the_certificate_for_new_connections, .fini = sto
 }
 
 /* A new key and a certificate for IP 127.0.0.1 signed by the test's CA, as
- * NAME.key and NAME.pem in tls_dir, valid `days` from now; with days 0,
- * one that expired on 2025-02-01 00:00:00 UTC (valid from 2025-01-01).
- * OpenSSL 3.0's `openssl x509 -req` makes none that ended in the past
- * (-not_after came in 3.4; -days -1 ends it before it begins), `openssl
- * ca` does, from a minimal config, with -startdate and -enddate. */
-static void cert_for_loopback(const char *name, int days)
+ * NAME.key and NAME.pem in tls_dir, valid from `start` to `end` (UTC,
+ * YYYYMMDDHHMMSSZ). OpenSSL 3.0's `openssl x509 -req` makes none that
+ * ended in the past or begins in the future (-not_before and -not_after
+ * came in 3.4; -days -1 ends it before it begins), `openssl ca` does, from
+ * a minimal config, with -startdate and -enddate. */
+static void cert_for_loopback_dated(const char *name, const char *start, const char *end)
 {
     char steps[1400];
-    int n = snprintf(steps, sizeof steps, "openssl req $EC -keyout %s.key -out %s.csr "
-                     "-subj /CN=127.0.0.1 && ", name, name);
-    if (days)
-        snprintf(steps + n, sizeof steps - (size_t)n, "openssl x509 -req -in %s.csr -CA ca.pem "
-                 "-CAkey ca.key -CAcreateserial -out %s.pem -days %d -extfile ext", name, name,
-                 days);
-    else
-        snprintf(steps + n, sizeof steps - (size_t)n,
-                 "printf '[ca]\\ndefault_ca=d\\n[d]\\ndatabase=index.txt\\nnew_certs_dir=.\\n"
-                 "serial=serial\\npolicy=p\\ndefault_md=sha256\\nunique_subject=no\\n[p]\\n"
-                 "commonName=supplied\\n' >ca.cnf && touch index.txt "
-                 "&& { [ -f serial ] || echo 01 >serial; } && openssl ca -batch -config ca.cnf "
-                 "-cert ca.pem -keyfile ca.key -in %s.csr -out %s.pem -notext -extfile ext "
-                 "-startdate 20250101000000Z -enddate 20250201000000Z", name, name);
+    snprintf(steps, sizeof steps, "openssl req $EC -keyout %s.key -out %s.csr "
+             "-subj /CN=127.0.0.1 && "
+             "printf '[ca]\\ndefault_ca=d\\n[d]\\ndatabase=index.txt\\nnew_certs_dir=.\\n"
+             "serial=serial\\npolicy=p\\ndefault_md=sha256\\nunique_subject=no\\n[p]\\n"
+             "commonName=supplied\\n' >ca.cnf && touch index.txt "
+             "&& { [ -f serial ] || echo 01 >serial; } && openssl ca -batch -config ca.cnf "
+             "-cert ca.pem -keyfile ca.key -in %s.csr -out %s.pem -notext -extfile ext "
+             "-startdate %s -enddate %s", name, name, name, name, start, end);
     openssl_in_tls_dir(steps);
+}
+
+/* As cert_for_loopback_dated, valid `days` from now; with days 0, one that
+ * expired on 2025-02-01 00:00:00 UTC (valid from 2025-01-01). */
+static void cert_for_loopback(const char *name, int days)
+{
+    if (!days) {
+        cert_for_loopback_dated(name, "20250101000000Z", "20250201000000Z");
+        return;
+    }
+    char steps[1400];
+    snprintf(steps, sizeof steps, "openssl req $EC -keyout %s.key -out %s.csr "
+             "-subj /CN=127.0.0.1 && openssl x509 -req -in %s.csr -CA ca.pem -CAkey ca.key "
+             "-CAcreateserial -out %s.pem -days %d -extfile ext", name, name, name, name, days);
+    openssl_in_tls_dir(steps);
+}
+
+/* One valid from 2099-01-01 00:00:00 UTC: made ahead of time, or on a
+ * machine whose clock runs ahead; peers refuse it as not valid yet. */
+static void cert_for_loopback_future(const char *name)
+{
+    cert_for_loopback_dated(name, "20990101000000Z", "21000101000000Z");
 }
 
 /* What `weft serve` says of its certificate at start, on stderr, after it
  * listens: a warning for one that has expired (and clients do refuse it:
- * `weft status` fails on it), a note for one that expires in 2 days, and
- * nothing for one of 400 days. */
-Test(gateway_tls, serve_says_at_start_that_its_certificate_expired_or_is_due,
+ * `weft status` fails on it), a note for one that expires in 2 days,
+ * nothing for one of 400 days, and a warning naming the date for one not
+ * valid until 2099 (refused by clients too). */
+Test(gateway_tls, serve_says_at_start_that_its_certificate_expired_is_due_or_not_valid_yet,
      .init = make_certs, .fini = stop_tls, .timeout = 60)
 {
     char err_path[160], cert[160], key[160], log[8192], out[8192], want[400];
     snprintf(err_path, sizeof err_path, "%s/serve.err", tls_dir);
-    const char *names[] = {"expired", "soon", "long"};
+    const char *names[] = {"expired", "soon", "long", "future"};
     const int days[] = {0, 2, 400};
-    for (int i = 0; i < 3; i++) {
-        cert_for_loopback(names[i], days[i]);
+    for (int i = 0; i < 4; i++) {
+        if (i < 3)
+            cert_for_loopback(names[i], days[i]);
+        else
+            cert_for_loopback_future(names[i]);
         snprintf(cert, sizeof cert, "%s/%s.pem", tls_dir, names[i]);
         snprintf(key, sizeof key, "%s/%s.key", tls_dir, names[i]);
         const char *extra[] = {"--tls-cert", cert, "--tls-key", key, NULL};
@@ -3733,10 +3753,18 @@ Test(gateway_tls, serve_says_at_start_that_its_certificate_expired_or_is_due,
             double left = tls_days_left(log, want);
             cr_assert(left > 1.9 && left < 2.1, "%g days left: %s", left, log);
             cr_assert(strstr(log, " UTC, in 2.0 days: renew it and send SIGHUP\n"), "%s", log);
-        } else {
+        } else if (i == 2) {
             cr_assert(!strstr(log, "certificate"), "a certificate of 400 days: %s", log);
+        } else {
+            snprintf(want, sizeof want, "weft serve: warning: the TLS certificate %s becomes "
+                     "valid on 2099-01-01 00:00:00 UTC: clients refuse it until then; use one "
+                     "valid now (or check the clock) and send SIGHUP\n", cert);
+            cr_assert(strstr(log, want), "no '%s' in: %s", want, log);
+            cr_assert_eq(run_status_tls("127.0.0.1", tls_ca, out, sizeof out), 1, "%s", out);
+            cr_assert(strstr(out, "certificate verify failed: certificate is not yet valid"),
+                      "%s", out);
         }
-        if (i > 0)
+        if (i == 1 || i == 2)
             cr_assert_eq(run_status_tls("127.0.0.1", tls_ca, out, sizeof out), 0, "%s", out);
         stop_server();
     }
@@ -3768,11 +3796,12 @@ static void expect_tls_status(long long reloads, double days)
 }
 
 /* A SIGHUP to a certificate that has already expired is refused, naming
- * the file and the date it expired: weft serve goes on serving the one it
- * had to new connections (status over TLS still verifies it, 20 days left,
- * no reload counted) and the agent connected before stays. One that
- * expires in 2 days is taken, with the note. */
-Test(gateway_tls, sighup_refuses_an_expired_certificate_and_keeps_the_one_in_use,
+ * the file and the date it expired, and so is one not valid until 2099,
+ * naming that date: weft serve goes on serving the one it had to new
+ * connections (status over TLS still verifies it, 20 days left, no reload
+ * counted) and the agent connected before stays. One that expires in 2
+ * days is taken, with the note. */
+Test(gateway_tls, sighup_refuses_an_expired_or_not_yet_valid_certificate_keeping_the_one_in_use,
      .init = make_certs, .fini = stop_tls, .timeout = 60)
 {
     char err_path[160], log[8192], want[400];
@@ -3789,6 +3818,15 @@ Test(gateway_tls, sighup_refuses_an_expired_certificate_and_keeps_the_one_in_use
     snprintf(want, sizeof want, "weft serve: SIGHUP: TLS certificate not reloaded: the TLS "
              "certificate %s expired on 2025-02-01 00:00:00 UTC: clients refuse it; renew it "
              "and send SIGHUP; still serving the one read before\n", tls_cert);
+    wait_in_file(err_path, want, 1, log, sizeof log);
+    expect_tls_status(0, 20);
+
+    cert_for_loopback_future("future");
+    sighup_serve_with("future");
+    snprintf(want, sizeof want, "weft serve: SIGHUP: TLS certificate not reloaded: the TLS "
+             "certificate %s becomes valid on 2099-01-01 00:00:00 UTC: clients refuse it until "
+             "then; use one valid now (or check the clock) and send SIGHUP; still serving the "
+             "one read before\n", tls_cert);
     wait_in_file(err_path, want, 1, log, sizeof log);
     expect_tls_status(0, 20);
 
@@ -4730,18 +4768,40 @@ Test(gateway_tls, an_agent_says_at_start_that_its_data_certificate_expired_or_is
     cr_assert_eq(bytes_received(&data_agents[1], data_log[1]), 0);
 }
 
+/* An agent whose data certificate is not valid until 2099 says so at
+ * start, naming the file and the date, and is truly refused: agent 1
+ * refuses agent 0 as a sender for it, and the job's flow waits. */
+Test(gateway_tls, an_agent_says_at_start_that_its_data_certificate_is_not_valid_yet,
+     .init = server_tls_data, .fini = stop_tls_data, .timeout = 30)
+{
+    char cert[160], key[160], want[400];
+    cert_for_loopback_future("future");
+    snprintf(cert, sizeof cert, "%s/future.pem", tls_dir);
+    snprintf(key, sizeof key, "%s/future.key", tls_dir);
+    unfinished_job_logs(cert, key, agent_cert, agent_key, false, 1,
+                        "its certificate (/CN=127.0.0.1) was refused: certificate is not yet "
+                        "valid", "refused a data connection from 127.0.0.1:");
+    snprintf(want, sizeof want, "weft agent 0: warning: the data certificate %s becomes valid "
+             "on 2099-01-01 00:00:00 UTC: the other agents refuse it until then; use one valid "
+             "now (or check the clock) and send SIGHUP", cert);
+    cr_assert(file_has(data_log[0], want), "no '%s' in agent 0's log", want);
+    cr_assert_eq(bytes_received(&data_agents[1], data_log[1]), 0);
+}
+
 /* A SIGHUP to a data certificate that has already expired is refused,
- * naming the file and the date it expired: agent 1, started with a
- * certificate of 400 days (of which it says nothing), goes on presenting
- * it, so a job then moves both ways, every byte received, over data
- * connections all opened after the signal (agent 0 would refuse the
- * expired one). One that expires in 2 days is then taken, with the note. */
-Test(gateway_tls, sighup_refuses_an_expired_data_certificate_and_keeps_the_one_in_use,
+ * naming the file and the date it expired, and so is one not valid until
+ * 2099, naming that date: agent 1, started with a certificate of 400 days
+ * (of which it says nothing), goes on presenting it, so a job then moves
+ * both ways, every byte received, over data connections all opened after
+ * the signals (agent 0 would refuse either). One that expires in 2 days
+ * is then taken, with the note. */
+Test(gateway_tls, sighup_refuses_an_expired_or_not_yet_valid_data_certificate_keeping_the_old,
      .init = server_tls_data, .fini = stop_tls_data, .timeout = 60)
 {
     char out[8192], line[1024], want[400], cert[160], key[160];
     cert_for_loopback("long", 400);
     cert_for_loopback("expired", 0);
+    cert_for_loopback_future("future");
     snprintf(cert, sizeof cert, "%s/long.pem", tls_dir);
     snprintf(key, sizeof key, "%s/long.key", tls_dir);
     own_data_files(cert, key);
@@ -4750,20 +4810,27 @@ Test(gateway_tls, sighup_refuses_an_expired_data_certificate_and_keeps_the_one_i
     cr_assert(wait_file_has(data_log[1], "connected to the gateway", 10), "agent 1 is not in");
     cr_assert(!file_has(data_log[1], "data certificate"), "said of a certificate of 400 days");
 
-    snprintf(cert, sizeof cert, "%s/expired.pem", tls_dir);
-    snprintf(key, sizeof key, "%s/expired.key", tls_dir);
-    own_data_files(cert, key);
-    sighup_agent1("weft agent 1: SIGHUP: data certificate not reloaded: ", 1, line,
-                  sizeof line);
-    snprintf(want, sizeof want, "not reloaded: the data certificate %s expired on 2025-02-01 "
-             "00:00:00 UTC: the other agents refuse it; renew it and send SIGHUP; new data "
-             "connections still get the one read before", own_cert);
-    cr_assert(strstr(line, want), "no '%s' in: %s", want, line);
+    const char *refused[] = {"expired", "future"};
+    const char *says[] = {"expired on 2025-02-01 00:00:00 UTC: the other agents refuse it; "
+                          "renew it and send SIGHUP",
+                          "becomes valid on 2099-01-01 00:00:00 UTC: the other agents refuse "
+                          "it until then; use one valid now (or check the clock) and send "
+                          "SIGHUP"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(cert, sizeof cert, "%s/%s.pem", tls_dir, refused[i]);
+        snprintf(key, sizeof key, "%s/%s.key", tls_dir, refused[i]);
+        own_data_files(cert, key);
+        sighup_agent1("weft agent 1: SIGHUP: data certificate not reloaded: ", i + 1, line,
+                      sizeof line);
+        snprintf(want, sizeof want, "not reloaded: the data certificate %s %s; new data "
+                 "connections still get the one read before", own_cert, says[i]);
+        cr_assert(strstr(line, want), "no '%s' in: %s", want, line);
+    }
     int st = submit_data_job(0, 1e6, true, "15", out, sizeof out);
     cr_assert_eq(st, 0, "weft submit: exit status %d: %s", st, out);
     cr_assert(file_has(data_log[0], "all 1000000 bytes sent, acknowledged by agent 1"));
     cr_assert(file_has(data_log[1], "all 1000000 bytes sent, acknowledged by agent 0"));
-    cr_assert(!file_has(data_log[1], "reloaded (valid until"), "the expired one was taken");
+    cr_assert(!file_has(data_log[1], "reloaded (valid until"), "a refused one was taken");
 
     own_data_files(agent_cert, agent_key);
     snprintf(want, sizeof want, "weft agent 1: SIGHUP: note: the data certificate %s expires "

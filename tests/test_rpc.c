@@ -1075,38 +1075,55 @@ Test(rpc, a_malformed_why_is_refused_naming_its_field)
     }
 }
 
-/* Where a certificate stands against its end (rpc_tls_expiry, which serve
- * and the agent say at start and on SIGHUP, an expired one refused there):
- * at the edges, now 2026-12-07 00:00:00 UTC. Its last second is already
- * expired, as OpenSSL's verify has it; 30 days left exactly is in date,
- * a second less is due; an end that could not be read (0) says nothing. */
-Test(rpc, a_certificates_end_is_expired_due_or_in_date)
+/* Where a certificate stands against its dates (rpc_tls_expiry, which
+ * serve and the agent say at start and on SIGHUP, one expired or not valid
+ * yet refused there): at the edges, now 2026-12-07 00:00:00 UTC, valid
+ * from a year before unless said. Its last second is already expired, as
+ * OpenSSL's verify has it; 30 days left exactly is in date, a second less
+ * is due; a start a second ahead is not valid yet, whatever its end, a
+ * start now is valid; dates that could not be read (0) say nothing. */
+Test(rpc, a_certificates_dates_make_it_expired_due_not_yet_valid_or_in_date)
 {
-    const int64_t now = 1796601600, day = 86400;
+    const int64_t now = 1796601600, day = 86400, year_ago = now - 365 * day;
     const struct {
-        int64_t not_after;
+        int64_t not_before, not_after;
         rpc_tls_expiry_t want;
         const char *says;
     } cases[] = {
-        {now - 400 * day, RPC_TLS_EXPIRED, "the data certificate a.pem expired on 2025-11-02 "
-                                           "00:00:00 UTC: the other agents refuse it; renew it "
-                                           "and send SIGHUP"},
-        {now, RPC_TLS_EXPIRED, "the data certificate a.pem expired on 2026-12-07 00:00:00 UTC: "
-                               "the other agents refuse it; renew it and send SIGHUP"},
-        {now + 1, RPC_TLS_DUE, "the data certificate a.pem expires on 2026-12-07 00:00:01 UTC, "
-                               "in 0.0 days: renew it and send SIGHUP"},
-        {now + 2 * day, RPC_TLS_DUE, "the data certificate a.pem expires on 2026-12-09 00:00:00 "
-                                     "UTC, in 2.0 days: renew it and send SIGHUP"},
-        {now + 30 * day - 1, RPC_TLS_DUE, "the data certificate a.pem expires on 2027-01-05 "
-                                          "23:59:59 UTC, in 30.0 days: renew it and send "
-                                          "SIGHUP"},
-        {now + 30 * day, RPC_TLS_IN_DATE, ""},
-        {0, RPC_TLS_IN_DATE, ""},
+        {year_ago, now - 400 * day, RPC_TLS_EXPIRED,
+         "the data certificate a.pem expired on 2025-11-02 00:00:00 UTC: the other agents "
+         "refuse it; renew it and send SIGHUP"},
+        {year_ago, now, RPC_TLS_EXPIRED,
+         "the data certificate a.pem expired on 2026-12-07 00:00:00 UTC: the other agents "
+         "refuse it; renew it and send SIGHUP"},
+        {year_ago, now + 1, RPC_TLS_DUE,
+         "the data certificate a.pem expires on 2026-12-07 00:00:01 UTC, in 0.0 days: renew it "
+         "and send SIGHUP"},
+        {year_ago, now + 2 * day, RPC_TLS_DUE,
+         "the data certificate a.pem expires on 2026-12-09 00:00:00 UTC, in 2.0 days: renew it "
+         "and send SIGHUP"},
+        {year_ago, now + 30 * day - 1, RPC_TLS_DUE,
+         "the data certificate a.pem expires on 2027-01-05 23:59:59 UTC, in 30.0 days: renew "
+         "it and send SIGHUP"},
+        {year_ago, now + 30 * day, RPC_TLS_IN_DATE, ""},
+        {0, 0, RPC_TLS_IN_DATE, ""},
+        {now + 1, now + 400 * day, RPC_TLS_NOT_YET,
+         "the data certificate a.pem becomes valid on 2026-12-07 00:00:01 UTC: the other "
+         "agents refuse it until then; use one valid now (or check the clock) and send SIGHUP"},
+        {now + 400 * day, now + 401 * day, RPC_TLS_NOT_YET,
+         "the data certificate a.pem becomes valid on 2028-01-11 00:00:00 UTC: the other "
+         "agents refuse it until then; use one valid now (or check the clock) and send SIGHUP"},
+        {now + 1, now + 2 * day, RPC_TLS_NOT_YET, /* not "due": it cannot be used yet */
+         "the data certificate a.pem becomes valid on 2026-12-07 00:00:01 UTC: the other "
+         "agents refuse it until then; use one valid now (or check the clock) and send SIGHUP"},
+        {now, now + 400 * day, RPC_TLS_IN_DATE, ""},
+        {0, now + 400 * day, RPC_TLS_IN_DATE, ""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char buf[RPC_TLS_EXPIRY_LEN] = "left over";
         rpc_tls_expiry_t got = rpc_tls_expiry(buf, sizeof buf, "data certificate", "a.pem",
-                                              "the other agents", cases[i].not_after, now);
+                                              "the other agents", cases[i].not_before,
+                                              cases[i].not_after, now);
         cr_assert_eq(got, cases[i].want, "case %zu: %d", i, (int)got);
         cr_assert_str_eq(buf, cases[i].says, "case %zu", i);
     }
