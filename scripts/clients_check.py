@@ -22,6 +22,9 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # keep scripts/ free of __pycache__
+from tied_child import tied  # noqa: E402 (its weft children end with it, even SIGKILLed)
+
 WEFT = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("WEFT_BIN", "build/weft")
 RATE = 20e6  # bytes/s per port: --port-rate 20MB/s
 FAILURES = []
@@ -41,7 +44,8 @@ def run(*args, timeout=20):
 
 
 def start(*args, out=subprocess.DEVNULL):
-    p = subprocess.Popen([WEFT, *args], stdout=out, stderr=subprocess.STDOUT, text=True)
+    p = subprocess.Popen([WEFT, *args], stdout=out, stderr=subprocess.STDOUT, text=True,
+                         preexec_fn=tied())
     PROCS.append(p)
     return p
 
@@ -212,7 +216,8 @@ def checks(tmp):
     ], 2)
     big_csv = os.path.join(tmp, "big.csv")
     submit = subprocess.Popen([WEFT, "submit", big, *gw, "--out", big_csv],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              preexec_fn=tied())
     PROCS.append(submit)
     check(wait_for(lambda: (status_json("--job", "10")[1] or {"coflows": [{"sent": 0}]})
                    ["coflows"][0]["sent"] > 0), "the big job starts sending")
@@ -345,7 +350,8 @@ def checks(tmp):
     gone = workload(os.path.join(tmp, "gone.weft"), [(40, 0, [(1, 0, [], [(0, 0, 400000000)])])],
                     2)
     submit = subprocess.Popen([WEFT, "submit", gone, *gw, "--timeout", "1.5"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              preexec_fn=tied())
     PROCS.append(submit)
     check(wait_for(lambda: status_json("--job", "40")[0] == 0), "job 40 registered")
     stop(serve)

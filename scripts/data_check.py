@@ -45,6 +45,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import protocol_check as pc  # noqa: E402 (the gateway's frames and checks)
 from protocol_check import check, step, fail  # noqa: E402
+from tied_child import tied  # noqa: E402 (its weft children end with it, even SIGKILLed)
 
 D1, A1, D2, A2 = b"weft-d1\n", b"weft-a1\n", b"weft-d2\n", b"weft-a2\n"
 FLOW_A = 3_000_000   # bytes, port 0 -> port 1 (this script receives)
@@ -102,7 +103,8 @@ def start_agent(weft, gw, port_id, work):
     err = open(os.path.join(work, f"agent{port_id}.err"), "w")
     proc = subprocess.Popen([weft, "agent", "--id", str(port_id), "--gateway",
                              f"127.0.0.1:{gw.port}", "--token", pc.TOKEN, "-v"],
-                            stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+                            stdout=subprocess.DEVNULL, stderr=err, start_new_session=True,
+                            preexec_fn=tied())
     AGENTS.append(proc)
     return proc
 

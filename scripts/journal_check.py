@@ -37,6 +37,7 @@ import tempfile
 
 sys.dont_write_bytecode = True  # keep scripts/ free of __pycache__
 from weft_msgpack import msgpack  # noqa: E402
+from tied_child import tied  # noqa: E402 (its weft children end with it, even SIGKILLed)
 
 HEADER = b"\xffweft journal 2\n"
 CAP = 4 * 1024 * 1024 + 15  # the record cap without --max-frame
@@ -179,7 +180,8 @@ class Checker:
             f.write(data)
         p = subprocess.Popen([self.weft, "serve", "--journal", name, "--ports", str(ports),
                               "--token", "t", "--listen", "127.0.0.1:0", *extra], cwd=where,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=tied())
         err = ""
         try:
             # its first line says it listens; it ends at once if it refused the journal

@@ -45,6 +45,9 @@ import tempfile
 import time
 import urllib.request
 
+sys.dont_write_bytecode = True  # keep scripts/ free of __pycache__
+from tied_child import tied  # noqa: E402 (its weft children end with it, even SIGKILLed)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOC = os.path.join(HERE, "..", "docs", "monitoring.md")
 WAIT_S = 10
@@ -189,7 +192,7 @@ def wait_for(what, pred, timeout=WAIT_S):
 
 
 def start(args, **kw):
-    p = subprocess.Popen(args, **kw)
+    p = subprocess.Popen(args, preexec_fn=tied(), **kw)
     PROCS.append(p)
     return p
 

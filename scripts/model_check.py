@@ -45,6 +45,7 @@ import time
 
 sys.dont_write_bytecode = True  # keep scripts/ free of __pycache__
 from weft_msgpack import msgpack  # noqa: E402
+from tied_child import tied  # noqa: E402 (its weft children end with it, even SIGKILLed)
 
 MAGIC = "weft-model"
 ENTRY_CAP = 4096          # ints, vectors or tensors, each (attn.h)
@@ -804,7 +805,7 @@ def check_serve(c, ckpt):
         c.runs += 1
         serve = subprocess.Popen([c.weft, "serve", "--ports", "2", "--token", "t", "--listen",
                                   "127.0.0.1:0", "--policy", "learned", "--model", live],
-                                 stdout=log, stderr=log)
+                                 stdout=log, stderr=log, preexec_fn=tied())
     try:
         def next_line(seen):
             for _ in range(500):

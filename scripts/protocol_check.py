@@ -75,6 +75,7 @@ import time
 
 sys.dont_write_bytecode = True  # keep scripts/ free of __pycache__
 from weft_msgpack import msgpack  # noqa: E402
+from tied_child import tied  # noqa: E402 (its weft children end with it, even SIGKILLed)
 
 TOKEN = "protocol-check secret"
 PORTS = 3
@@ -724,8 +725,8 @@ class Gateway:
         with open(self.err_path, "w") as err:
             self.proc = subprocess.Popen(
                 args, stdout=subprocess.PIPE, stderr=err, start_new_session=True,
-                preexec_fn=fd_limits and (lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
-                                                                     fd_limits)))
+                preexec_fn=tied(fd_limits and (lambda: resource.setrlimit(
+                    resource.RLIMIT_NOFILE, fd_limits))))
         # It prints its address on stdout once listening: wait for that line.
         ready, _, _ = select.select([self.proc.stdout], [], [], ANSWER_S)
         line = self.proc.stdout.readline().decode() if ready else ""
