@@ -227,8 +227,8 @@ static weft_err_t shape_elems(const char *name, size_t ndim, const size_t *shape
                              d);
         if (shape[d] > ATTN_MODEL_MAX_ELEMS / p)
             return weft_fail(WEFT_EINVAL,
-                             "tensor \"%s\": shape holds more than %zu floats (dimension %zu is %zu)",
-                             name, ATTN_MODEL_MAX_ELEMS, d, shape[d]);
+                             "tensor \"%s\": shape holds more than %zu floats (dimension %zu "
+                             "is %zu)", name, ATTN_MODEL_MAX_ELEMS, d, shape[d]);
         p *= shape[d];
     }
     *n = p;
@@ -430,8 +430,8 @@ static weft_err_t walk_payload(walk_t *w, uint64_t bytes, size_t at, const char 
 {
     if (bytes > w->len - w->pos)
         return weft_fail(WEFT_ETRUNC,
-                         "file ends at byte %zu inside a %s of %llu bytes declared at byte %zu", w->len,
-                         what, (unsigned long long)bytes, at);
+                         "file ends at byte %zu inside a %s of %llu bytes declared at byte %zu",
+                         w->len, what, (unsigned long long)bytes, at);
     w->pos += (size_t)bytes;
     return WEFT_OK;
 }
@@ -614,8 +614,9 @@ static weft_err_t get_floats(const msgpack_object *o, size_t n, float **out, con
         return weft_fail(WEFT_EPARSE, "%s \"%s\": data is a %s, expected bin", kind, name,
                          type_name(o->type));
     if (o->via.bin.size != 4 * (uint64_t)n)
-        return weft_fail(WEFT_EINVAL, "%s \"%s\": %zu floats (%zu bytes) expected, data has %u bytes",
-                         kind, name, n, 4 * n, (unsigned)o->via.bin.size);
+        return weft_fail(WEFT_EINVAL,
+                         "%s \"%s\": %zu floats (%zu bytes) expected, data has %u bytes", kind,
+                         name, n, 4 * n, (unsigned)o->via.bin.size);
     float *d = weft_calloc(n, sizeof *d);
     if (!d)
         return weft_fail(WEFT_ENOMEM, "%s \"%s\": cannot allocate %zu floats", kind, name, n);
@@ -650,8 +651,9 @@ static weft_err_t read_config(const msgpack_object *o, attn_model_file_t *mf)
         else if (kv->val.type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
             v = kv->val.via.i64;
         else
-            return weft_fail(WEFT_EPARSE, "config \"%s\" is a%s %s, expected a 64-bit signed integer",
-                             name, kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER ? " too large" : "",
+            return weft_fail(WEFT_EPARSE,
+                             "config \"%s\" is a%s %s, expected a 64-bit signed integer", name,
+                             kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER ? " too large" : "",
                              type_name(kv->val.type));
         if ((err = attn_model_set_int(mf, name, v)))
             return err;
@@ -711,9 +713,12 @@ static weft_err_t read_shape(const msgpack_object *oshape, const char *name, siz
         const msgpack_object *od = &oshape->via.array.ptr[d];
         if (od->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
             return weft_fail(WEFT_EPARSE, "%s: dimension %zu is a %s, expected a positive integer",
-                             who, d, od->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? "negative integer" : type_name(od->type));
+                             who, d,
+                             od->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? "negative integer"
+                                                                         : type_name(od->type));
         /* clamp so the cap check in shape_elems reports it without overflow */
-        shape[d] = od->via.u64 > ATTN_MODEL_MAX_ELEMS ? ATTN_MODEL_MAX_ELEMS + 1 : (size_t)od->via.u64;
+        shape[d] = od->via.u64 > ATTN_MODEL_MAX_ELEMS ? ATTN_MODEL_MAX_ELEMS + 1
+                                                      : (size_t)od->via.u64;
     }
     return WEFT_OK;
 }
@@ -841,7 +846,8 @@ static weft_err_t check_digest(const char *buf, size_t len, const msgpack_object
                          DIGEST_KEY, ATTN_MODEL_VERSION);
     const msgpack_object *v = &m->ptr[at].val;
     if (at + 1 != m->size || v->type != MSGPACK_OBJECT_BIN || v->via.bin.size != DIGEST_LEN ||
-        len < DIGEST_TRAILER || memcmp(buf + len - DIGEST_TRAILER, digest_head, DIGEST_HEAD_LEN) != 0)
+        len < DIGEST_TRAILER ||
+        memcmp(buf + len - DIGEST_TRAILER, digest_head, DIGEST_HEAD_LEN) != 0)
         return weft_fail(WEFT_EPARSE,
                          "its \"%s\" entry is not the model's last entry of %d bytes, as weft "
                          "writes it: the file is damaged or was not written by weft",
@@ -882,7 +888,8 @@ static weft_err_t load_buffer(const char *buf, size_t len, attn_model_file_t *mf
 {
     if (len < MAGIC_LEN) {
         if (memcmp(buf, magic_bytes, len) == 0)
-            return weft_fail(WEFT_ETRUNC, "file ends after %zu bytes, inside the magic string", len);
+            return weft_fail(WEFT_ETRUNC, "file ends after %zu bytes, inside the magic string",
+                             len);
         return weft_fail(WEFT_EPARSE, "not a weft model file (it does not start with \"%s\")",
                          ATTN_MODEL_MAGIC);
     }

@@ -36,7 +36,8 @@ weft_err_t attn_config_check(const attn_config_t *cfg)
      * products (including N^2 H B with N <= ATTN_MAX_ROWS) far from SIZE_MAX */
     const size_t big = (size_t)1 << 16;
     if (cfg->E > big || cfg->M > big || cfg->H > 1024)
-        return weft_fail(WEFT_EINVAL, "attn config: E=%zu M=%zu H=%zu, expected E, M <= %zu, H <= 1024",
+        return weft_fail(WEFT_EINVAL,
+                         "attn config: E=%zu M=%zu H=%zu, expected E, M <= %zu, H <= 1024",
                          cfg->E, cfg->M, cfg->H, big);
     if (cfg->M % cfg->H != 0)
         return weft_fail(WEFT_EINVAL, "attn config: M=%zu is not a multiple of H=%zu", cfg->M,

@@ -3,10 +3,11 @@
  * n = 10, 100, 250 and 1,000 schedulable coflows: the forward (vector
  * kernels, fused attention, weights kept for backward), the inference
  * forward (what one scheduling decision runs: the same without keeping the
- * attention weights), the forward
- * as it was before them (attn_forward_libm: BLAS GEMMs, scalar libm
- * softmax/GELU/LayerNorm), the naive reference forward, the backward pass, and one Gumbel top-k sample plus its Plackett–Luce
- * log-probability and gradient (what a training rollout adds per decision).
+ * attention weights), the forward as it was before them
+ * (attn_forward_libm: BLAS GEMMs, scalar libm softmax/GELU/LayerNorm), the
+ * naive reference forward, the backward pass, and one Gumbel top-k sample
+ * plus its Plackett–Luce log-probability and gradient (what a training
+ * rollout adds per decision).
  *
  * Sizes: E = 64 input width, M = 32 model width, H = 4 heads (K = 8),
  * B = 2 blocks, F = 128 feed-forward width, pre-LN, GELU. OpenBLAS runs on

@@ -415,9 +415,8 @@ int main(int argc, char **argv)
                 }
                 if (rpc_client_flush(&a->c))
                     die("send");
-                pf[i] = (struct pollfd){a->c.fd,
-                                        (short)(POLLIN | (rpc_client_want_write(&a->c) ? POLLOUT : 0)),
-                                        0};
+                pf[i] = (struct pollfd){
+                    a->c.fd, (short)(POLLIN | (rpc_client_want_write(&a->c) ? POLLOUT : 0)), 0};
             }
             poll(pf, n, paced ? 1 : 0);
             for (size_t i = 0; i < n; i++)
@@ -435,9 +434,9 @@ int main(int argc, char **argv)
             for (size_t i = 0; i < n; i++) {
                 if (rpc_client_flush(&ag[i].c))
                     die("send");
-                pf[i] = (struct pollfd){ag[i].c.fd,
-                                        (short)(POLLIN | (rpc_client_want_write(&ag[i].c) ? POLLOUT : 0)),
-                                        0};
+                pf[i] = (struct pollfd){
+                    ag[i].c.fd, (short)(POLLIN | (rpc_client_want_write(&ag[i].c) ? POLLOUT : 0)),
+                    0};
                 done += ag[i].pong;
             }
             if (done < n && poll(pf, n, 1000) > 0)

@@ -42,7 +42,8 @@ static void gen_batch(batch_t *b, size_t n, size_t n_jobs, size_t max_depth, siz
     uint64_t s = seed;
     size_t *job = bench_calloc(n, sizeof *job), *level = bench_calloc(n, sizeof *level);
     size_t *perm = bench_calloc(n, sizeof *perm), *first = bench_calloc(n_jobs + 1, sizeof *first);
-    size_t ne = 0, *ec = bench_calloc(n * max_par, sizeof *ec), *ep = bench_calloc(n * max_par, sizeof *ep);
+    size_t ne = 0, *ec = bench_calloc(n * max_par, sizeof *ec);
+    size_t *ep = bench_calloc(n * max_par, sizeof *ep);
     for (size_t j = 0; j < n_jobs; j++)
         first[j + 1] = n / n_jobs;
     for (size_t r = 0; r < n % n_jobs; r++)
@@ -138,8 +139,9 @@ static void run_once(ctx_t *cx, run_t r)
     switch (r) {
     case RUN_PLAN: {
         gnn_plan_t p;
-        bench_check(gnn_plan_build(&p, cx->b.n, cx->b.n_jobs, cx->b.pred_start, cx->b.pred, cx->b.job),
-              "plan");
+        bench_check(gnn_plan_build(&p, cx->b.n, cx->b.n_jobs, cx->b.pred_start, cx->b.pred,
+                                   cx->b.job),
+                    "plan");
         gnn_plan_destroy(&p);
         break;
     }
@@ -151,9 +153,9 @@ static void run_once(ctx_t *cx, run_t r)
             changed[i] = bench_below(&cx->rng, cx->b.n);
             cx->X[changed[i] * cx->cfg.F] = (float)bench_unif(&cx->rng);
         }
-        bench_check(gnn_forward_incremental(&cx->cache, &cx->params, &cx->cfg, &cx->plan, cx->X, changed,
-                                      3),
-              "incremental");
+        bench_check(gnn_forward_incremental(&cx->cache, &cx->params, &cx->cfg, &cx->plan, cx->X,
+                                            changed, 3),
+                    "incremental");
         break;
     }
     case RUN_BACKWARD:

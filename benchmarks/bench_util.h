@@ -133,6 +133,9 @@ static inline uint64_t bench_rand(uint64_t *s)
 static inline double bench_unif(uint64_t *s) { return (double)(bench_rand(s) >> 11) * 0x1.0p-53; }
 
 /* Uniform in 0..n-1. */
-static inline size_t bench_below(uint64_t *s, size_t n) { return (size_t)(bench_unif(s) * (double)n); }
+static inline size_t bench_below(uint64_t *s, size_t n)
+{
+    return (size_t)(bench_unif(s) * (double)n);
+}
 
 #endif

@@ -226,11 +226,13 @@ int cmd_gen(int argc, char **argv)
             if (cli_parse_double("gen", "--weight-max", optarg, 0, true, &go.weight_max)) goto done;
             break;
         case 'c':
-            if (cli_parse_double("gen", "--compute-mean", optarg, 0, false, &go.compute_mean_s)) goto done;
+            if (cli_parse_double("gen", "--compute-mean", optarg, 0, false, &go.compute_mean_s))
+                goto done;
             break;
         case 'C': go.keep_shape_compute = false; break;
         case 'B':
-            if (cli_parse_double("gen", "--max-coflow-bytes", optarg, 0, false, &go.max_coflow_bytes))
+            if (cli_parse_double("gen", "--max-coflow-bytes", optarg, 0, false,
+                                 &go.max_coflow_bytes))
                 goto done;
             break;
         case 'o':
@@ -267,7 +269,8 @@ int cmd_gen(int argc, char **argv)
         cli_report("gen", err);
         goto done;
     }
-    if (!fb_path && !(fb_path = cli_find_default("gen", DEFAULT_FB, false, "--fb", fb_buf, sizeof fb_buf)))
+    if (!fb_path &&
+        !(fb_path = cli_find_default("gen", DEFAULT_FB, false, "--fb", fb_buf, sizeof fb_buf)))
         goto done;
     if (go.shape == WORKLOAD_SHAPE_ALIBABA && n_shape_files == 0) {
         if (!cli_find_default("gen", DEFAULT_ALIBABA, false, "--shapes", ali_buf, sizeof ali_buf))

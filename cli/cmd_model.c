@@ -156,7 +156,8 @@ int cmd_model(int argc, char **argv)
     }
     if (argc - optind != 1) {
         fprintf(stderr, "weft model: %s\n",
-                argc - optind == 0 ? "which file? give one model file" : "one model file at a time");
+                argc - optind == 0 ? "which file? give one model file"
+                                   : "one model file at a time");
         cli_usage_hint("model", usage);
         return CLI_USAGE;
     }

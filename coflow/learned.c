@@ -742,8 +742,8 @@ static weft_err_t learned_create(void **ctx, const coflow_state_t *st)
     c->X = nc <= SIZE_MAX / LF ? weft_calloc(nc * LF, sizeof *c->X) : NULL;
     c->changed = weft_calloc(nc, sizeof *c->changed);
     if (!c->job_order || !c->live || !c->in_live || !c->node_of || !c->pred_start ||
-        !c->pred || !c->node_job || !c->node_coflow || !c->job_work || !c->job_cp || !c->path || !c->X ||
-        !c->changed) {
+        !c->pred || !c->node_job || !c->node_coflow || !c->job_work || !c->job_cp || !c->path ||
+        !c->X || !c->changed) {
         err = weft_fail(WEFT_ENOMEM, "out of memory for the learned policy (%zu coflows)", nc);
         goto fail;
     }

@@ -10,7 +10,8 @@ static weft_err_t ncf_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n
     coflow_keyctx_t *k = ctx;
     for (size_t i = 0; i < n; i++) {
         const coflow_coflow_t *co = &st->wl->coflows[ids[i]];
-        k->key[ids[i]] = (double)(co->n_senders < co->n_receivers ? co->n_senders : co->n_receivers);
+        k->key[ids[i]] =
+            (double)(co->n_senders < co->n_receivers ? co->n_senders : co->n_receivers);
     }
     coflow_keyctx_sort(k, st, ids, n);
     return WEFT_OK;

@@ -362,7 +362,8 @@ weft_err_t coflow_state_init(coflow_state_t *st, const coflow_workload_t *wl,
         !st->free_out || !st->free_in || !st->touched || !st->flow_list || !st->port_index ||
         !st->level_heap || !st->level_at ||
         !st->heap_key || !st->heap_val || !st->rated || !st->flow_coflow ||
-        !st->cport_start || !st->cports || !st->cport_bytes || !st->cport_comp || !st->rmembers || !st->rstart ||
+        !st->cport_start || !st->cports || !st->cport_bytes || !st->cport_comp ||
+        !st->rmembers || !st->rstart ||
         !st->smembers || !st->sstart || !st->sopen || !st->ropen || !st->sspan ||
         !st->rspan || !st->shead || !st->rhead || !st->fgroup ||
         !st->spos || !st->rpos || !st->cache_remaining ||

@@ -1,8 +1,9 @@
 /*
  * fuzz_alibaba.c - libFuzzer target for workload_read_alibaba() (Alibaba
- * cluster-trace-v2018 batch_task CSV, default options): any input either reads into a workload that keeps
- * coflow.h's invariants and survives a round trip through weft's format,
- * or fails with a detail and leaves the workload empty.
+ * cluster-trace-v2018 batch_task CSV, default options): any input either
+ * reads into a workload that keeps coflow.h's invariants and survives a
+ * round trip through weft's format, or fails with a detail and leaves the
+ * workload empty.
  */
 #include "fuzz/fuzz_common.h"
 

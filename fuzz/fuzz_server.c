@@ -6,8 +6,9 @@
  *
  * Input: byte 0 sets the gateway up (policy; one secret or one per role,
  * or one per port for the agents; a journal or not; a frame cap of 1 MiB
- * or 4 KiB; a budget of 64 frames or 2; room for 16 connections or 2). Then one operation per byte, its
- * arguments in the bytes after it, on one of 4 peer slots:
+ * or 4 KiB; a budget of 64 frames or 2; room for 16 connections or 2).
+ * Then one operation per byte, its arguments in the bytes after it, on one
+ * of 4 peer slots:
  *   connect a slot; close it; hello as an agent (a port, or one past the
  *   last) or as a client, with the right secret or not; register a job (a
  *   new id or one used before; no compute times, so that nothing waits on

@@ -257,7 +257,8 @@ void gnn_forward_naive(gnn_cache_t *c, const gnn_params_t *p, const gnn_config_t
  * are kept (X's other rows are not read). Equals a full forward up to float
  * summation order. changed[] may repeat nodes. EINVAL if the cache holds no
  * forward of this plan or a node index is out of range. The parameters
- * cannot be checked: after an optimiser step, run a full gnn_forward. O(work of the recomputed nodes + N S). */
+ * cannot be checked: after an optimiser step, run a full gnn_forward.
+ * O(work of the recomputed nodes + N S). */
 weft_err_t gnn_forward_incremental(gnn_cache_t *c, const gnn_params_t *p, const gnn_config_t *cfg,
                                    const gnn_plan_t *plan, const weft_real_t *X,
                                    const size_t *changed, size_t n_changed);

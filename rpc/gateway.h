@@ -5,8 +5,9 @@
  *
  * The scheduler keeps the registered jobs in one workload (`all`; the flows of
  * a job have consecutive gateway ids from its jfid, given out in
- * registration order and the same after a journal replay) and, for deciding, a compact workload of the jobs not yet
- * finished (`live`) with the emulator's coflow_state_t over it: the very
+ * registration order and the same after a journal replay) and, for
+ * deciding, a compact workload of the jobs not yet finished (`live`) with
+ * the emulator's coflow_state_t over it: the very
  * orderings and allocators of coflow/ run on it, unchanged. The live state
  * is updated in place by progress and completions, and rebuilt when the set
  * of unfinished jobs changes (a registration, a job finishing). A rebuild
@@ -33,8 +34,9 @@
  *
  * Compaction: once the finished jobs are at least half of `all`,
  * rpc_sched_compact drops them, wherever they are (a job that never
- * finishes holds back nothing but itself), and keeps of each only its id, first flow id and JCT (`gone`), so a
- * long-running gateway holds the jobs in flight, not every job it ever
+ * finishes holds back nothing but itself), and keeps of each only its id,
+ * first flow id and JCT (`gone`), so a long-running gateway holds the jobs
+ * in flight, not every job it ever
  * saw; the journal is rewritten the same way when it has doubled
  * (rpc_journal_rewrite).
  *
@@ -473,8 +475,9 @@ typedef struct {
 
 /* Opens (creating) path; calls replay(arg, record map) for every complete
  * record in order. An empty file (or one holding less than the header, the
- * start of it) gets the header and is of format 2. A torn last record - bytes after the last complete one
- * that are the start of a record within the record cap, as a crash
+ * start of it) gets the header and is of format 2. A torn last record -
+ * bytes after the last complete one that are the start of a record within
+ * the record cap, as a crash
  * mid-write leaves - is copied to PATH.torn-OFFSET (synced), then cut off;
  * torn_at, torn_bytes and torn_path say so, for the caller to report. Any
  * other damage (an impossible length, bytes that cannot begin a record, a

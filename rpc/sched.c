@@ -945,8 +945,8 @@ static weft_err_t emit(rpc_sched_t *s, size_t gf, double rate, uint32_t cls)
         return err;
     const coflow_flow_t *f = &s->all.flows[gf];
     s->changes[s->n_changes++] = (rpc_change_t){
-        .fid = rpc_sched_flow_gid(s, gf), .src = f->src, .dst = f->dst, .bytes = f->bytes, .sent = s->sent[gf],
-        .rate = rate, .cls = cls, .is_new = !s->announced[gf]};
+        .fid = rpc_sched_flow_gid(s, gf), .src = f->src, .dst = f->dst, .bytes = f->bytes,
+        .sent = s->sent[gf], .rate = rate, .cls = cls, .is_new = !s->announced[gf]};
     s->announced[gf] = 1;
     s->push_rate[gf] = rate;
     s->push_cls[gf] = cls;

@@ -791,8 +791,8 @@ static void send_drops(conn_t *c, const uint64_t *fids, size_t n)
     if (gw->o.log)
         fprintf(gw->o.log, "weft serve: connection %llu (%s): agent %lld reported %zu flow%s "
                 "this gateway does not hold unfinished (of cancelled or finished jobs, or "
-                "unknown to its journal): told to drop them\n", (unsigned long long)c->serial, c->host,
-                (long long)c->agent, n, n == 1 ? "" : "s");
+                "unknown to its journal): told to drop them\n", (unsigned long long)c->serial,
+                c->host, (long long)c->agent, n, n == 1 ? "" : "s");
     size_t chunk = SCHEDULE_CHUNK;
     for (size_t a = 0; a < n;) {
         size_t b = a + chunk < n ? a + chunk : n, mark;

@@ -303,8 +303,8 @@ Test(attn_kernels, gelu_fast_vs_naive, .timeout = 10)
         attn_act_forward(a, x, N, gelu);
         attn_act_forward_naive(b, x, N, gelu);
         for (size_t i = 0; i < N; i++)
-            cr_assert_float_eq(a[i], b[i], 4e-7f * (1 + fabsf(x[i])), "gelu %d x %.9g: %.9g vs %.9g",
-                               gelu, x[i], a[i], b[i]);
+            cr_assert_float_eq(a[i], b[i], 4e-7f * (1 + fabsf(x[i])),
+                               "gelu %d x %.9g: %.9g vs %.9g", gelu, x[i], a[i], b[i]);
         memset(da, 0, N * sizeof *da), memset(db, 0, N * sizeof *db);
         attn_act_backward(da, x, dy, N, gelu);
         attn_act_backward_naive(db, x, dy, N, gelu);
@@ -380,13 +380,15 @@ Test(attn_kernels, attention_fast_vs_reference, .timeout = 20)
                     worst_out[big] = fmax(worst_out[big], wo);
                     for (size_t i = 0; i < H * N * N; i++)
                         cr_assert_float_eq(att[0][i], att[impl][i], tol,
-                                           "N %zu M %zu H %zu big %d impl %d: att[%zu] %.9g vs %.9g",
-                                           N, M, H, big, impl, i, att[0][i], att[impl][i]);
+                                           "N %zu M %zu H %zu big %d impl %d: att[%zu] %.9g vs "
+                                           "%.9g", N, M, H, big, impl, i, att[0][i],
+                                           att[impl][i]);
                     for (size_t i = 0; i < N * M; i++)
                         cr_assert_float_eq(out[0][i], out[impl][i],
                                            tol * (1 + fabsf(out[impl][i])),
-                                           "N %zu M %zu H %zu big %d impl %d: out[%zu] %.9g vs %.9g",
-                                           N, M, H, big, impl, i, out[0][i], out[impl][i]);
+                                           "N %zu M %zu H %zu big %d impl %d: out[%zu] %.9g vs "
+                                           "%.9g", N, M, H, big, impl, i, out[0][i],
+                                           out[impl][i]);
                 }
                 for (size_t r = 0; r < H * N; r++) { /* every row a distribution */
                     double sum = 0;
@@ -911,7 +913,10 @@ static void write_crafted(const char *path, void (*fn)(msgpack_packer *))
     msgpack_sbuffer_destroy(&sb);
 }
 
-static void pack_key(msgpack_packer *pk, const char *k) { msgpack_pack_str_with_body(pk, k, strlen(k)); }
+static void pack_key(msgpack_packer *pk, const char *k)
+{
+    msgpack_pack_str_with_body(pk, k, strlen(k));
+}
 
 /* one tensor of shape [2, 3] whose data has 5 floats */
 static void body_short_data(msgpack_packer *pk)

@@ -140,8 +140,8 @@ static void run_fd(const fd_case_t *fc)
             worst_all = worst;
         if (excess > 0)
             failed = 1;
-        len += (size_t)snprintf(msg + len, sizeof msg - len, " %s%s=%.2e", excess > 0 ? "FAIL:" : "",
-                                ti.name, worst);
+        len += (size_t)snprintf(msg + len, sizeof msg - len, " %s%s=%.2e",
+                                excess > 0 ? "FAIL:" : "", ti.name, worst);
         if (len >= sizeof msg)
             len = sizeof msg - 1;
     }

@@ -2193,7 +2193,8 @@ Test(gateway, sched_compaction_changes_nothing_observable)
     }
     free(rate);
     free(sent);
-    cr_assert_gt(dropped, 20, "only %zu jobs compacted away (%zu done of %zu, %zu registered)", dropped, a.n_jdone, a.all.n_jobs, next_job);
+    cr_assert_gt(dropped, 20, "only %zu jobs compacted away (%zu done of %zu, %zu registered)",
+                 dropped, a.n_jdone, a.all.n_jobs, next_job);
     cr_assert_gt(with_pending, 0, "no compaction met a pending release or job end");
     cr_assert_lt(b.all.n_jobs, a.all.n_jobs);
     cr_assert_eq(b.n_gone + b.all.n_jobs, a.all.n_jobs);

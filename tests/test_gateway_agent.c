@@ -1286,7 +1286,8 @@ Test(gateway_agent, submit_reads_its_token_file_again_to_reconnect,
     snprintf(wl_path, sizeof wl_path, "/tmp/weft-gw-rots-%d.weft", (int)getpid());
     snprintf(journal, sizeof journal, "/tmp/weft-gw-rots-%d.journal", (int)getpid());
     unlink(journal);
-    write_text(wl_path, "weft-workload 1\nports 4\njob 7 0 1 0 1\ncoflow 1 0 1 -\n0 1 1000\nend 1\n");
+    write_text(wl_path,
+               "weft-workload 1\nports 4\njob 7 0 1 0 1\ncoflow 1 0 1 -\n0 1 1000\nend 1\n");
     write_text(tok, "first-secret\n");
     write_text(sub_tok, "first-secret\n");
     start_server4("--token-file", tok, "--journal", journal);

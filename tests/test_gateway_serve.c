@@ -3909,7 +3909,8 @@ Test(gateway_tls, submit_reads_its_ca_file_again_to_reconnect, .fini = stop_tls,
     snprintf(sub_log, sizeof sub_log, "%s/submit.log", tls_dir);
     snprintf(wl_path, sizeof wl_path, "%s/one.weft", tls_dir);
     snprintf(journal, sizeof journal, "%s/gw.journal", tls_dir);
-    write_text(wl_path, "weft-workload 1\nports 4\njob 7 0 1 0 1\ncoflow 1 0 1 -\n0 1 1000\nend 1\n");
+    write_text(wl_path,
+               "weft-workload 1\nports 4\njob 7 0 1 0 1\ncoflow 1 0 1 -\n0 1 1000\nend 1\n");
     write_ca_file(sub_ca, false);
     const char *extra[] = {"--tls-cert", tls_cert, "--tls-key", tls_key, "--journal", journal,
                            NULL};

@@ -240,7 +240,8 @@ typedef struct {
     size_t pred[8];
     size_t job[8];
     weft_err_t want;
-    char detail[48]; /* substring of the message (arrays: parameters are copied into another process) */
+    char detail[48]; /* substring of the message (arrays: parameters are copied into another
+                        process) */
 } bad_case_t;
 
 ParameterizedTestParameters(gnn_plan, rejects_bad_graphs)

@@ -342,10 +342,14 @@ static const coflow_ordering_t t_liar = {"t-liar", "predicts changes that never 
                                          "t-greedy", true, 0, NULL, NULL, order_index,
                                          change_never_happens, false, NULL, NULL};
 
-static const coflow_allocator_t t_greedy = {"t-greedy", "greedy", alloc_greedy, true, false, false, false, false};
-static const coflow_allocator_t t_share = {"t-share", "equal shares", alloc_share, false, false, false, false, false};
-static const coflow_allocator_t t_zero = {"t-zero", "nothing", alloc_zero, false, false, false, false, false};
-static const coflow_allocator_t t_over = {"t-over", "too much", alloc_over, false, false, false, false, false};
+static const coflow_allocator_t t_greedy = {"t-greedy", "greedy", alloc_greedy,
+                                            true, false, false, false, false};
+static const coflow_allocator_t t_share = {"t-share", "equal shares", alloc_share,
+                                           false, false, false, false, false};
+static const coflow_allocator_t t_zero = {"t-zero", "nothing", alloc_zero,
+                                          false, false, false, false, false};
+static const coflow_allocator_t t_over = {"t-over", "too much", alloc_over,
+                                          false, false, false, false, false};
 static const coflow_allocator_t t_blind = {"t-blind", "blind to shared ports", alloc_blind,
                                            false, false, false, false, false};
 static const coflow_allocator_t t_scaled = {"t-scaled", "greedy, rates scaled", alloc_scaled,
@@ -415,8 +419,9 @@ static void run(const coflow_ordering_t *o, const coflow_allocator_t *a)
 }
 
 #define EPS 1e-12
-#define assert_near(a, b) cr_assert_float_eq((a), (b), EPS * fmax(1, fabs((double)(b))), "%.17g vs %.17g", \
-                                             (double)(a), (double)(b))
+#define assert_near(a, b)                                                                        \
+    cr_assert_float_eq((a), (b), EPS * fmax(1, fabs((double)(b))), "%.17g vs %.17g",             \
+                       (double)(a), (double)(b))
 
 TestSuite(netsim_schedule, .init = setup, .fini = teardown, .timeout = 10);
 

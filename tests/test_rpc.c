@@ -351,7 +351,8 @@ Test(rpc, oversized_length_refused_before_payload)
     rpc_limits_t lim = {.max_frame = 4096};
     rpc_decoder_init(&dec, &lim);
     const unsigned char h2[4] = {0, 0, 0x10, 0x01};
-    assert_error(rpc_decoder_feed(&dec, h2, 4, &taken), "frame of 4097 bytes exceeds the 4096-byte cap");
+    assert_error(rpc_decoder_feed(&dec, h2, 4, &taken),
+                 "frame of 4097 bytes exceeds the 4096-byte cap");
     rpc_decoder_destroy(&dec);
     unsigned char pl[4096] = {0x81, 0xa1, 'b', 0xc5, 0x0f, 0xfa}; /* {"b": bin16 of 4090} */
     cr_assert_eq(decode_payload(pl, sizeof pl, &lim), 1, "%s", weft_last_error());

@@ -45,7 +45,10 @@ static void job(int64_t id, double arrival, double weight)
     OK(coflow_workload_add_job(&wl, id, arrival, weight, 0));
 }
 static void cof(int64_t id, double compute) { OK(coflow_workload_add_coflow(&wl, id, compute)); }
-static void flow(uint32_t s, uint32_t d, double bytes) { OK(coflow_workload_add_flow(&wl, s, d, bytes)); }
+static void flow(uint32_t s, uint32_t d, double bytes)
+{
+    OK(coflow_workload_add_flow(&wl, s, d, bytes));
+}
 static void parent(int64_t id) { OK(coflow_workload_add_parent(&wl, id)); }
 static void end_job(void) { OK(coflow_workload_finish_job(&wl)); }
 

@@ -51,9 +51,9 @@ void train_config_default(train_config_t *c)
     *c = (train_config_t){.seed = 1, .threads = 2, .iterations = 60, .imitate_iters = 20,
                           .dagger_iters = 20, .teacher = "jsebf", .episodes = 4, .rollouts = 4,
                           .jobs_min = 10, .jobs_max = 40, .curriculum_iters = 30,
-                          .lr_imitate = 3e-3, .imitate_topk = 8, .lr_rl = 3e-4, .clip = 1, .entropy = 0.01,
-                          .entropy_decay = 0.97, .differential = true, .allocator = "madd",
-                          .validate_every = 5};
+                          .lr_imitate = 3e-3, .imitate_topk = 8, .lr_rl = 3e-4, .clip = 1,
+                          .entropy = 0.01, .entropy_decay = 0.97, .differential = true,
+                          .allocator = "madd", .validate_every = 5};
 }
 
 weft_err_t train_config_check(const train_config_t *c)

@@ -290,7 +290,8 @@ static _Thread_local const ali_row_t *sort_rows_base; /* qsort has no context */
 
 static int cmp_row_job(const void *x, const void *y)
 {
-    const ali_row_t *a = &sort_rows_base[*(const size_t *)x], *b = &sort_rows_base[*(const size_t *)y];
+    const ali_row_t *a = &sort_rows_base[*(const size_t *)x];
+    const ali_row_t *b = &sort_rows_base[*(const size_t *)y];
     if (a->job != b->job)
         return (a->job > b->job) - (a->job < b->job);
     return (a->line > b->line) - (a->line < b->line);
@@ -299,7 +300,8 @@ static int cmp_row_job(const void *x, const void *y)
 /* Inside one job: matched tasks by number, independent ones after, by line. */
 static int cmp_row_task(const void *x, const void *y)
 {
-    const ali_row_t *a = &sort_rows_base[*(const size_t *)x], *b = &sort_rows_base[*(const size_t *)y];
+    const ali_row_t *a = &sort_rows_base[*(const size_t *)x];
+    const ali_row_t *b = &sort_rows_base[*(const size_t *)y];
     bool ia = a->task < 0, ib = b->task < 0;
     if (ia != ib)
         return ia - ib;
