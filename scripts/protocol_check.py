@@ -1546,7 +1546,7 @@ def idle_and_slow_reader(weft, work):
                         check(time.monotonic() - t0 >= IDLE - 0.02, f"closed after "
                               f"{time.monotonic() - t0:.3f} s, before --idle-timeout {IDLE:g}")
                         silent.expect_error("timeout", closes=True)
-        st = status(pinger, seq + 1, gw.journal, timeouts=1, conns=1)
+        status(pinger, seq + 1, gw.journal, timeouts=1, conns=1)
         step("a client that never reads 29 MB of answers is closed as a slow reader")
         jid = 9100
         register(pinger, 1, {"id": jid, "coflows": [
