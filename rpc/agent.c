@@ -1027,6 +1027,15 @@ static weft_err_t apply_schedule(agent_t *a, const msgpack_object *m)
  * it). Any other refusal: err as rpc_msg_error_permanent made it. */
 static weft_err_t id_refused(const agent_t *a, const rpc_error_msg_t *e, weft_err_t err)
 {
+    /* A range that holds this agent's own id contradicts the refusal:
+     * "--id 2 is not one of ports 0..3" would mislead, so the gateway's
+     * own words are given, with what does not add up. */
+    if (!strcmp(e->why, RPC_WHY_ID_RANGE) && e->lo <= (int64_t)a->o->id &&
+        (int64_t)a->o->id <= e->hi)
+        return weft_fail(WEFT_EPROTO, "the gateway at %s refused --id %u as outside its "
+                         "ports, yet names the range %lld..%lld, which holds it: %s: %s; not "
+                         "retrying", a->gw.peer, a->o->id, (long long)e->lo, (long long)e->hi,
+                         e->code, e->message);
     if (!strcmp(e->why, RPC_WHY_ID_RANGE)) {
         /* the gateway's word: its hi + 1 would overflow at INT64_MAX */
         char ports[48] = "";

@@ -5276,11 +5276,33 @@ Test(gateway, an_agent_names_an_id_range_up_to_int64_max, .fini = stop_agent_and
     int lfd = listen_loopback(&server_port);
     start_agent0(log_path);
     int fd = agent_connects(lfd, 2);
-    send_raw_message(fd, "error", 5, range_error_body, (const int64_t[2]){0, INT64_MAX});
+    send_raw_message(fd, "error", 5, range_error_body, (const int64_t[2]){1, INT64_MAX});
     agent_stops_refused(fd, lfd, log_path, log, sizeof log);
     snprintf(want, sizeof want, "--id 0 is not one of the gateway's ports: the gateway at "
-             "127.0.0.1:%d has ports 0..9223372036854775807; not retrying", server_port);
+             "127.0.0.1:%d has ports 1..9223372036854775807; not retrying", server_port);
     cr_assert(strstr(log, want) && !strstr(log, "--ports -"), "no '%s' in: %s", want, log);
+    unlink(log_path);
+}
+
+/* An id-range error whose range holds the agent's own --id (a gateway
+ * that contradicts itself) stops a real weft agent with the gateway's own
+ * words and the contradiction named, not "--id 0 is not one of the
+ * gateway's ports: ... ports 0..3", which read as the user's mistake. The
+ * test plays the gateway. */
+Test(gateway, an_agent_names_an_id_range_that_holds_its_own_id, .fini = stop_agent_and_server,
+     .timeout = 60)
+{
+    char log_path[64], log[8192], want[300];
+    snprintf(log_path, sizeof log_path, "/tmp/weft-agent-range-own-%d.log", (int)getpid());
+    int lfd = listen_loopback(&server_port);
+    start_agent0(log_path);
+    int fd = agent_connects(lfd, 2);
+    send_raw_message(fd, "error", 5, range_error_body, (const int64_t[2]){0, 3});
+    agent_stops_refused(fd, lfd, log_path, log, sizeof log);
+    snprintf(want, sizeof want, "the gateway at 127.0.0.1:%d refused --id 0 as outside its "
+             "ports, yet names the range 0..3, which holds it: protocol: hello: out of range; "
+             "not retrying", server_port);
+    cr_assert(strstr(log, want) && !strstr(log, "is not one of"), "no '%s' in: %s", want, log);
     unlink(log_path);
 }
 
