@@ -102,9 +102,9 @@ rpc_tls_expiry_t rpc_tls_expiry(char *buf, size_t n, const char *what, const cha
         return RPC_TLS_NOT_YET;
     }
     double days = difftime((time_t)not_after, (time_t)now) / 86400;
-    rpc_tls_date(date, sizeof date, not_after);
     if (!not_after || days >= RPC_TLS_RENEW_DAYS)
         return RPC_TLS_IN_DATE;
+    rpc_tls_date(date, sizeof date, not_after);
     if (not_after <= now) { /* OpenSSL's verify refuses it from not_after itself on */
         snprintf(buf, n, "the %s %s expired on %s: %s refuse it; renew it and send SIGHUP",
                  what, path, date, peers);
