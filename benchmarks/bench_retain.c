@@ -1,6 +1,6 @@
 /*
  * bench_retain.c - what a finished job costs a long-running gateway's
- * memory (README, "The live gateway": --keep-finished), side by side in
+ * memory (docs/gateway.md, "Durability": --keep-finished), side by side in
  * one run: N finished jobs given to the scheduler as compacted records
  * (rpc_sched_add_gone, as a journal replay or a compaction leaves them),
  * with rpc_sched_retain after every 1,000 as the gateway's passes (which

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """protocol_check.py - a second client of `weft serve`, from docs/protocol.md alone.
 
-Written from docs/protocol.md and README's "The live gateway" without
-reading rpc/, cli/ or tests/, as scripts/refsim.py is written from the
-definitions: where this client and the gateway disagree, one of the two is
-wrong. It speaks the protocol itself, with Python's msgpack (Debian's
-python3-msgpack, scripts/install-deps.sh), over plain TCP sockets to a real
+Written from docs/protocol.md and README's "The live gateway" (its
+production part now docs/gateway.md) without reading rpc/, cli/ or tests/,
+as scripts/refsim.py is written from the definitions: where this client and
+the gateway disagree, one of the two is wrong. It speaks the protocol itself,
+with Python's msgpack (Debian's python3-msgpack, scripts/install-deps.sh),
+over plain TCP sockets to a real
 `weft serve` (a free port, a token, a journal in a temporary directory):
 
   - two clients: hello, welcome, status, register (and its duplicate, in
@@ -1925,9 +1926,9 @@ def crowd_case(weft, work, n, max_frame):
         hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
         gw.start(["--max-frame", str(max_frame)], ports=n, max_conns=n + 8,
                  fd_limits=(min(LOGIN_FILES, hard), hard))
-        # README: the soft limit is raised to what --max-conns needs (the
-        # warning's "needs about": 64 more), up to the hard one; a warning
-        # only when that is short
+        # docs/gateway.md, "Hostile input": the soft limit is raised to what
+        # --max-conns needs (the warning's "needs about": 64 more), up to the
+        # hard one; a warning only when that is short
         need = n + 8 + 64
         soft = soft_fd_limit(gw.proc.pid)
         check(soft == min(need, hard) and ("warning" in gw.stderr()) == (hard < need),

@@ -1906,7 +1906,7 @@ static void open_append_rewrite(rpc_journal_t *j, const char *path, msgpack_sbuf
 
 /* One to three stray bytes 0xff after the last record begin a length
  * already past the record cap: damage, not a record a crash cut short
- * (README, "The live gateway": a torn record's length is within the cap).
+ * (docs/gateway.md, "Durability": a torn record's length is within the cap).
  * The journal is refused (EPROTO) and left as it is, no .torn-* copy
  * made. Pins check_torn's cap test on a tail shorter than the 4 length
  * bytes: without it those bytes are cut off as a torn tail. */
