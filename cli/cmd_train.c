@@ -33,7 +33,7 @@ static void usage(FILE *out)
             "\n"
             "Trains the learned policy in the emulator: imitation of a teacher heuristic,\n"
             "then DAgger, then REINFORCE with several rollouts per arrival sequence (see\n"
-            "README, Training the policy). Episodes are windows of consecutive jobs, by\n"
+            "docs/training.md, How it trains). Episodes are windows of consecutive jobs, by\n"
             "arrival, of the training workloads (weft gen output). Deterministic for a seed\n"
             "and the inputs, whatever --threads.\n"
             "\n"

@@ -10,7 +10,7 @@
  * and the one that gates the longest chain of later stages decides when
  * the job ends. Then release time, then index.
  *
- * Measured (README, "Training the policy"): 1.1% below jsebf on the
+ * Measured (docs/training.md, "jsebf-cp"): 1.1% below jsebf on the
  * validation workloads, 0.2% below on the held-out ones.
  *
  * Default allocator MADD, as jsebf's. Cost per decision: jsebf's plus

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """eval_check.py - a second reader of `weft eval`'s statistics, from its documents alone.
 
-Written from `weft eval --help`, README ("Sweep loads and seeds", "Training
-the policy": Evaluation, the LP bound's passage) and the comments of
+Written from `weft eval --help`, README ("Sweep loads and seeds"),
+docs/training.md ("Evaluation", the LP bound's passage) and the comments of
 benchmarks/eval.sh and generalize.sh, without reading cli/cmd_eval.c or
 train/ but where a disagreement had to be settled (the group of a file
 name: README said nothing of the extension, the code's comment did; now

@@ -3,8 +3,8 @@
 
 A second reader of the model file: attention/attn.h's "Model file" comment
 block and attn_model_load's error list, docs/learned-policy.md (section 5,
-the tensors and ints the network needs), README.md ("The learned policy",
-"Training the policy") and `weft model --help`. From those alone it writes
+the tensors and ints the network needs), README.md ("The learned policy"),
+docs/training.md ("A residual of the teacher") and `weft model --help`. From those alone it writes
 model files entry by entry (the shipped model again, models of other sizes
 with random weights, and damaged ones of every kind the documents name),
 runs `weft model FILE` on each and requires what the documents predict:
@@ -52,7 +52,7 @@ ENTRY_CAP = 4096          # ints, vectors or tensors, each (attn.h)
 ELEM_CAP = 1 << 28        # floats in one vector or tensor
 FILE_CAP = 1 << 30        # bytes of a model file
 NAME_MAX = 63             # bytes of a name (64 with its NUL)
-PRIOR_MIN = 1.17549435e-38  # README: 0 or a weight from 1.2e-38 (FLT_MIN) to 1e30
+PRIOR_MIN = 1.17549435e-38  # docs/training.md: 0 or a weight from 1.2e-38 (FLT_MIN) to 1e30
 FEATURES = 20
 SANITIZER_REPORTS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 SHIPPED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models",
@@ -578,7 +578,7 @@ def check_values(c, m):
         else:
             fewer = m.set_int(k, v)
             c.loads(f"int-{k}={v}", fewer.encode(), fewer, out=False)
-    # priors (README: 0, or FLT_MIN .. 1e30 as a float; a path prior needs a prior)
+    # priors (docs/training.md: 0, or FLT_MIN .. 1e30 as a float; a path prior needs one)
     for label, prior, path in c.pick((("negative", -1.0, 0.6), ("nan", math.nan, 0.6),
                                ("inf", math.inf, 0.6), ("over", 1e31, 0.6),
                                ("over-float-1e30", 1.0000001e30, 0.6),

@@ -3028,7 +3028,7 @@ Test(train, cli_interrupted_run_saves_its_checkpoint_and_resumes, .timeout = 300
  * does, with its checkpoint and train.csv at that iteration, and it dies of
  * SIGPIPE (a shell reports 141). It was killed at that write, losing every
  * iteration since its last --checkpoint-every (none here). Its notes went
- * to the pipe too, so they are not read here (README's words for them are
+ * to the pipe too, so they are not read here (docs/training.md's words for them are
  * the other signals', checked above). */
 Test(train, cli_run_whose_reader_leaves_saves_its_checkpoint, .timeout = 120)
 {
