@@ -1,5 +1,5 @@
 /*
- * bench_gateway.c - the live gateway under load (README "Performance",
+ * bench_gateway.c - the live gateway under load (docs/performance.md,
  * "Gateway"): 64 agent connections on loopback send progress reports; how
  * many per second the gateway sustains, and how long from a report to the
  * schedule push it causes.

@@ -105,8 +105,8 @@ int main(int argc, char **argv)
      * columns) and its parallelism is its own (policies, episodes,
      * workloads on threads of their own): OpenBLAS's worker threads
      * gained nothing there, and after each call spun on sched_yield on
-     * the other core, where `weft sim` runs the next policy (README,
-     * Performance). The library starts them before main, and they spin
+     * the other core, where `weft sim` runs the next policy
+     * (docs/performance.md, OpenBLAS's threads). The library starts them before main, and they spin
      * for about 0.1 s even unused, so they are ended here; with one
      * thread OpenBLAS never starts them again. OPENBLAS_NUM_THREADS,
      * when set, still decides. */

@@ -12,7 +12,7 @@ for b in "$BUILD"/bench_*; do
     echo "== $b"
     "$b"
 done
-# the growth with the events alone (README, "Growth with time")
+# the growth with the events alone (docs/performance.md, "Growth with time")
 echo "== $BUILD/bench_sim --scale-only --in-time"
 "$BUILD"/bench_sim --scale-only --in-time
 for s in benchmarks/*.sh; do # each takes the build directory first

@@ -465,8 +465,8 @@ def check_features(m, nodes, stat, cf, job_by_id, now, fail, where, worst):
             for name, v in want.items():
                 if raw[F[name]] != v and not close(raw[F[name]], v, 0, 1e-12):
                     fail(w, f"{name} {raw[F[name]]!r}, expected {v!r}")
-            # the job's work: a kept sum in weft (README, jsebf), so within the
-            # rounding of the job's whole isolation time
+            # the job's work: a kept sum in weft (docs/performance.md, Long jobs),
+            # so within the rounding of the job's whole isolation time
             d = abs(raw[F["job_work_s"]] - work)
             worst["job_work"] = max(worst.get("job_work", 0.0), d / max(total_iso, 1e-300))
             if d > 1e-12 * total_iso:
