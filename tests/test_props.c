@@ -20,8 +20,8 @@
 #define N_WORKLOADS 25
 
 /* The seeds of the random workloads: 1 to N_WORKLOADS, or FIRST-LAST from
- * WEFT_PROPS_SEEDS for a longer hunt than the suite has time for (README,
- * "Testing and hardening"; docs/testing.md). Returns how many. */
+ * WEFT_PROPS_SEEDS for a longer hunt than the suite has time for
+ * (docs/testing.md, "Property tests"). Returns how many. */
 static uint64_t seed_range(uint64_t *first, uint64_t *last)
 {
     const char *env = getenv("WEFT_PROPS_SEEDS");
