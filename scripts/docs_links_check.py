@@ -12,14 +12,17 @@ and each space made a `-`; the second heading of the same slug gets `-1`, the
 third `-2`. Moving text between README.md and docs/ changes what its relative
 links mean, which this catches.
 
-Usage: docs_links_check.py [FILE.md...]   (default: README.md and docs/*.md)
-Exit status 0 when every link resolves, 1 naming FILE:LINE and each bad link,
-2 on a usage error (a FILE that cannot be read). Standard library only.
+Usage: docs_links_check.py [FILE.md...]   (default: README.md and docs/*.md,
+after a self-test on files made for it, so that a checker that finds nothing
+fails). Exit status 0 when every link resolves, 1 naming FILE:LINE and each bad
+link (or the self-test's miss), 2 on a usage error (a FILE that cannot be
+read). Standard library only.
 """
 import glob
 import os
 import re
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -86,25 +89,18 @@ def shown(path):
     return path if rel.startswith("..") else rel
 
 
-def main(argv):
-    files = argv[1:] or [os.path.join(ROOT, "README.md")] + \
-        sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
-    cache = {}
+def check(files):
+    """[(file as shown, line, target, why)] for each bad link of the files."""
+    cache, bad = {}, []
 
     def anchors_of(path):
         if path not in cache:
             cache[path] = scan(path)[1]
         return cache[path]
 
-    bad = 0
     for md in files:
-        try:
-            prose, _ = scan(md)
-        except OSError as e:
-            print("docs_links_check: %s: %s" % (md, e.strerror), file=sys.stderr)
-            return 2
+        prose, _ = scan(md)
         here = os.path.dirname(os.path.abspath(md))
-        name = shown(md)
         for no, line in prose:
             text = CODE_SPAN.sub("", line)
             targets = INLINE.findall(text)
@@ -124,10 +120,63 @@ def main(argv):
                         anchor not in anchors_of(dest):
                     why = "no heading with anchor #%s in %s" % (anchor, shown(dest))
                 if why:
-                    print("%s:%d: bad link (%s): %s" % (name, no, target, why))
-                    bad += 1
+                    bad.append((shown(md), no, target, why))
+    return bad
+
+
+SELF_A = """# Top
+## Dup
+## Dup
+### `Code` & stuff, 1.5!
+```
+## Fenced
+[in a fence](nope.md)
+```
+Setext *x*
+---
+[a](#top) [b](#dup-1) [c](#code--stuff-15) [d](sub/b.md#b-head) [e](sub/) [f](https://x/y)
+`[in a span](nope.md)` [g](#setext-x) ![h](sub/b.md)
+[i](#dup-2) [j](#fenced) [k](sub/c.md) [l](sub/b.md#nope)
+[ref]: sub/none.md
+"""
+SELF_B = """# B head
+[up](../a.md#top) [m](../a.md#b-head)
+"""
+
+
+def self_test():
+    """None when the checker finds exactly the bad links of a file made for it, else why not."""
+    with tempfile.TemporaryDirectory() as d:
+        os.mkdir(os.path.join(d, "sub"))
+        for name, text in (("a.md", SELF_A), ("sub/b.md", SELF_B)):
+            with open(os.path.join(d, name), "w", encoding="utf-8") as f:
+                f.write(text)
+        a, b = os.path.join(d, "a.md"), os.path.join(d, "sub", "b.md")
+        got = sorted((os.path.basename(f), no, t) for f, no, t, _ in check([a, b]))
+    want = sorted([("a.md", 13, "#dup-2"), ("a.md", 13, "#fenced"), ("a.md", 13, "sub/c.md"),
+                   ("a.md", 13, "sub/b.md#nope"), ("a.md", 14, "sub/none.md"),
+                   ("b.md", 2, "../a.md#b-head")])
+    return None if got == want else "found %s, expected %s" % (got, want)
+
+
+def main(argv):
+    files = argv[1:]
+    if not files:
+        why = self_test()
+        if why:
+            print("docs_links_check: self-test: %s" % why)
+            return 1
+        files = [os.path.join(ROOT, "README.md")] + \
+            sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
+    for md in files:
+        if not os.path.isfile(md) or not os.access(md, os.R_OK):
+            print("docs_links_check: %s: not a readable file" % md, file=sys.stderr)
+            return 2
+    bad = check(files)
+    for name, no, target, why in bad:
+        print("%s:%d: bad link (%s): %s" % (name, no, target, why))
     if bad:
-        print("docs_links_check: %d bad link%s" % (bad, "" if bad == 1 else "s"))
+        print("docs_links_check: %d bad link%s" % (len(bad), "" if len(bad) == 1 else "s"))
         return 1
     return 0
 
