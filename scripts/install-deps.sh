@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential cmake pkg-config libigraph-dev libopenblas-dev \
 libevent-dev libssl-dev openssl libmsgpack-dev libcriterion-dev libjansson-dev libglpk-dev gnuplot-nox \
-clang libclang-rt-14-dev valgrind bsdutils python3 python3-msgpack locales"
+clang libclang-rt-14-dev valgrind bsdutils procps python3 python3-msgpack locales"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
