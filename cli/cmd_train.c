@@ -317,9 +317,10 @@ static void print_names(const char *const *names, size_t n)
 static int validate(const train_t *t, const coflow_workload_t *val, size_t n_val,
                     const double *scaled_best_ref, double *ratio)
 {
-    double *w = calloc(2 * n_val, sizeof *w), *sw = w + n_val;
+    double *w = calloc(2 * n_val, sizeof *w);
     if (!w)
         return -1;
+    double *sw = w + n_val; /* only now: NULL + n is undefined */
     weft_err_t err =
         train_evaluate(&t->model, t->cfg.allocator, val, n_val, t->cfg.threads, w, sw);
     if (err) {

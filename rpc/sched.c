@@ -445,9 +445,10 @@ static bool same_parents(const coflow_workload_t *wa, size_t ca, const coflow_co
     if (i == n) /* in the same order, as a resend from the same client */
         return true;
     n -= i;
-    size_t *u = weft_calloc(2 * n, sizeof *u), *v = u + n;
+    size_t *u = weft_calloc(2 * n, sizeof *u);
     if (!u) /* 2n words never fail in practice; "other contents" is then wrong */
         return false;
+    size_t *v = u + n; /* only now: NULL + n is undefined */
     for (size_t k = 0; k < n; k++)
         u[k] = p[i + k] - ca, v[k] = q[i + k] - cb;
     qsort(u, n, sizeof *u, cmp_size);
