@@ -1211,12 +1211,7 @@ static weft_err_t open_listener(agent_t *a)
                          RPC_HOST_PORT(host, a->o->data_port), strerror(errno));
     }
     freeaddrinfo(res);
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    getsockname(a->lfd, (struct sockaddr *)&ss, &len);
-    a->data_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                  : ((struct sockaddr_in *)&ss)->sin_port);
-    return WEFT_OK;
+    return rpc_bound_port(a->lfd, "data listener", &a->data_port);
 }
 
 /* Sends what each flow's bucket allows, in class order. A flow to a peer

@@ -200,6 +200,20 @@ void rpc_sockaddr_text(const struct sockaddr *sa, char *buf, size_t n)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)n);
 }
 
+weft_err_t rpc_bound_port(int fd, const char *what, int *port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    /* unchecked, a failure left ss unset and its garbage taken for the port */
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return weft_fail(WEFT_EIO, "%s: cannot read the port it is bound to: %s", what,
+                         strerror(errno));
+    /* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): getsockname set ss */
+    *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                           : ((struct sockaddr_in *)&ss)->sin_port);
+    return WEFT_OK;
+}
+
 const char *rpc_host_port(char *buf, size_t n, const char *host, int port)
 {
     bool v6 = strchr(host, ':') != NULL;

@@ -32,6 +32,9 @@ struct sockaddr;
 /* The numeric address of an IPv4 or IPv6 socket address into buf[n]
  * (unchanged for another family). */
 void rpc_sockaddr_text(const struct sockaddr *sa, char *buf, size_t n);
+/* The port listening socket fd is bound to, into *port; what names the
+ * socket begins the error. */
+weft_err_t rpc_bound_port(int fd, const char *what, int *port);
 /* Room for rpc_host_port's text: a host of up to 255 bytes, the brackets
  * of an IPv6 address, ':' and a port. */
 #define RPC_HOST_PORT_LEN 280

@@ -2091,11 +2091,7 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     if (!gw->lis)
         WEFT_CHECK(weft_fail(WEFT_EIO, "cannot listen on %s: %s", addr, strerror(errno)));
     evconnlistener_set_error_cb(gw->lis, accept_error_cb);
-    struct sockaddr_storage bound;
-    socklen_t blen = sizeof bound;
-    getsockname(evconnlistener_get_fd(gw->lis), (struct sockaddr *)&bound, &blen);
-    gw->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                                 : ((struct sockaddr_in *)&bound)->sin_port);
+    WEFT_CHECK(rpc_bound_port(evconnlistener_get_fd(gw->lis), addr, &gw->port));
     if (o->metrics_host)
         WEFT_CHECK(rpc_gw_metrics_setup(gw, o->metrics_host, o->metrics_port));
     gw->tick = event_new(gw->base, -1, EV_PERSIST, decide_cb, gw);

@@ -492,13 +492,7 @@ weft_err_t rpc_gw_metrics_setup(rpc_gateway_t *gw, const char *host, int port)
         return weft_fail(WEFT_EIO, "--metrics: cannot listen on %s port %d: %s", host, port,
                          strerror(errno));
     evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(bs), metrics_accept_error_cb);
-    struct sockaddr_storage bound;
-    socklen_t blen = sizeof bound;
-    getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&bound, &blen);
-    gw->metrics_port = ntohs(bound.ss_family == AF_INET6
-                                 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                 : ((struct sockaddr_in *)&bound)->sin_port);
-    return WEFT_OK;
+    return rpc_bound_port(evhttp_bound_socket_get_fd(bs), "--metrics", &gw->metrics_port);
 }
 
 void rpc_gateway_stats(const rpc_gateway_t *gw, rpc_gateway_stats_t *out)

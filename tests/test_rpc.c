@@ -14,14 +14,19 @@
  * frames: their machine-readable why and range read from the fields
  * whatever the message says, from an older gateway's words without them,
  * and a malformed one refused naming its field. What is said of a TLS
- * certificate's end of validity (rpc_tls_expiry), at its edges.
+ * certificate's end of validity (rpc_tls_expiry), at its edges. The port a
+ * listener is bound to, and the error on a descriptor that is no socket.
  */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <math.h>
 #include <msgpack.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "rpc/client.h"
 #include "rpc/rpc.h"
@@ -1128,4 +1133,52 @@ Test(rpc, a_certificates_dates_make_it_expired_due_not_yet_valid_or_in_date)
         cr_assert_eq(got, cases[i].want, "case %zu: %d", i, (int)got);
         cr_assert_str_eq(buf, cases[i].says, "case %zu", i);
     }
+}
+
+/* The port a listening socket is bound to (rpc_bound_port, what the
+ * gateway, its metrics listener and an agent's data listener report): the
+ * kernel's choice for port 0, in both families; on a descriptor that is no
+ * socket an error naming it, where an unchecked getsockname left the port
+ * to whatever the stack held. */
+Test(rpc, the_bound_port_is_the_kernels_choice_and_a_non_socket_is_refused)
+{
+    int families[] = {AF_INET, AF_INET6};
+    for (int i = 0; i < 2; i++) {
+        int fd = socket(families[i], SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 && families[i] == AF_INET6)
+            continue; /* no IPv6 on this host */
+        cr_assert(fd >= 0);
+        struct sockaddr_storage ss = {0};
+        socklen_t len = families[i] == AF_INET ? sizeof(struct sockaddr_in)
+                                               : sizeof(struct sockaddr_in6);
+        ss.ss_family = (sa_family_t)families[i]; /* the loopback's or any address, port 0 */
+        if (families[i] == AF_INET)
+            ((struct sockaddr_in *)&ss)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (bind(fd, (struct sockaddr *)&ss, len) != 0 && families[i] == AF_INET6) {
+            close(fd);
+            continue;
+        }
+        cr_assert_eq(listen(fd, 1), 0);
+        struct sockaddr_storage got;
+        socklen_t glen = sizeof got;
+        cr_assert_eq(getsockname(fd, (struct sockaddr *)&got, &glen), 0);
+        /* NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage): getsockname set got */
+        int want = ntohs(families[i] == AF_INET ? ((struct sockaddr_in *)&got)->sin_port
+                                                : ((struct sockaddr_in6 *)&got)->sin6_port);
+        int port = -1;
+        cr_assert_eq(rpc_bound_port(fd, "the test's listener", &port), WEFT_OK, "%s",
+                     weft_last_error());
+        cr_assert(port > 0 && port == want, "family %d: port %d, the kernel says %d",
+                  families[i], port, want);
+        close(fd);
+    }
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    int port = -7;
+    cr_assert_eq(rpc_bound_port(p[0], "a pipe", &port), WEFT_EIO);
+    cr_assert(strstr(weft_last_error(), "a pipe: cannot read the port it is bound to: "),
+              "%s", weft_last_error());
+    cr_assert_eq(port, -7, "the port was written: %d", port);
+    close(p[0]);
+    close(p[1]);
 }
