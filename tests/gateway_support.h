@@ -532,7 +532,7 @@ static int run_weft(char *out, size_t n, const char *const *args)
         dup2(fd, 2);
         alarm(20);
         const char *argv[24] = {bin};
-        for (int i = 0; args[i] && i < 22; i++)
+        for (int i = 0; i < 22 && args[i]; i++)
             argv[i + 1] = args[i];
         execv(bin, (char *const *)argv);
         _exit(127);

@@ -170,9 +170,9 @@ ParameterizedTestParameters(attn_grad, all_tensors)
     size_t k = 0;
     for (int norm = 0; norm < 2; norm++)
         for (int act = 0; act < 2; act++)
-            for (int l = 0; l < 2; l++)
-                cases[k++] = (fd_case_t){.norm = (attn_norm_t)norm, .act = (attn_act_t)act,
-                                         .loss = l, .seed = 1000 + 17 * k};
+            for (int l = 0; l < 2; l++, k++) /* k++ apart: .seed reads k */
+                cases[k] = (fd_case_t){.norm = (attn_norm_t)norm, .act = (attn_act_t)act,
+                                       .loss = l, .seed = 1000 + 17 * k};
     return cr_make_param_array(fd_case_t, cases, k);
 }
 

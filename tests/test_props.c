@@ -1555,10 +1555,12 @@ typedef struct {
 static weft_err_t ref_create(void **ctx, const coflow_state_t *st)
 {
     ref_ctx_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return WEFT_ENOMEM;
     r->key = calloc(st->wl->n_coflows + 1, sizeof *r->key);
     r->job = calloc(st->wl->n_jobs + 1, sizeof *r->job);
     *ctx = r;
-    return r && r->key && r->job ? WEFT_OK : WEFT_ENOMEM;
+    return r->key && r->job ? WEFT_OK : WEFT_ENOMEM;
 }
 
 static void ref_destroy(void *ctx)
@@ -1669,6 +1671,7 @@ static void ref_job_then_path_order(ref_ctx_t *r, coflow_state_t *st, size_t *id
     ref_k = &k;
     ref_st = st;
     qsort(ids, n, sizeof *ids, cmp_job_path_ref);
+    ref_k = NULL; /* k ends here */
 }
 
 static weft_err_t ref_jsebf_cp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n)
