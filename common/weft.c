@@ -45,7 +45,7 @@ const char *weft_strerror(weft_err_t err)
     return "unknown error";
 }
 
-weft_err_t weft_fail(weft_err_t err, const char *fmt, ...)
+weft_err_t (weft_fail)(weft_err_t err, const char *fmt, ...) /* not weft.h's macro */
 {
     /* formatted aside first: an argument may be weft_last_error() itself
        (vsnprintf into the buffer it reads is undefined, and garbled it) */
