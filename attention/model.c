@@ -47,6 +47,7 @@ static const char digest_head[] = "\xa6" DIGEST_KEY "\xc4\x20";
 #define MAX_OBJECTS ((size_t)1 << 20) /* msgpack objects in a file: bounds msgpack-c's zone */
 
 const char *const attn_model_net_int_names[ATTN_N_NET_INTS] = {
+/* NOLINTNEXTLINE(bugprone-macro-parentheses): an initializer */
 #define ATTN_INT_NAME(id, name) [ATTN_INT_##id] = name,
     ATTN_MODEL_NET_INTS(ATTN_INT_NAME)
 #undef ATTN_INT_NAME

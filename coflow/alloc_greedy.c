@@ -23,6 +23,7 @@ static void free_ports(const coflow_state_t *st, size_t c, size_t *us, size_t *u
         const uint32_t *sp = st->pmask_span + 4 * c;
         const uint64_t *m = st->pmask + st->pmask_off[c];
         size_t n = 0;
+        /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): set with pmask */
         for (uint32_t w = 0; w < sp[1]; w++)
             n += (size_t)__builtin_popcountll(m[w] & ~st->full_out[sp[0] + w]);
         if (!n)

@@ -470,6 +470,7 @@ weft_err_t weft_save_check(const char *path)
     else if (slash)
         *slash = '\0';
     if (stat(dir, &sb) != 0)
+        /* NOLINTNEXTLINE(bugprone-branch-clone): one message, two causes */
         err = weft_fail(WEFT_EIO, "%s: cannot write into '%s': %s", path, dir, strerror(errno));
     else if (!S_ISDIR(sb.st_mode))
         err = weft_fail(WEFT_EIO, "%s: '%s' is not a directory", path, dir);

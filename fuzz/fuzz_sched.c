@@ -172,6 +172,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 rpc_sched_forget_port(&s, p);
         } else if (op == 5) { /* a port's own rate */
             unsigned b = fuzz_next(&in);
+            /* NOLINTNEXTLINE(bugprone-integer-division): whole steps */
             if (rpc_sched_set_port_rate(&s, b % PORTS, 1e5 * (1 + b / PORTS)))
                 fuzz_die("a positive rate refused", weft_last_error());
         } else if (op == 6) {

@@ -1441,6 +1441,7 @@ static const char *sender_address(int fd, char *buf, size_t n)
     int port = 0;
     if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
         rpc_sockaddr_text((struct sockaddr *)&ss, host, sizeof host);
+        /* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): getpeername set ss */
         port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                               : ((struct sockaddr_in *)&ss)->sin_port);
     }

@@ -1452,6 +1452,7 @@ size_t rpc_sched_compact(rpc_sched_t *s, size_t min_jobs)
     for (size_t i = 0; i < s->n_pend; i++) {
         rpc_timed_t *p = &s->pend[i];
         p->idx = p->job ? jnew[p->idx]
+                        /* NOLINTNEXTLINE(clang-analyzer-core.DivideZero): nj >= d >= 1 */
                         : all->jobs[jnew[p->idx % nj]].first_coflow + p->idx / nj;
     }
     free(jnew);

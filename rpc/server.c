@@ -2039,6 +2039,7 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
     gw->sched.rebuild_defer = o->rebuild_defer < 0   ? 0
                               : o->rebuild_defer > 0 ? o->rebuild_defer
                                                      : 4;
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers */
     gw->agents = weft_calloc(o->n_ports, sizeof *gw->agents);
     gw->base = event_base_new();
     if (!gw->agent_token || !gw->client_token || !gw->agents || !gw->base)
@@ -2145,12 +2146,14 @@ void rpc_gateway_free(rpc_gateway_t *gw)
     if (!gw)
         return;
     while (gw->conns)
+        /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): conn_free unlinks it */
         conn_free(gw->conns);
     if (gw->lis)
         evconnlistener_free(gw->lis);
     SSL_CTX_free(gw->tls);
     struct event *evs[] = {gw->tick,   gw->decide_ev, gw->sigint,
                            gw->sigterm, gw->sighup,   gw->accept_resume};
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers */
     for (size_t i = 0; i < sizeof evs / sizeof *evs; i++)
         if (evs[i])
             event_free(evs[i]);

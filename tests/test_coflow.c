@@ -1626,6 +1626,7 @@ static void expect_order_twice(const char *name, const size_t *want, size_t n)
 Test(coflow_order, fifo_burst_ties_by_job_arrival_then_index)
 {
     for (int c = 0; c < 36; c++) {
+        /* NOLINTNEXTLINE(bugprone-integer-division): floor, as said */
         job(c, (35 - c) / 2, 1);
         cof(1, 0);
         flow(0, 1, 1);

@@ -466,6 +466,7 @@ Test(dag, long_chain_is_analysed_exactly)
     double bytes = 0;
     for (size_t i = 0; i < CHAIN_N; i++)
         bytes += (double)(1 + i % 5);
+    /* NOLINTNEXTLINE(bugprone-integer-division): a count */
     double lb = bytes + 0.5 * (CHAIN_N / 2) + final_compute;
     cr_assert_eq(job->lower_bound_s, lb, "%.17g, expected %.17g", job->lower_bound_s, lb);
     cr_assert_eq(dag_weighted_bound(&wl), lb);

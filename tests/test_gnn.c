@@ -154,6 +154,7 @@ static void assert_close(const float *a, const float *b, size_t n, size_t E, dou
     double worst = 0;
     size_t wi = 0;
     for (size_t i = 0; i < n; i++) {
+        /* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): set by the caller */
         double ex = fabs((double)a[i] - b[i]) - (atol + rtol * fabs((double)b[i]));
         if (i == 0 || ex > worst)
             worst = ex, wi = i;

@@ -86,6 +86,7 @@ static double loss(gnn_cache_t *c, const gnn_params_t *p, const gnn_config_t *cf
     gnn_forward(c, p, cfg, plan, X);
     double s = 0;
     for (size_t i = 0; i < plan->n_nodes * gnn_out_dim(cfg); i++)
+        /* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): set by the caller */
         s += coef[i] * c->out[i];
     return s;
 }

@@ -291,6 +291,7 @@ static double topk_runs(const weft_real_t *s, size_t n, const size_t *order, con
             mg = s[order[q]] > mg ? s[order[q]] : mg;
         for (size_t q = pos; q < end; q++)
             zg += exp(s[order[q]] - mg);
+        /* cppcheck-suppress invalidFunctionArg ; zg >= 1: mg is one of the terms */
         double lseg = mg + log(zg);
         lp += lseg - lse;
         for (size_t q = pos; q < end; q++) {
@@ -1140,6 +1141,7 @@ static weft_err_t put_settings(attn_model_file_t *mf, const train_config_t *cfg)
         switch (settings[i].kind) {
         case SET_SIZE: err = attn_model_set_int(mf, name, (int64_t)*(const size_t *)field); break;
         case SET_BOOL: err = attn_model_set_int(mf, name, *(const bool *)field); break;
+        /* cppcheck-suppress invalidPointerCast ; field points at a double of the config */
         case SET_REAL: err = attn_model_set_int(mf, name, dbl_bits(*(const double *)field)); break;
         case SET_NAME: {
             const char *str = *(const char *const *)field;
@@ -1212,6 +1214,7 @@ static weft_err_t check_setting(const attn_model_file_t *mf, const char *path, s
             snprintf(want, sizeof want, "%s", *(const bool *)field ? "on" : "off");
             break;
         default: {
+            /* cppcheck-suppress invalidPointerCast ; field points at a double of the config */
             double a = bits_dbl(x), b = *(const double *)field;
             same = a == b;
             snprintf(have, sizeof have, "%g", a);

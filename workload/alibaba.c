@@ -495,6 +495,7 @@ weft_err_t workload_read_alibaba(coflow_workload_t *wl, const char *path,
         workload_read_opts_default(&def);
         opts = &def;
     }
+    /* cppcheck-suppress uninitvar ; the memset below writes all of it */
     workload_read_report_t rep_local, *rep = opts->report ? opts->report : &rep_local;
     memset(rep, 0, sizeof *rep);
     coflow_workload_init(wl, 0);

@@ -765,6 +765,7 @@ weft_err_t workload_read_wfcommons(coflow_workload_t *wl, const char *path,
         workload_read_opts_default(&def);
         opts = &def;
     }
+    /* cppcheck-suppress uninitvar ; the memset below writes all of it */
     workload_read_report_t rep_local, *rep = opts->report ? opts->report : &rep_local;
     memset(rep, 0, sizeof *rep);
     coflow_workload_init(wl, 0);
@@ -780,6 +781,7 @@ weft_err_t workload_read_wfcommons(coflow_workload_t *wl, const char *path,
     if (!root) {
         /* jansson counts columns in characters: the BOM it did not see was
          * one, on line 1 */
+        /* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): set by jansson */
         int column = jerr.column + (bom && jerr.line == 1 && jerr.column > 0);
         return weft_fail(WEFT_EPARSE, "%s:%d:%d: expected WfFormat JSON: %s", path, jerr.line,
                          column, jerr.text);
