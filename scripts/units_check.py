@@ -437,6 +437,10 @@ def run_services(tmp, roots, weft, default, state):
 
     check(wait_for(lambda: status().get("agent_ports") == [0, 1]),
           "weft status --json: agents 0 and 1 connected: %s" % status())
+    # the example's bound on finished jobs a long-running service keeps
+    check(status().get("keep_finished") == 100000,
+          "weft-serve.default's --keep-finished 100000 is in effect: %s"
+          % status().get("keep_finished"))
     check(re.search(r"data port \d+ on 127\.0\.0\.1, TLS only", agents["1"].text())
           and "data port" not in agents["0"].text(),
           "/etc/default/weft-agent-1 is read for port 1 alone (-v: its data port logged)\n"
