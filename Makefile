@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build run test bench clean
+.PHONY: all deps build run test bench deb clean
 
 all: build
 
@@ -42,6 +42,12 @@ test: build
 
 bench: build
 	@sh scripts/bench.sh $(BUILD)
+
+# The Debian package of this build, $(BUILD)/weft_VERSION_ARCH.deb (CPack;
+# cmake/weft_deb.cmake): `apt install ./$(BUILD)/weft_*.deb` (docs/gateway.md,
+# "Running as services (systemd)")
+deb: build
+	@cd $(BUILD) && cpack -G DEB
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

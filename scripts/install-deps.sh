@@ -2,7 +2,8 @@
 # Installs the Debian packages weft needs to build, test and plot, but only
 # those that are missing, so a second run is fast and needs no network.
 set -eu
-PKGS="build-essential cmake pkg-config libigraph-dev libopenblas-dev \
+# file: CPack's DEB generator (make deb) runs it to find what dpkg-shlibdeps reads
+PKGS="build-essential cmake file pkg-config libigraph-dev libopenblas-dev \
 libevent-dev libssl-dev openssl libmsgpack-dev libcriterion-dev libjansson-dev libglpk-dev gnuplot-nox \
 clang libclang-rt-14-dev valgrind bsdutils procps python3 python3-msgpack locales"
 missing=""
