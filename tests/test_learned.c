@@ -31,6 +31,7 @@
 
 #include "attention/attn.h"
 #include "cli_run.h"
+#include "suite_tmpdir.h"
 #include "coflow/learned.h"
 #include "dag/dag.h"
 #include "netsim/netsim.h"
@@ -40,7 +41,6 @@
 
 static coflow_workload_t wl;
 static coflow_fabric_t fab;
-static char tmpdir[64];
 
 static uint64_t rng_next(uint64_t *s)
 {
@@ -96,16 +96,12 @@ static void setup(void)
     build_workload(&wl, 10, 42, 1.5);
     cr_assert_eq(coflow_fabric_init(&fab, 4, 1.0), WEFT_OK);
     cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK, "%s", weft_last_error());
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/weft-learned-XXXXXX");
-    cr_assert(mkdtemp(tmpdir));
+    tmpdir_make("weft-learned");
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    tmpdir_remove();
     coflow_fabric_destroy(&fab);
     coflow_workload_destroy(&wl);
 }
@@ -1413,7 +1409,7 @@ static weft_err_t decide_afresh(burst_t *b, size_t *moved)
 static burst_t *burst_open(void)
 {
 #ifdef __SANITIZE_ADDRESS__
-    cr_skip_test("AddressSanitizer reserves its own address space");
+    SKIP_TEST("AddressSanitizer reserves its own address space");
 #endif
     burst_t *b = calloc(1, sizeof *b);
     cr_assert(b);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli_run.h"
+#include "suite_tmpdir.h"
 #include "dag/dag.h"
 #include "attention/attn.h"
 #include "netsim/netsim.h"
@@ -33,7 +34,6 @@
 #define TOY_JOBS 8
 
 static coflow_workload_t toy;
-static char tmpdir[64];
 
 /* Sizes in bytes (at 1 Gbit/s: 8 ms per MB) and weights of the toy jobs. */
 static const double toy_mb[TOY_JOBS] = {40, 2, 30, 4, 25, 3, 35, 5};
@@ -85,16 +85,12 @@ static double smith_optimum(void)
 static void setup(void)
 {
     build_toy(&toy);
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/weft-train-XXXXXX");
-    cr_assert(mkdtemp(tmpdir));
+    tmpdir_make("weft-train");
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    tmpdir_remove();
     coflow_workload_destroy(&toy);
 }
 
@@ -1699,7 +1695,7 @@ Test(train, eval_script_remakes_workloads_made_for_another_jobs)
 #ifdef __SANITIZE_ADDRESS__
     /* a shell script's logic, 20 s of weft gen and eval under ASan, which
        other tests put through the sanitizers already */
-    cr_skip_test("benchmarks/eval.sh's logic: the plain build's run checks it");
+    SKIP_TEST("benchmarks/eval.sh's logic: the plain build's run checks it");
 #endif
     if (!cli_toy("eval-script"))
         return;
