@@ -29,16 +29,9 @@ case $WEFT in */*) ;; *) WEFT=./$WEFT ;; esac
 BIG=${BIG:-4e9}
 SMALL=${SMALL:-2000}
 TLS=${TLS:-0}
-TMP=$(mktemp -d)
-PIDS=""
-cleanup() {
-    for p in $PIDS; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-echo "data-plane-bench" >"$TMP/token"
+# TMP, its token, PIDS and their cleanup
+# shellcheck source=benchmarks/live.inc
+. "$(dirname "$0")/live.inc"
 
 # CPU seconds (utime + stime) of a process so far
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' \
