@@ -21,7 +21,6 @@ SEEDS=${SEEDS:-3}
 WEFT=$BUILD/weft # holds a slash, so it is run from there: BUILD may be absolute
 POLICIES=${POLICIES:-learned jsebf-cp jsebf sincronia}
 [ -x "$WEFT" ] || { echo "weight_scale.sh: $WEFT not built (make build)" >&2; exit 1; }
-mkdir -p "$OUT/data"
 set -- # the workloads: positional parameters keep a blank in OUT in a path
 for scale in 0.01 1 100; do
     max=$(awk -v k="$scale" 'BEGIN { print 5 * k }')
@@ -31,7 +30,11 @@ for scale in 0.01 1 100; do
             s=1
             while [ $s -le "$SEEDS" ]; do
                 i=$((i + 1))
-                f="$OUT/data/w$scale-s$i.weft"
+                # i's shape and load depend on SEEDS: a directory of each, so that a
+                # file kept from a run with other SEEDS is not taken for this one
+                d="$OUT/data/$shape-l$load"
+                f="$d/w$scale-s$i.weft"
+                mkdir -p "$d"
                 # gen's summary kept quiet, but not its error
                 [ -s "$f" ] || err=$("$WEFT" gen --shape $shape --load $load \
                     --seed $((3000 + i)) --jobs 30 --ports 16 --weights pareto \
