@@ -37,7 +37,7 @@ naming the file and line, rather than read differently from systemd):
   no quotes, no executable prefixes (-, @, +, !), no other $ form.
 
 Usage: units_check.py [--cmake CMAKE]   (WEFT_BIN: the build's weft)
-Exits 0 when every check holds, 1 naming those that did not.
+Exits 0 when every check holds, 1 naming those that did not, 2 on a usage error.
 """
 import json
 import os
@@ -361,7 +361,12 @@ def workload(path):
 
 
 def main():
-    cmake = sys.argv[2] if len(sys.argv) > 2 and sys.argv[1] == "--cmake" else None
+    # anything else is refused: a mistyped --cmake would skip the installed model's check
+    if len(sys.argv) not in (1, 3) or len(sys.argv) == 3 and sys.argv[1] != "--cmake":
+        print("usage: units_check.py [--cmake CMAKE]   (WEFT_BIN: the build's weft); got %s"
+              % " ".join(sys.argv[1:]), file=sys.stderr)
+        return 2
+    cmake = sys.argv[2] if len(sys.argv) == 3 else None
     tmp = tempfile.mkdtemp(prefix="weft-units-")
     try:
         prefix = install(tmp, cmake)
