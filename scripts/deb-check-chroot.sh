@@ -30,10 +30,27 @@ known() { in_root dpkg-query -W -f='${db:Status-Abbrev}' weft 2>/dev/null || tru
 forgotten() { case "$(known)" in "" | un*) true ;; *) echo "     dpkg: '$(known)'"; false ;; esac; }
 forgotten >/dev/null || die "dpkg in $ROOT has a weft already: $(known)"
 ! in_root getent passwd weft >/dev/null || die "$ROOT has a user weft already"
+! in_root getent group weft >/dev/null || die "$ROOT has a group weft already"
+for d in /etc/weft /var/lib/weft; do
+    [ ! -e "$ROOT$d" ] || die "$ROOT$d exists already (left by an earlier run?)"
+done
 
+# the root as it was found: what the checks below leave (the user, group
+# and /etc/weft a purge keeps), or a run stopped half-way (the package
+# installed), undone; else the next run would refuse the root
+undo() {
+    case "$(known)" in "" | un*) ;; *) in_root dpkg --purge weft >/dev/null 2>&1 || true ;; esac
+    rm -rf "$ROOT/etc/weft" "$ROOT/var/lib/weft"
+    # (deluser's note that the root has no cron is not news)
+    ! in_root getent passwd weft >/dev/null ||
+        in_root deluser --quiet --system weft 2>/dev/null || true
+    ! in_root getent group weft >/dev/null || in_root delgroup --quiet --system weft || true
+}
 MOUNTED=""
+STARTED=""
 cleanup() {
     [ -n "${SERVE:-}" ] && kill "$SERVE" 2>/dev/null || true
+    [ -z "$STARTED" ] || undo
     rm -f "$ROOT/tmp/$(basename "$DEB")" "$ROOT/tmp/weft-serve.log" "$ROOT/tmp/apt.log"
     for m in $MOUNTED; do umount "$ROOT/$m" || true; done
 }
@@ -60,6 +77,7 @@ apt() { # ARGS...: apt-get in the root, its output in ROOT/tmp/apt.log, shown if
 }
 
 cp "$DEB" "$ROOT/tmp/"
+STARTED=1
 echo "== apt-get install ./tmp/$(basename "$DEB")"
 apt install "./tmp/$(basename "$DEB")"
 grep -e '^The following NEW' -A1 -e '^Setting up weft' -e '^weft:' "$ROOT/tmp/apt.log" || true
@@ -148,10 +166,8 @@ check "purge: the user and group weft stay" in_root sh -c \
     'getent passwd weft >/dev/null && getent group weft >/dev/null'
 check "purge: dpkg keeps nothing of weft" forgotten
 
-# undo what a purge keeps: the root as it was found
-rm -rf "$ROOT/etc/weft"
-in_root deluser --quiet --system weft
-! in_root getent group weft >/dev/null || in_root delgroup --quiet --system weft
+undo
+STARTED=""
 check "the root is as found: no user weft" sh -c "! chroot '$ROOT' getent passwd weft"
 echo "$FAILS failure(s)"
 [ "$FAILS" -eq 0 ]
