@@ -5,10 +5,12 @@
 # /etc/weft), the conffiles, `weft serve` run as weft-serve.service runs it
 # (the user weft, the operator's /etc/default/weft-serve, its journal in
 # /var/lib/weft), a reinstall keeping the operator's edit, then `apt-get
-# remove` and `purge`, checking what stays and what goes. Afterwards the root
-# is as it was: the user weft and /etc/weft, which a purge keeps on purpose,
-# are removed too. A manual check, not in make test: it needs root, that
-# root, and no fresh-debian.sh running on it (which would remove the root).
+# remove` and `purge`, checking what stays and what goes. Afterwards, or
+# after a run stopped half-way, the root is as it was: the user weft and
+# /etc/weft, which a purge keeps on purpose, are removed too (the package
+# purged, if a failure left it). A manual check, not in make test: it needs
+# root, that root, and no fresh-debian.sh running on it (which would remove
+# the root).
 #
 #   sh scripts/deb-check-chroot.sh [DEB]    # default: build/weft_*.deb
 #   ROOT=/var/tmp/deb12 sh scripts/deb-check-chroot.sh
