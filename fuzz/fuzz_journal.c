@@ -129,6 +129,14 @@ static uint8_t *read_back(const char *p, size_t *n)
     return b;
 }
 
+/* The journal and its directory go when the fuzzer ends normally (a
+ * failed check aborts and keeps them for a look). */
+static void remove_dir(void)
+{
+    unlink(path);
+    rmdir(dir);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!dir[0]) {
@@ -137,6 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!mkdtemp(dir))
             die("mkdtemp", strerror(errno));
         snprintf(path, sizeof path, "%s/j", dir);
+        atexit(remove_dir);
     }
     write_file(path, data, size);
     replay_t r = {.records = 0};
