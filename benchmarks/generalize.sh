@@ -36,8 +36,6 @@ for setting in p8 p32 p64 j15 j60 j120 l0.3 l1.0; do
         done
     done
 done
-PARGS=""
-for p in $POLICIES; do PARGS="$PARGS --policy $p"; done
-# shellcheck disable=SC2086
-"$WEFT" eval ${MODEL:+--model "$MODEL"} ${THREADS:+--threads "$THREADS"} $PARGS \
-    --lp-bound --csv "$OUT/eval.csv" "$@"
+# shellcheck source=benchmarks/eval.inc
+. "$(dirname "$0")/eval.inc"
+eval_policies "$OUT/eval.csv" --lp-bound "$@"

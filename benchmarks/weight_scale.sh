@@ -46,11 +46,9 @@ for scale in 0.01 1 100; do
         done
     done
 done
-PARGS=""
-for p in $POLICIES; do PARGS="$PARGS --policy $p"; done
-# shellcheck disable=SC2086
-"$WEFT" eval ${MODEL:+--model "$MODEL"} ${THREADS:+--threads "$THREADS"} $PARGS \
-    --csv "$OUT/eval.csv" "$@"
+# shellcheck source=benchmarks/eval.inc
+. "$(dirname "$0")/eval.inc"
+eval_policies "$OUT/eval.csv" "$@"
 echo
 echo "largest |avg wJCT at scale k / k over avg wJCT at scale 1 - 1| over the workloads"
 # eval.csv: policy,workload,group,avg_wjct_s,...; the group is w<scale>
