@@ -46,7 +46,7 @@ import time
 import urllib.request
 
 sys.dont_write_bytecode = True  # keep scripts/ free of __pycache__
-from tied_child import tied  # noqa: E402 (its weft children end with it, even SIGKILLed)
+from tied_child import kill_all, tied  # noqa: E402 (its weft children end with it, even SIGKILLed)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOC = os.path.join(HERE, "..", "docs", "monitoring.md")
@@ -466,10 +466,7 @@ def main():
         plain_gateway(weft, work, fams)
         reloading_gateway(weft, work, fams)
     finally:
-        for p in PROCS:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        kill_all(PROCS)
         shutil.rmtree(work, ignore_errors=True)
     print(f"metrics_check: {len(fams)} documented families hold on 3 gateways "
           f"({time.monotonic() - t0:.1f} s)")

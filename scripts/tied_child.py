@@ -28,6 +28,15 @@ PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
+def kill_all(procs):
+    """SIGKILLs and reaps those of procs (subprocess.Popen) still running: a check's
+    finally, for the children its steps did not stop."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def tied(also=None):
     """A preexec_fn that ties the child to this process, after running also() if given
     (another preexec_fn, such as a resource limit)."""

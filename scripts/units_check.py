@@ -51,7 +51,7 @@ import tempfile
 import time
 
 sys.dont_write_bytecode = True  # keep scripts/ free of __pycache__
-from tied_child import tied  # noqa: E402 (its weft children end with it, even SIGKILLed)
+from tied_child import kill_all, tied  # noqa: E402 (its weft children end with it, even SIGKILLed)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 UNITS = os.path.normpath(os.path.join(HERE, "..", "contrib", "systemd"))
@@ -382,10 +382,7 @@ def main():
     except SyntaxFault as e:
         check(False, "the units and example files read as systemd reads them: %s" % e)
     finally:
-        for p in PROCS:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        kill_all(PROCS)
         shutil.rmtree(tmp, ignore_errors=True)
     print("%d failure(s)" % len(FAILURES))
     return 1 if FAILURES else 0
