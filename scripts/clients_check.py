@@ -24,18 +24,11 @@ import time
 
 sys.dont_write_bytecode = True  # keep scripts/ free of __pycache__
 from tied_child import tied  # noqa: E402 (its weft children end with it, even SIGKILLed)
+from check_report import check, summary  # noqa: E402
 
 WEFT = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("WEFT_BIN", "build/weft")
 RATE = 20e6  # bytes/s per port: --port-rate 20MB/s
-FAILURES = []
 PROCS = []
-
-
-def check(cond, what):
-    # a passing check in one line; a failing one with what it found
-    print("ok   " + what.splitlines()[0][:96] if cond else "FAIL " + what)
-    if not cond:
-        FAILURES.append(what)
 
 
 def run(*args, timeout=20):
@@ -122,8 +115,7 @@ def main():
         for p in PROCS:
             stop(p)
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d failure(s)" % len(FAILURES))
-    return 1 if FAILURES else 0
+    return summary()
 
 
 def checks(tmp):

@@ -26,24 +26,19 @@ import subprocess
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True  # keep scripts/ free of __pycache__
+from check_report import check, summary  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TREE = os.path.normpath(os.path.join(HERE, ".."))
 UNITS = os.path.join(TREE, "contrib", "systemd")
 WEFT = os.path.abspath(os.environ.get("WEFT_BIN", "build/weft"))
-FAILURES = []
 # the libraries weft links (CMakeLists.txt's pkg_check_modules and GLPK), by
 # the start of their Debian package names, which carry sonames
 LIBS = ("libigraph", "libopenblas", "libevent", "libmsgpack", "libssl", "libjansson",
         "libglpk")
 CONFFILES = ["/etc/default/weft-serve", "/etc/default/weft-agent"]
 SCRIPTS = ("postinst", "prerm", "postrm")
-
-
-def check(cond, what):
-    print("ok   " + what.splitlines()[0][:96] if cond else "FAIL " + what)
-    if not cond:
-        FAILURES.append(what)
-    return cond
 
 
 def run(argv, **kw):
@@ -225,8 +220,7 @@ def main():
             unpacked(deb, tmp, version_line)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d failure(s)" % len(FAILURES))
-    return 1 if FAILURES else 0
+    return summary()
 
 
 if __name__ == "__main__":

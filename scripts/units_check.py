@@ -52,24 +52,17 @@ import time
 
 sys.dont_write_bytecode = True  # keep scripts/ free of __pycache__
 from tied_child import kill_all, tied  # noqa: E402 (its weft children end with it, even SIGKILLed)
+from check_report import check, summary  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 UNITS = os.path.normpath(os.path.join(HERE, "..", "contrib", "systemd"))
 WEFT = os.path.abspath(os.environ.get("WEFT_BIN", "build/weft"))
-FAILURES = []
 PROCS = []
 COPIED = {}  # the site's /etc/default files -> the example each was copied from
 
 
 class SyntaxFault(Exception):
     """Input outside the subset above: the message names the file and line."""
-
-
-def check(cond, what):
-    print("ok   " + what.splitlines()[0][:96] if cond else "FAIL " + what)
-    if not cond:
-        FAILURES.append(what)
-    return cond
 
 
 def read_unit(path):
@@ -384,8 +377,7 @@ def main():
     finally:
         kill_all(PROCS)
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d failure(s)" % len(FAILURES))
-    return 1 if FAILURES else 0
+    return summary()
 
 
 def run_services(tmp, roots, weft, default, state):
