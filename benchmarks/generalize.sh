@@ -14,6 +14,9 @@ SEEDS=${SEEDS:-3}
 WEFT=$BUILD/weft # holds a slash, so it is run from there: BUILD may be absolute
 POLICIES=${POLICIES:-learned jsebf jsebf-cp sincronia sebf wcp}
 [ -x "$WEFT" ] || { echo "generalize.sh: $WEFT not built (make build)" >&2; exit 1; }
+# shellcheck source=benchmarks/eval.inc
+. "$(dirname "$0")/eval.inc"
+need_seeds generalize.sh
 mkdir -p "$OUT/data"
 set -- # the workloads: positional parameters keep a blank in OUT in a path
 for setting in p8 p32 p64 j15 j60 j120 l0.3 l1.0; do
@@ -36,6 +39,4 @@ for setting in p8 p32 p64 j15 j60 j120 l0.3 l1.0; do
         done
     done
 done
-# shellcheck source=benchmarks/eval.inc
-. "$(dirname "$0")/eval.inc"
 eval_policies "$OUT/eval.csv" --lp-bound "$@"

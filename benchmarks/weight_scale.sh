@@ -21,6 +21,9 @@ SEEDS=${SEEDS:-3}
 WEFT=$BUILD/weft # holds a slash, so it is run from there: BUILD may be absolute
 POLICIES=${POLICIES:-learned jsebf-cp jsebf sincronia}
 [ -x "$WEFT" ] || { echo "weight_scale.sh: $WEFT not built (make build)" >&2; exit 1; }
+# shellcheck source=benchmarks/eval.inc
+. "$(dirname "$0")/eval.inc"
+need_seeds weight_scale.sh
 set -- # the workloads: positional parameters keep a blank in OUT in a path
 for scale in 0.01 1 100; do
     max=$(awk -v k="$scale" 'BEGIN { print 5 * k }')
@@ -46,8 +49,6 @@ for scale in 0.01 1 100; do
         done
     done
 done
-# shellcheck source=benchmarks/eval.inc
-. "$(dirname "$0")/eval.inc"
 eval_policies "$OUT/eval.csv" "$@"
 echo
 echo "largest |avg wJCT at scale k / k over avg wJCT at scale 1 - 1| over the workloads"
