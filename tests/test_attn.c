@@ -22,6 +22,7 @@
 
 #include "attention/attn.h"
 #include "attention/attn_internal.h"
+#include "suite_tmpdir.h"
 #include "temp_left.h"
 
 static uint64_t rng_state;
@@ -639,21 +640,10 @@ Test(attn_pl, argsort_desc, .timeout = 5)
 /* -------------------------------------------------------- model file */
 
 /* A fresh directory for one test's files (each Criterion test runs in its
- * own process). */
-static char tmpdir[64];
-
+ * own process; suite_tmpdir.h's tmpdir_remove takes it away). */
 static void make_tmpdir(void)
 {
-    strcpy(tmpdir, "/tmp/weft-attn-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    tmpdir_make("weft-attn");
 }
 
 static const char *tmp_path(const char *name)
@@ -740,7 +730,7 @@ static void assert_models_equal(const attn_model_file_t *a, const attn_model_fil
     }
 }
 
-Test(attn_model, round_trip_bit_exact, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 10)
+Test(attn_model, round_trip_bit_exact, .init = make_tmpdir, .fini = tmpdir_remove, .timeout = 10)
 {
     attn_model_file_t mf, back;
     sample_model(&mf);
@@ -773,7 +763,7 @@ Test(attn_model, round_trip_bit_exact, .init = make_tmpdir, .fini = remove_tmpdi
 /* Saving to a symbolic link replaces the file it leads to (atomically, in
  * that file's directory) and keeps the link. */
 Test(attn_model, save_through_a_link_keeps_the_link, .init = make_tmpdir,
-     .fini = remove_tmpdir, .timeout = 10)
+     .fini = tmpdir_remove, .timeout = 10)
 {
     attn_model_file_t mf, back;
     sample_model(&mf);
@@ -801,7 +791,7 @@ Test(attn_model, save_through_a_link_keeps_the_link, .init = make_tmpdir,
  * may make one: never /dev/null itself, which a regression would replace
  * for the whole machine. */
 Test(attn_model, save_into_a_device_keeps_the_device, .init = make_tmpdir,
-     .fini = remove_tmpdir, .timeout = 10)
+     .fini = tmpdir_remove, .timeout = 10)
 {
     char null[128];
     snprintf(null, sizeof null, "%s", tmp_path("null"));
@@ -820,7 +810,7 @@ Test(attn_model, save_into_a_device_keeps_the_device, .init = make_tmpdir,
     attn_model_destroy(&mf);
 }
 
-Test(attn_model, params_round_trip, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 10)
+Test(attn_model, params_round_trip, .init = make_tmpdir, .fini = tmpdir_remove, .timeout = 10)
 {
     attn_config_t cfg = variant(3, 12, 16, 4, 2), cfg2;
     attn_params_t p, q;
@@ -981,7 +971,7 @@ static void body_twice_vector(msgpack_packer *pk)
     pack_key(pk, "tensors"), msgpack_pack_array(pk, 0);
 }
 
-Test(attn_model, bad_files, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 30)
+Test(attn_model, bad_files, .init = make_tmpdir, .fini = tmpdir_remove, .timeout = 30)
 {
     attn_model_file_t mf;
     sample_model(&mf);
@@ -1125,7 +1115,7 @@ Test(attn_model, bad_files, .init = make_tmpdir, .fini = remove_tmpdir, .timeout
 static const char sha_head[] = "\xa6sha256\xc4\x20";
 
 Test(attn_model, checksum_catches_any_changed_byte, .init = make_tmpdir,
-     .fini = remove_tmpdir, .timeout = 60)
+     .fini = tmpdir_remove, .timeout = 60)
 {
     attn_model_file_t mf, back;
     sample_model(&mf);
@@ -1218,7 +1208,7 @@ Test(attn_model, checksum_catches_any_changed_byte, .init = make_tmpdir,
 
 /* Random damage to a valid file: flipped bytes and random bodies after a
  * valid header must be refused or read, never crash or hang. */
-Test(attn_model, fuzz_never_crashes, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 60)
+Test(attn_model, fuzz_never_crashes, .init = make_tmpdir, .fini = tmpdir_remove, .timeout = 60)
 {
     attn_model_file_t mf;
     sample_model(&mf);
