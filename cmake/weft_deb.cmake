@@ -60,7 +60,9 @@ set(CPACK_COMPONENTS_ALL Unspecified deb)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-# postinst's adduser; the units' ExecReload= runs /bin/kill (procps)
+# postinst's adduser; the units' ExecReload= runs /bin/kill (procps). The
+# scripts' deb-systemd-helper and deb-systemd-invoke are init-system-helpers',
+# Essential: yes, which Debian Policy 3.5 leaves out of Depends.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, procps")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${CMAKE_SOURCE_DIR}/contrib/debian/postinst
     ${CMAKE_SOURCE_DIR}/contrib/debian/prerm ${CMAKE_SOURCE_DIR}/contrib/debian/postrm
