@@ -4,8 +4,9 @@
 # apt-get so its Depends resolve: what postinst made (the user weft,
 # /etc/weft), the conffiles, `weft serve` run as weft-serve.service runs it
 # (the user weft, the operator's /etc/default/weft-serve, its journal in
-# /var/lib/weft), a reinstall keeping the operator's edit, then `apt-get
-# remove` and `purge`, checking what stays and what goes. Afterwards, or
+# /var/lib/weft), the units enabled by hand and a reinstall keeping that
+# and the operator's edit, then `apt-get remove` and `purge`, checking what
+# stays and what goes (deb-systemd-helper's record among them). Afterwards, or
 # after a run stopped half-way, the root is as it was: the user weft and
 # /etc/weft, which a purge keeps on purpose, are removed too (the package
 # purged, if a failure left it). A manual check, not in make test: it needs
@@ -33,8 +34,15 @@ forgotten() { case "$(known)" in "" | un*) true ;; *) echo "     dpkg: '$(known)
 forgotten >/dev/null || die "dpkg in $ROOT has a weft already: $(known)"
 ! in_root getent passwd weft >/dev/null || die "$ROOT has a user weft already"
 ! in_root getent group weft >/dev/null || die "$ROOT has a group weft already"
-for d in /etc/weft /var/lib/weft; do
-    [ ! -e "$ROOT$d" ] || die "$ROOT$d exists already (left by an earlier run?)"
+# the links `systemctl enable` makes, a mask, deb-systemd-helper's record
+WANTS=/etc/systemd/system/multi-user.target.wants
+MASK=/etc/systemd/system/weft-agent@5.service
+RECORD=/var/lib/systemd/deb-systemd-helper-enabled/weft-serve.service.dsh-also
+for d in /etc/weft /var/lib/weft $WANTS/weft-serve.service $WANTS/weft-agent@3.service \
+    $MASK $RECORD; do
+    if [ -e "$ROOT$d" ] || [ -L "$ROOT$d" ]; then
+        die "$ROOT$d exists already (left by an earlier run?)"
+    fi
 done
 
 # the root as it was found: what the checks below leave (the user, group
@@ -43,6 +51,8 @@ done
 undo() {
     case "$(known)" in "" | un*) ;; *) in_root dpkg --purge weft >/dev/null 2>&1 || true ;; esac
     rm -rf "$ROOT/etc/weft" "$ROOT/var/lib/weft"
+    rm -f "$ROOT$WANTS/weft-serve.service" "$ROOT$WANTS/weft-agent@3.service" "$ROOT$MASK" \
+        "$ROOT$RECORD"
     # (deluser's note that the root has no cron is not news)
     ! in_root getent passwd weft >/dev/null ||
         in_root deluser --quiet --system weft 2>/dev/null || true
@@ -72,6 +82,8 @@ check() { # DESCRIPTION COMMAND...: the command's status is the check's
 }
 gone() { [ ! -e "$ROOT$1" ]; }
 there() { [ -e "$ROOT$1" ]; }
+# a link in the root: its absolute target is not looked for on this machine
+linked() { [ -L "$ROOT$1" ]; }
 is() { [ "$1" = "$2" ] || { echo "     got '$1', want '$2'"; false; }; }
 apt() { # ARGS...: apt-get in the root, its output in ROOT/tmp/apt.log, shown if it fails
     in_root env DEBIAN_FRONTEND=noninteractive apt-get -y -q "$@" >"$ROOT/tmp/apt.log" 2>&1 \
@@ -100,6 +112,9 @@ check "dpkg lists both /etc/default files as conffiles" is \
 check "the units are in /lib/systemd/system" \
     there /lib/systemd/system/weft-serve.service
 check "... both" there /lib/systemd/system/weft-agent@.service
+check "deb-systemd-helper recorded weft-serve's link, for purge" \
+    grep -qx "$WANTS/weft-serve.service" "$ROOT$RECORD"
+check "and it is not enabled" sh -c "! [ -L '$ROOT$WANTS/weft-serve.service' ]"
 
 echo "== weft serve as weft-serve.service runs it, the operator's settings written"
 # the docs' steps: the secrets; the operator's edits of the conffile; the
@@ -139,10 +154,17 @@ check "SIGTERM: it exits 0" is "$status" 0
 check "its journal is weft's, in /var/lib/weft" is \
     "$(in_root stat -c %U /var/lib/weft/gateway.journal 2>&1)" weft
 
-echo "== apt-get install --reinstall: the edited conffile kept"
+echo "== enabled by hand, apt-get install --reinstall: the edits and enablement kept"
+# the links `systemctl enable weft-serve weft-agent@3` and `systemctl mask
+# weft-agent@5` make (the root has no systemctl)
+in_root sh -c "mkdir -p $WANTS && ln -s /lib/systemd/system/weft-serve.service $WANTS/ &&
+    ln -s /lib/systemd/system/weft-agent@.service $WANTS/weft-agent@3.service &&
+    ln -s /dev/null $MASK"
 apt install --reinstall "./tmp/$(basename "$DEB")"
 check "/etc/default/weft-serve keeps WEFT_LISTEN=127.0.0.1:0" \
     grep -qx "WEFT_LISTEN=127.0.0.1:0" "$ROOT/etc/default/weft-serve"
+check "weft-serve stays enabled" linked "$WANTS/weft-serve.service"
+check "weft-agent@3 stays enabled" linked "$WANTS/weft-agent@3.service"
 
 echo "== apt-get remove weft"
 apt remove weft
@@ -155,6 +177,7 @@ check "remove: /etc/default/weft-agent stays" there /etc/default/weft-agent
 check "remove: /etc/weft and its secrets stay" there /etc/weft/agent.token
 check "remove: the journal stays" there /var/lib/weft/gateway.journal
 check "remove: the user stays" in_root sh -c 'getent passwd weft >/dev/null'
+check "remove: the enablement stays" linked "$WANTS/weft-agent@3.service"
 check "remove: dpkg says rc (config files left)" is "$(known)" "rc "
 
 echo "== apt-get purge weft"
@@ -163,6 +186,11 @@ grep '^weft:' "$ROOT/tmp/apt.log" || true
 check "purge: /etc/default/weft-serve gone" gone /etc/default/weft-serve
 check "purge: /etc/default/weft-agent gone" gone /etc/default/weft-agent
 check "purge: /var/lib/weft gone" gone /var/lib/weft
+check "purge: weft-serve's link gone (deb-systemd-helper purge)" \
+    sh -c "! [ -L '$ROOT$WANTS/weft-serve.service' ]"
+check "purge: and its record" gone "$RECORD"
+check "purge: weft-agent@3's link gone" sh -c "! [ -L '$ROOT$WANTS/weft-agent@3.service' ]"
+check "purge: the operator's mask of weft-agent@5 stays" linked "$MASK"
 check "purge: /etc/weft, the operator's secrets in it, stays" there /etc/weft/client.token
 check "purge: the user and group weft stay" in_root sh -c \
     'getent passwd weft >/dev/null && getent group weft >/dev/null'
