@@ -229,6 +229,9 @@ check "reinstall: the gateway and the agent restarted with the new weft" \
     is "$(active weft-serve weft-agent@0) $([ "${now% *}" != "${was% *}" ] && echo gateway) \
 $([ "${now#* }" != "${was#* }" ] && echo agent)" "active active gateway agent"
 
+check "no call refused by the units' SystemCallFilter (EPERM) in any weft log" \
+    in_sd sh -c '! journalctl --no-pager -o cat -u "weft*" | grep -i "not permitted"'
+
 apt remove weft >/dev/null
 check "remove: the services stopped" is "$(active weft-serve weft-agent@0)" "inactive inactive"
 check "remove: settings and secrets kept" \
