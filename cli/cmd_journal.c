@@ -23,6 +23,7 @@ static void usage(FILE *out)
             "at start, without changing the file: its format, every record's checksum\n"
             "(format 2), and every record replayed as the gateway replays it (job maps on\n"
             "N ports, flow ids, cancellations). Prints what the gateway would start with.\n"
+            "weft serve's --policy, --port-rate and --port-cap change none of it.\n"
             "\n"
             "options:\n"
             "  --ports N           the gateway's port count (as weft serve --ports)\n"
@@ -128,6 +129,8 @@ int cmd_journal(int argc, char **argv)
     }
     const char *path = argv[optind];
     rpc_sched_t s;
+    /* any policy and rate: the replay never decides (rpc_sched_decide) and
+       checks no record against a port's rate, so serve's change nothing */
     weft_err_t err = rpc_sched_init(&s, ports, 1e9, coflow_ordering_find("fifo"), NULL);
     if (err) {
         cli_report("journal", err);
