@@ -69,6 +69,8 @@ static void usage(FILE *out)
             "  --val FILE            a validation workload (repeatable); the best model is\n"
             "                        the one with the lowest mean of avg weighted JCT over\n"
             "                        the best heuristic's on each validation workload\n"
+            "                        (one file: a note names the workloads after it that\n"
+            "                        look like its glob's, --val v*.weft, which train)\n"
             "  --validate-every N    iterations between validations (default 5; a resume of\n"
             "                        a run with --val must repeat it)\n"
             "  --checkpoint-every N  iterations between checkpoints (default 5)\n"
@@ -304,13 +306,29 @@ static void fmt_time(char *buf, size_t len, double s)
         snprintf(buf, len, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
 }
 
-/* names[0..n) comma-separated on stdout, the first 4 and a count of the rest */
-static void print_names(const char *const *names, size_t n)
+/* names[0..n) comma-separated on o, the first 4 and a count of the rest */
+static void print_names(FILE *o, const char *const *names, size_t n)
 {
     for (size_t i = 0; i < n && i < 4; i++)
-        printf("%s%s", i ? ", " : "", names[i]);
+        fprintf(o, "%s%s", i ? ", " : "", names[i]);
     if (n > 4)
-        printf(" and %zu more", n - 4);
+        fprintf(o, " and %zu more", n - 4);
+}
+
+/* Whether path b looks like another file of a shell glob that gave a
+ * (`v*.weft`): the same directory and extension, and a name that starts
+ * with a's first character. */
+static bool same_glob(const char *a, const char *b)
+{
+    const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+    size_t da = sa ? (size_t)(sa - a) + 1 : 0, db = sb ? (size_t)(sb - b) + 1 : 0;
+    if (da != db || strncmp(a, b, da))
+        return false;
+    a += da, b += db;
+    const char *ea = strrchr(a, '.'), *eb = strrchr(b, '.');
+    if (!ea != !eb || (ea && strcmp(ea, eb)))
+        return false;
+    return a[0] && a[0] == b[0];
 }
 
 /* Mean over validation workloads of learned / best heuristic. */
@@ -659,8 +677,14 @@ int cmd_train(int argc, char **argv)
     double prior = 0, prior_path = 0;
     char **val_paths = calloc((size_t)argc + 1, sizeof *val_paths);
     size_t n_val = 0;
-    if (!val_paths)
+    /* the workloads right after each --val's file that look like its
+       glob's others (glob_n[i] of them after val_paths[i]), in order */
+    const char **globbed = calloc((size_t)argc + 1, sizeof *globbed);
+    size_t *glob_n = calloc((size_t)argc + 1, sizeof *glob_n), n_globbed = 0;
+    if (!val_paths || !globbed || !glob_n) {
+        free(val_paths), free(globbed), free(glob_n);
         return CLI_ERROR;
+    }
     int rc = CLI_USAGE;
     int stopped_by = 0; /* the signal a stop at the end of an iteration took */
     const char *C = "train";
@@ -677,7 +701,13 @@ int cmd_train(int argc, char **argv)
         switch (ch) {
         case 'o': out_dir = optarg; break;
         case 'O': model_out = optarg; break;
-        case 'V': val_paths[n_val++] = optarg; break;
+        case 'V':
+            /* argv[optind..) is still as given: what followed the file */
+            for (int i = optind; i < argc && argv[i][0] != '-' && same_glob(optarg, argv[i]);
+                 i++, glob_n[n_val]++)
+                globbed[n_globbed++] = argv[i];
+            val_paths[n_val++] = optarg;
+            break;
         case 'v': bad = cli_parse_size(C, opt, optarg, 1, &cfg.validate_every); break;
         case 'c': bad = cli_parse_size(C, opt, optarg, 1, &ckpt_every); break;
         case 'r': resume = optarg; break;
@@ -770,6 +800,18 @@ int cmd_train(int argc, char **argv)
                 "teacher)\n", prior_path);
         goto done_usage;
     }
+    /* `--val v*.weft` validates on the glob's first file and trains on the
+       others: said, not refused (workloads there are legitimate) */
+    for (size_t i = 0, k = 0; i < n_val; k += glob_n[i++]) {
+        if (!glob_n[i])
+            continue;
+        fprintf(stderr, "weft train: note: --val %s: the %zu %s after it (", val_paths[i],
+                glob_n[i], weft_plural(glob_n[i], "workload", "workloads"));
+        print_names(stderr, globbed + k, glob_n[i]);
+        fprintf(stderr, ") look like its glob's and train: a glob after --val (--val v*.weft) "
+                "validates on its first file only; give --val before each file to validate "
+                "on\n");
+    }
 
     rc = CLI_ERROR;
     size_t n_pool = (size_t)(argc - optind);
@@ -802,11 +844,11 @@ int cmd_train(int argc, char **argv)
     /* which file is which: a shell glob after --val (`--val v*.weft`)
        gives it the first file only, and the others train */
     printf("training on %zu %s (", n_pool, weft_plural(n_pool, "workload", "workloads"));
-    print_names((const char *const *)(argv + optind), n_pool);
+    print_names(stdout, (const char *const *)(argv + optind), n_pool);
     printf(")");
     if (n_val) {
         printf("; validating on %zu (", n_val);
-        print_names((const char *const *)val_paths, n_val);
+        print_names(stdout, (const char *const *)val_paths, n_val);
         printf(")");
     }
     printf("\n");
@@ -1093,6 +1135,8 @@ done:
     free(best_name);
 done_usage:
     free(val_paths);
+    free(globbed);
+    free(glob_n);
     if (stopped_by) {
         /* die of the signal, its checkpoint written, so that a shell script
            running this stops as at any Ctrl-C: bash goes on after a child

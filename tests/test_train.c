@@ -2511,6 +2511,38 @@ Test(train, cli_val_ties_name_the_first_heuristic_and_ratios_are_a_mean)
     cli_teardown();
 }
 
+/* `--val v*.weft` validates on v0 only and trains on v1 and v2: a note
+ * names those two (not a refusal: the run goes on with them), and not the
+ * workload after the second --val, which no glob of its file gives. */
+Test(train, cli_val_followed_by_its_globs_other_files_is_noted)
+{
+    if (!cli_toy("train-val-glob"))
+        return;
+    const char *d = cli_dir;
+    const char *names[] = {"v0", "v1", "v2", "w0", "toy2"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char path[160];
+        snprintf(path, sizeof path, "%s/%s.weft", d, names[i]);
+        cr_assert_eq(workload_save_weft(&toy, path), WEFT_OK, "%s", weft_last_error());
+    }
+    cr_assert_eq(cli("train %s/toy.weft --val %s/v0.weft %s/v1.weft %s/v2.weft --val "
+                     "%s/w0.weft %s/toy2.weft --out %s/run --iters 1 " QUICK, d, d, d, d, d, d,
+                     d), 0, "%s", cli_file("err"));
+    char want[512];
+    snprintf(want, sizeof want, "weft train: note: --val %s/v0.weft: the 2 workloads after it "
+             "(%s/v1.weft, %s/v2.weft) look like its glob's and train: a glob after --val "
+             "(--val v*.weft) validates on its first file only; give --val before each file "
+             "to validate on\n", d, d, d);
+    const char *err = cli_file("err"), *note = strstr(err, "note: --val ");
+    cr_assert(note && note == strstr(err, want) + strlen("weft train: "), "%s", err);
+    cr_assert_null(strstr(note + 1, "note: --val "), "%s", err);
+    snprintf(want, sizeof want, "training on 4 workloads (%s/toy.weft, %s/v1.weft, "
+             "%s/v2.weft, %s/toy2.weft); validating on 2 (%s/v0.weft, %s/w0.weft)\n", d, d, d,
+             d, d, d);
+    cr_assert(strstr(cli_file("out"), want), "%s", cli_file("out"));
+    cli_teardown();
+}
+
 /* Validation ratios hold for weights down to the least double (5e-324),
  * as weft eval's: they are taken over each workload's scaled weights. On
  * one link, jobs of 4 s and 1 s at 0, with weights of 1 and 20 units of
