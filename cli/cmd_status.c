@@ -96,8 +96,8 @@ static const char *get_s(const msgpack_object *m, const char *key, char *buf, si
     const char *s;
     size_t ns;
     snprintf(buf, n, "?");
-    if (rpc_get_str(m, key, &s, &ns) == WEFT_OK)
-        snprintf(buf, n, "%.*s", (int)ns, s);
+    if (rpc_get_str(m, key, &s, &ns) == WEFT_OK) /* controls escaped */
+        weft_shown(s, ns, SIZE_MAX, buf, n);
     return buf;
 }
 

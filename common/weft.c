@@ -527,6 +527,45 @@ static double t_two_sided(double t, size_t df)
     return sin(th) * sum;
 }
 
+size_t weft_utf8_len(const unsigned char *s, size_t len)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t k = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+                                          : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (k == 0 || k > len)
+        return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    return k;
+}
+
+const char *weft_shown(const char *s, size_t n, size_t max, char *out, size_t cap)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t o = 0;
+    for (size_t i = 0, k; i < n; i += k) {
+        k = weft_utf8_len(u + i, n - i);
+        bool raw = k == 1 ? u[i] >= 0x20 && u[i] != 0x7f
+                          : k > 1 && !(k == 2 && u[i] == 0xC2 && u[i + 1] < 0xA0);
+        k = k ? k : 1; /* a byte of no character: that byte */
+        size_t need = raw ? k : 4 * k;
+        if (i + k > max || o + need >= cap)
+            break;
+        if (raw)
+            memcpy(out + o, u + i, k);
+        else
+            for (size_t b = 0; b < k; b++)
+                snprintf(out + o + 4 * b, 5, "\\x%02x", u[i + b]);
+        o += need;
+    }
+    if (cap)
+        out[o] = '\0';
+    return out;
+}
+
 double weft_t95(size_t df)
 {
     if (df == 0)

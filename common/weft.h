@@ -159,6 +159,20 @@ static inline const char *weft_plural(size_t n, const char *one, const char *man
     return n == 1 ? one : many;
 }
 
+/* The length of the UTF-8 character at s[0..len) (1 for an ASCII byte,
+ * control characters included), or 0 where none starts: a byte no
+ * character starts with, or a sequence cut short or without its
+ * continuation bytes. */
+size_t weft_utf8_len(const unsigned char *s, size_t len);
+
+/* s[0..n) to echo in a message, when a peer or a file gave it: printable
+ * ASCII and other UTF-8 characters as they are; C0 controls, DEL, the C1
+ * controls U+0080..U+009F (a terminal may act on them: U+009B starts an
+ * escape sequence) and bytes of no character as \xNN, a byte each. The
+ * whole characters within its first max bytes that fit out[0..cap);
+ * returns out. */
+const char *weft_shown(const char *s, size_t n, size_t max, char *out, size_t cap);
+
 /* The SHA-256 of the file at path in lowercase hex, as sha256sum prints
  * it (OpenSSL). EIO naming the path. */
 weft_err_t weft_file_sha256(const char *path, char hex[65]);

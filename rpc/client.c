@@ -381,7 +381,7 @@ static weft_err_t read_why(const msgpack_object *msg, rpc_error_msg_t *e)
     weft_err_t err = rpc_get_str(msg, "why", &s, &n);
     if (err)
         return err;
-    snprintf(e->why, sizeof e->why, "%.*s", (int)n, s);
+    weft_shown(s, n, SIZE_MAX, e->why, sizeof e->why);
     bool has_lo = rpc_map_get(msg, "lo"), has_hi = rpc_map_get(msg, "hi");
     if (has_lo != has_hi)
         return weft_fail(WEFT_EPROTO, "field '%s' comes without field '%s'",
@@ -402,10 +402,12 @@ weft_err_t rpc_msg_error(const msgpack_object *msg, rpc_error_msg_t *e)
     e->code[0] = e->message[0] = e->why[0] = 0;
     e->has_range = false;
     e->lo = e->hi = 0;
+    /* printed as the gateway gave them: controls escaped (a hostile or
+       broken one's C0 or C1 could drive the terminal) */
     if (rpc_get_str(msg, "code", &s, &n) == WEFT_OK)
-        snprintf(e->code, sizeof e->code, "%.*s", (int)n, s);
+        weft_shown(s, n, SIZE_MAX, e->code, sizeof e->code);
     if (rpc_get_str(msg, "message", &s, &n) == WEFT_OK)
-        snprintf(e->message, sizeof e->message, "%.*s", (int)n, s);
+        weft_shown(s, n, SIZE_MAX, e->message, sizeof e->message);
     const msgpack_object *job = rpc_map_get(msg, "job");
     e->has_job = job && rpc_obj_int(job, &e->job);
     if (!rpc_map_get(msg, "why")) {

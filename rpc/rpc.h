@@ -176,6 +176,12 @@ static inline bool rpc_token_blank(const char *s)
  * sender's agent id, which a TLS receiver checks its certificate against. */
 #define RPC_DATA_ACKS 3
 
+/* A word a peer or a journal gave (a message type, a role, a record kind)
+ * in a message: its first 32 bytes, controls escaped (weft_shown), into
+ * buf of RPC_SHOWN_LEN bytes. */
+#define RPC_SHOWN_LEN (4 * 32 + 1)
+#define RPC_SHOWN(s, n, buf) weft_shown((s), (n), 32, (buf), RPC_SHOWN_LEN)
+
 /* The value of key in map (a MSGPACK_OBJECT_MAP), or NULL if absent or map
  * is not a map. Keys are compared as strings. O(entries). */
 const msgpack_object *rpc_map_get(const msgpack_object *map, const char *key);

@@ -460,9 +460,10 @@ static void handle_hello(conn_t *c, const msgpack_object *m)
     if (rpc_map_get(m, "role") && (err = rpc_get_str(m, "role", &role, &nrole)))
         return rpc_gw_conn_fail(c, "protocol", "hello: %s", weft_last_error());
     bool agent = nrole == 5 && !memcmp(role, "agent", 5);
+    char shown[RPC_SHOWN_LEN];
     if (!agent && !(nrole == 6 && !memcmp(role, "client", 6)))
-        return rpc_gw_conn_fail(c, "protocol", "hello: role '%.*s', expected 'agent' or 'client'",
-                                (int)(nrole > 32 ? 32 : nrole), role);
+        return rpc_gw_conn_fail(c, "protocol", "hello: role '%s', expected 'agent' or 'client'",
+                                RPC_SHOWN(role, nrole, shown));
     /* With a secret per port, the port claimed picks the secret: read it
        first (a port beyond the gateway's is one without a secret, so the
        range is not told before the secret is checked). Otherwise a wrong
@@ -990,6 +991,7 @@ static void handle(conn_t *c, const msgpack_object *m)
     rpc_gateway_t *gw = c->gw;
     const char *type;
     size_t nt;
+    char shown[RPC_SHOWN_LEN];
     if (rpc_get_str(m, "type", &type, &nt) != WEFT_OK)
         return rpc_gw_conn_fail(c, "protocol", "message #%llu: %s",
                                 (unsigned long long)c->dec.frames, weft_last_error());
@@ -997,8 +999,8 @@ static void handle(conn_t *c, const msgpack_object *m)
     if (c->state == CONN_HELLO) {
         if (!IS("hello")) {
             gw->stats.auth_failures++;
-            return rpc_gw_conn_fail(c, "auth", "expected hello first, got '%.*s'",
-                                    (int)(nt > 32 ? 32 : nt), type);
+            return rpc_gw_conn_fail(c, "auth", "expected hello first, got '%s'",
+                                    RPC_SHOWN(type, nt, shown));
         }
         return handle_hello(c, m);
     }
@@ -1026,8 +1028,8 @@ static void handle(conn_t *c, const msgpack_object *m)
         return rpc_gw_handle_job_status(c, m);
     if (IS("hello"))
         return rpc_gw_conn_fail(c, "protocol", "hello sent twice");
-    conn_error(c, "unknown-type", weft_fail(WEFT_EPROTO, "unknown message type '%.*s'",
-                                            (int)(nt > 32 ? 32 : nt), type));
+    conn_error(c, "unknown-type", weft_fail(WEFT_EPROTO, "unknown message type '%s'",
+                                            RPC_SHOWN(type, nt, shown)));
 #undef IS
 }
 
@@ -1756,7 +1758,8 @@ weft_err_t rpc_gateway_replay_record(rpc_sched_t *s, double now, const msgpack_o
         }
         return WEFT_OK;
     }
-    return weft_fail(WEFT_EPARSE, "unknown record kind '%.*s'", (int)(nr > 32 ? 32 : nr), r);
+    char shown[RPC_SHOWN_LEN];
+    return weft_fail(WEFT_EPARSE, "unknown record kind '%s'", RPC_SHOWN(r, nr, shown));
 }
 
 /* rpc_gateway_replay_record for the record journal j is replaying (j->records

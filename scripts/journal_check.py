@@ -460,6 +460,11 @@ def check_kinds(c):
     data, ends = journal([EPOCH, {"r": "nap"}])
     c.run("unknown_kind", data, stderr=[f"parse error: journal unknown_kind: record #2 ending "
                                         f"at byte {ends[1]}: unknown record kind 'nap'"])
+    # a kind's C1 (U+009B, CSI) and C0 controls are escaped, not printed to the terminal
+    data, ends = journal([EPOCH, {"r": "n\x9b\x1bap"}])
+    c.run("control_kind", data, stderr=[f"parse error: journal control_kind: record #2 ending "
+                                        f"at byte {ends[1]}: unknown record kind "
+                                        "'n\\xc2\\x9b\\x1bap'"])
     data, ends = journal([EPOCH, job(1, [coflow(1, [[0, 2, 1]])])])
     c.run("port_out", data, ports=2, stderr=["invalid value: journal port_out: record #2"])
     c.run("port_in", data, ports=3, stdout=summary("port_in", 2, {"job": 1}, len(data),

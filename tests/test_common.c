@@ -408,6 +408,25 @@ Test(common, fmt_exact_prints_the_fewest_digits_that_read_back)
     cr_assert_str_eq(weft_fmt_exact(0.1 + 0.2, buf, sizeof buf), "0.30000000000000004");
 }
 
+/* C0 controls, DEL, the C1 controls as UTF-8 (U+009B, CSI) and as a lone
+ * byte (0x9b), and a byte of no character, escaped a byte each; printable
+ * ASCII and other UTF-8 (é, U+00A0 the first past C1) as they are. Cut
+ * between characters: at max bytes, and where out is full. */
+Test(common, shown_escapes_c0_and_c1_controls_and_cuts_between_characters)
+{
+    char out[128];
+    const char *in = "a\x1b[2J\x7f\xc2\x9b" "1m\x9b\xc3\xa9\xc2\xa0\xff\tz";
+    cr_assert_str_eq(weft_shown(in, strlen(in), SIZE_MAX, out, sizeof out),
+                     "a\\x1b[2J\\x7f\\xc2\\x9b" "1m\\x9b\xc3\xa9\xc2\xa0\\xff\\x09z");
+    cr_assert_str_eq(weft_shown("ab\xc3\xa9", 4, 3, out, sizeof out), "ab"); /* é cut */
+    cr_assert_str_eq(weft_shown("ab\xc3\xa9", 4, 4, out, sizeof out), "ab\xc3\xa9");
+    cr_assert_str_eq(weft_shown("a\x01", 2, SIZE_MAX, out, 5), "a"); /* \x01 and NUL: 6 */
+    cr_assert_str_eq(weft_shown("a\x01", 2, SIZE_MAX, out, 6), "a\\x01");
+    cr_assert_str_eq(weft_shown("\xc2\x9b", 2, SIZE_MAX, out, 8), ""); /* both bytes, or none */
+    /* "\xc2" alone is cut short: no character, so a byte escaped */
+    cr_assert_str_eq(weft_shown("\xc2", 1, SIZE_MAX, out, sizeof out), "\\xc2");
+}
+
 /* The checksum is sha256sum's ("abc" is FIPS 180-2's example); a
  * directory, which fopen opens but cannot read, has none. */
 Test(common, file_sha256_is_sha256sum_s)

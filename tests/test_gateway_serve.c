@@ -181,6 +181,43 @@ Test(gateway_hostile, message_before_hello)
     still_serving();
 }
 
+/* A message type and a role are peers' words the gateway echoes: C0 and
+ * C1 controls in them (U+009B as UTF-8, 0x9b alone: CSI, which starts a
+ * terminal's escape sequence) come back escaped, other UTF-8 as it is. */
+Test(gateway_hostile, peer_words_are_echoed_with_controls_escaped)
+{
+    const char *word = "x\x1b[2J\xc2\x9b" "31m\x9b\xc3\xa9";
+    const char *shown = "'x\\x1b[2J\\xc2\\x9b" "31m\\x9b\xc3\xa9'";
+    char want[128];
+    rpc_client_t c;
+    connect_to(&c);
+    rpc_pack_simple(&c.out, word, -1);
+    snprintf(want, sizeof want, "expected hello first, got %s", shown);
+    expect_error(&c, "auth", want);
+    expect_closed(&c);
+    rpc_client_destroy(&c);
+    connect_to(&c);
+    size_t mark;
+    cr_assert_eq(rpc_frame_begin(&c.out, &mark), WEFT_OK);
+    msgpack_pack_map(&c.pk, 4);
+    rpc_pack_cstr(&c.pk, "type"), rpc_pack_cstr(&c.pk, "hello");
+    rpc_pack_cstr(&c.pk, "v"), msgpack_pack_int(&c.pk, RPC_PROTOCOL_VERSION);
+    rpc_pack_cstr(&c.pk, "token"), rpc_pack_cstr(&c.pk, TOKEN);
+    rpc_pack_cstr(&c.pk, "role"), rpc_pack_cstr(&c.pk, word);
+    cr_assert_eq(rpc_frame_end(&c.out, mark, 0), WEFT_OK);
+    snprintf(want, sizeof want, "hello: role %s, expected 'agent' or 'client'", shown);
+    expect_error(&c, "protocol", want);
+    expect_closed(&c);
+    rpc_client_destroy(&c);
+    connect_to(&c);
+    hello_client(&c);
+    rpc_pack_simple(&c.out, word, -1);
+    snprintf(want, sizeof want, "unknown message type %s", shown);
+    expect_error(&c, "unknown-type", want);
+    rpc_client_destroy(&c);
+    still_serving();
+}
+
 Test(gateway_hostile, slow_loris_hello)
 {
     /* A valid hello trickled one byte per 100 ms would take seconds; the

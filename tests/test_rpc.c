@@ -990,6 +990,26 @@ Test(rpc, an_errors_why_comes_from_its_fields_else_from_an_older_gateways_words)
     }
 }
 
+/* A gateway's code, message and why reach the terminal through the
+ * clients: C0 and C1 controls in them (U+009B as UTF-8 and 0x9b alone are
+ * CSI) are read escaped, other UTF-8 as it is; a message longer than the
+ * field is cut between characters. */
+Test(rpc, an_errors_controls_are_read_escaped)
+{
+    rpc_error_msg_t e;
+    const rpc_error_why_t why = {.why = "w\x1b\xc2\x9b"};
+    cr_assert_eq(error_round_trip("c\x9b", "m\x1b[2J\xc2\x9b" "31m \xc3\xa9", &why, &e),
+                 WEFT_OK);
+    cr_assert_str_eq(e.code, "c\\x9b");
+    cr_assert_str_eq(e.message, "m\\x1b[2J\\xc2\\x9b" "31m \xc3\xa9");
+    cr_assert_str_eq(e.why, "w\\x1b\\xc2\\x9b");
+    char longer[sizeof e.message + 8];
+    memset(longer, 'a', sizeof e.message - 2);
+    strcpy(longer + sizeof e.message - 2, "\xc3\xa9"); /* its last byte past the field */
+    cr_assert_eq(error_round_trip("c", longer, NULL, &e), WEFT_OK);
+    cr_assert_eq(strlen(e.message), sizeof e.message - 2, "%s", e.message);
+}
+
 /* Begins in sb an error frame of code and message and n_more fields
  * after them, which the caller packs with pk. */
 static void begin_error(msgpack_sbuffer *sb, msgpack_packer *pk, size_t *mark, size_t n_more,

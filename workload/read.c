@@ -247,14 +247,7 @@ static size_t text_char(const unsigned char *s, size_t len)
     unsigned char c = s[0];
     if (c < 0x80)
         return (c >= 0x20 && c != 0x7f) || c == '\t' ? 1 : 0;
-    size_t k = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
-                                          : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-    if (k == 0 || k > len)
-        return 0;
-    for (size_t i = 1; i < k; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    return k;
+    return weft_utf8_len(s, len);
 }
 
 void wl_describe_span(const wl_lines_t *l, const char *p, size_t len, char *out, size_t n)
