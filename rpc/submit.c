@@ -19,6 +19,11 @@
 
 #include "client.h"
 
+/* After the time of a job registered before this run: its JCT is the
+ * gateway's, where the others' are this run's own clock, a few ms longer
+ * (README, "The live gateway"). */
+#define GW_CLOCK " (the gateway's clock)"
+
 typedef struct {
     bool sent, acked, done;
     bool before;    /* registered before this run (its first try a dup): its
@@ -316,11 +321,11 @@ weft_err_t rpc_submit_run(const rpc_submit_opts_t *o, const coflow_workload_t *w
                                     was_cancelled ? "cancelled" : "done",
                                     was_cancelled ? "when" : "JCT");
                         else if (was_cancelled)
-                            fprintf(o->out, "job %lld cancelled after %.3f s\n", (long long)v,
-                                    jct_s[j]);
+                            fprintf(o->out, "job %lld cancelled after %.3f s%s\n",
+                                    (long long)v, jct_s[j], js[j].before ? GW_CLOCK : "");
                         else
-                            fprintf(o->out, "job %lld done: JCT %.3f s\n", (long long)v,
-                                    jct_s[j]);
+                            fprintf(o->out, "job %lld done: JCT %.3f s%s\n", (long long)v,
+                                    jct_s[j], js[j].before ? GW_CLOCK : "");
                         fflush(o->out);
                     }
                 }

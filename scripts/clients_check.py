@@ -193,7 +193,8 @@ def checks(tmp):
                           in out for j in (0, 1)),
           "a second submit says each job was registered before this run:\n" + out)
     again = {int(m.group(1)): float(m.group(2))
-             for m in re.finditer(r"^job (\d+) done: JCT ([0-9.]+) s$", out, re.M)}
+             for m in re.finditer(r"^job (\d+) done: JCT ([0-9.]+) s \(the gateway's clock\)$",
+                                  out, re.M)}
     check(all(abs(again[j] - gateway_jct[j]) < 0.0006 for j in (0, 1)),
           "and prints the gateway's JCTs %s (printed %s)" % (gateway_jct, again))
     with open(out2) as f:

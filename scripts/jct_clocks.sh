@@ -35,7 +35,8 @@ while [ "$run" -le "$runs" ]; do
     wait 2>/dev/null || true
     for job in $(sed -n 's/^job \([0-9]*\) done: JCT .*/\1/p' "$tmp/fresh"); do
         mine=$(sed -n "s/^job $job done: JCT \\([0-9.]*\\) s\$/\\1/p" "$tmp/fresh")
-        theirs=$(sed -n "s/^job $job done: JCT \\([0-9.]*\\) s\$/\\1/p" "$tmp/again")
+        theirs=$(sed -n "s/^job $job done: JCT \\([0-9.]*\\) s (the gateway's clock)\$/\\1/p" \
+            "$tmp/again")
         awk -v r="$run" -v j="$job" -v a="$mine" -v b="$theirs" 'BEGIN {
             printf "run %s job %s: submit %.3f s, gateway %.3f s, %+.0f ms\n", r, j, a, b,
                    (a - b) * 1000 }'
