@@ -1452,6 +1452,43 @@ Test(workload_wfcommons, errors)
                      NULL);
 }
 
+/* The file's strings an error quotes (a task id not found, one on a cycle,
+ * one listed twice) show a control character, C0 or C1 (JSON's \u001b and
+ * \u009b, CSI), escaped, not raw; a long one cut at 60 bytes between
+ * characters (a 2-byte é at bytes 60 and 61 left out whole). */
+Test(workload_wfcommons, quoted_strings_show_their_controls_escaped)
+{
+    char long_id[96], long_found[112];
+    memset(long_id, 'x', 59);
+    snprintf(long_id + 59, sizeof long_id - 59, "\xc3\xa9");
+    snprintf(long_found, sizeof long_found, "found \"%.59s\"", long_id);
+    const struct {
+        const char *tasks; /* workflow.specification.tasks */
+        weft_err_t err;
+        const char *want;
+    } cases[] = {
+        {"{\"id\": \"a\", \"parents\": [\"b\\u009b\\u001b[31m\"]}", WEFT_ENOTFOUND,
+         "found \"b\\xc2\\x9b\\x1b[31m\""},
+        {"{\"id\": \"a\\u0085\", \"parents\": [\"b\\u001b\"]}, "
+         "{\"id\": \"b\\u001b\", \"parents\": [\"a\\u0085\"]}", WEFT_ECYCLE,
+         "cycle among the tasks of the workflow: a\\xc2\\x85 -> b\\x1b -> a\\xc2\\x85"},
+        {"{\"id\": \"c\\u009b\"}, {\"id\": \"c\\u009b\"}", WEFT_EINVAL,
+         "task id \"c\\xc2\\x9b\" appears twice"},
+        {NULL, WEFT_ENOTFOUND, long_found}, /* a parent long_id */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        char text[512];
+        if (cases[k].tasks)
+            snprintf(text, sizeof text, WF_HEAD "\"files\": [], \"tasks\": [%s]}}}",
+                     cases[k].tasks);
+        else
+            snprintf(text, sizeof text, WF_HEAD "\"files\": [], \"tasks\": [{\"id\": \"a\", "
+                     "\"parents\": [\"%s\"]}]}}}", long_id);
+        expect_fail_text(text, ".json", WORKLOAD_FORMAT_AUTO, NULL, cases[k].err, 0,
+                         cases[k].want, NULL);
+    }
+}
+
 /* A tiny workflow exercising the rules: a (depth 0) sends 10 bytes to each
  * of b1, b2 (depth 1, stage b), which send 3 bytes each to c (depth 2);
  * file shared twice by one pair counts once. */

@@ -143,20 +143,29 @@ static const char *json_kind(const json_t *v)
     return "something else";
 }
 
+/* A string of the file in a message: its first 60 bytes, control
+ * characters escaped (weft_shown: a JSON "\u001b" or "\u009b" is one), into
+ * buf. */
+#define SHOWN_LEN (4 * 60 + 1)
+static const char *shown(const char *s, char buf[SHOWN_LEN])
+{
+    return weft_shown(s, strlen(s), 60, buf, SHOWN_LEN);
+}
+
 /* "path: <json path>: expected <what>, found <kind>" */
 static weft_err_t bad(const wf_t *w, weft_err_t err, const json_t *found, const char *what,
                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static weft_err_t bad(const wf_t *w, weft_err_t err, const json_t *found, const char *what,
                       const char *fmt, ...)
 {
-    char where[256];
+    char where[256], buf[SHOWN_LEN];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(where, sizeof where, fmt, ap);
     va_end(ap);
     if (found && json_is_string(found))
-        return weft_fail(err, "%s: %s: expected %s, found \"%.60s\"", w->path, where, what,
-                         json_string_value(found));
+        return weft_fail(err, "%s: %s: expected %s, found \"%s\"", w->path, where, what,
+                         shown(json_string_value(found), buf));
     return weft_fail(err, "%s: %s: expected %s, found %s", w->path, where, what,
                      json_kind(found));
 }
@@ -370,12 +379,13 @@ static weft_err_t load_tasks(wf_t *w, const json_t *root)
         w->file_size[k] = s;
     }
     qsort(w->file_ix, w->n_files, sizeof *w->file_ix, cmp_name_then_place);
+    char buf[SHOWN_LEN];
     for (size_t i = 1; i < w->n_files; i++)
         if (!strcmp(w->file_ix[i].key, w->file_ix[i - 1].key))
             return weft_fail(WEFT_EINVAL,
-                             "%s: workflow.specification.files[%zu]: file id \"%.60s\" appears "
+                             "%s: workflow.specification.files[%zu]: file id \"%s\" appears "
                              "twice (also files[%zu])",
-                             w->path, w->file_ix[i].idx, w->file_ix[i].key,
+                             w->path, w->file_ix[i].idx, shown(w->file_ix[i].key, buf),
                              w->file_ix[i - 1].idx);
 
     /* tasks: ids and names first, so parents can refer forward */
@@ -419,9 +429,9 @@ static weft_err_t load_tasks(wf_t *w, const json_t *root)
     for (size_t i = 1; i < n; i++)
         if (!strcmp(w->task_ix[i].key, w->task_ix[i - 1].key))
             return weft_fail(WEFT_EINVAL,
-                             "%s: workflow.specification.tasks[%zu]: task id \"%.60s\" appears "
+                             "%s: workflow.specification.tasks[%zu]: task id \"%s\" appears "
                              "twice (also tasks[%zu])",
-                             w->path, w->task_ix[i].idx, w->task_ix[i].key,
+                             w->path, w->task_ix[i].idx, shown(w->task_ix[i].key, buf),
                              w->task_ix[i - 1].idx);
     json_array_foreach(tasks, k, v) {
         weft_err_t err = read_file_list(w, json_object_get(v, "inputFiles"), k, "inputFiles",
@@ -449,9 +459,9 @@ static weft_err_t load_tasks(wf_t *w, const json_t *root)
                            "workflow.specification.tasks[%zu].parents[%zu]", k, q);
             if (p == k)
                 return weft_fail(WEFT_ECYCLE,
-                                 "%s: workflow.specification.tasks[%zu]: task \"%.60s\" lists "
+                                 "%s: workflow.specification.tasks[%zu]: task \"%s\" lists "
                                  "itself as a parent",
-                                 w->path, k, w->task_id[k]);
+                                 w->path, k, shown(w->task_id[k], buf));
             bool twice = false;
             for (size_t i = w->par_first[k]; i < w->n_par; i++)
                 twice |= w->par[i] == p;
@@ -488,9 +498,10 @@ static weft_err_t load_tasks(wf_t *w, const json_t *root)
                            "workflow.execution.tasks[%zu].id", k);
             if (w->exec_record[t]) /* two runtimes: which one ran is unknown */
                 return weft_fail(WEFT_EINVAL,
-                                 "%s: workflow.execution.tasks[%zu]: task id \"%.60s\" appears "
+                                 "%s: workflow.execution.tasks[%zu]: task id \"%s\" appears "
                                  "twice (also execution.tasks[%zu])",
-                                 w->path, k, json_string_value(id), w->exec_record[t] - 1);
+                                 w->path, k, shown(json_string_value(id), buf),
+                                 w->exec_record[t] - 1);
             w->exec_record[t] = k + 1;
             if (!json_is_number(rt))
                 return bad(w, WEFT_EPARSE, rt, "a runtime in seconds (a number)",
@@ -518,7 +529,8 @@ static weft_err_t load_tasks(wf_t *w, const json_t *root)
 static void name_task(const void *ctx, size_t v, char *out, size_t size)
 {
     const char *const *task_id = ctx;
-    snprintf(out, size, "%.60s", task_id[v]);
+    char buf[SHOWN_LEN];
+    snprintf(out, size, "%s", shown(task_id[v], buf));
 }
 
 /* Depths (longest parent chain) by Kahn's algorithm; a cycle is an error,
