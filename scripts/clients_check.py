@@ -123,7 +123,8 @@ def checks(tmp):
     with open(token, "w") as f:
         f.write("clients-check-secret\n")
     port_file = os.path.join(tmp, "port")
-    journal = os.path.join(tmp, "gw.journal")
+    # a C1 control (U+009B, CSI) in its name: status's table escapes what the gateway says
+    journal = os.path.join(tmp, "gw\u009b.journal")
     serve = start("serve", "--ports", "2", "--port-rate", "20MB/s", "--policy", "sebf",
                   "--token-file", token, "--listen", "127.0.0.1:0", "--port-file", port_file,
                   "--journal", journal)
@@ -256,6 +257,8 @@ def checks(tmp):
           and re.search(r"agents connected\s+2\s+on ports 0, 1$", text, re.M)
           and rows.get("epoch") == "%x" % st["epoch"],
           "status's table shows what --json says:\n" + text)
+    check(re.search(r"records in \S*/gw\\xc2\\x9b\.journal$", text, re.M),
+          "status's table shows the journal's name with its C1 control escaped:\n" + text)
 
     # --- weft cancel: running, finished, already cancelled, unknown, several
     rc, out, err = run("cancel", "10", *gw)
