@@ -536,7 +536,14 @@ size_t weft_utf8_len(const unsigned char *s, size_t len)
                                           : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
     if (k == 0 || k > len)
         return 0;
-    for (size_t i = 1; i < k; i++)
+    /* the second byte's range past E0, ED, F0 and F4 (RFC 3629): no overlong
+       form (E0 80 9B is U+001B, ESC, to a lax decoder), surrogate or code
+       point past U+10FFFF */
+    unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+    unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < k; i++)
         if ((s[i] & 0xC0) != 0x80)
             return 0;
     return k;

@@ -161,8 +161,8 @@ static inline const char *weft_plural(size_t n, const char *one, const char *man
 
 /* The length of the UTF-8 character at s[0..len) (1 for an ASCII byte,
  * control characters included), or 0 where none starts: a byte no
- * character starts with, or a sequence cut short or without its
- * continuation bytes. */
+ * character starts with, a sequence cut short or without its continuation
+ * bytes, an overlong form, a surrogate or past U+10FFFF. len >= 1. */
 size_t weft_utf8_len(const unsigned char *s, size_t len);
 
 /* s[0..n) to echo in a message, when a peer or a file gave it: printable

@@ -427,6 +427,36 @@ Test(common, shown_escapes_c0_and_c1_controls_and_cuts_between_characters)
     cr_assert_str_eq(weft_shown("\xc2", 1, SIZE_MAX, out, sizeof out), "\\xc2");
 }
 
+/* What RFC 3629 leaves out of UTF-8 is no character, a byte each escaped:
+ * overlong forms (E0 80 9B and F0 80 80 9B are ESC, E0 82 9B is U+009B,
+ * to a decoder that does not check), surrogates and code points past
+ * U+10FFFF; the first and last characters of each range around them are
+ * characters. */
+Test(common, shown_escapes_overlong_forms_surrogates_and_past_u10ffff)
+{
+    char out[64];
+    const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"\xe0\x80\x9b", "\\xe0\\x80\\x9b"},
+        {"\xe0\x82\x9b", "\\xe0\\x82\\x9b"},
+        {"\xf0\x80\x80\x9b", "\\xf0\\x80\\x80\\x9b"},
+        {"\xed\xa0\x80", "\\xed\\xa0\\x80"},         /* U+D800 */
+        {"\xed\xbf\xbf", "\\xed\\xbf\\xbf"},         /* U+DFFF */
+        {"\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"}, /* U+110000 */
+        {"\xe0\xa0\x80", "\xe0\xa0\x80"},             /* U+0800 */
+        {"\xed\x9f\xbf", "\xed\x9f\xbf"},             /* U+D7FF */
+        {"\xee\x80\x80", "\xee\x80\x80"},             /* U+E000 */
+        {"\xf0\x90\x80\x80", "\xf0\x90\x80\x80"},     /* U+10000 */
+        {"\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf"},     /* U+10FFFF */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++)
+        cr_expect_str_eq(weft_shown(cases[k].in, strlen(cases[k].in), SIZE_MAX, out, sizeof out),
+                         cases[k].want, "case %zu", k);
+    cr_assert_eq(weft_utf8_len((const unsigned char *)"\xe0\x80\x9b", 3), 0);
+    cr_assert_eq(weft_utf8_len((const unsigned char *)"\xf4\x8f\xbf\xbf", 4), 4);
+}
+
 /* The checksum is sha256sum's ("abc" is FIPS 180-2's example); a
  * directory, which fopen opens but cannot read, has none. */
 Test(common, file_sha256_is_sha256sum_s)
