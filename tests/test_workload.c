@@ -1489,6 +1489,25 @@ Test(workload_wfcommons, quoted_strings_show_their_controls_escaped)
     }
 }
 
+/* A task id on a cycle of all controls shows as escapes, whole ones only:
+ * its 60 bytes escaped (240) do not fit the name's 160, and its name in
+ * the cycle ends after the 39th \x01 that does, not inside the 40th. */
+Test(workload_wfcommons, a_cycles_escaped_task_id_is_cut_between_escapes)
+{
+    char id[61 * 6 + 1] = "", text[1024], want[64 + 39 * 4 + 1];
+    for (size_t i = 0; i < 60; i++)
+        strcat(id, "\\u0001");
+    strcat(id, "a");
+    snprintf(text, sizeof text, WF_HEAD "\"files\": [], \"tasks\": ["
+             "{\"id\": \"%s\", \"parents\": [\"b\"]}, "
+             "{\"id\": \"b\", \"parents\": [\"%s\"]}]}}}", id, id);
+    strcpy(want, "workflow: ");
+    for (size_t i = 0; i < 39; i++)
+        strcat(want, "\\x01");
+    strcat(want, " -> b -> ");
+    expect_fail_text(text, ".json", WORKLOAD_FORMAT_AUTO, NULL, WEFT_ECYCLE, 0, want, NULL);
+}
+
 /* A tiny workflow exercising the rules: a (depth 0) sends 10 bytes to each
  * of b1, b2 (depth 1, stage b), which send 3 bytes each to c (depth 2);
  * file shared twice by one pair counts once. */

@@ -146,10 +146,11 @@ static const char *json_kind(const json_t *v)
 /* A string of the file in a message: its first 60 bytes, control
  * characters escaped (weft_shown: a JSON "\u001b" or "\u009b" is one), into
  * buf. */
-#define SHOWN_LEN (4 * 60 + 1)
+#define SHOWN_MAX 60
+#define SHOWN_LEN (4 * SHOWN_MAX + 1)
 static const char *shown(const char *s, char buf[SHOWN_LEN])
 {
-    return weft_shown(s, strlen(s), 60, buf, SHOWN_LEN);
+    return weft_shown(s, strlen(s), SHOWN_MAX, buf, SHOWN_LEN);
 }
 
 /* "path: <json path>: expected <what>, found <kind>" */
@@ -529,8 +530,8 @@ static weft_err_t load_tasks(wf_t *w, const json_t *root)
 static void name_task(const void *ctx, size_t v, char *out, size_t size)
 {
     const char *const *task_id = ctx;
-    char buf[SHOWN_LEN];
-    snprintf(out, size, "%s", shown(task_id[v], buf));
+    /* into out itself: a copy cut at size could end inside an escape */
+    weft_shown(task_id[v], strlen(task_id[v]), SHOWN_MAX, out, size);
 }
 
 /* Depths (longest parent chain) by Kahn's algorithm; a cycle is an error,
