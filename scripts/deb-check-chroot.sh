@@ -135,7 +135,7 @@ chroot "$ROOT" env -i PATH=/usr/bin:/bin sh -c '. /etc/default/weft-serve
         $WEFT_SECRETS $WEFT_TLS $WEFT_METRICS $WEFT_SERVE_OPTS' >"$ROOT/tmp/weft-serve.log" 2>&1 &
 SERVE=$!
 i=0
-while [ $i -lt 50 ] && ! grep -q "listening on" "$ROOT/tmp/weft-serve.log"; do
+while [ $i -lt 50 ] && ! grep -qs "listening on" "$ROOT/tmp/weft-serve.log"; do
     sleep 0.2
     i=$((i + 1))
 done
