@@ -457,6 +457,18 @@ Test(common, shown_escapes_overlong_forms_surrogates_and_past_u10ffff)
     cr_assert_eq(weft_utf8_len((const unsigned char *)"\xf4\x8f\xbf\xbf", 4), 4);
 }
 
+/* The smallest buffers: cap 0 writes nothing at all, not even the NUL;
+ * cap 1 only the NUL; a max of 0 shows nothing of s. */
+Test(common, shown_into_a_cap_of_0_or_1)
+{
+    char out[4] = "ZZZ";
+    cr_assert_eq(weft_shown("a", 1, SIZE_MAX, out, 0), out);
+    cr_assert_str_eq(out, "ZZZ");
+    cr_assert_str_eq(weft_shown("a", 1, SIZE_MAX, out, 1), "");
+    cr_assert_eq(out[1], 'Z');
+    cr_assert_str_eq(weft_shown("ab", 2, 0, out, sizeof out), "");
+}
+
 /* The checksum is sha256sum's ("abc" is FIPS 180-2's example); a
  * directory, which fopen opens but cannot read, has none. */
 Test(common, file_sha256_is_sha256sum_s)
