@@ -13,7 +13,7 @@ root of their own ($DPKG_ROOT), with stand-ins for the commands that act on the
 system (adduser, systemctl, deb-systemd-helper, deb-systemd-invoke, ...) that
 log what the scripts asked and answer as the case needs (a fresh install
 starts nothing, an upgrade restarts what runs through deb-systemd-invoke, a
-policy-rc.d refusal fails nothing, purge deletes what it must and no more).
+failure of the helpers fails nothing, purge deletes what it must and no more).
 Then it unpacks the data into a temporary root, compares the files with the tree's
 (the units' only change: ExecStart= runs /usr/bin/weft, which the package
 holds), and runs the unpacked /usr/bin/weft from another directory without
@@ -309,13 +309,15 @@ def postinst_runs(m):
             INSTALLED, WAS_ENABLED, "deb-systemd-helper update-state weft-serve.service",
             RELOAD, ACTIVE])
 
+    # (a policy-rc.d refusal is no failure: deb-systemd-invoke says it and exits 0;
+    # a unit that fails to restart makes it die, 255)
     refused = dict(upgrade)
-    refused[restart] = (101, "")
+    refused[restart] = (255, "")
     refused["deb-systemd-helper update-state weft-serve.service"] = (1, "")
     r = m("postinst", ["configure", "0.0.9"], refused)
     check(r[0] == 0 and restart in r[3] and "restart" in r[2] and "update-state" in r[2],
-          "postinst configure 0.0.9: deb-systemd-invoke refusing the restart (101, "
-          "policy-rc.d) and the helper failing are said, not fatal (%d)\n%s%s"
+          "postinst configure 0.0.9: deb-systemd-invoke failing the restart (255, a unit "
+          "that failed) and the helper failing are said, not fatal (%d)\n%s%s"
           % (r[0], r[1], r[2]))
 
     def enabled(root):  # the operator's `systemctl enable`s, and a unit of another
@@ -339,9 +341,9 @@ def prerm_runs(m):
     stop = "deb-systemd-invoke stop weft-serve.service weft-agent@3.service weft-agent@7.service"
     ran_as("prerm remove: the weft units systemd has stopped through deb-systemd-invoke",
            m("prerm", ["remove"], {LOADED: (0, RUNNING)}), 0, [LOADED, stop])
-    r = m("prerm", ["remove"], {LOADED: (0, RUNNING), stop: (101, "")})
+    r = m("prerm", ["remove"], {LOADED: (0, RUNNING), stop: (1, "")})
     check(r[0] == 0 and r[3] == [LOADED, stop] and "stop" in r[2],
-          "prerm remove: deb-systemd-invoke refusing (101, policy-rc.d) is said, not "
+          "prerm remove: deb-systemd-invoke failing (1, systemctl stop's) is said, not "
           "fatal (%d)\n%s%s" % (r[0], r[1], r[2]))
     ran_as("prerm remove, none running: nothing stopped",
            m("prerm", ["remove"], {LOADED: (0, "")}), 0, [LOADED])
