@@ -117,9 +117,10 @@ check() { # DESCRIPTION COMMAND...: the command's status is the check's
 }
 is() { [ "$1" = "$2" ] || { echo "     got '$1', want '$2'"; false; }; }
 # none of the paths (globs) exists in the container; `! ls A B` would hold
-# as soon as one of them is gone
+# as soon as one of them is gone. $@ unquoted inside: the globs expand there
+# (the paths hold no blanks)
 none() { # PATH...
-    left=$(in_sd sh -c 'ls -d "$@" 2>/dev/null' sh "$@" | tr '\n' ' ')
+    left=$(in_sd sh -c 'ls -d $@ 2>/dev/null' sh "$@" | tr '\n' ' ')
     [ -z "$left" ] || { echo "     left: $left"; false; }
 }
 has() { # TEXT PATTERN: grep -E
