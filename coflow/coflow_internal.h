@@ -6,6 +6,8 @@
 #ifndef COFLOW_INTERNAL_H
 #define COFLOW_INTERNAL_H
 
+#include <math.h>
+
 #include "coflow.h"
 
 /* Per-run context of the key-based orderings: one key per coflow and one
@@ -33,9 +35,22 @@ void coflow_keyctx_destroy(void *ctx);
  * plus the heaviest path below it (cp_below_s without its own iso_s). */
 double coflow_remaining_path(coflow_state_t *st, size_t c);
 
+/* The exponent e that brings wmax, the largest weight of the jobs
+ * deciding (0: none), to [1, 2). The weighted orderings (wcp, jsebf,
+ * jsebf-cp, sincronia) use each weight times 2^-e, so that their order is
+ * one of the weights' ratios alone, as for weights of 1 to 5 also for
+ * 2^-1074 to 5 x 2^-1074, which the format accepts (a key of 1 s over
+ * those read inf, and every job tied). Only the jobs deciding: a later
+ * job must change nothing before it arrives. */
+static inline int coflow_weight_exp(double wmax)
+{
+    return wmax > 0 ? ilogb(wmax) : 0;
+}
+
 /* Sets k->job_acc[j] to jsebf's key of each job of ids[0..n), which must
  * be every ACTIVE coflow in order of release (then index), marking it in
- * k->job_acc2: the job's remaining work over its weight, where the work
+ * k->job_acc2: the job's remaining work over its weight (scaled with the
+ * others', coflow_weight_exp), where the work
  * is the isolation time of its WAITING coflows (coflow_state_waiting_iso)
  * plus, in the order of ids, the remaining bottleneck time of each ACTIVE
  * one. O(n + ports of the coflows whose time is not remembered,

@@ -52,19 +52,22 @@ double coflow_remaining_path(coflow_state_t *st, size_t c)
 void coflow_keyctx_job_work(coflow_keyctx_t *k, coflow_state_t *st, const size_t *ids, size_t n)
 {
     const coflow_workload_t *wl = st->wl;
+    double wmax = 0;
     for (size_t i = 0; i < n; i++) { /* ids hold every ACTIVE coflow */
         size_t j = wl->coflows[ids[i]].job;
         if (k->job_acc2[j] == 0) {
             k->job_acc2[j] = 1;
             k->job_acc[j] = coflow_state_waiting_iso(st, j);
+            wmax = fmax(wmax, wl->jobs[j].weight);
         }
         k->job_acc[j] += coflow_state_remaining_iso(st, ids[i]);
     }
+    int wexp = coflow_weight_exp(wmax);
     for (size_t i = 0; i < n; i++) {
         size_t j = wl->coflows[ids[i]].job;
         if (k->job_acc2[j] == 1) {
             k->job_acc2[j] = 2;
-            k->job_acc[j] /= wl->jobs[j].weight;
+            k->job_acc[j] /= ldexp(wl->jobs[j].weight, -wexp);
         }
     }
 }

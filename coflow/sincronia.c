@@ -350,10 +350,17 @@ static weft_err_t sinc_order(void *ctx, coflow_state_t *st, size_t *ids, size_t 
      * round finds when that total is the largest left (taking more keeps it
      * below, and a smaller one is never the bottleneck): one compare a
      * round, not one a load removed, and no pass over the columns. */
+    double wmax = 0;
     for (size_t i = 0; i < n; i++) {
         s->weight[i] = wl->jobs[wl->coflows[ids[i]].job].weight;
+        wmax = fmax(wmax, s->weight[i]);
         s->placed[i] = 0;
     }
+    /* The weights scaled together (coflow_weight_exp): near 2^-1074 the
+     * scaling of the rounds below would round their ratios away. */
+    int wexp = coflow_weight_exp(wmax);
+    for (size_t i = 0; i < n && wexp != 0; i++)
+        s->weight[i] = ldexp(s->weight[i], -wexp);
     /* Blocks pay only when a placed coflow's loads touch a small part of
      * the columns: a few hundred (the FB trace) are scanned faster. */
     bool blocks = n_cols >= coflow_sinc_blocks_from;

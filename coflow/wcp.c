@@ -13,7 +13,8 @@
  *     finish (the job's arrival for a root).
  * Every other unfinished coflow lies below one of these, so it is already
  * counted in their cp_below_s.
- * Every active coflow of job j gets key RCP(j) / weight(j), smallest first:
+ * Every active coflow of job j gets key RCP(j) / weight(j), smallest first
+ * (the weights scaled together by a power of two, coflow_weight_exp):
  * Smith's rule (weighted shortest job first) with the critical path as the
  * job's size; on a single-coflow trace it is SEBF weighted by job. Within a
  * job the coflow with the longer own path goes first (it gates the job);
@@ -60,23 +61,26 @@ static weft_err_t wcp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n
     coflow_keyctx_t *k = ctx;
     const coflow_workload_t *wl = st->wl;
     /* job_acc2 marks the jobs seen in this decision; job_acc collects RCP. */
+    double wmax = 0;
     for (size_t i = 0; i < n; i++) {
         size_t c = ids[i];
         size_t j = wl->coflows[c].job;
         if (k->job_acc2[j] == 0) {
             k->job_acc2[j] = 1;
             k->job_acc[j] = waiting_path(st, j);
+            wmax = fmax(wmax, wl->jobs[j].weight);
         }
         double path = coflow_remaining_path(st, c);
         k->key[c] = path;
         if (path > k->job_acc[j])
             k->job_acc[j] = path;
     }
+    int wexp = coflow_weight_exp(wmax);
     for (size_t i = 0; i < n; i++) {
         size_t j = wl->coflows[ids[i]].job;
         if (k->job_acc2[j] == 1) {
             k->job_acc2[j] = 2;
-            k->job_acc[j] /= wl->jobs[j].weight;
+            k->job_acc[j] /= ldexp(wl->jobs[j].weight, -wexp);
         }
     }
     coflow_sort_job_then_path(k, st, ids, n);

@@ -294,7 +294,9 @@ static void expect_scaled_schedule(const coflow_workload_t *wl, const coflow_fab
  * allocator: each sum, product, quotient and comparison of a run then
  * scales exactly, so only a constant in absolute units (a tolerance in
  * bytes or seconds) could tell the two apart; the last two units put
- * every time 2^-60 and 2^60 times the first's, where one would. Sizes stay
+ * every time 2^-60 and 2^60 times the first's, where one would; weights of
+ * 2^-1074 to 5 x 2^-1074 (the least doubles, which the format accepts)
+ * must order jobs as weights of 1 to 5 do. Sizes stay
  * far below Aalo's first threshold (10 MiB), which is one by design; the
  * learned policy's features are in bytes and seconds, and its model was
  * trained on them. */
@@ -303,7 +305,7 @@ Test(props, schedules_do_not_depend_on_units)
     static const struct {
         int bytes, cap, weight;
     } units[] = {{3, 3, 0},     {1, -4, 5},   {-6, 2, -3}, {-20, -20, 30},
-                 {12, -8, -30}, {-50, 10, 0}, {4, -56, 0}};
+                 {12, -8, -30}, {-50, 10, 0}, {4, -56, 0}, {0, 0, -1074}};
     const coflow_ordering_t *const *ords = coflow_orderings();
     const coflow_allocator_t *const *allocs = coflow_allocators();
     uint64_t first, last;
