@@ -24,8 +24,12 @@
  * isolation time). */
 #define FINISH_TIME_TOL (8 * DBL_EPSILON)
 /* The least step to a change an ordering predicts (next_change), as a
- * fraction of the clock: one that moves bytes a state can see. */
-#define CHANGE_MIN_STEP 1e-12
+ * fraction of the clock: eight units in its last place, as FINISH_TIME_TOL,
+ * a step that moves the clock and the bytes a state can see. 1e-12 took
+ * an Aalo crossing whose event landed a step of the clock short of its
+ * threshold 0.9 ms late at 9e8 s, long enough to end a job in its old
+ * queue (CCT 0.084 s for 0.168 s). */
+#define CHANGE_MIN_STEP (8 * DBL_EPSILON)
 /* Capacity check slack, and the slack of the end-of-run checks. */
 #define CAP_TOL 1e-9
 /* A port counts as full for the work-conservation check above this share. */

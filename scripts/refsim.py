@@ -512,7 +512,7 @@ class Emulator:
                     # taken a step later: at 1e17 bytes/s a job a byte
                     # short of 10 MiB (beyond AALO_REL_TOL) would cross
                     # at a time that rounds to now, and nothing would
-                    # ever move (weft takes it 1e-12 of the clock later)
+                    # ever move (weft takes it 8 units in the last place of the clock later)
                     t = min(t, max(self.now + (threshold - self.job_sent[j]) / rate,
                                    math.nextafter(self.now, math.inf)))
         if self.tick_s > 0 and active:

@@ -1039,20 +1039,21 @@ Test(netsim_guard, lazy_check_names_a_flow_moving_only_in_the_recomputation)
  * limit (1e6 + 64 per job) stops it with a message naming the ordering. */
 Test(netsim_guard, next_change_that_never_comes)
 {
-    /* a change predicted an ulp away is taken 1e-12 of the clock later: a
-       job arriving at 1 s sends 1e-7 bytes at 1 byte/s in 1e5 steps, and
-       one arriving at 2^-60 s its 2^-60 * 1e-7 bytes in as many, at times
-       2^-60 of the first's (a step of at least 1e-12 s took 1 there) */
+    /* a change predicted an ulp away is taken 8 units in the last place of
+       the clock later (8 * 2^-52 s past 1 s): a job arriving at 1 s sends
+       1e-10 bytes at 1 byte/s in 56,295 steps, and one arriving at 2^-60 s
+       its 2^-60 * 1e-10 bytes in as many, at times 2^-60 of the first's (a
+       step of at least 1e-12 s took 1 there) */
     double finish = 0;
     size_t decisions = 0;
     for (int e = 0; e >= -60; e -= 60) {
         coflow_workload_destroy(&wl);
         coflow_workload_init(&wl, 4);
-        add_single(1, ldexp(1, e), 1, 0, 1, ldexp(1e-7, e));
+        add_single(1, ldexp(1, e), 1, 0, 1, ldexp(1e-10, e));
         run(&t_liar, &t_greedy);
         if (e == 0) {
-            assert_near(res.coflow_finish_s[0], 1 + 1e-7);
-            cr_assert(res.n_decisions > 99000 && res.n_decisions < 101000, "%zu",
+            assert_near(res.coflow_finish_s[0], 1 + 1e-10);
+            cr_assert(res.n_decisions > 55000 && res.n_decisions < 58000, "%zu",
                       res.n_decisions);
             finish = res.coflow_finish_s[0];
             decisions = res.n_decisions;

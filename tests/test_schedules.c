@@ -10,6 +10,7 @@
  * means A's flow sends from t=0 to t=4.
  */
 #include <criterion/criterion.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -300,6 +301,46 @@ Test(schedules_single, aalo_crosses_a_threshold_closer_than_a_clock_step)
     sim("aalo", NULL);
     expect_cct("aalo", 0, 0.32388608);
     expect_cct("aalo", 1, 0.3);
+}
+
+/* Late in a trace a step of the clock moves more bytes than the 1e-9 of
+ * 10 MiB by which a job counts as past a threshold (at 9e8 s a step is
+ * 1.2e-7 s, 15 bytes at 1 Gbit/s), so the event of a crossing can land a
+ * step short of it and the crossing comes a step later. A few steps, not
+ * 1e-12 of the clock: that was 0.9 ms at 9e8 s, in which A ended in queue 0
+ * (CCT 0.0843). At 1.25e8 bytes/s, A (job 0, at T): 0->1 10 MiB + 51200;
+ * B (job 1, at T + 0.001): 0->1 12 MiB. A (queue 0, released first) until
+ * it crosses 10 MiB at T + 0.08388608; B preempts and crosses at
+ * T + 0.16777216; in queue 1 A goes first (FIFO) and ends 51200 bytes
+ * later: CCT A 0.16818176; B ends with every byte sent, at T + 0.184958976.
+ * The same at T = 0, 1e8, 9e8 and 987654321.25, to within a few steps of
+ * the clock there. */
+Test(schedules_single, aalo_crosses_a_threshold_late_in_a_trace)
+{
+    static const double starts[] = {0, 1e8, 9e8, 987654321.25};
+    const double MiB = 1048576.0;
+    for (size_t p = 0; p < 4; p++)
+        fab.cap_out[p] = fab.cap_in[p] = 1.25e8;
+    for (size_t k = 0; k < sizeof starts / sizeof *starts; k++) {
+        double t = starts[k], tol = 64 * DBL_EPSILON * fmax(1, t);
+        coflow_workload_destroy(&wl);
+        coflow_workload_init(&wl, 4);
+        job(0, t, 1);
+        cof(1, 0);
+        flow(0, 1, 10 * MiB + 51200);
+        end_job();
+        job(1, t + 0.001, 1);
+        cof(1, 0);
+        flow(0, 1, 12 * MiB);
+        end_job();
+        sim("aalo", NULL);
+        double cct_a = res.coflow_finish_s[0] - res.coflow_release_s[0];
+        double end_b = res.coflow_finish_s[1] - t;
+        cr_assert(fabs(cct_a - 0.16818176) <= tol && fabs(end_b - 0.184958976) <= tol,
+                  "from %.17g s: CCT of A %.17g (want 0.16818176), B ends %.17g s later "
+                  "(want 0.184958976)",
+                  t, cct_a, end_b);
+    }
 }
 
 /*
