@@ -312,14 +312,22 @@ class Emulator:
         # release order; wcp and jsebf-cp put the coflow with the longest
         # remaining path first (README, Policies).
         jobs = {job_of(c) for c in active}
+        weight = self.scaled_weights(jobs)
         if self.ordering == "wcp":
-            job_key = {j: self.job_critical_path(j) / wl.jobs[j].weight for j in jobs}
+            job_key = {j: self.job_critical_path(j) / weight[j] for j in jobs}
         else:
-            job_key = {j: self.job_work(j) / wl.jobs[j].weight for j in jobs}
+            job_key = {j: self.job_work(j) / weight[j] for j in jobs}
         if self.ordering == "jsebf":
             return by(lambda c: job_key[job_of(c)])
         return sorted(active, key=lambda c: (
             job_key[job_of(c)], -self.remaining_path(c), self.release_s[c], c))
+
+    def scaled_weights(self, jobs):
+        """README, Policies: the weighted orderings read the weights of the
+        jobs deciding against each other only, scaled together by the power
+        of two that brings the largest to [1, 2)."""
+        _, e = math.frexp(max((self.wl.jobs[j].weight for j in jobs), default=1.0))
+        return {j: math.ldexp(self.wl.jobs[j].weight, 1 - e) for j in jobs}
 
     def job_work(self, j):
         """jsebf's key (policy doc): the isolation times of the job's waiting
@@ -360,7 +368,8 @@ class Emulator:
                 load[c, ("out", p)] = b / self.cap_out[p]
             for p, b in inn.items():
                 load[c, ("in", p)] = b / self.cap_in[p]
-        weight = {c: self.wl.jobs[self.wl.coflows[c].job].weight for c in active}
+        scaled = self.scaled_weights({self.wl.coflows[c].job for c in active})
+        weight = {c: scaled[self.wl.coflows[c].job] for c in active}
         unplaced, last_first = list(active), []
         while unplaced:
             port_load = {}

@@ -100,6 +100,7 @@ VARIANTS = (
     (0.05, "shuffle"),  # full shuffles listed as the Facebook reader does
     (0.01, "wide"),     # a coflow of over a thousand flows on their own ports
     (0.03, "huge"),     # bytes and rates a million times more and up
+    (0.03, "tiny"),     # weights of a few units of the least double
 )
 
 
@@ -209,6 +210,12 @@ def add_variant(vr, jobs, fabric):
                              [(s, d, size * scale) for s, d, size in flows])
         fabric["port_rate"] *= scale
         fabric["caps"] = {p: rate * scale for p, rate in fabric["caps"].items()}
+    elif kind == "tiny":
+        # Weights of 1 to 7 units of 2^-1074, which the format accepts: the
+        # weighted orderings compare them only against each other (README,
+        # Policies), where a key over them once read inf and tied every job.
+        jobs[:] = [(job_id, arrival, vr.randint(1, 7) * 2.0 ** -1074, final, coflows)
+                   for job_id, arrival, _, final, coflows in jobs]
     return kind
 
 
