@@ -9,8 +9,9 @@
  * critical path as wcp does: a wide job with many parallel coflows counts
  * as big even when its DAG is shallow). Within a job, release order.
  * Unfinished coflows: remaining_iso for ACTIVE ones, iso_s for WAITING
- * ones (their sum kept by the state as they are released, to 2^-32 s:
- * coflow_state_waiting_iso), nothing for DONE ones. Cost per decision:
+ * ones (their sum kept by the state as they are released, to 2^-62 of the
+ * job's largest isolation time: coflow_state_waiting_iso), nothing for DONE
+ * ones. Cost per decision:
  * O(open flows of the active coflows + n log n), whatever the size of
  * their jobs.
  *
