@@ -47,6 +47,13 @@ static inline int coflow_weight_exp(double wmax)
     return wmax > 0 ? ilogb(wmax) : 0;
 }
 
+/* A weight as the weighted orderings read it: w * 2^-wexp, wexp from
+ * coflow_weight_exp. */
+static inline double coflow_scaled_weight(double w, int wexp)
+{
+    return wexp ? ldexp(w, -wexp) : w;
+}
+
 /* Sets k->job_acc[j] to jsebf's key of each job of ids[0..n), which must
  * be every ACTIVE coflow in order of release (then index), marking it in
  * k->job_acc2: the job's remaining work over its weight (scaled with the

@@ -67,7 +67,7 @@ void coflow_keyctx_job_work(coflow_keyctx_t *k, coflow_state_t *st, const size_t
         size_t j = wl->coflows[ids[i]].job;
         if (k->job_acc2[j] == 1) {
             k->job_acc2[j] = 2;
-            k->job_acc[j] /= ldexp(wl->jobs[j].weight, -wexp);
+            k->job_acc[j] /= coflow_scaled_weight(wl->jobs[j].weight, wexp);
         }
     }
 }

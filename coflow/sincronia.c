@@ -360,7 +360,7 @@ static weft_err_t sinc_order(void *ctx, coflow_state_t *st, size_t *ids, size_t 
      * scaling of the rounds below would round their ratios away. */
     int wexp = coflow_weight_exp(wmax);
     for (size_t i = 0; i < n && wexp != 0; i++)
-        s->weight[i] = ldexp(s->weight[i], -wexp);
+        s->weight[i] = coflow_scaled_weight(s->weight[i], wexp);
     /* Blocks pay only when a placed coflow's loads touch a small part of
      * the columns: a few hundred (the FB trace) are scanned faster. */
     bool blocks = n_cols >= coflow_sinc_blocks_from;

@@ -80,7 +80,7 @@ static weft_err_t wcp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n
         size_t j = wl->coflows[ids[i]].job;
         if (k->job_acc2[j] == 1) {
             k->job_acc2[j] = 2;
-            k->job_acc[j] /= ldexp(wl->jobs[j].weight, -wexp);
+            k->job_acc[j] /= coflow_scaled_weight(wl->jobs[j].weight, wexp);
         }
     }
     coflow_sort_job_then_path(k, st, ids, n);
