@@ -24,6 +24,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../dag/dag.h"
@@ -516,13 +517,55 @@ void sim_check_decision(sim_t *s, size_t kept)
         greedy_check(s);
 }
 
+/* Sets earliest[c] to the earliest coflow c can be released: its job's
+ * arrival plus its compute time, after, for a child, the latest of its
+ * parents' earliest releases plus their isolation times (no CCT is below
+ * it). Parents first, by dag_analyze's waves (a counting sort). */
+static weft_err_t earliest_releases(const coflow_workload_t *wl, double *earliest)
+{
+    size_t nc = wl->n_coflows, n_waves = 1;
+    for (size_t c = 0; c < nc; c++)
+        if (wl->coflows[c].wave + (size_t)1 > n_waves)
+            n_waves = wl->coflows[c].wave + (size_t)1;
+    size_t *start = weft_calloc(n_waves + 1, sizeof *start);
+    size_t *order = weft_calloc(nc ? nc : 1, sizeof *order);
+    if (!start || !order) {
+        free(start);
+        free(order);
+        return weft_fail(WEFT_ENOMEM, "out of memory ordering %zu coflows by wave", nc);
+    }
+    for (size_t c = 0; c < nc; c++)
+        start[wl->coflows[c].wave + 1]++;
+    for (size_t w = 0; w < n_waves; w++)
+        start[w + 1] += start[w];
+    for (size_t c = 0; c < nc; c++)
+        order[start[wl->coflows[c].wave]++] = c;
+    for (size_t i = 0; i < nc; i++) {
+        const coflow_coflow_t *co = &wl->coflows[order[i]];
+        double ready = wl->jobs[co->job].arrival_s;
+        for (size_t q = 0; q < co->n_parents; q++) {
+            size_t p = wl->parents[co->first_parent + q];
+            ready = fmax(ready, earliest[p] + wl->coflows[p].iso_s);
+        }
+        earliest[order[i]] = ready + co->compute_s;
+    }
+    free(start);
+    free(order);
+    return WEFT_OK;
+}
+
 weft_err_t netsim_check_clock(const coflow_workload_t *wl, const coflow_fabric_t *fab)
 {
-    for (size_t c = 0; c < wl->n_coflows; c++) {
+    double *earliest = weft_calloc(wl->n_coflows ? wl->n_coflows : 1, sizeof *earliest);
+    if (!earliest)
+        return weft_fail(WEFT_ENOMEM, "out of memory for the release times of %zu coflows",
+                         wl->n_coflows);
+    weft_err_t err = earliest_releases(wl, earliest);
+    for (size_t c = 0; c < wl->n_coflows && !err; c++) {
         const coflow_coflow_t *co = &wl->coflows[c];
         const coflow_job_t *job = &wl->jobs[co->job];
         /* a step of the clock then, as sim_check_end counts one */
-        double released = job->arrival_s + co->compute_s, step = DBL_EPSILON * released;
+        double released = earliest[c], step = DBL_EPSILON * released;
         for (size_t f = co->first_flow; f < co->first_flow + co->n_flows; f++) {
             const coflow_flow_t *fl = &wl->flows[f];
             double iso = fl->bytes / fmin(fab->cap_out[fl->src], fab->cap_in[fl->dst]);
@@ -537,14 +580,19 @@ weft_err_t netsim_check_clock(const coflow_workload_t *wl, const coflow_fabric_t
             else
                 snprintf(why, sizeof why, "a double holds no shorter time whole (%g s)",
                          DBL_MIN);
-            return weft_fail(WEFT_EINVAL, "job %lld coflow %lld: its flow %" PRIu32 "->%" PRIu32
-                             " of %.6g bytes takes %.3g s alone, but %s: too coarse to time "
-                             "it, and its CCT and JCT could fall below their bounds; %s",
-                             (long long)job->id, (long long)co->id, fl->src, fl->dst,
-                             fl->bytes, iso, why,
-                             iso >= DBL_MIN ? "shift the arrivals toward 0 (or slow the ports)"
-                                            : "slow the ports");
+            err = weft_fail(WEFT_EINVAL, "job %lld coflow %lld: its flow %" PRIu32 "->%" PRIu32
+                            " of %.6g bytes takes %.3g s alone, but %s: too coarse to time "
+                            "it, and its CCT and JCT could fall below their bounds; %s",
+                            (long long)job->id, (long long)co->id, fl->src, fl->dst,
+                            fl->bytes, iso, why,
+                            iso < DBL_MIN ? "slow the ports"
+                            : released > job->arrival_s + co->compute_s
+                                ? "shift the arrivals toward 0 and shorten the stages before "
+                                  "it (or slow the ports)"
+                                : "shift the arrivals toward 0 (or slow the ports)");
+            break;
         }
     }
-    return WEFT_OK;
+    free(earliest);
+    return err;
 }

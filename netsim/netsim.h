@@ -112,11 +112,14 @@ weft_err_t netsim_run(const coflow_workload_t *wl, const coflow_fabric_t *fab,
 /* Whether the clock can time every flow of wl on fab, before a run: EINVAL
  * naming the first flow that takes less than 1000 steps of a double (the
  * resolution --check asks of a JCT) at the earliest its coflow can be
- * released, its job's arrival plus its compute time, or less than DBL_MIN
- * seconds at all. Such a flow finishes within a few steps, so its CCT and
- * its job's JCT may fall below their bounds (1 byte at 1 Gbit/s arriving
- * at 1e9 s: a JCT of 0), or never (a time of 0). netsim_run runs it anyway
- * (--check reports the JCTs it could not time). O(flows). */
+ * released (its job's arrival plus the heaviest path of isolation and
+ * compute times before its release, its own compute time included), or
+ * less than DBL_MIN seconds at all. Such a flow finishes within a few
+ * steps, so its CCT and its job's JCT may fall below their bounds (1 byte
+ * at 1 Gbit/s arriving at 1e9 s: a JCT of 0), or never (a time of 0).
+ * netsim_run runs it anyway (--check reports the JCTs it could not time).
+ * Needs dag_analyze(wl, fab) (waves and isolation times). O(flows +
+ * coflows + parent links + waves). */
 weft_err_t netsim_check_clock(const coflow_workload_t *wl, const coflow_fabric_t *fab);
 
 /* Parses a port rate into bytes per second: a number followed by an

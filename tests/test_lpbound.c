@@ -617,7 +617,7 @@ Test(lpbound, sizes_from_one_byte_to_1e15_end_with_a_valid_bound, .fini = cli_te
         "coflow 1 0 1 -\n"
         "0 0 1e15\n"
         "coflow 2 0 1 1\n"
-        "0 0 2\n"
+        "0 0 256\n" /* 8e6 s in: 2 bytes took 9 steps, a CCT 1% below iso */
         "coflow 3 0 1 2\n"
         "0 0 1e15\n"
         "job 2 0 1 0 1\n"
@@ -662,13 +662,13 @@ Test(lpbound, sizes_from_one_byte_to_1e15_end_with_a_valid_bound, .fini = cli_te
         "0 0 0.001\n"
         "0 0 123456789\n"
         "0 0 1000.0\n"
-        "coflow 11 0.25 6 10\n"
-        "0 0 0.5\n"
+        "coflow 11 0.25 6 10\n" /* 8e6 s in: flows of 0.5 and 1 bytes took 2 steps */
+        "0 0 512\n"
         "0 0 1000000000000000.0\n"
-        "0 0 0.5\n"
+        "0 0 512\n"
         "0 0 1000000000000.0\n"
-        "0 0 1\n"
-        "0 0 0.5\n"
+        "0 0 1024\n"
+        "0 0 512\n"
         "end 4\n"};
     for (int k = 0; k < 3; k++) {
         char path[128], name[32];

@@ -3666,7 +3666,9 @@ Test(sim_cli, huge_times_fit_the_table)
  * sim printed a JCT of 0, below the job's bound (1 byte at 1e9 s: steps of
  * 2.2e-7 s), and a CCT below its isolation time (1000 bytes at 5e8 s and
  * 100 Gbit/s, 8e-8 s against steps of 1.1e-7 s; any small workload at
- * 1e300 bytes/s), and ran without end on flows of no time at all (1e-200
+ * 1e300 bytes/s; until 2026-12-07 a CCT of 0 for 1 byte released after a
+ * root that computes 9e8 s, which the check timed at its job's arrival),
+ * and ran without end on flows of no time at all (1e-200
  * bytes at 1e300 bytes/s, at 0 s), or gave infinite rates for 1e-310 s. */
 Test(sim_cli, a_workload_the_clock_cannot_time_is_refused)
 {
@@ -3676,6 +3678,10 @@ Test(sim_cli, a_workload_the_clock_cannot_time_is_refused)
                            "end 2\n");
     cli_write("late2.weft", "weft-workload 1\nports 4\njob 1 500000000 1 0 1\n"
                             "coflow 1 0 1 -\n0 1 1000\nend 1\n");
+    /* released after a root that computes 9e8 s and sends for 1 s */
+    cli_write("after.weft", "weft-workload 1\nports 4\njob 1 0 1 0 2\n"
+                            "coflow 1 900000000 1 -\n0 1 125000000\ncoflow 2 0 1 1\n0 1 1\n"
+                            "end 1\n");
     one_flow_workload("none.weft", "0 1 1e-200");
     static const struct {
         const char *file, *opts, *want, *fix;
@@ -3686,6 +3692,9 @@ Test(sim_cli, a_workload_the_clock_cannot_time_is_refused)
         {"late2.weft", "--port-rate 100Gbps", "late2.weft: job 1 coflow 1: its flow 0->1 of "
                                               "1000 bytes takes 8e-08 s alone",
          "shift the arrivals toward 0"},
+        {"after.weft", "", "after.weft: job 1 coflow 2: its flow 0->1 of 1 bytes takes 8e-09 s "
+                           "alone, but the clock steps by up to 2e-07 s at 900000001 s",
+         "shorten the stages before it"},
         {"small.weft", "--port-rate 1e300", "small.weft: job ", "(or slow the ports)"},
         {"none.weft", "--port-rate 1e300", "none.weft: job 0 coflow 0: its flow 0->1 of 1e-200 "
                                            "bytes takes 0 s alone, but a double holds no "
