@@ -142,6 +142,7 @@ typedef struct {
     size_t n_nodes;
     double *job_work;    /* [n_jobs] per live position: remaining work (feature 17) */
     double *job_cp;      /* [n_jobs] per live position: longest remaining path (19) */
+    int wexp;            /* this decision's weights are read times 2^wexp (weight_exp) */
     double *path;        /* [n_coflows] remaining path of an active coflow (row order) */
     weft_real_t *X;      /* [n_coflows, LF] normalised features of the nodes */
     size_t *changed;     /* [n_coflows] rows that changed this decision */
@@ -794,6 +795,38 @@ static double log_key(double x)
     return log(x > 1e-9 ? fmin(x, DBL_MAX) : 1e-9);
 }
 
+/* The model trained on weights of 1 to 5 (weft gen's default), and its
+ * ratios stay within 0.4% of each other over weights scaled by 0.01 to 100
+ * (benchmarks/weight_scale.sh); but where the live jobs' largest weight is
+ * far outside, its features of work per weight leave the training range
+ * for good (saturating at the doubles' end below about 1e-300: every job
+ * then alike). Weights are only read against each other (as the weighted
+ * heuristics do, coflow_weight_exp), so there all of them are read times
+ * the power of two that brings the largest to [4, 8); within 2^-20..2^21
+ * as given, so such workloads keep their schedules bit for bit. */
+#define WEIGHT_EXP_LO (-20)
+#define WEIGHT_EXP_HI 20
+#define WEIGHT_EXP_TRAINED 2
+
+static int weight_exp(const learned_ctx_t *c, const coflow_workload_t *wl)
+{
+    double wmax = 0;
+    for (size_t k = 0; k < c->n_live; k++)
+        wmax = fmax(wmax, wl->jobs[c->live[k]].weight);
+    if (!(wmax > 0))
+        return 0;
+    int e = ilogb(wmax);
+    return e < WEIGHT_EXP_LO || e > WEIGHT_EXP_HI ? WEIGHT_EXP_TRAINED - e : 0;
+}
+
+/* A weight as this decision reads it: times 2^wexp, exact but where weights
+ * over 2^1074 apart put the smallest below the doubles (kept at the least
+ * one, as weights are positive). */
+static double read_weight(const learned_ctx_t *c, double weight)
+{
+    return fmax(ldexp(weight, c->wexp), DBL_TRUE_MIN);
+}
+
 /* Updates the live-job list; returns true if it changed. */
 static bool update_live(learned_ctx_t *c, const coflow_state_t *st, const size_t *ids, size_t n)
 {
@@ -901,12 +934,13 @@ static void node_raw(const learned_ctx_t *c, coflow_state_t *st, size_t cf, size
     }
     double frac = co->total_bytes > 0 ? 1 - rem / co->total_bytes : 0;
     frac = frac < 0 ? 0 : frac > 1 ? 1 : frac;
+    double weight = read_weight(c, job->weight);
     double f[LF] = {
         co->total_bytes, rem, (double)co->n_flows, co->n_senders, co->n_receivers,
         co->iso_s, rem_iso, frac, s == COFLOW_WAITING, s == COFLOW_ACTIVE,
-        s == COFLOW_DONE, co->wave, co->n_children, co->cp_below_s, job->weight,
+        s == COFLOW_DONE, co->wave, co->n_children, co->cp_below_s, weight,
         st->now - job->arrival_s, since, c->job_work[live_pos],
-        c->job_work[live_pos] / job->weight, c->job_cp[live_pos] / job->weight,
+        c->job_work[live_pos] / weight, c->job_cp[live_pos] / weight,
     };
     memcpy(raw, f, sizeof f);
 }
@@ -1045,6 +1079,7 @@ static weft_err_t learned_order(void *ctx, coflow_state_t *st, size_t *ids, size
 
     /* 1-3: live jobs, nodes, features */
     bool rebuild = update_live(c, st, ids, n) || !c->plan_valid;
+    c->wexp = weight_exp(c, wl);
     if (rebuild) {
         if ((err = rebuild_plan(c, st)))
             goto fail;
@@ -1130,7 +1165,7 @@ static weft_err_t learned_order(void *ctx, coflow_state_t *st, size_t *ids, size
         for (size_t i = 0; i < n; i++) {
             const coflow_coflow_t *co = &wl->coflows[c->ids_copy[i]];
             double key = c->job_work[c->node_job[c->node_of[c->ids_copy[i]]]] /
-                         wl->jobs[co->job].weight;
+                         read_weight(c, wl->jobs[co->job].weight);
             double path = c->path[c->ids_copy[i]];
             c->acache.scores[i] -= (weft_real_t)(c->m->prior * log_key(key) -
                                                  c->m->prior_path * log_key(path));

@@ -285,6 +285,17 @@ def score(m, X):
     return [dot(t["attn.head.w"][0], r) + t["attn.head.b"][0] for r in xs]
 
 
+def weight_exp(weights):
+    """The power of two the weights of a decision are read times: 0 while the live
+    jobs' largest weight is within 2^-20..2^21, else the one that brings it to [4, 8)
+    (docs/learned-policy.md, "Weights in other units")."""
+    wmax = max(weights, default=0.0)
+    if not wmax > 0:
+        return 0
+    e = math.frexp(wmax)[1] - 1  # C's ilogb, subnormals included
+    return 2 - e if e < -20 or e > 20 else 0
+
+
 def log_key(x):
     """A prior's log of a key clamped to [1e-9, DBL_MAX] (docs/learned-policy.md)."""
     return math.log(min(max(x, 1e-9), DBL_MAX)) if x == x else math.log(1e-9)
@@ -417,8 +428,10 @@ def check_features(m, nodes, stat, cf, job_by_id, now, fail, where, worst):
         if j["id"] not in live and j["arrival"] < now and any(
                 cf[(j["id"], c["id"])][1] > now for c in j["coflows"]):
             fail(where, f"job {j['id']}, arrived and unfinished, is not in the graph")
+    wexp = weight_exp([job_by_id[jid]["weight"] for jid in live])
     for jid, nds in live.items():
         j = job_by_id[jid]
+        weight = max(math.ldexp(j["weight"], wexp), 5e-324)  # exact, or the least weight
         work = sum(nd["raw"][F["remaining_iso_s"]] for nd in nds if nd["status"] != "done")
         total_iso = sum(stat[(jid, c["id"])]["iso_s"] for c in j["coflows"])
         paths = [nd["raw"][F["remaining_iso_s"]] +
@@ -431,9 +444,12 @@ def check_features(m, nodes, stat, cf, job_by_id, now, fail, where, worst):
             for name in ("total_bytes", "iso_s", "cp_below_s"):
                 if not close(raw[F[name]], s[name], 0, 1e-12):
                     fail(w, f"{name} {raw[F[name]]!r}, the workload gives {s[name]!r}")
-            for name in ("flows", "senders", "receivers", "wave", "children", "job_weight"):
+            for name in ("flows", "senders", "receivers", "wave", "children"):
                 if raw[F[name]] != s[name]:
                     fail(w, f"{name} {raw[F[name]]!r}, the workload gives {s[name]!r}")
+            if raw[F["job_weight"]] != weight:
+                fail(w, f"job_weight {raw[F['job_weight']]!r}, the workload's {j['weight']!r} "
+                     f"times 2^{wexp} is {weight!r}")
             st = nd["status"]
             hot = [raw[F["is_waiting"]], raw[F["is_active"]], raw[F["is_done"]]]
             if hot != [st == "waiting", st == "active", st == "done"]:
@@ -460,8 +476,8 @@ def check_features(m, nodes, stat, cf, job_by_id, now, fail, where, worst):
                 if not close(raw[F["frac_sent"]], min(max(fs, 0.0), 1.0), 0, 1e-12):
                     fail(w, f"frac_sent {raw[F['frac_sent']]!r}, expected {fs!r}")
             want["job_age_s"] = now - j["arrival"]
-            want["job_work_per_w"] = raw[F["job_work_s"]] / j["weight"]
-            want["job_cp_per_w"] = cp / j["weight"]
+            want["job_work_per_w"] = raw[F["job_work_s"]] / weight
+            want["job_cp_per_w"] = cp / weight
             for name, v in want.items():
                 if raw[F[name]] != v and not close(raw[F[name]], v, 0, 1e-12):
                     fail(w, f"{name} {raw[F[name]]!r}, expected {v!r}")

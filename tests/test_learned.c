@@ -589,6 +589,37 @@ Test(learned, a_tiny_job_weight_keeps_the_scores_finite)
     }
 }
 
+/* Weights are read only against each other: the fixture's (1 to 4) times
+ * 2^-1060 (their work per weight past the doubles), 2^-30 or 2^40 (the
+ * format's cap is 1e15) give the shipped model the same schedule, bit for
+ * bit (the power of two that brings the largest to [4, 8) is exact). The
+ * model read them as given before: its features of work per weight
+ * saturated or vanished, and with every weight of `make run`'s workload
+ * times 1e-320 or 1e12 its average weighted JCT went from 1.13 to 2.7-2.9
+ * of the bound. */
+Test(learned, weights_in_other_units_give_the_same_schedule)
+{
+    const char *model = "models/weft-policy.msgpack";
+    netsim_result_t base;
+    run_with(&base, "learned", model);
+    static const int shifts[] = {-1060, -30, 40};
+    for (size_t k = 0; k < sizeof shifts / sizeof *shifts; k++) {
+        for (size_t j = 0; j < wl.n_jobs; j++)
+            wl.jobs[j].weight = ldexp(wl.jobs[j].weight, shifts[k]);
+        netsim_result_t res;
+        run_with(&res, "learned", model);
+        for (size_t c = 0; c < wl.n_coflows; c++)
+            cr_assert(res.coflow_finish_s[c] == base.coflow_finish_s[c],
+                      "weights times 2^%d: coflow %zu finishes at %.17g, at %.17g with the "
+                      "weights as built", shifts[k], c, res.coflow_finish_s[c],
+                      base.coflow_finish_s[c]);
+        netsim_result_destroy(&res);
+        for (size_t j = 0; j < wl.n_jobs; j++)
+            wl.jobs[j].weight = ldexp(wl.jobs[j].weight, -shifts[k]);
+    }
+    netsim_result_destroy(&base);
+}
+
 /* Finite weights whose sums overflow a float give scores that are not
  * finite, whose order would be arbitrary: the run fails, naming a coflow,
  * rather than fall back to another order under the learned one's name. */
