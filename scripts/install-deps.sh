@@ -2,10 +2,11 @@
 # Installs the Debian packages weft needs to build, test and plot, but only
 # those that are missing, so a second run is fast and needs no network.
 set -eu
-# file: CPack's DEB generator (make deb) runs it to find what dpkg-shlibdeps reads
+# file: CPack's DEB generator (make deb) runs it to find what dpkg-shlibdeps reads;
+# strace: test_units holds the services' calls to their units' SystemCallFilter=
 PKGS="build-essential cmake file pkg-config libigraph-dev libopenblas-dev \
 libevent-dev libssl-dev openssl libmsgpack-dev libcriterion-dev libjansson-dev libglpk-dev gnuplot-nox \
-clang libclang-rt-14-dev valgrind bsdutils procps python3 python3-msgpack locales"
+clang libclang-rt-14-dev valgrind bsdutils procps python3 python3-msgpack locales strace"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

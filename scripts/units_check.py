@@ -18,6 +18,16 @@ file of its own (/etc/default/weft-agent-1).
 It also runs `systemd-analyze verify` on the units when that program is
 there (it says so when it is not: that part is extra).
 
+And it holds the services to the units' SystemCallFilter=@system-service:
+every process a unit starts (each ExecStart=, the agent and gateway that must
+exit, each ExecReload= command) runs under `strace -D -f -c`, and each
+distinct call it made must be in systemd 252's @system-service as stored in
+scripts/system-service-252.txt (syscall_set.py; compared with systemd-analyze
+where that is the same systemd): under systemd any other call fails with
+EPERM. Client commands (status, submit) run under no unit and are not
+traced. Without strace, or where ptrace is not permitted, it says so and
+skips that part.
+
 The systemd syntax understood, and nothing more (anything else is refused,
 naming the file and line, rather than read differently from systemd):
 - unit files: [Section] headers, KEY=VALUE lines, # and ; comment lines,
@@ -53,12 +63,15 @@ import time
 sys.dont_write_bytecode = True  # keep scripts/ free of __pycache__
 from tied_child import kill_all, tied  # noqa: E402 (its weft children end with it, even SIGKILLed)
 from check_report import check, summary  # noqa: E402
+import syscall_set  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 UNITS = os.path.normpath(os.path.join(HERE, "..", "contrib", "systemd"))
 WEFT = os.path.abspath(os.environ.get("WEFT_BIN", "build/weft"))
 PROCS = []
 COPIED = {}  # the site's /etc/default files -> the example each was copied from
+STRACE = []  # strace and its options, the output file to follow, when it can trace here
+TRACES = []  # (the process a unit ran, the file strace counted its calls in)
 
 
 class SyntaxFault(Exception):
@@ -208,14 +221,18 @@ class Service:
     """A unit's main process: started from its ExecStart, its output in a file (journald's
     place), reloaded by running its ExecReload, stopped by SIGTERM."""
 
-    def __init__(self, unit, log, argv=None):
+    def __init__(self, unit, log, argv=None, blas_threads=1):
         self.unit, self.log = unit, log
-        # systemd's PATH, the files' variables; and one OpenBLAS thread, as every
-        # check here runs (the machine is shared), which systemd would not set
+        # systemd's PATH, the files' variables; and OpenBLAS's threads, which systemd
+        # would not set: one, as every check here runs (the machine is shared), unless
+        # blas_threads says otherwise
         env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-               "OPENBLAS_NUM_THREADS": "1", **unit.env}
+               "OPENBLAS_NUM_THREADS": str(blas_threads), **unit.env}
+        name = os.path.basename(unit.path).replace("@.", "@%s." % unit.instance)
+        self.what = "%s (%s)" % (name, os.path.basename(log))
         with open(log, "w") as out:
-            self.p = subprocess.Popen(argv or unit.start, stdout=out, stderr=subprocess.STDOUT,
+            self.p = subprocess.Popen(traced(argv or unit.start, self.what, log), stdout=out,
+                                      stderr=subprocess.STDOUT,
                                       stdin=subprocess.DEVNULL, cwd=unit.cwd, env=env,
                                       preexec_fn=unit.preexec())
         PROCS.append(self.p)
@@ -235,7 +252,8 @@ class Service:
 
     def reload(self):
         argv = self.unit.command("ExecReload", mainpid=self.p.pid)
-        return subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        return subprocess.run(traced(argv, self.what + " ExecReload=", self.log),
+                              capture_output=True, text=True, timeout=10)
 
     def exit_status(self, seconds=20):
         """Its exit status once it ends by itself, or None if it still runs."""
@@ -304,6 +322,118 @@ def verify(tmp, weft):
               % (name, r.returncode, said))
 
 
+def traced(argv, what, log):
+    """argv under strace when it can trace here, its calls counted in a file beside log."""
+    if not STRACE:
+        return argv
+    out = "%s.%d.strace" % (log, len(TRACES))
+    TRACES.append((what, out))
+    return STRACE + [out] + argv
+
+
+def strace_summary(path, seconds=10):
+    """{call: count} of the report `strace -c -U name,calls` writes in path once its
+    tracee has ended (-D: strace ends after it), or None if none came in time. Raises
+    ValueError naming the file and line of anything else in it (such as the header of
+    another personality's calls, which SystemCallArchitectures=native refuses)."""
+    end = time.monotonic() + seconds
+    while True:
+        with open(path) as f:
+            text = f.read()
+        if re.search(r"^total +\d+\n", text, re.M):
+            break
+        if time.monotonic() > end:
+            return None
+        time.sleep(0.02)
+    calls = {}
+    for n, line in enumerate(text.split("\n"), 1):
+        m = re.fullmatch(r"([a-z_][a-z0-9_]*) +(\d+)", line)
+        if m and m.group(1) != "total":
+            calls[m.group(1)] = int(m.group(2))
+        elif line and not re.fullmatch(r"syscall +calls|-+ -+|total +\d+", line):
+            raise ValueError("%s:%d: expected a call and its count, got %r" % (path, n, line))
+    return calls
+
+
+def strace_setup(tmp, weft):
+    """Sets STRACE when strace is there and may trace (a container may not permit
+    ptrace); else says why the system call filter is not checked."""
+    st = shutil.which("strace")
+    if not st:
+        print("note strace not found: the units' SystemCallFilter= is not checked here "
+              "(scripts/install-deps.sh installs it)")
+        return
+    # -D: the tracee is the process started, so its pid, signals, exit status and
+    # PR_SET_PDEATHSIG are weft's own; strace, a grandchild, ends when it does
+    argv = [st, "-D", "-f", "-qq", "-c", "-U", "name,calls", "-o"]
+    out = os.path.join(tmp, "probe.strace")
+    r = subprocess.run(argv + [out, weft, "--version"], capture_output=True, text=True,
+                       timeout=60)
+    # strace says nothing under -qq unless it fails (to attach, with weft run untraced)
+    calls = strace_summary(out, 5) if r.returncode == 0 and not r.stderr else None
+    if not calls:
+        print("note strace cannot trace weft --version here (is ptrace permitted?): the "
+              "units' SystemCallFilter= is not checked (status %d)\n%s"
+              % (r.returncode, r.stderr.strip()))
+        return
+    STRACE[:] = argv
+
+
+def allowed_calls():
+    """The stored @system-service, compared with systemd-analyze's where that is the
+    systemd it came from (another one's differences are noted); None if unreadable."""
+    try:
+        allowed, source = syscall_set.read_stored()
+    except (OSError, ValueError) as e:
+        check(False, "the stored @system-service reads: %s" % e)
+        return None
+    sa = shutil.which("systemd-analyze")
+    if not sa:
+        print("note systemd-analyze not found: %s is not compared with it"
+              % os.path.basename(syscall_set.STORED))
+        return allowed
+    try:
+        same, host, diff = syscall_set.compare(sa, allowed, source)
+    except ValueError as e:
+        check(False, "systemd-analyze expands @system-service: %s" % e)
+        return allowed
+    if same:
+        check(not diff, "%s is %s's @system-service, expanded%s"
+              % (os.path.basename(syscall_set.STORED), host, "; differs: " + diff if diff
+                 else ""))
+    else:
+        print("note %s is %s's @system-service; this host's %s %s"
+              % (os.path.basename(syscall_set.STORED), source, host,
+                 "differs: " + diff if diff else "expands it alike"))
+    return allowed
+
+
+def filter_check():
+    """Each traced process's calls in the units' SystemCallFilter=@system-service (the
+    stored list read and compared even when strace cannot run)."""
+    allowed = allowed_calls()
+    if allowed is None or not STRACE:
+        return
+    every = set()
+    for what, path in TRACES:
+        try:
+            calls = strace_summary(path)
+        except (OSError, ValueError) as e:
+            check(False, "%s: strace's report reads: %s" % (what, e))
+            continue
+        if calls is None:
+            check(False, "%s: strace wrote no count of its calls in %s" % (what, path))
+            continue
+        every |= set(calls)
+        outside = ["%s (%d)" % (c, n) for c, n in sorted(calls.items()) if c not in allowed]
+        # its execve counted: traced from its start, not from some later point
+        check("execve" in calls and not outside,
+              "%s: traced from its execve, its %d distinct calls in @system-service%s"
+              % (what, len(calls), "; outside it (EPERM under SystemCallFilter=): %s"
+                 % ", ".join(outside) if outside else ""))
+    print("note %d distinct calls over %d traced processes" % (len(every), len(TRACES)))
+
+
 def make_site(tmp):
     """/etc/weft of a site: the two roles' secrets, a CA and the gateway's certificate
     for 127.0.0.1; /etc/default with the example files."""
@@ -365,6 +495,7 @@ def main():
         prefix = install(tmp, cmake)
         weft = os.path.join(prefix, "bin", "weft") if prefix else WEFT
         verify(tmp, weft)
+        strace_setup(tmp, weft)
         etc, default = make_site(tmp)
         state = os.path.join(tmp, "var-lib-weft")
         roots = {"/etc/default": default, "/etc/weft": etc, "/var/lib/weft": state}
@@ -372,6 +503,8 @@ def main():
         run_services(tmp, roots, weft, default, state)
         if prefix:
             learned(tmp, roots, default, prefix)
+        kill_all(PROCS)  # each strace writes its count once its weft has ended
+        filter_check()
     except SyntaxFault as e:
         check(False, "the units and example files read as systemd reads them: %s" % e)
     finally:
@@ -502,7 +635,9 @@ def learned(tmp, roots, default, prefix):
         f.write("\nWEFT_PORTS=4\n")
     set_lines(serve_default, {"WEFT_POLICY": "learned"})
     unit = Unit("weft-serve.service", None, roots)
-    serve = Service(unit, os.path.join(tmp, "serve-learned.log"))
+    # OpenBLAS's threads, as a unit without OPENBLAS_NUM_THREADS has them (one a core,
+    # two here at most): their calls (clone3, mbind, ...) are under the filter too
+    serve = Service(unit, os.path.join(tmp, "serve-learned.log"), blas_threads=2)
     model = os.path.join(prefix, "share", "weft", "models", "weft-policy.msgpack")
     m = serve.wait_log(r"policy learned\); .*model (\S+) \(sha256")
     check(m and os.path.realpath(m.group(1)) == os.path.realpath(model),
