@@ -162,6 +162,8 @@ typedef struct {
     size_t *parents_left;
     size_t *g2l_c;
     size_t *cleft;                       /* flows not finished */
+    double *cfinish_s;                   /* gateway clock, once DONE (not by a
+                                            cancel) */
     size_t *crank;                       /* its place in the order of the last
                                             decision that ordered it (1 = first;
                                             0: none): current while last_out

@@ -119,7 +119,7 @@ void rpc_sched_destroy(rpc_sched_t *s)
                     s->map_key, s->map_val, s->jfid, s->jcancelled, s->gone_cancelled,
                     s->drops, s->jlive, s->cleft, s->absent, s->last_in, s->last_out,
                     s->jforgot, s->fin_q, s->forgot_lo, s->forgot_hi, s->forgot_now,
-                    s->crank, s->last_score};
+                    s->crank, s->last_score, s->cfinish_s};
     for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
         free(ptrs[i]);
     memset(s, 0, sizeof *s);
@@ -403,7 +403,7 @@ static side_arrays_t coflow_arrays(rpc_sched_t *s)
 {
     side_arrays_t d = {.n = 0};
     SIDE(s->cstatus), SIDE(s->release_s), SIDE(s->ready_s), SIDE(s->parents_left);
-    SIDE(s->g2l_c), SIDE(s->cleft), SIDE(s->crank);
+    SIDE(s->g2l_c), SIDE(s->cleft), SIDE(s->crank), SIDE(s->cfinish_s);
     return d;
 }
 
@@ -627,7 +627,12 @@ static weft_err_t rebuild(rpc_sched_t *s)
             sent += s->sent[s->l2g_flow[lco->first_flow + i]];
         st->job_sent[lco->job] += sent;
         if (s->cstatus[gc] == COFLOW_DONE) {
+            /* its times as st would have them had it run there: wcp reads
+               the finish of a waiting coflow's parents, learned how long a
+               done one ran */
             coflow_state_mark_done(st, lc);
+            st->release_s[lc] = s->release_s[gc];
+            st->finish_s[lc] = s->cfinish_s[gc];
             continue;
         }
         if (s->cstatus[gc] != COFLOW_ACTIVE)
@@ -740,6 +745,7 @@ static weft_err_t coflow_done(rpc_sched_t *s, size_t c, double now)
     weft_err_t err;
     const coflow_workload_t *all = &s->all;
     s->cstatus[c] = COFLOW_DONE;
+    s->cfinish_s[c] = now;
     size_t j = all->coflows[c].job;
     const coflow_job_t *job = &all->jobs[j];
     for (size_t d = job->first_coflow; d < job->first_coflow + job->n_coflows; d++) {

@@ -579,6 +579,52 @@ Test(gateway, sched_live_state_keeps_the_dag_analysis)
     coflow_workload_destroy(&wl);
 }
 
+Test(gateway, sched_wcp_after_a_rebuild_waits_from_the_parents_finish)
+{
+    /* wcp counts a waiting coflow's path from its parents' finish plus its
+     * compute time: the live state rebuilt (here at a registration) must
+     * keep when its parent finished, not take 0. Ports of 10 B/s. Job 1:
+     * coflows 1 and 2 (1 s each), coflow 3 after 1 with 10 s of compute
+     * (then 1 s). Job 2: 7 s on port 0, beside job 1's coflow 2. Coflow 1
+     * finishes at 5 s, job 2 comes at 6 s: job 1's path is 5 + 10 - 6 + 1
+     * = 10 s, longer than job 2's 7 s, so job 2 goes first on port 0 (with
+     * the finish read as 0: 10 - 6 + 1 = 5 s, and job 1 first). */
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 3);
+    cr_assert_eq(coflow_workload_add_job(&wl, 1, 0, 1, 0), WEFT_OK);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 1, 2, 10);
+    coflow_workload_add_coflow(&wl, 2, 0);
+    coflow_workload_add_flow(&wl, 0, 1, 10);
+    coflow_workload_add_coflow(&wl, 3, 10.0);
+    coflow_workload_add_flow(&wl, 1, 2, 10);
+    coflow_workload_add_parent(&wl, 1);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    coflow_workload_add_job(&wl, 2, 0, 1, 0);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 2, 70);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("wcp"), NULL), WEFT_OK);
+    s.rate_rel_tol = 0;
+    uint64_t f1, f2;
+    add_job(&s, &wl, 0, 0.0, &f1);
+    cr_assert_eq(rpc_sched_decide(&s, 0.0), WEFT_OK);
+    cr_assert_eq(rpc_sched_check_done(&s, f1), 1);
+    cr_assert_eq(rpc_sched_finish(&s, f1, 5.0), WEFT_OK);
+    cr_assert_eq(rpc_sched_decide(&s, 5.0), WEFT_OK);
+    add_job(&s, &wl, 1, 6.0, &f2);
+    size_t rebuilds = s.n_rebuilds;
+    cr_assert_eq(rpc_sched_decide(&s, 6.0), WEFT_OK);
+    cr_assert_eq(s.n_rebuilds, rebuilds + 1, "the registration rebuilds the live state");
+    cr_assert_eq(s.push_cls[f2], 0, "job 2 first on port 0");
+    cr_assert_eq(s.push_cls[f1 + 1], 1, "job 1's coflow 2 after it");
+    cr_assert_float_eq(s.push_rate[f2], 10, 1e-9);
+    cr_assert_float_eq(s.push_rate[f1 + 1], 0, 1e-9);
+    rpc_sched_destroy(&s);
+    coflow_workload_destroy(&wl);
+}
+
 Test(gateway, sched_forget_port_announces_again)
 {
     coflow_workload_t wl;
