@@ -862,8 +862,8 @@ static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s, size_t ma
      * rpc_gateway_replay_record), so a restart replays its JCT: a job
      * record its arrival, a cancel record its end, and the done records of
      * a finished job the last completion, its end less the final compute
-     * that followed it. Completions in unfinished jobs replay at the
-     * restart, as before (they move releases, not arrivals or ends). */
+     * that followed it; those of an unfinished job its coflow's finish,
+     * or its release while it runs (they move releases). */
     bool timed = s->wall_at_zero > 0;
 #define AT(t) (rpc_pack_cstr(&pk, "at"), msgpack_pack_double(&pk, s->wall_at_zero + (t)))
     uint64_t next = 0;
@@ -917,20 +917,30 @@ static weft_err_t pack_state(msgpack_sbuffer *b, const rpc_sched_t *s, size_t ma
         size_t lo, hi = coflow_job_flows(&s->all, j, &lo);
         hi += lo;
         bool ended = timed && s->jdone[j] && !s->jcancelled[j];
+        bool running = timed && !s->jdone[j];
         double last = s->finish_s[j] - job->final_compute_s;
         for (size_t f = lo; f < hi;) {
-            size_t n = 0, end = f;
-            while (end < hi && n < CHUNK)
+            size_t n = 0, end = f, c = s->fcoflow[f];
+            /* a running job's records go by coflow, a done one's at its
+               finish, a running one's at its release: a restart releases
+               each coflow when it was released (FIFO's order), not at the
+               restart (a completion releases a coflow still waiting out
+               its compute time) */
+            const coflow_coflow_t *co = &s->all.coflows[c];
+            size_t stop = running ? co->first_flow + co->n_flows : hi;
+            double at_c = s->cstatus[c] == COFLOW_DONE ? s->cfinish_s[c] : s->release_s[c];
+            while (end < stop && n < CHUNK)
                 n += s->fdone[end++] == RPC_FLOW_FINISHED;
             if (n > 0)
-                FRAME(msgpack_pack_map(&pk, ended ? 3 : 2); rpc_pack_cstr(&pk, "r");
+                FRAME(msgpack_pack_map(&pk, ended || running ? 3 : 2); rpc_pack_cstr(&pk, "r");
                       rpc_pack_cstr(&pk, "done"); rpc_pack_cstr(&pk, "flows");
                       msgpack_pack_array(&pk, n);
                       for (size_t i = f; i < end; i++) {
                           if (s->fdone[i] == RPC_FLOW_FINISHED)
                               msgpack_pack_uint64(&pk, rpc_sched_flow_gid(s, i));
                       }
-                      if (ended) AT(last));
+                      if (ended) AT(last);
+                      else if (running) AT(at_c));
             f = end;
         }
     }

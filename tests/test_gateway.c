@@ -1706,6 +1706,25 @@ static void restart_from_rewrite(rpc_sched_t *s, rpc_sched_t *r, const char *pat
     rpc_journal_close(&j);
 }
 
+/* A fifo scheduler s on 3 ports at 10 B/s whose clock's zero is a wall
+ * time, and a directory for its journal at path (of size n). */
+static void timed_fifo_in_dir(char *dir, char *path, size_t n, rpc_sched_t *s)
+{
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, n, "%s/j", dir);
+    cr_assert_eq(rpc_sched_init(s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    s->wall_at_zero = 1.7e9;
+}
+
+/* Frees s and its restart r, and the journal and its directory. */
+static void timed_fifo_done(const char *dir, const char *path, rpc_sched_t *s, rpc_sched_t *r)
+{
+    rpc_sched_destroy(s);
+    rpc_sched_destroy(r);
+    unlink(path);
+    cr_assert_eq(rmdir(dir), 0);
+}
+
 /* A rewritten journal replays every job's arrival and end where they were,
  * on the clock whose zero it names: a finished job's end from its done
  * records (its last completion, then its final compute), a cancelled
@@ -1716,11 +1735,8 @@ static void restart_from_rewrite(rpc_sched_t *s, rpc_sched_t *r, const char *pat
 Test(gateway, journal_rewrite_keeps_when_jobs_arrived_and_ended)
 {
     char dir[] = "/tmp/weft-journal-at-XXXXXX", path[64];
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/j", dir);
     rpc_sched_t s, r;
-    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
-    s.wall_at_zero = 1.7e9;
+    timed_fifo_in_dir(dir, path, sizeof path, &s);
     uint64_t a = commit_job_at(&s, 1, 1, 1.5, 5);
     uint64_t b = commit_job_at(&s, 2, 2, 0, 6);
     uint64_t c = commit_job_at(&s, 3, 2, 0, 6.5);
@@ -1758,10 +1774,55 @@ Test(gateway, journal_rewrite_keeps_when_jobs_arrived_and_ended)
     cr_assert_eq(r.sent[fb], 100);
     cr_assert_eq(r.fdone[fx], RPC_FLOW_DROPPED);
     cr_assert_eq(r.sent[fx], 40);
-    rpc_sched_destroy(&s);
-    rpc_sched_destroy(&r);
-    unlink(path);
-    cr_assert_eq(rmdir(dir), 0);
+    timed_fifo_done(dir, path, &s, &r);
+}
+
+/* A rewritten journal keeps when an unfinished job's coflows finished, so
+ * the coflows they released keep their release times through a restart:
+ * job 1's coflow 2, released at 2 s when coflow 1 finished, goes before
+ * job 2's (released at 5 s) under FIFO after the restart at 50 s as it
+ * did before it. Its completion replayed at the restart released it at
+ * 50 s, after job 2's: the restarted gateway decided otherwise. So with a
+ * coflow still running (job 3's, released at 4 s after its compute time):
+ * the completion in it replayed at the restart released it then. */
+Test(gateway, journal_rewrite_keeps_when_a_running_jobs_coflows_finished)
+{
+    char dir[] = "/tmp/weft-journal-rel-XXXXXX", path[64];
+    rpc_sched_t s, r;
+    timed_fifo_in_dir(dir, path, sizeof path, &s);
+    uint64_t a = commit_compute_pair(&s, 1, 0), b = commit_job_at(&s, 2, 1, 0, 5);
+    cr_assert_eq(rpc_sched_finish(&s, a, 2), WEFT_OK);
+    /* job 3 arrives at 3 s, its coflow released after 1 s of compute;
+       one of its two flows is done, which a restart replays */
+    coflow_workload_t tmp;
+    coflow_workload_init(&tmp, 3);
+    cr_assert_eq(coflow_workload_add_job(&tmp, 3, 0, 1, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&tmp, 1, 1.0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&tmp, 1, 2, 10), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&tmp, 1, 2, 10), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&tmp), WEFT_OK);
+    uint64_t c;
+    cr_assert_eq(rpc_sched_commit_job(&s, &tmp, 3, &c), WEFT_OK);
+    coflow_workload_destroy(&tmp);
+    cr_assert_eq(rpc_sched_tick(&s, 4.5), WEFT_OK);
+    cr_assert_eq(rpc_sched_finish(&s, c, 4.5), WEFT_OK);
+    cr_assert_eq(rpc_sched_decide(&s, 6), WEFT_OK);
+    cr_assert_eq(s.push_cls[a + 1], 0, "job 1's coflow 2 first on port 0");
+    cr_assert_eq(s.push_cls[b], 1);
+    restart_from_rewrite(&s, &r, path);
+    cr_assert_eq(rpc_sched_tick(&r, 50), WEFT_OK);
+    cr_assert_eq(rpc_sched_decide(&r, 50), WEFT_OK);
+    size_t f;
+    cr_assert_eq(rpc_sched_flow_index(&r, a + 1, &f), 1);
+    cr_assert_float_eq(r.release_s[r.fcoflow[f]], 2, 1e-6, "released at %g",
+                       r.release_s[r.fcoflow[f]]);
+    cr_assert_eq(r.push_cls[f], 0, "job 1's coflow 2 is no longer first");
+    cr_assert_eq(rpc_sched_flow_index(&r, b, &f), 1);
+    cr_assert_eq(r.push_cls[f], 1);
+    cr_assert_eq(rpc_sched_flow_index(&r, c + 1, &f), 1);
+    cr_assert_float_eq(r.release_s[r.fcoflow[f]], 4, 1e-6, "job 3's coflow released at %g",
+                       r.release_s[r.fcoflow[f]]);
+    timed_fifo_done(dir, path, &s, &r);
 }
 
 /* Replays one record {"r": r, "at": at, "job": job map of wl's job 0, or
@@ -2711,10 +2772,7 @@ Test(gateway, journal_restart_forgets_in_finish_order_with_a_final_compute)
     s.keep_finished = r.keep_finished = 1;
     retains_only(&s, "the gateway", 5, 2);
     retains_only(&r, "its restart", 50, 2);
-    rpc_sched_destroy(&s);
-    rpc_sched_destroy(&r);
-    unlink(path);
-    cr_assert_eq(rmdir(dir), 0);
+    timed_fifo_done(dir, path, &s, &r);
 }
 
 /* A put-off rebuild waits from when the live state went stale this time,
