@@ -386,8 +386,12 @@ void rpc_sched_forget_port(rpc_sched_t *s, uint32_t src);
 void rpc_sched_set_port_present(rpc_sched_t *s, uint32_t p, bool present);
 /* Port p sends and receives at rate bytes/s (> 0) from now on, instead of
  * rpc_sched_init's port_rate (a faster or slower NIC): the next decision
- * allocates on it. Marks the state dirty and stale. WEFT_EINVAL for a port
- * out of range or a rate that is not finite and positive. */
+ * allocates on it. The jobs held keep the analysis of their registration
+ * (iso_s, cp_below_s: jsebf-cp, wcp and learned read them), which a
+ * restart redoes on the new rate: weft serve sets its rates before any job
+ * (--port-cap, before the journal's replay). Marks the state dirty and
+ * stale. WEFT_EINVAL for a port out of range or a rate that is not finite
+ * and positive. */
 weft_err_t rpc_sched_set_port_rate(rpc_sched_t *s, uint32_t p, double rate);
 /* Drops the live state now, its ordering (and whatever model the ordering
  * borrowed from policy_hook) with it: the next decision rebuilds it with
