@@ -774,17 +774,22 @@ static weft_err_t coflow_done(rpc_sched_t *s, size_t c, double now)
 }
 
 /* Releases coflow c at once if it only waits for its compute time (a
- * completion replayed from the journal may come before that time). */
+ * completion replayed from the journal may come before that time, or
+ * before the tick that would take it): when that time was, if it was by
+ * now, so a done coflow keeps how long it ran (the learned ordering's
+ * feature) through a restart. */
 static void release_if_ready(rpc_sched_t *s, size_t c, double now)
 {
     if (s->cstatus[c] != COFLOW_WAITING || s->parents_left[c] != 0)
         return;
+    double t = now;
     for (size_t i = 0; i < s->n_pend; i++)
         if (!s->pend[i].job && s->pend[i].idx == c) {
+            t = fmin(s->pend[i].t, now);
             s->pend[i] = s->pend[--s->n_pend];
             break;
         }
-    release(s, c, now);
+    release(s, c, t);
 }
 
 weft_err_t rpc_sched_finish(rpc_sched_t *s, uint64_t gid, double now)

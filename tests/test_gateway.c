@@ -1676,6 +1676,25 @@ Test(gateway, sched_an_early_completion_takes_its_coflows_release_only)
     rpc_sched_destroy(&s);
 }
 
+/* A replay applies a journal's completions with no tick between them: a
+ * coflow whose compute time ended before its own completion's record is
+ * released when that time ended, not at the record. Job 1's coflow 1
+ * finishes at 2 s, its coflow 2 (1 s of compute) at 5 s: released at 3 s,
+ * so a restart keeps how long it ran (the learned ordering reads it of a
+ * done coflow); it was released at 5 s, having run for nothing. */
+Test(gateway, sched_a_completion_replayed_late_releases_its_coflow_on_time)
+{
+    rpc_sched_t s;
+    cr_assert_eq(rpc_sched_init(&s, 3, 10, coflow_ordering_find("fifo"), NULL), WEFT_OK);
+    uint64_t a = commit_compute_pair(&s, 1, 1.0);
+    cr_assert_eq(rpc_sched_finish(&s, a, 2), WEFT_OK);
+    cr_assert_eq(rpc_sched_finish(&s, a + 1, 5), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(s.n_pend, 0);
+    cr_assert_float_eq(s.release_s[1], 3, 1e-12, "released at %g", s.release_s[1]);
+    cr_assert_eq(s.cstatus[1], COFLOW_DONE);
+    rpc_sched_destroy(&s);
+}
+
 /* A report may exceed a flow's size by BYTES_REL_TOL (1e-9, rpc/sched.c)
  * of it, float rounding of a size sent as a double: 100 B reported as
  * 100 (1 + 5e-10) is the whole flow, as 100 (1 + 2e-9) is refused. Pins
