@@ -36,15 +36,17 @@ void coflow_keyctx_destroy(void *ctx);
 double coflow_remaining_path(coflow_state_t *st, size_t c);
 
 /* The exponent e that brings wmax, the largest weight of the jobs
- * deciding (0: none), to [1, 2). The weighted orderings (wcp, jsebf,
- * jsebf-cp, sincronia) use each weight times 2^-e, so that their order is
- * one of the weights' ratios alone, as for weights of 1 to 5 also for
- * 2^-1074 to 5 x 2^-1074, which the format accepts (a key of 1 s over
- * those read inf, and every job tied). Only the jobs deciding: a later
- * job must change nothing before it arrives. */
+ * deciding (0: none), to [1, 2) when it is below 1, else 0. The weighted
+ * orderings (wcp, jsebf, jsebf-cp, sincronia) use each weight times 2^-e,
+ * so that their order is one of the weights' ratios alone, as for weights
+ * of 1 to 5 also for 2^-1074 to 5 x 2^-1074, which the format accepts (a
+ * key of 1 s over those read inf, and every job tied). Never scaled down:
+ * beside a weight of 1e15 that would put one of 1e-300 among the
+ * subnormals and its key at inf. Only the jobs deciding: a later job must
+ * change nothing before it arrives. */
 static inline int coflow_weight_exp(double wmax)
 {
-    return wmax > 0 ? ilogb(wmax) : 0;
+    return wmax > 0 && wmax < 1 ? ilogb(wmax) : 0;
 }
 
 /* A weight as the weighted orderings read it: w * 2^-wexp, wexp from

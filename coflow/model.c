@@ -382,7 +382,7 @@ int coflow_workload_weight_exp(const coflow_workload_t *wl)
     double wmax = 0;
     for (size_t j = 0; j < wl->n_jobs; j++)
         wmax = fmax(wmax, wl->jobs[j].weight);
-    return coflow_weight_exp(wmax);
+    return wmax > 0 ? ilogb(wmax) : 0;
 }
 
 /* qsort has no context in C11: sort (arrival, index) pairs instead. */

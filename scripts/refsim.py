@@ -325,9 +325,11 @@ class Emulator:
     def scaled_weights(self, jobs):
         """README, Policies: the weighted orderings read the weights of the
         jobs deciding against each other only, scaled together by the power
-        of two that brings the largest to [1, 2)."""
+        of two that brings the largest to [1, 2) when it is below 1 (never
+        down: that would put weights far below a large one among the
+        subnormals)."""
         _, e = math.frexp(max((self.wl.jobs[j].weight for j in jobs), default=1.0))
-        return {j: math.ldexp(self.wl.jobs[j].weight, 1 - e) for j in jobs}
+        return {j: math.ldexp(self.wl.jobs[j].weight, max(1 - e, 0)) for j in jobs}
 
     def job_work(self, j):
         """jsebf's key (policy doc): the isolation times of the job's waiting

@@ -379,6 +379,37 @@ Test(schedules_single, sincronia_weights)
 }
 
 /*
+ * Tiny weights beside a large one: job 0 (weight 1e15) sends 10 on 2->3;
+ * jobs 1 and 2 (weight 1e-300 each) send 1.5 and 1 on 0->1. Smith's rule
+ * (wcp, jsebf, jsebf-cp: 1.5e300 against 1e300) and BSSI (on out0 job 1's
+ * w/d is the smaller: last) put job 2 first: CCT 1, job 1's 2.5. Scaling
+ * the weights down to bring 1e15 to [1, 2) put 1e-300 among the
+ * subnormals, and keys of 1 s over them read inf: jobs 1 and 2 tied, and
+ * job 1 (its longer path, or its index) went first.
+ */
+Test(schedules_single, tiny_weights_beside_a_large_one_keep_their_order)
+{
+    static const char *ords[] = {"wcp", "jsebf", "jsebf-cp", "sincronia"};
+    job(0, 0, 1e15);
+    cof(1, 0);
+    flow(2, 3, 10);
+    end_job();
+    job(1, 0, 1e-300);
+    cof(1, 0);
+    flow(0, 1, 1.5);
+    end_job();
+    job(2, 0, 1e-300);
+    cof(1, 0);
+    flow(0, 1, 1);
+    end_job();
+    for (size_t k = 0; k < sizeof ords / sizeof *ords; k++) {
+        sim(ords[k], NULL);
+        expect_cct(ords[k], 2, 1);
+        expect_cct(ords[k], 1, 2.5);
+    }
+}
+
+/*
  * Within a coflow greedy goes by port, not by the order flows are listed:
  *   A (coflow 0): 0->3 1, then 0->1 3;  B (coflow 1): 2->3 1. fifo: A, B.
  * A is walked by receiver (1 sender x 2 receivers either way), receiver 1
