@@ -101,6 +101,7 @@ VARIANTS = (
     (0.01, "wide"),     # a coflow of over a thousand flows on their own ports
     (0.03, "huge"),     # bytes and rates a million times more and up
     (0.03, "tiny"),     # weights of a few units of the least double
+    (0.03, "far"),      # weights near 1e-300 beside one of 1e15
 )
 
 
@@ -216,6 +217,13 @@ def add_variant(vr, jobs, fabric):
         # Policies), where a key over them once read inf and tied every job.
         jobs[:] = [(job_id, arrival, vr.randint(1, 7) * 2.0 ** -1074, final, coflows)
                    for job_id, arrival, _, final, coflows in jobs]
+    elif kind == "far":
+        # Weights of 1 to 7 times 1e-300 beside one job's 1e15, the format's
+        # cap: scaled down together to bring 1e15 to [1, 2), the others
+        # were subnormal and their keys inf, every one of them tied.
+        big = vr.randrange(len(jobs))
+        jobs[:] = [(job_id, arrival, 1e15 if i == big else vr.randint(1, 7) * 1e-300, final,
+                    coflows) for i, (job_id, arrival, _, final, coflows) in enumerate(jobs)]
     return kind
 
 
