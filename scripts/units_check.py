@@ -411,6 +411,13 @@ def allowed_calls():
 def filter_check():
     """Each traced process's calls in the units' SystemCallFilter=@system-service (the
     stored list read and compared even when strace cannot run)."""
+    # what the units say is what the calls are held to: a filter added to one
+    # (a ~@group, another set) would go unchecked
+    for name in ("weft-serve.service", "weft-agent@.service"):
+        path = os.path.join(UNITS, name)
+        got = values(read_unit(path), "Service", "SystemCallFilter")
+        check(got == ["@system-service"], "%s: SystemCallFilter= is @system-service alone, the "
+              "set the traced calls are held to: %s" % (path, got))
     allowed = allowed_calls()
     if allowed is None or not STRACE:
         return
