@@ -24,7 +24,7 @@ import time
 
 sys.dont_write_bytecode = True  # keep scripts/ free of __pycache__
 from tied_child import tied  # noqa: E402 (its weft children end with it, even SIGKILLed)
-from check_report import check, summary  # noqa: E402
+from check_report import check, summary, wait_for  # noqa: E402
 
 WEFT = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("WEFT_BIN", "build/weft")
 RATE = 20e6  # bytes/s per port: --port-rate 20MB/s
@@ -76,15 +76,6 @@ def table(text):
         if m:
             rows[m.group(1)] = m.group(2)
     return rows
-
-
-def wait_for(cond, seconds=5.0):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def msgpack_of(obj):

@@ -62,7 +62,7 @@ import time
 
 sys.dont_write_bytecode = True  # keep scripts/ free of __pycache__
 from tied_child import kill_all, tied  # noqa: E402 (its weft children end with it, even SIGKILLed)
-from check_report import check, summary  # noqa: E402
+from check_report import check, summary, wait_for  # noqa: E402
 import syscall_set  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -271,15 +271,6 @@ class Service:
             self.p.kill()
             self.p.wait()
             return None
-
-
-def wait_for(cond, seconds=10.0):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def set_lines(path, settings):
@@ -569,7 +560,7 @@ def run_services(tmp, roots, weft, default, state):
                            text=True, timeout=20)
         return json.loads(r.stdout) if r.returncode == 0 else {"error": r.stderr}
 
-    check(wait_for(lambda: status().get("agent_ports") == [0, 1]),
+    check(wait_for(lambda: status().get("agent_ports") == [0, 1], 10),
           "weft status --json: agents 0 and 1 connected: %s" % status())
     # the example's bound on finished jobs a long-running service keeps
     check(status().get("keep_finished") == 100000,
