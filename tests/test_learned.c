@@ -595,7 +595,7 @@ Test(learned, a_tiny_job_weight_keeps_the_scores_finite)
  * bit (the power of two that brings the largest to [4, 8) is exact). The
  * model read them as given before: its features of work per weight
  * saturated or vanished, and with every weight of `make run`'s workload
- * times 1e-320 or 1e12 its average weighted JCT went from 1.13 to 2.7-2.9
+ * times 1e-320 or 1e12 its average weighted JCT went from 1.13 to 2.7
  * of the bound. */
 Test(learned, weights_in_other_units_give_the_same_schedule)
 {
