@@ -77,12 +77,20 @@ weft_err_t dag_job_graph(const coflow_workload_t *wl, size_t j, igraph_t *g)
 
 #define CYCLE_SHOWN 8 /* vertices a cycle message names before "... and N more" */
 
-/* Appends s to buf[0..size), *at its length so far, cutting what does not fit. */
-static void cycle_append(char *buf, size_t size, size_t *at, const char *s)
+/* Appends s to buf[0..size), *at its length so far, if it fits whole; the
+ * first part that does not ends the text with as much of "..." as fits
+ * (*cut set, nothing appended after it): a name cut inside would be half an
+ * escape (weft_shown) or another vertex's name. */
+static void cycle_append(char *buf, size_t size, size_t *at, bool *cut, const char *s)
 {
+    if (*cut)
+        return;
     size_t n = strlen(s);
-    if (n > size - 1 - *at)
-        n = size - 1 - *at;
+    if (n > size - 1 - *at) {
+        *cut = true;
+        s = "...";
+        n = strlen(s) < size - 1 - *at ? strlen(s) : size - 1 - *at;
+    }
     memcpy(buf + *at, s, n);
     *at += n;
     buf[*at] = '\0';
@@ -114,16 +122,17 @@ size_t dag_cycle_text(size_t n, const size_t *next, size_t *work, dag_name_fn na
             low = i;
     }
     size_t shown = len < CYCLE_SHOWN ? len : CYCLE_SHOWN, at = 0;
+    bool cut = false;
     char part[160];
     for (size_t k = 0; k <= shown; k++) { /* k == shown closes the cycle */
         if (k == shown && shown < len) {
             snprintf(part, sizeof part, " -> ... and %zu more", len - shown);
-            cycle_append(buf, size, &at, part);
+            cycle_append(buf, size, &at, &cut, part);
         }
         if (k)
-            cycle_append(buf, size, &at, " -> ");
+            cycle_append(buf, size, &at, &cut, " -> ");
         name(ctx, work[k == shown ? low : (low + len - k) % len], part, sizeof part);
-        cycle_append(buf, size, &at, part);
+        cycle_append(buf, size, &at, &cut, part);
     }
     return len;
 }

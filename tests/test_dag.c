@@ -644,27 +644,45 @@ Test(dag, descendants_match_igraph_search)
     }
 }
 
-static void name_v(const void *ctx, size_t v, char *out, size_t size)
+/* Names as weft_shown escapes them: v as "\\x1b<v>", a name a cut could
+ * leave half of. */
+static void name_escaped(const void *ctx, size_t v, char *out, size_t size)
 {
     (void)ctx;
-    snprintf(out, size, "v%zu", v);
+    snprintf(out, size, "\\x1b%zu", v);
 }
 
-/* A caller's buffer too small for the cycle gets its first size - 1
- * characters and a NUL, and not a byte past its end. */
-Test(dag, cycle_text_is_cut_to_its_buffer)
+/* A caller's buffer too small for the cycle gets whole names and arrows
+ * from the start of the text, then as much of "..." as fits, and not a
+ * byte past its end: never half a name, here half an escape. */
+Test(dag, cycle_text_is_cut_to_its_buffer_between_names)
 {
     const size_t next[3] = {2, 0, 1}; /* 2 -> 0 -> 1 -> 2, each a child of the next */
     size_t work[3];
     char full[64];
-    cr_assert_eq(dag_cycle_text(3, next, work, name_v, NULL, full, sizeof full), 3);
-    cr_assert_str_eq(full, "v0 -> v1 -> v2 -> v0");
+    cr_assert_eq(dag_cycle_text(3, next, work, name_escaped, NULL, full, sizeof full), 3);
+    cr_assert_str_eq(full, "\\x1b0 -> \\x1b1 -> \\x1b2 -> \\x1b0");
+    const size_t ends[] = {0, 5, 9, 14, 18, 23, 27, 32}; /* where a name or arrow ends */
     for (size_t size = 1; size <= strlen(full) + 1; size++) {
         char buf[64];
         memset(buf, 'X', sizeof buf);
-        cr_assert_eq(dag_cycle_text(3, next, work, name_v, NULL, buf, size), 3);
-        cr_assert_eq(strlen(buf), size - 1, "size %zu: '%s'", size, buf);
-        cr_assert(!strncmp(buf, full, size - 1), "size %zu: '%s'", size, buf);
+        cr_assert_eq(dag_cycle_text(3, next, work, name_escaped, NULL, buf, size), 3);
+        size_t len = strlen(buf), kept = len;
+        cr_assert_leq(len, size - 1, "size %zu: '%s'", size, buf);
+        while (kept && buf[kept - 1] == '.')
+            kept--;
+        bool at_end = false;
+        for (size_t i = 0; i < sizeof ends / sizeof *ends; i++)
+            at_end |= kept == ends[i];
+        cr_assert(at_end, "size %zu: '%s' cut inside a name", size, buf);
+        cr_assert(!strncmp(buf, full, kept), "size %zu: '%s'", size, buf);
+        /* all it could hold: every whole part that fits, then "..." cut to fit */
+        for (size_t i = 0; i < sizeof ends / sizeof *ends; i++)
+            cr_assert(ends[i] <= kept || ends[i] > size - 1, "size %zu: '%s' stops early",
+                      size, buf);
+        if (size <= strlen(full))
+            cr_assert_eq(len, kept + 3 < size - 1 ? kept + 3 : size - 1, "size %zu: '%s'",
+                         size, buf);
         for (size_t i = size; i < sizeof buf; i++)
             cr_assert_eq(buf[i], 'X', "size %zu: byte %zu written", size, i);
     }
