@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -427,6 +428,12 @@ int cli_gnuplot(const char *cmd, const char *file, cli_plot_fn script, const voi
     const char *terms[2] = {svg ? "svg dynamic" : "pngcairo", svg ? NULL : "png"};
     int status = -1;
     bool missing = false;
+    /* a shell that found no gnuplot exits unread: writing to it would
+       raise SIGPIPE and end weft with its table unprinted and this file
+       left, so the write fails instead and pclose tells why */
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old_pipe;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &old_pipe);
     for (int k = 0; k < 2 && terms[k]; k++) {
         bool last = k == 1 || !terms[k + 1];
         FILE *gp = popen(last ? "gnuplot >/dev/null" : "gnuplot >/dev/null 2>&1", "w");
@@ -447,6 +454,7 @@ int cli_gnuplot(const char *cmd, const char *file, cli_plot_fn script, const voi
             break;
         }
     }
+    sigaction(SIGPIPE, &old_pipe, NULL);
     if (target) {
         if (status == 0 && rename(tmp, target) != 0) {
             fprintf(stderr, "weft %s: cannot rename '%s' over '%s': %s\n", cmd, tmp, target,

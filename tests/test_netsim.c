@@ -3213,6 +3213,43 @@ Test(sim_cli, plot_into_a_missing_directory)
     cr_assert_null(strstr(cli_file("out"), "all workloads"), "ran first: %s", cli_file("out"));
 }
 
+/* --plot with no gnuplot on PATH: the error says so, and the table and
+ * --out's files stay. weft died of SIGPIPE writing to the shell that found
+ * no gnuplot (status 141), its table still buffered and its temporary file
+ * left. A script past the pipe's 64 KiB makes the write meet the closed pipe
+ * every time: 13 curves whose data files are in a directory of 1750
+ * newlines, each quoted as 4 bytes. */
+Test(sim_cli, plot_without_gnuplot_keeps_the_table_and_files)
+{
+    NEED_BIN();
+    char bin[256], dir[2048] = "", deep[4096], path[4096];
+    snprintf(bin, sizeof bin, "%s/bin", cli_dir);
+    cr_assert_eq(mkdir(bin, 0777), 0);
+    /* only timeout (cli's) on PATH; the shells are found as /bin/sh */
+    snprintf(path, sizeof path, "ln -s \"$(command -v timeout)\" %s/timeout", bin);
+    cr_assert_eq(system(path), 0);
+    for (int i = 0; i < 7; i++) {
+        size_t n = strlen(dir);
+        dir[n] = '/';
+        memset(dir + n + 1, '\n', 250);
+        dir[n + 251] = '\0';
+    }
+    char *keep = strdup(getenv("PATH"));
+    setenv("PATH", bin, 1);
+    int rc = cli("sim %s/small.weft --policy all --out \"%s%s\" --plot %s/c.png", cli_dir,
+                 cli_dir, dir, cli_dir);
+    setenv("PATH", keep, 1);
+    free(keep);
+    cr_assert_eq(rc, 1, "status %d: %s", rc, cli_file("err"));
+    ERR_HAS("cannot draw");
+    ERR_HAS("gnuplot could not be run (is it installed?)");
+    cr_assert(strstr(cli_file("out"), "\nsebf             madd "), "no table: %s",
+              cli_file("out"));
+    snprintf(deep, sizeof deep, "%s%s/srf-jobs.csv", cli_dir, dir);
+    cr_assert_eq(access(deep, F_OK), 0, "--out's files were not kept");
+    cr_assert(!cli_exists("c.png") && !cli_temp_left("c.png"), "a file or its temporary left");
+}
+
 /* --plot LINK, a link to a file not there yet: the check that it can be
  * written leaves no trace (it removed the link and left an empty file at
  * its end, where nothing was drawn), and the plot is drawn at the link's
