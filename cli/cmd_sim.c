@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -774,6 +775,8 @@ int cmd_sim(int argc, char **argv)
         return CLI_ERROR;
     }
     int rc = CLI_OK;
+    bool pipe_held = false; /* SIGPIPE ignored, old_pipe its action before */
+    struct sigaction old_pipe;
     for (size_t i = 0; i < n_pol; i++) {
         netsim_result_init(&tasks[i].res);
         atomic_init(&tasks[i].coflows_done, 0);
@@ -831,6 +834,13 @@ int cmd_sim(int argc, char **argv)
     coflow_fabric_t fab;
     coflow_workload_init(&wl, 0);
     memset(&fab, 0, sizeof fab);
+    /* A reader gone (weft sim ... | head) raised SIGPIPE at the table past
+       stdio's 4 KiB, or at the header flushed before the runs, and lost
+       every run's --out files and plot: it is held off until they are
+       written, then ends the command as it would have (cleanup) */
+    struct sigaction ign = {.sa_handler = SIG_IGN};
+    sigemptyset(&ign.sa_mask);
+    pipe_held = sigaction(SIGPIPE, &ign, &old_pipe) == 0;
     /* where the results go is settled before the runs, however long; the
        plot and the scores may go into the --out directory made here, which
        a run that fails before writing there takes back (cleanup) */
@@ -1013,5 +1023,12 @@ cleanup:
     free(tasks);
     coflow_fabric_destroy(&fab);
     coflow_workload_destroy(&wl);
+    if (pipe_held) {
+        errno = 0;
+        bool broken = fflush(stdout) != 0 && errno == EPIPE;
+        sigaction(SIGPIPE, &old_pipe, NULL);
+        if (broken)
+            raise(SIGPIPE);
+    }
     return rc;
 }

@@ -3250,6 +3250,52 @@ Test(sim_cli, plot_without_gnuplot_keeps_the_table_and_files)
     cr_assert(!cli_exists("c.png") && !cli_temp_left("c.png"), "a file or its temporary left");
 }
 
+/* A table past stdio's 4 KiB (44 policies) written to a pipe whose reader
+ * is gone, as `weft sim ... | head` leaves it: the command still dies of
+ * SIGPIPE, but after --out's files and the plot. The table's first write
+ * killed it with them unwritten (--out empty). */
+Test(sim_cli, a_reader_gone_loses_no_out_file)
+{
+    NEED_BIN();
+    static const char *const ord[] = {"fifo", "scf", "ncf", "lcf", "sebf", "aalo",
+                                      "sincronia", "wcp", "jsebf", "jsebf-cp", "learned"};
+    static const char *const alloc[] = {"greedy", "madd", "fair", "srf"};
+    char specs[44][32], wl[256], out[256], plot[256], err[256];
+    snprintf(wl, sizeof wl, "%s/small.weft", cli_dir);
+    snprintf(out, sizeof out, "%s/o", cli_dir);
+    snprintf(plot, sizeof plot, "%s/o/c.svg", cli_dir);
+    snprintf(err, sizeof err, "%s/err", cli_dir);
+    const char *argv[2 * 44 + 8] = {"weft", "sim", wl, "--out", out, "--plot", plot};
+    size_t n = 7;
+    for (size_t i = 0; i < 44; i++) {
+        snprintf(specs[i], sizeof specs[i], "%s:%s", ord[i / 4], alloc[i % 4]);
+        argv[n++] = "--policy";
+        argv[n++] = specs[i];
+    }
+    argv[n] = NULL;
+    int fd[2];
+    cr_assert_eq(pipe(fd), 0);
+    close(fd[0]); /* the reader gone before the first write */
+    pid_t pid = fork_tied(SIGTERM);
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (e < 0 || dup2(fd[1], 1) < 0 || dup2(e, 2) < 0)
+            _exit(127);
+        signal(SIGPIPE, SIG_DFL);
+        execv(cli_bin, (char *const *)argv);
+        _exit(127);
+    }
+    close(fd[1]);
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE, "wait status %#x: %s", st,
+              cli_file("err"));
+    cr_assert(strstr(cli_file("o/learned-srf-summary.json"), "\"n_jobs\": 4"), "no summary");
+    cr_assert(strstr(cli_file("o/fifo-greedy-jobs.csv"), "job,"), "no CSV");
+    cr_assert(strstr(cli_file("o/c.svg"), "</svg>"), "no plot");
+}
+
 /* --plot LINK, a link to a file not there yet: the check that it can be
  * written leaves no trace (it removed the link and left an empty file at
  * its end, where nothing was drawn), and the plot is drawn at the link's
