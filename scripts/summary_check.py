@@ -143,7 +143,7 @@ def nearest_rank(values, p):
 # --------------------------------------------------------------------------
 # One run of weft sim, audited.
 
-def audit(case, ports, jobs, rates, out, policies, printed):
+def audit(case, wl, ports, jobs, rates, out, policies, printed):
     base_rate = rates["base"]
     rate = [rates.get(p, base_rate) for p in range(ports)]
     isos = {j["id"]: {c: iso(cf["flows"], rate) for c, cf in j["coflows"].items()}
@@ -153,9 +153,9 @@ def audit(case, ports, jobs, rates, out, policies, printed):
     n_coflows = sum(len(j["coflows"]) for j in jobs)
     n_flows = sum(len(c["flows"]) for j in jobs for c in j["coflows"].values())
     total = math.fsum(b for j in jobs for c in j["coflows"].values() for _, _, b in c["flows"])
-    m = re.search(r"^workload .*: (\d+) jobs?, (\d+) coflows?, (\d+) flows?, (\S+) bytes on "
+    m = re.search(r"^workload .*?: (\d+) jobs?, (\d+) coflows?, (\d+) flows?, (\S+) bytes on "
                   r"(\d+) ports at (\S+) bytes/s(?: \(\d+ ports? set to another rate by "
-                  r"--port-cap\))?$", printed, re.M)
+                  r"--port-cap\))?$", printed, re.M | re.S)
     if not m:
         bad(case, f"no workload line in {printed[:200]!r}")
     elif (int(m[1]), int(m[2]), int(m[3]), int(m[5])) != (len(jobs), n_coflows, n_flows,
@@ -170,8 +170,9 @@ def audit(case, ports, jobs, rates, out, policies, printed):
         s = json.load(open(os.path.join(out, f"{name}-summary.json")))
         cf = list(csv.DictReader(open(os.path.join(out, f"{name}-coflows.csv"), newline="")))
         jb = list(csv.DictReader(open(os.path.join(out, f"{name}-jobs.csv"), newline="")))
-        for k, want in (("n_ports", ports), ("n_jobs", len(jobs)), ("n_coflows", n_coflows),
-                        ("n_flows", n_flows), ("port_rate_bytes_per_s", base_rate)):
+        for k, want in (("workload", wl), ("n_ports", ports), ("n_jobs", len(jobs)),
+                        ("n_coflows", n_coflows), ("n_flows", n_flows),
+                        ("port_rate_bytes_per_s", base_rate)):
             if s[k] != want:
                 bad(pc, f"summary {k} {s[k]}, expected {want}")
         if not near(s["total_bytes"], total):
@@ -345,7 +346,7 @@ def run_case(weft, work, case, wl, ports, jobs, policies, extra=(), rates=None):
     if r.returncode != 0:
         bad(case, f"weft sim exited {r.returncode}: {r.stderr.strip()}")
         return
-    audit(case, ports, jobs, rates, out, policies, r.stdout)
+    audit(case, wl, ports, jobs, rates, out, policies, r.stdout)
 
 
 def write_weft(path, ports, jobs):
@@ -408,7 +409,8 @@ def cases(weft, work, fb):
     ports, jobs = read_weft(wf)
     run_case(weft, work, "wfcommons", wf, ports, jobs, ["sebf", "jsebf", "fifo"])
     # one job; weights near both ends; identical arrivals; a job of one byte
-    one = os.path.join(work, "edge.weft")
+    # named as JSON must escape, and a CSV would quote
+    one = os.path.join(work, 'edge, "q"\\\t\n\x01\x7f\u00e9.weft')
     edge = [dict(id="5", arrival=2.0, weight=1e15, final=1.5, coflows={
         "1": dict(compute=0.5, parents=[], flows=[(0, 1, 1e6), (1, 1, 3e6)]),
         "2": dict(compute=0.0, parents=["1"], flows=[(2, 0, 1.0)])})]
