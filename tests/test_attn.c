@@ -56,19 +56,28 @@ static attn_config_t variant(int k, size_t E, size_t M, size_t H, size_t B)
                            .act = (k & 2) ? ATTN_GELU : ATTN_RELU};
 }
 
+/* Variant k (M = 16, H = 4, B = 2) of the scorer for inputs of width E,
+ * with random parameters of seed + k and a cache for n rows. */
+static attn_config_t random_net(attn_params_t *p, attn_cache_t *c, int k, size_t E,
+                                uint64_t seed, size_t n)
+{
+    attn_config_t cfg = variant(k, E, 16, 4, 2);
+    attn_cache_init(c);
+    cr_assert_eq(attn_params_init(p, &cfg), WEFT_OK);
+    attn_params_init_random(p, &cfg, seed + (uint64_t)k);
+    cr_assert_eq(attn_cache_prepare(c, &cfg, n), WEFT_OK, "%s", weft_last_error());
+    return cfg;
+}
+
 /* ------------------------------------------------------------ network */
 
 Test(attn_net, permutation_equivariance, .timeout = 20)
 {
     enum { N = 12, E = 16 };
     for (int k = 0; k < 4; k++) {
-        attn_config_t cfg = variant(k, E, 16, 4, 2);
         attn_params_t p;
         attn_cache_t c;
-        attn_cache_init(&c);
-        cr_assert_eq(attn_params_init(&p, &cfg), WEFT_OK);
-        attn_params_init_random(&p, &cfg, 42 + (uint64_t)k);
-        cr_assert_eq(attn_cache_prepare(&c, &cfg, N), WEFT_OK);
+        attn_config_t cfg = random_net(&p, &c, k, E, 42, N);
         rng_state = 5 + (uint64_t)k;
         float X[N * E], Xp[N * E], s[N];
         for (size_t i = 0; i < N * E; i++)
@@ -243,6 +252,108 @@ Test(attn_net, forward_naive_vs_blas, .timeout = 20)
         for (size_t i = 0; i < N; i++)
             cr_assert_float_eq(c.scores[i], s[i], 1e-4f * (1 + fabsf(s[i])),
                                "variant %d row %zu: libm %.8g fast %.8g", k, i, c.scores[i], s[i]);
+        attn_params_destroy(&p);
+        attn_cache_destroy(&c);
+    }
+}
+
+/* A cache keeps its capacity and its last rows: a smaller set scored after
+ * a larger one (the learned policy's decisions as coflows finish) must
+ * read none of what the larger one left, in the rows past n or in the
+ * attention weights laid out for the larger n. The stale rows are large
+ * (x 50), so a leak would move the scores far beyond rounding. */
+Test(attn_net, a_smaller_set_after_a_larger_one_reads_nothing_stale, .timeout = 20)
+{
+    enum { BIG = 40, SMALL = 7, E = 12 };
+    for (int k = 0; k < 4; k++) {
+        attn_params_t p;
+        attn_cache_t used, used_inf, fresh;
+        attn_config_t cfg = random_net(&p, &fresh, k, E, 60, SMALL);
+        attn_cache_init(&used);
+        attn_cache_init(&used_inf);
+        float big[BIG * E], small[SMALL * E];
+        rng_state = 90 + (uint64_t)k;
+        for (size_t i = 0; i < BIG * E; i++)
+            big[i] = 50 * srandf();
+        for (size_t i = 0; i < SMALL * E; i++)
+            small[i] = srandf();
+        attn_forward(&fresh, &p, &cfg, small, SMALL);
+        cr_assert_eq(attn_cache_prepare(&used, &cfg, BIG), WEFT_OK);
+        cr_assert_eq(attn_cache_prepare_infer(&used_inf, &cfg, BIG), WEFT_OK);
+        attn_forward(&used, &p, &cfg, big, BIG);
+        attn_forward_infer(&used_inf, &p, &cfg, big, BIG);
+        /* without preparing again (a cache sized for N serves every n <= N),
+           then prepared again for the smaller set */
+        for (int again = 0; again < 2; again++) {
+            if (again) {
+                attn_forward(&used, &p, &cfg, big, BIG);
+                cr_assert_eq(attn_cache_prepare(&used, &cfg, SMALL), WEFT_OK);
+                cr_assert_eq(attn_cache_prepare_infer(&used_inf, &cfg, SMALL), WEFT_OK);
+            }
+            attn_forward(&used, &p, &cfg, small, SMALL);
+            attn_forward_infer(&used_inf, &p, &cfg, small, SMALL);
+            for (size_t i = 0; i < SMALL; i++) {
+                float want = fresh.scores[i];
+                cr_assert_float_eq(used.scores[i], want, 1e-6f * (1 + fabsf(want)),
+                                   "variant %d, prepared again %d: row %zu scores %.9g after "
+                                   "%d rows, %.9g alone", k, again, i, used.scores[i], BIG, want);
+                cr_assert_float_eq(used_inf.scores[i], want, 1e-6f * (1 + fabsf(want)),
+                                   "variant %d, prepared again %d: row %zu infers %.9g after "
+                                   "%d rows, %.9g alone", k, again, i, used_inf.scores[i], BIG,
+                                   want);
+            }
+        }
+        attn_params_destroy(&p);
+        attn_cache_destroy(&used);
+        attn_cache_destroy(&used_inf);
+        attn_cache_destroy(&fresh);
+    }
+}
+
+/* Inputs from 1e-30 to 1e15 in magnitude (float): every score finite;
+ * from 1e-3 up, rows that differ score differently (a LayerNorm whose
+ * variance overflowed would give every row its bias; below, the inputs
+ * vanish against the biases, as they should). Once the inputs dominate
+ * the biases, LayerNorm's epsilon and (pre-LN) what the sub-layers add to
+ * the residual stream, the scorer is scale-invariant, so from 1e5 up the
+ * scores must match those at 1e5. Larger inputs are out of
+ * reach: the learned policy's features are log1p-scaled and normalised,
+ * and its embeddings' other columns are GRU states in (-1, 1) and small
+ * MLP outputs; in float, |x| near 1e22 squares past FLT_MAX (post-LN then
+ * gives NaN scores, which the policy refuses: test_learned.c). */
+Test(attn_net, inputs_from_1e_minus_30_to_1e15_score_finite_and_apart, .timeout = 20)
+{
+    enum { N = 6, E = 16 };
+    for (int k = 0; k < 4; k++) {
+        attn_params_t p;
+        attn_cache_t c;
+        attn_config_t cfg = random_net(&p, &c, k, E, 3, N);
+        for (size_t i = 0; i < p.n; i++) /* biases too: no score is 0 by itself */
+            p.memory[i] += 0.05f * srandf();
+        float unit[N * E], X[N * E], at1e5[N];
+        rng_state = 31 + (uint64_t)k;
+        for (size_t i = 0; i < N * E; i++)
+            unit[i] = srandf();
+        for (int e = -30; e <= 15; e++) {
+            float mag = (float)pow(10, e);
+            for (size_t i = 0; i < N * E; i++)
+                X[i] = mag * unit[i];
+            attn_forward(&c, &p, &cfg, X, N);
+            float lo = INFINITY, hi = -INFINITY;
+            for (size_t i = 0; i < N; i++) {
+                cr_assert(isfinite(c.scores[i]), "variant %d, inputs ~1e%d: score %zu is %g",
+                          k, e, i, c.scores[i]);
+                lo = fminf(lo, c.scores[i]), hi = fmaxf(hi, c.scores[i]);
+            }
+            cr_assert(e < -3 || hi - lo > 1e-4f * (1 + fabsf(hi)),
+                      "variant %d, inputs ~1e%d: every row scores %g", k, e, lo);
+            if (e == 5)
+                memcpy(at1e5, c.scores, sizeof at1e5);
+            for (size_t i = 0; e > 5 && i < N; i++)
+                cr_assert_float_eq(c.scores[i], at1e5[i], 1e-3f * (1 + fabsf(at1e5[i])),
+                                   "variant %d, inputs ~1e%d: score %zu %.7g, at 1e5 %.7g", k,
+                                   e, i, c.scores[i], at1e5[i]);
+        }
         attn_params_destroy(&p);
         attn_cache_destroy(&c);
     }

@@ -46,6 +46,8 @@ typedef struct {
     attn_act_t act;
     int loss;
     uint64_t seed;
+    size_t n; /* coflows, 1..TN; 0: TN */
+    size_t H; /* heads of M = 8; 0: 2 */
 } fd_case_t;
 
 typedef struct {
@@ -54,17 +56,18 @@ typedef struct {
     attn_params_t p, g;
     double X[TN * TE];
     double coef[TN];     /* linear loss */
-    size_t order[TN];    /* PL loss */
+    size_t order[TN];    /* PL loss, a permutation of 0..n-1 */
     int loss;
+    size_t n;            /* rows scored, <= TN */
 } fd_ctx_t;
 
 static double loss(fd_ctx_t *f)
 {
-    attn_forward(&f->c, &f->p, &f->cfg, f->X, TN);
+    attn_forward(&f->c, &f->p, &f->cfg, f->X, f->n);
     if (f->loss == LOSS_PL)
-        return attn_pl_logprob(f->c.scores, TN, f->order);
+        return attn_pl_logprob(f->c.scores, f->n, f->order);
     double s = 0;
-    for (size_t i = 0; i < TN; i++)
+    for (size_t i = 0; i < f->n; i++)
         s += f->coef[i] * f->c.scores[i];
     return s;
 }
@@ -98,8 +101,10 @@ static void run_fd(const fd_case_t *fc)
 {
     fd_ctx_t *f = calloc(1, sizeof *f);
     cr_assert_not_null(f);
-    f->cfg = (attn_config_t){.E = TE, .M = 8, .H = 2, .B = 2, .norm = fc->norm, .act = fc->act};
+    f->cfg = (attn_config_t){.E = TE, .M = 8, .H = fc->H ? fc->H : 2, .B = 2, .norm = fc->norm,
+                             .act = fc->act};
     f->loss = fc->loss;
+    f->n = fc->n ? fc->n : TN;
     rng_state = fc->seed;
     attn_cache_init(&f->c);
     cr_assert_eq(attn_cache_prepare(&f->c, &f->cfg, TN), WEFT_OK, "%s", weft_last_error());
@@ -115,13 +120,15 @@ static void run_fd(const fd_case_t *fc)
     for (size_t i = 0; i < TN; i++)
         f->coef[i] = srand1();
     static const size_t fixed_order[TN] = {3, 0, 4, 1, 2};
-    memcpy(f->order, fixed_order, sizeof fixed_order);
+    for (size_t i = 0, k = 0; i < TN; i++) /* its restriction to 0..n-1 */
+        if (fixed_order[i] < f->n)
+            f->order[k++] = fixed_order[i];
 
     /* analytic gradients */
     loss(f);
     double dscores[TN] = {0}, work[TN], dX[TN * TE] = {0};
     if (f->loss == LOSS_PL)
-        attn_pl_logprob_backward(f->c.scores, TN, f->order, 1.0, dscores, work);
+        attn_pl_logprob_backward(f->c.scores, f->n, f->order, 1.0, dscores, work);
     else
         memcpy(dscores, f->coef, sizeof dscores);
     attn_params_zero(&f->g);
@@ -146,13 +153,13 @@ static void run_fd(const fd_case_t *fc)
             len = sizeof msg - 1;
     }
     double excess;
-    double worst_x = check_array(f, f->X, dX, TN * TE, &excess);
+    double worst_x = check_array(f, f->X, dX, f->n * TE, &excess);
     if (excess > 0)
         failed = 1;
     snprintf(msg + len, sizeof msg - len, " %sdX=%.2e", excess > 0 ? "FAIL:" : "", worst_x);
-    fprintf(stderr, "attn fd %s-LN %s loss=%s: worst param diff %.2e, dX %.2e\n",
+    fprintf(stderr, "attn fd %s-LN %s loss=%s n=%zu H=%zu: worst param diff %.2e, dX %.2e\n",
             fc->norm == ATTN_PRE_LN ? "pre" : "post", fc->act == ATTN_GELU ? "gelu" : "relu",
-            fc->loss == LOSS_PL ? "PL" : "linear", worst_all, worst_x);
+            fc->loss == LOSS_PL ? "PL" : "linear", f->n, f->cfg.H, worst_all, worst_x);
     /* a gradient that is all zeros would pass trivially: make sure the loss
      * actually depends on the parameters */
     cr_assert_gt(attn_params_norm(&f->g), 1e-3, "gradient is (nearly) zero");
@@ -179,6 +186,82 @@ ParameterizedTestParameters(attn_grad, all_tensors)
 ParameterizedTest(fd_case_t *fc, attn_grad, all_tensors, .timeout = 60)
 {
     run_fd(fc);
+}
+
+/* The sizes all_tensors leaves out: one coflow (its attention weight is 1
+ * whatever the scores: only V's path carries a gradient, and the PL
+ * log-probability of one order is 0, so the linear loss), two, and heads
+ * of width 8 (one head) and 1 (eight heads). */
+ParameterizedTestParameters(attn_grad, other_sizes)
+{
+    static fd_case_t cases[] = {
+        {ATTN_PRE_LN, ATTN_GELU, LOSS_LINEAR, 2001, 1, 2},
+        {ATTN_POST_LN, ATTN_RELU, LOSS_LINEAR, 2002, 1, 4},
+        {ATTN_POST_LN, ATTN_GELU, LOSS_PL, 2003, 2, 1},
+        {ATTN_PRE_LN, ATTN_RELU, LOSS_PL, 2004, 5, 8},
+        {ATTN_POST_LN, ATTN_GELU, LOSS_LINEAR, 2005, 3, 8},
+    };
+    return cr_make_param_array(fd_case_t, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(fd_case_t *fc, attn_grad, other_sizes, .timeout = 60)
+{
+    run_fd(fc);
+}
+
+/* Backward after a forward of fewer rows than the cache last held (the
+ * learned policy's training rollouts, decision after decision, on one
+ * cache): the gradients of a fresh cache's, to rounding; the stale rows
+ * and attention weights of the larger forward must not enter them. */
+Test(attn_grad, fewer_rows_than_the_last_forward_backprop_as_alone, .timeout = 10)
+{
+    attn_config_t cfg = {.E = TE, .M = 8, .H = 2, .B = 2, .norm = ATTN_POST_LN,
+                         .act = ATTN_GELU};
+    enum { SMALL = 2 };
+    attn_params_t p, g_used, g_fresh;
+    attn_cache_t used, fresh;
+    attn_cache_init(&used);
+    attn_cache_init(&fresh);
+    cr_assert_eq(attn_params_init(&p, &cfg), WEFT_OK);
+    cr_assert_eq(attn_params_init(&g_used, &cfg), WEFT_OK);
+    cr_assert_eq(attn_params_init(&g_fresh, &cfg), WEFT_OK);
+    attn_params_init_random(&p, &cfg, 77);
+    rng_state = 78;
+    double big[TN * TE], dbig[TN], dsmall[SMALL];
+    for (size_t i = 0; i < TN * TE; i++)
+        big[i] = 40 * srand1();
+    for (size_t i = 0; i < TN; i++)
+        dbig[i] = srand1();
+    double small[SMALL * TE] = {0}, dx_used[SMALL * TE] = {0}, dx_fresh[SMALL * TE] = {0};
+    for (size_t i = 0; i < SMALL * TE; i++)
+        small[i] = srand1();
+    for (size_t i = 0; i < SMALL; i++)
+        dsmall[i] = srand1();
+    cr_assert_eq(attn_cache_prepare(&used, &cfg, TN), WEFT_OK);
+    attn_forward(&used, &p, &cfg, big, TN);
+    attn_params_zero(&g_used);
+    attn_backward(&g_used, NULL, dbig, &used, &p, &cfg); /* fills the gradient buffers */
+    attn_forward(&used, &p, &cfg, small, SMALL);
+    attn_params_zero(&g_used);
+    attn_backward(&g_used, dx_used, dsmall, &used, &p, &cfg);
+    cr_assert_eq(attn_cache_prepare(&fresh, &cfg, SMALL), WEFT_OK);
+    attn_forward(&fresh, &p, &cfg, small, SMALL);
+    attn_params_zero(&g_fresh);
+    attn_backward(&g_fresh, dx_fresh, dsmall, &fresh, &p, &cfg);
+    cr_assert_gt(attn_params_norm(&g_fresh), 1e-3);
+    for (size_t i = 0; i < p.n; i++)
+        cr_assert_float_eq(g_used.memory[i], g_fresh.memory[i],
+                           1e-12 * (1 + fabs(g_fresh.memory[i])),
+                           "param %zu: %.17g after %d rows, %.17g alone", i, g_used.memory[i],
+                           TN, g_fresh.memory[i]);
+    for (size_t i = 0; i < SMALL * TE; i++)
+        cr_assert_float_eq(dx_used[i], dx_fresh[i], 1e-12 * (1 + fabs(dx_fresh[i])), "dX[%zu]",
+                           i);
+    attn_params_destroy(&p);
+    attn_params_destroy(&g_used);
+    attn_params_destroy(&g_fresh);
+    attn_cache_destroy(&used);
+    attn_cache_destroy(&fresh);
 }
 
 /* d logprob / d scores by central differences, at several score scales
