@@ -574,16 +574,25 @@ ParameterizedTest(shape_t *sh, gnn_forward, naive_matches_pipelined)
     batch_free(&b);
 }
 
+/* A batch by gen_batch, its plan, both caches prepared for it and random
+ * parameters of cfg, of seed (the parameters' own seed: seed + 1). */
+static void batch_setup(batch_t *b, const gnn_config_t *cfg, size_t n, size_t n_jobs,
+                        size_t max_depth, size_t max_par, uint64_t seed)
+{
+    gen_batch(b, n, n_jobs, max_depth, max_par, seed);
+    cr_assert_eq(gnn_plan_build(&plan, b->n, b->n_jobs, b->pred_start, b->pred, b->job),
+                 WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(gnn_cache_prepare(&cache, cfg, &plan), WEFT_OK);
+    cr_assert_eq(gnn_cache_prepare(&cache2, cfg, &plan), WEFT_OK);
+    cr_assert_eq(gnn_params_init(&params, cfg), WEFT_OK);
+    gnn_params_init_random(&params, cfg, seed + 1);
+}
+
 Test(gnn_forward, incremental_equals_full)
 {
     gnn_config_t cfg = {6, 8, 2, 5};
     batch_t b;
-    gen_batch(&b, 400, 25, 10, 3, 99);
-    cr_assert_eq(gnn_plan_build(&plan, b.n, b.n_jobs, b.pred_start, b.pred, b.job), WEFT_OK);
-    cr_assert_eq(gnn_cache_prepare(&cache, &cfg, &plan), WEFT_OK);
-    cr_assert_eq(gnn_cache_prepare(&cache2, &cfg, &plan), WEFT_OK);
-    cr_assert_eq(gnn_params_init(&params, &cfg), WEFT_OK);
-    gnn_params_init_random(&params, &cfg, 3);
+    batch_setup(&b, &cfg, 400, 25, 10, 3, 99);
     float *X = random_features(b.n, cfg.F, 4);
     size_t E = gnn_out_dim(&cfg), changed[16];
     gnn_forward(&cache, &params, &cfg, &plan, X);
@@ -726,4 +735,77 @@ Test(gnn_forward, relabelling_permutes_rows)
     free(perm), free(jperm), free(X), free(PX), free(back);
     batch_free(&b);
     batch_free(&pb);
+}
+
+/* The batch is only a way to share GEMMs: each job's rows (its embedding
+ * and its job summary) are what that job alone gives, and the global
+ * summary, worked here in double from the job summaries, is the one
+ * thing the jobs share. Jobs of different depths, so a job's waves are
+ * computed alongside other jobs' in every GEMM. */
+Test(gnn_forward, a_batch_embeds_each_job_as_alone)
+{
+    gnn_config_t cfg = {5, 6, 2, 4};
+    batch_t b;
+    batch_setup(&b, &cfg, 150, 9, 7, 3, 44);
+    uint64_t s = 46;
+    for (size_t i = 0; i < params.n; i++) /* biases too */
+        params.memory[i] += (float)(0.2 * urand(&s) - 0.1);
+    float *X = random_features(b.n, cfg.F, 47);
+    gnn_forward(&cache, &params, &cfg, &plan, X);
+    size_t E = gnn_out_dim(&cfg), H = gnn_embed_dim(&cfg), S = cfg.S, F = cfg.F;
+    size_t *local = calloc(b.n, sizeof *local), *node = calloc(b.n, sizeof *node);
+    size_t *ps = calloc(b.n + 1, sizeof *ps), *pr = calloc(b.pred_start[b.n] + 1, sizeof *pr);
+    size_t *zero = calloc(b.n, sizeof *zero);
+    float *JX = malloc(b.n * F * sizeof *JX);
+    double gsum[16] = {0};
+    cr_assert(S <= 16);
+    size_t depth_changes = 0, last_depth = 0;
+    for (size_t j = 0; j < b.n_jobs; j++) {
+        size_t n = 0, e = 0;
+        for (size_t v = 0; v < b.n; v++) /* the job's nodes, ascending */
+            if (b.job[v] == j)
+                local[v] = n, node[n++] = v;
+        for (size_t i = 0; i < n; i++) {
+            size_t v = node[i];
+            for (size_t k = b.pred_start[v]; k < b.pred_start[v + 1]; k++)
+                pr[e++] = local[b.pred[k]];
+            ps[i + 1] = e;
+            memcpy(JX + i * F, X + v * F, F * sizeof *JX);
+        }
+        gnn_plan_t alone;
+        cr_assert_eq(gnn_plan_build(&alone, n, 1, ps, pr, zero), WEFT_OK, "%s",
+                     weft_last_error());
+        depth_changes += alone.dir[GNN_FWD].n_waves != last_depth;
+        last_depth = alone.dir[GNN_FWD].n_waves;
+        cr_assert_eq(gnn_cache_prepare(&cache2, &cfg, &alone), WEFT_OK);
+        gnn_forward(&cache2, &params, &cfg, &alone, JX);
+        for (size_t i = 0; i < n; i++) {
+            char what[64];
+            snprintf(what, sizeof what, "job %zu node %zu (alone %zu)", j, node[i], i);
+            assert_close(cache.out + node[i] * E, cache2.out + i * E, H + S, E, 1e-5, 1e-6,
+                         what);
+        }
+        for (size_t k = 0; k < S; k++)
+            gsum[k] += cache2.out[H + k];
+        gnn_plan_destroy(&alone);
+    }
+    cr_assert_gt(depth_changes, 2, "the jobs must differ in depth");
+    double glob[16];
+    for (size_t o = 0; o < S; o++) {
+        double a = params.glob_b1[o];
+        for (size_t k = 0; k < S; k++)
+            a += (double)params.glob_w1[o * S + k] * gsum[k];
+        glob[o] = tanh(a);
+    }
+    for (size_t o = 0; o < S; o++) {
+        double g = params.glob_b2[o];
+        for (size_t k = 0; k < S; k++)
+            g += (double)params.glob_w2[o * S + k] * glob[k];
+        for (size_t v = 0; v < b.n; v++)
+            cr_assert_float_eq(cache.out[v * E + H + S + o], g, 1e-5 * (1 + fabs(g)),
+                               "node %zu global column %zu: %.8g, by hand %.8g", v, o,
+                               cache.out[v * E + H + S + o], g);
+    }
+    free(local), free(node), free(ps), free(pr), free(zero), free(JX), free(X);
+    batch_free(&b);
 }

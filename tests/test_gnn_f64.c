@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,9 +73,45 @@ static void random_dag(batch_t *b, size_t n, size_t n_jobs, size_t max_par)
     }
 }
 
+/* A chain of n nodes in one job, numbered backwards (node n-1 is the
+ * root): n waves, so the L x n grid's anti-diagonals reach their longest. */
+static void chain(batch_t *b, size_t n)
+{
+    b->n = n, b->n_jobs = 1;
+    b->pred_start[0] = 0;
+    for (size_t v = 0; v < n; v++) {
+        b->job[v] = 0;
+        if (v + 1 < n)
+            b->pred[v] = v + 1;
+        b->pred_start[v + 1] = v + 1 < n ? v + 1 : v;
+    }
+}
+
+/* n jobs of one node each: no edge anywhere, every message 0. */
+static void lone_nodes(batch_t *b, size_t n)
+{
+    b->n = b->n_jobs = n;
+    for (size_t v = 0; v <= n; v++)
+        b->pred_start[v] = 0;
+    for (size_t v = 0; v < n; v++)
+        b->job[v] = v;
+}
+
+/* The plan of b, a cache for it and parameters of cfg, random of seed. */
+static void encoder_of(gnn_plan_t *plan, gnn_cache_t *c, gnn_params_t *p, const batch_t *b,
+                       const gnn_config_t *cfg, uint64_t seed)
+{
+    gnn_cache_init(c);
+    cr_assert_eq(gnn_plan_build(plan, b->n, b->n_jobs, b->pred_start, b->pred, b->job), WEFT_OK,
+                 "%s", weft_last_error());
+    cr_assert_eq(gnn_cache_prepare(c, cfg, plan), WEFT_OK);
+    cr_assert_eq(gnn_params_init(p, cfg), WEFT_OK);
+    gnn_params_init_random(p, cfg, seed);
+}
+
 typedef struct {
     gnn_config_t cfg;
-    int shape;     /* 0: diamond and chain; 1: random DAG */
+    int shape;     /* 0: diamond and chain; 1: random DAG; 2: chain of n; 3: n lone nodes */
     size_t n, n_jobs, max_par;
     uint64_t seed;
 } fd_case_t;
@@ -127,19 +164,18 @@ static void run_fd(const fd_case_t *fc)
     batch_t b;
     if (fc->shape == 0)
         diamond_and_chain(&b);
+    else if (fc->shape == 2)
+        chain(&b, fc->n);
+    else if (fc->shape == 3)
+        lone_nodes(&b, fc->n);
     else
         random_dag(&b, fc->n, fc->n_jobs, fc->max_par);
     const gnn_config_t *cfg = &fc->cfg;
     gnn_plan_t plan;
     gnn_cache_t c;
     gnn_params_t p, g;
-    gnn_cache_init(&c);
-    cr_assert_eq(gnn_plan_build(&plan, b.n, b.n_jobs, b.pred_start, b.pred, b.job), WEFT_OK, "%s",
-                 weft_last_error());
-    cr_assert_eq(gnn_cache_prepare(&c, cfg, &plan), WEFT_OK);
-    cr_assert_eq(gnn_params_init(&p, cfg), WEFT_OK);
+    encoder_of(&plan, &c, &p, &b, cfg, fc->seed);
     cr_assert_eq(gnn_params_init(&g, cfg), WEFT_OK);
-    gnn_params_init_random(&p, cfg, fc->seed);
     for (size_t i = 0; i < p.n; i++) /* non-zero biases, larger weights: every path matters */
         p.memory[i] += 0.4 * srand1();
 
@@ -200,6 +236,10 @@ ParameterizedTestParameters(gnn_grad, finite_differences)
         {{2, 3, 3, 2}, 1, 14, 3, 3, 3},
         /* single job, many parents: softmax over up to 5 predecessors */
         {{3, 2, 2, 2}, 1, 10, 1, 5, 4},
+        /* a deep chain: 12 waves, 3 layers, gradients through every step */
+        {{2, 3, 3, 2}, 2, 12, 1, 1, 5},
+        /* jobs without edges: no attention, the GRU on a zero message */
+        {{3, 2, 2, 3}, 3, 4, 4, 0, 6},
     };
     return cr_make_param_array(fd_case_t, cases, sizeof cases / sizeof cases[0]);
 }
@@ -217,13 +257,9 @@ Test(gnn_grad, accumulates_and_follows_naive_forward, .timeout = 20)
     gnn_plan_t plan;
     gnn_cache_t c;
     gnn_params_t p, g1, g2;
-    gnn_cache_init(&c);
-    cr_assert_eq(gnn_plan_build(&plan, b.n, b.n_jobs, b.pred_start, b.pred, b.job), WEFT_OK);
-    cr_assert_eq(gnn_cache_prepare(&c, &cfg, &plan), WEFT_OK);
-    cr_assert_eq(gnn_params_init(&p, &cfg), WEFT_OK);
+    encoder_of(&plan, &c, &p, &b, &cfg, 5);
     cr_assert_eq(gnn_params_init(&g1, &cfg), WEFT_OK);
     cr_assert_eq(gnn_params_init(&g2, &cfg), WEFT_OK);
-    gnn_params_init_random(&p, &cfg, 5);
     size_t N = b.n, E = gnn_out_dim(&cfg);
     double X[12 * 3], dOut[12 * 64];
     cr_assert(E <= 64);
@@ -253,5 +289,74 @@ Test(gnn_grad, accumulates_and_follows_naive_forward, .timeout = 20)
     gnn_params_destroy(&g1);
     gnn_params_destroy(&g2);
     gnn_cache_destroy(&c);
+    gnn_plan_destroy(&plan);
+}
+
+/* Backward after an incremental forward (the learned policy's training
+ * rollouts: a coflow finishes, a few rows change) reads the cache that
+ * pass left: the same gradients as after a full forward on the new
+ * features, to rounding. The changed rows are a root (every descendant
+ * recomputed forward), a sink (every ancestor backward) and one node in
+ * the middle. */
+Test(gnn_grad, backward_after_an_incremental_forward, .timeout = 20)
+{
+    rng_state = 22;
+    batch_t b;
+    random_dag(&b, 16, 2, 2);
+    gnn_config_t cfg = {3, 4, 2, 3};
+    gnn_plan_t plan;
+    gnn_cache_t inc, full;
+    gnn_params_t p, g_inc, g_full;
+    encoder_of(&plan, &inc, &p, &b, &cfg, 22);
+    gnn_cache_init(&full);
+    cr_assert_eq(gnn_cache_prepare(&full, &cfg, &plan), WEFT_OK);
+    cr_assert_eq(gnn_params_init(&g_inc, &cfg), WEFT_OK);
+    cr_assert_eq(gnn_params_init(&g_full, &cfg), WEFT_OK);
+    size_t N = b.n, F = cfg.F, E = gnn_out_dim(&cfg);
+    double X[16 * 3], dOut[16 * 64], dx_inc[16 * 3] = {0}, dx_full[16 * 3] = {0};
+    cr_assert(E <= 64);
+    for (size_t i = 0; i < N * F; i++)
+        X[i] = srand1();
+    for (size_t i = 0; i < N * E; i++)
+        dOut[i] = srand1();
+    gnn_forward(&inc, &p, &cfg, &plan, X);
+    /* a root, a sink and a middle node (children and parents) of job 0 */
+    size_t changed[3], n_changed = 0, root = N, sink = N, mid = N;
+    for (size_t v = 0; v < N; v++) {
+        bool parents = plan.dir[GNN_FWD].pred_start[v + 1] > plan.dir[GNN_FWD].pred_start[v];
+        bool children = plan.dir[GNN_BWD].pred_start[v + 1] > plan.dir[GNN_BWD].pred_start[v];
+        if (b.job[v] != 0)
+            continue;
+        if (!parents && children && root == N)
+            root = v;
+        else if (parents && !children && sink == N)
+            sink = v;
+        else if (parents && children && mid == N)
+            mid = v;
+    }
+    cr_assert(root < N && sink < N && mid < N, "the DAG needs a root, a sink and a middle");
+    changed[n_changed++] = root, changed[n_changed++] = sink, changed[n_changed++] = mid;
+    for (size_t i = 0; i < n_changed; i++)
+        for (size_t f = 0; f < F; f++)
+            X[changed[i] * F + f] = srand1();
+    cr_assert_eq(gnn_forward_incremental(&inc, &p, &cfg, &plan, X, changed, n_changed), WEFT_OK,
+                 "%s", weft_last_error());
+    gnn_forward(&full, &p, &cfg, &plan, X);
+    gnn_params_zero(&g_inc);
+    gnn_params_zero(&g_full);
+    gnn_backward(&g_inc, dx_inc, dOut, &inc, &p, &cfg, &plan);
+    gnn_backward(&g_full, dx_full, dOut, &full, &p, &cfg, &plan);
+    for (size_t i = 0; i < p.n; i++)
+        cr_assert_float_eq(g_inc.memory[i], g_full.memory[i],
+                           1e-10 * (1 + fabs(g_full.memory[i])),
+                           "param %zu: %.17g after the incremental pass, %.17g after a full one",
+                           i, g_inc.memory[i], g_full.memory[i]);
+    for (size_t i = 0; i < N * F; i++)
+        cr_assert_float_eq(dx_inc[i], dx_full[i], 1e-10 * (1 + fabs(dx_full[i])), "dX[%zu]", i);
+    gnn_params_destroy(&p);
+    gnn_params_destroy(&g_inc);
+    gnn_params_destroy(&g_full);
+    gnn_cache_destroy(&inc);
+    gnn_cache_destroy(&full);
     gnn_plan_destroy(&plan);
 }
