@@ -741,3 +741,49 @@ Test(dag, the_weighted_bound_of_no_jobs_is_0)
     cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK, "%s", weft_last_error());
     cr_assert_eq(dag_weighted_bound(&wl), 0.0);
 }
+
+/* A job of two components, a chain 10 -> 20 and a lone 30 (listed first,
+ * and 20 before its parent), on ports whose send and receive rates differ:
+ * cap_out = {2, 1, 4}, cap_in = {1, 4, 2} bytes/s, final compute 0.25.
+ *   10 (compute 0.5): 0->1 6 B, 0->2 2 B, 2->2 4 B (a flow to its own port
+ *      uses both of that port's sides): port 0 sends 8 B at 2 = 4 s, port
+ *      2 sends 4 at 4 = 1, port 1 receives 6 at 4 = 1.5, port 2 receives
+ *      6 at 2 = 3: iso 4.
+ *   20 (compute 1): 1->0 3 B: sends 3 at 1, receives 3 at 1: iso 3.
+ *   30 (compute 0): 2->0 9 B: sends 9 at 4, receives 9 at 1: iso 9.
+ * cp_below: 20 3 + 0.25 = 3.25; 10 4 + 1 + 3.25 = 8.25; 30 9 + 0.25 = 9.25.
+ * Bound: max(0.5 + 8.25, 0 + 9.25) = 9.25, set by the other component. */
+Test(dag, a_disconnected_job_on_unequal_ports_by_hand)
+{
+    static const double out[3] = {2, 1, 4}, in[3] = {1, 4, 2};
+    memcpy(fab.cap_out, out, sizeof out);
+    memcpy(fab.cap_in, in, sizeof in);
+    cr_assert_eq(coflow_workload_add_job(&wl, 9, 0, 1, 0.25), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 30, 0), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 2, 0, 9), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 20, 1), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 1, 0, 3), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_parent(&wl, 10), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_coflow(&wl, 10, 0.5), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 1, 6), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 0, 2, 2), WEFT_OK);
+    cr_assert_eq(coflow_workload_add_flow(&wl, 2, 2, 4), WEFT_OK);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK, "%s", weft_last_error());
+    cr_assert_eq(dag_analyze(&wl, &fab), WEFT_OK, "%s", weft_last_error());
+    const coflow_coflow_t *lone = &wl.coflows[0], *child = &wl.coflows[1],
+                          *root = &wl.coflows[2];
+    cr_assert_float_eq(root->iso_s, 4, 1e-12);
+    cr_assert_float_eq(child->iso_s, 3, 1e-12);
+    cr_assert_float_eq(lone->iso_s, 9, 1e-12);
+    cr_assert_eq(root->wave, 0);
+    cr_assert_eq(child->wave, 1);
+    cr_assert_eq(lone->wave, 0);
+    cr_assert_eq(wl.jobs[0].depth, 2);
+    cr_assert_eq(root->n_children, 1);
+    cr_assert_eq(root->n_descendants, 1);
+    cr_assert_eq(lone->n_children + lone->n_descendants + child->n_descendants, 0);
+    cr_assert_float_eq(child->cp_below_s, 3.25, 1e-12);
+    cr_assert_float_eq(root->cp_below_s, 8.25, 1e-12);
+    cr_assert_float_eq(lone->cp_below_s, 9.25, 1e-12);
+    cr_assert_float_eq(wl.jobs[0].lower_bound_s, 9.25, 1e-12);
+}
