@@ -13,7 +13,8 @@
  * set_changes_only holds it while the schedulable set stays the same. A
  * decision's memory is linear in the coflows and its failure an error; a
  * tiny job weight keeps the scores finite, and a score that is not is an
- * error.
+ * error. How a workload lists its jobs, coflows, flows and parents
+ * changes no schedule.
  *
  * The workload is generated here from a fixed seed: 10 jobs of 1..4 layers
  * of 1..3 coflows on 4 ports at 1 byte/s, each coflow 1..3 flows of 1..10
@@ -1672,4 +1673,64 @@ Test(learned, sim_scores_dump_has_the_documented_rows)
     coflow_learned_model_destroy(&m);
     cr_assert_gt(decisions, 5, "only %zu decisions scored", decisions);
     cli_teardown();
+}
+
+/* The workload with its jobs listed last first, each job's coflows last
+ * first, and each coflow's flows and parents last first: the same jobs. */
+static void relist(coflow_workload_t *out, const coflow_workload_t *w)
+{
+    coflow_workload_init(out, w->n_ports);
+    for (size_t j = w->n_jobs; j-- > 0;) {
+        const coflow_job_t *job = &w->jobs[j];
+        cr_assert_eq(coflow_workload_add_job(out, job->id, job->arrival_s, job->weight,
+                                             job->final_compute_s), WEFT_OK);
+        for (size_t c = job->first_coflow + job->n_coflows; c-- > job->first_coflow;) {
+            const coflow_coflow_t *co = &w->coflows[c];
+            cr_assert_eq(coflow_workload_add_coflow(out, co->id, co->compute_s), WEFT_OK);
+            for (size_t f = co->first_flow + co->n_flows; f-- > co->first_flow;)
+                cr_assert_eq(coflow_workload_add_flow(out, w->flows[f].src, w->flows[f].dst,
+                                                      w->flows[f].bytes), WEFT_OK);
+            for (size_t p = co->first_parent + co->n_parents; p-- > co->first_parent;)
+                cr_assert_eq(coflow_workload_add_parent(out, w->coflows[w->parents[p]].id),
+                             WEFT_OK);
+        }
+        cr_assert_eq(coflow_workload_finish_job(out), WEFT_OK, "%s", weft_last_error());
+    }
+}
+
+/* The policy sees a set of DAGs: how a file happens to list its jobs, its
+ * coflows and their flows and parents changes its node numbering, its
+ * batch's order and its rows' order, and must change no decision (the
+ * encoder is equivariant under relabelling, the scorer under permutation,
+ * test_gnn.c and test_attn.c; this is the whole policy). Each coflow,
+ * found by its job's and its own id, finishes at the same time to
+ * rounding. */
+Test(learned, listing_jobs_and_coflows_in_another_order_changes_no_schedule)
+{
+    coflow_workload_t w2;
+    relist(&w2, &wl);
+    cr_assert_eq(dag_analyze(&w2, &fab), WEFT_OK, "%s", weft_last_error());
+    netsim_result_t a, b;
+    cr_assert_eq(run(&a, NULL, 7), WEFT_OK, "%s", weft_last_error());
+    netsim_opts_t o = {.ordering = coflow_ordering_find("learned"), .check = true,
+                       .policy_seed = 7};
+    netsim_result_init(&b);
+    cr_assert_eq(netsim_run(&w2, &fab, &o, &b), WEFT_OK, "%s", weft_last_error());
+    for (size_t j = 0; j < wl.n_jobs; j++) {
+        const coflow_job_t *job = &wl.jobs[j], *job2 = &w2.jobs[wl.n_jobs - 1 - j];
+        cr_assert_eq(job2->id, job->id);
+        for (size_t k = 0; k < job->n_coflows; k++) {
+            size_t c = job->first_coflow + k;
+            size_t c2 = job2->first_coflow + job2->n_coflows - 1 - k;
+            cr_assert_eq(w2.coflows[c2].id, wl.coflows[c].id);
+            cr_assert_float_eq(b.coflow_finish_s[c2], a.coflow_finish_s[c],
+                               1e-9 * (1 + a.coflow_finish_s[c]),
+                               "job %lld coflow %lld finishes at %.17g, listed otherwise "
+                               "at %.17g", (long long)job->id, (long long)wl.coflows[c].id,
+                               a.coflow_finish_s[c], b.coflow_finish_s[c2]);
+        }
+    }
+    netsim_result_destroy(&a);
+    netsim_result_destroy(&b);
+    coflow_workload_destroy(&w2);
 }
