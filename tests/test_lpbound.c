@@ -987,7 +987,8 @@ static void tiny_workload(coflow_workload_t *wl, coflow_fabric_t *fab, uint64_t 
  * comes much closer to it than any one policy (test_props.c checks the
  * policies). The bound must stay below the best, the critical-path bound
  * below it, and each job's JCT above its critical path in every schedule.
- * (3000 seeds, 452,240 schedules, found none below the bound.) */
+ * (Tried once on 3000 seeds, 452,240 schedules, and on 1500 seeds of jobs
+ * of up to 4 coflows in random DAGs, 5,025,908: none below the bound.) */
 Test(lpbound, no_fixed_priority_order_beats_the_bound)
 {
     const coflow_allocator_t *allocs[] = {coflow_allocator_find("greedy"),
@@ -1016,9 +1017,11 @@ Test(lpbound, no_fixed_priority_order_beats_the_bound)
                 cr_assert_eq(r.n_violations, 0, "seed %llu: %s", (unsigned long long)seed,
                              r.first_violation);
                 best = fmin(best, r.avg_weighted_jct);
-                for (size_t j = 0; j < wl.n_jobs; j++) /* and each job its critical path */
+                /* and each job its critical path (netsim ends a flow whose bytes
+                   left are within 1e-9 of its size: test_props.c) */
+                for (size_t j = 0; j < wl.n_jobs; j++)
                     cr_assert_geq(r.job_finish_s[j] - wl.jobs[j].arrival_s,
-                                  wl.jobs[j].lower_bound_s * (1 - 1e-12),
+                                  wl.jobs[j].lower_bound_s * (1 - 1e-9),
                                   "seed %llu job %zu", (unsigned long long)seed, j);
                 netsim_result_destroy(&r);
                 runs++;
