@@ -1001,7 +1001,7 @@ Test(lpbound, no_fixed_priority_order_beats_the_bound)
         tiny_workload(&wl, &fab, seed);
         dag_lp_bound_t b = bound_of(&wl, &fab);
         cr_assert_geq(b.avg_weighted_jct, dag_weighted_bound(&wl) * (1 - 1e-12));
-        size_t n = wl.n_coflows, perm[8];
+        size_t n = wl.n_coflows, perm[8] = {0};
         cr_assert_leq(n, 6);
         double best = INFINITY;
         for (size_t a = 0; a < 2; a++) {
