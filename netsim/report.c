@@ -112,31 +112,16 @@ weft_err_t netsim_write_flows_csv(const coflow_workload_t *wl, const netsim_resu
     return finish_write(out, "flows CSV", prev);
 }
 
-/* The length of the well-formed UTF-8 sequence at p (1 to 4), or 0 when
- * the bytes there are none (RFC 3629: no overlong forms, no surrogates,
- * nothing past U+10FFFF). */
-static size_t utf8_len(const unsigned char *p)
-{
-    unsigned c = p[0];
-    size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-               : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-    for (size_t k = 1; k < n; k++)
-        if ((p[k] & 0xc0) != 0x80)
-            return 0;
-    if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) ||
-        (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
-        return 0;
-    return n;
-}
-
 /* s as a JSON string. A byte that is not part of valid UTF-8 (a file name
- * may hold any) is written as the code point of the same number, \u00XX,
- * so the file stays valid JSON and the byte can be read back. */
+ * may hold any; weft_utf8_len) is written as \u00XX, the code point of the
+ * same number: the file stays valid JSON and shows the byte, though a
+ * reader cannot tell it from the character U+00XX (JSON has no raw bytes). */
 static void json_str(FILE *out, const char *s)
 {
     fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;) {
-        size_t n = utf8_len(p);
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    for (const unsigned char *end = p + strlen((const char *)p); p < end;) {
+        size_t n = weft_utf8_len(p, (size_t)(end - p));
         if (*p == '"' || *p == '\\')
             fprintf(out, "\\%c", *p);
         else if (*p < 0x20 || n == 0)
