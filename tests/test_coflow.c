@@ -263,6 +263,34 @@ Test(coflow_order, sebf_reads_remaining_scf_reads_size)
     expect_order("lcf", (size_t[]){1, 2, 0}, 3);
 }
 
+/* A port's two sides have capacities of their own: A (coflow 0) sends 6
+ * bytes 0->1, where port 0 sends at 3 bytes/s (receives at 1) and port 1
+ * receives at 3 (sends at 1): 6/3 = 2 s each side, iso 2. B (coflow 1)
+ * sends 4 bytes 2->3 at 1 byte/s: iso 4. SEBF puts A first; read with the
+ * other side's capacities, A's ports would give 6/1 = 6 s and B would go
+ * first. The fabric's capacities differ, so no shortcut of one capacity a
+ * side applies. */
+Test(coflow_order, remaining_iso_reads_each_sides_capacity)
+{
+    single(0, 1);
+    flow(0, 1, 6);
+    end_job();
+    single(1, 1);
+    flow(2, 3, 4);
+    end_job();
+    fab.cap_out[0] = 3;
+    fab.cap_in[1] = 3;
+    ready();
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 1, 0);
+    cr_assert_eq(coflow_state_remaining_iso(&st, 0), 2);
+    cr_assert_eq(coflow_state_remaining_iso(&st, 1), 4);
+    expect_order("sebf", (size_t[]){0, 1}, 2);
+    set_remaining(0, 3); /* half sent: 1 s left */
+    coflow_state_bytes_changed(&st, 0);
+    cr_assert_eq(coflow_state_remaining_iso(&st, 0), 1);
+}
+
 /* coflow_state_keep_iso: a coflow's remaining bottleneck time is
  * remembered until the driver says its bytes moved, or the state's own
  * functions change them (a finished flow). coflow_state_iso_stale finds a

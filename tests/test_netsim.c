@@ -2267,6 +2267,10 @@ Test(netsim_check, the_end_of_a_run_wrong_in_one_place_is_counted)
         {.violations = 0},
         {.moved = 5 + 1e-5, .violations = 1, .first = "bytes not conserved"},
         {.moved = 5 + 2e-6, .violations = 0},
+        /* short of the flows' bytes as well as past them (5e-6 allowed) */
+        {.moved = 5 - 1e-5, .violations = 1,
+         .first = "bytes not conserved: rates over time moved 4.99999"},
+        {.moved = 5 - 2e-6, .violations = 0},
         {.b_open = 1, .violations = 1, .first = "coflow 11 of job 5 never finished (1 flows open)"},
         {.b_active = true, .violations = 1,
          .first = "coflow 11 of job 5 never finished (0 flows open)"},
@@ -2474,6 +2478,8 @@ Test(netsim_report, numbers_alike_in_every_locale)
 /* One coflow whose two flows share port 0 (index + greedy: 0->1 done at
  * 3, then 0->2 at 6): the flows CSV gives each its finish and completion
  * time; a run that did not record its flows cannot write one. */
+/* The coflow's row too: its two flows send 6 bytes from port 0 at 1 byte/s,
+ * so its isolation time is 6 s (not a flow's 3 s, nor 3 s a flow summed). */
 Test(netsim_report, flows_csv_of_one_coflow_sharing_a_port)
 {
     add_coflow_sharing_port0(7, 1);
@@ -2482,6 +2488,10 @@ Test(netsim_report, flows_csv_of_one_coflow_sharing_a_port)
     cr_assert_str_eq(c, "job,coflow,flow,src,dst,bytes,release_s,finish_s,fct_s\n"
                         "7,3,0,0,1,3,1,4,3\n"
                         "7,3,1,0,2,3,1,7,6\n");
+    free(c);
+    c = write_to_string(0);
+    cr_assert_str_eq(c, "job,coflow,release_s,finish_s,cct_s,iso_s\n"
+                        "7,3,1,7,6,6\n");
     free(c);
     free(res.flow_finish_s);
     res.flow_finish_s = NULL;
