@@ -263,6 +263,18 @@ Test(coflow_order, sebf_reads_remaining_scf_reads_size)
     expect_order("lcf", (size_t[]){1, 2, 0}, 3);
 }
 
+/* Releases coflows 0 and 1 at 0 s: their remaining bottleneck times must
+ * be iso0 and iso1, and SEBF must order them as `want`. */
+static void expect_two_isos(double iso0, double iso1, const size_t *want)
+{
+    ready();
+    coflow_state_release(&st, 0, 0);
+    coflow_state_release(&st, 1, 0);
+    cr_assert_eq(coflow_state_remaining_iso(&st, 0), iso0);
+    cr_assert_eq(coflow_state_remaining_iso(&st, 1), iso1);
+    expect_order("sebf", want, 2);
+}
+
 /* A port's two sides have capacities of their own: A (coflow 0) sends 6
  * bytes 0->1, where port 0 sends at 3 bytes/s (receives at 1) and port 1
  * receives at 3 (sends at 1): 6/3 = 2 s each side, iso 2. B (coflow 1)
@@ -280,15 +292,31 @@ Test(coflow_order, remaining_iso_reads_each_sides_capacity)
     end_job();
     fab.cap_out[0] = 3;
     fab.cap_in[1] = 3;
-    ready();
-    coflow_state_release(&st, 0, 0);
-    coflow_state_release(&st, 1, 0);
-    cr_assert_eq(coflow_state_remaining_iso(&st, 0), 2);
-    cr_assert_eq(coflow_state_remaining_iso(&st, 1), 4);
-    expect_order("sebf", (size_t[]){0, 1}, 2);
+    expect_two_isos(2, 4, (size_t[]){0, 1});
     set_remaining(0, 3); /* half sent: 1 s left */
     coflow_state_bytes_changed(&st, 0);
     cr_assert_eq(coflow_state_remaining_iso(&st, 0), 1);
+}
+
+/* Every port sends at 2 bytes/s and receives at 1: one capacity a side,
+ * each its own. A (coflow 0) sends 4 bytes 0->1: 4/2 = 2 s out, 4/1 = 4 s
+ * in, iso 4. B (coflow 1) sends 1.5 bytes from port 2 to each of 3, 4, 5:
+ * 4.5/2 = 2.25 s out, 1.5 s in, iso 2.25. SEBF puts B first; receivers
+ * read at the send rate would give A 2 s and put it first. */
+Test(coflow_order, remaining_iso_reads_one_capacity_a_side)
+{
+    single(0, 1);
+    flow(0, 1, 4);
+    end_job();
+    single(1, 1);
+    for (uint32_t d = 3; d <= 5; d++)
+        flow(2, d, 1.5);
+    end_job();
+    for (size_t p = 0; p < N_PORTS; p++) {
+        fab.cap_out[p] = 2;
+        fab.cap_in[p] = 1;
+    }
+    expect_two_isos(4, 2.25, (size_t[]){1, 0});
 }
 
 /* coflow_state_keep_iso: a coflow's remaining bottleneck time is
