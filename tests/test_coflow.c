@@ -284,12 +284,11 @@ static void expect_two_isos(double iso0, double iso1, const size_t *want)
  * side applies. */
 Test(coflow_order, remaining_iso_reads_each_sides_capacity)
 {
-    single(0, 1);
-    flow(0, 1, 6);
-    end_job();
-    single(1, 1);
-    flow(2, 3, 4);
-    end_job();
+    for (int64_t c = 0; c < 2; c++) {
+        single(c, 1);
+        flow(2 * (uint32_t)c, 2 * (uint32_t)c + 1, 6 - 2 * (double)c); /* 0->1 6, 2->3 4 */
+        end_job();
+    }
     fab.cap_out[0] = 3;
     fab.cap_in[1] = 3;
     expect_two_isos(2, 4, (size_t[]){0, 1});
