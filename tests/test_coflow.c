@@ -318,6 +318,23 @@ Test(coflow_order, remaining_iso_reads_one_capacity_a_side)
     expect_two_isos(4, 2.25, (size_t[]){1, 0});
 }
 
+/* Every port sends at 4 bytes/s; port 1 receives at 1, the others at 4.
+ * A (coflow 0) sends 4 bytes 0->1: 1 s out, 4 s in, iso 4; B (coflow 1)
+ * 8 bytes 2->3: iso 2. SEBF puts B first; receivers read at port 0's
+ * rate, as if theirs were one as the senders' is, A would read 1 s. */
+Test(coflow_order, remaining_iso_reads_each_receiver_under_one_send_rate)
+{
+    for (int64_t c = 0; c < 2; c++) {
+        single(c, 1);
+        flow(2 * (uint32_t)c, 2 * (uint32_t)c + 1, 4 + 4 * (double)c); /* 0->1 4, 2->3 8 */
+        end_job();
+    }
+    for (size_t p = 0; p < N_PORTS; p++)
+        fab.cap_out[p] = fab.cap_in[p] = 4;
+    fab.cap_in[1] = 1;
+    expect_two_isos(4, 2, (size_t[]){1, 0});
+}
+
 /* coflow_state_keep_iso: a coflow's remaining bottleneck time is
  * remembered until the driver says its bytes moved, or the state's own
  * functions change them (a finished flow). coflow_state_iso_stale finds a

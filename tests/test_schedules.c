@@ -410,6 +410,35 @@ Test(schedules_single, tiny_weights_beside_a_large_one_keep_their_order)
 }
 
 /*
+ * The weights are scaled by the largest's power of two, whichever job comes
+ * last: job 0 (weight 0.5) sends 1 byte 0->1, job 1 (weight 0.75) 2 bytes
+ * 0->2, both on out0; job 2 (weight 5e-324, the least double) 1 byte 1->3
+ * apart. Keys: job 0 1 s / 0.5 = 2 against job 1's 2 s / 0.75 = 2.67 (and
+ * Sincronia on out0: 0.5 / 1 against 0.75 / 2, job 1 the smaller ratio,
+ * last): job 0 0..1, job 1 1..3, job 2 0..1. CCTs 1, 3, 1. Scaled by job
+ * 2's weight (2^1074), 0.5 and 0.75 read inf, their keys 0 tie, and job 1
+ * would go first by its longer path: CCTs 3, 2.
+ */
+Test(schedules_single, weights_scaled_by_the_largest_not_the_last)
+{
+    static const char *ords[] = {"wcp", "jsebf", "jsebf-cp", "sincronia"};
+    static const double weight[3] = {0.5, 0.75, 0x1p-1074};
+    static const uint32_t src[3] = {0, 0, 1}, dst[3] = {1, 2, 3};
+    for (int j = 0; j < 3; j++) {
+        job(j, 0, weight[j]);
+        cof(1, 0);
+        flow(src[j], dst[j], j == 1 ? 2 : 1);
+        end_job();
+    }
+    for (size_t k = 0; k < sizeof ords / sizeof *ords; k++) {
+        sim(ords[k], NULL);
+        expect_cct(ords[k], 0, 1);
+        expect_cct(ords[k], 1, 3);
+        expect_cct(ords[k], 2, 1);
+    }
+}
+
+/*
  * Within a coflow greedy goes by port, not by the order flows are listed:
  *   A (coflow 0): 0->3 1, then 0->1 3;  B (coflow 1): 2->3 1. fifo: A, B.
  * A is walked by receiver (1 sender x 2 receivers either way), receiver 1
