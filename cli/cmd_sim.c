@@ -1025,7 +1025,10 @@ cleanup:
     coflow_workload_destroy(&wl);
     if (pipe_held) {
         errno = 0;
-        bool broken = fflush(stdout) != 0 && errno == EPIPE;
+        bool failed = fflush(stdout) != 0, broken = failed && errno == EPIPE;
+        if (failed) /* main says so, naming this errno (with SIGPIPE ignored
+                       before weft started, also a closed pipe) */
+            cli_stdout_flush_failed(errno);
         sigaction(SIGPIPE, &old_pipe, NULL);
         if (broken)
             raise(SIGPIPE);

@@ -77,6 +77,10 @@ static void hold_closed_standard_fds(void)
 
 void cli_stdout_failure_reported(void) { stdout_failure_reported = true; }
 
+static int stdout_flush_errno; /* cli_stdout_flush_failed's */
+
+void cli_stdout_flush_failed(int err) { stdout_flush_errno = err; }
+
 /* What a command printed to standard output is only known written once it
  * is flushed: a full disk or a closed pipe behind `> FILE` must not end in
  * status 0 with the table or report lost. Said once: not again when the
@@ -86,6 +90,8 @@ static int flush_stdout(const char *cmd, int status)
     errno = 0;
     if (fflush(stdout) == 0 && !ferror(stdout))
         return status;
+    if (!errno)
+        errno = stdout_flush_errno;
     if (stdout_failure_reported)
         return status == CLI_OK ? CLI_ERROR : status;
     fprintf(stderr, "weft %s: writing standard output: %s\n", cmd,
