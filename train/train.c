@@ -23,6 +23,7 @@
 
 #include "dag/dag.h"
 #include "netsim/netsim.h"
+#include "train/loss.h"
 
 /* Decimal-free domain separators for the seed streams. */
 #define STREAM_EPISODE 0x45504953ULL
@@ -228,81 +229,6 @@ typedef struct {
     weft_real_t *dX, *dOut;            /* [n_coflows * E] */
 } task_t;
 
-/* Top-k Plackett–Luce log-likelihood of order[0..k) (the first k picks of
- * a full order; k = n is attn_pl_logprob): Σ_{i<k} [s_πi − lse(s over
- * what is left before pick i)]; adds coef × its gradient into dscores
- * (d/ds_j = Σ_{i<k} [1{j = π_i} − 1{j left at i} · softmax_i(j)]). mask
- * [n] scratch. O(n k). Under strict priorities the head of the order
- * decides most of the rates. */
-/* logsumexp of the scores not masked, the max subtracted; subtracts coef
- * × their softmax from dscores (the normaliser's share of a gradient). */
-static double lse_left(const weft_real_t *s, size_t n, const uint8_t *mask, double coef,
-                       weft_real_t *dscores)
-{
-    double mx = -INFINITY, z = 0;
-    for (size_t j = 0; j < n; j++)
-        if (!mask[j] && s[j] > mx)
-            mx = s[j];
-    for (size_t j = 0; j < n; j++)
-        if (!mask[j])
-            z += exp(s[j] - mx);
-    double lse = mx + log(z);
-    for (size_t j = 0; j < n; j++)
-        if (!mask[j])
-            dscores[j] -= (weft_real_t)(coef * exp(s[j] - lse));
-    return lse;
-}
-
-static double topk_pl(const weft_real_t *s, size_t n, const size_t *order, size_t k, double coef,
-                      weft_real_t *dscores, uint8_t *mask)
-{
-    memset(mask, 0, n);
-    double lp = 0;
-    for (size_t i = 0; i < k && i < n; i++) {
-        lp += s[order[i]] - lse_left(s, n, mask, coef, dscores);
-        dscores[order[i]] += (weft_real_t)coef;
-        mask[order[i]] = 1;
-    }
-    return lp;
-}
-
-/* Imitation loss, second half: a Plackett–Luce likelihood over the
- * teacher's first k *runs*, a run being consecutive coflows of one job in
- * its order. The DAG-aware heuristics rank jobs and break ties inside a job by release
- * order, which no score could (nor should) reproduce; so each run is one
- * choice whose probability is the softmax mass of its coflows among all
- * that are left: Σ_{g<k} [lse(s over run g) − lse(s over runs g, g+1, …)],
- * and coef × its gradient goes into dscores (for c in run g: +softmax_g(c);
- * for every c left: −softmax_left(c)). job [n] the job of each row, mask
- * [n] scratch. O(n k). */
-static double topk_runs(const weft_real_t *s, size_t n, const size_t *order, const size_t *job,
-                        size_t k, double coef, weft_real_t *dscores, uint8_t *mask)
-{
-    memset(mask, 0, n);
-    double lp = 0;
-    size_t pos = 0;
-    for (size_t g = 0; g < k && pos < n; g++) {
-        size_t end = pos + 1;
-        while (end < n && job[order[end]] == job[order[pos]])
-            end++;
-        double mg = -INFINITY, zg = 0;
-        double lse = lse_left(s, n, mask, coef, dscores);
-        for (size_t q = pos; q < end; q++)
-            mg = s[order[q]] > mg ? s[order[q]] : mg;
-        for (size_t q = pos; q < end; q++)
-            zg += exp(s[order[q]] - mg);
-        /* cppcheck-suppress invalidFunctionArg ; zg >= 1: mg is one of the terms */
-        double lseg = mg + log(zg);
-        lp += lseg - lse;
-        for (size_t q = pos; q < end; q++) {
-            dscores[order[q]] += (weft_real_t)(coef * exp(s[order[q]] - lseg));
-            mask[order[q]] = 1;
-        }
-        pos = end;
-    }
-    return lp;
-}
-
 static uint64_t order_hash(const size_t *order, size_t n)
 {
     uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
@@ -392,9 +318,11 @@ static void task_decide(void *arg, const coflow_learned_step_t *s, size_t *order
             memset(k->dscores, 0, n * sizeof *k->dscores);
             for (size_t i = 0; i < n; i++)
                 k->tbuf[i] = s->st->wl->coflows[s->ids[i]].job;
-            /* the head of the order pick by pick, and the job order whole */
-            k->nll -= topk_pl(s->scores, n, k->tord, k->topk, 1.0, k->dscores, k->mask);
-            k->nll -= topk_runs(s->scores, n, k->tord, k->tbuf, n, 1.0, k->dscores, k->mask);
+            double lp_head, lp_runs;
+            train_imitation_grad(s->scores, n, k->tord, k->tbuf, k->topk, k->dscores, k->mask,
+                                 &lp_head, &lp_runs);
+            k->nll -= lp_head;
+            k->nll -= lp_runs;
             backprop(k, s);
         }
         if (k->mode == MODE_IMITATE)
@@ -424,10 +352,7 @@ static void task_decide(void *arg, const coflow_learned_step_t *s, size_t *order
     k->n_dec++;
     if (n > 1) {
         memset(k->dscores, 0, n * sizeof *k->dscores);
-        if (a != 0)
-            attn_pl_logprob_backward(s->scores, n, order, a, k->dscores, k->work);
-        if (k->entropy_coef > 0)
-            attn_pl_first_entropy_backward(s->scores, n, k->entropy_coef, k->dscores);
+        train_reinforce_grad(s->scores, n, order, a, k->entropy_coef, k->dscores, k->work);
         backprop(k, s);
     }
 }

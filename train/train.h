@@ -5,8 +5,8 @@
  *   1. imitation: the episode is driven by a teacher heuristic (e.g.
  *      jsebf); at every decision the policy's gradient is that of the
  *      Plackett–Luce log-likelihood of the teacher's first imitate_topk
- *      picks plus that of its order of jobs (behaviour cloning; train.c,
- *      topk_pl and topk_runs);
+ *      picks plus that of its order of jobs (behaviour cloning;
+ *      train/loss.c, train_topk_pl and train_topk_runs);
  *   2. DAgger (Ross, Gordon & Bagnell 2011): the same loss, but the episode
  *      follows the policy's own greedy order, so it learns the teacher's
  *      answer in the states it reaches itself;
