@@ -24,6 +24,7 @@
 #include "dag/dag.h"
 #include "netsim/netsim.h"
 #include "train/loss.h"
+#include "train/train_internal.h"
 
 /* Decimal-free domain separators for the seed streams. */
 #define STREAM_EPISODE 0x45504953ULL
@@ -239,21 +240,27 @@ static uint64_t order_hash(const size_t *order, size_t n)
     return h;
 }
 
-/* Back-propagates dscores [n] of the step into the task's gradients. */
-static void backprop(task_t *k, const coflow_learned_step_t *s)
+void train_step_backward(const coflow_learned_step_t *s, const weft_real_t *dscores,
+                         weft_real_t *dX, weft_real_t *dOut, gnn_params_t *gg, attn_params_t *ga)
 {
     const coflow_learned_model_t *m = s->model;
     size_t E = gnn_out_dim(&m->gcfg), n = s->n;
-    memset(k->dX, 0, n * E * sizeof *k->dX);
-    attn_backward(&k->ga, k->dX, k->dscores, s->acache, &m->ap, &m->acfg);
-    memset(k->dOut, 0, s->n_nodes * E * sizeof *k->dOut);
+    memset(dX, 0, n * E * sizeof *dX);
+    attn_backward(ga, dX, dscores, s->acache, &m->ap, &m->acfg);
+    memset(dOut, 0, s->n_nodes * E * sizeof *dOut);
     for (size_t i = 0; i < n; i++) {
-        weft_real_t *o = k->dOut + s->row_node[i] * E;
-        const weft_real_t *d = k->dX + i * E;
+        weft_real_t *o = dOut + s->row_node[i] * E;
+        const weft_real_t *d = dX + i * E;
         for (size_t e = 0; e < E; e++)
             o[e] += d[e];
     }
-    gnn_backward(&k->gg, NULL, k->dOut, s->gcache, &m->gp, &m->gcfg, s->plan);
+    gnn_backward(gg, NULL, dOut, s->gcache, &m->gp, &m->gcfg, s->plan);
+}
+
+/* Back-propagates dscores [n] of the step into the task's gradients. */
+static void backprop(task_t *k, const coflow_learned_step_t *s)
+{
+    train_step_backward(s, k->dscores, k->dX, k->dOut, &k->gg, &k->ga);
 }
 
 /* The teacher's order of the step's rows into k->tord. */
