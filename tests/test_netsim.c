@@ -3265,36 +3265,30 @@ Test(sim_cli, plot_without_gnuplot_keeps_the_table_and_files)
     cr_assert(!cli_exists("c.png") && !cli_temp_left("c.png"), "a file or its temporary left");
 }
 
-/* weft sim with 44 policies (a table past stdio's 4 KiB), --out o and a
- * plot, its standard output a pipe whose reader is gone before the first
- * write, as `weft sim ... | head` leaves it; SIGPIPE ignored in it from the
- * start when ignore_pipe. Returns its wait status. */
-static int sim_to_a_reader_gone(bool ignore_pipe)
+/* Runs `weft sim ARGS` (args NULL-ended, each a printf format given cli_dir
+ * for every %s) with descriptor gone_fd (1 or 2) a pipe whose reader is
+ * gone before the first write, as `weft sim ... | head` leaves it, and the
+ * other into cli_dir's out or err; SIGPIPE ignored in it from the start
+ * when ignore_pipe. Returns its wait status. */
+static int sim_piped(const char *const *args, int gone_fd, bool ignore_pipe)
 {
-    static const char *const ord[] = {"fifo", "scf", "ncf", "lcf", "sebf", "aalo",
-                                      "sincronia", "wcp", "jsebf", "jsebf-cp", "learned"};
-    static const char *const alloc[] = {"greedy", "madd", "fair", "srf"};
-    char specs[44][32], wl[256], out[256], plot[256], err[256];
-    snprintf(wl, sizeof wl, "%s/small.weft", cli_dir);
-    snprintf(out, sizeof out, "%s/o", cli_dir);
-    snprintf(plot, sizeof plot, "%s/o/c.svg", cli_dir);
-    snprintf(err, sizeof err, "%s/err", cli_dir);
-    const char *argv[2 * 44 + 8] = {"weft", "sim", wl, "--out", out, "--plot", plot};
-    size_t n = 7;
-    for (size_t i = 0; i < 44; i++) {
-        snprintf(specs[i], sizeof specs[i], "%s:%s", ord[i / 4], alloc[i % 4]);
-        argv[n++] = "--policy";
-        argv[n++] = specs[i];
+    char bufs[2 * 44 + 8][256], file[256];
+    const char *argv[2 * 44 + 8] = {"weft", "sim"};
+    size_t n = 2;
+    for (; *args && n < sizeof argv / sizeof *argv - 1; args++, n++) {
+        snprintf(bufs[n], sizeof bufs[n], *args, cli_dir);
+        argv[n] = bufs[n];
     }
     argv[n] = NULL;
+    snprintf(file, sizeof file, "%s/%s", cli_dir, gone_fd == 1 ? "err" : "out");
     int fd[2];
     cr_assert_eq(pipe(fd), 0);
-    close(fd[0]); /* the reader gone before the first write */
+    close(fd[0]);
     pid_t pid = fork_tied(SIGTERM);
     cr_assert_geq(pid, 0);
     if (pid == 0) {
-        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (e < 0 || dup2(fd[1], 1) < 0 || dup2(e, 2) < 0)
+        int e = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (e < 0 || dup2(fd[1], gone_fd) < 0 || dup2(e, 3 - gone_fd) < 0)
             _exit(127);
         signal(SIGPIPE, ignore_pipe ? SIG_IGN : SIG_DFL);
         execv(cli_bin, (char *const *)argv);
@@ -3303,6 +3297,27 @@ static int sim_to_a_reader_gone(bool ignore_pipe)
     close(fd[1]);
     int st;
     cr_assert_eq(waitpid(pid, &st, 0), pid);
+    return st;
+}
+
+/* weft sim with 44 policies (a table past stdio's 4 KiB), --out o and a
+ * plot, its standard output a pipe whose reader is gone (sim_piped).
+ * Returns its wait status. */
+static int sim_to_a_reader_gone(bool ignore_pipe)
+{
+    static const char *const ord[] = {"fifo", "scf", "ncf", "lcf", "sebf", "aalo",
+                                      "sincronia", "wcp", "jsebf", "jsebf-cp", "learned"};
+    static const char *const alloc[] = {"greedy", "madd", "fair", "srf"};
+    char specs[44][32];
+    const char *args[2 * 44 + 8] = {"%s/small.weft", "--out", "%s/o", "--plot", "%s/o/c.svg"};
+    size_t n = 5;
+    for (size_t i = 0; i < 44; i++) {
+        snprintf(specs[i], sizeof specs[i], "%s:%s", ord[i / 4], alloc[i % 4]);
+        args[n++] = "--policy";
+        args[n++] = specs[i];
+    }
+    args[n] = NULL;
+    int st = sim_piped(args, 1, ignore_pipe);
     cr_assert(strstr(cli_file("o/learned-srf-summary.json"), "\"n_jobs\": 4"), "no summary");
     cr_assert(strstr(cli_file("o/fifo-greedy-jobs.csv"), "job,"), "no CSV");
     cr_assert(strstr(cli_file("o/c.svg"), "</svg>"), "no plot");
@@ -3331,6 +3346,38 @@ Test(sim_cli, a_reader_gone_with_sigpipe_ignored_is_an_error)
               cli_file("err"));
     cr_assert(strstr(cli_file("err"), "writing standard output: Broken pipe"), "%s",
               cli_file("err"));
+}
+
+/* A run that fails after the header was flushed (--scores into a full
+ * disk) leaves stdout's buffer empty: the closed pipe the header met still
+ * ends weft by SIGPIPE (it read "writing standard output: write error",
+ * status 1), or, SIGPIPE ignored from the start, is named. */
+Test(sim_cli, a_reader_gone_before_a_failed_run_is_still_a_broken_pipe)
+{
+    NEED_BIN();
+    static const char *const args[] = {"%s/small.weft", "--policy", "learned", "--seed", "1",
+                                       "--scores", "/dev/full", NULL};
+    int st = sim_piped(args, 1, false);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE, "wait status %#x: %s", st,
+              cli_file("err"));
+    st = sim_piped(args, 1, true);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "wait status %#x", st);
+    ERR_HAS("--scores /dev/full: writing failed: No space left on device");
+    ERR_HAS("weft sim: writing standard output: Broken pipe");
+}
+
+/* Standard error a pipe whose reader is gone (--progress writes to it while
+ * the runs go): --out's files and the table are written, then weft dies of
+ * SIGPIPE as it did at that write (it ended with status 0, the signal lost). */
+Test(sim_cli, a_reader_of_stderr_gone_still_ends_by_sigpipe)
+{
+    NEED_BIN();
+    static const char *const args[] = {"%s/small.weft", "--policy", "sebf", "--progress",
+                                       "--out", "%s/o", NULL};
+    int st = sim_piped(args, 2, false);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE, "wait status %#x", st);
+    cr_assert(strstr(cli_file("o/sebf-jobs.csv"), "job,"), "no CSV");
+    cr_assert(strstr(cli_file("out"), "\nsebf "), "no table: %s", cli_file("out"));
 }
 
 /* --plot LINK, a link to a file not there yet: the check that it can be
