@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -390,6 +391,42 @@ void cli_unmake_dirs(const char *dir, size_t from)
         path[i] = '\0';
         if (rmdir(path) != 0 && errno != ENOENT)
             return;
+    }
+}
+
+/* A SIGPIPE came while cli_pipe_hold held it off (lock-free: the handler
+ * may run on any thread). */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "a signal handler uses only lock-free atomics");
+static _Atomic int pipe_noted;
+
+static void note_pipe(int sig)
+{
+    (void)sig;
+    atomic_store(&pipe_noted, 1);
+}
+
+bool cli_pipe_hold(struct sigaction *old)
+{
+    struct sigaction note = {.sa_handler = note_pipe, .sa_flags = SA_RESTART};
+    sigemptyset(&note.sa_mask);
+    atomic_store(&pipe_noted, 0);
+    return sigaction(SIGPIPE, NULL, old) == 0 && old->sa_handler != SIG_IGN &&
+           sigaction(SIGPIPE, &note, NULL) == 0;
+}
+
+void cli_flush_stdout(void)
+{
+    if (fflush(stdout) != 0)
+        cli_stdout_flush_failed(errno);
+}
+
+void cli_pipe_release(bool held, const struct sigaction *old)
+{
+    cli_flush_stdout();
+    if (held) {
+        sigaction(SIGPIPE, old, NULL);
+        if (atomic_load(&pipe_noted))
+            raise(SIGPIPE);
     }
 }
 

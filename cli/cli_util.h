@@ -4,6 +4,7 @@
 #ifndef CLI_UTIL_H
 #define CLI_UTIL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -138,6 +139,23 @@ void cli_unmake_dirs(const char *dir, size_t from);
  * gnuplot's absence only when it could not be run. */
 typedef void (*cli_plot_fn)(FILE *gp, const void *arg);
 int cli_gnuplot(const char *cmd, const char *file, cli_plot_fn script, const void *arg);
+
+/* A reader of standard output gone (weft sim ... | head) raised SIGPIPE at
+ * the first write after, and lost the files the command writes after its
+ * tables (sim's --out and plot, eval's --csv and plot). cli_pipe_hold
+ * catches it from then on (unless it is ignored: the writes fail and main
+ * names why), and returns whether it did, old its action before;
+ * cli_pipe_release flushes standard output (cli_flush_stdout), puts old
+ * back and, if a SIGPIPE came meanwhile, from any write or from kill,
+ * raises it: the command ends as it would have, its files written. Caught,
+ * not ignored, so that nothing exec'ed inherits it and a failed flush
+ * before, whose buffer stdio dropped, still counts. */
+bool cli_pipe_hold(struct sigaction *old);
+void cli_pipe_release(bool held, const struct sigaction *old);
+/* fflush(stdout), its errno left for main's message if it fails: stdio
+ * drops what it could not write, and main's flush then finds only the
+ * stream's error flag. */
+void cli_flush_stdout(void);
 
 /* A file (or directory, want_dir) shipped with weft, rel being e.g.
  * "models/x" or "data/y": the first of <dir of weft>/../rel,

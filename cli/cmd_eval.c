@@ -469,6 +469,10 @@ int cmd_eval(int argc, char **argv)
         return CLI_ERROR;
 
     int rc = CLI_ERROR;
+    /* a reader gone (| head) raised SIGPIPE at the tables and lost --csv and
+       the plot written after them: held off until they are (done) */
+    struct sigaction old_pipe;
+    bool pipe_held = cli_pipe_hold(&old_pipe);
     size_t n = (size_t)(argc - optind);
     char *const *paths = argv + optind;
     /* the rows: the policies, then the bound (not a policy: never B) */
@@ -500,7 +504,7 @@ int cmd_eval(int argc, char **argv)
     printf("%zu %s, %zu %s, ports at %g bytes/s each way\n", n,
            weft_plural(n, "workload", "workloads"), n_pol,
            weft_plural(n_pol, "policy", "policies"), port_rate);
-    fflush(stdout);
+    cli_flush_stdout();
     bool tty = !progress && isatty(STDERR_FILENO); /* the line in place */
     for (size_t p = 0; p < n_pol; p++) {
         if (progress || tty)
@@ -670,5 +674,6 @@ done:
     free(idx);
     free(grp);
     free(lbs);
+    cli_pipe_release(pipe_held, &old_pipe);
     return rc;
 }

@@ -599,17 +599,6 @@ static int save_random_model(const char *file, uint64_t seed)
     return CLI_OK;
 }
 
-/* A SIGPIPE came while cmd_sim held it off (lock-free: the handler may run
- * on any thread). */
-_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "a signal handler uses only lock-free atomics");
-static _Atomic int pipe_noted;
-
-static void note_pipe(int sig)
-{
-    (void)sig;
-    atomic_store(&pipe_noted, 1);
-}
-
 int cmd_sim(int argc, char **argv)
 {
     static const struct option long_opts[] = {
@@ -786,7 +775,7 @@ int cmd_sim(int argc, char **argv)
         return CLI_ERROR;
     }
     int rc = CLI_OK;
-    bool pipe_held = false; /* SIGPIPE noted (note_pipe), old_pipe its action before */
+    bool pipe_held = false; /* cli_pipe_hold's */
     struct sigaction old_pipe;
     for (size_t i = 0; i < n_pol; i++) {
         netsim_result_init(&tasks[i].res);
@@ -845,19 +834,10 @@ int cmd_sim(int argc, char **argv)
     coflow_fabric_t fab;
     coflow_workload_init(&wl, 0);
     memset(&fab, 0, sizeof fab);
-    /* A reader gone (weft sim ... | head) raised SIGPIPE at the table past
-       stdio's 4 KiB, or at the header flushed before the runs, and lost
-       every run's --out files and plot: it is held off until they are
-       written, then ends the command as it would have (cleanup). Caught,
-       not ignored: one from any write (stderr's too) or from kill is
-       remembered, which a flush at the end, its buffer dropped by a failed
-       one before, could not tell; and nothing exec'ed inherits it. Left
-       alone when ignored already: the writes fail, main names why. */
-    struct sigaction note = {.sa_handler = note_pipe, .sa_flags = SA_RESTART};
-    sigemptyset(&note.sa_mask);
-    atomic_store(&pipe_noted, 0);
-    pipe_held = sigaction(SIGPIPE, NULL, &old_pipe) == 0 && old_pipe.sa_handler != SIG_IGN &&
-                sigaction(SIGPIPE, &note, NULL) == 0;
+    /* a reader gone (| head) raised SIGPIPE at the table past stdio's 4 KiB,
+       or at the header flushed before the runs, and lost every run's --out
+       files and plot: held off until they are written (cleanup) */
+    pipe_held = cli_pipe_hold(&old_pipe);
     /* where the results go is settled before the runs, however long; the
        plot and the scores may go into the --out directory made here, which
        a run that fails before writing there takes back (cleanup) */
@@ -961,8 +941,7 @@ int cmd_sim(int argc, char **argv)
         }
     }
     printf("\n");
-    if (fflush(stdout) != 0) /* its buffer is gone: main's check finds only the flag */
-        cli_stdout_flush_failed(errno);
+    cli_flush_stdout();
 
     size_t start_order[MAX_POLICIES];
     sim_pool_t pool = {.wl = &wl, .fab = &fab, .tick_s = tick_s, .check = check, .flows = flows,
@@ -1041,12 +1020,6 @@ cleanup:
     free(tasks);
     coflow_fabric_destroy(&fab);
     coflow_workload_destroy(&wl);
-    if (fflush(stdout) != 0) /* main says so, naming this errno */
-        cli_stdout_flush_failed(errno);
-    if (pipe_held) {
-        sigaction(SIGPIPE, &old_pipe, NULL);
-        if (atomic_load(&pipe_noted))
-            raise(SIGPIPE);
-    }
+    cli_pipe_release(pipe_held, &old_pipe);
     return rc;
 }

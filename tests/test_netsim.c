@@ -3265,16 +3265,16 @@ Test(sim_cli, plot_without_gnuplot_keeps_the_table_and_files)
     cr_assert(!cli_exists("c.png") && !cli_temp_left("c.png"), "a file or its temporary left");
 }
 
-/* Runs `weft sim ARGS` (args NULL-ended, each a printf format given cli_dir
- * for every %s) with descriptor gone_fd (1 or 2) a pipe whose reader is
- * gone before the first write, as `weft sim ... | head` leaves it, and the
+/* Runs `weft ARGS` (args NULL-ended, each a printf format given cli_dir for
+ * every %s) with descriptor gone_fd (1 or 2) a pipe whose reader is gone
+ * before the first write, as `weft sim ... | head` leaves it, and the
  * other into cli_dir's out or err; SIGPIPE ignored in it from the start
  * when ignore_pipe. Returns its wait status. */
-static int sim_piped(const char *const *args, int gone_fd, bool ignore_pipe)
+static int weft_piped(const char *const *args, int gone_fd, bool ignore_pipe)
 {
     char bufs[2 * 44 + 8][256], file[256];
-    const char *argv[2 * 44 + 8] = {"weft", "sim"};
-    size_t n = 2;
+    const char *argv[2 * 44 + 8] = {"weft"};
+    size_t n = 1;
     for (; *args && n < sizeof argv / sizeof *argv - 1; args++, n++) {
         snprintf(bufs[n], sizeof bufs[n], *args, cli_dir);
         argv[n] = bufs[n];
@@ -3301,7 +3301,7 @@ static int sim_piped(const char *const *args, int gone_fd, bool ignore_pipe)
 }
 
 /* weft sim with 44 policies (a table past stdio's 4 KiB), --out o and a
- * plot, its standard output a pipe whose reader is gone (sim_piped).
+ * plot, its standard output a pipe whose reader is gone (weft_piped).
  * Returns its wait status. */
 static int sim_to_a_reader_gone(bool ignore_pipe)
 {
@@ -3309,15 +3309,16 @@ static int sim_to_a_reader_gone(bool ignore_pipe)
                                       "sincronia", "wcp", "jsebf", "jsebf-cp", "learned"};
     static const char *const alloc[] = {"greedy", "madd", "fair", "srf"};
     char specs[44][32];
-    const char *args[2 * 44 + 8] = {"%s/small.weft", "--out", "%s/o", "--plot", "%s/o/c.svg"};
-    size_t n = 5;
+    const char *args[2 * 44 + 8] = {"sim", "%s/small.weft", "--out", "%s/o", "--plot",
+                                    "%s/o/c.svg"};
+    size_t n = 6;
     for (size_t i = 0; i < 44; i++) {
         snprintf(specs[i], sizeof specs[i], "%s:%s", ord[i / 4], alloc[i % 4]);
         args[n++] = "--policy";
         args[n++] = specs[i];
     }
     args[n] = NULL;
-    int st = sim_piped(args, 1, ignore_pipe);
+    int st = weft_piped(args, 1, ignore_pipe);
     cr_assert(strstr(cli_file("o/learned-srf-summary.json"), "\"n_jobs\": 4"), "no summary");
     cr_assert(strstr(cli_file("o/fifo-greedy-jobs.csv"), "job,"), "no CSV");
     cr_assert(strstr(cli_file("o/c.svg"), "</svg>"), "no plot");
@@ -3355,12 +3356,12 @@ Test(sim_cli, a_reader_gone_with_sigpipe_ignored_is_an_error)
 Test(sim_cli, a_reader_gone_before_a_failed_run_is_still_a_broken_pipe)
 {
     NEED_BIN();
-    static const char *const args[] = {"%s/small.weft", "--policy", "learned", "--seed", "1",
-                                       "--scores", "/dev/full", NULL};
-    int st = sim_piped(args, 1, false);
+    static const char *const args[] = {"sim", "%s/small.weft", "--policy", "learned", "--seed",
+                                       "1", "--scores", "/dev/full", NULL};
+    int st = weft_piped(args, 1, false);
     cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE, "wait status %#x: %s", st,
               cli_file("err"));
-    st = sim_piped(args, 1, true);
+    st = weft_piped(args, 1, true);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "wait status %#x", st);
     ERR_HAS("--scores /dev/full: writing failed: No space left on device");
     ERR_HAS("weft sim: writing standard output: Broken pipe");
@@ -3372,12 +3373,38 @@ Test(sim_cli, a_reader_gone_before_a_failed_run_is_still_a_broken_pipe)
 Test(sim_cli, a_reader_of_stderr_gone_still_ends_by_sigpipe)
 {
     NEED_BIN();
-    static const char *const args[] = {"%s/small.weft", "--policy", "sebf", "--progress",
-                                       "--out", "%s/o", NULL};
-    int st = sim_piped(args, 2, false);
+    static const char *const args[] = {"sim", "%s/small.weft", "--policy", "sebf",
+                                       "--progress", "--out", "%s/o", NULL};
+    int st = weft_piped(args, 2, false);
     cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE, "wait status %#x", st);
     cr_assert(strstr(cli_file("o/sebf-jobs.csv"), "job,"), "no CSV");
     cr_assert(strstr(cli_file("out"), "\nsebf "), "no table: %s", cli_file("out"));
+}
+
+/* weft eval as weft sim: a reader of its tables gone, --csv and the plot
+ * are still written, then it dies of SIGPIPE (killed at the tables, it
+ * wrote neither); SIGPIPE ignored from the start, the error names it. */
+Test(sim_cli, eval_with_its_reader_gone_writes_csv_and_plot)
+{
+    NEED_BIN();
+    static const char *const args[] = {"eval", "%s/small.weft", "--policy", "sebf",
+                                       "--policy", "fifo", "--csv", "%s/e.csv", "--plot",
+                                       "%s/e.svg", NULL};
+    char csv[256], svg[256];
+    snprintf(csv, sizeof csv, "%s/e.csv", cli_dir);
+    snprintf(svg, sizeof svg, "%s/e.svg", cli_dir);
+    for (int ignore = 0; ignore < 2; ignore++) {
+        remove(csv);
+        remove(svg);
+        int st = weft_piped(args, 1, ignore);
+        if (ignore)
+            cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "wait status %#x", st);
+        else
+            cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE, "wait status %#x", st);
+        cr_assert(strstr(cli_file("e.csv"), "sebf"), "no CSV");
+        cr_assert(strstr(cli_file("e.svg"), "</svg>"), "no plot");
+    }
+    ERR_HAS("weft eval: writing standard output: Broken pipe");
 }
 
 /* --plot LINK, a link to a file not there yet: the check that it can be
