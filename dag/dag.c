@@ -80,16 +80,22 @@ weft_err_t dag_job_graph(const coflow_workload_t *wl, size_t j, igraph_t *g)
 /* Appends s to buf[0..size), *at its length so far, if it fits whole; the
  * first part that does not ends the text with as much of "..." as fits
  * (*cut set, nothing appended after it): a name cut inside would be half an
- * escape (weft_shown) or another vertex's name. */
-static void cycle_append(char *buf, size_t size, size_t *at, bool *cut, const char *s)
+ * escape (weft_shown) or another vertex's name. The "..." goes after the
+ * last part that leaves room for it (*safe, that part's end): parts that
+ * filled the buffer exactly would read as the whole cycle. */
+static void cycle_append(char *buf, size_t size, size_t *at, size_t *safe, bool *cut,
+                         const char *s)
 {
     if (*cut)
         return;
     size_t n = strlen(s);
     if (n > size - 1 - *at) {
         *cut = true;
+        *at = *safe;
         s = "...";
         n = strlen(s) < size - 1 - *at ? strlen(s) : size - 1 - *at;
+    } else if (*at + n + strlen("...") <= size - 1) {
+        *safe = *at + n;
     }
     memcpy(buf + *at, s, n);
     *at += n;
@@ -121,18 +127,18 @@ size_t dag_cycle_text(size_t n, const size_t *next, size_t *work, dag_name_fn na
         if (v < work[low])
             low = i;
     }
-    size_t shown = len < CYCLE_SHOWN ? len : CYCLE_SHOWN, at = 0;
+    size_t shown = len < CYCLE_SHOWN ? len : CYCLE_SHOWN, at = 0, safe = 0;
     bool cut = false;
     char part[160];
     for (size_t k = 0; k <= shown; k++) { /* k == shown closes the cycle */
         if (k == shown && shown < len) {
             snprintf(part, sizeof part, " -> ... and %zu more", len - shown);
-            cycle_append(buf, size, &at, &cut, part);
+            cycle_append(buf, size, &at, &safe, &cut, part);
         }
         if (k)
-            cycle_append(buf, size, &at, &cut, " -> ");
+            cycle_append(buf, size, &at, &safe, &cut, " -> ");
         name(ctx, work[k == shown ? low : (low + len - k) % len], part, sizeof part);
-        cycle_append(buf, size, &at, &cut, part);
+        cycle_append(buf, size, &at, &safe, &cut, part);
     }
     return len;
 }

@@ -34,8 +34,8 @@ typedef void (*dag_name_fn)(const void *ctx, size_t v, char *out, size_t size);
  * parent of v it left out too (there is one, or v would have been sorted),
  * and SIZE_MAX for the others; walking next from a vertex left out must
  * come back to one already walked. work is [n] scratch. A buf too small
- * for the whole text keeps whole names and arrows and ends in as much of
- * "..." as fits, never half a name. Returns the length
+ * for the whole text keeps whole names and arrows and ends in "..." (as
+ * much of it as fits in a buf under 4), never half a name. Returns the length
  * of the cycle, or 0 (buf "") if next holds none. O(n). */
 size_t dag_cycle_text(size_t n, const size_t *next, size_t *work, dag_name_fn name,
                       const void *ctx, char *buf, size_t size);
