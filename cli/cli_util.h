@@ -149,7 +149,8 @@ int cli_gnuplot(const char *cmd, const char *file, cli_plot_fn script, const voi
  * back and, if a SIGPIPE came meanwhile, from any write or from kill,
  * raises it: the command ends as it would have, its files written. Caught,
  * not ignored, so that nothing exec'ed inherits it and a failed flush
- * before, whose buffer stdio dropped, still counts. */
+ * before, whose buffer stdio dropped, still counts. Held only when there
+ * are such files: else the signal ends runs whose output no one reads. */
 bool cli_pipe_hold(struct sigaction *old);
 void cli_pipe_release(bool held, const struct sigaction *old);
 /* fflush(stdout), its errno left for main's message if it fails: stdio

@@ -470,9 +470,10 @@ int cmd_eval(int argc, char **argv)
 
     int rc = CLI_ERROR;
     /* a reader gone (| head) raised SIGPIPE at the tables and lost --csv and
-       the plot written after them: held off until they are (done) */
+       the plot written after them: held off until they are (done); without
+       them, it ends the runs no one will see */
     struct sigaction old_pipe;
-    bool pipe_held = cli_pipe_hold(&old_pipe);
+    bool pipe_held = (csv_path || plot) && cli_pipe_hold(&old_pipe);
     size_t n = (size_t)(argc - optind);
     char *const *paths = argv + optind;
     /* the rows: the policies, then the bound (not a policy: never B) */

@@ -836,8 +836,9 @@ int cmd_sim(int argc, char **argv)
     memset(&fab, 0, sizeof fab);
     /* a reader gone (| head) raised SIGPIPE at the table past stdio's 4 KiB,
        or at the header flushed before the runs, and lost every run's --out
-       files and plot: held off until they are written (cleanup) */
-    pipe_held = cli_pipe_hold(&old_pipe);
+       files and plot: held off until they are written (cleanup); with none
+       to write, it ends the runs no one will see */
+    pipe_held = (out_dir || plot || scores_path) && cli_pipe_hold(&old_pipe);
     /* where the results go is settled before the runs, however long; the
        plot and the scores may go into the --out directory made here, which
        a run that fails before writing there takes back (cleanup) */

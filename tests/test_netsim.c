@@ -3381,6 +3381,19 @@ Test(sim_cli, a_reader_of_stderr_gone_still_ends_by_sigpipe)
     cr_assert(strstr(cli_file("out"), "\nsebf "), "no table: %s", cli_file("out"));
 }
 
+/* With no file to write (no --out, --plot or --scores), nothing is held:
+ * the header's write ends weft before the runs, which no one would see
+ * (held, they ran and --progress said so at their end). */
+Test(sim_cli, a_reader_gone_with_no_file_to_write_ends_before_the_runs)
+{
+    NEED_BIN();
+    static const char *const args[] = {"sim", "%s/small.weft", "--policy", "sebf",
+                                       "--progress", NULL};
+    int st = weft_piped(args, 1, false);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE, "wait status %#x", st);
+    cr_assert_null(strstr(cli_file("err"), "progress"), "ran: %s", cli_file("err"));
+}
+
 /* weft eval as weft sim: a reader of its tables gone, --csv and the plot
  * are still written, then it dies of SIGPIPE (killed at the tables, it
  * wrote neither); SIGPIPE ignored from the start, the error names it. */
