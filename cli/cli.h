@@ -110,8 +110,8 @@ void cli_report_option(const char *cmd, const char *opt, int err);
  * does not report it a second time. */
 void cli_stdout_failure_reported(void);
 /* The command flushed standard output itself and the flush failed with
- * errno err (weft sim, to tell a closed pipe): main's check, which then
- * finds only the stream's error flag, names err. */
+ * errno err (cli_flush_stdout): main's check, which then finds only the
+ * stream's error flag, names err. */
 void cli_stdout_flush_failed(int err);
 
 #endif
