@@ -27,8 +27,8 @@ counts are exact.
 
     python3 scripts/summary_check.py [--weft PATH] [--fb] [--keep DIR]
 
-Without --fb it runs small cases (about 2 s); --fb adds the bundled Facebook
-trace in the Varys setting under four policies (about 30 s). WEFT_BIN, else
+Without --fb it runs small cases (under a second); --fb adds the bundled Facebook
+trace in the Varys setting under four policies (about 15 s more). WEFT_BIN, else
 build/weft, is the weft it runs. Exits 0 when all holds, 1 naming each
 mismatch (workload, policy, field, both values).
 """
