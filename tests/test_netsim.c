@@ -2623,6 +2623,9 @@ ParameterizedTestParameters(netsim_rate, parse)
         {"125000000", 125e6},     {"1e6", 1e6},            {"125MB/s", 125e6},
         {"1MiB/s", 1048576},      {"8bps", 1},             {"1Tbps", 1e12 / 8},
         {"40 Gbps", 40e9 / 8},    {"1GBps", 1e9},
+        /* bits a second written out: b/s and bit/s are bps */
+        {"8b/s", 1},              {"16bit/s", 2},          {"1Kib/s", 1024.0 / 8},
+        {"1Mbit/s", 1e6 / 8},
         {"", 0}, {"fast", 0}, {"1Gbit", 0}, {"-1Gbps", 0}, {"0", 0}, {"1Xbps", 0},
         {"inf", 0}, {"nan", 0}, {"G", 0}, {"1bps", 0.125}, {"0.5bps", 0}, {"1e-300", 0},
     };

@@ -610,6 +610,20 @@ Test(rpc, encode_errors)
     msgpack_pack_str_body(&pk, text, 100);
     cr_assert_eq(rpc_frame_end(&sb, mark, 64), WEFT_EINVAL);
     cr_assert_eq(sb.size, 5);
+    /* at the cap exactly: {1: str8 of k} is 1 + 1 + 2 + k bytes, so k = 60
+       fills a 64-byte cap and k = 61 passes it by one (the cap is the
+       payload's, not the frame's with its 4-byte header) */
+    for (size_t k = 60; k <= 61; k++) {
+        cr_assert_eq(rpc_frame_begin(&sb, &mark), WEFT_OK);
+        msgpack_pack_map(&pk, 1);
+        msgpack_pack_int(&pk, 1);
+        msgpack_pack_str(&pk, k);
+        msgpack_pack_str_body(&pk, text, k);
+        cr_assert_eq(rpc_frame_end(&sb, mark, 64), k == 60 ? WEFT_OK : WEFT_EINVAL,
+                     "a payload of %zu bytes", 4 + k);
+        cr_assert_eq(sb.size, 5 + 68, "%zu", sb.size);
+    }
+    cr_assert(!memcmp(sb.data + 5, "\0\0\0\x40", 4));
     msgpack_sbuffer_destroy(&sb);
 }
 
