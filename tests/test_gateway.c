@@ -126,6 +126,10 @@ Test(gateway, sched_sebf_greedy_by_hand)
     cr_assert_eq(rpc_sched_progress(&s, 0, 30), 0);
     cr_assert_float_eq(s.sent[0], 40, 1e-12);
     cr_assert_eq(rpc_sched_progress(&s, 0, 101), WEFT_EINVAL);
+    /* no number and below 0 are refused too, leaving what was recorded */
+    cr_assert_eq(rpc_sched_progress(&s, 0, NAN), WEFT_EINVAL);
+    cr_assert_eq(rpc_sched_progress(&s, 0, -1), WEFT_EINVAL);
+    cr_assert_float_eq(s.sent[0], 40, 1e-12);
     cr_assert_eq(rpc_sched_progress(&s, 3, 10), 1);
     cr_assert_eq(rpc_sched_progress(&s, 99, 1), WEFT_ENOTFOUND);
     cr_assert_eq(rpc_sched_progress(&s, 2, 1), WEFT_EINVAL); /* coflow 2 not released */
