@@ -1618,9 +1618,11 @@ def hostile(gw, a, epoch):
     refused("a cancel without job", frame(pack({"type": "cancel", "seq": 1})), "protocol",
             ["job"])
     refused("a frame without type", frame(pack({"seq": 1})), "protocol", ["type"])
-    refused("a hello of version 2", frame(pack({"type": "hello", "v": 2, "token": TOKEN,
-                                                "role": "client"})), "version", [],
-            hello=False)
+    # "another" version: an older one as well as a newer
+    for v in (2, 0):
+        refused(f"a hello of version {v}", frame(pack({"type": "hello", "v": v, "token": TOKEN,
+                                                       "role": "client"})), "version", [],
+                hello=False)
     refused("a wrong token", frame(pack({"type": "hello", "v": 1, "token": TOKEN + "x",
                                          "role": "client"})), "auth", [], hello=False)
     refused("a ping before hello", frame(pack({"type": "ping", "seq": 1})), "auth", [],
