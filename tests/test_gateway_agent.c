@@ -305,6 +305,38 @@ Test(gateway_agent, acknowledged_flows_are_forgotten_and_later_ones_still_comple
     cr_assert(!trouble, "the agent lost its gateway connection or got an error");
 }
 
+/* Flows of fractional sizes (a workload's bytes are doubles: 1000.5, 0.5)
+ * sent by a real `weft agent`: each goes as the whole bytes that cover it,
+ * 1001 and 1, and the job completes, where a flow paced to its size would
+ * stop half a byte short of it and never end. */
+Test(gateway_agent, flows_of_fractional_bytes_complete, .init = server_plain,
+     .fini = stop_agent_and_server, .timeout = 30)
+{
+    receiver_t r;
+    receiver_up(&r, 0);
+    start_agent0(NULL);
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 4);
+    coflow_workload_add_job(&wl, 1, 0, 1, 0);
+    coflow_workload_add_coflow(&wl, 1, 0);
+    coflow_workload_add_flow(&wl, 0, 1, 1000.5);
+    coflow_workload_add_flow(&wl, 0, 1, 0.5);
+    cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    cr_assert_eq(rpc_client_register(&r.cl, 1, &wl, 0), WEFT_OK);
+    cr_assert_eq(rpc_client_flush(&r.cl), WEFT_OK);
+    int done = 0;
+    /* the bytes were written before the agent reported the flows done:
+       the last of them may still be on their way */
+    for (double t0 = weft_mono_s(); !(done && r.read_total >= 1002) && weft_mono_s() - t0 < 20;)
+        receiver_step(&r, 1e12, count_done, &done);
+    receiver_step(&r, 1e12, count_done, &done); /* and nothing after them */
+    double got = r.read_total;
+    receiver_down(&r);
+    coflow_workload_destroy(&wl);
+    cr_assert_eq(done, 1, "the job was not done in 20 s (%.0f bytes read)", got);
+    cr_assert_eq(got, 1002, "%.0f bytes read", got);
+}
+
 static char cancel_journal[64];
 
 static void server_cancel_journal(void)
