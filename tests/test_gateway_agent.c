@@ -136,6 +136,15 @@ static void receiver_down(receiver_t *r)
     rpc_client_destroy(&r->cl);
 }
 
+/* The test as receiver (agent 1, receiver_up), a real agent 0 logging to
+ * log_path (NULL: no log) and an empty workload of 4 ports for the jobs. */
+static void receiver_and_agent0(receiver_t *r, const char *log_path, coflow_workload_t *wl)
+{
+    receiver_up(r, 0);
+    start_agent0(log_path);
+    coflow_workload_init(wl, 4);
+}
+
 /* job_done of jobs 10, 11 and 12: their JCTs into arg[0], arg[1], arg[2]. */
 static void three_jcts(const msgpack_object *m, void *arg)
 {
@@ -263,10 +272,8 @@ Test(gateway_agent, acknowledged_flows_are_forgotten_and_later_ones_still_comple
     char log_path[64];
     snprintf(log_path, sizeof log_path, "/tmp/weft-agent-test-%d.log", (int)getpid());
     receiver_t r;
-    receiver_up(&r, 0);
-    start_agent0(log_path);
     coflow_workload_t wl;
-    coflow_workload_init(&wl, 4);
+    receiver_and_agent0(&r, log_path, &wl);
     for (int j = 0; j < 2 * BATCH; j++) {
         coflow_workload_add_job(&wl, j, 0, 1, 0);
         coflow_workload_add_coflow(&wl, 1, 0);
@@ -313,14 +320,13 @@ Test(gateway_agent, flows_of_fractional_bytes_complete, .init = server_plain,
      .fini = stop_agent_and_server, .timeout = 30)
 {
     receiver_t r;
-    receiver_up(&r, 0);
-    start_agent0(NULL);
     coflow_workload_t wl;
-    coflow_workload_init(&wl, 4);
+    receiver_and_agent0(&r, NULL, &wl);
     coflow_workload_add_job(&wl, 1, 0, 1, 0);
     coflow_workload_add_coflow(&wl, 1, 0);
-    coflow_workload_add_flow(&wl, 0, 1, 1000.5);
-    coflow_workload_add_flow(&wl, 0, 1, 0.5);
+    static const double sizes[2] = {1000.5, 0.5}; /* 1001 + 1 whole bytes */
+    for (size_t k = 0; k < 2; k++)
+        coflow_workload_add_flow(&wl, 0, 1, sizes[k]);
     cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
     cr_assert_eq(rpc_client_register(&r.cl, 1, &wl, 0), WEFT_OK);
     cr_assert_eq(rpc_client_flush(&r.cl), WEFT_OK);
@@ -480,10 +486,8 @@ Test(gateway_agent, an_agent_away_at_a_cancel_drops_the_flow_when_it_reconnects,
     char log_path[64], out[1024], line[512];
     snprintf(log_path, sizeof log_path, "/tmp/weft-agent-drop-%d.log", (int)getpid());
     receiver_t r;
-    receiver_up(&r, 0);
-    start_agent0(log_path);
     coflow_workload_t wl;
-    coflow_workload_init(&wl, 4);
+    receiver_and_agent0(&r, log_path, &wl);
     coflow_workload_add_job(&wl, 30, 0, 1, 0);
     coflow_workload_add_coflow(&wl, 1, 0);
     coflow_workload_add_flow(&wl, 0, 1, 400e6);
