@@ -3013,3 +3013,16 @@ Test(workload_text, the_written_summary_counts_one_job_in_the_singular)
     }
     coflow_workload_destroy(&wl);
 }
+
+/* A reducer is one field '<port>:<MB>': a blank after the ':', a space or
+ * a tab (fields are separated by either), is refused where it is, not
+ * skipped as if the MB were the next field. */
+Test(workload_fb, a_blank_after_a_reducers_colon_is_refused)
+{
+    expect_fail_text("4 1\n1 0 1 0 1 1: 5\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EPARSE, 2,
+                     "coflow 1: expected the MB of reducer 1 right after ':', found a blank",
+                     NULL);
+    expect_fail_text("4 1\n1 0 1 0 1 1:\t5\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EPARSE,
+                     2, "coflow 1: expected the MB of reducer 1 right after ':', found a blank",
+                     NULL);
+}
