@@ -2857,26 +2857,32 @@ Test(workload_wfcommons, stages_named_by_a_prefix_are_apart_and_sorted)
     }
 }
 
+/* Reads a workflow of task r writing file f (4 bytes) and two children of
+ * r reading it, each given by its first fields ("\"id\": ..."). */
+static void read_r_and_two_children(const char *a, const char *b, coflow_workload_t *wl)
+{
+    char json[1024];
+    snprintf(json, sizeof json,
+             WF_HEAD "\"files\": [{\"id\": \"f\", \"sizeInBytes\": 4}], \"tasks\": ["
+                     "{\"id\": \"r\", \"outputFiles\": [\"f\"]},"
+                     "{%s, \"parents\": [\"r\"], \"inputFiles\": [\"f\"]},"
+                     "{%s, \"parents\": [\"r\"], \"inputFiles\": [\"f\"]}]}}}",
+             a, b);
+    read_ok(json, ".json", WORKLOAD_FORMAT_AUTO, wl);
+}
+
 /* A stage's name ends before its last "_ID": "x_ID1_ID2" is of stage
  * "x_ID1", not of stage "x" with "x_ID3", so r sends two coflows. */
 Test(workload_wfcommons, a_stage_name_ends_at_its_last_id)
 {
     coflow_workload_t wl;
-    read_ok(WF_HEAD "\"files\": [{\"id\": \"f\", \"sizeInBytes\": 4}], \"tasks\": ["
-                    "{\"id\": \"r\", \"outputFiles\": [\"f\"]},"
-                    "{\"id\": \"x_ID1_ID2\", \"parents\": [\"r\"], \"inputFiles\": [\"f\"]},"
-                    "{\"id\": \"x_ID3\", \"parents\": [\"r\"], \"inputFiles\": [\"f\"]}]}}}",
-            ".json", WORKLOAD_FORMAT_AUTO, &wl);
+    read_r_and_two_children("\"id\": \"x_ID1_ID2\"", "\"id\": \"x_ID3\"", &wl);
     cr_assert_eq(wl.n_coflows, 2);
     cr_assert_eq(wl.coflows[0].n_flows, 1);
     cr_assert_eq(wl.coflows[1].n_flows, 1);
     coflow_workload_destroy(&wl);
     /* and "x" is of stage "x", as "x_ID3" is: one coflow of two flows */
-    read_ok(WF_HEAD "\"files\": [{\"id\": \"f\", \"sizeInBytes\": 4}], \"tasks\": ["
-                    "{\"id\": \"r\", \"outputFiles\": [\"f\"]},"
-                    "{\"id\": \"x\", \"parents\": [\"r\"], \"inputFiles\": [\"f\"]},"
-                    "{\"id\": \"x_ID3\", \"parents\": [\"r\"], \"inputFiles\": [\"f\"]}]}}}",
-            ".json", WORKLOAD_FORMAT_AUTO, &wl);
+    read_r_and_two_children("\"id\": \"x\"", "\"id\": \"x_ID3\"", &wl);
     cr_assert_eq(wl.n_coflows, 1);
     cr_assert_eq(wl.coflows[0].n_flows, 2);
     coflow_workload_destroy(&wl);
@@ -3025,4 +3031,18 @@ Test(workload_fb, a_blank_after_a_reducers_colon_is_refused)
     expect_fail_text("4 1\n1 0 1 0 1 1:\t5\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EPARSE,
                      2, "coflow 1: expected the MB of reducer 1 right after ':', found a blank",
                      NULL);
+}
+
+/* A stage is named by its tasks' names, not their ids: children t2 and t3,
+ * named b_ID2 and b_ID3, are one stage, so r sends them one coflow of two
+ * flows (their ids alone, with no "_ID", would make two stages). */
+Test(workload_wfcommons, stages_come_from_the_task_names_not_the_ids)
+{
+    coflow_workload_t wl;
+    read_r_and_two_children("\"id\": \"t2\", \"name\": \"b_ID2\"",
+                            "\"id\": \"t3\", \"name\": \"b_ID3\"", &wl);
+    cr_assert_eq(wl.n_coflows, 1);
+    cr_assert_eq(wl.coflows[0].n_flows, 2);
+    cr_assert_eq(wl.coflows[0].total_bytes, 8.0);
+    coflow_workload_destroy(&wl);
 }
