@@ -1064,6 +1064,34 @@ Test(gen_gen, a_weight_range_of_one_integer_gives_it_to_every_job)
         cr_assert_eq(out.jobs[j].weight, 2.0, "job %zu", j);
 }
 
+/* The draws come in the order gen.c's header gives (per job: weight, final
+ * compute, the layer sizes, then per coflow: its compute, its pool coflow),
+ * so a seed makes the same workload from one version to the next. Redrawn
+ * here from the stream itself: one layer of one coflow draws no layer size
+ * (below(1) takes nothing), and the pool coflows' totals are all distinct. */
+Test(gen_gen, the_draws_come_in_the_documented_order)
+{
+    build_pool(&pool);
+    workload_gen_opts_t o = pool_opts();
+    o.seed = 2026, o.n_jobs = 3, o.max_depth = 1, o.max_width = 1, o.compute_mean_s = 2;
+    cr_assert_eq(workload_generate(&out, &o), WEFT_OK, "%s", weft_last_error());
+    workload_rng_t r;
+    workload_rng_seed(&r, 2026);
+    for (size_t j = 0; j < 3; j++) {
+        const coflow_job_t *job = &out.jobs[j];
+        double weight = 1 + (double)workload_rng_below(&r, 5);
+        double final_s = workload_rng_exp(&r, 2);
+        double compute_s = workload_rng_exp(&r, 2);
+        size_t pick = workload_rng_below(&r, pool.n_coflows);
+        cr_assert_eq(job->n_coflows, 1);
+        cr_assert_eq(job->weight, weight, "job %zu", j);
+        cr_assert_eq(job->final_compute_s, final_s, "job %zu", j);
+        cr_assert_eq(out.coflows[job->first_coflow].compute_s, compute_s, "job %zu", j);
+        cr_assert_eq(out.coflows[job->first_coflow].total_bytes, pool.coflows[pick].total_bytes,
+                     "job %zu", j);
+    }
+}
+
 /* On a fabric of 2 ports a pool coflow folds onto at most 4 port pairs, so
  * the flow budget expects at most 4 flows of it, not its width. */
 Test(gen_gen, the_flow_budget_counts_a_coflow_folded_onto_few_ports)
