@@ -390,9 +390,12 @@ Test(workload_fb, garbage_and_ranges)
                      WORKLOAD_FORMAT_FB, NULL, WEFT_EINVAL, 4,
                      "coflow id 1 appears twice (lines 2 and 4)", NULL);
     expect_fail_text("4 1\n1 0 1 0 1 1\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EPARSE, 2,
-                     "coflow 1: expected ':' after reducer port 1, found end of line", NULL);
+                     "coflow 1: expected ':' right after reducer port 1, found end of line", NULL);
+    /* a blank before the ':' is named, not the ':1' past it (which read as
+       if the ':' it expected were there) */
     expect_fail_text("4 1\n1 0 1 0 1 2 :1\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EPARSE,
-                     2, "coflow 1: expected ':' after reducer port 2, found ':1'", NULL);
+                     2, "coflow 1: expected ':' right after reducer port 2, found a blank",
+                     NULL);
     expect_fail_text("four 1\n", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_EPARSE, 1,
                      "expected the number of ports", "found 'four'", NULL);
     expect_fail_text("", ".txt", WORKLOAD_FORMAT_FB, NULL, WEFT_ETRUNC, 1, "empty file", NULL);
