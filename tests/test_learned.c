@@ -1193,6 +1193,69 @@ Test(learned, features_are_the_documented_quantities)
     coflow_workload_destroy(&big);
 }
 
+/* The job weight a decision reads, from docs/learned-policy.md ("Weights
+ * in other units"): as given while the largest live weight wmax has its
+ * binary exponent in -20..20, else times the power of two that brings wmax
+ * to [4, 8). */
+static double weight_read_by_hand(double w, double wmax)
+{
+    int x; /* wmax = f 2^x with f in [0.5, 1): its exponent is x - 1 */
+    frexp(wmax, &x);
+    return x - 1 >= -20 && x - 1 <= 20 ? w : w * pow(2, 3 - x);
+}
+
+static double weight_seen;
+
+/* A training hook keeping the job_weight feature of row 0, normalised back. */
+static void weight_decide(void *arg, const coflow_learned_step_t *step, size_t *order)
+{
+    (void)arg;
+    const weft_real_t *x = step->gcache->x + step->row_node[0] * COFLOW_LEARNED_NF;
+    weight_seen = x[14] * step->model->std[14] + step->model->mean[14];
+    for (size_t i = 0; i < step->n; i++)
+        order[i] = i;
+}
+
+/* Weights at either edge of the band read as documented: 2^20 as given,
+ * 2^21 brought to 4, 2^-20 as given, 2^-21 brought to 4; a band one step
+ * narrower or wider reads one of them wrong. */
+Test(learned, weights_at_the_edges_of_the_band_read_as_documented)
+{
+    static const double weights[] = {0x1p20, 0x1.8p20, 0x1p21, 0x1p-20, 0x1p-21, 3};
+    for (size_t k = 0; k < sizeof weights / sizeof *weights; k++) {
+        coflow_workload_t w;
+        coflow_workload_init(&w, 4);
+        cr_assert_eq(coflow_workload_add_job(&w, 0, 0, weights[k], 0), WEFT_OK);
+        for (int c = 0; c < 2; c++) {
+            cr_assert_eq(coflow_workload_add_coflow(&w, c, 0), WEFT_OK);
+            cr_assert_eq(coflow_workload_add_flow(&w, 0, 1, 5), WEFT_OK);
+        }
+        cr_assert_eq(coflow_workload_finish_job(&w), WEFT_OK, "%s", weft_last_error());
+        cr_assert_eq(dag_analyze(&w, &fab), WEFT_OK, "%s", weft_last_error());
+        coflow_state_t st;
+        cr_assert_eq(coflow_state_init(&st, &w, &fab), WEFT_OK);
+        coflow_state_release(&st, 0, 0);
+        coflow_state_release(&st, 1, 0);
+        coflow_learned_model_t m;
+        cr_assert_eq(coflow_learned_model_random(&m, 3), WEFT_OK);
+        coflow_learned_hook_t hook = {.model = &m, .decide = weight_decide};
+        st.policy_hook = &hook;
+        const coflow_ordering_t *o = coflow_ordering_find("learned");
+        void *ctx = NULL;
+        cr_assert_eq(o->create(&ctx, &st), WEFT_OK, "%s", weft_last_error());
+        size_t ids[2] = {0, 1};
+        weight_seen = -1;
+        cr_assert_eq(o->order(ctx, &st, ids, 2), WEFT_OK, "%s", weft_last_error());
+        double want = log1p(weight_read_by_hand(weights[k], weights[k]));
+        cr_assert(fabs(weight_seen - want) <= 1e-5 * (1 + want),
+                  "weight %a read as log1p %.9g, by hand %.9g", weights[k], weight_seen, want);
+        o->destroy(ctx);
+        coflow_state_destroy(&st);
+        coflow_learned_model_destroy(&m);
+        coflow_workload_destroy(&w);
+    }
+}
+
 
 /* One job arriving at `arrival` of three root coflows alike (5 bytes on
  * port 0 -> 1): 1 and 2 released at 0, 0 at 1 s, now 1 s; the ordering's
