@@ -256,6 +256,156 @@ Test(attn_net, forward_naive_vs_blas, .timeout = 20)
         attn_cache_destroy(&c);
     }
 }
+/* y[r] = b[r] + W[r, :] x for W [rows, cols] (row-major (out, in)), in double. */
+static void lin_by_hand(double *y, const float *W, const float *b, const double *x, size_t rows,
+                        size_t cols)
+{
+    for (size_t r = 0; r < rows; r++) {
+        y[r] = b[r];
+        for (size_t i = 0; i < cols; i++)
+            y[r] += (double)W[r * cols + i] * x[i];
+    }
+}
+
+/* LayerNorm of docs/learned-policy.md §4: biased variance, 1e-5 inside the root. */
+static void ln_by_hand(double *y, const double *x, const float *g, const float *b, size_t M)
+{
+    double m = 0, v = 0;
+    for (size_t i = 0; i < M; i++)
+        m += x[i] / (double)M;
+    for (size_t i = 0; i < M; i++)
+        v += (x[i] - m) * (x[i] - m) / (double)M;
+    for (size_t i = 0; i < M; i++)
+        y[i] = (x[i] - m) / sqrt(v + 1e-5) * g[i] + b[i];
+}
+
+static double act_by_hand(double x, int gelu)
+{
+    return gelu ? 0.5 * x * (1 + tanh(sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)))
+                : (x > 0 ? x : 0);
+}
+
+/* rows, input width, model width (whole vectors of the kernels), heads */
+enum { HN = 4, HE = 3, HM = 16, HH = 4 };
+
+/* Multi-head self-attention of the rows h[HN][HM] and the block's
+ * projection: out[t] = proj_w (heads side by side) + proj_b, head j
+ * reading columns j*K.. of Q, K and V, softmax over the keys s of
+ * q_t·k_s / sqrt(K). */
+static void mha_by_hand(double out[HN][HM], double h[HN][HM], const attn_block_params_t *bp)
+{
+    double qkv[HN][3 * HM], y[HN][HM];
+    size_t K = HM / HH;
+    for (size_t t = 0; t < HN; t++)
+        lin_by_hand(qkv[t], bp->qkv_w, bp->qkv_b, h[t], 3 * HM, HM);
+    for (size_t j = 0; j < HH; j++)
+        for (size_t t = 0; t < HN; t++) {
+            double a[HN], mx = -INFINITY, sum = 0;
+            for (size_t s = 0; s < HN; s++) {
+                a[s] = 0;
+                for (size_t i = 0; i < K; i++)
+                    a[s] += qkv[t][j * K + i] * qkv[s][HM + j * K + i];
+                a[s] /= sqrt((double)K);
+                mx = fmax(mx, a[s]);
+            }
+            for (size_t s = 0; s < HN; s++)
+                sum += a[s] = exp(a[s] - mx);
+            for (size_t i = 0; i < K; i++) {
+                y[t][j * K + i] = 0;
+                for (size_t s = 0; s < HN; s++)
+                    y[t][j * K + i] += a[s] / sum * qkv[s][2 * HM + j * K + i];
+            }
+        }
+    for (size_t t = 0; t < HN; t++)
+        lin_by_hand(out[t], bp->proj_w, bp->proj_b, y[t], HM, HM);
+}
+
+/* The feed-forward of one row: fc2 act(fc x + fc_b) + fc2_b. */
+static void ffn_by_hand(double *out, const double *x, const attn_block_params_t *bp, int gelu)
+{
+    double f[4 * HM];
+    lin_by_hand(f, bp->fc_w, bp->fc_b, x, 4 * HM, HM);
+    for (size_t i = 0; i < 4 * HM; i++)
+        f[i] = act_by_hand(f[i], gelu);
+    lin_by_hand(out, bp->fc2_w, bp->fc2_b, f, HM, 4 * HM);
+}
+
+/* One block on the rows x, in place. Pre-LN: x += mha(LN1 x), then
+ * x += ffn(LN2 x); post-LN: x = LN1(x + mha x), then x = LN2(x + ffn x). */
+static void block_by_hand(double x[HN][HM], const attn_block_params_t *bp, bool pre, int gelu)
+{
+    double h[HN][HM], a[HN][HM];
+    for (size_t t = 0; t < HN; t++)
+        if (pre)
+            ln_by_hand(h[t], x[t], bp->ln1_g, bp->ln1_b, HM);
+        else
+            memcpy(h[t], x[t], sizeof h[t]);
+    mha_by_hand(a, h, bp);
+    for (size_t t = 0; t < HN; t++) {
+        double r[HM], y[HM], f[HM];
+        for (size_t i = 0; i < HM; i++)
+            r[i] = x[t][i] + a[t][i];
+        if (pre)
+            ln_by_hand(y, r, bp->ln2_g, bp->ln2_b, HM);
+        else
+            ln_by_hand(y, r, bp->ln1_g, bp->ln1_b, HM);
+        ffn_by_hand(f, y, bp, gelu);
+        for (size_t i = 0; i < HM; i++)
+            r[i] = (pre ? r[i] : y[i]) + f[i];
+        if (pre)
+            memcpy(x[t], r, sizeof r);
+        else
+            ln_by_hand(x[t], r, bp->ln2_g, bp->ln2_b, HM);
+    }
+}
+
+/* The scores of the four variants (pre-/post-LN, ReLU/GELU), two blocks,
+ * every parameter random (no zero bias or unit gain to hide a term left
+ * out), against the network written out in double from
+ * docs/learned-policy.md §4 and attn.h: a residual from the wrong place,
+ * a LayerNorm's epsilon or variance, the attention's scale, a head's
+ * columns or the score head's bias changes them past rounding. */
+Test(attn_net, scores_by_hand, .timeout = 5)
+{
+    for (int k = 0; k < 4; k++) {
+        attn_config_t cfg = variant(k, HE, HM, HH, 2);
+        attn_params_t p;
+        attn_cache_t c;
+        attn_cache_init(&c);
+        cr_assert_eq(attn_params_init(&p, &cfg), WEFT_OK);
+        rng_state = 40 + (uint64_t)k;
+        for (size_t i = 0; i < p.n; i++)
+            p.memory[i] = srandf();
+        cr_assert_eq(attn_cache_prepare(&c, &cfg, HN), WEFT_OK);
+        float X[HN * HE];
+        for (size_t i = 0; i < HN * HE; i++)
+            X[i] = 2 * srandf();
+        attn_forward(&c, &p, &cfg, X, HN);
+        int gelu = cfg.act == ATTN_GELU;
+        double x[HN][HM], h[HN][HM];
+        for (size_t t = 0; t < HN; t++) {
+            double in[HE];
+            for (size_t i = 0; i < HE; i++)
+                in[i] = X[t * HE + i];
+            lin_by_hand(x[t], p.in_w, p.in_b, in, HM, HE);
+        }
+        for (size_t l = 0; l < cfg.B; l++)
+            block_by_hand(x, &p.block[l], cfg.norm == ATTN_PRE_LN, gelu);
+        for (size_t t = 0; t < HN; t++) {
+            if (cfg.norm == ATTN_PRE_LN)
+                ln_by_hand(h[t], x[t], p.lnf_g, p.lnf_b, HM);
+            else
+                memcpy(h[t], x[t], sizeof h[t]);
+            double want;
+            lin_by_hand(&want, p.head_w, p.head_b, h[t], 1, HM);
+            cr_assert(fabs(c.scores[t] - want) <= 2e-5 * (1 + fabs(want)),
+                      "variant %d row %zu: score %.9g, by hand %.9g", k, t, c.scores[t], want);
+        }
+        attn_params_destroy(&p);
+        attn_cache_destroy(&c);
+    }
+}
+
 
 /* A cache keeps its capacity and its last rows: a smaller set scored after
  * a larger one (the learned policy's decisions as coflows finish) must
