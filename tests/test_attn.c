@@ -1172,7 +1172,10 @@ static void pack_key(msgpack_packer *pk, const char *k)
 }
 
 /* one tensor of shape [2, 3] whose data has 5 floats */
-static void body_short_data(msgpack_packer *pk)
+/* bytes of data of body_tensor_data's tensor of shape [2, 3] (24 bytes) */
+static size_t tensor_data_bytes;
+
+static void body_tensor_data(msgpack_packer *pk)
 {
     msgpack_pack_map(pk, 3);
     pack_key(pk, "config"), msgpack_pack_map(pk, 0);
@@ -1182,8 +1185,8 @@ static void body_short_data(msgpack_packer *pk)
     pack_key(pk, "name"), pack_key(pk, "w");
     pack_key(pk, "shape"), msgpack_pack_array(pk, 2), msgpack_pack_uint32(pk, 2),
         msgpack_pack_uint32(pk, 3);
-    char data[20] = {0};
-    pack_key(pk, "data"), msgpack_pack_bin_with_body(pk, data, sizeof data);
+    char data[32] = {0};
+    pack_key(pk, "data"), msgpack_pack_bin_with_body(pk, data, (uint32_t)tensor_data_bytes);
 }
 
 /* a tensor of shape [2^20, 2^20] */
@@ -1340,9 +1343,14 @@ Test(attn_model, bad_files, .init = make_tmpdir, .fini = tmpdir_remove, .timeout
 
     /* tensor data that does not match its shape; a shape over the cap; a
      * float where an integer belongs */
-    write_crafted(tmp_path("short.wm"), body_short_data);
+    tensor_data_bytes = 20;
+    write_crafted(tmp_path("short.wm"), body_tensor_data);
     expect_load_error(tmp_path("short.wm"), WEFT_EINVAL,
                       "tensor \"w\": 6 floats (24 bytes) expected, data has 20 bytes");
+    tensor_data_bytes = 28; /* a float more than the shape holds: not cut to fit */
+    write_crafted(tmp_path("long.wm"), body_tensor_data);
+    expect_load_error(tmp_path("long.wm"), WEFT_EINVAL,
+                      "tensor \"w\": 6 floats (24 bytes) expected, data has 28 bytes");
     write_crafted(tmp_path("huge.wm"), body_huge_shape);
     expect_load_error(tmp_path("huge.wm"), WEFT_EINVAL, "more than 268435456 floats");
     write_crafted(tmp_path("ragged.wm"), body_ragged_vector);
