@@ -77,29 +77,37 @@ weft_err_t dag_job_graph(const coflow_workload_t *wl, size_t j, igraph_t *g)
 
 #define CYCLE_SHOWN 8 /* vertices a cycle message names before "... and N more" */
 
-/* Appends s to buf[0..size), *at its length so far, if it fits whole; the
- * first part that does not ends the text with as much of "..." as fits
- * (*cut set, nothing appended after it): a name cut inside would be half an
- * escape (weft_shown) or another vertex's name. The "..." goes after the
- * last part that leaves room for it (*safe, that part's end): parts that
- * filled the buffer exactly would read as the whole cycle. */
-static void cycle_append(char *buf, size_t size, size_t *at, size_t *safe, bool *cut,
-                         const char *s)
+/* A cycle's text being written into buf[0..size): at its length so far;
+ * safe the end of the last part that leaves room for "..." after it; cut
+ * once a part did not fit. */
+typedef struct {
+    char *buf;
+    size_t size, at, safe;
+    bool cut;
+} cycle_text_t;
+
+/* Appends s to t's text if it fits whole; the first part that does not
+ * ends the text with as much of "..." as fits (cut set, nothing appended
+ * after it): a name cut inside would be half an escape (weft_shown) or
+ * another vertex's name. The "..." goes at safe: parts that filled the
+ * buffer exactly would read as the whole cycle. */
+static void cycle_append(cycle_text_t *t, const char *s)
 {
-    if (*cut)
+    if (t->cut)
         return;
-    size_t n = strlen(s);
-    if (n > size - 1 - *at) {
-        *cut = true;
-        *at = *safe;
+    size_t n = strlen(s), room = t->size - 1 - t->at;
+    if (n > room) {
+        t->cut = true;
+        t->at = t->safe;
         s = "...";
-        n = strlen(s) < size - 1 - *at ? strlen(s) : size - 1 - *at;
-    } else if (*at + n + strlen("...") <= size - 1) {
-        *safe = *at + n;
+        room = t->size - 1 - t->at;
+        n = strlen(s) < room ? strlen(s) : room;
+    } else if (n + strlen("...") <= room) {
+        t->safe = t->at + n;
     }
-    memcpy(buf + *at, s, n);
-    *at += n;
-    buf[*at] = '\0';
+    memcpy(t->buf + t->at, s, n);
+    t->at += n;
+    t->buf[t->at] = '\0';
 }
 
 size_t dag_cycle_text(size_t n, const size_t *next, size_t *work, dag_name_fn name,
@@ -127,18 +135,18 @@ size_t dag_cycle_text(size_t n, const size_t *next, size_t *work, dag_name_fn na
         if (v < work[low])
             low = i;
     }
-    size_t shown = len < CYCLE_SHOWN ? len : CYCLE_SHOWN, at = 0, safe = 0;
-    bool cut = false;
+    size_t shown = len < CYCLE_SHOWN ? len : CYCLE_SHOWN;
+    cycle_text_t t = {.buf = buf, .size = size};
     char part[160];
     for (size_t k = 0; k <= shown; k++) { /* k == shown closes the cycle */
         if (k == shown && shown < len) {
             snprintf(part, sizeof part, " -> ... and %zu more", len - shown);
-            cycle_append(buf, size, &at, &safe, &cut, part);
+            cycle_append(&t, part);
         }
         if (k)
-            cycle_append(buf, size, &at, &safe, &cut, " -> ");
+            cycle_append(&t, " -> ");
         name(ctx, work[k == shown ? low : (low + len - k) % len], part, sizeof part);
-        cycle_append(buf, size, &at, &safe, &cut, part);
+        cycle_append(&t, part);
     }
     return len;
 }
