@@ -185,10 +185,9 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
             double mb;
             WEFT_CHECK(wl_scan_u64(&l, &p, "a reducer 'port:MB'", ":", UINT32_MAX, &port));
             if (*p != ':') {
-                char found[80]; /* a blank first: described, the ':' past it would show */
-                if (*p == ' ' || *p == '\t')
-                    snprintf(found, sizeof found, "a blank");
-                else
+                /* a blank before the ':' is named: wl_describe would show the ':' past it */
+                char found[80] = "a blank";
+                if (*p != ' ' && *p != '\t')
                     wl_describe(&l, p, found, sizeof found);
                 err = weft_fail(WEFT_EPARSE,
                                 "%s:%zu: coflow %lld: expected ':' right after reducer port "
