@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""readme_check.py - the sessions README.md shows, run: each `$ ...` command
+of its examples, in order, and its output against what the README prints.
+
+A README example is a fenced block whose lines start with "$ " (a command;
+a line ending in a backslash, or a next line starting with "> ", goes on
+with it) followed by the output shown for it. The commands run with bash,
+one after another in one temporary directory holding a link to the tree's
+data/, so that the files one example writes (sra.weft, ms.weft, sweep/)
+are there for the next, and with `weft` on PATH ($WEFT_BIN, else
+build/weft). Standard output and standard error are compared together, as
+a terminal shows them; a command's status must be 0.
+
+What may differ, in both the shown and the actual lines:
+  - a line "..." (indented or not) stands for any number of lines, none
+    included;
+  - /path/to/weft stands for the tree, /path/to/weft/build for the
+    directory weft runs from (where it finds the shipped model);
+  - a block's last command shown without output is run for its status;
+  - the wall(s) column of weft sim's table, the seconds the LP bound took,
+    and the git commit and the library versions `weft --version` names
+    (the machine's, not the README's) are not compared.
+Blocks that need what a temporary directory cannot give (a running
+gateway) are listed as skipped, with the reason.
+
+Usage: readme_check.py [--readme FILE] [--list]
+Exit status 0 when every example matches, 1 otherwise (each difference
+named by the README's line), 2 on a usage error.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STAND_IN = "/path/to/weft"
+
+# (a command's start, why its block is not run)
+SKIP = [
+    ("weft status --gateway", "needs a running weft serve (clients_check.py runs weft status)"),
+]
+
+# what is not compared: each pattern's match becomes its replacement, in
+# the shown and the actual line alike
+MASKS = [
+    (re.compile(r", [0-9.]+ s\)$"), ", T s)"),                  # the LP bound's seconds
+    (re.compile(r"\(git [0-9a-f]+(-dirty)?\)"), "(git C)"),     # weft --version's commit
+    (re.compile(r"^libraries: .*"), "libraries: L"),            # this machine's libraries
+]
+
+
+class Example:
+    def __init__(self, line, command):
+        self.line = line          # the README's line of its "$ "
+        self.command = command
+        self.shown = []           # (README line, text)
+
+
+def examples(path):
+    """The README's examples, block by block: [[Example, ...], ...]."""
+    blocks, block, fenced = [], None, False
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    i = 0
+    while i < len(lines):
+        text = lines[i]
+        if text.startswith("```"):
+            if fenced and block:
+                blocks.append(block)
+            fenced, block = not fenced, None
+            i += 1
+            continue
+        if fenced and text.startswith("$ "):
+            start, command = i + 1, text[2:]
+            while i + 1 < len(lines) and (command.endswith("\\") or
+                                          lines[i + 1].startswith("> ")):
+                i += 1
+                nxt = lines[i]
+                command += "\n" + (nxt[2:] if nxt.startswith("> ") else nxt)
+            block = block or []
+            block.append(Example(start, command))
+        elif fenced and block:
+            block[-1].shown.append((i + 1, text))
+        i += 1
+    return blocks
+
+
+def masked(text, table):
+    for pattern, repl in MASKS:
+        text = pattern.sub(repl, text)
+    if table:  # a row of weft sim's table: its last column is wall(s)
+        text = re.sub(r"\s+[0-9.]+$", " W", text)
+    return text.rstrip()
+
+
+def normalised(lines):
+    """lines with the masks applied; the rows under a header that ends in
+    wall(s) lose that column."""
+    out, table = [], False
+    for text in lines:
+        if text.rstrip().endswith("wall(s)"):
+            out.append(masked(text, False))
+            table = True
+            continue
+        if not text.strip():
+            table = False
+        out.append(masked(text, table))
+    return out
+
+
+def matches(shown, actual):
+    """True when actual fits shown, "..." lines taking any number of lines
+    (a search over the positions: the examples are a few dozen lines)."""
+    memo = {}
+
+    def fit(i, j):
+        if (i, j) in memo:
+            return memo[i, j]
+        if i == len(shown):
+            r = j == len(actual)
+        elif shown[i].strip() == "...":
+            r = any(fit(i + 1, k) for k in range(j, len(actual) + 1))
+        else:
+            r = j < len(actual) and shown[i] == actual[j] and fit(i + 1, j + 1)
+        memo[i, j] = r
+        return r
+    return fit(0, 0)
+
+
+def first_difference(shown, actual):
+    """The first shown line (its index) that does not stand in actual, in
+    order, and the actual line there; for a message."""
+    j = 0
+    for i, s in enumerate(shown):
+        if s.strip() == "...":
+            continue
+        while j < len(actual) and actual[j] != s:
+            j += 1
+        if j == len(actual):
+            return i
+        j += 1
+    return len(shown) - 1 if shown else 0
+
+
+def run(example, work, env, build_dir):
+    r = subprocess.run(["bash", "-c", example.command + " 2>&1"], cwd=work, env=env,
+                       stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=300)
+    text = r.stdout.decode("utf-8", "replace")
+    # the shipped model is found beside weft's own directory (its build/)
+    text = text.replace(build_dir + "/", STAND_IN + "/build/").replace(ROOT, STAND_IN)
+    return r.returncode, text.split("\n")[:-1] if text else []
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--readme", default=os.path.join(ROOT, "README.md"))
+    ap.add_argument("--list", action="store_true", help="list the examples, run none")
+    a = ap.parse_args()
+    weft = os.environ.get("WEFT_BIN", os.path.join(ROOT, "build", "weft"))
+    blocks = examples(a.readme)
+    if a.list:
+        for block in blocks:
+            for ex in block:
+                print("%s:%d: $ %s (%d lines shown)" % (
+                    os.path.basename(a.readme), ex.line, ex.command.split("\n")[0],
+                    len(ex.shown)))
+        return 0
+    if not os.access(weft, os.X_OK):
+        print("readme_check: no weft at %s (set WEFT_BIN)" % weft, file=sys.stderr)
+        return 2
+    build_dir = os.path.dirname(os.path.realpath(weft))
+    work = tempfile.mkdtemp(prefix="readme_check.")
+    bad = ran = skipped = 0
+    try:
+        os.symlink(os.path.join(ROOT, "data"), os.path.join(work, "data"))
+        bindir = os.path.join(work, ".bin")
+        os.mkdir(bindir)
+        os.symlink(os.path.abspath(weft), os.path.join(bindir, "weft"))
+        env = dict(os.environ, PATH=bindir + os.pathsep + os.environ.get("PATH", ""),
+                   OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS", "1"))
+        env.pop("WEFT_MODEL", None)  # the shipped model, as the README's runs
+        name = os.path.basename(a.readme)
+        for block in blocks:
+            why = next((w for start, w in SKIP
+                        if any(ex.command.startswith(start) for ex in block)), None)
+            if why:
+                skipped += 1
+                print("readme_check: %s:%d skipped: %s" % (name, block[0].line, why))
+                continue
+            for ex in block:
+                ran += 1
+                status, actual = run(ex, work, env, build_dir)
+                shown = normalised([t for _, t in ex.shown])
+                got = normalised(actual)
+                where = "%s:%d: $ %s" % (name, ex.line, ex.command.split("\n")[0])
+                if status != 0:
+                    bad += 1
+                    print("readme_check: %s: exit status %d\n  %s" % (
+                        where, status, "\n  ".join(actual[-5:])))
+                elif not ex.shown and ex is block[-1]:
+                    pass  # a command the README names without its output: its status
+                elif not matches(shown, got):
+                    bad += 1
+                    k = first_difference(shown, got)
+                    line = ex.shown[k][0] if ex.shown else ex.line
+                    print("readme_check: %s:%d: the README shows\n    %s\n  which the "
+                          "output of `%s` does not hold in that place; it printed:\n    %s"
+                          % (name, line, ex.shown[k][1] if ex.shown else "(nothing)",
+                             ex.command.split("\n")[0], "\n    ".join(actual) or
+                             "(nothing)"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("readme_check: %d commands run, %d blocks skipped, %d differ" % (ran, skipped, bad))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
