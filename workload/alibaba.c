@@ -491,14 +491,7 @@ weft_err_t workload_read_alibaba(coflow_workload_t *wl, const char *path,
                                  const workload_read_opts_t *opts)
 {
     workload_read_opts_t def;
-    if (!opts) {
-        workload_read_opts_default(&def);
-        opts = &def;
-    }
-    /* cppcheck-suppress uninitvar ; the memset below writes all of it */
-    workload_read_report_t rep_local, *rep = opts->report ? opts->report : &rep_local;
-    memset(rep, 0, sizeof *rep);
-    coflow_workload_init(wl, 0);
+    workload_read_report_t rep_local, *rep = wl_start_read(wl, &opts, &def, &rep_local);
     double bytes = opts->alibaba_bytes_per_instance;
     if (!isfinite(bytes) || bytes <= 0)
         return weft_fail(WEFT_EINVAL, "bytes per instance %g, expected a finite number > 0",
@@ -566,16 +559,9 @@ weft_err_t workload_read_alibaba(coflow_workload_t *wl, const char *path,
             goto cleanup;
         }
     }
-    err = wl_finish_read(wl);
-    if (err)
-        weft_wrap(err, "%s: ", path);
+    err = wl_finish_read(wl, path);
 
 cleanup:
-    if (err)
-        err = wl_hint_cut(&l, err);
     ali_free(&a);
-    wl_lines_close(&l);
-    if (err)
-        return wl_fail_read(wl, err);
-    return WEFT_OK;
+    return wl_end_lines_read(&l, wl, err);
 }

@@ -25,13 +25,7 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
                             const workload_read_opts_t *opts)
 {
     workload_read_opts_t def;
-    if (!opts) {
-        workload_read_opts_default(&def);
-        opts = &def;
-    }
-    if (opts->report)
-        memset(opts->report, 0, sizeof *opts->report);
-    coflow_workload_init(wl, 0);
+    wl_start_read(wl, &opts, &def, NULL);
     if (!isfinite(opts->fb_mb_bytes) || opts->fb_mb_bytes <= 0)
         return weft_fail(WEFT_EINVAL, "bytes per MB %g, expected a finite number > 0",
                          opts->fb_mb_bytes);
@@ -286,17 +280,10 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
     err = wl_check_unique_ids(ids, done, path, "coflow");
     if (err)
         goto cleanup;
-    err = wl_finish_read(wl);
-    if (err)
-        weft_wrap(err, "%s: ", path);
+    err = wl_finish_read(wl, path);
 
 cleanup:
-    if (err)
-        err = wl_hint_cut(&l, err);
     free(mappers);
     free(ids);
-    wl_lines_close(&l);
-    if (err)
-        return wl_fail_read(wl, err);
-    return WEFT_OK;
+    return wl_end_lines_read(&l, wl, err);
 }

@@ -397,16 +397,32 @@ weft_err_t wl_scan_double(const wl_lines_t *l, const char **p, const char *what,
 
 /* ---------------------------------------------------------- endings */
 
-weft_err_t wl_finish_read(coflow_workload_t *wl)
+workload_read_report_t *wl_start_read(coflow_workload_t *wl, const workload_read_opts_t **opts,
+                                      workload_read_opts_t *def, workload_read_report_t *local)
+{
+    if (!*opts) {
+        workload_read_opts_default(def);
+        *opts = def;
+    }
+    workload_read_report_t *rep = (*opts)->report ? (*opts)->report : local;
+    if (rep)
+        memset(rep, 0, sizeof *rep);
+    coflow_workload_init(wl, 0);
+    return rep;
+}
+
+weft_err_t wl_finish_read(coflow_workload_t *wl, const char *path)
 {
     if (wl->n_ports == 0)
         return WEFT_OK; /* nothing was read, nothing to analyse */
     coflow_fabric_t fab;
     weft_err_t err = coflow_fabric_init(&fab, wl->n_ports, WEFT_GBPS_BYTES);
     if (err)
-        return err;
+        return weft_wrap(err, "%s: ", path);
     err = dag_analyze(wl, &fab);
     coflow_fabric_destroy(&fab);
+    if (err)
+        weft_wrap(err, "%s: ", path);
     return err;
 }
 
@@ -415,6 +431,16 @@ weft_err_t wl_fail_read(coflow_workload_t *wl, weft_err_t err)
     coflow_workload_destroy(wl);
     coflow_workload_init(wl, 0);
     return err;
+}
+
+weft_err_t wl_end_lines_read(wl_lines_t *l, coflow_workload_t *wl, weft_err_t err)
+{
+    if (err)
+        err = wl_hint_cut(l, err);
+    wl_lines_close(l);
+    if (err)
+        return wl_fail_read(wl, err);
+    return WEFT_OK;
 }
 
 /* ---------------------------------------------------------- entry */

@@ -106,11 +106,21 @@ size_t wl_first_repeat(wl_id_line_t *ids, size_t n);
  * repeat, lines as in the file. O(n log n). */
 weft_err_t wl_check_unique_ids(wl_id_line_t *ids, size_t n, const char *path, const char *what);
 
+/* Every reader's first step: *opts pointed at the defaults (written into
+ * *def) when NULL, *wl initialised empty, and the report to fill zeroed:
+ * (*opts)->report, else *local (NULL: the reader keeps no report of its
+ * own). Returns that report, or NULL. */
+workload_read_report_t *wl_start_read(coflow_workload_t *wl, const workload_read_opts_t **opts,
+                                      workload_read_opts_t *def, workload_read_report_t *local);
 /* Every reader's last step: dag_analyze() on wl->n_ports ports at
- * WEFT_GBPS_BYTES (cycles, waves, iso times, bounds). */
-weft_err_t wl_finish_read(coflow_workload_t *wl);
+ * WEFT_GBPS_BYTES (cycles, waves, iso times, bounds); a failure's detail
+ * begins "path: ". */
+weft_err_t wl_finish_read(coflow_workload_t *wl, const char *path);
 /* Every reader's failure path: frees *wl and leaves it empty (n_ports 0),
  * then returns err. */
 weft_err_t wl_fail_read(coflow_workload_t *wl, weft_err_t err);
+/* The line readers' ending, success or not: err given wl_hint_cut's hint,
+ * *l closed, and on failure wl_fail_read(wl, err). Returns err. */
+weft_err_t wl_end_lines_read(wl_lines_t *l, coflow_workload_t *wl, weft_err_t err);
 
 #endif

@@ -414,19 +414,12 @@ weft_err_t workload_read_weft(coflow_workload_t *wl, const char *path)
     err = wl_check_unique_ids(ids, wl->n_jobs, path, "job");
     if (err)
         goto cleanup;
-    err = wl_finish_read(wl);
-    if (err)
-        weft_wrap(err, "%s: ", path);
+    err = wl_finish_read(wl, path);
 
 cleanup:
-    if (err)
-        err = wl_hint_cut(&l, err);
     free(ids);
     free(order);
-    wl_lines_close(&l);
-    if (err)
-        return wl_fail_read(wl, err);
-    return WEFT_OK;
+    return wl_end_lines_read(&l, wl, err);
 }
 
 /* ---------------------------------------------------------- writer */

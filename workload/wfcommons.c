@@ -774,14 +774,7 @@ weft_err_t workload_read_wfcommons(coflow_workload_t *wl, const char *path,
                                    const workload_read_opts_t *opts)
 {
     workload_read_opts_t def;
-    if (!opts) {
-        workload_read_opts_default(&def);
-        opts = &def;
-    }
-    /* cppcheck-suppress uninitvar ; the memset below writes all of it */
-    workload_read_report_t rep_local, *rep = opts->report ? opts->report : &rep_local;
-    memset(rep, 0, sizeof *rep);
-    coflow_workload_init(wl, 0);
+    workload_read_report_t rep_local, *rep = wl_start_read(wl, &opts, &def, &rep_local);
     if (opts->wf_ports == 0 || opts->wf_ports > UINT32_MAX)
         return weft_fail(WEFT_EINVAL, "%zu ports to place workflow tasks on, expected 1..%u",
                          opts->wf_ports, UINT32_MAX);
@@ -820,11 +813,8 @@ weft_err_t workload_read_wfcommons(coflow_workload_t *wl, const char *path,
         wl->n_ports = opts->wf_ports;
         err = emit(wl, &w);
     }
-    if (!err) {
-        err = wl_finish_read(wl);
-        if (err)
-            weft_wrap(err, "%s: ", path);
-    }
+    if (!err)
+        err = wl_finish_read(wl, path);
     wf_free(&w);
     json_decref(root);
     if (err)
