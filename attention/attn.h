@@ -404,6 +404,38 @@ const attn_model_tensor_t *attn_model_find_tensor(const attn_model_file_t *mf, c
 /* *value = the int named name; ENOTFOUND (with the name) if absent. */
 weft_err_t attn_model_get_int(const attn_model_file_t *mf, const char *name, int64_t *value);
 
+/* "[a, b, ...]" of dims[0..ndim) (a shape, an element's index), for
+ * messages; cut to fit buf[len]. */
+void attn_model_dims_str(char *buf, size_t len, size_t ndim, const size_t *dims);
+
+/* Tensor i of a network's parameter block (attention's, the encoder's):
+ * its name after the block's prefix, its shape, and where its scalars
+ * stand in the block's memory. */
+typedef struct {
+    char name[24];
+    size_t ndim; /* 1 or 2 */
+    size_t shape[2];
+    size_t offset;
+    size_t size; /* scalars = product of the shape */
+} attn_model_block_tensor_t;
+/* Fills *t for tensor i of the block that cfg (the network's config)
+ * describes. */
+typedef void (*attn_model_block_fn)(const void *cfg, size_t i, attn_model_block_tensor_t *t);
+
+/* The block's n tensors stored as "<prefix>.<name>", in float32 (the
+ * file's type: the double build rounds here); ENOMEM "<prefix>: cannot
+ * allocate N floats", or attn_model_set_tensor's error. */
+weft_err_t attn_model_set_block(attn_model_file_t *mf, const char *prefix,
+                                const weft_real_t *memory, size_t n, attn_model_block_fn tensor,
+                                const void *cfg);
+/* The block's n tensors "<prefix>.<name>" copied into memory, every shape
+ * checked before any is written (memory untouched on error): ENOTFOUND
+ * "model has no tensor X", EINVAL "tensor X has shape [a, b] in the model,
+ * expected [c, d]". */
+weft_err_t attn_model_get_block(const attn_model_file_t *mf, const char *prefix,
+                                weft_real_t *memory, size_t n, attn_model_block_fn tensor,
+                                const void *cfg);
+
 /* Writes mf to path with weft_save_file: a file through path.tmp and a
  * rename (so a crash never leaves a half-written model under path), a
  * symbolic link's target likewise, a device or FIFO straight through. EIO

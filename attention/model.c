@@ -251,6 +251,68 @@ weft_err_t attn_model_set_tensor(attn_model_file_t *mf, const char *name, size_t
     return put_tensor(mf, name, ndim, shape, n, d);
 }
 
+void attn_model_dims_str(char *buf, size_t len, size_t ndim, const size_t *dims)
+{
+    size_t k = (size_t)snprintf(buf, len, "[");
+    for (size_t d = 0; d < ndim && k < len; d++)
+        k += (size_t)snprintf(buf + k, len - k, "%s%zu", d ? ", " : "", dims[d]);
+    if (k < len)
+        snprintf(buf + k, len - k, "]");
+}
+
+weft_err_t attn_model_set_block(attn_model_file_t *mf, const char *prefix,
+                                const weft_real_t *memory, size_t n, attn_model_block_fn tensor,
+                                const void *cfg)
+{
+    attn_model_block_tensor_t t;
+    size_t biggest = 0;
+    for (size_t i = 0; i < n; i++) {
+        tensor(cfg, i, &t);
+        biggest = t.size > biggest ? t.size : biggest;
+    }
+    float *tmp = weft_calloc(biggest, sizeof *tmp);
+    if (!tmp)
+        return weft_fail(WEFT_ENOMEM, "%s: cannot allocate %zu floats", prefix, biggest);
+    weft_err_t err = WEFT_OK;
+    for (size_t i = 0; i < n && !err; i++) {
+        tensor(cfg, i, &t);
+        for (size_t k = 0; k < t.size; k++)
+            tmp[k] = (float)memory[t.offset + k];
+        char name[ATTN_MODEL_NAME_MAX];
+        snprintf(name, sizeof name, "%s.%s", prefix, t.name);
+        err = attn_model_set_tensor(mf, name, t.ndim, t.shape, tmp);
+    }
+    free(tmp);
+    return err;
+}
+
+weft_err_t attn_model_get_block(const attn_model_file_t *mf, const char *prefix,
+                                weft_real_t *memory, size_t n, attn_model_block_fn tensor,
+                                const void *cfg)
+{
+    for (int write = 0; write < 2; write++)
+        for (size_t i = 0; i < n; i++) {
+            attn_model_block_tensor_t t;
+            tensor(cfg, i, &t);
+            char name[ATTN_MODEL_NAME_MAX];
+            snprintf(name, sizeof name, "%s.%s", prefix, t.name);
+            const attn_model_tensor_t *mt = attn_model_find_tensor(mf, name);
+            if (!mt)
+                return weft_fail(WEFT_ENOTFOUND, "model has no tensor %s", name);
+            if (mt->ndim != t.ndim || memcmp(mt->shape, t.shape, t.ndim * sizeof *t.shape)) {
+                char have_s[128], want_s[64];
+                attn_model_dims_str(have_s, sizeof have_s, mt->ndim, mt->shape);
+                attn_model_dims_str(want_s, sizeof want_s, t.ndim, t.shape);
+                return weft_fail(WEFT_EINVAL, "tensor %s has shape %s in the model, expected %s",
+                                 name, have_s, want_s);
+            }
+            if (write)
+                for (size_t k = 0; k < t.size; k++)
+                    memory[t.offset + k] = (weft_real_t)mt->data[k];
+        }
+    return WEFT_OK;
+}
+
 /* ---------------------------------------------------------------- write */
 
 static int pack_cstr(msgpack_packer *pk, const char *s)

@@ -260,14 +260,17 @@ static void config_ints(const attn_config_t *cfg, const char **names, int64_t *v
     values[CFG(GELU)] = cfg->act == ATTN_GELU;
 }
 
-/* "[a, b]" of a shape, for messages. */
-static void shape_str(char *buf, size_t len, size_t ndim, const size_t *shape)
+/* attn_model_block_fn of the size table: the model file's "attn.*". */
+static void block_tensor(const void *cfg, size_t i, attn_model_block_tensor_t *t)
 {
-    size_t k = (size_t)snprintf(buf, len, "[");
-    for (size_t d = 0; d < ndim && k < len; d++)
-        k += (size_t)snprintf(buf + k, len - k, "%s%zu", d ? ", " : "", shape[d]);
-    if (k < len)
-        snprintf(buf + k, len - k, "]");
+    attn_tensor_info_t a = attn_tensor_info(cfg, i);
+    _Static_assert(sizeof a.name == sizeof t->name, "a tensor's name fits the block's");
+    memcpy(t->name, a.name, sizeof t->name);
+    t->ndim = a.ndim;
+    t->shape[0] = a.rows;
+    t->shape[1] = a.cols;
+    t->offset = a.offset;
+    t->size = a.size;
 }
 
 weft_err_t attn_params_to_model(const attn_params_t *p, const attn_config_t *cfg,
@@ -283,26 +286,7 @@ weft_err_t attn_params_to_model(const attn_params_t *p, const attn_config_t *cfg
     for (size_t i = 0; i < N_CFG_INTS; i++)
         if ((err = attn_model_set_int(mf, names[i], values[i])))
             return err;
-    size_t biggest = 0;
-    for (size_t i = 0; i < attn_tensor_count(cfg); i++) {
-        size_t sz = tensor_shape(cfg, i).size;
-        biggest = sz > biggest ? sz : biggest;
-    }
-    /* the file holds float32: the double build rounds here */
-    float *tmp = weft_calloc(biggest, sizeof *tmp);
-    if (!tmp)
-        return weft_fail(WEFT_ENOMEM, "attn: cannot allocate %zu floats", biggest);
-    for (size_t i = 0; i < attn_tensor_count(cfg) && !err; i++) {
-        attn_tensor_info_t t = attn_tensor_info(cfg, i);
-        for (size_t k = 0; k < t.size; k++)
-            tmp[k] = (float)p->memory[t.offset + k];
-        char name[ATTN_MODEL_NAME_MAX];
-        snprintf(name, sizeof name, "attn.%s", t.name);
-        size_t shape[2] = {t.rows, t.cols};
-        err = attn_model_set_tensor(mf, name, t.ndim, shape, tmp);
-    }
-    free(tmp);
-    return err;
+    return attn_model_set_block(mf, "attn", p->memory, attn_tensor_count(cfg), block_tensor, cfg);
 }
 
 weft_err_t attn_config_from_model(const attn_model_file_t *mf, attn_config_t *cfg)
@@ -352,26 +336,5 @@ weft_err_t attn_params_from_model(attn_params_t *p, const attn_config_t *cfg,
             return weft_fail(WEFT_EINVAL, "model's %s is %lld, expected %lld", names[i],
                              (long long)v, (long long)values[i]);
     }
-    /* check every tensor before writing any, so p is untouched on error */
-    for (int write = 0; write < 2; write++)
-        for (size_t i = 0; i < attn_tensor_count(cfg); i++) {
-            attn_tensor_info_t t = attn_tensor_info(cfg, i);
-            char name[ATTN_MODEL_NAME_MAX];
-            snprintf(name, sizeof name, "attn.%s", t.name);
-            const attn_model_tensor_t *mt = attn_model_find_tensor(mf, name);
-            if (!mt)
-                return weft_fail(WEFT_ENOTFOUND, "model has no tensor %s", name);
-            size_t want[2] = {t.rows, t.cols};
-            if (mt->ndim != t.ndim || memcmp(mt->shape, want, t.ndim * sizeof *want) != 0) {
-                char have_s[128], want_s[64];
-                shape_str(have_s, sizeof have_s, mt->ndim, mt->shape);
-                shape_str(want_s, sizeof want_s, t.ndim, want);
-                return weft_fail(WEFT_EINVAL, "tensor %s has shape %s in the model, expected %s",
-                                 name, have_s, want_s);
-            }
-            if (write)
-                for (size_t k = 0; k < t.size; k++)
-                    p->memory[t.offset + k] = (weft_real_t)mt->data[k];
-        }
-    return WEFT_OK;
+    return attn_model_get_block(mf, "attn", p->memory, attn_tensor_count(cfg), block_tensor, cfg);
 }

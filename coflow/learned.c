@@ -201,13 +201,16 @@ static size_t gnn_tensor_shape(const gnn_config_t *cfg, size_t i, size_t shape[2
     return 2;
 }
 
-static void shape_str(char *buf, size_t len, size_t ndim, const size_t *shape)
+/* attn_model_block_fn of the encoder's tensors: the model file's "gnn.*". */
+static void gnn_block_tensor(const void *cfg, size_t i, attn_model_block_tensor_t *t)
 {
-    size_t k = (size_t)snprintf(buf, len, "[");
-    for (size_t d = 0; d < ndim && k < len; d++)
-        k += (size_t)snprintf(buf + k, len - k, "%s%zu", d ? ", " : "", shape[d]);
-    if (k < len)
-        snprintf(buf + k, len - k, "]");
+    gnn_tensor_info_t g = gnn_tensor_info(cfg, i);
+    _Static_assert(sizeof g.name == sizeof t->name, "a tensor's name fits the block's");
+    memcpy(t->name, g.name, sizeof t->name);
+    t->shape[1] = 0;
+    t->ndim = gnn_tensor_shape(cfg, i, t->shape);
+    t->offset = g.offset;
+    t->size = g.size;
 }
 
 /* The encoder's ints of the model file's table (attn.h), gnn.F to gnn.S. */
@@ -225,26 +228,10 @@ static weft_err_t gnn_params_to_model(const gnn_params_t *p, const gnn_config_t 
     weft_err_t err = WEFT_OK;
     for (size_t i = 0; i < N_GNN_INTS && !err; i++)
         err = attn_model_set_int(mf, GNN_INT_NAME(i), (int64_t)vals[i]);
-    size_t biggest = 0;
-    for (size_t i = 0; i < gnn_tensor_count(cfg); i++) {
-        size_t sz = gnn_tensor_info(cfg, i).size;
-        biggest = sz > biggest ? sz : biggest;
-    }
-    float *tmp = weft_calloc(biggest, sizeof *tmp);
-    if (!tmp)
-        return weft_fail(WEFT_ENOMEM, "gnn: cannot allocate %zu floats", biggest);
-    for (size_t i = 0; i < gnn_tensor_count(cfg) && !err; i++) {
-        gnn_tensor_info_t t = gnn_tensor_info(cfg, i);
-        for (size_t k = 0; k < t.size; k++)
-            tmp[k] = (float)p->memory[t.offset + k];
-        char name[ATTN_MODEL_NAME_MAX];
-        snprintf(name, sizeof name, "gnn.%s", t.name);
-        size_t shape[2];
-        size_t nd = gnn_tensor_shape(cfg, i, shape);
-        err = attn_model_set_tensor(mf, name, nd, shape, tmp);
-    }
-    free(tmp);
-    return err;
+    if (err)
+        return err;
+    return attn_model_set_block(mf, "gnn", p->memory, gnn_tensor_count(cfg), gnn_block_tensor,
+                                cfg);
 }
 
 /* Reads gnn.F/D/L/S into *cfg; ENOTFOUND naming a missing int, EINVAL for
@@ -282,28 +269,8 @@ static weft_err_t gnn_config_from_model(const attn_model_file_t *mf, gnn_config_
 static weft_err_t gnn_params_from_model(gnn_params_t *p, const gnn_config_t *cfg,
                                         const attn_model_file_t *mf)
 {
-    for (int write = 0; write < 2; write++)
-        for (size_t i = 0; i < gnn_tensor_count(cfg); i++) {
-            gnn_tensor_info_t t = gnn_tensor_info(cfg, i);
-            char name[ATTN_MODEL_NAME_MAX];
-            snprintf(name, sizeof name, "gnn.%s", t.name);
-            const attn_model_tensor_t *mt = attn_model_find_tensor(mf, name);
-            if (!mt)
-                return weft_fail(WEFT_ENOTFOUND, "model has no tensor %s", name);
-            size_t want[2];
-            size_t nd = gnn_tensor_shape(cfg, i, want);
-            if (mt->ndim != nd || memcmp(mt->shape, want, nd * sizeof *want) != 0) {
-                char have_s[128], want_s[64];
-                shape_str(have_s, sizeof have_s, mt->ndim, mt->shape);
-                shape_str(want_s, sizeof want_s, nd, want);
-                return weft_fail(WEFT_EINVAL, "tensor %s has shape %s in the model, expected %s",
-                                 name, have_s, want_s);
-            }
-            if (write)
-                for (size_t k = 0; k < t.size; k++)
-                    p->memory[t.offset + k] = (weft_real_t)mt->data[k];
-        }
-    return WEFT_OK;
+    return attn_model_get_block(mf, "gnn", p->memory, gnn_tensor_count(cfg), gnn_block_tensor,
+                                cfg);
 }
 
 void coflow_learned_model_init(coflow_learned_model_t *m)
@@ -504,7 +471,7 @@ static void index_str(char *buf, size_t len, size_t ndim, const size_t *shape, s
         idx[d] = k % shape[d];
         k /= shape[d];
     }
-    shape_str(buf, len, ndim, idx);
+    attn_model_dims_str(buf, len, ndim, idx);
 }
 
 /* EINVAL naming the first NaN or infinity in any tensor or vector of mf

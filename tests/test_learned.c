@@ -310,6 +310,42 @@ Test(learned, wrong_tensor_shape_is_refused)
     expect_error(path, WEFT_EINVAL, "attn.head.w", NULL);
 }
 
+/* Saves the random model of seed 1 without the last tensor whose name
+ * begins with prefix (the file keeps a block's tensors in their order, so
+ * that is the block's last); its name into dropped. */
+static void save_without_last_tensor(const char *path, const char *prefix, char *dropped,
+                                     size_t len)
+{
+    cr_assert_eq(coflow_learned_save_random(path, 1), WEFT_OK);
+    attn_model_file_t mf;
+    attn_model_init(&mf);
+    cr_assert_eq(attn_model_load(path, &mf), WEFT_OK);
+    size_t last = mf.n_tensors;
+    for (size_t i = 0; i < mf.n_tensors; i++)
+        if (!strncmp(mf.tensors[i].name, prefix, strlen(prefix)))
+            last = i;
+    cr_assert_lt(last, mf.n_tensors, "no tensor %s* in the random model", prefix);
+    snprintf(dropped, len, "%s", mf.tensors[last].name);
+    free(mf.tensors[last].data);
+    memmove(&mf.tensors[last], &mf.tensors[last + 1],
+            (mf.n_tensors - last - 1) * sizeof *mf.tensors);
+    mf.n_tensors--;
+    cr_assert_eq(attn_model_save(path, &mf), WEFT_OK);
+    attn_model_destroy(&mf);
+}
+
+Test(learned, missing_tensor_is_named)
+{
+    const char *path = tmp_path("gone.wm");
+    const char *prefixes[] = {"gnn.", "attn."};
+    for (size_t i = 0; i < 2; i++) {
+        char name[ATTN_MODEL_NAME_MAX], want[ATTN_MODEL_NAME_MAX + 32];
+        save_without_last_tensor(path, prefixes[i], name, sizeof name);
+        snprintf(want, sizeof want, "model has no tensor %s", name);
+        expect_error(path, WEFT_ENOTFOUND, want, NULL);
+    }
+}
+
 Test(learned, bad_normalisation_is_refused)
 {
     const char *path = tmp_path("std.wm");
