@@ -273,19 +273,30 @@ static void block_tensor(const void *cfg, size_t i, attn_model_block_tensor_t *t
     t->size = a.size;
 }
 
-weft_err_t attn_params_to_model(const attn_params_t *p, const attn_config_t *cfg,
-                                attn_model_file_t *mf)
+/* What storing p (for cfg) in a model file and loading it back both begin
+ * with: cfg checked, then the names and values of its ints there. */
+static weft_err_t checked_config_ints(const attn_params_t *p, const attn_config_t *cfg,
+                                      const char **names, int64_t *values)
 {
     weft_err_t err = attn_config_check(cfg);
     if (err)
         return err;
     assert(p->n == attn_param_count(cfg));
+    (void)p; /* read by the assert alone */
+    config_ints(cfg, names, values);
+    return WEFT_OK;
+}
+
+weft_err_t attn_params_to_model(const attn_params_t *p, const attn_config_t *cfg,
+                                attn_model_file_t *mf)
+{
     const char *names[N_CFG_INTS];
     int64_t values[N_CFG_INTS];
-    config_ints(cfg, names, values);
-    for (size_t i = 0; i < N_CFG_INTS; i++)
-        if ((err = attn_model_set_int(mf, names[i], values[i])))
-            return err;
+    weft_err_t err = checked_config_ints(p, cfg, names, values);
+    for (size_t i = 0; i < N_CFG_INTS && !err; i++)
+        err = attn_model_set_int(mf, names[i], values[i]);
+    if (err)
+        return err;
     return attn_model_set_block(mf, "attn", p->memory, attn_tensor_count(cfg), block_tensor, cfg);
 }
 
@@ -321,14 +332,10 @@ weft_err_t attn_config_from_model(const attn_model_file_t *mf, attn_config_t *cf
 weft_err_t attn_params_from_model(attn_params_t *p, const attn_config_t *cfg,
                                   const attn_model_file_t *mf)
 {
-    weft_err_t err = attn_config_check(cfg);
-    if (err)
-        return err;
-    assert(p->n == attn_param_count(cfg));
     const char *names[N_CFG_INTS];
     int64_t values[N_CFG_INTS];
-    config_ints(cfg, names, values);
-    for (size_t i = 0; i < N_CFG_INTS; i++) {
+    weft_err_t err = checked_config_ints(p, cfg, names, values);
+    for (size_t i = 0; i < N_CFG_INTS && !err; i++) {
         int64_t v;
         if ((err = attn_model_get_int(mf, names[i], &v)))
             return err;
@@ -336,5 +343,7 @@ weft_err_t attn_params_from_model(attn_params_t *p, const attn_config_t *cfg,
             return weft_fail(WEFT_EINVAL, "model's %s is %lld, expected %lld", names[i],
                              (long long)v, (long long)values[i]);
     }
+    if (err)
+        return err;
     return attn_model_get_block(mf, "attn", p->memory, attn_tensor_count(cfg), block_tensor, cfg);
 }
