@@ -469,21 +469,13 @@ typedef struct {
     size_t key_len;           /* or NULL: said in the value's caps */
 } walk_t;
 
-static uint64_t read_be(const unsigned char *p, size_t k)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < k; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
 /* Reads a k-byte big-endian length field of the object starting at `at`. */
 static weft_err_t walk_len(walk_t *w, size_t k, size_t at, const char *what, uint64_t *v)
 {
     if (w->len - w->pos < k)
         return weft_fail(WEFT_ETRUNC, "file ends at byte %zu inside the header of a %s at byte %zu",
                          w->len, what, at);
-    *v = read_be(w->b + w->pos, k);
+    *v = weft_read_be(w->b + w->pos, k);
     w->pos += k;
     return WEFT_OK;
 }

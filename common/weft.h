@@ -205,6 +205,16 @@ static inline uint64_t weft_splitmix64(uint64_t *s)
     return z ^ (z >> 31);
 }
 
+/* The unsigned big-endian integer in p[0..k), k <= 8: the length fields
+ * of msgpack (model files, RPC payloads) and of RPC frame headers. */
+static inline uint64_t weft_read_be(const unsigned char *p, size_t k)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < k; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
 /* Bytes per second of 1 Gbit/s, the default port rate. */
 #define WEFT_GBPS_BYTES (1e9 / 8.0)
 

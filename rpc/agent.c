@@ -301,13 +301,6 @@ static void be64_put(unsigned char b[8], uint64_t v)
         b[k] = (unsigned char)(v >> (56 - 8 * k));
 }
 
-static uint64_t be64_get(const unsigned char b[8])
-{
-    uint64_t v = 0;
-    for (int k = 0; k < 8; k++)
-        v = v << 8 | b[k];
-    return v;
-}
 
 static size_t hash64(uint64_t x)
 {
@@ -672,7 +665,7 @@ static void peer_read(agent_t *a, peer_t *p, double now)
                 p->answered = true;
                 continue;
             }
-            uint64_t v = be64_get(p->in);
+            uint64_t v = weft_read_be(p->in, 8);
             if (v < p->acked) {
                 snprintf(why, sizeof why, "it acknowledged %llu bytes after %llu (a count "
                          "never goes back)", (unsigned long long)v, (unsigned long long)p->acked);
@@ -1458,7 +1451,7 @@ static bool recv_sender_named(agent_t *a, recv_t *r)
         return true;
     char why[600], cert_why[400], from[RPC_HOST_PORT_LEN];
     bool says = r->mode == RECV_ACKED && r->version >= 3;
-    uint64_t id = says ? be64_get(r->hello + HELLO2_LEN) : 0;
+    uint64_t id = says ? weft_read_be(r->hello + HELLO2_LEN, 8) : 0;
     const peer_t *p = id < a->n_peers ? &a->peers[id] : NULL;
     if (!says)
         snprintf(why, sizeof why, "its data hello names no agent (version %d; a TLS receiver "
@@ -1513,8 +1506,8 @@ static size_t recv_hello(agent_t *a, recv_t *r, const unsigned char *b, size_t n
             memcpy(r->out, ACK_HELLO, HELLO_LEN);
             r->out[HELLO_VERSION_AT] = (unsigned char)('0' + r->version);
             if (r->version >= 2) {
-                r->sid = be64_get(r->hello + HELLO_LEN);
-                r->base = be64_get(r->hello + HELLO_LEN + 8);
+                r->sid = weft_read_be(r->hello + HELLO_LEN, 8);
+                r->base = weft_read_be(r->hello + HELLO_LEN + 8, 8);
                 stream_t *s = recv_stream(a, r, r->base, now);
                 if (s->hi < r->base) /* bytes before it went to another receiver */
                     s->hi = r->base;

@@ -43,14 +43,6 @@ typedef struct {
     size_t max_objects;
 } walk_t;
 
-static uint64_t read_be(const unsigned char *p, size_t k)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < k; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
 /* Returned through the walk when it reaches the end of the bytes present
  * (only before the declared end, so only when checking a prefix): the
  * payload is fine so far. Not an error code: never leaves this file. */
@@ -84,7 +76,7 @@ static weft_err_t walk_len(walk_t *w, size_t k, size_t at, unsigned t, uint64_t 
                          family(t), at, k, w->len - w->pos);
     if (w->have - w->pos < k)
         return WALK_SHORT;
-    *v = read_be(w->b + w->pos, k);
+    *v = weft_read_be(w->b + w->pos, k);
     w->pos += k;
     return WEFT_OK;
 }
@@ -258,7 +250,8 @@ size_t rpc_decoder_first_frame_missing(const rpc_decoder_t *dec)
     if (have < RPC_HEADER_BYTES)
         return RPC_HEADER_BYTES - have;
     /* a length over the cap poisoned the decoder when it was fed */
-    size_t whole = RPC_HEADER_BYTES + (size_t)read_be(dec->buf + dec->start, RPC_HEADER_BYTES);
+    size_t whole =
+        RPC_HEADER_BYTES + (size_t)weft_read_be(dec->buf + dec->start, RPC_HEADER_BYTES);
     return have < whole ? whole - have : 0;
 }
 
@@ -284,7 +277,7 @@ static weft_err_t replay(const rpc_decoder_t *dec)
 static weft_err_t advance_scan(rpc_decoder_t *dec)
 {
     while (dec->len - dec->scan >= RPC_HEADER_BYTES) {
-        uint64_t plen = read_be(dec->buf + dec->scan, RPC_HEADER_BYTES);
+        uint64_t plen = weft_read_be(dec->buf + dec->scan, RPC_HEADER_BYTES);
         if (plen > dec->max_frame) {
             weft_fail(WEFT_EPROTO, "frame of %llu bytes exceeds the %zu-byte cap",
                       (unsigned long long)plen, dec->max_frame);
@@ -317,8 +310,8 @@ weft_err_t rpc_decoder_feed(rpc_decoder_t *dec, const void *bytes, size_t n, siz
         if (have < RPC_HEADER_BYTES)
             want = RPC_HEADER_BYTES - have;
         else /* advance_scan left an incomplete payload of a checked length */
-            want = RPC_HEADER_BYTES + (size_t)read_be(dec->buf + dec->scan, RPC_HEADER_BYTES) -
-                   have;
+            want = RPC_HEADER_BYTES +
+                   (size_t)weft_read_be(dec->buf + dec->scan, RPC_HEADER_BYTES) - have;
         if (want > n - *taken)
             want = n - *taken;
         if (want > limit - dec->len)
@@ -373,7 +366,7 @@ int rpc_decoder_next(rpc_decoder_t *dec, rpc_frame_t *out)
     size_t avail = dec->len - dec->start;
     if (avail < RPC_HEADER_BYTES)
         return 0;
-    uint64_t plen = read_be(dec->buf + dec->start, RPC_HEADER_BYTES);
+    uint64_t plen = weft_read_be(dec->buf + dec->start, RPC_HEADER_BYTES);
     if (plen > dec->max_frame) { /* feed checks every header; kept as a guard */
         weft_fail(WEFT_EINTERNAL, "unchecked frame of %llu bytes over the %zu-byte cap",
                   (unsigned long long)plen, dec->max_frame);
