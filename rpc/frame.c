@@ -425,6 +425,13 @@ weft_err_t rpc_frame_begin(msgpack_sbuffer *out, size_t *mark)
     return WEFT_OK;
 }
 
+weft_err_t rpc_frame_begin_packer(msgpack_sbuffer *out, size_t *mark, msgpack_packer *pk)
+{
+    weft_err_t err = rpc_frame_begin(out, mark);
+    msgpack_packer_init(pk, out, msgpack_sbuffer_write);
+    return err;
+}
+
 weft_err_t rpc_frame_end(msgpack_sbuffer *out, size_t mark, size_t max_frame)
 {
     if (!max_frame)
@@ -452,11 +459,10 @@ weft_err_t rpc_frame_encode(msgpack_sbuffer *out, const msgpack_object *map, siz
         return weft_fail(WEFT_EINVAL, "a frame holds a map, not msgpack object type %d",
                          (int)map->type);
     size_t mark;
-    weft_err_t err = rpc_frame_begin(out, &mark);
+    msgpack_packer pk;
+    weft_err_t err = rpc_frame_begin_packer(out, &mark, &pk);
     if (err)
         return err;
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     if (msgpack_pack_object(&pk, *map)) {
         out->size = mark;
         return weft_fail(WEFT_ENOMEM, "cannot grow the output buffer for a frame");

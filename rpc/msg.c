@@ -163,11 +163,10 @@ static weft_err_t pack_error(msgpack_sbuffer *out, const char *code, const char 
                              int64_t job, const rpc_error_why_t *why)
 {
     size_t mark;
-    weft_err_t err = rpc_frame_begin(out, &mark);
+    msgpack_packer pk;
+    weft_err_t err = rpc_frame_begin_packer(out, &mark, &pk);
     if (err)
         return err;
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     size_t n = 3 + (job != INT64_MIN) + (why ? 1 + 2 * why->has_range : 0);
     msgpack_pack_map(&pk, n);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "error");
@@ -205,11 +204,10 @@ weft_err_t rpc_pack_simple_seq(msgpack_sbuffer *out, const char *type, bool has_
                                int64_t seq)
 {
     size_t mark;
-    weft_err_t err = rpc_frame_begin(out, &mark);
+    msgpack_packer pk;
+    weft_err_t err = rpc_frame_begin_packer(out, &mark, &pk);
     if (err)
         return err;
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, has_seq ? 2 : 1);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, type);
     if (has_seq)

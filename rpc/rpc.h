@@ -153,6 +153,9 @@ void rpc_frame_destroy(rpc_frame_t *frame);
  * if the payload exceeds max_frame (0: RPC_MAX_FRAME_DEFAULT) - out is then
  * truncated back to *mark. The payload is not validated: pack one map. */
 weft_err_t rpc_frame_begin(msgpack_sbuffer *out, size_t *mark);
+/* rpc_frame_begin, and *pk made to pack into out: set up whatever the
+ * begin returns, as the server's callers pack on without looking. */
+weft_err_t rpc_frame_begin_packer(msgpack_sbuffer *out, size_t *mark, msgpack_packer *pk);
 weft_err_t rpc_frame_end(msgpack_sbuffer *out, size_t mark, size_t max_frame);
 
 /* Appends one frame holding map (which must be a MSGPACK_OBJECT_MAP; else

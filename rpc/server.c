@@ -379,9 +379,8 @@ static void send_welcome(conn_t *c)
 {
     rpc_gateway_t *gw = c->gw;
     size_t mark;
-    rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
+    rpc_frame_begin_packer(&gw->out, &mark, &pk);
     msgpack_pack_map(&pk, 7);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "welcome");
     /* so a client sends registrations up to it (rpc_client_welcome) */
@@ -542,9 +541,8 @@ static void send_job_ack(conn_t *c, int64_t seq, int64_t job, uint64_t first_fid
 {
     rpc_gateway_t *gw = c->gw;
     size_t mark;
-    rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
+    rpc_frame_begin_packer(&gw->out, &mark, &pk);
     msgpack_pack_map(&pk, job == INT64_MIN ? 2 : 5);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "ack");
     pack_kv_int(&pk, "seq", seq);
@@ -797,9 +795,8 @@ static void send_drops(conn_t *c, const uint64_t *fids, size_t n)
     size_t chunk = SCHEDULE_CHUNK;
     for (size_t a = 0; a < n;) {
         size_t b = a + chunk < n ? a + chunk : n, mark;
-        rpc_frame_begin(&gw->out, &mark);
         msgpack_packer pk;
-        msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
+        rpc_frame_begin_packer(&gw->out, &mark, &pk);
         msgpack_pack_map(&pk, 4);
         rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "schedule");
         rpc_pack_cstr(&pk, "new"), msgpack_pack_array(&pk, 0);
@@ -898,9 +895,8 @@ static void send_job_done(conn_t *c, int64_t id, double jct)
     rpc_gateway_t *gw = c->gw;
     bool cancelled = rpc_sched_cancelled(&gw->sched, id);
     size_t mark;
-    rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
+    rpc_frame_begin_packer(&gw->out, &mark, &pk);
     msgpack_pack_map(&pk, cancelled ? 4 : 3);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "job_done");
     pack_kv_int(&pk, "job", id);
@@ -1333,9 +1329,8 @@ static weft_err_t pack_peers_frame(rpc_gateway_t *gw, msgpack_sbuffer *b, bool a
                                    size_t end, size_t entries, bool tls)
 {
     size_t mark;
-    rpc_frame_begin(b, &mark);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, b, msgpack_sbuffer_write);
+    rpc_frame_begin_packer(b, &mark, &pk);
     msgpack_pack_map(&pk, tls ? 4 : 3);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "peers");
     rpc_pack_cstr(&pk, "peers"), msgpack_pack_array(&pk, entries);
@@ -1470,9 +1465,8 @@ static weft_err_t pack_schedule(rpc_gateway_t *gw, const rpc_change_t *ch, size_
         n_drop += ch[i].drop;
     }
     size_t mark;
-    rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
+    rpc_frame_begin_packer(&gw->out, &mark, &pk);
     msgpack_pack_map(&pk, n_drop ? 4 : 3);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "schedule");
     rpc_pack_cstr(&pk, "new"), msgpack_pack_array(&pk, n_new);

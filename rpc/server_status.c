@@ -76,9 +76,8 @@ void rpc_gw_handle_job_status(conn_t *c, const msgpack_object *m)
     if (j != SIZE_MAX && done)
         jct = s->finish_s[j] - s->arrival_s[j];
     size_t mark;
-    rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
+    rpc_frame_begin_packer(&gw->out, &mark, &pk);
     bool listed = !gone && !forgotten; /* its coflows, and "of" for their ranks */
     msgpack_pack_map(&pk, forgotten || listed ? 7 : 6);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "job_status");
@@ -185,9 +184,8 @@ void rpc_gw_handle_status(conn_t *c, const msgpack_object *m)
     for (size_t p = 0; p < n_ports; p++)
         n_own_rate += s->fab.cap_out[p] != gw->o.port_rate;
     size_t mark;
-    rpc_frame_begin(&gw->out, &mark);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &gw->out, msgpack_sbuffer_write);
+    rpc_frame_begin_packer(&gw->out, &mark, &pk);
     msgpack_pack_map(&pk, 36 + has_seq + list);
     rpc_pack_cstr(&pk, "type"), rpc_pack_cstr(&pk, "status");
     if (has_seq)
