@@ -87,6 +87,12 @@ bool cli_gw_complete(const char *cmd, const cli_gw_opts_t *o);
  * wait sends it). */
 weft_err_t cli_gateway_open(rpc_client_t *c, const char *host, int port, const char *token,
                             const char *tls_ca, double timeout_s);
+/* The help lines of --gateway and a client's --token, shared by submit,
+ * cancel and status. */
+#define CLI_CLIENT_GATEWAY_HELP                                                            \
+    "  --gateway HOST:PORT the gateway's address (weft serve --listen)\n"                  \
+    "  --token T           the clients' secret: weft serve's --token, or its\n"            \
+    "                      --client-token-file's (the agents' is refused, saying so)\n"
 /* The help line of --tls-ca, shared by agent, submit, cancel and status. */
 #define CLI_TLS_CA_HELP                                                                    \
     "  --tls-ca FILE       connect with TLS (to weft serve --tls-cert): verify the\n"       \

@@ -29,9 +29,7 @@ static void usage(FILE *out)
             "answer within the timeout, 2 on a usage error.\n"
             "\n"
             "options:\n"
-            "  --gateway HOST:PORT the gateway's address (weft serve --listen)\n"
-            "  --token T           the clients' secret: weft serve's --token, or its\n"
-            "                      --client-token-file's (the agents' is refused, saying so)\n"
+            CLI_CLIENT_GATEWAY_HELP
             "  --token-file F      read the token from the first line of F\n"
             "  --timeout S         give up after S seconds (default 10)\n"
             CLI_TLS_CA_HELP

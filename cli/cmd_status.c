@@ -27,9 +27,7 @@ static void usage(FILE *out)
             "(default 10 s), 2 on a usage error.\n"
             "\n"
             "options:\n"
-            "  --gateway HOST:PORT the gateway's address (weft serve --listen)\n"
-            "  --token T           the clients' secret: weft serve's --token, or its\n"
-            "                      --client-token-file's (the agents' is refused, saying so)\n"
+            CLI_CLIENT_GATEWAY_HELP
             "  --token-file F      read the token from the first line of F\n"
             "  --job ID            where job ID stands instead: its state and, coflow by\n"
             "                      coflow, flows done, bytes sent, the rate it gets, its\n"

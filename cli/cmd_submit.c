@@ -37,9 +37,7 @@ static void usage(FILE *out)
             "WORKLOAD - reads standard input.\n"
             "\n"
             "options:\n"
-            "  --gateway HOST:PORT the gateway's address (weft serve --listen)\n"
-            "  --token T           the clients' secret: weft serve's --token, or its\n"
-            "                      --client-token-file's (the agents' is refused, saying so)\n"
+            CLI_CLIENT_GATEWAY_HELP
             "  --token-file F      read the token from the first line of F, again at each\n"
             "                      reconnection (a token rotated on disk is the next one)\n"
             "  --out FILE.csv      write job,arrival_s,jct_s,cancelled per job (checked\n"
