@@ -65,6 +65,11 @@ static inline double coflow_scaled_weight(double w, int wexp)
  * one. O(n + ports of the coflows whose time is not remembered,
  * coflow_state_keep_iso), whatever the jobs' size. */
 void coflow_keyctx_job_work(coflow_keyctx_t *k, coflow_state_t *st, const size_t *ids, size_t n);
+/* Divides k->job_acc[j] of each job j of ids[0..n) marked 1 in
+ * k->job_acc2 by its weight, scaled with the others' (coflow_weight_exp
+ * of wmax, their largest), and marks it 2: once per job. */
+void coflow_keyctx_per_weight(coflow_keyctx_t *k, const coflow_workload_t *wl, const size_t *ids,
+                              size_t n, double wmax);
 /* Zeroes k->job_acc and k->job_acc2 of the jobs of ids[0..n) again. */
 void coflow_keyctx_clear_jobs(coflow_keyctx_t *k, const coflow_state_t *st, const size_t *ids,
                               size_t n);

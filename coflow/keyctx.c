@@ -62,6 +62,12 @@ void coflow_keyctx_job_work(coflow_keyctx_t *k, coflow_state_t *st, const size_t
         }
         k->job_acc[j] += coflow_state_remaining_iso(st, ids[i]);
     }
+    coflow_keyctx_per_weight(k, wl, ids, n, wmax);
+}
+
+void coflow_keyctx_per_weight(coflow_keyctx_t *k, const coflow_workload_t *wl, const size_t *ids,
+                              size_t n, double wmax)
+{
     int wexp = coflow_weight_exp(wmax);
     for (size_t i = 0; i < n; i++) {
         size_t j = wl->coflows[ids[i]].job;

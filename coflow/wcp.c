@@ -75,14 +75,7 @@ static weft_err_t wcp_order(void *ctx, coflow_state_t *st, size_t *ids, size_t n
         if (path > k->job_acc[j])
             k->job_acc[j] = path;
     }
-    int wexp = coflow_weight_exp(wmax);
-    for (size_t i = 0; i < n; i++) {
-        size_t j = wl->coflows[ids[i]].job;
-        if (k->job_acc2[j] == 1) {
-            k->job_acc2[j] = 2;
-            k->job_acc[j] /= coflow_scaled_weight(wl->jobs[j].weight, wexp);
-        }
-    }
+    coflow_keyctx_per_weight(k, wl, ids, n, wmax);
     coflow_sort_job_then_path(k, st, ids, n);
     coflow_keyctx_clear_jobs(k, st, ids, n);
     return WEFT_OK;
