@@ -160,14 +160,18 @@ int cli_read_workloads(const char *cmd, char *const *paths, size_t n, double por
     return 0;
 }
 
-const char *cli_optname(const struct option *longopts, int li, char *const *argv, int optind_,
-                        char *buf, size_t len)
+int cli_next_option(int argc, char *const *argv, const struct option *longopts, char *name,
+                    size_t len)
 {
+    int li = -1; /* set by getopt_long only for a long option it took */
+    int ch = getopt_long(argc, argv, ":h", longopts, &li);
+    if (ch == -1)
+        return ch;
     if (li >= 0)
-        snprintf(buf, len, "--%s", longopts[li].name);
+        snprintf(name, len, "--%s", longopts[li].name);
     else
-        snprintf(buf, len, "%s", argv[optind_ - 1]);
-    return buf;
+        snprintf(name, len, "%s", argv[optind - 1]);
+    return ch;
 }
 
 /* The long option that name (without its "--", up to a '=') picks: an

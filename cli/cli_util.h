@@ -53,11 +53,13 @@ int cli_read_workload(const char *cmd, coflow_workload_t *wl, const char *path,
 int cli_read_workloads(const char *cmd, char *const *paths, size_t n, double port_rate,
                        coflow_workload_t *out);
 
-/* The option getopt_long just returned, for messages: "--NAME" of long
- * option li (>= 0), else the argument as typed. Into buf. */
+/* getopt_long(argc, argv, ":h", longopts) for a command whose messages
+ * name the option as given: the option's character (-1 after the last),
+ * and into name[len] "--NAME" of a long option, else the argument as
+ * typed. The caller sets optind = 1 and opterr = 0 before the first. */
 struct option;
-const char *cli_optname(const struct option *longopts, int li, char *const *argv, int optind_,
-                        char *buf, size_t len);
+int cli_next_option(int argc, char *const *argv, const struct option *longopts, char *name,
+                    size_t len);
 
 /* Prints "weft CMD: ..." for an option getopt_long (opterr 0, optstring
  * starting with ':') refused with ch '?' or ':': "unknown option '-z'"

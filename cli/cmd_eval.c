@@ -330,11 +330,9 @@ int cmd_eval(int argc, char **argv)
     size_t threads = nproc > 0 ? (size_t)nproc : 1;
     optind = 1;
     opterr = 0;
-    int ch, li = -1;
-    while ((ch = getopt_long(argc, argv, ":h", longopts, &li)) != -1) {
-        char optname[64];
-        cli_optname(longopts, li, argv, optind, optname, sizeof optname);
-        li = -1;
+    int ch;
+    char optname[64];
+    while ((ch = cli_next_option(argc, argv, longopts, optname, sizeof optname)) != -1) {
         const char *opt = optname;
         switch (ch) {
         case 'm': model = optarg; break;

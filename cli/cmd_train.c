@@ -691,11 +691,9 @@ int cmd_train(int argc, char **argv)
 
     optind = 1;
     opterr = 0;
-    int ch, li = -1;
-    while ((ch = getopt_long(argc, argv, ":h", longopts, &li)) != -1) {
-        char optname[64];
-        cli_optname(longopts, li, argv, optind, optname, sizeof optname);
-        li = -1;
+    int ch;
+    char optname[64];
+    while ((ch = cli_next_option(argc, argv, longopts, optname, sizeof optname)) != -1) {
         int bad = 0;
         const char *opt = optname;
         switch (ch) {
