@@ -249,6 +249,43 @@ void attn_forward_naive(attn_cache_t *c, const attn_params_t *p, const attn_conf
 
 static void zero(weft_real_t *a, size_t n) { memset(a, 0, n * sizeof *a); }
 
+/* A block's backward through its MLP's output, post- and pre-LN alike:
+ * undoes fcproj = fcact W2^T + b2 from dfcproj, then fcact = act(fch),
+ * leaving dfch in c->dF2. */
+static void mlp_out_backward(attn_cache_t *c, const attn_block_cache_t *bc,
+                             const attn_block_params_t *bp, attn_block_params_t *dbp,
+                             const weft_real_t *dfcproj, size_t n, size_t M, int gelu)
+{
+    size_t F = 4 * M;
+    /* undo fcproj = fcact W2^T + b2 */
+    zero(c->dF1, n * F);
+    attn_matmul_backward(c->dF1, dbp->fc2_w, dbp->fc2_b, dfcproj, bc->fcact, bp->fc2_w, n, F, M);
+    /* undo fcact = act(fch) */
+    zero(c->dF2, n * F);
+    attn_act_backward(c->dF2, bc->fch, c->dF1, n * F, gelu);
+}
+
+/* A block's backward through its attention, post- and pre-LN alike, from
+ * dres1 in c->dB: undoes res1 = x + proj, proj = atty Wp^T + bp and atty =
+ * attention(qkv), leaving x's share of dres1 in c->dA and dqkv in
+ * c->dQKV (c->dT overwritten). */
+static void attention_out_backward(attn_cache_t *c, const attn_block_cache_t *bc,
+                                   const attn_block_params_t *bp, attn_block_params_t *dbp,
+                                   size_t n, size_t M, size_t H)
+{
+    weft_real_t *dA = c->dA, *dB = c->dB, *dT = c->dT;
+    size_t nM = n * M;
+    /* undo res1 = x + proj: dx (in dA) gets dres1, proj reads dB */
+    zero(dA, nM);
+    attn_residual_backward(dA, NULL, dB, nM);
+    /* undo proj = atty Wp^T + bp */
+    zero(dT, nM);
+    attn_matmul_backward(dT, dbp->proj_w, dbp->proj_b, dB, bc->atty, bp->proj_w, n, M, M);
+    /* undo atty = attention(qkv) */
+    zero(c->dQKV, 3 * nM);
+    attn_attention_backward(c->dQKV, c->dATT, dT, bc->qkv, bc->att, n, M, H);
+}
+
 void attn_backward(attn_params_t *dp, weft_real_t *dX, const weft_real_t *dscores,
                    attn_cache_t *c, const attn_params_t *p, const attn_config_t *cfg)
 {
@@ -282,28 +319,14 @@ void attn_backward(attn_params_t *dp, weft_real_t *dX, const weft_real_t *dscore
             /* undo res2 = res1 + fcproj: dres1 (in dB) gets dA, fcproj reads dA */
             zero(dB, nM);
             attn_residual_backward(dB, NULL, dA, nM);
-            /* undo fcproj = fcact W2^T + b2 */
-            zero(c->dF1, n * F);
-            attn_matmul_backward(c->dF1, dbp->fc2_w, dbp->fc2_b, dA, bc->fcact, bp->fc2_w, n, F,
-                                 M);
-            /* undo fcact = act(fch) */
-            zero(c->dF2, n * F);
-            attn_act_backward(c->dF2, bc->fch, c->dF1, n * F, gelu);
+            mlp_out_backward(c, bc, bp, dbp, dA, n, M, gelu);
             /* undo fch = ln2 W1^T + b1 */
             zero(dT, nM);
             attn_matmul_backward(dT, dbp->fc_w, dbp->fc_b, c->dF2, bc->ln2, bp->fc_w, n, M, F);
             /* undo ln2 = LN2(res1): dres1 complete */
             attn_layernorm_backward(dB, dbp->ln2_g, dbp->ln2_b, dT, bc->res1, bc->ln2_mean,
                                     bc->ln2_rstd, bp->ln2_g, n, M);
-            /* undo res1 = x + proj: dx (in dA) gets dres1, proj reads dB */
-            zero(dA, nM);
-            attn_residual_backward(dA, NULL, dB, nM);
-            /* undo proj = atty Wp^T + bp */
-            zero(dT, nM);
-            attn_matmul_backward(dT, dbp->proj_w, dbp->proj_b, dB, bc->atty, bp->proj_w, n, M, M);
-            /* undo atty = attention(qkv) */
-            zero(c->dQKV, 3 * nM);
-            attn_attention_backward(c->dQKV, c->dATT, dT, bc->qkv, bc->att, n, M, H);
+            attention_out_backward(c, bc, bp, dbp, n, M, H);
             /* undo qkv = ln1 Wqkv^T + bqkv */
             zero(dT, nM);
             attn_matmul_backward(dT, dbp->qkv_w, dbp->qkv_b, c->dQKV, bc->ln1, bp->qkv_w, n, M,
@@ -319,28 +342,14 @@ void attn_backward(attn_params_t *dp, weft_real_t *dX, const weft_real_t *dscore
             /* undo res2 = ln1 + fcproj: dln1 (in dT) gets dres2, fcproj reads dB */
             zero(dT, nM);
             attn_residual_backward(dT, NULL, dB, nM);
-            /* undo fcproj = fcact W2^T + b2 */
-            zero(c->dF1, n * F);
-            attn_matmul_backward(c->dF1, dbp->fc2_w, dbp->fc2_b, dB, bc->fcact, bp->fc2_w, n, F,
-                                 M);
-            /* undo fcact = act(fch) */
-            zero(c->dF2, n * F);
-            attn_act_backward(c->dF2, bc->fch, c->dF1, n * F, gelu);
+            mlp_out_backward(c, bc, bp, dbp, dB, n, M, gelu);
             /* undo fch = ln1 W1^T + b1: dln1 complete */
             attn_matmul_backward(dT, dbp->fc_w, dbp->fc_b, c->dF2, bc->ln1, bp->fc_w, n, M, F);
             /* undo ln1 = LN1(res1) */
             zero(dB, nM);
             attn_layernorm_backward(dB, dbp->ln1_g, dbp->ln1_b, dT, bc->res1, bc->ln1_mean,
                                     bc->ln1_rstd, bp->ln1_g, n, M);
-            /* undo res1 = x + proj: dx (in dA) gets dres1, proj reads dB */
-            zero(dA, nM);
-            attn_residual_backward(dA, NULL, dB, nM);
-            /* undo proj = atty Wp^T + bp */
-            zero(dT, nM);
-            attn_matmul_backward(dT, dbp->proj_w, dbp->proj_b, dB, bc->atty, bp->proj_w, n, M, M);
-            /* undo atty = attention(qkv) */
-            zero(c->dQKV, 3 * nM);
-            attn_attention_backward(c->dQKV, c->dATT, dT, bc->qkv, bc->att, n, M, H);
+            attention_out_backward(c, bc, bp, dbp, n, M, H);
             /* undo qkv = x Wqkv^T + bqkv: dx complete */
             attn_matmul_backward(dA, dbp->qkv_w, dbp->qkv_b, c->dQKV, x, bp->qkv_w, n, M, 3 * M);
         }
