@@ -21,6 +21,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ETRUNC "path:line: coflow ID: expected N <what>, found end of line after
+ * K" when the line ends at p, before entry K (from 0) of the N that the
+ * coflow's line announced. */
+static weft_err_t entry_on_line(const wl_lines_t *l, const char *p, int64_t id, size_t n,
+                                size_t k, const char *what)
+{
+    if (!wl_at_eol(p, false))
+        return WEFT_OK;
+    return weft_fail(WEFT_ETRUNC,
+                     "%s:%zu: coflow %lld: expected %zu %s, found end of line after %zu",
+                     l->path, l->line, (long long)id, n, what, k);
+}
+
+/* EINVAL "path:line: coflow ID: <role> port P is outside the fabric (ports
+ * 0..N-1)" unless port < n_ports. */
+static weft_err_t port_in_fabric(const wl_lines_t *l, int64_t id, const char *role,
+                                 uint64_t port, uint64_t n_ports)
+{
+    if (port < n_ports)
+        return WEFT_OK;
+    return weft_fail(WEFT_EINVAL,
+                     "%s:%zu: coflow %lld: %s port %zu is outside the fabric (ports 0..%zu)",
+                     l->path, l->line, (long long)id, role, (size_t)port, (size_t)n_ports - 1);
+}
+
 weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
                             const workload_read_opts_t *opts)
 {
@@ -126,23 +151,10 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
         }
         WEFT_CHECK(weft_grow((void **)&mappers, &cap_mappers, (size_t)n_map, sizeof *mappers));
         for (size_t k = 0; k < n_map; k++) {
-            if (wl_at_eol(p, false)) {
-                err = weft_fail(WEFT_ETRUNC,
-                                "%s:%zu: coflow %lld: expected %zu mapper ports, found end of "
-                                "line after %zu",
-                                path, l.line, (long long)id, (size_t)n_map, k);
-                goto cleanup;
-            }
+            WEFT_CHECK(entry_on_line(&l, p, id, (size_t)n_map, k, "mapper ports"));
             uint64_t port;
             WEFT_CHECK(wl_scan_u64(&l, &p, "a mapper port", NULL, UINT32_MAX, &port));
-            if (port >= n_ports) {
-                err = weft_fail(WEFT_EINVAL,
-                                "%s:%zu: coflow %lld: mapper port %zu is outside the fabric "
-                                "(ports 0..%zu)",
-                                path, l.line, (long long)id, (size_t)port,
-                                (size_t)n_ports - 1);
-                goto cleanup;
-            }
+            WEFT_CHECK(port_in_fabric(&l, id, "mapper", port, n_ports));
             mappers[k] = (uint32_t)port;
         }
         if (wl_at_eol(p, false)) {
@@ -168,13 +180,7 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
         }
         double coflow_bytes = 0;
         for (size_t k = 0; k < n_red; k++) {
-            if (wl_at_eol(p, false)) {
-                err = weft_fail(WEFT_ETRUNC,
-                                "%s:%zu: coflow %lld: expected %zu reducers 'port:MB', found "
-                                "end of line after %zu",
-                                path, l.line, (long long)id, (size_t)n_red, k);
-                goto cleanup;
-            }
+            WEFT_CHECK(entry_on_line(&l, p, id, (size_t)n_red, k, "reducers 'port:MB'"));
             uint64_t port;
             double mb;
             WEFT_CHECK(wl_scan_u64(&l, &p, "a reducer 'port:MB'", ":", UINT32_MAX, &port));
@@ -199,14 +205,7 @@ weft_err_t workload_read_fb(coflow_workload_t *wl, const char *path,
                 goto cleanup;
             }
             WEFT_CHECK(wl_scan_double(&l, &p, "a reducer's MB", NULL, &mb));
-            if (port >= n_ports) {
-                err = weft_fail(WEFT_EINVAL,
-                                "%s:%zu: coflow %lld: reducer port %zu is outside the fabric "
-                                "(ports 0..%zu)",
-                                path, l.line, (long long)id, (size_t)port,
-                                (size_t)n_ports - 1);
-                goto cleanup;
-            }
+            WEFT_CHECK(port_in_fabric(&l, id, "reducer", port, n_ports));
             double bytes = mb * opts->fb_mb_bytes / (double)n_map;
             if (!isfinite(mb) || !(mb > 0) || !isfinite(bytes) || !(bytes > 0)) {
                 err = weft_fail(WEFT_EINVAL,
