@@ -685,17 +685,28 @@ static weft_err_t get_floats(const msgpack_object *o, size_t n, float **out, con
     return WEFT_OK;
 }
 
-static weft_err_t read_config(const msgpack_object *o, attn_model_file_t *mf)
+/* The "config" or "vectors" map o: EPARSE when it is no map, EINVAL over
+ * ATTN_MODEL_MAX_ENTRIES entries. */
+static weft_err_t check_section_map(const msgpack_object *o, const char *section)
 {
     if (o->type != MSGPACK_OBJECT_MAP)
-        return weft_fail(WEFT_EPARSE, "\"config\" is a %s, expected a map", type_name(o->type));
+        return weft_fail(WEFT_EPARSE, "\"%s\" is a %s, expected a map", section,
+                         type_name(o->type));
     if (o->via.map.size > ATTN_MODEL_MAX_ENTRIES)
-        return weft_fail(WEFT_EINVAL, "\"config\" has %u entries, over the cap of %d",
+        return weft_fail(WEFT_EINVAL, "\"%s\" has %u entries, over the cap of %d", section,
                          (unsigned)o->via.map.size, ATTN_MODEL_MAX_ENTRIES);
+    return WEFT_OK;
+}
+
+static weft_err_t read_config(const msgpack_object *o, attn_model_file_t *mf)
+{
+    weft_err_t err = check_section_map(o, "config");
+    if (err)
+        return err;
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object_kv *kv = &o->via.map.ptr[i];
         char name[ATTN_MODEL_NAME_MAX];
-        weft_err_t err = get_name(&kv->key, name, "config");
+        err = get_name(&kv->key, name, "config");
         if (err)
             return err;
         if (attn_model_find_int(mf, name))
@@ -718,15 +729,13 @@ static weft_err_t read_config(const msgpack_object *o, attn_model_file_t *mf)
 
 static weft_err_t read_vectors(const msgpack_object *o, attn_model_file_t *mf)
 {
-    if (o->type != MSGPACK_OBJECT_MAP)
-        return weft_fail(WEFT_EPARSE, "\"vectors\" is a %s, expected a map", type_name(o->type));
-    if (o->via.map.size > ATTN_MODEL_MAX_ENTRIES)
-        return weft_fail(WEFT_EINVAL, "\"vectors\" has %u entries, over the cap of %d",
-                         (unsigned)o->via.map.size, ATTN_MODEL_MAX_ENTRIES);
+    weft_err_t err = check_section_map(o, "vectors");
+    if (err)
+        return err;
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object_kv *kv = &o->via.map.ptr[i];
         char name[ATTN_MODEL_NAME_MAX];
-        weft_err_t err = get_name(&kv->key, name, "vector");
+        err = get_name(&kv->key, name, "vector");
         if (err)
             return err;
         if (attn_model_find_vector(mf, name))

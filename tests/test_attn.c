@@ -1383,6 +1383,26 @@ Test(attn_model, bad_files, .init = make_tmpdir, .fini = tmpdir_remove, .timeout
  * sha256sum would). */
 static const char sha_head[] = "\xa6sha256\xc4\x20";
 
+/* A version 1 body (no checksum) with "config" or "vectors" of another
+ * type than a map: the section and the type it has are named. */
+Test(attn_model, section_not_a_map_is_named, .init = make_tmpdir, .fini = tmpdir_remove)
+{
+    static const struct {
+        const char *bytes, *want;
+    } cases[] = {
+        {"\xaaweft-model\x01\x83\xa6" "config\xa1x\xa7vectors\x80\xa7tensors\x90",
+         "\"config\" is a string, expected a map"},
+        {"\xaaweft-model\x01\x83\xa6" "config\x80\xa7vectors\x2a\xa7tensors\x90",
+         "\"vectors\" is a integer, expected a map"},
+        {"\xaaweft-model\x01\x83\xa6" "config\x80\xa7vectors\x91\x80\xa7tensors\x90",
+         "\"vectors\" is a array, expected a map"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        write_bytes(tmp_path("section.wm"), cases[k].bytes, strlen(cases[k].bytes));
+        expect_load_error(tmp_path("section.wm"), WEFT_EPARSE, cases[k].want);
+    }
+}
+
 Test(attn_model, checksum_catches_any_changed_byte, .init = make_tmpdir,
      .fini = tmpdir_remove, .timeout = 60)
 {
