@@ -238,6 +238,18 @@ void cli_usage_hint(const char *cmd, void (*usage)(FILE *))
     free(text);
 }
 
+int cli_one_file(const char *cmd, const char *kind, int argc, void (*usage)(FILE *))
+{
+    if (argc - optind == 1)
+        return 0;
+    if (argc - optind == 0)
+        fprintf(stderr, "weft %s: which file? give one %s file\n", cmd, kind);
+    else
+        fprintf(stderr, "weft %s: one %s file at a time\n", cmd, kind);
+    cli_usage_hint(cmd, usage);
+    return -1;
+}
+
 void cli_gp_quote(FILE *out, const char *s)
 {
     fputc('"', out);

@@ -76,6 +76,11 @@ void cli_bad_option(const char *cmd, int ch, const struct option *longopts,
  * line that says what was wrong off a terminal. */
 void cli_usage_hint(const char *cmd, void (*usage)(FILE *));
 
+/* For a command that takes one file after its options (argv[optind]): 0
+ * when there is exactly one; else "weft CMD: which file? give one KIND
+ * file" (none) or "one KIND file at a time" and the usage hint, and -1. */
+int cli_one_file(const char *cmd, const char *kind, int argc, void (*usage)(FILE *));
+
 /* Appends --policy's value to list[0..*n) (at most max): the spec as given,
  * or for "all" the name of every ordering of the registry, in its order.
  * Past max prints "weft CMD: at most MAX policies" and returns -1. */

@@ -71,13 +71,8 @@ int cmd_inspect(int argc, char **argv)
             return CLI_USAGE;
         }
     }
-    if (argc - optind != 1) {
-        fprintf(stderr, "weft inspect: %s\n",
-                argc - optind == 0 ? "which file? give one workload file"
-                                   : "one workload file at a time");
-        cli_usage_hint("inspect", usage);
+    if (cli_one_file("inspect", "workload", argc, usage))
         return CLI_USAGE;
-    }
     const char *path = argv[optind];
     coflow_workload_t wl;
     if (cli_read_workload("inspect", &wl, path, fmt, NULL))

@@ -154,13 +154,8 @@ int cmd_model(int argc, char **argv)
             return CLI_USAGE;
         }
     }
-    if (argc - optind != 1) {
-        fprintf(stderr, "weft model: %s\n",
-                argc - optind == 0 ? "which file? give one model file"
-                                   : "one model file at a time");
-        cli_usage_hint("model", usage);
+    if (cli_one_file("model", "model", argc, usage))
         return CLI_USAGE;
-    }
     const char *path = argv[optind];
     /* before the summary, as the other commands check their outputs: a
        directory -o was refused only after it */
