@@ -621,29 +621,30 @@ container:
     return WEFT_OK;
 }
 
+/* A msgpack type with its article, for "X is <this>, expected ...". */
 static const char *type_name(msgpack_object_type t)
 {
     switch (t) {
     case MSGPACK_OBJECT_NIL: return "nil";
-    case MSGPACK_OBJECT_BOOLEAN: return "boolean";
+    case MSGPACK_OBJECT_BOOLEAN: return "a boolean";
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "integer";
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "an integer";
     case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64: return "float";
-    case MSGPACK_OBJECT_STR: return "string";
-    case MSGPACK_OBJECT_ARRAY: return "array";
-    case MSGPACK_OBJECT_MAP: return "map";
-    case MSGPACK_OBJECT_BIN: return "bin";
-    case MSGPACK_OBJECT_EXT: return "ext";
+    case MSGPACK_OBJECT_FLOAT64: return "a float";
+    case MSGPACK_OBJECT_STR: return "a string";
+    case MSGPACK_OBJECT_ARRAY: return "an array";
+    case MSGPACK_OBJECT_MAP: return "a map";
+    case MSGPACK_OBJECT_BIN: return "a bin";
+    case MSGPACK_OBJECT_EXT: return "an ext";
     }
-    return "unknown";
+    return "of an unknown type";
 }
 
 /* Copies a msgpack string into a name buffer, checking it. */
 static weft_err_t get_name(const msgpack_object *o, char *name, const char *kind)
 {
     if (o->type != MSGPACK_OBJECT_STR)
-        return weft_fail(WEFT_EPARSE, "%s name is a %s, expected a string", kind,
+        return weft_fail(WEFT_EPARSE, "%s name is %s, expected a string", kind,
                          type_name(o->type));
     size_t len = o->via.str.size;
     weft_err_t err = check_name(o->via.str.ptr, len, kind);
@@ -666,7 +667,7 @@ static weft_err_t get_floats(const msgpack_object *o, size_t n, float **out, con
 {
     *out = NULL;
     if (o->type != MSGPACK_OBJECT_BIN)
-        return weft_fail(WEFT_EPARSE, "%s \"%s\": data is a %s, expected bin", kind, name,
+        return weft_fail(WEFT_EPARSE, "%s \"%s\": data is %s, expected bin", kind, name,
                          type_name(o->type));
     if (o->via.bin.size != 4 * (uint64_t)n)
         return weft_fail(WEFT_EINVAL,
@@ -690,7 +691,7 @@ static weft_err_t get_floats(const msgpack_object *o, size_t n, float **out, con
 static weft_err_t check_section_map(const msgpack_object *o, const char *section)
 {
     if (o->type != MSGPACK_OBJECT_MAP)
-        return weft_fail(WEFT_EPARSE, "\"%s\" is a %s, expected a map", section,
+        return weft_fail(WEFT_EPARSE, "\"%s\" is %s, expected a map", section,
                          type_name(o->type));
     if (o->via.map.size > ATTN_MODEL_MAX_ENTRIES)
         return weft_fail(WEFT_EINVAL, "\"%s\" has %u entries, over the cap of %d", section,
@@ -718,9 +719,10 @@ static weft_err_t read_config(const msgpack_object *o, attn_model_file_t *mf)
             v = kv->val.via.i64;
         else
             return weft_fail(WEFT_EPARSE,
-                             "config \"%s\" is a%s %s, expected a 64-bit signed integer", name,
-                             kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER ? " too large" : "",
-                             type_name(kv->val.type));
+                             "config \"%s\" is %s, expected a 64-bit signed integer", name,
+                             kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                                 ? "a too large integer"
+                                 : type_name(kv->val.type));
         if ((err = attn_model_set_int(mf, name, v)))
             return err;
     }
@@ -767,7 +769,7 @@ static weft_err_t read_shape(const msgpack_object *oshape, const char *name, siz
     else
         snprintf(who, sizeof who, "tensor %zu", index);
     if (oshape->type != MSGPACK_OBJECT_ARRAY)
-        return weft_fail(WEFT_EPARSE, "%s: shape is a %s, expected an array", who,
+        return weft_fail(WEFT_EPARSE, "%s: shape is %s, expected an array", who,
                          type_name(oshape->type));
     *ndim = oshape->via.array.size;
     if (*ndim == 0 || *ndim > ATTN_MODEL_MAX_DIMS)
@@ -776,9 +778,9 @@ static weft_err_t read_shape(const msgpack_object *oshape, const char *name, siz
     for (size_t d = 0; d < *ndim; d++) {
         const msgpack_object *od = &oshape->via.array.ptr[d];
         if (od->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-            return weft_fail(WEFT_EPARSE, "%s: dimension %zu is a %s, expected a positive integer",
+            return weft_fail(WEFT_EPARSE, "%s: dimension %zu is %s, expected a positive integer",
                              who, d,
-                             od->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? "negative integer"
+                             od->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? "a negative integer"
                                                                          : type_name(od->type));
         /* clamp so the cap check in shape_elems reports it without overflow */
         shape[d] = od->via.u64 > ATTN_MODEL_MAX_ELEMS ? ATTN_MODEL_MAX_ELEMS + 1
@@ -790,7 +792,7 @@ static weft_err_t read_shape(const msgpack_object *oshape, const char *name, siz
 static weft_err_t read_tensor(const msgpack_object *o, size_t index, attn_model_file_t *mf)
 {
     if (o->type != MSGPACK_OBJECT_MAP)
-        return weft_fail(WEFT_EPARSE, "tensor %zu is a %s, expected a map", index,
+        return weft_fail(WEFT_EPARSE, "tensor %zu is %s, expected a map", index,
                          type_name(o->type));
     const msgpack_object *oname = NULL, *oshape = NULL, *odata = NULL;
     const char *bad_key = NULL; /* the first key that is unknown or repeated */
@@ -836,7 +838,7 @@ static weft_err_t read_tensor(const msgpack_object *o, size_t index, attn_model_
 static weft_err_t read_tensors(const msgpack_object *o, attn_model_file_t *mf)
 {
     if (o->type != MSGPACK_OBJECT_ARRAY)
-        return weft_fail(WEFT_EPARSE, "\"tensors\" is a %s, expected an array", type_name(o->type));
+        return weft_fail(WEFT_EPARSE, "\"tensors\" is %s, expected an array", type_name(o->type));
     if (o->via.array.size > ATTN_MODEL_MAX_ENTRIES)
         return weft_fail(WEFT_EINVAL, "\"tensors\" has %u entries, over the cap of %d",
                          (unsigned)o->via.array.size, ATTN_MODEL_MAX_ENTRIES);
@@ -851,7 +853,7 @@ static weft_err_t read_tensors(const msgpack_object *o, attn_model_file_t *mf)
 static weft_err_t read_body(const msgpack_object *o, attn_model_file_t *mf)
 {
     if (o->type != MSGPACK_OBJECT_MAP)
-        return weft_fail(WEFT_EPARSE, "the model body is a %s, expected a map", type_name(o->type));
+        return weft_fail(WEFT_EPARSE, "the model body is %s, expected a map", type_name(o->type));
     const msgpack_object *sec[3] = {NULL, NULL, NULL};
     static const char *const sec_names[3] = {"config", "vectors", "tensors"};
     for (uint32_t i = 0; i < o->via.map.size; i++) {
@@ -978,7 +980,7 @@ static weft_err_t load_buffer(const char *buf, size_t len, attn_model_file_t *mf
         goto cleanup;
     }
     if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
-        err = weft_fail(WEFT_EPARSE, "the format version is a %s, expected an integer",
+        err = weft_fail(WEFT_EPARSE, "the format version is %s, expected an integer",
                         type_name(v->type));
         goto cleanup;
     }

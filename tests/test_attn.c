@@ -1393,9 +1393,9 @@ Test(attn_model, section_not_a_map_is_named, .init = make_tmpdir, .fini = tmpdir
         {"\xaaweft-model\x01\x83\xa6" "config\xa1x\xa7vectors\x80\xa7tensors\x90",
          "\"config\" is a string, expected a map"},
         {"\xaaweft-model\x01\x83\xa6" "config\x80\xa7vectors\x2a\xa7tensors\x90",
-         "\"vectors\" is a integer, expected a map"},
+         "\"vectors\" is an integer, expected a map"},
         {"\xaaweft-model\x01\x83\xa6" "config\x80\xa7vectors\x91\x80\xa7tensors\x90",
-         "\"vectors\" is a array, expected a map"},
+         "\"vectors\" is an array, expected a map"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         write_bytes(tmp_path("section.wm"), cases[k].bytes, strlen(cases[k].bytes));
