@@ -25,7 +25,11 @@ What may differ, in both the shown and the actual lines:
 Blocks that need what a temporary directory cannot give (a running
 gateway) are listed as skipped, with the reason.
 
-Usage: readme_check.py [--readme FILE] [--list]
+With --self-test it first runs itself on small READMEs of its own
+(SELF_CASES), each of which it must pass or refuse as written there, so
+that a mask too wide or a difference missed fails the check itself.
+
+Usage: readme_check.py [--readme FILE] [--list] [--self-test]
 Exit status 0 when every example matches, 1 otherwise (each difference
 named by the README's line), 2 on a usage error.
 """
@@ -49,7 +53,8 @@ SKIP = [
 # the shown and the actual line alike
 MASKS = [
     (re.compile(r", [0-9.]+ s\)$"), ", T s)"),                  # the LP bound's seconds
-    (re.compile(r"\(git [0-9a-f]+(-dirty)?\)"), "(git C)"),     # weft --version's commit
+    # weft --version's commit: "unknown" in a tree built outside git
+    (re.compile(r"\(git ([0-9a-f]+(-dirty)?|unknown)\)"), "(git C)"),
     (re.compile(r"^libraries: .*"), "libraries: L"),            # this machine's libraries
 ]
 
@@ -174,10 +179,41 @@ def run(example, work, env, build_dir):
     return r.returncode, text.split("\n")[:-1] if text else []
 
 
+# (what the case shows, the README, the status readme_check must end with)
+SELF_CASES = [
+    ("a commit masked", "$ echo 'weft 0.1.0 (git 0123abc-dirty)'\nweft 0.1.0 (git a569b2d66023)\n",
+     0),
+    ("a tree built outside git", "$ echo 'weft 0.1.0 (git unknown)'\n"
+     "weft 0.1.0 (git a569b2d66023)\n", 0),
+    ("the version beside the commit compared", "$ echo 'weft 0.1.0 (git unknown)'\n"
+     "weft 0.2.0 (git a569b2d66023)\n", 1),
+]
+
+
+def self_test(weft):
+    """Runs this script on each of SELF_CASES; the cases it got wrong."""
+    wrong = []
+    with tempfile.TemporaryDirectory(prefix="readme_check_self.") as d:
+        for what, text, want in SELF_CASES:
+            readme = os.path.join(d, "README.md")
+            with open(readme, "w", encoding="utf-8") as f:
+                f.write("```\n" + text + "```\n")
+            r = subprocess.run([sys.executable, os.path.abspath(__file__), "--readme", readme],
+                               env=dict(os.environ, WEFT_BIN=weft), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=120)
+            if r.returncode != want:
+                wrong.append("%s: exit status %d, expected %d\n  %s" % (
+                    what, r.returncode, want,
+                    r.stdout.decode("utf-8", "replace").rstrip().replace("\n", "\n  ")))
+    return wrong
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--readme", default=os.path.join(ROOT, "README.md"))
     ap.add_argument("--list", action="store_true", help="list the examples, run none")
+    ap.add_argument("--self-test", action="store_true",
+                    help="first check this script on the small READMEs of SELF_CASES")
     a = ap.parse_args()
     weft = os.environ.get("WEFT_BIN", os.path.join(ROOT, "build", "weft"))
     blocks = examples(a.readme)
@@ -191,6 +227,13 @@ def main():
     if not os.access(weft, os.X_OK):
         print("readme_check: no weft at %s (set WEFT_BIN)" % weft, file=sys.stderr)
         return 2
+    if a.self_test:
+        wrong = self_test(weft)
+        for w in wrong:
+            print("readme_check: self-test: %s" % w)
+        print("readme_check: self-test: %d cases, %d wrong" % (len(SELF_CASES), len(wrong)))
+        if wrong:
+            return 1
     build_dir = os.path.dirname(os.path.realpath(weft))
     work = tempfile.mkdtemp(prefix="readme_check.")
     bad = ran = skipped = 0
