@@ -171,8 +171,11 @@ def first_difference(shown, actual):
 
 
 def run(example, work, env, build_dir):
-    r = subprocess.run(["bash", "-c", example.command + " 2>&1"], cwd=work, env=env,
-                       stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=300)
+    # every part's standard error, not only the last one's as an appended
+    # 2>&1 would take ("a; b", "a | b", a trailing comment)
+    r = subprocess.run(["bash", "-c", example.command], cwd=work, env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       stdin=subprocess.DEVNULL, timeout=300)
     text = r.stdout.decode("utf-8", "replace")
     # the shipped model is found beside weft's own directory (its build/)
     text = text.replace(build_dir + "/", STAND_IN + "/build/").replace(ROOT, STAND_IN)
@@ -187,6 +190,8 @@ SELF_CASES = [
      "weft 0.1.0 (git a569b2d66023)\n", 0),
     ("the version beside the commit compared", "$ echo 'weft 0.1.0 (git unknown)'\n"
      "weft 0.2.0 (git a569b2d66023)\n", 1),
+    ("the first command's standard error shown", "$ echo err >&2; echo out\nerr\nout\n", 0),
+    ("the first command's standard error left out", "$ echo err >&2; echo out\nout\n", 1),
 ]
 
 
