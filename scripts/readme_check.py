@@ -179,7 +179,10 @@ def run(example, work, env, build_dir):
     text = r.stdout.decode("utf-8", "replace")
     # the shipped model is found beside weft's own directory (its build/)
     text = text.replace(build_dir + "/", STAND_IN + "/build/").replace(ROOT, STAND_IN)
-    return r.returncode, text.split("\n")[:-1] if text else []
+    lines = text.split("\n")
+    if lines[-1] == "":  # the newline that ends the last line; a last line without one stays
+        lines.pop()
+    return r.returncode, lines
 
 
 # (what the case shows, the README, the status readme_check must end with)
@@ -192,6 +195,8 @@ SELF_CASES = [
      "weft 0.2.0 (git a569b2d66023)\n", 1),
     ("the first command's standard error shown", "$ echo err >&2; echo out\nerr\nout\n", 0),
     ("the first command's standard error left out", "$ echo err >&2; echo out\nout\n", 1),
+    ("a last line without a newline shown", "$ printf 'a\\nb'\na\nb\n", 0),
+    ("a last line without a newline left out", "$ printf 'a\\nb'\na\n", 1),
 ]
 
 
