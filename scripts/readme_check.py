@@ -197,6 +197,7 @@ SELF_CASES = [
     ("the first command's standard error left out", "$ echo err >&2; echo out\nout\n", 1),
     ("a last line without a newline shown", "$ printf 'a\\nb'\na\nb\n", 0),
     ("a last line without a newline left out", "$ printf 'a\\nb'\na\n", 1),
+    ("no example at all", "weft sim ms.weft\n", 1),
 ]
 
 
@@ -297,6 +298,9 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print("readme_check: %d commands run, %d blocks skipped, %d differ" % (ran, skipped, bad))
+    if not ran:  # a README whose examples the parser no longer finds checks nothing
+        print("readme_check: %s: no example found (a fenced block of \"$ \" lines)" % name)
+        return 1
     return 1 if bad else 0
 
 
