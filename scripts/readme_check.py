@@ -43,6 +43,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STAND_IN = "/path/to/weft"
+MODELS = os.path.realpath(os.path.join(ROOT, "models"))
 
 # (a command's start, why its block is not run)
 SKIP = [
@@ -182,10 +183,23 @@ def run(example, work, env, build_dir):
     lines = text.split("\n")
     if lines[-1] == "":  # the newline that ends the last line; a last line without one stays
         lines.pop()
-    return r.returncode, lines
+    return r.returncode, [shipped_model(t, work) for t in lines]
 
 
-# (what the case shows, the README, the status readme_check must end with)
+def shipped_model(text, work):
+    """A line "model: P" of the tree's models/ as the README shows it: a
+    build directory outside the tree finds the shipped model at the tree's
+    models/, not at build/../models/ as the README's build does."""
+    if not text.startswith("model: "):
+        return text
+    path = os.path.join(work, text[len("model: "):].replace(STAND_IN, ROOT, 1))
+    if os.path.dirname(os.path.realpath(path)) != MODELS:
+        return text
+    return "model: %s/build/../models/%s" % (STAND_IN, os.path.basename(path))
+
+
+# (what the case shows, the README, the status readme_check must end with
+# [, "outside": with weft copied to a build directory outside the tree])
 SELF_CASES = [
     ("a commit masked", "$ echo 'weft 0.1.0 (git 0123abc-dirty)'\nweft 0.1.0 (git a569b2d66023)\n",
      0),
@@ -198,6 +212,14 @@ SELF_CASES = [
     ("a last line without a newline shown", "$ printf 'a\\nb'\na\nb\n", 0),
     ("a last line without a newline left out", "$ printf 'a\\nb'\na\n", 1),
     ("no example at all", "weft sim ms.weft\n", 1),
+    ("the shipped model, weft in the tree's build",
+     "$ weft sim data/wfcommons/srasearch-chameleon-10a-001.json --policy learned\n"
+     "model: /path/to/weft/build/../models/weft-policy.msgpack\n...\n", 0),
+    ("the shipped model, weft in a build directory outside the tree",
+     "$ weft sim data/wfcommons/srasearch-chameleon-10a-001.json --policy learned\n"
+     "model: /path/to/weft/build/../models/weft-policy.msgpack\n...\n", 0, "outside"),
+    ("a model elsewhere", "$ echo 'model: /elsewhere/models/weft-policy.msgpack'\n"
+     "model: /path/to/weft/build/../models/weft-policy.msgpack\n", 1),
 ]
 
 
@@ -205,12 +227,17 @@ def self_test(weft):
     """Runs this script on each of SELF_CASES; the cases it got wrong."""
     wrong = []
     with tempfile.TemporaryDirectory(prefix="readme_check_self.") as d:
-        for what, text, want in SELF_CASES:
+        # weft as a build directory outside the tree has it
+        outside = os.path.join(d, "build-elsewhere", "weft")
+        os.mkdir(os.path.dirname(outside))
+        shutil.copy(weft, outside)
+        for what, text, want, *where in SELF_CASES:
             readme = os.path.join(d, "README.md")
             with open(readme, "w", encoding="utf-8") as f:
                 f.write("```\n" + text + "```\n")
+            bin_ = outside if where == ["outside"] else weft
             r = subprocess.run([sys.executable, os.path.abspath(__file__), "--readme", readme],
-                               env=dict(os.environ, WEFT_BIN=weft), stdout=subprocess.PIPE,
+                               env=dict(os.environ, WEFT_BIN=bin_), stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=120)
             if r.returncode != want:
                 wrong.append("%s: exit status %d, expected %d\n  %s" % (
