@@ -19,9 +19,10 @@ What may differ, in both the shown and the actual lines:
   - a block's last command shown without output is run for its status;
   - the wall(s) column of weft sim's table, the seconds the LP bound took,
     and the git commit and the library versions `weft --version` names
-    (the machine's, not the README's) are not compared, nor the learned
-    policy's figures where OpenBLAS runs other kernels than those the
-    README's `weft --version` names (its scores round with them).
+    (the machine's, not the README's; the libraries' names are) are not
+    compared, nor the learned policy's figures where OpenBLAS runs other
+    kernels than those the README's `weft --version` names (its scores
+    round with them).
 Blocks that need what a temporary directory cannot give (a running
 gateway) are listed as skipped, with the reason.
 
@@ -53,10 +54,12 @@ SKIP = [
 # what is not compared: each pattern's match becomes its replacement, in
 # the shown and the actual line alike
 MASKS = [
-    (re.compile(r", [0-9.]+ s\)$"), ", T s)"),                  # the LP bound's seconds
+    (re.compile(r"^(LP bound: .*), [0-9.]+ s\)$"), r"\1, T s)"),  # the LP bound's seconds
     # weft --version's commit: "unknown" in a tree built outside git
     (re.compile(r"\(git ([0-9a-f]+(-dirty)?|unknown)\)"), "(git C)"),
-    (re.compile(r"^libraries: .*"), "libraries: L"),            # this machine's libraries
+    # this machine's libraries' versions: their names stay, one an item
+    (re.compile(r"^libraries: (.*)"),
+     lambda m: "libraries: " + ", ".join(i.split(" ")[0] for i in m.group(1).split(", "))),
 ]
 
 
@@ -218,6 +221,15 @@ SELF_CASES = [
     ("the shipped model, weft in a build directory outside the tree",
      "$ weft sim data/wfcommons/srasearch-chameleon-10a-001.json --policy learned\n"
      "model: /path/to/weft/build/../models/weft-policy.msgpack\n...\n", 0, "outside"),
+    ("the LP bound's seconds masked",
+     "$ echo 'LP bound: 1 s (2 cuts in 1 rounds, converged, 0.03 s)'\n"
+     "LP bound: 1 s (2 cuts in 1 rounds, converged, 0.07 s)\n", 0),
+    ("seconds elsewhere compared", "$ echo 'bound: 1 s (2 cuts, 0.03 s)'\n"
+     "bound: 1 s (2 cuts, 0.07 s)\n", 1),
+    ("the libraries' versions masked", "$ echo 'libraries: igraph 0.10.3, GLPK 5.1 (x)'\n"
+     "libraries: igraph 0.10.2, GLPK 5.0\n", 0),
+    ("a library left out", "$ echo 'libraries: igraph 0.10.2, GLPK 5.0'\n"
+     "libraries: igraph 0.10.2, Jansson 2.14, GLPK 5.0\n", 1),
     ("a model elsewhere", "$ echo 'model: /elsewhere/models/weft-policy.msgpack'\n"
      "model: /path/to/weft/build/../models/weft-policy.msgpack\n", 1),
 ]
