@@ -301,7 +301,6 @@ static void be64_put(unsigned char b[8], uint64_t v)
         b[k] = (unsigned char)(v >> (56 - 8 * k));
 }
 
-
 static size_t hash64(uint64_t x)
 {
     x ^= x >> 33;
