@@ -291,6 +291,18 @@ bool cli_same_file(const char *a, const char *b)
            sa.st_ino == sb.st_ino;
 }
 
+int cli_output_not_input(const char *cmd, const char *opt, const char *out,
+                         char *const *in, size_t n, const char *what)
+{
+    for (size_t i = 0; out && strcmp(out, "-") && i < n; i++)
+        if (strcmp(in[i], "-") && (!strcmp(out, in[i]) || cli_same_file(out, in[i]))) {
+            fprintf(stderr, "weft %s: %s '%s' is the %s '%s' given: the output would "
+                    "replace it\n", cmd, opt, out, what, in[i]);
+            return -1;
+        }
+    return 0;
+}
+
 int cli_check_writable(const char *cmd, const char *file)
 {
     /* What the try creates, to remove again: file, or for a link to

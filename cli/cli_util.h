@@ -114,6 +114,13 @@ int cli_check_name(const char *cmd, const char *opt, const char *value, const ch
 /* Whether paths a and b name one file that exists (false for a NULL). */
 bool cli_same_file(const char *a, const char *b);
 
+/* An output file given as one of the n inputs (a slip of a glob or of a
+ * paste), which the output would replace: prints "weft CMD: OPT 'OUT' is
+ * the WHAT 'IN' given: ... would replace it" and returns -1; else 0. "-"
+ * (a standard stream) is no file here. */
+int cli_output_not_input(const char *cmd, const char *opt, const char *out,
+                         char *const *in, size_t n, const char *what);
+
 /* Whether file can be created or written (tried without truncating it; a
  * file that did not exist is removed again, and for a link to nothing yet
  * that is the file at its end: the link stays): 0, or -1 after "weft CMD:

@@ -434,12 +434,9 @@ int cmd_eval(int argc, char **argv)
         return CLI_USAGE;
     /* `--csv *.weft` takes the glob's first file for the CSV, which
        the results replaced once the runs were done */
-    for (int i = optind; csv_path && i < argc; i++)
-        if (!strcmp(csv_path, argv[i]) || cli_same_file(csv_path, argv[i])) {
-            fprintf(stderr, "weft eval: --csv '%s' is a workload given ('%s'): the results "
-                    "would replace it\n", csv_path, argv[i]);
-            return CLI_USAGE;
-        }
+    if (cli_output_not_input("eval", "--csv", csv_path, argv + optind,
+                             (size_t)(argc - optind), "workload"))
+        return CLI_USAGE;
     if (csv_path && csv_replaces_other(csv_path))
         return CLI_USAGE;
     const coflow_allocator_t *allocs[MAX_POLICIES];

@@ -768,6 +768,10 @@ int cmd_sim(int argc, char **argv)
         return CLI_USAGE;
     }
     const char *path = argv[optind];
+    /* the scores or the random model written over the workload they came from */
+    if (cli_output_not_input("sim", "--scores", scores_path, argv + optind, 1, "workload") ||
+        cli_output_not_input("sim", "--save-model", save_model, argv + optind, 1, "workload"))
+        return CLI_USAGE;
 
     sim_task_t *tasks = calloc(n_pol, sizeof *tasks);
     if (!tasks) {

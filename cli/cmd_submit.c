@@ -115,6 +115,8 @@ int cmd_submit(int argc, char **argv)
     }
     /* before any job is registered: a run that cannot keep its result
        must not start real transfers */
+    if (cli_output_not_input("submit", "--out", out_path, argv + optind, 1, "workload"))
+        return CLI_USAGE;
     if (out_path && cli_check_writable("submit", out_path))
         return CLI_ERROR;
     const char *tls_ca = g.tls_ca;

@@ -764,6 +764,11 @@ int cmd_train(int argc, char **argv)
     if (cli_check_name(C, "--out", out_dir, "directory") ||
         (model_out && cli_check_name(C, "--model-out", model_out, "file")))
         goto done_usage;
+    if (cli_output_not_input(C, "--model-out", model_out, argv + optind,
+                             (size_t)(argc - optind), "training workload") ||
+        cli_output_not_input(C, "--model-out", model_out, val_paths, n_val,
+                             "validation workload"))
+        goto done_usage;
     if (train_config_check(&cfg)) {
         fprintf(stderr, "weft train: %s\n", weft_last_error());
         goto done_usage;

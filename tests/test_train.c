@@ -2814,11 +2814,48 @@ Test(train, cli_eval_csv_never_replaces_a_workload)
     cr_assert(strstr(cli_file("r.csv"), "\nsebf,"), "%s", cli_file("r.csv"));
     cr_assert_eq(cli("eval --csv %s/toy.weft %s/copy.weft %s/toy.weft --policy fifo --policy "
                      "sebf", d, d, d), 2);
-    cr_assert(strstr(cli_file("err"), "toy.weft' is a workload given"), "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "toy.weft' is the workload"), "%s", cli_file("err"));
     cr_assert_str_eq(cli_file("toy.weft"), toy);
     /* a name not yet a file, given as both, is refused alike */
     cr_assert_eq(cli("eval --csv %s/none.weft %s/none.weft --policy fifo", d, d), 2);
-    cr_assert(strstr(cli_file("err"), "none.weft' is a workload given"), "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("err"), "none.weft' is the workload"), "%s", cli_file("err"));
+    cli_teardown();
+}
+
+/* An output file that is a workload given, under another name too, is a
+ * usage error in every command that writes one, the workload left as it
+ * was: each of these wrote its results over the workload (submit after
+ * the whole live run). */
+Test(train, no_output_file_replaces_an_input_workload)
+{
+    if (!cli_toy("output-is-input"))
+        return;
+    const char *d = cli_dir;
+    char cmd[256], toy[32768];
+    snprintf(cmd, sizeof cmd, "cp %s/toy.weft %s/v.weft && echo secret > %s/token", d, d, d);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(toy, sizeof toy, "%s", cli_file("toy.weft"));
+    static const struct {
+        const char *args, *said;
+    } runs[] = {
+        {"sim %s/toy.weft --policy learned --scores %s/./toy.weft",
+         "--scores '%s/./toy.weft' is the workload '%s/toy.weft' given"},
+        {"sim %s/toy.weft --policy sebf --save-model %s/toy.weft",
+         "--save-model '%s/toy.weft' is the workload"},
+        {"train %s/v.weft %s/toy.weft --iters 1 --model-out %s/toy.weft",
+         "--model-out '%s/toy.weft' is the training workload"},
+        {"train %s/v.weft --val %s/toy.weft --iters 1 --model-out %s/toy.weft",
+         "--model-out '%s/toy.weft' is the validation workload"},
+        {"submit %s/toy.weft --gateway 127.0.0.1:1 --token-file %s/token --out %s/toy.weft",
+         "--out '%s/toy.weft' is the workload"},
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        cr_assert_eq(cli(runs[i].args, d, d, d), 2, "%s: %s", runs[i].args, cli_file("err"));
+        char said[256];
+        snprintf(said, sizeof said, runs[i].said, d, d);
+        cr_assert(strstr(cli_file("err"), said), "%s: %s", runs[i].args, cli_file("err"));
+        cr_assert_str_eq(cli_file("toy.weft"), toy, "%s", runs[i].args);
+    }
     cli_teardown();
 }
 
