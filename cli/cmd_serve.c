@@ -388,6 +388,19 @@ static int serve(int argc, char **argv, serve_owned_t *own)
        over it) is checked before the gateway binds or touches its journal,
        so a bad one stops weft serve before it says "listening on". A file
        there (another gateway's) is left as it is. */
+    /* a --port-file named as a file the gateway reads was renamed over it:
+       the journal (every job accepted) or a secret became a port number */
+    const char *const reads[][2] = {
+        {"--journal", o.journal},       {"--token-file", o.token_file},
+        {"--agent-token-file", o.agent_token_file},
+        {"--client-token-file", o.client_token_file},
+        {"--agent-tokens", agent_tokens}, {"--model", o.model_path},
+        {"--tls-cert", o.tls_cert},     {"--tls-key", o.tls_key},
+    };
+    for (size_t i = 0; port_file && i < sizeof reads / sizeof *reads; i++)
+        if (reads[i][1] && cli_output_not_input("serve", "--port-file", port_file,
+                                                (char *const *)&reads[i][1], 1, reads[i][0]))
+            return CLI_USAGE;
     weft_err_t err = port_file ? weft_save_check(port_file) : WEFT_OK;
     if (err) {
         cli_report_option("serve", "--port-file", err);

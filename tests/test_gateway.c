@@ -5143,6 +5143,33 @@ Test(gateway, serve_stops_when_it_cannot_write_its_port_file, .timeout = 30)
     cr_assert_neq(access(journal, F_OK), 0, "weft serve made its journal");
 }
 
+/* A --port-file named as a file the gateway reads is a usage error, the
+ * file left as it was: weft serve renamed the port number over its
+ * journal (every job it accepted) or over the agents' shared secret. */
+Test(gateway, serve_refuses_a_port_file_that_is_a_file_it_reads, .timeout = 60)
+{
+    char out[4096], tok[64], journal[64], back[16];
+    snprintf(tok, sizeof tok, "/tmp/weft-gw-pftok-%d.token", (int)getpid());
+    snprintf(journal, sizeof journal, "/tmp/weft-gw-pfjournal-%d.journal", (int)getpid());
+    write_text(tok, "sesame\n");
+    unlink(journal);
+    const char *by_token[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2",
+                              "--token-file", tok, "--port-file", tok, NULL};
+    int st = run_weft(out, sizeof out, by_token);
+    cr_assert(st == 2 && strstr(out, "--port-file '/tmp/weft-gw-pftok-") &&
+                  strstr(out, "is the --token-file '/tmp/weft-gw-pftok-"),
+              "status %d: %s", st, out);
+    cr_assert_eq(read_file(tok, back, sizeof back - 1), 7);
+    cr_assert(!memcmp(back, "sesame\n", 7), "the token file changed");
+    const char *by_journal[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2", "--token",
+                                "t", "--journal", journal, "--port-file", journal, NULL};
+    st = run_weft(out, sizeof out, by_journal);
+    cr_assert(st == 2 && strstr(out, "is the --journal '/tmp/weft-gw-pfjournal-"),
+              "status %d: %s", st, out);
+    cr_assert_neq(access(journal, F_OK), 0, "weft serve made its journal");
+    unlink(tok);
+}
+
 /* The port file is written whole and renamed over the one there, never
  * truncated and rewritten in place, where a script polling for it could
  * read it empty: a hard link to the file there keeps its contents. */
