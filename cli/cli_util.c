@@ -303,6 +303,16 @@ int cli_output_not_input(const char *cmd, const char *opt, const char *out,
     return 0;
 }
 
+int cli_output_not_read(const char *cmd, const char *opt, const char *out,
+                        const char *const reads[][2], size_t n)
+{
+    for (size_t i = 0; out && i < n; i++)
+        if (reads[i][1] &&
+            cli_output_not_input(cmd, opt, out, (char *const *)&reads[i][1], 1, reads[i][0]))
+            return -1;
+    return 0;
+}
+
 int cli_check_writable(const char *cmd, const char *file)
 {
     /* What the try creates, to remove again: file, or for a link to

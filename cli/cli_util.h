@@ -121,6 +121,11 @@ bool cli_same_file(const char *a, const char *b);
 int cli_output_not_input(const char *cmd, const char *opt, const char *out,
                          char *const *in, size_t n, const char *what);
 
+/* The same for the files n other options read: reads[i] is {option, its
+ * file or NULL}, and the message names the option ("is the --journal"). */
+int cli_output_not_read(const char *cmd, const char *opt, const char *out,
+                        const char *const reads[][2], size_t n);
+
 /* Whether file can be created or written (tried without truncating it; a
  * file that did not exist is removed again, and for a link to nothing yet
  * that is the file at its end: the link stays): 0, or -1 after "weft CMD:

@@ -397,10 +397,9 @@ static int serve(int argc, char **argv, serve_owned_t *own)
         {"--agent-tokens", agent_tokens}, {"--model", o.model_path},
         {"--tls-cert", o.tls_cert},     {"--tls-key", o.tls_key},
     };
-    for (size_t i = 0; port_file && i < sizeof reads / sizeof *reads; i++)
-        if (reads[i][1] && cli_output_not_input("serve", "--port-file", port_file,
-                                                (char *const *)&reads[i][1], 1, reads[i][0]))
-            return CLI_USAGE;
+    if (cli_output_not_read("serve", "--port-file", port_file, reads,
+                            sizeof reads / sizeof *reads))
+        return CLI_USAGE;
     weft_err_t err = port_file ? weft_save_check(port_file) : WEFT_OK;
     if (err) {
         cli_report_option("serve", "--port-file", err);

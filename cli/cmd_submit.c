@@ -115,7 +115,10 @@ int cmd_submit(int argc, char **argv)
     }
     /* before any job is registered: a run that cannot keep its result
        must not start real transfers */
-    if (cli_output_not_input("submit", "--out", out_path, argv + optind, 1, "workload"))
+    /* nor may its results replace the workload, the secret or the CA */
+    const char *const reads[][2] = {{"--token-file", g.token_file}, {"--tls-ca", g.tls_ca}};
+    if (cli_output_not_input("submit", "--out", out_path, argv + optind, 1, "workload") ||
+        cli_output_not_read("submit", "--out", out_path, reads, 2))
         return CLI_USAGE;
     if (out_path && cli_check_writable("submit", out_path))
         return CLI_ERROR;

@@ -5145,8 +5145,9 @@ Test(gateway, serve_stops_when_it_cannot_write_its_port_file, .timeout = 30)
 
 /* A --port-file named as a file the gateway reads is a usage error, the
  * file left as it was: weft serve renamed the port number over its
- * journal (every job it accepted) or over the agents' shared secret. */
-Test(gateway, serve_refuses_a_port_file_that_is_a_file_it_reads, .timeout = 60)
+ * journal (every job it accepted) or over the agents' shared secret, as
+ * weft submit its --out over its --token-file. */
+Test(gateway, serve_and_submit_write_no_file_they_read, .timeout = 60)
 {
     char out[4096], tok[64], journal[64], back[16];
     snprintf(tok, sizeof tok, "/tmp/weft-gw-pftok-%d.token", (int)getpid());
@@ -5167,6 +5168,15 @@ Test(gateway, serve_refuses_a_port_file_that_is_a_file_it_reads, .timeout = 60)
     cr_assert(st == 2 && strstr(out, "is the --journal '/tmp/weft-gw-pfjournal-"),
               "status %d: %s", st, out);
     cr_assert_neq(access(journal, F_OK), 0, "weft serve made its journal");
+    /* nor may weft submit's results replace its secret */
+    const char *submit[] = {"submit", "tests/gateway/small.weft", "--gateway", "127.0.0.1:1",
+                            "--token-file", tok, "--timeout", "1", "--out", tok, NULL};
+    st = run_weft(out, sizeof out, submit);
+    cr_assert(st == 2 && strstr(out, "--out '/tmp/weft-gw-pftok-") &&
+                  strstr(out, "is the --token-file '/tmp/weft-gw-pftok-"),
+              "status %d: %s", st, out);
+    cr_assert_eq(read_file(tok, back, sizeof back - 1), 7);
+    cr_assert(!memcmp(back, "sesame\n", 7), "the token file changed");
     unlink(tok);
 }
 
