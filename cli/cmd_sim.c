@@ -750,6 +750,11 @@ int cmd_sim(int argc, char **argv)
     /* --save-model alone writes its file and ends; with a workload only
        once the command line and the workload are checked, so a usage
        error replaces no model */
+    /* the random model (or the scores) over the trained one given */
+    const char *const model_read[][2] = {{"--model", model_path}};
+    if (cli_output_not_read("sim", "--save-model", save_model, model_read, 1) ||
+        cli_output_not_read("sim", "--scores", scores_path, model_read, 1))
+        return CLI_USAGE;
     if (save_model && optind >= argc && !scores_path)
         return save_random_model(save_model, seed);
     if (optind != argc - 1) {

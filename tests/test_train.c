@@ -2825,7 +2825,8 @@ Test(train, cli_eval_csv_never_replaces_a_workload)
 /* An output file that is a workload given, under another name too, is a
  * usage error in every command that writes one, the workload left as it
  * was: each of these wrote its results over the workload (submit after
- * the whole live run). */
+ * the whole live run), and sim --save-model its random model over the
+ * trained one given as --model (here a workload: it is not read). */
 Test(train, no_output_file_replaces_an_input_workload)
 {
     if (!cli_toy("output-is-input"))
@@ -2842,6 +2843,8 @@ Test(train, no_output_file_replaces_an_input_workload)
          "--scores '%s/./toy.weft' is the workload '%s/toy.weft' given"},
         {"sim %s/toy.weft --policy sebf --save-model %s/toy.weft",
          "--save-model '%s/toy.weft' is the workload"},
+        {"sim %s/v.weft --policy learned --model %s/toy.weft --seed 3 --save-model %s/toy.weft",
+         "--save-model '%s/toy.weft' is the --model '%s/toy.weft'"},
         {"train %s/v.weft %s/toy.weft --iters 1 --model-out %s/toy.weft",
          "--model-out '%s/toy.weft' is the training workload"},
         {"train %s/v.weft --val %s/toy.weft --iters 1 --model-out %s/toy.weft",
