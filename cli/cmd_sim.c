@@ -113,7 +113,8 @@ static void usage(FILE *out)
             "                      (<ordering>-<allocator>-... for ORDERING:ALLOCATOR,\n"
             "                      or an --alloc other than the ordering's own);\n"
             "                      DIR and its parents are made before the runs\n"
-            "                      (removed again if sim fails before writing there)\n"
+            "                      (removed again if sim fails, or is stopped by ^C,\n"
+            "                      before writing there)\n"
             "  --flows             with --out, also <policy>-flows.csv: every flow's finish\n"
             "                      and completion time (8 bytes of memory a flow)\n"
             "  --progress          the share of coflows each run finished, a line a second\n"
@@ -599,6 +600,40 @@ static int save_random_model(const char *file, uint64_t seed)
     return CLI_OK;
 }
 
+/* ^C, SIGTERM or SIGHUP during the runs (minutes on a large trace) left
+ * the --out directories made for them behind, empty. Caught where they
+ * would end weft, they go as after a failure, and the signal is handed on
+ * to the action before (weft_save_file's, which removes a file half
+ * written, or the default) and ends weft as it would have. */
+static const int unmake_signals[] = {SIGINT, SIGTERM, SIGHUP};
+static struct sigaction unmake_old[3];
+static const char *unmake_dir;
+static size_t unmake_from;
+
+static void unmake_and_resend(int sig)
+{
+    cli_unmake_dirs(unmake_dir, unmake_from); /* strlen, memcpy, rmdir: signal-safe */
+    for (size_t i = 0; i < 3; i++)
+        if (unmake_signals[i] == sig)
+            sigaction(sig, &unmake_old[i], NULL);
+    raise(sig); /* pending until this handler returns */
+}
+
+static void unmake_on_signals(const char *dir, size_t from)
+{
+    if (!from)
+        return; /* nothing made */
+    unmake_dir = dir;
+    unmake_from = from;
+    weft_save_signals(); /* the action handed on to */
+    struct sigaction sa = {.sa_handler = unmake_and_resend};
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < 3; i++)
+        if (sigaction(unmake_signals[i], NULL, &unmake_old[i]) == 0 &&
+            unmake_old[i].sa_handler != SIG_IGN) /* a background job's ^C stays ignored */
+            sigaction(unmake_signals[i], &sa, NULL);
+}
+
 int cmd_sim(int argc, char **argv)
 {
     static const struct option long_opts[] = {
@@ -858,6 +893,8 @@ int cmd_sim(int argc, char **argv)
         rc = CLI_ERROR;
         goto cleanup;
     }
+    if (out_dir)
+        unmake_on_signals(out_dir, out_made_from);
     char model_buf[4096];
     const char *model_origin = "--model";
     for (size_t i = 0; i < n_pol && !model_path && !seed_given; i++)
