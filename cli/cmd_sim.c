@@ -600,6 +600,27 @@ static int save_random_model(const char *file, uint64_t seed)
     return CLI_OK;
 }
 
+/* Whether --scores FILE is one of the files --out DIR gets for task t,
+ * which replaced the scores with status 0: FILE's directory is DIR and its
+ * name one of t's (the CSVs, the summary, the CDF's data) or plot.gp. */
+static bool an_out_file(const char *file, const char *dir, const sim_task_t *t)
+{
+    static const char *const suffixes[] = {"coflows.csv", "jobs.csv", "summary.json",
+                                           "flows.csv", "jct-cdf.dat"};
+    char parent[4096], name[300];
+    const char *slash = strrchr(file, '/'), *base = slash ? slash + 1 : file;
+    snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - file) + 1 : 1,
+             slash ? file : ".");
+    if (!cli_same_file(parent, dir))
+        return false;
+    for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
+        snprintf(name, sizeof name, "%s-%s", t->label, suffixes[i]);
+        if (!strcmp(base, name))
+            return true;
+    }
+    return !strcmp(base, "plot.gp");
+}
+
 /* ^C, SIGTERM or SIGHUP during the runs (minutes on a large trace) left
  * the --out directories made for them behind, empty. Caught where they
  * would end weft, they go as after a failure, and the signal is handed on
@@ -891,6 +912,14 @@ int cmd_sim(int argc, char **argv)
         (plot && cli_check_writable("sim", plot)) ||
         (scores_path && cli_check_writable("sim", scores_path))) {
         rc = CLI_ERROR;
+        goto cleanup;
+    }
+    bool scores_plotted = scores_path && plot &&
+                          (!strcmp(scores_path, plot) || cli_same_file(scores_path, plot));
+    if (scores_plotted || (scores_path && out_dir && an_out_file(scores_path, out_dir, tasks))) {
+        fprintf(stderr, "weft sim: --scores '%s' is a file %s writes: give it another name\n",
+                scores_path, scores_plotted ? "--plot" : "--out");
+        rc = CLI_USAGE;
         goto cleanup;
     }
     if (out_dir)

@@ -3303,6 +3303,29 @@ static int weft_piped(const char *const *args, int gone_fd, bool ignore_pipe)
     return st;
 }
 
+/* --scores naming a file that --out or --plot writes is a usage error:
+ * the jobs' CSV, the summary or the plot replaced the scores after the
+ * run, status 0. A name of its own in the --out directory is taken. */
+Test(sim_cli, scores_are_no_file_out_or_plot_writes)
+{
+    NEED_BIN();
+    static const char *const taken[] = {"o/learned-jobs.csv", "o/../o/learned-summary.json",
+                                        "o/learned-jct-cdf.dat", "o/plot.gp"};
+    for (size_t i = 0; i < sizeof taken / sizeof *taken; i++) {
+        char args[512];
+        snprintf(args, sizeof args, "sim %s/small.weft --policy learned --out %s/o --scores %s/%s",
+                 cli_dir, cli_dir, cli_dir, taken[i]);
+        cr_assert_eq(cli("%s", args), 2, "%s: %s", taken[i], cli_file("err"));
+        ERR_HAS("is a file --out writes");
+    }
+    cr_assert_eq(cli("sim %s/small.weft --policy learned --plot %s/s.svg --scores %s/s.svg",
+                     cli_dir, cli_dir, cli_dir), 2);
+    ERR_HAS("is a file --plot writes");
+    cr_assert_eq(cli("sim %s/small.weft --policy learned --out %s/o --scores %s/o/scores.csv",
+                     cli_dir, cli_dir, cli_dir), 0, "%s", cli_file("err"));
+    cr_assert(!strncmp(cli_file("o/scores.csv"), "decision,", 9), "%s", cli_file("o/scores.csv"));
+}
+
 /* ^C in the middle of the runs ends weft sim by SIGINT, as before, but
  * takes back the --out directories it made for them, still empty, as a
  * failure does: they were left behind. The signal is sent once they are
