@@ -313,6 +313,20 @@ int cli_output_not_read(const char *cmd, const char *opt, const char *out,
     return 0;
 }
 
+bool cli_file_in_dir(const char *file, const char *dir, const char *const *names, size_t n)
+{
+    char parent[4096];
+    const char *slash = strrchr(file, '/'), *base = slash ? slash + 1 : file;
+    snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - file) + 1 : 1,
+             slash ? file : ".");
+    if (!cli_same_file(parent, dir))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(base, names[i]))
+            return true;
+    return false;
+}
+
 int cli_check_writable(const char *cmd, const char *file)
 {
     /* What the try creates, to remove again: file, or for a link to

@@ -126,6 +126,10 @@ int cli_output_not_input(const char *cmd, const char *opt, const char *out,
 int cli_output_not_read(const char *cmd, const char *opt, const char *out,
                         const char *const reads[][2], size_t n);
 
+/* Whether file is DIR/NAME for one of the n names, its directory compared
+ * with dir as a file (o/../o/x is o's x), whether or not it exists yet. */
+bool cli_file_in_dir(const char *file, const char *dir, const char *const *names, size_t n);
+
 /* Whether file can be created or written (tried without truncating it; a
  * file that did not exist is removed again, and for a link to nothing yet
  * that is the file at its end: the link stays): 0, or -1 after "weft CMD:

@@ -601,24 +601,20 @@ static int save_random_model(const char *file, uint64_t seed)
 }
 
 /* Whether --scores FILE is one of the files --out DIR gets for task t,
- * which replaced the scores with status 0: FILE's directory is DIR and its
- * name one of t's (the CSVs, the summary, the CDF's data) or plot.gp. */
+ * which replaced the scores with status 0: the CSVs, the summary, the
+ * CDF's data or plot.gp. */
 static bool an_out_file(const char *file, const char *dir, const sim_task_t *t)
 {
     static const char *const suffixes[] = {"coflows.csv", "jobs.csv", "summary.json",
                                            "flows.csv", "jct-cdf.dat"};
-    char parent[4096], name[300];
-    const char *slash = strrchr(file, '/'), *base = slash ? slash + 1 : file;
-    snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - file) + 1 : 1,
-             slash ? file : ".");
-    if (!cli_same_file(parent, dir))
-        return false;
-    for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
-        snprintf(name, sizeof name, "%s-%s", t->label, suffixes[i]);
-        if (!strcmp(base, name))
-            return true;
+    enum { N = sizeof suffixes / sizeof *suffixes };
+    char names[N][300];
+    const char *list[N + 1] = {"plot.gp"};
+    for (size_t i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "%s-%s", t->label, suffixes[i]);
+        list[i + 1] = names[i];
     }
-    return !strcmp(base, "plot.gp");
+    return cli_file_in_dir(file, dir, list, N + 1);
 }
 
 /* ^C, SIGTERM or SIGHUP during the runs (minutes on a large trace) left

@@ -917,6 +917,16 @@ int cmd_train(int argc, char **argv)
     /* a copy of a checkpoint resumed into its run's --out: the rows there
        are the run's */
     out.same_run = resume && !out.in_place && train_checkpoint_check(&t, path) == WEFT_OK;
+    /* --model-out as a file of the run's own was written over it, or it
+       over the model, status 0 (best.msgpack is the same model: taken) */
+    static const char *const run_writes[] = {"train.csv", "checkpoint.msgpack", "final.msgpack",
+                                             "learning-curve.png"};
+    if (model_out && cli_file_in_dir(model_out, out_dir, run_writes, 4)) {
+        fprintf(stderr, "weft train: --model-out %s is a file this run writes into --out %s: "
+                "give it another name\n", model_out, out_dir);
+        rc = CLI_USAGE;
+        goto done;
+    }
     snprintf(csv_path, sizeof csv_path, "%s/train.csv", out_dir);
     if (cli_check_writable(C, csv_path) || (model_out && cli_check_writable(C, model_out)))
         goto done;

@@ -2862,6 +2862,33 @@ Test(train, no_output_file_replaces_an_input_workload)
     cli_teardown();
 }
 
+/* --model-out naming a file the run writes into its --out is a usage
+ * error, with no --out left: the model replaced train.csv, the checkpoint
+ * or final.msgpack, or the learning curve replaced the model, status 0.
+ * best.msgpack, the same model, is taken. */
+Test(train, model_out_is_no_file_of_the_run)
+{
+    if (!cli_toy("model-out-in-out"))
+        return;
+    const char *d = cli_dir;
+    static const char *const own[] = {"train.csv", "checkpoint.msgpack", "final.msgpack",
+                                      "learning-curve.png"};
+    for (size_t i = 0; i < sizeof own / sizeof *own; i++) {
+        cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/R --iters 2 " QUICK
+                         " --model-out %s/R/../R/%s", d, d, d, d, own[i]), 2, "%s: %s", own[i],
+                     cli_file("err"));
+        cr_assert(strstr(cli_file("err"), "is a file this run writes into --out"), "%s",
+                  cli_file("err"));
+        char out[128];
+        snprintf(out, sizeof out, "%s/R", d);
+        cr_assert_neq(access(out, F_OK), 0, "%s: --out made", own[i]);
+    }
+    cr_assert_eq(cli("train %s/toy.weft --val %s/toy.weft --out %s/R --iters 2 " QUICK
+                     " --model-out %s/R/best.msgpack", d, d, d, d), 0, "%s", cli_file("err"));
+    cr_assert(!strncmp(cli_file("R/train.csv"), "iter,phase,", 11), "%s", cli_file("R/train.csv"));
+    cli_teardown();
+}
+
 /* eval's closing lines on one workload, which gives no interval, say so;
  * they read "95% CI of the ratio 0.9527 ± -". */
 Test(train, cli_eval_of_one_workload_says_it_has_no_interval)
