@@ -296,6 +296,14 @@ int cmd_gen(int argc, char **argv)
         n_shape_files = gl.gl_pathc;
     }
 
+    /* nor over the trace or a shape file it is made from (the defaults too) */
+    const char *const fb_read[][2] = {{"--fb", fb_path}};
+    if (cli_output_not_read("gen", "--output", out_path, fb_read, 1) ||
+        cli_output_not_input("gen", "--output", out_path, shape_files, n_shape_files,
+                             "--shapes file")) {
+        rc = CLI_USAGE;
+        goto done;
+    }
     err = workload_read(&fb, fb_path, WORKLOAD_FORMAT_AUTO, NULL);
     if (err) {
         cli_report("gen", err);

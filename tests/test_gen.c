@@ -1440,6 +1440,34 @@ Test(gen_cli, an_output_that_cannot_be_written_stops_before_the_work)
               cli_file("err"));
 }
 
+/* An -o naming the trace or a shape file gen reads is a usage error, the
+ * file left as it was: the workload was written over the --fb trace or
+ * the --shapes file it came from. */
+Test(gen_cli, an_output_that_is_an_input_is_refused)
+{
+    NEED_BIN();
+    const char *fb = "weft-workload 1\nports 4\njob 1 0 1 0 1\ncoflow 1 0 2 -\n0 1 5e6\n"
+                     "2 3 5e6\nend 1\n";
+    cli_write("fb.weft", fb);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cp %s %s/sra.json", WF_SRA, cli_dir);
+    cr_assert_eq(system(cmd), 0);
+    char sra[1 << 16];
+    snprintf(sra, sizeof sra, "%s", cli_file("sra.json"));
+    cr_assert_eq(cli("gen --fb %s/fb.weft --ports 4 --jobs 2 -o %s/./fb.weft", cli_dir, cli_dir),
+                 2);
+    cr_assert(strstr(cli_file("err"), "fb.weft' is the --fb '"), "%s", cli_file("err"));
+    cr_assert_str_eq(cli_file("fb.weft"), fb);
+    cr_assert_eq(cli("gen --fb %s/fb.weft --shape wfcommons --shapes %s/sra.json --ports 4 "
+                     "--jobs 2 -o %s/sra.json", cli_dir, cli_dir, cli_dir), 2);
+    cr_assert(strstr(cli_file("err"), "sra.json' is the --shapes file '"), "%s",
+              cli_file("err"));
+    cr_assert_str_eq(cli_file("sra.json"), sra);
+    cr_assert_eq(cli("gen --fb %s/fb.weft --shape wfcommons --shapes %s/sra.json --ports 4 "
+                     "--jobs 2 -o %s/g.weft", cli_dir, cli_dir, cli_dir), 0, "%s",
+                 cli_file("err"));
+}
+
 /* Integers are decimal digits alone. strtoull took " -1" (a blank before
  * the sign) as 2^64 - 1, and --seed, read in base 0, 010 as 8 and 0x10 as
  * 16, while --jobs read 010 as 10. Numbers are taken up to their bounds,
