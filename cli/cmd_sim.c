@@ -904,6 +904,10 @@ int cmd_sim(int argc, char **argv)
        plot and the scores may go into the --out directory made here, which
        a run that fails before writing there takes back (cleanup) */
     size_t out_made_from = out_dir ? cli_dirs_missing(out_dir) : 0;
+    /* before the directories are made: a signal between the two would
+       leave them (the handler passes over those not made yet) */
+    if (out_dir)
+        unmake_on_signals(out_dir, out_made_from);
     if ((out_dir && cli_make_dirs("sim", "--out", out_dir)) ||
         (plot && cli_check_writable("sim", plot)) ||
         (scores_path && cli_check_writable("sim", scores_path))) {
@@ -918,8 +922,6 @@ int cmd_sim(int argc, char **argv)
         rc = CLI_USAGE;
         goto cleanup;
     }
-    if (out_dir)
-        unmake_on_signals(out_dir, out_made_from);
     char model_buf[4096];
     const char *model_origin = "--model";
     for (size_t i = 0; i < n_pol && !model_path && !seed_given; i++)
