@@ -45,11 +45,14 @@ weft_err_t rpc_tls_file_check(const char *what, const char *path)
     if (!f)
         return weft_fail(WEFT_EIO, "TLS %s %s: %s", what, path, strerror(errno));
     struct stat sb;
-    bool dir = fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode);
+    bool got = fstat(fileno(f), &sb) == 0;
     fclose(f);
-    if (dir) /* a CA directory such as /etc/ssl/certs: its bundle is a file in it */
+    /* a CA directory such as /etc/ssl/certs: its bundle is a file in it */
+    if (got && S_ISDIR(sb.st_mode))
         return weft_fail(WEFT_EIO, "TLS %s %s: is a directory, expected a PEM file", what,
                          path);
+    if (got && S_ISREG(sb.st_mode) && !sb.st_size) /* OpenSSL: "no start line", "unsupported" */
+        return weft_fail(WEFT_EIO, "TLS %s %s is empty, expected a PEM file", what, path);
     return WEFT_OK;
 }
 

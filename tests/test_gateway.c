@@ -1049,6 +1049,28 @@ Test(gateway, a_tls_file_that_is_a_directory_says_so, .timeout = 30)
                                      "file\n"), "status %d: %s", st, out);
 }
 
+/* An empty TLS file (a certificate copied before it was written) is named
+ * as empty: OpenSSL said "no start line" (a certificate), "unsupported" (a
+ * key) or "no certificate or crl found" (a CA file). */
+Test(gateway, a_tls_file_that_is_empty_says_so, .timeout = 30)
+{
+    char empty[64], out[4096];
+    snprintf(empty, sizeof empty, "/tmp/weft-gw-empty-%d.pem", (int)getpid());
+    write_text(empty, "");
+    rpc_client_t c;
+    rpc_client_init(&c);
+    cr_assert_eq(rpc_client_tls(&c, empty), WEFT_EIO);
+    cr_assert(strstr(weft_last_error(), " is empty, expected a PEM file"), "%s",
+              weft_last_error());
+    rpc_client_destroy(&c);
+    const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2", "--token", "t",
+                          "--tls-cert", empty, "--tls-key", empty, NULL};
+    int st = run_weft(out, sizeof out, args);
+    cr_assert(st == 1 && strstr(out, "TLS certificate /tmp/weft-gw-empty-") &&
+                  strstr(out, ".pem is empty, expected a PEM file\n"), "status %d: %s", st, out);
+    unlink(empty);
+}
+
 /* ------------------------------------ a gateway driven in this process */
 
 /* The options of a gateway on n_ports ports (sebf) that decides only when
