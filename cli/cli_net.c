@@ -79,6 +79,9 @@ int cli_gw_option(const char *cmd, int ch, cli_gw_opts_t *o, const struct option
                   char *const *argv, void (*usage)(FILE *))
 {
     const char *arg = optarg;
+    if ((ch == 'T' || ch == 'C') &&
+        cli_check_name(cmd, ch == 'T' ? "--token-file" : "--tls-ca", arg, "file"))
+        return CLI_USAGE;
     switch (ch) {
     case 'g':
         return cli_parse_hostport(cmd, "--gateway", arg, o->host, sizeof o->host, &o->port, 1)

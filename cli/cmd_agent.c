@@ -112,6 +112,9 @@ int cmd_agent(int argc, char **argv)
     int ch;
     while ((ch = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
         char *end;
+        if ((ch == 'E' || ch == 'K') &&
+            cli_check_name("agent", ch == 'E' ? "--data-cert" : "--data-key", optarg, "file"))
+            return CLI_USAGE;
         switch (ch) {
         case 'i':
             id = strtol(optarg, &end, 10);

@@ -213,6 +213,11 @@ static int serve(int argc, char **argv, serve_owned_t *own)
     opterr = 0; /* weft's own messages, as the other commands' */
     int ch;
     while ((ch = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
+        /* an empty file name (a setting left blank in /etc/default/weft-serve)
+           is a usage error, which systemd does not retry, not a missing file */
+        if (ch > 0 && strchr("TjPGABMCK", ch) &&
+            cli_check_name("serve", opt_name(longopts, ch), optarg, "file"))
+            return CLI_USAGE;
         switch (ch) {
         case 'l':
             if (!cli_parse_hostport("serve", "--listen", optarg, host, sizeof host, &port, 0))

@@ -1071,6 +1071,35 @@ Test(gateway, a_tls_file_that_is_empty_says_so, .timeout = 30)
     unlink(empty);
 }
 
+/* A file name left empty (a blank setting in /etc/default/weft-serve, given
+ * to the unit's ExecStart as '') is a usage error naming the option, which
+ * systemd does not retry, not a missing file of status 1 named "". */
+Test(gateway, an_empty_file_name_is_a_usage_error, .timeout = 60)
+{
+    static const char *const serve_opts[] = {
+        "--journal", "--token-file", "--agent-token-file", "--client-token-file",
+        "--agent-tokens", "--port-file", "--model", "--tls-cert", "--tls-key"};
+    char out[4096], want[64];
+    for (size_t i = 0; i < sizeof serve_opts / sizeof *serve_opts; i++) {
+        const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2",
+                              "--token", "t", serve_opts[i], "", NULL};
+        int st = run_weft(out, sizeof out, args);
+        snprintf(want, sizeof want, "weft serve: %s '': expected a file name\n", serve_opts[i]);
+        cr_assert(st == 2 && strstr(out, want), "%s: status %d: %s", serve_opts[i], st, out);
+    }
+    const char *clients[][12] = {
+        {"submit", "tests/gateway/small.weft", "--gateway", "127.0.0.1:1", "--token-file", ""},
+        {"status", "--gateway", "127.0.0.1:1", "--token", "t", "--tls-ca", ""},
+        {"cancel", "1", "--gateway", "127.0.0.1:1", "--token-file", ""},
+        {"agent", "--id", "0", "--gateway", "127.0.0.1:1", "--token", "t", "--data-key", ""},
+    };
+    for (size_t i = 0; i < sizeof clients / sizeof *clients; i++) {
+        int st = run_weft(out, sizeof out, clients[i]);
+        cr_assert(st == 2 && strstr(out, " '': expected a file name\n"), "%s: status %d: %s",
+                  clients[i][0], st, out);
+    }
+}
+
 /* ------------------------------------ a gateway driven in this process */
 
 /* The options of a gateway on n_ports ports (sebf) that decides only when
