@@ -210,6 +210,9 @@ void rpc_job_pack(msgpack_packer *pk, const coflow_workload_t *wl, size_t j);
  * name the job, coflow and field. O(size of the job + dag_analyze). */
 weft_err_t rpc_job_parse(const coflow_fabric_t *fab, const msgpack_object *job,
                          coflow_workload_t *tmp);
+/* The largest port a flow of job map `job` names, -1 if none does (flows
+ * that are no [src, dst, bytes] of two ports 0..UINT32_MAX are skipped). */
+int64_t rpc_job_max_port(const msgpack_object *job);
 
 /* Writes as much queued output as the socket takes now (and, on TLS, lets
  * a read that waited for the socket to take bytes go on). EIO if the

@@ -114,6 +114,28 @@ cleanup:
     return names_job(weft_last_error(), id) ? err : weft_wrap(err, "job %lld: ", (long long)id);
 }
 
+int64_t rpc_job_max_port(const msgpack_object *job)
+{
+    int64_t top = -1, port;
+    const msgpack_object_array *cos, *flows;
+    if (!job || job->type != MSGPACK_OBJECT_MAP || rpc_get_array(job, "coflows", &cos))
+        return -1;
+    for (uint32_t k = 0; k < cos->size; k++) {
+        if (cos->ptr[k].type != MSGPACK_OBJECT_MAP || rpc_get_array(&cos->ptr[k], "flows", &flows))
+            continue;
+        for (uint32_t i = 0; i < flows->size; i++) {
+            const msgpack_object *f = &flows->ptr[i];
+            if (f->type != MSGPACK_OBJECT_ARRAY || f->via.array.size != 3)
+                continue;
+            for (int e = 0; e < 2; e++)
+                if (rpc_obj_int(&f->via.array.ptr[e], &port) && port <= UINT32_MAX &&
+                    port > top)
+                    top = port;
+        }
+    }
+    return top;
+}
+
 /* Packs v (finite) in the smallest msgpack form that holds it exactly: an
  * integer of 1 to 5 bytes, a float32, an integer or float64 of 9. So a
  * number re-packed is never longer than it came in whatever form a client

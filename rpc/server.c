@@ -1639,6 +1639,16 @@ weft_err_t rpc_gateway_replay_record(rpc_sched_t *s, double now, const msgpack_o
                  !rpc_sched_forgotten(s, tmp.jobs[0].id))
             err = rpc_sched_commit_job(s, &tmp, now, &first);
         coflow_workload_destroy(&tmp);
+        /* a journal of a gateway with more ports (an operator's smaller
+           --ports at a restart): say which --ports reads it */
+        int64_t top = err == WEFT_EINVAL ? rpc_job_max_port(rpc_map_get(rec, "job")) : -1;
+        if (top >= (int64_t)s->fab.n_ports) {
+            char was[1024];
+            snprintf(was, sizeof was, "%s", weft_last_error());
+            err = weft_fail(err, "%s: the journal was written with more ports; give --ports "
+                            "%lld or more, or move it away to start without its jobs", was,
+                            (long long)top + 1);
+        }
         return err;
     }
     if (nr == 4 && !memcmp(r, "base", 4)) {

@@ -2089,6 +2089,16 @@ Test(gateway_journal_files, weft_journal_checks_a_journal_without_changing_it, .
     st = run_weft(out, sizeof out, narrow);
     cr_assert_eq(st, 1, "exit status %d: %s", st, out);
     cr_assert(strstr(out, "record #2") && strstr(out, "outside the fabric"), "%s", out);
+    /* and says which --ports reads it: one past the largest port of record
+       #2's job (job 0), from the workload, not from the message */
+    size_t first, top = 0, nf = coflow_job_flows(&wl, 0, &first);
+    for (size_t f = first; f < first + nf; f++) {
+        top = wl.flows[f].src > top ? wl.flows[f].src : top;
+        top = wl.flows[f].dst > top ? wl.flows[f].dst : top;
+    }
+    snprintf(want, sizeof want, "the journal was written with more ports; give --ports %zu or "
+             "more, or move it away to start without its jobs\n", top + 1);
+    cr_assert(top > 0 && strstr(out, want), "'%s' lacks '%s'", out, want);
     /* a changed bit in the last record */
     file[last + n - 14] ^= 1;
     write_file(path, file, size);
