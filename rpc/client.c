@@ -168,6 +168,31 @@ void rpc_client_destroy(rpc_client_t *c)
     msgpack_sbuffer_destroy(&c->out);
 }
 
+/* What an operator does about verify result v of a gateway's certificate,
+ * after OpenSSL's words, which say what failed but not what to change. */
+static const char *verify_hint(long v)
+{
+    switch (v) {
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+        return " (the CA in --tls-ca did not sign the gateway's certificate: give --tls-ca "
+               "the CA that did)";
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+        return " (the gateway's certificate does not name this --gateway host: use a host "
+               "it names, or give weft serve a certificate naming this one)";
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+        return " (renew the gateway's certificate and send weft serve a SIGHUP)";
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        return " (check this machine's clock, or give weft serve a certificate valid now)";
+    default:
+        return "";
+    }
+}
+
 weft_err_t rpc_client_tls(rpc_client_t *c, const char *ca_file)
 {
     weft_err_t err = rpc_tls_file_check("CA file", ca_file);
@@ -268,8 +293,9 @@ static weft_err_t tls_handshake(rpc_client_t *c, const char *host, double end)
         if (v != X509_V_OK) {
             c->permanent = true;
             ERR_clear_error();
-            return weft_fail(WEFT_EAUTH, "gateway %s: TLS certificate verify failed: %s; "
-                             "not retrying", c->peer, X509_verify_cert_error_string(v));
+            return weft_fail(WEFT_EAUTH, "gateway %s: TLS certificate verify failed: %s%s; "
+                             "not retrying", c->peer, X509_verify_cert_error_string(v),
+                             verify_hint(v));
         }
         if (e == SSL_ERROR_SSL) {
             /* the peer answered, but not with TLS we accept: e.g. a plain

@@ -3526,7 +3526,7 @@ Test(gateway_tls, agents_submit_and_status_over_tls, .init = server_tls, .fini =
 /* A certificate that does not verify is an error naming the gateway and
  * OpenSSL's reason, at once: signed by another CA (submit, agent, status),
  * or not naming the host connected to (status to localhost, the
- * certificate names IP 127.0.0.1 only). Neither submit nor the agent
+ * certificate names IP 127.0.0.1 only), with what to change. Neither submit nor the agent
  * retries until its timeout. */
 Test(gateway_tls, a_certificate_that_does_not_verify_stops_the_client_at_once,
      .init = server_tls, .fini = stop_tls, .timeout = 30)
@@ -3552,9 +3552,14 @@ Test(gateway_tls, a_certificate_that_does_not_verify_stops_the_client_at_once,
     st = run_status_tls("127.0.0.1", tls_other, out, sizeof out);
     cr_assert_eq(st, 1, "status: exit status %d: %s", st, out);
     cr_assert(strstr(out, "certificate verify failed: unable to get local issuer"), "%s", out);
+    /* each says what to change, not only what OpenSSL refused */
+    cr_assert(strstr(out, "(the CA in --tls-ca did not sign the gateway's certificate: give "
+                          "--tls-ca the CA that did)"), "%s", out);
     st = run_status_tls("localhost", tls_ca, out, sizeof out);
     cr_assert_eq(st, 1, "status to localhost: exit status %d: %s", st, out);
-    cr_assert(strstr(out, "certificate verify failed: hostname mismatch"), "%s", out);
+    cr_assert(strstr(out, "certificate verify failed: hostname mismatch (the gateway's "
+                          "certificate does not name this --gateway host: use a host it "
+                          "names"), "%s", out);
     /* and the right CA at the right address works */
     st = run_status_tls("127.0.0.1", tls_ca, out, sizeof out);
     cr_assert_eq(st, 0, "status: exit status %d: %s", st, out);
