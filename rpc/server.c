@@ -67,6 +67,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1556,6 +1557,39 @@ static bool rewrite_journal(rpc_gateway_t *gw)
     return true;
 }
 
+/* The journal removed or moved away while in use (an operator tidying up):
+ * records went on to a file no restart reads, and the next start began an
+ * empty journal, every job accepted lost. Once a second the path is checked
+ * to name the file appended to; if nothing is there any more, the whole
+ * state is written there again (the rewrite's temporary file and rename),
+ * so a restart has every job. Another file there (a copy put back over the
+ * path) is left to the operator: warned once. */
+static void check_journal_path(rpc_gateway_t *gw, double now)
+{
+    struct stat at, open_sb;
+    if (gw->journal.fd < 0 || now - gw->journal_seen_at < 1)
+        return;
+    gw->journal_seen_at = now;
+    if (fstat(gw->journal.fd, &open_sb) != 0 || !S_ISREG(open_sb.st_mode))
+        return;
+    if (stat(gw->o.journal, &at) == 0) {
+        bool same = at.st_dev == open_sb.st_dev && at.st_ino == open_sb.st_ino;
+        if (!same && !gw->journal_elsewhere)
+            fprintf(stderr, "weft serve: warning: journal %s now names another file than the "
+                    "one this gateway writes (replaced while in use); records go on to the "
+                    "one it opened, and a restart would read the other: put it back, or "
+                    "restart now to start from the one there\n", gw->o.journal);
+        gw->journal_elsewhere = !same;
+        return;
+    }
+    if (errno != ENOENT)
+        return;
+    if (rewrite_journal(gw))
+        fprintf(stderr, "weft serve: warning: journal %s was removed or moved away while in "
+                "use: written there again whole, so a restart still has every job; take "
+                "a copy with cp, not mv\n", gw->o.journal);
+}
+
 static void decide_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
@@ -1569,6 +1603,8 @@ static void decide_cb(evutil_socket_t fd, short what, void *arg)
     weft_err_t err = retain(gw);
     if (!err)
         err = rpc_journal_sync(&gw->journal);
+    if (!err)
+        check_journal_path(gw, now);
     if (!err)
         err = rpc_sched_tick(s, now);
     if (err)

@@ -1254,6 +1254,66 @@ Test(gateway_journal, a_failed_rewrite_warns_once_and_loses_nothing, .init = mak
     coflow_workload_destroy(&wl);
 }
 
+/* A journal moved away while the gateway runs (mv, an operator tidying up)
+ * is written again at its path, whole, saying so: a restart from that path
+ * knows every job registered, before the move and after it; another file
+ * renamed over the path is left as it is, with a warning. Before, the
+ * records went on to the moved file and the restart began an empty journal,
+ * every job lost without a word. */
+Test(gateway_journal, a_journal_moved_away_is_written_again_at_its_path,
+     .init = make_journal_path, .fini = stop_server_journal, .timeout = 60)
+{
+    enum { JOBS = 6 };
+    char moved[80], err_path[64], want[200], log[8192];
+    snprintf(moved, sizeof moved, "%s.moved", journal_path);
+    snprintf(err_path, sizeof err_path, "/tmp/weft-gw-moved-%d.err", (int)getpid());
+    const char *args[] = {"--journal", journal_path, "--no-fsync", NULL};
+    server_stderr = err_path;
+    start_server_args(args);
+    server_stderr = NULL;
+    coflow_workload_t wl;
+    one_coflow_jobs(&wl, JOBS, 2);
+    uint64_t first[JOBS];
+    rpc_client_t cl;
+    connect_to(&cl);
+    hello_client(&cl);
+    bool dup;
+    for (int j = 0; j < JOBS / 2; j++)
+        first[j] = register_job(&cl, &wl, (size_t)j, &dup);
+    cr_assert_eq(rename(journal_path, moved), 0, "%s", strerror(errno));
+    snprintf(want, sizeof want, "weft serve: warning: journal %s was removed or moved away "
+             "while in use: written there again whole", journal_path);
+    wait_in_file(err_path, want, 1, log, sizeof log);
+    for (int j = JOBS / 2; j < JOBS; j++)
+        first[j] = register_job(&cl, &wl, (size_t)j, &dup);
+    rpc_client_destroy(&cl);
+    stop_server();
+    unlink(moved);
+    start_server_args(args);
+    connect_to(&cl);
+    hello_client(&cl);
+    for (int j = 0; j < JOBS; j++) {
+        cr_assert_eq(register_job(&cl, &wl, (size_t)j, &dup), first[j], "job %d", j);
+        cr_assert(dup, "job %d was lost", j);
+    }
+    rpc_client_destroy(&cl);
+    /* another file renamed over it is left there, named once */
+    stop_server();
+    server_stderr = err_path;
+    start_server_args(args);
+    server_stderr = NULL;
+    write_text(moved, "another file\n");
+    cr_assert_eq(rename(moved, journal_path), 0, "%s", strerror(errno));
+    snprintf(want, sizeof want, "weft serve: warning: journal %s now names another file than "
+             "the one this gateway writes", journal_path);
+    wait_in_file(err_path, want, 1, log, sizeof log);
+    char back[32] = "";
+    back[read_file(journal_path, back, sizeof back - 1)] = 0;
+    cr_assert_str_eq(back, "another file\n");
+    unlink(err_path);
+    coflow_workload_destroy(&wl);
+}
+
 /* A journal that reaches the file size limit (ulimit -f; here 16 KiB)
  * stops the gateway with status 1, saying why and naming the journal, and
  * every job acknowledged before is there after a restart. weft was killed
