@@ -2042,6 +2042,9 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
         if ((r || !o->port_secrets) && (!secrets[r] || rpc_token_blank(secrets[r])))
             WEFT_CHECK(weft_fail(WEFT_EINVAL, "the gateway needs a token for its %s that is "
                                  "not empty or blank", r ? "clients" : "agents"));
+    if (!o->port_secrets)
+        WEFT_CHECK(rpc_gw_check_role_secrets(o->agent_token, o->client_token,
+                                             o->agent_token_file, o->client_token_file));
     gw->agent_token = strdup(secrets[0] ? secrets[0] : "");
     gw->client_token = strdup(secrets[1]);
     gw->split_roles = strcmp(secrets[0] ? secrets[0] : "", secrets[1]) != 0;

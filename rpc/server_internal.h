@@ -121,6 +121,11 @@ void rpc_gw_handle_job_status(conn_t *c, const msgpack_object *m);
 weft_err_t rpc_gw_metrics_setup(rpc_gateway_t *gw, const char *host, int port);
 
 /* server_reload.c */
+/* Refuses secrets of their own for agents and clients that are the same
+ * (a file copied over the other): the roles would be one, an agent able to
+ * register and cancel jobs. The error names the two files when given. */
+weft_err_t rpc_gw_check_role_secrets(const char *agent, const char *client,
+                                     const char *agent_file, const char *client_file);
 weft_err_t rpc_gw_load_model_file(const char *path, coflow_learned_model_t *m, char sha[65],
                                   attn_model_file_t *mf);
 weft_err_t rpc_gw_check_port_secrets(const char *const *secrets, size_t n_ports,

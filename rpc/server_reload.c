@@ -82,6 +82,19 @@ weft_err_t rpc_gw_check_port_secrets(const char *const *secrets, size_t n_ports,
     return WEFT_OK;
 }
 
+weft_err_t rpc_gw_check_role_secrets(const char *agent, const char *client,
+                                     const char *agent_file, const char *client_file)
+{
+    if (!agent || !client || strcmp(agent, client))
+        return WEFT_OK;
+    return weft_fail(WEFT_EINVAL, "the agents' secret%s%s%s and the clients'%s%s%s are the "
+                     "same: an agent could register and cancel jobs; give each role its own "
+                     "(or one --token-file for both)", agent_file ? " (" : "",
+                     agent_file ? agent_file : "", agent_file ? ")" : "",
+                     client_file ? " (" : "", client_file ? client_file : "",
+                     client_file ? ")" : "");
+}
+
 /* A copy of secrets[0..n_ports) (NULL entries kept) into *out. */
 weft_err_t rpc_gw_copy_port_secrets(const char *const *secrets, size_t n_ports, char ***out)
 {
@@ -146,6 +159,9 @@ weft_err_t rpc_gateway_reload_tokens(rpc_gateway_t *gw, unsigned *changed)
         err = rpc_token_read(agent_file, agent, sizeof agent);
     if (!err && client_file)
         err = rpc_token_read(client_file, client, sizeof client);
+    if (!err && o->agent_token_file && o->client_token_file && !gw->port_secrets)
+        err = rpc_gw_check_role_secrets(agent, client, o->agent_token_file,
+                                        o->client_token_file);
     if (!err && gw->port_secrets)
         err = rpc_gw_check_port_secrets((const char *const *)gw->port_secrets, o->n_ports, client,
                                         o->port_secrets_file);

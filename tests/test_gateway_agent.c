@@ -1777,7 +1777,8 @@ Test(gateway_agent, a_port_without_a_secret_is_named_as_the_option, .fini = stop
 
 /* With a token file for each role, a SIGHUP names the role whose secret
  * changed, and that one only: the clients' first, then the agents'; the
- * roles stay apart (agents may still not touch jobs). */
+ * roles stay apart (agents may still not touch jobs), also when one file
+ * is copied over the other, which is refused. */
 Test(gateway_agent, sighup_names_the_role_whose_token_file_changed, .fini = stop_server,
      .timeout = 60)
 {
@@ -1807,8 +1808,31 @@ Test(gateway_agent, sighup_names_the_role_whose_token_file_changed, .fini = stop
     add_two_flow_job(&wl, 5, 0, 1, 2);
     cr_assert_eq(rpc_client_register(&ag, 1, &wl, 0), WEFT_OK);
     expect_error(&ag, "forbidden", "register: agents may not touch jobs");
+    /* one role's file copied over the other's: refused, the roles kept
+       apart with the secrets read before (the agents' still may not touch
+       jobs), at a SIGHUP as at a start */
+    write_text(client_tok, "agent-secret-2\n");
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    char want[300];
+    snprintf(want, sizeof want, "SIGHUP: tokens not reloaded: the agents' secret (%s) and the "
+             "clients' (%s) are the same: an agent could register and cancel jobs; give each "
+             "role its own", agent_tok, client_tok);
+    wait_in_file(err_path, want, 1, log, sizeof log);
+    cr_assert_eq(rpc_client_register(&ag, 2, &wl, 0), WEFT_OK);
+    expect_error(&ag, "forbidden", "register: agents may not touch jobs");
+    rpc_client_t cl;
+    hello_as(&cl, false, "client-secret-2", got, sizeof got);
+    cr_assert_str_eq(got, "welcome");
+    rpc_client_destroy(&cl);
     coflow_workload_destroy(&wl);
     rpc_client_destroy(&ag);
+    char out[4096];
+    const char *same[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2",
+                          "--agent-token-file", agent_tok, "--client-token-file", client_tok,
+                          NULL};
+    int st = run_weft(out, sizeof out, same);
+    cr_assert(st == 1 && strstr(out, "are the same: an agent could register and cancel jobs"),
+              "status %d: %s", st, out);
     unlink(agent_tok);
     unlink(client_tok);
     unlink(err_path);
