@@ -1584,10 +1584,20 @@ static void check_journal_path(rpc_gateway_t *gw, double now)
     }
     if (errno != ENOENT)
         return;
-    if (rewrite_journal(gw))
+    /* not rewrite_journal: its warning (nothing lost, tried again once the
+       journal has doubled) is not this case's */
+    if (!rpc_journal_rewrite(&gw->journal, &gw->sched)) {
         fprintf(stderr, "weft serve: warning: journal %s was removed or moved away while in "
                 "use: written there again whole, so a restart still has every job; take "
                 "a copy with cp, not mv\n", gw->o.journal);
+        gw->journal_unwritable = false;
+    } else if (!gw->journal_unwritable) { /* tried again each second, said once */
+        fprintf(stderr, "weft serve: warning: journal %s was removed or moved away while in "
+                "use, and cannot be written there again (%s): a restart there would start "
+                "without its jobs; make the path writable or put the journal back\n",
+                gw->o.journal, weft_last_error());
+        gw->journal_unwritable = true;
+    }
 }
 
 static void decide_cb(evutil_socket_t fd, short what, void *arg)

@@ -1314,6 +1314,57 @@ Test(gateway_journal, a_journal_moved_away_is_written_again_at_its_path,
     coflow_workload_destroy(&wl);
 }
 
+/* A journal whose directory is moved away cannot be written again at its
+ * path: said once (not each second it is tried), and written there once
+ * the directory is back, every job kept. */
+Test(gateway_journal, a_journal_whose_directory_went_is_written_once_it_is_back,
+     .fini = stop_server, .timeout = 60)
+{
+    char dir[64], moved[72], path[96], err_path[64], want[300], log[8192];
+    snprintf(dir, sizeof dir, "/tmp/weft-gw-jdir-%d", (int)getpid());
+    snprintf(moved, sizeof moved, "%s.moved", dir);
+    snprintf(path, sizeof path, "%s/gw.journal", dir);
+    snprintf(err_path, sizeof err_path, "/tmp/weft-gw-jdir-%d.err", (int)getpid());
+    cr_assert_eq(mkdir(dir, 0700), 0, "%s", strerror(errno));
+    const char *args[] = {"--journal", path, "--no-fsync", NULL};
+    server_stderr = err_path;
+    start_server_args(args);
+    server_stderr = NULL;
+    coflow_workload_t wl;
+    one_coflow_jobs(&wl, 2, 2);
+    rpc_client_t cl;
+    connect_to(&cl);
+    hello_client(&cl);
+    bool dup;
+    uint64_t first = register_job(&cl, &wl, 0, &dup);
+    cr_assert_eq(rename(dir, moved), 0, "%s", strerror(errno));
+    snprintf(want, sizeof want, "weft serve: warning: journal %s was removed or moved away "
+             "while in use, and cannot be written there again (", path);
+    wait_in_file(err_path, want, 1, log, sizeof log);
+    struct timespec ts = {2, 200 * 1000 * 1000}; /* two more tries, each a second apart */
+    nanosleep(&ts, NULL);
+    cr_assert_eq(mkdir(dir, 0700), 0, "%s", strerror(errno));
+    snprintf(want, sizeof want, "weft serve: warning: journal %s was removed or moved away "
+             "while in use: written there again whole", path);
+    wait_in_file(err_path, want, 1, log, sizeof log);
+    const char *once = strstr(log, "cannot be written there again");
+    cr_assert(once && !strstr(once + 1, "cannot be written there again"), "%s", log);
+    rpc_client_destroy(&cl);
+    stop_server();
+    start_server_args(args);
+    connect_to(&cl);
+    hello_client(&cl);
+    cr_assert_eq(register_job(&cl, &wl, 0, &dup), first);
+    cr_assert(dup, "the job was lost");
+    rpc_client_destroy(&cl);
+    stop_server();
+    char rm[200];
+    snprintf(rm, sizeof rm, "rm -rf %s %s", dir, moved);
+    (void)!system(rm);
+    unlink(err_path);
+    coflow_workload_destroy(&wl);
+}
+
 /* A journal that reaches the file size limit (ulimit -f; here 16 KiB)
  * stops the gateway with status 1, saying why and naming the journal, and
  * every job acknowledged before is there after a restart. weft was killed
