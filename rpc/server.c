@@ -2052,7 +2052,9 @@ weft_err_t rpc_gateway_new(rpc_gateway_t **out, const rpc_gateway_opts_t *opts)
         if ((r || !o->port_secrets) && (!secrets[r] || rpc_token_blank(secrets[r])))
             WEFT_CHECK(weft_fail(WEFT_EINVAL, "the gateway needs a token for its %s that is "
                                  "not empty or blank", r ? "clients" : "agents"));
-    if (!o->port_secrets)
+    /* two files of their own holding one secret (one copied over the
+       other); a caller giving one string for both roles means one secret */
+    if (!o->port_secrets && o->agent_token_file && o->client_token_file)
         WEFT_CHECK(rpc_gw_check_role_secrets(o->agent_token, o->client_token,
                                              o->agent_token_file, o->client_token_file));
     gw->agent_token = strdup(secrets[0] ? secrets[0] : "");
