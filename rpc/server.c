@@ -58,6 +58,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
+#include <libgen.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -1557,6 +1558,15 @@ static bool rewrite_journal(rpc_gateway_t *gw)
     return true;
 }
 
+/* Whether the directory a journal path names is there and writable. */
+static bool journal_dir_writable(const char *path)
+{
+    char *copy = strdup(path);
+    bool ok = copy && access(dirname(copy), W_OK) == 0;
+    free(copy);
+    return ok;
+}
+
 /* The journal removed or moved away while in use (an operator tidying up):
  * records went on to a file no restart reads, and the next start began an
  * empty journal, every job accepted lost. Once a second the path is checked
@@ -1583,6 +1593,10 @@ static void check_journal_path(rpc_gateway_t *gw, double now)
         return;
     }
     if (errno != ENOENT)
+        return;
+    /* after a failed rewrite, tried again only once the directory is back:
+       a rewrite packs the whole state before it opens its file */
+    if (gw->journal_unwritable && !journal_dir_writable(gw->o.journal))
         return;
     /* not rewrite_journal: its warning (nothing lost, tried again once the
        journal has doubled) is not this case's */
