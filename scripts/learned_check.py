@@ -644,7 +644,7 @@ def make_model(path, base, rng, D, L, S, M, H, B, pre_ln, gelu):
 
 def extreme_weights(src, dst):
     """src with its first jobs' weights at the ends of what the format takes
-    (README: a weight of 1e-320 once made every score NaN)."""
+    (docs/changes.md: a weight of 1e-320 once made every score NaN)."""
     with open(src) as fh:
         lines = fh.read().split("\n")
     weights = iter(["5e-324", "1e-320", "1e15", "1e-9"])
