@@ -620,8 +620,10 @@ static bool an_out_file(const char *file, const char *dir, const sim_task_t *t)
 /* ^C, SIGTERM or SIGHUP during the runs (minutes on a large trace) left
  * the --out directories made for them behind, empty. Caught where they
  * would end weft, they go as after a failure, and the signal is handed on
- * to the action before (weft_save_file's, which removes a file half
- * written, or the default) and ends weft as it would have. */
+ * to the action before (weft_save_file's, or the default) and ends weft
+ * as it would have. The file half written goes first: removed only by
+ * the action handed on to, it kept its directory from going (a signal
+ * during --scores' run or the first result file left --out). */
 static const int unmake_signals[] = {SIGINT, SIGTERM, SIGHUP};
 static struct sigaction unmake_old[3];
 static const char *unmake_dir;
@@ -629,6 +631,7 @@ static size_t unmake_from;
 
 static void unmake_and_resend(int sig)
 {
+    weft_save_remove_partial();
     cli_unmake_dirs(unmake_dir, unmake_from); /* strlen, memcpy, rmdir: signal-safe */
     for (size_t i = 0; i < 3; i++)
         if (unmake_signals[i] == sig)

@@ -316,11 +316,16 @@ static pthread_mutex_t saving_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t saving_once = PTHREAD_ONCE_INIT;
 static const int saving_signals[] = {SIGINT, SIGTERM, SIGHUP};
 
-static void remove_partial_files(int sig)
+void weft_save_remove_partial(void)
 {
     for (int i = 0; i < SAVE_SLOTS; i++)
         if (saving_used[i])
             unlink(saving_path[i]);
+}
+
+static void remove_partial_files(int sig)
+{
+    weft_save_remove_partial();
     signal(sig, SIG_DFL);
     raise(sig);
 }

@@ -127,6 +127,12 @@ weft_err_t weft_save_check(const char *path);
  * handler it replaces, and hands a signal on to, is that one. */
 void weft_save_signals(void);
 
+/* Removes the temporary files weft_save_file is writing now, as its
+ * handler does; async-signal-safe (unlink only). For a handler of its own
+ * that must remove them first: a directory made for them (sim's --out)
+ * can go only once they are gone. */
+void weft_save_remove_partial(void);
+
 /* Numbers as the C locale writes them ("1.5", never "1,5") for the
  * calling thread, whatever setlocale() a program embedding weft made, so
  * weft's files read and write alike in every locale: switches the thread

@@ -20,6 +20,7 @@
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <dirent.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -3326,6 +3327,23 @@ Test(sim_cli, scores_are_no_file_out_or_plot_writes)
     cr_assert(!strncmp(cli_file("o/scores.csv"), "decision,", 9), "%s", cli_file("o/scores.csv"));
 }
 
+/* Starts weft with argv, its output thrown away and SIGINT's action the
+ * default, as a terminal's foreground job has it; its pid. */
+static pid_t start_quiet(const char *const *argv)
+{
+    pid_t pid = fork_tied(SIGTERM);
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+            _exit(127);
+        signal(SIGINT, SIG_DFL);
+        execv(cli_bin, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
 /* ^C in the middle of the runs ends weft sim by SIGINT, as before, but
  * takes back the --out directories it made for them, still empty, as a
  * failure does: they were left behind. The signal is sent once they are
@@ -3338,16 +3356,7 @@ Test(sim_cli, an_interrupted_run_leaves_no_out_directory, .timeout = 120)
     snprintf(out, sizeof out, "%s/made/o", cli_dir);
     const char *argv[] = {"weft", "sim", "data/FB2010-1Hr-150-0.txt", "--policy", "fair",
                           "--policy", "srf", "--out", out, NULL};
-    pid_t pid = fork_tied(SIGTERM);
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
-            _exit(127);
-        signal(SIGINT, SIG_DFL); /* as a terminal's foreground job has it */
-        execv(cli_bin, (char *const *)argv);
-        _exit(127);
-    }
+    pid_t pid = start_quiet(argv);
     struct stat sb;
     int st = 0;
     while (stat(out, &sb) != 0 && waitpid(pid, &st, WNOHANG) == 0) {
@@ -3359,6 +3368,50 @@ Test(sim_cli, an_interrupted_run_leaves_no_out_directory, .timeout = 120)
     cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGINT, "status %d", st);
     cr_assert_neq(access(made, F_OK), 0, "%s is left", made);
     cr_assert_eq(access(cli_dir, F_OK), 0, "the directory that was there went too");
+}
+
+/* Whether dir holds a file whose name begins with prefix. */
+static bool dir_has_prefix(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    bool found = false;
+    for (struct dirent *e; d && !found && (e = readdir(d));)
+        found = !strncmp(e->d_name, prefix, strlen(prefix));
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* A signal while the first file in --out is half written: the --scores
+ * file there, written through a temporary file for the whole learned run.
+ * The handler that takes back the directories ran before the one that
+ * removes that file, so the directories, not empty yet, stayed. Each of
+ * SIGINT, SIGTERM and SIGHUP, sent once the temporary file is there, must
+ * leave neither, and end weft. */
+Test(sim_cli, a_signal_during_the_first_out_file_leaves_no_out_directory, .timeout = 120)
+{
+    NEED_BIN();
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    char out[256], made[256], scores[256];
+    snprintf(made, sizeof made, "%s/made", cli_dir);
+    snprintf(out, sizeof out, "%s/made/o", cli_dir);
+    snprintf(scores, sizeof scores, "%s/made/o/s.csv", cli_dir);
+    const char *argv[] = {"weft", "sim", "data/FB2010-1Hr-150-0.txt", "--policy", "learned",
+                          "--scores", scores, "--out", out, NULL};
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+        pid_t pid = start_quiet(argv);
+        int st = 0;
+        while (!dir_has_prefix(out, "s.csv.tmp-") && waitpid(pid, &st, WNOHANG) == 0) {
+            struct timespec ts = {0, 2 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        cr_assert_eq(kill(pid, sigs[i]), 0, "weft sim ended before its run: status %d", st);
+        cr_assert_eq(waitpid(pid, &st, 0), pid);
+        cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == sigs[i], "signal %d: status %d", sigs[i],
+                  st);
+        cr_assert_neq(access(made, F_OK), 0, "signal %d: %s is left", sigs[i], made);
+        cr_assert_eq(access(cli_dir, F_OK), 0, "the directory that was there went too");
+    }
 }
 
 /* weft sim with 44 policies (a table past stdio's 4 KiB), --out o and a
