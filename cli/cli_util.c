@@ -446,6 +446,44 @@ void cli_unmake_dirs(const char *dir, size_t from)
     }
 }
 
+/* ^C, SIGTERM or SIGHUP during a long run (minutes of weft sim on a large
+ * trace) left the --out directories made for it behind, empty. Caught
+ * where they would end weft, they go as after a failure, and the signal
+ * is handed on to the action before (weft_save_file's, or the default)
+ * and ends weft as it would have. The file half written goes first:
+ * removed only by the action handed on to, it kept its directory from
+ * going (a signal during sim's --scores run or its first result file
+ * left --out). */
+static const int unmake_signals[] = {SIGINT, SIGTERM, SIGHUP};
+static struct sigaction unmake_old[3];
+static const char *unmake_dir;
+static size_t unmake_from;
+
+static void unmake_and_resend(int sig)
+{
+    weft_save_remove_partial();
+    cli_unmake_dirs(unmake_dir, unmake_from); /* strlen, memcpy, rmdir: signal-safe */
+    for (size_t i = 0; i < 3; i++)
+        if (unmake_signals[i] == sig)
+            sigaction(sig, &unmake_old[i], NULL);
+    raise(sig); /* pending until this handler returns */
+}
+
+void cli_unmake_on_signals(const char *dir, size_t from)
+{
+    if (!from)
+        return; /* nothing made */
+    unmake_dir = dir;
+    unmake_from = from;
+    weft_save_signals(); /* the action handed on to */
+    struct sigaction sa = {.sa_handler = unmake_and_resend};
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < 3; i++)
+        if (sigaction(unmake_signals[i], NULL, &unmake_old[i]) == 0 &&
+            unmake_old[i].sa_handler != SIG_IGN) /* a background job's ^C stays ignored */
+            sigaction(unmake_signals[i], &sa, NULL);
+}
+
 /* A SIGPIPE came while cli_pipe_hold held it off (lock-free: the handler
  * may run on any thread). */
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "a signal handler uses only lock-free atomics");

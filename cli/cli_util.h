@@ -155,6 +155,14 @@ size_t cli_dirs_missing(const char *dir);
  * (rmdir), so nothing anyone wrote goes. from 0: nothing was made. */
 void cli_unmake_dirs(const char *dir, size_t from);
 
+/* From now on SIGINT, SIGTERM or SIGHUP, where their action is not to
+ * ignore them, first remove the file weft_save_file is writing and
+ * cli_unmake_dirs(dir, from) (only directories left empty go), then end
+ * weft by the action they had. Called before cli_make_dirs(dir), so no
+ * signal comes between; a command that catches them itself does so after,
+ * and hands them on to this. from 0: nothing to undo, nothing installed. */
+void cli_unmake_on_signals(const char *dir, size_t from);
+
 /* Draws file (.png, or .svg) with gnuplot: sets the terminal and output,
  * then script writes the rest. First makes sure file can be created (an
  * error naming it and the reason otherwise: gnuplot would draw on stdout);

@@ -617,43 +617,6 @@ static bool an_out_file(const char *file, const char *dir, const sim_task_t *t)
     return cli_file_in_dir(file, dir, list, N + 1);
 }
 
-/* ^C, SIGTERM or SIGHUP during the runs (minutes on a large trace) left
- * the --out directories made for them behind, empty. Caught where they
- * would end weft, they go as after a failure, and the signal is handed on
- * to the action before (weft_save_file's, or the default) and ends weft
- * as it would have. The file half written goes first: removed only by
- * the action handed on to, it kept its directory from going (a signal
- * during --scores' run or the first result file left --out). */
-static const int unmake_signals[] = {SIGINT, SIGTERM, SIGHUP};
-static struct sigaction unmake_old[3];
-static const char *unmake_dir;
-static size_t unmake_from;
-
-static void unmake_and_resend(int sig)
-{
-    weft_save_remove_partial();
-    cli_unmake_dirs(unmake_dir, unmake_from); /* strlen, memcpy, rmdir: signal-safe */
-    for (size_t i = 0; i < 3; i++)
-        if (unmake_signals[i] == sig)
-            sigaction(sig, &unmake_old[i], NULL);
-    raise(sig); /* pending until this handler returns */
-}
-
-static void unmake_on_signals(const char *dir, size_t from)
-{
-    if (!from)
-        return; /* nothing made */
-    unmake_dir = dir;
-    unmake_from = from;
-    weft_save_signals(); /* the action handed on to */
-    struct sigaction sa = {.sa_handler = unmake_and_resend};
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < 3; i++)
-        if (sigaction(unmake_signals[i], NULL, &unmake_old[i]) == 0 &&
-            unmake_old[i].sa_handler != SIG_IGN) /* a background job's ^C stays ignored */
-            sigaction(unmake_signals[i], &sa, NULL);
-}
-
 int cmd_sim(int argc, char **argv)
 {
     static const struct option long_opts[] = {
@@ -910,7 +873,7 @@ int cmd_sim(int argc, char **argv)
     /* before the directories are made: a signal between the two would
        leave them (the handler passes over those not made yet) */
     if (out_dir)
-        unmake_on_signals(out_dir, out_made_from);
+        cli_unmake_on_signals(out_dir, out_made_from);
     if ((out_dir && cli_make_dirs("sim", "--out", out_dir)) ||
         (plot && cli_check_writable("sim", plot)) ||
         (scores_path && cli_check_writable("sim", scores_path))) {

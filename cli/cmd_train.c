@@ -131,8 +131,9 @@ static void usage(FILE *out)
  * heuristics' reference runs on --val (minutes on a large one), which it
  * stops between two heuristics: killed there, a run left the --out it had
  * made. The first restores the actions
- * they had before (weft_save_file's removal of a half-written FILE.tmp, then
- * the default), so a second stops the run at once. */
+ * they had before (cli_unmake_on_signals': a half-written FILE.tmp and the
+ * --out made while still empty removed, then the default), so a second
+ * stops the run at once. */
 static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
 #define N_STOP_SIGNALS (sizeof stop_signals / sizeof *stop_signals)
 static struct sigaction stop_old[N_STOP_SIGNALS];
@@ -906,8 +907,11 @@ int cmd_train(int argc, char **argv)
     /* where the results go, before the first iteration; locked first, so
        the checks below do not read the files of a run going on there */
     bool tty = isatty(fileno(stderr));
-    stop_catch(tty);
     made_from = cli_dirs_missing(out_dir);
+    /* the action a second signal finds: a second ^C before the first
+       iteration left the --out made, empty */
+    cli_unmake_on_signals(out_dir, made_from);
+    stop_catch(tty);
     if (cli_make_dirs(C, "--out", out_dir) || lock_out(out_dir, &out_lock))
         goto done;
     snprintf(path, sizeof path, "%s/checkpoint.msgpack", out_dir);

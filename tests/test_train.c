@@ -3187,6 +3187,38 @@ Test(train, cli_stop_before_the_first_iteration_leaves_out_as_it_was, .timeout =
     cli_teardown();
 }
 
+/* A second stop signal before the first iteration ends the run at once,
+ * and still takes back the --out it made, its parents too: the first
+ * signal had handed the signals back to weft_save_file's action, and the
+ * second left the empty directories. Should the run stop after its
+ * heuristic before the second comes, it is tried again with a longer
+ * --val. */
+Test(train, cli_second_stop_before_the_first_iteration_leaves_no_out, .timeout = 300)
+{
+    if (!cli_toy("train-stop-twice"))
+        return;
+    const char *d = cli_dir;
+    bool at_once = false;
+    for (int round = 0; round < 3 && !at_once; round++) {
+        cr_assert_eq(cli("gen --jobs %d --seed 1 -o %s/val.weft", 20 << (2 * round), d), 0,
+                     "%s", cli_file("err"));
+        char args[512];
+        snprintf(args, sizeof args, "train %s/toy.weft --val %s/val.weft --out %s/new/run "
+                 "--iters 2 " QUICK, d, d, d);
+        pid_t pid = cli_start(args);
+        cr_assert(cli_wait_for("out", "BLAS kernels", pid, 60), "%s", cli_file("err"));
+        cr_assert_eq(kill(pid, SIGTERM), 0);
+        cr_assert(cli_wait_for("err", "(again: at once)", pid, 60), "%s", cli_file("err"));
+        kill(pid, SIGTERM);
+        int st = cli_reap(pid, 60);
+        cr_assert(died_of(st, SIGTERM), "wait status %#x: %s", st, cli_file("err"));
+        at_once = !strstr(cli_file("err"), "nothing written");
+        cr_assert(!cli_exists("new"), "round %d: --out and its parent left behind", round);
+    }
+    cr_assert(at_once, "the second SIGTERM did not stop the run at once");
+    cli_teardown();
+}
+
 /* A run into an --out another run is writing is refused before it writes
  * anything (the directory is locked): the second run of a sweep left in
  * the background with the default --out replaced the first's models and
