@@ -23,8 +23,18 @@ What may differ, in both the shown and the actual lines:
     compared, nor the learned policy's figures where OpenBLAS runs other
     kernels than those the README's `weft --version` names (its scores
     round with them).
-Blocks that need what a temporary directory cannot give (a running
-gateway) are listed as skipped, with the reason.
+A block of `weft status --gateway` examples needs a running gateway: the
+README's block before it that starts `weft serve` (its lines: commands run
+with bash, `weft ... &` and `for V in ...; do weft ... & done` started in
+the background, `weft submit` run, `kill %N` for the end) is run as
+written, on a free loopback port in place of the README's, and while
+`weft submit` runs, each example is asked again and again until its output
+matches, as the README says it printed at some moment of the run. There
+what depends on timing is not compared either: the uptime, the epoch, the
+decisions, rebuilds, changes pushed, frames in, decision times, a job's
+running time, the MB sent and the rates; the structure, states, flow and
+job counts, totals, priorities and waits are. The gateway and agents are
+killed by their PIDs at the end, and if the check fails or is killed.
 
 With --self-test it first runs itself on small READMEs of its own
 (SELF_CASES), each of which it must pass or refuse as written there, so
@@ -37,18 +47,41 @@ named by the README's line), 2 on a usage error.
 import argparse
 import os
 import re
+import shlex
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
+
+sys.dont_write_bytecode = True  # keep scripts/ free of __pycache__
+from tied_child import tied, kill_all  # noqa: E402 (its weft children end with it)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STAND_IN = "/path/to/weft"
 MODELS = os.path.realpath(os.path.join(ROOT, "models"))
 
-# (a command's start, why its block is not run)
-SKIP = [
-    ("weft status --gateway", "needs a running weft serve (clients_check.py runs weft status)"),
+GATEWAY = "weft status --gateway"  # the examples that need a running gateway
+
+# what depends on timing in weft status's output, not compared; applied to
+# the gateway's examples only. The value's column moves with its width, so
+# the blanks before it go too.
+STATUS_MASKS = [
+    (re.compile(r"^  (uptime)\s+[0-9.]+ s$"), r"  \1 T s"),
+    (re.compile(r"^  (epoch)\s+[0-9a-f]+$"), r"  \1 E"),
+    (re.compile(r"^  (decisions|rebuilds|changes pushed|frames in)\s+[0-9]+$"), r"  \1 N"),
+    # a done record holds the flows reported done together, as they came
+    (re.compile(r"^  (journal|journal syncs)\s+[0-9]+(\s.*)?$"),
+     lambda m: "  %s N %s" % (m.group(1), " ".join((m.group(2) or "").split()))),
+    (re.compile(r"^  (decision time)\s+(.*)$"),
+     lambda m: "  %s %s" % (m.group(1), re.sub(r"[0-9.]+", "N", m.group(2)))),
+    (re.compile(r"^(job [0-9]+: running for )[0-9.]+( s; .*)$"), r"\1T\2"),
+    # a coflow's row: its MB sent and its rate
+    (re.compile(r"^ +([0-9]+) +(\S+) +([0-9]+ of [0-9]+) +[0-9.]+ of ([0-9.]+) +[0-9.]+ +(.*)$"),
+     lambda m: "%s %s %s S of %s R %s" % (m.group(1), m.group(2), m.group(3), m.group(4),
+                                          " ".join(m.group(5).split()))),
 ]
 
 # what is not compared: each pattern's match becomes its replacement, in
@@ -99,11 +132,32 @@ def examples(path):
     return blocks
 
 
+def setup_block(path, line):
+    """The last fenced block before the README's line that starts `weft
+    serve` and shows no "$ " command: the steps the gateway's examples are
+    printed in, as [(README line, text)] (a line ending in a backslash
+    joined with the next), or None."""
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")[:line - 1]
+    found, block, fenced = None, [], False
+    for i, text in enumerate(lines):
+        if text.startswith("```"):
+            if fenced and any(t.startswith("weft serve") for _, t in block) \
+                    and not any(t.startswith("$ ") for _, t in block):
+                found = block
+            fenced, block = not fenced, []
+        elif fenced and block and block[-1][1].endswith("\\"):
+            block[-1] = (block[-1][0], block[-1][1][:-1] + text)
+        elif fenced:
+            block.append((i + 1, text))
+    return found
+
+
 KERNELS = re.compile(r"\(kernels ([^)]+)\)")
 
 
-def masked(text, table, learned_too):
-    for pattern, repl in MASKS:
+def masked(text, table, learned_too, status=False):
+    for pattern, repl in MASKS + (STATUS_MASKS if status else []):
         text = pattern.sub(repl, text)
     if table:  # a row of weft sim's table: its last column is wall(s)
         text = re.sub(r"\s+[0-9.]+$", " W", text)
@@ -112,10 +166,10 @@ def masked(text, table, learned_too):
     return text.rstrip()
 
 
-def normalised(lines, learned_too=False):
-    """lines with the masks applied; the rows under a header that ends in
-    wall(s) lose that column, and with learned_too the learned policy's
-    rows all their figures."""
+def normalised(lines, learned_too=False, status=False):
+    """lines with the masks applied (with status, weft status's too); the
+    rows under a header that ends in wall(s) lose that column, and with
+    learned_too the learned policy's rows all their figures."""
     out, table = [], False
     for text in lines:
         if text.rstrip().endswith("wall(s)"):
@@ -124,7 +178,7 @@ def normalised(lines, learned_too=False):
             continue
         if not text.strip():
             table = False
-        out.append(masked(text, table, learned_too))
+        out.append(masked(text, table, learned_too, status))
     return out
 
 
@@ -174,19 +228,142 @@ def first_difference(shown, actual):
     return len(shown) - 1 if shown else 0
 
 
-def run(example, work, env, build_dir):
+def run(example, work, env, build_dir, addr=None):
+    """Runs example's command: its status and lines. addr: (the gateway's
+    address, the README's), the first in place of the second in the
+    command, the second in place of the first in the output."""
+    command = example.command.replace(addr[1], addr[0]) if addr else example.command
     # every part's standard error, not only the last one's as an appended
     # 2>&1 would take ("a; b", "a | b", a trailing comment)
-    r = subprocess.run(["bash", "-c", example.command], cwd=work, env=env,
+    r = subprocess.run(["bash", "-c", command], cwd=work, env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        stdin=subprocess.DEVNULL, timeout=300)
     text = r.stdout.decode("utf-8", "replace")
     # the shipped model is found beside weft's own directory (its build/)
     text = text.replace(build_dir + "/", STAND_IN + "/build/").replace(ROOT, STAND_IN)
+    if addr:
+        text = text.replace(addr[0], addr[1])
     lines = text.split("\n")
     if lines[-1] == "":  # the newline that ends the last line; a last line without one stays
         lines.pop()
     return r.returncode, [shipped_model(t, work) for t in lines]
+
+
+def free_port():
+    """A loopback port free now (the gateway's, in place of the README's)."""
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+class Gateway:
+    """The README's steps that start a gateway, its agents and weft submit,
+    run in work as written, at addr in place of the README's address."""
+
+    def __init__(self, setup, name, work, env, readme_addr, addr):
+        self.setup, self.name, self.work, self.env = setup, name, work, env
+        self.readme_addr, self.addr = readme_addr, addr
+        self.procs = []  # the weft processes started, killed by PID at the end
+
+    def start(self, command, out=subprocess.DEVNULL):
+        argv = shlex.split(command.replace(self.readme_addr, self.addr), comments=True)
+        p = subprocess.Popen(argv, cwd=self.work, env=self.env, stdout=out,
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             preexec_fn=tied())
+        self.procs.append(p)
+        return p
+
+    def run(self, poll):
+        """Runs the steps; poll() while weft submit runs, until it returns
+        True. Problems with the steps themselves, as messages."""
+        submit = None
+        for line, step in self.setup:
+            where = "%s:%d: %s" % (self.name, line, step.strip())
+            plain = step.split("#", 1)[0].strip()
+            loop = re.match(r"^for (\w+) in ([^;]+); do (weft .*) & done$", plain)
+            if not plain:
+                continue
+            if loop:
+                for v in loop.group(2).split():
+                    self.start(loop.group(3).replace("$" + loop.group(1), v))
+            elif plain.startswith("weft ") and plain.endswith("&"):
+                self.start(plain[:-1])
+            elif plain.startswith("weft submit "):
+                with tempfile.TemporaryFile(dir=self.work) as log:
+                    submit = self.start(plain, out=log)
+                    while submit.poll() is None and not poll():
+                        time.sleep(0.1)
+                    try:
+                        submit.wait(120)
+                    except subprocess.TimeoutExpired:
+                        return ["%s: still running after 120 s" % where]
+                    if submit.returncode != 0:
+                        log.seek(0)
+                        return ["%s: exit status %d\n  %s" % (
+                            where, submit.returncode, log.read().decode(
+                                "utf-8", "replace").rstrip().replace("\n", "\n  "))]
+            elif re.match(r"^kill( %[0-9]+)+$", plain):
+                self.stop()
+            else:
+                r = subprocess.run(["bash", "-c", plain], cwd=self.work, env=self.env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, timeout=60)
+                if r.returncode != 0:
+                    return ["%s: exit status %d" % (where, r.returncode)]
+        return [] if submit else ["%s:%d: no `weft submit` in the steps" % (
+            self.name, self.setup[0][0])]
+
+    def stop(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+        kill_all(self.procs)
+
+
+def run_gateway(setup, blocks, work, env, build_dir, name):
+    """Runs the setup steps and, while weft submit runs, each of blocks'
+    examples until it matches; how many commands ran and the messages of
+    those that never matched."""
+    addr = "127.0.0.1:%d" % free_port()
+    m = re.search(r"--listen (\S+)", " ".join(t for _, t in setup))
+    readme_addr = m.group(1) if m else addr
+    pending = [ex for block in blocks for ex in block]
+    closest = {}  # example: (its first shown line not held, status, output)
+
+    def poll():
+        for ex in list(pending):
+            status, actual = run(ex, work, env, build_dir, (addr, readme_addr))
+            shown, got = (normalised([t for _, t in ex.shown], status=True),
+                          normalised(actual, status=True))
+            if status == 0 and matches(shown, got):
+                pending.remove(ex)
+                continue
+            k = first_difference(shown, got) if status == 0 else -1
+            if ex not in closest or k > closest[ex][0]:
+                closest[ex] = (k, status, actual)
+        return not pending
+
+    gw = Gateway(setup, name, work, env, readme_addr, addr)
+    try:
+        problems = gw.run(poll)
+    finally:
+        gw.stop()
+    for ex in pending:
+        k, status, actual = closest.get(ex, (0, None, []))
+        k = max(k, 0)
+        problems.append("%s:%d: the README shows\n    %s\n  which no output of `%s` held "
+                        "while weft submit ran (%s); the closest:\n    %s"
+                        % (name, ex.shown[k][0] if ex.shown else ex.line,
+                           ex.shown[k][1] if ex.shown else "(nothing)",
+                           ex.command.split("\n")[0],
+                           "never asked" if status is None else "exit status %d" % status,
+                           "\n    ".join(actual) or "(nothing)"))
+    return sum(len(b) for b in blocks), problems
 
 
 def shipped_model(text, work):
@@ -235,18 +412,69 @@ SELF_CASES = [
 ]
 
 
+# (what the case shows, [(a line of the README's gateway blocks, the line
+# in its place)], the status readme_check must end with): each run on the
+# README's own block that starts the gateway and its `weft status` examples
+# (gateway_readme), some lines changed
+GATEWAY_CASES = [
+    ("the gateway's timing masked",
+     [("  uptime                        4.2 s", "  uptime                       14.2 s"),
+      ("  epoch                74d09b8736798278", "  epoch                0123456789abcdef"),
+      ("  decisions                    1109", "  decisions                       7"),
+      ("  journal                        14   records in gw.journal",
+       "  journal                       140   records in gw.journal"),
+      ("job 2: running for 1.532 s; 1 of 3 coflows done",
+       "job 2: running for 10.532 s; 1 of 3 coflows done"),
+      ("           1    active       0 of 1           1.06 of 8.00        2.107       3 of 4",
+       "           1    active       0 of 1           7.77 of 8.00       12.345       3 of 4")], 0),
+    ("a flow count changed",
+     [("  flows unfinished                8", "  flows unfinished                9")], 1),
+    ("a coflow's total changed",
+     [("           1    active       0 of 1           1.06 of 8.00        2.107       3 of 4",
+       "           1    active       0 of 1           1.06 of 9.00        2.107       3 of 4")], 1),
+    ("a done coflow given a priority",
+     [("           2      done       1 of 1           2.00 of 2.00        0.000            -",
+       "           2      done       1 of 1           2.00 of 2.00        0.000       1 of 4")], 1),
+]
+
+
+def gateway_readme():
+    """README.md's block that starts the gateway and its `weft status`
+    examples after it, as a README of their own."""
+    path = os.path.join(ROOT, "README.md")
+    blocks = [b for b in examples(path) if any(ex.command.startswith(GATEWAY) for ex in b)]
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    start = setup_block(path, blocks[0][0].line)[0][0]
+    text = "```sh\n" + "\n".join(lines[start - 1:lines.index("```", start - 1)]) + "\n```\n"
+    for b in blocks:
+        end = lines.index("```", b[0].line - 1)
+        text += "\n```\n" + "\n".join(lines[b[0].line - 1:end]) + "\n```\n"
+    return text
+
+
 def self_test(weft):
-    """Runs this script on each of SELF_CASES; the cases it got wrong."""
+    """Runs this script on each of SELF_CASES and GATEWAY_CASES; the cases
+    it got wrong."""
     wrong = []
     with tempfile.TemporaryDirectory(prefix="readme_check_self.") as d:
         # weft as a build directory outside the tree has it
         outside = os.path.join(d, "build-elsewhere", "weft")
         os.mkdir(os.path.dirname(outside))
         shutil.copy(weft, outside)
-        for what, text, want, *where in SELF_CASES:
+        cases = list(SELF_CASES)
+        gw = gateway_readme()
+        for what, changes, want in GATEWAY_CASES:
+            text = gw
+            for old, new in changes:
+                if old not in text.split("\n"):
+                    wrong.append("%s: the README's gateway blocks have no line %r" % (what, old))
+                text = text.replace(old + "\n", new + "\n")
+            cases.append((what, text, want, "whole"))  # fenced already
+        for what, text, want, *where in cases:
             readme = os.path.join(d, "README.md")
             with open(readme, "w", encoding="utf-8") as f:
-                f.write("```\n" + text + "```\n")
+                f.write(text if where == ["whole"] else "```\n" + text + "```\n")
             bin_ = outside if where == ["outside"] else weft
             r = subprocess.run([sys.executable, os.path.abspath(__file__), "--readme", readme],
                                env=dict(os.environ, WEFT_BIN=bin_), stdout=subprocess.PIPE,
@@ -281,14 +509,17 @@ def main():
         wrong = self_test(weft)
         for w in wrong:
             print("readme_check: self-test: %s" % w)
-        print("readme_check: self-test: %d cases, %d wrong" % (len(SELF_CASES), len(wrong)))
+        print("readme_check: self-test: %d cases, %d wrong" % (
+            len(SELF_CASES) + len(GATEWAY_CASES), len(wrong)))
         if wrong:
             return 1
     build_dir = os.path.dirname(os.path.realpath(weft))
     work = tempfile.mkdtemp(prefix="readme_check.")
-    bad = ran = skipped = 0
+    bad = ran = 0
     try:
         os.symlink(os.path.join(ROOT, "data"), os.path.join(work, "data"))
+        # the gateway's example submits tests/gateway/small.weft
+        os.symlink(os.path.join(ROOT, "tests"), os.path.join(work, "tests"))
         bindir = os.path.join(work, ".bin")
         os.mkdir(bindir)
         os.symlink(os.path.abspath(weft), os.path.join(bindir, "weft"))
@@ -306,12 +537,27 @@ def main():
         if learned_too:
             print("readme_check: the learned policy's figures not compared: OpenBLAS's kernels "
                   "here are %s, the README's %s" % (here.group(1) if here else "unknown", there))
-        for block in blocks:
-            why = next((w for start, w in SKIP
-                        if any(ex.command.startswith(start) for ex in block)), None)
-            if why:
-                skipped += 1
-                print("readme_check: %s:%d skipped: %s" % (name, block[0].line, why))
+        done = set()  # the gateway's blocks, run with the first of them
+        for b, block in enumerate(blocks):
+            if b in done:
+                continue
+            if any(ex.command.startswith(GATEWAY) for ex in block):
+                setup = setup_block(a.readme, block[0].line)
+                if not setup:
+                    bad += 1
+                    print("readme_check: %s:%d: no block before it starts `weft serve`, "
+                          "for its `%s`" % (name, block[0].line, GATEWAY))
+                    continue
+                same = [c for c in range(b, len(blocks))
+                        if any(ex.command.startswith(GATEWAY) for ex in blocks[c])
+                        and setup_block(a.readme, blocks[c][0].line) == setup]
+                done.update(same)
+                n, problems = run_gateway(setup, [blocks[c] for c in same], work, env,
+                                          build_dir, name)
+                ran += n
+                bad += len(problems)
+                for p in problems:
+                    print("readme_check: %s" % p)
                 continue
             for ex in block:
                 ran += 1
@@ -336,7 +582,7 @@ def main():
                              "(nothing)"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print("readme_check: %d commands run, %d blocks skipped, %d differ" % (ran, skipped, bad))
+    print("readme_check: %d commands run, %d differ" % (ran, bad))
     if not ran:  # a README whose examples the parser no longer finds checks nothing
         print("readme_check: %s: no example found (a fenced block of \"$ \" lines)" % name)
         return 1
