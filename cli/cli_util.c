@@ -529,24 +529,36 @@ int cli_gnuplot(const char *cmd, const char *file, cli_plot_fn script, const voi
      * beside what a link leads to (made here, so gnuplot opens a file of
      * weft's and nothing planted there), and renamed over it once drawn, so
      * a failed drawing leaves what was there (gnuplot empties its output
-     * when it opens it); a device or FIFO is drawn into as it is. */
+     * when it opens it); a device or FIFO is drawn into as it is. A signal
+     * that ends weft while gnuplot draws removes it (weft_save_file's
+     * handler), and gnuplot opens it through weft's descriptor, which it
+     * inherits: by its name, gnuplot made it again once removed, and left
+     * it there, whole. */
     struct stat sb;
     char *target = NULL, *tmp = NULL;
     const char *out = file;
+    char fd_name[32];
+    int fd = -1, slot = -1;
     if (stat(file, &sb) != 0 || S_ISREG(sb.st_mode)) {
         if (weft_link_target(file, &target)) {
             fprintf(stderr, "weft %s: cannot draw '%s': %s\n", cmd, file, weft_last_error());
             return -1;
         }
-        int fd = weft_tmp_create(target, O_WRONLY, 0666, &tmp);
-        if (fd < 0) {
+        fd = weft_tmp_create_tracked(target, O_WRONLY, 0666, &tmp, &slot);
+        if (fd < 0 || fcntl(fd, F_SETFD, 0) != 0) {
             fprintf(stderr, "weft %s: cannot draw '%s': cannot create a file beside it: %s\n",
                     cmd, file, strerror(errno));
+            if (fd >= 0) {
+                close(fd);
+                unlink(tmp);
+            }
+            weft_tmp_untrack(slot);
+            free(tmp);
             free(target);
             return -1;
         }
-        close(fd);
-        out = tmp;
+        snprintf(fd_name, sizeof fd_name, "/dev/fd/%d", fd);
+        out = fd_name;
     }
     const char *ext = strrchr(file, '.');
     bool svg = ext && !strcmp(ext, ".svg");
@@ -583,6 +595,7 @@ int cli_gnuplot(const char *cmd, const char *file, cli_plot_fn script, const voi
     }
     sigaction(SIGPIPE, &old_pipe, NULL);
     if (target) {
+        close(fd);
         if (status == 0 && rename(tmp, target) != 0) {
             fprintf(stderr, "weft %s: cannot rename '%s' over '%s': %s\n", cmd, tmp, target,
                     strerror(errno));
@@ -590,6 +603,7 @@ int cli_gnuplot(const char *cmd, const char *file, cli_plot_fn script, const voi
         }
         if (status != 0)
             unlink(tmp);
+        weft_tmp_untrack(slot);
         free(target);
         free(tmp);
     }

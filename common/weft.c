@@ -368,13 +368,28 @@ static int track_partial(const char *tmp)
     return slot;
 }
 
-static void untrack_partial(int slot)
+void weft_tmp_untrack(int slot)
 {
     if (slot < 0)
         return;
     pthread_mutex_lock(&saving_lock);
     saving_used[slot] = 0;
     pthread_mutex_unlock(&saving_lock);
+}
+
+int weft_tmp_create_tracked(const char *target, int flags, mode_t mode, char **tmp, int *slot)
+{
+    weft_save_signals();
+    sigset_t held, prev;
+    sigemptyset(&held);
+    for (size_t i = 0; i < sizeof saving_signals / sizeof *saving_signals; i++)
+        sigaddset(&held, saving_signals[i]);
+    pthread_sigmask(SIG_BLOCK, &held, &prev);
+    int fd = weft_tmp_create(target, flags, mode, tmp), why = errno;
+    *slot = fd >= 0 ? track_partial(*tmp) : -1;
+    pthread_sigmask(SIG_SETMASK, &prev, NULL);
+    errno = why;
+    return fd;
 }
 
 /* An empty name would write the whole output into a temporary file in the
@@ -415,17 +430,8 @@ weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg)
      * private), as sed -i keeps them; a new one gets the umask's */
     struct stat old;
     bool replaces = stat(target, &old) == 0 && S_ISREG(old.st_mode);
-    /* the signals that remove it are held off while it is made and
-     * tracked, so that none can come between and leave it behind */
-    weft_save_signals();
-    sigset_t held, prev;
-    sigemptyset(&held);
-    for (size_t i = 0; i < sizeof saving_signals / sizeof *saving_signals; i++)
-        sigaddset(&held, saving_signals[i]);
-    pthread_sigmask(SIG_BLOCK, &held, &prev);
-    int fd = weft_tmp_create(target, O_WRONLY, 0666, &tmp), why = errno;
-    int slot = fd >= 0 ? track_partial(tmp) : -1;
-    pthread_sigmask(SIG_SETMASK, &prev, NULL);
+    int slot;
+    int fd = weft_tmp_create_tracked(target, O_WRONLY, 0666, &tmp, &slot), why = errno;
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (fd < 0) {
         err = weft_fail(WEFT_EIO, "cannot create a file beside %s to write: %s", target,
@@ -447,7 +453,7 @@ weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg)
         if (err)
             remove(tmp);
     }
-    untrack_partial(slot);
+    weft_tmp_untrack(slot);
     free(tmp);
     free(target);
     return err ? weft_wrap(err, "%s: ", path) : WEFT_OK;

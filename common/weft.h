@@ -200,6 +200,13 @@ weft_err_t weft_link_target(const char *path, char **target);
  * made. */
 int weft_tmp_create(const char *target, int flags, mode_t mode, char **tmp);
 
+/* weft_tmp_create, its file then removed by SIGINT, SIGTERM or SIGHUP (as
+ * weft_save_file's is) until weft_tmp_untrack(*slot); the signals are held
+ * off while it is made and tracked, so none leaves it behind. *slot is -1
+ * when it cannot be tracked (a name too long, no slot free). */
+int weft_tmp_create_tracked(const char *target, int flags, mode_t mode, char **tmp, int *slot);
+void weft_tmp_untrack(int slot);
+
 /* splitmix64 (Steele, Lea & Flood 2014): the next value of a tiny
  * full-period generator whose state is *s. Seeds the generators and draws
  * initial weights; the same stream on every platform. */

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -3411,6 +3412,41 @@ Test(sim_cli, a_signal_during_the_first_out_file_leaves_no_out_directory, .timeo
                   st);
         cr_assert_neq(access(made, F_OK), 0, "signal %d: %s is left", sigs[i], made);
         cr_assert_eq(access(cli_dir, F_OK), 0, "the directory that was there went too");
+    }
+}
+
+/* A signal while gnuplot draws --plot's file: the temporary file it draws
+ * into, beside the plot, was left (whole, once gnuplot had drawn it: it
+ * was not one weft_save_file's handler knew). Each of SIGINT, SIGTERM and
+ * SIGHUP is sent once that file is there, before gnuplot ends; weft must
+ * die of it and leave nothing named like the plot. */
+Test(sim_cli, a_signal_while_the_plot_is_drawn_leaves_no_file, .timeout = 120)
+{
+    NEED_BIN();
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    char plot[256];
+    snprintf(plot, sizeof plot, "%s/p.png", cli_dir);
+    const char *argv[] = {"weft", "sim", "data/FB2010-1Hr-150-0.txt", "--policy", "fifo",
+                          "--plot", plot, NULL};
+    cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+        pid_t pid = start_quiet(argv);
+        int st = 0;
+        while (!dir_has_prefix(cli_dir, "p.png.tmp-") && waitpid(pid, &st, WNOHANG) == 0) {
+            struct timespec ts = {0, 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        cr_assert_eq(kill(pid, sigs[i]), 0, "weft sim ended before its plot: status %d", st);
+        cr_assert_eq(waitpid(pid, &st, 0), pid);
+        cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == sigs[i], "signal %d: status %d", sigs[i],
+                  st);
+        /* gnuplot, still drawing, outlives weft (it made the file again by
+           its name, once removed): orphaned to this process, a subreaper,
+           and waited for */
+        while (waitpid(-1, NULL, 0) > 0) {
+        }
+        cr_assert(!dir_has_prefix(cli_dir, "p.png"), "signal %d: a file of the plot is left",
+                  sigs[i]);
     }
 }
 
