@@ -3424,10 +3424,14 @@ Test(sim_cli, a_signal_while_the_plot_is_drawn_leaves_no_file, .timeout = 120)
 {
     NEED_BIN();
     static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-    char plot[256];
+    char plot[256], out[256];
     snprintf(plot, sizeof plot, "%s/p.png", cli_dir);
+    /* with --out the CDFs' data go there, not to a directory in /tmp that
+       the signal leaves (not fixed: docs/testing.md, "A new user's loose
+       ends") */
+    snprintf(out, sizeof out, "%s/o", cli_dir);
     const char *argv[] = {"weft", "sim", "data/FB2010-1Hr-150-0.txt", "--policy", "fifo",
-                          "--plot", plot, NULL};
+                          "--out", out, "--plot", plot, NULL};
     cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
     for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
         pid_t pid = start_quiet(argv);
