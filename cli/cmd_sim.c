@@ -411,16 +411,42 @@ static int cmp_double(const void *a, const void *b)
 }
 
 typedef struct {
-    const char *dir; /* where the <label>-jct-cdf.dat files are */
+    const char *dir; /* where the <label>-jct-cdf.dat files are; NULL: in the script */
     const sim_task_t *tasks;
     size_t n;
+    const coflow_workload_t *wl;
+    double *v; /* n_jobs of room, to sort the JCTs in */
     const char *workload;
 } plot_arg_t;
 
-/* The plot after `set terminal` and `set output` (a cli_plot_fn). */
+/* Task t's JCT CDF, as <label>-jct-cdf.dat holds it. */
+static void write_cdf(FILE *f, const plot_arg_t *a, const sim_task_t *t)
+{
+    const coflow_workload_t *wl = a->wl;
+    for (size_t j = 0; j < wl->n_jobs; j++)
+        a->v[j] = t->res.job_finish_s[j] - wl->jobs[j].arrival_s;
+    qsort(a->v, wl->n_jobs, sizeof *a->v, cmp_double);
+    fprintf(f, "# jct_s fraction_of_jobs (%s)\n", t->spec);
+    /* the CDF starts at 0 at the first JCT, so "with steps" draws its
+       first rise (one job's CDF, all of a WfCommons workload's, was
+       only that rise: a blank plot) */
+    if (wl->n_jobs > 0)
+        fprintf(f, "%.17g 0\n", a->v[0]);
+    for (size_t j = 0; j < wl->n_jobs; j++)
+        fprintf(f, "%.17g %.17g\n", a->v[j], (double)(j + 1) / (double)wl->n_jobs);
+}
+
+/* The plot after `set terminal` and `set output` (a cli_plot_fn). Without
+ * a directory the CDFs go in the script, as gnuplot's data blocks: in a
+ * directory of /tmp, a signal while gnuplot drew left them there. */
 static void write_plot_body(FILE *out, const void *arg)
 {
     const plot_arg_t *a = arg;
+    for (size_t i = 0; !a->dir && i < a->n; i++) {
+        fprintf(out, "$cdf%zu << EOD\n", i);
+        write_cdf(out, a, &a->tasks[i]);
+        fputs("EOD\n", out);
+    }
     fputs("set title ", out);
     char title[512];
     snprintf(title, sizeof title, "CDF of job completion time: %s", a->workload);
@@ -429,11 +455,15 @@ static void write_plot_body(FILE *out, const void *arg)
           "set logscale x\nset yrange [0:1]\nset grid\nset key bottom right\nplot ",
           out);
     for (size_t i = 0; i < a->n; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s-jct-cdf.dat", a->dir, a->tasks[i].label);
         if (i)
             fputs(", \\\n     ", out);
-        cli_gp_quote(out, path);
+        if (a->dir) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s-jct-cdf.dat", a->dir, a->tasks[i].label);
+            cli_gp_quote(out, path);
+        } else {
+            fprintf(out, "$cdf%zu", i);
+        }
         /* gnuplot's colours repeat after 8: the next 8 dashed, and so on,
            so no two curves look alike (make run draws ten) */
         fprintf(out, " using 1:2 with steps linewidth 2 linecolor %zu dashtype %zu title ",
@@ -442,56 +472,36 @@ static void write_plot_body(FILE *out, const void *arg)
     }
 }
 
-/* Draws the JCT CDFs with gnuplot. Data files go to out_dir if given (and
- * stay), otherwise to a temporary directory that is removed afterwards. */
+/* Draws the JCT CDFs with gnuplot. Their data files go to out_dir if given
+ * (and stay), otherwise into the script. */
 static int plot_cdf(const char *file, const char *out_dir, const sim_task_t *tasks, size_t n,
                     const coflow_workload_t *wl, const char *workload)
 {
     const char *ext = strrchr(file, '.');
     bool svg = ext && !strcmp(ext, ".svg");
-    char tmp[] = "/tmp/weft-plot-XXXXXX";
-    const char *dir = out_dir;
-    if (!dir) {
-        if (!mkdtemp(tmp)) {
-            fprintf(stderr, "weft sim: cannot create a temporary directory: %s\n",
-                    strerror(errno));
-            return -1;
-        }
-        dir = tmp;
-    }
     int rc = 0;
     double *v = calloc(wl->n_jobs ? wl->n_jobs : 1, sizeof *v);
     if (!v) {
         fprintf(stderr, "weft sim: out of memory for the plot\n");
-        rc = -1;
-        goto cleanup;
+        return -1;
     }
-    for (size_t i = 0; i < n && rc == 0; i++) {
+    plot_arg_t pa = {.dir = out_dir, .tasks = tasks, .n = n, .wl = wl, .v = v,
+                     .workload = workload};
+    for (size_t i = 0; out_dir && i < n && rc == 0; i++) {
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s-jct-cdf.dat", dir, tasks[i].label);
+        snprintf(path, sizeof path, "%s/%s-jct-cdf.dat", out_dir, tasks[i].label);
         FILE *f = fopen(path, "w");
         if (!f) {
             fprintf(stderr, "weft sim: cannot write '%s': %s\n", path, strerror(errno));
             rc = -1;
             break;
         }
-        for (size_t j = 0; j < wl->n_jobs; j++)
-            v[j] = tasks[i].res.job_finish_s[j] - wl->jobs[j].arrival_s;
-        qsort(v, wl->n_jobs, sizeof *v, cmp_double);
-        fprintf(f, "# jct_s fraction_of_jobs (%s)\n", tasks[i].spec);
-        /* the CDF starts at 0 at the first JCT, so "with steps" draws its
-           first rise (one job's CDF, all of a WfCommons workload's, was
-           only that rise: a blank plot) */
-        if (wl->n_jobs > 0)
-            fprintf(f, "%.17g 0\n", v[0]);
-        for (size_t j = 0; j < wl->n_jobs; j++)
-            fprintf(f, "%.17g %.17g\n", v[j], (double)(j + 1) / (double)wl->n_jobs);
+        write_cdf(f, &pa, &tasks[i]);
         if (fclose(f) != 0) {
             fprintf(stderr, "weft sim: writing '%s' failed: %s\n", path, strerror(errno));
             rc = -1;
         }
     }
-    plot_arg_t pa = {.dir = dir, .tasks = tasks, .n = n, .workload = workload};
     if (rc == 0 && cli_gnuplot("sim", file, write_plot_body, &pa))
         rc = -1;
     if (rc == 0 && out_dir) { /* the script, to redraw by hand */
@@ -508,16 +518,7 @@ static int plot_cdf(const char *file, const char *out_dir, const sim_task_t *tas
             fclose(f);
         }
     }
-cleanup:
     free(v);
-    if (!out_dir) {
-        for (size_t i = 0; i < n; i++) {
-            char path[4096];
-            snprintf(path, sizeof path, "%s/%s-jct-cdf.dat", dir, tasks[i].label);
-            unlink(path);
-        }
-        rmdir(tmp);
-    }
     return rc;
 }
 
