@@ -37,8 +37,10 @@ job counts, totals, priorities and waits are. The gateway and agents are
 killed by their PIDs at the end, and if the check fails or is killed.
 
 With --self-test it first runs itself on small READMEs of its own
-(SELF_CASES), each of which it must pass or refuse as written there, so
-that a mask too wide or a difference missed fails the check itself.
+(SELF_CASES, and GATEWAY_CASES: the README's gateway blocks with lines
+changed, a gateway run each), each of which it must pass or refuse as
+written there, so that a mask too wide or a difference missed fails the
+check itself.
 
 Usage: readme_check.py [--readme FILE] [--list] [--self-test]
 Exit status 0 when every example matches, 1 otherwise (each difference
