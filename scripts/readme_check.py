@@ -293,10 +293,13 @@ class Gateway:
             elif plain.startswith("weft submit "):
                 with tempfile.TemporaryFile(dir=self.work) as log:
                     submit = self.start(plain, out=log)
-                    while submit.poll() is None and not poll():
+                    # a gateway that never listened (its port taken since
+                    # free_port) leaves weft submit retrying
+                    end = time.monotonic() + 120
+                    while submit.poll() is None and time.monotonic() < end and not poll():
                         time.sleep(0.1)
                     try:
-                        submit.wait(120)
+                        submit.wait(max(0, end - time.monotonic()))
                     except subprocess.TimeoutExpired:
                         return ["%s: still running after 120 s" % where]
                     if submit.returncode != 0:
