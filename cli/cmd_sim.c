@@ -472,6 +472,48 @@ static void write_plot_body(FILE *out, const void *arg)
     }
 }
 
+/* The plot's files in --out, each whole or not at all (weft_save_file):
+ * written with fopen, a signal or a full disk left one cut short, which a
+ * redraw by hand from plot.gp would read without a word. */
+typedef struct {
+    const plot_arg_t *a;
+    const sim_task_t *t;
+} cdf_file_t;
+
+static weft_err_t write_cdf_file(FILE *f, const void *arg)
+{
+    const cdf_file_t *cf = arg;
+    write_cdf(f, cf->a, cf->t);
+    return WEFT_OK;
+}
+
+typedef struct {
+    const plot_arg_t *a;
+    const char *file; /* the plot it draws */
+    bool svg;
+} gp_file_t;
+
+static weft_err_t write_gp_file(FILE *f, const void *arg)
+{
+    const gp_file_t *gf = arg;
+    fprintf(f, "set terminal %s size 960,600\n" CLI_GP_PLAIN_TEXT "set output ",
+            gf->svg ? "svg dynamic" : "pngcairo");
+    cli_gp_quote(f, gf->file);
+    fputc('\n', f);
+    write_plot_body(f, gf->a);
+    fputs("\nunset output\n", f);
+    return WEFT_OK;
+}
+
+/* weft_save_file(path), its error printed: 0 or -1. */
+static int plot_save(const char *path, weft_write_fn fn, const void *arg)
+{
+    weft_err_t err = weft_save_file(path, fn, arg);
+    if (err)
+        cli_report("sim", err);
+    return err ? -1 : 0;
+}
+
 /* Draws the JCT CDFs with gnuplot. Their data files go to out_dir if given
  * (and stay), otherwise into the script. */
 static int plot_cdf(const char *file, const char *out_dir, const sim_task_t *tasks, size_t n,
@@ -490,33 +532,16 @@ static int plot_cdf(const char *file, const char *out_dir, const sim_task_t *tas
     for (size_t i = 0; out_dir && i < n && rc == 0; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s-jct-cdf.dat", out_dir, tasks[i].label);
-        FILE *f = fopen(path, "w");
-        if (!f) {
-            fprintf(stderr, "weft sim: cannot write '%s': %s\n", path, strerror(errno));
-            rc = -1;
-            break;
-        }
-        write_cdf(f, &pa, &tasks[i]);
-        if (fclose(f) != 0) {
-            fprintf(stderr, "weft sim: writing '%s' failed: %s\n", path, strerror(errno));
-            rc = -1;
-        }
+        cdf_file_t cf = {&pa, &tasks[i]};
+        rc = plot_save(path, write_cdf_file, &cf);
     }
     if (rc == 0 && cli_gnuplot("sim", file, write_plot_body, &pa))
         rc = -1;
     if (rc == 0 && out_dir) { /* the script, to redraw by hand */
         char path[4096];
         snprintf(path, sizeof path, "%s/plot.gp", out_dir);
-        FILE *f = fopen(path, "w");
-        if (f) {
-            fprintf(f, "set terminal %s size 960,600\n" CLI_GP_PLAIN_TEXT "set output ",
-                    svg ? "svg dynamic" : "pngcairo");
-            cli_gp_quote(f, file);
-            fputc('\n', f);
-            write_plot_body(f, &pa);
-            fputs("\nunset output\n", f);
-            fclose(f);
-        }
+        gp_file_t gf = {&pa, file, svg};
+        rc = plot_save(path, write_gp_file, &gf);
     }
     free(v);
     return rc;

@@ -3156,6 +3156,29 @@ Test(sim_cli, a_one_job_cdf_draws_its_rise)
     cr_assert(x0 == x1 && y0 == 0 && y1 == 1, "%s", dat);
 }
 
+/* The plot's files in --out are written as the results are, whole or not
+ * at all: plot.gp was written with fopen and its failure passed over, so a
+ * run that could not leave the script to redraw by hand exited 0. */
+Test(sim_cli, a_plot_script_that_cannot_be_written_is_an_error)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("gen --jobs 3 --ports 4 --seed 2 -o %s/w.weft", cli_dir), 0);
+    char path[512];
+    snprintf(path, sizeof path, "%s/o", cli_dir);
+    cr_assert_eq(mkdir(path, 0777), 0);
+    snprintf(path, sizeof path, "%s/o/plot.gp", cli_dir);
+    cr_assert_eq(mkdir(path, 0777), 0); /* in the script's way */
+    cr_assert_eq(cli("sim %s/w.weft --policy fifo --out %s/o --plot %s/c.svg", cli_dir,
+                     cli_dir, cli_dir),
+                 1, "%s", cli_file("err"));
+    ERR_HAS("o/plot.gp");
+    /* what came before it is whole: the CDF's data, and the plot drawn */
+    const char *dat = cli_file("o/fifo-jct-cdf.dat");
+    cr_assert(strstr(dat, "# jct_s fraction_of_jobs (fifo)\n"), "%s", dat);
+    cr_assert(strstr(cli_file("c.svg"), "</svg>"), "%s", cli_file("c.svg"));
+    cr_assert(!cli_temp_left("o/fifo-jct-cdf.dat"), "temporary file left behind");
+}
+
 /* A workload's name is drawn as written: its underscores are no
  * subscripts (gnuplot's markup is off) and a newline, a backslash or a
  * quote in it no longer breaks the script. A drawing that fails leaves the file that was there
