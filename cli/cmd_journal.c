@@ -9,6 +9,7 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "cli_util.h"
@@ -128,6 +129,13 @@ int cmd_journal(int argc, char **argv)
         return CLI_USAGE;
     }
     const char *path = argv[optind];
+    struct stat st; /* weft serve's own refusal (a device would read as empty) */
+    const char *kind = stat(path, &st) == 0 ? rpc_journal_kind(st.st_mode) : NULL;
+    if (kind) {
+        fprintf(stderr, "weft journal: %s is %s, not a regular file: weft serve refuses it as "
+                "its --journal (a journal must be a regular file)\n", path, kind);
+        return CLI_ERROR;
+    }
     rpc_sched_t s;
     /* any policy and rate: the replay never decides (rpc_sched_decide) and
        checks no record against a port's rate, so serve's change nothing */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,7 +69,8 @@ static void usage(FILE *out)
             "  --journal FILE      append registrations and completions to FILE before\n"
             "                      acknowledging them, fdatasync'ed; replay it at start.\n"
             "                      Rewritten (atomically) without the finished jobs once\n"
-            "                      it has doubled\n"
+            "                      it has doubled. A regular file: not /dev/null, a FIFO\n"
+            "                      or a socket, which keep nothing for the next start\n"
             "  --no-fsync          do not fdatasync journal records (faster, not durable\n"
             "                      against a power loss; a SIGKILL loses nothing)\n"
             "  --keep-finished N   remember the records of at most the N jobs that finished\n"
@@ -343,6 +345,19 @@ static int serve(int argc, char **argv, serve_owned_t *own)
                     "0..%zu\n", (*caps)[i].port, o.n_ports, o.n_ports - 1);
             return CLI_USAGE;
         }
+    /* a device (/dev/null), a FIFO, a socket or a directory as the journal
+       keeps nothing a restart reads back: every job accepted would be lost
+       at the next start while the gateway looked durable */
+    struct stat jst;
+    const char *kind = o.journal && stat(o.journal, &jst) == 0 ? rpc_journal_kind(jst.st_mode)
+                                                               : NULL;
+    if (kind) {
+        fprintf(stderr, "weft serve: --journal %s is %s, not a regular file: a journal must "
+                "be a regular file, which the next start reads back; give a file's path, or "
+                "leave --journal out to serve without one (no job kept across a restart)\n",
+                o.journal, kind);
+        return CLI_USAGE;
+    }
     char *colon = strchr(policy, ':');
     if (colon)
         *colon = 0;

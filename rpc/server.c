@@ -1584,12 +1584,22 @@ static void check_journal_path(rpc_gateway_t *gw, double now)
         return;
     if (stat(gw->o.journal, &at) == 0) {
         bool same = at.st_dev == open_sb.st_dev && at.st_ino == open_sb.st_ino;
-        if (!same && !gw->journal_elsewhere)
+        /* a FIFO or a device there (a link to /dev/null) is refused by the
+           next start: no restart "from the one there" */
+        const char *kind = same ? NULL : rpc_journal_kind(at.st_mode);
+        if (kind && !gw->journal_not_file)
+            fprintf(stderr, "weft serve: warning: journal %s is now %s, not a regular file "
+                    "(replaced while in use); records go on to the file this gateway "
+                    "opened, and a restart would refuse the path: remove what is there, and "
+                    "the journal is written there again whole within a second\n",
+                    gw->o.journal, kind);
+        else if (!same && !kind && !gw->journal_elsewhere)
             fprintf(stderr, "weft serve: warning: journal %s now names another file than the "
                     "one this gateway writes (replaced while in use); records go on to the "
                     "one it opened, and a restart would read the other: put it back, or "
                     "restart now to start from the one there\n", gw->o.journal);
-        gw->journal_elsewhere = !same;
+        gw->journal_elsewhere = !same && !kind;
+        gw->journal_not_file = kind != NULL;
         return;
     }
     if (errno != ENOENT)

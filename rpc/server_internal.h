@@ -83,6 +83,7 @@ struct rpc_gateway {
     double journal_seen_at;    /* gw_now when the journal's path was last
                                   checked to name its file (check_journal_path) */
     bool journal_elsewhere;    /* the path names another file: warned once */
+    bool journal_not_file;     /* the path names a FIFO, a device...: warned once */
     bool journal_unwritable;   /* the path names none, and a rewrite there
                                   failed: warned once */
     uint64_t epoch;  /* this job table's identity, in every welcome: kept in

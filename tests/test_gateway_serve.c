@@ -1254,6 +1254,25 @@ Test(gateway_journal, a_failed_rewrite_warns_once_and_loses_nothing, .init = mak
     coflow_workload_destroy(&wl);
 }
 
+/* Stops weft serve and starts it again with args (its --journal), which
+ * must hold jobs 0 to n - 1 of wl, registered before under first flow ids
+ * first[]: each registered again is a duplicate of the same. */
+static void restart_holds_jobs(const char *const *args, const coflow_workload_t *wl,
+                               const uint64_t *first, int n)
+{
+    stop_server();
+    start_server_args(args);
+    rpc_client_t cl;
+    connect_to(&cl);
+    hello_client(&cl);
+    bool dup;
+    for (int j = 0; j < n; j++) {
+        cr_assert_eq(register_job(&cl, wl, (size_t)j, &dup), first[j], "job %d", j);
+        cr_assert(dup, "job %d was lost", j);
+    }
+    rpc_client_destroy(&cl);
+}
+
 /* A journal moved away while the gateway runs (mv, an operator tidying up)
  * is written again at its path, whole, saying so: a restart from that path
  * knows every job registered, before the move and after it; another file
@@ -1287,16 +1306,8 @@ Test(gateway_journal, a_journal_moved_away_is_written_again_at_its_path,
     for (int j = JOBS / 2; j < JOBS; j++)
         first[j] = register_job(&cl, &wl, (size_t)j, &dup);
     rpc_client_destroy(&cl);
-    stop_server();
     unlink(moved);
-    start_server_args(args);
-    connect_to(&cl);
-    hello_client(&cl);
-    for (int j = 0; j < JOBS; j++) {
-        cr_assert_eq(register_job(&cl, &wl, (size_t)j, &dup), first[j], "job %d", j);
-        cr_assert(dup, "job %d was lost", j);
-    }
-    rpc_client_destroy(&cl);
+    restart_holds_jobs(args, &wl, first, JOBS);
     /* another file renamed over it is left there, named once */
     stop_server();
     server_stderr = err_path;
@@ -1310,6 +1321,71 @@ Test(gateway_journal, a_journal_moved_away_is_written_again_at_its_path,
     char back[32] = "";
     back[read_file(journal_path, back, sizeof back - 1)] = 0;
     cr_assert_str_eq(back, "another file\n");
+    unlink(err_path);
+    coflow_workload_destroy(&wl);
+}
+
+/* Waits until weft serve's stderr (err_path) says the journal at path was
+ * written there again whole, and checks that `said`, of the warning before
+ * it, came once, not at each check of the path. */
+static void written_again_said_once(const char *err_path, const char *path, const char *said,
+                                    char *log, size_t n)
+{
+    char want[300];
+    snprintf(want, sizeof want, "weft serve: warning: journal %s was removed or moved away "
+             "while in use: written there again whole", path);
+    wait_in_file(err_path, want, 1, log, n);
+    const char *once = strstr(log, said);
+    cr_assert(once && !strstr(once + 1, said), "%s", log);
+}
+
+/* The journal's path replaced while in use by what is no regular file, a
+ * FIFO or a link to /dev/null: said once, with what to do (the next start
+ * refuses the path, so "restart now to start from the one there", said of
+ * another file, was wrong), the gateway still serving and not blocked on
+ * the FIFO (a job registered then goes to the file it opened); once that
+ * is removed, the journal is written there again whole
+ * and a restart has every job. */
+Test(gateway_journal, a_journal_path_replaced_by_a_fifo_or_dev_null_is_said_so,
+     .init = make_journal_path, .fini = stop_server_journal, .timeout = 60)
+{
+    char moved[80], err_path[64], want[300], log[8192];
+    snprintf(moved, sizeof moved, "%s.moved", journal_path);
+    snprintf(err_path, sizeof err_path, "/tmp/weft-gw-nofile-%d.err", (int)getpid());
+    const char *args[] = {"--journal", journal_path, "--no-fsync", NULL};
+    coflow_workload_t wl;
+    one_coflow_jobs(&wl, 4, 2);
+    uint64_t first[4];
+    const char *kinds[2] = {"a FIFO", "a character device"};
+    for (int k = 0; k < 2; k++) {
+        server_stderr = err_path;
+        start_server_args(args);
+        server_stderr = NULL;
+        rpc_client_t cl;
+        connect_to(&cl);
+        hello_client(&cl);
+        bool dup;
+        first[2 * k] = register_job(&cl, &wl, (size_t)(2 * k), &dup);
+        cr_assert_eq(rename(journal_path, moved), 0, "%s", strerror(errno));
+        cr_assert_eq(k == 0 ? mkfifo(journal_path, 0600) : symlink("/dev/null", journal_path),
+                     0, "%s", strerror(errno));
+        snprintf(want, sizeof want, "weft serve: warning: journal %s is now %s, not a regular "
+                 "file (replaced while in use); records go on to the file this gateway "
+                 "opened, and a restart would refuse the path: remove what is there",
+                 journal_path, kinds[k]);
+        wait_in_file(err_path, want, 1, log, sizeof log);
+        cr_assert(!strstr(log, "now names another file"), "%s", log);
+        /* serving, not waiting on the FIFO, its records in the file it opened */
+        first[2 * k + 1] = register_job(&cl, &wl, (size_t)(2 * k + 1), &dup);
+        struct timespec ts = {1, 200 * 1000 * 1000}; /* the next check: said once */
+        nanosleep(&ts, NULL);
+        unlink(journal_path);
+        written_again_said_once(err_path, journal_path, "not a regular file", log, sizeof log);
+        rpc_client_destroy(&cl);
+        unlink(moved);
+        restart_holds_jobs(args, &wl, first, 2 * k + 2);
+        stop_server();
+    }
     unlink(err_path);
     coflow_workload_destroy(&wl);
 }
@@ -1344,11 +1420,7 @@ Test(gateway_journal, a_journal_whose_directory_went_is_written_once_it_is_back,
     struct timespec ts = {2, 200 * 1000 * 1000}; /* two more tries, each a second apart */
     nanosleep(&ts, NULL);
     cr_assert_eq(mkdir(dir, 0700), 0, "%s", strerror(errno));
-    snprintf(want, sizeof want, "weft serve: warning: journal %s was removed or moved away "
-             "while in use: written there again whole", path);
-    wait_in_file(err_path, want, 1, log, sizeof log);
-    const char *once = strstr(log, "cannot be written there again");
-    cr_assert(once && !strstr(once + 1, "cannot be written there again"), "%s", log);
+    written_again_said_once(err_path, path, "cannot be written there again", log, sizeof log);
     rpc_client_destroy(&cl);
     stop_server();
     start_server_args(args);
@@ -3034,18 +3106,23 @@ Test(gateway_journal_files, a_file_that_is_no_journal_is_named_as_perhaps_none, 
     unlink(path);
 }
 
-/* A FIFO given as the journal, or a socket or a directory, is refused at
- * once by weft serve (no port file written) and weft journal, naming what
- * it is. On a FIFO both waited in read() for a writer for ever, weft serve
- * with no listener and no port file. */
+/* A FIFO given as the journal, a socket, a directory, /dev/null or a link
+ * to it, is refused at once by weft serve, a usage error (status 2; no
+ * port file written) saying what it is and how to serve without a
+ * journal, and by weft journal (status 1), naming what it is. On a FIFO
+ * both waited in read() for a writer for ever, weft serve with no listener
+ * and no port file; on /dev/null weft serve ran, every job it accepted
+ * lost at the next start. */
 Test(gateway_journal_files, a_journal_that_is_no_file_is_refused_at_once, .timeout = 90)
 {
-    char dir[] = "/tmp/weft-gw-nofile-XXXXXX", paths[3][64], pf[64], out[2048], want[320];
+    char dir[] = "/tmp/weft-gw-nofile-XXXXXX", paths[5][64], pf[64], out[2048], want[512];
     cr_assert_not_null(mkdtemp(dir));
-    const char *names[3] = {"fifo", "sock", "dir"}, *kinds[3] = {"a FIFO", "a socket",
-                                                                  "a directory"};
-    for (int k = 0; k < 3; k++)
+    const char *names[5] = {"fifo", "sock", "dir", "null", "link"};
+    const char *kinds[5] = {"a FIFO", "a socket", "a directory", "a character device",
+                            "a character device"};
+    for (int k = 0; k < 5; k++)
         snprintf(paths[k], sizeof paths[k], "%s/%s", dir, names[k]);
+    snprintf(paths[3], sizeof paths[3], "/dev/null");
     snprintf(pf, sizeof pf, "%s/port", dir);
     cr_assert_eq(mkfifo(paths[0], 0600), 0, "%s", strerror(errno));
     int sock = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -3053,21 +3130,27 @@ Test(gateway_journal_files, a_journal_that_is_no_file_is_refused_at_once, .timeo
     snprintf(addr.sun_path, sizeof addr.sun_path, "%s", paths[1]);
     cr_assert_eq(bind(sock, (struct sockaddr *)&addr, sizeof addr), 0, "%s", strerror(errno));
     cr_assert_eq(mkdir(paths[2], 0700), 0);
-    for (int k = 0; k < 3; k++) {
+    cr_assert_eq(symlink("/dev/null", paths[4]), 0, "%s", strerror(errno));
+    for (int k = 0; k < 5; k++) {
         const char *serve[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "4", "--token",
                                TOKEN, "--journal", paths[k], "--port-file", pf, NULL};
         const char *check[] = {"journal", paths[k], "--ports", "4", NULL};
-        const char *const *runs[2] = {serve, check};
-        snprintf(want, sizeof want, "invalid value: journal %s is %s, not a file: a journal "
-                 "must be a regular file or a device\n", paths[k], kinds[k]);
-        for (int r = 0; r < 2; r++) {
-            int st = run_weft(out, sizeof out, runs[r]);
-            cr_assert_eq(st, 1, "weft %s on %s: exit status %d: %s", runs[r][0], kinds[k], st,
-                         out);
-            cr_assert(strstr(out, want), "'%s' lacks '%s'", out, want);
-        }
+        int st = run_weft(out, sizeof out, serve);
+        cr_assert_eq(st, 2, "weft serve on %s: exit status %d: %s", paths[k], st, out);
+        snprintf(want, sizeof want, "weft serve: --journal %s is %s, not a regular file: a "
+                 "journal must be a regular file, which the next start reads back; give a "
+                 "file's path, or leave --journal out to serve without one", paths[k],
+                 kinds[k]);
+        cr_assert(strstr(out, want), "'%s' lacks '%s'", out, want);
         cr_assert_neq(access(pf, F_OK), 0, "weft serve wrote its port file");
+        st = run_weft(out, sizeof out, check);
+        cr_assert_eq(st, 1, "weft journal on %s: exit status %d: %s", paths[k], st, out);
+        snprintf(want, sizeof want, "weft journal: %s is %s, not a regular file: weft serve "
+                 "refuses it as its --journal", paths[k], kinds[k]);
+        cr_assert(strstr(out, want), "'%s' lacks '%s'", out, want);
     }
+    struct stat sb;
+    cr_assert(stat("/dev/null", &sb) == 0 && S_ISCHR(sb.st_mode), "/dev/null was replaced");
     close(sock);
     snprintf(out, sizeof out, "rm -rf %s", dir);
     cr_assert_eq(system(out), 0);
