@@ -1709,16 +1709,6 @@ weft_err_t rpc_gateway_replay_record(rpc_sched_t *s, double now, const msgpack_o
                  !rpc_sched_forgotten(s, tmp.jobs[0].id))
             err = rpc_sched_commit_job(s, &tmp, now, &first);
         coflow_workload_destroy(&tmp);
-        /* a journal of a gateway with more ports (an operator's smaller
-           --ports at a restart): say which --ports reads it */
-        int64_t top = err == WEFT_EINVAL ? rpc_job_max_port(rpc_map_get(rec, "job")) : -1;
-        if (top >= (int64_t)s->fab.n_ports) {
-            char was[1024];
-            snprintf(was, sizeof was, "%s", weft_last_error());
-            err = weft_fail(err, "%s: the journal was written with more ports; give --ports "
-                            "%lld or more, or move it away to start without its jobs", was,
-                            (long long)top + 1);
-        }
         return err;
     }
     if (nr == 4 && !memcmp(r, "base", 4)) {
@@ -1891,6 +1881,7 @@ typedef struct {
     double *t0;                /* the caller's clock zero, moved by continue_clock */
     bool clock_set;            /* the epoch record, first, has been read */
     rpc_journal_kinds_t *kinds;
+    bool ports_short;          /* a job refused for a port past the fabric's */
 } load_t;
 
 /* Once the epoch record is read (it comes first), or after the last record
@@ -1907,6 +1898,8 @@ static weft_err_t load_record(void *arg, const msgpack_object *rec)
     load_t *l = arg;
     load_clock(l);
     weft_err_t err = replay_journaled(l->s, weft_mono_s() - *l->t0, rec, l->j);
+    l->ports_short = err == WEFT_EINVAL &&
+                     rpc_job_max_port(rpc_map_get(rec, "job")) >= (int64_t)l->s->fab.n_ports;
     if (err || !l->kinds)
         return err;
     /* the replay took it, so it is one of these kinds (by the whole name:
@@ -1930,6 +1923,32 @@ static weft_err_t load_end(void *arg)
     return check_gone_ids(((load_t *)arg)->s);
 }
 
+/* rpc_journal_check's replay for ports_hint: the largest port of any job. */
+static weft_err_t top_port(void *arg, const msgpack_object *rec)
+{
+    int64_t *top = arg, p = rpc_job_max_port(rpc_map_get(rec, "job"));
+    *top = p > *top ? p : *top;
+    return WEFT_OK;
+}
+
+/* err, a journal's job refused for a port past the fabric's (a restart with
+ * a smaller --ports), with the --ports that reads the whole journal: the
+ * largest port of every job record, read again, so that an operator who
+ * gives it is not refused again at a later job. */
+static weft_err_t ports_hint(weft_err_t err, const char *path, size_t max_record)
+{
+    char *was = strdup(weft_last_error());
+    int64_t top = -1;
+    rpc_journal_t all;
+    rpc_journal_check(&all, path, max_record, top_port, &top); /* up to any damage */
+    rpc_journal_close(&all);
+    err = weft_fail(err, "%s: the journal was written with more ports; give --ports %lld or "
+                    "more (its jobs use ports 0..%lld), or move it away to start without "
+                    "its jobs", was ? was : "", (long long)top + 1, (long long)top);
+    free(was);
+    return err;
+}
+
 weft_err_t rpc_gateway_load_journal(rpc_sched_t *s, double *t0, rpc_journal_t *j,
                                     const char *path, bool sync, size_t max_record,
                                     bool read_only, rpc_journal_kinds_t *kinds)
@@ -1942,6 +1961,8 @@ weft_err_t rpc_gateway_load_journal(rpc_sched_t *s, double *t0, rpc_journal_t *j
     s->wall_at_zero = weft_wall_s() - (weft_mono_s() - *t0);
     weft_err_t err = rpc_journal_read(j, path, sync, max_record, read_only, load_record,
                                       load_end, &l);
+    if (err && l.ports_short)
+        return ports_hint(err, path, max_record);
     if (err)
         return err;
     load_clock(&l);

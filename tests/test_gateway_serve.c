@@ -2230,6 +2230,57 @@ Test(gateway_journal_files, serve_refuses_a_record_damaged_where_it_still_decode
     coflow_workload_destroy(&wl);
 }
 
+/* A restart with fewer --ports than the journal's jobs use is told the
+ * --ports that reads the whole journal: its later job's ports (0..6), not
+ * only those of the first job refused (0..2), which was a lower bound, so
+ * an operator who followed it was refused again. Given that, it starts. */
+Test(gateway_journal_files, fewer_ports_are_told_the_ports_of_the_whole_journal,
+     .init = make_journal_path, .fini = stop_server_journal, .timeout = 30)
+{
+    coflow_workload_t wl;
+    coflow_workload_init(&wl, 8);
+    for (uint32_t j = 0; j < 2; j++) { /* job 0 on ports 0 and 2, job 1 on 0 and 6 */
+        cr_assert_eq(coflow_workload_add_job(&wl, j, 0, 1, 0), WEFT_OK);
+        coflow_workload_add_coflow(&wl, 1, 0);
+        coflow_workload_add_flow(&wl, 0, 2 + 4 * j, 1000);
+        cr_assert_eq(coflow_workload_finish_job(&wl), WEFT_OK);
+    }
+    const char *wide[] = {"--journal", journal_path, "--ports", "8", NULL};
+    start_server_args(wide);
+    rpc_client_t cl;
+    connect_to(&cl);
+    hello_client(&cl);
+    bool dup;
+    uint64_t first[2];
+    for (size_t j = 0; j < 2; j++)
+        first[j] = register_job(&cl, &wl, j, &dup);
+    rpc_client_destroy(&cl);
+    stop_server();
+    const char *serve[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2", "--token",
+                           TOKEN, "--journal", journal_path, NULL};
+    const char *check[] = {"journal", journal_path, "--ports", "2", NULL};
+    const char *const *runs[2] = {serve, check};
+    char out[2048];
+    for (int r = 0; r < 2; r++) {
+        int st = run_weft(out, sizeof out, runs[r]);
+        cr_assert_eq(st, 1, "weft %s: exit status %d: %s", runs[r][0], st, out);
+        cr_assert(strstr(out, "job 0 coflow 1: flow 0->2 uses port 2 outside the fabric "
+                              "(ports 0..1): the journal was written with more ports; give "
+                              "--ports 7 or more (its jobs use ports 0..6), or move it away to "
+                              "start without its jobs\n"), "weft %s: %s", runs[r][0], out);
+    }
+    const char *seven[] = {"--journal", journal_path, "--ports", "7", NULL};
+    start_server_args(seven);
+    connect_to(&cl);
+    hello_client(&cl);
+    for (size_t j = 0; j < 2; j++) {
+        cr_assert_eq(register_job(&cl, &wl, j, &dup), first[j], "job %zu", j);
+        cr_assert(dup, "job %zu was lost", j);
+    }
+    rpc_client_destroy(&cl);
+    coflow_workload_destroy(&wl);
+}
+
 /* weft journal FILE --ports N reads a real gateway's journal as weft serve
  * would at start and leaves it byte for byte as it was: it names what the
  * gateway would start with (records by kind, jobs, flows), reports a torn
@@ -2261,7 +2312,7 @@ Test(gateway_journal_files, weft_journal_checks_a_journal_without_changing_it, .
     write_file(path, file, size + 5);
     st = run_weft(out, sizeof out, args);
     cr_assert_eq(st, 0, "exit status %d: %s", st, out);
-    char want[160];
+    char want[240];
     snprintf(want, sizeof want, "torn tail    5 bytes at byte %zu", size);
     cr_assert(strstr(out, want), "'%s' lacks '%s'", out, want);
     cr_assert_eq(read_file(path, back, sizeof back), size + 5, "the torn tail was cut");
@@ -2272,15 +2323,19 @@ Test(gateway_journal_files, weft_journal_checks_a_journal_without_changing_it, .
     st = run_weft(out, sizeof out, narrow);
     cr_assert_eq(st, 1, "exit status %d: %s", st, out);
     cr_assert(strstr(out, "record #2") && strstr(out, "outside the fabric"), "%s", out);
-    /* and says which --ports reads it: one past the largest port of record
-       #2's job (job 0), from the workload, not from the message */
-    size_t first, top = 0, nf = coflow_job_flows(&wl, 0, &first);
-    for (size_t f = first; f < first + nf; f++) {
-        top = wl.flows[f].src > top ? wl.flows[f].src : top;
-        top = wl.flows[f].dst > top ? wl.flows[f].dst : top;
+    /* and says which --ports reads it: one past the largest port of its
+       jobs (0 and 2), from the workload, not from the message */
+    size_t top = 0;
+    for (size_t j = 0; j < 3; j += 2) {
+        size_t first, nf = coflow_job_flows(&wl, j, &first);
+        for (size_t f = first; f < first + nf; f++) {
+            top = wl.flows[f].src > top ? wl.flows[f].src : top;
+            top = wl.flows[f].dst > top ? wl.flows[f].dst : top;
+        }
     }
     snprintf(want, sizeof want, "the journal was written with more ports; give --ports %zu or "
-             "more, or move it away to start without its jobs\n", top + 1);
+             "more (its jobs use ports 0..%zu), or move it away to start without its jobs\n",
+             top + 1, top);
     cr_assert(top > 0 && strstr(out, want), "'%s' lacks '%s'", out, want);
     /* a changed bit in the last record */
     file[last + n - 14] ^= 1;
