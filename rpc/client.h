@@ -268,6 +268,12 @@ weft_err_t rpc_token_read(const char *path, char *buf, size_t n);
  * before) becomes path's secret if it reads, and *changed says whether it
  * differs; otherwise token stays and the error says why. */
 weft_err_t rpc_token_reread(const char *path, char *token, bool *changed);
+/* WEFT_OK unless path, a file read again while running (what: "token
+ * file", "model", ...), is a FIFO or a socket: its open would wait for a
+ * writer, and a gateway or agent in it served no one, deaf to SIGTERM
+ * (the token file given as `<(...)` is read once, at start). EINVAL naming
+ * it. rpc_token_reread checks it. */
+weft_err_t rpc_reread_will_not_wait(const char *what, const char *path);
 
 /* --------------------------------------------------------------- submit */
 

@@ -50,7 +50,9 @@ weft_err_t rpc_gateway_reload_model(rpc_gateway_t *gw)
     char sha[65];
     attn_model_file_t mf;
     attn_model_init(&mf);
-    weft_err_t err = rpc_gw_load_model_file(gw->o.model_path, &fresh, sha, &mf);
+    weft_err_t err = rpc_reread_will_not_wait("model", gw->o.model_path);
+    if (!err)
+        err = rpc_gw_load_model_file(gw->o.model_path, &fresh, sha, &mf);
     if (!err) {
         /* no ordering may hold the old model once it is freed */
         rpc_sched_renew_ordering(&gw->sched);
@@ -116,8 +118,10 @@ weft_err_t rpc_gateway_reload_port_secrets(rpc_gateway_t *gw, size_t *dropped)
     if (!gw->o.port_secrets_file || !gw->port_secrets)
         return weft_fail(WEFT_EINVAL, "the gateway has no file of agent secrets to reload");
     size_t n = gw->o.n_ports;
-    char **fresh;
-    weft_err_t err = rpc_port_secrets_read(gw->o.port_secrets_file, n, &fresh);
+    char **fresh = NULL;
+    weft_err_t err = rpc_reread_will_not_wait("--agent-tokens file", gw->o.port_secrets_file);
+    if (!err)
+        err = rpc_port_secrets_read(gw->o.port_secrets_file, n, &fresh);
     if (!err)
         err = rpc_gw_check_port_secrets((const char *const *)fresh, n, gw->client_token,
                                         gw->o.port_secrets_file);
@@ -154,8 +158,10 @@ weft_err_t rpc_gateway_reload_tokens(rpc_gateway_t *gw, unsigned *changed)
     char agent[RPC_TOKEN_MAX], client[RPC_TOKEN_MAX];
     snprintf(agent, sizeof agent, "%s", gw->agent_token);
     snprintf(client, sizeof client, "%s", gw->client_token);
-    weft_err_t err = WEFT_OK;
-    if (agent_file && !gw->port_secrets)
+    weft_err_t err = rpc_reread_will_not_wait("token file", agent_file);
+    if (!err)
+        err = rpc_reread_will_not_wait("token file", client_file);
+    if (!err && agent_file && !gw->port_secrets)
         err = rpc_token_read(agent_file, agent, sizeof agent);
     if (!err && client_file)
         err = rpc_token_read(client_file, client, sizeof client);

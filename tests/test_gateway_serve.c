@@ -4020,6 +4020,61 @@ static void cert_for_loopback_future(const char *name)
     cert_for_loopback_dated(name, "20990101000000Z", "21000101000000Z");
 }
 
+
+/* SIGHUP with the token file and the TLS certificate replaced by FIFOs
+ * (nothing writing them): each refused, named, and the gateway serves on,
+ * over TLS, and stops on SIGTERM. It waited in open() for a writer, serving
+ * no one and deaf to SIGTERM. A FIFO as --tls-cert at start is refused
+ * likewise (it waited too). */
+Test(gateway_tls, sighup_refuses_fifos_and_serves_on, .fini = stop_tls, .timeout = 60)
+{
+    make_certs();
+    char err_path[160], tokf[160], moved[160], log[8192], out[8192], want[512];
+    snprintf(err_path, sizeof err_path, "%s/serve.err", tls_dir);
+    snprintf(tokf, sizeof tokf, "%s/token", tls_dir);
+    snprintf(moved, sizeof moved, "%s/moved.pem", tls_dir);
+    write_text(tokf, TOKEN "\n");
+    const char *fifo_cert[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "4",
+                               "--token-file", tokf, "--tls-cert", moved, "--tls-key",
+                               tls_key, NULL};
+    cr_assert_eq(mkfifo(moved, 0600), 0, "%s", strerror(errno));
+    int st = run_weft(out, sizeof out, fifo_cert);
+    snprintf(want, sizeof want, "TLS certificate %s: is a FIFO, expected a PEM file", moved);
+    cr_assert(st == 1 && strstr(out, want), "status %d: '%s' lacks '%s'", st, out, want);
+    unlink(moved);
+    server_stderr = err_path;
+    const char *extra[] = {"--token-file", tokf, "--tls-cert", tls_cert, "--tls-key", tls_key,
+                           NULL};
+    start_server_args(extra);
+    server_stderr = NULL;
+    cr_assert_eq(rename(tls_cert, moved), 0, "%s", strerror(errno));
+    cr_assert_eq(mkfifo(tls_cert, 0600), 0, "%s", strerror(errno));
+    unlink(tokf);
+    cr_assert_eq(mkfifo(tokf, 0600), 0, "%s", strerror(errno));
+    cr_assert_eq(kill(server_pid, SIGHUP), 0);
+    snprintf(want, sizeof want, "weft serve: SIGHUP: TLS certificate not reloaded: TLS "
+             "certificate %s: is a FIFO, expected a PEM file; still serving the one read "
+             "before", tls_cert);
+    bool said = false;
+    for (double t0 = weft_mono_s(); !said && weft_mono_s() - t0 < 10; usleep(20000))
+        said = file_has(err_path, want);
+    if (!said) { /* held in open(): SIGTERM would not end it */
+        kill(server_pid, SIGKILL);
+        waitpid(server_pid, NULL, 0);
+        server_pid = 0;
+        log[read_file(err_path, log, sizeof log - 1)] = 0;
+        cr_assert_fail("'%s' lacks '%s'", log, want);
+    }
+    log[read_file(err_path, log, sizeof log - 1)] = 0;
+    snprintf(want, sizeof want, "weft serve: SIGHUP: tokens not reloaded: token file %s is a "
+             "FIFO, not a file: not read again while running (its read would wait for a "
+             "writer, serving nothing meanwhile); put a regular file there; still letting "
+             "peers in with the ones read before", tokf);
+    cr_assert(strstr(log, want), "'%s' lacks '%s'", log, want);
+    st = run_status_tls("127.0.0.1", tls_ca, out, sizeof out);
+    cr_assert_eq(st, 0, "weft status: %d: %s", st, out);
+    cr_assert_eq(table_value(out, "tls reloads"), 0, "%s", out);
+}
 /* What `weft serve` says of its certificate at start, on stderr, after it
  * listens: a warning for one that has expired (and clients do refuse it:
  * `weft status` fails on it), a note for one that expires in 2 days,
