@@ -420,6 +420,16 @@ static int serve(int argc, char **argv, serve_owned_t *own)
     if (cli_output_not_read("serve", "--port-file", port_file, reads,
                             sizeof reads / sizeof *reads))
         return CLI_USAGE;
+    /* a FIFO is written through (weft_save_file): its open waited for a
+       reader, the gateway listening but serving no one, deaf to SIGTERM */
+    struct stat pst;
+    if (port_file && stat(port_file, &pst) == 0 && (S_ISFIFO(pst.st_mode) ||
+                                                    S_ISSOCK(pst.st_mode))) {
+        fprintf(stderr, "weft serve: --port-file %s is a %s: the gateway would wait for a "
+                "reader before serving; give a regular file's path (written whole, renamed "
+                "into place)\n", port_file, S_ISFIFO(pst.st_mode) ? "FIFO" : "socket");
+        return CLI_USAGE;
+    }
     weft_err_t err = port_file ? weft_save_check(port_file) : WEFT_OK;
     if (err) {
         cli_report_option("serve", "--port-file", err);

@@ -5194,6 +5194,25 @@ Test(gateway, serve_stops_when_it_cannot_write_its_port_file, .timeout = 30)
     cr_assert_neq(access(journal, F_OK), 0, "weft serve made its journal");
 }
 
+/* A FIFO as --port-file is a usage error: the port file is written through
+ * to a FIFO, whose open waited for a reader after "listening on", the
+ * gateway serving no one and deaf to SIGTERM (here killed by run_weft's
+ * alarm, 20 s in). */
+Test(gateway, serve_refuses_a_fifo_as_its_port_file, .timeout = 60)
+{
+    char out[4096], fifo[64], want[300];
+    snprintf(fifo, sizeof fifo, "/tmp/weft-gw-pffifo-%d", (int)getpid());
+    unlink(fifo);
+    cr_assert_eq(mkfifo(fifo, 0600), 0, "%s", strerror(errno));
+    const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2", "--token", "t",
+                          "--port-file", fifo, NULL};
+    int st = run_weft(out, sizeof out, args);
+    snprintf(want, sizeof want, "weft serve: --port-file %s is a FIFO: the gateway would wait "
+             "for a reader before serving; give a regular file's path", fifo);
+    cr_assert(st == 2 && strstr(out, want), "status %d: '%s' lacks '%s'", st, out, want);
+    unlink(fifo);
+}
+
 /* A --port-file named as a file the gateway reads is a usage error, the
  * file left as it was: weft serve renamed the port number over its
  * journal (every job it accepted) or over the agents' shared secret, as
