@@ -511,6 +511,12 @@ weft_err_t rpc_token_read(const char *path, char *buf, size_t n)
     if (rpc_token_blank(line))
         return weft_fail(WEFT_EINVAL, "token file %s: its first line is blank (spaces or tabs "
                          "only), which is no secret", path);
+    /* a TLS file given for the token file (--token-file gw.key) made the
+       secret its armour line, the same in every PEM file */
+    if (!strncmp(line, "-----BEGIN ", 11))
+        return weft_fail(WEFT_EINVAL, "token file %s holds a PEM file (its first line is "
+                         "\"%.60s\"), which is no secret: give the file that holds the "
+                         "secret, not a certificate or key", path, line);
     if (len >= n)
         return weft_fail(WEFT_EINVAL, "token file %s: its first line is longer than %zu bytes",
                          path, n - 1);

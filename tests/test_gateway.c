@@ -5213,6 +5213,43 @@ Test(gateway, serve_refuses_a_fifo_as_its_port_file, .timeout = 60)
     unlink(fifo);
 }
 
+/* A FIFO as --model is refused, not waited on: weft serve sat in open()
+ * for a writer, silent (and reads the file three times). A PEM file as a
+ * token file (--token-file gw.key, its --tls-key) is refused by serve and
+ * agent alike: its secret was the armour line "-----BEGIN PRIVATE
+ * KEY-----", the same in every key. */
+Test(gateway, a_fifo_model_and_a_pem_token_file_are_refused, .timeout = 60)
+{
+    char out[4096], fifo[64], pem[64], want[300];
+    snprintf(fifo, sizeof fifo, "/tmp/weft-gw-modelfifo-%d", (int)getpid());
+    snprintf(pem, sizeof pem, "/tmp/weft-gw-pemtoken-%d.key", (int)getpid());
+    unlink(fifo);
+    cr_assert_eq(mkfifo(fifo, 0600), 0, "%s", strerror(errno));
+    write_text(pem, "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49\n"
+                    "-----END PRIVATE KEY-----\n");
+    const char *model[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2", "--token", "t",
+                           "--policy", "learned", "--model", fifo, NULL};
+    int st = run_weft(out, sizeof out, model);
+    snprintf(want, sizeof want, "weft serve: --model: input/output error: %s: is a FIFO, "
+             "expected a model file\n", fifo);
+    cr_assert(st == 1 && strstr(out, want), "status %d: '%s' lacks '%s'", st, out, want);
+    snprintf(want, sizeof want, "token file %s holds a PEM file (its first line is \"-----BEGIN "
+             "PRIVATE KEY-----\"), which is no secret: give the file that holds the secret, "
+             "not a certificate or key\n", pem);
+    const char *serve[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2", "--token-file",
+                           pem, NULL};
+    const char *agent[] = {"agent", "--id", "0", "--gateway", "127.0.0.1:1", "--token-file",
+                           pem, NULL};
+    const char *const *runs[2] = {serve, agent};
+    for (int r = 0; r < 2; r++) {
+        st = run_weft(out, sizeof out, runs[r]);
+        cr_assert(st == 1 && strstr(out, want), "weft %s: status %d: '%s' lacks '%s'",
+                  runs[r][0], st, out, want);
+    }
+    unlink(fifo);
+    unlink(pem);
+}
+
 /* A --port-file named as a file the gateway reads is a usage error, the
  * file left as it was: weft serve renamed the port number over its
  * journal (every job it accepted) or over the agents' shared secret, as
