@@ -103,7 +103,8 @@ static void usage(FILE *out)
             "                      --max-conns: past them /metrics is answered 503\n"
             "  --port-file FILE    write the bound port number to FILE once listening (and\n"
             "                      the metrics port on a second line): last at start, after\n"
-            "                      the \"listening on\" line, whole (renamed into place)\n"
+            "                      the \"listening on\" line, whole (renamed into place;\n"
+            "                      a FIFO is refused: it would wait for a reader)\n"
             "  -v, --verbose       log connection events to stderr\n"
             "  -h, --help          this text\n");
 }
