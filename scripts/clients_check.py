@@ -165,10 +165,13 @@ def checks(tmp):
           and all(abs(float(r[2]) - done[int(r[0])]) <= 0.0006 for r in rows[1:]),
           "--out holds each job, its arrival and the JCT printed: %s" % rows[1:])
 
-    # weft status --job of a finished job: the gateway's JCT, every coflow done
+    # weft status --job of a finished job: the gateway's JCT, every coflow done.
+    # It counts from the registration's acceptance to the job's end, submit's
+    # from before it sent it to the job_done it read: never longer, and a few
+    # ms shorter (README: 0 to 48 ms measured; 23 ms in a CI run under load)
     rc, js, _ = status_json("--job", "1")
     check(rc == 0 and js["type"] == "job_status" and js["job"] == 1
-          and js["state"] == "finished" and abs(js["jct"] - done[1]) < 0.02
+          and js["state"] == "finished" and -0.0006 <= done[1] - js["jct"] < 0.1
           and [c["state"] for c in js["coflows"]] == ["done", "done"]
           and [c["sent"] for c in js["coflows"]] == [2e6, 1e6]
           and all(c["waits_on"] == [] and c["flows_done"] == c["flows"] == 1
