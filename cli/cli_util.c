@@ -313,18 +313,36 @@ int cli_output_not_read(const char *cmd, const char *opt, const char *out,
     return 0;
 }
 
+/* file's directory ("dir/" as given, "." for none) into parent[len]; its
+ * last name returned. */
+static const char *split_parent(const char *file, char *parent, size_t len)
+{
+    const char *slash = strrchr(file, '/');
+    snprintf(parent, len, "%.*s", slash ? (int)(slash - file) + 1 : 1, slash ? file : ".");
+    return slash ? slash + 1 : file;
+}
+
 bool cli_file_in_dir(const char *file, const char *dir, const char *const *names, size_t n)
 {
     char parent[4096];
-    const char *slash = strrchr(file, '/'), *base = slash ? slash + 1 : file;
-    snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - file) + 1 : 1,
-             slash ? file : ".");
+    const char *base = split_parent(file, parent, sizeof parent);
     if (!cli_same_file(parent, dir))
         return false;
     for (size_t i = 0; i < n; i++)
         if (!strcmp(base, names[i]))
             return true;
     return false;
+}
+
+bool cli_same_output(const char *a, const char *b)
+{
+    if (!a || !b)
+        return false;
+    if (!strcmp(a, b) || cli_same_file(a, b))
+        return true;
+    char dir[4096];
+    const char *base = split_parent(b, dir, sizeof dir);
+    return cli_file_in_dir(a, dir, &base, 1);
 }
 
 int cli_check_writable(const char *cmd, const char *file)

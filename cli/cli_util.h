@@ -130,6 +130,11 @@ int cli_output_not_read(const char *cmd, const char *opt, const char *out,
  * with dir as a file (o/../o/x is o's x), whether or not it exists yet. */
 bool cli_file_in_dir(const char *file, const char *dir, const char *const *names, size_t n);
 
+/* Whether paths a and b name one file, whether or not it exists yet: the
+ * same file, or the same name in one directory (./x and x; false for a
+ * NULL). cli_same_file alone misses two outputs not written yet. */
+bool cli_same_output(const char *a, const char *b);
+
 /* Whether file can be created or written (tried without truncating it; a
  * file that did not exist is removed again, and for a link to nothing yet
  * that is the file at its end: the link stays): 0, or -1 after "weft CMD:

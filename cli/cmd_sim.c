@@ -906,8 +906,7 @@ int cmd_sim(int argc, char **argv)
         rc = CLI_ERROR;
         goto cleanup;
     }
-    bool scores_plotted = scores_path && plot &&
-                          (!strcmp(scores_path, plot) || cli_same_file(scores_path, plot));
+    bool scores_plotted = cli_same_output(scores_path, plot);
     if (scores_plotted || (scores_path && out_dir && an_out_file(scores_path, out_dir, tasks))) {
         fprintf(stderr, "weft sim: --scores '%s' is a file %s writes: give it another name\n",
                 scores_path, scores_plotted ? "--plot" : "--out");

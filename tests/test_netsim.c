@@ -3335,25 +3335,37 @@ Test(sim_cli, scores_are_no_file_out_or_plot_writes)
 {
     NEED_BIN();
     static const char *const taken[] = {"o/learned-jobs.csv", "o/../o/learned-summary.json",
-                                        "o/learned-jct-cdf.dat", "o/plot.gp"};
+                                        "o/learned-jct-cdf.dat", "o/plot.gp",
+                                        "o/learned-flows.csv"};
     for (size_t i = 0; i < sizeof taken / sizeof *taken; i++) {
         char args[512];
-        snprintf(args, sizeof args, "sim %s/small.weft --policy learned --out %s/o --scores %s/%s",
-                 cli_dir, cli_dir, cli_dir, taken[i]);
+        snprintf(args, sizeof args, "sim %s/small.weft --policy learned --out %s/o --flows "
+                 "--scores %s/%s", cli_dir, cli_dir, cli_dir, taken[i]);
         cr_assert_eq(cli("%s", args), 2, "%s: %s", taken[i], cli_file("err"));
         ERR_HAS("is a file --out writes");
     }
     cr_assert_eq(cli("sim %s/small.weft --policy learned --plot %s/s.svg --scores %s/s.svg",
                      cli_dir, cli_dir, cli_dir), 2);
     ERR_HAS("is a file --plot writes");
+    /* the same file by another name (a glob's, or ./ typed) */
+    cr_assert_eq(cli("sim %s/small.weft --policy learned --plot %s/s.svg --scores %s/./s.svg",
+                     cli_dir, cli_dir, cli_dir), 2);
+    ERR_HAS("is a file --plot writes");
+    /* a directory whose name begins with --out's is another */
+    char side[300];
+    snprintf(side, sizeof side, "%s/o2", cli_dir);
+    cr_assert_eq(mkdir(side, 0755), 0);
+    cr_assert_eq(cli("sim %s/small.weft --policy learned --out %s/o --scores "
+                     "%s/o2/learned-jobs.csv", cli_dir, cli_dir, cli_dir), 0, "%s",
+                 cli_file("err"));
     cr_assert_eq(cli("sim %s/small.weft --policy learned --out %s/o --scores %s/o/scores.csv",
                      cli_dir, cli_dir, cli_dir), 0, "%s", cli_file("err"));
     cr_assert(!strncmp(cli_file("o/scores.csv"), "decision,", 9), "%s", cli_file("o/scores.csv"));
 }
 
-/* Starts weft with argv, its output thrown away and SIGINT's action the
- * default, as a terminal's foreground job has it. Its pid. */
-static pid_t start_quiet(const char *const *argv)
+/* Starts weft with argv, its output thrown away and SIGINT's action
+ * on_int. Its pid. */
+static pid_t start_quiet_as(const char *const *argv, void (*on_int)(int))
 {
     pid_t pid = fork_tied(SIGTERM);
     cr_assert_geq(pid, 0);
@@ -3361,11 +3373,28 @@ static pid_t start_quiet(const char *const *argv)
         int null = open("/dev/null", O_WRONLY);
         if (null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
             _exit(127);
-        signal(SIGINT, SIG_DFL);
+        signal(SIGINT, on_int);
         execv(cli_bin, (char *const *)argv);
         _exit(127);
     }
     return pid;
+}
+
+/* start_quiet_as with SIGINT's action the default, as a terminal's
+ * foreground job has it. */
+static pid_t start_quiet(const char *const *argv)
+{
+    return start_quiet_as(argv, SIG_DFL);
+}
+
+/* Waits until path exists or pid has ended (its wait status in *st). */
+static void wait_for_path(const char *path, pid_t pid, int *st)
+{
+    struct stat sb;
+    while (stat(path, &sb) != 0 && waitpid(pid, st, WNOHANG) == 0) {
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* ^C in the middle of the runs ends weft sim by SIGINT, as before, but
@@ -3381,17 +3410,35 @@ Test(sim_cli, an_interrupted_run_leaves_no_out_directory, .timeout = 120)
     const char *argv[] = {"weft", "sim", "data/FB2010-1Hr-150-0.txt", "--policy", "fair",
                           "--policy", "srf", "--out", out, NULL};
     pid_t pid = start_quiet(argv);
-    struct stat sb;
     int st = 0;
-    while (stat(out, &sb) != 0 && waitpid(pid, &st, WNOHANG) == 0) {
-        struct timespec ts = {0, 5 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    wait_for_path(out, pid, &st);
     cr_assert_eq(kill(pid, SIGINT), 0, "weft sim ended before its runs: status %d", st);
     cr_assert_eq(waitpid(pid, &st, 0), pid);
     cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGINT, "status %d", st);
     cr_assert_neq(access(made, F_OK), 0, "%s is left", made);
     cr_assert_eq(access(cli_dir, F_OK), 0, "the directory that was there went too");
+}
+
+/* A run started with SIGINT ignored (a shell's background job, `weft sim
+ * ... &`) keeps it ignored: the terminal's ^C meant for the foreground job
+ * must neither end it nor take its --out away. Sent once --out is made,
+ * when weft's own handlers are in place; the run then ends as usual. */
+Test(sim_cli, an_ignored_interrupt_stays_ignored, .timeout = 120)
+{
+    NEED_BIN();
+    char out[256], jobs[300];
+    snprintf(out, sizeof out, "%s/bg/o", cli_dir);
+    const char *argv[] = {"weft", "sim", "data/FB2010-1Hr-150-0.txt", "--policy", "fifo",
+                          "--out", out, NULL};
+    int st = 0;
+    pid_t pid = start_quiet_as(argv, SIG_IGN);
+    wait_for_path(out, pid, &st);
+    snprintf(jobs, sizeof jobs, "%s/fifo-jobs.csv", out);
+    cr_assert_eq(access(jobs, F_OK), -1, "the run ended before the signal: not checked");
+    cr_assert_eq(kill(pid, SIGINT), 0);
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "wait status %#x", st);
+    cr_assert_eq(access(jobs, F_OK), 0, "%s missing", jobs);
 }
 
 /* Whether dir holds a file whose name begins with prefix. */
