@@ -1133,6 +1133,34 @@ Test(attn_model, params_round_trip, .init = make_tmpdir, .fini = tmpdir_remove, 
     attn_model_destroy(&mf), attn_model_destroy(&back);
 }
 
+/* A config attn_config_check refuses is refused by the store and the load
+ * too, before either touches the file or the parameters: stored, its ints
+ * made a file no load takes; loaded, a norm of 5 read as pre-LN. */
+Test(attn_model, a_bad_config_is_neither_stored_nor_loaded, .timeout = 5)
+{
+    attn_config_t cfg = variant(3, 12, 16, 4, 2), bad = cfg;
+    bad.norm = 5; /* the same parameter count, so only the check can tell */
+    attn_params_t p, q;
+    cr_assert_eq(attn_params_init(&p, &cfg), WEFT_OK);
+    cr_assert_eq(attn_params_init(&q, &cfg), WEFT_OK);
+    attn_params_init_random(&p, &cfg, 9);
+    attn_model_file_t mf, good;
+    attn_model_init(&mf);
+    attn_model_init(&good);
+    cr_assert_eq(attn_params_to_model(&p, &bad, &mf), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "norm is 5"), "%s", weft_last_error());
+    cr_assert_eq(mf.n_ints, 0, "%zu ints stored", mf.n_ints);
+    cr_assert_eq(mf.n_tensors, 0, "%zu tensors stored", mf.n_tensors);
+    cr_assert_eq(attn_params_to_model(&p, &cfg, &good), WEFT_OK, "%s", weft_last_error());
+    memset(q.memory, 0, q.n * sizeof *q.memory);
+    cr_assert_eq(attn_params_from_model(&q, &bad, &good), WEFT_EINVAL);
+    cr_assert(strstr(weft_last_error(), "norm is 5"), "%s", weft_last_error());
+    for (size_t i = 0; i < q.n; i++)
+        cr_assert_eq(q.memory[i], 0.0f, "parameter %zu written", i);
+    attn_params_destroy(&p), attn_params_destroy(&q);
+    attn_model_destroy(&mf), attn_model_destroy(&good);
+}
+
 /* Loads path, expecting err and a detail containing the path and want. */
 static void expect_load_error(const char *path, weft_err_t err, const char *want)
 {

@@ -1092,6 +1092,10 @@ Test(gateway, an_empty_file_name_is_a_usage_error, .timeout = 60)
         {"status", "--gateway", "127.0.0.1:1", "--token", "t", "--tls-ca", ""},
         {"cancel", "1", "--gateway", "127.0.0.1:1", "--token-file", ""},
         {"agent", "--id", "0", "--gateway", "127.0.0.1:1", "--token", "t", "--data-key", ""},
+        {"agent", "--id", "0", "--gateway", "127.0.0.1:1", "--token", "t", "--data-cert", ""},
+        {"agent", "--id", "0", "--gateway", "127.0.0.1:1", "--token", "t", "--tls-ca", ""},
+        {"submit", "tests/gateway/small.weft", "--gateway", "127.0.0.1:1", "--token", "t",
+         "--tls-ca", ""},
     };
     for (size_t i = 0; i < sizeof clients / sizeof *clients; i++) {
         int st = run_weft(out, sizeof out, clients[i]);
@@ -5282,6 +5286,20 @@ Test(gateway, serve_and_submit_write_no_file_they_read, .timeout = 60)
     cr_assert(st == 2 && strstr(out, "--out '/tmp/weft-gw-pftok-") &&
                   strstr(out, "is the --token-file '/tmp/weft-gw-pftok-"),
               "status %d: %s", st, out);
+    cr_assert_eq(read_file(tok, back, sizeof back - 1), 7);
+    cr_assert(!memcmp(back, "sesame\n", 7), "the token file changed");
+    /* nor its CA, nor weft serve's port number the model it reads */
+    const char *submit_ca[] = {"submit", "tests/gateway/small.weft", "--gateway",
+                               "127.0.0.1:1", "--token", "t", "--tls-ca", tok, "--timeout", "1",
+                               "--out", tok, NULL};
+    st = run_weft(out, sizeof out, submit_ca);
+    cr_assert(st == 2 && strstr(out, "is the --tls-ca '/tmp/weft-gw-pftok-"), "status %d: %s",
+              st, out);
+    const char *by_model[] = {"serve", "--listen", "127.0.0.1:0", "--ports", "2", "--token",
+                              "t", "--model", tok, "--port-file", tok, NULL};
+    st = run_weft(out, sizeof out, by_model);
+    cr_assert(st == 2 && strstr(out, "is the --model '/tmp/weft-gw-pftok-"), "status %d: %s",
+              st, out);
     cr_assert_eq(read_file(tok, back, sizeof back - 1), 7);
     cr_assert(!memcmp(back, "sesame\n", 7), "the token file changed");
     unlink(tok);

@@ -1318,6 +1318,11 @@ Test(gateway_journal, a_journal_moved_away_is_written_again_at_its_path,
     snprintf(want, sizeof want, "weft serve: warning: journal %s now names another file than "
              "the one this gateway writes", journal_path);
     wait_in_file(err_path, want, 1, log, sizeof log);
+    struct timespec ts = {2, 200 * 1000 * 1000}; /* two more checks, each a second apart */
+    nanosleep(&ts, NULL);
+    log[read_file(err_path, log, sizeof log - 1)] = 0;
+    const char *once = strstr(log, "now names another file");
+    cr_assert(once && !strstr(once + 1, "now names another file"), "%s", log);
     char back[32] = "";
     back[read_file(journal_path, back, sizeof back - 1)] = 0;
     cr_assert_str_eq(back, "another file\n");
@@ -3812,6 +3817,38 @@ Test(gateway_tls, a_certificate_that_does_not_verify_stops_the_client_at_once,
     /* and the right CA at the right address works */
     st = run_status_tls("127.0.0.1", tls_ca, out, sizeof out);
     cr_assert_eq(st, 0, "status: exit status %d: %s", st, out);
+}
+
+/* The hints of two more verify failures, each from a gateway of its own:
+ * a certificate naming a host name but not the IP address connected to
+ * (the test above asks a name of one naming an address), and one signed
+ * by itself, the other CA's. */
+Test(gateway_tls, a_misnamed_or_self_signed_certificate_says_what_to_change, .fini = stop_tls,
+     .timeout = 30)
+{
+    make_certs();
+    char cmd[1024], out[8192], cert[300], key[300];
+    snprintf(cmd, sizeof cmd,
+             "(cd %s && printf 'subjectAltName=DNS:localhost\\n' >dns.ext && openssl x509 "
+             "-req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out dns.pem "
+             "-days 2 -extfile dns.ext) >>%s/openssl.log 2>&1", tls_dir, tls_dir);
+    cr_assert_eq(system(cmd), 0, "openssl failed: see %s/openssl.log", tls_dir);
+    static const char *const cases[][3] = {
+        {"dns.pem", "server.key", "IP address mismatch (the gateway's certificate does not "
+                                  "name this --gateway host"},
+        {"other.pem", "other.key", "(the CA in --tls-ca did not sign the gateway's "
+                                   "certificate"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(cert, sizeof cert, "%s/%s", tls_dir, cases[i][0]);
+        snprintf(key, sizeof key, "%s/%s", tls_dir, cases[i][1]);
+        const char *extra[] = {"--tls-cert", cert, "--tls-key", key, NULL};
+        start_server_args(extra);
+        int st = run_status_tls("127.0.0.1", tls_ca, out, sizeof out);
+        cr_assert(st == 1 && strstr(out, "certificate verify failed: ") &&
+                      strstr(out, cases[i][2]), "%s: status %d: %s", cases[i][0], st, out);
+        stop_server();
+    }
 }
 
 /* Plain clients of a TLS gateway are told so and stop within a second

@@ -2845,6 +2845,8 @@ Test(train, no_output_file_replaces_an_input_workload)
          "--save-model '%s/toy.weft' is the workload"},
         {"sim %s/v.weft --policy learned --model %s/toy.weft --seed 3 --save-model %s/toy.weft",
          "--save-model '%s/toy.weft' is the --model '%s/toy.weft'"},
+        {"sim %s/v.weft --policy learned --model %s/toy.weft --scores %s/./toy.weft",
+         "--scores '%s/./toy.weft' is the --model '%s/toy.weft'"},
         {"train %s/v.weft %s/toy.weft --iters 1 --model-out %s/toy.weft",
          "--model-out '%s/toy.weft' is the training workload"},
         {"train %s/v.weft --val %s/toy.weft --iters 1 --model-out %s/toy.weft",
