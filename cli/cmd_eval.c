@@ -439,6 +439,12 @@ int cmd_eval(int argc, char **argv)
         return CLI_USAGE;
     if (csv_path && csv_replaces_other(csv_path))
         return CLI_USAGE;
+    /* the plot, drawn last, replaced the CSV, status 0 */
+    if (cli_same_output(csv_path, plot)) {
+        fprintf(stderr, "weft eval: --csv '%s' and --plot '%s' are one file: give each its "
+                "own\n", csv_path, plot);
+        return CLI_USAGE;
+    }
     const coflow_allocator_t *allocs[MAX_POLICIES];
     for (size_t p = 0; p < n_pol; p++)
         allocs[p] = coflow_allocator_find(alloc[p]);

@@ -2819,6 +2819,11 @@ Test(train, cli_eval_csv_never_replaces_a_workload)
     /* a name not yet a file, given as both, is refused alike */
     cr_assert_eq(cli("eval --csv %s/none.weft %s/none.weft --policy fifo", d, d), 2);
     cr_assert(strstr(cli_file("err"), "none.weft' is the workload"), "%s", cli_file("err"));
+    /* nor may the plot replace the CSV, by its name or another */
+    cr_assert_eq(cli("eval --csv %s/r.svg %s/copy.weft --policy fifo --plot %s/./r.svg", d, d,
+                     d), 2);
+    cr_assert(strstr(cli_file("err"), "r.svg' are one file"), "%s", cli_file("err"));
+    cr_assert(!cli_exists("r.svg"), "a file was written");
     cli_teardown();
 }
 
