@@ -416,17 +416,17 @@ static weft_err_t read_file(const char *path, char **buf, size_t *len)
 {
     *buf = NULL;
     *len = 0;
-    struct stat sb;
     /* a FIFO's open waits for a writer: weft serve --model sat there,
        silent, and it is read more than once (its sha256 before and after) */
-    if (stat(path, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode)))
-        return weft_fail(WEFT_EIO, "is %s, expected a model file",
-                         S_ISFIFO(sb.st_mode) ? "a FIFO" : "a socket");
+    const char *peer = weft_waits_for_peer(path);
+    if (peer)
+        return weft_fail(WEFT_EIO, "is %s, expected a model file", peer);
     FILE *fp = fopen(path, "rb");
     if (!fp)
         return weft_fail(WEFT_EIO, "cannot open: %s", strerror(errno));
     weft_err_t err = WEFT_OK;
     off_t size = -1;
+    struct stat sb;
     if (fstat(fileno(fp), &sb) == 0 && !S_ISREG(sb.st_mode)) {
         /* a directory opens for reading, and seeking reports a huge size */
         err = weft_fail(WEFT_EIO, "is %s, expected a model file",

@@ -130,7 +130,7 @@ int cmd_journal(int argc, char **argv)
     }
     const char *path = argv[optind];
     struct stat st; /* weft serve's own refusal (a device would read as empty) */
-    const char *kind = stat(path, &st) == 0 ? rpc_journal_kind(st.st_mode) : NULL;
+    const char *kind = stat(path, &st) == 0 ? weft_file_kind(st.st_mode) : NULL;
     if (kind) {
         fprintf(stderr, "weft journal: %s is %s, not a regular file: weft serve refuses it as "
                 "its --journal (a journal must be a regular file)\n", path, kind);

@@ -350,7 +350,7 @@ static int serve(int argc, char **argv, serve_owned_t *own)
        keeps nothing a restart reads back: every job accepted would be lost
        at the next start while the gateway looked durable */
     struct stat jst;
-    const char *kind = o.journal && stat(o.journal, &jst) == 0 ? rpc_journal_kind(jst.st_mode)
+    const char *kind = o.journal && stat(o.journal, &jst) == 0 ? weft_file_kind(jst.st_mode)
                                                                : NULL;
     if (kind) {
         fprintf(stderr, "weft serve: --journal %s is %s, not a regular file: a journal must "
@@ -423,12 +423,11 @@ static int serve(int argc, char **argv, serve_owned_t *own)
         return CLI_USAGE;
     /* a FIFO is written through (weft_save_file): its open waited for a
        reader, the gateway listening but serving no one, deaf to SIGTERM */
-    struct stat pst;
-    if (port_file && stat(port_file, &pst) == 0 && (S_ISFIFO(pst.st_mode) ||
-                                                    S_ISSOCK(pst.st_mode))) {
-        fprintf(stderr, "weft serve: --port-file %s is a %s: the gateway would wait for a "
+    const char *peer = weft_waits_for_peer(port_file);
+    if (peer) {
+        fprintf(stderr, "weft serve: --port-file %s is %s: the gateway would wait for a "
                 "reader before serving; give a regular file's path (written whole, renamed "
-                "into place)\n", port_file, S_ISFIFO(pst.st_mode) ? "FIFO" : "socket");
+                "into place)\n", port_file, peer);
         return CLI_USAGE;
     }
     weft_err_t err = port_file ? weft_save_check(port_file) : WEFT_OK;

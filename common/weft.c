@@ -491,6 +491,25 @@ weft_err_t weft_save_check(const char *path)
     return err;
 }
 
+const char *weft_file_kind(mode_t mode)
+{
+    return S_ISREG(mode)    ? NULL
+           : S_ISCHR(mode)  ? "a character device"
+           : S_ISBLK(mode)  ? "a block device"
+           : S_ISFIFO(mode) ? "a FIFO"
+           : S_ISSOCK(mode) ? "a socket"
+           : S_ISDIR(mode)  ? "a directory"
+                            : "of another kind";
+}
+
+const char *weft_waits_for_peer(const char *path)
+{
+    struct stat sb;
+    if (!path || stat(path, &sb) != 0 || !(S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode)))
+        return NULL;
+    return weft_file_kind(sb.st_mode);
+}
+
 /* The C locale, made once and kept for the process's life (uselocale
  * needs it while any thread uses it). All of it, not only LC_NUMERIC: the
  * formats are ASCII, and weft's messages English. */

@@ -120,6 +120,16 @@ weft_err_t weft_save_file(const char *path, weft_write_fn fn, const void *arg);
  * errors come at the write. */
 weft_err_t weft_save_check(const char *path);
 
+/* What a file of mode `mode` is, to name it where a regular file was
+ * expected: "a FIFO", "a character device", "a directory" and so on; NULL
+ * for a regular file. */
+const char *weft_file_kind(mode_t mode);
+
+/* "a FIFO" or "a socket" when path is one, whose open or read waits for a
+ * peer (a FIFO with no writer held weft serve in open(), deaf to SIGTERM);
+ * NULL otherwise, or for a NULL path. */
+const char *weft_waits_for_peer(const char *path);
+
 /* Installs now what weft_save_file installs at its first file: on SIGINT,
  * SIGTERM or SIGHUP, where their action is the default, a handler that
  * removes the temporary file being written, then dies of the signal. A

@@ -39,19 +39,9 @@ const char *rpc_tls_reason(char *buf, size_t n, const char *fallback)
     return buf;
 }
 
-/* "a FIFO" or "a socket" for what a read waits on for a writer at path
- * (the open itself, of a FIFO), or NULL. */
-static const char *waits_for_writer(const char *path)
-{
-    struct stat st;
-    if (!path || stat(path, &st) != 0)
-        return NULL;
-    return S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket" : NULL;
-}
-
 weft_err_t rpc_reread_will_not_wait(const char *what, const char *path)
 {
-    const char *kind = waits_for_writer(path);
+    const char *kind = weft_waits_for_peer(path);
     if (kind)
         return weft_fail(WEFT_EINVAL, "%s %s is %s, not a file: not read again while running "
                          "(its read would wait for a writer, serving nothing meanwhile); put a "
@@ -63,7 +53,7 @@ weft_err_t rpc_tls_file_check(const char *what, const char *path)
 {
     /* read twice (here, then by OpenSSL), and again at a reload or a
        reconnection: a FIFO held the process in open() for a writer */
-    const char *kind = waits_for_writer(path);
+    const char *kind = weft_waits_for_peer(path);
     if (kind)
         return weft_fail(WEFT_EIO, "TLS %s %s: is %s, expected a PEM file", what, path, kind);
     FILE *f = fopen(path, "r");

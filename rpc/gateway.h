@@ -54,7 +54,6 @@
 
 #include <stdbool.h>
 #include <stdio.h>
-#include <sys/types.h>
 
 #include "attention/attn.h"
 #include "coflow/coflow.h"
@@ -507,10 +506,6 @@ weft_err_t rpc_journal_open_cap(rpc_journal_t *j, const char *path, bool sync,
                                 size_t max_record,
                                 weft_err_t (*replay)(void *arg, const msgpack_object *rec),
                                 void *arg);
-/* What a journal path of mode `mode` is, "a FIFO", "a character device"
- * and so on, to name it in a refusal; NULL for a regular file. weft serve
- * takes a regular file only: a device keeps nothing for the next start. */
-const char *rpc_journal_kind(mode_t mode);
 /* Reads path as rpc_journal_open_cap does, replay included, without
  * changing it: no header is written to an empty file (format 2, bytes the
  * file's size, no record) and a torn last record is only reported

@@ -522,17 +522,6 @@ static weft_err_t lock_journal(int fd, const char *path)
     return weft_fail(WEFT_EIO, "journal %s: lock: %s", path, strerror(errno));
 }
 
-const char *rpc_journal_kind(mode_t mode)
-{
-    return S_ISREG(mode)    ? NULL
-           : S_ISCHR(mode)  ? "a character device"
-           : S_ISBLK(mode)  ? "a block device"
-           : S_ISFIFO(mode) ? "a FIFO"
-           : S_ISSOCK(mode) ? "a socket"
-           : S_ISDIR(mode)  ? "a directory"
-                            : "of another kind";
-}
-
 /* A journal is a regular file, or a device (never rewritten): EINVAL for
  * anything else of mode `mode` at path - a FIFO, whose reads would wait for
  * a writer for ever, a socket, a directory - naming what it is. */
@@ -541,7 +530,7 @@ static weft_err_t check_kind(const char *path, mode_t mode)
     if (S_ISREG(mode) || S_ISCHR(mode) || S_ISBLK(mode))
         return WEFT_OK;
     return weft_fail(WEFT_EINVAL, "journal %s is %s, not a file: a journal must be a regular "
-                     "file or a device", path, rpc_journal_kind(mode));
+                     "file or a device", path, weft_file_kind(mode));
 }
 
 /* Opens the journal at path (j->path) into j->fd, read-only or to append

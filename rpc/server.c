@@ -1586,7 +1586,7 @@ static void check_journal_path(rpc_gateway_t *gw, double now)
         bool same = at.st_dev == open_sb.st_dev && at.st_ino == open_sb.st_ino;
         /* a FIFO or a device there (a link to /dev/null) is refused by the
            next start: no restart "from the one there" */
-        const char *kind = same ? NULL : rpc_journal_kind(at.st_mode);
+        const char *kind = same ? NULL : weft_file_kind(at.st_mode);
         if (kind && !gw->journal_not_file)
             fprintf(stderr, "weft serve: warning: journal %s is now %s, not a regular file "
                     "(replaced while in use); records go on to the file this gateway "
