@@ -4057,7 +4057,6 @@ static void cert_for_loopback_future(const char *name)
     cert_for_loopback_dated(name, "20990101000000Z", "21000101000000Z");
 }
 
-
 /* SIGHUP with the token file and the TLS certificate replaced by FIFOs
  * (nothing writing them): each refused, named, and the gateway serves on,
  * over TLS, and stops on SIGTERM. It waited in open() for a writer, serving

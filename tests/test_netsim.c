@@ -3441,16 +3441,22 @@ Test(sim_cli, an_ignored_interrupt_stays_ignored, .timeout = 120)
     cr_assert_eq(access(jobs, F_OK), 0, "%s missing", jobs);
 }
 
+/* How many entries of dir begin with prefix. */
+static size_t count_prefix(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    size_t n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += !strncmp(e->d_name, prefix, strlen(prefix));
+    if (d)
+        closedir(d);
+    return n;
+}
+
 /* Whether dir holds a file whose name begins with prefix. */
 static bool dir_has_prefix(const char *dir, const char *prefix)
 {
-    DIR *d = opendir(dir);
-    bool found = false;
-    for (struct dirent *e; d && !found && (e = readdir(d));)
-        found = !strncmp(e->d_name, prefix, strlen(prefix));
-    if (d)
-        closedir(d);
-    return found;
+    return count_prefix(dir, prefix) > 0;
 }
 
 /* Runs weft with argv (start_quiet), sends it sig once dir
@@ -3519,18 +3525,6 @@ Test(sim_cli, a_signal_while_the_plot_is_drawn_leaves_no_file, .timeout = 120)
         cr_assert(!dir_has_prefix(cli_dir, "p.png"), "signal %d: a file of the plot is left",
                   sigs[i]);
     }
-}
-
-/* How many entries of dir begin with prefix. */
-static size_t count_prefix(const char *dir, const char *prefix)
-{
-    DIR *d = opendir(dir);
-    size_t n = 0;
-    for (struct dirent *e; d && (e = readdir(d));)
-        n += !strncmp(e->d_name, prefix, strlen(prefix));
-    if (d)
-        closedir(d);
-    return n;
 }
 
 /* The same plot without --out: its CDFs' data went to a /tmp/weft-plot-*
