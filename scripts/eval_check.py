@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """eval_check.py - a second reader of `weft eval`'s statistics, from its documents alone.
 
-Written from `weft eval --help`, README ("Sweep loads and seeds"),
+Written from `weft eval --help`, docs/usage.md ("Sweeps: weft eval"),
 docs/training.md ("Evaluation", the LP bound's passage) and the comments of
 benchmarks/eval.sh and generalize.sh, without reading cli/cmd_eval.c or
 train/ but where a disagreement had to be settled (the group of a file
 name: README said nothing of the extension, the code's comment did; now
-README and --help say it). Where this script and weft disagree, one of
+docs/usage.md and --help say it). Where this script and weft disagree, one of
 the two is wrong.
 
 For each seed it makes a set of small `weft gen` workloads (random, alibaba
@@ -147,7 +147,7 @@ def run(cmd, check=True):
 
 
 def group_of(path):
-    """README: the file name without its extension (a last dot after the
+    """docs/usage.md: the file name without its extension (a last dot after the
     last dash, then a letter) and a trailing -s<digits>."""
     b = os.path.basename(path)
     dot, dash = b.rfind("."), b.rfind("-")

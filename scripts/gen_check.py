@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """gen_check.py - a second reader of `weft gen` and `weft inspect`, from their documents alone.
 
-Written from README.md ("A short tour"), `weft gen --help`, `weft inspect
---help`, the reference design's section 5 (docs/design.md),
+Written from README.md ("A short tour") and docs/usage.md, `weft gen
+--help`, `weft inspect --help`, the reference design's section 5 (docs/design.md),
 docs/workload-format.md and data/README.md, without reading workload/ or
 cli/, as scripts/format_check.py is written from the format document (whose
 readers of the four formats this script borrows): where this script and weft

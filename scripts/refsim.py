@@ -8,9 +8,10 @@ decision recomputes every key and every rate from the flows' remaining
 bytes. Each rule names where it is defined:
 
   DESIGN §N      the project's reference design (docs/design.md)
-  README         README.md: "Policies (`weft sim --help`)", the options of
-                 "Compare policies on the emulator"; docs/testing.md: "Against
-                 an independent reference"
+  usage.md       docs/usage.md: "Policies and allocators", "--check: the
+                 physics verified" and the options of README.md's "Compare
+                 policies on the emulator"; docs/testing.md: "Against an
+                 independent reference"
   format         docs/workload-format.md §1 (weft's text format)
   policy doc     docs/adding-a-policy.md (what an ordering receives)
   --help         `weft sim --help`'s orderings and allocators
@@ -43,7 +44,7 @@ from dataclasses import dataclass, field
 # DESIGN §2: every port is 1 Gbit/s each way unless told otherwise.
 DEFAULT_PORT_RATE = 1e9 / 8
 
-# README, --check: a flow counts as finished when what is left of it is
+# usage.md, --check: a flow counts as finished when what is left of it is
 # within its finish tolerance, a billionth of its bytes or 8 units in the
 # last place of the clock; otherwise rounding in rate * dt would leave
 # crumbs that take events of their own.
@@ -51,11 +52,11 @@ FINISH_REL_TOL = 1e-9
 FINISH_CLOCK_ULPS = 8
 
 # A port whose free capacity is below a billionth of its rate is full: the
-# crumb is what rounding left when flows filled it exactly (README, --check:
+# crumb is what rounding left when flows filled it exactly (usage.md, --check:
 # capacities hold within 1e-9 of a port's rate).
 FULL_REL_TOL = 1e-9
 
-# README, Policies: Aalo's queues split at 10 MiB x 10^k bytes sent.
+# usage.md, Policies: Aalo's queues split at 10 MiB x 10^k bytes sent.
 AALO_FIRST_THRESHOLD = 10 * 1048576.0
 AALO_THRESHOLD_FACTOR = 10.0
 # A job's crossing of a threshold is itself an event, at now + (T - sent) /
@@ -253,12 +254,12 @@ class Emulator:
         return self.below[c]
 
     def remaining_path(self, c):
-        """README (jsebf-cp): remaining bottleneck time plus the heaviest
+        """usage.md (jsebf-cp): remaining bottleneck time plus the heaviest
         path below it."""
         return self.remaining_iso(c) + self.path_below(c) - self.iso[c]
 
     def aalo_queue(self, j):
-        """README, Policies: queue k holds the jobs that have sent at least
+        """usage.md, Policies: queue k holds the jobs that have sent at least
         10 MiB x 10^(k-1) bytes over the whole DAG, and less than 10^k."""
         queue, threshold = 0, AALO_FIRST_THRESHOLD
         while self.job_sent[j] >= threshold * (1 - AALO_REL_TOL):
@@ -271,7 +272,7 @@ class Emulator:
     def order(self, active):
         wl = self.wl
         # policy doc: an ordering receives the active coflows by release
-        # time; --help and README: every sort below is ascending and breaks
+        # time; --help and usage.md: every sort below is ascending and breaks
         # its ties by release time, then by the coflow's place in the file.
         active = sorted(active, key=lambda c: (self.release_s[c], c))
 
@@ -306,11 +307,11 @@ class Emulator:
             return by(lambda c: self.aalo_queue(job_of(c)))
         if self.ordering == "sincronia":
             return self.order_bssi(active)
-        # The DAG-aware orderings rank jobs (README): wcp by the job's
+        # The DAG-aware orderings rank jobs (usage.md): wcp by the job's
         # weighted remaining critical path, jsebf and jsebf-cp by its
         # weighted remaining bottleneck work. Inside a job, jsebf keeps
         # release order; wcp and jsebf-cp put the coflow with the longest
-        # remaining path first (README, Policies).
+        # remaining path first (usage.md, Policies).
         jobs = {job_of(c) for c in active}
         weight = self.scaled_weights(jobs)
         if self.ordering == "wcp":
@@ -323,7 +324,7 @@ class Emulator:
             job_key[job_of(c)], -self.remaining_path(c), self.release_s[c], c))
 
     def scaled_weights(self, jobs):
-        """README, Policies: the weighted orderings read the weights of the
+        """usage.md, Policies: the weighted orderings read the weights of the
         jobs deciding against each other only, scaled together by the power
         of two that brings the largest to [1, 2) when it is below 1 (never
         down: that would put weights far below a large one among the
@@ -358,7 +359,7 @@ class Emulator:
 
     def order_bssi(self, active):
         """Sincronia's Bottleneck-Select-Scale-Iterate (BSSI, the Sincronia
-        paper's Algorithm 1), weighted by the jobs' weights (README). Fills the order
+        paper's Algorithm 1), weighted by the jobs' weights (usage.md). Fills the order
         from its end: the most loaded port (remaining bytes over capacity,
         each direction a port of its own) takes last the coflow with the
         smallest weight over its load there; the other coflows on that
@@ -441,9 +442,9 @@ class Emulator:
 
     def greedy(self, c):
         """DESIGN §4 (Sincronia's greedy): each flow of the coflow takes
-        min(free send, free receive) of its ports. README: the flows go by
+        min(free send, free receive) of its ports. usage.md: the flows go by
         sender, each sender's by receiver (and equal pairs in file order).
-        README also allows walking by receiver: the rates are the same,
+        usage.md also allows walking by receiver: the rates are the same,
         since two flows that share a port meet in the same order both ways,
         and only they affect each other's rates."""
         def by_ports(f):
@@ -457,7 +458,7 @@ class Emulator:
         paced to finish together at its bottleneck time Γ on what the
         coflows before it left free; a coflow with a full port is not paced.
         Then the greedy walk hands out what is left, in the same order
-        (Varys' work conservation; README: MADD's backfill)."""
+        (Varys' work conservation; usage.md: MADD's backfill)."""
         for c in order:
             out, inn = self.port_bytes(c, lambda f: self.remaining[f])
             frees = ([(b, self.free_out(p)) for p, b in out.items()] +

@@ -12,7 +12,7 @@ finish, must agree to 1e-6 relative.
 
 Sizes, arrivals, compute times and weights are random reals, so no two
 keys tie exactly: where they do, weft's choice follows its rounding and the
-reference may choose otherwise (README, "A run is deterministic"). A tie a
+reference may choose otherwise (docs/usage.md, "Determinism and ties"). A tie a
 documented rule breaks (equal release times, ties by coflow index) is kept.
 
     python3 scripts/refsim_check.py [--seeds A-B] [--weft PATH] [--jobs N]
@@ -213,7 +213,7 @@ def add_variant(vr, jobs, fabric):
         fabric["caps"] = {p: rate * scale for p, rate in fabric["caps"].items()}
     elif kind == "tiny":
         # Weights of 1 to 7 units of 2^-1074, which the format accepts: the
-        # weighted orderings compare them only against each other (README,
+        # weighted orderings compare them only against each other (docs/usage.md,
         # Policies), where a key over them once read inf and tied every job.
         jobs[:] = [(job_id, arrival, vr.randint(1, 7) * 2.0 ** -1074, final, coflows)
                    for job_id, arrival, _, final, coflows in jobs]

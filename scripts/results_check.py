@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """results_check.py - a second reader of what `weft sim` reports, from the documents alone.
 
-Written from README.md ("What it is", "Compare policies on the emulator" and
-its --out, --flows and --check bullets, the columns `weft sim --help`
-defines), the reference design's sections 2-4 (docs/design.md: the
+Written from README.md ("What it is", "Compare policies on the emulator"),
+docs/usage.md (--out, --flows, --check, the clock guard, the columns `weft
+sim --help` defines), the reference design's sections 2-4 (docs/design.md: the
 fabric, flows, coflows, jobs, the lower bound) and docs/workload-format.md,
 without reading netsim/, cli/ or tests/, as scripts/refsim.py is written from
 the emulator's definitions and scripts/format_check.py from the format
@@ -34,12 +34,12 @@ number of every file from the workload and the CSVs:
 Fixed cases come with them: weights down to the least double (5e-324) and up
 to 1e15, standard input, --policy all with and without --alloc and
 --lp-bound, a Facebook trace under --varys, the clock guard's threshold
-(README: a flow too short for the clock where it starts is refused) and a
+(docs/usage.md: a flow too short for the clock where it starts is refused) and a
 rerun giving the same files to the bit.
 
 Tolerances. Numbers weft copies or gets by one subtraction (CCT, JCT, a
 flow's completion) must be equal to the bit; releases and job finishes are
-one addition of the clock's times, which README's --check holds to 4 units
+one addition of the clock's times, which docs/usage.md's --check holds to 4 units
 in the last place, and so does this script. Sums (averages, isolation
 times, bounds, utilization) may add the same doubles in another order: n
 positive doubles summed in any order are within (n - 1) * 2^-53 of the
@@ -75,7 +75,7 @@ from format_check import read_weft, write_weft, job, coflow, rand_dag  # noqa: E
 U = 2.0 ** -52
 GBPS = 1e9 / 8
 
-# Each ordering's own allocator (README, "Policies"; `weft sim --help`).
+# Each ordering's own allocator (docs/usage.md, "Policies"; `weft sim --help`).
 OWN_ALLOC = {"fifo": "greedy", "scf": "madd", "ncf": "madd", "lcf": "madd", "sebf": "madd",
              "aalo": "greedy", "sincronia": "greedy", "wcp": "madd", "jsebf": "madd",
              "jsebf-cp": "madd", "fair": "fair", "srf": "srf", "learned": "madd"}
@@ -109,7 +109,7 @@ def close(a, b, rel):
 
 
 def nearest_rank(values, p):
-    """README: percentiles are nearest-rank (p99 of fewer than 100 is the largest)."""
+    """docs/usage.md: percentiles are nearest-rank (p99 of fewer than 100 is the largest)."""
     s = sorted(values)
     return s[max(1, (p * len(s) + 99) // 100) - 1]
 
@@ -147,7 +147,7 @@ def analyse(ports, jobs, rate, caps):
 # Running weft sim and reading what it wrote.
 
 def file_stem(spec, alloc_opt):
-    """README: files named by policy; <ordering>-<allocator> for ORDERING:ALLOCATOR or an
+    """docs/usage.md: files named by policy; <ordering>-<allocator> for ORDERING:ALLOCATOR or an
     --alloc that is not the ordering's own."""
     if ":" in spec:
         o, a = spec.split(":")
@@ -321,7 +321,7 @@ def check_policy(ctx, stem, order, alloc, out):
     ratio = float(sum(Fraction(j["weight"]) * Fraction(jr[j["id"]]["jct_s"]) for j in jobs) /
                   sum(Fraction(j["weight"]) * Fraction(bound[j["id"]][0]) for j in jobs))
     near("slowdown_vs_bound", summ.get("slowdown_vs_bound"), ratio, 2 * rel)
-    # what --check lets a JCT fall short of its bound by (README), weighted
+    # what --check lets a JCT fall short of its bound by (docs/usage.md), weighted
     slack = math.fsum(j["weight"] * (1e-9 * bound[j["id"]][0] + 16 * bound[j["id"]][1] *
                                      ulp(jr[j["id"]]["finish_s"])) for j in jobs) / nj
     lp = summ.get("lp_bound_s")
@@ -352,7 +352,7 @@ def port_windows(ctx, stem, flows, most=3000):
     """DESIGN 2: no port sends or receives above its rate. A flow's bytes cross its ports
     between its coflow's release and its finish, so the flows of one port side that lie
     inside a window [t0, T] add up to at most rate * (T - t0), less what each may finish
-    short by (README: a billionth of its bytes, or 8 units in the last place of the clock
+    short by (docs/usage.md: a billionth of its bytes, or 8 units in the last place of the clock
     at its rate). Checked for every window from a release to a finish, on port sides of
     at most `most` flows (quadratic)."""
     errs = []
@@ -513,7 +513,7 @@ def load(weft, tmp, path, name):
 def own_workload(rng):
     """A small random weft workload: DAGs listed in any order, ids of any sign, real
     weights, compute times and bytes, self-flows, several roots; at times late arrivals,
-    where a double's steps are coarse (flows of 1e4 bytes or more: README's clock guard)."""
+    where a double's steps are coarse (flows of 1e4 bytes or more: docs/usage.md's clock guard)."""
     ports = rng.randint(1, 6)
     late = rng.choice([0.0] * 4 + [1e4, 1e6, 3e7])
     jobs = []
@@ -699,7 +699,7 @@ def fixed_cases(weft):
 
 
 def rerun_case(weft, tmp, path):
-    """README: a run is deterministic, the same input giving the same results to the bit."""
+    """docs/usage.md: a run is deterministic, the same input giving the same results to the bit."""
     seen = []
     for k in range(2):
         out = os.path.join(tmp, f"rerun{k}")
@@ -718,7 +718,7 @@ def rerun_case(weft, tmp, path):
 
 
 def clock_cases(weft, tmp):
-    """README: a flow taking, alone at the slower of its ports, under 1000 steps of a double
+    """docs/usage.md: a flow taking, alone at the slower of its ports, under 1000 steps of a double
     (2.2e-16 of the time) where its coflow is released at the earliest is refused."""
     errs = []
     eps = 2.0 ** -52

@@ -2,7 +2,7 @@
 """summary_check.py - weft sim's summaries recomputed from its CSVs and the workload.
 
 An outsider's audit of `weft sim --out`: written from ../shared/DESIGN.md
-sections 2-3 (docs/design.md), README.md's --out bullet and `weft sim --help`
+sections 2-3 (docs/design.md), docs/usage.md's --out section and `weft sim --help`
 alone, not from netsim/ or cli/. For each case it runs the real weft sim with
 --out, reads the workload itself (weft's text format, or a Facebook trace;
 a WfCommons workflow through `weft convert`, whose reader is not audited
