@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """learned_check.py - a second implementation of the learned policy's scores.
 
-Written from the documents alone: README ("The learned policy", its
-`--scores` paragraph, "Training the policy" for the priors), DESIGN.md
+Written from the documents alone: README ("The learned policy"),
+docs/learned-policy.md section 6 (`--scores`), docs/training.md (the priors), DESIGN.md
 section 6, the header block of coflow/learned.c and coflow/coflow.h's
 definitions of the derived quantities, gnn/gnn.h and attention/attn.h (headers
 only), and docs/learned-policy.md, which writes out what those left open
@@ -394,7 +394,7 @@ def check(model_path, workload_path, scores_path, coflows_csv, rate, fail, worst
             if float(r[1]) != now:
                 fail(where, "rows of one decision at two times")
             nodes.append(node)
-        # README: a model with learned.set_changes_only decides only when the
+        # learned-policy.md 6: a model with learned.set_changes_only decides only when the
         # set of schedulable coflows changes, keeping its order in between
         active = {(nd["job"], nd["coflow"]) for nd in nodes if nd["status"] == "active"}
         if m["cfg"].get("learned.set_changes_only") == 1 and dec == prev[0] + 1 and \

@@ -3,7 +3,7 @@
 
 A second reader of the model file: attention/attn.h's "Model file" comment
 block and attn_model_load's error list, docs/learned-policy.md (section 5,
-the tensors and ints the network needs), README.md ("The learned policy"),
+the tensors and ints the network needs; section 6, model files),
 docs/training.md ("A residual of the teacher") and `weft model --help`. From those alone it writes
 model files entry by entry (the shipped model again, models of other sizes
 with random weights, and damaged ones of every kind the documents name),
@@ -239,7 +239,7 @@ def fmt_g(x):
 
 
 def predicted_summary(path, data, model, version):
-    """The lines `weft model` prints for a file that loads (README, --help)."""
+    """The lines `weft model` prints for a file that loads (learned-policy.md 6, --help)."""
     head = (f"{path}: loads; format version 2, its SHA-256 checked" if version == 2 else
             f"{path}: loads; format version 1, no checksum, unchecked")
     prior, path_prior = model.vector("learned.prior")[0], model.vector("learned.prior_path")[0]
@@ -428,7 +428,7 @@ def check_header(c, m):
         if c.wide:
             c.refused(f"version-{v}-checksummed", m.encode(version=v, checksum=True),
                       f"model format version {v}, this build reads versions 1 and 2")
-    # README: version 1 holding the checksum entry is a damaged version byte
+    # learned-policy.md 6: version 1 holding the checksum entry is a damaged version byte
     c.refused("version-1-with-sha256", m.encode(version=1, checksum=True), "version")
 
 
