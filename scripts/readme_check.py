@@ -533,7 +533,7 @@ def main():
         env.pop("WEFT_MODEL", None)  # the shipped model, as the README's runs
         name = os.path.basename(a.readme)
         # The learned policy's scores round as OpenBLAS's kernels for this
-        # CPU round them (README, "Training the policy"): its figures are
+        # CPU round them (docs/training.md, "Reproducing the shipped model"): its figures are
         # compared only on the kernels the README's came from.
         version = subprocess.run([weft, "--version"], stdout=subprocess.PIPE,
                                  env=env).stdout.decode("utf-8", "replace")
