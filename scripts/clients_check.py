@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """A second reader of weft's client commands, from their documents alone.
 
-Predicts from README.md ("The live gateway"), docs/protocol.md (status,
-job_status, cancel, job_done) and each command's --help what `weft submit`,
-`weft status` and `weft cancel` print and exit with, then runs them against a
-real `weft serve` and real `weft agent`s on loopback and checks; then, on a
-second gateway, that status's rows slow readers, replaced and journal rewrites
-start at 0 and each shows its event, provoked for real.  Written without
-reading cli/*.c.  Usage: clients_check.py [WEFT_BINARY]
+Predicts from README.md and docs/gateway.md ("The live gateway" and its
+commands in detail), docs/protocol.md (status, job_status, cancel, job_done)
+and each command's --help what `weft submit`, `weft status` and `weft cancel`
+print and exit with, then runs them against a real `weft serve` and real
+`weft agent`s on loopback and checks; then, on a second gateway, that
+status's rows slow readers, replaced and journal rewrites start at 0 and each
+shows its event, provoked for real.  Written without reading cli/*.c.
+Usage: clients_check.py [WEFT_BINARY]
 """
 import csv
 import json
@@ -168,7 +169,7 @@ def checks(tmp):
     # weft status --job of a finished job: the gateway's JCT, every coflow done.
     # It counts from the registration's acceptance to the job's end, submit's
     # from before it sent it to the job_done it read: never longer, and a few
-    # ms shorter (README: 0 to 48 ms measured; 23 ms in a CI run under load)
+    # ms shorter (docs/gateway.md: 0 to 48 ms measured; 23 ms in a CI run under load)
     rc, js, _ = status_json("--job", "1")
     check(rc == 0 and js["type"] == "job_status" and js["job"] == 1
           and js["state"] == "finished" and -0.0006 <= done[1] - js["jct"] < 0.1

@@ -788,7 +788,7 @@ def check_sim(c, wide, models, ckpt):
 def check_serve(c, ckpt):
     """weft serve --model F, F replaced and SIGHUP: a file weft model refuses
     is refused with its message and the old model's SHA-256 kept, one it takes
-    goes live with its own SHA-256 (README, "A retrained model goes live")."""
+    goes live with its own SHA-256 (docs/gateway.md, "The model and its reloads")."""
     live = os.path.join(c.tmp, "live.msgpack")
     shutil.copyfile(SHIPPED, live)
     with open(SHIPPED, "rb") as f:

@@ -2,7 +2,7 @@
 """protocol_check.py - a second client of `weft serve`, from docs/protocol.md alone.
 
 Written from docs/protocol.md and README's "The live gateway" (its
-production part now docs/gateway.md) without reading rpc/, cli/ or tests/,
+detail now docs/gateway.md) without reading rpc/, cli/ or tests/,
 as scripts/refsim.py is written from the definitions: where this client and
 the gateway disagree, one of the two is wrong. It speaks the protocol itself,
 with Python's msgpack (Debian's python3-msgpack, scripts/install-deps.sh),
