@@ -142,7 +142,7 @@ static void mean_ci(const double *x, const size_t *idx, size_t n, double *mean, 
 }
 
 /* A workload's group: its file name without the extension and a
- * trailing -s<seed> (README, "Sweep loads and seeds"). The extension is
+ * trailing -s<seed> (docs/usage.md, "Sweeps: `weft eval`"). The extension is
  * a last dot after the last dash, followed by a letter: in x-l0.7-s1 the
  * dot belongs to the load, not to an extension. */
 static void group_of(const char *path, char *buf, size_t len)

@@ -324,7 +324,7 @@ static weft_err_t run_with_scores(FILE *f, const void *arg)
 /* How long a task's run tends to take, longest 0: the per-flow allocators
  * rate every open flow (or port pair) at each decision, the learned
  * ordering runs its networks, MADD rates about twice the flows of greedy
- * (README, Performance). */
+ * (docs/performance.md, "The Facebook trace table's columns"). */
 static int expected_cost_rank(const sim_task_t *t)
 {
     const coflow_allocator_t *a = t->alloc;

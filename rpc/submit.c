@@ -21,7 +21,7 @@
 
 /* After the time of a job registered before this run: its JCT is the
  * gateway's, where the others' are this run's own clock, a few ms longer
- * (README, "The live gateway"). */
+ * (docs/gateway.md, "`weft submit`: its output, retries and clocks"). */
 #define GW_CLOCK " (the gateway's clock)"
 
 typedef struct {

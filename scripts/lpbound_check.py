@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """lpbound_check.py - a second solver of weft's LP lower bound, from docs/lp-bound.md alone.
 
-Written from docs/lp-bound.md (and the README passages it points to) without
+Written from docs/lp-bound.md (and the passages it points to) without
 reading dag/lpbound.c or tests/, as scripts/refsim.py is written from the
 emulator's definitions: where this solver and weft disagree, one of the two
 is wrong. It builds the document's linear program itself:
