@@ -131,6 +131,35 @@ weft_err_t netsim_check_clock(const coflow_workload_t *wl, const coflow_fabric_t
  * anything else or a rate that is not finite and > 0. */
 weft_err_t netsim_parse_rate(const char *s, double *bytes_per_s);
 
+/* Parses a size into bytes: a number followed by an optional unit, "B"
+ * with the rates' prefixes: "KB", "MB", "GB", "TB" (powers of 1000, or of
+ * 1024 when binary: the Facebook trace's MB under --varys) and "KiB",
+ * "MiB", "GiB", "TiB" (powers of 1024); no unit means bytes. Fails
+ * (EINVAL, with a detail) on anything else or a size not finite and > 0. */
+weft_err_t netsim_parse_size(const char *s, bool binary, double *bytes);
+
+/* Coflow categories as the Varys and Aalo papers report them: short or
+ * long by the coflow's longest flow, narrow or wide by its number of
+ * flows, each as the workload gives them. */
+enum { NETSIM_BIN_SN, NETSIM_BIN_LN, NETSIM_BIN_SW, NETSIM_BIN_LW, NETSIM_N_BINS };
+extern const char *const netsim_bin_names[NETSIM_N_BINS]; /* "SN", "LN", "SW", "LW" */
+typedef struct {
+    double length_bytes;             /* short: the longest flow < this */
+    size_t width_flows;              /* narrow: at most this many flows */
+    size_t count[NETSIM_N_BINS];     /* coflows */
+    double bytes[NETSIM_N_BINS];     /* their flows' bytes */
+    double avg_cct_s[NETSIM_N_BINS]; /* sum of (finish - release) in coflow
+                                        order / count; NAN for none */
+} netsim_bins_t;
+
+/* The bin of coflow c of wl. */
+int netsim_coflow_bin(const coflow_workload_t *wl, size_t c, double length_bytes,
+                      size_t width_flows);
+
+/* r's coflows by bin (r a run of wl); O(coflows + flows). */
+weft_err_t netsim_bins(const coflow_workload_t *wl, const netsim_result_t *r,
+                       double length_bytes, size_t width_flows, netsim_bins_t *out);
+
 /* Writes per-coflow CSV (job,coflow,release_s,finish_s,cct_s,iso_s), per-job
  * CSV (job,arrival_s,finish_s,jct_s,weight,lower_bound_s) and summary JSON. */
 weft_err_t netsim_write_coflows_csv(const coflow_workload_t *wl, const netsim_result_t *r,
@@ -147,6 +176,8 @@ typedef struct {
     const char *model;           /* the learned policy's model file, or NULL */
     bool random_model;           /* it ran random parameters instead, */
     uint64_t model_seed;         /* drawn from this seed (policy_seed) */
+    const netsim_bins_t *bins;   /* the run's coflows by bin ("bins", last);
+                                    NULL: left out */
 } netsim_run_info_t;
 weft_err_t netsim_write_summary_json(const netsim_result_t *r, const char *policy,
                                      const char *allocator, const netsim_run_info_t *info,

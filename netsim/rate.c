@@ -1,6 +1,7 @@
 /*
  * rate.c - port rates written the way operators write them ("10Gbps",
- * "1Gibps", "125MB/s") turned into the bytes per second the model uses.
+ * "1Gibps", "125MB/s") turned into the bytes per second the model uses, and
+ * sizes with the same prefixes ("5MB", "1MiB") into bytes.
  */
 #include "netsim.h"
 
@@ -8,6 +9,31 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The prefix of a unit at *q ("K", "Mi", any case of the letter): its
+ * multiplier, *q moved past it; 1, *q unmoved, for none. A letter with
+ * nothing after it is no prefix ("B" is a byte). A decimal prefix counts in
+ * powers of dec (1000, or 1024 for the trace's binary MB under --varys),
+ * one with an 'i' in powers of 1024. */
+static double unit_prefix(const char **q, double dec)
+{
+    int power = 0;
+    switch (**q) {
+    case 'k': case 'K': power = 1; break;
+    case 'm': case 'M': power = 2; break;
+    case 'g': case 'G': power = 3; break;
+    case 't': case 'T': power = 4; break;
+    default: break;
+    }
+    if (!power || !(*q)[1])
+        return 1;
+    (*q)++;
+    if (**q == 'i') {
+        dec = 1024;
+        (*q)++;
+    }
+    return pow(dec, power);
+}
 
 weft_err_t netsim_parse_rate(const char *s, double *bytes_per_s)
 {
@@ -31,26 +57,7 @@ weft_err_t netsim_parse_rate(const char *s, double *bytes_per_s)
     double mult = 1, unit = 1; /* unit: 1 for bytes, 1/8 for bits */
     if (*u) {
         const char *q = u;
-        double base = 1000;
-        int power = 0;
-        switch (*q) {
-        case 'k': case 'K': power = 1; break;
-        case 'm': case 'M': power = 2; break;
-        case 'g': case 'G': power = 3; break;
-        case 't': case 'T': power = 4; break;
-        default: break;
-        }
-        /* "B/s" and "bps" have no prefix; a prefix letter is followed by one */
-        if (power && q[1]) {
-            q++;
-            if (*q == 'i') {
-                base = 1024;
-                q++;
-            }
-        } else {
-            power = 0;
-        }
-        mult = pow(base, power);
+        mult = unit_prefix(&q, 1000);
         if (!strcmp(q, "bps") || !strcmp(q, "bit/s") || !strcmp(q, "b/s"))
             unit = 1.0 / 8;
         else if (!strcmp(q, "Bps") || !strcmp(q, "B/s"))
@@ -70,5 +77,31 @@ weft_err_t netsim_parse_rate(const char *s, double *bytes_per_s)
         return weft_fail(WEFT_EINVAL, "port rate '%s' is %g bytes/s; expected at least 1 bit/s "
                          "(0.125 bytes/s)", s, r);
     *bytes_per_s = r;
+    return WEFT_OK;
+}
+
+weft_err_t netsim_parse_size(const char *s, bool binary, double *bytes)
+{
+    char *end;
+    double x = s && *s ? strtod(s, &end) : 0;
+    if (!s || !*s || end == s)
+        return weft_fail(WEFT_EINVAL, "size '%s': expected a number, optionally followed by "
+                         "a unit such as MB or MiB", s ? s : "");
+    const char *u = end;
+    while (*u == ' ')
+        u++;
+    double mult = 1;
+    if (*u) {
+        const char *q = u;
+        mult = unit_prefix(&q, binary ? 1024 : 1000);
+        if (strcmp(q, "B") != 0)
+            return weft_fail(WEFT_EINVAL, "size '%s': unknown unit '%s'; expected B, KB, MB, "
+                             "GB, TB, KiB, MiB, GiB or TiB (no unit: bytes)", s, u);
+    }
+    double b = x * mult;
+    if (!isfinite(b) || !(b > 0))
+        return weft_fail(WEFT_EINVAL, "size '%s' is %g bytes; expected a finite size > 0", s,
+                         b);
+    *bytes = b;
     return WEFT_OK;
 }

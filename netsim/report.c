@@ -196,6 +196,24 @@ static void json_run_info(FILE *out, const netsim_run_info_t *info)
         fprintf(out, "  \"model_seed\": %" PRIu64 ",\n", info->model_seed);
 }
 
+/* "bins": the thresholds, then each bin's count, bytes and average CCT
+ * (null when empty), the last field. */
+static void json_bins(FILE *out, const netsim_bins_t *b)
+{
+    fputs("  \"bins\": {\"length_bytes\": ", out);
+    json_num(out, b->length_bytes);
+    fprintf(out, ", \"width_flows\": %zu", b->width_flows);
+    for (int i = 0; i < NETSIM_N_BINS; i++) {
+        fprintf(out, ",\n    \"%s\": {\"count\": %zu, \"bytes\": ", netsim_bin_names[i],
+                b->count[i]);
+        json_num(out, b->bytes[i]);
+        fputs(", \"avg_cct_s\": ", out);
+        json_num(out, b->avg_cct_s[i]);
+        fputc('}', out);
+    }
+    fputs("}\n", out);
+}
+
 weft_err_t netsim_write_summary_json(const netsim_result_t *r, const char *policy,
                                      const char *allocator, const netsim_run_info_t *info,
                                      FILE *out)
@@ -236,7 +254,10 @@ weft_err_t netsim_write_summary_json(const netsim_result_t *r, const char *polic
     fputs("  \"first_violation\": ", out);
     json_str(out, r->first_violation);
     fputs(",\n", out);
-    json_field(out, "wall_s", r->wall_s, true);
+    const netsim_bins_t *bins = info ? info->bins : NULL;
+    json_field(out, "wall_s", r->wall_s, !bins);
+    if (bins)
+        json_bins(out, bins);
     fputs("}\n", out);
     return finish_write(out, "summary JSON", prev);
 }
