@@ -46,6 +46,8 @@ typedef struct {
     weft_err_t err;
     char errmsg[1024];
     _Atomic size_t coflows_done; /* as the run goes (netsim_opts_t) */
+    bool binned;                 /* --bins: bins holds its coflows by bin */
+    netsim_bins_t bins;
 } sim_task_t;
 
 typedef struct {
@@ -123,6 +125,18 @@ static void usage(FILE *out)
             "  --progress-every S  show it every S seconds instead (>= 0.01); off a\n"
             "                      terminal it implies --progress (e.g. 60 for the log of\n"
             "                      a long sweep)\n"
+            "  --bins              also the average CCT by coflow bin, as Varys and Aalo\n"
+            "                      report it: short (longest flow < --bin-length) or long,\n"
+            "                      narrow (at most --bin-width flows) or wide: SN, LN, SW,\n"
+            "                      LW; each policy's over the first one's; with --out, a\n"
+            "                      \"bins\" object in every summary\n"
+            "  --bin-length SIZE   the short/long threshold (implies --bins; default 5MB).\n"
+            "                      SIZE is a number with a unit: B, KB, MB, GB, TB (powers\n"
+            "                      of 1000; of 1024 under --varys, as the trace's MB),\n"
+            "                      KiB, MiB, GiB, TiB (powers of 1024); a plain number is\n"
+            "                      bytes\n"
+            "  --bin-width N       the narrow/wide threshold in flows (implies --bins;\n"
+            "                      default 50)\n"
             "  --plot FILE         draw the CDF of JCT per policy into FILE.png or FILE.svg\n"
             "                      (needs gnuplot)\n"
             "  --model FILE        model of the learned policy (msgpack, see `--policy\n"
@@ -384,6 +398,7 @@ static weft_err_t write_result(FILE *f, const void *arg)
         info.model = NULL;
         info.random_model = false;
     }
+    info.bins = r->t->binned ? &r->t->bins : NULL;
     return netsim_write_summary_json(&r->t->res, r->t->ord->name, r->t->alloc->name, &info, f);
 }
 
@@ -614,6 +629,77 @@ static void print_table(const sim_task_t *tasks, size_t n, bool check, bool lp)
                        tasks[i].res.first_violation);
 }
 
+/* --bins: each policy's average CCT in each bin, then over the first
+ * policy's in the same bin ("normalized CCT"); "-" for an empty bin, or a
+ * ratio with no reference. The counts are the workload's, the same for
+ * every policy. Each column is as wide as its header or widest cell. */
+static void print_bins(const sim_task_t *tasks, size_t n)
+{
+    enum { COLS = 2 * NETSIM_N_BINS };
+    const netsim_bins_t *b = NULL;
+    for (size_t i = 0; i < n && !b; i++)
+        b = tasks[i].binned ? &tasks[i].bins : NULL;
+    char (*cell)[COLS][32] = calloc(n, sizeof *cell);
+    if (!b || !cell) {
+        if (b)
+            fprintf(stderr, "weft sim: out of memory for the bins' table\n");
+        free(cell);
+        return;
+    }
+    char ref[260]; /* the first policy, as the main table names it */
+    snprintf(ref, sizeof ref, "%s", tasks[0].spec);
+    ref[strcspn(ref, ":")] = '\0';
+    char head[COLS][300];
+    int width[COLS];
+    for (int k = 0; k < COLS; k++) {
+        const char *bin = netsim_bin_names[k % NETSIM_N_BINS];
+        if (k < NETSIM_N_BINS)
+            snprintf(head[k], sizeof head[k], "%s(s)", bin);
+        else
+            snprintf(head[k], sizeof head[k], "%s/%s", bin, ref);
+        width[k] = (int)strlen(head[k]) < 10 ? 10 : (int)strlen(head[k]);
+    }
+    const netsim_bins_t *rb = tasks[0].binned ? &tasks[0].bins : NULL;
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < COLS && tasks[i].binned; k++) {
+            const netsim_bins_t *tb = &tasks[i].bins;
+            int bin = k % NETSIM_N_BINS;
+            double v = k < NETSIM_N_BINS ? tb->avg_cct_s[bin]
+                       : rb          ? tb->avg_cct_s[bin] / rb->avg_cct_s[bin]
+                                     : NAN;
+            if (isfinite(v))
+                table_cell(cell[i][k], sizeof cell[i][k], v);
+            else
+                snprintf(cell[i][k], sizeof cell[i][k], "-");
+            if ((int)strlen(cell[i][k]) > width[k])
+                width[k] = (int)strlen(cell[i][k]);
+        }
+    printf("\ncoflow bins: short = longest flow < %.15g bytes, narrow = at most %zu %s\n",
+           b->length_bytes, b->width_flows, weft_plural(b->width_flows, "flow", "flows"));
+    printf("coflows:");
+    for (int k = 0; k < NETSIM_N_BINS; k++)
+        printf("%s %s %zu", k ? "," : "", netsim_bin_names[k], b->count[k]);
+    printf("; avg CCT (s) by bin, and over the first policy's: %s (%s)\n", ref,
+           tasks[0].alloc->name);
+    printf("%-16s %-7s", "policy", "alloc");
+    for (int k = 0; k < COLS; k++)
+        printf(" %*s", width[k], head[k]);
+    printf("\n");
+    for (size_t i = 0; i < n; i++) {
+        const sim_task_t *t = &tasks[i];
+        char name[260];
+        snprintf(name, sizeof name, "%s", t->spec);
+        name[strcspn(name, ":")] = '\0';
+        printf("%-16s %-7s", name, t->alloc->name);
+        if (!t->binned)
+            printf("  failed");
+        for (int k = 0; k < COLS && t->binned; k++)
+            printf(" %*s", width[k], cell[i][k]);
+        printf("\n");
+    }
+    free(cell);
+}
+
 /* --save-model FILE: a model of random parameters from seed. */
 static int save_random_model(const char *file, uint64_t seed)
 {
@@ -664,6 +750,9 @@ int cmd_sim(int argc, char **argv)
         {"seed", required_argument, NULL, 's'},
         {"save-model", required_argument, NULL, 'S'},
         {"scores", required_argument, NULL, 'x'},
+        {"bins", no_argument, NULL, 'b'},
+        {"bin-length", required_argument, NULL, 'l'},
+        {"bin-width", required_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -676,6 +765,10 @@ int cmd_sim(int argc, char **argv)
     bool seed_given = false;
     double port_rate = 0, tick_s = 0, progress_s = 1;
     bool check = false, varys = false, flows = false, lp_bound = false, progress = false;
+    bool bins = false;
+    const char *bin_length_arg = "5MB"; /* read once --varys is known */
+    double bin_length = 0;
+    size_t bin_width = 50;
     double scaled_lp = 0; /* the LP bound over the scaled weights, when asked for */
     static port_cap_t caps[MAX_PORT_CAPS];
     size_t n_caps = 0;
@@ -782,6 +875,18 @@ int cmd_sim(int argc, char **argv)
                 return CLI_USAGE;
             seed_given = true;
             break;
+        case 'b':
+            bins = true;
+            break;
+        case 'l':
+            bin_length_arg = optarg;
+            bins = true;
+            break;
+        case 'w':
+            if (cli_parse_size("sim", "--bin-width", optarg, 1, &bin_width))
+                return CLI_USAGE;
+            bins = true;
+            break;
         case 'h':
             usage(stdout);
             return CLI_OK;
@@ -790,6 +895,11 @@ int cmd_sim(int argc, char **argv)
             cli_usage_hint("sim", usage);
             return CLI_USAGE;
         }
+    }
+    /* a binary MB under --varys, as the trace's */
+    if (bins && netsim_parse_size(bin_length_arg, varys, &bin_length)) {
+        fprintf(stderr, "weft sim: --bin-length: %s\n", weft_last_error());
+        return CLI_USAGE;
     }
     /* --save-model alone writes its file and ends; with a workload only
        once the command line and the workload are checked, so a usage
@@ -1034,9 +1144,13 @@ int cmd_sim(int argc, char **argv)
         goto cleanup;
     }
 
-    for (size_t i = 0; i < n_pol; i++)
+    for (size_t i = 0; i < n_pol; i++) {
         tasks[i].res.scaled_lp_bound = scaled_lp; /* for the summary JSON */
+        tasks[i].binned = bins && !tasks[i].err &&
+                          !netsim_bins(&wl, &tasks[i].res, bin_length, bin_width, &tasks[i].bins);
+    }
     print_table(tasks, n_pol, check, scaled_lp > 0);
+    print_bins(tasks, n_pol);
     for (size_t i = 0; i < n_pol; i++) {
         if (tasks[i].err) {
             fprintf(stderr, "weft sim: policy %s: %s: %s\n", tasks[i].spec,

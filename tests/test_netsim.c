@@ -2648,6 +2648,45 @@ ParameterizedTest(rate_case_t *tc, netsim_rate, parse)
     }
 }
 
+/* Sizes (--bin-length): the rates' prefixes on B; a decimal prefix counts
+ * in 1024s where binary (under --varys, as the trace's MB), one with 'i'
+ * always. */
+typedef struct {
+    char text[16];
+    bool binary;
+    double bytes; /* 0: must be refused */
+} size_case_t;
+
+ParameterizedTestParameters(netsim_size, parse)
+{
+    static size_case_t cases[] = {
+        {"5MB", false, 5e6},          {"5MB", true, 5242880},       {"5MiB", false, 5242880},
+        {"5MiB", true, 5242880},      {"1kB", false, 1000},         {"1KB", true, 1024},
+        {"2.5GB", false, 2.5e9},      {"1TiB", false, 1099511627776.0},
+        {"1TB", true, 1099511627776.0}, {"300", true, 300},         {"300 B", false, 300},
+        {"1B", true, 1},              {"0.5", false, 0.5},
+        {"", false, 0}, {"5M", false, 0}, {"5Mb", false, 0}, {"5MB/s", false, 0},
+        {"MB", false, 0}, {"B", true, 0}, {"0", false, 0}, {"-1KB", false, 0},
+        {"inf", false, 0}, {"nan", false, 0}, {"1e400", false, 0}, {"5XB", false, 0},
+    };
+    return cr_make_param_array(size_case_t, cases, sizeof cases / sizeof *cases);
+}
+
+ParameterizedTest(size_case_t *tc, netsim_size, parse)
+{
+    double b = -1;
+    weft_err_t err = netsim_parse_size(tc->text, tc->binary, &b);
+    if (tc->bytes == 0) {
+        cr_assert_eq(err, WEFT_EINVAL, "'%s' accepted as %g", tc->text, b);
+        cr_assert(strstr(weft_last_error(), "size '"), "%s", weft_last_error());
+        cr_assert_eq(b, -1, "'%s': set %g though refused", tc->text, b);
+    } else {
+        cr_assert_eq(err, WEFT_OK, "'%s': %s", tc->text, weft_last_error());
+        cr_assert(b == tc->bytes, "'%s'%s: %.17g, expected %.17g", tc->text,
+                  tc->binary ? " (binary)" : "", b, tc->bytes);
+    }
+}
+
 /* A number past the doubles is named as one, not as no number at all
  * ("expected a number" for '1e400'); one too small for them is under 1
  * bit/s, as 1e-300 is. */
@@ -4091,6 +4130,199 @@ Test(sim_cli, varys_reads_binary_megabytes_at_a_gibibit)
                      cli_dir), 0, "%s", cli_file("err"));
     out = cli_file("out");
     cr_assert(strstr(out, "1.04858e+06 bytes on 2 ports at 1.25e+08 bytes/s\n"), "%s", out);
+}
+
+/* The hand-made workload of the bins tests, at 1 MB/s with --bin-length
+ * 2MB --bin-width 2: job 1 (LN, 3 MB) from 0 and job 2 (SN, 1 MB) from 0.5
+ * share ports 0->1; job 3 (SW: 3 flows of 1 MB) runs alone; job 4 (LW: its
+ * longest flow exactly 2 MB, 3 flows) from 20 and job 5 (SN: exactly 2
+ * flows of 0.5 MB) from 20.5 share ports 2->3 and 4->5. By hand: fifo keeps
+ * the first come ahead (CCTs 3, 3.5, 1, 2, 2); sebf:greedy takes the
+ * smaller bottleneck at each arrival (4, 1, 1, 2.5, 0.5); fair shares each
+ * port (4, 2, 1, 2.5, 1, a hair over as it paces). */
+static void bins_workload(void)
+{
+    cli_write("bins.weft", "weft-workload 1\nports 8\n"
+                           "job 1 0 1 0 1\ncoflow 1 0 1 -\n0 1 3e6\n"
+                           "job 2 0.5 1 0 1\ncoflow 1 0 1 -\n0 1 1e6\n"
+                           "job 3 10 1 0 1\ncoflow 1 0 3 -\n2 3 1e6\n4 5 1e6\n6 7 1e6\n"
+                           "job 4 20 1 0 1\ncoflow 1 0 3 -\n2 3 2e6\n4 5 1e6\n6 7 1e6\n"
+                           "job 5 20.5 1 0 1\ncoflow 1 0 2 -\n2 3 0.5e6\n4 5 0.5e6\n"
+                           "end 5\n");
+}
+
+/* FILE's bin NAME ("SN"...) of its "bins": count, bytes and average CCT
+ * (NAN for null); the thresholds through *length and *width. */
+static void summary_bin(const char *file, const char *name, double *length, json_int_t *width,
+                        json_int_t *count, double *bytes, double *avg)
+{
+    json_error_t jerr;
+    json_t *root = json_loads(cli_file(file), 0, &jerr);
+    cr_assert_not_null(root, "%s: %s", file, jerr.text);
+    json_t *bins = json_object_get(root, "bins");
+    cr_assert(json_is_object(bins), "%s: no bins object", file);
+    *length = json_number_value(json_object_get(bins, "length_bytes"));
+    *width = json_integer_value(json_object_get(bins, "width_flows"));
+    json_t *b = json_object_get(bins, name);
+    cr_assert(json_is_object(b), "%s: no bin %s", file, name);
+    *count = json_integer_value(json_object_get(b, "count"));
+    *bytes = json_number_value(json_object_get(b, "bytes"));
+    json_t *avg_j = json_object_get(b, "avg_cct_s");
+    cr_assert(json_is_null(avg_j) || json_is_number(avg_j), "%s: %s avg", file, name);
+    *avg = json_is_null(avg_j) ? NAN : json_number_value(avg_j);
+    json_decref(root);
+}
+
+/* --bins: each category's count and average CCT, worked out by hand, and
+ * each policy's over the first one's; the summary's "bins" to the bit,
+ * after the keys it had (wall_s still there), and none without --bins. */
+Test(sim_cli, bins_average_each_category_over_the_first_policy)
+{
+    NEED_BIN();
+    bins_workload();
+    cr_assert_eq(cli("sim %s/bins.weft --port-rate 1MB/s --bin-length 2MB --bin-width 2 "
+                     "--policy fifo --policy sebf:greedy --policy fair --out %s/o",
+                     cli_dir, cli_dir), 0, "%s", cli_file("err"));
+    const char *out = cli_file("out");
+    const char *want =
+        "\ncoflow bins: short = longest flow < 2000000 bytes, narrow = at most 2 flows\n"
+        "coflows: SN 2, LN 1, SW 1, LW 1; avg CCT (s) by bin, and over the first policy's: "
+        "fifo (greedy)\n"
+        "policy           alloc        SN(s)      LN(s)      SW(s)      LW(s)    SN/fifo"
+        "    LN/fifo    SW/fifo    LW/fifo\n"
+        "fifo             greedy      2.7500     3.0000     1.0000     2.0000     1.0000"
+        "     1.0000     1.0000     1.0000\n"
+        "sebf             greedy      0.7500     4.0000     1.0000     2.5000     0.2727"
+        "     1.3333     1.0000     1.2500\n"
+        "fair             fair        1.5000     4.0000     1.0000     2.5000     0.5455"
+        "     1.3333     1.0000     1.2500\n";
+    cr_assert(strstr(out, want), "no bins table:\n%s\nin:\n%s", want, out);
+    static const char *const names[] = {"SN", "LN", "SW", "LW"};
+    static const double bytes_want[] = {2e6, 3e6, 3e6, 4e6};
+    static const json_int_t count_want[] = {2, 1, 1, 1};
+    static const struct {
+        const char *file;
+        double avg[4];
+    } runs[] = {{"o/fifo-summary.json", {2.75, 3, 1, 2}},
+                {"o/sebf-greedy-summary.json", {0.75, 4, 1, 2.5}}};
+    for (int r = 0; r < 2; r++)
+        for (int k = 0; k < 4; k++) {
+            double length, bytes, avg;
+            json_int_t width, count;
+            summary_bin(runs[r].file, names[k], &length, &width, &count, &bytes, &avg);
+            cr_assert(length == 2e6 && width == 2, "%s: %g %lld", runs[r].file, length,
+                      (long long)width);
+            cr_assert(count == count_want[k] && bytes == bytes_want[k] && avg == runs[r].avg[k],
+                      "%s %s: %lld coflows, %.17g bytes, avg %.17g", runs[r].file, names[k],
+                      (long long)count, bytes, avg);
+        }
+    const char *fifo = cli_file("o/fifo-summary.json");
+    const char *wall = strstr(fifo, "\n  \"wall_s\": ");
+    cr_assert(wall && strstr(wall, ",\n  \"bins\": {") == strchr(wall + 1, '\n') - 1,
+              "bins not right after wall_s:\n%s", fifo);
+    cr_assert_eq(cli("sim %s/bins.weft --port-rate 1MB/s --policy fifo --out %s/p", cli_dir,
+                     cli_dir), 0, "%s", cli_file("err"));
+    cr_assert_null(strstr(cli_file("out"), "coflow bins"), "%s", cli_file("out"));
+    cr_assert_null(strstr(cli_file("p/fifo-summary.json"), "\"bins\""), "%s",
+                   cli_file("p/fifo-summary.json"));
+}
+
+/* The thresholds' sides as documented: a longest flow exactly --bin-length
+ * is long, exactly --bin-width flows narrow (defaults 5MB, 50); a bin left
+ * empty prints "-" and null; under --varys 5MB is 5 MiB, as the trace's MB,
+ * wherever --varys is given. */
+Test(sim_cli, bins_put_each_threshold_on_its_documented_side)
+{
+    NEED_BIN();
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    fputs("weft-workload 1\nports 2\n"
+          "job 1 0 1 0 1\ncoflow 1 0 1 -\n0 1 5000000\n"
+          "job 2 0 1 0 1\ncoflow 1 0 1 -\n0 1 4999999\n", m);
+    static const int widths[] = {50, 51, 51};
+    for (int j = 0; j < 3; j++) {
+        fprintf(m, "job %d 0 1 0 1\ncoflow 1 0 %d -\n", j + 3, widths[j]);
+        for (int f = 0; f < widths[j]; f++)
+            fprintf(m, "0 1 %s\n", j == 2 && f == 7 ? "5e6" : "1000");
+    }
+    fputs("end 5\n", m);
+    fclose(m);
+    cli_write("edge.weft", text);
+    free(text);
+    cr_assert_eq(cli("sim %s/edge.weft --policy fifo --bins --out %s/d", cli_dir, cli_dir), 0,
+                 "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("out"), "short = longest flow < 5000000 bytes, narrow = at most "
+                                      "50 flows\ncoflows: SN 2, LN 1, SW 1, LW 1;"),
+              "%s", cli_file("out"));
+    /* 5 MiB: 5e6 bytes is short now, no coflow long */
+    cr_assert_eq(cli("sim %s/edge.weft --policy fifo --policy sebf --bin-length 5MiB --out "
+                     "%s/e", cli_dir, cli_dir), 0, "%s", cli_file("err"));
+    const char *out = cli_file("out");
+    cr_assert(strstr(out, "< 5242880 bytes, narrow = at most 50 flows\n"
+                          "coflows: SN 3, LN 0, SW 2, LW 0;"), "%s", out);
+    const char *row = strstr(out, "\nsebf             madd    ");
+    cr_assert_not_null(row, "%s", out);
+    row = strstr(row + 1, "\nsebf             madd    ");
+    cr_assert_not_null(row, "no bins row: %s", out);
+    char cells[8][32];
+    cr_assert_eq(sscanf(row, " sebf madd %31s %31s %31s %31s %31s %31s %31s %31s", cells[0],
+                        cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7]),
+                 8, "%s", row);
+    for (int k = 0; k < 8; k++)
+        cr_assert_eq(!strcmp(cells[k], "-"), k % 2 == 1, "cell %d '%s' of: %s", k, cells[k],
+                     row);
+    double length, bytes, avg;
+    json_int_t width, count;
+    summary_bin("e/sebf-summary.json", "LN", &length, &width, &count, &bytes, &avg);
+    cr_assert(length == 5242880 && width == 50 && count == 0 && bytes == 0 && isnan(avg),
+              "%s", cli_file("e/sebf-summary.json"));
+    summary_bin("e/sebf-summary.json", "SW", &length, &width, &count, &bytes, &avg);
+    cr_assert(count == 2 && bytes == 102 * 1000 - 1000 + 5e6 && avg > 0, "%lld %.17g %g",
+              (long long)count, bytes, avg);
+    /* 4.9 MB of the trace (5138022.4 bytes): long against 5e6, short
+       against 5MB under --varys, given before or after it */
+    cli_write("fb.txt", "3 2\n1 0 1 0 1 1:4.9\n2 0 1 1 1 2:5\n");
+    cr_assert_eq(cli("sim %s/fb.txt --format fb --policy sebf --bins", cli_dir), 0, "%s",
+                 cli_file("err"));
+    cr_assert(strstr(cli_file("out"), "< 5000000 bytes, narrow = at most 50 flows\n"
+                                      "coflows: SN 0, LN 2, SW 0, LW 0;"), "%s",
+              cli_file("out"));
+    static const char *const orders[] = {"--bin-length 5MB --varys", "--varys --bins"};
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(cli("sim %s/fb.txt --format fb --policy sebf %s", cli_dir, orders[i]), 0,
+                     "%s", cli_file("err"));
+        cr_assert(strstr(cli_file("out"), "< 5242880 bytes, narrow = at most 50 flows\n"
+                                          "coflows: SN 1, LN 1, SW 0, LW 0;"), "%s: %s",
+                  orders[i], cli_file("out"));
+    }
+}
+
+/* Bad thresholds are usage errors naming the option and what it takes. */
+Test(sim_cli, bins_options_refuse_bad_values)
+{
+    NEED_BIN();
+    static const struct {
+        const char *args, *says;
+    } bad[] = {
+        {"--bin-length 0", "--bin-length: size '0' is 0 bytes; expected a finite size > 0"},
+        {"--bin-length -1MB", "expected a finite size > 0"},
+        {"--bin-length 1e400", "expected a finite size > 0"},
+        {"--bin-length 5Mb", "--bin-length: size '5Mb': unknown unit 'Mb'; expected B, KB"},
+        {"--bin-length 5M", "unknown unit 'M'"},
+        {"--bin-length MB", "--bin-length: size 'MB': expected a number"},
+        {"--bin-length ''", "--bin-length: size '': expected a number"},
+        {"--bin-width 0", "--bin-width '0': expected an integer >= 1"},
+        {"--bin-width 2.5", "--bin-width '2.5': expected an integer >= 1"},
+        {"--bin-width -3", "--bin-width '-3': expected an integer >= 1"},
+        {"--bin-width", "--bin-width"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cr_assert_eq(cli("sim %s/small.weft --policy sebf %s", cli_dir, bad[i].args), 2,
+                     "%s: %s", bad[i].args, cli_file("err"));
+        ERR_HAS(bad[i].says);
+        cr_assert_eq(cli_file("out")[0], '\0', "%s ran: %s", bad[i].args, cli_file("out"));
+    }
 }
 
 /* Absurd rates give times of 1e100 s and more: the table prints them, and
