@@ -29,7 +29,13 @@ number of every file from the workload and the CSVs:
     checked), the counts, the averages and nearest-rank percentiles of CCT
     and JCT, the average weighted JCT, the weighted bound and the slowdown,
     the makespan and the ports' utilization;
-  - the printed table against the JSONs, to its printed precision.
+  - the printed table against the JSONs, to its printed precision;
+  - with --bins (docs/usage.md, "Coflow bins", at times with --bin-length
+    and --bin-width): each summary's "bins", the coflows whose longest flow
+    is under the length (short) or not, with at most the width's flows
+    (narrow) or more, their count, bytes and average CCT (null when none),
+    and the printed bins table: thresholds, counts, averages and each ratio
+    to the first policy's, "-" for an empty bin; no "bins" without it.
 
 Fixed cases come with them: weights down to the least double (5e-324) and up
 to 1e15, standard input, --policy all with and without --alloc and
@@ -89,6 +95,17 @@ RATE_UNITS = {"bps": 1 / 8, "Kbps": 1e3 / 8, "Mbps": 1e6 / 8, "Gbps": 1e9 / 8,
               "Tbps": 1e12 / 8, "Kibps": 1024 / 8, "Mibps": 1024 ** 2 / 8,
               "Gibps": 1024 ** 3 / 8, "B/s": 1, "KB/s": 1e3, "MB/s": 1e6, "GB/s": 1e9,
               "TB/s": 1e12, "KiB/s": 1024, "MiB/s": 1024 ** 2, "GiB/s": 1024 ** 3}
+
+
+# Sizes as `--bin-length` reads them: B with the same prefixes, the decimal
+# ones in powers of 1024 under --varys (the trace's MB).
+def size_of(text, varys=False):
+    m = re.fullmatch(r"([0-9.eE+-]+) ?(|[KMGT]i?B)", text)
+    num, unit = float(m.group(1)), m.group(2)
+    if not unit:
+        return num
+    base = 1024 if "i" in unit or varys else 1000
+    return num * base ** ("KMGT".index(unit[0]) + 1)
 
 
 def rate_of(text):
@@ -160,6 +177,47 @@ def file_stem(spec, alloc_opt):
 def read_csv(path):
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
+
+
+BINS = ["SN", "LN", "SW", "LW"]
+
+
+def bin_of(c, length, width):
+    """A coflow's bin: short if its longest flow is under length, narrow if it has at
+    most width flows."""
+    longest = max((b for _, _, b in c["flows"]), default=0.0)
+    return ("S" if longest < length else "L") + ("N" if len(c["flows"]) <= width else "W")
+
+
+def check_bins(ctx, summ, cf, bad, eq, near):
+    """The summary's "bins" against the workload and the coflows CSV; none without --bins."""
+    if not ctx.get("bins"):
+        if "bins" in summ:
+            bad("bins", summ["bins"], "absent without --bins")
+        return
+    length, width = ctx["bins"]
+    eq("summary keys, last two", list(summ)[-2:], ["wall_s", "bins"])
+    b = summ.get("bins", {})
+    eq("bins.length_bytes", b.get("length_bytes"), length)
+    eq("bins.width_flows", b.get("width_flows"), width)
+    got = {n: ([], []) for n in BINS}
+    for j in ctx["jobs"]:
+        for c in j["coflows"]:
+            n = bin_of(c, length, width)
+            got[n][0].append(cf[(j["id"], c["id"])]["cct_s"])
+            got[n][1].extend(x for _, _, x in c["flows"])
+    for n in BINS:
+        ccts, sizes = got[n]
+        d = b.get(n, {})
+        eq(f"bins.{n}.count", d.get("count"), len(ccts))
+        near(f"bins.{n}.bytes", d.get("bytes"), math.fsum(sizes), (len(sizes) + 4) * U)
+        if not ccts:
+            eq(f"bins.{n}.avg_cct_s", d.get("avg_cct_s"), None)
+        elif not isinstance(d.get("avg_cct_s"), (int, float)):
+            bad(f"bins.{n}.avg_cct_s", d.get("avg_cct_s"), "a number")
+        else:
+            near(f"bins.{n}.avg_cct_s", d["avg_cct_s"], math.fsum(ccts) / len(ccts),
+                 (len(ccts) + 4) * U)
 
 
 def check_policy(ctx, stem, order, alloc, out):
@@ -345,6 +403,7 @@ def check_policy(ctx, stem, order, alloc, out):
         bad("max_active_flows", summ.get("max_active_flows"), f"1..{nf}")
     if not isinstance(summ.get("wall_s"), (int, float)) or summ["wall_s"] < 0:
         bad("wall_s", summ.get("wall_s"), "seconds >= 0")
+    check_bins(ctx, summ, cf, bad, eq, near)
     return errs, summ
 
 
@@ -430,6 +489,7 @@ def check_table(ctx, stdout, rows):
     table = lines[start + 1:start + 1 + len(rows)]
     if len(table) != len(rows):
         errs.append(f"{W}: {len(table)} table rows for {len(rows)} policies")
+    errs += check_bins_table(ctx, lines, rows)
     for (stem, s), ln in zip(rows.items(), table):
         f = ln.split()
         want = [s["cct_s"]["avg"], s["cct_s"]["p95"], s["jct_s"]["avg"], s["jct_s"]["p95"],
@@ -443,13 +503,57 @@ def check_table(ctx, stdout, rows):
             errs.append(f"{W} [{stem}] table row {ln!r}: expected {names} and wall(s)")
             continue
         for name, got, w in zip(names, f[2:], want):
-            # 4 decimals, or 4 significant digits past 1e12 or below 0.01
-            if "e" in got or (w != 0 and abs(w) < 0.01):
-                half = 0.5 * 10.0 ** (math.floor(math.log10(abs(w))) - 3) if w else 0
-            else:
-                half = 0.5e-4
-            if abs(float(got) - w) > half * (1 + 1e-9) + 4 * ulp(w):
+            if not printed_near(got, w):
                 errs.append(f"{W} [{stem}] table {name}: printed {got}, JSON {w!r}")
+    return errs
+
+
+def printed_near(got, w):
+    """A table cell: 4 decimals, or 4 significant digits past 1e12 or below 0.01."""
+    if "e" in got or (w != 0 and abs(w) < 0.01):
+        half = 0.5 * 10.0 ** (math.floor(math.log10(abs(w))) - 3) if w else 0
+    else:
+        half = 0.5e-4
+    return abs(float(got) - w) <= half * (1 + 1e-9) + 4 * ulp(w)
+
+
+def check_bins_table(ctx, lines, rows):
+    """The bins table (--bins) against the JSONs: none without it."""
+    W = ctx["name"]
+    at = [i for i, ln in enumerate(lines) if ln.startswith("coflow bins: ")]
+    if not ctx.get("bins"):
+        return [f"{W}: a bins table without --bins"] if at else []
+    length, width = ctx["bins"]
+    if len(at) != 1 or len(lines) < at[0] + 3 + len(rows):
+        return [f"{W}: no bins table"]
+    i = at[0]
+    errs = []
+    want = (f"coflow bins: short = longest flow < {length:.15g} bytes, narrow = at most "
+            f"{width} {'flow' if width == 1 else 'flows'}")
+    if lines[i] != want:
+        errs.append(f"{W}: bins line {lines[i]!r}, expected {want!r}")
+    first = next(iter(rows.values()))
+    counts = ", ".join(f"{n} {first['bins'][n]['count']}" for n in BINS)
+    want = (f"coflows: {counts}; avg CCT (s) by bin, and over the first policy's: "
+            f"{first['policy']} ({first['allocator']})")
+    if lines[i + 1] != want:
+        errs.append(f"{W}: bins counts {lines[i + 1]!r}, expected {want!r}")
+    heads = ["policy", "alloc"] + [f"{n}(s)" for n in BINS] + \
+        [f"{n}/{first['policy']}" for n in BINS]
+    if lines[i + 2].split() != heads:
+        errs.append(f"{W}: bins header {lines[i + 2]!r}, expected {heads}")
+    for (stem, s), ln in zip(rows.items(), lines[i + 3:]):
+        f = ln.split()
+        if f[:2] != [s["policy"], s["allocator"]] or len(f) != 10:
+            errs.append(f"{W} [{stem}] bins row {ln!r}")
+            continue
+        for k, n in enumerate(BINS):
+            a, r = s["bins"][n]["avg_cct_s"], first["bins"][n]["avg_cct_s"]
+            for got, w, what in ((f[2 + k], a, "avg"),
+                                 (f[6 + k], a / r if a is not None and r else None, "ratio")):
+                ok = got == "-" if w is None else got != "-" and printed_near(got, w)
+                if not ok:
+                    errs.append(f"{W} [{stem}] bins {n} {what}: printed {got}, JSON {w!r}")
     return errs
 
 
@@ -585,8 +689,17 @@ def options(rng, ports, jobs, slow_rates=True):
     lp = rng.random() < 0.2
     if lp:
         opts.append("--lp-bound")
+    # --bins from a generator of its own, so the draws above stay what they were
+    brng = random.Random(" ".join(specs + opts))
+    bins = None
+    if brng.random() < 0.5:
+        length = brng.choice([None, "5MB", "1MB", "2MiB", "1.5e6", "300KB", "1 GB"])
+        width = brng.choice([None, 1, 2, 3, 50])
+        opts += ["--bins"] + (["--bin-length", length] if length else []) + \
+            (["--bin-width", str(width)] if width else [])
+        bins = (size_of(length or "5MB"), width or 50)
     return specs, opts, {"rate": rate, "caps": caps, "tick": tick, "seed": seed, "check": check,
-                         "lp": lp}
+                         "lp": lp, "bins": bins}
 
 
 def prepare(ctx, setting):
@@ -686,9 +799,13 @@ def fixed_cases(weft):
     fb = os.path.join(tmp, "small-fb.txt")
     with open(fb, "w") as f:
         f.write("5 3\n1 0 2 0 1 2 2:1.5 3:0.25\n2 10 1 4 1 4:2\n7 25 3 1 2 3 1 0:0.75\n")
-    for opts, rate in ((["--varys"], 2.0 ** 30 / 8), (["--varys", "--port-rate", "4MB/s"], 4e6)):
+    # Its bins: 5MB (--bin-length's default) and 2MB are MiB under --varys; coflow 2's
+    # flow of exactly 2 MiB is long, coflow 7's 3 flows narrow at --bin-width 3.
+    for opts, rate, bins in ((["--varys", "--bins"], 2.0 ** 30 / 8, (5 * 2.0 ** 20, 50)),
+                             (["--bin-length", "2MB", "--bin-width", "3", "--varys",
+                               "--port-rate", "4MB/s"], 4e6, (2.0 * 2 ** 20, 3))):
         ctx = load(weft, tmp, fb, "small FB trace " + " ".join(opts))
-        prepare(ctx, dict(base, rate=rate))
+        prepare(ctx, dict(base, rate=rate, bins=bins))
         errs += run_case(weft, tmp, ctx, ["sebf", "fifo", "aalo:madd"],
                          opts + ["--format", "fb", "--check"])
     errs += clock_cases(weft, tmp)

@@ -19,7 +19,13 @@ here), and checks:
     bound, slowdown (their ratio), makespan (last finish - first arrival),
     port utilization (bytes / (sum of send rates x makespan));
   - the printed table: every figure against the JSON at its 4 decimals, the
-    bound line against weighted_bound_s, the workload line's counts.
+    bound line against weighted_bound_s, the workload line's counts;
+  - with --bins (docs/usage.md, "Coflow bins"): each summary's "bins" (the
+    thresholds; per bin SN, LN, SW, LW the coflows whose longest flow is
+    under the length or not, with at most the width's flows or more, their
+    bytes, the average of their CSV CCTs or null), and the printed bins
+    table: the thresholds, the counts, each average and each ratio to the
+    first policy's at 4 decimals, "-" for an empty bin.
 
 Sums may be added in another order than weft's: they are held to 1e-12
 relatively; copies and single subtractions to the bit. Percentiles and
@@ -142,6 +148,79 @@ def nearest_rank(values, p):
 
 # --------------------------------------------------------------------------
 # One run of weft sim, audited.
+
+def audit_bins(case, jobs, out, policies, printed, length, width):
+    """--bins: the summaries' "bins" recomputed from the workload's flows and
+    the coflows CSV, and the printed bins table against them."""
+    names = ["SN", "LN", "SW", "LW"]
+    avgs = {}
+    for pol in policies:
+        pc = f"{case} {pol}"
+        stem = pol.replace(":", "-")
+        s = json.load(open(os.path.join(out, f"{stem}-summary.json")))
+        if list(s)[-2:] != ["wall_s", "bins"]:
+            bad(pc, f"summary keys end {list(s)[-2:]}, expected wall_s then bins")
+            continue
+        b = s["bins"]
+        if b.get("length_bytes") != length or b.get("width_flows") != width:
+            bad(pc, f"bins thresholds {b.get('length_bytes')!r} {b.get('width_flows')!r}, "
+                f"expected {length!r} {width!r}")
+        rows = {(r["job"], r["coflow"]): float(r["cct_s"])
+                for r in csv.DictReader(open(os.path.join(out, f"{stem}-coflows.csv"),
+                                             newline=""))}
+        cct = {n: [] for n in names}
+        size = {n: [] for n in names}
+        for j in jobs:
+            for cid, c in j["coflows"].items():
+                longest = max((f[2] for f in c["flows"]), default=0.0)
+                n = ("S" if longest < length else "L") + \
+                    ("N" if len(c["flows"]) <= width else "W")
+                cct[n].append(rows[(j["id"], cid)])
+                size[n] += [f[2] for f in c["flows"]]
+        avgs[pol] = {}
+        for n in names:
+            got = b.get(n, {})
+            want = math.fsum(cct[n]) / len(cct[n]) if cct[n] else None
+            avgs[pol][n] = want
+            if got.get("count") != len(cct[n]) or not near(got.get("bytes", -1),
+                                                            math.fsum(size[n])):
+                bad(pc, f"bin {n}: {got}, expected {len(cct[n])} coflows of "
+                    f"{math.fsum(size[n])!r} bytes")
+            a = got.get("avg_cct_s")
+            if (a is None) != (want is None) or (a is not None and not near(a, want)):
+                bad(pc, f"bin {n} avg_cct_s {a!r}, recomputed {want!r}")
+    lines = printed.splitlines()
+    at = next((i for i, ln in enumerate(lines) if ln.startswith("coflow bins: ")), None)
+    if at is None or len(lines) < at + 3 + len(policies):
+        bad(case, "no bins table printed")
+        return
+    head = (f"coflow bins: short = longest flow < {length:.15g} bytes, narrow = at most "
+            f"{width} flow{'' if width == 1 else 's'}")
+    if lines[at] != head:
+        bad(case, f"bins line {lines[at]!r}, expected {head!r}")
+    ref = policies[0].split(":")[0]
+    counts = {n: sum(1 for j in jobs for c in j["coflows"].values()
+                     if ("S" if max((f[2] for f in c["flows"]), default=0.0) < length else "L") +
+                     ("N" if len(c["flows"]) <= width else "W") == n) for n in names}
+    want = "coflows: " + ", ".join(f"{n} {counts[n]}" for n in names)
+    if not lines[at + 1].startswith(want + "; ") or f"first policy's: {ref} (" not in \
+            lines[at + 1]:
+        bad(case, f"bins counts {lines[at + 1]!r}, expected {want!r} and {ref} as reference")
+    heads = lines[at + 2].split()
+    if heads != ["policy", "alloc"] + [f"{n}(s)" for n in names] + [f"{n}/{ref}" for n in names]:
+        bad(case, f"bins header {lines[at + 2]!r}")
+    for pol, row in zip(policies, lines[at + 3:]):
+        cells = row.split()
+        if cells[0] != pol.split(":")[0] or len(cells) != 10 or pol not in avgs:
+            bad(case, f"bins row {row!r} for {pol}")
+            continue
+        for k, n in enumerate(names):
+            a, r = avgs[pol][n], avgs[policies[0]].get(n) if policies[0] in avgs else None
+            ratio = a / r if a is not None and r else None
+            for text, v, what in ((cells[2 + k], a, "avg"), (cells[6 + k], ratio, "ratio")):
+                if (v is None and text != "-") or (v is not None and not printed_as(text, v)):
+                    bad(case, f"{pol} bin {n} {what} printed {text}, recomputed {v!r}")
+
 
 def audit(case, wl, ports, jobs, rates, out, policies, printed):
     base_rate = rates["base"]
@@ -336,7 +415,8 @@ def fix_heads(line):
     return heads
 
 
-def run_case(weft, work, case, wl, ports, jobs, policies, extra=(), rates=None):
+def run_case(weft, work, case, wl, ports, jobs, policies, extra=(), rates=None, bins=None):
+    """bins: (length in bytes, width in flows) the extra options ask for."""
     rates = rates or {"base": 125e6}
     out = os.path.join(work, re.sub(r"\W", "_", case))
     args = [weft, "sim", wl, "--out", out, *extra]
@@ -347,6 +427,8 @@ def run_case(weft, work, case, wl, ports, jobs, policies, extra=(), rates=None):
         bad(case, f"weft sim exited {r.returncode}: {r.stderr.strip()}")
         return
     audit(case, wl, ports, jobs, rates, out, policies, r.stdout)
+    if bins:
+        audit_bins(case, jobs, out, policies, r.stdout, *bins)
 
 
 def write_weft(path, ports, jobs):
@@ -395,11 +477,13 @@ def cases(weft, work, fb):
              "--seed", "7", "--compute-mean", "5")
     ports, jobs = read_weft(wl)
     run_case(weft, work, "gen", wl, ports, jobs, ["sebf", "fifo", "sincronia", "jsebf-cp",
-                                                 "fair", "wcp:greedy"])
+                                                 "fair", "wcp:greedy"], ["--bins"],
+             bins=(5e6, 50))
     # the same under other rates: a slower fabric with two ports capped
     run_case(weft, work, "gen capped", wl, ports, jobs, ["sebf", "aalo"],
-             ["--port-rate", "100Mbps", "--port-cap", "3=1Gbps", "--port-cap", "0=2MB/s"],
-             {"base": 12.5e6, 3: 125e6, 0: 2e6})
+             ["--port-rate", "100Mbps", "--port-cap", "3=1Gbps", "--port-cap", "0=2MB/s",
+              "--bin-length", "3MiB", "--bin-width", "2"],
+             {"base": 12.5e6, 3: 125e6, 0: 2e6}, bins=(3 * 2.0 ** 20, 2))
     run_case(weft, work, "gen lp", wl, ports, jobs, ["wcp", "fifo:madd"], ["--lp-bound"])
     # a WfCommons workflow, converted by weft (its reader is another audit's)
     wf = os.path.join(work, "wf.weft")
@@ -415,7 +499,8 @@ def cases(weft, work, fb):
         "1": dict(compute=0.5, parents=[], flows=[(0, 1, 1e6), (1, 1, 3e6)]),
         "2": dict(compute=0.0, parents=["1"], flows=[(2, 0, 1.0)])})]
     write_weft(one, 3, edge)
-    run_case(weft, work, "one job", one, 3, edge, ["sebf", "fifo"])
+    run_case(weft, work, "one job", one, 3, edge, ["sebf", "fifo"], ["--bin-length", "3e6"],
+             bins=(3e6, 50))
     edge += [dict(id="6", arrival=2.0, weight=5e-324, final=0.0, coflows={
         "1": dict(compute=0.0, parents=[], flows=[(0, 2, 5e6)])}),
         dict(id="7", arrival=2.0, weight=1e-300, final=0.0, coflows={
@@ -432,7 +517,8 @@ def cases(weft, work, fb):
         trace = os.path.join(ROOT, "data", "FB2010-1Hr-150-0.txt")
         ports, jobs = read_fb(trace)
         run_case(weft, work, "FB varys", trace, ports, jobs, ["sebf", "fifo", "scf", "fair"],
-                 ["--format", "fb", "--varys"], {"base": 2.0 ** 30 / 8})
+                 ["--format", "fb", "--varys", "--bins"], {"base": 2.0 ** 30 / 8},
+                 bins=(5 * 2.0 ** 20, 50))
 
 
 if __name__ == "__main__":
