@@ -125,7 +125,7 @@ static void usage(FILE *out)
             "  --progress-every S  show it every S seconds instead (>= 0.01); off a\n"
             "                      terminal it implies --progress (e.g. 60 for the log of\n"
             "                      a long sweep)\n"
-            "  --bins              also the average CCT by coflow bin, as Varys and Aalo\n"
+            "  --bins              also the average CCT by coflow bin, as coflow papers\n"
             "                      report it: short (longest flow < --bin-length) or long,\n"
             "                      narrow (at most --bin-width flows) or wide: SN, LN, SW,\n"
             "                      LW; each policy's over the first one's; with --out, a\n"

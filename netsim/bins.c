@@ -1,7 +1,7 @@
 /*
- * bins.c - a run's coflows by category, as the Varys and Aalo papers
- * report them besides the overall average: short or long by the longest
- * flow, narrow or wide by the number of flows (SN, LN, SW, LW).
+ * bins.c - a run's coflows by category, as coflow papers (Varys, Aalo, as
+ * recalled) report them besides the overall average: short or long by the
+ * longest flow, narrow or wide by the number of flows (SN, LN, SW, LW).
  */
 #include "netsim.h"
 

@@ -138,9 +138,9 @@ weft_err_t netsim_parse_rate(const char *s, double *bytes_per_s);
  * (EINVAL, with a detail) on anything else or a size not finite and > 0. */
 weft_err_t netsim_parse_size(const char *s, bool binary, double *bytes);
 
-/* Coflow categories as the Varys and Aalo papers report them: short or
- * long by the coflow's longest flow, narrow or wide by its number of
- * flows, each as the workload gives them. */
+/* Coflow categories as coflow papers (Varys, Aalo, as recalled) report
+ * them: short or long by the coflow's longest flow, narrow or wide by its
+ * number of flows, each as the workload gives them. */
 enum { NETSIM_BIN_SN, NETSIM_BIN_LN, NETSIM_BIN_SW, NETSIM_BIN_LW, NETSIM_N_BINS };
 extern const char *const netsim_bin_names[NETSIM_N_BINS]; /* "SN", "LN", "SW", "LW" */
 typedef struct {
