@@ -6,7 +6,8 @@
  * by one emulator run per policy, up to nproc runs at a time (weft_parallel_for)
  * (netsim_run keeps all of its state per run; error details are
  * thread-local). Output: a table on stdout; optionally per-policy CSV/JSON
- * files (--out) and a CDF plot of JCT drawn by gnuplot (--plot).
+ * files (--out) and a CDF plot of JCT, CCT or slowdown drawn by gnuplot
+ * (--plot, --plot-metric).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -138,7 +139,12 @@ static void usage(FILE *out)
             "  --bin-width N       the narrow/wide threshold in flows (implies --bins;\n"
             "                      default 50)\n"
             "  --plot FILE         draw the CDF of JCT per policy into FILE.png or FILE.svg\n"
-            "                      (needs gnuplot)\n"
+            "                      (needs gnuplot); with --out, also its data there,\n"
+            "                      <policy>-jct-cdf.dat, and its script, plot.gp\n"
+            "  --plot-metric M     the CDF --plot draws: jct (the default), cct (a point a\n"
+            "                      coflow) or slowdown (a point a job: its JCT over its\n"
+            "                      lower bound, the jobs CSV's lower_bound_s); its data\n"
+            "                      files are then <policy>-M-cdf.dat\n"
             "  --model FILE        model of the learned policy (msgpack, see `--policy\n"
             "                      learned`). Default: the shipped trained model,\n"
             "                      models/" CLI_MODEL_NAME " ($WEFT_MODEL, else found next to\n"
@@ -425,30 +431,91 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* --plot-metric: what the CDF is of, one point a job or a coflow. */
+typedef enum { METRIC_JCT, METRIC_CCT, METRIC_SLOWDOWN } plot_metric_kind_t;
+
 typedef struct {
-    const char *dir; /* where the <label>-jct-cdf.dat files are; NULL: in the script */
+    const char *name;   /* as --plot-metric takes it; the data files' <label>-<name>-cdf.dat */
+    plot_metric_kind_t kind;
+    const char *column; /* the data files' header */
+    const char *what;   /* the title's "CDF of <what>: <workload>" */
+    const char *xlabel, *ylabel;
+} plot_metric_t;
+
+static const plot_metric_t plot_metrics[] = {
+    {"jct", METRIC_JCT, "jct_s fraction_of_jobs", "job completion time",
+     "job completion time (s)", "fraction of jobs"},
+    {"cct", METRIC_CCT, "cct_s fraction_of_coflows", "coflow completion time",
+     "coflow completion time (s)", "fraction of coflows"},
+    {"slowdown", METRIC_SLOWDOWN, "slowdown fraction_of_jobs", "job slowdown",
+     "slowdown (JCT / lower bound)", "fraction of jobs"},
+};
+enum { N_PLOT_METRICS = sizeof plot_metrics / sizeof *plot_metrics };
+
+typedef struct {
+    const char *dir; /* where the <label>-<metric>-cdf.dat files are; NULL: in the script */
+    const plot_metric_t *m;
     const sim_task_t *tasks;
     size_t n;
     const coflow_workload_t *wl;
-    double *v; /* n_jobs of room, to sort the JCTs in */
+    double *v; /* room for a value a job or a coflow, to sort them in */
     const char *workload;
 } plot_arg_t;
 
-/* Task t's JCT CDF, as <label>-jct-cdf.dat holds it. */
-static void write_cdf(FILE *f, const plot_arg_t *a, const sim_task_t *t)
+/* Fills a->v with task t's values of the metric; returns how many. A job
+ * whose slowdown is no finite number (a lower bound of 0, which the clock
+ * guard leaves no job: every flow takes 2.2e-308 s at least) cannot be
+ * placed on the axis: it is left out, and counted in *left_out. */
+static size_t metric_values(const plot_arg_t *a, const sim_task_t *t, size_t *left_out)
 {
     const coflow_workload_t *wl = a->wl;
-    for (size_t j = 0; j < wl->n_jobs; j++)
-        a->v[j] = t->res.job_finish_s[j] - wl->jobs[j].arrival_s;
-    qsort(a->v, wl->n_jobs, sizeof *a->v, cmp_double);
-    fprintf(f, "# jct_s fraction_of_jobs (%s)\n", t->spec);
-    /* the CDF starts at 0 at the first JCT, so "with steps" draws its
+    const netsim_result_t *r = &t->res;
+    size_t n = 0;
+    *left_out = 0;
+    if (a->m->kind == METRIC_CCT) {
+        for (size_t c = 0; c < wl->n_coflows; c++)
+            a->v[n++] = r->coflow_finish_s[c] - r->coflow_release_s[c];
+        return n;
+    }
+    for (size_t j = 0; j < wl->n_jobs; j++) {
+        double jct = r->job_finish_s[j] - wl->jobs[j].arrival_s;
+        if (a->m->kind == METRIC_JCT) {
+            a->v[n++] = jct;
+            continue;
+        }
+        double s = jct / wl->jobs[j].lower_bound_s;
+        if (wl->jobs[j].lower_bound_s > 0 && isfinite(s))
+            a->v[n++] = s;
+        else
+            ++*left_out;
+    }
+    return n;
+}
+
+/* Where --out DIR gets task t's CDF of metric m: <label>-<metric>-cdf.dat. */
+static void cdf_path(char *buf, size_t n, const char *dir, const sim_task_t *t,
+                     const plot_metric_t *m)
+{
+    snprintf(buf, n, "%s/%s-%s-cdf.dat", dir, t->label, m->name);
+}
+
+/* Task t's CDF, as <label>-<metric>-cdf.dat holds it. */
+static void write_cdf(FILE *f, const plot_arg_t *a, const sim_task_t *t)
+{
+    size_t left_out, n = metric_values(a, t, &left_out);
+    qsort(a->v, n, sizeof *a->v, cmp_double);
+    fprintf(f, "# %s (%s)", a->m->column, t->spec);
+    if (left_out)
+        fprintf(f, "; %zu %s without a finite slowdown (a lower bound of 0) left out", left_out,
+                weft_plural(left_out, "job", "jobs"));
+    fputc('\n', f);
+    /* the CDF starts at 0 at the first value, so "with steps" draws its
        first rise (one job's CDF, all of a WfCommons workload's, was
        only that rise: a blank plot) */
-    if (wl->n_jobs > 0)
+    if (n > 0)
         fprintf(f, "%.17g 0\n", a->v[0]);
-    for (size_t j = 0; j < wl->n_jobs; j++)
-        fprintf(f, "%.17g %.17g\n", a->v[j], (double)(j + 1) / (double)wl->n_jobs);
+    for (size_t j = 0; j < n; j++)
+        fprintf(f, "%.17g %.17g\n", a->v[j], (double)(j + 1) / (double)n);
 }
 
 /* The plot after `set terminal` and `set output` (a cli_plot_fn). Without
@@ -464,17 +531,16 @@ static void write_plot_body(FILE *out, const void *arg)
     }
     fputs("set title ", out);
     char title[512];
-    snprintf(title, sizeof title, "CDF of job completion time: %s", a->workload);
+    snprintf(title, sizeof title, "CDF of %s: %s", a->m->what, a->workload);
     cli_gp_quote(out, title);
-    fputs("\nset xlabel 'job completion time (s)'\nset ylabel 'fraction of jobs'\n"
-          "set logscale x\nset yrange [0:1]\nset grid\nset key bottom right\nplot ",
-          out);
+    fprintf(out, "\nset xlabel '%s'\nset ylabel '%s'\n", a->m->xlabel, a->m->ylabel);
+    fputs("set logscale x\nset yrange [0:1]\nset grid\nset key bottom right\nplot ", out);
     for (size_t i = 0; i < a->n; i++) {
         if (i)
             fputs(", \\\n     ", out);
         if (a->dir) {
             char path[4096];
-            snprintf(path, sizeof path, "%s/%s-jct-cdf.dat", a->dir, a->tasks[i].label);
+            cdf_path(path, sizeof path, a->dir, &a->tasks[i], a->m);
             cli_gp_quote(out, path);
         } else {
             fprintf(out, "$cdf%zu", i);
@@ -529,24 +595,38 @@ static int plot_save(const char *path, weft_write_fn fn, const void *arg)
     return err ? -1 : 0;
 }
 
-/* Draws the JCT CDFs with gnuplot. Their data files go to out_dir if given
- * (and stay), otherwise into the script. */
-static int plot_cdf(const char *file, const char *out_dir, const sim_task_t *tasks, size_t n,
-                    const coflow_workload_t *wl, const char *workload)
+/* Draws the CDFs of metric m with gnuplot. Their data files go to out_dir
+ * if given (and stay), otherwise into the script. */
+static int plot_cdf(const char *file, const char *out_dir, const plot_metric_t *m,
+                    const sim_task_t *tasks, size_t n, const coflow_workload_t *wl,
+                    const char *workload)
 {
     const char *ext = strrchr(file, '.');
     bool svg = ext && !strcmp(ext, ".svg");
     int rc = 0;
-    double *v = calloc(wl->n_jobs ? wl->n_jobs : 1, sizeof *v);
+    size_t room = wl->n_jobs > wl->n_coflows ? wl->n_jobs : wl->n_coflows;
+    double *v = calloc(room ? room : 1, sizeof *v);
     if (!v) {
         fprintf(stderr, "weft sim: out of memory for the plot\n");
         return -1;
     }
-    plot_arg_t pa = {.dir = out_dir, .tasks = tasks, .n = n, .wl = wl, .v = v,
+    plot_arg_t pa = {.dir = out_dir, .m = m, .tasks = tasks, .n = n, .wl = wl, .v = v,
                      .workload = workload};
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t left_out, placed = metric_values(&pa, &tasks[i], &left_out);
+        if (left_out)
+            fprintf(stderr, "weft sim: note: --plot-metric %s: policy %s: %zu %s without a "
+                    "finite slowdown (a lower bound of 0) left out of its CDF\n", m->name,
+                    tasks[i].spec, left_out, weft_plural(left_out, "job", "jobs"));
+        if (!placed) { /* gnuplot would fail on the empty curve, saying less */
+            fprintf(stderr, "weft sim: --plot-metric %s: policy %s has no point to plot\n",
+                    m->name, tasks[i].spec);
+            rc = -1;
+        }
+    }
     for (size_t i = 0; out_dir && i < n && rc == 0; i++) {
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s-jct-cdf.dat", out_dir, tasks[i].label);
+        cdf_path(path, sizeof path, out_dir, &tasks[i], m);
         cdf_file_t cf = {&pa, &tasks[i]};
         rc = plot_save(path, write_cdf_file, &cf);
     }
@@ -714,11 +794,14 @@ static int save_random_model(const char *file, uint64_t seed)
 
 /* Whether --scores FILE is one of the files --out DIR gets for task t,
  * which replaced the scores with status 0: the CSVs, the summary, the
- * CDF's data or plot.gp. */
-static bool an_out_file(const char *file, const char *dir, const sim_task_t *t)
+ * CDF's data (of metric m) or plot.gp. */
+static bool an_out_file(const char *file, const char *dir, const sim_task_t *t,
+                        const plot_metric_t *m)
 {
-    static const char *const suffixes[] = {"coflows.csv", "jobs.csv", "summary.json",
-                                           "flows.csv", "jct-cdf.dat"};
+    char cdf[300];
+    snprintf(cdf, sizeof cdf, "%s-cdf.dat", m->name);
+    const char *const suffixes[] = {"coflows.csv", "jobs.csv", "summary.json", "flows.csv",
+                                    cdf};
     enum { N = sizeof suffixes / sizeof *suffixes };
     char names[N][300];
     const char *list[N + 1] = {"plot.gp"};
@@ -745,6 +828,7 @@ int cmd_sim(int argc, char **argv)
         {"progress-every", required_argument, NULL, 'G'},
         {"out", required_argument, NULL, 'o'},
         {"plot", required_argument, NULL, 'P'},
+        {"plot-metric", required_argument, NULL, 'M'},
         {"varys", no_argument, NULL, 'v'},
         {"model", required_argument, NULL, 'm'},
         {"seed", required_argument, NULL, 's'},
@@ -760,6 +844,7 @@ int cmd_sim(int argc, char **argv)
     const char *policies[MAX_POLICIES];
     size_t n_pol = 0;
     const char *alloc = NULL, *out_dir = NULL, *plot = NULL;
+    const plot_metric_t *metric = &plot_metrics[0], *metric_given = NULL;
     const char *model_path = NULL, *save_model = NULL, *scores_path = NULL;
     uint64_t seed = 1;
     bool seed_given = false;
@@ -854,6 +939,17 @@ int cmd_sim(int argc, char **argv)
                 return CLI_USAGE;
             plot = optarg;
             break;
+        case 'M':
+            for (size_t i = 0; i < N_PLOT_METRICS && !metric_given; i++)
+                if (!strcmp(optarg, plot_metrics[i].name))
+                    metric_given = &plot_metrics[i];
+            if (!metric_given) {
+                fprintf(stderr, "weft sim: --plot-metric '%s': expected jct, cct or slowdown\n",
+                        optarg);
+                return CLI_USAGE;
+            }
+            metric = metric_given;
+            break;
         case 'v':
             varys = true;
             break;
@@ -924,6 +1020,10 @@ int cmd_sim(int argc, char **argv)
     if (flows && !out_dir) {
         fprintf(stderr, "weft sim: --flows writes <policy>-flows.csv into --out DIR; give "
                 "--out\n");
+        return CLI_USAGE;
+    }
+    if (metric_given && !plot) {
+        fprintf(stderr, "weft sim: --plot-metric chooses what --plot draws; give --plot FILE\n");
         return CLI_USAGE;
     }
     const char *path = argv[optind];
@@ -1017,7 +1117,8 @@ int cmd_sim(int argc, char **argv)
         goto cleanup;
     }
     bool scores_plotted = cli_same_output(scores_path, plot);
-    if (scores_plotted || (scores_path && out_dir && an_out_file(scores_path, out_dir, tasks))) {
+    if (scores_plotted ||
+        (scores_path && out_dir && an_out_file(scores_path, out_dir, tasks, metric))) {
         fprintf(stderr, "weft sim: --scores '%s' is a file %s writes: give it another name\n",
                 scores_path, scores_plotted ? "--plot" : "--out");
         rc = CLI_USAGE;
@@ -1183,8 +1284,8 @@ int cmd_sim(int argc, char **argv)
         if (!all_ok) {
             fprintf(stderr, "weft sim: not plotting: a policy failed\n");
             rc = CLI_ERROR;
-        } else if (plot_cdf(plot, out_dir && rc == CLI_OK ? out_dir : NULL, tasks, n_pol, &wl,
-                            path)) {
+        } else if (plot_cdf(plot, out_dir && rc == CLI_OK ? out_dir : NULL, metric, tasks,
+                            n_pol, &wl, path)) {
             rc = CLI_ERROR;
         } else {
             printf("plot: %s\n", plot);
