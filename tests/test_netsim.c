@@ -3194,6 +3194,154 @@ Test(sim_cli, a_one_job_cdf_draws_its_rise)
     cr_assert(x0 == x1 && y0 == 0 && y1 == 1, "%s", dat);
 }
 
+/* Two jobs on one port pair at 100 bytes/s, worked out by hand under fifo
+ * (coflows by release; greedy: the first takes the whole port):
+ *   job 0 (arrival 0, final compute 1): coflow 1 sends 100 bytes, 0 to 1 s
+ *   (CCT 1); coflow 2, released 2 s after it (at 3), waits for job 1's,
+ *   released before it, and sends 200 bytes from 5 to 7 s (CCT 4); the job
+ *   ends at 8: JCT 8, bound 1 + 2 + 2 + 1 = 6, slowdown 8/6;
+ *   job 1 (arrival 0.5): 400 bytes from 1 to 5 s: CCT = JCT = 4.5, bound 4,
+ *   slowdown 1.125.
+ * The CCTs are 1, 4, 4.5, the JCTs 4.5, 8: a multi-stage job's CCTs are not
+ * its JCT. */
+static const char hand_cdf_workload[] = "weft-workload 1\nports 2\n"
+                                        "job 0 0 1 1 2\ncoflow 1 0 1 -\n0 1 100\n"
+                                        "coflow 2 2 1 1\n0 1 200\n"
+                                        "job 1 0.5 1 0 1\ncoflow 1 0 1 -\n0 1 400\nend 2\n";
+
+/* cli_dir/NAME, a CDF's data file, is HEAD's line, then 0 at xs[0], then
+ * each of the n sorted xs[k] at (k + 1) / n: exactly, as printed to 17
+ * digits. */
+static void assert_cdf(const char *name, const char *head, const double *xs, size_t n)
+{
+    const char *dat = cli_file(name);
+    size_t hl = strlen(head);
+    cr_assert(!strncmp(dat, head, hl) && dat[hl] == '\n', "%s: not '%s' first:\n%s", name,
+              head, dat);
+    const char *p = dat + hl + 1;
+    double x, y;
+    int used;
+    for (size_t k = 0; k <= n; k++, p += used) {
+        cr_assert_eq(sscanf(p, "%lf %lf\n%n", &x, &y, &used), 2, "%s: point %zu missing:\n%s",
+                     name, k, dat);
+        double want_x = xs[k ? k - 1 : 0], want_y = k ? (double)k / (double)n : 0;
+        cr_assert(x == want_x && y == want_y, "%s: point %zu is %.17g %.17g, not %.17g %.17g",
+                  name, k, x, y, want_x, want_y);
+    }
+    cr_assert_str_eq(p, "", "%s: more than %zu points:\n%s", name, n + 1, dat);
+}
+
+/* --plot-metric cct draws a point a coflow, slowdown a point a job (its
+ * JCT over its lower bound), each into its own data files, which another
+ * metric's run into the same --out leaves alone; plot.gp draws what was
+ * plotted, its title and axes naming the metric. */
+Test(sim_cli, plot_metric_cct_and_slowdown_worked_out_by_hand)
+{
+    NEED_BIN();
+    cli_write("hand.weft", hand_cdf_workload);
+    cr_assert_eq(cli("sim %s/hand.weft --policy fifo --port-rate 100 --out %s/o --plot "
+                     "%s/o/c.svg --plot-metric cct", cli_dir, cli_dir, cli_dir), 0, "%s",
+                 cli_file("err"));
+    static const double ccts[] = {1, 4, 4.5};
+    assert_cdf("o/fifo-cct-cdf.dat", "# cct_s fraction_of_coflows (fifo)", ccts, 3);
+    cr_assert(!cli_exists("o/fifo-jct-cdf.dat"), "a JCT CDF under --plot-metric cct");
+    const char *gp = cli_file("o/plot.gp");
+    cr_assert(strstr(gp, "fifo-cct-cdf.dat\" using") && !strstr(gp, "jct") &&
+              strstr(gp, "set title \"CDF of coflow completion time: ") &&
+              strstr(gp, "set xlabel 'coflow completion time (s)'\n"
+                         "set ylabel 'fraction of coflows'\n"), "%s", gp);
+    cr_assert(strstr(cli_file("o/c.svg"), "CDF of coflow completion time"), "no CCT plot");
+    char *cct_dat = strdup(cli_file("o/fifo-cct-cdf.dat"));
+
+    cr_assert_eq(cli("sim %s/hand.weft --policy fifo --port-rate 100 --out %s/o --plot "
+                     "%s/o/s.png --plot-metric slowdown", cli_dir, cli_dir, cli_dir), 0, "%s",
+                 cli_file("err"));
+    static const double slowdowns[] = {4.5 / 4, 8.0 / 6};
+    assert_cdf("o/fifo-slowdown-cdf.dat", "# slowdown fraction_of_jobs (fifo)", slowdowns, 2);
+    cr_assert_str_eq(cli_file("o/fifo-cct-cdf.dat"), cct_dat, "the CCT CDF was overwritten");
+    free(cct_dat);
+    gp = cli_file("o/plot.gp");
+    cr_assert(strstr(gp, "fifo-slowdown-cdf.dat\" using") && !strstr(gp, "cct-cdf") &&
+              strstr(gp, "set title \"CDF of job slowdown: ") &&
+              strstr(gp, "set xlabel 'slowdown (JCT / lower bound)'\n"
+                         "set ylabel 'fraction of jobs'\n") && strstr(gp, "/o/s.png\""),
+              "%s", gp);
+    cr_assert(strstr(cli_file("o/s.png"), "PNG"), "no slowdown plot");
+    /* the jobs CSV's numbers give the same slowdowns */
+    cr_assert(strstr(cli_file("o/fifo-jobs.csv"), "\n0,0,8,8,1,6\n1,0.5,5,4.5,1,4\n"), "%s",
+              cli_file("o/fifo-jobs.csv"));
+    /* without --out the points go in the script: drawn all the same */
+    cr_assert_eq(cli("sim %s/hand.weft --policy fifo --port-rate 100 --plot %s/c2.svg "
+                     "--plot-metric cct", cli_dir, cli_dir), 0, "%s", cli_file("err"));
+    cr_assert(strstr(cli_file("c2.svg"), "CDF of coflow completion time"), "no CCT plot");
+}
+
+/* --plot-metric jct is the plot of before, the default: the same data
+ * files, script and drawing, byte for byte, and its points the JCTs. */
+Test(sim_cli, plot_metric_jct_is_the_default)
+{
+    NEED_BIN();
+    cli_write("hand.weft", hand_cdf_workload);
+    static const char *const kept[] = {"o/fifo-jct-cdf.dat", "o/sebf-jct-cdf.dat", "o/plot.gp",
+                                       "o/p.svg"};
+    enum { N = sizeof kept / sizeof *kept };
+    char *first[N];
+    for (int run = 0; run < 2; run++) {
+        cr_assert_eq(cli("sim %s/hand.weft --policy fifo --policy sebf --port-rate 100 "
+                         "--out %s/o --plot %s/o/p.svg%s", cli_dir, cli_dir, cli_dir,
+                         run ? " --plot-metric jct" : ""), 0, "%s", cli_file("err"));
+        for (int i = 0; i < N; i++) {
+            cr_assert(cli_file(kept[i])[0], "run %d: no %s", run, kept[i]);
+            if (!run)
+                first[i] = strdup(cli_file(kept[i]));
+            else
+                cr_assert_str_eq(cli_file(kept[i]), first[i], "%s differs", kept[i]);
+        }
+    }
+    for (int i = 0; i < N; i++)
+        free(first[i]);
+    static const double jcts[] = {4.5, 8};
+    assert_cdf("o/fifo-jct-cdf.dat", "# jct_s fraction_of_jobs (fifo)", jcts, 2);
+    const char *gp = cli_file("o/plot.gp");
+    cr_assert(strstr(gp, "set title \"CDF of job completion time: ") &&
+              strstr(gp, "set xlabel 'job completion time (s)'\n"
+                         "set ylabel 'fraction of jobs'\n"), "%s", gp);
+}
+
+/* --plot-metric without --plot, or naming no metric, is a usage error
+ * naming the options (the metrics), before any run or file. */
+Test(sim_cli, plot_metric_usage_errors)
+{
+    NEED_BIN();
+    cr_assert_eq(cli("sim %s/small.weft --policy sebf --out %s/o --plot-metric cct", cli_dir,
+                     cli_dir), 2);
+    ERR_HAS("--plot-metric");
+    ERR_HAS("give --plot FILE");
+    cr_assert(!cli_exists("o"), "--out made");
+    static const char *const bad[] = {"CCT", "''", "jct,cct", "fct"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cr_assert_eq(cli("sim %s/small.weft --policy sebf --out %s/o --plot %s/p.svg "
+                         "--plot-metric %s", cli_dir, cli_dir, cli_dir, bad[i]), 2, "%s",
+                     bad[i]);
+        ERR_HAS("--plot-metric '");
+        ERR_HAS("expected jct, cct or slowdown");
+        cr_assert(!cli_exists("o") && !cli_exists("p.svg"), "%s: a file made", bad[i]);
+    }
+}
+
+/* A job whose lower bound is 0 would have no slowdown to plot (sim would
+ * leave it out of the CDF, with a note): none reaches the plot, as the
+ * clock guard refuses, before any run, the flow of 0 s that it takes. */
+Test(sim_cli, plot_metric_slowdown_meets_no_bound_of_0)
+{
+    NEED_BIN();
+    one_flow_workload("z.weft", "0 1 1e-200");
+    cr_assert_eq(cli("sim %s/z.weft --policy fifo --port-rate 1e300 --plot %s/p.svg "
+                     "--plot-metric slowdown", cli_dir, cli_dir), 1);
+    ERR_HAS("takes 0 s alone");
+    cr_assert(!cli_exists("p.svg") && !strstr(cli_file("out"), "policy"), "a run");
+}
+
 /* The plot's files in --out are written as the results are, whole or not
  * at all: plot.gp was written with fopen and its failure passed over, so a
  * run that could not leave the script to redraw by hand exited 0. */
@@ -3383,6 +3531,11 @@ Test(sim_cli, scores_are_no_file_out_or_plot_writes)
         cr_assert_eq(cli("%s", args), 2, "%s: %s", taken[i], cli_file("err"));
         ERR_HAS("is a file --out writes");
     }
+    /* the data files of the metric --plot-metric draws */
+    cr_assert_eq(cli("sim %s/small.weft --policy learned --out %s/o --plot %s/s.svg "
+                     "--plot-metric slowdown --scores %s/o/learned-slowdown-cdf.dat", cli_dir,
+                     cli_dir, cli_dir, cli_dir), 2, "%s", cli_file("err"));
+    ERR_HAS("is a file --out writes");
     cr_assert_eq(cli("sim %s/small.weft --policy learned --plot %s/s.svg --scores %s/s.svg",
                      cli_dir, cli_dir, cli_dir), 2);
     ERR_HAS("is a file --plot writes");
