@@ -40,8 +40,9 @@ number of every file from the workload and the CSVs:
 Fixed cases come with them: weights down to the least double (5e-324) and up
 to 1e15, standard input, --policy all with and without --alloc and
 --lp-bound, a Facebook trace under --varys, the clock guard's threshold
-(docs/usage.md: a flow too short for the clock where it starts is refused) and a
-rerun giving the same files to the bit.
+(docs/usage.md: a flow too short for the clock where it starts is refused), a
+rerun giving the same files to the bit, and --plot's data under each
+--plot-metric (jct, cct, slowdown) against the CSVs.
 
 Tolerances. Numbers weft copies or gets by one subtraction (CCT, JCT, a
 flow's completion) must be equal to the bit; releases and job finishes are
@@ -810,6 +811,7 @@ def fixed_cases(weft):
                          opts + ["--format", "fb", "--check"])
     errs += clock_cases(weft, tmp)
     errs += rerun_case(weft, tmp, path)
+    errs += plot_cases(weft, tmp, path)
     if not errs:
         shutil.rmtree(tmp, ignore_errors=True)
     return errs
@@ -832,6 +834,68 @@ def rerun_case(weft, tmp, path):
         diff = [n for n in seen[0] if seen[0][n] != seen[1].get(n)]
         return [f"{path}: two runs of --policy all differ in {diff or 'the files written'}"]
     return []
+
+
+def plot_cases(weft, tmp, path):
+    """docs/usage.md, "--plot and progress": --plot-metric jct (the default), cct or slowdown,
+    each policy's points in <policy>-M-cdf.dat of --out: a comment line, the smallest value at
+    share 0, then the k-th smallest of n at k/n; the values are the CSVs' jct_s, cct_s, or
+    jct_s / lower_bound_s. Two metrics' files do not collide; plot.gp draws the last plot."""
+    errs, seen = [], {}
+    out = os.path.join(tmp, "plots")
+    specs = ["sebf", "fifo", "wcp"]
+
+    def run(metric):
+        cmd = [weft, "sim", path, "--out", out, "--plot", os.path.join(out, "p.svg")]
+        cmd += [a for s in specs for a in ("--policy", s)]
+        cmd += ["--plot-metric", metric] if metric else []
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        return [] if p.returncode == 0 else [f"plot: {' '.join(cmd)} exited {p.returncode}: "
+                                             f"{p.stderr.strip()[:300]}"]
+
+    def text(name):
+        try:
+            with open(name) as f:
+                return f.read()
+        except OSError as ex:
+            return repr(ex)
+
+    for metric in ("cct", "slowdown", "jct"):
+        failed = run(metric)
+        if failed:
+            return failed
+        for s in specs:
+            jobs = read_csv(os.path.join(out, f"{s}-jobs.csv"))
+            if metric == "cct":
+                want = [float(c["cct_s"]) for c in read_csv(os.path.join(out, f"{s}-coflows.csv"))]
+            elif metric == "jct":
+                want = [float(j["jct_s"]) for j in jobs]
+            else:
+                want = [float(j["jct_s"]) / float(j["lower_bound_s"]) for j in jobs]
+            want.sort()
+            want = [(want[0], 0.0)] + [(v, (k + 1) / len(want)) for k, v in enumerate(want)]
+            name = os.path.join(out, f"{s}-{metric}-cdf.dat")
+            seen[name] = text(name)
+            lines = seen[name].splitlines()
+            try:
+                got = [tuple(float(x) for x in ln.split()) for ln in lines[1:]]
+            except ValueError:
+                got = None
+            if not lines or not lines[0].startswith("#") or got != want:
+                errs.append(f"plot: --plot-metric {metric} {s}: {lines[:3]}... for {want[:2]}...")
+        if f"{specs[-1]}-{metric}-cdf.dat" not in text(os.path.join(out, "plot.gp")):
+            errs.append(f"plot: --plot-metric {metric}: plot.gp draws no {metric} CDF")
+    errs += [f"plot: {n} changed by a later run of another metric" for n in seen
+             if text(n) != seen[n]]
+    # no --plot-metric: jct's files again, and only those
+    for n in seen:
+        if os.path.exists(n):
+            os.remove(n)
+    errs += run(None)
+    errs += [f"plot: without --plot-metric, {n} is " +
+             ("not --plot-metric jct's" if "-jct-" in n else "written") for n in seen
+             if (text(n) == seen[n]) != ("-jct-" in n)]
+    return errs
 
 
 def clock_cases(weft, tmp):
