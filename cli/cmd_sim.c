@@ -940,6 +940,7 @@ int cmd_sim(int argc, char **argv)
             plot = optarg;
             break;
         case 'M':
+            metric_given = NULL; /* the last one given counts, as elsewhere */
             for (size_t i = 0; i < N_PLOT_METRICS && !metric_given; i++)
                 if (!strcmp(optarg, plot_metrics[i].name))
                     metric_given = &plot_metrics[i];

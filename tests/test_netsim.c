@@ -3234,14 +3234,15 @@ static void assert_cdf(const char *name, const char *head, const double *xs, siz
 /* --plot-metric cct draws a point a coflow, slowdown a point a job (its
  * JCT over its lower bound), each into its own data files, which another
  * metric's run into the same --out leaves alone; plot.gp draws what was
- * plotted, its title and axes naming the metric. */
+ * plotted, its title and axes naming the metric. Of two --plot-metric the
+ * last counts (the second was passed over). */
 Test(sim_cli, plot_metric_cct_and_slowdown_worked_out_by_hand)
 {
     NEED_BIN();
     cli_write("hand.weft", hand_cdf_workload);
     cr_assert_eq(cli("sim %s/hand.weft --policy fifo --port-rate 100 --out %s/o --plot "
-                     "%s/o/c.svg --plot-metric cct", cli_dir, cli_dir, cli_dir), 0, "%s",
-                 cli_file("err"));
+                     "%s/o/c.svg --plot-metric slowdown --plot-metric cct", cli_dir, cli_dir,
+                     cli_dir), 0, "%s", cli_file("err"));
     static const double ccts[] = {1, 4, 4.5};
     assert_cdf("o/fifo-cct-cdf.dat", "# cct_s fraction_of_coflows (fifo)", ccts, 3);
     cr_assert(!cli_exists("o/fifo-jct-cdf.dat"), "a JCT CDF under --plot-metric cct");
