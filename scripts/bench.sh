@@ -1,5 +1,6 @@
 #!/bin/sh
-# Runs every benchmark, printing tables and BENCH lines (see README).
+# Runs every benchmark, printing tables and BENCH lines (each benchmark and where its
+# figures are: docs/performance.md, "The benchmarks").
 set -eu
 BUILD=${1:-build}
 # relative to where it was named, before the cd to the source tree

@@ -2,7 +2,7 @@
 """learned_check.py - a second implementation of the learned policy's scores.
 
 Written from the documents alone: README ("The learned policy"),
-docs/learned-policy.md section 6 (`--scores`), docs/training.md (the priors), DESIGN.md
+docs/learned-policy.md section 6 (`--scores`), docs/training.md (the priors), docs/design.md
 section 6, the header block of coflow/learned.c and coflow/coflow.h's
 definitions of the derived quantities, gnn/gnn.h and attention/attn.h (headers
 only), and docs/learned-policy.md, which writes out what those left open

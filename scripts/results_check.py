@@ -116,7 +116,8 @@ def rate_of(text):
 
 
 # --------------------------------------------------------------------------
-# The definitions (DESIGN.md 2-3, README "What it is").
+# The definitions (docs/design.md sections 2-3: iso and the lower bound; docs/usage.md:
+# percentiles).
 
 def ulp(x):
     return math.ulp(x)
