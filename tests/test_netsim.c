@@ -4374,6 +4374,16 @@ Test(sim_cli, bins_average_each_category_over_the_first_policy)
     const char *wall = strstr(fifo, "\n  \"wall_s\": ");
     cr_assert(wall && strstr(wall, ",\n  \"bins\": {") == strchr(wall + 1, '\n') - 1,
               "bins not right after wall_s:\n%s", fifo);
+    /* its keys in the documented order: the thresholds, then SN, LN, SW, LW */
+    static const char *const keys[] = {"length_bytes", "width_flows", "SN", "LN", "SW", "LW"};
+    const char *at = strstr(wall, "\"bins\"");
+    for (int k = 0; k < 6; k++) {
+        char key[32];
+        snprintf(key, sizeof key, "\"%s\": ", keys[k]);
+        const char *next = strstr(at, key);
+        cr_assert(next, "bins' %s not after %s:\n%s", keys[k], k ? keys[k - 1] : "bins", fifo);
+        at = next;
+    }
     cr_assert_eq(cli("sim %s/bins.weft --port-rate 1MB/s --policy fifo --out %s/p", cli_dir,
                      cli_dir), 0, "%s", cli_file("err"));
     cr_assert_null(strstr(cli_file("out"), "coflow bins"), "%s", cli_file("out"));
@@ -4450,6 +4460,28 @@ Test(sim_cli, bins_put_each_threshold_on_its_documented_side)
                                           "coflows: SN 1, LN 1, SW 0, LW 0;"), "%s: %s",
                   orders[i], cli_file("out"));
     }
+}
+
+/* --bin-width alone implies --bins, as --bin-length does, and a width of 1
+ * is "1 flow". bins.weft at 1 MB/s under fifo, by hand: every flow is
+ * under 5 MB (short); jobs 1 and 2 have one flow (narrow), jobs 3, 4 and 5
+ * two or three (wide): SN's CCTs 3 and 3.5, SW's 1, 2 and 2 (5/3). */
+Test(sim_cli, bin_width_alone_implies_bins)
+{
+    NEED_BIN();
+    bins_workload();
+    cr_assert_eq(cli("sim %s/bins.weft --port-rate 1MB/s --bin-width 1 --policy fifo", cli_dir),
+                 0, "%s", cli_file("err"));
+    const char *want =
+        "\ncoflow bins: short = longest flow < 5000000 bytes, narrow = at most 1 flow\n"
+        "coflows: SN 2, LN 0, SW 3, LW 0; avg CCT (s) by bin, and over the first policy's: "
+        "fifo (greedy)\n"
+        "policy           alloc        SN(s)      LN(s)      SW(s)      LW(s)    SN/fifo"
+        "    LN/fifo    SW/fifo    LW/fifo\n"
+        "fifo             greedy      3.2500          -     1.6667          -     1.0000"
+        "          -     1.0000          -\n";
+    cr_assert(strstr(cli_file("out"), want), "no bins table:\n%s\nin:\n%s", want,
+              cli_file("out"));
 }
 
 /* Bad thresholds are usage errors naming the option and what it takes. */
