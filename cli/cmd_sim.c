@@ -657,6 +657,14 @@ enum { TABLE_NUMS = 7 };
 /* lp: an LP bound in the results (a "vs LP" column). Each number column is
  * as wide as its header or its widest cell, so times past 1e6 s keep the
  * columns in line. */
+/* Task t's policy as typed, without its allocator ("sebf" of "sebf:greedy"),
+ * as the tables name it. */
+static void policy_name(char *buf, size_t n, const sim_task_t *t)
+{
+    snprintf(buf, n, "%s", t->spec);
+    buf[strcspn(buf, ":")] = '\0';
+}
+
 static void print_table(const sim_task_t *tasks, size_t n, bool check, bool lp)
 {
     static const char *const head[TABLE_NUMS] = {"avgCCT(s)", "p95CCT(s)", "avgJCT(s)",
@@ -686,9 +694,8 @@ static void print_table(const sim_task_t *tasks, size_t n, bool check, bool lp)
     printf(" %8s\n", "wall(s)");
     for (size_t i = 0; i < n; i++) {
         const sim_task_t *t = &tasks[i];
-        char name[260]; /* the policy as typed, without its allocator */
-        snprintf(name, sizeof name, "%s", t->spec);
-        name[strcspn(name, ":")] = '\0';
+        char name[260];
+        policy_name(name, sizeof name, t);
         if (t->err) {
             printf("%-16s %-7s  failed: %s\n", name, t->alloc->name, t->errmsg);
             continue;
@@ -727,8 +734,7 @@ static void print_bins(const sim_task_t *tasks, size_t n)
         return;
     }
     char ref[260]; /* the first policy, as the main table names it */
-    snprintf(ref, sizeof ref, "%s", tasks[0].spec);
-    ref[strcspn(ref, ":")] = '\0';
+    policy_name(ref, sizeof ref, &tasks[0]);
     char head[COLS][300];
     int width[COLS];
     for (int k = 0; k < COLS; k++) {
@@ -768,8 +774,7 @@ static void print_bins(const sim_task_t *tasks, size_t n)
     for (size_t i = 0; i < n; i++) {
         const sim_task_t *t = &tasks[i];
         char name[260];
-        snprintf(name, sizeof name, "%s", t->spec);
-        name[strcspn(name, ":")] = '\0';
+        policy_name(name, sizeof name, t);
         printf("%-16s %-7s", name, t->alloc->name);
         if (!t->binned)
             printf("  failed");
