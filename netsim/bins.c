@@ -10,7 +10,8 @@
 
 const char *const netsim_bin_names[NETSIM_N_BINS] = {"SN", "LN", "SW", "LW"};
 
-int netsim_coflow_bin(const coflow_workload_t *wl, size_t c, double length_bytes,
+/* The bin of coflow c of wl. */
+static int coflow_bin(const coflow_workload_t *wl, size_t c, double length_bytes,
                       size_t width_flows)
 {
     const coflow_coflow_t *co = &wl->coflows[c];
@@ -33,7 +34,7 @@ weft_err_t netsim_bins(const coflow_workload_t *wl, const netsim_result_t *r,
     double sum[NETSIM_N_BINS] = {0};
     for (size_t c = 0; c < wl->n_coflows; c++) {
         const coflow_coflow_t *co = &wl->coflows[c];
-        int b = netsim_coflow_bin(wl, c, length_bytes, width_flows);
+        int b = coflow_bin(wl, c, length_bytes, width_flows);
         out->count[b]++;
         for (size_t k = 0; k < co->n_flows; k++)
             out->bytes[b] += wl->flows[co->first_flow + k].bytes;

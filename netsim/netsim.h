@@ -152,10 +152,6 @@ typedef struct {
                                         order / count; NAN for none */
 } netsim_bins_t;
 
-/* The bin of coflow c of wl. */
-int netsim_coflow_bin(const coflow_workload_t *wl, size_t c, double length_bytes,
-                      size_t width_flows);
-
 /* r's coflows by bin (r a run of wl); O(coflows + flows). */
 weft_err_t netsim_bins(const coflow_workload_t *wl, const netsim_result_t *r,
                        double length_bytes, size_t width_flows, netsim_bins_t *out);
