@@ -5,7 +5,9 @@ JOBS ?= $(shell nproc)
 # cmake --build runs make again: without this every level of it says which
 # directory it enters
 MAKEFLAGS += --no-print-directory
-CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# WEFT_PGO: the library built from a profile of the emulator on the bundled
+# traces (CMakeLists.txt; about 40 s more from scratch, 3-6% faster runs)
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEFT_PGO=ON
 
 .PHONY: all deps build run test bench deb clean
 
