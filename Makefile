@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 # directory it enters
 MAKEFLAGS += --no-print-directory
 # WEFT_PGO: the library built from a profile of the emulator on the bundled
-# traces (CMakeLists.txt; about 40 s more from scratch, 3-6% faster runs)
+# traces (CMakeLists.txt; about 25 s more from scratch, 2-6% faster runs)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEFT_PGO=ON
 
 .PHONY: all deps build run test bench deb clean
